@@ -1,0 +1,24 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ConfigModule, EnvSource } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { MessagingModule } from '@app/messaging';
+import { RedisModule } from '@app/redis';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { HealthController } from './health/health.controller';
+import { HttpMetrics } from './metrics/http-metrics';
+import { MetricsController } from './metrics/metrics.controller';
+
+@Module({})
+export class ApiModule {
+  /** `overrides` replace single environment values (tests use their own database and prefixes). */
+  static forRoot(overrides: EnvSource = {}): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TerminusModule],
+      controllers: [HealthController, MetricsController],
+      providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { Logger, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Env, EnvSource } from '@app/config';
+import { RequestContext } from '@app/logging';
+import { ErrorBodyDto } from './common/error-body.dto';
+import { HttpMetrics } from './metrics/http-metrics';
+
+export const API_PREFIX = 'api/v1';
+const BODY_LIMIT_BYTES = 64 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the API application exactly as `main.ts` runs it; tests use it too. */
+export async function createApiApp(
+  module: { forRoot(overrides?: EnvSource): unknown },
+  options: { overrides?: EnvSource; logger?: import('@nestjs/common').LoggerService | false } = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: true,
+    // Take the caller's request id when it is a sane token; otherwise make one.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module.forRoot(options.overrides) as never, adapter, {
+    logger: options.logger ?? undefined,
+    abortOnError: false,
+  });
+  configureApp(app);
+  return app;
+}
+
+function configureApp(app: NestFastifyApplication): void {
+  const metrics = app.get(HttpMetrics);
+  const accessLog = new Logger('Access');
+  const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    void reply.header('x-request-id', request.id);
+    RequestContext.run({ requestId: request.id }, done);
+  });
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.requestDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
+    accessLog.log({
+      message: `${request.method} ${route} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+      http: {
+        request: { id: request.id, method: request.method },
+        response: { status_code: reply.statusCode },
+      },
+      url: { path: request.url.split('?')[0], route },
+      event: { duration: Math.round(reply.elapsedTime * 1e6) },
+      client: { ip: request.ip },
+    });
+    done();
+  });
+
+  // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the
+  // idle ones now and close each busy one right after its in-flight response.
+  let closing = false;
+  fastify.addHook('preClose', (done: () => void) => {
+    closing = true;
+    fastify.server.closeIdleConnections();
+    done();
+  });
+  fastify.addHook(
+    'onSend',
+    (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => {
+      if (closing) void reply.header('connection', 'close');
+      done(null, payload);
+    },
+  );
+
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      transformOptions: { enableImplicitConversion: false },
+    }),
+  );
+  setupSwagger(app);
+}
+
+function setupSwagger(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('boxoffice')
+    .setDescription('Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBody`.')
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  addDefaultErrorResponses(document);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}
+
+/** Every operation may fail with the uniform error body; say so once for all of them. */
+function addDefaultErrorResponses(document: OpenAPIObject): void {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path)) {
+      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
+      operation.responses.default ??= {
+        description: 'Error (uniform body)',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+      };
+    }
+  }
+}
+
+export async function listen(app: NestFastifyApplication): Promise<void> {
+  const env = app.get(Env);
+  await app.listen({ port: env.PORT, host: '0.0.0.0' });
+}

@@ -1,0 +1,113 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { QueryFailedError } from 'typeorm';
+import { RequestContext } from '@app/logging';
+import { DomainError, DomainErrorKind } from '@app/ticketing';
+import { ErrorBodyDto } from './error-body.dto';
+
+const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  unauthorized: HttpStatus.UNAUTHORIZED,
+  payment_required: HttpStatus.PAYMENT_REQUIRED,
+  forbidden: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  too_many: HttpStatus.TOO_MANY_REQUESTS,
+};
+
+/** PostgreSQL error codes a client can cause; anything else is our fault (500). */
+const PG_STATUS: Record<string, [number, string]> = {
+  '23505': [HttpStatus.CONFLICT, 'already exists'],
+  '23503': [HttpStatus.CONFLICT, 'refers to something that does not exist or is still in use'],
+};
+
+interface Mapped {
+  status: number;
+  message: string | string[];
+  details?: Record<string, unknown>;
+}
+
+/** Gives every error the uniform body; logs 5xx causes with the request id, never shows them. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const mapped = this.map(exception);
+    const requestId = RequestContext.requestId() ?? String(request.id);
+
+    if (mapped.status >= 500) {
+      this.logger.error({
+        message: `${request.method} ${request.url} failed: ${describe(exception)}`,
+        err: exception instanceof Error ? exception : new Error(String(exception)),
+      });
+    }
+
+    const body: ErrorBodyDto = {
+      statusCode: mapped.status,
+      error: STATUS_CODES[mapped.status] ?? 'Error',
+      message: mapped.message,
+      requestId,
+      path: request.url.split('?')[0],
+      timestamp: new Date().toISOString(),
+      ...(mapped.details ? { details: mapped.details } : {}),
+    };
+    if (exception instanceof HttpException) {
+      const retryAfter = (exception.getResponse() as { retryAfter?: number }).retryAfter;
+      if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+    }
+    void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private map(exception: unknown): Mapped {
+    if (exception instanceof DomainError) {
+      return { status: DOMAIN_STATUS[exception.kind], message: exception.message, details: exception.details };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status >= 500) return { status, message: status === 503 ? exception.message : 'Internal server error' };
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'string'
+          ? response
+          : ((response as { message?: string | string[] }).message ?? exception.message);
+      return { status, message };
+    }
+    if (exception instanceof QueryFailedError) {
+      const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
+      const known = PG_STATUS[code];
+      if (known) return { status: known[0], message: known[1] };
+      return { status: 500, message: 'Internal server error' };
+    }
+    // Errors raised by Fastify itself (bad JSON, wrong content type, body too large) carry a 4xx.
+    const fastifyStatus = (exception as { statusCode?: unknown } | null)?.statusCode;
+    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+      return { status: fastifyStatus, message: publicFastifyMessage(exception as { code?: string; message: string }) };
+    }
+    return { status: 500, message: 'Internal server error' };
+  }
+}
+
+function publicFastifyMessage(error: { code?: string; message: string }): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Unsupported content type: send application/json';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is too large';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'Body cannot be empty when content-type is application/json';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case undefined:
+      return 'Malformed JSON body';
+    default:
+      return error.message.replace(/\s+at\s.*$/s, '');
+  }
+}
+
+function describe(exception: unknown): string {
+  return exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception);
+}

@@ -1,0 +1,288 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Body, Controller, DynamicModule, Get, Module, Post } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { IsEmail, IsInt, Max, Min } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EnvSource } from '@app/config';
+import { NotFoundError } from '@app/ticketing';
+import { ApiHarness, startApi } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { Public } from '../src/common/public.decorator';
+import { createApiApp } from '../src/bootstrap';
+
+class EchoDto {
+  @ApiProperty()
+  @IsEmail()
+  email: string;
+
+  @ApiProperty()
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  count: number;
+}
+
+/** Routes that fail on purpose, to see what the client gets and what the logs keep. */
+@Public()
+@Controller('test-errors')
+class FailingController {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  @Post('echo')
+  echo(@Body() body: EchoDto): EchoDto {
+    return body;
+  }
+
+  @Get('missing')
+  missing(): never {
+    throw new NotFoundError('performance', { id: 42 });
+  }
+
+  @Get('duplicate')
+  async duplicate(): Promise<void> {
+    await this.db.query('CREATE TABLE IF NOT EXISTS dup_probe (id int PRIMARY KEY)');
+    await this.db.query('INSERT INTO dup_probe VALUES (1) ON CONFLICT DO NOTHING');
+    await this.db.query('INSERT INTO dup_probe VALUES (1)');
+  }
+
+  @Get('slow')
+  async slow(): Promise<{ done: true }> {
+    await new Promise((r) => setTimeout(r, 400));
+    return { done: true };
+  }
+
+  @Get('crash')
+  crash(): never {
+    throw new Error('secret-internal-detail: connection string postgres://user:pw@db');
+  }
+}
+
+@Module({})
+class TestApiModule {
+  static forRoot(overrides: EnvSource = {}): DynamicModule {
+    return { module: TestApiModule, imports: [ApiModule.forRoot(overrides)], controllers: [FailingController] };
+  }
+}
+
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+
+function readLogLines(dir: string): Record<string, unknown>[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function waitFor<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(TestApiModule, { overrides, logger }));
+  });
+  afterAll(async () => api?.close());
+
+  const inject = (options: Parameters<ApiHarness['app']['inject']>[0]) => api.app.inject(options);
+
+  it('answers 400 with the list of field errors and the uniform body', async () => {
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/test-errors/echo',
+      payload: { email: 'nope', count: 99, extra: 1 },
+    });
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
+    expect(body.error).toBe('Bad Request');
+    expect(body.message).toEqual(
+      expect.arrayContaining([
+        'property extra should not exist',
+        'email must be an email',
+        'count must not be greater than 10',
+      ]),
+    );
+    expect(body.path).toBe('/api/v1/test-errors/echo');
+    expect(body.requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('accepts a valid body and strips nothing it declared', async () => {
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/test-errors/echo',
+      payload: { email: 'a@b.io', count: 3 },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({ email: 'a@b.io', count: 3 });
+  });
+
+  it.each([
+    ['malformed JSON', { 'content-type': 'application/json' }, '{"email":', 400],
+    ['empty JSON body', { 'content-type': 'application/json' }, '', 400],
+    ['wrong content type', { 'content-type': 'application/xml' }, '<a/>', 415],
+    ['oversized body', { 'content-type': 'application/json' }, JSON.stringify({ email: 'x'.repeat(70 * 1024) }), 413],
+  ])('answers %s with a 4xx and the uniform body', async (_name, headers, payload, status) => {
+    const res = await inject({ method: 'POST', url: '/api/v1/test-errors/echo', headers, payload });
+    expect(res.statusCode).toBe(status);
+    expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
+    expect(res.body).not.toMatch(/FST_|at .*\.js/);
+  });
+
+  it('answers 404 for an unknown route and for a missing resource', async () => {
+    const route = await inject({ method: 'GET', url: '/api/v1/no-such-route' });
+    expect(route.statusCode).toBe(404);
+    expect(Object.keys(route.json()).sort()).toEqual(ERROR_KEYS);
+    const resource = await inject({ method: 'GET', url: '/api/v1/test-errors/missing' });
+    expect(resource.statusCode).toBe(404);
+    expect(resource.json()).toMatchObject({ message: 'performance not found', details: { id: 42 } });
+  });
+
+  it('answers 409 for a unique-key violation in PostgreSQL', async () => {
+    const res = await inject({ method: 'GET', url: '/api/v1/test-errors/duplicate' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
+  });
+
+  it('answers 500 with a generic message and logs the cause with the request id', async () => {
+    const res = await inject({
+      method: 'GET',
+      url: '/api/v1/test-errors/crash',
+      headers: { 'x-request-id': 'crash-req-1' },
+    });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toMatchObject({ message: 'Internal server error', requestId: 'crash-req-1' });
+    expect(res.body).not.toContain('secret-internal-detail');
+    const line = await waitFor(() =>
+      readLogLines(api.env.LOG_DIR).find(
+        (l) => l['log.level'] === 'error' && (l.http as { request?: { id?: string } })?.request?.id === 'crash-req-1',
+      ),
+    );
+    expect(String(line.message)).toContain('secret-internal-detail');
+    expect((line.error as { stack_trace?: string }).stack_trace).toContain('FailingController');
+  });
+
+  it('echoes a given request id, makes one otherwise, and logs one ECS access line per request', async () => {
+    const given = await inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const made = await inject({ method: 'GET', url: '/health/live' });
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const hostile = await inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'bad id\nwith newline' },
+    });
+    expect(hostile.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+
+    const access = await waitFor(() =>
+      readLogLines(api.env.LOG_DIR).find(
+        (l) => (l.http as { request?: { id?: string } })?.request?.id === 'abc-123' && l.url !== undefined,
+      ),
+    );
+    expect(access['@timestamp']).toEqual(expect.any(String));
+    expect(access['log.level']).toBe('info');
+    expect(access['ecs.version']).toEqual(expect.any(String));
+    expect(access).toMatchObject({
+      http: { request: { id: 'abc-123', method: 'GET' }, response: { status_code: 200 } },
+      url: { route: '/health/live' },
+      service: { name: 'boxoffice-api' },
+      log: { logger: 'Access' },
+    });
+    expect((access.event as { duration: number }).duration).toBeGreaterThan(0);
+  });
+
+  it('writes one file per level under LOG_DIR', async () => {
+    await inject({ method: 'GET', url: '/api/v1/test-errors/crash' });
+    const files = await waitFor(() => {
+      const names = readdirSync(api.env.LOG_DIR);
+      return names.some((n) => n.startsWith('api-error-')) && names.some((n) => n.startsWith('api-info-'))
+        ? names
+        : undefined;
+    });
+    const errorFile = files.find((n) => n.startsWith('api-error-'))!;
+    const levels = readFileSync(join(api.env.LOG_DIR, errorFile), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)['log.level']);
+    expect(new Set(levels)).toEqual(new Set(['error']));
+  });
+
+  it('reports ready when PostgreSQL, Redis and RabbitMQ answer', async () => {
+    const res = await inject({ method: 'GET', url: '/health/ready' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().info).toMatchObject({
+      postgres: { status: 'up' },
+      redis: { status: 'up' },
+      rabbitmq: { status: 'up' },
+    });
+  });
+
+  it('serves a valid OpenAPI 3 document with the bearer scheme and the error body', async () => {
+    const res = await inject({ method: 'GET', url: '/docs-json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toMatch(/^3\./);
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(doc.components.schemas.ErrorBodyDto.properties)).toEqual(expect.arrayContaining(ERROR_KEYS));
+    const ui = await inject({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toContain('swagger-ui');
+  });
+
+  it('exposes Prometheus metrics with the request-duration histogram', async () => {
+    await inject({ method: 'GET', url: '/health/live' });
+    const res = await inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(/http_request_duration_seconds_bucket\{.*route="\/health\/live".*status_code="200"/);
+    expect(res.body).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('graceful close', () => {
+  it('finishes in-flight requests, then refuses new connections', async () => {
+    const api = await startApi(({ overrides, logger }) => createApiApp(TestApiModule, { overrides, logger }));
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = await api.app.getUrl();
+    const inFlight = Array.from({ length: 10 }, () => fetch(`${url}/api/v1/test-errors/slow`).then((r) => r.json()));
+    await new Promise((r) => setTimeout(r, 100));
+    await api.close();
+    expect(await Promise.all(inFlight)).toEqual(Array(10).fill({ done: true }));
+    await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+  });
+});
+
+describe('readiness with Redis unreachable', () => {
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+  });
+  afterAll(async () => api?.close());
+
+  it('answers 503 naming redis, and stays live', async () => {
+    const res = await api.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(res.statusCode).toBe(503);
+    const body = res.json();
+    expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
+    expect(body.message).toContain('redis');
+    expect(body.message).not.toContain('postgres');
+    expect((await api.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, EnvSource } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { MessagingModule } from '@app/messaging';
+import { RedisModule } from '@app/redis';
+
+/** The background worker: same libraries as the API, no HTTP. */
+@Module({})
+export class BatchModule {
+  static forRoot(overrides: EnvSource = {}): DynamicModule {
+    return {
+      module: BatchModule,
+      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadEnv } from '@app/config';
+import { createLogger, runUntilSignal } from '@app/logging';
+import { BatchModule } from './batch.module';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ app: 'batch', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: env.LOG_CONSOLE });
+  const app = await NestFactory.createApplicationContext(BatchModule.forRoot(), { logger, abortOnError: false });
+  await app.init();
+  logger.log('batch started', 'Main');
+  await runUntilSignal(app, logger);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, EnvSource } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { MessagingModule } from '@app/messaging';
+
+/** Consumes purchase-completed messages and sends the e-mails. */
+@Module({})
+export class MailerModule {
+  static forRoot(overrides: EnvSource = {}): DynamicModule {
+    return {
+      module: MailerModule,
+      imports: [ConfigModule.forRoot(overrides), DatabaseModule, MessagingModule],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export { ConfigModule, loadEnv } from './config.module';
+export { ConfigError, Env, parseEnv } from './env';
+export type { EnvSource } from './env';

@@ -1,0 +1,27 @@
+import { Module, Logger } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Env } from '@app/config';
+import { dataSourceOptions } from './data-source.options';
+import { ensureDatabase, runMigrations } from './database-bootstrap';
+
+/** PostgreSQL through TypeORM: creates the database if missing and migrates it at start. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [Env],
+      useFactory: (env: Env) => dataSourceOptions(env),
+      dataSourceFactory: async (options) => {
+        const logger = new Logger('Database');
+        if (!options) throw new Error('no DataSource options');
+        await ensureDatabase((options as { url: string }).url);
+        const dataSource = await new DataSource(options).initialize();
+        const applied = await runMigrations(dataSource);
+        if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
+        return dataSource;
+      },
+    }),
+  ],
+  exports: [TypeOrmModule],
+})
+export class DatabaseModule {}

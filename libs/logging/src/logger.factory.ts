@@ -1,0 +1,73 @@
+import ecsFormat from '@elastic/ecs-winston-format';
+import { LoggerService } from '@nestjs/common';
+import { WinstonModule, utilities as nestWinston } from 'nest-winston';
+import winston from 'winston';
+import DailyRotateFile from 'winston-daily-rotate-file';
+import { RequestContext } from './request-context';
+
+export interface LoggerOptions {
+  /** The process: `api`, `batch` or `mailer`. Names the log files and `service.name`. */
+  app: string;
+  level: string;
+  dir: string;
+  console: 'pretty' | 'json' | 'none';
+}
+
+const FILE_LEVELS = ['error', 'warn', 'info', 'http', 'debug'] as const;
+
+/** Adds the current request id as ECS `http.request.id`. */
+const requestIdField = winston.format((info) => {
+  const requestId = RequestContext.requestId();
+  if (requestId) {
+    const http = (info.http ?? {}) as Record<string, unknown>;
+    info.http = { ...http, request: { ...(http.request as object), id: requestId } };
+  }
+  return info;
+});
+
+/** Maps Nest's logger context to ECS `log.logger` and names the service. */
+const ecsNames = (app: string) =>
+  winston.format((info) => {
+    if (typeof info.context === 'string') {
+      info.log = { ...(info.log as object), logger: info.context };
+      delete info.context;
+    }
+    info.service = { name: `boxoffice-${app}` };
+    return info;
+  })();
+
+const onlyLevel = (level: string) => winston.format((info) => (info.level === level ? info : false))();
+
+export function createWinston(options: LoggerOptions): winston.Logger {
+  const ecs = winston.format.combine(requestIdField(), ecsNames(options.app), ecsFormat({ convertErr: true }));
+  const transports: winston.transport[] = FILE_LEVELS.map(
+    (level) =>
+      new DailyRotateFile({
+        dirname: options.dir,
+        filename: `${options.app}-${level}-%DATE%.log`,
+        datePattern: 'YYYY-MM-DD',
+        maxFiles: '14d',
+        level,
+        format: winston.format.combine(onlyLevel(level), ecs),
+      }),
+  );
+  if (options.console === 'pretty') {
+    transports.push(
+      new winston.transports.Console({
+        format: winston.format.combine(
+          requestIdField(),
+          winston.format.timestamp(),
+          nestWinston.format.nestLike(options.app, { colors: process.stdout.isTTY, prettyPrint: false }),
+        ),
+      }),
+    );
+  } else if (options.console === 'json') {
+    transports.push(new winston.transports.Console({ format: ecs }));
+  }
+  return winston.createLogger({ level: options.level, transports, exitOnError: false });
+}
+
+/** The Nest logger of a process: Winston with ECS JSON files per level, rotated daily. */
+export function createLogger(options: LoggerOptions): LoggerService {
+  return WinstonModule.createLogger({ instance: createWinston(options) });
+}

@@ -1,0 +1,3 @@
+export { AmqpConnection } from './amqp.connection';
+export { MessagingModule } from './messaging.module';
+export { ROUTING, Topology } from './topology';

@@ -1,0 +1,7 @@
+export { startApi } from './api-harness';
+export type { ApiHarness } from './api-harness';
+export { deleteRedisKeys, deleteTopology, destroyTestEnv, dropDatabase } from './services';
+export { createTestEnv, RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL } from './test-env';
+export type { TestEnv } from './test-env';
+export { AppProcess, builtEntry } from './processes';
+export type { AppName } from './processes';

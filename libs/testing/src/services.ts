@@ -1,0 +1,52 @@
+import { rmSync } from 'node:fs';
+import Redis from 'ioredis';
+import amqp from 'amqplib';
+import { Client } from 'pg';
+import { Topology } from '@app/messaging';
+import { RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL, TestEnv } from './test-env';
+
+/** Drops everything a test environment created: database, Redis keys, RabbitMQ topology. */
+export async function destroyTestEnv(env: TestEnv): Promise<void> {
+  await dropDatabase(env.DATABASE_URL);
+  await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);
+  await deleteTopology(RABBITMQ_URL, env.RABBITMQ_NAMESPACE);
+  rmSync(env.LOG_DIR, { recursive: true, force: true });
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new Client({ connectionString: SERVER_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function deleteRedisKeys(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+export async function deleteTopology(url: string, namespace: string): Promise<void> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createConfirmChannel();
+    await new Topology(namespace).destroy(channel);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EnvSource } from '@app/config';
+
+export const SERVER_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+export const RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface TestEnv extends EnvSource {
+  NODE_ENV: 'test';
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+  RABBITMQ_URL: string;
+  RABBITMQ_NAMESPACE: string;
+  LOG_DIR: string;
+  LOG_CONSOLE: 'none';
+  LOG_LEVEL: string;
+}
+
+/**
+ * A fresh, private world for one test file: its own database, Redis key prefix, RabbitMQ
+ * namespace and log folder, so test runs never see each other's data.
+ */
+export function createTestEnv(overrides: EnvSource = {}): TestEnv {
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/bo_test_${id}`,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `bo_test_${id}:`,
+    RABBITMQ_URL,
+    RABBITMQ_NAMESPACE: `bo_test_${id}`,
+    LOG_DIR: mkdtempSync(join(tmpdir(), `bo-logs-${id}-`)),
+    LOG_CONSOLE: 'none',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  } as TestEnv;
+}

@@ -1,0 +1,2 @@
+export { DomainError, NotFoundError } from './errors';
+export type { DomainErrorKind } from './errors';

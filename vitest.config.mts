@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+const libs = ['config', 'database', 'redis', 'messaging', 'logging', 'ticketing', 'testing'];
+const alias = Object.fromEntries(libs.map((lib) => [`@app/${lib}`, resolve(import.meta.dirname, `libs/${lib}/src`)]));
+
+// SWC keeps decorator metadata, which Nest's dependency injection needs.
+const plugins = [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022' } })];
+
+export default defineConfig({
+  plugins,
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        plugins,
+        resolve: { alias },
+        test: { name: 'unit', include: ['{apps,libs}/**/*.spec.ts'], environment: 'node' },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'int',
+          include: ['{apps,libs}/**/*.int-spec.ts', '{apps,libs}/**/*.e2e-spec.ts'],
+          environment: 'node',
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          globalSetup: ['libs/testing/src/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
