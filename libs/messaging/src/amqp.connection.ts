@@ -15,8 +15,13 @@ export class AmqpConnection {
   constructor(
     url: string,
     readonly topology: Topology,
+    connectionName = 'boxoffice',
   ) {
-    this.connection = amqp.connect([url], { heartbeatIntervalInSeconds: 10, reconnectTimeInSeconds: 1 });
+    this.connection = amqp.connect([url], {
+      heartbeatIntervalInSeconds: 10,
+      reconnectTimeInSeconds: 1,
+      connectionOptions: { clientProperties: { connection_name: connectionName } },
+    });
     let lastError = '';
     this.connection.on('connect', () => {
       lastError = '';

@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, deleteTopology, RABBITMQ_URL, TestEnv } from '@app/testing';
+import { AmqpConnection } from './amqp.connection';
+import { ROUTING, Topology } from './topology';
+
+async function waitUntil(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('RabbitMQ connection and topology (real broker)', () => {
+  let env: TestEnv;
+  let topology: Topology;
+  let connection: AmqpConnection;
+  let inspector: amqp.ChannelModel;
+  let channel: amqp.Channel;
+
+  beforeAll(async () => {
+    env = createTestEnv();
+    topology = new Topology(env.RABBITMQ_NAMESPACE);
+    connection = new AmqpConnection(env.RABBITMQ_URL, topology, `boxoffice-test-${env.RABBITMQ_NAMESPACE}`);
+    await connection.channel.waitForConnect();
+    inspector = await amqp.connect(RABBITMQ_URL);
+    channel = await inspector.createChannel();
+  });
+  afterAll(async () => {
+    await connection.close();
+    await inspector.close();
+    await deleteTopology(RABBITMQ_URL, env.RABBITMQ_NAMESPACE);
+  });
+
+  it('declares durable quorum queues with a dead-letter route', async () => {
+    for (const queue of [
+      topology.purchaseCompletedQueue,
+      topology.purchaseCompletedRetryQueue,
+      topology.purchaseCompletedDeadQueue,
+    ]) {
+      const info = await channel.checkQueue(queue);
+      expect(info.queue).toBe(queue);
+    }
+    await channel.checkExchange(topology.eventsExchange);
+    await channel.checkExchange(topology.deadExchange);
+  });
+
+  it('publishes persistently with a broker confirm, routed to the queue', async () => {
+    await connection.publish(ROUTING.purchaseCompleted, { purchaseId: 'p-1' }, { messageId: 'p-1' });
+    let message: amqp.GetMessage | false = false;
+    await waitUntil(
+      async () => (message = await channel.get(topology.purchaseCompletedQueue, { noAck: false })) !== false,
+    );
+    const got = message as unknown as amqp.GetMessage;
+    expect(JSON.parse(got.content.toString())).toEqual({ purchaseId: 'p-1' });
+    expect(got.properties.messageId).toBe('p-1');
+    expect(got.properties.deliveryMode).toBe(2);
+    // A rejected message is parked in the dead-letter queue, not lost.
+    channel.nack(got, false, false);
+    let dead: amqp.GetMessage | false = false;
+    await waitUntil(
+      async () => (dead = await channel.get(topology.purchaseCompletedDeadQueue, { noAck: true })) !== false,
+    );
+    expect(JSON.parse((dead as unknown as amqp.GetMessage).content.toString())).toEqual({ purchaseId: 'p-1' });
+  });
+
+  it('reconnects on its own after the broker drops the connection, and publishes again', async () => {
+    const name = `boxoffice-test-${env.RABBITMQ_NAMESPACE}`;
+    const listing = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {
+      encoding: 'utf8',
+    });
+    const pid = listing
+      .split('\n')
+      .find((line) => line.includes(name))
+      ?.split('\t')[0];
+    expect(pid).toBeTruthy();
+    execFileSync('rabbitmqctl', ['-q', 'close_connection', pid!, 'test: simulated broker drop']);
+    await waitUntil(() => !connection.isConnected(), 5000);
+    await waitUntil(() => connection.isConnected());
+    await connection.publish(ROUTING.purchaseCompleted, { purchaseId: 'p-2' });
+    let message: amqp.GetMessage | false = false;
+    await waitUntil(
+      async () => (message = await channel.get(topology.purchaseCompletedQueue, { noAck: true })) !== false,
+    );
+    expect(JSON.parse((message as unknown as amqp.GetMessage).content.toString())).toEqual({ purchaseId: 'p-2' });
+  });
+});
