@@ -1,11 +1,17 @@
-import { Module, Logger } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { EventRepository } from './repositories/event.repository';
+import { PerformanceRepository } from './repositories/performance.repository';
+
+/** One repository per aggregate; the libraries with the rules use these, never raw TypeORM. */
+const REPOSITORIES = [EventRepository, PerformanceRepository];
 
 /** PostgreSQL through TypeORM: creates the database if missing and migrates it at start. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -22,6 +28,7 @@ import { ensureDatabase, runMigrations } from './database-bootstrap';
       },
     }),
   ],
-  exports: [TypeOrmModule],
+  providers: REPOSITORIES,
+  exports: [TypeOrmModule, ...REPOSITORIES],
 })
 export class DatabaseModule {}

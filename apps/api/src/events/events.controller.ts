@@ -1,0 +1,70 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Public, Role, Roles } from '@app/auth';
+import { CatalogService } from '@app/ticketing';
+import { PageQueryDto } from '../common/page-query.dto';
+import { ParseIdPipe } from '../common/parse-id.pipe';
+import { PerformanceCreateDto, PerformancePageDto, PerformanceResponseDto } from '../performances/performance.dto';
+import { EventCreateDto, EventPageDto, EventResponseDto, EventUpdateDto } from './event.dto';
+
+@ApiTags('events')
+@Controller('events')
+export class EventsController {
+  constructor(private readonly catalog: CatalogService) {}
+
+  @Post()
+  @ApiBearerAuth()
+  @Roles(Role.ADMIN)
+  create(@Body() body: EventCreateDto): Promise<EventResponseDto> {
+    return this.catalog.createEvent(body);
+  }
+
+  @Get()
+  @Public()
+  list(@Query() query: PageQueryDto): Promise<EventPageDto> {
+    return this.catalog.listEvents(query.cursor, query.limit);
+  }
+
+  @Get(':id')
+  @Public()
+  get(@Param('id', ParseIdPipe) id: number): Promise<EventResponseDto> {
+    return this.catalog.getEvent(id);
+  }
+
+  @Patch(':id')
+  @ApiBearerAuth()
+  @Roles(Role.ADMIN)
+  update(@Param('id', ParseIdPipe) id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
+    return this.catalog.updateEvent(id, body);
+  }
+
+  /** Refused with 409 while any performance of the event has sold seats. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @Roles(Role.ADMIN)
+  remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+    return this.catalog.deleteEvent(id);
+  }
+
+  /** Creates the performance and generates all its seats from the layout. */
+  @Post(':id/performances')
+  @ApiBearerAuth()
+  @Roles(Role.ADMIN)
+  createPerformance(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: PerformanceCreateDto,
+  ): Promise<PerformanceResponseDto> {
+    return this.catalog.createPerformance(id, {
+      startsAt: new Date(body.startsAt),
+      salesOpenAt: body.salesOpenAt ? new Date(body.salesOpenAt) : undefined,
+      sections: body.sections,
+    });
+  }
+
+  @Get(':id/performances')
+  @Public()
+  listPerformances(@Param('id', ParseIdPipe) id: number, @Query() query: PageQueryDto): Promise<PerformancePageDto> {
+    return this.catalog.listPerformances(id, query.cursor, query.limit);
+  }
+}

@@ -1,0 +1,110 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { PageQueryDto } from '../common/page-query.dto';
+
+export class SectionLayoutDto {
+  /** @example "A" */
+  @IsString()
+  @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'name must be 1-50 letters, digits, spaces, _ or -' })
+  name: string;
+
+  /** @example "VIP" */
+  @IsString()
+  @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
+  grade: string;
+
+  /** Price of one seat in the smallest currency unit. @example 150000 */
+  @IsInt()
+  @Min(0)
+  @Max(100_000_000)
+  price: number;
+
+  /** @example 20 */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  rows: number;
+
+  /** @example 50 */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  seatsPerRow: number;
+}
+
+export class PerformanceCreateDto {
+  /** ISO 8601 with time zone. @example "2027-03-01T19:00:00+09:00" */
+  @IsISO8601({ strict: true })
+  startsAt: string;
+
+  /** When holds may start; defaults to now. Must not be after `startsAt`. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  salesOpenAt?: string;
+
+  /** The seating layout; seats are generated from it (at most 100,000 in all). */
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => SectionLayoutDto)
+  sections: SectionLayoutDto[];
+}
+
+export class PerformanceResponseDto {
+  id: number;
+  eventId: number;
+  startsAt: string;
+  salesOpenAt: string;
+  totalSeats: number;
+}
+
+export class PerformanceDetailDto extends PerformanceResponseDto {
+  available: number;
+  held: number;
+  sold: number;
+}
+
+export class PerformancePageDto {
+  items: PerformanceResponseDto[];
+  nextCursor: string | null;
+}
+
+const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD'] as const;
+
+export class SeatQueryDto extends PageQueryDto {
+  /** Only seats with this live status. */
+  @IsOptional()
+  @IsIn(SEAT_STATUSES)
+  status?: (typeof SEAT_STATUSES)[number];
+}
+
+export class SeatResponseDto {
+  id: number;
+  section: string;
+  row: number;
+  number: number;
+  grade: string;
+  price: number;
+  /** @example "AVAILABLE" */
+  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+}
+
+export class SeatPageDto {
+  items: SeatResponseDto[];
+  nextCursor: string | null;
+}

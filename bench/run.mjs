@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// `npm run bench`: starts a built `api` on its own database and Redis prefix, prepares the data
+// each benchmark needs, drives it with autocannon, and prints every figure as a ratio to a
+// trivial route of the same API measured in the same run (the machine is shared and noisy, so
+// absolute numbers mean little). Writes the results to docs/benchmarks.md.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const PORT = 3900 + Math.floor(Math.random() * 90);
+const BASE = `http://127.0.0.1:${PORT}`;
+const id = Date.now().toString(36);
+const env = {
+  ...process.env,
+  NODE_ENV: 'production',
+  PORT: String(PORT),
+  DATABASE_URL: `postgres://postgres@127.0.0.1:5432/bo_bench_${id}`,
+  REDIS_KEY_PREFIX: `bo_bench_${id}:`,
+  RABBITMQ_NAMESPACE: `bo_bench_${id}`,
+  JWT_ACCESS_SECRET: 'bench-access-secret-0123456789abcdef0123',
+  JWT_REFRESH_SECRET: 'bench-refresh-secret-0123456789abcdef012',
+  ADMIN_EMAIL: 'bench-admin@boxoffice.local',
+  ADMIN_PASSWORD: 'bench-admin-password',
+  LOG_LEVEL: 'warn',
+  LOG_CONSOLE: 'none',
+  LOG_DIR: join(os.tmpdir(), `bo-bench-${id}`),
+};
+
+async function request(method, path, body, token) {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function waitForApi() {
+  for (let i = 0; i < 150; i += 1) {
+    try {
+      if ((await fetch(`${BASE}/health/ready`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('api did not become ready');
+}
+
+function measure(title, options) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      { url: BASE, connections: CONNECTIONS, duration: DURATION, ...options },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false });
+    process.stdout.write(`\n${title}\n`);
+  });
+}
+
+function summary(name, result, baseline) {
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  return {
+    name,
+    rps: result.requests.average,
+    ratio: baseline ? result.requests.average / baseline.requests.average : 1,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx,
+  };
+}
+
+const api = spawn(process.execPath, [join(root, 'dist/apps/api/apps/api/src/main.js')], { env, stdio: 'inherit' });
+const rows = [];
+try {
+  await waitForApi();
+  const { accessToken } = await request('POST', '/api/v1/auth/login', {
+    email: env.ADMIN_EMAIL,
+    password: env.ADMIN_PASSWORD,
+  });
+  const event = await request('POST', '/api/v1/events', { title: 'Bench stadium', venue: 'Bench' }, accessToken);
+  const started = Date.now();
+  const performance = await request(
+    'POST',
+    `/api/v1/events/${event.id}/performances`,
+    {
+      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      sections: [
+        { name: 'Floor', grade: 'VIP', price: 220000, rows: 100, seatsPerRow: 100 },
+        { name: 'Stand', grade: 'R', price: 150000, rows: 400, seatsPerRow: 100 },
+      ],
+    },
+    accessToken,
+  );
+  const createMs = Date.now() - started;
+  console.log(`created a ${performance.totalSeats}-seat performance in ${createMs} ms`);
+
+  // Deep pages cost the same as the first one: sample cursors across the whole performance.
+  const cursors = [];
+  let page = await request('GET', `/api/v1/performances/${performance.id}/seats?limit=100`);
+  for (let i = 0; i < 50 && page.nextCursor; i += 1) {
+    cursors.push(page.nextCursor);
+    for (let skip = 0; skip < 9 && page.nextCursor; skip += 1) {
+      page = await request('GET', `/api/v1/performances/${performance.id}/seats?limit=100&cursor=${page.nextCursor}`);
+    }
+  }
+
+  const trivial = await measure('trivial route (GET /health/live)', { requests: [{ method: 'GET', path: '/health/live' }] });
+  rows.push(summary('trivial route `GET /health/live` (baseline)', trivial));
+  let next = 0;
+  const seats = await measure('cached seat page of a 50,000-seat performance (100 seats, live status)', {
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => ({
+          ...req,
+          path: `/api/v1/performances/${performance.id}/seats?limit=100&cursor=${cursors[next++ % cursors.length]}`,
+        }),
+      },
+    ],
+  });
+  rows.push(summary('cached seat page, 100 of 50,000 seats, live status', seats, trivial));
+
+  printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
+} finally {
+  api.kill('SIGTERM');
+  await new Promise((r) => api.once('exit', r));
+  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "bo_bench_${id}" WITH (FORCE)`);
+  await client.end();
+}
+
+function printAndWrite(results, extra) {
+  const table = [
+    '| benchmark | req/s | ratio to trivial | p50 ms | p99 ms | non-2xx |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.non2xx} |`,
+    ),
+  ].join('\n');
+  console.log(`\n${table}\n`);
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const doc = `# Benchmarks
+
+Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu},
+${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, one \`api\` process (NODE_ENV=production),
+local PostgreSQL and Redis, autocannon with ${CONNECTIONS} connections for ${DURATION} s per figure.
+
+The machine is shared and noisy, so each figure is given as a ratio to a trivial route
+(\`GET /health/live\`) of the same API measured in the same run; read the ratios, not the
+absolute numbers.
+
+${table}
+
+Creating the ${extra.totalSeats}-seat performance (seats generated in PostgreSQL, registered in Redis)
+took ${extra.createMs} ms in this run.
+
+Rerun with \`npm run build && npm run bench\` (\`BENCH_SECONDS\`, \`BENCH_CONNECTIONS\` change the load).
+`;
+  writeFileSync(join(root, 'docs', 'benchmarks.md'), doc);
+  console.log('wrote docs/benchmarks.md');
+}

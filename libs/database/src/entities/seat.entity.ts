@@ -1,0 +1,40 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import type { PerformanceEntity } from './performance.entity';
+
+/**
+ * One seat of one performance. `position` numbers the seats of a performance 1..N in layout
+ * order: seat pages are keyset-paginated and cached by it.
+ */
+@Entity('seats')
+@Unique('seats_performance_place', ['performanceId', 'section', 'row', 'number'])
+@Unique('seats_performance_position', ['performanceId', 'position'])
+export class SeatEntity {
+  @PrimaryGeneratedColumn('identity', { generatedIdentity: 'ALWAYS' })
+  id: number;
+
+  @Column({ name: 'performance_id', type: 'int' })
+  performanceId: number;
+
+  @ManyToOne('PerformanceEntity', { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'performance_id' })
+  performance?: PerformanceEntity;
+
+  @Column({ type: 'int' })
+  position: number;
+
+  @Column({ type: 'varchar', length: 50 })
+  section: string;
+
+  @Column({ type: 'int' })
+  row: number;
+
+  @Column({ type: 'int' })
+  number: number;
+
+  @Column({ type: 'varchar', length: 20 })
+  grade: string;
+
+  /** In the smallest unit of the currency (e.g. won or cents). */
+  @Column({ type: 'int' })
+  price: number;
+}

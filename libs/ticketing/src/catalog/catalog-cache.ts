@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+
+const VERSION_KEY = 'cache:catalog-version';
+const TTL_SECONDS = 300;
+
+/**
+ * Cache-aside for the static catalog (events, performances, their pages). Every key includes
+ * the catalog version; an admin write bumps the version, so every older entry is unreachable at
+ * once and simply expires. Live seat status is never cached here.
+ */
+@Injectable()
+export class CatalogCache {
+  constructor(private readonly redis: Redis) {}
+
+  async getOrLoad<T>(name: string, load: () => Promise<T>): Promise<T> {
+    const version = (await this.redis.get(VERSION_KEY)) ?? '0';
+    const key = `cache:v${version}:${name}`;
+    const hit = await this.redis.get(key);
+    if (hit !== null) return JSON.parse(hit) as T;
+    const value = await load();
+    if (value !== null && value !== undefined) await this.redis.set(key, JSON.stringify(value), 'EX', TTL_SECONDS);
+    return value;
+  }
+
+  /** Makes every cached catalog entry stale. Called after each admin write. */
+  async invalidate(): Promise<void> {
+    await this.redis.incr(VERSION_KEY);
+  }
+
+  /** Seat blocks never change after creation; they live under the performance's hash tag. */
+  async getOrLoadSeatBlock<T>(performanceId: number, block: number, load: () => Promise<T[]>): Promise<T[]> {
+    const key = `{perf:${performanceId}}:cache:seats:${block}`;
+    const hit = await this.redis.get(key);
+    if (hit !== null) return JSON.parse(hit) as T[];
+    const value = await load();
+    await this.redis.set(key, JSON.stringify(value), 'EX', TTL_SECONDS * 12);
+    return value;
+  }
+}

@@ -1,0 +1,230 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEntity, EventFields, EventRepository, PerformanceEntity, PerformanceRepository, SeatRow } from '@app/database';
+import { DomainError, NotFoundError } from '../errors';
+import { SeatStateStore } from '../seats/seat-state.store';
+import { CatalogCache } from './catalog-cache';
+import { EventView, Page, PerformanceView, SeatCounts, SeatStatus, SeatView, SectionInput } from './catalog.types';
+import { decodeCursor, encodeCursor } from './cursor';
+
+/** Seats per cached block; also the largest page a client may ask for. */
+export const SEAT_BLOCK_SIZE = 100;
+/** A filtered seat page looks at no more than this many seats, then returns what it found. */
+const SEAT_SCAN_BUDGET = 20 * SEAT_BLOCK_SIZE;
+export const MAX_SEATS_PER_PERFORMANCE = 100_000;
+
+/** The catalog: events, performances and seats; reads come from the cache, writes invalidate it. */
+@Injectable()
+export class CatalogService {
+  private readonly logger = new Logger(CatalogService.name);
+
+  constructor(
+    private readonly events: EventRepository,
+    private readonly performances: PerformanceRepository,
+    private readonly seatState: SeatStateStore,
+    private readonly cache: CatalogCache,
+  ) {}
+
+  async createEvent(fields: EventFields): Promise<EventView> {
+    const event = await this.events.create(fields);
+    await this.cache.invalidate();
+    return toEventView(event);
+  }
+
+  async updateEvent(id: number, fields: Partial<EventFields>): Promise<EventView> {
+    const event = await this.events.update(id, fields);
+    if (!event) throw new NotFoundError('event');
+    await this.cache.invalidate();
+    return toEventView(event);
+  }
+
+  /** Refused while any of its performances has a sold seat: buyers hold tickets for it. */
+  async deleteEvent(id: number): Promise<void> {
+    if (!(await this.events.findById(id))) throw new NotFoundError('event');
+    const performanceIds = await this.performances.idsOfEvent(id);
+    for (const performanceId of performanceIds) {
+      const counts = await this.countsOf(performanceId);
+      if (counts.sold > 0) {
+        throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
+          performanceId,
+        });
+      }
+    }
+    await this.events.delete(id);
+    for (const performanceId of performanceIds) await this.seatState.removePerformance(performanceId);
+    await this.cache.invalidate();
+  }
+
+  getEvent(id: number): Promise<EventView> {
+    return this.cache
+      .getOrLoad(`event:${id}`, async () => {
+        const event = await this.events.findById(id);
+        return event ? toEventView(event) : null;
+      })
+      .then((event) => event ?? Promise.reject(new NotFoundError('event')));
+  }
+
+  listEvents(cursor: string | undefined, limit: number): Promise<Page<EventView>> {
+    const after = decodeCursor<{ i: number }>(cursor, { i: 'int' });
+    return this.cache.getOrLoad(`events:${after?.i ?? 0}:${limit}`, async () => {
+      const rows = await this.events.pageAfter(after?.i ?? 0, limit + 1);
+      return pageOf(rows.slice(0, limit).map(toEventView), rows.length > limit, (last) => ({ i: last.id }));
+    });
+  }
+
+  async createPerformance(
+    eventId: number,
+    input: { startsAt: Date; salesOpenAt?: Date; sections: SectionInput[] },
+  ): Promise<PerformanceView> {
+    if (!(await this.events.findById(eventId))) throw new NotFoundError('event');
+    const salesOpenAt = input.salesOpenAt ?? new Date();
+    if (salesOpenAt.getTime() > input.startsAt.getTime()) {
+      throw new DomainError('invalid', 'InvalidSalesWindow', 'salesOpenAt must not be after startsAt');
+    }
+    const names = input.sections.map((s) => s.name);
+    if (new Set(names).size !== names.length) {
+      throw new DomainError('invalid', 'DuplicateSection', 'section names must be unique within a performance');
+    }
+    const total = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
+    if (total > MAX_SEATS_PER_PERFORMANCE) {
+      throw new DomainError('invalid', 'TooManySeats', `a performance has at most ${MAX_SEATS_PER_PERFORMANCE} seats`);
+    }
+    const performance = await this.performances.createWithSeats({
+      eventId,
+      startsAt: input.startsAt,
+      salesOpenAt,
+      sections: input.sections,
+    });
+    await this.registerSeatState(performance);
+    await this.cache.invalidate();
+    return toPerformanceView(performance);
+  }
+
+  async getPerformance(id: number): Promise<PerformanceView & SeatCounts> {
+    const performance = await this.findPerformance(id);
+    return { ...performance, ...(await this.countsOf(id)) };
+  }
+
+  listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<PerformanceView>> {
+    const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int' });
+    return this.cache.getOrLoad(`event:${eventId}:performances:${cursor ?? ''}:${limit}`, async () => {
+      if (!(await this.events.findById(eventId))) return null;
+      const rows = await this.performances.pageOfEvent(
+        eventId,
+        after ? { startsAt: new Date(after.s), id: after.i } : null,
+        limit + 1,
+      );
+      return pageOf(rows.slice(0, limit).map(toPerformanceView), rows.length > limit, (last) => ({
+        s: last.startsAt,
+        i: last.id,
+      }));
+    }).then((page) => page ?? Promise.reject(new NotFoundError('event')));
+  }
+
+  /**
+   * A page of seats in layout order, static data from cached blocks with the live status from
+   * Redis laid over it, so a page never shows a held or sold seat as available. With a status
+   * filter a page may hold fewer than `limit` seats while `nextCursor` is still set.
+   */
+  async listSeats(
+    performanceId: number,
+    options: { status?: SeatStatus; cursor?: string; limit: number },
+  ): Promise<Page<SeatView>> {
+    const performance = await this.findPerformance(performanceId);
+    await this.ensureSeatState(performanceId);
+    const after = decodeCursor<{ p: number }>(options.cursor, { p: 'int' })?.p ?? 0;
+    const items: SeatView[] = [];
+    let position = after;
+    let scanned = 0;
+    while (items.length < options.limit && position < performance.totalSeats && scanned < SEAT_SCAN_BUDGET) {
+      const block = Math.floor(position / SEAT_BLOCK_SIZE);
+      const seats = (await this.seatBlock(performanceId, block)).filter((s) => s.position > position);
+      if (seats.length === 0) break;
+      const examined = options.status ? seats : seats.slice(0, options.limit - items.length);
+      const statuses = await this.seatState.statuses(
+        performanceId,
+        examined.map((s) => s.id),
+      );
+      for (let i = 0; i < examined.length && items.length < options.limit; i += 1) {
+        position = examined[i].position;
+        scanned += 1;
+        if (!options.status || statuses[i] === options.status) items.push(toSeatView(examined[i], statuses[i]));
+      }
+    }
+    return { items, nextCursor: position < performance.totalSeats ? encodeCursor({ p: position }) : null };
+  }
+
+  /** Rebuilds the live seat state from PostgreSQL when Redis lost it (emptied, new node). */
+  async ensureSeatState(performanceId: number): Promise<void> {
+    if (await this.seatState.isRegistered(performanceId)) return;
+    const performance = await this.performances.findById(performanceId);
+    if (!performance) throw new NotFoundError('performance');
+    this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
+    await this.registerSeatState(performance);
+  }
+
+  private async registerSeatState(performance: PerformanceEntity): Promise<void> {
+    await this.seatState.registerPerformance({
+      performanceId: performance.id,
+      salesOpenAt: performance.salesOpenAt,
+      seats: await this.performances.seatPrices(performance.id),
+    });
+  }
+
+  private async countsOf(performanceId: number): Promise<SeatCounts> {
+    await this.ensureSeatState(performanceId);
+    const { available, held, sold } = await this.seatState.counts(performanceId);
+    return { available, held, sold };
+  }
+
+  private async findPerformance(id: number): Promise<PerformanceView> {
+    const performance = await this.cache.getOrLoad(`performance:${id}`, async () => {
+      const row = await this.performances.findById(id);
+      return row ? toPerformanceView(row) : null;
+    });
+    if (!performance) throw new NotFoundError('performance');
+    return performance;
+  }
+
+  private seatBlock(performanceId: number, block: number): Promise<SeatRow[]> {
+    return this.cache.getOrLoadSeatBlock(performanceId, block, () =>
+      this.performances.seatsByPosition(performanceId, block * SEAT_BLOCK_SIZE + 1, (block + 1) * SEAT_BLOCK_SIZE),
+    );
+  }
+}
+
+function pageOf<T>(items: T[], more: boolean, keyOf: (last: T) => Record<string, string | number>): Page<T> {
+  return { items, nextCursor: more && items.length > 0 ? encodeCursor(keyOf(items[items.length - 1])) : null };
+}
+
+function toEventView(event: EventEntity): EventView {
+  return {
+    id: event.id,
+    title: event.title,
+    description: event.description,
+    venue: event.venue,
+    createdAt: event.createdAt.toISOString(),
+    updatedAt: event.updatedAt.toISOString(),
+  };
+}
+
+function toPerformanceView(performance: PerformanceEntity): PerformanceView {
+  return {
+    id: performance.id,
+    eventId: performance.eventId,
+    startsAt: performance.startsAt.toISOString(),
+    salesOpenAt: performance.salesOpenAt.toISOString(),
+    totalSeats: performance.totalSeats,
+  };
+}
+
+function toSeatView(seat: SeatRow, status: SeatStatus): SeatView {
+  return {
+    id: seat.id,
+    section: seat.section,
+    row: seat.row,
+    number: seat.number,
+    grade: seat.grade,
+    price: seat.price,
+    status,
+  };
+}
