@@ -37,6 +37,9 @@ for _, holdId in ipairs(ARGV) do
   end
 end
 
-redis.call('HINCRBY', countsKey, 'held', -freed)
-redis.call('HINCRBY', countsKey, 'available', freed)
+-- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
+if freed > 0 then
+  redis.call('HINCRBY', countsKey, 'held', -freed)
+  redis.call('HINCRBY', countsKey, 'available', freed)
+end
 return {expired, freed}

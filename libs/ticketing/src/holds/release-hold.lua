@@ -33,8 +33,11 @@ for seatId in string.gmatch(hold[4], '[^,]+') do
     freed = freed + 1
   end
 end
-redis.call('HINCRBY', countsKey, 'held', -freed)
-redis.call('HINCRBY', countsKey, 'available', freed)
+-- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
+if freed > 0 then
+  redis.call('HINCRBY', countsKey, 'held', -freed)
+  redis.call('HINCRBY', countsKey, 'available', freed)
+end
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'
