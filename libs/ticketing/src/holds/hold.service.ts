@@ -74,8 +74,9 @@ export class HoldService {
   /** The caller's hold; anyone else's, or an unknown id, is not found. */
   async get(userId: string, holdId: string): Promise<Hold> {
     const performanceId = await this.performanceOf(holdId);
+    // Redis TIME, read in the same round trip, is the clock that decides EXPIRED.
     const replies = await this.redis.pipeline().hgetall(performanceKeys(performanceId).hold(holdId)).time().exec();
-    const [[recordError, record], [timeError, time]] = replies ?? [];
+    const [[recordError, record], [timeError, time]] = replies as [Error | null, unknown][];
     if (recordError || timeError) throw recordError ?? timeError;
     const fields = record as Record<string, string>;
     if (fields.userId !== userId) throw new NotFoundError('reservation');
