@@ -22,3 +22,46 @@ export class NotFoundError extends DomainError {
     super('not_found', 'NotFound', `${what} not found`, details);
   }
 }
+
+export class InvalidInputError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid', 'InvalidInput', message, details);
+  }
+}
+
+export class SalesNotOpenError extends DomainError {
+  constructor(salesOpenAt: Date) {
+    super('forbidden', 'SalesNotOpen', `sales open at ${salesOpenAt.toISOString()}`, {
+      salesOpenAt: salesOpenAt.toISOString(),
+    });
+  }
+}
+
+export class SeatsUnavailableError extends DomainError {
+  constructor(seatIds: number[]) {
+    super('conflict', 'SeatsUnavailable', `seats not available: ${seatIds.join(', ')}`, { seatIds });
+  }
+}
+
+export class HoldLimitExceededError extends DomainError {
+  constructor(limit: number, alreadyHeld: number, requested: number) {
+    super(
+      'conflict',
+      'HoldLimitExceeded',
+      `a user may hold at most ${limit} seats of a performance; you hold ${alreadyHeld} and asked for ${requested} more`,
+      { limit, alreadyHeld, requested },
+    );
+  }
+}
+
+export class HoldExpiredError extends DomainError {
+  constructor() {
+    super('conflict', 'HoldExpired', 'reservation has expired');
+  }
+}
+
+export class HoldPurchasedError extends DomainError {
+  constructor() {
+    super('conflict', 'HoldPurchased', 'reservation has already been purchased');
+  }
+}

@@ -1,2 +1,21 @@
-export { DomainError, NotFoundError } from './errors';
+export {
+  DomainError,
+  HoldExpiredError,
+  HoldLimitExceededError,
+  HoldPurchasedError,
+  InvalidInputError,
+  NotFoundError,
+  SalesNotOpenError,
+  SeatsUnavailableError,
+} from './errors';
 export type { DomainErrorKind } from './errors';
+export { TicketingModule } from './ticketing.module';
+export { SeatStateStore } from './seats/seat-state.store';
+export type { PerformanceRegistration, SeatCounts } from './seats/seat-state.store';
+export type { SeatStatus } from './seats/seat-status';
+export { HoldService, HOLD_RETENTION_MS } from './holds/hold.service';
+export type { Hold, HoldStatus } from './holds/hold';
+export { HoldSweeper } from './holds/hold-sweeper';
+export { HoldSweepLoop } from './holds/hold-sweep.loop';
+export { holdPointerKey, performanceKeys, PERFORMANCE_REGISTRY_KEY } from './redis-keys';
+export type { PerformanceKeys } from './redis-keys';

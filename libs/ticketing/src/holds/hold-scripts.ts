@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { callScript, LuaScript } from '@app/redis';
+import { PerformanceKeys } from '../redis-keys';
+
+export const HOLD_SEATS: LuaScript = {
+  name: 'boxofficeHoldSeats',
+  file: join(__dirname, 'hold-seats.lua'),
+  numberOfKeys: 7,
+};
+export const RELEASE_HOLD: LuaScript = {
+  name: 'boxofficeReleaseHold',
+  file: join(__dirname, 'release-hold.lua'),
+  numberOfKeys: 4,
+};
+export const EXPIRE_HOLDS: LuaScript = {
+  name: 'boxofficeExpireHolds',
+  file: join(__dirname, 'expire-holds.lua'),
+  numberOfKeys: 4,
+};
+
+export interface HoldSeatsRequest {
+  holdId: string;
+  userId: string;
+  performanceId: number;
+  seatIds: number[];
+  lifetimeMs: number;
+  userLimit: number;
+  retentionMs: number;
+}
+
+export type HoldSeatsResult =
+  | { outcome: 'OK'; expiresAt: number; amountCents: number }
+  | { outcome: 'NO_PERFORMANCE' }
+  | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
+  | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
+  | { outcome: 'UNAVAILABLE'; seatIds: number[] }
+  | { outcome: 'LIMIT'; alreadyHeld: number };
+
+export async function holdSeats(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: HoldSeatsRequest,
+): Promise<HoldSeatsResult> {
+  const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
+    redis,
+    HOLD_SEATS.name,
+    [
+      keys.meta,
+      keys.seats,
+      keys.prices,
+      keys.counts,
+      keys.expiry,
+      keys.userHolds(request.userId),
+      keys.hold(request.holdId),
+    ],
+    [
+      request.holdId,
+      request.userId,
+      request.performanceId,
+      request.lifetimeMs,
+      request.userLimit,
+      request.retentionMs,
+      ...request.seatIds,
+    ],
+  );
+  const numbers = rest.map(Number);
+  switch (outcome) {
+    case 'OK':
+      return { outcome, expiresAt: numbers[0], amountCents: numbers[1] };
+    case 'NO_PERFORMANCE':
+      return { outcome };
+    case 'UNKNOWN_SEATS':
+    case 'UNAVAILABLE':
+      return { outcome, seatIds: numbers };
+    case 'SALES_NOT_OPEN':
+      return { outcome, salesOpenAt: numbers[0] };
+    case 'LIMIT':
+      return { outcome, alreadyHeld: numbers[0] };
+    default:
+      throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'EXPIRED' | 'PURCHASED';
+
+export function releaseHold(
+  redis: Redis,
+  keys: PerformanceKeys,
+  holdId: string,
+  userId: string,
+): Promise<ReleaseHoldResult> {
+  return callScript<ReleaseHoldResult>(
+    redis,
+    RELEASE_HOLD.name,
+    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId)],
+    [holdId, userId],
+  );
+}
+
+export interface ExpireHoldsResult {
+  holds: number;
+  seats: number;
+}
+
+export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: string[]): Promise<ExpireHoldsResult> {
+  const [holds, seats] = await callScript<[number, number]>(
+    redis,
+    EXPIRE_HOLDS.name,
+    [keys.seats, keys.counts, keys.expiry, keys.holdPrefix],
+    holdIds,
+  );
+  return { holds, seats };
+}

@@ -1,0 +1,171 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigModule } from '@app/config';
+import { RedisModule } from '@app/redis';
+import { createTestEnv, deleteRedisKeys, REDIS_URL } from '@app/testing';
+import {
+  Hold,
+  HoldExpiredError,
+  HoldService,
+  HoldSweeper,
+  HoldSweepLoop,
+  performanceKeys,
+  SeatStateStore,
+  TicketingModule,
+} from '@app/ticketing';
+import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
+
+describe('hold expiry and HoldSweeper', () => {
+  let fx: TicketingFixture;
+  let shortHolds: HoldService;
+  const opened = new Date(Date.now() - 60_000);
+
+  beforeAll(() => {
+    fx = ticketingFixture({ RESERVATION_TTL_SECONDS: '300', MAX_SEATS_PER_RESERVATION: '4' });
+    shortHolds = fx.connect({ RESERVATION_TTL_SECONDS: '1' }).holds;
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  it('shows a hold EXPIRED once its time has passed, before and after the sweep', async () => {
+    await fx.store.registerPerformance({ performanceId: 1, salesOpenAt: opened, seats: seatRange(5) });
+    const hold = await shortHolds.hold('alice', 1, [1, 2]);
+    expect((await fx.holds.get('alice', hold.id)).status).toBe('HELD');
+
+    await sleep(hold.expiresAt.getTime() - Date.now() + 20);
+    expect((await fx.holds.get('alice', hold.id)).status).toBe('EXPIRED');
+    await expect(fx.holds.release('alice', hold.id)).rejects.toBeInstanceOf(HoldExpiredError);
+    expect(await fx.store.statuses(1, [1, 2])).toEqual(['HELD', 'HELD']);
+
+    expect(await fx.sweeper.sweepOnce()).toBe(1);
+    expect(await fx.sweeper.sweepOnce()).toBe(0);
+    expect((await fx.holds.get('alice', hold.id)).status).toBe('EXPIRED');
+    await expect(fx.holds.release('alice', hold.id)).rejects.toBeInstanceOf(HoldExpiredError);
+    expect(await fx.store.statuses(1, [1, 2])).toEqual(['AVAILABLE', 'AVAILABLE']);
+    expect(await fx.store.counts(1)).toEqual({ total: 5, available: 5, held: 0, sold: 0 });
+    // An expired hold no longer counts against the user's limit.
+    expect((await fx.holds.hold('alice', 1, [1, 2, 3, 4])).status).toBe('HELD');
+  });
+
+  it('frees expired seats within 2 s under load, with counts agreeing throughout', async () => {
+    const performanceId = 2;
+    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, seats: seatRange(3000) });
+    const loop = new HoldSweepLoop(fx.connect().sweeper);
+    loop.start();
+
+    // Load: long holds and releases on seats 201..3000 from other connections, until told to stop.
+    let loading = true;
+    let loadHolds = 0;
+    const loaders = Array.from({ length: 6 }, (_, worker) => {
+      const holds = fx.connect().holds;
+      return (async () => {
+        for (let round = 0; loading; round++) {
+          const first = 201 + ((worker * 467 + round * 4) % 2796);
+          const hold = await holds.hold(`load-${worker}-${round}`, performanceId, [first, first + 1]).catch(() => null);
+          if (hold) loadHolds++;
+          if (hold && round % 3 === 0) await holds.release(hold.userId, hold.id);
+        }
+      })();
+    });
+
+    const short: Hold[] = await Promise.all(
+      Array.from({ length: 50 }, (_, index) =>
+        shortHolds.hold(`buyer-${index}`, performanceId, [index * 4 + 1, index * 4 + 2, index * 4 + 3, index * 4 + 4]),
+      ),
+    );
+    const lastExpiry = Math.max(...short.map((hold) => hold.expiresAt.getTime()));
+    const shortSeats = short.flatMap((hold) => hold.seatIds);
+
+    let freedAt = 0;
+    let checks = 0;
+    while (Date.now() < lastExpiry + 5000) {
+      const { stored, recomputed } = await fx.truth(performanceId);
+      expect(stored).toEqual(recomputed);
+      checks++;
+      const statuses = await fx.store.statuses(performanceId, shortSeats);
+      if (statuses.every((status) => status === 'AVAILABLE')) {
+        freedAt = Date.now();
+        break;
+      }
+      await sleep(25);
+    }
+    loading = false;
+    await Promise.all(loaders);
+    await loop.stop();
+
+    console.info(
+      `200 seats of 50 expired holds freed ${freedAt - lastExpiry} ms after expiry, ` +
+        `while ${loadHolds} other holds were made; counts checked ${checks} times`,
+    );
+    expect(freedAt).toBeGreaterThan(0);
+    expect(freedAt - lastExpiry).toBeLessThanOrEqual(2000);
+    expect(loadHolds).toBeGreaterThan(0);
+    for (const hold of short) expect((await fx.holds.get(hold.userId, hold.id)).status).toBe('EXPIRED');
+    const { stored, recomputed } = await fx.truth(performanceId);
+    expect(stored).toEqual(recomputed);
+  });
+
+  it('two sweepers at once end each hold, and free each seat, exactly once', async () => {
+    const performanceId = 3;
+    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, seats: seatRange(400) });
+    const short = await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        shortHolds.hold(`buyer-${index}`, performanceId, [index * 4 + 1, index * 4 + 2, index * 4 + 3, index * 4 + 4]),
+      ),
+    );
+    // A purchase (issue 6) turns a hold into sold seats; the sweeper must leave those alone.
+    const bought = short[0];
+    const keys = performanceKeys(performanceId);
+    await fx.redis
+      .multi()
+      .hset(keys.hold(bought.id), 'status', 'PURCHASED')
+      .hset(keys.seats, ...bought.seatIds.flatMap((id) => [id, 'S']))
+      .hincrby(keys.counts, 'held', -4)
+      .hincrby(keys.counts, 'sold', 4)
+      .exec();
+    await sleep(Math.max(...short.map((hold) => hold.expiresAt.getTime())) - Date.now() + 20);
+
+    const sweepUntilDone = async (sweeper: HoldSweeper): Promise<number> => {
+      let ended = 0;
+      for (let batch = await sweeper.sweepOnce(7); batch > 0; batch = await sweeper.sweepOnce(7)) ended += batch;
+      return ended;
+    };
+    const [first, second] = await Promise.all([
+      sweepUntilDone(fx.connect().sweeper),
+      sweepUntilDone(fx.connect().sweeper),
+    ]);
+
+    expect(first + second).toBe(99);
+    expect(await fx.redis.zcard(keys.expiry)).toBe(0);
+    expect(await fx.store.counts(performanceId)).toEqual({ total: 400, available: 396, held: 0, sold: 4 });
+    const { stored, recomputed } = await fx.truth(performanceId);
+    expect(stored).toEqual(recomputed);
+    expect(await fx.store.statuses(performanceId, bought.seatIds)).toEqual(['SOLD', 'SOLD', 'SOLD', 'SOLD']);
+  });
+});
+
+describe('TicketingModule', () => {
+  it('wires the services into a Nest application, and stops the sweep loop on close', async () => {
+    const env = createTestEnv({ RESERVATION_TTL_SECONDS: '1' });
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(env), RedisModule, TicketingModule],
+    }).compile();
+    const app = await moduleRef.init();
+    try {
+      await app.get(SeatStateStore).registerPerformance({
+        performanceId: 1,
+        salesOpenAt: new Date(Date.now() - 1000),
+        seats: seatRange(3),
+      });
+      const hold = await app.get(HoldService).hold('alice', 1, [1]);
+      app.get(HoldSweepLoop).start(50);
+      await sleep(hold.expiresAt.getTime() - Date.now() + 500);
+      expect(await app.get(SeatStateStore).statuses(1, [1])).toEqual(['AVAILABLE']);
+    } finally {
+      await app.close();
+      await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);
+    }
+  });
+});

@@ -1,0 +1,29 @@
+export type HoldStatus = 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
+
+/** Seats of one performance kept for one user until `expiresAt`, unless bought or released. */
+export interface Hold {
+  id: string;
+  performanceId: number;
+  userId: string;
+  seatIds: number[];
+  /** Sum of the seat prices, in currency units. */
+  amount: number;
+  /** EXPIRED as soon as `expiresAt` has passed, even before the sweeper has freed the seats. */
+  status: HoldStatus;
+  expiresAt: Date;
+}
+
+/** Reads a hold record as the scripts write it; `now` is Redis time in epoch ms. */
+export function holdFromRecord(id: string, record: Record<string, string>, now: number): Hold {
+  const expiresAt = Number(record.expiresAt);
+  const stored = record.status as HoldStatus;
+  return {
+    id,
+    performanceId: Number(record.performanceId),
+    userId: record.userId,
+    seatIds: record.seats.split(',').map(Number),
+    amount: Number(record.amountCents) / 100,
+    status: stored === 'HELD' && expiresAt <= now ? 'EXPIRED' : stored,
+    expiresAt: new Date(expiresAt),
+  };
+}

@@ -1,0 +1,43 @@
+--[[
+  Releases a live hold now, for its owner: its seats become AVAILABLE again. Releasing a hold
+  that is already released answers RELEASED again and changes nothing.
+
+  KEYS[1] seats   hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] counts  hash total, available, held, sold
+  KEYS[3] expiry  sorted set: HELD hold id, scored by its expiry (epoch ms)
+  KEYS[4] hold    hash of the hold
+
+  ARGV[1] hold id
+  ARGV[2] user id of the caller
+
+  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'EXPIRED' or 'PURCHASED'.
+]]
+local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local holdId, userId = ARGV[1], ARGV[2]
+
+local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats')
+if hold[1] ~= userId then return 'NOT_FOUND' end
+local status = hold[2]
+if status ~= 'HELD' then return status end
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- Expired but not swept yet: the sweeper frees it; the caller only learns it expired.
+if tonumber(hold[3]) <= now then return 'EXPIRED' end
+
+-- Only seats still held go back: a seat marked sold by a rebuild stays sold.
+local freed = 0
+for seatId in string.gmatch(hold[4], '[^,]+') do
+  if redis.call('HGET', seatsKey, seatId) == 'H' then
+    redis.call('HSET', seatsKey, seatId, 'A')
+    freed = freed + 1
+  end
+end
+-- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
+if freed > 0 then
+  redis.call('HINCRBY', countsKey, 'held', -freed)
+  redis.call('HINCRBY', countsKey, 'available', freed)
+end
+redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
+redis.call('ZREM', expiryKey, holdId)
+return 'RELEASED'

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from './errors';
+import { assertPerformanceId, assertSeatIds, assertUserId, isUuid, priceToCents } from './input';
+
+describe('assertSeatIds', () => {
+  it('accepts 1..max distinct positive integers', () => {
+    expect(() => assertSeatIds([1], 4)).not.toThrow();
+    expect(() => assertSeatIds([4, 3, 2, 1], 4)).not.toThrow();
+  });
+
+  it.each([
+    ['an empty list', []],
+    ['too many seats', [1, 2, 3, 4, 5]],
+    ['a repeated seat', [1, 2, 1]],
+    ['zero', [0]],
+    ['a negative id', [-3]],
+    ['a fraction', [2.5]],
+    ['a string', ['1']],
+    ['NaN', [Number.NaN]],
+    ['an unsafe integer', [2 ** 53]],
+    ['no list at all', '1,2'],
+  ])('refuses %s', (_, seatIds) => {
+    expect(() => assertSeatIds(seatIds, 4)).toThrow(InvalidInputError);
+  });
+
+  it('names the repeated seats', () => {
+    expect(() => assertSeatIds([1, 2, 1, 2, 3], 10)).toThrow(
+      expect.objectContaining({ kind: 'invalid', details: { duplicates: [1, 2] } }),
+    );
+  });
+});
+
+describe('other input checks', () => {
+  it('performance ids are positive integers', () => {
+    expect(() => assertPerformanceId(1)).not.toThrow();
+    for (const bad of [0, -1, 1.5, '1', null]) expect(() => assertPerformanceId(bad)).toThrow(InvalidInputError);
+  });
+
+  it('user ids are short non-empty strings', () => {
+    expect(() => assertUserId('u-1')).not.toThrow();
+    for (const bad of ['', 'x'.repeat(101), 5]) expect(() => assertUserId(bad)).toThrow(InvalidInputError);
+  });
+
+  it('prices become whole cents', () => {
+    expect(priceToCents(0)).toBe(0);
+    expect(priceToCents(20.1)).toBe(2010);
+    expect(priceToCents(1234.56)).toBe(123456);
+    for (const bad of [-1, 1.005, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
+      expect(() => priceToCents(bad)).toThrow(InvalidInputError);
+    }
+  });
+
+  it('recognizes hold ids', () => {
+    expect(isUuid('6f1c0d3e-1b2a-4c3d-8e4f-5a6b7c8d9e0f')).toBe(true);
+    for (const bad of ['6f1c0d3e', '../x', '', 7]) expect(isUuid(bad)).toBe(false);
+  });
+});

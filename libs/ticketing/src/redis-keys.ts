@@ -1,0 +1,50 @@
+/**
+ * Every Redis key of the ticketing rules, in one place. ioredis adds the deployment's
+ * REDIS_KEY_PREFIX to each of them (also to script KEYS), so none is written with it here.
+ *
+ * All keys of one performance start with the hash tag `{perf:<id>}`: they share one Redis
+ * Cluster slot, so a Lua script may touch any of them atomically. Only two keys live outside
+ * a performance's tag, and both are used by single-key commands alone: the registry of
+ * performances the sweeper walks, and the hold id → performance id pointer.
+ */
+
+/** Set of the ids of every registered performance. */
+export const PERFORMANCE_REGISTRY_KEY = 'performances';
+
+/** String holding the performance id of a hold, so a hold can be found by its id alone. */
+export function holdPointerKey(holdId: string): string {
+  return `hold-performance:${holdId}`;
+}
+
+export interface PerformanceKeys {
+  /** Hash: salesOpenAt (epoch ms). Written last by registration: its existence means "registered". */
+  meta: string;
+  /** Hash: seat id → status letter (A available, H held, S sold). */
+  seats: string;
+  /** Hash: seat id → price in cents. */
+  prices: string;
+  /** Hash: total, available, held, sold — kept exact by the scripts. */
+  counts: string;
+  /** Sorted set: id of every HELD hold, scored by its expiry (epoch ms). */
+  expiry: string;
+  /** Prefix of the hold hashes; scripts append the hold id to it, staying in the same slot. */
+  holdPrefix: string;
+  /** Hash: userId, performanceId, seats (comma-separated), amountCents, status, createdAt, expiresAt. */
+  hold(holdId: string): string;
+  /** Hash: hold id → seat count, for every hold of one user that may still be live. */
+  userHolds(userId: string): string;
+}
+
+export function performanceKeys(performanceId: number): PerformanceKeys {
+  const tag = `{perf:${performanceId}}`;
+  return {
+    meta: `${tag}:meta`,
+    seats: `${tag}:seats`,
+    prices: `${tag}:prices`,
+    counts: `${tag}:counts`,
+    expiry: `${tag}:expiry`,
+    holdPrefix: `${tag}:hold:`,
+    hold: (holdId) => `${tag}:hold:${holdId}`,
+    userHolds: (userId) => `${tag}:user:${userId}:holds`,
+  };
+}

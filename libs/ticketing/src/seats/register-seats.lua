@@ -1,0 +1,42 @@
+--[[
+  Registers a chunk of seats of one performance. Idempotent: a seat already known keeps its
+  status, so registering again never frees a held or sold seat; only its price is refreshed.
+  A seat flagged sold (a purchase persisted in PostgreSQL, passed when rebuilding) becomes SOLD
+  whatever its live status: a persisted sale is final.
+
+  KEYS[1] seats   hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] prices  hash seat id -> price in cents
+  KEYS[3] counts  hash total, available, held, sold
+
+  ARGV    triples: seat id, price in cents, "1" if the seat is sold else "0"
+
+  Returns the number of seats that were not registered before.
+]]
+local seatsKey, pricesKey, countsKey = KEYS[1], KEYS[2], KEYS[3]
+local added, available, held, sold = 0, 0, 0, 0
+
+for i = 1, #ARGV, 3 do
+  local seatId, price, isSold = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
+  local status = redis.call('HGET', seatsKey, seatId)
+  redis.call('HSET', pricesKey, seatId, price)
+  if not status then
+    added = added + 1
+    if isSold then
+      redis.call('HSET', seatsKey, seatId, 'S')
+      sold = sold + 1
+    else
+      redis.call('HSET', seatsKey, seatId, 'A')
+      available = available + 1
+    end
+  elseif isSold and status ~= 'S' then
+    redis.call('HSET', seatsKey, seatId, 'S')
+    sold = sold + 1
+    if status == 'A' then available = available - 1 else held = held - 1 end
+  end
+end
+
+redis.call('HINCRBY', countsKey, 'total', added)
+redis.call('HINCRBY', countsKey, 'available', available)
+redis.call('HINCRBY', countsKey, 'held', held)
+redis.call('HINCRBY', countsKey, 'sold', sold)
+return added

@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { callScript, LuaScript } from '@app/redis';
+import { PerformanceKeys } from '../redis-keys';
+
+export const REGISTER_SEATS: LuaScript = {
+  name: 'boxofficeRegisterSeats',
+  file: join(__dirname, 'register-seats.lua'),
+  numberOfKeys: 3,
+};
+
+export interface SeatRegistration {
+  id: number;
+  priceCents: number;
+  sold: boolean;
+}
+
+/** Returns how many of the seats were new. */
+export function registerSeats(redis: Redis, keys: PerformanceKeys, seats: SeatRegistration[]): Promise<number> {
+  const args = seats.flatMap((seat) => [seat.id, seat.priceCents, seat.sold ? 1 : 0]);
+  return callScript<number>(redis, REGISTER_SEATS.name, [keys.seats, keys.prices, keys.counts], args);
+}

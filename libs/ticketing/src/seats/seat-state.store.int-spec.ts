@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, NotFoundError } from '@app/ticketing';
+import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
+
+describe('SeatStateStore', () => {
+  let fx: TicketingFixture;
+  const opened = new Date(Date.now() - 60_000);
+
+  beforeAll(() => {
+    fx = ticketingFixture();
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  it('registers seats as available, with counts', async () => {
+    expect(await fx.store.isRegistered(1)).toBe(false);
+    await fx.store.registerPerformance({ performanceId: 1, salesOpenAt: opened, seats: seatRange(10) });
+    expect(await fx.store.isRegistered(1)).toBe(true);
+    expect(await fx.store.counts(1)).toEqual({ total: 10, available: 10, held: 0, sold: 0 });
+    expect(await fx.store.statuses(1, [3, 1, 10])).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE']);
+    expect(await fx.store.statuses(1, [])).toEqual([]);
+  });
+
+  it('registers sold seats as SOLD', async () => {
+    await fx.store.registerPerformance({ performanceId: 2, salesOpenAt: opened, seats: seatRange(5), sold: [2, 4] });
+    expect(await fx.store.statuses(2, [1, 2, 3, 4, 5])).toEqual([
+      'AVAILABLE',
+      'SOLD',
+      'AVAILABLE',
+      'SOLD',
+      'AVAILABLE',
+    ]);
+    expect(await fx.store.counts(2)).toEqual({ total: 5, available: 3, held: 0, sold: 2 });
+  });
+
+  it('re-registering keeps held and sold seats, marks newly sold ones, adds new seats', async () => {
+    await fx.store.registerPerformance({ performanceId: 3, salesOpenAt: opened, seats: seatRange(6), sold: [6] });
+    await fx.holds.hold('alice', 3, [1, 2]);
+
+    await fx.store.registerPerformance({ performanceId: 3, salesOpenAt: opened, seats: seatRange(8), sold: [5] });
+
+    expect(await fx.store.statuses(3, [1, 2, 3, 4, 5, 6, 7, 8])).toEqual([
+      'HELD',
+      'HELD',
+      'AVAILABLE',
+      'AVAILABLE',
+      'SOLD',
+      'SOLD',
+      'AVAILABLE',
+      'AVAILABLE',
+    ]);
+    expect(await fx.store.counts(3)).toEqual({ total: 8, available: 4, held: 2, sold: 2 });
+    const { stored, recomputed } = await fx.truth(3);
+    expect(stored).toEqual(recomputed);
+  });
+
+  it('unknown performances and seats are not found', async () => {
+    await expect(fx.store.counts(999)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(fx.store.statuses(999, [1])).rejects.toBeInstanceOf(NotFoundError);
+    await expect(fx.store.statuses(1, [1, 11])).rejects.toMatchObject({ details: { seatIds: [11] } });
+  });
+
+  it('refuses malformed registrations', async () => {
+    const register = (registration: Partial<Parameters<typeof fx.store.registerPerformance>[0]>) =>
+      fx.store.registerPerformance({ performanceId: 9, salesOpenAt: opened, seats: seatRange(3), ...registration });
+    await expect(register({ performanceId: 0 })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(register({ salesOpenAt: new Date('nonsense') })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      register({
+        seats: [
+          { id: 1, price: 1 },
+          { id: 1, price: 1 },
+        ],
+      }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(register({ seats: [{ id: 1, price: 1.005 }] })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(register({ sold: [4] })).rejects.toBeInstanceOf(InvalidInputError);
+    expect(await fx.store.isRegistered(9)).toBe(false);
+  });
+
+  it('removes a performance', async () => {
+    await fx.store.registerPerformance({ performanceId: 4, salesOpenAt: opened, seats: seatRange(3) });
+    await fx.store.removePerformance(4);
+    expect(await fx.store.isRegistered(4)).toBe(false);
+    await expect(fx.store.counts(4)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await fx.redis.smembers('performances')).not.toContain('4');
+  });
+
+  it('registers 50,000 seats, and again, quickly', async () => {
+    const seats = Array.from({ length: 50_000 }, (_, index) => ({ id: index + 1, price: 20 + (index % 7) * 5.5 }));
+    const started = performance.now();
+    await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, seats });
+    const first = performance.now() - started;
+    const again = performance.now();
+    await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, seats });
+    const second = performance.now() - again;
+    console.info(`registered 50,000 seats in ${first.toFixed(0)} ms; again in ${second.toFixed(0)} ms`);
+    expect(await fx.store.counts(50)).toEqual({ total: 50_000, available: 50_000, held: 0, sold: 0 });
+  });
+});

@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { defineScripts } from '@app/redis';
+import { InvalidInputError, NotFoundError } from '../errors';
+import { assertPerformanceId, assertSeatIds, priceToCents } from '../input';
+import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
+import { REGISTER_SEATS, registerSeats, SeatRegistration } from './seat-scripts';
+import { SeatStatus, seatStatusFromLetter } from './seat-status';
+
+export interface PerformanceRegistration {
+  performanceId: number;
+  salesOpenAt: Date;
+  seats: { id: number; price: number }[];
+  /** Seats already sold (persisted purchases), when rebuilding a performance's state. */
+  sold?: number[];
+}
+
+export interface SeatCounts {
+  total: number;
+  available: number;
+  held: number;
+  sold: number;
+}
+
+/**
+ * Seats per script call: big enough that 50,000 seats take 50 pipelined calls, small enough
+ * that one call blocks Redis for about a millisecond while holds keep coming in.
+ */
+const REGISTER_CHUNK = 1000;
+
+/** The live status of every seat of a performance, and its counts, in Redis. */
+@Injectable()
+export class SeatStateStore {
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    defineScripts(redis, [REGISTER_SEATS]);
+  }
+
+  /**
+   * Makes the performance's seats known to the hold scripts. Idempotent: seats already there
+   * keep their status. The metadata that marks the performance as registered is written last,
+   * so an interrupted registration is simply run again.
+   */
+  async registerPerformance(registration: PerformanceRegistration): Promise<void> {
+    const { performanceId, salesOpenAt, seats, sold = [] } = registration;
+    assertPerformanceId(performanceId);
+    if (!(salesOpenAt instanceof Date) || Number.isNaN(salesOpenAt.getTime())) {
+      throw new InvalidInputError('salesOpenAt must be a valid date');
+    }
+    if (seats.length > 0)
+      assertSeatIds(
+        seats.map((seat) => seat.id),
+        seats.length,
+      );
+    const seatIds = new Set(seats.map((seat) => seat.id));
+    const unknownSold = sold.filter((id) => !seatIds.has(id));
+    if (unknownSold.length > 0) {
+      throw new InvalidInputError('sold seats must be seats of the performance', { seatIds: unknownSold });
+    }
+
+    const soldIds = new Set(sold);
+    const rows: SeatRegistration[] = seats.map((seat) => ({
+      id: seat.id,
+      priceCents: priceToCents(seat.price),
+      sold: soldIds.has(seat.id),
+    }));
+    const keys = performanceKeys(performanceId);
+    const chunks: Promise<number>[] = [];
+    for (let start = 0; start < rows.length; start += REGISTER_CHUNK) {
+      chunks.push(registerSeats(this.redis, keys, rows.slice(start, start + REGISTER_CHUNK)));
+    }
+    await Promise.all(chunks);
+    await this.redis
+      .multi()
+      .hset(keys.meta, 'salesOpenAt', salesOpenAt.getTime())
+      .hsetnx(keys.counts, 'total', 0)
+      .exec();
+    await this.redis.sadd(PERFORMANCE_REGISTRY_KEY, String(performanceId));
+  }
+
+  async isRegistered(performanceId: number): Promise<boolean> {
+    assertPerformanceId(performanceId);
+    return (await this.redis.exists(performanceKeys(performanceId).meta)) === 1;
+  }
+
+  /** Live status of each seat, in the order asked. One round trip. */
+  async statuses(performanceId: number, seatIds: number[]): Promise<SeatStatus[]> {
+    assertPerformanceId(performanceId);
+    if (seatIds.length === 0) return [];
+    const letters = await this.redis.hmget(performanceKeys(performanceId).seats, ...seatIds.map(String));
+    const unknown = seatIds.filter((_, index) => letters[index] === null);
+    if (unknown.length > 0) throw new NotFoundError('seat', { performanceId, seatIds: unknown });
+    return letters.map((letter) => seatStatusFromLetter(letter as string));
+  }
+
+  async counts(performanceId: number): Promise<SeatCounts> {
+    assertPerformanceId(performanceId);
+    const [total, available, held, sold] = await this.redis.hmget(
+      performanceKeys(performanceId).counts,
+      'total',
+      'available',
+      'held',
+      'sold',
+    );
+    if (total === null) throw new NotFoundError('performance', { performanceId });
+    return {
+      total: Number(total),
+      available: Number(available ?? 0),
+      held: Number(held ?? 0),
+      sold: Number(sold ?? 0),
+    };
+  }
+
+  /**
+   * Forgets a performance's live state. Its hold records and pointers expire on their own
+   * (they carry TTLs), so no key scan is needed.
+   */
+  async removePerformance(performanceId: number): Promise<void> {
+    assertPerformanceId(performanceId);
+    const keys = performanceKeys(performanceId);
+    // Out of the registry first, so no sweeper works on keys being deleted.
+    await this.redis.srem(PERFORMANCE_REGISTRY_KEY, String(performanceId));
+    // UNLINK frees the big seat hashes in the background instead of blocking Redis.
+    await this.redis.unlink(keys.meta, keys.seats, keys.prices, keys.counts, keys.expiry);
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { HoldService } from './holds/hold.service';
+import { HoldSweepLoop } from './holds/hold-sweep.loop';
+import { HoldSweeper } from './holds/hold-sweeper';
+import { SeatStateStore } from './seats/seat-state.store';
+
+/** The ticketing rules. Needs the global `Env` (ConfigModule) and `Redis` (RedisModule). */
+@Module({
+  providers: [SeatStateStore, HoldService, HoldSweeper, HoldSweepLoop],
+  exports: [SeatStateStore, HoldService, HoldSweeper, HoldSweepLoop],
+})
+export class TicketingModule {}
