@@ -5,7 +5,10 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
+import { CatalogModule } from '@app/ticketing';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { EventsController } from './events/events.controller';
+import { PerformancesController } from './performances/performances.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
@@ -16,8 +19,8 @@ export class ApiModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TerminusModule],
-      controllers: [HealthController, MetricsController],
+      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TerminusModule, CatalogModule],
+      controllers: [HealthController, MetricsController, EventsController, PerformancesController],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadEnv } from '@app/config';
 import { createLogger, runUntilSignal } from '@app/logging';
+import { HoldSweepLoop } from '@app/ticketing';
 import { BatchModule } from './batch.module';
 
 async function main(): Promise<void> {
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ app: 'batch', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: env.LOG_CONSOLE });
   const app = await NestFactory.createApplicationContext(BatchModule.forRoot(), { logger, abortOnError: false });
   await app.init();
+  // Frees the seats of expired holds within 2 s (P3); several batch processes may sweep at once.
+  app.get(HoldSweepLoop).start();
   logger.log('batch started', 'Main');
   await runUntilSignal(app, logger);
 }

@@ -19,3 +19,6 @@ export { HoldSweeper } from './holds/hold-sweeper';
 export { HoldSweepLoop } from './holds/hold-sweep.loop';
 export { holdPointerKey, performanceKeys, PERFORMANCE_REGISTRY_KEY } from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
+export { CatalogModule } from './catalog/catalog.module';
+export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './catalog/catalog.service';
+export type { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog/catalog.types';

@@ -6,7 +6,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError, ConfigModule } from '@app/config';
 import { DatabaseModule, EventRepository } from '@app/database';
 import { RedisModule } from '@app/redis';
-import { CatalogService, TicketingModule } from '@app/ticketing';
+import { CatalogModule, CatalogService } from '@app/ticketing';
 import { layoutFor } from './demo-layout';
 
 const USAGE = `usage: npm run seed -- [--events N] [--seats M] [--performances P] [--if-empty]
@@ -18,7 +18,7 @@ const USAGE = `usage: npm run seed -- [--events N] [--seats M] [--performances P
 const ARTISTS = ['IU', 'BTS', 'Coldplay', 'Taylor Swift', 'NewJeans', 'Seoul Philharmonic', 'Radiohead', 'BLACKPINK'];
 const VENUES = ['Seoul Olympic Stadium', 'KSPO Dome', 'Gocheok Sky Dome', 'Busan Asiad Stadium', 'Incheon Munhak Stadium'];
 
-@Module({ imports: [ConfigModule.forRoot(), DatabaseModule, RedisModule, TicketingModule] })
+@Module({ imports: [ConfigModule.forRoot(), DatabaseModule, RedisModule, CatalogModule] })
 class SeedModule {}
 
 async function main(): Promise<void> {

@@ -14,7 +14,7 @@ export class EventsController {
 
   @Post()
   @ApiBearerAuth()
-  @Roles(Role.ADMIN)
+  @Roles(Role.Admin)
   create(@Body() body: EventCreateDto): Promise<EventResponseDto> {
     return this.catalog.createEvent(body);
   }
@@ -33,7 +33,7 @@ export class EventsController {
 
   @Patch(':id')
   @ApiBearerAuth()
-  @Roles(Role.ADMIN)
+  @Roles(Role.Admin)
   update(@Param('id', ParseIdPipe) id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
     return this.catalog.updateEvent(id, body);
   }
@@ -42,7 +42,7 @@ export class EventsController {
   @Delete(':id')
   @HttpCode(204)
   @ApiBearerAuth()
-  @Roles(Role.ADMIN)
+  @Roles(Role.Admin)
   remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
     return this.catalog.deleteEvent(id);
   }
@@ -50,7 +50,7 @@ export class EventsController {
   /** Creates the performance and generates all its seats from the layout. */
   @Post(':id/performances')
   @ApiBearerAuth()
-  @Roles(Role.ADMIN)
+  @Roles(Role.Admin)
   createPerformance(
     @Param('id', ParseIdPipe) id: number,
     @Body() body: PerformanceCreateDto,

@@ -1,10 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEntity, EventFields, EventRepository, PerformanceEntity, PerformanceRepository, SeatRow } from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
-import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
-import { EventView, Page, PerformanceView, SeatCounts, SeatStatus, SeatView, SectionInput } from './catalog.types';
+import { SeatCounts, SeatStateStore } from '../seats/seat-state.store';
+import type { SeatStatus } from '../seats/seat-status';
+import { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
+
+type LiveCounts = Omit<SeatCounts, 'total'>;
 
 /** Seats per cached block; also the largest page a client may ask for. */
 export const SEAT_BLOCK_SIZE = 100;
@@ -99,7 +102,7 @@ export class CatalogService {
     return toPerformanceView(performance);
   }
 
-  async getPerformance(id: number): Promise<PerformanceView & SeatCounts> {
+  async getPerformance(id: number): Promise<PerformanceView & LiveCounts> {
     const performance = await this.findPerformance(id);
     return { ...performance, ...(await this.countsOf(id)) };
   }
@@ -170,7 +173,7 @@ export class CatalogService {
     });
   }
 
-  private async countsOf(performanceId: number): Promise<SeatCounts> {
+  private async countsOf(performanceId: number): Promise<LiveCounts> {
     await this.ensureSeatState(performanceId);
     const { available, held, sold } = await this.seatState.counts(performanceId);
     return { available, held, sold };

@@ -1,4 +1,4 @@
-export type SeatStatus = 'AVAILABLE' | 'HELD' | 'SOLD';
+import type { SeatStatus } from '../seats/seat-status';
 
 export interface EventView {
   id: number;
@@ -15,12 +15,6 @@ export interface PerformanceView {
   startsAt: string;
   salesOpenAt: string;
   totalSeats: number;
-}
-
-export interface SeatCounts {
-  available: number;
-  held: number;
-  sold: number;
 }
 
 export interface SeatView {
