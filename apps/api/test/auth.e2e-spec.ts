@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Clock, Role, Roles } from '@app/auth';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
-import { ApiHarness, startApi } from '@app/testing';
+import { ApiHarness, createTestEnv, destroyTestEnv, startApi } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 
@@ -397,5 +397,27 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       const keys = await redis.keys(`${api.env.REDIS_KEY_PREFIX}throttle:*`);
       expect(keys.length).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('admin bootstrap on replicas starting together', () => {
+  it('leaves exactly one admin when two API instances start at once, then again on restart', async () => {
+    const env = createTestEnv({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    const start = async () => {
+      const app = await createApiApp(ApiModule, { overrides: env, logger: false });
+      await app.init();
+      return app;
+    };
+    try {
+      const apps = await Promise.all([start(), start()]);
+      const restarted = await start();
+      const rows = await restarted
+        .get(DataSource)
+        .query(`SELECT role FROM users WHERE lower(email) = $1`, [ADMIN.email]);
+      expect(rows).toEqual([{ role: 'ADMIN' }]);
+      await Promise.all([...apps, restarted].map((app) => app.close()));
+    } finally {
+      await destroyTestEnv(env);
+    }
   });
 });
