@@ -11,13 +11,13 @@ export class AuthSignupDto {
   @MaxLength(320)
   email: string;
 
-  /** 8 to 128 characters. @example correct horse battery staple */
+  /** 8 to 128 characters. @example "correct horse battery staple" */
   @IsString()
   @MinLength(8)
   @MaxLength(128)
   password: string;
 
-  /** @example Ada Lovelace */
+  /** @example "Ada Lovelace" */
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @MinLength(1)
@@ -32,7 +32,7 @@ export class AuthLoginDto {
   @MaxLength(320)
   email: string;
 
-  /** @example correct horse battery staple */
+  /** @example "correct horse battery staple" */
   @IsString()
   @MinLength(1)
   @MaxLength(128)

@@ -8,7 +8,7 @@ export class UserResponseDto {
   /** Lower-cased. @example ada@example.com */
   email: string;
 
-  /** @example Ada Lovelace */
+  /** @example "Ada Lovelace" */
   name: string;
 
   role: Role;

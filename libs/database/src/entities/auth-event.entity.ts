@@ -18,7 +18,7 @@ export class AuthEventEntity {
   userId: string;
 
   @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'auth_events_user_id_fkey' })
   user?: UserEntity;
 
   @Column({ type: 'varchar', length: 40 })

@@ -15,7 +15,7 @@ export class RefreshTokenEntity {
   userId: string;
 
   @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'refresh_tokens_user_id_fkey' })
   user?: UserEntity;
 
   @Index('refresh_tokens_family_id_idx')
