@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Clock, Role, Roles } from '@app/auth';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createTestEnv, destroyTestEnv, startApi } from '@app/testing';
+import { ApiHarness, createSession, createTestEnv, destroyTestEnv, startApi } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 
@@ -335,12 +335,11 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
 
   describe('roles', () => {
     it('let an admin through and answer 403 to a user and 401 to nobody', async () => {
-      const session = await newSession();
-      const user = await inject({ method: 'GET', url: '/api/v1/test-admin', headers: bearer(session.accessToken) });
-      expectUniformError(user, 403);
+      const user = await createSession(api.app);
+      expectUniformError(await inject({ method: 'GET', url: '/api/v1/test-admin', headers: user.headers }), 403);
       expectUniformError(await inject({ method: 'GET', url: '/api/v1/test-admin' }), 401);
-      const admin = (await login(ADMIN.email, ADMIN.password)).json();
-      const res = await inject({ method: 'GET', url: '/api/v1/test-admin', headers: bearer(admin.accessToken) });
+      const admin = await createSession(api.app, { role: Role.Admin });
+      const res = await inject({ method: 'GET', url: '/api/v1/test-admin', headers: admin.headers });
       expect(res.statusCode).toBe(200);
     });
   });
@@ -354,7 +353,9 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       await again.init();
       await again.close();
       expect(await admins()).toEqual(before);
-      expect((await login(ADMIN.email, ADMIN.password, '10.0.0.3')).statusCode).toBe(200);
+      const admin = await login(ADMIN.email, ADMIN.password, '10.0.0.3');
+      expect(admin.statusCode).toBe(200);
+      expect((await me(admin.json().accessToken)).json()).toMatchObject({ email: ADMIN.email, role: 'ADMIN' });
     });
   });
 
