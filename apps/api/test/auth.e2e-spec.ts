@@ -289,6 +289,13 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
   });
 
   describe('access tokens', () => {
+    it('stop working on /users/me once the account is deleted', async () => {
+      const session = await newSession();
+      await db.query('DELETE FROM users WHERE email = $1', [session.email]);
+      expectUniformError(await me(session.accessToken), 401);
+      expectUniformError(await refresh(session.refreshToken), 401);
+    });
+
     const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
     it('expire after 10 minutes', async () => {

@@ -7,8 +7,7 @@ import {
   UserEntity,
   UsersRepository,
 } from '@app/database';
-import { NotFoundError } from '@app/ticketing';
-import { EmailTakenError } from './auth.errors';
+import { EmailTakenError, InvalidTokenError } from './auth.errors';
 import { PasswordHasher } from './password-hasher';
 
 export interface SignupInput {
@@ -44,9 +43,10 @@ export class AccountsService {
     });
   }
 
-  async getById(id: string): Promise<UserEntity> {
+  /** The caller's own account; a valid token whose account was deleted since is no longer good. */
+  async getOwnAccount(id: string): Promise<UserEntity> {
     const user = await this.users.findById(id);
-    if (!user) throw new NotFoundError('user');
+    if (!user) throw new InvalidTokenError('the account of this token no longer exists');
     return user;
   }
 }

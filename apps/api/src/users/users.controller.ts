@@ -12,6 +12,6 @@ export class UsersController {
   /** The caller's own account. */
   @Get('me')
   async me(@CurrentUser() caller: AuthenticatedUser): Promise<UserResponseDto> {
-    return mapUser(await this.accounts.getById(caller.id));
+    return mapUser(await this.accounts.getOwnAccount(caller.id));
   }
 }
