@@ -1,14 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '@app/auth';
 import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
+import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
+import { UsersController } from './users/users.controller';
 
 @Module({})
 export class ApiModule {
@@ -16,8 +19,15 @@ export class ApiModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TerminusModule],
-      controllers: [HealthController, MetricsController],
+      imports: [
+        ConfigModule.forRoot(overrides),
+        DatabaseModule,
+        RedisModule,
+        MessagingModule,
+        TerminusModule,
+        AuthModule,
+      ],
+      controllers: [HealthController, MetricsController, AuthController, UsersController],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }
