@@ -1,17 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '@app/auth';
 import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
 import { CatalogModule } from '@app/ticketing';
+import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
 import { PerformancesController } from './performances/performances.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
+import { UsersController } from './users/users.controller';
 
 @Module({})
 export class ApiModule {
@@ -19,8 +22,23 @@ export class ApiModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TerminusModule, CatalogModule],
-      controllers: [HealthController, MetricsController, EventsController, PerformancesController],
+      imports: [
+        ConfigModule.forRoot(overrides),
+        DatabaseModule,
+        RedisModule,
+        MessagingModule,
+        TerminusModule,
+        AuthModule,
+        CatalogModule,
+      ],
+      controllers: [
+        HealthController,
+        MetricsController,
+        AuthController,
+        UsersController,
+        EventsController,
+        PerformancesController,
+      ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

@@ -57,7 +57,10 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
     const seen: { id: number; status: string }[] = [];
     let cursor: string | null = null;
     for (let guard = 0; guard < 1000; guard += 1) {
-      const res = await call('GET', `/performances/${performanceId}/seats?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await call(
+        'GET',
+        `/performances/${performanceId}/seats?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(res.statusCode).toBe(200);
       const page = res.json();
       seen.push(...page.items);
@@ -121,7 +124,14 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       const seats = await walkSeats(performance.id);
       expect(seats).toHaveLength(LAYOUT_SEATS);
       expect(new Set(seats.map((s) => s.id)).size).toBe(LAYOUT_SEATS);
-      expect(seats[0]).toMatchObject({ section: 'Floor', row: 1, number: 1, grade: 'VIP', price: 200000, status: 'AVAILABLE' });
+      expect(seats[0]).toMatchObject({
+        section: 'Floor',
+        row: 1,
+        number: 1,
+        grade: 'VIP',
+        price: 200000,
+        status: 'AVAILABLE',
+      });
       expect(seats[LAYOUT_SEATS - 1]).toMatchObject({ section: 'Stand', row: 10, number: 15, grade: 'R' });
 
       const db = new Client({ connectionString: api.env.DATABASE_URL });
@@ -168,8 +178,14 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       ['empty name', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], name: '' }] }],
       ['unknown field', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], vip: true }] }],
       ['duplicate section names', { startsAt: '2027-01-01T00:00:00Z', sections: [LAYOUT[0], LAYOUT[0]] }],
-      ['sales open after the show', { startsAt: '2027-01-01T00:00:00Z', salesOpenAt: '2027-02-01T00:00:00Z', sections: LAYOUT }],
-      ['over 100,000 seats', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], rows: 1000, seatsPerRow: 1000 }] }],
+      [
+        'sales open after the show',
+        { startsAt: '2027-01-01T00:00:00Z', salesOpenAt: '2027-02-01T00:00:00Z', sections: LAYOUT },
+      ],
+      [
+        'over 100,000 seats',
+        { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], rows: 1000, seatsPerRow: 1000 }] },
+      ],
     ])('refuses a layout with %s (400) and creates nothing', async (_name, body) => {
       const eventId = await createEvent();
       const res = await call('POST', `/events/${eventId}/performances`, { body, session: admin });
@@ -215,7 +231,9 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       const all: { id: number }[] = [];
       let cursor: string | null = null;
       do {
-        const page = (await call('GET', `/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`)).json();
+        const page: { items: { id: number }[]; nextCursor: string | null } = (
+          await call('GET', `/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+        ).json();
         all.push(...page.items);
         cursor = page.nextCursor;
       } while (cursor);
@@ -233,7 +251,9 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       }
       const first = (await call('GET', `/events/${eventId}/performances?limit=2`)).json();
       const second = (await call('GET', `/events/${eventId}/performances?limit=2&cursor=${first.nextCursor}`)).json();
-      expect([...first.items, ...second.items].map((p: { startsAt: string }) => p.startsAt)).toEqual([...starts].sort());
+      expect([...first.items, ...second.items].map((p: { startsAt: string }) => p.startsAt)).toEqual(
+        [...starts].sort(),
+      );
       expect(second.nextCursor).toBeNull();
     });
 
@@ -274,7 +294,13 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       await raw.hincrby(keys.counts, 'sold', 1);
 
       const page = (await call('GET', `/performances/${performance.id}/seats?limit=5`)).json();
-      expect(page.items.map((s: { status: string }) => s.status)).toEqual(['HELD', 'HELD', 'SOLD', 'AVAILABLE', 'AVAILABLE']);
+      expect(page.items.map((s: { status: string }) => s.status)).toEqual([
+        'HELD',
+        'HELD',
+        'SOLD',
+        'AVAILABLE',
+        'AVAILABLE',
+      ]);
       expect((await walkSeats(performance.id, '&status=HELD')).map((s) => s.id)).toEqual([seats[0].id, seats[1].id]);
       expect((await walkSeats(performance.id, '&status=AVAILABLE')).length).toBe(LAYOUT_SEATS - 3);
       expect((await call('GET', `/performances/${performance.id}`)).json()).toMatchObject({
@@ -315,7 +341,14 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
     ])('GET %s answers 400 with the uniform body', async (url) => {
       const res = await call('GET', url);
       expect(res.statusCode).toBe(400);
-      expect(Object.keys(res.json()).sort()).toEqual(['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp']);
+      expect(Object.keys(res.json()).sort()).toEqual([
+        'error',
+        'message',
+        'path',
+        'requestId',
+        'statusCode',
+        'timestamp',
+      ]);
     });
 
     it.each(['/events/424242', '/events/424242/performances', '/performances/424242', '/performances/424242/seats'])(

@@ -11,7 +11,7 @@ import type { EnvSource } from '@app/config';
 import { NotFoundError } from '@app/ticketing';
 import { ApiHarness, startApi } from '@app/testing';
 import { ApiModule } from '../src/api.module';
-import { Public } from '../src/common/public.decorator';
+import { Public } from '@app/auth';
 import { createApiApp } from '../src/bootstrap';
 
 class EchoDto {

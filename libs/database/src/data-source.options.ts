@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { Env } from '@app/config';
 import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
 
 /** One set of DataSource options, shared by the apps and the migration CLI. */
 export function dataSourceOptions(env: Pick<Env, 'DATABASE_URL'>): DataSourceOptions {
@@ -9,7 +9,7 @@ export function dataSourceOptions(env: Pick<Env, 'DATABASE_URL'>): DataSourceOpt
     type: 'postgres',
     url: env.DATABASE_URL,
     entities: ENTITIES,
-    migrations: [join(__dirname, 'migrations', '*.{js,ts}')],
+    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

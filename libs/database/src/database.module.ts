@@ -4,11 +4,22 @@ import { DataSource } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EventRepository } from './repositories/event.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
+import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
+import { UsersRepository } from './repositories/users.repository';
+import { TransactionRunner } from './transaction-runner';
 
 /** One repository per aggregate; the libraries with the rules use these, never raw TypeORM. */
-const REPOSITORIES = [EventRepository, PerformanceRepository];
+const REPOSITORIES = [
+  UsersRepository,
+  RefreshTokensRepository,
+  AuthEventsRepository,
+  EventRepository,
+  PerformanceRepository,
+  TransactionRunner,
+];
 
 /** PostgreSQL through TypeORM: creates the database if missing and migrates it at start. */
 @Global()

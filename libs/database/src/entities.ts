@@ -1,6 +1,16 @@
+import { AuthEventEntity } from './entities/auth-event.entity';
 import { EventEntity } from './entities/event.entity';
 import { PerformanceEntity } from './entities/performance.entity';
+import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { SeatEntity } from './entities/seat.entity';
+import { UserEntity } from './entities/user.entity';
 
 /** Every entity, registered once here for the apps and the migration CLI. */
-export const ENTITIES: Function[] = [EventEntity, PerformanceEntity, SeatEntity];
+export const ENTITIES: Function[] = [
+  UserEntity,
+  RefreshTokenEntity,
+  AuthEventEntity,
+  EventEntity,
+  PerformanceEntity,
+  SeatEntity,
+];

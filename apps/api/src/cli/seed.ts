@@ -16,7 +16,13 @@ const USAGE = `usage: npm run seed -- [--events N] [--seats M] [--performances P
   --if-empty        do nothing when the database already has events (npm start uses this)`;
 
 const ARTISTS = ['IU', 'BTS', 'Coldplay', 'Taylor Swift', 'NewJeans', 'Seoul Philharmonic', 'Radiohead', 'BLACKPINK'];
-const VENUES = ['Seoul Olympic Stadium', 'KSPO Dome', 'Gocheok Sky Dome', 'Busan Asiad Stadium', 'Incheon Munhak Stadium'];
+const VENUES = [
+  'Seoul Olympic Stadium',
+  'KSPO Dome',
+  'Gocheok Sky Dome',
+  'Busan Asiad Stadium',
+  'Incheon Munhak Stadium',
+];
 
 @Module({ imports: [ConfigModule.forRoot(), DatabaseModule, RedisModule, CatalogModule] })
 class SeedModule {}

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { AmqpConnection } from '@app/messaging';
-import { Public } from '../common/public.decorator';
+import { Public } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 
 const CHECK_TIMEOUT_MS = 1500;

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Public } from '../common/public.decorator';
+import { Public } from '@app/auth';
 import { HttpMetrics } from './http-metrics';
 
 @ApiExcludeController()

@@ -65,13 +65,15 @@ export class PerformanceRepository {
   }
 
   idsOfEvent(eventId: number): Promise<number[]> {
-    return this.performances
-      .find({ where: { eventId }, select: { id: true } })
-      .then((rows) => rows.map((r) => r.id));
+    return this.performances.find({ where: { eventId }, select: { id: true } }).then((rows) => rows.map((r) => r.id));
   }
 
   /** Keyset page of an event's performances in (starts_at, id) order. */
-  pageOfEvent(eventId: number, after: { startsAt: Date; id: number } | null, limit: number): Promise<PerformanceEntity[]> {
+  pageOfEvent(
+    eventId: number,
+    after: { startsAt: Date; id: number } | null,
+    limit: number,
+  ): Promise<PerformanceEntity[]> {
     const query = this.performances
       .createQueryBuilder('p')
       .where('p.event_id = :eventId', { eventId })
@@ -93,6 +95,8 @@ export class PerformanceRepository {
 
   /** Every seat's id and price: what the live seat state in Redis is built from. */
   seatPrices(performanceId: number): Promise<{ id: number; price: number }[]> {
-    return this.dataSource.query('SELECT id, price FROM seats WHERE performance_id = $1 ORDER BY position', [performanceId]);
+    return this.dataSource.query('SELECT id, price FROM seats WHERE performance_id = $1 ORDER BY position', [
+      performanceId,
+    ]);
   }
 }

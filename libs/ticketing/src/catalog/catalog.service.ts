@@ -1,5 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEntity, EventFields, EventRepository, PerformanceEntity, PerformanceRepository, SeatRow } from '@app/database';
+import {
+  EventEntity,
+  EventFields,
+  EventRepository,
+  PerformanceEntity,
+  PerformanceRepository,
+  SeatRow,
+} from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
 import { CatalogCache } from './catalog-cache';
 import { SeatCounts, SeatStateStore } from '../seats/seat-state.store';
@@ -109,18 +116,20 @@ export class CatalogService {
 
   listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<PerformanceView>> {
     const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int' });
-    return this.cache.getOrLoad(`event:${eventId}:performances:${cursor ?? ''}:${limit}`, async () => {
-      if (!(await this.events.findById(eventId))) return null;
-      const rows = await this.performances.pageOfEvent(
-        eventId,
-        after ? { startsAt: new Date(after.s), id: after.i } : null,
-        limit + 1,
-      );
-      return pageOf(rows.slice(0, limit).map(toPerformanceView), rows.length > limit, (last) => ({
-        s: last.startsAt,
-        i: last.id,
-      }));
-    }).then((page) => page ?? Promise.reject(new NotFoundError('event')));
+    return this.cache
+      .getOrLoad(`event:${eventId}:performances:${cursor ?? ''}:${limit}`, async () => {
+        if (!(await this.events.findById(eventId))) return null;
+        const rows = await this.performances.pageOfEvent(
+          eventId,
+          after ? { startsAt: new Date(after.s), id: after.i } : null,
+          limit + 1,
+        );
+        return pageOf(rows.slice(0, limit).map(toPerformanceView), rows.length > limit, (last) => ({
+          s: last.startsAt,
+          i: last.id,
+        }));
+      })
+      .then((page) => page ?? Promise.reject(new NotFoundError('event')));
   }
 
   /**

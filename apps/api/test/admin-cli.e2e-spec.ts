@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, destroyTestEnv, TestEnv } from '@app/testing';
+
+const CLI = join(__dirname, '..', '..', '..', 'dist', 'apps', 'api', 'apps', 'api', 'src', 'cli', 'admin-create.js');
+
+describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: Client;
+
+  const run = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { code: result.status, output: `${result.stdout}${result.stderr}` };
+  };
+  const accounts = async (email: string) =>
+    (await db.query('SELECT name, role FROM users WHERE lower(email) = lower($1)', [email])).rows;
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+    env = createTestEnv();
+    expect(run('--email', 'first@example.com', '--password', 'first-password').code).toBe(0);
+    db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    if (env) await destroyTestEnv(env);
+  });
+
+  it('creates an admin, and running it again keeps one account', async () => {
+    expect(await accounts('first@example.com')).toEqual([{ name: 'Administrator', role: 'ADMIN' }]);
+    const again = run('--email', 'FIRST@example.com', '--password', 'first-password', '--name', 'Root');
+    expect(again.code).toBe(0);
+    expect(again.output).toContain('already an admin');
+    expect(again.output).not.toContain('first-password');
+    expect(await accounts('first@example.com')).toEqual([{ name: 'Root', role: 'ADMIN' }]);
+  });
+
+  it('promotes an existing user and keeps their name', async () => {
+    await db.query(
+      `INSERT INTO users (email, name, role, password_hash) VALUES ('grace@example.com', 'Grace', 'USER', 'x')`,
+    );
+    const result = run('--email', 'grace@example.com', '--password', 'new-password');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('is now an admin');
+    expect(await accounts('grace@example.com')).toEqual([{ name: 'Grace', role: 'ADMIN' }]);
+  });
+
+  it.each([
+    [['--password', 'long-enough'], '--email'],
+    [['--email', 'not-an-email', '--password', 'long-enough'], '--email'],
+    [['--email', 'a@b.io', '--password', 'short'], '--password'],
+    [['--email', 'a@b.io', '--password', 'long-enough', '--name', ''], '--name'],
+    [['--email', 'a@b.io', '--password', 'long-enough', '--role', 'x'], 'role'],
+  ])('refuses %j with the usage line', (args, mentioned) => {
+    const result = run(...args);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(mentioned);
+    expect(result.output).toContain('usage: npm run admin:create');
+  });
+});

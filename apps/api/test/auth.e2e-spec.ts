@@ -1,0 +1,431 @@
+import { createHash } from 'node:crypto';
+import { Controller, DynamicModule, Get, Module } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Clock, Role, Roles } from '@app/auth';
+import type { EnvSource } from '@app/config';
+import { createLogger } from '@app/logging';
+import { ApiHarness, createSession, createTestEnv, destroyTestEnv, startApi } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+const ADMIN = { email: 'root@boxoffice.test', password: 'admin-password-123' };
+const PASSWORD = 'correct horse battery';
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+const DAY_MS = 24 * 3600 * 1000;
+
+@Controller('test-admin')
+class AdminOnlyController {
+  @Roles(Role.Admin)
+  @Get()
+  secret(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+@Module({})
+class TestApiModule {
+  static forRoot(overrides: EnvSource = {}): DynamicModule {
+    return { module: TestApiModule, imports: [ApiModule.forRoot(overrides)], controllers: [AdminOnlyController] };
+  }
+}
+
+type InjectOptions = Parameters<NestFastifyApplication['inject']>[0];
+
+describe('accounts and auth (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: DataSource;
+  /** How far the app's Clock runs ahead of real time. */
+  let clockOffsetMs = 0;
+  let emails = 0;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(TestApiModule, { overrides, logger }), {
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+    });
+    db = api.app.get(DataSource);
+    vi.spyOn(api.app.get(Clock), 'now').mockImplementation(() => new Date(Date.now() + clockOffsetMs));
+  });
+  afterEach(() => {
+    clockOffsetMs = 0;
+  });
+  afterAll(async () => api?.close());
+
+  /** Every response of this file is checked: no password and no hash ever leaves the API. */
+  async function call(app: NestFastifyApplication, options: InjectOptions) {
+    const res = await app.inject(options);
+    expect(res.body).not.toMatch(/argon2|password_?hash|"password"/i);
+    return res;
+  }
+  const inject = (options: InjectOptions) => call(api.app, options);
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const newEmail = () => `user${++emails}-${Date.now()}@example.com`;
+
+  const signup = (payload: Record<string, unknown>) => inject({ method: 'POST', url: '/api/v1/auth/signup', payload });
+  const login = (email: string, password = PASSWORD, ip = '10.0.0.1', app = api.app) =>
+    call(app, {
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email, password },
+      headers: { 'x-forwarded-for': ip },
+    });
+  const refresh = (refreshToken: string) =>
+    inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken } });
+  const me = (token: string) => inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(token) });
+
+  async function newSession(): Promise<{ email: string; accessToken: string; refreshToken: string }> {
+    const email = newEmail();
+    expect((await signup({ email, password: PASSWORD, name: 'Ada' })).statusCode).toBe(201);
+    const res = await login(email);
+    expect(res.statusCode).toBe(200);
+    return { email, ...res.json() };
+  }
+
+  function expectUniformError(res: { statusCode: number; json(): Record<string, unknown> }, status: number) {
+    expect(res.statusCode).toBe(status);
+    expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
+  }
+
+  describe('signup', () => {
+    it('creates a user with a lower-cased e-mail and answers without any secret', async () => {
+      const res = await signup({ email: '  Ada.Lovelace@Example.COM ', password: PASSWORD, name: 'Ada Lovelace' });
+      expect(res.statusCode).toBe(201);
+      const body = res.json();
+      expect(Object.keys(body).sort()).toEqual(['email', 'id', 'name', 'role']);
+      expect(body).toMatchObject({ email: 'ada.lovelace@example.com', name: 'Ada Lovelace', role: 'USER' });
+      expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
+      const [row] = await db.query('SELECT password_hash FROM users WHERE id = $1', [body.id]);
+      expect(row.password_hash).toMatch(/^\$argon2id\$/);
+    });
+
+    it('answers 409 for a taken e-mail, in any letter case', async () => {
+      const email = newEmail();
+      expect((await signup({ email, password: PASSWORD, name: 'A' })).statusCode).toBe(201);
+      expectUniformError(await signup({ email, password: PASSWORD, name: 'B' }), 409);
+      const upper = await signup({ email: email.toUpperCase(), password: PASSWORD, name: 'C' });
+      expectUniformError(upper, 409);
+      expect(upper.json().message).toBe('e-mail is already registered');
+    });
+
+    it('gives one 201 and one 409 to concurrent signups with the same e-mail, never a 500', async () => {
+      for (let round = 0; round < 3; round++) {
+        const email = newEmail();
+        const results = await Promise.all([
+          signup({ email, password: PASSWORD, name: 'First' }),
+          signup({ email: email.toUpperCase(), password: PASSWORD, name: 'Second' }),
+        ]);
+        expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+      }
+    });
+
+    it.each([
+      ['email missing', { password: PASSWORD, name: 'A' }, 'email must be an email'],
+      ['email invalid', { email: 'not-an-email', password: PASSWORD, name: 'A' }, 'email must be an email'],
+      ['email not a string', { email: 42, password: PASSWORD, name: 'A' }, 'email must be an email'],
+      ['password too short', { email: 'a@b.io', password: 'x'.repeat(7), name: 'A' }, 'password must be longer'],
+      ['password too long', { email: 'a@b.io', password: 'x'.repeat(129), name: 'A' }, 'password must be shorter'],
+      ['password missing', { email: 'a@b.io', name: 'A' }, 'password must be a string'],
+      ['name empty', { email: 'a@b.io', password: PASSWORD, name: '' }, 'name must be longer'],
+      ['name blank', { email: 'a@b.io', password: PASSWORD, name: '   ' }, 'name must be longer'],
+      ['name too long', { email: 'a@b.io', password: PASSWORD, name: 'n'.repeat(101) }, 'name must be shorter'],
+      ['name missing', { email: 'a@b.io', password: PASSWORD }, 'name must be a string'],
+      ['unknown field', { email: 'a@b.io', password: PASSWORD, name: 'A', role: 'ADMIN' }, 'property role'],
+    ])('answers 400 when %s', async (_case, payload, expected) => {
+      const res = await signup(payload);
+      expectUniformError(res, 400);
+      expect(res.json().message.join('\n')).toContain(expected);
+    });
+
+    it('rolls everything back when a step after the first insert fails', async () => {
+      const email = newEmail();
+      // Makes the second insert of the signup transaction (its audit record) fail.
+      await db.query(`CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'forced failure'; END $$`);
+      await db.query(
+        `CREATE TRIGGER refuse_event BEFORE INSERT ON auth_events FOR EACH ROW EXECUTE FUNCTION refuse_event()`,
+      );
+      try {
+        const res = await signup({ email, password: PASSWORD, name: 'Rolled Back' });
+        expectUniformError(res, 500);
+      } finally {
+        await db.query('DROP TRIGGER refuse_event ON auth_events');
+        await db.query('DROP FUNCTION refuse_event()');
+      }
+      expect(await db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
+      expect((await signup({ email, password: PASSWORD, name: 'Second Try' })).statusCode).toBe(201);
+    });
+  });
+
+  describe('login', () => {
+    it('answers a token pair for the right password; the access token opens /users/me', async () => {
+      const email = newEmail();
+      await signup({ email, password: PASSWORD, name: 'Grace' });
+      const res = await login(email.toUpperCase());
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(Object.keys(body).sort()).toEqual([
+        'accessToken',
+        'expiresIn',
+        'refreshExpiresIn',
+        'refreshToken',
+        'tokenType',
+      ]);
+      expect(body).toMatchObject({ tokenType: 'Bearer', expiresIn: 600, refreshExpiresIn: 2592000 });
+      const profile = await me(body.accessToken);
+      expect(profile.statusCode).toBe(200);
+      expect(profile.json()).toEqual({ id: expect.any(String), email, name: 'Grace', role: 'USER' });
+    });
+
+    it('keeps only the sha256 of the refresh token', async () => {
+      const session = await newSession();
+      const hash = createHash('sha256').update(session.refreshToken).digest('hex');
+      const rows = await db.query('SELECT token_hash FROM refresh_tokens WHERE token_hash = $1', [hash]);
+      expect(rows).toHaveLength(1);
+      const raw = await db.query(`SELECT 1 FROM refresh_tokens WHERE row_to_json(refresh_tokens)::text LIKE $1`, [
+        `%${session.refreshToken.slice(-20)}%`,
+      ]);
+      expect(raw).toHaveLength(0);
+    });
+
+    it('answers the same 401 for a wrong password and for an unknown e-mail', async () => {
+      const email = newEmail();
+      await signup({ email, password: PASSWORD, name: 'A' });
+      const wrong = await login(email, 'wrong password!');
+      const unknown = await login(newEmail());
+      expectUniformError(wrong, 401);
+      expectUniformError(unknown, 401);
+      expect(wrong.json().message).toBe(unknown.json().message);
+    });
+  });
+
+  describe('refresh tokens', () => {
+    it('rotate: the new pair works and the old refresh token stops working', async () => {
+      const session = await newSession();
+      const first = await refresh(session.refreshToken);
+      expect(first.statusCode).toBe(200);
+      const rotated = first.json();
+      expect(rotated.refreshToken).not.toBe(session.refreshToken);
+      expect((await me(rotated.accessToken)).statusCode).toBe(200);
+      expectUniformError(await refresh(session.refreshToken), 401);
+    });
+
+    it('revoke the whole family when an already-rotated token is presented again', async () => {
+      const session = await newSession();
+      const second = (await refresh(session.refreshToken)).json();
+      const third = (await refresh(second.refreshToken)).json();
+      expectUniformError(await refresh(session.refreshToken), 401);
+      expectUniformError(await refresh(third.refreshToken), 401);
+      const [user] = await db.query('SELECT id FROM users WHERE email = $1', [session.email]);
+      const live = await db.query('SELECT 1 FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL', [user.id]);
+      expect(live).toHaveLength(0);
+      const events = await db.query(`SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id`, [user.id]);
+      expect(events.map((e: { type: string }) => e.type)).toEqual(['SIGNED_UP', 'REFRESH_TOKEN_REUSED']);
+    });
+
+    it('leave other sessions of the same user alone when one family is revoked', async () => {
+      const session = await newSession();
+      const other = (await login(session.email, PASSWORD, '10.0.0.2')).json();
+      await refresh(session.refreshToken);
+      await refresh(session.refreshToken);
+      expect((await refresh(other.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('let only one of two concurrent refreshes with the same token succeed', async () => {
+      const session = await newSession();
+      const results = await Promise.all([refresh(session.refreshToken), refresh(session.refreshToken)]);
+      expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+    });
+
+    it('expire after 30 days', async () => {
+      const session = await newSession();
+      clockOffsetMs = 30 * DAY_MS + 1000;
+      expectUniformError(await refresh(session.refreshToken), 401);
+      clockOffsetMs = 29 * DAY_MS;
+      expect((await refresh(session.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('are refused as access tokens, and access tokens are refused as refresh tokens', async () => {
+      const session = await newSession();
+      expectUniformError(await me(session.refreshToken), 401);
+      expectUniformError(await refresh(session.accessToken), 401);
+    });
+  });
+
+  describe('logout', () => {
+    it('revokes the refresh token: 204, then refresh and a second logout answer 401', async () => {
+      const session = await newSession();
+      const logout = () =>
+        inject({
+          method: 'POST',
+          url: '/api/v1/auth/logout',
+          headers: bearer(session.accessToken),
+          payload: { refreshToken: session.refreshToken },
+        });
+      const res = await logout();
+      expect(res.statusCode).toBe(204);
+      expect(res.body).toBe('');
+      expectUniformError(await refresh(session.refreshToken), 401);
+      expectUniformError(await logout(), 401);
+    });
+
+    it('needs an access token, and refuses another user’s refresh token', async () => {
+      const session = await newSession();
+      const other = await newSession();
+      const payload = { refreshToken: session.refreshToken };
+      expectUniformError(await inject({ method: 'POST', url: '/api/v1/auth/logout', payload }), 401);
+      const foreign = await inject({
+        method: 'POST',
+        url: '/api/v1/auth/logout',
+        headers: bearer(other.accessToken),
+        payload,
+      });
+      expectUniformError(foreign, 401);
+      expect((await refresh(session.refreshToken)).statusCode).toBe(200);
+    });
+  });
+
+  describe('access tokens', () => {
+    it('stop working on /users/me once the account is deleted', async () => {
+      const session = await newSession();
+      await db.query('DELETE FROM users WHERE email = $1', [session.email]);
+      expectUniformError(await me(session.accessToken), 401);
+      expectUniformError(await refresh(session.refreshToken), 401);
+    });
+
+    const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+    it('expire after 10 minutes', async () => {
+      const session = await newSession();
+      clockOffsetMs = 9 * 60 * 1000;
+      expect((await me(session.accessToken)).statusCode).toBe(200);
+      clockOffsetMs = 10 * 60 * 1000 + 1000;
+      expectUniformError(await me(session.accessToken), 401);
+    });
+
+    it.each([
+      ['no token', () => ({})],
+      ['another scheme', (t: string) => ({ authorization: `Basic ${t}` })],
+      ['a malformed token', () => bearer('not.a.jwt')],
+      ['garbage', () => bearer('Zm9v')],
+      [
+        'a token signed with another key',
+        (_t: string, claims: Record<string, unknown>) =>
+          bearer(new JwtService().sign(claims, { secret: 'some-other-secret-of-at-least-32-chars!!' })),
+      ],
+      [
+        'an altered token',
+        (t: string, claims: Record<string, unknown>) => {
+          const [header, , signature] = t.split('.');
+          return bearer(`${header}.${base64url({ ...claims, role: 'ADMIN' })}.${signature}`);
+        },
+      ],
+      [
+        'an alg:none token',
+        (_t: string, claims: Record<string, unknown>) =>
+          bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`),
+      ],
+    ])('answer 401 for %s', async (_case, makeHeaders) => {
+      const session = await newSession();
+      const claims = JSON.parse(Buffer.from(session.accessToken.split('.')[1], 'base64url').toString());
+      const res = await inject({
+        method: 'GET',
+        url: '/api/v1/users/me',
+        headers: makeHeaders(session.accessToken, claims),
+      });
+      expectUniformError(res, 401);
+    });
+  });
+
+  describe('roles', () => {
+    it('let an admin through and answer 403 to a user and 401 to nobody', async () => {
+      const user = await createSession(api.app);
+      expectUniformError(await inject({ method: 'GET', url: '/api/v1/test-admin', headers: user.headers }), 403);
+      expectUniformError(await inject({ method: 'GET', url: '/api/v1/test-admin' }), 401);
+      const admin = await createSession(api.app, { role: Role.Admin });
+      const res = await inject({ method: 'GET', url: '/api/v1/test-admin', headers: admin.headers });
+      expect(res.statusCode).toBe(200);
+    });
+  });
+
+  describe('admin bootstrap', () => {
+    it('creates the admin of ADMIN_EMAIL at start, and a restart changes nothing', async () => {
+      const admins = () => db.query(`SELECT id, role FROM users WHERE lower(email) = $1`, [ADMIN.email]);
+      const before = await admins();
+      expect(before).toEqual([{ id: expect.any(String), role: 'ADMIN' }]);
+      const again = await createApiApp(TestApiModule, { overrides: api.env, logger: false });
+      await again.init();
+      await again.close();
+      expect(await admins()).toEqual(before);
+      const admin = await login(ADMIN.email, ADMIN.password, '10.0.0.3');
+      expect(admin.statusCode).toBe(200);
+      expect((await me(admin.json().accessToken)).json()).toMatchObject({ email: ADMIN.email, role: 'ADMIN' });
+    });
+  });
+
+  describe('login rate limit', () => {
+    it('answers 429 with Retry-After after 5 attempts per IP and e-mail, even for the right password', async () => {
+      const email = newEmail();
+      await signup({ email, password: PASSWORD, name: 'A' });
+      for (let i = 0; i < 5; i++) expect((await login(email, 'wrong password!', '10.1.0.1')).statusCode).toBe(401);
+      const blocked = await login(email, PASSWORD, '10.1.0.1');
+      expectUniformError(blocked, 429);
+      const retryAfter = Number(blocked.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect((await login(email.toUpperCase(), PASSWORD, '10.1.0.1')).statusCode).toBe(429);
+      expect((await login(email, PASSWORD, '10.1.0.2')).statusCode).toBe(200);
+      expect((await login(newEmail(), PASSWORD, '10.1.0.1')).statusCode).toBe(401);
+    });
+
+    it('holds across two API instances on the same Redis', async () => {
+      const second = await createApiApp(TestApiModule, {
+        overrides: api.env,
+        logger: createLogger({ app: 'api', level: 'error', dir: api.env.LOG_DIR, console: 'none' }),
+      });
+      await second.init();
+      await second.getHttpAdapter().getInstance().ready();
+      try {
+        const email = newEmail();
+        for (let i = 0; i < 5; i++) {
+          const app = i % 2 === 0 ? api.app : second;
+          expect((await login(email, 'wrong password!', '10.2.0.1', app)).statusCode).toBe(401);
+        }
+        const blocked = await login(email, 'wrong password!', '10.2.0.1', second);
+        expect(blocked.statusCode).toBe(429);
+        expect(blocked.headers['retry-after']).toBeDefined();
+        expect((await login(email, 'wrong password!', '10.2.0.1', api.app)).statusCode).toBe(429);
+      } finally {
+        await second.close();
+      }
+      const redis = api.app.get(Redis);
+      const keys = await redis.keys(`${api.env.REDIS_KEY_PREFIX}throttle:*`);
+      expect(keys.length).toBeGreaterThan(0);
+    });
+  });
+});
+
+describe('admin bootstrap on replicas starting together', () => {
+  it('leaves exactly one admin when two API instances start at once, then again on restart', async () => {
+    const env = createTestEnv({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    const start = async () => {
+      const app = await createApiApp(ApiModule, { overrides: env, logger: false });
+      await app.init();
+      return app;
+    };
+    try {
+      const apps = await Promise.all([start(), start()]);
+      const restarted = await start();
+      const rows = await restarted
+        .get(DataSource)
+        .query(`SELECT role FROM users WHERE lower(email) = $1`, [ADMIN.email]);
+      expect(rows).toEqual([{ role: 'ADMIN' }]);
+      await Promise.all([...apps, restarted].map((app) => app.close()));
+    } finally {
+      await destroyTestEnv(env);
+    }
+  });
+});

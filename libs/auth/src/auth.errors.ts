@@ -1,0 +1,26 @@
+import { DomainError } from '@app/ticketing';
+
+export class EmailTakenError extends DomainError {
+  constructor() {
+    super('conflict', 'EmailTaken', 'e-mail is already registered');
+  }
+}
+
+/** The same answer for an unknown e-mail and a wrong password, so neither can be probed. */
+export class InvalidCredentialsError extends DomainError {
+  constructor() {
+    super('unauthorized', 'InvalidCredentials', 'invalid e-mail or password');
+  }
+}
+
+export class InvalidTokenError extends DomainError {
+  constructor(message = 'invalid or expired token') {
+    super('unauthorized', 'InvalidToken', message);
+  }
+}
+
+export class MissingRoleError extends DomainError {
+  constructor() {
+    super('forbidden', 'MissingRole', 'your role does not allow this');
+  }
+}

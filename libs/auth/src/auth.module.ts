@@ -1,0 +1,48 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { ThrottlerModule } from '@nestjs/throttler';
+import Redis from 'ioredis';
+import { AccountsService } from './accounts.service';
+import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
+import { Clock, SystemClock } from './clock';
+import { AccessTokenGuard, RolesGuard } from './guards';
+import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER } from './login-throttler.guard';
+import { PasswordHasher } from './password-hasher';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+import { SessionsService } from './sessions.service';
+import { TokenService } from './token.service';
+
+/**
+ * Accounts, sessions and the global guards: every route needs an access token unless it is
+ * `@Public()`, and `@Roles(...)` restricts it further. Needs ConfigModule, DatabaseModule and
+ * RedisModule in the application.
+ */
+@Module({
+  imports: [
+    // Keys are passed per call: access and refresh tokens are signed with different secrets.
+    JwtModule.register({}),
+    ThrottlerModule.forRootAsync({
+      inject: [Redis],
+      useFactory: (redis: Redis) => ({
+        throttlers: [{ name: LOGIN_THROTTLER, ...LOGIN_RATE_LIMIT }],
+        storage: new RedisThrottlerStorage(redis),
+        // Only the standard Retry-After (set by the error filter), no per-throttler X-RateLimit-* headers.
+        setHeaders: false,
+      }),
+    }),
+  ],
+  providers: [
+    { provide: Clock, useClass: SystemClock },
+    { provide: APP_GUARD, useClass: AccessTokenGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
+    PasswordHasher,
+    TokenService,
+    AccountsService,
+    SessionsService,
+    AdminAccountsService,
+    AdminBootstrap,
+  ],
+  exports: [Clock, TokenService, AccountsService, SessionsService, AdminAccountsService],
+})
+export class AuthModule {}

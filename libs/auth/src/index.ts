@@ -1,0 +1,16 @@
+export { Role } from '@app/database';
+export { AccountsService, normalizeEmail } from './accounts.service';
+export type { SignupInput } from './accounts.service';
+export { AdminAccountsService } from './admin-accounts.service';
+export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRoleError } from './auth.errors';
+export { AuthModule } from './auth.module';
+export { Clock, SystemClock } from './clock';
+export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
+export type { AuthenticatedUser } from './decorators';
+export { AccessTokenGuard, RolesGuard } from './guards';
+export { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, LoginRateLimited, LoginThrottlerGuard } from './login-throttler.guard';
+export { PasswordHasher } from './password-hasher';
+export { RedisThrottlerStorage } from './redis-throttler.storage';
+export { SessionsService } from './sessions.service';
+export type { TokenPair } from './sessions.service';
+export { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';

@@ -1,0 +1,35 @@
+import * as argon2 from '@node-rs/argon2';
+import { describe, expect, it, vi } from 'vitest';
+import { PasswordHasher } from './password-hasher';
+
+vi.mock('@node-rs/argon2', async (importActual) => {
+  const actual = await importActual<typeof import('@node-rs/argon2')>();
+  return { ...actual, verify: vi.fn(actual.verify) };
+});
+
+describe('PasswordHasher', () => {
+  const hasher = new PasswordHasher();
+
+  it('hashes with argon2id and a fresh salt each time', async () => {
+    const first = await hasher.hash('correct horse battery');
+    const second = await hasher.hash('correct horse battery');
+    expect(first).toMatch(/^\$argon2id\$/);
+    expect(first).not.toBe(second);
+  });
+
+  it('verifies the right password only', async () => {
+    const stored = await hasher.hash('correct horse battery');
+    expect(await hasher.verify(stored, 'correct horse battery')).toBe(true);
+    expect(await hasher.verify(stored, 'wrong horse battery')).toBe(false);
+  });
+
+  it('answers false without a stored hash, after a full argon2id verify of the same cost', async () => {
+    const stored = await hasher.hash('correct horse battery');
+    vi.mocked(argon2.verify).mockClear();
+    expect(await hasher.verify(null, 'correct horse battery')).toBe(false);
+    expect(argon2.verify).toHaveBeenCalledTimes(1);
+    const [dummy] = vi.mocked(argon2.verify).mock.calls[0];
+    const costOf = (hash: string) => hash.split('$').slice(1, 4).join('$');
+    expect(costOf(String(dummy))).toBe(costOf(stored));
+  });
+});

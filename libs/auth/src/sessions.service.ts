@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import {
+  AuthEventsRepository,
+  AuthEventType,
+  RefreshTokensRepository,
+  TransactionRunner,
+  UserEntity,
+  UsersRepository,
+} from '@app/database';
+import { normalizeEmail } from './accounts.service';
+import { InvalidCredentialsError, InvalidTokenError } from './auth.errors';
+import { Clock } from './clock';
+import { PasswordHasher } from './password-hasher';
+import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshExpiresIn: number;
+}
+
+type RefreshOutcome = { rotated: TokenPair } | { refused: 'unknown' | 'reused' | 'revoked' | 'expired' };
+
+/** Login, refresh-token rotation with reuse detection, and logout. */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly events: AuthEventsRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: TokenService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Starts a new token family. An unknown e-mail costs one argon2 verify too, like a wrong password. */
+  async login(email: string, password: string): Promise<TokenPair> {
+    const user = await this.users.findByEmail(normalizeEmail(email));
+    const matches = await this.hasher.verify(user?.passwordHash ?? null, password);
+    if (!user || !matches) throw new InvalidCredentialsError();
+    return (await this.issuePair(user, randomUUID())).tokens;
+  }
+
+  /**
+   * Trades a refresh token for a new pair; the old token stops working. Presenting a token that
+   * was already rotated means someone else holds a copy: the whole family is revoked, and that
+   * revocation is committed even though the caller gets a 401.
+   */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const claims = await this.tokens.verifyRefresh(refreshToken);
+    const now = this.clock.now();
+    const outcome = await this.transactions.run(async (manager): Promise<RefreshOutcome> => {
+      const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);
+      if (!stored || stored.userId !== claims.sub) return { refused: 'unknown' };
+      if (stored.replacedById) {
+        await this.refreshTokens.revokeFamily(stored.familyId, now, manager);
+        await this.events.record(stored.userId, AuthEventType.RefreshTokenReused, manager);
+        return { refused: 'reused' };
+      }
+      if (stored.revokedAt) return { refused: 'revoked' };
+      if (stored.expiresAt <= now) return { refused: 'expired' };
+      const user = await this.users.findById(stored.userId);
+      if (!user) return { refused: 'unknown' };
+      const pair = await this.issuePair(user, stored.familyId, manager);
+      await this.refreshTokens.markRotated(stored.id, pair.refreshTokenId, now, manager);
+      return { rotated: pair.tokens };
+    });
+    if ('refused' in outcome) throw new InvalidTokenError(`refresh token is ${outcome.refused}`);
+    return outcome.rotated;
+  }
+
+  /** Ends the session the refresh token belongs to: its whole family is revoked. */
+  async logout(userId: string, refreshToken: string): Promise<void> {
+    const claims = await this.tokens.verifyRefresh(refreshToken);
+    if (claims.sub !== userId) throw new InvalidTokenError();
+    await this.transactions.run(async (manager) => {
+      const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);
+      if (!stored || stored.userId !== userId || stored.revokedAt) throw new InvalidTokenError();
+      await this.refreshTokens.revokeFamily(stored.familyId, this.clock.now(), manager);
+    });
+  }
+
+  private async issuePair(
+    user: UserEntity,
+    familyId: string,
+    manager?: EntityManager,
+  ): Promise<{ tokens: TokenPair; refreshTokenId: string }> {
+    const accessToken = await this.tokens.signAccess({ id: user.id, email: user.email, role: user.role });
+    const refresh = await this.tokens.signRefresh(user.id, familyId);
+    await this.refreshTokens.insert(
+      { id: refresh.id, userId: user.id, familyId, tokenHash: refresh.hash, expiresAt: refresh.expiresAt },
+      manager,
+    );
+    return {
+      tokens: {
+        accessToken,
+        refreshToken: refresh.token,
+        tokenType: 'Bearer',
+        expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+        refreshExpiresIn: REFRESH_TOKEN_TTL_SECONDS,
+      },
+      refreshTokenId: refresh.id,
+    };
+  }
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { Role } from '@app/database';
+import { InvalidTokenError } from './auth.errors';
+import { Clock } from './clock';
+import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
+
+class FixedClock extends Clock {
+  constructor(public current: Date) {
+    super();
+  }
+  now(): Date {
+    return this.current;
+  }
+}
+
+const USER = { id: '9b2f6c1e-6a43-4a0e-9d1c-2f4e8b7a1c33', email: 'ada@example.com', role: Role.User };
+const env = parseEnv({});
+
+describe('TokenService', () => {
+  let clock: FixedClock;
+  let tokens: TokenService;
+  const later = (seconds: number) => new Date(clock.current.getTime() + seconds * 1000);
+
+  beforeEach(() => {
+    clock = new FixedClock(new Date('2026-11-25T12:00:00Z'));
+    tokens = new TokenService(new JwtService(), env, clock);
+  });
+
+  it('verifies its access tokens until they are 10 minutes old', async () => {
+    const token = await tokens.signAccess(USER);
+    expect(await tokens.verifyAccess(token)).toEqual(USER);
+    clock.current = later(ACCESS_TOKEN_TTL_SECONDS - 1);
+    expect(await tokens.verifyAccess(token)).toEqual(USER);
+    clock.current = later(2);
+    await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('verifies refresh tokens until they are 30 days old, with a fresh id each time', async () => {
+    const first = await tokens.signRefresh(USER.id, 'family-1');
+    const second = await tokens.signRefresh(USER.id, 'family-1');
+    expect(first.id).not.toBe(second.id);
+    expect(first.expiresAt).toEqual(later(REFRESH_TOKEN_TTL_SECONDS));
+    expect(await tokens.verifyRefresh(first.token)).toMatchObject({ sub: USER.id, fam: 'family-1', typ: 'refresh' });
+    clock.current = later(REFRESH_TOKEN_TTL_SECONDS + 1);
+    await expect(tokens.verifyRefresh(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses each kind of token where the other is expected', async () => {
+    const access = await tokens.signAccess(USER);
+    const refresh = await tokens.signRefresh(USER.id, 'family-1');
+    await expect(tokens.verifyRefresh(access)).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(tokens.verifyAccess(refresh.token)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a token of the right key but the wrong typ claim', async () => {
+    const forged = new JwtService().sign({ ...USER, sub: USER.id, typ: 'refresh' }, { secret: env.JWT_ACCESS_SECRET });
+    await expect(tokens.verifyAccess(forged)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses alg none and algorithms other than HS256', async () => {
+    const claims = { sub: USER.id, email: USER.email, role: Role.Admin, typ: 'access' };
+    const unsigned = new JwtService().sign(claims, { algorithm: 'none' });
+    await expect(tokens.verifyAccess(unsigned)).rejects.toBeInstanceOf(InvalidTokenError);
+    const hs512 = new JwtService().sign(claims, { secret: env.JWT_ACCESS_SECRET, algorithm: 'HS512' });
+    await expect(tokens.verifyAccess(hs512)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('hashes tokens with sha256', () => {
+    expect(hashToken('abc')).toBe(createHash('sha256').update('abc').digest('hex'));
+  });
+});

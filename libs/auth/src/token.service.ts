@@ -1,0 +1,99 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { Env } from '@app/config';
+import { Role } from '@app/database';
+import { InvalidTokenError } from './auth.errors';
+import { Clock } from './clock';
+import { AuthenticatedUser } from './decorators';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 600;
+export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+/** HS256 only: a token naming any other algorithm (`none` included) is refused. */
+const ALGORITHM = 'HS256';
+
+interface AccessClaims {
+  sub: string;
+  email: string;
+  role: Role;
+  typ: 'access';
+}
+
+export interface RefreshClaims {
+  sub: string;
+  /** The token family: every token rotated from one login. */
+  fam: string;
+  jti: string;
+  typ: 'refresh';
+}
+
+export interface IssuedRefreshToken {
+  token: string;
+  id: string;
+  hash: string;
+  expiresAt: Date;
+}
+
+/** Signs and verifies the two kinds of token, each with its own key and a `typ` claim. */
+@Injectable()
+export class TokenService {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly env: Env,
+    private readonly clock: Clock,
+  ) {}
+
+  signAccess(user: AuthenticatedUser): Promise<string> {
+    const claims: AccessClaims = { sub: user.id, email: user.email, role: user.role, typ: 'access' };
+    return this.jwt.signAsync(
+      { ...claims, iat: this.nowSeconds() },
+      { secret: this.env.JWT_ACCESS_SECRET, algorithm: ALGORITHM, expiresIn: ACCESS_TOKEN_TTL_SECONDS },
+    );
+  }
+
+  /** Verifies an access token without touching the database. */
+  async verifyAccess(token: string): Promise<AuthenticatedUser> {
+    const claims = await this.verify<AccessClaims>(token, this.env.JWT_ACCESS_SECRET!);
+    if (claims.typ !== 'access') throw new InvalidTokenError();
+    return { id: claims.sub, email: claims.email, role: claims.role };
+  }
+
+  async signRefresh(userId: string, familyId: string): Promise<IssuedRefreshToken> {
+    const id = randomUUID();
+    const claims: RefreshClaims = { sub: userId, fam: familyId, jti: id, typ: 'refresh' };
+    const token = await this.jwt.signAsync(
+      { ...claims, iat: this.nowSeconds() },
+      { secret: this.env.JWT_REFRESH_SECRET, algorithm: ALGORITHM, expiresIn: REFRESH_TOKEN_TTL_SECONDS },
+    );
+    const expiresAt = new Date(this.clock.now().getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000);
+    return { token, id, hash: hashToken(token), expiresAt };
+  }
+
+  async verifyRefresh(token: string): Promise<RefreshClaims> {
+    const claims = await this.verify<RefreshClaims>(token, this.env.JWT_REFRESH_SECRET!);
+    if (claims.typ !== 'refresh') throw new InvalidTokenError();
+    return claims;
+  }
+
+  private async verify<T extends object>(token: string, secret: string): Promise<T> {
+    try {
+      return await this.jwt.verifyAsync<T>(token, {
+        secret,
+        algorithms: [ALGORITHM],
+        clockTimestamp: this.nowSeconds(),
+      });
+    } catch {
+      throw new InvalidTokenError();
+    }
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
+  }
+}
+
+/** What the database keeps of a refresh token. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

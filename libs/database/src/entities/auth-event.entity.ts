@@ -1,0 +1,29 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from './user.entity';
+
+export enum AuthEventType {
+  SignedUp = 'SIGNED_UP',
+  AdminGranted = 'ADMIN_GRANTED',
+  RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
+}
+
+/** An append-only audit trail of security-relevant account events. */
+@Entity('auth_events')
+export class AuthEventEntity {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' })
+  id: string;
+
+  @Index('auth_events_user_id_idx')
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'auth_events_user_id_fkey' })
+  user?: UserEntity;
+
+  @Column({ type: 'varchar', length: 40 })
+  type: AuthEventType;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { RefreshTokenEntity } from '../entities/refresh-token.entity';
+
+export interface NewRefreshToken {
+  id: string;
+  userId: string;
+  familyId: string;
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+/** Issued refresh tokens (their hashes) in PostgreSQL. */
+@Injectable()
+export class RefreshTokensRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async insert(token: NewRefreshToken, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.getRepository(RefreshTokenEntity).insert({ ...token, revokedAt: null, replacedById: null });
+  }
+
+  /** Finds a token and locks its row until the transaction ends, so two refreshes of it take turns. */
+  findByHashForUpdate(tokenHash: string, manager: EntityManager): Promise<RefreshTokenEntity | null> {
+    return manager
+      .getRepository(RefreshTokenEntity)
+      .findOne({ where: { tokenHash }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async markRotated(id: string, replacedById: string, at: Date, manager: EntityManager): Promise<void> {
+    await manager.getRepository(RefreshTokenEntity).update({ id }, { revokedAt: at, replacedById });
+  }
+
+  /** Revokes every still-valid token of the family; returns how many it revoked. */
+  async revokeFamily(familyId: string, at: Date, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const result = await manager
+      .getRepository(RefreshTokenEntity)
+      .update({ familyId, revokedAt: IsNull() }, { revokedAt: at });
+    return result.affected ?? 0;
+  }
+}
