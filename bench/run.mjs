@@ -114,7 +114,9 @@ try {
     }
   }
 
-  const trivial = await measure('trivial route (GET /health/live)', { requests: [{ method: 'GET', path: '/health/live' }] });
+  const trivial = await measure('trivial route (GET /health/live)', {
+    requests: [{ method: 'GET', path: '/health/live' }],
+  });
   rows.push(summary('trivial route `GET /health/live` (baseline)', trivial));
   let next = 0;
   const seats = await measure('cached seat page of a 50,000-seat performance (100 seats, live status)', {

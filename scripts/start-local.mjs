@@ -58,6 +58,14 @@ console.log('building…');
 const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
+// A first start gets one demo event to look at; a database with events is left alone.
+const seed = spawnSync(
+  process.execPath,
+  [join(root, 'dist/apps/api/apps/api/src/cli/seed.js'), '--if-empty', '--events', '1', '--performances', '2'],
+  { cwd: root, stdio: 'inherit' },
+);
+if (seed.status !== 0) process.exit(seed.status ?? 1);
+
 const children = [];
 function run(name, command, args, extraEnv = {}) {
   const child = spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
