@@ -1,8 +1,12 @@
 import { AuthEventEntity } from './entities/auth-event.entity';
+import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EventEntity } from './entities/event.entity';
+import { OutboxMessageEntity } from './entities/outbox-message.entity';
 import { PerformanceEntity } from './entities/performance.entity';
+import { PurchaseEntity } from './entities/purchase.entity';
 import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { SeatEntity } from './entities/seat.entity';
+import { TicketEntity } from './entities/ticket.entity';
 import { UserEntity } from './entities/user.entity';
 
 /** Every entity, registered once here for the apps and the migration CLI. */
@@ -13,4 +17,8 @@ export const ENTITIES: Function[] = [
   EventEntity,
   PerformanceEntity,
   SeatEntity,
+  PurchaseEntity,
+  TicketEntity,
+  OutboxMessageEntity,
+  EmailDeliveryEntity,
 ];

@@ -18,3 +18,7 @@ export { RefreshTokensRepository } from './repositories/refresh-tokens.repositor
 export type { NewRefreshToken } from './repositories/refresh-tokens.repository';
 export { UsersRepository } from './repositories/users.repository';
 export type { NewUser } from './repositories/users.repository';
+export { PurchaseEntity, PurchaseStatus } from './entities/purchase.entity';
+export { TicketEntity, TicketStatus } from './entities/ticket.entity';
+export { OutboxMessageEntity } from './entities/outbox-message.entity';
+export { EmailDeliveryEntity } from './entities/email-delivery.entity';

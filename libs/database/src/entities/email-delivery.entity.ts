@@ -1,0 +1,24 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/**
+ * One row per e-mail sent by `mailer`, keyed by the message it answers: a redelivered message
+ * finds its row and sends nothing twice.
+ */
+@Entity('email_deliveries')
+export class EmailDeliveryEntity {
+  @PrimaryColumn({ name: 'message_id', type: 'varchar', length: 200 })
+  messageId: string;
+
+  @Column({ name: 'purchase_id', type: 'uuid' })
+  purchaseId: string;
+
+  @Column({ type: 'varchar', length: 320 })
+  recipient: string;
+
+  /** The Message-ID the SMTP server accepted. */
+  @Column({ name: 'smtp_message_id', type: 'varchar', length: 500, nullable: true })
+  smtpMessageId: string | null;
+
+  @Column({ name: 'sent_at', type: 'timestamptz', default: () => 'now()' })
+  sentAt: Date;
+}

@@ -1,0 +1,50 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export enum PurchaseStatus {
+  Paid = 'PAID',
+  Canceled = 'CANCELED',
+}
+
+const cents = {
+  to: (value: number) => value,
+  from: (value: string | null) => (value === null ? null : Number(value)),
+};
+
+/**
+ * A purchase written behind from the Redis purchase stream by `batch`. The id is made when the
+ * purchase is answered `201`, so a replayed stream entry finds its row and changes nothing.
+ */
+@Entity('purchases')
+@Index('purchases_user_created', ['userId', 'createdAt', 'id'])
+export class PurchaseEntity {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  /** One purchase per reservation (hold). */
+  @Index('purchases_reservation_key', { unique: true })
+  @Column({ name: 'reservation_id', type: 'uuid' })
+  reservationId: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @Column({ name: 'performance_id', type: 'int' })
+  performanceId: number;
+
+  /** In currency units with at most 2 decimals (stored exactly). */
+  @Column({ type: 'numeric', precision: 14, scale: 2, transformer: cents })
+  amount: number;
+
+  @Column({ type: 'enum', enum: PurchaseStatus, enumName: 'purchase_status', default: PurchaseStatus.Paid })
+  status: PurchaseStatus;
+
+  /** When the buyer bought (the Redis time of the purchase step), not when it was written here. */
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'canceled_at', type: 'timestamptz', nullable: true })
+  canceledAt: Date | null;
+
+  @Column({ name: 'persisted_at', type: 'timestamptz', default: () => 'now()' })
+  persistedAt: Date;
+}

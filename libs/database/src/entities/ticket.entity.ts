@@ -1,0 +1,30 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+
+export enum TicketStatus {
+  Active = 'ACTIVE',
+  Canceled = 'CANCELED',
+}
+
+/**
+ * One seat of one purchase. At most one ACTIVE ticket per seat (partial unique index
+ * `tickets_seat_active_key`): the database refuses a seat sold twice even if everything else failed.
+ */
+@Entity('tickets')
+@Unique('tickets_purchase_seat_key', ['purchaseId', 'seatId'])
+@Index('tickets_seat_active_key', { synchronize: false })
+export class TicketEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  id: string;
+
+  @Column({ name: 'purchase_id', type: 'uuid' })
+  purchaseId: string;
+
+  @Column({ name: 'performance_id', type: 'int' })
+  performanceId: number;
+
+  @Column({ name: 'seat_id', type: 'int' })
+  seatId: number;
+
+  @Column({ type: 'enum', enum: TicketStatus, enumName: 'ticket_status', default: TicketStatus.Active })
+  status: TicketStatus;
+}
