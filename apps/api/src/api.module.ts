@@ -11,6 +11,7 @@ import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
 import { PerformancesController } from './performances/performances.controller';
+import { ReservationsController } from './reservations/reservations.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
@@ -38,6 +39,7 @@ export class ApiModule {
         UsersController,
         EventsController,
         PerformancesController,
+        ReservationsController,
       ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -22,3 +22,4 @@ export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
 export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './catalog/catalog.service';
 export type { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog/catalog.types';
+export { ReservationService } from './reservations/reservation.service';

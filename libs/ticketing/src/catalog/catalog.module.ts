@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { TicketingModule } from '../ticketing.module';
 import { CatalogCache } from './catalog-cache';
 import { CatalogService } from './catalog.service';
+import { ReservationService } from '../reservations/reservation.service';
 
-/** Events, performances and seats. Needs the global DatabaseModule and RedisModule. */
+/** Events, performances, seats and reservations. Needs the global DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule],
-  providers: [CatalogService, CatalogCache],
-  exports: [CatalogService],
+  providers: [CatalogService, CatalogCache, ReservationService],
+  exports: [CatalogService, ReservationService],
 })
 export class CatalogModule {}

@@ -135,7 +135,6 @@ describe('HoldService', () => {
     const performanceId = await newPerformance();
     const cases: [string, number, unknown][] = [
       ['alice', performanceId, []],
-      ['alice', performanceId, [1, 2, 3, 4, 5]],
       ['alice', performanceId, [1, 1]],
       ['alice', performanceId, [0]],
       ['alice', performanceId, [-1]],
@@ -152,6 +151,12 @@ describe('HoldService', () => {
         InvalidInputError,
       );
     }
+    expect(await fx.store.counts(performanceId)).toMatchObject({ available: 20, held: 0 });
+  });
+
+  it('treats more seats than a hold may have as the hold limit, holding nothing', async () => {
+    const performanceId = await newPerformance();
+    await expect(fx.holds.hold('alice', performanceId, [1, 2, 3, 4, 5])).rejects.toBeInstanceOf(HoldLimitExceededError);
     expect(await fx.store.counts(performanceId)).toMatchObject({ available: 20, held: 0 });
   });
 

@@ -32,6 +32,10 @@ export class HoldService {
   async hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
+    // Asking for more seats than a hold may have is a limit, not malformed input.
+    if (Array.isArray(seatIds) && seatIds.length > this.env.MAX_SEATS_PER_RESERVATION) {
+      throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, 0, seatIds.length);
+    }
     assertSeatIds(seatIds, this.env.MAX_SEATS_PER_RESERVATION);
 
     const holdId = randomUUID();

@@ -1,0 +1,47 @@
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
+import type { Hold } from '@app/ticketing';
+
+const MAX_ID = 2_147_483_647;
+
+export class ReservationCreateDto {
+  /** @example 1 */
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ID)
+  performanceId: number;
+
+  /**
+   * 1 to `MAX_SEATS_PER_RESERVATION` (default 4) seat ids of the performance, all held or none.
+   * @example [101, 102]
+   */
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(MAX_ID, { each: true })
+  seatIds: number[];
+}
+
+export class ReservationResponseDto {
+  id: string;
+  performanceId: number;
+  seatIds: number[];
+  /** HELD until bought, released or expired. @example "HELD" */
+  status: 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
+  /** Sum of the seat prices. @example 300000 */
+  amount: number;
+  expiresAt: string;
+}
+
+export function mapReservation(hold: Hold): ReservationResponseDto {
+  return {
+    id: hold.id,
+    performanceId: hold.performanceId,
+    seatIds: hold.seatIds,
+    status: hold.status,
+    amount: hold.amount,
+    expiresAt: hold.expiresAt.toISOString(),
+  };
+}

@@ -1,0 +1,43 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser, CurrentUser } from '@app/auth';
+import { ReservationService } from '@app/ticketing';
+import { mapReservation, ReservationCreateDto, ReservationResponseDto } from './reservation.dto';
+
+@ApiTags('reservations')
+@ApiBearerAuth()
+@Controller('reservations')
+export class ReservationsController {
+  constructor(private readonly reservations: ReservationService) {}
+
+  /**
+   * Holds all the seats or none. 409 names the seats that are not available; 403 before sales
+   * open; 409 also when the caller would hold more than the per-user limit of the performance.
+   */
+  @Post()
+  async create(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: ReservationCreateDto,
+  ): Promise<ReservationResponseDto> {
+    return mapReservation(await this.reservations.reserve(user.id, body.performanceId, body.seatIds));
+  }
+
+  /** The caller's own reservation; anyone else's is a 404. */
+  @Get(':id')
+  async get(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+  ): Promise<ReservationResponseDto> {
+    return mapReservation(await this.reservations.get(user.id, id));
+  }
+
+  /** Releases the seats now. */
+  @Delete(':id')
+  @HttpCode(204)
+  release(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+  ): Promise<void> {
+    return this.reservations.release(user.id, id);
+  }
+}

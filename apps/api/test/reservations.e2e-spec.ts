@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role, TokenService } from '@app/auth';
+import { performanceKeys } from '@app/ticketing';
+import { ApiHarness, AppProcess, createSession, REDIS_URL, startApi, TestSession } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+type Headers = { authorization: string };
+
+/** Buyers need only a valid access token here: holds never touch PostgreSQL. */
+async function buyers(api: ApiHarness, count: number): Promise<{ id: string; headers: Headers }[]> {
+  const tokens = api.app.get(TokenService);
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const id = randomUUID();
+      const token = await tokens.signAccess({ id, email: `${id}@example.test`, role: Role.User });
+      return { id, headers: { authorization: `Bearer ${token}` } };
+    }),
+  );
+}
+
+async function startWithCatalog(overrides: Record<string, string> = {}) {
+  const api = await startApi(
+    ({ overrides: o, logger }) => createApiApp(ApiModule, { overrides: o, logger }),
+    overrides,
+  );
+  const admin = await createSession(api.app, { role: Role.Admin });
+  return { api, admin };
+}
+
+async function newPerformance(
+  api: ApiHarness,
+  admin: TestSession,
+  options: { seats?: number; salesOpenAt?: string } = {},
+): Promise<{ id: number; seatIds: number[] }> {
+  const event = await api.app.inject({
+    method: 'POST',
+    url: '/api/v1/events',
+    headers: admin.headers,
+    payload: { title: 'On sale', venue: 'Arena' },
+  });
+  const seats = options.seats ?? 40;
+  const performance = await api.app.inject({
+    method: 'POST',
+    url: `/api/v1/events/${event.json().id}/performances`,
+    headers: admin.headers,
+    payload: {
+      startsAt: '2030-01-01T19:00:00Z',
+      salesOpenAt: options.salesOpenAt ?? '2020-01-01T00:00:00Z',
+      sections: [{ name: 'Main', grade: 'R', price: 1000, rows: 1, seatsPerRow: seats }],
+    },
+  });
+  expect(performance.statusCode).toBe(201);
+  const id = performance.json().id;
+  const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${id}/seats?limit=100` });
+  return { id, seatIds: page.json().items.map((s: { id: number }) => s.id) };
+}
+
+describe('reservations over HTTP (real Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    ({ api, admin } = await startWithCatalog());
+    raw = new Redis(REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await api?.close();
+  });
+
+  const reserve = (headers: Headers, performanceId: number, seatIds: unknown) =>
+    api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload: { performanceId, seatIds } });
+
+  async function seatStatuses(performanceId: number): Promise<Map<number, string>> {
+    const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performanceId}/seats?limit=100` });
+    return new Map(page.json().items.map((s: { id: number; status: string }) => [s.id, s.status]));
+  }
+
+  it('500 users at once on one seat: exactly one 201, all others 409, the seat HELD once', async () => {
+    const performance = await newPerformance(api, admin, { seats: 10 });
+    const seat = performance.seatIds[3];
+    const people = await buyers(api, 500);
+    const answers = await Promise.all(people.map((p) => reserve(p.headers, performance.id, [seat])));
+    const created = answers.filter((a) => a.statusCode === 201);
+    const conflicts = answers.filter((a) => a.statusCode === 409);
+    expect(created).toHaveLength(1);
+    expect(conflicts).toHaveLength(499);
+    expect(conflicts[0].json()).toMatchObject({ statusCode: 409, details: { seatIds: [seat] } });
+    expect(created[0].json()).toMatchObject({
+      performanceId: performance.id,
+      seatIds: [seat],
+      status: 'HELD',
+      amount: 1000,
+    });
+
+    const statuses = await seatStatuses(performance.id);
+    expect([...statuses.values()].filter((s) => s === 'HELD')).toHaveLength(1);
+    expect(statuses.get(seat)).toBe('HELD');
+    const detail = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` });
+    expect(detail.json()).toMatchObject({ available: 9, held: 1, sold: 0 });
+  });
+
+  it('overlapping multi-seat holds: no seat in two holds, no partial hold', async () => {
+    const performance = await newPerformance(api, admin, { seats: 30 });
+    const people = await buyers(api, 250);
+    const wanted = people.map(() => {
+      const count = 1 + Math.floor(Math.random() * 4);
+      const picked = new Set<number>();
+      while (picked.size < count) picked.add(performance.seatIds[Math.floor(Math.random() * 30)]);
+      return [...picked];
+    });
+    const answers = await Promise.all(people.map((p, i) => reserve(p.headers, performance.id, wanted[i])));
+    const owner = new Map<number, string>();
+    for (const [i, answer] of answers.entries()) {
+      if (answer.statusCode === 201) {
+        const hold = answer.json();
+        expect(hold.seatIds).toEqual(wanted[i]);
+        for (const seat of hold.seatIds) {
+          expect(owner.has(seat), `seat ${seat} held twice`).toBe(false);
+          owner.set(seat, hold.id);
+        }
+      } else {
+        expect(answer.statusCode).toBe(409);
+        // Every refused seat really was taken by a successful hold.
+        for (const seat of answer.json().details.seatIds) expect(wanted[i]).toContain(seat);
+      }
+    }
+    expect(owner.size).toBeGreaterThan(0);
+    const statuses = await seatStatuses(performance.id);
+    for (const [seat, status] of statuses) expect(status).toBe(owner.has(seat) ? 'HELD' : 'AVAILABLE');
+    const detail = (await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` })).json();
+    expect(detail).toMatchObject({ held: owner.size, available: 30 - owner.size, sold: 0 });
+  });
+
+  it('shows, releases and protects a reservation', async () => {
+    const performance = await newPerformance(api, admin);
+    const [alice, bob] = await buyers(api, 2);
+    const created = await reserve(alice.headers, performance.id, performance.seatIds.slice(0, 2));
+    expect(created.statusCode).toBe(201);
+    const hold = created.json();
+    expect(new Date(hold.expiresAt).getTime()).toBeGreaterThan(Date.now() + 290_000);
+
+    const url = `/api/v1/reservations/${hold.id}`;
+    expect((await api.app.inject({ method: 'GET', url, headers: alice.headers })).json()).toMatchObject({
+      status: 'HELD',
+    });
+    expect((await api.app.inject({ method: 'GET', url, headers: bob.headers })).statusCode).toBe(404);
+    expect((await api.app.inject({ method: 'DELETE', url, headers: bob.headers })).statusCode).toBe(404);
+    expect((await api.app.inject({ method: 'GET', url })).statusCode).toBe(401);
+
+    expect((await api.app.inject({ method: 'DELETE', url, headers: alice.headers })).statusCode).toBe(204);
+    expect((await api.app.inject({ method: 'GET', url, headers: alice.headers })).json()).toMatchObject({
+      status: 'RELEASED',
+    });
+    const statuses = await seatStatuses(performance.id);
+    expect(statuses.get(performance.seatIds[0])).toBe('AVAILABLE');
+    expect((await reserve(bob.headers, performance.id, performance.seatIds.slice(0, 2))).statusCode).toBe(201);
+  });
+
+  it('answers 403 before sales open, holding nothing', async () => {
+    const performance = await newPerformance(api, admin, { salesOpenAt: '2029-12-01T00:00:00Z' });
+    const [alice] = await buyers(api, 1);
+    const res = await reserve(alice.headers, performance.id, [performance.seatIds[0]]);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().message).toContain('sales');
+    expect((await seatStatuses(performance.id)).get(performance.seatIds[0])).toBe('AVAILABLE');
+  });
+
+  it('limits seats per user and performance across holds (409), and per hold', async () => {
+    const performance = await newPerformance(api, admin);
+    const [alice] = await buyers(api, 1);
+    expect((await reserve(alice.headers, performance.id, performance.seatIds.slice(0, 3))).statusCode).toBe(201);
+    const over = await reserve(alice.headers, performance.id, performance.seatIds.slice(3, 5));
+    expect(over.statusCode).toBe(409);
+    expect(over.json().message).toMatch(/at most 4 seats/);
+    const tooMany = await reserve(alice.headers, performance.id, performance.seatIds.slice(10, 15));
+    expect(tooMany.statusCode).toBe(409);
+    expect((await reserve(alice.headers, performance.id, [performance.seatIds[3]])).statusCode).toBe(201);
+  });
+
+  it('answers 404 for an unknown performance or seat', async () => {
+    const performance = await newPerformance(api, admin, { seats: 5 });
+    const [alice] = await buyers(api, 1);
+    expect((await reserve(alice.headers, 987654, [1])).statusCode).toBe(404);
+    const otherSeat = await reserve(alice.headers, performance.id, [performance.seatIds[0], 2_000_000_000]);
+    expect(otherSeat.statusCode).toBe(404);
+    expect((await seatStatuses(performance.id)).get(performance.seatIds[0])).toBe('AVAILABLE');
+    expect(
+      (await api.app.inject({ method: 'GET', url: `/api/v1/reservations/${randomUUID()}`, headers: alice.headers }))
+        .statusCode,
+    ).toBe(404);
+  });
+
+  it.each([
+    ['no seats', { performanceId: 1, seatIds: [] }],
+    ['duplicate seats', { performanceId: 1, seatIds: [5, 5] }],
+    ['seat ids as text', { performanceId: 1, seatIds: ['5'] }],
+    ['negative seat', { performanceId: 1, seatIds: [-5] }],
+    ['fractional performance', { performanceId: 1.5, seatIds: [5] }],
+    ['a list of 101 seats', { performanceId: 1, seatIds: Array.from({ length: 101 }, (_, i) => i + 1) }],
+    ['no performance', { seatIds: [5] }],
+    ['unknown field', { performanceId: 1, seatIds: [5], price: 0 }],
+  ])('answers 400 for %s', async (_name, payload) => {
+    const [alice] = await buyers(api, 1);
+    const res = await api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers: alice.headers, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+  });
+
+  it('answers 400 for a malformed reservation id and 401 without a token', async () => {
+    const [alice] = await buyers(api, 1);
+    expect(
+      (await api.app.inject({ method: 'GET', url: '/api/v1/reservations/not-a-uuid', headers: alice.headers }))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await api.app.inject({
+          method: 'POST',
+          url: '/api/v1/reservations',
+          payload: { performanceId: 1, seatIds: [1] },
+        })
+      ).statusCode,
+    ).toBe(401);
+  });
+
+  it('rebuilds a performance Redis lost before holding its seats', async () => {
+    const performance = await newPerformance(api, admin, { seats: 5 });
+    const keys = performanceKeys(performance.id);
+    await raw.del(keys.meta, keys.seats, keys.prices, keys.counts);
+    const [alice] = await buyers(api, 1);
+    expect((await reserve(alice.headers, performance.id, [performance.seatIds[1]])).statusCode).toBe(201);
+  });
+});
+
+describe('hold expiry with batch sweeping (real Redis, built batch process)', () => {
+  it('frees the seats of an expired hold within 2 s, refuses the hold, and keeps the counts right under load', async () => {
+    const { api, admin } = await startWithCatalog({ RESERVATION_TTL_SECONDS: '1' });
+    const batch = new AppProcess('batch', { ...api.env, LOG_CONSOLE: 'json' });
+    try {
+      await batch.waitForLine('batch started');
+      const performance = await newPerformance(api, admin, { seats: 40 });
+      const people = await buyers(api, 40);
+      const reserve = (i: number, seatIds: number[]) =>
+        api.app.inject({
+          method: 'POST',
+          url: '/api/v1/reservations',
+          headers: people[i].headers,
+          payload: { performanceId: performance.id, seatIds },
+        });
+
+      const first = (await reserve(0, performance.seatIds.slice(0, 4))).json();
+      const expiresAt = new Date(first.expiresAt).getTime();
+
+      // Other buyers keep holding while the first hold expires.
+      let stop = false;
+      const load = (async () => {
+        let i = 1;
+        while (!stop) {
+          await reserve(i % 40, [performance.seatIds[4 + (i % 36)]]);
+          i += 1;
+        }
+      })();
+
+      let freedAt = 0;
+      while (Date.now() < expiresAt + 5000) {
+        const page = await api.app.inject({
+          method: 'GET',
+          url: `/api/v1/performances/${performance.id}/seats?limit=4`,
+        });
+        const detail = (await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` })).json();
+        expect(detail.available + detail.held + detail.sold).toBe(40);
+        if (page.json().items.every((s: { status: string }) => s.status === 'AVAILABLE')) {
+          freedAt = Date.now();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stop = true;
+      await load;
+      expect(freedAt).toBeGreaterThan(0);
+      expect(freedAt - expiresAt).toBeLessThan(2000);
+      console.log(`seats freed ${freedAt - expiresAt} ms after expiry`);
+
+      const status = await api.app.inject({
+        method: 'GET',
+        url: `/api/v1/reservations/${first.id}`,
+        headers: people[0].headers,
+      });
+      expect(status.json().status).toBe('EXPIRED');
+      const release = await api.app.inject({
+        method: 'DELETE',
+        url: `/api/v1/reservations/${first.id}`,
+        headers: people[0].headers,
+      });
+      expect(release.statusCode).toBe(409);
+    } finally {
+      batch.kill('SIGTERM');
+      await batch.exited;
+      await api.close();
+    }
+  });
+});
