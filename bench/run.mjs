@@ -4,11 +4,13 @@
 // trivial route of the same API measured in the same run (the machine is shared and noisy, so
 // absolute numbers mean little). Writes the results to docs/benchmarks.md.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
+import jwt from 'jsonwebtoken';
 import pg from 'pg';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,8 +69,11 @@ function measure(title, options) {
   });
 }
 
-function summary(name, result, baseline) {
-  const non2xx = result.non2xx + result.errors + result.timeouts;
+function summary(name, result, baseline, expectedStatus = 200) {
+  const unexpected = Object.entries(result.statusCodeStats ?? {})
+    .filter(([code]) => Number(code) !== expectedStatus)
+    .reduce((sum, [, stat]) => sum + stat.count, 0);
+  const non2xx = unexpected + result.errors + result.timeouts;
   return {
     name,
     rps: result.requests.average,
@@ -81,6 +86,8 @@ function summary(name, result, baseline) {
 
 const api = spawn(process.execPath, [join(root, 'dist/apps/api/apps/api/src/main.js')], { env, stdio: 'inherit' });
 const rows = [];
+const extraNotes = [];
+const bench = { naiveServer: '`bench/naive-hold-server.mjs`, same Fastify stack, same seats, 20 pooled connections' };
 try {
   await waitForApi();
   const { accessToken } = await request('POST', '/api/v1/auth/login', {
@@ -132,6 +139,35 @@ try {
   });
   rows.push(summary('cached seat page, 100 of 50,000 seats, live status', seats, trivial));
 
+  // Holds: every request a new buyer and a random seat nobody asked for yet.
+  const seatIds = await allSeatIds(performance.id);
+  shuffle(seatIds);
+  const tokens = seatIds.map(() => buyerToken());
+  let nextHold = 0;
+  const holds = await measure('hold one random free seat (POST /reservations)', {
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const i = nextHold++ % seatIds.length;
+          return {
+            ...req,
+            path: '/api/v1/reservations',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
+            body: JSON.stringify({ performanceId: performance.id, seatIds: [seatIds[i]] }),
+          };
+        },
+      },
+    ],
+  });
+  rows.push(summary('hold a random free seat (one Lua script in Redis)', holds, trivial, 201));
+  const holdsNaive = await naiveHolds(seatIds.length);
+  rows.push(summary('naive baseline: hold with `SELECT … FOR UPDATE` in PostgreSQL', holdsNaive, trivial, 201));
+  extraNotes.push(
+    `Holds are ${(holds.requests.average / holdsNaive.requests.average).toFixed(1)}× the naive PostgreSQL-lock baseline ` +
+      `(${bench.naiveServer}).`,
+  );
+
   printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
 } finally {
   api.kill('SIGTERM');
@@ -144,7 +180,7 @@ try {
 
 function printAndWrite(results, extra) {
   const table = [
-    '| benchmark | req/s | ratio to trivial | p50 ms | p99 ms | non-2xx |',
+    '| benchmark | req/s | ratio to trivial | p50 ms | p99 ms | unexpected answers |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
       (r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.non2xx} |`,
@@ -167,8 +203,82 @@ ${table}
 Creating the ${extra.totalSeats}-seat performance (seats generated in PostgreSQL, registered in Redis)
 took ${extra.createMs} ms in this run.
 
+${extraNotes.join('\n\n')}
+
 Rerun with \`npm run build && npm run bench\` (\`BENCH_SECONDS\`, \`BENCH_CONNECTIONS\` change the load).
 `;
+  mkdirSync(join(root, 'docs'), { recursive: true });
   writeFileSync(join(root, 'docs', 'benchmarks.md'), doc);
   console.log('wrote docs/benchmarks.md');
+}
+
+async function allSeatIds(performanceId) {
+  const ids = [];
+  let cursor = null;
+  do {
+    const page = await request(
+      'GET',
+      `/api/v1/performances/${performanceId}/seats?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    ids.push(...page.items.map((s) => s.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
+function shuffle(list) {
+  for (let i = list.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+}
+
+/** A buyer's access token, signed as the API signs them (holds never look the user up). */
+function buyerToken() {
+  const id = randomUUID();
+  return jwt.sign({ sub: id, email: `${id}@bench.local`, role: 'USER', typ: 'access' }, env.JWT_ACCESS_SECRET, {
+    algorithm: 'HS256',
+    expiresIn: 600,
+  });
+}
+
+async function naiveHolds(seatCount) {
+  const naivePort = PORT + 100;
+  const server = spawn(
+    process.execPath,
+    [join(root, 'bench/naive-hold-server.mjs'), String(naivePort), env.DATABASE_URL, String(seatCount)],
+    {
+      stdio: 'inherit',
+    },
+  );
+  try {
+    for (let i = 0; i < 100; i += 1) {
+      try {
+        await fetch(`http://127.0.0.1:${naivePort}/hold`, { method: 'POST' });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const ids = Array.from({ length: seatCount }, (_, i) => i + 1);
+    shuffle(ids);
+    let nextSeat = 0;
+    return await measure('naive baseline: hold with SELECT … FOR UPDATE in PostgreSQL', {
+      url: `http://127.0.0.1:${naivePort}`,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({
+            ...req,
+            path: '/hold',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ userId: randomUUID(), seatIds: [ids[nextSeat++ % ids.length]] }),
+          }),
+        },
+      ],
+    });
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
 }
