@@ -1,0 +1,17 @@
+export interface LoadOutcome {
+  answeredPurchases: { id: string; seatIds: number[] }[];
+  answeredCancels: string[];
+  dbPurchases: { id: string; status: string }[];
+  dbActiveTickets: { seatId: number; purchaseId: string }[];
+  emailDeliveries: { purchaseId: string }[];
+  redisCounts: { total: number; available: number; held: number; sold: number };
+  serverErrors: number;
+}
+
+export interface OutcomeCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function checkOutcome(outcome: LoadOutcome): OutcomeCheck[];

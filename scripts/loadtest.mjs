@@ -1,0 +1,340 @@
+#!/usr/bin/env node
+// `npm run loadtest -- --users U --seats S --duration D`: the on-sale of one fresh performance
+// under Locust, then a check that it came out right. Prepares the performance and U buyers with
+// their tokens, starts api + batch + mailer (and an SMTP catcher) when nothing answers at
+// --target, runs Locust headless for D seconds writing CSV and HTML under loadtest/results/,
+// waits for the write-behind flush and the e-mails, checks the outcome, prints a summary and
+// exits non-zero if any check fails.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Redis from 'ioredis';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { checkOutcome } from '../loadtest/check-outcome.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '200' },
+    seats: { type: 'string', default: '2000' },
+    duration: { type: 'string', default: '60' },
+    target: { type: 'string', default: process.env.LOADTEST_TARGET ?? 'http://127.0.0.1:3000' },
+    'spawn-rate': { type: 'string' },
+  },
+});
+const users = Number(values.users);
+const seats = Number(values.seats);
+const duration = Number(values.duration);
+if (![users, seats, duration].every((n) => Number.isInteger(n) && n > 0) || seats > 100_000) {
+  console.error('usage: npm run loadtest -- --users U --seats S --duration D [--target URL]');
+  process.exit(2);
+}
+const target = values.target.replace(/\/$/, '');
+const env = process.env;
+const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/boxoffice';
+const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisPrefix = env.REDIS_KEY_PREFIX ?? 'bo:';
+const flushAgeSeconds = Number(env.PURCHASE_FLUSH_AGE_SECONDS ?? 5);
+const runId = new Date().toISOString().replace(/[:.]/g, '-');
+const resultsDir = join(root, 'loadtest', 'results', runId);
+const outcomeDir = join(resultsDir, 'outcome');
+mkdirSync(outcomeDir, { recursive: true });
+
+const started = [];
+let smtp;
+let mailsReceived = 0;
+
+async function api(method, path, body, token) {
+  const res = await fetch(`${target}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function reachable() {
+  try {
+    return (await fetch(`${target}/health/ready`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function startStack() {
+  console.log(`nothing answers at ${target}: starting api, batch and mailer`);
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, _session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        mailsReceived += 1;
+        callback();
+      });
+    },
+  });
+  await new Promise((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const port = new URL(target).port || '80';
+  const admin = { email: `loadtest-admin@boxoffice.local`, password: randomBytes(12).toString('hex') };
+  const appEnv = {
+    ...env,
+    PORT: port,
+    SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    LOG_CONSOLE: 'none',
+  };
+  for (const app of ['api', 'batch', 'mailer']) {
+    const child = spawn(process.execPath, [join(root, 'dist/apps', app, 'apps', app, 'src/main.js')], {
+      env: appEnv,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    started.push(child);
+  }
+  for (let i = 0; i < 150 && !(await reachable()); i += 1) await new Promise((r) => setTimeout(r, 200));
+  if (!(await reachable())) throw new Error('the stack did not become ready');
+  return admin;
+}
+
+async function stopStack() {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(started.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  if (smtp) await new Promise((resolve) => smtp.close(resolve));
+}
+
+function layout(count) {
+  const seatsPerRow = Math.min(50, count);
+  const rows = Math.ceil(count / seatsPerRow);
+  return [{ name: 'Main', grade: 'R', price: 99000, rows, seatsPerRow }];
+}
+
+async function prepare(admin) {
+  const { accessToken } = await api('POST', '/api/v1/auth/login', admin);
+  const event = await api(
+    'POST',
+    '/api/v1/events',
+    { title: `Load test ${runId}`, venue: 'Loopback Arena' },
+    accessToken,
+  );
+  const performance = await api(
+    'POST',
+    `/api/v1/events/${event.id}/performances`,
+    { startsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(), sections: layout(seats) },
+    accessToken,
+  );
+  process.stdout.write(`preparing ${users} buyers `);
+  const tokens = [];
+  for (let i = 0; i < users; i += 8) {
+    const batch = Array.from({ length: Math.min(8, users - i) }, async (_, j) => {
+      const email = `buyer-${runId}-${i + j}@loadtest.local`.toLowerCase();
+      const password = 'loadtest-password';
+      await api('POST', '/api/v1/auth/signup', { email, password, name: `Buyer ${i + j}` });
+      // Signup, not login, is the step with a per-e-mail rate limit: log in once per buyer.
+      return (await api('POST', '/api/v1/auth/login', { email, password })).accessToken;
+    });
+    tokens.push(...(await Promise.all(batch)));
+    process.stdout.write('.');
+  }
+  process.stdout.write('\n');
+  const fixture = { eventId: event.id, performanceId: performance.id, seats: performance.totalSeats, tokens };
+  writeFileSync(join(resultsDir, 'fixture.json'), JSON.stringify(fixture));
+  return fixture;
+}
+
+function runLocust() {
+  const spawnRate = values['spawn-rate'] ?? String(Math.max(1, Math.ceil(users / 5)));
+  const args = [
+    '-m',
+    'locust',
+    '-f',
+    join(root, 'loadtest', 'locustfile.py'),
+    '--headless',
+    '--users',
+    String(users),
+    '--spawn-rate',
+    spawnRate,
+    '--run-time',
+    `${duration}s`,
+    '--stop-timeout',
+    '5',
+    '--host',
+    target,
+    '--csv',
+    join(resultsDir, 'locust'),
+    '--html',
+    join(resultsDir, 'report.html'),
+    '--only-summary',
+    '--exit-code-on-error',
+    '0',
+  ];
+  console.log(`locust: ${users} buyers for ${duration} s against ${target}`);
+  const run = spawnSync('python3', args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...env, LOADTEST_FIXTURE: join(resultsDir, 'fixture.json'), LOADTEST_OUTCOME_DIR: outcomeDir },
+    timeout: (duration + 60) * 1000,
+  });
+  if (run.error || run.status !== 0) {
+    throw new Error(`locust failed (${run.error?.message ?? `exit ${run.status}`}); is python3-locust installed?`);
+  }
+}
+
+function readCsv(path) {
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const names = header.split(',');
+  return lines.map((line) => {
+    const cells = line.match(/("([^"]|"")*"|[^,]*)(,|$)/g).map((c) => c.replace(/,$/, '').replace(/^"|"$/g, ''));
+    return Object.fromEntries(names.map((n, i) => [n, cells[i]]));
+  });
+}
+
+function answeredOutcome() {
+  const purchases = [];
+  const cancels = [];
+  for (const file of readdirSync(outcomeDir)) {
+    for (const line of readFileSync(join(outcomeDir, file), 'utf8').split('\n').filter(Boolean)) {
+      const entry = JSON.parse(line);
+      if (entry.kind === 'purchase') purchases.push({ id: entry.id, seatIds: entry.seatIds });
+      else if (entry.kind === 'cancel') cancels.push(entry.id);
+    }
+  }
+  return { purchases, cancels };
+}
+
+async function observed(performanceId, answered) {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const redis = new Redis(redisUrl, { keyPrefix: redisPrefix });
+  try {
+    // Wait for the write-behind flush (and the e-mails) to catch up with what was answered.
+    const until = Date.now() + (flushAgeSeconds + 60) * 1000;
+    let snapshot;
+    for (;;) {
+      const purchases = await db.query('SELECT id, status, created_at FROM purchases WHERE performance_id = $1', [
+        performanceId,
+      ]);
+      const deliveries = await db.query(
+        `SELECT d.purchase_id AS "purchaseId" FROM email_deliveries d
+         JOIN purchases p ON p.id = d.purchase_id WHERE p.performance_id = $1`,
+        [performanceId],
+      );
+      snapshot = { purchases: purchases.rows, deliveries: deliveries.rows };
+      const canceledWritten = purchases.rows.filter((r) => r.status === 'CANCELED').length >= answered.cancels.length;
+      if (
+        (purchases.rowCount >= answered.purchases.length &&
+          canceledWritten &&
+          deliveries.rowCount >= purchases.rowCount) ||
+        Date.now() > until
+      ) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const tickets = await db.query(
+      `SELECT seat_id AS "seatId", purchase_id AS "purchaseId" FROM tickets
+       WHERE performance_id = $1 AND status = 'ACTIVE'`,
+      [performanceId],
+    );
+    const counts = await redis.hgetall(`{perf:${performanceId}}:counts`);
+    const lastPurchaseAt = Math.max(0, ...snapshot.purchases.map((r) => r.created_at.getTime()));
+    return {
+      lastPurchaseAt,
+      dbPurchases: snapshot.purchases.map(({ id, status }) => ({ id, status })),
+      emailDeliveries: snapshot.deliveries,
+      dbActiveTickets: tickets.rows,
+      redisCounts: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])),
+    };
+  } finally {
+    redis.disconnect();
+    await db.end();
+  }
+}
+
+function serverErrorsFrom(failures) {
+  const fromFailures = failures
+    .filter((f) => /\b5\d\d\b/.test(f.Error ?? ''))
+    .reduce((sum, f) => sum + Number(f.Occurrences ?? 0), 0);
+  return fromFailures;
+}
+
+function summarize(stats, checks, soldOutAt) {
+  const rows = stats.filter((s) => s.Name !== 'Aggregated');
+  const table = [
+    ['endpoint', 'requests', 'failures', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms'],
+    ...rows.map((s) => [
+      `${s.Type} ${s.Name}`,
+      s['Request Count'],
+      s['Failure Count'],
+      Number(s['Requests/s']).toFixed(1),
+      s['50%'],
+      s['95%'],
+      s['99%'],
+    ]),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => String(r[i]).length)));
+  console.log('\n' + table.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')).join('\n'));
+  console.log(`\nsold out: ${soldOutAt ?? 'no (seats left when the run ended)'}`);
+  console.log('\nchecks:');
+  for (const check of checks) console.log(`  ${check.ok ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}`);
+  console.log(`\nreport: ${join(resultsDir, 'report.html')}`);
+}
+
+let exitCode = 1;
+try {
+  const admin = (await reachable())
+    ? {
+        email: env.ADMIN_EMAIL ?? env.LOADTEST_ADMIN_EMAIL,
+        password: env.ADMIN_PASSWORD ?? env.LOADTEST_ADMIN_PASSWORD,
+      }
+    : await startStack();
+  if (!admin.email || !admin.password) {
+    throw new Error('the running stack needs admin credentials: set ADMIN_EMAIL and ADMIN_PASSWORD');
+  }
+  const fixture = await prepare(admin);
+  const startedAt = Date.now();
+  runLocust();
+  const answered = answeredOutcome();
+  const stats = readCsv(join(resultsDir, 'locust_stats.csv'));
+  const failures = readCsv(join(resultsDir, 'locust_failures.csv'));
+  const seen = await observed(fixture.performanceId, answered);
+  const { lastPurchaseAt, ...observations } = seen;
+  const checks = checkOutcome({
+    answeredPurchases: answered.purchases,
+    answeredCancels: answered.cancels,
+    ...observations,
+    serverErrors: serverErrorsFrom(failures),
+  });
+  if (smtp) {
+    const ok = mailsReceived === seen.emailDeliveries.length;
+    checks.push({
+      name: 'the SMTP server received each recorded e-mail once',
+      ok,
+      detail: `${mailsReceived} received, ${seen.emailDeliveries.length} recorded`,
+    });
+  }
+  const soldOut = seen.redisCounts.available === 0 && seen.redisCounts.held === 0;
+  summarize(
+    stats,
+    checks,
+    soldOut ? `yes, ${((lastPurchaseAt - startedAt) / 1000).toFixed(1)} s after the start` : undefined,
+  );
+  writeFileSync(
+    join(resultsDir, 'summary.json'),
+    JSON.stringify({ users, seats, duration, checks, counts: seen.redisCounts }, null, 2),
+  );
+  exitCode = checks.every((c) => c.ok) ? 0 : 1;
+} catch (error) {
+  console.error(`loadtest: ${error instanceof Error ? error.message : error}`);
+} finally {
+  await stopStack();
+}
+process.exit(exitCode);
