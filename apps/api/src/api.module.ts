@@ -6,11 +6,12 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule } from '@app/ticketing';
+import { CatalogModule, TicketingModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
 import { PerformancesController } from './performances/performances.controller';
+import { PurchasesController } from './purchases/purchases.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
@@ -30,6 +31,7 @@ export class ApiModule {
         TerminusModule,
         AuthModule,
         CatalogModule,
+        TicketingModule,
       ],
       controllers: [
         HealthController,
@@ -38,6 +40,7 @@ export class ApiModule {
         UsersController,
         EventsController,
         PerformancesController,
+        PurchasesController,
       ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
