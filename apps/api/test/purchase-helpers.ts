@@ -15,7 +15,7 @@ export function caller(app: NestFastifyApplication) {
     });
 }
 
-/** An event with one performance of `seats` seats at 50.00 each, open for sale now. */
+/** An event with one performance of `seats` seats (at most 100, or a multiple of 100) at 50.00 each, open for sale now. */
 export async function createPerformance(
   app: NestFastifyApplication,
   admin: TestSession,
@@ -27,7 +27,15 @@ export async function createPerformance(
   const performance = await call('POST', `/events/${event.json().id}/performances`, {
     body: {
       startsAt: '2030-03-01T19:00:00Z',
-      sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: seats }],
+      sections: [
+        {
+          name: 'Floor',
+          grade: 'A',
+          price: 50,
+          rows: Math.ceil(seats / 100),
+          seatsPerRow: Math.min(seats, 100),
+        },
+      ],
     },
     session: admin,
   });
