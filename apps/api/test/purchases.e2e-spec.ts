@@ -1,7 +1,18 @@
+import { randomUUID } from 'node:crypto';
+import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { HoldService, PaymentDeclinedError, PaymentGateway, PurchaseFlusher, SeatStateStore } from '@app/ticketing';
+import { ApiHarness, createSession, createTestEnv, destroyTestEnv, startApi, TestSession } from '@app/testing';
+import {
+  CatalogService,
+  DecliningPaymentGateway,
+  HoldService,
+  PaymentDeclinedError,
+  PaymentGateway,
+  PurchaseFlusher,
+  PurchaseService,
+  SeatStateStore,
+} from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold, persisted, sleep } from './purchase-helpers';
@@ -268,11 +279,52 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
   });
 
+  it('rebuilds lost seat state from PostgreSQL with the seats of active tickets sold', async () => {
+    await sleep(1100);
+    await flushAll();
+    const before = (await call('GET', `/performances/${performance.id}`)).json();
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const after = (await call('GET', `/performances/${performance.id}`)).json();
+    // Holds are Redis-only and gone with the state; sold seats come back from the tickets.
+    expect(after.sold).toBe(before.sold);
+    expect(after.available).toBe(before.available + before.held);
+  });
+
   it('answers 400 for ids that are not uuids and for forged cursors', async () => {
     expect((await call('GET', '/purchases/42', { session: buyer })).statusCode).toBe(400);
     expect((await call('POST', '/purchases/not-a-uuid/cancel', { session: buyer })).statusCode).toBe(400);
     expect((await call('GET', '/purchases?cursor=forged!', { session: buyer })).statusCode).toBe(400);
     expect((await call('GET', '/purchases?limit=101', { session: buyer })).statusCode).toBe(400);
+  });
+});
+
+describe('a declining payment gateway bound in place of the default', () => {
+  it('declines the purchase with a payment_required error and keeps the hold', async () => {
+    const env = createTestEnv();
+    const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(env)] })
+      .overrideProvider(PaymentGateway)
+      .useClass(DecliningPaymentGateway)
+      .compile();
+    await moduleRef.init();
+    try {
+      const buyerId = randomUUID();
+      const performance = await moduleRef
+        .get(CatalogService)
+        .createPerformance((await moduleRef.get(CatalogService).createEvent({ title: 'Gig', venue: 'Club' })).id, {
+          startsAt: new Date('2030-01-01T20:00:00Z'),
+          sections: [{ name: 'A', grade: 'A', price: 10, rows: 1, seatsPerRow: 2 }],
+        });
+      const [seat] = (await moduleRef.get(CatalogService).listSeats(performance.id, { limit: 1 })).items;
+      const held = await moduleRef.get(HoldService).hold(buyerId, performance.id, [seat.id]);
+      await expect(moduleRef.get(PurchaseService).purchase(buyerId, held.id)).rejects.toMatchObject({
+        kind: 'payment_required',
+        code: 'PaymentDeclined',
+      });
+      expect((await moduleRef.get(HoldService).get(buyerId, held.id)).status).toBe('HELD');
+    } finally {
+      await moduleRef.close();
+      await destroyTestEnv(env);
+    }
   });
 });
 
