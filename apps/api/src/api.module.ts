@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, TicketingModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -31,7 +31,7 @@ export class ApiModule {
         TerminusModule,
         AuthModule,
         CatalogModule,
-        TicketingModule,
+        PurchasesModule,
       ],
       controllers: [
         HealthController,
