@@ -3,7 +3,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { TicketingModule } from '@app/ticketing';
+import { PurchasesModule, TicketingModule } from '@app/ticketing';
 
 /** The background worker: same libraries as the API, no HTTP. */
 @Module({})
@@ -11,7 +11,14 @@ export class BatchModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: BatchModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TicketingModule],
+      imports: [
+        ConfigModule.forRoot(overrides),
+        DatabaseModule,
+        RedisModule,
+        MessagingModule,
+        TicketingModule,
+        PurchasesModule,
+      ],
     };
   }
 }

@@ -7,6 +7,7 @@ import { ensureDatabase, runMigrations } from './database-bootstrap';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EventRepository } from './repositories/event.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
+import { PurchaseRepository } from './repositories/purchase.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { TransactionRunner } from './transaction-runner';
@@ -18,6 +19,7 @@ const REPOSITORIES = [
   AuthEventsRepository,
   EventRepository,
   PerformanceRepository,
+  PurchaseRepository,
   TransactionRunner,
 ];
 

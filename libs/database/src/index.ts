@@ -22,3 +22,5 @@ export { PurchaseEntity, PurchaseStatus } from './entities/purchase.entity';
 export { TicketEntity, TicketStatus } from './entities/ticket.entity';
 export { OutboxMessageEntity } from './entities/outbox-message.entity';
 export { EmailDeliveryEntity } from './entities/email-delivery.entity';
+export { PurchaseRepository } from './repositories/purchase.repository';
+export type { PurchaseCancellation, PurchaseFlushBatch, PurchaseRecord } from './repositories/purchase.repository';
