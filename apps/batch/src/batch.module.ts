@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { MessagingModule } from '@app/messaging';
+import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
 import { TicketingModule } from '@app/ticketing';
 
@@ -11,7 +11,14 @@ export class BatchModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: BatchModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TicketingModule],
+      imports: [
+        ConfigModule.forRoot(overrides),
+        DatabaseModule,
+        RedisModule,
+        MessagingModule,
+        TicketingModule,
+        OutboxRelayModule,
+      ],
     };
   }
 }

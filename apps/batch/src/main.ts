@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadEnv } from '@app/config';
 import { createLogger, runUntilSignal } from '@app/logging';
+import { OutboxRelayLoop } from '@app/messaging';
 import { HoldSweepLoop } from '@app/ticketing';
 import { BatchModule } from './batch.module';
 
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   await app.init();
   // Frees the seats of expired holds within 2 s (P3); several batch processes may sweep at once.
   app.get(HoldSweepLoop).start();
+  // Publishes the outbox (purchase-completed messages) to RabbitMQ; any number of relays may run.
+  app.get(OutboxRelayLoop).start();
   logger.log('batch started', 'Main');
   await runUntilSignal(app, logger);
 }
