@@ -46,9 +46,12 @@ export class RetryingConsumer {
     this.channel = amqp.connection.createChannel({
       name: `consumer:${options.queue}`,
       confirm: true,
-      setup: (channel: ConfirmChannel) => amqp.topology.declare(channel),
+      // Runs on every new channel before its consumers start, so no delivery sees the old generation.
+      setup: (channel: ConfirmChannel) => {
+        this.channelGeneration += 1;
+        return amqp.topology.declare(channel);
+      },
     });
-    this.channel.on('connect', () => (this.channelGeneration += 1));
     this.channel.on('error', (error: Error) => this.logger.warn(`consumer channel error: ${error.message}`));
   }
 

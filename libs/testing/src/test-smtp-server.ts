@@ -28,6 +28,9 @@ export async function freePort(): Promise<number> {
 export class TestSmtpServer {
   readonly received: ReceivedEmail[] = [];
   private server?: SMTPServer;
+  private holding = false;
+  /** E-mails whose final reply is being withheld, by SMTP session. */
+  private readonly held = new Map<string, { email: ReceivedEmail; accept: () => void }[]>();
 
   private constructor(readonly port: number) {}
 
@@ -72,6 +75,27 @@ export class TestSmtpServer {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * From now on, takes each e-mail's data but withholds the final reply, as a stalled server
+   * would; the sender waits. An e-mail counts as received only once it is answered.
+   */
+  holdReplies(): void {
+    this.holding = true;
+  }
+
+  /** E-mails waiting for their reply (their senders still connected). */
+  get heldCount(): number {
+    return [...this.held.values()].reduce((sum, emails) => sum + emails.length, 0);
+  }
+
+  /** Answers the withheld e-mails and stops withholding. */
+  releaseReplies(): void {
+    this.holding = false;
+    const waiting = [...this.held.values()].flat();
+    this.held.clear();
+    for (const { accept } of waiting) accept();
   }
 
   /** How many e-mails each `Message-ID` header got. */
