@@ -56,14 +56,22 @@ export class TestSmtpServer {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          this.received.push(
-            parseEmail(
-              raw,
-              session.envelope.rcptTo.map((rcpt) => rcpt.address),
-            ),
+          const email = parseEmail(
+            raw,
+            session.envelope.rcptTo.map((rcpt) => rcpt.address),
           );
-          callback();
+          const accept = () => {
+            this.received.push(email);
+            callback();
+          };
+          if (!this.holding) return accept();
+          this.held.set(session.id, [...(this.held.get(session.id) ?? []), { email, accept }]);
         });
+      },
+      // A client gone before the final reply did not hand the e-mail over: it is discarded.
+      onClose: (session, callback) => {
+        this.held.delete(session.id);
+        callback?.();
       },
     });
     server.on('error', () => undefined);
@@ -90,12 +98,18 @@ export class TestSmtpServer {
     return [...this.held.values()].reduce((sum, emails) => sum + emails.length, 0);
   }
 
-  /** Answers the withheld e-mails and stops withholding. */
-  releaseReplies(): void {
-    this.holding = false;
+  /** Answers the e-mails withheld so far and goes on withholding; the number answered. */
+  answerHeld(): number {
     const waiting = [...this.held.values()].flat();
     this.held.clear();
     for (const { accept } of waiting) accept();
+    return waiting.length;
+  }
+
+  /** Answers the withheld e-mails and stops withholding. */
+  releaseReplies(): void {
+    this.holding = false;
+    this.answerHeld();
   }
 
   /** How many e-mails each `Message-ID` header got. */
