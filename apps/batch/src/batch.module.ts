@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { MessagingModule } from '@app/messaging';
+import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
 import { PurchasesModule, TicketingModule } from '@app/ticketing';
 
@@ -18,6 +18,7 @@ export class BatchModule {
         MessagingModule,
         TicketingModule,
         PurchasesModule,
+        OutboxRelayModule,
       ],
     };
   }

@@ -42,3 +42,12 @@ export { DEFAULT_FLUSH_OPTIONS, FLUSH_GROUP, PurchaseFlusher } from './purchases
 export type { FlushOptions } from './purchases/purchase-flusher';
 export { PurchaseFlushLoop } from './purchases/purchase-flush.loop';
 export { PurchasesModule } from './purchases/purchases.module';
+export { NotificationsModule } from './notifications/notifications.module';
+export { Mailer } from './notifications/mailer.port';
+export type { OutgoingEmail } from './notifications/mailer.port';
+export { SmtpMailer } from './notifications/smtp.mailer';
+export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
+export type { DeliveryOutcome } from './notifications/purchase-mail.service';
+export { MAILER_PREFETCH, PurchaseMailConsumer } from './notifications/purchase-mail.consumer';
+export { renderPurchaseEmail } from './notifications/purchase-email.template';
+export type { RenderedEmail } from './notifications/purchase-email.template';
