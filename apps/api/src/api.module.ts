@@ -6,12 +6,13 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
 import { PerformancesController } from './performances/performances.controller';
 import { ReservationsController } from './reservations/reservations.controller';
+import { PurchasesController } from './purchases/purchases.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
@@ -31,6 +32,7 @@ export class ApiModule {
         TerminusModule,
         AuthModule,
         CatalogModule,
+        PurchasesModule,
       ],
       controllers: [
         HealthController,
@@ -40,6 +42,7 @@ export class ApiModule {
         EventsController,
         PerformancesController,
         ReservationsController,
+        PurchasesController,
       ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

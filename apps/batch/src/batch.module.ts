@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { MessagingModule } from '@app/messaging';
+import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { TicketingModule } from '@app/ticketing';
+import { PurchasesModule, TicketingModule } from '@app/ticketing';
 
 /** The background worker: same libraries as the API, no HTTP. */
 @Module({})
@@ -11,7 +11,15 @@ export class BatchModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: BatchModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, RedisModule, MessagingModule, TicketingModule],
+      imports: [
+        ConfigModule.forRoot(overrides),
+        DatabaseModule,
+        RedisModule,
+        MessagingModule,
+        TicketingModule,
+        PurchasesModule,
+        OutboxRelayModule,
+      ],
     };
   }
 }

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadEnv } from '@app/config';
 import { createLogger, runUntilSignal } from '@app/logging';
-import { HoldSweepLoop } from '@app/ticketing';
+import { OutboxRelayLoop } from '@app/messaging';
+import { HoldSweepLoop, PurchaseFlushLoop } from '@app/ticketing';
 import { BatchModule } from './batch.module';
 
 async function main(): Promise<void> {
@@ -12,6 +13,11 @@ async function main(): Promise<void> {
   await app.init();
   // Frees the seats of expired holds within 2 s (P3); several batch processes may sweep at once.
   app.get(HoldSweepLoop).start();
+  // Writes purchases older than PURCHASE_FLUSH_AGE_SECONDS to PostgreSQL (P4); any number of
+  // batch processes may flush at once. SIGTERM lets the batch in progress finish first.
+  app.get(PurchaseFlushLoop).start();
+  // Publishes the outbox (purchase-completed messages) to RabbitMQ; any number of relays may run.
+  app.get(OutboxRelayLoop).start();
   logger.log('batch started', 'Main');
   await runUntilSignal(app, logger);
 }

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
+import { NotificationsModule } from '@app/ticketing';
 
 /** Consumes purchase-completed messages and sends the e-mails. */
 @Module({})
@@ -9,7 +10,7 @@ export class MailerModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: MailerModule,
-      imports: [ConfigModule.forRoot(overrides), DatabaseModule, MessagingModule],
+      imports: [ConfigModule.forRoot(overrides), DatabaseModule, MessagingModule, NotificationsModule],
     };
   }
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadEnv } from '@app/config';
 import { createLogger, runUntilSignal } from '@app/logging';
+import { PurchaseMailConsumer } from '@app/ticketing';
 import { MailerModule } from './mailer.module';
 
 async function main(): Promise<void> {
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ app: 'mailer', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: env.LOG_CONSOLE });
   const app = await NestFactory.createApplicationContext(MailerModule.forRoot(), { logger, abortOnError: false });
   await app.init();
+  // On SIGTERM it stops taking messages and finishes the e-mails in hand before closing.
+  await app.get(PurchaseMailConsumer).start();
   logger.log('mailer started', 'Main');
   await runUntilSignal(app, logger);
 }

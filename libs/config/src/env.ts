@@ -49,6 +49,27 @@ export class Env {
   @IsString()
   MAIL_FROM = 'boxoffice <tickets@boxoffice.local>';
 
+  /** Tries of one purchase e-mail before its message is parked in the dead-letter queue. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  MAIL_MAX_ATTEMPTS = 8;
+
+  /** Wait before the first retry of a failed e-mail; doubled at each further try. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  MAIL_RETRY_BASE_MS = 1000;
+
+  /** Longest wait between two tries of one e-mail. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  MAIL_RETRY_MAX_MS = 60_000;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
@@ -129,6 +150,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
+    problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -5,8 +5,12 @@ import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
+import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
+import { OutboxRepository } from './repositories/outbox.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
+import { PurchaseRepository } from './repositories/purchase.repository';
+import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { TransactionRunner } from './transaction-runner';
@@ -18,6 +22,10 @@ const REPOSITORIES = [
   AuthEventsRepository,
   EventRepository,
   PerformanceRepository,
+  PurchaseRepository,
+  OutboxRepository,
+  PurchaseReceiptsRepository,
+  EmailDeliveriesRepository,
   TransactionRunner,
 ];
 

@@ -1,9 +1,15 @@
 import { AccountsAndAuth1764080000000 } from './migrations/1764080000000-AccountsAndAuth';
 import { Catalog1795617359024 } from './migrations/1795617359024-Catalog';
 import { Purchases1795618691485 } from './migrations/1795618691485-Purchases';
+import { PurchaseChargeId1795620000000 } from './migrations/1795620000000-PurchaseChargeId';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
  * than a file glob) lets the same code run compiled and from TypeScript sources under Vitest.
  */
-export const MIGRATIONS: Function[] = [AccountsAndAuth1764080000000, Catalog1795617359024, Purchases1795618691485];
+export const MIGRATIONS: Function[] = [
+  AccountsAndAuth1764080000000,
+  Catalog1795617359024,
+  Purchases1795618691485,
+  PurchaseChargeId1795620000000,
+];

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
 import { createTestEnv, deleteTopology, RABBITMQ_URL, TestEnv } from '@app/testing';
 import { AmqpConnection } from './amqp.connection';
+import { topologyOf } from './messaging.module';
 import { ROUTING, Topology } from './topology';
 
 async function waitUntil(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
@@ -22,7 +24,7 @@ describe('RabbitMQ connection and topology (real broker)', () => {
 
   beforeAll(async () => {
     env = createTestEnv();
-    topology = new Topology(env.RABBITMQ_NAMESPACE);
+    topology = topologyOf(parseEnv(env));
     connection = new AmqpConnection(env.RABBITMQ_URL, topology, `boxoffice-test-${env.RABBITMQ_NAMESPACE}`);
     await connection.channel.waitForConnect();
     inspector = await amqp.connect(RABBITMQ_URL);
@@ -37,7 +39,7 @@ describe('RabbitMQ connection and topology (real broker)', () => {
   it('declares durable quorum queues with a dead-letter route', async () => {
     for (const queue of [
       topology.purchaseCompletedQueue,
-      topology.purchaseCompletedRetryQueue,
+      ...topology.retryDelaysMs.map((delayMs) => topology.purchaseCompletedRetryQueue(delayMs)),
       topology.purchaseCompletedDeadQueue,
     ]) {
       const info = await channel.checkQueue(queue);

@@ -1,3 +1,17 @@
 export { AmqpConnection } from './amqp.connection';
-export { MessagingModule } from './messaging.module';
+export { MessagingModule, retryPolicyOf, topologyOf } from './messaging.module';
 export { ROUTING, Topology } from './topology';
+export { RetryPolicy } from './retry-policy';
+export type { FailureDecision } from './retry-policy';
+export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, RetryingConsumer } from './retrying-consumer';
+export type { RetryingConsumerOptions } from './retrying-consumer';
+export {
+  MalformedMessageError,
+  parsePurchaseCompleted,
+  purchaseCompletedMessageId,
+} from './contracts/purchase-completed';
+export type { PurchaseCompletedMessage } from './contracts/purchase-completed';
+export { OutboxRelay } from './outbox/outbox-relay';
+export type { RelayResult } from './outbox/outbox-relay';
+export { OutboxRelayLoop } from './outbox/outbox-relay.loop';
+export { OutboxRelayModule } from './outbox/outbox-relay.module';

@@ -2,7 +2,15 @@ import type { ConfirmChannel } from 'amqplib';
 
 /** Names of every exchange and queue, derived from one namespace. */
 export class Topology {
-  constructor(readonly namespace: string) {}
+  readonly retryDelaysMs: readonly number[];
+
+  /** `retryDelaysMs`: every wait of the retry policy (`RetryPolicy.delaysMs`), one retry queue each. */
+  constructor(
+    readonly namespace: string,
+    retryDelaysMs: readonly number[],
+  ) {
+    this.retryDelaysMs = [...new Set(retryDelaysMs)].sort((a, b) => a - b);
+  }
 
   get eventsExchange(): string {
     return `${this.namespace}.events`;
@@ -13,11 +21,16 @@ export class Topology {
   get purchaseCompletedQueue(): string {
     return `${this.namespace}.purchase-completed`;
   }
-  /** Messages wait here for their backoff (per-message TTL), then go back to the main queue. */
-  get purchaseCompletedRetryQueue(): string {
-    return `${this.namespace}.purchase-completed.retry`;
+  /**
+   * Messages wait here for their backoff (per-message TTL), then go back to the main queue. One
+   * queue per wait: a queue expires messages only at its head, so a long wait must never sit in
+   * front of a short one.
+   */
+  purchaseCompletedRetryQueue(delayMs: number): string {
+    if (!this.retryDelaysMs.includes(delayMs)) throw new RangeError(`no retry queue for a wait of ${delayMs} ms`);
+    return `${this.namespace}.purchase-completed.retry.${delayMs}ms`;
   }
-  /** Messages that failed too often are parked here for a person to look at. */
+  /** Messages that failed too often, or cannot be read, are parked here for a person to look at. */
   get purchaseCompletedDeadQueue(): string {
     return `${this.namespace}.purchase-completed.dead`;
   }
@@ -37,14 +50,18 @@ export class Topology {
     });
     await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCompleted);
 
-    await channel.assertQueue(this.purchaseCompletedRetryQueue, {
-      durable: true,
-      arguments: {
-        'x-queue-type': 'quorum',
-        'x-dead-letter-exchange': this.eventsExchange,
-        'x-dead-letter-routing-key': ROUTING.purchaseCompleted,
-      },
-    });
+    for (const delayMs of this.retryDelaysMs) {
+      // Expired messages go straight back to the main queue (default exchange), not to every
+      // queue bound to the routing key.
+      await channel.assertQueue(this.purchaseCompletedRetryQueue(delayMs), {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': this.purchaseCompletedQueue,
+        },
+      });
+    }
 
     await channel.assertQueue(this.purchaseCompletedDeadQueue, {
       durable: true,
@@ -57,7 +74,7 @@ export class Topology {
   async destroy(channel: ConfirmChannel): Promise<void> {
     for (const queue of [
       this.purchaseCompletedQueue,
-      this.purchaseCompletedRetryQueue,
+      ...this.retryDelaysMs.map((delayMs) => this.purchaseCompletedRetryQueue(delayMs)),
       this.purchaseCompletedDeadQueue,
     ]) {
       await channel.deleteQueue(queue);

@@ -2,14 +2,15 @@ import { rmSync } from 'node:fs';
 import Redis from 'ioredis';
 import amqp from 'amqplib';
 import { Client } from 'pg';
-import { Topology } from '@app/messaging';
+import { parseEnv } from '@app/config';
+import { Topology, topologyOf } from '@app/messaging';
 import { RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL, TestEnv } from './test-env';
 
 /** Drops everything a test environment created: database, Redis keys, RabbitMQ topology. */
 export async function destroyTestEnv(env: TestEnv): Promise<void> {
   await dropDatabase(env.DATABASE_URL);
   await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);
-  await deleteTopology(RABBITMQ_URL, env.RABBITMQ_NAMESPACE);
+  await deleteTopology(RABBITMQ_URL, topologyOf(parseEnv(env)));
   rmSync(env.LOG_DIR, { recursive: true, force: true });
 }
 
@@ -40,11 +41,13 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<numb
   return deleted;
 }
 
-export async function deleteTopology(url: string, namespace: string): Promise<void> {
+/** Deletes the exchanges and queues of a topology (a bare namespace: with the default retry waits). */
+export async function deleteTopology(url: string, topology: Topology | string): Promise<void> {
+  const target = typeof topology === 'string' ? topologyOf(parseEnv({ RABBITMQ_NAMESPACE: topology })) : topology;
   const connection = await amqp.connect(url);
   try {
     const channel = await connection.createConfirmChannel();
-    await new Topology(namespace).destroy(channel);
+    await target.destroy(channel);
     await channel.close();
   } finally {
     await connection.close();

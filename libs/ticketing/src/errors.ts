@@ -65,3 +65,27 @@ export class HoldPurchasedError extends DomainError {
     super('conflict', 'HoldPurchased', 'reservation has already been purchased');
   }
 }
+
+export class HoldReleasedError extends DomainError {
+  constructor() {
+    super('conflict', 'HoldReleased', 'reservation has been released');
+  }
+}
+
+export class PaymentDeclinedError extends DomainError {
+  constructor(reason = 'payment was declined') {
+    super('payment_required', 'PaymentDeclined', reason);
+  }
+}
+
+export class PurchaseCanceledError extends DomainError {
+  constructor() {
+    super('conflict', 'PurchaseCanceled', 'purchase has already been canceled');
+  }
+}
+
+export class IdempotencyKeyInUseError extends DomainError {
+  constructor(reason: string) {
+    super('conflict', 'IdempotencyKeyInUse', reason);
+  }
+}

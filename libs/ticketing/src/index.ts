@@ -3,8 +3,12 @@ export {
   HoldExpiredError,
   HoldLimitExceededError,
   HoldPurchasedError,
+  HoldReleasedError,
+  IdempotencyKeyInUseError,
   InvalidInputError,
   NotFoundError,
+  PaymentDeclinedError,
+  PurchaseCanceledError,
   SalesNotOpenError,
   SeatsUnavailableError,
 } from './errors';
@@ -17,9 +21,33 @@ export { HoldService, HOLD_RETENTION_MS } from './holds/hold.service';
 export type { Hold, HoldStatus } from './holds/hold';
 export { HoldSweeper } from './holds/hold-sweeper';
 export { HoldSweepLoop } from './holds/hold-sweep.loop';
-export { holdPointerKey, performanceKeys, PERFORMANCE_REGISTRY_KEY } from './redis-keys';
+export {
+  holdPointerKey,
+  idempotencyKey,
+  performanceKeys,
+  PERFORMANCE_REGISTRY_KEY,
+  purchasePointerKey,
+  userPurchasesKey,
+} from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
 export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './catalog/catalog.service';
 export type { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog/catalog.types';
 export { ReservationService } from './reservations/reservation.service';
+export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
+export type { ChargeRequest } from './purchases/payment-gateway';
+export { PurchaseService } from './purchases/purchase.service';
+export type { Purchase, PurchaseStatus } from './purchases/purchase';
+export { DEFAULT_FLUSH_OPTIONS, FLUSH_GROUP, PurchaseFlusher } from './purchases/purchase-flusher';
+export type { FlushOptions } from './purchases/purchase-flusher';
+export { PurchaseFlushLoop } from './purchases/purchase-flush.loop';
+export { PurchasesModule } from './purchases/purchases.module';
+export { NotificationsModule } from './notifications/notifications.module';
+export { Mailer } from './notifications/mailer.port';
+export type { OutgoingEmail } from './notifications/mailer.port';
+export { SmtpMailer } from './notifications/smtp.mailer';
+export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
+export type { DeliveryOutcome } from './notifications/purchase-mail.service';
+export { MAILER_PREFETCH, PurchaseMailConsumer } from './notifications/purchase-mail.consumer';
+export { renderPurchaseEmail } from './notifications/purchase-email.template';
+export type { RenderedEmail } from './notifications/purchase-email.template';

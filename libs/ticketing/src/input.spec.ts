@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from './errors';
-import { assertPerformanceId, assertSeatIds, assertUserId, isUuid, priceToCents } from './input';
+import { assertIdempotencyKey, assertPerformanceId, assertSeatIds, assertUserId, isUuid, priceToCents } from './input';
 
 describe('assertSeatIds', () => {
   it('accepts 1..max distinct positive integers', () => {
@@ -53,5 +53,23 @@ describe('other input checks', () => {
   it('recognizes hold ids', () => {
     expect(isUuid('6f1c0d3e-1b2a-4c3d-8e4f-5a6b7c8d9e0f')).toBe(true);
     for (const bad of ['6f1c0d3e', '../x', '', 7]) expect(isUuid(bad)).toBe(false);
+  });
+});
+
+describe('assertIdempotencyKey', () => {
+  it('accepts 1 to 200 printable ASCII characters', () => {
+    expect(() => assertIdempotencyKey('k')).not.toThrow();
+    expect(() => assertIdempotencyKey('order 42: {retry} ~!')).not.toThrow();
+    expect(() => assertIdempotencyKey('x'.repeat(200))).not.toThrow();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['too long', 'x'.repeat(201)],
+    ['a control character', 'a\tb'],
+    ['a non-ASCII character', 'clé'],
+    ['not a string', ['a', 'b']],
+  ])('refuses %s', (_, key) => {
+    expect(() => assertIdempotencyKey(key)).toThrow(InvalidInputError);
   });
 });

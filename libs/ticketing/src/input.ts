@@ -40,6 +40,13 @@ export function priceToCents(price: unknown): number {
   return cents;
 }
 
+/** An Idempotency-Key header: 1–200 printable ASCII characters. */
+export function assertIdempotencyKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || !/^[\x20-\x7e]{1,200}$/.test(key)) {
+    throw new InvalidInputError('Idempotency-Key must be 1 to 200 printable ASCII characters');
+  }
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: unknown): value is string {

@@ -3,9 +3,10 @@
  * REDIS_KEY_PREFIX to each of them (also to script KEYS), so none is written with it here.
  *
  * All keys of one performance start with the hash tag `{perf:<id>}`: they share one Redis
- * Cluster slot, so a Lua script may touch any of them atomically. Only two keys live outside
- * a performance's tag, and both are used by single-key commands alone: the registry of
- * performances the sweeper walks, and the hold id → performance id pointer.
+ * Cluster slot, so a Lua script may touch any of them atomically. The keys outside a
+ * performance's tag are used by single-key commands alone: the registry of performances the
+ * sweeper and the flusher walk, the hold and purchase id → performance id pointers, the
+ * per-user index of purchases not flushed yet, and the idempotency records.
  */
 
 /** Set of the ids of every registered performance. */
@@ -14,6 +15,24 @@ export const PERFORMANCE_REGISTRY_KEY = 'performances';
 /** String holding the performance id of a hold, so a hold can be found by its id alone. */
 export function holdPointerKey(holdId: string): string {
   return `hold-performance:${holdId}`;
+}
+
+/** String holding the performance id of a purchase, so a purchase can be found by its id alone. */
+export function purchasePointerKey(purchaseId: string): string {
+  return `purchase-performance:${purchaseId}`;
+}
+
+/**
+ * Sorted set of a user's purchases that are in Redis and not yet in PostgreSQL (or whose
+ * cancellation is not), scored by creation time (epoch ms); members are `<performanceId>:<purchaseId>`.
+ */
+export function userPurchasesKey(userId: string): string {
+  return `user-purchases:${userId}`;
+}
+
+/** String: a claim (`pending:<token>`) or the stored answer (JSON) of one Idempotency-Key of one user. */
+export function idempotencyKey(userId: string, keyDigest: string): string {
+  return `idempotency:${userId}:${keyDigest}`;
 }
 
 export interface PerformanceKeys {
@@ -33,6 +52,10 @@ export interface PerformanceKeys {
   hold(holdId: string): string;
   /** Hash: hold id → seat count, for every hold of one user that may still be live. */
   userHolds(userId: string): string;
+  /** Hash: id, reservationId, userId, performanceId, seats, amountCents, chargeId, status, createdAt, canceledAt. */
+  purchase(purchaseId: string): string;
+  /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
+  purchaseStream: string;
 }
 
 export function performanceKeys(performanceId: number): PerformanceKeys {
@@ -46,5 +69,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     holdPrefix: `${tag}:hold:`,
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
+    purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
+    purchaseStream: `${tag}:purchases`,
   };
 }

@@ -42,6 +42,10 @@ export class PurchaseEntity {
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
+  /** The payment gateway's charge, refunded when the purchase is canceled. */
+  @Column({ name: 'charge_id', type: 'varchar', length: 200, nullable: true })
+  chargeId: string | null;
+
   @Column({ name: 'canceled_at', type: 'timestamptz', nullable: true })
   canceledAt: Date | null;
 

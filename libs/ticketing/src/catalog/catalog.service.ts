@@ -5,6 +5,7 @@ import {
   EventRepository,
   PerformanceEntity,
   PerformanceRepository,
+  PurchaseRepository,
   SeatRow,
 } from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
@@ -30,6 +31,7 @@ export class CatalogService {
   constructor(
     private readonly events: EventRepository,
     private readonly performances: PerformanceRepository,
+    private readonly purchases: PurchaseRepository,
     private readonly seatState: SeatStateStore,
     private readonly cache: CatalogCache,
   ) {}
@@ -174,11 +176,20 @@ export class CatalogService {
     await this.registerSeatState(performance);
   }
 
+  /**
+   * Seats with an active ticket in PostgreSQL are registered SOLD. Purchases not flushed yet
+   * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
+   */
   private async registerSeatState(performance: PerformanceEntity): Promise<void> {
+    const [seats, sold] = await Promise.all([
+      this.performances.seatPrices(performance.id),
+      this.purchases.activeSeatIds(performance.id),
+    ]);
     await this.seatState.registerPerformance({
       performanceId: performance.id,
       salesOpenAt: performance.salesOpenAt,
-      seats: await this.performances.seatPrices(performance.id),
+      seats,
+      sold,
     });
   }
 

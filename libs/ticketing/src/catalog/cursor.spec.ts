@@ -24,4 +24,10 @@ describe('keyset cursors', () => {
   ])('rejects %s as invalid', (_name, cursor) => {
     expect(() => decodeCursor(cursor, { i: 'int' })).toThrow(DomainError);
   });
+
+  it('checks uuid parts', () => {
+    const id = '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d';
+    expect(decodeCursor(encodeCursor({ t: 5, i: id }), { t: 'int', i: 'uuid' })).toEqual({ t: 5, i: id });
+    expect(() => decodeCursor(encodeCursor({ t: 5, i: 'not-a-uuid' }), { t: 'int', i: 'uuid' })).toThrow(DomainError);
+  });
 });

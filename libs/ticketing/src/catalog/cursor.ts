@@ -1,4 +1,5 @@
 import { DomainError } from '../errors';
+import { isUuid } from '../input';
 
 /**
  * Opaque keyset cursors: base64url JSON of the last item's sort key. Clients must not build
@@ -10,7 +11,7 @@ export function encodeCursor(key: Record<string, string | number>): string {
 
 export function decodeCursor<K extends Record<string, string | number>>(
   cursor: string | undefined,
-  shape: { [P in keyof K]: 'int' | 'date' },
+  shape: { [P in keyof K]: 'int' | 'date' | 'uuid' },
 ): K | null {
   if (cursor === undefined || cursor === '') return null;
   const invalid = () => new DomainError('invalid', 'InvalidCursor', 'cursor is not valid for this list');
@@ -29,7 +30,9 @@ export function decodeCursor<K extends Record<string, string | number>>(
     const ok =
       kind === 'int'
         ? Number.isSafeInteger(value) && (value as number) >= 0
-        : typeof value === 'string' && !Number.isNaN(Date.parse(value));
+        : kind === 'uuid'
+          ? isUuid(value)
+          : typeof value === 'string' && !Number.isNaN(Date.parse(value));
     if (!ok) throw invalid();
   }
   return record as K;

@@ -1,0 +1,42 @@
+import { IsUUID } from 'class-validator';
+import type { Purchase } from '@app/ticketing';
+
+export class PurchaseCreateDto {
+  /** The hold to buy (the `id` of `POST /reservations`). @example "0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f" */
+  @IsUUID()
+  reservationId: string;
+}
+
+export class PurchaseResponseDto {
+  /** @example "7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d" */
+  id: string;
+  reservationId: string;
+  performanceId: number;
+  /** Ascending. */
+  seatIds: number[];
+  /** Sum of the seat prices, in currency units. */
+  amount: number;
+  /** @example "PAID" */
+  status: 'PAID' | 'CANCELED';
+  createdAt: string;
+  /** Set once canceled. */
+  canceledAt?: string;
+}
+
+export class PurchasePageDto {
+  items: PurchaseResponseDto[];
+  nextCursor: string | null;
+}
+
+export function mapPurchase(purchase: Purchase): PurchaseResponseDto {
+  return {
+    id: purchase.id,
+    reservationId: purchase.reservationId,
+    performanceId: purchase.performanceId,
+    seatIds: purchase.seatIds,
+    amount: purchase.amount,
+    status: purchase.status,
+    createdAt: purchase.createdAt.toISOString(),
+    ...(purchase.canceledAt ? { canceledAt: purchase.canceledAt.toISOString() } : {}),
+  };
+}

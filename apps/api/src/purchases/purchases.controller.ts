@@ -1,0 +1,52 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser, CurrentUser } from '@app/auth';
+import { PurchaseService } from '@app/ticketing';
+import { PageQueryDto } from '../common/page-query.dto';
+import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
+
+@ApiTags('purchases')
+@ApiBearerAuth()
+@Controller('purchases')
+export class PurchasesController {
+  constructor(private readonly purchases: PurchaseService) {}
+
+  /**
+   * Buys the caller's live hold. 402 when the payment is declined (the hold stays), 409 when
+   * the hold has expired or was bought already. The same `Idempotency-Key` returns the first answer for 24 h.
+   */
+  @Post()
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
+  async create(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: PurchaseCreateDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<PurchaseResponseDto> {
+    return mapPurchase(await this.purchases.purchase(user.id, body.reservationId, idempotencyKey));
+  }
+
+  /** The caller's purchases, newest first, including those not yet written to PostgreSQL. */
+  @Get()
+  async list(@CurrentUser() user: AuthenticatedUser, @Query() query: PageQueryDto): Promise<PurchasePageDto> {
+    const page = await this.purchases.list(user.id, query.cursor, query.limit);
+    return { items: page.items.map(mapPurchase), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  async get(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<PurchaseResponseDto> {
+    return mapPurchase(await this.purchases.get(user.id, id));
+  }
+
+  /** Refunds the purchase and frees its seats for sale again. 409 when already canceled. */
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<PurchaseResponseDto> {
+    return mapPurchase(await this.purchases.cancel(user.id, id));
+  }
+}

@@ -1,0 +1,209 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, AppProcess, createSession, startApi, TestSession } from '@app/testing';
+import { HoldService, performanceKeys, PurchaseFlusher, PurchaseService, SeatStateStore } from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { createPerformance, sleep } from './purchase-helpers';
+
+/** Buys each seat in a one-seat hold, spread over `buyers`; returns the ids of the purchases (each one a 201). */
+async function buyMany(
+  api: ApiHarness,
+  buyers: TestSession[],
+  performance: { id: number; seatIds: number[] },
+): Promise<string[]> {
+  const holds = api.app.get(HoldService);
+  const purchases = api.app.get(PurchaseService);
+  const ids: string[] = [];
+  const queue = [...performance.seatIds];
+  await Promise.all(
+    buyers.map(async (buyer) => {
+      for (let seat = queue.shift(); seat !== undefined; seat = queue.shift()) {
+        const held = await holds.hold(buyer.id, performance.id, [seat]);
+        ids.push((await purchases.purchase(buyer.id, held.id)).id);
+      }
+    }),
+  );
+  return ids;
+}
+
+/** Counts in PostgreSQL of the given purchases, their tickets and outbox messages (duplicates would show). */
+async function countPersisted(databaseUrl: string, ids: string[]) {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const count = async (sql: string, values: unknown[]) => Number((await db.query(sql, values)).rows[0].n);
+    return {
+      purchases: await count('SELECT count(*) AS n FROM purchases WHERE id = ANY($1::uuid[])', [ids]),
+      tickets: await count('SELECT count(*) AS n FROM tickets WHERE purchase_id = ANY($1::uuid[])', [ids]),
+      outbox: await count('SELECT count(*) AS n FROM outbox WHERE message_id = ANY($1)', [
+        ids.map((id) => `purchase-completed:${id}`),
+      ]),
+    };
+  } finally {
+    await db.end();
+  }
+}
+
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > until) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
+    await sleep(5);
+  }
+}
+
+function expectExactlyOnce(counts: { purchases: number; tickets: number; outbox: number }, purchases: number) {
+  expect(counts).toEqual({ purchases, tickets: purchases, outbox: purchases });
+}
+
+describe('write-behind under faults (built batch processes, real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let buyers: TestSession[];
+  const processes: AppProcess[] = [];
+
+  const startBatch = async () => {
+    const batch = new AppProcess('batch', { ...api.env, PURCHASE_FLUSH_AGE_SECONDS: '1' });
+    processes.push(batch);
+    await batch.waitForLine('batch started');
+    return batch;
+  };
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PURCHASE_FLUSH_AGE_SECONDS: '1',
+    });
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyers = await Promise.all(Array.from({ length: 8 }, () => createSession(api.app)));
+  });
+  afterAll(async () => {
+    for (const batch of processes) batch.kill('SIGKILL');
+    await Promise.all(processes.map((batch) => batch.exited));
+    await api?.close();
+  });
+
+  async function backlog(seats: number): Promise<{ performanceId: number; ids: string[] }> {
+    const performance = await createPerformance(api.app, admin, seats);
+    return { performanceId: performance.id, ids: await buyMany(api, buyers, performance) };
+  }
+
+  it('loses and duplicates nothing when batch is killed (SIGKILL) while flushing a large backlog, then restarted', async () => {
+    const { performanceId, ids } = await backlog(3000);
+    await sleep(1100);
+
+    const first = await startBatch();
+    const partial = await waitFor(
+      () => countPersisted(api.env.DATABASE_URL, ids),
+      (counts) => counts.purchases > 0,
+      20_000,
+    );
+    first.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const atKill = await countPersisted(api.env.DATABASE_URL, ids);
+    expect(partial.purchases).toBeLessThan(ids.length);
+    expect(atKill.purchases).toBeLessThan(ids.length);
+
+    // The new process has another consumer name: it takes the dead one's entries over once idle.
+    await startBatch();
+    const final = await waitFor(
+      () => countPersisted(api.env.DATABASE_URL, ids),
+      (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
+      45_000,
+    );
+    expectExactlyOnce(final, ids.length);
+    const raw = new Redis(api.env.REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
+    await waitFor(
+      () => raw.xlen(performanceKeys(performanceId).purchaseStream),
+      (length) => length === 0,
+      5_000,
+    );
+    raw.disconnect();
+  }, 120_000);
+
+  it('loses and duplicates nothing with two batch processes flushing at once', async () => {
+    await Promise.all([startBatch(), startBatch()]);
+    const { ids } = await backlog(2000);
+    const final = await waitFor(
+      () => countPersisted(api.env.DATABASE_URL, ids),
+      (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
+      30_000,
+    );
+    await sleep(1500);
+    expectExactlyOnce(await countPersisted(api.env.DATABASE_URL, ids), ids.length);
+    expect(final.tickets).toBe(ids.length);
+  }, 120_000);
+});
+
+describe('write-behind when Redis (AOF, appendfsync always) is killed before the flush', () => {
+  const port = 6390 + Math.floor(Math.random() * 500);
+  const dir = mkdtempSync(join(tmpdir(), 'bo-redis-aof-'));
+  let redisServer: ChildProcess;
+  let api: ApiHarness;
+
+  const startRedis = async () => {
+    redisServer = spawn(
+      'redis-server',
+      ['--port', String(port), '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--dir', dir],
+      { stdio: 'ignore' },
+    );
+    const probe = new Redis(port, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+    probe.on('error', () => undefined);
+    await probe.connect().catch(() => undefined);
+    await waitFor(
+      () => probe.ping().catch(() => ''),
+      (reply) => reply === 'PONG',
+      10_000,
+    );
+    probe.disconnect();
+  };
+  const killRedis = async () => {
+    const exited = new Promise((resolve) => redisServer.once('exit', resolve));
+    redisServer.kill('SIGKILL');
+    await exited;
+  };
+
+  beforeAll(async () => {
+    await startRedis();
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      PURCHASE_FLUSH_AGE_SECONDS: '1',
+    });
+  });
+  afterAll(async () => {
+    await api?.close();
+    if (redisServer?.exitCode === null) await killRedis();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every answered purchase and writes it once after Redis restarts from its AOF', async () => {
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const buyers = await Promise.all(Array.from({ length: 4 }, () => createSession(api.app)));
+    const performance = await createPerformance(api.app, admin, 300);
+    const ids = await buyMany(api, buyers, performance);
+
+    await killRedis();
+    await startRedis();
+    await sleep(1100);
+
+    const flusher = api.app.get(PurchaseFlusher);
+    const flushed = await waitFor(
+      async () => {
+        await flusher.flushOnce({ batchSize: 500, claimIdleMs: 10_000 }).catch(() => 0);
+        return countPersisted(api.env.DATABASE_URL, ids);
+      },
+      (counts) => counts.purchases === ids.length,
+      20_000,
+    );
+    expectExactlyOnce(flushed, ids.length);
+    expect((await api.app.get(SeatStateStore).counts(performance.id)).sold).toBe(300);
+  }, 60_000);
+});

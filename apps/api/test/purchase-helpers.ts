@@ -1,0 +1,81 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
+import { expect } from 'vitest';
+import { TestSession } from '@app/testing';
+import { Hold, HoldService } from '@app/ticketing';
+
+/** HTTP against an in-process API, with an optional signed-in caller and extra headers. */
+export function caller(app: NestFastifyApplication) {
+  return (method: string, url: string, options: { body?: object; session?: TestSession; headers?: object } = {}) =>
+    app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      payload: options.body,
+      headers: { ...options.session?.headers, ...options.headers },
+    });
+}
+
+/** An event with one performance of `seats` seats (at most 100, or a multiple of 100) at 50.00 each, open for sale now. */
+export async function createPerformance(
+  app: NestFastifyApplication,
+  admin: TestSession,
+  seats: number,
+): Promise<{ id: number; seatIds: number[] }> {
+  const call = caller(app);
+  const event = await call('POST', '/events', { body: { title: 'Concert', venue: 'Hall' }, session: admin });
+  expect(event.statusCode).toBe(201);
+  const performance = await call('POST', `/events/${event.json().id}/performances`, {
+    body: {
+      startsAt: '2030-03-01T19:00:00Z',
+      sections: [
+        {
+          name: 'Floor',
+          grade: 'A',
+          price: 50,
+          rows: Math.ceil(seats / 100),
+          seatsPerRow: Math.min(seats, 100),
+        },
+      ],
+    },
+    session: admin,
+  });
+  expect(performance.statusCode).toBe(201);
+  const id = performance.json().id as number;
+  const seatIds: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await call('GET', `/performances/${id}/seats?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    seatIds.push(...page.json().items.map((seat: { id: number }) => seat.id));
+    cursor = page.json().nextCursor;
+  } while (cursor);
+  return { id, seatIds };
+}
+
+/** Holds seats through the HoldService (the /reservations routes are built elsewhere). */
+export function hold(app: NestFastifyApplication, user: TestSession, performanceId: number, seatIds: number[]) {
+  return app.get(HoldService).hold(user.id, performanceId, seatIds) as Promise<Hold>;
+}
+
+/** What PostgreSQL holds for some purchases: rows, tickets and outbox messages. */
+export async function persisted(databaseUrl: string, purchaseIds: string[]) {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const purchases = await db.query(
+      'SELECT id, status, canceled_at, amount FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id',
+      [purchaseIds],
+    );
+    const tickets = await db.query(
+      'SELECT purchase_id, seat_id, status FROM tickets WHERE purchase_id = ANY($1::uuid[]) ORDER BY seat_id',
+      [purchaseIds],
+    );
+    const outbox = await db.query('SELECT message_id, routing_key, payload FROM outbox WHERE message_id = ANY($1)', [
+      purchaseIds.map((id) => `purchase-completed:${id}`),
+    ]);
+    return { purchases: purchases.rows, tickets: tickets.rows, outbox: outbox.rows };
+  } finally {
+    await db.end();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

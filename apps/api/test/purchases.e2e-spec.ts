@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, createTestEnv, destroyTestEnv, startApi, TestSession } from '@app/testing';
+import {
+  CatalogService,
+  DecliningPaymentGateway,
+  HoldService,
+  PaymentDeclinedError,
+  PaymentGateway,
+  PurchaseFlusher,
+  PurchaseService,
+  SeatStateStore,
+} from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance, hold, persisted, sleep } from './purchase-helpers';
+
+describe('purchases (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let other: TestSession;
+  let call: ReturnType<typeof caller>;
+  let performance: { id: number; seatIds: number[] };
+  let nextSeat = 0;
+  const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
+
+  /** Writes every due purchase to PostgreSQL, as `batch` does. */
+  async function flushAll(): Promise<void> {
+    const flusher = api.app.get(PurchaseFlusher);
+    while ((await flusher.flushOnce({ batchSize: 500, claimIdleMs: 10_000 })) > 0);
+  }
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PURCHASE_FLUSH_AGE_SECONDS: '1',
+    });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app);
+    other = await createSession(api.app);
+    performance = await createPerformance(api.app, admin, 200);
+  });
+  afterAll(async () => api?.close());
+
+  it('buys a hold (201), shows it before and after the flush, and writes it once with tickets and an outbox message', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(2));
+    const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(res.statusCode).toBe(201);
+    const purchase = res.json();
+    expect(purchase).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      reservationId: held.id,
+      performanceId: performance.id,
+      seatIds: [...held.seatIds].sort((a, b) => a - b),
+      amount: 100,
+      status: 'PAID',
+      createdAt: expect.any(String),
+    });
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, held.seatIds)).toEqual(['SOLD', 'SOLD']);
+    expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('PURCHASED');
+
+    // Not flushed yet: readable from Redis.
+    expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json()).toEqual(purchase);
+    expect((await call('GET', '/purchases', { session: buyer })).json().items).toContainEqual(purchase);
+    expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases).toHaveLength(0);
+
+    await flushAll();
+    expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases).toHaveLength(0);
+    await sleep(1100);
+    await flushAll();
+
+    const db = await persisted(api.env.DATABASE_URL, [purchase.id]);
+    expect(db.purchases).toEqual([{ id: purchase.id, status: 'PAID', canceled_at: null, amount: '100.00' }]);
+    expect(db.tickets.map((t) => [t.seat_id, t.status])).toEqual(purchase.seatIds.map((id: number) => [id, 'ACTIVE']));
+    expect(db.outbox).toEqual([
+      {
+        message_id: `purchase-completed:${purchase.id}`,
+        routing_key: 'purchase.completed',
+        payload: {
+          purchaseId: purchase.id,
+          userId: buyer.id,
+          performanceId: performance.id,
+          seatIds: purchase.seatIds,
+          amount: 100,
+          createdAt: purchase.createdAt,
+        },
+      },
+    ]);
+    // Flushed: read from PostgreSQL, listed once.
+    expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json()).toEqual(purchase);
+    const list = (await call('GET', '/purchases', { session: buyer })).json().items;
+    expect(list.filter((p: { id: string }) => p.id === purchase.id)).toEqual([purchase]);
+  });
+
+  it('sells a hold once to 100 racing requests: one 201, 99 409, the seats sold once', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(3));
+    const before = await api.app.get(SeatStateStore).counts(performance.id);
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer }),
+      ),
+    );
+    const codes = replies.map((r) => r.statusCode).sort();
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.filter((c) => c === 409)).toHaveLength(99);
+    const after = await api.app.get(SeatStateStore).counts(performance.id);
+    expect(after.sold - before.sold).toBe(3);
+    expect(before.held - after.held).toBe(3);
+  });
+
+  it('answers racing requests with one Idempotency-Key with the same purchase, charging once', async () => {
+    const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
+    try {
+      const held = await hold(api.app, buyer, performance.id, seats(1));
+      const headers = { 'idempotency-key': `order-${held.id}` };
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers }),
+        ),
+      );
+      expect(replies.map((r) => r.statusCode)).toEqual(Array(30).fill(201));
+      expect(new Set(replies.map((r) => r.json().id)).size).toBe(1);
+      expect(new Set(replies.map((r) => r.body)).size).toBe(1);
+      expect(charge).toHaveBeenCalledTimes(1);
+
+      // Later, too; the same key from another user is another key.
+      const again = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+      expect(again.json()).toEqual(replies[0].json());
+      const stranger = await call('POST', '/purchases', { body: { reservationId: held.id }, session: other, headers });
+      expect(stranger.statusCode).toBe(404);
+      // The key used for another reservation is refused.
+      const second = await hold(api.app, buyer, performance.id, seats(1));
+      const reused = await call('POST', '/purchases', {
+        body: { reservationId: second.id },
+        session: buyer,
+        headers,
+      });
+      expect(reused.statusCode).toBe(409);
+    } finally {
+      charge.mockRestore();
+    }
+  });
+
+  it('answers 402 for a declined payment, keeps the hold, and lets it be bought afterwards', async () => {
+    const gateway = api.app.get(PaymentGateway);
+    const held = await hold(api.app, buyer, performance.id, seats(2));
+    const headers = { 'idempotency-key': 'declined-then-paid' };
+    vi.spyOn(gateway, 'charge').mockRejectedValueOnce(new PaymentDeclinedError());
+    const declined = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+    expect(declined.statusCode).toBe(402);
+    expect(declined.json()).toMatchObject({ statusCode: 402, error: 'Payment Required' });
+    expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('HELD');
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, held.seatIds)).toEqual(['HELD', 'HELD']);
+
+    // The failed attempt released its Idempotency-Key: a retry runs and succeeds.
+    const paid = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+    expect(paid.statusCode).toBe(201);
+    vi.restoreAllMocks();
+  });
+
+  it('refunds the charge when the hold can no longer be bought after it', async () => {
+    const gateway = api.app.get(PaymentGateway);
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const refund = vi.spyOn(gateway, 'refund');
+    // The hold is released between the check and the purchase step, as a racing request could.
+    vi.spyOn(gateway, 'charge').mockImplementationOnce(async () => {
+      await api.app.get(HoldService).release(buyer.id, held.id);
+      return { chargeId: 'ch_raced' };
+    });
+    const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(res.statusCode).toBe(409);
+    expect(refund).toHaveBeenCalledWith('ch_raced');
+    vi.restoreAllMocks();
+  });
+
+  it('cancels: refunds, frees the seats for a new hold, writes CANCELED purchase and tickets; a second cancel is 409', async () => {
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const flushedFirst = await hold(api.app, buyer, performance.id, seats(1));
+    const unflushed = await hold(api.app, buyer, performance.id, seats(1));
+    const a = (await call('POST', '/purchases', { body: { reservationId: flushedFirst.id }, session: buyer })).json();
+    await sleep(1100);
+    await flushAll();
+    const b = (await call('POST', '/purchases', { body: { reservationId: unflushed.id }, session: buyer })).json();
+
+    for (const purchase of [a, b]) {
+      const res = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ ...purchase, status: 'CANCELED', canceledAt: expect.any(String) });
+      expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json().status).toBe('CANCELED');
+      const again = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+      expect(again.statusCode).toBe(409);
+    }
+    expect(refund).toHaveBeenCalledTimes(2);
+    vi.restoreAllMocks();
+
+    // The seats are for sale again: another user holds and buys them.
+    const resold = await hold(api.app, other, performance.id, [...a.seatIds, ...b.seatIds]);
+    const bought = await call('POST', '/purchases', { body: { reservationId: resold.id }, session: other });
+    expect(bought.statusCode).toBe(201);
+
+    await sleep(1100);
+    await flushAll();
+    const db = await persisted(api.env.DATABASE_URL, [a.id, b.id, bought.json().id]);
+    expect(db.purchases.map((p) => [p.id, p.status])).toEqual(
+      [
+        [a.id, 'CANCELED'],
+        [b.id, 'CANCELED'],
+        [bought.json().id, 'PAID'],
+      ].sort(),
+    );
+    expect(db.purchases.filter((p) => p.status === 'CANCELED').every((p) => p.canceled_at !== null)).toBe(true);
+    const ticketsOf = (id: string) => db.tickets.filter((t) => t.purchase_id === id).map((t) => t.status);
+    expect(ticketsOf(a.id)).toEqual(['CANCELED']);
+    expect(ticketsOf(b.id)).toEqual(['CANCELED']);
+    expect(ticketsOf(bought.json().id)).toEqual(['ACTIVE', 'ACTIVE']);
+    expect((await call('GET', `/purchases/${a.id}`, { session: buyer })).json().status).toBe('CANCELED');
+  });
+
+  it('pages the caller’s purchases newest first, flushed or not, each once', async () => {
+    const session = await createSession(api.app);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const held = await hold(api.app, session, performance.id, seats(1));
+      const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
+      ids.push(res.json().id);
+      if (i === 2) {
+        await sleep(1100);
+        await flushAll();
+      }
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await call('GET', `/purchases?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { session });
+      expect(res.statusCode).toBe(200);
+      seen.push(...res.json().items.map((p: { id: string }) => p.id));
+      cursor = res.json().nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('hides purchases from everyone but their owner (404)', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const purchase = (await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer })).json();
+    expect((await call('GET', `/purchases/${purchase.id}`, { session: other })).statusCode).toBe(404);
+    expect((await call('POST', `/purchases/${purchase.id}/cancel`, { session: other })).statusCode).toBe(404);
+    expect(
+      (await call('GET', '/purchases', { session: other })).json().items.map((p: { id: string }) => p.id),
+    ).not.toContain(purchase.id);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await call('GET', `/purchases/${unknown}`, { session: buyer })).statusCode).toBe(404);
+    expect((await call('POST', '/purchases', { body: { reservationId: unknown }, session: buyer })).statusCode).toBe(
+      404,
+    );
+    // Another user's hold is not found either, and stays held.
+    const theirs = await hold(api.app, other, performance.id, seats(1));
+    expect((await call('POST', '/purchases', { body: { reservationId: theirs.id }, session: buyer })).statusCode).toBe(
+      404,
+    );
+    expect((await call('GET', '/purchases')).statusCode).toBe(401);
+  });
+
+  it.each([
+    ['a missing reservationId', {}, {}],
+    ['a reservationId that is no uuid', { reservationId: 'abc' }, {}],
+    ['an unknown field', { reservationId: '00000000-0000-4000-8000-000000000000', extra: 1 }, {}],
+    ['an empty Idempotency-Key', { reservationId: '00000000-0000-4000-8000-000000000000' }, { 'idempotency-key': '' }],
+    [
+      'a too long Idempotency-Key',
+      { reservationId: '00000000-0000-4000-8000-000000000000' },
+      { 'idempotency-key': 'k'.repeat(201) },
+    ],
+  ])('answers 400 for %s', async (_name, body, headers) => {
+    const res = await call('POST', '/purchases', { body, session: buyer, headers });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+  });
+
+  it('rebuilds lost seat state from PostgreSQL with the seats of active tickets sold', async () => {
+    await sleep(1100);
+    await flushAll();
+    const before = (await call('GET', `/performances/${performance.id}`)).json();
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const after = (await call('GET', `/performances/${performance.id}`)).json();
+    // Holds are Redis-only and gone with the state; sold seats come back from the tickets.
+    expect(after.sold).toBe(before.sold);
+    expect(after.available).toBe(before.available + before.held);
+  });
+
+  it('answers 400 for ids that are not uuids and for forged cursors', async () => {
+    expect((await call('GET', '/purchases/42', { session: buyer })).statusCode).toBe(400);
+    expect((await call('POST', '/purchases/not-a-uuid/cancel', { session: buyer })).statusCode).toBe(400);
+    expect((await call('GET', '/purchases?cursor=forged!', { session: buyer })).statusCode).toBe(400);
+    expect((await call('GET', '/purchases?limit=101', { session: buyer })).statusCode).toBe(400);
+  });
+});
+
+describe('a declining payment gateway bound in place of the default', () => {
+  it('declines the purchase with a payment_required error and keeps the hold', async () => {
+    const env = createTestEnv();
+    const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(env)] })
+      .overrideProvider(PaymentGateway)
+      .useClass(DecliningPaymentGateway)
+      .compile();
+    await moduleRef.init();
+    try {
+      const buyerId = randomUUID();
+      const performance = await moduleRef
+        .get(CatalogService)
+        .createPerformance((await moduleRef.get(CatalogService).createEvent({ title: 'Gig', venue: 'Club' })).id, {
+          startsAt: new Date('2030-01-01T20:00:00Z'),
+          sections: [{ name: 'A', grade: 'A', price: 10, rows: 1, seatsPerRow: 2 }],
+        });
+      const [seat] = (await moduleRef.get(CatalogService).listSeats(performance.id, { limit: 1 })).items;
+      const held = await moduleRef.get(HoldService).hold(buyerId, performance.id, [seat.id]);
+      await expect(moduleRef.get(PurchaseService).purchase(buyerId, held.id)).rejects.toMatchObject({
+        kind: 'payment_required',
+        code: 'PaymentDeclined',
+      });
+      expect((await moduleRef.get(HoldService).get(buyerId, held.id)).status).toBe('HELD');
+    } finally {
+      await moduleRef.close();
+      await destroyTestEnv(env);
+    }
+  });
+});
+
+describe('purchases after the hold expired (RESERVATION_TTL_SECONDS=1)', () => {
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      RESERVATION_TTL_SECONDS: '1',
+    });
+  });
+  afterAll(async () => api?.close());
+
+  it('answers 409 and charges nothing', async () => {
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const buyer = await createSession(api.app);
+    const performance = await createPerformance(api.app, admin, 4);
+    const held = await hold(api.app, buyer, performance.id, performance.seatIds.slice(0, 2));
+    await sleep(1200);
+    const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
+    const res = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().message).toBe('reservation has expired');
+    expect(charge).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,103 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, AppProcess, createSession, startApi, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+/**
+ * The whole sale across the three processes, as deployed: the API answers, the built `batch`
+ * flushes and relays, the built `mailer` sends through a real SMTP server.
+ */
+describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-mail', () => {
+  let api: ApiHarness;
+  let smtp: TestSmtpServer;
+  let batch: AppProcess;
+  let mailer: AppProcess;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let db: Client;
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PURCHASE_FLUSH_AGE_SECONDS: '1',
+      SMTP_URL: smtp.url,
+    });
+    batch = new AppProcess('batch', api.env);
+    mailer = new AppProcess('mailer', api.env);
+    await Promise.all([batch.waitForLine('batch started'), mailer.waitForLine('mailer started')]);
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app, { name: 'Min-ji Kim' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    for (const proc of [batch, mailer]) {
+      if (!proc) continue;
+      proc.kill('SIGTERM');
+      await proc.exited;
+    }
+    await api?.close();
+    await smtp?.stop();
+  });
+
+  const call = (method: 'GET' | 'POST', url: string, payload?: object, session?: TestSession) =>
+    api.app.inject({ method, url: `/api/v1${url}`, payload, headers: session?.headers });
+
+  it('persists the purchase after the flush age and mails the buyer once', async () => {
+    const event = (await call('POST', '/events', { title: 'Jazz at Dawn', venue: 'Blue Note Seoul' }, admin)).json();
+    const performance = (
+      await call(
+        'POST',
+        `/events/${event.id}/performances`,
+        {
+          startsAt: '2030-06-01T20:00:00Z',
+          salesOpenAt: '2020-01-01T00:00:00Z',
+          sections: [{ name: 'Table', grade: 'VIP', price: 88000, rows: 2, seatsPerRow: 5 }],
+        },
+        admin,
+      )
+    ).json();
+    const seats = (await call('GET', `/performances/${performance.id}/seats?limit=3`)).json().items;
+
+    const hold = await call(
+      'POST',
+      '/reservations',
+      { performanceId: performance.id, seatIds: [seats[0].id, seats[1].id] },
+      buyer,
+    );
+    expect(hold.statusCode).toBe(201);
+    const purchase = await call('POST', '/purchases', { reservationId: hold.json().id }, buyer);
+    expect(purchase.statusCode).toBe(201);
+    const { id: purchaseId, amount } = purchase.json();
+    expect(amount).toBe(176000);
+
+    await waitUntil(
+      async () => (await db.query('SELECT 1 FROM purchases WHERE id = $1', [purchaseId])).rowCount === 1,
+      'purchase flushed to PostgreSQL',
+      20_000,
+    );
+    const tickets = await db.query("SELECT seat_id FROM tickets WHERE purchase_id = $1 AND status = 'ACTIVE'", [
+      purchaseId,
+    ]);
+    expect(tickets.rows.map((r) => r.seat_id).sort()).toEqual([seats[0].id, seats[1].id].sort());
+
+    await waitUntil(() => smtp.received.length >= 1, 'e-mail received', 30_000);
+    // Give a duplicate every chance to show up before counting.
+    await new Promise((r) => setTimeout(r, 2000));
+    const mails = smtp.received.filter((m) => m.text.includes(purchaseId));
+    expect(mails).toHaveLength(1);
+    expect(mails[0].to).toEqual([buyer.email]);
+    expect(mails[0].subject).toContain('Jazz at Dawn');
+    expect(mails[0].html).toContain('Blue Note Seoul');
+    const deliveries = await db.query('SELECT count(*)::int AS n FROM email_deliveries WHERE purchase_id = $1', [
+      purchaseId,
+    ]);
+    expect(deliveries.rows[0].n).toBe(1);
+
+    const detail = (await call('GET', `/performances/${performance.id}`)).json();
+    expect(detail).toMatchObject({ sold: 2, held: 0, available: 8 });
+  });
+});

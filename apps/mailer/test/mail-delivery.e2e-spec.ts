@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { ATTEMPTS_HEADER, LAST_ERROR_HEADER, purchaseCompletedMessageId, topologyOf } from '@app/messaging';
+import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
+import { dataSourceOf, inspectBroker, startMailer, startRelay } from './mail-harness';
+import {
+  deliveriesByPurchase,
+  EVENT_TITLE,
+  seedPerformance,
+  seedPurchases,
+  unpublishedCount,
+  VENUE,
+} from './purchase-fixture';
+
+describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real services)', () => {
+  let env: TestEnv;
+  let smtp: TestSmtpServer;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext;
+  let db: DataSource;
+  let broker: Awaited<ReturnType<typeof inspectBroker>>;
+  let performanceId: number;
+  const topology = () => topologyOf(parseEnv(env));
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    env = createTestEnv({
+      SMTP_URL: smtp.url,
+      MAIL_MAX_ATTEMPTS: '4',
+      MAIL_RETRY_BASE_MS: '100',
+      MAIL_RETRY_MAX_MS: '400',
+    });
+    relay = await startRelay(env);
+    mailer = await startMailer(env);
+    db = dataSourceOf(relay);
+    broker = await inspectBroker(topology());
+    performanceId = await seedPerformance(db, 300);
+  });
+  afterAll(async () => {
+    await broker?.close();
+    await mailer?.close();
+    await relay?.close();
+    await smtp?.stop();
+    await destroyTestEnv(env);
+  });
+
+  it('relays an outbox row and sends exactly one e-mail with the purchase in it', async () => {
+    const [purchase] = await seedPurchases(db, performanceId, 1);
+    await waitUntil(async () => (await deliveriesByPurchase(db)).get(purchase.purchaseId) === 1, 'delivery recorded');
+    await waitUntil(() => smtp.received.some((e) => e.to.includes(purchase.buyerEmail)), 'e-mail received');
+
+    const emails = smtp.received.filter((e) => e.to.includes(purchase.buyerEmail));
+    expect(emails).toHaveLength(1);
+    const [email] = emails;
+    expect(email.subject).toBe(`Your tickets for ${EVENT_TITLE}`);
+    expect(email.from).toContain('tickets@boxoffice.local');
+    expect(email.messageIdHeader).toContain(purchase.purchaseId);
+    for (const body of [email.text, email.html]) {
+      expect(body).toContain(EVENT_TITLE);
+      expect(body).toContain(VENUE);
+      expect(body).toContain('Sunday, 14 March 2027, 19:30 UTC');
+      for (const seat of purchase.seats) {
+        expect(body).toContain(`Section ${seat.section}, row ${seat.row}, seat ${seat.number}`);
+      }
+      expect(body).toContain('150.00');
+      expect(body).toContain(purchase.purchaseId);
+    }
+
+    const [delivery] = await db.query('SELECT * FROM email_deliveries WHERE message_id = $1', [purchase.messageId]);
+    expect(delivery).toMatchObject({ purchase_id: purchase.purchaseId, recipient: purchase.buyerEmail });
+    expect(delivery.smtp_message_id).toBeTruthy();
+    const [outbox] = await db.query('SELECT published_at, attempts FROM outbox WHERE message_id = $1', [
+      purchase.messageId,
+    ]);
+    expect(outbox.published_at).toBeInstanceOf(Date);
+    expect(outbox.attempts).toBe(1);
+  });
+
+  it('sends nothing more when the message comes again (published twice, outbox row re-published)', async () => {
+    const [purchase] = await seedPurchases(db, performanceId, 1);
+    await waitUntil(async () => (await deliveriesByPurchase(db)).get(purchase.purchaseId) === 1, 'first delivery');
+
+    await broker.publishPurchaseCompleted(purchase.message, purchase.messageId);
+    await broker.publishPurchaseCompleted(purchase.message, purchase.messageId);
+    // As if a relay crashed between the broker's confirm and its commit.
+    await db.query('UPDATE outbox SET published_at = NULL WHERE message_id = $1', [purchase.messageId]);
+    await waitUntil(async () => (await unpublishedCount(db)) === 0, 'outbox re-published');
+    await waitUntil(async () => (await broker.messageCount(topology().purchaseCompletedQueue)) === 0, 'queue drained');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(smtp.received.filter((e) => e.to.includes(purchase.buyerEmail))).toHaveLength(1);
+    expect((await deliveriesByPurchase(db)).get(purchase.purchaseId)).toBe(1);
+  });
+
+  it('sends each of many purchases exactly once', async () => {
+    const purchases = await seedPurchases(db, performanceId, 40);
+    await waitUntil(
+      async () => purchases.every((p) => smtp.received.some((e) => e.to.includes(p.buyerEmail))),
+      'all e-mails received',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const purchase of purchases) {
+      expect(smtp.received.filter((e) => e.to.includes(purchase.buyerEmail))).toHaveLength(1);
+    }
+    const counts = await deliveriesByPurchase(db);
+    expect(purchases.every((p) => counts.get(p.purchaseId) === 1)).toBe(true);
+  });
+
+  it('retries a message whose purchase is not in the database yet, and sends once it is', async () => {
+    const purchaseId = randomUUID();
+    await broker.publishPurchaseCompleted(
+      { purchaseId, userId: randomUUID(), performanceId, seatIds: [1], amount: 1, createdAt: new Date().toISOString() },
+      purchaseCompletedMessageId(purchaseId),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // The purchase arrives while the message waits in a retry queue.
+    const [purchase] = await seedPurchases(db, performanceId, 1, { withOutbox: false, purchaseIds: [purchaseId] });
+    await waitUntil(async () => (await deliveriesByPurchase(db)).get(purchaseId) === 1, 'late delivery');
+    expect(smtp.received.filter((e) => e.to.includes(purchase.buyerEmail))).toHaveLength(1);
+  });
+
+  it('parks a malformed message in the dead-letter queue at once, and one never found after the last try', async () => {
+    const dead = topology().purchaseCompletedDeadQueue;
+    await broker.publishPurchaseCompleted({ hello: 'world' }, 'garbage');
+    const missing = {
+      purchaseId: '00000000-0000-4000-8000-0000000000ff',
+      userId: '00000000-0000-4000-8000-0000000000fe',
+      performanceId,
+      seatIds: [1],
+      amount: 1,
+      createdAt: new Date().toISOString(),
+    };
+    await broker.publishPurchaseCompleted(missing, 'purchase-completed:missing');
+    // 4 tries with waits of 100, 200, 400 ms.
+    const parked: Awaited<ReturnType<typeof broker.drain>> = [];
+    await waitUntil(
+      async () => {
+        parked.push(...(await broker.drain(dead)));
+        return parked.length >= 2;
+      },
+      'both dead-lettered',
+      15_000,
+    );
+    expect(parked).toHaveLength(2);
+    const byId = new Map(parked.map((m) => [m.properties.messageId as string, m]));
+    expect(byId.get('garbage')!.properties.headers![ATTEMPTS_HEADER]).toBe(1);
+    expect(String(byId.get('garbage')!.properties.headers![LAST_ERROR_HEADER])).toContain('malformed');
+    expect(byId.get('purchase-completed:missing')!.properties.headers![ATTEMPTS_HEADER]).toBe(4);
+    expect(JSON.parse(byId.get('purchase-completed:missing')!.content.toString())).toEqual(missing);
+  });
+});

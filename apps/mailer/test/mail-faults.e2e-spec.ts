@@ -1,0 +1,118 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { ATTEMPTS_HEADER, topologyOf } from '@app/messaging';
+import { createTestEnv, destroyTestEnv, TcpProxy, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
+import { dataSourceOf, inspectBroker, startMailer, startRelay } from './mail-harness';
+import {
+  deliveriesByPurchase,
+  seedPerformance,
+  seedPurchases,
+  SeededPurchase,
+  unpublishedCount,
+} from './purchase-fixture';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * RabbitMQ "goes down" for the relay and the mailer only: both reach the broker through a TCP
+ * proxy that the test cuts and restores. Stopping the shared broker would break the other test
+ * files running at the same time.
+ */
+describe('purchase e-mails when RabbitMQ or SMTP is down (real services)', () => {
+  let env: TestEnv;
+  let smtp: TestSmtpServer;
+  let proxy: TcpProxy;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext;
+  let db: DataSource;
+  let broker: Awaited<ReturnType<typeof inspectBroker>>;
+  let performanceId: number;
+
+  const emailsTo = (purchase: SeededPurchase) => smtp.received.filter((e) => e.to.includes(purchase.buyerEmail));
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    proxy = await TcpProxy.create(5672);
+    env = createTestEnv({
+      SMTP_URL: smtp.url,
+      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      MAIL_MAX_ATTEMPTS: '8',
+      MAIL_RETRY_BASE_MS: '100',
+      MAIL_RETRY_MAX_MS: '400',
+    });
+    relay = await startRelay(env);
+    mailer = await startMailer(env);
+    db = dataSourceOf(relay);
+    broker = await inspectBroker(topologyOf(parseEnv(env)));
+    performanceId = await seedPerformance(db, 100);
+  });
+  afterAll(async () => {
+    await proxy?.restore();
+    await broker?.close();
+    await mailer?.close();
+    await relay?.close();
+    await smtp?.stop();
+    await proxy?.cut();
+    await destroyTestEnv(env);
+  });
+
+  it('keeps purchases in the outbox while RabbitMQ is unreachable, then sends each e-mail once', async () => {
+    await proxy.cut();
+    const purchases = await seedPurchases(db, performanceId, 20);
+    await sleep(2000);
+    expect(await unpublishedCount(db)).toBe(20);
+    expect(smtp.received).toHaveLength(0);
+
+    await proxy.restore();
+    await waitUntil(
+      () => purchases.every((p) => emailsTo(p).length > 0),
+      'all e-mails after the broker is back',
+      45_000,
+    );
+    await sleep(500);
+    expect(purchases.map((p) => emailsTo(p).length)).toEqual(purchases.map(() => 1));
+    expect(await unpublishedCount(db)).toBe(0);
+    const deliveries = await deliveriesByPurchase(db);
+    expect(purchases.every((p) => deliveries.get(p.purchaseId) === 1)).toBe(true);
+  });
+
+  it('retries with backoff while SMTP is down, then sends each e-mail once', async () => {
+    await smtp.stop();
+    const purchases = await seedPurchases(db, performanceId, 10);
+    // Tries 1–3 fail (waits of 100, 200, 400 ms); each retry copy carries its attempt count.
+    await sleep(900);
+    expect(await unpublishedCount(db)).toBe(0);
+    expect((await deliveriesByPurchase(db)).size).toBe(20);
+
+    await smtp.start();
+    await waitUntil(() => purchases.every((p) => emailsTo(p).length > 0), 'all e-mails after SMTP is back', 20_000);
+    await sleep(500);
+    expect(purchases.map((p) => emailsTo(p).length)).toEqual(purchases.map(() => 1));
+    const deliveries = await deliveriesByPurchase(db);
+    expect(purchases.every((p) => deliveries.get(p.purchaseId) === 1)).toBe(true);
+  });
+
+  it('parks the message in the dead-letter queue after the last try, having sent nothing', async () => {
+    await smtp.stop();
+    const [purchase] = await seedPurchases(db, performanceId, 1);
+    const dead = topologyOf(parseEnv(env)).purchaseCompletedDeadQueue;
+    // 8 tries: waits of 100, 200, then 400 ms five times ≈ 2.3 s.
+    const parked: Awaited<ReturnType<typeof broker.drain>> = [];
+    await waitUntil(
+      async () => {
+        parked.push(...(await broker.drain(dead)));
+        return parked.length > 0;
+      },
+      'dead-lettered',
+      20_000,
+    );
+    expect(parked).toHaveLength(1);
+    expect(parked[0].properties.messageId).toBe(purchase.messageId);
+    expect(parked[0].properties.headers![ATTEMPTS_HEADER]).toBe(8);
+    expect(String(parked[0].properties.headers!['x-last-error'])).toMatch(/ECONNREFUSED|connect/i);
+    expect((await deliveriesByPurchase(db)).get(purchase.purchaseId)).toBeUndefined();
+    await smtp.start();
+  });
+});

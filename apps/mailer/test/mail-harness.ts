@@ -1,0 +1,62 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import amqp from 'amqplib';
+import { DataSource } from 'typeorm';
+import { EnvSource } from '@app/config';
+import { createLogger } from '@app/logging';
+import { OutboxRelayLoop, Topology } from '@app/messaging';
+import { RABBITMQ_URL } from '@app/testing';
+import { PurchaseMailConsumer } from '@app/ticketing';
+import { BatchModule } from '../../batch/src/batch.module';
+import { MailerModule } from '../src/mailer.module';
+
+/** The mailer in this process, consuming. */
+export async function startMailer(env: EnvSource & { LOG_DIR: string }): Promise<INestApplicationContext> {
+  const logger = createLogger({ app: 'mailer', level: 'info', dir: env.LOG_DIR, console: 'none' });
+  const app = await NestFactory.createApplicationContext(MailerModule.forRoot(env), { logger });
+  await app.init();
+  await app.get(PurchaseMailConsumer).start();
+  return app;
+}
+
+/** A batch process's outbox relay in this process, relaying every 50 ms. */
+export async function startRelay(env: EnvSource & { LOG_DIR: string }): Promise<INestApplicationContext> {
+  const logger = createLogger({ app: 'batch', level: 'info', dir: env.LOG_DIR, console: 'none' });
+  const app = await NestFactory.createApplicationContext(BatchModule.forRoot(env), { logger });
+  await app.init();
+  app.get(OutboxRelayLoop).start(50);
+  return app;
+}
+
+export function dataSourceOf(app: INestApplicationContext): DataSource {
+  return app.get(DataSource);
+}
+
+/** A plain broker connection for the test to look into queues and publish by hand. */
+export async function inspectBroker(topology: Topology) {
+  const connection = await amqp.connect(RABBITMQ_URL);
+  const channel = await connection.createConfirmChannel();
+  return {
+    channel,
+    messageCount: async (queue: string) => (await channel.checkQueue(queue)).messageCount,
+    /** Publishes like the relay does (persistent, with the message id), and waits for the confirm. */
+    publishPurchaseCompleted: async (body: unknown, messageId?: string) => {
+      channel.publish(topology.eventsExchange, 'purchase.completed', Buffer.from(JSON.stringify(body)), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId,
+      });
+      await channel.waitForConfirms();
+    },
+    /** Takes every message in a queue. */
+    drain: async (queue: string) => {
+      const messages: amqp.GetMessage[] = [];
+      for (;;) {
+        const message = await channel.get(queue, { noAck: true });
+        if (message === false) return messages;
+        messages.push(message);
+      }
+    },
+    close: () => connection.close(),
+  };
+}

@@ -1,0 +1,119 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { PurchaseCompletedMessage, purchaseCompletedMessageId, ROUTING } from '@app/messaging';
+
+/** A purchase as the write-behind flusher leaves it: purchase, tickets and outbox row in PostgreSQL. */
+export interface SeededPurchase {
+  purchaseId: string;
+  messageId: string;
+  buyerEmail: string;
+  message: PurchaseCompletedMessage;
+  seats: { section: string; row: number; number: number }[];
+}
+
+export const EVENT_TITLE = 'Midnight Orchestra';
+export const VENUE = 'Harbour Arena';
+export const STARTS_AT = new Date('2027-03-14T19:30:00.000Z');
+const SEATS_PER_PURCHASE = 2;
+const SEATS_PER_ROW = 10;
+const PRICE = 75;
+
+/** One event and performance with enough seats for `count` purchases of two seats. */
+export async function seedPerformance(dataSource: DataSource, count: number): Promise<number> {
+  const [event] = await dataSource.query(`INSERT INTO events (title, venue) VALUES ($1, $2) RETURNING id`, [
+    EVENT_TITLE,
+    VENUE,
+  ]);
+  const rows = Math.ceil((count * SEATS_PER_PURCHASE) / SEATS_PER_ROW);
+  const [performance] = await dataSource.query(
+    `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats) VALUES ($1, $2, now(), $3) RETURNING id`,
+    [event.id, STARTS_AT, rows * SEATS_PER_ROW],
+  );
+  await dataSource.query(
+    `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price)
+     SELECT $1, (r - 1) * $2 + n, 'B', r, n, 'R', $3
+     FROM generate_series(1, $4::int) AS r, generate_series(1, $2::int) AS n`,
+    [performance.id, SEATS_PER_ROW, PRICE, rows],
+  );
+  return performance.id as number;
+}
+
+/**
+ * Writes `count` purchases of two seats, each by its own buyer and in its own transaction with
+ * its outbox row, as the flusher does. `withOutbox: false` leaves the outbox out; `purchaseIds`
+ * chooses the ids.
+ */
+export async function seedPurchases(
+  dataSource: DataSource,
+  performanceId: number,
+  count: number,
+  options: { withOutbox?: boolean; purchaseIds?: string[] } = {},
+): Promise<SeededPurchase[]> {
+  const seats: { id: number; section: string; row: number; number: number }[] = await dataSource.query(
+    `SELECT id, section, "row", "number" FROM seats s
+     WHERE performance_id = $1 AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.seat_id = s.id)
+     ORDER BY position LIMIT $2`,
+    [performanceId, count * SEATS_PER_PURCHASE],
+  );
+  if (seats.length < count * SEATS_PER_PURCHASE) throw new Error('not enough free seats for the fixture');
+  const purchases: SeededPurchase[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const bought = seats.slice(index * SEATS_PER_PURCHASE, (index + 1) * SEATS_PER_PURCHASE);
+    const purchaseId = options.purchaseIds?.[index] ?? randomUUID();
+    const buyerEmail = `buyer-${randomBytes(5).toString('hex')}@example.test`;
+    const createdAt = new Date();
+    const message: PurchaseCompletedMessage = {
+      purchaseId,
+      userId: '',
+      performanceId,
+      seatIds: bought.map((seat) => seat.id),
+      amount: PRICE * SEATS_PER_PURCHASE,
+      createdAt: createdAt.toISOString(),
+    };
+    await dataSource.transaction(async (manager) => {
+      const [user] = await manager.query(
+        `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'not-a-hash') RETURNING id`,
+        [buyerEmail, `Buyer ${index + 1}`],
+      );
+      message.userId = user.id;
+      await manager.query(
+        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [purchaseId, randomUUID(), user.id, performanceId, message.amount, createdAt],
+      );
+      await manager.query(
+        `INSERT INTO tickets (purchase_id, performance_id, seat_id) SELECT $1, $2, unnest($3::int[])`,
+        [purchaseId, performanceId, message.seatIds],
+      );
+      if (options.withOutbox !== false) {
+        await manager.query(`INSERT INTO outbox (message_id, routing_key, payload) VALUES ($1, $2, $3)`, [
+          purchaseCompletedMessageId(purchaseId),
+          ROUTING.purchaseCompleted,
+          message,
+        ]);
+      }
+    });
+    purchases.push({
+      purchaseId,
+      messageId: purchaseCompletedMessageId(purchaseId),
+      buyerEmail,
+      message,
+      seats: bought.map(({ section, row, number }) => ({ section, row, number })),
+    });
+  }
+  return purchases;
+}
+
+/** Outbox rows not yet published. */
+export async function unpublishedCount(dataSource: DataSource): Promise<number> {
+  const [row] = await dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE published_at IS NULL');
+  return row.count as number;
+}
+
+/** Delivery rows per purchase id. */
+export async function deliveriesByPurchase(dataSource: DataSource): Promise<Map<string, number>> {
+  const rows: { purchase_id: string; count: number }[] = await dataSource.query(
+    'SELECT purchase_id, count(*)::int AS count FROM email_deliveries GROUP BY purchase_id',
+  );
+  return new Map(rows.map((row) => [row.purchase_id, row.count]));
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** An outbox row as the relay needs it. */
+export interface PendingOutboxMessage {
+  id: string;
+  messageId: string;
+  routingKey: string;
+  payload: Record<string, unknown>;
+}
+
+/** The transactional outbox: messages written with the data they announce, relayed later. */
+@Injectable()
+export class OutboxRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Locks up to `limit` unpublished rows, oldest first, for the rest of the transaction. Rows
+   * another relay holds are skipped, so relays running at once never take the same row.
+   */
+  async lockUnpublished(manager: EntityManager, limit: number): Promise<PendingOutboxMessage[]> {
+    const rows: { id: string; message_id: string; routing_key: string; payload: Record<string, unknown> }[] =
+      await manager.query(
+        `SELECT id, message_id, routing_key, payload FROM outbox
+         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+    return rows.map((row) => ({
+      id: row.id,
+      messageId: row.message_id,
+      routingKey: row.routing_key,
+      payload: row.payload,
+    }));
+  }
+
+  async markPublished(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await manager.query(
+      'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+  }
+
+  /** Counts a try that the broker did not confirm; the rows stay unpublished. */
+  async countFailedAttempt(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await manager.query('UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [ids]);
+  }
+
+  async countUnpublished(): Promise<number> {
+    const rows: { count: string }[] = await this.dataSource.query(
+      'SELECT count(*) AS count FROM outbox WHERE published_at IS NULL',
+    );
+    return Number(rows[0].count);
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** Everything the buyer's e-mail says about one purchase. */
+export interface PurchaseReceipt {
+  purchaseId: string;
+  buyerEmail: string;
+  buyerName: string;
+  eventTitle: string;
+  venue: string;
+  performanceStartsAt: Date;
+  /** In currency units with at most 2 decimals. */
+  amount: number;
+  purchasedAt: Date;
+  seats: { section: string; row: number; number: number }[];
+}
+
+interface ReceiptRow {
+  purchase_id: string;
+  buyer_email: string;
+  buyer_name: string;
+  event_title: string;
+  venue: string;
+  starts_at: Date;
+  amount: string;
+  purchased_at: Date;
+  seats: { section: string; row: number; number: number }[] | null;
+}
+
+/** Reads a persisted purchase with its buyer, event, performance and seats, in one query. */
+@Injectable()
+export class PurchaseReceiptsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async findByPurchaseId(purchaseId: string): Promise<PurchaseReceipt | null> {
+    const rows: ReceiptRow[] = await this.dataSource.query(
+      `SELECT p.id AS purchase_id, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
+              e.venue, pf.starts_at, p.amount, p.created_at AS purchased_at,
+              (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'number', s."number")
+                               ORDER BY s.position)
+                 FROM tickets t JOIN seats s ON s.id = t.seat_id
+                WHERE t.purchase_id = p.id) AS seats
+         FROM purchases p
+         JOIN users u ON u.id = p.user_id
+         JOIN performances pf ON pf.id = p.performance_id
+         JOIN events e ON e.id = pf.event_id
+        WHERE p.id = $1`,
+      [purchaseId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      purchaseId: row.purchase_id,
+      buyerEmail: row.buyer_email,
+      buyerName: row.buyer_name,
+      eventTitle: row.event_title,
+      venue: row.venue,
+      performanceStartsAt: row.starts_at,
+      amount: Number(row.amount),
+      purchasedAt: row.purchased_at,
+      seats: row.seats ?? [],
+    };
+  }
+}

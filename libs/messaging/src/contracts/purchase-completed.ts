@@ -1,0 +1,60 @@
+/**
+ * Body of a `purchase.completed` message, written to the outbox with the purchase rows and
+ * relayed to RabbitMQ with the AMQP `messageId` {@link purchaseCompletedMessageId}.
+ */
+export interface PurchaseCompletedMessage {
+  purchaseId: string;
+  userId: string;
+  performanceId: number;
+  seatIds: number[];
+  amount: number;
+  /** ISO 8601 time of the purchase. */
+  createdAt: string;
+}
+
+/** A message that can never be handled, however often it is tried. */
+export class MalformedMessageError extends Error {
+  constructor(reason: string) {
+    super(`malformed message: ${reason}`);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+/** The one id of a purchase's completed message: outbox row, AMQP message and e-mail delivery share it. */
+export function purchaseCompletedMessageId(purchaseId: string): string {
+  return `purchase-completed:${purchaseId}`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses and checks a message body; throws {@link MalformedMessageError} when it is not one. */
+export function parsePurchaseCompleted(content: Buffer): PurchaseCompletedMessage {
+  let body: unknown;
+  try {
+    body = JSON.parse(content.toString('utf8'));
+  } catch {
+    throw new MalformedMessageError('not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new MalformedMessageError('not an object');
+  const { purchaseId, userId, performanceId, seatIds, amount, createdAt } = body as Record<string, unknown>;
+  if (typeof purchaseId !== 'string' || !UUID.test(purchaseId)) throw new MalformedMessageError('purchaseId');
+  if (typeof userId !== 'string' || !UUID.test(userId)) throw new MalformedMessageError('userId');
+  if (!Number.isSafeInteger(performanceId) || (performanceId as number) < 1) {
+    throw new MalformedMessageError('performanceId');
+  }
+  if (!Array.isArray(seatIds) || seatIds.length === 0 || !seatIds.every((id) => Number.isSafeInteger(id) && id > 0)) {
+    throw new MalformedMessageError('seatIds');
+  }
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) throw new MalformedMessageError('amount');
+  if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)))
+    throw new MalformedMessageError('createdAt');
+  return {
+    purchaseId: purchaseId.toLowerCase(),
+    userId,
+    performanceId: performanceId as number,
+    seatIds: seatIds as number[],
+    amount,
+    createdAt,
+  };
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { OutboxRepository, TransactionRunner } from '@app/database';
+import { AmqpConnection } from '../amqp.connection';
+
+export interface RelayResult {
+  /** Rows the broker confirmed and that are now stamped `published_at`. */
+  published: number;
+  /** Rows whose publish was not confirmed; they stay unpublished for the next pass. */
+  failed: number;
+  /** Why the first failed row failed. */
+  error?: string;
+}
+
+/**
+ * Publishes the outbox to RabbitMQ: locks a batch of unpublished rows (`FOR UPDATE SKIP LOCKED`,
+ * so relays in several `batch` processes share the work), publishes each persistently with its
+ * `message_id` and waits for the broker's confirms, then stamps the confirmed rows in the same
+ * transaction. At least once: a crash after the confirms and before the commit publishes the
+ * rows again, and consumers drop the repeat by message id.
+ */
+@Injectable()
+export class OutboxRelay {
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly amqp: AmqpConnection,
+  ) {}
+
+  relayOnce(batchSize: number, confirmTimeoutMs = 5000): Promise<RelayResult> {
+    return this.transactions.run(async (manager) => {
+      const rows = await this.outbox.lockUnpublished(manager, batchSize);
+      if (rows.length === 0) return { published: 0, failed: 0 };
+      const outcomes = await Promise.allSettled(
+        rows.map((row) =>
+          this.amqp.publish(row.routingKey, row.payload, { messageId: row.messageId, timeoutMs: confirmTimeoutMs }),
+        ),
+      );
+      const published = rows.filter((_, index) => outcomes[index].status === 'fulfilled').map((row) => row.id);
+      const failed = rows.filter((_, index) => outcomes[index].status === 'rejected').map((row) => row.id);
+      await this.outbox.markPublished(manager, published);
+      await this.outbox.countFailedAttempt(manager, failed);
+      const firstFailure = outcomes.find((outcome) => outcome.status === 'rejected');
+      return {
+        published: published.length,
+        failed: failed.length,
+        error: firstFailure
+          ? String(firstFailure.reason instanceof Error ? firstFailure.reason.message : firstFailure.reason)
+          : undefined,
+      };
+    });
+  }
+}

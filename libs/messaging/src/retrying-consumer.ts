@@ -1,0 +1,179 @@
+import { Logger } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { AmqpConnection } from './amqp.connection';
+import { MalformedMessageError } from './contracts/purchase-completed';
+import { RetryPolicy } from './retry-policy';
+
+/** Failed tries of a message so far, carried from one retry copy to the next. */
+export const ATTEMPTS_HEADER = 'x-attempts';
+/** Why the last try failed (on retry copies and on dead-lettered messages). */
+export const LAST_ERROR_HEADER = 'x-last-error';
+
+export interface RetryingConsumerOptions {
+  /** Queue to consume. */
+  queue: string;
+  /** Queue a retry copy waits in for `delayMs` before it goes back to `queue`. */
+  retryQueue: (delayMs: number) => string;
+  /** Where messages that cannot be handled are parked. */
+  deadLetter: { exchange: string; routingKey: string };
+  /** Unacknowledged messages handled at once. */
+  prefetch: number;
+}
+
+/**
+ * Consumes a queue with manual acknowledgements and decides, in this one place, what becomes of
+ * each message: handled → ack; {@link MalformedMessageError} → dead-letter at once; any other
+ * failure → a copy goes to the retry queue of the policy's next wait (per-message TTL) with the
+ * attempt count in a header, or to the dead-letter exchange once the tries are used up. The copy
+ * is confirmed by the broker before the original is acknowledged, so a crash in between at
+ * worst delivers the message twice: handlers must be idempotent.
+ */
+export class RetryingConsumer {
+  private readonly logger = new Logger(RetryingConsumer.name);
+  private readonly channel: ChannelWrapper;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Bumped on every (re)connection: a delivery tag is only valid on the channel that gave it. */
+  private channelGeneration = 0;
+  private consuming = false;
+
+  constructor(
+    amqp: AmqpConnection,
+    private readonly policy: RetryPolicy,
+    private readonly options: RetryingConsumerOptions,
+    private readonly handle: (message: ConsumeMessage) => Promise<void>,
+  ) {
+    this.channel = amqp.connection.createChannel({
+      name: `consumer:${options.queue}`,
+      confirm: true,
+      // Runs on every new channel before its consumers start, so no delivery sees the old generation.
+      setup: (channel: ConfirmChannel) => {
+        this.channelGeneration += 1;
+        return amqp.topology.declare(channel);
+      },
+    });
+    this.channel.on('error', (error: Error) => this.logger.warn(`consumer channel error: ${error.message}`));
+  }
+
+  /** Starts consuming; also resumes by itself after every reconnection. */
+  async start(): Promise<void> {
+    if (this.consuming) return;
+    this.consuming = true;
+    await this.channel.consume(this.options.queue, (message) => this.track(this.process(message)), {
+      prefetch: this.options.prefetch,
+      noAck: false,
+    });
+  }
+
+  /** Stops taking messages, waits for those being handled, then closes the channel. */
+  async stop(): Promise<void> {
+    if (this.consuming) {
+      this.consuming = false;
+      await this.channel.cancelAll().catch(() => undefined);
+    }
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.channel.close().catch(() => undefined);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async process(message: ConsumeMessage): Promise<void> {
+    const generation = this.channelGeneration;
+    const label = message.properties.messageId ?? `delivery ${message.fields.deliveryTag}`;
+    try {
+      await this.handle(message);
+      this.settle(generation, () => this.channel.ack(message));
+      return;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof MalformedMessageError) {
+        this.logger.error(`${label}: ${reason}; parked in the dead-letter queue`);
+        await this.deadLetter(message, generation, reason);
+        return;
+      }
+      const failed = attemptsOf(message) + 1;
+      const decision = this.policy.onFailure(failed);
+      if (decision.action === 'dead-letter') {
+        this.logger.error(`${label}: failed ${failed} times (last: ${reason}); parked in the dead-letter queue`);
+        await this.deadLetter(message, generation, reason);
+        return;
+      }
+      this.logger.warn(`${label}: try ${failed} failed (${reason}); retrying in ${decision.delayMs} ms`);
+      await this.retry(message, generation, decision.delayMs, failed, reason);
+    }
+  }
+
+  private async retry(
+    message: ConsumeMessage,
+    generation: number,
+    delayMs: number,
+    failed: number,
+    reason: string,
+  ): Promise<void> {
+    try {
+      await this.channel.sendToQueue(this.options.retryQueue(delayMs), message.content, {
+        ...copiedProperties(message, failed, reason),
+        expiration: String(delayMs),
+      });
+      this.settle(generation, () => this.channel.ack(message));
+    } catch (error) {
+      // The copy is not confirmed: hand the original back to the queue instead.
+      this.logger.warn(`retry copy not confirmed (${String(error)}); message requeued`);
+      this.settle(generation, () => this.channel.nack(message, false, true));
+    }
+  }
+
+  private async deadLetter(message: ConsumeMessage, generation: number, reason: string): Promise<void> {
+    try {
+      const { exchange, routingKey } = this.options.deadLetter;
+      await this.channel.publish(
+        exchange,
+        routingKey,
+        message.content,
+        copiedProperties(message, attemptsOf(message) + 1, reason),
+      );
+      this.settle(generation, () => this.channel.ack(message));
+    } catch {
+      // Rejecting without requeue sends it through the queue's own dead-letter exchange.
+      this.settle(generation, () => this.channel.nack(message, false, false));
+    }
+  }
+
+  /**
+   * Acks or nacks only on the channel that delivered the message: after a reconnection the
+   * broker has already put it back, and an old delivery tag would close the new channel.
+   */
+  private settle(generation: number, action: () => void): void {
+    if (generation !== this.channelGeneration) return;
+    try {
+      action();
+    } catch (error) {
+      this.logger.warn(`could not settle a message: ${String(error)}`);
+    }
+  }
+}
+
+function attemptsOf(message: ConsumeMessage): number {
+  const value = Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0);
+  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
+/** Headers the broker sets itself (dead-letter history, delivery count): not carried over. */
+const BROKER_HEADERS = ['x-death', 'x-first-death-', 'x-last-death-', 'x-delivery-count'];
+
+function copiedProperties(message: ConsumeMessage, attempts: number, reason: string) {
+  const headers = Object.fromEntries(
+    Object.entries(message.properties.headers ?? {}).filter(
+      ([name]) => !BROKER_HEADERS.some((b) => name.startsWith(b)),
+    ),
+  );
+  return {
+    persistent: true,
+    contentType: message.properties.contentType,
+    messageId: message.properties.messageId,
+    headers: { ...headers, [ATTEMPTS_HEADER]: attempts, [LAST_ERROR_HEADER]: reason.slice(0, 500) },
+  };
+}

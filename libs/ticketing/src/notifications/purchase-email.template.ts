@@ -1,0 +1,99 @@
+import type { PurchaseReceipt } from '@app/database';
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The buyer's confirmation: event, venue, performance time, seats, amount and purchase id. */
+export function renderPurchaseEmail(receipt: PurchaseReceipt): RenderedEmail {
+  const when = formatStartTime(receipt.performanceStartsAt);
+  const amount = formatAmount(receipt.amount);
+  const seats = receipt.seats.map(formatSeat);
+  const subject = `Your tickets for ${receipt.eventTitle}`;
+
+  const text = [
+    `Hello ${receipt.buyerName},`,
+    '',
+    `thank you for your purchase. Your tickets for ${receipt.eventTitle} are confirmed.`,
+    '',
+    `Event:     ${receipt.eventTitle}`,
+    `Venue:     ${receipt.venue}`,
+    `When:      ${when}`,
+    `Seats:     ${seats.join('; ')}`,
+    `Amount:    ${amount}`,
+    `Purchase:  ${receipt.purchaseId}`,
+    '',
+    'Show this e-mail or the purchase id at the entrance.',
+    '',
+    'boxoffice',
+    '',
+  ].join('\n');
+
+  const seatItems = seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('');
+  const html = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.4">
+<p>Hello ${escapeHtml(receipt.buyerName)},</p>
+<p>thank you for your purchase. Your tickets for <strong>${escapeHtml(receipt.eventTitle)}</strong> are confirmed.</p>
+<table cellpadding="4">
+<tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
+<tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
+<tr><th align="left">When</th><td>${escapeHtml(when)}</td></tr>
+<tr><th align="left">Seats</th><td><ul>${seatItems}</ul></td></tr>
+<tr><th align="left">Amount</th><td>${escapeHtml(amount)}</td></tr>
+<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
+</table>
+<p>Show this e-mail or the purchase id at the entrance.</p>
+<p>boxoffice</p>
+</body>
+</html>
+`;
+  return { subject, text, html };
+}
+
+export function formatSeat(seat: { section: string; row: number; number: number }): string {
+  return `Section ${seat.section}, row ${seat.row}, seat ${seat.number}`;
+}
+
+/** Amounts are in currency units with at most 2 decimals. */
+export function formatAmount(amount: number): string {
+  return amount.toFixed(2);
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/** In UTC and spelled out here, so the e-mail reads the same whatever the server's zone and ICU data. */
+export function formatStartTime(startsAt: Date): string {
+  const hours = String(startsAt.getUTCHours()).padStart(2, '0');
+  const minutes = String(startsAt.getUTCMinutes()).padStart(2, '0');
+  return (
+    `${WEEKDAYS[startsAt.getUTCDay()]}, ${startsAt.getUTCDate()} ${MONTHS[startsAt.getUTCMonth()]} ` +
+    `${startsAt.getUTCFullYear()}, ${hours}:${minutes} UTC`
+  );
+}
+
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}

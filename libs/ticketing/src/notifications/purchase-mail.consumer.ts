@@ -1,0 +1,63 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import {
+  AmqpConnection,
+  parsePurchaseCompleted,
+  RetryingConsumer,
+  RetryPolicy,
+  ROUTING,
+  Topology,
+} from '@app/messaging';
+import { PurchaseMailService } from './purchase-mail.service';
+
+/** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
+export const MAILER_PREFETCH = 8;
+
+/** Feeds purchase-completed messages to {@link PurchaseMailService}; retries and dead-letters through the broker. */
+@Injectable()
+export class PurchaseMailConsumer implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(PurchaseMailConsumer.name);
+  private consumer?: RetryingConsumer;
+
+  constructor(
+    private readonly amqp: AmqpConnection,
+    private readonly topology: Topology,
+    private readonly policy: RetryPolicy,
+    private readonly mail: PurchaseMailService,
+  ) {}
+
+  async start(prefetch = MAILER_PREFETCH): Promise<void> {
+    if (this.consumer) return;
+    this.consumer = new RetryingConsumer(
+      this.amqp,
+      this.policy,
+      {
+        queue: this.topology.purchaseCompletedQueue,
+        retryQueue: (delayMs) => this.topology.purchaseCompletedRetryQueue(delayMs),
+        deadLetter: { exchange: this.topology.deadExchange, routingKey: ROUTING.purchaseCompleted },
+        prefetch,
+      },
+      async (message) => {
+        const purchase = parsePurchaseCompleted(message.content);
+        const outcome = await this.mail.deliver(purchase);
+        this.logger.log(
+          outcome === 'sent'
+            ? `e-mail sent for purchase ${purchase.purchaseId}`
+            : `e-mail for purchase ${purchase.purchaseId} was already sent; nothing to do`,
+        );
+      },
+    );
+    await this.consumer.start();
+  }
+
+  /** Stops taking messages and lets the ones in hand finish. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.stop();
+  }
+
+  /** Before the database and broker connections close, so in-flight e-mails can finish. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+}

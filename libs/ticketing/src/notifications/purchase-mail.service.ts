@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { Env } from '@app/config';
+import { EmailDeliveriesRepository, PurchaseReceiptsRepository, TransactionRunner } from '@app/database';
+import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging';
+import { Mailer } from './mailer.port';
+import { renderPurchaseEmail } from './purchase-email.template';
+
+/** The purchase is not in PostgreSQL (yet): worth another try later. */
+export class PurchaseNotPersistedError extends Error {
+  constructor(readonly purchaseId: string) {
+    super(`purchase ${purchaseId} is not in the database`);
+    this.name = 'PurchaseNotPersistedError';
+  }
+}
+
+export type DeliveryOutcome = 'sent' | 'already-sent';
+
+/**
+ * Sends the buyer's e-mail for a completed purchase, once.
+ *
+ * Claim first: one transaction inserts the delivery row (keyed by the message id), sends over
+ * SMTP, records the server's answer and commits. A message redelivered after the commit finds
+ * the row and sends nothing; two copies handled at once serialize on the row (the second
+ * waits for the first transaction and then finds the row). A failed send rolls the claim back,
+ * so the message can be tried again. The one window left is a crash after the SMTP server
+ * accepted the e-mail and before the commit: that message is sent again on redelivery (SMTP
+ * cannot be made exactly-once), with the same `Message-ID` header.
+ */
+@Injectable()
+export class PurchaseMailService {
+  constructor(
+    private readonly receipts: PurchaseReceiptsRepository,
+    private readonly deliveries: EmailDeliveriesRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly mailer: Mailer,
+    private readonly env: Env,
+  ) {}
+
+  async deliver(message: PurchaseCompletedMessage): Promise<DeliveryOutcome> {
+    const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
+    if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
+    const messageId = purchaseCompletedMessageId(receipt.purchaseId);
+    return this.transactions.run(async (manager) => {
+      const claimed = await this.deliveries.claim(manager, {
+        messageId,
+        purchaseId: receipt.purchaseId,
+        recipient: receipt.buyerEmail,
+      });
+      if (!claimed) return 'already-sent';
+      const email = renderPurchaseEmail(receipt);
+      const { smtpMessageId } = await this.mailer.send({
+        to: { name: receipt.buyerName, address: receipt.buyerEmail },
+        ...email,
+        messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
+      });
+      await this.deliveries.recordSent(manager, messageId, smtpMessageId);
+      return 'sent';
+    });
+  }
+}
+
+function senderDomain(from: string): string {
+  return /@([^>\s]+)/.exec(from)?.[1] ?? 'boxoffice.local';
+}

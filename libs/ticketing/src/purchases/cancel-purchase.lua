@@ -1,0 +1,57 @@
+--[[
+  Cancels the caller's paid purchase: its seats become AVAILABLE again, the counters move
+  from sold to available, the purchase is marked CANCELED and the cancellation is appended to
+  the performance's purchase stream, so `batch` writes it to PostgreSQL whether or not the
+  purchase itself was written there yet. Redis TIME is the only clock.
+
+  When the purchase record is no longer in Redis (written to PostgreSQL long ago), the caller
+  passes the record read from PostgreSQL, and it is put back first.
+
+  KEYS[1] seats     hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] counts    hash total, available, held, sold
+  KEYS[3] purchase  hash of the purchase
+  KEYS[4] stream    the performance's purchase stream
+
+  ARGV[1] purchase id
+  ARGV[2] user id of the caller
+  ARGV[3..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+
+  Returns one of
+    {'CANCELED', canceledAt (epoch ms), charge id}
+    {'NOT_FOUND'}          no such purchase, or not the caller's
+    {'ALREADY_CANCELED'}
+]]
+local seatsKey, countsKey, purchaseKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local purchaseId, userId = ARGV[1], ARGV[2]
+
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 2 then
+  local persisted = {}
+  for i = 3, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  redis.call('HSET', purchaseKey, unpack(persisted))
+end
+
+local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId')
+if purchase[1] ~= userId then return {'NOT_FOUND'} end
+if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local freed = 0
+for seatId in string.gmatch(purchase[3], '[^,]+') do
+  if redis.call('HGET', seatsKey, seatId) == 'S' then
+    redis.call('HSET', seatsKey, seatId, 'A')
+    freed = freed + 1
+  end
+end
+-- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
+if freed > 0 then
+  redis.call('HINCRBY', countsKey, 'sold', -freed)
+  redis.call('HINCRBY', countsKey, 'available', freed)
+end
+
+redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
+-- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
+redis.call('PERSIST', purchaseKey)
+redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now)
+return {'CANCELED', now, purchase[4] or ''}

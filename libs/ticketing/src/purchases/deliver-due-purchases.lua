@@ -1,0 +1,28 @@
+--[[
+  Delivers to one consumer the stream entries no consumer has received yet, but only those
+  that are due (id time at most `dueUntil`), so entries still too young stay undelivered and
+  any flusher may take them once they are due.
+
+  KEYS[1] stream  the performance's purchase stream
+
+  ARGV[1] group name
+  ARGV[2] consumer name
+  ARGV[3] dueUntil (epoch ms): the newest entry time to deliver
+  ARGV[4] most entries to deliver
+
+  Returns the delivered entries as XREADGROUP gives them: {{id, {field, value, ...}}, ...}.
+]]
+local stream, group, consumer, dueUntil, count = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local lastDelivered = nil
+for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  local fields = {}
+  for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
+  if fields['name'] == group then lastDelivered = fields['last-delivered-id'] end
+end
+if not lastDelivered then return redis.error_reply('NOGROUP no group ' .. group) end
+
+local due = redis.call('XRANGE', stream, '(' .. lastDelivered, dueUntil, 'COUNT', count)
+if #due == 0 then return {} end
+local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', #due, 'STREAMS', stream, '>')
+return reply[1][2]

@@ -1,0 +1,40 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/** How long the answer to an Idempotency-Key is kept. */
+export const IDEMPOTENCY_ANSWER_TTL_SECONDS = 24 * 60 * 60;
+/** How long a claim lasts if its request dies without answering; a retry may then take over. */
+export const IDEMPOTENCY_CLAIM_LEASE_MS = 30_000;
+/** How long a request waits for a racing request with the same key to answer. */
+export const IDEMPOTENCY_WAIT_MS = 15_000;
+
+export const CLAIM_PREFIX = 'pending:';
+
+/** A fresh claim value, unique to one request. */
+export function newClaim(): string {
+  return `${CLAIM_PREFIX}${randomUUID()}`;
+}
+
+export function isClaim(value: string): boolean {
+  return value.startsWith(CLAIM_PREFIX);
+}
+
+/** The key as it appears in Redis key names: a digest, so any printable key makes a sane name. */
+export function digestOfKey(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('base64url');
+}
+
+/**
+ * The purchase id of a purchase made with an Idempotency-Key: the same user, key and hold always
+ * give the same id (a UUID of version 8, "custom"), so a retry after a request died half-way
+ * finds the purchase it made, and a gateway that dedupes on the purchase id charges once.
+ */
+export function purchaseIdFor(userId: string, idempotencyKey: string, holdId: string): string {
+  const bytes = createHash('sha256')
+    .update(JSON.stringify([userId, idempotencyKey, holdId]))
+    .digest()
+    .subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x80;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

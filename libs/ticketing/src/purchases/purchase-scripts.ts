@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { callScript, LuaScript } from '@app/redis';
+import { PerformanceKeys } from '../redis-keys';
+
+export const PURCHASE: LuaScript = {
+  name: 'boxofficePurchase',
+  file: join(__dirname, 'purchase.lua'),
+  numberOfKeys: 6,
+};
+export const CANCEL_PURCHASE: LuaScript = {
+  name: 'boxofficeCancelPurchase',
+  file: join(__dirname, 'cancel-purchase.lua'),
+  numberOfKeys: 4,
+};
+export const RELEASE_IDEMPOTENCY_CLAIM: LuaScript = {
+  name: 'boxofficeReleaseIdempotencyClaim',
+  file: join(__dirname, 'release-idempotency-claim.lua'),
+  numberOfKeys: 1,
+};
+
+export const ENSURE_FLUSH_GROUP: LuaScript = {
+  name: 'boxofficeEnsureFlushGroup',
+  file: join(__dirname, 'ensure-flush-group.lua'),
+  numberOfKeys: 1,
+};
+export const DELIVER_DUE_PURCHASES: LuaScript = {
+  name: 'boxofficeDeliverDuePurchases',
+  file: join(__dirname, 'deliver-due-purchases.lua'),
+  numberOfKeys: 1,
+};
+
+export interface PurchaseRequest {
+  holdId: string;
+  userId: string;
+  purchaseId: string;
+  chargeId: string;
+  holdRetentionMs: number;
+}
+
+export type PurchaseResult =
+  | { outcome: 'OK'; createdAt: number; performanceId: number; seats: string; amountCents: number }
+  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' };
+
+export async function purchaseHold(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: PurchaseRequest,
+): Promise<PurchaseResult> {
+  const [outcome, createdAt, performanceId, seats, amountCents] = await callScript<string[]>(
+    redis,
+    PURCHASE.name,
+    [
+      keys.seats,
+      keys.counts,
+      keys.expiry,
+      keys.hold(request.holdId),
+      keys.purchase(request.purchaseId),
+      keys.purchaseStream,
+    ],
+    [request.holdId, request.userId, request.purchaseId, request.chargeId, request.holdRetentionMs],
+  );
+  switch (outcome) {
+    case 'OK':
+      return {
+        outcome,
+        createdAt: Number(createdAt),
+        performanceId: Number(performanceId),
+        seats,
+        amountCents: Number(amountCents),
+      };
+    case 'NOT_FOUND':
+    case 'PURCHASED':
+    case 'EXPIRED':
+    case 'RELEASED':
+    case 'UNAVAILABLE':
+      return { outcome };
+    default:
+      throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+export type CancelPurchaseResult =
+  { outcome: 'CANCELED'; canceledAt: number; chargeId: string } | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' };
+
+/** `persisted`: the record from PostgreSQL, put back into Redis when it is gone from there. */
+export async function cancelPurchase(
+  redis: Redis,
+  keys: PerformanceKeys,
+  purchaseId: string,
+  userId: string,
+  persisted: Record<string, string> | null,
+): Promise<CancelPurchaseResult> {
+  const [outcome, canceledAt, chargeId] = await callScript<string[]>(
+    redis,
+    CANCEL_PURCHASE.name,
+    [keys.seats, keys.counts, keys.purchase(purchaseId), keys.purchaseStream],
+    [purchaseId, userId, ...Object.entries(persisted ?? {}).flat()],
+  );
+  switch (outcome) {
+    case 'CANCELED':
+      return { outcome, canceledAt: Number(canceledAt), chargeId };
+    case 'NOT_FOUND':
+    case 'ALREADY_CANCELED':
+      return { outcome };
+    default:
+      throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+/** Drops `claim` from the idempotency record if it is still there; true when it was. */
+export async function releaseIdempotencyClaim(redis: Redis, key: string, claim: string): Promise<boolean> {
+  return (await callScript<number>(redis, RELEASE_IDEMPOTENCY_CLAIM.name, [key], [claim])) === 1;
+}
+
+/** Creates the consumer group of a purchase stream unless it exists. */
+export async function ensureFlushGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  await callScript<number>(redis, ENSURE_FLUSH_GROUP.name, [stream], [group]);
+}
+
+/** An entry of a purchase stream: its id and its fields as a flat list (null once deleted). */
+export type StreamEntry = [id: string, fields: string[] | null];
+
+/** Delivers up to `count` undelivered entries no newer than `dueUntil` to `consumer`. */
+export function deliverDuePurchases(
+  redis: Redis,
+  stream: string,
+  request: { group: string; consumer: string; dueUntil: number; count: number },
+): Promise<StreamEntry[]> {
+  return callScript<StreamEntry[]>(
+    redis,
+    DELIVER_DUE_PURCHASES.name,
+    [stream],
+    [request.group, request.consumer, request.dueUntil, request.count],
+  );
+}

@@ -1,0 +1,77 @@
+--[[
+  Turns the caller's live hold into a sale, in one atomic step: its seats become SOLD, the
+  counters move from held to sold, the hold is marked PURCHASED (its record kept for
+  `retention`), the purchase is recorded and appended to the performance's purchase stream,
+  which `batch` writes to PostgreSQL. Redis TIME is the only clock.
+
+  Running it again with the purchase id that already bought the hold (a retried request with
+  the same Idempotency-Key) changes nothing and answers the recorded purchase again.
+
+  KEYS[1] seats     hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] counts    hash total, available, held, sold
+  KEYS[3] expiry    sorted set: HELD hold id, scored by its expiry (epoch ms)
+  KEYS[4] hold      hash of the hold
+  KEYS[5] purchase  hash of the new purchase
+  KEYS[6] stream    the performance's purchase stream
+
+  ARGV[1] hold id
+  ARGV[2] user id of the caller
+  ARGV[3] purchase id
+  ARGV[4] charge id (from the payment gateway)
+  ARGV[5] how long the hold record stays readable from now (ms)
+
+  Returns one of
+    {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (cents)}
+    {'NOT_FOUND'}    no such hold, or not the caller's
+    {'PURCHASED'}    bought already, by another purchase
+    {'EXPIRED'} · {'RELEASED'}
+    {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
+]]
+local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+
+local hold = redis.call('HMGET', holdKey,
+  'userId', 'status', 'expiresAt', 'seats', 'amountCents', 'performanceId', 'purchaseId')
+if hold[1] ~= userId then return {'NOT_FOUND'} end
+local status, seats, amount, performanceId = hold[2], hold[4], hold[5], hold[6]
+
+if status == 'PURCHASED' then
+  if hold[7] ~= purchaseId then return {'PURCHASED'} end
+  return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount}
+end
+if status ~= 'HELD' then return {status} end
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
+if tonumber(hold[3]) <= now then return {'EXPIRED'} end
+
+local seatIds, soldFields = {}, {}
+for seatId in string.gmatch(seats, '[^,]+') do
+  if redis.call('HGET', seatsKey, seatId) ~= 'H' then return {'UNAVAILABLE'} end
+  seatIds[#seatIds + 1] = seatId
+  soldFields[#soldFields + 1] = seatId
+  soldFields[#soldFields + 1] = 'S'
+end
+redis.call('HSET', seatsKey, unpack(soldFields))
+redis.call('HINCRBY', countsKey, 'held', -#seatIds)
+redis.call('HINCRBY', countsKey, 'sold', #seatIds)
+
+redis.call('HSET', holdKey, 'status', 'PURCHASED', 'purchaseId', purchaseId, 'endedAt', now)
+redis.call('PEXPIRE', holdKey, retention)
+redis.call('ZREM', expiryKey, holdId)
+
+local record = {
+  'id', purchaseId,
+  'reservationId', holdId,
+  'userId', userId,
+  'performanceId', performanceId,
+  'seats', seats,
+  'amountCents', amount,
+  'chargeId', chargeId,
+  'createdAt', now,
+}
+redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
+redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
+return {'OK', now, performanceId, seats, amount}

@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
+import { defineScripts } from '@app/redis';
+import { decodeCursor, encodeCursor } from '../catalog/cursor';
+import type { Page } from '../catalog/catalog.types';
+import {
+  DomainError,
+  HoldExpiredError,
+  HoldPurchasedError,
+  HoldReleasedError,
+  IdempotencyKeyInUseError,
+  NotFoundError,
+  PurchaseCanceledError,
+  SeatsUnavailableError,
+} from '../errors';
+import { HOLD_RETENTION_MS } from '../holds/hold.service';
+import { assertIdempotencyKey, assertUserId, isUuid } from '../input';
+import { holdPointerKey, idempotencyKey, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import {
+  digestOfKey,
+  IDEMPOTENCY_ANSWER_TTL_SECONDS,
+  IDEMPOTENCY_CLAIM_LEASE_MS,
+  IDEMPOTENCY_WAIT_MS,
+  isClaim,
+  newClaim,
+  purchaseIdFor,
+} from './idempotency';
+import { PaymentGateway } from './payment-gateway';
+import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFromList } from './purchase';
+import {
+  CANCEL_PURCHASE,
+  cancelPurchase,
+  CancelPurchaseResult,
+  PURCHASE,
+  purchaseHold,
+  PurchaseResult,
+  RELEASE_IDEMPOTENCY_CLAIM,
+  releaseIdempotencyClaim,
+} from './purchase-scripts';
+
+/** How often a request polls for the answer of a racing request with the same Idempotency-Key. */
+const IDEMPOTENCY_POLL_MS = 20;
+
+/**
+ * Buying holds, reading and canceling purchases. A purchase lives in Redis (hash, per-user
+ * index, stream entry) until `batch` writes it to PostgreSQL; reads merge both.
+ */
+@Injectable()
+export class PurchaseService {
+  private readonly logger = new Logger(PurchaseService.name);
+
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    private readonly gateway: PaymentGateway,
+    private readonly purchases: PurchaseRepository,
+  ) {
+    defineScripts(redis, [PURCHASE, CANCEL_PURCHASE, RELEASE_IDEMPOTENCY_CLAIM]);
+  }
+
+  /**
+   * Charges the caller for their live hold, then turns it into a purchase in one atomic step
+   * (refunding the charge if the hold can no longer be bought). With an `idempotencyKey`, the
+   * same user and key get the first successful answer again for 24 h, also while racing.
+   */
+  async purchase(userId: string, holdId: string, idempotencyKey?: string): Promise<Purchase> {
+    assertUserId(userId);
+    if (idempotencyKey === undefined) return this.buy(userId, holdId, randomUUID());
+    assertIdempotencyKey(idempotencyKey);
+    return this.buyOnce(userId, holdId, idempotencyKey);
+  }
+
+  /** The caller's purchase, flushed to PostgreSQL or not; anyone else's is not found. */
+  async get(userId: string, purchaseId: string): Promise<Purchase> {
+    const purchase = isUuid(purchaseId) ? await this.find(purchaseId) : null;
+    if (!purchase || purchase.userId !== userId) throw new NotFoundError('purchase');
+    return purchase;
+  }
+
+  /** The caller's purchases, newest first, those not flushed yet included, each once. */
+  async list(userId: string, cursor: string | undefined, limit: number): Promise<Page<Purchase>> {
+    const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'int', i: 'uuid' });
+    const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
+    const [rows, unflushed] = await Promise.all([
+      this.purchases.pageOfUser(userId, before, limit + 1),
+      this.unflushedOf(userId, before),
+    ]);
+    const byId = new Map<string, Purchase>();
+    for (const row of rows) byId.set(row.id, fromPersisted(row));
+    // Redis holds the newer state (a cancellation not written to PostgreSQL yet).
+    for (const purchase of unflushed) byId.set(purchase.id, purchase);
+    const sorted = [...byId.values()].sort(newestFirst);
+    const items = sorted.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: sorted.length > limit && last ? encodeCursor({ t: last.createdAt.getTime(), i: last.id }) : null,
+    };
+  }
+
+  /**
+   * Cancels the caller's paid purchase: refunds it and frees its seats for sale again. The
+   * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
+   * purchase had been written there yet.
+   */
+  async cancel(userId: string, purchaseId: string): Promise<Purchase> {
+    if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
+    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId);
+    if (result.outcome !== 'CANCELED') {
+      throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
+    }
+
+    const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
+    const purchase = purchaseFromRecord(record);
+    await this.redis
+      .pipeline()
+      .set(purchasePointerKey(purchaseId), String(performanceId))
+      .zadd(userPurchasesKey(userId), purchase.createdAt.getTime(), `${performanceId}:${purchaseId}`)
+      .exec();
+    if (result.chargeId) await this.gateway.refund(result.chargeId);
+    return purchase;
+  }
+
+  /** Cancels in Redis; a purchase gone from there (flushed long ago) is put back from PostgreSQL first. */
+  private async cancelAnywhere(
+    userId: string,
+    purchaseId: string,
+  ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
+    const pointer = await this.redis.get(purchasePointerKey(purchaseId));
+    if (pointer !== null) {
+      const performanceId = Number(pointer);
+      const result = await cancelPurchase(this.redis, performanceKeys(performanceId), purchaseId, userId, null);
+      if (result.outcome !== 'NOT_FOUND') return { performanceId, result };
+    }
+    const row = await this.purchases.findById(purchaseId);
+    if (!row || row.userId !== userId) throw new NotFoundError('purchase');
+    if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
+    const persisted = purchaseToRecord(fromPersisted(row));
+    const keys = performanceKeys(row.performanceId);
+    return {
+      performanceId: row.performanceId,
+      result: await cancelPurchase(this.redis, keys, purchaseId, userId, persisted),
+    };
+  }
+
+  /**
+   * Claims the key (SET NX) before any work, so racing requests with one key charge once: the
+   * others poll for the stored answer. A failed attempt drops its claim, so a retry runs again;
+   * a claim whose request died runs out after its lease.
+   */
+  private async buyOnce(userId: string, holdId: string, key: string): Promise<Purchase> {
+    const recordKey = idempotencyKey(userId, digestOfKey(key));
+    const waitUntil = Date.now() + IDEMPOTENCY_WAIT_MS;
+    for (;;) {
+      const claim = newClaim();
+      if ((await this.redis.set(recordKey, claim, 'PX', IDEMPOTENCY_CLAIM_LEASE_MS, 'NX')) === 'OK') {
+        let purchase: Purchase;
+        try {
+          purchase = await this.buy(userId, holdId, purchaseIdFor(userId, key, holdId));
+        } catch (error) {
+          await releaseIdempotencyClaim(this.redis, recordKey, claim);
+          throw error;
+        }
+        await this.redis.set(recordKey, JSON.stringify(purchase), 'EX', IDEMPOTENCY_ANSWER_TTL_SECONDS);
+        return purchase;
+      }
+      const stored = await this.redis.get(recordKey);
+      if (stored !== null && !isClaim(stored)) {
+        const answer = purchaseFromAnswer(stored);
+        if (answer.reservationId !== holdId) {
+          throw new IdempotencyKeyInUseError('Idempotency-Key was already used for another reservation');
+        }
+        return answer;
+      }
+      if (Date.now() > waitUntil) {
+        throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
+      }
+      await new Promise((resolve) => setTimeout(resolve, IDEMPOTENCY_POLL_MS));
+    }
+  }
+
+  private async buy(userId: string, holdId: string, purchaseId: string): Promise<Purchase> {
+    const performanceId = isUuid(holdId) ? await this.redis.get(holdPointerKey(holdId)) : null;
+    if (performanceId === null) throw new NotFoundError('reservation');
+    const keys = performanceKeys(Number(performanceId));
+
+    // Checked before charging, so a hold that plainly cannot be bought costs no charge.
+    const replies = await this.redis
+      .pipeline()
+      .hmget(keys.hold(holdId), 'userId', 'status', 'expiresAt', 'amountCents', 'purchaseId')
+      .time()
+      .exec();
+    const [[holdError, hold], [timeError, time]] = replies as [Error | null, unknown][];
+    if (holdError || timeError) throw holdError ?? timeError;
+    const [owner, status, expiresAt, amountCents, boughtBy] = hold as (string | null)[];
+    if (owner !== userId) throw new NotFoundError('reservation');
+    const [seconds, micros] = (time as string[]).map(Number);
+    const now = seconds * 1000 + Math.floor(micros / 1000);
+    if (status === 'PURCHASED' && boughtBy !== purchaseId) throw new HoldPurchasedError();
+    if (status === 'HELD' && Number(expiresAt) <= now) throw new HoldExpiredError();
+    if (status !== 'HELD' && status !== 'PURCHASED') throw refusal({ outcome: status as 'EXPIRED' });
+
+    const { chargeId } = await this.gateway.charge({ purchaseId, userId, amount: Number(amountCents) / 100 });
+    const result = await purchaseHold(this.redis, keys, {
+      holdId,
+      userId,
+      purchaseId,
+      chargeId,
+      holdRetentionMs: HOLD_RETENTION_MS,
+    });
+    if (result.outcome !== 'OK') {
+      await this.gateway.refund(chargeId);
+      this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
+      throw refusal(result);
+    }
+    // Outside the script: these keys live in other Redis Cluster slots than the performance's.
+    await this.redis
+      .pipeline()
+      .set(purchasePointerKey(purchaseId), String(result.performanceId))
+      .zadd(userPurchasesKey(userId), result.createdAt, `${result.performanceId}:${purchaseId}`)
+      .exec();
+    return {
+      id: purchaseId,
+      reservationId: holdId,
+      userId,
+      performanceId: result.performanceId,
+      seatIds: seatIdsFromList(result.seats),
+      amount: result.amountCents / 100,
+      status: 'PAID',
+      createdAt: new Date(result.createdAt),
+      canceledAt: null,
+      chargeId,
+    };
+  }
+
+  private async find(purchaseId: string): Promise<Purchase | null> {
+    const pointer = await this.redis.get(purchasePointerKey(purchaseId));
+    if (pointer !== null) {
+      const record = await this.redis.hgetall(performanceKeys(Number(pointer)).purchase(purchaseId));
+      if (record.id) return purchaseFromRecord(record);
+    }
+    const row = await this.purchases.findById(purchaseId);
+    return row ? fromPersisted(row) : null;
+  }
+
+  /** The user's purchases whose latest state is in Redis only, after the keyset `before`. */
+  private async unflushedOf(userId: string, before: { createdAt: Date; id: string } | null): Promise<Purchase[]> {
+    const members = await this.redis.zrevrangebyscore(
+      userPurchasesKey(userId),
+      before ? before.createdAt.getTime() : '+inf',
+      '-inf',
+    );
+    if (members.length === 0) return [];
+    const reads = this.redis.pipeline();
+    for (const member of members) {
+      const [performanceId, purchaseId] = member.split(':');
+      reads.hgetall(performanceKeys(Number(performanceId)).purchase(purchaseId));
+    }
+    const replies = (await reads.exec()) ?? [];
+    return replies
+      .map(([error, record]) => {
+        if (error) throw error;
+        return record as Record<string, string>;
+      })
+      .filter((record) => record.id !== undefined && record.userId === userId)
+      .map(purchaseFromRecord)
+      .filter((purchase) => !before || newestFirst(before, purchase) < 0);
+  }
+}
+
+function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainError {
+  switch (result.outcome) {
+    case 'NOT_FOUND':
+      return new NotFoundError('reservation');
+    case 'PURCHASED':
+      return new HoldPurchasedError();
+    case 'EXPIRED':
+      return new HoldExpiredError();
+    case 'RELEASED':
+      return new HoldReleasedError();
+    case 'UNAVAILABLE':
+      return new SeatsUnavailableError([]);
+  }
+}
+
+function fromPersisted(row: PurchaseRecord): Purchase {
+  return {
+    id: row.id,
+    reservationId: row.reservationId,
+    userId: row.userId,
+    performanceId: row.performanceId,
+    seatIds: row.seatIds,
+    amount: row.amountCents / 100,
+    status: row.status === PurchaseStatus.Canceled ? 'CANCELED' : 'PAID',
+    createdAt: row.createdAt,
+    canceledAt: row.canceledAt,
+    chargeId: row.chargeId,
+  };
+}
+
+/** A stored Idempotency-Key answer (a purchase as JSON) read back. */
+function purchaseFromAnswer(stored: string): Purchase {
+  const answer = JSON.parse(stored) as Omit<Purchase, 'createdAt' | 'canceledAt'> & {
+    createdAt: string;
+    canceledAt: string | null;
+  };
+  return {
+    ...answer,
+    createdAt: new Date(answer.createdAt),
+    canceledAt: answer.canceledAt === null ? null : new Date(answer.canceledAt),
+  };
+}

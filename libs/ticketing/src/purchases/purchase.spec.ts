@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFromList } from './purchase';
+
+const PURCHASE: Purchase = {
+  id: '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d',
+  reservationId: '0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f',
+  userId: '11111111-2222-4333-8444-555555555555',
+  performanceId: 42,
+  seatIds: [3, 7, 12],
+  amount: 1234.5,
+  status: 'PAID',
+  createdAt: new Date(1_800_000_000_123),
+  canceledAt: null,
+  chargeId: 'ch_1',
+};
+
+describe('purchase records', () => {
+  it('round-trips through the hash fields the scripts write', () => {
+    const record = purchaseToRecord(PURCHASE);
+    expect(record).toMatchObject({ amountCents: '123450', seats: '3,7,12', createdAt: '1800000000123' });
+    expect(record).not.toHaveProperty('canceledAt');
+    expect(purchaseFromRecord(record)).toEqual(PURCHASE);
+
+    const canceled = { ...PURCHASE, status: 'CANCELED' as const, canceledAt: new Date(1_800_000_500_000) };
+    expect(purchaseFromRecord(purchaseToRecord(canceled))).toEqual(canceled);
+  });
+
+  it('lists seats in ascending order, as numbers', () => {
+    expect(seatIdsFromList('12,3,7')).toEqual([3, 7, 12]);
+  });
+
+  it('orders newest first, then by id descending for the same millisecond', () => {
+    const at = (ms: number, id: string) => ({ createdAt: new Date(ms), id });
+    const sorted = [at(1, 'a'), at(2, 'a'), at(2, 'b'), at(0, 'z')].sort(newestFirst);
+    expect(sorted).toEqual([at(2, 'b'), at(2, 'a'), at(1, 'a'), at(0, 'z')]);
+  });
+});

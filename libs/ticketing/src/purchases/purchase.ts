@@ -1,0 +1,66 @@
+export type PurchaseStatus = 'PAID' | 'CANCELED';
+
+/** A hold turned into a sale. Lives in Redis until `batch` has written it to PostgreSQL. */
+export interface Purchase {
+  id: string;
+  /** The hold that was bought. */
+  reservationId: string;
+  userId: string;
+  performanceId: number;
+  /** Ascending. */
+  seatIds: number[];
+  /** In currency units. */
+  amount: number;
+  status: PurchaseStatus;
+  createdAt: Date;
+  canceledAt: Date | null;
+  /** The gateway's charge, refunded on cancel. */
+  chargeId: string;
+}
+
+/** Reads a purchase hash as `purchase.lua` and `cancel-purchase.lua` write it. */
+export function purchaseFromRecord(record: Record<string, string>): Purchase {
+  return {
+    id: record.id,
+    reservationId: record.reservationId,
+    userId: record.userId,
+    performanceId: Number(record.performanceId),
+    seatIds: seatIdsFromList(record.seats),
+    amount: Number(record.amountCents) / 100,
+    status: record.status as PurchaseStatus,
+    createdAt: new Date(Number(record.createdAt)),
+    canceledAt: record.canceledAt ? new Date(Number(record.canceledAt)) : null,
+    chargeId: record.chargeId ?? '',
+  };
+}
+
+/** The hash fields of a purchase, as the scripts write them. */
+export function purchaseToRecord(purchase: Purchase): Record<string, string> {
+  return {
+    id: purchase.id,
+    reservationId: purchase.reservationId,
+    userId: purchase.userId,
+    performanceId: String(purchase.performanceId),
+    seats: purchase.seatIds.join(','),
+    amountCents: String(Math.round(purchase.amount * 100)),
+    chargeId: purchase.chargeId,
+    status: purchase.status,
+    createdAt: String(purchase.createdAt.getTime()),
+    ...(purchase.canceledAt ? { canceledAt: String(purchase.canceledAt.getTime()) } : {}),
+  };
+}
+
+/** `"12,3,7"` → `[3, 7, 12]`. */
+export function seatIdsFromList(list: string): number[] {
+  return list
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** Newest first: by creation time, then id, both descending (the order of `GET /purchases`). */
+export function newestFirst(a: Pick<Purchase, 'createdAt' | 'id'>, b: Pick<Purchase, 'createdAt' | 'id'>): number {
+  const byTime = b.createdAt.getTime() - a.createdAt.getTime();
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
