@@ -153,8 +153,6 @@ async function prepare(admin) {
 function runLocust() {
   const spawnRate = values['spawn-rate'] ?? String(Math.max(1, Math.ceil(users / 5)));
   const args = [
-    '-m',
-    'locust',
     '-f',
     join(root, 'loadtest', 'locustfile.py'),
     '--headless',
@@ -177,7 +175,8 @@ function runLocust() {
     '0',
   ];
   console.log(`locust: ${users} buyers for ${duration} s against ${target}`);
-  const run = spawnSync('python3', args, {
+  // Debian's python3-locust installs /usr/bin/locust for the system Python.
+  const run = spawnSync(env.LOCUST ?? 'locust', args, {
     cwd: root,
     stdio: 'inherit',
     env: { ...env, LOADTEST_FIXTURE: join(resultsDir, 'fixture.json'), LOADTEST_OUTCOME_DIR: outcomeDir },
