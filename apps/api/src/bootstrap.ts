@@ -30,6 +30,8 @@ export async function createApiApp(
   const app = await NestFactory.create<NestFastifyApplication>(module.forRoot(options.overrides) as never, adapter, {
     logger: options.logger ?? undefined,
     abortOnError: false,
+    // Nest's own body parsers stay off: configureApp registers the JSON parser (see there).
+    bodyParser: false,
   });
   configureApp(app);
   return app;
@@ -39,6 +41,16 @@ function configureApp(app: NestFastifyApplication): void {
   const metrics = app.get(HttpMetrics);
   const accessLog = new Logger('Access');
   const fastify = app.getHttpAdapter().getInstance();
+
+  // Many clients send `Content-Type: application/json` on a DELETE or POST without a body: read
+  // that as no body rather than refusing it; anything else goes to Fastify's own safe parser.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)),
+  );
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
