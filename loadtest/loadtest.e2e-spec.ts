@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
+
+const ROOT = join(__dirname, '..');
+
+function runLoadtest(env: TestEnv, port: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'scripts/loadtest.mjs'),
+        '--users',
+        '15',
+        '--seats',
+        '120',
+        '--duration',
+        '6',
+        '--target',
+        `http://127.0.0.1:${port}`,
+      ],
+      { cwd: ROOT, env: { ...process.env, ...env, PURCHASE_FLUSH_AGE_SECONDS: '1' } },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('npm run loadtest: a short on-sale under Locust, checked', () => {
+  let env: TestEnv;
+
+  beforeAll(() => {
+    env = createTestEnv();
+  });
+  afterAll(async () => destroyTestEnv(env));
+
+  it('starts the stack, runs Locust, finds every check passing and writes the report', async () => {
+    const { code, output } = await runLoadtest(env, await freePort());
+    expect(output).toContain('PASS  no seat sold twice');
+    expect(output).toContain('PASS  every 201 purchase in PostgreSQL exactly once');
+    expect(output).toContain('PASS  one e-mail per purchase');
+    expect(output).toContain('PASS  seat counts in Redis equal PostgreSQL');
+    expect(output).toContain('PASS  no 5xx');
+    expect(output).not.toContain('FAIL');
+    expect(code).toBe(0);
+
+    const report = output.match(/report: (.*report\.html)/)?.[1];
+    expect(report).toBeTruthy();
+    const runDir = join(report!, '..');
+    expect(readdirSync(runDir)).toEqual(expect.arrayContaining(['locust_stats.csv', 'report.html', 'summary.json']));
+    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
+    // The run must have sold something, or the checks proved nothing.
+    expect(summary.counts.sold).toBeGreaterThan(0);
+  });
+});
