@@ -3,12 +3,13 @@
 // each benchmark needs, drives it with autocannon, and prints every figure as a ratio to a
 // trivial route of the same API measured in the same run (the machine is shared and noisy, so
 // absolute numbers mean little). Writes the results to docs/benchmarks.md.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
@@ -168,6 +169,10 @@ try {
       `(${bench.naiveServer}).`,
   );
 
+  const purchases = await benchPurchases(accessToken, trivial);
+  rows.push(purchases.row);
+  extraNotes.push(purchases.flushNote);
+
   printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
 } finally {
   api.kill('SIGTERM');
@@ -176,6 +181,151 @@ try {
   await client.connect();
   await client.query(`DROP DATABASE IF EXISTS "bo_bench_${id}" WITH (FORCE)`);
   await client.end();
+  await dropBenchQueues();
+}
+
+/**
+ * Purchases per second (each request buys its own live hold) and the write-behind flush rate of
+ * one `batch` process. Buyers must exist in PostgreSQL for the flush, so they are inserted
+ * directly (no password hashing) and given signed tokens.
+ */
+async function benchPurchases(adminToken, trivial) {
+  const count = Number(process.env.BENCH_PURCHASES ?? 4000);
+  const event = await request('POST', '/api/v1/events', { title: 'Bench purchases', venue: 'Bench' }, adminToken);
+  const performance = await request(
+    'POST',
+    `/api/v1/events/${event.id}/performances`,
+    {
+      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      sections: [{ name: 'Hall', grade: 'R', price: 50000, rows: Math.ceil(count / 100), seatsPerRow: 100 }],
+    },
+    adminToken,
+  );
+  const seatIds = await allSeatIds(performance.id);
+  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  const { rows: buyers } = await db.query(
+    `INSERT INTO users (email, name, role, password_hash)
+     SELECT 'bench-buyer-' || g || '@bench.local', 'Bench buyer ' || g, 'USER', 'not-a-login'
+     FROM generate_series(1, $1::int) AS g RETURNING id, email`,
+    [count],
+  );
+  const holds = [];
+  process.stdout.write(`\nholding ${count} seats for the purchase benchmark `);
+  for (let i = 0; i < count; i += 200) {
+    const slice = buyers.slice(i, i + 200).map(async (buyer, j) => {
+      const token = jwt.sign(
+        { sub: buyer.id, email: buyer.email, role: 'USER', typ: 'access' },
+        env.JWT_ACCESS_SECRET,
+        {
+          algorithm: 'HS256',
+          expiresIn: 600,
+        },
+      );
+      const hold = await request(
+        'POST',
+        '/api/v1/reservations',
+        { performanceId: performance.id, seatIds: [seatIds[i + j]] },
+        token,
+      );
+      return { token, holdId: hold.id };
+    });
+    holds.push(...(await Promise.all(slice)));
+    process.stdout.write('.');
+  }
+  let next = 0;
+  const bought = await measure(`buy ${count} holds (POST /purchases)`, {
+    amount: count,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const hold = holds[next++ % holds.length];
+          return {
+            ...req,
+            path: '/api/v1/purchases',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${hold.token}` },
+            body: JSON.stringify({ reservationId: hold.holdId }),
+          };
+        },
+      },
+    ],
+  });
+  const row = summary('buy a live hold (charge + one Lua script + stream append)', bought, trivial, 201);
+
+  // One batch process flushes the whole backlog; time it from start to the last row.
+  const answered = bought.statusCodeStats?.['201']?.count ?? 0;
+  const flushStarted = Date.now();
+  const batch = spawn(process.execPath, [join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
+    env: { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0' },
+    stdio: 'ignore',
+  });
+  let persisted = 0;
+  let firstRowAt = 0;
+  try {
+    while (Date.now() - flushStarted < 300_000) {
+      persisted = (
+        await db.query('SELECT count(*)::int AS n FROM purchases WHERE performance_id = $1', [performance.id])
+      ).rows[0].n;
+      // Timed from the first written row, so the process start-up is not counted.
+      if (persisted > 0 && firstRowAt === 0) firstRowAt = Date.now();
+      if (persisted >= answered) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    batch.kill('SIGTERM');
+    await new Promise((r) => batch.once('exit', r));
+    await db.end();
+  }
+  const seconds = Math.max(0.001, (Date.now() - firstRowAt) / 1000);
+  const flushNote =
+    `One \`batch\` process wrote ${persisted} purchases (with their tickets and outbox rows) to PostgreSQL in ` +
+    `${seconds.toFixed(1)} s from its first row: **${(persisted / seconds).toFixed(0)} purchases/s** flushed ` +
+    `(multi-row inserts, one transaction per batch of up to 500 stream entries).`;
+  console.log(flushNote);
+  return { row, flushNote };
+}
+
+/** The batch relay declared this run's RabbitMQ namespace; leave no queue behind. */
+async function dropBenchQueues() {
+  const connection = await amqp.connect(env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+  try {
+    const listing = spawnSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8' });
+    const channel = await connection.createChannel();
+    for (const queue of (listing.stdout ?? '').split('\n').filter((q) => q.startsWith(env.RABBITMQ_NAMESPACE))) {
+      await channel.deleteQueue(queue.trim());
+    }
+    for (const exchange of ['events', 'dead']) await channel.deleteExchange(`${env.RABBITMQ_NAMESPACE}.${exchange}`);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A horizontal bar chart of the ratios to the trivial route, as SVG. */
+function ratioChart(results) {
+  const width = 760;
+  const barHeight = 26;
+  const labelWidth = 330;
+  const height = results.length * (barHeight + 10) + 40;
+  const max = Math.max(1, ...results.map((r) => r.ratio));
+  const bars = results
+    .map((r, i) => {
+      const y = 30 + i * (barHeight + 10);
+      const w = ((width - labelWidth - 60) * r.ratio) / max;
+      const label = r.name.replace(/`/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      return (
+        `<text x="${labelWidth - 8}" y="${y + 18}" text-anchor="end" font-size="12">${label.slice(0, 48)}</text>` +
+        `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="#3b7dd8"/>` +
+        `<text x="${labelWidth + w + 6}" y="${y + 18}" font-size="12">${r.ratio.toFixed(2)}</text>`
+      );
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<text x="10" y="18" font-size="14" font-weight="bold">Requests per second, as a ratio to GET /health/live (same run)</text>
+${bars}
+</svg>
+`;
 }
 
 function printAndWrite(results, extra) {
@@ -200,6 +350,8 @@ absolute numbers.
 
 ${table}
 
+![ratios to the trivial route](benchmarks.svg)
+
 Creating the ${extra.totalSeats}-seat performance (seats generated in PostgreSQL, registered in Redis)
 took ${extra.createMs} ms in this run.
 
@@ -208,6 +360,7 @@ ${extraNotes.join('\n\n')}
 Rerun with \`npm run build && npm run bench\` (\`BENCH_SECONDS\`, \`BENCH_CONNECTIONS\` change the load).
 `;
   mkdirSync(join(root, 'docs'), { recursive: true });
+  writeFileSync(join(root, 'docs', 'benchmarks.svg'), ratioChart(results));
   writeFileSync(join(root, 'docs', 'benchmarks.md'), doc);
   console.log('wrote docs/benchmarks.md');
 }
