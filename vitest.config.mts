@@ -16,14 +16,14 @@ export default defineConfig({
       {
         plugins,
         resolve: { alias },
-        test: { name: 'unit', include: ['{apps,libs}/**/*.spec.ts'], environment: 'node' },
+        test: { name: 'unit', include: ['{apps,libs,deploy}/**/*.spec.ts'], environment: 'node' },
       },
       {
         plugins,
         resolve: { alias },
         test: {
           name: 'int',
-          include: ['{apps,libs}/**/*.int-spec.ts', '{apps,libs}/**/*.e2e-spec.ts'],
+          include: ['{apps,libs,deploy}/**/*.int-spec.ts', '{apps,libs,deploy}/**/*.e2e-spec.ts'],
           environment: 'node',
           pool: 'forks',
           testTimeout: 60_000,
