@@ -2,7 +2,7 @@ import ecsFormat from '@elastic/ecs-winston-format';
 import { LoggerService } from '@nestjs/common';
 import { WinstonModule, utilities as nestWinston } from 'nest-winston';
 import winston from 'winston';
-import DailyRotateFile from 'winston-daily-rotate-file';
+import { DailyFileTransport } from './daily-file.transport';
 import { RequestContext } from './request-context';
 
 export interface LoggerOptions {
@@ -42,11 +42,10 @@ export function createWinston(options: LoggerOptions): winston.Logger {
   const ecs = winston.format.combine(requestIdField(), ecsNames(options.app), ecsFormat({ convertErr: true }));
   const transports: winston.transport[] = FILE_LEVELS.map(
     (level) =>
-      new DailyRotateFile({
-        dirname: options.dir,
-        filename: `${options.app}-${level}-%DATE%.log`,
-        datePattern: 'YYYY-MM-DD',
-        maxFiles: '14d',
+      new DailyFileTransport({
+        dir: options.dir,
+        prefix: `${options.app}-${level}`,
+        keepDays: 14,
         level,
         format: winston.format.combine(onlyLevel(level), ecs),
       }),
