@@ -25,9 +25,20 @@ const requestIdField = winston.format((info) => {
   return info;
 });
 
-/** Maps Nest's logger context to ECS `log.logger` and names the service. */
+/**
+ * Maps Nest's logger context to ECS `log.logger` and names the service. Nest's error() reaches
+ * nest-winston as `stack: [trace]`, and without a trace that slot holds the context (or nothing):
+ * a trace becomes ECS `error.stack_trace`, a context `log.logger`, and no `stack` field is left.
+ */
 const ecsNames = (app: string) =>
   winston.format((info) => {
+    const [trace] = Array.isArray(info.stack) ? (info.stack as unknown[]) : [];
+    delete info.stack;
+    if (typeof trace === 'string' && trace.includes('\n')) {
+      info.error = { ...(info.error as object), stack_trace: trace };
+    } else if (typeof trace === 'string' && typeof info.context !== 'string') {
+      info.context = trace;
+    }
     if (typeof info.context === 'string') {
       info.log = { ...(info.log as object), logger: info.context };
       delete info.context;

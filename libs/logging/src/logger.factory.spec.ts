@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWinston } from './logger.factory';
+import { createLogger, createWinston } from './logger.factory';
 
 describe('log files', () => {
   let dir: string;
@@ -40,5 +40,22 @@ describe('log files', () => {
     expect(existsSync(join(dir, 'api-info-2001-01-01.log'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual([kept, 'batch-info-2001-01-01.log']);
     logger.close();
+  });
+
+  it('turns what Nest hands to error() into ECS fields: the context, or the trace', () => {
+    const logger = createLogger({ app: 'api', level: 'info', dir, console: 'none' });
+    logger.error({ message: 'GET /x failed', err: new TypeError('refused') }, 'Errors');
+    logger.error('shutdown failed', 'Error: boom\n    at main (main.js:1:1)', 'Main');
+    logger.error('no trace', undefined, 'Main');
+    const lines = readFileSync(join(dir, `api-error-${today()}.log`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, { stack_trace?: string; type?: string; logger?: string }>);
+    expect(lines.map((line) => 'stack' in line)).toEqual([false, false, false]);
+    expect(lines[0].log.logger).toBe('Errors');
+    expect(lines[0].error.type).toBe('TypeError');
+    expect(lines[1].log.logger).toBe('Main');
+    expect(lines[1].error.stack_trace).toBe('Error: boom\n    at main (main.js:1:1)');
+    expect(lines[2].log.logger).toBe('Main');
   });
 });
