@@ -16,6 +16,7 @@ export default tseslint.config(
         URL: 'readonly',
         fetch: 'readonly',
         Buffer: 'readonly',
+        AbortSignal: 'readonly',
       },
     },
     rules: {
@@ -35,6 +36,7 @@ export default tseslint.config(
       '**/*.e2e-spec.ts',
       '**/*.int-spec.ts',
       'scripts/**',
+      'deploy/**',
       'vitest.config.mts',
       'bench/**',
       'loadtest/**',

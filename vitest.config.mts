@@ -16,14 +16,14 @@ export default defineConfig({
       {
         plugins,
         resolve: { alias },
-        test: { name: 'unit', include: ['{apps,libs,loadtest}/**/*.spec.ts'], environment: 'node' },
+        test: { name: 'unit', include: ['{apps,libs,loadtest,deploy}/**/*.spec.ts'], environment: 'node' },
       },
       {
         plugins,
         resolve: { alias },
         test: {
           name: 'int',
-          include: ['{apps,libs,loadtest}/**/*.int-spec.ts', '{apps,libs,loadtest}/**/*.e2e-spec.ts'],
+          include: ['{apps,libs,loadtest,deploy}/**/*.int-spec.ts', '{apps,libs,loadtest,deploy}/**/*.e2e-spec.ts'],
           environment: 'node',
           pool: 'forks',
           testTimeout: 60_000,

@@ -13,6 +13,8 @@ export const API_PREFIX = 'api/v1';
 const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+type SendDone = (error: null, payload: unknown) => void;
+
 /** Builds the API application exactly as `main.ts` runs it; tests use it too. */
 export async function createApiApp(
   module: { forRoot(overrides?: EnvSource): unknown },
@@ -60,6 +62,12 @@ function configureApp(app: NestFastifyApplication): void {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.requestDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
+    done();
+  });
+  // The access line is written (synchronously, see @app/logging) before the response leaves: a
+  // replica killed right after answering has still logged the request.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
+    const route = request.routeOptions.url ?? 'unmatched';
     accessLog.log({
       message: `${request.method} ${route} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
       http: {
@@ -70,7 +78,7 @@ function configureApp(app: NestFastifyApplication): void {
       event: { duration: Math.round(reply.elapsedTime * 1e6) },
       client: { ip: request.ip },
     });
-    done();
+    done(null, payload);
   });
 
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the
@@ -81,13 +89,10 @@ function configureApp(app: NestFastifyApplication): void {
     fastify.server.closeIdleConnections();
     done();
   });
-  fastify.addHook(
-    'onSend',
-    (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => {
-      if (closing) void reply.header('connection', 'close');
-      done(null, payload);
-    },
-  );
+  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [

@@ -21,6 +21,15 @@ describe('built apps as processes', () => {
     expect(proc.dump()).toContain('stopped cleanly');
   });
 
+  it('survives a second signal during its shutdown and still exits cleanly', async () => {
+    const proc = new AppProcess('api', { ...env, PORT: String(38000 + Math.floor(Math.random() * 1000)) });
+    await proc.waitForLine(STARTED.api);
+    proc.kill('SIGINT');
+    proc.kill('SIGTERM');
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.dump()).toContain('stopped cleanly');
+  });
+
   it('refuses to start with a bad variable and names it', async () => {
     const proc = new AppProcess('api', { ...env, PORT: 'eighty' });
     const exit = await proc.exited;

@@ -2,7 +2,7 @@ import ecsFormat from '@elastic/ecs-winston-format';
 import { LoggerService } from '@nestjs/common';
 import { WinstonModule, utilities as nestWinston } from 'nest-winston';
 import winston from 'winston';
-import DailyRotateFile from 'winston-daily-rotate-file';
+import { DailyFileTransport } from './daily-file.transport';
 import { RequestContext } from './request-context';
 
 export interface LoggerOptions {
@@ -25,9 +25,20 @@ const requestIdField = winston.format((info) => {
   return info;
 });
 
-/** Maps Nest's logger context to ECS `log.logger` and names the service. */
+/**
+ * Maps Nest's logger context to ECS `log.logger` and names the service. Nest's error() reaches
+ * nest-winston as `stack: [trace]`, and without a trace that slot holds the context (or nothing):
+ * a trace becomes ECS `error.stack_trace`, a context `log.logger`, and no `stack` field is left.
+ */
 const ecsNames = (app: string) =>
   winston.format((info) => {
+    const [trace] = Array.isArray(info.stack) ? (info.stack as unknown[]) : [];
+    delete info.stack;
+    if (typeof trace === 'string' && trace.includes('\n')) {
+      info.error = { ...(info.error as object), stack_trace: trace };
+    } else if (typeof trace === 'string' && typeof info.context !== 'string') {
+      info.context = trace;
+    }
     if (typeof info.context === 'string') {
       info.log = { ...(info.log as object), logger: info.context };
       delete info.context;
@@ -42,11 +53,10 @@ export function createWinston(options: LoggerOptions): winston.Logger {
   const ecs = winston.format.combine(requestIdField(), ecsNames(options.app), ecsFormat({ convertErr: true }));
   const transports: winston.transport[] = FILE_LEVELS.map(
     (level) =>
-      new DailyRotateFile({
-        dirname: options.dir,
-        filename: `${options.app}-${level}-%DATE%.log`,
-        datePattern: 'YYYY-MM-DD',
-        maxFiles: '14d',
+      new DailyFileTransport({
+        dir: options.dir,
+        prefix: `${options.app}-${level}`,
+        keepDays: 14,
         level,
         format: winston.format.combine(onlyLevel(level), ecs),
       }),

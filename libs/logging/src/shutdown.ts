@@ -10,7 +10,12 @@ interface Closable {
  */
 export function runUntilSignal(app: Closable, logger: LoggerService, graceMs = 15_000): Promise<void> {
   return new Promise((resolve) => {
+    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
+      // A second signal (Ctrl-C reaches the whole process group while `npm start` forwards a
+      // SIGTERM too) must not kill the process half-way through its shutdown.
+      if (stopping) return;
+      stopping = true;
       logger.log(`${signal} received, shutting down`, 'Main');
       const force = setTimeout(() => {
         logger.error(`shutdown took longer than ${graceMs} ms, exiting`, undefined, 'Main');
@@ -30,7 +35,7 @@ export function runUntilSignal(app: Closable, logger: LoggerService, graceMs = 1
           process.exit(1);
         });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 }

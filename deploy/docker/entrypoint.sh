@@ -1,0 +1,18 @@
+#!/bin/sh
+# Starts one boxoffice process in a container: api, batch, mailer, or a command of the api build.
+set -eu
+
+process_name="${1:-api}"
+[ "$#" -gt 0 ] && shift
+
+# Replicas share the log volume; each writes into its own folder, named after its container.
+export LOG_DIR="${LOG_DIR:-/var/log/boxoffice}/$(hostname)"
+mkdir -p "$LOG_DIR"
+echo "$process_name" > /tmp/boxoffice-process
+
+case "$process_name" in
+  api | batch | mailer) exec node "dist/apps/$process_name/apps/$process_name/src/main.js" ;;
+  seed) exec node dist/apps/api/apps/api/src/cli/seed.js "$@" ;;
+  admin-create) exec node dist/apps/api/apps/api/src/cli/admin-create.js "$@" ;;
+  *) exec "$process_name" "$@" ;;
+esac

@@ -1,0 +1,42 @@
+// Renders deploy/nginx/nginx.conf.template the way the nginx image's envsubst does for Docker
+// Compose: each ${BOXOFFICE_…} placeholder is replaced by its value; every other `$` is Nginx's.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NGINX_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'nginx.conf.template');
+
+/** Passive health of each api replica; docker-compose.yml uses the same values. */
+export const API_SERVER_PARAMETERS = 'max_fails=2 fail_timeout=10s';
+
+const PLACEHOLDER = /\$\{(BOXOFFICE_[A-Z_]+)\}/g;
+
+/** The placeholders the template uses, in order of first appearance. */
+export function templatePlaceholders(template = readFileSync(NGINX_TEMPLATE, 'utf8')) {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((match) => match[1]))];
+}
+
+/** Fills every placeholder; a missing value is an error, never an empty string. */
+export function renderTemplate(values, template = readFileSync(NGINX_TEMPLATE, 'utf8')) {
+  const missing = templatePlaceholders(template).filter((name) => typeof values[name] !== 'string');
+  if (missing.length > 0) throw new Error(`nginx template: no value for ${missing.join(', ')}`);
+  return template.replace(PLACEHOLDER, (_, name) => values[name]);
+}
+
+/**
+ * Values for Nginx on this machine in front of api processes on 127.0.0.1: everything Nginx
+ * writes (pid, logs, temp files) goes under runtimeDir.
+ */
+export function localValues({ listen, apiPorts, runtimeDir }) {
+  return {
+    BOXOFFICE_LISTEN: listen,
+    BOXOFFICE_API_SERVERS: apiPorts
+      .map((port) => `server 127.0.0.1:${port} ${API_SERVER_PARAMETERS};`)
+      .join('\n        '),
+    BOXOFFICE_RESOLVER: '# static upstream addresses: no resolver',
+    BOXOFFICE_PID_FILE: join(runtimeDir, 'nginx.pid'),
+    BOXOFFICE_ERROR_LOG: join(runtimeDir, 'error.log'),
+    BOXOFFICE_ACCESS_LOG: join(runtimeDir, 'access.log'),
+    BOXOFFICE_TEMP_DIR: join(runtimeDir, 'temp'),
+  };
+}

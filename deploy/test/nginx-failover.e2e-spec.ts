@@ -1,0 +1,119 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess, createTestEnv, destroyTestEnv, TestEnv } from '@app/testing';
+import { accessLines, field, readLogFiles } from './app-logs';
+import { freePort, LocalNginx } from './nginx';
+
+interface Replica {
+  port: number;
+  logDir: string;
+  process: AppProcess;
+}
+
+interface Answer {
+  status: number;
+  upstream: string;
+  requestId: string;
+}
+
+const PATHS = ['/health/live', '/api/v1/events?limit=5', '/docs-json'];
+
+async function get(url: string): Promise<Answer> {
+  const response = await fetch(url);
+  await response.arrayBuffer();
+  return {
+    status: response.status,
+    upstream: response.headers.get('x-upstream') ?? '',
+    requestId: response.headers.get('x-request-id') ?? '',
+  };
+}
+
+/** `workers` clients sending GETs back to back until `until()` says stop. */
+async function traffic(baseUrl: string, workers: number, until: () => boolean): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      for (let i = worker; !until(); i++) answers.push(await get(baseUrl + PATHS[i % PATHS.length]));
+    }),
+  );
+  return answers;
+}
+
+describe('two api processes behind Nginx', () => {
+  let env: TestEnv;
+  let replicas: Replica[];
+  let nginx: LocalNginx;
+
+  beforeAll(async () => {
+    env = createTestEnv();
+    replicas = [];
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      // One log folder per replica, as each Compose replica writes into its own folder.
+      const logDir = mkdtempSync(join(tmpdir(), `bo-replica-${i}-`));
+      const process = new AppProcess('api', { ...env, PORT: String(port), LOG_DIR: logDir });
+      replicas.push({ port, logDir, process });
+    }
+    await Promise.all(replicas.map((replica) => replica.process.waitForLine('api listening')));
+    nginx = await LocalNginx.start(replicas.map((replica) => replica.port));
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    for (const replica of replicas ?? []) replica.process.kill('SIGKILL');
+    await destroyTestEnv(env);
+  });
+
+  it('spreads requests over both replicas and passes the request id through', async () => {
+    const answers = await Promise.all(Array.from({ length: 40 }, () => get(`${nginx.url}/health/live`)));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(new Set(answers.map((answer) => answer.upstream))).toEqual(
+      new Set(replicas.map((replica) => `127.0.0.1:${replica.port}`)),
+    );
+
+    const response = await fetch(`${nginx.url}/health/live`, { headers: { 'x-request-id': 'trace-me-42' } });
+    expect(response.headers.get('x-request-id')).toBe('trace-me-42');
+  });
+
+  it('keeps answering GETs when one replica is killed with SIGKILL, and every answered request is logged once', async () => {
+    const killed = replicas[0];
+    let stopAt = Infinity;
+    const killer = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      killed.process.kill('SIGKILL');
+      await killed.process.exited;
+      stopAt = Date.now() + 2500;
+    })();
+    const answers = await traffic(nginx.url, 8, () => Date.now() > stopAt);
+    await killer;
+
+    const failed = answers.filter((answer) => answer.status < 200 || answer.status >= 300);
+    expect(failed).toEqual([]);
+    const upstreams = answers.map((answer) => answer.upstream);
+    expect(upstreams.some((upstream) => upstream.includes(`127.0.0.1:${killed.port}`))).toBe(true);
+    expect(answers.at(-1)!.upstream).toBe(`127.0.0.1:${replicas[1].port}`);
+
+    const loggedBy = new Map<string, string[]>();
+    for (const replica of replicas) {
+      for (const line of accessLines(readLogFiles(replica.logDir, 'api'))) {
+        const id = String(field(line, 'http.request.id'));
+        loggedBy.set(id, [...(loggedBy.get(id) ?? []), `127.0.0.1:${replica.port}`]);
+      }
+    }
+    // Every request Nginx got an answer for is in the log files of the replica that answered it
+    // (the last address Nginx tried), once; a replica it tried before (killed mid-request) may
+    // have logged it too, no other replica did.
+    const answered = nginx.accessLines().filter((line) => line.status >= 200 && line.status < 300);
+    expect(answered.length).toBeGreaterThanOrEqual(answers.length);
+    const misLogged = answered
+      .map((line) => ({ line, tried: line.upstream_addr.split(', '), loggers: loggedBy.get(line.request_id) ?? [] }))
+      .filter(
+        ({ tried, loggers }) =>
+          loggers.filter((address) => address === tried.at(-1)).length !== 1 ||
+          loggers.some((address) => !tried.includes(address)),
+      );
+    expect(misLogged).toEqual([]);
+  });
+});
