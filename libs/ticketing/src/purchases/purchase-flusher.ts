@@ -151,6 +151,13 @@ export class PurchaseFlusher {
     }
 
     await this.purchases.writeBatch({ purchases, cancellations });
+    // Stream ids begin with the ms of their XADD: the oldest one tells how long buyers' purchases
+    // waited in Redis (the dashboard's flush lag).
+    const oldestAt = Math.min(...entries.map(([id]) => Number(id.split('-')[0])));
+    this.logger.log({
+      message: `flushed ${purchases.length} purchases and ${cancellations.length} cancellations of performance ${performanceId}`,
+      boxoffice: { flush: { purchases: purchases.length, lag_ms: Math.max(0, Date.now() - oldestAt) } },
+    });
 
     // Only after commit. A crash before this line replays the batch: a no-op in PostgreSQL.
     const ids = entries.map(([id]) => id);
