@@ -1,7 +1,9 @@
 export interface LoadOutcome {
   answeredPurchases: { id: string; seatIds: number[] }[];
   answeredCancels: string[];
-  dbPurchases: { id: string; status: string }[];
+  unansweredCancels?: string[];
+  unansweredPurchases?: string[];
+  dbPurchases: { id: string; status: string; reservationId?: string }[];
   dbActiveTickets: { seatId: number; purchaseId: string }[];
   emailDeliveries: { purchaseId: string }[];
   redisCounts: { total: number; available: number; held: number; sold: number };

@@ -5,7 +5,11 @@
  * @param {object} outcome
  * @param {{id: string, seatIds: number[]}[]} outcome.answeredPurchases every 201 purchase
  * @param {string[]} outcome.answeredCancels purchase ids answered 200 to a cancel
- * @param {{id: string, status: string}[]} outcome.dbPurchases purchases in PostgreSQL
+ * @param {string[]} [outcome.unansweredCancels] purchase ids whose cancel was sent but got no
+ *   answer (still in flight when the run stopped): either state is right for them
+ * @param {string[]} [outcome.unansweredPurchases] reservation ids whose purchase was sent but got
+ *   no answer (still in flight when the run stopped): a purchase of theirs may exist
+ * @param {{id: string, status: string, reservationId?: string}[]} outcome.dbPurchases purchases in PostgreSQL
  * @param {{seatId: number, purchaseId: string}[]} outcome.dbActiveTickets ACTIVE tickets in PostgreSQL
  * @param {{purchaseId: string}[]} outcome.emailDeliveries e-mails recorded as sent
  * @param {{total: number, available: number, held: number, sold: number}} outcome.redisCounts
@@ -21,7 +25,12 @@ export function checkOutcome(outcome) {
       detail: problems.length === 0 ? okDetail : problems.slice(0, 5).join('; '),
     });
 
-  const canceled = new Set(outcome.answeredCancels);
+  const statusById = new Map(outcome.dbPurchases.map((row) => [row.id, row.status]));
+  const uncertain = new Set(outcome.unansweredCancels ?? []);
+  const canceled = new Set([
+    ...outcome.answeredCancels,
+    ...[...uncertain].filter((id) => statusById.get(id) === 'CANCELED'),
+  ]);
   const soldSeats = new Map();
   const doubleSold = [];
   for (const purchase of outcome.answeredPurchases) {
@@ -44,7 +53,6 @@ export function checkOutcome(outcome) {
 
   const rowsById = new Map();
   for (const row of outcome.dbPurchases) rowsById.set(row.id, (rowsById.get(row.id) ?? 0) + 1);
-  const statusById = new Map(outcome.dbPurchases.map((row) => [row.id, row.status]));
   const persisted = [];
   for (const purchase of outcome.answeredPurchases) {
     const count = rowsById.get(purchase.id) ?? 0;
@@ -55,8 +63,11 @@ export function checkOutcome(outcome) {
     }
   }
   const answeredIds = new Set(outcome.answeredPurchases.map((p) => p.id));
-  for (const id of rowsById.keys()) {
-    if (!answeredIds.has(id)) persisted.push(`purchase ${id} is in PostgreSQL but was never answered 201`);
+  const inFlight = new Set(outcome.unansweredPurchases ?? []);
+  for (const row of outcome.dbPurchases) {
+    if (!answeredIds.has(row.id) && !inFlight.has(row.reservationId ?? '')) {
+      persisted.push(`purchase ${row.id} is in PostgreSQL but was never answered 201`);
+    }
   }
   add('every 201 purchase in PostgreSQL exactly once', persisted, `${answeredIds.size} purchases, each once`);
 

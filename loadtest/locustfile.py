@@ -110,6 +110,8 @@ class Buyer(FastHttpUser):
 
     def buy(self, hold):
         key = str(uuid.uuid4())
+        # Recorded before sending: a purchase still in flight when the run stops may have happened.
+        record("purchase-sent", reservationId=hold["id"])
         with self.client.post(
             "/api/v1/purchases",
             json={"reservationId": hold["id"]},
@@ -131,6 +133,8 @@ class Buyer(FastHttpUser):
         if not self.purchases or random.random() > 0.05:
             return
         purchase_id = self.purchases.pop(random.randrange(len(self.purchases)))
+        # Recorded before sending: a cancel still in flight when the run stops may have happened.
+        record("cancel-sent", id=purchase_id)
         with self.client.post(
             f"/api/v1/purchases/{purchase_id}/cancel", headers=self.auth, name="/purchases/:id/cancel", catch_response=True
         ) as res:
