@@ -3,3 +3,4 @@ export type { LoggerOptions } from './logger.factory';
 export { RequestContext } from './request-context';
 export type { RequestContextStore } from './request-context';
 export { runUntilSignal } from './shutdown';
+export { PollingLoop, RepeatedFailureLog } from './polling-loop';

@@ -21,7 +21,8 @@ export class AppProcess {
 
   constructor(app: AppName, env: EnvSource) {
     this.child = spawn(process.execPath, [builtEntry(app)], {
-      env: { ...process.env, ...env, LOG_CONSOLE: 'json' },
+      // Only the test's own environment: nothing of the developer's shell leaks into the app.
+      env: { ...env, LOG_CONSOLE: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let buffered = '';

@@ -1,4 +1,5 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { PollingLoop, RepeatedFailureLog } from '@app/logging';
 import { AmqpConnection } from '../amqp.connection';
 import { OutboxRelay } from './outbox-relay';
 
@@ -8,68 +9,41 @@ import { OutboxRelay } from './outbox-relay';
  * once; when the connection is back it catches up.
  */
 @Injectable()
-export class OutboxRelayLoop implements BeforeApplicationShutdown {
+export class OutboxRelayLoop extends PollingLoop {
   private readonly logger = new Logger(OutboxRelayLoop.name);
-  private running?: Promise<void>;
-  private stopping = false;
-  private wake?: () => void;
+  // While a server is down every pass fails the same way: say it once.
+  private readonly problems = new RepeatedFailureLog((problem) => this.logger.warn(`outbox relay: ${problem}`));
+  private batchSize = 200;
 
   constructor(
     private readonly relay: OutboxRelay,
     private readonly amqp: AmqpConnection,
-  ) {}
+  ) {
+    super();
+  }
 
   start(pauseMs = 200, batchSize = 200): void {
-    if (this.running) return;
-    this.stopping = false;
-    this.running = this.run(pauseMs, batchSize);
+    this.batchSize = batchSize;
+    this.startLoop(pauseMs);
   }
 
-  /** Resolves once the pass in progress, if any, has finished (committed or rolled back). */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.running;
-    this.running = undefined;
-  }
-
-  /** Before the connections close, so the last pass can still commit. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
-  private async run(pauseMs: number, batchSize: number): Promise<void> {
-    let lastProblem = '';
-    const report = (problem: string) => {
-      // While a server is down every pass fails the same way: say it once.
-      if (problem && problem !== lastProblem) this.logger.warn(`outbox relay: ${problem}`);
-      if (!problem && lastProblem) this.logger.log('outbox relay: publishing again');
-      lastProblem = problem;
-    };
-    while (!this.stopping) {
-      let fullBatch = false;
-      if (!this.amqp.isConnected()) {
-        report('RabbitMQ is unreachable; outbox messages wait in PostgreSQL');
-      } else {
-        try {
-          const result = await this.relay.relayOnce(batchSize);
-          report(result.failed > 0 ? `${result.failed} messages not confirmed (${result.error})` : '');
-          fullBatch = result.failed === 0 && result.published === batchSize;
-        } catch (error) {
-          report(`pass failed: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
-      if (!fullBatch) await this.pause(pauseMs);
+  /** More is waiting after a full, fully confirmed batch. */
+  protected async step(): Promise<boolean> {
+    if (!this.amqp.isConnected()) {
+      this.problems.failed('RabbitMQ is unreachable; outbox messages wait in PostgreSQL');
+      return false;
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    try {
+      const result = await this.relay.relayOnce(this.batchSize);
+      if (result.failed > 0) {
+        this.problems.failed(`${result.failed} messages not confirmed (${result.error})`);
+        return false;
+      }
+      this.problems.succeeded(() => this.logger.log('outbox relay: publishing again'));
+      return result.published === this.batchSize;
+    } catch (error) {
+      this.problems.failed(`pass failed: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { PollingLoop, RepeatedFailureLog } from '@app/logging';
 import { DEFAULT_FLUSH_OPTIONS, FlushOptions, PurchaseFlusher } from './purchase-flusher';
 
 /**
@@ -6,56 +7,31 @@ import { DEFAULT_FLUSH_OPTIONS, FlushOptions, PurchaseFlusher } from './purchase
  * Stopping waits for the batch in progress, so a clean shutdown never leaves a batch half-acknowledged.
  */
 @Injectable()
-export class PurchaseFlushLoop implements OnApplicationShutdown {
+export class PurchaseFlushLoop extends PollingLoop {
   private readonly logger = new Logger(PurchaseFlushLoop.name);
-  private running?: Promise<void>;
-  private stopping = false;
-  private wake?: () => void;
+  // While Redis or PostgreSQL is down every flush fails the same way; say it once.
+  private readonly failures = new RepeatedFailureLog((message) =>
+    this.logger.warn(`purchase flush failed: ${message}`),
+  );
+  private options: FlushOptions = DEFAULT_FLUSH_OPTIONS;
 
-  constructor(private readonly flusher: PurchaseFlusher) {}
+  constructor(private readonly flusher: PurchaseFlusher) {
+    super();
+  }
 
   start(pauseMs = 250, options: FlushOptions = DEFAULT_FLUSH_OPTIONS): void {
-    if (this.running) return;
-    this.stopping = false;
-    this.running = this.run(pauseMs, options);
+    this.options = options;
+    this.startLoop(pauseMs);
   }
 
-  /** Resolves once the batch in progress, if any, has been written and acknowledged. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.running;
-    this.running = undefined;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
-  private async run(pauseMs: number, options: FlushOptions): Promise<void> {
-    let lastError = '';
-    while (!this.stopping) {
-      let written = 0;
-      try {
-        written = await this.flusher.flushOnce(options);
-        lastError = '';
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        // While Redis or PostgreSQL is down every flush fails the same way; say it once.
-        if (message !== lastError) this.logger.warn(`purchase flush failed: ${message}`);
-        lastError = message;
-      }
-      if (written === 0) await this.pause(pauseMs);
+  protected async step(): Promise<boolean> {
+    try {
+      const written = await this.flusher.flushOnce(this.options);
+      this.failures.succeeded();
+      return written > 0;
+    } catch (error) {
+      this.failures.failed(error instanceof Error ? error.message : String(error));
+      return false;
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }
