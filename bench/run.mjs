@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import autocannon from 'autocannon';
+import Redis from 'ioredis';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 
@@ -183,6 +184,7 @@ try {
   await client.query(`DROP DATABASE IF EXISTS "bo_bench_${id}" WITH (FORCE)`);
   await client.end();
   await dropBenchQueues();
+  await dropBenchKeys();
 }
 
 /**
@@ -285,6 +287,21 @@ async function benchPurchases(adminToken, trivial) {
     `(multi-row inserts, one transaction per batch of up to 500 stream entries).`;
   console.log(flushNote);
   return { row, flushNote };
+}
+
+/** Holds, purchases and caches of this run live under its own key prefix; leave none behind. */
+async function dropBenchKeys() {
+  const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The batch relay declared this run's RabbitMQ namespace; leave no queue behind. */
