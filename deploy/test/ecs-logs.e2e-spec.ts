@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@app/logging';
-import { AppName, AppProcess, createTestEnv, destroyTestEnv, TestEnv } from '@app/testing';
+import { AppName, AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
 import { accessLines, field, LogLine, readLogFiles } from './app-logs';
 import { fieldProblem, flatten } from './ecs';
-import { freePort } from './nginx';
 
 const APPS: AppName[] = ['api', 'batch', 'mailer'];
 const STARTED: Record<AppName, string> = { api: 'api listening', batch: 'batch started', mailer: 'mailer started' };

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, createTestEnv, destroyTestEnv, TestEnv } from '@app/testing';
+import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
 import { accessLines, field, readLogFiles } from './app-logs';
-import { freePort, LocalNginx } from './nginx';
+import { LocalNginx } from './nginx';
 
 interface Replica {
   port: number;

@@ -1,8 +1,9 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@app/testing';
 import { localValues, renderTemplate } from '../nginx/render.mjs';
 
 /** The path of a tool CI installs (see .ci/run); a clear error, never a silent skip, when missing. */
@@ -14,18 +15,6 @@ export function requireTool(name: string, install: string): string {
 
 export function nginxBinary(): string {
   return requireTool('nginx', 'apt-get install -y nginx');
-}
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A folder Nginx can run from without root paths; its worker (nobody, under root) can enter it. */

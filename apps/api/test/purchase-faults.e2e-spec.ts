@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, AppProcess, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, AppProcess, createSession, freePort, startApi, TestSession } from '@app/testing';
 import { HoldService, performanceKeys, PurchaseFlusher, PurchaseService, SeatStateStore } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
@@ -72,7 +72,12 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
   const processes: AppProcess[] = [];
 
   const startBatch = async () => {
-    const batch = new AppProcess('batch', { ...api.env, PURCHASE_FLUSH_AGE_SECONDS: '1' });
+    // A short claim idle time: the restarted batch takes the killed one's entries over quickly.
+    const batch = new AppProcess('batch', {
+      ...api.env,
+      PURCHASE_FLUSH_AGE_SECONDS: '1',
+      PURCHASE_CLAIM_IDLE_SECONDS: '2',
+    });
     processes.push(batch);
     await batch.waitForLine('batch started');
     return batch;
@@ -124,7 +129,7 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
     await waitFor(
       () => raw.xlen(performanceKeys(performanceId).purchaseStream),
       (length) => length === 0,
-      5_000,
+      30_000,
     );
     raw.disconnect();
   }, 120_000);
@@ -144,7 +149,7 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
 });
 
 describe('write-behind when Redis (AOF, appendfsync always) is killed before the flush', () => {
-  const port = 6390 + Math.floor(Math.random() * 500);
+  let port: number;
   const dir = mkdtempSync(join(tmpdir(), 'bo-redis-aof-'));
   let redisServer: ChildProcess;
   let api: ApiHarness;
@@ -172,6 +177,7 @@ describe('write-behind when Redis (AOF, appendfsync always) is killed before the
   };
 
   beforeAll(async () => {
+    port = await freePort();
     await startRedis();
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
       REDIS_URL: `redis://127.0.0.1:${port}`,
@@ -197,7 +203,7 @@ describe('write-behind when Redis (AOF, appendfsync always) is killed before the
     const flusher = api.app.get(PurchaseFlusher);
     const flushed = await waitFor(
       async () => {
-        await flusher.flushOnce({ batchSize: 500, claimIdleMs: 10_000 }).catch(() => 0);
+        await flusher.flushOnce({ batchSize: 500 }).catch(() => 0);
         return countPersisted(api.env.DATABASE_URL, ids);
       },
       (counts) => counts.purchases === ids.length,

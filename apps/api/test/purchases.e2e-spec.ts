@@ -30,7 +30,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   /** Writes every due purchase to PostgreSQL, as `batch` does. */
   async function flushAll(): Promise<void> {
     const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500, claimIdleMs: 10_000 })) > 0);
+    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
   }
 
   beforeAll(async () => {

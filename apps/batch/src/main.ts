@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadEnv } from '@app/config';
-import { createLogger, runUntilSignal } from '@app/logging';
+import { createLogger, ShutdownSignals } from '@app/logging';
 import { OutboxRelayLoop } from '@app/messaging';
 import { HoldSweepLoop, PurchaseFlushLoop } from '@app/ticketing';
 import { BatchModule } from './batch.module';
@@ -9,6 +9,7 @@ import { BatchModule } from './batch.module';
 async function main(): Promise<void> {
   const env = loadEnv();
   const logger = createLogger({ app: 'batch', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: env.LOG_CONSOLE });
+  const signals = ShutdownSignals.listen(logger);
   const app = await NestFactory.createApplicationContext(BatchModule.forRoot(), { logger, abortOnError: false });
   await app.init();
   // Frees the seats of expired holds within 2 s (P3); several batch processes may sweep at once.
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   // Publishes the outbox (purchase-completed messages) to RabbitMQ; any number of relays may run.
   app.get(OutboxRelayLoop).start();
   logger.log('batch started', 'Main');
-  await runUntilSignal(app, logger);
+  await signals.closeOnSignal(app);
 }
 
 main().catch((error: unknown) => {

@@ -107,6 +107,16 @@ export class Env {
   @Max(3600)
   PURCHASE_FLUSH_AGE_SECONDS = 5;
 
+  /**
+   * A buffered purchase delivered to a flusher and not acknowledged for this long is taken over
+   * by another: the flusher died. Keep it well above the time one batch takes to write.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  PURCHASE_CLAIM_IDLE_SECONDS = 10;
+
   @IsIn(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'])
   LOG_LEVEL = 'info';
 

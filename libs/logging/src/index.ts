@@ -2,5 +2,5 @@ export { createLogger, createWinston } from './logger.factory';
 export type { LoggerOptions } from './logger.factory';
 export { RequestContext } from './request-context';
 export type { RequestContextStore } from './request-context';
-export { runUntilSignal } from './shutdown';
+export { ShutdownSignals } from './shutdown';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';

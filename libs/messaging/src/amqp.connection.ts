@@ -1,7 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import amqp, { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import { Topology } from './topology';
+
+/** Longest wait at shutdown for a topology declaration in progress to finish. */
+const SETUP_GRACE_MS = 2000;
 
 /**
  * One RabbitMQ connection per process that reconnects on its own, with a confirm channel
@@ -11,6 +15,7 @@ export class AmqpConnection {
   private readonly logger = new Logger('RabbitMQ');
   readonly connection: AmqpConnectionManager;
   readonly channel: ChannelWrapper;
+  private closing = false;
 
   constructor(
     url: string,
@@ -40,6 +45,12 @@ export class AmqpConnection {
       confirm: true,
       setup: (channel: ConfirmChannel) => topology.declare(channel),
     });
+    // The wrapper emits a failed setup (a topology call whose channel ended, at shutdown or on a
+    // broker restart) as 'error'; unheard, that event becomes an unhandled rejection that kills
+    // the process. A setup that failed runs again on the next connection.
+    this.channel.on('error', (error: Error) => {
+      if (!this.closing) this.logger.warn(`rabbitmq channel setup failed: ${error.message}`);
+    });
   }
 
   isConnected(): boolean {
@@ -60,7 +71,18 @@ export class AmqpConnection {
     });
   }
 
+  /**
+   * Closes the channel, then the connection. A topology declaration still in progress (the
+   * process is stopped right after it started) is given up to 2 s to finish first, so no call is
+   * cut off half-way; unsent and unconfirmed publishes are rejected to their callers.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.connection.isConnected()) {
+      await Promise.race([this.channel.waitForConnect(), delay(SETUP_GRACE_MS, undefined, { ref: false })]).catch(
+        () => undefined,
+      );
+    }
     await this.channel.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }

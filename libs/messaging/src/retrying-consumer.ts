@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
@@ -36,9 +37,10 @@ export class RetryingConsumer {
   /** Bumped on every (re)connection: a delivery tag is only valid on the channel that gave it. */
   private channelGeneration = 0;
   private consuming = false;
+  private stopping = false;
 
   constructor(
-    amqp: AmqpConnection,
+    private readonly amqp: AmqpConnection,
     private readonly policy: RetryPolicy,
     private readonly options: RetryingConsumerOptions,
     private readonly handle: (message: ConsumeMessage) => Promise<void>,
@@ -47,26 +49,38 @@ export class RetryingConsumer {
       name: `consumer:${options.queue}`,
       confirm: true,
       // Runs on every new channel before its consumers start, so no delivery sees the old generation.
-      setup: (channel: ConfirmChannel) => {
+      // The prefetch is set here, awaited, and not as a consume option: the wrapper sends that one
+      // without awaiting it, and a channel closed before its reply rejects it unhandled.
+      setup: async (channel: ConfirmChannel) => {
         this.channelGeneration += 1;
-        return amqp.topology.declare(channel);
+        await amqp.topology.declare(channel);
+        await channel.prefetch(options.prefetch);
       },
     });
-    this.channel.on('error', (error: Error) => this.logger.warn(`consumer channel error: ${error.message}`));
+    this.channel.on('error', (error: Error) => {
+      if (!this.stopping) this.logger.warn(`consumer channel error: ${error.message}`);
+    });
   }
 
   /** Starts consuming; also resumes by itself after every reconnection. */
   async start(): Promise<void> {
     if (this.consuming) return;
     this.consuming = true;
-    await this.channel.consume(this.options.queue, (message) => this.track(this.process(message)), {
-      prefetch: this.options.prefetch,
-      noAck: false,
-    });
+    await this.channel.consume(this.options.queue, (message) => this.track(this.process(message)), { noAck: false });
   }
 
-  /** Stops taking messages, waits for those being handled, then closes the channel. */
+  /**
+   * Stops taking messages, waits for those being handled, then closes the channel. A channel
+   * still being set up (stopped right after the start) is given up to 2 s to finish first, so no
+   * call on it is cut off half-way.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.amqp.isConnected()) {
+      await Promise.race([this.channel.waitForConnect(), delay(2000, undefined, { ref: false })]).catch(
+        () => undefined,
+      );
+    }
     if (this.consuming) {
       this.consuming = false;
       await this.channel.cancelAll().catch(() => undefined);

@@ -7,7 +7,8 @@ export { createTestEnv, RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL } from './t
 export type { TestEnv } from './test-env';
 export { AppProcess, builtEntry } from './processes';
 export type { AppName } from './processes';
-export { freePort, TestSmtpServer } from './test-smtp-server';
+export { freePort } from './free-port';
+export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';
 export { TcpProxy } from './tcp-proxy';
 export { waitUntil } from './wait-until';

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { freePort } from './test-smtp-server';
+import { freePort } from './free-port';
 
 /**
  * Forwards a spare local port to a server. `cut()` drops every connection and refuses new ones,

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { freePort } from './free-port';
 import { SMTPServer } from 'smtp-server';
 
 /** An e-mail as the test SMTP server received it, with its text and HTML parts decoded. */
@@ -10,15 +10,6 @@ export interface ReceivedEmail {
   text: string;
   html: string;
   raw: string;
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked; tests then bind it themselves). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

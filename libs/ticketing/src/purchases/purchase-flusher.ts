@@ -22,11 +22,9 @@ export const FLUSHED_RETENTION_MS = 24 * 60 * 60 * 1000;
 export interface FlushOptions {
   /** Most stream entries written per performance and transaction. */
   batchSize: number;
-  /** Entries delivered to another consumer and not acknowledged for this long are taken over. */
-  claimIdleMs: number;
 }
 
-export const DEFAULT_FLUSH_OPTIONS: FlushOptions = { batchSize: 500, claimIdleMs: 10_000 };
+export const DEFAULT_FLUSH_OPTIONS: FlushOptions = { batchSize: 500 };
 
 interface CancelEntry extends PurchaseCancellation {
   userId: string;
@@ -113,7 +111,7 @@ export class PurchaseFlusher {
       stream,
       FLUSH_GROUP,
       this.consumer,
-      options.claimIdleMs,
+      this.env.PURCHASE_CLAIM_IDLE_SECONDS * 1000,
       '0-0',
       'COUNT',
       options.batchSize,
