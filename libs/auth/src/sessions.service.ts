@@ -64,7 +64,9 @@ export class SessionsService {
       }
       if (stored.revokedAt) return { refused: 'revoked' };
       if (stored.expiresAt <= now) return { refused: 'expired' };
-      const user = await this.users.findById(stored.userId);
+      // Inside the transaction's own connection: a second connection taken while this one is
+      // held deadlocks the pool under a burst of refreshes.
+      const user = await this.users.findById(stored.userId, manager);
       if (!user) return { refused: 'unknown' };
       const pair = await this.issuePair(user, stored.familyId, manager);
       await this.refreshTokens.markRotated(stored.id, pair.refreshTokenId, now, manager);

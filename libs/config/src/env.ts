@@ -29,6 +29,23 @@ export class Env {
   @Matches(URL_WITH_SCHEME(['postgres', 'postgresql']), { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/boxoffice';
 
+  /** Most PostgreSQL connections one process opens. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DATABASE_POOL_SIZE = 20;
+
+  /**
+   * Longest wait for a free pool connection, in milliseconds; a request that waits longer is
+   * answered 503 with Retry-After.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  DATABASE_ACQUIRE_TIMEOUT_MS = 5000;
+
   @Matches(URL_WITH_SCHEME(['redis', 'rediss']), { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 

@@ -4,7 +4,9 @@ import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /** One set of DataSource options, shared by the apps and the migration CLI. */
-export function dataSourceOptions(env: Pick<Env, 'DATABASE_URL'>): DataSourceOptions {
+export function dataSourceOptions(
+  env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATABASE_ACQUIRE_TIMEOUT_MS'>,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: env.DATABASE_URL,
@@ -13,6 +15,6 @@ export function dataSourceOptions(env: Pick<Env, 'DATABASE_URL'>): DataSourceOpt
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    extra: { max: 20, connectionTimeoutMillis: 5000 },
+    extra: { max: env.DATABASE_POOL_SIZE, connectionTimeoutMillis: env.DATABASE_ACQUIRE_TIMEOUT_MS },
   };
 }

@@ -26,7 +26,15 @@ interface Mapped {
   status: number;
   message: string | string[];
   details?: Record<string, unknown>;
+  /** Seconds, sent as `Retry-After`. */
+  retryAfter?: number;
 }
+
+/**
+ * What pg's pool raises when no connection frees up within DATABASE_ACQUIRE_TIMEOUT_MS (or a new
+ * one cannot be opened in time): a burst, not a fault of the request, so a 503 the client retries.
+ */
+const POOL_TIMEOUTS = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
 
 /** Gives every error the uniform body; logs 5xx causes with the request id, never shows them. */
 @Catch()
@@ -56,10 +64,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       timestamp: new Date().toISOString(),
       ...(mapped.details ? { details: mapped.details } : {}),
     };
-    if (exception instanceof HttpException) {
-      const retryAfter = (exception.getResponse() as { retryAfter?: number }).retryAfter;
-      if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-    }
+    const retryAfter =
+      mapped.retryAfter ??
+      (exception instanceof HttpException
+        ? (exception.getResponse() as { retryAfter?: number }).retryAfter
+        : undefined);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -76,6 +86,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
           ? response
           : ((response as { message?: string | string[] }).message ?? exception.message);
       return { status, message };
+    }
+    if (exception instanceof Error && POOL_TIMEOUTS.includes(exception.message)) {
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };
     }
     if (exception instanceof QueryFailedError) {
       const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';

@@ -67,8 +67,9 @@ export class UsersRepository {
     return rows[0] ? toEntity(rows[0]) : null;
   }
 
-  findById(id: string): Promise<UserEntity | null> {
-    return this.dataSource.getRepository(UserEntity).findOneBy({ id });
+  /** `manager`: the transaction to read in; without one, any pool connection. */
+  findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<UserEntity | null> {
+    return manager.getRepository(UserEntity).findOneBy({ id });
   }
 }
 

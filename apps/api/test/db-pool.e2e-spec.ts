@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+
+// A pool of three connections and a short acquire timeout make a burst exhaust the pool at once:
+// a request that held one connection while waiting for another would deadlock it (500s for all).
+describe('a burst larger than the PostgreSQL pool (real PostgreSQL)', () => {
+  let api: ApiHarness;
+  let buyers: TestSession[];
+  let bystander: TestSession;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      DATABASE_POOL_SIZE: '3',
+      DATABASE_ACQUIRE_TIMEOUT_MS: '300',
+    });
+    buyers = [];
+    for (let i = 0; i < 60; i++) buyers.push(await createSession(api.app));
+    bystander = await createSession(api.app);
+  }, 120_000);
+  afterAll(async () => api?.close());
+
+  it('answers every refresh 200 or 503 with Retry-After, never 500, and other users are served after', async () => {
+    const burst = await Promise.all([
+      ...buyers.map((buyer) =>
+        api.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: buyer.refreshToken } }),
+      ),
+      ...buyers.map(() => api.app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bystander.headers })),
+    ]);
+    const statuses = burst.map((res) => res.statusCode);
+    expect(statuses.filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    // Refreshes that got through rotated their token; the pool never deadlocked.
+    expect(statuses.slice(0, buyers.length).filter((status) => status === 200).length).toBeGreaterThan(0);
+    for (const res of burst.filter((r) => r.statusCode === 503)) {
+      expect(res.headers['retry-after']).toBe('1');
+      expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
+      expect(res.json().message).toBe('The service is busy; retry shortly');
+    }
+    const after = await api.app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bystander.headers });
+    expect(after.statusCode).toBe(200);
+  });
+});
