@@ -100,4 +100,44 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
     const detail = (await call('GET', `/performances/${performance.id}`)).json();
     expect(detail).toMatchObject({ sold: 2, held: 0, available: 8 });
   });
+
+  it('sends no confirmation for a purchase canceled before the flush, while the resold seat is confirmed', async () => {
+    const event = (await call('POST', '/events', { title: 'Cancel Night', venue: 'Hall C' }, admin)).json();
+    const performance = (
+      await call(
+        'POST',
+        `/events/${event.id}/performances`,
+        {
+          startsAt: '2030-06-01T20:00:00Z',
+          salesOpenAt: '2020-01-01T00:00:00Z',
+          sections: [{ name: 'Floor', grade: 'R', price: 50000, rows: 1, seatsPerRow: 2 }],
+        },
+        admin,
+      )
+    ).json();
+    const [seat] = (await call('GET', `/performances/${performance.id}/seats?limit=1`)).json().items;
+    const buy = async (session: TestSession) => {
+      const hold = await call('POST', '/reservations', { performanceId: performance.id, seatIds: [seat.id] }, session);
+      expect(hold.statusCode).toBe(201);
+      const purchase = await call('POST', '/purchases', { reservationId: hold.json().id }, session);
+      expect(purchase.statusCode).toBe(201);
+      return purchase.json().id as string;
+    };
+
+    const canceledId = await buy(buyer);
+    expect((await call('POST', `/purchases/${canceledId}/cancel`, undefined, buyer)).statusCode).toBe(200);
+    const secondBuyer = await createSession(api.app, { name: 'Second Buyer' });
+    const resoldId = await buy(secondBuyer);
+
+    await mailer.waitForLine(`purchase ${canceledId} was canceled before it was written`, 30_000);
+    await waitUntil(() => smtp.received.some((m) => m.text.includes(resoldId)), 'e-mail of the resale', 30_000);
+    expect(smtp.received.filter((m) => m.text.includes(canceledId))).toEqual([]);
+    const states = await db.query('SELECT id, status FROM purchases WHERE id = ANY($1) ORDER BY status', [
+      [canceledId, resoldId],
+    ]);
+    expect(states.rows).toEqual([
+      { id: resoldId, status: 'PAID' },
+      { id: canceledId, status: 'CANCELED' },
+    ]);
+  });
 });

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PurchaseStatus } from '../entities/purchase.entity';
 
 /** Everything the buyer's e-mail says about one purchase. */
 export interface PurchaseReceipt {
   purchaseId: string;
+  /** `CANCELED` when the buyer canceled before the purchase was written to PostgreSQL. */
+  status: PurchaseStatus;
   buyerEmail: string;
   buyerName: string;
   eventTitle: string;
@@ -18,6 +21,7 @@ export interface PurchaseReceipt {
 
 interface ReceiptRow {
   purchase_id: string;
+  status: PurchaseStatus;
   buyer_email: string;
   buyer_name: string;
   event_title: string;
@@ -35,7 +39,7 @@ export class PurchaseReceiptsRepository {
 
   async findByPurchaseId(purchaseId: string): Promise<PurchaseReceipt | null> {
     const rows: ReceiptRow[] = await this.dataSource.query(
-      `SELECT p.id AS purchase_id, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
+      `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
               e.venue, pf.starts_at, p.amount, p.created_at AS purchased_at,
               (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'number', s."number")
                                ORDER BY s.position)
@@ -52,6 +56,7 @@ export class PurchaseReceiptsRepository {
     if (!row) return null;
     return {
       purchaseId: row.purchase_id,
+      status: row.status,
       buyerEmail: row.buyer_email,
       buyerName: row.buyer_name,
       eventTitle: row.event_title,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { PurchaseReceipt } from '@app/database';
+import { PurchaseReceipt, PurchaseStatus } from '@app/database';
 import { escapeHtml, formatAmount, formatStartTime, renderPurchaseEmail } from './purchase-email.template';
 
 const receipt: PurchaseReceipt = {
   purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
+  status: PurchaseStatus.Paid,
   buyerEmail: 'ana@example.test',
   buyerName: 'Ana <Admin>',
   eventTitle: 'Rock & Roll Night',

@@ -7,7 +7,7 @@ import {
   ROUTING,
   Topology,
 } from '@app/messaging';
-import { PurchaseMailService } from './purchase-mail.service';
+import { DeliveryOutcome, PurchaseMailService } from './purchase-mail.service';
 
 /** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
 export const MAILER_PREFETCH = 8;
@@ -39,11 +39,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
       async (message) => {
         const purchase = parsePurchaseCompleted(message.content);
         const outcome = await this.mail.deliver(purchase);
-        this.logger.log(
-          outcome === 'sent'
-            ? `e-mail sent for purchase ${purchase.purchaseId}`
-            : `e-mail for purchase ${purchase.purchaseId} was already sent; nothing to do`,
-        );
+        this.logger.log(DELIVERY_LOG[outcome](purchase.purchaseId));
       },
     );
     await this.consumer.start();
@@ -61,3 +57,9 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     await this.stop();
   }
 }
+
+const DELIVERY_LOG: Record<DeliveryOutcome, (purchaseId: string) => string> = {
+  sent: (id) => `e-mail sent for purchase ${id}`,
+  'already-sent': (id) => `e-mail for purchase ${id} was already sent; nothing to do`,
+  canceled: (id) => `purchase ${id} was canceled before it was written; no confirmation sent`,
+};

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { EmailDeliveriesRepository, PurchaseReceiptsRepository, TransactionRunner } from '@app/database';
+import {
+  EmailDeliveriesRepository,
+  PurchaseReceiptsRepository,
+  PurchaseStatus,
+  TransactionRunner,
+} from '@app/database';
 import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging';
 import { Mailer } from './mailer.port';
 import { renderPurchaseEmail } from './purchase-email.template';
@@ -13,7 +18,8 @@ export class PurchaseNotPersistedError extends Error {
   }
 }
 
-export type DeliveryOutcome = 'sent' | 'already-sent';
+/** `canceled`: the purchase was canceled before it was written, so it confirms nothing (P5). */
+export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled';
 
 /**
  * Sends the buyer's e-mail for a completed purchase, once.
@@ -39,6 +45,8 @@ export class PurchaseMailService {
   async deliver(message: PurchaseCompletedMessage): Promise<DeliveryOutcome> {
     const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
     if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
+    // A confirmation of a canceled purchase would let its seat, sold again, be shown twice at the door.
+    if (receipt.status === PurchaseStatus.Canceled) return 'canceled';
     const messageId = purchaseCompletedMessageId(receipt.purchaseId);
     return this.transactions.run(async (manager) => {
       const claimed = await this.deliveries.claim(manager, {
