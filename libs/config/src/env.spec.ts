@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv } from './env';
+import { ConfigError, parseEnv, productionSecretProblem } from './env';
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -46,6 +47,9 @@ describe('parseEnv', () => {
     expect(problems.some((p) => p.startsWith(name))).toBe(true);
   });
 
+  const RANDOM_SECRET = randomBytes(48).toString('base64');
+  const RANDOM_SECRET_2 = randomBytes(48).toString('base64');
+
   it('requires both JWT secrets in production, and never prints them', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       'JWT_ACCESS_SECRET is required when NODE_ENV=production',
@@ -59,8 +63,30 @@ describe('parseEnv', () => {
     expect(short.join()).toContain('JWT_ACCESS_SECRET');
     expect(short.join()).not.toContain('short-secret');
     expect(() =>
-      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) }),
+      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: RANDOM_SECRET, JWT_REFRESH_SECRET: RANDOM_SECRET_2 }),
     ).not.toThrow();
+  });
+
+  it.each([
+    ['the published development value', parseEnv({}).JWT_ACCESS_SECRET!],
+    ['a repeated character', 'a'.repeat(64)],
+    ['a repeated word', 'changeme'.repeat(8)],
+    ['a short phrase padded', 'secret-secret-secret-secret-secret'],
+  ])('refuses to start in production with %s as a JWT secret', (_, secret) => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: secret,
+      JWT_REFRESH_SECRET: RANDOM_SECRET,
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^JWT_ACCESS_SECRET is (the published development value|guessable)/);
+    expect(problems[0]).not.toContain(secret);
+  });
+
+  it('accepts random secrets as openssl makes them (base64 and hex)', () => {
+    for (const secret of [randomBytes(32).toString('base64'), randomBytes(32).toString('hex')]) {
+      expect(productionSecretProblem(secret)).toBeUndefined();
+    }
   });
 
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

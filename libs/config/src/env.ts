@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsEmail,
@@ -169,8 +170,10 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   const problems = validateSync(env, { forbidUnknownValues: true }).flatMap(describe);
 
   if (env.NODE_ENV === 'production') {
-    if (!env.JWT_ACCESS_SECRET) problems.push('JWT_ACCESS_SECRET is required when NODE_ENV=production');
-    if (!env.JWT_REFRESH_SECRET) problems.push('JWT_REFRESH_SECRET is required when NODE_ENV=production');
+    for (const name of ['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'] as const) {
+      const problem = productionSecretProblem(env[name]);
+      if (problem) problems.push(`${name} ${problem} when NODE_ENV=production`);
+    }
   }
   if (env.JWT_ACCESS_SECRET && env.JWT_ACCESS_SECRET === env.JWT_REFRESH_SECRET) {
     problems.push('JWT_REFRESH_SECRET must differ from JWT_ACCESS_SECRET');
@@ -186,6 +189,37 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   env.JWT_ACCESS_SECRET ??= DEV_ACCESS_SECRET;
   env.JWT_REFRESH_SECRET ??= DEV_REFRESH_SECRET;
   return Object.freeze(env);
+}
+
+/** Secrets that are public (in this source), so a token signed with them proves nothing. */
+const PUBLISHED_SECRETS = new Set([DEV_ACCESS_SECRET, DEV_REFRESH_SECRET]);
+/** Least estimated entropy of a production secret, in bits (a random 32-byte base64 or hex secret has ~200). */
+const MIN_SECRET_BITS = 128;
+
+/**
+ * Why a production signing secret is unsafe, or undefined when it is fine: missing, published,
+ * or guessable. Entropy is estimated twice, and the lower estimate counts: length × the Shannon
+ * entropy of its characters (fails a small alphabet), and the size of its DEFLATE compression
+ * (fails a repeated phrase, "changeme" × 8). `openssl rand -base64 32` passes both.
+ */
+export function productionSecretProblem(secret: string | undefined): string | undefined {
+  if (!secret) return 'is required';
+  if (PUBLISHED_SECRETS.has(secret)) return 'is the published development value';
+  if (estimatedEntropyBits(secret) < MIN_SECRET_BITS) {
+    return `is guessable (under ${MIN_SECRET_BITS} bits); make one with: openssl rand -base64 48`;
+  }
+  return undefined;
+}
+
+function estimatedEntropyBits(text: string): number {
+  const counts = new Map<string, number>();
+  for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
+  const length = [...text].length;
+  let perChar = 0;
+  for (const count of counts.values()) perChar -= (count / length) * Math.log2(count / length);
+  // Raw DEFLATE has no header; its last few bits pad the final byte.
+  const compressedBits = deflateRawSync(Buffer.from(text), { level: 9 }).length * 8 - 8;
+  return Math.min(perChar * length, compressedBits);
 }
 
 function toInt(value: unknown): unknown {
