@@ -11,6 +11,7 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     LOG_DIR=/var/log/boxoffice \
     LOG_CONSOLE=json

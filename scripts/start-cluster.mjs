@@ -47,7 +47,7 @@ const group = new ProcessGroup({
 });
 const extra = { ...env, ...group.startMailCatcher(env) };
 apiPorts.forEach((port, i) =>
-  group.run(`api-${i + 1}`, process.execPath, [appEntry('api')], { ...extra, PORT: String(port) }),
+  group.run(`api-${i + 1}`, process.execPath, [appEntry('api')], { ...extra, HOST: '127.0.0.1', PORT: String(port) }),
 );
 group.run('batch', process.execPath, [appEntry('batch')], extra);
 group.run('mailer', process.execPath, [appEntry('mailer')], extra);

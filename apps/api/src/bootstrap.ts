@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Env, EnvSource } from '@app/config';
+import { Env, EnvSource, TrustedProxies } from '@app/config';
 import { RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { HttpMetrics } from './metrics/http-metrics';
@@ -20,9 +20,11 @@ export async function createApiApp(
   module: { forRoot(overrides?: EnvSource): unknown },
   options: { overrides?: EnvSource; logger?: import('@nestjs/common').LoggerService | false } = {},
 ): Promise<NestFastifyApplication> {
+  // The trusted proxies come from the configuration, which Nest reads after the adapter exists.
+  let trusted: TrustedProxies | undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: true,
+    trustProxy: (address: string) => trusted?.trusts(address) ?? false,
     // Take the caller's request id when it is a sane token; otherwise make one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
@@ -35,6 +37,7 @@ export async function createApiApp(
     // Nest's own body parsers stay off: configureApp registers the JSON parser (see there).
     bodyParser: false,
   });
+  trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
   configureApp(app);
   return app;
 }
@@ -139,5 +142,5 @@ function addDefaultErrorResponses(document: OpenAPIObject): void {
 
 export async function listen(app: NestFastifyApplication): Promise<void> {
   const env = app.get(Env);
-  await app.listen({ port: env.PORT, host: '0.0.0.0' });
+  await app.listen({ port: env.PORT, host: env.HOST });
 }

@@ -4,15 +4,36 @@ import {
   IsEmail,
   IsIn,
   IsInt,
+  IsIP,
   IsOptional,
   IsString,
   Matches,
   Max,
   MinLength,
   Min,
+  Validate,
   validateSync,
   ValidationError,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
 } from 'class-validator';
+import { TrustedProxies } from './trusted-proxies';
+
+@ValidatorConstraint({ name: 'trustProxy' })
+class TrustProxyRule implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    try {
+      new TrustedProxies(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  defaultMessage(): string {
+    return 'must be a comma-separated list of loopback, linklocal, uniquelocal, addresses and CIDR ranges';
+  }
+}
 
 const URL_WITH_SCHEME = (schemes: string[]) => new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
 
@@ -26,6 +47,17 @@ export class Env {
   @Min(0)
   @Max(65535)
   PORT = 3000;
+
+  /** Address the API binds: loopback on a developer machine; `0.0.0.0` in a container. */
+  @IsIP()
+  HOST = '127.0.0.1';
+
+  /**
+   * Proxies whose X-Forwarded-For is believed (the client address of rate limits and logs):
+   * comma-separated `loopback`, `linklocal`, `uniquelocal`, addresses and CIDR ranges.
+   */
+  @Validate(TrustProxyRule)
+  TRUST_PROXY = 'loopback';
 
   @Matches(URL_WITH_SCHEME(['postgres', 'postgresql']), { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/boxoffice';

@@ -1,3 +1,4 @@
 export { ConfigModule, loadEnv } from './config.module';
 export { ConfigError, Env, parseEnv } from './env';
 export type { EnvSource } from './env';
+export { parseRange, TrustedProxies } from './trusted-proxies';

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiHarness, startApi } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+/** Five wrong passwords for one e-mail from one client; the sixth try is what the test looks at. */
+async function sixthLogin(api: ApiHarness, email: string, from: (attempt: number) => Record<string, string>) {
+  const tries: number[] = [];
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const { remoteAddress, ...headers } = from(attempt);
+    const res = await api.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email, password: 'wrong-password-1' },
+      headers,
+      remoteAddress,
+    });
+    tries.push(res.statusCode);
+  }
+  return tries;
+}
+
+describe('the client address behind TRUST_PROXY (login rate limit, real Redis)', () => {
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      TRUST_PROXY: 'loopback',
+    });
+  });
+  afterAll(async () => api?.close());
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy: rotating it does not dodge the limit', async () => {
+    const tries = await sixthLogin(api, 'direct@example.test', (attempt) => ({
+      remoteAddress: '203.0.113.9',
+      'x-forwarded-for': `198.51.100.${attempt + 1}`,
+    }));
+    expect(tries).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('believes X-Forwarded-For from a trusted proxy: each forwarded client is counted on its own', async () => {
+    const tries = await sixthLogin(api, 'proxied@example.test', (attempt) => ({
+      remoteAddress: '127.0.0.1',
+      'x-forwarded-for': `198.51.100.${attempt + 1}`,
+    }));
+    expect(tries).toEqual([401, 401, 401, 401, 401, 401]);
+  });
+});
