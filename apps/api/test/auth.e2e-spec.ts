@@ -46,6 +46,8 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
     api = await startApi(({ overrides, logger }) => createApiApp(TestApiModule, { overrides, logger }), {
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
+      // Every signup of this file comes from one address; the limit has its own test.
+      SIGNUP_RATE_LIMIT: '0',
     });
     db = api.app.get(DataSource);
     vi.spyOn(api.app.get(Clock), 'now').mockImplementation(() => new Date(Date.now() + clockOffsetMs));

@@ -46,3 +46,44 @@ describe('the client address behind TRUST_PROXY (login rate limit, real Redis)',
     expect(tries).toEqual([401, 401, 401, 401, 401, 401]);
   });
 });
+
+describe('signup throttling per client address (SIGNUP_RATE_LIMIT, real Redis)', () => {
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      SIGNUP_RATE_LIMIT: '3',
+    });
+  });
+  afterAll(async () => api?.close());
+
+  const signup = (n: number, remoteAddress: string, forwardedFor?: string) =>
+    api.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/signup',
+      payload: { email: `throwaway-${remoteAddress}-${n}@example.test`, password: 'long-enough-pw', name: 'T' },
+      headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+      remoteAddress,
+    });
+
+  it('allows SIGNUP_RATE_LIMIT signups a minute from one address, then 429 with Retry-After; other addresses go on', async () => {
+    const statuses: number[] = [];
+    for (let n = 0; n < 4; n++) statuses.push((await signup(n, '203.0.113.20', `198.51.100.${n}`)).statusCode);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    const refused = await signup(9, '203.0.113.20');
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.json().message).toBe('too many signups from this address, try again later');
+    expect((await signup(0, '203.0.113.21')).statusCode).toBe(201);
+  });
+
+  it('does not count logins against signups, nor signups against logins', async () => {
+    const login = await api.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'throwaway-203.0.113.20-0@example.test', password: 'long-enough-pw' },
+      remoteAddress: '203.0.113.20',
+    });
+    expect(login.statusCode).toBe(200);
+  });
+});

@@ -3,11 +3,12 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import Redis from 'ioredis';
+import { Env } from '@app/config';
 import { AccountsService } from './accounts.service';
 import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
 import { Clock, SystemClock } from './clock';
 import { AccessTokenGuard, RolesGuard } from './guards';
-import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER } from './login-throttler.guard';
+import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, SIGNUP_THROTTLER, SIGNUP_WINDOW_MS } from './login-throttler.guard';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { SessionsService } from './sessions.service';
@@ -23,9 +24,17 @@ import { TokenService } from './token.service';
     // Keys are passed per call: access and refresh tokens are signed with different secrets.
     JwtModule.register({}),
     ThrottlerModule.forRootAsync({
-      inject: [Redis],
-      useFactory: (redis: Redis) => ({
-        throttlers: [{ name: LOGIN_THROTTLER, ...LOGIN_RATE_LIMIT }],
+      inject: [Redis, Env],
+      useFactory: (redis: Redis, env: Env) => ({
+        throttlers: [
+          { name: LOGIN_THROTTLER, ...LOGIN_RATE_LIMIT },
+          {
+            name: SIGNUP_THROTTLER,
+            limit: Math.max(env.SIGNUP_RATE_LIMIT, 1),
+            ttl: SIGNUP_WINDOW_MS,
+            skipIf: () => env.SIGNUP_RATE_LIMIT === 0,
+          },
+        ],
         storage: new RedisThrottlerStorage(redis),
         // Only the standard Retry-After (set by the error filter), no per-throttler X-RateLimit-* headers.
         setHeaders: false,

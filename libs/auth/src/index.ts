@@ -8,7 +8,15 @@ export { Clock, SystemClock } from './clock';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
 export type { AuthenticatedUser } from './decorators';
 export { AccessTokenGuard, RolesGuard } from './guards';
-export { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, LoginRateLimited, LoginThrottlerGuard } from './login-throttler.guard';
+export {
+  LOGIN_RATE_LIMIT,
+  LOGIN_THROTTLER,
+  LoginRateLimited,
+  LoginThrottlerGuard,
+  SIGNUP_THROTTLER,
+  SignupRateLimited,
+  SignupThrottlerGuard,
+} from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { SessionsService } from './sessions.service';

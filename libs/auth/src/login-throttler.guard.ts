@@ -1,7 +1,10 @@
 import { applyDecorators, ExecutionContext, HttpException, HttpStatus, Injectable, UseGuards } from '@nestjs/common';
-import { Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 
 export const LOGIN_THROTTLER = 'login';
+export const SIGNUP_THROTTLER = 'signup';
+/** The window of SIGNUP_RATE_LIMIT (signups per client address per minute). */
+export const SIGNUP_WINDOW_MS = 60_000;
 
 /** Login attempts allowed per client IP and e-mail in one window, and how long a blocked caller waits. */
 export const LOGIN_RATE_LIMIT = { limit: 5, ttl: 60_000, blockDuration: 60_000 };
@@ -30,4 +33,33 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
 
 /** Rate-limits a login route with LOGIN_RATE_LIMIT; over it the answer is 429 with Retry-After. */
 export const LoginRateLimited = () =>
-  applyDecorators(Throttle({ [LOGIN_THROTTLER]: LOGIN_RATE_LIMIT }), UseGuards(LoginThrottlerGuard));
+  applyDecorators(
+    Throttle({ [LOGIN_THROTTLER]: LOGIN_RATE_LIMIT }),
+    SkipThrottle({ [SIGNUP_THROTTLER]: true }),
+    UseGuards(LoginThrottlerGuard),
+  );
+
+/**
+ * Counts signups per client address (behind TRUST_PROXY): each one costs an argon2id hash, and
+ * throwaway accounts are how one person holds a whole small performance.
+ */
+@Injectable()
+export class SignupThrottlerGuard extends ThrottlerGuard {
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return String(request.ip);
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    limit: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new HttpException(
+      { message: 'too many signups from this address, try again later', retryAfter: limit.timeToBlockExpire },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}
+
+/** Rate-limits a signup route with SIGNUP_RATE_LIMIT per minute (0: no limit); over it, 429 with Retry-After. */
+export const SignupRateLimited = () =>
+  applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true }), UseGuards(SignupThrottlerGuard));

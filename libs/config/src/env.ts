@@ -167,6 +167,13 @@ export class Env {
   @Max(3600)
   PURCHASE_CLAIM_IDLE_SECONDS = 10;
 
+  /** Signups allowed per client address per minute; 0 turns the limit off. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  SIGNUP_RATE_LIMIT = 10;
+
   @IsIn(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'])
   LOG_LEVEL = 'info';
 

@@ -1,6 +1,14 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { AccountsService, AuthenticatedUser, CurrentUser, LoginRateLimited, Public, SessionsService } from '@app/auth';
+import {
+  AccountsService,
+  AuthenticatedUser,
+  CurrentUser,
+  LoginRateLimited,
+  Public,
+  SessionsService,
+  SignupRateLimited,
+} from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { mapUser, UserResponseDto } from '../users/user-response.dto';
 import { AuthLoginDto, AuthRefreshDto, AuthSignupDto, AuthTokensResponseDto } from './auth.dto';
@@ -15,7 +23,12 @@ export class AuthController {
 
   /** Creates a user account. 409 when the e-mail is taken (in any letter case). */
   @Public()
+  @SignupRateLimited()
   @Post('signup')
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description: 'Too many signups from this address; see Retry-After',
+  })
   async signup(@Body() body: AuthSignupDto): Promise<UserResponseDto> {
     return mapUser(await this.accounts.signup(body));
   }
