@@ -21,10 +21,10 @@ export async function createApiApp(
   options: { overrides?: EnvSource; logger?: import('@nestjs/common').LoggerService | false } = {},
 ): Promise<NestFastifyApplication> {
   // The trusted proxies come from the configuration, which Nest reads after the adapter exists.
-  let trusted: TrustedProxies | undefined;
+  const proxies: { trusted?: TrustedProxies } = {};
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: (address: string) => trusted?.trusts(address) ?? false,
+    trustProxy: (address: string) => proxies.trusted?.trusts(address) ?? false,
     // Take the caller's request id when it is a sane token; otherwise make one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
@@ -37,7 +37,7 @@ export async function createApiApp(
     // Nest's own body parsers stay off: configureApp registers the JSON parser (see there).
     bodyParser: false,
   });
-  trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
+  proxies.trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
   configureApp(app);
   return app;
 }
