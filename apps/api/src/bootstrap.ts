@@ -10,6 +10,7 @@ import { ErrorBodyDto } from './common/error-body.dto';
 import { HttpMetrics } from './metrics/http-metrics';
 
 export const API_PREFIX = 'api/v1';
+const AUTH_PATH = `/${API_PREFIX}/auth/`;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -59,6 +60,12 @@ function configureApp(app: NestFastifyApplication): void {
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
+    // No MIME sniffing, no framing (clickjacking); tokens and personal data never stored by a cache.
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('content-security-policy', "frame-ancestors 'none'");
+    if (request.headers.authorization !== undefined || request.url.startsWith(AUTH_PATH)) {
+      void reply.header('cache-control', 'no-store');
+    }
     RequestContext.run({ requestId: request.id }, done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
@@ -112,7 +119,7 @@ function configureApp(app: NestFastifyApplication): void {
       transformOptions: { enableImplicitConversion: false },
     }),
   );
-  setupSwagger(app);
+  if (app.get(Env).DOCS_ENABLED) setupSwagger(app);
 }
 
 function setupSwagger(app: NestFastifyApplication): void {

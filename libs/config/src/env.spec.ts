@@ -94,4 +94,17 @@ describe('parseEnv', () => {
       'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
     ]);
   });
+
+  it('turns the docs off in production unless DOCS_ENABLED=true', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+    };
+    expect(parseEnv({}).DOCS_ENABLED).toBe(true);
+    expect(parseEnv(production).DOCS_ENABLED).toBe(false);
+    expect(parseEnv({ ...production, DOCS_ENABLED: 'true' }).DOCS_ENABLED).toBe(true);
+    expect(parseEnv({ DOCS_ENABLED: 'false' }).DOCS_ENABLED).toBe(false);
+    expect(problemsOf({ DOCS_ENABLED: 'yes' })[0]).toMatch(/^DOCS_ENABLED must be true or false/);
+  });
 });

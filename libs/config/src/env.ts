@@ -1,6 +1,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsEmail,
   IsIn,
   IsInt,
@@ -180,6 +181,12 @@ export class Env {
   @IsString()
   LOG_DIR = './logs';
 
+  /** Swagger UI at /docs and the OpenAPI document at /docs-json; default: on, off in production. */
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  DOCS_ENABLED?: boolean;
+
   /** Console output: readable lines for people, or the same ECS JSON as the files. */
   @IsIn(['pretty', 'json', 'none'])
   LOG_CONSOLE: 'pretty' | 'json' | 'none' = 'pretty';
@@ -201,7 +208,14 @@ const DEV_REFRESH_SECRET = 'dev-only-refresh-secret-change-me-0123456789';
 export function parseEnv(source: EnvSource): Readonly<Env> {
   const known = Object.keys(new Env());
   const picked: EnvSource = {};
-  for (const key of [...known, 'JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
+  for (const key of [
+    ...known,
+    'JWT_ACCESS_SECRET',
+    'JWT_REFRESH_SECRET',
+    'ADMIN_EMAIL',
+    'ADMIN_PASSWORD',
+    'DOCS_ENABLED',
+  ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }
@@ -225,6 +239,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
+  env.DOCS_ENABLED ??= env.NODE_ENV !== 'production';
   env.JWT_ACCESS_SECRET ??= DEV_ACCESS_SECRET;
   env.JWT_REFRESH_SECRET ??= DEV_REFRESH_SECRET;
   return Object.freeze(env);
