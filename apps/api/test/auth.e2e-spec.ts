@@ -113,6 +113,35 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect(upper.json().message).toBe('e-mail is already registered');
     });
 
+    it('keys accounts by the NFC form: a decomposed spelling of a taken address is taken too', async () => {
+      const tag = newEmail().split('@')[0];
+      expect((await signup({ email: `jos\u00e9-${tag}@example.com`, password: PASSWORD, name: 'A' })).statusCode).toBe(
+        201,
+      );
+      const decomposed = await signup({ email: `jose\u0301-${tag}@example.com`, password: PASSWORD, name: 'B' });
+      expectUniformError(decomposed, 409);
+      const login = await inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: `JOSE\u0301-${tag}@example.com`, password: PASSWORD },
+      });
+      expect(login.statusCode).toBe(200);
+    });
+
+    it.each([
+      ['a zero-width space', '\u200b'],
+      ['a zero-width joiner', '\u200d'],
+      ['a soft hyphen', '\u00ad'],
+      ['a right-to-left mark', '\u200f'],
+      ['a no-break space', '\u00a0'],
+      ['a control character', '\u0007'],
+    ])('refuses an e-mail with %s, so no lookalike of another address can be made', async (_, invisible) => {
+      const [local, domain] = newEmail().split('@');
+      const res = await signup({ email: `${local}${invisible}x@${domain}`, password: PASSWORD, name: 'L' });
+      expectUniformError(res, 400);
+      expect(JSON.stringify(res.json().message)).toContain('email');
+    });
+
     it('gives one 201 and one 409 to concurrent signups with the same e-mail, never a 500', async () => {
       for (let round = 0; round < 3; round++) {
         const email = newEmail();

@@ -51,6 +51,16 @@ export class AccountsService {
   }
 }
 
+/**
+ * The one spelling of an e-mail address that accounts are keyed by: trimmed, Unicode NFC (so a
+ * precomposed and a decomposed "é" are one address), lower-cased.
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.trim().normalize('NFC').toLowerCase();
 }
+
+/**
+ * Characters no e-mail address may hold: controls, format characters (zero-width space and
+ * joiner, soft hyphen, bidi marks) and any space. Each would make a lookalike of another address.
+ */
+export const INVISIBLE_IN_EMAIL = /[\p{Cc}\p{Cf}\p{Z}]/u;

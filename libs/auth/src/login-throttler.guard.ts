@@ -1,5 +1,6 @@
 import { applyDecorators, ExecutionContext, HttpException, HttpStatus, Injectable, UseGuards } from '@nestjs/common';
 import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import { normalizeEmail } from './accounts.service';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
@@ -15,7 +16,7 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     // Guards run before validation: the body may be anything.
     const email = (request.body as { email?: unknown } | undefined)?.email;
-    const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
+    const normalized = typeof email === 'string' ? normalizeEmail(email) : '';
     return `${String(request.ip)}|${normalized}`;
   }
 

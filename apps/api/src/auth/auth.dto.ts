@@ -1,14 +1,26 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
 
-const lowerCaseTrimmed = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+/** An e-mail address in its one spelling (trimmed, NFC, lower case), with nothing invisible in it. */
+const NormalizedEmail = () =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
+    ValidateBy({
+      name: 'visibleEmail',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && !INVISIBLE_IN_EMAIL.test(value),
+        defaultMessage: () => 'email must not contain spaces, control or invisible characters',
+      },
+    }),
+    IsEmail(),
+    MaxLength(320),
+  );
 
 export class AuthSignupDto {
-  /** Stored lower-cased; unique regardless of case. @example ada@example.com */
-  @Transform(lowerCaseTrimmed)
-  @IsEmail()
-  @MaxLength(320)
+  /** Stored trimmed, in Unicode NFC and lower-cased; unique in that form. @example ada@example.com */
+  @NormalizedEmail()
   email: string;
 
   /** 8 to 128 characters. @example "correct horse battery staple" */
@@ -27,9 +39,7 @@ export class AuthSignupDto {
 
 export class AuthLoginDto {
   /** @example ada@example.com */
-  @Transform(lowerCaseTrimmed)
-  @IsEmail()
-  @MaxLength(320)
+  @NormalizedEmail()
   email: string;
 
   /** @example "correct horse battery staple" */
