@@ -116,3 +116,49 @@ describe('purchase e-mails when RabbitMQ or SMTP is down (real services)', () =>
     await smtp.start();
   });
 });
+
+describe('purchase e-mails when the SMTP server answers the message too late (real services)', () => {
+  let env: TestEnv;
+  let smtp: TestSmtpServer;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    env = createTestEnv({
+      SMTP_URL: smtp.url,
+      SMTP_REPLY_TIMEOUT_MS: '1000',
+      MAIL_RETRY_BASE_MS: '100',
+      MAIL_RETRY_MAX_MS: '400',
+    });
+    relay = await startRelay(env);
+    mailer = await startMailer(env);
+    db = dataSourceOf(relay);
+  });
+  afterAll(async () => {
+    await mailer?.close();
+    await relay?.close();
+    await smtp?.stop();
+    await destroyTestEnv(env);
+  });
+
+  it('records an e-mail the server took but answered after the timeout as uncertain, and never sends it again', async () => {
+    // The server queues every message it read, whether or not its reply reaches the sender.
+    smtp.holdReplies({ deliverAbandoned: true });
+    const [purchase] = await seedPurchases(db, await seedPerformance(db, 1), 1);
+    await waitUntil(
+      async () =>
+        (await db.query('SELECT 1 FROM email_deliveries WHERE message_id = $1 AND uncertain', [purchase.messageId]))
+          .length === 1,
+      'the delivery recorded as uncertain',
+      30_000,
+    );
+    smtp.releaseReplies();
+    // The message was acknowledged with its delivery row committed: a redelivery would find the
+    // row. Whatever the server does now, it got the e-mail once.
+    const copies = smtp.received.filter((email) => email.to.includes(purchase.buyerEmail));
+    expect(copies).toHaveLength(1);
+    expect((await deliveriesByPurchase(db)).get(purchase.purchaseId)).toBe(1);
+  });
+});

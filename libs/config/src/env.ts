@@ -100,6 +100,16 @@ export class Env {
   @IsString()
   MAIL_FROM = 'boxoffice <tickets@boxoffice.local>';
 
+  /**
+   * Longest wait for an SMTP reply, in milliseconds; by default the 10 minutes RFC 5321 gives the
+   * reply to the end of a message. An e-mail left unanswered after it was sent is not sent again.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  SMTP_REPLY_TIMEOUT_MS = 600_000;
+
   /** Tries of one purchase e-mail before its message is parked in the dead-letter queue. */
   @Transform(({ value }) => toInt(value))
   @IsInt()

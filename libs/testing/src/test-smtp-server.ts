@@ -20,6 +20,7 @@ export class TestSmtpServer {
   readonly received: ReceivedEmail[] = [];
   private server?: SMTPServer;
   private holding = false;
+  private keepAbandoned = false;
   /** E-mails whose final reply is being withheld, by SMTP session. */
   private readonly held = new Map<string, { email: ReceivedEmail; accept: () => void }[]>();
 
@@ -59,9 +60,12 @@ export class TestSmtpServer {
           this.held.set(session.id, [...(this.held.get(session.id) ?? []), { email, accept }]);
         });
       },
-      // A client gone before the final reply did not hand the e-mail over: it is discarded.
+      // A client gone before the final reply did not hand the e-mail over: it is discarded,
+      // unless this server plays one that delivers what it took, answered or not.
       onClose: (session, callback) => {
+        const abandoned = this.held.get(session.id) ?? [];
         this.held.delete(session.id);
+        if (this.keepAbandoned) for (const { email } of abandoned) this.received.push(email);
         callback?.();
       },
     });
@@ -78,10 +82,12 @@ export class TestSmtpServer {
 
   /**
    * From now on, takes each e-mail's data but withholds the final reply, as a stalled server
-   * would; the sender waits. An e-mail counts as received only once it is answered.
+   * would; the sender waits. An e-mail counts as received only once it is answered, or, with
+   * `deliverAbandoned`, also when its sender gives up waiting (a slow server that queued it).
    */
-  holdReplies(): void {
+  holdReplies(options: { deliverAbandoned?: boolean } = {}): void {
     this.holding = true;
+    this.keepAbandoned = options.deliverAbandoned ?? false;
   }
 
   /** E-mails waiting for their reply (their senders still connected). */
@@ -100,6 +106,7 @@ export class TestSmtpServer {
   /** Answers the withheld e-mails and stops withholding. */
   releaseReplies(): void {
     this.holding = false;
+    this.keepAbandoned = false;
     this.answerHeld();
   }
 

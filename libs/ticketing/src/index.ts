@@ -43,7 +43,7 @@ export type { FlushOptions } from './purchases/purchase-flusher';
 export { PurchaseFlushLoop } from './purchases/purchase-flush.loop';
 export { PurchasesModule } from './purchases/purchases.module';
 export { NotificationsModule } from './notifications/notifications.module';
-export { Mailer } from './notifications/mailer.port';
+export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
 export type { OutgoingEmail } from './notifications/mailer.port';
 export { SmtpMailer } from './notifications/smtp.mailer';
 export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';

@@ -21,4 +21,8 @@ export class EmailDeliveryEntity {
 
   @Column({ name: 'sent_at', type: 'timestamptz', default: () => 'now()' })
   sentAt: Date;
+
+  /** The whole message reached the server but no reply came: it may have been delivered, so it is not sent again. */
+  @Column({ type: 'boolean', default: false })
+  uncertain: boolean;
 }

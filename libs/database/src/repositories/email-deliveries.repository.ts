@@ -36,6 +36,17 @@ export class EmailDeliveriesRepository {
     );
   }
 
+  /**
+   * Completes a claim whose outcome is unknown (the message reached the server, its reply did
+   * not reach us): kept, so the message is not sent again, and marked for a person to check.
+   */
+  async recordUncertain(manager: EntityManager, messageId: string): Promise<void> {
+    await manager.query(
+      'UPDATE email_deliveries SET uncertain = true, sent_at = clock_timestamp() WHERE message_id = $1',
+      [messageId],
+    );
+  }
+
   findByPurchase(purchaseId: string): Promise<EmailDeliveryEntity[]> {
     return this.dataSource.getRepository(EmailDeliveryEntity).findBy({ purchaseId });
   }

@@ -8,8 +8,23 @@ export interface OutgoingEmail {
   messageIdHeader: string;
 }
 
+/**
+ * The whole e-mail reached the mail server, and its reply did not come back (a timeout, a cut
+ * connection). The server may have delivered it: sending it again could give the buyer two.
+ */
+export class MailMaybeSentError extends Error {
+  constructor(reason: string) {
+    super(`the e-mail reached the server but its reply did not come back (${reason})`);
+    this.name = 'MailMaybeSentError';
+  }
+}
+
 /** Sends e-mails. The SMTP implementation is the default; tests put a fake in its place. */
 export abstract class Mailer {
-  /** Resolves once the mail server accepted the e-mail, with the id it answered. */
+  /**
+   * Resolves once the mail server accepted the e-mail, with the id it answered. Rejects with
+   * {@link MailMaybeSentError} when the e-mail reached the server unanswered, with any other
+   * error when it surely was not delivered.
+   */
   abstract send(email: OutgoingEmail): Promise<{ smtpMessageId: string | null }>;
 }

@@ -62,4 +62,6 @@ const DELIVERY_LOG: Record<DeliveryOutcome, (purchaseId: string) => string> = {
   sent: (id) => `e-mail sent for purchase ${id}`,
   'already-sent': (id) => `e-mail for purchase ${id} was already sent; nothing to do`,
   canceled: (id) => `purchase ${id} was canceled before it was written; no confirmation sent`,
+  uncertain: (id) =>
+    `e-mail for purchase ${id} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,
 };

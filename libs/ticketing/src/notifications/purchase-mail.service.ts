@@ -7,7 +7,7 @@ import {
   TransactionRunner,
 } from '@app/database';
 import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging';
-import { Mailer } from './mailer.port';
+import { Mailer, MailMaybeSentError } from './mailer.port';
 import { renderPurchaseEmail } from './purchase-email.template';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
@@ -19,7 +19,7 @@ export class PurchaseNotPersistedError extends Error {
 }
 
 /** `canceled`: the purchase was canceled before it was written, so it confirms nothing (P5). */
-export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled';
+export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'uncertain';
 
 /**
  * Sends the buyer's e-mail for a completed purchase, once.
@@ -56,13 +56,20 @@ export class PurchaseMailService {
       });
       if (!claimed) return 'already-sent';
       const email = renderPurchaseEmail(receipt);
-      const { smtpMessageId } = await this.mailer.send({
-        to: { name: receipt.buyerName, address: receipt.buyerEmail },
-        ...email,
-        messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
-      });
-      await this.deliveries.recordSent(manager, messageId, smtpMessageId);
-      return 'sent';
+      try {
+        const { smtpMessageId } = await this.mailer.send({
+          to: { name: receipt.buyerName, address: receipt.buyerEmail },
+          ...email,
+          messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
+        });
+        await this.deliveries.recordSent(manager, messageId, smtpMessageId);
+        return 'sent';
+      } catch (error) {
+        // Probably delivered: keep the claim rather than risk a second copy.
+        if (!(error instanceof MailMaybeSentError)) throw error;
+        await this.deliveries.recordUncertain(manager, messageId);
+        return 'uncertain';
+      }
     });
   }
 }

@@ -1,9 +1,22 @@
+import { Transform } from 'node:stream';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import nodemailer, { Transporter } from 'nodemailer';
+import nodemailer, { SendMailOptions, Transporter } from 'nodemailer';
 import { Env } from '@app/config';
-import { Mailer, OutgoingEmail } from './mailer.port';
+import { Mailer, MailMaybeSentError, OutgoingEmail } from './mailer.port';
 
-/** Sends through the SMTP server of `SMTP_URL`, from `MAIL_FROM`, over a small connection pool. */
+/** Where one send has got to: set once the whole message was handed to the connection. */
+interface HandOver {
+  messageSent: boolean;
+}
+
+/**
+ * Sends through the SMTP server of `SMTP_URL`, from `MAIL_FROM`, over a small connection pool.
+ *
+ * Connecting and the greeting fail fast (10 s); a reply may take SMTP_REPLY_TIMEOUT_MS, by default
+ * the 10 minutes RFC 5321 (section 4.5.3.2) gives the reply to the end of the message, because
+ * a client that gives up sooner makes a slow server deliver twice. A send that fails after the
+ * whole message was handed over, with no reply from the server, is a {@link MailMaybeSentError}.
+ */
 @Injectable()
 export class SmtpMailer extends Mailer implements OnApplicationShutdown {
   private readonly transport: Transporter;
@@ -16,20 +29,50 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
       maxConnections: 5,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
-      socketTimeout: 30_000,
+      socketTimeout: env.SMTP_REPLY_TIMEOUT_MS,
+    });
+    // The composed message passes through this step as the connection reads it, after the
+    // server accepted DATA: its end means the whole message went out.
+    this.transport.use('stream', (mail, done) => {
+      const handOver = (mail.data as { handOver?: HandOver }).handOver;
+      if (handOver) {
+        mail.message.transform(
+          () =>
+            new Transform({
+              transform: (chunk, _encoding, next) => next(null, chunk),
+              flush: (next) => {
+                handOver.messageSent = true;
+                next();
+              },
+            }),
+        );
+      }
+      done();
     });
   }
 
   async send(email: OutgoingEmail): Promise<{ smtpMessageId: string | null }> {
-    const info = await this.transport.sendMail({
+    const handOver: HandOver = { messageSent: false };
+    const options: SendMailOptions & { handOver: HandOver } = {
       from: this.env.MAIL_FROM,
       to: email.to,
       subject: email.subject,
       text: email.text,
       html: email.html,
       messageId: email.messageIdHeader,
-    });
-    return { smtpMessageId: typeof info.messageId === 'string' ? info.messageId : null };
+      handOver,
+    };
+    try {
+      const info = await this.transport.sendMail(options);
+      return { smtpMessageId: typeof info.messageId === 'string' ? info.messageId : null };
+    } catch (error) {
+      // A server that answered (a 4xx or 5xx to the message) surely did not take it.
+      const answered = typeof (error as { responseCode?: unknown }).responseCode === 'number';
+      if (handOver.messageSent && !answered) {
+        throw new MailMaybeSentError(error instanceof Error ? error.message : String(error));
+      }
+      throw error;
+    }
   }
 
   onApplicationShutdown(): void {
