@@ -1,29 +1,53 @@
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
- * Test servers (api processes, Redis, Nginx, SMTP) listen on ports from this range: below the
- * kernel's ephemeral range (32768-60999 on Linux), so an outgoing connection can never have taken
- * the port between the check and the bind, as it can with `listen(0)`.
+ * Test servers (api processes, Redis, Nginx, SMTP, proxies) listen on ports from this range:
+ * below the kernel's ephemeral range (32768-60999 on Linux), so an outgoing connection can never
+ * take the port between the check and the bind, as it can with `listen(0)`.
  */
 const FIRST_PORT = 20_000;
-const PORTS_PER_WORKER = 1_000;
-const WORKER_SLOTS = 12;
+const PORT_COUNT = 12_000;
+/** Every process of every test run on this machine reserves its ports here, one file each. */
+const RESERVATIONS = join(tmpdir(), 'boxoffice-test-ports');
+/** A reservation older than this belongs to a run that ended (tests bind their ports at once). */
+const RESERVATION_MS = 15 * 60_000;
 
-// Each Vitest worker (and each other process) walks its own slice of the range, so two test
-// files running at once never get the same port; the bind check covers anything else.
-const worker = Number(process.env.VITEST_POOL_ID ?? process.pid) % WORKER_SLOTS;
-let next = 0;
+let next = Math.floor(Math.random() * PORT_COUNT);
 
 /**
- * A TCP port nobody listens on right now, on any address, from this process's slice of
- * 20000-31999. Rejects when the whole slice is taken.
+ * A TCP port from 20000-31999 that nobody listens on, on any address, and that no other test
+ * process (of this run or another) was given in the last 15 minutes: each port is reserved by
+ * creating a file exclusively, so two test files running at once never get the same one.
+ * Rejects when the whole range is taken.
  */
 export async function freePort(): Promise<number> {
-  for (let tried = 0; tried < PORTS_PER_WORKER; tried++) {
-    const port = FIRST_PORT + worker * PORTS_PER_WORKER + (next++ % PORTS_PER_WORKER);
-    if (await canListen(port)) return port;
+  mkdirSync(RESERVATIONS, { recursive: true });
+  for (let tried = 0; tried < PORT_COUNT; tried++) {
+    const port = FIRST_PORT + (next++ % PORT_COUNT);
+    if (reserve(port) && (await canListen(port))) return port;
   }
-  throw new Error(`no free port in ${FIRST_PORT + worker * PORTS_PER_WORKER}+${PORTS_PER_WORKER}`);
+  throw new Error(`no free port in ${FIRST_PORT}-${FIRST_PORT + PORT_COUNT - 1}`);
+}
+
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    const reserved = statSync(file, { throwIfNoEntry: false });
+    if (reserved && Date.now() - reserved.mtimeMs < RESERVATION_MS) return false;
+    rmSync(file, { force: true });
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** Binding the wildcard address fails if anything listens on the port on any address. */
