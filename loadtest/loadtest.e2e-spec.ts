@@ -20,6 +20,8 @@ function runLoadtest(env: TestEnv, port: number): Promise<{ code: number | null;
         '6',
         '--target',
         `http://127.0.0.1:${port}`,
+        // npm test built dist before the run; rebuilding would delete it under other test files.
+        '--no-build',
       ],
       { cwd: ROOT, env: { ...process.env, ...env, PURCHASE_FLUSH_AGE_SECONDS: '1' } },
     );

@@ -26,13 +26,16 @@ const { values } = parseArgs({
     'spawn-rate': { type: 'string' },
     // Buyers log in before the run; behind Nginx (which rate-limits logins) point this at a replica.
     'prepare-target': { type: 'string' },
+    // The stack this script starts runs the built apps; skip the build when dist is current (the
+    // test suite builds once before it starts, and a rebuild would pull dist from under other tests).
+    'no-build': { type: 'boolean', default: false },
   },
 });
 const users = Number(values.users);
 const seats = Number(values.seats);
 const duration = Number(values.duration);
 if (![users, seats, duration].every((n) => Number.isInteger(n) && n > 0) || seats > 100_000) {
-  console.error('usage: npm run loadtest -- --users U --seats S --duration D [--target URL] [--prepare-target URL]');
+  console.error('usage: npm run loadtest -- --users U --seats S --duration D [--target URL] [--prepare-target URL] [--no-build]');
   process.exit(2);
 }
 const target = values.target.replace(/\/$/, '');
@@ -72,8 +75,10 @@ async function reachable() {
 
 async function startStack() {
   console.log(`nothing answers at ${target}: starting api, batch and mailer`);
-  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('build failed');
+  if (!values['no-build']) {
+    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('build failed');
+  }
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
