@@ -35,7 +35,9 @@ const users = Number(values.users);
 const seats = Number(values.seats);
 const duration = Number(values.duration);
 if (![users, seats, duration].every((n) => Number.isInteger(n) && n > 0) || seats > 100_000) {
-  console.error('usage: npm run loadtest -- --users U --seats S --duration D [--target URL] [--prepare-target URL] [--no-build]');
+  console.error(
+    'usage: npm run loadtest -- --users U --seats S --duration D [--target URL] [--prepare-target URL] [--no-build]',
+  );
   process.exit(2);
 }
 const target = values.target.replace(/\/$/, '');
