@@ -20,6 +20,7 @@ describe('parseEnv', () => {
     expect(env.MAX_SEATS_PER_RESERVATION).toBe(4);
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
     expect(env.LOG_LEVEL).toBe('info');
+    expect(env.DEFAULT_CURRENCY).toBe('KRW');
     expect(env.JWT_ACCESS_SECRET).toBeTruthy();
   });
 
@@ -41,6 +42,9 @@ describe('parseEnv', () => {
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['ADMIN_EMAIL', 'not-an-email'],
+    ['DEFAULT_CURRENCY', 'eur'],
+    ['DEFAULT_CURRENCY', 'EURO'],
+    ['DEFAULT_CURRENCY', 'XYZ'],
   ])('rejects %s=%s and names the variable', (name, value) => {
     const problems = problemsOf({ [name]: value, ...(name === 'ADMIN_EMAIL' ? { ADMIN_PASSWORD: 'longenough' } : {}) });
     expect(problems.some((p) => p.startsWith(name))).toBe(true);
@@ -61,6 +65,10 @@ describe('parseEnv', () => {
     expect(() =>
       parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) }),
     ).not.toThrow();
+  });
+
+  it('takes a known ISO 4217 code as DEFAULT_CURRENCY', () => {
+    expect(parseEnv({ DEFAULT_CURRENCY: 'EUR' }).DEFAULT_CURRENCY).toBe('EUR');
   });
 
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

@@ -11,7 +11,9 @@ import {
   Min,
   validateSync,
   ValidationError,
+  ValidateBy,
 } from 'class-validator';
+import { isCurrencyCode } from './currency';
 
 const URL_WITH_SCHEME = (schemes: string[]) => new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
 
@@ -116,6 +118,16 @@ export class Env {
   @Min(1)
   @Max(3600)
   PURCHASE_CLAIM_IDLE_SECONDS = 10;
+
+  /** ISO 4217 code of an event created without a `currency`. */
+  @ValidateBy({
+    name: 'isCurrencyCode',
+    validator: {
+      validate: isCurrencyCode,
+      defaultMessage: () => 'DEFAULT_CURRENCY must be an ISO 4217 currency code in upper case, such as KRW or EUR',
+    },
+  })
+  DEFAULT_CURRENCY = 'KRW';
 
   @IsIn(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'])
   LOG_LEVEL = 'info';

@@ -1,3 +1,4 @@
 export { ConfigModule, loadEnv } from './config.module';
+export { isCurrencyCode, minorUnitDigits } from './currency';
 export { ConfigError, Env, parseEnv } from './env';
 export type { EnvSource } from './env';
