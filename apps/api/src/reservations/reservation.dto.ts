@@ -30,8 +30,10 @@ export class ReservationResponseDto {
   seatIds: number[];
   /** HELD until bought, released or expired. @example "HELD" */
   status: 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
-  /** Sum of the seat prices. @example 300000 */
+  /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
   amount: number;
+  /** ISO 4217 code of the performance's event. @example "KRW" */
+  currency: string;
   expiresAt: string;
 }
 
@@ -42,6 +44,7 @@ export function mapReservation(hold: Hold): ReservationResponseDto {
     seatIds: hold.seatIds,
     status: hold.status,
     amount: hold.amount,
+    currency: hold.currency,
     expiresAt: hold.expiresAt.toISOString(),
   };
 }
