@@ -7,9 +7,11 @@ import { PurchaseReceiptsRepository } from '@app/database';
 import { parsePurchaseCompleted } from '@app/messaging';
 import {
   ApiHarness,
+  AppProcess,
   createSession,
   createTestEnv,
   destroyTestEnv,
+  freePort,
   REDIS_URL,
   startApi,
   TestSession,
@@ -163,6 +165,47 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
       });
     },
   );
+});
+
+describe('the OpenAPI document', () => {
+  // The built api: descriptions and optionality come from the Swagger CLI plugin of the Nest build.
+  it('describes money as integers in minor units, with a currency beside each', async () => {
+    const env = createTestEnv({ PORT: String(await freePort()) });
+    const api = new AppProcess('api', env);
+    try {
+      await api.waitForLine('api listening');
+      type Schema = { properties: Record<string, { type?: string; description?: string }>; required?: string[] };
+      const doc = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as {
+        components: { schemas: Record<string, Schema> };
+      };
+      const schemas = doc.components.schemas;
+      for (const [schema, field] of [
+        ['SectionLayoutDto', 'price'],
+        ['SeatResponseDto', 'price'],
+        ['ReservationResponseDto', 'amount'],
+        ['PurchaseResponseDto', 'amount'],
+      ]) {
+        const property = schemas[schema].properties[field];
+        expect(property.type, `${schema}.${field}`).toBe('integer');
+        expect(property.description, `${schema}.${field}`).toMatch(/minor unit/);
+      }
+      for (const schema of [
+        'EventResponseDto',
+        'PerformanceResponseDto',
+        'SeatResponseDto',
+        'ReservationResponseDto',
+        'PurchaseResponseDto',
+      ]) {
+        expect(schemas[schema].required, schema).toContain('currency');
+      }
+      expect(schemas.EventCreateDto.properties.currency.description).toMatch(/ISO 4217/);
+      expect(schemas.EventCreateDto.required).not.toContain('currency');
+    } finally {
+      api.kill('SIGTERM');
+      await api.exited;
+      await destroyTestEnv(env);
+    }
+  });
 });
 
 describe('DEFAULT_CURRENCY', () => {

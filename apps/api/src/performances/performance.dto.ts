@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -30,6 +31,7 @@ export class SectionLayoutDto {
    * Price of one seat: an integer in the minor unit of the event's currency (ISO 4217 exponent),
    * e.g. 150000 for ₩150,000 in KRW, 2100 for €21.00 in EUR. @example 150000
    */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(0)
   @Max(100_000_000)
@@ -104,6 +106,7 @@ export class SeatResponseDto {
   number: number;
   grade: string;
   /** An integer in the minor unit of `currency`. @example 150000 */
+  @ApiProperty({ type: 'integer' })
   price: number;
   /** ISO 4217 code of the event. @example "KRW" */
   currency: string;

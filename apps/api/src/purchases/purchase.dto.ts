@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 import type { Purchase } from '@app/ticketing';
 
@@ -15,6 +16,7 @@ export class PurchaseResponseDto {
   /** Ascending. */
   seatIds: number[];
   /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
+  @ApiProperty({ type: 'integer' })
   amount: number;
   /** ISO 4217 code of the performance's event. @example "KRW" */
   currency: string;

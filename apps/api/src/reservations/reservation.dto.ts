@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
 import type { Hold } from '@app/ticketing';
 
@@ -31,6 +32,7 @@ export class ReservationResponseDto {
   /** HELD until bought, released or expired. @example "HELD" */
   status: 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
   /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
+  @ApiProperty({ type: 'integer' })
   amount: number;
   /** ISO 4217 code of the performance's event. @example "KRW" */
   currency: string;
