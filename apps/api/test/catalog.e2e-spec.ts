@@ -87,7 +87,7 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       const id = await createEvent('Before');
       const updated = await call('PATCH', `/events/${id}`, { body: { title: 'After' }, session: admin });
       expect(updated.statusCode).toBe(200);
-      expect(updated.json()).toMatchObject({ id, title: 'After', venue: 'Hall' });
+      expect(updated.json()).toMatchObject({ id, title: 'After', venue: 'Hall', currency: 'KRW' });
       expect((await call('DELETE', `/events/${id}`, { session: admin })).statusCode).toBe(204);
       expect((await call('GET', `/events/${id}`)).statusCode).toBe(404);
       expect((await call('DELETE', `/events/${id}`, { session: admin })).statusCode).toBe(404);
@@ -117,9 +117,10 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
         totalSeats: LAYOUT_SEATS,
         startsAt: '2027-03-01T10:00:00.000Z',
         salesOpenAt: '2027-01-01T01:00:00.000Z',
+        currency: 'KRW',
       });
       const detail = await call('GET', `/performances/${performance.id}`);
-      expect(detail.json()).toMatchObject({ available: LAYOUT_SEATS, held: 0, sold: 0 });
+      expect(detail.json()).toMatchObject({ available: LAYOUT_SEATS, held: 0, sold: 0, currency: 'KRW' });
 
       const seats = await walkSeats(performance.id);
       expect(seats).toHaveLength(LAYOUT_SEATS);
@@ -130,6 +131,7 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
         number: 1,
         grade: 'VIP',
         price: 200000,
+        currency: 'KRW',
         status: 'AVAILABLE',
       });
       expect(seats[LAYOUT_SEATS - 1]).toMatchObject({ section: 'Stand', row: 10, number: 15, grade: 'R' });
@@ -174,6 +176,10 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       ['zero rows', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], rows: 0 }] }],
       ['fractional seats', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], seatsPerRow: 2.5 }] }],
       ['negative price', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], price: -1 }] }],
+      [
+        'a price with a fraction (not minor units)',
+        { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], price: 10.5 }] },
+      ],
       ['price as text', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], price: '100' }] }],
       ['empty name', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], name: '' }] }],
       ['unknown field', { startsAt: '2027-01-01T00:00:00Z', sections: [{ ...LAYOUT[0], vip: true }] }],

@@ -15,14 +15,22 @@ export function caller(app: NestFastifyApplication) {
     });
 }
 
-/** An event with one performance of `seats` seats (at most 100, or a multiple of 100) at 50.00 each, open for sale now. */
+/**
+ * An event in `currency` (default: the configured DEFAULT_CURRENCY, KRW) with one performance of
+ * `seats` seats (at most 100, or a multiple of 100) at `price` minor units each (default 50),
+ * open for sale now.
+ */
 export async function createPerformance(
   app: NestFastifyApplication,
   admin: TestSession,
   seats: number,
+  options: { price?: number; currency?: string } = {},
 ): Promise<{ id: number; seatIds: number[] }> {
   const call = caller(app);
-  const event = await call('POST', '/events', { body: { title: 'Concert', venue: 'Hall' }, session: admin });
+  const event = await call('POST', '/events', {
+    body: { title: 'Concert', venue: 'Hall', ...(options.currency ? { currency: options.currency } : {}) },
+    session: admin,
+  });
   expect(event.statusCode).toBe(201);
   const performance = await call('POST', `/events/${event.json().id}/performances`, {
     body: {
@@ -31,7 +39,7 @@ export async function createPerformance(
         {
           name: 'Floor',
           grade: 'A',
-          price: 50,
+          price: options.price ?? 50,
           rows: Math.ceil(seats / 100),
           seatsPerRow: Math.min(seats, 100),
         },
@@ -62,7 +70,7 @@ export async function persisted(databaseUrl: string, purchaseIds: string[]) {
   await db.connect();
   try {
     const purchases = await db.query(
-      'SELECT id, status, canceled_at, amount FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id',
+      'SELECT id, status, canceled_at, amount, currency FROM purchases WHERE id = ANY($1::uuid[]) ORDER BY id',
       [purchaseIds],
     );
     const tickets = await db.query(

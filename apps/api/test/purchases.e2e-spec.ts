@@ -56,6 +56,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       performanceId: performance.id,
       seatIds: [...held.seatIds].sort((a, b) => a - b),
       amount: 100,
+      currency: 'KRW',
       status: 'PAID',
       createdAt: expect.any(String),
     });
@@ -73,7 +74,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     await flushAll();
 
     const db = await persisted(api.env.DATABASE_URL, [purchase.id]);
-    expect(db.purchases).toEqual([{ id: purchase.id, status: 'PAID', canceled_at: null, amount: '100.00' }]);
+    expect(db.purchases).toEqual([
+      { id: purchase.id, status: 'PAID', canceled_at: null, amount: '100', currency: 'KRW' },
+    ]);
     expect(db.tickets.map((t) => [t.seat_id, t.status])).toEqual(purchase.seatIds.map((id: number) => [id, 'ACTIVE']));
     expect(db.outbox).toEqual([
       {
@@ -85,6 +88,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
           performanceId: performance.id,
           seatIds: purchase.seatIds,
           amount: 100,
+          currency: 'KRW',
           createdAt: purchase.createdAt,
         },
       },

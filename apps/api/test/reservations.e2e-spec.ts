@@ -95,6 +95,7 @@ describe('reservations over HTTP (real Redis)', () => {
       seatIds: [seat],
       status: 'HELD',
       amount: 1000,
+      currency: 'KRW',
     });
 
     const statuses = await seatStatuses(performance.id);

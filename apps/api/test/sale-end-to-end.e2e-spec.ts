@@ -55,7 +55,7 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
         {
           startsAt: '2030-06-01T20:00:00Z',
           salesOpenAt: '2020-01-01T00:00:00Z',
-          sections: [{ name: 'Table', grade: 'VIP', price: 88000, rows: 2, seatsPerRow: 5 }],
+          sections: [{ name: 'Table', grade: 'VIP', price: 1050, rows: 2, seatsPerRow: 5 }],
         },
         admin,
       )
@@ -71,14 +71,17 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
     expect(hold.statusCode).toBe(201);
     const purchase = await call('POST', '/purchases', { reservationId: hold.json().id }, buyer);
     expect(purchase.statusCode).toBe(201);
-    const { id: purchaseId, amount } = purchase.json();
-    expect(amount).toBe(176000);
+    const { id: purchaseId, amount, currency } = purchase.json();
+    // Two seats of 1050 in KRW (the default currency): 2100 won, in minor units as entered.
+    expect({ amount, currency }).toEqual({ amount: 2100, currency: 'KRW' });
 
     await waitUntil(
       async () => (await db.query('SELECT 1 FROM purchases WHERE id = $1', [purchaseId])).rowCount === 1,
       'purchase flushed to PostgreSQL',
       20_000,
     );
+    const stored = await db.query('SELECT amount, currency FROM purchases WHERE id = $1', [purchaseId]);
+    expect(stored.rows).toEqual([{ amount: '2100', currency: 'KRW' }]);
     const tickets = await db.query("SELECT seat_id FROM tickets WHERE purchase_id = $1 AND status = 'ACTIVE'", [
       purchaseId,
     ]);
@@ -92,6 +95,8 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
     expect(mails[0].to).toEqual([buyer.email]);
     expect(mails[0].subject).toContain('Jazz at Dawn');
     expect(mails[0].html).toContain('Blue Note Seoul');
+    expect(mails[0].text).toContain('Amount:    ₩2,100');
+    expect(mails[0].html).toContain('₩2,100');
     const deliveries = await db.query('SELECT count(*)::int AS n FROM email_deliveries WHERE purchase_id = $1', [
       purchaseId,
     ]);

@@ -65,7 +65,8 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
       for (const seat of purchase.seats) {
         expect(body).toContain(`Section ${seat.section}, row ${seat.row}, seat ${seat.number}`);
       }
-      expect(body).toContain('150.00');
+      // Two seats of 1050 KRW (minor units, and KRW has none below the won).
+      expect(body).toContain('₩2,100');
       expect(body).toContain(purchase.purchaseId);
     }
 
@@ -109,10 +110,28 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
     expect(purchases.every((p) => counts.get(p.purchaseId) === 1)).toBe(true);
   });
 
+  it('shows the amount in the currency of the event: 2100 EUR minor units are €21.00', async () => {
+    const euroPerformance = await seedPerformance(db, 1, 'EUR');
+    const [purchase] = await seedPurchases(db, euroPerformance, 1);
+    expect(purchase.message).toMatchObject({ amount: 2100, currency: 'EUR' });
+    await waitUntil(() => smtp.received.some((e) => e.to.includes(purchase.buyerEmail)), 'e-mail received');
+    const [email] = smtp.received.filter((e) => e.to.includes(purchase.buyerEmail));
+    expect(email.text).toContain('Amount:    €21.00');
+    expect(email.html).toContain('€21.00');
+  });
+
   it('retries a message whose purchase is not in the database yet, and sends once it is', async () => {
     const purchaseId = randomUUID();
     await broker.publishPurchaseCompleted(
-      { purchaseId, userId: randomUUID(), performanceId, seatIds: [1], amount: 1, createdAt: new Date().toISOString() },
+      {
+        purchaseId,
+        userId: randomUUID(),
+        performanceId,
+        seatIds: [1],
+        amount: 1,
+        currency: 'KRW',
+        createdAt: new Date().toISOString(),
+      },
       purchaseCompletedMessageId(purchaseId),
     );
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -131,6 +150,7 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
       performanceId,
       seatIds: [1],
       amount: 1,
+      currency: 'KRW',
       createdAt: new Date().toISOString(),
     };
     await broker.publishPurchaseCompleted(missing, 'purchase-completed:missing');

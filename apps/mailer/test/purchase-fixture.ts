@@ -16,14 +16,15 @@ export const VENUE = 'Harbour Arena';
 export const STARTS_AT = new Date('2027-03-14T19:30:00.000Z');
 const SEATS_PER_PURCHASE = 2;
 const SEATS_PER_ROW = 10;
-const PRICE = 75;
+/** Per seat, in minor units of the event's currency. */
+export const PRICE = 1050;
 
-/** One event and performance with enough seats for `count` purchases of two seats. */
-export async function seedPerformance(dataSource: DataSource, count: number): Promise<number> {
-  const [event] = await dataSource.query(`INSERT INTO events (title, venue) VALUES ($1, $2) RETURNING id`, [
-    EVENT_TITLE,
-    VENUE,
-  ]);
+/** One event (in `currency`) and performance with enough seats for `count` purchases of two seats. */
+export async function seedPerformance(dataSource: DataSource, count: number, currency = 'KRW'): Promise<number> {
+  const [event] = await dataSource.query(
+    `INSERT INTO events (title, venue, currency) VALUES ($1, $2, $3) RETURNING id`,
+    [EVENT_TITLE, VENUE, currency],
+  );
   const rows = Math.ceil((count * SEATS_PER_PURCHASE) / SEATS_PER_ROW);
   const [performance] = await dataSource.query(
     `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats) VALUES ($1, $2, now(), $3) RETURNING id`,
@@ -56,6 +57,10 @@ export async function seedPurchases(
     [performanceId, count * SEATS_PER_PURCHASE],
   );
   if (seats.length < count * SEATS_PER_PURCHASE) throw new Error('not enough free seats for the fixture');
+  const [{ currency }]: { currency: string }[] = await dataSource.query(
+    'SELECT e.currency FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1',
+    [performanceId],
+  );
   const purchases: SeededPurchase[] = [];
   for (let index = 0; index < count; index += 1) {
     const bought = seats.slice(index * SEATS_PER_PURCHASE, (index + 1) * SEATS_PER_PURCHASE);
@@ -68,6 +73,7 @@ export async function seedPurchases(
       performanceId,
       seatIds: bought.map((seat) => seat.id),
       amount: PRICE * SEATS_PER_PURCHASE,
+      currency,
       createdAt: createdAt.toISOString(),
     };
     await dataSource.transaction(async (manager) => {
@@ -77,9 +83,9 @@ export async function seedPurchases(
       );
       message.userId = user.id;
       await manager.query(
-        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [purchaseId, randomUUID(), user.id, performanceId, message.amount, createdAt],
+        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [purchaseId, randomUUID(), user.id, performanceId, message.amount, currency, createdAt],
       );
       await manager.query(
         `INSERT INTO tickets (purchase_id, performance_id, seat_id) SELECT $1, $2, unnest($3::int[])`,

@@ -21,6 +21,7 @@ describe('parseEnv', () => {
     expect(env.MAX_SEATS_PER_RESERVATION).toBe(4);
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
     expect(env.LOG_LEVEL).toBe('info');
+    expect(env.DEFAULT_CURRENCY).toBe('KRW');
     expect(env.JWT_ACCESS_SECRET).toBeTruthy();
   });
 
@@ -42,6 +43,9 @@ describe('parseEnv', () => {
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['ADMIN_EMAIL', 'not-an-email'],
+    ['DEFAULT_CURRENCY', 'eur'],
+    ['DEFAULT_CURRENCY', 'EURO'],
+    ['DEFAULT_CURRENCY', 'XYZ'],
   ])('rejects %s=%s and names the variable', (name, value) => {
     const problems = problemsOf({ [name]: value, ...(name === 'ADMIN_EMAIL' ? { ADMIN_PASSWORD: 'longenough' } : {}) });
     expect(problems.some((p) => p.startsWith(name))).toBe(true);
@@ -87,6 +91,10 @@ describe('parseEnv', () => {
     for (const secret of [randomBytes(32).toString('base64'), randomBytes(32).toString('hex')]) {
       expect(productionSecretProblem(secret)).toBeUndefined();
     }
+  });
+
+  it('takes a known ISO 4217 code as DEFAULT_CURRENCY', () => {
+    expect(parseEnv({ DEFAULT_CURRENCY: 'EUR' }).DEFAULT_CURRENCY).toBe('EUR');
   });
 
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

@@ -15,9 +15,11 @@ import {
   Validate,
   validateSync,
   ValidationError,
+  ValidateBy,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { isCurrencyCode } from './currency';
 import { TrustedProxies } from './trusted-proxies';
 
 @ValidatorConstraint({ name: 'trustProxy' })
@@ -184,6 +186,16 @@ export class Env {
   @Min(0)
   @Max(100_000)
   SIGNUP_RATE_LIMIT = 10;
+
+  /** ISO 4217 code of an event created without a `currency`. */
+  @ValidateBy({
+    name: 'isCurrencyCode',
+    validator: {
+      validate: isCurrencyCode,
+      defaultMessage: () => 'DEFAULT_CURRENCY must be an ISO 4217 currency code in upper case, such as KRW or EUR',
+    },
+  })
+  DEFAULT_CURRENCY = 'KRW';
 
   @IsIn(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'])
   LOG_LEVEL = 'info';

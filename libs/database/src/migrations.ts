@@ -2,6 +2,7 @@ import { AccountsAndAuth1764080000000 } from './migrations/1764080000000-Account
 import { Catalog1795617359024 } from './migrations/1795617359024-Catalog';
 import { Purchases1795618691485 } from './migrations/1795618691485-Purchases';
 import { PurchaseChargeId1795620000000 } from './migrations/1795620000000-PurchaseChargeId';
+import { MoneyInMinorUnits1795630000000 } from './migrations/1795630000000-MoneyInMinorUnits';
 import { EmailDeliveryUncertain1795640000000 } from './migrations/1795640000000-EmailDeliveryUncertain';
 
 /**
@@ -13,5 +14,6 @@ export const MIGRATIONS: Function[] = [
   Catalog1795617359024,
   Purchases1795618691485,
   PurchaseChargeId1795620000000,
+  MoneyInMinorUnits1795630000000,
   EmailDeliveryUncertain1795640000000,
 ];

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from './errors';
-import { assertIdempotencyKey, assertPerformanceId, assertSeatIds, assertUserId, isUuid, priceToCents } from './input';
+import {
+  assertCurrency,
+  assertIdempotencyKey,
+  assertPerformanceId,
+  assertPrice,
+  assertSeatIds,
+  assertUserId,
+  isUuid,
+} from './input';
 
 describe('assertSeatIds', () => {
   it('accepts 1..max distinct positive integers', () => {
@@ -41,12 +49,17 @@ describe('other input checks', () => {
     for (const bad of ['', 'x'.repeat(101), 5]) expect(() => assertUserId(bad)).toThrow(InvalidInputError);
   });
 
-  it('prices become whole cents', () => {
-    expect(priceToCents(0)).toBe(0);
-    expect(priceToCents(20.1)).toBe(2010);
-    expect(priceToCents(1234.56)).toBe(123456);
-    for (const bad of [-1, 1.005, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
-      expect(() => priceToCents(bad)).toThrow(InvalidInputError);
+  it('prices are non-negative integers in minor units, taken as they are', () => {
+    for (const good of [0, 1050, 2100, Number.MAX_SAFE_INTEGER]) expect(() => assertPrice(good)).not.toThrow();
+    for (const bad of [-1, 20.1, 1.005, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '5']) {
+      expect(() => assertPrice(bad)).toThrow(InvalidInputError);
+    }
+  });
+
+  it('currencies are known ISO 4217 codes', () => {
+    for (const good of ['KRW', 'EUR', 'JPY', 'BHD']) expect(() => assertCurrency(good)).not.toThrow();
+    for (const bad of ['krw', 'EURO', 'XYZ', '', null, 410]) {
+      expect(() => assertCurrency(bad)).toThrow(InvalidInputError);
     }
   });
 

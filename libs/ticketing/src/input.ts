@@ -1,3 +1,4 @@
+import { isCurrencyCode } from '@app/config';
 import { InvalidInputError } from './errors';
 
 /** Checks of caller input, done in TypeScript before any Redis round trip. */
@@ -31,13 +32,18 @@ export function assertSeatIds(seatIds: unknown, max: number): asserts seatIds is
   }
 }
 
-/** A price in currency units with at most two decimals, as whole cents. */
-export function priceToCents(price: unknown): number {
-  const cents = typeof price === 'number' ? Math.round(price * 100) : NaN;
-  if (!Number.isSafeInteger(cents) || cents < 0 || Math.abs(cents - (price as number) * 100) > 1e-6) {
-    throw new InvalidInputError('price must be a non-negative amount with at most two decimals', { price });
+/** A price: a non-negative integer in minor units of its currency (1050 is ₩1,050 or €10.50). */
+export function assertPrice(price: unknown): asserts price is number {
+  if (typeof price !== 'number' || !Number.isSafeInteger(price) || price < 0) {
+    throw new InvalidInputError('price must be a non-negative integer in minor units of the currency', { price });
   }
-  return cents;
+}
+
+/** An ISO 4217 currency code in upper case, such as `KRW` or `EUR`. */
+export function assertCurrency(currency: unknown): asserts currency is string {
+  if (!isCurrencyCode(currency)) {
+    throw new InvalidInputError('currency must be an ISO 4217 currency code', { currency });
+  }
 }
 
 /** An Idempotency-Key header: 1–200 printable ASCII characters. */

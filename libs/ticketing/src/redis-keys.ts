@@ -36,11 +36,11 @@ export function idempotencyKey(userId: string, keyDigest: string): string {
 }
 
 export interface PerformanceKeys {
-  /** Hash: salesOpenAt (epoch ms). Written last by registration: its existence means "registered". */
+  /** Hash: salesOpenAt (epoch ms), currency (ISO 4217). Written last by registration: its existence means "registered". */
   meta: string;
   /** Hash: seat id → status letter (A available, H held, S sold). */
   seats: string;
-  /** Hash: seat id → price in cents. */
+  /** Hash: seat id → price, an integer in minor units of the performance's currency. */
   prices: string;
   /** Hash: total, available, held, sold — kept exact by the scripts. */
   counts: string;
@@ -48,11 +48,14 @@ export interface PerformanceKeys {
   expiry: string;
   /** Prefix of the hold hashes; scripts append the hold id to it, staying in the same slot. */
   holdPrefix: string;
-  /** Hash: userId, performanceId, seats (comma-separated), amountCents, status, createdAt, expiresAt. */
+  /** Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status, createdAt, expiresAt. */
   hold(holdId: string): string;
   /** Hash: hold id → seat count, for every hold of one user that may still be live. */
   userHolds(userId: string): string;
-  /** Hash: id, reservationId, userId, performanceId, seats, amountCents, chargeId, status, createdAt, canceledAt. */
+  /**
+   * Hash: id, reservationId, userId, performanceId, seats, amount (minor units), currency, chargeId, status,
+   * createdAt, canceledAt.
+   */
   purchase(purchaseId: string): string;
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;

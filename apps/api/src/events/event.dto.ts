@@ -1,5 +1,6 @@
-import { PartialType } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { OmitType, PartialType } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
+import { isCurrencyCode } from '@app/config';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */
@@ -18,15 +19,34 @@ export class EventCreateDto {
   @MinLength(1)
   @MaxLength(200)
   venue: string;
+
+  /**
+   * ISO 4217 code of every price and amount of the event; prices are integers in its minor unit
+   * (KRW 1050 is ₩1,050, EUR 1050 is €10.50). Defaults to `DEFAULT_CURRENCY` (KRW); cannot be
+   * changed afterwards. @example "KRW"
+   */
+  // Optional, but not nullable: only a missing currency takes the default.
+  @ValidateIf((_dto, value) => value !== undefined)
+  @ValidateBy({
+    name: 'isCurrencyCode',
+    validator: {
+      validate: isCurrencyCode,
+      defaultMessage: () => 'currency must be an ISO 4217 currency code in upper case, such as KRW or EUR',
+    },
+  })
+  currency?: string;
 }
 
-export class EventUpdateDto extends PartialType(EventCreateDto) {}
+/** The currency is not among the fields: prices already entered and sold are in it. */
+export class EventUpdateDto extends PartialType(OmitType(EventCreateDto, ['currency'] as const)) {}
 
 export class EventResponseDto {
   id: number;
   title: string;
   description: string | null;
   venue: string;
+  /** ISO 4217 code of every price and amount of the event. @example "KRW" */
+  currency: string;
   createdAt: string;
   updatedAt: string;
 }

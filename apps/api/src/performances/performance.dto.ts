@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -26,7 +27,11 @@ export class SectionLayoutDto {
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade: string;
 
-  /** Price of one seat in the smallest currency unit. @example 150000 */
+  /**
+   * Price of one seat: an integer in the minor unit of the event's currency (ISO 4217 exponent),
+   * e.g. 150000 for ₩150,000 in KRW, 2100 for €21.00 in EUR. @example 150000
+   */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(0)
   @Max(100_000_000)
@@ -70,6 +75,8 @@ export class PerformanceResponseDto {
   startsAt: string;
   salesOpenAt: string;
   totalSeats: number;
+  /** ISO 4217 code of the event, which the seat prices are in. @example "KRW" */
+  currency: string;
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
@@ -98,7 +105,11 @@ export class SeatResponseDto {
   row: number;
   number: number;
   grade: string;
+  /** An integer in the minor unit of `currency`. @example 150000 */
+  @ApiProperty({ type: 'integer' })
   price: number;
+  /** ISO 4217 code of the event. @example "KRW" */
+  currency: string;
   /** @example "AVAILABLE" */
   status: 'AVAILABLE' | 'HELD' | 'SOLD';
 }

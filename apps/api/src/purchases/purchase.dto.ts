@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 import type { Purchase } from '@app/ticketing';
 
@@ -14,8 +15,11 @@ export class PurchaseResponseDto {
   performanceId: number;
   /** Ascending. */
   seatIds: number[];
-  /** Sum of the seat prices, in currency units. */
+  /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
+  @ApiProperty({ type: 'integer' })
   amount: number;
+  /** ISO 4217 code of the performance's event. @example "KRW" */
+  currency: string;
   /** @example "PAID" */
   status: 'PAID' | 'CANCELED';
   createdAt: string;
@@ -35,6 +39,7 @@ export function mapPurchase(purchase: Purchase): PurchaseResponseDto {
     performanceId: purchase.performanceId,
     seatIds: purchase.seatIds,
     amount: purchase.amount,
+    currency: purchase.currency,
     status: purchase.status,
     createdAt: purchase.createdAt.toISOString(),
     ...(purchase.canceledAt ? { canceledAt: purchase.canceledAt.toISOString() } : {}),

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
 import type { Hold } from '@app/ticketing';
 
@@ -30,8 +31,11 @@ export class ReservationResponseDto {
   seatIds: number[];
   /** HELD until bought, released or expired. @example "HELD" */
   status: 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
-  /** Sum of the seat prices. @example 300000 */
+  /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
+  @ApiProperty({ type: 'integer' })
   amount: number;
+  /** ISO 4217 code of the performance's event. @example "KRW" */
+  currency: string;
   expiresAt: string;
 }
 
@@ -42,6 +46,7 @@ export function mapReservation(hold: Hold): ReservationResponseDto {
     seatIds: hold.seatIds,
     status: hold.status,
     amount: hold.amount,
+    currency: hold.currency,
     expiresAt: hold.expiresAt.toISOString(),
   };
 }

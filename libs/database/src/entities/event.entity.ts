@@ -15,6 +15,10 @@ export class EventEntity {
   @Column({ type: 'varchar', length: 200 })
   venue: string;
 
+  /** ISO 4217 code of every price and amount of the event; set when the event is created. */
+  @Column({ type: 'char', length: 3 })
+  currency: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -5,7 +5,8 @@ export enum PurchaseStatus {
   Canceled = 'CANCELED',
 }
 
-const cents = {
+/** bigint arrives from pg as a string; amounts stay far below 2^53, so a number holds them exactly. */
+const minorUnits = {
   to: (value: number) => value,
   from: (value: string | null) => (value === null ? null : Number(value)),
 };
@@ -31,9 +32,13 @@ export class PurchaseEntity {
   @Column({ name: 'performance_id', type: 'int' })
   performanceId: number;
 
-  /** In currency units with at most 2 decimals (stored exactly). */
-  @Column({ type: 'numeric', precision: 14, scale: 2, transformer: cents })
+  /** Sum of the seat prices, an integer in minor units of `currency`. */
+  @Column({ type: 'bigint', transformer: minorUnits })
   amount: number;
+
+  /** ISO 4217 code the purchase was charged in (its event's currency). */
+  @Column({ type: 'char', length: 3 })
+  currency: string;
 
   @Column({ type: 'enum', enum: PurchaseStatus, enumName: 'purchase_status', default: PurchaseStatus.Paid })
   status: PurchaseStatus;

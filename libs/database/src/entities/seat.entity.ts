@@ -34,7 +34,7 @@ export class SeatEntity {
   @Column({ type: 'varchar', length: 20 })
   grade: string;
 
-  /** In the smallest unit of the currency (e.g. won or cents). */
+  /** An integer in minor units of the event's currency (won for KRW, cents for EUR). */
   @Column({ type: 'int' })
   price: number;
 }

@@ -7,7 +7,12 @@ export interface EventFields {
   title: string;
   description?: string | null;
   venue: string;
+  /** ISO 4217 code of the event's prices; fixed once the event exists. */
+  currency: string;
 }
+
+/** What an update may change: everything but the currency, which the prices already sold were in. */
+export type EventChanges = Partial<Omit<EventFields, 'currency'>>;
 
 /** Events: the root of the catalog. Deleting one deletes its performances and seats. */
 @Injectable()
@@ -36,7 +41,7 @@ export class EventRepository {
       .getMany();
   }
 
-  async update(id: number, fields: Partial<EventFields>): Promise<EventEntity | null> {
+  async update(id: number, fields: EventChanges): Promise<EventEntity | null> {
     const event = await this.findById(id);
     if (!event) return null;
     Object.assign(event, fields);

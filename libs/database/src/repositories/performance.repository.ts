@@ -7,6 +7,7 @@ import { SeatEntity } from '../entities/seat.entity';
 export interface SectionLayout {
   name: string;
   grade: string;
+  /** Price of each seat, an integer in minor units of the event's currency. */
   price: number;
   rows: number;
   seatsPerRow: number;
@@ -18,6 +19,9 @@ export interface NewPerformance {
   salesOpenAt: Date;
   sections: SectionLayout[];
 }
+
+/** A performance with the ISO 4217 code of its event, which every one of its prices is in. */
+export type PricedPerformance = PerformanceEntity & { currency: string };
 
 export type SeatRow = Pick<SeatEntity, 'id' | 'position' | 'section' | 'row' | 'number' | 'grade' | 'price'>;
 
@@ -60,8 +64,9 @@ export class PerformanceRepository {
     });
   }
 
-  findById(id: number): Promise<PerformanceEntity | null> {
-    return this.performances.findOneBy({ id });
+  async findById(id: number): Promise<PricedPerformance | null> {
+    const row = await this.performances.findOne({ where: { id }, relations: { event: true } });
+    return row && priced(row);
   }
 
   idsOfEvent(eventId: number): Promise<number[]> {
@@ -69,19 +74,20 @@ export class PerformanceRepository {
   }
 
   /** Keyset page of an event's performances in (starts_at, id) order. */
-  pageOfEvent(
+  async pageOfEvent(
     eventId: number,
     after: { startsAt: Date; id: number } | null,
     limit: number,
-  ): Promise<PerformanceEntity[]> {
+  ): Promise<PricedPerformance[]> {
     const query = this.performances
       .createQueryBuilder('p')
+      .innerJoinAndSelect('p.event', 'e')
       .where('p.event_id = :eventId', { eventId })
       .orderBy('p.starts_at', 'ASC')
       .addOrderBy('p.id', 'ASC')
       .limit(limit);
     if (after) query.andWhere('(p.starts_at, p.id) > (:startsAt, :id)', { startsAt: after.startsAt, id: after.id });
-    return query.getMany();
+    return (await query.getMany()).map(priced);
   }
 
   /** Seats whose position lies in [from, to], in position order. */
@@ -93,10 +99,15 @@ export class PerformanceRepository {
     );
   }
 
-  /** Every seat's id and price: what the live seat state in Redis is built from. */
+  /** Every seat's id and price (minor units): what the live seat state in Redis is built from. */
   seatPrices(performanceId: number): Promise<{ id: number; price: number }[]> {
     return this.dataSource.query('SELECT id, price FROM seats WHERE performance_id = $1 ORDER BY position', [
       performanceId,
     ]);
   }
+}
+
+/** Reads the currency off the event loaded with the performance. */
+function priced(performance: PerformanceEntity): PricedPerformance {
+  return Object.assign(performance, { currency: performance.event!.currency });
 }

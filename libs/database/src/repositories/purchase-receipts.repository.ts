@@ -13,8 +13,10 @@ export interface PurchaseReceipt {
   eventTitle: string;
   venue: string;
   performanceStartsAt: Date;
-  /** In currency units with at most 2 decimals. */
+  /** An integer in minor units of `currency`. */
   amount: number;
+  /** ISO 4217 code. */
+  currency: string;
   purchasedAt: Date;
   seats: { section: string; row: number; number: number }[];
 }
@@ -28,6 +30,7 @@ interface ReceiptRow {
   venue: string;
   starts_at: Date;
   amount: string;
+  currency: string;
   purchased_at: Date;
   seats: { section: string; row: number; number: number }[] | null;
 }
@@ -40,7 +43,7 @@ export class PurchaseReceiptsRepository {
   async findByPurchaseId(purchaseId: string): Promise<PurchaseReceipt | null> {
     const rows: ReceiptRow[] = await this.dataSource.query(
       `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
-              e.venue, pf.starts_at, p.amount, p.created_at AS purchased_at,
+              e.venue, pf.starts_at, p.amount, p.currency, p.created_at AS purchased_at,
               (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
@@ -63,6 +66,7 @@ export class PurchaseReceiptsRepository {
       venue: row.venue,
       performanceStartsAt: row.starts_at,
       amount: Number(row.amount),
+      currency: row.currency,
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
     };

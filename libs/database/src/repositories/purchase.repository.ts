@@ -10,7 +10,10 @@ export interface PurchaseRecord {
   userId: string;
   performanceId: number;
   seatIds: number[];
-  amountCents: number;
+  /** Sum of the seat prices, an integer in minor units of `currency`. */
+  amount: number;
+  /** ISO 4217 code. */
+  currency: string;
   chargeId: string;
   status: PurchaseStatus;
   createdAt: Date;
@@ -29,7 +32,7 @@ export interface PurchaseFlushBatch {
 }
 
 const SELECT_PURCHASE = `
-  SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.charge_id, p.status,
+  SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
          p.created_at, p.canceled_at,
          COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t WHERE t.purchase_id = p.id), '{}') AS seat_ids
   FROM purchases p`;
@@ -39,7 +42,9 @@ interface PurchaseQueryRow {
   reservation_id: string;
   user_id: string;
   performance_id: number;
+  /** bigint, as pg returns it. */
   amount: string;
+  currency: string;
   charge_id: string | null;
   status: PurchaseStatus;
   created_at: Date;
@@ -97,9 +102,9 @@ export class PurchaseRepository {
       if (batch.purchases.length === 0) return [];
       const purchases = batch.purchases;
       const inserted: { id: string }[] = await manager.query(
-        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, charge_id, status, created_at, canceled_at)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::numeric[], $6::varchar[],
-                              $7::purchase_status[], $8::timestamptz[], $9::timestamptz[])
+        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::bigint[], $6::char(3)[], $7::varchar[],
+                              $8::purchase_status[], $9::timestamptz[], $10::timestamptz[])
          ON CONFLICT (id) DO NOTHING
          RETURNING id`,
         [
@@ -107,7 +112,8 @@ export class PurchaseRepository {
           purchases.map((p) => p.reservationId),
           purchases.map((p) => p.userId),
           purchases.map((p) => p.performanceId),
-          purchases.map((p) => (p.amountCents / 100).toFixed(2)),
+          purchases.map((p) => p.amount),
+          purchases.map((p) => p.currency),
           purchases.map((p) => p.chargeId),
           purchases.map((p) => p.status),
           purchases.map((p) => p.createdAt),
@@ -147,7 +153,8 @@ export class PurchaseRepository {
               userId: p.userId,
               performanceId: p.performanceId,
               seatIds: p.seatIds,
-              amount: p.amountCents / 100,
+              amount: p.amount,
+              currency: p.currency,
               createdAt: p.createdAt.toISOString(),
             }),
           ),
@@ -180,7 +187,8 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     userId: row.user_id,
     performanceId: row.performance_id,
     seatIds: row.seat_ids.map(Number),
-    amountCents: Math.round(Number(row.amount) * 100),
+    amount: Number(row.amount),
+    currency: row.currency,
     chargeId: row.charge_id ?? '',
     status: row.status,
     createdAt: row.created_at,

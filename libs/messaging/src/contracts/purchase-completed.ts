@@ -1,3 +1,5 @@
+import { isCurrencyCode } from '@app/config';
+
 /**
  * Body of a `purchase.completed` message, written to the outbox with the purchase rows and
  * relayed to RabbitMQ with the AMQP `messageId` {@link purchaseCompletedMessageId}.
@@ -7,7 +9,10 @@ export interface PurchaseCompletedMessage {
   userId: string;
   performanceId: number;
   seatIds: number[];
+  /** Sum of the seat prices, an integer in minor units of `currency` (1050 KRW is ₩1,050). */
   amount: number;
+  /** ISO 4217 code. */
+  currency: string;
   /** ISO 8601 time of the purchase. */
   createdAt: string;
 }
@@ -37,7 +42,7 @@ export function parsePurchaseCompleted(content: Buffer): PurchaseCompletedMessag
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new MalformedMessageError('not an object');
-  const { purchaseId, userId, performanceId, seatIds, amount, createdAt } = body as Record<string, unknown>;
+  const { purchaseId, userId, performanceId, seatIds, amount, currency, createdAt } = body as Record<string, unknown>;
   if (typeof purchaseId !== 'string' || !UUID.test(purchaseId)) throw new MalformedMessageError('purchaseId');
   if (typeof userId !== 'string' || !UUID.test(userId)) throw new MalformedMessageError('userId');
   if (!Number.isSafeInteger(performanceId) || (performanceId as number) < 1) {
@@ -46,7 +51,10 @@ export function parsePurchaseCompleted(content: Buffer): PurchaseCompletedMessag
   if (!Array.isArray(seatIds) || seatIds.length === 0 || !seatIds.every((id) => Number.isSafeInteger(id) && id > 0)) {
     throw new MalformedMessageError('seatIds');
   }
-  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) throw new MalformedMessageError('amount');
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) {
+    throw new MalformedMessageError('amount');
+  }
+  if (!isCurrencyCode(currency)) throw new MalformedMessageError('currency');
   if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)))
     throw new MalformedMessageError('createdAt');
   return {
@@ -55,6 +63,7 @@ export function parsePurchaseCompleted(content: Buffer): PurchaseCompletedMessag
     performanceId: performanceId as number,
     seatIds: seatIds as number[],
     amount,
+    currency,
     createdAt,
   };
 }

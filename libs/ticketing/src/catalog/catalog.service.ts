@@ -1,14 +1,17 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
 import {
+  EventChanges,
   EventEntity,
   EventFields,
   EventRepository,
-  PerformanceEntity,
   PerformanceRepository,
+  PricedPerformance,
   PurchaseRepository,
   SeatRow,
 } from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
+import { assertCurrency } from '../input';
 import { CatalogCache } from './catalog-cache';
 import { SeatCounts, SeatStateStore } from '../seats/seat-state.store';
 import type { SeatStatus } from '../seats/seat-status';
@@ -34,15 +37,19 @@ export class CatalogService {
     private readonly purchases: PurchaseRepository,
     private readonly seatState: SeatStateStore,
     private readonly cache: CatalogCache,
+    @Inject(Env) private readonly env: Env,
   ) {}
 
-  async createEvent(fields: EventFields): Promise<EventView> {
-    const event = await this.events.create(fields);
+  /** `currency` (ISO 4217) defaults to DEFAULT_CURRENCY; every price of the event is in it. */
+  async createEvent(fields: Omit<EventFields, 'currency'> & { currency?: string }): Promise<EventView> {
+    const currency = fields.currency ?? this.env.DEFAULT_CURRENCY;
+    assertCurrency(currency);
+    const event = await this.events.create({ ...fields, currency });
     await this.cache.invalidate();
     return toEventView(event);
   }
 
-  async updateEvent(id: number, fields: Partial<EventFields>): Promise<EventView> {
+  async updateEvent(id: number, fields: EventChanges): Promise<EventView> {
     const event = await this.events.update(id, fields);
     if (!event) throw new NotFoundError('event');
     await this.cache.invalidate();
@@ -87,7 +94,8 @@ export class CatalogService {
     eventId: number,
     input: { startsAt: Date; salesOpenAt?: Date; sections: SectionInput[] },
   ): Promise<PerformanceView> {
-    if (!(await this.events.findById(eventId))) throw new NotFoundError('event');
+    const event = await this.events.findById(eventId);
+    if (!event) throw new NotFoundError('event');
     const salesOpenAt = input.salesOpenAt ?? new Date();
     if (salesOpenAt.getTime() > input.startsAt.getTime()) {
       throw new DomainError('invalid', 'InvalidSalesWindow', 'salesOpenAt must not be after startsAt');
@@ -100,12 +108,13 @@ export class CatalogService {
     if (total > MAX_SEATS_PER_PERFORMANCE) {
       throw new DomainError('invalid', 'TooManySeats', `a performance has at most ${MAX_SEATS_PER_PERFORMANCE} seats`);
     }
-    const performance = await this.performances.createWithSeats({
+    const created = await this.performances.createWithSeats({
       eventId,
       startsAt: input.startsAt,
       salesOpenAt,
       sections: input.sections,
     });
+    const performance = Object.assign(created, { currency: event.currency });
     await this.registerSeatState(performance);
     await this.cache.invalidate();
     return toPerformanceView(performance);
@@ -161,7 +170,9 @@ export class CatalogService {
       for (let i = 0; i < examined.length && items.length < options.limit; i += 1) {
         position = examined[i].position;
         scanned += 1;
-        if (!options.status || statuses[i] === options.status) items.push(toSeatView(examined[i], statuses[i]));
+        if (!options.status || statuses[i] === options.status) {
+          items.push(toSeatView(examined[i], statuses[i], performance.currency));
+        }
       }
     }
     return { items, nextCursor: position < performance.totalSeats ? encodeCursor({ p: position }) : null };
@@ -180,7 +191,7 @@ export class CatalogService {
    * Seats with an active ticket in PostgreSQL are registered SOLD. Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    */
-  private async registerSeatState(performance: PerformanceEntity): Promise<void> {
+  private async registerSeatState(performance: PricedPerformance): Promise<void> {
     const [seats, sold] = await Promise.all([
       this.performances.seatPrices(performance.id),
       this.purchases.activeSeatIds(performance.id),
@@ -188,6 +199,7 @@ export class CatalogService {
     await this.seatState.registerPerformance({
       performanceId: performance.id,
       salesOpenAt: performance.salesOpenAt,
+      currency: performance.currency,
       seats,
       sold,
     });
@@ -225,22 +237,24 @@ function toEventView(event: EventEntity): EventView {
     title: event.title,
     description: event.description,
     venue: event.venue,
+    currency: event.currency,
     createdAt: event.createdAt.toISOString(),
     updatedAt: event.updatedAt.toISOString(),
   };
 }
 
-function toPerformanceView(performance: PerformanceEntity): PerformanceView {
+function toPerformanceView(performance: PricedPerformance): PerformanceView {
   return {
     id: performance.id,
     eventId: performance.eventId,
     startsAt: performance.startsAt.toISOString(),
     salesOpenAt: performance.salesOpenAt.toISOString(),
     totalSeats: performance.totalSeats,
+    currency: performance.currency,
   };
 }
 
-function toSeatView(seat: SeatRow, status: SeatStatus): SeatView {
+function toSeatView(seat: SeatRow, status: SeatStatus, currency: string): SeatView {
   return {
     id: seat.id,
     section: seat.section,
@@ -248,6 +262,7 @@ function toSeatView(seat: SeatRow, status: SeatStatus): SeatView {
     number: seat.number,
     grade: seat.grade,
     price: seat.price,
+    currency,
     status,
   };
 }

@@ -5,6 +5,8 @@ export interface EventView {
   title: string;
   description: string | null;
   venue: string;
+  /** ISO 4217 code of every price and amount of the event. */
+  currency: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -15,6 +17,8 @@ export interface PerformanceView {
   startsAt: string;
   salesOpenAt: string;
   totalSeats: number;
+  /** ISO 4217 code of its event, which its seat prices are in. */
+  currency: string;
 }
 
 export interface SeatView {
@@ -23,7 +27,9 @@ export interface SeatView {
   row: number;
   number: number;
   grade: string;
+  /** An integer in minor units of `currency`. */
   price: number;
+  currency: string;
   status: SeatStatus;
 }
 
@@ -35,6 +41,7 @@ export interface Page<T> {
 export interface SectionInput {
   name: string;
   grade: string;
+  /** Price of each seat, an integer in minor units of the event's currency. */
   price: number;
   rows: number;
   seatsPerRow: number;

@@ -30,7 +30,7 @@ export interface HoldSeatsRequest {
 }
 
 export type HoldSeatsResult =
-  | { outcome: 'OK'; expiresAt: number; amountCents: number }
+  | { outcome: 'OK'; expiresAt: number; amount: number; currency: string }
   | { outcome: 'NO_PERFORMANCE' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
@@ -67,7 +67,7 @@ export async function holdSeats(
   const numbers = rest.map(Number);
   switch (outcome) {
     case 'OK':
-      return { outcome, expiresAt: numbers[0], amountCents: numbers[1] };
+      return { outcome, expiresAt: numbers[0], amount: numbers[1], currency: String(rest[2]) };
     case 'NO_PERFORMANCE':
       return { outcome };
     case 'UNKNOWN_SEATS':

@@ -2,9 +2,9 @@
   Holds all the requested seats of one performance for one user, or none of them.
   Redis TIME is the only clock.
 
-  KEYS[1] meta        hash: salesOpenAt (epoch ms); missing = performance not registered
+  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
-  KEYS[3] prices      hash seat id -> price in cents
+  KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
   KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live
@@ -19,8 +19,8 @@
   ARGV[7..] seat ids (distinct)
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (cents)}
-    {'NO_PERFORMANCE'}
+    {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217)}
+    {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
     {'UNAVAILABLE', seat id, ...}
@@ -33,8 +33,9 @@ local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), ton
 local seatIds = {}
 for i = 7, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
-local salesOpenAt = redis.call('HGET', metaKey, 'salesOpenAt')
-if not salesOpenAt then return {'NO_PERFORMANCE'} end
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency')
+local salesOpenAt, currency = meta[1], meta[2]
+if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
 
 local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))
 local unknown, unavailable = {}, {}
@@ -83,7 +84,8 @@ redis.call('HSET', holdKey,
   'userId', userId,
   'performanceId', performanceId,
   'seats', table.concat(seatIds, ','),
-  'amountCents', amount,
+  'amount', amount,
+  'currency', currency,
   'status', 'HELD',
   'createdAt', now,
   'expiresAt', expiresAt)
@@ -97,4 +99,4 @@ if userHoldsTtl < 0 or now + userHoldsTtl < expiresAt then
   redis.call('PEXPIREAT', userHoldsKey, expiresAt)
 end
 
-return {'OK', expiresAt, amount}
+return {'OK', expiresAt, amount, currency}

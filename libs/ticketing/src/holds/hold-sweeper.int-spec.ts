@@ -30,7 +30,7 @@ describe('hold expiry and HoldSweeper', () => {
   });
 
   it('shows a hold EXPIRED once its time has passed, before and after the sweep', async () => {
-    await fx.store.registerPerformance({ performanceId: 1, salesOpenAt: opened, seats: seatRange(5) });
+    await fx.store.registerPerformance({ performanceId: 1, salesOpenAt: opened, currency: 'KRW', seats: seatRange(5) });
     const hold = await shortHolds.hold('alice', 1, [1, 2]);
     expect((await fx.holds.get('alice', hold.id)).status).toBe('HELD');
 
@@ -51,7 +51,7 @@ describe('hold expiry and HoldSweeper', () => {
 
   it('frees expired seats within 2 s under load, with counts agreeing throughout', async () => {
     const performanceId = 2;
-    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, seats: seatRange(3000) });
+    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3000) });
     const loop = new HoldSweepLoop(fx.connect().sweeper);
     loop.start();
 
@@ -109,7 +109,7 @@ describe('hold expiry and HoldSweeper', () => {
 
   it('two sweepers at once end each hold, and free each seat, exactly once', async () => {
     const performanceId = 3;
-    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, seats: seatRange(400) });
+    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, currency: 'KRW', seats: seatRange(400) });
     const short = await Promise.all(
       Array.from({ length: 100 }, (_, index) =>
         shortHolds.hold(`buyer-${index}`, performanceId, [index * 4 + 1, index * 4 + 2, index * 4 + 3, index * 4 + 4]),
@@ -157,6 +157,7 @@ describe('TicketingModule', () => {
       await app.get(SeatStateStore).registerPerformance({
         performanceId: 1,
         salesOpenAt: new Date(Date.now() - 1000),
+        currency: 'KRW',
         seats: seatRange(3),
       });
       const hold = await app.get(HoldService).hold('alice', 1, [1]);

@@ -26,7 +26,7 @@ describe('HoldService', () => {
   let nextPerformance = 100;
   const newPerformance = async (seats = 20, salesOpenAt = opened): Promise<number> => {
     const performanceId = nextPerformance++;
-    await fx.store.registerPerformance({ performanceId, salesOpenAt, seats: seatRange(seats) });
+    await fx.store.registerPerformance({ performanceId, salesOpenAt, currency: 'KRW', seats: seatRange(seats) });
     return performanceId;
   };
 
@@ -42,16 +42,19 @@ describe('HoldService', () => {
     await fx.store.registerPerformance({
       performanceId,
       salesOpenAt: opened,
+      currency: 'EUR',
       seats: [
-        { id: 1, price: 20.1 },
-        { id: 2, price: 30.2 },
-        { id: 3, price: 10 },
+        { id: 1, price: 2010 },
+        { id: 2, price: 3020 },
+        { id: 3, price: 1000 },
       ],
     });
     const before = Date.now();
     const hold = await fx.holds.hold('alice', performanceId, [2, 1]);
 
-    expect(hold).toMatchObject({ performanceId, userId: 'alice', seatIds: [2, 1], amount: 50.3, status: 'HELD' });
+    expect(hold).toMatchObject({ performanceId, userId: 'alice', seatIds: [2, 1], status: 'HELD' });
+    // Minor units as registered, summed, not scaled: 3020 + 2010 cents.
+    expect(hold).toMatchObject({ amount: 5030, currency: 'EUR' });
     expect(hold.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(hold.expiresAt.getTime()).toBeGreaterThanOrEqual(before + 299_000);
     expect(hold.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 301_000);
@@ -106,7 +109,7 @@ describe('HoldService', () => {
     });
     expect(await fx.store.counts(performanceId)).toMatchObject({ available: 5, held: 0 });
 
-    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, seats: seatRange(5) });
+    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, currency: 'KRW', seats: seatRange(5) });
     expect((await fx.holds.hold('alice', performanceId, [1])).status).toBe('HELD');
   });
 

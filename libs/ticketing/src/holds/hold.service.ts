@@ -69,7 +69,8 @@ export class HoldService {
       performanceId,
       userId,
       seatIds,
-      amount: result.amountCents / 100,
+      amount: result.amount,
+      currency: result.currency,
       status: 'HELD',
       expiresAt: new Date(result.expiresAt),
     };

@@ -6,8 +6,10 @@ export interface Hold {
   performanceId: number;
   userId: string;
   seatIds: number[];
-  /** Sum of the seat prices, in currency units. */
+  /** Sum of the seat prices, an integer in minor units of `currency`. */
   amount: number;
+  /** ISO 4217 code of the performance's event. */
+  currency: string;
   /** EXPIRED as soon as `expiresAt` has passed, even before the sweeper has freed the seats. */
   status: HoldStatus;
   expiresAt: Date;
@@ -22,7 +24,8 @@ export function holdFromRecord(id: string, record: Record<string, string>, now: 
     performanceId: Number(record.performanceId),
     userId: record.userId,
     seatIds: record.seats.split(',').map(Number),
-    amount: Number(record.amountCents) / 100,
+    amount: Number(record.amount),
+    currency: record.currency,
     status: stored === 'HELD' && expiresAt <= now ? 'EXPIRED' : stored,
     expiresAt: new Date(expiresAt),
   };

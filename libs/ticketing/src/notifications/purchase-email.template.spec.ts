@@ -10,7 +10,8 @@ const receipt: PurchaseReceipt = {
   eventTitle: 'Rock & Roll Night',
   venue: 'Olympic Hall',
   performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
-  amount: 150,
+  amount: 198000,
+  currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [
     { section: 'A', row: 3, number: 7 },
@@ -32,7 +33,7 @@ describe('purchase e-mail template', () => {
       'Olympic Hall',
       'Thursday, 31 December 2026, 20:30 UTC',
       'Section A, row 3, seat 7; Section A, row 3, seat 8',
-      '150.00',
+      'Amount:    ₩198,000',
       receipt.purchaseId,
     ]) {
       expect(email.text).toContain(part);
@@ -45,7 +46,7 @@ describe('purchase e-mail template', () => {
       'Rock &amp; Roll Night',
       'Olympic Hall',
       '<li>Section A, row 3, seat 7</li><li>Section A, row 3, seat 8</li>',
-      '150.00',
+      '<td>₩198,000</td>',
       receipt.purchaseId,
     ]) {
       expect(email.html).toContain(part);
@@ -53,8 +54,27 @@ describe('purchase e-mail template', () => {
     expect(email.html).not.toContain('<Admin>');
   });
 
-  it('formats amounts, times and HTML text', () => {
-    expect(formatAmount(99.5)).toBe('99.50');
+  it('formats an amount in minor units by its currency', () => {
+    expect(formatAmount(2100, 'EUR')).toBe('€21.00');
+    expect(formatAmount(198000, 'KRW')).toBe('₩198,000');
+    expect(formatAmount(1050, 'KRW')).toBe('₩1,050');
+    expect(formatAmount(1050, 'EUR')).toBe('€10.50');
+    expect(formatAmount(5, 'USD')).toBe('$0.05');
+    expect(formatAmount(0, 'EUR')).toBe('€0.00');
+    expect(formatAmount(1234, 'JPY')).toBe('¥1,234');
+    expect(formatAmount(1005, 'BHD')).toBe('BHD\u00a01.005');
+    // As a double, 9007199254740991 / 100 would print as …409.90: the digits are shifted, not divided.
+    expect(formatAmount(Number.MAX_SAFE_INTEGER, 'EUR')).toBe('€90,071,992,547,409.91');
+    expect(() => formatAmount(10.5, 'EUR')).toThrow(RangeError);
+  });
+
+  it('shows a EUR purchase in euros', () => {
+    const euros = renderPurchaseEmail({ ...receipt, amount: 2100, currency: 'EUR' });
+    expect(euros.text).toContain('Amount:    €21.00');
+    expect(euros.html).toContain('<td>€21.00</td>');
+  });
+
+  it('formats times and HTML text', () => {
     expect(formatStartTime(new Date('2026-01-02T03:04:00Z'))).toBe('Friday, 2 January 2026, 03:04 UTC');
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });

@@ -1,3 +1,4 @@
+import { minorUnitDigits } from '@app/config';
 import type { PurchaseReceipt } from '@app/database';
 
 export interface RenderedEmail {
@@ -9,7 +10,7 @@ export interface RenderedEmail {
 /** The buyer's confirmation: event, venue, performance time, seats, amount and purchase id. */
 export function renderPurchaseEmail(receipt: PurchaseReceipt): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt);
-  const amount = formatAmount(receipt.amount);
+  const amount = formatAmount(receipt.amount, receipt.currency);
   const seats = receipt.seats.map(formatSeat);
   const subject = `Your tickets for ${receipt.eventTitle}`;
 
@@ -58,9 +59,20 @@ export function formatSeat(seat: { section: string; row: number; number: number 
   return `Section ${seat.section}, row ${seat.row}, seat ${seat.number}`;
 }
 
-/** Amounts are in currency units with at most 2 decimals. */
-export function formatAmount(amount: number): string {
-  return amount.toFixed(2);
+/**
+ * An amount, an integer in minor units of `currency` (ISO 4217), as people read it:
+ * (2100, 'EUR') → "€21.00", (198000, 'KRW') → "₩198,000". The minor units are shifted by the
+ * currency's exponent as a decimal string, so no binary fraction ever touches the money.
+ */
+export function formatAmount(amount: number, currency: string): string {
+  if (!Number.isSafeInteger(amount)) throw new RangeError(`amount must be an integer in minor units, got ${amount}`);
+  const digits = minorUnitDigits(currency);
+  const magnitude = String(Math.abs(amount)).padStart(digits + 1, '0');
+  const units = magnitude.slice(0, magnitude.length - digits);
+  const fraction = magnitude.slice(magnitude.length - digits);
+  const decimal = `${amount < 0 ? '-' : ''}${units}${digits > 0 ? `.${fraction}` : ''}` as `${number}`;
+  // A decimal string is formatted exactly as written (Intl.NumberFormat v3), not as a double.
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).format(decimal);
 }
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];

@@ -6,8 +6,10 @@ export interface ChargeRequest {
   /** Made before the charge; a real gateway takes it as its idempotency key. */
   purchaseId: string;
   userId: string;
-  /** In currency units. */
+  /** An integer in minor units of `currency` (1050 KRW is ₩1,050; 1050 EUR is €10.50). */
   amount: number;
+  /** ISO 4217 code. */
+  currency: string;
 }
 
 /**

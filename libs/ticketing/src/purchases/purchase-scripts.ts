@@ -39,7 +39,15 @@ export interface PurchaseRequest {
 }
 
 export type PurchaseResult =
-  | { outcome: 'OK'; createdAt: number; performanceId: number; seats: string; amountCents: number }
+  | {
+      outcome: 'OK';
+      createdAt: number;
+      performanceId: number;
+      seats: string;
+      /** Integer, minor units of `currency`. */
+      amount: number;
+      currency: string;
+    }
   | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' };
 
 export async function purchaseHold(
@@ -47,7 +55,7 @@ export async function purchaseHold(
   keys: PerformanceKeys,
   request: PurchaseRequest,
 ): Promise<PurchaseResult> {
-  const [outcome, createdAt, performanceId, seats, amountCents] = await callScript<string[]>(
+  const [outcome, createdAt, performanceId, seats, amount, currency] = await callScript<string[]>(
     redis,
     PURCHASE.name,
     [
@@ -67,7 +75,8 @@ export async function purchaseHold(
         createdAt: Number(createdAt),
         performanceId: Number(performanceId),
         seats,
-        amountCents: Number(amountCents),
+        amount: Number(amount),
+        currency,
       };
     case 'NOT_FOUND':
     case 'PURCHASED':

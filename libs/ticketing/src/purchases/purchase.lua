@@ -21,7 +21,8 @@
   ARGV[5] how long the hold record stays readable from now (ms)
 
   Returns one of
-    {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (cents)}
+    {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
+     currency (ISO 4217)}
     {'NOT_FOUND'}    no such hold, or not the caller's
     {'PURCHASED'}    bought already, by another purchase
     {'EXPIRED'} · {'RELEASED'}
@@ -32,13 +33,13 @@ local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey =
 local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
 local hold = redis.call('HMGET', holdKey,
-  'userId', 'status', 'expiresAt', 'seats', 'amountCents', 'performanceId', 'purchaseId')
+  'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
-local status, seats, amount, performanceId = hold[2], hold[4], hold[5], hold[6]
+local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 
 if status == 'PURCHASED' then
-  if hold[7] ~= purchaseId then return {'PURCHASED'} end
-  return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount}
+  if hold[8] ~= purchaseId then return {'PURCHASED'} end
+  return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency}
 end
 if status ~= 'HELD' then return {status} end
 
@@ -68,10 +69,11 @@ local record = {
   'userId', userId,
   'performanceId', performanceId,
   'seats', seats,
-  'amountCents', amount,
+  'amount', amount,
+  'currency', currency,
   'chargeId', chargeId,
   'createdAt', now,
 }
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
-return {'OK', now, performanceId, seats, amount}
+return {'OK', now, performanceId, seats, amount, currency}

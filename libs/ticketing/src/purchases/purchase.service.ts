@@ -188,20 +188,28 @@ export class PurchaseService {
     // Checked before charging, so a hold that plainly cannot be bought costs no charge.
     const replies = await this.redis
       .pipeline()
-      .hmget(keys.hold(holdId), 'userId', 'status', 'expiresAt', 'amountCents', 'purchaseId')
+      .hmget(keys.hold(holdId), 'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId')
       .time()
       .exec();
     const [[holdError, hold], [timeError, time]] = replies as [Error | null, unknown][];
     if (holdError || timeError) throw holdError ?? timeError;
-    const [owner, status, expiresAt, amountCents, boughtBy] = hold as (string | null)[];
+    const [owner, status, expiresAt, amount, currency, boughtBy] = hold as (string | null)[];
     if (owner !== userId) throw new NotFoundError('reservation');
     const [seconds, micros] = (time as string[]).map(Number);
     const now = seconds * 1000 + Math.floor(micros / 1000);
     if (status === 'PURCHASED' && boughtBy !== purchaseId) throw new HoldPurchasedError();
     if (status === 'HELD' && Number(expiresAt) <= now) throw new HoldExpiredError();
     if (status !== 'HELD' && status !== 'PURCHASED') throw refusal({ outcome: status as 'EXPIRED' });
+    // A hold recorded before amounts carried their currency (an upgrade during a sale): never
+    // charge it; the buyer holds the seats again once it has expired.
+    if (amount === null || currency === null) throw new HoldExpiredError();
 
-    const { chargeId } = await this.gateway.charge({ purchaseId, userId, amount: Number(amountCents) / 100 });
+    const { chargeId } = await this.gateway.charge({
+      purchaseId,
+      userId,
+      amount: Number(amount),
+      currency,
+    });
     const result = await purchaseHold(this.redis, keys, {
       holdId,
       userId,
@@ -226,7 +234,8 @@ export class PurchaseService {
       userId,
       performanceId: result.performanceId,
       seatIds: seatIdsFromList(result.seats),
-      amount: result.amountCents / 100,
+      amount: result.amount,
+      currency: result.currency,
       status: 'PAID',
       createdAt: new Date(result.createdAt),
       canceledAt: null,
@@ -291,7 +300,8 @@ function fromPersisted(row: PurchaseRecord): Purchase {
     userId: row.userId,
     performanceId: row.performanceId,
     seatIds: row.seatIds,
-    amount: row.amountCents / 100,
+    amount: row.amount,
+    currency: row.currency,
     status: row.status === PurchaseStatus.Canceled ? 'CANCELED' : 'PAID',
     createdAt: row.createdAt,
     canceledAt: row.canceledAt,

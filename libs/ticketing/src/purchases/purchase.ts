@@ -9,8 +9,10 @@ export interface Purchase {
   performanceId: number;
   /** Ascending. */
   seatIds: number[];
-  /** In currency units. */
+  /** Sum of the seat prices, an integer in minor units of `currency`. */
   amount: number;
+  /** ISO 4217 code of the performance's event. */
+  currency: string;
   status: PurchaseStatus;
   createdAt: Date;
   canceledAt: Date | null;
@@ -26,7 +28,8 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     userId: record.userId,
     performanceId: Number(record.performanceId),
     seatIds: seatIdsFromList(record.seats),
-    amount: Number(record.amountCents) / 100,
+    amount: Number(record.amount),
+    currency: record.currency,
     status: record.status as PurchaseStatus,
     createdAt: new Date(Number(record.createdAt)),
     canceledAt: record.canceledAt ? new Date(Number(record.canceledAt)) : null,
@@ -42,7 +45,8 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     userId: purchase.userId,
     performanceId: String(purchase.performanceId),
     seats: purchase.seatIds.join(','),
-    amountCents: String(Math.round(purchase.amount * 100)),
+    amount: String(purchase.amount),
+    currency: purchase.currency,
     chargeId: purchase.chargeId,
     status: purchase.status,
     createdAt: String(purchase.createdAt.getTime()),

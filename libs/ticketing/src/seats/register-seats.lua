@@ -5,10 +5,10 @@
   whatever its live status: a persisted sale is final.
 
   KEYS[1] seats   hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] prices  hash seat id -> price in cents
+  KEYS[2] prices  hash seat id -> price (integer, minor units of the performance's currency)
   KEYS[3] counts  hash total, available, held, sold
 
-  ARGV    triples: seat id, price in cents, "1" if the seat is sold else "0"
+  ARGV    triples: seat id, price (minor units), "1" if the seat is sold else "0"
 
   Returns the number of seats that were not registered before.
 ]]

@@ -11,12 +11,13 @@ export const REGISTER_SEATS: LuaScript = {
 
 export interface SeatRegistration {
   id: number;
-  priceCents: number;
+  /** An integer in minor units of the performance's currency. */
+  price: number;
   sold: boolean;
 }
 
 /** Returns how many of the seats were new. */
 export function registerSeats(redis: Redis, keys: PerformanceKeys, seats: SeatRegistration[]): Promise<number> {
-  const args = seats.flatMap((seat) => [seat.id, seat.priceCents, seat.sold ? 1 : 0]);
+  const args = seats.flatMap((seat) => [seat.id, seat.price, seat.sold ? 1 : 0]);
   return callScript<number>(redis, REGISTER_SEATS.name, [keys.seats, keys.prices, keys.counts], args);
 }

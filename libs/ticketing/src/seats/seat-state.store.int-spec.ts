@@ -15,7 +15,12 @@ describe('SeatStateStore', () => {
 
   it('registers seats as available, with counts', async () => {
     expect(await fx.store.isRegistered(1)).toBe(false);
-    await fx.store.registerPerformance({ performanceId: 1, salesOpenAt: opened, seats: seatRange(10) });
+    await fx.store.registerPerformance({
+      performanceId: 1,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(10),
+    });
     expect(await fx.store.isRegistered(1)).toBe(true);
     expect(await fx.store.counts(1)).toEqual({ total: 10, available: 10, held: 0, sold: 0 });
     expect(await fx.store.statuses(1, [3, 1, 10])).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE']);
@@ -23,7 +28,13 @@ describe('SeatStateStore', () => {
   });
 
   it('registers sold seats as SOLD', async () => {
-    await fx.store.registerPerformance({ performanceId: 2, salesOpenAt: opened, seats: seatRange(5), sold: [2, 4] });
+    await fx.store.registerPerformance({
+      performanceId: 2,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(5),
+      sold: [2, 4],
+    });
     expect(await fx.store.statuses(2, [1, 2, 3, 4, 5])).toEqual([
       'AVAILABLE',
       'SOLD',
@@ -35,10 +46,22 @@ describe('SeatStateStore', () => {
   });
 
   it('re-registering keeps held and sold seats, marks newly sold ones, adds new seats', async () => {
-    await fx.store.registerPerformance({ performanceId: 3, salesOpenAt: opened, seats: seatRange(6), sold: [6] });
+    await fx.store.registerPerformance({
+      performanceId: 3,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(6),
+      sold: [6],
+    });
     await fx.holds.hold('alice', 3, [1, 2]);
 
-    await fx.store.registerPerformance({ performanceId: 3, salesOpenAt: opened, seats: seatRange(8), sold: [5] });
+    await fx.store.registerPerformance({
+      performanceId: 3,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(8),
+      sold: [5],
+    });
 
     expect(await fx.store.statuses(3, [1, 2, 3, 4, 5, 6, 7, 8])).toEqual([
       'HELD',
@@ -55,6 +78,31 @@ describe('SeatStateStore', () => {
     expect(stored).toEqual(recomputed);
   });
 
+  it('state registered before prices were minor units is registered again, keeping every status', async () => {
+    await fx.store.registerPerformance({
+      performanceId: 5,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(3, 1050),
+    });
+    await fx.holds.hold('alice', 5, [1]);
+    // What the old code left behind: no currency in the metadata, prices scaled by 100.
+    await fx.redis.hdel('{perf:5}:meta', 'currency');
+    await fx.redis.hset('{perf:5}:prices', '2', '105000');
+
+    expect(await fx.store.isRegistered(5)).toBe(false);
+    await expect(fx.holds.hold('bob', 5, [2])).rejects.toBeInstanceOf(NotFoundError);
+
+    await fx.store.registerPerformance({
+      performanceId: 5,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(3, 1050),
+    });
+    expect(await fx.store.statuses(5, [1, 2, 3])).toEqual(['HELD', 'AVAILABLE', 'AVAILABLE']);
+    expect(await fx.holds.hold('bob', 5, [2])).toMatchObject({ amount: 1050, currency: 'KRW' });
+  });
+
   it('unknown performances and seats are not found', async () => {
     await expect(fx.store.counts(999)).rejects.toBeInstanceOf(NotFoundError);
     await expect(fx.store.statuses(999, [1])).rejects.toBeInstanceOf(NotFoundError);
@@ -63,7 +111,13 @@ describe('SeatStateStore', () => {
 
   it('refuses malformed registrations', async () => {
     const register = (registration: Partial<Parameters<typeof fx.store.registerPerformance>[0]>) =>
-      fx.store.registerPerformance({ performanceId: 9, salesOpenAt: opened, seats: seatRange(3), ...registration });
+      fx.store.registerPerformance({
+        performanceId: 9,
+        salesOpenAt: opened,
+        currency: 'KRW',
+        seats: seatRange(3),
+        ...registration,
+      });
     await expect(register({ performanceId: 0 })).rejects.toBeInstanceOf(InvalidInputError);
     await expect(register({ salesOpenAt: new Date('nonsense') })).rejects.toBeInstanceOf(InvalidInputError);
     await expect(
@@ -74,13 +128,15 @@ describe('SeatStateStore', () => {
         ],
       }),
     ).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(register({ seats: [{ id: 1, price: 1.005 }] })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(register({ seats: [{ id: 1, price: 10.5 }] })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(register({ seats: [{ id: 1, price: -1 }] })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(register({ currency: 'EURO' })).rejects.toBeInstanceOf(InvalidInputError);
     await expect(register({ sold: [4] })).rejects.toBeInstanceOf(InvalidInputError);
     expect(await fx.store.isRegistered(9)).toBe(false);
   });
 
   it('removes a performance', async () => {
-    await fx.store.registerPerformance({ performanceId: 4, salesOpenAt: opened, seats: seatRange(3) });
+    await fx.store.registerPerformance({ performanceId: 4, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
     await fx.store.removePerformance(4);
     expect(await fx.store.isRegistered(4)).toBe(false);
     await expect(fx.store.counts(4)).rejects.toBeInstanceOf(NotFoundError);
@@ -88,12 +144,12 @@ describe('SeatStateStore', () => {
   });
 
   it('registers 50,000 seats, and again, quickly', async () => {
-    const seats = Array.from({ length: 50_000 }, (_, index) => ({ id: index + 1, price: 20 + (index % 7) * 5.5 }));
+    const seats = Array.from({ length: 50_000 }, (_, index) => ({ id: index + 1, price: 2000 + (index % 7) * 550 }));
     const started = performance.now();
-    await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, seats });
+    await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, currency: 'KRW', seats });
     const first = performance.now() - started;
     const again = performance.now();
-    await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, seats });
+    await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, currency: 'KRW', seats });
     const second = performance.now() - again;
     console.info(`registered 50,000 seats in ${first.toFixed(0)} ms; again in ${second.toFixed(0)} ms`);
     expect(await fx.store.counts(50)).toEqual({ total: 50_000, available: 50_000, held: 0, sold: 0 });

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { defineScripts } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
-import { assertPerformanceId, assertSeatIds, priceToCents } from '../input';
+import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
 import { REGISTER_SEATS, registerSeats, SeatRegistration } from './seat-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
@@ -10,6 +10,9 @@ import { SeatStatus, seatStatusFromLetter } from './seat-status';
 export interface PerformanceRegistration {
   performanceId: number;
   salesOpenAt: Date;
+  /** ISO 4217 code of the event, which the seat prices are in. */
+  currency: string;
+  /** Each seat's price is an integer in minor units of `currency`. */
   seats: { id: number; price: number }[];
   /** Seats already sold (persisted purchases), when rebuilding a performance's state. */
   sold?: number[];
@@ -41,8 +44,9 @@ export class SeatStateStore {
    * so an interrupted registration is simply run again.
    */
   async registerPerformance(registration: PerformanceRegistration): Promise<void> {
-    const { performanceId, salesOpenAt, seats, sold = [] } = registration;
+    const { performanceId, salesOpenAt, currency, seats, sold = [] } = registration;
     assertPerformanceId(performanceId);
+    assertCurrency(currency);
     if (!(salesOpenAt instanceof Date) || Number.isNaN(salesOpenAt.getTime())) {
       throw new InvalidInputError('salesOpenAt must be a valid date');
     }
@@ -58,11 +62,10 @@ export class SeatStateStore {
     }
 
     const soldIds = new Set(sold);
-    const rows: SeatRegistration[] = seats.map((seat) => ({
-      id: seat.id,
-      priceCents: priceToCents(seat.price),
-      sold: soldIds.has(seat.id),
-    }));
+    const rows: SeatRegistration[] = seats.map((seat) => {
+      assertPrice(seat.price);
+      return { id: seat.id, price: seat.price, sold: soldIds.has(seat.id) };
+    });
     const keys = performanceKeys(performanceId);
     const chunks: Promise<number>[] = [];
     for (let start = 0; start < rows.length; start += REGISTER_CHUNK) {
@@ -71,15 +74,20 @@ export class SeatStateStore {
     await Promise.all(chunks);
     await this.redis
       .multi()
-      .hset(keys.meta, 'salesOpenAt', salesOpenAt.getTime())
+      .hset(keys.meta, 'salesOpenAt', salesOpenAt.getTime(), 'currency', currency)
       .hsetnx(keys.counts, 'total', 0)
       .exec();
     await this.redis.sadd(PERFORMANCE_REGISTRY_KEY, String(performanceId));
   }
 
+  /**
+   * Registered with its currency. State written before prices were kept in minor units has no
+   * `currency` in its metadata and counts as not registered, so it is registered again (which
+   * rewrites the prices and keeps every seat's status).
+   */
   async isRegistered(performanceId: number): Promise<boolean> {
     assertPerformanceId(performanceId);
-    return (await this.redis.exists(performanceKeys(performanceId).meta)) === 1;
+    return (await this.redis.hexists(performanceKeys(performanceId).meta, 'currency')) === 1;
   }
 
   /** Live status of each seat, in the order asked. One round trip. */
