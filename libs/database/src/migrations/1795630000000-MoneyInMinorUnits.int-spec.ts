@@ -9,6 +9,8 @@ import { MIGRATIONS } from '../migrations';
 import { MoneyInMinorUnits1795630000000 } from './1795630000000-MoneyInMinorUnits';
 
 const BEFORE_MONEY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(MoneyInMinorUnits1795630000000));
+/** Up to this migration and no further, so that undoing the last one undoes this one. */
+const UP_TO_MONEY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(MoneyInMinorUnits1795630000000) + 1);
 
 /** A DataSource on the test database that knows only `migrations`. */
 function dataSource(env: TestEnv, migrations: Function[]): DataSource {
@@ -82,7 +84,7 @@ describe('migration MoneyInMinorUnits (real PostgreSQL)', () => {
 
   it('gives existing events KRW, keeps each amount as its integer in minor units, and goes back down', async () => {
     const { eventId, purchaseId } = await seedOldShape(old);
-    const current = await dataSource(env, MIGRATIONS).initialize();
+    const current = await dataSource(env, UP_TO_MONEY).initialize();
     try {
       expect(await runMigrations(current)).toContain(MoneyInMinorUnits1795630000000.name);
 
@@ -118,7 +120,7 @@ describe('migration MoneyInMinorUnits (real PostgreSQL)', () => {
 
   it('stops, naming the purchase, rather than round an amount with a fraction', async () => {
     const { purchaseId } = await seedOldShape(old, '10.50');
-    const current = await dataSource(env, MIGRATIONS).initialize();
+    const current = await dataSource(env, UP_TO_MONEY).initialize();
     try {
       await expect(runMigrations(current)).rejects.toThrow(new RegExp(`${purchaseId} \\(10\\.50\\)`));
       // Nothing changed: the migration is not recorded and the column keeps its type.
