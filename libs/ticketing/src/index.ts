@@ -52,3 +52,4 @@ export { MAILER_PREFETCH, PurchaseMailConsumer } from './notifications/purchase-
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { RenderedEmail } from './notifications/purchase-email.template';
 export { parseDateTime, toDateTime } from './date-time';
+export { isUuid } from './input';
