@@ -3,7 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, freePort, startApi, TestSession } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 
@@ -48,8 +48,8 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
 
   beforeAll(async () => {
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
-    await api.app.listen({ port: 0, host: '127.0.0.1' });
-    port = Number(new URL(await api.app.getUrl()).port);
+    port = await freePort();
+    await api.app.listen({ port, host: '127.0.0.1' });
     admin = await createSession(api.app, { role: Role.Admin });
     user = await createSession(api.app);
     const event = await call('POST', '/events', { title: 'Concert', venue: 'Hall' }, admin);
