@@ -198,8 +198,9 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     await api.waitForLine('api listening');
     doc = (await send('GET', '/docs-json')).body;
 
-    const victimAdmin = await session(ADMIN.email, ADMIN.password, false);
-    [ids.victimEvent, ids.victimPerformance] = await createPerformance(victimAdmin);
+    // Admins may change any event: the fuzzing admin's requests never name the victim's (see shield).
+    tokens.admin = await session(ADMIN.email, ADMIN.password, false);
+    [ids.victimEvent, ids.victimPerformance] = await createPerformance(tokens.admin);
     tokens.victim = await session('fuzz-victim@example.test', PASSWORD, true);
     const seats = (await send('GET', `/api/v1/performances/${ids.victimPerformance}/seats?limit=3`)).body.items as {
       id: number;
@@ -220,8 +221,6 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     expect(held.status).toBe(201);
     ids.victimHold = held.body.id;
 
-    // Admins may change any event: the fuzzing admin's requests never name the victim's (see shield).
-    tokens.admin = victimAdmin;
     [ids.ownEvent, ids.ownPerformance] = await createPerformance(tokens.admin);
     tokens.user = await session('fuzz-user@example.test', PASSWORD, true);
   }, 120_000);
