@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Logger, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, Logger, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +7,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Env, EnvSource, TrustedProxies } from '@app/config';
 import { RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
+import { answerClientError, answerFrameworkError } from './common/fastify-errors';
+import { inputProblems, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/input-guard';
 import { HttpMetrics } from './metrics/http-metrics';
 
 export const API_PREFIX = 'api/v1';
@@ -31,6 +33,9 @@ export async function createApiApp(
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // Fastify's own errors answer with the uniform body too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(module.forRoot(options.overrides) as never, adapter, {
     logger: options.logger ?? undefined,
@@ -49,14 +54,27 @@ function configureApp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
 
   // Many clients send `Content-Type: application/json` on a DELETE or POST without a body: read
-  // that as no body rather than refusing it; anything else goes to Fastify's own safe parser.
+  // that as no body rather than refusing it. Nesting deeper than any DTO has is refused before
+  // parsing (class-transformer recurses and would overflow the stack); anything else goes to
+  // Fastify's own safe parser, which refuses `__proto__` and `constructor.prototype`.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
-    (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)),
+    (request, body, done) => {
+      if (body === '') return done(null, undefined);
+      if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+        return done(new BadRequestException(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      }
+      parseJson(request, body as string, done);
+    },
   );
+  // One check of every decoded body, query and path for what no route accepts (see input-guard).
+  fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    const problems = [request.body, request.query, request.params].flatMap((part) => inputProblems(part));
+    done(problems.length > 0 ? new BadRequestException(problems) : undefined);
+  });
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);

@@ -163,6 +163,10 @@ describe('reservations over HTTP (real Redis)', () => {
     expect((await api.app.inject({ method: 'GET', url, headers: alice.headers })).json()).toMatchObject({
       status: 'RELEASED',
     });
+    // The README's contract: a hold that has ended cannot be released again.
+    const again = await api.app.inject({ method: 'DELETE', url, headers: alice.headers });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ statusCode: 409, message: 'reservation has been released' });
     const statuses = await seatStatuses(performance.id);
     expect(statuses.get(performance.seatIds[0])).toBe('AVAILABLE');
     expect((await reserve(bob.headers, performance.id, performance.seatIds.slice(0, 2))).statusCode).toBe(201);

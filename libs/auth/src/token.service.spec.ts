@@ -18,6 +18,7 @@ class FixedClock extends Clock {
 
 const USER = { id: '9b2f6c1e-6a43-4a0e-9d1c-2f4e8b7a1c33', email: 'ada@example.com', role: Role.User };
 const env = parseEnv({});
+const FAMILY = '3f1c2a9e-0b7d-4c1e-9f53-4a6f3f0c2d11';
 
 describe('TokenService', () => {
   let clock: FixedClock;
@@ -39,18 +40,18 @@ describe('TokenService', () => {
   });
 
   it('verifies refresh tokens until they are 30 days old, with a fresh id each time', async () => {
-    const first = await tokens.signRefresh(USER.id, 'family-1');
-    const second = await tokens.signRefresh(USER.id, 'family-1');
+    const first = await tokens.signRefresh(USER.id, FAMILY);
+    const second = await tokens.signRefresh(USER.id, FAMILY);
     expect(first.id).not.toBe(second.id);
     expect(first.expiresAt).toEqual(later(REFRESH_TOKEN_TTL_SECONDS));
-    expect(await tokens.verifyRefresh(first.token)).toMatchObject({ sub: USER.id, fam: 'family-1', typ: 'refresh' });
+    expect(await tokens.verifyRefresh(first.token)).toMatchObject({ sub: USER.id, fam: FAMILY, typ: 'refresh' });
     clock.current = later(REFRESH_TOKEN_TTL_SECONDS + 1);
     await expect(tokens.verifyRefresh(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
   it('refuses each kind of token where the other is expected', async () => {
     const access = await tokens.signAccess(USER);
-    const refresh = await tokens.signRefresh(USER.id, 'family-1');
+    const refresh = await tokens.signRefresh(USER.id, FAMILY);
     await expect(tokens.verifyRefresh(access)).rejects.toBeInstanceOf(InvalidTokenError);
     await expect(tokens.verifyAccess(refresh.token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
@@ -66,6 +67,30 @@ describe('TokenService', () => {
     await expect(tokens.verifyAccess(unsigned)).rejects.toBeInstanceOf(InvalidTokenError);
     const hs512 = new JwtService().sign(claims, { secret: env.JWT_ACCESS_SECRET, algorithm: 'HS512' });
     await expect(tokens.verifyAccess(hs512)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it.each([
+    ['no exp', { sub: USER.id, email: USER.email, role: Role.User, typ: 'access' }, {}],
+    ['a sub that is not a uuid', { sub: 'x', email: USER.email, role: Role.User, typ: 'access' }, { expiresIn: 60 }],
+    ['an unknown role', { sub: USER.id, email: USER.email, role: 'ROOT', typ: 'access' }, { expiresIn: 60 }],
+    ['no e-mail', { sub: USER.id, role: Role.User, typ: 'access' }, { expiresIn: 60 }],
+  ])('refuses a validly signed access token with %s', async (_name, claims, options) => {
+    const forged = new JwtService().sign(claims, { secret: env.JWT_ACCESS_SECRET, ...options });
+    await expect(tokens.verifyAccess(forged)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a validly signed refresh token with malformed claims', async () => {
+    const sign = (claims: object, options: object) =>
+      new JwtService().sign(claims, { secret: env.JWT_REFRESH_SECRET, ...options });
+    const good = { sub: USER.id, fam: USER.id, jti: USER.id, typ: 'refresh' };
+    await expect(tokens.verifyRefresh(sign(good, {}))).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(tokens.verifyRefresh(sign({ ...good, sub: 'x' }, { expiresIn: 60 }))).rejects.toBeInstanceOf(
+      InvalidTokenError,
+    );
+    await expect(tokens.verifyRefresh(sign({ ...good, jti: 7 }, { expiresIn: 60 }))).rejects.toBeInstanceOf(
+      InvalidTokenError,
+    );
+    expect(await tokens.verifyRefresh(sign(good, { expiresIn: 60 }))).toMatchObject(good);
   });
 
   it('hashes tokens with sha256', () => {

@@ -3,12 +3,15 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Env } from '@app/config';
 import { Role } from '@app/database';
+import { isUuid } from '@app/ticketing';
 import { InvalidTokenError } from './auth.errors';
 import { Clock } from './clock';
 import { AuthenticatedUser } from './decorators';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 600;
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+const ROLES: ReadonlySet<unknown> = new Set(Object.values(Role));
 
 /** HS256 only: a token naming any other algorithm (`none` included) is refused. */
 const ALGORITHM = 'HS256';
@@ -66,7 +69,9 @@ export class TokenService {
   /** Verifies an access token without touching the database. */
   async verifyAccess(token: string): Promise<AuthenticatedUser> {
     const claims = await this.verify<AccessClaims>(token, this.accessKey);
-    if (claims.typ !== 'access') throw new InvalidTokenError();
+    const wellFormed =
+      claims.typ === 'access' && isUuid(claims.sub) && typeof claims.email === 'string' && ROLES.has(claims.role);
+    if (!wellFormed) throw new InvalidTokenError();
     return { id: claims.sub, email: claims.email, role: claims.role };
   }
 
@@ -81,15 +86,22 @@ export class TokenService {
     return { token, id, hash: hashToken(token), expiresAt };
   }
 
+  /** Verifies a refresh token's signature, expiry and claims (not whether it was rotated: the database knows). */
   async verifyRefresh(token: string): Promise<RefreshClaims> {
     const claims = await this.verify<RefreshClaims>(token, this.refreshKey);
-    if (claims.typ !== 'refresh') throw new InvalidTokenError();
+    const wellFormed = claims.typ === 'refresh' && isUuid(claims.sub) && isUuid(claims.fam) && isUuid(claims.jti);
+    if (!wellFormed) throw new InvalidTokenError();
     return claims;
   }
 
+  /**
+   * Signature, algorithm and expiry; a token without a numeric `exp` and `iat` (one we did not
+   * make, signed with a leaked key) is refused too, since jsonwebtoken would accept it forever.
+   */
   private async verify<T extends object>(token: string, key: KeyObject): Promise<T> {
+    let claims: T & { exp?: unknown; iat?: unknown };
     try {
-      return await this.jwt.verifyAsync<T>(token, {
+      claims = await this.jwt.verifyAsync<T & { exp?: unknown; iat?: unknown }>(token, {
         secret: asSecret(key),
         algorithms: [ALGORITHM],
         clockTimestamp: this.nowSeconds(),
@@ -97,6 +109,8 @@ export class TokenService {
     } catch {
       throw new InvalidTokenError();
     }
+    if (!Number.isSafeInteger(claims.exp) || !Number.isSafeInteger(claims.iat)) throw new InvalidTokenError();
+    return claims;
   }
 
   private nowSeconds(): number {

@@ -51,3 +51,5 @@ export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { MAILER_PREFETCH, PurchaseMailConsumer } from './notifications/purchase-mail.consumer';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { RenderedEmail } from './notifications/purchase-email.template';
+export { parseDateTime, toDateTime } from './date-time';
+export { isUuid } from './input';

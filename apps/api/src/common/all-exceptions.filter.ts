@@ -1,10 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
 import { RequestContext } from '@app/logging';
 import { DomainError, DomainErrorKind } from '@app/ticketing';
-import { ErrorBodyDto } from './error-body.dto';
+import { errorBody } from './error-body.dto';
 
 const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -55,15 +54,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       });
     }
 
-    const body: ErrorBodyDto = {
-      statusCode: mapped.status,
-      error: STATUS_CODES[mapped.status] ?? 'Error',
-      message: mapped.message,
-      requestId,
-      path: request.url.split('?')[0],
-      timestamp: new Date().toISOString(),
-      ...(mapped.details ? { details: mapped.details } : {}),
-    };
+    const body = errorBody(mapped.status, mapped.message, requestId, request.url.split('?')[0], mapped.details);
     const retryAfter =
       mapped.retryAfter ??
       (exception instanceof HttpException

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { STATUS_CODES } from 'node:http';
 
 /** The one body every error answers with. */
 export class ErrorBodyDto {
@@ -26,4 +27,23 @@ export class ErrorBodyDto {
 
   @ApiProperty({ required: false, description: 'Machine-readable details, e.g. the seats that were not available.' })
   details?: Record<string, unknown>;
+}
+
+/** The uniform error body; the exception filter and Fastify's own error answers all build it here. */
+export function errorBody(
+  statusCode: number,
+  message: string | string[],
+  requestId: string,
+  path: string,
+  details?: Record<string, unknown>,
+): ErrorBodyDto {
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    requestId,
+    path,
+    timestamp: new Date().toISOString(),
+    ...(details ? { details } : {}),
+  };
 }

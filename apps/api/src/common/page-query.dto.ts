@@ -1,9 +1,10 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 /** `?limit=` (1–100, default 20) and `?cursor=` (opaque, from the previous page). */
 export class PageQueryDto {
-  /** Items per page, 1–100. */
+  @ApiPropertyOptional({ description: 'Items per page, 1–100.', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
-import { CatalogService } from '@app/ticketing';
+import { CatalogService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { PerformanceCreateDto, PerformancePageDto, PerformanceResponseDto } from '../performances/performance.dto';
@@ -12,6 +12,7 @@ import { EventCreateDto, EventPageDto, EventResponseDto, EventUpdateDto } from '
 export class EventsController {
   constructor(private readonly catalog: CatalogService) {}
 
+  /** Creates an event (admin). */
   @Post()
   @ApiBearerAuth()
   @Roles(Role.Admin)
@@ -19,18 +20,21 @@ export class EventsController {
     return this.catalog.createEvent(body);
   }
 
+  /** Events by id, keyset-paginated. */
   @Get()
   @Public()
   list(@Query() query: PageQueryDto): Promise<EventPageDto> {
     return this.catalog.listEvents(query.cursor, query.limit);
   }
 
+  /** One event. */
   @Get(':id')
   @Public()
   get(@Param('id', ParseIdPipe) id: number): Promise<EventResponseDto> {
     return this.catalog.getEvent(id);
   }
 
+  /** Changes the given fields of an event (admin). */
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
@@ -56,12 +60,13 @@ export class EventsController {
     @Body() body: PerformanceCreateDto,
   ): Promise<PerformanceResponseDto> {
     return this.catalog.createPerformance(id, {
-      startsAt: new Date(body.startsAt),
-      salesOpenAt: body.salesOpenAt ? new Date(body.salesOpenAt) : undefined,
+      startsAt: toDateTime(body.startsAt, 'startsAt'),
+      salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
       sections: body.sections,
     });
   }
 
+  /** The event's performances by start time, keyset-paginated. */
   @Get(':id/performances')
   @Public()
   listPerformances(@Param('id', ParseIdPipe) id: number, @Query() query: PageQueryDto): Promise<PerformancePageDto> {

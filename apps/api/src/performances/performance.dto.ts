@@ -1,4 +1,3 @@
-import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -6,7 +5,6 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   Matches,
@@ -14,7 +12,9 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PageQueryDto } from '../common/page-query.dto';
+import { IsDateTime } from '../common/validators';
 
 export class SectionLayoutDto {
   /** @example "A" */
@@ -51,13 +51,21 @@ export class SectionLayoutDto {
 }
 
 export class PerformanceCreateDto {
-  /** ISO 8601 with time zone. @example "2027-03-01T19:00:00+09:00" */
-  @IsISO8601({ strict: true })
+  @ApiProperty({
+    format: 'date-time',
+    description: 'RFC 3339 with an explicit offset (`Z` or `+09:00`).',
+    example: '2027-03-01T19:00:00+09:00',
+  })
+  @IsDateTime()
   startsAt: string;
 
-  /** When holds may start; defaults to now. Must not be after `startsAt`. */
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'When holds may start, RFC 3339 with an explicit offset; defaults to now. Must not be after `startsAt`.',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTime()
   salesOpenAt?: string;
 
   /** The seating layout; seats are generated from it (at most 100,000 in all). */

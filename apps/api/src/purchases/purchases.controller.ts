@@ -20,7 +20,7 @@ export class PurchasesController {
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: PurchaseCreateDto,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.purchases.purchase(user.id, body.reservationId, idempotencyKey));
   }
@@ -32,6 +32,7 @@ export class PurchasesController {
     return { items: page.items.map(mapPurchase), nextCursor: page.nextCursor };
   }
 
+  /** The caller's own purchase; anyone else's is a 404. */
   @Get(':id')
   async get(
     @CurrentUser() user: AuthenticatedUser,

@@ -31,7 +31,7 @@ export class ReservationsController {
     return mapReservation(await this.reservations.get(user.id, id));
   }
 
-  /** Releases the seats now. */
+  /** Releases the seats now. 409 when the hold has already ended (released, expired or bought). */
   @Delete(':id')
   @HttpCode(204)
   release(

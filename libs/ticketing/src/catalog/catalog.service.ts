@@ -83,7 +83,7 @@ export class CatalogService {
   }
 
   listEvents(cursor: string | undefined, limit: number): Promise<Page<EventView>> {
-    const after = decodeCursor<{ i: number }>(cursor, { i: 'int' });
+    const after = decodeCursor<{ i: number }>(cursor, { i: 'int4' });
     return this.cache.getOrLoad(`events:${after?.i ?? 0}:${limit}`, async () => {
       const rows = await this.events.pageAfter(after?.i ?? 0, limit + 1);
       return pageOf(rows.slice(0, limit).map(toEventView), rows.length > limit, (last) => ({ i: last.id }));
@@ -126,7 +126,7 @@ export class CatalogService {
   }
 
   listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<PerformanceView>> {
-    const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int' });
+    const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int4' });
     return this.cache
       .getOrLoad(`event:${eventId}:performances:${cursor ?? ''}:${limit}`, async () => {
         if (!(await this.events.findById(eventId))) return null;
@@ -154,7 +154,7 @@ export class CatalogService {
   ): Promise<Page<SeatView>> {
     const performance = await this.findPerformance(performanceId);
     await this.ensureSeatState(performanceId);
-    const after = decodeCursor<{ p: number }>(options.cursor, { p: 'int' })?.p ?? 0;
+    const after = decodeCursor<{ p: number }>(options.cursor, { p: 'int4' })?.p ?? 0;
     const items: SeatView[] = [];
     let position = after;
     let scanned = 0;

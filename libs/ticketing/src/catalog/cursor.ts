@@ -1,5 +1,23 @@
 import { DomainError } from '../errors';
 import { isUuid } from '../input';
+import { isStorableInstant, parseDateTime } from '../date-time';
+
+/** Largest value of a PostgreSQL `integer` column (ids, seat positions). */
+const MAX_INT4 = 2_147_483_647;
+
+/**
+ * What one part of a cursor holds, checked as strictly as the query parameters themselves:
+ * `int4` a non-negative value of an `integer` column, `millis` an epoch-millisecond instant the
+ * API accepts, `date` an RFC 3339 date-time the API accepts, `uuid` a uuid.
+ */
+export type CursorPart = 'int4' | 'millis' | 'date' | 'uuid';
+
+const VALID: Record<CursorPart, (value: unknown) => boolean> = {
+  int4: (value) => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_INT4,
+  millis: isStorableInstant,
+  date: (value) => parseDateTime(value) !== null,
+  uuid: isUuid,
+};
 
 /**
  * Opaque keyset cursors: base64url JSON of the last item's sort key. Clients must not build
@@ -9,9 +27,10 @@ export function encodeCursor(key: Record<string, string | number>): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
+/** The key a cursor holds, each part checked against `shape`; null for no cursor; a 400 otherwise. */
 export function decodeCursor<K extends Record<string, string | number>>(
   cursor: string | undefined,
-  shape: { [P in keyof K]: 'int' | 'date' | 'uuid' },
+  shape: { [P in keyof K]: CursorPart },
 ): K | null {
   if (cursor === undefined || cursor === '') return null;
   const invalid = () => new DomainError('invalid', 'InvalidCursor', 'cursor is not valid for this list');
@@ -25,15 +44,8 @@ export function decodeCursor<K extends Record<string, string | number>>(
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid();
   const record = parsed as Record<string, unknown>;
   if (Object.keys(record).length !== Object.keys(shape).length) throw invalid();
-  for (const [name, kind] of Object.entries(shape)) {
-    const value = record[name];
-    const ok =
-      kind === 'int'
-        ? Number.isSafeInteger(value) && (value as number) >= 0
-        : kind === 'uuid'
-          ? isUuid(value)
-          : typeof value === 'string' && !Number.isNaN(Date.parse(value));
-    if (!ok) throw invalid();
+  for (const [name, part] of Object.entries(shape) as [string, CursorPart][]) {
+    if (!Object.hasOwn(record, name) || !VALID[part](record[name])) throw invalid();
   }
   return record as K;
 }

@@ -82,7 +82,7 @@ export async function holdSeats(
   }
 }
 
-export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'EXPIRED' | 'PURCHASED';
+export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'ALREADY_RELEASED' | 'EXPIRED' | 'PURCHASED';
 
 export function releaseHold(
   redis: Redis,

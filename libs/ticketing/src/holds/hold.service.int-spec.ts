@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Hold,
   HoldLimitExceededError,
+  HoldReleasedError,
   InvalidInputError,
   NotFoundError,
   performanceKeys,
@@ -88,7 +89,7 @@ describe('HoldService', () => {
     expect(await fx.store.statuses(performanceId, [1, 2])).toEqual(['HELD', 'HELD']);
 
     await fx.holds.release('alice', hold.id);
-    await fx.holds.release('alice', hold.id);
+    await expect(fx.holds.release('alice', hold.id)).rejects.toBeInstanceOf(HoldReleasedError);
     expect(await fx.holds.get('alice', hold.id)).toMatchObject({ status: 'RELEASED', seatIds: [1, 2] });
     expect(await fx.store.statuses(performanceId, [1, 2])).toEqual(['AVAILABLE', 'AVAILABLE']);
     expect(await fx.store.counts(performanceId)).toEqual({ total: 20, available: 20, held: 0, sold: 0 });

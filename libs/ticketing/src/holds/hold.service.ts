@@ -7,6 +7,7 @@ import {
   HoldExpiredError,
   HoldLimitExceededError,
   HoldPurchasedError,
+  HoldReleasedError,
   NotFoundError,
   SalesNotOpenError,
   SeatsUnavailableError,
@@ -89,13 +90,15 @@ export class HoldService {
     return holdFromRecord(holdId, fields, seconds * 1000 + Math.floor(micros / 1000));
   }
 
-  /** Frees the caller's live hold now. Releasing it again is harmless. */
+  /** Frees the caller's live hold now; a hold that has ended already (released too) is a conflict. */
   async release(userId: string, holdId: string): Promise<void> {
     const performanceId = await this.performanceOf(holdId);
     const result = await releaseHold(this.redis, performanceKeys(performanceId), holdId, userId);
     switch (result) {
       case 'NOT_FOUND':
         throw new NotFoundError('reservation');
+      case 'ALREADY_RELEASED':
+        throw new HoldReleasedError();
       case 'EXPIRED':
         throw new HoldExpiredError();
       case 'PURCHASED':

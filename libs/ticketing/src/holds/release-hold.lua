@@ -1,6 +1,6 @@
 --[[
-  Releases a live hold now, for its owner: its seats become AVAILABLE again. Releasing a hold
-  that is already released answers RELEASED again and changes nothing.
+  Releases a live hold now, for its owner: its seats become AVAILABLE again. A hold that has
+  ended already (released, expired, bought) changes nothing.
 
   KEYS[1] seats   hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] counts  hash total, available, held, sold
@@ -10,7 +10,8 @@
   ARGV[1] hold id
   ARGV[2] user id of the caller
 
-  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'EXPIRED' or 'PURCHASED'.
+  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'ALREADY_RELEASED',
+  'EXPIRED' or 'PURCHASED'.
 ]]
 local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local holdId, userId = ARGV[1], ARGV[2]
@@ -18,6 +19,7 @@ local holdId, userId = ARGV[1], ARGV[2]
 local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats')
 if hold[1] ~= userId then return 'NOT_FOUND' end
 local status = hold[2]
+if status == 'RELEASED' then return 'ALREADY_RELEASED' end
 if status ~= 'HELD' then return status end
 
 local time = redis.call('TIME')

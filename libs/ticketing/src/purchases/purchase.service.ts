@@ -80,7 +80,7 @@ export class PurchaseService {
 
   /** The caller's purchases, newest first, those not flushed yet included, each once. */
   async list(userId: string, cursor: string | undefined, limit: number): Promise<Page<Purchase>> {
-    const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'int', i: 'uuid' });
+    const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'millis', i: 'uuid' });
     const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
     const [rows, unflushed] = await Promise.all([
       this.purchases.pageOfUser(userId, before, limit + 1),

@@ -1,0 +1,83 @@
+/**
+ * Checks of decoded input that hold for every route, made at the edge before any DTO
+ * transformation or validation: nothing of this kind reaches class-transformer, a validator or
+ * PostgreSQL.
+ */
+
+/** The deepest nesting of arrays and objects a JSON body may have. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Control characters other than tab, line feed and carriage return (PostgreSQL refuses U+0000). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/** A UTF-16 surrogate without its partner: not a character, and not encodable as UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Names of `Object.prototype` members: class-validator's whitelist looks property names up in a
+ * plain object, so some of them (`constructor`, `hasOwnProperty`) slip through as "known".
+ */
+const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+const MAX_PROBLEMS = 10;
+
+/** True when the JSON text nests arrays and objects deeper than `max`; one pass, no recursion. */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i += 1;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x5b || code === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (code === 0x5d || code === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
+/**
+ * Field errors of decoded input (a body, the query, the path parameters), in the words of the
+ * validation pipe: `null` (no input field is nullable; class-validator's `IsOptional` would let it
+ * through to the database), strings with control characters or malformed Unicode (lone
+ * surrogates), and property names that are unknown to every DTO because `Object.prototype` has
+ * them. Iterative, so it cannot overflow the stack.
+ */
+export function inputProblems(input: unknown): string[] {
+  const problems: string[] = [];
+  const pending: [unknown, string][] = [[input, '']];
+  while (pending.length > 0 && problems.length < MAX_PROBLEMS) {
+    const [value, path] = pending.pop()!;
+    if (value === null) {
+      problems.push(`${path || 'value'} must not be null (leave an optional field out instead)`);
+    } else if (typeof value === 'string') {
+      const problem = stringProblem(value);
+      if (problem) problems.push(`${path || 'value'} must not contain ${problem}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => pending.push([item, path ? `${path}.${index}` : String(index)]));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        const name = path ? `${path}.${key}` : key;
+        if (INHERITED_NAMES.has(key) || stringProblem(key)) {
+          problems.push(`property ${stringProblem(key) ? JSON.stringify(key) : name} should not exist`);
+        } else {
+          pending.push([item, name]);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function stringProblem(value: string): string | null {
+  if (LONE_SURROGATE.test(value)) return 'malformed Unicode';
+  if (CONTROL_CHARACTER.test(value)) return 'control characters';
+  return null;
+}

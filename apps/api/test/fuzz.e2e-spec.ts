@@ -1,0 +1,507 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
+
+/**
+ * Requests derived from the app's own OpenAPI document, for every operation: wrong types, extreme
+ * numbers, long and malformed strings, control characters, deep nesting, duplicate and prototype
+ * keys, wrong content types, odd headers, as an admin, a user, or nobody. The built API runs as
+ * its own process (the document it serves is the one the Swagger compiler plugin made). No answer
+ * may be a 5xx, every error must have the uniform body, and another user's data stays as it was.
+ * Every operation runs from the same seed; fast-check prints it with the counterexample, and
+ * FUZZ_SEED=<seed> reproduces the run.
+ */
+const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
+const RUNS_PER_OPERATION = 100;
+const TIME_PER_OPERATION_MS = 1500;
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+const ADMIN = { email: 'fuzz-admin@example.test', password: 'fuzz-admin-password' };
+const PASSWORD = 'fuzz-user-password';
+
+interface Schema {
+  $ref?: string;
+  type?: string;
+  format?: string;
+  enum?: unknown[];
+  example?: unknown;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+}
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  schema: Schema;
+}
+interface Operation {
+  method: string;
+  path: string;
+  parameters: Parameter[];
+  body?: Schema;
+}
+interface FuzzRequest {
+  session: 'admin' | 'user' | 'none' | 'garbage';
+  path: Record<string, string>;
+  query: string;
+  headers: Record<string, string>;
+  contentType: string | null;
+  body: string | null;
+}
+
+function nested(depth: number): unknown {
+  let value: unknown = 'x';
+  for (let i = 0; i < depth; i += 1) value = [value];
+  return value;
+}
+
+/** Values no schema of the API accepts, of every kind a client can send in JSON. */
+const hostile: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(
+    null,
+    true,
+    0,
+    -1,
+    1.5,
+    2_147_483_648,
+    -2_147_483_649,
+    2 ** 53 + 2,
+    1e308,
+    -1e308,
+    '',
+    ' ',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x\udc00',
+    '\u001b[31m',
+    '\u202e',
+    '%00',
+    '../..',
+    'eyJpIjoyMTQ3NDgzNjQ4fQ',
+    '2027-03-01T19:00:00',
+    '2027-W09-1T19:00:00Z',
+    '2027-060T19:00:00Z',
+    '2027-03-01T19:00:00,5Z',
+    '+275760-09-13T00:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '1e400',
+    '00000000-0000-0000-0000-000000000000',
+  ),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.integer({ min: 1, max: 20_000 }).map((n) => 'x'.repeat(n)),
+  fc.double(),
+  fc.integer({ min: 33, max: 3000 }).map(nested),
+  fc.dictionary(
+    fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'x'),
+    fc.jsonValue({ maxDepth: 2 }),
+    { maxKeys: 3 },
+  ),
+  fc.jsonValue({ maxDepth: 3 }),
+);
+
+describe('schema-driven fuzzing of every operation (built API process)', () => {
+  let env: TestEnv;
+  let api: AppProcess;
+  let base: string;
+  let doc: {
+    paths: Record<string, Record<string, Record<string, unknown>>>;
+    components: { schemas: Record<string, Schema> };
+  };
+  const tokens: Record<'admin' | 'user' | 'victim', string> = { admin: '', user: '', victim: '' };
+  /** Ids the fuzzing sessions may act on: their own, and the victim's (which they must not reach). */
+  const ids = {
+    ownEvent: 0,
+    ownPerformance: 0,
+    victimEvent: 0,
+    victimPerformance: 0,
+    victimHold: '',
+    victimPurchase: '',
+  };
+
+  async function send(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async function session(email: string, password: string, signup: boolean): Promise<string> {
+    if (signup)
+      expect((await send('POST', '/api/v1/auth/signup', { body: { email, password, name: 'Fuzz' } })).status).toBe(201);
+    const login = await send('POST', '/api/v1/auth/login', { body: { email, password } });
+    expect(login.status).toBe(200);
+    return login.body.accessToken;
+  }
+
+  async function createPerformance(token: string): Promise<[number, number]> {
+    const event = await send('POST', '/api/v1/events', { token, body: { title: 'Fuzz', venue: 'Hall' } });
+    expect(event.status).toBe(201);
+    const performance = await send('POST', `/api/v1/events/${event.body.id}/performances`, {
+      token,
+      body: {
+        startsAt: '2030-03-01T19:00:00Z',
+        sections: [{ name: 'A', grade: 'R', price: 1000, rows: 2, seatsPerRow: 10 }],
+      },
+    });
+    expect(performance.status).toBe(201);
+    return [event.body.id, performance.body.id];
+  }
+
+  /** Everything of the victim's that nobody else may change (live seat counts may move). */
+  async function victimSnapshot(): Promise<unknown> {
+    const get = async (path: string) => (await send('GET', `/api/v1${path}`, { token: tokens.victim })).body;
+    const performance = (await get(`/performances/${ids.victimPerformance}`)) as Record<string, unknown>;
+    const seats = (await get(`/performances/${ids.victimPerformance}/seats?limit=100`)) as {
+      items: { id: number; status: string }[];
+    };
+    const hold = (await get(`/reservations/${ids.victimHold}`)) as { seatIds: number[] };
+    const purchase = (await get(`/purchases/${ids.victimPurchase}`)) as { seatIds: number[] };
+    const mine = new Set([...hold.seatIds, ...purchase.seatIds]);
+    return {
+      event: await get(`/events/${ids.victimEvent}`),
+      performance: { ...performance, available: undefined, held: undefined, sold: undefined },
+      performances: await get(`/events/${ids.victimEvent}/performances`),
+      seats: seats.items.filter((seat) => mine.has(seat.id)),
+      hold,
+      purchase,
+      purchases: await get('/purchases'),
+    };
+  }
+
+  beforeAll(async () => {
+    env = createTestEnv();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    api = new AppProcess('api', {
+      ...env,
+      PORT: String(port),
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+    });
+    await api.waitForLine('api listening');
+    doc = (await send('GET', '/docs-json')).body;
+
+    // Admins may change any event: the fuzzing admin's requests never name the victim's (see shield).
+    tokens.admin = await session(ADMIN.email, ADMIN.password, false);
+    [ids.victimEvent, ids.victimPerformance] = await createPerformance(tokens.admin);
+    tokens.victim = await session('fuzz-victim@example.test', PASSWORD, true);
+    const seats = (await send('GET', `/api/v1/performances/${ids.victimPerformance}/seats?limit=3`)).body.items as {
+      id: number;
+    }[];
+    const reserve = (seatIds: number[]) =>
+      send('POST', '/api/v1/reservations', {
+        token: tokens.victim,
+        body: { performanceId: ids.victimPerformance, seatIds },
+      });
+    const bought = await reserve([seats[0].id]);
+    const purchase = await send('POST', '/api/v1/purchases', {
+      token: tokens.victim,
+      body: { reservationId: bought.body.id },
+    });
+    expect(purchase.status).toBe(201);
+    ids.victimPurchase = purchase.body.id;
+    const held = await reserve([seats[1].id, seats[2].id]);
+    expect(held.status).toBe(201);
+    ids.victimHold = held.body.id;
+
+    [ids.ownEvent, ids.ownPerformance] = await createPerformance(tokens.admin);
+    tokens.user = await session('fuzz-user@example.test', PASSWORD, true);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (api) {
+      api.kill('SIGTERM');
+      await api.exited;
+    }
+    if (env) await destroyTestEnv(env);
+  });
+
+  function operations(): Operation[] {
+    return Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({
+        method: method.toUpperCase(),
+        path,
+        parameters: ((op.parameters as Parameter[] | undefined) ?? []).map((p) => ({
+          ...p,
+          schema: resolve(p.schema),
+        })),
+        body: (op.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.[
+          'application/json'
+        ]?.schema,
+      })),
+    );
+  }
+
+  function resolve(schema: Schema): Schema {
+    return schema?.$ref ? doc.components.schemas[schema.$ref.split('/').pop()!] : (schema ?? {});
+  }
+
+  /** A value of the schema's shape, each part of which may be hostile instead. */
+  function fromSchema(raw: Schema, depth = 0): fc.Arbitrary<unknown> {
+    const schema = resolve(raw);
+    return fc.oneof({ weight: 4, arbitrary: validOf(schema, depth) }, { weight: 1, arbitrary: hostile });
+  }
+
+  function validOf(schema: Schema, depth: number): fc.Arbitrary<unknown> {
+    if (schema.enum) return fc.constantFrom(...schema.enum);
+    switch (schema.type) {
+      case 'integer':
+        return fc.oneof(
+          fc.integer({ min: schema.minimum ?? -(2 ** 31), max: schema.maximum ?? 2 ** 31 - 1 }),
+          fc.constantFrom(ids.ownEvent, ids.ownPerformance, ids.victimPerformance, 1, 2),
+        );
+      case 'number':
+        return fc.double({ noNaN: true, noDefaultInfinity: true });
+      case 'boolean':
+        return fc.boolean();
+      case 'array':
+        return fc.array(depth > 4 ? hostile : fromSchema(schema.items ?? {}, depth + 1), {
+          minLength: schema.minItems ?? 0,
+          maxLength: Math.min(schema.maxItems ?? 5, 5),
+        });
+      case 'object': {
+        const properties = schema.properties ?? {};
+        const model = Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, fromSchema(s, depth + 1)]));
+        return fc.record(model, { requiredKeys: schema.required ?? [] });
+      }
+      default:
+        return stringOf(schema);
+    }
+  }
+
+  function stringOf(schema: Schema): fc.Arbitrary<unknown> {
+    const examples = schema.example === undefined ? [] : [fc.constant(schema.example)];
+    switch (schema.format) {
+      case 'email':
+        return fc.oneof(fc.emailAddress(), ...examples);
+      case 'uuid':
+        return fc.oneof(fc.uuid(), fc.constantFrom(ids.victimHold, ids.victimPurchase));
+      case 'date-time':
+        return fc.oneof(
+          fc
+            .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+            .map((d) => d.toISOString()),
+          ...examples,
+        );
+      default:
+        return fc.oneof(
+          fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 50, 50) }),
+          ...examples,
+        );
+    }
+  }
+
+  function pathValue(): fc.Arbitrary<string> {
+    return fc.oneof(
+      fc.constantFrom(
+        String(ids.ownEvent),
+        String(ids.ownPerformance),
+        String(ids.victimPerformance),
+        String(ids.victimEvent),
+        ids.victimHold,
+        ids.victimPurchase,
+        '0',
+        '-1',
+        '2147483648',
+        '99999999999999999999',
+        '1.5',
+        '1e3',
+        '%00',
+        '%E0%A4%A',
+        '%ED%A0%80',
+        '%2e%2e',
+        'constructor',
+        '__proto__',
+      ),
+      fc.uuid(),
+      fc.string({ maxLength: 120 }).map(encodeLoosely),
+    );
+  }
+
+  function queryOf(parameters: Parameter[]): fc.Arbitrary<string> {
+    const parts = parameters
+      .filter((p) => p.in === 'query')
+      .map((p) =>
+        fc.option(
+          fc
+            .oneof(validOf(p.schema, 0), hostile)
+            .map((v) => `${p.name}=${encodeLoosely(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`),
+          { nil: '' },
+        ),
+      );
+    const extra = fc.constantFrom(
+      '',
+      '',
+      '__proto__=1',
+      'constructor=x',
+      'limit=1&limit=2',
+      'toString=1',
+      'a[b]=1',
+      '%zz=1',
+      'x=%E0%A4%A',
+      'status=SOLD&status=HELD',
+    );
+    return fc.tuple(fc.tuple(...parts), extra).map(([values, more]) => [...values, more].filter(Boolean).join('&'));
+  }
+
+  function requestOf(op: Operation): fc.Arbitrary<FuzzRequest> {
+    const pathParams = Object.fromEntries(
+      op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, pathValue()]),
+    );
+    const printable = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      maxLength: 300,
+    });
+    const body = op.body ? fromSchema(op.body) : fc.option(hostile, { nil: undefined });
+    return fc.record({
+      session: fc.constantFrom('admin', 'user', 'none', 'garbage'),
+      path: fc.record(pathParams),
+      query: queryOf(op.parameters),
+      headers: fc.record(
+        {
+          'x-request-id': printable,
+          'idempotency-key': printable,
+          accept: fc.constantFrom('*/*', 'text/html', 'application/xml'),
+          'x-forwarded-for': printable,
+        },
+        { requiredKeys: [] },
+      ),
+      contentType: fc.constantFrom(
+        'application/json',
+        'application/json',
+        'application/json',
+        'application/json; charset=utf-16',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        null,
+      ),
+      body: fc
+        .tuple(body, fc.constantFrom('none', 'proto', 'constructor', 'duplicate', 'truncate'))
+        .map(([value, mutation]) => (value === undefined ? null : mutate(JSON.stringify(value) ?? 'null', mutation))),
+    }) as fc.Arbitrary<FuzzRequest>;
+  }
+
+  /** The admin may change any catalog: its requests never name the victim's event or performance. */
+  function shield(request: FuzzRequest): FuzzRequest {
+    if (request.session !== 'admin') return request;
+    const victims = new Set([String(ids.victimEvent), String(ids.victimPerformance)]);
+    const path = Object.fromEntries(
+      Object.entries(request.path).map(([k, v]) => [k, victims.has(v) ? String(ids.ownEvent) : v]),
+    );
+    return { ...request, path };
+  }
+
+  async function exercise(op: Operation, request: FuzzRequest): Promise<void> {
+    const url =
+      op.path.replace(/\{(\w+)\}/g, (_m, name: string) => request.path[name]) +
+      (request.query ? `?${request.query}` : '');
+    const token = { admin: tokens.admin, user: tokens.user, none: undefined, garbage: 'x.y.z' }[request.session];
+    const headers: Record<string, string> = { ...request.headers };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const withBody = request.body !== null && op.method !== 'GET';
+    if (withBody && request.contentType) headers['content-type'] = request.contentType;
+    const res = await fetch(`${base}${url}`, { method: op.method, headers, body: withBody ? request.body : undefined });
+    const text = await res.text();
+    const what = `${op.method} ${url} -> ${res.status} ${text.slice(0, 300)}`;
+    expect(res.status, what).toBeLessThan(500);
+    if (res.status >= 400) {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      expect(
+        Object.keys(body)
+          .filter((k) => k !== 'details')
+          .sort(),
+        what,
+      ).toEqual(ERROR_KEYS);
+      expect(body.statusCode, what).toBe(res.status);
+    }
+  }
+
+  it("answers every derived request below 500 with the uniform error body, leaving another user's data alone", async () => {
+    const before = await victimSnapshot();
+    const ops = operations();
+    expect(ops.length).toBeGreaterThanOrEqual(20);
+    for (const op of ops) {
+      await fc.assert(
+        fc.asyncProperty(requestOf(op), (request) => exercise(op, shield(request))),
+        {
+          seed: SEED,
+          numRuns: RUNS_PER_OPERATION,
+          interruptAfterTimeLimit: TIME_PER_OPERATION_MS,
+          markInterruptAsFailure: false,
+        },
+      );
+    }
+    expect(await victimSnapshot()).toEqual(before);
+  }, 120_000);
+
+  describe('the OpenAPI document', () => {
+    it('lists Idempotency-Key once, optional, on POST /purchases', () => {
+      const headers = (doc.paths['/api/v1/purchases'].post.parameters as Parameter[]).filter((p) => p.in === 'header');
+      expect(headers).toEqual([expect.objectContaining({ name: 'Idempotency-Key', required: false })]);
+    });
+
+    it('marks limit optional on every list', () => {
+      const limits = operations().flatMap((op) => op.parameters.filter((p) => p.name === 'limit'));
+      expect(limits.length).toBeGreaterThanOrEqual(4);
+      for (const limit of limits) expect((limit as Parameter & { required?: boolean }).required).toBe(false);
+    });
+
+    it('gives every operation a summary', () => {
+      const missing = Object.entries(doc.paths).flatMap(([path, methods]) =>
+        Object.entries(methods)
+          .filter(([, op]) => !op.summary)
+          .map(([method]) => `${method.toUpperCase()} ${path}`),
+      );
+      expect(missing).toEqual([]);
+    });
+  });
+});
+
+/** Percent-encodes a string; a lone surrogate (which encodeURIComponent refuses) becomes its raw UTF-8 bytes. */
+function encodeLoosely(value: string): string {
+  return [...value]
+    .map((ch) => {
+      const code = ch.charCodeAt(0);
+      return ch.length === 1 && code >= 0xd800 && code <= 0xdfff
+        ? `%${(0xe0 | (code >> 12)).toString(16)}%${(0x80 | ((code >> 6) & 0x3f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`
+        : encodeURIComponent(ch);
+    })
+    .join('');
+}
+
+/** Text-level mutations JSON.stringify cannot make: prototype keys, a repeated key, a cut body. */
+function mutate(json: string, mutation: string): string {
+  const object = json.startsWith('{') && json.length > 2;
+  switch (mutation) {
+    case 'proto':
+      return object ? `{"__proto__":{"admin":true},${json.slice(1)}` : json;
+    case 'constructor':
+      return object ? `{"constructor":{"prototype":{"admin":true}},${json.slice(1)}` : json;
+    case 'duplicate': {
+      const first = /^\{("(?:[^"\\]|\\.)*":)/.exec(json)?.[1];
+      return object && first ? `{${first}null,${json.slice(1)}` : json;
+    }
+    case 'truncate':
+      return json.slice(0, Math.max(1, json.length - 1));
+    default:
+      return json;
+  }
+}

@@ -1,0 +1,259 @@
+import { connect } from 'node:net';
+import { JwtService } from '@nestjs/jwt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { Env } from '@app/config';
+import { ApiHarness, createSession, freePort, startApi, TestSession } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+/**
+ * Every example of issue 11 "Input that reaches a 5xx": each answered 500 (or was accepted)
+ * before, each must be a 4xx with the uniform error body.
+ */
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+const LAYOUT = [{ name: 'A', grade: 'R', price: 1000, rows: 1, seatsPerRow: 4 }];
+const cursorOf = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+function nested(depth: number): unknown {
+  let value: unknown = 'correct horse battery';
+  for (let i = 0; i < depth; i += 1) value = [value];
+  return value;
+}
+
+/** Sends raw bytes over one connection and returns everything the server wrote before closing. */
+function rawRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' || error.code === 'EPIPE' ? resolve(Buffer.concat(chunks).toString()) : reject(error),
+    );
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+function parseRaw(response: string): { status: number; headers: string; body: Record<string, unknown> } {
+  const [head, ...rest] = response.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(rest.join('\r\n\r\n')) };
+}
+
+describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let user: TestSession;
+  let eventId: number;
+  let port: number;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    port = await freePort();
+    await api.app.listen({ port, host: '127.0.0.1' });
+    admin = await createSession(api.app, { role: Role.Admin });
+    user = await createSession(api.app);
+    const event = await call('POST', '/events', { title: 'Concert', venue: 'Hall' }, admin);
+    expect(event.statusCode).toBe(201);
+    eventId = event.json().id;
+  });
+  afterAll(async () => api?.close());
+
+  function call(method: string, url: string, payload?: unknown, session?: TestSession, headers = {}) {
+    return api.app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
+      headers: {
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        ...session?.headers,
+        ...headers,
+      },
+    });
+  }
+
+  function expectUniform(res: { statusCode: number; json(): Record<string, unknown> }, status: number) {
+    expect(res.statusCode).toBe(status);
+    const body = res.json();
+    expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
+    expect(body.statusCode).toBe(status);
+    return body;
+  }
+
+  const signup = { email: 'hostile@example.test', password: 'correct horse battery', name: 'Ada' };
+
+  describe('deep nesting', () => {
+    it('refuses a signup whose password is 1,400 nested arrays', async () => {
+      const body = expectUniform(await call('POST', '/auth/signup', { ...signup, password: nested(1400) }), 400);
+      expect(body.message).toMatch(/nests deeper than 32/);
+    });
+
+    it('refuses deep nesting on an admin route and in a section layout', async () => {
+      expectUniform(await call('POST', '/events', { title: 't', venue: 'v', description: nested(100) }, admin), 400);
+      const sections = [{ ...LAYOUT[0], name: nested(40) }];
+      const url = `/events/${eventId}/performances`;
+      expectUniform(await call('POST', url, { startsAt: '2027-03-01T19:00:00Z', sections }, admin), 400);
+    });
+
+    it('still accepts the nesting real bodies have', async () => {
+      const res = await call(
+        'POST',
+        `/events/${eventId}/performances`,
+        { startsAt: '2027-03-01T19:00:00Z', sections: LAYOUT },
+        admin,
+      );
+      expect(res.statusCode).toBe(201);
+    });
+  });
+
+  describe('control characters and malformed Unicode', () => {
+    it.each([
+      ['U+0000 in a signup name', '/auth/signup', { ...signup, name: 'Ada\u0000' }, 'name'],
+      ['U+0000 in a password', '/auth/login', { email: signup.email, password: 'pass\u0000word' }, 'password'],
+      ['U+001B in an e-mail', '/auth/signup', { ...signup, email: 'a\u001b@example.test' }, 'email'],
+    ])('refuses %s', async (_name, url, payload, field) => {
+      const body = expectUniform(await call('POST', url, payload), 400);
+      expect(body.message).toEqual([`${field} must not contain control characters`]);
+    });
+
+    it('refuses U+0000 in an admin text field and in a query parameter', async () => {
+      const body = expectUniform(await call('POST', '/events', { title: 'a\u0000b', venue: 'v' }, admin), 400);
+      expect(body.message).toEqual(['title must not contain control characters']);
+      expectUniform(await call('GET', '/events?cursor=%00'), 400);
+      expectUniform(await call('PATCH', `/events/${eventId}`, { description: 'x\u0000' }, admin), 400);
+    });
+
+    it('keeps tab and line breaks in text', async () => {
+      const res = await call('POST', '/events', { title: 'Tour', venue: 'Hall', description: 'a\n\tb\r\n' }, admin);
+      expect(res.statusCode).toBe(201);
+    });
+
+    it.each([
+      ['a lone high surrogate', '{"email":"a@b.io","password":"correct horse\\ud800","name":"Ada"}', 'password'],
+      ['a lone low surrogate', '{"email":"a\\udc00@b.io","password":"correct horse","name":"Ada"}', 'email'],
+    ])('refuses %s in a string', async (_name, raw, field) => {
+      const body = expectUniform(await call('POST', '/auth/signup', raw), 400);
+      expect(body.message).toEqual([`${field} must not contain malformed Unicode`]);
+    });
+  });
+
+  describe('keyset cursors', () => {
+    it.each([
+      ['an event id beyond a PostgreSQL integer', '/events?cursor=eyJpIjoyMTQ3NDgzNjQ4fQ'],
+      ['a huge seat position', `/performances/1/seats?cursor=${cursorOf({ p: 2 ** 40 })}`],
+      [
+        'a start time PostgreSQL cannot hold',
+        `/events/1/performances?cursor=${cursorOf({ s: '+275760-09-13T00:00:00.000Z', i: 1 })}`,
+      ],
+      ['a start time that is not a date', `/events/1/performances?cursor=${cursorOf({ s: '1', i: 1 })}`],
+      ['a start time without offset', `/events/1/performances?cursor=${cursorOf({ s: '2027-03-01T19:00:00', i: 1 })}`],
+    ])('refuses %s', async (_name, url) => {
+      const body = expectUniform(await call('GET', url.replace('/events/1/', `/events/${eventId}/`)), 400);
+      expect(body.message).toBe('cursor is not valid for this list');
+    });
+
+    it('refuses a purchase cursor whose time is not a date', async () => {
+      const cursor = cursorOf({ t: 8.64e15 + 1, i: '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d' });
+      expectUniform(await call('GET', `/purchases?cursor=${cursor}`, undefined, user), 400);
+    });
+  });
+
+  describe('date-times: RFC 3339 with an explicit offset only', () => {
+    const create = (startsAt: unknown, salesOpenAt?: unknown) =>
+      call('POST', `/events/${eventId}/performances`, { startsAt, salesOpenAt, sections: LAYOUT }, admin);
+
+    it.each([
+      ['no offset', '2027-03-01T19:00:00'],
+      ['a week date', '2027-W09-1T19:00:00Z'],
+      ['an ordinal date', '2027-060T19:00:00Z'],
+      ['a comma fraction', '2027-03-01T19:00:00,5Z'],
+      ['a day that does not exist', '2027-02-30T19:00:00Z'],
+      ['a year PostgreSQL cannot hold', '+275760-09-13T00:00:00Z'],
+      ['a date only', '2027-03-01'],
+    ])('refuses %s, naming the field', async (_name, value) => {
+      const body = expectUniform(await create(value), 400);
+      expect(body.message).toEqual([expect.stringMatching(/^startsAt must be an RFC 3339 date-time/)]);
+      const late = expectUniform(await create('2027-03-01T19:00:00Z', value), 400);
+      expect(late.message).toEqual([expect.stringMatching(/^salesOpenAt must be an RFC 3339 date-time/)]);
+    });
+
+    it('reads the offset', async () => {
+      const res = await create('2027-03-01T19:00:00+09:00', '2027-02-01T00:00:00.5Z');
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({
+        startsAt: '2027-03-01T10:00:00.000Z',
+        salesOpenAt: '2027-02-01T00:00:00.500Z',
+      });
+    });
+  });
+
+  describe('null and unknown properties', () => {
+    it.each([
+      ['PATCH title', 'PATCH', () => `/events/${eventId}`, { title: null }, 'title'],
+      ['PATCH venue', 'PATCH', () => `/events/${eventId}`, { venue: null }, 'venue'],
+      ['POST description', 'POST', () => '/events', { title: 't', venue: 'v', description: null }, 'description'],
+      [
+        'salesOpenAt',
+        'POST',
+        () => `/events/${eventId}/performances`,
+        { startsAt: '2027-03-01T19:00:00Z', salesOpenAt: null, sections: LAYOUT },
+        'salesOpenAt',
+      ],
+    ])('refuses null for an optional field (%s)', async (_name, method, url, payload, field) => {
+      const body = expectUniform(await call(method, url(), payload, admin), 400);
+      expect(body.message).toEqual([expect.stringMatching(new RegExp(`^${field} must not be null`))]);
+    });
+
+    it.each(['constructor', 'hasOwnProperty', 'toString', 'valueOf', 'isPrototypeOf', '__defineGetter__'])(
+      'refuses an unknown property named %s',
+      async (name) => {
+        const body = expectUniform(
+          await call('POST', '/auth/login', `{"email":"a@b.io","password":"pw","${name}":1}`),
+          400,
+        );
+        expect(body.message).toEqual([`property ${name} should not exist`]);
+        const nestedBody = { startsAt: '2027-03-01T19:00:00Z', sections: [{ ...LAYOUT[0], [name]: 1 }] };
+        expectUniform(await call('POST', `/events/${eventId}/performances`, nestedBody, admin), 400);
+      },
+    );
+
+    it('refuses __proto__', async () => {
+      expectUniform(await call('POST', '/auth/login', '{"email":"a@b.io","password":"pw","__proto__":{"x":1}}'), 400);
+    });
+  });
+
+  describe('validly signed tokens with malformed claims', () => {
+    const sign = (claims: object, options: object = {}) =>
+      new JwtService().sign(claims, { secret: api.app.get(Env).JWT_ACCESS_SECRET, ...options });
+
+    it.each([
+      ['no exp', () => sign({ sub: user.id, email: user.email, role: 'USER', typ: 'access' })],
+      [
+        'a sub that is not a uuid',
+        () => sign({ sub: 'x', email: user.email, role: 'USER', typ: 'access' }, { expiresIn: 60 }),
+      ],
+    ])('answers 401 for %s', async (_name, token) => {
+      const res = await call('GET', '/users/me', undefined, undefined, { authorization: `Bearer ${token()}` });
+      expectUniform(res, 401);
+    });
+  });
+
+  describe('errors raised by Fastify itself (real HTTP)', () => {
+    const get = (target: string, extra = '') =>
+      rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Connection: close\r\n\r\n`).then(parseRaw);
+
+    it.each([
+      ['headers too large', () => get('/api/v1/events', `X-Big: ${'a'.repeat(20_000)}\r\n`), 431],
+      ['a URL too long', () => get(`/api/v1/events?x=${'a'.repeat(70_000)}`), 431],
+      ['a path parameter too long', () => get(`/api/v1/events/${'1'.repeat(300)}`), 414],
+      ['a URL that does not decode', () => get('/api/v1/events/%E0%A4%A'), 400],
+      ['malformed HTTP', () => rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n').then(parseRaw), 400],
+    ])('answers %s with the uniform body', async (_name, send, status) => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect(res.headers).toContain('content-type: application/json');
+      expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+      expect(res.body.statusCode).toBe(status);
+      expect(JSON.stringify(res.body)).not.toMatch(/FST_/);
+    });
+  });
+});
