@@ -56,10 +56,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       timestamp: new Date().toISOString(),
       ...(mapped.details ? { details: mapped.details } : {}),
     };
-    if (exception instanceof HttpException) {
-      const retryAfter = (exception.getResponse() as { retryAfter?: number }).retryAfter;
-      if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-    }
+    const retryAfter =
+      exception instanceof DomainError
+        ? exception.retryAfterSeconds
+        : exception instanceof HttpException
+          ? (exception.getResponse() as { retryAfter?: number }).retryAfter
+          : undefined;
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
