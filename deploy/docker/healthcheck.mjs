@@ -1,5 +1,6 @@
 // Docker HEALTHCHECK of the boxoffice image. The api is healthy when /health/ready answers 200
-// (PostgreSQL, Redis and RabbitMQ reachable). batch and mailer serve no HTTP: they are healthy
+// (PostgreSQL and Redis reachable; a RabbitMQ outage only marks it degraded, for the outbox
+// holds purchase events until the broker is back). batch and mailer serve no HTTP: they are healthy
 // while their process runs, and Docker restarts them when it exits.
 import { readFileSync } from 'node:fs';
 

@@ -87,7 +87,9 @@ describe('the Nginx template', () => {
       'proxy_set_header X-Request-Id $boxoffice_request_id;',
       'proxy_set_header X-Forwarded-For $remote_addr;',
       'proxy_set_header X-Forwarded-Proto $scheme;',
-      'proxy_next_upstream error timeout http_502 http_503;',
+      'proxy_next_upstream error timeout;',
+      'proxy_read_timeout 300s;',
+      'proxy_send_timeout 300s;',
       'limit_req zone=boxoffice_login burst=20 nodelay;',
       'client_max_body_size 128k;',
     ]) {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '@app/testing';
 import { LocalNginx } from './nginx';
 
 interface Seen {
@@ -9,10 +10,17 @@ interface Seen {
   headers: http.IncomingHttpHeaders;
 }
 
-/** A stand-in replica: answers 200 with what it saw, or drops the connection when told to fail. */
+/**
+ * A stand-in replica: answers 200 with what it saw; drops the connection when told to fail;
+ * answers 503 when unavailable (as the api's /health/ready does while PostgreSQL is down); holds
+ * POSTs without answering while slow, until `answerHeld()` or the client gives up.
+ */
 class FakeReplica {
   readonly seen: Seen[] = [];
+  readonly held: http.ServerResponse[] = [];
   failing = false;
+  unavailable = false;
+  slow = false;
   port = 0;
   private readonly server = http.createServer((request, response) => {
     request.resume();
@@ -22,10 +30,23 @@ class FakeReplica {
         request.socket.destroy();
         return;
       }
+      if (this.slow && request.method === 'POST') {
+        this.held.push(response);
+        return;
+      }
+      response.statusCode = this.unavailable ? 503 : 200;
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify({ port: this.port }));
     });
   });
+
+  /** Answers every held request now (those whose client gave up go nowhere). */
+  answerHeld(): void {
+    for (const response of this.held.splice(0)) {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ port: this.port }));
+    }
+  }
 
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -117,5 +138,93 @@ describe('Nginx in front of replicas (template as rendered for npm run start:clu
     );
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0);
     expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(21 + 2);
+  });
+});
+
+// Replicas of their own: the connection failures above rest a replica for fail_timeout.
+describe('Nginx in front of slow replicas: no cascade', () => {
+  const replicas = [new FakeReplica(), new FakeReplica()];
+  let nginx: LocalNginx;
+  let errorLogBefore = 0;
+
+  beforeAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.start()));
+    nginx = await LocalNginx.start(replicas.map((replica) => replica.port));
+  });
+  beforeEach(() => {
+    errorLogBefore = nginx.errorLog().length;
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    await Promise.all(replicas.map((replica) => replica.stop()));
+  });
+
+  /** What Nginx wrote to its error log during this test. */
+  const newErrors = () => nginx.errorLog().slice(errorLogBefore);
+
+  /** Sequential GETs through Nginx: their statuses and the replicas that answered them. */
+  async function gets(count: number): Promise<{ statuses: number[]; upstreams: string[] }> {
+    const statuses: number[] = [];
+    const upstreams: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const response = await fetch(`${nginx.url}/api/v1/events`);
+      await response.arrayBuffer();
+      statuses.push(response.status);
+      upstreams.push(response.headers.get('x-upstream') ?? '');
+    }
+    return { statuses, upstreams };
+  }
+
+  it('keeps slow replicas in rotation: slow POSTs are waited for or given up, other requests never get a 502', async () => {
+    for (const replica of replicas) replica.slow = true;
+    const addresses = replicas.map((replica) => `127.0.0.1:${replica.port}`);
+    // More slow POSTs on each replica than max_fails, as when a dependency of every api stalls.
+    const clients = Array.from({ length: 12 }, () => new AbortController());
+    const posts = clients.map((client) =>
+      fetch(`${nginx.url}/api/v1/purchases`, { method: 'POST', body: '{}', signal: client.signal }).then(
+        async (response) => ({ status: response.status, body: await response.text() }),
+        () => null,
+      ),
+    );
+    await waitUntil(() => replicas.every((replica) => replica.held.length >= 3), 'slow POSTs held by both replicas');
+
+    // While both hold slow requests, other requests are answered by both.
+    const during = await gets(10);
+    expect(during.statuses).toEqual(Array(10).fill(200));
+    expect(new Set(during.upstreams)).toEqual(new Set(addresses));
+
+    // Half the buyers give up (Nginx logs 499), the other half get their answer late.
+    for (const client of clients.slice(0, 6)) client.abort();
+    await waitUntil(
+      () => nginx.accessLines().filter((line) => line.status === 499).length >= 6,
+      'Nginx saw the clients give up',
+      10_000,
+    );
+    for (const replica of replicas) {
+      replica.slow = false;
+      replica.answerHeld();
+    }
+    const answered = (await Promise.all(posts)).filter((answer) => answer !== null);
+    expect(answered.map((answer) => answer.status)).toEqual(Array(6).fill(200));
+
+    // Neither replica was rested: both answer at once.
+    const after = await gets(10);
+    expect(after.statuses).toEqual(Array(10).fill(200));
+    expect(new Set(after.upstreams)).toEqual(new Set(addresses));
+    expect(newErrors()).not.toMatch(/temporarily disabled|no live upstreams/);
+  });
+
+  it("passes the api's own 503s through without resting a replica for them", async () => {
+    for (const replica of replicas) replica.unavailable = true;
+    for (let i = 0; i < 8; i++) {
+      const response = await fetch(`${nginx.url}/health/ready`);
+      expect(await response.text()).toContain('port');
+      expect(response.status).toBe(503);
+    }
+    for (const replica of replicas) replica.unavailable = false;
+    const after = await gets(6);
+    expect(after.statuses).toEqual(Array(6).fill(200));
+    expect(new Set(after.upstreams).size).toBe(2);
+    expect(newErrors()).not.toMatch(/temporarily disabled|no live upstreams/);
   });
 });

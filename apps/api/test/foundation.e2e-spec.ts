@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvSource } from '@app/config';
 import { NotFoundError } from '@app/ticketing';
-import { ApiHarness, startApi } from '@app/testing';
+import { ApiHarness, startApi, TcpProxy, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { Public } from '@app/auth';
 import { createApiApp } from '../src/bootstrap';
@@ -222,6 +222,7 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
   it('reports ready when PostgreSQL, Redis and RabbitMQ answer', async () => {
     const res = await inject({ method: 'GET', url: '/health/ready' });
     expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'ok', degraded: {} });
     expect(res.json().info).toMatchObject({
       postgres: { status: 'up' },
       redis: { status: 'up' },
@@ -284,5 +285,43 @@ describe('readiness with Redis unreachable', () => {
     expect(body.message).toContain('redis');
     expect(body.message).not.toContain('postgres');
     expect((await api.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  });
+});
+
+describe('readiness with RabbitMQ unreachable', () => {
+  let api: ApiHarness;
+  let broker: TcpProxy;
+
+  beforeAll(async () => {
+    broker = await TcpProxy.create(5672);
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${broker.port}`,
+    });
+  });
+  afterAll(async () => {
+    await broker?.restore();
+    await api?.close();
+    await broker?.cut();
+  });
+
+  const ready = () => api.app.inject({ method: 'GET', url: '/health/ready' });
+
+  it('stays ready (200) and reports the broker as degraded while it is cut, then ok again', async () => {
+    await waitUntil(async () => (await ready()).json().status === 'ok', 'ready with the broker', 10_000);
+
+    await broker.cut();
+    await waitUntil(async () => (await ready()).json().status === 'degraded', 'broker reported degraded', 10_000);
+    const res = await ready();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'degraded',
+      info: { postgres: { status: 'up' }, redis: { status: 'up' } },
+      degraded: { rabbitmq: { status: 'down', message: 'not connected' } },
+    });
+    expect(res.json().info.rabbitmq).toBeUndefined();
+
+    await broker.restore();
+    await waitUntil(async () => (await ready()).json().status === 'ok', 'ok again once the broker is back', 20_000);
+    expect((await ready()).json()).toMatchObject({ degraded: {}, info: { rabbitmq: { status: 'up' } } });
   });
 });

@@ -1,12 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { Test } from '@nestjs/testing';
+import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, createTestEnv, destroyTestEnv, startApi, TestSession } from '@app/testing';
+import {
+  ApiHarness,
+  createSession,
+  createTestEnv,
+  destroyTestEnv,
+  startApi,
+  TestSession,
+  waitUntil,
+} from '@app/testing';
 import {
   CatalogService,
   DecliningPaymentGateway,
+  digestOfKey,
   HoldService,
+  IDEMPOTENCY_CLAIM_LEASE_MS,
+  IDEMPOTENCY_CLAIM_RENEW_MS,
+  IDEMPOTENCY_RETRY_AFTER_SECONDS,
+  idempotencyKey,
+  newClaim,
   PaymentDeclinedError,
   PaymentGateway,
   PurchaseFlusher,
@@ -115,7 +130,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect(before.held - after.held).toBe(3);
   });
 
-  it('answers racing requests with one Idempotency-Key with the same purchase, charging once', async () => {
+  it('answers racing requests with one Idempotency-Key at once: one purchase, the others 409 with Retry-After or the same 201', async () => {
     const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
     try {
       const held = await hold(api.app, buyer, performance.id, seats(1));
@@ -125,17 +140,25 @@ describe('purchases (real PostgreSQL and Redis)', () => {
           call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers }),
         ),
       );
-      expect(replies.map((r) => r.statusCode)).toEqual(Array(30).fill(201));
-      expect(new Set(replies.map((r) => r.json().id)).size).toBe(1);
-      expect(new Set(replies.map((r) => r.body)).size).toBe(1);
+      const created = replies.filter((r) => r.statusCode === 201);
+      const busy = replies.filter((r) => r.statusCode === 409);
+      expect(created.length + busy.length).toBe(30);
+      expect(created.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(created.map((r) => r.body)).size).toBe(1);
+      for (const reply of busy) {
+        expect(reply.headers['retry-after']).toBe(String(IDEMPOTENCY_RETRY_AFTER_SECONDS));
+        expect(reply.json()).toMatchObject({ statusCode: 409, message: expect.stringContaining('in progress') });
+      }
       expect(charge).toHaveBeenCalledTimes(1);
 
-      // Later, too; the same key from another user is another key.
+      // The retries that were told to wait get the first answer.
       const again = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
-      expect(again.json()).toEqual(replies[0].json());
+      expect(again.statusCode).toBe(201);
+      expect(again.json()).toEqual(created[0].json());
+      expect(again.headers['retry-after']).toBeUndefined();
       const stranger = await call('POST', '/purchases', { body: { reservationId: held.id }, session: other, headers });
       expect(stranger.statusCode).toBe(404);
-      // The key used for another reservation is refused.
+      // The key used for another reservation is refused, with nothing to wait for.
       const second = await hold(api.app, buyer, performance.id, seats(1));
       const reused = await call('POST', '/purchases', {
         body: { reservationId: second.id },
@@ -143,6 +166,84 @@ describe('purchases (real PostgreSQL and Redis)', () => {
         headers,
       });
       expect(reused.statusCode).toBe(409);
+      expect(reused.headers['retry-after']).toBeUndefined();
+      expect(charge).toHaveBeenCalledTimes(1);
+    } finally {
+      charge.mockRestore();
+    }
+  });
+
+  it('keeps the claim of a request working longer than a lease, and gives its answer afterwards', async () => {
+    const gateway = api.app.get(PaymentGateway);
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const headers = { 'idempotency-key': `slow-${held.id}` };
+    let charging = false;
+    let finishCharge = () => {};
+    vi.spyOn(gateway, 'charge').mockImplementationOnce(async () => {
+      charging = true;
+      await new Promise<void>((resolve) => (finishCharge = resolve));
+      return { chargeId: 'ch_slow' };
+    });
+    try {
+      const first = call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+      await waitUntil(() => charging, 'charge started', 10_000, 10);
+      const startedAt = Date.now();
+      // Longer than one lease: only renewals keep the claim.
+      await waitUntil(
+        () => Date.now() > startedAt + IDEMPOTENCY_CLAIM_LEASE_MS + IDEMPOTENCY_CLAIM_RENEW_MS,
+        'a lease has passed',
+        30_000,
+        100,
+      );
+      const during = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+      expect(during.statusCode).toBe(409);
+      expect(during.headers['retry-after']).toBe(String(IDEMPOTENCY_RETRY_AFTER_SECONDS));
+
+      finishCharge();
+      const answered = await first;
+      expect(answered.statusCode).toBe(201);
+      const after = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+      expect(after.statusCode).toBe(201);
+      expect(after.json()).toEqual(answered.json());
+    } finally {
+      finishCharge();
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('takes over, within a lease, the claim of a request that died, and charges once', async () => {
+    const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
+    try {
+      const held = await hold(api.app, buyer, performance.id, seats(1));
+      const key = `orphan-${held.id}`;
+      const headers = { 'idempotency-key': key };
+      // What a request killed right after claiming the key leaves behind: its claim, with a lease.
+      await api.app
+        .get(Redis)
+        .set(idempotencyKey(buyer.id, digestOfKey(key)), newClaim(), 'PX', IDEMPOTENCY_CLAIM_LEASE_MS);
+      const claimedAt = Date.now();
+
+      const blocked = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+      expect(blocked.statusCode).toBe(409);
+      expect(blocked.headers['retry-after']).toBe(String(IDEMPOTENCY_RETRY_AFTER_SECONDS));
+
+      let bought: Awaited<ReturnType<typeof call>> | undefined;
+      await waitUntil(
+        async () => {
+          bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+          return bought.statusCode !== 409;
+        },
+        'retry after the dead claim lapsed',
+        30_000,
+        200,
+      );
+      const tookOverAfter = Date.now() - claimedAt;
+      console.log(`claim of a dead request taken over ${tookOverAfter} ms after it was made`);
+      expect(bought!.statusCode).toBe(201);
+      expect(tookOverAfter).toBeLessThanOrEqual(IDEMPOTENCY_CLAIM_LEASE_MS + 1000);
+      expect(charge).toHaveBeenCalledTimes(1);
+      const again = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
+      expect(again.json()).toEqual(bought!.json());
     } finally {
       charge.mockRestore();
     }

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, TokenService } from '@app/auth';
 import { performanceKeys } from '@app/ticketing';
-import { ApiHarness, AppProcess, createSession, REDIS_URL, startApi, TestSession } from '@app/testing';
+import { ApiHarness, AppProcess, createSession, REDIS_URL, startApi, TestSession, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 
@@ -252,6 +252,7 @@ describe('hold expiry with batch sweeping (real Redis, built batch process)', ()
   it('frees the seats of an expired hold within 2 s, refuses the hold, and keeps the counts right under load', async () => {
     const { api, admin } = await startWithCatalog({ RESERVATION_TTL_SECONDS: '1' });
     const batch = new AppProcess('batch', { ...api.env, LOG_CONSOLE: 'json' });
+    const raw = new Redis(REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
     try {
       await batch.waitForLine('batch started');
       const performance = await newPerformance(api, admin, { seats: 40 });
@@ -285,7 +286,12 @@ describe('hold expiry with batch sweeping (real Redis, built batch process)', ()
         });
         const detail = (await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` })).json();
         expect(detail.available + detail.held + detail.sold).toBe(40);
-        if (page.json().items.every((s: { status: string }) => s.status === 'AVAILABLE')) {
+        // The page shows expired seats free at once; the letters in Redis say the sweep freed them.
+        const letters = await raw.hmget(performanceKeys(performance.id).seats, ...first.seatIds.map(String));
+        if (
+          page.json().items.every((s: { status: string }) => s.status === 'AVAILABLE') &&
+          letters.every((letter) => letter === 'A')
+        ) {
           freedAt = Date.now();
           break;
         }
@@ -310,8 +316,57 @@ describe('hold expiry with batch sweeping (real Redis, built batch process)', ()
       });
       expect(release.statusCode).toBe(409);
     } finally {
+      raw.disconnect();
       batch.kill('SIGTERM');
       await batch.exited;
+      await api.close();
+    }
+  });
+});
+
+describe('hold expiry without batch (real Redis, no sweeper anywhere)', () => {
+  it("lets the next buyer hold an expired hold's seats within 2 s, and shows them free", async () => {
+    const { api, admin } = await startWithCatalog({ RESERVATION_TTL_SECONDS: '1' });
+    try {
+      const performance = await newPerformance(api, admin, { seats: 4 });
+      const [alice, bob] = await buyers(api, 2);
+      const reserve = (headers: Headers, seatIds: number[]) =>
+        api.app.inject({
+          method: 'POST',
+          url: '/api/v1/reservations',
+          headers,
+          payload: { performanceId: performance.id, seatIds },
+        });
+      const first = await reserve(alice.headers, performance.seatIds.slice(0, 2));
+      expect(first.statusCode).toBe(201);
+      const expiresAt = new Date(first.json().expiresAt).getTime();
+
+      await waitUntil(
+        async () => (await reserve(bob.headers, [performance.seatIds[1]])).statusCode === 201,
+        "bob's hold of an expired seat",
+        10_000,
+        20,
+      );
+      const heldAt = Date.now();
+      console.log(`expired seat held again ${heldAt - expiresAt} ms after expiry, no batch running`);
+      expect(heldAt - expiresAt).toBeLessThanOrEqual(2000);
+
+      const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/seats` });
+      expect(page.json().items.map((s: { status: string }) => s.status)).toEqual([
+        'AVAILABLE',
+        'HELD',
+        'AVAILABLE',
+        'AVAILABLE',
+      ]);
+      const detail = (await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` })).json();
+      expect(detail).toMatchObject({ available: 3, held: 1, sold: 0 });
+      const status = await api.app.inject({
+        method: 'GET',
+        url: `/api/v1/reservations/${first.json().id}`,
+        headers: alice.headers,
+      });
+      expect(status.json().status).toBe('EXPIRED');
+    } finally {
       await api.close();
     }
   });

@@ -42,6 +42,15 @@ describe('Lua scripts on the real Redis', () => {
     expect(await callScript(redis, 'addToBoth', ['{t}:a', '{t}:b'], [2])).toEqual([7, 7]);
   });
 
+  it('passes the key count itself for a script whose number of keys varies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bo-lua-'));
+    const variable: LuaScript = { name: 'countKeys', numberOfKeys: 'variable', file: join(dir, 'count-keys.lua') };
+    writeFileSync(variable.file, '-- KEYS: any; ARGV: any. Returns {#KEYS, #ARGV}.\nreturn { #KEYS, #ARGV }\n');
+    defineScripts(redis, [variable]);
+    expect(await callScript(redis, 'countKeys', ['{t}:a'], ['x', 'y'])).toEqual([1, 2]);
+    expect(await callScript(redis, 'countKeys', ['{t}:a', '{t}:b', '{t}:c'], ['x'])).toEqual([3, 1]);
+  });
+
   it('refuses to call a script that was never registered', () => {
     expect(() => callScript(redis, 'neverDefined', [], [])).toThrow(/not registered/);
   });

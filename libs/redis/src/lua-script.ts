@@ -7,31 +7,35 @@ export interface LuaScript {
   name: string;
   /** Absolute path of the `.lua` file (build it with `join(__dirname, 'x.lua')`). */
   file: string;
-  numberOfKeys: number;
+  /** How many KEYS every call passes; `'variable'` when it differs from call to call. */
+  numberOfKeys: number | 'variable';
 }
 
-const registered = new WeakMap<Redis, Set<string>>();
+const registered = new WeakMap<Redis, Map<string, LuaScript>>();
 
 /**
  * Registers scripts on a client once with `defineCommand`: ioredis then calls EVALSHA and
  * falls back to EVAL by itself when Redis has lost its script cache (restart, SCRIPT FLUSH).
  */
 export function defineScripts(redis: Redis, scripts: LuaScript[]): void {
-  const names = registered.get(redis) ?? new Set<string>();
+  const byName = registered.get(redis) ?? new Map<string, LuaScript>();
   for (const script of scripts) {
-    if (names.has(script.name)) continue;
+    if (byName.has(script.name)) continue;
     redis.defineCommand(script.name, {
-      numberOfKeys: script.numberOfKeys,
+      // Without a fixed count, ioredis takes the count as the first argument of each call.
+      numberOfKeys: script.numberOfKeys === 'variable' ? undefined : script.numberOfKeys,
       lua: readFileSync(script.file, 'utf8'),
     });
-    names.add(script.name);
+    byName.set(script.name, script);
   }
-  registered.set(redis, names);
+  registered.set(redis, byName);
 }
 
 /** Calls a script registered with `defineScripts`. */
 export function callScript<T>(redis: Redis, name: string, keys: string[], args: (string | number)[]): Promise<T> {
+  const script = registered.get(redis)?.get(name);
   const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<T>>)[name];
-  if (typeof command !== 'function') throw new Error(`Lua script ${name} is not registered`);
+  if (!script || typeof command !== 'function') throw new Error(`Lua script ${name} is not registered`);
+  if (script.numberOfKeys === 'variable') return command.call(redis, keys.length, ...keys, ...args);
   return command.call(redis, ...keys, ...args);
 }

@@ -11,6 +11,8 @@ export class DomainError extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Seconds after which the same request may succeed (HTTP Retry-After); unset when it will not. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = code;
@@ -85,7 +87,8 @@ export class PurchaseCanceledError extends DomainError {
 }
 
 export class IdempotencyKeyInUseError extends DomainError {
-  constructor(reason: string) {
-    super('conflict', 'IdempotencyKeyInUse', reason);
+  /** `retryAfterSeconds` when the key is busy with a request that may still answer, not when it is spent. */
+  constructor(reason: string, retryAfterSeconds?: number) {
+    super('conflict', 'IdempotencyKeyInUse', reason, undefined, retryAfterSeconds);
   }
 }

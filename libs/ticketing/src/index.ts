@@ -37,6 +37,13 @@ export { ReservationService } from './reservations/reservation.service';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
 export type { ChargeRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
+export {
+  digestOfKey,
+  IDEMPOTENCY_CLAIM_LEASE_MS,
+  IDEMPOTENCY_CLAIM_RENEW_MS,
+  IDEMPOTENCY_RETRY_AFTER_SECONDS,
+  newClaim,
+} from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
 export { DEFAULT_FLUSH_OPTIONS, FLUSH_GROUP, PurchaseFlusher } from './purchases/purchase-flusher';
 export type { FlushOptions } from './purchases/purchase-flusher';

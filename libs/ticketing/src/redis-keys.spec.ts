@@ -13,6 +13,7 @@ describe('performanceKeys', () => {
     const all = [
       keys.meta,
       keys.seats,
+      keys.seatHolds,
       keys.prices,
       keys.counts,
       keys.expiry,

@@ -40,6 +40,11 @@ export interface PerformanceKeys {
   meta: string;
   /** Hash: seat id → status letter (A available, H held, S sold). */
   seats: string;
+  /**
+   * Hash: seat id → `<expiresAt (epoch ms)>:<hold id>` of the hold that took the seat last;
+   * meaningful only while the seat is H, so a seat of an expired hold reads, and holds, as free.
+   */
+  seatHolds: string;
   /** Hash: seat id → price, an integer in minor units of the performance's currency. */
   prices: string;
   /** Hash: total, available, held, sold — kept exact by the scripts. */
@@ -66,6 +71,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
   return {
     meta: `${tag}:meta`,
     seats: `${tag}:seats`,
+    seatHolds: `${tag}:seat-holds`,
     prices: `${tag}:prices`,
     counts: `${tag}:counts`,
     expiry: `${tag}:expiry`,

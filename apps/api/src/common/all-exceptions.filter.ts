@@ -57,9 +57,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = errorBody(mapped.status, mapped.message, requestId, request.url.split('?')[0], mapped.details);
     const retryAfter =
       mapped.retryAfter ??
-      (exception instanceof HttpException
-        ? (exception.getResponse() as { retryAfter?: number }).retryAfter
-        : undefined);
+      (exception instanceof DomainError
+        ? exception.retryAfterSeconds
+        : exception instanceof HttpException
+          ? (exception.getResponse() as { retryAfter?: number }).retryAfter
+          : undefined);
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
   }

@@ -13,7 +13,8 @@ export class PurchasesController {
 
   /**
    * Buys the caller's live hold. 402 when the payment is declined (the hold stays), 409 when
-   * the hold has expired or was bought already. The same `Idempotency-Key` returns the first answer for 24 h.
+   * the hold has expired or was bought already. The same `Idempotency-Key` returns the first answer for 24 h;
+   * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
    */
   @Post()
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })

@@ -6,7 +6,8 @@ import { PerformanceKeys } from '../redis-keys';
 export const HOLD_SEATS: LuaScript = {
   name: 'boxofficeHoldSeats',
   file: join(__dirname, 'hold-seats.lua'),
-  numberOfKeys: 7,
+  // 8, plus the records of the expired holds it is asked to end.
+  numberOfKeys: 'variable',
 };
 export const RELEASE_HOLD: LuaScript = {
   name: 'boxofficeReleaseHold',
@@ -37,33 +38,53 @@ export type HoldSeatsResult =
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
   | { outcome: 'LIMIT'; alreadyHeld: number };
 
+/**
+ * Expired holds the script may have to end before it can hold: one call names them, the next
+ * passes their records. More rounds happen only if a seat is taken and its hold expires again
+ * between two calls, which takes a whole hold lifetime.
+ */
+const HOLD_SEATS_ROUNDS = 4;
+
 export async function holdSeats(
   redis: Redis,
   keys: PerformanceKeys,
   request: HoldSeatsRequest,
 ): Promise<HoldSeatsResult> {
-  const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
-    redis,
-    HOLD_SEATS.name,
-    [
-      keys.meta,
-      keys.seats,
-      keys.prices,
-      keys.counts,
-      keys.expiry,
-      keys.userHolds(request.userId),
-      keys.hold(request.holdId),
-    ],
-    [
-      request.holdId,
-      request.userId,
-      request.performanceId,
-      request.lifetimeMs,
-      request.userLimit,
-      request.retentionMs,
-      ...request.seatIds,
-    ],
-  );
+  const holdsToEnd = new Set<string>();
+  for (let round = 1; round <= HOLD_SEATS_ROUNDS; round++) {
+    const ending = [...holdsToEnd];
+    const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
+      redis,
+      HOLD_SEATS.name,
+      [
+        keys.meta,
+        keys.seats,
+        keys.prices,
+        keys.counts,
+        keys.expiry,
+        keys.userHolds(request.userId),
+        keys.hold(request.holdId),
+        keys.seatHolds,
+        ...ending.map((holdId) => keys.hold(holdId)),
+      ],
+      [
+        request.holdId,
+        request.userId,
+        request.performanceId,
+        request.lifetimeMs,
+        request.userLimit,
+        request.retentionMs,
+        ...ending,
+        ...request.seatIds,
+      ],
+    );
+    if (outcome !== 'END_HOLDS') return holdSeatsResult(outcome, rest);
+    for (const holdId of rest) holdsToEnd.add(String(holdId));
+  }
+  throw new Error(`hold-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);
+}
+
+function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsResult {
   const numbers = rest.map(Number);
   switch (outcome) {
     case 'OK':

@@ -2,6 +2,13 @@
   Holds all the requested seats of one performance for one user, or none of them.
   Redis TIME is the only clock.
 
+  A requested seat still marked held by a hold that has expired counts as free: the expired
+  hold is ended here (status EXPIRED, out of the expiry index, all its seats freed, counts
+  moved) exactly as expire-holds.lua would, so expiry needs no sweeper for seats somebody asks
+  for. Ending a hold touches its record, which must come in KEYS: when an expired holder's
+  record was not passed, nothing changes and the script answers END_HOLDS with the hold ids
+  to pass on the next call.
+
   KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
@@ -9,6 +16,9 @@
   KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live
   KEYS[7] hold        hash of the new hold
+  KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took
+                      it last; meaningful only while the seat is H
+  KEYS[9..8+n]        hashes of expired holds to end, the holds named in ARGV[7..6+n]
 
   ARGV[1] hold id
   ARGV[2] user id
@@ -16,7 +26,8 @@
   ARGV[4] hold lifetime (ms)
   ARGV[5] most seats one user may hold on this performance across live holds
   ARGV[6] how long a hold record stays readable after it expires (ms)
-  ARGV[7..] seat ids (distinct)
+  ARGV[7..6+n] ids of the expired holds whose records are KEYS[9..8+n] (n = #KEYS - 8)
+  ARGV[7+n..] seat ids (distinct)
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217)}
@@ -25,32 +36,71 @@
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
     {'UNAVAILABLE', seat id, ...}
     {'LIMIT', seats the user already holds}
+    {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
 ]]
-local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local passedHoldKeys = {}
+local passedCount = #KEYS - 8
+for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[8 + i] end
 local seatIds = {}
-for i = 7, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency')
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
 
 local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))
-local unknown, unavailable = {}, {}
+local unknown = {}
 for i = 1, #seatIds do
-  if not statuses[i] then
-    unknown[#unknown + 1] = seatIds[i]
-  elseif statuses[i] ~= 'A' then
-    unavailable[#unavailable + 1] = seatIds[i]
-  end
+  if not statuses[i] then unknown[#unknown + 1] = seatIds[i] end
 end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
+
+-- A held seat whose hold has expired is free; its hold is ended below. A held seat without a
+-- holder entry (held before holders were recorded) waits for the sweeper.
+local unavailable, toEnd, toEndIds, missing = {}, {}, {}, {}
+local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
+for i = 1, #seatIds do
+  if statuses[i] == 'H' then
+    local expiresAt, holderId = string.match(holders[i] or '', '^(%d+):(.+)$')
+    if expiresAt and tonumber(expiresAt) <= now then
+      if not toEnd[holderId] then
+        toEnd[holderId] = true
+        toEndIds[#toEndIds + 1] = holderId
+        if not passedHoldKeys[holderId] then missing[#missing + 1] = holderId end
+      end
+    else
+      unavailable[#unavailable + 1] = seatIds[i]
+    end
+  elseif statuses[i] ~= 'A' then
+    unavailable[#unavailable + 1] = seatIds[i]
+  end
+end
+if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
+
+-- The record must agree that the hold is HELD and over; one that does not (gone after its
+-- retention) leaves its seats to the sweeper, and the request is refused as for a live hold.
+local ending = {}
+for _, endingId in ipairs(toEndIds) do
+  local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats')
+  if record[1] ~= 'HELD' or tonumber(record[2]) > now then
+    for i = 1, #seatIds do
+      if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
+        unavailable[#unavailable + 1] = seatIds[i]
+      end
+    end
+  else
+    ending[#ending + 1] = {endingId, record[3]}
+  end
+end
 if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
 
 -- A hold is live while it is in the expiry index with a future score; entries of holds that
@@ -67,6 +117,24 @@ for i = 1, #userHolds, 2 do
 end
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 
+-- Ends the expired holds as expire-holds.lua does; their seats asked for here are taken below.
+local freed = 0
+for _, hold in ipairs(ending) do
+  for seatId in string.gmatch(hold[2], '[^,]+') do
+    if redis.call('HGET', seatsKey, seatId) == 'H' then
+      redis.call('HSET', seatsKey, seatId, 'A')
+      freed = freed + 1
+    end
+  end
+  redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
+  redis.call('ZREM', expiryKey, hold[1])
+end
+-- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
+if freed > 0 then
+  redis.call('HINCRBY', countsKey, 'held', -freed)
+  redis.call('HINCRBY', countsKey, 'available', freed)
+end
+
 local prices = redis.call('HMGET', pricesKey, unpack(seatIds))
 local amount = 0
 local heldFields = {}
@@ -80,6 +148,13 @@ redis.call('HINCRBY', countsKey, 'available', -#seatIds)
 redis.call('HINCRBY', countsKey, 'held', #seatIds)
 
 local expiresAt = now + lifetime
+local holderEntry = expiresAt .. ':' .. holdId
+local holderFields = {}
+for i = 1, #seatIds do
+  holderFields[#holderFields + 1] = seatIds[i]
+  holderFields[#holderFields + 1] = holderEntry
+end
+redis.call('HSET', seatHoldsKey, unpack(holderFields))
 redis.call('HSET', holdKey,
   'userId', userId,
   'performanceId', performanceId,

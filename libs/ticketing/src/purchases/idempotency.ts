@@ -2,10 +2,22 @@ import { createHash, randomUUID } from 'node:crypto';
 
 /** How long the answer to an Idempotency-Key is kept. */
 export const IDEMPOTENCY_ANSWER_TTL_SECONDS = 24 * 60 * 60;
-/** How long a claim lasts if its request dies without answering; a retry may then take over. */
-export const IDEMPOTENCY_CLAIM_LEASE_MS = 30_000;
-/** How long a request waits for a racing request with the same key to answer. */
-export const IDEMPOTENCY_WAIT_MS = 15_000;
+/**
+ * Lease of a claim, in ms: a claim lapses this long after its request last renewed it, so the
+ * claim of a request that died (process killed, Redis restarted under it) is free again
+ * within this time, and a retry takes over.
+ */
+export const IDEMPOTENCY_CLAIM_LEASE_MS = 5_000;
+/**
+ * How often, in ms, a request renews its claim while it works: several renewals fit in one
+ * lease, so one slow round trip to Redis does not let the claim of a live request lapse.
+ */
+export const IDEMPOTENCY_CLAIM_RENEW_MS = 1_000;
+/**
+ * Retry-After, in seconds, for a request that meets the live claim of another request with the
+ * same key: that request usually answers within it; one that died frees its claim within a lease.
+ */
+export const IDEMPOTENCY_RETRY_AFTER_SECONDS = 1;
 
 export const CLAIM_PREFIX = 'pending:';
 

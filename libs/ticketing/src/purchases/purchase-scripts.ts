@@ -13,6 +13,16 @@ export const CANCEL_PURCHASE: LuaScript = {
   file: join(__dirname, 'cancel-purchase.lua'),
   numberOfKeys: 4,
 };
+export const CLAIM_IDEMPOTENCY_KEY: LuaScript = {
+  name: 'boxofficeClaimIdempotencyKey',
+  file: join(__dirname, 'claim-idempotency-key.lua'),
+  numberOfKeys: 1,
+};
+export const RENEW_IDEMPOTENCY_CLAIM: LuaScript = {
+  name: 'boxofficeRenewIdempotencyClaim',
+  file: join(__dirname, 'renew-idempotency-claim.lua'),
+  numberOfKeys: 1,
+};
 export const RELEASE_IDEMPOTENCY_CLAIM: LuaScript = {
   name: 'boxofficeReleaseIdempotencyClaim',
   file: join(__dirname, 'release-idempotency-claim.lua'),
@@ -115,6 +125,36 @@ export async function cancelPurchase(
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+export type ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' } | { outcome: 'TAKEN'; record: string };
+
+/** Sets `claim` on the idempotency record for `leaseMs` unless the record exists; else answers the record. */
+export async function claimIdempotencyKey(
+  redis: Redis,
+  key: string,
+  claim: string,
+  leaseMs: number,
+): Promise<ClaimIdempotencyKeyResult> {
+  const [outcome, record] = await callScript<string[]>(redis, CLAIM_IDEMPOTENCY_KEY.name, [key], [claim, leaseMs]);
+  switch (outcome) {
+    case 'CLAIMED':
+      return { outcome };
+    case 'TAKEN':
+      return { outcome, record };
+    default:
+      throw new Error(`claim-idempotency-key.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+/** Gives `claim` a full lease (ms) again if it is still on the record; true when it was. */
+export async function renewIdempotencyClaim(
+  redis: Redis,
+  key: string,
+  claim: string,
+  leaseMs: number,
+): Promise<boolean> {
+  return (await callScript<number>(redis, RENEW_IDEMPOTENCY_CLAIM.name, [key], [claim, leaseMs])) === 1;
 }
 
 /** Drops `claim` from the idempotency record if it is still there; true when it was. */

@@ -22,7 +22,8 @@ import {
   digestOfKey,
   IDEMPOTENCY_ANSWER_TTL_SECONDS,
   IDEMPOTENCY_CLAIM_LEASE_MS,
-  IDEMPOTENCY_WAIT_MS,
+  IDEMPOTENCY_CLAIM_RENEW_MS,
+  IDEMPOTENCY_RETRY_AFTER_SECONDS,
   isClaim,
   newClaim,
   purchaseIdFor,
@@ -32,16 +33,17 @@ import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFro
 import {
   CANCEL_PURCHASE,
   cancelPurchase,
+  CLAIM_IDEMPOTENCY_KEY,
+  claimIdempotencyKey,
   CancelPurchaseResult,
   PURCHASE,
   purchaseHold,
   PurchaseResult,
   RELEASE_IDEMPOTENCY_CLAIM,
   releaseIdempotencyClaim,
+  RENEW_IDEMPOTENCY_CLAIM,
+  renewIdempotencyClaim,
 } from './purchase-scripts';
-
-/** How often a request polls for the answer of a racing request with the same Idempotency-Key. */
-const IDEMPOTENCY_POLL_MS = 20;
 
 /**
  * Buying holds, reading and canceling purchases. A purchase lives in Redis (hash, per-user
@@ -56,7 +58,13 @@ export class PurchaseService {
     private readonly gateway: PaymentGateway,
     private readonly purchases: PurchaseRepository,
   ) {
-    defineScripts(redis, [PURCHASE, CANCEL_PURCHASE, RELEASE_IDEMPOTENCY_CLAIM]);
+    defineScripts(redis, [
+      PURCHASE,
+      CANCEL_PURCHASE,
+      CLAIM_IDEMPOTENCY_KEY,
+      RENEW_IDEMPOTENCY_CLAIM,
+      RELEASE_IDEMPOTENCY_CLAIM,
+    ]);
   }
 
   /**
@@ -145,39 +153,47 @@ export class PurchaseService {
   }
 
   /**
-   * Claims the key (SET NX) before any work, so racing requests with one key charge once: the
-   * others poll for the stored answer. A failed attempt drops its claim, so a retry runs again;
-   * a claim whose request died runs out after its lease.
+   * Claims the key before any work, so racing requests with one key charge once. A request
+   * that meets another's live claim answers at once (409 with Retry-After), never waits; one
+   * that meets the stored answer returns it. The claim is a short lease renewed while the
+   * request works: a claim whose request died lapses within a lease and a retry takes over,
+   * finding the purchase the dead request may have made (its id comes from user, key and hold).
+   * A failed attempt drops its claim, so a retry runs again.
    */
   private async buyOnce(userId: string, holdId: string, key: string): Promise<Purchase> {
     const recordKey = idempotencyKey(userId, digestOfKey(key));
-    const waitUntil = Date.now() + IDEMPOTENCY_WAIT_MS;
-    for (;;) {
-      const claim = newClaim();
-      if ((await this.redis.set(recordKey, claim, 'PX', IDEMPOTENCY_CLAIM_LEASE_MS, 'NX')) === 'OK') {
-        let purchase: Purchase;
-        try {
-          purchase = await this.buy(userId, holdId, purchaseIdFor(userId, key, holdId));
-        } catch (error) {
-          await releaseIdempotencyClaim(this.redis, recordKey, claim);
-          throw error;
-        }
-        await this.redis.set(recordKey, JSON.stringify(purchase), 'EX', IDEMPOTENCY_ANSWER_TTL_SECONDS);
-        return purchase;
+    const claim = newClaim();
+    const claimed = await claimIdempotencyKey(this.redis, recordKey, claim, IDEMPOTENCY_CLAIM_LEASE_MS);
+    if (claimed.outcome === 'TAKEN') {
+      if (isClaim(claimed.record)) {
+        throw new IdempotencyKeyInUseError(
+          'a request with this Idempotency-Key is still in progress; retry shortly',
+          IDEMPOTENCY_RETRY_AFTER_SECONDS,
+        );
       }
-      const stored = await this.redis.get(recordKey);
-      if (stored !== null && !isClaim(stored)) {
-        const answer = purchaseFromAnswer(stored);
-        if (answer.reservationId !== holdId) {
-          throw new IdempotencyKeyInUseError('Idempotency-Key was already used for another reservation');
-        }
-        return answer;
+      const answer = purchaseFromAnswer(claimed.record);
+      if (answer.reservationId !== holdId) {
+        throw new IdempotencyKeyInUseError('Idempotency-Key was already used for another reservation');
       }
-      if (Date.now() > waitUntil) {
-        throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
-      }
-      await new Promise((resolve) => setTimeout(resolve, IDEMPOTENCY_POLL_MS));
+      return answer;
     }
+
+    let purchase: Purchase;
+    const renewal = setInterval(() => {
+      renewIdempotencyClaim(this.redis, recordKey, claim, IDEMPOTENCY_CLAIM_LEASE_MS).catch((error: Error) =>
+        this.logger.warn(`Idempotency-Key claim not renewed: ${error.message}`),
+      );
+    }, IDEMPOTENCY_CLAIM_RENEW_MS);
+    try {
+      purchase = await this.buy(userId, holdId, purchaseIdFor(userId, key, holdId));
+    } catch (error) {
+      clearInterval(renewal);
+      await releaseIdempotencyClaim(this.redis, recordKey, claim);
+      throw error;
+    }
+    clearInterval(renewal);
+    await this.redis.set(recordKey, JSON.stringify(purchase), 'EX', IDEMPOTENCY_ANSWER_TTL_SECONDS);
+    return purchase;
   }
 
   private async buy(userId: string, holdId: string, purchaseId: string): Promise<Purchase> {

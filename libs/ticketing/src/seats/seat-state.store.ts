@@ -90,14 +90,36 @@ export class SeatStateStore {
     return (await this.redis.hexists(performanceKeys(performanceId).meta, 'currency')) === 1;
   }
 
-  /** Live status of each seat, in the order asked. One round trip. */
+  /**
+   * Live status of each seat, in the order asked. One round trip. A seat still marked held by
+   * a hold that has expired is AVAILABLE: the next hold takes it, with or without a sweeper.
+   */
   async statuses(performanceId: number, seatIds: number[]): Promise<SeatStatus[]> {
     assertPerformanceId(performanceId);
     if (seatIds.length === 0) return [];
-    const letters = await this.redis.hmget(performanceKeys(performanceId).seats, ...seatIds.map(String));
-    const unknown = seatIds.filter((_, index) => letters[index] === null);
+    const keys = performanceKeys(performanceId);
+    const fields = seatIds.map(String);
+    // Redis TIME, read in the same round trip, is the clock that decides expiry.
+    const replies =
+      (await this.redis
+        .pipeline()
+        .hmget(keys.seats, ...fields)
+        .hmget(keys.seatHolds, ...fields)
+        .time()
+        .exec()) ?? [];
+    const [[lettersError, letters], [holdersError, holders], [timeError, time]] = replies as [Error | null, unknown][];
+    if (lettersError || holdersError || timeError) throw lettersError ?? holdersError ?? timeError;
+    const [seconds, micros] = (time as string[]).map(Number);
+    const now = seconds * 1000 + Math.floor(micros / 1000);
+    const found = letters as (string | null)[];
+    const unknown = seatIds.filter((_, index) => found[index] === null);
     if (unknown.length > 0) throw new NotFoundError('seat', { performanceId, seatIds: unknown });
-    return letters.map((letter) => seatStatusFromLetter(letter as string));
+    return found.map((letter, index) => {
+      const holder = (holders as (string | null)[])[index];
+      // The holder entry starts with the hold's expiry (epoch ms); parseInt stops at the ':'.
+      if (letter === 'H' && holder !== null && Number.parseInt(holder, 10) <= now) return 'AVAILABLE';
+      return seatStatusFromLetter(letter as string);
+    });
   }
 
   async counts(performanceId: number): Promise<SeatCounts> {
@@ -128,6 +150,6 @@ export class SeatStateStore {
     // Out of the registry first, so no sweeper works on keys being deleted.
     await this.redis.srem(PERFORMANCE_REGISTRY_KEY, String(performanceId));
     // UNLINK frees the big seat hashes in the background instead of blocking Redis.
-    await this.redis.unlink(keys.meta, keys.seats, keys.prices, keys.counts, keys.expiry);
+    await this.redis.unlink(keys.meta, keys.seats, keys.seatHolds, keys.prices, keys.counts, keys.expiry);
   }
 }
