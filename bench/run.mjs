@@ -33,7 +33,8 @@ const env = {
   JWT_REFRESH_SECRET: 'bench-refresh-secret-0123456789abcdef012',
   ADMIN_EMAIL: 'bench-admin@boxoffice.local',
   ADMIN_PASSWORD: 'bench-admin-password',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: 'info',
+  ACCESS_LOG: 'true',
   LOG_CONSOLE: 'none',
   LOG_DIR: join(os.tmpdir(), `bo-bench-${id}`),
 };

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@app/logging';
 import { AppName, AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
 import { accessLines, field, LogLine, readLogFiles } from './app-logs';
@@ -91,7 +91,7 @@ describe('log lines of api, batch and mailer, field by field against ECS', () =>
     expect(statuses).toEqual(expect.arrayContaining([200, 404, 401, 400]));
   });
 
-  it('an error logged as the api logs a 5xx cause has ECS error fields', () => {
+  it('an error logged as the api logs a 5xx cause has ECS error fields', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bo-ecs-error-'));
     try {
       const logger = createLogger({ app: 'api', level: 'info', dir, console: 'none' });
@@ -100,7 +100,12 @@ describe('log lines of api, batch and mailer, field by field against ECS', () =>
         { message: 'GET /api/v1/events failed: connection refused', err: new TypeError('connection refused') },
         'Errors',
       );
-      const [line] = readLogFiles(dir, 'api');
+      // Lines are written right after the turn that logged them.
+      const line = await vi.waitFor(() => {
+        const [written] = readLogFiles(dir, 'api');
+        expect(written).toBeDefined();
+        return written;
+      });
       const fields = flatten(line);
       expect(fields.get('error.type')).toBe('TypeError');
       expect(fields.get('error.message')).toBe('connection refused');

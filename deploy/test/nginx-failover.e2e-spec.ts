@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
 import { accessLines, field, readLogFiles } from './app-logs';
 import { LocalNginx } from './nginx';
@@ -79,9 +79,14 @@ describe('two api processes behind Nginx', () => {
 
   it('keeps answering GETs when one replica is killed with SIGKILL, and every answered request is logged once', async () => {
     const killed = replicas[0];
+    const killedAddress = `127.0.0.1:${killed.port}`;
     let stopAt = Infinity;
     const killer = (async () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Lines are written right after the turn that logged them; have some written before the kill.
+      await vi.waitFor(() => expect(accessLines(readLogFiles(killed.logDir, 'api')).length).toBeGreaterThan(0), {
+        timeout: 10_000,
+      });
       killed.process.kill('SIGKILL');
       await killed.process.exited;
       stopAt = Date.now() + 2500;
@@ -92,28 +97,35 @@ describe('two api processes behind Nginx', () => {
     const failed = answers.filter((answer) => answer.status < 200 || answer.status >= 300);
     expect(failed).toEqual([]);
     const upstreams = answers.map((answer) => answer.upstream);
-    expect(upstreams.some((upstream) => upstream.includes(`127.0.0.1:${killed.port}`))).toBe(true);
+    expect(upstreams.some((upstream) => upstream.includes(killedAddress))).toBe(true);
     expect(answers.at(-1)!.upstream).toBe(`127.0.0.1:${replicas[1].port}`);
 
-    const loggedBy = new Map<string, string[]>();
-    for (const replica of replicas) {
-      for (const line of accessLines(readLogFiles(replica.logDir, 'api'))) {
-        const id = String(field(line, 'http.request.id'));
-        loggedBy.set(id, [...(loggedBy.get(id) ?? []), `127.0.0.1:${replica.port}`]);
-      }
-    }
-    // Every request Nginx got an answer for is in the log files of the replica that answered it
-    // (the last address Nginx tried), once; a replica it tried before (killed mid-request) may
-    // have logged it too, no other replica did.
     const answered = nginx.accessLines().filter((line) => line.status >= 200 && line.status < 300);
     expect(answered.length).toBeGreaterThanOrEqual(answers.length);
-    const misLogged = answered
-      .map((line) => ({ line, tried: line.upstream_addr.split(', '), loggers: loggedBy.get(line.request_id) ?? [] }))
-      .filter(
-        ({ tried, loggers }) =>
-          loggers.filter((address) => address === tried.at(-1)).length !== 1 ||
-          loggers.some((address) => !tried.includes(address)),
-      );
-    expect(misLogged).toEqual([]);
+    // Every request Nginx got an answer for is in the log files of the replica that answered it
+    // (the last address Nginx tried), once; a replica it tried before (killed mid-request) may
+    // have logged it too, no other replica did. The SIGKILL lost the killed replica's lines of
+    // its last turn (given up for throughput, see docs/performance.md): of the requests it
+    // answered, only the lines it wrote before the kill are checked, each at most once. The
+    // surviving replica writes its last lines right after answering: wait for them.
+    const misLogged = () => {
+      const loggedBy = new Map<string, string[]>();
+      for (const replica of replicas) {
+        for (const line of accessLines(readLogFiles(replica.logDir, 'api'))) {
+          const id = String(field(line, 'http.request.id'));
+          loggedBy.set(id, [...(loggedBy.get(id) ?? []), `127.0.0.1:${replica.port}`]);
+        }
+      }
+      return answered
+        .map((line) => ({ line, tried: line.upstream_addr.split(', '), loggers: loggedBy.get(line.request_id) ?? [] }))
+        .filter(({ tried, loggers }) => {
+          const byAnswerer = loggers.filter((address) => address === tried.at(-1)).length;
+          return (
+            (tried.at(-1) === killedAddress ? byAnswerer > 1 : byAnswerer !== 1) ||
+            loggers.some((address) => !tried.includes(address))
+          );
+        });
+    };
+    await vi.waitFor(() => expect(misLogged()).toEqual([]), { timeout: 10_000 });
   });
 });

@@ -6,7 +6,13 @@ import { createApiApp, listen } from './bootstrap';
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  const logger = createLogger({ app: 'api', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: env.LOG_CONSOLE });
+  const logger = createLogger({
+    app: 'api',
+    level: env.LOG_LEVEL,
+    dir: env.LOG_DIR,
+    console: env.LOG_CONSOLE,
+    accessLog: env.ACCESS_LOG,
+  });
   const signals = ShutdownSignals.listen(logger);
   const app = await createApiApp(ApiModule, { logger });
   await listen(app);

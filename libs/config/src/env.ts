@@ -203,6 +203,11 @@ export class Env {
   @IsString()
   LOG_DIR = './logs';
 
+  /** One line per answered request into the api's info file (and console); needs LOG_LEVEL ≥ info. */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  ACCESS_LOG = true;
+
   /** Swagger UI at /docs and the OpenAPI document at /docs-json; default: on, off in production. */
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))

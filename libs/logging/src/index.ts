@@ -1,3 +1,5 @@
+export { AccessLog } from './access-log';
+export type { AccessEntry } from './access-log';
 export { createLogger, createWinston } from './logger.factory';
 export type { LoggerOptions } from './logger.factory';
 export { RequestContext } from './request-context';

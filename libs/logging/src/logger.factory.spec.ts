@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AccessLog } from './access-log';
 import { createLogger, createWinston } from './logger.factory';
 
 describe('log files', () => {
@@ -18,44 +19,95 @@ describe('log files', () => {
     return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
   }
 
-  it('has the line in the file of its level as soon as the log call returns', () => {
+  /** The lines of one file once it exists (lines are written right after the current turn). */
+  function linesOf(name: string): Promise<Record<string, unknown>[]> {
+    return vi.waitFor(() =>
+      readFileSync(join(dir, name), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    );
+  }
+
+  it('writes each line into the file of its level, after the turn that logged it', async () => {
     const logger = createWinston({ app: 'api', level: 'info', dir, console: 'none' });
     logger.info('first');
     logger.warn('careful');
-    const info = readFileSync(join(dir, `api-info-${today()}.log`), 'utf8')
-      .trim()
-      .split('\n');
-    expect(info.map((line) => (JSON.parse(line) as { message: string }).message)).toEqual(['first']);
-    const warn = JSON.parse(readFileSync(join(dir, `api-warn-${today()}.log`), 'utf8')) as Record<string, unknown>;
+    expect(existsSync(join(dir, `api-info-${today()}.log`))).toBe(false);
+    const info = await linesOf(`api-info-${today()}.log`);
+    expect(info.map((line) => line.message)).toEqual(['first']);
+    const [warn] = await linesOf(`api-warn-${today()}.log`);
     expect(warn).toMatchObject({ message: 'careful', 'log.level': 'warn', service: { name: 'boxoffice-api' } });
     logger.close();
   });
 
-  it('deletes files older than 14 days and keeps the rest', () => {
+  it('writes what is queued when closed', () => {
+    const logger = createWinston({ app: 'api', level: 'info', dir, console: 'none' });
+    logger.info('last words');
+    logger.close();
+    expect(readFileSync(join(dir, `api-info-${today()}.log`), 'utf8')).toContain('last words');
+  });
+
+  it('deletes files older than 14 days and keeps the rest', async () => {
     const kept = `api-info-${today()}.log`;
     writeFileSync(join(dir, 'api-info-2001-01-01.log'), '{}\n');
     writeFileSync(join(dir, 'batch-info-2001-01-01.log'), '{}\n');
     const logger = createWinston({ app: 'api', level: 'info', dir, console: 'none' });
     logger.info('now');
+    await linesOf(kept);
     expect(existsSync(join(dir, 'api-info-2001-01-01.log'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual([kept, 'batch-info-2001-01-01.log']);
     logger.close();
   });
 
-  it('turns what Nest hands to error() into ECS fields: the context, or the trace', () => {
+  it('turns what Nest hands to error() into ECS fields: the context, or the trace', async () => {
     const logger = createLogger({ app: 'api', level: 'info', dir, console: 'none' });
     logger.error({ message: 'GET /x failed', err: new TypeError('refused') }, 'Errors');
     logger.error('shutdown failed', 'Error: boom\n    at main (main.js:1:1)', 'Main');
     logger.error('no trace', undefined, 'Main');
-    const lines = readFileSync(join(dir, `api-error-${today()}.log`), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, { stack_trace?: string; type?: string; logger?: string }>);
+    const lines = (await linesOf(`api-error-${today()}.log`)) as Record<
+      string,
+      { stack_trace?: string; type?: string; logger?: string }
+    >[];
     expect(lines.map((line) => 'stack' in line)).toEqual([false, false, false]);
     expect(lines[0].log.logger).toBe('Errors');
     expect(lines[0].error.type).toBe('TypeError');
     expect(lines[1].log.logger).toBe('Main');
     expect(lines[1].error.stack_trace).toBe('Error: boom\n    at main (main.js:1:1)');
     expect(lines[2].log.logger).toBe('Main');
+  });
+
+  it('writes access lines into the info file as ECS lines shaped like the Winston ones', async () => {
+    const logger = createLogger({ app: 'api', level: 'info', dir, console: 'none', accessLog: true });
+    logger.log('started', 'Main');
+    AccessLog.of(logger)!.write({
+      requestId: 'req-"1"',
+      method: 'GET',
+      route: '/things/:id',
+      path: '/things/7',
+      statusCode: 200,
+      elapsedMs: 1.25,
+      clientIp: '127.0.0.1',
+    });
+    const [started, access] = await linesOf(`api-info-${today()}.log`);
+    expect(Object.keys(access).filter((key) => key in started)).toEqual(Object.keys(started));
+    expect(access).toMatchObject({
+      'log.level': 'info',
+      log: { logger: 'Access' },
+      service: { name: 'boxoffice-api' },
+      message: 'GET /things/:id 200 1.3ms',
+      http: { request: { id: 'req-"1"', method: 'GET' }, response: { status_code: 200 } },
+      url: { path: '/things/7', route: '/things/:id' },
+      event: { duration: 1_250_000 },
+      client: { ip: '127.0.0.1' },
+      'ecs.version': started['ecs.version'],
+    });
+  });
+
+  it('has no access log when it is off or the level leaves out info', () => {
+    expect(AccessLog.of(createLogger({ app: 'api', level: 'info', dir, console: 'none' }))).toBeUndefined();
+    expect(
+      AccessLog.of(createLogger({ app: 'api', level: 'warn', dir, console: 'none', accessLog: true })),
+    ).toBeUndefined();
   });
 });

@@ -2,6 +2,8 @@ import ecsFormat from '@elastic/ecs-winston-format';
 import { LoggerService } from '@nestjs/common';
 import { WinstonModule, utilities as nestWinston } from 'nest-winston';
 import winston from 'winston';
+import { AccessLog } from './access-log';
+import { DailyFile } from './daily-file';
 import { DailyFileTransport } from './daily-file.transport';
 import { RequestContext } from './request-context';
 
@@ -11,6 +13,8 @@ export interface LoggerOptions {
   level: string;
   dir: string;
   console: 'pretty' | 'json' | 'none';
+  /** Whether the api writes one line per answered request (also needs `level` to allow `info`). */
+  accessLog?: boolean;
 }
 
 const FILE_LEVELS = ['error', 'warn', 'info', 'http', 'debug'] as const;
@@ -49,14 +53,19 @@ const ecsNames = (app: string) =>
 
 const onlyLevel = (level: string) => winston.format((info) => (info.level === level ? info : false))();
 
-export function createWinston(options: LoggerOptions): winston.Logger {
+/** The winston logger of a process, and its daily files by level. */
+function build(options: LoggerOptions): { winston: winston.Logger; files: Map<string, DailyFile> } {
   const ecs = winston.format.combine(requestIdField(), ecsNames(options.app), ecsFormat({ convertErr: true }));
+  const files = new Map(
+    FILE_LEVELS.map((level) => [
+      level,
+      new DailyFile({ dir: options.dir, prefix: `${options.app}-${level}`, keepDays: 14 }),
+    ]),
+  );
   const transports: winston.transport[] = FILE_LEVELS.map(
     (level) =>
       new DailyFileTransport({
-        dir: options.dir,
-        prefix: `${options.app}-${level}`,
-        keepDays: 14,
+        file: files.get(level)!,
         level,
         format: winston.format.combine(onlyLevel(level), ecs),
       }),
@@ -74,10 +83,24 @@ export function createWinston(options: LoggerOptions): winston.Logger {
   } else if (options.console === 'json') {
     transports.push(new winston.transports.Console({ format: ecs }));
   }
-  return winston.createLogger({ level: options.level, transports, exitOnError: false });
+  return { winston: winston.createLogger({ level: options.level, transports, exitOnError: false }), files };
 }
 
-/** The Nest logger of a process: Winston with ECS JSON files per level, rotated daily. */
+export function createWinston(options: LoggerOptions): winston.Logger {
+  return build(options).winston;
+}
+
+/**
+ * The Nest logger of a process: Winston with ECS JSON files per level, rotated daily. With
+ * `accessLog` and a level that allows `info`, `AccessLog.of(logger)` is the access log writing
+ * into the same `info` file.
+ */
 export function createLogger(options: LoggerOptions): LoggerService {
-  return WinstonModule.createLogger({ instance: createWinston(options) });
+  const { winston: instance, files } = build(options);
+  const logger = WinstonModule.createLogger({ instance });
+  // Not `instance.isInfoEnabled()`: that is true whenever one file transport takes `info`.
+  if (options.accessLog && winston.config.npm.levels[options.level] >= winston.config.npm.levels.info) {
+    AccessLog.attach(logger, new AccessLog(options.app, files.get('info'), options.console));
+  }
+  return logger;
 }

@@ -1,0 +1,65 @@
+import type { LoggerService } from '@nestjs/common';
+import { DailyFile } from './daily-file';
+
+/** What one answered request's access line says. */
+export interface AccessEntry {
+  requestId: string;
+  method: string;
+  /** The matched route pattern, or `unmatched`. */
+  route: string;
+  /** The URL path, without its query string. */
+  path: string;
+  statusCode: number;
+  /** Time from receiving the request to sending the answer, in milliseconds. */
+  elapsedMs: number;
+  clientIp: string;
+}
+
+/** The ECS version @elastic/ecs-winston-format writes on the other lines. */
+const ECS_VERSION = '8.10.0';
+const byLogger = new WeakMap<LoggerService, AccessLog>();
+
+/**
+ * The per-request access line, built once as the same ECS JSON the Winston formats make (logger
+ * `Access`, level `info`) with one `JSON.stringify` per free-text field, and queued straight into
+ * the process's `<app>-info` file (bypassing Winston's streams and formats) and to the console
+ * when that is `json` or `pretty`.
+ */
+export class AccessLog {
+  private readonly service: string;
+
+  constructor(
+    app: string,
+    private readonly file: DailyFile | undefined,
+    private readonly console: 'pretty' | 'json' | 'none',
+  ) {
+    this.service = `,"service":{"name":${JSON.stringify(`boxoffice-${app}`)}}`;
+  }
+
+  /** The access log made by `createLogger` together with `logger`, if it made `logger`. */
+  static of(logger: LoggerService | false | undefined): AccessLog | undefined {
+    return logger ? byLogger.get(logger) : undefined;
+  }
+
+  /** Remembers that `access` belongs with `logger` (see {@link AccessLog.of}). */
+  static attach(logger: LoggerService, access: AccessLog): void {
+    byLogger.set(logger, access);
+  }
+
+  write(entry: AccessEntry): void {
+    const at = new Date();
+    const message = `${entry.method} ${entry.route} ${entry.statusCode} ${entry.elapsedMs.toFixed(1)}ms`;
+    if (this.console === 'pretty') {
+      process.stdout.write(`[Access] ${at.toISOString()} ${entry.requestId} ${message}\n`);
+    }
+    if (this.file === undefined && this.console !== 'json') return;
+    const line =
+      `{"@timestamp":"${at.toISOString()}","client":{"ip":${JSON.stringify(entry.clientIp)}}` +
+      `,"ecs.version":"${ECS_VERSION}","event":{"duration":${Math.round(entry.elapsedMs * 1e6)}}` +
+      `,"http":{"request":{"id":${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)}}` +
+      `,"response":{"status_code":${entry.statusCode}}},"log":{"logger":"Access"},"log.level":"info"` +
+      `,"message":${JSON.stringify(message)}${this.service},"url":{"path":${JSON.stringify(entry.path)},"route":${JSON.stringify(entry.route)}}}`;
+    this.file?.append(line);
+    if (this.console === 'json') process.stdout.write(`${line}\n`);
+  }
+}
