@@ -329,6 +329,15 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       });
       expect(await walkSeats(performance.id)).toHaveLength(LAYOUT_SEATS);
     });
+
+    it('answers 404 when a seat of the page is missing from the live state', async () => {
+      const eventId = await createEvent();
+      const performance = await createPerformance(eventId);
+      const [first] = await walkSeats(performance.id, '', 100);
+      await raw.hdel(performanceKeys(performance.id).seats, String(first.id));
+      const res = await call('GET', `/performances/${performance.id}/seats?limit=5`);
+      expect(res.statusCode).toBe(404);
+    });
   });
 
   describe('bad input', () => {
