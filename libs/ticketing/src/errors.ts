@@ -39,6 +39,13 @@ export class SalesNotOpenError extends DomainError {
   }
 }
 
+/** The performance no longer sells: it is being deleted (box-office closing comes with issue 14). */
+export class SalesClosedError extends DomainError {
+  constructor() {
+    super('conflict', 'SalesClosed', 'sales are closed for this performance');
+  }
+}
+
 export class SeatsUnavailableError extends DomainError {
   constructor(seatIds: number[]) {
     super('conflict', 'SeatsUnavailable', `seats not available: ${seatIds.join(', ')}`, { seatIds });

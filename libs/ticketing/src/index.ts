@@ -9,6 +9,7 @@ export {
   NotFoundError,
   PaymentDeclinedError,
   PurchaseCanceledError,
+  SalesClosedError,
   SalesNotOpenError,
   SeatsUnavailableError,
 } from './errors';

@@ -53,6 +53,8 @@ export interface PerformanceKeys {
   expiry: string;
   /** Prefix of the hold hashes; scripts append the hold id to it, staying in the same slot. */
   holdPrefix: string;
+  /** SCAN pattern of every key of the performance (the tag holds no glob character). */
+  everyKey: string;
   /** Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status, createdAt, expiresAt. */
   hold(holdId: string): string;
   /** Hash: hold id → seat count, for every hold of one user that may still be live. */
@@ -76,6 +78,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     counts: `${tag}:counts`,
     expiry: `${tag}:expiry`,
     holdPrefix: `${tag}:hold:`,
+    everyKey: `${tag}:*`,
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,

@@ -56,19 +56,32 @@ export class CatalogService {
     return toEventView(event);
   }
 
-  /** Refused while any of its performances has a sold seat: buyers hold tickets for it. */
+  /**
+   * Refused (409 EventHasSales) while any of its performances has a sold seat: buyers hold
+   * tickets for it. Each performance is first closed to sales atomically with its seat state, so
+   * no purchase can land between the check and the delete; the counts read at closing are final.
+   * A refused delete opens them again. Holds of a deleted performance end with it.
+   */
   async deleteEvent(id: number): Promise<void> {
     if (!(await this.events.findById(id))) throw new NotFoundError('event');
     const performanceIds = await this.performances.idsOfEvent(id);
-    for (const performanceId of performanceIds) {
-      const counts = await this.countsOf(performanceId);
-      if (counts.sold > 0) {
-        throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
-          performanceId,
-        });
+    const closed: number[] = [];
+    try {
+      for (const performanceId of performanceIds) {
+        await this.ensureSeatState(performanceId);
+        const atClose = await this.seatState.closeSales(performanceId);
+        if (atClose) closed.push(performanceId);
+        if ((atClose?.sold ?? 0) > 0) {
+          throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
+            performanceId,
+          });
+        }
       }
+      await this.events.delete(id);
+    } catch (error) {
+      for (const performanceId of closed) await this.seatState.reopenSales(performanceId);
+      throw error;
     }
-    await this.events.delete(id);
     for (const performanceId of performanceIds) await this.seatState.removePerformance(performanceId);
     await this.cache.invalidate();
   }

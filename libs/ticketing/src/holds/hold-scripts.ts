@@ -35,6 +35,7 @@ export type HoldSeatsResult =
   | { outcome: 'NO_PERFORMANCE' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
+  | { outcome: 'SALES_CLOSED' }
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
   | { outcome: 'LIMIT'; alreadyHeld: number };
 
@@ -90,6 +91,7 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
     case 'OK':
       return { outcome, expiresAt: numbers[0], amount: numbers[1], currency: String(rest[2]) };
     case 'NO_PERFORMANCE':
+    case 'SALES_CLOSED':
       return { outcome };
     case 'UNKNOWN_SEATS':
     case 'UNAVAILABLE':

@@ -9,7 +9,8 @@
   record was not passed, nothing changes and the script answers END_HOLDS with the hold ids
   to pass on the next call.
 
-  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217); missing = performance not registered
+  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
+                      sales); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
@@ -34,6 +35,7 @@
     {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
+    {'SALES_CLOSED'}     the performance was closed to sales (meta field closed)
     {'UNAVAILABLE', seat id, ...}
     {'LIMIT', seats the user already holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
@@ -48,9 +50,10 @@ for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[8 + i] end
 local seatIds = {}
 for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency')
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed')
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
+if meta[3] then return {'SALES_CLOSED'} end
 
 local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))
 local unknown = {}

@@ -9,6 +9,7 @@ import {
   HoldPurchasedError,
   HoldReleasedError,
   NotFoundError,
+  SalesClosedError,
   SalesNotOpenError,
   SeatsUnavailableError,
 } from '../errors';
@@ -57,6 +58,8 @@ export class HoldService {
         throw new NotFoundError('seat', { performanceId, seatIds: result.seatIds });
       case 'SALES_NOT_OPEN':
         throw new SalesNotOpenError(new Date(result.salesOpenAt));
+      case 'SALES_CLOSED':
+        throw new SalesClosedError();
       case 'UNAVAILABLE':
         throw new SeatsUnavailableError(result.seatIds);
       case 'LIMIT':

@@ -6,7 +6,7 @@ import { PerformanceKeys } from '../redis-keys';
 export const PURCHASE: LuaScript = {
   name: 'boxofficePurchase',
   file: join(__dirname, 'purchase.lua'),
-  numberOfKeys: 6,
+  numberOfKeys: 7,
 };
 export const CANCEL_PURCHASE: LuaScript = {
   name: 'boxofficeCancelPurchase',
@@ -58,7 +58,7 @@ export type PurchaseResult =
       amount: number;
       currency: string;
     }
-  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' };
+  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'SALES_CLOSED' };
 
 export async function purchaseHold(
   redis: Redis,
@@ -75,6 +75,7 @@ export async function purchaseHold(
       keys.hold(request.holdId),
       keys.purchase(request.purchaseId),
       keys.purchaseStream,
+      keys.meta,
     ],
     [request.holdId, request.userId, request.purchaseId, request.chargeId, request.holdRetentionMs],
   );
@@ -93,6 +94,7 @@ export async function purchaseHold(
     case 'EXPIRED':
     case 'RELEASED':
     case 'UNAVAILABLE':
+    case 'SALES_CLOSED':
       return { outcome };
     default:
       throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);

@@ -13,6 +13,7 @@
   KEYS[4] hold      hash of the hold
   KEYS[5] purchase  hash of the new purchase
   KEYS[6] stream    the performance's purchase stream
+  KEYS[7] meta      hash of the performance: closed (1 when closed to sales)
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
@@ -27,9 +28,10 @@
     {'PURCHASED'}    bought already, by another purchase
     {'EXPIRED'} · {'RELEASED'}
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
+    {'SALES_CLOSED'} the performance was closed to sales (a replay of a done purchase still answers OK)
 ]]
-local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
 local hold = redis.call('HMGET', holdKey,
@@ -42,6 +44,7 @@ if status == 'PURCHASED' then
   return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency}
 end
 if status ~= 'HELD' then return {status} end
+if redis.call('HEXISTS', metaKey, 'closed') == 1 then return {'SALES_CLOSED'} end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)

@@ -13,6 +13,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PurchaseCanceledError,
+  SalesClosedError,
   SeatsUnavailableError,
 } from '../errors';
 import { HOLD_RETENTION_MS } from '../holds/hold.service';
@@ -306,6 +307,8 @@ function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainErro
       return new HoldReleasedError();
     case 'UNAVAILABLE':
       return new SeatsUnavailableError([]);
+    case 'SALES_CLOSED':
+      return new SalesClosedError();
   }
 }
 

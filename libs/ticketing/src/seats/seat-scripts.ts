@@ -9,6 +9,23 @@ export const REGISTER_SEATS: LuaScript = {
   numberOfKeys: 3,
 };
 
+export const CLOSE_SALES: LuaScript = {
+  name: 'boxofficeCloseSales',
+  file: join(__dirname, 'close-sales.lua'),
+  numberOfKeys: 2,
+};
+
+/** Seats sold and held when the performance was closed; null when it is not registered. */
+export async function closeSales(redis: Redis, keys: PerformanceKeys): Promise<{ sold: number; held: number } | null> {
+  const [outcome, sold, held] = await callScript<[string, number?, number?]>(
+    redis,
+    CLOSE_SALES.name,
+    [keys.meta, keys.counts],
+    [],
+  );
+  return outcome === 'CLOSED' ? { sold: sold!, held: held! } : null;
+}
+
 export interface SeatRegistration {
   id: number;
   /** An integer in minor units of the performance's currency. */

@@ -4,7 +4,7 @@ import { defineScripts } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
-import { REGISTER_SEATS, registerSeats, SeatRegistration } from './seat-scripts';
+import { CLOSE_SALES, closeSales, REGISTER_SEATS, registerSeats, SeatRegistration } from './seat-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 
 export interface PerformanceRegistration {
@@ -35,7 +35,7 @@ const REGISTER_CHUNK = 1000;
 @Injectable()
 export class SeatStateStore {
   constructor(@Inject(Redis) private readonly redis: Redis) {
-    defineScripts(redis, [REGISTER_SEATS]);
+    defineScripts(redis, [REGISTER_SEATS, CLOSE_SALES]);
   }
 
   /**
@@ -122,6 +122,22 @@ export class SeatStateStore {
     });
   }
 
+  /**
+   * Closes the performance to sales atomically with its seat state: holds and purchases are
+   * refused from now on (409 SalesClosed). Returns the seats sold and held at that moment, or
+   * null when the performance is not registered in Redis.
+   */
+  closeSales(performanceId: number): Promise<{ sold: number; held: number } | null> {
+    assertPerformanceId(performanceId);
+    return closeSales(this.redis, performanceKeys(performanceId));
+  }
+
+  /** Undoes {@link closeSales}. */
+  async reopenSales(performanceId: number): Promise<void> {
+    assertPerformanceId(performanceId);
+    await this.redis.hdel(performanceKeys(performanceId).meta, 'closed');
+  }
+
   async counts(performanceId: number): Promise<SeatCounts> {
     assertPerformanceId(performanceId);
     const [total, available, held, sold] = await this.redis.hmget(
@@ -141,8 +157,9 @@ export class SeatStateStore {
   }
 
   /**
-   * Forgets a performance's live state. Its hold records and pointers expire on their own
-   * (they carry TTLs), so no key scan is needed.
+   * Forgets a performance's live state: every key under its `{perf:<id>}` tag (seats, counts,
+   * holds, the purchase buffer). The hold and purchase pointers outside the tag expire on their
+   * own; a hold found through one then reads as not found.
    */
   async removePerformance(performanceId: number): Promise<void> {
     assertPerformanceId(performanceId);
@@ -151,5 +168,17 @@ export class SeatStateStore {
     await this.redis.srem(PERFORMANCE_REGISTRY_KEY, String(performanceId));
     // UNLINK frees the big seat hashes in the background instead of blocking Redis.
     await this.redis.unlink(keys.meta, keys.seats, keys.seatHolds, keys.prices, keys.counts, keys.expiry);
+    // Then every other key under the performance's tag (holds, per-user holds, the buffer): a
+    // hold of a removed performance must not read as HELD. SCAN sees keys with the deployment's
+    // prefix, which ioredis adds again to UNLINK.
+    const prefix = this.redis.options.keyPrefix ?? '';
+    // The prefix is letters, digits, _ . - (see REDIS_KEY_PREFIX): no glob character either.
+    const pattern = `${prefix}${keys.everyKey}`;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await this.redis.unlink(...found.map((key) => key.slice(prefix.length)));
+    } while (cursor !== '0');
   }
 }

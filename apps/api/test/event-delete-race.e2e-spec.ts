@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { SeatStateStore } from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance } from './purchase-helpers';
+
+/**
+ * An admin deletes an event at the moment a buyer buys one of its seats. Before the fix the
+ * delete checked `sold == 0` and then deleted: a purchase landing in between answered 201 and
+ * was lost (never flushed, no e-mail, PAID forever). Never may both succeed.
+ */
+describe('deleting an event while its seats sell (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let buyer: TestSession;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app);
+  });
+  afterAll(async () => api?.close());
+
+  it('either refuses the delete (the purchase stands) or refuses the purchase (the event is gone), never both succeed', async () => {
+    const call = caller(api.app);
+    const outcomes = { deleted: 0, bought: 0 };
+    for (let round = 0; round < 25; round++) {
+      const performance = await createPerformance(api.app, admin, 2);
+      const eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+      const hold = await call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+        session: buyer,
+      });
+      expect(hold.statusCode).toBe(201);
+
+      // Staggered by up to a few ms either way, so both orders are tried.
+      const lead = round % 3;
+      const [deletion, purchase] = await Promise.all([
+        new Promise((r) => setTimeout(r, lead === 1 ? 2 : 0)).then(() =>
+          call('DELETE', `/events/${eventId}`, { session: admin }),
+        ),
+        new Promise((r) => setTimeout(r, lead === 2 ? 2 : 0)).then(() =>
+          call('POST', '/purchases', { body: { reservationId: hold.json().id }, session: buyer }),
+        ),
+      ]);
+      const context = `round ${round}: DELETE ${deletion.statusCode} ${deletion.body}, POST ${purchase.statusCode} ${purchase.body}`;
+      if (purchase.statusCode === 201) {
+        outcomes.bought += 1;
+        expect(deletion.statusCode, context).toBe(409);
+        expect(deletion.json().message, context).toBe('event has sold seats and cannot be deleted');
+        const read = await call('GET', `/purchases/${purchase.json().id}`, { session: buyer });
+        expect(read.json(), context).toMatchObject({ status: 'PAID', performanceId: performance.id });
+        // Sales are open again after the refused delete: the other seat can still be held.
+        const next = await call('POST', '/reservations', {
+          body: { performanceId: performance.id, seatIds: [performance.seatIds[1]] },
+          session: admin,
+        });
+        expect(next.statusCode, context).toBe(201);
+      } else {
+        outcomes.deleted += 1;
+        expect(deletion.statusCode, context).toBe(204);
+        expect([404, 409], context).toContain(purchase.statusCode);
+        expect((await call('GET', `/events/${eventId}`)).statusCode, context).toBe(404);
+        // The hold ended with its performance: it does not read as HELD.
+        const held = await call('GET', `/reservations/${hold.json().id}`, { session: buyer });
+        expect(held.statusCode === 404 || held.json().status !== 'HELD', context).toBe(true);
+      }
+    }
+    expect(outcomes.deleted + outcomes.bought).toBe(25);
+  }, 120_000);
+
+  it('refuses holds and purchases of a performance closed to sales with 409 SalesClosed, and a refused delete reopens it', async () => {
+    const call = caller(api.app);
+    const performance = await createPerformance(api.app, admin, 3);
+    const hold = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+      session: buyer,
+    });
+    const seats = api.app.get(SeatStateStore);
+    expect(await seats.closeSales(performance.id)).toEqual({ sold: 0, held: 1 });
+    const refusedHold = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[1]] },
+      session: buyer,
+    });
+    const refusedPurchase = await call('POST', '/purchases', {
+      body: { reservationId: hold.json().id },
+      session: buyer,
+    });
+    for (const refused of [refusedHold, refusedPurchase]) {
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().message).toBe('sales are closed for this performance');
+    }
+    await seats.reopenSales(performance.id);
+    const bought = await call('POST', '/purchases', { body: { reservationId: hold.json().id }, session: buyer });
+    expect(bought.statusCode).toBe(201);
+
+    const eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+    expect((await call('DELETE', `/events/${eventId}`, { session: admin })).statusCode).toBe(409);
+    const after = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[2]] },
+      session: buyer,
+    });
+    expect(after.statusCode).toBe(201);
+  });
+});
