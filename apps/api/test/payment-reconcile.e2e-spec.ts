@@ -140,6 +140,41 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await expectEveryChargeSoldOrRefunded();
   }, 90_000);
 
+  it('sells to a same-key retry that comes before the reconciliation, on the first charge, and the reconciliation completes it', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const key = `crash-${randomUUID()}`;
+    const doomed = await startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' });
+    await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
+    expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const [charged] = await attempts('reservation_id = $1', [held.id]);
+    expect(charged.status).toBe('CHARGED');
+
+    const restarted = await startApiProcess();
+    let retry!: Response;
+    await waitUntil(
+      async () => {
+        retry = await postPurchase(restarted.url, held.id, key);
+        expect(retry.status).toBeLessThan(500);
+        return retry.status !== 409 || retry.headers.get('retry-after') === null;
+      },
+      'the dead request’s claim to lapse',
+      15_000,
+      250,
+    );
+    expect(retry.status).toBe(201);
+    expect(((await retry.json()) as { id: string }).id).toBe(charged.purchase_id);
+    // The same idempotency key at the gateway: the charge of the dead request, not a second one.
+    expect(await attempts('reservation_id = $1', [held.id])).toEqual([
+      { ...charged, status: 'COMPLETED', touched_at: expect.any(Date), resolved_at: expect.any(Date) },
+    ]);
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+    expect(refund).not.toHaveBeenCalled();
+    refund.mockRestore();
+    await expectEveryChargeSoldOrRefunded();
+  }, 90_000);
+
   it('refunds and records the charge of a sale refused after it (the hold expired between charge and sale)', async () => {
     const gateway = api.app.get(PaymentGateway);
     const held = await hold(api.app, buyer, performance.id, seats(1));
