@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadEnv } from '@app/config';
 import { createLogger, ShutdownSignals } from '@app/logging';
 import { OutboxRelayLoop } from '@app/messaging';
-import { HoldSweepLoop, PurchaseFlushLoop } from '@app/ticketing';
+import { HoldSweepLoop, PaymentReconcileLoop, PurchaseFlushLoop } from '@app/ticketing';
 import { BatchModule } from './batch.module';
 
 async function main(): Promise<void> {
@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   app.get(PurchaseFlushLoop).start();
   // Publishes the outbox (purchase-completed messages) to RabbitMQ; any number of relays may run.
   app.get(OutboxRelayLoop).start();
+  // Refunds charges whose purchase never happened, once untouched for PAYMENT_RECONCILE_AFTER_SECONDS
+  // (P9); any number of batch processes may reconcile at once (row locks, SKIP LOCKED).
+  app.get(PaymentReconcileLoop).start();
   logger.log('batch started', 'Main');
   await signals.closeOnSignal(app);
 }

@@ -22,7 +22,18 @@ describe('parseEnv', () => {
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
     expect(env.LOG_LEVEL).toBe('info');
     expect(env.DEFAULT_CURRENCY).toBe('KRW');
+    expect(env.PAYMENT_RECONCILE_AFTER_SECONDS).toBe(60);
+    expect(env.FAULT_CRASH_AFTER_CHARGE).toBe(false);
     expect(env.JWT_ACCESS_SECRET).toBeTruthy();
+  });
+
+  it('honours the test-only fault FAULT_CRASH_AFTER_CHARGE under NODE_ENV=test only', () => {
+    expect(parseEnv({ NODE_ENV: 'test', FAULT_CRASH_AFTER_CHARGE: 'true' }).FAULT_CRASH_AFTER_CHARGE).toBe(true);
+    for (const NODE_ENV of ['development', 'production']) {
+      expect(problemsOf({ NODE_ENV, FAULT_CRASH_AFTER_CHARGE: 'true' })).toContain(
+        'FAULT_CRASH_AFTER_CHARGE is a test-only fault: allowed only when NODE_ENV=test',
+      );
+    }
   });
 
   it('converts numbers and keeps given values', () => {

@@ -180,6 +180,25 @@ export class Env {
   @Max(3600)
   PURCHASE_CLAIM_IDLE_SECONDS = 10;
 
+  /**
+   * Seconds a payment attempt stays untouched before `batch` reconciles it (P9): refunded when its
+   * purchase did not happen, completed when it did. Keep it well above the longest purchase
+   * request (a few seconds), so no charge is refunded while its request is still working.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  PAYMENT_RECONCILE_AFTER_SECONDS = 60;
+
+  /**
+   * Test-only fault: the api exits (SIGKILL of itself) right after a charge, before the purchase
+   * step, as a crash there would. Refused unless NODE_ENV=test.
+   */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  FAULT_CRASH_AFTER_CHARGE = false;
+
   /** Signups allowed per client address per minute; 0 turns the limit off. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -263,6 +282,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
+  }
+  if (env.FAULT_CRASH_AFTER_CHARGE && env.NODE_ENV !== 'test') {
+    problems.push('FAULT_CRASH_AFTER_CHARGE is a test-only fault: allowed only when NODE_ENV=test');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -8,6 +8,7 @@ import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
+import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
@@ -26,6 +27,7 @@ const REPOSITORIES = [
   OutboxRepository,
   PurchaseReceiptsRepository,
   EmailDeliveriesRepository,
+  PaymentAttemptsRepository,
   TransactionRunner,
 ];
 

@@ -2,6 +2,7 @@ import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EventEntity } from './entities/event.entity';
 import { OutboxMessageEntity } from './entities/outbox-message.entity';
+import { PaymentAttemptEntity } from './entities/payment-attempt.entity';
 import { PerformanceEntity } from './entities/performance.entity';
 import { PurchaseEntity } from './entities/purchase.entity';
 import { RefreshTokenEntity } from './entities/refresh-token.entity';
@@ -21,4 +22,5 @@ export const ENTITIES: Function[] = [
   TicketEntity,
   OutboxMessageEntity,
   EmailDeliveryEntity,
+  PaymentAttemptEntity,
 ];

@@ -30,3 +30,6 @@ export { EmailDeliveriesRepository } from './repositories/email-deliveries.repos
 export type { DeliveryClaim } from './repositories/email-deliveries.repository';
 export { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 export type { PurchaseReceipt } from './repositories/purchase-receipts.repository';
+export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
+export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
+export type { NewPaymentAttempt, OpenPaymentAttempt } from './repositories/payment-attempts.repository';

@@ -4,6 +4,7 @@ import { Purchases1795618691485 } from './migrations/1795618691485-Purchases';
 import { PurchaseChargeId1795620000000 } from './migrations/1795620000000-PurchaseChargeId';
 import { MoneyInMinorUnits1795630000000 } from './migrations/1795630000000-MoneyInMinorUnits';
 import { EmailDeliveryUncertain1795640000000 } from './migrations/1795640000000-EmailDeliveryUncertain';
+import { PaymentAttempts1795650000000 } from './migrations/1795650000000-PaymentAttempts';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -16,4 +17,5 @@ export const MIGRATIONS: Function[] = [
   PurchaseChargeId1795620000000,
   MoneyInMinorUnits1795630000000,
   EmailDeliveryUncertain1795640000000,
+  PaymentAttempts1795650000000,
 ];

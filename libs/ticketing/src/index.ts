@@ -36,6 +36,9 @@ export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './ca
 export type { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog/catalog.types';
 export { ReservationService } from './reservations/reservation.service';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
+export { PaymentReconcileLoop } from './purchases/payment-reconcile.loop';
+export { PaymentReconciler } from './purchases/payment-reconciler';
+export type { ReconcileOutcome } from './purchases/payment-reconciler';
 export type { ChargeRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export {

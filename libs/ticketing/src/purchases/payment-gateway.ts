@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { PaymentDeclinedError } from '../errors';
 
 export interface ChargeRequest {
-  /** Made before the charge; a real gateway takes it as its idempotency key. */
+  /** Made before the charge. */
   purchaseId: string;
+  /**
+   * The gateway charges one key once: a retried charge with the same key (a retried request, or
+   * `batch` learning the charge of a crashed one) answers the first charge and takes no more.
+   */
+  idempotencyKey: string;
   userId: string;
   /** An integer in minor units of `currency` (1050 KRW is ₩1,050; 1050 EUR is €10.50). */
   amount: number;
@@ -24,11 +28,14 @@ export abstract class PaymentGateway {
   abstract refund(chargeId: string): Promise<void>;
 }
 
-/** The default gateway: approves every charge and every refund. */
+/**
+ * The default gateway: approves every charge and every refund. A charge's id follows from its
+ * idempotency key, so a retried charge is the same charge. Its ledger is the payment attempts.
+ */
 @Injectable()
 export class ApprovingPaymentGateway extends PaymentGateway {
-  charge(): Promise<{ chargeId: string }> {
-    return Promise.resolve({ chargeId: `ch_${randomUUID()}` });
+  charge(request: ChargeRequest): Promise<{ chargeId: string }> {
+    return Promise.resolve({ chargeId: `ch_${request.idempotencyKey}` });
   }
 
   refund(): Promise<void> {

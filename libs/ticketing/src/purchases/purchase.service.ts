@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
+import { Env } from '@app/config';
+import {
+  NewPaymentAttempt,
+  PaymentAttemptsRepository,
+  PaymentAttemptStatus,
+  PurchaseRecord,
+  PurchaseRepository,
+  PurchaseStatus,
+} from '@app/database';
 import { defineScripts } from '@app/redis';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
@@ -12,6 +20,7 @@ import {
   HoldReleasedError,
   IdempotencyKeyInUseError,
   NotFoundError,
+  PaymentDeclinedError,
   PurchaseCanceledError,
   SalesClosedError,
   SeatsUnavailableError,
@@ -58,6 +67,8 @@ export class PurchaseService {
     @Inject(Redis) private readonly redis: Redis,
     private readonly gateway: PaymentGateway,
     private readonly purchases: PurchaseRepository,
+    private readonly attempts: PaymentAttemptsRepository,
+    @Inject(Env) private readonly env: Env,
   ) {
     defineScripts(redis, [
       PURCHASE,
@@ -70,8 +81,10 @@ export class PurchaseService {
 
   /**
    * Charges the caller for their live hold, then turns it into a purchase in one atomic step
-   * (refunding the charge if the hold can no longer be bought). With an `idempotencyKey`, the
-   * same user and key get the first successful answer again for 24 h, also while racing.
+   * (refunding the charge if the hold can no longer be bought). The payment attempt is recorded
+   * in PostgreSQL before the charge, so `batch` refunds a charge whose purchase never happened
+   * (P9). With an `idempotencyKey`, the same user and key get the first successful answer again
+   * for 24 h, also while racing.
    */
   async purchase(userId: string, holdId: string, idempotencyKey?: string): Promise<Purchase> {
     assertUserId(userId);
@@ -221,12 +234,18 @@ export class PurchaseService {
     // charge it; the buyer holds the seats again once it has expired.
     if (amount === null || currency === null) throw new HoldExpiredError();
 
-    const { chargeId } = await this.gateway.charge({
+    const chargeId = await this.charge({
       purchaseId,
+      reservationId: holdId,
       userId,
+      performanceId: Number(performanceId),
       amount: Number(amount),
       currency,
+      // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
+      idempotencyKey: purchaseId,
     });
+    // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
+    if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
     const result = await purchaseHold(this.redis, keys, {
       holdId,
       userId,
@@ -236,9 +255,11 @@ export class PurchaseService {
     });
     if (result.outcome !== 'OK') {
       await this.gateway.refund(chargeId);
+      await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
       this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
       throw refusal(result);
     }
+    await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
     // Outside the script: these keys live in other Redis Cluster slots than the performance's.
     await this.redis
       .pipeline()
@@ -258,6 +279,31 @@ export class PurchaseService {
       canceledAt: null,
       chargeId,
     };
+  }
+
+  /**
+   * Records the attempt, then charges it with its idempotency key; returns the charge. An attempt
+   * `batch` already refunded (its request died) is never charged again: the buyer retries with a
+   * new Idempotency-Key.
+   */
+  private async charge(attempt: NewPaymentAttempt): Promise<string> {
+    const spent = () =>
+      new IdempotencyKeyInUseError(
+        'the payment of this request was refunded after it failed; retry with a new Idempotency-Key',
+      );
+    if ((await this.attempts.begin(attempt)) === PaymentAttemptStatus.Refunded) throw spent();
+    let chargeId: string;
+    try {
+      ({ chargeId } = await this.gateway.charge(attempt));
+    } catch (error) {
+      if (error instanceof PaymentDeclinedError) {
+        await this.attempts.resolve(attempt.purchaseId, PaymentAttemptStatus.Declined);
+      }
+      throw error;
+    }
+    // Not open any more: this request outlived PAYMENT_RECONCILE_AFTER_SECONDS and `batch` refunded it.
+    if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();
+    return chargeId;
   }
 
   private async find(purchaseId: string): Promise<Purchase | null> {

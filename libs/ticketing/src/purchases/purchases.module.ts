@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ApprovingPaymentGateway, PaymentGateway } from './payment-gateway';
+import { PaymentReconcileLoop } from './payment-reconcile.loop';
+import { PaymentReconciler } from './payment-reconciler';
 import { PurchaseFlushLoop } from './purchase-flush.loop';
 import { PurchaseFlusher } from './purchase-flusher';
 import { PurchaseService } from './purchase.service';
@@ -15,7 +17,16 @@ import { PurchaseService } from './purchase.service';
     PurchaseService,
     PurchaseFlusher,
     PurchaseFlushLoop,
+    PaymentReconciler,
+    PaymentReconcileLoop,
   ],
-  exports: [PaymentGateway, PurchaseService, PurchaseFlusher, PurchaseFlushLoop],
+  exports: [
+    PaymentGateway,
+    PurchaseService,
+    PurchaseFlusher,
+    PurchaseFlushLoop,
+    PaymentReconciler,
+    PaymentReconcileLoop,
+  ],
 })
 export class PurchasesModule {}

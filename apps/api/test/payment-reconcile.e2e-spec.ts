@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, AppProcess, createSession, freePort, startApi, TestSession, waitUntil } from '@app/testing';
+import { HoldService, PaymentGateway, PaymentReconciler, performanceKeys, ReconcileOutcome } from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance, hold } from './purchase-helpers';
+
+interface AttemptRow {
+  purchase_id: string;
+  reservation_id: string;
+  amount: string;
+  currency: string;
+  idempotency_key: string;
+  charge_id: string | null;
+  status: string;
+  resolved_at: Date | null;
+}
+
+/**
+ * P9 — no buyer is charged without a purchase: the api records each payment attempt before the
+ * charge, and `batch`'s reconciliation refunds the charges whose purchase never happened.
+ */
+describe('payment reconciliation (built api killed between charge and sale, real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let performance: { id: number; seatIds: number[] };
+  let nextSeat = 0;
+  const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
+  const processes: AppProcess[] = [];
+
+  const attempts = async (where: string, values: unknown[]): Promise<AttemptRow[]> =>
+    (await db.query(`SELECT * FROM payment_attempts WHERE ${where} ORDER BY created_at`, values)).rows as AttemptRow[];
+
+  /** The ledger's rule: every charge taken was either sold (with its purchase) or refunded. */
+  async function expectEveryChargeSoldOrRefunded(): Promise<void> {
+    const rows = (
+      await db.query(
+        `SELECT a.purchase_id, a.status, a.charge_id FROM payment_attempts a
+         WHERE a.charge_id IS NOT NULL AND a.status <> 'REFUNDED' AND a.status <> 'COMPLETED'`,
+      )
+    ).rows;
+    expect(rows).toEqual([]);
+  }
+
+  async function startApiProcess(extra: Record<string, string> = {}): Promise<{ proc: AppProcess; url: string }> {
+    const port = await freePort();
+    const proc = new AppProcess('api', { ...api.env, PORT: String(port), ...extra });
+    processes.push(proc);
+    await proc.waitForLine('api listening');
+    return { proc, url: `http://127.0.0.1:${port}/api/v1` };
+  }
+
+  const postPurchase = (url: string, reservationId: string, key: string) =>
+    fetch(`${url}/purchases`, {
+      method: 'POST',
+      headers: { ...buyer.headers, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ reservationId }),
+    });
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app);
+    performance = await createPerformance(api.app, admin, 100, { price: 1050 });
+  });
+  afterAll(async () => {
+    for (const proc of processes) proc.kill('SIGKILL');
+    await Promise.all(processes.map((proc) => proc.exited));
+    await db?.end();
+    await api?.close();
+  });
+
+  it('refunds the charge of an api killed between charge and sale; the retry with the same key is a clear 409, a new key buys', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(2));
+    const key = `crash-${randomUUID()}`;
+
+    const doomed = await startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' });
+    await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
+    expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    // Charged, not sold: the attempt was recorded before the charge and holds the charge.
+    const [charged] = await attempts('reservation_id = $1', [held.id]);
+    expect(charged).toMatchObject({ status: 'CHARGED', amount: '2100', currency: 'KRW', resolved_at: null });
+    expect(charged.charge_id).toEqual(expect.any(String));
+    expect(charged.idempotency_key).toBe(charged.purchase_id);
+    expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('HELD');
+
+    // A built batch reconciles it once untouched for PAYMENT_RECONCILE_AFTER_SECONDS.
+    const batch = new AppProcess('batch', { ...api.env, PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
+    processes.push(batch);
+    const line = await batch.waitForLine(`payment attempt ${charged.purchase_id} of reservation ${held.id} reconciled`);
+    expect(line).toMatchObject({
+      boxoffice: {
+        payment_reconcile: { outcome: 'refunded', amount: 2100, currency: 'KRW', charge_id: charged.charge_id },
+      },
+    });
+    batch.kill('SIGTERM');
+    expect(await batch.exited).toEqual({ code: 0, signal: null });
+    const [refunded] = await attempts('reservation_id = $1', [held.id]);
+    expect(refunded).toMatchObject({ status: 'REFUNDED', charge_id: charged.charge_id, resolved_at: expect.any(Date) });
+
+    // The buyer retries with the same key on a restarted api: told to wait while the dead
+    // request's claim lapses, then a clear 409 — never a 5xx, never a second charge.
+    const restarted = await startApiProcess();
+    let retry!: Response;
+    await waitUntil(
+      async () => {
+        retry = await postPurchase(restarted.url, held.id, key);
+        expect(retry.status).toBeLessThan(500);
+        return retry.status !== 409 || retry.headers.get('retry-after') === null;
+      },
+      'the dead request’s claim to lapse',
+      15_000,
+      250,
+    );
+    expect(retry.status).toBe(409);
+    expect(await retry.json()).toMatchObject({
+      statusCode: 409,
+      message: expect.stringContaining('refunded'),
+    });
+    expect(await attempts('reservation_id = $1', [held.id])).toEqual([refunded]);
+
+    const bought = await postPurchase(restarted.url, held.id, `crash-${randomUUID()}`);
+    expect(bought.status).toBe(201);
+    const purchase = (await bought.json()) as { id: string; amount: number };
+    expect(purchase.amount).toBe(2100);
+    const rows = await attempts('reservation_id = $1', [held.id]);
+    expect(rows.map((row) => row.status)).toEqual(['REFUNDED', 'COMPLETED']);
+    expect(rows[1].purchase_id).toBe(purchase.id);
+    await expectEveryChargeSoldOrRefunded();
+  }, 90_000);
+
+  it('sells to a same-key retry that comes before the reconciliation, on the first charge, and the reconciliation completes it', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const key = `crash-${randomUUID()}`;
+    const doomed = await startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' });
+    await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
+    expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const [charged] = await attempts('reservation_id = $1', [held.id]);
+    expect(charged.status).toBe('CHARGED');
+
+    const restarted = await startApiProcess();
+    let retry!: Response;
+    await waitUntil(
+      async () => {
+        retry = await postPurchase(restarted.url, held.id, key);
+        expect(retry.status).toBeLessThan(500);
+        return retry.status !== 409 || retry.headers.get('retry-after') === null;
+      },
+      'the dead request’s claim to lapse',
+      15_000,
+      250,
+    );
+    expect(retry.status).toBe(201);
+    expect(((await retry.json()) as { id: string }).id).toBe(charged.purchase_id);
+    // The same idempotency key at the gateway: the charge of the dead request, not a second one.
+    expect(await attempts('reservation_id = $1', [held.id])).toEqual([
+      { ...charged, status: 'COMPLETED', touched_at: expect.any(Date), resolved_at: expect.any(Date) },
+    ]);
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+    expect(refund).not.toHaveBeenCalled();
+    refund.mockRestore();
+    await expectEveryChargeSoldOrRefunded();
+  }, 90_000);
+
+  it('refunds and records the charge of a sale refused after it (the hold expired between charge and sale)', async () => {
+    const gateway = api.app.get(PaymentGateway);
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const charge = gateway.charge.bind(gateway);
+    const refund = vi.spyOn(gateway, 'refund');
+    vi.spyOn(gateway, 'charge').mockImplementationOnce(async (request) => {
+      await api.app.get(Redis).hset(performanceKeys(performance.id).hold(held.id), 'expiresAt', String(Date.now() - 1));
+      return charge(request);
+    });
+    const res = await caller(api.app)('POST', '/purchases', {
+      body: { reservationId: held.id },
+      session: buyer,
+      headers: { 'idempotency-key': `refused-${randomUUID()}` },
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().message).toBe('reservation has expired');
+    const [attempt] = await attempts('reservation_id = $1', [held.id]);
+    expect(attempt).toMatchObject({ status: 'REFUNDED', amount: '1050', resolved_at: expect.any(Date) });
+    expect(refund).toHaveBeenCalledWith(attempt.charge_id);
+    vi.restoreAllMocks();
+    await expectEveryChargeSoldOrRefunded();
+  });
+
+  it('completes a stale attempt whose purchase happened, and two reconcilers at once refund each charge once', async () => {
+    // A purchase made, its attempt left open as if the api died right after the sale.
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(sold.statusCode).toBe(201);
+    await db.query(`UPDATE payment_attempts SET status = 'CHARGED', resolved_at = NULL WHERE purchase_id = $1`, [
+      sold.json().id,
+    ]);
+
+    // Attempts charged whose request died before the sale.
+    const orphans = Array.from({ length: 12 }, () => randomUUID());
+    for (const id of orphans) {
+      await db.query(
+        `INSERT INTO payment_attempts
+           (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, charge_id, status)
+         VALUES ($1, $2, $3, $4, 1050, 'KRW', $5, $6, 'CHARGED')`,
+        [id, randomUUID(), buyer.id, performance.id, id, `ch_${id}`],
+      );
+    }
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const reconciler = api.app.get(PaymentReconciler);
+    const outcomes: ReconcileOutcome[] = [];
+    const drain = async () => {
+      for (let outcome = await reconciler.reconcileOnce(); outcome; outcome = await reconciler.reconcileOnce()) {
+        outcomes.push(outcome);
+      }
+    };
+    await Promise.all([drain(), drain()]);
+    expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'refunded')).toHaveLength(orphans.length);
+    expect(refund.mock.calls.map(([chargeId]) => chargeId).sort()).toEqual(orphans.map((id) => `ch_${id}`).sort());
+    refund.mockRestore();
+    const [completed] = await attempts('purchase_id = $1', [sold.json().id]);
+    expect(completed).toMatchObject({ status: 'COMPLETED', resolved_at: expect.any(Date) });
+    await expectEveryChargeSoldOrRefunded();
+  });
+});

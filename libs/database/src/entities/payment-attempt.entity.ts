@@ -1,0 +1,70 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * Where a payment attempt stands (P9). PENDING: recorded, the charge may or may not have been
+ * made; CHARGED: the gateway took the money; COMPLETED: the purchase happened; REFUNDED: it did
+ * not, and the charge was given back; DECLINED: the gateway refused, nothing was taken.
+ */
+export enum PaymentAttemptStatus {
+  Pending = 'PENDING',
+  Charged = 'CHARGED',
+  Completed = 'COMPLETED',
+  Refunded = 'REFUNDED',
+  Declined = 'DECLINED',
+}
+
+/** bigint arrives from pg as a string; amounts stay far below 2^53, so a number holds them exactly. */
+const minorUnits = {
+  to: (value: number) => value,
+  from: (value: string | null) => (value === null ? null : Number(value)),
+};
+
+/**
+ * One row per purchase the api charges for, written before the charge: `batch` refunds the
+ * charges whose purchase never happened. The rows are also the ledger of charges and refunds.
+ */
+@Entity('payment_attempts')
+@Index('payment_attempts_open', ['touchedAt'], { where: `"status" IN ('PENDING', 'CHARGED')` })
+export class PaymentAttemptEntity {
+  @PrimaryColumn({ name: 'purchase_id', type: 'uuid' })
+  purchaseId: string;
+
+  /** The hold being bought. */
+  @Column({ name: 'reservation_id', type: 'uuid' })
+  reservationId: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @Column({ name: 'performance_id', type: 'integer' })
+  performanceId: number;
+
+  /** An integer in minor units of `currency`. */
+  @Column({ type: 'bigint', transformer: minorUnits })
+  amount: number;
+
+  /** ISO 4217 code. */
+  @Column({ type: 'char', length: 3 })
+  currency: string;
+
+  /** Sent with every charge of this attempt: the gateway charges a key once. */
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 200 })
+  idempotencyKey: string;
+
+  @Column({ name: 'charge_id', type: 'varchar', length: 200, nullable: true })
+  chargeId: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: PaymentAttemptStatus;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'clock_timestamp()' })
+  createdAt: Date;
+
+  /** Last time a request worked on the attempt; `batch` leaves it alone for a bound after that. */
+  @Column({ name: 'touched_at', type: 'timestamptz', default: () => 'clock_timestamp()' })
+  touchedAt: Date;
+
+  /** When the attempt became COMPLETED, REFUNDED or DECLINED. */
+  @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
+  resolvedAt: Date | null;
+}

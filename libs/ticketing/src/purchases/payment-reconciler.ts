@@ -1,0 +1,99 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { Env } from '@app/config';
+import {
+  OpenPaymentAttempt,
+  PaymentAttemptsRepository,
+  PaymentAttemptStatus,
+  PurchaseRepository,
+  TransactionRunner,
+} from '@app/database';
+import { PaymentDeclinedError } from '../errors';
+import { performanceKeys } from '../redis-keys';
+import { PaymentGateway } from './payment-gateway';
+
+/** What the reconciliation did with one attempt. */
+export type ReconcileOutcome = 'completed' | 'refunded' | 'declined';
+
+/**
+ * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
+ * request died between charge and sale, or never finished). One whose purchase happened (in
+ * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED. Each
+ * attempt is settled in its own transaction holding its row (`FOR UPDATE SKIP LOCKED`), so
+ * reconcilers running at once never refund twice, and a retry of the request waits for it.
+ */
+@Injectable()
+export class PaymentReconciler {
+  private readonly logger = new Logger(PaymentReconciler.name);
+  /** Attempts settled by this process since it started, by outcome (also a log field). */
+  readonly settled: Record<ReconcileOutcome, number> = { completed: 0, refunded: 0, declined: 0 };
+
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(Env) private readonly env: Env,
+    private readonly gateway: PaymentGateway,
+    private readonly attempts: PaymentAttemptsRepository,
+    private readonly purchases: PurchaseRepository,
+    private readonly transactions: TransactionRunner,
+  ) {}
+
+  /** Settles the oldest stale attempt, if any; returns its outcome, or null when none was due. */
+  reconcileOnce(): Promise<ReconcileOutcome | null> {
+    return this.transactions.run(async (manager) => {
+      const [attempt] = await this.attempts.lockStale(manager, this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000, 1);
+      if (!attempt) return null;
+      const outcome = await this.settle(attempt);
+      const status = {
+        completed: PaymentAttemptStatus.Completed,
+        refunded: PaymentAttemptStatus.Refunded,
+        declined: PaymentAttemptStatus.Declined,
+      } as const;
+      await this.attempts.resolve(attempt.purchaseId, status[outcome.outcome], outcome.chargeId, manager);
+      this.settled[outcome.outcome] += 1;
+      this.logger.log({
+        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} reconciled: ${outcome.outcome}`,
+        boxoffice: {
+          payment_reconcile: {
+            purchase_id: attempt.purchaseId,
+            outcome: outcome.outcome,
+            amount: attempt.amount,
+            currency: attempt.currency,
+            charge_id: outcome.chargeId,
+            settled: this.settled,
+          },
+        },
+      });
+      return outcome.outcome;
+    });
+  }
+
+  private async settle(attempt: OpenPaymentAttempt): Promise<{ outcome: ReconcileOutcome; chargeId: string | null }> {
+    if (await this.purchaseHappened(attempt)) return { outcome: 'completed', chargeId: null };
+    let chargeId = attempt.chargeId;
+    if (chargeId === null) {
+      // The request died around its charge: asking again with the attempt's key answers the charge
+      // it made, if any, and charges nothing more (one made now is refunded at once below).
+      try {
+        ({ chargeId } = await this.gateway.charge(attempt));
+      } catch (error) {
+        if (error instanceof PaymentDeclinedError) return { outcome: 'declined', chargeId: null };
+        throw error;
+      }
+    }
+    await this.gateway.refund(chargeId);
+    return { outcome: 'refunded', chargeId };
+  }
+
+  /** The hold was bought by this purchase, or the purchase is in Redis or PostgreSQL. */
+  private async purchaseHappened(attempt: OpenPaymentAttempt): Promise<boolean> {
+    const keys = performanceKeys(attempt.performanceId);
+    const [[, hold], [, inRedis]] = ((await this.redis
+      .pipeline()
+      .hmget(keys.hold(attempt.reservationId), 'status', 'purchaseId')
+      .exists(keys.purchase(attempt.purchaseId))
+      .exec()) ?? []) as [Error | null, unknown][];
+    const [status, boughtBy] = hold as (string | null)[];
+    if ((status === 'PURCHASED' && boughtBy === attempt.purchaseId) || inRedis === 1) return true;
+    return (await this.purchases.findById(attempt.purchaseId)) !== null;
+  }
+}
