@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: starts a built `api` on its own database and Redis prefix, prepares the data
-// each benchmark needs, drives it with autocannon, and prints every figure as a ratio to a
-// trivial route of the same API measured in the same run (the machine is shared and noisy, so
-// absolute numbers mean little). Writes the results to docs/benchmarks.md.
+// each benchmark needs, drives it with autocannon, and prints every figure as a ratio to a plain
+// Fastify route (bench/plain-fastify.mjs, its own process) measured in the same run (the machine
+// is shared and noisy, so absolute numbers mean little). Writes the results to docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,9 +18,10 @@ import pg from 'pg';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PORT = 3900 + Math.floor(Math.random() * 90);
 const BASE = `http://127.0.0.1:${PORT}`;
+const PLAIN_PORT = PORT + 200;
 const id = Date.now().toString(36);
 const env = {
   ...process.env,
@@ -53,7 +54,8 @@ async function request(method, path, body, token) {
 async function waitForApi() {
   for (let i = 0; i < 150; i += 1) {
     try {
-      if ((await fetch(`${BASE}/health/ready`)).ok) return;
+      const ready = await Promise.all([fetch(`${BASE}/health/ready`), fetch(`http://127.0.0.1:${PLAIN_PORT}/hello`)]);
+      if (ready.every((res) => res.ok)) return;
     } catch {
       // not listening yet
     }
@@ -89,6 +91,9 @@ function summary(name, result, baseline, expectedStatus = 200) {
 }
 
 const api = spawn(process.execPath, [join(root, 'dist/apps/api/apps/api/src/main.js')], { env, stdio: 'inherit' });
+const plain = spawn(process.execPath, [join(root, 'bench/plain-fastify.mjs'), String(PLAIN_PORT)], {
+  stdio: 'inherit',
+});
 const rows = [];
 const extraNotes = [];
 const bench = { naiveServer: '`bench/naive-hold-server.mjs`, same Fastify stack, same seats, 20 pooled connections' };
@@ -125,10 +130,19 @@ try {
     }
   }
 
-  const trivial = await measure('trivial route (GET /health/live)', {
+  const trivial = await measure('plain Fastify route (GET /hello, bench/plain-fastify.mjs)', {
+    url: `http://127.0.0.1:${PLAIN_PORT}`,
+    requests: [{ method: 'GET', path: '/hello' }],
+  });
+  rows.push(summary('plain Fastify `GET /hello` (baseline, own process)', trivial));
+  const liveness = await measure('liveness (GET /health/live)', {
     requests: [{ method: 'GET', path: '/health/live' }],
   });
-  rows.push(summary('trivial route `GET /health/live` (baseline)', trivial));
+  rows.push(summary('`GET /health/live`', liveness, trivial));
+  const detail = await measure('performance with live counts (GET /performances/:id)', {
+    requests: [{ method: 'GET', path: `/api/v1/performances/${performance.id}` }],
+  });
+  rows.push(summary('`GET /performances/:id` with live counts', detail, trivial));
   let next = 0;
   const seats = await measure('cached seat page of a 50,000-seat performance (100 seats, live status)', {
     requests: [
@@ -142,6 +156,19 @@ try {
     ],
   });
   rows.push(summary('cached seat page, 100 of 50,000 seats, live status', seats, trivial));
+  let nextAvailable = 0;
+  const available = await measure('seat page of free seats only (?status=AVAILABLE)', {
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => ({
+          ...req,
+          path: `/api/v1/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${cursors[nextAvailable++ % cursors.length]}`,
+        }),
+      },
+    ],
+  });
+  rows.push(summary('seat page `?status=AVAILABLE`, 100 free seats', available, trivial));
 
   // Holds: every request a new buyer and a random seat nobody asked for yet.
   const seatIds = await allSeatIds(performance.id);
@@ -178,6 +205,7 @@ try {
 
   printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
 } finally {
+  plain.kill('SIGTERM');
   api.kill('SIGTERM');
   await new Promise((r) => api.once('exit', r));
   const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
@@ -321,7 +349,7 @@ async function dropBenchQueues() {
   }
 }
 
-/** A horizontal bar chart of the ratios to the trivial route, as SVG. */
+/** A horizontal bar chart of the ratios to the plain Fastify route, as SVG. */
 function ratioChart(results) {
   const width = 760;
   const barHeight = 26;
@@ -341,7 +369,7 @@ function ratioChart(results) {
     })
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
-<text x="10" y="18" font-size="14" font-weight="bold">Requests per second, as a ratio to GET /health/live (same run)</text>
+<text x="10" y="18" font-size="14" font-weight="bold">Requests per second, as a ratio to a plain Fastify route (same run)</text>
 ${bars}
 </svg>
 `;
@@ -349,7 +377,7 @@ ${bars}
 
 function printAndWrite(results, extra) {
   const table = [
-    '| benchmark | req/s | ratio to trivial | p50 ms | p99 ms | unexpected answers |',
+    '| benchmark | req/s | ratio to plain Fastify | p50 ms | p99 ms | unexpected answers |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
       (r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.non2xx} |`,
@@ -363,13 +391,13 @@ Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os
 ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, one \`api\` process (NODE_ENV=production),
 local PostgreSQL and Redis, autocannon with ${CONNECTIONS} connections for ${DURATION} s per figure.
 
-The machine is shared and noisy, so each figure is given as a ratio to a trivial route
-(\`GET /health/live\`) of the same API measured in the same run; read the ratios, not the
-absolute numbers.
+The machine is shared and noisy, so each figure is given as a ratio to a plain Fastify route
+(\`bench/plain-fastify.mjs\`: \`GET /hello\` answering \`{status:'ok'}\`, its own process, the
+project's own Fastify) measured in the same run; read the ratios, not the absolute numbers.
 
 ${table}
 
-![ratios to the trivial route](benchmarks.svg)
+![ratios to the plain Fastify route](benchmarks.svg)
 
 Creating the ${extra.totalSeats}-seat performance (seats generated in PostgreSQL, registered in Redis)
 took ${extra.createMs} ms in this run.
