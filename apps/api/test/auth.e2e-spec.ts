@@ -128,6 +128,12 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect(login.statusCode).toBe(200);
     });
 
+    it('keys accounts by the NFKC form: a fullwidth spelling of a taken address is taken too', async () => {
+      const tag = newEmail().split('@')[0];
+      expect((await signup({ email: `alice-${tag}@example.com`, password: PASSWORD, name: 'A' })).statusCode).toBe(201);
+      expectUniformError(await signup({ email: `\uff41lice-${tag}@example.com`, password: PASSWORD, name: 'B' }), 409);
+    });
+
     it.each([
       ['a zero-width space', '\u200b'],
       ['a zero-width joiner', '\u200d'],
@@ -135,6 +141,7 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       ['a right-to-left mark', '\u200f'],
       ['a no-break space', '\u00a0'],
       ['a control character', '\u0007'],
+      ['a combining dot that has no precomposed letter', 'q\u0307'],
     ])('refuses an e-mail with %s, so no lookalike of another address can be made', async (_, invisible) => {
       const [local, domain] = newEmail().split('@');
       const res = await signup({ email: `${local}${invisible}x@${domain}`, password: PASSWORD, name: 'L' });

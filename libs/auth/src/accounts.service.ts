@@ -8,6 +8,7 @@ import {
   UsersRepository,
 } from '@app/database';
 import { EmailTakenError, InvalidTokenError } from './auth.errors';
+import { InvalidInputError } from '@app/ticketing';
 import { PasswordHasher } from './password-hasher';
 
 export interface SignupInput {
@@ -34,7 +35,7 @@ export class AccountsService {
     const passwordHash = await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const user = await this.users.insertIfEmailFree(
-        { email: normalizeEmail(input.email), name: input.name, role: Role.User, passwordHash },
+        { email: accountEmail(input.email), name: input.name, role: Role.User, passwordHash },
         manager,
       );
       if (!user) throw new EmailTakenError();
@@ -52,15 +53,28 @@ export class AccountsService {
 }
 
 /**
- * The one spelling of an e-mail address that accounts are keyed by: trimmed, Unicode NFC (so a
- * precomposed and a decomposed "é" are one address), lower-cased.
+ * The one spelling of an e-mail address that accounts are keyed by: trimmed, Unicode NFKC (so a
+ * decomposed "é" is the precomposed one, and a fullwidth "ａ" is "a"), lower-cased, and NFKC
+ * again (lower-casing can decompose: "İ" becomes "i" and a combining dot, which stays a mark and
+ * is refused, see {@link INVISIBLE_IN_EMAIL}).
  */
 export function normalizeEmail(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase();
+  return email.trim().normalize('NFKC').toLowerCase().normalize('NFKC');
 }
 
 /**
- * Characters no e-mail address may hold: controls, format characters (zero-width space and
- * joiner, soft hyphen, bidi marks) and any space. Each would make a lookalike of another address.
+ * Characters no normalized e-mail address may hold: controls, format characters (zero-width space
+ * and joiner, soft hyphen, bidi marks), any space, and combining marks left after normalization
+ * (a dot or accent over a letter that has no precomposed form). Each would make a lookalike of
+ * another address.
  */
-export const INVISIBLE_IN_EMAIL = /[\p{Cc}\p{Cf}\p{Z}]/u;
+export const INVISIBLE_IN_EMAIL = /[\p{Cc}\p{Cf}\p{Z}\p{M}]/u;
+
+/** The normalized address; InvalidInputError when it holds a character of {@link INVISIBLE_IN_EMAIL}. */
+export function accountEmail(email: string): string {
+  const normalized = normalizeEmail(email);
+  if (INVISIBLE_IN_EMAIL.test(normalized)) {
+    throw new InvalidInputError('email must not contain spaces, control, invisible or combining characters');
+  }
+  return normalized;
+}

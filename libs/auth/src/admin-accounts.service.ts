@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Env } from '@app/config';
 import { AuthEventsRepository, AuthEventType, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
-import { normalizeEmail } from './accounts.service';
+import { accountEmail } from './accounts.service';
 import { PasswordHasher } from './password-hasher';
 
 const DEFAULT_ADMIN_NAME = 'Administrator';
@@ -28,7 +28,7 @@ export class AdminAccountsService {
     const passwordHash = await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const { user, wasAdmin } = await this.users.upsertAdmin(
-        { email: normalizeEmail(input.email), passwordHash, name: input.name ?? null },
+        { email: accountEmail(input.email), passwordHash, name: input.name ?? null },
         DEFAULT_ADMIN_NAME,
         manager,
       );

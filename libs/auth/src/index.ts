@@ -1,5 +1,5 @@
 export { Role } from '@app/database';
-export { AccountsService, INVISIBLE_IN_EMAIL, normalizeEmail } from './accounts.service';
+export { accountEmail, AccountsService, INVISIBLE_IN_EMAIL, normalizeEmail } from './accounts.service';
 export type { SignupInput } from './accounts.service';
 export { AdminAccountsService } from './admin-accounts.service';
 export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRoleError } from './auth.errors';

@@ -11,7 +11,7 @@ const NormalizedEmail = () =>
       name: 'visibleEmail',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && !INVISIBLE_IN_EMAIL.test(value),
-        defaultMessage: () => 'email must not contain spaces, control or invisible characters',
+        defaultMessage: () => 'email must not contain spaces, control, invisible or combining characters',
       },
     }),
     IsEmail(),
