@@ -19,8 +19,29 @@ export type EventChanges = Partial<Omit<EventFields, 'currency'>>;
 export class EventRepository {
   private readonly events: Repository<EventEntity>;
 
-  constructor(@InjectDataSource() dataSource: DataSource) {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.events = dataSource.getRepository(EventEntity);
+  }
+
+  /**
+   * Deletes an event with its performances and seats, in one transaction that first locks the
+   * event row: a performance being created for it (its insert holds a key-share lock on the row)
+   * commits before, and is listed; one created after waits, then finds no event. `beforeDelete`
+   * gets the ids of every performance of the event and may throw to keep everything. False when
+   * there is no such event.
+   */
+  deleteWithPerformances(id: number, beforeDelete: (performanceIds: number[]) => Promise<void>): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
+      if (locked.length === 0) return false;
+      const performances: { id: number }[] = await manager.query(
+        'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
+        [id],
+      );
+      await beforeDelete(performances.map((row) => row.id));
+      await manager.query('DELETE FROM events WHERE id = $1', [id]);
+      return true;
+    });
   }
 
   create(fields: EventFields): Promise<EventEntity> {
@@ -46,10 +67,5 @@ export class EventRepository {
     if (!event) return null;
     Object.assign(event, fields);
     return this.events.save(event);
-  }
-
-  async delete(id: number): Promise<boolean> {
-    const result = await this.events.delete({ id });
-    return (result.affected ?? 0) > 0;
   }
 }

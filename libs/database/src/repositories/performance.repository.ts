@@ -69,10 +69,6 @@ export class PerformanceRepository {
     return row && priced(row);
   }
 
-  idsOfEvent(eventId: number): Promise<number[]> {
-    return this.performances.find({ where: { eventId }, select: { id: true } }).then((rows) => rows.map((r) => r.id));
-  }
-
   /** Keyset page of an event's performances in (starts_at, id) order. */
   async pageOfEvent(
     eventId: number,

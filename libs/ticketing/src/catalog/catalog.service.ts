@@ -63,21 +63,23 @@ export class CatalogService {
    * A refused delete opens them again. Holds of a deleted performance end with it.
    */
   async deleteEvent(id: number): Promise<void> {
-    if (!(await this.events.findById(id))) throw new NotFoundError('event');
-    const performanceIds = await this.performances.idsOfEvent(id);
     const closed: number[] = [];
+    let performanceIds: number[] = [];
     try {
-      for (const performanceId of performanceIds) {
-        await this.ensureSeatState(performanceId);
-        const atClose = await this.seatState.closeSales(performanceId);
-        if (atClose) closed.push(performanceId);
-        if ((atClose?.sold ?? 0) > 0) {
-          throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
-            performanceId,
-          });
+      const deleted = await this.events.deleteWithPerformances(id, async (ids) => {
+        performanceIds = ids;
+        for (const performanceId of ids) {
+          await this.ensureSeatState(performanceId);
+          const atClose = await this.seatState.closeSales(performanceId);
+          if (atClose) closed.push(performanceId);
+          if ((atClose?.sold ?? 0) > 0) {
+            throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
+              performanceId,
+            });
+          }
         }
-      }
-      await this.events.delete(id);
+      });
+      if (!deleted) throw new NotFoundError('event');
     } catch (error) {
       for (const performanceId of closed) await this.seatState.reopenSales(performanceId);
       throw error;
@@ -129,6 +131,12 @@ export class CatalogService {
     });
     const performance = Object.assign(created, { currency: event.currency });
     await this.registerSeatState(performance);
+    // Its event may have been deleted after the insert committed and before the seat state was
+    // written (the delete removed what existed then): leave no live state of a deleted performance.
+    if (!(await this.performances.findById(performance.id))) {
+      await this.seatState.removePerformance(performance.id);
+      throw new NotFoundError('event');
+    }
     await this.cache.invalidate();
     return toPerformanceView(performance);
   }

@@ -59,9 +59,16 @@ export class PurchaseFlusher {
     // Stream ids start with the Redis time (ms) of their XADD: entries up to here are due.
     const dueUntil = seconds * 1000 + Math.floor(micros / 1000) - this.env.PURCHASE_FLUSH_AGE_SECONDS * 1000;
     let written = 0;
+    // One performance whose batch cannot be written must not hold back the others' purchases.
+    const failures: string[] = [];
     for (const performanceId of performanceIds) {
-      written += await this.flushPerformance(performanceId, dueUntil, options);
+      try {
+        written += await this.flushPerformance(performanceId, dueUntil, options);
+      } catch (error) {
+        failures.push(`performance ${performanceId}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
+    if (failures.length > 0) throw new Error(`${failures.join('; ')} (${written} entries of others written)`);
     return written;
   }
 

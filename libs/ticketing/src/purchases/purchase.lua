@@ -13,7 +13,8 @@
   KEYS[4] hold      hash of the hold
   KEYS[5] purchase  hash of the new purchase
   KEYS[6] stream    the performance's purchase stream
-  KEYS[7] meta      hash of the performance: closed (1 when closed to sales)
+  KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales); gone
+                    when the performance was deleted
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
@@ -28,7 +29,8 @@
     {'PURCHASED'}    bought already, by another purchase
     {'EXPIRED'} · {'RELEASED'}
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
-    {'SALES_CLOSED'} the performance was closed to sales (a replay of a done purchase still answers OK)
+    {'SALES_CLOSED'} the performance was closed to sales or deleted (a replay of a done purchase
+                     still answers OK)
 ]]
 local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -44,7 +46,8 @@ if status == 'PURCHASED' then
   return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency}
 end
 if status ~= 'HELD' then return {status} end
-if redis.call('HEXISTS', metaKey, 'closed') == 1 then return {'SALES_CLOSED'} end
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed')
+if not meta[1] or meta[2] then return {'SALES_CLOSED'} end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
