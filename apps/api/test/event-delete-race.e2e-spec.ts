@@ -71,6 +71,32 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
     expect(outcomes.deleted + outcomes.bought).toBe(25);
   }, 120_000);
 
+  it('leaves no live seat state of a performance created while its event is deleted', async () => {
+    const call = caller(api.app);
+    const seats = api.app.get(SeatStateStore);
+    for (let round = 0; round < 10; round++) {
+      const event = (await call('POST', '/events', { body: { title: 'Race', venue: 'Hall' }, session: admin })).json();
+      const [deletion, creation] = await Promise.all([
+        call('DELETE', `/events/${event.id}`, { session: admin }),
+        call('POST', `/events/${event.id}/performances`, {
+          body: {
+            startsAt: '2030-03-01T19:00:00Z',
+            sections: [{ name: 'A', grade: 'R', price: 500, rows: 2, seatsPerRow: 50 }],
+          },
+          session: admin,
+        }),
+      ]);
+      const context = `round ${round}: DELETE ${deletion.statusCode}, POST ${creation.statusCode} ${creation.body}`;
+      expect(deletion.statusCode, context).toBe(204);
+      if (creation.statusCode === 201) {
+        // Created before the delete locked the event: deleted with it, live state included.
+        expect(await seats.isRegistered(creation.json().id), context).toBe(false);
+      } else {
+        expect([404, 409], context).toContain(creation.statusCode);
+      }
+    }
+  });
+
   it('refuses holds and purchases of a performance closed to sales with 409 SalesClosed, and a refused delete reopens it', async () => {
     const call = caller(api.app);
     const performance = await createPerformance(api.app, admin, 3);
