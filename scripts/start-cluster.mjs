@@ -38,7 +38,11 @@ chmodSync(runtimeDir, 0o755);
 mkdirSync(join(runtimeDir, 'temp'));
 const apiPorts = Array.from({ length: replicas }, (_, i) => FIRST_API_PORT + i);
 const configPath = join(runtimeDir, 'nginx.conf');
-writeFileSync(configPath, renderTemplate(localValues({ listen: `127.0.0.1:${nginxPort}`, apiPorts, runtimeDir })));
+// A local cluster is for development: X-Upstream names the replica that answered.
+writeFileSync(
+  configPath,
+  renderTemplate(localValues({ listen: `127.0.0.1:${nginxPort}`, apiPorts, runtimeDir, upstreamHeader: true })),
+);
 
 // nginx finishes its in-flight requests on SIGQUIT; SIGTERM would drop them.
 const group = new ProcessGroup({
