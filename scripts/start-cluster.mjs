@@ -49,7 +49,9 @@ const group = new ProcessGroup({
   stopSignal: (child) => (child.spawnargs[0] === 'nginx' ? 'SIGQUIT' : 'SIGTERM'),
   onStopped: () => rmSync(runtimeDir, { recursive: true, force: true }),
 });
-const extra = { ...env, ...group.startMailCatcher(env) };
+// METRICS_PORT stays unset here: one port cannot serve every process of this machine, so each
+// api serves /metrics on its own port, and batch and mailer serve no HTTP.
+const extra = { ...env, ...group.startMailCatcher(env), METRICS_PORT: '' };
 apiPorts.forEach((port, i) =>
   group.run(`api-${i + 1}`, process.execPath, [appEntry('api')], { ...extra, HOST: '127.0.0.1', PORT: String(port) }),
 );
