@@ -23,7 +23,8 @@ COPY deploy/docker/entrypoint.sh deploy/docker/healthcheck.mjs /usr/local/lib/bo
 # The log folder is a volume shared with Filebeat; the image's copy gives the volume its owner.
 RUN mkdir -p /var/log/boxoffice && chown node:node /var/log/boxoffice
 USER node
-EXPOSE 3000
+# 3000: the api; 9464: METRICS_PORT (/metrics, /health/live) of every app.
+EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["node", "/usr/local/lib/boxoffice/healthcheck.mjs"]
 ENTRYPOINT ["/usr/local/lib/boxoffice/entrypoint.sh"]

@@ -38,14 +38,20 @@ chmodSync(runtimeDir, 0o755);
 mkdirSync(join(runtimeDir, 'temp'));
 const apiPorts = Array.from({ length: replicas }, (_, i) => FIRST_API_PORT + i);
 const configPath = join(runtimeDir, 'nginx.conf');
-writeFileSync(configPath, renderTemplate(localValues({ listen: `127.0.0.1:${nginxPort}`, apiPorts, runtimeDir })));
+// A local cluster is for development: X-Upstream names the replica that answered.
+writeFileSync(
+  configPath,
+  renderTemplate(localValues({ listen: `127.0.0.1:${nginxPort}`, apiPorts, runtimeDir, upstreamHeader: true })),
+);
 
 // nginx finishes its in-flight requests on SIGQUIT; SIGTERM would drop them.
 const group = new ProcessGroup({
   stopSignal: (child) => (child.spawnargs[0] === 'nginx' ? 'SIGQUIT' : 'SIGTERM'),
   onStopped: () => rmSync(runtimeDir, { recursive: true, force: true }),
 });
-const extra = { ...env, ...group.startMailCatcher(env) };
+// METRICS_PORT stays unset here: one port cannot serve every process of this machine, so each
+// api serves /metrics on its own port, and batch and mailer serve no HTTP.
+const extra = { ...env, ...group.startMailCatcher(env), METRICS_PORT: '' };
 apiPorts.forEach((port, i) =>
   group.run(`api-${i + 1}`, process.execPath, [appEntry('api')], { ...extra, HOST: '127.0.0.1', PORT: String(port) }),
 );

@@ -25,9 +25,10 @@ export function renderTemplate(values, template = readFileSync(NGINX_TEMPLATE, '
 
 /**
  * Values for Nginx on this machine in front of api processes on 127.0.0.1: everything Nginx
- * writes (pid, logs, temp files) goes under runtimeDir.
+ * writes (pid, logs, temp files) goes under runtimeDir. upstreamHeader names the answering
+ * replica in an X-Upstream response header (a debugging aid; off unless asked for).
  */
-export function localValues({ listen, apiPorts, runtimeDir }) {
+export function localValues({ listen, apiPorts, runtimeDir, upstreamHeader = false }) {
   return {
     BOXOFFICE_LISTEN: listen,
     BOXOFFICE_API_SERVERS: apiPorts
@@ -38,5 +39,6 @@ export function localValues({ listen, apiPorts, runtimeDir }) {
     BOXOFFICE_ERROR_LOG: join(runtimeDir, 'error.log'),
     BOXOFFICE_ACCESS_LOG: join(runtimeDir, 'access.log'),
     BOXOFFICE_TEMP_DIR: join(runtimeDir, 'temp'),
+    BOXOFFICE_UPSTREAM_HEADER: upstreamHeader ? 'on' : 'off',
   };
 }

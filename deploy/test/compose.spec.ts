@@ -110,6 +110,19 @@ describe('docker-compose.yml', () => {
     for (const name of ['logstash', 'kibana', 'nginx']) expect(services[name].healthcheck, name).toBeDefined();
   });
 
+  it('serves metrics and liveness on METRICS_PORT, never published, and health-checks batch and mailer there', () => {
+    for (const app of ['api', 'batch', 'mailer']) {
+      expect(services[app].environment?.METRICS_PORT, app).toBe('9464');
+      expect(services[app].ports, app).toBeUndefined();
+    }
+    for (const app of ['batch', 'mailer']) {
+      expect(services[app].healthcheck?.test, app).toEqual(['CMD', 'node', '/usr/local/lib/boxoffice/healthcheck.mjs']);
+    }
+    const check = readFileSync(join(ROOT, 'deploy', 'docker', 'healthcheck.mjs'), 'utf8');
+    expect(check).toContain("processName === 'batch' || processName === 'mailer'");
+    expect(check).toContain('/health/live');
+  });
+
   it('runs Redis with AOF and fsync on every write', () => {
     const command = services.redis.command!.join(' ');
     expect(command).toContain('--appendonly yes');

@@ -45,6 +45,7 @@ describe('the Nginx template', () => {
         .sort(),
     ).toEqual(templatePlaceholders().sort());
     const compose = renderTemplate(environment);
+    expect(environment.BOXOFFICE_UPSTREAM_HEADER).toBe('off');
     expect(compose).toContain('resolver 127.0.0.11');
     expect(compose).toContain(`server api:3000 resolve ${API_SERVER_PARAMETERS};`);
 
@@ -91,12 +92,21 @@ describe('the Nginx template', () => {
       'proxy_read_timeout 300s;',
       'proxy_send_timeout 300s;',
       'limit_req zone=boxoffice_login burst=20 nodelay;',
+      'limit_req zone=boxoffice_signup burst=10 nodelay;',
       'client_max_body_size 128k;',
+      'add_header X-Upstream $boxoffice_upstream_header always;',
+      'error_page 404 @boxoffice_404;',
+      'error_page 413 @boxoffice_413;',
+      'error_page 429 @boxoffice_429;',
+      'error_page 502 @boxoffice_502;',
+      'error_page 504 @boxoffice_504;',
     ]) {
       expect(directives).toContain(directive);
     }
     expect(directives.join('\n')).not.toContain('non_idempotent');
+    expect(directives.join('\n')).not.toContain('proxy_intercept_errors');
     expect(template).toMatch(/location = \/metrics \{\s+return 404;/);
     expect(template).toMatch(/location = \/api\/v1\/auth\/login \{\s+limit_req /);
+    expect(template).toMatch(/location = \/api\/v1\/auth\/signup \{\s+limit_req /);
   });
 });

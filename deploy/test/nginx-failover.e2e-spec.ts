@@ -57,7 +57,10 @@ describe('two api processes behind Nginx', () => {
       replicas.push({ port, logDir, process });
     }
     await Promise.all(replicas.map((replica) => replica.process.waitForLine('api listening')));
-    nginx = await LocalNginx.start(replicas.map((replica) => replica.port));
+    nginx = await LocalNginx.start(
+      replicas.map((replica) => replica.port),
+      { upstreamHeader: true },
+    );
   });
 
   afterAll(async () => {

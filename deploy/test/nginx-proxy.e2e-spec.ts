@@ -1,7 +1,9 @@
-import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import http, { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '@app/testing';
+import { NGINX_TEMPLATE } from '../nginx/render.mjs';
 import { LocalNginx } from './nginx';
 
 interface Seen {
@@ -59,7 +61,21 @@ class FakeReplica {
   }
 }
 
-describe('Nginx in front of replicas (template as rendered for npm run start:cluster)', () => {
+/** Asserts an error Nginx answered itself carries the api's uniform JSON body. */
+async function expectUniformError(response: Response, status: number, path: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toBe('application/json');
+  expect(await response.json()).toEqual({
+    statusCode: status,
+    error: STATUS_CODES[status],
+    message: expect.any(String),
+    requestId: response.headers.get('x-request-id'),
+    path,
+    timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
+  });
+}
+
+describe('Nginx in front of replicas (template as rendered for Compose and npm run start:cluster)', () => {
   const replicas = [new FakeReplica(), new FakeReplica()];
   let nginx: LocalNginx;
 
@@ -87,7 +103,8 @@ describe('Nginx in front of replicas (template as rendered for npm run start:clu
       headers: { 'content-type': 'application/json', 'x-request-id': 'buy-once' },
       body: JSON.stringify({ reservationId: 'r1' }),
     });
-    expect(response.status).toBe(502);
+    await expectUniformError(response, 502, '/api/v1/purchases');
+    expect(response.headers.get('x-request-id')).toBe('buy-once');
     const posts = replicas.flatMap((replica) => replica.seen).filter((seen) => seen.method === 'POST');
     expect(posts.length).toBe(1);
   });
@@ -116,17 +133,29 @@ describe('Nginx in front of replicas (template as rendered for npm run start:clu
     expect(answered.headers.get('x-request-id')).toBe(second.headers['x-request-id']);
   });
 
-  it('answers 404 for /metrics without asking a replica', async () => {
+  it('does not name the replica that answered unless asked to (X-Upstream off by default)', async () => {
+    reset();
+    const response = await fetch(`${nginx.url}/api/v1/events`);
+    expect(response.status).toBe(200);
+    expect(response.headers.has('x-upstream')).toBe(false);
+  });
+
+  it('answers 404 for /metrics without asking a replica, with the uniform error body', async () => {
     reset();
     for (const path of ['/metrics', '/metrics?x=1', '/%6detrics']) {
-      expect((await fetch(`${nginx.url}${path}`)).status, path).toBe(404);
+      await expectUniformError(await fetch(`${nginx.url}${path}`), 404, '/metrics');
     }
     expect(replicas.flatMap((replica) => replica.seen)).toEqual([]);
   });
 
-  it('refuses bodies over 128 KiB', async () => {
+  it('refuses bodies over 128 KiB with the uniform error body', async () => {
     const response = await fetch(`${nginx.url}/api/v1/events`, { method: 'POST', body: 'x'.repeat(200 * 1024) });
-    expect(response.status).toBe(413);
+    await expectUniformError(response, 413, '/api/v1/events');
+  });
+
+  it('keeps the error body valid JSON for a path with a quote or a backslash (path "")', async () => {
+    const response = await fetch(`${nginx.url}/api/v1/%22quoted%5C`, { method: 'POST', body: 'x'.repeat(200 * 1024) });
+    await expectUniformError(response, 413, '');
   });
 
   it('rate-limits login attempts per client address with 429', async () => {
@@ -139,6 +168,49 @@ describe('Nginx in front of replicas (template as rendered for npm run start:clu
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0);
     expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(21 + 2);
   });
+
+  it('rate-limits signups per client address with 429 and the uniform error body', async () => {
+    reset();
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, () => fetch(`${nginx.url}/api/v1/auth/signup`, { method: 'POST', body: '{}' })),
+    );
+    const limited = responses.filter((response) => response.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    // burst 10 at 30/min: the 11 first, and at most one more per 2 s.
+    expect(responses.filter((response) => response.status === 200).length).toBeLessThanOrEqual(11 + 2);
+    expect(replicas.flatMap((replica) => replica.seen).length).toBeLessThanOrEqual(11 + 2);
+    await expectUniformError(limited[0], 429, '/api/v1/auth/signup');
+    await Promise.all(responses.filter((response) => !response.bodyUsed).map((response) => response.body?.cancel()));
+  });
+});
+
+describe('Nginx with X-Upstream on and a 1 s read timeout', () => {
+  const replica = new FakeReplica();
+  let nginx: LocalNginx;
+
+  beforeAll(async () => {
+    await replica.start();
+    const template = readFileSync(NGINX_TEMPLATE, 'utf8').replace('proxy_read_timeout 300s;', 'proxy_read_timeout 1s;');
+    nginx = await LocalNginx.start([replica.port], { upstreamHeader: true, template });
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    await replica.stop();
+  });
+
+  it('names the replica that answered in X-Upstream when asked to', async () => {
+    const response = await fetch(`${nginx.url}/api/v1/events`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-upstream')).toBe(`127.0.0.1:${replica.port}`);
+  });
+
+  it('answers 504 with the uniform error body when the replica does not answer in time', async () => {
+    replica.slow = true;
+    const response = await fetch(`${nginx.url}/api/v1/purchases`, { method: 'POST', body: '{}' });
+    replica.slow = false;
+    replica.answerHeld();
+    await expectUniformError(response, 504, '/api/v1/purchases');
+  });
 });
 
 // Replicas of their own: the connection failures above rest a replica for fail_timeout.
@@ -149,7 +221,10 @@ describe('Nginx in front of slow replicas: no cascade', () => {
 
   beforeAll(async () => {
     await Promise.all(replicas.map((replica) => replica.start()));
-    nginx = await LocalNginx.start(replicas.map((replica) => replica.port));
+    nginx = await LocalNginx.start(
+      replicas.map((replica) => replica.port),
+      { upstreamHeader: true },
+    );
   });
   beforeEach(() => {
     errorLogBefore = nginx.errorLog().length;

@@ -65,10 +65,20 @@ export class LocalNginx {
     }
   }
 
-  static async start(apiPorts: number[]): Promise<LocalNginx> {
+  /**
+   * upstreamHeader: name the answering replica in X-Upstream (off, as in Compose, by default);
+   * template: the template's text, when a test needs it changed (a shorter timeout, say).
+   */
+  static async start(
+    apiPorts: number[],
+    { upstreamHeader = false, template }: { upstreamHeader?: boolean; template?: string } = {},
+  ): Promise<LocalNginx> {
     const port = await freePort();
     const runtimeDir = nginxRuntimeDir();
-    const config = renderTemplate(localValues({ listen: `127.0.0.1:${port}`, apiPorts, runtimeDir }));
+    const config = renderTemplate(
+      localValues({ listen: `127.0.0.1:${port}`, apiPorts, runtimeDir, upstreamHeader }),
+      template,
+    );
     writeFileSync(join(runtimeDir, 'nginx.conf'), config);
     const nginx = new LocalNginx(port, runtimeDir);
     await nginx.waitUntilListening();

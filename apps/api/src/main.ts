@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { ConfigError, loadEnv } from '@app/config';
-import { createLogger, ShutdownSignals } from '@app/logging';
+import { ConfigError, Env, loadEnv } from '@app/config';
+import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { ApiModule } from './api.module';
 import { createApiApp, listen } from './bootstrap';
+import { HttpMetrics } from './metrics/http-metrics';
 
 async function main(): Promise<void> {
   const env = loadEnv();
@@ -16,8 +17,18 @@ async function main(): Promise<void> {
   const signals = ShutdownSignals.listen(logger);
   const app = await createApiApp(ApiModule, { logger });
   await listen(app);
-  logger.log(`api listening on http://127.0.0.1:${env.PORT} (docs at /docs)`, 'Main');
-  await signals.closeOnSignal(app);
+  // With METRICS_PORT, /metrics is served there only (the public port answers 404 for it).
+  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
+  const metricsPort = app.get(Env).METRICS_PORT;
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : await MetricsServer.start(app.get(HttpMetrics).registry, metricsPort, app.get(Env).HOST);
+  logger.log(
+    `api listening on http://127.0.0.1:${env.PORT} (docs at /docs, metrics ${metrics ? `on port ${metricsPort}` : 'at /metrics'})`,
+    'Main',
+  );
+  await signals.closeOnSignal(app, metrics);
 }
 
 main().catch((error: unknown) => {

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadEnv } from '@app/config';
-import { createLogger, ShutdownSignals } from '@app/logging';
+import { ConfigError, Env, loadEnv } from '@app/config';
+import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { OutboxRelayLoop } from '@app/messaging';
 import { HoldSweepLoop, PaymentReconcileLoop, PurchaseFlushLoop } from '@app/ticketing';
+import { batchMetrics } from './batch-metrics';
 import { BatchModule } from './batch.module';
 
 async function main(): Promise<void> {
@@ -22,8 +23,15 @@ async function main(): Promise<void> {
   // Refunds charges whose purchase never happened, once untouched for PAYMENT_RECONCILE_AFTER_SECONDS
   // (P9); any number of batch processes may reconcile at once (row locks, SKIP LOCKED).
   app.get(PaymentReconcileLoop).start();
-  logger.log('batch started', 'Main');
-  await signals.closeOnSignal(app);
+  // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
+  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
+  const metricsPort = app.get(Env).METRICS_PORT;
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : await MetricsServer.start(batchMetrics(app), metricsPort, app.get(Env).HOST);
+  logger.log(`batch started${metrics ? ` (metrics and liveness on port ${metricsPort})` : ''}`, 'Main');
+  await signals.closeOnSignal(app, metrics);
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadEnv } from '@app/config';
-import { createLogger, ShutdownSignals } from '@app/logging';
+import { ConfigError, Env, loadEnv } from '@app/config';
+import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { PurchaseMailConsumer } from '@app/ticketing';
+import { mailerMetrics } from './mailer-metrics';
 import { MailerModule } from './mailer.module';
 
 async function main(): Promise<void> {
@@ -13,8 +14,15 @@ async function main(): Promise<void> {
   await app.init();
   // On SIGTERM it stops taking messages and finishes the e-mails in hand before closing.
   await app.get(PurchaseMailConsumer).start();
-  logger.log('mailer started', 'Main');
-  await signals.closeOnSignal(app);
+  // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
+  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
+  const metricsPort = app.get(Env).METRICS_PORT;
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : await MetricsServer.start(mailerMetrics(app), metricsPort, app.get(Env).HOST);
+  logger.log(`mailer started${metrics ? ` (metrics and liveness on port ${metricsPort})` : ''}`, 'Main');
+  await signals.closeOnSignal(app, metrics);
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, productionSecretProblem } from './env';
+import { ConfigError, parseEnv, PRODUCTION_METRICS_PORT, productionSecretProblem } from './env';
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -125,5 +125,20 @@ describe('parseEnv', () => {
     expect(parseEnv({ ...production, DOCS_ENABLED: 'true' }).DOCS_ENABLED).toBe(true);
     expect(parseEnv({ DOCS_ENABLED: 'false' }).DOCS_ENABLED).toBe(false);
     expect(problemsOf({ DOCS_ENABLED: 'yes' })[0]).toMatch(/^DOCS_ENABLED must be true or false/);
+  });
+
+  it('serves metrics on the public port in development, on METRICS_PORT (9464 unless set) in production', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+    };
+    expect(parseEnv({}).METRICS_PORT).toBeUndefined();
+    expect(parseEnv({ METRICS_PORT: '9100' }).METRICS_PORT).toBe(9100);
+    expect(parseEnv(production).METRICS_PORT).toBe(PRODUCTION_METRICS_PORT);
+    expect(PRODUCTION_METRICS_PORT).toBe(9464);
+    expect(parseEnv({ ...production, METRICS_PORT: '9100' }).METRICS_PORT).toBe(9100);
+    expect(problemsOf({ PORT: '3000', METRICS_PORT: '3000' })).toEqual(['METRICS_PORT must differ from PORT']);
+    expect(problemsOf({ METRICS_PORT: '0' })[0]).toMatch(/^METRICS_PORT must not be less than 1/);
   });
 });

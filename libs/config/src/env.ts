@@ -51,6 +51,18 @@ export class Env {
   @Max(65535)
   PORT = 3000;
 
+  /**
+   * Port of a small HTTP server of its own for `/metrics` and `/health/live` (api, batch,
+   * mailer); the api's public port then answers 404 for `/metrics`. Unset: the api serves
+   * `/metrics` on PORT and batch and mailer serve no HTTP; default 9464 in production.
+   */
+  @IsOptional()
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METRICS_PORT?: number;
+
   /** Address the API binds: loopback on a developer machine; `0.0.0.0` in a container. */
   @IsIP()
   HOST = '127.0.0.1';
@@ -247,6 +259,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** METRICS_PORT when unset in production: /metrics never on the public port there. */
+export const PRODUCTION_METRICS_PORT = 9464;
+
 const DEV_ACCESS_SECRET = 'dev-only-access-secret-change-me-0123456789';
 const DEV_REFRESH_SECRET = 'dev-only-refresh-secret-change-me-0123456789';
 
@@ -261,6 +276,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'ADMIN_EMAIL',
     'ADMIN_PASSWORD',
     'DOCS_ENABLED',
+    'METRICS_PORT',
   ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
@@ -280,6 +296,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    problems.push('METRICS_PORT must differ from PORT');
+  }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
   }
@@ -289,6 +308,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (problems.length > 0) throw new ConfigError(problems);
 
   env.DOCS_ENABLED ??= env.NODE_ENV !== 'production';
+  if (env.NODE_ENV === 'production') env.METRICS_PORT ??= PRODUCTION_METRICS_PORT;
   env.JWT_ACCESS_SECRET ??= DEV_ACCESS_SECRET;
   env.JWT_REFRESH_SECRET ??= DEV_REFRESH_SECRET;
   return Object.freeze(env);

@@ -6,3 +6,4 @@ export { RequestContext } from './request-context';
 export type { RequestContextStore } from './request-context';
 export { ShutdownSignals } from './shutdown';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
+export { MetricsServer } from './metrics-server';

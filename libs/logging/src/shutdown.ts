@@ -34,10 +34,19 @@ export class ShutdownSignals {
     return signals;
   }
 
-  /** Closes `app` on the first signal (at once if one came already); resolves once it closed. */
-  closeOnSignal(app: Closable): Promise<void> {
-    this.app = app;
-    if (this.signal) this.close(app);
+  /**
+   * Closes `app` on the first signal (at once if one came already), then each of `after` (a
+   * metrics server, say, which should answer until the app is down); resolves once all closed.
+   */
+  closeOnSignal(app: Closable, ...after: (Closable | undefined)[]): Promise<void> {
+    const all: Closable = {
+      close: async () => {
+        await app.close();
+        for (const closable of after) await closable?.close();
+      },
+    };
+    this.app = all;
+    if (this.signal) this.close(all);
     return this.done;
   }
 

@@ -20,6 +20,8 @@ export interface RetryingConsumerOptions {
   deadLetter: { exchange: string; routingKey: string };
   /** Unacknowledged messages handled at once. */
   prefetch: number;
+  /** Told what became of each message the handler failed (for metrics). */
+  onFailure?: (fate: 'retried' | 'dead-lettered') => void;
 }
 
 /**
@@ -104,12 +106,14 @@ export class RetryingConsumer {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (error instanceof MalformedMessageError) {
+        this.options.onFailure?.('dead-lettered');
         this.logger.error(`${label}: ${reason}; parked in the dead-letter queue`);
         await this.deadLetter(message, generation, reason);
         return;
       }
       const failed = attemptsOf(message) + 1;
       const decision = this.policy.onFailure(failed);
+      this.options.onFailure?.(decision.action === 'dead-letter' ? 'dead-lettered' : 'retried');
       if (decision.action === 'dead-letter') {
         this.logger.error(`${label}: failed ${failed} times (last: ${reason}); parked in the dead-letter queue`);
         await this.deadLetter(message, generation, reason);

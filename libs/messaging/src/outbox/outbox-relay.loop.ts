@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { PollingLoop, RepeatedFailureLog } from '@app/logging';
 import { AmqpConnection } from '../amqp.connection';
 import { OutboxRelay } from './outbox-relay';
@@ -14,6 +15,12 @@ export class OutboxRelayLoop extends PollingLoop {
   // While a server is down every pass fails the same way: say it once.
   private readonly problems = new RepeatedFailureLog((problem) => this.logger.warn(`outbox relay: ${problem}`));
   private batchSize = 200;
+  /** Outbox messages the broker confirmed; in no registry until a process adds it. */
+  readonly published = new Counter({
+    name: 'boxoffice_outbox_published_total',
+    help: 'Outbox messages published to RabbitMQ and confirmed',
+    registers: [],
+  });
 
   constructor(
     private readonly relay: OutboxRelay,
@@ -35,6 +42,7 @@ export class OutboxRelayLoop extends PollingLoop {
     }
     try {
       const result = await this.relay.relayOnce(this.batchSize);
+      this.published.inc(result.published);
       if (result.failed > 0) {
         this.problems.failed(`${result.failed} messages not confirmed (${result.error})`);
         return false;

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import {
   AmqpConnection,
   parsePurchaseCompleted,
@@ -17,13 +18,25 @@ export const MAILER_PREFETCH = 8;
 export class PurchaseMailConsumer implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PurchaseMailConsumer.name);
   private consumer?: RetryingConsumer;
+  /**
+   * What became of each purchase e-mail message: a delivery outcome, or `retried` / `failed`
+   * (parked in the dead-letter queue) when sending threw; in no registry until a process adds it.
+   */
+  readonly deliveries = new Counter({
+    name: 'boxoffice_mail_deliveries_total',
+    help: 'Purchase e-mail messages handled, by outcome (sent, already-sent, canceled, uncertain, retried, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [],
+  });
 
   constructor(
     private readonly amqp: AmqpConnection,
     private readonly topology: Topology,
     private readonly policy: RetryPolicy,
     private readonly mail: PurchaseMailService,
-  ) {}
+  ) {
+    for (const outcome of [...Object.keys(DELIVERY_LOG), 'retried', 'failed']) this.deliveries.inc({ outcome }, 0);
+  }
 
   async start(prefetch = MAILER_PREFETCH): Promise<void> {
     if (this.consumer) return;
@@ -35,10 +48,12 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         retryQueue: (delayMs) => this.topology.purchaseCompletedRetryQueue(delayMs),
         deadLetter: { exchange: this.topology.deadExchange, routingKey: ROUTING.purchaseCompleted },
         prefetch,
+        onFailure: (fate) => this.deliveries.inc({ outcome: fate === 'retried' ? 'retried' : 'failed' }),
       },
       async (message) => {
         const purchase = parsePurchaseCompleted(message.content);
         const outcome = await this.mail.deliver(purchase);
+        this.deliveries.inc({ outcome });
         this.logger.log(DELIVERY_LOG[outcome](purchase.purchaseId));
       },
     );

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { PollingLoop, RepeatedFailureLog } from '@app/logging';
 import { DEFAULT_FLUSH_OPTIONS, FlushOptions, PurchaseFlusher } from './purchase-flusher';
 
@@ -14,6 +15,18 @@ export class PurchaseFlushLoop extends PollingLoop {
     this.logger.warn(`purchase flush failed: ${message}`),
   );
   private options: FlushOptions = DEFAULT_FLUSH_OPTIONS;
+  /** Purchases (and cancellations) written to PostgreSQL; in no registry until a process adds it. */
+  readonly flushed = new Counter({
+    name: 'boxoffice_purchases_flushed_total',
+    help: 'Purchases and cancellations written from Redis to PostgreSQL',
+    registers: [],
+  });
+  /** Flush passes that failed (Redis or PostgreSQL unreachable, say). */
+  readonly failedPasses = new Counter({
+    name: 'boxoffice_purchase_flush_failures_total',
+    help: 'Purchase flush passes that failed',
+    registers: [],
+  });
 
   constructor(private readonly flusher: PurchaseFlusher) {
     super();
@@ -27,9 +40,11 @@ export class PurchaseFlushLoop extends PollingLoop {
   protected async step(): Promise<boolean> {
     try {
       const written = await this.flusher.flushOnce(this.options);
+      this.flushed.inc(written);
       this.failures.succeeded();
       return written > 0;
     } catch (error) {
+      this.failedPasses.inc();
       this.failures.failed(error instanceof Error ? error.message : String(error));
       return false;
     }
