@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -56,17 +57,21 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
   // that as no body rather than refusing it. Nesting deeper than any DTO has is refused before
   // parsing (class-transformer recurses and would overflow the stack); anything else goes to
   // Fastify's own safe parser, which refuses `__proto__` and `constructor.prototype`.
+  // Bytes that are not UTF-8 are refused rather than read as U+FFFD. JSON is the only body type:
+  // Fastify's text/plain parser goes, so a plain-text body is a 415 like any other.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeContentTypeParser('application/json');
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
   fastify.addContentTypeParser(
     'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
-    (request, body, done) => {
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
+    (request, raw, done) => {
+      if (!isUtf8(raw as Buffer)) return done(new BadRequestException('body is not valid UTF-8'), undefined);
+      const body = (raw as Buffer).toString('utf8');
       if (body === '') return done(null, undefined);
-      if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+      if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
         return done(new BadRequestException(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       }
-      parseJson(request, body as string, done);
+      parseJson(request, body, done);
     },
   );
   // One check of every decoded body, query and path for what no route accepts (see input-guard).

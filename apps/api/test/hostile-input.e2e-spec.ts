@@ -136,6 +136,29 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
     });
   });
 
+  describe('bytes and content types', () => {
+    it('refuses a body that is not valid UTF-8 instead of storing U+FFFD', async () => {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        payload: Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","venue":"v"}')]),
+        headers: { 'content-type': 'application/json', ...admin.headers },
+      });
+      expect(expectUniform(res, 400).message).toBe('body is not valid UTF-8');
+    });
+
+    it('answers 415 to a JSON body sent as text/plain', async () => {
+      const res = await call('POST', '/events', JSON.stringify({ title: 'T', venue: 'V' }), admin, {
+        'content-type': 'text/plain',
+      });
+      expectUniform(res, 415);
+    });
+
+    it('answers 404, not 400, for a reservation id that is a uuid of another version', async () => {
+      expectUniform(await call('GET', '/reservations/6ba7b810-9dad-11d1-80b4-00c04fd430c8', undefined, user), 404);
+    });
+  });
+
   describe('keyset cursors', () => {
     it.each([
       ['an event id beyond a PostgreSQL integer', '/events?cursor=eyJpIjoyMTQ3NDgzNjQ4fQ'],

@@ -35,6 +35,19 @@ interface Mapped {
  */
 const POOL_TIMEOUTS = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
 
+/**
+ * What ioredis raises while Redis is unreachable (a restart): the request is fine and may be
+ * retried in a moment, so a 503, not a 500 that looks like a bug.
+ */
+function isRedisUnavailable(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  return (
+    exception.name === 'MaxRetriesPerRequestError' ||
+    exception.message === 'Connection is closed.' ||
+    exception.message.startsWith("Stream isn't writeable")
+  );
+}
+
 /** Gives every error the uniform body; logs 5xx causes with the request id, never shows them. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -79,6 +92,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
           ? response
           : ((response as { message?: string | string[] }).message ?? exception.message);
       return { status, message };
+    }
+    if (isRedisUnavailable(exception)) {
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };
     }
     if (exception instanceof Error && POOL_TIMEOUTS.includes(exception.message)) {
       return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };

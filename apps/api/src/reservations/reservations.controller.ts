@@ -26,7 +26,7 @@ export class ReservationsController {
   @Get(':id')
   async get(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+    @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationResponseDto> {
     return mapReservation(await this.reservations.get(user.id, id));
   }
@@ -34,10 +34,7 @@ export class ReservationsController {
   /** Releases the seats now. 409 when the hold has already ended (released, expired or bought). */
   @Delete(':id')
   @HttpCode(204)
-  release(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
-  ): Promise<void> {
+  release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     return this.reservations.release(user.id, id);
   }
 }
