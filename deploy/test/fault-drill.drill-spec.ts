@@ -99,6 +99,8 @@ class AofRedis {
 /** Every request of the drill goes through here, so the figures count all of them. */
 class DrillClient {
   readonly statuses = new Map<string, number>();
+  /** Failed answers (5xx, no answer) by route and status, e.g. `POST /purchases 502`. */
+  readonly failures = new Map<string, number>();
 
   constructor(private readonly baseUrl: string) {}
 
@@ -127,6 +129,10 @@ class DrillClient {
       answer = { status: 'network', body: { error: String(error) }, retryAfter: null };
     }
     this.statuses.set(String(answer.status), (this.statuses.get(String(answer.status)) ?? 0) + 1);
+    if (answer.status === 'network' || answer.status >= 500) {
+      const route = `${method} ${path.replace(/\?.*/, '').replace(/\/[0-9a-f-]*[0-9][0-9a-f-]*(?=\/|$)/g, '/:id')} ${answer.status}`;
+      this.failures.set(route, (this.failures.get(route) ?? 0) + 1);
+    }
     return answer;
   }
 }
@@ -385,7 +391,7 @@ it('keeps every promise through the five faults', async () => {
     check(
       'P4 every 201 purchase in PostgreSQL exactly once, with its tickets',
       settled === '' && missing.length === 0,
-      `${missing.length} of ${ids.length} missing or with wrong tickets ${settled}`,
+      `${missing.length} of ${ids.length} missing or with wrong tickets${settled ? `; ${settled}` : ''}`,
     );
     const perReservation = new Map<string, number>();
     for (const row of persisted.rows) {
@@ -454,6 +460,7 @@ it('keeps every promise through the five faults', async () => {
       ...phases.map((line) => `  ${line}`),
       ...results.map((r) => `${r.pass ? 'PASS' : 'FAIL'}  ${r.name}${r.detail ? ` (${r.detail})` : ''}`),
       `requests: ${[...http.statuses.values()].reduce((a, b) => a + b, 0)}; by status: ${describeStatuses(http.statuses)}`,
+      `failed answers by route: ${describeStatuses(http.failures) || 'none'}`,
       `purchases answered 201: ${ids.length} (${canceled.size} canceled); paid in PostgreSQL: ${paid.length}; ` +
         `e-mails: ${smtp.received.length}; time to recover after Redis: ${recoveryMs} ms`,
       '',
