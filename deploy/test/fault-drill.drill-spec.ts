@@ -39,6 +39,10 @@ const THINK_MS = 1500;
  */
 const TRANCHES = 6;
 const RECOVERY_LIMIT_MS = 5000;
+/** Short holds, so that abandoned ones expire within the run and P3 can be checked. */
+const HOLD_TTL_SECONDS = 6;
+/** P3: an expired hold's seats are free again within this long. */
+const HOLD_RELEASE_LIMIT_MS = 2000;
 const ADMIN = { email: 'drill-admin@example.com', password: 'drill-admin-password' };
 const PASSWORD = 'drill-buyer-password';
 
@@ -99,6 +103,8 @@ class AofRedis {
 /** Every request of the drill goes through here, so the figures count all of them. */
 class DrillClient {
   readonly statuses = new Map<string, number>();
+  /** When the last hold request ended: every hold expires at the latest a TTL later. */
+  lastHoldEnded = 0;
   /** Failed answers (5xx, no answer) by route and status, e.g. `POST /purchases 502`. */
   readonly failures = new Map<string, number>();
 
@@ -128,6 +134,7 @@ class DrillClient {
     } catch (error) {
       answer = { status: 'network', body: { error: String(error) }, retryAfter: null };
     }
+    if (method === 'POST' && path === '/reservations') this.lastHoldEnded = Date.now();
     this.statuses.set(String(answer.status), (this.statuses.get(String(answer.status)) ?? 0) + 1);
     if (answer.status === 'network' || answer.status >= 500) {
       const route = `${method} ${path.replace(/\?.*/, '').replace(/\/[0-9a-f-]*[0-9][0-9a-f-]*(?=\/|$)/g, '/:id')} ${answer.status}`;
@@ -171,6 +178,7 @@ it('keeps every promise through the five faults', async () => {
     SMTP_URL: smtp.url,
     SIGNUP_RATE_LIMIT: '0',
     PURCHASE_FLUSH_AGE_SECONDS: '2',
+    RESERVATION_TTL_SECONDS: String(HOLD_TTL_SECONDS),
     PURCHASE_CLAIM_IDLE_SECONDS: '3',
     MAIL_RETRY_BASE_MS: '200',
     MAIL_RETRY_MAX_MS: '2000',
@@ -224,7 +232,7 @@ it('keeps every promise through the five faults', async () => {
   const sale = await createPerformance(SEATS);
   const probePerformance = await createPerformance(100);
   const tokens = await Promise.all(
-    Array.from({ length: BUYERS + 1 }, async (_, index) => {
+    Array.from({ length: BUYERS + 2 }, async (_, index) => {
       const email = `drill-buyer-${index}@example.com`;
       const signup = await http.call('POST', '/auth/signup', { body: { email, password: PASSWORD, name: 'Buyer' } });
       expect(signup.status, JSON.stringify(signup.body)).toBe(201);
@@ -232,6 +240,7 @@ it('keeps every promise through the five faults', async () => {
     }),
   );
   const probeToken = tokens.pop()!;
+  const otherProbeToken = tokens.pop()!;
 
   const sales: Sale[] = [];
   const canceled = new Set<string>();
@@ -239,6 +248,7 @@ it('keeps every promise through the five faults', async () => {
   const sold = new Set<number>();
   let stopped = false;
   let onSale = Math.ceil(SEATS / TRANCHES);
+  let abandoned = 0;
 
   /** POST /purchases with one Idempotency-Key, retried with the same key while the failure is transient. */
   const buy = async (token: string, holdId: string, deadlineMs: number, retryMs: number) => {
@@ -265,7 +275,8 @@ it('keeps every promise through the five faults', async () => {
       }
       const seatIds = [...new Set(Array.from({ length: 1 + Math.floor(Math.random() * 2) }, () => pick(free)))];
       const hold = await http.call('POST', '/reservations', { body: { performanceId: sale.id, seatIds }, token });
-      if (hold.status === 201) {
+      if (hold.status === 201 && Math.random() < 0.1) abandoned++;
+      else if (hold.status === 201) {
         const { key, answer } = await buy(token, String(hold.body.id), 20_000, 250);
         if (answer.status === 201) {
           const id = String(answer.body.id);
@@ -304,8 +315,21 @@ it('keeps every promise through the five faults', async () => {
     phases.push(`${name}: ${Date.now() - started} ms until back, ${sales.length - before} purchases in the phase`);
   };
 
-  await phase('SIGKILL batch + restart', async () => {
+  // P3 while no batch runs: a hold left to expire, then another buyer asks for its seat.
+  let releaseMs = Infinity;
+  await phase('SIGKILL batch, a hold expiring while it is down, restart', async () => {
     await kill(batch);
+    const seatIds = [probePerformance.seatIds.at(-1)!];
+    const body = { performanceId: probePerformance.id, seatIds };
+    const held = await http.call('POST', '/reservations', { body, token: probeToken });
+    expect(held.status, JSON.stringify(held.body)).toBe(201);
+    const expiresAt = Date.parse(String(held.body.expiresAt));
+    await waitUntil(() => Date.now() >= expiresAt, 'the probe hold expires', HOLD_TTL_SECONDS * 1000 + 5000, 20);
+    while (releaseMs === Infinity && Date.now() - expiresAt < 10_000) {
+      const taken = await http.call('POST', '/reservations', { body, token: otherProbeToken });
+      if (taken.status === 201) releaseMs = Date.now() - expiresAt;
+      else await pause(50);
+    }
     batch = await start('batch');
   });
   await phase('SIGKILL api #1 + restart', async () => {
@@ -426,6 +450,10 @@ it('keeps every promise through the five faults', async () => {
         `(${notOnce.filter((row) => (mailed.get(row.id) ?? 0) > 1).length} with more), ${strays} e-mails for no purchase`,
     );
 
+    // Past the deadline P3 sets for the last hold of the run, nothing may be counted held.
+    const deadline = http.lastHoldEnded + HOLD_TTL_SECONDS * 1000 + HOLD_RELEASE_LIMIT_MS;
+    await waitUntil(() => Date.now() > deadline, 'the last hold expires', HOLD_TTL_SECONDS * 1000 + 5000);
+    const heldAfterExpiry: string[] = [];
     const countsDiffer: string[] = [];
     for (const performance of [sale, probePerformance]) {
       const live = await http.call('GET', `/performances/${performance.id}`);
@@ -447,6 +475,16 @@ it('keeps every promise through the five faults', async () => {
       noLiveUpstreams === 0,
       `${noLiveUpstreams} lines`,
     );
+    check(
+      `P3 an expired hold's seat free for another buyer within ${HOLD_RELEASE_LIMIT_MS} ms, batch down`,
+      releaseMs <= HOLD_RELEASE_LIMIT_MS,
+      `${releaseMs} ms after its expiry`,
+    );
+    check(
+      `P3 no seat counted held ${HOLD_RELEASE_LIMIT_MS} ms after the last hold expired`,
+      heldAfterExpiry.length === 0,
+      heldAfterExpiry.join('; '),
+    );
     check('the sale went on after every fault', stalled.length === 0, stalled.join('; '));
     check(
       `sale back to normal within ${RECOVERY_LIMIT_MS} ms of Redis returning`,
@@ -461,8 +499,9 @@ it('keeps every promise through the five faults', async () => {
       ...results.map((r) => `${r.pass ? 'PASS' : 'FAIL'}  ${r.name}${r.detail ? ` (${r.detail})` : ''}`),
       `requests: ${[...http.statuses.values()].reduce((a, b) => a + b, 0)}; by status: ${describeStatuses(http.statuses)}`,
       `failed answers by route: ${describeStatuses(http.failures) || 'none'}`,
-      `purchases answered 201: ${ids.length} (${canceled.size} canceled); paid in PostgreSQL: ${paid.length}; ` +
-        `e-mails: ${smtp.received.length}; time to recover after Redis: ${recoveryMs} ms`,
+      `purchases answered 201: ${ids.length} (${canceled.size} canceled); holds abandoned: ${abandoned}; ` +
+        `paid in PostgreSQL: ${paid.length}; e-mails: ${smtp.received.length}`,
+      `time to recover after Redis: ${recoveryMs} ms; expired hold free again after ${releaseMs} ms (batch down)`,
       '',
     ];
     console.log(lines.join('\n'));
