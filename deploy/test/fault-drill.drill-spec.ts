@@ -52,10 +52,9 @@ interface Answer {
   retryAfter: string | null;
 }
 
+/** A purchase answered 201: its id and the seats it bought. */
 interface Sale {
   id: string;
-  key: string;
-  performanceId: number;
   seatIds: number[];
 }
 
@@ -156,8 +155,11 @@ let proxy: TcpProxy | undefined;
 let smtp: TestSmtpServer | undefined;
 let nginx: LocalNginx | undefined;
 const processes: AppProcess[] = [];
+/** Ends the buyers' loops: at the end of the load, or when the drill fails before it. */
+let stopped = false;
 
 afterAll(async () => {
+  stopped = true;
   await nginx?.stop();
   for (const process of processes) process.kill('SIGKILL');
   await Promise.all(processes.map((process) => process.exited));
@@ -246,11 +248,13 @@ it('keeps every promise through the five faults', async () => {
   const canceled = new Set<string>();
   const keysWithOtherAnswers: string[] = [];
   const sold = new Set<number>();
-  let stopped = false;
   let onSale = Math.ceil(SEATS / TRANCHES);
   let abandoned = 0;
 
-  /** POST /purchases with one Idempotency-Key, retried with the same key while the failure is transient. */
+  /**
+   * POST /purchases with one Idempotency-Key, retried with the same key while the failure is
+   * transient (until `deadlineMs`); the last answer. A key answered with two purchase ids is noted.
+   */
   const buy = async (token: string, holdId: string, deadlineMs: number, retryMs: number) => {
     const key = randomUUID();
     const ids = new Set<string>();
@@ -263,7 +267,7 @@ it('keeps every promise through the five faults', async () => {
     }
     if (answer.status === 201) ids.add(String(answer.body.id));
     if (ids.size > 1) keysWithOtherAnswers.push(key);
-    return { key, answer };
+    return answer;
   };
 
   const buyer = async (token: string) => {
@@ -277,10 +281,10 @@ it('keeps every promise through the five faults', async () => {
       const hold = await http.call('POST', '/reservations', { body: { performanceId: sale.id, seatIds }, token });
       if (hold.status === 201 && Math.random() < 0.1) abandoned++;
       else if (hold.status === 201) {
-        const { key, answer } = await buy(token, String(hold.body.id), 20_000, 250);
+        const answer = await buy(token, String(hold.body.id), 20_000, 250);
         if (answer.status === 201) {
           const id = String(answer.body.id);
-          sales.push({ id, key, performanceId: sale.id, seatIds });
+          sales.push({ id, seatIds });
           for (const seat of seatIds) sold.add(seat);
           if (Math.random() < 0.1 && (await cancel(http, token, id))) {
             canceled.add(id);
@@ -356,10 +360,10 @@ it('keeps every promise through the five faults', async () => {
         token: probeToken,
       });
       if (hold.status === 201) {
-        const { key, answer } = await buy(probeToken, String(hold.body.id), 30_000, 100);
+        const answer = await buy(probeToken, String(hold.body.id), 30_000, 100);
         if (answer.status === 201) {
           recoveryMs = Date.now() - back;
-          sales.push({ id: String(answer.body.id), key, performanceId: probePerformance.id, seatIds });
+          sales.push({ id: String(answer.body.id), seatIds });
         }
       } else await pause(100);
     }
@@ -537,6 +541,7 @@ async function cancel(http: DrillClient, token: string, id: string): Promise<boo
   return false;
 }
 
+/** `key×count` pairs, sorted, for the figures. */
 function describeStatuses(statuses: Map<string, number>): string {
   return [...statuses]
     .sort()
@@ -544,6 +549,7 @@ function describeStatuses(statuses: Map<string, number>): string {
     .join(' ');
 }
 
+/** One item at random. */
 function pick<T>(items: T[]): T {
   return items[Math.floor(Math.random() * items.length)];
 }
