@@ -32,7 +32,8 @@ export default defineConfig({
         },
       },
       {
-        // `npm run drill` only: `npm test` runs the projects above (see package.json).
+        // `npm run drill` only (the full-scale fault drill): `npm test` runs the projects above,
+        // the drill's short variant among them (see package.json).
         plugins,
         resolve: { alias },
         test: {
