@@ -440,10 +440,11 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
         `${duplicated} holds bought twice, ${keysWithOtherAnswers.length} keys answered with two ids`,
       );
 
-      const mailed = new Map<string, number>();
+      // The Message-ID headers of the e-mails of each purchase.
+      const mailed = new Map<string, string[]>();
       for (const email of smtp.received) {
         const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(email.text)?.[0] ?? '';
-        mailed.set(id, (mailed.get(id) ?? 0) + 1);
+        mailed.set(id, [...(mailed.get(id) ?? []), email.messageIdHeader]);
       }
       const canceledUnwritten = persisted.rows.filter((row) => row.status === 'CANCELED' && row.canceled_unwritten);
       const mailedCanceled = canceledUnwritten.filter((row) => mailed.has(row.id)).length;
@@ -452,14 +453,19 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
         mailedCanceled === 0,
         `${mailedCanceled} of ${canceledUnwritten.length}`,
       );
+      // One e-mail each. The one repeat docs/design.md allows (P5): the mailer killed after the
+      // server accepted an e-mail and before it recorded it sends the same Message-ID again;
+      // such repeats are counted and shown, any other second e-mail fails.
       const paid = persisted.rows.filter((row) => row.status === 'PAID');
-      const notOnce = paid.filter((row) => mailed.get(row.id) !== 1);
+      const messageIds = (id: string) => new Set(mailed.get(id) ?? []);
+      const notOnce = paid.filter((row) => messageIds(row.id).size !== 1);
+      const resent = paid.filter((row) => messageIds(row.id).size === 1 && mailed.get(row.id)!.length > 1).length;
       const strays = [...mailed.keys()].filter((id) => !byId.has(id)).length;
       check(
         'P5 exactly one e-mail per paid purchase',
         notOnce.length === 0 && strays === 0,
-        `${notOnce.length} of ${paid.length} paid purchases without exactly one e-mail ` +
-          `(${notOnce.filter((row) => (mailed.get(row.id) ?? 0) > 1).length} with more), ${strays} e-mails for no purchase`,
+        `${notOnce.length} of ${paid.length} paid purchases without exactly one e-mail, ` +
+          `${strays} e-mails for no purchase, ${resent} resent with the same Message-ID after the mailer's SIGKILL`,
       );
 
       // Past the deadline P3 sets for the last hold of the run, nothing may be counted held.
