@@ -31,6 +31,20 @@ export default defineConfig({
           globalSetup: ['libs/testing/src/global-setup.ts'],
         },
       },
+      {
+        // `npm run drill` only (the full-scale fault drill): `npm test` runs the projects above,
+        // the drill's short variant among them (see package.json).
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'drill',
+          include: ['deploy/test/*.drill-spec.ts'],
+          environment: 'node',
+          pool: 'forks',
+          hookTimeout: 120_000,
+          globalSetup: ['libs/testing/src/global-setup.ts'],
+        },
+      },
     ],
   },
 });
