@@ -190,6 +190,8 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
       PURCHASE_FLUSH_AGE_SECONDS: '2',
       RESERVATION_TTL_SECONDS: String(HOLD_TTL_SECONDS),
       PURCHASE_CLAIM_IDLE_SECONDS: '3',
+      // Orphaned charges (an api killed between charge and sale) are refunded within the drill.
+      PAYMENT_RECONCILE_AFTER_SECONDS: '3',
       MAIL_RETRY_BASE_MS: '200',
       MAIL_RETRY_MAX_MS: '2000',
       ADMIN_EMAIL: ADMIN.email,
@@ -428,6 +430,32 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
         `SELECT seat_id FROM tickets WHERE status = 'ACTIVE' GROUP BY performance_id, seat_id HAVING count(*) > 1`,
       );
       check('P1 no seat sold twice (PostgreSQL tickets)', twiceSold.rowCount === 0, `${twiceSold.rowCount} seats`);
+
+      // P9: once batch has reconciled, every charge belongs to a purchase in PostgreSQL or was refunded.
+      const reconciled = await waitUntil(
+        async () =>
+          (await db.query(`SELECT 1 FROM payment_attempts WHERE status IN ('PENDING', 'CHARGED')`)).rowCount === 0,
+        'every payment attempt reconciled',
+        60_000,
+        250,
+      ).then(
+        () => '',
+        (error: Error) => error.message,
+      );
+      const charges = await db.query(
+        `SELECT a.status, (p.id IS NOT NULL) AS purchased
+           FROM payment_attempts a LEFT JOIN purchases p ON p.id = a.purchase_id
+          WHERE a.charge_id IS NOT NULL`,
+      );
+      const orphaned = charges.rows.filter(
+        (row) => !((row.status === 'COMPLETED' && row.purchased) || (row.status === 'REFUNDED' && !row.purchased)),
+      );
+      const refunded = charges.rows.filter((row) => row.status === 'REFUNDED').length;
+      check(
+        'P9 every charge is a purchase in PostgreSQL or refunded',
+        reconciled === '' && orphaned.length === 0,
+        `${reconciled}${orphaned.length} of ${charges.rowCount} charges neither, ${refunded} refunded`,
+      );
       const missing = ids.filter((id) => !byId.has(id) || byId.get(id).tickets !== seatsOf.get(id));
       check(
         'P4 every 201 purchase in PostgreSQL exactly once, with its tickets',
