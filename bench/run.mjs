@@ -27,6 +27,8 @@ const env = {
   ...process.env,
   NODE_ENV: 'production',
   PORT: String(PORT),
+  // Production serves metrics on a port of its own (9464 by default): one per process here.
+  METRICS_PORT: String(PORT + 300),
   DATABASE_URL: `postgres://postgres@127.0.0.1:5432/bo_bench_${id}`,
   REDIS_KEY_PREFIX: `bo_bench_${id}:`,
   RABBITMQ_NAMESPACE: `bo_bench_${id}`,
@@ -289,7 +291,7 @@ async function benchPurchases(adminToken, trivial) {
   const answered = bought.statusCodeStats?.['201']?.count ?? 0;
   const flushStarted = Date.now();
   const batch = spawn(process.execPath, [join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
-    env: { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0' },
+    env: { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0', METRICS_PORT: String(PORT + 301) },
     stdio: 'ignore',
   });
   let persisted = 0;
