@@ -57,6 +57,18 @@ export class AmqpConnection {
     return this.connection.isConnected();
   }
 
+  /**
+   * Waits, up to 2 s, for a channel of this connection that is still being set up (declaring the
+   * topology) to finish, so closing it cuts no call off half-way. Returns at once while the
+   * broker is unreachable.
+   */
+  async settle(channel: ChannelWrapper): Promise<void> {
+    if (!this.connection.isConnected()) return;
+    await Promise.race([channel.waitForConnect(), delay(SETUP_GRACE_MS, undefined, { ref: false })]).catch(
+      () => undefined,
+    );
+  }
+
   /** Publishes persistently and resolves only once the broker confirmed the message. */
   async publish(
     routingKey: string,
@@ -78,11 +90,7 @@ export class AmqpConnection {
    */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.connection.isConnected()) {
-      await Promise.race([this.channel.waitForConnect(), delay(SETUP_GRACE_MS, undefined, { ref: false })]).catch(
-        () => undefined,
-      );
-    }
+    await this.settle(this.channel);
     await this.channel.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
@@ -78,11 +77,7 @@ export class RetryingConsumer {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.amqp.isConnected()) {
-      await Promise.race([this.channel.waitForConnect(), delay(2000, undefined, { ref: false })]).catch(
-        () => undefined,
-      );
-    }
+    await this.amqp.settle(this.channel);
     if (this.consuming) {
       this.consuming = false;
       await this.channel.cancelAll().catch(() => undefined);
