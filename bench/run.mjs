@@ -22,6 +22,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PORT = 3900 + Math.floor(Math.random() * 90);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
+// BENCH_ONLY=liveness,detail,seats,available,hold,naive,purchase runs a subset (and writes no docs).
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const wanted = (name) => !ONLY || ONLY.has(name);
+// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const id = Date.now().toString(36);
 const env = {
   ...process.env,
@@ -66,11 +71,27 @@ async function waitForApi() {
   throw new Error('api did not become ready');
 }
 
-function measure(title, options) {
+/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
+function cpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+/**
+ * Runs autocannon; the result also carries `cpuPerRequest`, the µs of CPU the serving process
+ * (`pid`, the api unless given) spent per answered request — steadier than req/s on a shared machine.
+ */
+function measure(title, options, pid = api.pid) {
   return new Promise((resolve, reject) => {
+    const cpuBefore = cpuMicros(pid);
     const instance = autocannon(
       { url: BASE, connections: CONNECTIONS, duration: DURATION, ...options },
-      (error, result) => (error ? reject(error) : resolve(result)),
+      (error, result) => {
+        if (error) return reject(error);
+        result.cpuPerRequest = (cpuMicros(pid) - cpuBefore) / Math.max(1, result.requests.total);
+        resolve(result);
+      },
     );
     autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false });
     process.stdout.write(`\n${title}\n`);
@@ -88,11 +109,17 @@ function summary(name, result, baseline, expectedStatus = 200) {
     ratio: baseline ? result.requests.average / baseline.requests.average : 1,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    cpu: result.cpuPerRequest,
     non2xx,
   };
 }
 
-const api = spawn(process.execPath, [join(root, 'dist/apps/api/apps/api/src/main.js')], { env, stdio: 'inherit' });
+// BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the api (written when it exits).
+const apiNodeArgs = process.env.BENCH_API_NODE_ARGS ? process.env.BENCH_API_NODE_ARGS.split(' ') : [];
+const api = spawn(process.execPath, [...apiNodeArgs, join(root, 'dist/apps/api/apps/api/src/main.js')], {
+  env,
+  stdio: 'inherit',
+});
 const plain = spawn(process.execPath, [join(root, 'bench/plain-fastify.mjs'), String(PLAIN_PORT)], {
   stdio: 'inherit',
 });
@@ -132,78 +159,96 @@ try {
     }
   }
 
-  const trivial = await measure('plain Fastify route (GET /hello, bench/plain-fastify.mjs)', {
-    url: `http://127.0.0.1:${PLAIN_PORT}`,
-    requests: [{ method: 'GET', path: '/hello' }],
-  });
+  const trivial = await measure(
+    'plain Fastify route (GET /hello, bench/plain-fastify.mjs)',
+    {
+      url: `http://127.0.0.1:${PLAIN_PORT}`,
+      requests: [{ method: 'GET', path: '/hello' }],
+    },
+    plain.pid,
+  );
   rows.push(summary('plain Fastify `GET /hello` (baseline, own process)', trivial));
-  const liveness = await measure('liveness (GET /health/live)', {
-    requests: [{ method: 'GET', path: '/health/live' }],
-  });
-  rows.push(summary('`GET /health/live`', liveness, trivial));
-  const detail = await measure('performance with live counts (GET /performances/:id)', {
-    requests: [{ method: 'GET', path: `/api/v1/performances/${performance.id}` }],
-  });
-  rows.push(summary('`GET /performances/:id` with live counts', detail, trivial));
+  if (wanted('liveness')) {
+    const liveness = await measure('liveness (GET /health/live)', {
+      requests: [{ method: 'GET', path: '/health/live' }],
+    });
+    rows.push(summary('`GET /health/live`', liveness, trivial));
+  }
+  if (wanted('detail')) {
+    const detail = await measure('performance with live counts (GET /performances/:id)', {
+      requests: [{ method: 'GET', path: `/api/v1/performances/${performance.id}` }],
+    });
+    rows.push(summary('`GET /performances/:id` with live counts', detail, trivial));
+  }
   let next = 0;
-  const seats = await measure('cached seat page of a 50,000-seat performance (100 seats, live status)', {
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => ({
-          ...req,
-          path: `/api/v1/performances/${performance.id}/seats?limit=100&cursor=${cursors[next++ % cursors.length]}`,
-        }),
-      },
-    ],
-  });
-  rows.push(summary('cached seat page, 100 of 50,000 seats, live status', seats, trivial));
+  if (wanted('seats')) {
+    const seats = await measure('cached seat page of a 50,000-seat performance (100 seats, live status)', {
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({
+            ...req,
+            path: `/api/v1/performances/${performance.id}/seats?limit=100&cursor=${cursors[next++ % cursors.length]}`,
+          }),
+        },
+      ],
+    });
+    rows.push(summary('cached seat page, 100 of 50,000 seats, live status', seats, trivial));
+  }
   let nextAvailable = 0;
-  const available = await measure('seat page of free seats only (?status=AVAILABLE)', {
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => ({
-          ...req,
-          path: `/api/v1/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${cursors[nextAvailable++ % cursors.length]}`,
-        }),
-      },
-    ],
-  });
-  rows.push(summary('seat page `?status=AVAILABLE`, 100 free seats', available, trivial));
+  if (wanted('available')) {
+    const available = await measure('seat page of free seats only (?status=AVAILABLE)', {
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({
+            ...req,
+            path: `/api/v1/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${cursors[nextAvailable++ % cursors.length]}`,
+          }),
+        },
+      ],
+    });
+    rows.push(summary('seat page `?status=AVAILABLE`, 100 free seats', available, trivial));
+  }
 
   // Holds: every request a new buyer and a random seat nobody asked for yet.
   const seatIds = await allSeatIds(performance.id);
   shuffle(seatIds);
   const tokens = seatIds.map(() => buyerToken());
   let nextHold = 0;
-  const holds = await measure('hold one random free seat (POST /reservations)', {
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const i = nextHold++ % seatIds.length;
-          return {
-            ...req,
-            path: '/api/v1/reservations',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
-            body: JSON.stringify({ performanceId: performance.id, seatIds: [seatIds[i]] }),
-          };
+  let holds = null;
+  if (wanted('hold')) {
+    holds = await measure('hold one random free seat (POST /reservations)', {
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => {
+            const i = nextHold++ % seatIds.length;
+            return {
+              ...req,
+              path: '/api/v1/reservations',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
+              body: JSON.stringify({ performanceId: performance.id, seatIds: [seatIds[i]] }),
+            };
+          },
         },
-      },
-    ],
-  });
-  rows.push(summary('hold a random free seat (one Lua script in Redis)', holds, trivial, 201));
-  const holdsNaive = await naiveHolds(seatIds.length);
-  rows.push(summary('naive baseline: hold with `SELECT … FOR UPDATE` in PostgreSQL', holdsNaive, trivial, 201));
-  extraNotes.push(
-    `Holds are ${(holds.requests.average / holdsNaive.requests.average).toFixed(1)}× the naive PostgreSQL-lock baseline ` +
-      `(${bench.naiveServer}).`,
-  );
-
-  const purchases = await benchPurchases(accessToken, trivial);
-  rows.push(purchases.row);
-  extraNotes.push(purchases.flushNote);
+      ],
+    });
+    rows.push(summary('hold a random free seat (one Lua script in Redis)', holds, trivial, 201));
+  }
+  if (holds && wanted('naive')) {
+    const holdsNaive = await naiveHolds(seatIds.length);
+    rows.push(summary('naive baseline: hold with `SELECT … FOR UPDATE` in PostgreSQL', holdsNaive, trivial, 201));
+    extraNotes.push(
+      `Holds are ${(holds.requests.average / holdsNaive.requests.average).toFixed(1)}× the naive PostgreSQL-lock baseline ` +
+        `(${bench.naiveServer}).`,
+    );
+  }
+  if (wanted('purchase')) {
+    const purchases = await benchPurchases(accessToken, trivial);
+    rows.push(purchases.row);
+    extraNotes.push(purchases.flushNote);
+  }
 
   printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
 } finally {
@@ -379,13 +424,16 @@ ${bars}
 
 function printAndWrite(results, extra) {
   const table = [
-    '| benchmark | req/s | ratio to plain Fastify | p50 ms | p99 ms | unexpected answers |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| benchmark | req/s | ratio to plain Fastify | p50 ms | p99 ms | server CPU µs/request | unexpected answers |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
-      (r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.non2xx} |`,
+      (r) =>
+        `| ${r.name} | ${r.rps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ` +
+        `${r.cpu === undefined ? '' : r.cpu.toFixed(0)} | ${r.non2xx} |`,
     ),
   ].join('\n');
   console.log(`\n${table}\n`);
+  if (ONLY) return;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const doc = `# Benchmarks
 
