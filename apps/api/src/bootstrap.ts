@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
+import { CompiledValidationPipe } from './common/compiled-validation';
 import { answerClientError, answerFrameworkError } from './common/fastify-errors';
 import { inputProblems, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/input-guard';
 import { HttpMetrics } from './metrics/http-metrics';
@@ -136,7 +137,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     ],
   });
   app.useGlobalPipes(
-    new ValidationPipe({
+    new CompiledValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,

@@ -1,9 +1,26 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
 import type { Hold } from '@app/ticketing';
+import { CompiledSchema } from '../common/compiled-validation';
 
 const MAX_ID = 2_147_483_647;
 
+/** The body of `POST /reservations` (rules: the class-validator decorators; a compiled subset runs first). */
+@CompiledSchema<{ performanceId: number; seatIds: number[] }>({
+  type: 'object',
+  properties: {
+    performanceId: { type: 'integer', minimum: 1, maximum: MAX_ID },
+    seatIds: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      uniqueItems: true,
+      items: { type: 'integer', minimum: 1, maximum: MAX_ID },
+    },
+  },
+  required: ['performanceId', 'seatIds'],
+  additionalProperties: false,
+})
 export class ReservationCreateDto {
   /** @example 1 */
   @IsInt()

@@ -1,0 +1,109 @@
+import { ArgumentMetadata, BadRequestException, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PurchaseCreateDto } from '../purchases/purchase.dto';
+import { ReservationCreateDto } from '../reservations/reservation.dto';
+import { CompiledValidationPipe, compiledSchemaOf } from './compiled-validation';
+
+// The options bootstrap.ts gives the global pipe.
+const OPTIONS: ValidationPipeOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  transformOptions: { enableImplicitConversion: false },
+};
+const classValidator = new ValidationPipe(OPTIONS);
+const compiled = new CompiledValidationPipe(OPTIONS);
+
+type Outcome = { ok: true; value: unknown } | { ok: false; status: number; body: unknown };
+
+async function outcome(pipe: ValidationPipe, value: unknown, metatype: ArgumentMetadata['metatype']): Promise<Outcome> {
+  try {
+    // The pipes may change what they are given (stripping, closing gaps): each gets its own copy.
+    const result = await pipe.transform(structuredClone(value), { type: 'body', metatype });
+    return { ok: true, value: JSON.parse(JSON.stringify(result)) as unknown };
+  } catch (error) {
+    if (!(error instanceof BadRequestException)) throw error;
+    return { ok: false, status: error.getStatus(), body: error.getResponse() };
+  }
+}
+
+const MAX_ID = 2_147_483_647;
+const number = fc.oneof(
+  fc.integer({ min: -3, max: 5 }),
+  fc.integer({ min: MAX_ID - 2, max: MAX_ID + 2 }),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(0.5, -0, 1e21, Number.MAX_SAFE_INTEGER + 2),
+);
+const uuid = fc.oneof(
+  fc.uuid(),
+  fc.uuid().map((id) => id.toUpperCase()),
+  fc.constantFrom('00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
+  fc.uuid().map((id) => id.slice(1)),
+  fc.uuid().map((id) => `${id.slice(0, 14)}9${id.slice(15)}`),
+);
+const scalar = fc.oneof(number, uuid, fc.string({ maxLength: 4 }), fc.boolean(), fc.constant(null));
+const value = fc.oneof(
+  { weight: 3, arbitrary: scalar },
+  { weight: 3, arbitrary: fc.array(number, { maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 99, maxLength: 102 }) },
+  { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 1, max: 999 }), { minLength: 99, maxLength: 102 }) },
+  { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 3 }), scalar, { maxKeys: 2 }) },
+);
+const body = fc.oneof(
+  fc.record(
+    { performanceId: value, seatIds: value, reservationId: value, extra: value, constructor: value },
+    { requiredKeys: [] },
+  ),
+  fc.record({ performanceId: number, seatIds: fc.uniqueArray(number, { minLength: 1, maxLength: 5 }) }),
+  fc.record({ performanceId: number, seatIds: value }),
+  fc.record({ reservationId: uuid }),
+  value,
+  fc.constant(undefined),
+);
+
+describe('CompiledValidationPipe', () => {
+  for (const dto of [ReservationCreateDto, PurchaseCreateDto]) {
+    it(`answers every ${dto.name} exactly as class-validator does (same acceptance, same 400 messages)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(body, async (input) => {
+          expect(await outcome(compiled, input, dto)).toEqual(await outcome(classValidator, input, dto));
+        }),
+        { numRuns: 1000 },
+      );
+    }, 60_000);
+
+    it(`compiles for ${dto.name} a schema that accepts nothing class-validator refuses`, async () => {
+      const check = compiledSchemaOf(dto)!;
+      await fc.assert(
+        fc.asyncProperty(body, async (input) => {
+          if (check(input)) expect((await outcome(classValidator, input, dto)).ok).toBe(true);
+        }),
+        { numRuns: 1000 },
+      );
+    }, 60_000);
+  }
+
+  it('takes the fast path for a valid body: the value comes back as it came', async () => {
+    const hold = { performanceId: 7, seatIds: [1, 2, MAX_ID] };
+    const purchase = { reservationId: '0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f' };
+    expect(await compiled.transform(hold, { type: 'body', metatype: ReservationCreateDto })).toBe(hold);
+    expect(await compiled.transform(purchase, { type: 'body', metatype: PurchaseCreateDto })).toBe(purchase);
+  });
+
+  it('leaves the rest to class-validator, with its messages', async () => {
+    await expect(
+      compiled.transform({ performanceId: 1.5, seatIds: [1, 1] }, { type: 'body', metatype: ReservationCreateDto }),
+    ).rejects.toMatchObject({
+      response: {
+        message: ['performanceId must be an integer number', "All seatIds's elements must be unique"],
+      },
+    });
+    const nil = { reservationId: '00000000-0000-0000-0000-000000000000' };
+    expect(await compiled.transform(nil, { type: 'body', metatype: PurchaseCreateDto })).toBeInstanceOf(
+      PurchaseCreateDto,
+    );
+  });
+});
