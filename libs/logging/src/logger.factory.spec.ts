@@ -41,6 +41,23 @@ describe('log files', () => {
     logger.close();
   });
 
+  it('writes no line below LOG_LEVEL, in any file', async () => {
+    const logger = createWinston({ app: 'api', level: 'warn', dir, console: 'none' });
+    logger.debug('noise');
+    logger.info('chatter');
+    logger.warn('careful');
+    logger.error('broken');
+    expect((await linesOf(`api-warn-${today()}.log`)).map((line) => line.message)).toEqual(['careful']);
+    logger.close();
+    expect(readdirSync(dir).sort()).toEqual([`api-error-${today()}.log`, `api-warn-${today()}.log`]);
+    const quieter = createWinston({ app: 'api', level: 'info', dir, console: 'none' });
+    quieter.debug('noise');
+    quieter.info('chatter');
+    quieter.close();
+    expect(readdirSync(dir)).not.toContain(`api-debug-${today()}.log`);
+    expect(readFileSync(join(dir, `api-info-${today()}.log`), 'utf8')).toContain('chatter');
+  });
+
   it('writes what is queued when closed', () => {
     const logger = createWinston({ app: 'api', level: 'info', dir, console: 'none' });
     logger.info('last words');

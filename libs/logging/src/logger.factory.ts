@@ -62,7 +62,10 @@ function build(options: LoggerOptions): { winston: winston.Logger; files: Map<st
       new DailyFile({ dir: options.dir, prefix: `${options.app}-${level}`, keepDays: 14 }),
     ]),
   );
-  const transports: winston.transport[] = FILE_LEVELS.map(
+  // A transport's own level overrides the logger's: only the files of levels that LOG_LEVEL allows
+  // get one, or a `debug` file transport would take debug lines whatever the logger's level.
+  const levels = winston.config.npm.levels;
+  const transports: winston.transport[] = FILE_LEVELS.filter((level) => levels[level] <= levels[options.level]).map(
     (level) =>
       new DailyFileTransport({
         file: files.get(level)!,
