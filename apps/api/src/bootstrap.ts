@@ -89,33 +89,9 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     if (request.headers.authorization !== undefined || request.url.startsWith(AUTH_PATH)) {
       void reply.header('cache-control', 'no-store');
     }
-    RequestContext.run({ requestId: request.id }, done);
-  });
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.requestDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
+    RequestContext.enter({ requestId: request.id });
     done();
   });
-  // The access line is queued before the response leaves and written right after this turn
-  // (see @app/logging): a replica killed with SIGKILL loses the lines of its last turn.
-  if (accessLog) {
-    fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
-      const url = request.url;
-      const query = url.indexOf('?');
-      accessLog.write({
-        requestId: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        path: query < 0 ? url : url.slice(0, query),
-        statusCode: reply.statusCode,
-        elapsedMs: reply.elapsedTime,
-        clientIp: request.ip,
-      });
-      done(null, payload);
-    });
-  }
-
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the
   // idle ones now and close each busy one right after its in-flight response.
   let closing = false;
@@ -124,8 +100,33 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     fastify.server.closeIdleConnections();
     done();
   });
-  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
+  // One hook for everything said about an answer as it leaves (each hook is a step of Fastify's
+  // hook runner on every request): the connection header while closing, the per-route latency
+  // (to the answer handed to the socket, the same time the access line gives), and the access
+  // line, queued before the response leaves and written right after this turn (see
+  // @app/logging): a replica killed with SIGKILL loses the lines of its last turn.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
     if (closing) void reply.header('connection', 'close');
+    const route = request.routeOptions.url ?? 'unmatched';
+    const elapsedMs = reply.elapsedTime;
+    const statusCode = reply.statusCode;
+    metrics.requestDuration.observe(
+      { method: request.method, route, status_code: String(statusCode) },
+      elapsedMs / 1000,
+    );
+    if (accessLog) {
+      const url = request.url;
+      const query = url.indexOf('?');
+      accessLog.write({
+        requestId: request.id,
+        method: request.method,
+        route,
+        path: query < 0 ? url : url.slice(0, query),
+        statusCode,
+        elapsedMs,
+        clientIp: request.ip,
+      });
+    }
     done(null, payload);
   });
 

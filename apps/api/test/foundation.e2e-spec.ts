@@ -12,6 +12,7 @@ import { NotFoundError } from '@app/ticketing';
 import { ApiHarness, startApi, TcpProxy, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { Public } from '@app/auth';
+import { RequestContext } from '@app/logging';
 import { createApiApp } from '../src/bootstrap';
 
 class EchoDto {
@@ -53,6 +54,14 @@ class FailingController {
   async slow(): Promise<{ done: true }> {
     await new Promise((r) => setTimeout(r, 400));
     return { done: true };
+  }
+
+  /** Reads the request context after body parsing and I/O, as a service logging mid-request would. */
+  @Post('context')
+  async context(@Body() body: EchoDto): Promise<{ requestId?: string; email: string }> {
+    await this.db.query('SELECT 1');
+    await new Promise((resolve) => setImmediate(resolve));
+    return { requestId: RequestContext.requestId(), email: body.email };
   }
 
   @Get('crash')
@@ -172,6 +181,22 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
     );
     expect(String(line.message)).toContain('secret-internal-detail');
     expect((line.error as { stack_trace?: string }).stack_trace).toContain('FailingController');
+  });
+
+  it('keeps each request its own request id through body parsing and I/O, over shared keep-alive sockets', async () => {
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `${await api.app.getUrl()}/api/v1/test-errors/context`;
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': `ctx-${i}` },
+          body: JSON.stringify({ email: `u${i}@example.com`, count: 1 }),
+        });
+        return res.json() as Promise<{ requestId?: string; email: string }>;
+      }),
+    );
+    expect(answers).toEqual(answers.map((_, i) => ({ requestId: `ctx-${i}`, email: `u${i}@example.com` })));
   });
 
   it('echoes a given request id, makes one otherwise, and logs one ECS access line per request', async () => {

@@ -8,8 +8,13 @@ const storage = new AsyncLocalStorage<RequestContextStore>();
 
 /** Carries the request id through every await of a request, so every log line can name it. */
 export const RequestContext = {
-  run<T>(store: RequestContextStore, fn: () => T): T {
-    return storage.run(store, fn);
+  /**
+   * Makes `store` the context for the rest of the current callback and everything it starts.
+   * For a request's first hook: each request enters its own store before anything of it runs,
+   * so a store left on the connection's parser only lasts until its next request enters.
+   */
+  enter(store: RequestContextStore): void {
+    storage.enterWith(store);
   },
   requestId(): string | undefined {
     return storage.getStore()?.requestId;
