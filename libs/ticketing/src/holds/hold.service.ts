@@ -88,13 +88,14 @@ export class HoldService {
   /** The caller's hold; anyone else's, or an unknown id, is not found. */
   async get(userId: string, holdId: string): Promise<Hold> {
     const performanceId = await this.performanceOf(holdId);
-    // Redis TIME, read in the same round trip, is the clock that decides EXPIRED.
-    const replies = await this.redis.pipeline().hgetall(performanceKeys(performanceId).hold(holdId)).time().exec();
-    const [[recordError, record], [timeError, time]] = replies as [Error | null, unknown][];
-    if (recordError || timeError) throw recordError ?? timeError;
-    const fields = record as Record<string, string>;
+    // Redis TIME, read in the same round trip, is the clock that decides EXPIRED. Two concurrent
+    // commands cost the client less CPU than a pipeline object (docs/performance.md).
+    const [fields, time] = await Promise.all([
+      this.redis.hgetall(performanceKeys(performanceId).hold(holdId)),
+      this.redis.time(),
+    ]);
     if (fields.userId !== userId) throw new NotFoundError('reservation');
-    const [seconds, micros] = (time as string[]).map(Number);
+    const [seconds, micros] = time.map(Number);
     return holdFromRecord(holdId, fields, seconds * 1000 + Math.floor(micros / 1000));
   }
 

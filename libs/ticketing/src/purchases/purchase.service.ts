@@ -184,9 +184,9 @@ export class PurchaseService {
   ): Promise<Purchase> {
     const recordKey = idempotencyKey(userId, digestOfKey(key));
     const claim = newClaim();
-    // Issued together, so they share one write to Redis (auto-pipelining); the pre-check is
-    // wasted only when the key turns out taken. Separate commands: the record is in another
-    // Redis Cluster slot than the hold.
+    // Issued together, so they share one round trip; the pre-check is wasted only when the key
+    // turns out taken. Concurrent commands, not one pipeline: the record is in another Redis
+    // Cluster slot than the hold, and they cost the client less CPU (docs/performance.md).
     const [claimed, hold] = await Promise.all([
       claimIdempotencyKey(this.redis, recordKey, claim, IDEMPOTENCY_CLAIM_LEASE_MS),
       this.checkHold(performanceKeys(performanceId), holdId),
@@ -263,8 +263,8 @@ export class PurchaseService {
     });
     // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
     if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
-    // The user's index entry travels with the sale, in the same write (auto-pipelining); it is
-    // in another Redis Cluster slot, so it cannot go into the script. Its score, the pre-check's
+    // The user's index entry travels with the sale, in the same round trip; it is in another
+    // Redis Cluster slot, so it cannot go into the script. Its score, the pre-check's
     // Redis time, is at most the purchase's createdAt: `unflushedOf` reads up to a keyset bound
     // and filters by createdAt, and skips a member whose purchase does not exist. NX keeps the
     // first score when a retried request replays its purchase.
