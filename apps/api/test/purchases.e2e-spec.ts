@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
+import { Env } from '@app/config';
 import {
   ApiHarness,
   createSession,
@@ -24,10 +25,15 @@ import {
   newClaim,
   PaymentDeclinedError,
   PaymentGateway,
+  performanceKeys,
+  performanceOfId,
   PurchaseFlusher,
+  purchasePointerKey,
   PurchaseService,
   SeatStateStore,
+  userPurchasesKey,
 } from '@app/ticketing';
+import { holdTheOldWay, purchaseTheOldWay } from '../../../libs/ticketing/test/previous-version';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold, persisted, sleep } from './purchase-helpers';
@@ -279,6 +285,43 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect(res.statusCode).toBe(409);
     expect(refund).toHaveBeenCalledWith('ch_raced');
     vi.restoreAllMocks();
+    // The buyer's index of unflushed purchases, written beside the sale, names none that failed.
+    const redis = api.app.get(Redis);
+    for (const member of await redis.zrange(userPurchasesKey(buyer.id), 0, -1)) {
+      const [performanceId, purchaseId] = member.split(':');
+      expect(await redis.exists(performanceKeys(Number(performanceId)).purchase(purchaseId)), member).toBe(1);
+    }
+  });
+
+  it('buys holds the previous version made, and reads and cancels its purchases (rolling upgrade)', async () => {
+    const redis = api.app.get(Redis);
+    const env = api.app.get(Env);
+    const oldHold = await holdTheOldWay(redis, env, buyer.id, performance.id, seats(1));
+    const bought = await call('POST', '/purchases', { body: { reservationId: oldHold }, session: buyer });
+    expect(bought.statusCode).toBe(201);
+    expect(performanceOfId(bought.json().id)).toBe(performance.id);
+    expect(await redis.exists(purchasePointerKey(bought.json().id))).toBe(0);
+    expect((await call('GET', `/purchases/${bought.json().id}`, { session: buyer })).json()).toEqual(bought.json());
+
+    const keyedHold = await holdTheOldWay(redis, env, buyer.id, performance.id, seats(1));
+    const headers = { 'idempotency-key': `upgrade-${keyedHold}` };
+    const first = await call('POST', '/purchases', { body: { reservationId: keyedHold }, session: buyer, headers });
+    expect(first.statusCode).toBe(201);
+    const replay = await call('POST', '/purchases', { body: { reservationId: keyedHold }, session: buyer, headers });
+    expect(replay.json()).toEqual(first.json());
+
+    const madeBefore = await holdTheOldWay(redis, env, buyer.id, performance.id, seats(1));
+    const oldPurchase = await purchaseTheOldWay(redis, buyer.id, performance.id, madeBefore);
+    expect(performanceOfId(oldPurchase)).toBeNull();
+    const read = await call('GET', `/purchases/${oldPurchase}`, { session: buyer });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({ id: oldPurchase, reservationId: madeBefore, status: 'PAID' });
+    expect((await call('GET', `/purchases/${oldPurchase}`, { session: other })).statusCode).toBe(404);
+    const listed = (await call('GET', '/purchases?limit=100', { session: buyer })).json().items;
+    expect(listed.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining([oldPurchase, bought.json().id]));
+    const canceled = await call('POST', `/purchases/${oldPurchase}/cancel`, { session: buyer });
+    expect(canceled.statusCode).toBe(200);
+    expect((await call('GET', `/purchases/${oldPurchase}`, { session: buyer })).json().status).toBe('CANCELED');
   });
 
   it('cancels: refunds, frees the seats for a new hold, writes CANCELED purchase and tickets; a second cancel is 409', async () => {

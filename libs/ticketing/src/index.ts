@@ -64,3 +64,4 @@ export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { RenderedEmail } from './notifications/purchase-email.template';
 export { parseDateTime, toDateTime } from './date-time';
 export { isUuid } from './input';
+export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';

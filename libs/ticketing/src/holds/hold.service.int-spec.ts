@@ -2,14 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Hold,
+  holdPointerKey,
   HoldLimitExceededError,
   HoldReleasedError,
+  idWithPerformance,
   InvalidInputError,
   NotFoundError,
   performanceKeys,
+  performanceOfId,
   SalesNotOpenError,
   SeatsUnavailableError,
 } from '@app/ticketing';
+import { holdTheOldWay } from '../../test/previous-version';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 
 /** A small deterministic generator, so a failing run can be repeated. */
@@ -97,6 +101,43 @@ describe('HoldService', () => {
 
     const again = await fx.holds.hold('bob', performanceId, [1, 2]);
     expect(again.status).toBe('HELD');
+  });
+
+  it('finds a hold by its id alone, which carries the performance, with no pointer key', async () => {
+    const performanceId = await newPerformance();
+    const hold = await fx.holds.hold('alice', performanceId, [1, 2]);
+    expect(performanceOfId(hold.id)).toBe(performanceId);
+    expect(await fx.redis.exists(holdPointerKey(hold.id))).toBe(0);
+    // Another replica, with its own client, reads and releases it by the id alone.
+    const replica = fx.connect();
+    expect(await replica.holds.get('alice', hold.id)).toEqual(hold);
+    // The same random part under another performance is another id: not found.
+    const elsewhere = await newPerformance();
+    const forged = idWithPerformance(elsewhere, hold.id);
+    expect(performanceOfId(forged)).toBe(elsewhere);
+    await expect(replica.holds.get('alice', forged)).rejects.toBeInstanceOf(NotFoundError);
+    await replica.holds.release('alice', hold.id);
+    expect(await fx.store.statuses(performanceId, [1, 2])).toEqual(['AVAILABLE', 'AVAILABLE']);
+    // No performance id beyond a PostgreSQL integer exists, nor fits an id.
+    await expect(fx.holds.hold('alice', 2 ** 40, [1])).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('reads and releases a hold the previous version made (v4 id, pointer key) during a rolling upgrade', async () => {
+    const performanceId = await newPerformance();
+    const holdId = await holdTheOldWay(fx.redis, fx.env, 'alice', performanceId, [3, 4]);
+    expect(performanceOfId(holdId)).toBeNull();
+    expect(await fx.holds.get('alice', holdId)).toMatchObject({
+      id: holdId,
+      performanceId,
+      seatIds: [3, 4],
+      status: 'HELD',
+    });
+    await expect(fx.holds.get('mallory', holdId)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(fx.holds.release('mallory', holdId)).rejects.toBeInstanceOf(NotFoundError);
+    await fx.holds.release('alice', holdId);
+    expect(await fx.holds.get('alice', holdId)).toMatchObject({ status: 'RELEASED' });
+    expect(await fx.store.statuses(performanceId, [3, 4])).toEqual(['AVAILABLE', 'AVAILABLE']);
+    expect(await fx.store.counts(performanceId)).toMatchObject({ available: 20, held: 0 });
   });
 
   it('refuses holds before sales open, holding nothing', async () => {

@@ -1,23 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import { performanceOfId } from '../ids';
 import { isUuid } from '../input';
 import { digestOfKey, isClaim, newClaim, purchaseIdFor } from './idempotency';
 
 describe('purchaseIdFor', () => {
-  it('gives the same UUID (version 8) for the same user, key and hold', () => {
-    const id = purchaseIdFor('u1', 'key-1', 'hold-1');
+  it('gives the same UUID (version 8) for the same user, key and hold, carrying the performance', () => {
+    const id = purchaseIdFor('u1', 'key-1', 'hold-1', 42);
     expect(isUuid(id)).toBe(true);
     expect(id[14]).toBe('8');
     expect(['8', '9', 'a', 'b']).toContain(id[19]);
-    expect(purchaseIdFor('u1', 'key-1', 'hold-1')).toBe(id);
+    expect(performanceOfId(id)).toBe(42);
+    expect(purchaseIdFor('u1', 'key-1', 'hold-1', 42)).toBe(id);
   });
 
   it('differs when any of them differs, also when they only shift characters between each other', () => {
     const ids = new Set([
-      purchaseIdFor('u1', 'key-1', 'hold-1'),
-      purchaseIdFor('u2', 'key-1', 'hold-1'),
-      purchaseIdFor('u1', 'key-2', 'hold-1'),
-      purchaseIdFor('u1', 'key-1', 'hold-2'),
-      purchaseIdFor('u1k', 'ey-1', 'hold-1'),
+      purchaseIdFor('u1', 'key-1', 'hold-1', 7),
+      purchaseIdFor('u2', 'key-1', 'hold-1', 7),
+      purchaseIdFor('u1', 'key-2', 'hold-1', 7),
+      purchaseIdFor('u1', 'key-1', 'hold-2', 7),
+      purchaseIdFor('u1k', 'ey-1', 'hold-1', 7),
     ]);
     expect(ids.size).toBe(5);
   });

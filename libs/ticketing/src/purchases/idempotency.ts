@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { idWithPerformance } from '../ids';
 
 /** How long the answer to an Idempotency-Key is kept. */
 export const IDEMPOTENCY_ANSWER_TTL_SECONDS = 24 * 60 * 60;
@@ -37,16 +38,18 @@ export function digestOfKey(idempotencyKey: string): string {
 
 /**
  * The purchase id of a purchase made with an Idempotency-Key: the same user, key and hold always
- * give the same id (a UUID of version 8, "custom"), so a retry after a request died half-way
- * finds the purchase it made, and a gateway that dedupes on the purchase id charges once.
+ * give the same id, so a retry after a request died half-way finds the purchase it made, and a
+ * gateway that dedupes on the purchase id charges once. It carries the hold's performance
+ * (`../ids.ts`); its other 74 bits come from a SHA-256 of user, key and hold.
+ * Throws RangeError for a performance id an id cannot carry.
  */
-export function purchaseIdFor(userId: string, idempotencyKey: string, holdId: string): string {
+export function purchaseIdFor(userId: string, idempotencyKey: string, holdId: string, performanceId: number): string {
   const bytes = createHash('sha256')
     .update(JSON.stringify([userId, idempotencyKey, holdId]))
     .digest()
     .subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x80;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const digest = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return idWithPerformance(performanceId, digest);
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Env } from '@app/config';
@@ -25,9 +24,10 @@ import {
   SalesClosedError,
   SeatsUnavailableError,
 } from '../errors';
-import { HOLD_RETENTION_MS } from '../holds/hold.service';
+import { HOLD_RETENTION_MS, performanceOfHold } from '../holds/hold.service';
+import { newIdOf, performanceOfId } from '../ids';
 import { assertIdempotencyKey, assertUserId, isUuid } from '../input';
-import { holdPointerKey, idempotencyKey, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import { idempotencyKey, PerformanceKeys, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import {
   digestOfKey,
   IDEMPOTENCY_ANSWER_TTL_SECONDS,
@@ -88,9 +88,15 @@ export class PurchaseService {
    */
   async purchase(userId: string, holdId: string, idempotencyKey?: string): Promise<Purchase> {
     assertUserId(userId);
-    if (idempotencyKey === undefined) return this.buy(userId, holdId, randomUUID());
-    assertIdempotencyKey(idempotencyKey);
-    return this.buyOnce(userId, holdId, idempotencyKey);
+    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
+    const performanceId = await performanceOfHold(this.redis, holdId);
+    if (performanceId === null) throw new NotFoundError('reservation');
+    const keys = performanceKeys(performanceId);
+    if (idempotencyKey === undefined) {
+      return this.buy(userId, holdId, performanceId, newIdOf(performanceId), await this.checkHold(keys, holdId));
+    }
+    const purchaseId = purchaseIdFor(userId, idempotencyKey, holdId, performanceId);
+    return this.buyOnce(userId, holdId, performanceId, purchaseId, idempotencyKey);
   }
 
   /** The caller's purchase, flushed to PostgreSQL or not; anyone else's is not found. */
@@ -135,11 +141,7 @@ export class PurchaseService {
 
     const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
     const purchase = purchaseFromRecord(record);
-    await this.redis
-      .pipeline()
-      .set(purchasePointerKey(purchaseId), String(performanceId))
-      .zadd(userPurchasesKey(userId), purchase.createdAt.getTime(), `${performanceId}:${purchaseId}`)
-      .exec();
+    await this.redis.zadd(userPurchasesKey(userId), purchase.createdAt.getTime(), `${performanceId}:${purchaseId}`);
     if (result.chargeId) await this.gateway.refund(result.chargeId);
     return purchase;
   }
@@ -149,9 +151,8 @@ export class PurchaseService {
     userId: string,
     purchaseId: string,
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
-    const pointer = await this.redis.get(purchasePointerKey(purchaseId));
-    if (pointer !== null) {
-      const performanceId = Number(pointer);
+    const performanceId = await this.performanceOfPurchase(purchaseId);
+    if (performanceId !== null) {
       const result = await cancelPurchase(this.redis, performanceKeys(performanceId), purchaseId, userId, null);
       if (result.outcome !== 'NOT_FOUND') return { performanceId, result };
     }
@@ -174,10 +175,22 @@ export class PurchaseService {
    * finding the purchase the dead request may have made (its id comes from user, key and hold).
    * A failed attempt drops its claim, so a retry runs again.
    */
-  private async buyOnce(userId: string, holdId: string, key: string): Promise<Purchase> {
+  private async buyOnce(
+    userId: string,
+    holdId: string,
+    performanceId: number,
+    purchaseId: string,
+    key: string,
+  ): Promise<Purchase> {
     const recordKey = idempotencyKey(userId, digestOfKey(key));
     const claim = newClaim();
-    const claimed = await claimIdempotencyKey(this.redis, recordKey, claim, IDEMPOTENCY_CLAIM_LEASE_MS);
+    // Issued together, so they share one round trip; the pre-check is wasted only when the key
+    // turns out taken. Concurrent commands, not one pipeline: the record is in another Redis
+    // Cluster slot than the hold, and they cost the client less CPU (docs/performance.md).
+    const [claimed, hold] = await Promise.all([
+      claimIdempotencyKey(this.redis, recordKey, claim, IDEMPOTENCY_CLAIM_LEASE_MS),
+      this.checkHold(performanceKeys(performanceId), holdId),
+    ]);
     if (claimed.outcome === 'TAKEN') {
       if (isClaim(claimed.record)) {
         throw new IdempotencyKeyInUseError(
@@ -199,7 +212,7 @@ export class PurchaseService {
       );
     }, IDEMPOTENCY_CLAIM_RENEW_MS);
     try {
-      purchase = await this.buy(userId, holdId, purchaseIdFor(userId, key, holdId));
+      purchase = await this.buy(userId, holdId, performanceId, purchaseId, hold);
     } catch (error) {
       clearInterval(renewal);
       await releaseIdempotencyClaim(this.redis, recordKey, claim);
@@ -210,23 +223,27 @@ export class PurchaseService {
     return purchase;
   }
 
-  private async buy(userId: string, holdId: string, purchaseId: string): Promise<Purchase> {
-    const performanceId = isUuid(holdId) ? await this.redis.get(holdPointerKey(holdId)) : null;
-    if (performanceId === null) throw new NotFoundError('reservation');
-    const keys = performanceKeys(Number(performanceId));
+  /** The hold's fields a purchase needs, with Redis TIME read in the same round trip. */
+  private async checkHold(keys: PerformanceKeys, holdId: string): Promise<HoldCheck> {
+    const [hold, time] = await Promise.all([
+      this.redis.hmget(keys.hold(holdId), 'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId'),
+      this.redis.time(),
+    ]);
+    const [owner, status, expiresAt, amount, currency, boughtBy] = hold;
+    const [seconds, micros] = time.map(Number);
+    return { owner, status, expiresAt, amount, currency, boughtBy, now: seconds * 1000 + Math.floor(micros / 1000) };
+  }
 
+  private async buy(
+    userId: string,
+    holdId: string,
+    performanceId: number,
+    purchaseId: string,
+    hold: HoldCheck,
+  ): Promise<Purchase> {
+    const { owner, status, expiresAt, amount, currency, boughtBy, now } = hold;
     // Checked before charging, so a hold that plainly cannot be bought costs no charge.
-    const replies = await this.redis
-      .pipeline()
-      .hmget(keys.hold(holdId), 'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId')
-      .time()
-      .exec();
-    const [[holdError, hold], [timeError, time]] = replies as [Error | null, unknown][];
-    if (holdError || timeError) throw holdError ?? timeError;
-    const [owner, status, expiresAt, amount, currency, boughtBy] = hold as (string | null)[];
     if (owner !== userId) throw new NotFoundError('reservation');
-    const [seconds, micros] = (time as string[]).map(Number);
-    const now = seconds * 1000 + Math.floor(micros / 1000);
     if (status === 'PURCHASED' && boughtBy !== purchaseId) throw new HoldPurchasedError();
     if (status === 'HELD' && Number(expiresAt) <= now) throw new HoldExpiredError();
     if (status !== 'HELD' && status !== 'PURCHASED') throw refusal({ outcome: status as 'EXPIRED' });
@@ -238,7 +255,7 @@ export class PurchaseService {
       purchaseId,
       reservationId: holdId,
       userId,
-      performanceId: Number(performanceId),
+      performanceId,
       amount: Number(amount),
       currency,
       // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
@@ -246,26 +263,31 @@ export class PurchaseService {
     });
     // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
     if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
-    const result = await purchaseHold(this.redis, keys, {
-      holdId,
-      userId,
-      purchaseId,
-      chargeId,
-      holdRetentionMs: HOLD_RETENTION_MS,
-    });
+    // The user's index entry travels with the sale, in the same round trip; it is in another
+    // Redis Cluster slot, so it cannot go into the script. Its score, the pre-check's
+    // Redis time, is at most the purchase's createdAt: `unflushedOf` reads up to a keyset bound
+    // and filters by createdAt, and skips a member whose purchase does not exist. NX keeps the
+    // first score when a retried request replays its purchase.
+    const member = `${performanceId}:${purchaseId}`;
+    const [result] = await Promise.all([
+      purchaseHold(this.redis, performanceKeys(performanceId), {
+        holdId,
+        userId,
+        purchaseId,
+        chargeId,
+        holdRetentionMs: HOLD_RETENTION_MS,
+      }),
+      this.redis.zadd(userPurchasesKey(userId), 'NX', now, member),
+    ]);
     if (result.outcome !== 'OK') {
       await this.gateway.refund(chargeId);
       await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
       this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
+      // The index entry of a purchase that never happened; readers skip it meanwhile.
+      await this.redis.zrem(userPurchasesKey(userId), member);
       throw refusal(result);
     }
     await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
-    // Outside the script: these keys live in other Redis Cluster slots than the performance's.
-    await this.redis
-      .pipeline()
-      .set(purchasePointerKey(purchaseId), String(result.performanceId))
-      .zadd(userPurchasesKey(userId), result.createdAt, `${result.performanceId}:${purchaseId}`)
-      .exec();
     return {
       id: purchaseId,
       reservationId: holdId,
@@ -307,13 +329,25 @@ export class PurchaseService {
   }
 
   private async find(purchaseId: string): Promise<Purchase | null> {
-    const pointer = await this.redis.get(purchasePointerKey(purchaseId));
-    if (pointer !== null) {
-      const record = await this.redis.hgetall(performanceKeys(Number(pointer)).purchase(purchaseId));
+    const performanceId = await this.performanceOfPurchase(purchaseId);
+    if (performanceId !== null) {
+      const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
       if (record.id) return purchaseFromRecord(record);
     }
     const row = await this.purchases.findById(purchaseId);
     return row ? fromPersisted(row) : null;
+  }
+
+  /**
+   * The performance of a purchase, from its id; for an id without the layout of `../ids.ts` (a
+   * purchase made by the previous version, during a rolling upgrade) from the pointer key that
+   * version wrote. Null when neither tells: the purchase is then only in PostgreSQL, if anywhere.
+   */
+  private async performanceOfPurchase(purchaseId: string): Promise<number | null> {
+    const performanceId = performanceOfId(purchaseId);
+    if (performanceId !== null) return performanceId;
+    const pointer = await this.redis.get(purchasePointerKey(purchaseId));
+    return pointer === null ? null : Number(pointer);
   }
 
   /** The user's purchases whose latest state is in Redis only, after the keyset `before`. */
@@ -339,6 +373,17 @@ export class PurchaseService {
       .map(purchaseFromRecord)
       .filter((purchase) => !before || newestFirst(before, purchase) < 0);
   }
+}
+
+/** The hold's fields a purchase checks before charging, as Redis answered them, and Redis time (epoch ms). */
+interface HoldCheck {
+  owner: string | null;
+  status: string | null;
+  expiresAt: string | null;
+  amount: string | null;
+  currency: string | null;
+  boughtBy: string | null;
+  now: number;
 }
 
 function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainError {
