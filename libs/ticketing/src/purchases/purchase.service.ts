@@ -259,7 +259,8 @@ export class PurchaseService {
       this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
       throw refusal(result);
     }
-    await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
+    // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
+    // reconciler, which finds the purchase), a write off the request's path.
     // Outside the script: these keys live in other Redis Cluster slots than the performance's.
     await this.redis
       .pipeline()
