@@ -304,4 +304,25 @@ describe('payment reconciliation (built api killed between charge and sale, real
     ]);
     await expectEveryChargeSoldOrRefunded();
   });
+
+  it('closes the attempt of a canceled purchase at once, so its refunded charge is never refunded again', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(sold.statusCode).toBe(201);
+    const purchaseId = sold.json().id as string;
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const canceled = await caller(api.app)('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+    expect(canceled.statusCode).toBe(200);
+    expect(refund.mock.calls).toEqual([[`ch_${purchaseId}`]]);
+    expect(await attempts('purchase_id = $1', [purchaseId])).toMatchObject([
+      { status: 'COMPLETED', resolved_at: expect.any(Date) },
+    ]);
+    // Even with every trace of the purchase gone, nothing is left for the reconciler to refund.
+    const keys = performanceKeys(performance.id);
+    await api.app.get(Redis).del(keys.hold(held.id), keys.purchase(purchaseId));
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+    expect(refund).toHaveBeenCalledTimes(1);
+    refund.mockRestore();
+  });
 });

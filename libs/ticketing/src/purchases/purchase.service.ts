@@ -140,6 +140,9 @@ export class PurchaseService {
       .set(purchasePointerKey(purchaseId), String(performanceId))
       .zadd(userPurchasesKey(userId), purchase.createdAt.getTime(), `${performanceId}:${purchaseId}`)
       .exec();
+    // The purchase happened and this refund settles its charge: the attempt, which a sale leaves
+    // open, must never be refunded again (not even once the performance is deleted with its Redis state).
+    await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
     if (result.chargeId) await this.gateway.refund(result.chargeId);
     return purchase;
   }
