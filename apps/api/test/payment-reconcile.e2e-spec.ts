@@ -4,7 +4,14 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, AppProcess, createSession, freePort, startApi, TestSession, waitUntil } from '@app/testing';
-import { HoldService, PaymentGateway, PaymentReconciler, performanceKeys, ReconcileOutcome } from '@app/ticketing';
+import {
+  HoldService,
+  PaymentGateway,
+  PaymentReconciler,
+  performanceKeys,
+  PurchaseFlusher,
+  ReconcileOutcome,
+} from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold } from './purchase-helpers';
@@ -63,9 +70,31 @@ describe('payment reconciliation (built api killed between charge and sale, real
       body: JSON.stringify({ reservationId }),
     });
 
+  /**
+   * The api leaves a sold purchase's attempt CHARGED; `batch` completes it. Runs the reconciler
+   * until the attempts of `reservationId` are closed (each is stale after 1 s), none refunded.
+   */
+  async function reconcileUntilClosed(reservationId: string): Promise<void> {
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    await waitUntil(
+      async () => {
+        await api.app.get(PaymentReconciler).reconcileOnce();
+        return (
+          (await attempts(`reservation_id = $1 AND status IN ('PENDING', 'CHARGED')`, [reservationId])).length === 0
+        );
+      },
+      'the reconciler to complete the attempt',
+      15_000,
+      100,
+    );
+    expect(refund).not.toHaveBeenCalled();
+    refund.mockRestore();
+  }
+
   beforeAll(async () => {
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
@@ -135,8 +164,13 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const purchase = (await bought.json()) as { id: string; amount: number };
     expect(purchase.amount).toBe(2100);
     const rows = await attempts('reservation_id = $1', [held.id]);
-    expect(rows.map((row) => row.status)).toEqual(['REFUNDED', 'COMPLETED']);
+    expect(rows.map((row) => row.status)).toEqual(['REFUNDED', 'CHARGED']);
     expect(rows[1].purchase_id).toBe(purchase.id);
+    await reconcileUntilClosed(held.id);
+    expect((await attempts('reservation_id = $1', [held.id])).map((row) => row.status)).toEqual([
+      'REFUNDED',
+      'COMPLETED',
+    ]);
     await expectEveryChargeSoldOrRefunded();
   }, 90_000);
 
@@ -164,14 +198,17 @@ describe('payment reconciliation (built api killed between charge and sale, real
     expect(retry.status).toBe(201);
     expect(((await retry.json()) as { id: string }).id).toBe(charged.purchase_id);
     // The same idempotency key at the gateway: the charge of the dead request, not a second one.
-    expect(await attempts('reservation_id = $1', [held.id])).toEqual([
-      { ...charged, status: 'COMPLETED', touched_at: expect.any(Date), resolved_at: expect.any(Date) },
-    ]);
+    // The attempt stays CHARGED after the answer, until `batch` completes it.
+    expect(await attempts('reservation_id = $1', [held.id])).toEqual([{ ...charged, touched_at: expect.any(Date) }]);
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBe('completed');
     expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
     expect(refund).not.toHaveBeenCalled();
     refund.mockRestore();
+    expect(await attempts('reservation_id = $1', [held.id])).toEqual([
+      { ...charged, status: 'COMPLETED', touched_at: expect.any(Date), resolved_at: expect.any(Date) },
+    ]);
     await expectEveryChargeSoldOrRefunded();
   }, 90_000);
 
@@ -199,13 +236,11 @@ describe('payment reconciliation (built api killed between charge and sale, real
   });
 
   it('completes a stale attempt whose purchase happened, and two reconcilers at once refund each charge once', async () => {
-    // A purchase made, its attempt left open as if the api died right after the sale.
+    // A purchase made: the api leaves its attempt open (CHARGED) for `batch` to complete.
     const held = await hold(api.app, buyer, performance.id, seats(1));
     const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(sold.statusCode).toBe(201);
-    await db.query(`UPDATE payment_attempts SET status = 'CHARGED', resolved_at = NULL WHERE purchase_id = $1`, [
-      sold.json().id,
-    ]);
+    expect(await attempts('purchase_id = $1', [sold.json().id])).toMatchObject([{ status: 'CHARGED' }]);
 
     // Attempts charged whose request died before the sale.
     const orphans = Array.from({ length: 12 }, () => randomUUID());
@@ -235,5 +270,59 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const [completed] = await attempts('purchase_id = $1', [sold.json().id]);
     expect(completed).toMatchObject({ status: 'COMPLETED', resolved_at: expect.any(Date) });
     await expectEveryChargeSoldOrRefunded();
+  });
+
+  it('completes, never refunds, an open attempt whose purchase is only in PostgreSQL (flushed, gone from Redis)', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(sold.statusCode).toBe(201);
+    const purchaseId = sold.json().id as string;
+    await waitUntil(
+      async () => {
+        await api.app.get(PurchaseFlusher).flushOnce();
+        return (await db.query('SELECT 1 FROM purchases WHERE id = $1', [purchaseId])).rowCount === 1;
+      },
+      'the purchase in PostgreSQL',
+      15_000,
+      100,
+    );
+    // Flushed but not (yet) marked: the hold and the purchase left Redis, the attempt is open.
+    const keys = performanceKeys(performance.id);
+    await api.app.get(Redis).del(keys.hold(held.id), keys.purchase(purchaseId));
+    await db.query(
+      `UPDATE payment_attempts SET status = 'CHARGED', resolved_at = NULL, touched_at = touched_at - interval '1 minute'
+       WHERE purchase_id = $1`,
+      [purchaseId],
+    );
+
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBe('completed');
+    expect(refund).not.toHaveBeenCalled();
+    refund.mockRestore();
+    expect(await attempts('purchase_id = $1', [purchaseId])).toMatchObject([
+      { status: 'COMPLETED', charge_id: `ch_${purchaseId}`, resolved_at: expect.any(Date) },
+    ]);
+    await expectEveryChargeSoldOrRefunded();
+  });
+
+  it('closes the attempt of a canceled purchase at once, so its refunded charge is never refunded again', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(sold.statusCode).toBe(201);
+    const purchaseId = sold.json().id as string;
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const canceled = await caller(api.app)('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+    expect(canceled.statusCode).toBe(200);
+    expect(refund.mock.calls).toEqual([[`ch_${purchaseId}`]]);
+    expect(await attempts('purchase_id = $1', [purchaseId])).toMatchObject([
+      { status: 'COMPLETED', resolved_at: expect.any(Date) },
+    ]);
+    // Even with every trace of the purchase gone, nothing is left for the reconciler to refund.
+    const keys = performanceKeys(performance.id);
+    await api.app.get(Redis).del(keys.hold(held.id), keys.purchase(purchaseId));
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+    expect(refund).toHaveBeenCalledTimes(1);
+    refund.mockRestore();
   });
 });

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { Batcher, BatcherOptions } from '../batcher';
 import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
 
 /** What the api knows before charging. */
@@ -24,59 +27,56 @@ export interface OpenPaymentAttempt extends NewPaymentAttempt {
 
 type FinalStatus = PaymentAttemptStatus.Completed | PaymentAttemptStatus.Refunded | PaymentAttemptStatus.Declined;
 
+/** A purchase id as PostgreSQL answers a uuid (lower case): the key that matches rows to callers. */
+const idOf = (item: { purchaseId: string }) => item.purchaseId.toLowerCase();
+const byId = (a: { purchaseId: string }, b: { purchaseId: string }) => (idOf(a) < idOf(b) ? -1 : 1);
+
 const OPEN = `status IN ('PENDING', 'CHARGED')`;
 
-/** Payment attempts (P9): written before each charge, resolved by the api or by `batch`. */
+/** Bounds of the group commit of `begin` and `markCharged` (each kind its own). */
+export const ATTEMPT_BATCHING: BatcherOptions = { maxBatch: 500, maxInFlight: 1 };
+
+/** An open attempt's charge, as the gateway answered it. */
+interface ChargeNote {
+  purchaseId: string;
+  chargeId: string;
+}
+
+/**
+ * Payment attempts (P9): written before each charge, resolved by the api or by `batch`. The two
+ * writes of every purchase request (`begin`, `markCharged`) are group-committed: calls that meet
+ * a full set of statements in flight go together as one multi-row statement (one round trip,
+ * one commit) straight through the pool of TypeORM's DataSource.
+ */
 @Injectable()
 export class PaymentAttemptsRepository {
+  private readonly begins = new Batcher((attempts: NewPaymentAttempt[]) => this.beginAll(attempts), ATTEMPT_BATCHING);
+  private readonly charges = new Batcher((notes: ChargeNote[]) => this.markAllCharged(notes), ATTEMPT_BATCHING);
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Statements sent and calls they carried since the start, per kind (batching seen from outside). */
+  get batching(): { begin: Batcher<unknown, unknown>['sent']; markCharged: Batcher<unknown, unknown>['sent'] } {
+    return { begin: this.begins.sent, markCharged: this.charges.sent };
+  }
 
   /**
    * Records the attempt before its charge, or touches the open (or declined, so tried again)
-   * attempt of a retry. Returns the attempt's status afterwards: PENDING or CHARGED when the
-   * caller may charge; COMPLETED or REFUNDED when the attempt is over and must not be charged.
-   * Waits while `batch` holds the row, so it never races a refund.
+   * attempt of a retry; durable (committed) when it resolves. Returns the attempt's status
+   * afterwards: PENDING or CHARGED when the caller may charge; COMPLETED or REFUNDED when the
+   * attempt is over and must not be charged. Waits while `batch` holds the row, so it never races
+   * a refund. Rejects with the error of its batch's statement.
    */
-  async begin(attempt: NewPaymentAttempt): Promise<PaymentAttemptStatus> {
-    const rows: { status: PaymentAttemptStatus }[] = await this.dataSource.query(
-      `INSERT INTO payment_attempts
-         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')
-       ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
-         status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
-         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
-         WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
-       RETURNING status`,
-      [
-        attempt.purchaseId,
-        attempt.reservationId,
-        attempt.userId,
-        attempt.performanceId,
-        attempt.amount,
-        attempt.currency,
-        attempt.idempotencyKey,
-      ],
-    );
-    if (rows.length > 0) return rows[0].status;
-    const existing: { status: PaymentAttemptStatus }[] = await this.dataSource.query(
-      'SELECT status FROM payment_attempts WHERE purchase_id = $1',
-      [attempt.purchaseId],
-    );
-    return existing[0].status;
+  begin(attempt: NewPaymentAttempt): Promise<PaymentAttemptStatus> {
+    return this.begins.submit(attempt);
   }
 
   /**
    * Notes the gateway's charge on an open (or completed, when retried) attempt; false when
-   * `batch` refunded it meanwhile.
+   * `batch` refunded it meanwhile. Rejects with the error of its batch's statement.
    */
-  async markCharged(purchaseId: string, chargeId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `UPDATE payment_attempts SET charge_id = $2, touched_at = clock_timestamp(),
-         status = CASE WHEN status = 'COMPLETED' THEN status ELSE 'CHARGED' END
-       WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED') RETURNING purchase_id`,
-      [purchaseId, chargeId],
-    );
-    return rows.length > 0;
+  markCharged(purchaseId: string, chargeId: string): Promise<boolean> {
+    return this.charges.submit({ purchaseId, chargeId });
   }
 
   /**
@@ -131,5 +131,67 @@ export class PaymentAttemptsRepository {
       chargeId: row.charge_id,
       status: row.status,
     }));
+  }
+
+  /** One `begin` for many attempts: one upsert, and a read only for attempts it left alone. */
+  private async beginAll(attempts: NewPaymentAttempt[]): Promise<PaymentAttemptStatus[]> {
+    // One row per purchase (ON CONFLICT may touch a row once per statement), in key order so
+    // concurrent batches lock shared rows in one order.
+    const unique = [...new Map(attempts.map((attempt) => [idOf(attempt), attempt])).values()].sort(byId);
+    const column = <K extends keyof NewPaymentAttempt>(key: K) => unique.map((attempt) => attempt[key]);
+    const { rows } = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus }>(
+      `INSERT INTO payment_attempts
+         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, status)
+       SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, 'PENDING'
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::bigint[], $6::text[], $7::text[])
+         AS input (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key)
+       ON CONFLICT (purchase_id) DO UPDATE SET touched_at = clock_timestamp(),
+         status = CASE WHEN payment_attempts.status = 'DECLINED' THEN 'PENDING' ELSE payment_attempts.status END,
+         resolved_at = CASE WHEN payment_attempts.status = 'DECLINED' THEN NULL ELSE payment_attempts.resolved_at END
+         WHERE payment_attempts.status IN ('PENDING', 'CHARGED', 'DECLINED')
+       RETURNING purchase_id, status`,
+      [
+        column('purchaseId'),
+        column('reservationId'),
+        column('userId'),
+        column('performanceId'),
+        column('amount'),
+        column('currency'),
+        column('idempotencyKey'),
+      ],
+    );
+    const statuses = new Map(rows.map((row) => [row.purchase_id, row.status]));
+    // Attempts already over (COMPLETED, REFUNDED): read in a statement of its own, whose snapshot
+    // sees a refund that committed while the upsert waited for the row.
+    const over = unique.map(idOf).filter((id) => !statuses.has(id));
+    if (over.length > 0) {
+      const existing = await this.pool().query<{ purchase_id: string; status: PaymentAttemptStatus }>(
+        'SELECT purchase_id, status FROM payment_attempts WHERE purchase_id = ANY($1::uuid[])',
+        [over],
+      );
+      for (const row of existing.rows) statuses.set(row.purchase_id, row.status);
+    }
+    return attempts.map((attempt) => statuses.get(idOf(attempt)) as PaymentAttemptStatus);
+  }
+
+  /** One `markCharged` for many attempts: one update; true for each attempt it changed. */
+  private async markAllCharged(notes: ChargeNote[]): Promise<boolean[]> {
+    const unique = [...new Map(notes.map((note) => [idOf(note), note])).values()].sort(byId);
+    const { rows } = await this.pool().query<{ purchase_id: string }>(
+      `UPDATE payment_attempts SET charge_id = input.charge_id, touched_at = clock_timestamp(),
+         status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END
+       FROM unnest($1::uuid[], $2::text[]) AS input (purchase_id, charge_id)
+       WHERE payment_attempts.purchase_id = input.purchase_id
+         AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED')
+       RETURNING payment_attempts.purchase_id`,
+      [unique.map(idOf), unique.map((note) => note.chargeId)],
+    );
+    const charged = new Set(rows.map((row) => row.purchase_id));
+    return notes.map((note) => charged.has(idOf(note)));
+  }
+
+  /** The DataSource's own pg pool: one round trip per statement, without TypeORM's query runner. */
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 }

@@ -17,7 +17,8 @@ export type ReconcileOutcome = 'completed' | 'refunded' | 'declined';
 
 /**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
- * request died between charge and sale, or never finished). One whose purchase happened (in
+ * request died between charge and sale, or never finished; or it sold, and the api leaves a sold
+ * purchase's attempt CHARGED). One whose purchase happened (the hold bought by it, the purchase in
  * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED. Each
  * attempt is settled in its own transaction holding its row (`FOR UPDATE SKIP LOCKED`), so
  * reconcilers running at once never refund twice, and a retry of the request waits for it.

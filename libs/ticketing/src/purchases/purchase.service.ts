@@ -142,6 +142,9 @@ export class PurchaseService {
     const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
     const purchase = purchaseFromRecord(record);
     await this.redis.zadd(userPurchasesKey(userId), purchase.createdAt.getTime(), `${performanceId}:${purchaseId}`);
+    // The purchase happened and this refund settles its charge: the attempt, which a sale leaves
+    // open, must never be refunded again (not even once the performance is deleted with its Redis state).
+    await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
     if (result.chargeId) await this.gateway.refund(result.chargeId);
     return purchase;
   }
@@ -287,7 +290,8 @@ export class PurchaseService {
       await this.redis.zrem(userPurchasesKey(userId), member);
       throw refusal(result);
     }
-    await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
+    // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
+    // reconciler, which finds the purchase), a write off the request's path.
     return {
       id: purchaseId,
       reservationId: holdId,

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { HoldService, PaymentGateway } from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance, hold } from './purchase-helpers';
+
+/**
+ * P9's attempt writes are group-committed: concurrent purchases share the `begin` and
+ * `markCharged` statements (real PostgreSQL and Redis), each still getting its own row's answer.
+ */
+describe('payment attempts written in batches (in-process api, real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  // A buyer holds at most MAX_SEATS_PER_RESERVATION (20 here) seats at once: 200 purchases need 10.
+  let buyers: TestSession[];
+  let buyer: TestSession;
+  let performance: { id: number; seatIds: number[] };
+  let nextSeat = 0;
+  const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
+
+  /** One-seat holds, spread over `owners`. */
+  const holdEach = (count: number, owners: TestSession[]) =>
+    Promise.all(
+      seats(count).map(async (seat, index) => {
+        const owner = owners[index % owners.length];
+        return { owner, ...(await hold(api.app, owner, performance.id, [seat])) };
+      }),
+    );
+  const buyAll = (holds: { id: string; owner: TestSession }[]) =>
+    Promise.all(
+      holds.map((held) =>
+        caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: held.owner }),
+      ),
+    );
+  const batching = () => {
+    const { begin, markCharged } = api.app.get(PaymentAttemptsRepository).batching;
+    return { begin: { ...begin }, markCharged: { ...markCharged } };
+  };
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      MAX_SEATS_PER_RESERVATION: '20',
+    });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    const admin = await createSession(api.app, { role: Role.Admin });
+    buyers = await Promise.all(Array.from({ length: 10 }, () => createSession(api.app)));
+    buyer = await createSession(api.app);
+    performance = await createPerformance(api.app, admin, 300, { price: 1050 });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  it('records every attempt of 200 concurrent purchases with its charge, in fewer statements than requests', async () => {
+    const holds = await holdEach(200, buyers);
+    const before = batching();
+
+    const answers = await buyAll(holds);
+
+    expect(answers.map((res) => res.statusCode)).toEqual(holds.map(() => 201));
+    const bought = answers.map((res) => res.json() as { id: string; reservationId: string });
+    expect(bought.map((purchase) => purchase.reservationId)).toEqual(holds.map((held) => held.id));
+    const rows = (
+      await db.query(
+        `SELECT purchase_id, reservation_id, charge_id, status, amount FROM payment_attempts
+         WHERE purchase_id = ANY($1::uuid[]) ORDER BY purchase_id`,
+        [bought.map((purchase) => purchase.id)],
+      )
+    ).rows;
+    // Each attempt holds its own charge (the default gateway's id follows from the attempt's key);
+    // it stays CHARGED until `batch` completes it.
+    expect(rows).toEqual(
+      bought
+        .map((purchase) => ({
+          purchase_id: purchase.id,
+          reservation_id: purchase.reservationId,
+          charge_id: `ch_${purchase.id}`,
+          status: PaymentAttemptStatus.Charged,
+          amount: '1050',
+        }))
+        .sort((a, b) => (a.purchase_id < b.purchase_id ? -1 : 1)),
+    );
+
+    const after = batching();
+    expect(after.begin.items - before.begin.items).toBe(200);
+    expect(after.markCharged.items - before.markCharged.items).toBe(200);
+    expect(after.begin.batches - before.begin.batches).toBeLessThan(200);
+    expect(after.markCharged.batches - before.markCharged.batches).toBeLessThan(200);
+  });
+
+  it('fails every caller of a batch whose statement fails, and charges none of them', async () => {
+    const holds = await holdEach(20, [buyer]);
+    const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
+    // A real statement failure: PostgreSQL refuses every new attempt row.
+    await db.query('ALTER TABLE payment_attempts ADD CONSTRAINT test_refuse_attempts CHECK (amount < 0) NOT VALID');
+    const before = batching();
+    let answers;
+    try {
+      answers = await buyAll(holds);
+    } finally {
+      await db.query('ALTER TABLE payment_attempts DROP CONSTRAINT test_refuse_attempts');
+    }
+    const after = batching();
+
+    expect(answers.map((res) => res.statusCode)).toEqual(holds.map(() => 500));
+    expect(after.begin.items - before.begin.items).toBe(20);
+    // Some statement carried several callers, and each of them got the failure.
+    expect(after.begin.batches - before.begin.batches).toBeLessThan(20);
+    expect(charge).not.toHaveBeenCalled();
+    charge.mockRestore();
+    const rows = await db.query('SELECT purchase_id FROM payment_attempts WHERE reservation_id = ANY($1::uuid[])', [
+      holds.map((held) => held.id),
+    ]);
+    expect(rows.rows).toEqual([]);
+    for (const held of holds) expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('HELD');
+
+    // Nothing is stuck: the same holds are bought once PostgreSQL accepts the rows again.
+    const retried = await buyAll(holds.slice(0, 3));
+    expect(retried.map((res) => res.statusCode)).toEqual([201, 201, 201]);
+  });
+
+  it('answers each caller of one purchase id named twice in a batch, with one row', async () => {
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const purchaseId = randomUUID();
+    const attempt = {
+      purchaseId,
+      reservationId: randomUUID(),
+      userId: buyer.id,
+      performanceId: performance.id,
+      amount: 1050,
+      currency: 'KRW',
+      idempotencyKey: purchaseId,
+    };
+    // The first goes alone; the next four wait for it and share one statement, the same id twice.
+    const others = Array.from({ length: 3 }, () => ({ ...attempt, purchaseId: randomUUID() }));
+    const statuses = await Promise.all(
+      [others[0], attempt, { ...attempt }, others[1], others[2]].map((a) => attempts.begin(a)),
+    );
+    expect(statuses).toEqual(statuses.map(() => PaymentAttemptStatus.Pending));
+    const charged = await Promise.all([
+      attempts.markCharged(others[0].purchaseId, 'ch_a'),
+      attempts.markCharged(purchaseId, 'ch_b'),
+      attempts.markCharged(purchaseId.toUpperCase(), 'ch_b'),
+      attempts.markCharged(randomUUID(), 'ch_none'),
+    ]);
+    expect(charged).toEqual([true, true, true, false]);
+    const rows = await db.query('SELECT charge_id, status FROM payment_attempts WHERE purchase_id = $1', [purchaseId]);
+    expect(rows.rows).toEqual([{ charge_id: 'ch_b', status: PaymentAttemptStatus.Charged }]);
+  });
+});

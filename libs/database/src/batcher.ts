@@ -1,0 +1,68 @@
+/** Bounds of a `Batcher`. */
+export interface BatcherOptions {
+  /** Most items one call of the batch function gets. */
+  maxBatch: number;
+  /** Most calls of the batch function running at once; further items wait and go together. */
+  maxInFlight: number;
+}
+
+interface Waiting<I, O> {
+  input: I;
+  resolve: (output: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for one kind of statement: items submitted while `maxInFlight` batches are
+ * running wait, and go together as the next batch (at most `maxBatch` items) when one ends. An
+ * item submitted while a slot is free goes at once, alone, so a quiet process adds no delay.
+ * `run` answers one output per input, in order; its error rejects every item of its batch.
+ */
+export class Batcher<I, O> {
+  private readonly waiting: Waiting<I, O>[] = [];
+  private inFlight = 0;
+  /** Batches sent and items they carried since the start (for tests and metrics). */
+  readonly sent = { batches: 0, items: 0 };
+
+  constructor(
+    private readonly run: (inputs: I[]) => Promise<O[]>,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  /** Resolves with this item's output once its batch has run; rejects with its batch's error. */
+  submit(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({ input, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.options.maxBatch);
+      this.inFlight += 1;
+      this.sent.batches += 1;
+      this.sent.items += batch.length;
+      void this.send(batch);
+    }
+  }
+
+  /** Never rejects: the batch's outcome goes to its items. */
+  private async send(batch: Waiting<I, O>[]): Promise<void> {
+    let outputs: O[] | null = null;
+    let failure: unknown;
+    try {
+      outputs = await this.run(batch.map((item) => item.input));
+      if (outputs.length !== batch.length) {
+        throw new Error(`batch of ${batch.length} items answered ${outputs.length} outputs`);
+      }
+    } catch (error) {
+      outputs = null;
+      failure = error;
+    }
+    // The next batch leaves before this one's callers go on.
+    this.inFlight -= 1;
+    this.drain();
+    batch.forEach((item, index) => (outputs ? item.resolve(outputs[index]) : item.reject(failure)));
+  }
+}
