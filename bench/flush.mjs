@@ -61,13 +61,13 @@ function startBatch(nodeArgs = []) {
 }
 
 async function stopBatch(batch) {
-  if (batch.exitCode !== null) return;
+  if (batch.exitCode !== null || batch.signalCode !== null) return;
   batch.kill('SIGTERM');
   await new Promise((r) => batch.once('exit', r));
 }
 
 async function waitForBatch() {
-  for (let i = 0; i < 300; i += 1) {
+  for (let i = 0; i < 600; i += 1) {
     try {
       if ((await fetch(`http://127.0.0.1:${METRICS_PORT}/health/live`)).ok) return;
     } catch {
@@ -203,14 +203,13 @@ async function written(db, performanceId) {
 }
 
 async function main() {
-  const setup = startBatch();
-  await waitForBatch(); // it creates and migrates the database
-  await stopBatch(setup);
   const db = new pg.Client({ connectionString: env.DATABASE_URL });
-  await db.connect();
   const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: prefix });
-  let batch;
+  let batch = startBatch();
   try {
+    await waitForBatch(); // it creates and migrates the database
+    await stopBatch(batch);
+    await db.connect();
     const { performanceId, purchases } = await prepareDatabase(db);
     await redis.sadd('performances', performanceId);
     const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
@@ -276,8 +275,8 @@ async function main() {
       console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
     }
   } finally {
-    if (batch) await stopBatch(batch);
-    await db.end();
+    await stopBatch(batch);
+    await db.end().catch(() => undefined);
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

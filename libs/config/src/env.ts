@@ -187,7 +187,7 @@ export class Env {
   @IsInt()
   @Min(1)
   @Max(10000)
-  PURCHASE_FLUSH_BATCH_SIZE = 2000;
+  PURCHASE_FLUSH_BATCH_SIZE = 1000;
 
   /**
    * Batches of one performance `batch` writes at once (each on its own PostgreSQL connection)
@@ -197,7 +197,7 @@ export class Env {
   @IsInt()
   @Min(1)
   @Max(16)
-  PURCHASE_FLUSH_IN_FLIGHT = 3;
+  PURCHASE_FLUSH_IN_FLIGHT = 4;
 
   /**
    * A buffered purchase delivered to a flusher and not acknowledged for this long is taken over
