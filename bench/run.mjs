@@ -335,7 +335,9 @@ async function benchPurchases(adminToken, trivial) {
   // One batch process flushes the whole backlog; time it from start to the last row.
   const answered = bought.statusCodeStats?.['201']?.count ?? 0;
   const flushStarted = Date.now();
-  const batch = spawn(process.execPath, [join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
+  // BENCH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the flushing batch (written when it exits).
+  const batchNodeArgs = process.env.BENCH_BATCH_NODE_ARGS ? process.env.BENCH_BATCH_NODE_ARGS.split(' ') : [];
+  const batch = spawn(process.execPath, [...batchNodeArgs, join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
     env: { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0', METRICS_PORT: String(PORT + 301) },
     stdio: 'ignore',
   });
@@ -360,7 +362,7 @@ async function benchPurchases(adminToken, trivial) {
   const flushNote =
     `One \`batch\` process wrote ${persisted} purchases (with their tickets and outbox rows) to PostgreSQL in ` +
     `${seconds.toFixed(1)} s from its first row: **${(persisted / seconds).toFixed(0)} purchases/s** flushed ` +
-    `(multi-row inserts, one transaction per batch of up to 500 stream entries).`;
+    `(one statement per batch of up to PURCHASE_FLUSH_BATCH_SIZE stream entries, several batches in flight).`;
   console.log(flushNote);
   return { row, flushNote };
 }

@@ -77,6 +77,8 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
       ...api.env,
       PURCHASE_FLUSH_AGE_SECONDS: '1',
       PURCHASE_CLAIM_IDLE_SECONDS: '2',
+      // Small batches, several in flight: the backlog takes many of them, so the kill lands mid-flush.
+      PURCHASE_FLUSH_BATCH_SIZE: '100',
     });
     processes.push(batch);
     await batch.waitForLine('batch started');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
@@ -34,6 +35,8 @@ import {
   userPurchasesKey,
 } from '@app/ticketing';
 import { holdTheOldWay, purchaseTheOldWay } from '../../../libs/ticketing/test/previous-version';
+
+import { PurchaseFlushBatch, PurchaseRepository } from '@app/database';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold, persisted, sleep } from './purchase-helpers';
@@ -365,6 +368,114 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect(ticketsOf(b.id)).toEqual(['CANCELED']);
     expect(ticketsOf(bought.json().id)).toEqual(['ACTIVE', 'ACTIVE']);
     expect((await call('GET', `/purchases/${a.id}`, { session: buyer })).json().status).toBe('CANCELED');
+  });
+
+  it('applies a cancellation after the batches before it and before those after it, with several batches in flight', async () => {
+    const flusher = api.app.get(PurchaseFlusher);
+    const [seat] = seats(1);
+    const first = await hold(api.app, buyer, performance.id, [seat]);
+    const a = (await call('POST', '/purchases', { body: { reservationId: first.id }, session: buyer })).json();
+    await waitUntil(async () => {
+      await flushAll();
+      return (await persisted(api.env.DATABASE_URL, [a.id])).purchases.length === 1;
+    }, 'the first purchase flushed');
+
+    // In the stream, one entry per batch: the cancellation, a new sale of the seat it frees, and more sales.
+    expect((await call('POST', `/purchases/${a.id}/cancel`, { session: buyer })).statusCode).toBe(200);
+    const resold = await hold(api.app, other, performance.id, [seat]);
+    const b = (await call('POST', '/purchases', { body: { reservationId: resold.id }, session: other })).json();
+    const more: string[] = [];
+    for (const seatId of seats(4)) {
+      const held = await hold(api.app, other, performance.id, [seatId]);
+      more.push((await call('POST', '/purchases', { body: { reservationId: held.id }, session: other })).json().id);
+    }
+    // Every write is slowed down, so one started out of order would overlap the cancellation's.
+    const repository = api.app.get(PurchaseRepository);
+    const writeBatch = repository.writeBatch.bind(repository);
+    const running = new Set<PurchaseFlushBatch>();
+    const overlaps: string[] = [];
+    let mostAtOnce = 0;
+    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch) => {
+      for (const other of running) {
+        if (batch.cancellations.length > 0 || other.cancellations.length > 0)
+          overlaps.push('a cancellation overlapped');
+      }
+      running.add(batch);
+      mostAtOnce = Math.max(mostAtOnce, running.size);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return await writeBatch(batch);
+      } finally {
+        running.delete(batch);
+      }
+    });
+    let written = 0;
+    try {
+      await waitUntil(async () => {
+        written += await flusher.flushOnce({ batchSize: 1, inFlight: 3 });
+        return written >= 6;
+      }, 'the six entries flushed');
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(overlaps).toEqual([]);
+    expect(mostAtOnce).toBeLessThanOrEqual(3);
+
+    const db = await persisted(api.env.DATABASE_URL, [a.id, b.id, ...more]);
+    expect(db.purchases.map((p) => [p.id, p.status]).sort()).toEqual(
+      [[a.id, 'CANCELED'], [b.id, 'PAID'], ...more.map((id) => [id, 'PAID'])].sort(),
+    );
+    expect(
+      db.tickets
+        .filter((t) => t.seat_id === seat)
+        .map((t) => [t.purchase_id, t.status])
+        .sort(),
+    ).toEqual(
+      [
+        [a.id, 'CANCELED'],
+        [b.id, 'ACTIVE'],
+      ].sort(),
+    );
+    expect(db.tickets.filter((t) => more.includes(t.purchase_id))).toHaveLength(4);
+    expect(db.outbox.map((m) => m.message_id).sort()).toEqual(
+      [a.id, b.id, ...more].map((id) => `purchase-completed:${id}`).sort(),
+    );
+  });
+
+  it('marks the open payment attempt of a flushed purchase COMPLETED, in its write, and leaves a refunded one alone (P9)', async () => {
+    const open = await hold(api.app, buyer, performance.id, seats(1));
+    const refunded = await hold(api.app, buyer, performance.id, seats(1));
+    const a = (await call('POST', '/purchases', { body: { reservationId: open.id }, session: buyer })).json();
+    const b = (await call('POST', '/purchases', { body: { reservationId: refunded.id }, session: buyer })).json();
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      // As the request path leaves them once it no longer completes the attempt itself.
+      await db.query(`UPDATE payment_attempts SET status = 'CHARGED', resolved_at = NULL WHERE purchase_id = $1`, [
+        a.id,
+      ]);
+      await db.query(`UPDATE payment_attempts SET status = 'REFUNDED' WHERE purchase_id = $1`, [b.id]);
+      const attempts = async () =>
+        (
+          await db.query(
+            'SELECT purchase_id, status, resolved_at, charge_id FROM payment_attempts WHERE purchase_id = ANY($1::uuid[])',
+            [[a.id, b.id]],
+          )
+        ).rows as { purchase_id: string; status: string; resolved_at: Date | null; charge_id: string | null }[];
+      expect((await attempts()).find((row) => row.purchase_id === a.id)?.status).toBe('CHARGED');
+
+      await waitUntil(async () => {
+        await flushAll();
+        return (await persisted(api.env.DATABASE_URL, [a.id, b.id])).purchases.length === 2;
+      }, 'both purchases flushed');
+      const rows = await attempts();
+      const completed = rows.find((row) => row.purchase_id === a.id);
+      expect(completed).toMatchObject({ status: 'COMPLETED', resolved_at: expect.any(Date) });
+      expect(completed?.charge_id).toBeTruthy();
+      expect(rows.find((row) => row.purchase_id === b.id)?.status).toBe('REFUNDED');
+    } finally {
+      await db.end();
+    }
   });
 
   it('pages the caller’s purchases newest first, flushed or not, each once', async () => {

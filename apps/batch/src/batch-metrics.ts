@@ -2,11 +2,11 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { OutboxRepository } from '@app/database';
 import { OutboxRelayLoop } from '@app/messaging';
-import { PurchaseFlushLoop } from '@app/ticketing';
+import { PurchaseFlusher, PurchaseFlushLoop } from '@app/ticketing';
 
 /**
  * The Prometheus registry `batch` serves on METRICS_PORT: the process's default metrics, the
- * flush and relay counters of its loops, and the outbox backlog, counted in PostgreSQL at each
+ * flush and relay counters of its loops, the flush lag (purchase → commit), and the outbox backlog, counted in PostgreSQL at each
  * scrape (NaN while PostgreSQL cannot be asked).
  */
 export function batchMetrics(app: INestApplicationContext): Registry {
@@ -15,6 +15,7 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   const flushLoop = app.get(PurchaseFlushLoop);
   registry.registerMetric(flushLoop.flushed);
   registry.registerMetric(flushLoop.failedPasses);
+  registry.registerMetric(app.get(PurchaseFlusher).lag);
   registry.registerMetric(app.get(OutboxRelayLoop).published);
   const outbox = app.get(OutboxRepository);
   new Gauge({

@@ -182,6 +182,23 @@ export class Env {
   @Max(3600)
   PURCHASE_FLUSH_AGE_SECONDS = 5;
 
+  /** Most purchase-stream entries `batch` writes to PostgreSQL in one statement (or transaction). */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  PURCHASE_FLUSH_BATCH_SIZE = 1000;
+
+  /**
+   * Batches of one performance `batch` writes at once (each on its own PostgreSQL connection)
+   * while it reads the next; keep it below DATABASE_POOL_SIZE.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  PURCHASE_FLUSH_IN_FLIGHT = 4;
+
   /**
    * A buffered purchase delivered to a flusher and not acknowledged for this long is taken over
    * by another: the flusher died. Keep it well above the time one batch takes to write.

@@ -49,7 +49,7 @@ export {
   newClaim,
 } from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
-export { DEFAULT_FLUSH_OPTIONS, FLUSH_GROUP, PurchaseFlusher } from './purchases/purchase-flusher';
+export { FLUSH_GROUP, PurchaseFlusher } from './purchases/purchase-flusher';
 export type { FlushOptions } from './purchases/purchase-flusher';
 export { PurchaseFlushLoop } from './purchases/purchase-flush.loop';
 export { PurchasesModule } from './purchases/purchases.module';

@@ -91,79 +91,81 @@ export class PurchaseRepository {
   }
 
   /**
-   * Writes a flush in one transaction; every statement is a no-op when replayed. Cancellations
-   * go first, so a seat canceled and sold again in the same batch gets its new active ticket.
-   * A purchase new to the database gets its tickets and one purchase-completed outbox message.
-   * Returns the ids of the purchases that were new.
+   * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
+   * its tickets, one purchase-completed outbox message, and its open payment attempt (PENDING or
+   * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without
+   * cancellations that is one statement, on its own (one round trip); with them, one transaction
+   * whose cancellations go first, so a seat canceled and sold again in the same batch gets its new
+   * active ticket. Returns the ids of the purchases that were new.
    */
-  writeBatch(batch: PurchaseFlushBatch): Promise<string[]> {
+  async writeBatch(batch: PurchaseFlushBatch): Promise<string[]> {
+    if (batch.cancellations.length === 0) return this.insertPurchases(this.dataSource.manager, batch.purchases);
     return this.dataSource.transaction(async (manager) => {
       await cancel(manager, batch.cancellations);
-      if (batch.purchases.length === 0) return [];
-      const purchases = batch.purchases;
-      const inserted: { id: string }[] = await manager.query(
-        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::bigint[], $6::char(3)[], $7::varchar[],
-                              $8::purchase_status[], $9::timestamptz[], $10::timestamptz[])
-         ON CONFLICT (id) DO NOTHING
-         RETURNING id`,
-        [
-          purchases.map((p) => p.id),
-          purchases.map((p) => p.reservationId),
-          purchases.map((p) => p.userId),
-          purchases.map((p) => p.performanceId),
-          purchases.map((p) => p.amount),
-          purchases.map((p) => p.currency),
-          purchases.map((p) => p.chargeId),
-          purchases.map((p) => p.status),
-          purchases.map((p) => p.createdAt),
-          purchases.map((p) => p.canceledAt),
-        ],
-      );
-      const newIds = new Set(inserted.map((row) => row.id));
-      const fresh = purchases.filter((p) => newIds.has(p.id));
-      if (fresh.length === 0) return [];
-
-      const tickets = fresh.flatMap((p) =>
-        p.seatIds.map((seatId) => ({ purchaseId: p.id, performanceId: p.performanceId, seatId, status: p.status })),
-      );
-      await manager.query(
-        `INSERT INTO tickets (purchase_id, performance_id, seat_id, status)
-         SELECT purchase_id, performance_id, seat_id,
-                CASE WHEN status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status
-         FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[]) AS t(purchase_id, performance_id, seat_id, status)
-         ON CONFLICT DO NOTHING`,
-        [
-          tickets.map((t) => t.purchaseId),
-          tickets.map((t) => t.performanceId),
-          tickets.map((t) => t.seatId),
-          tickets.map((t) => t.status),
-        ],
-      );
-      await manager.query(
-        `INSERT INTO outbox (message_id, routing_key, payload)
-         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[])
-         ON CONFLICT (message_id) DO NOTHING`,
-        [
-          fresh.map((p) => `purchase-completed:${p.id}`),
-          fresh.map(() => 'purchase.completed'),
-          fresh.map((p) =>
-            JSON.stringify({
-              purchaseId: p.id,
-              userId: p.userId,
-              performanceId: p.performanceId,
-              seatIds: p.seatIds,
-              amount: p.amount,
-              currency: p.currency,
-              createdAt: p.createdAt.toISOString(),
-            }),
-          ),
-        ],
-      );
-      return fresh.map((p) => p.id);
+      return this.insertPurchases(manager, batch.purchases);
     });
   }
+
+  private async insertPurchases(manager: EntityManager, purchases: PurchaseRecord[]): Promise<string[]> {
+    if (purchases.length === 0) return [];
+    // One JSON document for the whole batch: serialised natively, parsed once by PostgreSQL.
+    const batch = JSON.stringify(
+      purchases.map((p) => ({
+        ...p,
+        message: {
+          purchaseId: p.id,
+          userId: p.userId,
+          performanceId: p.performanceId,
+          seatIds: p.seatIds,
+          amount: p.amount,
+          currency: p.currency,
+          createdAt: p.createdAt.toISOString(),
+        },
+      })),
+    );
+    const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch]);
+    return inserted.map((row) => row.id);
+  }
 }
+
+/**
+ * One statement, from a JSON array of PurchaseRecords each with its purchase-completed `message`:
+ * the purchases (ON CONFLICT: a replay inserts none), and for those it inserted their tickets,
+ * outbox messages and payment-attempt completions. The sub-statements share one snapshot, so each
+ * works from `inserted`, never from the tables; the tickets' foreign keys are checked at the end
+ * of the statement, when the purchases are there.
+ */
+const INSERT_PURCHASES = `
+  WITH input AS (
+    SELECT r.*, e.value -> 'message' AS message, e.position
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(value, position),
+         jsonb_to_record(e.value) AS r(id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
+                                       currency char(3), "chargeId" varchar, status purchase_status,
+                                       "createdAt" timestamptz, "canceledAt" timestamptz, "seatIds" int[])
+  ), inserted AS (
+    INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
+    SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt", "canceledAt"
+    FROM input ORDER BY position
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, performance_id, status, charge_id
+  ), new_tickets AS (
+    INSERT INTO tickets (purchase_id, performance_id, seat_id, status)
+    SELECT i.id, i.performance_id, s.seat_id,
+           CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status
+    FROM inserted i JOIN input p ON p.id = i.id CROSS JOIN unnest(p."seatIds") AS s(seat_id)
+    ON CONFLICT DO NOTHING
+  ), messages AS (
+    INSERT INTO outbox (message_id, routing_key, payload)
+    SELECT 'purchase-completed:' || i.id, 'purchase.completed', p.message
+    FROM inserted i JOIN input p ON p.id = i.id ORDER BY p.position
+    ON CONFLICT (message_id) DO NOTHING
+  ), completed_attempts AS (
+    UPDATE payment_attempts a
+    SET status = 'COMPLETED', resolved_at = clock_timestamp(), charge_id = COALESCE(a.charge_id, i.charge_id)
+    FROM inserted i
+    WHERE a.purchase_id = i.id AND a.status IN ('PENDING', 'CHARGED')
+  )
+  SELECT id FROM inserted`;
 
 async function cancel(manager: EntityManager, cancellations: PurchaseCancellation[]): Promise<void> {
   if (cancellations.length === 0) return;

@@ -22,6 +22,16 @@ for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
 end
 if not lastDelivered then return redis.error_reply('NOGROUP no group ' .. group) end
 
+-- When even the newest entry is due (a backlog, or no flush age), deliver at once: XRANGE would
+-- copy every entry into Lua once more just to count the due ones.
+local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+if #newest == 0 then return {} end
+if tonumber(string.match(newest[1][1], '^%d+')) <= tonumber(dueUntil) then
+  local all = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')
+  if not all then return {} end
+  return all[1][2]
+end
+
 local due = redis.call('XRANGE', stream, '(' .. lastDelivered, dueUntil, 'COUNT', count)
 if #due == 0 then return {} end
 local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', #due, 'STREAMS', stream, '>')

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { PollingLoop, RepeatedFailureLog } from '@app/logging';
-import { DEFAULT_FLUSH_OPTIONS, FlushOptions, PurchaseFlusher } from './purchase-flusher';
+import { FlushOptions, PurchaseFlusher } from './purchase-flusher';
 
 /**
  * Runs the flusher again and again: at once while it finds due entries, else after a pause.
@@ -14,7 +14,7 @@ export class PurchaseFlushLoop extends PollingLoop {
   private readonly failures = new RepeatedFailureLog((message) =>
     this.logger.warn(`purchase flush failed: ${message}`),
   );
-  private options: FlushOptions = DEFAULT_FLUSH_OPTIONS;
+  private options?: FlushOptions;
   /** Purchases (and cancellations) written to PostgreSQL; in no registry until a process adds it. */
   readonly flushed = new Counter({
     name: 'boxoffice_purchases_flushed_total',
@@ -32,7 +32,8 @@ export class PurchaseFlushLoop extends PollingLoop {
     super();
   }
 
-  start(pauseMs = 250, options: FlushOptions = DEFAULT_FLUSH_OPTIONS): void {
+  /** Starts the loop; `options` default to the flusher's (PURCHASE_FLUSH_BATCH_SIZE, PURCHASE_FLUSH_IN_FLIGHT). */
+  start(pauseMs = 250, options?: FlushOptions): void {
     this.options = options;
     this.startLoop(pauseMs);
   }

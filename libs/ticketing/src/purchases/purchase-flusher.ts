@@ -1,12 +1,17 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
 import { defineScripts } from '@app/redis';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { seatIdsFromList } from './purchase';
 import {
+  ACK_FLUSHED,
+  ackFlushed,
+  CANCELED_PURCHASES,
+  canceledPurchases,
   DELIVER_DUE_PURCHASES,
   deliverDuePurchases,
   ENSURE_FLUSH_GROUP,
@@ -20,27 +25,51 @@ export const FLUSH_GROUP = 'flusher';
 export const FLUSHED_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export interface FlushOptions {
-  /** Most stream entries written per performance and transaction. */
+  /** Most stream entries written per performance and statement (or transaction). */
   batchSize: number;
+  /**
+   * Most batches of one performance written at once, each on its own PostgreSQL connection, while
+   * the next is read from Redis (default 1: one after the other). A batch with cancellations is
+   * always written alone, after every earlier one and before every later one.
+   */
+  inFlight?: number;
 }
-
-export const DEFAULT_FLUSH_OPTIONS: FlushOptions = { batchSize: 500 };
 
 interface CancelEntry extends PurchaseCancellation {
   userId: string;
 }
 
+/** Stream entries read together, decoded. */
+interface Batch {
+  entryIds: string[];
+  purchases: PurchaseRecord[];
+  cancellations: CancelEntry[];
+}
+
 /**
  * Writes purchases (and cancellations) from the Redis purchase streams to PostgreSQL once they
  * are older than PURCHASE_FLUSH_AGE_SECONDS. Reads with a consumer group, writes a batch in one
- * transaction whose unique keys make a replay a no-op, and acknowledges only after commit; the
- * entries of a consumer that died are taken over with XAUTOCLAIM. Any number may run at once.
+ * statement (or transaction) whose unique keys make a replay a no-op, and acknowledges only after
+ * commit; the entries of a consumer that died are taken over with XAUTOCLAIM. Any number may run
+ * at once. Within one process, several batches of new entries may be written at once
+ * (`FlushOptions.inFlight`); entries being written are never read again by the same process.
  */
 @Injectable()
 export class PurchaseFlusher {
   private readonly logger = new Logger(PurchaseFlusher.name);
   /** This process's consumer name in the group. */
   readonly consumer = `${hostname()}-${process.pid}`;
+  /**
+   * Seconds from a purchase (or cancellation) to the commit of its flush, one observation per
+   * stream entry; includes PURCHASE_FLUSH_AGE_SECONDS. The purchase time is the Redis clock of its
+   * XADD, the commit time this process's clock. In no registry until a process adds it.
+   */
+  readonly lag = new Histogram({
+    name: 'boxoffice_purchase_flush_lag_seconds',
+    help: 'Seconds from a purchase (stream append) to the commit of its write to PostgreSQL',
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 7.5, 10, 30, 60, 300],
+    registers: [],
+  });
   private readonly streamsWithGroup = new Set<string>();
 
   constructor(
@@ -48,11 +77,19 @@ export class PurchaseFlusher {
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
   ) {
-    defineScripts(redis, [ENSURE_FLUSH_GROUP, DELIVER_DUE_PURCHASES]);
+    defineScripts(redis, [ENSURE_FLUSH_GROUP, DELIVER_DUE_PURCHASES, CANCELED_PURCHASES, ACK_FLUSHED]);
   }
 
-  /** Writes one batch per performance that has due entries; returns how many entries it wrote. */
-  async flushOnce(options: FlushOptions = DEFAULT_FLUSH_OPTIONS): Promise<number> {
+  /**
+   * Writes the due entries of every performance that has some; returns how many entries it wrote.
+   * Options default to PURCHASE_FLUSH_BATCH_SIZE and PURCHASE_FLUSH_IN_FLIGHT.
+   */
+  async flushOnce(
+    options: FlushOptions = {
+      batchSize: this.env.PURCHASE_FLUSH_BATCH_SIZE,
+      inFlight: this.env.PURCHASE_FLUSH_IN_FLIGHT,
+    },
+  ): Promise<number> {
     const performanceIds = (await this.redis.smembers(PERFORMANCE_REGISTRY_KEY)).map(Number);
     if (performanceIds.length === 0) return 0;
     const [seconds, micros] = (await this.redis.time()).map(Number);
@@ -77,20 +114,70 @@ export class PurchaseFlusher {
     await this.ensureGroup(stream);
     const due = (entries: StreamEntry[]) => entries.filter(([id]) => Number(id.split('-')[0]) <= dueUntil);
     // Own unacknowledged entries first (a failed write, or entries delivered before they were due),
-    // then those of dead consumers, then new ones.
-    let entries = due(await this.readGroup(stream, '0', options.batchSize));
-    if (entries.length === 0) entries = due(await this.claimAbandoned(stream, options));
-    if (entries.length === 0) {
-      entries = await deliverDuePurchases(this.redis, stream, {
+    // then those of dead consumers: nothing of this process is in flight between passes, so these
+    // are no batch being written. Written alone, in stream order.
+    let recovered = due(await this.readGroup(stream, '0', options.batchSize));
+    if (recovered.length === 0) recovered = due(await this.claimAbandoned(stream, options));
+    if (recovered.length > 0) {
+      await this.write(performanceId, stream, decode(recovered));
+      return recovered.length;
+    }
+    return this.flushNew(performanceId, stream, dueUntil, options);
+  }
+
+  /**
+   * New entries: the next batch is read while earlier ones are written, up to `inFlight` at once.
+   * After a failed write nothing more is read, so no later cancellation overtakes the failed
+   * batch's purchases; its entries stay pending and the next pass writes them first.
+   */
+  private async flushNew(
+    performanceId: number,
+    stream: string,
+    dueUntil: number,
+    options: FlushOptions,
+  ): Promise<number> {
+    const inFlight = Math.max(1, options.inFlight ?? 1);
+    const writes = new Set<Promise<void>>();
+    let written = 0;
+    let failure: unknown = null;
+    const start = (batch: Batch): Promise<void> => {
+      const write: Promise<void> = this.write(performanceId, stream, batch).then(
+        () => {
+          written += batch.entryIds.length;
+        },
+        (error: unknown) => {
+          failure ??= error;
+        },
+      );
+      writes.add(write);
+      void write.finally(() => writes.delete(write));
+      return write;
+    };
+    while (failure === null) {
+      const entries = await deliverDuePurchases(this.redis, stream, {
         group: FLUSH_GROUP,
         consumer: this.consumer,
         dueUntil,
         count: options.batchSize,
       });
+      if (entries.length === 0) break;
+      const batch = decode(entries);
+      if (batch.cancellations.length > 0) {
+        // In stream order: after every earlier batch (the purchase it cancels), before every later
+        // one (a new sale of a seat it frees).
+        await Promise.all(writes);
+        if (failure !== null) break;
+        await start(batch);
+      } else {
+        start(batch);
+        while (writes.size >= inFlight) await Promise.race(writes);
+      }
+      // Fewer than asked: caught up with the due entries.
+      if (entries.length < options.batchSize) break;
     }
-    if (entries.length === 0) return 0;
-    await this.write(performanceId, stream, entries);
-    return entries.length;
+    await Promise.all(writes);
+    if (failure !== null) throw failure;
+    return written;
   }
 
   private async ensureGroup(stream: string): Promise<void> {
@@ -128,62 +215,63 @@ export class PurchaseFlusher {
     return claimed;
   }
 
-  private async write(performanceId: number, stream: string, entries: StreamEntry[]): Promise<void> {
+  private async write(performanceId: number, stream: string, batch: Batch): Promise<void> {
     const keys = performanceKeys(performanceId);
-    const purchases: PurchaseRecord[] = [];
-    const cancellations: CancelEntry[] = [];
-    for (const [, fields] of entries) {
-      const entry = pairsToObject(fields as string[]);
-      if (entry.type === 'purchase') purchases.push(purchaseFromEntry(entry));
-      else if (entry.type === 'cancel') cancellations.push(cancellationFromEntry(entry));
-    }
-
+    const { purchases, cancellations } = batch;
     // A purchase canceled before it is written goes in as CANCELED: the cancellation may be
     // flushed by another consumer before this entry is.
-    if (purchases.length > 0) {
-      const reads = this.redis.pipeline();
-      for (const purchase of purchases) reads.hmget(keys.purchase(purchase.id), 'status', 'canceledAt');
-      const states = (await reads.exec()) ?? [];
-      purchases.forEach((purchase, index) => {
-        const [error, state] = states[index];
-        if (error) throw error;
-        const [status, canceledAt] = state as (string | null)[];
-        if (status === PurchaseStatus.Canceled && canceledAt) {
-          purchase.status = PurchaseStatus.Canceled;
-          purchase.canceledAt = new Date(Number(canceledAt));
-        }
-      });
+    const canceled = await canceledPurchases(
+      this.redis,
+      purchases.map((purchase) => keys.purchase(purchase.id)),
+    );
+    for (const [position, canceledAt] of canceled) {
+      purchases[position].status = PurchaseStatus.Canceled;
+      purchases[position].canceledAt = new Date(canceledAt);
     }
 
     await this.purchases.writeBatch({ purchases, cancellations });
-    // Stream ids begin with the ms of their XADD: the oldest one tells how long buyers' purchases
-    // waited in Redis (the dashboard's flush lag).
-    const oldestAt = Math.min(...entries.map(([id]) => Number(id.split('-')[0])));
+    const committedAt = Date.now();
+    let oldestAt = committedAt;
+    for (const id of batch.entryIds) {
+      const appendedAt = Number(id.slice(0, id.indexOf('-')));
+      oldestAt = Math.min(oldestAt, appendedAt);
+      this.lag.observe(Math.max(0, committedAt - appendedAt) / 1000);
+    }
     this.logger.log({
       message: `flushed ${purchases.length} purchases and ${cancellations.length} cancellations of performance ${performanceId}`,
-      boxoffice: { flush: { purchases: purchases.length, lag_ms: Math.max(0, Date.now() - oldestAt) } },
+      boxoffice: { flush: { purchases: purchases.length, lag_ms: Math.max(0, committedAt - oldestAt) } },
     });
 
     // Only after commit. A crash before this line replays the batch: a no-op in PostgreSQL.
-    const ids = entries.map(([id]) => id);
-    const after = this.redis
-      .pipeline()
-      .xack(stream, FLUSH_GROUP, ...ids)
-      .xdel(stream, ...ids);
-    for (const { id, userId } of [
-      ...purchases,
-      ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId })),
-    ]) {
-      after
+    const written = [...purchases, ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId }))];
+    // The user index and the id pointer live outside the performance's slot: plain commands.
+    const outside = this.redis.pipeline();
+    for (const { id, userId } of written) {
+      outside
         .zrem(userPurchasesKey(userId), `${performanceId}:${id}`)
-        .pexpire(keys.purchase(id), FLUSHED_RETENTION_MS)
         .pexpire(purchasePointerKey(id), FLUSHED_RETENTION_MS);
     }
-    await after.exec();
-    this.logger.verbose(
-      `flushed ${purchases.length} purchases and ${cancellations.length} cancellations of performance ${performanceId}`,
-    );
+    await Promise.all([
+      ackFlushed(
+        this.redis,
+        stream,
+        written.map(({ id }) => keys.purchase(id)),
+        { group: FLUSH_GROUP, retentionMs: FLUSHED_RETENTION_MS, entryIds: batch.entryIds },
+      ),
+      outside.exec(),
+    ]);
   }
+}
+
+function decode(entries: StreamEntry[]): Batch {
+  const batch: Batch = { entryIds: [], purchases: [], cancellations: [] };
+  for (const [id, fields] of entries) {
+    batch.entryIds.push(id);
+    const entry = pairsToObject(fields as string[]);
+    if (entry.type === 'purchase') batch.purchases.push(purchaseFromEntry(entry));
+    else if (entry.type === 'cancel') batch.cancellations.push(cancellationFromEntry(entry));
+  }
+  return batch;
 }
 
 function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {

@@ -185,3 +185,41 @@ export function deliverDuePurchases(
     [request.group, request.consumer, request.dueUntil, request.count],
   );
 }
+
+export const CANCELED_PURCHASES: LuaScript = {
+  name: 'boxofficeCanceledPurchases',
+  file: join(__dirname, 'canceled-purchases.lua'),
+  numberOfKeys: 'variable',
+};
+export const ACK_FLUSHED: LuaScript = {
+  name: 'boxofficeAckFlushed',
+  file: join(__dirname, 'ack-flushed.lua'),
+  numberOfKeys: 'variable',
+};
+
+/** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → canceledAt (epoch ms). */
+export async function canceledPurchases(redis: Redis, purchaseKeys: string[]): Promise<Map<number, number>> {
+  const canceled = new Map<number, number>();
+  if (purchaseKeys.length === 0) return canceled;
+  const reply = await callScript<(number | string)[]>(redis, CANCELED_PURCHASES.name, purchaseKeys, []);
+  for (let i = 0; i + 1 < reply.length; i += 2) canceled.set(Number(reply[i]) - 1, Number(reply[i + 1]));
+  return canceled;
+}
+
+/**
+ * Acknowledges and deletes flushed entries of `stream` and lets the purchase hashes they wrote
+ * expire after `retentionMs`; returns how many entries were acknowledged.
+ */
+export function ackFlushed(
+  redis: Redis,
+  stream: string,
+  purchaseKeys: string[],
+  request: { group: string; retentionMs: number; entryIds: string[] },
+): Promise<number> {
+  return callScript<number>(
+    redis,
+    ACK_FLUSHED.name,
+    [stream, ...purchaseKeys],
+    [request.group, request.retentionMs, ...request.entryIds],
+  );
+}

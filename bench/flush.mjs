@@ -1,0 +1,298 @@
+#!/usr/bin/env node
+// `node bench/flush.mjs`: the write-behind flush of one built `batch` process alone, without the
+// api (run `npm run build` first). Purchases are appended to a performance's purchase stream as
+// purchase.lua appends them (hash, stream entry, pointer, the buyer's index, and an open payment
+// attempt in PostgreSQL), on a database and Redis prefix of its own, dropped afterwards.
+//
+//   FLUSH_PURCHASES=N (20000)         N purchases appended first, then one batch flushes them all:
+//                                     prints purchases/s from its first written row to its last.
+//   FLUSH_RATE=R FLUSH_SECONDS=S      a batch runs while purchases are appended at a steady R per
+//                                     second for S seconds: prints the flush lag (purchase → commit)
+//                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
+//   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
+// Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import Redis from 'ioredis';
+import pg from 'pg';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RATE = Number(process.env.FLUSH_RATE ?? 0);
+const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
+const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
+const id = Date.now().toString(36);
+const METRICS_PORT = 4300 + Math.floor(Math.random() * 90);
+const prefix = `bo_flushbench_${id}:`;
+const env = {
+  ...process.env,
+  NODE_ENV: 'production',
+  METRICS_PORT: String(METRICS_PORT),
+  DATABASE_URL: `postgres://postgres@127.0.0.1:5432/bo_flushbench_${id}`,
+  REDIS_KEY_PREFIX: prefix,
+  RABBITMQ_NAMESPACE: `bo_flushbench_${id}`,
+  JWT_ACCESS_SECRET: 'bench-access-secret-0123456789abcdef0123',
+  JWT_REFRESH_SECRET: 'bench-refresh-secret-0123456789abcdef012',
+  PURCHASE_FLUSH_AGE_SECONDS: '0',
+  LOG_LEVEL: 'info',
+  LOG_CONSOLE: 'none',
+  LOG_DIR: join(os.tmpdir(), `bo-flushbench-${id}`),
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
+function cpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+function startBatch(nodeArgs = []) {
+  return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
+    env,
+    stdio: 'ignore',
+  });
+}
+
+async function stopBatch(batch) {
+  if (batch.exitCode !== null || batch.signalCode !== null) return;
+  batch.kill('SIGTERM');
+  await new Promise((r) => batch.once('exit', r));
+}
+
+async function waitForBatch() {
+  for (let i = 0; i < 600; i += 1) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${METRICS_PORT}/health/live`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error('batch did not start');
+}
+
+/** A performance of COUNT seats, COUNT buyers and one open (CHARGED) payment attempt per purchase. */
+async function prepareDatabase(db) {
+  const { rows: events } = await db.query(
+    `INSERT INTO events (title, venue, currency) VALUES ('Flush bench', 'Bench', 'KRW') RETURNING id`,
+  );
+  const { rows: performances } = await db.query(
+    `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+     VALUES ($1, now() + interval '1 day', now(), $2) RETURNING id`,
+    [events[0].id, COUNT],
+  );
+  const performanceId = performances[0].id;
+  const { rows: seats } = await db.query(
+    `INSERT INTO seats (performance_id, position, section, row, number, grade, price)
+     SELECT $1, g, 'Hall', g / 100, g % 100, 'R', 50000 FROM generate_series(0, $2::int - 1) AS g RETURNING id`,
+    [performanceId, COUNT],
+  );
+  const { rows: users } = await db.query(
+    `INSERT INTO users (email, name, role, password_hash)
+     SELECT 'flush-buyer-' || g || '@bench.local', 'Buyer ' || g, 'USER', 'not-a-login'
+     FROM generate_series(1, $1::int) AS g RETURNING id`,
+    [COUNT],
+  );
+  const purchases = seats.map((seat, i) => ({
+    id: randomUUID(),
+    reservationId: randomUUID(),
+    userId: users[i].id,
+    seatId: seat.id,
+    chargeId: `bench-charge-${i}`,
+  }));
+  await db.query(
+    `INSERT INTO payment_attempts (purchase_id, reservation_id, user_id, performance_id, amount, currency,
+                                   idempotency_key, charge_id, status)
+     SELECT p, r, u, $4, 50000, 'KRW', p::text, c, 'CHARGED'
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $5::text[]) AS t(p, r, u, c)`,
+    [
+      purchases.map((p) => p.id),
+      purchases.map((p) => p.reservationId),
+      purchases.map((p) => p.userId),
+      performanceId,
+      purchases.map((p) => p.chargeId),
+    ],
+  );
+  return { performanceId, purchases };
+}
+
+/** What purchase.lua and the api write for one purchase, in one pipeline. */
+function appendPurchases(redis, performanceId, purchases) {
+  const tag = `{perf:${performanceId}}`;
+  const pipeline = redis.pipeline();
+  for (const p of purchases) {
+    const now = Date.now();
+    const record = [
+      'id',
+      p.id,
+      'reservationId',
+      p.reservationId,
+      'userId',
+      p.userId,
+      'performanceId',
+      performanceId,
+      'seats',
+      p.seatId,
+      'amount',
+      50000,
+      'currency',
+      'KRW',
+      'chargeId',
+      p.chargeId,
+      'createdAt',
+      now,
+    ];
+    pipeline
+      .hset(`${tag}:purchase:${p.id}`, 'status', 'PAID', ...record)
+      .xadd(`${tag}:purchases`, '*', 'type', 'purchase', ...record)
+      .set(`purchase-performance:${p.id}`, performanceId)
+      .zadd(`user-purchases:${p.userId}`, now, `${performanceId}:${p.id}`);
+  }
+  return pipeline.exec();
+}
+
+async function countFlushed(db, performanceId) {
+  return (await db.query('SELECT count(*)::int AS n FROM purchases WHERE performance_id = $1', [performanceId])).rows[0]
+    .n;
+}
+
+/** p50/p90/p99/max upper bounds from a Prometheus histogram's cumulative buckets. */
+function quantiles(metricsText, name) {
+  const buckets = [];
+  for (const line of metricsText.split('\n')) {
+    const match = line.match(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`));
+    if (match) buckets.push([match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]);
+  }
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const at = (q) => buckets.find(([, n]) => n >= q * total)?.[0];
+  return { count: total, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
+
+/** The relay of the batch declared this run's queues and exchanges: leave none behind. */
+async function dropQueues() {
+  const connection = await amqp.connect(env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+  try {
+    const listing = spawnSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8' });
+    const channel = await connection.createChannel();
+    for (const queue of (listing.stdout ?? '').split('\n').filter((q) => q.startsWith(env.RABBITMQ_NAMESPACE))) {
+      await channel.deleteQueue(queue.trim());
+    }
+    for (const exchange of ['events', 'dead']) await channel.deleteExchange(`${env.RABBITMQ_NAMESPACE}.${exchange}`);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Tickets, outbox messages and completed payment attempts written with the purchases: each must equal COUNT. */
+async function written(db, performanceId) {
+  const { rows } = await db.query(
+    `SELECT (SELECT count(*)::int FROM tickets WHERE performance_id = $1) AS tickets,
+            (SELECT count(*)::int FROM outbox) AS outbox,
+            (SELECT count(*)::int FROM payment_attempts WHERE status = 'COMPLETED') AS "completedAttempts"`,
+    [performanceId],
+  );
+  return rows[0];
+}
+
+async function main() {
+  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: prefix });
+  let batch = startBatch();
+  try {
+    await waitForBatch(); // it creates and migrates the database
+    await stopBatch(batch);
+    await db.connect();
+    const { performanceId, purchases } = await prepareDatabase(db);
+    await redis.sadd('performances', performanceId);
+    const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
+    if (RATE === 0) {
+      for (let i = 0; i < COUNT; i += 1000) await appendPurchases(redis, performanceId, purchases.slice(i, i + 1000));
+      batch = startBatch(nodeArgs);
+      let firstRowAt = 0;
+      let cpuAtFirstRow = 0;
+      let firstFlushed = 0;
+      let flushed = 0;
+      while (flushed < COUNT) {
+        flushed = await countFlushed(db, performanceId);
+        if (flushed > 0 && firstRowAt === 0) {
+          firstRowAt = Date.now();
+          cpuAtFirstRow = cpuMicros(batch.pid);
+          firstFlushed = flushed;
+        }
+        await sleep(10);
+      }
+      // Timed from the first written rows (not counted), so the process start-up is not either.
+      const seconds = (Date.now() - firstRowAt) / 1000;
+      const timed = COUNT - firstFlushed;
+      const cpu = (cpuMicros(batch.pid) - cpuAtFirstRow) / timed;
+      console.log(
+        `flushed ${COUNT} purchases, ${timed} of them in ${seconds.toFixed(2)} s after the first rows: ` +
+          `${(timed / seconds).toFixed(0)} purchases/s, ` +
+          `batch CPU ${cpu.toFixed(0)} µs/purchase`,
+      );
+      console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
+    } else {
+      batch = startBatch(nodeArgs);
+      await waitForBatch();
+      const started = Date.now();
+      let appended = 0;
+      // Not awaited one by one: a slow reply must not slow the appending down.
+      const appends = [];
+      while (appended < COUNT) {
+        const due = Math.min(COUNT, Math.floor(((Date.now() - started) / 1000) * RATE));
+        if (due > appended) {
+          appends.push(appendPurchases(redis, performanceId, purchases.slice(appended, due)));
+          appended = due;
+        }
+        await sleep(5);
+      }
+      await Promise.all(appends);
+      const appendSeconds = (Date.now() - started) / 1000;
+      while ((await countFlushed(db, performanceId)) < COUNT) await sleep(20);
+      const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+      const lag = quantiles(metrics, 'boxoffice_purchase_flush_lag_seconds');
+      // Cross-check any build has: persisted_at is the write's transaction start, so a lower bound.
+      const { rows } = await db.query(
+        `SELECT percentile_disc(ARRAY[0.5, 0.9, 0.99, 1]) WITHIN GROUP (ORDER BY extract(epoch FROM persisted_at - created_at)) AS q
+         FROM purchases WHERE performance_id = $1`,
+        [performanceId],
+      );
+      console.log(
+        `lag in PostgreSQL (persisted_at - created_at) p50/p90/p99/max (s): ${rows[0].q.map((q) => Number(q).toFixed(2)).join(' / ')}`,
+      );
+      console.log(
+        `appended ${COUNT} purchases at ${(COUNT / appendSeconds).toFixed(0)}/s for ${appendSeconds.toFixed(1)} s; ` +
+          `flush lag (purchase → commit, histogram bucket upper bounds, s): ${JSON.stringify(lag)}`,
+      );
+      console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
+    }
+  } finally {
+    await stopBatch(batch);
+    await db.end().catch(() => undefined);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys.map((key) => key.slice(prefix.length)));
+    } while (cursor !== '0');
+    redis.disconnect();
+    const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "bo_flushbench_${id}" WITH (FORCE)`);
+    await admin.end();
+    await dropQueues();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,21 @@
+--[[
+  Finds, among purchases about to be written to PostgreSQL, those canceled meanwhile, so they go
+  in as CANCELED (their cancellation entry may be written by another flusher before them).
+  Read-only.
+
+  KEYS[1..n] purchase hashes, all of one performance
+
+  ARGV none
+
+  Returns {position, canceledAt (epoch ms), position, canceledAt, ...}: for each canceled purchase,
+  its 1-based position in KEYS and when it was canceled; {} when none was.
+]]
+local canceled = {}
+for position, key in ipairs(KEYS) do
+  local state = redis.call('HMGET', key, 'status', 'canceledAt')
+  if state[1] == 'CANCELED' and state[2] then
+    canceled[#canceled + 1] = position
+    canceled[#canceled + 1] = state[2]
+  end
+end
+return canceled
