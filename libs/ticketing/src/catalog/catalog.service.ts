@@ -191,7 +191,8 @@ export class CatalogService {
    * filter a page may hold fewer than `limit` seats while `nextCursor` is still set.
    *
    * When this process holds the performance and its blocks (LocalCatalog), a page is one Redis
-   * round trip: the catalog version, the registration and the statuses together. A filtered page
+   * round trip: the catalog version and the seats' status letters together (the holders' expiry
+   * in a second, small one when some seats are marked held). A filtered page
    * reads the statuses of 100, 200, 400, … seats per round trip until the page is full or
    * SEAT_SCAN_BUDGET seats were looked at (at most 5 round trips).
    */
@@ -228,7 +229,7 @@ export class CatalogService {
     const statuses: SeatStatus[] = [];
     let position = after;
     let scanned = 0;
-    // Every page, even one past the end, checks the version and the registration once.
+    // Every page, even one past the end, checks the catalog version and the live state.
     for (let round = 0; ; round += 1) {
       const wanted = status ? Math.min(SEAT_BLOCK_SIZE * 2 ** round, SEAT_SCAN_BUDGET - scanned) : limit - items.length;
       const examined = await this.seatsAfter(version, performance, position, wanted);
