@@ -318,6 +318,61 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       });
     });
 
+    it('sees an admin change made on another replica at its next read, though it keeps copies in process', async () => {
+      const eventId = await createEvent('Replicas');
+      const performance = await createPerformance(eventId);
+      const detail = async () => (await call('GET', `/performances/${performance.id}`)).json();
+      const firstSeat = async () =>
+        (await call('GET', `/performances/${performance.id}/seats?limit=5`)).json().items[0];
+      expect((await detail()).startsAt).toBe('2027-03-01T10:00:00.000Z');
+      expect((await firstSeat()).currency).toBe('KRW');
+      // Served from this process's copies now: no query reaches PostgreSQL.
+      const queries = vi.spyOn(Client.prototype, 'query');
+      try {
+        expect((await detail()).startsAt).toBe('2027-03-01T10:00:00.000Z');
+        expect((await firstSeat()).currency).toBe('KRW');
+        expect(queries).not.toHaveBeenCalled();
+      } finally {
+        queries.mockRestore();
+      }
+
+      // Another replica's admin write: its rows change in PostgreSQL, then it bumps the catalog version.
+      const pg = new Client({ connectionString: api.env.DATABASE_URL });
+      await pg.connect();
+      try {
+        await pg.query(`UPDATE performances SET starts_at = '2027-04-01T10:00:00Z' WHERE id = $1`, [performance.id]);
+        await pg.query(`UPDATE events SET currency = 'EUR' WHERE id = $1`, [eventId]);
+      } finally {
+        await pg.end();
+      }
+      await raw.incr('cache:catalog-version');
+
+      expect((await detail()).startsAt).toBe('2027-04-01T10:00:00.000Z');
+      expect((await firstSeat()).currency).toBe('EUR');
+    });
+
+    it('ends a filtered page after looking at 2,000 seats, and the next page goes on from there', async () => {
+      const eventId = await createEvent();
+      const performance = await createPerformance(eventId, {
+        sections: [{ name: 'Arena', grade: 'R', price: 1000, rows: 30, seatsPerRow: 100 }],
+      });
+      const seats = await walkSeats(performance.id, '', 100);
+      expect(seats).toHaveLength(3000);
+      // Everything sold but the seat at position 2,500.
+      const sold = seats.filter((_, index) => index !== 2499).flatMap((seat) => [String(seat.id), 'S']);
+      await raw.hset(performanceKeys(performance.id).seats, ...sold);
+
+      const first = (await call('GET', `/performances/${performance.id}/seats?limit=100&status=AVAILABLE`)).json();
+      expect(first.items).toEqual([]);
+      expect(first.nextCursor).not.toBeNull();
+      const second = (
+        await call('GET', `/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${first.nextCursor}`)
+      ).json();
+      expect(second.items.map((seat: { id: number }) => seat.id)).toEqual([seats[2499].id]);
+      expect(second.nextCursor).toBeNull();
+      expect((await walkSeats(performance.id, '&status=SOLD', 100)).length).toBe(2999);
+    });
+
     it('rebuilds the live seat state from PostgreSQL after Redis was emptied', async () => {
       const eventId = await createEvent();
       const performance = await createPerformance(eventId);
@@ -337,6 +392,14 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       await raw.hdel(performanceKeys(performance.id).seats, String(first.id));
       const res = await call('GET', `/performances/${performance.id}/seats?limit=5`);
       expect(res.statusCode).toBe(404);
+    });
+  });
+
+  it('documents the seat page as a SeatPageDto, though the route returns it serialised', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    const operation = doc.paths['/api/v1/performances/{id}/seats'].get;
+    expect(operation.responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/SeatPageDto',
     });
   });
 

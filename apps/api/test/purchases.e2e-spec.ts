@@ -35,7 +35,6 @@ import {
   userPurchasesKey,
 } from '@app/ticketing';
 import { holdTheOldWay, purchaseTheOldWay } from '../../../libs/ticketing/test/previous-version';
-
 import { PurchaseFlushBatch, PurchaseRepository } from '@app/database';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';

@@ -33,7 +33,7 @@ export {
 export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
 export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './catalog/catalog.service';
-export type { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog/catalog.types';
+export type { EventView, Page, PerformanceView, SeatListing, SeatPage, SectionInput } from './catalog/catalog.types';
 export { ReservationService } from './reservations/reservation.service';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
 export { PaymentReconcileLoop } from './purchases/payment-reconcile.loop';

@@ -1,9 +1,10 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, Param, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '@app/auth';
 import { CatalogService } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { PerformanceDetailDto, SeatPageDto, SeatQueryDto } from './performance.dto';
+import { seatPageJson } from './seat-page-json';
 
 @ApiTags('performances')
 @Public()
@@ -22,7 +23,12 @@ export class PerformancesController {
    * `limit` seats while `nextCursor` is still set: keep following it.
    */
   @Get(':id/seats')
-  seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<SeatPageDto> {
-    return this.catalog.listSeats(id, { status: query.status, cursor: query.cursor, limit: query.limit });
+  @ApiOkResponse({ type: SeatPageDto })
+  // The body is a SeatPageDto already serialised (seatPageJson): Fastify sends a string as is.
+  @Header('content-type', 'application/json; charset=utf-8')
+  async seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<string> {
+    return seatPageJson(
+      await this.catalog.listSeats(id, { status: query.status, cursor: query.cursor, limit: query.limit }),
+    );
   }
 }

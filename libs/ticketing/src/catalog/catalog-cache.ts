@@ -13,8 +13,17 @@ const TTL_SECONDS = 300;
 export class CatalogCache {
   constructor(private readonly redis: Redis) {}
 
+  /** The current catalog version (a decimal string; "0" before the first admin write). */
+  async version(): Promise<string> {
+    return (await this.redis.get(VERSION_KEY)) ?? '0';
+  }
+
   async getOrLoad<T>(name: string, load: () => Promise<T>): Promise<T> {
-    const version = (await this.redis.get(VERSION_KEY)) ?? '0';
+    return this.getOrLoadAt(await this.version(), name, load);
+  }
+
+  /** {@link getOrLoad} under a catalog version the caller has just read. */
+  async getOrLoadAt<T>(version: string, name: string, load: () => Promise<T>): Promise<T> {
     const key = `cache:v${version}:${name}`;
     const hit = await this.redis.get(key);
     if (hit !== null) return JSON.parse(hit) as T;

@@ -15,7 +15,8 @@ import { assertCurrency } from '../input';
 import { CatalogCache } from './catalog-cache';
 import { SeatCounts, SeatStateStore } from '../seats/seat-state.store';
 import type { SeatStatus } from '../seats/seat-status';
-import { EventView, Page, PerformanceView, SeatView, SectionInput } from './catalog.types';
+import { EventView, Page, PerformanceView, SeatListing, SeatPage, SectionInput } from './catalog.types';
+import { LocalCatalog } from './local-catalog';
 import { decodeCursor, encodeCursor } from './cursor';
 
 type LiveCounts = Omit<SeatCounts, 'total'>;
@@ -24,6 +25,8 @@ type LiveCounts = Omit<SeatCounts, 'total'>;
 export const SEAT_BLOCK_SIZE = 100;
 /** A filtered seat page looks at no more than this many seats, then returns what it found. */
 const SEAT_SCAN_BUDGET = 20 * SEAT_BLOCK_SIZE;
+/** Reads that met another catalog version than their copies' try again, this many times in all. */
+const READ_ATTEMPTS = 3;
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
 
 /** The catalog: events, performances and seats; reads come from the cache, writes invalidate it. */
@@ -37,6 +40,7 @@ export class CatalogService {
     private readonly purchases: PurchaseRepository,
     private readonly seatState: SeatStateStore,
     private readonly cache: CatalogCache,
+    private readonly local: LocalCatalog,
     @Inject(Env) private readonly env: Env,
   ) {}
 
@@ -141,9 +145,26 @@ export class CatalogService {
     return toPerformanceView(performance);
   }
 
+  /**
+   * The performance with its live counts: one Redis round trip when this process holds the
+   * performance (the catalog version, the registration and the counts together; see LocalCatalog).
+   */
   async getPerformance(id: number): Promise<PerformanceView & LiveCounts> {
-    const performance = await this.findPerformance(id);
-    return { ...performance, ...(await this.countsOf(id)) };
+    for (let attempt = 1; ; attempt += 1) {
+      const version = await this.localVersion();
+      const performance = await this.localPerformance(version, id);
+      const [current, counts] = await Promise.all([this.cache.version(), this.seatState.registeredCounts(id)]);
+      if (current !== version && attempt < READ_ATTEMPTS) {
+        this.local.observe(current);
+        continue;
+      }
+      if (counts === null) {
+        if (attempt >= READ_ATTEMPTS) throw new NotFoundError('performance');
+        await this.ensureSeatState(id);
+        continue;
+      }
+      return { ...performance, available: counts.available, held: counts.held, sold: counts.sold };
+    }
   }
 
   listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<PerformanceView>> {
@@ -168,35 +189,105 @@ export class CatalogService {
    * A page of seats in layout order, static data from cached blocks with the live status from
    * Redis laid over it, so a page never shows a held or sold seat as available. With a status
    * filter a page may hold fewer than `limit` seats while `nextCursor` is still set.
+   *
+   * When this process holds the performance and its blocks (LocalCatalog), a page is one Redis
+   * round trip: the catalog version and the seats' status letters together (the holders' expiry
+   * in a second, small one when some seats are marked held). A filtered page
+   * reads the statuses of 100, 200, 400, … seats per round trip until the page is full or
+   * SEAT_SCAN_BUDGET seats were looked at (at most 5 round trips).
    */
   async listSeats(
     performanceId: number,
     options: { status?: SeatStatus; cursor?: string; limit: number },
-  ): Promise<Page<SeatView>> {
-    const performance = await this.findPerformance(performanceId);
-    await this.ensureSeatState(performanceId);
+  ): Promise<SeatPage> {
     const after = decodeCursor<{ p: number }>(options.cursor, { p: 'int4' })?.p ?? 0;
-    const items: SeatView[] = [];
+    for (let attempt = 1; ; attempt += 1) {
+      const version = await this.localVersion();
+      const performance = await this.localPerformance(version, performanceId);
+      const page = await this.seatPage(version, performance, after, options, attempt >= READ_ATTEMPTS);
+      if (page === 'stale') continue;
+      if (page !== 'unregistered') return page;
+      if (attempt >= READ_ATTEMPTS) throw new NotFoundError('performance');
+      await this.ensureSeatState(performanceId);
+    }
+  }
+
+  /**
+   * 'stale' when Redis reported another catalog version than the one the copies are of (they
+   * were dropped; read again), unless `settle`: on the last attempt the copies, loaded under a
+   * version read during this same request, answer (the admin write raced with the request).
+   * 'unregistered' when the live seat state is missing.
+   */
+  private async seatPage(
+    version: string,
+    performance: PerformanceView,
+    after: number,
+    { status, limit }: { status?: SeatStatus; limit: number },
+    settle: boolean,
+  ): Promise<SeatPage | 'stale' | 'unregistered'> {
+    const items: SeatListing[] = [];
+    const statuses: SeatStatus[] = [];
     let position = after;
     let scanned = 0;
-    while (items.length < options.limit && position < performance.totalSeats && scanned < SEAT_SCAN_BUDGET) {
-      const block = Math.floor(position / SEAT_BLOCK_SIZE);
-      const seats = (await this.seatBlock(performanceId, block)).filter((s) => s.position > position);
-      if (seats.length === 0) break;
-      const examined = options.status ? seats : seats.slice(0, options.limit - items.length);
-      const statuses = await this.seatState.statuses(
-        performanceId,
-        examined.map((s) => s.id),
-      );
-      for (let i = 0; i < examined.length && items.length < options.limit; i += 1) {
+    // Every page, even one past the end, checks the catalog version and the live state.
+    for (let round = 0; ; round += 1) {
+      const wanted = status ? Math.min(SEAT_BLOCK_SIZE * 2 ** round, SEAT_SCAN_BUDGET - scanned) : limit - items.length;
+      const examined = await this.seatsAfter(version, performance, position, wanted);
+      const [current, live] = await Promise.all([
+        round === 0 ? this.cache.version() : version,
+        this.seatState.registeredStatuses(
+          performance.id,
+          examined.map((seat) => seat.id),
+        ),
+      ]);
+      if (current !== version && !settle) {
+        this.local.observe(current);
+        return 'stale';
+      }
+      if (live === null) return 'unregistered';
+      for (let i = 0; i < examined.length && items.length < limit; i += 1) {
         position = examined[i].position;
         scanned += 1;
-        if (!options.status || statuses[i] === options.status) {
-          items.push(toSeatView(examined[i], statuses[i], performance.currency));
+        if (!status || live[i] === status) {
+          items.push(examined[i]);
+          statuses.push(live[i]);
         }
       }
+      if (examined.length === 0 || items.length >= limit || position >= performance.totalSeats) break;
+      if (scanned >= SEAT_SCAN_BUDGET) break;
     }
-    return { items, nextCursor: position < performance.totalSeats ? encodeCursor({ p: position }) : null };
+    return { items, statuses, nextCursor: position < performance.totalSeats ? encodeCursor({ p: position }) : null };
+  }
+
+  /** Up to `count` seats after `position`, in layout order, from the blocks that hold them. */
+  private async seatsAfter(
+    version: string,
+    performance: PerformanceView,
+    position: number,
+    count: number,
+  ): Promise<SeatListing[]> {
+    // Positions run 1 … totalSeats without gaps; block b holds b·size+1 … (b+1)·size.
+    const first = Math.floor(position / SEAT_BLOCK_SIZE);
+    const last = Math.min(
+      Math.floor((position + count - 1) / SEAT_BLOCK_SIZE),
+      Math.ceil(performance.totalSeats / SEAT_BLOCK_SIZE) - 1,
+    );
+    const numbers: number[] = [];
+    for (let block = first; block <= last; block += 1) numbers.push(block);
+    let blocks = numbers.map((block) => this.local.seatBlock(performance.id, block));
+    if (blocks.includes(undefined)) {
+      blocks = await Promise.all(
+        numbers.map((block, i) => blocks[i] ?? this.loadSeatBlock(version, performance, block)),
+      );
+    }
+    const seats: SeatListing[] = [];
+    for (const block of blocks as (readonly SeatListing[])[]) {
+      for (const seat of block) {
+        if (seats.length === count) return seats;
+        if (seat.position > position) seats.push(seat);
+      }
+    }
+    return seats;
   }
 
   /** Rebuilds the live seat state from PostgreSQL when Redis lost it (emptied, new node). */
@@ -226,25 +317,40 @@ export class CatalogService {
     });
   }
 
-  private async countsOf(performanceId: number): Promise<LiveCounts> {
-    await this.ensureSeatState(performanceId);
-    const { available, held, sold } = await this.seatState.counts(performanceId);
-    return { available, held, sold };
+  /** The catalog version the in-process copies are of; read from Redis when there is none yet. */
+  private async localVersion(): Promise<string> {
+    const known = this.local.version;
+    if (known !== null) return known;
+    const version = await this.cache.version();
+    this.local.observe(version);
+    return version;
   }
 
-  private async findPerformance(id: number): Promise<PerformanceView> {
-    const performance = await this.cache.getOrLoad(`performance:${id}`, async () => {
+  /** The performance, from this process's copies or loaded (and kept) under `version`. */
+  private async localPerformance(version: string, id: number): Promise<PerformanceView> {
+    const kept = this.local.performance(id);
+    if (kept) return kept;
+    const performance = await this.cache.getOrLoadAt(version, `performance:${id}`, async () => {
       const row = await this.performances.findById(id);
       return row ? toPerformanceView(row) : null;
     });
     if (!performance) throw new NotFoundError('performance');
+    this.local.keepPerformance(version, performance);
     return performance;
   }
 
-  private seatBlock(performanceId: number, block: number): Promise<SeatRow[]> {
-    return this.cache.getOrLoadSeatBlock(performanceId, block, () =>
-      this.performances.seatsByPosition(performanceId, block * SEAT_BLOCK_SIZE + 1, (block + 1) * SEAT_BLOCK_SIZE),
+  /** One block of seats from the Redis cache (or PostgreSQL), kept in this process under `version`. */
+  private async loadSeatBlock(
+    version: string,
+    performance: PerformanceView,
+    block: number,
+  ): Promise<readonly SeatListing[]> {
+    const rows = await this.cache.getOrLoadSeatBlock(performance.id, block, () =>
+      this.performances.seatsByPosition(performance.id, block * SEAT_BLOCK_SIZE + 1, (block + 1) * SEAT_BLOCK_SIZE),
     );
+    const seats = rows.map((row) => toSeatListing(row, performance.currency));
+    this.local.keepSeatBlock(version, performance.id, block, seats);
+    return seats;
   }
 }
 
@@ -275,15 +381,15 @@ function toPerformanceView(performance: PricedPerformance): PerformanceView {
   };
 }
 
-function toSeatView(seat: SeatRow, status: SeatStatus, currency: string): SeatView {
-  return {
+function toSeatListing(seat: SeatRow, currency: string): SeatListing {
+  return Object.freeze({
     id: seat.id,
+    position: seat.position,
     section: seat.section,
     row: seat.row,
     number: seat.number,
     grade: seat.grade,
     price: seat.price,
     currency,
-    status,
-  };
+  });
 }

@@ -21,16 +21,28 @@ export interface PerformanceView {
   currency: string;
 }
 
-export interface SeatView {
-  id: number;
-  section: string;
-  row: number;
-  number: number;
-  grade: string;
+/**
+ * A seat's static data: it never changes after its performance is created, so one immutable
+ * object serves every page that shows the seat (see LocalCatalog).
+ */
+export interface SeatListing {
+  readonly id: number;
+  /** 1-based place in the performance's layout order (what cursors count). */
+  readonly position: number;
+  readonly section: string;
+  readonly row: number;
+  readonly number: number;
+  readonly grade: string;
   /** An integer in minor units of `currency`. */
-  price: number;
-  currency: string;
-  status: SeatStatus;
+  readonly price: number;
+  readonly currency: string;
+}
+
+/** A page of seats in layout order: `items[i]` has the live status `statuses[i]`. */
+export interface SeatPage {
+  items: readonly SeatListing[];
+  statuses: SeatStatus[];
+  nextCursor: string | null;
 }
 
 export interface Page<T> {

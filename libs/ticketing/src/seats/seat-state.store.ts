@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { defineScripts } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
-import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
+import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
 import { CLOSE_SALES, closeSales, REGISTER_SEATS, registerSeats, SeatRegistration } from './seat-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 
@@ -91,35 +91,72 @@ export class SeatStateStore {
   }
 
   /**
-   * Live status of each seat, in the order asked. One round trip. A seat still marked held by
-   * a hold that has expired is AVAILABLE: the next hold takes it, with or without a sweeper.
+   * Live status of each seat, in the order asked. A seat still marked held by a hold that has
+   * expired is AVAILABLE: the next hold takes it, with or without a sweeper. One round trip, and
+   * a second, small one when some of the seats are marked held (their holders' expiry, by Redis
+   * TIME). Throws NotFoundError (`seat`) for a seat the live state does not know.
    */
   async statuses(performanceId: number, seatIds: number[]): Promise<SeatStatus[]> {
     assertPerformanceId(performanceId);
     if (seatIds.length === 0) return [];
     const keys = performanceKeys(performanceId);
-    const fields = seatIds.map(String);
-    // Redis TIME, read in the same round trip, is the clock that decides expiry.
-    const replies =
-      (await this.redis
-        .pipeline()
-        .hmget(keys.seats, ...fields)
-        .hmget(keys.seatHolds, ...fields)
-        .time()
-        .exec()) ?? [];
-    const [[lettersError, letters], [holdersError, holders], [timeError, time]] = replies as [Error | null, unknown][];
-    if (lettersError || holdersError || timeError) throw lettersError ?? holdersError ?? timeError;
-    const [seconds, micros] = (time as string[]).map(Number);
-    const now = seconds * 1000 + Math.floor(micros / 1000);
-    const found = letters as (string | null)[];
-    const unknown = seatIds.filter((_, index) => found[index] === null);
+    const letters = await this.redis.hmget(keys.seats, ...seatIds.map(String));
+    return this.resolveLetters(performanceId, keys, seatIds, letters);
+  }
+
+  /**
+   * {@link statuses}, or null when the performance is not registered ({@link isRegistered}: its
+   * state was lost or removed). Statuses need no currency, so the registration is read only when
+   * a seat is missing (or no seat is asked): one command on the usual path.
+   */
+  async registeredStatuses(performanceId: number, seatIds: number[]): Promise<SeatStatus[] | null> {
+    assertPerformanceId(performanceId);
+    if (seatIds.length === 0) return (await this.isRegistered(performanceId)) ? [] : null;
+    const keys = performanceKeys(performanceId);
+    const letters = await this.redis.hmget(keys.seats, ...seatIds.map(String));
+    if (letters.includes(null) && !(await this.isRegistered(performanceId))) return null;
+    return this.resolveLetters(performanceId, keys, seatIds, letters);
+  }
+
+  /** {@link counts} and the registration check, sent together: null when not registered. */
+  async registeredCounts(performanceId: number): Promise<SeatCounts | null> {
+    assertPerformanceId(performanceId);
+    const keys = performanceKeys(performanceId);
+    const [registered, counts] = await Promise.all([
+      this.redis.hexists(keys.meta, 'currency'),
+      this.redis.hmget(keys.counts, 'total', 'available', 'held', 'sold'),
+    ]);
+    if (registered !== 1) return null;
+    return decodeCounts(performanceId, counts);
+  }
+
+  /**
+   * Statuses from the seats' letters. Only seats marked held need more: their holder entries
+   * and Redis TIME, the clock that decides expiry, read in one more round trip.
+   */
+  private async resolveLetters(
+    performanceId: number,
+    keys: PerformanceKeys,
+    seatIds: number[],
+    letters: (string | null)[],
+  ): Promise<SeatStatus[]> {
+    const unknown = seatIds.filter((_, index) => letters[index] === null);
     if (unknown.length > 0) throw new NotFoundError('seat', { performanceId, seatIds: unknown });
-    return found.map((letter, index) => {
-      const holder = (holders as (string | null)[])[index];
+    const statuses = letters.map((letter) => seatStatusFromLetter(letter as string));
+    const held: number[] = [];
+    for (let index = 0; index < statuses.length; index += 1) if (statuses[index] === 'HELD') held.push(index);
+    if (held.length === 0) return statuses;
+    const [holders, [seconds, micros]] = await Promise.all([
+      this.redis.hmget(keys.seatHolds, ...held.map((index) => String(seatIds[index]))),
+      this.redis.time(),
+    ]);
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    held.forEach((index, i) => {
+      const holder = holders[i];
       // The holder entry starts with the hold's expiry (epoch ms); parseInt stops at the ':'.
-      if (letter === 'H' && holder !== null && Number.parseInt(holder, 10) <= now) return 'AVAILABLE';
-      return seatStatusFromLetter(letter as string);
+      if (holder !== null && Number.parseInt(holder, 10) <= now) statuses[index] = 'AVAILABLE';
     });
+    return statuses;
   }
 
   /**
@@ -138,22 +175,11 @@ export class SeatStateStore {
     await this.redis.hdel(performanceKeys(performanceId).meta, 'closed');
   }
 
+  /** Throws NotFoundError (`performance`) when the performance has no counts in Redis. */
   async counts(performanceId: number): Promise<SeatCounts> {
     assertPerformanceId(performanceId);
-    const [total, available, held, sold] = await this.redis.hmget(
-      performanceKeys(performanceId).counts,
-      'total',
-      'available',
-      'held',
-      'sold',
-    );
-    if (total === null) throw new NotFoundError('performance', { performanceId });
-    return {
-      total: Number(total),
-      available: Number(available ?? 0),
-      held: Number(held ?? 0),
-      sold: Number(sold ?? 0),
-    };
+    const counts = await this.redis.hmget(performanceKeys(performanceId).counts, 'total', 'available', 'held', 'sold');
+    return decodeCounts(performanceId, counts);
   }
 
   /**
@@ -181,4 +207,14 @@ export class SeatStateStore {
       if (found.length > 0) await this.redis.unlink(...found.map((key) => key.slice(prefix.length)));
     } while (cursor !== '0');
   }
+}
+
+function decodeCounts(performanceId: number, [total, available, held, sold]: (string | null)[]): SeatCounts {
+  if (total === null) throw new NotFoundError('performance', { performanceId });
+  return {
+    total: Number(total),
+    available: Number(available ?? 0),
+    held: Number(held ?? 0),
+    sold: Number(sold ?? 0),
+  };
 }
