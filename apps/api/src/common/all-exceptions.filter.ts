@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
 import { RequestContext } from '@app/logging';
-import { DomainError, DomainErrorKind } from '@app/ticketing';
+import { DomainError, DomainErrorKind } from '@app/core';
 import { errorBody } from './error-body.dto';
 
 const DOMAIN_STATUS: Record<DomainErrorKind, number> = {

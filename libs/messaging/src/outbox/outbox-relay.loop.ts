@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
 import { AmqpConnection } from '../amqp.connection';
 import { OutboxRelay } from './outbox-relay';
 

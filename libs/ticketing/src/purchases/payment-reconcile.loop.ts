@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
 import { PaymentReconciler } from './payment-reconciler';
 
 /**

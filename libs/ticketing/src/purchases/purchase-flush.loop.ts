@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
 import { DEFAULT_FLUSH_OPTIONS, FlushOptions, PurchaseFlusher } from './purchase-flusher';
 
 /**
