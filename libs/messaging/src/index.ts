@@ -13,5 +13,4 @@ export {
 export type { PurchaseCompletedMessage } from './contracts/purchase-completed';
 export { OutboxRelay } from './outbox/outbox-relay';
 export type { RelayResult } from './outbox/outbox-relay';
-export { OutboxRelayLoop } from './outbox/outbox-relay.loop';
 export { OutboxRelayModule } from './outbox/outbox-relay.module';
