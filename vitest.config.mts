@@ -16,7 +16,11 @@ export default defineConfig({
       {
         plugins,
         resolve: { alias },
-        test: { name: 'unit', include: ['{apps,libs,loadtest,deploy}/**/*.spec.ts'], environment: 'node' },
+        test: {
+          name: 'unit',
+          include: ['{apps,libs,loadtest,deploy}/**/*.spec.ts', 'eslint.config.spec.ts'],
+          environment: 'node',
+        },
       },
       {
         plugins,
