@@ -81,7 +81,7 @@ describe('HoldSweepLoop', () => {
 });
 
 describe('HoldSweepLoop in a Nest application', () => {
-  it('sweeps expired holds once started, and stops when the application closes', async () => {
+  it('sweeps expired holds once started as a Nest provider beside TicketingModule', async () => {
     const env = createTestEnv({ RESERVATION_TTL_SECONDS: '1' });
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(env), RedisModule, TicketingModule],
