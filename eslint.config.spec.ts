@@ -26,6 +26,8 @@ const WRONG: [string, string, RegExp][] = [
   ],
   ['libs/ticketing/src/x.ts', "import { AuthModule } from '@app/auth';", /libs\/ticketing may import only/],
   ['libs/ticketing/src/x.ts', "import { createTestEnv } from '@app/testing';", /may import only/],
+  ['libs/ticketing/src/x.ts', "import { AmqpConnection } from '@app/messaging';", /may import only/],
+  ['libs/ticketing/src/x.ts', "import { Topology } from '@app/messaging/topology';", /may import only/],
   ['libs/auth/src/x.ts', "import { DomainError } from '@app/ticketing';", /libs\/auth may import only/],
   ['libs/auth/src/x.ts', "import { HoldService } from '../../ticketing/src/holds/hold.service';", /may import only/],
   ['libs/core/src/x.ts', "import { Env } from '@app/config';", /libs\/core imports no other library/],
@@ -38,6 +40,7 @@ const WRONG: [string, string, RegExp][] = [
 const ALLOWED: [string, string][] = [
   ['libs/ticketing/src/x.ts', "import { DomainError } from '@app/core';"],
   ['libs/ticketing/src/x.ts', "import { PurchaseRepository } from '@app/database';"],
+  ['libs/ticketing/src/x.ts', "import { purchaseCompletedMessageId } from '@app/messaging/contracts';"],
   ['libs/ticketing/src/x.int-spec.ts', "import { createTestEnv } from '@app/testing';"],
   ['libs/auth/src/x.ts', "import { DomainError } from '@app/core';"],
   ['libs/messaging/src/x.ts', "import amqp from 'amqp-connection-manager';"],
