@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const libs = ['config', 'database', 'redis', 'messaging', 'logging', 'ticketing', 'testing', 'auth'];
+const libs = ['core', 'config', 'database', 'redis', 'messaging', 'logging', 'ticketing', 'testing', 'auth'];
 const alias = Object.fromEntries(libs.map((lib) => [`@app/${lib}`, resolve(import.meta.dirname, `libs/${lib}/src`)]));
 
 // SWC keeps decorator metadata, which Nest's dependency injection needs.
@@ -16,7 +16,11 @@ export default defineConfig({
       {
         plugins,
         resolve: { alias },
-        test: { name: 'unit', include: ['{apps,libs,loadtest,deploy}/**/*.spec.ts'], environment: 'node' },
+        test: {
+          name: 'unit',
+          include: ['{apps,libs,loadtest,deploy}/**/*.spec.ts', 'eslint.config.spec.ts'],
+          environment: 'node',
+        },
       },
       {
         plugins,

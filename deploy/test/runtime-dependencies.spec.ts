@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
@@ -29,5 +30,25 @@ describe('the runtime image', () => {
     const missing = [...required].filter((name) => !builtins.has(name) && !(name in manifest.dependencies));
     expect(missing).toEqual([]);
     expect(required.size).toBeGreaterThan(10);
+  });
+});
+
+describe('the built rules library', () => {
+  it('loads no transport: requiring libs/ticketing loads neither nodemailer, AMQP nor a web server', () => {
+    const index = join(ROOT, 'dist', 'apps', 'api', 'libs', 'ticketing', 'src', 'index.js');
+    if (!existsSync(index)) throw new Error(`${index} is missing: run "npm run build" first (npm test does)`);
+    const script = `require('reflect-metadata'); require(${JSON.stringify(index)});
+      console.log(JSON.stringify(Object.keys(require.cache)))`;
+    const lines = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n');
+    const files = JSON.parse(lines[lines.length - 1]) as string[];
+    const packages = new Set(files.map((file) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(file)?.[1]).filter(Boolean));
+    const transports = [...packages].filter(
+      (name) =>
+        ['nodemailer', 'amqplib', 'amqp-connection-manager', 'fastify'].includes(name!) ||
+        /^@nestjs\/platform-|^@fastify\//.test(name!),
+    );
+    expect(transports).toEqual([]);
+    // It sees what the rules do load, so an empty list above means something.
+    expect(packages).toContain('ioredis');
   });
 });

@@ -8,6 +8,7 @@ import { IsEmail, IsInt, Max, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvSource } from '@app/config';
+import { translatingConstraintViolations } from '@app/database';
 import { NotFoundError } from '@app/ticketing';
 import { ApiHarness, startApi, TcpProxy, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
@@ -43,8 +44,17 @@ class FailingController {
     throw new NotFoundError('performance', { id: 42 });
   }
 
+  /** As a repository writes: the violation leaves persistence as a domain error. */
   @Get('duplicate')
   async duplicate(): Promise<void> {
+    await this.db.query('CREATE TABLE IF NOT EXISTS dup_probe (id int PRIMARY KEY)');
+    await this.db.query('INSERT INTO dup_probe VALUES (1) ON CONFLICT DO NOTHING');
+    await translatingConstraintViolations(() => this.db.query('INSERT INTO dup_probe VALUES (1)'));
+  }
+
+  /** The same violation, raw: the HTTP edge knows no database codes. */
+  @Get('raw-duplicate')
+  async rawDuplicate(): Promise<void> {
     await this.db.query('CREATE TABLE IF NOT EXISTS dup_probe (id int PRIMARY KEY)');
     await this.db.query('INSERT INTO dup_probe VALUES (1) ON CONFLICT DO NOTHING');
     await this.db.query('INSERT INTO dup_probe VALUES (1)');
@@ -159,10 +169,16 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
     expect(resource.json()).toMatchObject({ message: 'performance not found', details: { id: 42 } });
   });
 
-  it('answers 409 for a unique-key violation in PostgreSQL', async () => {
+  it('answers 409 for a unique-key violation that a repository raises as a conflict', async () => {
     const res = await inject({ method: 'GET', url: '/api/v1/test-errors/duplicate' });
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    expect(res.json()).toMatchObject({ statusCode: 409, error: 'Conflict', message: 'already exists' });
+  });
+
+  it('answers 500 for a database error that no repository translated', async () => {
+    const res = await inject({ method: 'GET', url: '/api/v1/test-errors/raw-duplicate' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toMatchObject({ statusCode: 500, message: 'Internal server error' });
   });
 
   it('answers 500 with a generic message and logs the cause with the request id', async () => {

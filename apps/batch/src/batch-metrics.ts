@@ -1,8 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { OutboxRepository } from '@app/database';
-import { OutboxRelayLoop } from '@app/messaging';
-import { PurchaseFlusher, PurchaseFlushLoop } from '@app/ticketing';
+import { OutboxRelayLoop } from './loops/outbox-relay.loop';
+import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
+import { PurchaseFlusher } from '@app/ticketing';
 
 /**
  * The Prometheus registry `batch` serves on METRICS_PORT: the process's default metrics, the

@@ -4,8 +4,12 @@ import { DatabaseModule } from '@app/database';
 import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
 import { PurchasesModule, TicketingModule } from '@app/ticketing';
+import { HoldSweepLoop } from './loops/hold-sweep.loop';
+import { OutboxRelayLoop } from './loops/outbox-relay.loop';
+import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
+import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
 
-/** The background worker: same libraries as the API, no HTTP. */
+/** The background worker: same libraries as the API, no HTTP; its loops call them. */
 @Module({})
 export class BatchModule {
   static forRoot(overrides: EnvSource = {}): DynamicModule {
@@ -20,6 +24,7 @@ export class BatchModule {
         PurchasesModule,
         OutboxRelayModule,
       ],
+      providers: [HoldSweepLoop, PurchaseFlushLoop, OutboxRelayLoop, PaymentReconcileLoop],
     };
   }
 }

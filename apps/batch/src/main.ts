@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, Env, loadEnv } from '@app/config';
 import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
-import { OutboxRelayLoop } from '@app/messaging';
-import { HoldSweepLoop, PaymentReconcileLoop, PurchaseFlushLoop } from '@app/ticketing';
 import { batchMetrics } from './batch-metrics';
 import { BatchModule } from './batch.module';
+import { HoldSweepLoop } from './loops/hold-sweep.loop';
+import { OutboxRelayLoop } from './loops/outbox-relay.loop';
+import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
+import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
 
 async function main(): Promise<void> {
   const env = loadEnv();

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, Env, loadEnv } from '@app/config';
 import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
-import { PurchaseMailConsumer } from '@app/ticketing';
+import { PurchaseMailConsumer } from './purchase-mail.consumer';
 import { mailerMetrics } from './mailer-metrics';
 import { MailerModule } from './mailer.module';
 

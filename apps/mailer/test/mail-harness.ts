@@ -4,10 +4,11 @@ import amqp from 'amqplib';
 import { DataSource } from 'typeorm';
 import { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
-import { OutboxRelayLoop, Topology } from '@app/messaging';
+import { Topology } from '@app/messaging';
 import { RABBITMQ_URL } from '@app/testing';
-import { PurchaseMailConsumer } from '@app/ticketing';
+import { PurchaseMailConsumer } from '../src/purchase-mail.consumer';
 import { BatchModule } from '../../batch/src/batch.module';
+import { OutboxRelayLoop } from '../../batch/src/loops/outbox-relay.loop';
 import { MailerModule } from '../src/mailer.module';
 
 /** The mailer in this process, consuming. */

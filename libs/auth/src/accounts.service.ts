@@ -8,7 +8,7 @@ import {
   UsersRepository,
 } from '@app/database';
 import { EmailTakenError, InvalidTokenError } from './auth.errors';
-import { InvalidInputError } from '@app/ticketing';
+import { InvalidInputError } from '@app/core';
 import { PasswordHasher } from './password-hasher';
 
 export interface SignupInput {

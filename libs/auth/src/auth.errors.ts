@@ -1,4 +1,4 @@
-import { DomainError } from '@app/ticketing';
+import { DomainError } from '@app/core';
 
 export class EmailTakenError extends DomainError {
   constructor() {

@@ -1,13 +1,2 @@
-import { Injectable } from '@nestjs/common';
-
-/** The time port: code asks it for "now" so tests can move time instead of waiting. */
-export abstract class Clock {
-  abstract now(): Date;
-}
-
-@Injectable()
-export class SystemClock extends Clock {
-  now(): Date {
-    return new Date();
-  }
-}
+// The time port lives in @app/core; this path stays for the imports of auth's own files.
+export { Clock, SystemClock } from '@app/core';

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Env } from '@app/config';
 import { Role } from '@app/database';
-import { isUuid } from '@app/ticketing';
+import { isUuid } from '@app/core';
 import { InvalidTokenError } from './auth.errors';
 import { Clock } from './clock';
 import { verifyHs256 } from './hs256';

@@ -10,6 +10,12 @@ export type { EventChanges, EventFields } from './repositories/event.repository'
 export { PerformanceRepository } from './repositories/performance.repository';
 export type { NewPerformance, PricedPerformance, SeatRow, SectionLayout } from './repositories/performance.repository';
 export { TransactionRunner } from './transaction-runner';
+export {
+  FOREIGN_KEY_VIOLATION,
+  sqlStateOf,
+  translatingConstraintViolations,
+  UNIQUE_VIOLATION,
+} from './constraint-violations';
 export { AuthEventEntity, AuthEventType } from './entities/auth-event.entity';
 export { RefreshTokenEntity } from './entities/refresh-token.entity';
 export { Role, UserEntity } from './entities/user.entity';

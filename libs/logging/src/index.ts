@@ -5,5 +5,4 @@ export type { LoggerOptions } from './logger.factory';
 export { RequestContext } from './request-context';
 export type { RequestContextStore } from './request-context';
 export { ShutdownSignals } from './shutdown';
-export { PollingLoop, RepeatedFailureLog } from './polling-loop';
 export { MetricsServer } from './metrics-server';

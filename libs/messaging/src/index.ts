@@ -5,13 +5,8 @@ export { RetryPolicy } from './retry-policy';
 export type { FailureDecision } from './retry-policy';
 export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, RetryingConsumer } from './retrying-consumer';
 export type { RetryingConsumerOptions } from './retrying-consumer';
-export {
-  MalformedMessageError,
-  parsePurchaseCompleted,
-  purchaseCompletedMessageId,
-} from './contracts/purchase-completed';
-export type { PurchaseCompletedMessage } from './contracts/purchase-completed';
+export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId } from './contracts';
+export type { PurchaseCompletedMessage } from './contracts';
 export { OutboxRelay } from './outbox/outbox-relay';
 export type { RelayResult } from './outbox/outbox-relay';
-export { OutboxRelayLoop } from './outbox/outbox-relay.loop';
 export { OutboxRelayModule } from './outbox/outbox-relay.module';

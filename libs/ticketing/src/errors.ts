@@ -1,35 +1,11 @@
-/**
- * Errors of the rules, with stable codes. Libraries throw these; the API maps them to HTTP in
- * one place, the workers decide retry or dead-letter from them.
- */
-export type DomainErrorKind =
-  'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'invalid' | 'payment_required' | 'too_many';
+import { DomainError } from '@app/core';
 
-export class DomainError extends Error {
-  constructor(
-    readonly kind: DomainErrorKind,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-    /** Seconds after which the same request may succeed (HTTP Retry-After); unset when it will not. */
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
+// The base and the generic errors live in @app/core, shared with libs/auth; this path keeps
+// serving every import of them inside the rules.
+export { DomainError, InvalidInputError, NotFoundError } from '@app/core';
+export type { DomainErrorKind } from '@app/core';
 
-export class NotFoundError extends DomainError {
-  constructor(what: string, details?: Record<string, unknown>) {
-    super('not_found', 'NotFound', `${what} not found`, details);
-  }
-}
-
-export class InvalidInputError extends DomainError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('invalid', 'InvalidInput', message, details);
-  }
-}
+/** Errors of the sale, with stable codes. */
 
 export class SalesNotOpenError extends DomainError {
   constructor(salesOpenAt: Date) {

@@ -21,7 +21,6 @@ export type { SeatStatus } from './seats/seat-status';
 export { HoldService, HOLD_RETENTION_MS } from './holds/hold.service';
 export type { Hold, HoldStatus } from './holds/hold';
 export { HoldSweeper } from './holds/hold-sweeper';
-export { HoldSweepLoop } from './holds/hold-sweep.loop';
 export {
   holdPointerKey,
   idempotencyKey,
@@ -36,7 +35,6 @@ export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './ca
 export type { EventView, Page, PerformanceView, SeatListing, SeatPage, SectionInput } from './catalog/catalog.types';
 export { ReservationService } from './reservations/reservation.service';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
-export { PaymentReconcileLoop } from './purchases/payment-reconcile.loop';
 export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';
 export type { ChargeRequest } from './purchases/payment-gateway';
@@ -51,15 +49,12 @@ export {
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
 export { FLUSH_GROUP, PurchaseFlusher } from './purchases/purchase-flusher';
 export type { FlushOptions } from './purchases/purchase-flusher';
-export { PurchaseFlushLoop } from './purchases/purchase-flush.loop';
 export { PurchasesModule } from './purchases/purchases.module';
 export { NotificationsModule } from './notifications/notifications.module';
 export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
 export type { OutgoingEmail } from './notifications/mailer.port';
-export { SmtpMailer } from './notifications/smtp.mailer';
 export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
 export type { DeliveryOutcome } from './notifications/purchase-mail.service';
-export { MAILER_PREFETCH, PurchaseMailConsumer } from './notifications/purchase-mail.consumer';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { RenderedEmail } from './notifications/purchase-email.template';
 export { parseDateTime, toDateTime } from './date-time';

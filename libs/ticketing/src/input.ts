@@ -1,6 +1,8 @@
 import { isCurrencyCode } from '@app/config';
 import { InvalidInputError } from './errors';
 
+export { isUuid } from '@app/core';
+
 /** Checks of caller input, done in TypeScript before any Redis round trip. */
 
 export function assertPerformanceId(performanceId: unknown): asserts performanceId is number {
@@ -51,12 +53,6 @@ export function assertIdempotencyKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || !/^[\x20-\x7e]{1,200}$/.test(key)) {
     throw new InvalidInputError('Idempotency-Key must be 1 to 200 printable ASCII characters');
   }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
 }
 
 function isPositiveInteger(value: unknown): value is number {

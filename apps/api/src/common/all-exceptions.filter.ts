@@ -1,8 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { QueryFailedError } from 'typeorm';
 import { RequestContext } from '@app/logging';
-import { DomainError, DomainErrorKind } from '@app/ticketing';
+import { DomainError, DomainErrorKind } from '@app/core';
 import { errorBody } from './error-body.dto';
 
 const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
@@ -13,12 +12,6 @@ const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   too_many: HttpStatus.TOO_MANY_REQUESTS,
-};
-
-/** PostgreSQL error codes a client can cause; anything else is our fault (500). */
-const PG_STATUS: Record<string, [number, string]> = {
-  '23505': [HttpStatus.CONFLICT, 'already exists'],
-  '23503': [HttpStatus.CONFLICT, 'refers to something that does not exist or is still in use'],
 };
 
 interface Mapped {
@@ -48,7 +41,11 @@ function isRedisUnavailable(exception: unknown): boolean {
   );
 }
 
-/** Gives every error the uniform body; logs 5xx causes with the request id, never shows them. */
+/**
+ * Gives every error the uniform body; logs 5xx causes with the request id, never shows them.
+ * Knows no database codes: repositories raise what a client can cause (a duplicate, a vanished
+ * parent row) as domain errors, and any other database error is a 500.
+ */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
@@ -98,12 +95,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (exception instanceof Error && POOL_TIMEOUTS.includes(exception.message)) {
       return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };
-    }
-    if (exception instanceof QueryFailedError) {
-      const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
-      const known = PG_STATUS[code];
-      if (known) return { status: known[0], message: known[1] };
-      return { status: 500, message: 'Internal server error' };
     }
     // Errors raised by Fastify itself (bad JSON, wrong content type, body too large) carry a 4xx.
     const fastifyStatus = (exception as { statusCode?: unknown } | null)?.statusCode;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
+import { translatingConstraintViolations } from '../constraint-violations';
 import { EventEntity } from '../entities/event.entity';
 
 export interface EventFields {
@@ -14,7 +15,10 @@ export interface EventFields {
 /** What an update may change: everything but the currency, which the prices already sold were in. */
 export type EventChanges = Partial<Omit<EventFields, 'currency'>>;
 
-/** Events: the root of the catalog. Deleting one deletes its performances and seats. */
+/**
+ * Events: the root of the catalog. Deleting one deletes its performances and seats. Writes raise
+ * a unique or foreign-key violation as a ConflictError of @app/core.
+ */
 @Injectable()
 export class EventRepository {
   private readonly events: Repository<EventEntity>;
@@ -31,21 +35,25 @@ export class EventRepository {
    * there is no such event.
    */
   deleteWithPerformances(id: number, beforeDelete: (performanceIds: number[]) => Promise<void>): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
-      const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
-      if (locked.length === 0) return false;
-      const performances: { id: number }[] = await manager.query(
-        'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
-        [id],
-      );
-      await beforeDelete(performances.map((row) => row.id));
-      await manager.query('DELETE FROM events WHERE id = $1', [id]);
-      return true;
-    });
+    return translatingConstraintViolations(() =>
+      this.dataSource.transaction(async (manager) => {
+        const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
+        if (locked.length === 0) return false;
+        const performances: { id: number }[] = await manager.query(
+          'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
+          [id],
+        );
+        await beforeDelete(performances.map((row) => row.id));
+        await manager.query('DELETE FROM events WHERE id = $1', [id]);
+        return true;
+      }),
+    );
   }
 
   create(fields: EventFields): Promise<EventEntity> {
-    return this.events.save(this.events.create({ ...fields, description: fields.description ?? null }));
+    return translatingConstraintViolations(() =>
+      this.events.save(this.events.create({ ...fields, description: fields.description ?? null })),
+    );
   }
 
   findById(id: number): Promise<EventEntity | null> {
@@ -66,6 +74,6 @@ export class EventRepository {
     const event = await this.findById(id);
     if (!event) return null;
     Object.assign(event, fields);
-    return this.events.save(event);
+    return translatingConstraintViolations(() => this.events.save(event));
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
+import { NotFoundError } from '@app/core';
+import { FOREIGN_KEY_VIOLATION, translatingConstraintViolations } from '../constraint-violations';
 import { PerformanceEntity } from '../entities/performance.entity';
 import { SeatEntity } from '../entities/seat.entity';
 
@@ -37,30 +39,36 @@ export class PerformanceRepository {
   /**
    * Creates the performance and all its seats in one transaction. Seats are generated inside
    * PostgreSQL (one INSERT … SELECT generate_series per section), so a 50,000-seat stadium
-   * takes one round trip per section instead of 50,000 rows sent over the wire.
+   * takes one round trip per section instead of 50,000 rows sent over the wire. Raises
+   * NotFoundError when the event is gone (deleted while this ran), ConflictError of @app/core for
+   * another constraint violation.
    */
   async createWithSeats(input: NewPerformance): Promise<PerformanceEntity> {
     const totalSeats = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
-    return this.dataSource.transaction(async (manager) => {
-      const performance = await manager.save(
-        manager.create(PerformanceEntity, {
-          eventId: input.eventId,
-          startsAt: input.startsAt,
-          salesOpenAt: input.salesOpenAt,
-          totalSeats,
-        }),
-      );
-      let offset = 0;
-      for (const section of input.sections) {
-        await manager.query(
-          `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price)
+    const create = () =>
+      this.dataSource.transaction(async (manager) => {
+        const performance = await manager.save(
+          manager.create(PerformanceEntity, {
+            eventId: input.eventId,
+            startsAt: input.startsAt,
+            salesOpenAt: input.salesOpenAt,
+            totalSeats,
+          }),
+        );
+        let offset = 0;
+        for (const section of input.sections) {
+          await manager.query(
+            `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price)
            SELECT $1, $2 + (r - 1) * $3 + n, $4, r, n, $5, $6
            FROM generate_series(1, $7::int) AS r, generate_series(1, $3::int) AS n`,
-          [performance.id, offset, section.seatsPerRow, section.name, section.grade, section.price, section.rows],
-        );
-        offset += section.rows * section.seatsPerRow;
-      }
-      return performance;
+            [performance.id, offset, section.seatsPerRow, section.name, section.grade, section.price, section.rows],
+          );
+          offset += section.rows * section.seatsPerRow;
+        }
+        return performance;
+      });
+    return translatingConstraintViolations(create, {
+      [FOREIGN_KEY_VIOLATION]: () => new NotFoundError('event', { eventId: input.eventId }),
     });
   }
 

@@ -1,10 +1,9 @@
 import { Module } from '@nestjs/common';
 import { OutboxRelay } from './outbox-relay';
-import { OutboxRelayLoop } from './outbox-relay.loop';
 
-/** The outbox relay of `batch`. Needs the global DatabaseModule and MessagingModule. */
+/** The outbox relay (one pass at a time; `batch` loops it). Needs the global DatabaseModule and MessagingModule. */
 @Module({
-  providers: [OutboxRelay, OutboxRelayLoop],
-  exports: [OutboxRelay, OutboxRelayLoop],
+  providers: [OutboxRelay],
+  exports: [OutboxRelay],
 })
 export class OutboxRelayModule {}

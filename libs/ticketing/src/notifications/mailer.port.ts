@@ -19,7 +19,7 @@ export class MailMaybeSentError extends Error {
   }
 }
 
-/** Sends e-mails. The SMTP implementation is the default; tests put a fake in its place. */
+/** Sends e-mails: the port the mailer process binds to its SMTP adapter (NotificationsModule.withMailer). */
 export abstract class Mailer {
   /**
    * Resolves once the mail server accepted the e-mail, with the id it answered. Rejects with

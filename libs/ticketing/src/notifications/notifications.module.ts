@@ -1,12 +1,19 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { Mailer } from './mailer.port';
-import { PurchaseMailConsumer } from './purchase-mail.consumer';
 import { PurchaseMailService } from './purchase-mail.service';
-import { SmtpMailer } from './smtp.mailer';
 
-/** Purchase e-mails. Needs the global Env, DatabaseModule and MessagingModule. */
-@Module({
-  providers: [{ provide: Mailer, useClass: SmtpMailer }, PurchaseMailService, PurchaseMailConsumer],
-  exports: [Mailer, PurchaseMailService, PurchaseMailConsumer],
-})
-export class NotificationsModule {}
+/**
+ * Purchase e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
+ * `Mailer` port to its adapter (the mailer's SMTP one), so the rules load no mail transport.
+ */
+@Module({})
+export class NotificationsModule {
+  /** `mailer`: the class that implements the {@link Mailer} port. */
+  static withMailer(mailer: Type<Mailer>): DynamicModule {
+    return {
+      module: NotificationsModule,
+      providers: [{ provide: Mailer, useClass: mailer }, PurchaseMailService],
+      exports: [Mailer, PurchaseMailService],
+    };
+  }
+}

@@ -6,7 +6,7 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
-import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging';
+import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging/contracts';
 import { Mailer, MailMaybeSentError } from './mailer.port';
 import { renderPurchaseEmail } from './purchase-email.template';
 

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ApprovingPaymentGateway, PaymentGateway } from './payment-gateway';
-import { PaymentReconcileLoop } from './payment-reconcile.loop';
 import { PaymentReconciler } from './payment-reconciler';
-import { PurchaseFlushLoop } from './purchase-flush.loop';
 import { PurchaseFlusher } from './purchase-flusher';
 import { PurchaseService } from './purchase.service';
 
@@ -16,17 +14,8 @@ import { PurchaseService } from './purchase.service';
     { provide: PaymentGateway, useClass: ApprovingPaymentGateway },
     PurchaseService,
     PurchaseFlusher,
-    PurchaseFlushLoop,
     PaymentReconciler,
-    PaymentReconcileLoop,
   ],
-  exports: [
-    PaymentGateway,
-    PurchaseService,
-    PurchaseFlusher,
-    PurchaseFlushLoop,
-    PaymentReconciler,
-    PaymentReconcileLoop,
-  ],
+  exports: [PaymentGateway, PurchaseService, PurchaseFlusher, PaymentReconciler],
 })
 export class PurchasesModule {}

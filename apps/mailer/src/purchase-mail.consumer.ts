@@ -8,7 +8,7 @@ import {
   ROUTING,
   Topology,
 } from '@app/messaging';
-import { DeliveryOutcome, PurchaseMailService } from './purchase-mail.service';
+import { DeliveryOutcome, PurchaseMailService } from '@app/ticketing';
 
 /** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
 export const MAILER_PREFETCH = 8;

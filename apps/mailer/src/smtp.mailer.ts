@@ -2,7 +2,7 @@ import { Transform } from 'node:stream';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { SendMailOptions, Transporter } from 'nodemailer';
 import { Env } from '@app/config';
-import { Mailer, MailMaybeSentError, OutgoingEmail } from './mailer.port';
+import { Mailer, MailMaybeSentError, OutgoingEmail } from '@app/ticketing';
 
 /** Where one send has got to: set once the whole message was handed to the connection. */
 interface HandOver {

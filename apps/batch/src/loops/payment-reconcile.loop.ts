@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
-import { PaymentReconciler } from './payment-reconciler';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { PaymentReconciler } from '@app/ticketing';
 
 /**
  * Runs the payment reconciliation (P9) again and again: at once while it finds stale attempts,

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
-import { FlushOptions, PurchaseFlusher } from './purchase-flusher';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { FlushOptions, PurchaseFlusher } from '@app/ticketing';
 
 /**
  * Runs the flusher again and again: at once while it finds due entries, else after a pause.

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
-import { AmqpConnection } from '../amqp.connection';
-import { OutboxRelay } from './outbox-relay';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { AmqpConnection, OutboxRelay } from '@app/messaging';
 
 /**
  * Runs the relay again and again: at once while it finds a full batch, else after a pause.

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PollingLoop, RepeatedFailureLog } from '@app/logging';
-import { HoldSweeper } from './hold-sweeper';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { HoldSweeper } from '@app/ticketing';
 
 /**
  * Runs the sweeper again and again: at once while it finds expired holds, else after a pause.

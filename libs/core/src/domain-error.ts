@@ -1,0 +1,45 @@
+/**
+ * Errors of the rules, with stable codes. Libraries throw these; the API maps them to HTTP in
+ * one place, the workers decide retry or dead-letter from them.
+ */
+export type DomainErrorKind =
+  'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'invalid' | 'payment_required' | 'too_many';
+
+/**
+ * The base of every error a library raises on purpose: `kind` picks the HTTP status at the
+ * edge, `code` is the stable name clients and logs see, `details` go into the error body.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Seconds after which the same request may succeed (HTTP Retry-After); unset when it will not. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/** `what` (say "performance 7") does not exist, or not for this caller. */
+export class NotFoundError extends DomainError {
+  constructor(what: string, details?: Record<string, unknown>) {
+    super('not_found', 'NotFound', `${what} not found`, details);
+  }
+}
+
+/** The caller's input breaks a rule; `message` says which, in words fit for the client. */
+export class InvalidInputError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid', 'InvalidInput', message, details);
+  }
+}
+
+/** A write collides with stored data (a duplicate, or a row another one still needs). */
+export class ConflictError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('conflict', 'Conflict', message, details);
+  }
+}

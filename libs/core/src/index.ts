@@ -1,0 +1,5 @@
+export { ConflictError, DomainError, InvalidInputError, NotFoundError } from './domain-error';
+export type { DomainErrorKind } from './domain-error';
+export { Clock, SystemClock } from './clock';
+export { PollingLoop, RepeatedFailureLog } from './polling-loop';
+export { isUuid } from './uuid';

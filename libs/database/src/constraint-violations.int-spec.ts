@@ -1,0 +1,55 @@
+import { DataSource, QueryFailedError } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { ConflictError, NotFoundError } from '@app/core';
+import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
+import { translatingConstraintViolations } from './constraint-violations';
+import { dataSourceOptions } from './data-source.options';
+import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { PerformanceRepository } from './repositories/performance.repository';
+
+describe('constraint violations become domain errors (real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    env = createTestEnv();
+    await ensureDatabase(env.DATABASE_URL);
+    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+    await runMigrations(db);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(env.DATABASE_URL);
+  });
+
+  const insertUser = (email: string) =>
+    db.query(`INSERT INTO users (email, name, password_hash) VALUES ($1, 'Someone', 'not-a-hash')`, [email]);
+
+  it('a unique violation is a ConflictError that names no constraint', async () => {
+    await insertUser('twice@example.test');
+    const error = await translatingConstraintViolations(() => insertUser('TWICE@example.test')).catch((e) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ kind: 'conflict', code: 'Conflict', message: 'already exists' });
+  });
+
+  it('any other database error passes unchanged', async () => {
+    const error = await translatingConstraintViolations(() => db.query('SELEC 1')).catch((e) => e);
+    expect(error).toBeInstanceOf(QueryFailedError);
+  });
+
+  it('a performance of an event that is gone is NotFound, and leaves no rows', async () => {
+    const performances = new PerformanceRepository(db);
+    const error = await performances
+      .createWithSeats({
+        eventId: 987_654,
+        startsAt: new Date('2030-01-01T19:00:00Z'),
+        salesOpenAt: new Date('2029-12-01T10:00:00Z'),
+        sections: [{ name: 'A', grade: 'R', price: 1000, rows: 2, seatsPerRow: 3 }],
+      })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ message: 'event not found', details: { eventId: 987_654 } });
+    expect(await db.query('SELECT count(*)::int AS n FROM seats')).toEqual([{ n: 0 }]);
+  });
+});

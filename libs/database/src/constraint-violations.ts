@@ -1,0 +1,39 @@
+import { QueryFailedError } from 'typeorm';
+import { ConflictError, DomainError } from '@app/core';
+
+/** PostgreSQL SQLSTATEs (Appendix A of its manual) that a client's request can cause. */
+export const UNIQUE_VIOLATION = '23505';
+export const FOREIGN_KEY_VIOLATION = '23503';
+
+const CONFLICTS: Record<string, string> = {
+  [UNIQUE_VIOLATION]: 'already exists',
+  [FOREIGN_KEY_VIOLATION]: 'refers to something that does not exist or is still in use',
+};
+
+/** The SQLSTATE of a statement PostgreSQL refused; undefined for any other error. */
+export function sqlStateOf(error: unknown): string | undefined {
+  if (!(error instanceof QueryFailedError)) return undefined;
+  const code = (error.driverError as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Runs `work` and raises a unique or foreign-key violation as a {@link ConflictError}, or as
+ * the error `specific` makes for its SQLSTATE, so no layer above persistence needs to know
+ * PostgreSQL's codes. Any other error passes unchanged (a 500 at the HTTP edge).
+ */
+export async function translatingConstraintViolations<T>(
+  work: () => Promise<T>,
+  specific: Record<string, () => DomainError> = {},
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const code = sqlStateOf(error) ?? '';
+    if (specific[code]) throw specific[code]();
+    const conflict = CONFLICTS[code];
+    // The constraint's name and the SQL stay out of the message: internals never reach a client.
+    if (conflict) throw new ConflictError(conflict);
+    throw error;
+  }
+}

@@ -1,0 +1,4 @@
+// The message contracts alone, for code that builds or reads messages without a broker
+// connection (the rules library): importing them loads no AMQP client.
+export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId } from './purchase-completed';
+export type { PurchaseCompletedMessage } from './purchase-completed';
