@@ -441,6 +441,75 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     );
   });
 
+  /**
+   * Two `batch` processes, driven by hand: the first has read the purchase and is writing it (its
+   * write held until released), when the purchase is canceled (and, with `resell`, its seat sold
+   * again) and the second flushes those entries. Returns the purchase and the new sale, if any.
+   */
+  async function cancelWhileAnotherFlusherWrites(resell: boolean): Promise<{ canceled: string; resold?: string }> {
+    const first = api.app.get(PurchaseFlusher);
+    const second = new PurchaseFlusher(api.app.get(Redis), api.app.get(Env), api.app.get(PurchaseRepository));
+    Object.assign(second, { consumer: `${first.consumer}-second` });
+    const [seat] = seats(1);
+    const held = await hold(api.app, buyer, performance.id, [seat]);
+    const a = (await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer })).json();
+
+    const repository = api.app.get(PurchaseRepository);
+    const writeBatch = repository.writeBatch.bind(repository);
+    let entered = () => {};
+    const inFlight = new Promise<void>((resolve) => (entered = resolve));
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch) => {
+      if (batch.purchases.some((p) => p.id === a.id)) {
+        entered();
+        await released;
+      }
+      return writeBatch(batch);
+    });
+    try {
+      let firstPass: Promise<number> = Promise.resolve(0);
+      await waitUntil(async () => {
+        firstPass = first.flushOnce({ batchSize: 500 });
+        return Promise.race([firstPass.then(() => false), inFlight.then(() => true)]);
+      }, 'the purchase read by the first flusher');
+
+      expect((await call('POST', `/purchases/${a.id}/cancel`, { session: buyer })).statusCode).toBe(200);
+      let resold: string | undefined;
+      let entries = 1;
+      if (resell) {
+        const again = await hold(api.app, other, performance.id, [seat]);
+        resold = (await call('POST', '/purchases', { body: { reservationId: again.id }, session: other })).json().id;
+        entries += 1;
+      }
+      let written = 0;
+      await waitUntil(async () => {
+        written += await second.flushOnce({ batchSize: 500 });
+        return written >= entries;
+      }, 'the second flusher wrote the cancellation');
+
+      release();
+      // A new active ticket for the seat fails the first write: its entries stay pending, retried.
+      await firstPass.catch(() => 0);
+      await waitUntil(async () => {
+        await first.flushOnce({ batchSize: 500 }).catch(() => 0);
+        return (await persisted(api.env.DATABASE_URL, [a.id])).purchases.length === 1;
+      }, 'the purchase written');
+      await flushAll();
+      return { canceled: a.id, resold };
+    } finally {
+      release();
+      vi.restoreAllMocks();
+    }
+  }
+
+  it('keeps a cancellation written by another flusher while the purchase was in flight there', async () => {
+    const { canceled } = await cancelWhileAnotherFlusherWrites(false);
+    const db = await persisted(api.env.DATABASE_URL, [canceled]);
+    expect(db.purchases.map((p) => p.status)).toEqual(['CANCELED']);
+    expect(db.tickets.map((t) => t.status)).toEqual(['CANCELED']);
+  });
+
   it('marks the open payment attempt of a flushed purchase COMPLETED, in its write, and leaves a refunded one alone (P9)', async () => {
     const open = await hold(api.app, buyer, performance.id, seats(1));
     const refunded = await hold(api.app, buyer, performance.id, seats(1));

@@ -229,7 +229,8 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    await this.purchases.writeBatch({ purchases, cancellations });
+    const inserted = new Set(await this.purchases.writeBatch({ purchases, cancellations }));
+    await this.applyLateCancellations(keys, purchases, inserted);
     const committedAt = Date.now();
     let oldestAt = committedAt;
     for (const id of batch.entryIds) {
@@ -260,6 +261,40 @@ export class PurchaseFlusher {
       ),
       outside.exec(),
     ]);
+  }
+
+  /**
+   * After the purchases' commit, before their acknowledgement: cancels in PostgreSQL those canceled
+   * in Redis after the check above, and those a replay found already written (PAID, no insert).
+   * Their cancellation entry may have been written by another flusher while this batch was in
+   * flight: its UPDATE found no row, and it was acknowledged. The cancel script marks the purchase
+   * hash before appending that entry, so either this check sees the mark, or the entry's UPDATE
+   * ran after this commit and found the row. Writing it here keeps it as late as the entry would
+   * (P5: after the purchase-completed message, as for any purchase canceled after its flush) and
+   * never loses it: a crash before the acknowledgement replays the batch, and this check with it.
+   * Leaving such an entry pending instead would make its flusher wait on another process's batch.
+   * A batch of this process in flight meanwhile that sells the freed seat again meets the purchase's
+   * active ticket, fails, and is written on the next pass (the tickets' unique active seat).
+   */
+  private async applyLateCancellations(
+    keys: ReturnType<typeof performanceKeys>,
+    purchases: PurchaseRecord[],
+    inserted: Set<string>,
+  ): Promise<void> {
+    const canceled = await canceledPurchases(
+      this.redis,
+      purchases.map((purchase) => keys.purchase(purchase.id)),
+    );
+    const late: PurchaseCancellation[] = [];
+    for (const [position, canceledAt] of canceled) {
+      const purchase = purchases[position];
+      // Inserted as CANCELED by this write: nothing left to do.
+      if (purchase.status === PurchaseStatus.Canceled && inserted.has(purchase.id)) continue;
+      late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt) });
+    }
+    if (late.length === 0) return;
+    await this.purchases.writeBatch({ purchases: [], cancellations: late });
+    this.logger.log(`canceled ${late.length} purchases whose cancellation was flushed before them`);
   }
 }
 
