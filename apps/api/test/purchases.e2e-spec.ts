@@ -510,6 +510,23 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect(db.tickets.map((t) => t.status)).toEqual(['CANCELED']);
   });
 
+  it('keeps it too when the freed seat was sold again and written before the purchase', async () => {
+    const { canceled, resold } = await cancelWhileAnotherFlusherWrites(true);
+    const db = await persisted(api.env.DATABASE_URL, [canceled, String(resold)]);
+    expect(db.purchases.map((p) => [p.id, p.status]).sort()).toEqual(
+      [
+        [canceled, 'CANCELED'],
+        [resold, 'PAID'],
+      ].sort(),
+    );
+    expect(db.tickets.map((t) => [t.purchase_id, t.status]).sort()).toEqual(
+      [
+        [canceled, 'CANCELED'],
+        [resold, 'ACTIVE'],
+      ].sort(),
+    );
+  });
+
   it('marks the open payment attempt of a flushed purchase COMPLETED, in its write, and leaves a refunded one alone (P9)', async () => {
     const open = await hold(api.app, buyer, performance.id, seats(1));
     const refunded = await hold(api.app, buyer, performance.id, seats(1));

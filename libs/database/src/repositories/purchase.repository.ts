@@ -153,7 +153,9 @@ const INSERT_PURCHASES = `
     SELECT i.id, i.performance_id, s.seat_id,
            CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status
     FROM inserted i JOIN input p ON p.id = i.id CROSS JOIN unnest(p."seatIds") AS s(seat_id)
-    ON CONFLICT DO NOTHING
+    -- Only the ticket itself: a second active ticket for a seat fails the batch (kept pending,
+    -- retried, logged) instead of leaving a paid purchase without its ticket.
+    ON CONFLICT (purchase_id, seat_id) DO NOTHING
   ), messages AS (
     INSERT INTO outbox (message_id, routing_key, payload)
     SELECT 'purchase-completed:' || i.id, 'purchase.completed', p.message
