@@ -17,9 +17,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import amqp from 'amqplib';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { dropBenchRun } from './cleanup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RATE = Number(process.env.FLUSH_RATE ?? 0);
@@ -175,22 +175,6 @@ function quantiles(metricsText, name) {
   return { count: total, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
-/** The relay of the batch declared this run's queues and exchanges: leave none behind. */
-async function dropQueues() {
-  const connection = await amqp.connect(env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
-  try {
-    const listing = spawnSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8' });
-    const channel = await connection.createChannel();
-    for (const queue of (listing.stdout ?? '').split('\n').filter((q) => q.startsWith(env.RABBITMQ_NAMESPACE))) {
-      await channel.deleteQueue(queue.trim());
-    }
-    for (const exchange of ['events', 'dead']) await channel.deleteExchange(`${env.RABBITMQ_NAMESPACE}.${exchange}`);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
-
 /** Tickets, outbox messages and completed payment attempts written with the purchases: each must equal COUNT. */
 async function written(db, performanceId) {
   const { rows } = await db.query(
@@ -277,18 +261,14 @@ async function main() {
   } finally {
     await stopBatch(batch);
     await db.end().catch(() => undefined);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys.map((key) => key.slice(prefix.length)));
-    } while (cursor !== '0');
     redis.disconnect();
-    const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "bo_flushbench_${id}" WITH (FORCE)`);
-    await admin.end();
-    await dropQueues();
+    await dropBenchRun({
+      database: `bo_flushbench_${id}`,
+      keyPrefix: prefix,
+      namespace: env.RABBITMQ_NAMESPACE,
+      redisUrl: env.REDIS_URL,
+      rabbitmqUrl: env.RABBITMQ_URL,
+    });
   }
 }
 

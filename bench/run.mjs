@@ -5,21 +5,23 @@
 // is shared and noisy, so absolute numbers mean little). Writes the results to docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import amqp from 'amqplib';
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
+import { dropBenchRun } from './cleanup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const PORT = 3900 + Math.floor(Math.random() * 90);
+// The api on PORT, the naive server on +100, plain Fastify on +200, metrics on +300/+301: a base
+// whose five ports are all free (other services listen in this range too, e.g. NATS on 4222).
+const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
 // BENCH_ONLY=liveness,detail,seats,available,hold,naive,purchase runs a subset (and writes no docs).
@@ -69,6 +71,21 @@ async function waitForApi() {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('api did not become ready');
+}
+
+/** A random base in [from, from + span) such that base + each offset can be listened on now. */
+async function freeBase(from, span, offsets) {
+  const canListen = (port) =>
+    new Promise((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = from + Math.floor(Math.random() * span);
+    if ((await Promise.all(offsets.map((offset) => canListen(base + offset)))).every(Boolean)) return base;
+  }
+  throw new Error(`no free ports for the bench in ${from}–${from + span}`);
 }
 
 /** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
@@ -257,12 +274,13 @@ try {
   plain.kill('SIGTERM');
   api.kill('SIGTERM');
   await new Promise((r) => api.once('exit', r));
-  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "bo_bench_${id}" WITH (FORCE)`);
-  await client.end();
-  await dropBenchQueues();
-  await dropBenchKeys();
+  await dropBenchRun({
+    database: `bo_bench_${id}`,
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    namespace: env.RABBITMQ_NAMESPACE,
+    redisUrl: env.REDIS_URL,
+    rabbitmqUrl: env.RABBITMQ_URL,
+  });
 }
 
 /**
@@ -367,37 +385,6 @@ async function benchPurchases(adminToken, trivial) {
     `(one statement per batch of up to PURCHASE_FLUSH_BATCH_SIZE stream entries, several batches in flight).`;
   console.log(flushNote);
   return { row, flushNote };
-}
-
-/** Holds, purchases and caches of this run live under its own key prefix; leave none behind. */
-async function dropBenchKeys() {
-  const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** The batch relay declared this run's RabbitMQ namespace; leave no queue behind. */
-async function dropBenchQueues() {
-  const connection = await amqp.connect(env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
-  try {
-    const listing = spawnSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8' });
-    const channel = await connection.createChannel();
-    for (const queue of (listing.stdout ?? '').split('\n').filter((q) => q.startsWith(env.RABBITMQ_NAMESPACE))) {
-      await channel.deleteQueue(queue.trim());
-    }
-    for (const exchange of ['events', 'dead']) await channel.deleteExchange(`${env.RABBITMQ_NAMESPACE}.${exchange}`);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
 }
 
 /** A horizontal bar chart of the ratios to the plain Fastify route, as SVG. */
