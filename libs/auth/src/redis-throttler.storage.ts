@@ -8,7 +8,6 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 const INCREMENT: LuaScript = {
   name: 'throttlerIncrement',
   file: join(__dirname, 'throttler-increment.lua'),
-  numberOfKeys: 2,
 };
 
 /**

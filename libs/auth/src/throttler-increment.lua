@@ -5,6 +5,7 @@
 -- ARGV[2]  hits allowed per window
 -- ARGV[3]  block length, ms
 -- Returns  { hits, ms until the window ends, 1 if blocked else 0, ms until the block ends }
+--- @keys 2
 local blocked_ms = redis.call('PTTL', KEYS[2])
 if blocked_ms > 0 then
   local hits = tonumber(redis.call('GET', KEYS[1]) or '0')

@@ -1,3 +1,3 @@
 export { RedisModule, createRedis } from './redis.module';
-export { callScript, defineScripts } from './lua-script';
-export type { LuaScript } from './lua-script';
+export { callScript, checkAllScriptKeys, defineScripts, loadLuaScript } from './lua-script';
+export type { LoadedLuaScript, LoadOptions, LuaScript } from './lua-script';

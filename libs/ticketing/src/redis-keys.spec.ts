@@ -17,17 +17,11 @@ describe('performanceKeys', () => {
       keys.prices,
       keys.counts,
       keys.expiry,
-      keys.holdPrefix + 'x',
       keys.hold('6f1c0d3e-0000-4000-8000-000000000000'),
       keys.userHolds('user-{odd}-id'),
     ];
     for (const key of all) expect(hashTag(key), key).toBe('perf:42');
     expect(new Set(all).size).toBe(all.length);
-  });
-
-  it('builds hold keys as the prefix the expire script appends hold ids to', () => {
-    const keys = performanceKeys(7);
-    expect(keys.hold('abc')).toBe(`${keys.holdPrefix}abc`);
   });
 
   it('keeps the hold pointer outside any performance tag', () => {

@@ -51,8 +51,6 @@ export interface PerformanceKeys {
   counts: string;
   /** Sorted set: id of every HELD hold, scored by its expiry (epoch ms). */
   expiry: string;
-  /** Prefix of the hold hashes; scripts append the hold id to it, staying in the same slot. */
-  holdPrefix: string;
   /** SCAN pattern of every key of the performance (the tag holds no glob character). */
   everyKey: string;
   /** Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status, createdAt, expiresAt. */
@@ -77,7 +75,6 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     prices: `${tag}:prices`,
     counts: `${tag}:counts`,
     expiry: `${tag}:expiry`,
-    holdPrefix: `${tag}:hold:`,
     everyKey: `${tag}:*`,
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,

@@ -6,18 +6,14 @@ import { PerformanceKeys } from '../redis-keys';
 export const HOLD_SEATS: LuaScript = {
   name: 'boxofficeHoldSeats',
   file: join(__dirname, 'hold-seats.lua'),
-  // 8, plus the records of the expired holds it is asked to end.
-  numberOfKeys: 'variable',
 };
 export const RELEASE_HOLD: LuaScript = {
   name: 'boxofficeReleaseHold',
   file: join(__dirname, 'release-hold.lua'),
-  numberOfKeys: 4,
 };
 export const EXPIRE_HOLDS: LuaScript = {
   name: 'boxofficeExpireHolds',
   file: join(__dirname, 'expire-holds.lua'),
-  numberOfKeys: 4,
 };
 
 export interface HoldSeatsRequest {
@@ -126,11 +122,15 @@ export interface ExpireHoldsResult {
   seats: number;
 }
 
+/**
+ * Ends those of `holdIds` (candidates of one performance, read from its expiry index) that are
+ * still HELD and past expiry, freeing their seats; each hold's record is passed in KEYS.
+ */
 export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: string[]): Promise<ExpireHoldsResult> {
   const [holds, seats] = await callScript<[number, number]>(
     redis,
     EXPIRE_HOLDS.name,
-    [keys.seats, keys.counts, keys.expiry, keys.holdPrefix],
+    [keys.seats, keys.counts, keys.expiry, ...holdIds.map((holdId) => keys.hold(holdId))],
     holdIds,
   );
   return { holds, seats };

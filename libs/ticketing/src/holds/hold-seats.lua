@@ -40,6 +40,9 @@
     {'LIMIT', seats the user already holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
 ]]
+--- @keys variable
+--- @include "redis-time"
+--- @include "free-seats"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
@@ -62,8 +65,7 @@ for i = 1, #seatIds do
 end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisNow()
 if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
 
 -- A held seat whose hold has expired is free; its hold is ended below. A held seat without a
@@ -121,21 +123,10 @@ end
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 
 -- Ends the expired holds as expire-holds.lua does; their seats asked for here are taken below.
-local freed = 0
 for _, hold in ipairs(ending) do
-  for seatId in string.gmatch(hold[2], '[^,]+') do
-    if redis.call('HGET', seatsKey, seatId) == 'H' then
-      redis.call('HSET', seatsKey, seatId, 'A')
-      freed = freed + 1
-    end
-  end
+  freeSeats(seatsKey, countsKey, hold[2], 'held')
   redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
   redis.call('ZREM', expiryKey, hold[1])
-end
--- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
-if freed > 0 then
-  redis.call('HINCRBY', countsKey, 'held', -freed)
-  redis.call('HINCRBY', countsKey, 'available', freed)
 end
 
 local prices = redis.call('HMGET', pricesKey, unpack(seatIds))

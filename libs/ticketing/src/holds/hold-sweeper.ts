@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { defineScripts } from '@app/redis';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
-import { EXPIRE_HOLDS, expireHolds } from './hold-scripts';
+import { defineTicketingScripts } from '../lua-scripts';
+import { expireHolds } from './hold-scripts';
 
 /**
  * Frees the seats of expired holds. Safe to run in any number of processes at once: the
@@ -11,7 +11,7 @@ import { EXPIRE_HOLDS, expireHolds } from './hold-scripts';
 @Injectable()
 export class HoldSweeper {
   constructor(@Inject(Redis) private readonly redis: Redis) {
-    defineScripts(redis, [EXPIRE_HOLDS]);
+    defineTicketingScripts(redis);
   }
 
   /** Ends up to `batchSize` expired holds per performance; returns how many it ended. */

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Env } from '@app/config';
-import { defineScripts } from '@app/redis';
 import {
   HoldExpiredError,
   HoldLimitExceededError,
@@ -15,8 +14,9 @@ import {
 import { fitsId, newIdOf, performanceOfId } from '../ids';
 import { assertPerformanceId, assertSeatIds, assertUserId, isUuid } from '../input';
 import { holdPointerKey, performanceKeys } from '../redis-keys';
+import { defineTicketingScripts } from '../lua-scripts';
 import { Hold, holdFromRecord } from './hold';
-import { HOLD_SEATS, holdSeats, RELEASE_HOLD, releaseHold } from './hold-scripts';
+import { holdSeats, releaseHold } from './hold-scripts';
 
 /** How long a hold stays readable (GET /reservations/:id) after it has ended. */
 export const HOLD_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -28,7 +28,7 @@ export class HoldService {
     @Inject(Redis) private readonly redis: Redis,
     @Inject(Env) private readonly env: Env,
   ) {
-    defineScripts(redis, [HOLD_SEATS, RELEASE_HOLD]);
+    defineTicketingScripts(redis);
   }
 
   /**

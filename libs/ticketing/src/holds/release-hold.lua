@@ -13,6 +13,9 @@
   Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
+--- @keys 4
+--- @include "redis-time"
+--- @include "free-seats"
 local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local holdId, userId = ARGV[1], ARGV[2]
 
@@ -22,24 +25,12 @@ local status = hold[2]
 if status == 'RELEASED' then return 'ALREADY_RELEASED' end
 if status ~= 'HELD' then return status end
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisNow()
 -- Expired but not swept yet: the sweeper frees it; the caller only learns it expired.
 if tonumber(hold[3]) <= now then return 'EXPIRED' end
 
 -- Only seats still held go back: a seat marked sold by a rebuild stays sold.
-local freed = 0
-for seatId in string.gmatch(hold[4], '[^,]+') do
-  if redis.call('HGET', seatsKey, seatId) == 'H' then
-    redis.call('HSET', seatsKey, seatId, 'A')
-    freed = freed + 1
-  end
-end
--- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
-if freed > 0 then
-  redis.call('HINCRBY', countsKey, 'held', -freed)
-  redis.call('HINCRBY', countsKey, 'available', freed)
-end
+freeSeats(seatsKey, countsKey, hold[4], 'held')
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'

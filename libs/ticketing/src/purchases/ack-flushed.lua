@@ -11,6 +11,7 @@
 
   Returns the number of entries acknowledged.
 ]]
+--- @keys variable
 local stream, group, retention = KEYS[1], ARGV[1], ARGV[2]
 -- In slices: unpack() of a very long list overflows Lua's stack.
 local SLICE = 1000

@@ -21,6 +21,9 @@
     {'NOT_FOUND'}          no such purchase, or not the caller's
     {'ALREADY_CANCELED'}
 ]]
+--- @keys 4
+--- @include "redis-time"
+--- @include "free-seats"
 local seatsKey, countsKey, purchaseKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local purchaseId, userId = ARGV[1], ARGV[2]
 
@@ -34,21 +37,9 @@ local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', '
 if purchase[1] ~= userId then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisNow()
 
-local freed = 0
-for seatId in string.gmatch(purchase[3], '[^,]+') do
-  if redis.call('HGET', seatsKey, seatId) == 'S' then
-    redis.call('HSET', seatsKey, seatId, 'A')
-    freed = freed + 1
-  end
-end
--- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
-if freed > 0 then
-  redis.call('HINCRBY', countsKey, 'sold', -freed)
-  redis.call('HINCRBY', countsKey, 'available', freed)
-end
+freeSeats(seatsKey, countsKey, purchase[3], 'sold')
 
 redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.

@@ -10,6 +10,7 @@
   Returns {position, canceledAt (epoch ms), position, canceledAt, ...}: for each canceled purchase,
   its 1-based position in KEYS and when it was canceled; {} when none was.
 ]]
+--- @keys variable
 local canceled = {}
 for position, key in ipairs(KEYS) do
   local state = redis.call('HMGET', key, 'status', 'canceledAt')

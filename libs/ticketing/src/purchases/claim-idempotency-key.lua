@@ -10,6 +10,7 @@
     {'CLAIMED'}
     {'TAKEN', record}  the record as it is: another request's claim, or the stored answer
 ]]
+--- @keys 1
 local current = redis.call('GET', KEYS[1])
 if current then return {'TAKEN', current} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

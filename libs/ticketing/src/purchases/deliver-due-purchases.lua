@@ -12,6 +12,7 @@
 
   Returns the delivered entries as XREADGROUP gives them: {{id, {field, value, ...}}, ...}.
 ]]
+--- @keys 1
 local stream, group, consumer, dueUntil, count = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local lastDelivered = nil

@@ -9,6 +9,7 @@
 
   Returns 1 when the group was created, 0 when it existed.
 ]]
+--- @keys 1
 local created = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 if type(created) == 'table' and created.err then
   if string.find(created.err, 'BUSYGROUP', 1, true) then return 0 end

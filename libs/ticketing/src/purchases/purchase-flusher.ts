@@ -4,20 +4,10 @@ import Redis from 'ioredis';
 import { Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
-import { defineScripts } from '@app/redis';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import { defineTicketingScripts } from '../lua-scripts';
 import { seatIdsFromList } from './purchase';
-import {
-  ACK_FLUSHED,
-  ackFlushed,
-  CANCELED_PURCHASES,
-  canceledPurchases,
-  DELIVER_DUE_PURCHASES,
-  deliverDuePurchases,
-  ENSURE_FLUSH_GROUP,
-  ensureFlushGroup,
-  StreamEntry,
-} from './purchase-scripts';
+import { ackFlushed, canceledPurchases, deliverDuePurchases, ensureFlushGroup, StreamEntry } from './purchase-scripts';
 
 /** The consumer group every flusher reads the purchase streams with. */
 export const FLUSH_GROUP = 'flusher';
@@ -77,7 +67,7 @@ export class PurchaseFlusher {
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
   ) {
-    defineScripts(redis, [ENSURE_FLUSH_GROUP, DELIVER_DUE_PURCHASES, CANCELED_PURCHASES, ACK_FLUSHED]);
+    defineTicketingScripts(redis);
   }
 
   /**

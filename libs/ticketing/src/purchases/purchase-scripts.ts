@@ -6,38 +6,31 @@ import { PerformanceKeys } from '../redis-keys';
 export const PURCHASE: LuaScript = {
   name: 'boxofficePurchase',
   file: join(__dirname, 'purchase.lua'),
-  numberOfKeys: 7,
 };
 export const CANCEL_PURCHASE: LuaScript = {
   name: 'boxofficeCancelPurchase',
   file: join(__dirname, 'cancel-purchase.lua'),
-  numberOfKeys: 4,
 };
 export const CLAIM_IDEMPOTENCY_KEY: LuaScript = {
   name: 'boxofficeClaimIdempotencyKey',
   file: join(__dirname, 'claim-idempotency-key.lua'),
-  numberOfKeys: 1,
 };
 export const RENEW_IDEMPOTENCY_CLAIM: LuaScript = {
   name: 'boxofficeRenewIdempotencyClaim',
   file: join(__dirname, 'renew-idempotency-claim.lua'),
-  numberOfKeys: 1,
 };
 export const RELEASE_IDEMPOTENCY_CLAIM: LuaScript = {
   name: 'boxofficeReleaseIdempotencyClaim',
   file: join(__dirname, 'release-idempotency-claim.lua'),
-  numberOfKeys: 1,
 };
 
 export const ENSURE_FLUSH_GROUP: LuaScript = {
   name: 'boxofficeEnsureFlushGroup',
   file: join(__dirname, 'ensure-flush-group.lua'),
-  numberOfKeys: 1,
 };
 export const DELIVER_DUE_PURCHASES: LuaScript = {
   name: 'boxofficeDeliverDuePurchases',
   file: join(__dirname, 'deliver-due-purchases.lua'),
-  numberOfKeys: 1,
 };
 
 export interface PurchaseRequest {
@@ -189,12 +182,10 @@ export function deliverDuePurchases(
 export const CANCELED_PURCHASES: LuaScript = {
   name: 'boxofficeCanceledPurchases',
   file: join(__dirname, 'canceled-purchases.lua'),
-  numberOfKeys: 'variable',
 };
 export const ACK_FLUSHED: LuaScript = {
   name: 'boxofficeAckFlushed',
   file: join(__dirname, 'ack-flushed.lua'),
-  numberOfKeys: 'variable',
 };
 
 /** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → canceledAt (epoch ms). */

@@ -32,6 +32,8 @@
     {'SALES_CLOSED'} the performance was closed to sales or deleted (a replay of a done purchase
                      still answers OK)
 ]]
+--- @keys 7
+--- @include "redis-time"
 local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -49,8 +51,7 @@ if status ~= 'HELD' then return {status} end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed')
 if not meta[1] or meta[2] then return {'SALES_CLOSED'} end
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisNow()
 -- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
 if tonumber(hold[3]) <= now then return {'EXPIRED'} end
 

@@ -9,7 +9,6 @@ import {
   PurchaseRepository,
   PurchaseStatus,
 } from '@app/database';
-import { defineScripts } from '@app/redis';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
 import {
@@ -28,6 +27,7 @@ import { HOLD_RETENTION_MS, performanceOfHold } from '../holds/hold.service';
 import { newIdOf, performanceOfId } from '../ids';
 import { assertIdempotencyKey, assertUserId, isUuid } from '../input';
 import { idempotencyKey, PerformanceKeys, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import { defineTicketingScripts } from '../lua-scripts';
 import {
   digestOfKey,
   IDEMPOTENCY_ANSWER_TTL_SECONDS,
@@ -41,17 +41,12 @@ import {
 import { PaymentGateway } from './payment-gateway';
 import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFromList } from './purchase';
 import {
-  CANCEL_PURCHASE,
   cancelPurchase,
-  CLAIM_IDEMPOTENCY_KEY,
   claimIdempotencyKey,
   CancelPurchaseResult,
-  PURCHASE,
   purchaseHold,
   PurchaseResult,
-  RELEASE_IDEMPOTENCY_CLAIM,
   releaseIdempotencyClaim,
-  RENEW_IDEMPOTENCY_CLAIM,
   renewIdempotencyClaim,
 } from './purchase-scripts';
 
@@ -70,13 +65,7 @@ export class PurchaseService {
     private readonly attempts: PaymentAttemptsRepository,
     @Inject(Env) private readonly env: Env,
   ) {
-    defineScripts(redis, [
-      PURCHASE,
-      CANCEL_PURCHASE,
-      CLAIM_IDEMPOTENCY_KEY,
-      RENEW_IDEMPOTENCY_CLAIM,
-      RELEASE_IDEMPOTENCY_CLAIM,
-    ]);
+    defineTicketingScripts(redis);
   }
 
   /**

@@ -8,6 +8,7 @@
 
   Returns 1 when the claim was dropped, else 0.
 ]]
+--- @keys 1
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end

@@ -9,6 +9,7 @@
 
   Returns 1 when the claim was renewed, else 0.
 ]]
+--- @keys 1
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end

@@ -11,6 +11,7 @@
     {'CLOSED', sold, held}
     {'NO_PERFORMANCE'}
 ]]
+--- @keys 2
 local metaKey, countsKey = KEYS[1], KEYS[2]
 
 if redis.call('EXISTS', metaKey) == 0 then return {'NO_PERFORMANCE'} end

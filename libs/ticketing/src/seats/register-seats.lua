@@ -12,6 +12,7 @@
 
   Returns the number of seats that were not registered before.
 ]]
+--- @keys 3
 local seatsKey, pricesKey, countsKey = KEYS[1], KEYS[2], KEYS[3]
 local added, available, held, sold = 0, 0, 0, 0
 

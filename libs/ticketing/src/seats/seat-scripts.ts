@@ -6,13 +6,11 @@ import { PerformanceKeys } from '../redis-keys';
 export const REGISTER_SEATS: LuaScript = {
   name: 'boxofficeRegisterSeats',
   file: join(__dirname, 'register-seats.lua'),
-  numberOfKeys: 3,
 };
 
 export const CLOSE_SALES: LuaScript = {
   name: 'boxofficeCloseSales',
   file: join(__dirname, 'close-sales.lua'),
-  numberOfKeys: 2,
 };
 
 /** Seats sold and held when the performance was closed; null when it is not registered. */

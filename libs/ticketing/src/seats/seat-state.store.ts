@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { defineScripts } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
-import { CLOSE_SALES, closeSales, REGISTER_SEATS, registerSeats, SeatRegistration } from './seat-scripts';
+import { defineTicketingScripts } from '../lua-scripts';
+import { closeSales, registerSeats, SeatRegistration } from './seat-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 
 export interface PerformanceRegistration {
@@ -35,7 +35,7 @@ const REGISTER_CHUNK = 1000;
 @Injectable()
 export class SeatStateStore {
   constructor(@Inject(Redis) private readonly redis: Redis) {
-    defineScripts(redis, [REGISTER_SEATS, CLOSE_SALES]);
+    defineTicketingScripts(redis);
   }
 
   /**

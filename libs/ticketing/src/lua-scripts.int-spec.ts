@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
+import { createTestEnv, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
+import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
+import {
+  ackFlushed,
+  cancelPurchase,
+  canceledPurchases,
+  claimIdempotencyKey,
+  deliverDuePurchases,
+  ensureFlushGroup,
+  purchaseHold,
+  releaseIdempotencyClaim,
+  renewIdempotencyClaim,
+} from './purchases/purchase-scripts';
+import { idempotencyKey, performanceKeys } from './redis-keys';
+import { closeSales, registerSeats } from './seats/seat-scripts';
+
+/**
+ * One representative run of every ticketing script, on the real Redis, with the key check on
+ * (libs/testing/src/lua-key-check.setup.ts): a script touching a key not passed in KEYS fails.
+ */
+describe('ticketing Lua scripts keep to their KEYS', () => {
+  let env: TestEnv;
+  let redis: Redis;
+  const ran = new Set<string>();
+
+  beforeAll(() => {
+    env = createTestEnv();
+    redis = createRedis(env);
+    defineTicketingScripts(redis);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);
+  });
+
+  it('runs checked in the int tests: a script building its own key is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bo-lua-'));
+    writeFileSync(
+      join(dir, 'bad.lua'),
+      "-- KEYS[1]: a hold hash. Reads a sibling key it builds.\n--- @keys 1\nreturn redis.call('HGET', KEYS[1] .. 'x', 'status')\n",
+    );
+    defineScripts(redis, [{ name: 'badSibling', file: join(dir, 'bad.lua') }]);
+    await expect(callScript(redis, 'badSibling', [performanceKeys(1).hold('h')], [])).rejects.toThrow(/not in KEYS/);
+  });
+
+  it('declares a key count in every file and resolves every include', () => {
+    for (const script of TICKETING_SCRIPTS) {
+      const loaded = loadLuaScript(script.file);
+      expect(loaded.lua, script.name).not.toMatch(/--- @include/);
+      expect(loaded.numberOfKeys, script.name).not.toBeNaN();
+    }
+  });
+
+  it('seats, holds and expiry', async () => {
+    const keys = performanceKeys(1);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    const seats = Array.from({ length: 6 }, (_, index) => ({ id: index + 1, price: 100, sold: index === 5 }));
+    expect(await registerSeats(redis, keys, seats)).toBe(6);
+    ran.add('boxofficeRegisterSeats');
+
+    const request = { userId: 'u1', performanceId: 1, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    expect(await holdSeats(redis, keys, { ...request, holdId: 'h1', seatIds: [1, 2] })).toMatchObject({
+      outcome: 'OK',
+    });
+    expect(await releaseHold(redis, keys, 'h1', 'u1')).toBe('RELEASED');
+    ran.add('boxofficeHoldSeats').add('boxofficeReleaseHold');
+
+    // Short holds: one the sweeper ends, one a later hold of its seat ends (its record passed in KEYS).
+    const short = { ...request, lifetimeMs: 20 };
+    await holdSeats(redis, keys, { ...short, holdId: 'h2', seatIds: [1] });
+    const last = await holdSeats(redis, keys, { ...short, holdId: 'h3', seatIds: [2] });
+    if (last.outcome !== 'OK') throw new Error(`hold h3: ${last.outcome}`);
+    await waitUntil(
+      async () => {
+        const [seconds, micros] = (await redis.time()).map(Number);
+        return seconds * 1000 + micros / 1000 > last.expiresAt;
+      },
+      'short holds expired (Redis time)',
+      5_000,
+      10,
+    );
+    expect(await holdSeats(redis, keys, { ...request, holdId: 'h4', seatIds: [2] })).toMatchObject({ outcome: 'OK' });
+    expect(await expireHolds(redis, keys, ['h2', 'h3', 'gone'])).toEqual({ holds: 1, seats: 1 });
+    ran.add('boxofficeExpireHolds');
+    expect(await redis.hgetall(keys.counts)).toEqual({ total: '6', available: '4', held: '1', sold: '1' });
+
+    expect(await closeSales(redis, keys)).toEqual({ sold: 1, held: 1 });
+    ran.add('boxofficeCloseSales');
+  });
+
+  it('purchases, cancellations and idempotency claims', async () => {
+    const keys = performanceKeys(2);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    await registerSeats(redis, keys, [{ id: 1, price: 100, sold: false }]);
+    const request = { userId: 'u1', performanceId: 2, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    await holdSeats(redis, keys, { ...request, holdId: 'h1', seatIds: [1] });
+
+    const record = idempotencyKey('u1', 'digest');
+    expect(await claimIdempotencyKey(redis, record, 'pending:t', 5_000)).toEqual({ outcome: 'CLAIMED' });
+    expect(await renewIdempotencyClaim(redis, record, 'pending:t', 5_000)).toBe(true);
+    expect(await releaseIdempotencyClaim(redis, record, 'pending:t')).toBe(true);
+    ran
+      .add('boxofficeClaimIdempotencyKey')
+      .add('boxofficeRenewIdempotencyClaim')
+      .add('boxofficeReleaseIdempotencyClaim');
+
+    const purchase = { holdId: 'h1', userId: 'u1', purchaseId: 'p1', chargeId: 'c1', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, purchase)).toMatchObject({ outcome: 'OK', amount: 100 });
+    expect(await cancelPurchase(redis, keys, 'p1', 'u1', null)).toMatchObject({ outcome: 'CANCELED', chargeId: 'c1' });
+    ran.add('boxofficePurchase').add('boxofficeCancelPurchase');
+
+    await ensureFlushGroup(redis, keys.purchaseStream, 'flusher');
+    const entries = await deliverDuePurchases(redis, keys.purchaseStream, {
+      group: 'flusher',
+      consumer: 'c',
+      dueUntil: Date.now() + 60_000,
+      count: 10,
+    });
+    expect(entries).toHaveLength(2);
+    expect([...(await canceledPurchases(redis, [keys.purchase('p1')])).keys()]).toEqual([0]);
+    const acknowledged = await ackFlushed(redis, keys.purchaseStream, [keys.purchase('p1')], {
+      group: 'flusher',
+      retentionMs: 60_000,
+      entryIds: entries.map(([id]) => id),
+    });
+    expect(acknowledged).toBe(2);
+    ran
+      .add('boxofficeEnsureFlushGroup')
+      .add('boxofficeDeliverDuePurchases')
+      .add('boxofficeCanceledPurchases')
+      .add('boxofficeAckFlushed');
+  });
+
+  it('left no registered script out of the runs above', () => {
+    expect([...ran].sort()).toEqual(TICKETING_SCRIPTS.map((script) => script.name).sort());
+  });
+});

@@ -1,0 +1,44 @@
+import Redis from 'ioredis';
+import { defineScripts, LuaScript } from '@app/redis';
+import { EXPIRE_HOLDS, HOLD_SEATS, RELEASE_HOLD } from './holds/hold-scripts';
+import {
+  ACK_FLUSHED,
+  CANCEL_PURCHASE,
+  CANCELED_PURCHASES,
+  CLAIM_IDEMPOTENCY_KEY,
+  DELIVER_DUE_PURCHASES,
+  ENSURE_FLUSH_GROUP,
+  PURCHASE,
+  RELEASE_IDEMPOTENCY_CLAIM,
+  RENEW_IDEMPOTENCY_CLAIM,
+} from './purchases/purchase-scripts';
+import { CLOSE_SALES, REGISTER_SEATS } from './seats/seat-scripts';
+
+/**
+ * Every Lua script of the ticketing rules. Each `.lua` file says its number of KEYS
+ * (`--- @keys`) and takes the shared helpers of `lua-includes/` with `--- @include`.
+ */
+export const TICKETING_SCRIPTS: readonly LuaScript[] = [
+  REGISTER_SEATS,
+  CLOSE_SALES,
+  HOLD_SEATS,
+  RELEASE_HOLD,
+  EXPIRE_HOLDS,
+  PURCHASE,
+  CANCEL_PURCHASE,
+  CLAIM_IDEMPOTENCY_KEY,
+  RENEW_IDEMPOTENCY_CLAIM,
+  RELEASE_IDEMPOTENCY_CLAIM,
+  ENSURE_FLUSH_GROUP,
+  DELIVER_DUE_PURCHASES,
+  CANCELED_PURCHASES,
+  ACK_FLUSHED,
+];
+
+/**
+ * Registers all of TICKETING_SCRIPTS on `redis`; every service that runs one calls this.
+ * Registration happens once per connection, later calls change nothing.
+ */
+export function defineTicketingScripts(redis: Redis): void {
+  defineScripts(redis, [...TICKETING_SCRIPTS]);
+}
