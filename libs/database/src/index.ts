@@ -39,3 +39,5 @@ export type { PurchaseReceipt } from './repositories/purchase-receipts.repositor
 export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
 export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 export type { NewPaymentAttempt, OpenPaymentAttempt } from './repositories/payment-attempts.repository';
+export { TicketsRepository } from './repositories/tickets.repository';
+export type { CheckInResult, TicketIdentity, TicketRecord } from './repositories/tickets.repository';

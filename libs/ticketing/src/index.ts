@@ -60,3 +60,13 @@ export type { RenderedEmail } from './notifications/purchase-email.template';
 export { parseDateTime, toDateTime } from './date-time';
 export { isUuid } from './input';
 export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';
+export { TicketsModule } from './tickets/tickets.module';
+export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
+export { TicketService } from './tickets/ticket.service';
+export type { CheckIn, Ticket } from './tickets/ticket.service';
+export {
+  InvalidTicketCodeError,
+  TicketAlreadyCheckedInError,
+  TicketCanceledError,
+  TicketsNotIssuedError,
+} from './tickets/ticket.errors';
