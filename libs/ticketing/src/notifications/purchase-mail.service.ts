@@ -2,13 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
   EmailDeliveriesRepository,
+  PurchaseReceipt,
   PurchaseReceiptsRepository,
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
 import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging/contracts';
-import { Mailer, MailMaybeSentError } from './mailer.port';
-import { renderPurchaseEmail } from './purchase-email.template';
+import { TicketCodes } from '../tickets/ticket-codes';
+import { EmailAttachment, Mailer, MailMaybeSentError } from './mailer.port';
+import { EmailTicket, renderPurchaseEmail } from './purchase-email.template';
+import { renderTicketQr } from './ticket-qr';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
 export class PurchaseNotPersistedError extends Error {
@@ -40,6 +43,7 @@ export class PurchaseMailService {
     private readonly transactions: TransactionRunner,
     private readonly mailer: Mailer,
     private readonly env: Env,
+    private readonly codes: TicketCodes,
   ) {}
 
   async deliver(message: PurchaseCompletedMessage): Promise<DeliveryOutcome> {
@@ -55,11 +59,13 @@ export class PurchaseMailService {
         recipient: receipt.buyerEmail,
       });
       if (!claimed) return 'already-sent';
-      const email = renderPurchaseEmail(receipt);
+      const { tickets, attachments } = await this.ticketImages(receipt);
+      const email = renderPurchaseEmail(receipt, tickets);
       try {
         const { smtpMessageId } = await this.mailer.send({
           to: { name: receipt.buyerName, address: receipt.buyerEmail },
           ...email,
+          attachments,
           messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
         });
         await this.deliveries.recordSent(manager, messageId, smtpMessageId);
@@ -71,6 +77,29 @@ export class PurchaseMailService {
         return 'uncertain';
       }
     });
+  }
+
+  /**
+   * The receipt's tickets with their signed codes, and one inline PNG QR code per ticket. The same
+   * Content-IDs on every try of one message, so a resent e-mail is the same message.
+   */
+  private async ticketImages(
+    receipt: PurchaseReceipt,
+  ): Promise<{ tickets: EmailTicket[]; attachments: EmailAttachment[] }> {
+    const tickets: EmailTicket[] = [];
+    const attachments: EmailAttachment[] = [];
+    for (const ticket of receipt.tickets) {
+      const code = this.codes.sign(ticket);
+      const qrCid = `ticket-${ticket.ticketId}@boxoffice`;
+      tickets.push({ seat: { section: ticket.section, row: ticket.row, number: ticket.number }, code, qrCid });
+      attachments.push({
+        filename: `ticket-${ticket.ticketId}.png`,
+        contentType: 'image/png',
+        content: await renderTicketQr(code),
+        cid: qrCid,
+      });
+    }
+    return { tickets, attachments };
   }
 }
 
