@@ -37,6 +37,7 @@ const env = {
   RABBITMQ_NAMESPACE: `bo_flushbench_${id}`,
   JWT_ACCESS_SECRET: 'bench-access-secret-0123456789abcdef0123',
   JWT_REFRESH_SECRET: 'bench-refresh-secret-0123456789abcdef012',
+  TICKET_SIGNING_SECRET: 'bench-ticket-secret-0123456789abcdef01234',
   PURCHASE_FLUSH_AGE_SECONDS: '0',
   LOG_LEVEL: 'info',
   LOG_CONSOLE: 'none',

@@ -41,6 +41,7 @@ const env = {
   RABBITMQ_NAMESPACE: `bo_bench_${id}`,
   JWT_ACCESS_SECRET: 'bench-access-secret-0123456789abcdef0123',
   JWT_REFRESH_SECRET: 'bench-refresh-secret-0123456789abcdef012',
+  TICKET_SIGNING_SECRET: 'bench-ticket-secret-0123456789abcdef01234',
   ADMIN_EMAIL: 'bench-admin@boxoffice.local',
   ADMIN_PASSWORD: 'bench-admin-password',
   LOG_LEVEL: 'info',

@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, PurchasesModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule, TicketsModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -17,6 +17,8 @@ import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
+import { StaffController } from './staff/staff.controller';
+import { TicketsController } from './tickets/tickets.controller';
 
 @Module({})
 export class ApiModule {
@@ -33,6 +35,7 @@ export class ApiModule {
         AuthModule,
         CatalogModule,
         PurchasesModule,
+        TicketsModule,
       ],
       controllers: [
         HealthController,
@@ -43,6 +46,8 @@ export class ApiModule {
         PerformancesController,
         ReservationsController,
         PurchasesController,
+        TicketsController,
+        StaffController,
       ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import {
   AmqpConnection,
-  parsePurchaseCompleted,
+  parsePurchaseMailMessage,
   RetryingConsumer,
   RetryPolicy,
   ROUTING,
@@ -13,7 +13,11 @@ import { DeliveryOutcome, PurchaseMailService } from '@app/ticketing';
 /** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
 export const MAILER_PREFETCH = 8;
 
-/** Feeds purchase-completed messages to {@link PurchaseMailService}; retries and dead-letters through the broker. */
+/**
+ * Feeds the purchase-mail queue to {@link PurchaseMailService}: purchase-completed messages (the
+ * confirmation) and purchase-canceled ones (the cancellation notice); retries and dead-letters
+ * through the broker.
+ */
 @Injectable()
 export class PurchaseMailConsumer implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PurchaseMailConsumer.name);
@@ -24,7 +28,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
    */
   readonly deliveries = new Counter({
     name: 'boxoffice_mail_deliveries_total',
-    help: 'Purchase e-mail messages handled, by outcome (sent, already-sent, canceled, uncertain, retried, failed)',
+    help: 'Purchase e-mail messages handled, by outcome (sent, already-sent, canceled, not-confirmed, uncertain, retried, failed)',
     labelNames: ['outcome'] as const,
     registers: [],
   });
@@ -51,10 +55,15 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         onFailure: (fate) => this.deliveries.inc({ outcome: fate === 'retried' ? 'retried' : 'failed' }),
       },
       async (message) => {
-        const purchase = parsePurchaseCompleted(message.content);
-        const outcome = await this.mail.deliver(purchase);
+        const parsed = parsePurchaseMailMessage(message.content);
+        const outcome =
+          parsed.kind === 'canceled'
+            ? await this.mail.deliverCancellation(parsed.message)
+            : await this.mail.deliver(parsed.message);
         this.deliveries.inc({ outcome });
-        this.logger.log(DELIVERY_LOG[outcome](purchase.purchaseId));
+        this.logger.log(
+          DELIVERY_LOG[outcome](`${parsed.kind === 'canceled' ? 'cancellation of ' : ''}${parsed.message.purchaseId}`),
+        );
       },
     );
     await this.consumer.start();
@@ -76,7 +85,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 const DELIVERY_LOG: Record<DeliveryOutcome, (purchaseId: string) => string> = {
   sent: (id) => `e-mail sent for purchase ${id}`,
   'already-sent': (id) => `e-mail for purchase ${id} was already sent; nothing to do`,
-  canceled: (id) => `purchase ${id} was canceled before it was written; no confirmation sent`,
+  canceled: (id) => `purchase ${id} was canceled before its confirmation went out; no confirmation sent`,
+  'not-confirmed': (id) => `purchase ${id} was never confirmed; no cancellation notice sent`,
   uncertain: (id) =>
     `e-mail for purchase ${id} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,
 };

@@ -59,6 +59,13 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
       subject: email.subject,
       text: email.text,
       html: email.html,
+      // Inline parts: nodemailer puts them with the HTML in a multipart/related.
+      attachments: email.attachments?.map(({ filename, contentType, content, cid }) => ({
+        filename,
+        contentType,
+        content,
+        cid,
+      })),
       messageId: email.messageIdHeader,
       handOver,
     };

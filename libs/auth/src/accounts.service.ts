@@ -28,18 +28,23 @@ export class AccountsService {
   ) {}
 
   /**
-   * Creates a user account and its audit record in one transaction. A taken e-mail (also when a
-   * concurrent signup takes it first) is an EmailTakenError, never a database error.
+   * Creates an account and its audit record in one transaction: a user (signup), or door staff
+   * (`Role.Staff`, made by an admin). A taken e-mail (also when a concurrent signup takes it
+   * first) is an EmailTakenError, never a database error.
    */
-  async signup(input: SignupInput): Promise<UserEntity> {
+  async signup(input: SignupInput, role: Role.User | Role.Staff = Role.User): Promise<UserEntity> {
     const passwordHash = await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const user = await this.users.insertIfEmailFree(
-        { email: accountEmail(input.email), name: input.name, role: Role.User, passwordHash },
+        { email: accountEmail(input.email), name: input.name, role, passwordHash },
         manager,
       );
       if (!user) throw new EmailTakenError();
-      await this.events.record(user.id, AuthEventType.SignedUp, manager);
+      await this.events.record(
+        user.id,
+        role === Role.Staff ? AuthEventType.StaffCreated : AuthEventType.SignedUp,
+        manager,
+      );
       return user;
     });
   }

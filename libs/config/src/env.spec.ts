@@ -64,22 +64,48 @@ describe('parseEnv', () => {
 
   const RANDOM_SECRET = randomBytes(48).toString('base64');
   const RANDOM_SECRET_2 = randomBytes(48).toString('base64');
+  const RANDOM_SECRET_3 = randomBytes(48).toString('base64');
 
-  it('requires both JWT secrets in production, and never prints them', () => {
+  it('requires both JWT secrets and the ticket secret in production, and never prints them', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       'JWT_ACCESS_SECRET is required when NODE_ENV=production',
       'JWT_REFRESH_SECRET is required when NODE_ENV=production',
+      'TICKET_SIGNING_SECRET is required when NODE_ENV=production',
     ]);
     const short = problemsOf({
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: 'short-secret',
       JWT_REFRESH_SECRET: 'x'.repeat(40),
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
     });
     expect(short.join()).toContain('JWT_ACCESS_SECRET');
     expect(short.join()).not.toContain('short-secret');
     expect(() =>
-      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: RANDOM_SECRET, JWT_REFRESH_SECRET: RANDOM_SECRET_2 }),
+      parseEnv({
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: RANDOM_SECRET,
+        JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+        TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
+      }),
     ).not.toThrow();
+  });
+
+  it('refuses a published, guessable or reused ticket secret in production', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+    };
+    expect(problemsOf({ ...production, TICKET_SIGNING_SECRET: parseEnv({}).TICKET_SIGNING_SECRET! })).toEqual([
+      'TICKET_SIGNING_SECRET is the published development value when NODE_ENV=production',
+    ]);
+    expect(problemsOf({ ...production, TICKET_SIGNING_SECRET: 'changeme'.repeat(8) })[0]).toMatch(
+      /^TICKET_SIGNING_SECRET is guessable/,
+    );
+    expect(problemsOf({ ...production, TICKET_SIGNING_SECRET: RANDOM_SECRET })).toEqual([
+      'TICKET_SIGNING_SECRET must differ from the JWT secrets',
+    ]);
+    expect(problemsOf({ TICKET_SIGNING_SECRET: 'short' })[0]).toMatch(/^TICKET_SIGNING_SECRET must be at least 32/);
   });
 
   it.each([
@@ -92,6 +118,7 @@ describe('parseEnv', () => {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: secret,
       JWT_REFRESH_SECRET: RANDOM_SECRET,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
     });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^JWT_ACCESS_SECRET is (the published development value|guessable)/);
@@ -119,6 +146,7 @@ describe('parseEnv', () => {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: RANDOM_SECRET,
       JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
     };
     expect(parseEnv({}).DOCS_ENABLED).toBe(true);
     expect(parseEnv(production).DOCS_ENABLED).toBe(false);
@@ -132,6 +160,7 @@ describe('parseEnv', () => {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: RANDOM_SECRET,
       JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
     };
     expect(parseEnv({}).METRICS_PORT).toBeUndefined();
     expect(parseEnv({ METRICS_PORT: '9100' }).METRICS_PORT).toBe(9100);

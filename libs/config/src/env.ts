@@ -155,6 +155,15 @@ export class Env {
   @MinLength(32, { message: 'must be at least 32 characters' })
   JWT_REFRESH_SECRET?: string;
 
+  /**
+   * Key of the HMAC-SHA256 that signs ticket codes (the QR codes scanned at the door): whoever
+   * holds it can make valid tickets. Required when NODE_ENV=production.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  TICKET_SIGNING_SECRET?: string;
+
   @IsOptional()
   @IsEmail()
   ADMIN_EMAIL?: string;
@@ -281,6 +290,7 @@ export const PRODUCTION_METRICS_PORT = 9464;
 
 const DEV_ACCESS_SECRET = 'dev-only-access-secret-change-me-0123456789';
 const DEV_REFRESH_SECRET = 'dev-only-refresh-secret-change-me-0123456789';
+const DEV_TICKET_SECRET = 'dev-only-ticket-secret-change-me-0123456789';
 
 /** Validates the environment once; throws a ConfigError naming every bad variable. */
 export function parseEnv(source: EnvSource): Readonly<Env> {
@@ -290,6 +300,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     ...known,
     'JWT_ACCESS_SECRET',
     'JWT_REFRESH_SECRET',
+    'TICKET_SIGNING_SECRET',
     'ADMIN_EMAIL',
     'ADMIN_PASSWORD',
     'DOCS_ENABLED',
@@ -302,13 +313,19 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   const problems = validateSync(env, { forbidUnknownValues: true }).flatMap(describe);
 
   if (env.NODE_ENV === 'production') {
-    for (const name of ['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'] as const) {
+    for (const name of ['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET', 'TICKET_SIGNING_SECRET'] as const) {
       const problem = productionSecretProblem(env[name]);
       if (problem) problems.push(`${name} ${problem} when NODE_ENV=production`);
     }
   }
   if (env.JWT_ACCESS_SECRET && env.JWT_ACCESS_SECRET === env.JWT_REFRESH_SECRET) {
     problems.push('JWT_REFRESH_SECRET must differ from JWT_ACCESS_SECRET');
+  }
+  if (
+    env.TICKET_SIGNING_SECRET &&
+    (env.TICKET_SIGNING_SECRET === env.JWT_ACCESS_SECRET || env.TICKET_SIGNING_SECRET === env.JWT_REFRESH_SECRET)
+  ) {
+    problems.push('TICKET_SIGNING_SECRET must differ from the JWT secrets');
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
@@ -328,11 +345,12 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV === 'production') env.METRICS_PORT ??= PRODUCTION_METRICS_PORT;
   env.JWT_ACCESS_SECRET ??= DEV_ACCESS_SECRET;
   env.JWT_REFRESH_SECRET ??= DEV_REFRESH_SECRET;
+  env.TICKET_SIGNING_SECRET ??= DEV_TICKET_SECRET;
   return Object.freeze(env);
 }
 
 /** Secrets that are public (in this source), so a token signed with them proves nothing. */
-const PUBLISHED_SECRETS = new Set([DEV_ACCESS_SECRET, DEV_REFRESH_SECRET]);
+const PUBLISHED_SECRETS = new Set([DEV_ACCESS_SECRET, DEV_REFRESH_SECRET, DEV_TICKET_SECRET]);
 /** Least estimated entropy of a production secret, in bits (a random 32-byte base64 or hex secret has ~200). */
 const MIN_SECRET_BITS = 128;
 

@@ -49,6 +49,7 @@ export class Topology {
       },
     });
     await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCompleted);
+    await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCanceled);
 
     for (const delayMs of this.retryDelaysMs) {
       // Expired messages go straight back to the main queue (default exchange), not to every
@@ -86,4 +87,6 @@ export class Topology {
 
 export const ROUTING = {
   purchaseCompleted: 'purchase.completed',
+  /** Cancellation notices share the purchase-mail queue, so one consumer orders both per purchase. */
+  purchaseCanceled: 'purchase.canceled',
 } as const;

@@ -52,11 +52,22 @@ export type { FlushOptions } from './purchases/purchase-flusher';
 export { PurchasesModule } from './purchases/purchases.module';
 export { NotificationsModule } from './notifications/notifications.module';
 export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
-export type { OutgoingEmail } from './notifications/mailer.port';
+export type { EmailAttachment, OutgoingEmail } from './notifications/mailer.port';
 export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
 export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
-export type { RenderedEmail } from './notifications/purchase-email.template';
+export type { EmailTicket, RenderedEmail } from './notifications/purchase-email.template';
+export { renderTicketQr } from './notifications/ticket-qr';
 export { parseDateTime, toDateTime } from './date-time';
 export { isUuid } from './input';
 export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';
+export { TicketsModule } from './tickets/tickets.module';
+export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
+export { TicketService } from './tickets/ticket.service';
+export type { CheckIn, Ticket } from './tickets/ticket.service';
+export {
+  InvalidTicketCodeError,
+  TicketAlreadyCheckedInError,
+  TicketCanceledError,
+  TicketsNotIssuedError,
+} from './tickets/ticket.errors';

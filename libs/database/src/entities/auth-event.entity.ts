@@ -4,6 +4,7 @@ import { UserEntity } from './user.entity';
 export enum AuthEventType {
   SignedUp = 'SIGNED_UP',
   AdminGranted = 'ADMIN_GRANTED',
+  StaffCreated = 'STAFF_CREATED',
   RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
 }
 

@@ -27,4 +27,12 @@ export class TicketEntity {
 
   @Column({ type: 'enum', enum: TicketStatus, enumName: 'ticket_status', default: TicketStatus.Active })
   status: TicketStatus;
+
+  /** When the ticket was scanned in at the door; set once. */
+  @Column({ name: 'checked_in_at', type: 'timestamptz', nullable: true })
+  checkedInAt: Date | null;
+
+  /** The staff member (or admin) who checked it in; null once that account is deleted. */
+  @Column({ name: 'checked_in_by', type: 'uuid', nullable: true })
+  checkedInBy: string | null;
 }

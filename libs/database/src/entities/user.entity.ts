@@ -3,6 +3,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Update
 export enum Role {
   User = 'USER',
   Admin = 'ADMIN',
+  /** Checks tickets in at the door (`POST /check-in`); buys like a user. */
+  Staff = 'STAFF',
 }
 
 /** An account. E-mails are stored lower-cased; the unique index on lower(email) guards the rest. */

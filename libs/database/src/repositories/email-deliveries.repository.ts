@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { EmailDeliveryEntity } from '../entities/email-delivery.entity';
+import { PurchaseStatus } from '../entities/purchase.entity';
 
 export interface DeliveryClaim {
   messageId: string;
@@ -26,6 +27,27 @@ export class EmailDeliveriesRepository {
       [claim.messageId, claim.purchaseId, claim.recipient],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * Takes the purchase's mail lock for the rest of the caller's transaction (a transaction-level
+   * advisory lock), then reads the purchase's status as committed now; null when it is not in the
+   * database. The confirmation and the cancellation notice of one purchase take it, so each sees
+   * what the other did: a notice follows a confirmation that was sent, and no confirmation goes out
+   * after the purchase is canceled. Two statements: one read after the wait, not before it.
+   */
+  async lockPurchaseMail(manager: EntityManager, purchaseId: string): Promise<PurchaseStatus | null> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('purchase-mail:' || $1, 0))`, [purchaseId]);
+    const rows: { status: PurchaseStatus }[] = await manager.query('SELECT status FROM purchases WHERE id = $1', [
+      purchaseId,
+    ]);
+    return rows[0]?.status ?? null;
+  }
+
+  /** Whether the message has a delivery row (sent, or uncertain), as the caller's transaction sees it. */
+  async exists(manager: EntityManager, messageId: string): Promise<boolean> {
+    const rows: unknown[] = await manager.query('SELECT 1 FROM email_deliveries WHERE message_id = $1', [messageId]);
+    return rows.length > 0;
   }
 
   /** Completes a claim with what the SMTP server answered. */

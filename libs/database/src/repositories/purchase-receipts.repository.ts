@@ -19,6 +19,20 @@ export interface PurchaseReceipt {
   currency: string;
   purchasedAt: Date;
   seats: { section: string; row: number; number: number }[];
+  /** The purchase's active tickets in seat order, with what their signed codes are made of. */
+  tickets: ReceiptTicket[];
+}
+
+/** One ticket of a receipt: its identity (for the code) and its seat. */
+export interface ReceiptTicket {
+  /** bigint identity, as a decimal string. */
+  ticketId: string;
+  purchaseId: string;
+  performanceId: number;
+  seatId: number;
+  section: string;
+  row: number;
+  number: number;
 }
 
 interface ReceiptRow {
@@ -33,6 +47,7 @@ interface ReceiptRow {
   currency: string;
   purchased_at: Date;
   seats: { section: string; row: number; number: number }[] | null;
+  tickets: ReceiptTicket[] | null;
 }
 
 /** Reads a persisted purchase with its buyer, event, performance and seats, in one query. */
@@ -47,7 +62,13 @@ export class PurchaseReceiptsRepository {
               (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
-                WHERE t.purchase_id = p.id) AS seats
+                WHERE t.purchase_id = p.id) AS seats,
+              (SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
+                                                 'performanceId', t.performance_id, 'seatId', t.seat_id,
+                                                 'section', s.section, 'row', s."row", 'number', s."number")
+                               ORDER BY s.position)
+                 FROM tickets t JOIN seats s ON s.id = t.seat_id
+                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets
          FROM purchases p
          JOIN users u ON u.id = p.user_id
          JOIN performances pf ON pf.id = p.performance_id
@@ -69,6 +90,7 @@ export class PurchaseReceiptsRepository {
       currency: row.currency,
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
+      tickets: row.tickets ?? [],
     };
   }
 }

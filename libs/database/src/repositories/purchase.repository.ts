@@ -172,10 +172,20 @@ const INSERT_PURCHASES = `
 async function cancel(manager: EntityManager, cancellations: PurchaseCancellation[]): Promise<void> {
   if (cancellations.length === 0) return;
   const ids = cancellations.map((c) => c.purchaseId);
+  // A purchase that goes PAID → CANCELED here was written (and confirmed, or about to be): its
+  // cancellation notice goes through the outbox in the same transaction (P5).
   await manager.query(
-    `UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
-     FROM unnest($1::uuid[], $2::timestamptz[]) AS c(id, canceled_at)
-     WHERE p.id = c.id AND p.status = 'PAID'`,
+    `WITH canceled AS (
+       UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS c(id, canceled_at)
+       WHERE p.id = c.id AND p.status = 'PAID'
+       RETURNING p.id, p.canceled_at
+     )
+     INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'purchase-canceled:' || id, 'purchase.canceled',
+            jsonb_build_object('type', 'purchase.canceled', 'purchaseId', id, 'canceledAt', canceled_at)
+     FROM canceled ORDER BY id
+     ON CONFLICT (message_id) DO NOTHING`,
     [ids, cancellations.map((c) => c.canceledAt)],
   );
   await manager.query(

@@ -2,3 +2,11 @@
 // connection (the rules library): importing them loads no AMQP client.
 export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId } from './purchase-completed';
 export type { PurchaseCompletedMessage } from './purchase-completed';
+export {
+  isPurchaseCanceledBody,
+  parsePurchaseMailMessage,
+  PURCHASE_CANCELED_TYPE,
+  purchaseCanceledMessageId,
+  toPurchaseCanceled,
+} from './purchase-canceled';
+export type { PurchaseCanceledMessage, PurchaseMailMessage } from './purchase-canceled';

@@ -1,9 +1,24 @@
+/**
+ * A file sent with an e-mail. With `cid` it is an inline part the HTML shows as `<img src="cid:…">`
+ * (multipart/related), the way Gmail, Outlook and Apple Mail show images without fetching anything.
+ */
+export interface EmailAttachment {
+  filename: string;
+  /** MIME type, e.g. `image/png`. */
+  contentType: string;
+  content: Buffer;
+  /** Content-ID the HTML refers to, without angle brackets. */
+  cid: string;
+}
+
 /** One e-mail, ready to send. */
 export interface OutgoingEmail {
   to: { name: string; address: string };
   subject: string;
   text: string;
   html: string;
+  /** Inline images (the tickets' QR codes); none when absent. */
+  attachments?: EmailAttachment[];
   /** `Message-ID` header: the same for every try of one message, so mail clients can fold repeats. */
   messageIdHeader: string;
 }

@@ -1,6 +1,9 @@
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { PurchaseReceipt, PurchaseStatus } from '@app/database';
 import { escapeHtml, formatAmount, formatStartTime, renderPurchaseEmail } from './purchase-email.template';
+import { renderTicketQr } from './ticket-qr';
 
 const receipt: PurchaseReceipt = {
   purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
@@ -17,6 +20,7 @@ const receipt: PurchaseReceipt = {
     { section: 'A', row: 3, number: 7 },
     { section: 'A', row: 3, number: 8 },
   ],
+  tickets: [],
 };
 
 describe('purchase e-mail template', () => {
@@ -77,5 +81,33 @@ describe('purchase e-mail template', () => {
   it('formats times and HTML text', () => {
     expect(formatStartTime(new Date('2026-01-02T03:04:00Z'))).toBe('Friday, 2 January 2026, 03:04 UTC');
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('tickets in the purchase e-mail', () => {
+  const tickets = [
+    { seat: { section: 'A', row: 3, number: 7 }, code: 'AQAAAAAAAAAB-first_code', qrCid: 'ticket-1@boxoffice' },
+    { seat: { section: 'A', row: 3, number: 8 }, code: 'AQAAAAAAAAAC-second_code', qrCid: 'ticket-2@boxoffice' },
+  ];
+  const email = renderPurchaseEmail(receipt, tickets);
+
+  it('shows each ticket as an inline QR image with its code written out', () => {
+    expect(email.html).toContain('<img src="cid:ticket-1@boxoffice" width="240" height="240"');
+    expect(email.html).toContain('<img src="cid:ticket-2@boxoffice" width="240" height="240"');
+    expect(email.html).toContain('AQAAAAAAAAAC-second_code');
+    expect(email.html).not.toContain('Show this e-mail or the purchase id');
+  });
+
+  it('lists every seat with its code in the plain text', () => {
+    expect(email.text).toContain('  Section A, row 3, seat 7: AQAAAAAAAAAB-first_code');
+    expect(email.text).toContain('  Section A, row 3, seat 8: AQAAAAAAAAAC-second_code');
+  });
+
+  it('draws a QR code that a decoder reads back as the ticket code', async () => {
+    const code = 'AQAAAAAAAAQAC2_zXm0sSkOdVS8LDB0uPwAAACoAAAV5y4mZpWnB3NYUQEzVwJ7Ehw';
+    const png = PNG.sync.read(await renderTicketQr(code));
+    expect(png.width).toBe(360);
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    expect(decoded?.data).toBe(code);
   });
 });

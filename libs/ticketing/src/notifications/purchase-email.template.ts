@@ -7,8 +7,20 @@ export interface RenderedEmail {
   html: string;
 }
 
-/** The buyer's confirmation: event, venue, performance time, seats, amount and purchase id. */
-export function renderPurchaseEmail(receipt: PurchaseReceipt): RenderedEmail {
+/** A ticket as the e-mail shows it: its seat, its signed code, and the Content-ID of its QR image. */
+export interface EmailTicket {
+  seat: { section: string; row: number; number: number };
+  code: string;
+  /** The inline image part (`cid:` URL) holding the QR code of `code`. */
+  qrCid: string;
+}
+
+/**
+ * The buyer's confirmation: event, venue, performance time, seats, amount and purchase id, and
+ * per ticket its QR code (an inline image the HTML refers to by `qrCid`) with the code written
+ * out, for a door whose scanner fails. Without tickets, the purchase id is what to show.
+ */
+export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTicket[] = []): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt);
   const amount = formatAmount(receipt.amount, receipt.currency);
   const seats = receipt.seats.map(formatSeat);
@@ -26,7 +38,14 @@ export function renderPurchaseEmail(receipt: PurchaseReceipt): RenderedEmail {
     `Amount:    ${amount}`,
     `Purchase:  ${receipt.purchaseId}`,
     '',
-    'Show this e-mail or the purchase id at the entrance.',
+    ...(tickets.length > 0
+      ? [
+          'Your tickets: show the QR code of each ticket (in the HTML version of this e-mail) at the',
+          'entrance; one scan admits one person. Staff can also type the code:',
+          '',
+          ...tickets.map((ticket) => `  ${formatSeat(ticket.seat)}: ${ticket.code}`),
+        ]
+      : ['Show this e-mail or the purchase id at the entrance.']),
     '',
     'boxoffice',
     '',
@@ -47,12 +66,28 @@ export function renderPurchaseEmail(receipt: PurchaseReceipt): RenderedEmail {
 <tr><th align="left">Amount</th><td>${escapeHtml(amount)}</td></tr>
 <tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
 </table>
-<p>Show this e-mail or the purchase id at the entrance.</p>
+${tickets.length > 0 ? ticketBlocks(tickets) : '<p>Show this e-mail or the purchase id at the entrance.</p>'}
 <p>boxoffice</p>
 </body>
 </html>
 `;
   return { subject, text, html };
+}
+
+function ticketBlocks(tickets: EmailTicket[]): string {
+  const blocks = tickets.map((ticket) => {
+    const seat = escapeHtml(formatSeat(ticket.seat));
+    return `<tr><td align="center" style="padding: 12px 0">
+<p><strong>${seat}</strong></p>
+<img src="cid:${escapeHtml(ticket.qrCid)}" width="240" height="240" alt="QR code of the ticket for ${seat}">
+<p style="font-family: monospace; font-size: 11px; word-break: break-all">${escapeHtml(ticket.code)}</p>
+</td></tr>`;
+  });
+  return `<h2>Your tickets</h2>
+<p>Show the QR code of each ticket at the entrance; one scan admits one person.</p>
+<table cellpadding="4">
+${blocks.join('\n')}
+</table>`;
 }
 
 export function formatSeat(seat: { section: string; row: number; number: number }): string {

@@ -2,13 +2,22 @@ import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import {
   EmailDeliveriesRepository,
+  PurchaseReceipt,
   PurchaseReceiptsRepository,
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
-import { PurchaseCompletedMessage, purchaseCompletedMessageId } from '@app/messaging/contracts';
-import { Mailer, MailMaybeSentError } from './mailer.port';
-import { renderPurchaseEmail } from './purchase-email.template';
+import {
+  PurchaseCanceledMessage,
+  purchaseCanceledMessageId,
+  PurchaseCompletedMessage,
+  purchaseCompletedMessageId,
+} from '@app/messaging/contracts';
+import { TicketCodes } from '../tickets/ticket-codes';
+import { EmailAttachment, Mailer, MailMaybeSentError } from './mailer.port';
+import { renderCancellationEmail } from './cancellation-email.template';
+import { EmailTicket, RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
+import { renderTicketQr } from './ticket-qr';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
 export class PurchaseNotPersistedError extends Error {
@@ -18,8 +27,11 @@ export class PurchaseNotPersistedError extends Error {
   }
 }
 
-/** `canceled`: the purchase was canceled before it was written, so it confirms nothing (P5). */
-export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'uncertain';
+/**
+ * `canceled`: the purchase was canceled before its confirmation went out, so it confirms nothing
+ * (P5); `not-confirmed`: a cancellation notice of a purchase that was never confirmed, not sent.
+ */
+export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'not-confirmed' | 'uncertain';
 
 /**
  * Sends the buyer's e-mail for a completed purchase, once.
@@ -40,6 +52,7 @@ export class PurchaseMailService {
     private readonly transactions: TransactionRunner,
     private readonly mailer: Mailer,
     private readonly env: Env,
+    private readonly codes: TicketCodes,
   ) {}
 
   async deliver(message: PurchaseCompletedMessage): Promise<DeliveryOutcome> {
@@ -49,30 +62,99 @@ export class PurchaseMailService {
     if (receipt.status === PurchaseStatus.Canceled) return 'canceled';
     const messageId = purchaseCompletedMessageId(receipt.purchaseId);
     return this.transactions.run(async (manager) => {
+      // Canceled since the read above: its cancellation notice, if handled already, found no confirmation.
+      const status = await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
+      if (status === PurchaseStatus.Canceled) return 'canceled';
       const claimed = await this.deliveries.claim(manager, {
         messageId,
         purchaseId: receipt.purchaseId,
         recipient: receipt.buyerEmail,
       });
       if (!claimed) return 'already-sent';
-      const email = renderPurchaseEmail(receipt);
-      try {
-        const { smtpMessageId } = await this.mailer.send({
-          to: { name: receipt.buyerName, address: receipt.buyerEmail },
-          ...email,
-          messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
-        });
-        await this.deliveries.recordSent(manager, messageId, smtpMessageId);
-        return 'sent';
-      } catch (error) {
-        // Probably delivered: keep the claim rather than risk a second copy.
-        if (!(error instanceof MailMaybeSentError)) throw error;
-        await this.deliveries.recordUncertain(manager, messageId);
-        return 'uncertain';
-      }
+      const { tickets, attachments } = await this.ticketImages(receipt);
+      return this.sendClaimed(manager, messageId, receipt, { ...renderPurchaseEmail(receipt, tickets), attachments });
     });
   }
+
+  /**
+   * Sends the cancellation notice of a purchase canceled after it was written to PostgreSQL, once,
+   * as {@link deliver} sends a confirmation. Only a purchase whose confirmation went out (or may
+   * have: uncertain) gets one; `not-confirmed` otherwise, and then no confirmation ever follows:
+   * both take the purchase's mail lock, and the purchase was CANCELED before this message existed.
+   */
+  async deliverCancellation(message: PurchaseCanceledMessage): Promise<DeliveryOutcome> {
+    const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
+    if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
+    const messageId = purchaseCanceledMessageId(receipt.purchaseId);
+    return this.transactions.run(async (manager) => {
+      await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
+      if (!(await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId)))) {
+        return 'not-confirmed';
+      }
+      const claimed = await this.deliveries.claim(manager, {
+        messageId,
+        purchaseId: receipt.purchaseId,
+        recipient: receipt.buyerEmail,
+      });
+      if (!claimed) return 'already-sent';
+      return this.sendClaimed(
+        manager,
+        messageId,
+        receipt,
+        renderCancellationEmail(receipt, new Date(message.canceledAt)),
+      );
+    });
+  }
+
+  /** Sends a claimed message and completes its claim; inside the claim's transaction. */
+  private async sendClaimed(
+    manager: Transaction,
+    messageId: string,
+    receipt: PurchaseReceipt,
+    email: RenderedEmail & { attachments?: EmailAttachment[] },
+  ): Promise<DeliveryOutcome> {
+    try {
+      const { smtpMessageId } = await this.mailer.send({
+        to: { name: receipt.buyerName, address: receipt.buyerEmail },
+        ...email,
+        messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
+      });
+      await this.deliveries.recordSent(manager, messageId, smtpMessageId);
+      return 'sent';
+    } catch (error) {
+      // Probably delivered: keep the claim rather than risk a second copy.
+      if (!(error instanceof MailMaybeSentError)) throw error;
+      await this.deliveries.recordUncertain(manager, messageId);
+      return 'uncertain';
+    }
+  }
+
+  /**
+   * The receipt's tickets with their signed codes, and one inline PNG QR code per ticket. The same
+   * Content-IDs on every try of one message, so a resent e-mail is the same message.
+   */
+  private async ticketImages(
+    receipt: PurchaseReceipt,
+  ): Promise<{ tickets: EmailTicket[]; attachments: EmailAttachment[] }> {
+    const tickets: EmailTicket[] = [];
+    const attachments: EmailAttachment[] = [];
+    for (const ticket of receipt.tickets) {
+      const code = this.codes.sign(ticket);
+      const qrCid = `ticket-${ticket.ticketId}@boxoffice`;
+      tickets.push({ seat: { section: ticket.section, row: ticket.row, number: ticket.number }, code, qrCid });
+      attachments.push({
+        filename: `ticket-${ticket.ticketId}.png`,
+        contentType: 'image/png',
+        content: await renderTicketQr(code),
+        cid: qrCid,
+      });
+    }
+    return { tickets, attachments };
+  }
 }
+
+/** The transaction a TransactionRunner hands its work (no persistence types in the rules). */
+type Transaction = Parameters<Parameters<TransactionRunner['run']>[0]>[0];
 
 function senderDomain(from: string): string {
   return /@([^>\s]+)/.exec(from)?.[1] ?? 'boxoffice.local';

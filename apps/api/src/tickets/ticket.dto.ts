@@ -1,0 +1,90 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, MaxLength } from 'class-validator';
+import type { CheckIn, Ticket } from '@app/ticketing';
+
+/** The body of `POST /check-in`: the code read from the ticket's QR code. */
+export class CheckInCreateDto {
+  /**
+   * The signed ticket code (66 base64url characters) as scanned. A forged or malformed one is a 400.
+   * @example "AQAAAAAAAAABC2_zXm0sSkOdVS8LDB0uPwAAACoAAAV5Qk8y4cNfQ2l3f4sWcJ7EhA"
+   */
+  @IsString()
+  @MaxLength(512)
+  code: string;
+}
+
+/** A seat as people read it. */
+export class TicketSeatDto {
+  /** @example 1401 */
+  id: number;
+  /** @example "Floor" */
+  section: string;
+  /** @example 3 */
+  row: number;
+  /** @example 7 */
+  number: number;
+}
+
+export class TicketResponseDto {
+  /** Ticket id (a decimal string: a bigint). @example "1024" */
+  id: string;
+  purchaseId: string;
+  performanceId: number;
+  seat: TicketSeatDto;
+  /** `CANCELED` once the purchase is canceled or refunded. */
+  @ApiProperty({ enum: ['ACTIVE', 'CANCELED'] })
+  status: 'ACTIVE' | 'CANCELED';
+  /** The signed code to show at the door, also drawn as the QR code of the purchase e-mail; null when canceled. */
+  @ApiProperty({ type: 'string', nullable: true })
+  code: string | null;
+  /** When it was checked in at the door (RFC 3339, UTC); null before. */
+  @ApiProperty({ type: 'string', nullable: true })
+  checkedInAt: string | null;
+}
+
+export class TicketListDto {
+  items: TicketResponseDto[];
+}
+
+export class CheckInHolderDto {
+  /** @example "Ada Lovelace" */
+  name: string;
+  /** @example ada@example.com */
+  email: string;
+}
+
+/** A successful check-in: let the holder in, to this seat. */
+export class CheckInResponseDto {
+  /** @example "1024" */
+  ticketId: string;
+  purchaseId: string;
+  performanceId: number;
+  seat: TicketSeatDto;
+  holder: CheckInHolderDto;
+  /** RFC 3339 with offset (UTC). @example "2030-03-01T18:42:07.123Z" */
+  checkedInAt: string;
+}
+
+export function mapTicket(ticket: Ticket): TicketResponseDto {
+  return {
+    id: ticket.ticketId,
+    purchaseId: ticket.purchaseId,
+    performanceId: ticket.performanceId,
+    seat: { id: ticket.seatId, section: ticket.section, row: ticket.row, number: ticket.number },
+    status: ticket.status === 'CANCELED' ? 'CANCELED' : 'ACTIVE',
+    code: ticket.code,
+    checkedInAt: ticket.checkedInAt ? ticket.checkedInAt.toISOString() : null,
+  };
+}
+
+export function mapCheckIn(checkIn: CheckIn): CheckInResponseDto {
+  const { ticket } = checkIn;
+  return {
+    ticketId: ticket.ticketId,
+    purchaseId: ticket.purchaseId,
+    performanceId: ticket.performanceId,
+    seat: { id: ticket.seatId, section: ticket.section, row: ticket.row, number: ticket.number },
+    holder: { name: checkIn.holder.name, email: checkIn.holder.email },
+    checkedInAt: checkIn.checkedInAt.toISOString(),
+  };
+}

@@ -1,0 +1,45 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
+import { TicketService } from '@app/ticketing';
+import { ErrorBodyDto } from '../common/error-body.dto';
+import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketListDto } from './ticket.dto';
+
+@ApiTags('tickets')
+@ApiBearerAuth()
+@Controller()
+export class TicketsController {
+  constructor(private readonly tickets: TicketService) {}
+
+  /**
+   * The tickets of the caller's purchase, one per seat, each with its signed code. Anyone else's
+   * purchase is a 404. Tickets are issued when the purchase is written to PostgreSQL (a few
+   * seconds after it is answered): before that, 409 `TicketsNotIssued` with `Retry-After`.
+   */
+  @Get('purchases/:id/tickets')
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase of the caller' })
+  @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'not issued yet: retry after `Retry-After` seconds' })
+  async list(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<TicketListDto> {
+    return { items: (await this.tickets.ticketsOf(user.id, id)).map(mapTicket) };
+  }
+
+  /**
+   * Checks a ticket in at the door (staff or admin). 200 the first time, with the seat and the
+   * holder; 409 `TicketAlreadyCheckedIn` afterwards (`checkedInAt` in the body says when); 409
+   * `TicketCanceled` for a canceled or refunded purchase; 400 for a forged or malformed code;
+   * 404 for a genuine code whose ticket no longer exists. Of concurrent scans of one code, one gets 200.
+   */
+  @Post('check-in')
+  @HttpCode(200)
+  @Roles(Role.Staff, Role.Admin)
+  @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'forged or malformed code' })
+  @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'the caller is neither staff nor admin' })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'genuine code, ticket no longer exists' })
+  @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'already checked in, or canceled' })
+  async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
+    return mapCheckIn(await this.tickets.checkIn(body.code, user.id));
+  }
+}

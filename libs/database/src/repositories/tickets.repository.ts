@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { TicketStatus } from '../entities/ticket.entity';
+
+/** What a ticket code names: the ticket and the purchase, performance and seat it belongs to. */
+export interface TicketIdentity {
+  /** bigint identity, as a decimal string. */
+  ticketId: string;
+  purchaseId: string;
+  performanceId: number;
+  seatId: number;
+}
+
+/** One ticket with its seat, as its buyer and the door see it. */
+export interface TicketRecord extends TicketIdentity {
+  status: TicketStatus;
+  section: string;
+  row: number;
+  number: number;
+  checkedInAt: Date | null;
+}
+
+/** What one check-in did; exactly one of concurrent check-ins of a ticket is `CHECKED_IN`. */
+export type CheckInResult =
+  | { outcome: 'CHECKED_IN'; ticket: TicketRecord; holder: { name: string; email: string } }
+  | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
+  | { outcome: 'CANCELED' }
+  | { outcome: 'NOT_FOUND' };
+
+interface TicketRow {
+  id: string;
+  purchase_id: string;
+  performance_id: number;
+  seat_id: number;
+  status: TicketStatus;
+  section: string;
+  row: number;
+  number: number;
+  checked_in_at: Date | null;
+}
+
+const TICKET_COLUMNS = `t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.status, s.section, s."row", s."number",
+  t.checked_in_at`;
+
+/** Tickets (written by the purchase flusher) and their check-in at the door. */
+@Injectable()
+export class TicketsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * The tickets of a persisted purchase in seat order, with its buyer's id; null when the purchase
+   * is not in PostgreSQL (unknown, or not written behind yet).
+   */
+  async ofPurchase(purchaseId: string): Promise<{ userId: string; tickets: TicketRecord[] } | null> {
+    const rows: (TicketRow & { user_id: string })[] = await this.dataSource.query(
+      `SELECT p.user_id, ${TICKET_COLUMNS}
+         FROM purchases p JOIN tickets t ON t.purchase_id = p.id JOIN seats s ON s.id = t.seat_id
+        WHERE p.id = $1
+        ORDER BY s.position`,
+      [purchaseId],
+    );
+    // The flusher writes a purchase and its tickets in one statement: no purchase row has none.
+    if (rows.length === 0) return null;
+    return { userId: rows[0].user_id, tickets: rows.map(toRecord) };
+  }
+
+  /**
+   * Checks the ticket in, once: one conditional UPDATE … WHERE checked_in_at IS NULL, so of any
+   * number of concurrent calls for one ticket exactly one row is updated (the others wait for its
+   * row lock, then find checked_in_at set). Only on a miss a second read says why. `staffId`: the
+   * account scanning. All four parts of `identity` must match the row.
+   */
+  async checkIn(identity: TicketIdentity, staffId: string): Promise<CheckInResult> {
+    const params = [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId];
+    const updated: (TicketRow & { holder_name: string; holder_email: string })[] = await this.dataSource.query(
+      // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
+      `WITH admitted AS (
+         UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5
+           FROM seats s, purchases p, users u
+          WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
+            AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL
+            AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
+          RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
+       )
+       SELECT * FROM admitted`,
+      [...params, staffId],
+    );
+    if (updated.length > 0) {
+      const [row] = updated;
+      return {
+        outcome: 'CHECKED_IN',
+        ticket: toRecord(row),
+        holder: { name: row.holder_name, email: row.holder_email },
+      };
+    }
+    const [current]: { status: TicketStatus; checked_in_at: Date | null }[] = await this.dataSource.query(
+      `SELECT status, checked_in_at FROM tickets
+        WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
+      params,
+    );
+    if (!current) return { outcome: 'NOT_FOUND' };
+    // Checked in first and canceled later: the person is inside; "already checked in" says when.
+    if (current.checked_in_at) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checked_in_at };
+    return { outcome: 'CANCELED' };
+  }
+}
+
+function toRecord(row: TicketRow): TicketRecord {
+  return {
+    ticketId: row.id,
+    purchaseId: row.purchase_id,
+    performanceId: row.performance_id,
+    seatId: row.seat_id,
+    status: row.status,
+    section: row.section,
+    row: row.row,
+    number: row.number,
+    checkedInAt: row.checked_in_at,
+  };
+}

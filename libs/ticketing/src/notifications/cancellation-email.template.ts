@@ -1,0 +1,55 @@
+import type { PurchaseReceipt } from '@app/database';
+import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } from './purchase-email.template';
+
+/**
+ * The notice that follows a confirmation when the purchase is canceled or refunded: which
+ * purchase, its seats and amount, when it was canceled, and that its tickets no longer admit anyone.
+ */
+export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Date): RenderedEmail {
+  const when = formatStartTime(receipt.performanceStartsAt);
+  const amount = formatAmount(receipt.amount, receipt.currency);
+  const canceled = formatStartTime(canceledAt);
+  const seats = receipt.seats.map(formatSeat);
+  const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
+
+  const text = [
+    `Hello ${receipt.buyerName},`,
+    '',
+    `your purchase for ${receipt.eventTitle} was canceled and its amount refunded. Its tickets`,
+    'no longer admit anyone: the QR codes of the confirmation are void.',
+    '',
+    `Event:     ${receipt.eventTitle}`,
+    `Venue:     ${receipt.venue}`,
+    `When:      ${when}`,
+    `Seats:     ${seats.join('; ')}`,
+    `Refund:    ${amount}`,
+    `Canceled:  ${canceled}`,
+    `Purchase:  ${receipt.purchaseId}`,
+    '',
+    'boxoffice',
+    '',
+  ].join('\n');
+
+  const seatItems = seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('');
+  const html = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.4">
+<p>Hello ${escapeHtml(receipt.buyerName)},</p>
+<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled and its amount refunded.
+Its tickets no longer admit anyone: the QR codes of the confirmation are void.</p>
+<table cellpadding="4">
+<tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
+<tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
+<tr><th align="left">When</th><td>${escapeHtml(when)}</td></tr>
+<tr><th align="left">Seats</th><td><ul>${seatItems}</ul></td></tr>
+<tr><th align="left">Refund</th><td>${escapeHtml(amount)}</td></tr>
+<tr><th align="left">Canceled</th><td>${escapeHtml(canceled)}</td></tr>
+<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
+</table>
+<p>boxoffice</p>
+</body>
+</html>
+`;
+  return { subject, text, html };
+}

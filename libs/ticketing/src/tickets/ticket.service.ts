@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { Env } from '@app/config';
+import { TicketIdentity, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { NotFoundError } from '../errors';
+import { performanceKeys } from '../redis-keys';
+import { PurchaseService } from '../purchases/purchase.service';
+import { TicketCodes } from './ticket-codes';
+import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
+
+/** A ticket as its buyer gets it: the seat, its state and, while it admits someone, its signed code. */
+export interface Ticket extends TicketRecord {
+  /** The signed code to show at the door (QR); null once the ticket is canceled. */
+  code: string | null;
+}
+
+/** A successful check-in: who may pass, to which seat. */
+export interface CheckIn {
+  ticket: TicketRecord;
+  holder: { name: string; email: string };
+  checkedInAt: Date;
+}
+
+/**
+ * Tickets and the door. A ticket exists once its purchase is written to PostgreSQL (the flusher
+ * inserts one row per seat); its code is signed from the row's identity on every read.
+ */
+@Injectable()
+export class TicketService {
+  constructor(
+    private readonly tickets: TicketsRepository,
+    private readonly codes: TicketCodes,
+    private readonly purchases: PurchaseService,
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(Env) private readonly env: Env,
+  ) {}
+
+  /**
+   * The caller's tickets of one purchase, in seat order. NotFoundError for anyone else's purchase
+   * (as the purchase routes answer); TicketsNotIssuedError (409, Retry-After) while the purchase is
+   * answered but not written to PostgreSQL yet. A canceled purchase lists its tickets CANCELED,
+   * without codes, also before the cancellation itself is written behind.
+   */
+  async ticketsOf(userId: string, purchaseId: string): Promise<Ticket[]> {
+    // Ownership and the newest status (a cancellation still only in Redis) come from the purchase.
+    const purchase = await this.purchases.get(userId, purchaseId);
+    const persisted = await this.tickets.ofPurchase(purchaseId);
+    if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
+    return persisted.tickets.map((ticket) => {
+      const canceled = purchase.status === 'CANCELED' || ticket.status === TicketStatus.Canceled;
+      return canceled
+        ? { ...ticket, status: TicketStatus.Canceled, code: null }
+        : { ...ticket, code: this.codes.sign(ticket) };
+    });
+  }
+
+  /**
+   * Admits the holder of `code` once. InvalidTicketCodeError (400) for a forged or malformed code;
+   * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
+   * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
+   * Redis; TicketAlreadyCheckedInError (409, with when) after the first. Concurrent scans of one
+   * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). `staffId`: who scans.
+   */
+  async checkIn(code: unknown, staffId: string): Promise<CheckIn> {
+    const identity = this.codes.verify(code);
+    // Every cancellation marks the purchase hash in Redis first (cancel-purchase.lua puts back one
+    // flushed long ago), and PostgreSQL follows with the flush: read the mark before admitting.
+    if (await this.canceledInRedis(identity)) throw new TicketCanceledError();
+    const result = await this.tickets.checkIn(identity, staffId);
+    switch (result.outcome) {
+      case 'CHECKED_IN':
+        return { ticket: result.ticket, holder: result.holder, checkedInAt: result.ticket.checkedInAt as Date };
+      case 'ALREADY_CHECKED_IN':
+        throw new TicketAlreadyCheckedInError(result.checkedInAt);
+      case 'CANCELED':
+        throw new TicketCanceledError();
+      case 'NOT_FOUND':
+        throw new NotFoundError('ticket');
+    }
+  }
+
+  private async canceledInRedis(identity: TicketIdentity): Promise<boolean> {
+    const status = await this.redis.hget(
+      performanceKeys(identity.performanceId).purchase(identity.purchaseId),
+      'status',
+    );
+    return status === 'CANCELED';
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { PurchasesModule } from '../purchases/purchases.module';
+import { TicketCodes } from './ticket-codes';
+import { TicketService } from './ticket.service';
+
+/**
+ * Tickets and check-in at the door. Needs the global `Env`, `Redis` and DatabaseModule; imports
+ * PurchasesModule for the purchase a ticket list belongs to.
+ */
+@Module({
+  imports: [PurchasesModule],
+  providers: [TicketCodes, TicketService],
+  exports: [TicketCodes, TicketService],
+})
+export class TicketsModule {}
