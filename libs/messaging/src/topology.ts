@@ -1,4 +1,7 @@
 import type { ConfirmChannel } from 'amqplib';
+import { ROUTING } from './contracts/routing';
+
+export { ROUTING };
 
 /** Names of every exchange and queue, derived from one namespace. */
 export class Topology {
@@ -83,7 +86,3 @@ export class Topology {
     await channel.deleteExchange(this.deadExchange);
   }
 }
-
-export const ROUTING = {
-  purchaseCompleted: 'purchase.completed',
-} as const;

@@ -7,6 +7,7 @@ import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatu
 import { defineScripts } from '@app/redis';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { seatIdsFromList } from './purchase';
+import { withCompletedMessages } from './purchase-outbox';
 import {
   ACK_FLUSHED,
   ackFlushed,
@@ -229,7 +230,9 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    const inserted = new Set(await this.purchases.writeBatch({ purchases, cancellations }));
+    const inserted = new Set(
+      await this.purchases.writeBatch({ purchases: withCompletedMessages(purchases), cancellations }),
+    );
     await this.applyLateCancellations(keys, purchases, inserted);
     const committedAt = Date.now();
     let oldestAt = committedAt;
