@@ -105,9 +105,15 @@ export function mapPerformance(performance: Performance): PerformanceResponseDto
   };
 }
 
+/** One object, no intermediate: `GET /performances/:id` is read often. */
 export function mapPerformanceDetail(performance: Performance & LiveSeatCounts): PerformanceDetailDto {
   return {
-    ...mapPerformance(performance),
+    id: performance.id,
+    eventId: performance.eventId,
+    startsAt: performance.startsAt.toISOString(),
+    salesOpenAt: performance.salesOpenAt.toISOString(),
+    totalSeats: performance.totalSeats,
+    currency: performance.currency,
     available: performance.available,
     held: performance.held,
     sold: performance.sold,
