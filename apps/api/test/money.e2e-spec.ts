@@ -16,7 +16,7 @@ import {
   startApi,
   TestSession,
 } from '@app/testing';
-import { CatalogService, PaymentGateway, PurchaseFlusher, performanceKeys, renderPurchaseEmail } from '@app/ticketing';
+import { EventService, PaymentGateway, PurchaseFlusher, performanceKeys, renderPurchaseEmail } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
@@ -214,7 +214,7 @@ describe('DEFAULT_CURRENCY', () => {
     const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(env)] }).compile();
     await moduleRef.init();
     try {
-      const event = await moduleRef.get(CatalogService).createEvent({ title: 'Tokyo', venue: 'Dome' });
+      const event = await moduleRef.get(EventService).createEvent({ title: 'Tokyo', venue: 'Dome' });
       expect(event.currency).toBe('JPY');
     } finally {
       await moduleRef.close();

@@ -15,9 +15,9 @@ import {
   waitUntil,
 } from '@app/testing';
 import {
-  CatalogService,
   DecliningPaymentGateway,
   digestOfKey,
+  EventService,
   HoldService,
   IDEMPOTENCY_CLAIM_LEASE_MS,
   IDEMPOTENCY_CLAIM_RENEW_MS,
@@ -26,11 +26,13 @@ import {
   newClaim,
   PaymentDeclinedError,
   PaymentGateway,
+  PerformanceService,
   performanceKeys,
   performanceOfId,
   PurchaseFlusher,
   purchasePointerKey,
   PurchaseService,
+  SeatPageService,
   SeatStateStore,
   userPurchasesKey,
 } from '@app/ticketing';
@@ -653,12 +655,12 @@ describe('a declining payment gateway bound in place of the default', () => {
     try {
       const buyerId = randomUUID();
       const performance = await moduleRef
-        .get(CatalogService)
-        .createPerformance((await moduleRef.get(CatalogService).createEvent({ title: 'Gig', venue: 'Club' })).id, {
+        .get(PerformanceService)
+        .createPerformance((await moduleRef.get(EventService).createEvent({ title: 'Gig', venue: 'Club' })).id, {
           startsAt: new Date('2030-01-01T20:00:00Z'),
           sections: [{ name: 'A', grade: 'A', price: 10, rows: 1, seatsPerRow: 2 }],
         });
-      const [seat] = (await moduleRef.get(CatalogService).listSeats(performance.id, { limit: 1 })).items;
+      const [seat] = (await moduleRef.get(SeatPageService).listSeats(performance.id, { limit: 1 })).items;
       const held = await moduleRef.get(HoldService).hold(buyerId, performance.id, [seat.id]);
       await expect(moduleRef.get(PurchaseService).purchase(buyerId, held.id)).rejects.toMatchObject({
         kind: 'payment_required',

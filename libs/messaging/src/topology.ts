@@ -1,4 +1,7 @@
 import type { ConfirmChannel } from 'amqplib';
+import { ROUTING } from './contracts/routing';
+
+export { ROUTING };
 
 /** Names of every exchange and queue, derived from one namespace. */
 export class Topology {
@@ -84,9 +87,3 @@ export class Topology {
     await channel.deleteExchange(this.deadExchange);
   }
 }
-
-export const ROUTING = {
-  purchaseCompleted: 'purchase.completed',
-  /** Cancellation notices share the purchase-mail queue, so one consumer orders both per purchase. */
-  purchaseCanceled: 'purchase.canceled',
-} as const;

@@ -18,7 +18,10 @@ export { TicketingModule } from './ticketing.module';
 export { SeatStateStore } from './seats/seat-state.store';
 export type { PerformanceRegistration, SeatCounts } from './seats/seat-state.store';
 export type { SeatStatus } from './seats/seat-status';
-export { HoldService, HOLD_RETENTION_MS } from './holds/hold.service';
+export { HoldService } from './holds/hold.service';
+export { HoldStore } from './holds/hold.store';
+export { HoldDesk } from './holds/hold-desk';
+export { HOLD_RETENTION_MS } from './holds/hold';
 export type { Hold, HoldStatus } from './holds/hold';
 export { HoldSweeper } from './holds/hold-sweeper';
 export {
@@ -31,14 +34,27 @@ export {
 } from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
-export { CatalogService, MAX_SEATS_PER_PERFORMANCE, SEAT_BLOCK_SIZE } from './catalog/catalog.service';
-export type { EventView, Page, PerformanceView, SeatListing, SeatPage, SectionInput } from './catalog/catalog.types';
-export { ReservationService } from './reservations/reservation.service';
+export { EventService } from './catalog/event.service';
+export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
+export { SeatPageService } from './catalog/seat-page.service';
+export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
+export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
+export type {
+  CatalogEvent,
+  LiveSeatCounts,
+  Page,
+  Performance,
+  SeatListing,
+  SeatPage,
+  SectionInput,
+} from './catalog/catalog.types';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
 export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';
 export type { ChargeRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
+export { PurchaseReader } from './purchases/purchase-reader';
+export { PurchaseCancellation } from './purchases/purchase-cancellation';
 export {
   digestOfKey,
   IDEMPOTENCY_CLAIM_LEASE_MS,

@@ -14,7 +14,7 @@ import { purchaseHold } from '../src/purchases/purchase-scripts';
 /**
  * What the version before ids carried their performance wrote, for tests of a rolling upgrade:
  * version-4 ids, and a pointer key from each id to its performance. The scripts must be
- * registered on `redis` already (a HoldService / PurchaseService on it does that).
+ * registered on `redis` already (a HoldStore / PurchaseStore on it does that).
  */
 
 /** A hold as the previous version made it; returns its id. */

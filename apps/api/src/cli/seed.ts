@@ -6,7 +6,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError, ConfigModule } from '@app/config';
 import { DatabaseModule, EventRepository } from '@app/database';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, CatalogService } from '@app/ticketing';
+import { CatalogModule, EventService, PerformanceService } from '@app/ticketing';
 import { layoutFor } from './demo-layout';
 
 const USAGE = `usage: npm run seed -- [--events N] [--seats M] [--performances P] [--if-empty]
@@ -51,7 +51,8 @@ async function main(): Promise<void> {
       console.log('seed: the database already has events, nothing to do');
       return;
     }
-    const catalog = app.get(CatalogService);
+    const eventService = app.get(EventService);
+    const performanceService = app.get(PerformanceService);
     const bar = new SingleBar(
       { format: 'seeding [{bar}] {percentage}% | {value}/{total} performances | {seats} seats' },
       Presets.shades_classic,
@@ -60,14 +61,14 @@ async function main(): Promise<void> {
     let created = 0;
     for (let e = 0; e < events; e += 1) {
       const artist = ARTISTS[e % ARTISTS.length];
-      const event = await catalog.createEvent({
+      const event = await eventService.createEvent({
         title: `${artist} Live ${2027 + Math.floor(e / ARTISTS.length)}`,
         description: `${artist} in concert. Demo data made by npm run seed.`,
         venue: VENUES[e % VENUES.length],
       });
       for (let p = 0; p < performances; p += 1) {
         const startsAt = new Date(Date.now() + (30 + e * 7 + p) * 86_400_000);
-        const performance = await catalog.createPerformance(event.id, {
+        const performance = await performanceService.createPerformance(event.id, {
           startsAt,
           salesOpenAt: new Date(),
           sections: layoutFor(seats),

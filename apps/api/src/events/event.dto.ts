@@ -1,6 +1,7 @@
 import { OmitType, PartialType } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
+import type { CatalogEvent } from '@app/ticketing';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */
@@ -54,4 +55,16 @@ export class EventResponseDto {
 export class EventPageDto {
   items: EventResponseDto[];
   nextCursor: string | null;
+}
+
+export function mapEvent(event: CatalogEvent): EventResponseDto {
+  return {
+    id: event.id,
+    title: event.title,
+    description: event.description,
+    venue: event.venue,
+    currency: event.currency,
+    createdAt: event.createdAt.toISOString(),
+    updatedAt: event.updatedAt.toISOString(),
+  };
 }

@@ -13,6 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { LiveSeatCounts, Performance } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
 
@@ -91,6 +92,32 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   available: number;
   held: number;
   sold: number;
+}
+
+export function mapPerformance(performance: Performance): PerformanceResponseDto {
+  return {
+    id: performance.id,
+    eventId: performance.eventId,
+    startsAt: performance.startsAt.toISOString(),
+    salesOpenAt: performance.salesOpenAt.toISOString(),
+    totalSeats: performance.totalSeats,
+    currency: performance.currency,
+  };
+}
+
+/** One object, no intermediate: `GET /performances/:id` is read often. */
+export function mapPerformanceDetail(performance: Performance & LiveSeatCounts): PerformanceDetailDto {
+  return {
+    id: performance.id,
+    eventId: performance.eventId,
+    startsAt: performance.startsAt.toISOString(),
+    salesOpenAt: performance.salesOpenAt.toISOString(),
+    totalSeats: performance.totalSeats,
+    currency: performance.currency,
+    available: performance.available,
+    held: performance.held,
+    sold: performance.sold,
+  };
 }
 
 export class PerformancePageDto {

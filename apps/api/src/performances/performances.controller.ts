@@ -1,21 +1,24 @@
 import { Controller, Get, Header, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '@app/auth';
-import { CatalogService } from '@app/ticketing';
+import { PerformanceService, SeatPageService } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
-import { PerformanceDetailDto, SeatPageDto, SeatQueryDto } from './performance.dto';
+import { mapPerformanceDetail, PerformanceDetailDto, SeatPageDto, SeatQueryDto } from './performance.dto';
 import { seatPageJson } from './seat-page-json';
 
 @ApiTags('performances')
 @Public()
 @Controller('performances')
 export class PerformancesController {
-  constructor(private readonly catalog: CatalogService) {}
+  constructor(
+    private readonly performances: PerformanceService,
+    private readonly seatPages: SeatPageService,
+  ) {}
 
   /** With live `available`, `held` and `sold` counts. */
   @Get(':id')
-  get(@Param('id', ParseIdPipe) id: number): Promise<PerformanceDetailDto> {
-    return this.catalog.getPerformance(id);
+  async get(@Param('id', ParseIdPipe) id: number): Promise<PerformanceDetailDto> {
+    return mapPerformanceDetail(await this.performances.getPerformance(id));
   }
 
   /**
@@ -28,7 +31,7 @@ export class PerformancesController {
   @Header('content-type', 'application/json; charset=utf-8')
   async seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<string> {
     return seatPageJson(
-      await this.catalog.listSeats(id, { status: query.status, cursor: query.cursor, limit: query.limit }),
+      await this.seatPages.listSeats(id, { status: query.status, cursor: query.cursor, limit: query.limit }),
     );
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
-import { PurchaseService } from '@app/ticketing';
+import { PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
 
@@ -9,7 +9,11 @@ import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } 
 @ApiBearerAuth()
 @Controller('purchases')
 export class PurchasesController {
-  constructor(private readonly purchases: PurchaseService) {}
+  constructor(
+    private readonly purchases: PurchaseService,
+    private readonly reader: PurchaseReader,
+    private readonly cancellation: PurchaseCancellation,
+  ) {}
 
   /**
    * Buys the caller's live hold. 402 when the payment is declined (the hold stays), 409 when
@@ -29,7 +33,7 @@ export class PurchasesController {
   /** The caller's purchases, newest first, including those not yet written to PostgreSQL. */
   @Get()
   async list(@CurrentUser() user: AuthenticatedUser, @Query() query: PageQueryDto): Promise<PurchasePageDto> {
-    const page = await this.purchases.list(user.id, query.cursor, query.limit);
+    const page = await this.reader.list(user.id, query.cursor, query.limit);
     return { items: page.items.map(mapPurchase), nextCursor: page.nextCursor };
   }
 
@@ -39,7 +43,7 @@ export class PurchasesController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<PurchaseResponseDto> {
-    return mapPurchase(await this.purchases.get(user.id, id));
+    return mapPurchase(await this.reader.get(user.id, id));
   }
 
   /** Refunds the purchase and frees its seats for sale again. 409 when already canceled. */
@@ -49,6 +53,6 @@ export class PurchasesController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<PurchaseResponseDto> {
-    return mapPurchase(await this.purchases.cancel(user.id, id));
+    return mapPurchase(await this.cancellation.cancel(user.id, id));
   }
 }

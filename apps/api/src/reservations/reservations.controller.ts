@@ -1,14 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
-import { ReservationService } from '@app/ticketing';
+import { HoldDesk } from '@app/ticketing';
 import { mapReservation, ReservationCreateDto, ReservationResponseDto } from './reservation.dto';
 
 @ApiTags('reservations')
 @ApiBearerAuth()
 @Controller('reservations')
 export class ReservationsController {
-  constructor(private readonly reservations: ReservationService) {}
+  constructor(private readonly holds: HoldDesk) {}
 
   /**
    * Holds all the seats or none. 409 names the seats that are not available; 403 before sales
@@ -19,7 +19,7 @@ export class ReservationsController {
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ReservationCreateDto,
   ): Promise<ReservationResponseDto> {
-    return mapReservation(await this.reservations.reserve(user.id, body.performanceId, body.seatIds));
+    return mapReservation(await this.holds.hold(user.id, body.performanceId, body.seatIds));
   }
 
   /** The caller's own reservation; anyone else's is a 404. */
@@ -28,13 +28,13 @@ export class ReservationsController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationResponseDto> {
-    return mapReservation(await this.reservations.get(user.id, id));
+    return mapReservation(await this.holds.get(user.id, id));
   }
 
   /** Releases the seats now. 409 when the hold has already ended (released, expired or bought). */
   @Delete(':id')
   @HttpCode(204)
   release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
-    return this.reservations.release(user.id, id);
+    return this.holds.release(user.id, id);
   }
 }

@@ -25,9 +25,20 @@ export interface PurchaseCancellation {
   canceledAt: Date;
 }
 
+/** A row of the transactional outbox, built by the caller from the message contract. */
+export interface OutboxRow {
+  /** Unique: a replayed write adds no second row. */
+  messageId: string;
+  routingKey: string;
+  payload: object;
+}
+
+/** A purchase to write, with the outbox message that announces it (written only if the purchase is new). */
+export type NewPurchase = PurchaseRecord & { completed: OutboxRow };
+
 /** What one flush writes, in one transaction. */
 export interface PurchaseFlushBatch {
-  purchases: PurchaseRecord[];
+  purchases: NewPurchase[];
   cancellations: PurchaseCancellation[];
 }
 
@@ -52,7 +63,7 @@ interface PurchaseQueryRow {
   seat_ids: number[];
 }
 
-/** Purchases, their tickets and their purchase-completed outbox messages. */
+/** Purchases, their tickets, and the outbox rows that announce them (built by the caller). */
 @Injectable()
 export class PurchaseRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -92,7 +103,7 @@ export class PurchaseRepository {
 
   /**
    * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
-   * its tickets, one purchase-completed outbox message, and its open payment attempt (PENDING or
+   * its tickets, its `completed` outbox row, and its open payment attempt (PENDING or
    * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without
    * cancellations that is one statement, on its own (one round trip); with them, one transaction
    * whose cancellations go first, so a seat canceled and sold again in the same batch gets its new
@@ -106,30 +117,17 @@ export class PurchaseRepository {
     });
   }
 
-  private async insertPurchases(manager: EntityManager, purchases: PurchaseRecord[]): Promise<string[]> {
+  private async insertPurchases(manager: EntityManager, purchases: NewPurchase[]): Promise<string[]> {
     if (purchases.length === 0) return [];
     // One JSON document for the whole batch: serialised natively, parsed once by PostgreSQL.
-    const batch = JSON.stringify(
-      purchases.map((p) => ({
-        ...p,
-        message: {
-          purchaseId: p.id,
-          userId: p.userId,
-          performanceId: p.performanceId,
-          seatIds: p.seatIds,
-          amount: p.amount,
-          currency: p.currency,
-          createdAt: p.createdAt.toISOString(),
-        },
-      })),
-    );
+    const batch = JSON.stringify(purchases);
     const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch]);
     return inserted.map((row) => row.id);
   }
 }
 
 /**
- * One statement, from a JSON array of PurchaseRecords each with its purchase-completed `message`:
+ * One statement, from a JSON array of NewPurchases (each a PurchaseRecord with its `completed` outbox row):
  * the purchases (ON CONFLICT: a replay inserts none), and for those it inserted their tickets,
  * outbox messages and payment-attempt completions. The sub-statements share one snapshot, so each
  * works from `inserted`, never from the tables; the tickets' foreign keys are checked at the end
@@ -137,7 +135,7 @@ export class PurchaseRepository {
  */
 const INSERT_PURCHASES = `
   WITH input AS (
-    SELECT r.*, e.value -> 'message' AS message, e.position
+    SELECT r.*, e.value -> 'completed' AS completed, e.position
     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(value, position),
          jsonb_to_record(e.value) AS r(id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
                                        currency char(3), "chargeId" varchar, status purchase_status,
@@ -158,7 +156,7 @@ const INSERT_PURCHASES = `
     ON CONFLICT (purchase_id, seat_id) DO NOTHING
   ), messages AS (
     INSERT INTO outbox (message_id, routing_key, payload)
-    SELECT 'purchase-completed:' || i.id, 'purchase.completed', p.message
+    SELECT p.completed ->> 'messageId', p.completed ->> 'routingKey', p.completed -> 'payload'
     FROM inserted i JOIN input p ON p.id = i.id ORDER BY p.position
     ON CONFLICT (message_id) DO NOTHING
   ), completed_attempts AS (

@@ -1,19 +1,27 @@
 import { Module } from '@nestjs/common';
+import { HoldDesk } from '../holds/hold-desk';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { TicketingModule } from '../ticketing.module';
 import { CatalogCache } from './catalog-cache';
-import { CatalogService } from './catalog.service';
+import { CatalogCopies } from './catalog-copies';
+import { EventService } from './event.service';
 import { LocalCatalog } from './local-catalog';
-import { ReservationService } from '../reservations/reservation.service';
+import { PerformanceService } from './performance.service';
+import { SeatPageService } from './seat-page.service';
 
-/** Events, performances, seats and reservations. Needs the global DatabaseModule and RedisModule. */
+/** Events, performances, seat pages and buyers' holds. Needs the global DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule],
   providers: [
-    CatalogService,
+    EventService,
+    PerformanceService,
+    SeatPageService,
+    SeatStateRebuilder,
+    CatalogCopies,
     CatalogCache,
     { provide: LocalCatalog, useFactory: () => new LocalCatalog() },
-    ReservationService,
+    HoldDesk,
   ],
-  exports: [CatalogService, ReservationService],
+  exports: [EventService, PerformanceService, SeatPageService, SeatStateRebuilder, HoldDesk],
 })
 export class CatalogModule {}

@@ -1,24 +1,33 @@
 import type { SeatStatus } from '../seats/seat-status';
 
-export interface EventView {
+/** An event of the catalog. Its HTTP form (ISO strings) is built in apps/api. */
+export interface CatalogEvent {
   id: number;
   title: string;
   description: string | null;
   venue: string;
   /** ISO 4217 code of every price and amount of the event. */
   currency: string;
-  createdAt: string;
-  updatedAt: string;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
-export interface PerformanceView {
+/** A performance of an event, without its seats. */
+export interface Performance {
   id: number;
   eventId: number;
-  startsAt: string;
-  salesOpenAt: string;
+  startsAt: Date;
+  salesOpenAt: Date;
   totalSeats: number;
   /** ISO 4217 code of its event, which its seat prices are in. */
   currency: string;
+}
+
+/** Seat counts of a performance from its live state in Redis. */
+export interface LiveSeatCounts {
+  available: number;
+  held: number;
+  sold: number;
 }
 
 /**
@@ -57,4 +66,14 @@ export interface SectionInput {
   price: number;
   rows: number;
   seatsPerRow: number;
+}
+
+/** An event as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */
+export function reviveEvent(cached: CatalogEvent): CatalogEvent {
+  return { ...cached, createdAt: new Date(cached.createdAt), updatedAt: new Date(cached.updatedAt) };
+}
+
+/** A performance as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */
+export function revivePerformance(cached: Performance): Performance {
+  return { ...cached, startsAt: new Date(cached.startsAt), salesOpenAt: new Date(cached.salesOpenAt) };
 }

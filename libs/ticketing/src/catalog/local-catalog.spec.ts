@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { PerformanceView, SeatListing } from './catalog.types';
+import type { Performance, SeatListing } from './catalog.types';
 import { LOCAL_CATALOG_MAX_SEATS, LocalCatalog } from './local-catalog';
 
-const view = (id: number): PerformanceView => ({
+const performance = (id: number): Performance => ({
   id,
   eventId: 1,
-  startsAt: '2027-03-01T10:00:00.000Z',
-  salesOpenAt: '2027-02-01T10:00:00.000Z',
+  startsAt: new Date('2027-03-01T10:00:00.000Z'),
+  salesOpenAt: new Date('2027-02-01T10:00:00.000Z'),
   totalSeats: 100,
   currency: 'KRW',
 });
@@ -27,13 +27,13 @@ describe('LocalCatalog', () => {
     const local = new LocalCatalog();
     expect(local.version).toBeNull();
     local.observe('3');
-    local.keepPerformance('3', view(1));
+    local.keepPerformance('3', performance(1));
     local.keepSeatBlock('3', 1, 0, block(1));
-    expect(local.performance(1)).toEqual(view(1));
+    expect(local.performance(1)).toEqual(performance(1));
     expect(local.seatBlock(1, 0)).toHaveLength(100);
 
     local.observe('3');
-    expect(local.performance(1)).toEqual(view(1));
+    expect(local.performance(1)).toEqual(performance(1));
     local.observe('4');
     expect(local.version).toBe('4');
     expect(local.performance(1)).toBeUndefined();
@@ -44,7 +44,7 @@ describe('LocalCatalog', () => {
   it('ignores copies loaded under a version that is no longer the current one', () => {
     const local = new LocalCatalog();
     local.observe('5');
-    local.keepPerformance('4', view(1));
+    local.keepPerformance('4', performance(1));
     local.keepSeatBlock('4', 1, 0, block(1));
     expect(local.performance(1)).toBeUndefined();
     expect(local.seatBlock(1, 0)).toBeUndefined();

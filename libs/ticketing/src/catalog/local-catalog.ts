@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { PerformanceView, SeatListing } from './catalog.types';
+import type { Performance, SeatListing } from './catalog.types';
 
 /**
  * Bound of the in-process copies, counted in seats (a performance counts as one): two
@@ -7,14 +7,14 @@ import type { PerformanceView, SeatListing } from './catalog.types';
  */
 export const LOCAL_CATALOG_MAX_SEATS = 200_000;
 
-type Entry = PerformanceView | readonly SeatListing[];
+type Entry = Performance | readonly SeatListing[];
 
 /**
  * In-process copies of the catalog entries the seat reads need (performances and their seat
  * blocks), all of one catalog version. Cross-replica correctness comes from that version: each
  * read that uses these copies reads the version from Redis in the same round trip as the live
- * status ({@link CatalogService}) and, when an admin write on any replica has bumped it since,
- * calls {@link observe}, which drops every copy, and reads again. No copy outlives the version it
+ * status (seat pages, a performance with its counts) and, when an admin write on any replica has
+ * bumped it since, calls {@link observe}, which drops every copy, and reads again. No copy outlives the version it
  * was loaded under, so there is no staleness window. Bounded by an LRU ({@link LOCAL_CATALOG_MAX_SEATS}).
  */
 export class LocalCatalog {
@@ -41,13 +41,13 @@ export class LocalCatalog {
     this.current = version;
   }
 
-  performance(performanceId: number): PerformanceView | undefined {
-    return this.entries.get(`p:${performanceId}`) as PerformanceView | undefined;
+  performance(performanceId: number): Performance | undefined {
+    return this.entries.get(`p:${performanceId}`) as Performance | undefined;
   }
 
-  /** Keeps `view`, loaded under `version`, unless the version has moved on meanwhile. */
-  keepPerformance(version: string, view: PerformanceView): void {
-    if (version === this.current) this.entries.set(`p:${view.id}`, view);
+  /** Keeps `performance`, loaded under `version`, unless the version has moved on meanwhile. */
+  keepPerformance(version: string, performance: Performance): void {
+    if (version === this.current) this.entries.set(`p:${performance.id}`, performance);
   }
 
   /** Seats of block `block` (positions block·size+1 … (block+1)·size), in position order. */

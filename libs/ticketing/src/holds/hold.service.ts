@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { Env } from '@app/config';
 import {
   HoldExpiredError,
@@ -11,25 +10,18 @@ import {
   SalesNotOpenError,
   SeatsUnavailableError,
 } from '../errors';
-import { fitsId, newIdOf, performanceOfId } from '../ids';
-import { assertPerformanceId, assertSeatIds, assertUserId, isUuid } from '../input';
-import { holdPointerKey, performanceKeys } from '../redis-keys';
-import { defineTicketingScripts } from '../lua-scripts';
-import { Hold, holdFromRecord } from './hold';
-import { holdSeats, releaseHold } from './hold-scripts';
+import { fitsId, newIdOf } from '../ids';
+import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
+import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
+import { HoldStore } from './hold.store';
 
-/** How long a hold stays readable (GET /reservations/:id) after it has ended. */
-export const HOLD_RETENTION_MS = 24 * 60 * 60 * 1000;
-
-/** Atomic, all-or-nothing seat holds that expire on Redis time. */
+/** Atomic, all-or-nothing seat holds that expire on Redis time; Redis is reached through HoldStore. */
 @Injectable()
 export class HoldService {
   constructor(
-    @Inject(Redis) private readonly redis: Redis,
+    private readonly store: HoldStore,
     @Inject(Env) private readonly env: Env,
-  ) {
-    defineTicketingScripts(redis);
-  }
+  ) {}
 
   /**
    * Holds all of `seatIds` for the caller, or none, in one Redis round trip. The hold's id
@@ -49,13 +41,12 @@ export class HoldService {
     if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
     // The id carries the performance: the hold is found by its id without a pointer key.
     const holdId = newIdOf(performanceId);
-    const lifetimeMs = this.env.RESERVATION_TTL_SECONDS * 1000;
-    const result = await holdSeats(this.redis, performanceKeys(performanceId), {
+    const result = await this.store.hold({
       holdId,
       userId,
       performanceId,
       seatIds,
-      lifetimeMs,
+      lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       userLimit: this.env.MAX_SEATS_PER_RESERVATION,
       retentionMs: HOLD_RETENTION_MS,
     });
@@ -87,22 +78,14 @@ export class HoldService {
 
   /** The caller's hold; anyone else's, or an unknown id, is not found. */
   async get(userId: string, holdId: string): Promise<Hold> {
-    const performanceId = await this.performanceOf(holdId);
-    // Redis TIME, read in the same round trip, is the clock that decides EXPIRED. Two concurrent
-    // commands cost the client less CPU than a pipeline object (docs/performance.md).
-    const [fields, time] = await Promise.all([
-      this.redis.hgetall(performanceKeys(performanceId).hold(holdId)),
-      this.redis.time(),
-    ]);
-    if (fields.userId !== userId) throw new NotFoundError('reservation');
-    const [seconds, micros] = time.map(Number);
-    return holdFromRecord(holdId, fields, seconds * 1000 + Math.floor(micros / 1000));
+    const { record, now } = await this.store.read(await this.performanceOf(holdId), holdId);
+    if (record.userId !== userId) throw new NotFoundError('reservation');
+    return holdFromRecord(holdId, record, now);
   }
 
   /** Frees the caller's live hold now; a hold that has ended already (released too) is a conflict. */
   async release(userId: string, holdId: string): Promise<void> {
-    const performanceId = await this.performanceOf(holdId);
-    const result = await releaseHold(this.redis, performanceKeys(performanceId), holdId, userId);
+    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId);
     switch (result) {
       case 'NOT_FOUND':
         throw new NotFoundError('reservation');
@@ -116,20 +99,8 @@ export class HoldService {
   }
 
   private async performanceOf(holdId: string): Promise<number> {
-    const performanceId = await performanceOfHold(this.redis, holdId);
+    const performanceId = await this.store.performanceOf(holdId);
     if (performanceId === null) throw new NotFoundError('reservation');
     return performanceId;
   }
-}
-
-/**
- * The performance of a hold, from its id; for an id without the layout of `../ids.ts` (a hold
- * made by the previous version, during a rolling upgrade) from the pointer key that version
- * wrote — one Redis round trip then. Null when neither tells (unknown, or not a UUID at all).
- */
-export async function performanceOfHold(redis: Redis, holdId: string): Promise<number | null> {
-  const performanceId = performanceOfId(holdId);
-  if (performanceId !== null || !isUuid(holdId)) return performanceId;
-  const pointer = await redis.get(holdPointerKey(holdId));
-  return pointer === null ? null : Number(pointer);
 }

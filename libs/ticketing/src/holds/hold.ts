@@ -1,3 +1,6 @@
+/** How long a hold stays readable (GET /reservations/:id) after it has ended. */
+export const HOLD_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 export type HoldStatus = 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
 
 /** Seats of one performance kept for one user until `expiresAt`, unless bought or released. */

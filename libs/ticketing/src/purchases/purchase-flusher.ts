@@ -8,6 +8,7 @@ import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurc
 import { defineTicketingScripts } from '../lua-scripts';
 import { seatIdsFromList } from './purchase';
 import { ackFlushed, canceledPurchases, deliverDuePurchases, ensureFlushGroup, StreamEntry } from './purchase-scripts';
+import { withCompletedMessages } from './purchase-outbox';
 
 /** The consumer group every flusher reads the purchase streams with. */
 export const FLUSH_GROUP = 'flusher';
@@ -219,7 +220,9 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    const inserted = new Set(await this.purchases.writeBatch({ purchases, cancellations }));
+    const inserted = new Set(
+      await this.purchases.writeBatch({ purchases: withCompletedMessages(purchases), cancellations }),
+    );
     await this.applyLateCancellations(keys, purchases, inserted);
     const committedAt = Date.now();
     let oldestAt = committedAt;

@@ -1,3 +1,5 @@
+import { PurchaseRecord, PurchaseStatus as PersistedStatus } from '@app/database';
+
 export type PurchaseStatus = 'PAID' | 'CANCELED';
 
 /** A hold turned into a sale. Lives in Redis until `batch` has written it to PostgreSQL. */
@@ -51,6 +53,23 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     status: purchase.status,
     createdAt: String(purchase.createdAt.getTime()),
     ...(purchase.canceledAt ? { canceledAt: String(purchase.canceledAt.getTime()) } : {}),
+  };
+}
+
+/** A purchase as PostgreSQL holds it (written behind by `batch`). */
+export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
+  return {
+    id: row.id,
+    reservationId: row.reservationId,
+    userId: row.userId,
+    performanceId: row.performanceId,
+    seatIds: row.seatIds,
+    amount: row.amount,
+    currency: row.currency,
+    status: row.status === PersistedStatus.Canceled ? 'CANCELED' : 'PAID',
+    createdAt: row.createdAt,
+    canceledAt: row.canceledAt,
+    chargeId: row.chargeId,
   };
 }
 

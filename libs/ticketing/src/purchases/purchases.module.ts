@@ -1,8 +1,13 @@
 import { Module } from '@nestjs/common';
+import { IdempotencyStore } from './idempotency.store';
 import { ApprovingPaymentGateway, PaymentGateway } from './payment-gateway';
 import { PaymentReconciler } from './payment-reconciler';
+import { PurchaseCancellation } from './purchase-cancellation';
+import { PurchaseCheckout } from './purchase-checkout';
 import { PurchaseFlusher } from './purchase-flusher';
+import { PurchaseReader } from './purchase-reader';
 import { PurchaseService } from './purchase.service';
+import { PurchaseStore } from './purchase.store';
 
 /**
  * Buying holds and writing purchases behind to PostgreSQL. Needs the global `Env`
@@ -12,10 +17,15 @@ import { PurchaseService } from './purchase.service';
 @Module({
   providers: [
     { provide: PaymentGateway, useClass: ApprovingPaymentGateway },
+    PurchaseStore,
+    IdempotencyStore,
+    PurchaseCheckout,
     PurchaseService,
+    PurchaseReader,
+    PurchaseCancellation,
     PurchaseFlusher,
     PaymentReconciler,
   ],
-  exports: [PaymentGateway, PurchaseService, PurchaseFlusher, PaymentReconciler],
+  exports: [PaymentGateway, PurchaseService, PurchaseReader, PurchaseCancellation, PurchaseFlusher, PaymentReconciler],
 })
 export class PurchasesModule {}

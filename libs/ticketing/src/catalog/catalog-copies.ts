@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { PerformanceRepository, PricedPerformance, SeatRow } from '@app/database';
+import { NotFoundError } from '../errors';
+import { CatalogCache } from './catalog-cache';
+import { Performance, revivePerformance, SeatListing } from './catalog.types';
+import { LocalCatalog } from './local-catalog';
+
+/** Seats per cached block; also the largest page a client may ask for. */
+export const SEAT_BLOCK_SIZE = 100;
+/** Reads that met another catalog version than their copies' try again, this many times in all. */
+export const READ_ATTEMPTS = 3;
+
+/**
+ * The static catalog the seat reads need (performances, their seat blocks), from this process's
+ * copies (LocalCatalog) or loaded from the Redis cache or PostgreSQL and kept under the catalog
+ * version they were loaded at. Callers check that version against Redis with their live reads.
+ */
+@Injectable()
+export class CatalogCopies {
+  constructor(
+    private readonly performances: PerformanceRepository,
+    private readonly cache: CatalogCache,
+    private readonly local: LocalCatalog,
+  ) {}
+
+  /** The catalog version the in-process copies are of; read from Redis when there is none yet. */
+  async version(): Promise<string> {
+    const known = this.local.version;
+    if (known !== null) return known;
+    const version = await this.cache.version();
+    this.local.observe(version);
+    return version;
+  }
+
+  /** The current catalog version in Redis (one round trip). */
+  currentVersion(): Promise<string> {
+    return this.cache.version();
+  }
+
+  /** Adopts a version just read from Redis; another than the copies' drops them all. */
+  observe(version: string): void {
+    this.local.observe(version);
+  }
+
+  /** The performance, from this process's copies or loaded (and kept) under `version`. Throws NotFoundError. */
+  async performance(version: string, id: number): Promise<Performance> {
+    const kept = this.local.performance(id);
+    if (kept) return kept;
+    const cached = await this.cache.getOrLoadAt(version, `performance:${id}`, async () => {
+      const row = await this.performances.findById(id);
+      return row ? toPerformance(row) : null;
+    });
+    if (!cached) throw new NotFoundError('performance');
+    const performance = revivePerformance(cached);
+    this.local.keepPerformance(version, performance);
+    return performance;
+  }
+
+  /** Up to `count` seats after `position`, in layout order, from the blocks that hold them. */
+  async seatsAfter(version: string, performance: Performance, position: number, count: number): Promise<SeatListing[]> {
+    // Positions run 1 … totalSeats without gaps; block b holds b·size+1 … (b+1)·size.
+    const first = Math.floor(position / SEAT_BLOCK_SIZE);
+    const last = Math.min(
+      Math.floor((position + count - 1) / SEAT_BLOCK_SIZE),
+      Math.ceil(performance.totalSeats / SEAT_BLOCK_SIZE) - 1,
+    );
+    const numbers: number[] = [];
+    for (let block = first; block <= last; block += 1) numbers.push(block);
+    let blocks = numbers.map((block) => this.local.seatBlock(performance.id, block));
+    if (blocks.includes(undefined)) {
+      blocks = await Promise.all(
+        numbers.map((block, i) => blocks[i] ?? this.loadSeatBlock(version, performance, block)),
+      );
+    }
+    const seats: SeatListing[] = [];
+    for (const block of blocks as (readonly SeatListing[])[]) {
+      for (const seat of block) {
+        if (seats.length === count) return seats;
+        if (seat.position > position) seats.push(seat);
+      }
+    }
+    return seats;
+  }
+
+  /** One block of seats from the Redis cache (or PostgreSQL), kept in this process under `version`. */
+  private async loadSeatBlock(
+    version: string,
+    performance: Performance,
+    block: number,
+  ): Promise<readonly SeatListing[]> {
+    const rows = await this.cache.getOrLoadSeatBlock(performance.id, block, () =>
+      this.performances.seatsByPosition(performance.id, block * SEAT_BLOCK_SIZE + 1, (block + 1) * SEAT_BLOCK_SIZE),
+    );
+    const seats = rows.map((row) => toSeatListing(row, performance.currency));
+    this.local.keepSeatBlock(version, performance.id, block, seats);
+    return seats;
+  }
+}
+
+/** The catalog's performance from its row (the entity carries more than the catalog shows). */
+export function toPerformance(performance: PricedPerformance): Performance {
+  return {
+    id: performance.id,
+    eventId: performance.eventId,
+    startsAt: performance.startsAt,
+    salesOpenAt: performance.salesOpenAt,
+    totalSeats: performance.totalSeats,
+    currency: performance.currency,
+  };
+}
+
+function toSeatListing(seat: SeatRow, currency: string): SeatListing {
+  return Object.freeze({
+    id: seat.id,
+    position: seat.position,
+    section: seat.section,
+    row: seat.row,
+    number: seat.number,
+    grade: seat.grade,
+    price: seat.price,
+    currency,
+  });
+}

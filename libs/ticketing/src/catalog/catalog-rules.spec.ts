@@ -1,0 +1,195 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import { EventRepository, PerformanceRepository } from '@app/database';
+import { DomainError, NotFoundError } from '../errors';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SeatStateStore } from '../seats/seat-state.store';
+import type { SeatStatus } from '../seats/seat-status';
+import { CatalogCache } from './catalog-cache';
+import { CatalogCopies } from './catalog-copies';
+import type { Performance, SeatListing } from './catalog.types';
+import { decodeCursor } from './cursor';
+import { EventService } from './event.service';
+import { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './performance.service';
+import { SeatPageService } from './seat-page.service';
+
+const performance: Performance = {
+  id: 7,
+  eventId: 1,
+  startsAt: new Date('2030-01-01T20:00:00Z'),
+  salesOpenAt: new Date('2029-12-01T10:00:00Z'),
+  totalSeats: 6,
+  currency: 'KRW',
+};
+const seats: SeatListing[] = Array.from({ length: 6 }, (_, i) => ({
+  id: 100 + i,
+  position: i + 1,
+  section: 'A',
+  row: 1,
+  number: i + 1,
+  grade: 'R',
+  price: 10,
+  currency: 'KRW',
+}));
+const LETTERS: SeatStatus[] = ['AVAILABLE', 'HELD', 'SOLD', 'AVAILABLE', 'SOLD', 'AVAILABLE'];
+
+/** Copies of the performance and its seats at catalog version `held`, while Redis is at `current`. */
+function copies(held = '1', current = held) {
+  let local = held;
+  return {
+    version: vi.fn(async () => local),
+    currentVersion: vi.fn(async () => current),
+    observe: vi.fn((version: string) => (local = version)),
+    performance: vi.fn(async () => performance),
+    seatsAfter: vi.fn(async (_v: string, _p: Performance, position: number, count: number) =>
+      seats.filter((seat) => seat.position > position).slice(0, count),
+    ),
+  };
+}
+
+function seatState(registered = true) {
+  return {
+    registeredStatuses: vi.fn(async (_id: number, ids: number[]) =>
+      registered ? ids.map((id) => LETTERS[id - 100]) : null,
+    ),
+    registeredCounts: vi.fn(async () => (registered ? { total: 6, available: 3, held: 1, sold: 2 } : null)),
+    closeSales: vi.fn(async () => ({ total: 6, available: 6, held: 0, sold: 0 })),
+    reopenSales: vi.fn(async () => {}),
+    removePerformance: vi.fn(async () => {}),
+  };
+}
+
+const rebuilder = () => ({ ensure: vi.fn(async () => {}), register: vi.fn(async () => {}) });
+
+describe('SeatPageService', () => {
+  const pages = (c = copies(), s = seatState(), r = rebuilder()) => ({
+    service: new SeatPageService(
+      c as unknown as CatalogCopies,
+      s as unknown as SeatStateStore,
+      r as unknown as SeatStateRebuilder,
+    ),
+    copies: c,
+    seatState: s,
+    rebuilder: r,
+  });
+
+  it('lays the live status over the seats, with a cursor after the last one', async () => {
+    const page = await pages().service.listSeats(7, { limit: 2 });
+    expect(page.items.map((seat) => seat.id)).toEqual([100, 101]);
+    expect(page.statuses).toEqual(['AVAILABLE', 'HELD']);
+    expect(decodeCursor(page.nextCursor!, { p: 'int4' })).toEqual({ p: 2 });
+  });
+
+  it('keeps only seats of the asked status, and ends without a cursor past the last seat', async () => {
+    const page = await pages().service.listSeats(7, { status: 'SOLD', limit: 10 });
+    expect(page.items.map((seat) => seat.id)).toEqual([102, 104]);
+    expect(page.nextCursor).toBeNull();
+  });
+
+  it('drops its copies and reads again when an admin write moved the catalog version', async () => {
+    const { service, copies: c } = pages(copies('1', '2'));
+    const page = await service.listSeats(7, { limit: 1 });
+    expect(c.observe).toHaveBeenCalledWith('2');
+    expect(c.version).toHaveBeenCalledTimes(2);
+    expect(page.items).toHaveLength(1);
+  });
+
+  it('rebuilds lost seat state, and gives up as not found when it stays missing', async () => {
+    const { service, rebuilder: r } = pages(copies(), seatState(false));
+    await expect(service.listSeats(7, { limit: 1 })).rejects.toBeInstanceOf(NotFoundError);
+    expect(r.ensure).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('PerformanceService', () => {
+  const sections = [{ name: 'A', grade: 'R', price: 10, rows: 2, seatsPerRow: 3 }];
+  function service(eventExists = true, stillThere = true) {
+    const events = { findById: vi.fn(async () => (eventExists ? { id: 1, currency: 'KRW' } : null)) };
+    const row = { ...performance, totalSeats: 6 };
+    const performances = {
+      createWithSeats: vi.fn(async () => ({ ...row, currency: undefined })),
+      findById: vi.fn(async () => (stillThere ? row : null)),
+    };
+    const state = seatState();
+    const r = rebuilder();
+    const cache = { invalidate: vi.fn(async () => {}) };
+    return {
+      performances: new PerformanceService(
+        events as unknown as EventRepository,
+        performances as unknown as PerformanceRepository,
+        state as unknown as SeatStateStore,
+        r as unknown as SeatStateRebuilder,
+        cache as unknown as CatalogCache,
+        copies() as unknown as CatalogCopies,
+      ),
+      repository: performances,
+      seatState: state,
+      rebuilder: r,
+      cache,
+    };
+  }
+  const input = { startsAt: performance.startsAt, salesOpenAt: performance.salesOpenAt, sections };
+
+  it('creates the performance in the event’s currency, registers its seats, and invalidates the cache', async () => {
+    const { performances, rebuilder: r, cache } = service();
+    expect(await performances.createPerformance(1, input)).toEqual(performance);
+    expect(r.register).toHaveBeenCalledWith(expect.objectContaining({ id: 7, currency: 'KRW' }));
+    expect(cache.invalidate).toHaveBeenCalled();
+  });
+
+  it.each([
+    ['sales opening after the start', { salesOpenAt: new Date('2030-02-01T00:00:00Z') }, 'InvalidSalesWindow'],
+    ['two sections of one name', { sections: [...sections, ...sections] }, 'DuplicateSection'],
+    [
+      'more seats than a performance may have',
+      { sections: [{ ...sections[0], rows: 1000, seatsPerRow: MAX_SEATS_PER_PERFORMANCE / 1000 + 1 }] },
+      'TooManySeats',
+    ],
+  ])('refuses %s, writing nothing', async (_name, change, code) => {
+    const { performances, repository } = service();
+    const refused = performances.createPerformance(1, { ...input, ...change });
+    await expect(refused).rejects.toBeInstanceOf(DomainError);
+    await expect(refused).rejects.toMatchObject({ kind: 'invalid', code });
+    expect(repository.createWithSeats).not.toHaveBeenCalled();
+  });
+
+  it('leaves no live state when the event was deleted while the performance was being created', async () => {
+    const { performances, seatState: state } = service(true, false);
+    await expect(performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);
+    expect(state.removePerformance).toHaveBeenCalledWith(7);
+    await expect(service(false).performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('answers the performance with its live counts', async () => {
+    expect(await service().performances.getPerformance(7)).toEqual({ ...performance, available: 3, held: 1, sold: 2 });
+  });
+});
+
+describe('EventService', () => {
+  it('refuses to delete an event with sold seats and opens the sales it closed again', async () => {
+    const state = seatState();
+    state.closeSales.mockResolvedValueOnce({ total: 6, available: 6, held: 0, sold: 0 });
+    state.closeSales.mockResolvedValueOnce({ total: 6, available: 5, held: 0, sold: 1 });
+    const events = {
+      deleteWithPerformances: vi.fn(async (_id: number, beforeDelete: (ids: number[]) => Promise<void>) => {
+        await beforeDelete([7, 8]);
+        return true;
+      }),
+    };
+    const cache = { invalidate: vi.fn(async () => {}) };
+    const service = new EventService(
+      events as unknown as EventRepository,
+      state as unknown as SeatStateStore,
+      rebuilder() as unknown as SeatStateRebuilder,
+      cache as unknown as CatalogCache,
+      { DEFAULT_CURRENCY: 'KRW' } as Env,
+    );
+    await expect(service.deleteEvent(1)).rejects.toMatchObject({
+      code: 'EventHasSales',
+      details: { performanceId: 8 },
+    });
+    expect(state.reopenSales.mock.calls).toEqual([[7], [8]]);
+    expect(state.removePerformance).not.toHaveBeenCalled();
+    expect(cache.invalidate).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { EventRepository, PerformanceRepository } from '@app/database';
+import { DomainError, NotFoundError } from '../errors';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SeatStateStore } from '../seats/seat-state.store';
+import { CatalogCache } from './catalog-cache';
+import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
+import { LiveSeatCounts, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
+import { decodeCursor, encodeCursor } from './cursor';
+
+export const MAX_SEATS_PER_PERFORMANCE = 100_000;
+
+/** Performances of events: the rules of creating one, and reading them with their live counts. */
+@Injectable()
+export class PerformanceService {
+  constructor(
+    private readonly events: EventRepository,
+    private readonly performances: PerformanceRepository,
+    private readonly seatState: SeatStateStore,
+    private readonly rebuilder: SeatStateRebuilder,
+    private readonly cache: CatalogCache,
+    private readonly copies: CatalogCopies,
+  ) {}
+
+  /**
+   * Creates the performance with all its seats and registers their live state in Redis.
+   * `salesOpenAt` defaults to now. Throws NotFoundError('event'), DomainError 'invalid'
+   * (InvalidSalesWindow: sales open after the start; DuplicateSection; TooManySeats: more than
+   * MAX_SEATS_PER_PERFORMANCE).
+   */
+  async createPerformance(
+    eventId: number,
+    input: { startsAt: Date; salesOpenAt?: Date; sections: SectionInput[] },
+  ): Promise<Performance> {
+    const event = await this.events.findById(eventId);
+    if (!event) throw new NotFoundError('event');
+    const salesOpenAt = input.salesOpenAt ?? new Date();
+    assertLayout(input.startsAt, salesOpenAt, input.sections);
+    const created = await this.performances.createWithSeats({
+      eventId,
+      startsAt: input.startsAt,
+      salesOpenAt,
+      sections: input.sections,
+    });
+    const performance = Object.assign(created, { currency: event.currency });
+    await this.rebuilder.register(performance);
+    // Its event may have been deleted after the insert committed and before the seat state was
+    // written (the delete removed what existed then): leave no live state of a deleted performance.
+    if (!(await this.performances.findById(performance.id))) {
+      await this.seatState.removePerformance(performance.id);
+      throw new NotFoundError('event');
+    }
+    await this.cache.invalidate();
+    return toPerformance(performance);
+  }
+
+  /**
+   * The performance with its live counts: one Redis round trip when this process holds the
+   * performance (the catalog version, the registration and the counts together; see LocalCatalog).
+   * Throws NotFoundError('performance').
+   */
+  async getPerformance(id: number): Promise<Performance & LiveSeatCounts> {
+    for (let attempt = 1; ; attempt += 1) {
+      const version = await this.copies.version();
+      const performance = await this.copies.performance(version, id);
+      const [current, counts] = await Promise.all([this.copies.currentVersion(), this.seatState.registeredCounts(id)]);
+      if (current !== version && attempt < READ_ATTEMPTS) {
+        this.copies.observe(current);
+        continue;
+      }
+      if (counts === null) {
+        if (attempt >= READ_ATTEMPTS) throw new NotFoundError('performance');
+        await this.rebuilder.ensure(id);
+        continue;
+      }
+      return { ...performance, available: counts.available, held: counts.held, sold: counts.sold };
+    }
+  }
+
+  /** The event's performances by start time, keyset-paginated. Throws NotFoundError('event'), InvalidInputError (cursor). */
+  async listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<Performance>> {
+    const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int4' });
+    const page = await this.cache.getOrLoad(`event:${eventId}:performances:${cursor ?? ''}:${limit}`, async () => {
+      if (!(await this.events.findById(eventId))) return null;
+      const rows = await this.performances.pageOfEvent(
+        eventId,
+        after ? { startsAt: new Date(after.s), id: after.i } : null,
+        limit + 1,
+      );
+      const items = rows.slice(0, limit).map(toPerformance);
+      const last = items[items.length - 1];
+      return {
+        items,
+        nextCursor: rows.length > limit && last ? encodeCursor({ s: last.startsAt.toISOString(), i: last.id }) : null,
+      };
+    });
+    if (!page) throw new NotFoundError('event');
+    return { items: page.items.map(revivePerformance), nextCursor: page.nextCursor };
+  }
+}
+
+/** The rules of a performance's sales window and layout; throws DomainError 'invalid'. */
+export function assertLayout(startsAt: Date, salesOpenAt: Date, sections: SectionInput[]): void {
+  if (salesOpenAt.getTime() > startsAt.getTime()) {
+    throw new DomainError('invalid', 'InvalidSalesWindow', 'salesOpenAt must not be after startsAt');
+  }
+  const names = sections.map((s) => s.name);
+  if (new Set(names).size !== names.length) {
+    throw new DomainError('invalid', 'DuplicateSection', 'section names must be unique within a performance');
+  }
+  const total = sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
+  if (total > MAX_SEATS_PER_PERFORMANCE) {
+    throw new DomainError('invalid', 'TooManySeats', `a performance has at most ${MAX_SEATS_PER_PERFORMANCE} seats`);
+  }
+}

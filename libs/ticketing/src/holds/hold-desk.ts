@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { NotFoundError } from '../errors';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { Hold } from './hold';
+import { HoldService } from './hold.service';
+
+/**
+ * Holds for buyers (the `/reservations` routes): {@link HoldService}, plus recovery of a
+ * performance whose seat state Redis lost. The hot path is one Lua script in Redis; PostgreSQL is
+ * asked only when Redis does not know the performance, to rebuild it and try again.
+ */
+@Injectable()
+export class HoldDesk {
+  constructor(
+    private readonly holds: HoldService,
+    private readonly seatState: SeatStateRebuilder,
+  ) {}
+
+  /** See {@link HoldService.hold}; a performance missing from Redis is rebuilt once and held again. */
+  async hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
+    try {
+      return await this.holds.hold(userId, performanceId, seatIds);
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || error.details?.seatIds !== undefined) throw error;
+      await this.seatState.ensure(performanceId);
+      return this.holds.hold(userId, performanceId, seatIds);
+    }
+  }
+
+  /** See {@link HoldService.get}. */
+  get(userId: string, holdId: string): Promise<Hold> {
+    return this.holds.get(userId, holdId);
+  }
+
+  /** See {@link HoldService.release}. */
+  release(userId: string, holdId: string): Promise<void> {
+    return this.holds.release(userId, holdId);
+  }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import {
+  HoldExpiredError,
+  HoldLimitExceededError,
+  HoldPurchasedError,
+  HoldReleasedError,
+  InvalidInputError,
+  NotFoundError,
+  SalesClosedError,
+  SalesNotOpenError,
+  SeatsUnavailableError,
+} from '../errors';
+import { newIdOf, performanceOfId } from '../ids';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { HOLD_RETENTION_MS } from './hold';
+import { HoldDesk } from './hold-desk';
+import type { HoldSeatsResult, ReleaseHoldResult } from './hold-scripts';
+import { HoldService } from './hold.service';
+import { HoldStore, StoredHold } from './hold.store';
+
+const env = { MAX_SEATS_PER_RESERVATION: 4, RESERVATION_TTL_SECONDS: 600 } as Env;
+
+function holds(answer: HoldSeatsResult = { outcome: 'OK', expiresAt: 5000, amount: 30, currency: 'KRW' }) {
+  const store = {
+    hold: vi.fn(async () => answer),
+    read: vi.fn(async (): Promise<StoredHold> => ({ record: {}, now: 0 })),
+    release: vi.fn(async (): Promise<ReleaseHoldResult> => 'RELEASED'),
+    performanceOf: vi.fn(async (id: string) => performanceOfId(id)),
+  };
+  return { service: new HoldService(store as unknown as HoldStore, env), store };
+}
+
+describe('HoldService', () => {
+  it('holds under a new id of the performance, with the configured lifetime and limit', async () => {
+    const { service, store } = holds();
+    const hold = await service.hold('buyer', 7, [1, 2]);
+    expect(performanceOfId(hold.id)).toBe(7);
+    expect(store.hold).toHaveBeenCalledWith({
+      holdId: hold.id,
+      userId: 'buyer',
+      performanceId: 7,
+      seatIds: [1, 2],
+      lifetimeMs: 600_000,
+      userLimit: 4,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+    expect(hold).toMatchObject({ status: 'HELD', amount: 30, currency: 'KRW', expiresAt: new Date(5000) });
+  });
+
+  it('refuses more seats than the limit as a limit, and malformed seats as input, without Redis', async () => {
+    const { service, store } = holds();
+    await expect(service.hold('buyer', 7, [1, 2, 3, 4, 5])).rejects.toBeInstanceOf(HoldLimitExceededError);
+    await expect(service.hold('buyer', 7, [1, 1])).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(service.hold('buyer', 0, [1])).rejects.toBeInstanceOf(InvalidInputError);
+    expect(store.hold).not.toHaveBeenCalled();
+  });
+
+  it.each<[HoldSeatsResult, new (...args: never[]) => Error]>([
+    [{ outcome: 'NO_PERFORMANCE' }, NotFoundError],
+    [{ outcome: 'UNKNOWN_SEATS', seatIds: [9] }, NotFoundError],
+    [{ outcome: 'SALES_NOT_OPEN', salesOpenAt: 9000 }, SalesNotOpenError],
+    [{ outcome: 'SALES_CLOSED' }, SalesClosedError],
+    [{ outcome: 'UNAVAILABLE', seatIds: [2] }, SeatsUnavailableError],
+    [{ outcome: 'LIMIT', alreadyHeld: 3 }, HoldLimitExceededError],
+  ])('maps %o to its error', async (answer, error) => {
+    await expect(holds(answer).service.hold('buyer', 7, [1, 2])).rejects.toBeInstanceOf(error);
+  });
+
+  it('reads the caller’s hold as EXPIRED once Redis time has passed its end; anyone else’s is not found', async () => {
+    const { service, store } = holds();
+    const id = newIdOf(7);
+    const record = {
+      performanceId: '7',
+      userId: 'buyer',
+      seats: '1,2',
+      amount: '30',
+      currency: 'KRW',
+      status: 'HELD',
+      expiresAt: '5000',
+    };
+    store.read.mockResolvedValue({ record, now: 5000 });
+    expect(await service.get('buyer', id)).toMatchObject({ id, status: 'EXPIRED', seatIds: [1, 2] });
+    expect(store.read).toHaveBeenCalledWith(7, id);
+    await expect(service.get('thief', id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.get('buyer', 'not-a-hold')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it.each<[ReleaseHoldResult, new (...args: never[]) => Error]>([
+    ['NOT_FOUND', NotFoundError],
+    ['ALREADY_RELEASED', HoldReleasedError],
+    ['EXPIRED', HoldExpiredError],
+    ['PURCHASED', HoldPurchasedError],
+  ])('refuses to release a hold that is %s', async (answer, error) => {
+    const { service, store } = holds();
+    store.release.mockResolvedValue(answer);
+    await expect(service.release('buyer', newIdOf(7))).rejects.toBeInstanceOf(error);
+  });
+});
+
+describe('HoldDesk', () => {
+  function desk(first: Error | null) {
+    const hold = { id: newIdOf(7) };
+    const service = { hold: vi.fn(async () => hold) };
+    if (first) service.hold.mockRejectedValueOnce(first);
+    const rebuilder = { ensure: vi.fn(async () => {}) };
+    return {
+      desk: new HoldDesk(service as unknown as HoldService, rebuilder as unknown as SeatStateRebuilder),
+      service,
+      rebuilder,
+      hold,
+    };
+  }
+
+  it('rebuilds a performance Redis does not know, then holds again', async () => {
+    const { desk: holdDesk, service, rebuilder, hold } = desk(new NotFoundError('performance', { performanceId: 7 }));
+    expect(await holdDesk.hold('buyer', 7, [1])).toBe(hold);
+    expect(rebuilder.ensure).toHaveBeenCalledWith(7);
+    expect(service.hold).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not rebuild for unknown seats or any other refusal', async () => {
+    for (const error of [new NotFoundError('seat', { seatIds: [9] }), new SalesClosedError()]) {
+      const { desk: holdDesk, rebuilder } = desk(error);
+      await expect(holdDesk.hold('buyer', 7, [1])).rejects.toBe(error);
+      expect(rebuilder.ensure).not.toHaveBeenCalled();
+    }
+  });
+});

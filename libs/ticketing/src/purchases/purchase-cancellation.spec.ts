@@ -1,0 +1,97 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  PaymentAttemptsRepository,
+  PaymentAttemptStatus,
+  PurchaseRecord,
+  PurchaseRepository,
+  PurchaseStatus,
+} from '@app/database';
+import { NotFoundError, PurchaseCanceledError } from '../errors';
+import { newIdOf } from '../ids';
+import { PaymentGateway } from './payment-gateway';
+import type { Purchase } from './purchase';
+import { PurchaseCancellation } from './purchase-cancellation';
+import type { CancelPurchaseResult } from './purchase-scripts';
+import { PurchaseStore } from './purchase.store';
+
+const PURCHASE = newIdOf(7);
+/** An id of the previous version's layout: it names no performance. */
+const OLD_PURCHASE = '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f';
+const canceled: Purchase = {
+  id: PURCHASE,
+  reservationId: newIdOf(7),
+  userId: 'buyer',
+  performanceId: 7,
+  seatIds: [1, 2],
+  amount: 20,
+  currency: 'KRW',
+  status: 'CANCELED',
+  createdAt: new Date(1000),
+  canceledAt: new Date(2000),
+  chargeId: 'ch-1',
+};
+const row: PurchaseRecord = { ...canceled, id: OLD_PURCHASE, status: PurchaseStatus.Paid, canceledAt: null };
+
+function cancellation(inRedis: CancelPurchaseResult, persisted: PurchaseRecord | null = null) {
+  const store = {
+    performanceOfPurchase: vi.fn(async (id: string) => (id === PURCHASE ? 7 : null)),
+    cancel: vi.fn(async (): Promise<CancelPurchaseResult> => inRedis),
+    read: vi.fn(async (): Promise<Purchase | null> => canceled),
+    index: vi.fn(async () => {}),
+  };
+  const purchases = { findById: vi.fn(async () => persisted) };
+  const attempts = { resolve: vi.fn(async () => {}) };
+  const gateway = { refund: vi.fn(async () => {}) };
+  const service = new PurchaseCancellation(
+    store as unknown as PurchaseStore,
+    purchases as unknown as PurchaseRepository,
+    attempts as unknown as PaymentAttemptsRepository,
+    gateway as unknown as PaymentGateway,
+  );
+  return { service, store, purchases, attempts, gateway };
+}
+
+describe('PurchaseCancellation', () => {
+  it('cancels in Redis, indexes the purchase for its buyer, settles the attempt and refunds the charge', async () => {
+    const { service, store, attempts, gateway } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+    });
+    expect(await service.cancel('buyer', PURCHASE)).toEqual(canceled);
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null);
+    expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
+    expect(attempts.resolve).toHaveBeenCalledWith(PURCHASE, PaymentAttemptStatus.Completed);
+    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+  });
+
+  it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {
+    const { service, store } = cancellation({ outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1' }, row);
+    await service.cancel('buyer', OLD_PURCHASE);
+    expect(store.cancel).toHaveBeenCalledTimes(1);
+    expect(store.cancel).toHaveBeenCalledWith(
+      7,
+      OLD_PURCHASE,
+      'buyer',
+      expect.objectContaining({ id: OLD_PURCHASE, status: 'PAID' }),
+    );
+  });
+
+  it('answers 409 for a purchase canceled already, refunding nothing', async () => {
+    const { service, gateway } = cancellation({ outcome: 'ALREADY_CANCELED' });
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(PurchaseCanceledError);
+    const persisted = cancellation({ outcome: 'NOT_FOUND' }, { ...row, status: PurchaseStatus.Canceled });
+    await expect(persisted.service.cancel('buyer', OLD_PURCHASE)).rejects.toBeInstanceOf(PurchaseCanceledError);
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(persisted.gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('does not find anyone else’s purchase, an unknown one, or a malformed id', async () => {
+    const other = cancellation({ outcome: 'NOT_FOUND' }, row);
+    await expect(other.service.cancel('thief', OLD_PURCHASE)).rejects.toBeInstanceOf(NotFoundError);
+    expect(other.store.cancel).not.toHaveBeenCalled();
+    const unknown = cancellation({ outcome: 'NOT_FOUND' });
+    await expect(unknown.service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(unknown.service.cancel('buyer', 'p-1')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

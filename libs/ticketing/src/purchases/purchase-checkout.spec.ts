@@ -1,0 +1,138 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import { PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
+import {
+  HoldExpiredError,
+  HoldPurchasedError,
+  HoldReleasedError,
+  IdempotencyKeyInUseError,
+  NotFoundError,
+  PaymentDeclinedError,
+  SeatsUnavailableError,
+} from '../errors';
+import { PaymentGateway } from './payment-gateway';
+import { PurchaseCheckout } from './purchase-checkout';
+import type { PurchaseResult } from './purchase-scripts';
+import { HoldCheck, PurchaseStore } from './purchase.store';
+
+const NOW = 1_800_000_000_000;
+const live: HoldCheck = {
+  owner: 'buyer',
+  status: 'HELD',
+  expiresAt: String(NOW + 60_000),
+  amount: '3000',
+  currency: 'KRW',
+  boughtBy: null,
+  now: NOW,
+};
+const sold: PurchaseResult = {
+  outcome: 'OK',
+  createdAt: NOW + 5,
+  performanceId: 7,
+  seats: '12,3',
+  amount: 3000,
+  currency: 'KRW',
+};
+
+/** The checkout with faked store, gateway and attempts; each fake answers as a healthy system would. */
+function checkout(sale: PurchaseResult = sold, begun = PaymentAttemptStatus.Pending) {
+  const store = { sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]), unindex: vi.fn(async () => {}) };
+  const gateway = { charge: vi.fn(async () => ({ chargeId: 'ch-1' })), refund: vi.fn(async () => {}) };
+  const attempts = {
+    begin: vi.fn(async () => begun),
+    markCharged: vi.fn(async () => true),
+    resolve: vi.fn(async () => {}),
+  };
+  const env = { FAULT_CRASH_AFTER_CHARGE: false } as Env;
+  const service = new PurchaseCheckout(
+    store as unknown as PurchaseStore,
+    gateway as unknown as PaymentGateway,
+    attempts as unknown as PaymentAttemptsRepository,
+    env,
+  );
+  return { service, store, gateway, attempts };
+}
+
+describe('PurchaseCheckout', () => {
+  it('charges the hold, sells it with the pre-check time as index score, and answers the purchase', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    const purchase = await service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+    expect(attempts.begin).toHaveBeenCalledWith(
+      expect.objectContaining({
+        purchaseId: 'purchase-1',
+        amount: 3000,
+        currency: 'KRW',
+        idempotencyKey: 'purchase-1',
+      }),
+    );
+    expect(gateway.charge).toHaveBeenCalledTimes(1);
+    expect(attempts.markCharged).toHaveBeenCalledWith('purchase-1', 'ch-1');
+    expect(store.sell).toHaveBeenCalledWith(
+      7,
+      expect.objectContaining({ holdId: 'hold-1', userId: 'buyer', purchaseId: 'purchase-1', chargeId: 'ch-1' }),
+      NOW,
+    );
+    expect(purchase).toEqual({
+      id: 'purchase-1',
+      reservationId: 'hold-1',
+      userId: 'buyer',
+      performanceId: 7,
+      seatIds: [3, 12],
+      amount: 3000,
+      currency: 'KRW',
+      status: 'PAID',
+      createdAt: new Date(NOW + 5),
+      canceledAt: null,
+      chargeId: 'ch-1',
+    });
+    // The attempt stays open for `batch`: nothing resolves it on the request's path.
+    expect(attempts.resolve).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['someone else’s hold', { owner: 'other' }, NotFoundError],
+    ['a hold bought by another purchase', { status: 'PURCHASED', boughtBy: 'purchase-0' }, HoldPurchasedError],
+    ['an expired hold', { expiresAt: String(NOW) }, HoldExpiredError],
+    ['a hold without its currency (older version)', { currency: null }, HoldExpiredError],
+    ['a missing hold', { owner: null, status: null }, NotFoundError],
+    ['a released hold', { status: 'RELEASED' }, HoldReleasedError],
+  ])('refuses %s before charging', async (_name, change, error) => {
+    const { service, gateway, attempts } = checkout();
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', { ...live, ...change })).rejects.toBeInstanceOf(error);
+    expect(attempts.begin).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
+  });
+
+  it('refunds the charge, resolves the attempt REFUNDED and drops the index entry when the sale is refused', async () => {
+    const { service, store, gateway, attempts } = checkout({ outcome: 'UNAVAILABLE' });
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(SeatsUnavailableError);
+    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
+    expect(store.unindex).toHaveBeenCalledWith('buyer', 7, 'purchase-1');
+  });
+
+  it('records a declined payment as DECLINED and sells nothing', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    gateway.charge.mockRejectedValueOnce(new PaymentDeclinedError());
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(PaymentDeclinedError);
+    expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Declined);
+    expect(store.sell).not.toHaveBeenCalled();
+  });
+
+  it('never charges an attempt `batch` already refunded', async () => {
+    const { service, gateway } = checkout(sold, PaymentAttemptStatus.Refunded);
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
+      IdempotencyKeyInUseError,
+    );
+    expect(gateway.charge).not.toHaveBeenCalled();
+  });
+
+  it('sells nothing when the attempt was refunded while the charge was under way', async () => {
+    const { service, store, attempts } = checkout();
+    attempts.markCharged.mockResolvedValueOnce(false);
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
+      IdempotencyKeyInUseError,
+    );
+    expect(store.sell).not.toHaveBeenCalled();
+  });
+});

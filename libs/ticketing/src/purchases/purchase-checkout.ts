@@ -1,0 +1,146 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
+import { NewPaymentAttempt, PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
+import {
+  DomainError,
+  HoldExpiredError,
+  HoldPurchasedError,
+  HoldReleasedError,
+  IdempotencyKeyInUseError,
+  NotFoundError,
+  PaymentDeclinedError,
+  SalesClosedError,
+  SeatsUnavailableError,
+} from '../errors';
+import { HOLD_RETENTION_MS } from '../holds/hold';
+import { PaymentGateway } from './payment-gateway';
+import { Purchase, seatIdsFromList } from './purchase';
+import type { PurchaseResult } from './purchase-scripts';
+import { HoldCheck, PurchaseStore } from './purchase.store';
+
+/**
+ * Buying a hold: the checks before charging, the charge with its payment attempt (P9), the sale
+ * in Redis, and the refund of a charge whose sale was refused.
+ */
+@Injectable()
+export class PurchaseCheckout {
+  private readonly logger = new Logger(PurchaseCheckout.name);
+
+  constructor(
+    private readonly store: PurchaseStore,
+    private readonly gateway: PaymentGateway,
+    private readonly attempts: PaymentAttemptsRepository,
+    @Inject(Env) private readonly env: Env,
+  ) {}
+
+  /**
+   * Charges `userId` for the hold checked in `hold` (see PurchaseStore.checkHold), then sells it
+   * as `purchaseId` in one atomic step, refunding the charge if the hold can no longer be bought.
+   * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
+   * HoldReleasedError, SeatsUnavailableError, SalesClosedError, PaymentDeclinedError,
+   * IdempotencyKeyInUseError (the attempt was refunded already).
+   */
+  async buy(
+    userId: string,
+    holdId: string,
+    performanceId: number,
+    purchaseId: string,
+    hold: HoldCheck,
+  ): Promise<Purchase> {
+    const { owner, status, expiresAt, amount, currency, boughtBy, now } = hold;
+    // Checked before charging, so a hold that plainly cannot be bought costs no charge.
+    if (owner !== userId) throw new NotFoundError('reservation');
+    if (status === 'PURCHASED' && boughtBy !== purchaseId) throw new HoldPurchasedError();
+    if (status === 'HELD' && Number(expiresAt) <= now) throw new HoldExpiredError();
+    if (status !== 'HELD' && status !== 'PURCHASED') throw refusal({ outcome: status as 'EXPIRED' });
+    // A hold recorded before amounts carried their currency (an upgrade during a sale): never
+    // charge it; the buyer holds the seats again once it has expired.
+    if (amount === null || currency === null) throw new HoldExpiredError();
+
+    const chargeId = await this.charge({
+      purchaseId,
+      reservationId: holdId,
+      userId,
+      performanceId,
+      amount: Number(amount),
+      currency,
+      // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
+      idempotencyKey: purchaseId,
+    });
+    // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
+    if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
+    // The user's index entry travels with the sale, in the same round trip. Its score, the
+    // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
+    // bound and filter by createdAt, and skip a member whose purchase does not exist.
+    const [result] = await this.store.sell(
+      performanceId,
+      { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS },
+      now,
+    );
+    if (result.outcome !== 'OK') {
+      await this.gateway.refund(chargeId);
+      await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
+      this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
+      // The index entry of a purchase that never happened; readers skip it meanwhile.
+      await this.store.unindex(userId, performanceId, purchaseId);
+      throw refusal(result);
+    }
+    // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
+    // reconciler, which finds the purchase), a write off the request's path.
+    return {
+      id: purchaseId,
+      reservationId: holdId,
+      userId,
+      performanceId: result.performanceId,
+      seatIds: seatIdsFromList(result.seats),
+      amount: result.amount,
+      currency: result.currency,
+      status: 'PAID',
+      createdAt: new Date(result.createdAt),
+      canceledAt: null,
+      chargeId,
+    };
+  }
+
+  /**
+   * Records the attempt, then charges it with its idempotency key; returns the charge. An attempt
+   * `batch` already refunded (its request died) is never charged again: the buyer retries with a
+   * new Idempotency-Key.
+   */
+  private async charge(attempt: NewPaymentAttempt): Promise<string> {
+    const spent = () =>
+      new IdempotencyKeyInUseError(
+        'the payment of this request was refunded after it failed; retry with a new Idempotency-Key',
+      );
+    if ((await this.attempts.begin(attempt)) === PaymentAttemptStatus.Refunded) throw spent();
+    let chargeId: string;
+    try {
+      ({ chargeId } = await this.gateway.charge(attempt));
+    } catch (error) {
+      if (error instanceof PaymentDeclinedError) {
+        await this.attempts.resolve(attempt.purchaseId, PaymentAttemptStatus.Declined);
+      }
+      throw error;
+    }
+    // Not open any more: this request outlived PAYMENT_RECONCILE_AFTER_SECONDS and `batch` refunded it.
+    if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();
+    return chargeId;
+  }
+}
+
+function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainError {
+  switch (result.outcome) {
+    case 'NOT_FOUND':
+      return new NotFoundError('reservation');
+    case 'PURCHASED':
+      return new HoldPurchasedError();
+    case 'EXPIRED':
+      return new HoldExpiredError();
+    case 'RELEASED':
+      return new HoldReleasedError();
+    case 'UNAVAILABLE':
+      return new SeatsUnavailableError([]);
+    case 'SALES_CLOSED':
+      return new SalesClosedError();
+  }
+}

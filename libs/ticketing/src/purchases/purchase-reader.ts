@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { PurchaseRepository } from '@app/database';
+import { decodeCursor, encodeCursor } from '../catalog/cursor';
+import type { Page } from '../catalog/catalog.types';
+import { NotFoundError } from '../errors';
+import { isUuid } from '../input';
+import { newestFirst, Purchase, purchaseFromPersisted } from './purchase';
+import { PurchaseStore } from './purchase.store';
+
+/** The buyer's view of purchases: Redis (not flushed yet, or canceled since) merged over PostgreSQL. */
+@Injectable()
+export class PurchaseReader {
+  constructor(
+    private readonly store: PurchaseStore,
+    private readonly purchases: PurchaseRepository,
+  ) {}
+
+  /** The caller's purchase, flushed to PostgreSQL or not; anyone else's is NotFoundError('purchase'). */
+  async get(userId: string, purchaseId: string): Promise<Purchase> {
+    const purchase = isUuid(purchaseId) ? await this.find(purchaseId) : null;
+    if (!purchase || purchase.userId !== userId) throw new NotFoundError('purchase');
+    return purchase;
+  }
+
+  /** The caller's purchases, newest first, those not flushed yet included, each once. Throws InvalidInputError (cursor). */
+  async list(userId: string, cursor: string | undefined, limit: number): Promise<Page<Purchase>> {
+    const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'millis', i: 'uuid' });
+    const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
+    const [rows, unflushed] = await Promise.all([
+      this.purchases.pageOfUser(userId, before, limit + 1),
+      this.store.indexedOf(userId, before ? before.createdAt.getTime() : null),
+    ]);
+    const byId = new Map<string, Purchase>();
+    for (const row of rows) byId.set(row.id, purchaseFromPersisted(row));
+    // Redis holds the newer state (a cancellation not written to PostgreSQL yet).
+    for (const purchase of unflushed) {
+      if (!before || newestFirst(before, purchase) < 0) byId.set(purchase.id, purchase);
+    }
+    const sorted = [...byId.values()].sort(newestFirst);
+    const items = sorted.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: sorted.length > limit && last ? encodeCursor({ t: last.createdAt.getTime(), i: last.id }) : null,
+    };
+  }
+
+  private async find(purchaseId: string): Promise<Purchase | null> {
+    const performanceId = await this.store.performanceOfPurchase(purchaseId);
+    if (performanceId !== null) {
+      const purchase = await this.store.read(performanceId, purchaseId);
+      if (purchase) return purchase;
+    }
+    const row = await this.purchases.findById(purchaseId);
+    return row ? purchaseFromPersisted(row) : null;
+  }
+}

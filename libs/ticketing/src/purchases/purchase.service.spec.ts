@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IdempotencyKeyInUseError, InvalidInputError, NotFoundError, PaymentDeclinedError } from '../errors';
+import { newIdOf, performanceOfId } from '../ids';
+import { IDEMPOTENCY_ANSWER_TTL_SECONDS, IDEMPOTENCY_RETRY_AFTER_SECONDS, purchaseIdFor } from './idempotency';
+import { IdempotencyStore } from './idempotency.store';
+import type { Purchase } from './purchase';
+import { PurchaseCheckout } from './purchase-checkout';
+import type { ClaimIdempotencyKeyResult } from './purchase-scripts';
+import { HoldCheck, PurchaseStore } from './purchase.store';
+import { PurchaseService } from './purchase.service';
+
+const USER = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const HOLD = newIdOf(7);
+const hold: HoldCheck = {
+  owner: USER,
+  status: 'HELD',
+  expiresAt: '2000',
+  amount: '10',
+  currency: 'KRW',
+  boughtBy: null,
+  now: 1000,
+};
+const bought = (id: string): Purchase => ({
+  id,
+  reservationId: HOLD,
+  userId: USER,
+  performanceId: 7,
+  seatIds: [1],
+  amount: 10,
+  currency: 'KRW',
+  status: 'PAID',
+  createdAt: new Date(1000),
+  canceledAt: null,
+  chargeId: 'ch-1',
+});
+
+/** The service with faked stores and checkout; `claimed` is what the claim script answers. */
+function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
+  const store = {
+    performanceOfHold: vi.fn(async (id: string) => performanceOfId(id)),
+    checkHold: vi.fn(async () => hold),
+  };
+  const keys = {
+    recordOf: vi.fn(() => 'record'),
+    claim: vi.fn(async () => claimed),
+    renew: vi.fn(async () => true),
+    release: vi.fn(async () => true),
+    answer: vi.fn(async () => {}),
+  };
+  const checkout = { buy: vi.fn(async (_u: string, _h: string, _p: number, id: string) => bought(id)) };
+  return {
+    purchases: new PurchaseService(
+      store as unknown as PurchaseStore,
+      keys as unknown as IdempotencyStore,
+      checkout as unknown as PurchaseCheckout,
+    ),
+    store,
+    keys,
+    checkout,
+  };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('PurchaseService', () => {
+  it('buys without a key under a fresh purchase id of the hold’s performance', async () => {
+    const { purchases, checkout, keys } = service();
+    const purchase = await purchases.purchase(USER, HOLD);
+    expect(performanceOfId(purchase.id)).toBe(7);
+    expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
+    expect(keys.claim).not.toHaveBeenCalled();
+  });
+
+  it('refuses a hold id that names no performance, and a malformed key, before any work', async () => {
+    const { purchases, checkout } = service();
+    await expect(purchases.purchase(USER, 'not-a-hold')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(purchases.purchase(USER, HOLD, '')).rejects.toBeInstanceOf(InvalidInputError);
+    expect(checkout.buy).not.toHaveBeenCalled();
+  });
+
+  it('with a key: claims it, buys under the id of user, key and hold, and stores the answer', async () => {
+    const { purchases, keys, checkout } = service();
+    const purchase = await purchases.purchase(USER, HOLD, 'key-1');
+    expect(purchase.id).toBe(purchaseIdFor(USER, 'key-1', HOLD, 7));
+    expect(keys.recordOf).toHaveBeenCalledWith(USER, 'key-1');
+    expect(checkout.buy).toHaveBeenCalledTimes(1);
+    expect(keys.answer).toHaveBeenCalledWith('record', purchase, IDEMPOTENCY_ANSWER_TTL_SECONDS);
+    expect(keys.release).not.toHaveBeenCalled();
+  });
+
+  it('answers 409 with Retry-After at once while another request holds the claim', async () => {
+    const { purchases, checkout } = service({ outcome: 'TAKEN', record: 'pending:other' });
+    const refused = purchases.purchase(USER, HOLD, 'key-1');
+    await expect(refused).rejects.toBeInstanceOf(IdempotencyKeyInUseError);
+    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: IDEMPOTENCY_RETRY_AFTER_SECONDS });
+    expect(checkout.buy).not.toHaveBeenCalled();
+  });
+
+  it('returns the stored answer for the same hold, with its times as dates', async () => {
+    const stored = bought('0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f');
+    const { purchases, checkout } = service({ outcome: 'TAKEN', record: JSON.stringify(stored) });
+    expect(await purchases.purchase(USER, HOLD, 'key-1')).toEqual(stored);
+    expect(checkout.buy).not.toHaveBeenCalled();
+  });
+
+  it('refuses a key already used for another hold', async () => {
+    const stored = { ...bought('0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f'), reservationId: newIdOf(7) };
+    const { purchases } = service({ outcome: 'TAKEN', record: JSON.stringify(stored) });
+    await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toThrow(/another reservation/);
+  });
+
+  it('drops its claim when the buy fails, so a retry runs again', async () => {
+    const { purchases, keys, checkout } = service();
+    checkout.buy.mockRejectedValueOnce(new PaymentDeclinedError());
+    await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toBeInstanceOf(PaymentDeclinedError);
+    expect(keys.release).toHaveBeenCalledWith('record', expect.stringMatching(/^pending:/));
+    expect(keys.answer).not.toHaveBeenCalled();
+  });
+
+  it('renews its claim while the buy is under way, and stops when it is done', async () => {
+    vi.useFakeTimers();
+    const { purchases, keys, checkout } = service();
+    let finish!: () => void;
+    checkout.buy.mockImplementationOnce(
+      (_u, _h, _p, id) => new Promise<Purchase>((resolve) => (finish = () => resolve(bought(id)))),
+    );
+    const buying = purchases.purchase(USER, HOLD, 'key-1');
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(keys.renew).toHaveBeenCalledTimes(2);
+    finish();
+    await buying;
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(keys.renew).toHaveBeenCalledTimes(2);
+  });
+});

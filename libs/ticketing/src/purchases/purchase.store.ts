@@ -1,0 +1,155 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { defineTicketingScripts } from '../lua-scripts';
+import { performanceOfHold, redisMillis } from '../holds/hold.store';
+import { performanceOfId } from '../ids';
+import { performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
+import {
+  CANCEL_PURCHASE,
+  cancelPurchase,
+  CancelPurchaseResult,
+  PURCHASE,
+  purchaseHold,
+  PurchaseRequest,
+  PurchaseResult,
+} from './purchase-scripts';
+
+/** The hold's fields a purchase checks before charging, as Redis answered them, and Redis time (epoch ms). */
+export interface HoldCheck {
+  owner: string | null;
+  status: string | null;
+  expiresAt: string | null;
+  amount: string | null;
+  currency: string | null;
+  boughtBy: string | null;
+  now: number;
+}
+
+/**
+ * Purchases in Redis: the sale and cancel scripts, the purchase hashes, the per-user index of
+ * purchases not flushed yet and the id pointers of the previous version. The rules are in the
+ * purchase services; `batch` writes the purchases behind to PostgreSQL (PurchaseFlusher).
+ */
+@Injectable()
+export class PurchaseStore {
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    defineTicketingScripts(redis);
+  }
+
+  /** The performance of a hold (see `performanceOfHold`); null when unknown. */
+  performanceOfHold(holdId: string): Promise<number | null> {
+    return performanceOfHold(this.redis, holdId);
+  }
+
+  /** The hold's fields a purchase needs, with Redis TIME read in the same round trip. */
+  async checkHold(performanceId: number, holdId: string): Promise<HoldCheck> {
+    const [hold, time] = await Promise.all([
+      this.redis.hmget(
+        performanceKeys(performanceId).hold(holdId),
+        'userId',
+        'status',
+        'expiresAt',
+        'amount',
+        'currency',
+        'purchaseId',
+      ),
+      this.redis.time(),
+    ]);
+    const [owner, status, expiresAt, amount, currency, boughtBy] = hold;
+    return { owner, status, expiresAt, amount, currency, boughtBy, now: redisMillis(time) };
+  }
+
+  /**
+   * Turns the hold into a purchase (`purchase.lua`) and, in the same round trip, adds the
+   * purchase to the user's index with score `indexedAt` (epoch ms). The index entry is in another
+   * Redis Cluster slot, so it cannot go into the script; NX keeps the first score when a retried
+   * request replays its purchase. Answers the script's result first.
+   */
+  sell(performanceId: number, request: PurchaseRequest, indexedAt: number): Promise<[PurchaseResult, number]> {
+    return Promise.all([
+      purchaseHold(this.redis, performanceKeys(performanceId), request),
+      this.redis.zadd(
+        userPurchasesKey(request.userId),
+        'NX',
+        indexedAt,
+        indexMember(performanceId, request.purchaseId),
+      ),
+    ]);
+  }
+
+  /** Adds the purchase to its buyer's index (score: `indexedAt`, epoch ms), so reads merge its Redis state. */
+  async index(userId: string, performanceId: number, purchaseId: string, indexedAt: number): Promise<void> {
+    await this.redis.zadd(userPurchasesKey(userId), indexedAt, indexMember(performanceId, purchaseId));
+  }
+
+  /** Drops the purchase from its buyer's index (a sale that did not happen). */
+  async unindex(userId: string, performanceId: number, purchaseId: string): Promise<void> {
+    await this.redis.zrem(userPurchasesKey(userId), indexMember(performanceId, purchaseId));
+  }
+
+  /** The purchase as Redis holds it; null when it is not (or no longer) there. */
+  async read(performanceId: number, purchaseId: string): Promise<Purchase | null> {
+    const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
+    return record.id ? purchaseFromRecord(record) : null;
+  }
+
+  /**
+   * The performance of a purchase, from its id; for an id without the layout of `../ids.ts` (a
+   * purchase made by the previous version, during a rolling upgrade) from the pointer key that
+   * version wrote. Null when neither tells: the purchase is then only in PostgreSQL, if anywhere.
+   */
+  async performanceOfPurchase(purchaseId: string): Promise<number | null> {
+    const performanceId = performanceOfId(purchaseId);
+    if (performanceId !== null) return performanceId;
+    const pointer = await this.redis.get(purchasePointerKey(purchaseId));
+    return pointer === null ? null : Number(pointer);
+  }
+
+  /**
+   * The user's purchases in Redis whose index score is at most `maxIndexedAt` (epoch ms; null: all),
+   * newest index entry first. Entries whose purchase does not exist (a refused sale) are skipped.
+   */
+  async indexedOf(userId: string, maxIndexedAt: number | null): Promise<Purchase[]> {
+    const members = await this.redis.zrevrangebyscore(userPurchasesKey(userId), maxIndexedAt ?? '+inf', '-inf');
+    if (members.length === 0) return [];
+    const reads = this.redis.pipeline();
+    for (const member of members) {
+      const [performanceId, purchaseId] = member.split(':');
+      reads.hgetall(performanceKeys(Number(performanceId)).purchase(purchaseId));
+    }
+    const replies = (await reads.exec()) ?? [];
+    return replies
+      .map(([error, record]) => {
+        if (error) throw error;
+        return record as Record<string, string>;
+      })
+      .filter((record) => record.id !== undefined && record.userId === userId)
+      .map(purchaseFromRecord);
+  }
+
+  /**
+   * Cancels the purchase (`cancel-purchase.lua`): frees its seats and appends the cancellation
+   * to the purchase stream. `persisted`, the purchase from PostgreSQL, is put back into Redis
+   * first when the hash is gone from there.
+   */
+  cancel(
+    performanceId: number,
+    purchaseId: string,
+    userId: string,
+    persisted: Purchase | null,
+  ): Promise<CancelPurchaseResult> {
+    return cancelPurchase(
+      this.redis,
+      performanceKeys(performanceId),
+      purchaseId,
+      userId,
+      persisted ? purchaseToRecord(persisted) : null,
+    );
+  }
+}
+
+/** A member of the per-user index: `<performance id>:<purchase id>`. */
+function indexMember(performanceId: number, purchaseId: string): string {
+  return `${performanceId}:${purchaseId}`;
+}

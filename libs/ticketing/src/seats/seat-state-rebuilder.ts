@@ -1,0 +1,46 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { PerformanceRepository, PricedPerformance, PurchaseRepository } from '@app/database';
+import { NotFoundError } from '../errors';
+import { SeatStateStore } from './seat-state.store';
+
+/** Writes a performance's live seat state into Redis from PostgreSQL: at creation, and when Redis lost it. */
+@Injectable()
+export class SeatStateRebuilder {
+  private readonly logger = new Logger(SeatStateRebuilder.name);
+
+  constructor(
+    private readonly performances: PerformanceRepository,
+    private readonly purchases: PurchaseRepository,
+    private readonly seatState: SeatStateStore,
+  ) {}
+
+  /**
+   * Rebuilds the live seat state from PostgreSQL when Redis lost it (emptied, new node).
+   * Throws NotFoundError('performance') when PostgreSQL does not know the performance either.
+   */
+  async ensure(performanceId: number): Promise<void> {
+    if (await this.seatState.isRegistered(performanceId)) return;
+    const performance = await this.performances.findById(performanceId);
+    if (!performance) throw new NotFoundError('performance');
+    this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
+    await this.register(performance);
+  }
+
+  /**
+   * Seats with an active ticket in PostgreSQL are registered SOLD. Purchases not flushed yet
+   * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
+   */
+  async register(performance: PricedPerformance): Promise<void> {
+    const [seats, sold] = await Promise.all([
+      this.performances.seatPrices(performance.id),
+      this.purchases.activeSeatIds(performance.id),
+    ]);
+    await this.seatState.registerPerformance({
+      performanceId: performance.id,
+      salesOpenAt: performance.salesOpenAt,
+      currency: performance.currency,
+      seats,
+      sold,
+    });
+  }
+}
