@@ -14,6 +14,7 @@ import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 import { UsersRepository } from './repositories/users.repository';
+import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
 import { TransactionRunner } from './transaction-runner';
 
 /** One repository per aggregate; the libraries with the rules use these, never raw TypeORM. */
@@ -28,6 +29,7 @@ const REPOSITORIES = [
   PurchaseReceiptsRepository,
   EmailDeliveriesRepository,
   PaymentAttemptsRepository,
+  WaitingRoomsRepository,
   TransactionRunner,
 ];
 

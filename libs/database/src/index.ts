@@ -39,3 +39,6 @@ export type { PurchaseReceipt } from './repositories/purchase-receipts.repositor
 export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
 export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 export type { NewPaymentAttempt, OpenPaymentAttempt } from './repositories/payment-attempts.repository';
+export { WaitingRoomEntity } from './entities/waiting-room.entity';
+export { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
+export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';

@@ -43,10 +43,19 @@ local opened = cfg[4] == '1'
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
+-- Why a ticket has ended, or nil. A slot past its end is over even before admit.lua frees it.
+local function endReason(ticket)
+  local reason = redis.call('HGET', endedKey, ticket)
+  if reason then return reason end
+  local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
+  if slotEndsAt and tonumber(slotEndsAt) <= now then return 'EXPIRED' end
+  return nil
+end
+
 local ticket
 if mode == 'join' then
   ticket = redis.call('HGET', usersKey, userId)
-  if ticket and redis.call('HEXISTS', endedKey, ticket) == 1 then ticket = false end
+  if ticket and endReason(ticket) then ticket = false end
   if not ticket then
     ticket = ARGV[3]
     local seq = redis.call('HINCRBY', stateKey, 'seq', 1)
@@ -63,7 +72,7 @@ else
   if redis.call('HGET', ownersKey, ticket) ~= userId then return {'NOT_FOUND'} end
 end
 
-local reason = redis.call('HGET', endedKey, ticket)
+local reason = endReason(ticket)
 if reason then return {'ENDED', ticket, reason} end
 local opening = redis.call('HGET', openingKey, ticket) or ''
 
