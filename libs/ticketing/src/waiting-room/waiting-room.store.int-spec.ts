@@ -118,7 +118,7 @@ describe('WaitingRoomStore (real Redis)', () => {
   it('never holds more than maxActive slots; a purchase frees one, an unused admission expires, a session lasts', async () => {
     const performanceId = 3;
     await store.configure(room(performanceId, { admitPerSecond: 1000, maxActive: 5, admissionTtlSeconds: 1, sessionTtlSeconds: 3 }), 300);
-    const tickets = [];
+    const tickets: string[] = [];
     for (let index = 0; index < 20; index++) {
       tickets.push(waiting(await store.join(performanceId, `buyer-${index}`, newIdOf(performanceId))).ticketId);
     }
