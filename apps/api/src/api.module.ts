@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, PurchasesModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule, WaitingRoomModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -17,6 +17,8 @@ import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
+import { AdmissionInterceptor } from './waiting-room/admission.interceptor';
+import { PerformanceQueueController, QueueTicketController } from './waiting-room/waiting-room.controller';
 
 @Module({})
 export class ApiModule {
@@ -33,6 +35,7 @@ export class ApiModule {
         AuthModule,
         CatalogModule,
         PurchasesModule,
+        WaitingRoomModule,
       ],
       controllers: [
         HealthController,
@@ -43,8 +46,10 @@ export class ApiModule {
         PerformancesController,
         ReservationsController,
         PurchasesController,
+        PerformanceQueueController,
+        QueueTicketController,
       ],
-      providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [HttpMetrics, AdmissionInterceptor, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }
 }

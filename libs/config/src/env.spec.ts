@@ -142,7 +142,11 @@ describe('parseEnv', () => {
     expect(problemsOf({ METRICS_PORT: '0' })[0]).toMatch(/^METRICS_PORT must not be less than 1/);
   });
   it('derives WAITING_ROOM_SECRET from JWT_ACCESS_SECRET when unset, and checks a given one like the JWT secrets', () => {
-    const production = { NODE_ENV: 'production', JWT_ACCESS_SECRET: RANDOM_SECRET, JWT_REFRESH_SECRET: RANDOM_SECRET_2 };
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+    };
     const derived = parseEnv(production).WAITING_ROOM_SECRET;
     expect(derived).toMatch(/^[0-9a-f]{64}$/);
     expect(derived).not.toBe(parseEnv({}).WAITING_ROOM_SECRET);

@@ -368,7 +368,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV === 'production') env.METRICS_PORT ??= PRODUCTION_METRICS_PORT;
   env.JWT_ACCESS_SECRET ??= DEV_ACCESS_SECRET;
   env.JWT_REFRESH_SECRET ??= DEV_REFRESH_SECRET;
-  env.WAITING_ROOM_SECRET ??= createHmac('sha256', env.JWT_ACCESS_SECRET).update('boxoffice waiting room').digest('hex');
+  env.WAITING_ROOM_SECRET ??= createHmac('sha256', env.JWT_ACCESS_SECRET)
+    .update('boxoffice waiting room')
+    .digest('hex');
   return Object.freeze(env);
 }
 

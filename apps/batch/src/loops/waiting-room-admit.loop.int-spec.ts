@@ -28,7 +28,11 @@ describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
     await deleteRedisKeys(REDIS_URL, testEnv.REDIS_KEY_PREFIX);
   });
 
-  async function fill(performanceId: number, settings: { admitPerSecond: number; maxActive: number; admissionTtlSeconds: number }, users: number) {
+  async function fill(
+    performanceId: number,
+    settings: { admitPerSecond: number; maxActive: number; admissionTtlSeconds: number },
+    users: number,
+  ) {
     await store.configure(
       {
         performanceId,
@@ -63,10 +67,15 @@ describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
     for (const loop of loops) loop.start(10);
     try {
       // Warm-up of 200 admissions, then at least 5 s of steady admission at 400/s.
-      await waitUntil(async () => {
-        peakSeen = Math.max(peakSeen, await redis.zcard(waitingRoomKeys(churned).active));
-        return admittedOf(rated) >= 2200;
-      }, '2,200 admissions', 30_000, 20);
+      await waitUntil(
+        async () => {
+          peakSeen = Math.max(peakSeen, await redis.zcard(waitingRoomKeys(churned).active));
+          return admittedOf(rated) >= 2200;
+        },
+        '2,200 admissions',
+        30_000,
+        20,
+      );
     } finally {
       await Promise.all(loops.map((loop) => loop.stop()));
     }
@@ -86,7 +95,9 @@ describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
     expect(new Set(admissions.map((s) => s.loop))).toEqual(new Set([0, 1]));
 
     for (const performanceId of [rated, churned]) {
-      const ids = steps.filter((s) => s.performanceId === performanceId).flatMap((s) => s.step.admitted.map((a) => a.ticketId));
+      const ids = steps
+        .filter((s) => s.performanceId === performanceId)
+        .flatMap((s) => s.step.admitted.map((a) => a.ticketId));
       expect(new Set(ids).size).toBe(ids.length);
       expect((await store.figures(performanceId))?.admitted).toBe(ids.length);
     }

@@ -12,7 +12,9 @@ import { AdmissionStep, WaitingRoomStore } from '@app/ticketing';
 @Injectable()
 export class WaitingRoomAdmitLoop extends PollingLoop {
   private readonly logger = new Logger(WaitingRoomAdmitLoop.name);
-  private readonly failures = new RepeatedFailureLog((message) => this.logger.warn(`queue admission failed: ${message}`));
+  private readonly failures = new RepeatedFailureLog((message) =>
+    this.logger.warn(`queue admission failed: ${message}`),
+  );
   private maxBatch = 1000;
   /** Buyers admitted (rate() of it: admitted per second); in no registry until a process adds it. */
   readonly admitted = new Counter({

@@ -45,7 +45,9 @@ export class AdmissionGate {
   async admit(userId: string, performanceId: number, token: unknown): Promise<string | null> {
     if (!(await this.isOn(performanceId))) return null;
     if (typeof token !== 'string' || token === '') {
-      throw new AdmissionRequiredError('this performance has a waiting room: send the Admission-Token you got once admitted');
+      throw new AdmissionRequiredError(
+        'this performance has a waiting room: send the Admission-Token you got once admitted',
+      );
     }
     const claims = this.rooms.tokens.verify(token, Date.now());
     if (!claims) throw new AdmissionRequiredError('the admission token is invalid or has expired');

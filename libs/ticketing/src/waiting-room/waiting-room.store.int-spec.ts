@@ -39,11 +39,16 @@ describe('WaitingRoomStore (real Redis)', () => {
   /** Admission steps until `count` were admitted in all; returns the admitted ticket ids. */
   const admitUntil = async (performanceId: number, count: number) => {
     const admitted: string[] = [];
-    await waitUntil(async () => {
-      const step = await store.admit(performanceId, count - admitted.length);
-      admitted.push(...step.admitted.map((a) => a.ticketId));
-      return admitted.length >= count;
-    }, `${count} admitted`, 10_000, 5);
+    await waitUntil(
+      async () => {
+        const step = await store.admit(performanceId, count - admitted.length);
+        admitted.push(...step.admitted.map((a) => a.ticketId));
+        return admitted.length >= count;
+      },
+      `${count} admitted`,
+      10_000,
+      5,
+    );
     return admitted;
   };
 
@@ -101,7 +106,9 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect(late.position).toBe(301);
 
     const order = shuffledArrivals(seed, 300);
-    const polled = await Promise.all(early.map((ticketId, index) => store.poll(performanceId, `early-${index}`, ticketId)));
+    const polled = await Promise.all(
+      early.map((ticketId, index) => store.poll(performanceId, `early-${index}`, ticketId)),
+    );
     polled.forEach((raw, index) => {
       const ticket = waiting(raw);
       const [arrival, openingPosition] = ticket.opening.split(':').map(Number);
@@ -117,7 +124,10 @@ describe('WaitingRoomStore (real Redis)', () => {
 
   it('never holds more than maxActive slots; a purchase frees one, an unused admission expires, a session lasts', async () => {
     const performanceId = 3;
-    await store.configure(room(performanceId, { admitPerSecond: 1000, maxActive: 5, admissionTtlSeconds: 1, sessionTtlSeconds: 3 }), 300);
+    await store.configure(
+      room(performanceId, { admitPerSecond: 1000, maxActive: 5, admissionTtlSeconds: 1, sessionTtlSeconds: 3 }),
+      300,
+    );
     const tickets: string[] = [];
     for (let index = 0; index < 20; index++) {
       tickets.push(waiting(await store.join(performanceId, `buyer-${index}`, newIdOf(performanceId))).ticketId);
@@ -137,9 +147,17 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect(await admitUntil(performanceId, 1)).toEqual([tickets[5]]);
 
     // buyers 2–4 and 5 never use their admission: after 1 s their slots end and the next come in.
-    await waitUntil(async () => (await store.poll(performanceId, 'buyer-2', tickets[2])).outcome === 'ENDED', 'expiry', 5000);
+    await waitUntil(
+      async () => (await store.poll(performanceId, 'buyer-2', tickets[2])).outcome === 'ENDED',
+      'expiry',
+      5000,
+    );
     await admitUntil(performanceId, 4);
-    expect(await store.poll(performanceId, 'buyer-2', tickets[2])).toEqual({ outcome: 'ENDED', ticketId: tickets[2], reason: 'EXPIRED' });
+    expect(await store.poll(performanceId, 'buyer-2', tickets[2])).toEqual({
+      outcome: 'ENDED',
+      ticketId: tickets[2],
+      reason: 'EXPIRED',
+    });
     // buyer-0's session (3 s from its first use) outlives the admission TTL.
     expect(await store.useAdmission(performanceId, tickets[0])).toBe('OK');
     expect((await store.figures(performanceId))?.peakActive).toBe(5);
@@ -151,17 +169,28 @@ describe('WaitingRoomStore (real Redis)', () => {
     await store.configure(room(performanceId, { opensAt: new Date(Date.now() + 60_000) }), 1);
     const silent = waiting(await store.join(performanceId, 'silent', newIdOf(performanceId)));
     const polling = waiting(await store.join(performanceId, 'polling', newIdOf(performanceId)));
-    await waitUntil(async () => {
-      expect((await store.poll(performanceId, 'polling', polling.ticketId)).outcome).toBe('WAITING');
-      return (await store.admit(performanceId, 10)).dropped > 0;
-    }, 'the drop-out', 10_000, 200);
-    expect(await store.poll(performanceId, 'silent', silent.ticketId)).toMatchObject({ outcome: 'ENDED', reason: 'DROPPED' });
+    await waitUntil(
+      async () => {
+        expect((await store.poll(performanceId, 'polling', polling.ticketId)).outcome).toBe('WAITING');
+        return (await store.admit(performanceId, 10)).dropped > 0;
+      },
+      'the drop-out',
+      10_000,
+      200,
+    );
+    expect(await store.poll(performanceId, 'silent', silent.ticketId)).toMatchObject({
+      outcome: 'ENDED',
+      reason: 'DROPPED',
+    });
     expect((await store.poll(performanceId, 'polling', polling.ticketId)).outcome).toBe('WAITING');
 
     expect(await store.poll(performanceId, 'someone-else', polling.ticketId)).toEqual({ outcome: 'NOT_FOUND' });
     expect(await store.end(performanceId, 'someone-else', polling.ticketId, 'LEFT')).toBe('NOT_FOUND');
     expect(await store.end(performanceId, 'polling', polling.ticketId, 'LEFT')).toBe('ENDED');
-    expect(await store.poll(performanceId, 'polling', polling.ticketId)).toMatchObject({ outcome: 'ENDED', reason: 'LEFT' });
+    expect(await store.poll(performanceId, 'polling', polling.ticketId)).toMatchObject({
+      outcome: 'ENDED',
+      reason: 'LEFT',
+    });
     const rejoined = waiting(await store.join(performanceId, 'polling', newIdOf(performanceId)));
     expect(rejoined.ticketId).not.toBe(polling.ticketId);
 

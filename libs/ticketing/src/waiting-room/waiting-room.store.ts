@@ -3,7 +3,14 @@ import Redis from 'ioredis';
 import { callScript, defineScripts } from '@app/redis';
 import { seedCommitment, shuffledArrivals } from './shuffle';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys, WaitingRoomKeys } from './waiting-room-keys';
-import { ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION, WAITING_ROOM_SCRIPTS } from './waiting-room-scripts';
+import {
+  ADMIT,
+  END_TICKET,
+  OPEN_PRE_QUEUE,
+  QUEUE_TICKET,
+  USE_ADMISSION,
+  WAITING_ROOM_SCRIPTS,
+} from './waiting-room-scripts';
 import { AdmissionStep, StoredWaitingRoom, TicketEndReason, WaitingRoomFigures } from './waiting-room.types';
 
 /** A ticket as Redis answers it, before the service adds the token and the units of the API. */
@@ -149,7 +156,13 @@ export class WaitingRoomStore {
       [k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.ended, k.admitted, k.eta, k.sessions],
       [maxBatch, SWEEP_LIMIT],
     );
-    const step: AdmissionStep = { outcome: 'ADMITTED', expired: expired ?? 0, dropped: dropped ?? 0, admitted: [], at: null };
+    const step: AdmissionStep = {
+      outcome: 'ADMITTED',
+      expired: expired ?? 0,
+      dropped: dropped ?? 0,
+      admitted: [],
+      at: null,
+    };
     switch (outcome) {
       case 'NO_QUEUE':
       case 'NOT_OPEN':
@@ -189,7 +202,12 @@ export class WaitingRoomStore {
     throw new Error('the pre-queue kept changing while it was being shuffled');
   }
 
-  private async ticket(performanceId: number, mode: 'join' | 'poll', userId: string, ticketId: string): Promise<RawTicket> {
+  private async ticket(
+    performanceId: number,
+    mode: 'join' | 'poll',
+    userId: string,
+    ticketId: string,
+  ): Promise<RawTicket> {
     const k = waitingRoomKeys(performanceId);
     const reply = await callScript<(string | number)[]>(
       this.redis,
