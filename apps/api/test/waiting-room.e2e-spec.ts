@@ -145,7 +145,7 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       call('POST', '/purchases', {
         body: { reservationId: held.json().id },
         session,
-        headers: token === undefined ? {} : { 'admission-token': token },
+        headers: { 'idempotency-key': 'buy-once', ...(token === undefined ? {} : { 'admission-token': token }) },
       });
     expectAdmissionRequired(await buy(buyer));
     expectAdmissionRequired(await buy(buyer, otherToken));
@@ -153,6 +153,10 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     const bought = await buy(buyer, token);
     expect(bought.statusCode).toBe(201);
     expect(bought.json()).toMatchObject({ status: 'PAID', reservationId: held.json().id });
+    // A retry with the same Idempotency-Key gets the first answer (P6), though the session has ended.
+    const retried = await buy(buyer, token);
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json()).toEqual(bought.json());
 
     // The purchase ended the session and freed the slot: the token no longer opens anything.
     expect((await call('GET', `/queue/${ticket.ticketId}`, { session: buyer })).json()).toMatchObject({

@@ -46,13 +46,11 @@ export class AdmissionInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const use = this.reflector.get<AdmissionUse | undefined>(ADMISSION, context.getHandler());
-    const request = context
-      .switchToHttp()
-      .getRequest<{
-        user?: AuthenticatedUser;
-        body?: unknown;
-        headers: Record<string, string | string[] | undefined>;
-      }>();
+    const request = context.switchToHttp().getRequest<{
+      user?: AuthenticatedUser;
+      body?: unknown;
+      headers: Record<string, string | string[] | undefined>;
+    }>();
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
       string,
       unknown
@@ -66,7 +64,7 @@ export class AdmissionInterceptor implements NestInterceptor {
     // No user or no well-formed performance: authentication and validation answer it.
     if (!use || !request.user || typeof performanceId !== 'number' || !fitsId(performanceId)) return next.handle();
     const user = request.user;
-    const ticketId = await this.gate.admit(user.id, performanceId, request.headers['admission-token']);
+    const ticketId = await this.gate.admit(user.id, performanceId, request.headers['admission-token'], use);
     if (use !== 'purchase' || ticketId === null) return next.handle();
     return next.handle().pipe(
       concatMap(async (answer) => {

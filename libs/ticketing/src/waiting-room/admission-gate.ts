@@ -40,9 +40,15 @@ export class AdmissionGate {
   /**
    * Lets a hold or purchase of `performanceId` by `userId` through, or throws
    * AdmissionRequiredError. Returns the ticket id of the admission used, or null when the
-   * performance has no queue.
+   * performance has no queue. A purchase passes with the token of a session a purchase ended,
+   * so a retry with its Idempotency-Key gets its first answer.
    */
-  async admit(userId: string, performanceId: number, token: unknown): Promise<string | null> {
+  async admit(
+    userId: string,
+    performanceId: number,
+    token: unknown,
+    use: 'hold' | 'purchase' = 'hold',
+  ): Promise<string | null> {
     if (!(await this.isOn(performanceId))) return null;
     if (typeof token !== 'string' || token === '') {
       throw new AdmissionRequiredError(
@@ -54,7 +60,7 @@ export class AdmissionGate {
     if (claims.userId !== userId || claims.performanceId !== performanceId) {
       throw new AdmissionRequiredError('the admission token is for another user or performance');
     }
-    const answer = await this.store.useAdmission(performanceId, claims.ticketId);
+    const answer = await this.store.useAdmission(performanceId, claims.ticketId, use);
     if (answer === 'NO_QUEUE') return null;
     if (answer !== 'OK') throw new AdmissionRequiredError('the admission has ended: join the queue again');
     return claims.ticketId;

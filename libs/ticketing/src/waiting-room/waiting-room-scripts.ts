@@ -19,7 +19,7 @@ export const OPEN_PRE_QUEUE: LuaScript = {
 export const USE_ADMISSION: LuaScript = {
   name: 'boxofficeQueueUseAdmission',
   file: join(__dirname, 'use-admission.lua'),
-  numberOfKeys: 3,
+  numberOfKeys: 4,
 };
 export const END_TICKET: LuaScript = {
   name: 'boxofficeQueueEndTicket',

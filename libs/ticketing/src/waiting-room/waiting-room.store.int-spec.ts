@@ -144,6 +144,8 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toBe('ENDED');
     expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toBe('ALREADY_ENDED');
     expect(await store.useAdmission(performanceId, tickets[1])).toBe('NOT_ADMITTED');
+    // A retried purchase of an ended session still passes (its Idempotency-Key answers it); a hold does not.
+    expect(await store.useAdmission(performanceId, tickets[1], 'purchase')).toBe('OK');
     expect(await admitUntil(performanceId, 1)).toEqual([tickets[5]]);
 
     // buyers 2–4 and 5 never use their admission: after 1 s their slots end and the next come in.

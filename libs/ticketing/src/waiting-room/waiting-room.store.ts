@@ -138,10 +138,17 @@ export class WaitingRoomStore {
     );
   }
 
-  /** Checks a slot at a hold or purchase, starting the session at its first use. */
-  useAdmission(performanceId: number, ticketId: string): Promise<'OK' | 'NOT_ADMITTED' | 'NO_QUEUE'> {
+  /**
+   * Checks a slot at a hold or purchase, starting the session at its first use; a purchase also
+   * passes with a ticket a purchase ended (a retry). See use-admission.lua.
+   */
+  useAdmission(
+    performanceId: number,
+    ticketId: string,
+    use: 'hold' | 'purchase' = 'hold',
+  ): Promise<'OK' | 'NOT_ADMITTED' | 'NO_QUEUE'> {
     const k = waitingRoomKeys(performanceId);
-    return callScript(this.redis, USE_ADMISSION.name, [k.config, k.active, k.sessions], [ticketId]);
+    return callScript(this.redis, USE_ADMISSION.name, [k.config, k.active, k.sessions, k.ended], [ticketId, use]);
   }
 
   /**
