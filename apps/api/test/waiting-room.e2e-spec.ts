@@ -222,4 +222,22 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     });
     expect((await call('GET', '/queue/not-a-uuid', { session: last })).statusCode).toBe(400);
   });
+  it('documents the routes and the Admission-Token header in the OpenAPI document', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/performances/{id}/queue',
+        '/api/v1/queue/{ticketId}',
+        '/api/v1/queue/{ticketId}/events',
+      ]),
+    );
+    expect(Object.keys(doc.paths['/api/v1/performances/{id}/queue'])).toEqual(
+      expect.arrayContaining(['put', 'get', 'delete', 'post']),
+    );
+    for (const path of ['/api/v1/reservations', '/api/v1/purchases']) {
+      expect(doc.paths[path].post.parameters).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'Admission-Token', in: 'header' })]),
+      );
+    }
+  });
 });
