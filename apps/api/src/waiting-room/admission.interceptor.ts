@@ -44,7 +44,7 @@ export class AdmissionInterceptor implements NestInterceptor {
     private readonly gate: AdmissionGate,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     const use = this.reflector.get<AdmissionUse | undefined>(ADMISSION, context.getHandler());
     const request = context.switchToHttp().getRequest<{
       user?: AuthenticatedUser;
@@ -63,8 +63,19 @@ export class AdmissionInterceptor implements NestInterceptor {
           : null;
     // No user or no well-formed performance: authentication and validation answer it.
     if (!use || !request.user || typeof performanceId !== 'number' || !fitsId(performanceId)) return next.handle();
-    const user = request.user;
-    const ticketId = await this.gate.admit(user.id, performanceId, request.headers['admission-token'], use);
+    // No queue, as this process knows: no promise, no Redis (the hot path of most performances).
+    if (this.gate.knownOff(performanceId)) return next.handle();
+    return this.admitted(use, request.user, performanceId, request.headers['admission-token'], next);
+  }
+
+  private async admitted(
+    use: AdmissionUse,
+    user: AuthenticatedUser,
+    performanceId: number,
+    token: unknown,
+    next: CallHandler,
+  ): Promise<Observable<unknown>> {
+    const ticketId = await this.gate.admit(user.id, performanceId, token, use);
     if (use !== 'purchase' || ticketId === null) return next.handle();
     return next.handle().pipe(
       concatMap(async (answer) => {

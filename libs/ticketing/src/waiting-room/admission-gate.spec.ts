@@ -34,8 +34,10 @@ function gateWith(queueOn: Set<number>, slot: 'OK' | 'NOT_ADMITTED' = 'OK') {
 describe('AdmissionGate', () => {
   it('lets every hold of a performance without a queue through, asking Redis once per cache period', async () => {
     const { gate, calls } = gateWith(new Set());
+    expect(gate.knownOff(2)).toBe(false);
     for (let i = 0; i < 1000; i++) expect(await gate.admit('alice', 2, undefined)).toBeNull();
     expect(calls.isOn).toBe(1);
+    expect(gate.knownOff(2)).toBe(true);
     expect(calls.useAdmission).toBe(0);
     gate.forget(2);
     await gate.admit('alice', 2, undefined);

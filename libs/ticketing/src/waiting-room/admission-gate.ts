@@ -32,6 +32,15 @@ export class AdmissionGate {
     return on;
   }
 
+  /**
+   * Whether this process knows, without asking Redis, that `performanceId` has no queue: the
+   * synchronous fast path of the hot routes.
+   */
+  knownOff(performanceId: number): boolean {
+    const cached = this.known.get(performanceId);
+    return cached !== undefined && !cached.on && cached.until > Date.now();
+  }
+
   /** Forgets what this process knows of a performance (its settings just changed here). */
   forget(performanceId: number): void {
     this.known.delete(performanceId);
