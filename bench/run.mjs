@@ -290,6 +290,12 @@ try {
  * nobody is admitted and every poll answers a position.
  */
 async function benchQueue(adminToken, trivial) {
+  // After the long idle preparation the api may have closed the pooled keep-alive socket just as
+  // it is reused ("other side closed"): spend that race on a harmless read.
+  await fetch(`${BASE}/health/live`).then(
+    (res) => res.arrayBuffer(),
+    () => undefined,
+  );
   const event = await request('POST', '/api/v1/events', { title: 'Bench queue', venue: 'Bench' }, adminToken);
   const performance = await request(
     'POST',
