@@ -49,19 +49,16 @@ export class WaitingRoomStore {
    */
   async configure(room: StoredWaitingRoom, pollAfterSeconds: number): Promise<void> {
     const keys = waitingRoomKeys(room.performanceId);
-    await this.redis
-      .multi()
-      .hset(keys.config, {
-        opensAt: room.opensAt.getTime(),
-        admitPerSecond: room.admitPerSecond,
-        maxActive: room.maxActive,
-        admissionTtlMs: room.admissionTtlSeconds * 1000,
-        sessionTtlMs: room.sessionTtlSeconds * 1000,
-        pollAfterMs: pollAfterSeconds * 1000,
-        seed: room.seed,
-        seedSha256: seedCommitment(room.seed),
-      })
-      .exec();
+    await this.redis.hset(keys.config, {
+      opensAt: room.opensAt.getTime(),
+      admitPerSecond: room.admitPerSecond,
+      maxActive: room.maxActive,
+      admissionTtlMs: room.admissionTtlSeconds * 1000,
+      sessionTtlMs: room.sessionTtlSeconds * 1000,
+      pollAfterMs: pollAfterSeconds * 1000,
+      seed: room.seed,
+      seedSha256: seedCommitment(room.seed),
+    });
     await this.redis.sadd(WAITING_ROOM_REGISTRY_KEY, room.performanceId);
   }
 
