@@ -24,7 +24,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
-// BENCH_ONLY=liveness,detail,seats,available,hold,naive,purchase runs a subset (and writes no docs).
+// BENCH_ONLY=liveness,detail,seats,available,hold,naive,join,poll,purchase runs a subset (and writes no docs).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
 // Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
@@ -264,6 +264,7 @@ try {
         `(${bench.naiveServer}).`,
     );
   }
+  if (wanted('join') || wanted('poll')) rows.push(...(await benchQueue(accessToken, trivial)));
   if (wanted('purchase')) {
     const purchases = await benchPurchases(accessToken, trivial);
     rows.push(purchases.row);
@@ -282,6 +283,90 @@ try {
     redisUrl: env.REDIS_URL,
     rabbitmqUrl: env.RABBITMQ_URL,
   });
+}
+
+/**
+ * The waiting room: joins (each request a new buyer: one Lua script) and polls (GET
+ * /queue/:ticketId of tickets in a line of 2,000: one Lua script, ZRANK). No `batch` runs, so
+ * nobody is admitted and every poll answers a position.
+ */
+async function benchQueue(adminToken, trivial) {
+  // After the long idle preparation the api may have closed the pooled keep-alive socket just as
+  // it is reused ("other side closed"): spend that race on a harmless read.
+  await fetch(`${BASE}/health/live`).then(
+    (res) => res.arrayBuffer(),
+    () => undefined,
+  );
+  const event = await request('POST', '/api/v1/events', { title: 'Bench queue', venue: 'Bench' }, adminToken);
+  const performance = await request(
+    'POST',
+    `/api/v1/events/${event.id}/performances`,
+    {
+      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      sections: [{ name: 'Hall', grade: 'R', price: 50000, rows: 1, seatsPerRow: 100 }],
+    },
+    adminToken,
+  );
+  await request(
+    'PUT',
+    `/api/v1/performances/${performance.id}/queue`,
+    {
+      opensAt: new Date(Date.now() - 1000).toISOString(),
+      admitPerSecond: 1,
+      maxActive: 1,
+      admissionTtlSeconds: 60,
+      sessionTtlSeconds: 600,
+    },
+    adminToken,
+  );
+  const results = [];
+  const url = `/api/v1/performances/${performance.id}/queue`;
+  if (wanted('join')) {
+    const tokens = Array.from({ length: 60_000 }, () => buyerToken());
+    let next = 0;
+    const joins = await measure('join a waiting room (POST /performances/:id/queue)', {
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({
+            ...req,
+            path: url,
+            headers: { authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+          }),
+        },
+      ],
+    });
+    results.push(summary('join a waiting room (one Lua script)', joins, trivial, 201));
+  }
+  if (wanted('poll')) {
+    const polled = [];
+    for (let i = 0; i < 2000; i += 200) {
+      const slice = Array.from({ length: 200 }, async () => {
+        const token = buyerToken();
+        const ticket = await request('POST', url, {}, token);
+        return { token, ticketId: ticket.ticketId };
+      });
+      polled.push(...(await Promise.all(slice)));
+    }
+    let next = 0;
+    const polls = await measure('poll a queue ticket (GET /queue/:ticketId)', {
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => {
+            const ticket = polled[next++ % polled.length];
+            return {
+              ...req,
+              path: `/api/v1/queue/${ticket.ticketId}`,
+              headers: { authorization: `Bearer ${ticket.token}` },
+            };
+          },
+        },
+      ],
+    });
+    results.push(summary('poll a queue ticket: position and ETA (one Lua script, ZRANK)', polls, trivial));
+  }
+  return results;
 }
 
 /**

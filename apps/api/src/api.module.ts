@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, PurchasesModule, TicketsModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule, TicketsModule, WaitingRoomModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -19,6 +19,8 @@ import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
+import { AdmissionInterceptor } from './waiting-room/admission.interceptor';
+import { PerformanceQueueController, QueueTicketController } from './waiting-room/waiting-room.controller';
 
 @Module({})
 export class ApiModule {
@@ -36,6 +38,7 @@ export class ApiModule {
         CatalogModule,
         PurchasesModule,
         TicketsModule,
+        WaitingRoomModule,
       ],
       controllers: [
         HealthController,
@@ -48,8 +51,10 @@ export class ApiModule {
         PurchasesController,
         TicketsController,
         StaffController,
+        PerformanceQueueController,
+        QueueTicketController,
       ],
-      providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [HttpMetrics, AdmissionInterceptor, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }
 }

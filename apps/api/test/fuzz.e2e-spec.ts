@@ -453,9 +453,15 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
   }, 120_000);
 
   describe('the OpenAPI document', () => {
-    it('lists Idempotency-Key once, optional, on POST /purchases', () => {
+    it('lists Idempotency-Key and Admission-Token (waiting room) once each, optional, on POST /purchases', () => {
       const headers = (doc.paths['/api/v1/purchases'].post.parameters as Parameter[]).filter((p) => p.in === 'header');
-      expect(headers).toEqual([expect.objectContaining({ name: 'Idempotency-Key', required: false })]);
+      expect(headers).toHaveLength(2);
+      expect(headers).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'Idempotency-Key', required: false }),
+          expect.objectContaining({ name: 'Admission-Token', required: false }),
+        ]),
+      );
     });
 
     it('marks limit optional on every list', () => {

@@ -12,6 +12,10 @@ const SERIES: Record<AppName, RegExp[]> = {
     /^boxoffice_purchase_flush_lag_seconds_bucket\{le="1"\} \d+$/m,
     /^boxoffice_outbox_published_total \d+$/m,
     /^boxoffice_outbox_backlog 0$/m,
+    /^boxoffice_queue_admitted_total 0$/m,
+    /^boxoffice_queue_eta_error_seconds_count 0$/m,
+    /^# TYPE boxoffice_queue_waiting gauge$/m,
+    /^# TYPE boxoffice_queue_active gauge$/m,
   ],
   mailer: ['sent', 'already-sent', 'canceled', 'uncertain', 'retried', 'failed'].map(
     (outcome) => new RegExp(`^boxoffice_mail_deliveries_total\\{outcome="${outcome}"\\} 0$`, 'm'),

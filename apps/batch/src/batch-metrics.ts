@@ -3,11 +3,13 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { OutboxRepository } from '@app/database';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
-import { PurchaseFlusher } from '@app/ticketing';
+import { PurchaseFlusher, WaitingRoomFigures, WaitingRoomStore } from '@app/ticketing';
+import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 /**
  * The Prometheus registry `batch` serves on METRICS_PORT: the process's default metrics, the
- * flush and relay counters of its loops, the flush lag (purchase → commit), and the outbox backlog, counted in PostgreSQL at each
+ * flush and relay counters of its loops, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
+ * waiting and active per performance), and the outbox backlog, counted in PostgreSQL at each
  * scrape (NaN while PostgreSQL cannot be asked).
  */
 export function batchMetrics(app: INestApplicationContext): Registry {
@@ -18,6 +20,31 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   registry.registerMetric(flushLoop.failedPasses);
   registry.registerMetric(app.get(PurchaseFlusher).lag);
   registry.registerMetric(app.get(OutboxRelayLoop).published);
+  const admitLoop = app.get(WaitingRoomAdmitLoop);
+  registry.registerMetric(admitLoop.admitted);
+  registry.registerMetric(admitLoop.etaError);
+  const rooms = app.get(WaitingRoomStore);
+  // Queue length and active slots per performance, read from Redis at each scrape.
+  new Gauge({
+    name: 'boxoffice_queue_waiting',
+    help: 'Buyers waiting in a waiting room (pre-queue and line)',
+    labelNames: ['performance'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [performance, figures] of await roomFigures(rooms)) this.set({ performance }, figures.waiting);
+    },
+  });
+  new Gauge({
+    name: 'boxoffice_queue_active',
+    help: 'Admitted buyers holding a slot of a waiting room',
+    labelNames: ['performance'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [performance, figures] of await roomFigures(rooms)) this.set({ performance }, figures.active);
+    },
+  });
   const outbox = app.get(OutboxRepository);
   new Gauge({
     name: 'boxoffice_outbox_backlog',
@@ -28,4 +55,18 @@ export function batchMetrics(app: INestApplicationContext): Registry {
     },
   });
   return registry;
+}
+
+/** Figures of every room, by performance id; none while Redis cannot be asked. */
+async function roomFigures(rooms: WaitingRoomStore): Promise<[string, WaitingRoomFigures][]> {
+  try {
+    const result: [string, WaitingRoomFigures][] = [];
+    for (const performanceId of await rooms.performances()) {
+      const figures = await rooms.figures(performanceId);
+      if (figures) result.push([String(performanceId), figures]);
+    }
+    return result;
+  } catch {
+    return [];
+  }
 }

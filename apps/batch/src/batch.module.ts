@@ -3,11 +3,12 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { PurchasesModule, TicketingModule } from '@app/ticketing';
+import { PurchasesModule, TicketingModule, WaitingRoomModule } from '@app/ticketing';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
+import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 /** The background worker: same libraries as the API, no HTTP; its loops call them. */
 @Module({})
@@ -23,8 +24,9 @@ export class BatchModule {
         TicketingModule,
         PurchasesModule,
         OutboxRelayModule,
+        WaitingRoomModule,
       ],
-      providers: [HoldSweepLoop, PurchaseFlushLoop, OutboxRelayLoop, PaymentReconcileLoop],
+      providers: [HoldSweepLoop, PurchaseFlushLoop, OutboxRelayLoop, PaymentReconcileLoop, WaitingRoomAdmitLoop],
     };
   }
 }

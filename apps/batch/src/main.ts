@@ -8,6 +8,7 @@ import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
+import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 async function main(): Promise<void> {
   const env = loadEnv();
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
   // Refunds charges whose purchase never happened, once untouched for PAYMENT_RECONCILE_AFTER_SECONDS
   // (P9); any number of batch processes may reconcile at once (row locks, SKIP LOCKED).
   app.get(PaymentReconcileLoop).start();
+  // Admits waiting-room buyers at each room's rate and shuffles pre-queues at their opening;
+  // any number of batch processes may admit at once (one atomic script per step).
+  app.get(WaitingRoomAdmitLoop).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
   // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
   const metricsPort = app.get(Env).METRICS_PORT;

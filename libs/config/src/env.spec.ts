@@ -170,4 +170,20 @@ describe('parseEnv', () => {
     expect(problemsOf({ PORT: '3000', METRICS_PORT: '3000' })).toEqual(['METRICS_PORT must differ from PORT']);
     expect(problemsOf({ METRICS_PORT: '0' })[0]).toMatch(/^METRICS_PORT must not be less than 1/);
   });
+  it('derives WAITING_ROOM_SECRET from JWT_ACCESS_SECRET when unset, and checks a given one like the JWT secrets', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+    };
+    const derived = parseEnv(production).WAITING_ROOM_SECRET;
+    expect(derived).toMatch(/^[0-9a-f]{64}$/);
+    expect(derived).not.toBe(parseEnv({}).WAITING_ROOM_SECRET);
+    expect(parseEnv({ WAITING_ROOM_SECRET: 'w'.repeat(32) }).WAITING_ROOM_SECRET).toBe('w'.repeat(32));
+    expect(problemsOf({ ...production, WAITING_ROOM_SECRET: 'changeme'.repeat(8) })).toEqual([
+      expect.stringMatching(/^WAITING_ROOM_SECRET is guessable/),
+    ]);
+    expect(problemsOf({ WAITING_ROOM_SECRET: 'short' })[0]).toMatch(/^WAITING_ROOM_SECRET must be at least 32/);
+    expect(problemsOf({ WAITING_ROOM_POLL_AFTER_SECONDS: '0' })[0]).toMatch(/^WAITING_ROOM_POLL_AFTER_SECONDS/);
+  });
 });

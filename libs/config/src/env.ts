@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -237,6 +238,40 @@ export class Env {
   @IsBoolean({ message: 'must be true or false' })
   FAULT_CRASH_AFTER_CHARGE = false;
 
+  /**
+   * Key of the HMAC that signs waiting-room admission tokens (at least 32 characters; checked
+   * like the JWT secrets in production). Unset: derived from JWT_ACCESS_SECRET (an HMAC of it),
+   * so a deployment needs no new secret.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  WAITING_ROOM_SECRET?: string;
+
+  /** Seconds a waiting user is told to wait between polls; silent for twice as long, the user drops out. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  WAITING_ROOM_POLL_AFTER_SECONDS = 5;
+
+  /** Pause of the admission loop of `batch` between two steps, in milliseconds. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(5)
+  @Max(10_000)
+  WAITING_ROOM_ADMIT_PAUSE_MS = 20;
+
+  /**
+   * How long an api process trusts what it read of a performance's queue being on or off, in
+   * milliseconds: setting or removing a queue reaches the other api processes within it.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  WAITING_ROOM_CACHE_MS = 1000;
+
   /** Signups allowed per client address per minute; 0 turns the limit off. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -301,6 +336,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'JWT_ACCESS_SECRET',
     'JWT_REFRESH_SECRET',
     'TICKET_SIGNING_SECRET',
+    'WAITING_ROOM_SECRET',
     'ADMIN_EMAIL',
     'ADMIN_PASSWORD',
     'DOCS_ENABLED',
@@ -317,6 +353,10 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
       const problem = productionSecretProblem(env[name]);
       if (problem) problems.push(`${name} ${problem} when NODE_ENV=production`);
     }
+  }
+  if (env.NODE_ENV === 'production' && env.WAITING_ROOM_SECRET !== undefined) {
+    const problem = productionSecretProblem(env.WAITING_ROOM_SECRET);
+    if (problem) problems.push(`WAITING_ROOM_SECRET ${problem} when NODE_ENV=production`);
   }
   if (env.JWT_ACCESS_SECRET && env.JWT_ACCESS_SECRET === env.JWT_REFRESH_SECRET) {
     problems.push('JWT_REFRESH_SECRET must differ from JWT_ACCESS_SECRET');
@@ -346,6 +386,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   env.JWT_ACCESS_SECRET ??= DEV_ACCESS_SECRET;
   env.JWT_REFRESH_SECRET ??= DEV_REFRESH_SECRET;
   env.TICKET_SIGNING_SECRET ??= DEV_TICKET_SECRET;
+  env.WAITING_ROOM_SECRET ??= createHmac('sha256', env.JWT_ACCESS_SECRET)
+    .update('boxoffice waiting room')
+    .digest('hex');
   return Object.freeze(env);
 }
 

@@ -15,6 +15,7 @@ import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.rep
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
 import { UsersRepository } from './repositories/users.repository';
+import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
 import { TransactionRunner } from './transaction-runner';
 
 /** One repository per aggregate; the libraries with the rules use these, never raw TypeORM. */
@@ -30,6 +31,7 @@ const REPOSITORIES = [
   EmailDeliveriesRepository,
   PaymentAttemptsRepository,
   TicketsRepository,
+  WaitingRoomsRepository,
   TransactionRunner,
 ];
 

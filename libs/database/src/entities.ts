@@ -9,6 +9,7 @@ import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { SeatEntity } from './entities/seat.entity';
 import { TicketEntity } from './entities/ticket.entity';
 import { UserEntity } from './entities/user.entity';
+import { WaitingRoomEntity } from './entities/waiting-room.entity';
 
 /** Every entity, registered once here for the apps and the migration CLI. */
 export const ENTITIES: Function[] = [
@@ -23,4 +24,5 @@ export const ENTITIES: Function[] = [
   OutboxMessageEntity,
   EmailDeliveryEntity,
   PaymentAttemptEntity,
+  WaitingRoomEntity,
 ];

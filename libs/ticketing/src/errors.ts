@@ -75,3 +75,13 @@ export class IdempotencyKeyInUseError extends DomainError {
     super('conflict', 'IdempotencyKeyInUse', reason, undefined, retryAfterSeconds);
   }
 }
+
+/**
+ * A hold or purchase of a performance whose waiting room is on, without a valid admission:
+ * no token, a forged or expired one, one for another user or performance, or a slot that ended.
+ */
+export class AdmissionRequiredError extends DomainError {
+  constructor(reason: string) {
+    super('forbidden', 'AdmissionRequired', reason);
+  }
+}

@@ -1,4 +1,5 @@
 export {
+  AdmissionRequiredError,
   DomainError,
   HoldExpiredError,
   HoldLimitExceededError,
@@ -87,3 +88,23 @@ export {
   TicketCanceledError,
   TicketsNotIssuedError,
 } from './tickets/ticket.errors';
+export { WaitingRoomModule } from './waiting-room/waiting-room.module';
+export { WaitingRoomService } from './waiting-room/waiting-room.service';
+export { WaitingRoomStore } from './waiting-room/waiting-room.store';
+export type { RawTicket } from './waiting-room/waiting-room.store';
+export { AdmissionGate } from './waiting-room/admission-gate';
+export { AdmissionTokens } from './waiting-room/admission-token';
+export type { AdmissionClaims } from './waiting-room/admission-token';
+export { newShuffleSeed, SeedStream, seedCommitment, shuffledArrivals } from './waiting-room/shuffle';
+export { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from './waiting-room/waiting-room-keys';
+export type { WaitingRoomKeys } from './waiting-room/waiting-room-keys';
+export type {
+  AdmissionStep,
+  QueueTicket,
+  StoredWaitingRoom,
+  TicketEndReason,
+  TicketStatus,
+  WaitingRoomFigures,
+  WaitingRoomSettings,
+  WaitingRoomView,
+} from './waiting-room/waiting-room.types';

@@ -20,6 +20,7 @@ import {
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys } from './redis-keys';
 import { closeSales, registerSeats } from './seats/seat-scripts';
+import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
 /**
  * One representative run of every ticketing script, on the real Redis, with the key check on
@@ -136,6 +137,29 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       .add('boxofficeDeliverDuePurchases')
       .add('boxofficeCanceledPurchases')
       .add('boxofficeAckFlushed');
+  });
+
+  it('waiting room: join, opening shuffle, admission, use, leave', async () => {
+    const store = new WaitingRoomStore(redis);
+    const settings = { admitPerSecond: 100, maxActive: 10, admissionTtlSeconds: 60, sessionTtlSeconds: 600 };
+    const room = {
+      performanceId: 9,
+      opensAt: new Date(Date.now() + 60_000),
+      seed: 'ab'.repeat(32),
+      updatedAt: new Date(),
+    };
+    await store.configure({ ...room, ...settings }, 5);
+    expect((await store.join(9, 'u1', 't1')).outcome).toBe('WAITING');
+    await store.configure({ ...room, ...settings, opensAt: new Date(Date.now() - 1000) }, 5);
+    await waitUntil(async () => (await store.admit(9, 10)).admitted.length > 0, 'the ticket admitted', 10_000);
+    expect(await store.useAdmission(9, 't1', 'hold')).toBe('OK');
+    expect(await store.end(9, 'u1', 't1', 'LEFT')).toBe('ENDED');
+    ran
+      .add('boxofficeQueueTicket')
+      .add('boxofficeQueueOpen')
+      .add('boxofficeQueueAdmit')
+      .add('boxofficeQueueUseAdmission')
+      .add('boxofficeQueueEndTicket');
   });
 
   it('left no registered script out of the runs above', () => {

@@ -13,6 +13,7 @@ import {
   RENEW_IDEMPOTENCY_CLAIM,
 } from './purchases/purchase-scripts';
 import { CLOSE_SALES, REGISTER_SEATS } from './seats/seat-scripts';
+import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
 
 /**
  * Every Lua script of the ticketing rules. Each `.lua` file says its number of KEYS
@@ -33,6 +34,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   DELIVER_DUE_PURCHASES,
   CANCELED_PURCHASES,
   ACK_FLUSHED,
+  ...WAITING_ROOM_SCRIPTS,
 ];
 
 /**

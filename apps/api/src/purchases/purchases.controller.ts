@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
+import { RequiresAdmission } from '../waiting-room/admission.interceptor';
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
 
 @ApiTags('purchases')
@@ -21,6 +22,7 @@ export class PurchasesController {
    * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
    */
   @Post()
+  @RequiresAdmission('purchase')
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
   async create(
     @CurrentUser() user: AuthenticatedUser,

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } f
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { HoldDesk } from '@app/ticketing';
+import { RequiresAdmission } from '../waiting-room/admission.interceptor';
 import { mapReservation, ReservationCreateDto, ReservationResponseDto } from './reservation.dto';
 
 @ApiTags('reservations')
@@ -15,6 +16,7 @@ export class ReservationsController {
    * open; 409 also when the caller would hold more than the per-user limit of the performance.
    */
   @Post()
+  @RequiresAdmission('hold')
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ReservationCreateDto,

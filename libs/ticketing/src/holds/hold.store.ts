@@ -4,15 +4,7 @@ import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfId } from '../ids';
 import { isUuid } from '../input';
 import { holdPointerKey, performanceKeys } from '../redis-keys';
-import {
-  HOLD_SEATS,
-  holdSeats,
-  HoldSeatsRequest,
-  HoldSeatsResult,
-  RELEASE_HOLD,
-  releaseHold,
-  ReleaseHoldResult,
-} from './hold-scripts';
+import { holdSeats, HoldSeatsRequest, HoldSeatsResult, releaseHold, ReleaseHoldResult } from './hold-scripts';
 
 /** A hold's hash as Redis holds it, with Redis TIME (epoch ms) read in the same round trip. */
 export interface StoredHold {

@@ -5,12 +5,9 @@ import { idempotencyKey } from '../redis-keys';
 import { digestOfKey } from './idempotency';
 import type { Purchase } from './purchase';
 import {
-  CLAIM_IDEMPOTENCY_KEY,
   claimIdempotencyKey,
   ClaimIdempotencyKeyResult,
-  RELEASE_IDEMPOTENCY_CLAIM,
   releaseIdempotencyClaim,
-  RENEW_IDEMPOTENCY_CLAIM,
   renewIdempotencyClaim,
 } from './purchase-scripts';
 

@@ -6,10 +6,8 @@ import { performanceOfId } from '../ids';
 import { performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
 import {
-  CANCEL_PURCHASE,
   cancelPurchase,
   CancelPurchaseResult,
-  PURCHASE,
   purchaseHold,
   PurchaseRequest,
   PurchaseResult,

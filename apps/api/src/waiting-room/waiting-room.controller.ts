@@ -1,0 +1,129 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Sse } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { concatMap, from, interval, map, Observable, startWith, takeWhile } from 'rxjs';
+import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
+import { AdmissionGate, toDateTime, WaitingRoomService } from '@app/ticketing';
+import { ParseIdPipe } from '../common/parse-id.pipe';
+import {
+  mapQueueTicket,
+  mapWaitingRoom,
+  QueueTicketResponseDto,
+  WaitingRoomResponseDto,
+  WaitingRoomSettingsDto,
+} from './waiting-room.dto';
+
+/** A performance's waiting room: its settings (admin) and joining it (buyer). */
+@ApiTags('waiting room')
+@Controller('performances/:id/queue')
+export class PerformanceQueueController {
+  constructor(
+    private readonly rooms: WaitingRoomService,
+    private readonly gate: AdmissionGate,
+  ) {}
+
+  /**
+   * Sets or changes the performance's waiting room (admin). From then on, holds and purchases
+   * of the performance need an `Admission-Token` (other api processes follow within
+   * WAITING_ROOM_CACHE_MS). 404 unknown performance; 409 when `opensAt` changes after the opening.
+   */
+  @Put()
+  @ApiBearerAuth()
+  @Roles(Role.Admin)
+  async configure(
+    @Param('id', ParseIdPipe) id: number,
+    @Body() body: WaitingRoomSettingsDto,
+  ): Promise<WaitingRoomResponseDto> {
+    const view = await this.rooms.configure(id, {
+      opensAt: toDateTime(body.opensAt, 'opensAt'),
+      admitPerSecond: body.admitPerSecond,
+      maxActive: body.maxActive,
+      admissionTtlSeconds: body.admissionTtlSeconds,
+      sessionTtlSeconds: body.sessionTtlSeconds,
+    });
+    this.gate.forget(id);
+    return mapWaitingRoom(view);
+  }
+
+  /** The settings with live figures; `seedSha256` always, `seed` once the pre-queue is shuffled. 404 without a queue. */
+  @Get()
+  @Public()
+  async view(@Param('id', ParseIdPipe) id: number): Promise<WaitingRoomResponseDto> {
+    return mapWaitingRoom(await this.rooms.view(id));
+  }
+
+  /** Turns the queue off (admin): its tickets are forgotten, holds and purchases need no token. 404 without a queue. */
+  @Delete()
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @Roles(Role.Admin)
+  async remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+    await this.rooms.remove(id);
+    this.gate.forget(id);
+  }
+
+  /**
+   * Joins the queue; joining again answers the same ticket (one per buyer and performance). A
+   * buyer whose ticket has ended joins at the back. 404 when the performance has no queue.
+   */
+  @Post()
+  @ApiBearerAuth()
+  async join(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', ParseIdPipe) id: number,
+  ): Promise<QueueTicketResponseDto> {
+    return mapQueueTicket(await this.rooms.join(user.id, id));
+  }
+}
+
+/** A buyer's queue ticket. */
+@ApiTags('waiting room')
+@ApiBearerAuth()
+@Controller('queue')
+export class QueueTicketController {
+  constructor(private readonly rooms: WaitingRoomService) {}
+
+  /**
+   * Where the ticket stands, and the `admissionToken` once admitted. Poll every
+   * `pollAfterSeconds`: a waiting ticket not polled for twice as long drops out. 404 for anyone else's ticket.
+   */
+  @Get(':ticketId')
+  async get(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('ticketId', new ParseUUIDPipe()) ticketId: string,
+  ): Promise<QueueTicketResponseDto> {
+    return mapQueueTicket(await this.rooms.get(user.id, ticketId));
+  }
+
+  /**
+   * Server-Sent Events: the ticket as `GET /queue/:ticketId` answers it, at once and every
+   * `pollAfterSeconds` (each event counts as a poll); the stream ends after the first event that
+   * is not WAITING (ADMITTED with the token, or ENDED).
+   */
+  @Sse(':ticketId/events')
+  @ApiOkResponse({ description: 'text/event-stream of QueueTicketResponseDto JSON events' })
+  events(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('ticketId', new ParseUUIDPipe()) ticketId: string,
+  ): Observable<{ data: QueueTicketResponseDto }> {
+    return from(this.rooms.get(user.id, ticketId)).pipe(
+      concatMap((first) =>
+        interval(first.pollAfterSeconds * 1000).pipe(
+          concatMap(() => this.rooms.get(user.id, ticketId)),
+          startWith(first),
+        ),
+      ),
+      takeWhile((ticket) => ticket.status === 'WAITING', true),
+      map((ticket) => ({ data: mapQueueTicket(ticket) })),
+    );
+  }
+
+  /** Leaves the queue, or gives an admitted slot back. 404 for anyone else's ticket or one that has ended. */
+  @Delete(':ticketId')
+  @HttpCode(204)
+  leave(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('ticketId', new ParseUUIDPipe()) ticketId: string,
+  ): Promise<void> {
+    return this.rooms.leave(user.id, ticketId);
+  }
+}

@@ -1,0 +1,123 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, Max, Min } from 'class-validator';
+import type { QueueTicket, WaitingRoomView } from '@app/ticketing';
+import { IsDateTime } from '../common/validators';
+
+/** The body of `PUT /performances/:id/queue`. */
+export class WaitingRoomSettingsDto {
+  @ApiProperty({
+    format: 'date-time',
+    description:
+      'RFC 3339 with an explicit offset. Buyers who join before it form the pre-queue, shuffled at this moment; ' +
+      'after it, arrival order. Cannot change once the queue has opened.',
+    example: '2027-03-01T10:00:00+09:00',
+  })
+  @IsDateTime()
+  opensAt: string;
+
+  /** Most buyers admitted per second. @example 50 */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 10_000 })
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  admitPerSecond: number;
+
+  /** Most admitted buyers holding a slot at once. @example 2000 */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000 })
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  maxActive: number;
+
+  /** An admitted buyer who holds no seats within this many seconds loses the slot. @example 120 */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 86_400 })
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  admissionTtlSeconds: number;
+
+  /** A session ends this many seconds after the buyer's first hold (a purchase ends it sooner). @example 600 */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 86_400 })
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  sessionTtlSeconds: number;
+}
+
+export class WaitingRoomFiguresDto {
+  /** Whether the pre-queue has been shuffled into the line (then `seed` is shown). */
+  opened: boolean;
+  /** Size of the pre-queue at the opening; null before it. */
+  @ApiProperty({ type: 'integer', nullable: true })
+  preQueueSize: number | null;
+  /** Buyers waiting (pre-queue and line). */
+  waiting: number;
+  /** Admitted buyers holding a slot. */
+  active: number;
+  /** Buyers admitted since the queue was set. */
+  admitted: number;
+  /** Most slots held at once so far. */
+  peakActive: number;
+  /** Admissions per second, measured over the last window of at least 2 s. */
+  measuredAdmitPerSecond: number;
+}
+
+export class WaitingRoomResponseDto {
+  performanceId: number;
+  @ApiProperty({ format: 'date-time' })
+  opensAt: string;
+  admitPerSecond: number;
+  maxActive: number;
+  admissionTtlSeconds: number;
+  sessionTtlSeconds: number;
+  /** Seconds buyers are told to wait between polls (WAITING_ROOM_POLL_AFTER_SECONDS). */
+  pollAfterSeconds: number;
+  /** Hex SHA-256 of the 32 seed bytes: the commitment to the pre-queue shuffle, shown from the start. */
+  seedSha256: string;
+  /** The seed (64 hex digits), revealed once the pre-queue is shuffled; re-derive the order with it (README). */
+  @ApiProperty({ type: 'string', nullable: true })
+  seed: string | null;
+  figures: WaitingRoomFiguresDto;
+}
+
+export function mapWaitingRoom(view: WaitingRoomView): WaitingRoomResponseDto {
+  return { ...view, opensAt: view.opensAt.toISOString() };
+}
+
+export class PreQueuePlaceDto {
+  /** The ticket's arrival number in the pre-queue (1 … preQueueSize). */
+  arrival: number;
+  /** Its place at the opening: the seed's permutation of the arrival number. */
+  openingPosition: number;
+}
+
+export class QueueTicketResponseDto {
+  /** @example "b0f10000-0007-8c2e-9a4b-2f1e0c3d4a5b" */
+  ticketId: string;
+  performanceId: number;
+  /** WAITING in line, ADMITTED (send `admissionToken`), or ENDED (see `endReason`). */
+  @ApiProperty({ enum: ['WAITING', 'ADMITTED', 'ENDED'] })
+  status: 'WAITING' | 'ADMITTED' | 'ENDED';
+  /** 1-based place in the line; null in the pre-queue before the opening, once admitted, or ended. */
+  @ApiProperty({ type: 'integer', nullable: true })
+  position: number | null;
+  /** Estimated seconds until admission, from the measured admission rate. */
+  etaSeconds: number;
+  /** Poll again after this many seconds; a waiting ticket silent for twice as long drops out. */
+  pollAfterSeconds: number;
+  /** Once admitted: send it as the `Admission-Token` header of POST /reservations and POST /purchases. */
+  @ApiProperty({ type: 'string', nullable: true })
+  admissionToken: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  admissionExpiresAt: string | null;
+  /** For a pre-queue ticket, once shuffled: its arrival number and opening position. */
+  @ApiPropertyOptional({ type: PreQueuePlaceDto, nullable: true })
+  preQueue: PreQueuePlaceDto | null;
+  /** LEFT, DROPPED (stopped polling), EXPIRED (slot unused or session over) or DONE (bought). */
+  @ApiProperty({ enum: ['LEFT', 'DROPPED', 'EXPIRED', 'DONE'], nullable: true })
+  endReason: 'LEFT' | 'DROPPED' | 'EXPIRED' | 'DONE' | null;
+}
+
+export function mapQueueTicket(ticket: QueueTicket): QueueTicketResponseDto {
+  return { ...ticket, admissionExpiresAt: ticket.admissionExpiresAt?.toISOString() ?? null };
+}

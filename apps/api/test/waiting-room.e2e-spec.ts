@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@app/testing';
+import { shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance } from './purchase-helpers';
+
+describe('waiting room (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let call: ReturnType<typeof caller>;
+  let admin: TestSession;
+  const settings = (opensAt: string) => ({
+    opensAt,
+    admitPerSecond: 100,
+    maxActive: 10,
+    admissionTtlSeconds: 60,
+    sessionTtlSeconds: 600,
+  });
+  const past = () => new Date(Date.now() - 1000).toISOString();
+  const expectAdmissionRequired = (res: { statusCode: number; json(): { error: string; message: string } }) => {
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: expect.stringMatching(/admission/i),
+    });
+  };
+
+  /** Runs admission steps (as `batch` does) until the buyer's ticket is admitted; answers its admission token. */
+  async function admitted(performanceId: number, buyer: TestSession, ticketId: string): Promise<string> {
+    const store = api.app.get(WaitingRoomStore);
+    let token = '';
+    await waitUntil(
+      async () => {
+        await store.admit(performanceId, 100);
+        const res = await call('GET', `/queue/${ticketId}`, { session: buyer });
+        token = res.json().admissionToken ?? '';
+        return res.json().status === 'ADMITTED';
+      },
+      'the admission',
+      10_000,
+      20,
+    );
+    return token;
+  }
+
+  async function join(performanceId: number, buyer: TestSession) {
+    const res = await call('POST', `/performances/${performanceId}/queue`, { session: buyer });
+    expect(res.statusCode).toBe(201);
+    return res.json();
+  }
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => api?.close());
+
+  it('sets, shows, changes and removes a queue (admin only); refuses bad settings with 400', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const url = `/performances/${performance.id}/queue`;
+    expect((await call('GET', url)).statusCode).toBe(404);
+    expect((await call('PUT', url, { body: settings(past()), session: buyer })).statusCode).toBe(403);
+    for (const bad of [
+      { ...settings(past()), admitPerSecond: 0 },
+      { ...settings(past()), maxActive: 1.5 },
+      { ...settings('2027-03-01 10:00') },
+      { ...settings(past()), sessionTtlSeconds: undefined },
+    ]) {
+      const res = await call('PUT', url, { body: bad, session: admin });
+      expect(res.statusCode).toBe(400);
+    }
+    expect(
+      (await call('PUT', '/performances/999999/queue', { body: settings(past()), session: admin })).statusCode,
+    ).toBe(404);
+
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    const set = await call('PUT', url, { body: settings(opensAt), session: admin });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toMatchObject({
+      performanceId: performance.id,
+      opensAt,
+      admitPerSecond: 100,
+      seed: null,
+      seedSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      figures: { opened: false, waiting: 0, active: 0 },
+    });
+    const changed = await call('PUT', url, { body: { ...settings(opensAt), admitPerSecond: 7 }, session: admin });
+    expect(changed.json()).toMatchObject({ admitPerSecond: 7, seedSha256: set.json().seedSha256 });
+    expect((await call('GET', url)).json()).toMatchObject({ admitPerSecond: 7 });
+
+    expect((await call('DELETE', url, { session: buyer })).statusCode).toBe(403);
+    expect((await call('DELETE', url, { session: admin })).statusCode).toBe(204);
+    expect((await call('DELETE', url, { session: admin })).statusCode).toBe(404);
+    expect((await call('POST', url, { session: buyer })).statusCode).toBe(404);
+  });
+
+  it('hold and purchase need a valid admission token while the queue is on: 403 without, forged, expired or foreign; as before with one', async () => {
+    const performance = await createPerformance(api.app, admin, 20);
+    const elsewhere = await createPerformance(api.app, admin, 20);
+    const buyer = await createSession(api.app);
+    const other = await createSession(api.app);
+    for (const p of [performance, elsewhere]) {
+      expect(
+        (await call('PUT', `/performances/${p.id}/queue`, { body: settings(past()), session: admin })).statusCode,
+      ).toBe(200);
+    }
+
+    const ticket = await join(performance.id, buyer);
+    expect(ticket).toMatchObject({ status: 'WAITING', position: 1, admissionToken: null, pollAfterSeconds: 5 });
+    expect((await join(performance.id, buyer)).ticketId).toBe(ticket.ticketId);
+    expect((await call('GET', `/queue/${ticket.ticketId}`, { session: other })).statusCode).toBe(404);
+
+    const reserve = (session: TestSession, seatIds: number[], token?: string, performanceId = performance.id) =>
+      call('POST', '/reservations', {
+        body: { performanceId, seatIds },
+        session,
+        headers: token === undefined ? {} : { 'admission-token': token },
+      });
+    expectAdmissionRequired(await reserve(buyer, [performance.seatIds[0]]));
+
+    const token = await admitted(performance.id, buyer, ticket.ticketId);
+    const otherToken = await admitted(performance.id, other, (await join(performance.id, other)).ticketId);
+    const elsewhereToken = await admitted(elsewhere.id, buyer, (await join(elsewhere.id, buyer)).ticketId);
+    const [version, , mac] = token.split('.');
+    const forged = `${version}.${Buffer.from(JSON.stringify({ p: performance.id, u: buyer.id, t: ticket.ticketId, exp: Date.now() + 60_000 })).toString('base64url')}.${mac}`;
+    const expired = api.app.get(WaitingRoomService).tokens.sign({
+      performanceId: performance.id,
+      userId: buyer.id,
+      ticketId: ticket.ticketId,
+      expiresAt: Date.now() - 1,
+    });
+    for (const bad of ['', 'garbage', forged, expired, otherToken, elsewhereToken]) {
+      expectAdmissionRequired(await reserve(buyer, [performance.seatIds[0]], bad));
+    }
+
+    const held = await reserve(buyer, [performance.seatIds[0], performance.seatIds[1]], token);
+    expect(held.statusCode).toBe(201);
+    expect(held.json()).toMatchObject({ status: 'HELD', performanceId: performance.id });
+    const buy = (session: TestSession, token?: string) =>
+      call('POST', '/purchases', {
+        body: { reservationId: held.json().id },
+        session,
+        headers: { 'idempotency-key': 'buy-once', ...(token === undefined ? {} : { 'admission-token': token }) },
+      });
+    expectAdmissionRequired(await buy(buyer));
+    expectAdmissionRequired(await buy(buyer, otherToken));
+    expectAdmissionRequired(await buy(buyer, elsewhereToken));
+    const bought = await buy(buyer, token);
+    expect(bought.statusCode).toBe(201);
+    expect(bought.json()).toMatchObject({ status: 'PAID', reservationId: held.json().id });
+    // A retry with the same Idempotency-Key gets the first answer (P6), though the session has ended.
+    const retried = await buy(buyer, token);
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json()).toEqual(bought.json());
+
+    // The purchase ended the session and freed the slot: the token no longer opens anything.
+    expect((await call('GET', `/queue/${ticket.ticketId}`, { session: buyer })).json()).toMatchObject({
+      status: 'ENDED',
+      endReason: 'DONE',
+    });
+    expectAdmissionRequired(await reserve(buyer, [performance.seatIds[5]], token));
+    expect((await call('GET', `/performances/${performance.id}/queue`)).json().figures).toMatchObject({ active: 1 });
+
+    // Without a queue, as before.
+    expect((await call('DELETE', `/performances/${performance.id}/queue`, { session: admin })).statusCode).toBe(204);
+    expect((await reserve(other, [performance.seatIds[6]])).statusCode).toBe(201);
+  });
+
+  it('reveals the seed after the opening; the order re-derives from it; SSE streams until admitted; leaving ends a ticket', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const url = `/performances/${performance.id}/queue`;
+    const buyers = await Promise.all(Array.from({ length: 8 }, () => createSession(api.app)));
+    const opensAt = new Date(Date.now() + 3000).toISOString();
+    const set = await call('PUT', url, {
+      body: { ...settings(opensAt), admitPerSecond: 1, maxActive: 1 },
+      session: admin,
+    });
+    const tickets: { ticketId: string }[] = [];
+    for (const buyer of buyers) tickets.push(await join(performance.id, buyer));
+    for (const ticket of tickets) expect(ticket).toMatchObject({ status: 'WAITING', position: null, preQueue: null });
+
+    const store = api.app.get(WaitingRoomStore);
+    await waitUntil(async () => (await store.admit(performance.id, 0)).outcome === 'OPENED', 'the opening', 5000, 20);
+    const shown = (await call('GET', url)).json();
+    expect(shown.figures).toMatchObject({ opened: true, preQueueSize: 8 });
+    expect(createHash('sha256').update(Buffer.from(shown.seed, 'hex')).digest('hex')).toBe(set.json().seedSha256);
+    const order = shuffledArrivals(shown.seed, 8);
+    for (const [index, buyer] of buyers.entries()) {
+      const ticket = (await call('GET', `/queue/${tickets[index].ticketId}`, { session: buyer })).json();
+      expect(ticket.preQueue).toEqual({ arrival: index + 1, openingPosition: expect.any(Number) });
+      expect(order[ticket.preQueue.openingPosition - 1]).toBe(index + 1);
+      expect(ticket.position).toBe(ticket.preQueue.openingPosition);
+      expect(ticket.etaSeconds).toBeGreaterThanOrEqual(ticket.position - 1);
+    }
+
+    const first = buyers[order[0] - 1];
+    const firstTicket = tickets[order[0] - 1].ticketId;
+    await admitted(performance.id, first, firstTicket);
+    const events = await call('GET', `/queue/${firstTicket}/events`, { session: first });
+    expect(events.statusCode).toBe(200);
+    expect(events.headers['content-type']).toMatch(/^text\/event-stream/);
+    const data = events.body
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)));
+    expect(data).toEqual([
+      expect.objectContaining({ ticketId: firstTicket, status: 'ADMITTED', admissionToken: expect.any(String) }),
+    ]);
+
+    const last = buyers[order[7] - 1];
+    const lastTicket = tickets[order[7] - 1].ticketId;
+    expect((await call('DELETE', `/queue/${lastTicket}`, { session: first })).statusCode).toBe(404);
+    expect((await call('DELETE', `/queue/${lastTicket}`, { session: last })).statusCode).toBe(204);
+    expect((await call('GET', `/queue/${lastTicket}`, { session: last })).json()).toMatchObject({
+      status: 'ENDED',
+      endReason: 'LEFT',
+    });
+    expect((await call('GET', '/queue/not-a-uuid', { session: last })).statusCode).toBe(400);
+  });
+  it('documents the routes and the Admission-Token header in the OpenAPI document', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/performances/{id}/queue',
+        '/api/v1/queue/{ticketId}',
+        '/api/v1/queue/{ticketId}/events',
+      ]),
+    );
+    expect(Object.keys(doc.paths['/api/v1/performances/{id}/queue'])).toEqual(
+      expect.arrayContaining(['put', 'get', 'delete', 'post']),
+    );
+    for (const path of ['/api/v1/reservations', '/api/v1/purchases']) {
+      expect(doc.paths[path].post.parameters).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'Admission-Token', in: 'header' })]),
+      );
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter, Histogram } from 'prom-client';
+import { Env } from '@app/config';
+import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { AdmissionStep, WaitingRoomStore } from '@app/ticketing';
+
+/**
+ * Admits waiting buyers of every performance with a waiting room, and shuffles each pre-queue
+ * at its opening. Any number of `batch` processes may run it: every step is one atomic script
+ * that shares the room's rate bucket, so the rooms' admitPerSecond and maxActive hold across them.
+ */
+@Injectable()
+export class WaitingRoomAdmitLoop extends PollingLoop {
+  private readonly logger = new Logger(WaitingRoomAdmitLoop.name);
+  private readonly failures = new RepeatedFailureLog((message) =>
+    this.logger.warn(`queue admission failed: ${message}`),
+  );
+  private maxBatch = 1000;
+  /** Buyers admitted (rate() of it: admitted per second); in no registry until a process adds it. */
+  readonly admitted = new Counter({
+    name: 'boxoffice_queue_admitted_total',
+    help: 'Buyers admitted from waiting rooms',
+    registers: [],
+  });
+  /** Admission time minus the admission time last announced to the buyer, in seconds. */
+  readonly etaError = new Histogram({
+    name: 'boxoffice_queue_eta_error_seconds',
+    help: 'Actual minus announced admission time of admitted buyers (positive: later than announced)',
+    buckets: [-300, -60, -30, -10, -5, -1, 0, 1, 5, 10, 30, 60, 300],
+    registers: [],
+  });
+  /** Every step's result, for whoever watches admissions (tests, logs). */
+  onStep?: (performanceId: number, step: AdmissionStep) => void;
+
+  constructor(
+    private readonly store: WaitingRoomStore,
+    @Inject(Env) private readonly env: Env,
+  ) {
+    super();
+  }
+
+  /** Starts the loop: a pause of WAITING_ROOM_ADMIT_PAUSE_MS between steps unless one was full. */
+  start(pauseMs = this.env.WAITING_ROOM_ADMIT_PAUSE_MS, maxBatch = 1000): void {
+    this.maxBatch = maxBatch;
+    this.startLoop(pauseMs);
+  }
+
+  protected async step(): Promise<boolean> {
+    try {
+      let more = false;
+      for (const performanceId of await this.store.performances()) {
+        const step = await this.store.admit(performanceId, this.maxBatch);
+        this.admitted.inc(step.admitted.length);
+        for (const { predictedAt } of step.admitted) {
+          if (predictedAt !== null && step.at !== null) this.etaError.observe((step.at - predictedAt) / 1000);
+        }
+        this.onStep?.(performanceId, step);
+        more ||= step.outcome === 'OPENED' || step.admitted.length >= this.maxBatch;
+      }
+      this.failures.succeeded();
+      return more;
+    } catch (error) {
+      this.failures.failed(error instanceof Error ? error.message : String(error));
+      return false;
+    }
+  }
+}

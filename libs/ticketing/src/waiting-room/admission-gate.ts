@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Env } from '@app/config';
+import { AdmissionRequiredError } from '../errors';
+import { WaitingRoomService } from './waiting-room.service';
+import { WaitingRoomStore } from './waiting-room.store';
+
+/**
+ * The admission check of holds and purchases. Whether a performance's queue is on is read from
+ * Redis at most once per WAITING_ROOM_CACHE_MS per process, so a performance without a queue
+ * costs no round trip on the hot path; with a queue on, a token costs one HMAC and one Redis
+ * script (its slot is still held; the first use starts the session).
+ */
+@Injectable()
+export class AdmissionGate {
+  private readonly known = new Map<number, { on: boolean; until: number }>();
+
+  constructor(
+    private readonly store: WaitingRoomStore,
+    private readonly rooms: WaitingRoomService,
+    @Inject(Env) private readonly env: Env,
+  ) {}
+
+  /** Whether `performanceId` has its queue on, as known within WAITING_ROOM_CACHE_MS. */
+  async isOn(performanceId: number): Promise<boolean> {
+    const now = Date.now();
+    const cached = this.known.get(performanceId);
+    if (cached && cached.until > now) return cached.on;
+    const on = await this.store.isOn(performanceId);
+    // Bounded: a flood of made-up performance ids must not grow the map without end.
+    if (this.known.size >= 10_000) this.known.clear();
+    this.known.set(performanceId, { on, until: now + this.env.WAITING_ROOM_CACHE_MS });
+    return on;
+  }
+
+  /**
+   * Whether this process knows, without asking Redis, that `performanceId` has no queue: the
+   * synchronous fast path of the hot routes.
+   */
+  knownOff(performanceId: number): boolean {
+    const cached = this.known.get(performanceId);
+    return cached !== undefined && !cached.on && cached.until > Date.now();
+  }
+
+  /** Forgets what this process knows of a performance (its settings just changed here). */
+  forget(performanceId: number): void {
+    this.known.delete(performanceId);
+  }
+
+  /**
+   * Lets a hold or purchase of `performanceId` by `userId` through, or throws
+   * AdmissionRequiredError. Returns the ticket id of the admission used, or null when the
+   * performance has no queue. A purchase passes with the token of a session a purchase ended,
+   * so a retry with its Idempotency-Key gets its first answer.
+   */
+  async admit(
+    userId: string,
+    performanceId: number,
+    token: unknown,
+    use: 'hold' | 'purchase' = 'hold',
+  ): Promise<string | null> {
+    if (!(await this.isOn(performanceId))) return null;
+    if (typeof token !== 'string' || token === '') {
+      throw new AdmissionRequiredError(
+        'this performance has a waiting room: send the Admission-Token you got once admitted',
+      );
+    }
+    const claims = this.rooms.tokens.verify(token, Date.now());
+    if (!claims) throw new AdmissionRequiredError('the admission token is invalid or has expired');
+    if (claims.userId !== userId || claims.performanceId !== performanceId) {
+      throw new AdmissionRequiredError('the admission token is for another user or performance');
+    }
+    const answer = await this.store.useAdmission(performanceId, claims.ticketId, use);
+    if (answer === 'NO_QUEUE') return null;
+    if (answer !== 'OK') throw new AdmissionRequiredError('the admission has ended: join the queue again');
+    return claims.ticketId;
+  }
+
+  /** Ends the session of an admission after its purchase, freeing its slot (nothing if it ended already). */
+  async complete(userId: string, performanceId: number, ticketId: string): Promise<void> {
+    await this.store.end(performanceId, userId, ticketId, 'DONE');
+  }
+}

@@ -1,0 +1,101 @@
+--[[
+  One admission step of a performance's waiting room; any number of `batch` processes may run
+  it at once: each run is atomic, so no ticket is admitted twice and the bucket is shared.
+  1. Slots past their end (idle admission, or session over) are freed: the ticket ends EXPIRED.
+  2. Waiting and pre-queue tickets not polled for 2 x pollAfterMs drop out: DROPPED.
+  3. Before opensAt nothing more; after it, an unshuffled pre-queue is reported (the caller
+     shuffles it with open-pre-queue.lua) and nobody is admitted until then.
+  4. Admits from the head of the waiting line as many as the token bucket allows (refilled at
+     admitPerSecond, holding at most 200 ms of it, at least 1), the free slots (maxActive minus
+     active) and ARGV[1]. An admitted ticket holds a slot for admissionTtlMs.
+  Also keeps state.admitted (total), state.peakActive and state.rate (admissions per second
+  measured over windows of at least 2 s).
+
+  KEYS[1] config    hash
+  KEYS[2] state     hash
+  KEYS[3] pre       sorted set ticket -> arrival number
+  KEYS[4] waiting   sorted set ticket -> place
+  KEYS[5] seen      sorted set ticket -> last poll (epoch ms)
+  KEYS[6] active    sorted set ticket -> end of its slot (epoch ms)
+  KEYS[7] ended     hash ticket -> reason
+  KEYS[8] admitted  hash ticket -> admission time (epoch ms)
+  KEYS[9] eta       hash ticket -> predicted admission time (epoch ms)
+  KEYS[10] sessions hash ticket -> session start (epoch ms)
+
+  ARGV[1] most tickets to admit in this step
+  ARGV[2] most expired slots and silent tickets to end in this step (each)
+
+  Returns {'NO_QUEUE'}, {'NOT_OPEN', expired, dropped}, {'SHUFFLE', expired, dropped}, or
+  {'OK', expired, dropped, now, ticket1, predicted1, ticket2, predicted2, ...} for the admitted
+  tickets (predicted: the admission time last announced to the ticket, '' if none).
+]]
+--- @keys 10
+--- @include "redis-time"
+local configKey, stateKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local activeKey, endedKey, admittedKey, etaKey, sessionsKey = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local maxBatch, sweepLimit = tonumber(ARGV[1]), tonumber(ARGV[2])
+
+local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'maxActive', 'admissionTtlMs', 'pollAfterMs', 'opened')
+if not cfg[1] then return {'NO_QUEUE'} end
+local opensAt, rate, maxActive = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cfg[3])
+local admissionTtlMs, pollAfterMs, opened = tonumber(cfg[4]), tonumber(cfg[5]), cfg[6] == '1'
+
+local now = redisNow()
+
+local expired = redis.call('ZRANGEBYSCORE', activeKey, '-inf', now, 'LIMIT', 0, sweepLimit)
+for _, ticket in ipairs(expired) do
+  redis.call('ZREM', activeKey, ticket)
+  redis.call('HDEL', sessionsKey, ticket)
+  redis.call('HSET', endedKey, ticket, 'EXPIRED')
+end
+
+local silent = redis.call('ZRANGEBYSCORE', seenKey, '-inf', now - 2 * pollAfterMs, 'LIMIT', 0, sweepLimit)
+for _, ticket in ipairs(silent) do
+  redis.call('ZREM', seenKey, ticket)
+  redis.call('ZREM', waitingKey, ticket)
+  redis.call('ZREM', preKey, ticket)
+  redis.call('HDEL', etaKey, ticket)
+  redis.call('HSET', endedKey, ticket, 'DROPPED')
+end
+
+if now < opensAt then return {'NOT_OPEN', #expired, #silent} end
+if not opened then return {'SHUFFLE', #expired, #silent} end
+
+local bucket = redis.call('HMGET', stateKey, 'tokens', 'tokensAt')
+local tokens, tokensAt = tonumber(bucket[1]) or 0, tonumber(bucket[2]) or now
+tokens = math.min(math.max(1, rate / 5), tokens + math.max(0, now - tokensAt) * rate / 1000)
+
+local free = maxActive - redis.call('ZCARD', activeKey)
+local count = math.min(math.floor(tokens), free, maxBatch)
+local reply = {'OK', #expired, #silent, now}
+local admitted = 0
+if count > 0 then
+  local popped = redis.call('ZPOPMIN', waitingKey, count)
+  for i = 1, #popped, 2 do
+    local ticket = popped[i]
+    redis.call('ZADD', activeKey, now + admissionTtlMs, ticket)
+    redis.call('ZREM', seenKey, ticket)
+    redis.call('HSET', admittedKey, ticket, now)
+    reply[#reply + 1] = ticket
+    reply[#reply + 1] = redis.call('HGET', etaKey, ticket) or ''
+    redis.call('HDEL', etaKey, ticket)
+    admitted = admitted + 1
+  end
+  tokens = tokens - admitted
+  redis.call('HINCRBY', stateKey, 'admitted', admitted)
+end
+redis.call('HSET', stateKey, 'tokens', tostring(tokens), 'tokensAt', now)
+
+local active = redis.call('ZCARD', activeKey)
+if active > (tonumber(redis.call('HGET', stateKey, 'peakActive')) or 0) then
+  redis.call('HSET', stateKey, 'peakActive', active)
+end
+
+local window = redis.call('HMGET', stateKey, 'rateAt', 'rateCount')
+local rateAt, rateCount = tonumber(window[1]) or now, (tonumber(window[2]) or 0) + admitted
+if now - rateAt >= 2000 then
+  redis.call('HSET', stateKey, 'rate', tostring(rateCount * 1000 / (now - rateAt)), 'rateAt', now, 'rateCount', 0)
+else
+  redis.call('HSET', stateKey, 'rateAt', rateAt, 'rateCount', rateCount)
+end
+return reply

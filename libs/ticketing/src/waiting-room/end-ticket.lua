@@ -1,0 +1,35 @@
+--[[
+  Ends a ticket for its owner: leaving the queue (reason LEFT, from any live state) or finishing
+  the session with a purchase (reason DONE, only from a slot). Frees its place or its slot.
+
+  KEYS[1] owners    hash ticket -> user
+  KEYS[2] pre       sorted set
+  KEYS[3] waiting   sorted set
+  KEYS[4] seen      sorted set
+  KEYS[5] active    sorted set
+  KEYS[6] ended     hash ticket -> reason
+  KEYS[7] sessions  hash
+  KEYS[8] eta       hash
+
+  ARGV[1] ticket id
+  ARGV[2] user id
+  ARGV[3] reason: 'LEFT' or 'DONE'
+
+  Returns 'ENDED', 'NOT_FOUND' (not the user's ticket), 'ALREADY_ENDED' or 'NOT_ADMITTED' (DONE without a slot).
+]]
+--- @keys 8
+local ownersKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local activeKey, endedKey, sessionsKey, etaKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local ticket, userId, reason = ARGV[1], ARGV[2], ARGV[3]
+
+if redis.call('HGET', ownersKey, ticket) ~= userId then return 'NOT_FOUND' end
+if redis.call('HEXISTS', endedKey, ticket) == 1 then return 'ALREADY_ENDED' end
+local hadSlot = redis.call('ZREM', activeKey, ticket) == 1
+if reason == 'DONE' and not hadSlot then return 'NOT_ADMITTED' end
+redis.call('ZREM', preKey, ticket)
+redis.call('ZREM', waitingKey, ticket)
+redis.call('ZREM', seenKey, ticket)
+redis.call('HDEL', sessionsKey, ticket)
+redis.call('HDEL', etaKey, ticket)
+redis.call('HSET', endedKey, ticket, reason)
+return 'ENDED'

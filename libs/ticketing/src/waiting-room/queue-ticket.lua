@@ -1,0 +1,105 @@
+--[[
+  Joins a performance's waiting room (mode 'join') or reads a ticket (mode 'poll'), and answers
+  where the ticket stands. Both count as a poll: the ticket's last-seen time moves to now.
+  A user has one live ticket per performance: joining again answers the same ticket; a user
+  whose ticket has ended (left, dropped, expired, done) gets a new one at the back.
+  Before opensAt a new ticket joins the pre-queue (shuffled at the opening); after it, the
+  waiting line in arrival order, behind the whole pre-queue.
+
+  KEYS[1] config    hash (see waiting-room-keys.ts)
+  KEYS[2] state     hash
+  KEYS[3] pre       sorted set ticket -> arrival number
+  KEYS[4] waiting   sorted set ticket -> place
+  KEYS[5] seen      sorted set ticket -> last poll (epoch ms)
+  KEYS[6] active    sorted set ticket -> end of its slot (epoch ms)
+  KEYS[7] users     hash user -> ticket
+  KEYS[8] owners    hash ticket -> user
+  KEYS[9] ended     hash ticket -> reason
+  KEYS[10] admitted hash ticket -> admission time (epoch ms)
+  KEYS[11] eta      hash ticket -> predicted admission time (epoch ms)
+  KEYS[12] opening  hash ticket -> '<arrival>:<opening position>'
+
+  ARGV[1] 'join' or 'poll'
+  ARGV[2] user id
+  ARGV[3] ticket id: the id a new ticket takes (join), or the ticket asked for (poll)
+
+  Returns one of
+    {'NO_QUEUE'}
+    {'NOT_FOUND'}                      poll of a ticket that is not the user's
+    {'ENDED', ticket, reason}
+    {'ADMITTED', ticket, admittedAt, slotEndsAt, admissionTtlMs, sessionTtlMs, opening}
+    {'WAITING', ticket, position (0 while the pre-queue is not shuffled), etaMs, pollAfterMs, opening}
+  where opening is '<arrival>:<opening position>' for a shuffled pre-queue ticket, else ''.
+]]
+--- @keys 12
+--- @include "redis-time"
+local configKey, stateKey, preKey, waitingKey, seenKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local usersKey, ownersKey, endedKey, admittedKey, etaKey, openingKey = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local mode, userId = ARGV[1], ARGV[2]
+
+local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'pollAfterMs', 'opened', 'admissionTtlMs', 'sessionTtlMs')
+if not cfg[1] then return {'NO_QUEUE'} end
+local opensAt, admitPerSecond, pollAfterMs = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cfg[3])
+local opened = cfg[4] == '1'
+
+local now = redisNow()
+
+-- Why a ticket has ended, or nil. A slot past its end is over even before admit.lua frees it.
+local function endReason(ticket)
+  local reason = redis.call('HGET', endedKey, ticket)
+  if reason then return reason end
+  local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
+  if slotEndsAt and tonumber(slotEndsAt) <= now then return 'EXPIRED' end
+  return nil
+end
+
+local ticket
+if mode == 'join' then
+  ticket = redis.call('HGET', usersKey, userId)
+  if ticket and endReason(ticket) then ticket = false end
+  if not ticket then
+    ticket = ARGV[3]
+    local seq = redis.call('HINCRBY', stateKey, 'seq', 1)
+    if now < opensAt then
+      redis.call('ZADD', preKey, seq, ticket)
+    else
+      redis.call('ZADD', waitingKey, 1e13 + seq, ticket)
+    end
+    redis.call('HSET', usersKey, userId, ticket)
+    redis.call('HSET', ownersKey, ticket, userId)
+  end
+else
+  ticket = ARGV[3]
+  if redis.call('HGET', ownersKey, ticket) ~= userId then return {'NOT_FOUND'} end
+end
+
+local reason = endReason(ticket)
+if reason then return {'ENDED', ticket, reason} end
+local opening = redis.call('HGET', openingKey, ticket) or ''
+
+local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
+if slotEndsAt then
+  return {'ADMITTED', ticket, redis.call('HGET', admittedKey, ticket), slotEndsAt, cfg[5], cfg[6], opening}
+end
+
+local position = redis.call('ZRANK', waitingKey, ticket)
+if position then
+  position = position + 1
+  -- Until the shuffle, the whole pre-queue stands ahead of every later arrival.
+  if not opened then position = position + redis.call('ZCARD', preKey) end
+elseif redis.call('ZSCORE', preKey, ticket) then
+  position = 0
+else
+  return redis.error_reply('waiting-room ticket ' .. ticket .. ' is nowhere')
+end
+
+redis.call('ZADD', seenKey, now, ticket)
+local rate = tonumber(redis.call('HGET', stateKey, 'rate') or '0') or 0
+if rate <= 0 then rate = admitPerSecond end
+local untilOpening = math.max(0, opensAt - now)
+-- A pre-queue ticket's place is unknown until the shuffle: its expected place is the middle.
+local expected = position
+if position == 0 then expected = (redis.call('ZCARD', preKey) + 1) / 2 end
+local etaMs = untilOpening + math.floor(expected * 1000 / rate)
+redis.call('HSET', etaKey, ticket, now + etaMs)
+return {'WAITING', ticket, position, etaMs, pollAfterMs, opening}

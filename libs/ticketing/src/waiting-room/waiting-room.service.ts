@@ -1,0 +1,188 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConflictError } from '@app/core';
+import { Env } from '@app/config';
+import { WaitingRoomEntity, WaitingRoomsRepository } from '@app/database';
+import { InvalidInputError, NotFoundError } from '../errors';
+import { newIdOf, performanceOfId } from '../ids';
+import { assertPerformanceId, assertUserId } from '../input';
+import { AdmissionTokens } from './admission-token';
+import { newShuffleSeed, seedCommitment } from './shuffle';
+import { RawTicket, WaitingRoomStore } from './waiting-room.store';
+import { QueueTicket, WaitingRoomSettings, WaitingRoomView } from './waiting-room.types';
+
+const LIMITS: Record<Exclude<keyof WaitingRoomSettings, 'opensAt'>, [number, number]> = {
+  admitPerSecond: [1, 10_000],
+  maxActive: [1, 1_000_000],
+  admissionTtlSeconds: [1, 86_400],
+  sessionTtlSeconds: [1, 86_400],
+};
+
+/**
+ * Waiting rooms: an admin's settings (PostgreSQL, mirrored to Redis), buyers' tickets and
+ * admission tokens. Admission itself is `batch`'s (WaitingRoomStore.admit).
+ */
+@Injectable()
+export class WaitingRoomService {
+  readonly tokens: AdmissionTokens;
+
+  constructor(
+    private readonly store: WaitingRoomStore,
+    private readonly rooms: WaitingRoomsRepository,
+    @Inject(Env) private readonly env: Env,
+  ) {
+    this.tokens = new AdmissionTokens(env.WAITING_ROOM_SECRET ?? '');
+  }
+
+  /**
+   * Sets (or changes) a performance's room. A room keeps its seed; once it has opened, its
+   * `opensAt` can no longer change. Throws InvalidInputError (a number out of its range, see
+   * LIMITS), NotFoundError (no such performance), ConflictError (opensAt after the opening).
+   */
+  async configure(performanceId: number, settings: WaitingRoomSettings): Promise<WaitingRoomView> {
+    assertPerformanceId(performanceId);
+    for (const [name, [min, max]] of Object.entries(LIMITS)) {
+      const value = settings[name as keyof typeof LIMITS];
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw new InvalidInputError(`${name} must be an integer from ${min} to ${max}`, { [name]: value });
+      }
+    }
+    if (!(settings.opensAt instanceof Date) || Number.isNaN(settings.opensAt.getTime())) {
+      throw new InvalidInputError('opensAt must be a date-time');
+    }
+    const existing = await this.rooms.find(performanceId);
+    if (existing && existing.opensAt.getTime() !== settings.opensAt.getTime()) {
+      const figures = await this.store.figures(performanceId);
+      if (figures?.opened) throw new ConflictError('the queue has opened: opensAt can no longer change');
+    }
+    const row = await this.rooms.upsert({ performanceId, ...settings, seed: existing?.seed ?? newShuffleSeed() });
+    await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
+    return this.viewOf(row);
+  }
+
+  /** The room with its live figures; NotFoundError when the performance has none. */
+  async view(performanceId: number): Promise<WaitingRoomView> {
+    assertPerformanceId(performanceId);
+    const row = await this.rooms.find(performanceId);
+    if (!row) throw new NotFoundError('queue', { performanceId });
+    return this.viewOf(row);
+  }
+
+  /** Turns the room off and forgets its tickets; NotFoundError when there was none. */
+  async remove(performanceId: number): Promise<void> {
+    assertPerformanceId(performanceId);
+    const deleted = await this.rooms.delete(performanceId);
+    await this.store.remove(performanceId);
+    if (!deleted) throw new NotFoundError('queue', { performanceId });
+  }
+
+  /**
+   * Joins the performance's queue, or answers the user's live ticket again (one per user and
+   * performance). NotFoundError when the performance has no queue.
+   */
+  async join(userId: string, performanceId: number): Promise<QueueTicket> {
+    assertUserId(userId);
+    assertPerformanceId(performanceId);
+    if (!Number.isSafeInteger(performanceId) || performanceId > 0xffff_ffff) {
+      throw new NotFoundError('queue', { performanceId });
+    }
+    const raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
+    return this.ticketOf(performanceId, userId, raw);
+  }
+
+  /** The user's ticket (a poll: it keeps the ticket in line); NotFoundError for anyone else's. */
+  async get(userId: string, ticketId: string): Promise<QueueTicket> {
+    const performanceId = this.performanceOf(ticketId);
+    return this.ticketOf(performanceId, userId, await this.store.poll(performanceId, userId, ticketId));
+  }
+
+  /** Leaves the queue or gives the slot back. NotFoundError for anyone else's ticket or an ended one. */
+  async leave(userId: string, ticketId: string): Promise<void> {
+    const performanceId = this.performanceOf(ticketId);
+    const answer = await this.store.end(performanceId, userId, ticketId, 'LEFT');
+    if (answer !== 'ENDED') throw new NotFoundError('queue ticket', { ticketId });
+  }
+
+  private performanceOf(ticketId: string): number {
+    const performanceId = typeof ticketId === 'string' ? performanceOfId(ticketId) : null;
+    if (performanceId === null) throw new NotFoundError('queue ticket', { ticketId });
+    return performanceId;
+  }
+
+  private async viewOf(row: WaitingRoomEntity): Promise<WaitingRoomView> {
+    let figures = await this.store.figures(row.performanceId);
+    if (!figures) {
+      // Redis lost the room (a restart without its data): mirror it again from PostgreSQL.
+      await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
+      figures = await this.store.figures(row.performanceId);
+    }
+    const opened = figures?.opened ?? false;
+    return {
+      performanceId: row.performanceId,
+      opensAt: row.opensAt,
+      admitPerSecond: row.admitPerSecond,
+      maxActive: row.maxActive,
+      admissionTtlSeconds: row.admissionTtlSeconds,
+      sessionTtlSeconds: row.sessionTtlSeconds,
+      pollAfterSeconds: this.env.WAITING_ROOM_POLL_AFTER_SECONDS,
+      seedSha256: seedCommitment(row.seed),
+      seed: opened ? row.seed : null,
+      figures: figures ?? {
+        opened: false,
+        preQueueSize: null,
+        waiting: 0,
+        active: 0,
+        admitted: 0,
+        peakActive: 0,
+        measuredAdmitPerSecond: 0,
+      },
+    };
+  }
+
+  private ticketOf(performanceId: number, userId: string, raw: RawTicket): QueueTicket {
+    const base = {
+      performanceId,
+      position: null,
+      etaSeconds: 0,
+      pollAfterSeconds: this.env.WAITING_ROOM_POLL_AFTER_SECONDS,
+      admissionToken: null,
+      admissionExpiresAt: null,
+      preQueue: null,
+      endReason: null,
+    };
+    switch (raw.outcome) {
+      case 'NO_QUEUE':
+        throw new NotFoundError('queue', { performanceId });
+      case 'NOT_FOUND':
+        throw new NotFoundError('queue ticket');
+      case 'ENDED':
+        return { ...base, ticketId: raw.ticketId, status: 'ENDED', endReason: raw.reason };
+      case 'ADMITTED': {
+        // Valid for the longest slot the admission can give; the slot itself is checked in Redis.
+        const expiresAt = raw.admittedAt + raw.admissionTtlMs + raw.sessionTtlMs;
+        return {
+          ...base,
+          ticketId: raw.ticketId,
+          status: 'ADMITTED',
+          admissionToken: this.tokens.sign({ performanceId, userId, ticketId: raw.ticketId, expiresAt }),
+          admissionExpiresAt: new Date(expiresAt),
+          preQueue: openingOf(raw.opening),
+        };
+      }
+      case 'WAITING':
+        return {
+          ...base,
+          ticketId: raw.ticketId,
+          status: 'WAITING',
+          position: raw.position > 0 ? raw.position : null,
+          etaSeconds: Math.ceil(raw.etaMs / 1000),
+          pollAfterSeconds: raw.pollAfterMs / 1000,
+          preQueue: openingOf(raw.opening),
+        };
+    }
+  }
+}
+
+function openingOf(opening: string): QueueTicket['preQueue'] {
+  const [arrival, openingPosition] = opening.split(':').map(Number);
+  return opening ? { arrival, openingPosition } : null;
+}

@@ -1,0 +1,203 @@
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { createRedis } from '@app/redis';
+import { createTestEnv, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
+import { newIdOf } from '../ids';
+import { newShuffleSeed, seedCommitment, shuffledArrivals } from './shuffle';
+import { waitingRoomKeys } from './waiting-room-keys';
+import { RawTicket, WaitingRoomStore } from './waiting-room.store';
+import { StoredWaitingRoom } from './waiting-room.types';
+
+describe('WaitingRoomStore (real Redis)', () => {
+  const testEnv = createTestEnv();
+  const env = parseEnv(testEnv);
+  const clients: Redis[] = [];
+  const connect = () => {
+    const redis = createRedis(env);
+    clients.push(redis);
+    return { redis, store: new WaitingRoomStore(redis) };
+  };
+  let redis: Redis;
+  let store: WaitingRoomStore;
+
+  const room = (performanceId: number, settings: Partial<StoredWaitingRoom> = {}): StoredWaitingRoom => ({
+    performanceId,
+    opensAt: new Date(Date.now() - 1000),
+    admitPerSecond: 100,
+    maxActive: 1000,
+    admissionTtlSeconds: 60,
+    sessionTtlSeconds: 600,
+    seed: newShuffleSeed(),
+    updatedAt: new Date(),
+    ...settings,
+  });
+  const waiting = (ticket: RawTicket) => {
+    if (ticket.outcome !== 'WAITING') throw new Error(`expected WAITING, got ${JSON.stringify(ticket)}`);
+    return ticket;
+  };
+  /** Admission steps until `count` were admitted in all; returns the admitted ticket ids. */
+  const admitUntil = async (performanceId: number, count: number) => {
+    const admitted: string[] = [];
+    await waitUntil(
+      async () => {
+        const step = await store.admit(performanceId, count - admitted.length);
+        admitted.push(...step.admitted.map((a) => a.ticketId));
+        return admitted.length >= count;
+      },
+      `${count} admitted`,
+      10_000,
+      5,
+    );
+    return admitted;
+  };
+
+  beforeAll(() => {
+    ({ redis, store } = connect());
+  });
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await deleteRedisKeys(REDIS_URL, testEnv.REDIS_KEY_PREFIX);
+  });
+
+  it('20,000 joins in a burst from two connections: one ticket per user, positions a permutation of 1..20,000', async () => {
+    const performanceId = 1;
+    await store.configure(room(performanceId), 300);
+    const stores = [connect().store, connect().store];
+    const users = Array.from({ length: 20_000 }, (_, index) => `user-${index}`);
+    const started = Date.now();
+    const first = await Promise.all(
+      users.map((user, index) => stores[index % 2].join(performanceId, user, newIdOf(performanceId))),
+    );
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(30_000);
+    const tickets = first.map(waiting);
+    expect(new Set(tickets.map((t) => t.ticketId)).size).toBe(users.length);
+    const positions = tickets.map((t) => t.position).sort((a, b) => a - b);
+    expect(positions).toEqual(users.map((_, index) => index + 1));
+
+    // Joining again, even all at once, answers the same ticket: one per user and performance.
+    const again = await Promise.all(
+      users.map((user, index) => stores[(index + 1) % 2].join(performanceId, user, newIdOf(performanceId))),
+    );
+    expect(again.map((t) => waiting(t).ticketId)).toEqual(tickets.map((t) => t.ticketId));
+    expect(await redis.zcard(waitingRoomKeys(performanceId).waiting)).toBe(users.length);
+    expect(await redis.hlen(waitingRoomKeys(performanceId).owners)).toBe(users.length);
+  });
+
+  it('shuffles the pre-queue at the opening by the committed seed; anyone re-derives it; later arrivals queue behind', async () => {
+    const performanceId = 2;
+    const seed = newShuffleSeed();
+    const opensAt = new Date(Date.now() + 1500);
+    await store.configure(room(performanceId, { opensAt, seed, admitPerSecond: 1 }), 300);
+    expect(await redis.hget(waitingRoomKeys(performanceId).config, 'seedSha256')).toBe(seedCommitment(seed));
+
+    const early: string[] = [];
+    for (let index = 0; index < 300; index++) {
+      const ticket = waiting(await store.join(performanceId, `early-${index}`, newIdOf(performanceId)));
+      expect(ticket.position).toBe(0);
+      expect(ticket.etaMs).toBeGreaterThan(0);
+      early.push(ticket.ticketId);
+    }
+    expect((await store.admit(performanceId, 10)).outcome).toBe('NOT_OPEN');
+
+    await waitUntil(async () => (await store.admit(performanceId, 10)).outcome === 'OPENED', 'the opening', 5000, 20);
+    const late = waiting(await store.join(performanceId, 'late', newIdOf(performanceId)));
+    expect(late.position).toBe(301);
+
+    const order = shuffledArrivals(seed, 300);
+    const polled = await Promise.all(
+      early.map((ticketId, index) => store.poll(performanceId, `early-${index}`, ticketId)),
+    );
+    polled.forEach((raw, index) => {
+      const ticket = waiting(raw);
+      const [arrival, openingPosition] = ticket.opening.split(':').map(Number);
+      expect(arrival).toBe(index + 1);
+      expect(ticket.position).toBe(openingPosition);
+      expect(order[openingPosition - 1]).toBe(arrival);
+    });
+    expect(new Set(polled.map((t) => waiting(t).position)).size).toBe(300);
+    // The shuffle happens once: a second opening changes nothing.
+    expect((await store.admit(performanceId, 0)).outcome).toBe('ADMITTED');
+    expect(await store.figures(performanceId)).toMatchObject({ opened: true, preQueueSize: 300, waiting: 301 });
+  });
+
+  it('never holds more than maxActive slots; a purchase frees one, an unused admission expires, a session lasts', async () => {
+    const performanceId = 3;
+    await store.configure(
+      room(performanceId, { admitPerSecond: 1000, maxActive: 5, admissionTtlSeconds: 1, sessionTtlSeconds: 3 }),
+      300,
+    );
+    const tickets: string[] = [];
+    for (let index = 0; index < 20; index++) {
+      tickets.push(waiting(await store.join(performanceId, `buyer-${index}`, newIdOf(performanceId))).ticketId);
+    }
+    const admitted = await admitUntil(performanceId, 5);
+    expect(admitted).toEqual(tickets.slice(0, 5));
+    for (let step = 0; step < 5; step++) expect((await store.admit(performanceId, 100)).admitted).toEqual([]);
+
+    const admittedTicket = await store.poll(performanceId, 'buyer-0', tickets[0]);
+    expect(admittedTicket.outcome).toBe('ADMITTED');
+    // buyer-0 holds seats (the session starts), buyer-1 buys: its slot goes to the next in line.
+    expect(await store.useAdmission(performanceId, tickets[0])).toBe('OK');
+    expect(await store.useAdmission(performanceId, tickets[1])).toBe('OK');
+    expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toBe('ENDED');
+    expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toBe('ALREADY_ENDED');
+    expect(await store.useAdmission(performanceId, tickets[1])).toBe('NOT_ADMITTED');
+    // A retried purchase of an ended session still passes (its Idempotency-Key answers it); a hold does not.
+    expect(await store.useAdmission(performanceId, tickets[1], 'purchase')).toBe('OK');
+    expect(await admitUntil(performanceId, 1)).toEqual([tickets[5]]);
+
+    // buyers 2–4 and 5 never use their admission: after 1 s their slots end and the next come in.
+    await waitUntil(
+      async () => (await store.poll(performanceId, 'buyer-2', tickets[2])).outcome === 'ENDED',
+      'expiry',
+      5000,
+    );
+    await admitUntil(performanceId, 4);
+    expect(await store.poll(performanceId, 'buyer-2', tickets[2])).toEqual({
+      outcome: 'ENDED',
+      ticketId: tickets[2],
+      reason: 'EXPIRED',
+    });
+    // buyer-0's session (3 s from its first use) outlives the admission TTL.
+    expect(await store.useAdmission(performanceId, tickets[0])).toBe('OK');
+    expect((await store.figures(performanceId))?.peakActive).toBe(5);
+    expect(await redis.zcard(waitingRoomKeys(performanceId).active)).toBeLessThanOrEqual(5);
+  });
+
+  it('drops waiting tickets not polled for 2 × pollAfter; leaving ends a ticket and a new join gets a new one', async () => {
+    const performanceId = 4;
+    await store.configure(room(performanceId, { opensAt: new Date(Date.now() + 60_000) }), 1);
+    const silent = waiting(await store.join(performanceId, 'silent', newIdOf(performanceId)));
+    const polling = waiting(await store.join(performanceId, 'polling', newIdOf(performanceId)));
+    await waitUntil(
+      async () => {
+        expect((await store.poll(performanceId, 'polling', polling.ticketId)).outcome).toBe('WAITING');
+        return (await store.admit(performanceId, 10)).dropped > 0;
+      },
+      'the drop-out',
+      10_000,
+      200,
+    );
+    expect(await store.poll(performanceId, 'silent', silent.ticketId)).toMatchObject({
+      outcome: 'ENDED',
+      reason: 'DROPPED',
+    });
+    expect((await store.poll(performanceId, 'polling', polling.ticketId)).outcome).toBe('WAITING');
+
+    expect(await store.poll(performanceId, 'someone-else', polling.ticketId)).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await store.end(performanceId, 'someone-else', polling.ticketId, 'LEFT')).toBe('NOT_FOUND');
+    expect(await store.end(performanceId, 'polling', polling.ticketId, 'LEFT')).toBe('ENDED');
+    expect(await store.poll(performanceId, 'polling', polling.ticketId)).toMatchObject({
+      outcome: 'ENDED',
+      reason: 'LEFT',
+    });
+    const rejoined = waiting(await store.join(performanceId, 'polling', newIdOf(performanceId)));
+    expect(rejoined.ticketId).not.toBe(polling.ticketId);
+
+    await store.remove(performanceId);
+    expect(await store.join(performanceId, 'polling', newIdOf(performanceId))).toEqual({ outcome: 'NO_QUEUE' });
+    expect(await redis.keys(`${testEnv.REDIS_KEY_PREFIX}{perf:${performanceId}}*`)).toEqual([]);
+  });
+});

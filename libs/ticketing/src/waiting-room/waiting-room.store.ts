@@ -1,0 +1,246 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { callScript } from '@app/redis';
+import { defineTicketingScripts } from '../lua-scripts';
+import { seedCommitment, shuffledArrivals } from './shuffle';
+import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys, WaitingRoomKeys } from './waiting-room-keys';
+import { ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION } from './waiting-room-scripts';
+import { AdmissionStep, StoredWaitingRoom, TicketEndReason, WaitingRoomFigures } from './waiting-room.types';
+
+/** A ticket as Redis answers it, before the service adds the token and the units of the API. */
+export type RawTicket =
+  | { outcome: 'NO_QUEUE' }
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'ENDED'; ticketId: string; reason: TicketEndReason }
+  | {
+      outcome: 'ADMITTED';
+      ticketId: string;
+      admittedAt: number;
+      slotEndsAt: number;
+      admissionTtlMs: number;
+      sessionTtlMs: number;
+      opening: string;
+    }
+  | { outcome: 'WAITING'; ticketId: string; position: number; etaMs: number; pollAfterMs: number; opening: string };
+
+/** Scripts end at most this many expired slots and silent tickets each per step. */
+const SWEEP_LIMIT = 1000;
+
+/**
+ * The waiting rooms in Redis: every change is one Lua script over the keys of one performance
+ * (waiting-room-keys.ts), so any number of api and batch processes share them safely. Positions
+ * come from sorted sets (ZRANK, O(log n)).
+ */
+@Injectable()
+export class WaitingRoomStore {
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    defineTicketingScripts(redis);
+  }
+
+  /**
+   * Writes (or rewrites) a room's settings and registers it with the admission loops. The seed,
+   * the opening and the live state are kept across rewrites.
+   */
+  async configure(room: StoredWaitingRoom, pollAfterSeconds: number): Promise<void> {
+    const keys = waitingRoomKeys(room.performanceId);
+    await this.redis.hset(keys.config, {
+      opensAt: room.opensAt.getTime(),
+      admitPerSecond: room.admitPerSecond,
+      maxActive: room.maxActive,
+      admissionTtlMs: room.admissionTtlSeconds * 1000,
+      sessionTtlMs: room.sessionTtlSeconds * 1000,
+      pollAfterMs: pollAfterSeconds * 1000,
+      seed: room.seed,
+      seedSha256: seedCommitment(room.seed),
+    });
+    await this.redis.sadd(WAITING_ROOM_REGISTRY_KEY, room.performanceId);
+  }
+
+  /** Turns a room off: deletes all of its state and unregisters it. */
+  async remove(performanceId: number): Promise<void> {
+    const keys = waitingRoomKeys(performanceId);
+    // Config first: from then on nothing asks for admission any more.
+    await this.redis.del(keys.config);
+    await this.redis.del(...Object.values(keys).filter((key) => key !== keys.config));
+    await this.redis.srem(WAITING_ROOM_REGISTRY_KEY, performanceId);
+  }
+
+  /** Ids of the performances with a room. */
+  async performances(): Promise<number[]> {
+    return (await this.redis.smembers(WAITING_ROOM_REGISTRY_KEY)).map(Number);
+  }
+
+  /** Whether the performance's queue is on (its settings are in Redis). */
+  async isOn(performanceId: number): Promise<boolean> {
+    return (await this.redis.exists(waitingRoomKeys(performanceId).config)) === 1;
+  }
+
+  /** Live figures of a room, or null when it has none in Redis. */
+  async figures(performanceId: number): Promise<WaitingRoomFigures | null> {
+    const keys = waitingRoomKeys(performanceId);
+    const [[, config], [, state], [, pre], [, waiting], [, active]] = (await this.redis
+      .multi()
+      .hmget(keys.config, 'opened', 'preQueueSize', 'opensAt')
+      .hmget(keys.state, 'admitted', 'peakActive', 'rate')
+      .zcard(keys.pre)
+      .zcard(keys.waiting)
+      .zcard(keys.active)
+      .exec()) as [unknown, unknown][];
+    const [opened, preQueueSize, opensAt] = config as (string | null)[];
+    if (opensAt === null) return null;
+    const [admitted, peakActive, rate] = state as (string | null)[];
+    return {
+      opened: opened === '1',
+      preQueueSize: preQueueSize === null ? null : Number(preQueueSize),
+      waiting: (pre as number) + (waiting as number),
+      active: active as number,
+      admitted: Number(admitted ?? 0),
+      peakActive: Number(peakActive ?? 0),
+      measuredAdmitPerSecond: Number(rate ?? 0),
+    };
+  }
+
+  /** Joins (or finds the user's live ticket, with `ticketId` unused) and answers where it stands. */
+  join(performanceId: number, userId: string, ticketId: string): Promise<RawTicket> {
+    return this.ticket(performanceId, 'join', userId, ticketId);
+  }
+
+  /** Where the user's ticket stands; NOT_FOUND for anyone else's. Counts as a poll. */
+  poll(performanceId: number, userId: string, ticketId: string): Promise<RawTicket> {
+    return this.ticket(performanceId, 'poll', userId, ticketId);
+  }
+
+  /**
+   * Ends the user's ticket: 'LEFT' from any live state, 'DONE' (a purchase) only from a slot.
+   * Answers ENDED, NOT_FOUND, ALREADY_ENDED or NOT_ADMITTED.
+   */
+  end(
+    performanceId: number,
+    userId: string,
+    ticketId: string,
+    reason: 'LEFT' | 'DONE',
+  ): Promise<'ENDED' | 'NOT_FOUND' | 'ALREADY_ENDED' | 'NOT_ADMITTED'> {
+    const k = waitingRoomKeys(performanceId);
+    return callScript(
+      this.redis,
+      END_TICKET.name,
+      [k.owners, k.pre, k.waiting, k.seen, k.active, k.ended, k.sessions, k.eta],
+      [ticketId, userId, reason],
+    );
+  }
+
+  /**
+   * Checks a slot at a hold or purchase, starting the session at its first use; a purchase also
+   * passes with a ticket a purchase ended (a retry). See use-admission.lua.
+   */
+  useAdmission(
+    performanceId: number,
+    ticketId: string,
+    use: 'hold' | 'purchase' = 'hold',
+  ): Promise<'OK' | 'NOT_ADMITTED' | 'NO_QUEUE'> {
+    const k = waitingRoomKeys(performanceId);
+    return callScript(this.redis, USE_ADMISSION.name, [k.config, k.active, k.sessions, k.ended], [ticketId, use]);
+  }
+
+  /**
+   * One admission step (admit.lua); when the room is due to open, shuffles the pre-queue first
+   * and answers OPENED (the next step admits).
+   */
+  async admit(performanceId: number, maxBatch: number): Promise<AdmissionStep> {
+    const k = waitingRoomKeys(performanceId);
+    const [outcome, expired, dropped, at, ...pairs] = await callScript<[string, number, number, number, ...string[]]>(
+      this.redis,
+      ADMIT.name,
+      [k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.ended, k.admitted, k.eta, k.sessions],
+      [maxBatch, SWEEP_LIMIT],
+    );
+    const step: AdmissionStep = {
+      outcome: 'ADMITTED',
+      expired: expired ?? 0,
+      dropped: dropped ?? 0,
+      admitted: [],
+      at: null,
+    };
+    switch (outcome) {
+      case 'NO_QUEUE':
+      case 'NOT_OPEN':
+        return { ...step, outcome };
+      case 'SHUFFLE':
+        await this.openPreQueue(k);
+        return { ...step, outcome: 'OPENED' };
+      case 'OK':
+        for (let i = 0; i < pairs.length; i += 2) {
+          step.admitted.push({ ticketId: pairs[i], predictedAt: pairs[i + 1] === '' ? null : Number(pairs[i + 1]) });
+        }
+        return { ...step, at: Number(at) };
+      default:
+        throw new Error(`admit.lua answered ${JSON.stringify(outcome)}`);
+    }
+  }
+
+  /**
+   * Shuffles the pre-queue into the line (shuffle.ts), retrying while tickets drop out between
+   * the read and the script.
+   */
+  private async openPreQueue(k: WaitingRoomKeys): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const [seed, tickets] = await Promise.all([this.redis.hget(k.config, 'seed'), this.redis.zrange(k.pre, 0, -1)]);
+      if (seed === null) return;
+      const order = shuffledArrivals(seed, tickets.length);
+      const positions = new Array<number>(tickets.length);
+      order.forEach((arrival, index) => (positions[arrival - 1] = index + 1));
+      const answer = await callScript<string>(
+        this.redis,
+        OPEN_PRE_QUEUE.name,
+        [k.config, k.pre, k.waiting, k.opening],
+        [tickets.length, ...tickets, ...positions],
+      );
+      if (answer !== 'CHANGED') return;
+    }
+    throw new Error('the pre-queue kept changing while it was being shuffled');
+  }
+
+  private async ticket(
+    performanceId: number,
+    mode: 'join' | 'poll',
+    userId: string,
+    ticketId: string,
+  ): Promise<RawTicket> {
+    const k = waitingRoomKeys(performanceId);
+    const reply = await callScript<(string | number)[]>(
+      this.redis,
+      QUEUE_TICKET.name,
+      [k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.users, k.owners, k.ended, k.admitted, k.eta, k.opening],
+      [mode, userId, ticketId],
+    );
+    const [outcome, id] = reply;
+    switch (outcome) {
+      case 'NO_QUEUE':
+      case 'NOT_FOUND':
+        return { outcome };
+      case 'ENDED':
+        return { outcome, ticketId: String(id), reason: String(reply[2]) as TicketEndReason };
+      case 'ADMITTED':
+        return {
+          outcome,
+          ticketId: String(id),
+          admittedAt: Number(reply[2]),
+          slotEndsAt: Number(reply[3]),
+          admissionTtlMs: Number(reply[4]),
+          sessionTtlMs: Number(reply[5]),
+          opening: String(reply[6]),
+        };
+      case 'WAITING':
+        return {
+          outcome,
+          ticketId: String(id),
+          position: Number(reply[2]),
+          etaMs: Number(reply[3]),
+          pollAfterMs: Number(reply[4]),
+          opening: String(reply[5]),
+        };
+      default:
+        throw new Error(`queue-ticket.lua answered ${JSON.stringify(outcome)}`);
+    }
+  }
+}

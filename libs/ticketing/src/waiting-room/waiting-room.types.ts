@@ -1,0 +1,83 @@
+/** The settings an admin gives a performance's waiting room. */
+export interface WaitingRoomSettings {
+  /** Before it, arrivals join the pre-queue, shuffled at this moment. */
+  opensAt: Date;
+  /** Most admissions per second (1 … 10,000). */
+  admitPerSecond: number;
+  /** Most admitted users holding a slot at once (1 … 1,000,000). */
+  maxActive: number;
+  /** An admitted user who neither holds nor buys within this many seconds loses the slot. */
+  admissionTtlSeconds: number;
+  /** A session (from the first hold) ends this many seconds after it starts. */
+  sessionTtlSeconds: number;
+}
+
+/** Settings as stored: with the seed of the pre-queue shuffle and when it was made. */
+export interface StoredWaitingRoom extends WaitingRoomSettings {
+  performanceId: number;
+  /** 64 hex digits; secret until the opening. */
+  seed: string;
+  updatedAt: Date;
+}
+
+/** Live figures of a room, from Redis. */
+export interface WaitingRoomFigures {
+  /** Whether the pre-queue has been shuffled into the line (the seed is then revealed). */
+  opened: boolean;
+  /** Size of the pre-queue at the opening (null before). */
+  preQueueSize: number | null;
+  /** Tickets waiting (pre-queue and line). */
+  waiting: number;
+  /** Admitted tickets holding a slot. */
+  active: number;
+  /** Admissions since the room was set up. */
+  admitted: number;
+  /** Most slots ever held at once. */
+  peakActive: number;
+  /** Admissions per second, measured over the last window of ≥ 2 s. */
+  measuredAdmitPerSecond: number;
+}
+
+/** A room as an admin sees it. `seed` is null until the opening; `seedSha256` always shown. */
+export interface WaitingRoomView extends WaitingRoomSettings {
+  performanceId: number;
+  pollAfterSeconds: number;
+  seedSha256: string;
+  seed: string | null;
+  figures: WaitingRoomFigures;
+}
+
+export type TicketStatus = 'WAITING' | 'ADMITTED' | 'ENDED';
+export type TicketEndReason = 'LEFT' | 'DROPPED' | 'EXPIRED' | 'DONE';
+
+/** Where a queue ticket stands, as its owner sees it. */
+export interface QueueTicket {
+  ticketId: string;
+  performanceId: number;
+  status: TicketStatus;
+  /** 1-based place in the line; null in the pre-queue before the shuffle and once admitted or ended. */
+  position: number | null;
+  /** Estimated seconds until admission (0 once admitted or ended). */
+  etaSeconds: number;
+  /** Poll again after this many seconds; a ticket silent for twice as long drops out. */
+  pollAfterSeconds: number;
+  /** Set once admitted: the `Admission-Token` for POST /reservations and POST /purchases. */
+  admissionToken: string | null;
+  /** When the admission token stops being accepted. */
+  admissionExpiresAt: Date | null;
+  /** For a pre-queue ticket after the shuffle: its arrival number (1 … preQueueSize) and opening position. */
+  preQueue: { arrival: number; openingPosition: number } | null;
+  /** Why the ticket ended, when it has. */
+  endReason: TicketEndReason | null;
+}
+
+/** What one admission step did. */
+export interface AdmissionStep {
+  outcome: 'NO_QUEUE' | 'NOT_OPEN' | 'OPENED' | 'ADMITTED';
+  expired: number;
+  dropped: number;
+  /** Admitted tickets with the admission time they were last promised (epoch ms), when one was. */
+  admitted: { ticketId: string; predictedAt: number | null }[];
+  /** Redis time of the step (epoch ms), when it admitted. */
+  at: number | null;
+}
