@@ -5,6 +5,7 @@ import { PurchaseChargeId1795620000000 } from './migrations/1795620000000-Purcha
 import { MoneyInMinorUnits1795630000000 } from './migrations/1795630000000-MoneyInMinorUnits';
 import { EmailDeliveryUncertain1795640000000 } from './migrations/1795640000000-EmailDeliveryUncertain';
 import { PaymentAttempts1795650000000 } from './migrations/1795650000000-PaymentAttempts';
+import { TicketsWithoutPurchaseFk1795672000000 } from './migrations/1795672000000-TicketsWithoutPurchaseFk';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -18,4 +19,5 @@ export const MIGRATIONS: Function[] = [
   MoneyInMinorUnits1795630000000,
   EmailDeliveryUncertain1795640000000,
   PaymentAttempts1795650000000,
+  TicketsWithoutPurchaseFk1795672000000,
 ];
