@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `node bench/flush.mjs`: the write-behind flush of one built `batch` process alone, without the
 // api (run `npm run build` first). Purchases are appended to a performance's purchase stream as
-// purchase.lua appends them (hash, stream entry, pointer, the buyer's index, and an open payment
+// purchase.lua appends them (hash, stream entry, the buyer's index, and an open payment
 // attempt in PostgreSQL), on a database and Redis prefix of its own, dropped afterwards.
 //
 //   FLUSH_PURCHASES=N (20000)         N purchases appended first, then one batch flushes them all:
@@ -12,8 +12,8 @@
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ import pg from 'pg';
 import { dropBenchRun } from './cleanup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Hold and purchase ids as the api makes them (they carry the performance: no pointer keys).
+const { newIdOf } = createRequire(import.meta.url)(join(root, 'dist/apps/batch/libs/ticketing/src/ids.js'));
 const RATE = Number(process.env.FLUSH_RATE ?? 0);
 const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
@@ -102,8 +104,8 @@ async function prepareDatabase(db) {
     [COUNT],
   );
   const purchases = seats.map((seat, i) => ({
-    id: randomUUID(),
-    reservationId: randomUUID(),
+    id: newIdOf(performanceId),
+    reservationId: newIdOf(performanceId),
     userId: users[i].id,
     seatId: seat.id,
     chargeId: `bench-charge-${i}`,
@@ -124,7 +126,7 @@ async function prepareDatabase(db) {
   return { performanceId, purchases };
 }
 
-/** What purchase.lua and the api write for one purchase, in one pipeline. */
+/** What purchase.lua writes for one purchase, and the api's entry in the buyer's index, in one pipeline. */
 function appendPurchases(redis, performanceId, purchases) {
   const tag = `{perf:${performanceId}}`;
   const pipeline = redis.pipeline();
@@ -153,7 +155,6 @@ function appendPurchases(redis, performanceId, purchases) {
     pipeline
       .hset(`${tag}:purchase:${p.id}`, 'status', 'PAID', ...record)
       .xadd(`${tag}:purchases`, '*', 'type', 'purchase', ...record)
-      .set(`purchase-performance:${p.id}`, performanceId)
       .zadd(`user-purchases:${p.userId}`, now, `${performanceId}:${p.id}`);
   }
   return pipeline.exec();

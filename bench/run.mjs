@@ -51,10 +51,17 @@ const env = {
 };
 
 async function request(method, path, body, token) {
-  const res = await fetch(`${BASE}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
+  const send = () =>
+    fetch(`${BASE}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  // A kept-alive socket the api closed while it sat idle (after a load phase) fails before any
+  // answer: sent again once, on a new socket. Set-up requests only, on the bench's own database.
+  const res = await send().catch((error) => {
+    if (error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return send();
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);

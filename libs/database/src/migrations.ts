@@ -5,6 +5,7 @@ import { PurchaseChargeId1795620000000 } from './migrations/1795620000000-Purcha
 import { MoneyInMinorUnits1795630000000 } from './migrations/1795630000000-MoneyInMinorUnits';
 import { EmailDeliveryUncertain1795640000000 } from './migrations/1795640000000-EmailDeliveryUncertain';
 import { PaymentAttempts1795650000000 } from './migrations/1795650000000-PaymentAttempts';
+import { TicketsWithoutPurchaseFk1795672000000 } from './migrations/1795672000000-TicketsWithoutPurchaseFk';
 import { WaitingRooms1796100000000 } from './migrations/1796100000000-WaitingRooms';
 import { TicketCheckIn1796200000000 } from './migrations/1796200000000-TicketCheckIn';
 
@@ -20,6 +21,7 @@ export const MIGRATIONS: Function[] = [
   MoneyInMinorUnits1795630000000,
   EmailDeliveryUncertain1795640000000,
   PaymentAttempts1795650000000,
+  TicketsWithoutPurchaseFk1795672000000,
   WaitingRooms1796100000000,
   TicketCheckIn1796200000000,
 ];

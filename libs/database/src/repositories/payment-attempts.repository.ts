@@ -174,13 +174,24 @@ export class PaymentAttemptsRepository {
     return attempts.map((attempt) => statuses.get(idOf(attempt)) as PaymentAttemptStatus);
   }
 
-  /** One `markCharged` for many attempts: one update; true for each attempt it changed. */
+  /**
+   * One `markCharged` for many attempts: one update; true for each attempt it changed. Committed
+   * without waiting for the WAL flush (`synchronous_commit` off for this statement's transaction
+   * only): the note is a hint, not a promise. Its check (the attempt still open) runs under the row
+   * lock as before, and its result is visible to every other session at once; a PostgreSQL crash
+   * within the next WAL flush (≤ 3 × wal_writer_delay, or the next synchronous commit of any
+   * session) can only take the attempt back to PENDING with its earlier `touched_at`, which the
+   * reconciler settles as it settles any PENDING attempt: the purchase happened → COMPLETED, else
+   * it asks the gateway again with the attempt's key and refunds the charge (P9). `begin` stays
+   * synchronous: it must be durable before the charge.
+   */
   private async markAllCharged(notes: ChargeNote[]): Promise<boolean[]> {
     const unique = [...new Map(notes.map((note) => [idOf(note), note])).values()].sort(byId);
     const { rows } = await this.pool().query<{ purchase_id: string }>(
-      `UPDATE payment_attempts SET charge_id = input.charge_id, touched_at = clock_timestamp(),
+      `WITH durability AS (SELECT set_config('synchronous_commit', 'off', true))
+       UPDATE payment_attempts SET charge_id = input.charge_id, touched_at = clock_timestamp(),
          status = CASE WHEN payment_attempts.status = 'COMPLETED' THEN payment_attempts.status ELSE 'CHARGED' END
-       FROM unnest($1::uuid[], $2::text[]) AS input (purchase_id, charge_id)
+       FROM unnest($1::uuid[], $2::text[]) AS input (purchase_id, charge_id), durability
        WHERE payment_attempts.purchase_id = input.purchase_id
          AND payment_attempts.status IN ('PENDING', 'CHARGED', 'COMPLETED')
        RETURNING payment_attempts.purchase_id`,

@@ -130,16 +130,20 @@ export class PurchaseRepository {
  * One statement, from a JSON array of NewPurchases (each a PurchaseRecord with its `completed` outbox row):
  * the purchases (ON CONFLICT: a replay inserts none), and for those it inserted their tickets,
  * outbox messages and payment-attempt completions. The sub-statements share one snapshot, so each
- * works from `inserted`, never from the tables; the tickets' foreign keys are checked at the end
- * of the statement, when the purchases are there.
+ * works from `inserted`, never from the tables. Tickets have no foreign key to purchases (migration
+ * TicketsWithoutPurchaseFk): this is the only statement that writes tickets, and it writes them only
+ * for the purchases it has just inserted, which are never deleted. Keep it that way.
  */
 const INSERT_PURCHASES = `
   WITH input AS (
-    SELECT r.*, e.value -> 'completed' AS completed, e.position
-    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(value, position),
-         jsonb_to_record(e.value) AS r(id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
-                                       currency char(3), "chargeId" varchar, status purchase_status,
-                                       "createdAt" timestamptz, "canceledAt" timestamptz, "seatIds" int[])
+    -- One set-returning call for the whole array: per-element jsonb_to_record calls cost PostgreSQL
+    -- about twice as much.
+    SELECT * FROM ROWS FROM (
+      jsonb_to_recordset($1::jsonb) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
+                                        currency char(3), "chargeId" varchar, status purchase_status,
+                                        "createdAt" timestamptz, "canceledAt" timestamptz, "seatIds" int[], completed jsonb)
+    ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
+                           "createdAt", "canceledAt", "seatIds", completed, position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt", "canceledAt"

@@ -6,6 +6,7 @@ import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
+import { performanceOfId } from '../ids';
 import { seatIdsFromList } from './purchase';
 import { ackFlushed, canceledPurchases, deliverDuePurchases, ensureFlushGroup, StreamEntry } from './purchase-scripts';
 import { withCompletedMessages } from './purchase-outbox';
@@ -238,12 +239,12 @@ export class PurchaseFlusher {
 
     // Only after commit. A crash before this line replays the batch: a no-op in PostgreSQL.
     const written = [...purchases, ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId }))];
-    // The user index and the id pointer live outside the performance's slot: plain commands.
+    // The user index and the id pointer live outside the performance's slot: plain commands. Only
+    // ids of the previous version have a pointer; an id that carries this performance has none.
     const outside = this.redis.pipeline();
     for (const { id, userId } of written) {
-      outside
-        .zrem(userPurchasesKey(userId), `${performanceId}:${id}`)
-        .pexpire(purchasePointerKey(id), FLUSHED_RETENTION_MS);
+      outside.zrem(userPurchasesKey(userId), `${performanceId}:${id}`);
+      if (performanceOfId(id) !== performanceId) outside.pexpire(purchasePointerKey(id), FLUSHED_RETENTION_MS);
     }
     await Promise.all([
       ackFlushed(
