@@ -15,6 +15,7 @@ import Redis from 'ioredis';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { checkOutcome } from '../loadtest/check-outcome.mjs';
+import { buildIfStale } from './build-if-stale.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -26,8 +27,8 @@ const { values } = parseArgs({
     'spawn-rate': { type: 'string' },
     // Buyers log in before the run; behind Nginx (which rate-limits logins) point this at a replica.
     'prepare-target': { type: 'string' },
-    // The stack this script starts runs the built apps; skip the build when dist is current (the
-    // test suite builds once before it starts, and a rebuild would pull dist from under other tests).
+    // The stack this script starts runs the built apps, built first when dist is stale
+    // (scripts/build-if-stale.mjs); --no-build runs dist as it is (the test suite built it).
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -77,10 +78,7 @@ async function reachable() {
 
 async function startStack() {
   console.log(`nothing answers at ${target}: starting api, batch and mailer`);
-  if (!values['no-build']) {
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('build failed');
-  }
+  if (!values['no-build']) buildIfStale();
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],

@@ -47,7 +47,7 @@ describe('two api processes behind Nginx', () => {
   let nginx: LocalNginx;
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     replicas = [];
     for (let i = 0; i < 2; i++) {
       const port = await freePort();

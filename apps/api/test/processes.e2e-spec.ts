@@ -6,8 +6,8 @@ const STARTED: Record<AppName, string> = { api: 'api listening', batch: 'batch s
 describe('built apps as processes', () => {
   let env: TestEnv;
 
-  beforeAll(() => {
-    env = createTestEnv({ PORT: '0' });
+  beforeAll(async () => {
+    env = await createTestEnv({ PORT: '0' });
   });
   afterAll(async () => destroyTestEnv(env));
 

@@ -14,7 +14,7 @@ describe('outbox relay (real PostgreSQL and RabbitMQ)', () => {
   let broker: Awaited<ReturnType<typeof inspectBroker>>;
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     // The first relay creates and migrates the database; the second joins it.
     relays = [await startRelay(env)];
     relays.push(await startRelay(env));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
 import { callScript, defineScripts, LuaScript } from './lua-script';
 import { createRedis } from './redis.module';
 
@@ -13,7 +13,7 @@ describe('Lua scripts on the real Redis', () => {
   let script: LuaScript;
 
   beforeAll(() => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     redis = createRedis(env);
     const dir = mkdtempSync(join(tmpdir(), 'bo-lua-'));
     script = { name: 'addToBoth', numberOfKeys: 2, file: join(dir, 'add-to-both-2.lua') };
