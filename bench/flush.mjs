@@ -11,17 +11,15 @@
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import pg from 'pg';
-import { dropBenchRun } from './cleanup.mjs';
+import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RATE = Number(process.env.FLUSH_RATE ?? 0);
 const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
@@ -54,17 +52,10 @@ function cpuMicros(pid) {
 }
 
 function startBatch(nodeArgs = []) {
-  return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
-    env,
-    stdio: 'ignore',
-  });
+  return startApp('batch', env, { nodeArgs });
 }
 
-async function stopBatch(batch) {
-  if (batch.exitCode !== null || batch.signalCode !== null) return;
-  batch.kill('SIGTERM');
-  await new Promise((r) => batch.once('exit', r));
-}
+const stopBatch = (batch) => stopApps([batch]);
 
 async function waitForBatch() {
   for (let i = 0; i < 600; i += 1) {
@@ -125,7 +116,8 @@ async function prepareDatabase(db) {
 
 /** What purchase.lua and the api write for one purchase, in one pipeline. */
 function appendPurchases(redis, performanceId, purchases) {
-  const tag = `{perf:${performanceId}}`;
+  const { performanceKeys, purchasePointerKey, userPurchasesKey } = redisKeys();
+  const keys = performanceKeys(performanceId);
   const pipeline = redis.pipeline();
   for (const p of purchases) {
     const now = Date.now();
@@ -150,10 +142,10 @@ function appendPurchases(redis, performanceId, purchases) {
       now,
     ];
     pipeline
-      .hset(`${tag}:purchase:${p.id}`, 'status', 'PAID', ...record)
-      .xadd(`${tag}:purchases`, '*', 'type', 'purchase', ...record)
-      .set(`purchase-performance:${p.id}`, performanceId)
-      .zadd(`user-purchases:${p.userId}`, now, `${performanceId}:${p.id}`);
+      .hset(keys.purchase(p.id), 'status', 'PAID', ...record)
+      .xadd(keys.purchaseStream, '*', 'type', 'purchase', ...record)
+      .set(purchasePointerKey(p.id), performanceId)
+      .zadd(userPurchasesKey(p.userId), now, `${performanceId}:${p.id}`);
   }
   return pipeline.exec();
 }
@@ -262,7 +254,7 @@ async function main() {
     await stopBatch(batch);
     await db.end().catch(() => undefined);
     redis.disconnect();
-    await dropBenchRun({
+    await dropRun({
       database: `bo_flushbench_${id}`,
       keyPrefix: prefix,
       namespace: env.RABBITMQ_NAMESPACE,

@@ -5,7 +5,7 @@
 // --target, runs Locust headless for D seconds writing CSV and HTML under loadtest/results/,
 // waits for the write-behind flush and the e-mails, checks the outcome, prints a summary and
 // exits non-zero if any check fails.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { checkOutcome } from '../loadtest/check-outcome.mjs';
 import { buildIfStale } from './build-if-stale.mjs';
+import { redisKeys, startApp, stopApps } from './stack.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -103,21 +104,15 @@ async function startStack() {
     // The run signs its buyers up from one address.
     SIGNUP_RATE_LIMIT: '0',
   };
-  for (const app of ['api', 'batch', 'mailer']) {
-    const child = spawn(process.execPath, [join(root, 'dist/apps', app, 'apps', app, 'src/main.js')], {
-      env: appEnv,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    started.push(child);
-  }
+  for (const app of ['api', 'batch', 'mailer'])
+    started.push(startApp(app, appEnv, { stdio: ['ignore', 'ignore', 'inherit'] }));
   for (let i = 0; i < 150 && !(await reachable()); i += 1) await new Promise((r) => setTimeout(r, 200));
   if (!(await reachable())) throw new Error('the stack did not become ready');
   return admin;
 }
 
 async function stopStack() {
-  for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(started.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  await stopApps(started);
   if (smtp) await new Promise((resolve) => smtp.close(resolve));
 }
 
@@ -266,7 +261,7 @@ async function observed(performanceId, answered) {
        WHERE performance_id = $1 AND status = 'ACTIVE'`,
       [performanceId],
     );
-    const counts = await redis.hgetall(`{perf:${performanceId}}:counts`);
+    const counts = await redis.hgetall(redisKeys().performanceKeys(performanceId).counts);
     // Seats sold over time, cancellations aside: when the sale reached 95 % and 100 % of the house.
     const sales = await db.query(
       `SELECT p.created_at AS at, count(*)::int AS seats FROM purchases p JOIN tickets t ON t.purchase_id = p.id
