@@ -26,7 +26,6 @@ async function main(): Promise<void> {
   // (P9); any number of batch processes may reconcile at once (row locks, SKIP LOCKED).
   app.get(PaymentReconcileLoop).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
-  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =
     metricsPort === undefined
