@@ -47,6 +47,9 @@ export default defineConfig({
           environment: 'node',
           // The same as the int project: vitest runs the two together, in one pool.
           maxWorkers: WORKERS,
+          // The property tests and the lint-rule tests are CPU-bound: 5 s (the default) is too
+          // little for them on a loaded machine, where the suite must stay green.
+          testTimeout: 30_000,
         },
       },
       {
