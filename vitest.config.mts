@@ -1,12 +1,39 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const libs = ['core', 'config', 'database', 'redis', 'messaging', 'logging', 'ticketing', 'testing', 'auth'];
 const alias = Object.fromEntries(libs.map((lib) => [`@app/${lib}`, resolve(import.meta.dirname, `libs/${lib}/src`)]));
 
 // SWC keeps decorator metadata, which Nest's dependency injection needs.
 const plugins = [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022' } })];
+
+const INTEGRATION_FILES = [
+  '{apps,libs,loadtest,deploy}/**/*.int-spec.ts',
+  '{apps,libs,loadtest,deploy}/**/*.e2e-spec.ts',
+];
+/**
+ * Integration files that need the machine to themselves: the load test (Locust and three app
+ * processes at full speed) and the short fault drill (a whole stack under faults, with latency
+ * bounds). `npm test` runs them after the others, one at a time.
+ */
+const EXCLUSIVE_FILES = ['loadtest/loadtest.e2e-spec.ts', 'deploy/test/fault-drill.e2e-spec.ts'];
+/**
+ * One worker per core, and at least two: integration files mostly wait on services and child
+ * processes, so two files share a two-core machine well (measured in README "Tests").
+ */
+const WORKERS = Math.max(2, availableParallelism());
+const integration = {
+  environment: 'node' as const,
+  pool: 'forks' as const,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  // Checks the services, then migrates the template database every test database is cloned from.
+  globalSetup: ['libs/testing/src/global-setup.ts'],
+  // Every Lua script runs checked: a script touching a key it was not given in KEYS fails.
+  setupFiles: ['libs/testing/src/lua-key-check.setup.ts'],
+};
 
 export default defineConfig({
   plugins,
@@ -20,20 +47,36 @@ export default defineConfig({
           name: 'unit',
           include: ['{apps,libs,loadtest,deploy}/**/*.spec.ts', 'eslint.config.spec.ts'],
           environment: 'node',
+          // The same as the int project: vitest runs the two together, in one pool.
+          maxWorkers: WORKERS,
+          // The property tests and the lint-rule tests are CPU-bound: 5 s (the default) is too
+          // little for them on a loaded machine, where the suite must stay green.
+          testTimeout: 30_000,
         },
       },
       {
         plugins,
         resolve: { alias },
         test: {
+          ...integration,
           name: 'int',
-          include: ['{apps,libs,loadtest,deploy}/**/*.int-spec.ts', '{apps,libs,loadtest,deploy}/**/*.e2e-spec.ts'],
-          environment: 'node',
-          pool: 'forks',
-          testTimeout: 60_000,
-          hookTimeout: 120_000,
-          globalSetup: ['libs/testing/src/global-setup.ts'],
-          setupFiles: ['libs/testing/src/lua-key-check.setup.ts'],
+          include: INTEGRATION_FILES,
+          exclude: [...configDefaults.exclude, ...EXCLUSIVE_FILES],
+          // Every file has its own database, Redis prefix, RabbitMQ namespace and ports (see
+          // libs/testing), so files run side by side.
+          maxWorkers: WORKERS,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          ...integration,
+          name: 'int-serial',
+          include: EXCLUSIVE_FILES,
+          // Files that load the whole machine run alone, after the others (vitest runs projects
+          // without file parallelism last, one file at a time).
+          fileParallelism: false,
         },
       },
       {

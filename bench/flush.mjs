@@ -11,7 +11,7 @@
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
 import pg from 'pg';
-import { dropBenchRun } from './cleanup.mjs';
+import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Hold and purchase ids as the api makes them (they carry the performance: no pointer keys).
@@ -57,17 +57,10 @@ function cpuMicros(pid) {
 }
 
 function startBatch(nodeArgs = []) {
-  return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
-    env,
-    stdio: 'ignore',
-  });
+  return startApp('batch', env, { nodeArgs });
 }
 
-async function stopBatch(batch) {
-  if (batch.exitCode !== null || batch.signalCode !== null) return;
-  batch.kill('SIGTERM');
-  await new Promise((r) => batch.once('exit', r));
-}
+const stopBatch = (batch) => stopApps([batch]);
 
 async function waitForBatch() {
   for (let i = 0; i < 600; i += 1) {
@@ -128,7 +121,8 @@ async function prepareDatabase(db) {
 
 /** What purchase.lua writes for one purchase, and the api's entry in the buyer's index, in one pipeline. */
 function appendPurchases(redis, performanceId, purchases) {
-  const tag = `{perf:${performanceId}}`;
+  const { performanceKeys, userPurchasesKey } = redisKeys();
+  const keys = performanceKeys(performanceId);
   const pipeline = redis.pipeline();
   for (const p of purchases) {
     const now = Date.now();
@@ -153,9 +147,9 @@ function appendPurchases(redis, performanceId, purchases) {
       now,
     ];
     pipeline
-      .hset(`${tag}:purchase:${p.id}`, 'status', 'PAID', ...record)
-      .xadd(`${tag}:purchases`, '*', 'type', 'purchase', ...record)
-      .zadd(`user-purchases:${p.userId}`, now, `${performanceId}:${p.id}`);
+      .hset(keys.purchase(p.id), 'status', 'PAID', ...record)
+      .xadd(keys.purchaseStream, '*', 'type', 'purchase', ...record)
+      .zadd(userPurchasesKey(p.userId), now, `${performanceId}:${p.id}`);
   }
   return pipeline.exec();
 }
@@ -264,7 +258,7 @@ async function main() {
     await stopBatch(batch);
     await db.end().catch(() => undefined);
     redis.disconnect();
-    await dropBenchRun({
+    await dropRun({
       database: `bo_flushbench_${id}`,
       keyPrefix: prefix,
       namespace: env.RABBITMQ_NAMESPACE,

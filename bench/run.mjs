@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
-import { dropBenchRun } from './cleanup.mjs';
+import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
@@ -141,10 +141,7 @@ function summary(name, result, baseline, expectedStatus = 200) {
 
 // BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the api (written when it exits).
 const apiNodeArgs = process.env.BENCH_API_NODE_ARGS ? process.env.BENCH_API_NODE_ARGS.split(' ') : [];
-const api = spawn(process.execPath, [...apiNodeArgs, join(root, 'dist/apps/api/apps/api/src/main.js')], {
-  env,
-  stdio: 'inherit',
-});
+const api = startApp('api', env, { nodeArgs: apiNodeArgs, stdio: 'inherit' });
 const plain = spawn(process.execPath, [join(root, 'bench/plain-fastify.mjs'), String(PLAIN_PORT)], {
   stdio: 'inherit',
 });
@@ -280,10 +277,8 @@ try {
 
   printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
 } finally {
-  plain.kill('SIGTERM');
-  api.kill('SIGTERM');
-  await new Promise((r) => api.once('exit', r));
-  await dropBenchRun({
+  await stopApps([plain, api]);
+  await dropRun({
     database: `bo_bench_${id}`,
     keyPrefix: env.REDIS_KEY_PREFIX,
     namespace: env.RABBITMQ_NAMESPACE,
@@ -450,10 +445,11 @@ async function benchPurchases(adminToken, trivial) {
   const flushStarted = Date.now();
   // BENCH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the flushing batch (written when it exits).
   const batchNodeArgs = process.env.BENCH_BATCH_NODE_ARGS ? process.env.BENCH_BATCH_NODE_ARGS.split(' ') : [];
-  const batch = spawn(process.execPath, [...batchNodeArgs, join(root, 'dist/apps/batch/apps/batch/src/main.js')], {
-    env: { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0', METRICS_PORT: String(PORT + 301) },
-    stdio: 'ignore',
-  });
+  const batch = startApp(
+    'batch',
+    { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0', METRICS_PORT: String(PORT + 301) },
+    { nodeArgs: batchNodeArgs },
+  );
   let persisted = 0;
   let firstRowAt = 0;
   try {
@@ -467,8 +463,7 @@ async function benchPurchases(adminToken, trivial) {
       await new Promise((r) => setTimeout(r, 20));
     }
   } finally {
-    batch.kill('SIGTERM');
-    await new Promise((r) => batch.once('exit', r));
+    await stopApps([batch]);
     await db.end();
   }
   const seconds = Math.max(0.001, (Date.now() - firstRowAt) / 1000);

@@ -32,7 +32,7 @@ const failing = (outcome: LoadOutcome) =>
 
 describe('load-run outcome checker', () => {
   it('passes a correct sale', () => {
-    expect(checkOutcome(goodOutcome()).every((c) => c.ok)).toBe(true);
+    expect(checkOutcome(goodOutcome()).filter((c) => !c.ok)).toEqual([]);
   });
 
   it('fails when a seat was sold twice (two answers, or two active tickets)', () => {

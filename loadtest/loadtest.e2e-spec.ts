@@ -35,8 +35,8 @@ function runLoadtest(env: TestEnv, port: number): Promise<{ code: number | null;
 describe('npm run loadtest: a short on-sale under Locust, checked', () => {
   let env: TestEnv;
 
-  beforeAll(() => {
-    env = createTestEnv();
+  beforeAll(async () => {
+    env = await createTestEnv();
   });
   afterAll(async () => destroyTestEnv(env));
 

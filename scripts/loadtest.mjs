@@ -5,7 +5,7 @@
 // --target, runs Locust headless for D seconds writing CSV and HTML under loadtest/results/,
 // waits for the write-behind flush and the e-mails, checks the outcome, prints a summary and
 // exits non-zero if any check fails.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,8 @@ import Redis from 'ioredis';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { checkOutcome } from '../loadtest/check-outcome.mjs';
+import { buildIfStale } from './build-if-stale.mjs';
+import { redisKeys, startApp, stopApps } from './stack.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -26,8 +28,8 @@ const { values } = parseArgs({
     'spawn-rate': { type: 'string' },
     // Buyers log in before the run; behind Nginx (which rate-limits logins) point this at a replica.
     'prepare-target': { type: 'string' },
-    // The stack this script starts runs the built apps; skip the build when dist is current (the
-    // test suite builds once before it starts, and a rebuild would pull dist from under other tests).
+    // The stack this script starts runs the built apps, built first when dist is stale
+    // (scripts/build-if-stale.mjs); --no-build runs dist as it is (the test suite built it).
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -77,10 +79,7 @@ async function reachable() {
 
 async function startStack() {
   console.log(`nothing answers at ${target}: starting api, batch and mailer`);
-  if (!values['no-build']) {
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('build failed');
-  }
+  if (!values['no-build']) buildIfStale();
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -105,21 +104,15 @@ async function startStack() {
     // The run signs its buyers up from one address.
     SIGNUP_RATE_LIMIT: '0',
   };
-  for (const app of ['api', 'batch', 'mailer']) {
-    const child = spawn(process.execPath, [join(root, 'dist/apps', app, 'apps', app, 'src/main.js')], {
-      env: appEnv,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    started.push(child);
-  }
+  for (const app of ['api', 'batch', 'mailer'])
+    started.push(startApp(app, appEnv, { stdio: ['ignore', 'ignore', 'inherit'] }));
   for (let i = 0; i < 150 && !(await reachable()); i += 1) await new Promise((r) => setTimeout(r, 200));
   if (!(await reachable())) throw new Error('the stack did not become ready');
   return admin;
 }
 
 async function stopStack() {
-  for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(started.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  await stopApps(started);
   if (smtp) await new Promise((resolve) => smtp.close(resolve));
 }
 
@@ -268,7 +261,7 @@ async function observed(performanceId, answered) {
        WHERE performance_id = $1 AND status = 'ACTIVE'`,
       [performanceId],
     );
-    const counts = await redis.hgetall(`{perf:${performanceId}}:counts`);
+    const counts = await redis.hgetall(redisKeys().performanceKeys(performanceId).counts);
     // Seats sold over time, cancellations aside: when the sale reached 95 % and 100 % of the house.
     const sales = await db.query(
       `SELECT p.created_at AS at, count(*)::int AS seats FROM purchases p JOIN tickets t ON t.purchase_id = p.id

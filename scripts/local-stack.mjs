@@ -1,8 +1,9 @@
 // What `npm start` and `npm run start:cluster` share: running the local processes in the
 // foreground with prefixed output, the mail catcher, and stopping them all together.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildIfStale } from './build-if-stale.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIL_WEB_PORT = 1080;
@@ -11,9 +12,7 @@ export const MAIL_SMTP_PORT = 1025;
 export const appEntry = (app) => join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
 
 export function buildOrExit() {
-  console.log('building…');
-  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
+  buildIfStale();
 }
 
 /** Processes that live and die together: one exiting stops the others; Ctrl-C or SIGTERM stops all. */

@@ -27,7 +27,7 @@ describe('log lines of api, batch and mailer, field by field against ECS', () =>
   const lines = new Map<AppName, LogLine[]>();
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     const port = await freePort();
     const processes = APPS.map((app) => new AppProcess(app, { ...env, PORT: String(port) }));
     await Promise.all(processes.map((proc, i) => proc.waitForLine(STARTED[APPS[i]])));

@@ -182,7 +182,7 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
     await redis.start();
     proxy = await TcpProxy.create(5672);
     smtp = await TestSmtpServer.create();
-    env = createTestEnv({
+    env = await createTestEnv({
       REDIS_URL: redis.url,
       RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
       SMTP_URL: smtp.url,

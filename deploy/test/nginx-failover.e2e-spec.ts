@@ -47,7 +47,7 @@ describe('two api processes behind Nginx', () => {
   let nginx: LocalNginx;
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     replicas = [];
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
@@ -71,7 +71,7 @@ describe('two api processes behind Nginx', () => {
 
   it('spreads requests over both replicas and passes the request id through', async () => {
     const answers = await Promise.all(Array.from({ length: 40 }, () => get(`${nginx.url}/health/live`)));
-    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(answers.filter((answer) => answer.status !== 200)).toEqual([]);
     expect(new Set(answers.map((answer) => answer.upstream))).toEqual(
       new Set(replicas.map((replica) => `127.0.0.1:${replica.port}`)),
     );
@@ -85,8 +85,8 @@ describe('two api processes behind Nginx', () => {
     const killedAddress = `127.0.0.1:${killed.port}`;
     let stopAt = Infinity;
     const killer = (async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      // Lines are written right after the turn that logged them; have some written before the kill.
+      // Traffic flows through the replica, and lines are written right after the turn that logged
+      // them: the kill comes once some are written.
       await vi.waitFor(() => expect(accessLines(readLogFiles(killed.logDir, 'api')).length).toBeGreaterThan(0), {
         timeout: 10_000,
       });
@@ -100,7 +100,7 @@ describe('two api processes behind Nginx', () => {
     const failed = answers.filter((answer) => answer.status < 200 || answer.status >= 300);
     expect(failed).toEqual([]);
     const upstreams = answers.map((answer) => answer.upstream);
-    expect(upstreams.some((upstream) => upstream.includes(killedAddress))).toBe(true);
+    expect(upstreams).toContainEqual(expect.stringContaining(killedAddress));
     expect(answers.at(-1)!.upstream).toBe(`127.0.0.1:${replicas[1].port}`);
 
     const answered = nginx.accessLines().filter((line) => line.status >= 200 && line.status < 300);

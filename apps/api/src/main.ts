@@ -18,7 +18,6 @@ async function main(): Promise<void> {
   const app = await createApiApp(ApiModule, { logger });
   await listen(app);
   // With METRICS_PORT, /metrics is served there only (the public port answers 404 for it).
-  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =
     metricsPort === undefined

@@ -24,7 +24,7 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
-    env = createTestEnv();
+    env = await createTestEnv();
     expect(run('--email', 'first@example.com', '--password', 'first-password').code).toBe(0);
     db = new Client({ connectionString: env.DATABASE_URL });
     await db.connect();

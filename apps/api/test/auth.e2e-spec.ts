@@ -448,7 +448,7 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
 
 describe('admin bootstrap on replicas starting together', () => {
   it('leaves exactly one admin when two API instances start at once, then again on restart', async () => {
-    const env = createTestEnv({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    const env = await createTestEnv({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     const start = async () => {
       const app = await createApiApp(ApiModule, { overrides: env, logger: false });
       await app.init();

@@ -60,8 +60,13 @@ class FailingController {
     await this.db.query('INSERT INTO dup_probe VALUES (1)');
   }
 
+  /** Requests that entered `slow`: the test closes the app once all of its requests have. */
+  static slowEntered = 0;
+
   @Get('slow')
   async slow(): Promise<{ done: true }> {
+    FailingController.slowEntered += 1;
+    // Simulated work, under way while the app closes.
     await new Promise((r) => setTimeout(r, 400));
     return { done: true };
   }
@@ -301,7 +306,7 @@ describe('graceful close', () => {
     await api.app.listen({ port: 0, host: '127.0.0.1' });
     const url = await api.app.getUrl();
     const inFlight = Array.from({ length: 10 }, () => fetch(`${url}/api/v1/test-errors/slow`).then((r) => r.json()));
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => FailingController.slowEntered === 10, 'the 10 requests in the handler', 30_000, 5);
     await api.close();
     expect(await Promise.all(inFlight)).toEqual(Array(10).fill({ done: true }));
     await expect(fetch(`${url}/health/live`)).rejects.toThrow();

@@ -186,7 +186,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
   }
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     api = new AppProcess('api', {

@@ -34,7 +34,7 @@ describe('METRICS_PORT: /metrics and /health/live on a port of their own (built 
   const running: Running[] = [];
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     for (const app of ['api', 'batch', 'mailer'] as const) {
       const [port, metricsPort] = [await freePort(), await freePort()];
       const proc = new AppProcess(app, { ...env, PORT: String(port), METRICS_PORT: String(metricsPort) });

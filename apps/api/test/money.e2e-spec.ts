@@ -170,7 +170,7 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
 describe('the OpenAPI document', () => {
   // The built api: descriptions and optionality come from the Swagger CLI plugin of the Nest build.
   it('describes money as integers in minor units, with a currency beside each', async () => {
-    const env = createTestEnv({ PORT: String(await freePort()) });
+    const env = await createTestEnv({ PORT: String(await freePort()) });
     const api = new AppProcess('api', env);
     try {
       await api.waitForLine('api listening');
@@ -210,7 +210,7 @@ describe('the OpenAPI document', () => {
 
 describe('DEFAULT_CURRENCY', () => {
   it('is the currency of an event created without one', async () => {
-    const env = createTestEnv({ DEFAULT_CURRENCY: 'JPY' });
+    const env = await createTestEnv({ DEFAULT_CURRENCY: 'JPY' });
     const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(env)] }).compile();
     await moduleRef.init();
     try {

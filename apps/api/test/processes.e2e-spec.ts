@@ -6,11 +6,12 @@ const STARTED: Record<AppName, string> = { api: 'api listening', batch: 'batch s
 describe('built apps as processes', () => {
   let env: TestEnv;
 
-  beforeAll(() => {
-    env = createTestEnv({ PORT: '0' });
+  beforeAll(async () => {
+    env = await createTestEnv({ PORT: '0' });
   });
   afterAll(async () => destroyTestEnv(env));
 
+  // Sixty process starts: up to 10 minutes on a loaded two-core machine (each start is CPU-bound).
   // The signal arrives the moment each process says it started, while its RabbitMQ channels may
   // still be declaring the topology: nothing may be cut off unhandled, and the exit code is 0.
   it('every app starts on its own and exits 0 on SIGTERM and on SIGTERM + SIGINT, twenty times over', async () => {
@@ -42,7 +43,7 @@ describe('built apps as processes', () => {
         });
       }
     }
-  }, 300_000);
+  }, 600_000);
 
   it('refuses to start with a bad variable and names it', async () => {
     const proc = new AppProcess('api', { ...env, PORT: 'eighty' });

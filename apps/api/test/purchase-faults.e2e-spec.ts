@@ -10,7 +10,7 @@ import { ApiHarness, AppProcess, createSession, freePort, startApi, TestSession 
 import { HoldService, performanceKeys, PurchaseFlusher, PurchaseService, SeatStateStore } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { createPerformance, sleep } from './purchase-helpers';
+import { createPerformance } from './purchase-helpers';
 
 /** Buys each seat in a one-seat hold, spread over `buyers`; returns the ids of the purchases (each one a 201). */
 async function buyMany(
@@ -57,7 +57,7 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, t
     const value = await read();
     if (done(value)) return value;
     if (Date.now() > until) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await sleep(5);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -75,7 +75,8 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
     // A short claim idle time: the restarted batch takes the killed one's entries over quickly.
     const batch = new AppProcess('batch', {
       ...api.env,
-      PURCHASE_FLUSH_AGE_SECONDS: '1',
+      // Cut-off now: a backlog made before the start is all due at once, with no wait for the clock.
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
       PURCHASE_CLAIM_IDLE_SECONDS: '2',
       // Small batches, several in flight: the backlog takes many of them, so the kill lands mid-flush.
       PURCHASE_FLUSH_BATCH_SIZE: '100',
@@ -105,7 +106,6 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
 
   it('loses and duplicates nothing when batch is killed (SIGKILL) while flushing a large backlog, then restarted', async () => {
     const { performanceId, ids } = await backlog(3000);
-    await sleep(1100);
 
     const first = await startBatch();
     const partial = await waitFor(
@@ -138,13 +138,20 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
 
   it('loses and duplicates nothing with two batch processes flushing at once', async () => {
     await Promise.all([startBatch(), startBatch()]);
-    const { ids } = await backlog(2000);
+    const { performanceId, ids } = await backlog(2000);
     const final = await waitFor(
       () => countPersisted(api.env.DATABASE_URL, ids),
       (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
       30_000,
     );
-    await sleep(1500);
+    // Every entry acknowledged and trimmed: neither process has anything left to write again.
+    const raw = new Redis(api.env.REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
+    await waitFor(
+      () => raw.xlen(performanceKeys(performanceId).purchaseStream),
+      (length) => length === 0,
+      30_000,
+    );
+    raw.disconnect();
     expectExactlyOnce(await countPersisted(api.env.DATABASE_URL, ids), ids.length);
     expect(final.tickets).toBe(ids.length);
   }, 120_000);
@@ -200,7 +207,6 @@ describe('write-behind when Redis (AOF, appendfsync always) is killed before the
 
     await killRedis();
     await startRedis();
-    await sleep(1100);
 
     const flusher = api.app.get(PurchaseFlusher);
     const flushed = await waitFor(

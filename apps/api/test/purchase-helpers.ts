@@ -85,5 +85,3 @@ export async function persisted(databaseUrl: string, purchaseIds: string[]) {
     await db.end();
   }
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

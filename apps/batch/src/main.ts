@@ -30,7 +30,6 @@ async function main(): Promise<void> {
   // any number of batch processes may admit at once (one atomic script per step).
   app.get(WaitingRoomAdmitLoop).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
-  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =
     metricsPort === undefined

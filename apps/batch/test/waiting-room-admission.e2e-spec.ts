@@ -18,7 +18,7 @@ describe('waiting-room admission by two built batch processes (real Redis)', () 
   const batches: { proc: AppProcess; metricsPort: number }[] = [];
 
   beforeAll(async () => {
-    env = createTestEnv({ WAITING_ROOM_ADMIT_PAUSE_MS: '10' });
+    env = await createTestEnv({ WAITING_ROOM_ADMIT_PAUSE_MS: '10' });
     redis = createRedis(parseEnv(env));
     store = new WaitingRoomStore(redis);
   });

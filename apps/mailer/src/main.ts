@@ -15,7 +15,6 @@ async function main(): Promise<void> {
   // On SIGTERM it stops taking messages and finishes the e-mails in hand before closing.
   await app.get(PurchaseMailConsumer).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
-  // The .env file is read by the app's ConfigModule: ask the app, not the early loadEnv().
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =
     metricsPort === undefined

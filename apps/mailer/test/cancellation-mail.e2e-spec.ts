@@ -28,7 +28,7 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    env = createTestEnv({ SMTP_URL: smtp.url });
+    env = await createTestEnv({ SMTP_URL: smtp.url });
     relay = await startRelay(env);
     mailer = await startMailer(env);
     db = dataSourceOf(relay);

@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { ATTEMPTS_HEADER, LAST_ERROR_HEADER, purchaseCompletedMessageId, topologyOf } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
-import { dataSourceOf, inspectBroker, startMailer, startRelay } from './mail-harness';
+import { dataSourceOf, handledSince, inspectBroker, mailOutcomes, startMailer, startRelay } from './mail-harness';
 import {
   deliveriesByPurchase,
   EVENT_TITLE,
+  expectOneEmailEach,
   seedPerformance,
   seedPurchases,
   unpublishedCount,
@@ -27,7 +28,7 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    env = createTestEnv({
+    env = await createTestEnv({
       SMTP_URL: smtp.url,
       MAIL_MAX_ATTEMPTS: '4',
       MAIL_RETRY_BASE_MS: '100',
@@ -81,6 +82,7 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
   });
 
   it('sends nothing more when the message comes again (published twice, outbox row re-published)', async () => {
+    const before = await mailOutcomes(mailer);
     const [purchase] = await seedPurchases(db, performanceId, 1);
     await waitUntil(async () => (await deliveriesByPurchase(db)).get(purchase.purchaseId) === 1, 'first delivery');
 
@@ -89,25 +91,29 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
     // As if a relay crashed between the broker's confirm and its commit.
     await db.query('UPDATE outbox SET published_at = NULL WHERE message_id = $1', [purchase.messageId]);
     await waitUntil(async () => (await unpublishedCount(db)) === 0, 'outbox re-published');
-    await waitUntil(async () => (await broker.messageCount(topology().purchaseCompletedQueue)) === 0, 'queue drained');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The three copies reached the mailer and each was recognised as sent already.
+    await waitUntil(
+      async () => (await mailOutcomes(mailer))['already-sent'] - before['already-sent'] >= 3,
+      'three copies handled as already sent',
+    );
 
+    await waitUntil(async () => (await mailOutcomes(mailer)).sent > before.sent, 'the first copy counted as sent');
+    const after = await mailOutcomes(mailer);
+    expect({ alreadySent: after['already-sent'] - before['already-sent'], sent: after.sent - before.sent }).toEqual({
+      alreadySent: 3,
+      sent: 1,
+    });
     expect(smtp.received.filter((e) => e.to.includes(purchase.buyerEmail))).toHaveLength(1);
     expect((await deliveriesByPurchase(db)).get(purchase.purchaseId)).toBe(1);
   });
 
   it('sends each of many purchases exactly once', async () => {
+    const before = await mailOutcomes(mailer);
     const purchases = await seedPurchases(db, performanceId, 40);
-    await waitUntil(
-      async () => purchases.every((p) => smtp.received.some((e) => e.to.includes(p.buyerEmail))),
-      'all e-mails received',
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const purchase of purchases) {
-      expect(smtp.received.filter((e) => e.to.includes(purchase.buyerEmail))).toHaveLength(1);
-    }
-    const counts = await deliveriesByPurchase(db);
-    expect(purchases.every((p) => counts.get(p.purchaseId) === 1)).toBe(true);
+    // Every message finished (sent, or found sent already): no copy is left to send again.
+    await waitUntil(async () => (await handledSince(mailer, before)) >= purchases.length, 'all 40 messages handled');
+    const emailsTo = (p: { buyerEmail: string }) => smtp.received.filter((e) => e.to.includes(p.buyerEmail)).length;
+    expectOneEmailEach(purchases, emailsTo, await deliveriesByPurchase(db));
   });
 
   it('shows the amount in the currency of the event: 2100 EUR minor units are €21.00', async () => {
@@ -122,6 +128,7 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
 
   it('retries a message whose purchase is not in the database yet, and sends once it is', async () => {
     const purchaseId = randomUUID();
+    const before = await mailOutcomes(mailer);
     await broker.publishPurchaseCompleted(
       {
         purchaseId,
@@ -134,8 +141,8 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
       },
       purchaseCompletedMessageId(purchaseId),
     );
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    // The purchase arrives while the message waits in a retry queue.
+    // The purchase arrives once the message was tried without it, while it waits in a retry queue.
+    await waitUntil(async () => (await mailOutcomes(mailer)).retried > before.retried, 'a try without the purchase');
     const [purchase] = await seedPurchases(db, performanceId, 1, { withOutbox: false, purchaseIds: [purchaseId] });
     await waitUntil(async () => (await deliveriesByPurchase(db)).get(purchaseId) === 1, 'late delivery');
     expect(smtp.received.filter((e) => e.to.includes(purchase.buyerEmail))).toHaveLength(1);

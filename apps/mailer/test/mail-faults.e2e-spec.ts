@@ -1,19 +1,19 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseEnv } from '@app/config';
 import { ATTEMPTS_HEADER, topologyOf } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, TcpProxy, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
-import { dataSourceOf, inspectBroker, startMailer, startRelay } from './mail-harness';
+import { OutboxRelayLoop } from '../../batch/src/loops/outbox-relay.loop';
+import { dataSourceOf, handledSince, inspectBroker, mailOutcomes, startMailer, startRelay } from './mail-harness';
 import {
   deliveriesByPurchase,
+  expectOneEmailEach,
   seedPerformance,
   seedPurchases,
   SeededPurchase,
   unpublishedCount,
 } from './purchase-fixture';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * RabbitMQ "goes down" for the relay and the mailer only: both reach the broker through a TCP
@@ -30,12 +30,13 @@ describe('purchase e-mails when RabbitMQ or SMTP is down (real services)', () =>
   let broker: Awaited<ReturnType<typeof inspectBroker>>;
   let performanceId: number;
 
-  const emailsTo = (purchase: SeededPurchase) => smtp.received.filter((e) => e.to.includes(purchase.buyerEmail));
+  const emailCount = (purchase: SeededPurchase) =>
+    smtp.received.filter((e) => e.to.includes(purchase.buyerEmail)).length;
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
     proxy = await TcpProxy.create(5672);
-    env = createTestEnv({
+    env = await createTestEnv({
       SMTP_URL: smtp.url,
       RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
       MAIL_MAX_ATTEMPTS: '8',
@@ -59,38 +60,52 @@ describe('purchase e-mails when RabbitMQ or SMTP is down (real services)', () =>
   });
 
   it('keeps purchases in the outbox while RabbitMQ is unreachable, then sends each e-mail once', async () => {
+    const before = await mailOutcomes(mailer);
+    // Counts the relay's passes: it must have tried, not merely not run yet.
+    const passes = vi.spyOn(relay.get(OutboxRelayLoop) as unknown as { step: () => Promise<boolean> }, 'step');
     await proxy.cut();
     const purchases = await seedPurchases(db, performanceId, 20);
-    await sleep(2000);
+    const seeded = passes.mock.calls.length;
+    await waitUntil(() => passes.mock.calls.length >= seeded + 3, 'three relay passes while RabbitMQ is down');
+    passes.mockRestore();
     expect(await unpublishedCount(db)).toBe(20);
     expect(smtp.received).toHaveLength(0);
 
     await proxy.restore();
+    // Every message finished (sent, or found sent already): no copy is left to send again.
     await waitUntil(
-      () => purchases.every((p) => emailsTo(p).length > 0),
-      'all e-mails after the broker is back',
+      async () => (await handledSince(mailer, before)) >= purchases.length,
+      'all 20 messages handled after the broker is back',
       45_000,
     );
-    await sleep(500);
-    expect(purchases.map((p) => emailsTo(p).length)).toEqual(purchases.map(() => 1));
     expect(await unpublishedCount(db)).toBe(0);
-    const deliveries = await deliveriesByPurchase(db);
-    expect(purchases.every((p) => deliveries.get(p.purchaseId) === 1)).toBe(true);
+    expectOneEmailEach(purchases, emailCount, await deliveriesByPurchase(db));
   });
 
   it('retries with backoff while SMTP is down, then sends each e-mail once', async () => {
     await smtp.stop();
+    const before = await mailOutcomes(mailer);
     const purchases = await seedPurchases(db, performanceId, 10);
     // The relay publishes them; every try fails while SMTP is down, so nothing is recorded sent.
     await waitUntil(async () => (await unpublishedCount(db)) === 0, 'the outbox relayed', 20_000);
+    // Two failed tries per message on average (8 are allowed): the mailer retries, it does not drop.
+    await waitUntil(
+      async () => (await mailOutcomes(mailer)).retried - before.retried >= 2 * purchases.length,
+      'two retries per message while SMTP is down',
+      20_000,
+    );
     expect((await deliveriesByPurchase(db)).size).toBe(20);
+    expect(smtp.received).toHaveLength(20);
 
     await smtp.start();
-    await waitUntil(() => purchases.every((p) => emailsTo(p).length > 0), 'all e-mails after SMTP is back', 20_000);
-    await sleep(500);
-    expect(purchases.map((p) => emailsTo(p).length)).toEqual(purchases.map(() => 1));
-    const deliveries = await deliveriesByPurchase(db);
-    expect(purchases.every((p) => deliveries.get(p.purchaseId) === 1)).toBe(true);
+    await waitUntil(
+      async () => (await handledSince(mailer, before)) >= purchases.length,
+      'all 10 messages handled after SMTP is back',
+      20_000,
+    );
+    const after = await mailOutcomes(mailer);
+    expect({ sent: after.sent - before.sent, failed: after.failed - before.failed }).toEqual({ sent: 10, failed: 0 });
+    expectOneEmailEach(purchases, emailCount, await deliveriesByPurchase(db));
   });
 
   it('parks the message in the dead-letter queue after the last try, having sent nothing', async () => {
@@ -125,7 +140,7 @@ describe('purchase e-mails when the SMTP server answers the message too late (re
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    env = createTestEnv({
+    env = await createTestEnv({
       SMTP_URL: smtp.url,
       SMTP_REPLY_TIMEOUT_MS: '1000',
       MAIL_RETRY_BASE_MS: '100',

@@ -29,6 +29,23 @@ export async function startRelay(env: EnvSource & { LOG_DIR: string }): Promise<
   return app;
 }
 
+/**
+ * How many messages the in-process mailer finished with each outcome: `sent`, `already-sent`,
+ * `canceled`, `uncertain`, or `retried` / `failed` when a try threw (its deliveries counter).
+ */
+export async function mailOutcomes(mailer: INestApplicationContext): Promise<Record<string, number>> {
+  const { values } = await mailer.get(PurchaseMailConsumer).deliveries.get();
+  return Object.fromEntries(values.map((value) => [String(value.labels.outcome), value.value]));
+}
+
+/** Messages the mailer finished for good (every outcome but a retry), counted since `before`. */
+export async function handledSince(mailer: INestApplicationContext, before: Record<string, number>): Promise<number> {
+  const now = await mailOutcomes(mailer);
+  return Object.keys(now)
+    .filter((outcome) => outcome !== 'retried')
+    .reduce((sum, outcome) => sum + now[outcome] - (before[outcome] ?? 0), 0);
+}
+
 export function dataSourceOf(app: INestApplicationContext): DataSource {
   return app.get(DataSource);
 }

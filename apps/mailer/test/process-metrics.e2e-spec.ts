@@ -26,7 +26,7 @@ describe('batch and mailer metrics count the work done', () => {
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    env = createTestEnv({ SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: '2', MAIL_RETRY_BASE_MS: '100' });
+    env = await createTestEnv({ SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: '2', MAIL_RETRY_BASE_MS: '100' });
     // Only for the database (migrated at its start) and the fixtures; it runs no loop.
     context = await NestFactory.createApplicationContext(BatchModule.forRoot(env), { logger: false });
     for (const app of ['batch', 'mailer'] as const) {

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PurchaseCompletedMessage, purchaseCompletedMessageId, ROUTING } from '@app/messaging';
@@ -122,4 +123,20 @@ export async function deliveriesByPurchase(dataSource: DataSource): Promise<Map<
     'SELECT purchase_id, count(*)::int AS count FROM email_deliveries GROUP BY purchase_id',
   );
   return new Map(rows.map((row) => [row.purchase_id, row.count]));
+}
+
+/**
+ * Asserts that each purchase got exactly one e-mail and one delivery row; on failure the diff
+ * names every purchase with its counts.
+ */
+export function expectOneEmailEach(
+  purchases: SeededPurchase[],
+  emailsTo: (purchase: SeededPurchase) => number,
+  deliveries: Map<string, number>,
+): void {
+  const counts = (of: (purchase: SeededPurchase) => { emails: number; deliveries: number }) =>
+    Object.fromEntries(purchases.map((purchase) => [purchase.purchaseId, of(purchase)]));
+  expect(counts((p) => ({ emails: emailsTo(p), deliveries: deliveries.get(p.purchaseId) ?? 0 }))).toEqual(
+    counts(() => ({ emails: 1, deliveries: 1 })),
+  );
 }

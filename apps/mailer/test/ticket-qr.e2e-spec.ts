@@ -40,7 +40,7 @@ describe('the purchase e-mail carries a QR code per ticket (outbox → RabbitMQ 
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    env = createTestEnv({ SMTP_URL: smtp.url, PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    env = await createTestEnv({ SMTP_URL: smtp.url, PURCHASE_FLUSH_AGE_SECONDS: '0' });
     relay = await startRelay(env);
     mailer = await startMailer(env);
     db = dataSourceOf(relay);

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '@app/redis';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 describe('RedisThrottlerStorage (real Redis)', () => {
@@ -10,7 +10,7 @@ describe('RedisThrottlerStorage (real Redis)', () => {
   let storage: RedisThrottlerStorage;
 
   beforeAll(() => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     redis = createRedis(env);
     storage = new RedisThrottlerStorage(redis);
   });
@@ -39,7 +39,13 @@ describe('RedisThrottlerStorage (real Redis)', () => {
     const hit = () => storage.increment('caller-d', 60_000, 1, 200, 'login');
     await hit();
     expect(await hit()).toMatchObject({ isBlocked: true });
-    await new Promise((r) => setTimeout(r, 300));
+    // Redis expires the block key after its 200 ms; the storage reads no clock of its own.
+    await waitUntil(
+      async () => (await redis.exists('throttle:{login:caller-d}:blocked')) === 0,
+      'block ended',
+      5000,
+      10,
+    );
     expect(await hit()).toMatchObject({ totalHits: 1, isBlocked: false });
   });
 });

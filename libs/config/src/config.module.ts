@@ -1,38 +1,37 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv as parseEnvFile } from 'node:util';
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ConfigModule as NestConfigModule, ConfigService } from '@nestjs/config';
 import { Env, EnvSource, parseEnv } from './env';
 
-const ENV_KEY = 'boxoffice';
-
 /**
- * The only reader of process.env (and of a `.env` file, when present). Everything else injects
- * the validated, typed `Env`. `overrides` lets tests and scripts change single values.
+ * The only reader of process.env and of the `.env` file: every entry point (the apps, their
+ * loggers, the CLIs, the migration DataSource) gets its configuration from {@link loadEnv}, so all
+ * of them see the same values. Everything else injects the validated, typed `Env`.
  */
 @Global()
 @Module({})
 export class ConfigModule {
+  /** `Env` from {@link loadEnv}; `overrides` lets tests and scripts change single values. Throws ConfigError. */
   static forRoot(overrides: EnvSource = {}): DynamicModule {
     return {
       module: ConfigModule,
-      imports: [
-        NestConfigModule.forRoot({
-          envFilePath: '.env',
-          validate: (raw: EnvSource) => ({ [ENV_KEY]: parseEnv({ ...raw, ...overrides }) }),
-        }),
-      ],
-      providers: [
-        {
-          provide: Env,
-          inject: [ConfigService],
-          useFactory: (config: ConfigService) => config.getOrThrow<Env>(ENV_KEY),
-        },
-      ],
+      providers: [{ provide: Env, useFactory: () => loadEnv(overrides) }],
       exports: [Env],
     };
   }
 }
 
-/** For code that runs outside Nest (CLI scripts, the migration DataSource). */
+/**
+ * The configuration, validated: `overrides` over process.env over the `.env` file of the working
+ * directory (when there is one; a variable set in the environment wins, as with Nest's
+ * ConfigModule). Throws ConfigError naming every invalid variable.
+ */
 export function loadEnv(overrides: EnvSource = {}): Readonly<Env> {
-  return parseEnv({ ...process.env, ...overrides });
+  return parseEnv({ ...envFile(), ...process.env, ...overrides });
+}
+
+function envFile(): EnvSource {
+  const path = resolve('.env');
+  return existsSync(path) ? parseEnvFile(readFileSync(path, 'utf8')) : {};
 }

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PollingLoop } from './polling-loop';
 
+/** Steps at once (no timer of its own); says more is waiting for the first `busyFor` steps. */
 class CountingLoop extends PollingLoop {
   steps = 0;
-  inStep = false;
   constructor(private readonly busyFor: number) {
     super();
   }
@@ -11,36 +11,78 @@ class CountingLoop extends PollingLoop {
     this.startLoop(pauseMs);
   }
   protected async step(): Promise<boolean> {
-    this.inStep = true;
-    await new Promise((r) => setTimeout(r, 5));
     this.steps += 1;
-    this.inStep = false;
     return this.steps < this.busyFor;
   }
 }
 
+/** Each step waits until the test lets it finish. */
+class GatedLoop extends PollingLoop {
+  inStep = false;
+  steps = 0;
+  private release?: () => void;
+  start(pauseMs: number): void {
+    this.startLoop(pauseMs);
+  }
+  finishStep(): void {
+    this.release?.();
+  }
+  protected async step(): Promise<boolean> {
+    this.inStep = true;
+    await new Promise<void>((resolve) => (this.release = resolve));
+    this.steps += 1;
+    this.inStep = false;
+    return true;
+  }
+}
+
+/** Runs every pending promise job and every timer due within `ms` of fake time. */
+const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
 describe('PollingLoop', () => {
-  it('runs again at once while there is work, then pauses', async () => {
+  // The clock is the test's: pauses end when the test says so, not after real time went by.
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('runs again at once while there is work, then pauses for exactly pauseMs', async () => {
     const loop = new CountingLoop(5);
     loop.start(10_000);
-    await new Promise((r) => setTimeout(r, 200));
-    // Five busy steps back to back, then one that found nothing, then a long pause.
+    await advance(0);
+    // Five steps back to back, the fifth finding nothing more: then the pause.
     expect(loop.steps).toBe(5);
+    await advance(9_999);
+    expect(loop.steps).toBe(5);
+    await advance(1);
+    expect(loop.steps).toBe(6);
     await loop.stop();
   });
 
-  it('stops at once from a pause, and waits for a step in progress', async () => {
-    const paused = new CountingLoop(1);
-    paused.start(60_000);
-    await new Promise((r) => setTimeout(r, 30));
-    const started = Date.now();
-    await paused.stop();
-    expect(Date.now() - started).toBeLessThan(1000);
+  it('stops at once from a pause, without waiting for it to end', async () => {
+    const loop = new CountingLoop(1);
+    loop.start(60_000);
+    await advance(0);
+    expect(loop.steps).toBe(1);
+    let stopped = false;
+    const stopping = loop.stop().then(() => (stopped = true));
+    await advance(0);
+    expect(stopped).toBe(true);
+    await stopping;
+    await advance(60_000);
+    expect(loop.steps).toBe(1);
+  });
 
-    const busy = new CountingLoop(1_000_000);
-    busy.start(0);
-    await new Promise((r) => setTimeout(r, 12));
-    await busy.stop();
-    expect(busy.inStep).toBe(false);
+  it('waits for the step in progress before it resolves, and starts no other', async () => {
+    const loop = new GatedLoop();
+    loop.start(0);
+    await advance(0);
+    expect(loop.inStep).toBe(true);
+    let stopped = false;
+    const stopping = loop.stop().then(() => (stopped = true));
+    await advance(1_000);
+    expect(stopped).toBe(false);
+    loop.finishStep();
+    await stopping;
+    expect(loop.inStep).toBe(false);
+    expect(loop.steps).toBe(1);
   });
 });

@@ -13,7 +13,7 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
   let db: DataSource;
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = await createTestEnv();
     await ensureDatabase(env.DATABASE_URL);
     db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
     await runMigrations(db);

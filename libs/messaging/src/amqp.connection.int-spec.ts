@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnv, deleteTopology, RABBITMQ_URL, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TestEnv } from '@app/testing';
 import { AmqpConnection } from './amqp.connection';
 import { retryPolicyOf, topologyOf } from './messaging.module';
 import { RetryingConsumer } from './retrying-consumer';
@@ -24,7 +24,7 @@ describe('RabbitMQ connection and topology (real broker)', () => {
   let channel: amqp.Channel;
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     topology = topologyOf(parseEnv(env));
     connection = new AmqpConnection(env.RABBITMQ_URL, topology, `boxoffice-test-${env.RABBITMQ_NAMESPACE}`);
     await connection.channel.waitForConnect();

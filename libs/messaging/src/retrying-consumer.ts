@@ -81,6 +81,7 @@ export class RetryingConsumer {
     if (this.consuming) {
       this.consuming = false;
       await this.channel.cancelAll().catch(() => undefined);
+      this.logger.log(`${this.options.queue}: taking no more messages; finishing ${this.inFlight.size} in hand`);
     }
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.channel.close().catch(() => undefined);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
 import { callScript, defineScripts, LuaScript } from './lua-script';
 import { createRedis } from './redis.module';
 
@@ -22,7 +22,7 @@ describe('Lua scripts on the real Redis', () => {
   let redis: Redis;
 
   beforeAll(() => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     redis = createRedis(env);
   });
   afterAll(async () => {
@@ -82,7 +82,7 @@ describe('the key check of Lua scripts', () => {
   let redis: Redis;
 
   beforeAll(() => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     redis = createRedis(env);
   });
   afterAll(async () => {

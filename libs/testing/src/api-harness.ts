@@ -16,7 +16,7 @@ export interface ApiHarness {
 
 /** Starts the API in-process on its own test environment, logging to the env's LOG_DIR. */
 export async function startApi(factory: ApiFactory, overrides: EnvSource = {}): Promise<ApiHarness> {
-  const env = createTestEnv(overrides);
+  const env = await createTestEnv(overrides);
   const logger = createLogger({ app: 'api', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: 'none', accessLog: true });
   const app = await factory({ overrides: env, logger });
   await app.init();

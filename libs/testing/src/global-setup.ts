@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { templateDatabase } from './template-database';
 
 const SERVICES = [
   { name: 'PostgreSQL', port: 5432 },
@@ -15,7 +16,10 @@ function reachable(port: number): Promise<boolean> {
   });
 }
 
-/** Fails the run at once, with a clear message, when a service the tests need is down. */
+/**
+ * Fails the run at once, with a clear message, when a service the tests need is down; then
+ * migrates the template database once for the whole run (test files clone it, see test-env.ts).
+ */
 export default async function setup(): Promise<void> {
   const down: string[] = [];
   for (const service of SERVICES) {
@@ -24,4 +28,5 @@ export default async function setup(): Promise<void> {
   if (down.length > 0) {
     throw new Error(`Integration tests need these services running: ${down.join(', ')}. See README "Services".`);
   }
+  await templateDatabase();
 }

@@ -50,8 +50,11 @@ export class AppProcess {
     this.child.kill(signal);
   }
 
-  /** Resolves with the first log line whose message contains `text`. */
-  async waitForLine(text: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  /**
+   * Resolves with the first log line whose message contains `text`. The default timeout allows
+   * for a start on a loaded machine (the suite must pass under `stress-ng --cpu 2`).
+   */
+  async waitForLine(text: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const found = this.lines.find((l) => String(l.message).includes(text));

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EnvSource } from '@app/config';
+import { cloneTemplateDatabase } from './template-database';
 
 export const SERVER_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -22,9 +23,23 @@ export interface TestEnv extends EnvSource {
 
 /**
  * A fresh, private world for one test file: its own database, Redis key prefix, RabbitMQ
- * namespace and log folder, so test runs never see each other's data.
+ * namespace and log folder, so test files never see each other's data, whether they run one
+ * after the other or at the same time. The database exists, cloned from the run's migrated
+ * template (see template-database.ts), so apps started on it find no migration to run.
+ * `destroyTestEnv` drops it all.
  */
-export function createTestEnv(overrides: EnvSource = {}): TestEnv {
+export async function createTestEnv(overrides: EnvSource = {}): Promise<TestEnv> {
+  const env = createTestEnvWithoutDatabase(overrides);
+  await cloneTemplateDatabase(env.DATABASE_URL);
+  return env;
+}
+
+/**
+ * The same names as `createTestEnv`, with no database created: for files that use no PostgreSQL,
+ * or that migrate a database themselves. An app started on it creates and migrates the database
+ * as in production.
+ */
+export function createTestEnvWithoutDatabase(overrides: EnvSource = {}): TestEnv {
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   return {
     NODE_ENV: 'test',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
 import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
@@ -32,7 +32,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
   const ran = new Set<string>();
 
   beforeAll(() => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     redis = createRedis(env);
     defineTicketingScripts(redis);
   });

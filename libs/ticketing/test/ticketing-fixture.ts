@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import Redis from 'ioredis';
 import { Env, EnvSource, parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
-import { createTestEnv, deleteRedisKeys, REDIS_URL } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL } from '@app/testing';
 import { HoldService, HoldStore, HoldSweeper, performanceKeys, SeatCounts, SeatStateStore } from '@app/ticketing';
 
 /** Services of the ticketing library on a real Redis, under a key prefix of their own. */
@@ -22,7 +22,7 @@ export interface TicketingFixture {
 }
 
 export function ticketingFixture(overrides: EnvSource = {}): TicketingFixture {
-  const testEnv = createTestEnv(overrides);
+  const testEnv = createTestEnvWithoutDatabase(overrides);
   const env = parseEnv(testEnv);
   const clients: Redis[] = [];
   const connect = (more: EnvSource = {}) => {

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigModule } from '@app/config';
 import { RedisModule } from '@app/redis';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
 import { Hold, HoldService, SeatStateStore, TicketingModule } from '@app/ticketing';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../../../libs/ticketing/test/ticketing-fixture';
 import { HoldSweepLoop } from './hold-sweep.loop';
@@ -82,7 +82,7 @@ describe('HoldSweepLoop', () => {
 
 describe('HoldSweepLoop in a Nest application', () => {
   it('sweeps expired holds once started as a Nest provider beside TicketingModule', async () => {
-    const env = createTestEnv({ RESERVATION_TTL_SECONDS: '1' });
+    const env = createTestEnvWithoutDatabase({ RESERVATION_TTL_SECONDS: '1' });
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(env), RedisModule, TicketingModule],
       providers: [HoldSweepLoop],

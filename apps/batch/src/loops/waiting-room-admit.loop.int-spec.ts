@@ -2,12 +2,12 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
 import { AdmissionStep, newIdOf, newShuffleSeed, waitingRoomKeys, WaitingRoomStore } from '@app/ticketing';
 import { WaitingRoomAdmitLoop } from './waiting-room-admit.loop';
 
 describe('WaitingRoomAdmitLoop, two at once (real Redis)', () => {
-  const testEnv = createTestEnv();
+  const testEnv = createTestEnvWithoutDatabase();
   const env = parseEnv(testEnv);
   const clients: Redis[] = [];
   const storeOnOwnConnection = () => {

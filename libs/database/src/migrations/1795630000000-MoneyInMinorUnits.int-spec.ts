@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { dataSourceOptions } from '../data-source.options';
 import { MIGRATIONS } from '../migrations';
@@ -72,7 +72,7 @@ describe('migration MoneyInMinorUnits (real PostgreSQL)', () => {
   let old: DataSource;
 
   beforeAll(async () => {
-    env = createTestEnv();
+    env = createTestEnvWithoutDatabase();
     await ensureDatabase(env.DATABASE_URL);
     old = await dataSource(env, BEFORE_MONEY).initialize();
     await runMigrations(old);

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
-import { createTestEnv, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
 import { newIdOf } from '../ids';
 import { newShuffleSeed, seedCommitment, shuffledArrivals } from './shuffle';
 import { waitingRoomKeys } from './waiting-room-keys';
@@ -10,7 +10,7 @@ import { RawTicket, WaitingRoomStore } from './waiting-room.store';
 import { StoredWaitingRoom } from './waiting-room.types';
 
 describe('WaitingRoomStore (real Redis)', () => {
-  const testEnv = createTestEnv();
+  const testEnv = createTestEnvWithoutDatabase();
   const env = parseEnv(testEnv);
   const clients: Redis[] = [];
   const connect = () => {

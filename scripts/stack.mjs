@@ -1,0 +1,97 @@
+// What the scripts that run the built apps share (scripts/loadtest.mjs, bench/run.mjs,
+// bench/flush.mjs): the built entry points, starting and stopping them, the Redis key layout from
+// its one source (libs/ticketing/src/redis-keys.ts, as built), and removing what a run left on the
+// shared services (its database, Redis keys, RabbitMQ queues and exchanges).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import Redis from 'ioredis';
+import pg from 'pg';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The built entry point of `api`, `batch` or `mailer` (`npm run build`, or scripts/build-if-stale.mjs). */
+export function appEntry(app) {
+  return join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
+}
+
+/**
+ * Starts a built app as a child process.
+ * @param {'api' | 'batch' | 'mailer'} app
+ * @param {NodeJS.ProcessEnv} env its whole environment
+ * @param {{ nodeArgs?: string[], stdio?: import('node:child_process').StdioOptions }} [options]
+ */
+export function startApp(app, env, { nodeArgs = [], stdio = 'ignore' } = {}) {
+  const entry = appEntry(app);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
+  return spawn(process.execPath, [...nodeArgs, entry], { env, stdio });
+}
+
+/** Sends SIGTERM to every child still running and resolves once all have exited. */
+export async function stopApps(children) {
+  await Promise.all(
+    children.map((child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return undefined;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      return exited;
+    }),
+  );
+}
+
+/**
+ * The ticketing rules' Redis keys (`performanceKeys`, `purchasePointerKey`, `userPurchasesKey`,
+ * …), from the built api: the one definition the apps use, never a copy. Needs a build.
+ * @returns {typeof import('../libs/ticketing/src/redis-keys')}
+ */
+export function redisKeys() {
+  return createRequire(import.meta.url)(join(root, 'dist/apps/api/libs/ticketing/src/redis-keys.js'));
+}
+
+/**
+ * Drops a run's database, deletes every key under its prefix and its queues and exchanges.
+ * @param {{ database: string, keyPrefix: string, namespace: string, redisUrl?: string, rabbitmqUrl?: string }} run
+ */
+export async function dropRun({ database, keyPrefix, namespace, redisUrl, rabbitmqUrl }) {
+  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  await dropQueues(namespace, rabbitmqUrl ?? 'amqp://guest:guest@127.0.0.1:5672');
+  await dropKeys(keyPrefix, redisUrl ?? 'redis://127.0.0.1:6379');
+}
+
+async function dropKeys(prefix, url) {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function dropQueues(namespace, url) {
+  const connection = await amqp.connect(url);
+  try {
+    const listing = spawnSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8' });
+    const channel = await connection.createChannel();
+    for (const queue of (listing.stdout ?? '').split('\n').filter((q) => q.startsWith(namespace))) {
+      await channel.deleteQueue(queue.trim());
+    }
+    for (const exchange of ['events', 'dead']) await channel.deleteExchange(`${namespace}.${exchange}`);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
