@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { RedisCommand, sendAcrossSlots } from '@app/redis';
 import { Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
@@ -235,13 +236,12 @@ export class PurchaseFlusher {
 
     // Only after commit. A crash before this line replays the batch: a no-op in PostgreSQL.
     const written = [...purchases, ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId }))];
-    // The user index and the id pointer live outside the performance's slot: plain commands.
-    const outside = this.redis.pipeline();
-    for (const { id, userId } of written) {
-      outside
-        .zrem(userPurchasesKey(userId), `${performanceId}:${id}`)
-        .pexpire(purchasePointerKey(id), FLUSHED_RETENTION_MS);
-    }
+    // The user index and the id pointer live outside the performance's slot: plain commands,
+    // each in its own slot on a Cluster (see sendAcrossSlots).
+    const outside = written.flatMap(({ id, userId }): RedisCommand[] => [
+      ['zrem', userPurchasesKey(userId), `${performanceId}:${id}`],
+      ['pexpire', purchasePointerKey(id), FLUSHED_RETENTION_MS],
+    ]);
     await Promise.all([
       ackFlushed(
         this.redis,
@@ -249,7 +249,7 @@ export class PurchaseFlusher {
         written.map(({ id }) => keys.purchase(id)),
         { group: FLUSH_GROUP, retentionMs: FLUSHED_RETENTION_MS, entryIds: batch.entryIds },
       ),
-      outside.exec(),
+      sendAcrossSlots(this.redis, outside),
     ]);
   }
 

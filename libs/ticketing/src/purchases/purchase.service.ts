@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { sendAcrossSlots } from '@app/redis';
 import { Env } from '@app/config';
 import {
   NewPaymentAttempt,
@@ -351,12 +352,14 @@ export class PurchaseService {
       '-inf',
     );
     if (members.length === 0) return [];
-    const reads = this.redis.pipeline();
-    for (const member of members) {
-      const [performanceId, purchaseId] = member.split(':');
-      reads.hgetall(performanceKeys(Number(performanceId)).purchase(purchaseId));
-    }
-    const replies = (await reads.exec()) ?? [];
+    // Purchases of different performances lie in different Cluster slots (see sendAcrossSlots).
+    const replies = await sendAcrossSlots(
+      this.redis,
+      members.map((member) => {
+        const [performanceId, purchaseId] = member.split(':');
+        return ['hgetall', performanceKeys(Number(performanceId)).purchase(purchaseId)];
+      }),
+    );
     return replies
       .map(([error, record]) => {
         if (error) throw error;
