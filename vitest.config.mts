@@ -32,7 +32,7 @@ export default defineConfig({
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          globalSetup: ['libs/testing/src/global-setup.ts'],
+          globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
           setupFiles: ['libs/testing/src/lua-key-check.setup.ts'],
         },
       },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import type { EnvSource } from '@app/config';
 
 export const SERVER_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -13,6 +14,8 @@ export interface TestEnv extends EnvSource {
   DATABASE_URL: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
+  /** Set when the run has TEST_REDIS_CLUSTER=1 (see redis-cluster.global-setup.ts). */
+  REDIS_CLUSTER_NODES?: string;
   RABBITMQ_URL: string;
   RABBITMQ_NAMESPACE: string;
   LOG_DIR: string;
@@ -22,7 +25,8 @@ export interface TestEnv extends EnvSource {
 
 /**
  * A fresh, private world for one test file: its own database, Redis key prefix, RabbitMQ
- * namespace and log folder, so test runs never see each other's data.
+ * namespace and log folder, so test runs never see each other's data. On a run with
+ * TEST_REDIS_CLUSTER=1 it points Redis at the run's shared local Redis Cluster.
  */
 export function createTestEnv(overrides: EnvSource = {}): TestEnv {
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -31,6 +35,7 @@ export function createTestEnv(overrides: EnvSource = {}): TestEnv {
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/bo_test_${id}`,
     REDIS_URL,
     REDIS_KEY_PREFIX: `bo_test_${id}:`,
+    ...(testRedisClusterNodes() ? { REDIS_CLUSTER_NODES: testRedisClusterNodes() } : {}),
     RABBITMQ_URL,
     RABBITMQ_NAMESPACE: `bo_test_${id}`,
     LOG_DIR: mkdtempSync(join(tmpdir(), `bo-logs-${id}-`)),
@@ -38,4 +43,13 @@ export function createTestEnv(overrides: EnvSource = {}): TestEnv {
     LOG_LEVEL: 'info',
     ...overrides,
   } as TestEnv;
+}
+
+/** REDIS_CLUSTER_NODES of the run's shared Redis Cluster, or '' (single Redis, or outside the int project). */
+export function testRedisClusterNodes(): string {
+  try {
+    return inject('testRedisClusterNodes') ?? '';
+  } catch {
+    return '';
+  }
 }
