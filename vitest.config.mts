@@ -30,7 +30,7 @@ const integration = {
   testTimeout: 60_000,
   hookTimeout: 120_000,
   // Checks the services, then migrates the template database every test database is cloned from.
-  globalSetup: ['libs/testing/src/global-setup.ts'],
+  globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
   // Every Lua script runs checked: a script touching a key it was not given in KEYS fails.
   setupFiles: ['libs/testing/src/lua-key-check.setup.ts'],
 };
@@ -90,7 +90,7 @@ export default defineConfig({
           environment: 'node',
           pool: 'forks',
           hookTimeout: 120_000,
-          globalSetup: ['libs/testing/src/global-setup.ts'],
+          globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
         },
       },
     ],

@@ -229,7 +229,16 @@ function answeredOutcome() {
 async function observed(performanceId, answered) {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
-  const redis = new Redis(redisUrl, { keyPrefix: redisPrefix });
+  // REDIS_CLUSTER_NODES (host:port,…) as the apps read it: a Cluster client, REDIS_URL ignored.
+  const redis = env.REDIS_CLUSTER_NODES
+    ? new Redis.Cluster(
+        env.REDIS_CLUSTER_NODES.split(',').map((node) => ({
+          host: node.slice(0, node.lastIndexOf(':')),
+          port: Number(node.slice(node.lastIndexOf(':') + 1)),
+        })),
+        { keyPrefix: redisPrefix },
+      )
+    : new Redis(redisUrl, { keyPrefix: redisPrefix });
   try {
     // Wait for the write-behind flush (and the e-mails) to catch up with what was answered.
     const until = Date.now() + (flushAgeSeconds + 60) * 1000;

@@ -1,8 +1,12 @@
 // What `npm start` and `npm run start:cluster` share: running the local processes in the
 // foreground with prefixed output, the mail catcher, and stopping them all together.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRedisCluster } from './redis-cluster.mjs';
 import { buildIfStale } from './build-if-stale.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +22,8 @@ export function buildOrExit() {
 /** Processes that live and die together: one exiting stops the others; Ctrl-C or SIGTERM stops all. */
 export class ProcessGroup {
   children = [];
+  /** Run after every child has exited, before onStopped (e.g. stopping a local Redis Cluster). */
+  cleanups = [];
   stopping = false;
 
   /** @param {{ onStopped?: () => void, stopSignal?: (child) => NodeJS.Signals }} options */
@@ -66,7 +72,8 @@ export class ProcessGroup {
       for (const child of live()) child.kill('SIGKILL');
       process.exit(1);
     }, 20_000);
-    Promise.all(live().map((c) => new Promise((r) => c.once('exit', r)))).then(() => {
+    Promise.all(live().map((c) => new Promise((r) => c.once('exit', r)))).then(async () => {
+      await Promise.all(this.cleanups.map((cleanup) => cleanup().catch(() => undefined)));
       clearTimeout(force);
       this.options.onStopped?.();
       process.exit(code);
@@ -76,4 +83,51 @@ export class ProcessGroup {
 
 export function mailViewerLine(env) {
   return env.SMTP_URL ? `(SMTP_URL is set: e-mails go to ${env.SMTP_URL})` : `http://127.0.0.1:${MAIL_WEB_PORT}`;
+}
+
+/**
+ * Client ports of the local Redis Cluster of `--redis-cluster` (the usual ones of the Redis Cluster
+ * tutorial), and their cluster bus ports: fixed, below the ephemeral range, checked free first.
+ */
+export const REDIS_CLUSTER_PORTS = [7000, 7001, 7002, 7003, 7004, 7005];
+export const REDIS_CLUSTER_BUS_PORTS = REDIS_CLUSTER_PORTS.map((port) => port + 10_000);
+
+function canListen(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '0.0.0.0', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `--redis-cluster`: starts a 3-primary, 3-replica Redis Cluster of Debian's redis-server on
+ * REDIS_CLUSTER_PORTS (AOF, appendfsync always, as the deployment runs Redis), stopped with the
+ * group. Returns the environment the apps need (REDIS_CLUSTER_NODES); exits when redis-server is
+ * missing or a port is taken.
+ */
+export async function startLocalRedisCluster(group) {
+  if (spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status !== 0) {
+    console.error('✗ redis-server is not installed. On Debian: apt-get install -y redis-server');
+    process.exit(1);
+  }
+  for (const port of [...REDIS_CLUSTER_PORTS, ...REDIS_CLUSTER_BUS_PORTS]) {
+    if (!(await canListen(port))) {
+      console.error(`✗ port ${port} is taken; --redis-cluster needs ${REDIS_CLUSTER_PORTS.join(', ')} and +10000 free`);
+      process.exit(1);
+    }
+  }
+  console.log('starting a local Redis Cluster (3 primaries, 3 replicas)…');
+  const cluster = await startRedisCluster({
+    ports: REDIS_CLUSTER_PORTS,
+    busPorts: REDIS_CLUSTER_BUS_PORTS,
+    dir: mkdtempSync(join(tmpdir(), 'boxoffice-redis-cluster-')),
+    aof: true,
+    onLine: (port, line) => console.log(`[redis-${port}] ${line}`),
+  }).catch((error) => {
+    console.error(`✗ the Redis Cluster did not start: ${error.message}`);
+    process.exit(1);
+  });
+  group.cleanups.push(cluster.stop);
+  return { REDIS_CLUSTER_NODES: cluster.nodes };
 }

@@ -1,21 +1,27 @@
 #!/usr/bin/env node
-// `npm run start:cluster -- --replicas N [--port P]`: the scaled-out stack on this machine without
-// Docker. Builds, starts N `api` processes on their own ports, `batch`, `mailer`, a mail catcher
-// (unless SMTP_URL is set) and Debian's nginx in front of the api processes on port P (default
-// 8080), rendered from the same template as Docker Compose. Ctrl-C or SIGTERM stops everything.
+// `npm run start:cluster -- --replicas N [--port P] [--redis-cluster]`: the scaled-out stack on this
+// machine without Docker. Builds, starts N `api` processes on their own ports, `batch`, `mailer`, a
+// mail catcher (unless SMTP_URL is set) and Debian's nginx in front of the api processes on port P
+// (default 8080), rendered from the same template as Docker Compose. `--redis-cluster` runs them
+// all on a local 3-primary, 3-replica Redis Cluster (ports 7000-7005) instead of REDIS_URL.
+// Ctrl-C or SIGTERM stops everything.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localValues, renderTemplate } from '../deploy/nginx/render.mjs';
-import { appEntry, buildOrExit, mailViewerLine, ProcessGroup } from './local-stack.mjs';
+import { appEntry, buildOrExit, mailViewerLine, ProcessGroup, startLocalRedisCluster } from './local-stack.mjs';
 
 const env = process.env;
 const FIRST_API_PORT = Number(env.PORT ?? '3000') + 1;
 
 const { values: options } = parseArgs({
-  options: { replicas: { type: 'string', default: '2' }, port: { type: 'string', default: '8080' } },
+  options: {
+    replicas: { type: 'string', default: '2' },
+    port: { type: 'string', default: '8080' },
+    'redis-cluster': { type: 'boolean', default: false },
+  },
 });
 const replicas = Number(options.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 32) {
@@ -51,7 +57,8 @@ const group = new ProcessGroup({
 });
 // METRICS_PORT stays unset here: one port cannot serve every process of this machine, so each
 // api serves /metrics on its own port, and batch and mailer serve no HTTP.
-const extra = { ...env, ...group.startMailCatcher(env), METRICS_PORT: '' };
+const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
+const extra = { ...env, ...redisCluster, ...group.startMailCatcher(env), METRICS_PORT: '' };
 apiPorts.forEach((port, i) =>
   group.run(`api-${i + 1}`, process.execPath, [appEntry('api')], { ...extra, HOST: '127.0.0.1', PORT: String(port) }),
 );
@@ -76,5 +83,6 @@ boxoffice cluster is starting: ${replicas} api processes (ports ${apiPorts.join(
   Metrics      per replica only, e.g. http://127.0.0.1:${apiPorts[0]}/metrics (nginx answers 404)
   Nginx        ${configPath} · access log ${join(runtimeDir, 'access.log')}
   Mail viewer  ${mailViewerLine(env)}
+  Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
 Ctrl-C stops everything.
 `);

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// `npm start`: the whole local stack in the foreground. Checks PostgreSQL, Redis and RabbitMQ,
-// builds, starts a mail catcher (unless SMTP_URL is set), `api`, `batch` and `mailer`, prints
-// where to look, and stops everything on Ctrl-C or SIGTERM.
+// `npm start [-- --redis-cluster]`: the whole local stack in the foreground. Checks PostgreSQL, Redis
+// and RabbitMQ, builds, starts a mail catcher (unless SMTP_URL is set), `api`, `batch` and `mailer`,
+// prints where to look, and stops everything on Ctrl-C or SIGTERM. `--redis-cluster` starts a local
+// 3-primary, 3-replica Redis Cluster (ports 7000-7005) and runs everything on it instead of REDIS_URL.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
-import { appEntry, buildOrExit, mailViewerLine, ProcessGroup, root } from './local-stack.mjs';
+import { parseArgs } from 'node:util';
+import { appEntry, buildOrExit, mailViewerLine, ProcessGroup, root, startLocalRedisCluster } from './local-stack.mjs';
 
+const { values: options } = parseArgs({ options: { 'redis-cluster': { type: 'boolean', default: false } } });
 const env = process.env;
 const port = env.PORT ?? '3000';
 
@@ -42,6 +45,7 @@ function reachable(host, portNumber) {
 
 let down = 0;
 for (const service of services) {
+  if (service.name === 'Redis' && options['redis-cluster']) continue;
   const url = new URL(service.url);
   const address = `${url.hostname}:${url.port || service.defaultPort}`;
   if (!(await reachable(url.hostname, Number(url.port || service.defaultPort)))) {
@@ -53,24 +57,30 @@ if (down > 0) process.exit(1);
 
 buildOrExit();
 
+const group = new ProcessGroup();
+const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
+
 // A first start gets one demo event to look at; a database with events is left alone.
 const seed = spawnSync(
   process.execPath,
   [join(root, 'dist/apps/api/apps/api/src/cli/seed.js'), '--if-empty', '--events', '1', '--performances', '2'],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', env: { ...env, ...redisCluster } },
 );
-if (seed.status !== 0) process.exit(seed.status ?? 1);
+// Stops the Redis Cluster too, when one was started.
+if (seed.status !== 0) group.stop(seed.status ?? 1);
+else startApps();
 
-const group = new ProcessGroup();
-const extra = group.startMailCatcher(env);
-for (const app of ['api', 'batch', 'mailer']) group.run(app, process.execPath, [appEntry(app)], { ...env, ...extra });
-
-console.log(`
+function startApps() {
+  const extra = { ...redisCluster, ...group.startMailCatcher(env) };
+  for (const app of ['api', 'batch', 'mailer']) group.run(app, process.execPath, [appEntry(app)], { ...env, ...extra });
+  console.log(`
 boxoffice is starting:
   API          http://127.0.0.1:${port}/api/v1
   Swagger UI   http://127.0.0.1:${port}/docs
   Health       http://127.0.0.1:${port}/health/ready
   Metrics      http://127.0.0.1:${port}/metrics
   Mail viewer  ${mailViewerLine(env)}
+  Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
 Ctrl-C stops everything.
 `);
+}

@@ -319,6 +319,8 @@ describe('readiness with Redis unreachable', () => {
   beforeAll(async () => {
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
       REDIS_URL: 'redis://127.0.0.1:1',
+      // Also on a TEST_REDIS_CLUSTER run: the single, unreachable Redis.
+      REDIS_CLUSTER_NODES: '',
     });
   });
   afterAll(async () => api?.close());

@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
+import { createRedis } from '@app/redis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
@@ -12,7 +13,6 @@ import {
   createTestEnv,
   destroyTestEnv,
   freePort,
-  REDIS_URL,
   startApi,
   TestSession,
 } from '@app/testing';
@@ -40,7 +40,7 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app);
-    raw = new Redis(REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
+    raw = createRedis(api.env, 'test-peek');
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
   });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { createRedis } from '@app/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, TokenService } from '@app/auth';
 import { performanceKeys } from '@app/ticketing';
-import { ApiHarness, AppProcess, createSession, REDIS_URL, startApi, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, AppProcess, createSession, startApi, TestSession, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 
@@ -65,7 +66,7 @@ describe('reservations over HTTP (real Redis)', () => {
 
   beforeAll(async () => {
     ({ api, admin } = await startWithCatalog());
-    raw = new Redis(REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
+    raw = createRedis(api.env, 'test-peek');
   });
   afterAll(async () => {
     raw?.disconnect();
@@ -252,7 +253,7 @@ describe('hold expiry with batch sweeping (real Redis, built batch process)', ()
   it('frees the seats of an expired hold within 2 s, refuses the hold, and keeps the counts right under load', async () => {
     const { api, admin } = await startWithCatalog({ RESERVATION_TTL_SECONDS: '1' });
     const batch = new AppProcess('batch', { ...api.env, LOG_CONSOLE: 'json' });
-    const raw = new Redis(REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
+    const raw = createRedis(api.env, 'test-peek');
     try {
       await batch.waitForLine('batch started');
       const performance = await newPerformance(api, admin, { seats: 40 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, PRODUCTION_METRICS_PORT, productionSecretProblem } from './env';
+import { ConfigError, parseEnv, PRODUCTION_METRICS_PORT, productionSecretProblem, redisClusterNodes } from './env';
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -36,6 +36,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('reads REDIS_CLUSTER_NODES as a list of host:port, and leaves it unset by default', () => {
+    expect(parseEnv({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    const env = parseEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis-2.internal:7001' });
+    expect(redisClusterNodes(env.REDIS_CLUSTER_NODES)).toEqual([
+      { host: '127.0.0.1', port: 7000 },
+      { host: 'redis-2.internal', port: 7001 },
+    ]);
+    expect(redisClusterNodes(undefined)).toEqual([]);
+  });
+
   it('converts numbers and keeps given values', () => {
     const env = parseEnv({ PORT: '8080', RESERVATION_TTL_SECONDS: '2', LOG_LEVEL: 'debug' });
     expect(env.PORT).toBe(8080);
@@ -48,6 +58,10 @@ describe('parseEnv', () => {
     ['PORT', '70000'],
     ['DATABASE_URL', 'mysql://x/y'],
     ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_CLUSTER_NODES', 'redis://127.0.0.1:7000'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:7000,'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:70000'],
     ['RABBITMQ_URL', 'http://x'],
     ['RESERVATION_TTL_SECONDS', '0'],
     ['MAX_SEATS_PER_RESERVATION', '2.5'],

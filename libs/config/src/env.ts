@@ -39,6 +39,28 @@ class TrustProxyRule implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'clusterNodes' })
+class ClusterNodesRule implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value !== 'string' || redisClusterNodes(value).every(({ port }) => port >= 1 && port <= 65535);
+  }
+  defaultMessage(): string {
+    return 'must name ports between 1 and 65535';
+  }
+}
+
+/**
+ * The nodes of REDIS_CLUSTER_NODES (`host:port,host:port,…`, already validated by parseEnv) as
+ * ioredis Cluster takes them; an empty list when the value is empty or unset.
+ */
+export function redisClusterNodes(value: string | undefined): { host: string; port: number }[] {
+  if (!value) return [];
+  return value.split(',').map((node) => {
+    const colon = node.lastIndexOf(':');
+    return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+  });
+}
+
 const URL_WITH_SCHEME = (schemes: string[]) => new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
 
 /** Every environment variable boxoffice reads, with its default and its rule. */
@@ -97,6 +119,17 @@ export class Env {
 
   @Matches(URL_WITH_SCHEME(['redis', 'rediss']), { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /**
+   * Seed nodes of a Redis Cluster, `host:port,host:port,…` (a few primaries are enough: the client
+   * learns the rest). When set, every process runs on a Redis Cluster client and REDIS_URL is ignored.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, {
+    message: 'must be a comma-separated list of host:port',
+  })
+  @Validate(ClusterNodesRule)
+  REDIS_CLUSTER_NODES?: string;
 
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   @Matches(/^[A-Za-z0-9_.-]{0,40}:?$/, { message: 'must be letters, digits, _ . - and may end with :' })
@@ -341,6 +374,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'ADMIN_PASSWORD',
     'DOCS_ENABLED',
     'METRICS_PORT',
+    'REDIS_CLUSTER_NODES',
   ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;

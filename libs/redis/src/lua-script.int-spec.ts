@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
+import { primaries } from './cluster';
 import { callScript, defineScripts, LuaScript } from './lua-script';
 import { createRedis } from './redis.module';
 
@@ -41,10 +42,10 @@ describe('Lua scripts on the real Redis', () => {
     defineScripts(redis, [script]);
     expect(await callScript(redis, 'addToBoth', ['{t}:a', '{t}:b'], [5])).toEqual([5, 5]);
 
-    const raw = new Redis(REDIS_URL);
+    const raw = createRedis({ ...env, REDIS_KEY_PREFIX: '' }, 'test-peek');
     expect(await raw.get(`${env.REDIS_KEY_PREFIX}{t}:a`)).toBe('5');
     // A restarted Redis has no scripts cached: ioredis must fall back from EVALSHA to EVAL.
-    await raw.script('FLUSH');
+    for (const node of primaries(raw)) await node.script('FLUSH');
     raw.disconnect();
 
     expect(await callScript(redis, 'addToBoth', ['{t}:a', '{t}:b'], [2])).toEqual([7, 7]);
@@ -103,7 +104,7 @@ describe('the key check of Lua scripts', () => {
     await expect(callScript(redis, 'badPrefix', ['{t}:k'], [])).rejects.toThrow(
       /SET touched .*\{t\}:k:built, not in KEYS/,
     );
-    const raw = new Redis(REDIS_URL);
+    const raw = createRedis({ ...env, REDIS_KEY_PREFIX: '' }, 'test-peek');
     // A script that fails part-way keeps its earlier writes: the check stops the bad write itself.
     expect(await raw.get(`${env.REDIS_KEY_PREFIX}{t}:k`)).toBe('given');
     expect(await raw.exists(`${env.REDIS_KEY_PREFIX}{t}:k:built`)).toBe(0);

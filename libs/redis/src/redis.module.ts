@@ -1,16 +1,39 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
-import { Env } from '@app/config';
+import Redis, { Cluster } from 'ioredis';
+import { Env, redisClusterNodes } from '@app/config';
 
-export function createRedis(env: Pick<Env, 'REDIS_URL' | 'REDIS_KEY_PREFIX'>, name = 'boxoffice'): Redis {
+/**
+ * The process's Redis client, with the deployment's key prefix: a plain ioredis client on
+ * REDIS_URL, or, when REDIS_CLUSTER_NODES is set, an ioredis `Cluster` typed as `Redis`. Both
+ * share the command API (commands, `defineCommand` scripts, single-slot pipelines); what differs
+ * per node (SCAN, commands across slots) goes through `./cluster.ts`.
+ */
+export function createRedis(
+  env: Pick<Env, 'REDIS_URL' | 'REDIS_KEY_PREFIX'> & { REDIS_CLUSTER_NODES?: string },
+  name = 'boxoffice',
+): Redis {
   const logger = new Logger('Redis');
-  const redis = new Redis(env.REDIS_URL, {
-    keyPrefix: env.REDIS_KEY_PREFIX,
-    connectionName: name,
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
+  const nodes = redisClusterNodes(env.REDIS_CLUSTER_NODES);
+  const retry = (times: number) => Math.min(times * 200, 2000);
+  const redis =
+    nodes.length > 0
+      ? (new Cluster(nodes, {
+          keyPrefix: env.REDIS_KEY_PREFIX,
+          redisOptions: { connectionName: name, maxRetriesPerRequest: 2 },
+          enableOfflineQueue: true,
+          clusterRetryStrategy: retry,
+          // A failover moves slots: MOVED/TRYAGAIN are retried while the cluster settles.
+          retryDelayOnFailover: 200,
+          retryDelayOnTryAgain: 200,
+          retryDelayOnClusterDown: 200,
+        }) as unknown as Redis)
+      : new Redis(env.REDIS_URL, {
+          keyPrefix: env.REDIS_KEY_PREFIX,
+          connectionName: name,
+          maxRetriesPerRequest: 2,
+          enableOfflineQueue: true,
+          retryStrategy: retry,
+        });
   let lastError = '';
   redis.on('error', (error: Error) => {
     // Reconnection retries print the same error many times a second; log each new one once.

@@ -12,3 +12,5 @@ export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';
 export { TcpProxy } from './tcp-proxy';
 export { waitUntil } from './wait-until';
+export { startTestRedisCluster } from './redis-cluster';
+export type { LocalRedisCluster } from './redis-cluster';

@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
+import { redisClusterNodes } from '@app/config';
+import { scanEveryPrimary } from '@app/redis';
 import amqp from 'amqplib';
 import { Client } from 'pg';
 import { parseEnv } from '@app/config';
 import { Topology, topologyOf } from '@app/messaging';
-import { RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL, TestEnv } from './test-env';
+import { RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL, TestEnv, testRedisClusterNodes } from './test-env';
 
 /** Drops everything a test environment created: database, Redis keys, RabbitMQ topology. */
 export async function destroyTestEnv(env: TestEnv): Promise<void> {
@@ -25,9 +27,10 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/** Deletes every key of `prefix` on the Redis at `url`, and on the run's shared Redis Cluster if any. */
 export async function deleteRedisKeys(url: string, prefix: string): Promise<number> {
   const redis = new Redis(url);
-  let deleted = 0;
+  let deleted = await deleteClusterKeys(testRedisClusterNodes(), prefix);
   try {
     let cursor = '0';
     do {
@@ -37,6 +40,23 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<numb
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+  return deleted;
+}
+
+async function deleteClusterKeys(nodes: string, prefix: string): Promise<number> {
+  if (!nodes) return 0;
+  const cluster = new Cluster(redisClusterNodes(nodes));
+  let deleted = 0;
+  try {
+    await new Promise((resolve, reject) => cluster.once('ready', resolve).once('error', reject));
+    // One DEL per key: keys of one node may lie in different slots.
+    await scanEveryPrimary(cluster as unknown as Redis, `${prefix}*`, async (keys, node) => {
+      const replies = (await node.pipeline(keys.map((key) => ['del', key])).exec()) ?? [];
+      deleted += replies.filter(([error, reply]) => !error && reply === 1).length;
+    });
+  } finally {
+    cluster.disconnect();
   }
   return deleted;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import type { EnvSource } from '@app/config';
 import { cloneTemplateDatabase } from './template-database';
 
@@ -14,6 +15,8 @@ export interface TestEnv extends EnvSource {
   DATABASE_URL: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
+  /** Set when the run has TEST_REDIS_CLUSTER=1 (see redis-cluster.global-setup.ts). */
+  REDIS_CLUSTER_NODES?: string;
   RABBITMQ_URL: string;
   RABBITMQ_NAMESPACE: string;
   LOG_DIR: string;
@@ -27,6 +30,7 @@ export interface TestEnv extends EnvSource {
  * after the other or at the same time. The database exists, cloned from the run's migrated
  * template (see template-database.ts), so apps started on it find no migration to run.
  * `destroyTestEnv` drops it all.
+ * On a run with TEST_REDIS_CLUSTER=1 it points Redis at the run's shared local Redis Cluster.
  */
 export async function createTestEnv(overrides: EnvSource = {}): Promise<TestEnv> {
   const env = createTestEnvWithoutDatabase(overrides);
@@ -46,6 +50,7 @@ export function createTestEnvWithoutDatabase(overrides: EnvSource = {}): TestEnv
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/bo_test_${id}`,
     REDIS_URL,
     REDIS_KEY_PREFIX: `bo_test_${id}:`,
+    ...(testRedisClusterNodes() ? { REDIS_CLUSTER_NODES: testRedisClusterNodes() } : {}),
     RABBITMQ_URL,
     RABBITMQ_NAMESPACE: `bo_test_${id}`,
     LOG_DIR: mkdtempSync(join(tmpdir(), `bo-logs-${id}-`)),
@@ -53,4 +58,13 @@ export function createTestEnvWithoutDatabase(overrides: EnvSource = {}): TestEnv
     LOG_LEVEL: 'info',
     ...overrides,
   } as TestEnv;
+}
+
+/** REDIS_CLUSTER_NODES of the run's shared Redis Cluster, or '' (single Redis, or outside the int project). */
+export function testRedisClusterNodes(): string {
+  try {
+    return inject('testRedisClusterNodes') ?? '';
+  } catch {
+    return '';
+  }
 }

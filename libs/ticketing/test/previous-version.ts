@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { sendAcrossSlots } from '@app/redis';
 import { Env } from '@app/config';
 import {
   HOLD_RETENTION_MS,
@@ -57,10 +58,10 @@ export async function purchaseTheOldWay(
     holdRetentionMs: HOLD_RETENTION_MS,
   });
   if (result.outcome !== 'OK') throw new Error(`the old way's purchase failed: ${result.outcome}`);
-  await redis
-    .pipeline()
-    .set(purchasePointerKey(purchaseId), String(performanceId))
-    .zadd(userPurchasesKey(userId), result.createdAt, `${performanceId}:${purchaseId}`)
-    .exec();
+  // One pipeline then; keys of two slots, so two commands on a Redis Cluster.
+  await sendAcrossSlots(redis, [
+    ['set', purchasePointerKey(purchaseId), String(performanceId)],
+    ['zadd', userPurchasesKey(userId), result.createdAt, `${performanceId}:${purchaseId}`],
+  ]);
   return purchaseId;
 }

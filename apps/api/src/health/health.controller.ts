@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { AmqpConnection } from '@app/messaging';
+import { probeScripts } from '@app/redis';
 import { Public } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 
@@ -43,7 +44,7 @@ export class HealthController {
   }
 
   /**
-   * Ready to serve the sale: PostgreSQL and Redis are reachable; 503 names the ones that are
+   * Ready to serve the sale: PostgreSQL is reachable and Redis runs a Lua script; 503 names the ones that are
    * not. RabbitMQ is not needed to serve (purchases reach it later through the outbox): while it
    * is unreachable the answer is still 200, with `status: "degraded"` and the broker under
    * `degraded`.
@@ -86,7 +87,8 @@ export class HealthController {
       const timeout = new Promise<never>((_, reject) =>
         setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS).unref(),
       );
-      await Promise.race([this.redis.ping(), timeout]);
+      // A real script, not PING: a Redis that answers PING but cannot run scripts cannot sell.
+      await Promise.race([probeScripts(this.redis), timeout]);
       return check.up();
     } catch (error) {
       return check.down({ message: error instanceof Error ? error.message : 'unreachable' });

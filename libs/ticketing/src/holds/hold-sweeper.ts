@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { sendAcrossSlots } from '@app/redis';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
 import { expireHolds } from './hold-scripts';
@@ -21,12 +22,12 @@ export class HoldSweeper {
     const [seconds, micros] = (await this.redis.time()).map(Number);
     const now = seconds * 1000 + Math.floor(micros / 1000);
 
-    // One round trip reads the due holds of every performance; most have none.
-    const reads = this.redis.pipeline();
-    for (const id of performanceIds) {
-      reads.zrangebyscore(performanceKeys(id).expiry, '-inf', now, 'LIMIT', 0, batchSize);
-    }
-    const replies = (await reads.exec()) ?? [];
+    // One round trip reads the due holds of every performance; most have none. The expiry
+    // indexes lie in different Cluster slots (see sendAcrossSlots).
+    const replies = await sendAcrossSlots(
+      this.redis,
+      performanceIds.map((id) => ['zrangebyscore', performanceKeys(id).expiry, '-inf', now, 'LIMIT', 0, batchSize]),
+    );
 
     const expired = await Promise.all(
       performanceIds.map(async (id, index) => {

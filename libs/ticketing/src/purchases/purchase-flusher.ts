@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { RedisCommand, sendAcrossSlots } from '@app/redis';
 import { Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
@@ -239,13 +240,17 @@ export class PurchaseFlusher {
 
     // Only after commit. A crash before this line replays the batch: a no-op in PostgreSQL.
     const written = [...purchases, ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId }))];
-    // The user index and the id pointer live outside the performance's slot: plain commands. Only
-    // ids of the previous version have a pointer; an id that carries this performance has none.
-    const outside = this.redis.pipeline();
-    for (const { id, userId } of written) {
-      outside.zrem(userPurchasesKey(userId), `${performanceId}:${id}`);
-      if (performanceOfId(id) !== performanceId) outside.pexpire(purchasePointerKey(id), FLUSHED_RETENTION_MS);
-    }
+    // The user index and the id pointer live outside the performance's slot: plain commands,
+    // each in its own slot on a Cluster (see sendAcrossSlots). Only ids of the previous version
+    // have a pointer; an id that carries this performance has none.
+    const outside = written.flatMap(({ id, userId }): RedisCommand[] =>
+      performanceOfId(id) === performanceId
+        ? [['zrem', userPurchasesKey(userId), `${performanceId}:${id}`]]
+        : [
+            ['zrem', userPurchasesKey(userId), `${performanceId}:${id}`],
+            ['pexpire', purchasePointerKey(id), FLUSHED_RETENTION_MS],
+          ],
+    );
     await Promise.all([
       ackFlushed(
         this.redis,
@@ -253,7 +258,7 @@ export class PurchaseFlusher {
         written.map(({ id }) => keys.purchase(id)),
         { group: FLUSH_GROUP, retentionMs: FLUSHED_RETENTION_MS, entryIds: batch.entryIds },
       ),
-      outside.exec(),
+      sendAcrossSlots(this.redis, outside),
     ]);
   }
 

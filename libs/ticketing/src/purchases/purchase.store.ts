@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { sendAcrossSlots } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -111,12 +112,14 @@ export class PurchaseStore {
   async indexedOf(userId: string, maxIndexedAt: number | null): Promise<Purchase[]> {
     const members = await this.redis.zrevrangebyscore(userPurchasesKey(userId), maxIndexedAt ?? '+inf', '-inf');
     if (members.length === 0) return [];
-    const reads = this.redis.pipeline();
-    for (const member of members) {
-      const [performanceId, purchaseId] = member.split(':');
-      reads.hgetall(performanceKeys(Number(performanceId)).purchase(purchaseId));
-    }
-    const replies = (await reads.exec()) ?? [];
+    // Purchases of different performances lie in different Cluster slots (see sendAcrossSlots).
+    const replies = await sendAcrossSlots(
+      this.redis,
+      members.map((member) => {
+        const [performanceId, purchaseId] = member.split(':');
+        return ['hgetall', performanceKeys(Number(performanceId)).purchase(purchaseId)];
+      }),
+    );
     return replies
       .map(([error, record]) => {
         if (error) throw error;

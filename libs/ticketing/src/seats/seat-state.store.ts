@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { scanEveryPrimary } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
@@ -198,14 +199,11 @@ export class SeatStateStore {
     // hold of a removed performance must not read as HELD. SCAN sees keys with the deployment's
     // prefix, which ioredis adds again to UNLINK.
     const prefix = this.redis.options.keyPrefix ?? '';
-    // The prefix is letters, digits, _ . - (see REDIS_KEY_PREFIX): no glob character either.
-    const pattern = `${prefix}${keys.everyKey}`;
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await this.redis.unlink(...found.map((key) => key.slice(prefix.length)));
-    } while (cursor !== '0');
+    // The prefix is letters, digits, _ . - (see REDIS_KEY_PREFIX): no glob character either. On a
+    // Cluster the keys all sit in the tag's slot, on one primary; the others answer none.
+    await scanEveryPrimary(this.redis, `${prefix}${keys.everyKey}`, async (found) => {
+      await this.redis.unlink(...found.map((key) => key.slice(prefix.length)));
+    });
   }
 }
 

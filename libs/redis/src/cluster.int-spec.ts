@@ -1,0 +1,67 @@
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, LocalRedisCluster, REDIS_URL, startTestRedisCluster } from '@app/testing';
+import { isCluster, primaries, scanEveryPrimary, sendAcrossSlots } from './cluster';
+import { probeScripts } from './readiness-probe';
+import { createRedis } from './redis.module';
+
+/** Keys whose hash tags land on every primary of a 3-primary cluster (slots 0-5460, 5461-10922, 10923-16383). */
+const KEYS = Array.from({ length: 30 }, (_, i) => `{k${i}}:v`);
+
+describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mode) => {
+  let cluster: LocalRedisCluster | undefined;
+  let redis: Redis;
+  const env = createTestEnvWithoutDatabase();
+
+  beforeAll(async () => {
+    if (mode === 'Redis Cluster') cluster = await startTestRedisCluster();
+    redis = createRedis({ ...env, REDIS_CLUSTER_NODES: cluster?.nodes });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await cluster?.stop();
+    await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);
+  });
+
+  it('knows which client it is', () => {
+    expect(isCluster(redis)).toBe(mode === 'Redis Cluster');
+  });
+
+  it('sends commands across slots, answering each in order with its own error', async () => {
+    const writes = await sendAcrossSlots(
+      redis,
+      KEYS.map((key, i) => ['set', key, i]),
+    );
+    expect(writes).toEqual(KEYS.map(() => [null, 'OK']));
+    const replies = await sendAcrossSlots(redis, [
+      ['get', KEYS[0]],
+      ['hgetall', KEYS[1]],
+      ['get', KEYS[29]],
+      ['hgetall', '{nothing}:here'],
+    ]);
+    expect(replies[0]).toEqual([null, '0']);
+    expect(replies[1][0]?.message).toMatch(/WRONGTYPE/);
+    expect(replies[2]).toEqual([null, '29']);
+    // Reply transformers apply as in a pipeline: HGETALL answers an object.
+    expect(replies[3]).toEqual([null, {}]);
+    expect(await sendAcrossSlots(redis, [])).toEqual([]);
+  });
+
+  it('scans every primary, and only the prefix asked for', async () => {
+    if (mode === 'Redis Cluster') expect(primaries(redis)).toHaveLength(3);
+    const found: string[] = [];
+    const holders = new Set<Redis>();
+    await scanEveryPrimary(redis, `${env.REDIS_KEY_PREFIX}{k*`, async (keys, node) => {
+      found.push(...keys);
+      holders.add(node);
+    });
+    expect(found.sort()).toEqual(KEYS.map((key) => `${env.REDIS_KEY_PREFIX}${key}`).sort());
+    expect(holders.size).toBe(mode === 'Redis Cluster' ? 3 : 1);
+  });
+
+  it('runs the readiness probe script, also after every node lost its script cache', async () => {
+    await probeScripts(redis);
+    for (const node of primaries(redis)) await node.script('FLUSH');
+    await probeScripts(redis);
+  });
+});
