@@ -1,6 +1,12 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnvWithoutDatabase, deleteRedisKeys, LocalRedisCluster, REDIS_URL, startTestRedisCluster } from '@app/testing';
+import {
+  createTestEnvWithoutDatabase,
+  deleteRedisKeys,
+  LocalRedisCluster,
+  REDIS_URL,
+  startTestRedisCluster,
+} from '@app/testing';
 import { isCluster, primaries, scanEveryPrimary, sendAcrossSlots } from './cluster';
 import { probeScripts } from './readiness-probe';
 import { createRedis } from './redis.module';
