@@ -1,6 +1,8 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Role } from '@app/auth';
+import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
@@ -24,6 +26,8 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
   let buyer: TestSession;
   let redis: Redis;
   let call: ReturnType<typeof caller>;
+  /** A second api replica on the same PostgreSQL and Redis, with its own in-process catalog copies. */
+  let replica: NestFastifyApplication;
 
   beforeAll(async () => {
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
@@ -31,11 +35,21 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     buyer = await createSession(api.app);
     redis = api.app.get(Redis);
     call = caller(api.app);
+    const logger = createLogger({ app: 'api', level: api.env.LOG_LEVEL, dir: api.env.LOG_DIR, console: 'none' });
+    replica = await createApiApp(ApiModule, { overrides: api.env, logger });
+    await replica.init();
+    await replica.getHttpAdapter().getInstance().ready();
   });
-  afterAll(async () => api?.close());
+  afterAll(async () => {
+    await replica?.close();
+    await api?.close();
+  });
 
-  it('sells nothing once a PATCH to PAUSED has answered, while many buyers hold and buy at once', async () => {
+  it('sells nothing once a PATCH to PAUSED has answered on one replica, while many buyers hold and buy on two', async () => {
     const performance = await createPerformance(api.app, admin, 400);
+    const callReplica = caller(replica);
+    // The replica keeps the performance in its in-process copies before the pause.
+    expect((await callReplica('GET', `/performances/${performance.id}`)).json().status).toBe('ON_SALE');
     const buyers = await Promise.all(Array.from({ length: 12 }, () => createSession(api.app)));
     let pausedAnswered = false;
     let pausedAt = 0;
@@ -43,7 +57,8 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     const createdAt: number[] = [];
     let next = 0;
 
-    const shop = async (session: TestSession) => {
+    const shop = async (session: TestSession, index: number) => {
+      const call = index % 2 === 0 ? callReplica : caller(api.app);
       while (next < performance.seatIds.length) {
         const startedAfterPause = pausedAnswered;
         const seatId = performance.seatIds[next++];
@@ -76,7 +91,7 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
       expect(answer.statusCode, answer.body).toBe(200);
       expect(answer.json().status).toBe('PAUSED');
     };
-    await Promise.all([pause(), ...buyers.map(shop)]);
+    await Promise.all([pause(), ...buyers.map((session, index) => shop(session, index))]);
 
     expect(createdAt.length).toBeGreaterThanOrEqual(5);
     // Every purchase was stamped (Redis TIME) before the PATCH's answer was seen.
@@ -90,6 +105,8 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     // The live counts agree: nothing held or sold after the pause moved them.
     const counts = (await call('GET', `/performances/${performance.id}`)).json();
     expect(counts.sold).toBe(createdAt.length);
+    // The replica's in-process copy was dropped by the catalog version the PATCH bumped.
+    expect((await callReplica('GET', `/performances/${performance.id}`)).json().status).toBe('PAUSED');
 
     // ON_SALE again sells again; CLOSED refuses with its own message.
     expect(
