@@ -3,12 +3,19 @@ export { dataSourceOptions } from './data-source.options';
 export { ensureDatabase, runMigrations } from './database-bootstrap';
 export { ENTITIES } from './entities';
 export { EventEntity } from './entities/event.entity';
-export { PerformanceEntity } from './entities/performance.entity';
+export { PERFORMANCE_STATUSES, PerformanceEntity } from './entities/performance.entity';
+export type { PerformanceStatus } from './entities/performance.entity';
 export { SeatEntity } from './entities/seat.entity';
 export { EventRepository } from './repositories/event.repository';
 export type { EventChanges, EventFields } from './repositories/event.repository';
 export { PerformanceRepository } from './repositories/performance.repository';
-export type { NewPerformance, PricedPerformance, SeatRow, SectionLayout } from './repositories/performance.repository';
+export type {
+  NewPerformance,
+  PerformanceLifecycleChanges,
+  PricedPerformance,
+  SeatRow,
+  SectionLayout,
+} from './repositories/performance.repository';
 export { TransactionRunner } from './transaction-runner';
 export {
   FOREIGN_KEY_VIOLATION,

@@ -8,6 +8,7 @@ import { PaymentAttempts1795650000000 } from './migrations/1795650000000-Payment
 import { TicketsWithoutPurchaseFk1795672000000 } from './migrations/1795672000000-TicketsWithoutPurchaseFk';
 import { WaitingRooms1796100000000 } from './migrations/1796100000000-WaitingRooms';
 import { TicketCheckIn1796200000000 } from './migrations/1796200000000-TicketCheckIn';
+import { PerformanceLifecycle1796300000000 } from './migrations/1796300000000-PerformanceLifecycle';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -24,4 +25,5 @@ export const MIGRATIONS: Function[] = [
   TicketsWithoutPurchaseFk1795672000000,
   WaitingRooms1796100000000,
   TicketCheckIn1796200000000,
+  PerformanceLifecycle1796300000000,
 ];

@@ -15,10 +15,32 @@ export class SalesNotOpenError extends DomainError {
   }
 }
 
-/** The performance no longer sells: it is being deleted (box-office closing comes with issue 14). */
+/** Why a performance refuses holds and purchases: its status, or its sales window ended (salesCloseAt). */
+export type SalesClosedReason = 'PAUSED' | 'CLOSED' | 'ENDED';
+
+const SALES_CLOSED_MESSAGES: Record<SalesClosedReason, string> = {
+  PAUSED: 'sales are paused for this performance',
+  CLOSED: 'sales are closed for this performance',
+  ENDED: 'sales have ended for this performance (salesCloseAt passed)',
+};
+
 export class SalesClosedError extends DomainError {
-  constructor() {
-    super('conflict', 'SalesClosed', 'sales are closed for this performance');
+  constructor(reason: SalesClosedReason = 'CLOSED') {
+    super('conflict', 'SalesClosed', SALES_CLOSED_MESSAGES[reason] ?? SALES_CLOSED_MESSAGES.CLOSED, { reason });
+  }
+}
+
+/** A buyer's cancel after the performance's cancelUntil, or on one without self-service cancel. */
+export class CancellationClosedError extends DomainError {
+  constructor(cancelUntil: Date | null) {
+    super(
+      'conflict',
+      'CancellationClosed',
+      cancelUntil
+        ? `purchases of this performance could be canceled until ${cancelUntil.toISOString()}`
+        : 'purchases of this performance cannot be canceled by the buyer',
+      { cancelUntil: cancelUntil?.toISOString() ?? null },
+    );
   }
 }
 

@@ -36,7 +36,11 @@ export function idempotencyKey(userId: string, keyDigest: string): string {
 }
 
 export interface PerformanceKeys {
-  /** Hash: salesOpenAt (epoch ms), currency (ISO 4217). Written last by registration: its existence means "registered". */
+  /**
+   * Hash: salesOpenAt (epoch ms), currency (ISO 4217), and what the scripts enforce: closed (1 while
+   * a delete runs), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms),
+   * cancelUntil (epoch ms, or 'none'). currency is written last by registration: it means "registered".
+   */
   meta: string;
   /** Hash: seat id → status letter (A available, H held, S sold). */
   seats: string;

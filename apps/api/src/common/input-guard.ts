@@ -22,6 +22,13 @@ const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 const MAX_PROBLEMS = 10;
 
+/**
+ * Top-level body fields whose `null` means something (PATCH /performances/:id: salesCloseAt null =
+ * at startsAt, cancelUntil null = no self-service cancel); the DTOs that declare them handle null,
+ * and every other DTO refuses them as unknown properties.
+ */
+export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set(['salesCloseAt', 'cancelUntil']);
+
 /** True when the JSON text nests arrays and objects deeper than `max`; one pass, no recursion. */
 export function jsonNestsDeeperThan(text: string, max: number): boolean {
   let depth = 0;
@@ -55,7 +62,9 @@ export function inputProblems(input: unknown): string[] {
   const pending: [unknown, string][] = [[input, '']];
   while (pending.length > 0 && problems.length < MAX_PROBLEMS) {
     const [value, path] = pending.pop()!;
-    if (value === null) {
+    if (value === null && NULLABLE_BODY_FIELDS.has(path)) {
+      continue;
+    } else if (value === null) {
       problems.push(`${path || 'value'} must not be null (leave an optional field out instead)`);
     } else if (typeof value === 'string') {
       const problem = stringProblem(value);

@@ -10,6 +10,7 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
@@ -78,11 +79,60 @@ export class PerformanceCreateDto {
   sections: SectionLayoutDto[];
 }
 
+const PERFORMANCE_STATUSES = ['ON_SALE', 'PAUSED', 'CLOSED'] as const;
+
+/** Admin changes of a performance's lifecycle; at least one field. */
+export class PerformanceUpdateDto {
+  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset.' })
+  @ValidateIf((dto: PerformanceUpdateDto) => dto.startsAt !== undefined)
+  @IsDateTime()
+  startsAt?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset; not after `startsAt`.' })
+  @ValidateIf((dto: PerformanceUpdateDto) => dto.salesOpenAt !== undefined)
+  @IsDateTime()
+  salesOpenAt?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description:
+      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default).',
+  })
+  @IsOptional()
+  @IsDateTime()
+  salesCloseAt?: string | null;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description:
+      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`.',
+  })
+  @IsOptional()
+  @IsDateTime()
+  cancelUntil?: string | null;
+
+  @ApiPropertyOptional({
+    enum: PERFORMANCE_STATUSES,
+    description: '`PAUSED` and `CLOSED` refuse holds and purchases (409) on every replica once this answers.',
+  })
+  @ValidateIf((dto: PerformanceUpdateDto) => dto.status !== undefined)
+  @IsIn(PERFORMANCE_STATUSES)
+  status?: (typeof PERFORMANCE_STATUSES)[number];
+}
+
 export class PerformanceResponseDto {
   id: number;
   eventId: number;
   startsAt: string;
   salesOpenAt: string;
+  /** When sales end: `salesCloseAt`, or `startsAt` when not set. */
+  salesCloseAt: string;
+  /** Buyers may cancel until then; null = no self-service cancel. */
+  cancelUntil: string | null;
+  @ApiProperty({ enum: PERFORMANCE_STATUSES })
+  status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
   totalSeats: number;
   /** ISO 4217 code of the event, which the seat prices are in. @example "KRW" */
   currency: string;
@@ -100,6 +150,9 @@ export function mapPerformance(performance: Performance): PerformanceResponseDto
     eventId: performance.eventId,
     startsAt: performance.startsAt.toISOString(),
     salesOpenAt: performance.salesOpenAt.toISOString(),
+    salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
+    cancelUntil: performance.cancelUntil?.toISOString() ?? null,
+    status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
   };
@@ -112,6 +165,9 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts):
     eventId: performance.eventId,
     startsAt: performance.startsAt.toISOString(),
     salesOpenAt: performance.salesOpenAt.toISOString(),
+    salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
+    cancelUntil: performance.cancelUntil?.toISOString() ?? null,
+    status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
     available: performance.available,

@@ -1,6 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { EventEntity } from './event.entity';
 
+/** Whether a performance sells: PAUSED and CLOSED refuse holds and purchases. */
+export type PerformanceStatus = 'ON_SALE' | 'PAUSED' | 'CLOSED';
+
+export const PERFORMANCE_STATUSES: readonly PerformanceStatus[] = ['ON_SALE', 'PAUSED', 'CLOSED'];
+
 @Entity('performances')
 @Index('performances_event_starts_at', ['eventId', 'startsAt', 'id'])
 export class PerformanceEntity {
@@ -19,6 +24,18 @@ export class PerformanceEntity {
 
   @Column({ name: 'sales_open_at', type: 'timestamptz' })
   salesOpenAt: Date;
+
+  /** ON_SALE, PAUSED or CLOSED (PerformanceStatus). */
+  @Column({ type: 'varchar', length: 8, default: 'ON_SALE' })
+  status: PerformanceStatus;
+
+  /** When sales end; null = at `startsAt`. */
+  @Column({ name: 'sales_close_at', type: 'timestamptz', nullable: true })
+  salesCloseAt: Date | null;
+
+  /** Until when buyers may cancel their purchases; null = never (no self-service cancel). */
+  @Column({ name: 'cancel_until', type: 'timestamptz', nullable: true })
+  cancelUntil: Date | null;
 
   @Column({ name: 'total_seats', type: 'int' })
   totalSeats: number;

@@ -19,8 +19,17 @@ export interface NewPerformance {
   eventId: number;
   startsAt: Date;
   salesOpenAt: Date;
+  /** null or absent = sales end at startsAt. */
+  salesCloseAt?: Date | null;
+  /** null or absent = no self-service cancel. */
+  cancelUntil?: Date | null;
   sections: SectionLayout[];
 }
+
+/** Lifecycle fields of a performance an admin may change. */
+export type PerformanceLifecycleChanges = Partial<
+  Pick<PerformanceEntity, 'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status'>
+>;
 
 /** A performance with the ISO 4217 code of its event, which every one of its prices is in. */
 export type PricedPerformance = PerformanceEntity & { currency: string };
@@ -52,6 +61,8 @@ export class PerformanceRepository {
             eventId: input.eventId,
             startsAt: input.startsAt,
             salesOpenAt: input.salesOpenAt,
+            salesCloseAt: input.salesCloseAt ?? null,
+            cancelUntil: input.cancelUntil ?? null,
             totalSeats,
           }),
         );
@@ -75,6 +86,57 @@ export class PerformanceRepository {
   async findById(id: number): Promise<PricedPerformance | null> {
     const row = await this.performances.findOne({ where: { id }, relations: { event: true } });
     return row && priced(row);
+  }
+
+  /**
+   * Changes the lifecycle fields of a performance under a row lock: `decide` gets the locked row
+   * and answers the changes (it may throw to refuse them), `apply` runs after the UPDATE and
+   * before the commit (the live state in Redis follows inside the lock, so two concurrent changes
+   * reach Redis in the order PostgreSQL took them). Answers the changed row, null when unknown.
+   */
+  updateLifecycle(
+    id: number,
+    decide: (row: PricedPerformance) => PerformanceLifecycleChanges,
+    apply: (row: PricedPerformance) => Promise<void>,
+  ): Promise<PricedPerformance | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
+      if (locked.length === 0) return null;
+      const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
+      if (!row) return null;
+      Object.assign(row, decide(priced(row)));
+      await manager.update(
+        PerformanceEntity,
+        { id },
+        {
+          startsAt: row.startsAt,
+          salesOpenAt: row.salesOpenAt,
+          salesCloseAt: row.salesCloseAt,
+          cancelUntil: row.cancelUntil,
+          status: row.status,
+        },
+      );
+      const changed = priced(row);
+      await apply(changed);
+      return changed;
+    });
+  }
+
+  /**
+   * Deletes the performance and its seats under a row lock; `beforeDelete` runs inside the lock
+   * and may throw to refuse. Answers false when unknown; a purchase row still pointing at it
+   * (purchases_performance_fk) raises ConflictError.
+   */
+  deleteWithSeats(id: number, beforeDelete: () => Promise<void>): Promise<boolean> {
+    return translatingConstraintViolations(() =>
+      this.dataSource.transaction(async (manager) => {
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
+        if (locked.length === 0) return false;
+        await beforeDelete();
+        await manager.query('DELETE FROM performances WHERE id = $1', [id]);
+        return true;
+      }),
+    );
   }
 
   /** Keyset page of an event's performances in (starts_at, id) order. */

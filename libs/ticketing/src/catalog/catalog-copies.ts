@@ -104,6 +104,9 @@ export function toPerformance(performance: PricedPerformance): Performance {
     eventId: performance.eventId,
     startsAt: performance.startsAt,
     salesOpenAt: performance.salesOpenAt,
+    salesCloseAt: performance.salesCloseAt,
+    cancelUntil: performance.cancelUntil,
+    status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
   };

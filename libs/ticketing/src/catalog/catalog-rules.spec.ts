@@ -18,6 +18,9 @@ const performance: Performance = {
   eventId: 1,
   startsAt: new Date('2030-01-01T20:00:00Z'),
   salesOpenAt: new Date('2029-12-01T10:00:00Z'),
+  salesCloseAt: null,
+  cancelUntil: new Date('2029-12-31T20:00:00Z'),
+  status: 'ON_SALE',
   totalSeats: 6,
   currency: 'KRW',
 };

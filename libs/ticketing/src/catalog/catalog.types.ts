@@ -18,6 +18,11 @@ export interface Performance {
   eventId: number;
   startsAt: Date;
   salesOpenAt: Date;
+  /** Sales end here; null = at startsAt. */
+  salesCloseAt: Date | null;
+  /** Buyers may cancel until here; null = never. */
+  cancelUntil: Date | null;
+  status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
   totalSeats: number;
   /** ISO 4217 code of its event, which its seat prices are in. */
   currency: string;
@@ -75,5 +80,11 @@ export function reviveEvent(cached: CatalogEvent): CatalogEvent {
 
 /** A performance as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */
 export function revivePerformance(cached: Performance): Performance {
-  return { ...cached, startsAt: new Date(cached.startsAt), salesOpenAt: new Date(cached.salesOpenAt) };
+  return {
+    ...cached,
+    startsAt: new Date(cached.startsAt),
+    salesOpenAt: new Date(cached.salesOpenAt),
+    salesCloseAt: cached.salesCloseAt ? new Date(cached.salesCloseAt) : null,
+    cancelUntil: cached.cancelUntil ? new Date(cached.cancelUntil) : null,
+  };
 }

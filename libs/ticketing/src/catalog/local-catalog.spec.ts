@@ -7,6 +7,9 @@ const performance = (id: number): Performance => ({
   eventId: 1,
   startsAt: new Date('2027-03-01T10:00:00.000Z'),
   salesOpenAt: new Date('2027-02-01T10:00:00.000Z'),
+  salesCloseAt: null,
+  cancelUntil: null,
+  status: 'ON_SALE',
   totalSeats: 100,
   currency: 'KRW',
 });

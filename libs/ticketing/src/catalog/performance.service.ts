@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { EventRepository, PerformanceRepository } from '@app/database';
+import { EventRepository, PerformanceLifecycleChanges, PerformanceRepository, PricedPerformance } from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
-import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
@@ -9,6 +9,17 @@ import { LiveSeatCounts, Page, Performance, revivePerformance, SectionInput } fr
 import { decodeCursor, encodeCursor } from './cursor';
 
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
+/** Buyers may cancel until this long before the start, unless the performance says otherwise. */
+export const DEFAULT_CANCEL_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** What an admin may change of a performance; `null` clears salesCloseAt (= startsAt) or forbids cancel. */
+export interface PerformanceChanges {
+  startsAt?: Date;
+  salesOpenAt?: Date;
+  salesCloseAt?: Date | null;
+  cancelUntil?: Date | null;
+  status?: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+}
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
 @Injectable()
@@ -30,16 +41,30 @@ export class PerformanceService {
    */
   async createPerformance(
     eventId: number,
-    input: { startsAt: Date; salesOpenAt?: Date; sections: SectionInput[] },
+    input: {
+      startsAt: Date;
+      salesOpenAt?: Date;
+      salesCloseAt?: Date | null;
+      cancelUntil?: Date | null;
+      sections: SectionInput[];
+    },
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
     const salesOpenAt = input.salesOpenAt ?? new Date();
     assertLayout(input.startsAt, salesOpenAt, input.sections);
+    const salesCloseAt = input.salesCloseAt ?? null;
+    const cancelUntil =
+      input.cancelUntil === undefined
+        ? new Date(input.startsAt.getTime() - DEFAULT_CANCEL_WINDOW_MS)
+        : input.cancelUntil;
+    assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
     const created = await this.performances.createWithSeats({
       eventId,
       startsAt: input.startsAt,
       salesOpenAt,
+      salesCloseAt,
+      cancelUntil,
       sections: input.sections,
     });
     const performance = Object.assign(created, { currency: event.currency });
@@ -77,6 +102,67 @@ export class PerformanceService {
     }
   }
 
+  /**
+   * Changes a performance's times and sales status. PostgreSQL and the live state the scripts read
+   * change under the row lock: once this answers, no hold or purchase on any replica passes a
+   * PAUSED or CLOSED status or a salesCloseAt in the past, and cancels follow the new cancelUntil.
+   * Throws NotFoundError('performance'), DomainError 'invalid' (InvalidSalesWindow).
+   */
+  async updatePerformance(id: number, requested: PerformanceChanges): Promise<Performance> {
+    const changes = Object.fromEntries(
+      Object.entries(requested).filter(([, value]) => value !== undefined),
+    ) as PerformanceChanges;
+    await this.rebuilder.ensure(id);
+    const updated = await this.performances.updateLifecycle(
+      id,
+      (row) => {
+        const next = { ...pickLifecycle(row), ...changes };
+        assertLifecycle(next);
+        return changes as PerformanceLifecycleChanges;
+      },
+      async (row) => {
+        await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
+      },
+    );
+    if (!updated) throw new NotFoundError('performance');
+    await this.cache.invalidate();
+    return toPerformance(updated);
+  }
+
+  /**
+   * Deletes a performance that never sold: closed to sales atomically with its seat state first
+   * (as deleting an event does), so no purchase lands between the check and the delete; the count
+   * read at closing is final. Refused with 409 PerformanceHasSales while a seat is sold, or when a
+   * purchase (even a canceled one) refers to it; a refused delete opens sales again. Its holds end
+   * with it. Throws NotFoundError('performance').
+   */
+  async deletePerformance(id: number): Promise<void> {
+    let closed = false;
+    try {
+      const deleted = await this.performances.deleteWithSeats(id, async () => {
+        await this.rebuilder.ensure(id);
+        const atClose = await this.seatState.closeSales(id);
+        closed = atClose !== null;
+        if ((atClose?.sold ?? 0) > 0) {
+          throw new DomainError('conflict', 'PerformanceHasSales', 'performance has sold seats and cannot be deleted', {
+            performanceId: id,
+          });
+        }
+      });
+      if (!deleted) throw new NotFoundError('performance');
+    } catch (error) {
+      if (closed) await this.seatState.reopenSales(id);
+      if (error instanceof DomainError && error.kind === 'conflict' && error.code !== 'PerformanceHasSales') {
+        throw new DomainError('conflict', 'PerformanceHasSales', 'performance has purchases and cannot be deleted', {
+          performanceId: id,
+        });
+      }
+      throw error;
+    }
+    await this.seatState.removePerformance(id);
+    await this.cache.invalidate();
+  }
+
   /** The event's performances by start time, keyset-paginated. Throws NotFoundError('event'), InvalidInputError (cursor). */
   async listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<Performance>> {
     const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int4' });
@@ -111,5 +197,41 @@ export function assertLayout(startsAt: Date, salesOpenAt: Date, sections: Sectio
   const total = sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
   if (total > MAX_SEATS_PER_PERFORMANCE) {
     throw new DomainError('invalid', 'TooManySeats', `a performance has at most ${MAX_SEATS_PER_PERFORMANCE} seats`);
+  }
+}
+
+interface LifecycleTimes {
+  startsAt: Date;
+  salesOpenAt: Date;
+  salesCloseAt: Date | null;
+  cancelUntil: Date | null;
+}
+
+function pickLifecycle(row: PricedPerformance): LifecycleTimes {
+  return {
+    startsAt: row.startsAt,
+    salesOpenAt: row.salesOpenAt,
+    salesCloseAt: row.salesCloseAt,
+    cancelUntil: row.cancelUntil,
+  };
+}
+
+/**
+ * The order of a performance's times: salesOpenAt < salesCloseAt ≤ startsAt (salesCloseAt null =
+ * startsAt, then salesOpenAt ≤ startsAt as at creation) and cancelUntil ≤ startsAt (buyers may not
+ * cancel after the show began). Throws DomainError 'invalid' (InvalidSalesWindow).
+ */
+export function assertLifecycle(times: LifecycleTimes): void {
+  const invalid = (message: string) => new DomainError('invalid', 'InvalidSalesWindow', message);
+  const starts = times.startsAt.getTime();
+  if (times.salesOpenAt.getTime() > starts) throw invalid('salesOpenAt must not be after startsAt');
+  if (times.salesCloseAt) {
+    if (times.salesCloseAt.getTime() <= times.salesOpenAt.getTime()) {
+      throw invalid('salesCloseAt must be after salesOpenAt');
+    }
+    if (times.salesCloseAt.getTime() > starts) throw invalid('salesCloseAt must not be after startsAt');
+  }
+  if (times.cancelUntil && times.cancelUntil.getTime() > starts) {
+    throw invalid('cancelUntil must not be after startsAt');
   }
 }

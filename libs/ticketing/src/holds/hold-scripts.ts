@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
+import type { SalesClosedReason } from '../errors';
 
 export const HOLD_SEATS: LuaScript = {
   name: 'boxofficeHoldSeats',
@@ -31,7 +32,7 @@ export type HoldSeatsResult =
   | { outcome: 'NO_PERFORMANCE' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
-  | { outcome: 'SALES_CLOSED' }
+  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
   | { outcome: 'LIMIT'; alreadyHeld: number };
 
@@ -87,8 +88,9 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
     case 'OK':
       return { outcome, expiresAt: numbers[0], amount: numbers[1], currency: String(rest[2]) };
     case 'NO_PERFORMANCE':
-    case 'SALES_CLOSED':
       return { outcome };
+    case 'SALES_CLOSED':
+      return { outcome, reason: String(rest[0]) as SalesClosedReason };
     case 'UNKNOWN_SEATS':
     case 'UNAVAILABLE':
       return { outcome, seatIds: numbers };

@@ -10,7 +10,8 @@
   to pass on the next call.
 
   KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
-                      sales); missing = performance not registered
+                      sales), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch
+                      ms; absent = none); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
@@ -35,7 +36,8 @@
     {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
-    {'SALES_CLOSED'}     the performance was closed to sales (meta field closed)
+    {'SALES_CLOSED', reason}  refused: reason PAUSED or CLOSED (status, or closed by a delete),
+                         or ENDED (Redis TIME at or past salesCloseAt)
     {'UNAVAILABLE', seat id, ...}
     {'LIMIT', seats the user already holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
@@ -53,10 +55,11 @@ for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[8 + i] end
 local seatIds = {}
 for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed')
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
-if meta[3] then return {'SALES_CLOSED'} end
+if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
+if meta[4] then return {'SALES_CLOSED', meta[4]} end
 
 local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))
 local unknown = {}
@@ -66,6 +69,7 @@ end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local now = redisNow()
+if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
 if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
 
 -- A held seat whose hold has expired is free; its hold is ended below. A held seat without a

@@ -60,7 +60,7 @@ describe('HoldService', () => {
     [{ outcome: 'NO_PERFORMANCE' }, NotFoundError],
     [{ outcome: 'UNKNOWN_SEATS', seatIds: [9] }, NotFoundError],
     [{ outcome: 'SALES_NOT_OPEN', salesOpenAt: 9000 }, SalesNotOpenError],
-    [{ outcome: 'SALES_CLOSED' }, SalesClosedError],
+    [{ outcome: 'SALES_CLOSED', reason: 'PAUSED' }, SalesClosedError],
     [{ outcome: 'UNAVAILABLE', seatIds: [2] }, SeatsUnavailableError],
     [{ outcome: 'LIMIT', alreadyHeld: 3 }, HoldLimitExceededError],
   ])('maps %o to its error', async (answer, error) => {

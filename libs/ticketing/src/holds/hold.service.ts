@@ -58,7 +58,7 @@ export class HoldService {
       case 'SALES_NOT_OPEN':
         throw new SalesNotOpenError(new Date(result.salesOpenAt));
       case 'SALES_CLOSED':
-        throw new SalesClosedError();
+        throw new SalesClosedError(result.reason);
       case 'UNAVAILABLE':
         throw new SeatsUnavailableError(result.seatIds);
       case 'LIMIT':

@@ -11,6 +11,8 @@
   KEYS[2] counts    hash total, available, held, sold
   KEYS[3] purchase  hash of the purchase
   KEYS[4] stream    the performance's purchase stream
+  KEYS[5] meta      hash of the performance: cancelUntil (epoch ms, or 'none' when buyers may not
+                    cancel; absent = no limit)
 
   ARGV[1] purchase id
   ARGV[2] user id of the caller
@@ -20,14 +22,21 @@
     {'CANCELED', canceledAt (epoch ms), charge id}
     {'NOT_FOUND'}          no such purchase, or not the caller's
     {'ALREADY_CANCELED'}
+    {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  Redis TIME is past cancelUntil
 ]]
---- @keys 4
+--- @keys 5
 --- @include "redis-time"
 --- @include "free-seats"
-local seatsKey, countsKey, purchaseKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local seatsKey, countsKey, purchaseKey, streamKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local purchaseId, userId = ARGV[1], ARGV[2]
 
+local now = redisNow()
+local cancelUntil = redis.call('HGET', metaKey, 'cancelUntil')
+local cancelClosed = cancelUntil == 'none' or (cancelUntil and now > tonumber(cancelUntil))
+
 if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 2 then
+  -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
+  if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   local persisted = {}
   for i = 3, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   redis.call('HSET', purchaseKey, unpack(persisted))
@@ -37,7 +46,7 @@ local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', '
 if purchase[1] ~= userId then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
-local now = redisNow()
+if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 
 freeSeats(seatsKey, countsKey, purchase[3], 'sold')
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PaymentAttemptsRepository, PaymentAttemptStatus, PurchaseRepository, PurchaseStatus } from '@app/database';
-import { NotFoundError, PurchaseCanceledError } from '../errors';
+import { CancellationClosedError, NotFoundError, PurchaseCanceledError } from '../errors';
 import { isUuid } from '../input';
 import { PaymentGateway } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
@@ -21,11 +21,15 @@ export class PurchaseCancellation {
    * Cancels the caller's paid purchase: refunds it and frees its seats for sale again. The
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
    * purchase had been written there yet. Throws NotFoundError('purchase') (unknown, or anyone
-   * else's), PurchaseCanceledError.
+   * else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * Redis TIME in the script, or none allowed).
    */
   async cancel(userId: string, purchaseId: string): Promise<Purchase> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
     const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId);
+    if (result.outcome === 'CANCEL_CLOSED') {
+      throw new CancellationClosedError(result.cancelUntil === null ? null : new Date(result.cancelUntil));
+    }
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }

@@ -141,6 +141,6 @@ function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainErro
     case 'UNAVAILABLE':
       return new SeatsUnavailableError([]);
     case 'SALES_CLOSED':
-      return new SalesClosedError();
+      return new SalesClosedError(result.reason);
   }
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
+import type { SalesClosedReason } from '../errors';
 
 export const PURCHASE: LuaScript = {
   name: 'boxofficePurchase',
@@ -51,7 +52,8 @@ export type PurchaseResult =
       amount: number;
       currency: string;
     }
-  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'SALES_CLOSED' };
+  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' }
+  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason };
 
 export async function purchaseHold(
   redis: Redis,
@@ -87,15 +89,19 @@ export async function purchaseHold(
     case 'EXPIRED':
     case 'RELEASED':
     case 'UNAVAILABLE':
-    case 'SALES_CLOSED':
       return { outcome };
+    case 'SALES_CLOSED':
+      return { outcome, reason: createdAt as SalesClosedReason };
     default:
       throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);
   }
 }
 
 export type CancelPurchaseResult =
-  { outcome: 'CANCELED'; canceledAt: number; chargeId: string } | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' };
+  | { outcome: 'CANCELED'; canceledAt: number; chargeId: string }
+  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' }
+  /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
+  | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null };
 
 /** `persisted`: the record from PostgreSQL, put back into Redis when it is gone from there. */
 export async function cancelPurchase(
@@ -108,12 +114,14 @@ export async function cancelPurchase(
   const [outcome, canceledAt, chargeId] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
-    [keys.seats, keys.counts, keys.purchase(purchaseId), keys.purchaseStream],
+    [keys.seats, keys.counts, keys.purchase(purchaseId), keys.purchaseStream, keys.meta],
     [purchaseId, userId, ...Object.entries(persisted ?? {}).flat()],
   );
   switch (outcome) {
     case 'CANCELED':
       return { outcome, canceledAt: Number(canceledAt), chargeId };
+    case 'CANCEL_CLOSED':
+      return { outcome, cancelUntil: canceledAt === 'none' ? null : Number(canceledAt) };
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
       return { outcome };

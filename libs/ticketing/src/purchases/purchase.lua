@@ -13,8 +13,9 @@
   KEYS[4] hold      hash of the hold
   KEYS[5] purchase  hash of the new purchase
   KEYS[6] stream    the performance's purchase stream
-  KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales); gone
-                    when the performance was deleted
+  KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales), status
+                    (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
+                    performance was deleted
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
@@ -29,8 +30,8 @@
     {'PURCHASED'}    bought already, by another purchase
     {'EXPIRED'} · {'RELEASED'}
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
-    {'SALES_CLOSED'} the performance was closed to sales or deleted (a replay of a done purchase
-                     still answers OK)
+    {'SALES_CLOSED', reason} the performance is PAUSED or CLOSED (deleted, or closed by status) or
+                     its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
 ]]
 --- @keys 7
 --- @include "redis-time"
@@ -48,10 +49,12 @@ if status == 'PURCHASED' then
   return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency}
 end
 if status ~= 'HELD' then return {status} end
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed')
-if not meta[1] or meta[2] then return {'SALES_CLOSED'} end
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
+if not meta[1] or meta[2] then return {'SALES_CLOSED', 'CLOSED'} end
+if meta[3] then return {'SALES_CLOSED', meta[3]} end
 
 local now = redisNow()
+if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
 -- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
 if tonumber(hold[3]) <= now then return {'EXPIRED'} end
 

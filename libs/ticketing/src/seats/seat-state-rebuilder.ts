@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PerformanceRepository, PricedPerformance, PurchaseRepository } from '@app/database';
 import { NotFoundError } from '../errors';
-import { SeatStateStore } from './seat-state.store';
+import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
 
 /** Writes a performance's live seat state into Redis from PostgreSQL: at creation, and when Redis lost it. */
 @Injectable()
@@ -41,6 +41,16 @@ export class SeatStateRebuilder {
       currency: performance.currency,
       seats,
       sold,
+      lifecycle: lifecycleOf(performance),
     });
   }
+}
+
+/** What the scripts enforce, from the performance's row: sales end at startsAt unless salesCloseAt says otherwise. */
+export function lifecycleOf(performance: PricedPerformance): PerformanceLifecycle {
+  return {
+    status: performance.status,
+    salesCloseAt: performance.salesCloseAt ?? performance.startsAt,
+    cancelUntil: performance.cancelUntil,
+  };
 }

@@ -17,6 +17,17 @@ export interface PerformanceRegistration {
   seats: { id: number; price: number }[];
   /** Seats already sold (persisted purchases), when rebuilding a performance's state. */
   sold?: number[];
+  /** What the scripts check besides the seats; absent = on sale with no end and no cancel limit. */
+  lifecycle?: PerformanceLifecycle;
+}
+
+/** The lifecycle fields the hold, purchase and cancel scripts read from the performance's meta hash. */
+export interface PerformanceLifecycle {
+  status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+  /** Holds and purchases are refused from this moment on (by Redis TIME). */
+  salesCloseAt: Date;
+  /** Buyers may cancel until this moment (by Redis TIME); null = never. */
+  cancelUntil: Date | null;
 }
 
 export interface SeatCounts {
@@ -45,7 +56,7 @@ export class SeatStateStore {
    * so an interrupted registration is simply run again.
    */
   async registerPerformance(registration: PerformanceRegistration): Promise<void> {
-    const { performanceId, salesOpenAt, currency, seats, sold = [] } = registration;
+    const { performanceId, salesOpenAt, currency, seats, sold = [], lifecycle } = registration;
     assertPerformanceId(performanceId);
     assertCurrency(currency);
     if (!(salesOpenAt instanceof Date) || Number.isNaN(salesOpenAt.getTime())) {
@@ -73,8 +84,9 @@ export class SeatStateStore {
       chunks.push(registerSeats(this.redis, keys, rows.slice(start, start + REGISTER_CHUNK)));
     }
     await Promise.all(chunks);
-    await this.redis
-      .multi()
+    const transaction = this.redis.multi();
+    if (lifecycle) transaction.hset(keys.meta, lifecycleFields(lifecycle)).hdel(keys.meta, ...clearedFields(lifecycle));
+    await transaction
       .hset(keys.meta, 'salesOpenAt', salesOpenAt.getTime(), 'currency', currency)
       .hsetnx(keys.counts, 'total', 0)
       .exec();
@@ -170,6 +182,23 @@ export class SeatStateStore {
     return closeSales(this.redis, performanceKeys(performanceId));
   }
 
+  /**
+   * Writes the performance's sales window and status where the hold, purchase and cancel scripts
+   * read them, in one MULTI with its salesOpenAt: once this answers, every script run on any
+   * replica sees them. Answers false (nothing written) when the performance is not registered.
+   */
+  async setLifecycle(performanceId: number, salesOpenAt: Date, lifecycle: PerformanceLifecycle): Promise<boolean> {
+    assertPerformanceId(performanceId);
+    const keys = performanceKeys(performanceId);
+    if (!(await this.isRegistered(performanceId))) return false;
+    await this.redis
+      .multi()
+      .hset(keys.meta, { ...lifecycleFields(lifecycle), salesOpenAt: salesOpenAt.getTime() })
+      .hdel(keys.meta, ...clearedFields(lifecycle))
+      .exec();
+    return true;
+  }
+
   /** Undoes {@link closeSales}. */
   async reopenSales(performanceId: number): Promise<void> {
     assertPerformanceId(performanceId);
@@ -205,6 +234,21 @@ export class SeatStateStore {
       await this.redis.unlink(...found.map((key) => key.slice(prefix.length)));
     });
   }
+}
+
+/** ON_SALE is the absence of `status`; `cancelUntil` 'none' forbids self-service cancel. */
+function lifecycleFields(lifecycle: PerformanceLifecycle): Record<string, string | number> {
+  const fields: Record<string, string | number> = {
+    salesCloseAt: lifecycle.salesCloseAt.getTime(),
+    cancelUntil: lifecycle.cancelUntil === null ? 'none' : lifecycle.cancelUntil.getTime(),
+  };
+  if (lifecycle.status !== 'ON_SALE') fields.status = lifecycle.status;
+  return fields;
+}
+
+/** The status field goes when the performance is back on sale (a dummy field keeps HDEL valid). */
+function clearedFields(lifecycle: PerformanceLifecycle): string[] {
+  return lifecycle.status === 'ON_SALE' ? ['status'] : ['-'];
 }
 
 function decodeCounts(performanceId: number, [total, available, held, sold]: (string | null)[]): SeatCounts {

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { assertLifecycle } from './performance.service';
+
+const at = (iso: string) => new Date(iso);
+const base = {
+  startsAt: at('2030-03-01T19:00:00Z'),
+  salesOpenAt: at('2030-02-01T10:00:00Z'),
+  salesCloseAt: null,
+  cancelUntil: at('2030-02-28T19:00:00Z'),
+};
+
+describe('assertLifecycle', () => {
+  it('accepts the ordered times, and null salesCloseAt / cancelUntil', () => {
+    expect(() => assertLifecycle(base)).not.toThrow();
+    expect(() => assertLifecycle({ ...base, cancelUntil: null })).not.toThrow();
+    expect(() => assertLifecycle({ ...base, salesCloseAt: base.startsAt })).not.toThrow();
+  });
+
+  it.each([
+    [{ salesOpenAt: at('2030-03-02T00:00:00Z') }, 'salesOpenAt must not be after startsAt'],
+    [{ salesCloseAt: at('2030-02-01T10:00:00Z') }, 'salesCloseAt must be after salesOpenAt'],
+    [{ salesCloseAt: at('2030-03-01T19:00:01Z') }, 'salesCloseAt must not be after startsAt'],
+    [{ cancelUntil: at('2030-03-01T19:00:01Z') }, 'cancelUntil must not be after startsAt'],
+  ])('refuses %o with InvalidSalesWindow', (change, message) => {
+    expect(() => assertLifecycle({ ...base, ...change })).toThrow(
+      expect.objectContaining({ kind: 'invalid', code: 'InvalidSalesWindow', message }),
+    );
+  });
+});
