@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, PurchasesModule, TicketsModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule, SalesModule, TicketsModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -17,6 +17,7 @@ import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
+import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
 
@@ -36,6 +37,7 @@ export class ApiModule {
         CatalogModule,
         PurchasesModule,
         TicketsModule,
+        SalesModule,
       ],
       controllers: [
         HealthController,
@@ -48,6 +50,7 @@ export class ApiModule {
         PurchasesController,
         TicketsController,
         StaffController,
+        SalesController,
       ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -13,6 +13,7 @@ import { PerformanceRepository } from './repositories/performance.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
+import { SalesRepository } from './repositories/sales.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { TransactionRunner } from './transaction-runner';
@@ -30,6 +31,7 @@ const REPOSITORIES = [
   EmailDeliveriesRepository,
   PaymentAttemptsRepository,
   TicketsRepository,
+  SalesRepository,
   TransactionRunner,
 ];
 

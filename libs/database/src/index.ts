@@ -47,3 +47,5 @@ export { PaymentAttemptsRepository } from './repositories/payment-attempts.repos
 export type { NewPaymentAttempt, OpenPaymentAttempt } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
 export type { CheckInResult, TicketIdentity, TicketRecord } from './repositories/tickets.repository';
+export { SalesRepository } from './repositories/sales.repository';
+export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';

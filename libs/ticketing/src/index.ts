@@ -87,3 +87,7 @@ export {
   TicketCanceledError,
   TicketsNotIssuedError,
 } from './tickets/ticket.errors';
+export { SalesModule } from './sales/sales.module';
+export { SalesReportService } from './sales/sales-report.service';
+export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
+export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
