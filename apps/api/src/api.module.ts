@@ -17,6 +17,7 @@ import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
+import { AdminPurchasesController } from './admin-purchases/admin-purchases.controller';
 import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
@@ -51,6 +52,7 @@ export class ApiModule {
         TicketsController,
         StaffController,
         SalesController,
+        AdminPurchasesController,
       ],
       providers: [HttpMetrics, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
@@ -32,6 +33,7 @@ const REPOSITORIES = [
   PaymentAttemptsRepository,
   TicketsRepository,
   SalesRepository,
+  AdminAuditRepository,
   TransactionRunner,
 ];
 

@@ -1,3 +1,4 @@
+import { AdminAuditEntity } from './entities/admin-audit.entity';
 import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EventEntity } from './entities/event.entity';
@@ -23,4 +24,5 @@ export const ENTITIES: Function[] = [
   OutboxMessageEntity,
   EmailDeliveryEntity,
   PaymentAttemptEntity,
+  AdminAuditEntity,
 ];

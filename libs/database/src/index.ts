@@ -48,4 +48,7 @@ export type { NewPaymentAttempt, OpenPaymentAttempt } from './repositories/payme
 export { TicketsRepository } from './repositories/tickets.repository';
 export type { CheckInResult, TicketIdentity, TicketRecord } from './repositories/tickets.repository';
 export { SalesRepository } from './repositories/sales.repository';
+export { AdminAuditRepository } from './repositories/admin-audit.repository';
+export type { AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
+export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';

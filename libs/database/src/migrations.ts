@@ -6,6 +6,7 @@ import { MoneyInMinorUnits1795630000000 } from './migrations/1795630000000-Money
 import { EmailDeliveryUncertain1795640000000 } from './migrations/1795640000000-EmailDeliveryUncertain';
 import { PaymentAttempts1795650000000 } from './migrations/1795650000000-PaymentAttempts';
 import { TicketCheckIn1796200000000 } from './migrations/1796200000000-TicketCheckIn';
+import { AdminAuditLog1796400000000 } from './migrations/1796400000000-AdminAuditLog';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -20,4 +21,5 @@ export const MIGRATIONS: Function[] = [
   EmailDeliveryUncertain1795640000000,
   PaymentAttempts1795650000000,
   TicketCheckIn1796200000000,
+  AdminAuditLog1796400000000,
 ];
