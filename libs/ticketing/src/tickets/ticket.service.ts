@@ -4,7 +4,7 @@ import { Env } from '@app/config';
 import { TicketIdentity, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError } from '../errors';
 import { performanceKeys } from '../redis-keys';
-import { PurchaseService } from '../purchases/purchase.service';
+import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
 
@@ -30,7 +30,7 @@ export class TicketService {
   constructor(
     private readonly tickets: TicketsRepository,
     private readonly codes: TicketCodes,
-    private readonly purchases: PurchaseService,
+    private readonly purchases: PurchaseReader,
     @Inject(Redis) private readonly redis: Redis,
     @Inject(Env) private readonly env: Env,
   ) {}
