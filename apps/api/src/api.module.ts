@@ -6,7 +6,7 @@ import { ConfigModule, EnvSource } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, PurchasesModule, TicketsModule, WaitingRoomModule } from '@app/ticketing';
+import { CatalogModule, PurchasesModule, SalesModule, TicketsModule, WaitingRoomModule } from '@app/ticketing';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -17,6 +17,8 @@ import { HealthController } from './health/health.controller';
 import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
+import { AdminPurchasesController } from './admin-purchases/admin-purchases.controller';
+import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
 import { AdmissionInterceptor } from './waiting-room/admission.interceptor';
@@ -39,6 +41,7 @@ export class ApiModule {
         PurchasesModule,
         TicketsModule,
         WaitingRoomModule,
+        SalesModule,
       ],
       controllers: [
         HealthController,
@@ -53,6 +56,8 @@ export class ApiModule {
         StaffController,
         PerformanceQueueController,
         QueueTicketController,
+        SalesController,
+        AdminPurchasesController,
       ],
       providers: [HttpMetrics, AdmissionInterceptor, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -173,6 +173,40 @@ describe('reservations over HTTP (real Redis)', () => {
     expect((await reserve(bob.headers, performance.id, performance.seatIds.slice(0, 2))).statusCode).toBe(201);
   });
 
+  it("lists the caller's live holds across performances (GET /reservations)", async () => {
+    const [first, second] = [await newPerformance(api, admin), await newPerformance(api, admin)];
+    const [alice, bob] = await buyers(api, 2);
+    const list = async (headers?: Headers) => api.app.inject({ method: 'GET', url: '/api/v1/reservations', headers });
+    expect((await list(alice.headers)).json()).toEqual({ items: [], nextCursor: null });
+
+    const kept = (await reserve(alice.headers, first.id, first.seatIds.slice(0, 2))).json();
+    const released = (await reserve(alice.headers, first.id, [first.seatIds[2]])).json();
+    const expired = (await reserve(alice.headers, second.id, [second.seatIds[0]])).json();
+    const other = (await reserve(alice.headers, second.id, second.seatIds.slice(1, 3))).json();
+    await reserve(bob.headers, second.id, [second.seatIds[5]]);
+    const release = await api.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/reservations/${released.id}`,
+      headers: alice.headers,
+    });
+    expect(release.statusCode).toBe(204);
+    // Expiry is read on Redis time from the record: a record whose time has passed reads EXPIRED.
+    await raw.hset(performanceKeys(second.id).hold(expired.id), 'expiresAt', Date.now() - 1000);
+
+    const mine = await list(alice.headers);
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().nextCursor).toBeNull();
+    expect(
+      mine
+        .json()
+        .items.map((h: { id: string }) => h.id)
+        .sort(),
+    ).toEqual([kept.id, other.id].sort());
+    expect(mine.json().items.find((h: { id: string }) => h.id === kept.id)).toEqual(kept);
+    expect((await list(bob.headers)).json().items).toHaveLength(1);
+    expect((await list()).statusCode).toBe(401);
+  });
+
   it('answers 403 before sales open, holding nothing', async () => {
     const performance = await newPerformance(api, admin, { salesOpenAt: '2029-12-01T00:00:00Z' });
     const [alice] = await buyers(api, 1);

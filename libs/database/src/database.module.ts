@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
+import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
@@ -13,6 +14,7 @@ import { PerformanceRepository } from './repositories/performance.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
+import { SalesRepository } from './repositories/sales.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
@@ -32,6 +34,8 @@ const REPOSITORIES = [
   PaymentAttemptsRepository,
   TicketsRepository,
   WaitingRoomsRepository,
+  SalesRepository,
+  AdminAuditRepository,
   TransactionRunner,
 ];
 

@@ -1,3 +1,4 @@
+import { AdminAuditEntity } from './entities/admin-audit.entity';
 import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EventEntity } from './entities/event.entity';
@@ -25,4 +26,5 @@ export const ENTITIES: Function[] = [
   EmailDeliveryEntity,
   PaymentAttemptEntity,
   WaitingRoomEntity,
+  AdminAuditEntity,
 ];

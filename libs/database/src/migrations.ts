@@ -9,6 +9,7 @@ import { TicketsWithoutPurchaseFk1795672000000 } from './migrations/179567200000
 import { WaitingRooms1796100000000 } from './migrations/1796100000000-WaitingRooms';
 import { TicketCheckIn1796200000000 } from './migrations/1796200000000-TicketCheckIn';
 import { PerformanceLifecycle1796300000000 } from './migrations/1796300000000-PerformanceLifecycle';
+import { AdminAuditLog1796400000000 } from './migrations/1796400000000-AdminAuditLog';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -26,4 +27,5 @@ export const MIGRATIONS: Function[] = [
   WaitingRooms1796100000000,
   TicketCheckIn1796200000000,
   PerformanceLifecycle1796300000000,
+  AdminAuditLog1796400000000,
 ];

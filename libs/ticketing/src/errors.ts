@@ -91,6 +91,12 @@ export class PurchaseCanceledError extends DomainError {
   }
 }
 
+export class PurchaseRefundedError extends DomainError {
+  constructor() {
+    super('conflict', 'PurchaseRefunded', 'purchase has already been refunded or canceled');
+  }
+}
+
 export class IdempotencyKeyInUseError extends DomainError {
   /** `retryAfterSeconds` when the key is busy with a request that may still answer, not when it is spent. */
   constructor(reason: string, retryAfterSeconds?: number) {

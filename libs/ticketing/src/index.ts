@@ -108,3 +108,9 @@ export type {
   WaitingRoomSettings,
   WaitingRoomView,
 } from './waiting-room/waiting-room.types';
+export { SalesModule } from './sales/sales.module';
+export { SalesReportService } from './sales/sales-report.service';
+export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
+export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
+export { AdminPurchases, REFUND_ACTION } from './purchases/admin-purchases';
+export type { Operator } from './purchases/admin-purchases';

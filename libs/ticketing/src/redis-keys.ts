@@ -6,7 +6,8 @@
  * Cluster slot, so a Lua script may touch any of them atomically. The keys outside a
  * performance's tag are used by single-key commands alone: the registry of performances the
  * sweeper and the flusher walk, the hold and purchase id → performance id pointers, the
- * per-user index of purchases not flushed yet, and the idempotency records.
+ * per-user indexes (purchases not flushed yet, performances with live holds), and the
+ * idempotency records.
  */
 
 /** Set of the ids of every registered performance. */
@@ -28,6 +29,15 @@ export function purchasePointerKey(purchaseId: string): string {
  */
 export function userPurchasesKey(userId: string): string {
   return `user-purchases:${userId}`;
+}
+
+/**
+ * Sorted set of the performances on which a user may have a live hold, scored by an upper bound
+ * of the latest such hold's expiry (epoch ms). Written before the hold itself, so it lists every
+ * performance with a live hold of the user (and maybe a few without: readers check the holds).
+ */
+export function userHoldPerformancesKey(userId: string): string {
+  return `user-hold-performances:${userId}`;
 }
 
 /** String: a claim (`pending:<token>`) or the stored answer (JSON) of one Idempotency-Key of one user. */

@@ -56,6 +56,14 @@ export class ReservationResponseDto {
   expiresAt: string;
 }
 
+/** `GET /reservations`: every live hold of the caller at once. */
+export class ReservationListResponseDto {
+  items: ReservationResponseDto[];
+  /** Always null: the whole list comes in one answer. */
+  @ApiProperty({ type: 'string', nullable: true, example: null })
+  nextCursor: null;
+}
+
 export function mapReservation(hold: Hold): ReservationResponseDto {
   return {
     id: hold.id,

@@ -3,7 +3,12 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { HoldDesk } from '@app/ticketing';
 import { RequiresAdmission } from '../waiting-room/admission.interceptor';
-import { mapReservation, ReservationCreateDto, ReservationResponseDto } from './reservation.dto';
+import {
+  mapReservation,
+  ReservationCreateDto,
+  ReservationListResponseDto,
+  ReservationResponseDto,
+} from './reservation.dto';
 
 @ApiTags('reservations')
 @ApiBearerAuth()
@@ -22,6 +27,16 @@ export class ReservationsController {
     @Body() body: ReservationCreateDto,
   ): Promise<ReservationResponseDto> {
     return mapReservation(await this.holds.hold(user.id, body.performanceId, body.seatIds));
+  }
+
+  /**
+   * The caller's live holds (status HELD) on every performance, soonest to expire first; all of
+   * them in one answer (a user holds few seats), so `nextCursor` is always null.
+   */
+  @Get()
+  async listMine(@CurrentUser() user: AuthenticatedUser): Promise<ReservationListResponseDto> {
+    const holds = await this.holds.listLive(user.id);
+    return { items: holds.map(mapReservation), nextCursor: null };
   }
 
   /** The caller's own reservation; anyone else's is a 404. */

@@ -92,6 +92,38 @@ export class PurchaseRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * Anyone's purchases (for operators), newest first, after the keyset `before` (exclusive),
+   * optionally only of one performance and/or of the buyer with one e-mail (any case).
+   */
+  async pageForOperators(
+    filter: { performanceId?: number; email?: string },
+    before: { createdAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<PurchaseRecord[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.performanceId !== undefined) {
+      params.push(filter.performanceId);
+      conditions.push(`p.performance_id = $${params.length}`);
+    }
+    if (filter.email !== undefined) {
+      params.push(filter.email.toLowerCase());
+      conditions.push(`p.user_id IN (SELECT u.id FROM users u WHERE lower(u.email) = $${params.length})`);
+    }
+    if (before) {
+      params.push(before.createdAt, before.id);
+      conditions.push(`(p.created_at, p.id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(limit);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows: PurchaseQueryRow[] = await this.dataSource.query(
+      `${SELECT_PURCHASE} ${where} ORDER BY p.created_at DESC, p.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
   /** Seats of a performance that an active ticket holds: sold for good. */
   async activeSeatIds(performanceId: number): Promise<number[]> {
     const rows: { seat_id: number }[] = await this.dataSource.query(

@@ -32,6 +32,11 @@ export class HoldDesk {
     return this.holds.get(userId, holdId);
   }
 
+  /** See {@link HoldService.listLive}. */
+  listLive(userId: string): Promise<Hold[]> {
+    return this.holds.listLive(userId);
+  }
+
   /** See {@link HoldService.release}. */
   release(userId: string, holdId: string): Promise<void> {
     return this.holds.release(userId, holdId);

@@ -32,6 +32,33 @@ function holds(answer: HoldSeatsResult = { outcome: 'OK', expiresAt: 5000, amoun
 }
 
 describe('HoldService', () => {
+  it('lists only live holds (HELD before Redis time), soonest to expire first', async () => {
+    const { service, store } = holds();
+    const record = (status: string, expiresAt: number) => ({
+      userId: 'buyer',
+      performanceId: '7',
+      seats: '1,2',
+      amount: '30',
+      currency: 'KRW',
+      status,
+      expiresAt: String(expiresAt),
+    });
+    Object.assign(store, {
+      userHolds: vi.fn(async () => ({
+        now: 1000,
+        holds: [
+          { id: 'late', record: record('HELD', 3000) },
+          { id: 'expired', record: record('HELD', 1000) },
+          { id: 'released', record: record('RELEASED', 5000) },
+          { id: 'soon', record: record('HELD', 2000) },
+        ],
+      })),
+    });
+    const live = await service.listLive('buyer');
+    expect(live.map((hold) => hold.id)).toEqual(['soon', 'late']);
+    expect(live[0]).toMatchObject({ performanceId: 7, seatIds: [1, 2], amount: 30, status: 'HELD' });
+  });
+
   it('holds under a new id of the performance, with the configured lifetime and limit', async () => {
     const { service, store } = holds();
     const hold = await service.hold('buyer', 7, [1, 2]);

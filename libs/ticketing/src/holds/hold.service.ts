@@ -83,6 +83,20 @@ export class HoldService {
     return holdFromRecord(holdId, record, now);
   }
 
+  /**
+   * The caller's live holds (HELD, not expired by Redis time), across performances, soonest to
+   * expire first. A user has at most `MAX_SEATS_PER_RESERVATION` held seats per performance, so
+   * the list is short and comes whole, without pages.
+   */
+  async listLive(userId: string): Promise<Hold[]> {
+    assertUserId(userId);
+    const { holds, now } = await this.store.userHolds(userId);
+    return holds
+      .map(({ id, record }) => holdFromRecord(id, record, now))
+      .filter((hold) => hold.status === 'HELD')
+      .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || a.id.localeCompare(b.id));
+  }
+
   /** Frees the caller's live hold now; a hold that has ended already (released too) is a conflict. */
   async release(userId: string, holdId: string): Promise<void> {
     const result = await this.store.release(await this.performanceOf(holdId), holdId, userId);

@@ -1,10 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { sendAcrossSlots } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfId } from '../ids';
 import { isUuid } from '../input';
-import { holdPointerKey, performanceKeys } from '../redis-keys';
+import { holdPointerKey, performanceKeys, userHoldPerformancesKey } from '../redis-keys';
 import { holdSeats, HoldSeatsRequest, HoldSeatsResult, releaseHold, ReleaseHoldResult } from './hold-scripts';
+
+/** Clock skew between an API process and Redis the user-holds index tolerates (ms). */
+const INDEX_SLACK_MS = 60_000;
 
 /** A hold's hash as Redis holds it, with Redis TIME (epoch ms) read in the same round trip. */
 export interface StoredHold {
@@ -20,9 +24,57 @@ export class HoldStore {
     defineTicketingScripts(redis);
   }
 
-  /** Holds all of the request's seats or none (`hold-seats.lua`), in one round trip. */
+  /**
+   * Holds all of the request's seats or none (`hold-seats.lua`), in one round trip. The user's
+   * index of performances with holds is written first on the same connection (so it reaches
+   * Redis before the hold, and a crash between the two leaves only an entry without a hold), with
+   * a score past the hold's expiry by {@link INDEX_SLACK_MS} of clock skew between us and Redis.
+   */
   hold(request: HoldSeatsRequest): Promise<HoldSeatsResult> {
-    return holdSeats(this.redis, performanceKeys(request.performanceId), request);
+    const indexKey = userHoldPerformancesKey(request.userId);
+    const until = Date.now() + request.lifetimeMs + INDEX_SLACK_MS;
+    // Every hold has the same lifetime, so a later `until` is the larger one (within the slack).
+    const indexed = this.redis.zadd(indexKey, 'GT', until, request.performanceId);
+    const expiring = this.redis.pexpireat(indexKey, until);
+    const held = holdSeats(this.redis, performanceKeys(request.performanceId), request);
+    return Promise.all([indexed, expiring, held]).then(([, , result]) => result);
+  }
+
+  /**
+   * Every hold of the user that may be live, with Redis TIME (epoch ms): the performances come
+   * from the user's index, the hold ids from each performance's user-holds hash, then the
+   * records; three round trips whatever the number of holds. Entries past their score are
+   * dropped from the index on the way. The caller decides which holds are still live.
+   */
+  async userHolds(userId: string): Promise<{ holds: { id: string; record: Record<string, string> }[]; now: number }> {
+    const indexKey = userHoldPerformancesKey(userId);
+    const [[, performanceIds], [, time]] = (await this.redis
+      .multi()
+      .zremrangebyscore(indexKey, '-inf', Date.now() - INDEX_SLACK_MS)
+      .zrange(indexKey, 0, -1)
+      .time()
+      .exec()
+      .then((replies) => replies!.slice(1))) as [[unknown, string[]], [unknown, string[]]];
+    const now = redisMillis(time);
+    if (performanceIds.length === 0) return { holds: [], now };
+
+    // The performances lie in different Cluster slots (see sendAcrossSlots).
+    const idReplies = await sendAcrossSlots(
+      this.redis,
+      performanceIds.map((performanceId) => ['hkeys', performanceKeys(Number(performanceId)).userHolds(userId)]),
+    );
+    const idLists = idReplies.map(([error, ids]) => (error ? [] : (ids as string[])));
+    const wanted = idLists.flatMap((ids, i) => ids.map((id) => ({ id, performanceId: Number(performanceIds[i]) })));
+    if (wanted.length === 0) return { holds: [], now };
+
+    const records = await sendAcrossSlots(
+      this.redis,
+      wanted.map(({ id, performanceId }) => ['hgetall', performanceKeys(performanceId).hold(id)]),
+    );
+    const holds = wanted
+      .map(({ id }, i) => ({ id, record: (records[i][1] ?? {}) as Record<string, string> }))
+      .filter(({ record }) => record.userId === userId);
+    return { holds, now };
   }
 
   /**

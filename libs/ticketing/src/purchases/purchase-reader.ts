@@ -45,7 +45,9 @@ export class PurchaseReader {
     };
   }
 
-  private async find(purchaseId: string): Promise<Purchase | null> {
+  /** Anyone's purchase (for operators), flushed to PostgreSQL or not; null when unknown. */
+  async find(purchaseId: string): Promise<Purchase | null> {
+    if (!isUuid(purchaseId)) return null;
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const purchase = await this.store.read(performanceId, purchaseId);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdminPurchases } from './admin-purchases';
 import { IdempotencyStore } from './idempotency.store';
 import { ApprovingPaymentGateway, PaymentGateway } from './payment-gateway';
 import { PaymentReconciler } from './payment-reconciler';
@@ -25,7 +26,16 @@ import { PurchaseStore } from './purchase.store';
     PurchaseCancellation,
     PurchaseFlusher,
     PaymentReconciler,
+    AdminPurchases,
   ],
-  exports: [PaymentGateway, PurchaseService, PurchaseReader, PurchaseCancellation, PurchaseFlusher, PaymentReconciler],
+  exports: [
+    PaymentGateway,
+    PurchaseService,
+    PurchaseReader,
+    PurchaseCancellation,
+    PurchaseFlusher,
+    PaymentReconciler,
+    AdminPurchases,
+  ],
 })
 export class PurchasesModule {}

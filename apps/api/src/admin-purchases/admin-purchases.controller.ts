@@ -1,0 +1,56 @@
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
+import { AdminPurchases } from '@app/ticketing';
+import { ErrorBodyDto } from '../common/error-body.dto';
+import {
+  AdminPurchasePageDto,
+  AdminPurchaseQueryDto,
+  AdminPurchaseResponseDto,
+  mapAdminPurchase,
+} from './admin-purchase.dto';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@Roles(Role.Admin)
+@Controller('admin/purchases')
+export class AdminPurchasesController {
+  constructor(private readonly purchases: AdminPurchases) {}
+
+  /**
+   * Anyone's purchases, newest first, by performance and/or buyer e-mail. Lists purchases written
+   * to PostgreSQL (within PURCHASE_FLUSH_AGE_SECONDS of the sale), each in its newest state. Admin only.
+   */
+  @Get()
+  async list(@Query() query: AdminPurchaseQueryDto): Promise<AdminPurchasePageDto> {
+    const page = await this.purchases.list(
+      { performanceId: query.performanceId, email: query.email },
+      query.cursor,
+      query.limit,
+    );
+    return { items: page.items.map(mapAdminPurchase), nextCursor: page.nextCursor };
+  }
+
+  /** Anyone's purchase, flushed to PostgreSQL or not. Admin only. */
+  @Get(':id')
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase' })
+  async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<AdminPurchaseResponseDto> {
+    return mapAdminPurchase(await this.purchases.get(id));
+  }
+
+  /**
+   * Cancels and refunds anyone's purchase, whatever the buyer's cancellation window: the charge is
+   * refunded through the payment gateway once, the seats are for sale again, the buyer gets a
+   * cancellation notice by e-mail, and the audit log records who did it. Admin only.
+   */
+  @Post(':id/refund')
+  @HttpCode(200)
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase' })
+  @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'already refunded or canceled' })
+  async refund(
+    @CurrentUser() operator: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<AdminPurchaseResponseDto> {
+    return mapAdminPurchase(await this.purchases.refund({ id: operator.id, email: operator.email }, id));
+  }
+}

@@ -1,0 +1,73 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { EventSalesReport, PerformanceSalesReport, SalesFigures } from '@app/ticketing';
+
+/** Seat counts and money of a set of seats; money in minor units of the report's `currency`. */
+export class SalesFiguresDto {
+  @ApiProperty({ type: 'integer', example: 400 })
+  seatsTotal: number;
+  @ApiProperty({ type: 'integer', example: 310, description: 'free now (a hold past its expiry counts as free)' })
+  available: number;
+  @ApiProperty({ type: 'integer', example: 12, description: 'in a live hold' })
+  held: number;
+  @ApiProperty({ type: 'integer', example: 78, description: 'in paid purchases, written to PostgreSQL or not yet' })
+  sold: number;
+  @ApiProperty({ type: 'integer', example: 11700000, description: 'sum of the paid purchases, minor units' })
+  revenue: number;
+  @ApiProperty({ type: 'integer', example: 41, description: 'purchases ever made, canceled ones included' })
+  purchases: number;
+  @ApiProperty({ type: 'integer', example: 2, description: 'purchases canceled or refunded' })
+  cancellations: number;
+}
+
+export class SectionSalesDto extends SalesFiguresDto {
+  @ApiProperty({ example: 'VIP' })
+  name: string;
+}
+
+export class PerformanceSalesDto {
+  @ApiProperty({ type: 'integer' })
+  performanceId: number;
+  @ApiProperty({ example: 'KRW', description: 'ISO 4217 code of `revenue`' })
+  currency: string;
+  totals: SalesFiguresDto;
+  @ApiProperty({ type: [SectionSalesDto] })
+  sections: SectionSalesDto[];
+}
+
+export class EventSalesDto {
+  @ApiProperty({ type: 'integer' })
+  eventId: number;
+  @ApiProperty({ example: 'KRW', description: 'ISO 4217 code of `revenue`' })
+  currency: string;
+  /** The performances' figures summed. */
+  totals: SalesFiguresDto;
+  /** Sections summed by name over the performances. */
+  @ApiProperty({ type: [SectionSalesDto] })
+  sections: SectionSalesDto[];
+  @ApiProperty({ type: [PerformanceSalesDto] })
+  performances: PerformanceSalesDto[];
+}
+
+function mapFigures(figures: SalesFigures): SalesFiguresDto {
+  const { seatsTotal, available, held, sold, revenue, purchases, cancellations } = figures;
+  return { seatsTotal, available, held, sold, revenue, purchases, cancellations };
+}
+
+export function mapPerformanceSales(report: PerformanceSalesReport): PerformanceSalesDto {
+  return {
+    performanceId: report.performanceId,
+    currency: report.currency,
+    totals: mapFigures(report.totals),
+    sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section) })),
+  };
+}
+
+export function mapEventSales(report: EventSalesReport): EventSalesDto {
+  return {
+    eventId: report.eventId,
+    currency: report.currency,
+    totals: mapFigures(report.totals),
+    sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section) })),
+    performances: report.performances.map(mapPerformanceSales),
+  };
+}

@@ -1,0 +1,151 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { purchaseCanceledMessageId } from '@app/messaging';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { PaymentGateway, PurchaseFlusher, REFUND_ACTION, SeatStateStore } from '@app/ticketing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance, hold } from './purchase-helpers';
+
+describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+  let db: Client;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+    });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  async function flushAll(): Promise<void> {
+    const flusher = api.app.get(PurchaseFlusher);
+    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
+  }
+
+  async function buy(session: TestSession, performanceId: number, seatIds: number[]) {
+    const held = await hold(api.app, session, performanceId, seatIds);
+    const res = await call('POST', '/purchases', { session, body: { reservationId: held.id } });
+    expect(res.statusCode).toBe(201);
+    return res.json();
+  }
+
+  it("lists anyone's purchases by performance and e-mail in keyset pages, and reads one", async () => {
+    const performance = await createPerformance(api.app, admin, 20);
+    const [alice, bob] = [await createSession(api.app), await createSession(api.app)];
+    const a1 = await buy(alice, performance.id, [performance.seatIds[0]]);
+    const a2 = await buy(alice, performance.id, [performance.seatIds[1]]);
+    const b1 = await buy(bob, performance.id, [performance.seatIds[2]]);
+    // Not flushed yet: readable by id.
+    const one = await call('GET', `/admin/purchases/${b1.id}`, { session: admin });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual({ ...b1, userId: bob.id });
+    await flushAll();
+
+    const first = await call('GET', `/admin/purchases?performanceId=${performance.id}&limit=2`, { session: admin });
+    expect(first.statusCode).toBe(200);
+    expect(first.json().items).toHaveLength(2);
+    const second = await call(
+      'GET',
+      `/admin/purchases?performanceId=${performance.id}&limit=2&cursor=${first.json().nextCursor}`,
+      { session: admin },
+    );
+    expect(second.json().nextCursor).toBeNull();
+    const ids = [...first.json().items, ...second.json().items].map((p: { id: string }) => p.id);
+    expect(ids.sort()).toEqual([a1.id, a2.id, b1.id].sort());
+
+    const byEmail = await call('GET', `/admin/purchases?email=${encodeURIComponent(alice.email.toUpperCase())}`, {
+      session: admin,
+    });
+    expect(
+      byEmail
+        .json()
+        .items.map((p: { id: string }) => p.id)
+        .sort(),
+    ).toEqual([a1.id, a2.id].sort());
+    expect(byEmail.json().items[0].userId).toBe(alice.id);
+    expect((await call('GET', `/admin/purchases?performanceId=abc`, { session: admin })).statusCode).toBe(400);
+    expect((await call('GET', `/admin/purchases?email=nope`, { session: admin })).statusCode).toBe(400);
+  });
+
+  it('refunds once under two concurrent requests: seats free, one gateway refund, one audit row, one cancellation message; again → 409', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, performance.seatIds.slice(0, 2));
+    await flushAll();
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+
+    const answers = await Promise.all([
+      call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin }),
+      call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin }),
+    ]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409]);
+    const ok = answers.find((a) => a.statusCode === 200)!;
+    expect(ok.json()).toMatchObject({ id: purchase.id, status: 'CANCELED', userId: buyer.id });
+    const conflict = answers.find((a) => a.statusCode === 409)!;
+    expect(conflict.json()).toMatchObject({
+      statusCode: 409,
+      message: 'purchase has already been refunded or canceled',
+    });
+    expect(refund).toHaveBeenCalledTimes(1);
+    refund.mockRestore();
+
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, performance.seatIds.slice(0, 2))).toEqual([
+      'AVAILABLE',
+      'AVAILABLE',
+    ]);
+    const audit = await db.query(
+      'SELECT actor_id, actor_email, action, details FROM admin_audit_log WHERE subject_id = $1',
+      [purchase.id],
+    );
+    expect(audit.rows).toEqual([
+      {
+        actor_id: admin.id,
+        actor_email: admin.email,
+        action: REFUND_ACTION,
+        details: expect.objectContaining({ buyerId: buyer.id, amount: purchase.amount, currency: 'KRW' }),
+      },
+    ]);
+
+    const again = await call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin });
+    expect(again.statusCode).toBe(409);
+    await flushAll();
+    const canceled = await db.query('SELECT status FROM purchases WHERE id = $1', [purchase.id]);
+    expect(canceled.rows).toEqual([{ status: 'CANCELED' }]);
+    // The buyer's cancellation notice: one outbox message, relayed to the mailer (apps/mailer tests the e-mail).
+    const outbox = await db.query('SELECT count(*)::int AS n FROM outbox WHERE message_id = $1', [
+      purchaseCanceledMessageId(purchase.id),
+    ]);
+    expect(outbox.rows).toEqual([{ n: 1 }]);
+    expect((await call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin })).statusCode).toBe(409);
+    // The buyer sees it canceled; the seats sell again.
+    expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json().status).toBe('CANCELED');
+    await buy(await createSession(api.app), performance.id, performance.seatIds.slice(0, 2));
+  });
+
+  it('answers 403 to a buyer, 401 without a token, 404 for an unknown purchase, 400 for a malformed id', async () => {
+    const buyer = await createSession(api.app);
+    const unknown = '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d';
+    for (const [method, url] of [
+      ['GET', '/admin/purchases'],
+      ['GET', `/admin/purchases/${unknown}`],
+      ['POST', `/admin/purchases/${unknown}/refund`],
+    ]) {
+      expect((await call(method, url, { session: buyer })).statusCode).toBe(403);
+      expect((await call(method, url)).statusCode).toBe(401);
+    }
+    expect((await call('GET', `/admin/purchases/${unknown}`, { session: admin })).statusCode).toBe(404);
+    expect((await call('POST', `/admin/purchases/${unknown}/refund`, { session: admin })).statusCode).toBe(404);
+    expect((await call('POST', '/admin/purchases/nope/refund', { session: admin })).statusCode).toBe(400);
+  });
+});

@@ -1,0 +1,76 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, startApi, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { PurchaseFlusher } from '@app/ticketing';
+import { dataSourceOf, startMailer, startRelay } from '../../mailer/test/mail-harness';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller, createPerformance, hold } from './purchase-helpers';
+
+describe('an admin refund e-mails the buyer one cancellation notice (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
+  let smtp: TestSmtpServer;
+  let api: ApiHarness;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      SMTP_URL: smtp.url,
+    });
+    relay = await startRelay(api.env);
+    mailer = await startMailer(api.env);
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await mailer?.close();
+    await relay?.close();
+    await api?.close();
+    await smtp?.stop();
+  });
+
+  async function flushAll(): Promise<void> {
+    const flusher = api.app.get(PurchaseFlusher);
+    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
+  }
+
+  it('sends the confirmation, then after two concurrent refunds exactly one cancellation notice', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const held = await hold(api.app, buyer, performance.id, performance.seatIds.slice(0, 2));
+    const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+    expect(bought.statusCode).toBe(201);
+    const purchaseId = bought.json().id as string;
+    await flushAll();
+    const mailsTo = () => smtp.received.filter((email) => email.to.includes(buyer.email));
+    await waitUntil(() => mailsTo().length === 1, 'confirmation received');
+
+    const answers = await Promise.all([
+      call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin }),
+      call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin }),
+    ]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409]);
+    await flushAll();
+    await flushAll();
+    await waitUntil(() => mailsTo().length >= 2, 'cancellation notice received');
+    const notice = mailsTo()[1];
+    expect(notice.subject).toMatch(/^Canceled: your tickets for /);
+    expect(notice.messageIdHeader).toContain(`purchase-canceled.${purchaseId}`);
+    expect(notice.text).toContain(purchaseId);
+
+    // Every outbox row relayed and delivered: nothing more is on its way.
+    const db = dataSourceOf(relay);
+    await waitUntil(
+      async () =>
+        (await db.query('SELECT count(*)::int AS n FROM email_deliveries WHERE purchase_id = $1', [purchaseId]))[0]
+          .n === 2,
+      'both deliveries recorded',
+    );
+    expect(mailsTo()).toHaveLength(2);
+  });
+});

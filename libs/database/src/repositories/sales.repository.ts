@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PurchaseStatus } from '../entities/purchase.entity';
+
+/** One seat of a performance as a sales report counts it. */
+export interface SalesSeat {
+  id: number;
+  section: string;
+  /** An integer in minor units of the performance's currency. */
+  price: number;
+}
+
+/** One purchase of a performance as PostgreSQL holds it, with the seats of its tickets. */
+export interface SalesPurchase {
+  id: string;
+  status: PurchaseStatus;
+  /** An integer in minor units of `currency`. */
+  amount: number;
+  currency: string;
+  seatIds: number[];
+}
+
+/** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
+export interface PerformanceSalesRows {
+  currency: string;
+  seats: SalesSeat[];
+  purchases: SalesPurchase[];
+}
+
+/** Read-only queries of the sales reports (operators). */
+@Injectable()
+export class SalesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * The performance's currency, seats (position order) and persisted purchases, in one
+   * repeatable-read snapshot so seats and purchases agree; null when there is no such performance.
+   */
+  performanceSales(performanceId: number): Promise<PerformanceSalesRows | null> {
+    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      const [performance]: { currency: string }[] = await manager.query(
+        `SELECT e.currency FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1`,
+        [performanceId],
+      );
+      if (!performance) return null;
+      const seats: SalesSeat[] = await manager.query(
+        `SELECT id, section, price FROM seats WHERE performance_id = $1 ORDER BY position`,
+        [performanceId],
+      );
+      const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
+        `SELECT p.id, p.status, p.amount::text AS amount, p.currency,
+                coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds"
+           FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id
+          WHERE p.performance_id = $1
+          GROUP BY p.id`,
+        [performanceId],
+      );
+      return {
+        currency: performance.currency.trim(),
+        seats,
+        purchases: purchases.map((row) => ({ ...row, amount: Number(row.amount) })),
+      };
+    });
+  }
+
+  /** The event's currency and the ids of its performances (ascending); null when there is no such event. */
+  async eventPerformances(eventId: number): Promise<{ currency: string; performanceIds: number[] } | null> {
+    const rows: { currency: string; id: number | null }[] = await this.dataSource.query(
+      `SELECT e.currency, p.id FROM events e LEFT JOIN performances p ON p.event_id = e.id WHERE e.id = $1 ORDER BY p.id`,
+      [eventId],
+    );
+    if (rows.length === 0) return null;
+    return {
+      currency: rows[0].currency.trim(),
+      performanceIds: rows.filter((row) => row.id !== null).map((row) => row.id as number),
+    };
+  }
+}

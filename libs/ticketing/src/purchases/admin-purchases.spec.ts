@@ -1,0 +1,64 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { AdminAuditRepository, PurchaseRepository } from '@app/database';
+import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
+import { AdminPurchases, REFUND_ACTION } from './admin-purchases';
+import type { Purchase } from './purchase';
+import type { PurchaseCancellation } from './purchase-cancellation';
+import type { PurchaseReader } from './purchase-reader';
+import type { PurchaseStore } from './purchase.store';
+
+const paid: Purchase = {
+  id: 'p1',
+  reservationId: 'h1',
+  userId: 'buyer',
+  performanceId: 7,
+  seatIds: [1, 2],
+  amount: 100,
+  currency: 'KRW',
+  chargeId: 'c1',
+  status: 'PAID',
+  createdAt: new Date(0),
+  canceledAt: null,
+} as Purchase;
+
+function admin(found: Purchase | null, cancel: () => Promise<Purchase>) {
+  const reader = { find: vi.fn(async () => found) };
+  const cancellation = { cancel: vi.fn(cancel) };
+  const audit = { record: vi.fn(async () => ({})) };
+  const service = new AdminPurchases(
+    {} as PurchaseRepository,
+    {} as PurchaseStore,
+    reader as unknown as PurchaseReader,
+    cancellation as unknown as PurchaseCancellation,
+    audit as unknown as AdminAuditRepository,
+  );
+  return { service, cancellation, audit };
+}
+const operator = { id: 'admin', email: 'admin@example.test' };
+
+describe('AdminPurchases.refund', () => {
+  it('cancels as the buyer and records who refunded', async () => {
+    const { service, cancellation, audit } = admin(paid, async () => ({ ...paid, status: 'CANCELED' }));
+    expect((await service.refund(operator, 'p1')).status).toBe('CANCELED');
+    expect(cancellation.cancel).toHaveBeenCalledWith('buyer', 'p1');
+    expect(audit.record).toHaveBeenCalledWith(
+      expect.objectContaining({ actorId: 'admin', actorEmail: operator.email, action: REFUND_ACTION, subjectId: 'p1' }),
+    );
+  });
+
+  it('answers a lost race or a canceled purchase with PurchaseRefundedError, recording nothing', async () => {
+    const lost = admin(paid, async () => {
+      throw new PurchaseCanceledError();
+    });
+    await expect(lost.service.refund(operator, 'p1')).rejects.toBeInstanceOf(PurchaseRefundedError);
+    const canceled = admin({ ...paid, status: 'CANCELED' }, async () => paid);
+    await expect(canceled.service.refund(operator, 'p1')).rejects.toBeInstanceOf(PurchaseRefundedError);
+    expect(canceled.cancellation.cancel).not.toHaveBeenCalled();
+    expect(lost.audit.record).not.toHaveBeenCalled();
+  });
+
+  it('answers an unknown purchase with NotFoundError', async () => {
+    const { service } = admin(null, async () => paid);
+    await expect(service.refund(operator, 'nope')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { AdminAuditRepository, PurchaseRepository } from '@app/database';
+import { decodeCursor, encodeCursor } from '../catalog/cursor';
+import type { Page } from '../catalog/catalog.types';
+import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
+import { Purchase, purchaseFromPersisted } from './purchase';
+import { PurchaseCancellation } from './purchase-cancellation';
+import { PurchaseReader } from './purchase-reader';
+import { PurchaseStore } from './purchase.store';
+
+/** Who acts, as the audit log records them. */
+export interface Operator {
+  id: string;
+  email: string;
+}
+
+/** The audit action of an operator's refund. */
+export const REFUND_ACTION = 'purchase.refund';
+
+/**
+ * Anyone's purchases, for operators: search, read and refund. A refund is the buyer's
+ * cancellation (PurchaseCancellation: seats free, charge refunded, cancellation notice through
+ * the flusher's outbox) without the buyer's cancellation window, plus an audit log row.
+ */
+@Injectable()
+export class AdminPurchases {
+  constructor(
+    private readonly purchases: PurchaseRepository,
+    private readonly store: PurchaseStore,
+    private readonly reader: PurchaseReader,
+    private readonly cancellation: PurchaseCancellation,
+    private readonly audit: AdminAuditRepository,
+  ) {}
+
+  /**
+   * Purchases written to PostgreSQL (a sale appears there within PURCHASE_FLUSH_AGE_SECONDS),
+   * newest first, each with its newest state (a refund not flushed yet reads CANCELED). Throws
+   * InvalidInputError (cursor).
+   */
+  async list(
+    filter: { performanceId?: number; email?: string },
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<Purchase>> {
+    const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'millis', i: 'uuid' });
+    const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
+    const rows = await this.purchases.pageForOperators(filter, before, limit + 1);
+    const items = await Promise.all(
+      rows
+        .slice(0, limit)
+        .map(async (row) => (await this.store.read(row.performanceId, row.id)) ?? purchaseFromPersisted(row)),
+    );
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return { items, nextCursor: last ? encodeCursor({ t: last.createdAt.getTime(), i: last.id }) : null };
+  }
+
+  /** Anyone's purchase, flushed or not. Throws NotFoundError('purchase'). */
+  async get(purchaseId: string): Promise<Purchase> {
+    const purchase = await this.reader.find(purchaseId);
+    if (!purchase) throw new NotFoundError('purchase');
+    return purchase;
+  }
+
+  /**
+   * Cancels and refunds anyone's paid purchase, whenever (no cancellation window applies to
+   * operators), and records who did it. Of concurrent refunds one wins in the cancel script, so
+   * the gateway refunds once; the others, and any refund of a canceled purchase, throw
+   * PurchaseRefundedError. Throws NotFoundError('purchase').
+   */
+  async refund(operator: Operator, purchaseId: string): Promise<Purchase> {
+    const purchase = await this.get(purchaseId);
+    if (purchase.status === 'CANCELED') throw new PurchaseRefundedError();
+    let refunded: Purchase;
+    try {
+      refunded = await this.cancellation.cancel(purchase.userId, purchaseId);
+    } catch (error) {
+      throw error instanceof PurchaseCanceledError ? new PurchaseRefundedError() : error;
+    }
+    await this.audit.record({
+      actorId: operator.id,
+      actorEmail: operator.email,
+      action: REFUND_ACTION,
+      subjectId: purchaseId,
+      details: {
+        buyerId: refunded.userId,
+        performanceId: refunded.performanceId,
+        amount: refunded.amount,
+        currency: refunded.currency,
+        seatIds: refunded.seatIds,
+      },
+    });
+    return refunded;
+  }
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { SalesRepository } from '@app/database';
+import { NotFoundError } from '../errors';
+import { addFigures, emptyFigures, performanceReport, SalesFigures, SalesReport, SectionSales } from './sales-report';
+import { SalesStore } from './sales.store';
+
+/** A performance's report inside an event's. */
+export interface PerformanceSalesReport extends SalesReport {
+  performanceId: number;
+}
+
+/** An event's report: its performances' figures summed (sections by name), and each performance's. */
+export interface EventSalesReport extends SalesReport {
+  eventId: number;
+  performances: PerformanceSalesReport[];
+}
+
+/**
+ * Sales reports for operators, exact at the moment they are read: PostgreSQL's purchases plus
+ * the purchases and cancellations still in Redis (the purchase stream), and the live seat state.
+ */
+@Injectable()
+export class SalesReportService {
+  constructor(
+    private readonly store: SalesStore,
+    private readonly repository: SalesRepository,
+  ) {}
+
+  /** Throws NotFoundError for an unknown performance. */
+  async ofPerformance(performanceId: number): Promise<PerformanceSalesReport> {
+    // Redis first: see mergePurchases.
+    const live = await this.store.live(performanceId);
+    const rows = await this.repository.performanceSales(performanceId);
+    if (!rows) throw new NotFoundError('performance', { performanceId });
+    return { performanceId, ...performanceReport(rows, live) };
+  }
+
+  /** Throws NotFoundError for an unknown event. An event without performances reports zeros in its currency. */
+  async ofEvent(eventId: number): Promise<EventSalesReport> {
+    const event = await this.repository.eventPerformances(eventId);
+    if (!event) throw new NotFoundError('event', { eventId });
+    const performances: PerformanceSalesReport[] = [];
+    for (const performanceId of event.performanceIds) {
+      try {
+        performances.push(await this.ofPerformance(performanceId));
+      } catch (error) {
+        // Deleted while the report was read: it has nothing to report any more.
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
+    const totals: SalesFigures = emptyFigures();
+    const sections = new Map<string, SectionSales>();
+    for (const report of performances) {
+      addFigures(totals, report.totals);
+      for (const section of report.sections) {
+        const sum = sections.get(section.name) ?? { name: section.name, ...emptyFigures() };
+        addFigures(sum, section);
+        sections.set(section.name, sum);
+      }
+    }
+    return {
+      eventId,
+      currency: event.currency,
+      totals,
+      sections: [...sections.values()],
+      performances,
+    };
+  }
+}

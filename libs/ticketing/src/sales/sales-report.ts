@@ -1,0 +1,143 @@
+import type { PerformanceSalesRows, SalesSeat } from '@app/database';
+import type { LiveSales } from './sales.store';
+
+/** Figures of a set of seats (a section, a performance, an event). Money in minor units of the report's currency. */
+export interface SalesFigures {
+  seatsTotal: number;
+  available: number;
+  /** Seats in a live hold (a hold past its expiry counts as available). */
+  held: number;
+  /** Seats of paid purchases, flushed to PostgreSQL or not yet. */
+  sold: number;
+  /** Sum of the paid purchases' amounts (canceled ones excluded), minor units. */
+  revenue: number;
+  /** Purchases ever made (those canceled since included). */
+  purchases: number;
+  /** Purchases canceled (by the buyer or refunded by an operator). */
+  cancellations: number;
+}
+
+export interface SectionSales extends SalesFigures {
+  name: string;
+}
+
+/** A sales report: totals and the same figures per section (in layout order). */
+export interface SalesReport {
+  /** ISO 4217 code of `revenue`. */
+  currency: string;
+  totals: SalesFigures;
+  sections: SectionSales[];
+}
+
+interface MergedPurchase {
+  canceled: boolean;
+  amount: number;
+  seatIds: number[];
+}
+
+export function emptyFigures(): SalesFigures {
+  return { seatsTotal: 0, available: 0, held: 0, sold: 0, revenue: 0, purchases: 0, cancellations: 0 };
+}
+
+const FIGURES = Object.keys(emptyFigures()) as (keyof SalesFigures)[];
+
+/** Adds the figures of `b` into `a` (other fields, such as a section's name, stay). */
+export function addFigures(a: SalesFigures, b: SalesFigures): void {
+  for (const key of FIGURES) a[key] += b[key];
+}
+
+/**
+ * The purchases of a performance: PostgreSQL's, with the unflushed stream entries laid over them.
+ * Redis must be read before PostgreSQL: an entry flushed in between is then found in PostgreSQL
+ * (a flush commits before it deletes its entries), and a purchase seen in both counts once (by
+ * id). A cancellation is final, so a purchase either side calls canceled is canceled.
+ */
+export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map<string, MergedPurchase> {
+  const merged = new Map<string, MergedPurchase>();
+  for (const purchase of rows.purchases) {
+    merged.set(purchase.id, {
+      canceled: purchase.status === 'CANCELED',
+      amount: purchase.amount,
+      seatIds: purchase.seatIds,
+    });
+  }
+  const canceledLater: string[] = [];
+  for (const entry of live.pending) {
+    if (entry.type === 'cancel') {
+      canceledLater.push(entry.purchaseId);
+      continue;
+    }
+    const known = merged.get(entry.record.id);
+    if (known) {
+      known.canceled ||= entry.record.status === 'CANCELED';
+    } else {
+      merged.set(entry.record.id, {
+        canceled: entry.record.status === 'CANCELED',
+        amount: Number(entry.record.amount),
+        seatIds: entry.record.seats.split(',').map(Number),
+      });
+    }
+  }
+  for (const id of canceledLater) {
+    const known = merged.get(id);
+    if (known) known.canceled = true;
+  }
+  return merged;
+}
+
+/**
+ * The sales report of one performance from its PostgreSQL rows and its Redis state (read first,
+ * see {@link mergePurchases}). A purchase's amount goes to its sections by the seats' prices; any
+ * difference to the amount (a price changed after the hold) goes to its first seat's section, so
+ * the sections always add up to the totals.
+ */
+export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): SalesReport {
+  const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
+  const sections = new Map<string, SectionSales>();
+  for (const seat of rows.seats) {
+    const section = sections.get(seat.section) ?? { name: seat.section, ...emptyFigures() };
+    section.seatsTotal += 1;
+    sections.set(seat.section, section);
+  }
+
+  const purchases = [...mergePurchases(rows, live).values()];
+  for (const purchase of purchases) {
+    const touched = new Set<string>();
+    let priced = 0;
+    for (const seatId of purchase.seatIds) {
+      const seat = seatById.get(seatId);
+      if (!seat) continue;
+      const section = sections.get(seat.section)!;
+      touched.add(seat.section);
+      if (purchase.canceled) continue;
+      section.sold += 1;
+      section.revenue += seat.price;
+      priced += seat.price;
+    }
+    const first = seatById.get(purchase.seatIds[0]);
+    if (!purchase.canceled && first) sections.get(first.section)!.revenue += purchase.amount - priced;
+    for (const name of touched) {
+      const section = sections.get(name)!;
+      section.purchases += 1;
+      if (purchase.canceled) section.cancellations += 1;
+    }
+  }
+
+  for (const [seatId, status] of Object.entries(live.seats)) {
+    const seat = seatById.get(Number(seatId));
+    if (!seat || status !== 'H') continue;
+    const expiresAt = Number((live.seatHolds[seatId] ?? '').split(':')[0]);
+    // A seat held without a holder entry (held by an older version) stays held until swept.
+    if (!live.seatHolds[seatId] || expiresAt > live.now) sections.get(seat.section)!.held += 1;
+  }
+
+  const totals = emptyFigures();
+  for (const section of sections.values()) {
+    section.available = section.seatsTotal - section.sold - section.held;
+    addFigures(totals, section);
+  }
+  // A purchase over two sections counts once in the totals.
+  totals.purchases = purchases.length;
+  totals.cancellations = purchases.filter((purchase) => purchase.canceled).length;
+  return { currency: rows.currency, totals, sections: [...sections.values()] };
+}
