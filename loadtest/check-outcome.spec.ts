@@ -19,7 +19,12 @@ function goodOutcome(): LoadOutcome {
       { seatId: 2, purchaseId: 'p1' },
       { seatId: 3, purchaseId: 'p2' },
     ],
-    emailDeliveries: [{ purchaseId: 'p1' }, { purchaseId: 'p2' }, { purchaseId: 'p3' }],
+    emailDeliveries: [
+      { purchaseId: 'p1' },
+      { purchaseId: 'p2' },
+      { purchaseId: 'p3' },
+      { purchaseId: 'p3', kind: 'cancellation' },
+    ],
     redisCounts: { total: 10, available: 6, held: 1, sold: 3 },
     serverErrors: 0,
   };
@@ -76,6 +81,7 @@ describe('load-run outcome checker', () => {
     didNot.answeredCancels = [];
     didNot.unansweredCancels = ['p3'];
     didNot.dbPurchases[2].status = 'PAID';
+    didNot.emailDeliveries.pop();
     didNot.dbActiveTickets.push({ seatId: 4, purchaseId: 'p3' });
     didNot.redisCounts = { total: 10, available: 5, held: 1, sold: 4 };
     expect(failing(didNot)).toEqual([]);
@@ -83,11 +89,26 @@ describe('load-run outcome checker', () => {
 
   it('fails on a missing or a second e-mail', () => {
     const none = goodOutcome();
-    none.emailDeliveries.pop();
-    expect(failing(none)).toEqual(['one e-mail per purchase']);
+    none.emailDeliveries.shift();
+    expect(failing(none)).toEqual(['e-mails once per purchase']);
     const twice = goodOutcome();
     twice.emailDeliveries.push({ purchaseId: 'p1' });
-    expect(failing(twice)).toEqual(['one e-mail per purchase']);
+    expect(failing(twice)).toEqual(['e-mails once per purchase']);
+    const noticeOfPaid = goodOutcome();
+    noticeOfPaid.emailDeliveries.push({ purchaseId: 'p2', kind: 'cancellation' });
+    expect(failing(noticeOfPaid)).toEqual(['e-mails once per purchase']);
+  });
+
+  it('wants a cancellation notice exactly when a canceled purchase was confirmed', () => {
+    const canceledFirst = goodOutcome();
+    canceledFirst.emailDeliveries = canceledFirst.emailDeliveries.filter((d) => d.purchaseId !== 'p3');
+    expect(failing(canceledFirst)).toEqual([]);
+    const noNotice = goodOutcome();
+    noNotice.emailDeliveries.pop();
+    expect(failing(noNotice)).toEqual(['e-mails once per purchase']);
+    const twoNotices = goodOutcome();
+    twoNotices.emailDeliveries.push({ purchaseId: 'p3', kind: 'cancellation' });
+    expect(failing(twoNotices)).toEqual(['e-mails once per purchase']);
   });
 
   it('fails when Redis and PostgreSQL disagree, or the counts do not add up', () => {

@@ -249,18 +249,22 @@ async function observed(performanceId, answered) {
         [performanceId],
       );
       const deliveries = await db.query(
-        `SELECT d.purchase_id AS "purchaseId" FROM email_deliveries d
+        `SELECT d.purchase_id AS "purchaseId",
+                CASE WHEN d.message_id LIKE 'purchase-canceled:%' THEN 'cancellation' ELSE 'confirmation' END AS kind
+         FROM email_deliveries d
          JOIN purchases p ON p.id = d.purchase_id WHERE p.performance_id = $1`,
         [performanceId],
       );
       snapshot = { purchases: purchases.rows, deliveries: deliveries.rows };
       const canceledWritten = purchases.rows.filter((r) => r.status === 'CANCELED').length >= answered.cancels.length;
-      if (
-        (purchases.rowCount >= answered.purchases.length &&
-          canceledWritten &&
-          deliveries.rowCount >= purchases.rowCount) ||
-        Date.now() > until
-      ) {
+      // Every paid purchase confirmed, and every confirmed canceled one sent its notice (a purchase
+      // canceled before its confirmation went out gets no e-mail at all).
+      const sent = (kind) => new Set(deliveries.rows.filter((d) => d.kind === kind).map((d) => d.purchaseId));
+      const [confirmed, noticed] = [sent('confirmation'), sent('cancellation')];
+      const mailsDone = purchases.rows.every((r) =>
+        r.status === 'CANCELED' ? !confirmed.has(r.id) || noticed.has(r.id) : confirmed.has(r.id),
+      );
+      if ((purchases.rowCount >= answered.purchases.length && canceledWritten && mailsDone) || Date.now() > until) {
         break;
       }
       await new Promise((r) => setTimeout(r, 500));

@@ -135,7 +135,7 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
     const secondBuyer = await createSession(api.app, { name: 'Second Buyer' });
     const resoldId = await buy(secondBuyer);
 
-    await mailer.waitForLine(`purchase ${canceledId} was canceled before it was written`, 30_000);
+    await mailer.waitForLine(`purchase ${canceledId} was canceled before its confirmation went out`, 30_000);
     await waitUntil(() => smtp.received.some((m) => m.text.includes(resoldId)), 'e-mail of the resale', 30_000);
     expect(smtp.received.filter((m) => m.text.includes(canceledId))).toEqual([]);
     const states = await db.query('SELECT id, status FROM purchases WHERE id = ANY($1) ORDER BY status', [

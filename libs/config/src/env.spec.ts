@@ -189,6 +189,7 @@ describe('parseEnv', () => {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: RANDOM_SECRET,
       JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
     };
     const derived = parseEnv(production).WAITING_ROOM_SECRET;
     expect(derived).toMatch(/^[0-9a-f]{64}$/);
