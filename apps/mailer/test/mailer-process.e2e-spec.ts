@@ -1,6 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
 import { dataSourceOf, startRelay } from './mail-harness';
 import {
@@ -44,6 +44,17 @@ describe('mailer process killed or stopped mid-delivery', () => {
     }
     await waitUntil(() => smtp.heldCount > 0, 'e-mails in flight');
   };
+  /**
+   * Waits until every answered e-mail of these purchases has its delivery row. Between the
+   * server's answer and that commit a crash sends the e-mail again (the one window SMTP leaves,
+   * see PurchaseMailService); rendering the QR codes of the other messages can keep the mailer's
+   * event loop from that commit for a while. Afterwards the only e-mails in hand are unanswered.
+   */
+  const answeredRecorded = (purchases: SeededPurchase[]) =>
+    waitUntil(async () => {
+      const deliveries = await deliveriesByPurchase(db);
+      return purchases.every((p) => emailCount(p) === 0 || deliveries.has(p.purchaseId));
+    }, 'answered e-mails recorded');
   const startMailerProcess = async () => {
     const mailer = new AppProcess('mailer', { ...env, LOG_CONSOLE: 'json' });
     running.push(mailer);
@@ -58,8 +69,11 @@ describe('mailer process killed or stopped mid-delivery', () => {
     db = dataSourceOf(relay);
     performanceId = await seedPerformance(db, 120);
   });
+  // A test that failed half-way leaves no mailer to consume the next test's messages.
+  afterEach(() => {
+    for (const mailer of running.splice(0)) mailer.kill('SIGKILL');
+  });
   afterAll(async () => {
-    for (const mailer of running) mailer.kill('SIGKILL');
     await relay?.close();
     await smtp?.stop();
     await destroyTestEnv(env);
@@ -71,6 +85,7 @@ describe('mailer process killed or stopped mid-delivery', () => {
     const first = await startMailerProcess();
     // The server stalls: the mailer has e-mails handed over but not answered, their claims uncommitted.
     await letThrough(10);
+    await answeredRecorded(purchases);
     first.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     await waitUntil(() => smtp.heldCount === 0, 'in-flight e-mails dropped with their connections');
@@ -90,6 +105,7 @@ describe('mailer process killed or stopped mid-delivery', () => {
     smtp.holdReplies();
     const mailer = await startMailerProcess();
     await letThrough(40 + 3);
+    await answeredRecorded(purchases);
     mailer.kill('SIGTERM');
     // The consumer is cancelled: the messages in hand (at the server, or waiting for one of the
     // transport's connections) are all it will still send. Nothing is received while replies are held.
