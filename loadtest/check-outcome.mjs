@@ -14,6 +14,8 @@
  * @param {{purchaseId: string}[]} outcome.emailDeliveries e-mails recorded as sent
  * @param {{total: number, available: number, held: number, sold: number}} outcome.redisCounts
  * @param {number} outcome.serverErrors 5xx answers seen by the load generator
+ * @param {QueueOutcome} [outcome.queue] a queue-first run: the room's settings and when each
+ *   admitted buyer first asked for a hold
  * @returns {{name: string, ok: boolean, detail: string}[]}
  */
 export function checkOutcome(outcome) {
@@ -91,5 +93,47 @@ export function checkOutcome(outcome) {
   add('seat counts in Redis equal PostgreSQL', countProblems, `${counts.sold} sold of ${counts.total}`);
 
   add('no 5xx', outcome.serverErrors > 0 ? [`${outcome.serverErrors} answers were 5xx`] : [], '0 server errors');
+
+  if (outcome.queue) {
+    const { allowed, busiest, windowSeconds } = holdRate(outcome.queue);
+    add(
+      'the hold route saw no more new buyers than the room admits',
+      busiest > allowed
+        ? [
+            `${busiest} new buyers held within ${windowSeconds} s, at most ${allowed} may (${outcome.queue.admitPerSecond}/s)`,
+          ]
+        : [],
+      `${outcome.queue.firstHolds.length} buyers; at most ${busiest} new in ${windowSeconds} s (${(busiest / windowSeconds).toFixed(1)}/s, allowed ${allowed} at ${outcome.queue.admitPerSecond}/s)`,
+    );
+  }
   return checks;
+}
+
+/**
+ * @typedef {object} QueueOutcome
+ * @property {number} admitPerSecond the room's setting
+ * @property {number} pollAfterSeconds how long buyers wait between polls
+ * @property {number[]} firstHolds epoch ms of each buyer's first hold request
+ * @property {number} [windowSeconds] the sliding window the rate is judged over (default 10)
+ */
+
+/**
+ * The most first holds within any sliding window, and how many the room's rate allows there.
+ * A buyer notices its admission at its next poll, so first holds in a window come from
+ * admissions within the window and one poll interval before it; the room's token bucket adds a
+ * burst of max(1, admitPerSecond / 5). Allowed: floor(admitPerSecond × (window + pollAfter) + burst).
+ * @param {QueueOutcome} queue
+ * @returns {{busiest: number, allowed: number, windowSeconds: number}}
+ */
+export function holdRate(queue) {
+  const windowSeconds = queue.windowSeconds ?? 10;
+  const times = [...queue.firstHolds].sort((a, b) => a - b);
+  let busiest = 0;
+  for (let end = 0, start = 0; end < times.length; end += 1) {
+    while (times[end] - times[start] >= windowSeconds * 1000) start += 1;
+    busiest = Math.max(busiest, end - start + 1);
+  }
+  const burst = Math.max(1, queue.admitPerSecond / 5);
+  const allowed = Math.floor(queue.admitPerSecond * (windowSeconds + queue.pollAfterSeconds) + burst);
+  return { busiest, allowed, windowSeconds };
 }

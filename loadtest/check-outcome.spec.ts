@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkOutcome, LoadOutcome } from './check-outcome.mjs';
+import { checkOutcome, holdRate, LoadOutcome } from './check-outcome.mjs';
 
 function goodOutcome(): LoadOutcome {
   return {
@@ -103,5 +103,51 @@ describe('load-run outcome checker', () => {
     const errors = goodOutcome();
     errors.serverErrors = 2;
     expect(failing(errors)).toEqual(['no 5xx']);
+  });
+
+  describe('queue first', () => {
+    const RATE = 'the hold route saw no more new buyers than the room admits';
+    // One new buyer every 1000 / perSecond ms, from t0.
+    const steady = (perSecond: number, count: number, t0 = 1_700_000_000_000) =>
+      Array.from({ length: count }, (_, i) => t0 + Math.round((i * 1000) / perSecond));
+
+    it('passes first holds at the admitted rate, and a queue-less run has no such check', () => {
+      const queued = {
+        ...goodOutcome(),
+        queue: { admitPerSecond: 5, pollAfterSeconds: 1, firstHolds: steady(5, 150) },
+      };
+      const checks = checkOutcome(queued);
+      expect(checks.filter((c) => !c.ok)).toEqual([]);
+      expect(checks.find((c) => c.name === RATE)?.detail).toContain('at most 50 new in 10 s');
+      expect(checkOutcome(goodOutcome()).map((c) => c.name)).not.toContain(RATE);
+    });
+
+    it('allows one poll interval of bunching and the bucket burst, not more', () => {
+      // 5/s over 10 s + 1 s of polls + a burst of 1: 56 may start in any 10 s.
+      expect(holdRate({ admitPerSecond: 5, pollAfterSeconds: 1, firstHolds: steady(5, 30) })).toEqual({
+        busiest: 30,
+        allowed: 56,
+        windowSeconds: 10,
+      });
+      const edge = { admitPerSecond: 5, pollAfterSeconds: 1, firstHolds: steady(5.6, 56) };
+      expect(holdRate(edge).busiest).toBe(56);
+      expect(failing({ ...goodOutcome(), queue: edge })).toEqual([]);
+    });
+
+    it('fails when buyers reach the hold route faster than the room admits', () => {
+      const flood = {
+        ...goodOutcome(),
+        queue: { admitPerSecond: 5, pollAfterSeconds: 1, firstHolds: steady(50, 100) },
+      };
+      expect(failing(flood)).toEqual([RATE]);
+      // The window slides: a burst straddling two whole windows is still caught.
+      const burst = [...steady(1, 5), ...steady(100, 60, 1_700_000_004_500)];
+      expect(
+        failing({ ...goodOutcome(), queue: { admitPerSecond: 5, pollAfterSeconds: 1, firstHolds: burst } }),
+      ).toEqual([RATE]);
+      expect(holdRate({ admitPerSecond: 5, pollAfterSeconds: 1, firstHolds: burst, windowSeconds: 1 }).busiest).toBe(
+        60,
+      );
+    });
   });
 });
