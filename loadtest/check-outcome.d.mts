@@ -5,7 +5,7 @@ export interface LoadOutcome {
   unansweredPurchases?: string[];
   dbPurchases: { id: string; status: string; reservationId?: string }[];
   dbActiveTickets: { seatId: number; purchaseId: string }[];
-  emailDeliveries: { purchaseId: string }[];
+  emailDeliveries: { purchaseId: string; kind?: 'confirmation' | 'cancellation' }[];
   redisCounts: { total: number; available: number; held: number; sold: number };
   serverErrors: number;
   queue?: QueueOutcome;

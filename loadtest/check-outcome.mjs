@@ -11,7 +11,8 @@
  *   no answer (still in flight when the run stopped): a purchase of theirs may exist
  * @param {{id: string, status: string, reservationId?: string}[]} outcome.dbPurchases purchases in PostgreSQL
  * @param {{seatId: number, purchaseId: string}[]} outcome.dbActiveTickets ACTIVE tickets in PostgreSQL
- * @param {{purchaseId: string}[]} outcome.emailDeliveries e-mails recorded as sent
+ * @param {{purchaseId: string, kind?: 'confirmation' | 'cancellation'}[]} outcome.emailDeliveries
+ *   e-mails recorded as sent (a confirmation unless said otherwise)
  * @param {{total: number, available: number, held: number, sold: number}} outcome.redisCounts
  * @param {number} outcome.serverErrors 5xx answers seen by the load generator
  * @param {QueueOutcome} [outcome.queue] a queue-first run: the room's settings and when each
@@ -73,15 +74,28 @@ export function checkOutcome(outcome) {
   }
   add('every 201 purchase in PostgreSQL exactly once', persisted, `${answeredIds.size} purchases, each once`);
 
+  // A PAID purchase gets one confirmation. A canceled one gets its confirmation and then one
+  // cancellation notice, or neither when it was canceled before the confirmation went out.
   const mails = new Map();
-  for (const delivery of outcome.emailDeliveries)
-    mails.set(delivery.purchaseId, (mails.get(delivery.purchaseId) ?? 0) + 1);
+  for (const { purchaseId, kind = 'confirmation' } of outcome.emailDeliveries) {
+    const sent = mails.get(purchaseId) ?? { confirmation: 0, cancellation: 0 };
+    sent[kind] += 1;
+    mails.set(purchaseId, sent);
+  }
   const mailProblems = [];
   for (const id of rowsById.keys()) {
-    const count = mails.get(id) ?? 0;
-    if (count !== 1) mailProblems.push(`purchase ${id} has ${count} e-mails`);
+    const { confirmation, cancellation } = mails.get(id) ?? { confirmation: 0, cancellation: 0 };
+    const ok =
+      statusById.get(id) === 'CANCELED'
+        ? confirmation <= 1 && cancellation <= confirmation
+        : confirmation === 1 && cancellation === 0;
+    if (!ok) {
+      mailProblems.push(
+        `${statusById.get(id)} purchase ${id} has ${confirmation} confirmations and ${cancellation} cancellation notices`,
+      );
+    }
   }
-  add('one e-mail per purchase', mailProblems, `${mails.size} e-mails`);
+  add('one e-mail per purchase', mailProblems, `${outcome.emailDeliveries.length} e-mails`);
 
   const counts = outcome.redisCounts;
   const countProblems = [];

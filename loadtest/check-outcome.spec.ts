@@ -83,11 +83,35 @@ describe('load-run outcome checker', () => {
 
   it('fails on a missing or a second e-mail', () => {
     const none = goodOutcome();
-    none.emailDeliveries.pop();
+    none.emailDeliveries.shift();
     expect(failing(none)).toEqual(['one e-mail per purchase']);
     const twice = goodOutcome();
     twice.emailDeliveries.push({ purchaseId: 'p1' });
     expect(failing(twice)).toEqual(['one e-mail per purchase']);
+  });
+
+  it('takes one cancellation notice after the confirmation of a canceled purchase, and no other', () => {
+    const noticed = goodOutcome();
+    noticed.emailDeliveries.push({ purchaseId: 'p3', kind: 'cancellation' });
+    expect(failing(noticed)).toEqual([]);
+    // Canceled before its confirmation went out: neither mail.
+    const early = goodOutcome();
+    early.emailDeliveries = early.emailDeliveries.filter((mail) => mail.purchaseId !== 'p3');
+    expect(failing(early)).toEqual([]);
+
+    const paid = goodOutcome();
+    paid.emailDeliveries.push({ purchaseId: 'p1', kind: 'cancellation' });
+    expect(failing(paid)).toEqual(['one e-mail per purchase']);
+    const twice = goodOutcome();
+    twice.emailDeliveries.push({ purchaseId: 'p3', kind: 'cancellation' }, { purchaseId: 'p3', kind: 'cancellation' });
+    expect(failing(twice)).toEqual(['one e-mail per purchase']);
+    const unconfirmed = goodOutcome();
+    unconfirmed.emailDeliveries = [
+      { purchaseId: 'p1' },
+      { purchaseId: 'p2' },
+      { purchaseId: 'p3', kind: 'cancellation' },
+    ];
+    expect(failing(unconfirmed)).toEqual(['one e-mail per purchase']);
   });
 
   it('fails when Redis and PostgreSQL disagree, or the counts do not add up', () => {

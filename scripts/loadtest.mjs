@@ -260,6 +260,8 @@ function answeredOutcome() {
   };
 }
 
+const confirmations = (deliveries) => deliveries.filter((d) => d.kind === 'confirmation').length;
+
 async function observed(performanceId, answered) {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
@@ -283,7 +285,10 @@ async function observed(performanceId, answered) {
         [performanceId],
       );
       const deliveries = await db.query(
-        `SELECT d.purchase_id AS "purchaseId" FROM email_deliveries d
+        // Cancellation notices carry the message id purchaseCanceledMessageId gives (libs/messaging).
+        `SELECT d.purchase_id AS "purchaseId",
+                CASE WHEN d.message_id LIKE 'purchase-canceled:%' THEN 'cancellation' ELSE 'confirmation' END AS kind
+         FROM email_deliveries d
          JOIN purchases p ON p.id = d.purchase_id WHERE p.performance_id = $1`,
         [performanceId],
       );
@@ -292,7 +297,7 @@ async function observed(performanceId, answered) {
       if (
         (purchases.rowCount >= answered.purchases.length &&
           canceledWritten &&
-          deliveries.rowCount >= purchases.rowCount) ||
+          confirmations(deliveries.rows) >= purchases.rows.filter((r) => r.status === 'PAID').length) ||
         Date.now() > until
       ) {
         break;
