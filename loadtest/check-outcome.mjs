@@ -123,6 +123,9 @@ export function checkOutcome(outcome) {
   return checks;
 }
 
+/** Slack for the poll answer and the hold request between an admission and its first hold, s. */
+const LATENCY_SECONDS = 1;
+
 /**
  * @typedef {object} QueueOutcome
  * @property {number} admitPerSecond the room's setting
@@ -133,9 +136,11 @@ export function checkOutcome(outcome) {
 
 /**
  * The most first holds within any sliding window, and how many the room's rate allows there.
- * A buyer notices its admission at its next poll, so first holds in a window come from
- * admissions within the window and one poll interval before it; the room's token bucket adds a
- * burst of max(1, admitPerSecond / 5). Allowed: floor(admitPerSecond × (window + pollAfter) + burst).
+ * A buyer notices its admission at its next poll, and its poll answer and hold request take
+ * time, so first holds in a window come from admissions within the window, one poll interval
+ * before it and a second of round trips (LATENCY_SECONDS); the room's token bucket adds a burst
+ * of max(1, admitPerSecond / 5).
+ * Allowed: floor(admitPerSecond × (window + pollAfter + LATENCY_SECONDS) + burst).
  * @param {QueueOutcome} queue
  * @returns {{busiest: number, allowed: number, windowSeconds: number}}
  */
@@ -148,6 +153,6 @@ export function holdRate(queue) {
     busiest = Math.max(busiest, end - start + 1);
   }
   const burst = Math.max(1, queue.admitPerSecond / 5);
-  const allowed = Math.floor(queue.admitPerSecond * (windowSeconds + queue.pollAfterSeconds) + burst);
+  const allowed = Math.floor(queue.admitPerSecond * (windowSeconds + queue.pollAfterSeconds + LATENCY_SECONDS) + burst);
   return { busiest, allowed, windowSeconds };
 }
