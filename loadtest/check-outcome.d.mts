@@ -8,6 +8,14 @@ export interface LoadOutcome {
   emailDeliveries: { purchaseId: string; kind?: 'confirmation' | 'cancellation' }[];
   redisCounts: { total: number; available: number; held: number; sold: number };
   serverErrors: number;
+  queue?: QueueOutcome;
+}
+
+export interface QueueOutcome {
+  admitPerSecond: number;
+  pollAfterSeconds: number;
+  firstHolds: number[];
+  windowSeconds?: number;
 }
 
 export interface OutcomeCheck {
@@ -17,3 +25,5 @@ export interface OutcomeCheck {
 }
 
 export function checkOutcome(outcome: LoadOutcome): OutcomeCheck[];
+
+export function holdRate(queue: QueueOutcome): { busiest: number; allowed: number; windowSeconds: number };

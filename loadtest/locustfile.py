@@ -13,11 +13,19 @@ Each simulated buyer:
 
 Every 201 purchase and every cancel is appended to LOADTEST_OUTCOME_DIR/<pid>.jsonl so the
 harness can check afterwards that each one reached PostgreSQL exactly once.
+
+Queue first (`npm run loadtest -- --queue`, the user class QueueBuyer): the fixture carries the
+performance's waiting room. Each buyer joins it, polls its ticket every pollAfterSeconds (as the
+server asks) until admitted, then behaves as above with the Admission-Token header on its holds
+and purchases; after its purchase it only browses. The moment of each buyer's
+first hold is recorded ("first-hold") so the harness can check the hold route never saw more new
+buyers than the room admits.
 """
 
 import json
 import os
 import random
+import time
 import uuid
 
 from locust import FastHttpUser, between, task
@@ -76,11 +84,14 @@ class Buyer(FastHttpUser):
 
     @task(6)
     def grab(self):
+        if not self.may_hold():
+            return
         for _ in range(3):
             seats = self.available_seats()
             if not seats:
                 return
             wanted = random.sample(seats, min(len(seats), random.randint(1, 4)))
+            self.before_hold()
             with self.client.post(
                 "/api/v1/reservations",
                 json={"performanceId": PERFORMANCE_ID, "seatIds": wanted},
@@ -107,6 +118,13 @@ class Buyer(FastHttpUser):
             self.buy(hold)
         elif choice < 0.9:
             self.client.delete(f"/api/v1/reservations/{hold['id']}", headers=self.auth, name="/reservations/:id")
+
+    def may_hold(self):
+        """Whether grab may ask for holds; a queued buyer may only while its session lasts."""
+        return True
+
+    def before_hold(self):
+        """Called before each hold request; a queued buyer records its first."""
 
     def buy(self, hold):
         key = str(uuid.uuid4())
@@ -142,3 +160,60 @@ class Buyer(FastHttpUser):
                 record("cancel", id=purchase_id)
             else:
                 res.failure(f"cancel answered {res.status_code}")
+
+
+class QueueBuyer(Buyer):
+    """A buyer who waits in the performance's waiting room before any hold (see the module docstring).
+
+    Each buyer identity queues once: a second simulated user with the same account would share its
+    ticket and lose its session to the other's purchase. A buyer who bought, whose ticket ended, or
+    who finds every account taken only browses from then on.
+    """
+
+    def on_start(self):
+        index = next(_next_token)
+        self.purchases = []
+        self.first_hold_at = None
+        self.done = index >= len(TOKENS)
+        if self.done:
+            return
+        self.auth = {"Authorization": f"Bearer {TOKENS[index]}"}
+        with self.client.post(
+            f"/api/v1/performances/{PERFORMANCE_ID}/queue",
+            headers=self.auth,
+            name="/performances/:id/queue",
+            catch_response=True,
+        ) as res:
+            if res.status_code not in (200, 201):
+                res.failure(f"join answered {res.status_code}")
+                self.done = True
+                return
+            ticket = res.json()
+        while ticket["status"] == "WAITING" or (ticket["status"] == "ADMITTED" and not ticket.get("admissionToken")):
+            time.sleep(ticket["pollAfterSeconds"])
+            with self.client.get(
+                f"/api/v1/queue/{ticket['ticketId']}", headers=self.auth, name="/queue/:ticketId", catch_response=True
+            ) as res:
+                if res.status_code != 200:
+                    res.failure(f"poll answered {res.status_code}")
+                    self.done = True
+                    return
+                ticket = res.json()
+        if ticket["status"] != "ADMITTED":
+            self.done = True
+            return
+        self.ticket_id = ticket["ticketId"]
+        self.auth = {**self.auth, "Admission-Token": ticket["admissionToken"]}
+
+    def may_hold(self):
+        return not self.done
+
+    def before_hold(self):
+        if self.first_hold_at is None:
+            self.first_hold_at = time.time() * 1000
+            record("first-hold", at=self.first_hold_at, ticketId=self.ticket_id)
+
+    def buy(self, hold):
+        super().buy(hold)
+        # A purchase ends the session (the token no longer opens holds): one purchase per queued buyer.
+        self.done = True

@@ -5,6 +5,10 @@
 // --target, runs Locust headless for D seconds writing CSV and HTML under loadtest/results/,
 // waits for the write-behind flush and the e-mails, checks the outcome, prints a summary and
 // exits non-zero if any check fails.
+// `--queue [--admit-per-second R]` runs the on-sale behind a waiting room opened at the start
+// (admitting R buyers a second, 5 by default): Locust's QueueBuyer joins, polls, and holds and
+// buys with its admission token; the check adds that the hold route saw no more new buyers
+// than R a second (loadtest/check-outcome.mjs, holdRate).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,14 +35,18 @@ const { values } = parseArgs({
     // The stack this script starts runs the built apps, built first when dist is stale
     // (scripts/build-if-stale.mjs); --no-build runs dist as it is (the test suite built it).
     'no-build': { type: 'boolean', default: false },
+    queue: { type: 'boolean', default: false },
+    'admit-per-second': { type: 'string', default: '5' },
   },
 });
 const users = Number(values.users);
 const seats = Number(values.seats);
 const duration = Number(values.duration);
-if (![users, seats, duration].every((n) => Number.isInteger(n) && n > 0) || seats > 100_000) {
+const admitPerSecond = Number(values['admit-per-second']);
+if (![users, seats, duration, admitPerSecond].every((n) => Number.isInteger(n) && n > 0) || seats > 100_000) {
   console.error(
-    'usage: npm run loadtest -- --users U --seats S --duration D [--target URL] [--prepare-target URL] [--no-build]',
+    'usage: npm run loadtest -- --users U --seats S --duration D [--queue [--admit-per-second R]] ' +
+      '[--target URL] [--prepare-target URL] [--no-build]',
   );
   process.exit(2);
 }
@@ -103,6 +111,8 @@ async function startStack() {
     LOG_CONSOLE: 'none',
     // The run signs its buyers up from one address.
     SIGNUP_RATE_LIMIT: '0',
+    // Queued buyers poll every second, so they reach the hold route soon after their admission.
+    ...(values.queue ? { WAITING_ROOM_POLL_AFTER_SECONDS: '1' } : {}),
   };
   for (const app of ['api', 'batch', 'mailer'])
     started.push(startApp(app, appEnv, { stdio: ['ignore', 'ignore', 'inherit'] }));
@@ -150,7 +160,27 @@ async function prepare(admin) {
     process.stdout.write('.');
   }
   process.stdout.write('\n');
-  const fixture = { eventId: event.id, performanceId: performance.id, seats: performance.totalSeats, tokens };
+  const queue = values.queue
+    ? await api(
+        'PUT',
+        `/api/v1/performances/${performance.id}/queue`,
+        {
+          opensAt: new Date().toISOString(),
+          admitPerSecond,
+          maxActive: users,
+          admissionTtlSeconds: 60,
+          sessionTtlSeconds: 300,
+        },
+        accessToken,
+      )
+    : undefined;
+  const fixture = {
+    eventId: event.id,
+    performanceId: performance.id,
+    seats: performance.totalSeats,
+    tokens,
+    ...(queue ? { queue: { admitPerSecond, pollAfterSeconds: queue.pollAfterSeconds } } : {}),
+  };
   writeFileSync(join(resultsDir, 'fixture.json'), JSON.stringify(fixture));
   return fixture;
 }
@@ -178,8 +208,9 @@ function runLocust() {
     '--only-summary',
     '--exit-code-on-error',
     '0',
+    values.queue ? 'QueueBuyer' : 'Buyer',
   ];
-  console.log(`locust: ${users} buyers for ${duration} s against ${target}`);
+  console.log(`locust: ${users} ${values.queue ? 'queued ' : ''}buyers for ${duration} s against ${target}`);
   // Debian's python3-locust installs /usr/bin/locust for the system Python.
   const run = spawnSync(env.LOCUST ?? 'locust', args, {
     cwd: root,
@@ -206,6 +237,7 @@ function answeredOutcome() {
   const cancels = [];
   const cancelsSent = [];
   const purchasesSent = [];
+  const firstHolds = [];
   for (const file of readdirSync(outcomeDir)) {
     for (const line of readFileSync(join(outcomeDir, file), 'utf8').split('\n').filter(Boolean)) {
       const entry = JSON.parse(line);
@@ -214,6 +246,7 @@ function answeredOutcome() {
       } else if (entry.kind === 'cancel') cancels.push(entry.id);
       else if (entry.kind === 'cancel-sent') cancelsSent.push(entry.id);
       else if (entry.kind === 'purchase-sent') purchasesSent.push(entry.reservationId);
+      else if (entry.kind === 'first-hold') firstHolds.push(entry.at);
     }
   }
   const answered = new Set(cancels);
@@ -221,6 +254,7 @@ function answeredOutcome() {
   return {
     purchases,
     cancels,
+    firstHolds,
     unansweredCancels: cancelsSent.filter((id) => !answered.has(id)),
     unansweredPurchases: purchasesSent.filter((reservationId) => !bought.has(reservationId)),
   };
@@ -249,6 +283,7 @@ async function observed(performanceId, answered) {
         [performanceId],
       );
       const deliveries = await db.query(
+        // Cancellation notices carry the message id purchaseCanceledMessageId gives (libs/messaging).
         `SELECT d.purchase_id AS "purchaseId",
                 CASE WHEN d.message_id LIKE 'purchase-canceled:%' THEN 'cancellation' ELSE 'confirmation' END AS kind
          FROM email_deliveries d
@@ -359,6 +394,7 @@ try {
     unansweredPurchases: answered.unansweredPurchases,
     ...observations,
     serverErrors: serverErrorsFrom(failures),
+    ...(fixture.queue ? { queue: { ...fixture.queue, firstHolds: answered.firstHolds } } : {}),
   });
   if (smtp) {
     const ok = mailsReceived === seen.emailDeliveries.length;
@@ -377,7 +413,11 @@ try {
   summarize(stats, checks, sellOut);
   writeFileSync(
     join(resultsDir, 'summary.json'),
-    JSON.stringify({ users, seats, duration, checks, counts: seen.redisCounts, sellOut }, null, 2),
+    JSON.stringify(
+      { users, seats, duration, queue: fixture.queue, checks, counts: seen.redisCounts, sellOut },
+      null,
+      2,
+    ),
   );
   exitCode = checks.every((c) => c.ok) ? 0 : 1;
 } catch (error) {

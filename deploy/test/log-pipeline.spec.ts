@@ -104,7 +104,7 @@ describe('log pipeline configuration', () => {
     expect(
       objects.filter((object) => object.type === 'index-pattern').map((object) => object.attributes.title),
     ).toEqual(['boxoffice-*']);
-    expect(objects.filter((object) => object.type === 'visualization').length).toBe(5);
+    expect(objects.filter((object) => object.type === 'visualization').length).toBe(9);
     expect(objects.filter((object) => object.type === 'dashboard').length).toBe(1);
 
     for (const object of objects) {
@@ -138,6 +138,10 @@ describe('log pipeline configuration', () => {
         'boxoffice-errors-per-minute',
         'boxoffice-sales-per-minute',
         'boxoffice-flush-lag',
+        'boxoffice-queue-length',
+        'boxoffice-queue-admitted',
+        'boxoffice-queue-active',
+        'boxoffice-queue-eta-error',
       ]),
     );
   });

@@ -3,6 +3,7 @@ import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PollingLoop, RepeatedFailureLog } from '@app/core';
 import { AdmissionStep, WaitingRoomStore } from '@app/ticketing';
+import { AdmissionSummary } from './admission-summary';
 
 /**
  * Admits waiting buyers of every performance with a waiting room, and shuffles each pre-queue
@@ -16,6 +17,7 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
     this.logger.warn(`queue admission failed: ${message}`),
   );
   private maxBatch = 1000;
+  private readonly summary = new AdmissionSummary();
   /** Buyers admitted (rate() of it: admitted per second); in no registry until a process adds it. */
   readonly admitted = new Counter({
     name: 'boxoffice_queue_admitted_total',
@@ -55,6 +57,7 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
           if (predictedAt !== null && step.at !== null) this.etaError.observe((step.at - predictedAt) / 1000);
         }
         this.onStep?.(performanceId, step);
+        if (this.summary.add(performanceId, step, Date.now())) await this.logRoom(performanceId);
         more ||= step.outcome === 'OPENED' || step.admitted.length >= this.maxBatch;
       }
       this.failures.succeeded();
@@ -62,6 +65,17 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
     } catch (error) {
       this.failures.failed(error instanceof Error ? error.message : String(error));
       return false;
+    }
+  }
+
+  /** A compact line of the room's figures for the Kibana panels (one Redis round trip, once a second). */
+  private async logRoom(performanceId: number): Promise<void> {
+    const queue = this.summary.take(performanceId, await this.store.figures(performanceId));
+    if (queue) {
+      this.logger.log({
+        message: `waiting room ${performanceId}: ${queue.waiting} waiting, ${queue.active} active, ${queue.admitted} admitted`,
+        boxoffice: { queue },
+      });
     }
   }
 }
