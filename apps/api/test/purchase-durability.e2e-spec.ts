@@ -11,7 +11,7 @@ import {
   TestSession,
   waitUntil,
 } from '@app/testing';
-import { performanceKeys, PurchaseFlusher } from '@app/ticketing';
+import { performanceKeys, PurchaseFlusher, SeatStateStore } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
@@ -27,16 +27,24 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
   let call: ReturnType<typeof caller>;
   const stopped = new Set<number>();
 
-  /** Client ports of the primary holding the performance's slot and of its replica (CLUSTER SLOTS). */
+  /** Client ports of the primary holding the performance's slot (CLUSTER SLOTS) and of its replica. */
   async function nodesOf(performanceId: number): Promise<{ primary: number; replica: number }> {
     const key = `${api.env.REDIS_KEY_PREFIX}${performanceKeys(performanceId).meta}`;
-    const [node] = (redis as unknown as Cluster).nodes('master');
-    const slot = (await node.cluster('KEYSLOT', key)) as number;
-    const ranges = await node.cluster('SLOTS');
+    const [any] = (redis as unknown as Cluster).nodes('master');
+    const slot = (await any.cluster('KEYSLOT', key)) as number;
+    const ranges = await any.cluster('SLOTS');
     const range = ranges.find(([from, to]) => from <= slot && slot <= to);
     if (!range) throw new Error(`slot ${slot} not served`);
-    const [, , [, primary], [, replica]] = range;
-    return { primary, replica };
+    const [, , [, primary]] = range;
+    // The primary's own view of its replica (other nodes learn it by gossip, a moment later).
+    const node = new Redis({ port: primary, host: '127.0.0.1' });
+    try {
+      const replica = /^slave0:.*port=(\d+)/m.exec(await node.info('replication'));
+      if (!replica) throw new Error(`primary ${primary} has no replica`);
+      return { primary, replica: Number(replica[1]) };
+    } finally {
+      node.disconnect();
+    }
   }
 
   const pidOf = (port: number) => cluster.pids[cluster.ports.indexOf(port)];
@@ -120,6 +128,10 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
     const mine = listed.json().items.filter((p: { reservationId: string }) => p.reservationId === held.json().id);
     expect(mine).toHaveLength(1);
     const purchaseId: string = mine[0].id;
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, performance.seatIds.slice(0, 2))).toEqual([
+      'SOLD',
+      'SOLD',
+    ]);
     // A retry while the replica is still away answers the same way and charges nothing more.
     expect((await purchase(held.json().id, 'durable-2')).statusCode).toBe(503);
 
@@ -146,5 +158,50 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
     expect(attempts).toHaveLength(1);
     expect(attempts[0].purchase_id).toBe(purchaseId);
     expect(await rows('SELECT id FROM purchases WHERE reservation_id = $1', [held.json().id])).toHaveLength(1);
+  });
+
+  it('answers 503 and sells nothing while the primary refuses writes for lack of replicas (min-replicas-to-write)', async () => {
+    const performance = await createPerformance(api.app, admin, 4);
+    const held = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+      session: buyer,
+    });
+    expect(held.statusCode).toBe(201);
+    const { primary: primaryPort, replica } = await nodesOf(performance.id);
+    const primary = new Redis({ port: primaryPort, host: '127.0.0.1' });
+    const pid = pidOf(replica);
+    try {
+      process.kill(pid, 'SIGSTOP');
+      stopped.add(pid);
+      // A 1 s lag instead of 10, so the primary gives its replica up within the test.
+      await primary.config('SET', 'min-replicas-max-lag', '1');
+      await waitUntil(async () => (await primary.info('replication')).includes('min_slaves_good_slaves:0'));
+
+      const refused = await purchase(held.json().id, 'durable-3');
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+      expect(await api.app.get(SeatStateStore).statuses(performance.id, [performance.seatIds[0]])).toEqual(['HELD']);
+      const listed = await call('GET', '/purchases?limit=100', { session: buyer });
+      expect(
+        listed.json().items.filter((p: { reservationId: string }) => p.reservationId === held.json().id),
+      ).toHaveLength(0);
+
+      process.kill(pid, 'SIGCONT');
+      stopped.delete(pid);
+      await primary.config('SET', 'min-replicas-max-lag', '10');
+      let retried = await purchase(held.json().id, 'durable-3');
+      await waitUntil(async () => {
+        if (retried.statusCode === 201) return true;
+        retried = await purchase(held.json().id, 'durable-3');
+        return retried.statusCode === 201;
+      });
+      expect(retried.json()).toMatchObject({ reservationId: held.json().id, status: 'PAID' });
+      const attempts = await rows('SELECT purchase_id FROM payment_attempts WHERE reservation_id = $1', [
+        held.json().id,
+      ]);
+      expect(attempts).toEqual([{ purchase_id: retried.json().id }]);
+    } finally {
+      primary.disconnect();
+    }
   });
 });
