@@ -123,11 +123,13 @@ export async function startLocalRedisCluster(group) {
     busPorts: REDIS_CLUSTER_BUS_PORTS,
     dir: mkdtempSync(join(tmpdir(), 'boxoffice-redis-cluster-')),
     aof: true,
+    minReplicasToWrite: 1,
     onLine: (port, line) => console.log(`[redis-${port}] ${line}`),
   }).catch((error) => {
     console.error(`✗ the Redis Cluster did not start: ${error.message}`);
     process.exit(1);
   });
   group.cleanups.push(cluster.stop);
-  return { REDIS_CLUSTER_NODES: cluster.nodes };
+  // Every purchase waits for its replica before 201 (see README, Redis Cluster).
+  return { REDIS_CLUSTER_NODES: cluster.nodes, REDIS_WAIT_REPLICAS: '1' };
 }

@@ -14,6 +14,8 @@ export function startRedisCluster(options: {
   dir: string;
   replicas?: number;
   aof?: boolean;
+  minReplicasToWrite?: number;
+  minReplicasMaxLag?: number;
   timeoutMs?: number;
   onLine?: (node: number, line: string) => void;
 }): Promise<LocalRedisCluster>;

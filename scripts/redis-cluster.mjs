@@ -1,7 +1,8 @@
 // A local Redis Cluster of Debian's redis-server, for `npm run start:cluster -- --redis-cluster`,
 // `npm start -- --redis-cluster` and the tests (libs/testing/src/redis-cluster.ts): primaries and
 // their replicas on loopback ports the caller chose, each node with its own folder, created with
-// `redis-cli --cluster create` and ready once every node reports cluster_state:ok.
+// `redis-cli --cluster create` and ready once every node reports cluster_state:ok and every
+// replica is in sync.
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,16 +16,21 @@ const run = promisify(execFile);
  * ephemeral range), makes a cluster of them with `replicas` replicas per primary, and waits
  * until every node answers cluster_state:ok (within `timeoutMs`). Each node's files live under
  * `dir`, which `stop()` removes. `aof: true` runs every node as the deployment runs Redis
- * (`appendonly yes`, `appendfsync always`); otherwise nothing is persisted.
+ * (`appendonly yes`, `appendfsync always`); otherwise nothing is persisted. `minReplicasToWrite`
+ * (with `minReplicasMaxLag` seconds, default 10) makes a primary refuse writes (`NOREPLICAS`)
+ * while fewer replicas than that acknowledged it within the lag: a primary cut off from its
+ * replicas stops taking sales a failover would undo (the api's REDIS_WAIT_REPLICAS covers the lag).
  *
  * @param {{ ports: number[], busPorts: number[], dir: string, replicas?: number, aof?: boolean,
- *   timeoutMs?: number, onLine?: (node: number, line: string) => void }} options
+ *   minReplicasToWrite?: number, minReplicasMaxLag?: number, timeoutMs?: number,
+ *   onLine?: (node: number, line: string) => void }} options
  * @returns {Promise<{ nodes: string, ports: number[], pids: number[], stop: () => Promise<void> }>}
  *   `nodes` is the value for REDIS_CLUSTER_NODES. Rejects (after stopping what it started) when
  *   redis-server is missing or the cluster does not form in time.
  */
 export async function startRedisCluster(options) {
   const { ports, busPorts, dir, replicas = 1, aof = false, timeoutMs = 30_000, onLine } = options;
+  const { minReplicasToWrite = 0, minReplicasMaxLag = 10 } = options;
   if (ports.length !== busPorts.length) throw new Error('one bus port per node');
   if (ports.length < 3 * (replicas + 1)) throw new Error(`at least ${3 * (replicas + 1)} nodes for 3 primaries`);
   const children = ports.map((port, i) => {
@@ -38,6 +44,8 @@ export async function startRedisCluster(options) {
         ...['--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '2000'],
         ...['--dir', nodeDir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
         ...(aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ...['--min-replicas-to-write', String(minReplicasToWrite)],
+        ...['--min-replicas-max-lag', String(minReplicasMaxLag)],
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -74,6 +82,14 @@ export async function startRedisCluster(options) {
         ports,
         ['CLUSTER', 'INFO'],
         (out) => out.includes('cluster_state:ok') && out.includes(`cluster_known_nodes:${ports.length}`),
+      ),
+    );
+    // Every replica in sync with its primary, so a primary with min-replicas-to-write takes writes.
+    await waitFor(deadline, () =>
+      everyNode(ports, ['INFO', 'replication'], (out) =>
+        out.includes('role:slave')
+          ? out.includes('master_link_status:up')
+          : (out.match(/^slave\d+:.*state=online/gm) ?? []).length >= replicas,
       ),
     );
   } catch (error) {

@@ -46,6 +46,27 @@ describe('parseEnv', () => {
     expect(redisClusterNodes(undefined)).toEqual([]);
   });
 
+  it('waits for no replica by default, and takes REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS in range only', () => {
+    const defaults = parseEnv({});
+    expect(defaults.REDIS_WAIT_REPLICAS).toBe(0);
+    expect(defaults.REDIS_WAIT_TIMEOUT_MS).toBe(500);
+    const env = parseEnv({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '250' });
+    expect(env.REDIS_WAIT_REPLICAS).toBe(1);
+    expect(env.REDIS_WAIT_TIMEOUT_MS).toBe(250);
+    for (const [name, value] of [
+      ['REDIS_WAIT_REPLICAS', '-1'],
+      ['REDIS_WAIT_REPLICAS', '17'],
+      ['REDIS_WAIT_REPLICAS', 'one'],
+      ['REDIS_WAIT_TIMEOUT_MS', '0'],
+      ['REDIS_WAIT_TIMEOUT_MS', '10001'],
+      ['REDIS_WAIT_TIMEOUT_MS', '1.5'],
+    ]) {
+      const problems = problemsOf({ [name]: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain(name);
+    }
+  });
+
   it('converts numbers and keeps given values', () => {
     const env = parseEnv({ PORT: '8080', RESERVATION_TTL_SECONDS: '2', LOG_LEVEL: 'debug' });
     expect(env.PORT).toBe(8080);

@@ -131,6 +131,23 @@ export class Env {
   @Validate(ClusterNodesRule)
   REDIS_CLUSTER_NODES?: string;
 
+  /**
+   * Replicas a purchase must reach (Redis `WAIT`) before the api answers 201; 0 (the default) waits
+   * for none and adds no round trip. On a Cluster with one replica per primary, 1.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  REDIS_WAIT_REPLICAS = 0;
+
+  /** Longest wait (ms) for REDIS_WAIT_REPLICAS; past it the purchase answers 503 (it stands, see README). */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  REDIS_WAIT_TIMEOUT_MS = 500;
+
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   @Matches(/^[A-Za-z0-9_.-]{0,40}:?$/, { message: 'must be letters, digits, _ . - and may end with :' })
   REDIS_KEY_PREFIX = 'bo:';

@@ -3,7 +3,7 @@
  * one place, the workers decide retry or dead-letter from them.
  */
 export type DomainErrorKind =
-  'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'invalid' | 'payment_required' | 'too_many';
+  'not_found' | 'conflict' | 'forbidden' | 'unauthorized' | 'invalid' | 'payment_required' | 'too_many' | 'unavailable';
 
 /**
  * The base of every error a library raises on purpose: `kind` picks the HTTP status at the

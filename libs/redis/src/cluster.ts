@@ -54,3 +54,25 @@ export async function scanEveryPrimary(
     } while (cursor !== '0');
   }
 }
+
+/**
+ * Redis `WAIT replicas timeoutMs` on the connection that wrote `routingKey` (a key without the
+ * prefix): on a single Redis the client's one connection; on a Cluster the connection to the
+ * primary of the key's slot. WAIT names no key, so on its own a Cluster client would send it to
+ * any node; piped behind an `EXISTS routingKey` it goes to that slot's primary (and follows a
+ * MOVED with it), the node whose script wrote. Answers how many replicas acknowledged every
+ * earlier write of that connection (at most `timeoutMs` later). While it waits, that connection
+ * runs nothing else.
+ */
+export async function waitForReplicas(
+  redis: Redis,
+  routingKey: string,
+  replicas: number,
+  timeoutMs: number,
+): Promise<number> {
+  if (!isCluster(redis)) return redis.wait(replicas, timeoutMs);
+  const replies = (await redis.pipeline().exists(routingKey).wait(replicas, timeoutMs).exec()) ?? [];
+  const [error, acked] = replies[1] ?? [new Error('WAIT got no reply'), null];
+  if (error) throw error;
+  return acked as number;
+}

@@ -1,6 +1,6 @@
 export { RedisModule, createRedis } from './redis.module';
 export { callScript, checkAllScriptKeys, defineScripts, loadLuaScript } from './lua-script';
 export type { LoadedLuaScript, LoadOptions, LuaScript } from './lua-script';
-export { isCluster, primaries, scanEveryPrimary, sendAcrossSlots } from './cluster';
+export { isCluster, primaries, scanEveryPrimary, sendAcrossSlots, waitForReplicas } from './cluster';
 export type { RedisCommand } from './cluster';
 export { probeScripts } from './readiness-probe';

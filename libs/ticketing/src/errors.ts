@@ -105,6 +105,23 @@ export class IdempotencyKeyInUseError extends DomainError {
 }
 
 /**
+ * The sale ran on the Redis primary, but not enough replicas confirmed it within
+ * REDIS_WAIT_TIMEOUT_MS (or the primary refused writes for lack of replicas): a failover could
+ * still undo it, so it is not confirmed. Retry with the same Idempotency-Key (README, Redis Cluster).
+ */
+export class PurchaseNotReplicatedError extends DomainError {
+  constructor() {
+    super(
+      'unavailable',
+      'PurchaseNotReplicated',
+      'the purchase could not be confirmed durably; retry with the same Idempotency-Key',
+      undefined,
+      1,
+    );
+  }
+}
+
+/**
  * A hold or purchase of a performance whose waiting room is on, without a valid admission:
  * no token, a forged or expired one, one for another user or performance, or a slot that ended.
  */

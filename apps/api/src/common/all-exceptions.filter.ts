@@ -12,6 +12,7 @@ const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   too_many: HttpStatus.TOO_MANY_REQUESTS,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 interface Mapped {
@@ -29,7 +30,8 @@ interface Mapped {
 const POOL_TIMEOUTS = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
 
 /**
- * What ioredis raises while Redis is unreachable (a restart): the request is fine and may be
+ * What ioredis raises while Redis is unreachable (a restart), or what a primary answers while it
+ * refuses writes for lack of replicas (`min-replicas-to-write`): the request is fine and may be
  * retried in a moment, so a 503, not a 500 that looks like a bug.
  */
 function isRedisUnavailable(exception: unknown): boolean {
@@ -37,7 +39,8 @@ function isRedisUnavailable(exception: unknown): boolean {
   return (
     exception.name === 'MaxRetriesPerRequestError' ||
     exception.message === 'Connection is closed.' ||
-    exception.message.startsWith("Stream isn't writeable")
+    exception.message.startsWith("Stream isn't writeable") ||
+    exception.message.startsWith('NOREPLICAS')
   );
 }
 

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { RequiresAdmission } from '../waiting-room/admission.interceptor';
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
@@ -20,9 +21,15 @@ export class PurchasesController {
    * Buys the caller's live hold. 402 when the payment is declined (the hold stays), 409 when
    * the hold has expired or was bought already. The same `Idempotency-Key` returns the first answer for 24 h;
    * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
+   * 503 with `Retry-After` when `REDIS_WAIT_REPLICAS` replicas did not confirm the sale in time: it
+   * may stand; retry with the same key to get it (README, Redis Cluster).
    */
   @Post()
   @RequiresAdmission('purchase')
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description: 'Not confirmed by enough Redis replicas in time; retry with the same Idempotency-Key (Retry-After)',
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
   async create(
     @CurrentUser() user: AuthenticatedUser,

@@ -8,6 +8,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PaymentDeclinedError,
+  PurchaseNotReplicatedError,
   SeatsUnavailableError,
 } from '../errors';
 import { PaymentGateway } from './payment-gateway';
@@ -35,15 +36,27 @@ const sold: PurchaseResult = {
 };
 
 /** The checkout with faked store, gateway and attempts; each fake answers as a healthy system would. */
-function checkout(sale: PurchaseResult = sold, begun = PaymentAttemptStatus.Pending) {
-  const store = { sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]), unindex: vi.fn(async () => {}) };
+function checkout(
+  sale: PurchaseResult = sold,
+  begun = PaymentAttemptStatus.Pending,
+  wait: { replicas: number; acked: number } = { replicas: 0, acked: 0 },
+) {
+  const store = {
+    sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]),
+    unindex: vi.fn(async () => {}),
+    replicated: vi.fn(async () => wait.acked),
+  };
   const gateway = { charge: vi.fn(async () => ({ chargeId: 'ch-1' })), refund: vi.fn(async () => {}) };
   const attempts = {
     begin: vi.fn(async () => begun),
     markCharged: vi.fn(async () => true),
     resolve: vi.fn(async () => {}),
   };
-  const env = { FAULT_CRASH_AFTER_CHARGE: false } as Env;
+  const env = {
+    FAULT_CRASH_AFTER_CHARGE: false,
+    REDIS_WAIT_REPLICAS: wait.replicas,
+    REDIS_WAIT_TIMEOUT_MS: 250,
+  } as Env;
   const service = new PurchaseCheckout(
     store as unknown as PurchaseStore,
     gateway as unknown as PaymentGateway,
@@ -109,6 +122,41 @@ describe('PurchaseCheckout', () => {
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
     expect(store.unindex).toHaveBeenCalledWith('buyer', 7, 'purchase-1');
+  });
+
+  it('waits for no replica by default', async () => {
+    const { service, store } = checkout();
+    await service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+    expect(store.replicated).not.toHaveBeenCalled();
+  });
+
+  it('answers the purchase once REDIS_WAIT_REPLICAS replicas have it', async () => {
+    const { service, store } = checkout(sold, PaymentAttemptStatus.Pending, { replicas: 1, acked: 1 });
+    expect((await service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).id).toBe('purchase-1');
+    expect(store.replicated).toHaveBeenCalledWith(7, 1, 250);
+  });
+
+  it('refuses with PurchaseNotReplicatedError when too few replicas have the sale, keeping sale and charge', async () => {
+    const { service, store, gateway, attempts } = checkout(sold, PaymentAttemptStatus.Pending, {
+      replicas: 1,
+      acked: 0,
+    });
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
+      PurchaseNotReplicatedError,
+    );
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(store.unindex).not.toHaveBeenCalled();
+  });
+
+  it('refuses with PurchaseNotReplicatedError when the primary refuses writes (NOREPLICAS)', async () => {
+    const { service, store, gateway } = checkout();
+    store.sell.mockRejectedValueOnce(new Error('NOREPLICAS Not enough good replicas to write.'));
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
+      PurchaseNotReplicatedError,
+    );
+    // `batch` refunds the charge unless a retry with the same key sells it (P9).
+    expect(gateway.refund).not.toHaveBeenCalled();
   });
 
   it('records a declined payment as DECLINED and sells nothing', async () => {

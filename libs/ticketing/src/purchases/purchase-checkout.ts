@@ -9,6 +9,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PaymentDeclinedError,
+  PurchaseNotReplicatedError,
   SalesClosedError,
   SeatsUnavailableError,
 } from '../errors';
@@ -38,7 +39,8 @@ export class PurchaseCheckout {
    * as `purchaseId` in one atomic step, refunding the charge if the hold can no longer be bought.
    * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
    * HoldReleasedError, SeatsUnavailableError, SalesClosedError, PaymentDeclinedError,
-   * IdempotencyKeyInUseError (the attempt was refunded already).
+   * IdempotencyKeyInUseError (the attempt was refunded already), PurchaseNotReplicatedError (not
+   * confirmed by REDIS_WAIT_REPLICAS replicas in time; see confirmReplicated).
    */
   async buy(
     userId: string,
@@ -72,11 +74,14 @@ export class PurchaseCheckout {
     // The user's index entry travels with the sale, in the same round trip. Its score, the
     // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
     // bound and filter by createdAt, and skip a member whose purchase does not exist.
-    const [result] = await this.store.sell(
-      performanceId,
-      { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS },
-      now,
-    );
+    const [result] = await this.store
+      .sell(performanceId, { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS }, now)
+      .catch((error: Error) => {
+        // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
+        // stays CHARGED and `batch` refunds it (P9) unless a retry with the key sells it.
+        if (error.message.startsWith('NOREPLICAS')) throw new PurchaseNotReplicatedError();
+        throw error;
+      });
     if (result.outcome !== 'OK') {
       await this.gateway.refund(chargeId);
       await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
@@ -85,6 +90,7 @@ export class PurchaseCheckout {
       await this.store.unindex(userId, performanceId, purchaseId);
       throw refusal(result);
     }
+    await this.confirmReplicated(performanceId, purchaseId);
     // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
     // reconciler, which finds the purchase), a write off the request's path.
     return {
@@ -100,6 +106,22 @@ export class PurchaseCheckout {
       canceledAt: null,
       chargeId,
     };
+  }
+
+  /**
+   * With REDIS_WAIT_REPLICAS, the sale must reach that many replicas before it is answered 201, so
+   * no failover can undo a confirmed purchase. When it does not in time, throws
+   * PurchaseNotReplicatedError (503) and leaves the sale as it is: the flusher writes it if the
+   * primary keeps it, `batch` refunds the charge if a failover lost it (P9), and a retry with the
+   * same Idempotency-Key replays the same purchase and charge (P6).
+   */
+  private async confirmReplicated(performanceId: number, purchaseId: string): Promise<void> {
+    const wanted = this.env.REDIS_WAIT_REPLICAS;
+    if (wanted === 0) return;
+    const acked = await this.store.replicated(performanceId, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    if (acked >= wanted) return;
+    this.logger.warn(`purchase ${purchaseId} reached ${acked} of ${wanted} replicas in time; answered 503`);
+    throw new PurchaseNotReplicatedError();
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { sendAcrossSlots } from '@app/redis';
+import { sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -75,6 +75,14 @@ export class PurchaseStore {
         indexMember(performanceId, request.purchaseId),
       ),
     ]);
+  }
+
+  /**
+   * Waits until `replicas` replicas have every write the performance's primary took on this
+   * connection (the sale just made among them), at most `timeoutMs`; answers how many did.
+   */
+  replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
+    return waitForReplicas(this.redis, performanceKeys(performanceId).meta, replicas, timeoutMs);
   }
 
   /** Adds the purchase to its buyer's index (score: `indexedAt`, epoch ms), so reads merge its Redis state. */
