@@ -35,3 +35,11 @@ function envFile(): EnvSource {
   const path = resolve('.env');
   return existsSync(path) ? parseEnvFile(readFileSync(path, 'utf8')) : {};
 }
+
+/**
+ * Whether the test run asked for one shared local Redis Cluster (`TEST_REDIS_CLUSTER=1`): a switch
+ * of the test runner, not of the apps, read here with the rest of the environment.
+ */
+export function testRedisClusterRequested(): boolean {
+  return process.env.TEST_REDIS_CLUSTER === '1';
+}

@@ -1,4 +1,4 @@
-export { ConfigModule, loadEnv } from './config.module';
+export { ConfigModule, loadEnv, testRedisClusterRequested } from './config.module';
 export { isCurrencyCode, minorUnitDigits } from './currency';
 export { ConfigError, Env, parseEnv, redisClusterNodes } from './env';
 export type { EnvSource } from './env';

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { testRedisClusterRequested } from '@app/config';
 import { startTestRedisCluster } from './redis-cluster';
 
 declare module 'vitest' {
@@ -11,11 +12,11 @@ declare module 'vitest' {
 /**
  * `TEST_REDIS_CLUSTER=1 npx vitest run --project int …`: starts one local 3-primary, 3-replica
  * Redis Cluster for the whole run and hands its nodes to every test file, whose createTestEnv
- * then sets REDIS_CLUSTER_NODES (the switch is read here, once, by the test runner). Without it,
+ * then sets REDIS_CLUSTER_NODES (the switch is read once, for the test runner, by libs/config). Without it,
  * nothing starts and the tests use the single Redis.
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
-  if (process.env.TEST_REDIS_CLUSTER !== '1') {
+  if (!testRedisClusterRequested()) {
     project.provide('testRedisClusterNodes', '');
     return;
   }
