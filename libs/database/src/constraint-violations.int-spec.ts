@@ -45,7 +45,22 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
         eventId: 987_654,
         startsAt: new Date('2030-01-01T19:00:00Z'),
         salesOpenAt: new Date('2029-12-01T10:00:00Z'),
-        sections: [{ name: 'A', grade: 'R', price: 1000, rows: 2, seatsPerRow: 3 }],
+        sections: [
+          {
+            name: 'A',
+            grade: 'R',
+            price: 1000,
+            rows: 2,
+            seatsPerRow: 3,
+            geometry: {
+              x: [0, 1, 2, 0, 1, 2],
+              y: [1, 1, 1, 2, 2, 2],
+              quality: [1000, 900, 800, 700, 600, 500],
+              accessible: [false, false, false, false, false, false],
+              companion: [false, false, false, false, false, false],
+            },
+          },
+        ],
       })
       .catch((e) => e);
     expect(error).toBeInstanceOf(NotFoundError);

@@ -44,11 +44,22 @@ export type {
   CatalogEvent,
   LiveSeatCounts,
   Page,
+  MapPoint,
   Performance,
   SeatListing,
   SeatPage,
+  SeatRef,
   SectionInput,
 } from './catalog/catalog.types';
+export {
+  DEFAULT_AISLE,
+  DEFAULT_FOCAL_POINT,
+  DEFAULT_ROW_SPACING,
+  DEFAULT_SEAT_PITCH,
+  generateLayout,
+  MAX_QUALITY,
+} from './catalog/seat-layout';
+export type { SectionGeometry } from './catalog/seat-layout';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
 export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';

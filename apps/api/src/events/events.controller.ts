@@ -72,6 +72,7 @@ export class EventsController {
       startsAt: toDateTime(body.startsAt, 'startsAt'),
       salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
       sections: body.sections,
+      focalPoint: body.focalPoint,
     });
     return mapPerformance(performance);
   }

@@ -5,6 +5,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
@@ -17,6 +18,37 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { LiveSeatCounts, Performance } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
+
+/** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
+const MAX_COORDINATE = 100_000;
+
+export class MapPointDto {
+  /** Map units. @example 0 */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-MAX_COORDINATE)
+  @Max(MAX_COORDINATE)
+  x: number;
+
+  /** Map units, growing away from the stage. @example 2 */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-MAX_COORDINATE)
+  @Max(MAX_COORDINATE)
+  y: number;
+}
+
+export class SeatRefDto {
+  /** @example 1 */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  row: number;
+
+  /** @example 1 */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  number: number;
+}
 
 export class SectionLayoutDto {
   /** @example "A" */
@@ -50,6 +82,70 @@ export class SectionLayoutDto {
   @Min(1)
   @Max(1000)
   seatsPerRow: number;
+
+  @ApiPropertyOptional({
+    type: MapPointDto,
+    description:
+      'Where seat 1 of row 1 sits on the map. Give it on every section or on none: without origins the sections stand side by side in their order, centred on x = 0, row 1 at y = its `rowSpacing`, one map unit of aisle between them. Sections may not overlap (400).',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => MapPointDto)
+  origin?: MapPointDto;
+
+  /** Distance between neighbouring seats of a row, map units (default 1). @example 1 */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.1)
+  @Max(100)
+  seatPitch?: number;
+
+  /** Distance between neighbouring rows, map units (default 1). @example 1.2 */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.1)
+  @Max(100)
+  rowSpacing?: number;
+
+  /**
+   * Rotation of the section about its `origin`, in degrees, from the x axis toward the y axis
+   * (fans and arcs); needs `origin`. Default 0. @example 15
+   */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-360)
+  @Max(360)
+  angle?: number;
+
+  /**
+   * The admin's ranking, 1 = best: seats of ranked sections score a higher `quality` than those
+   * of unranked ones, lower ranks above higher ones; within a rank, closer to the focal point
+   * is better. Without any rank, quality follows the distance to the focal point alone. @example 1
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  rank?: number;
+
+  @ApiPropertyOptional({ type: [SeatRefDto], description: 'Wheelchair spaces of this section.' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @ValidateNested({ each: true })
+  @Type(() => SeatRefDto)
+  accessible?: SeatRefDto[];
+
+  @ApiPropertyOptional({
+    type: [SeatRefDto],
+    description: 'Companion seats, each in the same row right next to an accessible seat (400 otherwise).',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @ValidateNested({ each: true })
+  @Type(() => SeatRefDto)
+  companions?: SeatRefDto[];
 }
 
 export class PerformanceCreateDto {
@@ -77,6 +173,16 @@ export class PerformanceCreateDto {
   @ValidateNested({ each: true })
   @Type(() => SectionLayoutDto)
   sections: SectionLayoutDto[];
+
+  @ApiPropertyOptional({
+    type: MapPointDto,
+    description:
+      "The stage's focal point on the seat map (default (0, 0), in front of the default layout's first rows): seat `quality` falls with the distance to it.",
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => MapPointDto)
+  focalPoint?: MapPointDto;
 }
 
 const PERFORMANCE_STATUSES = ['ON_SALE', 'PAUSED', 'CLOSED'] as const;

@@ -40,6 +40,13 @@ export class PerformanceEntity {
   @Column({ name: 'total_seats', type: 'int' })
   totalSeats: number;
 
+  /** The stage's focal point on the seat map (map units): seat quality falls with distance to it. */
+  @Column({ name: 'focal_x', type: 'double precision', default: 0 })
+  focalX: number;
+
+  @Column({ name: 'focal_y', type: 'double precision', default: 0 })
+  focalY: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

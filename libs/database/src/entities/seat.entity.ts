@@ -37,4 +37,27 @@ export class SeatEntity {
   /** An integer in minor units of the event's currency (won for KRW, cents for EUR). */
   @Column({ type: 'int' })
   price: number;
+
+  /**
+   * Map position in map units (the hall's own unit; seats 1 apart by default), y growing away
+   * from the stage. The defaults serve only raw inserts (test fixtures): generated layouts and
+   * the SeatGeometry migration set every seat's place.
+   */
+  @Column({ type: 'double precision', default: 0 })
+  x: number;
+
+  @Column({ type: 'double precision', default: 0 })
+  y: number;
+
+  /** 0…1000, higher is better: from the distance to the focal point, or the admin's section ranks. */
+  @Column({ type: 'int', default: 0 })
+  quality: number;
+
+  /** A wheelchair space. */
+  @Column({ type: 'boolean', default: false })
+  accessible: boolean;
+
+  /** A companion seat beside an accessible one. */
+  @Column({ type: 'boolean', default: false })
+  companion: boolean;
 }

@@ -13,6 +13,18 @@ export interface SectionLayout {
   price: number;
   rows: number;
   seatsPerRow: number;
+  /**
+   * Each seat's place and marks, row-major (index (row − 1) · seatsPerRow + number − 1), each
+   * array rows · seatsPerRow long: x, y in map units, quality 0…1000 (see generateLayout in
+   * libs/ticketing).
+   */
+  geometry: {
+    x: number[];
+    y: number[];
+    quality: number[];
+    accessible: boolean[];
+    companion: boolean[];
+  };
 }
 
 export interface NewPerformance {
@@ -24,6 +36,8 @@ export interface NewPerformance {
   /** null or absent = no self-service cancel. */
   cancelUntil?: Date | null;
   sections: SectionLayout[];
+  /** The stage's focal point on the seat map (map units); absent = (0, 0). */
+  focalPoint?: { x: number; y: number };
 }
 
 /** Lifecycle fields of a performance an admin may change. */
@@ -47,8 +61,8 @@ export class PerformanceRepository {
 
   /**
    * Creates the performance and all its seats in one transaction. Seats are generated inside
-   * PostgreSQL (one INSERT … SELECT generate_series per section), so a 50,000-seat stadium
-   * takes one round trip per section instead of 50,000 rows sent over the wire. Raises
+   * PostgreSQL from each section's geometry arrays (one INSERT … SELECT unnest per section), so
+   * a 50,000-seat stadium takes one round trip per section instead of 50,000 rows. Raises
    * NotFoundError when the event is gone (deleted while this ran), ConflictError of @app/core for
    * another constraint violation.
    */
@@ -64,15 +78,34 @@ export class PerformanceRepository {
             salesCloseAt: input.salesCloseAt ?? null,
             cancelUntil: input.cancelUntil ?? null,
             totalSeats,
+            focalX: input.focalPoint?.x ?? 0,
+            focalY: input.focalPoint?.y ?? 0,
           }),
         );
         let offset = 0;
         for (const section of input.sections) {
+          const { x, y, quality, accessible, companion } = section.geometry;
+          // The geometry arrays travel as five array parameters; row and number follow from the
+          // row-major index, as the position does.
           await manager.query(
-            `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price)
-           SELECT $1, $2 + (r - 1) * $3 + n, $4, r, n, $5, $6
-           FROM generate_series(1, $7::int) AS r, generate_series(1, $3::int) AS n`,
-            [performance.id, offset, section.seatsPerRow, section.name, section.grade, section.price, section.rows],
+            `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price,
+                                x, y, quality, accessible, companion)
+           SELECT $1, $2 + g.i, $4, (g.i - 1) / $3 + 1, (g.i - 1) % $3 + 1, $5, $6, g.x, g.y, g.q, g.a, g.c
+           FROM unnest($7::float8[], $8::float8[], $9::int[], $10::bool[], $11::bool[])
+             WITH ORDINALITY AS g(x, y, q, a, c, i)`,
+            [
+              performance.id,
+              offset,
+              section.seatsPerRow,
+              section.name,
+              section.grade,
+              section.price,
+              x,
+              y,
+              quality,
+              accessible,
+              companion,
+            ],
           );
           offset += section.rows * section.seatsPerRow;
         }

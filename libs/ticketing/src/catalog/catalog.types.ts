@@ -71,6 +71,35 @@ export interface SectionInput {
   price: number;
   rows: number;
   seatsPerRow: number;
+  /**
+   * Where seat 1 of row 1 sits, in map units; give it on every section or on none (then the
+   * sections stand side by side, see generateLayout).
+   */
+  origin?: MapPoint;
+  /** Distance between neighbouring seats of a row, map units (default 1). */
+  seatPitch?: number;
+  /** Distance between neighbouring rows, map units (default 1). */
+  rowSpacing?: number;
+  /** Rotation of the section about its origin in degrees (x axis toward y axis); needs `origin`. */
+  angle?: number;
+  /** 1 = best: ranked sections' seats score above unranked ones', lower ranks above higher. */
+  rank?: number;
+  /** Wheelchair spaces. */
+  accessible?: SeatRef[];
+  /** Companion seats, each next to (same row, number ± 1) an accessible seat. */
+  companions?: SeatRef[];
+}
+
+/** A point of the hall map, in map units (the unit is the admin's; seats are 1 apart by default). */
+export interface MapPoint {
+  x: number;
+  y: number;
+}
+
+/** A seat of a section by its row and number (both from 1). */
+export interface SeatRef {
+  row: number;
+  number: number;
 }
 
 /** An event as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */

@@ -5,8 +5,9 @@ import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
-import { LiveSeatCounts, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
+import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
+import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
 
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
 /** Buyers may cancel until this long before the start, unless the performance says otherwise. */
@@ -37,7 +38,8 @@ export class PerformanceService {
    * Creates the performance with all its seats and registers their live state in Redis.
    * `salesOpenAt` defaults to now. Throws NotFoundError('event'), DomainError 'invalid'
    * (InvalidSalesWindow: sales open after the start; DuplicateSection; TooManySeats: more than
-   * MAX_SEATS_PER_PERFORMANCE).
+   * MAX_SEATS_PER_PERFORMANCE; InvalidLayout: see assertSeatLayout). Seats get their map place
+   * and quality from generateLayout.
    */
   async createPerformance(
     eventId: number,
@@ -47,12 +49,16 @@ export class PerformanceService {
       salesCloseAt?: Date | null;
       cancelUntil?: Date | null;
       sections: SectionInput[];
+      /** The stage's focal point on the seat map, map units; absent = (0, 0). */
+      focalPoint?: MapPoint;
     },
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
     const salesOpenAt = input.salesOpenAt ?? new Date();
     assertLayout(input.startsAt, salesOpenAt, input.sections);
+    const focalPoint = input.focalPoint ?? DEFAULT_FOCAL_POINT;
+    const geometries = generateLayout(input.sections, focalPoint);
     const salesCloseAt = input.salesCloseAt ?? null;
     const cancelUntil =
       input.cancelUntil === undefined
@@ -65,7 +71,15 @@ export class PerformanceService {
       salesOpenAt,
       salesCloseAt,
       cancelUntil,
-      sections: input.sections,
+      sections: input.sections.map((section, i) => ({
+        name: section.name,
+        grade: section.grade,
+        price: section.price,
+        rows: section.rows,
+        seatsPerRow: section.seatsPerRow,
+        geometry: geometries[i],
+      })),
+      focalPoint,
     });
     const performance = Object.assign(created, { currency: event.currency });
     await this.rebuilder.register(performance);
