@@ -13,6 +13,7 @@ export type {
   NewPerformance,
   PerformanceLifecycleChanges,
   PricedPerformance,
+  MapSeatRow,
   SeatRow,
   SectionLayout,
 } from './repositories/performance.repository';

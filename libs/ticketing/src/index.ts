@@ -38,6 +38,8 @@ export { CatalogModule } from './catalog/catalog.module';
 export { EventService } from './catalog/event.service';
 export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
 export { SeatPageService } from './catalog/seat-page.service';
+export { buildSeatMap, SEAT_MAP_MAX_SEATS, SeatMapService } from './catalog/seat-map.service';
+export type { LiveSeatMap, MapBounds, MapRow, MapSeat, MapSection, SeatMap } from './catalog/seat-map.service';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {

@@ -6,6 +6,7 @@ import {
   IsIn,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -88,20 +89,21 @@ export class SectionLayoutDto {
     description:
       'Where seat 1 of row 1 sits on the map. Give it on every section or on none: without origins the sections stand side by side in their order, centred on x = 0, row 1 at y = its `rowSpacing`, one map unit of aisle between them. Sections may not overlap (400).',
   })
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.origin !== undefined)
+  @IsObject()
   @ValidateNested()
   @Type(() => MapPointDto)
   origin?: MapPointDto;
 
   /** Distance between neighbouring seats of a row, map units (default 1). @example 1 */
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.seatPitch !== undefined)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.1)
   @Max(100)
   seatPitch?: number;
 
   /** Distance between neighbouring rows, map units (default 1). @example 1.2 */
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.rowSpacing !== undefined)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.1)
   @Max(100)
@@ -111,7 +113,7 @@ export class SectionLayoutDto {
    * Rotation of the section about its `origin`, in degrees, from the x axis toward the y axis
    * (fans and arcs); needs `origin`. Default 0. @example 15
    */
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.angle !== undefined)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-360)
   @Max(360)
@@ -122,14 +124,14 @@ export class SectionLayoutDto {
    * of unranked ones, lower ranks above higher ones; within a rank, closer to the focal point
    * is better. Without any rank, quality follows the distance to the focal point alone. @example 1
    */
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.rank !== undefined)
   @IsInt()
   @Min(1)
   @Max(100)
   rank?: number;
 
   @ApiPropertyOptional({ type: [SeatRefDto], description: 'Wheelchair spaces of this section.' })
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.accessible !== undefined)
   @IsArray()
   @ArrayMaxSize(10_000)
   @ValidateNested({ each: true })
@@ -140,7 +142,7 @@ export class SectionLayoutDto {
     type: [SeatRefDto],
     description: 'Companion seats, each in the same row right next to an accessible seat (400 otherwise).',
   })
-  @IsOptional()
+  @ValidateIf((dto: SectionLayoutDto) => dto.companions !== undefined)
   @IsArray()
   @ArrayMaxSize(10_000)
   @ValidateNested({ each: true })
@@ -179,7 +181,8 @@ export class PerformanceCreateDto {
     description:
       "The stage's focal point on the seat map (default (0, 0), in front of the default layout's first rows): seat `quality` falls with the distance to it.",
   })
-  @IsOptional()
+  @ValidateIf((dto: PerformanceCreateDto) => dto.focalPoint !== undefined)
+  @IsObject()
   @ValidateNested()
   @Type(() => MapPointDto)
   focalPoint?: MapPointDto;
@@ -314,4 +317,68 @@ export class SeatResponseDto {
 export class SeatPageDto {
   items: SeatResponseDto[];
   nextCursor: string | null;
+}
+
+/** The smallest rectangle around seat centres, map units. */
+export class MapBoundsDto {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+}
+
+export class MapSeatDto {
+  /** The seat id `POST /reservations` takes. */
+  id: number;
+  row: number;
+  number: number;
+  /** Map units. */
+  x: number;
+  /** Map units, growing away from the stage in generated layouts. */
+  y: number;
+  /** 0–1000, higher is better (closer to the focal point, or a better-ranked section). */
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 1000 })
+  quality: number;
+  /** A wheelchair space. */
+  accessible: boolean;
+  /** A companion seat next to a wheelchair space. */
+  companion: boolean;
+  /** Live; a seat of an expired hold is AVAILABLE. @example "AVAILABLE" */
+  @ApiProperty({ enum: SEAT_STATUSES })
+  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+}
+
+export class MapRowDto {
+  row: number;
+  /** By number. */
+  @ApiProperty({ type: [MapSeatDto] })
+  seats: MapSeatDto[];
+}
+
+export class MapSectionDto {
+  name: string;
+  grade: string;
+  /** Price of each seat, an integer in the minor unit of `currency`. @example 150000 */
+  @ApiProperty({ type: 'integer' })
+  price: number;
+  /** @example "KRW" */
+  currency: string;
+  bounds: MapBoundsDto;
+  /** By row. */
+  @ApiProperty({ type: [MapRowDto] })
+  rows: MapRowDto[];
+}
+
+/** Everything a client needs to draw the hall, with each seat's live status. */
+export class SeatMapDto {
+  performanceId: number;
+  /** ISO 4217 code of every price. @example "KRW" */
+  currency: string;
+  /** The stage's focal point (map units). */
+  focalPoint: MapPointDto;
+  /** Around every seat. */
+  bounds: MapBoundsDto;
+  /** In layout order. */
+  @ApiProperty({ type: [MapSectionDto] })
+  sections: MapSectionDto[];
 }

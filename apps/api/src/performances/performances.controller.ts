@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Patch, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
-import { InvalidInputError, PerformanceService, SeatPageService, toDateTime } from '@app/ticketing';
+import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toDateTime } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
   mapPerformance,
@@ -9,9 +10,11 @@ import {
   PerformanceDetailDto,
   PerformanceResponseDto,
   PerformanceUpdateDto,
+  SeatMapDto,
   SeatPageDto,
   SeatQueryDto,
 } from './performance.dto';
+import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
 import { seatPageJson } from './seat-page-json';
 
 @ApiTags('performances')
@@ -20,6 +23,7 @@ export class PerformancesController {
   constructor(
     private readonly performances: PerformanceService,
     private readonly seatPages: SeatPageService,
+    private readonly seatMaps: SeatMapService,
   ) {}
 
   /** With live `available`, `held` and `sold` counts. */
@@ -42,6 +46,34 @@ export class PerformancesController {
     return seatPageJson(
       await this.seatPages.listSeats(id, { status: query.status, cursor: query.cursor, limit: query.limit }),
     );
+  }
+
+  /**
+   * The whole hall in one answer: sections (name, grade, price, bounds) with their rows and seats
+   * (place in map units, quality, accessible, companion) and each seat's live status. The
+   * static part is built once per performance and kept in the process; the statuses are read
+   * live from Redis. Carries a strong `ETag`; a request whose `If-None-Match` matches gets 304
+   * without a body.
+   */
+  @Get(':id/map')
+  @Public()
+  @ApiOkResponse({ type: SeatMapDto, headers: { ETag: { description: 'Strong tag of this body.' } } })
+  @ApiNotModifiedResponse({ description: 'The map and every status are as the `If-None-Match` tag says.' })
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag of an earlier answer.' })
+  async map(
+    @Param('id', ParseIdPipe) id: number,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const live = await this.seatMaps.getMap(id);
+    const etag = seatMapEtag(live);
+    // Clients may keep it, but must ask again before using it: the statuses change all the time.
+    void reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (ifNoneMatchHits(ifNoneMatch, etag)) {
+      await reply.status(304).send();
+      return;
+    }
+    await reply.header('content-type', 'application/json; charset=utf-8').send(seatMapJson(live));
   }
 
   /**

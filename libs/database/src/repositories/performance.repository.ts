@@ -50,6 +50,12 @@ export type PricedPerformance = PerformanceEntity & { currency: string };
 
 export type SeatRow = Pick<SeatEntity, 'id' | 'position' | 'section' | 'row' | 'number' | 'grade' | 'price'>;
 
+/** A seat as the seat map shows it (x, y in map units; quality 0…1000). */
+export type MapSeatRow = Pick<
+  SeatEntity,
+  'id' | 'section' | 'row' | 'number' | 'grade' | 'price' | 'x' | 'y' | 'quality' | 'accessible' | 'companion'
+>;
+
 /** Performances and their seats (the seats never exist without their performance). */
 @Injectable()
 export class PerformanceRepository {
@@ -196,6 +202,25 @@ export class PerformanceRepository {
        WHERE performance_id = $1 AND position BETWEEN $2 AND $3 ORDER BY position`,
       [performanceId, from, to],
     );
+  }
+
+  /**
+   * Every seat with its map place and marks, in layout order (sections in their order, each row
+   * by row, seats by number), and the performance's focal point; null when the performance is
+   * unknown. What the seat map is built from.
+   */
+  async seatMap(performanceId: number): Promise<{ focalPoint: { x: number; y: number }; seats: MapSeatRow[] } | null> {
+    const [performance]: { focal_x: number; focal_y: number }[] = await this.dataSource.query(
+      'SELECT focal_x, focal_y FROM performances WHERE id = $1',
+      [performanceId],
+    );
+    if (!performance) return null;
+    const seats: MapSeatRow[] = await this.dataSource.query(
+      `SELECT id, section, "row", "number", grade, price, x, y, quality, accessible, companion FROM seats
+       WHERE performance_id = $1 ORDER BY position`,
+      [performanceId],
+    );
+    return { focalPoint: { x: performance.focal_x, y: performance.focal_y }, seats };
   }
 
   /** Every seat's id and price (minor units): what the live seat state in Redis is built from. */

@@ -7,21 +7,23 @@ import { CatalogCopies } from './catalog-copies';
 import { EventService } from './event.service';
 import { LocalCatalog } from './local-catalog';
 import { PerformanceService } from './performance.service';
+import { SeatMapService } from './seat-map.service';
 import { SeatPageService } from './seat-page.service';
 
-/** Events, performances, seat pages and buyers' holds. Needs the global DatabaseModule and RedisModule. */
+/** Events, performances, seat pages, seat maps and buyers' holds. Needs the global DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule],
   providers: [
     EventService,
     PerformanceService,
     SeatPageService,
+    SeatMapService,
     SeatStateRebuilder,
     CatalogCopies,
     CatalogCache,
     { provide: LocalCatalog, useFactory: () => new LocalCatalog() },
     HoldDesk,
   ],
-  exports: [EventService, PerformanceService, SeatPageService, SeatStateRebuilder, HoldDesk],
+  exports: [EventService, PerformanceService, SeatPageService, SeatMapService, SeatStateRebuilder, HoldDesk],
 })
 export class CatalogModule {}
