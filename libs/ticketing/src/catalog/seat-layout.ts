@@ -110,8 +110,10 @@ function placeSeats(section: SectionInput, placement: Placement): SectionGeometr
   return geometry;
 }
 
+const COORDINATE_SCALE = 10 ** COORDINATE_DECIMALS;
+
 function roundCoordinate(value: number): number {
-  const rounded = Number(value.toFixed(COORDINATE_DECIMALS));
+  const rounded = Math.round(value * COORDINATE_SCALE) / COORDINATE_SCALE;
   return rounded === 0 ? 0 : rounded; // no -0 in the database or the JSON
 }
 
