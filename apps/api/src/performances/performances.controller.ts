@@ -57,7 +57,10 @@ export class PerformancesController {
    */
   @Get(':id/map')
   @Public()
-  @ApiOkResponse({ type: SeatMapDto, headers: { ETag: { description: 'Strong tag of this body.' } } })
+  @ApiOkResponse({
+    type: SeatMapDto,
+    headers: { ETag: { description: 'Strong tag of this body.', schema: { type: 'string' } } },
+  })
   @ApiNotModifiedResponse({ description: 'The map and every status are as the `If-None-Match` tag says.' })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag of an earlier answer.' })
   async map(
