@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { createRedis } from '@app/redis';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, deleteRedisKeys, REDIS_URL, startApi, TestSession } from '@app/testing';
 import { generateLayout, MAX_QUALITY, SectionInput } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
@@ -274,6 +274,18 @@ describe('seat map (real PostgreSQL and Redis)', () => {
     expect(statuses.get(ids[0])).toBe('HELD');
     expect(statuses.get(ids[10_100])).toBe('SOLD');
     expect(statuses).toEqual(await seatPages(id));
+  });
+
+  it('rebuilds a lost seat state before answering, and answers 404 once the performance is deleted', async () => {
+    const id = await createPerformance({ sections: HALL, focalPoint: FOCAL });
+    const before = await getMap(id);
+    await deleteRedisKeys(REDIS_URL, api.env.REDIS_KEY_PREFIX);
+    const rebuilt = await getMap(id);
+    expect(rebuilt.statusCode).toBe(200);
+    expect(seatsOf(rebuilt.json() as SeatMapBody)).toEqual(seatsOf(before.json() as SeatMapBody));
+    expect((await call('DELETE', `/performances/${id}`, { session: admin })).statusCode).toBe(204);
+    // The static map kept in this process goes with the catalog version the delete moved.
+    expect((await getMap(id)).statusCode).toBe(404);
   });
 
   it('404 for an unknown performance, 400 for an id that is not one, with the uniform error body', async () => {
