@@ -5,6 +5,7 @@ import { EventService, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
+  lifecycleInput,
   mapPerformance,
   PerformanceCreateDto,
   PerformancePageDto,
@@ -60,7 +61,10 @@ export class EventsController {
     return this.events.deleteEvent(id);
   }
 
-  /** Creates the performance and generates all its seats from the layout. */
+  /**
+   * Creates the performance and generates all its seats from the layout. Takes the lifecycle
+   * fields of `PATCH /performances/:id` (salesCloseAt, cancelUntil, status) with the same rules.
+   */
   @Post(':id/performances')
   @ApiBearerAuth()
   @Roles(Role.Admin)
@@ -71,6 +75,7 @@ export class EventsController {
     const performance = await this.performances.createPerformance(id, {
       startsAt: toDateTime(body.startsAt, 'startsAt'),
       salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
+      ...lifecycleInput(body),
       sections: body.sections,
     });
     return mapPerformance(performance);
