@@ -35,13 +35,15 @@ export {
 } from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
-export { EventService } from './catalog/event.service';
+export { EventService, MAX_EVENT_SEARCH_LENGTH } from './catalog/event.service';
+export type { EventQuery } from './catalog/event.service';
 export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
 export { SeatPageService } from './catalog/seat-page.service';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {
   CatalogEvent,
+  DatedEvent,
   LiveSeatCounts,
   Page,
   Performance,
