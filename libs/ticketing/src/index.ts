@@ -58,6 +58,7 @@ export type { ChargeRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
+export type { CanceledPurchase } from './purchases/purchase-cancellation';
 export {
   digestOfKey,
   IDEMPOTENCY_CLAIM_LEASE_MS,
