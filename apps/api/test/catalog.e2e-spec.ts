@@ -213,34 +213,44 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
 
   describe('listing', () => {
     it('walks every event once, in order, while others are being added', async () => {
-      for (let i = 0; i < 12; i += 1) await createEvent(`walk-${i}`);
-      const before = (await walkEvents()).map((e) => e.id);
+      // One start for all: the order (first performance start, then id) is then by id.
+      const startsAt = '2031-05-05T00:00:00Z';
+      const range = `from=${encodeURIComponent(startsAt)}&to=${encodeURIComponent(startsAt)}`;
+      const createDated = async (title: string) => {
+        const eventId = await createEvent(title);
+        await createPerformance(eventId, { startsAt, sections: [{ ...LAYOUT[0], rows: 1, seatsPerRow: 1 }] });
+      };
+      for (let i = 0; i < 12; i += 1) await createDated(`walk-${i}`);
+      const before = (await walkEvents(range)).map((e) => e.id);
+      expect(before.length).toBe(12);
       const seen: number[] = [];
       let cursor: string | null = null;
       let added = 0;
       do {
-        const res = await call('GET', `/events?limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+        const res = await call('GET', `/events?limit=5&${range}${cursor ? `&cursor=${cursor}` : ''}`);
         expect(res.statusCode).toBe(200);
         const page = res.json();
         seen.push(...page.items.map((e: { id: number }) => e.id));
         cursor = page.nextCursor;
-        if (added < 6) {
-          await createEvent(`added-${added}`);
+        // Added while pages remain: each lands after the cursor, so the walk must reach it.
+        if (cursor && added < 6) {
+          await createDated(`added-${added}`);
           added += 1;
         }
       } while (cursor);
       expect(new Set(seen).size).toBe(seen.length);
       expect([...seen].sort((a, b) => a - b)).toEqual(seen);
       expect(seen).toEqual(expect.arrayContaining(before));
+      expect(added).toBeGreaterThan(0);
       expect(seen.length).toBe(before.length + added);
     });
 
-    async function walkEvents(): Promise<{ id: number }[]> {
+    async function walkEvents(query: string): Promise<{ id: number }[]> {
       const all: { id: number }[] = [];
       let cursor: string | null = null;
       do {
         const page: { items: { id: number }[]; nextCursor: string | null } = (
-          await call('GET', `/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+          await call('GET', `/events?limit=100&${query}${cursor ? `&cursor=${cursor}` : ''}`)
         ).json();
         all.push(...page.items);
         cursor = page.nextCursor;

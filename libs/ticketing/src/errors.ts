@@ -91,6 +91,23 @@ export class PurchaseCanceledError extends DomainError {
   }
 }
 
+/**
+ * A ticket of the purchase was checked in at the door: someone came in on it, so neither a buyer
+ * nor (unless told the seats are not to be resold) an operator cancels it. `seatIds`: the seats.
+ */
+export class PurchaseCheckedInError extends DomainError {
+  constructor(seatIds: readonly number[], hint: string) {
+    super(
+      'conflict',
+      'PurchaseCheckedIn',
+      `purchase cannot be canceled: ${seatIds.length === 1 ? 'a ticket' : `${seatIds.length} tickets`} of it ${
+        seatIds.length === 1 ? 'was' : 'were'
+      } checked in at the door${hint}`,
+      { seatIds: [...seatIds] },
+    );
+  }
+}
+
 export class PurchaseRefundedError extends DomainError {
   constructor() {
     super('conflict', 'PurchaseRefunded', 'purchase has already been refunded or canceled');

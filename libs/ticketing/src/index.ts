@@ -35,7 +35,8 @@ export {
 } from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
-export { EventService } from './catalog/event.service';
+export { EventService, MAX_EVENT_SEARCH_LENGTH } from './catalog/event.service';
+export type { EventQuery } from './catalog/event.service';
 export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
 export { SeatPageService } from './catalog/seat-page.service';
 export { buildSeatMap, SEAT_MAP_MAX_SEATS, SeatMapService } from './catalog/seat-map.service';
@@ -44,6 +45,7 @@ export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {
   CatalogEvent,
+  DatedEvent,
   LiveSeatCounts,
   Page,
   MapPoint,
@@ -69,6 +71,7 @@ export type { ChargeRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
+export type { CanceledPurchase } from './purchases/purchase-cancellation';
 export {
   digestOfKey,
   IDEMPOTENCY_CLAIM_LEASE_MS,

@@ -20,6 +20,7 @@ import {
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys } from './redis-keys';
 import { closeSales, registerSeats } from './seats/seat-scripts';
+import { markCheckIn } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
 /**
@@ -114,8 +115,21 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
 
     const purchase = { holdId: 'h1', userId: 'u1', purchaseId: 'p1', chargeId: 'c1', holdRetentionMs: 60_000 };
     expect(await purchaseHold(redis, keys, purchase)).toMatchObject({ outcome: 'OK', amount: 100 });
-    expect(await cancelPurchase(redis, keys, 'p1', 'u1', null)).toMatchObject({ outcome: 'CANCELED', chargeId: 'c1' });
-    ran.add('boxofficePurchase').add('boxofficeCancelPurchase');
+    const cancel = { purchaseId: 'p1', userId: 'u1', checkedInSeatIds: [], persisted: null };
+    // A marked check-in refuses the buyer's cancel; a cancel refuses later marks.
+    expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toEqual({
+      outcome: 'CHECKED_IN',
+      seatIds: [1],
+    });
+    await redis.del(keys.checkedIn('p1'));
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toMatchObject({
+      outcome: 'CANCELED',
+      chargeId: 'c1',
+      keptSeatIds: [],
+    });
+    expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
+    ran.add('boxofficePurchase').add('boxofficeCancelPurchase').add('boxofficeCheckInMark');
 
     await ensureFlushGroup(redis, keys.purchaseStream, 'flusher');
     const entries = await deliverDuePurchases(redis, keys.purchaseStream, {

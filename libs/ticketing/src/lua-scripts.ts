@@ -13,6 +13,7 @@ import {
   RENEW_IDEMPOTENCY_CLAIM,
 } from './purchases/purchase-scripts';
 import { CLOSE_SALES, REGISTER_SEATS } from './seats/seat-scripts';
+import { CHECK_IN_MARK } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
 
 /**
@@ -34,6 +35,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   DELIVER_DUE_PURCHASES,
   CANCELED_PURCHASES,
   ACK_FLUSHED,
+  CHECK_IN_MARK,
   ...WAITING_ROOM_SCRIPTS,
 ];
 

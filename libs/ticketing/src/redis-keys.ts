@@ -76,6 +76,11 @@ export interface PerformanceKeys {
    * createdAt, canceledAt.
    */
   purchase(purchaseId: string): string;
+  /**
+   * Set: seat ids of the purchase checked in at the door, marked before PostgreSQL records the
+   * check-in, so that the cancel script sees a check-in the moment it began (tickets/check-in-mark.lua).
+   */
+  checkedIn(purchaseId: string): string;
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;
 }
@@ -93,6 +98,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
+    checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
   };
 }

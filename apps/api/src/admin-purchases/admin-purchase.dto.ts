@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEmail, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
-import type { Purchase } from '@app/ticketing';
+import { IsBoolean, IsEmail, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
+import type { CanceledPurchase, Purchase } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
 
@@ -35,4 +35,29 @@ export class AdminPurchasePageDto {
 
 export function mapAdminPurchase(purchase: Purchase): AdminPurchaseResponseDto {
   return { ...mapPurchase(purchase), userId: purchase.userId };
+}
+
+/**
+ * The body of `POST /admin/purchases/:id/refund`, optional. A purchase with a checked-in ticket
+ * is refunded only with `resellCheckedInSeats: false`.
+ */
+export class AdminRefundDto {
+  @ApiPropertyOptional({
+    description:
+      'Whether the seats of checked-in tickets go back on sale. Someone came in on them, so a refund of a purchase with a checked-in ticket is refused (409) unless this is `false`: the purchase is then refunded and canceled, its checked-in seats stay sold (never resold), its other seats go back on sale. Default: `true`.',
+    default: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  resellCheckedInSeats?: boolean;
+}
+
+/** A refunded purchase, with the checked-in seats the refund kept off sale. */
+export class AdminRefundResponseDto extends AdminPurchaseResponseDto {
+  /** Seats of checked-in tickets left sold, never to be resold; empty unless `resellCheckedInSeats` was false. */
+  keptSeatIds: number[];
+}
+
+export function mapAdminRefund(purchase: CanceledPurchase): AdminRefundResponseDto {
+  return { ...mapAdminPurchase(purchase), keptSeatIds: purchase.keptSeatIds };
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { AdminPurchases } from '@app/ticketing';
@@ -7,7 +7,10 @@ import {
   AdminPurchasePageDto,
   AdminPurchaseQueryDto,
   AdminPurchaseResponseDto,
+  AdminRefundDto,
+  AdminRefundResponseDto,
   mapAdminPurchase,
+  mapAdminRefund,
 } from './admin-purchase.dto';
 
 @ApiTags('admin')
@@ -41,16 +44,27 @@ export class AdminPurchasesController {
   /**
    * Cancels and refunds anyone's purchase, whatever the buyer's cancellation window: the charge is
    * refunded through the payment gateway once, the seats are for sale again, the buyer gets a
-   * cancellation notice by e-mail, and the audit log records who did it. Admin only.
+   * cancellation notice by e-mail, and the audit log records who did it. A purchase with a
+   * checked-in ticket: 409, unless the body says `resellCheckedInSeats: false` (then the
+   * checked-in seats stay sold, listed in `keptSeatIds`). Admin only.
    */
   @Post(':id/refund')
   @HttpCode(200)
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase' })
-  @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'already refunded or canceled' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description: 'already refunded or canceled; or a ticket was checked in (without `resellCheckedInSeats: false`)',
+  })
   async refund(
     @CurrentUser() operator: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<AdminPurchaseResponseDto> {
-    return mapAdminPurchase(await this.purchases.refund({ id: operator.id, email: operator.email }, id));
+    @Body() body: AdminRefundDto,
+  ): Promise<AdminRefundResponseDto> {
+    return mapAdminRefund(
+      await this.purchases.refund({ id: operator.id, email: operator.email }, id, {
+        resellCheckedInSeats: body?.resellCheckedInSeats ?? true,
+      }),
+    );
   }
 }

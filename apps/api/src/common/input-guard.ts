@@ -23,9 +23,10 @@ const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 const MAX_PROBLEMS = 10;
 
 /**
- * Top-level body fields whose `null` means something (PATCH /performances/:id: salesCloseAt null =
- * at startsAt, cancelUntil null = no self-service cancel); the DTOs that declare them handle null,
- * and every other DTO refuses them as unknown properties.
+ * Top-level body fields whose `null` means something (PATCH /performances/:id and POST
+ * /events/:id/performances: salesCloseAt null = at startsAt, cancelUntil null = no self-service
+ * cancel); the DTOs that declare them handle null, and every other DTO refuses them as unknown
+ * properties.
  */
 export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set(['salesCloseAt', 'cancelUntil']);
 

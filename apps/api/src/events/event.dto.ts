@@ -1,7 +1,10 @@
-import { OmitType, PartialType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
-import type { CatalogEvent } from '@app/ticketing';
+import { MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
+import type { CatalogEvent, DatedEvent } from '@app/ticketing';
+import { PageQueryDto } from '../common/page-query.dto';
+import { IsDateTime } from '../common/validators';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */
@@ -52,9 +55,56 @@ export class EventResponseDto {
   updatedAt: string;
 }
 
+/** An event with when it plays (`GET /events`, `GET /events/:id`). */
+export class EventDetailDto extends EventResponseDto {
+  /** Start of its first performance; null while it has none. @example "2027-03-01T10:00:00.000Z" */
+  firstStartsAt: string | null;
+  /** Start of its last performance; null while it has none. @example "2027-03-03T10:00:00.000Z" */
+  lastStartsAt: string | null;
+  /** How many performances it has. @example 3 */
+  @ApiProperty({ type: 'integer' })
+  performanceCount: number;
+}
+
 export class EventPageDto {
-  items: EventResponseDto[];
+  items: EventDetailDto[];
   nextCursor: string | null;
+}
+
+/**
+ * `GET /events`: events with a performance starting in [`from`, `to`] whose title or venue
+ * matches `q`. Without `from`, from now on (upcoming events).
+ */
+export class EventQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'Only events with a performance starting at or after this instant (RFC 3339 with an explicit offset; send `+` as `%2B`). Default: now.',
+    example: '2027-03-01T00:00:00+09:00',
+  })
+  @IsOptional()
+  @IsDateTime()
+  from?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'Only events with a performance starting at or before this instant (RFC 3339 with an explicit offset); not before `from`.',
+    example: '2027-03-31T23:59:59+09:00',
+  })
+  @IsOptional()
+  @IsDateTime()
+  to?: string;
+
+  @ApiPropertyOptional({
+    description: `Text searched in title and venue: whole words, parts of words and small misspellings, in any script. At most ${MAX_EVENT_SEARCH_LENGTH} characters.`,
+    maxLength: MAX_EVENT_SEARCH_LENGTH,
+    example: '아이유 서울',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_EVENT_SEARCH_LENGTH)
+  q?: string;
 }
 
 export function mapEvent(event: CatalogEvent): EventResponseDto {
@@ -66,5 +116,15 @@ export function mapEvent(event: CatalogEvent): EventResponseDto {
     currency: event.currency,
     createdAt: event.createdAt.toISOString(),
     updatedAt: event.updatedAt.toISOString(),
+  };
+}
+
+/** The event with its dates. */
+export function mapEventDetail(event: DatedEvent): EventDetailDto {
+  return {
+    ...mapEvent(event),
+    firstStartsAt: event.firstStartsAt?.toISOString() ?? null,
+    lastStartsAt: event.lastStartsAt?.toISOString() ?? null,
+    performanceCount: event.performanceCount,
   };
 }

@@ -5,12 +5,22 @@ import { EventService, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
+  lifecycleInput,
   mapPerformance,
   PerformanceCreateDto,
   PerformancePageDto,
   PerformanceResponseDto,
 } from '../performances/performance.dto';
-import { EventCreateDto, EventPageDto, EventResponseDto, EventUpdateDto, mapEvent } from './event.dto';
+import {
+  EventCreateDto,
+  EventDetailDto,
+  EventPageDto,
+  EventQueryDto,
+  EventResponseDto,
+  EventUpdateDto,
+  mapEvent,
+  mapEventDetail,
+} from './event.dto';
 
 @ApiTags('events')
 @Controller('events')
@@ -28,19 +38,29 @@ export class EventsController {
     return mapEvent(await this.events.createEvent(body));
   }
 
-  /** Events by id, keyset-paginated. */
+  /**
+   * Finds events by date and text. Without `from`, upcoming events: those with a performance
+   * starting now or later. Ordered by first performance start, then id; keyset pages. 400 for a
+   * bad date, `from` after `to`, or a `q` over 100 characters.
+   */
   @Get()
   @Public()
-  async list(@Query() query: PageQueryDto): Promise<EventPageDto> {
-    const page = await this.events.listEvents(query.cursor, query.limit);
-    return { items: page.items.map(mapEvent), nextCursor: page.nextCursor };
+  async list(@Query() query: EventQueryDto): Promise<EventPageDto> {
+    const page = await this.events.searchEvents({
+      from: query.from === undefined ? undefined : toDateTime(query.from, 'from'),
+      to: query.to === undefined ? undefined : toDateTime(query.to, 'to'),
+      q: query.q,
+      cursor: query.cursor,
+      limit: query.limit,
+    });
+    return { items: page.items.map(mapEventDetail), nextCursor: page.nextCursor };
   }
 
-  /** One event. */
+  /** One event, with its first and last performance start and how many performances it has. */
   @Get(':id')
   @Public()
-  async get(@Param('id', ParseIdPipe) id: number): Promise<EventResponseDto> {
-    return mapEvent(await this.events.getEvent(id));
+  async get(@Param('id', ParseIdPipe) id: number): Promise<EventDetailDto> {
+    return mapEventDetail(await this.events.getEvent(id));
   }
 
   /** Changes the given fields of an event (admin). */
@@ -60,7 +80,10 @@ export class EventsController {
     return this.events.deleteEvent(id);
   }
 
-  /** Creates the performance and generates all its seats from the layout. */
+  /**
+   * Creates the performance and generates all its seats from the layout. Takes the lifecycle
+   * fields of `PATCH /performances/:id` (salesCloseAt, cancelUntil, status) with the same rules.
+   */
   @Post(':id/performances')
   @ApiBearerAuth()
   @Roles(Role.Admin)
@@ -71,6 +94,7 @@ export class EventsController {
     const performance = await this.performances.createPerformance(id, {
       startsAt: toDateTime(body.startsAt, 'startsAt'),
       salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
+      ...lifecycleInput(body),
       sections: body.sections,
       focalPoint: body.focalPoint,
     });

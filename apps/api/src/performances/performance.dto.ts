@@ -16,6 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { toDateTime } from '@app/ticketing';
 import type { LiveSeatCounts, Performance } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
@@ -150,7 +151,45 @@ export class SectionLayoutDto {
   companions?: SeatRefDto[];
 }
 
-export class PerformanceCreateDto {
+const PERFORMANCE_STATUSES = ['ON_SALE', 'PAUSED', 'CLOSED'] as const;
+
+/**
+ * The lifecycle fields a performance takes both when it is created and in `PATCH
+ * /performances/:id`: one statement of their rules for both routes (the order of the times is
+ * checked by the service, `assertLifecycle`, for both as well).
+ */
+export class PerformanceLifecycleDto {
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description:
+      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default).',
+  })
+  @IsOptional()
+  @IsDateTime()
+  salesCloseAt?: string | null;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description:
+      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`.',
+  })
+  @IsOptional()
+  @IsDateTime()
+  cancelUntil?: string | null;
+
+  @ApiPropertyOptional({
+    enum: PERFORMANCE_STATUSES,
+    description:
+      '`PAUSED` and `CLOSED` refuse holds and purchases (409) on every replica once this answers. Default at creation: `ON_SALE`.',
+  })
+  @ValidateIf((dto: PerformanceLifecycleDto) => dto.status !== undefined)
+  @IsIn(PERFORMANCE_STATUSES)
+  status?: (typeof PERFORMANCE_STATUSES)[number];
+}
+
+export class PerformanceCreateDto extends PerformanceLifecycleDto {
   @ApiProperty({
     format: 'date-time',
     description: 'RFC 3339 with an explicit offset (`Z` or `+09:00`).',
@@ -188,10 +227,8 @@ export class PerformanceCreateDto {
   focalPoint?: MapPointDto;
 }
 
-const PERFORMANCE_STATUSES = ['ON_SALE', 'PAUSED', 'CLOSED'] as const;
-
 /** Admin changes of a performance's lifecycle; at least one field. */
-export class PerformanceUpdateDto {
+export class PerformanceUpdateDto extends PerformanceLifecycleDto {
   @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset.' })
   @ValidateIf((dto: PerformanceUpdateDto) => dto.startsAt !== undefined)
   @IsDateTime()
@@ -201,34 +238,25 @@ export class PerformanceUpdateDto {
   @ValidateIf((dto: PerformanceUpdateDto) => dto.salesOpenAt !== undefined)
   @IsDateTime()
   salesOpenAt?: string;
+}
 
-  @ApiPropertyOptional({
-    format: 'date-time',
-    nullable: true,
-    description:
-      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default).',
-  })
-  @IsOptional()
-  @IsDateTime()
-  salesCloseAt?: string | null;
-
-  @ApiPropertyOptional({
-    format: 'date-time',
-    nullable: true,
-    description:
-      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`.',
-  })
-  @IsOptional()
-  @IsDateTime()
-  cancelUntil?: string | null;
-
-  @ApiPropertyOptional({
-    enum: PERFORMANCE_STATUSES,
-    description: '`PAUSED` and `CLOSED` refuse holds and purchases (409) on every replica once this answers.',
-  })
-  @ValidateIf((dto: PerformanceUpdateDto) => dto.status !== undefined)
-  @IsIn(PERFORMANCE_STATUSES)
-  status?: (typeof PERFORMANCE_STATUSES)[number];
+/**
+ * The lifecycle fields of a request as the service takes them: absent stays absent, `null` stays
+ * `null` (salesCloseAt = at startsAt, cancelUntil = no self-service cancel). Throws
+ * InvalidInputError for a time the edge should have refused.
+ */
+export function lifecycleInput(body: PerformanceLifecycleDto): {
+  salesCloseAt?: Date | null;
+  cancelUntil?: Date | null;
+  status?: Performance['status'];
+} {
+  const time = (value: string | null | undefined, field: string) =>
+    value === undefined || value === null ? value : toDateTime(value, field);
+  return {
+    salesCloseAt: time(body.salesCloseAt, 'salesCloseAt'),
+    cancelUntil: time(body.cancelUntil, 'cancelUntil'),
+    status: body.status,
+  };
 }
 
 export class PerformanceResponseDto {

@@ -5,6 +5,7 @@ import { Public, Role, Roles } from '@app/auth';
 import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toDateTime } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
+  lifecycleInput,
   mapPerformance,
   mapPerformanceDetail,
   PerformanceDetailDto,
@@ -95,14 +96,10 @@ export class PerformancesController {
     if ([startsAt, salesOpenAt, salesCloseAt, cancelUntil, status].every((field) => field === undefined)) {
       throw new InvalidInputError('give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status');
     }
-    const time = (value: string | null | undefined, field: string) =>
-      value === undefined || value === null ? value : toDateTime(value, field);
     const performance = await this.performances.updatePerformance(id, {
-      startsAt: time(startsAt, 'startsAt') ?? undefined,
-      salesOpenAt: time(salesOpenAt, 'salesOpenAt') ?? undefined,
-      salesCloseAt: time(salesCloseAt, 'salesCloseAt'),
-      cancelUntil: time(cancelUntil, 'cancelUntil'),
-      status,
+      startsAt: startsAt === undefined ? undefined : toDateTime(startsAt, 'startsAt'),
+      salesOpenAt: salesOpenAt === undefined ? undefined : toDateTime(salesOpenAt, 'salesOpenAt'),
+      ...lifecycleInput(body),
     });
     return mapPerformance(performance);
   }

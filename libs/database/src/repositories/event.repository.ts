@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import { translatingConstraintViolations } from '../constraint-violations';
 import { EventEntity } from '../entities/event.entity';
 
@@ -11,6 +11,31 @@ export interface EventFields {
   /** ISO 4217 code of the event's prices; fixed once the event exists. */
   currency: string;
 }
+
+/** When an event plays: its first and last performance start (null without any) and how many it has. */
+export interface EventDates {
+  firstStartsAt: Date | null;
+  lastStartsAt: Date | null;
+  performanceCount: number;
+}
+
+/**
+ * What `search` selects: events with a performance starting in [from, to] (`to` null = no end),
+ * whose title or venue matches `text` (null = any), after the keyset position `after`.
+ */
+export interface EventSearch {
+  from: Date;
+  to: Date | null;
+  text: string | null;
+  after: { firstStartsAt: Date; id: number } | null;
+  limit: number;
+}
+
+/**
+ * How alike a search text and a title or venue must be (pg_trgm word similarity, 0–1) to match
+ * as a typo; pg_trgm's default 0.6 misses one wrong letter in a seven-letter word ("Olimpic").
+ */
+export const WORD_SIMILARITY_THRESHOLD = 0.4;
 
 /** What an update may change: everything but the currency, which the prices already sold were in. */
 export type EventChanges = Partial<Omit<EventFields, 'currency'>>;
@@ -60,6 +85,72 @@ export class EventRepository {
     return this.events.findOneBy({ id });
   }
 
+  /** The dates of one event (none: nulls and 0). */
+  async datesOf(id: number): Promise<EventDates> {
+    const [row]: DatesRow[] = await this.dataSource.query(
+      `SELECT min(starts_at) AS first_starts_at, max(starts_at) AS last_starts_at, count(*)::int AS performance_count
+         FROM performances WHERE event_id = $1`,
+      [id],
+    );
+    return toDates(row);
+  }
+
+  /**
+   * One keyset page of events found by date and text, ordered by their first performance's start,
+   * then id (an event's first start changes only when an admin changes its performances, so a walk
+   * neither skips nor repeats an event the admin leaves alone). Text matches any of: the whole
+   * words of `text` in title or venue (full-text, `simple` configuration), `text` as a substring
+   * (ILIKE), `text` as a misspelt word (pg_trgm word similarity ≥ WORD_SIMILARITY_THRESHOLD); each
+   * served by a GIN index of migration EventSearch. Events without performances are never found.
+   */
+  search(search: EventSearch): Promise<(EventEntity & EventDates)[]> {
+    return this.dataSource.transaction(async (manager) => {
+      // Local to this transaction: the threshold of the `<%` operator, which the index serves.
+      await manager.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [
+        String(WORD_SIMILARITY_THRESHOLD),
+      ]);
+      const rows: (DatesRow & { event_id: number })[] = await manager.query(
+        `SELECT d.event_id, d.first_starts_at, d.last_starts_at, d.performance_count
+           FROM events e
+           JOIN LATERAL (
+             SELECT e.id AS event_id, min(p.starts_at) AS first_starts_at, max(p.starts_at) AS last_starts_at,
+                    count(*)::int AS performance_count
+               FROM performances p WHERE p.event_id = e.id
+           ) d ON d.performance_count > 0
+          WHERE d.last_starts_at >= $1
+            AND ($2::timestamptz IS NULL OR d.first_starts_at <= $2)
+            AND EXISTS (
+              SELECT 1 FROM performances p
+               WHERE p.event_id = e.id AND p.starts_at >= $1 AND ($2::timestamptz IS NULL OR p.starts_at <= $2)
+            )
+            AND ($3::text IS NULL
+              OR to_tsvector('simple', e.title || ' ' || e.venue) @@ plainto_tsquery('simple', $3)
+              OR (e.title || ' ' || e.venue) ILIKE $4
+              OR $3 <% (e.title || ' ' || e.venue))
+            AND ($5::timestamptz IS NULL OR (d.first_starts_at, e.id) > ($5, $6::int))
+          ORDER BY d.first_starts_at, e.id
+          LIMIT $7`,
+        [
+          search.from,
+          search.to,
+          search.text,
+          search.text === null ? null : `%${escapeLike(search.text)}%`,
+          search.after?.firstStartsAt ?? null,
+          search.after?.id ?? 0,
+          search.limit,
+        ],
+      );
+      if (rows.length === 0) return [];
+      const events = await manager.getRepository(EventEntity).findBy({ id: In(rows.map((row) => row.event_id)) });
+      const byId = new Map(events.map((event) => [event.id, event]));
+      // An event deleted between the two reads is left out: the page is a little short, never wrong.
+      return rows.flatMap((row) => {
+        const event = byId.get(row.event_id);
+        return event ? [Object.assign(event, toDates(row))] : [];
+      });
+    });
+  }
+
   /** Keyset page in id order: new events land at the end, so a walk never skips or repeats. */
   pageAfter(afterId: number, limit: number): Promise<EventEntity[]> {
     return this.events
@@ -76,4 +167,23 @@ export class EventRepository {
     Object.assign(event, fields);
     return translatingConstraintViolations(() => this.events.save(event));
   }
+}
+
+interface DatesRow {
+  first_starts_at: Date | null;
+  last_starts_at: Date | null;
+  performance_count: number;
+}
+
+function toDates(row: DatesRow | undefined): EventDates {
+  return {
+    firstStartsAt: row?.first_starts_at ?? null,
+    lastStartsAt: row?.last_starts_at ?? null,
+    performanceCount: row?.performance_count ?? 0,
+  };
+}
+
+/** `text` as a literal inside a LIKE pattern (default escape character: backslash). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { NotFoundError } from '@app/core';
 import { FOREIGN_KEY_VIOLATION, translatingConstraintViolations } from '../constraint-violations';
-import { PerformanceEntity } from '../entities/performance.entity';
+import { PerformanceEntity, PerformanceStatus } from '../entities/performance.entity';
 import { SeatEntity } from '../entities/seat.entity';
 
 export interface SectionLayout {
@@ -35,6 +35,8 @@ export interface NewPerformance {
   salesCloseAt?: Date | null;
   /** null or absent = no self-service cancel. */
   cancelUntil?: Date | null;
+  /** Absent = ON_SALE. */
+  status?: PerformanceStatus;
   sections: SectionLayout[];
   /** The stage's focal point on the seat map (map units); absent = (0, 0). */
   focalPoint?: { x: number; y: number };
@@ -83,6 +85,7 @@ export class PerformanceRepository {
             salesOpenAt: input.salesOpenAt,
             salesCloseAt: input.salesCloseAt ?? null,
             cancelUntil: input.cancelUntil ?? null,
+            status: input.status ?? 'ON_SALE',
             totalSeats,
             focalX: input.focalPoint?.x ?? 0,
             focalY: input.focalPoint?.y ?? 0,

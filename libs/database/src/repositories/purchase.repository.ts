@@ -124,10 +124,14 @@ export class PurchaseRepository {
     return rows.map(toRecord);
   }
 
-  /** Seats of a performance that an active ticket holds: sold for good. */
+  /**
+   * Seats of a performance that an active ticket holds, or that someone was checked in on (an
+   * operator's refund may keep such a seat off sale after its ticket is canceled): sold for good.
+   */
   async activeSeatIds(performanceId: number): Promise<number[]> {
     const rows: { seat_id: number }[] = await this.dataSource.query(
-      `SELECT seat_id FROM tickets WHERE performance_id = $1 AND status = 'ACTIVE'`,
+      `SELECT DISTINCT seat_id FROM tickets
+        WHERE performance_id = $1 AND (status = 'ACTIVE' OR checked_in_at IS NOT NULL)`,
       [performanceId],
     );
     return rows.map((row) => row.seat_id);

@@ -65,6 +65,15 @@ export class TicketsRepository {
     return { userId: rows[0].user_id, tickets: rows.map(toRecord) };
   }
 
+  /** Seat ids of the purchase's tickets checked in at the door (none before it is written here). */
+  async checkedInSeatIds(purchaseId: string): Promise<number[]> {
+    const rows: { seat_id: number }[] = await this.dataSource.query(
+      'SELECT seat_id FROM tickets WHERE purchase_id = $1 AND checked_in_at IS NOT NULL ORDER BY seat_id',
+      [purchaseId],
+    );
+    return rows.map((row) => row.seat_id);
+  }
+
   /**
    * Checks the ticket in, once: one conditional UPDATE … WHERE checked_in_at IS NULL, so of any
    * number of concurrent calls for one ticket exactly one row is updated (the others wait for its

@@ -12,6 +12,16 @@ export interface CatalogEvent {
   updatedAt: Date;
 }
 
+/**
+ * An event with when it plays: its first and last performance start (null without performances)
+ * and how many performances it has.
+ */
+export interface DatedEvent extends CatalogEvent {
+  firstStartsAt: Date | null;
+  lastStartsAt: Date | null;
+  performanceCount: number;
+}
+
 /** A performance of an event, without its seats. */
 export interface Performance {
   id: number;
@@ -105,6 +115,16 @@ export interface SeatRef {
 /** An event as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */
 export function reviveEvent(cached: CatalogEvent): CatalogEvent {
   return { ...cached, createdAt: new Date(cached.createdAt), updatedAt: new Date(cached.updatedAt) };
+}
+
+/** A dated event as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */
+export function reviveDatedEvent(cached: DatedEvent): DatedEvent {
+  return {
+    ...reviveEvent(cached),
+    firstStartsAt: cached.firstStartsAt ? new Date(cached.firstStartsAt) : null,
+    lastStartsAt: cached.lastStartsAt ? new Date(cached.lastStartsAt) : null,
+    performanceCount: cached.performanceCount,
+  };
 }
 
 /** A performance as the catalog cache keeps it (JSON: its times are ISO strings there) read back. */

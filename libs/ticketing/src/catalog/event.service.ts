@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { EventChanges, EventEntity, EventFields, EventRepository } from '@app/database';
-import { DomainError, NotFoundError } from '../errors';
+import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
+import { DomainError, InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
-import { CatalogEvent, Page, reviveEvent } from './catalog.types';
+import { CatalogEvent, DatedEvent, Page, reviveDatedEvent } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
 
 /** Events of the catalog; reads come from the cache, writes invalidate it. */
@@ -72,27 +72,88 @@ export class EventService {
     await this.cache.invalidate();
   }
 
-  /** Throws NotFoundError('event'). */
-  async getEvent(id: number): Promise<CatalogEvent> {
+  /** With its dates (first and last performance start, count). Throws NotFoundError('event'). */
+  async getEvent(id: number): Promise<DatedEvent> {
     const event = await this.cache.getOrLoad(`event:${id}`, async () => {
       const row = await this.events.findById(id);
-      return row ? toEvent(row) : null;
+      return row ? { ...toEvent(row), ...(await this.events.datesOf(id)) } : null;
     });
     if (!event) throw new NotFoundError('event');
-    return reviveEvent(event);
+    return reviveDatedEvent(event);
   }
 
-  /** Events by id, keyset-paginated. Throws InvalidInputError (cursor). */
-  async listEvents(cursor: string | undefined, limit: number): Promise<Page<CatalogEvent>> {
-    const after = decodeCursor<{ i: number }>(cursor, { i: 'int4' });
-    const page = await this.cache.getOrLoad(`events:${after?.i ?? 0}:${limit}`, async () => {
-      const rows = await this.events.pageAfter(after?.i ?? 0, limit + 1);
-      const items = rows.slice(0, limit).map(toEvent);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor({ i: last.id }) : null };
-    });
-    return { items: page.items.map(reviveEvent), nextCursor: page.nextCursor };
+  /**
+   * Events with a performance starting in [from, to] whose title or venue matches `q`, a keyset
+   * page ordered by first performance start, then id (see EventRepository.search for how text
+   * matches). `from` defaults to now (upcoming events), `to` to no end; `q` is trimmed, and empty
+   * means any. Throws InvalidInputError (from after to, q longer than MAX_EVENT_SEARCH_LENGTH, a
+   * bad cursor).
+   */
+  async searchEvents(query: EventQuery): Promise<Page<DatedEvent>> {
+    if (query.from && query.to && query.from.getTime() > query.to.getTime()) {
+      throw new InvalidInputError('from must not be after to');
+    }
+    const text = query.q?.trim() ? query.q.trim() : null;
+    if (text !== null && [...text].length > MAX_EVENT_SEARCH_LENGTH) {
+      throw new InvalidInputError(`q must be at most ${MAX_EVENT_SEARCH_LENGTH} characters`);
+    }
+    const after = decodeCursor<{ s: number; i: number }>(query.cursor, { s: 'millis', i: 'int4' });
+    const now = Date.now();
+    const load = async (from: Date) => {
+      const rows = await this.events.search({
+        from,
+        to: query.to ?? null,
+        text,
+        after: after ? { firstStartsAt: new Date(after.s), id: after.i } : null,
+        limit: query.limit + 1,
+      });
+      const items = rows.slice(0, query.limit).map((row) => ({ ...toEvent(row), ...datesOf(row) }));
+      const last = rows.length > query.limit ? rows[query.limit - 1] : undefined;
+      return {
+        items,
+        nextCursor: last?.firstStartsAt ? encodeCursor({ s: last.firstStartsAt.getTime(), i: last.id }) : null,
+      };
+    };
+    const key = (from: string) =>
+      `events:${from}:${query.to?.getTime() ?? ''}:${query.cursor ?? ''}:${query.limit}:${text ?? ''}`;
+    if (query.from) {
+      const page = await this.cache.getOrLoad(key(String(query.from.getTime())), () => load(query.from as Date));
+      return { items: page.items.map(reviveDatedEvent), nextCursor: page.nextCursor };
+    }
+    if (query.to) return load(new Date(now));
+    // Upcoming (no from, no to): an event has a performance at or after now exactly when its last
+    // one starts then, so one page loaded from the start of the minute serves the whole minute,
+    // less the events whose last performance began since. Such a page may be short while
+    // nextCursor is set; the cursor still continues where the loaded page ended.
+    const minute = now - (now % 60_000);
+    const page = await this.cache.getOrLoad(key(`upcoming-${minute}`), () => load(new Date(minute)));
+    return {
+      items: page.items
+        .map(reviveDatedEvent)
+        .filter((event) => event.lastStartsAt !== null && event.lastStartsAt.getTime() >= now),
+      nextCursor: page.nextCursor,
+    };
   }
+}
+
+/** The longest text `GET /events?q=` takes, in characters. */
+export const MAX_EVENT_SEARCH_LENGTH = 100;
+
+/** What GET /events selects; see EventService.searchEvents. `limit`: 1–100 items. */
+export interface EventQuery {
+  from?: Date;
+  to?: Date;
+  q?: string;
+  cursor?: string;
+  limit: number;
+}
+
+function datesOf(dates: EventDates): EventDates {
+  return {
+    firstStartsAt: dates.firstStartsAt,
+    lastStartsAt: dates.lastStartsAt,
+    performanceCount: dates.performanceCount,
+  };
 }
 
 function toEvent(event: EventEntity): CatalogEvent {

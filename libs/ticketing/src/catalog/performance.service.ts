@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { EventRepository, PerformanceLifecycleChanges, PerformanceRepository, PricedPerformance } from '@app/database';
+import {
+  EventRepository,
+  PerformanceLifecycleChanges,
+  PerformanceRepository,
+  PerformanceStatus,
+  PricedPerformance,
+} from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -19,7 +25,7 @@ export interface PerformanceChanges {
   salesOpenAt?: Date;
   salesCloseAt?: Date | null;
   cancelUntil?: Date | null;
-  status?: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+  status?: PerformanceStatus;
 }
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
@@ -36,10 +42,12 @@ export class PerformanceService {
 
   /**
    * Creates the performance with all its seats and registers their live state in Redis.
-   * `salesOpenAt` defaults to now. Throws NotFoundError('event'), DomainError 'invalid'
-   * (InvalidSalesWindow: sales open after the start; DuplicateSection; TooManySeats: more than
-   * MAX_SEATS_PER_PERFORMANCE; InvalidLayout: see assertSeatLayout). Seats get their map place
-   * and quality from generateLayout.
+   * The lifecycle fields follow the rules of updatePerformance (assertLifecycle): `salesOpenAt`
+   * defaults to now, `salesCloseAt` to null (= startsAt), `cancelUntil` to 24 h before `startsAt`
+   * (null = no self-service cancel), `status` to ON_SALE. Throws NotFoundError('event'),
+   * DomainError 'invalid' (InvalidSalesWindow: the times out of order; DuplicateSection;
+   * TooManySeats: more than MAX_SEATS_PER_PERFORMANCE; InvalidLayout: see assertSeatLayout). Seats
+   * get their map place and quality from generateLayout.
    */
   async createPerformance(
     eventId: number,
@@ -48,6 +56,7 @@ export class PerformanceService {
       salesOpenAt?: Date;
       salesCloseAt?: Date | null;
       cancelUntil?: Date | null;
+      status?: PerformanceStatus;
       sections: SectionInput[];
       /** The stage's focal point on the seat map, map units; absent = (0, 0). */
       focalPoint?: MapPoint;
@@ -71,6 +80,7 @@ export class PerformanceService {
       salesOpenAt,
       salesCloseAt,
       cancelUntil,
+      status: input.status,
       sections: input.sections.map((section, i) => ({
         name: section.name,
         grade: section.grade,

@@ -23,7 +23,7 @@ const paid: Purchase = {
 
 function admin(found: Purchase | null, cancel: () => Promise<Purchase>) {
   const reader = { find: vi.fn(async () => found) };
-  const cancellation = { cancel: vi.fn(cancel) };
+  const cancellation = { cancelAsOperator: vi.fn(async () => ({ keptSeatIds: [] as number[], ...(await cancel()) })) };
   const audit = { record: vi.fn(async () => ({})) };
   const service = new AdminPurchases(
     {} as PurchaseRepository,
@@ -37,12 +37,25 @@ function admin(found: Purchase | null, cancel: () => Promise<Purchase>) {
 const operator = { id: 'admin', email: 'admin@example.test' };
 
 describe('AdminPurchases.refund', () => {
-  it('cancels as the buyer and records who refunded', async () => {
+  it('cancels as an operator for the buyer and records who refunded', async () => {
     const { service, cancellation, audit } = admin(paid, async () => ({ ...paid, status: 'CANCELED' }));
     expect((await service.refund(operator, 'p1')).status).toBe('CANCELED');
-    expect(cancellation.cancel).toHaveBeenCalledWith('buyer', 'p1');
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator');
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ actorId: 'admin', actorEmail: operator.email, action: REFUND_ACTION, subjectId: 'p1' }),
+    );
+  });
+
+  it('keeps checked-in seats sold only when told the seats are not to be resold, and records them', async () => {
+    const { service, cancellation, audit } = admin(paid, async () => ({
+      ...paid,
+      status: 'CANCELED',
+      keptSeatIds: [1],
+    }));
+    expect((await service.refund(operator, 'p1', { resellCheckedInSeats: false })).keptSeatIds).toEqual([1]);
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('buyer', 'p1', 'operator-keep-checked-in');
+    expect(audit.record).toHaveBeenCalledWith(
+      expect.objectContaining({ details: expect.objectContaining({ keptSeatIds: [1] }) }),
     );
   });
 
@@ -53,7 +66,7 @@ describe('AdminPurchases.refund', () => {
     await expect(lost.service.refund(operator, 'p1')).rejects.toBeInstanceOf(PurchaseRefundedError);
     const canceled = admin({ ...paid, status: 'CANCELED' }, async () => paid);
     await expect(canceled.service.refund(operator, 'p1')).rejects.toBeInstanceOf(PurchaseRefundedError);
-    expect(canceled.cancellation.cancel).not.toHaveBeenCalled();
+    expect(canceled.cancellation.cancelAsOperator).not.toHaveBeenCalled();
     expect(lost.audit.record).not.toHaveBeenCalled();
   });
 

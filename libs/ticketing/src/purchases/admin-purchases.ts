@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
 import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
 import { Purchase, purchaseFromPersisted } from './purchase';
-import { PurchaseCancellation } from './purchase-cancellation';
+import { CanceledPurchase, PurchaseCancellation } from './purchase-cancellation';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseStore } from './purchase.store';
 
@@ -65,14 +65,25 @@ export class AdminPurchases {
    * Cancels and refunds anyone's paid purchase, whenever (no cancellation window applies to
    * operators), and records who did it. Of concurrent refunds one wins in the cancel script, so
    * the gateway refunds once; the others, and any refund of a canceled purchase, throw
-   * PurchaseRefundedError. Throws NotFoundError('purchase').
+   * PurchaseRefundedError. A purchase with a checked-in ticket throws PurchaseCheckedInError
+   * unless `resellCheckedInSeats` is false: then it is refunded and its checked-in seats stay sold
+   * (`keptSeatIds`), as a box office keeps a seat someone sat in off sale. Throws
+   * NotFoundError('purchase').
    */
-  async refund(operator: Operator, purchaseId: string): Promise<Purchase> {
+  async refund(
+    operator: Operator,
+    purchaseId: string,
+    options: { resellCheckedInSeats: boolean } = { resellCheckedInSeats: true },
+  ): Promise<CanceledPurchase> {
     const purchase = await this.get(purchaseId);
     if (purchase.status === 'CANCELED') throw new PurchaseRefundedError();
-    let refunded: Purchase;
+    let refunded: CanceledPurchase;
     try {
-      refunded = await this.cancellation.cancel(purchase.userId, purchaseId);
+      refunded = await this.cancellation.cancelAsOperator(
+        purchase.userId,
+        purchaseId,
+        options.resellCheckedInSeats ? 'operator' : 'operator-keep-checked-in',
+      );
     } catch (error) {
       throw error instanceof PurchaseCanceledError ? new PurchaseRefundedError() : error;
     }
@@ -87,6 +98,7 @@ export class AdminPurchases {
         amount: refunded.amount,
         currency: refunded.currency,
         seatIds: refunded.seatIds,
+        keptSeatIds: refunded.keptSeatIds,
       },
     });
     return refunded;

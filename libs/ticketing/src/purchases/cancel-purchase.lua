@@ -7,38 +7,64 @@
   When the purchase record is no longer in Redis (written to PostgreSQL long ago), the caller
   passes the record read from PostgreSQL, and it is put back first.
 
-  KEYS[1] seats     hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] counts    hash total, available, held, sold
-  KEYS[3] purchase  hash of the purchase
-  KEYS[4] stream    the performance's purchase stream
-  KEYS[5] meta      hash of the performance: cancelUntil (epoch ms, or 'none' when buyers may not
-                    cancel; absent = no limit)
+  A purchase with a checked-in ticket (its seat in KEYS[6], which check-in-mark.lua fills before
+  the door writes PostgreSQL, or in ARGV[4], read from PostgreSQL) is not canceled: whoever came
+  in used the seat. Check-in and cancel of one purchase are so ordered by Redis: the first of
+  the two scripts to run wins, the other is refused. Only an operator who says the used seats are
+  not to be sold again ('operator-keep-checked-in') cancels it: the purchase is refunded and
+  canceled, its other seats are freed, the checked-in ones stay sold.
+
+  KEYS[1] seats       hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] counts      hash total, available, held, sold
+  KEYS[3] purchase    hash of the purchase
+  KEYS[4] stream      the performance's purchase stream
+  KEYS[5] meta        hash of the performance: cancelUntil (epoch ms, or 'none' when buyers may not
+                      cancel; absent = no limit)
+  KEYS[6] checked-in  set of the purchase's seat ids checked in at the door
 
   ARGV[1] purchase id
-  ARGV[2] user id of the caller
-  ARGV[3..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+  ARGV[2] user id of the purchase's buyer
+  ARGV[3] who cancels: 'buyer' (cancelUntil applies), 'operator' (no window), or
+          'operator-keep-checked-in' (no window; checked-in seats stay sold)
+  ARGV[4] seat ids known checked in from PostgreSQL, comma-separated ('' for none)
+  ARGV[5..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
-    {'CANCELED', canceledAt (epoch ms), charge id}
+    {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none)}
     {'NOT_FOUND'}          no such purchase, or not the caller's
     {'ALREADY_CANCELED'}
-    {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  Redis TIME is past cancelUntil
+    {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
+    {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
 ]]
---- @keys 5
+--- @keys 6
 --- @include "redis-time"
 --- @include "free-seats"
-local seatsKey, countsKey, purchaseKey, streamKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local purchaseId, userId = ARGV[1], ARGV[2]
+local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local purchaseId, userId, mode, knownCheckedIn = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local now = redisNow()
 local cancelUntil = redis.call('HGET', metaKey, 'cancelUntil')
-local cancelClosed = cancelUntil == 'none' or (cancelUntil and now > tonumber(cancelUntil))
+local cancelClosed = mode == 'buyer'
+  and (cancelUntil == 'none' or (cancelUntil and now > tonumber(cancelUntil)))
 
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 2 then
+local checkedIn, checkedInList = {}, {}
+local function noteCheckedIn(seatId)
+  if not checkedIn[seatId] then
+    checkedIn[seatId] = true
+    checkedInList[#checkedInList + 1] = seatId
+  end
+end
+for _, seatId in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(seatId) end
+for seatId in string.gmatch(knownCheckedIn, '[^,]+') do noteCheckedIn(seatId) end
+local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
+
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 4 then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
+  if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
   local persisted = {}
-  for i = 3, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 5, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
@@ -47,11 +73,17 @@ if purchase[1] ~= userId then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
+if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
 
-freeSeats(seatsKey, countsKey, purchase[3], 'sold')
+-- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.
+local toFree, kept = {}, {}
+for seatId in string.gmatch(purchase[3], '[^,]+') do
+  if checkedIn[seatId] then kept[#kept + 1] = seatId else toFree[#toFree + 1] = seatId end
+end
+freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold')
 
 redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now)
-return {'CANCELED', now, purchase[4] or ''}
+return {'CANCELED', now, purchase[4] or '', table.concat(kept, ',')}

@@ -5,8 +5,9 @@ import {
   PurchaseRecord,
   PurchaseRepository,
   PurchaseStatus,
+  TicketsRepository,
 } from '@app/database';
-import { NotFoundError, PurchaseCanceledError } from '../errors';
+import { NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
 import { newIdOf } from '../ids';
 import { PaymentGateway } from './payment-gateway';
 import type { Purchase } from './purchase';
@@ -42,13 +43,15 @@ function cancellation(inRedis: CancelPurchaseResult, persisted: PurchaseRecord |
   const purchases = { findById: vi.fn(async () => persisted) };
   const attempts = { resolve: vi.fn(async () => {}) };
   const gateway = { refund: vi.fn(async () => {}) };
+  const tickets = { checkedInSeatIds: vi.fn(async (): Promise<number[]> => []) };
   const service = new PurchaseCancellation(
     store as unknown as PurchaseStore,
     purchases as unknown as PurchaseRepository,
     attempts as unknown as PaymentAttemptsRepository,
     gateway as unknown as PaymentGateway,
+    tickets as unknown as TicketsRepository,
   );
-  return { service, store, purchases, attempts, gateway };
+  return { service, store, purchases, attempts, gateway, tickets };
 }
 
 describe('PurchaseCancellation', () => {
@@ -57,16 +60,20 @@ describe('PurchaseCancellation', () => {
       outcome: 'CANCELED',
       canceledAt: 2000,
       chargeId: 'ch-1',
+      keptSeatIds: [],
     });
-    expect(await service.cancel('buyer', PURCHASE)).toEqual(canceled);
-    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null);
+    expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [] });
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [] });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
     expect(attempts.resolve).toHaveBeenCalledWith(PURCHASE, PaymentAttemptStatus.Completed);
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
   });
 
   it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {
-    const { service, store } = cancellation({ outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1' }, row);
+    const { service, store } = cancellation(
+      { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [] },
+      row,
+    );
     await service.cancel('buyer', OLD_PURCHASE);
     expect(store.cancel).toHaveBeenCalledTimes(1);
     expect(store.cancel).toHaveBeenCalledWith(
@@ -74,7 +81,29 @@ describe('PurchaseCancellation', () => {
       OLD_PURCHASE,
       'buyer',
       expect.objectContaining({ id: OLD_PURCHASE, status: 'PAID' }),
+      { mode: 'buyer', checkedInSeatIds: [] },
     );
+  });
+
+  it('refuses a purchase with a checked-in ticket, passing the seats PostgreSQL knows to the script', async () => {
+    const { service, store, tickets, gateway } = cancellation({ outcome: 'CHECKED_IN', seatIds: [2] });
+    tickets.checkedInSeatIds.mockResolvedValueOnce([2]);
+    const refused = service.cancel('buyer', PURCHASE);
+    await expect(refused).rejects.toBeInstanceOf(PurchaseCheckedInError);
+    await expect(refused).rejects.toMatchObject({
+      message: 'purchase cannot be canceled: a ticket of it was checked in at the door',
+      details: { seatIds: [2] },
+    });
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [2] });
+    expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('tells an operator how to refund a checked-in purchase anyway', async () => {
+    const { service } = cancellation({ outcome: 'CHECKED_IN', seatIds: [1, 2] });
+    await expect(service.cancelAsOperator('buyer', PURCHASE, 'operator')).rejects.toMatchObject({
+      code: 'PurchaseCheckedIn',
+      message: expect.stringContaining('2 tickets of it were checked in at the door; to refund it anyway'),
+    });
   });
 
   it('answers 409 for a purchase canceled already, refunding nothing', async () => {

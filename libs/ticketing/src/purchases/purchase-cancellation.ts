@@ -1,11 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { PaymentAttemptsRepository, PaymentAttemptStatus, PurchaseRepository, PurchaseStatus } from '@app/database';
-import { CancellationClosedError, NotFoundError, PurchaseCanceledError } from '../errors';
+import {
+  PaymentAttemptsRepository,
+  PaymentAttemptStatus,
+  PurchaseRepository,
+  PurchaseStatus,
+  TicketsRepository,
+} from '@app/database';
+import { CancellationClosedError, NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
 import { isUuid } from '../input';
 import { PaymentGateway } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
-import type { CancelPurchaseResult } from './purchase-scripts';
+import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
+
+/** A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a buyer's). */
+export type CanceledPurchase = Purchase & { keptSeatIds: number[] };
 
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
@@ -15,6 +24,7 @@ export class PurchaseCancellation {
     private readonly purchases: PurchaseRepository,
     private readonly attempts: PaymentAttemptsRepository,
     private readonly gateway: PaymentGateway,
+    private readonly tickets: TicketsRepository,
   ) {}
 
   /**
@@ -22,13 +32,40 @@ export class PurchaseCancellation {
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
    * purchase had been written there yet. Throws NotFoundError('purchase') (unknown, or anyone
    * else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
-   * Redis TIME in the script, or none allowed).
+   * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
+   * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua).
    */
-  async cancel(userId: string, purchaseId: string): Promise<Purchase> {
+  async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
+    return this.cancelAs(userId, purchaseId, 'buyer');
+  }
+
+  /**
+   * An operator's cancel of a buyer's purchase (`buyerId`), at any time. A purchase with a
+   * checked-in ticket is refused (PurchaseCheckedInError) unless `mode` is
+   * 'operator-keep-checked-in': then its checked-in seats stay sold, never to be resold, and the
+   * others are freed. Otherwise as `cancel`.
+   */
+  cancelAsOperator(
+    buyerId: string,
+    purchaseId: string,
+    mode: 'operator' | 'operator-keep-checked-in',
+  ): Promise<CanceledPurchase> {
+    return this.cancelAs(buyerId, purchaseId, mode);
+  }
+
+  private async cancelAs(userId: string, purchaseId: string, mode: CancelMode): Promise<CanceledPurchase> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
-    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId);
+    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, mode);
     if (result.outcome === 'CANCEL_CLOSED') {
       throw new CancellationClosedError(result.cancelUntil === null ? null : new Date(result.cancelUntil));
+    }
+    if (result.outcome === 'CHECKED_IN') {
+      throw new PurchaseCheckedInError(
+        result.seatIds,
+        mode === 'buyer'
+          ? ''
+          : '; to refund it anyway and keep the checked-in seats off sale, send {"resellCheckedInSeats": false}',
+      );
     }
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
@@ -41,17 +78,22 @@ export class PurchaseCancellation {
     // open, must never be refunded again (not even once the performance is deleted with its Redis state).
     await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
     if (result.chargeId) await this.gateway.refund(result.chargeId);
-    return purchase;
+    return { ...purchase, keptSeatIds: result.keptSeatIds };
   }
 
-  /** Cancels in Redis; a purchase gone from there (flushed long ago) is put back from PostgreSQL first. */
+  /**
+   * Cancels in Redis; a purchase gone from there (flushed long ago) is put back from PostgreSQL
+   * first. The seats PostgreSQL has checked in go with it: the Redis marks of check-ins expire.
+   */
   private async cancelAnywhere(
     userId: string,
     purchaseId: string,
+    mode: CancelMode,
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
+    const checkedInSeatIds = await this.tickets.checkedInSeatIds(purchaseId);
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
-      const result = await this.store.cancel(performanceId, purchaseId, userId, null);
+      const result = await this.store.cancel(performanceId, purchaseId, userId, null, { mode, checkedInSeatIds });
       if (result.outcome !== 'NOT_FOUND') return { performanceId, result };
     }
     const row = await this.purchases.findById(purchaseId);
@@ -59,7 +101,10 @@ export class PurchaseCancellation {
     if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
     return {
       performanceId: row.performanceId,
-      result: await this.store.cancel(row.performanceId, purchaseId, userId, purchaseFromPersisted(row)),
+      result: await this.store.cancel(row.performanceId, purchaseId, userId, purchaseFromPersisted(row), {
+        mode,
+        checkedInSeatIds,
+      }),
     };
   }
 }

@@ -98,36 +98,72 @@ export async function purchaseHold(
 }
 
 export type CancelPurchaseResult =
-  | { outcome: 'CANCELED'; canceledAt: number; chargeId: string }
+  /** `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). */
+  | { outcome: 'CANCELED'; canceledAt: number; chargeId: string; keptSeatIds: number[] }
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
-  | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null };
+  | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null }
+  /** Refused: these seats of the purchase were checked in at the door. */
+  | { outcome: 'CHECKED_IN'; seatIds: number[] };
 
-/** `persisted`: the record from PostgreSQL, put back into Redis when it is gone from there. */
+/**
+ * Who cancels, as cancel-purchase.lua takes it: a buyer (within cancelUntil), an operator (any
+ * time), or an operator who keeps checked-in seats sold and so may cancel a purchase with some.
+ */
+export type CancelMode = 'buyer' | 'operator' | 'operator-keep-checked-in';
+
+/**
+ * `userId`: the purchase's buyer. `checkedInSeatIds`: seats of the purchase PostgreSQL says were
+ * checked in (the script adds those the door marked in Redis). `persisted`: the record from
+ * PostgreSQL, put back into Redis when it is gone from there.
+ */
 export async function cancelPurchase(
   redis: Redis,
   keys: PerformanceKeys,
-  purchaseId: string,
-  userId: string,
-  persisted: Record<string, string> | null,
+  request: {
+    purchaseId: string;
+    userId: string;
+    mode: CancelMode;
+    checkedInSeatIds: readonly number[];
+    persisted: Record<string, string> | null;
+  },
 ): Promise<CancelPurchaseResult> {
-  const [outcome, canceledAt, chargeId] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
-    [keys.seats, keys.counts, keys.purchase(purchaseId), keys.purchaseStream, keys.meta],
-    [purchaseId, userId, ...Object.entries(persisted ?? {}).flat()],
+    [
+      keys.seats,
+      keys.counts,
+      keys.purchase(request.purchaseId),
+      keys.purchaseStream,
+      keys.meta,
+      keys.checkedIn(request.purchaseId),
+    ],
+    [
+      request.purchaseId,
+      request.userId,
+      request.mode,
+      request.checkedInSeatIds.join(','),
+      ...Object.entries(request.persisted ?? {}).flat(),
+    ],
   );
   switch (outcome) {
     case 'CANCELED':
-      return { outcome, canceledAt: Number(canceledAt), chargeId };
+      return { outcome, canceledAt: Number(second), chargeId, keptSeatIds: seatList(kept) };
     case 'CANCEL_CLOSED':
-      return { outcome, cancelUntil: canceledAt === 'none' ? null : Number(canceledAt) };
+      return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
+    case 'CHECKED_IN':
+      return { outcome, seatIds: seatList(second) };
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+function seatList(csv: string | undefined): number[] {
+  return csv ? csv.split(',').map(Number) : [];
 }
 
 export type ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' } | { outcome: 'TAKEN'; record: string };

@@ -7,6 +7,7 @@ import { performanceOfId } from '../ids';
 import { performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
 import {
+  CancelMode,
   cancelPurchase,
   CancelPurchaseResult,
   purchaseHold,
@@ -140,21 +141,24 @@ export class PurchaseStore {
   /**
    * Cancels the purchase (`cancel-purchase.lua`): frees its seats and appends the cancellation
    * to the purchase stream. `persisted`, the purchase from PostgreSQL, is put back into Redis
-   * first when the hash is gone from there.
+   * first when the hash is gone from there. `options.mode` says who cancels (default: the buyer,
+   * within cancelUntil); `options.checkedInSeatIds` the seats PostgreSQL says were checked in.
+   * A purchase with a checked-in seat is refused unless the mode keeps such seats sold.
    */
   cancel(
     performanceId: number,
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
+    options: { mode?: CancelMode; checkedInSeatIds?: readonly number[] } = {},
   ): Promise<CancelPurchaseResult> {
-    return cancelPurchase(
-      this.redis,
-      performanceKeys(performanceId),
+    return cancelPurchase(this.redis, performanceKeys(performanceId), {
       purchaseId,
       userId,
-      persisted ? purchaseToRecord(persisted) : null,
-    );
+      mode: options.mode ?? 'buyer',
+      checkedInSeatIds: options.checkedInSeatIds ?? [],
+      persisted: persisted ? purchaseToRecord(persisted) : null,
+    });
   }
 }
 

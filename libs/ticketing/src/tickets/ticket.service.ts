@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Env } from '@app/config';
-import { TicketIdentity, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { CheckInResult, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError } from '../errors';
 import { performanceKeys } from '../redis-keys';
 import { PurchaseReader } from '../purchases/purchase-reader';
+import { defineTicketingScripts } from '../lua-scripts';
 import { TicketCodes } from './ticket-codes';
+import { markCheckIn } from './ticket-scripts';
 import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
 
 /** A ticket as its buyer gets it: the seat, its state and, while it admits someone, its signed code. */
@@ -33,7 +35,9 @@ export class TicketService {
     private readonly purchases: PurchaseReader,
     @Inject(Redis) private readonly redis: Redis,
     @Inject(Env) private readonly env: Env,
-  ) {}
+  ) {
+    defineTicketingScripts(redis);
+  }
 
   /**
    * The caller's tickets of one purchase, in seat order. NotFoundError for anyone else's purchase
@@ -59,31 +63,51 @@ export class TicketService {
    * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
    * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
    * Redis; TicketAlreadyCheckedInError (409, with when) after the first. Concurrent scans of one
-   * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). `staffId`: who scans.
+   * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). A check-in racing a cancel
+   * of its purchase: exactly one of the two succeeds, by the order Redis runs check-in-mark.lua
+   * and cancel-purchase.lua in (the seat is marked checked in before PostgreSQL records it, and
+   * the mark taken back when PostgreSQL refuses). `staffId`: who scans.
    */
   async checkIn(code: unknown, staffId: string): Promise<CheckIn> {
     const identity = this.codes.verify(code);
-    // Every cancellation marks the purchase hash in Redis first (cancel-purchase.lua puts back one
-    // flushed long ago), and PostgreSQL follows with the flush: read the mark before admitting.
-    if (await this.canceledInRedis(identity)) throw new TicketCanceledError();
-    const result = await this.tickets.checkIn(identity, staffId);
+    const keys = performanceKeys(identity.performanceId);
+    const mark = await markCheckIn(
+      this.redis,
+      keys,
+      identity.purchaseId,
+      identity.seatId,
+      CHECK_IN_MARK_LIFETIME_SECONDS,
+    );
+    if (mark.outcome === 'CANCELED') throw new TicketCanceledError();
+    // Only the scan that set the mark takes it back: a concurrent scan of the same seat leaves it.
+    const unmark = async () => {
+      if (mark.added) await this.redis.srem(keys.checkedIn(identity.purchaseId), String(identity.seatId));
+    };
+    let result: CheckInResult;
+    try {
+      result = await this.tickets.checkIn(identity, staffId);
+    } catch (error) {
+      await unmark();
+      throw error;
+    }
     switch (result.outcome) {
       case 'CHECKED_IN':
         return { ticket: result.ticket, holder: result.holder, checkedInAt: result.ticket.checkedInAt as Date };
       case 'ALREADY_CHECKED_IN':
         throw new TicketAlreadyCheckedInError(result.checkedInAt);
       case 'CANCELED':
+        await unmark();
         throw new TicketCanceledError();
       case 'NOT_FOUND':
+        await unmark();
         throw new NotFoundError('ticket');
     }
   }
-
-  private async canceledInRedis(identity: TicketIdentity): Promise<boolean> {
-    const status = await this.redis.hget(
-      performanceKeys(identity.performanceId).purchase(identity.purchaseId),
-      'status',
-    );
-    return status === 'CANCELED';
-  }
 }
+
+/**
+ * How long the Redis mark of a check-in lives, in seconds: far longer than any cancel takes
+ * between reading PostgreSQL's checked-in seats and running its script, after which PostgreSQL,
+ * which the cancel reads as well, holds every check-in.
+ */
+export const CHECK_IN_MARK_LIFETIME_SECONDS = 24 * 60 * 60;

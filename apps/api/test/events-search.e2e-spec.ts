@@ -1,0 +1,246 @@
+import fc from 'fast-check';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+import { caller } from './purchase-helpers';
+
+const DAY = 24 * 3600_000;
+const SECTIONS = [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }];
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+
+interface Listed {
+  id: number;
+  title: string;
+  firstStartsAt: string | null;
+  lastStartsAt: string | null;
+  performanceCount: number;
+}
+
+/**
+ * `GET /events?from=&to=&q=` on real PostgreSQL (pg_trgm, full-text GIN indexes) and Redis: upcoming
+ * by default, date ranges, text search in Korean and English with partial words and typos, keyset
+ * pages in first-date order, the dates on `GET /events/:id`, and 400 for every kind of bad parameter.
+ */
+describe('finding events by date and text (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+  const now = Date.now();
+  const at = (days: number) => new Date(now + days * DAY).toISOString();
+  const ids: Record<string, number> = {};
+
+  async function event(key: string, title: string, venue: string, days: number[]): Promise<void> {
+    const created = await call('POST', '/events', { body: { title, venue }, session: admin });
+    expect(created.statusCode, created.body).toBe(201);
+    ids[key] = created.json().id;
+    for (const offset of days) {
+      const performance = await call('POST', `/events/${ids[key]}/performances`, {
+        body: { startsAt: at(offset), salesOpenAt: at(-30), sections: SECTIONS },
+        session: admin,
+      });
+      expect(performance.statusCode, performance.body).toBe(201);
+    }
+  }
+
+  const list = async (query: string): Promise<{ items: Listed[]; nextCursor: string | null }> => {
+    const res = await call('GET', `/events?${query}`);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+  const titlesOf = async (query: string) => (await list(query)).items.map((item) => item.title);
+  const q = (text: string) => `q=${encodeURIComponent(text)}`;
+  const range = (from?: string, to?: string) =>
+    [from && `from=${encodeURIComponent(from)}`, to && `to=${encodeURIComponent(to)}`].filter(Boolean).join('&');
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    admin = await createSession(api.app, { role: Role.Admin });
+    call = caller(api.app);
+    await event('iu', '아이유 2027 월드투어 — 서울', '서울 올림픽 주경기장', [3, 2]);
+    await event('mahler', 'Seoul Philharmonic: Mahler 5', 'Seoul Arts Center', [-2, 10]);
+    await event('old', 'Old Show', 'Hall', [-5]);
+    await event('empty', 'Announced', 'Somewhere', []);
+    await event('jazz', 'Jazz Night', 'Blue Note', [1]);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('lists upcoming events by default, by first performance then id, each with its dates', async () => {
+    const page = await list('');
+    expect(page.items.map((item) => item.id)).toEqual([ids.mahler, ids.jazz, ids.iu]);
+    expect(page.nextCursor).toBeNull();
+    const iu = page.items[2];
+    expect(iu).toMatchObject({
+      title: '아이유 2027 월드투어 — 서울',
+      firstStartsAt: at(2),
+      lastStartsAt: at(3),
+      performanceCount: 2,
+      currency: 'KRW',
+    });
+    expect(page.items[0]).toMatchObject({ firstStartsAt: at(-2), lastStartsAt: at(10), performanceCount: 2 });
+  });
+
+  it('selects events with a performance in [from, to], both ends included', async () => {
+    expect(await titlesOf(range(at(2.5), at(4)))).toEqual(['아이유 2027 월드투어 — 서울']);
+    expect(await titlesOf(range(at(-6), at(-4)))).toEqual(['Old Show']);
+    // Ends are inclusive: a range of one instant finds the performance starting then.
+    expect(await titlesOf(range(at(1), at(1)))).toEqual(['Jazz Night']);
+    // Only `to`: from now on.
+    expect(await titlesOf(range(undefined, at(1.5)))).toEqual(['Jazz Night']);
+    // A range over the past and the future finds what plays in it, the past-only show too.
+    expect(await titlesOf(range(at(-10)))).toEqual([
+      'Old Show',
+      'Seoul Philharmonic: Mahler 5',
+      'Jazz Night',
+      '아이유 2027 월드투어 — 서울',
+    ]);
+    // Offsets other than Z name the same instants.
+    const plusNine = new Date(now + 2.5 * DAY + 9 * 3600_000).toISOString().replace('Z', '+09:00');
+    expect(await titlesOf(range(plusNine, at(4)))).toEqual(['아이유 2027 월드투어 — 서울']);
+    expect(await titlesOf(range(at(20), at(30)))).toEqual([]);
+  });
+
+  it.each([
+    ['아이유', 'a whole Korean word'],
+    ['아이', 'the start of a Korean word'],
+    ['아이우', 'a Korean word with a wrong syllable'],
+    ['월드투어 서울', 'Korean words in another order'],
+    ['주경기장', 'a word of the venue'],
+  ])('finds the Korean title by %s (%s)', async (text) => {
+    expect(await titlesOf(q(text))).toEqual(['아이유 2027 월드투어 — 서울']);
+  });
+
+  it.each([
+    ['mahler', 'a word in another case'],
+    ['Philharmonc', 'a misspelt word'],
+    ['arts center', 'the venue'],
+    ['harmon', 'part of a word'],
+  ])('finds the English title by %s (%s)', async (text) => {
+    expect(await titlesOf(q(text))).toEqual(['Seoul Philharmonic: Mahler 5']);
+  });
+
+  it('combines text with dates, matches both titles for a word they share, and nothing for wildcards', async () => {
+    expect(await titlesOf(q('서울'))).toEqual(['아이유 2027 월드투어 — 서울']);
+    expect(await titlesOf(q('seoul'))).toEqual(['Seoul Philharmonic: Mahler 5']);
+    expect(await titlesOf(`${q('Seoul')}&${range(at(2.5), at(4))}`)).toEqual([]);
+    // The past-only show is found by text only with a range that covers it.
+    expect(await titlesOf(q('old show'))).toEqual([]);
+    expect(await titlesOf(`${q('old show')}&${range(at(-30))}`)).toEqual(['Old Show']);
+    // LIKE wildcards are literal; blank text is no filter.
+    expect(await titlesOf(q('%'))).toEqual([]);
+    expect(await titlesOf(q('_'))).toEqual([]);
+    expect(await titlesOf(q('   '))).toHaveLength(3);
+    expect(await titlesOf(q('zzzzqqq'))).toEqual([]);
+  });
+
+  it('walks keyset pages without repeats or gaps, in the order of the whole list', async () => {
+    const whole = (await list(`limit=100&${range(at(-30))}`)).items.map((item) => item.id);
+    const walked: number[] = [];
+    let cursor: string | null = null;
+    for (let guard = 0; guard < 10; guard += 1) {
+      const page = await list(`limit=1&${range(at(-30))}${cursor ? `&cursor=${cursor}` : ''}`);
+      walked.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    expect(walked).toEqual(whole);
+    expect(whole).toHaveLength(4);
+  });
+
+  it('shows the dates on GET /events/:id, fresh after a performance is added', async () => {
+    const empty = await call('GET', `/events/${ids.empty}`);
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toMatchObject({
+      title: 'Announced',
+      firstStartsAt: null,
+      lastStartsAt: null,
+      performanceCount: 0,
+    });
+    expect((await list(q('announced'))).items).toEqual([]);
+    const added = await call('POST', `/events/${ids.empty}/performances`, {
+      body: { startsAt: at(40), salesOpenAt: at(-1), sections: SECTIONS },
+      session: admin,
+    });
+    expect(added.statusCode, added.body).toBe(201);
+    expect((await call('GET', `/events/${ids.empty}`)).json()).toMatchObject({
+      firstStartsAt: at(40),
+      lastStartsAt: at(40),
+      performanceCount: 1,
+    });
+    expect(await titlesOf(q('announced'))).toEqual(['Announced']);
+  });
+
+  it('lets PostgreSQL use the GIN indexes for every kind of text match', async () => {
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      await db.query('SET enable_seqscan = off');
+      const plan = (
+        await db.query(
+          `EXPLAIN SELECT id FROM events e
+            WHERE to_tsvector('simple', e.title || ' ' || e.venue) @@ plainto_tsquery('simple', $1)
+               OR (e.title || ' ' || e.venue) ILIKE $2
+               OR $1 <% (e.title || ' ' || e.venue)`,
+          ['아이유', '%아이유%'],
+        )
+      ).rows
+        .map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN'])
+        .join('\n');
+      expect(plan).toContain('events_search_fts');
+      expect(plan).toContain('events_search_trgm');
+    } finally {
+      await db.end();
+    }
+  });
+
+  describe('bad parameters', () => {
+    const expectUniform400 = async (url: string) => {
+      const res = await call('GET', url);
+      expect(res.statusCode, `${url} -> ${res.body}`).toBe(400);
+      expect(Object.keys(res.json()).sort(), url).toEqual(ERROR_KEYS);
+    };
+
+    it.each([
+      `/events?${range(at(2), at(1))}`,
+      '/events?from=2027-03-01T00:00:00',
+      '/events?from=2027-02-30T00:00:00Z',
+      '/events?to=tomorrow',
+      '/events?from=2027-03-01T00:00:00+09:00',
+      `/events?${q('가'.repeat(101))}`,
+      '/events?q=a&q=b',
+      '/events?from=2027-03-01T00:00:00Z&from=2027-03-02T00:00:00Z',
+      `/events?cursor=${Buffer.from('{"s":"x","i":1}').toString('base64url')}`,
+      `/events?cursor=${Buffer.from('{"i":1}').toString('base64url')}`,
+    ])('GET %s answers 400 with the uniform body', expectUniform400);
+
+    it('answers 400 with the uniform body to generated bad dates, reversed ranges and long texts', async () => {
+      const instant = fc.date({
+        min: new Date('2000-01-01T00:00:00Z'),
+        max: new Date('2100-01-01T00:00:00Z'),
+        noInvalidDate: true,
+      });
+      const reversed = fc
+        .tuple(instant, fc.integer({ min: 1, max: 10 * 365 * DAY }))
+        .map(([to, gap]) => range(new Date(to.getTime() + gap).toISOString(), to.toISOString()));
+      const badDate = fc
+        .oneof(
+          fc.string({ maxLength: 40 }).filter((text) => text.trim() !== '' && Number.isNaN(Date.parse(text))),
+          instant.map((date) => date.toISOString().replace('Z', '')),
+          instant.map((date) => date.toISOString().slice(0, 10)),
+          instant.map((date) => date.toISOString().replace('T', ' ')),
+        )
+        .chain((text) => fc.constantFrom(`from=${encodeURIComponent(text)}`, `to=${encodeURIComponent(text)}`));
+      const longText = fc
+        .string({ unit: fc.constantFrom('가', '아', 'a', 'Z', '9', '-', '한'), minLength: 101, maxLength: 300 })
+        .map((text) => q(text));
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(reversed, badDate, longText), (query) => expectUniform400(`/events?${query}`)),
+        { numRuns: 60, seed: 20261201 },
+      );
+    });
+  });
+});

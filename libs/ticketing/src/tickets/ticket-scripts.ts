@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { callScript, LuaScript } from '@app/redis';
+import { PerformanceKeys } from '../redis-keys';
+
+export const CHECK_IN_MARK: LuaScript = {
+  name: 'boxofficeCheckInMark',
+  file: join(__dirname, 'check-in-mark.lua'),
+};
+
+export type CheckInMarkResult = { outcome: 'MARKED'; added: boolean } | { outcome: 'CANCELED' };
+
+/**
+ * Marks `seatId` of the purchase checked in (check-in-mark.lua) for `lifetimeSeconds`, unless the
+ * purchase was canceled. `added`: false when the seat was marked already (a concurrent scan).
+ */
+export async function markCheckIn(
+  redis: Redis,
+  keys: PerformanceKeys,
+  purchaseId: string,
+  seatId: number,
+  lifetimeSeconds: number,
+): Promise<CheckInMarkResult> {
+  const [outcome, added] = await callScript<[string, number?]>(
+    redis,
+    CHECK_IN_MARK.name,
+    [keys.purchase(purchaseId), keys.checkedIn(purchaseId)],
+    [String(seatId), String(lifetimeSeconds)],
+  );
+  switch (outcome) {
+    case 'MARKED':
+      return { outcome, added: added === 1 };
+    case 'CANCELED':
+      return { outcome };
+    default:
+      throw new Error(`check-in-mark.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
