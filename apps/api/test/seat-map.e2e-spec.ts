@@ -274,7 +274,7 @@ describe('seat map (real PostgreSQL and Redis)', () => {
     expect(statuses.get(ids[0])).toBe('HELD');
     expect(statuses.get(ids[10_100])).toBe('SOLD');
     expect(statuses).toEqual(await seatPages(id));
-  });
+  }, 240_000);
 
   it('rebuilds a lost seat state before answering, and answers 404 once the performance is deleted', async () => {
     const id = await createPerformance({ sections: HALL, focalPoint: FOCAL });
@@ -286,7 +286,7 @@ describe('seat map (real PostgreSQL and Redis)', () => {
     expect((await call('DELETE', `/performances/${id}`, { session: admin })).statusCode).toBe(204);
     // The static map kept in this process goes with the catalog version the delete moved.
     expect((await getMap(id)).statusCode).toBe(404);
-  });
+  }, 120_000);
 
   it('404 for an unknown performance, 400 for an id that is not one, with the uniform error body', async () => {
     const missing = await getMap(987_654);
