@@ -38,6 +38,11 @@ export { CatalogModule } from './catalog/catalog.module';
 export { EventService } from './catalog/event.service';
 export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
 export { SeatPageService } from './catalog/seat-page.service';
+export { SectionService } from './catalog/section.service';
+export type { Section, SectionAvailability } from './catalog/section.service';
+export { SECTION_PRICE_ACTION } from './catalog/section-rules';
+export { MAX_PRICE } from './catalog/seat-filter';
+export type { SeatFilter } from './catalog/seat-filter';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {

@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import { sectionAvailability } from './catalog/section-scripts';
 import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
@@ -160,6 +161,28 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       .add('boxofficeQueueAdmit')
       .add('boxofficeQueueUseAdmission')
       .add('boxofficeQueueEndTicket');
+  });
+
+  it('section availability: counted per seat-id range, then kept', async () => {
+    const keys = performanceKeys(3);
+    const ranges = [
+      { firstSeatId: 10, lastSeatId: 12 },
+      { firstSeatId: 20, lastSeatId: 21 },
+    ];
+    expect(await sectionAvailability(redis, keys, 60_000, ranges)).toBeNull();
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    await registerSeats(
+      redis,
+      keys,
+      [10, 11, 12, 20, 21].map((id) => ({ id, price: 100, sold: id === 11 || id === 21 })),
+    );
+    expect(await sectionAvailability(redis, keys, 60_000, ranges)).toEqual([2, 1]);
+    await redis.hset(keys.seats, '10', 'S');
+    // Kept: the count of a moment ago answers until it expires.
+    expect(await sectionAvailability(redis, keys, 60_000, ranges)).toEqual([2, 1]);
+    await redis.del(keys.sectionAvailability);
+    expect(await sectionAvailability(redis, keys, 60_000, ranges)).toEqual([1, 1]);
+    ran.add('boxofficeSectionAvailability');
   });
 
   it('left no registered script out of the runs above', () => {

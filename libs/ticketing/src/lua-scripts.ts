@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { defineScripts, LuaScript } from '@app/redis';
+import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { EXPIRE_HOLDS, HOLD_SEATS, RELEASE_HOLD } from './holds/hold-scripts';
 import {
   ACK_FLUSHED,
@@ -35,6 +36,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   CANCELED_PURCHASES,
   ACK_FLUSHED,
   ...WAITING_ROOM_SCRIPTS,
+  SECTION_AVAILABILITY,
 ];
 
 /**

@@ -8,8 +8,10 @@ import { EventService } from './event.service';
 import { LocalCatalog } from './local-catalog';
 import { PerformanceService } from './performance.service';
 import { SeatPageService } from './seat-page.service';
+import { SectionService } from './section.service';
+import { SectionStore } from './section.store';
 
-/** Events, performances, seat pages and buyers' holds. Needs the global DatabaseModule and RedisModule. */
+/** Events, performances, their sections, seat pages and buyers' holds. Needs the global DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule],
   providers: [
@@ -21,7 +23,9 @@ import { SeatPageService } from './seat-page.service';
     CatalogCache,
     { provide: LocalCatalog, useFactory: () => new LocalCatalog() },
     HoldDesk,
+    SectionService,
+    SectionStore,
   ],
-  exports: [EventService, PerformanceService, SeatPageService, SeatStateRebuilder, HoldDesk],
+  exports: [EventService, PerformanceService, SeatPageService, SeatStateRebuilder, HoldDesk, SectionService],
 })
 export class CatalogModule {}
