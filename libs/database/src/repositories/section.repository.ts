@@ -87,10 +87,16 @@ export class SectionRepository {
         [performanceId, sectionName],
       );
       if (before.price === null) return 'no-section';
+      // Read apart from the UPDATE: TypeORM answers an UPDATE … RETURNING with [rows, count].
       const seats: { id: number }[] = await manager.query(
-        `UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2 RETURNING id`,
-        [performanceId, sectionName, price],
+        'SELECT id FROM seats WHERE performance_id = $1 AND section = $2',
+        [performanceId, sectionName],
       );
+      await manager.query('UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2', [
+        performanceId,
+        sectionName,
+        price,
+      ]);
       await manager.query('UPDATE performances SET seats_version = seats_version + 1 WHERE id = $1', [performanceId]);
       const seatIds = seats.map((seat) => seat.id).sort((a, b) => a - b);
       const change: PriceChange = {
