@@ -302,6 +302,26 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
     expect(holds.some((hold) => hold.afterAnswer)).toBe(true);
   }, 120_000);
 
+  it('documents the routes and the filters in the OpenAPI document', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    const patch = doc.paths['/api/v1/performances/{id}/sections/{name}'].patch;
+    expect(patch.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/SectionPriceUpdateDto',
+    });
+    expect(Object.keys(patch.responses).sort()).toEqual(expect.arrayContaining(['200', '404', '409']));
+    expect(doc.components.schemas.SectionPriceUpdateDto.properties.price).toMatchObject({
+      type: 'integer',
+      minimum: 0,
+      maximum: 100_000_000,
+    });
+    expect(doc.paths['/api/v1/performances/{id}/sections'].get.responses['200']).toBeDefined();
+    const seatParameters = doc.paths['/api/v1/performances/{id}/seats'].get.parameters.map(
+      (parameter: { name: string }) => parameter.name,
+    );
+    // Without the Swagger compiler plugin (Vitest) only decorated properties show; the build documents all.
+    expect(seatParameters).toEqual(expect.arrayContaining(['minPrice', 'maxPrice']));
+  });
+
   it('filters seat pages by section, grade and price range, with status and a cursor that keeps its filters', async () => {
     const performance = await createLayout();
     const box = performance.seats.filter((seat) => seat.section === 'Box');

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
-import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { NotFoundError, SectionService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
@@ -26,6 +26,7 @@ export class SectionsController {
    */
   @Get(':id/sections')
   @Public()
+  @ApiOkResponse({ type: SectionListDto })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
   async list(@Param('id', ParseIdPipe) id: number): Promise<SectionListDto> {
     return { items: (await this.sections.listSections(id)).map(mapSectionAvailability) };
@@ -40,6 +41,7 @@ export class SectionsController {
   @Patch(':id/sections/:name')
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiOkResponse({ type: SectionResponseDto })
   @ApiParam({ name: 'name', description: 'The section name (URL-encoded), as in GET /performances/:id/sections.' })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance or section' })
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'the performance is closed or has started' })
