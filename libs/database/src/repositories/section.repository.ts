@@ -63,7 +63,7 @@ export class SectionRepository {
    * lock (the lock lifecycle changes take): `decide` gets the locked performance and may throw to
    * refuse; `apply` gets the section's seat ids after the UPDATE and before the commit (the live
    * prices in Redis follow inside the lock, so concurrent changes reach Redis in PostgreSQL's
-   * order); `seats_version` is bumped and the audit row `audit` makes recorded in the same transaction. Answers null
+   * order; it gets the section's price before the change too); `seats_version` is bumped and the audit row `audit` makes recorded in the same transaction. Answers null
    * when the performance is unknown, 'no-section' when it has no such section.
    */
   changePrice(
@@ -71,7 +71,7 @@ export class SectionRepository {
     sectionName: string,
     price: number,
     decide: (subject: PriceChangeSubject) => void,
-    apply: (seatIds: number[]) => Promise<void>,
+    apply: (seatIds: number[], previousPrice: number) => Promise<void>,
     audit: (change: PriceChange) => NewAdminAudit,
   ): Promise<PriceChange | null | 'no-section'> {
     return this.dataSource.transaction(async (manager) => {
@@ -117,7 +117,7 @@ export class SectionRepository {
         `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
         [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
       );
-      await apply(seatIds);
+      await apply(seatIds, before.price);
       return change;
     });
   }

@@ -85,7 +85,9 @@ export class SectionService {
    * so every replica's seat pages and sections show the new price once this answers. A hold
    * made before keeps its amount and its purchase charges it; sold seats' purchases keep theirs;
    * a seat freed later (expiry, release, cancel, refund) sells at the new price. Recorded in the
-   * admin audit log (`section.price`) with the operator. Throws InvalidInputError (price),
+   * admin audit log (`section.price`) with the operator. Should the commit fail after Redis took
+   * the new prices, the old ones are written back (holds made in between keep what they were
+   * priced). Throws InvalidInputError (price),
    * NotFoundError('performance' | 'section'), DomainError 'conflict' (PerformanceClosed,
    * PerformanceStarted).
    */
@@ -93,27 +95,38 @@ export class SectionService {
     assertSectionPrice(price);
     // The live state must exist before the lock: a rebuild racing the change would write PostgreSQL's old prices.
     await this.rebuilder.ensure(performanceId);
-    const change = await this.sections.changePrice(
-      performanceId,
-      sectionName,
-      price,
-      (subject) => assertPriceChange(subject, price),
-      (seatIds) => this.store.setPrices(performanceId, seatIds, price),
-      (done: PriceChange) => ({
-        actorId: operator.id,
-        actorEmail: operator.email,
-        action: SECTION_PRICE_ACTION,
-        subjectId: `performance:${performanceId}:section:${sectionName}`,
-        details: {
-          performanceId,
-          section: sectionName,
-          previousPrice: done.previousPrice,
-          price,
-          currency: done.currency,
-          seats: done.section.seatsTotal,
+    let written: { seatIds: number[]; previousPrice: number } | null = null;
+    const change = await this.sections
+      .changePrice(
+        performanceId,
+        sectionName,
+        price,
+        (subject) => assertPriceChange(subject, price),
+        async (seatIds, previousPrice) => {
+          await this.store.setPrices(performanceId, seatIds, price);
+          written = { seatIds, previousPrice };
         },
-      }),
-    );
+        (done: PriceChange) => ({
+          actorId: operator.id,
+          actorEmail: operator.email,
+          action: SECTION_PRICE_ACTION,
+          subjectId: `performance:${performanceId}:section:${sectionName}`,
+          details: {
+            performanceId,
+            section: sectionName,
+            previousPrice: done.previousPrice,
+            price,
+            currency: done.currency,
+            seats: done.section.seatsTotal,
+          },
+        }),
+      )
+      .catch(async (error: unknown) => {
+        // The commit failed after Redis took the new prices: put the old ones back (a section has one price).
+        const undo = written as { seatIds: number[]; previousPrice: number } | null;
+        if (undo) await this.store.setPrices(performanceId, undo.seatIds, undo.previousPrice);
+        throw error;
+      });
     if (change === null) throw new NotFoundError('performance');
     if (change === 'no-section') throw new NotFoundError('section', { performanceId, section: sectionName });
     await this.cache.invalidate();
