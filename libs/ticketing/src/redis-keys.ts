@@ -65,7 +65,7 @@ export interface PerformanceKeys {
   counts: string;
   /** Sorted set: id of every HELD hold, scored by its expiry (epoch ms). */
   expiry: string;
-  /** String: the comma-separated available seats per section last counted; expires within a second. */
+  /** Hash: the stepwise count of available seats per section (answer, answeredAt, cursor, partial). */
   sectionAvailability: string;
   /** SCAN pattern of every key of the performance (the tag holds no glob character). */
   everyKey: string;

@@ -31,7 +31,7 @@ export class SectionResponseDto {
 }
 
 export class SectionAvailabilityDto extends SectionResponseDto {
-  /** Seats free to hold, from the live seat state (at most about a second old). @example 412 */
+  /** Seats free to hold, counted from the live seat state a few seconds ago at most while buyers read it. @example 412 */
   @ApiProperty({ type: 'integer' })
   available: number;
 }

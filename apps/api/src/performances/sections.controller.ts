@@ -22,7 +22,7 @@ export class SectionsController {
 
   /**
    * The performance's sections in layout order: name, grade, price, currency, seats in all and
-   * seats available now (from the live seat state, counted at most about a second ago).
+   * seats available (counted in steps from the live seat state; a few seconds old at most while buyers read it).
    */
   @Get(':id/sections')
   @Public()

@@ -19,7 +19,7 @@ export interface Section {
   seatsTotal: number;
 }
 
-/** A section with its live count of available seats (at most SECTION_AVAILABILITY_TTL_MS old). */
+/** A section with its live count of available seats (a few seconds old at most while read; SECTION_COUNTING). */
 export interface SectionAvailability extends Section {
   available: number;
 }
