@@ -24,7 +24,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
-// BENCH_ONLY=liveness,detail,seats,available,hold,naive,join,poll,purchase runs a subset (and writes no docs).
+// BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,join,poll,purchase runs a subset (and writes no docs).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
 // Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
@@ -231,6 +231,13 @@ try {
       ],
     });
     rows.push(summary('seat page `?status=AVAILABLE`, 100 free seats', available, trivial));
+  }
+
+  if (wanted('sections')) {
+    const sections = await measure('sections with live availability (GET /performances/:id/sections)', {
+      requests: [{ method: 'GET', path: `/api/v1/performances/${performance.id}/sections` }],
+    });
+    rows.push(summary('`GET /performances/:id/sections`, 50,000 seats counted in steps', sections, trivial));
   }
 
   // Holds: every request a new buyer and a random seat nobody asked for yet.

@@ -11,6 +11,7 @@ import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
 import { PerformancesController } from './performances/performances.controller';
+import { SectionsController } from './performances/sections.controller';
 import { ReservationsController } from './reservations/reservations.controller';
 import { PurchasesController } from './purchases/purchases.controller';
 import { HealthController } from './health/health.controller';
@@ -50,6 +51,7 @@ export class ApiModule {
         UsersController,
         EventsController,
         PerformancesController,
+        SectionsController,
         ReservationsController,
         PurchasesController,
         TicketsController,

@@ -357,6 +357,10 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
       '%zz=1',
       'x=%E0%A4%A',
       'status=SOLD&status=HELD',
+      'minPrice=9&maxPrice=1',
+      'minPrice=1e3&maxPrice=0x10',
+      'section=A&section=B',
+      'grade=%3Cb%3E&section=',
     );
     return fc.tuple(fc.tuple(...parts), extra).map(([values, more]) => [...values, more].filter(Boolean).join('&'));
   }

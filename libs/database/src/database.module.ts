@@ -15,6 +15,7 @@ import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 import { SalesRepository } from './repositories/sales.repository';
+import { SectionRepository } from './repositories/section.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
@@ -36,6 +37,7 @@ const REPOSITORIES = [
   WaitingRoomsRepository,
   SalesRepository,
   AdminAuditRepository,
+  SectionRepository,
   TransactionRunner,
 ];
 

@@ -63,3 +63,5 @@ export { AdminAuditRepository } from './repositories/admin-audit.repository';
 export type { AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
 export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';
+export { SectionRepository } from './repositories/section.repository';
+export type { PriceChange, PriceChangeSubject, SectionRow } from './repositories/section.repository';

@@ -10,6 +10,7 @@ import { WaitingRooms1796100000000 } from './migrations/1796100000000-WaitingRoo
 import { TicketCheckIn1796200000000 } from './migrations/1796200000000-TicketCheckIn';
 import { PerformanceLifecycle1796300000000 } from './migrations/1796300000000-PerformanceLifecycle';
 import { AdminAuditLog1796400000000 } from './migrations/1796400000000-AdminAuditLog';
+import { SeatsVersion1796500000000 } from './migrations/1796500000000-SeatsVersion';
 import { EventSearch1796700000000 } from './migrations/1796700000000-EventSearch';
 import { SeatGeometry1796800000000 } from './migrations/1796800000000-SeatGeometry';
 
@@ -30,6 +31,7 @@ export const MIGRATIONS: Function[] = [
   TicketCheckIn1796200000000,
   PerformanceLifecycle1796300000000,
   AdminAuditLog1796400000000,
+  SeatsVersion1796500000000,
   EventSearch1796700000000,
   SeatGeometry1796800000000,
 ];

@@ -41,6 +41,11 @@ export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/perform
 export { SeatPageService } from './catalog/seat-page.service';
 export { buildSeatMap, SEAT_MAP_MAX_SEATS, SeatMapService } from './catalog/seat-map.service';
 export type { LiveSeatMap, MapBounds, MapRow, MapSeat, MapSection, SeatMap } from './catalog/seat-map.service';
+export { SectionService } from './catalog/section.service';
+export type { Section, SectionAvailability } from './catalog/section.service';
+export { SECTION_PRICE_ACTION } from './catalog/section-rules';
+export { MAX_PRICE } from './catalog/seat-filter';
+export type { SeatFilter } from './catalog/seat-filter';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {

@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import { sectionAvailability } from './catalog/section-scripts';
 import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
@@ -174,6 +175,49 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       .add('boxofficeQueueAdmit')
       .add('boxofficeQueueUseAdmission')
       .add('boxofficeQueueEndTicket');
+  });
+
+  it('section availability: counted per seat-id range, kept, then counted again in steps', async () => {
+    const keys = performanceKeys(3);
+    const ranges = [
+      { firstSeatId: 10, lastSeatId: 12 },
+      { firstSeatId: 20, lastSeatId: 21 },
+      // Enough seats that Redis keeps the hash as a hash table, which HSCAN walks in steps.
+      { firstSeatId: 1000, lastSeatId: 2999 },
+    ];
+    const kept = { keepMs: 60_000, step: 1, wholeAfterMs: 120_000 };
+    expect(await sectionAvailability(redis, keys, kept, ranges)).toBeNull();
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    await registerSeats(
+      redis,
+      keys,
+      [10, 11, 12, 20, 21, ...Array.from({ length: 2000 }, (_, i) => 1000 + i)].map((id) => ({
+        id,
+        price: 100,
+        sold: id === 11 || id === 21,
+      })),
+    );
+    // The first count runs a whole pass at once, whatever the step.
+    expect(await sectionAvailability(redis, keys, kept, ranges)).toEqual([2, 1, 2000]);
+    await redis.hset(keys.seats, '10', 'S');
+    // Kept: the count of a moment ago answers until it is keepMs old.
+    expect(await sectionAvailability(redis, keys, kept, ranges)).toEqual([2, 1, 2000]);
+    // Past keepMs, each call scans one step and answers the last complete pass until a new one ends.
+    const stepping = { keepMs: 0, step: 200, wholeAfterMs: 120_000 };
+    const answers: number[][] = [];
+    for (let call = 0; call < 100; call += 1) {
+      answers.push((await sectionAvailability(redis, keys, stepping, ranges))!);
+      if (answers[answers.length - 1][0] === 1) break;
+    }
+    expect(answers[answers.length - 1]).toEqual([1, 1, 2000]);
+    expect(answers.length).toBeGreaterThan(2);
+    expect(answers.slice(0, -1).every((answer) => answer.join() === '2,1,2000')).toBe(true);
+    // A count older than wholeAfterMs is redone whole in one call.
+    await redis.hset(keys.seats, '20', 'S');
+    expect(await sectionAvailability(redis, keys, { keepMs: 0, step: 1, wholeAfterMs: 0 }, ranges)).toEqual([
+      1, 0, 2000,
+    ]);
+    ran.add('boxofficeSectionAvailability');
   });
 
   it('left no registered script out of the runs above', () => {

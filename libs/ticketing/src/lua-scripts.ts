@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { defineScripts, LuaScript } from '@app/redis';
+import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { EXPIRE_HOLDS, HOLD_SEATS, RELEASE_HOLD } from './holds/hold-scripts';
 import {
   ACK_FLUSHED,
@@ -37,6 +38,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   ACK_FLUSHED,
   CHECK_IN_MARK,
   ...WAITING_ROOM_SCRIPTS,
+  SECTION_AVAILABILITY,
 ];
 
 /**

@@ -65,6 +65,8 @@ export interface PerformanceKeys {
   counts: string;
   /** Sorted set: id of every HELD hold, scored by its expiry (epoch ms). */
   expiry: string;
+  /** Hash: the stepwise count of available seats per section (answer, answeredAt, cursor, partial). */
+  sectionAvailability: string;
   /** SCAN pattern of every key of the performance (the tag holds no glob character). */
   everyKey: string;
   /** Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status, createdAt, expiresAt. */
@@ -94,6 +96,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     prices: `${tag}:prices`,
     counts: `${tag}:counts`,
     expiry: `${tag}:expiry`,
+    sectionAvailability: `${tag}:cache:section-available`,
     everyKey: `${tag}:*`,
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,

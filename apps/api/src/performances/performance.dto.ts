@@ -320,11 +320,48 @@ export class PerformancePageDto {
 
 const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD'] as const;
 
+/** A price bound in a query string: a decimal integer of minor units, no sign, no exponent. */
+const PRICE_QUERY = /^\d{1,9}$/;
+
 export class SeatQueryDto extends PageQueryDto {
   /** Only seats with this live status. */
   @IsOptional()
   @IsIn(SEAT_STATUSES)
   status?: (typeof SEAT_STATUSES)[number];
+
+  /** Only seats of this section (exact name). @example "Floor" */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
+  section?: string;
+
+  /** Only seats of this grade (exact). @example "VIP" */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
+  grade?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 100_000_000,
+    description: 'Only seats priced at least this much (minor units of the currency); not above `maxPrice`.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(PRICE_QUERY, { message: 'minPrice must be an integer of minor units from 0 to 100000000' })
+  minPrice?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 100_000_000,
+    description: 'Only seats priced at most this much (minor units of the currency).',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(PRICE_QUERY, { message: 'maxPrice must be an integer of minor units from 0 to 100000000' })
+  maxPrice?: string;
 }
 
 export class SeatResponseDto {

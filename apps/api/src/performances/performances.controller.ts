@@ -35,8 +35,10 @@ export class PerformancesController {
   }
 
   /**
-   * Seats in layout order with their live status. With `status`, a page may hold fewer than
-   * `limit` seats while `nextCursor` is still set: keep following it.
+   * Seats in layout order with their live status. With `status`, `section`, `grade`, `minPrice`
+   * or `maxPrice` (all combinable), a page may hold fewer than `limit` seats while `nextCursor`
+   * is still set: keep following it, with the same filters (a cursor of a filtered page is a 400
+   * with other filters).
    */
   @Get(':id/seats')
   @Public()
@@ -45,7 +47,17 @@ export class PerformancesController {
   @Header('content-type', 'application/json; charset=utf-8')
   async seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<string> {
     return seatPageJson(
-      await this.seatPages.listSeats(id, { status: query.status, cursor: query.cursor, limit: query.limit }),
+      await this.seatPages.listSeats(id, {
+        status: query.status,
+        cursor: query.cursor,
+        limit: query.limit,
+        filter: {
+          section: query.section,
+          grade: query.grade,
+          minPrice: query.minPrice === undefined ? undefined : Number(query.minPrice),
+          maxPrice: query.maxPrice === undefined ? undefined : Number(query.maxPrice),
+        },
+      }),
     );
   }
 

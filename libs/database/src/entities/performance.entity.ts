@@ -37,6 +37,13 @@ export class PerformanceEntity {
   @Column({ name: 'cancel_until', type: 'timestamptz', nullable: true })
   cancelUntil: Date | null;
 
+  /**
+   * Bumped by every change of the seats' static data (a section's price): the seat-page caches
+   * are keyed by it, so none is read stale after such a change.
+   */
+  @Column({ name: 'seats_version', type: 'int', default: 0 })
+  seatsVersion: number;
+
   @Column({ name: 'total_seats', type: 'int' })
   totalSeats: number;
 

@@ -37,9 +37,18 @@ export class CatalogCache {
     await this.redis.incr(VERSION_KEY);
   }
 
-  /** Seat blocks never change after creation; they live under the performance's hash tag. */
-  async getOrLoadSeatBlock<T>(performanceId: number, block: number, load: () => Promise<T[]>): Promise<T[]> {
-    const key = `{perf:${performanceId}}:cache:seats:${block}`;
+  /**
+   * Seat blocks change only with the performance's `seatsVersion` (a section's price), which is
+   * part of their key: a reader that loaded the performance after a change never meets a block of
+   * before it. They live under the performance's hash tag.
+   */
+  async getOrLoadSeatBlock<T>(
+    performanceId: number,
+    seatsVersion: number,
+    block: number,
+    load: () => Promise<T[]>,
+  ): Promise<T[]> {
+    const key = `{perf:${performanceId}}:cache:seats:${seatsVersion === 0 ? '' : `v${seatsVersion}:`}${block}`;
     const hit = await this.redis.get(key);
     if (hit !== null) return JSON.parse(hit) as T[];
     const value = await load();

@@ -88,7 +88,7 @@ export class CatalogCopies {
     performance: Performance,
     block: number,
   ): Promise<readonly SeatListing[]> {
-    const rows = await this.cache.getOrLoadSeatBlock(performance.id, block, () =>
+    const rows = await this.cache.getOrLoadSeatBlock(performance.id, performance.seatsVersion ?? 0, block, () =>
       this.performances.seatsByPosition(performance.id, block * SEAT_BLOCK_SIZE + 1, (block + 1) * SEAT_BLOCK_SIZE),
     );
     const seats = rows.map((row) => toSeatListing(row, performance.currency));
@@ -109,6 +109,7 @@ export function toPerformance(performance: PricedPerformance): Performance {
     status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
+    seatsVersion: performance.seatsVersion,
   };
 }
 

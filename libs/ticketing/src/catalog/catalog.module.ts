@@ -9,8 +9,10 @@ import { LocalCatalog } from './local-catalog';
 import { PerformanceService } from './performance.service';
 import { SeatMapService } from './seat-map.service';
 import { SeatPageService } from './seat-page.service';
+import { SectionService } from './section.service';
+import { SectionStore } from './section.store';
 
-/** Events, performances, seat pages, seat maps and buyers' holds. Needs the global DatabaseModule and RedisModule. */
+/** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule],
   providers: [
@@ -23,7 +25,17 @@ import { SeatPageService } from './seat-page.service';
     CatalogCache,
     { provide: LocalCatalog, useFactory: () => new LocalCatalog() },
     HoldDesk,
+    SectionService,
+    SectionStore,
   ],
-  exports: [EventService, PerformanceService, SeatPageService, SeatMapService, SeatStateRebuilder, HoldDesk],
+  exports: [
+    EventService,
+    PerformanceService,
+    SeatPageService,
+    SeatMapService,
+    SeatStateRebuilder,
+    HoldDesk,
+    SectionService,
+  ],
 })
 export class CatalogModule {}

@@ -36,6 +36,11 @@ export interface Performance {
   totalSeats: number;
   /** ISO 4217 code of its event, which its seat prices are in. */
   currency: string;
+  /**
+   * Bumped by each change of its seats' static data (a section's price); the cached seat blocks
+   * are keyed by it. Absent (= 0) in copies cached before it existed.
+   */
+  seatsVersion?: number;
 }
 
 /** Seat counts of a performance from its live state in Redis. */

@@ -8,15 +8,16 @@ const MAX_INT4 = 2_147_483_647;
 /**
  * What one part of a cursor holds, checked as strictly as the query parameters themselves:
  * `int4` a non-negative value of an `integer` column, `millis` an epoch-millisecond instant the
- * API accepts, `date` an RFC 3339 date-time the API accepts, `uuid` a uuid.
+ * API accepts, `date` an RFC 3339 date-time the API accepts, `uuid` a uuid, `digest` a short base64url digest (1–43 characters).
  */
-export type CursorPart = 'int4' | 'millis' | 'date' | 'uuid';
+export type CursorPart = 'int4' | 'millis' | 'date' | 'uuid' | 'digest';
 
 const VALID: Record<CursorPart, (value: unknown) => boolean> = {
   int4: (value) => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_INT4,
   millis: isStorableInstant,
   date: (value) => parseDateTime(value) !== null,
   uuid: isUuid,
+  digest: (value) => typeof value === 'string' && /^[A-Za-z0-9_-]{1,43}$/.test(value),
 };
 
 /**

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError } from '../errors';
+import { DomainError, NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import type { SeatStatus } from '../seats/seat-status';
 import { CatalogCopies, READ_ATTEMPTS, SEAT_BLOCK_SIZE } from './catalog-copies';
 import { Performance, SeatListing, SeatPage } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
+import { assertSeatFilter, filterDigest, isEmptyFilter, matchesSeatFilter, SeatFilter } from './seat-filter';
 
 /** A filtered seat page looks at no more than this many seats, then returns what it found. */
 const SEAT_SCAN_BUDGET = 20 * SEAT_BLOCK_SIZE;
@@ -29,17 +30,40 @@ export class SeatPageService {
    * in a second, small one when some seats are marked held). A filtered page
    * reads the statuses of 100, 200, 400, … seats per round trip until the page is full or
    * SEAT_SCAN_BUDGET seats were looked at (at most 5 round trips).
-   * Throws InvalidInputError (cursor), NotFoundError('performance').
+   * `filter` (section, grade, price range) works the same way, asking Redis only for the status
+   * of the seats that pass it; a filtered page's cursor carries a digest of its filters and is
+   * refused (400 InvalidCursor) with any others.
+   * Throws InvalidInputError (cursor, filter: price bounds, minPrice above maxPrice),
+   * NotFoundError('performance').
    */
   async listSeats(
     performanceId: number,
-    options: { status?: SeatStatus; cursor?: string; limit: number },
+    options: { status?: SeatStatus; cursor?: string; limit: number; filter?: SeatFilter },
   ): Promise<SeatPage> {
-    const after = decodeCursor<{ p: number }>(options.cursor, { p: 'int4' })?.p ?? 0;
+    const filter = options.filter && !isEmptyFilter(options.filter) ? options.filter : undefined;
+    let after: number;
+    let digest: string | undefined;
+    if (filter) {
+      assertSeatFilter(filter);
+      digest = filterDigest(filter, options.status);
+      const key = decodeCursor<{ p: number; f: string }>(options.cursor, { p: 'int4', f: 'digest' });
+      if (key && key.f !== digest) {
+        throw new DomainError('invalid', 'InvalidCursor', 'cursor was made with other filters: send the same filters');
+      }
+      after = key?.p ?? 0;
+    } else {
+      after = decodeCursor<{ p: number }>(options.cursor, { p: 'int4' })?.p ?? 0;
+    }
     for (let attempt = 1; ; attempt += 1) {
       const version = await this.copies.version();
       const performance = await this.copies.performance(version, performanceId);
-      const page = await this.seatPage(version, performance, after, options, attempt >= READ_ATTEMPTS);
+      const page = await this.seatPage(
+        version,
+        performance,
+        after,
+        { ...options, filter, digest },
+        attempt >= READ_ATTEMPTS,
+      );
       if (page === 'stale') continue;
       if (page !== 'unregistered') return page;
       if (attempt >= READ_ATTEMPTS) throw new NotFoundError('performance');
@@ -57,7 +81,7 @@ export class SeatPageService {
     version: string,
     performance: Performance,
     after: number,
-    { status, limit }: { status?: SeatStatus; limit: number },
+    { status, limit, filter, digest }: { status?: SeatStatus; limit: number; filter?: SeatFilter; digest?: string },
     settle: boolean,
   ): Promise<SeatPage | 'stale' | 'unregistered'> {
     const items: SeatListing[] = [];
@@ -66,13 +90,16 @@ export class SeatPageService {
     let scanned = 0;
     // Every page, even one past the end, checks the catalog version and the live state.
     for (let round = 0; ; round += 1) {
-      const wanted = status ? Math.min(SEAT_BLOCK_SIZE * 2 ** round, SEAT_SCAN_BUDGET - scanned) : limit - items.length;
+      const wanted =
+        status || filter ? Math.min(SEAT_BLOCK_SIZE * 2 ** round, SEAT_SCAN_BUDGET - scanned) : limit - items.length;
       const examined = await this.copies.seatsAfter(version, performance, position, wanted);
+      // The static filter needs no live state: only the seats passing it are asked for their status.
+      const candidates = filter ? examined.filter((seat) => matchesSeatFilter(seat, filter)) : examined;
       const [current, live] = await Promise.all([
         round === 0 ? this.copies.currentVersion() : version,
         this.seatState.registeredStatuses(
           performance.id,
-          examined.map((seat) => seat.id),
+          candidates.map((seat) => seat.id),
         ),
       ]);
       if (current !== version && !settle) {
@@ -80,17 +107,25 @@ export class SeatPageService {
         return 'stale';
       }
       if (live === null) return 'unregistered';
-      for (let i = 0; i < examined.length && items.length < limit; i += 1) {
+      for (let i = 0, c = 0; i < examined.length && items.length < limit; i += 1) {
         position = examined[i].position;
         scanned += 1;
-        if (!status || live[i] === status) {
+        if (candidates[c] !== examined[i]) continue;
+        const seatStatus = live[c];
+        c += 1;
+        if (!status || seatStatus === status) {
           items.push(examined[i]);
-          statuses.push(live[i]);
+          statuses.push(seatStatus);
         }
       }
       if (examined.length === 0 || items.length >= limit || position >= performance.totalSeats) break;
       if (scanned >= SEAT_SCAN_BUDGET) break;
     }
-    return { items, statuses, nextCursor: position < performance.totalSeats ? encodeCursor({ p: position }) : null };
+    const more = position < performance.totalSeats;
+    return {
+      items,
+      statuses,
+      nextCursor: more ? encodeCursor(digest === undefined ? { p: position } : { p: position, f: digest }) : null,
+    };
   }
 }

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { PerformanceStatus } from '../entities/performance.entity';
+import type { NewAdminAudit } from './admin-audit.repository';
+
+/** One section of a performance as PostgreSQL holds it (its seats share name, grade and price). */
+export interface SectionRow {
+  name: string;
+  grade: string;
+  /** Price of each seat, an integer in minor units of the event's currency. */
+  price: number;
+  seatsTotal: number;
+  /**
+   * Lowest and highest seat id of the section. A section's seats are inserted by one statement,
+   * the sections one after the other in one transaction, so the ranges of a performance's
+   * sections never overlap: a seat id of the performance names its section by range.
+   */
+  firstSeatId: number;
+  lastSeatId: number;
+}
+
+/** The locked performance a price change is decided on, with the database's now. */
+export interface PriceChangeSubject {
+  status: PerformanceStatus;
+  startsAt: Date;
+  now: Date;
+}
+
+/** What a price change did. */
+export interface PriceChange {
+  section: SectionRow;
+  previousPrice: number;
+  currency: string;
+}
+
+/** Sections of performances: the seats grouped by section, and their prices. */
+@Injectable()
+export class SectionRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * The performance's sections in layout order, with its currency; null when there is no such
+   * performance. One query on the seats' (performance_id, section, …) unique index.
+   */
+  async sectionsOf(performanceId: number): Promise<{ currency: string; sections: SectionRow[] } | null> {
+    const [performance]: { currency: string }[] = await this.dataSource.query(
+      `SELECT e.currency FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1`,
+      [performanceId],
+    );
+    if (!performance) return null;
+    const sections: SectionRow[] = await this.dataSource.query(
+      `SELECT section AS name, min(grade) AS grade, min(price) AS price, count(*)::int AS "seatsTotal",
+              min(id) AS "firstSeatId", max(id) AS "lastSeatId"
+         FROM seats WHERE performance_id = $1 GROUP BY section ORDER BY min(position)`,
+      [performanceId],
+    );
+    return { currency: performance.currency.trim(), sections };
+  }
+
+  /**
+   * Sets the price of every seat of one section, in one transaction under the performance's row
+   * lock (the lock lifecycle changes take): `decide` gets the locked performance and may throw to
+   * refuse; `apply` gets the section's seat ids after the UPDATE and before the commit (the live
+   * prices in Redis follow inside the lock, so concurrent changes reach Redis in PostgreSQL's
+   * order; it gets the section's price before the change too); `seats_version` is bumped and the audit row `audit` makes recorded in the same transaction. Answers null
+   * when the performance is unknown, 'no-section' when it has no such section.
+   */
+  changePrice(
+    performanceId: number,
+    sectionName: string,
+    price: number,
+    decide: (subject: PriceChangeSubject) => void,
+    apply: (seatIds: number[], previousPrice: number) => Promise<void>,
+    audit: (change: PriceChange) => NewAdminAudit,
+  ): Promise<PriceChange | null | 'no-section'> {
+    return this.dataSource.transaction(async (manager) => {
+      const [locked]: (PriceChangeSubject & { currency: string })[] = await manager.query(
+        `SELECT p.status, p.starts_at AS "startsAt", now() AS now, e.currency
+           FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1 FOR UPDATE OF p`,
+        [performanceId],
+      );
+      if (!locked) return null;
+      decide(locked);
+      const [before]: { price: number; grade: string }[] = await manager.query(
+        `SELECT min(price) AS price, min(grade) AS grade FROM seats WHERE performance_id = $1 AND section = $2`,
+        [performanceId, sectionName],
+      );
+      if (before.price === null) return 'no-section';
+      // Read apart from the UPDATE: TypeORM answers an UPDATE … RETURNING with [rows, count].
+      const seats: { id: number }[] = await manager.query(
+        'SELECT id FROM seats WHERE performance_id = $1 AND section = $2',
+        [performanceId, sectionName],
+      );
+      await manager.query('UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2', [
+        performanceId,
+        sectionName,
+        price,
+      ]);
+      await manager.query('UPDATE performances SET seats_version = seats_version + 1 WHERE id = $1', [performanceId]);
+      const seatIds = seats.map((seat) => seat.id).sort((a, b) => a - b);
+      const change: PriceChange = {
+        section: {
+          name: sectionName,
+          grade: before.grade,
+          price,
+          seatsTotal: seatIds.length,
+          firstSeatId: seatIds[0],
+          lastSeatId: seatIds[seatIds.length - 1],
+        },
+        previousPrice: before.price,
+        currency: locked.currency.trim(),
+      };
+      // The same row as AdminAuditRepository.record writes, inside this transaction: no change without its row.
+      const entry = audit(change);
+      await manager.query(
+        `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+        [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
+      );
+      await apply(seatIds, before.price);
+      return change;
+    });
+  }
+}

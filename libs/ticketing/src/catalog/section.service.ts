@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { PriceChange, SectionRepository, SectionRow } from '@app/database';
+import { NotFoundError } from '../errors';
+import type { Operator } from '../purchases/admin-purchases';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { CatalogCache } from './catalog-cache';
+import { CatalogCopies, READ_ATTEMPTS } from './catalog-copies';
+import { assertPriceChange, assertSectionPrice, SECTION_PRICE_ACTION } from './section-rules';
+import { SectionStore } from './section.store';
+
+/** A section of a performance as buyers see it. */
+export interface Section {
+  name: string;
+  grade: string;
+  /** Price of each of its seats a new hold pays, an integer in minor units of `currency`. */
+  price: number;
+  /** ISO 4217 code of the event. */
+  currency: string;
+  seatsTotal: number;
+}
+
+/** A section with its live count of available seats (a few seconds old at most while read; SECTION_COUNTING). */
+export interface SectionAvailability extends Section {
+  available: number;
+}
+
+/** Sections kept in this process are dropped past this many performances (they are few and small). */
+const KEPT_PERFORMANCES = 1000;
+
+/** Sections of performances: their prices (operators) and their live availability (buyers). */
+@Injectable()
+export class SectionService {
+  /** Sections per performance, loaded under catalog version `version` (dropped when it moves). */
+  private kept: { version: string; sections: Map<number, { currency: string; sections: SectionRow[] }> } = {
+    version: '',
+    sections: new Map(),
+  };
+
+  constructor(
+    private readonly sections: SectionRepository,
+    private readonly store: SectionStore,
+    private readonly copies: CatalogCopies,
+    private readonly cache: CatalogCache,
+    private readonly rebuilder: SeatStateRebuilder,
+  ) {}
+
+  /**
+   * The performance's sections in layout order with their live available counts. Usually one
+   * Redis round trip (the catalog version and the counts together), the static part coming from
+   * this process's copy or the catalog cache under the current catalog version, so a price change
+   * shows on every replica as soon as its PATCH answered. Throws NotFoundError('performance').
+   */
+  async listSections(performanceId: number): Promise<SectionAvailability[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      const version = await this.copies.version();
+      const layout = await this.layout(version, performanceId);
+      const [current, available] = await Promise.all([
+        this.copies.currentVersion(),
+        this.store.available(performanceId, layout.sections),
+      ]);
+      if (current !== version && attempt < READ_ATTEMPTS) {
+        this.copies.observe(current);
+        continue;
+      }
+      if (available === null) {
+        if (attempt >= READ_ATTEMPTS) throw new NotFoundError('performance');
+        await this.rebuilder.ensure(performanceId);
+        continue;
+      }
+      return layout.sections.map((section, i) => ({
+        name: section.name,
+        grade: section.grade,
+        price: section.price,
+        currency: layout.currency,
+        seatsTotal: section.seatsTotal,
+        available: available[i] ?? 0,
+      }));
+    }
+  }
+
+  /**
+   * Sets the price (minor units of the event's currency) of every seat of the section for the
+   * holds made from now on. PostgreSQL and the live prices the hold script reads change inside
+   * the performance's row lock, the latter in one atomic HSET; then the catalog version is bumped,
+   * so every replica's seat pages and sections show the new price once this answers. A hold
+   * made before keeps its amount and its purchase charges it; sold seats' purchases keep theirs;
+   * a seat freed later (expiry, release, cancel, refund) sells at the new price. Recorded in the
+   * admin audit log (`section.price`) with the operator. Should the commit fail after Redis took
+   * the new prices, the old ones are written back (holds made in between keep what they were
+   * priced). Throws InvalidInputError (price),
+   * NotFoundError('performance' | 'section'), DomainError 'conflict' (PerformanceClosed,
+   * PerformanceStarted).
+   */
+  async changePrice(performanceId: number, sectionName: string, price: number, operator: Operator): Promise<Section> {
+    assertSectionPrice(price);
+    // The live state must exist before the lock: a rebuild racing the change would write PostgreSQL's old prices.
+    await this.rebuilder.ensure(performanceId);
+    let written: { seatIds: number[]; previousPrice: number } | null = null;
+    const change = await this.sections
+      .changePrice(
+        performanceId,
+        sectionName,
+        price,
+        (subject) => assertPriceChange(subject, price),
+        async (seatIds, previousPrice) => {
+          await this.store.setPrices(performanceId, seatIds, price);
+          written = { seatIds, previousPrice };
+        },
+        (done: PriceChange) => ({
+          actorId: operator.id,
+          actorEmail: operator.email,
+          action: SECTION_PRICE_ACTION,
+          subjectId: `performance:${performanceId}:section:${sectionName}`,
+          details: {
+            performanceId,
+            section: sectionName,
+            previousPrice: done.previousPrice,
+            price,
+            currency: done.currency,
+            seats: done.section.seatsTotal,
+          },
+        }),
+      )
+      .catch(async (error: unknown) => {
+        // The commit failed after Redis took the new prices: put the old ones back (a section has one price).
+        const undo = written as { seatIds: number[]; previousPrice: number } | null;
+        if (undo) await this.store.setPrices(performanceId, undo.seatIds, undo.previousPrice);
+        throw error;
+      });
+    if (change === null) throw new NotFoundError('performance');
+    if (change === 'no-section') throw new NotFoundError('section', { performanceId, section: sectionName });
+    await this.cache.invalidate();
+    const { name, grade, seatsTotal } = change.section;
+    return { name, grade, price, currency: change.currency, seatsTotal };
+  }
+
+  /** The static sections, kept in this process under `version`, else from the catalog cache or PostgreSQL. */
+  private async layout(version: string, performanceId: number): Promise<{ currency: string; sections: SectionRow[] }> {
+    if (this.kept.version !== version || this.kept.sections.size >= KEPT_PERFORMANCES) {
+      this.kept = { version, sections: new Map() };
+    }
+    const known = this.kept.sections.get(performanceId);
+    if (known) return known;
+    const loaded = await this.cache.getOrLoadAt(version, `performance:${performanceId}:sections`, () =>
+      this.sections.sectionsOf(performanceId),
+    );
+    if (!loaded) throw new NotFoundError('performance');
+    if (this.kept.version === version) this.kept.sections.set(performanceId, loaded);
+    return loaded;
+  }
+}
