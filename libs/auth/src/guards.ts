@@ -43,7 +43,8 @@ export class AccessTokenGuard implements CanActivate {
 
   private readonly isPublic = new RouteMetadata<boolean | undefined>();
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous (no promise per request); throws InvalidTokenError (401) without a valid token. */
+  canActivate(context: ExecutionContext): boolean {
     const isPublic = this.isPublic.of(context, (targets) =>
       this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets),
     );
@@ -52,7 +53,7 @@ export class AccessTokenGuard implements CanActivate {
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
     if (!token) throw new InvalidTokenError('an access token is required (Authorization: Bearer <token>)');
-    request.user = await this.tokens.verifyAccess(token);
+    request.user = this.tokens.verifyAccessNow(token);
     return true;
   }
 }
