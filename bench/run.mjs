@@ -11,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
 
@@ -27,6 +26,18 @@ const PLAIN_PORT = PORT + 200;
 // BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,join,poll,purchase runs a subset (and writes no docs).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
+// Virtual buyers: each signs up and logs in through the public API before anything is measured
+// (argon2 stays outside the measured windows), and the bench's requests carry their tokens.
+const BUYERS = Number(process.env.BENCH_BUYERS ?? 256);
+// Live seats one buyer may hold per performance (MAX_SEATS_PER_RESERVATION, its default): hold
+// and purchase runs spread over performances of BUYERS × HOLD_LIMIT seats, each buyer holding
+// HOLD_LIMIT seats of each.
+const HOLD_LIMIT = 4;
+const BUYER_PASSWORD = 'bench-buyer-password';
+// Access tokens live 10 minutes: the buyers' are refreshed through the API before a phase once older than this.
+const TOKEN_REFRESH_AFTER_MS = 4 * 60_000;
+// The admin's session (see adminToken).
+const admin = { token: '', at: 0 };
 // Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const id = Date.now().toString(36);
@@ -44,6 +55,8 @@ const env = {
   TICKET_SIGNING_SECRET: 'bench-ticket-secret-0123456789abcdef01234',
   ADMIN_EMAIL: 'bench-admin@boxoffice.local',
   ADMIN_PASSWORD: 'bench-admin-password',
+  // Every buyer signs up from this one address.
+  SIGNUP_RATE_LIMIT: '0',
   LOG_LEVEL: 'info',
   ACCESS_LOG: 'true',
   LOG_CONSOLE: 'none',
@@ -150,11 +163,7 @@ const extraNotes = [];
 const bench = { naiveServer: '`bench/naive-hold-server.mjs`, same Fastify stack, same seats, 20 pooled connections' };
 try {
   await waitForApi();
-  const { accessToken } = await request('POST', '/api/v1/auth/login', {
-    email: env.ADMIN_EMAIL,
-    password: env.ADMIN_PASSWORD,
-  });
-  const event = await request('POST', '/api/v1/events', { title: 'Bench stadium', venue: 'Bench' }, accessToken);
+  const event = await request('POST', '/api/v1/events', { title: 'Bench stadium', venue: 'Bench' }, await adminToken());
   const started = Date.now();
   const performance = await request(
     'POST',
@@ -166,14 +175,18 @@ try {
         { name: 'Stand', grade: 'R', price: 150000, rows: 400, seatsPerRow: 100 },
       ],
     },
-    accessToken,
+    await adminToken(),
   );
   const createMs = Date.now() - started;
   console.log(`created a ${performance.totalSeats}-seat performance in ${createMs} ms`);
 
-  // Deep pages cost the same as the first one: sample cursors across the whole performance.
+  // Deep pages cost the same as the first one: sample cursors across the whole performance
+  // (500 page reads: only for the runs that read pages).
   const cursors = [];
-  let page = await request('GET', `/api/v1/performances/${performance.id}/seats?limit=100`);
+  let page =
+    wanted('seats') || wanted('available')
+      ? await request('GET', `/api/v1/performances/${performance.id}/seats?limit=100`)
+      : {};
   for (let i = 0; i < 50 && page.nextCursor; i += 1) {
     cursors.push(page.nextCursor);
     for (let skip = 0; skip < 9 && page.nextCursor; skip += 1) {
@@ -240,26 +253,29 @@ try {
     rows.push(summary('`GET /performances/:id/sections`, 50,000 seats counted in steps', sections, trivial));
   }
 
-  // Holds: every request a new buyer and a random seat nobody asked for yet.
-  const seatIds = await allSeatIds(performance.id);
-  shuffle(seatIds);
-  const tokens = seatIds.map(() => buyerToken());
-  let nextHold = 0;
+  // Buyers sign up and log in through the API, in parallel, before anything below is measured.
+  const buyers = ['hold', 'naive', 'join', 'poll', 'purchase'].some(wanted) ? await signUpBuyers(BUYERS) : [];
+  // Holds: buyers of the pool in turn, each seat asked for once, in random order (see holdPlan).
   let holds = null;
+  let holdCount = 0;
   if (wanted('hold')) {
-    holds = await measure('hold one random free seat (POST /reservations)', {
+    const plan = await holdPlan('Bench holds', Number(process.env.BENCH_HOLDS ?? 50_000), buyers);
+    holdCount = plan.length;
+    await freshTokens(buyers);
+    let nextHold = 0;
+    holds = await measure('hold one free seat (POST /reservations)', {
       // Each seat is asked for once: past the last one every hold would be a 409.
-      amount: seatIds.length,
+      amount: plan.length,
       requests: [
         {
           method: 'POST',
           setupRequest: (req) => {
-            const i = nextHold++ % seatIds.length;
+            const { performanceId, seatId, buyer } = plan[nextHold++ % plan.length];
             return {
               ...req,
               path: '/api/v1/reservations',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
-              body: JSON.stringify({ performanceId: performance.id, seatIds: [seatIds[i]] }),
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
+              body: JSON.stringify({ performanceId, seatIds: [seatId] }),
             };
           },
         },
@@ -268,16 +284,16 @@ try {
     rows.push(summary('hold a random free seat (one Lua script in Redis)', holds, trivial, 201));
   }
   if (holds && wanted('naive')) {
-    const holdsNaive = await naiveHolds(seatIds.length);
+    const holdsNaive = await naiveHolds(holdCount);
     rows.push(summary('naive baseline: hold with `SELECT … FOR UPDATE` in PostgreSQL', holdsNaive, trivial, 201));
     extraNotes.push(
       `Holds are ${(holds.requests.average / holdsNaive.requests.average).toFixed(1)}× the naive PostgreSQL-lock baseline ` +
         `(${bench.naiveServer}).`,
     );
   }
-  if (wanted('join') || wanted('poll')) rows.push(...(await benchQueue(accessToken, trivial)));
+  if (wanted('join') || wanted('poll')) rows.push(...(await benchQueue(buyers, trivial)));
   if (wanted('purchase')) {
-    const purchases = await benchPurchases(accessToken, trivial);
+    const purchases = await benchPurchases(buyers, trivial);
     rows.push(purchases.row);
     extraNotes.push(purchases.flushNote);
   }
@@ -295,68 +311,56 @@ try {
 }
 
 /**
- * The waiting room: joins (each request a new buyer: one Lua script) and polls (GET
- * /queue/:ticketId of tickets in a line of 2,000: one Lua script, ZRANK). No `batch` runs, so
- * nobody is admitted and every poll answers a position.
+ * The waiting room: joins (each request a buyer joining a queue it is not in yet: one Lua script)
+ * and polls (GET /queue/:ticketId of every buyer's ticket in one line: one Lua script, ZRANK). No
+ * `batch` runs, so nobody is admitted and every poll answers a position.
  */
-async function benchQueue(adminToken, trivial) {
+async function benchQueue(buyers, trivial) {
   // After the long idle preparation the api may have closed the pooled keep-alive socket just as
   // it is reused ("other side closed"): spend that race on a harmless read.
   await fetch(`${BASE}/health/live`).then(
     (res) => res.arrayBuffer(),
     () => undefined,
   );
-  const event = await request('POST', '/api/v1/events', { title: 'Bench queue', venue: 'Bench' }, adminToken);
-  const performance = await request(
-    'POST',
-    `/api/v1/events/${event.id}/performances`,
-    {
-      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
-      sections: [{ name: 'Hall', grade: 'R', price: 50000, rows: 1, seatsPerRow: 100 }],
-    },
-    adminToken,
-  );
-  await request(
-    'PUT',
-    `/api/v1/performances/${performance.id}/queue`,
-    {
-      opensAt: new Date(Date.now() - 1000).toISOString(),
-      admitPerSecond: 1,
-      maxActive: 1,
-      admissionTtlSeconds: 60,
-      sessionTtlSeconds: 600,
-    },
-    adminToken,
-  );
   const results = [];
-  const url = `/api/v1/performances/${performance.id}/queue`;
   if (wanted('join')) {
-    const tokens = Array.from({ length: 60_000 }, () => buyerToken());
+    // One ticket per buyer and performance: BENCH_JOINS new joins need that many / BUYERS queues.
+    const queues = await queuedPerformances(
+      'Bench queue',
+      Math.ceil(Number(process.env.BENCH_JOINS ?? 30_000) / buyers.length),
+    );
+    await freshTokens(buyers);
     let next = 0;
     const joins = await measure('join a waiting room (POST /performances/:id/queue)', {
+      // Every join a new ticket: past the last pair every join would answer a ticket again.
+      amount: queues.length * buyers.length,
       requests: [
         {
           method: 'POST',
-          setupRequest: (req) => ({
-            ...req,
-            path: url,
-            headers: { authorization: `Bearer ${tokens[next++ % tokens.length]}` },
-          }),
+          setupRequest: (req) => {
+            const i = next++;
+            return {
+              ...req,
+              path: `/api/v1/performances/${queues[Math.floor(i / buyers.length) % queues.length]}/queue`,
+              headers: { authorization: `Bearer ${buyers[i % buyers.length].token}` },
+            };
+          },
         },
       ],
     });
     results.push(summary('join a waiting room (one Lua script)', joins, trivial, 201));
   }
   if (wanted('poll')) {
+    const [queue] = await queuedPerformances('Bench poll', 1);
     const polled = [];
-    for (let i = 0; i < 2000; i += 200) {
-      const slice = Array.from({ length: 200 }, async () => {
-        const token = buyerToken();
-        const ticket = await request('POST', url, {}, token);
-        return { token, ticketId: ticket.ticketId };
+    for (let i = 0; i < buyers.length; i += 64) {
+      const slice = buyers.slice(i, i + 64).map(async (buyer) => {
+        const ticket = await request('POST', `/api/v1/performances/${queue}/queue`, {}, buyer.token);
+        return { buyer, ticketId: ticket.ticketId };
       });
       polled.push(...(await Promise.all(slice)));
     }
+    await freshTokens(buyers);
     let next = 0;
     const polls = await measure('poll a queue ticket (GET /queue/:ticketId)', {
       requests: [
@@ -367,7 +371,7 @@ async function benchQueue(adminToken, trivial) {
             return {
               ...req,
               path: `/api/v1/queue/${ticket.ticketId}`,
-              headers: { authorization: `Bearer ${ticket.token}` },
+              headers: { authorization: `Bearer ${ticket.buyer.token}` },
             };
           },
         },
@@ -378,58 +382,57 @@ async function benchQueue(adminToken, trivial) {
   return results;
 }
 
+/** Ids of `count` one-seat performances, each with an open waiting room that admits nobody in the run. */
+async function queuedPerformances(title, count) {
+  const ids = await createPerformances(title, count, [
+    { name: 'Hall', grade: 'R', price: 50000, rows: 1, seatsPerRow: 1 },
+  ]);
+  for (let i = 0; i < ids.length; i += 16) {
+    await Promise.all(
+      ids.slice(i, i + 16).map(async (id) =>
+        request(
+          'PUT',
+          `/api/v1/performances/${id}/queue`,
+          {
+            opensAt: new Date(Date.now() - 1000).toISOString(),
+            admitPerSecond: 1,
+            maxActive: 1,
+            admissionTtlSeconds: 60,
+            sessionTtlSeconds: 600,
+          },
+          await adminToken(),
+        ),
+      ),
+    );
+  }
+  return ids;
+}
+
 /**
- * Purchases per second (each request buys its own live hold) and the write-behind flush rate of
- * one `batch` process. Buyers must exist in PostgreSQL for the flush, so they are inserted
- * directly (no password hashing) and given signed tokens.
+ * Purchases per second (each request buys its own live hold, made by the same buyer beforehand)
+ * and the write-behind flush rate of one `batch` process.
  */
-async function benchPurchases(adminToken, trivial) {
+async function benchPurchases(buyers, trivial) {
   const count = Number(process.env.BENCH_PURCHASES ?? 20000);
-  const event = await request('POST', '/api/v1/events', { title: 'Bench purchases', venue: 'Bench' }, adminToken);
-  const performance = await request(
-    'POST',
-    `/api/v1/events/${event.id}/performances`,
-    {
-      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
-      sections: [{ name: 'Hall', grade: 'R', price: 50000, rows: Math.ceil(count / 100), seatsPerRow: 100 }],
-    },
-    adminToken,
-  );
-  const seatIds = await allSeatIds(performance.id);
+  const plan = await holdPlan('Bench purchases', count, buyers);
+  const performanceIds = [...new Set(plan.map((entry) => entry.performanceId))];
   const db = new pg.Client({ connectionString: env.DATABASE_URL });
   await db.connect();
-  const { rows: buyers } = await db.query(
-    `INSERT INTO users (email, name, role, password_hash)
-     SELECT 'bench-buyer-' || g || '@bench.local', 'Bench buyer ' || g, 'USER', 'not-a-login'
-     FROM generate_series(1, $1::int) AS g RETURNING id, email`,
-    [count],
-  );
   const holds = [];
-  process.stdout.write(`\nholding ${count} seats for the purchase benchmark `);
-  for (let i = 0; i < count; i += 200) {
-    const slice = buyers.slice(i, i + 200).map(async (buyer, j) => {
-      const token = jwt.sign(
-        { sub: buyer.id, email: buyer.email, role: 'USER', typ: 'access' },
-        env.JWT_ACCESS_SECRET,
-        {
-          algorithm: 'HS256',
-          expiresIn: 600,
-        },
-      );
-      const hold = await request(
-        'POST',
-        '/api/v1/reservations',
-        { performanceId: performance.id, seatIds: [seatIds[i + j]] },
-        token,
-      );
-      return { token, holdId: hold.id };
+  process.stdout.write(`\nholding ${plan.length} seats for the purchase benchmark `);
+  for (let i = 0; i < plan.length; i += 200) {
+    await freshTokens(buyers);
+    const slice = plan.slice(i, i + 200).map(async ({ performanceId, seatId, buyer }) => {
+      const hold = await request('POST', '/api/v1/reservations', { performanceId, seatIds: [seatId] }, buyer.token);
+      return { buyer, holdId: hold.id };
     });
     holds.push(...(await Promise.all(slice)));
     process.stdout.write('.');
   }
+  await freshTokens(buyers);
   let next = 0;
-  const bought = await measure(`buy ${count} holds (POST /purchases)`, {
-    amount: count,
+  const bought = await measure(`buy ${holds.length} holds (POST /purchases)`, {
+    amount: holds.length,
     requests: [
       {
         method: 'POST',
@@ -438,7 +441,7 @@ async function benchPurchases(adminToken, trivial) {
           return {
             ...req,
             path: '/api/v1/purchases',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${hold.token}` },
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${hold.buyer.token}` },
             body: JSON.stringify({ reservationId: hold.holdId }),
           };
         },
@@ -462,7 +465,9 @@ async function benchPurchases(adminToken, trivial) {
   try {
     while (Date.now() - flushStarted < 300_000) {
       persisted = (
-        await db.query('SELECT count(*)::int AS n FROM purchases WHERE performance_id = $1', [performance.id])
+        await db.query('SELECT count(*)::int AS n FROM purchases WHERE performance_id = ANY($1::int[])', [
+          performanceIds,
+        ])
       ).rows[0].n;
       // Timed from the first written row, so the process start-up is not counted.
       if (persisted > 0 && firstRowAt === 0) firstRowAt = Date.now();
@@ -573,13 +578,94 @@ function shuffle(list) {
   }
 }
 
-/** A buyer's access token, signed as the API signs them (holds never look the user up). */
-function buyerToken() {
-  const id = randomUUID();
-  return jwt.sign({ sub: id, email: `${id}@bench.local`, role: 'USER', typ: 'access' }, env.JWT_ACCESS_SECRET, {
-    algorithm: 'HS256',
-    expiresIn: 600,
-  });
+/**
+ * Signs up and logs in `count` buyers through the public API, 32 at a time (each costs the api
+ * two argon2 hashes, outside every measured window). Each buyer: `{ email, token, refreshToken, at }`.
+ */
+async function signUpBuyers(count) {
+  const started = Date.now();
+  const buyers = [];
+  process.stdout.write(`\nsigning up and logging in ${count} buyers `);
+  for (let i = 0; i < count; i += 32) {
+    const slice = Array.from({ length: Math.min(32, count - i) }, async (_, j) => {
+      const email = `bench-buyer-${i + j}@bench.local`;
+      await request('POST', '/api/v1/auth/signup', { email, password: BUYER_PASSWORD, name: `Bench buyer ${i + j}` });
+      const session = await request('POST', '/api/v1/auth/login', { email, password: BUYER_PASSWORD });
+      return { email, token: session.accessToken, refreshToken: session.refreshToken, at: Date.now() };
+    });
+    buyers.push(...(await Promise.all(slice)));
+    process.stdout.write('.');
+  }
+  console.log(` ${Date.now() - started} ms`);
+  return buyers;
+}
+
+/** Refreshes (POST /auth/refresh) the tokens of the buyers whose access token is older than TOKEN_REFRESH_AFTER_MS. */
+async function freshTokens(buyers) {
+  const stale = buyers.filter((buyer) => Date.now() - buyer.at > TOKEN_REFRESH_AFTER_MS);
+  for (let i = 0; i < stale.length; i += 32) {
+    await Promise.all(
+      stale.slice(i, i + 32).map(async (buyer) => {
+        const session = await request('POST', '/api/v1/auth/refresh', { refreshToken: buyer.refreshToken });
+        Object.assign(buyer, { token: session.accessToken, refreshToken: session.refreshToken, at: Date.now() });
+      }),
+    );
+  }
+}
+
+/** The admin's access token, logged in again through the API once older than TOKEN_REFRESH_AFTER_MS. */
+async function adminToken() {
+  if (Date.now() - admin.at > TOKEN_REFRESH_AFTER_MS) {
+    const session = await request('POST', '/api/v1/auth/login', {
+      email: env.ADMIN_EMAIL,
+      password: env.ADMIN_PASSWORD,
+    });
+    Object.assign(admin, { token: session.accessToken, at: Date.now() });
+  }
+  return admin.token;
+}
+
+/** Creates `count` performances of one event with `sections`, 8 at a time; their ids. */
+async function createPerformances(title, count, sections) {
+  const event = await request('POST', '/api/v1/events', { title, venue: 'Bench' }, await adminToken());
+  const ids = [];
+  for (let i = 0; i < count; i += 8) {
+    const slice = Array.from({ length: Math.min(8, count - i) }, async () => {
+      const performance = await request(
+        'POST',
+        `/api/v1/events/${event.id}/performances`,
+        { startsAt: new Date(Date.now() + 86_400_000).toISOString(), sections },
+        await adminToken(),
+      );
+      return performance.id;
+    });
+    ids.push(...(await Promise.all(slice)));
+  }
+  return ids;
+}
+
+/**
+ * `count` holds of one seat each, as `{ performanceId, seatId, buyer }`, in the order to send
+ * them: buyers may hold HOLD_LIMIT live seats of a performance, so the seats are spread over
+ * performances of `buyers.length × HOLD_LIMIT` seats, each buyer getting HOLD_LIMIT random seats
+ * of each; no seat appears twice.
+ */
+async function holdPlan(title, count, buyers) {
+  const perPerformance = buyers.length * HOLD_LIMIT;
+  const performanceIds = await createPerformances(title, Math.ceil(count / perPerformance), [
+    { name: 'Hall', grade: 'R', price: 50000, rows: buyers.length, seatsPerRow: HOLD_LIMIT },
+  ]);
+  const plan = [];
+  for (let i = 0; i < performanceIds.length; i += 8) {
+    const group = performanceIds.slice(i, i + 8);
+    const seatIdsOf = await Promise.all(group.map((performanceId) => allSeatIds(performanceId)));
+    group.forEach((performanceId, g) => {
+      const seatIds = seatIdsOf[g];
+      shuffle(seatIds);
+      seatIds.forEach((seatId, k) => plan.push({ performanceId, seatId, buyer: buyers[k % buyers.length] }));
+    });
+  }
+  return plan.slice(0, count);
 }
 
 async function naiveHolds(seatCount) {

@@ -20,6 +20,25 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 type SendDone = (error: null, payload: unknown) => void;
 
+/** Ids made by this process: a random UUID's first 24 characters, then a 12-hex-digit count. */
+const requestIds = { prefix: '', next: 0 };
+const REQUEST_IDS_PER_PREFIX = 2 ** 48;
+
+/**
+ * The id of a request that brought none: UUID-shaped (36 characters, version-4 layout), unique
+ * across processes by its random prefix (~70 random bits, drawn again every 2^48 ids) and within
+ * one by its count. `randomUUID()` per request was ~2 % of the liveness route's CPU; ids
+ * correlate log lines and are no secret.
+ */
+function newRequestId(): string {
+  if (requestIds.next % REQUEST_IDS_PER_PREFIX === 0) {
+    requestIds.prefix = randomUUID().slice(0, 24);
+    requestIds.next = 0;
+  }
+  const count = (requestIds.next++).toString(16);
+  return requestIds.prefix + '000000000000'.slice(count.length) + count;
+}
+
 /** Builds the API application exactly as `main.ts` runs it; tests use it too. */
 export async function createApiApp(
   module: { forRoot(overrides?: EnvSource): unknown },
@@ -33,7 +52,7 @@ export async function createApiApp(
     // Take the caller's request id when it is a sane token; otherwise make one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
     // Fastify's own errors answer with the uniform body too.
     frameworkErrors: answerFrameworkError,

@@ -231,6 +231,11 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
       headers: { 'x-request-id': 'bad id\nwith newline' },
     });
     expect(hostile.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // Made ids are UUID-shaped and never repeat.
+    const made2 = await Promise.all(Array.from({ length: 50 }, () => inject({ method: 'GET', url: '/health/live' })));
+    const ids = [made, hostile, ...made2].map((res) => res.headers['x-request-id']);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
     const access = await waitFor(() =>
       readLogLines(api.env.LOG_DIR).find(

@@ -39,6 +39,28 @@ describe('TokenService', () => {
     await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
+  it('checks the time window of a token it verified before on every later call, and only that token', async () => {
+    const claims = { sub: USER.id, email: USER.email, role: Role.User, typ: 'access' };
+    const nowSeconds = Math.floor(clock.current.getTime() / 1000);
+    const token = new JwtService().sign(
+      { ...claims, iat: nowSeconds, nbf: nowSeconds + 5, exp: nowSeconds + 60 },
+      { secret: env.JWT_ACCESS_SECRET },
+    );
+    await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
+    clock.current = later(5);
+    expect(await tokens.verifyAccess(token)).toEqual(USER);
+    // Known now: still refused before its nbf and from its exp on.
+    clock.current = later(-1);
+    await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
+    clock.current = later(56);
+    await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
+    clock.current = later(-1);
+    expect(await tokens.verifyAccess(token)).toEqual(USER);
+    // A token that differs from a known one in one character is checked in full.
+    const last = token.at(-1) === 'A' ? 'B' : 'A';
+    await expect(tokens.verifyAccess(`${token.slice(0, -1)}${last}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
   it('verifies refresh tokens until they are 30 days old, with a fresh id each time', async () => {
     const first = await tokens.signRefresh(USER.id, FAMILY);
     const second = await tokens.signRefresh(USER.id, FAMILY);

@@ -32,6 +32,16 @@ export interface RefreshClaims {
   typ: 'refresh';
 }
 
+/** Verified access tokens kept per process; beyond this many, the oldest go first. */
+const VERIFIED_ACCESS_TOKENS = 20_000;
+
+interface VerifiedAccess {
+  user: Readonly<AuthenticatedUser>;
+  /** Epoch seconds: the token is valid while `notBefore <= now < expires`. */
+  notBefore: number;
+  expires: number;
+}
+
 export interface IssuedRefreshToken {
   token: string;
   id: string;
@@ -49,6 +59,13 @@ export class TokenService {
    */
   private readonly accessKey: KeyObject;
   private readonly refreshKey: KeyObject;
+  /**
+   * Access tokens already verified, by their exact text: a buyer sends the same token with every
+   * request for ten minutes, and the answer for a given text only changes with the time, which is
+   * checked on every hit (`nbf`, `exp`). Only tokens that passed every check are kept; a Map in
+   * insertion order, the oldest dropped past VERIFIED_ACCESS_TOKENS (~10 MB at most).
+   */
+  private readonly verifiedAccess = new Map<string, VerifiedAccess>();
 
   constructor(
     private readonly jwt: JwtService,
@@ -67,13 +84,34 @@ export class TokenService {
     );
   }
 
-  /** Verifies an access token without touching the database; `InvalidTokenError` (401) when it fails. */
+  /**
+   * Verifies an access token without touching the database (a token verified before is looked up,
+   * its time window checked again); `InvalidTokenError` (401) when it fails.
+   */
   async verifyAccess(token: string): Promise<AuthenticatedUser> {
-    const claims = this.verify<AccessClaims>(token, this.accessKey);
+    return this.verifyAccessNow(token);
+  }
+
+  /**
+   * {@link verifyAccess} without a promise, for the global guard: Nest awaits nothing for a guard
+   * that answers synchronously (each promise of a request also pays AsyncLocalStorage's hook).
+   * Throws `InvalidTokenError` (401) when the token fails.
+   */
+  verifyAccessNow(token: string): AuthenticatedUser {
+    const now = this.nowSeconds();
+    const known = this.verifiedAccess.get(token);
+    if (known !== undefined && known.notBefore <= now && now < known.expires) return known.user;
+    const claims = this.verify<AccessClaims & { exp: number; nbf?: number }>(token, this.accessKey, now);
     const wellFormed =
       claims.typ === 'access' && isUuid(claims.sub) && typeof claims.email === 'string' && ROLES.has(claims.role);
     if (!wellFormed) throw new InvalidTokenError();
-    return { id: claims.sub, email: claims.email, role: claims.role };
+    const user = Object.freeze({ id: claims.sub, email: claims.email, role: claims.role });
+    if (this.verifiedAccess.size >= VERIFIED_ACCESS_TOKENS) {
+      this.verifiedAccess.delete(this.verifiedAccess.keys().next().value!);
+    }
+    const notBefore = typeof claims.nbf === 'number' ? claims.nbf : -Infinity;
+    this.verifiedAccess.set(token, { user, notBefore, expires: claims.exp });
+    return user;
   }
 
   async signRefresh(userId: string, familyId: string): Promise<IssuedRefreshToken> {
@@ -100,8 +138,8 @@ export class TokenService {
    * token without a numeric `exp` and `iat` (one we did not make, signed with a leaked key) is
    * refused too, since jsonwebtoken would accept it forever.
    */
-  private verify<T extends object>(token: string, key: KeyObject): T {
-    const claims = verifyHs256(token, key, this.nowSeconds());
+  private verify<T extends object>(token: string, key: KeyObject, nowSeconds = this.nowSeconds()): T {
+    const claims = verifyHs256(token, key, nowSeconds);
     if (!claims || !Number.isSafeInteger(claims.exp) || !Number.isSafeInteger(claims.iat))
       throw new InvalidTokenError();
     return claims as T;

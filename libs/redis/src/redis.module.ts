@@ -1,12 +1,14 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { Env, redisClusterNodes } from '@app/config';
+import { coalesceWrites } from './coalesced-writes';
 
 /**
  * The process's Redis client, with the deployment's key prefix: a plain ioredis client on
  * REDIS_URL, or, when REDIS_CLUSTER_NODES is set, an ioredis `Cluster` typed as `Redis`. Both
  * share the command API (commands, `defineCommand` scripts, single-slot pipelines); what differs
- * per node (SCAN, commands across slots) goes through `./cluster.ts`.
+ * per node (SCAN, commands across slots) goes through `./cluster.ts`. The commands of one
+ * event-loop turn leave together (`./coalesced-writes.ts`).
  */
 export function createRedis(
   env: Pick<Env, 'REDIS_URL' | 'REDIS_KEY_PREFIX'> & { REDIS_CLUSTER_NODES?: string },
@@ -41,6 +43,7 @@ export function createRedis(
     lastError = error.message;
   });
   redis.on('ready', () => (lastError = ''));
+  coalesceWrites(redis);
   return redis;
 }
 
