@@ -11,7 +11,7 @@ const LAYERS = {
   core: [],
   config: [],
   logging: [],
-  redis: ['config'],
+  redis: ['config', 'core'],
   database: ['config', 'core'],
   messaging: ['config', 'core', 'database'],
   auth: ['config', 'core', 'database', 'redis'],

@@ -43,3 +43,21 @@ export class ConflictError extends DomainError {
     super('conflict', 'Conflict', message, details);
   }
 }
+
+/**
+ * A store the request needs (Redis, for the live sale) cannot answer now: unreachable,
+ * restarting, failing over, refusing writes, too slow to reply. The request itself is fine and
+ * may be retried, so the edge answers 503 with `Retry-After` (`retryAfterSeconds`: 1 s) and the
+ * message below, never the cause; `cause` keeps the store's own error for the logs. (Only a
+ * connection lost while a reply was due can leave the change made; the retry then finds it, as
+ * a purchase's Idempotency-Key does.)
+ */
+export class StoreUnavailableError extends DomainError {
+  constructor(
+    /** Which store failed, for the logs (say "redis"). */
+    readonly store: string,
+    readonly cause: unknown,
+  ) {
+    super('unavailable', 'ServiceUnavailable', 'the service is temporarily unavailable; retry shortly', undefined, 1);
+  }
+}

@@ -1,4 +1,4 @@
-export { ConflictError, DomainError, InvalidInputError, NotFoundError } from './domain-error';
+export { ConflictError, DomainError, InvalidInputError, NotFoundError, StoreUnavailableError } from './domain-error';
 export type { DomainErrorKind } from './domain-error';
 export { Clock, SystemClock } from './clock';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';

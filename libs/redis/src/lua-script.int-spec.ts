@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '@app/core';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv } from '@app/testing';
 import { primaries } from './cluster';
 import { callScript, defineScripts, LuaScript } from './lua-script';
@@ -71,6 +72,24 @@ describe('Lua scripts on the real Redis', () => {
     });
     defineScripts(redis, [{ name: 'quad', file: join(dir, 'deep/quad.lua') }]);
     expect(await callScript(redis, 'quad', [], [3])).toEqual([12, 6]);
+  });
+
+  it("keeps a script's own error and WRONGTYPE as Redis raised them: a bug, not an outage", async () => {
+    const dir = scriptFolder({
+      'fail.lua': "-- KEYS[1]: any. Fails on purpose.\n--- @keys 1\nreturn redis.error_reply('ERR broken on purpose')\n",
+    });
+    defineScripts(redis, [{ name: 'failOnPurpose', file: join(dir, 'fail.lua') }]);
+    const scriptError = await callScript(redis, 'failOnPurpose', ['{t}:f'], []).catch((e: unknown) => e);
+    expect(scriptError).not.toBeInstanceOf(StoreUnavailableError);
+    expect(scriptError).toMatchObject({ name: 'ReplyError', message: 'ERR broken on purpose' });
+
+    await redis.set('{t}:string', 'x');
+    const wrongType = await redis.hget('{t}:string', 'f').catch((e: unknown) => e);
+    expect(wrongType).not.toBeInstanceOf(StoreUnavailableError);
+    expect((wrongType as Error).message).toMatch(/^WRONGTYPE/);
+    const [[inPipeline]] = (await redis.pipeline().hget('{t}:string', 'f').exec()) ?? [[null]];
+    expect(inPipeline).not.toBeInstanceOf(StoreUnavailableError);
+    expect((inPipeline as Error).message).toMatch(/^WRONGTYPE/);
   });
 
   it('refuses to call a script that was never registered', () => {

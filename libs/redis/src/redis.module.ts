@@ -2,13 +2,16 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import Redis, { Cluster } from 'ioredis';
 import { Env, redisClusterNodes } from '@app/config';
 import { coalesceWrites } from './coalesced-writes';
+import { raiseStoreUnavailable } from './unavailable';
 
 /**
  * The process's Redis client, with the deployment's key prefix: a plain ioredis client on
  * REDIS_URL, or, when REDIS_CLUSTER_NODES is set, an ioredis `Cluster` typed as `Redis`. Both
  * share the command API (commands, `defineCommand` scripts, single-slot pipelines); what differs
  * per node (SCAN, commands across slots) goes through `./cluster.ts`. The commands of one
- * event-loop turn leave together (`./coalesced-writes.ts`).
+ * event-loop turn leave together (`./coalesced-writes.ts`). A command that fails because Redis
+ * cannot answer now rejects with `StoreUnavailableError` of `@app/core` (`./unavailable.ts`); the
+ * node clients of a Cluster (`primaries`) keep ioredis' errors.
  */
 export function createRedis(
   env: Pick<Env, 'REDIS_URL' | 'REDIS_KEY_PREFIX'> & { REDIS_CLUSTER_NODES?: string },
@@ -44,6 +47,7 @@ export function createRedis(
   });
   redis.on('ready', () => (lastError = ''));
   coalesceWrites(redis);
+  raiseStoreUnavailable(redis);
   return redis;
 }
 

@@ -30,24 +30,11 @@ interface Mapped {
 const POOL_TIMEOUTS = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
 
 /**
- * What ioredis raises while Redis is unreachable (a restart), or what a primary answers while it
- * refuses writes for lack of replicas (`min-replicas-to-write`): the request is fine and may be
- * retried in a moment, so a 503, not a 500 that looks like a bug.
- */
-function isRedisUnavailable(exception: unknown): boolean {
-  if (!(exception instanceof Error)) return false;
-  return (
-    exception.name === 'MaxRetriesPerRequestError' ||
-    exception.message === 'Connection is closed.' ||
-    exception.message.startsWith("Stream isn't writeable") ||
-    exception.message.startsWith('NOREPLICAS')
-  );
-}
-
-/**
  * Gives every error the uniform body; logs 5xx causes with the request id, never shows them.
  * Knows no database codes: repositories raise what a client can cause (a duplicate, a vanished
- * parent row) as domain errors, and any other database error is a 500.
+ * parent row) as domain errors, and any other database error is a 500. Knows no Redis errors
+ * either: libs/redis raises an outage as `StoreUnavailableError` (`unavailable`: 503 with its
+ * Retry-After), and any other Redis error is a 500.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -93,9 +80,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
           : ((response as { message?: string | string[] }).message ?? exception.message);
       return { status, message };
     }
-    if (isRedisUnavailable(exception)) {
-      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };
-    }
     if (exception instanceof Error && POOL_TIMEOUTS.includes(exception.message)) {
       return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };
     }
@@ -124,6 +108,9 @@ function publicFastifyMessage(error: { code?: string; message: string }): string
   }
 }
 
+/** For the log: the error, and what caused it (a store's own error behind a domain error). */
 function describe(exception: unknown): string {
-  return exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception);
+  if (!(exception instanceof Error)) return String(exception);
+  const cause = exception.cause instanceof Error ? ` (cause: ${exception.cause.name}: ${exception.cause.message})` : '';
+  return `${exception.name}: ${exception.message}${cause}`;
 }

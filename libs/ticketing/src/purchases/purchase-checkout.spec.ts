@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
+import { ReplyError } from 'ioredis';
+import { asStoreUnavailable } from '@app/redis';
 import {
   HoldExpiredError,
   HoldPurchasedError,
@@ -151,7 +153,8 @@ describe('PurchaseCheckout', () => {
 
   it('refuses with PurchaseNotReplicatedError when the primary refuses writes (NOREPLICAS)', async () => {
     const { service, store, gateway } = checkout();
-    store.sell.mockRejectedValueOnce(new Error('NOREPLICAS Not enough good replicas to write.'));
+    // As the client raises it (libs/redis/src/unavailable.ts): a Redis outage, caused by the refusal.
+    store.sell.mockRejectedValueOnce(asStoreUnavailable(new ReplyError('NOREPLICAS Not enough good replicas to write.')));
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
       PurchaseNotReplicatedError,
     );

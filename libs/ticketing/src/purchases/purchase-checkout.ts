@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { NewPaymentAttempt, PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
+import { refusedForLackOfReplicas } from '@app/redis';
 import {
   DomainError,
   HoldExpiredError,
@@ -76,10 +77,10 @@ export class PurchaseCheckout {
     // bound and filter by createdAt, and skip a member whose purchase does not exist.
     const [result] = await this.store
       .sell(performanceId, { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS }, now)
-      .catch((error: Error) => {
+      .catch((error: unknown) => {
         // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
         // stays CHARGED and `batch` refunds it (P9) unless a retry with the key sells it.
-        if (error.message.startsWith('NOREPLICAS')) throw new PurchaseNotReplicatedError();
+        if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
         throw error;
       });
     if (result.outcome !== 'OK') {
