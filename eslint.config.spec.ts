@@ -33,7 +33,11 @@ const WRONG: [string, string, RegExp][] = [
   ['libs/core/src/x.ts', "import { Env } from '@app/config';", /libs\/core imports no other library/],
   ['libs/core/src/x.ts', "import { DataSource } from 'typeorm';", /may not import this package/],
   ['libs/database/src/x.ts', "export { HoldService } from '@app/ticketing';", /libs\/database may import only/],
-  ['libs/redis/src/x.ts', "import { PurchaseRepository } from '@app/database';", /libs\/redis may import only @app\/config, @app\/core /],
+  [
+    'libs/redis/src/x.ts',
+    "import { PurchaseRepository } from '@app/database';",
+    /libs\/redis may import only @app\/config, @app\/core /,
+  ],
   ['libs/core/src/x.ts', "import { asStoreUnavailable } from '@app/redis';", /libs\/core imports no other library/],
   ['apps/mailer/src/x.ts', "import { BatchModule } from '../../batch/src/batch.module';", /may not import another app/],
   ['apps/api/src/x.ts', "import { createTestEnv } from '@app/testing';", /Only tests use @app\/testing/],

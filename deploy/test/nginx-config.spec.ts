@@ -104,6 +104,14 @@ describe('the Nginx template', () => {
       expect(directives).toContain(directive);
     }
     expect(directives.join('\n')).not.toContain('non_idempotent');
+    // The api's 503 (Redis down) with its Retry-After reaches the client: no status is retried on
+    // another replica (no http_503), and no header of the answer is hidden but the request id.
+    expect(directives.filter((line) => line.startsWith('proxy_next_upstream '))).toEqual([
+      'proxy_next_upstream error timeout;',
+    ]);
+    expect(directives.filter((line) => line.startsWith('proxy_hide_header'))).toEqual([
+      'proxy_hide_header X-Request-Id;',
+    ]);
     expect(directives.join('\n')).not.toContain('proxy_intercept_errors');
     expect(template).toMatch(/location = \/metrics \{\s+return 404;/);
     expect(template).toMatch(/location = \/api\/v1\/auth\/login \{\s+limit_req /);

@@ -14,7 +14,8 @@ interface Seen {
 
 /**
  * A stand-in replica: answers 200 with what it saw; drops the connection when told to fail;
- * answers 503 when unavailable (as the api's /health/ready does while PostgreSQL is down); holds
+ * answers 503 with `Retry-After: 1` when unavailable (as the api does while Redis is down, or
+ * /health/ready while PostgreSQL is); holds
  * POSTs without answering while slow, until `answerHeld()` or the client gives up.
  */
 class FakeReplica {
@@ -37,6 +38,7 @@ class FakeReplica {
         return;
       }
       response.statusCode = this.unavailable ? 503 : 200;
+      if (this.unavailable) response.setHeader('retry-after', '1');
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify({ port: this.port }));
     });
@@ -289,13 +291,27 @@ describe('Nginx in front of slow replicas: no cascade', () => {
     expect(newErrors()).not.toMatch(/temporarily disabled|no live upstreams/);
   });
 
-  it("passes the api's own 503s through without resting a replica for them", async () => {
+  it("passes the api's own 503s through with Retry-After, never resends them, and rests no replica for them", async () => {
     for (const replica of replicas) replica.unavailable = true;
     for (let i = 0; i < 8; i++) {
       const response = await fetch(`${nginx.url}/health/ready`);
       expect(await response.text()).toContain('port');
       expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('1');
     }
+    // A POST answered 503 (Redis down behind the api) reaches the client as it is, with its
+    // Retry-After, and is not sent to the other replica: the client decides to retry.
+    const postsBefore = replicas.map((replica) => replica.seen.filter((seen) => seen.method === 'POST').length);
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(`${nginx.url}/api/v1/reservations`, { method: 'POST', body: '{}' });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(await response.json()).toEqual({ port: expect.any(Number) });
+    }
+    const postsSeen = replicas.map(
+      (replica, index) => replica.seen.filter((seen) => seen.method === 'POST').length - postsBefore[index],
+    );
+    expect(postsSeen[0] + postsSeen[1]).toBe(4);
     for (const replica of replicas) replica.unavailable = false;
     const after = await gets(6);
     expect(after.statuses).toEqual(Array(6).fill(200));

@@ -61,3 +61,12 @@ export class StoreUnavailableError extends DomainError {
     super('unavailable', 'ServiceUnavailable', 'the service is temporarily unavailable; retry shortly', undefined, 1);
   }
 }
+
+/**
+ * For logs, never for clients: `error`'s message, followed by its cause's when it has one (the
+ * store's own error behind a `StoreUnavailableError`, say "Connection is closed.").
+ */
+export function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
+}

@@ -1,4 +1,11 @@
-export { ConflictError, DomainError, InvalidInputError, NotFoundError, StoreUnavailableError } from './domain-error';
+export {
+  ConflictError,
+  describeFailure,
+  DomainError,
+  InvalidInputError,
+  NotFoundError,
+  StoreUnavailableError,
+} from './domain-error';
 export type { DomainErrorKind } from './domain-error';
 export { Clock, SystemClock } from './clock';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';

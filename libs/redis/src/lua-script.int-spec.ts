@@ -76,7 +76,8 @@ describe('Lua scripts on the real Redis', () => {
 
   it("keeps a script's own error and WRONGTYPE as Redis raised them: a bug, not an outage", async () => {
     const dir = scriptFolder({
-      'fail.lua': "-- KEYS[1]: any. Fails on purpose.\n--- @keys 1\nreturn redis.error_reply('ERR broken on purpose')\n",
+      'fail.lua':
+        "-- KEYS[1]: any. Fails on purpose.\n--- @keys 1\nreturn redis.error_reply('ERR broken on purpose')\n",
     });
     defineScripts(redis, [{ name: 'failOnPurpose', file: join(dir, 'fail.lua') }]);
     const scriptError = await callScript(redis, 'failOnPurpose', ['{t}:f'], []).catch((e: unknown) => e);

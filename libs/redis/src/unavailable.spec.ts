@@ -1,4 +1,4 @@
-import Redis, { ReplyError } from 'ioredis';
+import Redis, { RedisOptions, ReplyError } from 'ioredis';
 import ClusterAllFailedError from 'ioredis/built/errors/ClusterAllFailedError';
 import MaxRetriesPerRequestError from 'ioredis/built/errors/MaxRetriesPerRequestError';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,7 +94,7 @@ describe('raiseStoreUnavailable on a client whose Redis is down (nothing listens
   });
 
   /** A client as ioredis raises its real errors; `options` pick the failure. */
-  async function downClient(options: ConstructorParameters<typeof Redis>[2]): Promise<Redis> {
+  async function downClient(options: RedisOptions): Promise<Redis> {
     const client = new Redis(await freePort(), '127.0.0.1', {
       retryStrategy: () => 10,
       lazyConnect: true,

@@ -9,7 +9,15 @@ import { StoreUnavailableError } from '@app/core';
  * `min-replicas-to-write`), a server blocked by a long script (`BUSY`; not `BUSYGROUP`, which is
  * a stream group that exists).
  */
-const TRANSIENT_REPLIES = new Set(['CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN', 'LOADING', 'READONLY', 'NOREPLICAS', 'BUSY']);
+const TRANSIENT_REPLIES = new Set([
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'MASTERDOWN',
+  'LOADING',
+  'READONLY',
+  'NOREPLICAS',
+  'BUSY',
+]);
 
 /** ioredis' own errors for a connection that is down, by exact message or its start. */
 const CLIENT_MESSAGES = ['Connection is closed.', 'Command timed out', 'Node is disconnected'];

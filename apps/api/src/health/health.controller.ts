@@ -7,6 +7,7 @@ import {
   HealthCheckResult,
 } from '@nestjs/terminus';
 import Redis from 'ioredis';
+import { StoreUnavailableError } from '@app/core';
 import { AmqpConnection } from '@app/messaging';
 import { probeScripts } from '@app/redis';
 import { Public } from '@app/auth';
@@ -91,7 +92,9 @@ export class HealthController {
       await Promise.race([probeScripts(this.redis), timeout]);
       return check.up();
     } catch (error) {
-      return check.down({ message: error instanceof Error ? error.message : 'unreachable' });
+      // For the operator: what Redis or ioredis said, behind the domain's StoreUnavailableError.
+      const cause = error instanceof StoreUnavailableError ? error.cause : error;
+      return check.down({ message: cause instanceof Error ? cause.message : 'unreachable' });
     }
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { HoldSweeper } from '@app/ticketing';
 
 /**
@@ -28,7 +28,7 @@ export class HoldSweepLoop extends PollingLoop {
       this.failures.succeeded();
       return ended > 0;
     } catch (error) {
-      this.failures.failed(error instanceof Error ? error.message : String(error));
+      this.failures.failed(describeFailure(error));
       return false;
     }
   }

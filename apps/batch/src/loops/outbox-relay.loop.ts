@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { AmqpConnection, OutboxRelay } from '@app/messaging';
 
 /**
@@ -49,7 +49,7 @@ export class OutboxRelayLoop extends PollingLoop {
       this.problems.succeeded(() => this.logger.log('outbox relay: publishing again'));
       return result.published === this.batchSize;
     } catch (error) {
-      this.problems.failed(`pass failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.problems.failed(`pass failed: ${describeFailure(error)}`);
       return false;
     }
   }

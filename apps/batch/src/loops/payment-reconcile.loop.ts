@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { PaymentReconciler } from '@app/ticketing';
 
 /**
@@ -29,7 +29,7 @@ export class PaymentReconcileLoop extends PollingLoop {
       this.failures.succeeded();
       return outcome !== null;
     } catch (error) {
-      this.failures.failed(error instanceof Error ? error.message : String(error));
+      this.failures.failed(describeFailure(error));
       return false;
     }
   }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { FlushOptions, PurchaseFlusher } from '@app/ticketing';
 
 /**
@@ -46,7 +46,7 @@ export class PurchaseFlushLoop extends PollingLoop {
       return written > 0;
     } catch (error) {
       this.failedPasses.inc();
-      this.failures.failed(error instanceof Error ? error.message : String(error));
+      this.failures.failed(describeFailure(error));
       return false;
     }
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
-import { PollingLoop, RepeatedFailureLog } from '@app/core';
+import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { AdmissionStep, WaitingRoomStore } from '@app/ticketing';
 import { AdmissionSummary } from './admission-summary';
 
@@ -63,7 +63,7 @@ export class WaitingRoomAdmitLoop extends PollingLoop {
       this.failures.succeeded();
       return more;
     } catch (error) {
-      this.failures.failed(error instanceof Error ? error.message : String(error));
+      this.failures.failed(describeFailure(error));
       return false;
     }
   }

@@ -154,7 +154,9 @@ describe('PurchaseCheckout', () => {
   it('refuses with PurchaseNotReplicatedError when the primary refuses writes (NOREPLICAS)', async () => {
     const { service, store, gateway } = checkout();
     // As the client raises it (libs/redis/src/unavailable.ts): a Redis outage, caused by the refusal.
-    store.sell.mockRejectedValueOnce(asStoreUnavailable(new ReplyError('NOREPLICAS Not enough good replicas to write.')));
+    store.sell.mockRejectedValueOnce(
+      asStoreUnavailable(new ReplyError('NOREPLICAS Not enough good replicas to write.')),
+    );
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
       PurchaseNotReplicatedError,
     );
