@@ -107,7 +107,9 @@ type Patched = {
  * first; only the final error is classified. Commands of a pipeline are left alone (a Cluster
  * pipeline retries on their raw errors too); the pipeline's result is classified, each `[error,
  * reply]` pair and its rejection alike. The promises handed out stay those of ioredis, so nothing
- * ever rejects unobserved.
+ * ever rejects unobserved. (One path is left as ioredis raises it: a transaction, `multi()`, on a
+ * Cluster client that never got its slot map rejects with ioredis' error from its own promise;
+ * wrapping that promise would leave ioredis' internal retries of `exec` unobserved.)
  */
 export function raiseStoreUnavailable(client: Redis): void {
   const target = client as unknown as Patched;
