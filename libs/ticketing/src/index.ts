@@ -96,7 +96,15 @@ export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { EmailTicket, RenderedEmail } from './notifications/purchase-email.template';
 export { renderTicketQr } from './notifications/ticket-qr';
-export { parseDateTime, toDateTime } from './date-time';
+export {
+  canonicalTimeZone,
+  formatLocalDateTime,
+  MAX_TIME_ZONE_LENGTH,
+  offsetMinutesAt,
+  parseDateTime,
+  toDateTime,
+  toTimeZone,
+} from './date-time';
 export { isUuid } from './input';
 export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';
 export { TicketsModule } from './tickets/tickets.module';

@@ -23,6 +23,9 @@ const performance: Performance = {
   status: 'ON_SALE',
   totalSeats: 6,
   currency: 'KRW',
+  eventTitle: 'Concert',
+  venue: 'Hall',
+  timeZone: 'UTC',
 };
 const seats: SeatListing[] = Array.from({ length: 6 }, (_, i) => ({
   id: 100 + i,
