@@ -47,6 +47,8 @@ export { SECTION_PRICE_ACTION } from './catalog/section-rules';
 export { MAX_PRICE } from './catalog/seat-filter';
 export type { SeatFilter } from './catalog/seat-filter';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
+export { BookingDescriber } from './catalog/booking-details';
+export type { Booking, BookingDetails, Described } from './catalog/booking-details';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {
   CatalogEvent,

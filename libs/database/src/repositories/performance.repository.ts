@@ -219,6 +219,14 @@ export class PerformanceRepository {
     );
   }
 
+  /** Every seat of the performance with what a buyer reads of it, in position order (none when unknown). */
+  seatsOf(performanceId: number): Promise<SeatRow[]> {
+    return this.dataSource.query(
+      `SELECT id, position, section, "row", "number", grade, price FROM seats WHERE performance_id = $1 ORDER BY position`,
+      [performanceId],
+    );
+  }
+
   /**
    * Every seat with its map place and marks, in layout order (sections in their order, each row
    * by row, seats by number), and the performance's focal point; null when the performance is
