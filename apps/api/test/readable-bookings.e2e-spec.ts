@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import {
+  ApiHarness,
+  AppProcess,
+  createSession,
+  createTestEnv,
+  destroyTestEnv,
+  freePort,
+  startApi,
+  TestSession,
+} from '@app/testing';
 import { PurchaseFlusher } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
@@ -204,7 +213,7 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
     );
   });
 
-  it('purchases show the same in POST, GET /purchases, GET /purchases/:id, cancel, and the admin views', async () => {
+  it('purchases show the same in POST, GET /purchases, GET /purchases/:id and the admin views (list, read, refund)', async () => {
     const event = await newEvent();
     const { performance, seats } = await newPerformance(event.id, SUMMER.startsAt);
     const buyer = await createSession(api.app);
@@ -250,5 +259,51 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
     const refunded = await call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin });
     expect(refunded.statusCode).toBe(200);
     expect(refunded.json()).toMatchObject({ ...readable, status: 'CANCELED', keptSeatIds: [] });
+  });
+});
+
+describe('the OpenAPI document of readable holds and purchases', () => {
+  // The built api: properties and descriptions come from the Swagger CLI plugin of the Nest build.
+  it('shows the time zone on events and performances, and the readable fields on holds and purchases', async () => {
+    const env = await createTestEnv({ PORT: String(await freePort()) });
+    const api = new AppProcess('api', env);
+    try {
+      await api.waitForLine('api listening');
+      type Schema = {
+        properties: Record<string, { type?: string; description?: string; items?: { $ref?: string } }>;
+        required?: string[];
+        allOf?: { $ref?: string }[];
+      };
+      const doc = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as {
+        components: { schemas: Record<string, Schema> };
+      };
+      const schemas = doc.components.schemas;
+      expect(schemas.EventCreateDto.properties.timeZone.description).toMatch(/IANA/);
+      expect(schemas.EventCreateDto.required).not.toContain('timeZone');
+      expect(schemas.EventUpdateDto.properties.timeZone).toBeDefined();
+      expect(schemas.EventResponseDto.required).toContain('timeZone');
+      expect(schemas.PerformanceResponseDto.required).toEqual(expect.arrayContaining(['startsAtLocal', 'timeZone']));
+      expect(schemas.EventDetailDto.properties.firstStartsAtLocal).toBeDefined();
+      for (const schema of ['ReservationResponseDto', 'PurchaseResponseDto', 'AdminPurchaseResponseDto']) {
+        const properties = schemas[schema].properties;
+        for (const field of ['eventTitle', 'venue', 'timeZone', 'startsAt', 'startsAtLocal', 'seats', 'seatIds']) {
+          expect(properties[field], `${schema}.${field}`).toBeDefined();
+        }
+        expect(properties.seats.items?.$ref).toBe('#/components/schemas/BookedSeatDto');
+      }
+      expect([...(schemas.BookedSeatDto.required ?? [])].sort()).toEqual([
+        'grade',
+        'number',
+        'price',
+        'row',
+        'seatId',
+        'section',
+      ]);
+      expect(schemas.BookedSeatDto.properties.price.type).toBe('integer');
+    } finally {
+      api.kill('SIGTERM');
+      await api.exited;
+      await destroyTestEnv(env);
+    }
   });
 });
