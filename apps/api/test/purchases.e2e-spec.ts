@@ -100,6 +100,21 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       currency: 'KRW',
       status: 'PAID',
       createdAt: expect.any(String),
+      eventTitle: 'Concert',
+      venue: 'Hall',
+      timeZone: 'UTC',
+      startsAt: '2030-03-01T19:00:00.000Z',
+      startsAtLocal: '2030-03-01T19:00:00+00:00',
+      seats: [...held.seatIds]
+        .sort((a, b) => a - b)
+        .map((seatId) => ({
+          seatId,
+          section: 'Floor',
+          row: expect.any(Number),
+          number: expect.any(Number),
+          grade: 'A',
+          price: 50,
+        })),
     });
     expect(await api.app.get(SeatStateStore).statuses(performance.id, held.seatIds)).toEqual(['SOLD', 'SOLD']);
     expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('PURCHASED');

@@ -6,7 +6,7 @@ import { purchaseCanceledMessageId, ROUTING } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
 import { PurchaseMailConsumer } from '../src/purchase-mail.consumer';
 import { dataSourceOf, startMailer, startRelay } from './mail-harness';
-import { EVENT_TITLE, seedPerformance, seedPurchases } from './purchase-fixture';
+import { EVENT_TITLE, seedPerformance, seedPurchases, VENUE } from './purchase-fixture';
 
 describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real services)', () => {
   let env: TestEnv;
@@ -97,5 +97,22 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
       purchase.purchaseId,
     ]);
     expect(deliveries).toEqual([{ count: 0 }]);
+  });
+
+  it("shows the start on the venue's wall clock with its offset in the confirmation and the cancellation notice", async () => {
+    // 19:30 UTC on 14 March 2027 is after New York's change to daylight saving time that morning.
+    const newYork = await seedPerformance(db, 1, 'KRW', 'America/New_York');
+    const [purchase] = await seedPurchases(db, newYork, 1);
+    await waitUntil(() => mailsTo(purchase.buyerEmail).length === 1, 'confirmation received');
+    await flushCancellation(purchase.purchaseId);
+    await waitUntil(() => mailsTo(purchase.buyerEmail).length === 2, 'cancellation notice received');
+
+    for (const email of mailsTo(purchase.buyerEmail)) {
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain(EVENT_TITLE);
+        expect(part).toContain(VENUE);
+        expect(part).toContain('Sunday, 14 March 2027, 15:30 UTC-04:00 (America/New_York)');
+      }
+    }
   });
 });

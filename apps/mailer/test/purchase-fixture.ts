@@ -20,11 +20,19 @@ const SEATS_PER_ROW = 10;
 /** Per seat, in minor units of the event's currency. */
 export const PRICE = 1050;
 
-/** One event (in `currency`) and performance with enough seats for `count` purchases of two seats. */
-export async function seedPerformance(dataSource: DataSource, count: number, currency = 'KRW'): Promise<number> {
+/**
+ * One event (in `currency`, at a venue in `timeZone`) and performance with enough seats for `count`
+ * purchases of two seats.
+ */
+export async function seedPerformance(
+  dataSource: DataSource,
+  count: number,
+  currency = 'KRW',
+  timeZone = 'UTC',
+): Promise<number> {
   const [event] = await dataSource.query(
-    `INSERT INTO events (title, venue, currency) VALUES ($1, $2, $3) RETURNING id`,
-    [EVENT_TITLE, VENUE, currency],
+    `INSERT INTO events (title, venue, currency, time_zone) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [EVENT_TITLE, VENUE, currency, timeZone],
   );
   const rows = Math.ceil((count * SEATS_PER_PURCHASE) / SEATS_PER_ROW);
   const [performance] = await dataSource.query(

@@ -8,10 +8,11 @@ export type { PerformanceStatus } from './entities/performance.entity';
 export { SeatEntity } from './entities/seat.entity';
 export { EventRepository } from './repositories/event.repository';
 export type { EventChanges, EventDates, EventFields, EventSearch } from './repositories/event.repository';
-export { PerformanceRepository } from './repositories/performance.repository';
+export { eventOfPerformance, PerformanceRepository } from './repositories/performance.repository';
 export type {
   NewPerformance,
   PerformanceLifecycleChanges,
+  EventOfPerformance,
   PricedPerformance,
   MapSeatRow,
   SeatRow,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDateTime, toDateTime } from './date-time';
+import { canonicalTimeZone, formatLocalDateTime, parseDateTime, toDateTime, toTimeZone } from './date-time';
 import { InvalidInputError } from './errors';
 
 describe('RFC 3339 date-times', () => {
@@ -40,5 +40,43 @@ describe('RFC 3339 date-times', () => {
   it('names the field when a value slipped past the edge', () => {
     expect(() => toDateTime('2027-03-01T19:00:00', 'startsAt')).toThrow(InvalidInputError);
     expect(() => toDateTime('2027-03-01T19:00:00', 'startsAt')).toThrow(/startsAt/);
+  });
+});
+
+describe('venue time zones', () => {
+  it.each([
+    ['Asia/Seoul', 'Asia/Seoul'],
+    ['asia/seoul', 'Asia/Seoul'],
+    ['UTC', 'UTC'],
+    ['America/New_York', 'America/New_York'],
+    ['Etc/GMT+9', 'Etc/GMT+9'],
+  ])('takes %s as %s', (name, canonical) => {
+    expect(canonicalTimeZone(name)).toBe(canonical);
+    expect(toTimeZone(name)).toBe(canonical);
+  });
+
+  it.each([['Mars/Olympus'], ['+09:00'], ['-05:00'], [''], ['x'.repeat(65)], [' Asia/Seoul'], [9], [null]])(
+    'refuses %j',
+    (name) => {
+      expect(canonicalTimeZone(name)).toBeNull();
+      if (typeof name === 'string') expect(() => toTimeZone(name)).toThrow(InvalidInputError);
+    },
+  );
+
+  it.each([
+    ['2027-03-01T10:30:00Z', 'Asia/Seoul', '2027-03-01T19:30:00+09:00'],
+    // New York: standard time (-05:00) in winter, daylight saving time (-04:00) in summer.
+    ['2027-01-15T00:30:00Z', 'America/New_York', '2027-01-14T19:30:00-05:00'],
+    ['2027-07-15T23:30:00Z', 'America/New_York', '2027-07-15T19:30:00-04:00'],
+    // The DST change of 14 March 2027 at 02:00 local: one second before and at it.
+    ['2027-03-14T06:59:59Z', 'America/New_York', '2027-03-14T01:59:59-05:00'],
+    ['2027-03-14T07:00:00Z', 'America/New_York', '2027-03-14T03:00:00-04:00'],
+    ['2027-07-15T23:30:00Z', 'UTC', '2027-07-15T23:30:00+00:00'],
+    ['2027-07-15T23:30:00.250Z', 'Asia/Kolkata', '2027-07-16T05:00:00.250+05:30'],
+    ['2027-01-01T00:00:00Z', 'America/St_Johns', '2026-12-31T20:30:00-03:30'],
+  ])('shows %s in %s as %s', (instant, zone, local) => {
+    expect(formatLocalDateTime(new Date(instant), zone)).toBe(local);
+    // The local form names the same instant.
+    expect(parseDateTime(local)?.toISOString()).toBe(new Date(instant).toISOString());
   });
 });

@@ -48,3 +48,99 @@ function daysInMonth(year: number, month: number): number {
   date.setUTCFullYear(year, month, 0);
   return date.getUTCDate();
 }
+
+/** The longest IANA time zone name we take (the longest in the tz database has 32 characters). */
+export const MAX_TIME_ZONE_LENGTH = 64;
+
+/**
+ * The canonical IANA name of a time zone as this runtime's Intl (ICU tz data) knows it
+ * (`asia/seoul` → `Asia/Seoul`, `US/Eastern` → `America/New_York`), or null for anything else:
+ * an unknown name, a bare offset such as `+09:00` (newer runtimes take those; a venue has rules,
+ * not an offset), a non-string.
+ */
+export function canonicalTimeZone(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TIME_ZONE_LENGTH) return null;
+  if (!/^[A-Za-z]/.test(value)) return null;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+/** Like `canonicalTimeZone`, for a value already validated at the edge; a 400 naming `field` otherwise. */
+export function toTimeZone(value: string, field = 'timeZone'): string {
+  const zone = canonicalTimeZone(value);
+  if (zone === null) throw new InvalidInputError(`${field} must be an IANA time zone name, such as Asia/Seoul or UTC`);
+  return zone;
+}
+
+/** One formatter per zone: building one costs far more than using it. Zones are few (~600). */
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
+function wallClock(timeZone: string): Intl.DateTimeFormat {
+  let format = wallClocks.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
+    wallClocks.set(timeZone, format);
+  }
+  return format;
+}
+
+/**
+ * The UTC offset in `timeZone` at `instant`, in whole minutes (east positive): from the wall
+ * clock Intl shows there, so daylight saving time and historical rules come from the tz data.
+ * Offsets with seconds (local mean time before ~1900) are rounded to the minute, as RFC 3339
+ * offsets have none. Throws RangeError for a zone Intl does not know.
+ */
+export function offsetMinutesAt(instant: Date, timeZone: string): number {
+  const parts: Record<string, number> = {};
+  for (const part of wallClock(timeZone).formatToParts(instant)) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const wall = new Date(0);
+  wall.setUTCFullYear(parts.year, parts.month - 1, parts.day);
+  wall.setUTCHours(parts.hour, parts.minute, parts.second, instant.getUTCMilliseconds());
+  return Math.round((wall.getTime() - instant.getTime()) / 60_000);
+}
+
+/**
+ * `instant` as the wall clock in `timeZone` shows it, RFC 3339 with that zone's offset then:
+ * (2027-03-01T10:30:00Z, 'Asia/Seoul') → "2027-03-01T19:30:00+09:00"; New York is -05:00 in
+ * winter and -04:00 in summer. Milliseconds only when not zero. Throws RangeError for a zone
+ * Intl does not know.
+ */
+export function formatLocalDateTime(instant: Date, timeZone: string): string {
+  const key = `${instant.getTime()} ${timeZone}`;
+  let local = shownLocally.get(key);
+  if (local === undefined) {
+    local = localDateTime(instant, timeZone);
+    // A few performance starts are shown over and over (every hold, every detail read): keep the
+    // strings, and start over when the map is full rather than pay for an LRU.
+    if (shownLocally.size >= MAX_SHOWN_LOCALLY) shownLocally.clear();
+    shownLocally.set(key, local);
+  }
+  return local;
+}
+
+const MAX_SHOWN_LOCALLY = 10_000;
+const shownLocally = new Map<string, string>();
+
+function localDateTime(instant: Date, timeZone: string): string {
+  const offset = offsetMinutesAt(instant, timeZone);
+  const local = new Date(instant.getTime() + offset * 60_000).toISOString();
+  const clock = local.endsWith('.000Z') ? local.slice(0, -5) : local.slice(0, -1);
+  const sign = offset < 0 ? '-' : '+';
+  const hours = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+  const minutes = String(Math.abs(offset) % 60).padStart(2, '0');
+  return `${clock}${sign}${hours}:${minutes}`;
+}

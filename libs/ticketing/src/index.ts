@@ -47,6 +47,8 @@ export { SECTION_PRICE_ACTION } from './catalog/section-rules';
 export { MAX_PRICE } from './catalog/seat-filter';
 export type { SeatFilter } from './catalog/seat-filter';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
+export { BookingDescriber } from './catalog/booking-details';
+export type { Booking, BookingDetails, Described } from './catalog/booking-details';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
 export type {
   CatalogEvent,
@@ -96,7 +98,15 @@ export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { EmailTicket, RenderedEmail } from './notifications/purchase-email.template';
 export { renderTicketQr } from './notifications/ticket-qr';
-export { parseDateTime, toDateTime } from './date-time';
+export {
+  canonicalTimeZone,
+  formatLocalDateTime,
+  MAX_TIME_ZONE_LENGTH,
+  offsetMinutesAt,
+  parseDateTime,
+  toDateTime,
+  toTimeZone,
+} from './date-time';
 export { isUuid } from './input';
 export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';
 export { TicketsModule } from './tickets/tickets.module';

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsEmail, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
-import type { CanceledPurchase, Purchase } from '@app/ticketing';
+import type { CanceledPurchase, Described, Purchase } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
 
@@ -33,7 +33,7 @@ export class AdminPurchasePageDto {
   nextCursor: string | null;
 }
 
-export function mapAdminPurchase(purchase: Purchase): AdminPurchaseResponseDto {
+export function mapAdminPurchase(purchase: Described<Purchase>): AdminPurchaseResponseDto {
   return { ...mapPurchase(purchase), userId: purchase.userId };
 }
 
@@ -58,6 +58,6 @@ export class AdminRefundResponseDto extends AdminPurchaseResponseDto {
   keptSeatIds: number[];
 }
 
-export function mapAdminRefund(purchase: CanceledPurchase): AdminRefundResponseDto {
+export function mapAdminRefund(purchase: Described<CanceledPurchase>): AdminRefundResponseDto {
   return { ...mapAdminPurchase(purchase), keptSeatIds: purchase.keptSeatIds };
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
-import { AdminPurchases } from '@app/ticketing';
+import { AdminPurchases, BookingDescriber } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import {
   AdminPurchasePageDto,
@@ -18,7 +18,10 @@ import {
 @Roles(Role.Admin)
 @Controller('admin/purchases')
 export class AdminPurchasesController {
-  constructor(private readonly purchases: AdminPurchases) {}
+  constructor(
+    private readonly purchases: AdminPurchases,
+    private readonly describer: BookingDescriber,
+  ) {}
 
   /**
    * Anyone's purchases, newest first, by performance and/or buyer e-mail. Lists purchases written
@@ -31,14 +34,15 @@ export class AdminPurchasesController {
       query.cursor,
       query.limit,
     );
-    return { items: page.items.map(mapAdminPurchase), nextCursor: page.nextCursor };
+    const items = await this.describer.describeAll(Promise.resolve(page.items));
+    return { items: items.map(mapAdminPurchase), nextCursor: page.nextCursor };
   }
 
   /** Anyone's purchase, flushed to PostgreSQL or not. Admin only. */
   @Get(':id')
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase' })
   async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<AdminPurchaseResponseDto> {
-    return mapAdminPurchase(await this.purchases.get(id));
+    return mapAdminPurchase(await this.describer.describe(this.purchases.get(id)));
   }
 
   /**
@@ -62,9 +66,11 @@ export class AdminPurchasesController {
     @Body() body: AdminRefundDto,
   ): Promise<AdminRefundResponseDto> {
     return mapAdminRefund(
-      await this.purchases.refund({ id: operator.id, email: operator.email }, id, {
-        resellCheckedInSeats: body?.resellCheckedInSeats ?? true,
-      }),
+      await this.describer.describe(
+        this.purchases.refund({ id: operator.id, email: operator.email }, id, {
+          resellCheckedInSeats: body?.resellCheckedInSeats ?? true,
+        }),
+      ),
     );
   }
 }

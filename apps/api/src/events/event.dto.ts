@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
-import { MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
+import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
 import type { CatalogEvent, DatedEvent } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
@@ -39,6 +39,22 @@ export class EventCreateDto {
     },
   })
   currency?: string;
+
+  /**
+   * IANA name of the venue's time zone: performance times are also shown on its wall clock, with
+   * the offset of that moment (`startsAtLocal`). Checked against the server's time zone data and
+   * kept in its canonical spelling (`asia/seoul` → `Asia/Seoul`). Default: `UTC`. @example "Asia/Seoul"
+   */
+  // Optional, but not nullable: only a missing zone takes the default.
+  @ValidateIf((_dto, value) => value !== undefined)
+  @ValidateBy({
+    name: 'isTimeZone',
+    validator: {
+      validate: (value) => canonicalTimeZone(value) !== null,
+      defaultMessage: () => 'timeZone must be an IANA time zone name, such as Asia/Seoul or UTC',
+    },
+  })
+  timeZone?: string;
 }
 
 /** The currency is not among the fields: prices already entered and sold are in it. */
@@ -51,6 +67,8 @@ export class EventResponseDto {
   venue: string;
   /** ISO 4217 code of every price and amount of the event. @example "KRW" */
   currency: string;
+  /** IANA name of the venue's time zone. @example "Asia/Seoul" */
+  timeZone: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -59,8 +77,12 @@ export class EventResponseDto {
 export class EventDetailDto extends EventResponseDto {
   /** Start of its first performance; null while it has none. @example "2027-03-01T10:00:00.000Z" */
   firstStartsAt: string | null;
+  /** `firstStartsAt` on the venue's wall clock, with its offset then. @example "2027-03-01T19:00:00+09:00" */
+  firstStartsAtLocal: string | null;
   /** Start of its last performance; null while it has none. @example "2027-03-03T10:00:00.000Z" */
   lastStartsAt: string | null;
+  /** `lastStartsAt` on the venue's wall clock, with its offset then. @example "2027-03-03T19:00:00+09:00" */
+  lastStartsAtLocal: string | null;
   /** How many performances it has. @example 3 */
   @ApiProperty({ type: 'integer' })
   performanceCount: number;
@@ -114,6 +136,7 @@ export function mapEvent(event: CatalogEvent): EventResponseDto {
     description: event.description,
     venue: event.venue,
     currency: event.currency,
+    timeZone: event.timeZone,
     createdAt: event.createdAt.toISOString(),
     updatedAt: event.updatedAt.toISOString(),
   };
@@ -124,7 +147,9 @@ export function mapEventDetail(event: DatedEvent): EventDetailDto {
   return {
     ...mapEvent(event),
     firstStartsAt: event.firstStartsAt?.toISOString() ?? null,
+    firstStartsAtLocal: event.firstStartsAt ? formatLocalDateTime(event.firstStartsAt, event.timeZone) : null,
     lastStartsAt: event.lastStartsAt?.toISOString() ?? null,
+    lastStartsAtLocal: event.lastStartsAt ? formatLocalDateTime(event.lastStartsAt, event.timeZone) : null,
     performanceCount: event.performanceCount,
   };
 }

@@ -16,7 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { toDateTime } from '@app/ticketing';
+import { formatLocalDateTime, toDateTime } from '@app/ticketing';
 import type { LiveSeatCounts, Performance } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
@@ -262,7 +262,12 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
 export class PerformanceResponseDto {
   id: number;
   eventId: number;
+  /** @example "2027-03-01T10:30:00.000Z" */
   startsAt: string;
+  /** `startsAt` on the venue's wall clock, with the offset of the venue's time zone then. @example "2027-03-01T19:30:00+09:00" */
+  startsAtLocal: string;
+  /** IANA name of the venue's time zone (its event's). @example "Asia/Seoul" */
+  timeZone: string;
   salesOpenAt: string;
   /** When sales end: `salesCloseAt`, or `startsAt` when not set. */
   salesCloseAt: string;
@@ -286,6 +291,8 @@ export function mapPerformance(performance: Performance): PerformanceResponseDto
     id: performance.id,
     eventId: performance.eventId,
     startsAt: performance.startsAt.toISOString(),
+    startsAtLocal: formatLocalDateTime(performance.startsAt, performance.timeZone),
+    timeZone: performance.timeZone,
     salesOpenAt: performance.salesOpenAt.toISOString(),
     salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
     cancelUntil: performance.cancelUntil?.toISOString() ?? null,
@@ -301,6 +308,8 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts):
     id: performance.id,
     eventId: performance.eventId,
     startsAt: performance.startsAt.toISOString(),
+    startsAtLocal: formatLocalDateTime(performance.startsAt, performance.timeZone),
+    timeZone: performance.timeZone,
     salesOpenAt: performance.salesOpenAt.toISOString(),
     salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
     cancelUntil: performance.cancelUntil?.toISOString() ?? null,

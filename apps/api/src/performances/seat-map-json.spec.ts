@@ -14,6 +14,9 @@ const PERFORMANCE: Performance = {
   status: 'ON_SALE',
   totalSeats: 0,
   currency: 'EUR',
+  eventTitle: 'Concert',
+  venue: 'Hall',
+  timeZone: 'UTC',
 };
 
 /** The seats PostgreSQL would give for a layout, in position order. */

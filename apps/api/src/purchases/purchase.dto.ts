@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
-import type { Purchase } from '@app/ticketing';
+import type { Described, Purchase } from '@app/ticketing';
+import { BookingDetailsDto, mapBookingDetails } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 
 /** The body of `POST /purchases` (rules: the class-validator decorators; a compiled subset runs first). */
@@ -22,7 +23,7 @@ export class PurchaseCreateDto {
   reservationId: string;
 }
 
-export class PurchaseResponseDto {
+export class PurchaseResponseDto extends BookingDetailsDto {
   /** @example "7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d" */
   id: string;
   reservationId: string;
@@ -46,8 +47,9 @@ export class PurchasePageDto {
   nextCursor: string | null;
 }
 
-export function mapPurchase(purchase: Purchase): PurchaseResponseDto {
+export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto {
   return {
+    ...mapBookingDetails(purchase.details),
     id: purchase.id,
     reservationId: purchase.reservationId,
     performanceId: purchase.performanceId,

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
-import { PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
+import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { RequiresAdmission } from '../waiting-room/admission.interceptor';
@@ -15,6 +15,7 @@ export class PurchasesController {
     private readonly purchases: PurchaseService,
     private readonly reader: PurchaseReader,
     private readonly cancellation: PurchaseCancellation,
+    private readonly describer: BookingDescriber,
   ) {}
 
   /**
@@ -36,14 +37,17 @@ export class PurchasesController {
     @Body() body: PurchaseCreateDto,
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<PurchaseResponseDto> {
-    return mapPurchase(await this.purchases.purchase(user.id, body.reservationId, idempotencyKey));
+    return mapPurchase(
+      await this.describer.describe(this.purchases.purchase(user.id, body.reservationId, idempotencyKey)),
+    );
   }
 
   /** The caller's purchases, newest first, including those not yet written to PostgreSQL. */
   @Get()
   async list(@CurrentUser() user: AuthenticatedUser, @Query() query: PageQueryDto): Promise<PurchasePageDto> {
     const page = await this.reader.list(user.id, query.cursor, query.limit);
-    return { items: page.items.map(mapPurchase), nextCursor: page.nextCursor };
+    const items = await this.describer.describeAll(Promise.resolve(page.items));
+    return { items: items.map(mapPurchase), nextCursor: page.nextCursor };
   }
 
   /** The caller's own purchase; anyone else's is a 404. */
@@ -52,7 +56,7 @@ export class PurchasesController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<PurchaseResponseDto> {
-    return mapPurchase(await this.reader.get(user.id, id));
+    return mapPurchase(await this.describer.describe(this.reader.get(user.id, id)));
   }
 
   /** Refunds the purchase and frees its seats for sale again. 409 when already canceled. */
@@ -62,6 +66,6 @@ export class PurchasesController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<PurchaseResponseDto> {
-    return mapPurchase(await this.cancellation.cancel(user.id, id));
+    return mapPurchase(await this.describer.describe(this.cancellation.cancel(user.id, id)));
   }
 }

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
-import type { Hold } from '@app/ticketing';
+import type { Described, Hold } from '@app/ticketing';
+import { BookingDetailsDto, mapBookingDetails } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 
 const MAX_ID = 2_147_483_647;
@@ -42,7 +43,7 @@ export class ReservationCreateDto {
   seatIds: number[];
 }
 
-export class ReservationResponseDto {
+export class ReservationResponseDto extends BookingDetailsDto {
   id: string;
   performanceId: number;
   seatIds: number[];
@@ -64,8 +65,9 @@ export class ReservationListResponseDto {
   nextCursor: null;
 }
 
-export function mapReservation(hold: Hold): ReservationResponseDto {
+export function mapReservation(hold: Described<Hold>): ReservationResponseDto {
   return {
+    ...mapBookingDetails(hold.details),
     id: hold.id,
     performanceId: hold.performanceId,
     seatIds: hold.seatIds,

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
-import { HoldDesk } from '@app/ticketing';
+import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { RequiresAdmission } from '../waiting-room/admission.interceptor';
 import {
   mapReservation,
@@ -14,7 +14,10 @@ import {
 @ApiBearerAuth()
 @Controller('reservations')
 export class ReservationsController {
-  constructor(private readonly holds: HoldDesk) {}
+  constructor(
+    private readonly holds: HoldDesk,
+    private readonly describer: BookingDescriber,
+  ) {}
 
   /**
    * Holds all the seats or none. 409 names the seats that are not available; 403 before sales
@@ -26,7 +29,7 @@ export class ReservationsController {
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ReservationCreateDto,
   ): Promise<ReservationResponseDto> {
-    return mapReservation(await this.holds.hold(user.id, body.performanceId, body.seatIds));
+    return mapReservation(await this.describer.describe(this.holds.hold(user.id, body.performanceId, body.seatIds)));
   }
 
   /**
@@ -35,7 +38,7 @@ export class ReservationsController {
    */
   @Get()
   async listMine(@CurrentUser() user: AuthenticatedUser): Promise<ReservationListResponseDto> {
-    const holds = await this.holds.listLive(user.id);
+    const holds = await this.describer.describeAll(this.holds.listLive(user.id));
     return { items: holds.map(mapReservation), nextCursor: null };
   }
 
@@ -45,7 +48,7 @@ export class ReservationsController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationResponseDto> {
-    return mapReservation(await this.holds.get(user.id, id));
+    return mapReservation(await this.describer.describe(this.holds.get(user.id, id)));
   }
 
   /** Releases the seats now. 409 when the hold has already ended (released, expired or bought). */

@@ -19,6 +19,10 @@ export class EventEntity {
   @Column({ type: 'char', length: 3 })
   currency: string;
 
+  /** IANA name of the venue's time zone (`Asia/Seoul`): the wall clock its performance times are shown on. */
+  @Column({ name: 'time_zone', type: 'varchar', length: 64, default: 'UTC' })
+  timeZone: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

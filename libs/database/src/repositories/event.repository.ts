@@ -10,6 +10,8 @@ export interface EventFields {
   venue: string;
   /** ISO 4217 code of the event's prices; fixed once the event exists. */
   currency: string;
+  /** Canonical IANA name of the venue's time zone; absent at creation = UTC. */
+  timeZone?: string;
 }
 
 /** When an event plays: its first and last performance start (null without any) and how many it has. */

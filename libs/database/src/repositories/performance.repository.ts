@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { NotFoundError } from '@app/core';
 import { FOREIGN_KEY_VIOLATION, translatingConstraintViolations } from '../constraint-violations';
+import { EventEntity } from '../entities/event.entity';
 import { PerformanceEntity, PerformanceStatus } from '../entities/performance.entity';
 import { SeatEntity } from '../entities/seat.entity';
 
@@ -47,8 +48,19 @@ export type PerformanceLifecycleChanges = Partial<
   Pick<PerformanceEntity, 'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status'>
 >;
 
-/** A performance with the ISO 4217 code of its event, which every one of its prices is in. */
-export type PricedPerformance = PerformanceEntity & { currency: string };
+/**
+ * A performance with what it shows of its event: the ISO 4217 code every one of its prices is in,
+ * the title, the venue and the venue's IANA time zone.
+ */
+export type PricedPerformance = PerformanceEntity & EventOfPerformance;
+
+/** What a performance shows of its event. */
+export interface EventOfPerformance {
+  currency: string;
+  eventTitle: string;
+  venue: string;
+  timeZone: string;
+}
 
 export type SeatRow = Pick<SeatEntity, 'id' | 'position' | 'section' | 'row' | 'number' | 'grade' | 'price'>;
 
@@ -207,6 +219,14 @@ export class PerformanceRepository {
     );
   }
 
+  /** Every seat of the performance with what a buyer reads of it, in position order (none when unknown). */
+  seatsOf(performanceId: number): Promise<SeatRow[]> {
+    return this.dataSource.query(
+      `SELECT id, position, section, "row", "number", grade, price FROM seats WHERE performance_id = $1 ORDER BY position`,
+      [performanceId],
+    );
+  }
+
   /**
    * Every seat with its map place and marks, in layout order (sections in their order, each row
    * by row, seats by number), and the performance's focal point; null when the performance is
@@ -236,5 +256,10 @@ export class PerformanceRepository {
 
 /** Reads the currency off the event loaded with the performance. */
 function priced(performance: PerformanceEntity): PricedPerformance {
-  return Object.assign(performance, { currency: performance.event!.currency });
+  return Object.assign(performance, eventOfPerformance(performance.event!));
+}
+
+/** What a performance shows of its event `event`. */
+export function eventOfPerformance(event: EventEntity): EventOfPerformance {
+  return { currency: event.currency, eventTitle: event.title, venue: event.venue, timeZone: event.timeZone };
 }

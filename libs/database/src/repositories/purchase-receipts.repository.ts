@@ -12,6 +12,8 @@ export interface PurchaseReceipt {
   buyerName: string;
   eventTitle: string;
   venue: string;
+  /** IANA name of the venue's time zone: the e-mail shows times on its wall clock. */
+  timeZone: string;
   performanceStartsAt: Date;
   /** An integer in minor units of `currency`. */
   amount: number;
@@ -42,6 +44,7 @@ interface ReceiptRow {
   buyer_name: string;
   event_title: string;
   venue: string;
+  time_zone: string;
   starts_at: Date;
   amount: string;
   currency: string;
@@ -58,7 +61,7 @@ export class PurchaseReceiptsRepository {
   async findByPurchaseId(purchaseId: string): Promise<PurchaseReceipt | null> {
     const rows: ReceiptRow[] = await this.dataSource.query(
       `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
-              e.venue, pf.starts_at, p.amount, p.currency, p.created_at AS purchased_at,
+              e.venue, e.time_zone, pf.starts_at, p.amount, p.currency, p.created_at AS purchased_at,
               (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
@@ -85,6 +88,7 @@ export class PurchaseReceiptsRepository {
       buyerName: row.buyer_name,
       eventTitle: row.event_title,
       venue: row.venue,
+      timeZone: row.time_zone,
       performanceStartsAt: row.starts_at,
       amount: Number(row.amount),
       currency: row.currency,

@@ -2,6 +2,12 @@ import { Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 
 const VERSION_KEY = 'cache:catalog-version';
+/**
+ * The shape of the cached values: raised whenever a cached value gains or loses a field (2: events
+ * and performances carry the venue's time zone, performances their event's title and venue), so a
+ * new process never reads an entry an older one wrote, whatever the catalog version.
+ */
+const SHAPE = 2;
 const TTL_SECONDS = 300;
 
 /**
@@ -24,7 +30,7 @@ export class CatalogCache {
 
   /** {@link getOrLoad} under a catalog version the caller has just read. */
   async getOrLoadAt<T>(version: string, name: string, load: () => Promise<T>): Promise<T> {
-    const key = `cache:v${version}:${name}`;
+    const key = `cache:v${version}:s${SHAPE}:${name}`;
     const hit = await this.redis.get(key);
     if (hit !== null) return JSON.parse(hit) as T;
     const value = await load();

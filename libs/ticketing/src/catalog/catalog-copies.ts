@@ -109,6 +109,9 @@ export function toPerformance(performance: PricedPerformance): Performance {
     status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
+    eventTitle: performance.eventTitle,
+    venue: performance.venue,
+    timeZone: performance.timeZone,
     seatsVersion: performance.seatsVersion,
   };
 }

@@ -23,6 +23,9 @@ const performance: Performance = {
   status: 'ON_SALE',
   totalSeats: 6,
   currency: 'KRW',
+  eventTitle: 'Concert',
+  venue: 'Hall',
+  timeZone: 'UTC',
 };
 const seats: SeatListing[] = Array.from({ length: 6 }, (_, i) => ({
   id: 100 + i,
@@ -107,7 +110,11 @@ describe('SeatPageService', () => {
 describe('PerformanceService', () => {
   const sections = [{ name: 'A', grade: 'R', price: 10, rows: 2, seatsPerRow: 3 }];
   function service(eventExists = true, stillThere = true) {
-    const events = { findById: vi.fn(async () => (eventExists ? { id: 1, currency: 'KRW' } : null)) };
+    const events = {
+      findById: vi.fn(async () =>
+        eventExists ? { id: 1, currency: 'KRW', title: 'Concert', venue: 'Hall', timeZone: 'UTC' } : null,
+      ),
+    };
     const row = { ...performance, totalSeats: 6 };
     const performances = {
       createWithSeats: vi.fn(async () => ({ ...row, currency: undefined })),

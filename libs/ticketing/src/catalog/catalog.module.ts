@@ -2,12 +2,14 @@ import { Module } from '@nestjs/common';
 import { HoldDesk } from '../holds/hold-desk';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { TicketingModule } from '../ticketing.module';
+import { BookingDescriber } from './booking-details';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies } from './catalog-copies';
 import { EventService } from './event.service';
 import { LocalCatalog } from './local-catalog';
 import { PerformanceService } from './performance.service';
 import { SeatMapService } from './seat-map.service';
+import { SeatDirectory } from './seat-directory';
 import { SeatPageService } from './seat-page.service';
 import { SectionService } from './section.service';
 import { SectionStore } from './section.store';
@@ -27,6 +29,8 @@ import { SectionStore } from './section.store';
     HoldDesk,
     SectionService,
     SectionStore,
+    SeatDirectory,
+    BookingDescriber,
   ],
   exports: [
     EventService,
@@ -36,6 +40,7 @@ import { SectionStore } from './section.store';
     SeatStateRebuilder,
     HoldDesk,
     SectionService,
+    BookingDescriber,
   ],
 })
 export class CatalogModule {}

@@ -8,6 +8,8 @@ export interface CatalogEvent {
   venue: string;
   /** ISO 4217 code of every price and amount of the event. */
   currency: string;
+  /** Canonical IANA name of the venue's time zone (`Asia/Seoul`); `UTC` unless set. */
+  timeZone: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,6 +38,10 @@ export interface Performance {
   totalSeats: number;
   /** ISO 4217 code of its event, which its seat prices are in. */
   currency: string;
+  /** Its event's title, venue and the venue's IANA time zone (what holds and purchases show). */
+  eventTitle: string;
+  venue: string;
+  timeZone: string;
   /**
    * Bumped by each change of its seats' static data (a section's price); the cached seat blocks
    * are keyed by it. Absent (= 0) in copies cached before it existed.

@@ -18,6 +18,7 @@ function dated(id: number, first: number, last: number): EventEntity & EventDate
     description: null,
     venue: 'Hall',
     currency: 'KRW',
+    timeZone: 'UTC',
     createdAt: new Date(0),
     updatedAt: new Date(0),
     firstStartsAt: new Date(first),

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
+import { toTimeZone } from '../date-time';
 import { assertCurrency } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -22,19 +23,25 @@ export class EventService {
 
   /**
    * `currency` (ISO 4217) defaults to DEFAULT_CURRENCY; every price of the event is in it.
-   * Throws InvalidInputError for an unknown currency.
+   * `timeZone` (an IANA name, kept in its canonical spelling) defaults to UTC. Throws
+   * InvalidInputError for an unknown currency or time zone.
    */
   async createEvent(fields: Omit<EventFields, 'currency'> & { currency?: string }): Promise<CatalogEvent> {
     const currency = fields.currency ?? this.env.DEFAULT_CURRENCY;
     assertCurrency(currency);
-    const event = await this.events.create({ ...fields, currency });
+    const timeZone = fields.timeZone === undefined ? DEFAULT_TIME_ZONE : toTimeZone(fields.timeZone);
+    const event = await this.events.create({ ...fields, currency, timeZone });
     await this.cache.invalidate();
     return toEvent(event);
   }
 
-  /** Changes the given fields. Throws NotFoundError('event'). */
+  /**
+   * Changes the given fields; a new `timeZone` changes how every time of the event is shown, not
+   * the instants. Throws NotFoundError('event'), InvalidInputError (an unknown time zone).
+   */
   async updateEvent(id: number, fields: EventChanges): Promise<CatalogEvent> {
-    const event = await this.events.update(id, fields);
+    const changes = fields.timeZone === undefined ? fields : { ...fields, timeZone: toTimeZone(fields.timeZone) };
+    const event = await this.events.update(id, changes);
     if (!event) throw new NotFoundError('event');
     await this.cache.invalidate();
     return toEvent(event);
@@ -136,6 +143,9 @@ export class EventService {
   }
 }
 
+/** The time zone of an event created without one. */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
 /** The longest text `GET /events?q=` takes, in characters. */
 export const MAX_EVENT_SEARCH_LENGTH = 100;
 
@@ -163,6 +173,7 @@ function toEvent(event: EventEntity): CatalogEvent {
     description: event.description,
     venue: event.venue,
     currency: event.currency,
+    timeZone: event.timeZone,
     createdAt: event.createdAt,
     updatedAt: event.updatedAt,
   };

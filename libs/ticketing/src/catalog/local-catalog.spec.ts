@@ -12,6 +12,9 @@ const performance = (id: number): Performance => ({
   status: 'ON_SALE',
   totalSeats: 100,
   currency: 'KRW',
+  eventTitle: 'Concert',
+  venue: 'Hall',
+  timeZone: 'UTC',
 });
 const block = (first: number, count = 100): SeatListing[] =>
   Array.from({ length: count }, (_, i) => ({

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  eventOfPerformance,
   EventRepository,
   PerformanceLifecycleChanges,
   PerformanceRepository,
@@ -91,7 +92,7 @@ export class PerformanceService {
       })),
       focalPoint,
     });
-    const performance = Object.assign(created, { currency: event.currency });
+    const performance = Object.assign(created, eventOfPerformance(event));
     await this.rebuilder.register(performance);
     // Its event may have been deleted after the insert committed and before the seat state was
     // written (the delete removed what existed then): leave no live state of a deleted performance.

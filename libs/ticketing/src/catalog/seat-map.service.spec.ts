@@ -18,6 +18,9 @@ const performance: Performance = {
   status: 'ON_SALE',
   totalSeats: 5,
   currency: 'EUR',
+  eventTitle: 'Concert',
+  venue: 'Hall',
+  timeZone: 'UTC',
 };
 
 /** Section A: 2 rows of 2; section B: 1 row of 1; in position order. */

@@ -3,12 +3,12 @@ import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } 
 
 /**
  * The notice that follows a confirmation when the purchase is canceled or refunded: which
- * purchase, its seats and amount, when it was canceled, and that its tickets no longer admit anyone.
+ * purchase, its event, venue and start (on the venue's wall clock), its seats and amount, when it was canceled, and that its tickets no longer admit anyone.
  */
 export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Date): RenderedEmail {
-  const when = formatStartTime(receipt.performanceStartsAt);
+  const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const amount = formatAmount(receipt.amount, receipt.currency);
-  const canceled = formatStartTime(canceledAt);
+  const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const seats = receipt.seats.map(formatSeat);
   const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
 

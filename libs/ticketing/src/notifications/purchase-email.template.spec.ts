@@ -12,6 +12,7 @@ const receipt: PurchaseReceipt = {
   buyerName: 'Ana <Admin>',
   eventTitle: 'Rock & Roll Night',
   venue: 'Olympic Hall',
+  timeZone: 'UTC',
   performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
   amount: 198000,
   currency: 'KRW',
@@ -72,6 +73,14 @@ describe('purchase e-mail template', () => {
     expect(() => formatAmount(10.5, 'EUR')).toThrow(RangeError);
   });
 
+  it("shows the start on the venue's wall clock with the offset, in both parts", () => {
+    const seoul = renderPurchaseEmail({ ...receipt, timeZone: 'Asia/Seoul' });
+    // 20:30 UTC on New Year's Eve is 05:30 on New Year's Day in Seoul.
+    const when = 'Friday, 1 January 2027, 05:30 UTC+09:00 (Asia/Seoul)';
+    expect(seoul.text).toContain(`When:      ${when}`);
+    expect(seoul.html).toContain(`<td>${when}</td>`);
+  });
+
   it('shows a EUR purchase in euros', () => {
     const euros = renderPurchaseEmail({ ...receipt, amount: 2100, currency: 'EUR' });
     expect(euros.text).toContain('Amount:    €21.00');
@@ -80,6 +89,16 @@ describe('purchase e-mail template', () => {
 
   it('formats times and HTML text', () => {
     expect(formatStartTime(new Date('2026-01-02T03:04:00Z'))).toBe('Friday, 2 January 2026, 03:04 UTC');
+    expect(formatStartTime(new Date('2027-03-01T10:30:00Z'), 'Asia/Seoul')).toBe(
+      'Monday, 1 March 2027, 19:30 UTC+09:00 (Asia/Seoul)',
+    );
+    // New York: the day before in UTC terms, -05:00 in winter, -04:00 in summer.
+    expect(formatStartTime(new Date('2027-01-15T00:30:00Z'), 'America/New_York')).toBe(
+      'Thursday, 14 January 2027, 19:30 UTC-05:00 (America/New_York)',
+    );
+    expect(formatStartTime(new Date('2027-07-15T23:30:00Z'), 'America/New_York')).toBe(
+      'Thursday, 15 July 2027, 19:30 UTC-04:00 (America/New_York)',
+    );
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
 });

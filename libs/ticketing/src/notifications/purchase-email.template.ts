@@ -1,5 +1,6 @@
 import { minorUnitDigits } from '@app/config';
 import type { PurchaseReceipt } from '@app/database';
+import { offsetMinutesAt } from '../date-time';
 
 export interface RenderedEmail {
   subject: string;
@@ -16,12 +17,12 @@ export interface EmailTicket {
 }
 
 /**
- * The buyer's confirmation: event, venue, performance time, seats, amount and purchase id, and
+ * The buyer's confirmation: event, venue, performance time (on the venue's wall clock), seats, amount and purchase id, and
  * per ticket its QR code (an inline image the HTML refers to by `qrCid`) with the code written
  * out, for a door whose scanner fails. Without tickets, the purchase id is what to show.
  */
 export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTicket[] = []): RenderedEmail {
-  const when = formatStartTime(receipt.performanceStartsAt);
+  const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const amount = formatAmount(receipt.amount, receipt.currency);
   const seats = receipt.seats.map(formatSeat);
   const subject = `Your tickets for ${receipt.eventTitle}`;
@@ -126,14 +127,24 @@ const MONTHS = [
   'December',
 ];
 
-/** In UTC and spelled out here, so the e-mail reads the same whatever the server's zone and ICU data. */
-export function formatStartTime(startsAt: Date): string {
-  const hours = String(startsAt.getUTCHours()).padStart(2, '0');
-  const minutes = String(startsAt.getUTCMinutes()).padStart(2, '0');
-  return (
-    `${WEEKDAYS[startsAt.getUTCDay()]}, ${startsAt.getUTCDate()} ${MONTHS[startsAt.getUTCMonth()]} ` +
-    `${startsAt.getUTCFullYear()}, ${hours}:${minutes} UTC`
-  );
+/**
+ * An instant on the venue's wall clock, spelled out here (not by Intl's locale data) so the e-mail
+ * reads the same whatever the server's locale, with the offset of that moment and the zone's
+ * name: "Sunday, 14 March 2027, 15:30 UTC-04:00 (America/New_York)". In `UTC` (the default, and
+ * events made before venues had zones) simply "…, 19:30 UTC". The offset comes from Intl's time
+ * zone data (offsetMinutesAt), so daylight saving time is followed.
+ */
+export function formatStartTime(startsAt: Date, timeZone = 'UTC'): string {
+  const offset = timeZone === 'UTC' ? 0 : offsetMinutesAt(startsAt, timeZone);
+  const local = new Date(startsAt.getTime() + offset * 60_000);
+  const hours = String(local.getUTCHours()).padStart(2, '0');
+  const minutes = String(local.getUTCMinutes()).padStart(2, '0');
+  const day = `${WEEKDAYS[local.getUTCDay()]}, ${local.getUTCDate()} ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()}`;
+  if (timeZone === 'UTC') return `${day}, ${hours}:${minutes} UTC`;
+  const sign = offset < 0 ? '-' : '+';
+  const offsetHours = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+  const offsetMinutes = String(Math.abs(offset) % 60).padStart(2, '0');
+  return `${day}, ${hours}:${minutes} UTC${sign}${offsetHours}:${offsetMinutes} (${timeZone})`;
 }
 
 export function escapeHtml(value: string): string {

@@ -1,0 +1,60 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { formatLocalDateTime } from '@app/ticketing';
+import type { BookingDetails } from '@app/ticketing';
+
+/** A booked seat as a person reads it. */
+export class BookedSeatDto {
+  /** @example 101 */
+  @ApiProperty({ type: 'integer' })
+  seatId: number;
+  /** @example "A" */
+  section: string;
+  /** @example 3 */
+  @ApiProperty({ type: 'integer' })
+  row: number;
+  /** @example 12 */
+  @ApiProperty({ type: 'integer' })
+  number: number;
+  /** @example "VIP" */
+  grade: string;
+  /**
+   * The seat's price in its section now, an integer in the minor unit of `currency`. The booking's
+   * `amount` is what it was charged: a price changed after the hold does not change it. @example 150000
+   */
+  @ApiProperty({ type: 'integer' })
+  price: number;
+}
+
+/** What holds and purchases show besides their ids: the event, the venue, when, and the seats. */
+export class BookingDetailsDto {
+  /** @example "IU 2027 World Tour — Seoul" */
+  eventTitle: string;
+  /** @example "Seoul Olympic Stadium" */
+  venue: string;
+  /** IANA name of the venue's time zone. @example "Asia/Seoul" */
+  timeZone: string;
+  /** When the performance starts. @example "2027-03-01T10:30:00.000Z" */
+  startsAt: string;
+  /** `startsAt` on the venue's wall clock, with its offset then. @example "2027-03-01T19:30:00+09:00" */
+  startsAtLocal: string;
+  /** In the order of `seatIds`. */
+  seats: BookedSeatDto[];
+}
+
+export function mapBookingDetails(details: BookingDetails): BookingDetailsDto {
+  return {
+    eventTitle: details.eventTitle,
+    venue: details.venue,
+    timeZone: details.timeZone,
+    startsAt: details.startsAt.toISOString(),
+    startsAtLocal: formatLocalDateTime(details.startsAt, details.timeZone),
+    seats: details.seats.map((seat) => ({
+      seatId: seat.id,
+      section: seat.section,
+      row: seat.row,
+      number: seat.number,
+      grade: seat.grade,
+      price: seat.price,
+    })),
+  };
+}

@@ -1,0 +1,107 @@
+import { describe, expect, it, vi } from 'vitest';
+import { PerformanceRepository, SeatRow } from '@app/database';
+import { NotFoundError } from '../errors';
+import { BookingDescriber } from './booking-details';
+import { CatalogCopies } from './catalog-copies';
+import type { Performance } from './catalog.types';
+import { SeatDirectory } from './seat-directory';
+
+const performance: Performance = {
+  id: 7,
+  eventId: 1,
+  startsAt: new Date('2030-01-15T00:30:00Z'),
+  salesOpenAt: new Date('2029-12-01T10:00:00Z'),
+  salesCloseAt: null,
+  cancelUntil: null,
+  status: 'ON_SALE',
+  totalSeats: 3,
+  currency: 'EUR',
+  eventTitle: 'Hamilton',
+  venue: 'Richard Rodgers Theatre',
+  timeZone: 'America/New_York',
+};
+
+const ROWS: SeatRow[] = [
+  { id: 11, position: 1, section: 'A', row: 1, number: 1, grade: 'R', price: 900 },
+  { id: 12, position: 2, section: 'A', row: 1, number: 2, grade: 'R', price: 900 },
+  { id: 13, position: 3, section: 'B', row: 1, number: 1, grade: 'S', price: 500 },
+];
+
+function directoryOver(rows: SeatRow[] = ROWS) {
+  const seatsOf = vi.fn(async () => rows);
+  return { seatsOf, directory: new SeatDirectory({ seatsOf } as unknown as PerformanceRepository) };
+}
+
+describe('SeatDirectory', () => {
+  it('answers seats in the asked order, one PostgreSQL read per performance shared by concurrent callers', async () => {
+    const { seatsOf, directory } = directoryOver();
+    const [first, second] = await Promise.all([
+      directory.seats(performance, [13, 11]),
+      directory.seats(performance, [12]),
+    ]);
+    expect(first.map((seat) => [seat.id, seat.section, seat.row, seat.number, seat.grade, seat.price])).toEqual([
+      [13, 'B', 1, 1, 'S', 500],
+      [11, 'A', 1, 1, 'R', 900],
+    ]);
+    expect(first[0].currency).toBe('EUR');
+    expect(second.map((seat) => seat.id)).toEqual([12]);
+    await directory.seats(performance, [11]);
+    expect(seatsOf).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads again for a new seatsVersion (a section price changed), and leaves out ids the performance lacks', async () => {
+    const { seatsOf, directory } = directoryOver();
+    await directory.seats(performance, [11]);
+    seatsOf.mockResolvedValueOnce(ROWS.map((row) => ({ ...row, price: row.price + 100 })));
+    const repriced = await directory.seats({ ...performance, seatsVersion: 1 }, [11, 99]);
+    expect(repriced.map((seat) => [seat.id, seat.price])).toEqual([[11, 1000]]);
+    expect(seatsOf).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps no failed read: the next caller reads again', async () => {
+    const { seatsOf, directory } = directoryOver();
+    seatsOf.mockRejectedValueOnce(new Error('connection lost'));
+    await expect(directory.seats(performance, [11])).rejects.toThrow('connection lost');
+    expect((await directory.seats(performance, [11])).map((seat) => seat.id)).toEqual([11]);
+    expect(seatsOf).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('BookingDescriber', () => {
+  function describer(copy: (version: string, id: number) => Promise<Performance>) {
+    const copies = {
+      currentVersion: vi.fn(async () => '5'),
+      observe: vi.fn(),
+      performance: vi.fn(copy),
+    };
+    const { directory } = directoryOver();
+    return { copies, describer: new BookingDescriber(copies as unknown as CatalogCopies, directory) };
+  }
+
+  it('adds the event, venue, zone, start and seats from the copies of the version read alongside the work', async () => {
+    const { copies, describer: subject } = describer(async () => performance);
+    const hold = { id: 'h1', performanceId: 7, seatIds: [12, 13], amount: 1400 };
+    const described = await subject.describe(Promise.resolve(hold));
+    expect(copies.observe).toHaveBeenCalledWith('5');
+    expect(copies.performance).toHaveBeenCalledWith('5', 7);
+    expect(described).toMatchObject({
+      ...hold,
+      details: {
+        eventTitle: 'Hamilton',
+        venue: 'Richard Rodgers Theatre',
+        timeZone: 'America/New_York',
+        startsAt: performance.startsAt,
+      },
+    });
+    expect(described.details.seats.map((seat) => seat.id)).toEqual([12, 13]);
+    expect(await subject.describeAll(Promise.resolve([hold, { ...hold, id: 'h2', seatIds: [11] }]))).toHaveLength(2);
+  });
+
+  it("throws the work's error, and NotFoundError for a performance gone", async () => {
+    const { describer: subject } = describer(async () => {
+      throw new NotFoundError('performance');
+    });
+    await expect(subject.describe(Promise.reject(new Error('hold refused')))).rejects.toThrow('hold refused');
+    await expect(subject.describe(Promise.resolve({ performanceId: 8, seatIds: [1] }))).rejects.toThrow(NotFoundError);
+  });
+});

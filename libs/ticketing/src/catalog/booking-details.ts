@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { CatalogCopies } from './catalog-copies';
+import type { SeatListing } from './catalog.types';
+import { SeatDirectory } from './seat-directory';
+
+/** What a person reads of a hold or a purchase besides its ids. */
+export interface BookingDetails {
+  eventTitle: string;
+  venue: string;
+  /** IANA name of the venue's time zone. */
+  timeZone: string;
+  /** When the performance starts (an instant; shown on the venue's wall clock by the caller). */
+  startsAt: Date;
+  /**
+   * The booked seats in the booking's order. `price` is the seat's price in the catalog now, an
+   * integer in minor units of `currency`; the booking's own amount stays what it was charged.
+   */
+  seats: SeatListing[];
+}
+
+/** A hold or a purchase: seats of one performance. */
+export interface Booking {
+  performanceId: number;
+  seatIds: number[];
+}
+
+export type Described<T extends Booking> = T & { details: BookingDetails };
+
+/**
+ * Adds to holds and purchases what a person reads (event title, venue, time zone, start, seats),
+ * from this process's catalog copies: the catalog version is read from Redis alongside the work
+ * that finds the bookings (one command sent with it, no extra round trip on the way), the
+ * performance comes from the in-process copies of that version (LocalCatalog), the seats from the
+ * in-process SeatDirectory. PostgreSQL and the Redis cache are read only on a process's first use
+ * of a performance or after an admin write.
+ */
+@Injectable()
+export class BookingDescriber {
+  constructor(
+    private readonly copies: CatalogCopies,
+    private readonly directory: SeatDirectory,
+  ) {}
+
+  /** `work`'s booking with its details. Throws what `work` throws, NotFoundError('performance'). */
+  async describe<T extends Booking>(work: Promise<T>): Promise<Described<T>> {
+    const [booking, version] = await Promise.all([work, this.copies.currentVersion()]);
+    this.copies.observe(version);
+    return this.detailed(version, booking);
+  }
+
+  /** `work`'s bookings with their details, in the same order. */
+  async describeAll<T extends Booking>(work: Promise<T[]>): Promise<Described<T>[]> {
+    const [bookings, version] = await Promise.all([work, this.copies.currentVersion()]);
+    this.copies.observe(version);
+    return Promise.all(bookings.map((booking) => this.detailed(version, booking)));
+  }
+
+  private async detailed<T extends Booking>(version: string, booking: T): Promise<Described<T>> {
+    const performance = await this.copies.performance(version, booking.performanceId);
+    const seats = await this.directory.seats(performance, booking.seatIds);
+    return {
+      ...booking,
+      details: {
+        eventTitle: performance.eventTitle,
+        venue: performance.venue,
+        timeZone: performance.timeZone,
+        startsAt: performance.startsAt,
+        seats,
+      },
+    };
+  }
+}
