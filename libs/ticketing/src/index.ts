@@ -48,6 +48,8 @@ export { MAX_PRICE } from './catalog/seat-filter';
 export type { SeatFilter } from './catalog/seat-filter';
 export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
+export { SeatReconciler } from './seats/seat-reconciler';
+export type { PerformanceReconciliation, SeatRepair, SeatRepairKind } from './seats/seat-reconciler';
 export type {
   CatalogEvent,
   DatedEvent,
