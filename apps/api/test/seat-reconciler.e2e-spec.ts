@@ -266,14 +266,17 @@ describe('SeatReconciler', () => {
     expect(outcomes.bought).toBeGreaterThan(20);
     expect(outcomes.refused).toBeGreaterThan(0);
 
-    // Only the two planted seats were ever repaired, each once (by one of the two reconcilers).
+    // A pass once the sale is over repairs what the passes during it had to leave for later (a
+    // planted seat whose check met flushed entries it could not read). Only the two planted seats
+    // were ever repaired, each once (by one of the reconcilers); a further pass finds nothing.
+    await flushAll();
+    repairs.push(...(await reconciler.reconcilePerformance(id)).repairs);
     expect(repairs.map((r) => [r.seatId, r.kind]).sort()).toEqual(
       [
         [seatIds[0], 'sold_unbacked'],
         [seatIds[1], 'held_without_hold'],
       ].sort(),
     );
-    await flushAll();
     expect((await reconciler.reconcilePerformance(id)).repairs).toEqual([]);
 
     // No seat sold twice, nothing sold lost: Redis's sold seats are exactly PostgreSQL's active
