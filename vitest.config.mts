@@ -15,10 +15,15 @@ const INTEGRATION_FILES = [
 ];
 /**
  * Integration files that need the machine to themselves: the load test (Locust and three app
- * processes at full speed) and the short fault drill (a whole stack under faults, with latency
- * bounds). `npm test` runs them after the others, one at a time.
+ * processes at full speed), the short fault drill (a whole stack under faults, with latency
+ * bounds) and the Redis Cluster failover drill (a six-node cluster and three app processes under
+ * an on-sale). `npm test` runs them after the others, one at a time.
  */
-const EXCLUSIVE_FILES = ['loadtest/loadtest.e2e-spec.ts', 'deploy/test/fault-drill.e2e-spec.ts'];
+const EXCLUSIVE_FILES = [
+  'loadtest/loadtest.e2e-spec.ts',
+  'deploy/test/fault-drill.e2e-spec.ts',
+  'deploy/test/redis-failover.e2e-spec.ts',
+];
 /**
  * One worker per core, and at least two: integration files mostly wait on services and child
  * processes, so two files share a two-core machine well (measured in README "Tests").

@@ -109,7 +109,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await api?.close();
   });
 
-  it('refunds the charge of an api killed between charge and sale; the retry with the same key is a clear 409, a new key buys', async () => {
+  it('refunds the charge of an api killed between charge and sale once its hold has expired, not before; the retry with the same key is a clear 409, a new hold buys', async () => {
     const held = await hold(api.app, buyer, performance.id, seats(2));
     const key = `crash-${randomUUID()}`;
 
@@ -124,9 +124,19 @@ describe('payment reconciliation (built api killed between charge and sale, real
     expect(charged.idempotency_key).toBe(charged.purchase_id);
     expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('HELD');
 
-    // A built batch reconciles it once untouched for PAYMENT_RECONCILE_AFTER_SECONDS.
+    // A built batch leaves it open while the hold can still be bought (a retry with the same key
+    // would sell it on this very charge, as after a failover that lost the sale), and refunds it
+    // once the hold's time has run out.
     const batch = new AppProcess('batch', { ...api.env, PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
     processes.push(batch);
+    const left = await batch.waitForLine(`payment attempt ${charged.purchase_id} of reservation ${held.id} left open`);
+    expect(left).toMatchObject({ boxoffice: { payment_reconcile: { outcome: 'deferred' } } });
+    expect(await attempts('reservation_id = $1', [held.id])).toMatchObject([{ status: 'CHARGED' }]);
+    // The hold expires: its expiry moved into the past, in its record and its seats' holder entries.
+    const keys = performanceKeys(performance.id);
+    const past = Date.now() - 1000;
+    await api.app.get(Redis).hset(keys.hold(held.id), 'expiresAt', String(past));
+    await api.app.get(Redis).hset(keys.seatHolds, ...held.seatIds.flatMap((id) => [String(id), `${past}:${held.id}`]));
     const line = await batch.waitForLine(`payment attempt ${charged.purchase_id} of reservation ${held.id} reconciled`);
     expect(line).toMatchObject({
       boxoffice: {
@@ -153,24 +163,22 @@ describe('payment reconciliation (built api killed between charge and sale, real
       250,
     );
     expect(retry.status).toBe(409);
-    expect(await retry.json()).toMatchObject({
-      statusCode: 409,
-      message: expect.stringContaining('refunded'),
-    });
+    expect(await retry.json()).toMatchObject({ statusCode: 409, message: 'reservation has expired' });
     expect(await attempts('reservation_id = $1', [held.id])).toEqual([refunded]);
 
-    const bought = await postPurchase(restarted.url, held.id, `crash-${randomUUID()}`);
+    // Holding the seats again and buying with a new key works, charged once more.
+    const again = await hold(api.app, buyer, performance.id, held.seatIds);
+    const bought = await postPurchase(restarted.url, again.id, `crash-${randomUUID()}`);
     expect(bought.status).toBe(201);
     const purchase = (await bought.json()) as { id: string; amount: number };
     expect(purchase.amount).toBe(2100);
-    const rows = await attempts('reservation_id = $1', [held.id]);
+    const rows = await attempts('reservation_id = ANY($1::uuid[])', [[held.id, again.id]]);
     expect(rows.map((row) => row.status)).toEqual(['REFUNDED', 'CHARGED']);
     expect(rows[1].purchase_id).toBe(purchase.id);
-    await reconcileUntilClosed(held.id);
-    expect((await attempts('reservation_id = $1', [held.id])).map((row) => row.status)).toEqual([
-      'REFUNDED',
-      'COMPLETED',
-    ]);
+    await reconcileUntilClosed(again.id);
+    expect(
+      (await attempts('reservation_id = ANY($1::uuid[])', [[held.id, again.id]])).map((row) => row.status),
+    ).toEqual(['REFUNDED', 'COMPLETED']);
     await expectEveryChargeSoldOrRefunded();
   }, 90_000);
 

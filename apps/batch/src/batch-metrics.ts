@@ -3,12 +3,12 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { OutboxRepository } from '@app/database';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
-import { PurchaseFlusher, WaitingRoomFigures, WaitingRoomStore } from '@app/ticketing';
+import { PurchaseFlusher, SeatReconciler, WaitingRoomFigures, WaitingRoomStore } from '@app/ticketing';
 import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 /**
  * The Prometheus registry `batch` serves on METRICS_PORT: the process's default metrics, the
- * flush and relay counters of its loops, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
+ * flush and relay counters of its loops, the seat reconciler's repairs, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
  * waiting and active per performance), and the outbox backlog, counted in PostgreSQL at each
  * scrape (NaN while PostgreSQL cannot be asked).
  */
@@ -20,6 +20,7 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   registry.registerMetric(flushLoop.failedPasses);
   registry.registerMetric(app.get(PurchaseFlusher).lag);
   registry.registerMetric(app.get(OutboxRelayLoop).published);
+  registry.registerMetric(app.get(SeatReconciler).repairs);
   const admitLoop = app.get(WaitingRoomAdmitLoop);
   registry.registerMetric(admitLoop.admitted);
   registry.registerMetric(admitLoop.etaError);

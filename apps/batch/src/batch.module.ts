@@ -8,6 +8,7 @@ import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
+import { SeatReconcileLoop } from './loops/seat-reconcile.loop';
 import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 /** The background worker: same libraries as the API, no HTTP; its loops call them. */
@@ -26,7 +27,14 @@ export class BatchModule {
         OutboxRelayModule,
         WaitingRoomModule,
       ],
-      providers: [HoldSweepLoop, PurchaseFlushLoop, OutboxRelayLoop, PaymentReconcileLoop, WaitingRoomAdmitLoop],
+      providers: [
+        HoldSweepLoop,
+        PurchaseFlushLoop,
+        OutboxRelayLoop,
+        PaymentReconcileLoop,
+        WaitingRoomAdmitLoop,
+        SeatReconcileLoop,
+      ],
     };
   }
 }

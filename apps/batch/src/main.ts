@@ -8,6 +8,7 @@ import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
+import { SeatReconcileLoop } from './loops/seat-reconcile.loop';
 import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 async function main(): Promise<void> {
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
   // Admits waiting-room buyers at each room's rate and shuffles pre-queues at their opening;
   // any number of batch processes may admit at once (one atomic script per step).
   app.get(WaitingRoomAdmitLoop).start();
+  // Repairs seats a lost Redis write (a failover) left shown sold or held with nothing behind
+  // them, or shown free while PostgreSQL has them sold; any number of batch processes may run it.
+  app.get(SeatReconcileLoop).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =

@@ -281,6 +281,24 @@ export class Env {
   PAYMENT_RECONCILE_AFTER_SECONDS = 60;
 
   /**
+   * Seconds between two passes of `batch`'s seat reconciler, which repairs seats a lost Redis write
+   * (a failover, say) left shown sold or held with nothing behind them, or shown free while
+   * PostgreSQL has them sold. Each pass reads every registered performance's seats and sold seats.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  SEAT_RECONCILE_INTERVAL_SECONDS = 10;
+
+  /** Seats the seat reconciler reads (and checks in one script call) at a time. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(10)
+  @Max(10_000)
+  SEAT_RECONCILE_CHUNK_SIZE = 1000;
+
+  /**
    * Test-only fault: the api exits (SIGKILL of itself) right after a charge, before the purchase
    * step, as a crash there would. Refused unless NODE_ENV=test.
    */

@@ -20,6 +20,7 @@ import {
   renewIdempotencyClaim,
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys } from './redis-keys';
+import { reconcileSeats, streamMark } from './seats/reconcile-scripts';
 import { closeSales, registerSeats } from './seats/seat-scripts';
 import { markCheckIn } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
@@ -218,6 +219,54 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       1, 0, 2000,
     ]);
     ran.add('boxofficeSectionAvailability');
+  });
+
+  it('seat reconciliation: each kind of repair, checked again against the stream and the holders', async () => {
+    const keys = performanceKeys(4);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3, 4].map((id) => ({ id, price: 100, sold: false })),
+    );
+    const request = { userId: 'u1', performanceId: 4, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    // Seat 1 shown sold with nothing behind it; seat 2 held by a hold whose record is gone; seat 3
+    // held by hold h3, which PostgreSQL says purchase p3 bought; seat 4 bought by p4 after the snapshot.
+    await redis.hset(keys.seats, '1', 'S');
+    await redis.hincrby(keys.counts, 'available', -1);
+    await redis.hincrby(keys.counts, 'sold', 1);
+    await holdSeats(redis, keys, { ...request, holdId: 'h2', seatIds: [2] });
+    await redis.del(keys.hold('h2'));
+    await holdSeats(redis, keys, { ...request, holdId: 'h3', seatIds: [3] });
+    const mark = await streamMark(redis, keys);
+    expect(mark).toEqual({ lastId: '0-0', added: 0 });
+    await holdSeats(redis, keys, { ...request, holdId: 'h4', seatIds: [4] });
+    await purchaseHold(redis, keys, {
+      holdId: 'h4',
+      userId: 'u1',
+      purchaseId: 'p4',
+      chargeId: 'c4',
+      holdRetentionMs: 1,
+    });
+    const entry = (await redis.hget(keys.seatHolds, '2'))!;
+    const answers = await reconcileSeats(redis, keys, mark, [
+      { kind: 'unbacked-sale', seatId: 1 },
+      { kind: 'dead-hold', seatId: 2, holderEntry: entry, holdId: 'h2' },
+      { kind: 'persisted-sale', seatId: 3, purchaseId: 'p3', holdId: 'h3', final: false },
+      { kind: 'unbacked-sale', seatId: 4 },
+    ]);
+    expect(answers).toEqual([
+      { outcome: 'REPAIRED', takenFromHold: null },
+      { outcome: 'REPAIRED', takenFromHold: null },
+      { outcome: 'REPAIRED', takenFromHold: null },
+      { outcome: 'LEFT' },
+    ]);
+    expect(await redis.hmget(keys.seats, '1', '2', '3', '4')).toEqual(['A', 'A', 'S', 'S']);
+    expect(await redis.hmget(keys.hold('h3'), 'status', 'purchaseId')).toEqual(['PURCHASED', 'p3']);
+    expect(await redis.zscore(keys.expiry, 'h3')).toBeNull();
+    expect(await redis.hgetall(keys.counts)).toEqual({ total: '4', available: '2', held: '0', sold: '2' });
+    expect(await streamMark(redis, keys)).toEqual({ lastId: expect.stringMatching(/^\d+-\d+$/), added: 1 });
+    ran.add('boxofficeReconcileSeats').add('boxofficeStreamMark');
   });
 
   it('left no registered script out of the runs above', () => {

@@ -13,6 +13,7 @@ import {
   RELEASE_IDEMPOTENCY_CLAIM,
   RENEW_IDEMPOTENCY_CLAIM,
 } from './purchases/purchase-scripts';
+import { RECONCILE_SEATS, STREAM_MARK } from './seats/reconcile-scripts';
 import { CLOSE_SALES, REGISTER_SEATS } from './seats/seat-scripts';
 import { CHECK_IN_MARK } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
@@ -39,6 +40,8 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   CHECK_IN_MARK,
   ...WAITING_ROOM_SCRIPTS,
   SECTION_AVAILABILITY,
+  RECONCILE_SEATS,
+  STREAM_MARK,
 ];
 
 /**

@@ -98,6 +98,17 @@ export class PaymentAttemptsRepository {
   }
 
   /**
+   * Marks an open attempt as touched now, inside `manager`'s transaction: the reconciliation looks
+   * at it again only once it is stale again (PAYMENT_RECONCILE_AFTER_SECONDS later).
+   */
+  async touch(purchaseId: string, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1 AND ${OPEN}`,
+      [purchaseId],
+    );
+  }
+
+  /**
    * Locks up to `limit` open attempts untouched for `olderThanMs` milliseconds, oldest first, for
    * the rest of the transaction. Rows another process holds are skipped, so reconcilers running
    * at once never take the same attempt.

@@ -138,6 +138,32 @@ export class PurchaseRepository {
   }
 
   /**
+   * The seats {@link activeSeatIds} answers, each with the purchase that sold it (and that
+   * purchase's hold, null when its row is gone): for the seat reconciler, which checks each sale
+   * against Redis. `final` marks a seat kept sold after its ticket was canceled (checked in, then
+   * refunded by an operator who kept it off sale): no cancellation undoes it. A seat with both an
+   * active and such a ticket answers the active one.
+   */
+  async soldSeats(
+    performanceId: number,
+  ): Promise<{ seatId: number; purchaseId: string; reservationId: string | null; final: boolean }[]> {
+    const rows: { seat_id: number; purchase_id: string; reservation_id: string | null; active: boolean }[] =
+      await this.dataSource.query(
+        `SELECT DISTINCT ON (t.seat_id) t.seat_id, t.purchase_id, p.reservation_id, t.status = 'ACTIVE' AS active
+           FROM tickets t LEFT JOIN purchases p ON p.id = t.purchase_id
+          WHERE t.performance_id = $1 AND (t.status = 'ACTIVE' OR t.checked_in_at IS NOT NULL)
+          ORDER BY t.seat_id, t.status = 'ACTIVE' DESC`,
+        [performanceId],
+      );
+    return rows.map((row) => ({
+      seatId: row.seat_id,
+      purchaseId: row.purchase_id,
+      reservationId: row.reservation_id,
+      final: !row.active,
+    }));
+  }
+
+  /**
    * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
    * its tickets, its `completed` outbox row, and its open payment attempt (PENDING or
    * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without

@@ -9,6 +9,7 @@ import { PurchaseFlusher } from './purchase-flusher';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseService } from './purchase.service';
 import { PurchaseStore } from './purchase.store';
+import { SeatReconciler } from '../seats/seat-reconciler';
 
 /**
  * Buying holds and writing purchases behind to PostgreSQL. Needs the global `Env`
@@ -26,6 +27,7 @@ import { PurchaseStore } from './purchase.store';
     PurchaseCancellation,
     PurchaseFlusher,
     PaymentReconciler,
+    SeatReconciler,
     AdminPurchases,
   ],
   exports: [
@@ -35,6 +37,7 @@ import { PurchaseStore } from './purchase.store';
     PurchaseCancellation,
     PurchaseFlusher,
     PaymentReconciler,
+    SeatReconciler,
     AdminPurchases,
   ],
 })
