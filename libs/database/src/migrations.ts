@@ -13,6 +13,7 @@ import { AdminAuditLog1796400000000 } from './migrations/1796400000000-AdminAudi
 import { SeatsVersion1796500000000 } from './migrations/1796500000000-SeatsVersion';
 import { EventSearch1796700000000 } from './migrations/1796700000000-EventSearch';
 import { SeatGeometry1796800000000 } from './migrations/1796800000000-SeatGeometry';
+import { NoOrphanSeats1796950000000 } from './migrations/1796950000000-NoOrphanSeats';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -34,4 +35,5 @@ export const MIGRATIONS: Function[] = [
   SeatsVersion1796500000000,
   EventSearch1796700000000,
   SeatGeometry1796800000000,
+  NoOrphanSeats1796950000000,
 ];

@@ -85,6 +85,16 @@ export interface PerformanceKeys {
   checkedIn(purchaseId: string): string;
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;
+  /**
+   * Best-available seating data (docs/seating.md, lua-includes/seating.lua): `free` a bitmap
+   * (bit = layout position − 1, 1 while the seat's letter is A); `seating` the static layout hash
+   * (seat id → bit and row, rows, sections, best-first orders); `runs` the longest free run of
+   * each row and section (u16 each); `seatInfo` 8 bytes per layout position (seat id, quality, flags).
+   */
+  free: string;
+  seating: string;
+  runs: string;
+  seatInfo: string;
 }
 
 export function performanceKeys(performanceId: number): PerformanceKeys {
@@ -103,5 +113,14 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
+    free: `${tag}:free`,
+    seating: `${tag}:seating`,
+    runs: `${tag}:runs`,
+    seatInfo: `${tag}:seat-info`,
   };
+}
+
+/** The three keys every script that frees or takes a seat keeps up to date (lua-includes/seating.lua). */
+export function seatingKeys(keys: PerformanceKeys): [string, string, string] {
+  return [keys.free, keys.seating, keys.runs];
 }
