@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
 import { sectionAvailability } from './catalog/section-scripts';
+import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
+import { holdBestAvailable } from './holds/best-available-scripts';
 import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
@@ -21,6 +23,8 @@ import {
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys } from './redis-keys';
 import { closeSales, registerSeats } from './seats/seat-scripts';
+import { SeatStateStore } from './seats/seat-state.store';
+import { rebuildSeating } from './seats/seating-scripts';
 import { markCheckIn } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
@@ -218,6 +222,30 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       1, 0, 2000,
     ]);
     ran.add('boxofficeSectionAvailability');
+  });
+
+  it('best-available seating: layout rebuilt from the letters, then a best-available hold', async () => {
+    const keys = performanceKeys(4);
+    const hall = drawHall([{ name: 'A', rows: ['x....', '.....'] }]);
+    // registerPerformance runs register-seats.lua, then rebuild-seating.lua over every row.
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(4, hall));
+    ran.add('boxofficeRebuildSeating');
+    expect(await rebuildSeating(redis, keys, 0, 1)).toBe(9);
+    const request = {
+      holdId: 'b1',
+      userId: 'u1',
+      performanceId: 4,
+      quantity: 2,
+      together: true,
+      accessible: false,
+      scope: { kind: 'all' as const },
+      lifetimeMs: 60_000,
+      userLimit: 4,
+      retentionMs: 60_000,
+    };
+    expect(await holdBestAvailable(redis, keys, request)).toMatchObject({ outcome: 'OK', arrangement: 'TOGETHER' });
+    ran.add('boxofficeHoldBestAvailable');
+    expect(await seatingDisagreements(redis, 4, hall.places)).toEqual([]);
   });
 
   it('left no registered script out of the runs above', () => {

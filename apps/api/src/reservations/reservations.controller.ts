@@ -8,6 +8,7 @@ import {
   ReservationCreateDto,
   ReservationListResponseDto,
   ReservationResponseDto,
+  reservationRequest,
 } from './reservation.dto';
 
 @ApiTags('reservations')
@@ -17,8 +18,14 @@ export class ReservationsController {
   constructor(private readonly holds: HoldDesk) {}
 
   /**
-   * Holds all the seats or none. 409 names the seats that are not available; 403 before sales
-   * open; 409 also when the caller would hold more than the per-user limit of the performance.
+   * Holds seats in one of two forms. Chosen `seatIds`: all of them or none; 409 names the seats
+   * that are not available (or, on a performance with `noOrphanSeats`, a selection leaving a
+   * single empty seat: `SingleSeatLeft`). Best available (`quantity`, optional `grade` or
+   * `section`, `together`, `accessible`): the best seats are picked and held in one atomic step,
+   * following the ladder TOGETHER → TOGETHER_WITH_GAP → ADJACENT_ROWS → (with `together: false`)
+   * SPLIT; the answer's `arrangement` names the rung; 409 `NoSeatsFit` when nothing fits (nothing
+   * held). Both: 403 before sales open; 409 when the caller would hold more than the per-user
+   * limit of the performance; 400 for a body mixing the forms or giving grade and section.
    */
   @Post()
   @RequiresAdmission('hold')
@@ -26,7 +33,11 @@ export class ReservationsController {
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ReservationCreateDto,
   ): Promise<ReservationResponseDto> {
-    return mapReservation(await this.holds.hold(user.id, body.performanceId, body.seatIds));
+    const request = reservationRequest(body);
+    if (request.form === 'seats') {
+      return mapReservation(await this.holds.hold(user.id, request.performanceId, request.seatIds));
+    }
+    return mapReservation(await this.holds.holdBestAvailable(user.id, request));
   }
 
   /**

@@ -110,6 +110,7 @@ export function toPerformance(performance: PricedPerformance): Performance {
     totalSeats: performance.totalSeats,
     currency: performance.currency,
     seatsVersion: performance.seatsVersion,
+    noOrphanSeats: performance.noOrphanSeats,
   };
 }
 

@@ -26,6 +26,7 @@ export interface PerformanceChanges {
   salesCloseAt?: Date | null;
   cancelUntil?: Date | null;
   status?: PerformanceStatus;
+  noOrphanSeats?: boolean;
 }
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
@@ -60,6 +61,8 @@ export class PerformanceService {
       sections: SectionInput[];
       /** The stage's focal point on the seat map, map units; absent = (0, 0). */
       focalPoint?: MapPoint;
+      /** Seat-id holds may not leave a single free seat; absent = false. */
+      noOrphanSeats?: boolean;
     },
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
@@ -90,6 +93,7 @@ export class PerformanceService {
         geometry: geometries[i],
       })),
       focalPoint,
+      noOrphanSeats: input.noOrphanSeats,
     });
     const performance = Object.assign(created, { currency: event.currency });
     await this.rebuilder.register(performance);
