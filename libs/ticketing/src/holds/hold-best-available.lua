@@ -148,30 +148,39 @@ local function sectionRun(index)
   return seatingU16(redis.call('GETRANGE', seating.runs, 2 * slot, 2 * slot + 1), 0)
 end
 
--- The section's row records, runs and best-first row order, read once per call.
+-- The section's row runs, read once per call (one GETRANGE); its best-first row order is read
+-- by sectionOrder, row records by rowRecord, only when needed.
 local function openSection(index)
-  if rowOrders[index] then return rowOrders[index] end
+  if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
-  local fields = {}
-  for r = info.firstRow, info.firstRow + info.rows - 1 do fields[#fields + 1] = 'r' .. r end
-  local records = redis.call('HMGET', seating.layout, unpack(fields))
   local runs = redis.call('GETRANGE', seating.runs, 2 * info.firstRow, 2 * (info.firstRow + info.rows) - 1)
-  for i = 1, #fields do
-    local r = info.firstRow + i - 1
-    local a, b, _, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
-    rowRecords[r] = { first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e) }
-    rowRuns[r] = seatingU16(runs, i - 1)
-  end
+  for i = 0, info.rows - 1 do rowRuns[info.firstRow + i] = seatingU16(runs, i) end
+  rowOrders[index] = false
+end
+
+local function sectionOrder(index)
+  openSection(index)
+  if rowOrders[index] then return rowOrders[index] end
   local order = {}
   for r in string.gmatch(redis.call('HGET', seating.layout, 'o' .. index), '%d+') do order[#order + 1] = tonumber(r) end
   rowOrders[index] = order
   return order
 end
 
+-- A row's record: first layout position, seats, best quality, accessible seats.
+local function rowRecord(r)
+  local record = rowRecords[r]
+  if record then return record end
+  local a, b, _, d, e = string.match(redis.call('HGET', seating.layout, 'r' .. r), '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+  record = { first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e) }
+  rowRecords[r] = record
+  return record
+end
+
 -- A row's free bits and static seat data, read once per call.
 local function openRow(r)
   if rowSeats[r] then return rowSeats[r] end
-  local record = rowRecords[r]
+  local record = rowRecord(r)
   local first, seats = record.first, record.seats
   local bits = seatingRowBits(seating.free, first, seats)
   local info = redis.call('GETRANGE', seatInfoKey, 8 * first, 8 * (first + seats) - 1)
@@ -240,7 +249,7 @@ local function better(a, b)
 end
 
 local function rowUsable(r, size)
-  return rowRuns[r] >= size and (not accessible or rowRecords[r].accessible > 0)
+  return rowRuns[r] >= size and (not accessible or rowRecord(r).accessible > 0)
 end
 
 local function sectionUsable(index, size)
@@ -252,11 +261,12 @@ local function searchTogether(n)
   for _, index in ipairs(sections) do
     if bestTogether and n * sectionInfo[index].top <= bestTogether[1] then break end
     if sectionUsable(index, n) then
-      for _, r in ipairs(openSection(index)) do
-        if bestTogether and n * rowRecords[r].top <= bestTogether[1] then break end
+      for _, r in ipairs(sectionOrder(index)) do
+        -- Rows are visited best first: past the bound none can beat the best placement.
+        if rowUsable(r, n) and bestTogether and n * rowRecord(r).top <= bestTogether[1] then break end
         if rowUsable(r, n) then
           local windows = rowWindows(r, n, accessible)
-          local first = rowRecords[r].first
+          local first = rowRecord(r).first
           for singles = 0, 1 do
             local window = windows[singles]
             if window then
@@ -277,14 +287,18 @@ end
 -- The best placement of `shares` (one per row) in the rows t, t + 1, …: each share side by side
 -- in its row, leaving as few single seats as the row allows; nil when a row cannot take its share.
 local function placeInRows(t, shares)
+  -- The cached runs first: most row windows fail there, before any row's seats are read.
+  for i = 1, #shares do
+    if rowRuns[t + i - 1] < shares[i] then return nil end
+  end
   local placement = {0, nil}
   for i = 1, #shares do
     local r = t + i - 1
-    local windows = rowRuns[r] >= shares[i] and rowWindows(r, shares[i], accessible and i == 1)
-    local window = windows and (windows[0] or windows[1] or windows[2])
+    local windows = rowWindows(r, shares[i], accessible and i == 1)
+    local window = windows[0] or windows[1] or windows[2]
     if not window then return nil end
     placement[1] = placement[1] + window[1]
-    local position = rowRecords[r].first + window[2] - 1
+    local position = rowRecord(r).first + window[2] - 1
     if not placement[2] or position < placement[2] then placement[2] = position end
     placement[#placement + 1] = {r, window[2], shares[i]}
   end
@@ -334,8 +348,8 @@ local function searchSplit(n)
   for _, index in ipairs(sections) do
     if #kept == n and sectionInfo[index].top <= kept[n][1] then break end
     if sectionUsable(index, 1) then
-      for _, r in ipairs(openSection(index)) do
-        if #kept == n and rowRecords[r].top <= kept[n][1] then break end
+      for _, r in ipairs(sectionOrder(index)) do
+        if rowUsable(r, 1) and #kept == n and rowRecord(r).top <= kept[n][1] then break end
         if rowUsable(r, 1) then
           local row = openRow(r)
           for i = 1, row.seats do
