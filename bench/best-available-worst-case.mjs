@@ -66,7 +66,8 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
     const writes = [redis.set(keys.seatInfo, layout.seatInfo)];
     const fields = [...layout.fields];
-    for (let i = 0; i < fields.length; i += 5000) writes.push(redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000))));
+    for (let i = 0; i < fields.length; i += 5000)
+      writes.push(redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000))));
     for (let i = 0; i < places.length; i += 5000) {
       const chunk = places.slice(i, i + 5000);
       writes.push(redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000]))));
@@ -80,7 +81,13 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
       }
       await redis.del(keys.expiry, keys.counts);
       for (let row = 0; row < layout.rowSizes.length; row += 10) {
-        await redis.worstRebuild(keys.seats, ...seatingKeys(keys), keys.seatInfo, row, Math.min(row + 9, layout.rowSizes.length - 1));
+        await redis.worstRebuild(
+          keys.seats,
+          ...seatingKeys(keys),
+          keys.seatInfo,
+          row,
+          Math.min(row + 9, layout.rowSizes.length - 1),
+        );
       }
       await redis.hset(keys.seating, 'ready', 1);
       const times = [];
@@ -106,7 +113,13 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
         arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
       }
       times.sort((a, b) => a - b);
-      return { name, median: times[Math.floor(times.length / 2)], max: times[times.length - 1], runs, answers: [...arrangements] };
+      return {
+        name,
+        median: times[Math.floor(times.length / 2)],
+        max: times[times.length - 1],
+        runs,
+        answers: [...arrangements],
+      };
     };
 
     // Near-full: free seats only every 10th seat of the odd rows (5 % of the venue).

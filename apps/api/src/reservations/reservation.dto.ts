@@ -103,12 +103,14 @@ export class ReservationCreateDto {
   quantity?: number;
 
   /** Best available: only seats of this grade. Not with `section`. @example "R" */
+  @ApiPropertyOptional({ description: 'Best available: only seats of this grade. Not with `section`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.grade !== undefined)
   @IsString()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 
   /** Best available: only seats of this section (its name). Not with `grade`. @example "Floor" */
+  @ApiPropertyOptional({ description: 'Best available: only seats of this section (its name). Not with `grade`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.section !== undefined)
   @IsString()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { HoldDesk } from '@app/ticketing';
 import { RequiresAdmission } from '../waiting-room/admission.interceptor';
@@ -28,6 +28,7 @@ export class ReservationsController {
    * limit of the performance; 400 for a body mixing the forms or giving grade and section.
    */
   @Post()
+  @ApiCreatedResponse({ type: ReservationResponseDto })
   @RequiresAdmission('hold')
   async create(
     @CurrentUser() user: AuthenticatedUser,
