@@ -81,13 +81,7 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
       }
       await redis.del(keys.expiry, keys.counts);
       for (let row = 0; row < layout.rowSizes.length; row += 10) {
-        await redis.worstRebuild(
-          keys.seats,
-          ...seatingKeys(keys),
-          keys.seatInfo,
-          row,
-          Math.min(row + 9, layout.rowSizes.length - 1),
-        );
+        await redis.worstRebuild(keys.seats, ...seatingKeys(keys), row, Math.min(row + 9, layout.rowSizes.length - 1));
       }
       await redis.hset(keys.seating, 'ready', 1);
       const times = [];
@@ -105,7 +99,6 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
           keys.hold(holdId),
           keys.seatHolds,
           ...seatingKeys(keys),
-          keys.seatInfo,
         ];
         const args = [holdId, userId, performanceId, 300_000, 4, 60_000, 4, request.together ? 1 : 0, 0, 'all', ''];
         const [micros, answer] = await redis.worstHold(callKeys.length, ...callKeys, ...args);

@@ -88,8 +88,9 @@ export interface PerformanceKeys {
   /**
    * Best-available seating data (docs/seating.md, lua-includes/seating.lua): `free` a bitmap
    * (bit = layout position − 1, 1 while the seat's letter is A); `seating` the static layout hash
-   * (seat id → bit and row, rows, sections, best-first orders); `runs` the longest free run of
-   * each row and section (u16 each); `seatInfo` 8 bytes per layout position (seat id, quality, flags).
+   * (seat id → bit and row, rows, sections, best-first section lists); `runs` a 4-byte slot per row
+   * and section (longest free run, 1 + best free quality); `seatInfo` 8 bytes per layout position
+   * (seat id, quality, flags).
    */
   free: string;
   seating: string;
@@ -120,7 +121,10 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
   };
 }
 
-/** The three keys every script that frees or takes a seat keeps up to date (lua-includes/seating.lua). */
-export function seatingKeys(keys: PerformanceKeys): [string, string, string] {
-  return [keys.free, keys.seating, keys.runs];
+/**
+ * The four keys of the seating data, in the order every script that frees or takes a seat takes
+ * them (lua-includes/seating.lua): free, seating, runs, seatInfo.
+ */
+export function seatingKeys(keys: PerformanceKeys): [string, string, string, string] {
+  return [keys.free, keys.seating, keys.runs, keys.seatInfo];
 }

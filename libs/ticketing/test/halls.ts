@@ -43,7 +43,8 @@ export function drawHall(sections: DrawnSection[]): DrawnHall {
         const mark = text[number - 1];
         const id = seatIdAt(places.length);
         const quality =
-          section.quality?.(row, number) ?? Math.max(0, 1000 - 100 * (row - 1) - Math.round(10 * Math.abs(number - centre)));
+          section.quality?.(row, number) ??
+          Math.max(0, 1000 - 100 * (row - 1) - Math.round(10 * Math.abs(number - centre)));
         places.push({
           id,
           section: section.name,
@@ -88,7 +89,11 @@ export function hallRegistration(performanceId: number, hall: DrawnHall, price =
  * Where the seating data (free bitmap, row and section runs) disagrees with the seat letters,
  * read in one MULTI: an empty list when they agree. The layout is given as registered.
  */
-export async function seatingDisagreements(redis: Redis, performanceId: number, places: SeatPlace[]): Promise<string[]> {
+export async function seatingDisagreements(
+  redis: Redis,
+  performanceId: number,
+  places: SeatPlace[],
+): Promise<string[]> {
   const keys = performanceKeys(performanceId);
   const replies = (await redis
     .multi()
@@ -103,32 +108,40 @@ export async function seatingDisagreements(redis: Redis, performanceId: number, 
   const info = replies[3][1] as Buffer;
   const problems: string[] = [];
   const bitAt = (position: number) => ((free[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
-  const runAt = (slot: number) => (runs.length >= 2 * slot + 2 ? runs.readUInt16BE(2 * slot) : 0);
+  // Slots of 4 bytes: longest free run, 1 + best free quality (0: none free).
+  const slotAt = (slot: number) =>
+    runs.length >= 4 * slot + 4 ? [runs.readUInt16BE(4 * slot), runs.readUInt16BE(4 * slot + 2)] : [0, 0];
   // Rows and sections as buildSeatingLayout numbers them.
-  const rowRuns: number[] = [];
+  const rowSlots: [number, number][] = [];
   const sectionOfRow: string[] = [];
   let current = 0;
   places.forEach((place, position) => {
     if (info.readUInt32BE(position * SEAT_INFO_BYTES) !== place.id) problems.push(`seat info ${position}`);
     const isFree = letters[String(place.id)] === 'A' ? 1 : 0;
-    if (bitAt(position) !== isFree) problems.push(`bit of seat ${place.id} is ${bitAt(position)}, letter ${letters[place.id]}`);
+    if (bitAt(position) !== isFree)
+      problems.push(`bit of seat ${place.id} is ${bitAt(position)}, letter ${letters[place.id]}`);
     const previous = places[position - 1];
     if (!previous || previous.section !== place.section || previous.row !== place.row) {
-      rowRuns.push(0);
+      rowSlots.push([0, 0]);
       sectionOfRow.push(place.section);
       current = 0;
     }
     current = isFree ? current + 1 : 0;
-    rowRuns[rowRuns.length - 1] = Math.max(rowRuns[rowRuns.length - 1], current);
+    const slot = rowSlots[rowSlots.length - 1];
+    slot[0] = Math.max(slot[0], current);
+    if (isFree) slot[1] = Math.max(slot[1], place.quality + 1);
   });
-  rowRuns.forEach((run, row) => {
-    if (runAt(row) !== run) problems.push(`run of row ${row} is ${runAt(row)}, truly ${run}`);
+  rowSlots.forEach((truth, row) => {
+    if (slotAt(row).join() !== truth.join())
+      problems.push(`slot of row ${row} is ${slotAt(row).join()}, truly ${truth.join()}`);
   });
   const sections = [...new Set(sectionOfRow)];
   sections.forEach((section, index) => {
-    const truth = Math.max(...rowRuns.filter((_, row) => sectionOfRow[row] === section));
-    const stored = runAt(rowRuns.length + index);
-    if (stored !== truth) problems.push(`run of section ${section} is ${stored}, truly ${truth}`);
+    const own = rowSlots.filter((_, row) => sectionOfRow[row] === section);
+    const truth = [Math.max(...own.map((slot) => slot[0])), Math.max(...own.map((slot) => slot[1]))];
+    const stored = slotAt(rowSlots.length + index);
+    if (stored.join() !== truth.join())
+      problems.push(`slot of section ${section} is ${stored.join()}, truly ${truth.join()}`);
   });
   return problems;
 }

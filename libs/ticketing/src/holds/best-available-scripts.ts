@@ -85,7 +85,6 @@ export async function holdBestAvailable(
         keys.hold(request.holdId),
         keys.seatHolds,
         ...seatingKeys(keys),
-        keys.seatInfo,
         ...ending.map((holdId) => keys.hold(holdId)),
       ],
       [

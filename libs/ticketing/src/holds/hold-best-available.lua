@@ -16,8 +16,8 @@
 
   Work is bounded by the seating data (the seating include): a section or row whose cached
   longest free run is shorter than what a rung needs is skipped without reading its seats;
-  sections and rows are visited best-first and the search stops once no later one can beat the
-  best placement found (n × its best seat quality).
+  sections and rows are visited in the order of their best free seat (cached too) and the search
+  stops once no later one can beat the best placement found (n × its best free seat's quality).
 
   Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
   does, so their seats are offered; their records must come in KEYS: a call that finds one not
@@ -33,10 +33,9 @@
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
   KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (1 once the bitmap
-                      and runs were built), 'all' (section indexes, best first, comma-separated),
-                      'g:<grade>' (the same for one grade), 'sn:<section name>' (its index),
-                      'o<section index>' (its row indexes, best first)
-  KEYS[11] runs       longest free run per row and section (the seating include)
+                      and runs were built), 'all' (section indexes, comma-separated), 'g:<grade>'
+                      (the sections of one grade), 'sn:<section name>' (its index)
+  KEYS[11] runs       per row and section: longest free run, best free quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[12..11+n]
@@ -64,8 +63,7 @@
 --- @include "seating"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11] }
-local seatInfoKey = KEYS[12]
+local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local quantity, together, accessible = tonumber(ARGV[7]), ARGV[8] == '1', ARGV[9] == '1'
@@ -124,45 +122,71 @@ for _, dueId in ipairs(due) do
   if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
 end
 
--- Candidate sections, best first, and their records: first row, rows, best quality, run slot,
--- accessible seats.
+-- Candidate sections and their static records: first row, rows, slot, accessible seats.
 local sections = {}
 for index in string.gmatch(layoutHead[2], '%d+') do sections[#sections + 1] = tonumber(index) end
 local sectionInfo = {}
+local firstSlot, lastSlot
 do
   local fields = {}
   for i, index in ipairs(sections) do fields[i] = 's' .. index end
   local records = redis.call('HMGET', seating.layout, unpack(fields))
   for i, index in ipairs(sections) do
-    local a, b, c, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
-    sectionInfo[index] = {
-      firstRow = tonumber(a), rows = tonumber(b), top = tonumber(c), slot = tonumber(d), accessible = tonumber(e),
-    }
+    local a, b, _, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+    local slot = tonumber(d)
+    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, accessible = tonumber(e) }
+    if not firstSlot or slot < firstSlot then firstSlot = slot end
+    if not lastSlot or slot > lastSlot then lastSlot = slot end
   end
 end
 
-local rowRecords, rowRuns, rowOrders, rowSeats = {}, {}, {}, {}
+-- Live data, read once per search: per section and row the longest free run and the best free
+-- quality (-1: none free); rows' seats when a rung needs them.
+local sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats
 
-local function sectionRun(index)
-  local slot = sectionInfo[index].slot
-  return seatingU16(redis.call('GETRANGE', seating.runs, 2 * slot, 2 * slot + 1), 0)
+-- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
+local function loadSections()
+  sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats = {}, {}, {}, {}, {}, {}, {}
+  local slots = redis.call('GETRANGE', seating.runs, 4 * firstSlot, 4 * lastSlot + 3)
+  for _, index in ipairs(sections) do
+    local run, top = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
+    sectionRuns[index], sectionTops[index] = run, top - 1
+  end
+  table.sort(sections, function(a, b)
+    if sectionTops[a] ~= sectionTops[b] then return sectionTops[a] > sectionTops[b] end
+    return a < b
+  end)
 end
 
--- The section's row runs, read once per call (one GETRANGE); its best-first row order is read
--- by sectionOrder, row records by rowRecord, only when needed.
+local function sectionRun(index)
+  return sectionRuns[index]
+end
+
+-- The section's row slots, read once per search (one GETRANGE).
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
-  local runs = redis.call('GETRANGE', seating.runs, 2 * info.firstRow, 2 * (info.firstRow + info.rows) - 1)
-  for i = 0, info.rows - 1 do rowRuns[info.firstRow + i] = seatingU16(runs, i) end
+  local slots = redis.call('GETRANGE', seating.runs, 4 * info.firstRow, 4 * (info.firstRow + info.rows) - 1)
+  for i = 0, info.rows - 1 do
+    local run, top = seatingSlot(slots, i)
+    rowRuns[info.firstRow + i], rowTops[info.firstRow + i] = run, top - 1
+  end
   rowOrders[index] = false
 end
 
+-- The section's rows that have a free seat, best free seat first.
 local function sectionOrder(index)
   openSection(index)
   if rowOrders[index] then return rowOrders[index] end
+  local info = sectionInfo[index]
   local order = {}
-  for r in string.gmatch(redis.call('HGET', seating.layout, 'o' .. index), '%d+') do order[#order + 1] = tonumber(r) end
+  for r = info.firstRow, info.firstRow + info.rows - 1 do
+    if rowTops[r] >= 0 then order[#order + 1] = r end
+  end
+  table.sort(order, function(a, b)
+    if rowTops[a] ~= rowTops[b] then return rowTops[a] > rowTops[b] end
+    return a < b
+  end)
   rowOrders[index] = order
   return order
 end
@@ -177,27 +201,35 @@ local function rowRecord(r)
   return record
 end
 
--- A row's free bits and static seat data, read once per call.
+-- A row's free bits and, for its free seats only, quality and flags; read once per search.
 local function openRow(r)
   if rowSeats[r] then return rowSeats[r] end
   local record = rowRecord(r)
   local first, seats = record.first, record.seats
   local bits = seatingRowBits(seating.free, first, seats)
-  local info = redis.call('GETRANGE', seatInfoKey, 8 * first, 8 * (first + seats) - 1)
-  local ids, quality, flags, eligible = {}, {}, {}, {}
+  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1)
+  local quality, flags, eligible = {}, {}, {}
   for i = 1, seats do
-    local o = 8 * (i - 1)
-    local b1, b2, b3, b4, q1, q2, f = string.byte(info, o + 1, o + 7)
-    ids[i] = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-    quality[i] = q1 * 256 + q2
-    flags[i] = f
-    eligible[i] = bits[i] and ((f ~= 0) == accessible)
+    if bits[i] then
+      local q1, q2, f = string.byte(info, 8 * i - 3, 8 * i - 1)
+      quality[i] = q1 * 256 + q2
+      flags[i] = f
+      eligible[i] = (f ~= 0) == accessible
+    else
+      eligible[i] = false
+    end
   end
   rowSeats[r] = {
-    first = first, seats = seats, bits = bits, ids = ids, quality = quality, flags = flags,
+    first = first, seats = seats, bits = bits, info = info, quality = quality, flags = flags,
     eligible = eligible, windows = {},
   }
   return rowSeats[r]
+end
+
+-- The id of the row's i-th seat (from 1).
+local function seatIdOf(row, i)
+  local b1, b2, b3, b4 = string.byte(row.info, 8 * i - 7, 8 * i - 4)
+  return ((b1 * 256 + b2) * 256 + b3) * 256 + b4
 end
 
 -- The best window of `size` eligible seats side by side in the row for each number of single
@@ -259,11 +291,11 @@ end
 local function searchTogether(n)
   local bestTogether, bestWithGap
   for _, index in ipairs(sections) do
-    if bestTogether and n * sectionInfo[index].top <= bestTogether[1] then break end
+    if bestTogether and n * sectionTops[index] <= bestTogether[1] then break end
     if sectionUsable(index, n) then
       for _, r in ipairs(sectionOrder(index)) do
-        -- Rows are visited best first: past the bound none can beat the best placement.
-        if rowUsable(r, n) and bestTogether and n * rowRecord(r).top <= bestTogether[1] then break end
+        -- Rows come best free seat first: past the bound none can beat the best placement.
+        if bestTogether and n * rowTops[r] <= bestTogether[1] then break end
         if rowUsable(r, n) then
           local windows = rowWindows(r, n, accessible)
           local first = rowRecord(r).first
@@ -316,7 +348,7 @@ local function searchAdjacentRows(n)
     local best
     for _, index in ipairs(sections) do
       local info = sectionInfo[index]
-      if best and n * info.top <= best[1] then break end
+      if best and n * sectionTops[index] <= best[1] then break end
       if info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
         for t = info.firstRow, info.firstRow + info.rows - k do
@@ -346,10 +378,10 @@ local function searchSplit(n)
     end
   end
   for _, index in ipairs(sections) do
-    if #kept == n and sectionInfo[index].top <= kept[n][1] then break end
+    if #kept == n and sectionTops[index] <= kept[n][1] then break end
     if sectionUsable(index, 1) then
       for _, r in ipairs(sectionOrder(index)) do
-        if rowUsable(r, 1) and #kept == n and rowRecord(r).top <= kept[n][1] then break end
+        if #kept == n and rowTops[r] <= kept[n][1] then break end
         if rowUsable(r, 1) then
           local row = openRow(r)
           for i = 1, row.seats do
@@ -382,6 +414,7 @@ local function searchSplit(n)
 end
 
 local function search()
+  loadSections()
   local placement, arrangement = searchTogether(quantity)
   if not placement then placement, arrangement = searchAdjacentRows(quantity) end
   if not placement and not together then placement, arrangement = searchSplit(quantity) end
@@ -400,7 +433,7 @@ for _ = 1, 3 do
   for i = 3, #placement do
     local r, start, size = placement[i][1], placement[i][2], placement[i][3]
     local row = openRow(r)
-    for s = start, start + size - 1 do chosen[#chosen + 1] = {row.first + s - 1, row.ids[s]} end
+    for s = start, start + size - 1 do chosen[#chosen + 1] = {row.first + s - 1, seatIdOf(row, s)} end
   end
   table.sort(chosen, function(a, b) return a[1] < b[1] end)
   local ids = {}
@@ -415,7 +448,6 @@ for _ = 1, 3 do
     break
   end
   seatingMark(seating, stale, false)
-  rowRuns, rowOrders, rowSeats = {}, {}, {}
 end
 if not seatIds then return {'NO_FIT'} end
 

@@ -21,11 +21,12 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took
                       it last; meaningful only while the seat is H
-  KEYS[9] free        best-available data (the seating include): free-seat bitmap,
+  KEYS[9] free        best-available data (the seating include): free-seat bitmap (read by the
+                      noOrphanSeats rule),
   KEYS[10] seating    static layout hash,
-  KEYS[11] runs       longest free run per row and section; kept up to date here, and read by
-                      the noOrphanSeats rule
-  KEYS[12..11+n]      hashes of expired holds to end, the holds named in ARGV[7..6+n]
+  KEYS[11] runs       longest free run and best free quality per row and section,
+  KEYS[12] seat info  static seat ids and qualities; all four kept up to date here
+  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[7..6+n]
 
   ARGV[1] hold id
   ARGV[2] user id
@@ -33,7 +34,7 @@
   ARGV[4] hold lifetime (ms)
   ARGV[5] most seats one user may hold on this performance across live holds
   ARGV[6] how long a hold record stays readable after it expires (ms)
-  ARGV[7..6+n] ids of the expired holds whose records are KEYS[12..11+n] (n = #KEYS - 11)
+  ARGV[7..6+n] ids of the expired holds whose records are KEYS[13..12+n] (n = #KEYS - 12)
   ARGV[7+n..] seat ids (distinct)
 
   Returns one of
@@ -55,12 +56,12 @@
 --- @include "seating"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11] }
+local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local passedHoldKeys = {}
-local passedCount = #KEYS - 11
-for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[11 + i] end
+local passedCount = #KEYS - 12
+for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[12 + i] end
 local seatIds = {}
 for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 

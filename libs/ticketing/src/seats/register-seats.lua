@@ -9,7 +9,8 @@
   KEYS[3] counts  hash total, available, held, sold
   KEYS[4] free      best-available data (the seating include): free-seat bitmap,
   KEYS[5] seating   static layout hash,
-  KEYS[6] runs      longest free run per row and section; seats the layout does not know yet
+  KEYS[6] runs      longest free run and best free quality per row and section,
+  KEYS[7] seat info static seat ids and qualities; seats the layout does not know yet
                     (a first registration writes it after the letters) are left to
                     rebuild-seating.lua
 
@@ -17,10 +18,10 @@
 
   Returns the number of seats that were not registered before.
 ]]
---- @keys 6
+--- @keys 7
 --- @include "seating"
 local seatsKey, pricesKey, countsKey = KEYS[1], KEYS[2], KEYS[3]
-local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6] }
+local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
 local nowFree, nowTaken = {}, {}
 local added, available, held, sold = 0, 0, 0, 0
 

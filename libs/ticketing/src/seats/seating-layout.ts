@@ -91,10 +91,11 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
     if (section.rows.some((row, i) => row !== firstRow + i)) {
       throw new Error(`section ${section.name}: its rows are not consecutive in layout order`);
     }
-    fields.set(`s${index}`, `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.accessible}`);
+    fields.set(
+      `s${index}`,
+      `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.accessible}`,
+    );
     fields.set(`sn:${section.name}`, String(index));
-    const order = section.rows.map((row) => ({ top: rows[row].top, index: row })).sort(byQuality);
-    fields.set(`o${index}`, order.map((row) => row.index).join(','));
   });
   const ranked = sections.map((section, index) => ({ top: section.top, index, grade: section.grade })).sort(byQuality);
   fields.set('all', ranked.map((section) => section.index).join(','));

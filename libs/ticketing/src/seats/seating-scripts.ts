@@ -16,7 +16,7 @@ export function rebuildSeating(redis: Redis, keys: PerformanceKeys, firstRow: nu
   return callScript<number>(
     redis,
     REBUILD_SEATING.name,
-    [keys.seats, ...seatingKeys(keys), keys.seatInfo],
+    [keys.seats, ...seatingKeys(keys)],
     [firstRow, lastRow],
   );
 }
