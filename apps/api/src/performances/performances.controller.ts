@@ -105,7 +105,9 @@ export class PerformancesController {
     @Body() body: PerformanceUpdateDto,
   ): Promise<PerformanceResponseDto> {
     const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats } = body;
-    if ([startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats].every((field) => field === undefined)) {
+    if (
+      [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats].every((field) => field === undefined)
+    ) {
       throw new InvalidInputError(
         'give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats',
       );

@@ -69,7 +69,11 @@ export async function holdBestAvailable(
   request: HoldBestAvailableRequest,
 ): Promise<HoldBestAvailableResult> {
   const filterValue =
-    request.scope.kind === 'grade' ? request.scope.grade : request.scope.kind === 'section' ? request.scope.section : '';
+    request.scope.kind === 'grade'
+      ? request.scope.grade
+      : request.scope.kind === 'section'
+        ? request.scope.section
+        : '';
   let ending: string[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(

@@ -46,7 +46,8 @@ describe('best-available holds: the ladder on small halls', () => {
         scope: more.scope ?? { kind: 'all' },
       });
     const labels = (hold: Hold) => hold.seatIds.map(drawn.label);
-    const agrees = async () => expect(await seatingDisagreements(fixture.redis, performanceId, drawn.places)).toEqual([]);
+    const agrees = async () =>
+      expect(await seatingDisagreements(fixture.redis, performanceId, drawn.places)).toEqual([]);
     return { performanceId, drawn, ask, labels, agrees };
   }
 

@@ -12,11 +12,11 @@ export const REBUILD_SEATING: LuaScript = {
  * Rewrites the free bits and runs of rows `firstRow`…`lastRow` (indexes from 0, inclusive) from
  * the seat letters (`rebuild-seating.lua`); answers the free seats among them.
  */
-export function rebuildSeating(redis: Redis, keys: PerformanceKeys, firstRow: number, lastRow: number): Promise<number> {
-  return callScript<number>(
-    redis,
-    REBUILD_SEATING.name,
-    [keys.seats, ...seatingKeys(keys)],
-    [firstRow, lastRow],
-  );
+export function rebuildSeating(
+  redis: Redis,
+  keys: PerformanceKeys,
+  firstRow: number,
+  lastRow: number,
+): Promise<number> {
+  return callScript<number>(redis, REBUILD_SEATING.name, [keys.seats, ...seatingKeys(keys)], [firstRow, lastRow]);
 }
