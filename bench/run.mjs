@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
+import { bestAvailableWorstCase } from './best-available-worst-case.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
@@ -23,7 +24,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
-// BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,join,poll,purchase runs a subset (and writes no docs).
+// BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,best,join,poll,purchase runs a subset (and writes no docs).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
 // Virtual buyers: each signs up and logs in through the public API before anything is measured
@@ -33,6 +34,10 @@ const BUYERS = Number(process.env.BENCH_BUYERS ?? 256);
 // and purchase runs spread over performances of BUYERS × HOLD_LIMIT seats, each buyer holding
 // HOLD_LIMIT seats of each.
 const HOLD_LIMIT = 4;
+// The api's MAX_SEATS_PER_RESERVATION: 20 (the most it takes), so that each buyer may make
+// BEST_LIMIT / 2 best-available holds of 2 seats on one 80,000-seat performance; the other runs
+// keep each buyer within HOLD_LIMIT seats of a performance, so the larger limit changes nothing there.
+const BEST_LIMIT = 20;
 const BUYER_PASSWORD = 'bench-buyer-password';
 // Access tokens live 10 minutes: the buyers' are refreshed through the API before a phase once older than this.
 const TOKEN_REFRESH_AFTER_MS = 4 * 60_000;
@@ -57,6 +62,7 @@ const env = {
   ADMIN_PASSWORD: 'bench-admin-password',
   // Every buyer signs up from this one address.
   SIGNUP_RATE_LIMIT: '0',
+  MAX_SEATS_PER_RESERVATION: String(BEST_LIMIT),
   LOG_LEVEL: 'info',
   ACCESS_LOG: 'true',
   LOG_CONSOLE: 'none',
@@ -254,7 +260,7 @@ try {
   }
 
   // Buyers sign up and log in through the API, in parallel, before anything below is measured.
-  const buyers = ['hold', 'naive', 'join', 'poll', 'purchase'].some(wanted) ? await signUpBuyers(BUYERS) : [];
+  const buyers = ['hold', 'naive', 'best', 'join', 'poll', 'purchase'].some(wanted) ? await signUpBuyers(BUYERS) : [];
   // Holds: buyers of the pool in turn, each seat asked for once, in random order (see holdPlan).
   let holds = null;
   let holdCount = 0;
@@ -291,6 +297,11 @@ try {
         `(${bench.naiveServer}).`,
     );
   }
+  if (wanted('best')) {
+    const best = await benchBestAvailable(buyers, trivial);
+    rows.push(best.row);
+    extraNotes.push(best.note);
+  }
   if (wanted('join') || wanted('poll')) rows.push(...(await benchQueue(buyers, trivial)));
   if (wanted('purchase')) {
     const purchases = await benchPurchases(buyers, trivial);
@@ -308,6 +319,62 @@ try {
     redisUrl: env.REDIS_URL,
     rabbitmqUrl: env.RABBITMQ_URL,
   });
+}
+
+/**
+ * Best-available holds (`POST /reservations {performanceId, quantity: 2}`: one Lua script picks
+ * and holds the best 2 seats together) on an 80,000-seat venue (8 sections × 100 rows × 100
+ * seats), buyers in turn, each within BEST_LIMIT seats; then the script's own time in Redis in
+ * its worst cases (bench/best-available-worst-case.mjs).
+ */
+async function benchBestAvailable(buyers, trivial) {
+  const started = Date.now();
+  const [performanceId] = await createPerformances(
+    'Bench best available',
+    1,
+    Array.from({ length: 8 }, (_, i) => ({
+      name: `S${i + 1}`,
+      grade: i < 2 ? 'VIP' : 'R',
+      price: i < 2 ? 220000 : 150000,
+      rows: 100,
+      seatsPerRow: 100,
+    })),
+  );
+  const createMs = Date.now() - started;
+  const count = Math.min(Number(process.env.BENCH_BEST_HOLDS ?? 5_000), buyers.length * (BEST_LIMIT / 2));
+  await freshTokens(buyers);
+  let next = 0;
+  const result = await measure('best-available hold, 2 seats together (POST /reservations {quantity: 2})', {
+    amount: count,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const buyer = buyers[next++ % buyers.length];
+          return {
+            ...req,
+            path: '/api/v1/reservations',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
+            body: JSON.stringify({ performanceId, quantity: 2 }),
+          };
+        },
+      },
+    ],
+  });
+  const worst = await bestAvailableWorstCase({
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keyPrefix: `${env.REDIS_KEY_PREFIX}worst:`,
+  });
+  const figure = (case_) =>
+    `median ${case_.median.toFixed(2)} ms, max ${case_.max.toFixed(2)} ms over ${case_.runs} runs`;
+  const note =
+    `Best-available holds ran on an 80,000-seat performance (created in ${createMs} ms), ${count} holds of 2 seats. ` +
+    `The best-available script's own time inside Redis (Redis TIME around it, no network), ${worst.seats} seats: ` +
+    `near-full venue falling through to SPLIT: ${figure(worst.split)}; near-full, together (every rung searched, ` +
+    `nothing held): ${figure(worst.noFit)}; empty venue: ${figure(worst.empty)}. Redis's busy-script threshold ` +
+    `(busy-reply-threshold) is 5,000 ms.`;
+  console.log(note);
+  return { row: summary('best-available hold, 2 seats together, 80,000-seat venue', result, trivial, 201), note };
 }
 
 /**

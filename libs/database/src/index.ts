@@ -16,6 +16,7 @@ export type {
   PricedPerformance,
   MapSeatRow,
   SeatRow,
+  SeatPlaceRow,
   SectionLayout,
 } from './repositories/performance.repository';
 export { TransactionRunner } from './transaction-runner';

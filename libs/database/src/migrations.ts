@@ -14,6 +14,7 @@ import { SeatsVersion1796500000000 } from './migrations/1796500000000-SeatsVersi
 import { EventSearch1796700000000 } from './migrations/1796700000000-EventSearch';
 import { SeatGeometry1796800000000 } from './migrations/1796800000000-SeatGeometry';
 import { EventTimeZone1796900000000 } from './migrations/1796900000000-EventTimeZone';
+import { NoOrphanSeats1796950000000 } from './migrations/1796950000000-NoOrphanSeats';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -36,4 +37,5 @@ export const MIGRATIONS: Function[] = [
   EventSearch1796700000000,
   SeatGeometry1796800000000,
   EventTimeZone1796900000000,
+  NoOrphanSeats1796950000000,
 ];

@@ -147,3 +147,29 @@ export class AdmissionRequiredError extends DomainError {
     super('forbidden', 'AdmissionRequired', reason);
   }
 }
+
+/** A seat-id hold refused by the performance's noOrphanSeats rule. */
+export class SingleSeatLeftError extends DomainError {
+  constructor(besideSeatId: number) {
+    super(
+      'conflict',
+      'SingleSeatLeft',
+      `this selection would leave a single empty seat beside seat ${besideSeatId}; choose seats that leave none (this performance does not sell single seats left between taken ones)`,
+      { besideSeatId },
+    );
+  }
+}
+
+/** A best-available request nothing fits (nothing was held). */
+export class NoSeatsFitError extends DomainError {
+  constructor(quantity: number, together: boolean) {
+    super(
+      'conflict',
+      'NoSeatsFit',
+      together
+        ? `no ${quantity} seats together (one row, or adjacent rows of one section) are available for this request`
+        : `fewer than ${quantity} seats are available for this request`,
+      { quantity, together },
+    );
+  }
+}

@@ -13,6 +13,8 @@ export {
   SalesClosedError,
   SalesNotOpenError,
   SeatsUnavailableError,
+  SingleSeatLeftError,
+  NoSeatsFitError,
 } from './errors';
 export type { DomainErrorKind } from './errors';
 export { TicketingModule } from './ticketing.module';
@@ -25,6 +27,8 @@ export { HoldDesk } from './holds/hold-desk';
 export { HOLD_RETENTION_MS } from './holds/hold';
 export type { Hold, HoldStatus } from './holds/hold';
 export { HoldSweeper } from './holds/hold-sweeper';
+export { ARRANGEMENTS } from './holds/best-available-scripts';
+export type { Arrangement, SeatScope } from './holds/best-available-scripts';
 export {
   holdPointerKey,
   idempotencyKey,

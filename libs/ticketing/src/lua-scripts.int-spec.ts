@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
 import { sectionAvailability } from './catalog/section-scripts';
+import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
+import { holdBestAvailable } from './holds/best-available-scripts';
 import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
@@ -22,6 +24,8 @@ import {
 import { idempotencyKey, performanceKeys } from './redis-keys';
 import { reconcileSeats, streamMark } from './seats/reconcile-scripts';
 import { closeSales, registerSeats } from './seats/seat-scripts';
+import { SeatStateStore } from './seats/seat-state.store';
+import { rebuildSeating } from './seats/seating-scripts';
 import { markCheckIn } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
@@ -267,6 +271,43 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '4', available: '2', held: '0', sold: '2' });
     expect(await streamMark(redis, keys)).toEqual({ lastId: expect.stringMatching(/^\d+-\d+$/), added: 1 });
     ran.add('boxofficeReconcileSeats').add('boxofficeStreamMark');
+  });
+
+  it('best-available seating: layout rebuilt from the letters, then a best-available hold', async () => {
+    const keys = performanceKeys(5);
+    const hall = drawHall([{ name: 'A', rows: ['x....', '.....'] }]);
+    // registerPerformance runs register-seats.lua, then rebuild-seating.lua over every row.
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(5, hall));
+    ran.add('boxofficeRebuildSeating');
+    expect(await rebuildSeating(redis, keys, 0, 1)).toBe(9);
+    const request = {
+      holdId: 'b1',
+      userId: 'u1',
+      performanceId: 5,
+      quantity: 2,
+      together: true,
+      accessible: false,
+      scope: { kind: 'all' as const },
+      lifetimeMs: 60_000,
+      userLimit: 4,
+      retentionMs: 60_000,
+    };
+    expect(await holdBestAvailable(redis, keys, request)).toMatchObject({ outcome: 'OK', arrangement: 'TOGETHER' });
+    ran.add('boxofficeHoldBestAvailable');
+    expect(await seatingDisagreements(redis, 5, hall.places)).toEqual([]);
+    // The seat reconciler keeps the seating data in step: a hold whose record was lost gives its
+    // seats back, and a sale PostgreSQL knows takes a seat that Redis shows available.
+    const [held] = (await redis.hmget(keys.hold('b1'), 'seats'))[0]!.split(',');
+    const entry = (await redis.hget(keys.seatHolds, held))!;
+    await redis.del(keys.hold('b1'));
+    const free = hall.seat('A', 2, 5);
+    const answers = await reconcileSeats(redis, keys, await streamMark(redis, keys), [
+      { kind: 'dead-hold', seatId: Number(held), holderEntry: entry, holdId: 'b1' },
+      { kind: 'persisted-sale', seatId: free, purchaseId: 'p5', holdId: null, final: true },
+    ]);
+    expect(answers.map((answer) => answer.outcome)).toEqual(['REPAIRED', 'REPAIRED']);
+    expect(await redis.hmget(keys.seats, held, String(free))).toEqual(['A', 'S']);
+    expect(await seatingDisagreements(redis, 5, hall.places)).toEqual([]);
   });
 
   it('left no registered script out of the runs above', () => {

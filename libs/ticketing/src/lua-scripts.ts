@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { defineScripts, LuaScript } from '@app/redis';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
+import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
 import { EXPIRE_HOLDS, HOLD_SEATS, RELEASE_HOLD } from './holds/hold-scripts';
 import {
   ACK_FLUSHED,
@@ -15,6 +16,7 @@ import {
 } from './purchases/purchase-scripts';
 import { RECONCILE_SEATS, STREAM_MARK } from './seats/reconcile-scripts';
 import { CLOSE_SALES, REGISTER_SEATS } from './seats/seat-scripts';
+import { REBUILD_SEATING } from './seats/seating-scripts';
 import { CHECK_IN_MARK } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
 
@@ -42,6 +44,8 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   SECTION_AVAILABILITY,
   RECONCILE_SEATS,
   STREAM_MARK,
+  HOLD_BEST_AVAILABLE,
+  REBUILD_SEATING,
 ];
 
 /**

@@ -85,6 +85,17 @@ export interface PerformanceKeys {
   checkedIn(purchaseId: string): string;
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;
+  /**
+   * Best-available seating data (docs/seating.md, lua-includes/seating.lua): `free` a bitmap
+   * (bit = layout position − 1, 1 while the seat's letter is A); `seating` the static layout hash
+   * (seat id → bit and row, rows, sections, best-first section lists); `runs` a 4-byte slot per row
+   * and section (longest free run, 1 + best free quality); `seatInfo` 8 bytes per layout position
+   * (seat id, quality, flags).
+   */
+  free: string;
+  seating: string;
+  runs: string;
+  seatInfo: string;
 }
 
 export function performanceKeys(performanceId: number): PerformanceKeys {
@@ -103,5 +114,17 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
+    free: `${tag}:free`,
+    seating: `${tag}:seating`,
+    runs: `${tag}:runs`,
+    seatInfo: `${tag}:seat-info`,
   };
+}
+
+/**
+ * The four keys of the seating data, in the order every script that frees or takes a seat takes
+ * them (lua-includes/seating.lua): free, seating, runs, seatInfo.
+ */
+export function seatingKeys(keys: PerformanceKeys): [string, string, string, string] {
+  return [keys.free, keys.seating, keys.runs, keys.seatInfo];
 }

@@ -59,6 +59,18 @@ const body = fc.oneof(
   ),
   fc.record({ performanceId: number, seatIds: fc.uniqueArray(number, { minLength: 1, maxLength: 5 }) }),
   fc.record({ performanceId: number, seatIds: value }),
+  fc.record(
+    {
+      performanceId: number,
+      quantity: fc.oneof(number, value),
+      grade: fc.oneof(fc.constantFrom('R', 'VIP', 'Ä', '', 'x'.repeat(21)), value),
+      section: fc.oneof(fc.constantFrom('Floor', 'Stand 1', 'Ü', ''), value),
+      together: fc.oneof(fc.boolean(), value),
+      accessible: fc.oneof(fc.boolean(), value),
+      seatIds: value,
+    },
+    { requiredKeys: ['performanceId', 'quantity'] },
+  ),
   fc.record({ reservationId: uuid }),
   value,
   fc.constant(undefined),

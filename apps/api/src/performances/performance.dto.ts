@@ -3,6 +3,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNumber,
@@ -187,6 +188,14 @@ export class PerformanceLifecycleDto {
   @ValidateIf((dto: PerformanceLifecycleDto) => dto.status !== undefined)
   @IsIn(PERFORMANCE_STATUSES)
   status?: (typeof PERFORMANCE_STATUSES)[number];
+
+  @ApiPropertyOptional({
+    description:
+      'When true, a hold of chosen `seatIds` that would leave a single empty seat between taken seats or a row end is refused (409 `SingleSeatLeft`). Best-available holds avoid such gaps on their own. Default at creation: false.',
+  })
+  @ValidateIf((dto: PerformanceLifecycleDto) => dto.noOrphanSeats !== undefined)
+  @IsBoolean()
+  noOrphanSeats?: boolean;
 }
 
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
@@ -249,6 +258,7 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
   salesCloseAt?: Date | null;
   cancelUntil?: Date | null;
   status?: Performance['status'];
+  noOrphanSeats?: boolean;
 } {
   const time = (value: string | null | undefined, field: string) =>
     value === undefined || value === null ? value : toDateTime(value, field);
@@ -256,6 +266,7 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
     salesCloseAt: time(body.salesCloseAt, 'salesCloseAt'),
     cancelUntil: time(body.cancelUntil, 'cancelUntil'),
     status: body.status,
+    noOrphanSeats: body.noOrphanSeats,
   };
 }
 
@@ -278,6 +289,8 @@ export class PerformanceResponseDto {
   totalSeats: number;
   /** ISO 4217 code of the event, which the seat prices are in. @example "KRW" */
   currency: string;
+  /** Seat-id holds may not leave a single empty seat between taken seats or a row end. */
+  noOrphanSeats: boolean;
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
@@ -299,6 +312,7 @@ export function mapPerformance(performance: Performance): PerformanceResponseDto
     status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
+    noOrphanSeats: performance.noOrphanSeats ?? false,
   };
 }
 
@@ -316,6 +330,7 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts):
     status: performance.status,
     totalSeats: performance.totalSeats,
     currency: performance.currency,
+    noOrphanSeats: performance.noOrphanSeats ?? false,
     available: performance.available,
     held: performance.held,
     sold: performance.sold,

@@ -104,9 +104,13 @@ export class PerformancesController {
     @Param('id', ParseIdPipe) id: number,
     @Body() body: PerformanceUpdateDto,
   ): Promise<PerformanceResponseDto> {
-    const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status } = body;
-    if ([startsAt, salesOpenAt, salesCloseAt, cancelUntil, status].every((field) => field === undefined)) {
-      throw new InvalidInputError('give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status');
+    const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats } = body;
+    if (
+      [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats].every((field) => field === undefined)
+    ) {
+      throw new InvalidInputError(
+        'give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats',
+      );
     }
     const performance = await this.performances.updatePerformance(id, {
       startsAt: startsAt === undefined ? undefined : toDateTime(startsAt, 'startsAt'),

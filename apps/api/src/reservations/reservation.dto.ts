@@ -1,27 +1,72 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
-import type { Described, Hold } from '@app/ticketing';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { JSONSchemaType } from 'ajv';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { ARRANGEMENTS, InvalidInputError } from '@app/ticketing';
+import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookingDetails } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 
 const MAX_ID = 2_147_483_647;
 
-/** The body of `POST /reservations` (rules: the class-validator decorators; a compiled subset runs first). */
-@CompiledSchema<{ performanceId: number; seatIds: number[] }>({
-  type: 'object',
-  properties: {
-    performanceId: { type: 'integer', minimum: 1, maximum: MAX_ID },
-    seatIds: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 100,
-      uniqueItems: true,
-      items: { type: 'integer', minimum: 1, maximum: MAX_ID },
+/** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
+type ReservationBody =
+  | { performanceId: number; seatIds: number[] }
+  | {
+      performanceId: number;
+      quantity: number;
+      grade?: string;
+      section?: string;
+      together?: boolean;
+      accessible?: boolean;
+    };
+
+const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_ID } as const;
+
+/**
+ * The body of `POST /reservations`, in one of two forms: chosen `seatIds`, or a best-available
+ * request (`quantity` with optional `grade` or `section`, `together`, `accessible`). Rules: the
+ * class-validator decorators, then {@link reservationRequest} (exactly one form, grade and section
+ * exclusive); a compiled subset runs first.
+ */
+@CompiledSchema<ReservationBody>({
+  anyOf: [
+    {
+      type: 'object',
+      properties: {
+        performanceId: ID_SCHEMA,
+        seatIds: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: ID_SCHEMA },
+      },
+      required: ['performanceId', 'seatIds'],
+      additionalProperties: false,
     },
-  },
-  required: ['performanceId', 'seatIds'],
-  additionalProperties: false,
-})
+    {
+      type: 'object',
+      properties: {
+        performanceId: ID_SCHEMA,
+        quantity: { type: 'integer', minimum: 1, maximum: 100 },
+        grade: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,20}$' },
+        section: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,50}$' },
+        together: { type: 'boolean' },
+        accessible: { type: 'boolean' },
+      },
+      required: ['performanceId', 'quantity'],
+      not: { required: ['grade', 'section'] },
+      additionalProperties: false,
+    },
+  ],
+} as unknown as JSONSchemaType<ReservationBody>)
 export class ReservationCreateDto {
   /** @example 1 */
   @IsInt()
@@ -30,9 +75,12 @@ export class ReservationCreateDto {
   performanceId: number;
 
   /**
-   * 1 to `MAX_SEATS_PER_RESERVATION` (default 4) seat ids of the performance, all held or none.
+   * Chosen seats: 1 to `MAX_SEATS_PER_RESERVATION` (default 4) seat ids of the performance, all
+   * held or none. Give either this or `quantity`.
    * @example [101, 102]
    */
+  @ApiPropertyOptional({ type: [Number] })
+  @ValidateIf((dto: ReservationCreateDto) => dto.seatIds !== undefined)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
@@ -40,7 +88,101 @@ export class ReservationCreateDto {
   @IsInt({ each: true })
   @Min(1, { each: true })
   @Max(MAX_ID, { each: true })
-  seatIds: number[];
+  seatIds?: number[];
+
+  /**
+   * Best available: how many seats, 1 to `MAX_SEATS_PER_RESERVATION`; the best seats are picked
+   * and held in one step (the ladder: TOGETHER, TOGETHER_WITH_GAP, ADJACENT_ROWS, then SPLIT when
+   * `together` is false). Give either this or `seatIds`.
+   * @example 2
+   */
+  @ApiPropertyOptional({ type: 'integer', minimum: 1 })
+  @ValidateIf((dto: ReservationCreateDto) => dto.quantity !== undefined)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  quantity?: number;
+
+  /** Best available: only seats of this grade. Not with `section`. @example "R" */
+  @ApiPropertyOptional({ description: 'Best available: only seats of this grade. Not with `section`.' })
+  @ValidateIf((dto: ReservationCreateDto) => dto.grade !== undefined)
+  @IsString()
+  @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
+  grade?: string;
+
+  /** Best available: only seats of this section (its name). Not with `grade`. @example "Floor" */
+  @ApiPropertyOptional({ description: 'Best available: only seats of this section (its name). Not with `grade`.' })
+  @ValidateIf((dto: ReservationCreateDto) => dto.section !== undefined)
+  @IsString()
+  @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
+  section?: string;
+
+  /**
+   * Best available: true (the default) keeps the party together (one row, or adjacent rows of
+   * one section) or holds nothing; false lets the last rung split it over the best single seats.
+   */
+  @ApiPropertyOptional({ default: true })
+  @ValidateIf((dto: ReservationCreateDto) => dto.together !== undefined)
+  @IsBoolean()
+  together?: boolean;
+
+  /**
+   * Best available: true asks for wheelchair spaces with their companion seats (at least one
+   * accessible seat); false (the default) never offers those seats.
+   */
+  @ApiPropertyOptional({ default: false })
+  @ValidateIf((dto: ReservationCreateDto) => dto.accessible !== undefined)
+  @IsBoolean()
+  accessible?: boolean;
+}
+
+/** A validated body of `POST /reservations`, by form. */
+export type ReservationRequest =
+  | { form: 'seats'; performanceId: number; seatIds: number[] }
+  | {
+      form: 'best-available';
+      performanceId: number;
+      quantity: number;
+      together: boolean;
+      accessible: boolean;
+      scope: SeatScope;
+    };
+
+const BEST_AVAILABLE_FIELDS = ['grade', 'section', 'together', 'accessible'] as const;
+
+/**
+ * The form of a validated body: exactly one of `seatIds` and `quantity`; the best-available
+ * fields only with `quantity`; `grade` and `section` not both. Throws InvalidInputError (400).
+ */
+export function reservationRequest(body: ReservationCreateDto): ReservationRequest {
+  const { performanceId, seatIds, quantity } = body;
+  if ((seatIds === undefined) === (quantity === undefined)) {
+    throw new InvalidInputError('give either seatIds (chosen seats) or quantity (best available), not both');
+  }
+  if (seatIds !== undefined) {
+    const extra = BEST_AVAILABLE_FIELDS.filter((field) => body[field] !== undefined);
+    if (extra.length > 0) {
+      throw new InvalidInputError(`${extra.join(', ')} may only come with quantity (best available), not with seatIds`);
+    }
+    return { form: 'seats', performanceId, seatIds };
+  }
+  if (body.grade !== undefined && body.section !== undefined) {
+    throw new InvalidInputError('give grade or section, not both');
+  }
+  const scope: SeatScope =
+    body.section !== undefined
+      ? { kind: 'section', section: body.section }
+      : body.grade !== undefined
+        ? { kind: 'grade', grade: body.grade }
+        : { kind: 'all' };
+  return {
+    form: 'best-available',
+    performanceId,
+    quantity: quantity!,
+    together: body.together ?? true,
+    accessible: body.accessible ?? false,
+    scope,
+  };
 }
 
 export class ReservationResponseDto extends BookingDetailsDto {
@@ -55,6 +197,13 @@ export class ReservationResponseDto extends BookingDetailsDto {
   /** ISO 4217 code of the performance's event. @example "KRW" */
   currency: string;
   expiresAt: string;
+  /**
+   * Best-available holds only: the rung of the ladder that placed the seats — TOGETHER (one row,
+   * no single empty seat left beside them), TOGETHER_WITH_GAP (one row, one single left),
+   * ADJACENT_ROWS (consecutive rows of one section), SPLIT (asked with `together: false`).
+   */
+  @ApiPropertyOptional({ enum: ARRANGEMENTS })
+  arrangement?: Arrangement;
 }
 
 /** `GET /reservations`: every live hold of the caller at once. */
@@ -75,5 +224,6 @@ export function mapReservation(hold: Described<Hold>): ReservationResponseDto {
     amount: hold.amount,
     currency: hold.currency,
     expiresAt: hold.expiresAt.toISOString(),
+    ...(hold.arrangement ? { arrangement: hold.arrangement } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { RequiresAdmission } from '../waiting-room/admission.interceptor';
@@ -8,6 +8,7 @@ import {
   ReservationCreateDto,
   ReservationListResponseDto,
   ReservationResponseDto,
+  reservationRequest,
 } from './reservation.dto';
 
 @ApiTags('reservations')
@@ -20,16 +21,28 @@ export class ReservationsController {
   ) {}
 
   /**
-   * Holds all the seats or none. 409 names the seats that are not available; 403 before sales
-   * open; 409 also when the caller would hold more than the per-user limit of the performance.
+   * Holds seats in one of two forms. Chosen `seatIds`: all of them or none; 409 names the seats
+   * that are not available (or, on a performance with `noOrphanSeats`, a selection leaving a
+   * single empty seat: `SingleSeatLeft`). Best available (`quantity`, optional `grade` or
+   * `section`, `together`, `accessible`): the best seats are picked and held in one atomic step,
+   * following the ladder TOGETHER → TOGETHER_WITH_GAP → ADJACENT_ROWS → (with `together: false`)
+   * SPLIT; the answer's `arrangement` names the rung; 409 `NoSeatsFit` when nothing fits (nothing
+   * held). Both: 403 before sales open; 409 when the caller would hold more than the per-user
+   * limit of the performance; 400 for a body mixing the forms or giving grade and section.
    */
   @Post()
+  @ApiCreatedResponse({ type: ReservationResponseDto })
   @RequiresAdmission('hold')
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ReservationCreateDto,
   ): Promise<ReservationResponseDto> {
-    return mapReservation(await this.describer.describe(this.holds.hold(user.id, body.performanceId, body.seatIds)));
+    const request = reservationRequest(body);
+    const held =
+      request.form === 'seats'
+        ? this.holds.hold(user.id, request.performanceId, request.seatIds)
+        : this.holds.holdBestAvailable(user.id, request);
+    return mapReservation(await this.describer.describe(held));
   }
 
   /**

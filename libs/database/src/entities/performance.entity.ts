@@ -54,6 +54,13 @@ export class PerformanceEntity {
   @Column({ name: 'focal_y', type: 'double precision', default: 0 })
   focalY: number;
 
+  /**
+   * When true, a hold of chosen seat ids that would leave a single free seat between taken seats
+   * or a row end is refused (best-available holds avoid such seats on their own).
+   */
+  @Column({ name: 'no_orphan_seats', type: 'boolean', default: false })
+  noOrphanSeats: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

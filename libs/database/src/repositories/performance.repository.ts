@@ -41,11 +41,13 @@ export interface NewPerformance {
   sections: SectionLayout[];
   /** The stage's focal point on the seat map (map units); absent = (0, 0). */
   focalPoint?: { x: number; y: number };
+  /** Seat-id holds may not leave a single free seat; absent = false. */
+  noOrphanSeats?: boolean;
 }
 
 /** Lifecycle fields of a performance an admin may change. */
 export type PerformanceLifecycleChanges = Partial<
-  Pick<PerformanceEntity, 'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status'>
+  Pick<PerformanceEntity, 'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status' | 'noOrphanSeats'>
 >;
 
 /**
@@ -68,6 +70,12 @@ export type SeatRow = Pick<SeatEntity, 'id' | 'position' | 'section' | 'row' | '
 export type MapSeatRow = Pick<
   SeatEntity,
   'id' | 'section' | 'row' | 'number' | 'grade' | 'price' | 'x' | 'y' | 'quality' | 'accessible' | 'companion'
+>;
+
+/** A seat as the best-available seating data is built from (price in minor units; quality 0…1000). */
+export type SeatPlaceRow = Pick<
+  SeatEntity,
+  'id' | 'price' | 'section' | 'row' | 'number' | 'grade' | 'quality' | 'accessible' | 'companion'
 >;
 
 /** Performances and their seats (the seats never exist without their performance). */
@@ -101,6 +109,7 @@ export class PerformanceRepository {
             totalSeats,
             focalX: input.focalPoint?.x ?? 0,
             focalY: input.focalPoint?.y ?? 0,
+            noOrphanSeats: input.noOrphanSeats ?? false,
           }),
         );
         let offset = 0;
@@ -168,6 +177,7 @@ export class PerformanceRepository {
           salesCloseAt: row.salesCloseAt,
           cancelUntil: row.cancelUntil,
           status: row.status,
+          noOrphanSeats: row.noOrphanSeats,
         },
       );
       const changed = priced(row);
@@ -244,6 +254,19 @@ export class PerformanceRepository {
       [performanceId],
     );
     return { focalPoint: { x: performance.focal_x, y: performance.focal_y }, seats };
+  }
+
+  /**
+   * Every seat's id, price (minor units) and what best-available needs of it (section, row,
+   * number, grade, quality 0…1000, accessible, companion), in layout order: what the live seat
+   * state and seating data in Redis are built from.
+   */
+  seatPlaces(performanceId: number): Promise<SeatPlaceRow[]> {
+    return this.dataSource.query(
+      `SELECT id, price, section, "row", "number", grade, quality, accessible, companion FROM seats
+       WHERE performance_id = $1 ORDER BY position`,
+      [performanceId],
+    );
   }
 
   /** Every seat's id and price (minor units): what the live seat state in Redis is built from. */

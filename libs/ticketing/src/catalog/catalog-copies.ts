@@ -113,6 +113,7 @@ export function toPerformance(performance: PricedPerformance): Performance {
     venue: performance.venue,
     timeZone: performance.timeZone,
     seatsVersion: performance.seatsVersion,
+    noOrphanSeats: performance.noOrphanSeats,
   };
 }
 

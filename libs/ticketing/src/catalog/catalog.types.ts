@@ -47,6 +47,8 @@ export interface Performance {
    * are keyed by it. Absent (= 0) in copies cached before it existed.
    */
   seatsVersion?: number;
+  /** Seat-id holds may not leave a single free seat; absent (= false) in copies cached before it existed. */
+  noOrphanSeats?: boolean;
 }
 
 /** Seat counts of a performance from its live state in Redis. */

@@ -27,6 +27,7 @@ export interface PerformanceChanges {
   salesCloseAt?: Date | null;
   cancelUntil?: Date | null;
   status?: PerformanceStatus;
+  noOrphanSeats?: boolean;
 }
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
@@ -61,6 +62,8 @@ export class PerformanceService {
       sections: SectionInput[];
       /** The stage's focal point on the seat map, map units; absent = (0, 0). */
       focalPoint?: MapPoint;
+      /** Seat-id holds may not leave a single free seat; absent = false. */
+      noOrphanSeats?: boolean;
     },
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
@@ -91,6 +94,7 @@ export class PerformanceService {
         geometry: geometries[i],
       })),
       focalPoint,
+      noOrphanSeats: input.noOrphanSeats,
     });
     const performance = Object.assign(created, eventOfPerformance(event));
     await this.rebuilder.register(performance);

@@ -6,9 +6,14 @@
   KEYS[1] seats         hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] counts        hash total, available, held, sold
   KEYS[3] expiry        sorted set: HELD hold id, scored by its expiry (epoch ms)
-  KEYS[4..3+n] holds    hashes of the candidate holds, the holds named in ARGV[1..n]
+  KEYS[4] free      best-available data (the seating include): free-seat bitmap,
+  KEYS[5] seating   static layout hash,
+  KEYS[6] runs      longest free run and best free quality per row and section,
+  KEYS[7] seat info static seat ids and qualities; a performance registered without a layout
+                    has none of them, and they are left alone
+  KEYS[8..7+n] holds    hashes of the candidate holds, the holds named in ARGV[1..n]
 
-  ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 3)
+  ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 7)
 
   Returns {holds expired, seats freed}.
 ]]
@@ -16,15 +21,16 @@
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, expiryKey = KEYS[1], KEYS[2], KEYS[3]
-if #ARGV ~= #KEYS - 3 then return redis.error_reply('ERR expire-holds: one hold key per hold id') end
+local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
+if #ARGV ~= #KEYS - 7 then return redis.error_reply('ERR expire-holds: one hold key per hold id') end
 
 local now = redisNow()
 local expired, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
-  local holdKey = KEYS[3 + i]
+  local holdKey = KEYS[7 + i]
   local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
   if hold[1] == 'HELD' and tonumber(hold[2]) <= now then
-    freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held')
+    freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating)
     redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', expiryKey, holdId)
     expired = expired + 1

@@ -27,6 +27,21 @@ export class HoldDesk {
     }
   }
 
+  /**
+   * See {@link HoldService.holdBestAvailable}; a performance missing from Redis, or registered
+   * without seating data, gets it built from PostgreSQL once and is asked again.
+   */
+  async holdBestAvailable(userId: string, request: Parameters<HoldService['holdBestAvailable']>[1]): Promise<Hold> {
+    try {
+      return await this.holds.holdBestAvailable(userId, request);
+    } catch (error) {
+      const missing = error instanceof NotFoundError && /^(performance|seating) not found$/.test(error.message);
+      if (!missing) throw error;
+      await this.seatState.ensureSeating(request.performanceId);
+      return this.holds.holdBestAvailable(userId, request);
+    }
+  }
+
   /** See {@link HoldService.get}. */
   get(userId: string, holdId: string): Promise<Hold> {
     return this.holds.get(userId, holdId);

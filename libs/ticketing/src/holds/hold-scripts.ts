@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
-import { PerformanceKeys } from '../redis-keys';
+import { PerformanceKeys, seatingKeys } from '../redis-keys';
 import type { SalesClosedReason } from '../errors';
 
 export const HOLD_SEATS: LuaScript = {
@@ -34,7 +34,8 @@ export type HoldSeatsResult =
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
-  | { outcome: 'LIMIT'; alreadyHeld: number };
+  | { outcome: 'LIMIT'; alreadyHeld: number }
+  | { outcome: 'SINGLE_LEFT'; besideSeatId: number };
 
 /**
  * Expired holds the script may have to end before it can hold: one call names them, the next
@@ -63,6 +64,7 @@ export async function holdSeats(
         keys.userHolds(request.userId),
         keys.hold(request.holdId),
         keys.seatHolds,
+        ...seatingKeys(keys),
         ...ending.map((holdId) => keys.hold(holdId)),
       ],
       [
@@ -98,6 +100,8 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
       return { outcome, salesOpenAt: numbers[0] };
     case 'LIMIT':
       return { outcome, alreadyHeld: numbers[0] };
+    case 'SINGLE_LEFT':
+      return { outcome, besideSeatId: numbers[0] };
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
   }
@@ -114,7 +118,7 @@ export function releaseHold(
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
-    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId)],
+    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys)],
     [holdId, userId],
   );
 }
@@ -132,7 +136,7 @@ export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: 
   const [holds, seats] = await callScript<[number, number]>(
     redis,
     EXPIRE_HOLDS.name,
-    [keys.seats, keys.counts, keys.expiry, ...holdIds.map((holdId) => keys.hold(holdId))],
+    [keys.seats, keys.counts, keys.expiry, ...seatingKeys(keys), ...holdIds.map((holdId) => keys.hold(holdId))],
     holdIds,
   );
   return { holds, seats };

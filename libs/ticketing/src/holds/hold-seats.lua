@@ -11,7 +11,8 @@
 
   KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
                       sales), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch
-                      ms; absent = none); missing = performance not registered
+                      ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
+                      single free seat); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
@@ -20,7 +21,12 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took
                       it last; meaningful only while the seat is H
-  KEYS[9..8+n]        hashes of expired holds to end, the holds named in ARGV[7..6+n]
+  KEYS[9] free        best-available data (the seating include): free-seat bitmap (read by the
+                      noOrphanSeats rule),
+  KEYS[10] seating    static layout hash,
+  KEYS[11] runs       longest free run and best free quality per row and section,
+  KEYS[12] seat info  static seat ids and qualities; all four kept up to date here
+  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[7..6+n]
 
   ARGV[1] hold id
   ARGV[2] user id
@@ -28,7 +34,7 @@
   ARGV[4] hold lifetime (ms)
   ARGV[5] most seats one user may hold on this performance across live holds
   ARGV[6] how long a hold record stays readable after it expires (ms)
-  ARGV[7..6+n] ids of the expired holds whose records are KEYS[9..8+n] (n = #KEYS - 8)
+  ARGV[7..6+n] ids of the expired holds whose records are KEYS[13..12+n] (n = #KEYS - 12)
   ARGV[7+n..] seat ids (distinct)
 
   Returns one of
@@ -41,21 +47,25 @@
     {'UNAVAILABLE', seat id, ...}
     {'LIMIT', seats the user already holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
+    {'SINGLE_LEFT', seat id}  refused by noOrphanSeats: the selection leaves a single free seat
+                         beside this seat of it
 ]]
 --- @keys variable
 --- @include "redis-time"
 --- @include "free-seats"
+--- @include "seating"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local passedHoldKeys = {}
-local passedCount = #KEYS - 8
-for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[8 + i] end
+local passedCount = #KEYS - 12
+for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[12 + i] end
 local seatIds = {}
 for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats')
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
 if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
@@ -126,9 +136,14 @@ for i = 1, #userHolds, 2 do
 end
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 
+if meta[6] == '1' then
+  local beside = seatingSingleLeft(seating, seatIds)
+  if beside then return {'SINGLE_LEFT', beside} end
+end
+
 -- Ends the expired holds as expire-holds.lua does; their seats asked for here are taken below.
 for _, hold in ipairs(ending) do
-  freeSeats(seatsKey, countsKey, hold[2], 'held')
+  freeSeats(seatsKey, countsKey, hold[2], 'held', seating)
   redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
   redis.call('ZREM', expiryKey, hold[1])
 end
@@ -142,6 +157,7 @@ for i = 1, #seatIds do
   heldFields[#heldFields + 1] = 'H'
 end
 redis.call('HSET', seatsKey, unpack(heldFields))
+seatingMark(seating, seatIds, false)
 redis.call('HINCRBY', countsKey, 'available', -#seatIds)
 redis.call('HINCRBY', countsKey, 'held', #seatIds)
 

@@ -9,7 +9,11 @@ import {
   SalesClosedError,
   SalesNotOpenError,
   SeatsUnavailableError,
+  SingleSeatLeftError,
+  InvalidInputError,
+  NoSeatsFitError,
 } from '../errors';
+import { SeatScope } from './best-available-scripts';
 import { fitsId, newIdOf } from '../ids';
 import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
@@ -63,6 +67,8 @@ export class HoldService {
         throw new SeatsUnavailableError(result.seatIds);
       case 'LIMIT':
         throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, result.alreadyHeld, seatIds.length);
+      case 'SINGLE_LEFT':
+        throw new SingleSeatLeftError(result.besideSeatId);
     }
     return {
       id: holdId,
@@ -73,6 +79,71 @@ export class HoldService {
       currency: result.currency,
       status: 'HELD',
       expiresAt: new Date(result.expiresAt),
+    };
+  }
+
+  /**
+   * Picks the best available seats for a party and holds them, in one Redis script run (the
+   * ladder of docs/seating.md: TOGETHER, TOGETHER_WITH_GAP, ADJACENT_ROWS, then SPLIT only when
+   * `together` is false); the hold's `arrangement` names the rung. `quantity` is 1…
+   * MAX_SEATS_PER_RESERVATION; `scope` narrows the seats to one grade or one section (by name).
+   * Throws InvalidInputError, NotFoundError (performance, section, grade; `seating` when the
+   * performance has no seating data yet: HoldDesk builds it and asks again), SalesNotOpenError,
+   * SalesClosedError, HoldLimitExceededError, NoSeatsFitError (nothing held).
+   */
+  async holdBestAvailable(
+    userId: string,
+    request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
+  ): Promise<Hold> {
+    const { performanceId, quantity, together, accessible, scope } = request;
+    assertUserId(userId);
+    assertPerformanceId(performanceId);
+    const limit = this.env.MAX_SEATS_PER_RESERVATION;
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > limit) {
+      throw new InvalidInputError(`quantity must be an integer from 1 to ${limit}`, { quantity });
+    }
+    if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
+    const holdId = newIdOf(performanceId);
+    const result = await this.store.holdBestAvailable({
+      holdId,
+      userId,
+      performanceId,
+      quantity,
+      together,
+      accessible,
+      scope,
+      lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
+      userLimit: limit,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+    switch (result.outcome) {
+      case 'NO_PERFORMANCE':
+        throw new NotFoundError('performance', { performanceId });
+      case 'NO_LAYOUT':
+        throw new NotFoundError('seating', { performanceId });
+      case 'UNKNOWN_SECTION':
+        throw new NotFoundError('section', { performanceId, section: scope.kind === 'section' ? scope.section : null });
+      case 'UNKNOWN_GRADE':
+        throw new NotFoundError('grade', { performanceId, grade: scope.kind === 'grade' ? scope.grade : null });
+      case 'SALES_NOT_OPEN':
+        throw new SalesNotOpenError(new Date(result.salesOpenAt));
+      case 'SALES_CLOSED':
+        throw new SalesClosedError(result.reason);
+      case 'LIMIT':
+        throw new HoldLimitExceededError(limit, result.alreadyHeld, quantity);
+      case 'NO_FIT':
+        throw new NoSeatsFitError(quantity, together);
+    }
+    return {
+      id: holdId,
+      performanceId,
+      userId,
+      seatIds: result.seatIds,
+      amount: result.amount,
+      currency: result.currency,
+      status: 'HELD',
+      expiresAt: new Date(result.expiresAt),
+      arrangement: result.arrangement,
     };
   }
 

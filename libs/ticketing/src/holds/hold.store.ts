@@ -5,6 +5,7 @@ import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfId } from '../ids';
 import { isUuid } from '../input';
 import { holdPointerKey, performanceKeys, userHoldPerformancesKey } from '../redis-keys';
+import { holdBestAvailable, HoldBestAvailableRequest, HoldBestAvailableResult } from './best-available-scripts';
 import { holdSeats, HoldSeatsRequest, HoldSeatsResult, releaseHold, ReleaseHoldResult } from './hold-scripts';
 
 /** Clock skew between an API process and Redis the user-holds index tolerates (ms). */
@@ -37,6 +38,19 @@ export class HoldStore {
     const indexed = this.redis.zadd(indexKey, 'GT', until, request.performanceId);
     const expiring = this.redis.pexpireat(indexKey, until);
     const held = holdSeats(this.redis, performanceKeys(request.performanceId), request);
+    return Promise.all([indexed, expiring, held]).then(([, , result]) => result);
+  }
+
+  /**
+   * Picks and holds the best available seats (`hold-best-available.lua`), the user's index
+   * written first exactly as {@link hold} does.
+   */
+  holdBestAvailable(request: HoldBestAvailableRequest): Promise<HoldBestAvailableResult> {
+    const indexKey = userHoldPerformancesKey(request.userId);
+    const until = Date.now() + request.lifetimeMs + INDEX_SLACK_MS;
+    const indexed = this.redis.zadd(indexKey, 'GT', until, request.performanceId);
+    const expiring = this.redis.pexpireat(indexKey, until);
+    const held = holdBestAvailable(this.redis, performanceKeys(request.performanceId), request);
     return Promise.all([indexed, expiring, held]).then(([, , result]) => result);
   }
 

@@ -1,3 +1,5 @@
+import type { Arrangement } from './best-available-scripts';
+
 /** How long a hold stays readable (GET /reservations/:id) after it has ended. */
 export const HOLD_RETENTION_MS = 24 * 60 * 60 * 1000;
 
@@ -16,6 +18,8 @@ export interface Hold {
   /** EXPIRED as soon as `expiresAt` has passed, even before the sweeper has freed the seats. */
   status: HoldStatus;
   expiresAt: Date;
+  /** The best-available rung that placed the seats; absent for a hold of chosen seat ids. */
+  arrangement?: Arrangement;
 }
 
 /** Reads a hold record as the scripts write it; `now` is Redis time in epoch ms. */
@@ -31,5 +35,6 @@ export function holdFromRecord(id: string, record: Record<string, string>, now: 
     currency: record.currency,
     status: stored === 'HELD' && expiresAt <= now ? 'EXPIRED' : stored,
     expiresAt: new Date(expiresAt),
+    ...(record.arrangement ? { arrangement: record.arrangement as Arrangement } : {}),
   };
 }

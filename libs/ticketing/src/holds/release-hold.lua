@@ -6,6 +6,11 @@
   KEYS[2] counts  hash total, available, held, sold
   KEYS[3] expiry  sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[4] hold    hash of the hold
+  KEYS[5] free      best-available data (the seating include): free-seat bitmap,
+  KEYS[6] seating   static layout hash,
+  KEYS[7] runs      longest free run and best free quality per row and section,
+  KEYS[8] seat info static seat ids and qualities; a performance registered without a layout
+                    has none of them, and they are left alone
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
@@ -13,10 +18,11 @@
   Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
---- @keys 4
+--- @keys 8
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
 local holdId, userId = ARGV[1], ARGV[2]
 
 local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats')
@@ -30,7 +36,7 @@ local now = redisNow()
 if tonumber(hold[3]) <= now then return 'EXPIRED' end
 
 -- Only seats still held go back: a seat marked sold by a rebuild stays sold.
-freeSeats(seatsKey, countsKey, hold[4], 'held')
+freeSeats(seatsKey, countsKey, hold[4], 'held', seating)
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'

@@ -21,6 +21,11 @@
   KEYS[5] meta        hash of the performance: cancelUntil (epoch ms, or 'none' when buyers may not
                       cancel; absent = no limit)
   KEYS[6] checked-in  set of the purchase's seat ids checked in at the door
+  KEYS[7] free      best-available data (the seating include): free-seat bitmap,
+  KEYS[8] seating   static layout hash,
+  KEYS[9] runs      longest free run and best free quality per row and section,
+  KEYS[10] seat info static seat ids and qualities; a performance registered without a layout
+                    has none of them, and they are left alone
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
@@ -36,11 +41,12 @@
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
 ]]
---- @keys 6
+--- @keys 10
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
 local purchaseId, userId, mode, knownCheckedIn = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local now = redisNow()
@@ -80,7 +86,7 @@ local toFree, kept = {}, {}
 for seatId in string.gmatch(purchase[3], '[^,]+') do
   if checkedIn[seatId] then kept[#kept + 1] = seatId else toFree[#toFree + 1] = seatId end
 end
-freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold')
+freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
-import { PerformanceKeys } from '../redis-keys';
+import { PerformanceKeys, seatingKeys } from '../redis-keys';
 import type { SalesClosedReason } from '../errors';
 
 export const PURCHASE: LuaScript = {
@@ -138,6 +138,7 @@ export async function cancelPurchase(
       keys.purchaseStream,
       keys.meta,
       keys.checkedIn(request.purchaseId),
+      ...seatingKeys(keys),
     ],
     [
       request.purchaseId,

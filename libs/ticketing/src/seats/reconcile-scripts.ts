@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
-import { PerformanceKeys } from '../redis-keys';
+import { PerformanceKeys, seatingKeys } from '../redis-keys';
 
 export const RECONCILE_SEATS: LuaScript = {
   name: 'boxofficeReconcileSeats',
@@ -47,7 +47,7 @@ export async function reconcileSeats(
   repairs: SeatRepairRequest[],
 ): Promise<SeatRepairAnswer[]> {
   if (repairs.length === 0) return [];
-  const scriptKeys = [keys.seats, keys.counts, keys.seatHolds, keys.expiry, keys.purchaseStream];
+  const scriptKeys = [keys.seats, keys.counts, keys.seatHolds, keys.expiry, keys.purchaseStream, ...seatingKeys(keys)];
   const positions = new Map<string, number>();
   const position = (key: string | null): number => {
     if (key === null) return 0;

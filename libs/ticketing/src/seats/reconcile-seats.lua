@@ -29,7 +29,12 @@
   KEYS[3] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
   KEYS[4] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[5] stream      the performance's purchase stream
-  KEYS[6..]           hold and purchase hashes the repairs name by position
+  KEYS[6] free        best-available data (the seating include): free-seat bitmap,
+  KEYS[7] seating     static layout hash,
+  KEYS[8] runs        longest free run and best free quality per row and section,
+  KEYS[9] seat info   static seat ids and qualities; kept in step with every repair that frees
+                      or takes an available seat (left alone for a performance without a layout)
+  KEYS[10..]          hold and purchase hashes the repairs name by position
 
   ARGV[1] the stream's last-generated-id at the snapshot ('0-0' when it did not exist)
   ARGV[2] the stream's entries-added at the snapshot (0 when it did not exist)
@@ -40,16 +45,22 @@
 ]]
 --- @keys variable
 --- @include "redis-time"
+--- @include "seating"
 local seatsKey, countsKey, seatHoldsKey, expiryKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local snapshotId, snapshotAdded = ARGV[1], tonumber(ARGV[2])
 local WIDTH = 6
 local COUNTER = { A = 'available', H = 'held', S = 'sold' }
+local seating = { free = KEYS[6], layout = KEYS[7], runs = KEYS[8], info = KEYS[9] }
+-- Seats made available and seats taken from available, for the best-available data at the end.
+local freed, taken = {}, {}
 
 -- The one place a repair changes a seat: its letter and the counts move together.
 local function move(seatId, from, to)
   redis.call('HSET', seatsKey, seatId, to)
   redis.call('HINCRBY', countsKey, COUNTER[from], -1)
   redis.call('HINCRBY', countsKey, COUNTER[to], 1)
+  if to == 'A' then freed[#freed + 1] = seatId end
+  if from == 'A' then taken[#taken + 1] = seatId end
 end
 
 -- Seats named by purchases appended to the stream since the snapshot, as a set; false when some
@@ -127,4 +138,6 @@ for i = 3, #ARGV, WIDTH do
   end
   answers[#answers + 1] = answer
 end
+seatingMark(seating, freed, true)
+seatingMark(seating, taken, false)
 return answers

@@ -7,13 +7,22 @@
   KEYS[1] seats   hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] prices  hash seat id -> price (integer, minor units of the performance's currency)
   KEYS[3] counts  hash total, available, held, sold
+  KEYS[4] free      best-available data (the seating include): free-seat bitmap,
+  KEYS[5] seating   static layout hash,
+  KEYS[6] runs      longest free run and best free quality per row and section,
+  KEYS[7] seat info static seat ids and qualities; seats the layout does not know yet
+                    (a first registration writes it after the letters) are left to
+                    rebuild-seating.lua
 
   ARGV    triples: seat id, price (minor units), "1" if the seat is sold else "0"
 
   Returns the number of seats that were not registered before.
 ]]
---- @keys 3
+--- @keys 7
+--- @include "seating"
 local seatsKey, pricesKey, countsKey = KEYS[1], KEYS[2], KEYS[3]
+local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
+local nowFree, nowTaken = {}, {}
 local added, available, held, sold = 0, 0, 0, 0
 
 for i = 1, #ARGV, 3 do
@@ -25,16 +34,21 @@ for i = 1, #ARGV, 3 do
     if isSold then
       redis.call('HSET', seatsKey, seatId, 'S')
       sold = sold + 1
+      nowTaken[#nowTaken + 1] = seatId
     else
       redis.call('HSET', seatsKey, seatId, 'A')
       available = available + 1
+      nowFree[#nowFree + 1] = seatId
     end
   elseif isSold and status ~= 'S' then
     redis.call('HSET', seatsKey, seatId, 'S')
     sold = sold + 1
     if status == 'A' then available = available - 1 else held = held - 1 end
+    nowTaken[#nowTaken + 1] = seatId
   end
 end
+seatingMark(seating, nowFree, true)
+seatingMark(seating, nowTaken, false)
 
 redis.call('HINCRBY', countsKey, 'total', added)
 redis.call('HINCRBY', countsKey, 'available', available)

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
-import { PerformanceKeys } from '../redis-keys';
+import { PerformanceKeys, seatingKeys } from '../redis-keys';
 
 export const REGISTER_SEATS: LuaScript = {
   name: 'boxofficeRegisterSeats',
@@ -34,5 +34,10 @@ export interface SeatRegistration {
 /** Returns how many of the seats were new. */
 export function registerSeats(redis: Redis, keys: PerformanceKeys, seats: SeatRegistration[]): Promise<number> {
   const args = seats.flatMap((seat) => [seat.id, seat.price, seat.sold ? 1 : 0]);
-  return callScript<number>(redis, REGISTER_SEATS.name, [keys.seats, keys.prices, keys.counts], args);
+  return callScript<number>(
+    redis,
+    REGISTER_SEATS.name,
+    [keys.seats, keys.prices, keys.counts, ...seatingKeys(keys)],
+    args,
+  );
 }

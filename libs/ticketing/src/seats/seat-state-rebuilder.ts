@@ -31,18 +31,34 @@ export class SeatStateRebuilder {
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    */
   async register(performance: PricedPerformance): Promise<void> {
-    const [seats, sold] = await Promise.all([
-      this.performances.seatPrices(performance.id),
+    const [places, sold] = await Promise.all([
+      this.performances.seatPlaces(performance.id),
       this.purchases.activeSeatIds(performance.id),
     ]);
     await this.seatState.registerPerformance({
       performanceId: performance.id,
       salesOpenAt: performance.salesOpenAt,
       currency: performance.currency,
-      seats,
+      seats: places.map(({ id, price }) => ({ id, price })),
       sold,
       lifecycle: lifecycleOf(performance),
+      places,
     });
+  }
+
+  /**
+   * Makes sure the performance has its best-available seating data: registered before there
+   * was any (an older version), or lost with the seat state. Throws NotFoundError('performance').
+   */
+  async ensureSeating(performanceId: number): Promise<void> {
+    if (!(await this.seatState.isRegistered(performanceId))) return this.ensure(performanceId);
+    if (await this.seatState.hasSeating(performanceId)) return;
+    const places = await this.performances.seatPlaces(performanceId);
+    if (places.length === 0 && !(await this.performances.findById(performanceId))) {
+      throw new NotFoundError('performance');
+    }
+    this.logger.warn(`seating data of performance ${performanceId} missing in Redis, building it from PostgreSQL`);
+    await this.seatState.registerSeating(performanceId, places);
   }
 }
 
@@ -52,5 +68,6 @@ export function lifecycleOf(performance: PricedPerformance): PerformanceLifecycl
     status: performance.status,
     salesCloseAt: performance.salesCloseAt ?? performance.startsAt,
     cancelUntil: performance.cancelUntil,
+    noOrphanSeats: performance.noOrphanSeats,
   };
 }

@@ -6,6 +6,8 @@ import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from 
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
 import { closeSales, registerSeats, SeatRegistration } from './seat-scripts';
+import { buildSeatingLayout, SeatPlace } from './seating-layout';
+import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 
 export interface PerformanceRegistration {
@@ -19,6 +21,11 @@ export interface PerformanceRegistration {
   sold?: number[];
   /** What the scripts check besides the seats; absent = on sale with no end and no cancel limit. */
   lifecycle?: PerformanceLifecycle;
+  /**
+   * Every seat's place in layout order, for best-available holds (registerSeating); absent = no
+   * seating data (best-available answers NO_LAYOUT until it is registered).
+   */
+  places?: SeatPlace[];
 }
 
 /** The lifecycle fields the hold, purchase and cancel scripts read from the performance's meta hash. */
@@ -28,6 +35,8 @@ export interface PerformanceLifecycle {
   salesCloseAt: Date;
   /** Buyers may cancel until this moment (by Redis TIME); null = never. */
   cancelUntil: Date | null;
+  /** Seat-id holds may not leave a single free seat (hold-seats.lua); absent = false. */
+  noOrphanSeats?: boolean;
 }
 
 export interface SeatCounts {
@@ -42,6 +51,10 @@ export interface SeatCounts {
  * that one call blocks Redis for about a millisecond while holds keep coming in.
  */
 const REGISTER_CHUNK = 1000;
+/** Seats per rebuild-seating.lua call (whole rows): about a millisecond of Redis each. */
+const SEATING_CHUNK = 1000;
+/** Fields per HSET when writing the static seating layout. */
+const LAYOUT_FIELDS_CHUNK = 5000;
 
 /** The live status of every seat of a performance, and its counts, in Redis. */
 @Injectable()
@@ -84,6 +97,7 @@ export class SeatStateStore {
       chunks.push(registerSeats(this.redis, keys, rows.slice(start, start + REGISTER_CHUNK)));
     }
     await Promise.all(chunks);
+    if (registration.places) await this.registerSeating(performanceId, registration.places);
     const transaction = this.redis.multi();
     if (lifecycle) transaction.hset(keys.meta, lifecycleFields(lifecycle)).hdel(keys.meta, ...clearedFields(lifecycle));
     await transaction
@@ -91,6 +105,44 @@ export class SeatStateStore {
       .hsetnx(keys.counts, 'total', 0)
       .exec();
     await this.redis.sadd(PERFORMANCE_REGISTRY_KEY, String(performanceId));
+  }
+
+  /**
+   * Writes the best-available seating data of a registered (or registering) performance: the
+   * static layout of `places` (every seat of it, in layout order), then the free bits and runs
+   * from the seat letters, rows in chunks of about SEATING_CHUNK seats (each chunk atomic with the
+   * letters it reads; holds running meanwhile keep the rows they touch up to date), then `ready`.
+   * Running it again rebuilds the free data from the letters (a repair).
+   */
+  async registerSeating(performanceId: number, places: SeatPlace[]): Promise<void> {
+    assertPerformanceId(performanceId);
+    const keys = performanceKeys(performanceId);
+    const layout = buildSeatingLayout(places);
+    const entries = [...layout.fields];
+    const writes: Promise<unknown>[] = [this.redis.set(keys.seatInfo, layout.seatInfo)];
+    for (let start = 0; start < entries.length; start += LAYOUT_FIELDS_CHUNK) {
+      writes.push(this.redis.hset(keys.seating, Object.fromEntries(entries.slice(start, start + LAYOUT_FIELDS_CHUNK))));
+    }
+    await Promise.all(writes);
+    const rebuilds: Promise<number>[] = [];
+    let first = 0;
+    let seats = 0;
+    layout.rowSizes.forEach((size, row) => {
+      seats += size;
+      if (seats >= SEATING_CHUNK || row === layout.rowSizes.length - 1) {
+        rebuilds.push(rebuildSeating(this.redis, keys, first, row));
+        first = row + 1;
+        seats = 0;
+      }
+    });
+    await Promise.all(rebuilds);
+    await this.redis.hset(keys.seating, 'ready', 1);
+  }
+
+  /** Whether the performance's best-available seating data is complete (registerSeating ran to the end). */
+  async hasSeating(performanceId: number): Promise<boolean> {
+    assertPerformanceId(performanceId);
+    return (await this.redis.hexists(performanceKeys(performanceId).seating, 'ready')) === 1;
   }
 
   /**
@@ -243,12 +295,18 @@ function lifecycleFields(lifecycle: PerformanceLifecycle): Record<string, string
     cancelUntil: lifecycle.cancelUntil === null ? 'none' : lifecycle.cancelUntil.getTime(),
   };
   if (lifecycle.status !== 'ON_SALE') fields.status = lifecycle.status;
+  if (lifecycle.noOrphanSeats) fields.noOrphanSeats = 1;
   return fields;
 }
 
-/** The status field goes when the performance is back on sale (a dummy field keeps HDEL valid). */
+/**
+ * The status field goes when the performance is back on sale, noOrphanSeats when the rule is
+ * off (a dummy field keeps HDEL valid).
+ */
 function clearedFields(lifecycle: PerformanceLifecycle): string[] {
-  return lifecycle.status === 'ON_SALE' ? ['status'] : ['-'];
+  const cleared = lifecycle.status === 'ON_SALE' ? ['status'] : ['-'];
+  if (!lifecycle.noOrphanSeats) cleared.push('noOrphanSeats');
+  return cleared;
 }
 
 function decodeCounts(performanceId: number, [total, available, held, sold]: (string | null)[]): SeatCounts {

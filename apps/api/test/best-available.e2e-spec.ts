@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role, TokenService } from '@app/auth';
+import { createRedis } from '@app/redis';
+import { performanceKeys } from '@app/ticketing';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+type Headers = { authorization: string };
+
+/**
+ * `POST /reservations` in its best-available form over HTTP: the answer and its `arrangement`,
+ * the uniform 400s of a body mixing the two forms, 409 and 404, the `noOrphanSeats` rule of the
+ * seat-id form, seating data rebuilt when Redis lost it, and the OpenAPI document.
+ */
+describe('best-available reservations over HTTP', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      MAX_SEATS_PER_RESERVATION: '4',
+    });
+    admin = await createSession(api.app, { role: Role.Admin });
+    raw = createRedis(api.env, 'test-peek');
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await api?.close();
+  });
+
+  async function buyer(): Promise<Headers> {
+    const id = randomUUID();
+    const token = await api.app.get(TokenService).signAccess({ id, email: `${id}@example.test`, role: Role.User });
+    return { authorization: `Bearer ${token}` };
+  }
+
+  async function newPerformance(extra: Record<string, unknown> = {}): Promise<{ id: number; noOrphanSeats: boolean }> {
+    const event = await api.app.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: admin.headers,
+      payload: { title: 'Best seats', venue: 'Hall' },
+    });
+    const created = await api.app.inject({
+      method: 'POST',
+      url: `/api/v1/events/${event.json().id}/performances`,
+      headers: admin.headers,
+      payload: {
+        startsAt: '2030-01-01T19:00:00Z',
+        salesOpenAt: '2020-01-01T00:00:00Z',
+        sections: [
+          { name: 'Floor', grade: 'VIP', price: 3000, rows: 3, seatsPerRow: 8 },
+          { name: 'Balcony', grade: 'R', price: 1000, rows: 2, seatsPerRow: 6 },
+        ],
+        ...extra,
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    return created.json();
+  }
+
+  const reserve = (headers: Headers, payload: Record<string, unknown>) =>
+    api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload });
+
+  it('holds the best seats together and says how: 201 with arrangement, seat ids and amount', async () => {
+    const performance = await newPerformance();
+    const headers = await buyer();
+    const answer = await reserve(headers, { performanceId: performance.id, quantity: 3 });
+    expect(answer.statusCode).toBe(201);
+    const hold = answer.json();
+    expect(hold).toMatchObject({
+      performanceId: performance.id,
+      status: 'HELD',
+      arrangement: 'TOGETHER',
+      amount: 9000,
+    });
+    expect(hold.seatIds).toHaveLength(3);
+    const again = await api.app.inject({ method: 'GET', url: `/api/v1/reservations/${hold.id}`, headers });
+    expect(again.json()).toMatchObject({ arrangement: 'TOGETHER', seatIds: hold.seatIds });
+    const map = (await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/map` })).json();
+    const seats = map.sections.flatMap((section: { rows: { seats: { id: number; status: string }[] }[] }) =>
+      section.rows.flatMap((row) => row.seats),
+    );
+    for (const id of hold.seatIds) expect(seats.find((seat: { id: number }) => seat.id === id).status).toBe('HELD');
+    // A grade narrows the seats to its sections.
+    const balcony = await reserve(await buyer(), { performanceId: performance.id, quantity: 2, grade: 'R' });
+    expect(balcony.json()).toMatchObject({ amount: 2000, arrangement: 'TOGETHER' });
+  });
+
+  it('answers 400 with the uniform body for a body mixing the forms, and changes nothing', async () => {
+    const performance = await newPerformance();
+    const headers = await buyer();
+    const bad = [
+      { performanceId: performance.id },
+      { performanceId: performance.id, quantity: 2, seatIds: [1] },
+      { performanceId: performance.id, quantity: 2, grade: 'VIP', section: 'Floor' },
+      { performanceId: performance.id, seatIds: [1], together: false },
+      { performanceId: performance.id, quantity: 0 },
+      { performanceId: performance.id, quantity: 5 },
+      { performanceId: performance.id, quantity: 2, together: 'yes' },
+      { performanceId: performance.id, quantity: 2, accessible: 1 },
+      { performanceId: performance.id, quantity: 2, section: '' },
+      { performanceId: performance.id, quantity: 2, extra: true },
+    ];
+    for (const payload of bad) {
+      const answer = await reserve(headers, payload);
+      expect(answer.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(Object.keys(answer.json())).toEqual(
+        expect.arrayContaining(['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp']),
+      );
+    }
+    expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('0');
+  });
+
+  it('answers 409 NoSeatsFit when nothing fits (nothing held), 404 for an unknown section', async () => {
+    const performance = await newPerformance();
+    const balcony = (headers: Headers, together = true) =>
+      reserve(headers, { performanceId: performance.id, quantity: 4, section: 'Balcony', together });
+    // Balcony: 2 rows of 6. Each row takes a party of 4 (leaving 2, no single), then the two
+    // pairs left sit in adjacent rows, then nothing is left.
+    expect((await balcony(await buyer())).json()).toMatchObject({ arrangement: 'TOGETHER' });
+    expect((await balcony(await buyer())).json()).toMatchObject({ arrangement: 'TOGETHER' });
+    expect((await balcony(await buyer())).json()).toMatchObject({ arrangement: 'ADJACENT_ROWS' });
+    const conflict = await balcony(await buyer());
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toMatchObject({ message: expect.stringMatching(/no 4 seats together/) });
+    expect((await balcony(await buyer(), false)).statusCode).toBe(409);
+    expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('12');
+    const unknown = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, section: 'Pit' });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('noOrphanSeats: set at creation or by PATCH; a seat-id hold leaving a single seat gets 409 SingleSeatLeft', async () => {
+    const performance = await newPerformance({ noOrphanSeats: true });
+    expect(performance.noOrphanSeats).toBe(true);
+    const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/seats?limit=3` });
+    const [first, second] = page.json().items.map((seat: { id: number }) => seat.id);
+    const refused = await reserve(await buyer(), { performanceId: performance.id, seatIds: [second] });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().message).toMatch(/single empty seat/);
+    const off = await api.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/performances/${performance.id}`,
+      headers: admin.headers,
+      payload: { noOrphanSeats: false },
+    });
+    expect(off.json()).toMatchObject({ noOrphanSeats: false });
+    expect((await reserve(await buyer(), { performanceId: performance.id, seatIds: [second] })).statusCode).toBe(201);
+    expect((await reserve(await buyer(), { performanceId: performance.id, seatIds: [first] })).statusCode).toBe(201);
+  });
+
+  it('builds the seating data again when Redis lost it', async () => {
+    const performance = await newPerformance();
+    const keys = performanceKeys(performance.id);
+    await raw.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
+    const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
+    expect(answer.statusCode).toBe(201);
+    expect(await raw.hget(keys.seating, 'ready')).toBe('1');
+  });
+
+  it('documents both request forms and the arrangement in the OpenAPI document', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    const body = doc.components.schemas.ReservationCreateDto.properties;
+    expect(Object.keys(body)).toEqual(
+      expect.arrayContaining(['seatIds', 'quantity', 'grade', 'section', 'together', 'accessible']),
+    );
+    expect(doc.components.schemas.ReservationResponseDto.properties.arrangement.enum).toEqual([
+      'TOGETHER',
+      'TOGETHER_WITH_GAP',
+      'ADJACENT_ROWS',
+      'SPLIT',
+    ]);
+  });
+});

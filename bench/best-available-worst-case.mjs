@@ -1,0 +1,140 @@
+// The best-available script's own time in Redis on an 80,000-seat venue, in its worst cases:
+// a near-full venue whose free seats are singles in alternate rows (no rung but SPLIT fits, and
+// no two adjacent rows both have a free seat), asked with `together: false` (falls through to
+// SPLIT and holds) and with `together: true` (searches every rung and holds nothing). The script
+// runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
+// script's own time, without network or client. Uses the built modules (`npm run build`) and
+// its own Redis key prefix; run by `npm run bench`, or alone:
+//   node bench/best-available-worst-case.mjs [redis-url]
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { redisKeys, root } from '../scripts/stack.mjs';
+
+const require = createRequire(import.meta.url);
+const built = (path) => join(root, 'dist/apps/api', path);
+
+const SECTIONS = 8;
+const ROWS = 100;
+const SEATS_PER_ROW = 100;
+
+/** The script wrapped so that it answers {µs it ran, its own answer}. */
+function timed(lua) {
+  return `local function script()\n${lua}\nend\nlocal before = redis.call('TIME')\nlocal answer = script()\nlocal after = redis.call('TIME')\nreturn {(after[1] - before[1]) * 1000000 + (after[2] - before[2]), answer}`;
+}
+
+/**
+ * Builds the venue under `keyPrefix`, measures, removes it. Answers the figures in ms:
+ * `{ split: {median, max, runs}, noFit: {median, max, runs}, empty: {median, max, runs}, seats }`.
+ */
+export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:6379', keyPrefix, runs = 40 } = {}) {
+  const { loadLuaScript } = require(built('libs/redis/src/lua-script.js'));
+  const { buildSeatingLayout } = require(built('libs/ticketing/src/seats/seating-layout.js'));
+  const { performanceKeys, seatingKeys } = redisKeys();
+  const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
+  const redis = new Redis(redisUrl, { keyPrefix: prefix });
+  const scripts = {
+    hold: loadLuaScript(built('libs/ticketing/src/holds/hold-best-available.lua')).lua,
+    rebuild: loadLuaScript(built('libs/ticketing/src/seats/rebuild-seating.lua')).lua,
+  };
+  redis.defineCommand('worstHold', { lua: timed(scripts.hold) });
+  redis.defineCommand('worstRebuild', { numberOfKeys: 5, lua: scripts.rebuild });
+  const performanceId = 1;
+  const keys = performanceKeys(performanceId);
+  try {
+    // The venue: sections side by side, quality falling with the row and the distance from the centre.
+    const places = [];
+    for (let s = 0; s < SECTIONS; s += 1) {
+      for (let row = 1; row <= ROWS; row += 1) {
+        for (let number = 1; number <= SEATS_PER_ROW; number += 1) {
+          const across = Math.abs(s * SEATS_PER_ROW + number - (SECTIONS * SEATS_PER_ROW) / 2);
+          places.push({
+            id: 10_000_000 + places.length,
+            section: `S${s + 1}`,
+            row,
+            number,
+            grade: s < 2 ? 'VIP' : 'R',
+            quality: Math.max(0, Math.round(1000 - 6 * row - across / 2)),
+            accessible: false,
+            companion: false,
+          });
+        }
+      }
+    }
+    const layout = buildSeatingLayout(places);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    const writes = [redis.set(keys.seatInfo, layout.seatInfo)];
+    const fields = [...layout.fields];
+    for (let i = 0; i < fields.length; i += 5000)
+      writes.push(redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000))));
+    for (let i = 0; i < places.length; i += 5000) {
+      const chunk = places.slice(i, i + 5000);
+      writes.push(redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000]))));
+    }
+    await Promise.all(writes);
+
+    const measure = async (name, letterOf, request) => {
+      for (let i = 0; i < places.length; i += 5000) {
+        const chunk = places.slice(i, i + 5000);
+        await redis.hset(keys.seats, Object.fromEntries(chunk.map((place) => [place.id, letterOf(place)])));
+      }
+      await redis.del(keys.expiry, keys.counts);
+      for (let row = 0; row < layout.rowSizes.length; row += 10) {
+        await redis.worstRebuild(keys.seats, ...seatingKeys(keys), row, Math.min(row + 9, layout.rowSizes.length - 1));
+      }
+      await redis.hset(keys.seating, 'ready', 1);
+      const times = [];
+      const arrangements = new Set();
+      for (let run = 0; run < runs; run += 1) {
+        const userId = randomUUID();
+        const holdId = randomUUID();
+        const callKeys = [
+          keys.meta,
+          keys.seats,
+          keys.prices,
+          keys.counts,
+          keys.expiry,
+          keys.userHolds(userId),
+          keys.hold(holdId),
+          keys.seatHolds,
+          ...seatingKeys(keys),
+        ];
+        const args = [holdId, userId, performanceId, 300_000, 4, 60_000, 4, request.together ? 1 : 0, 0, 'all', ''];
+        const [micros, answer] = await redis.worstHold(callKeys.length, ...callKeys, ...args);
+        times.push(micros / 1000);
+        arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
+      }
+      times.sort((a, b) => a - b);
+      return {
+        name,
+        median: times[Math.floor(times.length / 2)],
+        max: times[times.length - 1],
+        runs,
+        answers: [...arrangements],
+      };
+    };
+
+    // Near-full: free seats only every 10th seat of the odd rows (5 % of the venue).
+    const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
+    const split = await measure('near-full, together: false (falls through to SPLIT)', nearFull, { together: false });
+    const noFit = await measure('near-full, together: true (every rung searched, nothing fits)', nearFull, {
+      together: true,
+    });
+    const empty = await measure('empty venue, together: true', () => 'A', { together: true });
+    return { split, noFit, empty, seats: places.length };
+  } finally {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await redis.unlink(...found.map((key) => key.slice(prefix.length)));
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await bestAvailableWorstCase({ redisUrl: process.argv[2] });
+  console.log(JSON.stringify(figures, null, 2));
+}

@@ -1,0 +1,141 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { callScript, LuaScript } from '@app/redis';
+import { PerformanceKeys, seatingKeys } from '../redis-keys';
+import type { SalesClosedReason } from '../errors';
+
+export const HOLD_BEST_AVAILABLE: LuaScript = {
+  name: 'boxofficeHoldBestAvailable',
+  file: join(__dirname, 'hold-best-available.lua'),
+};
+
+/** Which rung of the best-available ladder placed the party (docs/seating.md). */
+export type Arrangement = 'TOGETHER' | 'TOGETHER_WITH_GAP' | 'ADJACENT_ROWS' | 'SPLIT';
+
+export const ARRANGEMENTS: readonly Arrangement[] = ['TOGETHER', 'TOGETHER_WITH_GAP', 'ADJACENT_ROWS', 'SPLIT'];
+
+/** Where the seats may come from: the whole hall, the sections of one grade, or one section (by name). */
+export type SeatScope = { kind: 'all' } | { kind: 'grade'; grade: string } | { kind: 'section'; section: string };
+
+export interface HoldBestAvailableRequest {
+  holdId: string;
+  userId: string;
+  performanceId: number;
+  /** Seats wanted, 1…userLimit. */
+  quantity: number;
+  /** false lets the last rung split the party over any seats. */
+  together: boolean;
+  /** true: only accessible and companion seats, at least one accessible; false: neither kind. */
+  accessible: boolean;
+  scope: SeatScope;
+  lifetimeMs: number;
+  userLimit: number;
+  retentionMs: number;
+}
+
+export type HoldBestAvailableResult =
+  | {
+      outcome: 'OK';
+      expiresAt: number;
+      amount: number;
+      currency: string;
+      arrangement: Arrangement;
+      /** In layout order (section, row, number). */
+      seatIds: number[];
+    }
+  | { outcome: 'NO_PERFORMANCE' }
+  | { outcome: 'NO_LAYOUT' }
+  | { outcome: 'UNKNOWN_SECTION' }
+  | { outcome: 'UNKNOWN_GRADE' }
+  | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
+  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
+  | { outcome: 'LIMIT'; alreadyHeld: number }
+  | { outcome: 'NO_FIT' };
+
+/**
+ * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
+ * keep expiring while calls run, so a few rounds may be needed after a sweeper pause.
+ */
+const ROUNDS = 4;
+
+/**
+ * Picks and holds the best available seats (`hold-best-available.lua`), one script run per
+ * round; the first round usually answers. Throws when expired holds keep appearing for
+ * {@link ROUNDS} rounds (the sweeper is far behind).
+ */
+export async function holdBestAvailable(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: HoldBestAvailableRequest,
+): Promise<HoldBestAvailableResult> {
+  const filterValue =
+    request.scope.kind === 'grade'
+      ? request.scope.grade
+      : request.scope.kind === 'section'
+        ? request.scope.section
+        : '';
+  let ending: string[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
+      redis,
+      HOLD_BEST_AVAILABLE.name,
+      [
+        keys.meta,
+        keys.seats,
+        keys.prices,
+        keys.counts,
+        keys.expiry,
+        keys.userHolds(request.userId),
+        keys.hold(request.holdId),
+        keys.seatHolds,
+        ...seatingKeys(keys),
+        ...ending.map((holdId) => keys.hold(holdId)),
+      ],
+      [
+        request.holdId,
+        request.userId,
+        request.performanceId,
+        request.lifetimeMs,
+        request.userLimit,
+        request.retentionMs,
+        request.quantity,
+        request.together ? 1 : 0,
+        request.accessible ? 1 : 0,
+        request.scope.kind,
+        filterValue,
+        ...ending,
+      ],
+    );
+    if (outcome !== 'END_HOLDS') return bestAvailableResult(outcome, rest);
+    ending = [...new Set([...ending, ...rest.map(String)])];
+  }
+  throw new Error(`hold-best-available.lua still found expired holds to end after ${ROUNDS} rounds`);
+}
+
+function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBestAvailableResult {
+  switch (outcome) {
+    case 'OK':
+      return {
+        outcome,
+        expiresAt: Number(rest[0]),
+        amount: Number(rest[1]),
+        currency: String(rest[2]),
+        arrangement: String(rest[3]) as Arrangement,
+        seatIds: String(rest[4]).split(',').map(Number),
+      };
+    case 'NO_PERFORMANCE':
+    case 'NO_LAYOUT':
+    case 'UNKNOWN_SECTION':
+    case 'UNKNOWN_GRADE':
+    case 'NO_FIT':
+      return { outcome };
+    case 'SALES_NOT_OPEN':
+      return { outcome, salesOpenAt: Number(rest[0]) };
+    case 'SALES_CLOSED':
+      return { outcome, reason: String(rest[0]) as SalesClosedReason };
+    case 'LIMIT':
+      return { outcome, alreadyHeld: Number(rest[0]) };
+    default:
+      throw new Error(`hold-best-available.lua answered ${JSON.stringify(outcome)}`);
+  }
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@app/testing';
+import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
+import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
+import { performanceKeys } from '../redis-keys';
+import { Hold } from './hold';
+import { SeatScope } from './best-available-scripts';
+
+/**
+ * Golden cases of the best-available ladder (docs/seating.md) on small drawn halls, through
+ * HoldService on the real Redis: which seats, which rung, and the seating data still agreeing
+ * with the seat letters afterwards.
+ */
+describe('best-available holds: the ladder on small halls', () => {
+  let fixture: TicketingFixture;
+  let nextPerformance = 1;
+
+  beforeAll(() => {
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '6' });
+  });
+  afterAll(() => fixture.close());
+
+  async function hall(sections: DrawnSection[], lifecycle?: { noOrphanSeats: boolean }) {
+    const performanceId = nextPerformance++;
+    const drawn = drawHall(sections);
+    await fixture.store.registerPerformance({
+      ...hallRegistration(performanceId, drawn),
+      ...(lifecycle
+        ? {
+            lifecycle: {
+              status: 'ON_SALE',
+              salesCloseAt: new Date(Date.now() + 3_600_000),
+              cancelUntil: null,
+              noOrphanSeats: lifecycle.noOrphanSeats,
+            },
+          }
+        : {}),
+    });
+    const ask = (quantity: number, more: { together?: boolean; accessible?: boolean; scope?: SeatScope } = {}) =>
+      fixture.holds.holdBestAvailable(randomUUID(), {
+        performanceId,
+        quantity,
+        together: more.together ?? true,
+        accessible: more.accessible ?? false,
+        scope: more.scope ?? { kind: 'all' },
+      });
+    const labels = (hold: Hold) => hold.seatIds.map(drawn.label);
+    const agrees = async () =>
+      expect(await seatingDisagreements(fixture.redis, performanceId, drawn.places)).toEqual([]);
+    return { performanceId, drawn, ask, labels, agrees };
+  }
+
+  it('a row with seats 1 and 5 taken and a request for 3: seats 2–4, together', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['x...x.'] }]);
+    const hold = await ask(3);
+    expect(hold.arrangement).toBe('TOGETHER');
+    expect(labels(hold)).toEqual(['A 1-2', 'A 1-3', 'A 1-4']);
+    await agrees();
+  });
+
+  it('prefers a placement leaving no single seat in a worse row to one leaving a single in the best row', async () => {
+    const { ask, labels } = await hall([{ name: 'A', rows: ['x....x', '......'] }]);
+    const hold = await ask(3);
+    expect(hold.arrangement).toBe('TOGETHER');
+    expect(labels(hold).every((label) => label.startsWith('A 2-'))).toBe(true);
+  });
+
+  it('a request only met by leaving a single: TOGETHER_WITH_GAP, on the better side', async () => {
+    const { ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['x....x'], quality: (_row, number) => (number <= 3 ? 900 : 800) },
+    ]);
+    const hold = await ask(3);
+    expect(hold.arrangement).toBe('TOGETHER_WITH_GAP');
+    expect(labels(hold)).toEqual(['A 1-2', 'A 1-3', 'A 1-4']);
+    await agrees();
+  });
+
+  it('a party larger than any row: adjacent rows of one section, then nothing unless it may split', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['...', '...', '..x'] }]);
+    const hold = await ask(4);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 2-1', 'A 2-2']);
+    await agrees();
+    // Left: 1-3, 2-3, 3-1, 3-2. Two rows beat three: the larger share goes to the back row.
+    const three = await ask(3);
+    expect(three.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(three)).toEqual(['A 2-3', 'A 3-1', 'A 3-2']);
+    await expect(ask(5)).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const rest = await ask(1);
+    expect(rest.arrangement).toBe('TOGETHER');
+    await agrees();
+  });
+
+  it('a wheelchair user with two companions gets the accessible seat and both companions together', async () => {
+    const { ask, labels } = await hall([{ name: 'A', rows: ['.......', '..CAC..'] }]);
+    const hold = await ask(3, { accessible: true });
+    expect(hold.arrangement).toBe('TOGETHER');
+    expect(labels(hold)).toEqual(['A 2-3', 'A 2-4', 'A 2-5']);
+  });
+
+  it('a party larger than any row in a hall of one row: 409 together, SPLIT when it may split', async () => {
+    const { ask, labels } = await hall([{ name: 'A', rows: ['.x.x.'] }]);
+    await expect(ask(3)).rejects.toMatchObject({ code: 'NoSeatsFit', details: { quantity: 3, together: true } });
+    const hold = await ask(3, { together: false });
+    expect(hold.arrangement).toBe('SPLIT');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-3', 'A 1-5']);
+  });
+
+  it('accessible seats with companions go to accessible requests only', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['CAC...', '......'] }]);
+    const party = await ask(3);
+    expect(labels(party).some((label) => ['A 1-1', 'A 1-2', 'A 1-3'].includes(label))).toBe(false);
+    // Two of the three leave one companion seat alone: the best this hall has for two.
+    const pair = await ask(2, { accessible: true });
+    expect(pair.arrangement).toBe('TOGETHER_WITH_GAP');
+    expect(labels(pair)).toContain('A 1-2');
+    expect(labels(pair).every((label) => ['A 1-1', 'A 1-2', 'A 1-3'].includes(label))).toBe(true);
+    // Only a companion seat is left of the three: no accessible seat, nothing for an accessible request.
+    await expect(ask(1, { accessible: true })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    await agrees();
+  });
+
+  it('mixed grades: a grade or a section narrows the seats; an unknown one is 404', async () => {
+    const { ask, labels } = await hall([
+      { name: 'VIP', grade: 'VIP', rows: ['....'], quality: () => 1000 },
+      { name: 'Floor', grade: 'R', rows: ['....'], quality: () => 500 },
+      { name: 'Balcony', grade: 'S', rows: ['....'], quality: () => 200 },
+    ]);
+    expect(labels(await ask(2))[0]).toMatch(/^VIP /);
+    expect(labels(await ask(2, { scope: { kind: 'grade', grade: 'S' } }))[0]).toMatch(/^Balcony /);
+    expect(labels(await ask(2, { scope: { kind: 'section', section: 'Floor' } }))[0]).toMatch(/^Floor /);
+    await expect(ask(2, { scope: { kind: 'grade', grade: 'Z' } })).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(ask(2, { scope: { kind: 'section', section: 'Z' } })).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  it('the last seats of a performance: split only when allowed, then nothing; counts exact', async () => {
+    const { performanceId, ask, agrees } = await hall([{ name: 'A', rows: ['x.xx', '.xx.'] }]);
+    await expect(ask(3)).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const hold = await ask(3, { together: false });
+    expect(hold.arrangement).toBe('SPLIT');
+    await expect(ask(1, { together: false })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const { stored, recomputed } = await fixture.truth(performanceId);
+    expect(stored).toEqual(recomputed);
+    expect(stored.available).toBe(0);
+    await agrees();
+  });
+
+  it('releases, expiry and seat-id holds keep the seating data right; the seats come back', async () => {
+    const { performanceId, drawn, ask, agrees } = await hall([{ name: 'A', rows: ['......'] }]);
+    const hold = await ask(4);
+    await agrees();
+    await fixture.holds.release(hold.userId, hold.id);
+    await agrees();
+    await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 1)]);
+    await agrees();
+    // A short hold expires; the next best-available request ends it and may take its seats.
+    const short = fixture.connect({ RESERVATION_TTL_SECONDS: '1' });
+    const brief = await short.holds.holdBestAvailable(randomUUID(), {
+      performanceId,
+      quantity: 5,
+      together: true,
+      accessible: false,
+      scope: { kind: 'all' },
+    });
+    await expect(ask(1)).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    await waitUntil(
+      async () => {
+        const [seconds, micros] = (await fixture.redis.time()).map(Number);
+        return seconds * 1000 + micros / 1000 > brief.expiresAt.getTime();
+      },
+      'the short hold expired (Redis time)',
+      5_000,
+      20,
+    );
+    expect((await ask(5)).arrangement).toBe('TOGETHER');
+    expect(await fixture.redis.hget(performanceKeys(performanceId).hold(brief.id), 'status')).toBe('EXPIRED');
+    await agrees();
+  });
+
+  it('the per-user limit counts best-available holds as seat-id holds do', async () => {
+    const { performanceId, ask } = await hall([{ name: 'A', rows: ['..........'] }]);
+    const userId = randomUUID();
+    const request = { performanceId, together: true, accessible: false, scope: { kind: 'all' } as SeatScope };
+    await fixture.holds.holdBestAvailable(userId, { ...request, quantity: 4 });
+    await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 3 })).rejects.toMatchObject({
+      code: 'HoldLimitExceeded',
+      details: { alreadyHeld: 4 },
+    });
+    await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 7 })).rejects.toMatchObject({
+      code: 'InvalidInput',
+    });
+    expect((await ask(2)).seatIds).toHaveLength(2);
+  });
+
+  it('noOrphanSeats: a seat-id hold leaving a single free seat is refused, nothing held', async () => {
+    const { performanceId, drawn } = await hall([{ name: 'A', rows: ['......'] }], { noOrphanSeats: true });
+    const seat = (number: number) => drawn.seat('A', 1, number);
+    await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(2), seat(3)])).rejects.toMatchObject({
+      code: 'SingleSeatLeft',
+      details: { besideSeatId: seat(2) },
+    });
+    await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(5)])).rejects.toMatchObject({
+      code: 'SingleSeatLeft',
+    });
+    expect((await fixture.truth(performanceId)).stored.held).toBe(0);
+    await fixture.holds.hold(randomUUID(), performanceId, [seat(1), seat(2)]);
+    await fixture.holds.hold(randomUUID(), performanceId, [seat(5), seat(6)]);
+    // 3 and 4 are left; taking one of them would leave the other alone.
+    await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(3)])).rejects.toMatchObject({
+      code: 'SingleSeatLeft',
+    });
+    await fixture.holds.hold(randomUUID(), performanceId, [seat(3), seat(4)]);
+  });
+
+  it('without noOrphanSeats, a seat-id hold may leave a single', async () => {
+    const { performanceId, drawn } = await hall([{ name: 'A', rows: ['......'] }]);
+    const hold = await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 2)]);
+    expect(hold.status).toBe('HELD');
+  });
+});

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
+import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
+import { DomainError } from '../errors';
+import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
+import { performanceKeys } from '../redis-keys';
+import { SeatPlace } from '../seats/seating-layout';
+import { SeatScope } from './best-available-scripts';
+import { Hold } from './hold';
+
+/** One step of a random sale. */
+type Step =
+  | { kind: 'best'; quantity: number; together: boolean; accessible: boolean; scope: 'all' | 'grade' | 'section' }
+  | { kind: 'pick'; seats: number[] }
+  | { kind: 'release'; which: number }
+  | { kind: 'buy'; which: number }
+  | { kind: 'cancel'; which: number };
+
+const rowText = fc
+  .array(fc.constantFrom('.', '.', '.', '.', 'x', 'A', 'C'), { minLength: 1, maxLength: 9 })
+  .map((marks) => marks.join(''));
+const sectionArb = fc.record({
+  rows: fc.array(rowText, { minLength: 1, maxLength: 4 }),
+  grade: fc.constantFrom('R', 'S'),
+});
+const hallArb = fc.array(sectionArb, { minLength: 1, maxLength: 3 });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('best' as const),
+      quantity: fc.integer({ min: 1, max: 4 }),
+      together: fc.boolean(),
+      accessible: fc.constantFrom(false, false, false, true),
+      scope: fc.constantFrom('all' as const, 'grade' as const, 'section' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('pick' as const),
+      seats: fc.array(fc.nat(60), { minLength: 1, maxLength: 3 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), which: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
+);
+
+/**
+ * Whether a placement of `quantity` seats side by side in one row existed that leaves no single
+ * free seat beside it, among the seats a request may take: free, of the scope, accessible or
+ * companion exactly when asked for accessible (then with one accessible seat at least).
+ */
+function singleFreePlacementExisted(
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+): boolean {
+  const rows = new Map<string, SeatPlace[]>();
+  for (const place of places) {
+    const key = `${place.section}/${place.row}`;
+    rows.set(key, [...(rows.get(key) ?? []), place]);
+  }
+  for (const row of rows.values()) {
+    const free = row.map((place) => letters[String(place.id)] === 'A');
+    const eligible = row.map(
+      (place, i) => free[i] && inScope(place) && (place.accessible || place.companion) === accessible,
+    );
+    for (let start = 0; start + quantity <= row.length; start += 1) {
+      const window = row.slice(start, start + quantity);
+      if (!window.every((_, k) => eligible[start + k])) continue;
+      if (accessible && !window.some((place) => place.accessible)) continue;
+      const left = start - 1;
+      const right = start + quantity;
+      const singleLeft = left >= 0 && free[left] && (left === 0 || !free[left - 1]);
+      const singleRight = right < row.length && free[right] && (right === row.length - 1 || !free[right + 1]);
+      if (!singleLeft && !singleRight) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Random halls and random sequences of best-available holds, chosen-seat holds, releases,
+ * purchases and cancellations, on the real Redis: no seat is ever in two live holds, the counts
+ * and the seating data (bitmap, row and section runs) always agree with the seat letters, every
+ * TOGETHER answer is side by side in one row and leaves no single, and no answer settles for a
+ * single (TOGETHER_WITH_GAP) when a placement leaving none existed.
+ */
+describe('best-available holds: properties over random halls and sales', () => {
+  let fixture: TicketingFixture;
+  let nextPerformance = 1;
+
+  beforeAll(() => {
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '4' });
+  });
+  afterAll(() => fixture.close());
+
+  it('keeps every promise', async () => {
+    await fc.assert(
+      fc.asyncProperty(hallArb, fc.array(stepArb, { minLength: 1, maxLength: 14 }), async (drawnSections, steps) => {
+        const performanceId = nextPerformance++;
+        const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section }));
+        const hall = drawHall(sections);
+        await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+        const keys = performanceKeys(performanceId);
+        const byId = new Map(hall.places.map((place) => [place.id, place]));
+        const holds: Hold[] = [];
+        const purchases: { id: string; userId: string }[] = [];
+
+        for (const step of steps) {
+          const before = (await fixture.truth(performanceId)).letters;
+          if (step.kind === 'best') {
+            const first = sections[0];
+            const scope: SeatScope =
+              step.scope === 'grade'
+                ? { kind: 'grade', grade: first.grade ?? 'R' }
+                : step.scope === 'section'
+                  ? { kind: 'section', section: first.name }
+                  : { kind: 'all' };
+            const inScope = (place: SeatPlace) =>
+              scope.kind === 'all' ||
+              (scope.kind === 'grade' ? place.grade === scope.grade : place.section === scope.section);
+            try {
+              const hold = await fixture.holds.holdBestAvailable(randomUUID(), {
+                performanceId,
+                quantity: step.quantity,
+                together: step.together,
+                accessible: step.accessible,
+                scope,
+              });
+              holds.push(hold);
+              const seats = hold.seatIds.map((id) => byId.get(id)!);
+              expect(seats).toHaveLength(step.quantity);
+              expect(seats.every((seat) => before[String(seat.id)] === 'A' && inScope(seat))).toBe(true);
+              expect(seats.every((seat) => (seat.accessible || seat.companion) === step.accessible)).toBe(true);
+              const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
+              if (hold.arrangement === 'TOGETHER' || hold.arrangement === 'TOGETHER_WITH_GAP') {
+                expect(new Set(seats.map((seat) => `${seat.section}/${seat.row}`)).size).toBe(1);
+                const positions = seats.map((seat) => hall.places.indexOf(seat));
+                expect(positions.every((position, i) => i === 0 || position === positions[i - 1] + 1)).toBe(true);
+              }
+              // TOGETHER exactly when a placement leaving no single existed.
+              expect(hold.arrangement === 'TOGETHER').toBe(existed);
+              if (hold.arrangement === 'SPLIT') expect(step.together).toBe(false);
+            } catch (error) {
+              if (!(error instanceof DomainError) || error.code !== 'NoSeatsFit') throw error;
+              expect(singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope)).toBe(
+                false,
+              );
+            }
+          } else if (step.kind === 'pick') {
+            const seatIds = [...new Set(step.seats.map((i) => hall.places[i % hall.places.length].id))];
+            try {
+              holds.push(await fixture.holds.hold(randomUUID(), performanceId, seatIds));
+            } catch (error) {
+              if (!(error instanceof DomainError) || error.code !== 'SeatsUnavailable') throw error;
+            }
+          } else if (step.kind === 'release' && holds.length > 0) {
+            const hold = holds[step.which % holds.length];
+            await fixture.holds.release(hold.userId, hold.id).catch((error: unknown) => {
+              if (!(error instanceof DomainError) || error.kind !== 'conflict') throw error;
+            });
+          } else if (step.kind === 'buy' && holds.length > 0) {
+            const hold = holds[step.which % holds.length];
+            const purchaseId = randomUUID();
+            const bought = await purchaseHold(fixture.redis, keys, {
+              holdId: hold.id,
+              userId: hold.userId,
+              purchaseId,
+              chargeId: `ch_${purchaseId}`,
+              holdRetentionMs: 60_000,
+            });
+            if (bought.outcome === 'OK') purchases.push({ id: purchaseId, userId: hold.userId });
+          } else if (step.kind === 'cancel' && purchases.length > 0) {
+            const purchase = purchases[step.which % purchases.length];
+            await cancelPurchase(fixture.redis, keys, {
+              purchaseId: purchase.id,
+              userId: purchase.userId,
+              mode: 'operator',
+              checkedInSeatIds: [],
+              persisted: null,
+            });
+          }
+
+          const { stored, recomputed, letters } = await fixture.truth(performanceId);
+          expect(stored).toEqual(recomputed);
+          expect(await seatingDisagreements(fixture.redis, performanceId, hall.places)).toEqual([]);
+          // No seat in two live holds: every live hold's seats are H and name that hold.
+          const owners = await fixture.redis.hgetall(keys.seatHolds);
+          const taken = new Map<number, string>();
+          for (const hold of holds) {
+            const status = await fixture.redis.hget(keys.hold(hold.id), 'status');
+            if (status !== 'HELD') continue;
+            for (const seatId of hold.seatIds) {
+              expect(taken.get(seatId)).toBeUndefined();
+              taken.set(seatId, hold.id);
+              expect(letters[String(seatId)]).toBe('H');
+              expect(owners[String(seatId)]).toMatch(new RegExp(`:${hold.id}$`));
+            }
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -1,0 +1,496 @@
+--[[
+  Picks the best available seats for a party and holds them for one user, in one atomic step
+  (docs/seating.md). Redis TIME is the only clock. The hold is made exactly as hold-seats.lua
+  makes one (same records, same per-user limit), so purchase, release and expiry treat it alike.
+
+  The ladder, each rung tried only when the one before found nothing:
+    TOGETHER           n seats side by side in one row, leaving no single free seat beside them
+    TOGETHER_WITH_GAP  n seats side by side in one row, leaving one single free seat
+    ADJACENT_ROWS      n seats in k consecutive rows of one section (k = 2, 3, … n, the fewest
+                       rows first), each row's share side by side, shares as equal as possible
+                       (the larger shares in the front rows, or in the back rows)
+    SPLIT              only when `together` is 0: the n best free seats
+  Best = highest sum of seat quality (0…1000 per seat), then the lowest layout position. Seats
+  marked accessible or companion are offered only to `accessible` requests, which get only those
+  seats, at least one of them accessible.
+
+  Work is bounded by the seating data (the seating include): a section or row whose cached
+  longest free run is shorter than what a rung needs is skipped without reading its seats;
+  sections and rows are visited in the order of their best free seat (cached too) and the search
+  stops once no later one can beat the best placement found (n × its best free seat's quality).
+
+  Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
+  does, so their seats are offered; their records must come in KEYS: a call that finds one not
+  passed changes nothing and answers END_HOLDS with the ids to pass on the next call.
+
+  KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt (hold-seats.lua)
+  KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
+  KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
+  KEYS[4] counts      hash total, available, held, sold
+  KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
+  KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live
+  KEYS[7] hold        hash of the new hold
+  KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
+  KEYS[9] free        free-seat bitmap (the seating include)
+  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (1 once the bitmap
+                      and runs were built), 'all' (section indexes, comma-separated), 'g:<grade>'
+                      (the sections of one grade), 'sn:<section name>' (its index)
+  KEYS[11] runs       per row and section: longest free run, best free quality (the seating include)
+  KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
+                      (u8: 1 accessible, 2 companion), 0; all big-endian
+  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[12..11+n]
+
+  ARGV[1] hold id            ARGV[2] user id             ARGV[3] performance id
+  ARGV[4] hold lifetime (ms) ARGV[5] most seats one user may hold on this performance
+  ARGV[6] how long a hold record stays readable after it expires (ms)
+  ARGV[7] quantity (1…ARGV[5])
+  ARGV[8] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
+  ARGV[9] accessible: '1' or '0'
+  ARGV[10] filter: 'all', 'grade' or 'section'    ARGV[11] the grade or section name ('' for all)
+  ARGV[12..11+n] ids of the expired holds whose records are KEYS[13..12+n]
+
+  Returns one of
+    {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated)}
+    {'NO_PERFORMANCE'} · {'NO_LAYOUT'} (registered without seating data: build it, call again)
+    {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
+    {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
+    {'NO_FIT'}        nothing fits the request; nothing held
+    {'END_HOLDS', hold id, ...}
+]]
+--- @keys variable
+--- @include "redis-time"
+--- @include "free-seats"
+--- @include "seating"
+local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
+local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
+local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local quantity, together, accessible = tonumber(ARGV[7]), ARGV[8] == '1', ARGV[9] == '1'
+local filter, filterValue = ARGV[10], ARGV[11]
+local passedHoldKeys = {}
+for i = 1, #KEYS - 12 do passedHoldKeys[ARGV[11 + i]] = KEYS[12 + i] end
+local EXPIRED_PER_CALL = 16
+
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
+local salesOpenAt, currency = meta[1], meta[2]
+if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
+if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
+if meta[4] then return {'SALES_CLOSED', meta[4]} end
+
+local layoutHead
+if filter == 'section' then
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'sn:' .. filterValue)
+elseif filter == 'grade' then
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'g:' .. filterValue)
+else
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
+end
+if not layoutHead[1] then return {'NO_LAYOUT'} end
+if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKNOWN_SECTION'} end
+
+local now = redisNow()
+if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
+if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
+
+-- The per-user limit, counted as hold-seats.lua counts it.
+local alreadyHeld = 0
+local userHolds = redis.call('HGETALL', userHoldsKey)
+for i = 1, #userHolds, 2 do
+  local expiresAt = redis.call('ZSCORE', expiryKey, userHolds[i])
+  if expiresAt and tonumber(expiresAt) > now then
+    alreadyHeld = alreadyHeld + tonumber(userHolds[i + 1])
+  else
+    redis.call('HDEL', userHoldsKey, userHolds[i])
+  end
+end
+if alreadyHeld + quantity > userLimit then return {'LIMIT', alreadyHeld} end
+
+local due = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now, 'LIMIT', 0, EXPIRED_PER_CALL)
+local missing = {}
+for _, dueId in ipairs(due) do
+  if not passedHoldKeys[dueId] then missing[#missing + 1] = dueId end
+end
+if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
+for _, dueId in ipairs(due) do
+  local record = redis.call('HMGET', passedHoldKeys[dueId], 'status', 'expiresAt', 'seats')
+  if record[1] == 'HELD' and tonumber(record[2]) <= now then
+    freeSeats(seatsKey, countsKey, record[3], 'held', seating)
+    redis.call('HSET', passedHoldKeys[dueId], 'status', 'EXPIRED', 'endedAt', now)
+  end
+  -- An entry of a hold that ended some other way (or whose record is gone) is stale.
+  if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
+end
+
+-- Candidate sections and their static records: first row, rows, slot, accessible seats.
+local sections = {}
+for index in string.gmatch(layoutHead[2], '%d+') do sections[#sections + 1] = tonumber(index) end
+local sectionInfo = {}
+local firstSlot, lastSlot
+do
+  local fields = {}
+  for i, index in ipairs(sections) do fields[i] = 's' .. index end
+  local records = redis.call('HMGET', seating.layout, unpack(fields))
+  for i, index in ipairs(sections) do
+    local a, b, _, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+    local slot = tonumber(d)
+    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, accessible = tonumber(e) }
+    if not firstSlot or slot < firstSlot then firstSlot = slot end
+    if not lastSlot or slot > lastSlot then lastSlot = slot end
+  end
+end
+
+-- Live data, read once per search: per section and row the longest free run and the best free
+-- quality (-1: none free); rows' seats when a rung needs them.
+local sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats
+
+-- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
+local function loadSections()
+  sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats = {}, {}, {}, {}, {}, {}, {}
+  local slots = redis.call('GETRANGE', seating.runs, 4 * firstSlot, 4 * lastSlot + 3)
+  for _, index in ipairs(sections) do
+    local run, top = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
+    sectionRuns[index], sectionTops[index] = run, top - 1
+  end
+  table.sort(sections, function(a, b)
+    if sectionTops[a] ~= sectionTops[b] then return sectionTops[a] > sectionTops[b] end
+    return a < b
+  end)
+end
+
+local function sectionRun(index)
+  return sectionRuns[index]
+end
+
+-- The section's row slots, read once per search (one GETRANGE).
+local function openSection(index)
+  if rowOrders[index] ~= nil then return end
+  local info = sectionInfo[index]
+  local slots = redis.call('GETRANGE', seating.runs, 4 * info.firstRow, 4 * (info.firstRow + info.rows) - 1)
+  for i = 0, info.rows - 1 do
+    local run, top = seatingSlot(slots, i)
+    rowRuns[info.firstRow + i], rowTops[info.firstRow + i] = run, top - 1
+  end
+  rowOrders[index] = false
+end
+
+-- The section's rows that have a free seat, best free seat first.
+local function sectionOrder(index)
+  openSection(index)
+  if rowOrders[index] then return rowOrders[index] end
+  local info = sectionInfo[index]
+  local order = {}
+  for r = info.firstRow, info.firstRow + info.rows - 1 do
+    if rowTops[r] >= 0 then order[#order + 1] = r end
+  end
+  table.sort(order, function(a, b)
+    if rowTops[a] ~= rowTops[b] then return rowTops[a] > rowTops[b] end
+    return a < b
+  end)
+  rowOrders[index] = order
+  return order
+end
+
+-- A row's record: first layout position, seats, best quality, accessible seats.
+local function rowRecord(r)
+  local record = rowRecords[r]
+  if record then return record end
+  local a, b, _, d, e = string.match(redis.call('HGET', seating.layout, 'r' .. r), '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+  record = { first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e) }
+  rowRecords[r] = record
+  return record
+end
+
+-- A row's free bits and, for its free seats only, quality and flags; read once per search.
+local function openRow(r)
+  if rowSeats[r] then return rowSeats[r] end
+  local record = rowRecord(r)
+  local first, seats = record.first, record.seats
+  local bits = seatingRowBits(seating.free, first, seats)
+  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1)
+  local quality, flags, eligible = {}, {}, {}
+  for i = 1, seats do
+    if bits[i] then
+      local q1, q2, f = string.byte(info, 8 * i - 3, 8 * i - 1)
+      quality[i] = q1 * 256 + q2
+      flags[i] = f
+      eligible[i] = (f ~= 0) == accessible
+    else
+      eligible[i] = false
+    end
+  end
+  rowSeats[r] = {
+    first = first, seats = seats, bits = bits, info = info, quality = quality, flags = flags,
+    eligible = eligible, windows = {},
+  }
+  return rowSeats[r]
+end
+
+-- The id of the row's i-th seat (from 1).
+local function seatIdOf(row, i)
+  local b1, b2, b3, b4 = string.byte(row.info, 8 * i - 7, 8 * i - 4)
+  return ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+end
+
+-- The best window of `size` eligible seats side by side in the row for each number of single
+-- free seats it leaves beside it (0, 1 or 2): {score, index of its first seat}.
+local function rowWindows(r, size, needAccessible)
+  local row = openRow(r)
+  local cacheKey = size .. (needAccessible and 'a' or '')
+  if row.windows[cacheKey] then return row.windows[cacheKey] end
+  local bits, eligible, quality, flags, seats = row.bits, row.eligible, row.quality, row.flags, row.seats
+  local best = {}
+  local i = 1
+  while i <= seats do
+    if eligible[i] then
+      local j = i
+      while j < seats and eligible[j + 1] do j = j + 1 end
+      if j - i + 1 >= size then
+        local sum, accessibleSeats = 0, 0
+        for k = i, i + size - 1 do
+          sum = sum + quality[k]
+          if flags[k] == 1 then accessibleSeats = accessibleSeats + 1 end
+        end
+        for s = i, j - size + 1 do
+          if s > i then
+            sum = sum - quality[s - 1] + quality[s + size - 1]
+            if flags[s - 1] == 1 then accessibleSeats = accessibleSeats - 1 end
+            if flags[s + size - 1] == 1 then accessibleSeats = accessibleSeats + 1 end
+          end
+          if not needAccessible or accessibleSeats > 0 then
+            local singles = 0
+            local left, right = s - 1, s + size
+            if left >= 1 and bits[left] and (left == 1 or not bits[left - 1]) then singles = singles + 1 end
+            if right <= seats and bits[right] and (right == seats or not bits[right + 1]) then singles = singles + 1 end
+            if not best[singles] or sum > best[singles][1] then best[singles] = {sum, s} end
+          end
+        end
+      end
+      i = j + 1
+    else
+      i = i + 1
+    end
+  end
+  row.windows[cacheKey] = best
+  return best
+end
+
+-- A placement: {score, first layout position, {row index, first seat index, size}, ...}.
+local function better(a, b)
+  return not b or a[1] > b[1] or (a[1] == b[1] and a[2] < b[2])
+end
+
+local function rowUsable(r, size)
+  return rowRuns[r] >= size and (not accessible or rowRecord(r).accessible > 0)
+end
+
+local function sectionUsable(index, size)
+  return sectionRun(index) >= size and (not accessible or sectionInfo[index].accessible > 0)
+end
+
+local function searchTogether(n)
+  local bestTogether, bestWithGap
+  for _, index in ipairs(sections) do
+    if bestTogether and n * sectionTops[index] <= bestTogether[1] then break end
+    if sectionUsable(index, n) then
+      for _, r in ipairs(sectionOrder(index)) do
+        -- Rows come best free seat first: past the bound none can beat the best placement.
+        if bestTogether and n * rowTops[r] <= bestTogether[1] then break end
+        if rowUsable(r, n) then
+          local windows = rowWindows(r, n, accessible)
+          local first = rowRecord(r).first
+          for singles = 0, 1 do
+            local window = windows[singles]
+            if window then
+              local placement = {window[1], first + window[2] - 1, {r, window[2], n}}
+              if singles == 0 and better(placement, bestTogether) then bestTogether = placement end
+              if singles == 1 and better(placement, bestWithGap) then bestWithGap = placement end
+            end
+          end
+        end
+      end
+    end
+  end
+  if bestTogether then return bestTogether, 'TOGETHER' end
+  if bestWithGap then return bestWithGap, 'TOGETHER_WITH_GAP' end
+  return nil
+end
+
+-- The best placement of `shares` (one per row) in the rows t, t + 1, …: each share side by side
+-- in its row, leaving as few single seats as the row allows; nil when a row cannot take its share.
+local function placeInRows(t, shares)
+  -- The cached runs first: most row windows fail there, before any row's seats are read.
+  for i = 1, #shares do
+    if rowRuns[t + i - 1] < shares[i] then return nil end
+  end
+  local placement = {0, nil}
+  for i = 1, #shares do
+    local r = t + i - 1
+    local windows = rowWindows(r, shares[i], accessible and i == 1)
+    local window = windows[0] or windows[1] or windows[2]
+    if not window then return nil end
+    placement[1] = placement[1] + window[1]
+    local position = rowRecord(r).first + window[2] - 1
+    if not placement[2] or position < placement[2] then placement[2] = position end
+    placement[#placement + 1] = {r, window[2], shares[i]}
+  end
+  return placement
+end
+
+local function searchAdjacentRows(n)
+  for k = 2, n do
+    local front, back = {}, {}
+    for i = 1, k do
+      front[i] = math.floor(n / k) + ((i <= n % k) and 1 or 0)
+      back[k + 1 - i] = front[i]
+    end
+    local splits = (n % k == 0) and {front} or {front, back}
+    local best
+    for _, index in ipairs(sections) do
+      local info = sectionInfo[index]
+      if best and n * sectionTops[index] <= best[1] then break end
+      if info.rows >= k and sectionUsable(index, front[k]) then
+        openSection(index)
+        for t = info.firstRow, info.firstRow + info.rows - k do
+          for _, shares in ipairs(splits) do
+            local placement = placeInRows(t, shares)
+            if placement and better(placement, best) then best = placement end
+          end
+        end
+      end
+    end
+    if best then return best, 'ADJACENT_ROWS' end
+  end
+  return nil
+end
+
+local function searchSplit(n)
+  -- The n best eligible free seats: {quality, position, row index, seat index}, best first.
+  local kept, bestAccessible = {}, nil
+  local function keep(seat)
+    local at = #kept + 1
+    while at > 1 and (seat[1] > kept[at - 1][1] or (seat[1] == kept[at - 1][1] and seat[2] < kept[at - 1][2])) do
+      at = at - 1
+    end
+    if at <= n then
+      table.insert(kept, at, seat)
+      if #kept > n then table.remove(kept) end
+    end
+  end
+  for _, index in ipairs(sections) do
+    if #kept == n and sectionTops[index] <= kept[n][1] then break end
+    if sectionUsable(index, 1) then
+      for _, r in ipairs(sectionOrder(index)) do
+        if #kept == n and rowTops[r] <= kept[n][1] then break end
+        if rowUsable(r, 1) then
+          local row = openRow(r)
+          for i = 1, row.seats do
+            if row.eligible[i] then
+              local seat = {row.quality[i], row.first + i - 1, r, i, row.flags[i]}
+              keep(seat)
+              if seat[5] == 1 and (not bestAccessible or seat[1] > bestAccessible[1]) then bestAccessible = seat end
+            end
+          end
+        end
+      end
+    end
+  end
+  if #kept < n then return nil end
+  if accessible then
+    local hasAccessible = false
+    for _, seat in ipairs(kept) do hasAccessible = hasAccessible or seat[5] == 1 end
+    if not hasAccessible then
+      if not bestAccessible then return nil end
+      kept[n] = bestAccessible
+    end
+  end
+  local placement = {0, nil}
+  for _, seat in ipairs(kept) do
+    placement[1] = placement[1] + seat[1]
+    if not placement[2] or seat[2] < placement[2] then placement[2] = seat[2] end
+    placement[#placement + 1] = {seat[3], seat[4], 1}
+  end
+  return placement, 'SPLIT'
+end
+
+local function search()
+  loadSections()
+  local placement, arrangement = searchTogether(quantity)
+  if not placement then placement, arrangement = searchAdjacentRows(quantity) end
+  if not placement and not together then placement, arrangement = searchSplit(quantity) end
+  return placement, arrangement
+end
+
+-- The chosen seats' letters are checked against the bitmap's answer; a seat the bitmap called
+-- free but whose letter is not A (a script that changed letters without the seating data) is
+-- marked taken and the search runs again on fresh data.
+local seatIds, arrangement
+for _ = 1, 3 do
+  local placement
+  placement, arrangement = search()
+  if not placement then return {'NO_FIT'} end
+  local chosen = {}
+  for i = 3, #placement do
+    local r, start, size = placement[i][1], placement[i][2], placement[i][3]
+    local row = openRow(r)
+    for s = start, start + size - 1 do chosen[#chosen + 1] = {row.first + s - 1, seatIdOf(row, s)} end
+  end
+  table.sort(chosen, function(a, b) return a[1] < b[1] end)
+  local ids = {}
+  for i, seat in ipairs(chosen) do ids[i] = tostring(seat[2]) end
+  local letters = redis.call('HMGET', seatsKey, unpack(ids))
+  local stale = {}
+  for i = 1, #ids do
+    if letters[i] ~= 'A' then stale[#stale + 1] = ids[i] end
+  end
+  if #stale == 0 then
+    seatIds = ids
+    break
+  end
+  seatingMark(seating, stale, false)
+end
+if not seatIds then return {'NO_FIT'} end
+
+-- Taken as hold-seats.lua takes seats.
+local prices = redis.call('HMGET', pricesKey, unpack(seatIds))
+local amount = 0
+local heldFields = {}
+for i = 1, #seatIds do
+  amount = amount + tonumber(prices[i])
+  heldFields[#heldFields + 1] = seatIds[i]
+  heldFields[#heldFields + 1] = 'H'
+end
+redis.call('HSET', seatsKey, unpack(heldFields))
+seatingMark(seating, seatIds, false)
+redis.call('HINCRBY', countsKey, 'available', -#seatIds)
+redis.call('HINCRBY', countsKey, 'held', #seatIds)
+
+local expiresAt = now + lifetime
+local holderEntry = expiresAt .. ':' .. holdId
+local holderFields = {}
+for i = 1, #seatIds do
+  holderFields[#holderFields + 1] = seatIds[i]
+  holderFields[#holderFields + 1] = holderEntry
+end
+redis.call('HSET', seatHoldsKey, unpack(holderFields))
+local seatList = table.concat(seatIds, ',')
+redis.call('HSET', holdKey,
+  'userId', userId,
+  'performanceId', performanceId,
+  'seats', seatList,
+  'amount', amount,
+  'currency', currency,
+  'status', 'HELD',
+  'createdAt', now,
+  'expiresAt', expiresAt,
+  'arrangement', arrangement)
+redis.call('PEXPIREAT', holdKey, expiresAt + retention)
+redis.call('ZADD', expiryKey, expiresAt, holdId)
+
+redis.call('HSET', userHoldsKey, holdId, #seatIds)
+local userHoldsTtl = redis.call('PTTL', userHoldsKey)
+if userHoldsTtl < 0 or now + userHoldsTtl < expiresAt then
+  redis.call('PEXPIREAT', userHoldsKey, expiresAt)
+end
+
+return {'OK', expiresAt, amount, currency, arrangement, seatList}

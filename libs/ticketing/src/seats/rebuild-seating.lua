@@ -1,0 +1,51 @@
+--[[
+  Writes the best-available seating data of some rows from the seat letters, the truth: each
+  seat's free bit (letter A), each row's slot (longest free run, best free quality), and the
+  slot of every section the rows belong to. Registration runs it over every row after writing the static layout, in
+  chunks of rows so that no call blocks Redis for long; running it again on any rows repairs
+  them (a seat held by an expired hold not yet ended has letter H and reads as taken).
+
+  KEYS[1] seats      hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] free       best-available data (the seating include): free-seat bitmap,
+  KEYS[3] seating    static layout hash,
+  KEYS[4] runs       longest free run and best free quality per row and section,
+  KEYS[5] seat info  static seat ids and qualities
+
+  ARGV[1] first row index, ARGV[2] last row index (inclusive; row indexes count from 0)
+
+  Returns the number of free seats in those rows.
+]]
+--- @keys 5
+--- @include "seating"
+local seatsKey = KEYS[1]
+local seating = { free = KEYS[2], layout = KEYS[3], runs = KEYS[4], info = KEYS[5] }
+local firstRow, lastRow = tonumber(ARGV[1]), tonumber(ARGV[2])
+
+local free = 0
+local sections, order = {}, {}
+for row = firstRow, lastRow do
+  local record = redis.call('HGET', seating.layout, 'r' .. row)
+  local first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
+  first, seats = tonumber(first), tonumber(seats)
+  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1)
+  local ids = {}
+  for i = 1, seats do
+    local b1, b2, b3, b4 = string.byte(info, 8 * (i - 1) + 1, 8 * (i - 1) + 4)
+    ids[i] = tostring(((b1 * 256 + b2) * 256 + b3) * 256 + b4)
+  end
+  local letters = redis.call('HMGET', seatsKey, unpack(ids))
+  local bits = {}
+  for i = 1, seats do
+    bits[i] = letters[i] == 'A'
+    redis.call('SETBIT', seating.free, first + i - 1, bits[i] and 1 or 0)
+    if bits[i] then free = free + 1 end
+  end
+  local run, top = seatingRowSlot(seating, first, bits)
+  seatingSetSlot(seating.runs, row, run, top)
+  if not sections[section] then
+    sections[section] = true
+    order[#order + 1] = section
+  end
+end
+for _, section in ipairs(order) do seatingRefreshSection(seating, section) end
+return free

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { buildSeatingLayout, SEAT_INFO_BYTES, SeatPlace } from './seating-layout';
+
+const seat = (id: number, section: string, row: number, number: number, more: Partial<SeatPlace> = {}): SeatPlace => ({
+  id,
+  section,
+  row,
+  number,
+  grade: section === 'VIP' ? 'VIP' : 'R',
+  quality: 500,
+  accessible: false,
+  companion: false,
+  ...more,
+});
+
+describe('buildSeatingLayout', () => {
+  it('numbers rows and sections in layout order and writes the formats the scripts read', () => {
+    const layout = buildSeatingLayout([
+      seat(90, 'Floor', 1, 1, { quality: 700 }),
+      seat(91, 'Floor', 1, 2, { quality: 800, accessible: true }),
+      seat(95, 'Floor', 2, 1, { companion: true }),
+      seat(40, 'VIP', 1, 1, { quality: 1000 }),
+    ]);
+    expect(layout.rowSizes).toEqual([2, 1, 1]);
+    expect(Object.fromEntries(layout.fields)).toEqual({
+      '90': '0,0',
+      '91': '1,0',
+      '95': '2,1',
+      '40': '3,2',
+      r0: '0,2,0,800,1',
+      r1: '2,1,0,500,0',
+      r2: '3,1,1,1000,0',
+      // first row, rows, best quality, slot (after the 3 row slots), accessible seats
+      s0: '0,2,800,3,1',
+      s1: '2,1,1000,4,0',
+      'sn:Floor': '0',
+      'sn:VIP': '1',
+      all: '1,0',
+      'g:R': '0',
+      'g:VIP': '1',
+    });
+    expect(layout.seatInfo).toHaveLength(4 * SEAT_INFO_BYTES);
+    expect(layout.seatInfo.readUInt32BE(SEAT_INFO_BYTES)).toBe(91);
+    expect(layout.seatInfo.readUInt16BE(SEAT_INFO_BYTES + 4)).toBe(800);
+    expect(layout.seatInfo.readUInt8(SEAT_INFO_BYTES + 6)).toBe(1);
+    expect(layout.seatInfo.readUInt8(2 * SEAT_INFO_BYTES + 6)).toBe(2);
+  });
+
+  it('refuses a section whose rows are not together in layout order', () => {
+    expect(() => buildSeatingLayout([seat(1, 'A', 1, 1), seat(2, 'B', 1, 1), seat(3, 'A', 2, 1)])).toThrow(
+      /not consecutive/,
+    );
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * The static part of the best-available seating data of one performance (docs/seating.md;
+ * the field formats are those of lua-includes/seating.lua and holds/hold-best-available.lua).
+ */
+
+/** One seat as the layout needs it, in layout (position) order. */
+export interface SeatPlace {
+  id: number;
+  section: string;
+  row: number;
+  number: number;
+  grade: string;
+  /** 0…1000, higher is better. */
+  quality: number;
+  accessible: boolean;
+  companion: boolean;
+}
+
+export interface SeatingLayout {
+  /** Fields of the seating hash, without `ready` (written once the free data is built). */
+  fields: Map<string, string>;
+  /** 8 bytes per layout position: seat id (u32), quality (u16), flags (u8: 1 accessible, 2 companion), 0. */
+  seatInfo: Buffer;
+  /** Seats in each row, by row index (rows count from 0, in layout order). */
+  rowSizes: number[];
+}
+
+/** Bytes per seat in the seat-info string. */
+export const SEAT_INFO_BYTES = 8;
+
+/**
+ * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
+ * one section and row number, a section a run of consecutive rows. A section whose rows are not
+ * consecutive in that order is still one section (its rows are listed where they stand). Seats
+ * of a row need not be numbered without gaps: neighbours in the layout are neighbours in the row.
+ */
+export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
+  const fields = new Map<string, string>();
+  const seatInfo = Buffer.alloc(seats.length * SEAT_INFO_BYTES);
+  interface Row {
+    first: number;
+    seats: number;
+    section: number;
+    top: number;
+    accessible: number;
+  }
+  interface Section {
+    name: string;
+    grade: string;
+    rows: number[];
+    top: number;
+    accessible: number;
+  }
+  const rows: Row[] = [];
+  const sections: Section[] = [];
+  const sectionByName = new Map<string, number>();
+  seats.forEach((seat, position) => {
+    let sectionIndex = sectionByName.get(seat.section);
+    if (sectionIndex === undefined) {
+      sectionIndex = sections.length;
+      sectionByName.set(seat.section, sectionIndex);
+      sections.push({ name: seat.section, grade: seat.grade, rows: [], top: 0, accessible: 0 });
+    }
+    const previous = position > 0 ? seats[position - 1] : undefined;
+    if (!previous || previous.section !== seat.section || previous.row !== seat.row) {
+      sections[sectionIndex].rows.push(rows.length);
+      rows.push({ first: position, seats: 0, section: sectionIndex, top: 0, accessible: 0 });
+    }
+    const row = rows[rows.length - 1];
+    row.seats += 1;
+    row.top = Math.max(row.top, seat.quality);
+    const flags = (seat.accessible ? 1 : 0) | (seat.companion ? 2 : 0);
+    row.accessible += seat.accessible ? 1 : 0;
+    fields.set(String(seat.id), `${position},${rows.length - 1}`);
+    const offset = position * SEAT_INFO_BYTES;
+    seatInfo.writeUInt32BE(seat.id, offset);
+    seatInfo.writeUInt16BE(seat.quality, offset + 4);
+    seatInfo.writeUInt8(flags, offset + 6);
+  });
+  rows.forEach((row, index) => {
+    fields.set(`r${index}`, `${row.first},${row.seats},${row.section},${row.top},${row.accessible}`);
+    const section = sections[row.section];
+    section.top = Math.max(section.top, row.top);
+    section.accessible += row.accessible;
+  });
+  const byQuality = (a: { top: number; index: number }, b: { top: number; index: number }) =>
+    b.top - a.top || a.index - b.index;
+  sections.forEach((section, index) => {
+    // The section's rows must be consecutive row indexes (the scripts read them as a range).
+    const firstRow = section.rows[0];
+    if (section.rows.some((row, i) => row !== firstRow + i)) {
+      throw new Error(`section ${section.name}: its rows are not consecutive in layout order`);
+    }
+    fields.set(
+      `s${index}`,
+      `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.accessible}`,
+    );
+    fields.set(`sn:${section.name}`, String(index));
+  });
+  const ranked = sections.map((section, index) => ({ top: section.top, index, grade: section.grade })).sort(byQuality);
+  fields.set('all', ranked.map((section) => section.index).join(','));
+  for (const grade of new Set(sections.map((section) => section.grade))) {
+    fields.set(
+      `g:${grade}`,
+      ranked
+        .filter((section) => section.grade === grade)
+        .map((section) => section.index)
+        .join(','),
+    );
+  }
+  return { fields, seatInfo, rowSizes: rows.map((row) => row.seats) };
+}

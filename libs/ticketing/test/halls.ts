@@ -1,0 +1,147 @@
+import Redis from 'ioredis';
+import { performanceKeys } from '../src/redis-keys';
+import { SEAT_INFO_BYTES, SeatPlace } from '../src/seats/seating-layout';
+import type { PerformanceRegistration } from '../src/seats/seat-state.store';
+
+/**
+ * Small halls drawn as text, for tests of best-available seating. Each row is a string, one
+ * character a seat, seat 1 first: `.` free, `x` sold, `A` accessible, `C` companion (`a`, `c`
+ * the same seats sold). Seat ids are sparse (not the layout positions) so the id ↔ position
+ * mapping is exercised.
+ */
+export interface DrawnSection {
+  name: string;
+  grade?: string;
+  rows: string[];
+  /** Seat quality (0…1000); default: front rows and the row's centre best. */
+  quality?: (row: number, number: number) => number;
+}
+
+export interface DrawnHall {
+  places: SeatPlace[];
+  sold: number[];
+  /** Seat id of section `name`, row, number (1-based). */
+  seat(section: string, row: number, number: number): number;
+  /** "section row-number" of a seat id, for readable assertions. */
+  label(seatId: number): string;
+}
+
+export function seatIdAt(position: number): number {
+  return 1000 + position * 7;
+}
+
+export function drawHall(sections: DrawnSection[]): DrawnHall {
+  const places: SeatPlace[] = [];
+  const sold: number[] = [];
+  const ids = new Map<string, number>();
+  const labels = new Map<number, string>();
+  for (const section of sections) {
+    section.rows.forEach((text, rowIndex) => {
+      const row = rowIndex + 1;
+      const centre = (text.length + 1) / 2;
+      for (let number = 1; number <= text.length; number += 1) {
+        const mark = text[number - 1];
+        const id = seatIdAt(places.length);
+        const quality =
+          section.quality?.(row, number) ??
+          Math.max(0, 1000 - 100 * (row - 1) - Math.round(10 * Math.abs(number - centre)));
+        places.push({
+          id,
+          section: section.name,
+          row,
+          number,
+          grade: section.grade ?? 'R',
+          quality,
+          accessible: mark === 'A' || mark === 'a',
+          companion: mark === 'C' || mark === 'c',
+        });
+        if (mark === 'x' || mark === 'a' || mark === 'c') sold.push(id);
+        ids.set(`${section.name}/${row}/${number}`, id);
+        labels.set(id, `${section.name} ${row}-${number}`);
+      }
+    });
+  }
+  return {
+    places,
+    sold,
+    seat: (section, row, number) => {
+      const id = ids.get(`${section}/${row}/${number}`);
+      if (id === undefined) throw new Error(`no seat ${section} ${row}-${number}`);
+      return id;
+    },
+    label: (seatId) => labels.get(seatId) ?? `#${seatId}`,
+  };
+}
+
+/** A registration of the drawn hall, on sale since a minute ago, every seat at `price`. */
+export function hallRegistration(performanceId: number, hall: DrawnHall, price = 100): PerformanceRegistration {
+  return {
+    performanceId,
+    salesOpenAt: new Date(Date.now() - 60_000),
+    currency: 'KRW',
+    seats: hall.places.map((place) => ({ id: place.id, price })),
+    sold: hall.sold,
+    places: hall.places,
+  };
+}
+
+/**
+ * Where the seating data (free bitmap, row and section runs) disagrees with the seat letters,
+ * read in one MULTI: an empty list when they agree. The layout is given as registered.
+ */
+export async function seatingDisagreements(
+  redis: Redis,
+  performanceId: number,
+  places: SeatPlace[],
+): Promise<string[]> {
+  const keys = performanceKeys(performanceId);
+  const replies = (await redis
+    .multi()
+    .hgetall(keys.seats)
+    .getBuffer(keys.free)
+    .getBuffer(keys.runs)
+    .getBuffer(keys.seatInfo)
+    .exec())!;
+  const letters = replies[0][1] as Record<string, string>;
+  const free = (replies[1][1] as Buffer | null) ?? Buffer.alloc(0);
+  const runs = (replies[2][1] as Buffer | null) ?? Buffer.alloc(0);
+  const info = replies[3][1] as Buffer;
+  const problems: string[] = [];
+  const bitAt = (position: number) => ((free[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
+  // Slots of 4 bytes: longest free run, 1 + best free quality (0: none free).
+  const slotAt = (slot: number) =>
+    runs.length >= 4 * slot + 4 ? [runs.readUInt16BE(4 * slot), runs.readUInt16BE(4 * slot + 2)] : [0, 0];
+  // Rows and sections as buildSeatingLayout numbers them.
+  const rowSlots: [number, number][] = [];
+  const sectionOfRow: string[] = [];
+  let current = 0;
+  places.forEach((place, position) => {
+    if (info.readUInt32BE(position * SEAT_INFO_BYTES) !== place.id) problems.push(`seat info ${position}`);
+    const isFree = letters[String(place.id)] === 'A' ? 1 : 0;
+    if (bitAt(position) !== isFree)
+      problems.push(`bit of seat ${place.id} is ${bitAt(position)}, letter ${letters[place.id]}`);
+    const previous = places[position - 1];
+    if (!previous || previous.section !== place.section || previous.row !== place.row) {
+      rowSlots.push([0, 0]);
+      sectionOfRow.push(place.section);
+      current = 0;
+    }
+    current = isFree ? current + 1 : 0;
+    const slot = rowSlots[rowSlots.length - 1];
+    slot[0] = Math.max(slot[0], current);
+    if (isFree) slot[1] = Math.max(slot[1], place.quality + 1);
+  });
+  rowSlots.forEach((truth, row) => {
+    if (slotAt(row).join() !== truth.join())
+      problems.push(`slot of row ${row} is ${slotAt(row).join()}, truly ${truth.join()}`);
+  });
+  const sections = [...new Set(sectionOfRow)];
+  sections.forEach((section, index) => {
+    const own = rowSlots.filter((_, row) => sectionOfRow[row] === section);
+    const truth = [Math.max(...own.map((slot) => slot[0])), Math.max(...own.map((slot) => slot[1]))];
+    const stored = slotAt(rowSlots.length + index);
+    if (stored.join() !== truth.join())
+      problems.push(`slot of section ${section} is ${stored.join()}, truly ${truth.join()}`);
+  });
+  return problems;
+}
