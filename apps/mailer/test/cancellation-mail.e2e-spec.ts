@@ -68,10 +68,15 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
     }
     expect(notice.html).toMatch(/^<!doctype html>/);
 
-    const deliveries = await db.query('SELECT message_id FROM email_deliveries WHERE purchase_id = $1 ORDER BY 1', [
-      purchase.purchaseId,
-    ]);
-    expect(deliveries.map((row: { message_id: string }) => row.message_id)).toEqual([
+    // The mailer commits its delivery row after the SMTP server answered: the mail can arrive first.
+    const delivered = async (): Promise<string[]> =>
+      (
+        await db.query('SELECT message_id FROM email_deliveries WHERE purchase_id = $1 ORDER BY 1', [
+          purchase.purchaseId,
+        ])
+      ).map((row: { message_id: string }) => row.message_id);
+    await waitUntil(async () => (await delivered()).length === 2, 'both deliveries recorded');
+    expect(await delivered()).toEqual([
       `purchase-canceled:${purchase.purchaseId}`,
       `purchase-completed:${purchase.purchaseId}`,
     ]);
