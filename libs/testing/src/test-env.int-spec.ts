@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { primaries } from '@app/redis';
-import { createRedis } from '@app/redis';
+import { createRedis, primaries } from '@app/redis';
 import { CLUSTER_PROJECT } from './redis-cluster.global-setup';
 import { deleteRedisKeys } from './services';
 import { createTestEnvWithoutDatabase, REDIS_URL } from './test-env';
