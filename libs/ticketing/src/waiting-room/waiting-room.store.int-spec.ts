@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
-import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, keysMatching, REDIS_URL, waitUntil } from '@app/testing';
 import { newIdOf } from '../ids';
 import { newShuffleSeed, seedCommitment, shuffledArrivals } from './shuffle';
 import { waitingRoomKeys } from './waiting-room-keys';
@@ -198,6 +198,6 @@ describe('WaitingRoomStore (real Redis)', () => {
 
     await store.remove(performanceId);
     expect(await store.join(performanceId, 'polling', newIdOf(performanceId))).toEqual({ outcome: 'NO_QUEUE' });
-    expect(await redis.keys(`${testEnv.REDIS_KEY_PREFIX}{perf:${performanceId}}*`)).toEqual([]);
+    expect(await keysMatching(redis, `${testEnv.REDIS_KEY_PREFIX}{perf:${performanceId}}*`)).toEqual([]);
   });
 });
