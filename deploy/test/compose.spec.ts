@@ -245,7 +245,8 @@ describe('docker-compose.yml', () => {
       for (const app of ['api', 'batch', 'mailer']) {
         expect(single.services[app].environment?.REDIS_CLUSTER_NODES, app).toBe('');
       }
-    });
+      // Two docker-compose runs (a Python start-up each): seconds, up to half a minute on a loaded machine.
+    }, 120_000);
   });
 
   it('lets Filebeat read the apps log volume and mounts only files that exist', () => {
