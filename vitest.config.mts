@@ -25,6 +25,22 @@ const EXCLUSIVE_FILES = [
   'deploy/test/redis-failover.e2e-spec.ts',
 ];
 /**
+ * Integration files the `int-cluster` project leaves out, each for its reason; every other
+ * integration file runs twice, on the single Redis (`int`) and on the run's local Redis Cluster.
+ */
+const NOT_ON_CLUSTER = [
+  // Need the machine to themselves (int-serial runs them), and the drill kills the single Redis.
+  ...EXCLUSIVE_FILES,
+  // Starts its own single Redis with AOF and SIGKILLs it: a fault of one Redis, not of a Cluster.
+  'apps/api/test/purchase-faults.e2e-spec.ts',
+  // Counts the writes on the client's one socket; a Cluster client has a socket per node.
+  'libs/redis/src/coalesced-writes.int-spec.ts',
+  // Start their own private Cluster already (int runs them): the same test twice.
+  'apps/api/test/redis-cluster.e2e-spec.ts',
+  'apps/api/test/purchase-durability.e2e-spec.ts',
+  'libs/redis/src/cluster.int-spec.ts',
+];
+/**
  * One worker per core, and at least two: integration files mostly wait on services and child
  * processes, so two files share a two-core machine well (measured in README "Tests").
  */
@@ -69,6 +85,20 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, ...EXCLUSIVE_FILES],
           // Every file has its own database, Redis prefix, RabbitMQ namespace and ports (see
           // libs/testing), so files run side by side.
+          maxWorkers: WORKERS,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          ...integration,
+          // The same files on one local 3-primary, 3-replica Redis Cluster started for the run
+          // (redis-cluster.global-setup.ts): createTestEnv sets REDIS_CLUSTER_NODES for every
+          // client, app processes included.
+          name: 'int-cluster',
+          include: INTEGRATION_FILES,
+          exclude: [...configDefaults.exclude, ...NOT_ON_CLUSTER],
           maxWorkers: WORKERS,
         },
       },

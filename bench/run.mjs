@@ -4,7 +4,7 @@
 // Fastify route (bench/plain-fastify.mjs, its own process) measured in the same run (the machine
 // is shared and noisy, so absolute numbers mean little). Writes the results to docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,19 +12,25 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { startRedisCluster } from '../scripts/redis-cluster.mjs';
 import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
 import { bestAvailableWorstCase } from './best-available-worst-case.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
+const CLUSTER_HEADING = '## Hold and purchase on a Redis Cluster';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-// The api on PORT, the naive server on +100, plain Fastify on +200, metrics on +300/+301: a base
-// whose five ports are all free (other services listen in this range too, e.g. NATS on 4222).
-const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301]);
+// The api on PORT, the naive server on +100, plain Fastify on +200, metrics on +300/+301/+302,
+// the api on the Redis Cluster on +400: a base whose ports are all free (other services listen in
+// this range too, e.g. NATS on 4222).
+const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301, 302, 400]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
-// BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,best,join,poll,purchase runs a subset (and writes no docs).
+const CLUSTER_PORT = PORT + 400;
+// BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,best,join,poll,purchase,cluster-hold,cluster-purchase
+// runs a subset: it writes no docs, except the Redis Cluster section when cluster-hold or
+// cluster-purchase ran (with hold and purchase, for the ratios).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
 // Virtual buyers: each signs up and logs in through the public API before anything is measured
@@ -69,9 +75,15 @@ const env = {
   LOG_DIR: join(os.tmpdir(), `bo-bench-${id}`),
 };
 
+/**
+ * The api the bench talks to: the one on the single Redis, or during the Redis Cluster phases
+ * the one on the local cluster (see benchOnCluster). `pid` is the process whose CPU is counted.
+ */
+const target = { base: BASE, pid: 0 };
+
 async function request(method, path, body, token) {
   const send = () =>
-    fetch(`${BASE}${path}`, {
+    fetch(`${target.base}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: body ? JSON.stringify(body) : undefined,
@@ -90,7 +102,10 @@ async function request(method, path, body, token) {
 async function waitForApi() {
   for (let i = 0; i < 150; i += 1) {
     try {
-      const ready = await Promise.all([fetch(`${BASE}/health/ready`), fetch(`http://127.0.0.1:${PLAIN_PORT}/hello`)]);
+      const ready = await Promise.all([
+        fetch(`${target.base}/health/ready`),
+        fetch(`http://127.0.0.1:${PLAIN_PORT}/hello`),
+      ]);
       if (ready.every((res) => res.ok)) return;
     } catch {
       // not listening yet
@@ -126,11 +141,11 @@ function cpuMicros(pid) {
  * Runs autocannon; the result also carries `cpuPerRequest`, the µs of CPU the serving process
  * (`pid`, the api unless given) spent per answered request — steadier than req/s on a shared machine.
  */
-function measure(title, options, pid = api.pid) {
+function measure(title, options, pid = target.pid) {
   return new Promise((resolve, reject) => {
     const cpuBefore = cpuMicros(pid);
     const instance = autocannon(
-      { url: BASE, connections: CONNECTIONS, duration: DURATION, ...options },
+      { url: target.base, connections: CONNECTIONS, duration: DURATION, ...options },
       (error, result) => {
         if (error) return reject(error);
         result.cpuPerRequest = (cpuMicros(pid) - cpuBefore) / Math.max(1, result.requests.total);
@@ -161,11 +176,14 @@ function summary(name, result, baseline, expectedStatus = 200) {
 // BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the api (written when it exits).
 const apiNodeArgs = process.env.BENCH_API_NODE_ARGS ? process.env.BENCH_API_NODE_ARGS.split(' ') : [];
 const api = startApp('api', env, { nodeArgs: apiNodeArgs, stdio: 'inherit' });
+target.pid = api.pid;
 const plain = spawn(process.execPath, [join(root, 'bench/plain-fastify.mjs'), String(PLAIN_PORT)], {
   stdio: 'inherit',
 });
 const rows = [];
 const extraNotes = [];
+// The Redis Cluster section of docs/benchmarks.md, when cluster-hold or cluster-purchase ran.
+let clusterSection = null;
 const bench = { naiveServer: '`bench/naive-hold-server.mjs`, same Fastify stack, same seats, 20 pooled connections' };
 try {
   await waitForApi();
@@ -260,33 +278,14 @@ try {
   }
 
   // Buyers sign up and log in through the API, in parallel, before anything below is measured.
-  const buyers = ['hold', 'naive', 'best', 'join', 'poll', 'purchase'].some(wanted) ? await signUpBuyers(BUYERS) : [];
+  const buyers = ['hold', 'naive', 'best', 'join', 'poll', 'purchase', 'cluster-hold', 'cluster-purchase'].some(wanted)
+    ? await signUpBuyers(BUYERS)
+    : [];
   // Holds: buyers of the pool in turn, each seat asked for once, in random order (see holdPlan).
   let holds = null;
   let holdCount = 0;
   if (wanted('hold')) {
-    const plan = await holdPlan('Bench holds', Number(process.env.BENCH_HOLDS ?? 50_000), buyers);
-    holdCount = plan.length;
-    await freshTokens(buyers);
-    let nextHold = 0;
-    holds = await measure('hold one free seat (POST /reservations)', {
-      // Each seat is asked for once: past the last one every hold would be a 409.
-      amount: plan.length,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req) => {
-            const { performanceId, seatId, buyer } = plan[nextHold++ % plan.length];
-            return {
-              ...req,
-              path: '/api/v1/reservations',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
-              body: JSON.stringify({ performanceId, seatIds: [seatId] }),
-            };
-          },
-        },
-      ],
-    });
+    ({ result: holds, count: holdCount } = await benchHolds('Bench holds', buyers));
     rows.push(summary('hold a random free seat (one Lua script in Redis)', holds, trivial, 201));
   }
   if (holds && wanted('naive')) {
@@ -303,13 +302,18 @@ try {
     extraNotes.push(best.note);
   }
   if (wanted('join') || wanted('poll')) rows.push(...(await benchQueue(buyers, trivial)));
+  let purchases = null;
   if (wanted('purchase')) {
-    const purchases = await benchPurchases(buyers, trivial);
+    purchases = await benchPurchases(buyers, trivial);
     rows.push(purchases.row);
     extraNotes.push(purchases.flushNote);
   }
+  if (wanted('cluster-hold') || wanted('cluster-purchase')) {
+    clusterSection = await benchOnCluster(buyers, trivial, { holds, purchases: purchases?.result ?? null });
+    rows.push(...clusterSection.rows);
+  }
 
-  printAndWrite(rows, { createMs, totalSeats: performance.totalSeats });
+  printAndWrite(rows, { createMs, totalSeats: performance.totalSeats }, clusterSection?.section ?? null);
 } finally {
   await stopApps([plain, api]);
   await dropRun({
@@ -319,6 +323,131 @@ try {
     redisUrl: env.REDIS_URL,
     rabbitmqUrl: env.RABBITMQ_URL,
   });
+}
+
+/**
+ * BENCH_HOLDS (50,000) holds of one free seat each on fresh performances of `title`, each seat
+ * asked for once, buyers of the pool in turn (see holdPlan), on the target api. Answers the
+ * autocannon result and the number of holds.
+ */
+async function benchHolds(title, buyers, label = '') {
+  const plan = await holdPlan(title, Number(process.env.BENCH_HOLDS ?? 50_000), buyers);
+  await freshTokens(buyers);
+  let nextHold = 0;
+  const result = await measure(`hold one free seat (POST /reservations)${label}`, {
+    // Each seat is asked for once: past the last one every hold would be a 409.
+    amount: plan.length,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const { performanceId, seatId, buyer } = plan[nextHold++ % plan.length];
+          return {
+            ...req,
+            path: '/api/v1/reservations',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
+            body: JSON.stringify({ performanceId, seatIds: [seatId] }),
+          };
+        },
+      },
+    ],
+  });
+  return { result, count: plan.length };
+}
+
+/**
+ * The hold and purchase runs again on a second api whose Redis is a local 3-primary, 3-replica
+ * Redis Cluster (scripts/redis-cluster.mjs: Debian's redis-server, no persistence as the local
+ * single Redis, `min-replicas-to-write 1`) with REDIS_WAIT_REPLICAS=1, as a Cluster is deployed:
+ * the same database and buyers, fresh performances (registered on the cluster), the same counts.
+ * `single` holds the same run's results on the single Redis (null when not run). Answers the
+ * table rows and the docs section, every figure also a ratio to the single Redis.
+ */
+async function benchOnCluster(buyers, trivial, single) {
+  const first = await freeBase(
+    20_000,
+    11_000,
+    Array.from({ length: 12 }, (_, i) => i),
+  );
+  const dir = mkdtempSync(join(os.tmpdir(), 'bo-bench-redis-cluster-'));
+  console.log('\nstarting a local Redis Cluster (3 primaries, 3 replicas) and an api on it');
+  const cluster = await startRedisCluster({
+    ports: Array.from({ length: 6 }, (_, i) => first + i),
+    busPorts: Array.from({ length: 6 }, (_, i) => first + 6 + i),
+    dir,
+    replicas: 1,
+    minReplicasToWrite: 1,
+  });
+  const clusterEnv = {
+    ...env,
+    PORT: String(CLUSTER_PORT),
+    METRICS_PORT: String(PORT + 302),
+    REDIS_CLUSTER_NODES: cluster.nodes,
+    REDIS_WAIT_REPLICAS: '1',
+  };
+  const clusterApi = startApp('api', clusterEnv, { nodeArgs: apiNodeArgs, stdio: 'inherit' });
+  const singleTarget = { ...target };
+  Object.assign(target, { base: `http://127.0.0.1:${CLUSTER_PORT}`, pid: clusterApi.pid });
+  const rows = [];
+  const compared = [];
+  const label = ' on a Redis Cluster';
+  try {
+    await waitForApi();
+    if (wanted('cluster-hold')) {
+      const { result } = await benchHolds('Bench cluster holds', buyers, label);
+      rows.push(summary(`hold a random free seat${label}`, result, trivial, 201));
+      compared.push({ name: 'hold a random free seat (one Lua script)', single: single.holds, cluster: result });
+    }
+    if (wanted('cluster-purchase')) {
+      const { row, flushNote, result } = await benchPurchases(buyers, trivial, clusterEnv, label);
+      rows.push(row);
+      extraNotes.push(flushNote);
+      compared.push({
+        name: 'buy a live hold (charge, one Lua script, stream append; `WAIT 1` on the cluster)',
+        single: single.purchases,
+        cluster: result,
+      });
+    }
+  } finally {
+    Object.assign(target, singleTarget);
+    await stopApps([clusterApi]);
+    await cluster.stop();
+  }
+  return { rows, section: clusterMarkdown(compared) };
+}
+
+/** The docs section comparing each run on the single Redis and on the Redis Cluster. */
+function clusterMarkdown(compared) {
+  const rps = (result) => (result ? result.requests.average.toFixed(0) : '—');
+  const p99 = (result) => (result ? String(result.latency.p99) : '—');
+  const cpu = (result) => (result ? result.cpuPerRequest.toFixed(0) : '—');
+  const table = [
+    '| run | requests on each | single Redis req/s | Redis Cluster req/s | **cluster / single** | p99 ms single / cluster | api CPU µs/request single / cluster | unexpected answers on the cluster |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...compared.map(
+      ({ name, single, cluster }) =>
+        `| ${name} | ${cluster.requests.total} | ${rps(single)} | ${rps(cluster)} | ` +
+        `**${single ? (cluster.requests.average / single.requests.average).toFixed(2) : '—'}** | ` +
+        `${p99(single)} / ${p99(cluster)} | ${cpu(single)} / ${cpu(cluster)} | ${summary('', cluster, null, 201).non2xx} |`,
+    ),
+  ].join('\n');
+  return `${CLUSTER_HEADING}
+
+Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (\`BENCH_ONLY=hold,purchase,cluster-hold,cluster-purchase\`
+rewrites only this section): the same runs in one process, first on an \`api\` on the local single
+Redis, then on a second \`api\` whose Redis is a local 3-primary, 3-replica Redis Cluster
+(\`scripts/redis-cluster.mjs\`: Debian's \`redis-server\`, no persistence like the single Redis,
+\`min-replicas-to-write 1\`) with \`REDIS_WAIT_REPLICAS=1\` (each purchase waits for its replica, as a
+Cluster is deployed): the same database, buyers and counts, fresh performances on each;
+autocannon with ${CONNECTIONS} connections. The six nodes share this machine's cores with the
+\`api\`, so the ratio is the cost of the Cluster client and of the replica wait on one machine, not
+the gain of primaries on machines of their own; and the single Redis is the machine's shared one
+(other sessions' tests use it at the same time) while the cluster is the bench's own, which favours
+the cluster in req/s. The api's CPU per request, steadier on a shared machine, shows what the
+Cluster client costs the api.
+
+${table}
+`;
 }
 
 /**
@@ -479,11 +608,11 @@ async function queuedPerformances(title, count) {
  * Purchases per second (each request buys its own live hold, made by the same buyer beforehand)
  * and the write-behind flush rate of one `batch` process.
  */
-async function benchPurchases(buyers, trivial) {
+async function benchPurchases(buyers, trivial, appEnv = env, label = '') {
   const count = Number(process.env.BENCH_PURCHASES ?? 20000);
   const plan = await holdPlan('Bench purchases', count, buyers);
   const performanceIds = [...new Set(plan.map((entry) => entry.performanceId))];
-  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  const db = new pg.Client({ connectionString: appEnv.DATABASE_URL });
   await db.connect();
   const holds = [];
   process.stdout.write(`\nholding ${plan.length} seats for the purchase benchmark `);
@@ -515,7 +644,7 @@ async function benchPurchases(buyers, trivial) {
       },
     ],
   });
-  const row = summary('buy a live hold (charge + one Lua script + stream append)', bought, trivial, 201);
+  const row = summary(`buy a live hold (charge + one Lua script + stream append)${label}`, bought, trivial, 201);
 
   // One batch process flushes the whole backlog; time it from start to the last row.
   const answered = bought.statusCodeStats?.['201']?.count ?? 0;
@@ -524,7 +653,7 @@ async function benchPurchases(buyers, trivial) {
   const batchNodeArgs = process.env.BENCH_BATCH_NODE_ARGS ? process.env.BENCH_BATCH_NODE_ARGS.split(' ') : [];
   const batch = startApp(
     'batch',
-    { ...env, PURCHASE_FLUSH_AGE_SECONDS: '0', METRICS_PORT: String(PORT + 301) },
+    { ...appEnv, PURCHASE_FLUSH_AGE_SECONDS: '0', METRICS_PORT: String(PORT + 301) },
     { nodeArgs: batchNodeArgs },
   );
   let persisted = 0;
@@ -547,11 +676,11 @@ async function benchPurchases(buyers, trivial) {
   }
   const seconds = Math.max(0.001, (Date.now() - firstRowAt) / 1000);
   const flushNote =
-    `One \`batch\` process wrote ${persisted} purchases (with their tickets and outbox rows) to PostgreSQL in ` +
+    `One \`batch\` process${label} wrote ${persisted} purchases (with their tickets and outbox rows) to PostgreSQL in ` +
     `${seconds.toFixed(1)} s from its first row: **${(persisted / seconds).toFixed(0)} purchases/s** flushed ` +
     `(one statement per batch of up to PURCHASE_FLUSH_BATCH_SIZE stream entries, several batches in flight).`;
   console.log(flushNote);
-  return { row, flushNote };
+  return { row, flushNote, result: bought };
 }
 
 /** A horizontal bar chart of the ratios to the plain Fastify route, as SVG. */
@@ -580,7 +709,7 @@ ${bars}
 `;
 }
 
-function printAndWrite(results, extra) {
+function printAndWrite(results, extra, clusterSection) {
   const table = [
     '| benchmark | req/s | ratio to plain Fastify | p50 ms | p99 ms | server CPU µs/request | unexpected answers |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -591,7 +720,24 @@ function printAndWrite(results, extra) {
     ),
   ].join('\n');
   console.log(`\n${table}\n`);
-  if (ONLY) return;
+  if (clusterSection) console.log(`\n${clusterSection}`);
+  const path = join(root, 'docs', 'benchmarks.md');
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  // Hand-kept sections below the generated ones: the cluster comparison (when this run did not
+  // measure it), the sold-out load runs and what follows them.
+  const cluster = previous.indexOf(CLUSTER_HEADING);
+  const loadRuns = previous.indexOf(LOAD_RUNS_HEADING);
+  const keptCluster = cluster >= 0 ? previous.slice(cluster, loadRuns > cluster ? loadRuns : undefined) : '';
+  const kept = loadRuns >= 0 ? previous.slice(loadRuns) : '';
+  if (ONLY) {
+    // A subset rewrites only the cluster section, when it measured it.
+    if (clusterSection && previous) {
+      const head = cluster >= 0 ? previous.slice(0, cluster) : loadRuns >= 0 ? previous.slice(0, loadRuns) : previous;
+      writeFileSync(path, `${head.trimEnd()}\n\n${clusterSection}\n${kept}`);
+      console.log('wrote the Redis Cluster section of docs/benchmarks.md');
+    }
+    return;
+  }
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const doc = `# Benchmarks
 
@@ -617,10 +763,14 @@ Rerun with \`npm run build && npm run bench\` (\`BENCH_SECONDS\`, \`BENCH_CONNEC
   mkdirSync(join(root, 'docs'), { recursive: true });
   writeFileSync(join(root, 'docs', 'benchmarks.svg'), ratioChart(results));
   // The sold-out load runs (npm run loadtest) are recorded by hand below the benchmarks: keep them.
-  const path = join(root, 'docs', 'benchmarks.md');
-  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const loadRuns = previous.indexOf(LOAD_RUNS_HEADING);
-  writeFileSync(path, loadRuns >= 0 ? `${doc}\n${previous.slice(loadRuns)}` : doc);
+  const section = clusterSection ?? keptCluster;
+  writeFileSync(
+    path,
+    [doc, section, kept]
+      .filter(Boolean)
+      .map((part) => part.trimEnd())
+      .join('\n\n') + '\n',
+  );
   console.log('wrote docs/benchmarks.md');
 }
 

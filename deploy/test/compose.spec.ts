@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
@@ -13,6 +13,8 @@ const COMPOSE_SCHEMA = join(ROOT, 'node_modules', 'dclint', 'schemas', 'compose.
 
 interface Service {
   image?: string;
+  profiles?: string[];
+  restart?: string;
   build?: unknown;
   command?: string[];
   ports?: string[];
@@ -72,6 +74,13 @@ describe('docker-compose.yml', () => {
       'postgres',
       'rabbitmq',
       'redis',
+      'redis-cluster-create',
+      'redis-node-1',
+      'redis-node-2',
+      'redis-node-3',
+      'redis-node-4',
+      'redis-node-5',
+      'redis-node-6',
     ]);
   });
 
@@ -127,6 +136,117 @@ describe('docker-compose.yml', () => {
     const command = services.redis.command!.join(' ');
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync always');
+  });
+
+  describe('the cluster profile', () => {
+    const NODES = ['redis-node-1', 'redis-node-2', 'redis-node-3', 'redis-node-4', 'redis-node-5', 'redis-node-6'];
+    const nodeConfig = readFileSync(join(ROOT, 'deploy', 'redis', 'cluster-node.conf'), 'utf8');
+    const setting = (name: string) => new RegExp(`^${name} (.+)$`, 'm').exec(nodeConfig)?.[1];
+
+    /** `docker-compose <args>` in a copy of the project whose .env is the example plus `extra`. */
+    function composeWith(extra: string, args: string[]) {
+      const dir = mkdtempSync(join(tmpdir(), 'bo-compose-cluster-'));
+      try {
+        copyFileSync(COMPOSE_FILE, join(dir, 'docker-compose.yml'));
+        writeFileSync(join(dir, '.env'), `${readFileSync(join(ROOT, '.env.example'), 'utf8')}\n${extra}`);
+        const binary = requireTool('docker-compose', 'apt-get install -y docker-compose');
+        return spawnSync(binary, args, { cwd: dir, encoding: 'utf8' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it('runs six Debian redis nodes and the one-shot create only under the profile', () => {
+      const profiled = Object.entries(services).filter(([, service]) => service.profiles);
+      expect(profiled.map(([name]) => name).sort()).toEqual(['redis-cluster-create', ...NODES]);
+      for (const [name, service] of profiled) {
+        expect(service.profiles, name).toEqual(['cluster']);
+        expect(service.image, name).toMatch(/^redis:[\d.]+-bookworm$/);
+        expect(service.ports, name).toBeUndefined();
+      }
+      // A default `up` never needs a profile's service.
+      for (const [name, service] of Object.entries(services)) {
+        if (service.profiles) continue;
+        for (const dependency of Object.keys(service.depends_on ?? {})) {
+          expect(services[dependency].profiles, `${name} → ${dependency}`).toBeUndefined();
+        }
+      }
+    });
+
+    it('gives each node the shipped config, its own name and its own volume', () => {
+      const volumes = new Set<string>();
+      for (const name of NODES) {
+        const node = services[name];
+        expect(node.command, name).toEqual([
+          'redis-server',
+          '/usr/local/etc/redis/redis.conf',
+          '--cluster-announce-hostname',
+          name,
+        ]);
+        expect(node.volumes, name).toContain('./deploy/redis/cluster-node.conf:/usr/local/etc/redis/redis.conf:ro');
+        const data = node.volumes!.find((volume) => volume.endsWith(':/data'))!.split(':')[0];
+        expect(data in compose.volumes, name).toBe(true);
+        volumes.add(data);
+        expect(node.healthcheck?.test, name).toEqual(['CMD', 'redis-cli', 'ping']);
+      }
+      expect(volumes.size).toBe(NODES.length);
+    });
+
+    it('ships a node config that refuses writes a failover could undo, durable on each node', () => {
+      expect(setting('cluster-enabled')).toBe('yes');
+      expect(setting('port')).toBe('6379');
+      expect(setting('min-replicas-to-write')).toBe('1');
+      const lag = Number(setting('min-replicas-max-lag'));
+      expect(lag).toBeGreaterThanOrEqual(1);
+      expect(lag).toBeLessThanOrEqual(30);
+      expect(setting('appendonly')).toBe('yes');
+      expect(setting('appendfsync')).toBe('always');
+      expect(setting('cluster-preferred-endpoint-type')).toBe('hostname');
+    });
+
+    it('creates the cluster once, from every node, three primaries with a replica each', () => {
+      const create = services['redis-cluster-create'];
+      expect(create.restart).toBe('no');
+      expect(create.command).toEqual(['sh', '/usr/local/bin/create-cluster.sh']);
+      expect(create.volumes).toEqual(['./deploy/redis/create-cluster.sh:/usr/local/bin/create-cluster.sh:ro']);
+      expect(Object.keys(create.depends_on ?? {}).sort()).toEqual(NODES);
+      for (const node of NODES) expect(create.depends_on?.[node]).toEqual({ condition: 'service_healthy' });
+      const script = readFileSync(join(ROOT, 'deploy', 'redis', 'create-cluster.sh'), 'utf8');
+      expect(script).toContain(`NODES="${NODES.join(' ')}"`);
+      expect(script).toMatch(/redis-cli --cluster create \$addresses --cluster-replicas 1 --cluster-yes/);
+      // An existing cluster (nodes.conf on the volumes) is kept, not created again.
+      expect(script.indexOf('cluster_state:ok')).toBeLessThan(script.indexOf('--cluster create'));
+      const shell = spawnSync('sh', ['-n', join(ROOT, 'deploy', 'redis', 'create-cluster.sh')], { encoding: 'utf8' });
+      expect(shell.stderr).toBe('');
+      expect(shell.status).toBe(0);
+    });
+
+    it('points api, batch and mailer at the cluster with the .env of .env.example, and at the single Redis without', () => {
+      const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+      const lines = ['COMPOSE_PROFILES', 'REDIS_CLUSTER_NODES'].map((name) => {
+        const line = new RegExp(`^# (${name}=\\S+)$`, 'm').exec(example)?.[1];
+        expect(line, name).toBeDefined();
+        return line!;
+      });
+      expect(lines[0]).toBe('COMPOSE_PROFILES=cluster');
+      const nodes = lines[1].split('=')[1].split(',');
+      for (const node of nodes) expect(NODES).toContain(node.replace(/:6379$/, ''));
+
+      const onCluster = composeWith(lines.join('\n'), ['config']);
+      expect(onCluster.stderr).toBe('');
+      expect(onCluster.status).toBe(0);
+      const resolved = parse(onCluster.stdout) as { services: Record<string, Service> };
+      expect(Object.keys(resolved.services)).toEqual(expect.arrayContaining(['redis-cluster-create', ...NODES]));
+      for (const app of ['api', 'batch', 'mailer']) {
+        expect(resolved.services[app].environment?.REDIS_CLUSTER_NODES, app).toBe(nodes.join(','));
+      }
+
+      const single = parse(composeWith('', ['config']).stdout) as { services: Record<string, Service> };
+      for (const app of ['api', 'batch', 'mailer']) {
+        expect(single.services[app].environment?.REDIS_CLUSTER_NODES, app).toBe('');
+      }
+      // Two docker-compose runs (a Python start-up each): seconds, up to half a minute on a loaded machine.
+    }, 120_000);
   });
 
   it('lets Filebeat read the apps log volume and mounts only files that exist', () => {

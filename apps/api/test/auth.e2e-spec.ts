@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Clock, Role, Roles } from '@app/auth';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, createTestEnv, destroyTestEnv, startApi } from '@app/testing';
+import { ApiHarness, createSession, createTestEnv, destroyTestEnv, keysMatching, startApi } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 
@@ -440,7 +440,7 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
         await second.close();
       }
       const redis = api.app.get(Redis);
-      const keys = await redis.keys(`${api.env.REDIS_KEY_PREFIX}throttle:*`);
+      const keys = await keysMatching(redis, `${api.env.REDIS_KEY_PREFIX}throttle:*`);
       expect(keys.length).toBeGreaterThan(0);
     });
   });

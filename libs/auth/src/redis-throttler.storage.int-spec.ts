@@ -1,7 +1,14 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '@app/redis';
-import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import {
+  createTestEnvWithoutDatabase,
+  deleteRedisKeys,
+  keysMatching,
+  REDIS_URL,
+  TestEnv,
+  waitUntil,
+} from '@app/testing';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 describe('RedisThrottlerStorage (real Redis)', () => {
@@ -31,7 +38,7 @@ describe('RedisThrottlerStorage (real Redis)', () => {
     await storage.increment('caller-b', 60_000, 1, 1000, 'login');
     expect(await storage.increment('caller-b', 60_000, 1, 1000, 'other')).toMatchObject({ totalHits: 1 });
     expect(await storage.increment('caller-c', 60_000, 1, 1000, 'login')).toMatchObject({ totalHits: 1 });
-    const keys = await redis.keys(`${env.REDIS_KEY_PREFIX}throttle:*`);
+    const keys = await keysMatching(redis, `${env.REDIS_KEY_PREFIX}throttle:*`);
     expect(keys).toContain(`${env.REDIS_KEY_PREFIX}throttle:{login:caller-b}:hits`);
   });
 

@@ -61,6 +61,16 @@ async function deleteClusterKeys(nodes: string, prefix: string): Promise<number>
   return deleted;
 }
 
+/**
+ * Every key matching `pattern` (full keys, prefix included) as Redis stores them, from every
+ * primary of a Cluster: `KEYS` on a Cluster client asks one node, which may not hold them.
+ */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  await scanEveryPrimary(redis, pattern, async (found) => void keys.push(...found));
+  return keys.sort();
+}
+
 /** Deletes the exchanges and queues of a topology (a bare namespace: with the default retry waits). */
 export async function deleteTopology(url: string, topology: Topology | string): Promise<void> {
   const target = typeof topology === 'string' ? topologyOf(parseEnv({ RABBITMQ_NAMESPACE: topology })) : topology;
