@@ -16,7 +16,8 @@ import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
 
-const WAIT_TIMEOUT_MS = 300;
+// Long enough that a hold made while a purchase waits is answered well within the wait.
+const WAIT_TIMEOUT_MS = 2000;
 
 describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLICAS=1)', () => {
   let cluster: LocalRedisCluster;
@@ -100,6 +101,48 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
       expect(await replicaClient.hget(key, 'status')).toBe('PAID');
     } finally {
       replicaClient.disconnect();
+    }
+  });
+
+  it('answers holds on the primary of the slot while a purchase there waits for its stopped replica', async () => {
+    const performance = await createPerformance(api.app, admin, 4);
+    const held = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+      session: buyer,
+    });
+    expect(held.statusCode).toBe(201);
+    const other = await createSession(api.app);
+    const { primary: primaryPort, replica } = await nodesOf(performance.id);
+    const primary = new Redis({ port: primaryPort, host: '127.0.0.1' });
+    const pid = pidOf(replica);
+    try {
+      process.kill(pid, 'SIGSTOP');
+      stopped.add(pid);
+      const answered: string[] = [];
+      const buying = purchase(held.json().id, 'durable-wait').then((response) => {
+        answered.push('purchase');
+        return response;
+      });
+      // The purchase's WAIT is blocked on the primary of the performance's slot.
+      const inWait = async () => / cmd=wait( |$)/m.test(String(await primary.client('LIST')));
+      await waitUntil(inWait, 'purchase in WAIT');
+      const holding = call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds: [performance.seatIds[1]] },
+        session: other,
+      }).then((response) => {
+        answered.push('hold');
+        return response;
+      });
+      const hold = await holding;
+      expect(hold.statusCode).toBe(201);
+      // The hold did not queue behind the WAIT: it was answered while the WAIT still blocked.
+      expect(await inWait()).toBe(true);
+      expect((await buying).statusCode).toBe(503);
+      expect(answered).toEqual(['hold', 'purchase']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      stopped.delete(pid);
+      primary.disconnect();
     }
   });
 

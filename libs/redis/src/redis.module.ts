@@ -16,6 +16,7 @@ import { raiseStoreUnavailable } from './unavailable';
 export function createRedis(
   env: Pick<Env, 'REDIS_URL' | 'REDIS_KEY_PREFIX'> & { REDIS_CLUSTER_NODES?: string },
   name = 'boxoffice',
+  { lazyConnect = false }: { lazyConnect?: boolean } = {},
 ): Redis {
   const logger = new Logger('Redis');
   const nodes = redisClusterNodes(env.REDIS_CLUSTER_NODES);
@@ -26,6 +27,7 @@ export function createRedis(
           keyPrefix: env.REDIS_KEY_PREFIX,
           redisOptions: { connectionName: name, maxRetriesPerRequest: 2 },
           enableOfflineQueue: true,
+          lazyConnect,
           clusterRetryStrategy: retry,
           // A failover moves slots: MOVED/TRYAGAIN are retried while the cluster settles.
           retryDelayOnFailover: 200,
@@ -37,6 +39,7 @@ export function createRedis(
           connectionName: name,
           maxRetriesPerRequest: 2,
           enableOfflineQueue: true,
+          lazyConnect,
           retryStrategy: retry,
         });
   let lastError = '';
@@ -51,16 +54,47 @@ export function createRedis(
   return redis;
 }
 
-/** One ioredis client per process, with the deployment's key prefix. Inject `Redis`. */
+/**
+ * Injection token of the client that sells and waits for replicas (`Redis` type): Redis `WAIT`
+ * blocks the connection it runs on until the replicas acknowledge or the timeout passes, and it
+ * counts only the writes of that connection. So with REDIS_WAIT_REPLICAS above 0 the purchase
+ * script and its `WAIT` go on a client of their own (same prefix, same options, connection name
+ * `boxoffice-purchases`, connecting at its first command so processes that never sell open
+ * nothing), and holds, seat pages and every other command of the process never queue behind a
+ * `WAIT`. With REDIS_WAIT_REPLICAS=0 nothing waits, and this is the process's `Redis` client.
+ */
+export const PURCHASE_REDIS = Symbol('PURCHASE_REDIS');
+
+/**
+ * The process's Redis clients, with the deployment's key prefix: `Redis`, one client for all
+ * commands, and `PURCHASE_REDIS`, the client of sales and their `WAIT` (see there).
+ */
 @Global()
 @Module({
-  providers: [{ provide: Redis, inject: [Env], useFactory: (env: Env) => createRedis(env) }],
-  exports: [Redis],
+  providers: [
+    { provide: Redis, inject: [Env], useFactory: (env: Env) => createRedis(env) },
+    {
+      provide: PURCHASE_REDIS,
+      inject: [Env, Redis],
+      useFactory: (env: Env, redis: Redis) =>
+        env.REDIS_WAIT_REPLICAS > 0 ? createRedis(env, 'boxoffice-purchases', { lazyConnect: true }) : redis,
+    },
+  ],
+  exports: [Redis, PURCHASE_REDIS],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(PURCHASE_REDIS) private readonly purchaseRedis: Redis,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    const clients = this.purchaseRedis === this.redis ? [this.redis] : [this.redis, this.purchaseRedis];
+    await Promise.all(
+      clients.map((client) =>
+        // A lazy client that never connected has nothing to quit (QUIT would connect it first).
+        client.status === 'wait' ? client.disconnect() : client.quit().catch(() => client.disconnect()),
+      ),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { sendAcrossSlots, waitForReplicas } from '@app/redis';
+import { PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -30,11 +30,16 @@ export interface HoldCheck {
  * Purchases in Redis: the sale and cancel scripts, the purchase hashes, the per-user index of
  * purchases not flushed yet and the id pointers of the previous version. The rules are in the
  * purchase services; `batch` writes the purchases behind to PostgreSQL (PurchaseFlusher).
+ * Sales and their replica wait run on `PURCHASE_REDIS` (see there), all else on `Redis`.
  */
 @Injectable()
 export class PurchaseStore {
-  constructor(@Inject(Redis) private readonly redis: Redis) {
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(PURCHASE_REDIS) private readonly sales: Redis,
+  ) {
     defineTicketingScripts(redis);
+    defineTicketingScripts(sales);
   }
 
   /** The performance of a hold (see `performanceOfHold`); null when unknown. */
@@ -64,12 +69,13 @@ export class PurchaseStore {
    * Turns the hold into a purchase (`purchase.lua`) and, in the same round trip, adds the
    * purchase to the user's index with score `indexedAt` (epoch ms). The index entry is in another
    * Redis Cluster slot, so it cannot go into the script; NX keeps the first score when a retried
-   * request replays its purchase. Answers the script's result first.
+   * request replays its purchase. Answers the script's result first. Both go on the sales
+   * connection, the one `replicated` waits on.
    */
   sell(performanceId: number, request: PurchaseRequest, indexedAt: number): Promise<[PurchaseResult, number]> {
     return Promise.all([
-      purchaseHold(this.redis, performanceKeys(performanceId), request),
-      this.redis.zadd(
+      purchaseHold(this.sales, performanceKeys(performanceId), request),
+      this.sales.zadd(
         userPurchasesKey(request.userId),
         'NX',
         indexedAt,
@@ -79,11 +85,12 @@ export class PurchaseStore {
   }
 
   /**
-   * Waits until `replicas` replicas have every write the performance's primary took on this
-   * connection (the sale just made among them), at most `timeoutMs`; answers how many did.
+   * Waits until `replicas` replicas have every write the performance's primary took on the
+   * sales connection (the sale just made among them), at most `timeoutMs`; answers how many did.
+   * Only sales queue behind it: the other commands of the process use another connection.
    */
   replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
-    return waitForReplicas(this.redis, performanceKeys(performanceId).meta, replicas, timeoutMs);
+    return waitForReplicas(this.sales, performanceKeys(performanceId).meta, replicas, timeoutMs);
   }
 
   /** Adds the purchase to its buyer's index (score: `indexedAt`, epoch ms), so reads merge its Redis state. */

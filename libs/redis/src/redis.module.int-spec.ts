@@ -1,0 +1,57 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import Redis from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigModule } from '@app/config';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
+import { PURCHASE_REDIS, RedisModule } from './redis.module';
+
+describe('RedisModule', () => {
+  let app: INestApplicationContext | undefined;
+  let prefix = '';
+
+  async function start(overrides: Record<string, string>): Promise<INestApplicationContext> {
+    const env = createTestEnvWithoutDatabase(overrides);
+    prefix = env.REDIS_KEY_PREFIX;
+    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(env), RedisModule] }).compile();
+    app = await moduleRef.init();
+    return app;
+  }
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    await deleteRedisKeys(REDIS_URL, prefix);
+  });
+
+  it('opens no connection for sales when REDIS_WAIT_REPLICAS is 0: they use the main client', async () => {
+    const started = await start({});
+    expect(started.get(PURCHASE_REDIS)).toBe(started.get(Redis));
+  });
+
+  it('gives sales a client of their own with REDIS_WAIT_REPLICAS, connected at its first command, same prefix, quit on close', async () => {
+    const started = await start({ REDIS_WAIT_REPLICAS: '1' });
+    const redis = started.get<Redis>(Redis);
+    const sales = started.get<Redis>(PURCHASE_REDIS);
+    expect(sales).not.toBe(redis);
+    expect(sales.status).toBe('wait');
+
+    await sales.set('sold', 'yes');
+    expect(await redis.get('sold')).toBe('yes');
+    const id = await sales.client('ID');
+    expect(String(await redis.client('LIST'))).toMatch(new RegExp(`^id=${id} .* name=boxoffice-purchases `, 'm'));
+
+    await started.close();
+    app = undefined;
+    // QUIT answered; each connection ends once Redis has closed it.
+    await waitUntil(() => redis.status === 'end' && sales.status === 'end', 'both clients ended');
+  });
+
+  it('closes a sales client that never connected without connecting it', async () => {
+    const started = await start({ REDIS_WAIT_REPLICAS: '1' });
+    const sales = started.get<Redis>(PURCHASE_REDIS);
+    await started.close();
+    app = undefined;
+    expect(sales.status).toBe('end');
+  });
+});
