@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { StoreUnavailableError } from '@app/core';
 
 const VERSION_KEY = 'cache:catalog-version';
 /**
@@ -34,7 +35,7 @@ export class CatalogCache {
     const hit = await this.redis.get(key);
     if (hit !== null) return JSON.parse(hit) as T;
     const value = await load();
-    if (value !== null && value !== undefined) await this.redis.set(key, JSON.stringify(value), 'EX', TTL_SECONDS);
+    if (value !== null && value !== undefined) await this.remember(key, value, TTL_SECONDS);
     return value;
   }
 
@@ -58,7 +59,19 @@ export class CatalogCache {
     const hit = await this.redis.get(key);
     if (hit !== null) return JSON.parse(hit) as T[];
     const value = await load();
-    await this.redis.set(key, JSON.stringify(value), 'EX', TTL_SECONDS * 12);
+    await this.remember(key, value, TTL_SECONDS * 12);
     return value;
+  }
+
+  /**
+   * Stores a loaded value for `ttlSeconds`. A cache write Redis refuses for now (a primary without
+   * its replicas under min-replicas-to-write, a failover) does not fail the read that loaded it.
+   */
+  private async remember(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    try {
+      await this.redis.set(key, JSON.stringify(value), 'EX', ttlSeconds);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
   }
 }
