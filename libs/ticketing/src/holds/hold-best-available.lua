@@ -61,6 +61,7 @@
 --- @include "redis-time"
 --- @include "free-seats"
 --- @include "seating"
+--- @include "hold-taking"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
@@ -94,16 +95,7 @@ if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} en
 if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
 
 -- The per-user limit, counted as hold-seats.lua counts it.
-local alreadyHeld = 0
-local userHolds = redis.call('HGETALL', userHoldsKey)
-for i = 1, #userHolds, 2 do
-  local expiresAt = redis.call('ZSCORE', expiryKey, userHolds[i])
-  if expiresAt and tonumber(expiresAt) > now then
-    alreadyHeld = alreadyHeld + tonumber(userHolds[i + 1])
-  else
-    redis.call('HDEL', userHoldsKey, userHolds[i])
-  end
-end
+local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + quantity > userLimit then return {'LIMIT', alreadyHeld} end
 
 local due = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now, 'LIMIT', 0, EXPIRED_PER_CALL)
@@ -451,46 +443,12 @@ for _ = 1, 3 do
 end
 if not seatIds then return {'NO_FIT'} end
 
--- Taken as hold-seats.lua takes seats.
-local prices = redis.call('HMGET', pricesKey, unpack(seatIds))
-local amount = 0
-local heldFields = {}
-for i = 1, #seatIds do
-  amount = amount + tonumber(prices[i])
-  heldFields[#heldFields + 1] = seatIds[i]
-  heldFields[#heldFields + 1] = 'H'
-end
-redis.call('HSET', seatsKey, unpack(heldFields))
-seatingMark(seating, seatIds, false)
-redis.call('HINCRBY', countsKey, 'available', -#seatIds)
-redis.call('HINCRBY', countsKey, 'held', #seatIds)
-
-local expiresAt = now + lifetime
-local holderEntry = expiresAt .. ':' .. holdId
-local holderFields = {}
-for i = 1, #seatIds do
-  holderFields[#holderFields + 1] = seatIds[i]
-  holderFields[#holderFields + 1] = holderEntry
-end
-redis.call('HSET', seatHoldsKey, unpack(holderFields))
-local seatList = table.concat(seatIds, ',')
-redis.call('HSET', holdKey,
-  'userId', userId,
-  'performanceId', performanceId,
-  'seats', seatList,
-  'amount', amount,
-  'currency', currency,
-  'status', 'HELD',
-  'createdAt', now,
-  'expiresAt', expiresAt,
-  'arrangement', arrangement)
-redis.call('PEXPIREAT', holdKey, expiresAt + retention)
-redis.call('ZADD', expiryKey, expiresAt, holdId)
-
-redis.call('HSET', userHoldsKey, holdId, #seatIds)
-local userHoldsTtl = redis.call('PTTL', userHoldsKey)
-if userHoldsTtl < 0 or now + userHoldsTtl < expiresAt then
-  redis.call('PEXPIREAT', userHoldsKey, expiresAt)
-end
-
-return {'OK', expiresAt, amount, currency, arrangement, seatList}
+local taking = {
+  seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
+  userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
+}
+local expiresAt, amount = takeHold(taking, {
+  id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
+  now = now, lifetime = lifetime, retention = retention, arrangement = arrangement,
+})
+return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ',')}

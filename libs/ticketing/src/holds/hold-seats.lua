@@ -54,6 +54,7 @@
 --- @include "redis-time"
 --- @include "free-seats"
 --- @include "seating"
+--- @include "hold-taking"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
@@ -122,18 +123,7 @@ for _, endingId in ipairs(toEndIds) do
 end
 if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
 
--- A hold is live while it is in the expiry index with a future score; entries of holds that
--- ended (expired, released, bought) are dropped here, lazily.
-local alreadyHeld = 0
-local userHolds = redis.call('HGETALL', userHoldsKey)
-for i = 1, #userHolds, 2 do
-  local expiresAt = redis.call('ZSCORE', expiryKey, userHolds[i])
-  if expiresAt and tonumber(expiresAt) > now then
-    alreadyHeld = alreadyHeld + tonumber(userHolds[i + 1])
-  else
-    redis.call('HDEL', userHoldsKey, userHolds[i])
-  end
-end
+local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 
 if meta[6] == '1' then
@@ -148,44 +138,12 @@ for _, hold in ipairs(ending) do
   redis.call('ZREM', expiryKey, hold[1])
 end
 
-local prices = redis.call('HMGET', pricesKey, unpack(seatIds))
-local amount = 0
-local heldFields = {}
-for i = 1, #seatIds do
-  amount = amount + tonumber(prices[i])
-  heldFields[#heldFields + 1] = seatIds[i]
-  heldFields[#heldFields + 1] = 'H'
-end
-redis.call('HSET', seatsKey, unpack(heldFields))
-seatingMark(seating, seatIds, false)
-redis.call('HINCRBY', countsKey, 'available', -#seatIds)
-redis.call('HINCRBY', countsKey, 'held', #seatIds)
-
-local expiresAt = now + lifetime
-local holderEntry = expiresAt .. ':' .. holdId
-local holderFields = {}
-for i = 1, #seatIds do
-  holderFields[#holderFields + 1] = seatIds[i]
-  holderFields[#holderFields + 1] = holderEntry
-end
-redis.call('HSET', seatHoldsKey, unpack(holderFields))
-redis.call('HSET', holdKey,
-  'userId', userId,
-  'performanceId', performanceId,
-  'seats', table.concat(seatIds, ','),
-  'amount', amount,
-  'currency', currency,
-  'status', 'HELD',
-  'createdAt', now,
-  'expiresAt', expiresAt)
-redis.call('PEXPIREAT', holdKey, expiresAt + retention)
-redis.call('ZADD', expiryKey, expiresAt, holdId)
-
-redis.call('HSET', userHoldsKey, holdId, #seatIds)
--- The user-holds hash is useless once all its holds have expired; never shorten its life.
-local userHoldsTtl = redis.call('PTTL', userHoldsKey)
-if userHoldsTtl < 0 or now + userHoldsTtl < expiresAt then
-  redis.call('PEXPIREAT', userHoldsKey, expiresAt)
-end
-
+local taking = {
+  seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
+  userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
+}
+local expiresAt, amount = takeHold(taking, {
+  id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
+  now = now, lifetime = lifetime, retention = retention,
+})
 return {'OK', expiresAt, amount, currency}

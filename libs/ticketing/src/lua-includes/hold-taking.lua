@@ -1,0 +1,82 @@
+--[[
+  What every kind of hold does alike (hold-seats.lua for seat ids, hold-best-available.lua for
+  best available):
+
+  liveHeldSeats(userHoldsKey, expiryKey, now): the number of seats of the user's live holds (in
+    the expiry index with a score after `now`, epoch ms); entries of holds that ended (expired,
+    released, bought) are dropped from the user-holds hash here, lazily.
+
+  takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
+    checked) for one user. Letters A -> H, counts, the seating data, each seat's holder entry
+    '<expiresAt>:<hold id>', the hold record (status HELD; it expires `hold.retention` ms after
+    the hold), the expiry index and the user's holds (kept at least as long as this hold).
+    k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating } (keys; seating as
+       in the seating include)
+    hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
+       arrangement (optional: stored in the record when given) }
+    Returns expiresAt (epoch ms) and amount (integer, minor units of `hold.currency`).
+]]
+--- @include "seating"
+local function liveHeldSeats(userHoldsKey, expiryKey, now)
+  local held = 0
+  local userHolds = redis.call('HGETALL', userHoldsKey)
+  for i = 1, #userHolds, 2 do
+    local expiresAt = redis.call('ZSCORE', expiryKey, userHolds[i])
+    if expiresAt and tonumber(expiresAt) > now then
+      held = held + tonumber(userHolds[i + 1])
+    else
+      redis.call('HDEL', userHoldsKey, userHolds[i])
+    end
+  end
+  return held
+end
+
+local function takeHold(k, hold)
+  local seatIds = hold.seatIds
+  local prices = redis.call('HMGET', k.prices, unpack(seatIds))
+  local amount = 0
+  local heldFields = {}
+  for i = 1, #seatIds do
+    amount = amount + tonumber(prices[i])
+    heldFields[#heldFields + 1] = seatIds[i]
+    heldFields[#heldFields + 1] = 'H'
+  end
+  redis.call('HSET', k.seats, unpack(heldFields))
+  seatingMark(k.seating, seatIds, false)
+  redis.call('HINCRBY', k.counts, 'available', -#seatIds)
+  redis.call('HINCRBY', k.counts, 'held', #seatIds)
+
+  local expiresAt = hold.now + hold.lifetime
+  local holderEntry = expiresAt .. ':' .. hold.id
+  local holderFields = {}
+  for i = 1, #seatIds do
+    holderFields[#holderFields + 1] = seatIds[i]
+    holderFields[#holderFields + 1] = holderEntry
+  end
+  redis.call('HSET', k.seatHolds, unpack(holderFields))
+  local record = {
+    'userId', hold.userId,
+    'performanceId', hold.performanceId,
+    'seats', table.concat(seatIds, ','),
+    'amount', amount,
+    'currency', hold.currency,
+    'status', 'HELD',
+    'createdAt', hold.now,
+    'expiresAt', expiresAt,
+  }
+  if hold.arrangement then
+    record[#record + 1] = 'arrangement'
+    record[#record + 1] = hold.arrangement
+  end
+  redis.call('HSET', k.hold, unpack(record))
+  redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)
+  redis.call('ZADD', k.expiry, expiresAt, hold.id)
+
+  redis.call('HSET', k.userHolds, hold.id, #seatIds)
+  -- The user-holds hash is useless once all its holds have expired; never shorten its life.
+  local userHoldsTtl = redis.call('PTTL', k.userHolds)
+  if userHoldsTtl < 0 or hold.now + userHoldsTtl < expiresAt then
+    redis.call('PEXPIREAT', k.userHolds, expiresAt)
+  end
+  return expiresAt, amount
+end
