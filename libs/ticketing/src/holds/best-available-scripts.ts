@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
-import { PerformanceKeys, seatingKeys } from '../redis-keys';
+import { PerformanceKeys } from '../redis-keys';
+import { holdScriptKeys } from './hold-scripts';
 import type { SalesClosedReason } from '../errors';
 
 export const HOLD_BEST_AVAILABLE: LuaScript = {
@@ -79,18 +80,7 @@ export async function holdBestAvailable(
     const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
       redis,
       HOLD_BEST_AVAILABLE.name,
-      [
-        keys.meta,
-        keys.seats,
-        keys.prices,
-        keys.counts,
-        keys.expiry,
-        keys.userHolds(request.userId),
-        keys.hold(request.holdId),
-        keys.seatHolds,
-        ...seatingKeys(keys),
-        ...ending.map((holdId) => keys.hold(holdId)),
-      ],
+      holdScriptKeys(keys, request.userId, request.holdId, ending),
       [
         request.holdId,
         request.userId,

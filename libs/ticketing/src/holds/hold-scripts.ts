@@ -38,6 +38,27 @@ export type HoldSeatsResult =
   | { outcome: 'SINGLE_LEFT'; besideSeatId: number };
 
 /**
+ * KEYS of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order: the
+ * performance's meta, seats, prices, counts, expiry index, the user's holds, the new hold's
+ * record, the seat holders, the four seating keys, then the records of the expired holds
+ * `ending` names (hold ids), for the scripts to end them.
+ */
+export function holdScriptKeys(keys: PerformanceKeys, userId: string, holdId: string, ending: string[]): string[] {
+  return [
+    keys.meta,
+    keys.seats,
+    keys.prices,
+    keys.counts,
+    keys.expiry,
+    keys.userHolds(userId),
+    keys.hold(holdId),
+    keys.seatHolds,
+    ...seatingKeys(keys),
+    ...ending.map((id) => keys.hold(id)),
+  ];
+}
+
+/**
  * Expired holds the script may have to end before it can hold: one call names them, the next
  * passes their records. More rounds happen only if a seat is taken and its hold expires again
  * between two calls, which takes a whole hold lifetime.
@@ -55,18 +76,7 @@ export async function holdSeats(
     const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
       redis,
       HOLD_SEATS.name,
-      [
-        keys.meta,
-        keys.seats,
-        keys.prices,
-        keys.counts,
-        keys.expiry,
-        keys.userHolds(request.userId),
-        keys.hold(request.holdId),
-        keys.seatHolds,
-        ...seatingKeys(keys),
-        ...ending.map((holdId) => keys.hold(holdId)),
-      ],
+      holdScriptKeys(keys, request.userId, request.holdId, ending),
       [
         request.holdId,
         request.userId,
