@@ -117,7 +117,8 @@ export function toPerformance(performance: PricedPerformance): Performance {
   };
 }
 
-function toSeatListing(seat: SeatRow, currency: string): SeatListing {
+/** A seat row as the catalog lists it, frozen (shared by every reader of a cached copy). */
+export function toSeatListing(seat: SeatRow, currency: string): SeatListing {
   return Object.freeze({
     id: seat.id,
     position: seat.position,

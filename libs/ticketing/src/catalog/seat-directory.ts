@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { PerformanceRepository, SeatRow } from '@app/database';
+import { PerformanceRepository } from '@app/database';
+import { toSeatListing } from './catalog-copies';
 import type { Performance, SeatListing } from './catalog.types';
 
 /** Bound of the directory, in seats: two 100,000-seat stadiums (as LocalCatalog). */
@@ -48,7 +49,7 @@ export class SeatDirectory {
       pending = this.performances
         .seatsOf(performance.id)
         .then((rows) => {
-          const directory = new Map(rows.map((row) => [row.id, toListing(row, performance.currency)]));
+          const directory = new Map(rows.map((row) => [row.id, toSeatListing(row, performance.currency)]));
           this.directories.set(key, directory);
           return directory;
         })
@@ -57,17 +58,4 @@ export class SeatDirectory {
     }
     return pending;
   }
-}
-
-function toListing(seat: SeatRow, currency: string): SeatListing {
-  return Object.freeze({
-    id: seat.id,
-    position: seat.position,
-    section: seat.section,
-    row: seat.row,
-    number: seat.number,
-    grade: seat.grade,
-    price: seat.price,
-    currency,
-  });
 }
