@@ -16,14 +16,9 @@ const INTEGRATION_FILES = [
 /**
  * Integration files that need the machine to themselves: the load test (Locust and three app
  * processes at full speed), the short fault drill (a whole stack under faults, with latency
- * bounds) and the Redis Cluster failover drill (a six-node cluster and three app processes under
- * an on-sale). `npm test` runs them after the others, one at a time.
+ * bounds). `npm test` runs them after the others, one at a time.
  */
-const EXCLUSIVE_FILES = [
-  'loadtest/loadtest.e2e-spec.ts',
-  'deploy/test/fault-drill.e2e-spec.ts',
-  'deploy/test/redis-failover.e2e-spec.ts',
-];
+const EXCLUSIVE_FILES = ['loadtest/loadtest.e2e-spec.ts', 'deploy/test/fault-drill.e2e-spec.ts'];
 /**
  * Integration files the `int-cluster` project leaves out, each for its reason; every other
  * integration file runs twice, on the single Redis (`int`) and on the run's local Redis Cluster.
@@ -121,8 +116,8 @@ export default defineConfig({
         },
       },
       {
-        // `npm run drill` only (the full-scale fault drill): `npm test` runs the projects above,
-        // the drill's short variant among them (see package.json).
+        // `npm run drill` only (the full-scale fault drill and the Redis Cluster failover drill):
+        // `npm test` runs the projects above, the fault drill's short variant among them.
         plugins,
         resolve: { alias },
         test: {
