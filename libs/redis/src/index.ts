@@ -4,4 +4,5 @@ export type { LoadedLuaScript, LoadOptions, LuaScript } from './lua-script';
 export { isCluster, primaries, scanEveryPrimary, sendAcrossSlots, waitForReplicas } from './cluster';
 export type { RedisCommand } from './cluster';
 export { probeScripts } from './readiness-probe';
+export { hmgetMany } from './wide-commands';
 export { asStoreUnavailable, raiseStoreUnavailable, refusedForLackOfReplicas } from './unavailable';

@@ -1,6 +1,7 @@
 import { ArgumentMetadata, BadRequestException, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SeatQueryDto } from '../performances/performance.dto';
 import { PurchaseCreateDto } from '../purchases/purchase.dto';
 import { ReservationCreateDto } from '../reservations/reservation.dto';
 import { CompiledValidationPipe, compiledSchemaOf } from './compiled-validation';
@@ -17,10 +18,15 @@ const compiled = new CompiledValidationPipe(OPTIONS);
 
 type Outcome = { ok: true; value: unknown } | { ok: false; status: number; body: unknown };
 
-async function outcome(pipe: ValidationPipe, value: unknown, metatype: ArgumentMetadata['metatype']): Promise<Outcome> {
+async function outcome(
+  pipe: ValidationPipe,
+  value: unknown,
+  metatype: ArgumentMetadata['metatype'],
+  type: ArgumentMetadata['type'] = 'body',
+): Promise<Outcome> {
   try {
     // The pipes may change what they are given (stripping, closing gaps): each gets its own copy.
-    const result = await pipe.transform(structuredClone(value), { type: 'body', metatype });
+    const result = await pipe.transform(structuredClone(value), { type, metatype });
     return { ok: true, value: JSON.parse(JSON.stringify(result)) as unknown };
   } catch (error) {
     if (!(error instanceof BadRequestException)) throw error;
@@ -76,7 +82,54 @@ const body = fc.oneof(
   fc.constant(undefined),
 );
 
+// Query strings as Fastify decodes them: strings, arrays of strings for a repeated name.
+const queryText = fc.oneof(
+  fc.constantFrom('1', '20', '99', '100', '101', '0', '01', '1e2', ' 5', '5.0', '-1', '', 'x'),
+  fc.constantFrom('AVAILABLE', 'HELD', 'SOLD', 'available', 'Floor', 'Stand 1', 'Ü', 'VIP', 'R'),
+  fc.constantFrom('123456789', '1234567890', '100000000', 'eyJwIjoxMDB9', 'a'.repeat(200), 'a'.repeat(201), 'ab+/'),
+  fc.string({ maxLength: 4 }),
+);
+const queryValue = fc.oneof({ weight: 5, arbitrary: queryText }, { weight: 1, arbitrary: fc.array(queryText) });
+// Each name mostly with a value the fast path takes, so that both paths are compared often.
+const queryField = (...valid: string[]) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...valid) }, { weight: 1, arbitrary: queryValue });
+const seatQuery = fc.record(
+  {
+    limit: queryField('1', '20', '99', '100'),
+    cursor: queryField('', 'eyJwIjoxMDB9', 'a'.repeat(200)),
+    status: queryField('AVAILABLE', 'HELD', 'SOLD'),
+    section: queryField('Floor', 'Stand 1', 'x'.repeat(50)),
+    grade: queryField('VIP', 'R', 'x'.repeat(20)),
+    minPrice: queryField('0', '150000', '999999999'),
+    maxPrice: queryField('0', '220000', '100000000'),
+    extra: queryValue,
+  },
+  { requiredKeys: [] },
+);
+
 describe('CompiledValidationPipe', () => {
+  it('answers every seat page query exactly as class-validator does (same values, same 400 messages)', async () => {
+    await fc.assert(
+      fc.asyncProperty(seatQuery, async (input) => {
+        expect(await outcome(compiled, input, SeatQueryDto, 'query')).toEqual(
+          await outcome(classValidator, input, SeatQueryDto, 'query'),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  }, 60_000);
+
+  it('takes the fast path for a valid seat page query, with limit as a number (20 when absent)', async () => {
+    const pipe = (query: object) => compiled.transform(query, { type: 'query', metatype: SeatQueryDto });
+    expect(await pipe({ limit: '100', status: 'AVAILABLE', cursor: 'eyJwIjoxMDB9' })).toEqual({
+      limit: 100,
+      status: 'AVAILABLE',
+      cursor: 'eyJwIjoxMDB9',
+    });
+    expect(await pipe({})).toEqual({ limit: 20 });
+    expect(await pipe({ limit: '01' })).toBeInstanceOf(SeatQueryDto);
+  });
+
   for (const dto of [ReservationCreateDto, PurchaseCreateDto]) {
     it(`answers every ${dto.name} exactly as class-validator does (same acceptance, same 400 messages)`, async () => {
       await fc.assert(

@@ -7,7 +7,7 @@ import Ajv, { JSONSchemaType, ValidateFunction } from 'ajv';
  */
 const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
 
-const compiled = new WeakMap<object, ValidateFunction>();
+const compiled = new WeakMap<object, { check: ValidateFunction; accepted?: (value: never) => unknown }>();
 
 /**
  * Gives a request DTO a JSON schema, compiled once when the class is loaded, that the
@@ -15,23 +15,27 @@ const compiled = new WeakMap<object, ValidateFunction>();
  * rules accept (a subset): a value it accepts is passed on as it came, without class-transformer
  * or class-validator; anything else goes through them as before, so every 400 keeps its words.
  * The class-validator rules stay the single statement of the rules (and Swagger's source).
+ * `accepted`, when given, makes of an accepted value what class-transformer would have made of
+ * it (a query string's `limit` as a number, its default when absent); called only with values
+ * the schema accepted.
  */
-export function CompiledSchema<T>(schema: JSONSchemaType<T>): ClassDecorator {
+export function CompiledSchema<T>(schema: JSONSchemaType<T>, accepted?: (value: T) => unknown): ClassDecorator {
   const check = ajv.compile(schema);
   return (target) => {
-    compiled.set(target, check);
+    compiled.set(target, { check, accepted });
   };
 }
 
 /** The compiled check of a DTO class, if it has one. */
 export function compiledSchemaOf(metatype: unknown): ValidateFunction | undefined {
-  return typeof metatype === 'function' ? compiled.get(metatype) : undefined;
+  return typeof metatype === 'function' ? compiled.get(metatype)?.check : undefined;
 }
 
 /**
- * Nest's `ValidationPipe` with a fast path: a body whose DTO has a `@CompiledSchema` and passes
- * it is returned as it came (a plain object with exactly the DTO's fields). On the hot write
- * routes this replaces class-transformer and class-validator, ~16 % of a hold's CPU.
+ * Nest's `ValidationPipe` with a fast path: a body or query whose DTO has a `@CompiledSchema` and
+ * passes it is returned as it came, or as the schema's `accepted` makes it (a plain object with
+ * exactly the DTO's fields). On the hot routes this replaces class-transformer and
+ * class-validator: ~16 % of a hold's CPU, ~13 % of a seat page's.
  */
 @Injectable()
 export class CompiledValidationPipe extends ValidationPipe {
@@ -40,8 +44,10 @@ export class CompiledValidationPipe extends ValidationPipe {
   }
 
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const check = compiledSchemaOf(metadata.metatype);
-    if (check !== undefined && check(value)) return Promise.resolve(value);
+    const schema = typeof metadata.metatype === 'function' ? compiled.get(metadata.metatype) : undefined;
+    if (schema !== undefined && schema.check(value)) {
+      return Promise.resolve(schema.accepted === undefined ? value : schema.accepted(value as never));
+    }
     return super.transform(value, metadata) as Promise<unknown>;
   }
 }

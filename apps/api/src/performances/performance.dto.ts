@@ -17,9 +17,11 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { JSONSchemaType } from 'ajv';
 import { formatLocalDateTime, toDateTime } from '@app/ticketing';
 import type { LiveSeatCounts, Performance } from '@app/ticketing';
-import { PageQueryDto } from '../common/page-query.dto';
+import { CompiledSchema } from '../common/compiled-validation';
+import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
 
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
@@ -347,6 +349,38 @@ const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD'] as const;
 /** A price bound in a query string: a decimal integer of minor units, no sign, no exponent. */
 const PRICE_QUERY = /^\d{1,9}$/;
 
+/** `GET /performances/:id/seats`'s query as the compiled schema accepts it: strings, as sent. */
+type SeatQueryStrings = {
+  limit?: string;
+  cursor?: string;
+  status?: (typeof SEAT_STATUSES)[number];
+  section?: string;
+  grade?: string;
+  minPrice?: string;
+  maxPrice?: string;
+};
+
+/**
+ * The query of `GET /performances/:id/seats`. Rules: the class-validator decorators; a compiled
+ * subset of them runs first (canonical `limit` 1–100, ASCII section and grade names, a cursor of
+ * base64url characters), and hands the route `limit` as a number as class-transformer would.
+ */
+@CompiledSchema<SeatQueryStrings>(
+  {
+    type: 'object',
+    properties: {
+      limit: { type: 'string', pattern: '^(?:[1-9][0-9]?|100)$' },
+      cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,200}$' },
+      status: { type: 'string', enum: SEAT_STATUSES },
+      section: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,50}$' },
+      grade: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,20}$' },
+      minPrice: { type: 'string', pattern: '^[0-9]{1,9}$' },
+      maxPrice: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    },
+    additionalProperties: false,
+  } as unknown as JSONSchemaType<SeatQueryStrings>,
+  (query) => ({ ...query, limit: query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit) }),
+)
 export class SeatQueryDto extends PageQueryDto {
   /** Only seats with this live status. */
   @IsOptional()

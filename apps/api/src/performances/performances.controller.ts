@@ -16,7 +16,7 @@ import {
   SeatQueryDto,
 } from './performance.dto';
 import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
-import { seatPageJson } from './seat-page-json';
+import { seatPageBody } from './seat-page-json';
 
 @ApiTags('performances')
 @Controller('performances')
@@ -43,10 +43,10 @@ export class PerformancesController {
   @Get(':id/seats')
   @Public()
   @ApiOkResponse({ type: SeatPageDto })
-  // The body is a SeatPageDto already serialised (seatPageJson): Fastify sends a string as is.
+  // The body is a SeatPageDto already serialised and encoded (seatPageBody): Fastify sends it as is.
   @Header('content-type', 'application/json; charset=utf-8')
-  async seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<string> {
-    return seatPageJson(
+  async seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<Buffer> {
+    return seatPageBody(
       await this.seatPages.listSeats(id, {
         status: query.status,
         cursor: query.cursor,

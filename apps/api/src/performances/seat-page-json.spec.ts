@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SeatListing, SeatPage, SeatStatus } from '@app/ticketing';
-import { seatPageJson } from './seat-page-json';
+import { seatPageBody, seatPageJson } from './seat-page-json';
 
 const seat = (id: number, section: string, grade: string, price: number): SeatListing =>
   Object.freeze({ id, position: id, section, row: 3, number: id, grade, price, currency: 'EUR' });
@@ -47,5 +47,34 @@ describe('seatPageJson', () => {
 
   it('serialises an empty page', () => {
     expect(seatPageJson({ items: [], statuses: [], nextCursor: null })).toBe('{"items":[],"nextCursor":null}');
+  });
+});
+
+describe('seatPageBody', () => {
+  const seats = [seat(11, 'Floor', 'VIP', 220000), seat(12, 'Balcón ñ 東', 'R', 0), seat(13, 'Stand', 'S', 2100)];
+
+  it('sends the bytes of seatPageJson, the same Buffer again while nothing changed', () => {
+    const page = { items: seats, statuses: ['AVAILABLE', 'HELD', 'SOLD'] as SeatStatus[], nextCursor: 'eyJwIjoxM30' };
+    const first = seatPageBody(page);
+    expect(first.toString('utf8')).toBe(stringified(page));
+    // Another page object with the same seats and statuses (a later request).
+    expect(seatPageBody({ ...page, items: [...seats], statuses: [...page.statuses] })).toBe(first);
+    expect(seatPageBody({ items: [], statuses: [], nextCursor: null }).toString('utf8')).toBe(
+      '{"items":[],"nextCursor":null}',
+    );
+  });
+
+  it('never sends a body whose statuses or seats have changed since', () => {
+    const page = { items: seats, statuses: ['AVAILABLE', 'AVAILABLE', 'AVAILABLE'] as SeatStatus[], nextCursor: null };
+    const before = seatPageBody(page);
+    const held = { ...page, statuses: ['AVAILABLE', 'AVAILABLE', 'HELD'] as SeatStatus[] };
+    expect(seatPageBody(held).toString('utf8')).toBe(stringified(held));
+    // The same first seat, length and cursor, another seat in the middle (a filtered page).
+    const other = { ...page, items: [seats[0], seat(14, 'Stand', 'S', 2100), seats[2]] };
+    expect(seatPageBody(other).toString('utf8')).toBe(stringified(other));
+    // The seats reloaded after an admin write: other objects, another price.
+    const repriced = { ...page, items: [seat(11, 'Floor', 'VIP', 230000), seats[1], seats[2]] };
+    expect(seatPageBody(repriced).toString('utf8')).toBe(stringified(repriced));
+    expect(seatPageBody(page).toString('utf8')).toBe(before.toString('utf8'));
   });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { scanEveryPrimary } from '@app/redis';
+import { hmgetMany, scanEveryPrimary } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
@@ -165,7 +165,7 @@ export class SeatStateStore {
     assertPerformanceId(performanceId);
     if (seatIds.length === 0) return [];
     const keys = performanceKeys(performanceId);
-    const letters = await this.redis.hmget(keys.seats, ...seatIds.map(String));
+    const letters = await hmgetMany(this.redis, keys.seats, seatIds.map(String));
     return this.resolveLetters(performanceId, keys, seatIds, letters);
   }
 
@@ -178,7 +178,7 @@ export class SeatStateStore {
     assertPerformanceId(performanceId);
     if (seatIds.length === 0) return (await this.isRegistered(performanceId)) ? [] : null;
     const keys = performanceKeys(performanceId);
-    const letters = await this.redis.hmget(keys.seats, ...seatIds.map(String));
+    const letters = await hmgetMany(this.redis, keys.seats, seatIds.map(String));
     if (letters.includes(null) && !(await this.isRegistered(performanceId))) return null;
     return this.resolveLetters(performanceId, keys, seatIds, letters);
   }
@@ -212,7 +212,11 @@ export class SeatStateStore {
     for (let index = 0; index < statuses.length; index += 1) if (statuses[index] === 'HELD') held.push(index);
     if (held.length === 0) return statuses;
     const [holders, [seconds, micros]] = await Promise.all([
-      this.redis.hmget(keys.seatHolds, ...held.map((index) => String(seatIds[index]))),
+      hmgetMany(
+        this.redis,
+        keys.seatHolds,
+        held.map((index) => String(seatIds[index])),
+      ),
       this.redis.time(),
     ]);
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
