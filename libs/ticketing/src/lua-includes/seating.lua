@@ -7,7 +7,10 @@
     seating.layout  hash (static, written at registration): '<seat id>' -> '<bit>,<row index>';
                     'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<accessible seats>';
                     's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<accessible seats>';
-                    row and section indexes count from 0, rows of a section are consecutive
+                    row and section indexes count from 0, rows of a section are consecutive;
+                    live: 'w<row index>' -> the row's best windows as hold-best-available.lua
+                    computed them from its bits (a cache it writes), deleted with every change of
+                    the row's bits
     seating.runs    string of 4-byte slots, two big-endian u16 each: the longest run of free seats,
                     and 1 + the best quality among the free seats (0: none free); slot r for row r,
                     slot <slot> of a section for the best of its rows
@@ -19,7 +22,8 @@
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
     seatingSlot(bytes, i)                    run, top of the i-th slot (from 0) of `bytes`
     seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
-                                             section's slot when the row's changed
+                                             section's slot when the row's changed; drops the
+                                             row's cached windows
     seatingMark(seating, seatIds, free)      sets the seats' bits (free = true: 1) and refreshes
                                              their rows; seat ids without a layout entry are skipped
 ]]
@@ -84,6 +88,7 @@ local function seatingRefreshRow(seating, row)
   if not record then return end
   local first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
   first = tonumber(first)
+  redis.call('HDEL', seating.layout, 'w' .. row)
   local run, top = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
   local storedRun, storedTop = seatingSlot(redis.call('GETRANGE', seating.runs, 4 * row, 4 * row + 3), 0)
   if storedRun == run and storedTop == top then return end
