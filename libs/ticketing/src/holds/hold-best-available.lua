@@ -349,26 +349,61 @@ end
 
 local function searchTogether(n)
   local bestTogether, bestWithGap
+  local function visit(r)
+    if not rowUsable(r, n) then return end
+    local windows = rowWindows(r, n, accessible)
+    local first = rowRecord(r).first
+    for singles = 0, 1 do
+      local window = windows[singles]
+      if window then
+        local placement = {window[1], first + window[2] - 1, {r, window[2], n}}
+        if singles == 0 and better(placement, bestTogether) then bestTogether = placement end
+        if singles == 1 and better(placement, bestWithGap) then bestWithGap = placement end
+      end
+    end
+  end
+  -- The sort keys (see ROW_KEY) of `keys` whose rows may still beat the best placement.
+  local function beating(keys)
+    if not bestTogether then return keys end
+    local kept = {}
+    for _, key in ipairs(keys) do
+      if n * ((key % ROW_KEY - key) / ROW_KEY) > bestTogether[1] then kept[#kept + 1] = key end
+    end
+    return kept
+  end
   for _, index in ipairs(sections) do
     if bestTogether and n * sectionTops[index] <= bestTogether[1] then break end
     if sectionUsable(index, n) then
-      local order = sectionOrder(index)
+      -- Rows are visited best free seat first and the visit stops at the first that cannot beat
+      -- the best placement (n × its best free seat); so only rows that may are sorted: the first
+      -- row alone usually sets a bound that rules most of the others out.
+      openSection(index)
+      local info = sectionInfo[index]
+      local keys, firstKey = {}, nil
+      for r = info.firstRow, info.firstRow + info.rows - 1 do
+        local top = rowTops[r]
+        if top >= 0 and rowRuns[r] >= n then
+          local key = r - top * ROW_KEY
+          keys[#keys + 1] = key
+          if not firstKey or key < firstKey then firstKey = key end
+        end
+      end
+      keys = beating(keys)
+      if not bestTogether and firstKey then
+        visit(firstKey % ROW_KEY)
+        local rest = {}
+        for _, key in ipairs(keys) do
+          if key ~= firstKey then rest[#rest + 1] = key end
+        end
+        keys = beating(rest)
+      end
+      table.sort(keys)
+      local order = {}
+      for i, key in ipairs(keys) do order[i] = key % ROW_KEY end
       for at, r in ipairs(order) do
-        -- Rows come best free seat first: past the bound none can beat the best placement.
         if bestTogether and n * rowTops[r] <= bestTogether[1] then break end
         if not rowRecords[r] and not rowFields[r] then prefetchAhead(order, at, n, bestTogether) end
-        if rowUsable(r, n) then
-          local windows = rowWindows(r, n, accessible)
-          local first = rowRecord(r).first
-          for singles = 0, 1 do
-            local window = windows[singles]
-            if window then
-              local placement = {window[1], first + window[2] - 1, {r, window[2], n}}
-              if singles == 0 and better(placement, bestTogether) then bestTogether = placement end
-              if singles == 1 and better(placement, bestWithGap) then bestWithGap = placement end
-            end
-          end
-        end
+        visit(r)
       end
     end
   end
@@ -412,10 +447,26 @@ local function searchAdjacentRows(n)
       if best and n * sectionTops[index] <= best[1] then break end
       if info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
-        for t = info.firstRow, info.firstRow + info.rows - k do
-          for _, shares in ipairs(splits) do
-            local placement = placeInRows(t, shares)
-            if placement and better(placement, best) then best = placement end
+        -- Every share is at least the smallest (front[k]): a row whose longest free run is
+        -- shorter fails every set of rows holding it, so the next set to try starts past it.
+        local smallest, last = front[k], info.firstRow + info.rows - k
+        local t = info.firstRow
+        while t <= last do
+          local short
+          for r = t + k - 1, t, -1 do
+            if rowRuns[r] < smallest then
+              short = r
+              break
+            end
+          end
+          if short then
+            t = short + 1
+          else
+            for _, shares in ipairs(splits) do
+              local placement = placeInRows(t, shares)
+              if placement and better(placement, best) then best = placement end
+            end
+            t = t + 1
           end
         end
       end
