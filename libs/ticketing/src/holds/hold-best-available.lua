@@ -229,12 +229,12 @@ local function openRow(r)
   local record = rowRecord(r)
   local first, seats = record.first, record.seats
   local bits = seatingRowBits(seating.free, first, seats)
-  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1)
+  local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1))
   local quality, flags, eligible = {}, {}, {}
   for i = 1, seats do
     if bits[i] then
-      local q1, q2, f = string.byte(info, 8 * i - 3, 8 * i - 1)
-      quality[i] = q1 * 256 + q2
+      local f = info[8 * i - 1]
+      quality[i] = info[8 * i - 3] * 256 + info[8 * i - 2]
       flags[i] = f
       eligible[i] = (f ~= 0) == accessible
     else
@@ -247,23 +247,16 @@ local function openRow(r)
   return rowSeats[r]
 end
 
--- rowWindows' answer as cached: 'score,first seat' or '-' for 0, 1 and 2 singles, '/'-separated.
+-- rowWindows' answer as cached: score and first seat for 0, 1 and 2 singles, comma-separated;
+-- 0,0 where there is no such window (a first seat counts from 1).
 local function encodeWindows(best)
   local parts = {}
   for singles = 0, 2 do
-    parts[singles + 1] = best[singles] and (best[singles][1] .. ',' .. best[singles][2]) or '-'
+    local window = best[singles] or {0, 0}
+    parts[#parts + 1] = window[1]
+    parts[#parts + 1] = window[2]
   end
-  return table.concat(parts, '/')
-end
-
-local function decodeWindows(text)
-  local best, singles = {}, 0
-  for part in string.gmatch(text, '[^/]+') do
-    local score, first = string.match(part, '^(%d+),(%d+)$')
-    if score then best[singles] = {tonumber(score), tonumber(first)} end
-    singles = singles + 1
-  end
-  return best
+  return table.concat(parts, ',')
 end
 
 -- The best window of `size` eligible seats side by side in the row for each number of single
@@ -275,10 +268,14 @@ local function rowWindows(r, size, needAccessible)
   local record = rowRecord(r)
   local cacheKey = size .. (accessible and 'e' or '') .. (needAccessible and 'a' or '')
   if record.windows[cacheKey] then return record.windows[cacheKey] end
-  local cached = string.match(record.cached, ';' .. cacheKey .. ':([^;]*)')
-  if cached then
-    record.windows[cacheKey] = decodeWindows(cached)
-    return record.windows[cacheKey]
+  local s0, f0, s1, f1, s2, f2 = string.match(record.cached, ';' .. cacheKey .. ':(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)')
+  if s0 then
+    local best = {}
+    if f0 ~= '0' then best[0] = {tonumber(s0), tonumber(f0)} end
+    if f1 ~= '0' then best[1] = {tonumber(s1), tonumber(f1)} end
+    if f2 ~= '0' then best[2] = {tonumber(s2), tonumber(f2)} end
+    record.windows[cacheKey] = best
+    return best
   end
   local row = openRow(r)
   local bits, eligible, quality, flags, seats = row.bits, row.eligible, row.quality, row.flags, row.seats
