@@ -18,6 +18,8 @@
   longest free run is shorter than what a rung needs is skipped without reading its seats;
   sections and rows are visited in the order of their best free seat (cached too) and the search
   stops once no later one can beat the best placement found (n × its best free seat's quality).
+  A row's best windows for a size are cached in its 'w<row>' layout field, which every change of
+  the row's bits deletes, so a search scores only rows that changed since one last did.
 
   Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
   does, so their seats are offered; their records must come in KEYS: a call that finds one not
@@ -34,7 +36,8 @@
   KEYS[9] free        free-seat bitmap (the seating include)
   KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (1 once the bitmap
                       and runs were built), 'all' (section indexes, comma-separated), 'g:<grade>'
-                      (the sections of one grade), 'sn:<section name>' (its index)
+                      (the sections of one grade), 'sn:<section name>' (its index); written:
+                      'w<row>' (the row's cached windows, see rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
