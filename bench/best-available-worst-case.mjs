@@ -1,7 +1,9 @@
 // The best-available script's own time in Redis on an 80,000-seat venue, in its worst cases:
 // a near-full venue whose free seats are singles in alternate rows (no rung but SPLIT fits, and
 // no two adjacent rows both have a free seat), asked with `together: false` (falls through to
-// SPLIT and holds) and with `together: true` (searches every rung and holds nothing). The script
+// SPLIT and holds) and with `together: true` (searches every rung and holds nothing); and the
+// bench's own case, the venue filled from empty by parties of 2 (the search then reads the rows
+// around the filled centre, whose best free seats are all about as good). The script
 // runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
@@ -26,12 +28,19 @@ function timed(lua) {
 
 /**
  * Builds the venue under `keyPrefix`, measures, removes it. Answers the figures in ms:
- * `{ split: {median, max, runs}, noFit: {median, max, runs}, empty: {median, max, runs}, seats }`.
+ * `{ split, noFit, empty, filling: {median, max, runs}, seats }`; `runs` holds per case, `fills`
+ * holds of 2 for the filling case (each script run timed).
  */
-export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:6379', keyPrefix, runs = 40 } = {}) {
+export async function bestAvailableWorstCase({
+  redisUrl = 'redis://127.0.0.1:6379',
+  keyPrefix,
+  runs = 40,
+  fills = 2_000,
+} = {}) {
   const { loadLuaScript } = require(built('libs/redis/src/lua-script.js'));
   const { buildSeatingLayout } = require(built('libs/ticketing/src/seats/seating-layout.js'));
   const { performanceKeys, seatingKeys } = redisKeys();
+  const { holdScriptKeys, holdScriptArgs } = require(built('libs/ticketing/src/holds/hold-scripts.js'));
   const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
   const redis = new Redis(redisUrl, { keyPrefix: prefix });
   const scripts = {
@@ -74,7 +83,7 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
     }
     await Promise.all(writes);
 
-    const measure = async (name, letterOf, request) => {
+    const measure = async (name, letterOf, request, holds = runs) => {
       for (let i = 0; i < places.length; i += 5000) {
         const chunk = places.slice(i, i + 5000);
         await redis.hset(keys.seats, Object.fromEntries(chunk.map((place) => [place.id, letterOf(place)])));
@@ -86,21 +95,12 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
       await redis.hset(keys.seating, 'ready', 1);
       const times = [];
       const arrangements = new Set();
-      for (let run = 0; run < runs; run += 1) {
+      for (let run = 0; run < holds; run += 1) {
         const userId = randomUUID();
         const holdId = randomUUID();
-        const callKeys = [
-          keys.meta,
-          keys.seats,
-          keys.prices,
-          keys.counts,
-          keys.expiry,
-          keys.userHolds(userId),
-          keys.hold(holdId),
-          keys.seatHolds,
-          ...seatingKeys(keys),
-        ];
-        const args = [holdId, userId, performanceId, 300_000, 4, 60_000, 4, request.together ? 1 : 0, 0, 'all', ''];
+        const callKeys = holdScriptKeys(keys, userId, holdId, []);
+        const head = { holdId, userId, performanceId, lifetimeMs: 300_000, userLimit: 20, retentionMs: 60_000 };
+        const args = [...holdScriptArgs(head), request.quantity, request.together ? 1 : 0, 0, 'all', ''];
         const [micros, answer] = await redis.worstHold(callKeys.length, ...callKeys, ...args);
         times.push(micros / 1000);
         arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
@@ -110,19 +110,25 @@ export async function bestAvailableWorstCase({ redisUrl = 'redis://127.0.0.1:637
         name,
         median: times[Math.floor(times.length / 2)],
         max: times[times.length - 1],
-        runs,
+        runs: holds,
         answers: [...arrangements],
       };
     };
 
     // Near-full: free seats only every 10th seat of the odd rows (5 % of the venue).
     const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
-    const split = await measure('near-full, together: false (falls through to SPLIT)', nearFull, { together: false });
+    const split = await measure('near-full, together: false (falls through to SPLIT)', nearFull, {
+      quantity: 4,
+      together: false,
+    });
     const noFit = await measure('near-full, together: true (every rung searched, nothing fits)', nearFull, {
+      quantity: 4,
       together: true,
     });
-    const empty = await measure('empty venue, together: true', () => 'A', { together: true });
-    return { split, noFit, empty, seats: places.length };
+    const empty = await measure('empty venue, 4 together', () => 'A', { quantity: 4, together: true });
+    // The bench's own case: the venue filled from empty by parties of 2, best seats first.
+    const filling = await measure('filling from empty, 2 together', () => 'A', { quantity: 2, together: true }, fills);
+    return { split, noFit, empty, filling, seats: places.length };
   } finally {
     let cursor = '0';
     do {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
-import { holdScriptKeys } from './hold-scripts';
+import { HoldScriptHead, holdScriptArgs, holdScriptKeys } from './hold-scripts';
 import type { SalesClosedReason } from '../errors';
 
 export const HOLD_BEST_AVAILABLE: LuaScript = {
@@ -18,10 +18,7 @@ export const ARRANGEMENTS: readonly Arrangement[] = ['TOGETHER', 'TOGETHER_WITH_
 /** Where the seats may come from: the whole hall, the sections of one grade, or one section (by name). */
 export type SeatScope = { kind: 'all' } | { kind: 'grade'; grade: string } | { kind: 'section'; section: string };
 
-export interface HoldBestAvailableRequest {
-  holdId: string;
-  userId: string;
-  performanceId: number;
+export interface HoldBestAvailableRequest extends HoldScriptHead {
   /** Seats wanted, 1…userLimit. */
   quantity: number;
   /** false lets the last rung split the party over any seats. */
@@ -29,9 +26,6 @@ export interface HoldBestAvailableRequest {
   /** true: only accessible and companion seats, at least one accessible; false: neither kind. */
   accessible: boolean;
   scope: SeatScope;
-  lifetimeMs: number;
-  userLimit: number;
-  retentionMs: number;
 }
 
 export type HoldBestAvailableResult =
@@ -82,12 +76,7 @@ export async function holdBestAvailable(
       HOLD_BEST_AVAILABLE.name,
       holdScriptKeys(keys, request.userId, request.holdId, ending),
       [
-        request.holdId,
-        request.userId,
-        request.performanceId,
-        request.lifetimeMs,
-        request.userLimit,
-        request.retentionMs,
+        ...holdScriptArgs(request),
         request.quantity,
         request.together ? 1 : 0,
         request.accessible ? 1 : 0,

@@ -146,6 +146,32 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {
+    // Row 2's first seat is the best of the hall, so every search scores row 2 (and caches its
+    // windows) before holding its pair in row 1.
+    const { performanceId, drawn, ask, labels, agrees } = await hall([
+      {
+        name: 'A',
+        rows: ['........', '........'],
+        quality: (row, number) => (row === 1 ? 900 : number === 1 ? 1000 : 100),
+      },
+    ]);
+    const rowTwo = () => fixture.redis.hget(performanceKeys(performanceId).seating, 'w1');
+    const seatHold = await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 2, 2)]);
+    expect(await rowTwo()).toBeNull();
+    expect(labels(await ask(2))).toEqual(['A 1-1', 'A 1-2']);
+    expect(await rowTwo()).not.toBeNull();
+    // Freed: row 2's seats 1–2 make a pair again (1,100); row 1's next pair still beats it.
+    await fixture.holds.release(seatHold.userId, seatHold.id);
+    expect(await rowTwo()).toBeNull();
+    expect(labels(await ask(2))).toEqual(['A 1-3', 'A 1-4']);
+    expect(await rowTwo()).not.toBeNull();
+    expect(labels(await ask(4))).toEqual(['A 1-5', 'A 1-6', 'A 1-7', 'A 1-8']);
+    expect(labels(await ask(2))).toEqual(['A 2-1', 'A 2-2']);
+    expect(await rowTwo()).toBeNull();
+    await agrees();
+  });
+
   it('releases, expiry and seat-id holds keep the seating data right; the seats come back', async () => {
     const { performanceId, drawn, ask, agrees } = await hall([{ name: 'A', rows: ['......'] }]);
     const hold = await ask(4);

@@ -18,6 +18,8 @@
   longest free run is shorter than what a rung needs is skipped without reading its seats;
   sections and rows are visited in the order of their best free seat (cached too) and the search
   stops once no later one can beat the best placement found (n × its best free seat's quality).
+  A row's best windows for a size are cached in its 'w<row>' layout field, which every change of
+  the row's bits deletes, so a search scores only rows that changed since one last did.
 
   Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
   does, so their seats are offered; their records must come in KEYS: a call that finds one not
@@ -34,7 +36,8 @@
   KEYS[9] free        free-seat bitmap (the seating include)
   KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (1 once the bitmap
                       and runs were built), 'all' (section indexes, comma-separated), 'g:<grade>'
-                      (the sections of one grade), 'sn:<section name>' (its index)
+                      (the sections of one grade), 'sn:<section name>' (its index); written:
+                      'w<row>' (the row's cached windows, see rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
@@ -135,10 +138,13 @@ end
 -- Live data, read once per search: per section and row the longest free run and the best free
 -- quality (-1: none free); rows' seats when a rung needs them.
 local sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats
+-- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
+local rowFields
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
   sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats = {}, {}, {}, {}, {}, {}, {}
+  rowFields = {}
   local slots = redis.call('GETRANGE', seating.runs, 4 * firstSlot, 4 * lastSlot + 3)
   for _, index in ipairs(sections) do
     local run, top = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
@@ -159,36 +165,63 @@ local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
   local slots = redis.call('GETRANGE', seating.runs, 4 * info.firstRow, 4 * (info.firstRow + info.rows) - 1)
+  -- All bytes in one call (a section has at most a few hundred rows, far below Lua's stack limit).
+  local bytes = {string.byte(slots, 1, -1)}
   for i = 0, info.rows - 1 do
-    local run, top = seatingSlot(slots, i)
-    rowRuns[info.firstRow + i], rowTops[info.firstRow + i] = run, top - 1
+    local at = 4 * i
+    rowRuns[info.firstRow + i] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
+    rowTops[info.firstRow + i] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
   end
   rowOrders[index] = false
 end
 
--- The section's rows that have a free seat, best free seat first.
+-- Row indexes are below 2^20 (a venue of a million rows); a sort key packs the best free seat
+-- and the row index into one number so that table.sort compares numbers, not through a Lua
+-- function (about ten times cheaper on a section's hundred rows).
+local ROW_KEY = 1048576
+
+-- The section's rows that have a free seat, best free seat first (then the lower row index).
 local function sectionOrder(index)
   openSection(index)
   if rowOrders[index] then return rowOrders[index] end
   local info = sectionInfo[index]
   local order = {}
   for r = info.firstRow, info.firstRow + info.rows - 1 do
-    if rowTops[r] >= 0 then order[#order + 1] = r end
+    if rowTops[r] >= 0 then order[#order + 1] = r - rowTops[r] * ROW_KEY end
   end
-  table.sort(order, function(a, b)
-    if rowTops[a] ~= rowTops[b] then return rowTops[a] > rowTops[b] end
-    return a < b
-  end)
+  table.sort(order)
+  for i = 1, #order do order[i] = order[i] % ROW_KEY end
   rowOrders[index] = order
   return order
 end
 
--- A row's record: first layout position, seats, best quality, accessible seats.
+-- Reads the layout fields of those of `rows` not read yet, in one HMGET.
+local function prefetchRows(rows)
+  local names, wanted = {}, {}
+  for _, r in ipairs(rows) do
+    if not rowRecords[r] and not rowFields[r] then
+      wanted[#wanted + 1] = r
+      names[#names + 1] = 'r' .. r
+      names[#names + 1] = 'w' .. r
+    end
+  end
+  if #wanted == 0 then return end
+  local values = redis.call('HMGET', seating.layout, unpack(names))
+  for i, r in ipairs(wanted) do rowFields[r] = {values[2 * i - 1], values[2 * i]} end
+end
+
+-- A row's record: first layout position, seats, best quality, accessible seats, and its cached
+-- best windows (the seating include's 'w<row>' field, '' when none).
 local function rowRecord(r)
   local record = rowRecords[r]
   if record then return record end
-  local a, b, _, d, e = string.match(redis.call('HGET', seating.layout, 'r' .. r), '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
-  record = { first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e) }
+  if not rowFields[r] then prefetchRows({r}) end
+  local fields = rowFields[r]
+  local a, b, _, d, e = string.match(fields[1], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+  record = {
+    first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e),
+    cached = fields[2] or '', windows = {},
+  }
   rowRecords[r] = record
   return record
 end
@@ -199,12 +232,12 @@ local function openRow(r)
   local record = rowRecord(r)
   local first, seats = record.first, record.seats
   local bits = seatingRowBits(seating.free, first, seats)
-  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1)
+  local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + seats) - 1))
   local quality, flags, eligible = {}, {}, {}
   for i = 1, seats do
     if bits[i] then
-      local q1, q2, f = string.byte(info, 8 * i - 3, 8 * i - 1)
-      quality[i] = q1 * 256 + q2
+      local f = info[8 * i - 1]
+      quality[i] = info[8 * i - 3] * 256 + info[8 * i - 2]
       flags[i] = f
       eligible[i] = (f ~= 0) == accessible
     else
@@ -212,24 +245,42 @@ local function openRow(r)
     end
   end
   rowSeats[r] = {
-    first = first, seats = seats, bits = bits, info = info, quality = quality, flags = flags,
-    eligible = eligible, windows = {},
+    first = first, seats = seats, bits = bits, quality = quality, flags = flags, eligible = eligible,
   }
   return rowSeats[r]
 end
 
--- The id of the row's i-th seat (from 1).
-local function seatIdOf(row, i)
-  local b1, b2, b3, b4 = string.byte(row.info, 8 * i - 7, 8 * i - 4)
-  return ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+-- rowWindows' answer as cached: score and first seat for 0, 1 and 2 singles, comma-separated;
+-- 0,0 where there is no such window (a first seat counts from 1).
+local function encodeWindows(best)
+  local parts = {}
+  for singles = 0, 2 do
+    local window = best[singles] or {0, 0}
+    parts[#parts + 1] = window[1]
+    parts[#parts + 1] = window[2]
+  end
+  return table.concat(parts, ',')
 end
 
 -- The best window of `size` eligible seats side by side in the row for each number of single
--- free seats it leaves beside it (0, 1 or 2): {score, index of its first seat}.
+-- free seats it leaves beside it (0, 1 or 2): {score, index of its first seat}. The answer
+-- depends only on the row's free bits (plus its static qualities and flags), so it is cached in
+-- the row's 'w<row>' field of the layout hash, which every change of the row's bits deletes
+-- (the seating include); a search reads a row's seats only when it changed since one last did.
 local function rowWindows(r, size, needAccessible)
+  local record = rowRecord(r)
+  local cacheKey = size .. (accessible and 'e' or '') .. (needAccessible and 'a' or '')
+  if record.windows[cacheKey] then return record.windows[cacheKey] end
+  local s0, f0, s1, f1, s2, f2 = string.match(record.cached, ';' .. cacheKey .. ':(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)')
+  if s0 then
+    local best = {}
+    if f0 ~= '0' then best[0] = {tonumber(s0), tonumber(f0)} end
+    if f1 ~= '0' then best[1] = {tonumber(s1), tonumber(f1)} end
+    if f2 ~= '0' then best[2] = {tonumber(s2), tonumber(f2)} end
+    record.windows[cacheKey] = best
+    return best
+  end
   local row = openRow(r)
-  local cacheKey = size .. (needAccessible and 'a' or '')
-  if row.windows[cacheKey] then return row.windows[cacheKey] end
   local bits, eligible, quality, flags, seats = row.bits, row.eligible, row.quality, row.flags, row.seats
   local best = {}
   local i = 1
@@ -263,7 +314,9 @@ local function rowWindows(r, size, needAccessible)
       i = i + 1
     end
   end
-  row.windows[cacheKey] = best
+  record.windows[cacheKey] = best
+  record.cached = (record.cached == '' and ';' or record.cached) .. cacheKey .. ':' .. encodeWindows(best) .. ';'
+  redis.call('HSET', seating.layout, 'w' .. r, record.cached)
   return best
 end
 
@@ -280,26 +333,77 @@ local function sectionUsable(index, size)
   return sectionRun(index) >= size and (not accessible or sectionInfo[index].accessible > 0)
 end
 
+-- Reads ahead, in one HMGET, the fields of the next rows of `order` (from `at`) the search may
+-- still visit: those the bound does not rule out yet and whose longest free run fits n seats.
+local PREFETCH_ROWS = 8
+local function prefetchAhead(order, at, n, best)
+  local rows = {}
+  for i = at, #order do
+    local r = order[i]
+    if best and n * rowTops[r] <= best[1] then break end
+    if rowRuns[r] >= n then rows[#rows + 1] = r end
+    if #rows == PREFETCH_ROWS then break end
+  end
+  prefetchRows(rows)
+end
+
 local function searchTogether(n)
   local bestTogether, bestWithGap
+  local function visit(r)
+    if not rowUsable(r, n) then return end
+    local windows = rowWindows(r, n, accessible)
+    local first = rowRecord(r).first
+    for singles = 0, 1 do
+      local window = windows[singles]
+      if window then
+        local placement = {window[1], first + window[2] - 1, {r, window[2], n}}
+        if singles == 0 and better(placement, bestTogether) then bestTogether = placement end
+        if singles == 1 and better(placement, bestWithGap) then bestWithGap = placement end
+      end
+    end
+  end
+  -- The sort keys (see ROW_KEY) of `keys` whose rows may still beat the best placement.
+  local function beating(keys)
+    if not bestTogether then return keys end
+    local kept = {}
+    for _, key in ipairs(keys) do
+      if n * ((key % ROW_KEY - key) / ROW_KEY) > bestTogether[1] then kept[#kept + 1] = key end
+    end
+    return kept
+  end
   for _, index in ipairs(sections) do
     if bestTogether and n * sectionTops[index] <= bestTogether[1] then break end
     if sectionUsable(index, n) then
-      for _, r in ipairs(sectionOrder(index)) do
-        -- Rows come best free seat first: past the bound none can beat the best placement.
-        if bestTogether and n * rowTops[r] <= bestTogether[1] then break end
-        if rowUsable(r, n) then
-          local windows = rowWindows(r, n, accessible)
-          local first = rowRecord(r).first
-          for singles = 0, 1 do
-            local window = windows[singles]
-            if window then
-              local placement = {window[1], first + window[2] - 1, {r, window[2], n}}
-              if singles == 0 and better(placement, bestTogether) then bestTogether = placement end
-              if singles == 1 and better(placement, bestWithGap) then bestWithGap = placement end
-            end
-          end
+      -- Rows are visited best free seat first and the visit stops at the first that cannot beat
+      -- the best placement (n × its best free seat); so only rows that may are sorted: the first
+      -- row alone usually sets a bound that rules most of the others out.
+      openSection(index)
+      local info = sectionInfo[index]
+      local keys, firstKey = {}, nil
+      for r = info.firstRow, info.firstRow + info.rows - 1 do
+        local top = rowTops[r]
+        if top >= 0 and rowRuns[r] >= n then
+          local key = r - top * ROW_KEY
+          keys[#keys + 1] = key
+          if not firstKey or key < firstKey then firstKey = key end
         end
+      end
+      keys = beating(keys)
+      if not bestTogether and firstKey then
+        visit(firstKey % ROW_KEY)
+        local rest = {}
+        for _, key in ipairs(keys) do
+          if key ~= firstKey then rest[#rest + 1] = key end
+        end
+        keys = beating(rest)
+      end
+      table.sort(keys)
+      local order = {}
+      for i, key in ipairs(keys) do order[i] = key % ROW_KEY end
+      for at, r in ipairs(order) do
+        if bestTogether and n * rowTops[r] <= bestTogether[1] then break end
+        if not rowRecords[r] and not rowFields[r] then prefetchAhead(order, at, n, bestTogether) end
+        visit(r)
       end
     end
   end
@@ -343,10 +447,26 @@ local function searchAdjacentRows(n)
       if best and n * sectionTops[index] <= best[1] then break end
       if info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
-        for t = info.firstRow, info.firstRow + info.rows - k do
-          for _, shares in ipairs(splits) do
-            local placement = placeInRows(t, shares)
-            if placement and better(placement, best) then best = placement end
+        -- Every share is at least the smallest (front[k]): a row whose longest free run is
+        -- shorter fails every set of rows holding it, so the next set to try starts past it.
+        local smallest, last = front[k], info.firstRow + info.rows - k
+        local t = info.firstRow
+        while t <= last do
+          local short
+          for r = t + k - 1, t, -1 do
+            if rowRuns[r] < smallest then
+              short = r
+              break
+            end
+          end
+          if short then
+            t = short + 1
+          else
+            for _, shares in ipairs(splits) do
+              local placement = placeInRows(t, shares)
+              if placement and better(placement, best) then best = placement end
+            end
+            t = t + 1
           end
         end
       end
@@ -424,8 +544,13 @@ for _ = 1, 3 do
   local chosen = {}
   for i = 3, #placement do
     local r, start, size = placement[i][1], placement[i][2], placement[i][3]
-    local row = openRow(r)
-    for s = start, start + size - 1 do chosen[#chosen + 1] = {row.first + s - 1, seatIdOf(row, s)} end
+    local position = rowRecord(r).first + start - 1
+    -- The chosen seats' ids: their own bytes of the seat info, not the whole row's.
+    local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * (position + size) - 1)
+    for s = 0, size - 1 do
+      local b1, b2, b3, b4 = string.byte(info, 8 * s + 1, 8 * s + 4)
+      chosen[#chosen + 1] = {position + s, ((b1 * 256 + b2) * 256 + b3) * 256 + b4}
+    end
   end
   table.sort(chosen, function(a, b) return a[1] < b[1] end)
   local ids = {}

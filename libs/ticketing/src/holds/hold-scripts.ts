@@ -17,14 +17,8 @@ export const EXPIRE_HOLDS: LuaScript = {
   file: join(__dirname, 'expire-holds.lua'),
 };
 
-export interface HoldSeatsRequest {
-  holdId: string;
-  userId: string;
-  performanceId: number;
+export interface HoldSeatsRequest extends HoldScriptHead {
   seatIds: number[];
-  lifetimeMs: number;
-  userLimit: number;
-  retentionMs: number;
 }
 
 export type HoldSeatsResult =
@@ -58,6 +52,25 @@ export function holdScriptKeys(keys: PerformanceKeys, userId: string, holdId: st
   ];
 }
 
+/** What both hold scripts are told about the hold they make, whatever picks its seats. */
+export interface HoldScriptHead {
+  holdId: string;
+  userId: string;
+  performanceId: number;
+  lifetimeMs: number;
+  userLimit: number;
+  retentionMs: number;
+}
+
+/**
+ * ARGV[1..6] of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order:
+ * hold id, user id, performance id, hold lifetime (ms), the user's seat limit, how long the record
+ * stays readable after expiry (ms).
+ */
+export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
+  return [head.holdId, head.userId, head.performanceId, head.lifetimeMs, head.userLimit, head.retentionMs];
+}
+
 /**
  * Expired holds the script may have to end before it can hold: one call names them, the next
  * passes their records. More rounds happen only if a seat is taken and its hold expires again
@@ -77,16 +90,7 @@ export async function holdSeats(
       redis,
       HOLD_SEATS.name,
       holdScriptKeys(keys, request.userId, request.holdId, ending),
-      [
-        request.holdId,
-        request.userId,
-        request.performanceId,
-        request.lifetimeMs,
-        request.userLimit,
-        request.retentionMs,
-        ...ending,
-        ...request.seatIds,
-      ],
+      [...holdScriptArgs(request), ...ending, ...request.seatIds],
     );
     if (outcome !== 'END_HOLDS') return holdSeatsResult(outcome, rest);
     for (const holdId of rest) holdsToEnd.add(String(holdId));

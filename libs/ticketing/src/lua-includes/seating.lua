@@ -7,7 +7,10 @@
     seating.layout  hash (static, written at registration): '<seat id>' -> '<bit>,<row index>';
                     'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<accessible seats>';
                     's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<accessible seats>';
-                    row and section indexes count from 0, rows of a section are consecutive
+                    row and section indexes count from 0, rows of a section are consecutive;
+                    live: 'w<row index>' -> the row's best windows as hold-best-available.lua
+                    computed them from its bits (a cache it writes), deleted with every change of
+                    the row's bits
     seating.runs    string of 4-byte slots, two big-endian u16 each: the longest run of free seats,
                     and 1 + the best quality among the free seats (0: none free); slot r for row r,
                     slot <slot> of a section for the best of its rows
@@ -19,20 +22,36 @@
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
     seatingSlot(bytes, i)                    run, top of the i-th slot (from 0) of `bytes`
     seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
-                                             section's slot when the row's changed
+                                             section's slot when the row's changed; drops the
+                                             row's cached windows
     seatingMark(seating, seatIds, free)      sets the seats' bits (free = true: 1) and refreshes
                                              their rows; seat ids without a layout entry are skipped
 ]]
 local SEATING_MASKS = {128, 64, 32, 16, 8, 4, 2, 1}
 
+-- The bytes of `text` as numbers (index from 1). One string.byte call answers them all when
+-- that fits Lua's C stack (LUAI_MAXCSTACK, 8,000 values), far cheaper than one call per byte.
+local function seatingBytes(text)
+  if #text <= 4000 then return {string.byte(text, 1, -1)} end
+  local bytes = {}
+  for i = 1, #text do bytes[i] = string.byte(text, i) end
+  return bytes
+end
+
 local function seatingRowBits(freeKey, first, seats)
   local firstByte = math.floor(first / 8)
-  local bytes = redis.call('GETRANGE', freeKey, firstByte, math.floor((first + seats - 1) / 8))
+  local lastByte = math.floor((first + seats - 1) / 8)
+  local bytes = seatingBytes(redis.call('GETRANGE', freeKey, firstByte, lastByte))
   local bits = {}
-  for i = 0, seats - 1 do
-    local position = first + i
-    local byte = string.byte(bytes, math.floor(position / 8) - firstByte + 1) or 0
-    bits[i + 1] = bit.band(byte, SEATING_MASKS[position % 8 + 1]) ~= 0
+  local i, from = 1, first % 8
+  for b = 1, lastByte - firstByte + 1 do
+    local byte = bytes[b] or 0
+    for k = from + 1, 8 do
+      if i > seats then break end
+      bits[i] = bit.band(byte, SEATING_MASKS[k]) ~= 0
+      i = i + 1
+    end
+    from = 0
   end
   return bits
 end
@@ -49,14 +68,13 @@ end
 
 -- The longest run of free seats of a row and 1 + the best quality among them (0: none free).
 local function seatingRowSlot(seating, first, bits)
-  local info = redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1)
+  local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
   local longest, current, top = 0, 0, 0
   for i = 1, #bits do
     if bits[i] then
       current = current + 1
       if current > longest then longest = current end
-      local high, low = string.byte(info, 8 * (i - 1) + 5, 8 * (i - 1) + 6)
-      local quality = (high or 0) * 256 + (low or 0) + 1
+      local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0) + 1
       if quality > top then top = quality end
     else
       current = 0
@@ -65,14 +83,27 @@ local function seatingRowSlot(seating, first, bits)
   return longest, top
 end
 
--- Rewrites the section's slot from the slots of its rows.
-local function seatingRefreshSection(seating, section)
+--[[
+  Rewrites the section's slot (the most of its rows' runs and tops). `change` (optional): one of
+  its rows' slot went from run, top = change[1], change[2] to change[3], change[4]; the rows'
+  slots are then read only when that row may have held the section's most and went down.
+]]
+local function seatingRefreshSection(seating, section, change)
   local firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
   firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
-  local slots = redis.call('GETRANGE', seating.runs, 4 * firstRow, 4 * (firstRow + rows) - 1)
+  if change then
+    local run, top = seatingSlot(redis.call('GETRANGE', seating.runs, 4 * slot, 4 * slot + 3), 0)
+    if not ((change[1] >= run and change[3] < change[1]) or (change[2] >= top and change[4] < change[2])) then
+      local newRun, newTop = math.max(run, change[3]), math.max(top, change[4])
+      if newRun ~= run or newTop ~= top then seatingSetSlot(seating.runs, slot, newRun, newTop) end
+      return
+    end
+  end
+  local slots = seatingBytes(redis.call('GETRANGE', seating.runs, 4 * firstRow, 4 * (firstRow + rows) - 1))
   local longest, best = 0, 0
   for i = 0, rows - 1 do
-    local run, top = seatingSlot(slots, i)
+    local run = (slots[4 * i + 1] or 0) * 256 + (slots[4 * i + 2] or 0)
+    local top = (slots[4 * i + 3] or 0) * 256 + (slots[4 * i + 4] or 0)
     if run > longest then longest = run end
     if top > best then best = top end
   end
@@ -84,11 +115,12 @@ local function seatingRefreshRow(seating, row)
   if not record then return end
   local first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
   first = tonumber(first)
+  redis.call('HDEL', seating.layout, 'w' .. row)
   local run, top = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
   local storedRun, storedTop = seatingSlot(redis.call('GETRANGE', seating.runs, 4 * row, 4 * row + 3), 0)
   if storedRun == run and storedTop == top then return end
   seatingSetSlot(seating.runs, row, run, top)
-  seatingRefreshSection(seating, section)
+  seatingRefreshSection(seating, section, {storedRun, storedTop, run, top})
 end
 
 local function seatingMark(seating, seatIds, free)

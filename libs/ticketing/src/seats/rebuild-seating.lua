@@ -1,7 +1,7 @@
 --[[
   Writes the best-available seating data of some rows from the seat letters, the truth: each
   seat's free bit (letter A), each row's slot (longest free run, best free quality), and the
-  slot of every section the rows belong to. Registration runs it over every row after writing the static layout, in
+  slot of every section the rows belong to; drops the rows' cached windows. Registration runs it over every row after writing the static layout, in
   chunks of rows so that no call blocks Redis for long; running it again on any rows repairs
   them (a seat held by an expired hold not yet ended has letter H and reads as taken).
 
@@ -42,6 +42,7 @@ for row = firstRow, lastRow do
   end
   local run, top = seatingRowSlot(seating, first, bits)
   seatingSetSlot(seating.runs, row, run, top)
+  redis.call('HDEL', seating.layout, 'w' .. row)
   if not sections[section] then
     sections[section] = true
     order[#order + 1] = section
