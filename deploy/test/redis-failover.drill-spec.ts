@@ -100,7 +100,7 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
     return process;
   };
   const apiPort = await freePort();
-  await start('api', { PORT: String(apiPort) });
+  const api = await start('api', { PORT: String(apiPort) });
   const batch = await start('batch');
   await start('mailer');
   const url = `http://127.0.0.1:${apiPort}/api/v1`;
@@ -222,8 +222,8 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
   await pause(LOAD_BEFORE_MS);
 
   // The fault. First the replica lags (stopped for LAG_MS): purchases meanwhile answer 503 (not
-  // confirmed) and stand on the primary, and the flusher writes them to PostgreSQL; holds made
-  // meanwhile are not on the replica either. Then the primary dies with them, its replica takes
+  // confirmed) and stand on the primary, where the flusher leaves them pending (no replica has
+  // them); holds made meanwhile are not on the replica either. Then the primary dies with them, its replica takes
   // over at once, and the dead node comes back (empty: no persistence in this cluster) as the new
   // primary's replica. What the lag lost is what the seat reconciler has to repair.
   const replicaPid = cluster.pids[ports.indexOf(replicaPort)];
@@ -271,6 +271,9 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
   stopped = true;
   await load;
   const loadEnded = Date.now();
+  // The cause of any 5xx, as the api logged it (with its stack), printed before the checks below.
+  const errors = api.lines.filter((line) => line['log.level'] === 'error' || line.stderr);
+  if (errors.length > 0) console.log(`api errors:\n${errors.map((line) => JSON.stringify(line)).join('\n')}`);
 
   // Everything confirmed reaches PostgreSQL, paid once, each seat in at most one active ticket.
   const db = new Client({ connectionString: base.DATABASE_URL });
