@@ -280,16 +280,26 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
   await db.connect();
   try {
     const ids = confirmed.map((purchase) => purchase.id);
-    await waitUntil(
-      async () =>
-        (
-          await db.query(`SELECT count(*)::int AS n FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID'`, [
-            ids,
-          ])
-        ).rows[0].n === ids.length,
-      'every purchase answered 201 in PostgreSQL',
-      120_000,
-    );
+    const paidOf = async () =>
+      (
+        await db.query<{ id: string }>(`SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID'`, [ids])
+      ).rows.map((row) => row.id);
+    try {
+      await waitUntil(
+        async () => (await paidOf()).length === ids.length,
+        'every purchase answered 201 in PostgreSQL',
+        120_000,
+      );
+    } catch (error) {
+      // What the report needs: which 201s are missing, and what `batch` said meanwhile.
+      const paid = new Set(await paidOf());
+      const missing = confirmed.filter((purchase) => !paid.has(purchase.id));
+      const said = batch.lines.filter((line) => ['warn', 'error'].includes(String(line['log.level'])) || line.stderr);
+      console.log(
+        `missing 201s: ${JSON.stringify(missing)}\nbatch warnings:\n${said.map((l) => JSON.stringify(l)).join('\n')}`,
+      );
+      throw error;
+    }
     const tickets = (
       await db.query<{ seat_id: number; purchase_id: string }>(
         `SELECT seat_id, purchase_id FROM tickets WHERE performance_id = $1 AND status = 'ACTIVE'`,
