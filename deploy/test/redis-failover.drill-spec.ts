@@ -295,6 +295,31 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
       const paid = new Set(await paidOf());
       const missing = confirmed.filter((purchase) => !paid.has(purchase.id));
       const said = batch.lines.filter((line) => ['warn', 'error'].includes(String(line['log.level'])) || line.stderr);
+      // Each live node's view of the slot: role, the flushers' pending entries, replication, the
+      // clients of sales and replica waits and their last command.
+      for (const port of ports) {
+        const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+        try {
+          await node.connect();
+          const stream = `${base.REDIS_KEY_PREFIX}${performanceKeys(performanceId).purchaseStream}`;
+          const view = {
+            port,
+            role: ((await node.role()) as unknown[]).slice(0, 2),
+            pending: await node.xpending(stream, 'flusher').catch((e: Error) => e.message),
+            replication: (await node.info('replication'))
+              .split('\r\n')
+              .filter((l) => /^(slave0|master_repl_offset|role)/.test(l)),
+            clients: String(await node.client('LIST'))
+              .split('\n')
+              .filter((l) => l.includes('name=boxoffice-purchases')),
+          };
+          console.log(`node ${JSON.stringify(view)}`);
+        } catch (nodeError) {
+          console.log(`node ${port}: ${String(nodeError)}`);
+        } finally {
+          node.disconnect();
+        }
+      }
       console.log(
         `missing 201s: ${JSON.stringify(missing)}\nbatch warnings:\n${said.map((l) => JSON.stringify(l)).join('\n')}`,
       );
