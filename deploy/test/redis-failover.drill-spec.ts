@@ -100,7 +100,7 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
     return process;
   };
   const apiPort = await freePort();
-  await start('api', { PORT: String(apiPort) });
+  const api = await start('api', { PORT: String(apiPort) });
   const batch = await start('batch');
   await start('mailer');
   const url = `http://127.0.0.1:${apiPort}/api/v1`;
@@ -222,8 +222,8 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
   await pause(LOAD_BEFORE_MS);
 
   // The fault. First the replica lags (stopped for LAG_MS): purchases meanwhile answer 503 (not
-  // confirmed) and stand on the primary, and the flusher writes them to PostgreSQL; holds made
-  // meanwhile are not on the replica either. Then the primary dies with them, its replica takes
+  // confirmed) and stand on the primary, where the flusher leaves them pending (no replica has
+  // them); holds made meanwhile are not on the replica either. Then the primary dies with them, its replica takes
   // over at once, and the dead node comes back (empty: no persistence in this cluster) as the new
   // primary's replica. What the lag lost is what the seat reconciler has to repair.
   const replicaPid = cluster.pids[ports.indexOf(replicaPort)];
@@ -271,22 +271,60 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
   stopped = true;
   await load;
   const loadEnded = Date.now();
+  // The cause of any 5xx, as the api logged it (with its stack), printed before the checks below.
+  const errors = api.lines.filter((line) => line['log.level'] === 'error' || line.stderr);
+  if (errors.length > 0) console.log(`api errors:\n${errors.map((line) => JSON.stringify(line)).join('\n')}`);
 
   // Everything confirmed reaches PostgreSQL, paid once, each seat in at most one active ticket.
   const db = new Client({ connectionString: base.DATABASE_URL });
   await db.connect();
   try {
     const ids = confirmed.map((purchase) => purchase.id);
-    await waitUntil(
-      async () =>
-        (
-          await db.query(`SELECT count(*)::int AS n FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID'`, [
-            ids,
-          ])
-        ).rows[0].n === ids.length,
-      'every purchase answered 201 in PostgreSQL',
-      120_000,
-    );
+    const paidOf = async () =>
+      (
+        await db.query<{ id: string }>(`SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID'`, [ids])
+      ).rows.map((row) => row.id);
+    try {
+      await waitUntil(
+        async () => (await paidOf()).length === ids.length,
+        'every purchase answered 201 in PostgreSQL',
+        120_000,
+      );
+    } catch (error) {
+      // What the report needs: which 201s are missing, and what `batch` said meanwhile.
+      const paid = new Set(await paidOf());
+      const missing = confirmed.filter((purchase) => !paid.has(purchase.id));
+      const said = batch.lines.filter((line) => ['warn', 'error'].includes(String(line['log.level'])) || line.stderr);
+      // Each live node's view of the slot: role, the flushers' pending entries, replication, the
+      // clients of sales and replica waits and their last command.
+      for (const port of ports) {
+        const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+        try {
+          await node.connect();
+          const stream = `${base.REDIS_KEY_PREFIX}${performanceKeys(performanceId).purchaseStream}`;
+          const view = {
+            port,
+            role: ((await node.role()) as unknown[]).slice(0, 2),
+            pending: await node.xpending(stream, 'flusher').catch((e: Error) => e.message),
+            replication: (await node.info('replication'))
+              .split('\r\n')
+              .filter((l) => /^(slave0|master_repl_offset|role)/.test(l)),
+            clients: String(await node.client('LIST'))
+              .split('\n')
+              .filter((l) => l.includes('name=boxoffice-purchases')),
+          };
+          console.log(`node ${JSON.stringify(view)}`);
+        } catch (nodeError) {
+          console.log(`node ${port}: ${String(nodeError)}`);
+        } finally {
+          node.disconnect();
+        }
+      }
+      console.log(
+        `missing 201s: ${JSON.stringify(missing)}\nbatch warnings:\n${said.map((l) => JSON.stringify(l)).join('\n')}`,
+      );
+      throw error;
+    }
     const tickets = (
       await db.query<{ seat_id: number; purchase_id: string }>(
         `SELECT seat_id, purchase_id FROM tickets WHERE performance_id = $1 AND status = 'ACTIVE'`,

@@ -9,6 +9,7 @@ const SERIES: Record<AppName, RegExp[]> = {
   batch: [
     /^boxoffice_purchases_flushed_total \d+$/m,
     /^boxoffice_purchase_flush_failures_total \d+$/m,
+    /^boxoffice_purchase_flush_unreplicated_total 0$/m,
     /^boxoffice_purchase_flush_lag_seconds_bucket\{le="1"\} \d+$/m,
     /^boxoffice_outbox_published_total \d+$/m,
     /^boxoffice_outbox_backlog 0$/m,

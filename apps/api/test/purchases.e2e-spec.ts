@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
+import { PURCHASE_REDIS } from '@app/redis';
 import {
   ApiHarness,
   createSession,
@@ -70,7 +71,12 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   /** Writes every purchase older than `ageSeconds` (s) to PostgreSQL, with its own cut-off. */
   async function flushOlderThan(ageSeconds: number): Promise<void> {
     const env = { ...api.app.get(Env), PURCHASE_FLUSH_AGE_SECONDS: ageSeconds } as Env;
-    const flusher = new PurchaseFlusher(api.app.get(Redis), env, api.app.get(PurchaseRepository));
+    const flusher = new PurchaseFlusher(
+      api.app.get(Redis),
+      env,
+      api.app.get(PurchaseRepository),
+      api.app.get(PURCHASE_REDIS),
+    );
     while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
   }
 
@@ -485,7 +491,12 @@ describe('purchases (real PostgreSQL and Redis)', () => {
    */
   async function cancelWhileAnotherFlusherWrites(resell: boolean): Promise<{ canceled: string; resold?: string }> {
     const first = api.app.get(PurchaseFlusher);
-    const second = new PurchaseFlusher(api.app.get(Redis), api.app.get(Env), api.app.get(PurchaseRepository));
+    const second = new PurchaseFlusher(
+      api.app.get(Redis),
+      api.app.get(Env),
+      api.app.get(PurchaseRepository),
+      api.app.get(PURCHASE_REDIS),
+    );
     Object.assign(second, { consumer: `${first.consumer}-second` });
     const [seat] = seats(1);
     const held = await hold(api.app, buyer, performance.id, [seat]);

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestEnvWithoutDatabase,
@@ -7,7 +7,7 @@ import {
   REDIS_URL,
   startTestRedisCluster,
 } from '@app/testing';
-import { isCluster, primaries, scanEveryPrimary, sendAcrossSlots } from './cluster';
+import { isCluster, primaries, scanEveryPrimary, sendAcrossSlots, sendThenWaitForReplicas } from './cluster';
 import { probeScripts } from './readiness-probe';
 import { createRedis } from './redis.module';
 
@@ -63,6 +63,22 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
     });
     expect(found.sort()).toEqual(KEYS.map((key) => `${env.REDIS_KEY_PREFIX}${key}`).sort());
     expect(holders.size).toBe(mode === 'Redis Cluster' ? 3 : 1);
+  });
+
+  it('sends a command and WAIT together, and follows a slot that moved', async () => {
+    expect(await sendThenWaitForReplicas(redis, ['set', KEYS[0], 'waited'], 0, 100)).toEqual(['OK', 0]);
+    if (mode === 'Redis Cluster') {
+      // The client's map sends the key's slot to another primary, as after a failover: that
+      // primary answers MOVED to the SET and 0 to WAIT, a pipeline the client does not redirect.
+      const cluster = redis as unknown as Cluster;
+      const slot = Number(await redis.cluster('KEYSLOT', `${env.REDIS_KEY_PREFIX}${KEYS[0]}`));
+      const other = cluster
+        .nodes('master')
+        .find((node) => `${node.options.host}:${node.options.port}` !== cluster.slots[slot][0])!;
+      cluster.slots[slot] = [`${other.options.host}:${other.options.port}`];
+      expect(await sendThenWaitForReplicas(redis, ['set', KEYS[0], 'moved'], 0, 100)).toEqual(['OK', 0]);
+    }
+    expect(await redis.get(KEYS[0])).toBe(mode === 'Redis Cluster' ? 'moved' : 'waited');
   });
 
   it('runs the readiness probe script, also after every node lost its script cache', async () => {

@@ -71,8 +71,49 @@ export async function waitForReplicas(
   timeoutMs: number,
 ): Promise<number> {
   if (!isCluster(redis)) return redis.wait(replicas, timeoutMs);
-  const replies = (await redis.pipeline().exists(routingKey).wait(replicas, timeoutMs).exec()) ?? [];
-  const [error, acked] = replies[1] ?? [new Error('WAIT got no reply'), null];
-  if (error) throw error;
-  return acked as number;
+  const [, acked] = await sendThenWaitForReplicas(redis, ['exists', routingKey], replicas, timeoutMs);
+  return acked;
+}
+
+/**
+ * Sends `command` (its first argument a key without the prefix) and right behind it, in one
+ * pipeline on the same connection, `WAIT replicas timeoutMs`: on a Cluster both go to the primary
+ * of the key's slot, so WAIT runs on the node that ran the command. Answers `[the command's reply,
+ * how many replicas acknowledged]`. WAIT counts up to the connection's last write that Redis
+ * propagated to its replicas (from Redis 7.2 on, a command that propagated nothing leaves that
+ * mark where it was, even on a fresh connection); when `command` is such a write, the count
+ * covers everything the node held when it ran. On a Cluster, a slot that moved (MOVED) is
+ * followed, at most twice. Throws the command's or WAIT's error. While it waits, that connection
+ * runs nothing else.
+ */
+export async function sendThenWaitForReplicas(
+  redis: Redis,
+  command: RedisCommand,
+  replicas: number,
+  timeoutMs: number,
+): Promise<[reply: unknown, acked: number]> {
+  for (let attempt = 1; ; attempt++) {
+    const replies = (await redis.pipeline([command, ['wait', replicas, timeoutMs]]).exec()) ?? [];
+    const [commandError, reply] = replies[0] ?? [new Error(`${command[0]} got no reply`), null];
+    if (commandError && isCluster(redis) && isRedirect(commandError) && attempt < MAX_PIPELINE_REDIRECTIONS) {
+      // A Cluster client follows a redirection in a pipeline only when every reply is that same
+      // error; WAIT answers on the node it reached (or fails otherwise), so the MOVED comes back
+      // unfollowed and the client's slot map stays as it was, for every later pipeline too (a
+      // client that sends nothing else, as the flusher's waits, would never learn the failover).
+      // A plain command to the key follows it and corrects the map.
+      await redis.exists(String(command[1]));
+      continue;
+    }
+    if (commandError) throw commandError;
+    const [waitError, acked] = replies[1] ?? [new Error('WAIT got no reply'), null];
+    if (waitError) throw waitError;
+    return [reply, acked as number];
+  }
+}
+
+/** Tries of `sendThenWaitForReplicas` on a Cluster whose slot moved (a failover), the first included. */
+const MAX_PIPELINE_REDIRECTIONS = 3;
+
+function isRedirect(error: Error): boolean {
+  return error.message.startsWith('MOVED ') || error.message.startsWith('ASK ');
 }

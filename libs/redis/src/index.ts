@@ -1,7 +1,14 @@
 export { PURCHASE_REDIS, RedisModule, createRedis } from './redis.module';
 export { callScript, checkAllScriptKeys, defineScripts, loadLuaScript } from './lua-script';
 export type { LoadedLuaScript, LoadOptions, LuaScript } from './lua-script';
-export { isCluster, primaries, scanEveryPrimary, sendAcrossSlots, waitForReplicas } from './cluster';
+export {
+  isCluster,
+  primaries,
+  scanEveryPrimary,
+  sendAcrossSlots,
+  sendThenWaitForReplicas,
+  waitForReplicas,
+} from './cluster';
 export type { RedisCommand } from './cluster';
 export { probeScripts } from './readiness-probe';
 export { hmgetMany } from './wide-commands';

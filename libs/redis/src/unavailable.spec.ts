@@ -15,6 +15,10 @@ function systemError(code: string, message: string): Error {
 const OUTAGES: [string, Error][] = [
   ['MaxRetriesPerRequestError', new MaxRetriesPerRequestError(2)],
   ['connection closed', new Error('Connection is closed.')],
+  [
+    'pipeline aborted by a closed connection',
+    Object.assign(new Error('Command aborted due to connection close'), { name: 'AbortError' }),
+  ],
   ['offline queue disabled', new Error("Stream isn't writeable and enableOfflineQueue options is false")],
   ['Cluster offline queue disabled', new Error("Cluster isn't ready and enableOfflineQueue options is false")],
   ['command timeout', new Error('Command timed out')],

@@ -19,8 +19,17 @@ const TRANSIENT_REPLIES = new Set([
   'BUSY',
 ]);
 
-/** ioredis' own errors for a connection that is down, by exact message or its start. */
-const CLIENT_MESSAGES = ['Connection is closed.', 'Command timed out', 'Node is disconnected'];
+/**
+ * ioredis' own errors for a connection that is down, by exact message or its start. A pipeline's
+ * commands still unanswered when their connection closes (a node killed under a purchase's
+ * `WAIT`) are rejected with an `AbortError`: whether they ran is unknown, as for a reset socket.
+ */
+const CLIENT_MESSAGES = [
+  'Connection is closed.',
+  'Command timed out',
+  'Node is disconnected',
+  'Command aborted due to connection close',
+];
 const CLIENT_MESSAGE_STARTS = [
   "Stream isn't writeable", // enableOfflineQueue: false, connection down
   "Cluster isn't ready", // the same for a Cluster

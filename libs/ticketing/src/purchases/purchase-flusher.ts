@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { RedisCommand, sendAcrossSlots } from '@app/redis';
-import { Histogram } from 'prom-client';
+import { PURCHASE_REDIS, RedisCommand, sendAcrossSlots, sendThenWaitForReplicas } from '@app/redis';
+import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
@@ -46,6 +46,12 @@ interface Batch {
  * commit; the entries of a consumer that died are taken over with XAUTOCLAIM. Any number may run
  * at once. Within one process, several batches of new entries may be written at once
  * (`FlushOptions.inFlight`); entries being written are never read again by the same process.
+ *
+ * With REDIS_WAIT_REPLICAS above 0 a batch is written only once that many replicas hold its
+ * entries (`replicated`): an entry only the primary has is lost with it in a failover, and its
+ * seats are free again on the promoted replica; written to PostgreSQL, it would hold those seats
+ * there against the buyer the promoted replica sells them to next, whose purchase could then never
+ * be written. Such a batch stays pending and is tried again first on the next pass.
  */
 @Injectable()
 export class PurchaseFlusher {
@@ -63,12 +69,23 @@ export class PurchaseFlusher {
     buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 7.5, 10, 30, 60, 300],
     registers: [],
   });
+  /**
+   * Batches read but not written because REDIS_WAIT_REPLICAS replicas did not confirm them within
+   * REDIS_WAIT_TIMEOUT_MS; they stay pending. In no registry until a process adds it.
+   */
+  readonly unreplicated = new Counter({
+    name: 'boxoffice_purchase_flush_unreplicated_total',
+    help: 'Purchase batches left pending because their stream entries were not on enough Redis replicas yet',
+    registers: [],
+  });
   private readonly streamsWithGroup = new Set<string>();
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
+    /** Where `replicated` waits (see PURCHASE_REDIS): a WAIT there holds up no other loop of the process. */
+    @Inject(PURCHASE_REDIS) private readonly replicaWaits: Redis,
   ) {
     defineTicketingScripts(redis);
   }
@@ -112,6 +129,7 @@ export class PurchaseFlusher {
     let recovered = due(await this.readGroup(stream, '0', options.batchSize));
     if (recovered.length === 0) recovered = due(await this.claimAbandoned(stream, options));
     if (recovered.length > 0) {
+      await this.replicated(performanceId, stream, recovered);
       await this.write(performanceId, stream, decode(recovered));
       return recovered.length;
     }
@@ -154,6 +172,13 @@ export class PurchaseFlusher {
         count: options.batchSize,
       });
       if (entries.length === 0) break;
+      try {
+        await this.replicated(performanceId, stream, entries);
+      } catch (error) {
+        // As after a failed write: this batch stays pending, nothing later is read.
+        failure ??= error;
+        break;
+      }
       const batch = decode(entries);
       if (batch.cancellations.length > 0) {
         // In stream order: after every earlier batch (the purchase it cancels), before every later
@@ -171,6 +196,37 @@ export class PurchaseFlusher {
     await Promise.all(writes);
     if (failure !== null) throw failure;
     return written;
+  }
+
+  /**
+   * Returns once REDIS_WAIT_REPLICAS replicas hold `entries` (at once when it is 0); else throws
+   * and counts `unreplicated`, leaving them pending. `XCLAIM … JUSTID` of the entries to this
+   * consumer changes nothing (they are its own, just read; JUSTID keeps their delivery count) but
+   * is a write Redis always propagates, and WAIT counts up to a connection's last propagated write
+   * only: the XREADGROUP that delivered them may have run on another connection, before a
+   * reconnect, and a read of own pending entries (id 0) propagates nothing. Both go to the stream's
+   * primary in one pipeline, so the node that waits is the one that claimed; a claim that misses
+   * entries means that node lacks them (a failover since the read) and is treated the same way.
+   */
+  private async replicated(performanceId: number, stream: string, entries: StreamEntry[]): Promise<void> {
+    const replicas = this.env.REDIS_WAIT_REPLICAS;
+    if (replicas === 0) return;
+    const ids = entries.map(([id]) => id);
+    const [claimed, acked] = await sendThenWaitForReplicas(
+      this.replicaWaits,
+      ['xclaim', stream, FLUSH_GROUP, this.consumer, 0, ...ids, 'JUSTID'],
+      replicas,
+      this.env.REDIS_WAIT_TIMEOUT_MS,
+    );
+    const missing = ids.length - (claimed as string[]).length;
+    if (acked >= replicas && missing === 0) return;
+    this.unreplicated.inc();
+    throw new Error(
+      `${ids.length} stream entries of performance ${performanceId} left pending: ` +
+        (missing > 0
+          ? `${missing} no longer on the stream's primary`
+          : `on ${acked} of ${replicas} replicas (REDIS_WAIT_REPLICAS) after REDIS_WAIT_TIMEOUT_MS`),
+    );
   }
 
   private async ensureGroup(stream: string): Promise<void> {
