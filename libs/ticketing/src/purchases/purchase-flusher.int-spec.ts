@@ -1,4 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +28,20 @@ describe('PurchaseFlusher and Redis replicas', () => {
   const startServer = async (port: number, ...extra: string[]): Promise<ChildProcess> => {
     const server = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
+      // A replica's full sync writes an RDB file: into a folder of its own, not the working tree.
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        mkdtempSync(join(tmpdir(), 'bo-flusher-redis-')),
+        ...extra,
+      ],
       { stdio: 'ignore' },
     );
     servers.push(server);
