@@ -21,9 +21,10 @@ export interface FlushOptions {
   /** Most stream entries written per performance and statement (or transaction). */
   batchSize: number;
   /**
-   * Most batches of one performance written at once, each on its own PostgreSQL connection, while
-   * the next is read from Redis (default 1: one after the other). A batch with cancellations is
-   * always written alone, after every earlier one and before every later one.
+   * Most batches written at once, each on its own PostgreSQL connection, while the next is read
+   * from Redis (default 1: one after the other); also how many performances are flushed side by
+   * side. A batch with cancellations is always written alone among its performance's batches,
+   * after every earlier one and before every later one.
    */
   inFlight?: number;
 }
