@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
 import pg from 'pg';
 import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
+import { flushRate, waitForFirstRow, waitForRows } from './flush-rate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Hold and purchase ids as the api makes them (they carry the performance: no pointer keys).
@@ -154,11 +155,6 @@ function appendPurchases(redis, performanceId, purchases) {
   return pipeline.exec();
 }
 
-async function countFlushed(db, performanceId) {
-  return (await db.query('SELECT count(*)::int AS n FROM purchases WHERE performance_id = $1', [performanceId])).rows[0]
-    .n;
-}
-
 /** p50/p90/p99/max upper bounds from a Prometheus histogram's cumulative buckets. */
 function quantiles(metricsText, name) {
   const buckets = [];
@@ -196,27 +192,18 @@ async function main() {
     if (RATE === 0) {
       for (let i = 0; i < COUNT; i += 1000) await appendPurchases(redis, performanceId, purchases.slice(i, i + 1000));
       batch = startBatch(nodeArgs);
-      let firstRowAt = 0;
-      let cpuAtFirstRow = 0;
-      let firstFlushed = 0;
-      let flushed = 0;
-      while (flushed < COUNT) {
-        flushed = await countFlushed(db, performanceId);
-        if (flushed > 0 && firstRowAt === 0) {
-          firstRowAt = Date.now();
-          cpuAtFirstRow = cpuMicros(batch.pid);
-          firstFlushed = flushed;
-        }
-        await sleep(10);
-      }
-      // Timed from the first written rows (not counted), so the process start-up is not either.
-      const seconds = (Date.now() - firstRowAt) / 1000;
-      const timed = COUNT - firstFlushed;
-      const cpu = (cpuMicros(batch.pid) - cpuAtFirstRow) / timed;
+      await waitForFirstRow(db, [performanceId]);
+      const cpuAtFirstRow = cpuMicros(batch.pid);
+      const atFirstRow = await waitForRows(db, [performanceId], 0);
+      await waitForRows(db, [performanceId], COUNT);
+      const cpuAtEnd = cpuMicros(batch.pid);
+      // From the statements' own start times (see bench/flush-rate.mjs): the first statement's rows
+      // are counted, the last's are not; the batch's CPU from the first rows (not counted) to the last.
+      const { rows: timed, seconds, rate } = await flushRate(db, [performanceId]);
       console.log(
-        `flushed ${COUNT} purchases, ${timed} of them in ${seconds.toFixed(2)} s after the first rows: ` +
-          `${(timed / seconds).toFixed(0)} purchases/s, ` +
-          `batch CPU ${cpu.toFixed(0)} µs/purchase`,
+        `flushed ${COUNT} purchases, ${timed} of them in ${seconds.toFixed(2)} s of statement starts: ` +
+          `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s, ` +
+          `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
       );
       console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
     } else {
@@ -236,7 +223,7 @@ async function main() {
       }
       await Promise.all(appends);
       const appendSeconds = (Date.now() - started) / 1000;
-      while ((await countFlushed(db, performanceId)) < COUNT) await sleep(20);
+      await waitForRows(db, [performanceId], COUNT, { everyMs: 100 });
       const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
       const lag = quantiles(metrics, 'boxoffice_purchase_flush_lag_seconds');
       // Cross-check any build has: persisted_at is the write's transaction start, so a lower bound.

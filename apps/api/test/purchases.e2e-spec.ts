@@ -551,6 +551,50 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     }
   }
 
+  it('writes batches of several performances at once, never more than inFlight together', async () => {
+    const flusher = api.app.get(PurchaseFlusher);
+    const performances = [await createPerformance(api.app, admin, 2), await createPerformance(api.app, admin, 2)];
+    const bought: string[] = [];
+    for (const { id, seatIds } of performances) {
+      for (const seatId of seatIds) {
+        const held = await hold(api.app, buyer, id, [seatId]);
+        bought.push((await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer })).json().id);
+      }
+    }
+    const repository = api.app.get(PurchaseRepository);
+    const writeBatch = repository.writeBatch.bind(repository);
+    const running: number[] = [];
+    let mostAtOnce = 0;
+    let performancesAtOnce = 0;
+    let overlapped: () => void = () => undefined;
+    const overlap = new Promise<void>((resolve) => (overlapped = resolve));
+    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch) => {
+      const performanceId = batch.purchases[0]?.performanceId ?? 0;
+      running.push(performanceId);
+      mostAtOnce = Math.max(mostAtOnce, running.length);
+      performancesAtOnce = Math.max(performancesAtOnce, new Set(running).size);
+      if (performancesAtOnce > 1) overlapped();
+      try {
+        // Held until a write of another performance has started; performances written one after
+        // the other never get there, and go on after 5 s so the assertions below say so.
+        await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        return await writeBatch(batch);
+      } finally {
+        running.splice(running.indexOf(performanceId), 1);
+      }
+    });
+    try {
+      await waitUntil(async () => {
+        await flusher.flushOnce({ batchSize: 1, inFlight: 3 });
+        return (await persisted(api.env.DATABASE_URL, bought)).purchases.length === bought.length;
+      }, 'the purchases of both performances flushed');
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(performancesAtOnce).toBeGreaterThan(1);
+    expect(mostAtOnce).toBeLessThanOrEqual(3);
+  });
+
   it('keeps a cancellation written by another flusher while the purchase was in flight there', async () => {
     const { canceled } = await cancelWhileAnotherFlusherWrites(false);
     const db = await persisted(api.env.DATABASE_URL, [canceled]);

@@ -250,8 +250,9 @@ export class Env {
   PURCHASE_FLUSH_BATCH_SIZE = 1000;
 
   /**
-   * Batches of one performance `batch` writes at once (each on its own PostgreSQL connection)
-   * while it reads the next; keep it below DATABASE_POOL_SIZE.
+   * Batches `batch` writes at once (each on its own PostgreSQL connection), of one performance or
+   * of several (up to this many performances flushed side by side), while it reads the next; keep
+   * it below DATABASE_POOL_SIZE.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()

@@ -229,7 +229,12 @@ const INSERT_PURCHASES = `
     UPDATE payment_attempts a
     SET status = 'COMPLETED', resolved_at = clock_timestamp(), charge_id = COALESCE(a.charge_id, i.charge_id)
     FROM inserted i
-    WHERE a.purchase_id = i.id AND a.status IN ('PENDING', 'CHARGED')
+    -- Written for the planner: each attempt found by its primary key (the ANY repeats the join),
+    -- and the status test as a CASE, which does not match payment_attempts_open's predicate. With
+    -- a plain status IN (…) the plan read every open attempt of that index for each batch (a
+    -- backlog of 20,000: up to 20,000 index entries per 1,000 purchases, ~20–50 ms).
+    WHERE a.purchase_id = ANY (ARRAY(SELECT id FROM inserted)) AND a.purchase_id = i.id
+      AND CASE a.status WHEN 'PENDING' THEN true WHEN 'CHARGED' THEN true ELSE false END
   )
   SELECT id FROM inserted`;
 

@@ -21,9 +21,10 @@ export interface FlushOptions {
   /** Most stream entries written per performance and statement (or transaction). */
   batchSize: number;
   /**
-   * Most batches of one performance written at once, each on its own PostgreSQL connection, while
-   * the next is read from Redis (default 1: one after the other). A batch with cancellations is
-   * always written alone, after every earlier one and before every later one.
+   * Most batches written at once, each on its own PostgreSQL connection, while the next is read
+   * from Redis (default 1: one after the other); also how many performances are flushed side by
+   * side. A batch with cancellations is always written alone among its performance's batches,
+   * after every earlier one and before every later one.
    */
   inFlight?: number;
 }
@@ -108,18 +109,31 @@ export class PurchaseFlusher {
     let written = 0;
     // One performance whose batch cannot be written must not hold back the others' purchases.
     const failures: string[] = [];
-    for (const performanceId of performanceIds) {
-      try {
-        written += await this.flushPerformance(performanceId, dueUntil, options);
-      } catch (error) {
-        failures.push(`performance ${performanceId}: ${error instanceof Error ? error.message : String(error)}`);
+    // Several performances at once, their writes sharing `inFlight`: a sale spread over many
+    // performances (a few hundred purchases each) otherwise had one batch in flight at a time.
+    const inFlight = Math.max(1, options.inFlight ?? 1);
+    const slots = new WriteSlots(inFlight);
+    const queue = [...performanceIds];
+    const worker = async (): Promise<void> => {
+      for (let performanceId = queue.shift(); performanceId !== undefined; performanceId = queue.shift()) {
+        try {
+          written += await this.flushPerformance(performanceId, dueUntil, options, slots);
+        } catch (error) {
+          failures.push(`performance ${performanceId}: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, queue.length) }, worker));
     if (failures.length > 0) throw new Error(`${failures.join('; ')} (${written} entries of others written)`);
     return written;
   }
 
-  private async flushPerformance(performanceId: number, dueUntil: number, options: FlushOptions): Promise<number> {
+  private async flushPerformance(
+    performanceId: number,
+    dueUntil: number,
+    options: FlushOptions,
+    slots: WriteSlots,
+  ): Promise<number> {
     const stream = performanceKeys(performanceId).purchaseStream;
     await this.ensureGroup(stream);
     const due = (entries: StreamEntry[]) => entries.filter(([id]) => Number(id.split('-')[0]) <= dueUntil);
@@ -130,14 +144,20 @@ export class PurchaseFlusher {
     if (recovered.length === 0) recovered = due(await this.claimAbandoned(stream, options));
     if (recovered.length > 0) {
       await this.replicated(performanceId, stream, recovered);
-      await this.write(performanceId, stream, decode(recovered));
+      await slots.take();
+      try {
+        await this.write(performanceId, stream, decode(recovered));
+      } finally {
+        slots.give();
+      }
       return recovered.length;
     }
-    return this.flushNew(performanceId, stream, dueUntil, options);
+    return this.flushNew(performanceId, stream, dueUntil, options, slots);
   }
 
   /**
-   * New entries: the next batch is read while earlier ones are written, up to `inFlight` at once.
+   * New entries: the next batch is read while earlier ones are written, up to `inFlight` at once
+   * (`slots`, shared with the other performances of the pass).
    * After a failed write nothing more is read, so no later cancellation overtakes the failed
    * batch's purchases; its entries stay pending and the next pass writes them first.
    */
@@ -146,20 +166,22 @@ export class PurchaseFlusher {
     stream: string,
     dueUntil: number,
     options: FlushOptions,
+    slots: WriteSlots,
   ): Promise<number> {
-    const inFlight = Math.max(1, options.inFlight ?? 1);
     const writes = new Set<Promise<void>>();
     let written = 0;
     let failure: unknown = null;
     const start = (batch: Batch): Promise<void> => {
-      const write: Promise<void> = this.write(performanceId, stream, batch).then(
-        () => {
-          written += batch.entryIds.length;
-        },
-        (error: unknown) => {
-          failure ??= error;
-        },
-      );
+      const write: Promise<void> = this.write(performanceId, stream, batch)
+        .then(
+          () => {
+            written += batch.entryIds.length;
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        )
+        .finally(() => slots.give());
       writes.add(write);
       void write.finally(() => writes.delete(write));
       return write;
@@ -185,10 +207,16 @@ export class PurchaseFlusher {
         // one (a new sale of a seat it frees).
         await Promise.all(writes);
         if (failure !== null) break;
+        await slots.take();
         await start(batch);
       } else {
+        await slots.take();
+        // A batch of this performance failed while this one waited: leave it pending, as above.
+        if (failure !== null) {
+          slots.give();
+          break;
+        }
         start(batch);
-        while (writes.size >= inFlight) await Promise.race(writes);
       }
       // Fewer than asked: caught up with the due entries.
       if (entries.length < options.batchSize) break;
@@ -350,6 +378,25 @@ export class PurchaseFlusher {
     if (late.length === 0) return;
     await this.purchases.writeBatch({ purchases: [], cancellations: late });
     this.logger.log(`canceled ${late.length} purchases whose cancellation was flushed before them`);
+  }
+}
+
+/** At most `limit` batch writes at once (each holds a PostgreSQL connection); FIFO. */
+class WriteSlots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Resolves once a slot is this caller's; `give` it back after the write. */
+  async take(): Promise<void> {
+    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+  }
+
+  give(): void {
+    this.active -= 1;
+    this.waiting.shift()?.();
   }
 }
 

@@ -210,18 +210,22 @@ export async function ensureFlushGroup(redis: Redis, stream: string, group: stri
 /** An entry of a purchase stream: its id and its fields as a flat list (null once deleted). */
 export type StreamEntry = [id: string, fields: string[] | null];
 
-/** Delivers up to `count` undelivered entries no newer than `dueUntil` to `consumer`. */
-export function deliverDuePurchases(
+/**
+ * Delivers up to `count` undelivered entries no newer than `dueUntil` (epoch ms) to `consumer`,
+ * in stream order, as XREADGROUP gives them (the script sends them as one JSON string).
+ */
+export async function deliverDuePurchases(
   redis: Redis,
   stream: string,
   request: { group: string; consumer: string; dueUntil: number; count: number },
 ): Promise<StreamEntry[]> {
-  return callScript<StreamEntry[]>(
+  const json = await callScript<string>(
     redis,
     DELIVER_DUE_PURCHASES.name,
     [stream],
     [request.group, request.consumer, request.dueUntil, request.count],
   );
+  return JSON.parse(json) as StreamEntry[];
 }
 
 export const CANCELED_PURCHASES: LuaScript = {

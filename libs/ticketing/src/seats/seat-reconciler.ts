@@ -136,9 +136,15 @@ export class SeatReconciler {
     for (;;) {
       const entries = await this.redis.xrange(keys.purchaseStream, from, mark.lastId, 'COUNT', STREAM_PAGE);
       for (const [, fields] of entries) {
-        const entry: Record<string, string> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i]] = fields[i + 1];
-        if (entry.type === 'purchase') for (const seatId of (entry.seats ?? '').split(',')) seats.add(seatId);
+        // Only two of an entry's fields matter here: no object of all twenty per entry (with a
+        // backlog of 20,000 that was ~5 % of a flushing batch process's CPU).
+        let type: string | undefined;
+        let seatList = '';
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (fields[i] === 'type') type = fields[i + 1];
+          else if (fields[i] === 'seats') seatList = fields[i + 1];
+        }
+        if (type === 'purchase') for (const seatId of seatList.split(',')) seats.add(seatId);
       }
       if (entries.length < STREAM_PAGE) break;
       from = `(${entries[entries.length - 1][0]}`;
