@@ -32,8 +32,18 @@ describe('a burst larger than the PostgreSQL pool (real PostgreSQL)', () => {
     ]);
     const statuses = burst.map((res) => res.statusCode);
     expect(statuses.filter((status) => status !== 200 && status !== 503)).toEqual([]);
-    // Refreshes that got through rotated their token; the pool never deadlocked.
-    expect(statuses.slice(0, buyers.length).filter((status) => status === 200).length).toBeGreaterThan(0);
+    // How many refreshes of the burst get a connection in time depends on the machine's load; what
+    // must hold is that a refused one changed nothing: its token still works, one at a time, so
+    // every buyer ends with a rotated token and the pool did not deadlock.
+    const refused = buyers.filter((_, index) => statuses[index] === 503);
+    for (const buyer of refused) {
+      const again = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/refresh',
+        payload: { refreshToken: buyer.refreshToken },
+      });
+      expect(again.statusCode, again.body).toBe(200);
+    }
     for (const res of burst.filter((r) => r.statusCode === 503)) {
       expect(res.headers['retry-after']).toBe('1');
       expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
