@@ -219,10 +219,10 @@ const INSERT_PURCHASES = `
                                         "createdAt" timestamptz, "canceledAt" timestamptz, "seatIds" int[], completed jsonb)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", completed, position)
-    -- The lock bound for this statement's (implicit or enclosing) transaction, set as the input is
-    -- read: before any row of it reaches an INSERT or the UPDATE, so before any lock wait. A
-    -- volatile filter, evaluated here, never hoisted.
-    WHERE set_config('lock_timeout', '${PURCHASE_BATCH_LOCK_TIMEOUT_MS}', true) IS NOT NULL
+    -- The lock bound for this statement's (implicit or enclosing) transaction, set once (an
+    -- uncorrelated subquery) before the input's first row reaches an INSERT or the UPDATE, so
+    -- before any lock wait.
+    WHERE (SELECT set_config('lock_timeout', '${PURCHASE_BATCH_LOCK_TIMEOUT_MS}', true)) IS NOT NULL
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt", "canceledAt"
