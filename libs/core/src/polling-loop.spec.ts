@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PollingLoop } from './polling-loop';
+import { PollingLoop, RepeatedFailureLog } from './polling-loop';
 
 /** Steps at once (no timer of its own); says more is waiting for the first `busyFor` steps. */
 class CountingLoop extends PollingLoop {
@@ -84,5 +84,48 @@ describe('PollingLoop', () => {
     await stopping;
     expect(loop.inStep).toBe(false);
     expect(loop.steps).toBe(1);
+  });
+});
+
+describe('RepeatedFailureLog', () => {
+  it('warns on a new failure, and again for an unchanged one every 30 s with the repeat count', () => {
+    let now = 1_000_000;
+    const warnings: string[] = [];
+    const log = new RepeatedFailureLog(
+      (message) => warnings.push(message),
+      () => now,
+    );
+    log.failed('lock timeout');
+    expect(warnings).toEqual(['lock timeout']);
+    now += 10_000;
+    log.failed('lock timeout');
+    now += 19_999;
+    log.failed('lock timeout');
+    expect(warnings).toHaveLength(1);
+    now += 1;
+    log.failed('lock timeout');
+    expect(warnings).toEqual(['lock timeout', 'lock timeout (again, 3 times in 30 s)']);
+    // The count and the interval start over from that warning.
+    now += 29_999;
+    log.failed('lock timeout');
+    expect(warnings).toHaveLength(2);
+    now += 1;
+    log.failed('lock timeout');
+    expect(warnings[2]).toBe('lock timeout (again, 2 times in 30 s)');
+  });
+
+  it('warns at once for a changed failure, and for the old one again after a success', () => {
+    const warnings: string[] = [];
+    const log = new RepeatedFailureLog(
+      (message) => warnings.push(message),
+      () => 0,
+    );
+    log.failed('a');
+    log.failed('b');
+    let recovered = false;
+    log.succeeded(() => (recovered = true));
+    log.failed('b');
+    expect(warnings).toEqual(['a', 'b', 'b']);
+    expect(recovered).toBe(true);
   });
 });

@@ -48,14 +48,40 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
   }
 }
 
-/** Logs a repeated failure once, and nothing while it keeps failing the same way. */
+/**
+ * Logs a failure when its message changes, and while the same failure persists, again at most
+ * every REPEAT_WARN_INTERVAL_MS with how often it recurred since: a failure that never changes
+ * (a lock or a node that stays unreachable) must not look like a loop that went quiet.
+ */
 export class RepeatedFailureLog {
+  /** How often, in ms, an unchanged failure is logged again. */
+  static readonly REPEAT_WARN_INTERVAL_MS = 30_000;
   private last = '';
+  /** Epoch ms of the last warning. */
+  private warnedAt = 0;
+  /** Failures with message `last` since the last warning. */
+  private repeats = 0;
 
-  constructor(private readonly warn: (message: string) => void) {}
+  /** `now` answers epoch ms (tests pass their own). */
+  constructor(
+    private readonly warn: (message: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   failed(message: string): void {
-    if (message !== this.last) this.warn(message);
+    const now = this.now();
+    if (message !== this.last) {
+      this.warn(message);
+      this.warnedAt = now;
+      this.repeats = 0;
+    } else {
+      this.repeats += 1;
+      if (now - this.warnedAt >= RepeatedFailureLog.REPEAT_WARN_INTERVAL_MS) {
+        this.warn(`${message} (again, ${this.repeats} times in ${Math.round((now - this.warnedAt) / 1000)} s)`);
+        this.warnedAt = now;
+        this.repeats = 0;
+      }
+    }
     this.last = message;
   }
 

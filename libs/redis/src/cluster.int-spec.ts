@@ -7,7 +7,7 @@ import {
   REDIS_URL,
   startTestRedisCluster,
 } from '@app/testing';
-import { isCluster, primaries, scanEveryPrimary, sendAcrossSlots, sendThenWaitForReplicas } from './cluster';
+import { isCluster, nodeOf, primaries, scanEveryPrimary, sendAcrossSlots, sendThenWaitForReplicas } from './cluster';
 import { probeScripts } from './readiness-probe';
 import { createRedis } from './redis.module';
 
@@ -79,6 +79,21 @@ describe.each(['single Redis', 'Redis Cluster'])('cluster helpers on a %s', (mod
       expect(await sendThenWaitForReplicas(redis, ['set', KEYS[0], 'moved'], 0, 100)).toEqual(['OK', 0]);
     }
     expect(await redis.get(KEYS[0])).toBe(mode === 'Redis Cluster' ? 'moved' : 'waited');
+  });
+
+  it('names the node a key goes to: the one that holds it', async () => {
+    for (const key of KEYS.slice(0, 6)) {
+      await redis.set(key, 'here');
+      const holders: string[] = [];
+      for (const node of primaries(redis)) {
+        // Node clients of a Cluster carry no prefix (a single Redis's client is the one above),
+        // and answer MOVED for a key of another node's slot.
+        const stored = isCluster(redis) ? `${env.REDIS_KEY_PREFIX}${key}` : key;
+        if ((await node.get(stored).catch(() => null)) === 'here')
+          holders.push(`${node.options.host}:${node.options.port}`);
+      }
+      expect([nodeOf(redis, key)]).toEqual(holders);
+    }
   });
 
   it('runs the readiness probe script, also after every node lost its script cache', async () => {

@@ -1,4 +1,4 @@
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, Command } from 'ioredis';
 
 /** True when `redis` is an ioredis Cluster client (REDIS_CLUSTER_NODES), typed as `Redis`. */
 export function isCluster(redis: Redis): boolean {
@@ -109,6 +109,18 @@ export async function sendThenWaitForReplicas(
     if (waitError) throw waitError;
     return [reply, acked as number];
   }
+}
+
+/**
+ * `host:port` of the node a command on `key` (without the prefix) goes to: a single Redis's own
+ * address, or the primary of the key's slot in a Cluster client's slot map (`unknown` before the
+ * client has one). Asks no server. Right after `sendThenWaitForReplicas` it names the node that
+ * pipeline ran on (it leaves a slot that moved corrected in the map), unless the map changed in between.
+ */
+export function nodeOf(redis: Redis, key: string): string {
+  if (!isCluster(redis)) return `${redis.options.host}:${redis.options.port}`;
+  const slot = new Command('exists', [`${redis.options.keyPrefix ?? ''}${key}`]).getSlot();
+  return (redis as unknown as Cluster).slots[slot]?.[0] ?? 'unknown';
 }
 
 /** Tries of `sendThenWaitForReplicas` on a Cluster whose slot moved (a failover), the first included. */

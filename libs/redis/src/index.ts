@@ -3,6 +3,7 @@ export { callScript, checkAllScriptKeys, defineScripts, loadLuaScript } from './
 export type { LoadedLuaScript, LoadOptions, LuaScript } from './lua-script';
 export {
   isCluster,
+  nodeOf,
   primaries,
   scanEveryPrimary,
   sendAcrossSlots,

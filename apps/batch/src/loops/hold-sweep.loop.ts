@@ -9,7 +9,7 @@ import { HoldSweeper } from '@app/ticketing';
 @Injectable()
 export class HoldSweepLoop extends PollingLoop {
   private readonly logger = new Logger(HoldSweepLoop.name);
-  // While Redis is down every sweep fails the same way; say it once.
+  // While Redis is down every sweep fails the same way; say it once (then every 30 s, with a count).
   private readonly failures = new RepeatedFailureLog((message) => this.logger.warn(`hold sweep failed: ${message}`));
   private batchSize = 500;
 

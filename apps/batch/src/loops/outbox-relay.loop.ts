@@ -11,7 +11,7 @@ import { AmqpConnection, OutboxRelay } from '@app/messaging';
 @Injectable()
 export class OutboxRelayLoop extends PollingLoop {
   private readonly logger = new Logger(OutboxRelayLoop.name);
-  // While a server is down every pass fails the same way: say it once.
+  // While a server is down every pass fails the same way: say it once (then every 30 s, with a count).
   private readonly problems = new RepeatedFailureLog((problem) => this.logger.warn(`outbox relay: ${problem}`));
   private batchSize = 200;
   /** Outbox messages the broker confirmed; in no registry until a process adds it. */

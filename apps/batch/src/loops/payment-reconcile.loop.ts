@@ -9,7 +9,7 @@ import { PaymentReconciler } from '@app/ticketing';
 @Injectable()
 export class PaymentReconcileLoop extends PollingLoop {
   private readonly logger = new Logger(PaymentReconcileLoop.name);
-  // While PostgreSQL, Redis or the gateway is down every try fails the same way; say it once.
+  // While PostgreSQL, Redis or the gateway is down every try fails the same way; say it once (then every 30 s, with a count).
   private readonly failures = new RepeatedFailureLog((message) =>
     this.logger.warn(`payment reconciliation failed: ${message}`),
   );

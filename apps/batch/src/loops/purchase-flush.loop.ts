@@ -10,7 +10,7 @@ import { FlushOptions, PurchaseFlusher } from '@app/ticketing';
 @Injectable()
 export class PurchaseFlushLoop extends PollingLoop {
   private readonly logger = new Logger(PurchaseFlushLoop.name);
-  // While Redis or PostgreSQL is down every flush fails the same way; say it once.
+  // While Redis or PostgreSQL is down every flush fails the same way; say it once (then every 30 s, with a count).
   private readonly failures = new RepeatedFailureLog((message) =>
     this.logger.warn(`purchase flush failed: ${message}`),
   );

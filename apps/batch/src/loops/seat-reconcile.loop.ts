@@ -11,7 +11,7 @@ import { SeatReconciler } from '@app/ticketing';
 @Injectable()
 export class SeatReconcileLoop extends PollingLoop {
   private readonly logger = new Logger(SeatReconcileLoop.name);
-  // While Redis or PostgreSQL is down every pass fails the same way; say it once.
+  // While Redis or PostgreSQL is down every pass fails the same way; say it once (then every 30 s, with a count).
   private readonly failures = new RepeatedFailureLog((message) =>
     this.logger.warn(`seat reconciliation failed: ${message}`),
   );

@@ -169,11 +169,14 @@ export class PurchaseRepository {
    * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without
    * cancellations that is one statement, on its own (one round trip); with them, one transaction
    * whose cancellations go first, so a seat canceled and sold again in the same batch gets its new
-   * active ticket. Returns the ids of the purchases that were new.
+   * active ticket. Returns the ids of the purchases that were new. Waits at most
+   * PURCHASE_BATCH_LOCK_TIMEOUT_MS for each row lock (see there); throws the database's error
+   * (code 55P03, "canceling statement due to lock timeout") when a wait runs out, writing nothing.
    */
   async writeBatch(batch: PurchaseFlushBatch): Promise<string[]> {
     if (batch.cancellations.length === 0) return this.insertPurchases(this.dataSource.manager, batch.purchases);
     return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SET LOCAL lock_timeout = ${PURCHASE_BATCH_LOCK_TIMEOUT_MS}`);
       await cancel(manager, batch.cancellations);
       return this.insertPurchases(manager, batch.purchases);
     });
@@ -187,6 +190,16 @@ export class PurchaseRepository {
     return inserted.map((row) => row.id);
   }
 }
+
+/**
+ * How long, in ms, a batch write waits for a row lock another transaction holds (the payment
+ * reconciler holds its attempts' rows FOR UPDATE across Redis and gateway calls, an operator's
+ * refund its purchase's): then the batch fails, stays pending, and the flusher retries it and logs
+ * why, instead of hanging with the loop behind it. Set for the batch's transaction only (SET LOCAL,
+ * or set_config(…, true) inside the lone statement, which keeps that path at one round trip); every
+ * other query of the pool keeps the server's default.
+ */
+export const PURCHASE_BATCH_LOCK_TIMEOUT_MS = 5_000;
 
 /**
  * One statement, from a JSON array of NewPurchases (each a PurchaseRecord with its `completed` outbox row):
@@ -206,6 +219,10 @@ const INSERT_PURCHASES = `
                                         "createdAt" timestamptz, "canceledAt" timestamptz, "seatIds" int[], completed jsonb)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", completed, position)
+    -- The lock bound for this statement's (implicit or enclosing) transaction, set once (an
+    -- uncorrelated subquery) before the input's first row reaches an INSERT or the UPDATE, so
+    -- before any lock wait.
+    WHERE (SELECT set_config('lock_timeout', '${PURCHASE_BATCH_LOCK_TIMEOUT_MS}', true)) IS NOT NULL
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt", "canceledAt"

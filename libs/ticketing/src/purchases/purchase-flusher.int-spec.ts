@@ -137,8 +137,10 @@ describe('PurchaseFlusher and Redis replicas', () => {
     replica.kill('SIGSTOP');
     const id = await appendPurchase(redis);
 
-    // Delivered by the XREADGROUP '>' of the script, then not confirmed.
-    await expect(flusher.flushOnce()).rejects.toThrow(/left pending: on 0 of 1 replicas/);
+    // Delivered by the XREADGROUP '>' of the script, then not confirmed, on the primary named.
+    await expect(flusher.flushOnce()).rejects.toThrow(
+      `left pending: on 0 of 1 replicas (REDIS_WAIT_REPLICAS) after REDIS_WAIT_TIMEOUT_MS (on 127.0.0.1:${primaryPort})`,
+    );
     // The next pass reads it again as this consumer's own pending entry (id 0, which propagates
     // nothing), on a connection opened after the delivery.
     waits.disconnect(true);

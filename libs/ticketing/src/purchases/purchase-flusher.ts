@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { PURCHASE_REDIS, RedisCommand, sendAcrossSlots, sendThenWaitForReplicas } from '@app/redis';
+import { nodeOf, PURCHASE_REDIS, RedisCommand, sendAcrossSlots, sendThenWaitForReplicas } from '@app/redis';
 import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
@@ -249,11 +249,13 @@ export class PurchaseFlusher {
     const missing = ids.length - (claimed as string[]).length;
     if (acked >= replicas && missing === 0) return;
     this.unreplicated.inc();
+    // The node that waited, for the operator: during a failover, the old primary or the new one.
     throw new Error(
       `${ids.length} stream entries of performance ${performanceId} left pending: ` +
         (missing > 0
           ? `${missing} no longer on the stream's primary`
-          : `on ${acked} of ${replicas} replicas (REDIS_WAIT_REPLICAS) after REDIS_WAIT_TIMEOUT_MS`),
+          : `on ${acked} of ${replicas} replicas (REDIS_WAIT_REPLICAS) after REDIS_WAIT_TIMEOUT_MS`) +
+        ` (on ${nodeOf(this.replicaWaits, stream)})`,
     );
   }
 

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
+import { dataSourceOptions } from '../data-source.options';
+import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { NewPurchase, PurchaseFlushBatch, PurchaseRepository } from './purchase.repository';
+import { PurchaseStatus } from '../entities/purchase.entity';
+
+/**
+ * A batch write waits for a row lock held elsewhere (the payment reconciler holds its attempts
+ * FOR UPDATE across gateway calls) only PURCHASE_BATCH_LOCK_TIMEOUT_MS: then it fails, writing
+ * nothing, and the same batch goes through once the lock is gone.
+ */
+describe('PurchaseRepository.writeBatch and row locks held elsewhere (real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: DataSource;
+  let userId: string;
+  let performanceId: number;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    await ensureDatabase(env.DATABASE_URL);
+    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+    await runMigrations(db);
+    [{ id: userId }] = await db.query(
+      `INSERT INTO users (email, name, password_hash) VALUES ('buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
+    );
+    const [event] = await db.query(
+      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
+    );
+    [{ id: performanceId }] = await db.query(
+      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+       VALUES ($1, '2030-03-01T10:00:00Z', now(), 0) RETURNING id`,
+      [event.id],
+    );
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(env.DATABASE_URL);
+  });
+
+  /** A purchase without seats, and its PENDING payment attempt in the database. */
+  const purchaseWithAttempt = async (): Promise<NewPurchase> => {
+    const id = randomUUID();
+    const reservationId = randomUUID();
+    await db.query(
+      `INSERT INTO payment_attempts
+         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, status)
+       VALUES ($1, $2, $3, $4, 1000, 'KRW', $5, 'PENDING')`,
+      [id, reservationId, userId, performanceId, `attempt-${id}`],
+    );
+    return {
+      id,
+      reservationId,
+      userId,
+      performanceId,
+      seatIds: [],
+      amount: 1000,
+      currency: 'KRW',
+      chargeId: `charge-${id}`,
+      status: PurchaseStatus.Paid,
+      createdAt: new Date(),
+      canceledAt: null,
+      completed: { messageId: `purchase-completed:${id}`, routingKey: 'purchase.completed', payload: { id } },
+    };
+  };
+
+  /**
+   * Holds `lockSql` (a SELECT … FOR UPDATE of one row) in a transaction of its own while
+   * `batch` is written: that write must fail while the lock is still held, writing nothing;
+   * after the rollback the same batch goes through.
+   */
+  const failsWhileLocked = async (batch: PurchaseFlushBatch, lockSql: string, lockedId: string) => {
+    const repository = new PurchaseRepository(db);
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(lockSql, [lockedId]);
+      const error = await repository.writeBatch(batch).catch((e) => e);
+      // Failed while the lock was still held (without the bound it waits for the test's timeout).
+      expect(holder.isTransactionActive).toBe(true);
+      expect(error).toMatchObject({ driverError: { code: '55P03' } });
+      const ids = batch.purchases.map((p) => p.id);
+      expect(await db.query(`SELECT count(*)::int AS n FROM purchases WHERE id = ANY($1)`, [ids])).toEqual([{ n: 0 }]);
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    expect(await repository.writeBatch(batch)).toEqual(batch.purchases.map((p) => p.id));
+    // The bound was the batch's own: the pooled connections keep the server's default.
+    expect(await db.query(`SHOW lock_timeout`)).toEqual([{ lock_timeout: '0' }]);
+  };
+
+  it('a lone batch (one statement) fails on an attempt row the reconciler holds, then writes', async () => {
+    const purchase = await purchaseWithAttempt();
+    await failsWhileLocked(
+      { purchases: [purchase], cancellations: [] },
+      `SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE`,
+      purchase.id,
+    );
+    expect(await db.query(`SELECT status FROM payment_attempts WHERE purchase_id = $1`, [purchase.id])).toEqual([
+      { status: 'COMPLETED' },
+    ]);
+  });
+
+  it('a batch with a cancellation (one transaction) fails on a locked purchase row, then writes', async () => {
+    const sold = await purchaseWithAttempt();
+    await new PurchaseRepository(db).writeBatch({ purchases: [sold], cancellations: [] });
+    const purchase = await purchaseWithAttempt();
+    await failsWhileLocked(
+      { purchases: [purchase], cancellations: [{ purchaseId: sold.id, canceledAt: new Date() }] },
+      `SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE`,
+      sold.id,
+    );
+    expect(await db.query(`SELECT status FROM purchases WHERE id = $1`, [sold.id])).toEqual([{ status: 'CANCELED' }]);
+  });
+});
