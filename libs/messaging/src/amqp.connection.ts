@@ -4,7 +4,7 @@ import amqp, { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-man
 import type { ConfirmChannel } from 'amqplib';
 import { Topology } from './topology';
 
-/** Longest wait at shutdown for a topology declaration in progress to finish. */
+/** Longest wait at shutdown for a topology declaration in progress to finish, in milliseconds. */
 const SETUP_GRACE_MS = 2000;
 
 /**
@@ -17,10 +17,15 @@ export class AmqpConnection {
   readonly channel: ChannelWrapper;
   private closing = false;
 
+  /**
+   * `setupGraceMs`: the longest wait at shutdown for a channel still declaring the topology, in
+   * milliseconds (see {@link settle}); tests shorten it to cut a declaration off deterministically.
+   */
   constructor(
     url: string,
     readonly topology: Topology,
     connectionName = 'boxoffice',
+    private readonly setupGraceMs = SETUP_GRACE_MS,
   ) {
     this.connection = amqp.connect([url], {
       heartbeatIntervalInSeconds: 10,
@@ -58,13 +63,13 @@ export class AmqpConnection {
   }
 
   /**
-   * Waits, up to 2 s, for a channel of this connection that is still being set up (declaring the
-   * topology) to finish, so closing it cuts no call off half-way. Returns at once while the
-   * broker is unreachable.
+   * Waits, up to the setup grace (2 s unless given), for a channel of this connection that is
+   * still being set up (declaring the topology) to finish, so closing it cuts no call off
+   * half-way. Returns at once while the broker is unreachable.
    */
   async settle(channel: ChannelWrapper): Promise<void> {
     if (!this.connection.isConnected()) return;
-    await Promise.race([channel.waitForConnect(), delay(SETUP_GRACE_MS, undefined, { ref: false })]).catch(
+    await Promise.race([channel.waitForConnect(), delay(this.setupGraceMs, undefined, { ref: false })]).catch(
       () => undefined,
     );
   }
@@ -85,8 +90,8 @@ export class AmqpConnection {
 
   /**
    * Closes the channel, then the connection. A topology declaration still in progress (the
-   * process is stopped right after it started) is given up to 2 s to finish first, so no call is
-   * cut off half-way; unsent and unconfirmed publishes are rejected to their callers.
+   * process is stopped right after it started) is given the setup grace to finish first, so no
+   * call is cut off half-way; unsent and unconfirmed publishes are rejected to their callers.
    */
   async close(): Promise<void> {
     this.closing = true;

@@ -72,8 +72,8 @@ export class RetryingConsumer {
 
   /**
    * Stops taking messages, waits for those being handled, then closes the channel. A channel
-   * still being set up (stopped right after the start) is given up to 2 s to finish first, so no
-   * call on it is cut off half-way.
+   * still being set up (stopped right after the start) is given the connection's setup grace (2 s
+   * unless set) to finish first, so no call on it is cut off half-way.
    */
   async stop(): Promise<void> {
     this.stopping = true;

@@ -4,11 +4,15 @@ import { freePort } from './free-port';
 /**
  * Forwards a spare local port to a server. `cut()` drops every connection and refuses new ones,
  * as if the server were down for the processes that go through the proxy, and for no one else;
- * `restore()` lets them in again.
+ * `restore()` lets them in again. `hold()` keeps the server's bytes in the proxy (requests still
+ * reach the server, its answers wait), as a server too busy to answer; `release()` passes them on.
  */
 export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** Each connection's socket to the server, with the client's socket it answers to. */
+  private readonly answers = new Map<net.Socket, net.Socket>();
+  private holding = false;
 
   private constructor(
     readonly port: number,
@@ -30,9 +34,15 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      this.answers.set(upstream, client);
+      client.pipe(upstream);
+      if (this.holding) upstream.pause();
+      else upstream.pipe(client);
       client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      upstream.on('close', () => {
+        this.answers.delete(upstream);
+        client.destroy();
+      });
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.server = server;
@@ -43,5 +53,22 @@ export class TcpProxy {
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** From now on, the server's bytes wait in the proxy (of every connection, new ones included). */
+  hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    for (const [upstream, client] of this.answers) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Passes on what the server sent while held, and everything after. */
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    for (const [upstream, client] of this.answers) upstream.pipe(client);
   }
 }
