@@ -11,12 +11,14 @@ describe('built apps as processes', () => {
   });
   afterAll(async () => destroyTestEnv(env));
 
-  // Sixty process starts: up to 10 minutes on a loaded two-core machine (each start is CPU-bound).
   // The signal arrives the moment each process says it started, while its RabbitMQ channels may
-  // still be declaring the topology: nothing may be cut off unhandled, and the exit code is 0.
-  it('every app starts on its own and exits 0 on SIGTERM and on SIGTERM + SIGINT, twenty times over', async () => {
+  // still be declaring the topology: nothing may be cut off unhandled, and the exit code is 0. Where
+  // in its start a process is stopped varies from run to run; every point of it, deterministically,
+  // is tested at the library level (libs/messaging/src/amqp.shutdown.int-spec.ts). Here: that each
+  // built process hears both signals from the start and shuts down whole, once with each.
+  it('every app starts on its own and exits 0 on SIGTERM, and on SIGTERM + SIGINT', async () => {
     const apps = ['api', 'batch', 'mailer'] as const;
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < 2; round++) {
       const twoSignals = round % 2 === 1;
       const results = await Promise.all(
         apps.map(async (app) => {
@@ -43,7 +45,7 @@ describe('built apps as processes', () => {
         });
       }
     }
-  }, 600_000);
+  }, 180_000);
 
   it('refuses to start with a bad variable and names it', async () => {
     const proc = new AppProcess('api', { ...env, PORT: 'eighty' });
