@@ -79,6 +79,11 @@ export default defineConfig({
           environment: 'node',
           // The same as the int project: vitest runs the two together, in one pool.
           maxWorkers: WORKERS,
+          // A worker runs file after file without a fresh module graph each: importing Nest and the
+          // libraries cost more than most unit files' tests (59 files: 63-78 s of wall alone on a
+          // loaded two-core machine, 14-25 s so). Unit files keep no state between them; the one
+          // that mocks a module loads what it tests afresh (password-hasher.spec.ts).
+          isolate: false,
           // The property tests and the lint-rule tests are CPU-bound: 5 s (the default) is too
           // little for them on a loaded machine, where the suite must stay green.
           testTimeout: 30_000,

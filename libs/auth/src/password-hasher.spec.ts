@@ -1,6 +1,5 @@
-import * as argon2 from '@node-rs/argon2';
-import { describe, expect, it, vi } from 'vitest';
-import { PasswordHasher } from './password-hasher';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { PasswordHasher } from './password-hasher';
 
 vi.mock('@node-rs/argon2', async (importActual) => {
   const actual = await importActual<typeof import('@node-rs/argon2')>();
@@ -8,7 +7,16 @@ vi.mock('@node-rs/argon2', async (importActual) => {
 });
 
 describe('PasswordHasher', () => {
-  const hasher = new PasswordHasher();
+  let argon2: typeof import('@node-rs/argon2');
+  let hasher: PasswordHasher;
+
+  beforeAll(async () => {
+    // The unit project shares a worker's modules between files: another file may have loaded the
+    // real library already. Loaded afresh, the hasher gets the mocked one.
+    vi.resetModules();
+    argon2 = await import('@node-rs/argon2');
+    hasher = new (await import('./password-hasher.js')).PasswordHasher();
+  });
 
   it('hashes with argon2id and a fresh salt each time', async () => {
     const first = await hasher.hash('correct horse battery');
