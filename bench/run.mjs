@@ -756,6 +756,8 @@ local PostgreSQL and Redis, autocannon with ${CONNECTIONS} connections for ${DUR
 The machine is shared and noisy, so each figure is given as a ratio to a plain Fastify route
 (\`bench/plain-fastify.mjs\`: \`GET /hello\` answering \`{status:'ok'}\`, its own process, the
 project's own Fastify) measured in the same run; read the ratios, not the absolute numbers.
+req/s is the answers over the time from the start to the last answer (runs of a set number of
+requests, such as the holds, end between two of autocannon's one-second ticks).
 
 ${table}
 
