@@ -11,14 +11,15 @@ interface SeatGroup {
   section: string;
   row: number;
   grade: string;
+  /** An integer in minor units of the performance's currency. */
   price: number;
 }
 
 /**
- * The seats of one performance, column-wise: seat i (in no particular order) has the id
- * `ids[i]`, number `numbers[i]`, position `positions[i]` and the rest from `groups[groupOf[i]]`.
- * A SeatListing is built only when a seat is asked for: a stadium's directory loads without
- * building one object per seat.
+ * The seats of one performance, column-wise: `slots` maps a seat id to its slot s, and the seat
+ * has the number `numbers[s]`, the layout position `positions[s]` and the rest from
+ * `groups[groupOf[s]]`. A SeatListing is built only when a seat is asked for: a stadium's
+ * directory loads without building one object per seat.
  */
 class Directory {
   private readonly slots = new Map<number, number>();
