@@ -16,6 +16,7 @@ export type {
   PricedPerformance,
   MapSeatRow,
   SeatRow,
+  SeatGroupRow,
   SeatPlaceRow,
   SectionLayout,
 } from './repositories/performance.repository';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PerformanceRepository, SeatRow } from '@app/database';
+import { PerformanceRepository, SeatGroupRow, SeatRow } from '@app/database';
 import { NotFoundError } from '../errors';
 import { BookingDescriber } from './booking-details';
 import { CatalogCopies } from './catalog-copies';
@@ -27,14 +27,40 @@ const ROWS: SeatRow[] = [
   { id: 13, position: 3, section: 'B', row: 1, number: 1, grade: 'S', price: 500 },
 ];
 
+/** What `seatGroupsOf` answers for `rows`: one row per section, row, grade and price. */
+function groupsOf(rows: SeatRow[]): SeatGroupRow[] {
+  const groups = new Map<string, SeatGroupRow>();
+  for (const seat of [...rows].sort((a, b) => a.position - b.position)) {
+    const key = [seat.section, seat.row, seat.grade, seat.price].join('|');
+    const group = groups.get(key);
+    if (group) {
+      group.ids += `,${seat.id}`;
+      group.numbers += `,${seat.number}`;
+      group.positions += `,${seat.position}`;
+    } else {
+      const { section, row, grade, price } = seat;
+      groups.set(key, {
+        section,
+        row,
+        grade,
+        price,
+        ids: `${seat.id}`,
+        numbers: `${seat.number}`,
+        positions: `${seat.position}`,
+      });
+    }
+  }
+  return [...groups.values()];
+}
+
 function directoryOver(rows: SeatRow[] = ROWS) {
-  const seatsOf = vi.fn(async () => rows);
-  return { seatsOf, directory: new SeatDirectory({ seatsOf } as unknown as PerformanceRepository) };
+  const seatGroupsOf = vi.fn(async () => groupsOf(rows));
+  return { seatGroupsOf, directory: new SeatDirectory({ seatGroupsOf } as unknown as PerformanceRepository) };
 }
 
 describe('SeatDirectory', () => {
   it('answers seats in the asked order, one PostgreSQL read per performance shared by concurrent callers', async () => {
-    const { seatsOf, directory } = directoryOver();
+    const { seatGroupsOf, directory } = directoryOver();
     const [first, second] = await Promise.all([
       directory.seats(performance, [13, 11]),
       directory.seats(performance, [12]),
@@ -46,24 +72,24 @@ describe('SeatDirectory', () => {
     expect(first[0].currency).toBe('EUR');
     expect(second.map((seat) => seat.id)).toEqual([12]);
     await directory.seats(performance, [11]);
-    expect(seatsOf).toHaveBeenCalledTimes(1);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(1);
   });
 
   it('reads again for a new seatsVersion (a section price changed), and leaves out ids the performance lacks', async () => {
-    const { seatsOf, directory } = directoryOver();
+    const { seatGroupsOf, directory } = directoryOver();
     await directory.seats(performance, [11]);
-    seatsOf.mockResolvedValueOnce(ROWS.map((row) => ({ ...row, price: row.price + 100 })));
+    seatGroupsOf.mockResolvedValueOnce(groupsOf(ROWS.map((row) => ({ ...row, price: row.price + 100 }))));
     const repriced = await directory.seats({ ...performance, seatsVersion: 1 }, [11, 99]);
     expect(repriced.map((seat) => [seat.id, seat.price])).toEqual([[11, 1000]]);
-    expect(seatsOf).toHaveBeenCalledTimes(2);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(2);
   });
 
   it('keeps no failed read: the next caller reads again', async () => {
-    const { seatsOf, directory } = directoryOver();
-    seatsOf.mockRejectedValueOnce(new Error('connection lost'));
+    const { seatGroupsOf, directory } = directoryOver();
+    seatGroupsOf.mockRejectedValueOnce(new Error('connection lost'));
     await expect(directory.seats(performance, [11])).rejects.toThrow('connection lost');
     expect((await directory.seats(performance, [11])).map((seat) => seat.id)).toEqual([11]);
-    expect(seatsOf).toHaveBeenCalledTimes(2);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(2);
   });
 });
 

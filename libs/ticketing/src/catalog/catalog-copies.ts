@@ -17,6 +17,9 @@ export const READ_ATTEMPTS = 3;
  */
 @Injectable()
 export class CatalogCopies {
+  /** Loads of a performance under way, by `<version>:<id>`: concurrent first readers share one. */
+  private readonly loadingPerformances = new Map<string, Promise<Performance>>();
+
   constructor(
     private readonly performances: PerformanceRepository,
     private readonly cache: CatalogCache,
@@ -42,10 +45,24 @@ export class CatalogCopies {
     this.local.observe(version);
   }
 
-  /** The performance, from this process's copies or loaded (and kept) under `version`. Throws NotFoundError. */
-  async performance(version: string, id: number): Promise<Performance> {
+  /**
+   * The performance, from this process's copies or loaded (and kept) under `version`; callers
+   * that miss it at the same time share one load (an on-sale's first burst reads the Redis cache
+   * or PostgreSQL once, not once per request). Throws NotFoundError.
+   */
+  performance(version: string, id: number): Promise<Performance> {
     const kept = this.local.performance(id);
-    if (kept) return kept;
+    if (kept) return Promise.resolve(kept);
+    const key = `${version}:${id}`;
+    let pending = this.loadingPerformances.get(key);
+    if (!pending) {
+      pending = this.loadPerformance(version, id).finally(() => this.loadingPerformances.delete(key));
+      this.loadingPerformances.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async loadPerformance(version: string, id: number): Promise<Performance> {
     const cached = await this.cache.getOrLoadAt(version, `performance:${id}`, async () => {
       const row = await this.performances.findById(id);
       return row ? toPerformance(row) : null;

@@ -1,20 +1,89 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { PerformanceRepository } from '@app/database';
-import { toSeatListing } from './catalog-copies';
+import { PerformanceRepository, SeatGroupRow } from '@app/database';
 import type { Performance, SeatListing } from './catalog.types';
 
 /** Bound of the directory, in seats: two 100,000-seat stadiums (as LocalCatalog). */
 export const SEAT_DIRECTORY_MAX_SEATS = 200_000;
 
-type Directory = ReadonlyMap<number, SeatListing>;
+/** What the seats of one group (one section, row, grade and price) share. */
+interface SeatGroup {
+  section: string;
+  row: number;
+  grade: string;
+  /** An integer in minor units of the performance's currency. */
+  price: number;
+}
+
+/**
+ * The seats of one performance, column-wise: `slots` maps a seat id to its slot s, and the seat
+ * has the number `numbers[s]`, the layout position `positions[s]` and the rest from
+ * `groups[groupOf[s]]`. A SeatListing is built only when a seat is asked for: a stadium's
+ * directory loads without building one object per seat.
+ */
+class Directory {
+  private readonly slots = new Map<number, number>();
+  private readonly groupOf: Uint32Array;
+  private readonly numbers: Int32Array;
+  private readonly positions: Int32Array;
+  private readonly groups: SeatGroup[] = [];
+
+  constructor(
+    rows: readonly SeatGroupRow[],
+    private readonly currency: string,
+  ) {
+    const lists = rows.map((row) => ({
+      ids: row.ids.split(','),
+      numbers: row.numbers.split(','),
+      positions: row.positions.split(','),
+    }));
+    const size = lists.reduce((sum, list) => sum + list.ids.length, 0);
+    this.groupOf = new Uint32Array(size);
+    this.numbers = new Int32Array(size);
+    this.positions = new Int32Array(size);
+    let slot = 0;
+    rows.forEach((row, group) => {
+      this.groups.push({ section: row.section, row: row.row, grade: row.grade, price: row.price });
+      const { ids, numbers, positions } = lists[group];
+      for (let i = 0; i < ids.length; i += 1, slot += 1) {
+        this.slots.set(Number(ids[i]), slot);
+        this.groupOf[slot] = group;
+        this.numbers[slot] = Number(numbers[i]);
+        this.positions[slot] = Number(positions[i]);
+      }
+    });
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** The seat with this id, or undefined when the performance has none. */
+  get(id: number): SeatListing | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return undefined;
+    const group = this.groups[this.groupOf[slot]];
+    return Object.freeze({
+      id,
+      position: this.positions[slot],
+      section: group.section,
+      row: group.row,
+      number: this.numbers[slot],
+      grade: group.grade,
+      price: group.price,
+      currency: this.currency,
+    });
+  }
+}
 
 /**
  * Seats of a performance by id, in this process: what holds and purchases show of each seat
  * (section, row, number, grade, price). A seat's static data changes only with its performance's
  * `seatsVersion` (a section's price), which is part of the key, so no catalog version is needed:
  * one PostgreSQL read per performance and seats version per process, shared by concurrent callers,
- * then none. Bounded by an LRU counted in seats ({@link SEAT_DIRECTORY_MAX_SEATS}).
+ * then none. The read answers one row per group of seats (section, row, grade, price: about a
+ * thousand for a 100,000-seat stadium), not one per seat (docs/performance.md). Bounded by an LRU
+ * counted in seats ({@link SEAT_DIRECTORY_MAX_SEATS}).
  */
 @Injectable()
 export class SeatDirectory {
@@ -47,9 +116,9 @@ export class SeatDirectory {
     let pending = this.loading.get(key);
     if (!pending) {
       pending = this.performances
-        .seatsOf(performance.id)
+        .seatGroupsOf(performance.id)
         .then((rows) => {
-          const directory = new Map(rows.map((row) => [row.id, toSeatListing(row, performance.currency)]));
+          const directory = new Directory(rows, performance.currency);
           this.directories.set(key, directory);
           return directory;
         })

@@ -267,11 +267,19 @@ end
 -- depends only on the row's free bits (plus its static qualities and flags), so it is cached in
 -- the row's 'w<row>' field of the layout hash, which every change of the row's bits deletes
 -- (the seating include); a search reads a row's seats only when it changed since one last did.
+-- The pattern of one entry of a row's cached windows, by entry name (built once per name).
+local windowPatterns = {}
+
 local function rowWindows(r, size, needAccessible)
   local record = rowRecord(r)
   local cacheKey = size .. (accessible and 'e' or '') .. (needAccessible and 'a' or '')
   if record.windows[cacheKey] then return record.windows[cacheKey] end
-  local s0, f0, s1, f1, s2, f2 = string.match(record.cached, ';' .. cacheKey .. ':(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)')
+  local pattern = windowPatterns[cacheKey]
+  if not pattern then
+    pattern = ';' .. cacheKey .. ':(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)'
+    windowPatterns[cacheKey] = pattern
+  end
+  local s0, f0, s1, f1, s2, f2 = string.match(record.cached, pattern)
   if s0 then
     local best = {}
     if f0 ~= '0' then best[0] = {tonumber(s0), tonumber(f0)} end
@@ -362,40 +370,40 @@ local function searchTogether(n)
       end
     end
   end
-  -- The sort keys (see ROW_KEY) of `keys` whose rows may still beat the best placement.
-  local function beating(keys)
-    if not bestTogether then return keys end
-    local kept = {}
-    for _, key in ipairs(keys) do
-      if n * ((key % ROW_KEY - key) / ROW_KEY) > bestTogether[1] then kept[#kept + 1] = key end
-    end
-    return kept
-  end
   for _, index in ipairs(sections) do
     if bestTogether and n * sectionTops[index] <= bestTogether[1] then break end
     if sectionUsable(index, n) then
       -- Rows are visited best free seat first and the visit stops at the first that cannot beat
       -- the best placement (n × its best free seat); so only rows that may are sorted: the first
-      -- row alone usually sets a bound that rules most of the others out.
+      -- row alone usually sets a bound that rules most of the others out. Two passes over the
+      -- section's rows without building a list of them all: the first finds the row with the
+      -- best free seat (only while nothing is placed yet), the second keeps the sort keys of the
+      -- other rows that may still beat the best placement.
       openSection(index)
       local info = sectionInfo[index]
-      local keys, firstKey = {}, nil
-      for r = info.firstRow, info.firstRow + info.rows - 1 do
-        local top = rowTops[r]
-        if top >= 0 and rowRuns[r] >= n then
-          local key = r - top * ROW_KEY
-          keys[#keys + 1] = key
-          if not firstKey or key < firstKey then firstKey = key end
+      local from, to = info.firstRow, info.firstRow + info.rows - 1
+      local firstRow
+      if not bestTogether then
+        local firstKey
+        for r = from, to do
+          local top = rowTops[r]
+          if top >= 0 and rowRuns[r] >= n then
+            local key = r - top * ROW_KEY
+            if not firstKey or key < firstKey then firstKey = key end
+          end
+        end
+        if firstKey then
+          firstRow = firstKey % ROW_KEY
+          visit(firstRow)
         end
       end
-      keys = beating(keys)
-      if not bestTogether and firstKey then
-        visit(firstKey % ROW_KEY)
-        local rest = {}
-        for _, key in ipairs(keys) do
-          if key ~= firstKey then rest[#rest + 1] = key end
+      local bound = bestTogether and bestTogether[1]
+      local keys = {}
+      for r = from, to do
+        local top = rowTops[r]
+        if top >= 0 and rowRuns[r] >= n and r ~= firstRow and (not bound or n * top > bound) then
+          keys[#keys + 1] = r - top * ROW_KEY
         end
-        keys = beating(rest)
       end
       table.sort(keys)
       local order = {}

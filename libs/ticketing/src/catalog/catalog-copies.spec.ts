@@ -1,0 +1,58 @@
+import { describe, expect, it, vi } from 'vitest';
+import { PerformanceRepository, PricedPerformance } from '@app/database';
+import { NotFoundError } from '../errors';
+import { CatalogCache } from './catalog-cache';
+import { CatalogCopies } from './catalog-copies';
+import { LocalCatalog } from './local-catalog';
+
+const ROW = {
+  id: 7,
+  eventId: 1,
+  startsAt: new Date('2030-01-15T00:30:00Z'),
+  salesOpenAt: new Date('2029-12-01T10:00:00Z'),
+  salesCloseAt: null,
+  cancelUntil: null,
+  status: 'ON_SALE',
+  totalSeats: 80_000,
+  currency: 'KRW',
+  eventTitle: 'Finals',
+  venue: 'Stadium',
+  timeZone: 'Asia/Seoul',
+  seatsVersion: 0,
+  noOrphanSeats: false,
+} as unknown as PricedPerformance;
+
+/** Copies over a Redis cache that always misses (it runs the loader) and a repository holding `row`. */
+function copiesOver(row: PricedPerformance | null = ROW) {
+  const findById = vi.fn(async () => row);
+  const cache = { getOrLoadAt: vi.fn((_version: string, _name: string, load: () => Promise<unknown>) => load()) };
+  const local = new LocalCatalog();
+  local.observe('5');
+  const copies = new CatalogCopies(
+    { findById } as unknown as PerformanceRepository,
+    cache as unknown as CatalogCache,
+    local,
+  );
+  return { copies, findById };
+}
+
+describe('CatalogCopies.performance', () => {
+  it('loads a performance once for callers that miss it at the same time, then serves the copy', async () => {
+    const { copies, findById } = copiesOver();
+    const first = await Promise.all(Array.from({ length: 64 }, () => copies.performance('5', 7)));
+    expect(findById).toHaveBeenCalledTimes(1);
+    expect(new Set(first).size).toBe(1);
+    expect(first[0]).toMatchObject({ id: 7, eventTitle: 'Finals', totalSeats: 80_000 });
+    await copies.performance('5', 7);
+    expect(findById).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps no failed load: a performance not found is not found for every waiter, and read again next time', async () => {
+    const { copies, findById } = copiesOver(null);
+    const waiters = Array.from({ length: 3 }, () => copies.performance('5', 8));
+    for (const waiter of waiters) await expect(waiter).rejects.toThrow(NotFoundError);
+    expect(findById).toHaveBeenCalledTimes(1);
+    await expect(copies.performance('5', 8)).rejects.toThrow(NotFoundError);
+    expect(findById).toHaveBeenCalledTimes(2);
+  });
+});
