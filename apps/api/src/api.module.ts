@@ -22,7 +22,7 @@ import { AdminPurchasesController } from './admin-purchases/admin-purchases.cont
 import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
-import { AdmissionGuard, AdmissionInterceptor } from './waiting-room/admission.interceptor';
+import { AdmissionEnd, AdmissionGuard } from './waiting-room/admission';
 import { PerformanceQueueController, QueueTicketController } from './waiting-room/waiting-room.controller';
 
 @Module({})
@@ -61,12 +61,7 @@ export class ApiModule {
         SalesController,
         AdminPurchasesController,
       ],
-      providers: [
-        HttpMetrics,
-        AdmissionGuard,
-        AdmissionInterceptor,
-        { provide: APP_FILTER, useClass: AllExceptionsFilter },
-      ],
+      providers: [HttpMetrics, AdmissionGuard, AdmissionEnd, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }
 }

@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { formatLocalDateTime } from '@app/ticketing';
-import type { BookingDetails } from '@app/ticketing';
+import type { SeatListing } from '@app/ticketing';
 
 /** A booked seat as a person reads it. */
 export class BookedSeatDto {
@@ -41,20 +40,14 @@ export class BookingDetailsDto {
   seats: BookedSeatDto[];
 }
 
-export function mapBookingDetails(details: BookingDetails): BookingDetailsDto {
+/** A booked seat as the answers show it. */
+export function mapBookedSeat(seat: SeatListing): BookedSeatDto {
   return {
-    eventTitle: details.eventTitle,
-    venue: details.venue,
-    timeZone: details.timeZone,
-    startsAt: details.startsAt.toISOString(),
-    startsAtLocal: formatLocalDateTime(details.startsAt, details.timeZone),
-    seats: details.seats.map((seat) => ({
-      seatId: seat.id,
-      section: seat.section,
-      row: seat.row,
-      number: seat.number,
-      grade: seat.grade,
-      price: seat.price,
-    })),
+    seatId: seat.id,
+    section: seat.section,
+    row: seat.row,
+    number: seat.number,
+    grade: seat.grade,
+    price: seat.price,
   };
 }

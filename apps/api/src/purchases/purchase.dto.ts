@@ -1,7 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
+import { formatLocalDateTime } from '@app/ticketing';
 import type { Described, Purchase } from '@app/ticketing';
-import { BookingDetailsDto, mapBookingDetails } from '../common/booking-details.dto';
+import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 
 /** The body of `POST /purchases` (rules: the class-validator decorators; a compiled subset runs first). */
@@ -47,9 +48,20 @@ export class PurchasePageDto {
   nextCursor: string | null;
 }
 
+/**
+ * The answer for a purchase. One object literal in the answer's field order, details first: a
+ * spread of the details followed by more fields cost ~9 µs a purchase in the profile of
+ * docs/performance.md (the object ends up in a slow shape), this ~2 µs.
+ */
 export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto {
-  return {
-    ...mapBookingDetails(purchase.details),
+  const { details } = purchase;
+  const answer: PurchaseResponseDto = {
+    eventTitle: details.eventTitle,
+    venue: details.venue,
+    timeZone: details.timeZone,
+    startsAt: details.startsAt.toISOString(),
+    startsAtLocal: formatLocalDateTime(details.startsAt, details.timeZone),
+    seats: details.seats.map(mapBookedSeat),
     id: purchase.id,
     reservationId: purchase.reservationId,
     performanceId: purchase.performanceId,
@@ -58,6 +70,7 @@ export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto 
     currency: purchase.currency,
     status: purchase.status,
     createdAt: purchase.createdAt.toISOString(),
-    ...(purchase.canceledAt ? { canceledAt: purchase.canceledAt.toISOString() } : {}),
   };
+  if (purchase.canceledAt) answer.canceledAt = purchase.canceledAt.toISOString();
+  return answer;
 }

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
-import { RequiresAdmission } from '../waiting-room/admission.interceptor';
+import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-room/admission';
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
 
 @ApiTags('purchases')
@@ -16,6 +16,7 @@ export class PurchasesController {
     private readonly reader: PurchaseReader,
     private readonly cancellation: PurchaseCancellation,
     private readonly describer: BookingDescriber,
+    private readonly admission: AdmissionEnd,
   ) {}
 
   /**
@@ -23,7 +24,8 @@ export class PurchasesController {
    * the hold has expired or was bought already. The same `Idempotency-Key` returns the first answer for 24 h;
    * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
    * 503 with `Retry-After` when `REDIS_WAIT_REPLICAS` replicas did not confirm the sale in time: it
-   * may stand; retry with the same key to get it (README, Redis Cluster).
+   * may stand; retry with the same key to get it (README, Redis Cluster). A purchase that used
+   * a waiting-room admission ends its session before the answer.
    */
   @Post()
   @RequiresAdmission('purchase')
@@ -35,11 +37,14 @@ export class PurchasesController {
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: PurchaseCreateDto,
+    @Req() request: AdmissionRequest,
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<PurchaseResponseDto> {
-    return mapPurchase(
+    const answer = mapPurchase(
       await this.describer.describe(this.purchases.purchase(user.id, body.reservationId, idempotencyKey)),
     );
+    await this.admission.afterPurchase(request);
+    return answer;
   }
 
   /** The caller's purchases, newest first, including those not yet written to PostgreSQL. */

@@ -13,9 +13,9 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { ARRANGEMENTS, InvalidInputError } from '@app/ticketing';
+import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
 import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
-import { BookingDetailsDto, mapBookingDetails } from '../common/booking-details.dto';
+import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 
 const MAX_ID = 2_147_483_647;
@@ -214,9 +214,16 @@ export class ReservationListResponseDto {
   nextCursor: null;
 }
 
+/** The answer for a hold: one object literal in the answer's field order (see mapPurchase). */
 export function mapReservation(hold: Described<Hold>): ReservationResponseDto {
-  return {
-    ...mapBookingDetails(hold.details),
+  const { details } = hold;
+  const answer: ReservationResponseDto = {
+    eventTitle: details.eventTitle,
+    venue: details.venue,
+    timeZone: details.timeZone,
+    startsAt: details.startsAt.toISOString(),
+    startsAtLocal: formatLocalDateTime(details.startsAt, details.timeZone),
+    seats: details.seats.map(mapBookedSeat),
     id: hold.id,
     performanceId: hold.performanceId,
     seatIds: hold.seatIds,
@@ -224,6 +231,7 @@ export function mapReservation(hold: Described<Hold>): ReservationResponseDto {
     amount: hold.amount,
     currency: hold.currency,
     expiresAt: hold.expiresAt.toISOString(),
-    ...(hold.arrangement ? { arrangement: hold.arrangement } : {}),
   };
+  if (hold.arrangement) answer.arrangement = hold.arrangement;
+  return answer;
 }

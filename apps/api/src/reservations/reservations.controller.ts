@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } f
 import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
-import { RequiresAdmission } from '../waiting-room/admission.interceptor';
+import { RequiresAdmission } from '../waiting-room/admission';
 import {
   mapReservation,
   ReservationCreateDto,

@@ -1,18 +1,14 @@
 import {
   applyDecorators,
-  CallHandler,
   CanActivate,
   ExecutionContext,
   Injectable,
   Logger,
-  NestInterceptor,
   SetMetadata,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiHeader } from '@nestjs/swagger';
-import { concatMap, Observable } from 'rxjs';
 import { AuthenticatedUser } from '@app/auth';
 import { AdmissionGate, fitsId, performanceOfId } from '@app/ticketing';
 
@@ -26,14 +22,14 @@ type AdmissionUse = 'hold' | 'purchase';
  * purchase that succeeds ends the buyer's session and frees the slot.
  *
  * The check is a guard (after the global authentication guards): without a queue it answers
- * synchronously, so Nest runs no interceptor machinery (rxjs `defer`/`mergeAll`, an async
- * resource per request) on a hold. Only a purchase has an interceptor, for its after-step.
+ * synchronously. The purchase's after-step is AdmissionEnd, called by the route itself: an
+ * interceptor would make Nest run its rxjs machinery (`defer`/`mergeAll`/`lastValueFrom`, an
+ * async resource) on every purchase, ~6 % of a purchase's CPU (docs/performance.md).
  */
 export const RequiresAdmission = (use: AdmissionUse) =>
   applyDecorators(
     SetMetadata(ADMISSION, use),
     UseGuards(AdmissionGuard),
-    ...(use === 'purchase' ? [UseInterceptors(AdmissionInterceptor)] : []),
     ApiHeader({
       name: 'Admission-Token',
       required: false,
@@ -42,11 +38,12 @@ export const RequiresAdmission = (use: AdmissionUse) =>
     }),
   );
 
-interface AdmissionRequest {
+/** The request as the admission steps see it (Fastify's, or any with these fields). */
+export interface AdmissionRequest {
   user?: AuthenticatedUser;
   body?: unknown;
   headers: Record<string, string | string[] | undefined>;
-  /** Set by AdmissionGuard: the admission a purchase used, for AdmissionInterceptor to end. */
+  /** Set by AdmissionGuard: the admission a purchase used, for AdmissionEnd to end. */
   [ADMITTED]?: { performanceId: number; ticketId: string };
 }
 
@@ -100,24 +97,21 @@ export class AdmissionGuard implements CanActivate {
 
 /** After a purchase that used an admission: ends its session, freeing the slot, before the answer. */
 @Injectable()
-export class AdmissionInterceptor implements NestInterceptor {
-  private readonly logger = new Logger(AdmissionInterceptor.name);
+export class AdmissionEnd {
+  private readonly logger = new Logger(AdmissionEnd.name);
 
   constructor(private readonly gate: AdmissionGate) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<AdmissionRequest>();
+  /**
+   * Ends the session of the admission AdmissionGuard noted on `request`, if any; call it once the
+   * purchase succeeded. Never throws: if ending fails, the session still ends at its TTL.
+   */
+  async afterPurchase(request: AdmissionRequest): Promise<void> {
     const admitted = request[ADMITTED];
     const user = request.user;
-    if (!admitted || !user) return next.handle();
-    return next.handle().pipe(
-      concatMap(async (answer) => {
-        // The slot is freed before the answer; if that fails, the session still ends at its TTL.
-        await this.gate.complete(user.id, admitted.performanceId, admitted.ticketId).catch((error: unknown) => {
-          this.logger.warn(`could not end the queue session of ticket ${admitted.ticketId}: ${String(error)}`);
-        });
-        return answer;
-      }),
-    );
+    if (!admitted || !user) return;
+    await this.gate.complete(user.id, admitted.performanceId, admitted.ticketId).catch((error: unknown) => {
+      this.logger.warn(`could not end the queue session of ticket ${admitted.ticketId}: ${String(error)}`);
+    });
   }
 }
