@@ -46,6 +46,16 @@ interface Answer {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whether process `pid` still exists (a signal 0 reaches it). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let env: TestEnv | undefined;
 let cluster: LocalRedisCluster | undefined;
 let smtp: TestSmtpServer | undefined;
@@ -240,21 +250,43 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
   const promotedAt = Date.now();
   const index = ports.indexOf(primaryPort);
   const nodeDir = join(dir, String(primaryPort));
-  revived = spawn(
-    'redis-server',
-    [
-      ...['--port', String(primaryPort), '--bind', '127.0.0.1', '--protected-mode', 'no'],
-      ...['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[index])],
-      ...['--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '2000'],
-      ...['--dir', nodeDir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--appendonly', 'no'],
-    ],
-    { stdio: 'ignore' },
-  );
-  await waitUntil(
-    async () => /^slave0:.*state=online/m.test(await replica.info('replication')),
-    'the killed node back as the replica of the promoted one',
-    60_000,
-  );
+  // The killed process must be gone (its port and the lock on its nodes.conf released) before
+  // the node starts again: a start that comes too early exits at once ("Address already in use",
+  // nodes.conf locked), and the node would never come back.
+  const killedPid = cluster.pids[index];
+  await waitUntil(async () => !isAlive(killedPid), 'the killed primary gone', 10_000, 10);
+  const revivedOutput: string[] = [];
+  const revive = () => {
+    const child = spawn(
+      'redis-server',
+      [
+        ...['--port', String(primaryPort), '--bind', '127.0.0.1', '--protected-mode', 'no'],
+        ...['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[index])],
+        ...['--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '2000'],
+        ...['--dir', nodeDir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--appendonly', 'no'],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on('data', (chunk: Buffer) => revivedOutput.push(...chunk.toString().split('\n').filter(Boolean)));
+    }
+    return child;
+  };
+  revived = revive();
+  try {
+    await waitUntil(
+      async () => {
+        // A start that failed (the port or nodes.conf still held a moment longer): once more.
+        if (revived!.exitCode !== null) revived = revive();
+        return /^slave0:.*state=online/m.test(await replica.info('replication'));
+      },
+      'the killed node back as the replica of the promoted one',
+      60_000,
+    );
+  } catch (error) {
+    console.log(`restarted node's output:\n${revivedOutput.join('\n')}`);
+    throw error;
+  }
   const replicaBackAt = Date.now();
   replica.disconnect();
   // Recovered: the first purchase sent after the promotion and confirmed (201) by a replica.
@@ -302,16 +334,38 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
         try {
           await node.connect();
           const stream = `${base.REDIS_KEY_PREFIX}${performanceKeys(performanceId).purchaseStream}`;
+          const role = ((await node.role()) as unknown[]).slice(0, 2);
           const view = {
             port,
-            role: ((await node.role()) as unknown[]).slice(0, 2),
+            role,
             pending: await node.xpending(stream, 'flusher').catch((e: Error) => e.message),
+            // The stream and its group where the slot lives: entries past last-delivered-id are
+            // unread by any flusher; missing purchases without an entry were never on this node.
+            stream:
+              role[0] === 'master'
+                ? await node.call('XINFO', 'STREAM', stream).catch((e: Error) => e.message)
+                : undefined,
+            groups:
+              role[0] === 'master'
+                ? await node.call('XINFO', 'GROUPS', stream).catch((e: Error) => e.message)
+                : undefined,
+            missingInStream:
+              role[0] === 'master'
+                ? await node.xrange(stream, '-', '+').then(
+                    (entries) =>
+                      missing.map((purchase) => ({
+                        id: purchase.id,
+                        entry: entries.find(([, fields]) => fields.includes(purchase.id))?.[0] ?? null,
+                      })),
+                    (e: Error) => e.message,
+                  )
+                : undefined,
             replication: (await node.info('replication'))
               .split('\r\n')
               .filter((l) => /^(slave0|master_repl_offset|role)/.test(l)),
             clients: String(await node.client('LIST'))
               .split('\n')
-              .filter((l) => l.includes('name=boxoffice-purchases')),
+              .filter((l) => l.includes('name=boxoffice')),
           };
           console.log(`node ${JSON.stringify(view)}`);
         } catch (nodeError) {
@@ -320,8 +374,22 @@ it('keeps selling through the loss of the primary of the sale’s slot, and keep
           node.disconnect();
         }
       }
+      // When each missing purchase was answered, and what the flusher logged last.
+      const answered = missing.map((purchase) => {
+        const tries = answers.filter((a) => isPurchase(a) && a.body.id === purchase.id);
+        return {
+          id: purchase.id,
+          answers: tries.map((a) => `${a.status} at ${a.sentAt - killedAt}..${a.at - killedAt} ms`),
+        };
+      });
+      const flusherLines = batch.lines
+        .filter((l) =>
+          ['PurchaseFlusher', 'PurchaseFlushLoop'].includes(String((l.log as { logger?: string })?.logger)),
+        )
+        .slice(-20);
       console.log(
-        `missing 201s: ${JSON.stringify(missing)}\nbatch warnings:\n${said.map((l) => JSON.stringify(l)).join('\n')}`,
+        `missing 201s: ${JSON.stringify(answered)}\nbatch warnings:\n${said.map((l) => JSON.stringify(l)).join('\n')}` +
+          `\nlast flusher lines:\n${flusherLines.map((l) => JSON.stringify(l)).join('\n')}`,
       );
       throw error;
     }

@@ -10,6 +10,7 @@ import {
   PaymentReconciler,
   performanceKeys,
   PurchaseFlusher,
+  RECONCILE_GATEWAY_TIMEOUT_MS,
   ReconcileOutcome,
 } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
@@ -312,6 +313,117 @@ describe('payment reconciliation (built api killed between charge and sale, real
     ]);
     await expectEveryChargeSoldOrRefunded();
   });
+
+  /** A charged attempt whose request died before the sale (no hold behind it), untouched for an hour. */
+  async function orphan(): Promise<string> {
+    const id = randomUUID();
+    await db.query(
+      `INSERT INTO payment_attempts
+         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, charge_id, status,
+          touched_at)
+       VALUES ($1, $2, $3, $4, 1050, 'KRW', $5, $6, 'CHARGED', clock_timestamp() - interval '1 hour')`,
+      [id, randomUUID(), buyer.id, performance.id, id, `ch_${id}`],
+    );
+    return id;
+  }
+
+  /** Whether another session can lock the attempt's row now (as the flusher's batch must). */
+  async function rowIsFree(purchaseId: string): Promise<boolean> {
+    await db.query('BEGIN');
+    try {
+      await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE NOWAIT', [purchaseId]);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === '55P03') return false;
+      throw error;
+    } finally {
+      await db.query('ROLLBACK');
+    }
+  }
+
+  /** Holds the reconciler's next Redis read (its pipeline) until `release` is called. */
+  function holdNextRedisRead(): { reached: () => boolean; release: () => void } {
+    const redis = api.app.get(Redis);
+    const pipeline = redis.pipeline.bind(redis);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached = false;
+    vi.spyOn(redis, 'pipeline').mockImplementationOnce((...args: Parameters<Redis['pipeline']>) => {
+      const held = pipeline(...args);
+      const exec = held.exec.bind(held);
+      held.exec = (async () => {
+        reached = true;
+        await gate;
+        return exec();
+      }) as typeof held.exec;
+      return held;
+    });
+    return { reached: () => reached, release };
+  }
+
+  it('holds no row lock while it reads Redis: a read that does not answer leaves the attempt free for the flusher', async () => {
+    const id = await orphan();
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const read = holdNextRedisRead();
+    const reconciled = api.app.get(PaymentReconciler).reconcileOnce();
+    await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
+    // Claimed (touched), but not locked: a batch completing it would not wait.
+    expect(await rowIsFree(id)).toBe(true);
+    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED' }]);
+    read.release();
+    expect(await reconciled).toBe('refunded');
+    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+    vi.restoreAllMocks();
+    await expectEveryChargeSoldOrRefunded();
+  });
+
+  it('leaves an attempt a same-key retry touched after the claim to that request, and refunds it once it is stale again', async () => {
+    const id = await orphan();
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const read = holdNextRedisRead();
+    const reconciler = api.app.get(PaymentReconciler);
+    const reconciled = reconciler.reconcileOnce();
+    await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
+    // What a retry's `begin` does to the attempt.
+    await db.query('UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1', [id]);
+    read.release();
+    expect(await reconciled).toBe('superseded');
+    expect(refund).not.toHaveBeenCalled();
+    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
+    // The request died as well: stale again, it is refunded once.
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      id,
+    ]);
+    expect(await reconciler.reconcileOnce()).toBe('refunded');
+    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+    vi.restoreAllMocks();
+    await expectEveryChargeSoldOrRefunded();
+  });
+
+  it('gives up a refund the gateway does not answer after RECONCILE_GATEWAY_TIMEOUT_MS, unlocking the attempt, and refunds it on a later pass', async () => {
+    const id = await orphan();
+    const gateway = api.app.get(PaymentGateway);
+    const refund = vi.spyOn(gateway, 'refund').mockImplementationOnce(() => new Promise<void>(() => undefined));
+    const reconciler = api.app.get(PaymentReconciler);
+    const startedAt = Date.now();
+    const reconciled = reconciler.reconcileOnce();
+    await waitUntil(async () => refund.mock.calls.length === 1, 'the refund asked', 10_000, 10);
+    // Under its row lock while the gateway refunds: a same-key retry's `begin` waits for it.
+    expect(await rowIsFree(id)).toBe(false);
+    await expect(reconciled).rejects.toThrow(
+      `payment gateway refund unanswered after ${RECONCILE_GATEWAY_TIMEOUT_MS} ms`,
+    );
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(RECONCILE_GATEWAY_TIMEOUT_MS - 50);
+    expect(await rowIsFree(id)).toBe(true);
+    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      id,
+    ]);
+    expect(await reconciler.reconcileOnce()).toBe('refunded');
+    expect(refund.mock.calls).toEqual([[`ch_${id}`], [`ch_${id}`]]);
+    vi.restoreAllMocks();
+    await expectEveryChargeSoldOrRefunded();
+  }, 60_000);
 
   it('closes the attempt of a canceled purchase at once, so its refunded charge is never refunded again', async () => {
     const held = await hold(api.app, buyer, performance.id, seats(1));

@@ -67,6 +67,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('bounds every Redis command at REDIS_COMMAND_TIMEOUT_MS, 5000 by default, in range only', () => {
+    expect(parseEnv({}).REDIS_COMMAND_TIMEOUT_MS).toBe(5000);
+    expect(parseEnv({ REDIS_COMMAND_TIMEOUT_MS: '1500' }).REDIS_COMMAND_TIMEOUT_MS).toBe(1500);
+    for (const value of ['99', '60001', 'soon']) {
+      const problems = problemsOf({ REDIS_COMMAND_TIMEOUT_MS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('REDIS_COMMAND_TIMEOUT_MS');
+    }
+  });
+
   it('converts numbers and keeps given values', () => {
     const env = parseEnv({ PORT: '8080', RESERVATION_TTL_SECONDS: '2', LOG_LEVEL: 'debug' });
     expect(env.PORT).toBe(8080);

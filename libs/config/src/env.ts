@@ -148,6 +148,19 @@ export class Env {
   @Max(10_000)
   REDIS_WAIT_TIMEOUT_MS = 500;
 
+  /**
+   * Longest wait (ms) for the reply to any Redis command, on every client of api and batch; a
+   * `WAIT` for REDIS_WAIT_REPLICAS may take REDIS_WAIT_TIMEOUT_MS more. Past it the command fails as
+   * Redis being unavailable (the api answers 503 with Retry-After): a command sent to a node that
+   * died (killed, cut off) never waits on a reply that will not come. Whether it ran is unknown,
+   * as for a connection reset.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  REDIS_COMMAND_TIMEOUT_MS = 5000;
+
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   @Matches(/^[A-Za-z0-9_.-]{0,40}:?$/, { message: 'must be letters, digits, _ . - and may end with :' })
   REDIS_KEY_PREFIX = 'bo:';

@@ -55,7 +55,11 @@ export { PurchaseReceiptsRepository } from './repositories/purchase-receipts.rep
 export type { PurchaseReceipt, ReceiptTicket } from './repositories/purchase-receipts.repository';
 export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
 export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
-export type { NewPaymentAttempt, OpenPaymentAttempt } from './repositories/payment-attempts.repository';
+export type {
+  ClaimedPaymentAttempt,
+  NewPaymentAttempt,
+  OpenPaymentAttempt,
+} from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
 export type { CheckInResult, TicketIdentity, TicketRecord } from './repositories/tickets.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';

@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigModule } from '@app/config';
+import { StoreUnavailableError } from '@app/core';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
 import { PURCHASE_REDIS, RedisModule } from './redis.module';
 
@@ -45,6 +46,25 @@ describe('RedisModule', () => {
     app = undefined;
     // QUIT answered; each connection ends once Redis has closed it.
     await waitUntil(() => redis.status === 'end' && sales.status === 'end', 'both clients ended');
+  });
+
+  it('bounds every command at REDIS_COMMAND_TIMEOUT_MS, a sales client’s at REDIS_WAIT_TIMEOUT_MS more: an unanswered command fails as Redis unavailable', async () => {
+    const started = await start({
+      REDIS_COMMAND_TIMEOUT_MS: '300',
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '400',
+    });
+    const redis = started.get<Redis>(Redis);
+    const sales = started.get<Redis>(PURCHASE_REDIS);
+    // The test Redis has no replicas: a WAIT for five answers only at its timeout.
+    const error: unknown = await redis.wait(5, 2000).then(
+      () => null,
+      (rejected: unknown) => rejected,
+    );
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).cause).toMatchObject({ message: 'Command timed out' });
+    // The sales client waits out a WAIT of REDIS_WAIT_TIMEOUT_MS.
+    expect(await sales.wait(5, 400)).toBe(0);
   });
 
   it('closes a sales client that never connected without connecting it', async () => {

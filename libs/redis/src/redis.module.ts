@@ -4,6 +4,17 @@ import { Env, redisClusterNodes } from '@app/config';
 import { coalesceWrites } from './coalesced-writes';
 import { raiseStoreUnavailable } from './unavailable';
 
+export interface CreateRedisOptions {
+  /** Connect at the first command instead of at once. */
+  lazyConnect?: boolean;
+  /**
+   * Longest wait (ms) for any command's reply, counted from when it is sent or queued; past it the
+   * command fails with ioredis' "Command timed out" (a `StoreUnavailableError`), the connection
+   * stays as it is. Unset: no bound (a command to a node that vanished may wait for ever).
+   */
+  commandTimeoutMs?: number;
+}
+
 /**
  * The process's Redis client, with the deployment's key prefix: a plain ioredis client on
  * REDIS_URL, or, when REDIS_CLUSTER_NODES is set, an ioredis `Cluster` typed as `Redis`. Both
@@ -16,7 +27,7 @@ import { raiseStoreUnavailable } from './unavailable';
 export function createRedis(
   env: Pick<Env, 'REDIS_URL' | 'REDIS_KEY_PREFIX'> & { REDIS_CLUSTER_NODES?: string },
   name = 'boxoffice',
-  { lazyConnect = false }: { lazyConnect?: boolean } = {},
+  { lazyConnect = false, commandTimeoutMs }: CreateRedisOptions = {},
 ): Redis {
   const logger = new Logger('Redis');
   const nodes = redisClusterNodes(env.REDIS_CLUSTER_NODES);
@@ -25,7 +36,8 @@ export function createRedis(
     nodes.length > 0
       ? (new Cluster(nodes, {
           keyPrefix: env.REDIS_KEY_PREFIX,
-          redisOptions: { connectionName: name, maxRetriesPerRequest: 2 },
+          // Per node: the timer of a command starts when it is sent to (or queued for) its node.
+          redisOptions: { connectionName: name, maxRetriesPerRequest: 2, commandTimeout: commandTimeoutMs },
           enableOfflineQueue: true,
           lazyConnect,
           clusterRetryStrategy: retry,
@@ -38,6 +50,7 @@ export function createRedis(
           keyPrefix: env.REDIS_KEY_PREFIX,
           connectionName: name,
           maxRetriesPerRequest: 2,
+          commandTimeout: commandTimeoutMs,
           enableOfflineQueue: true,
           lazyConnect,
           retryStrategy: retry,
@@ -72,12 +85,22 @@ export const PURCHASE_REDIS = Symbol('PURCHASE_REDIS');
 @Global()
 @Module({
   providers: [
-    { provide: Redis, inject: [Env], useFactory: (env: Env) => createRedis(env) },
+    {
+      provide: Redis,
+      inject: [Env],
+      useFactory: (env: Env) => createRedis(env, 'boxoffice', { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS }),
+    },
     {
       provide: PURCHASE_REDIS,
       inject: [Env, Redis],
       useFactory: (env: Env, redis: Redis) =>
-        env.REDIS_WAIT_REPLICAS > 0 ? createRedis(env, 'boxoffice-purchases', { lazyConnect: true }) : redis,
+        env.REDIS_WAIT_REPLICAS > 0
+          ? createRedis(env, 'boxoffice-purchases', {
+              lazyConnect: true,
+              // A sale's script may queue behind a WAIT of this connection (REDIS_WAIT_TIMEOUT_MS at most).
+              commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS + env.REDIS_WAIT_TIMEOUT_MS,
+            })
+          : redis,
     },
   ],
   exports: [Redis, PURCHASE_REDIS],

@@ -25,6 +25,12 @@ export interface OpenPaymentAttempt extends NewPaymentAttempt {
   status: PaymentAttemptStatus.Pending | PaymentAttemptStatus.Charged;
 }
 
+/** An open attempt a reconciler claimed (`claimStale`). */
+export interface ClaimedPaymentAttempt extends OpenPaymentAttempt {
+  /** Its `touched_at` as the claim set it (PostgreSQL's text form, to the microsecond). */
+  claimedAt: string;
+}
+
 type FinalStatus = PaymentAttemptStatus.Completed | PaymentAttemptStatus.Refunded | PaymentAttemptStatus.Declined;
 
 /** A purchase id as PostgreSQL answers a uuid (lower case): the key that matches rows to callers. */
@@ -101,23 +107,14 @@ export class PaymentAttemptsRepository {
   }
 
   /**
-   * Marks an open attempt as touched now, inside `manager`'s transaction: the reconciliation looks
-   * at it again only once it is stale again (PAYMENT_RECONCILE_AFTER_SECONDS later).
+   * Claims the open attempt untouched longest, if it has been untouched for `olderThanMs`
+   * milliseconds: marks it touched now, in one statement of its own (committed; rows another
+   * process holds are skipped), so no other reconciler takes it for the next `olderThanMs`.
+   * Returns it with its new `touched_at` (`claimedAt`), or null when none is due. Holds no lock
+   * afterwards: see `lockClaimed`.
    */
-  async touch(purchaseId: string, manager: EntityManager): Promise<void> {
-    await manager.query(
-      `UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1 AND ${OPEN}`,
-      [purchaseId],
-    );
-  }
-
-  /**
-   * Locks up to `limit` open attempts untouched for `olderThanMs` milliseconds, oldest first, for
-   * the rest of the transaction. Rows another process holds are skipped, so reconcilers running
-   * at once never take the same attempt.
-   */
-  async lockStale(manager: EntityManager, olderThanMs: number, limit: number): Promise<OpenPaymentAttempt[]> {
-    const rows: {
+  async claimStale(olderThanMs: number): Promise<ClaimedPaymentAttempt | null> {
+    const { rows } = await this.pool().query<{
       purchase_id: string;
       reservation_id: string;
       user_id: string;
@@ -127,14 +124,21 @@ export class PaymentAttemptsRepository {
       idempotency_key: string;
       charge_id: string | null;
       status: PaymentAttemptStatus.Pending | PaymentAttemptStatus.Charged;
-    }[] = await manager.query(
-      `SELECT purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, charge_id, status
-       FROM payment_attempts
-       WHERE ${OPEN} AND touched_at < clock_timestamp() - $1 * interval '1 millisecond'
-       ORDER BY touched_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [olderThanMs, limit],
+      claimed_at: string;
+    }>(
+      `UPDATE payment_attempts SET touched_at = clock_timestamp()
+       WHERE purchase_id = (
+         SELECT purchase_id FROM payment_attempts
+         WHERE ${OPEN} AND touched_at < clock_timestamp() - $1 * interval '1 millisecond'
+         ORDER BY touched_at LIMIT 1 FOR UPDATE SKIP LOCKED
+       )
+       RETURNING purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, charge_id,
+         status, touched_at::text AS claimed_at`,
+      [olderThanMs],
     );
-    return rows.map((row) => ({
+    const [row] = rows;
+    if (!row) return null;
+    return {
       purchaseId: row.purchase_id,
       reservationId: row.reservation_id,
       userId: row.user_id,
@@ -144,7 +148,22 @@ export class PaymentAttemptsRepository {
       idempotencyKey: row.idempotency_key,
       chargeId: row.charge_id,
       status: row.status,
-    }));
+      claimedAt: row.claimed_at,
+    };
+  }
+
+  /**
+   * Locks a claimed attempt for the rest of `manager`'s transaction if it is still as `claimStale`
+   * left it: open and untouched since (a request's `begin` or `markCharged` touches it). Never waits:
+   * false when another session holds the row (a request working on it) or it changed.
+   */
+  async lockClaimed(manager: EntityManager, attempt: ClaimedPaymentAttempt): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `SELECT purchase_id FROM payment_attempts
+       WHERE purchase_id = $1 AND ${OPEN} AND touched_at = $2::timestamptz FOR UPDATE SKIP LOCKED`,
+      [attempt.purchaseId, attempt.claimedAt],
+    );
+    return rows.length > 0;
   }
 
   /** One `begin` for many attempts: one upsert, and a read only for attempts it left alone. */

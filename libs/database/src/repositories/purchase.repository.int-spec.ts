@@ -9,8 +9,8 @@ import { NewPurchase, PurchaseFlushBatch, PurchaseRepository } from './purchase.
 import { PurchaseStatus } from '../entities/purchase.entity';
 
 /**
- * A batch write waits for a row lock held elsewhere (the payment reconciler holds its attempts
- * FOR UPDATE across gateway calls) only PURCHASE_BATCH_LOCK_TIMEOUT_MS: then it fails, writing
+ * A batch write waits for a row lock held elsewhere (the payment reconciler holds an attempt
+ * FOR UPDATE across its refund's gateway calls) only PURCHASE_BATCH_LOCK_TIMEOUT_MS: then it fails, writing
  * nothing, and the same batch goes through once the lock is gone.
  */
 describe('PurchaseRepository.writeBatch and row locks held elsewhere (real PostgreSQL)', () => {

@@ -14,9 +14,17 @@ import { PaymentGateway } from './payment-gateway';
 
 /**
  * What the reconciliation did with one attempt; `deferred`: nothing yet, its hold can still be
- * bought (a retry with the same Idempotency-Key would sell it on this very charge).
+ * bought (a retry with the same Idempotency-Key would sell it on this very charge); `superseded`:
+ * nothing, a request took the attempt up (a same-key retry touched it) or settled it meanwhile.
  */
-export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred';
+export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred' | 'superseded';
+
+/**
+ * Longest wait (ms) for one gateway call (charge or refund) of the reconciliation, made while it
+ * holds the attempt's row; past it the attempt is left open (touched by its claim) and tried again
+ * PAYMENT_RECONCILE_AFTER_SECONDS later.
+ */
+export const RECONCILE_GATEWAY_TIMEOUT_MS = 10_000;
 
 /**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
@@ -25,15 +33,33 @@ export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred
  * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED once its hold
  * can no longer be bought (gone, no longer HELD, or expired by Redis TIME), and left open until then:
  * after a failover lost a sale (answered 503), the buyer's retry with the same key sells the hold
- * again on the same charge, so refunding it first would refuse a purchase that can still happen. Each
- * attempt is settled in its own transaction holding its row (`FOR UPDATE SKIP LOCKED`), so
- * reconcilers running at once never refund twice, and a retry of the request waits for it.
+ * again on the same charge, so refunding it first would refuse a purchase that can still happen.
+ *
+ * No row lock is held across a call whose end is not bounded: an attempt is first claimed (marked
+ * touched in a statement of its own, `FOR UPDATE SKIP LOCKED`, so reconcilers running at once
+ * never take the same one), then Redis and PostgreSQL are read with no lock held (a Redis node
+ * that died must not leave the row locked, and with it the flusher's batch that completes it),
+ * and only then, in one transaction, the row is locked again, without waiting, if it is still
+ * untouched since the claim, and settled: the gateway calls of a refund run there, each bounded
+ * by RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request (its `begin` waits for the
+ * row) never races a refund. A retry that touched the attempt after the claim has it: it is left
+ * to that request (which refunds a refused sale itself). Whether a purchase happened or a hold
+ * can be bought, once read as over, does not change back, so reading it before the lock is safe.
+ * A refund whose answer did not come in time (or whose commit failed) is asked again on a later
+ * pass: the gateway must take a repeated refund of one charge as that one refund, as it takes a
+ * repeated charge of one key.
  */
 @Injectable()
 export class PaymentReconciler {
   private readonly logger = new Logger(PaymentReconciler.name);
   /** Attempts settled by this process since it started, by outcome (also a log field). */
-  readonly settled: Record<ReconcileOutcome, number> = { completed: 0, refunded: 0, declined: 0, deferred: 0 };
+  readonly settled: Record<ReconcileOutcome, number> = {
+    completed: 0,
+    refunded: 0,
+    declined: 0,
+    deferred: 0,
+    superseded: 0,
+  };
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
@@ -45,62 +71,76 @@ export class PaymentReconciler {
   ) {}
 
   /** Settles the oldest stale attempt, if any; returns its outcome, or null when none was due. */
-  reconcileOnce(): Promise<ReconcileOutcome | null> {
-    return this.transactions.run(async (manager) => {
-      const [attempt] = await this.attempts.lockStale(manager, this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000, 1);
-      if (!attempt) return null;
-      const outcome = await this.settle(attempt);
-      if (outcome.outcome === 'deferred') {
-        await this.attempts.touch(attempt.purchaseId, manager);
-        this.settled.deferred += 1;
-        this.logger.log({
-          message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left open: its hold can still be bought`,
-          boxoffice: {
-            payment_reconcile: { purchase_id: attempt.purchaseId, outcome: 'deferred', settled: this.settled },
-          },
-        });
-        return 'deferred';
-      }
+  async reconcileOnce(): Promise<ReconcileOutcome | null> {
+    const attempt = await this.attempts.claimStale(this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000);
+    if (!attempt) return null;
+    const state = await this.purchaseState(attempt);
+    if (state === 'buyable') {
+      // The claim touched it: looked at again PAYMENT_RECONCILE_AFTER_SECONDS from now.
+      this.settled.deferred += 1;
+      this.logger.log({
+        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left open: its hold can still be bought`,
+        boxoffice: {
+          payment_reconcile: { purchase_id: attempt.purchaseId, outcome: 'deferred', settled: this.settled },
+        },
+      });
+      return 'deferred';
+    }
+    const outcome = await this.transactions.run(async (manager) => {
+      if (!(await this.attempts.lockClaimed(manager, attempt))) return null;
+      const settled =
+        state === 'happened' ? { outcome: 'completed' as const, chargeId: null } : await this.refund(attempt);
       const status = {
         completed: PaymentAttemptStatus.Completed,
         refunded: PaymentAttemptStatus.Refunded,
         declined: PaymentAttemptStatus.Declined,
       } as const;
-      await this.attempts.resolve(attempt.purchaseId, status[outcome.outcome], outcome.chargeId, manager);
-      this.settled[outcome.outcome] += 1;
+      await this.attempts.resolve(attempt.purchaseId, status[settled.outcome], settled.chargeId, manager);
+      return settled;
+    });
+    if (outcome === null) {
+      this.settled.superseded += 1;
       this.logger.log({
-        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} reconciled: ${outcome.outcome}`,
+        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left to the request that took it up`,
         boxoffice: {
-          payment_reconcile: {
-            purchase_id: attempt.purchaseId,
-            outcome: outcome.outcome,
-            amount: attempt.amount,
-            currency: attempt.currency,
-            charge_id: outcome.chargeId,
-            settled: this.settled,
-          },
+          payment_reconcile: { purchase_id: attempt.purchaseId, outcome: 'superseded', settled: this.settled },
         },
       });
-      return outcome.outcome;
+      return 'superseded';
+    }
+    this.settled[outcome.outcome] += 1;
+    this.logger.log({
+      message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} reconciled: ${outcome.outcome}`,
+      boxoffice: {
+        payment_reconcile: {
+          purchase_id: attempt.purchaseId,
+          outcome: outcome.outcome,
+          amount: attempt.amount,
+          currency: attempt.currency,
+          charge_id: outcome.chargeId,
+          settled: this.settled,
+        },
+      },
     });
+    return outcome.outcome;
   }
 
-  private async settle(attempt: OpenPaymentAttempt): Promise<{ outcome: ReconcileOutcome; chargeId: string | null }> {
-    const state = await this.purchaseState(attempt);
-    if (state === 'happened') return { outcome: 'completed', chargeId: null };
-    if (state === 'buyable') return { outcome: 'deferred', chargeId: null };
+  /** Refunds the charge of an attempt whose purchase did not happen; under its row lock. */
+  private async refund(
+    attempt: OpenPaymentAttempt,
+  ): Promise<{ outcome: 'refunded' | 'declined'; chargeId: string | null }> {
     let chargeId = attempt.chargeId;
     if (chargeId === null) {
       // The request died around its charge: asking again with the attempt's key answers the charge
       // it made, if any, and charges nothing more (one made now is refunded at once below).
       try {
-        ({ chargeId } = await this.gateway.charge(attempt));
+        ({ chargeId } = await bounded(this.gateway.charge(attempt), 'charge'));
       } catch (error) {
         if (error instanceof PaymentDeclinedError) return { outcome: 'declined', chargeId: null };
         throw error;
       }
     }
-    await this.gateway.refund(chargeId);
+    await bounded(this.gateway.refund(chargeId), 'refund');
     return { outcome: 'refunded', chargeId };
   }
 
@@ -126,5 +166,21 @@ export class PaymentReconciler {
     const [seconds, micros] = (time as string[]).map(Number);
     const now = seconds * 1000 + Math.floor(micros / 1000);
     return status === 'HELD' && Number(expiresAt) > now ? 'buyable' : 'over';
+  }
+}
+
+/** `call`, or a rejection once RECONCILE_GATEWAY_TIMEOUT_MS have passed without its answer. */
+async function bounded<T>(call: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`payment gateway ${what} unanswered after ${RECONCILE_GATEWAY_TIMEOUT_MS} ms`)),
+      RECONCILE_GATEWAY_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([call, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
