@@ -59,19 +59,13 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  /** Writes every due purchase to PostgreSQL, as `batch` does. */
+  /**
+   * Writes every purchase to PostgreSQL, as `batch` does; PURCHASE_FLUSH_AGE_SECONDS is 0 here, so
+   * however recent, and no test waits for the clock.
+   */
   async function flushAll(): Promise<void> {
     const flusher = api.app.get(PurchaseFlusher);
     while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
-  }
-
-  /**
-   * Writes every purchase to PostgreSQL however recent, as `batch` would once
-   * PURCHASE_FLUSH_AGE_SECONDS (1 here) went by: a flusher of the same process whose cut-off is
-   * now, so no test waits for the clock.
-   */
-  async function flushAllNow(): Promise<void> {
-    await flushOlderThan(0);
   }
 
   /** Writes every purchase older than `ageSeconds` (s) to PostgreSQL, with its own cut-off. */
@@ -88,7 +82,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
-      PURCHASE_FLUSH_AGE_SECONDS: '1',
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
       IDEMPOTENCY_CLAIM_LEASE_MS: String(LEASE_MS),
     });
     call = caller(api.app);
@@ -140,7 +134,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     // A flusher leaves purchases younger than its cut-off alone (an hour: however slow the machine).
     await flushOlderThan(3600);
     expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases).toHaveLength(0);
-    await flushAllNow();
+    await flushAll();
 
     const db = await persisted(api.env.DATABASE_URL, [purchase.id]);
     expect(db.purchases).toEqual([
@@ -378,7 +372,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const flushedFirst = await hold(api.app, buyer, performance.id, seats(1));
     const unflushed = await hold(api.app, buyer, performance.id, seats(1));
     const a = (await call('POST', '/purchases', { body: { reservationId: flushedFirst.id }, session: buyer })).json();
-    await flushAllNow();
+    await flushAll();
     const b = (await call('POST', '/purchases', { body: { reservationId: unflushed.id }, session: buyer })).json();
 
     for (const purchase of [a, b]) {
@@ -397,7 +391,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const bought = await call('POST', '/purchases', { body: { reservationId: resold.id }, session: other });
     expect(bought.statusCode).toBe(201);
 
-    await flushAllNow();
+    await flushAll();
     const db = await persisted(api.env.DATABASE_URL, [a.id, b.id, bought.json().id]);
     expect(db.purchases.map((p) => [p.id, p.status])).toEqual(
       [
@@ -557,14 +551,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   }
 
   it('writes batches of several performances at once, never more than inFlight together', async () => {
-    // Cut-off now: both performances' entries are due in the first pass, however slowly the
-    // purchases above were made (with the 1 s age, one performance could be flushed alone).
-    const flusher = new PurchaseFlusher(
-      api.app.get(Redis),
-      { ...api.app.get(Env), PURCHASE_FLUSH_AGE_SECONDS: 0 } as Env,
-      api.app.get(PurchaseRepository),
-      api.app.get(PURCHASE_REDIS),
-    );
+    // Cut-off now (PURCHASE_FLUSH_AGE_SECONDS 0): both performances' entries are due in the first
+    // pass, however slowly the purchases below are made.
+    const flusher = api.app.get(PurchaseFlusher);
     const performances = [await createPerformance(api.app, admin, 2), await createPerformance(api.app, admin, 2)];
     const bought: string[] = [];
     for (const { id, seatIds } of performances) {
@@ -675,7 +664,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
       ids.push(res.json().id);
       if (i === 2) {
-        await flushAllNow();
+        await flushAll();
       }
     }
     const seen: string[] = [];
@@ -727,7 +716,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   });
 
   it('rebuilds lost seat state from PostgreSQL with the seats of active tickets sold', async () => {
-    await flushAllNow();
+    await flushAll();
     const before = (await call('GET', `/performances/${performance.id}`)).json();
     await api.app.get(SeatStateStore).removePerformance(performance.id);
     const after = (await call('GET', `/performances/${performance.id}`)).json();
