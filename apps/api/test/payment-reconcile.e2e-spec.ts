@@ -96,6 +96,9 @@ describe('payment reconciliation (built api killed between charge and sale, real
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
       PURCHASE_FLUSH_AGE_SECONDS: '0',
+      // The killed api's claim lapses after 1 s instead of 5 before a retry takes over (every api
+      // process started here gets it too: they run on this env).
+      IDEMPOTENCY_CLAIM_LEASE_MS: '1000',
     });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();

@@ -16,12 +16,11 @@ import {
   waitUntil,
 } from '@app/testing';
 import {
+  claimRenewalMs,
   DecliningPaymentGateway,
   digestOfKey,
   EventService,
   HoldService,
-  IDEMPOTENCY_CLAIM_LEASE_MS,
-  IDEMPOTENCY_CLAIM_RENEW_MS,
   IDEMPOTENCY_RETRY_AFTER_SECONDS,
   idempotencyKey,
   newClaim,
@@ -43,6 +42,13 @@ import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold, persisted } from './purchase-helpers';
 
+/**
+ * Lease of an Idempotency-Key claim here (IDEMPOTENCY_CLAIM_LEASE_MS, ms): a fifth of the default,
+ * so the tests that outlive a lease wait about 1 s each instead of 5; the renewals (every 200 ms)
+ * still leave a live request four round trips' slack.
+ */
+const LEASE_MS = 1000;
+
 describe('purchases (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
   let admin: TestSession;
@@ -53,19 +59,13 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  /** Writes every due purchase to PostgreSQL, as `batch` does. */
+  /**
+   * Writes every purchase to PostgreSQL, as `batch` does; PURCHASE_FLUSH_AGE_SECONDS is 0 here, so
+   * however recent, and no test waits for the clock.
+   */
   async function flushAll(): Promise<void> {
     const flusher = api.app.get(PurchaseFlusher);
     while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
-  }
-
-  /**
-   * Writes every purchase to PostgreSQL however recent, as `batch` would once
-   * PURCHASE_FLUSH_AGE_SECONDS (1 here) went by: a flusher of the same process whose cut-off is
-   * now, so no test waits for the clock.
-   */
-  async function flushAllNow(): Promise<void> {
-    await flushOlderThan(0);
   }
 
   /** Writes every purchase older than `ageSeconds` (s) to PostgreSQL, with its own cut-off. */
@@ -82,7 +82,8 @@ describe('purchases (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
-      PURCHASE_FLUSH_AGE_SECONDS: '1',
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      IDEMPOTENCY_CLAIM_LEASE_MS: String(LEASE_MS),
     });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
@@ -133,7 +134,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     // A flusher leaves purchases younger than its cut-off alone (an hour: however slow the machine).
     await flushOlderThan(3600);
     expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases).toHaveLength(0);
-    await flushAllNow();
+    await flushAll();
 
     const db = await persisted(api.env.DATABASE_URL, [purchase.id]);
     expect(db.purchases).toEqual([
@@ -237,7 +238,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       const startedAt = Date.now();
       // Longer than one lease: only renewals keep the claim.
       await waitUntil(
-        () => Date.now() > startedAt + IDEMPOTENCY_CLAIM_LEASE_MS + IDEMPOTENCY_CLAIM_RENEW_MS,
+        () => Date.now() > startedAt + LEASE_MS + claimRenewalMs(LEASE_MS),
         'a lease has passed',
         30_000,
         100,
@@ -267,9 +268,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       // What a request killed right after claiming the key leaves behind: its claim, with a lease.
       // Taken before the claim is written: the lease cannot lapse earlier than LEASE_MS after it.
       const claimedAt = Date.now();
-      await api.app
-        .get(Redis)
-        .set(idempotencyKey(buyer.id, digestOfKey(key)), newClaim(), 'PX', IDEMPOTENCY_CLAIM_LEASE_MS);
+      await api.app.get(Redis).set(idempotencyKey(buyer.id, digestOfKey(key)), newClaim(), 'PX', LEASE_MS);
 
       const blocked = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
       expect(blocked.statusCode).toBe(409);
@@ -290,7 +289,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       expect(bought!.statusCode).toBe(201);
       // Not before the lease lapsed (the claim's owner might still be alive); that it comes at
       // all is the wait above (a lapsed lease is taken over by the next retry).
-      expect(tookOverAfter).toBeGreaterThanOrEqual(IDEMPOTENCY_CLAIM_LEASE_MS);
+      expect(tookOverAfter).toBeGreaterThanOrEqual(LEASE_MS);
       expect(charge).toHaveBeenCalledTimes(1);
       const again = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer, headers });
       expect(again.json()).toEqual(bought!.json());
@@ -373,7 +372,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const flushedFirst = await hold(api.app, buyer, performance.id, seats(1));
     const unflushed = await hold(api.app, buyer, performance.id, seats(1));
     const a = (await call('POST', '/purchases', { body: { reservationId: flushedFirst.id }, session: buyer })).json();
-    await flushAllNow();
+    await flushAll();
     const b = (await call('POST', '/purchases', { body: { reservationId: unflushed.id }, session: buyer })).json();
 
     for (const purchase of [a, b]) {
@@ -392,7 +391,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const bought = await call('POST', '/purchases', { body: { reservationId: resold.id }, session: other });
     expect(bought.statusCode).toBe(201);
 
-    await flushAllNow();
+    await flushAll();
     const db = await persisted(api.env.DATABASE_URL, [a.id, b.id, bought.json().id]);
     expect(db.purchases.map((p) => [p.id, p.status])).toEqual(
       [
@@ -552,14 +551,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   }
 
   it('writes batches of several performances at once, never more than inFlight together', async () => {
-    // Cut-off now: both performances' entries are due in the first pass, however slowly the
-    // purchases above were made (with the 1 s age, one performance could be flushed alone).
-    const flusher = new PurchaseFlusher(
-      api.app.get(Redis),
-      { ...api.app.get(Env), PURCHASE_FLUSH_AGE_SECONDS: 0 } as Env,
-      api.app.get(PurchaseRepository),
-      api.app.get(PURCHASE_REDIS),
-    );
+    // Cut-off now (PURCHASE_FLUSH_AGE_SECONDS 0): both performances' entries are due in the first
+    // pass, however slowly the purchases below are made.
+    const flusher = api.app.get(PurchaseFlusher);
     const performances = [await createPerformance(api.app, admin, 2), await createPerformance(api.app, admin, 2)];
     const bought: string[] = [];
     for (const { id, seatIds } of performances) {
@@ -670,7 +664,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
       ids.push(res.json().id);
       if (i === 2) {
-        await flushAllNow();
+        await flushAll();
       }
     }
     const seen: string[] = [];
@@ -722,7 +716,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   });
 
   it('rebuilds lost seat state from PostgreSQL with the seats of active tickets sold', async () => {
-    await flushAllNow();
+    await flushAll();
     const before = (await call('GET', `/performances/${performance.id}`)).json();
     await api.app.get(SeatStateStore).removePerformance(performance.id);
     const after = (await call('GET', `/performances/${performance.id}`)).json();

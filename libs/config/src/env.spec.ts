@@ -27,6 +27,16 @@ describe('parseEnv', () => {
     expect(env.JWT_ACCESS_SECRET).toBeTruthy();
   });
 
+  it('leases an Idempotency-Key claim for IDEMPOTENCY_CLAIM_LEASE_MS, 5000 by default, in range only', () => {
+    expect(parseEnv({}).IDEMPOTENCY_CLAIM_LEASE_MS).toBe(5000);
+    expect(parseEnv({ IDEMPOTENCY_CLAIM_LEASE_MS: '1000' }).IDEMPOTENCY_CLAIM_LEASE_MS).toBe(1000);
+    for (const value of ['499', '60001', '1.5', 'soon']) {
+      const problems = problemsOf({ IDEMPOTENCY_CLAIM_LEASE_MS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('IDEMPOTENCY_CLAIM_LEASE_MS');
+    }
+  });
+
   it('honours the test-only fault FAULT_CRASH_AFTER_CHARGE under NODE_ENV=test only', () => {
     expect(parseEnv({ NODE_ENV: 'test', FAULT_CRASH_AFTER_CHARGE: 'true' }).FAULT_CRASH_AFTER_CHARGE).toBe(true);
     for (const NODE_ENV of ['development', 'production']) {

@@ -284,6 +284,17 @@ export class Env {
   PURCHASE_CLAIM_IDLE_SECONDS = 10;
 
   /**
+   * Lease of an Idempotency-Key claim, in milliseconds: the claim of a request that died (process
+   * killed, Redis restarted under it) lapses this long after its request last renewed it, and the
+   * next retry takes over; a live request renews it every fifth of a lease.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(500)
+  @Max(60_000)
+  IDEMPOTENCY_CLAIM_LEASE_MS = 5000;
+
+  /**
    * Seconds a payment attempt stays untouched before `batch` reconciles it (P9): refunded when its
    * purchase did not happen, completed when it did. Keep it well above the longest purchase
    * request (a few seconds), so no charge is refunded while its request is still working.

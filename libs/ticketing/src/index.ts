@@ -85,13 +85,7 @@ export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
 export type { CanceledPurchase } from './purchases/purchase-cancellation';
-export {
-  digestOfKey,
-  IDEMPOTENCY_CLAIM_LEASE_MS,
-  IDEMPOTENCY_CLAIM_RENEW_MS,
-  IDEMPOTENCY_RETRY_AFTER_SECONDS,
-  newClaim,
-} from './purchases/idempotency';
+export { claimRenewalMs, digestOfKey, IDEMPOTENCY_RETRY_AFTER_SECONDS, newClaim } from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
 export { FLUSH_GROUP, PurchaseFlusher } from './purchases/purchase-flusher';
 export type { FlushOptions } from './purchases/purchase-flusher';

@@ -68,9 +68,15 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
   };
 
   /**
+   * Lock bound (ms) of the writes made while a lock is held: they wait it out, so a short one keeps
+   * the file fast. Production's PURCHASE_BATCH_LOCK_TIMEOUT_MS is the default of the same argument.
+   */
+  const LOCK_TIMEOUT_MS = 200;
+
+  /**
    * Holds `lockSql` (a SELECT … FOR UPDATE of one row) in a transaction of its own while
-   * `batch` is written: that write must fail while the lock is still held, writing nothing;
-   * after the rollback the same batch goes through.
+   * `batch` is written: that write must fail while the lock is still held, having waited the
+   * bound, and writing nothing; after the rollback the same batch goes through.
    */
   const failsWhileLocked = async (batch: PurchaseFlushBatch, lockSql: string, lockedId: string) => {
     const repository = new PurchaseRepository(db);
@@ -79,10 +85,13 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
     try {
       await holder.startTransaction();
       await holder.query(lockSql, [lockedId]);
-      const error = await repository.writeBatch(batch).catch((e) => e);
-      // Failed while the lock was still held (without the bound it waits for the test's timeout).
+      const startedAt = performance.now();
+      const error = await repository.writeBatch(batch, LOCK_TIMEOUT_MS).catch((e) => e);
+      // Failed while the lock was still held (without the bound it waits for the test's timeout),
+      // after waiting for it the bound (not at once, as NOWAIT would).
       expect(holder.isTransactionActive).toBe(true);
       expect(error).toMatchObject({ driverError: { code: '55P03' } });
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(LOCK_TIMEOUT_MS);
       const ids = batch.purchases.map((p) => p.id);
       expect(await db.query(`SELECT count(*)::int AS n FROM purchases WHERE id = ANY($1)`, [ids])).toEqual([{ n: 0 }]);
     } finally {

@@ -169,24 +169,30 @@ export class PurchaseRepository {
    * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without
    * cancellations that is one statement, on its own (one round trip); with them, one transaction
    * whose cancellations go first, so a seat canceled and sold again in the same batch gets its new
-   * active ticket. Returns the ids of the purchases that were new. Waits at most
-   * PURCHASE_BATCH_LOCK_TIMEOUT_MS for each row lock (see there); throws the database's error
+   * active ticket. Returns the ids of the purchases that were new. Waits at most `lockTimeoutMs`
+   * (ms; PURCHASE_BATCH_LOCK_TIMEOUT_MS, see there) for each row lock; throws the database's error
    * (code 55P03, "canceling statement due to lock timeout") when a wait runs out, writing nothing.
    */
-  async writeBatch(batch: PurchaseFlushBatch): Promise<string[]> {
-    if (batch.cancellations.length === 0) return this.insertPurchases(this.dataSource.manager, batch.purchases);
+  async writeBatch(batch: PurchaseFlushBatch, lockTimeoutMs = PURCHASE_BATCH_LOCK_TIMEOUT_MS): Promise<string[]> {
+    if (batch.cancellations.length === 0) {
+      return this.insertPurchases(this.dataSource.manager, batch.purchases, lockTimeoutMs);
+    }
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SET LOCAL lock_timeout = ${PURCHASE_BATCH_LOCK_TIMEOUT_MS}`);
+      await manager.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
       await cancel(manager, batch.cancellations);
-      return this.insertPurchases(manager, batch.purchases);
+      return this.insertPurchases(manager, batch.purchases, lockTimeoutMs);
     });
   }
 
-  private async insertPurchases(manager: EntityManager, purchases: NewPurchase[]): Promise<string[]> {
+  private async insertPurchases(
+    manager: EntityManager,
+    purchases: NewPurchase[],
+    lockTimeoutMs: number,
+  ): Promise<string[]> {
     if (purchases.length === 0) return [];
     // One JSON document for the whole batch: serialised natively, parsed once by PostgreSQL.
     const batch = JSON.stringify(purchases);
-    const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch]);
+    const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch, String(lockTimeoutMs)]);
     return inserted.map((row) => row.id);
   }
 }
@@ -202,7 +208,8 @@ export class PurchaseRepository {
 export const PURCHASE_BATCH_LOCK_TIMEOUT_MS = 5_000;
 
 /**
- * One statement, from a JSON array of NewPurchases (each a PurchaseRecord with its `completed` outbox row):
+ * One statement, from a JSON array ($1) of NewPurchases (each a PurchaseRecord with its `completed`
+ * outbox row), its row locks bounded by $2 (lock_timeout in ms, as text):
  * the purchases (ON CONFLICT: a replay inserts none), and for those it inserted their tickets,
  * outbox messages and payment-attempt completions. The sub-statements share one snapshot, so each
  * works from `inserted`, never from the tables. Tickets have no foreign key to purchases (migration
@@ -222,7 +229,7 @@ const INSERT_PURCHASES = `
     -- The lock bound for this statement's (implicit or enclosing) transaction, set once (an
     -- uncorrelated subquery) before the input's first row reaches an INSERT or the UPDATE, so
     -- before any lock wait.
-    WHERE (SELECT set_config('lock_timeout', '${PURCHASE_BATCH_LOCK_TIMEOUT_MS}', true)) IS NOT NULL
+    WHERE (SELECT set_config('lock_timeout', $2, true)) IS NOT NULL
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt", "canceledAt"

@@ -4,16 +4,14 @@ import { idWithPerformance } from '../ids';
 /** How long the answer to an Idempotency-Key is kept. */
 export const IDEMPOTENCY_ANSWER_TTL_SECONDS = 24 * 60 * 60;
 /**
- * Lease of a claim, in ms: a claim lapses this long after its request last renewed it, so the
- * claim of a request that died (process killed, Redis restarted under it) is free again
- * within this time, and a retry takes over.
+ * How often, in ms, a request renews its claim (a lease of `leaseMs` ms, IDEMPOTENCY_CLAIM_LEASE_MS)
+ * while it works: five times a lease, so one slow round trip to Redis does not let the claim of a
+ * live request lapse.
  */
-export const IDEMPOTENCY_CLAIM_LEASE_MS = 5_000;
-/**
- * How often, in ms, a request renews its claim while it works: several renewals fit in one
- * lease, so one slow round trip to Redis does not let the claim of a live request lapse.
- */
-export const IDEMPOTENCY_CLAIM_RENEW_MS = 1_000;
+export function claimRenewalMs(leaseMs: number): number {
+  return Math.floor(leaseMs / 5);
+}
+
 /**
  * Retry-After, in seconds, for a request that meets the live claim of another request with the
  * same key: that request usually answers within it; one that died frees its claim within a lease.

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Env } from '@app/config';
 import { IdempotencyKeyInUseError, InvalidInputError, NotFoundError, PaymentDeclinedError } from '../errors';
 import { newIdOf, performanceOfId } from '../ids';
 import { IDEMPOTENCY_ANSWER_TTL_SECONDS, IDEMPOTENCY_RETRY_AFTER_SECONDS, purchaseIdFor } from './idempotency';
@@ -34,6 +35,9 @@ const bought = (id: string): Purchase => ({
   chargeId: 'ch-1',
 });
 
+/** Lease of a claim in these tests (ms): not the default, so a test sees it is the setting's. */
+const LEASE_MS = 2_000;
+
 /** The service with faked stores and checkout; `claimed` is what the claim script answers. */
 function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
   const store = {
@@ -53,6 +57,7 @@ function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
       store as unknown as PurchaseStore,
       keys as unknown as IdempotencyStore,
       checkout as unknown as PurchaseCheckout,
+      { IDEMPOTENCY_CLAIM_LEASE_MS: LEASE_MS } as Env,
     ),
     store,
     keys,
@@ -117,7 +122,7 @@ describe('PurchaseService', () => {
     expect(keys.answer).not.toHaveBeenCalled();
   });
 
-  it('renews its claim while the buy is under way, and stops when it is done', async () => {
+  it('claims for IDEMPOTENCY_CLAIM_LEASE_MS, renews five times a lease while the buy is under way, and stops when it is done', async () => {
     vi.useFakeTimers();
     const { purchases, keys, checkout } = service();
     let finish!: () => void;
@@ -125,11 +130,16 @@ describe('PurchaseService', () => {
       (_u, _h, _p, id) => new Promise<Purchase>((resolve) => (finish = () => resolve(bought(id)))),
     );
     const buying = purchases.purchase(USER, HOLD, 'key-1');
-    await vi.advanceTimersByTimeAsync(2_500);
-    expect(keys.renew).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(LEASE_MS / 2);
+    const claim = expect.stringMatching(/^pending:/);
+    expect(keys.claim.mock.calls).toEqual([['record', claim, LEASE_MS]]);
+    expect(keys.renew.mock.calls).toEqual([
+      ['record', claim, LEASE_MS],
+      ['record', claim, LEASE_MS],
+    ]);
     finish();
     await buying;
-    await vi.advanceTimersByTimeAsync(5_000);
+    await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
     expect(keys.renew).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,11 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
 import { IdempotencyKeyInUseError, NotFoundError } from '../errors';
 import { newIdOf } from '../ids';
 import { assertIdempotencyKey, assertUserId } from '../input';
 import {
+  claimRenewalMs,
   IDEMPOTENCY_ANSWER_TTL_SECONDS,
-  IDEMPOTENCY_CLAIM_LEASE_MS,
-  IDEMPOTENCY_CLAIM_RENEW_MS,
   IDEMPOTENCY_RETRY_AFTER_SECONDS,
   isClaim,
   newClaim,
@@ -30,6 +30,7 @@ export class PurchaseService {
     private readonly store: PurchaseStore,
     private readonly keys: IdempotencyStore,
     private readonly checkout: PurchaseCheckout,
+    @Inject(Env) private readonly env: Env,
   ) {}
 
   /**
@@ -56,9 +57,10 @@ export class PurchaseService {
   /**
    * Claims the key before any work, so racing requests with one key charge once. A request
    * that meets another's live claim answers at once (409 with Retry-After), never waits; one
-   * that meets the stored answer returns it. The claim is a short lease renewed while the
-   * request works: a claim whose request died lapses within a lease and a retry takes over,
-   * finding the purchase the dead request may have made (its id comes from user, key and hold).
+   * that meets the stored answer returns it. The claim is a short lease (IDEMPOTENCY_CLAIM_LEASE_MS)
+   * renewed while the request works: a claim whose request died lapses within a lease and a retry
+   * takes over, finding the purchase the dead request may have made (its id comes from user, key
+   * and hold).
    * A failed attempt drops its claim, so a retry runs again.
    */
   private async buyOnce(
@@ -70,11 +72,12 @@ export class PurchaseService {
   ): Promise<Purchase> {
     const record = this.keys.recordOf(userId, key);
     const claim = newClaim();
+    const leaseMs = this.env.IDEMPOTENCY_CLAIM_LEASE_MS;
     // Issued together, so they share one round trip; the pre-check is wasted only when the key
     // turns out taken. Concurrent commands, not one pipeline: the record is in another Redis
     // Cluster slot than the hold, and they cost the client less CPU (docs/performance.md).
     const [claimed, hold] = await Promise.all([
-      this.keys.claim(record, claim, IDEMPOTENCY_CLAIM_LEASE_MS),
+      this.keys.claim(record, claim, leaseMs),
       this.store.checkHold(performanceId, holdId),
     ]);
     if (claimed.outcome === 'TAKEN') {
@@ -94,9 +97,9 @@ export class PurchaseService {
     let purchase: Purchase;
     const renewal = setInterval(() => {
       this.keys
-        .renew(record, claim, IDEMPOTENCY_CLAIM_LEASE_MS)
+        .renew(record, claim, leaseMs)
         .catch((error: Error) => this.logger.warn(`Idempotency-Key claim not renewed: ${error.message}`));
-    }, IDEMPOTENCY_CLAIM_RENEW_MS);
+    }, claimRenewalMs(leaseMs));
     try {
       purchase = await this.checkout.buy(userId, holdId, performanceId, purchaseId, hold);
     } catch (error) {
