@@ -37,6 +37,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('bounds a reconciler gateway call by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, 10000 by default, in range only', () => {
+    expect(parseEnv({}).PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS).toBe(10_000);
+    expect(parseEnv({ PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '2000' }).PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS).toBe(2000);
+    for (const value of ['99', '120001', '1.5', 'soon']) {
+      const problems = problemsOf({ PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS');
+    }
+  });
+
   it('honours the test-only fault FAULT_CRASH_AFTER_CHARGE under NODE_ENV=test only', () => {
     expect(parseEnv({ NODE_ENV: 'test', FAULT_CRASH_AFTER_CHARGE: 'true' }).FAULT_CRASH_AFTER_CHARGE).toBe(true);
     for (const NODE_ENV of ['development', 'production']) {

@@ -306,6 +306,18 @@ export class Env {
   PAYMENT_RECONCILE_AFTER_SECONDS = 60;
 
   /**
+   * Longest wait, in milliseconds, for one payment gateway call (charge or refund) that `batch`'s
+   * reconciler makes while it holds the attempt's row: past it the attempt is left open and tried
+   * again PAYMENT_RECONCILE_AFTER_SECONDS later, so a gateway that stops answering never keeps the
+   * row (and the purchase flush that completes it) locked.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS = 10_000;
+
+  /**
    * Seconds between two passes of `batch`'s seat reconciler, which repairs seats a lost Redis write
    * (a failover, say) left shown sold or held with nothing behind them, or shown free while
    * PostgreSQL has them sold. Each pass reads every registered performance's seats and sold seats.

@@ -78,7 +78,7 @@ export {
 } from './catalog/seat-layout';
 export type { SectionGeometry } from './catalog/seat-layout';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
-export { PaymentReconciler, RECONCILE_GATEWAY_TIMEOUT_MS } from './purchases/payment-reconciler';
+export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';
 export type { ChargeRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';

@@ -200,7 +200,7 @@ export class PurchaseRepository {
 /**
  * How long, in ms, a batch write waits for a row lock another transaction holds (the payment
  * reconciler holds an attempt's row FOR UPDATE across its refund's gateway calls, each bounded
- * by RECONCILE_GATEWAY_TIMEOUT_MS; an operator's refund its purchase's): then the batch fails, stays pending, and the flusher retries it and logs
+ * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS; an operator's refund its purchase's): then the batch fails, stays pending, and the flusher retries it and logs
  * why, instead of hanging with the loop behind it. Set for the batch's transaction only (SET LOCAL,
  * or set_config(…, true) inside the lone statement, which keeps that path at one round trip); every
  * other query of the pool keeps the server's default.

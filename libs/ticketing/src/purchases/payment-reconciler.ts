@@ -20,13 +20,6 @@ import { PaymentGateway } from './payment-gateway';
 export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred' | 'superseded';
 
 /**
- * Longest wait (ms) for one gateway call (charge or refund) of the reconciliation, made while it
- * holds the attempt's row; past it the attempt is left open (touched by its claim) and tried again
- * PAYMENT_RECONCILE_AFTER_SECONDS later.
- */
-export const RECONCILE_GATEWAY_TIMEOUT_MS = 10_000;
-
-/**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
  * request died between charge and sale, or never finished; or it sold, and the api leaves a sold
  * purchase's attempt CHARGED). One whose purchase happened (the hold bought by it, the purchase in
@@ -41,7 +34,7 @@ export const RECONCILE_GATEWAY_TIMEOUT_MS = 10_000;
  * that died must not leave the row locked, and with it the flusher's batch that completes it),
  * and only then, in one transaction, the row is locked again, without waiting, if it is still
  * untouched since the claim, and settled: the gateway calls of a refund run there, each bounded
- * by RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request (its `begin` waits for the
+ * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request (its `begin` waits for the
  * row) never races a refund. A retry that touched the attempt after the claim has it: it is left
  * to that request (which refunds a refused sale itself). Whether a purchase happened or a hold
  * can be bought, once read as over, does not change back, so reading it before the lock is safe.
@@ -134,13 +127,17 @@ export class PaymentReconciler {
       // The request died around its charge: asking again with the attempt's key answers the charge
       // it made, if any, and charges nothing more (one made now is refunded at once below).
       try {
-        ({ chargeId } = await bounded(this.gateway.charge(attempt), 'charge'));
+        ({ chargeId } = await bounded(
+          this.gateway.charge(attempt),
+          'charge',
+          this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS,
+        ));
       } catch (error) {
         if (error instanceof PaymentDeclinedError) return { outcome: 'declined', chargeId: null };
         throw error;
       }
     }
-    await bounded(this.gateway.refund(chargeId), 'refund');
+    await bounded(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
     return { outcome: 'refunded', chargeId };
   }
 
@@ -169,14 +166,11 @@ export class PaymentReconciler {
   }
 }
 
-/** `call`, or a rejection once RECONCILE_GATEWAY_TIMEOUT_MS have passed without its answer. */
-async function bounded<T>(call: Promise<T>, what: string): Promise<T> {
+/** `call`, or a rejection once `timeoutMs` (PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS) have passed without its answer. */
+async function bounded<T>(call: Promise<T>, what: string, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`payment gateway ${what} unanswered after ${RECONCILE_GATEWAY_TIMEOUT_MS} ms`)),
-      RECONCILE_GATEWAY_TIMEOUT_MS,
-    );
+    timer = setTimeout(() => reject(new Error(`payment gateway ${what} unanswered after ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     return await Promise.race([call, late]);
