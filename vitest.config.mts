@@ -43,6 +43,7 @@ const NOT_ON_CLUSTER = [
   'apps/api/test/redis-cluster.e2e-spec.ts',
   'apps/api/test/purchase-durability.e2e-spec.ts',
   'libs/redis/src/cluster.int-spec.ts',
+  'libs/redis/src/bounded-commands.int-spec.ts',
   // Use no Redis at all: on the Cluster, the same test twice.
   'libs/database/src/migrations/1795630000000-MoneyInMinorUnits.int-spec.ts',
   'libs/database/src/migrations/1796800000000-SeatGeometry.int-spec.ts',

@@ -153,7 +153,9 @@ export class Env {
    * `WAIT` for REDIS_WAIT_REPLICAS may take REDIS_WAIT_TIMEOUT_MS more. Past it the command fails as
    * Redis being unavailable (the api answers 503 with Retry-After): a command sent to a node that
    * died (killed, cut off) never waits on a reply that will not come. Whether it ran is unknown,
-   * as for a connection reset.
+   * as for a connection reset. On a Cluster client it counts from the call, also while the client
+   * holds the command itself (reconnecting, its slot map not refreshed), and a pipeline or
+   * transaction fails as a whole once it has waited that long (libs/redis bounded-commands.ts).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()

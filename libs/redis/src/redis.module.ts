@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { Env, redisClusterNodes } from '@app/config';
+import { boundCommands } from './bounded-commands';
 import { coalesceWrites } from './coalesced-writes';
 import { raiseStoreUnavailable } from './unavailable';
 
@@ -10,7 +11,10 @@ export interface CreateRedisOptions {
   /**
    * Longest wait (ms) for any command's reply, counted from when it is sent or queued; past it the
    * command fails with ioredis' "Command timed out" (a `StoreUnavailableError`), the connection
-   * stays as it is. Unset: no bound (a command to a node that vanished may wait for ever).
+   * stays as it is; on a Cluster client the time counts from the call, through its own offline
+   * queue and its retries, and a pipeline or transaction fails as a whole `commandTimeoutMs` after
+   * its `exec` (`./bounded-commands.ts`). Unset: no bound (a command to a node that vanished, or
+   * queued while a Cluster client reconnects, may wait for ever).
    */
   commandTimeoutMs?: number;
 }
@@ -64,6 +68,7 @@ export function createRedis(
   redis.on('ready', () => (lastError = ''));
   coalesceWrites(redis);
   raiseStoreUnavailable(redis);
+  if (commandTimeoutMs !== undefined) boundCommands(redis, commandTimeoutMs);
   return redis;
 }
 
