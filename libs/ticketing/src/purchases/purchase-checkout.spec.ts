@@ -47,6 +47,7 @@ function checkout(
     sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]),
     unindex: vi.fn(async () => {}),
     replicated: vi.fn(async () => wait.acked),
+    salesNode: vi.fn((_performanceId: number) => '127.0.0.1:7001'),
   };
   const gateway = { charge: vi.fn(async () => ({ chargeId: 'ch-1' })), refund: vi.fn(async () => {}) };
   const attempts = {
@@ -149,6 +150,22 @@ describe('PurchaseCheckout', () => {
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.resolve).not.toHaveBeenCalled();
     expect(store.unindex).not.toHaveBeenCalled();
+  });
+
+  it('refuses with PurchaseNotReplicatedError when the WAIT ran on another node than the sale (a failover between them)', async () => {
+    const { service, store, gateway, attempts } = checkout(sold, PaymentAttemptStatus.Pending, {
+      replicas: 1,
+      acked: 1,
+    });
+    // The sale went to 7001; the client's slot map named the promoted 7004 once the WAIT was answered.
+    store.salesNode.mockReturnValueOnce('127.0.0.1:7001').mockReturnValueOnce('127.0.0.1:7004');
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
+      PurchaseNotReplicatedError,
+    );
+    expect(store.replicated).toHaveBeenCalledWith(7, 1, 250);
+    expect(store.salesNode.mock.calls).toEqual([[7], [7]]);
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
   });
 
   it('refuses with PurchaseNotReplicatedError when the primary refuses writes (NOREPLICAS)', async () => {

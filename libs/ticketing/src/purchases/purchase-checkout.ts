@@ -75,6 +75,8 @@ export class PurchaseCheckout {
     // The user's index entry travels with the sale, in the same round trip. Its score, the
     // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
     // bound and filter by createdAt, and skip a member whose purchase does not exist.
+    // The node the sale goes to: its WAIT must run there (see confirmReplicated).
+    const saleNode = this.store.salesNode(performanceId);
     const [result] = await this.store
       .sell(performanceId, { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS }, now)
       .catch((error: unknown) => {
@@ -91,7 +93,7 @@ export class PurchaseCheckout {
       await this.store.unindex(userId, performanceId, purchaseId);
       throw refusal(result);
     }
-    await this.confirmReplicated(performanceId, purchaseId);
+    await this.confirmReplicated(performanceId, purchaseId, saleNode);
     // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
     // reconciler, which finds the purchase), a write off the request's path.
     return {
@@ -115,11 +117,24 @@ export class PurchaseCheckout {
    * PurchaseNotReplicatedError (503) and leaves the sale as it is: the flusher writes it if the
    * primary keeps it, `batch` refunds the charge if a failover lost it (P9), and a retry with the
    * same Idempotency-Key replays the same purchase and charge (P6).
+   *
+   * The count is only worth something from the node that ran the sale (`saleNode`). A Redis
+   * Cluster client re-sends a command whose connection closed, and follows a MOVED, to the slot's
+   * new primary after a failover: there WAIT counts that node's writes, which may lack the sale
+   * (lost with the old primary), and answers at once. So when the performance's primary in the
+   * client's slot map is no longer the node the sale went to, the sale is answered 503 as well.
    */
-  private async confirmReplicated(performanceId: number, purchaseId: string): Promise<void> {
+  private async confirmReplicated(performanceId: number, purchaseId: string, saleNode: string): Promise<void> {
     const wanted = this.env.REDIS_WAIT_REPLICAS;
     if (wanted === 0) return;
     const acked = await this.store.replicated(performanceId, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    const waitNode = this.store.salesNode(performanceId);
+    if (waitNode !== saleNode) {
+      this.logger.warn(
+        `purchase ${purchaseId}: the performance's primary changed from ${saleNode} to ${waitNode} between the sale and its WAIT; answered 503`,
+      );
+      throw new PurchaseNotReplicatedError();
+    }
     if (acked >= wanted) return;
     this.logger.warn(`purchase ${purchaseId} reached ${acked} of ${wanted} replicas in time; answered 503`);
     throw new PurchaseNotReplicatedError();

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
+import { nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -91,6 +91,14 @@ export class PurchaseStore {
    */
   replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
     return waitForReplicas(this.sales, performanceKeys(performanceId).meta, replicas, timeoutMs);
+  }
+
+  /**
+   * `host:port` of the node the sales connection sends the performance's commands to now (the
+   * primary of its slot in the client's slot map; a single Redis's own address). Asks no server.
+   */
+  salesNode(performanceId: number): string {
+    return nodeOf(this.sales, performanceKeys(performanceId).meta);
   }
 
   /** Adds the purchase to its buyer's index (score: `indexedAt`, epoch ms), so reads merge its Redis state. */
