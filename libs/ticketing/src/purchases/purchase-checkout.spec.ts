@@ -157,7 +157,7 @@ describe('PurchaseCheckout', () => {
       replicas: 1,
       acked: 1,
     });
-    // The sale went to 7001; the client's slot map named the promoted 7004 once the WAIT was answered.
+    // The sale was answered by 7001; the client's slot map named the promoted 7004 once the WAIT was.
     store.salesNode.mockReturnValueOnce('127.0.0.1:7001').mockReturnValueOnce('127.0.0.1:7004');
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
       PurchaseNotReplicatedError,

@@ -75,8 +75,6 @@ export class PurchaseCheckout {
     // The user's index entry travels with the sale, in the same round trip. Its score, the
     // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
     // bound and filter by createdAt, and skip a member whose purchase does not exist.
-    // The node the sale goes to: its WAIT must run there (see confirmReplicated).
-    const saleNode = this.store.salesNode(performanceId);
     const [result] = await this.store
       .sell(performanceId, { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS }, now)
       .catch((error: unknown) => {
@@ -93,6 +91,9 @@ export class PurchaseCheckout {
       await this.store.unindex(userId, performanceId, purchaseId);
       throw refusal(result);
     }
+    // The node that answered the sale (the client's slot map follows a MOVED or a re-send at once;
+    // before its first command a lazy client has none): its WAIT must run there (confirmReplicated).
+    const saleNode = this.store.salesNode(performanceId);
     await this.confirmReplicated(performanceId, purchaseId, saleNode);
     // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
     // reconciler, which finds the purchase), a write off the request's path.
@@ -122,7 +123,8 @@ export class PurchaseCheckout {
    * Cluster client re-sends a command whose connection closed, and follows a MOVED, to the slot's
    * new primary after a failover: there WAIT counts that node's writes, which may lack the sale
    * (lost with the old primary), and answers at once. So when the performance's primary in the
-   * client's slot map is no longer the node the sale went to, the sale is answered 503 as well.
+   * client's slot map once WAIT answered is no longer the one it named once the sale answered, the
+   * sale is answered 503 as well.
    */
   private async confirmReplicated(performanceId: number, purchaseId: string, saleNode: string): Promise<void> {
     const wanted = this.env.REDIS_WAIT_REPLICAS;
