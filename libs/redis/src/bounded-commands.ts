@@ -21,7 +21,7 @@ type Patched = {
 };
 
 /**
- * Makes every command, pipeline and transaction of `client` settle within `timeoutMs` of being
+ * Makes every command, pipeline and transaction of a Cluster `client` settle within `timeoutMs` of being
  * called, whatever the client does with it meanwhile. ioredis' `commandTimeout` arms a command's
  * timer only when a node's connection takes it (`Redis#sendCommand`); a Cluster client keeps
  * commands in places no node's timer covers:
@@ -40,13 +40,14 @@ type Patched = {
  */
 export function boundCommands(client: Redis, timeoutMs: number): void {
   const target = client as unknown as Patched;
-  if (target.isCluster) {
-    const send = target.sendCommand;
-    target.sendCommand = function (this: unknown, command, stream, node) {
-      command.setTimeout(timeoutMs);
-      return send.call(this, command, stream, node);
-    };
-  }
+  // A single Redis client arms `commandTimeout` in `Redis#sendCommand` before it queues a command
+  // offline, and sends a pipeline's commands through it: already bounded, no timer more per call.
+  if (!target.isCluster) return;
+  const send = target.sendCommand;
+  target.sendCommand = function (this: unknown, command, stream, node) {
+    command.setTimeout(timeoutMs);
+    return send.call(this, command, stream, node);
+  };
   for (const name of ['pipeline', 'multi'] as const) {
     const create = target[name];
     target[name] = function (this: unknown, ...args: unknown[]) {
