@@ -13,4 +13,5 @@ export {
 export type { RedisCommand } from './cluster';
 export { probeScripts } from './readiness-probe';
 export { hmgetMany } from './wide-commands';
+export { perTurn } from './per-turn';
 export { asStoreUnavailable, raiseStoreUnavailable, refusedForLackOfReplicas } from './unavailable';

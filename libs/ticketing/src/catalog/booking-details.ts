@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { perTurn } from '@app/redis';
 import { CatalogCopies } from './catalog-copies';
 import type { SeatListing } from './catalog.types';
 import { SeatDirectory } from './seat-directory';
@@ -29,28 +30,34 @@ export type Described<T extends Booking> = T & { details: BookingDetails };
 /**
  * Adds to holds and purchases what a person reads (event title, venue, time zone, start, seats),
  * from this process's catalog copies: the catalog version is read from Redis alongside the work
- * that finds the bookings (one command sent with it, no extra round trip on the way), the
+ * that finds the bookings (one command sent with it, no extra round trip on the way; one for all
+ * the requests of an event-loop turn, see `perTurn`), the
  * performance comes from the in-process copies of that version (LocalCatalog), the seats from the
  * in-process SeatDirectory. PostgreSQL and the Redis cache are read only on a process's first use
  * of a performance or after an admin write.
  */
 @Injectable()
 export class BookingDescriber {
+  /** The catalog version, one `GET` per event-loop turn whatever the number of bookings described in it. */
+  private readonly currentVersion: () => Promise<string>;
+
   constructor(
     private readonly copies: CatalogCopies,
     private readonly directory: SeatDirectory,
-  ) {}
+  ) {
+    this.currentVersion = perTurn(() => this.copies.currentVersion());
+  }
 
   /** `work`'s booking with its details. Throws what `work` throws, NotFoundError('performance'). */
   async describe<T extends Booking>(work: Promise<T>): Promise<Described<T>> {
-    const [booking, version] = await Promise.all([work, this.copies.currentVersion()]);
+    const [booking, version] = await Promise.all([work, this.currentVersion()]);
     this.copies.observe(version);
     return this.detailed(version, booking);
   }
 
   /** `work`'s bookings with their details, in the same order. */
   async describeAll<T extends Booking>(work: Promise<T[]>): Promise<Described<T>[]> {
-    const [bookings, version] = await Promise.all([work, this.copies.currentVersion()]);
+    const [bookings, version] = await Promise.all([work, this.currentVersion()]);
     this.copies.observe(version);
     return Promise.all(bookings.map((booking) => this.detailed(version, booking)));
   }

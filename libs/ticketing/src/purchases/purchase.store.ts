@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
+import { nodeOf, perTurn, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -34,12 +34,21 @@ export interface HoldCheck {
  */
 @Injectable()
 export class PurchaseStore {
+  /**
+   * Redis `TIME`, one command for all the pre-checks of an event-loop turn (see `perTurn`): a time
+   * read at most that turn before a pre-check's own `HMGET` is as good for it (the sale script
+   * checks the expiry again, on its own time, and the index score only needs to be at most the
+   * purchase's createdAt).
+   */
+  private readonly redisTime: () => Promise<number[]>;
+
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     @Inject(PURCHASE_REDIS) private readonly sales: Redis,
   ) {
     defineTicketingScripts(redis);
     defineTicketingScripts(sales);
+    this.redisTime = perTurn(() => this.redis.time());
   }
 
   /** The performance of a hold (see `performanceOfHold`); null when unknown. */
@@ -47,7 +56,7 @@ export class PurchaseStore {
     return performanceOfHold(this.redis, holdId);
   }
 
-  /** The hold's fields a purchase needs, with Redis TIME read in the same round trip. */
+  /** The hold's fields a purchase needs, with Redis TIME read in the same round trip (and turn). */
   async checkHold(performanceId: number, holdId: string): Promise<HoldCheck> {
     const [hold, time] = await Promise.all([
       this.redis.hmget(
@@ -59,7 +68,7 @@ export class PurchaseStore {
         'currency',
         'purchaseId',
       ),
-      this.redis.time(),
+      this.redisTime(),
     ]);
     const [owner, status, expiresAt, amount, currency, boughtBy] = hold;
     return { owner, status, expiresAt, amount, currency, boughtBy, now: redisMillis(time) };
