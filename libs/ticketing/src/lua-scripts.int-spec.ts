@@ -8,7 +8,7 @@ import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, wait
 import { sectionAvailability } from './catalog/section-scripts';
 import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
 import { holdBestAvailable } from './holds/best-available-scripts';
-import { expireHolds, holdSeats, releaseHold } from './holds/hold-scripts';
+import { expireHolds, holdSeats, indexHold, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
   ackFlushed,
@@ -21,7 +21,7 @@ import {
   releaseIdempotencyClaim,
   renewIdempotencyClaim,
 } from './purchases/purchase-scripts';
-import { idempotencyKey, performanceKeys } from './redis-keys';
+import { idempotencyKey, performanceKeys, userHoldPerformancesKey } from './redis-keys';
 import { reconcileSeats, streamMark } from './seats/reconcile-scripts';
 import { closeSales, registerSeats } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
@@ -101,6 +101,17 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
 
     expect(await closeSales(redis, keys)).toEqual({ sold: 1, held: 1 });
     ran.add('boxofficeCloseSales');
+  });
+
+  it("the user's index of performances with holds: the score only grows, the key expires with the latest", async () => {
+    const index = userHoldPerformancesKey('u-index');
+    const until = Date.now() + 60_000;
+    expect(await indexHold(redis, index, until, 7)).toBe(1);
+    expect(await indexHold(redis, index, until - 1_000, 7)).toBe(1);
+    expect(await indexHold(redis, index, until + 1_000, 8)).toBe(1);
+    expect(await redis.zrange(index, 0, -1, 'WITHSCORES')).toEqual(['7', String(until), '8', String(until + 1_000)]);
+    expect(await redis.pexpiretime(index)).toBe(until + 1_000);
+    ran.add('boxofficeIndexHold');
   });
 
   it('purchases, cancellations and idempotency claims', async () => {

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { defineScripts, LuaScript } from '@app/redis';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
-import { EXPIRE_HOLDS, HOLD_SEATS, RELEASE_HOLD } from './holds/hold-scripts';
+import { EXPIRE_HOLDS, HOLD_SEATS, INDEX_HOLD, RELEASE_HOLD } from './holds/hold-scripts';
 import {
   ACK_FLUSHED,
   CANCEL_PURCHASE,
@@ -30,6 +30,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   HOLD_SEATS,
   RELEASE_HOLD,
   EXPIRE_HOLDS,
+  INDEX_HOLD,
   PURCHASE,
   CANCEL_PURCHASE,
   CLAIM_IDEMPOTENCY_KEY,

@@ -16,6 +16,10 @@ export const EXPIRE_HOLDS: LuaScript = {
   name: 'boxofficeExpireHolds',
   file: join(__dirname, 'expire-holds.lua'),
 };
+export const INDEX_HOLD: LuaScript = {
+  name: 'boxofficeIndexHold',
+  file: join(__dirname, 'index-hold.lua'),
+};
 
 export interface HoldSeatsRequest extends HoldScriptHead {
   seatIds: number[];
@@ -119,6 +123,15 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+/**
+ * Notes `performanceId` in the user's index of performances with holds (`indexKey`) until
+ * `until` (epoch ms), keeping a later score already there, and makes the index expire then
+ * (`index-hold.lua`). Answers 1.
+ */
+export function indexHold(redis: Redis, indexKey: string, until: number, performanceId: number): Promise<number> {
+  return callScript<number>(redis, INDEX_HOLD.name, [indexKey], [until, performanceId]);
 }
 
 export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'ALREADY_RELEASED' | 'EXPIRED' | 'PURCHASED';

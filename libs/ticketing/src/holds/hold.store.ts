@@ -6,7 +6,14 @@ import { performanceOfId } from '../ids';
 import { isUuid } from '../input';
 import { holdPointerKey, performanceKeys, userHoldPerformancesKey } from '../redis-keys';
 import { holdBestAvailable, HoldBestAvailableRequest, HoldBestAvailableResult } from './best-available-scripts';
-import { holdSeats, HoldSeatsRequest, HoldSeatsResult, releaseHold, ReleaseHoldResult } from './hold-scripts';
+import {
+  holdSeats,
+  HoldSeatsRequest,
+  HoldSeatsResult,
+  indexHold,
+  releaseHold,
+  ReleaseHoldResult,
+} from './hold-scripts';
 
 /** Clock skew between an API process and Redis the user-holds index tolerates (ms). */
 const INDEX_SLACK_MS = 60_000;
@@ -27,18 +34,18 @@ export class HoldStore {
 
   /**
    * Holds all of the request's seats or none (`hold-seats.lua`), in one round trip. The user's
-   * index of performances with holds is written first on the same connection (so it reaches
-   * Redis before the hold, and a crash between the two leaves only an entry without a hold), with
+   * index of performances with holds is written first on the same connection (`index-hold.lua`;
+   * so it reaches Redis before the hold, and a crash between the two leaves only an entry without
+   * a hold), with
    * a score past the hold's expiry by {@link INDEX_SLACK_MS} of clock skew between us and Redis.
    */
   hold(request: HoldSeatsRequest): Promise<HoldSeatsResult> {
     const indexKey = userHoldPerformancesKey(request.userId);
     const until = Date.now() + request.lifetimeMs + INDEX_SLACK_MS;
     // Every hold has the same lifetime, so a later `until` is the larger one (within the slack).
-    const indexed = this.redis.zadd(indexKey, 'GT', until, request.performanceId);
-    const expiring = this.redis.pexpireat(indexKey, until);
+    const indexed = indexHold(this.redis, indexKey, until, request.performanceId);
     const held = holdSeats(this.redis, performanceKeys(request.performanceId), request);
-    return Promise.all([indexed, expiring, held]).then(([, , result]) => result);
+    return Promise.all([indexed, held]).then(([, result]) => result);
   }
 
   /**
@@ -48,10 +55,9 @@ export class HoldStore {
   holdBestAvailable(request: HoldBestAvailableRequest): Promise<HoldBestAvailableResult> {
     const indexKey = userHoldPerformancesKey(request.userId);
     const until = Date.now() + request.lifetimeMs + INDEX_SLACK_MS;
-    const indexed = this.redis.zadd(indexKey, 'GT', until, request.performanceId);
-    const expiring = this.redis.pexpireat(indexKey, until);
+    const indexed = indexHold(this.redis, indexKey, until, request.performanceId);
     const held = holdBestAvailable(this.redis, performanceKeys(request.performanceId), request);
-    return Promise.all([indexed, expiring, held]).then(([, , result]) => result);
+    return Promise.all([indexed, held]).then(([, result]) => result);
   }
 
   /**
