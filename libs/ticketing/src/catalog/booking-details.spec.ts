@@ -94,15 +94,33 @@ describe('SeatDirectory', () => {
 });
 
 describe('BookingDescriber', () => {
-  function describer(copy: (version: string, id: number) => Promise<Performance>) {
+  function describer(copy: (version: string, id: number) => Promise<Performance>, kept?: Performance) {
     const copies = {
       currentVersion: vi.fn(async () => '5'),
       observe: vi.fn(),
       performance: vi.fn(copy),
+      keptPerformance: vi.fn((): Performance | undefined => kept),
     };
-    const { directory } = directoryOver();
-    return { copies, describer: new BookingDescriber(copies as unknown as CatalogCopies, directory) };
+    const { directory, seatGroupsOf } = directoryOver();
+    return {
+      copies,
+      seatGroupsOf,
+      describer: new BookingDescriber(copies as unknown as CatalogCopies, directory),
+    };
   }
+
+  it('describes from what the process holds without loading, the same as from a load', async () => {
+    const { copies, seatGroupsOf, describer: subject } = describer(async () => performance, performance);
+    const hold = { id: 'h1', performanceId: 7, seatIds: [12, 13], amount: 1400 };
+    // The seats are not held yet: loaded once.
+    const loaded = await subject.describe(Promise.resolve(hold));
+    expect(copies.performance).toHaveBeenCalledTimes(1);
+    const kept = await subject.describe(Promise.resolve(hold));
+    expect(kept).toEqual(loaded);
+    expect(copies.performance).toHaveBeenCalledTimes(1);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(1);
+    expect(copies.observe).toHaveBeenCalledTimes(2);
+  });
 
   it('adds the event, venue, zone, start and seats from the copies of the version read alongside the work', async () => {
     const { copies, describer: subject } = describer(async () => performance);

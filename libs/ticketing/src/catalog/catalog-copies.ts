@@ -45,6 +45,11 @@ export class CatalogCopies {
     this.local.observe(version);
   }
 
+  /** The performance when this process's copies hold it (of the version they are of); else undefined. */
+  keptPerformance(id: number): Performance | undefined {
+    return this.local.performance(id);
+  }
+
   /**
    * The performance, from this process's copies or loaded (and kept) under `version`; callers
    * that miss it at the same time share one load (an on-sale's first burst reads the Redis cache

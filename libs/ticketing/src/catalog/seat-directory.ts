@@ -102,14 +102,15 @@ export class SeatDirectory {
    * not have is left out (a seat is never removed from a performance that has holds or purchases).
    */
   async seats(performance: Performance, seatIds: readonly number[]): Promise<SeatListing[]> {
-    const key = `${performance.id}:${performance.seatsVersion ?? 0}`;
+    const key = directoryKey(performance);
     const directory = this.directories.get(key) ?? (await this.load(key, performance));
-    const seats: SeatListing[] = [];
-    for (const id of seatIds) {
-      const seat = directory.get(id);
-      if (seat) seats.push(seat);
-    }
-    return seats;
+    return pick(directory, seatIds);
+  }
+
+  /** {@link seats} when this process holds the performance's directory already; else undefined (nothing loaded). */
+  keptSeats(performance: Performance, seatIds: readonly number[]): SeatListing[] | undefined {
+    const directory = this.directories.get(directoryKey(performance));
+    return directory && pick(directory, seatIds);
   }
 
   private load(key: string, performance: Performance): Promise<Directory> {
@@ -127,4 +128,18 @@ export class SeatDirectory {
     }
     return pending;
   }
+}
+
+function directoryKey(performance: Performance): string {
+  return `${performance.id}:${performance.seatsVersion ?? 0}`;
+}
+
+/** The seats of `directory` with the ids `seatIds`, in that order; unknown ids left out. */
+function pick(directory: Directory, seatIds: readonly number[]): SeatListing[] {
+  const seats: SeatListing[] = [];
+  for (const id of seatIds) {
+    const seat = directory.get(id);
+    if (seat) seats.push(seat);
+  }
+  return seats;
 }
