@@ -5,7 +5,8 @@
 // attempt in PostgreSQL), on a database and Redis prefix of its own, dropped afterwards.
 //
 //   FLUSH_PURCHASES=N (20000)         N purchases appended first, then one batch flushes them all:
-//                                     prints purchases/s from its first written row to its last.
+//                                     prints purchases/s from its first written row to its last, and
+//                                     the CPU per purchase of the batch and of its PostgreSQL backends.
 //   FLUSH_RATE=R FLUSH_SECONDS=S      a batch runs while purchases are appended at a steady R per
 //                                     second for S seconds: prints the flush lag (purchase → commit)
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
@@ -62,6 +63,33 @@ function startBatch(nodeArgs = []) {
 }
 
 const stopBatch = (batch) => stopApps([batch]);
+
+/**
+ * CPU time (µs) each PostgreSQL backend on the bench's database has used so far, by pid (this
+ * script's own connection left out): PostgreSQL's share of a purchase, which the rate on a shared
+ * machine hides. Read from /proc, so only with PostgreSQL on this host (else an empty map).
+ */
+async function backendCpu(db) {
+  const { rows } = await db.query(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  const cpu = new Map();
+  for (const { pid } of rows) {
+    try {
+      cpu.set(pid, cpuMicros(pid));
+    } catch {
+      // gone, or PostgreSQL runs elsewhere
+    }
+  }
+  return cpu;
+}
+
+/** µs of backend CPU between two `backendCpu` readings (a backend new since `before` counts whole). */
+function backendCpuSince(before, after) {
+  let total = 0;
+  for (const [pid, micros] of after) total += micros - (before.get(pid) ?? 0);
+  return total;
+}
 
 async function waitForBatch() {
   for (let i = 0; i < 600; i += 1) {
@@ -194,16 +222,19 @@ async function main() {
       batch = startBatch(nodeArgs);
       await waitForFirstRow(db, [performanceId]);
       const cpuAtFirstRow = cpuMicros(batch.pid);
+      const pgAtFirstRow = await backendCpu(db);
       const atFirstRow = await waitForRows(db, [performanceId], 0);
       await waitForRows(db, [performanceId], COUNT);
       const cpuAtEnd = cpuMicros(batch.pid);
+      const pgAtEnd = await backendCpu(db);
       // From the statements' own start times (see bench/flush-rate.mjs): the first statement's rows
       // are counted, the last's are not; the batch's CPU from the first rows (not counted) to the last.
       const { rows: timed, seconds, rate } = await flushRate(db, [performanceId]);
       console.log(
         `flushed ${COUNT} purchases, ${timed} of them in ${seconds.toFixed(2)} s of statement starts: ` +
           `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s, ` +
-          `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
+          `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
+          `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
       );
       console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
     } else {

@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
+import { parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from '@app/messaging/contracts';
 import { PURCHASE_REDIS } from '@app/redis';
 import {
   ApiHarness,
@@ -156,6 +157,10 @@ describe('purchases (real PostgreSQL and Redis)', () => {
         },
       },
     ]);
+    // The flush statement builds this row itself: it must be the contract's message, as the mailer reads it.
+    expect(db.outbox[0].message_id).toBe(purchaseCompletedMessageId(purchase.id));
+    expect(db.outbox[0].routing_key).toBe(ROUTING.purchaseCompleted);
+    expect(parsePurchaseCompleted(Buffer.from(JSON.stringify(db.outbox[0].payload)))).toEqual(db.outbox[0].payload);
     // Flushed: read from PostgreSQL, listed once.
     expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json()).toEqual(purchase);
     const list = (await call('GET', '/purchases', { session: buyer })).json().items;

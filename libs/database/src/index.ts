@@ -40,13 +40,7 @@ export { TicketEntity, TicketStatus } from './entities/ticket.entity';
 export { OutboxMessageEntity } from './entities/outbox-message.entity';
 export { EmailDeliveryEntity } from './entities/email-delivery.entity';
 export { PurchaseRepository } from './repositories/purchase.repository';
-export type {
-  NewPurchase,
-  OutboxRow,
-  PurchaseCancellation,
-  PurchaseFlushBatch,
-  PurchaseRecord,
-} from './repositories/purchase.repository';
+export type { PurchaseCancellation, PurchaseFlushBatch, PurchaseRecord } from './repositories/purchase.repository';
 export { OutboxRepository } from './repositories/outbox.repository';
 export type { PendingOutboxMessage } from './repositories/outbox.repository';
 export { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';

@@ -5,14 +5,8 @@ export { RetryPolicy } from './retry-policy';
 export type { FailureDecision } from './retry-policy';
 export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, RetryingConsumer } from './retrying-consumer';
 export type { RetryingConsumerOptions } from './retrying-consumer';
-export {
-  MalformedMessageError,
-  parsePurchaseCompleted,
-  purchaseCompletedEntry,
-  purchaseCompletedMessageId,
-  ROUTING,
-} from './contracts';
-export type { CompletedPurchase, OutboxEntry, PurchaseCompletedMessage } from './contracts';
+export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from './contracts';
+export type { PurchaseCompletedMessage } from './contracts';
 export { parsePurchaseMailMessage, purchaseCanceledMessageId } from './contracts';
 export type { PurchaseCanceledMessage, PurchaseMailMessage } from './contracts';
 export { OutboxRelay } from './outbox/outbox-relay';

@@ -5,7 +5,7 @@ import { parseEnv } from '@app/config';
 import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
 import { dataSourceOptions } from '../data-source.options';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { NewPurchase, PurchaseFlushBatch, PurchaseRepository } from './purchase.repository';
+import { PurchaseFlushBatch, PurchaseRecord, PurchaseRepository } from './purchase.repository';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
 /**
@@ -42,7 +42,7 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
   });
 
   /** A purchase without seats, and its PENDING payment attempt in the database. */
-  const purchaseWithAttempt = async (): Promise<NewPurchase> => {
+  const purchaseWithAttempt = async (): Promise<PurchaseRecord> => {
     const id = randomUUID();
     const reservationId = randomUUID();
     await db.query(
@@ -63,7 +63,6 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
       status: PurchaseStatus.Paid,
       createdAt: new Date(),
       canceledAt: null,
-      completed: { messageId: `purchase-completed:${id}`, routingKey: 'purchase.completed', payload: { id } },
     };
   };
 

@@ -25,20 +25,9 @@ export interface PurchaseCancellation {
   canceledAt: Date;
 }
 
-/** A row of the transactional outbox, built by the caller from the message contract. */
-export interface OutboxRow {
-  /** Unique: a replayed write adds no second row. */
-  messageId: string;
-  routingKey: string;
-  payload: object;
-}
-
-/** A purchase to write, with the outbox message that announces it (written only if the purchase is new). */
-export type NewPurchase = PurchaseRecord & { completed: OutboxRow };
-
 /** What one flush writes, in one transaction. */
 export interface PurchaseFlushBatch {
-  purchases: NewPurchase[];
+  purchases: PurchaseRecord[];
   cancellations: PurchaseCancellation[];
 }
 
@@ -63,7 +52,7 @@ interface PurchaseQueryRow {
   seat_ids: number[];
 }
 
-/** Purchases, their tickets, and the outbox rows that announce them (built by the caller). */
+/** Purchases, their tickets, and the outbox rows that announce them. */
 @Injectable()
 export class PurchaseRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -165,7 +154,8 @@ export class PurchaseRepository {
 
   /**
    * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
-   * its tickets, its `completed` outbox row, and its open payment attempt (PENDING or
+   * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,
+   * built by the statement from the purchase itself), and its open payment attempt (PENDING or
    * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without
    * cancellations that is one statement, on its own (one round trip); with them, one transaction
    * whose cancellations go first, so a seat canceled and sold again in the same batch gets its new
@@ -186,11 +176,12 @@ export class PurchaseRepository {
 
   private async insertPurchases(
     manager: EntityManager,
-    purchases: NewPurchase[],
+    purchases: PurchaseRecord[],
     lockTimeoutMs: number,
   ): Promise<string[]> {
     if (purchases.length === 0) return [];
-    // One JSON document for the whole batch: serialised natively, parsed once by PostgreSQL.
+    // One JSON document for the whole batch: serialised natively, parsed once by PostgreSQL. Dates
+    // become their toISOString(), which the statement copies into the purchase-completed payload.
     const batch = JSON.stringify(purchases);
     const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch, String(lockTimeoutMs)]);
     return inserted.map((row) => row.id);
@@ -208,13 +199,21 @@ export class PurchaseRepository {
 export const PURCHASE_BATCH_LOCK_TIMEOUT_MS = 5_000;
 
 /**
- * One statement, from a JSON array ($1) of NewPurchases (each a PurchaseRecord with its `completed`
- * outbox row), its row locks bounded by $2 (lock_timeout in ms, as text):
- * the purchases (ON CONFLICT: a replay inserts none), and for those it inserted their tickets,
- * outbox messages and payment-attempt completions. The sub-statements share one snapshot, so each
- * works from `inserted`, never from the tables. Tickets have no foreign key to purchases (migration
- * TicketsWithoutPurchaseFk): this is the only statement that writes tickets, and it writes them only
- * for the purchases it has just inserted, which are never deleted. Keep it that way.
+ * One statement, from a JSON array ($1) of PurchaseRecords, its row locks bounded by $2
+ * (lock_timeout in ms, as text): the purchases (ON CONFLICT: a replay inserts none), and for those
+ * it inserted their tickets, purchase-completed outbox messages and payment-attempt completions.
+ * The sub-statements share one snapshot, so each works from `inserted`, never from the tables.
+ * Tickets have no foreign key to purchases (migration TicketsWithoutPurchaseFk): this is the only
+ * statement that writes tickets, and it writes them only for the purchases it has just inserted,
+ * which are never deleted. Keep it that way.
+ *
+ * The purchase-completed message (`PurchaseCompletedMessage` of `@app/messaging/contracts`: id
+ * `purchase-completed:<purchase id>`, routing key `purchase.completed`) is built here from the
+ * purchase's own fields, as the cancellation's message is below, rather than sent beside them: a
+ * copy of every purchase in the input doubled the JSON PostgreSQL parses per batch (~20 % of the
+ * statement's CPU, docs/performance.md). `createdAt` is read as text, the `toISOString()` the
+ * contract's consumers parse, and cast for the column. The purchases e2e checks the row against
+ * the contract.
  */
 const INSERT_PURCHASES = `
   WITH input AS (
@@ -223,16 +222,17 @@ const INSERT_PURCHASES = `
     SELECT * FROM ROWS FROM (
       jsonb_to_recordset($1::jsonb) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
                                         currency char(3), "chargeId" varchar, status purchase_status,
-                                        "createdAt" timestamptz, "canceledAt" timestamptz, "seatIds" int[], completed jsonb)
+                                        "createdAt" text, "canceledAt" timestamptz, "seatIds" int[])
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
-                           "createdAt", "canceledAt", "seatIds", completed, position)
+                           "createdAt", "canceledAt", "seatIds", position)
     -- The lock bound for this statement's (implicit or enclosing) transaction, set once (an
     -- uncorrelated subquery) before the input's first row reaches an INSERT or the UPDATE, so
     -- before any lock wait.
     WHERE (SELECT set_config('lock_timeout', $2, true)) IS NOT NULL
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
-    SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt", "canceledAt"
+    SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt"::timestamptz,
+           "canceledAt"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id
@@ -246,7 +246,10 @@ const INSERT_PURCHASES = `
     ON CONFLICT (purchase_id, seat_id) DO NOTHING
   ), messages AS (
     INSERT INTO outbox (message_id, routing_key, payload)
-    SELECT p.completed ->> 'messageId', p.completed ->> 'routingKey', p.completed -> 'payload'
+    SELECT 'purchase-completed:' || p.id, 'purchase.completed',
+           jsonb_build_object('purchaseId', p.id, 'userId', p."userId", 'performanceId', p."performanceId",
+                              'seatIds', to_jsonb(p."seatIds"), 'amount', p.amount, 'currency', p.currency,
+                              'createdAt', p."createdAt")
     FROM inserted i JOIN input p ON p.id = i.id ORDER BY p.position
     ON CONFLICT (message_id) DO NOTHING
   ), completed_attempts AS (

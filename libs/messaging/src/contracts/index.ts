@@ -1,12 +1,7 @@
 // The message contracts alone, for code that builds or reads messages without a broker
 // connection (the rules library): importing them loads no AMQP client.
-export {
-  MalformedMessageError,
-  parsePurchaseCompleted,
-  purchaseCompletedEntry,
-  purchaseCompletedMessageId,
-} from './purchase-completed';
-export type { CompletedPurchase, OutboxEntry, PurchaseCompletedMessage } from './purchase-completed';
+export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId } from './purchase-completed';
+export type { PurchaseCompletedMessage } from './purchase-completed';
 export { ROUTING } from './routing';
 export {
   isPurchaseCanceledBody,

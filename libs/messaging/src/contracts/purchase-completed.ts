@@ -1,9 +1,11 @@
 import { isCurrencyCode } from '@app/config';
-import { ROUTING } from './routing';
 
 /**
  * Body of a `purchase.completed` message, written to the outbox with the purchase rows and
- * relayed to RabbitMQ with the AMQP `messageId` {@link purchaseCompletedMessageId}.
+ * relayed to RabbitMQ with the AMQP `messageId` {@link purchaseCompletedMessageId}. The flush
+ * statement builds it from the purchase's columns (`PurchaseRepository.writeBatch`, as the
+ * cancellation's message is built beside its UPDATE): keep the two in step (the purchases e2e
+ * compares a flushed row with this shape).
  */
 export interface PurchaseCompletedMessage {
   purchaseId: string;
@@ -29,42 +31,6 @@ export class MalformedMessageError extends Error {
 /** The one id of a purchase's completed message: outbox row, AMQP message and e-mail delivery share it. */
 export function purchaseCompletedMessageId(purchaseId: string): string {
   return `purchase-completed:${purchaseId}`;
-}
-
-/** A message ready for the transactional outbox: the row the relay publishes as is. */
-export interface OutboxEntry<T> {
-  /** The AMQP `messageId`; stable, so a replayed write adds no second row. */
-  messageId: string;
-  routingKey: string;
-  payload: T;
-}
-
-/** The purchase a purchase-completed message announces (a purchase as written to PostgreSQL). */
-export interface CompletedPurchase {
-  id: string;
-  userId: string;
-  performanceId: number;
-  seatIds: number[];
-  amount: number;
-  currency: string;
-  createdAt: Date;
-}
-
-/** The purchase-completed message of `purchase`, ready for the outbox. */
-export function purchaseCompletedEntry(purchase: CompletedPurchase): OutboxEntry<PurchaseCompletedMessage> {
-  return {
-    messageId: purchaseCompletedMessageId(purchase.id),
-    routingKey: ROUTING.purchaseCompleted,
-    payload: {
-      purchaseId: purchase.id,
-      userId: purchase.userId,
-      performanceId: purchase.performanceId,
-      seatIds: purchase.seatIds,
-      amount: purchase.amount,
-      currency: purchase.currency,
-      createdAt: purchase.createdAt.toISOString(),
-    },
-  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

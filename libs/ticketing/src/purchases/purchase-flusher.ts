@@ -10,7 +10,6 @@ import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfId } from '../ids';
 import { seatIdsFromList } from './purchase';
 import { ackFlushed, canceledPurchases, deliverDuePurchases, ensureFlushGroup, StreamEntry } from './purchase-scripts';
-import { withCompletedMessages } from './purchase-outbox';
 
 /** The consumer group every flusher reads the purchase streams with. */
 export const FLUSH_GROUP = 'flusher';
@@ -308,9 +307,7 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    const inserted = new Set(
-      await this.purchases.writeBatch({ purchases: withCompletedMessages(purchases), cancellations }),
-    );
+    const inserted = new Set(await this.purchases.writeBatch({ purchases, cancellations }));
     await this.applyLateCancellations(keys, purchases, inserted);
     const committedAt = Date.now();
     let oldestAt = committedAt;
