@@ -38,7 +38,9 @@ export async function bestAvailableWorstCase({
   fills = 2_000,
 } = {}) {
   const { loadLuaScript } = require(built('libs/redis/src/lua-script.js'));
-  const { buildSeatingLayout } = require(built('libs/ticketing/src/seats/seating-layout.js'));
+  const { buildSeatingLayout, SEATING_FORMAT: seatingFormat } = require(
+    built('libs/ticketing/src/seats/seating-layout.js'),
+  );
   const { performanceKeys, seatingKeys } = redisKeys();
   const { holdScriptKeys, holdScriptArgs } = require(built('libs/ticketing/src/holds/hold-scripts.js'));
   const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
@@ -92,7 +94,8 @@ export async function bestAvailableWorstCase({
       for (let row = 0; row < layout.rowSizes.length; row += 10) {
         await redis.worstRebuild(keys.seats, ...seatingKeys(keys), row, Math.min(row + 9, layout.rowSizes.length - 1));
       }
-      await redis.hset(keys.seating, 'ready', 1);
+      // The format the built scripts expect (a version before SEATING_FORMAT took any value).
+      await redis.hset(keys.seating, 'ready', seatingFormat ?? 1);
       const times = [];
       const arrangements = new Set();
       for (let run = 0; run < holds; run += 1) {
