@@ -86,7 +86,7 @@ export function hallRegistration(performanceId: number, hall: DrawnHall, price =
 }
 
 /** Bytes per row or section slot of the runs string. */
-const SLOT_BYTES = 8;
+const SLOT_BYTES = 10;
 
 /**
  * How many single free seats (a free neighbour whose other neighbour is taken or the row's end)
@@ -123,12 +123,13 @@ export async function seatingDisagreements(
   const info = replies[3][1] as Buffer;
   const problems: string[] = [];
   const bitAt = (position: number) => ((free[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
-  // Slots of 8 bytes: longest free run, 1 + best free quality, 1 + best sum of two free seats
-  // side by side, 1 + the same among pairs leaving no single free seat beside them (0: none).
+  // Slots of 10 bytes: longest free run, 1 + best free quality, 1 + best sum of two free seats
+  // side by side, 1 + the same among pairs leaving no single free seat beside them (0: none), and
+  // (rows only) the seat index from 1 of the first such best pair (0: none).
   const slotAt = (slot: number) =>
     runs.length >= SLOT_BYTES * slot + SLOT_BYTES
-      ? [0, 2, 4, 6].map((at) => runs.readUInt16BE(SLOT_BYTES * slot + at))
-      : [0, 0, 0, 0];
+      ? [0, 2, 4, 6, 8].map((at) => runs.readUInt16BE(SLOT_BYTES * slot + at))
+      : [0, 0, 0, 0, 0];
   // Rows and sections as buildSeatingLayout numbers them.
   const rowSlots: number[][] = [];
   const sectionOfRow: string[] = [];
@@ -141,7 +142,7 @@ export async function seatingDisagreements(
       problems.push(`bit of seat ${place.id} is ${bitAt(position)}, letter ${letters[place.id]}`);
     const previous = places[position - 1];
     if (!previous || previous.section !== place.section || previous.row !== place.row) {
-      rowSlots.push([0, 0, 0, 0]);
+      rowSlots.push([0, 0, 0, 0, 0]);
       sectionOfRow.push(place.section);
       rowPlaces.push([]);
       current = 0;
@@ -158,7 +159,10 @@ export async function seatingDisagreements(
       if (!free[i - 1] || !free[i]) continue;
       const sum = row[i - 1].quality + row[i].quality + 1;
       rowSlots[r][2] = Math.max(rowSlots[r][2], sum);
-      if (singlesBeside(free, i - 1, 2) === 0) rowSlots[r][3] = Math.max(rowSlots[r][3], sum);
+      if (singlesBeside(free, i - 1, 2) === 0 && sum > rowSlots[r][3]) {
+        rowSlots[r][3] = sum;
+        rowSlots[r][4] = i;
+      }
     }
   });
   rowSlots.forEach((truth, row) => {
@@ -168,7 +172,7 @@ export async function seatingDisagreements(
   const sections = [...new Set(sectionOfRow)];
   sections.forEach((section, index) => {
     const own = rowSlots.filter((_, row) => sectionOfRow[row] === section);
-    const truth = [0, 1, 2, 3].map((field) => Math.max(...own.map((slot) => slot[field])));
+    const truth = [...[0, 1, 2, 3].map((field) => Math.max(...own.map((slot) => slot[field]))), 0];
     const stored = slotAt(rowSlots.length + index);
     if (stored.join() !== truth.join())
       problems.push(`slot of section ${section} is ${stored.join()}, truly ${truth.join()}`);

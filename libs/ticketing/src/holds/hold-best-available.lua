@@ -19,7 +19,8 @@
   together rungs visit sections and rows in the order of a bound on their best TOGETHER placement
   of n seats, from their cached best free seat and best pairs (togetherBound), and stop once no
   later one can beat the best placement found (or tie it at a lower layout position); the other
-  rungs use n × the best free seat's quality.
+  rungs use n × the best free seat's quality. For a pair, a row's best clean pair (cached with
+  its place) is its answer when its seats are unmarked: the row's seats are not read.
   A row's best windows for a size are cached in its 'w<row>' layout field, which every change of
   the row's bits deletes, so a search scores only rows that changed since one last did.
 
@@ -37,7 +38,7 @@
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
   KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (2 once the bitmap
-                      and runs were built in the format of 8-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
+                      and runs were built in the format of 10-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
                       (the sections of one grade), 'sn:<section name>' (its index); written:
                       'w<row>' (the row's cached windows, see rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality, best free pairs
@@ -141,18 +142,20 @@ end
 
 -- Live data, read once per search: per section and row the longest free run and the best free
 -- quality (-1: none free), the best quality sums of two free seats side by side, of any and of
--- those leaving no single (-1: none); rows' seats when a rung needs them.
+-- those leaving no single (-1: none), and a row's seat index of its best such pair (0: none);
+-- rows' seats when a rung needs them.
 local sectionRuns, sectionTops, sectionPairs, sectionCleanPairs
-local rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowOrders, rowSeats
+local rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
   sectionRuns, sectionTops, sectionPairs, sectionCleanPairs = {}, {}, {}, {}
-  rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowOrders, rowSeats = {}, {}, {}, {}, {}, {}, {}
+  rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt = {}, {}, {}, {}, {}, {}
+  rowOrders, rowSeats = {}, {}
   rowFields = {}
-  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * lastSlot + 7)
+  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * lastSlot + 9)
   for _, index in ipairs(sections) do
     local run, top, pair, cleanPair = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
     sectionRuns[index], sectionTops[index] = run, top - 1
@@ -177,11 +180,12 @@ local function openSection(index)
   -- All bytes in one call (a section has at most a few hundred rows, far below Lua's stack limit).
   local bytes = {string.byte(slots, 1, -1)}
   for i = 0, info.rows - 1 do
-    local at, r = 8 * i, info.firstRow + i
+    local at, r = 10 * i, info.firstRow + i
     rowRuns[r] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
     rowTops[r] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
     rowPairs[r] = (bytes[at + 5] or 0) * 256 + (bytes[at + 6] or 0) - 1
     rowCleanPairs[r] = (bytes[at + 7] or 0) * 256 + (bytes[at + 8] or 0) - 1
+    rowCleanAt[r] = (bytes[at + 9] or 0) * 256 + (bytes[at + 10] or 0)
   end
   rowOrders[index] = false
 end
@@ -391,6 +395,19 @@ local function searchTogether(n)
   local bestTogether, bestWithGap
   local function visit(r)
     if not rowUsable(r, n) then return end
+    -- A pair for a request that is not accessible: the row's best clean pair (its slot) is its
+    -- best TOGETHER window whenever both seats are unmarked, as no better or earlier clean pair
+    -- exists; its seat info is read for the two flags, not the row's seats scored.
+    local cleanAt = rowCleanAt[r]
+    if n == 2 and not accessible and cleanAt > 0 then
+      local position = rowRecord(r).first + cleanAt - 1
+      local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * position + 15)
+      if string.byte(info, 7) == 0 and string.byte(info, 15) == 0 then
+        local placement = {rowCleanPairs[r], position, {r, cleanAt, 2}}
+        if better(placement, bestTogether) then bestTogether = placement end
+        return
+      end
+    end
     local windows = rowWindows(r, n, accessible)
     local first = rowRecord(r).first
     for singles = 0, 1 do

@@ -11,11 +11,13 @@
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
                     computed them from its bits (a cache it writes), deleted with every change of
                     the row's bits
-    seating.runs    string of 8-byte slots, four big-endian u16 each: the longest run of free seats;
-                    1 + the best quality among the free seats (0: none free); 1 + the best quality
-                    sum of two free seats side by side (0: none); 1 + the same among the pairs that
-                    leave no single free seat beside them (0: none); slot r for row r, slot <slot>
-                    of a section for the most of its rows' (each field on its own). The pair fields
+    seating.runs    string of 10-byte slots, five big-endian u16 each: the longest run of free
+                    seats; 1 + the best quality among the free seats (0: none free); 1 + the best
+                    quality sum of two free seats side by side (0: none); 1 + the same among the
+                    pairs that leave no single free seat beside them (a clean pair; 0: none); the
+                    row's seat index (from 1) of the first seat of that best clean pair, the lowest
+                    of equal ones (0: none). Slot r for row r, slot <slot> of a section for the most
+                    of its rows' (each of the first four on its own; the fifth 0). The pair fields
                     bound a TOGETHER placement of any size (hold-best-available.lua, togetherBound)
     seating.info    string, 8 bytes per layout position: seat id (u32), quality (u16), flags (u8:
                     1 accessible, 2 companion), 0; big-endian (static)
@@ -23,8 +25,8 @@
   A performance registered without the layout has no such fields: every function then changes
   nothing. Functions:
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
-    seatingSlot(bytes, i)                    run, top, pair, clean pair of the i-th slot (from 0)
-                                             of `bytes`, as stored (tops and pairs 1 + the value)
+    seatingSlot(bytes, i)                    run, top, pair, clean pair, its first seat of the
+                                             i-th slot (from 0) of `bytes`, as stored
     seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
                                              section's slot when the row's changed; drops the
                                              row's cached windows
@@ -61,17 +63,18 @@ local function seatingRowBits(freeKey, first, seats)
 end
 
 -- Bytes per slot of seating.runs.
-local SEATING_SLOT_BYTES = 8
+local SEATING_SLOT_BYTES = 10
 
 local function seatingSlot(bytes, i)
-  local a, b, c, d, e, f, g, h = string.byte(bytes, 8 * i + 1, 8 * i + 8)
-  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0), (e or 0) * 256 + (f or 0), (g or 0) * 256 + (h or 0)
+  local a, b, c, d, e, f, g, h, j, k = string.byte(bytes, 10 * i + 1, 10 * i + 10)
+  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0), (e or 0) * 256 + (f or 0),
+    (g or 0) * 256 + (h or 0), (j or 0) * 256 + (k or 0)
 end
 
--- `slot`: {run, top, pair, clean pair} as stored.
+-- `slot`: {run, top, pair, clean pair, its first seat} as stored.
 local function seatingSetSlot(runsKey, index, slot)
   local bytes = {}
-  for i = 1, 4 do
+  for i = 1, 5 do
     bytes[2 * i - 1] = math.floor(slot[i] / 256)
     bytes[2 * i] = slot[i] % 256
   end
@@ -81,12 +84,13 @@ end
 --[[
   A row's slot from its free bits, as stored: {longest free run, 1 + best free quality, 1 + best
   sum of two free seats side by side, 1 + the same among pairs leaving no single free seat beside
-  them (a free neighbour whose other neighbour is taken or the row's end)}; 0 where none.
+  them (a free neighbour whose other neighbour is taken or the row's end), the first seat of the
+  first such best pair}; 0 where none.
 ]]
 local function seatingRowSlot(seating, first, bits)
   local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
   local seats = #bits
-  local longest, current, top, pair, cleanPair = 0, 0, 0, 0, 0
+  local longest, current, top, pair, cleanPair, cleanAt = 0, 0, 0, 0, 0, 0
   local previous
   for i = 1, seats do
     if bits[i] then
@@ -104,7 +108,7 @@ local function seatingRowSlot(seating, first, bits)
           local right = i + 1
           local singleLeft = left >= 1 and bits[left] and (left == 1 or not bits[left - 1])
           local singleRight = right <= seats and bits[right] and (right == seats or not bits[right + 1])
-          if not singleLeft and not singleRight then cleanPair = sum end
+          if not singleLeft and not singleRight then cleanPair, cleanAt = sum, i - 1 end
         end
       end
       previous = quality
@@ -112,12 +116,12 @@ local function seatingRowSlot(seating, first, bits)
       current = 0
     end
   end
-  return {longest, top, pair, cleanPair}
+  return {longest, top, pair, cleanPair, cleanAt}
 end
 
 --[[
-  Rewrites the section's slot (the most of its rows' slots, field by field). `change` (optional):
-  one of its rows' slot went from `change.old` to `change.new` ({run, top, pair, clean pair}); the
+  Rewrites the section's slot (the most of its rows' slots, field by field; no first seat). `change`
+  (optional): one of its rows' slot went from `change.old` to `change.new` (as stored); the
   rows' slots are then read only when that row may have held one of the section's most and that
   field went down.
 ]]
@@ -125,13 +129,13 @@ local function seatingRefreshSection(seating, section, change)
   local firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
   firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
   if change then
-    local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * slot + 7), 0)}
+    local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * slot + 9), 0)}
     local wentDown = false
     for i = 1, 4 do
       if change.old[i] >= stored[i] and change.new[i] < change.old[i] then wentDown = true end
     end
     if not wentDown then
-      local fresh, changed = {}, false
+      local fresh, changed = {0, 0, 0, 0, 0}, false
       for i = 1, 4 do
         fresh[i] = math.max(stored[i], change.new[i])
         if fresh[i] ~= stored[i] then changed = true end
@@ -141,10 +145,10 @@ local function seatingRefreshSection(seating, section, change)
     end
   end
   local slots = seatingBytes(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1))
-  local most = {0, 0, 0, 0}
+  local most = {0, 0, 0, 0, 0}
   for i = 0, rows - 1 do
     for f = 1, 4 do
-      local value = (slots[8 * i + 2 * f - 1] or 0) * 256 + (slots[8 * i + 2 * f] or 0)
+      local value = (slots[10 * i + 2 * f - 1] or 0) * 256 + (slots[10 * i + 2 * f] or 0)
       if value > most[f] then most[f] = value end
     end
   end
@@ -158,8 +162,9 @@ local function seatingRefreshRow(seating, row)
   first = tonumber(first)
   redis.call('HDEL', seating.layout, 'w' .. row)
   local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
-  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * row + 7), 0)}
-  if stored[1] == fresh[1] and stored[2] == fresh[2] and stored[3] == fresh[3] and stored[4] == fresh[4] then return end
+  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * row + 9), 0)}
+  if stored[1] == fresh[1] and stored[2] == fresh[2] and stored[3] == fresh[3] and stored[4] == fresh[4]
+    and stored[5] == fresh[5] then return end
   seatingSetSlot(seating.runs, row, fresh)
   seatingRefreshSection(seating, section, {old = stored, new = fresh})
 end
