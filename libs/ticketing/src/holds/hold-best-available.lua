@@ -148,13 +148,15 @@ local sectionRuns, sectionTops, sectionPairs, sectionCleanPairs
 local rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
+-- Per section opened: its row slots' bytes, and whether their pair fields were decoded.
+local sectionBytes, pairsOpen
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
   sectionRuns, sectionTops, sectionPairs, sectionCleanPairs = {}, {}, {}, {}
   rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt = {}, {}, {}, {}, {}, {}
   rowOrders, rowSeats = {}, {}
-  rowFields = {}
+  rowFields, sectionBytes, pairsOpen = {}, {}, {}
   local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * lastSlot + 9)
   for _, index in ipairs(sections) do
     local run, top, pair, cleanPair = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
@@ -171,7 +173,8 @@ local function sectionRun(index)
   return sectionRuns[index]
 end
 
--- The section's row slots, read once per search (one GETRANGE).
+-- The section's row slots, read once per search (one GETRANGE); runs and tops decoded (what
+-- every rung reads), pair fields only by openPairs (the together rungs).
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
@@ -183,11 +186,25 @@ local function openSection(index)
     local at, r = 10 * i, info.firstRow + i
     rowRuns[r] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
     rowTops[r] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
-    rowPairs[r] = (bytes[at + 5] or 0) * 256 + (bytes[at + 6] or 0) - 1
-    rowCleanPairs[r] = (bytes[at + 7] or 0) * 256 + (bytes[at + 8] or 0) - 1
-    rowCleanAt[r] = (bytes[at + 9] or 0) * 256 + (bytes[at + 10] or 0)
   end
+  sectionBytes[index] = bytes
   rowOrders[index] = false
+end
+
+-- The pair fields of the section's rows that have two free seats side by side.
+local function openPairs(index)
+  if pairsOpen[index] then return end
+  openSection(index)
+  local info, bytes = sectionInfo[index], sectionBytes[index]
+  for i = 0, info.rows - 1 do
+    local at, r = 10 * i, info.firstRow + i
+    if rowRuns[r] >= 2 then
+      rowPairs[r] = (bytes[at + 5] or 0) * 256 + (bytes[at + 6] or 0) - 1
+      rowCleanPairs[r] = (bytes[at + 7] or 0) * 256 + (bytes[at + 8] or 0) - 1
+      rowCleanAt[r] = (bytes[at + 9] or 0) * 256 + (bytes[at + 10] or 0)
+    end
+  end
+  pairsOpen[index] = true
 end
 
 -- Row indexes are below 2^20 (a venue of a million rows); a sort key packs the best free seat
@@ -373,6 +390,14 @@ local function togetherBound(n, top, pair, cleanPair)
   return (n - 1) / 2 * pair + top
 end
 
+-- togetherBound(n, …) as weights of top, pair and clean pair, for the rows' passes (no call per
+-- row). An even n's row without a clean pair gets a negative bound, which rules it out as -1 does.
+local function togetherWeights(n)
+  if n == 1 then return 1, 0, 0 end
+  if n % 2 == 0 then return 0, 0, n / 2 end
+  return 1, (n - 1) / 2, 0
+end
+
 -- A row's sort key in the together rungs, r - bound × ROW_KEY (bounds are at most n × 1,000,
 -- or -1): ascending keys are descending bounds, then ascending rows, and key % ROW_KEY is r.
 
@@ -450,14 +475,16 @@ local function searchTogether(n)
       -- list of them all: the first finds the row with the best bound (only while nothing is
       -- placed yet), the second keeps the sort keys of the other rows that may still beat it.
       openSection(index)
+      if n >= 2 then openPairs(index) end
       local from, to = info.firstRow, info.firstRow + info.rows - 1
+      local wTop, wPair, wClean = togetherWeights(n)
       local bounds = {}
       local firstRow
       if not bestTogether then
         local firstKey
         for r = from, to do
           if rowRuns[r] >= n then
-            local bound = togetherBound(n, rowTops[r], rowPairs[r], rowCleanPairs[r])
+            local bound = wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
             bounds[r] = bound
             local key = r - bound * ROW_KEY
             if not firstKey or key < firstKey then firstKey = key end
@@ -471,7 +498,7 @@ local function searchTogether(n)
       local keys = {}
       for r = from, to do
         if rowRuns[r] >= n and r ~= firstRow then
-          local bound = bounds[r] or togetherBound(n, rowTops[r], rowPairs[r], rowCleanPairs[r])
+          local bound = bounds[r] or wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
           if mayBeat(bound, r) then
             bounds[r] = bound
             keys[#keys + 1] = r - bound * ROW_KEY
