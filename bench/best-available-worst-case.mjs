@@ -2,8 +2,8 @@
 // a near-full venue whose free seats are singles in alternate rows (no rung but SPLIT fits, and
 // no two adjacent rows both have a free seat), asked with `together: false` (falls through to
 // SPLIT and holds) and with `together: true` (searches every rung and holds nothing); and the
-// bench's own case, the venue filled from empty by parties of 2 (the search then reads the rows
-// around the filled centre, whose best free seats are all about as good). The script
+// bench's own case, the venue filled from empty by parties of 2 (each search lands on the row
+// with the best pair leaving no single, usually the one the previous hold changed). The script
 // runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
