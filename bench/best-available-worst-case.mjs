@@ -2,8 +2,8 @@
 // a near-full venue whose free seats are singles in alternate rows (no rung but SPLIT fits, and
 // no two adjacent rows both have a free seat), asked with `together: false` (falls through to
 // SPLIT and holds) and with `together: true` (searches every rung and holds nothing); and the
-// bench's own case, the venue filled from empty by parties of 2 (the search then reads the rows
-// around the filled centre, whose best free seats are all about as good). The script
+// bench's own case, the venue filled from empty by parties of 2 (each search lands on the row
+// with the best pair leaving no single, usually the one the previous hold changed). The script
 // runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
@@ -38,7 +38,9 @@ export async function bestAvailableWorstCase({
   fills = 2_000,
 } = {}) {
   const { loadLuaScript } = require(built('libs/redis/src/lua-script.js'));
-  const { buildSeatingLayout } = require(built('libs/ticketing/src/seats/seating-layout.js'));
+  const { buildSeatingLayout, SEATING_FORMAT: seatingFormat } = require(
+    built('libs/ticketing/src/seats/seating-layout.js'),
+  );
   const { performanceKeys, seatingKeys } = redisKeys();
   const { holdScriptKeys, holdScriptArgs } = require(built('libs/ticketing/src/holds/hold-scripts.js'));
   const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
@@ -92,7 +94,8 @@ export async function bestAvailableWorstCase({
       for (let row = 0; row < layout.rowSizes.length; row += 10) {
         await redis.worstRebuild(keys.seats, ...seatingKeys(keys), row, Math.min(row + 9, layout.rowSizes.length - 1));
       }
-      await redis.hset(keys.seating, 'ready', 1);
+      // The format the built scripts expect (a version before SEATING_FORMAT took any value).
+      await redis.hset(keys.seating, 'ready', seatingFormat ?? 1);
       const times = [];
       const arrangements = new Set();
       for (let run = 0; run < holds; run += 1) {

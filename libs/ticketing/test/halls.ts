@@ -85,6 +85,21 @@ export function hallRegistration(performanceId: number, hall: DrawnHall, price =
   };
 }
 
+/** Bytes per row or section slot of the runs string. */
+const SLOT_BYTES = 10;
+
+/**
+ * How many single free seats (a free neighbour whose other neighbour is taken or the row's end)
+ * taking `size` seats from index `start` of a row whose free seats are `free` leaves beside them.
+ */
+export function singlesBeside(free: boolean[], start: number, size: number): number {
+  const left = start - 1;
+  const right = start + size;
+  const singleLeft = left >= 0 && free[left] && (left === 0 || !free[left - 1]);
+  const singleRight = right < free.length && free[right] && (right === free.length - 1 || !free[right + 1]);
+  return (singleLeft ? 1 : 0) + (singleRight ? 1 : 0);
+}
+
 /**
  * Where the seating data (free bitmap, row and section runs) disagrees with the seat letters,
  * read in one MULTI: an empty list when they agree. The layout is given as registered.
@@ -108,12 +123,17 @@ export async function seatingDisagreements(
   const info = replies[3][1] as Buffer;
   const problems: string[] = [];
   const bitAt = (position: number) => ((free[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
-  // Slots of 4 bytes: longest free run, 1 + best free quality (0: none free).
+  // Slots of 10 bytes: longest free run, 1 + best free quality, 1 + best sum of two free seats
+  // side by side, 1 + the same among pairs leaving no single free seat beside them (0: none), and
+  // (rows only) the seat index from 1 of the first such best pair (0: none).
   const slotAt = (slot: number) =>
-    runs.length >= 4 * slot + 4 ? [runs.readUInt16BE(4 * slot), runs.readUInt16BE(4 * slot + 2)] : [0, 0];
+    runs.length >= SLOT_BYTES * slot + SLOT_BYTES
+      ? [0, 2, 4, 6, 8].map((at) => runs.readUInt16BE(SLOT_BYTES * slot + at))
+      : [0, 0, 0, 0, 0];
   // Rows and sections as buildSeatingLayout numbers them.
-  const rowSlots: [number, number][] = [];
+  const rowSlots: number[][] = [];
   const sectionOfRow: string[] = [];
+  const rowPlaces: SeatPlace[][] = [];
   let current = 0;
   places.forEach((place, position) => {
     if (info.readUInt32BE(position * SEAT_INFO_BYTES) !== place.id) problems.push(`seat info ${position}`);
@@ -122,14 +142,28 @@ export async function seatingDisagreements(
       problems.push(`bit of seat ${place.id} is ${bitAt(position)}, letter ${letters[place.id]}`);
     const previous = places[position - 1];
     if (!previous || previous.section !== place.section || previous.row !== place.row) {
-      rowSlots.push([0, 0]);
+      rowSlots.push([0, 0, 0, 0, 0]);
       sectionOfRow.push(place.section);
+      rowPlaces.push([]);
       current = 0;
     }
+    rowPlaces[rowPlaces.length - 1].push(place);
     current = isFree ? current + 1 : 0;
     const slot = rowSlots[rowSlots.length - 1];
     slot[0] = Math.max(slot[0], current);
     if (isFree) slot[1] = Math.max(slot[1], place.quality + 1);
+  });
+  rowPlaces.forEach((row, r) => {
+    const free = row.map((place) => letters[String(place.id)] === 'A');
+    for (let i = 1; i < row.length; i += 1) {
+      if (!free[i - 1] || !free[i]) continue;
+      const sum = row[i - 1].quality + row[i].quality + 1;
+      rowSlots[r][2] = Math.max(rowSlots[r][2], sum);
+      if (singlesBeside(free, i - 1, 2) === 0 && sum > rowSlots[r][3]) {
+        rowSlots[r][3] = sum;
+        rowSlots[r][4] = i;
+      }
+    }
   });
   rowSlots.forEach((truth, row) => {
     if (slotAt(row).join() !== truth.join())
@@ -138,7 +172,7 @@ export async function seatingDisagreements(
   const sections = [...new Set(sectionOfRow)];
   sections.forEach((section, index) => {
     const own = rowSlots.filter((_, row) => sectionOfRow[row] === section);
-    const truth = [Math.max(...own.map((slot) => slot[0])), Math.max(...own.map((slot) => slot[1]))];
+    const truth = [...[0, 1, 2, 3].map((field) => Math.max(...own.map((slot) => slot[field]))), 0];
     const stored = slotAt(rowSlots.length + index);
     if (stored.join() !== truth.join())
       problems.push(`slot of section ${section} is ${stored.join()}, truly ${truth.join()}`);

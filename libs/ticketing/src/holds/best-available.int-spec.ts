@@ -147,27 +147,28 @@ describe('best-available holds: the ladder on small halls', () => {
   });
 
   it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {
-    // Row 2's first seat is the best of the hall, so every search scores row 2 (and caches its
-    // windows) before holding its pair in row 1.
+    // Row 2's first two seats (companion seats, not offered to this request) are the best pair of
+    // the hall, so every search scores row 2 (and caches its windows) before holding its pair in
+    // row 1: a row's bound counts every free seat, whatever its marks.
     const { performanceId, drawn, ask, labels, agrees } = await hall([
       {
         name: 'A',
-        rows: ['........', '........'],
-        quality: (row, number) => (row === 1 ? 900 : number === 1 ? 1000 : 100),
+        rows: ['........', 'CC......'],
+        quality: (row, number) => (row === 1 ? 900 : number <= 2 ? 1000 : 100),
       },
     ]);
     const rowTwo = () => fixture.redis.hget(performanceKeys(performanceId).seating, 'w1');
-    const seatHold = await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 2, 2)]);
+    const seatHold = await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 2, 8)]);
     expect(await rowTwo()).toBeNull();
     expect(labels(await ask(2))).toEqual(['A 1-1', 'A 1-2']);
     expect(await rowTwo()).not.toBeNull();
-    // Freed: row 2's seats 1–2 make a pair again (1,100); row 1's next pair still beats it.
+    // Freed: row 2's seat 8 is offered again (its pairs score 200); row 1's next pair still beats them.
     await fixture.holds.release(seatHold.userId, seatHold.id);
     expect(await rowTwo()).toBeNull();
     expect(labels(await ask(2))).toEqual(['A 1-3', 'A 1-4']);
     expect(await rowTwo()).not.toBeNull();
     expect(labels(await ask(4))).toEqual(['A 1-5', 'A 1-6', 'A 1-7', 'A 1-8']);
-    expect(labels(await ask(2))).toEqual(['A 2-1', 'A 2-2']);
+    expect(labels(await ask(2))).toEqual(['A 2-3', 'A 2-4']);
     expect(await rowTwo()).toBeNull();
     await agrees();
   });

@@ -15,9 +15,12 @@
   seats, at least one of them accessible.
 
   Work is bounded by the seating data (the seating include): a section or row whose cached
-  longest free run is shorter than what a rung needs is skipped without reading its seats;
-  sections and rows are visited in the order of their best free seat (cached too) and the search
-  stops once no later one can beat the best placement found (n × its best free seat's quality).
+  longest free run is shorter than what a rung needs is skipped without reading its seats. The
+  together rungs visit sections and rows in the order of a bound on their best TOGETHER placement
+  of n seats, from their cached best free seat and best pairs (togetherBound), and stop once no
+  later one can beat the best placement found (or tie it at a lower layout position); the other
+  rungs use n × the best free seat's quality. For a pair, a row's best clean pair (cached with
+  its place) is its answer when its seats are unmarked: the row's seats are not read.
   A row's best windows for a size are cached in its 'w<row>' layout field, which every change of
   the row's bits deletes, so a search scores only rows that changed since one last did.
 
@@ -34,11 +37,12 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
-  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (1 once the bitmap
-                      and runs were built), 'all' (section indexes, comma-separated), 'g:<grade>'
+  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (2 once the bitmap
+                      and runs were built in the format of 10-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
                       (the sections of one grade), 'sn:<section name>' (its index); written:
                       'w<row>' (the row's cached windows, see rowWindows)
-  KEYS[11] runs       per row and section: longest free run, best free quality (the seating include)
+  KEYS[11] runs       per row and section: longest free run, best free quality, best free pairs
+                      (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[12..11+n]
@@ -90,7 +94,8 @@ elseif filter == 'grade' then
 else
   layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
 end
-if not layoutHead[1] then return {'NO_LAYOUT'} end
+-- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
+if layoutHead[1] ~= '2' then return {'NO_LAYOUT'} end
 if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKNOWN_SECTION'} end
 
 local now = redisNow()
@@ -136,19 +141,27 @@ do
 end
 
 -- Live data, read once per search: per section and row the longest free run and the best free
--- quality (-1: none free); rows' seats when a rung needs them.
-local sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats
+-- quality (-1: none free), the best quality sums of two free seats side by side, of any and of
+-- those leaving no single (-1: none), and a row's seat index of its best such pair (0: none);
+-- rows' seats when a rung needs them.
+local sectionRuns, sectionTops, sectionPairs, sectionCleanPairs
+local rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
+-- Per section opened: its row slots' bytes, and whether their pair fields were decoded.
+local sectionBytes, pairsOpen
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
-  sectionRuns, sectionTops, rowRecords, rowRuns, rowTops, rowOrders, rowSeats = {}, {}, {}, {}, {}, {}, {}
-  rowFields = {}
-  local slots = redis.call('GETRANGE', seating.runs, 4 * firstSlot, 4 * lastSlot + 3)
+  sectionRuns, sectionTops, sectionPairs, sectionCleanPairs = {}, {}, {}, {}
+  rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt = {}, {}, {}, {}, {}, {}
+  rowOrders, rowSeats = {}, {}
+  rowFields, sectionBytes, pairsOpen = {}, {}, {}
+  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * lastSlot + 9)
   for _, index in ipairs(sections) do
-    local run, top = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
+    local run, top, pair, cleanPair = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
     sectionRuns[index], sectionTops[index] = run, top - 1
+    sectionPairs[index], sectionCleanPairs[index] = pair - 1, cleanPair - 1
   end
   table.sort(sections, function(a, b)
     if sectionTops[a] ~= sectionTops[b] then return sectionTops[a] > sectionTops[b] end
@@ -160,19 +173,38 @@ local function sectionRun(index)
   return sectionRuns[index]
 end
 
--- The section's row slots, read once per search (one GETRANGE).
+-- The section's row slots, read once per search (one GETRANGE); runs and tops decoded (what
+-- every rung reads), pair fields only by openPairs (the together rungs).
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
-  local slots = redis.call('GETRANGE', seating.runs, 4 * info.firstRow, 4 * (info.firstRow + info.rows) - 1)
+  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * info.firstRow,
+    SEATING_SLOT_BYTES * (info.firstRow + info.rows) - 1)
   -- All bytes in one call (a section has at most a few hundred rows, far below Lua's stack limit).
   local bytes = {string.byte(slots, 1, -1)}
   for i = 0, info.rows - 1 do
-    local at = 4 * i
-    rowRuns[info.firstRow + i] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
-    rowTops[info.firstRow + i] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
+    local at, r = 10 * i, info.firstRow + i
+    rowRuns[r] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
+    rowTops[r] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
   end
+  sectionBytes[index] = bytes
   rowOrders[index] = false
+end
+
+-- The pair fields of the section's rows that have two free seats side by side.
+local function openPairs(index)
+  if pairsOpen[index] then return end
+  openSection(index)
+  local info, bytes = sectionInfo[index], sectionBytes[index]
+  for i = 0, info.rows - 1 do
+    local at, r = 10 * i, info.firstRow + i
+    if rowRuns[r] >= 2 then
+      rowPairs[r] = (bytes[at + 5] or 0) * 256 + (bytes[at + 6] or 0) - 1
+      rowCleanPairs[r] = (bytes[at + 7] or 0) * 256 + (bytes[at + 8] or 0) - 1
+      rowCleanAt[r] = (bytes[at + 9] or 0) * 256 + (bytes[at + 10] or 0)
+    end
+  end
+  pairsOpen[index] = true
 end
 
 -- Row indexes are below 2^20 (a venue of a million rows); a sort key packs the best free seat
@@ -341,15 +373,44 @@ local function sectionUsable(index, size)
   return sectionRun(index) >= size and (not accessible or sectionInfo[index].accessible > 0)
 end
 
+--[[
+  An upper bound on the score of any TOGETHER placement of n seats (side by side, no single left)
+  in a row, or in a section from its slot, given the best free seat (top) and the best sums of two
+  free seats side by side, of any pair (pair) and of those leaving no single (cleanPair); -1 where
+  none. For even n the window splits into n / 2 pairs that each leave no single (the seats beside
+  an inner pair are the window's own, two deep), so n / 2 × cleanPair; for odd n, (n - 1) / 2 pairs
+  and one seat. Exact for n = 1 and 2 (up to the eligible seats); never below the true best.
+]]
+local function togetherBound(n, top, pair, cleanPair)
+  if n == 1 then return top end
+  if n % 2 == 0 then
+    if cleanPair < 0 then return -1 end
+    return n / 2 * cleanPair
+  end
+  return (n - 1) / 2 * pair + top
+end
+
+-- togetherBound(n, …) as weights of top, pair and clean pair, for the rows' passes (no call per
+-- row). An even n's row without a clean pair gets a negative bound, which rules it out as -1 does.
+local function togetherWeights(n)
+  if n == 1 then return 1, 0, 0 end
+  if n % 2 == 0 then return 0, 0, n / 2 end
+  return 1, (n - 1) / 2, 0
+end
+
+-- A row's sort key in the together rungs, r - bound × ROW_KEY (bounds are at most n × 1,000,
+-- or -1): ascending keys are descending bounds, then ascending rows, and key % ROW_KEY is r.
+
 -- Reads ahead, in one HMGET, the fields of the next rows of `order` (from `at`) the search may
--- still visit: those the bound does not rule out yet and whose longest free run fits n seats.
+-- still visit: those `mayBeat` does not rule out yet (`order` holds only rows whose longest free
+-- run fits n seats).
 local PREFETCH_ROWS = 8
-local function prefetchAhead(order, at, n, best)
+local function prefetchAhead(order, at, bounds, mayBeat)
   local rows = {}
   for i = at, #order do
     local r = order[i]
-    if best and n * rowTops[r] <= best[1] then break end
-    if rowRuns[r] >= n then rows[#rows + 1] = r end
+    if not mayBeat(bounds[r], r) then break end
+    rows[#rows + 1] = r
     if #rows == PREFETCH_ROWS then break end
   end
   prefetchRows(rows)
@@ -359,6 +420,19 @@ local function searchTogether(n)
   local bestTogether, bestWithGap
   local function visit(r)
     if not rowUsable(r, n) then return end
+    -- A pair for a request that is not accessible: the row's best clean pair (its slot) is its
+    -- best TOGETHER window whenever both seats are unmarked, as no better or earlier clean pair
+    -- exists; its seat info is read for the two flags, not the row's seats scored.
+    local cleanAt = rowCleanAt[r]
+    if n == 2 and not accessible and cleanAt > 0 then
+      local position = rowRecord(r).first + cleanAt - 1
+      local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * position + 15)
+      if string.byte(info, 7) == 0 and string.byte(info, 15) == 0 then
+        local placement = {rowCleanPairs[r], position, {r, cleanAt, 2}}
+        if better(placement, bestTogether) then bestTogether = placement end
+        return
+      end
+    end
     local windows = rowWindows(r, n, accessible)
     local first = rowRecord(r).first
     for singles = 0, 1 do
@@ -370,25 +444,49 @@ local function searchTogether(n)
       end
     end
   end
+  -- Whether a row (or a section whose first row is r) whose TOGETHER placements score at most
+  -- `bound` may still beat the best one found: score higher, or the same at a lower layout
+  -- position (rows and sections lie in layout order, so a lower row index). While none is
+  -- found, every row is visited: the TOGETHER_WITH_GAP rung needs the best of them all.
+  local function mayBeat(bound, r)
+    if not bestTogether then return true end
+    local score = bestTogether[1]
+    return bound > score or (bound == score and r < bestTogether[3][1])
+  end
+  -- Sections by their bound (best first, then layout order), so the best placement is met early;
+  -- each is skipped when its bound rules it out.
+  local candidates, sectionBounds = {}, {}
   for _, index in ipairs(sections) do
-    if bestTogether and n * sectionTops[index] <= bestTogether[1] then break end
     if sectionUsable(index, n) then
-      -- Rows are visited best free seat first and the visit stops at the first that cannot beat
-      -- the best placement (n × its best free seat); so only rows that may are sorted: the first
-      -- row alone usually sets a bound that rules most of the others out. Two passes over the
-      -- section's rows without building a list of them all: the first finds the row with the
-      -- best free seat (only while nothing is placed yet), the second keeps the sort keys of the
-      -- other rows that may still beat the best placement.
+      candidates[#candidates + 1] = index
+      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionPairs[index], sectionCleanPairs[index])
+    end
+  end
+  table.sort(candidates, function(a, b)
+    if sectionBounds[a] ~= sectionBounds[b] then return sectionBounds[a] > sectionBounds[b] end
+    return a < b
+  end)
+  for _, index in ipairs(candidates) do
+    local info = sectionInfo[index]
+    if mayBeat(sectionBounds[index], info.firstRow) then
+      -- Rows are visited best bound first and the visit stops at the first that cannot beat the
+      -- best placement; so only rows that may are sorted: the first row alone usually sets a
+      -- bound that rules the others out. Two passes over the section's rows without building a
+      -- list of them all: the first finds the row with the best bound (only while nothing is
+      -- placed yet), the second keeps the sort keys of the other rows that may still beat it.
       openSection(index)
-      local info = sectionInfo[index]
+      if n >= 2 then openPairs(index) end
       local from, to = info.firstRow, info.firstRow + info.rows - 1
+      local wTop, wPair, wClean = togetherWeights(n)
+      local bounds = {}
       local firstRow
       if not bestTogether then
         local firstKey
         for r = from, to do
-          local top = rowTops[r]
-          if top >= 0 and rowRuns[r] >= n then
-            local key = r - top * ROW_KEY
+          if rowRuns[r] >= n then
+            local bound = wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
+            bounds[r] = bound
+            local key = r - bound * ROW_KEY
             if not firstKey or key < firstKey then firstKey = key end
           end
         end
@@ -397,20 +495,23 @@ local function searchTogether(n)
           visit(firstRow)
         end
       end
-      local bound = bestTogether and bestTogether[1]
       local keys = {}
       for r = from, to do
-        local top = rowTops[r]
-        if top >= 0 and rowRuns[r] >= n and r ~= firstRow and (not bound or n * top > bound) then
-          keys[#keys + 1] = r - top * ROW_KEY
+        if rowRuns[r] >= n and r ~= firstRow then
+          local bound = bounds[r] or wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
+          if mayBeat(bound, r) then
+            bounds[r] = bound
+            keys[#keys + 1] = r - bound * ROW_KEY
+          end
         end
       end
       table.sort(keys)
       local order = {}
       for i, key in ipairs(keys) do order[i] = key % ROW_KEY end
       for at, r in ipairs(order) do
-        if bestTogether and n * rowTops[r] <= bestTogether[1] then break end
-        if not rowRecords[r] and not rowFields[r] then prefetchAhead(order, at, n, bestTogether) end
+        -- Keys ascend: bounds descend, rows ascend within a bound; the best only gets harder to beat.
+        if not mayBeat(bounds[r], r) then break end
+        if not rowRecords[r] and not rowFields[r] then prefetchAhead(order, at, bounds, mayBeat) end
         visit(r)
       end
     end

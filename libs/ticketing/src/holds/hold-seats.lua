@@ -24,7 +24,7 @@
   KEYS[9] free        best-available data (the seating include): free-seat bitmap (read by the
                       noOrphanSeats rule),
   KEYS[10] seating    static layout hash,
-  KEYS[11] runs       longest free run and best free quality per row and section,
+  KEYS[11] runs       longest free run, best free quality and pairs per row and section,
   KEYS[12] seat info  static seat ids and qualities; all four kept up to date here
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[7..6+n]
 

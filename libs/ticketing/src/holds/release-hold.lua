@@ -8,7 +8,7 @@
   KEYS[4] hold    hash of the hold
   KEYS[5] free      best-available data (the seating include): free-seat bitmap,
   KEYS[6] seating   static layout hash,
-  KEYS[7] runs      longest free run and best free quality per row and section,
+  KEYS[7] runs      longest free run, best free quality and pairs per row and section,
   KEYS[8] seat info static seat ids and qualities; a performance registered without a layout
                     has none of them, and they are left alone
 

@@ -11,16 +11,22 @@
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
                     computed them from its bits (a cache it writes), deleted with every change of
                     the row's bits
-    seating.runs    string of 4-byte slots, two big-endian u16 each: the longest run of free seats,
-                    and 1 + the best quality among the free seats (0: none free); slot r for row r,
-                    slot <slot> of a section for the best of its rows
+    seating.runs    string of 10-byte slots, five big-endian u16 each: the longest run of free
+                    seats; 1 + the best quality among the free seats (0: none free); 1 + the best
+                    quality sum of two free seats side by side (0: none); 1 + the same among the
+                    pairs that leave no single free seat beside them (a clean pair; 0: none); the
+                    row's seat index (from 1) of the first seat of that best clean pair, the lowest
+                    of equal ones (0: none). Slot r for row r, slot <slot> of a section for the most
+                    of its rows' (each of the first four on its own; the fifth 0). The pair fields
+                    bound a TOGETHER placement of any size (hold-best-available.lua, togetherBound)
     seating.info    string, 8 bytes per layout position: seat id (u32), quality (u16), flags (u8:
                     1 accessible, 2 companion), 0; big-endian (static)
 
   A performance registered without the layout has no such fields: every function then changes
   nothing. Functions:
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
-    seatingSlot(bytes, i)                    run, top of the i-th slot (from 0) of `bytes`
+    seatingSlot(bytes, i)                    run, top, pair, clean pair, its first seat of the
+                                             i-th slot (from 0) of `bytes`, as stored
     seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
                                              section's slot when the row's changed; drops the
                                              row's cached windows
@@ -56,58 +62,97 @@ local function seatingRowBits(freeKey, first, seats)
   return bits
 end
 
+-- Bytes per slot of seating.runs.
+local SEATING_SLOT_BYTES = 10
+
 local function seatingSlot(bytes, i)
-  local a, b, c, d = string.byte(bytes, 4 * i + 1, 4 * i + 4)
-  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0)
+  local a, b, c, d, e, f, g, h, j, k = string.byte(bytes, 10 * i + 1, 10 * i + 10)
+  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0), (e or 0) * 256 + (f or 0),
+    (g or 0) * 256 + (h or 0), (j or 0) * 256 + (k or 0)
 end
 
-local function seatingSetSlot(runsKey, slot, run, top)
-  redis.call('SETRANGE', runsKey, 4 * slot,
-    string.char(math.floor(run / 256), run % 256, math.floor(top / 256), top % 256))
+-- `slot`: {run, top, pair, clean pair, its first seat} as stored.
+local function seatingSetSlot(runsKey, index, slot)
+  local bytes = {}
+  for i = 1, 5 do
+    bytes[2 * i - 1] = math.floor(slot[i] / 256)
+    bytes[2 * i] = slot[i] % 256
+  end
+  redis.call('SETRANGE', runsKey, SEATING_SLOT_BYTES * index, string.char(unpack(bytes)))
 end
 
--- The longest run of free seats of a row and 1 + the best quality among them (0: none free).
+--[[
+  A row's slot from its free bits, as stored: {longest free run, 1 + best free quality, 1 + best
+  sum of two free seats side by side, 1 + the same among pairs leaving no single free seat beside
+  them (a free neighbour whose other neighbour is taken or the row's end), the first seat of the
+  first such best pair}; 0 where none.
+]]
 local function seatingRowSlot(seating, first, bits)
   local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
-  local longest, current, top = 0, 0, 0
-  for i = 1, #bits do
+  local seats = #bits
+  local longest, current, top, pair, cleanPair, cleanAt = 0, 0, 0, 0, 0, 0
+  local previous
+  for i = 1, seats do
     if bits[i] then
       current = current + 1
       if current > longest then longest = current end
-      local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0) + 1
-      if quality > top then top = quality end
+      local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0)
+      if quality + 1 > top then top = quality + 1 end
+      if current >= 2 then
+        -- The pair (i - 1, i): a single is left on the left when seat i - 2 is free and i - 3
+        -- is not (or is past the row's start), on the right likewise.
+        local sum = previous + quality + 1
+        if sum > pair then pair = sum end
+        if sum > cleanPair then
+          local left = i - 2
+          local right = i + 1
+          local singleLeft = left >= 1 and bits[left] and (left == 1 or not bits[left - 1])
+          local singleRight = right <= seats and bits[right] and (right == seats or not bits[right + 1])
+          if not singleLeft and not singleRight then cleanPair, cleanAt = sum, i - 1 end
+        end
+      end
+      previous = quality
     else
       current = 0
     end
   end
-  return longest, top
+  return {longest, top, pair, cleanPair, cleanAt}
 end
 
 --[[
-  Rewrites the section's slot (the most of its rows' runs and tops). `change` (optional): one of
-  its rows' slot went from run, top = change[1], change[2] to change[3], change[4]; the rows'
-  slots are then read only when that row may have held the section's most and went down.
+  Rewrites the section's slot (the most of its rows' slots, field by field; no first seat). `change`
+  (optional): one of its rows' slot went from `change.old` to `change.new` (as stored); the
+  rows' slots are then read only when that row may have held one of the section's most and that
+  field went down.
 ]]
 local function seatingRefreshSection(seating, section, change)
   local firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
   firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
   if change then
-    local run, top = seatingSlot(redis.call('GETRANGE', seating.runs, 4 * slot, 4 * slot + 3), 0)
-    if not ((change[1] >= run and change[3] < change[1]) or (change[2] >= top and change[4] < change[2])) then
-      local newRun, newTop = math.max(run, change[3]), math.max(top, change[4])
-      if newRun ~= run or newTop ~= top then seatingSetSlot(seating.runs, slot, newRun, newTop) end
+    local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * slot + 9), 0)}
+    local wentDown = false
+    for i = 1, 4 do
+      if change.old[i] >= stored[i] and change.new[i] < change.old[i] then wentDown = true end
+    end
+    if not wentDown then
+      local fresh, changed = {0, 0, 0, 0, 0}, false
+      for i = 1, 4 do
+        fresh[i] = math.max(stored[i], change.new[i])
+        if fresh[i] ~= stored[i] then changed = true end
+      end
+      if changed then seatingSetSlot(seating.runs, slot, fresh) end
       return
     end
   end
-  local slots = seatingBytes(redis.call('GETRANGE', seating.runs, 4 * firstRow, 4 * (firstRow + rows) - 1))
-  local longest, best = 0, 0
+  local slots = seatingBytes(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1))
+  local most = {0, 0, 0, 0, 0}
   for i = 0, rows - 1 do
-    local run = (slots[4 * i + 1] or 0) * 256 + (slots[4 * i + 2] or 0)
-    local top = (slots[4 * i + 3] or 0) * 256 + (slots[4 * i + 4] or 0)
-    if run > longest then longest = run end
-    if top > best then best = top end
+    for f = 1, 4 do
+      local value = (slots[10 * i + 2 * f - 1] or 0) * 256 + (slots[10 * i + 2 * f] or 0)
+      if value > most[f] then most[f] = value end
+    end
   end
-  seatingSetSlot(seating.runs, slot, longest, best)
+  seatingSetSlot(seating.runs, slot, most)
 end
 
 local function seatingRefreshRow(seating, row)
@@ -116,11 +161,12 @@ local function seatingRefreshRow(seating, row)
   local first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
   first = tonumber(first)
   redis.call('HDEL', seating.layout, 'w' .. row)
-  local run, top = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
-  local storedRun, storedTop = seatingSlot(redis.call('GETRANGE', seating.runs, 4 * row, 4 * row + 3), 0)
-  if storedRun == run and storedTop == top then return end
-  seatingSetSlot(seating.runs, row, run, top)
-  seatingRefreshSection(seating, section, {storedRun, storedTop, run, top})
+  local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
+  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * row + 9), 0)}
+  if stored[1] == fresh[1] and stored[2] == fresh[2] and stored[3] == fresh[3] and stored[4] == fresh[4]
+    and stored[5] == fresh[5] then return end
+  seatingSetSlot(seating.runs, row, fresh)
+  seatingRefreshSection(seating, section, {old = stored, new = fresh})
 end
 
 local function seatingMark(seating, seatIds, free)

@@ -23,7 +23,7 @@
   KEYS[6] checked-in  set of the purchase's seat ids checked in at the door
   KEYS[7] free      best-available data (the seating include): free-seat bitmap,
   KEYS[8] seating   static layout hash,
-  KEYS[9] runs      longest free run and best free quality per row and section,
+  KEYS[9] runs      longest free run, best free quality and pairs per row and section,
   KEYS[10] seat info static seat ids and qualities; a performance registered without a layout
                     has none of them, and they are left alone
 

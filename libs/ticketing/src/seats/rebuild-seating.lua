@@ -1,6 +1,6 @@
 --[[
   Writes the best-available seating data of some rows from the seat letters, the truth: each
-  seat's free bit (letter A), each row's slot (longest free run, best free quality), and the
+  seat's free bit (letter A), each row's slot (longest free run, best free quality, best pairs), and the
   slot of every section the rows belong to; drops the rows' cached windows. Registration runs it over every row after writing the static layout, in
   chunks of rows so that no call blocks Redis for long; running it again on any rows repairs
   them (a seat held by an expired hold not yet ended has letter H and reads as taken).
@@ -8,7 +8,7 @@
   KEYS[1] seats      hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] free       best-available data (the seating include): free-seat bitmap,
   KEYS[3] seating    static layout hash,
-  KEYS[4] runs       longest free run and best free quality per row and section,
+  KEYS[4] runs       longest free run, best free quality and best free pairs per row and section,
   KEYS[5] seat info  static seat ids and qualities
 
   ARGV[1] first row index, ARGV[2] last row index (inclusive; row indexes count from 0)
@@ -40,8 +40,7 @@ for row = firstRow, lastRow do
     redis.call('SETBIT', seating.free, first + i - 1, bits[i] and 1 or 0)
     if bits[i] then free = free + 1 end
   end
-  local run, top = seatingRowSlot(seating, first, bits)
-  seatingSetSlot(seating.runs, row, run, top)
+  seatingSetSlot(seating.runs, row, seatingRowSlot(seating, first, bits))
   redis.call('HDEL', seating.layout, 'w' .. row)
   if not sections[section] then
     sections[section] = true

@@ -6,7 +6,7 @@ import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from 
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
 import { closeSales, registerSeats, SeatRegistration } from './seat-scripts';
-import { buildSeatingLayout, SeatPlace } from './seating-layout';
+import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
 import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 
@@ -136,13 +136,16 @@ export class SeatStateStore {
       }
     });
     await Promise.all(rebuilds);
-    await this.redis.hset(keys.seating, 'ready', 1);
+    await this.redis.hset(keys.seating, 'ready', SEATING_FORMAT);
   }
 
-  /** Whether the performance's best-available seating data is complete (registerSeating ran to the end). */
+  /**
+   * Whether the performance's best-available seating data is complete (registerSeating ran to the
+   * end) and of this version's format (SEATING_FORMAT): data of an older format is built again.
+   */
   async hasSeating(performanceId: number): Promise<boolean> {
     assertPerformanceId(performanceId);
-    return (await this.redis.hexists(performanceKeys(performanceId).seating, 'ready')) === 1;
+    return (await this.redis.hget(performanceKeys(performanceId).seating, 'ready')) === String(SEATING_FORMAT);
   }
 
   /**

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawHall, DrawnSection, hallRegistration, seatingDisagreements, singlesBeside } from '../../test/halls';
+import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
+import { DomainError } from '../errors';
+import { SeatPlace } from '../seats/seating-layout';
+import { SeatScope } from './best-available-scripts';
+import { Hold } from './hold';
+
+/** What the together rungs answer: the arrangement and the seat ids, in layout order. */
+interface TogetherAnswer {
+  arrangement: 'TOGETHER' | 'TOGETHER_WITH_GAP';
+  seatIds: number[];
+}
+
+/**
+ * The together rungs by exhaustive search, as docs/seating.md states them: over every row of the
+ * scope, every window of `quantity` seats side by side that a request may take (free, accessible
+ * or companion exactly when asked for accessible, then with one accessible seat at least);
+ * TOGETHER is the best window leaving no single free seat beside it, else TOGETHER_WITH_GAP the
+ * best leaving one; best = the highest sum of quality, then the lowest layout position. Null when
+ * neither exists (the script then goes on to ADJACENT_ROWS or SPLIT).
+ */
+function exhaustiveTogether(
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+): TogetherAnswer | null {
+  const rows: { start: number; places: SeatPlace[] }[] = [];
+  places.forEach((place, position) => {
+    const previous = places[position - 1];
+    if (!previous || previous.section !== place.section || previous.row !== place.row) {
+      rows.push({ start: position, places: [] });
+    }
+    rows[rows.length - 1].places.push(place);
+  });
+  // Per number of singles left (0, 1): score and first layout position of the best window.
+  const best: ({ score: number; position: number; seats: SeatPlace[] } | undefined)[] = [undefined, undefined];
+  for (const row of rows) {
+    if (!inScope(row.places[0])) continue;
+    const free = row.places.map((place) => letters[String(place.id)] === 'A');
+    const eligible = row.places.map((place, i) => free[i] && (place.accessible || place.companion) === accessible);
+    for (let start = 0; start + quantity <= row.places.length; start += 1) {
+      const window = row.places.slice(start, start + quantity);
+      if (!window.every((_, k) => eligible[start + k])) continue;
+      if (accessible && !window.some((place) => place.accessible)) continue;
+      const singles = singlesBeside(free, start, quantity);
+      if (singles > 1) continue;
+      const score = window.reduce((sum, place) => sum + place.quality, 0);
+      const position = row.start + start;
+      const current = best[singles];
+      if (!current || score > current.score || (score === current.score && position < current.position)) {
+        best[singles] = { score, position, seats: window };
+      }
+    }
+  }
+  const [together, withGap] = best;
+  if (together) return { arrangement: 'TOGETHER', seatIds: together.seats.map((place) => place.id) };
+  if (withGap) return { arrangement: 'TOGETHER_WITH_GAP', seatIds: withGap.seats.map((place) => place.id) };
+  return null;
+}
+
+type Step =
+  | { kind: 'best'; quantity: number; together: boolean; accessible: boolean; scope: 'all' | 'grade' | 'section' }
+  | { kind: 'pick'; seats: number[] }
+  | { kind: 'release'; which: number };
+
+const rowText = fc
+  .array(fc.constantFrom('.', '.', '.', '.', '.', 'x', 'A', 'C'), { minLength: 1, maxLength: 12 })
+  .map((marks) => marks.join(''));
+const sectionArb = fc.record({
+  rows: fc.array(rowText, { minLength: 1, maxLength: 6 }),
+  grade: fc.constantFrom('R', 'S'),
+});
+// Qualities from a few values, so that windows and rows tie often (the tie-break on layout
+// position is what a bound is likeliest to get wrong), or the drawn halls' default.
+const qualityArb = fc.option(fc.array(fc.constantFrom(0, 100, 200, 300, 1000), { minLength: 2, maxLength: 7 }), {
+  nil: undefined,
+});
+const hallArb = fc.record({ sections: fc.array(sectionArb, { minLength: 1, maxLength: 3 }), qualities: qualityArb });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('best' as const),
+      quantity: fc.integer({ min: 1, max: 5 }),
+      together: fc.boolean(),
+      accessible: fc.constantFrom(false, false, false, true),
+      scope: fc.constantFrom('all' as const, 'grade' as const, 'section' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('pick' as const),
+      seats: fc.array(fc.nat(80), { minLength: 1, maxLength: 3 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), which: fc.nat() }) },
+);
+
+/**
+ * The bounded search of hold-best-available.lua (rows and sections visited in the order of a bound
+ * on their best TOGETHER placement, stopping once none left can beat or tie the best found)
+ * against an exhaustive search of the together rungs, over random halls (qualities that tie
+ * often) and random sequences of holds and releases: the same arrangement and the same seats.
+ */
+describe('best-available holds: the bounded search answers as an exhaustive one', () => {
+  let fixture: TicketingFixture;
+  let nextPerformance = 1;
+
+  beforeAll(() => {
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '5' });
+  });
+  afterAll(() => fixture.close());
+
+  it('picks the same together seats', async () => {
+    await fc.assert(
+      fc.asyncProperty(hallArb, fc.array(stepArb, { minLength: 1, maxLength: 20 }), async (drawn, steps) => {
+        const performanceId = nextPerformance++;
+        const { qualities } = drawn;
+        const sections: DrawnSection[] = drawn.sections.map((section, s) => ({
+          name: `S${s}`,
+          ...section,
+          ...(qualities ? { quality: (row, number) => qualities[(s * 5 + row * 3 + number) % qualities.length] } : {}),
+        }));
+        const hall = drawHall(sections);
+        await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+        const holds: Hold[] = [];
+
+        for (const step of steps) {
+          if (step.kind === 'best') {
+            const { letters } = await fixture.truth(performanceId);
+            const first = sections[0];
+            const scope: SeatScope =
+              step.scope === 'grade'
+                ? { kind: 'grade', grade: first.grade ?? 'R' }
+                : step.scope === 'section'
+                  ? { kind: 'section', section: first.name }
+                  : { kind: 'all' };
+            const inScope = (place: SeatPlace) =>
+              scope.kind === 'all' ||
+              (scope.kind === 'grade' ? place.grade === scope.grade : place.section === scope.section);
+            const expected = exhaustiveTogether(hall.places, letters, step.quantity, step.accessible, inScope);
+            let hold: Hold | undefined;
+            try {
+              hold = await fixture.holds.holdBestAvailable(randomUUID(), {
+                performanceId,
+                quantity: step.quantity,
+                together: step.together,
+                accessible: step.accessible,
+                scope,
+              });
+              holds.push(hold);
+            } catch (error) {
+              if (!(error instanceof DomainError) || error.code !== 'NoSeatsFit') throw error;
+            }
+            if (expected) {
+              expect(hold && { arrangement: hold.arrangement, seatIds: hold.seatIds }).toEqual(expected);
+            } else {
+              expect(['TOGETHER', 'TOGETHER_WITH_GAP']).not.toContain(hold?.arrangement);
+            }
+          } else if (step.kind === 'pick') {
+            const seatIds = [...new Set(step.seats.map((i) => hall.places[i % hall.places.length].id))];
+            try {
+              holds.push(await fixture.holds.hold(randomUUID(), performanceId, seatIds));
+            } catch (error) {
+              if (!(error instanceof DomainError) || error.code !== 'SeatsUnavailable') throw error;
+            }
+          } else if (step.kind === 'release' && holds.length > 0) {
+            const hold = holds[step.which % holds.length];
+            await fixture.holds.release(hold.userId, hold.id).catch((error: unknown) => {
+              if (!(error instanceof DomainError) || error.kind !== 'conflict') throw error;
+            });
+          }
+        }
+        expect(await seatingDisagreements(fixture.redis, performanceId, hall.places)).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
