@@ -16,15 +16,21 @@ const INTEGRATION_FILES = [
 /**
  * Integration files that need the machine to themselves: the load test (Locust and three app
  * processes at full speed), the short fault drill (a whole stack under faults, with latency
- * bounds). `npm test` runs them after the others, one at a time.
+ * bounds), the short Redis Cluster failover drill (a whole stack and a private six-node cluster
+ * whose primary it kills). `npm test` runs them after the others, one at a time.
  */
-const EXCLUSIVE_FILES = ['loadtest/loadtest.e2e-spec.ts', 'deploy/test/fault-drill.e2e-spec.ts'];
+const EXCLUSIVE_FILES = [
+  'loadtest/loadtest.e2e-spec.ts',
+  'deploy/test/fault-drill.e2e-spec.ts',
+  'deploy/test/redis-failover.e2e-spec.ts',
+];
 /**
  * Integration files the `int-cluster` project leaves out, each for its reason; every other
  * integration file runs twice, on the single Redis (`int`) and on the run's local Redis Cluster.
  */
 const NOT_ON_CLUSTER = [
-  // Need the machine to themselves (int-serial runs them), and the drill kills the single Redis.
+  // Need the machine to themselves (int-serial runs them); the fault drill kills the single Redis,
+  // the failover drill starts its own Cluster.
   ...EXCLUSIVE_FILES,
   // Starts its own single Redis with AOF and SIGKILLs it: a fault of one Redis, not of a Cluster.
   'apps/api/test/purchase-faults.e2e-spec.ts',

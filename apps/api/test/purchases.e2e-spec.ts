@@ -441,7 +441,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const running = new Set<PurchaseFlushBatch>();
     const overlaps: string[] = [];
     let mostAtOnce = 0;
-    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch) => {
+    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch, bounds) => {
       for (const other of running) {
         if (batch.cancellations.length > 0 || other.cancellations.length > 0)
           overlaps.push('a cancellation overlapped');
@@ -450,7 +450,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       mostAtOnce = Math.max(mostAtOnce, running.size);
       try {
         await new Promise((resolve) => setTimeout(resolve, 50));
-        return await writeBatch(batch);
+        return await writeBatch(batch, bounds);
       } finally {
         running.delete(batch);
       }
@@ -512,12 +512,12 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const inFlight = new Promise<void>((resolve) => (entered = resolve));
     let release = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
-    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch) => {
+    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch, bounds) => {
       if (batch.purchases.some((p) => p.id === a.id)) {
         entered();
         await released;
       }
-      return writeBatch(batch);
+      return writeBatch(batch, bounds);
     });
     try {
       let firstPass: Promise<number> = Promise.resolve(0);
@@ -574,7 +574,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     let performancesAtOnce = 0;
     let overlapped: () => void = () => undefined;
     const overlap = new Promise<void>((resolve) => (overlapped = resolve));
-    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch) => {
+    vi.spyOn(repository, 'writeBatch').mockImplementation(async (batch, bounds) => {
       const performanceId = batch.purchases[0]?.performanceId ?? 0;
       running.push(performanceId);
       mostAtOnce = Math.max(mostAtOnce, running.length);
@@ -584,7 +584,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
         // Held until a write of another performance has started; performances written one after
         // the other never get there, and go on after 5 s so the assertions below say so.
         await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, 5000))]);
-        return await writeBatch(batch);
+        return await writeBatch(batch, bounds);
       } finally {
         running.splice(running.indexOf(performanceId), 1);
       }
@@ -656,6 +656,46 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       expect(completed).toMatchObject({ status: 'COMPLETED', resolved_at: expect.any(Date) });
       expect(completed?.charge_id).toBeTruthy();
       expect(rows.find((row) => row.purchase_id === b.id)?.status).toBe('REFUNDED');
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('ends a flush write stalled in PostgreSQL at PURCHASE_BATCH_STATEMENT_TIMEOUT_MS, keeps it pending, and writes it on the next pass', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const bought = (await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer })).json();
+    const flusher = new PurchaseFlusher(
+      api.app.get(Redis),
+      { ...api.app.get(Env), PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: 300 } as Env,
+      api.app.get(PurchaseRepository),
+      api.app.get(PURCHASE_REDIS),
+    );
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      // Every insert into purchases sleeps: the write stalls without waiting for any lock, so only
+      // the statement bound ends it (without it the pass waits out the test's timeout).
+      await db.query(
+        `CREATE FUNCTION stall_flush() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(300); RETURN NEW; END $$`,
+      );
+      await db.query(
+        `CREATE TRIGGER stall_flush BEFORE INSERT ON purchases FOR EACH ROW EXECUTE FUNCTION stall_flush()`,
+      );
+      let failure: unknown;
+      try {
+        failure = await flusher.flushOnce({ batchSize: 500 }).then(
+          (written) => `wrote ${written}`,
+          (error: Error) => error.message,
+        );
+      } finally {
+        await db.query(`DROP TRIGGER stall_flush ON purchases`);
+        await db.query(`DROP FUNCTION stall_flush()`);
+      }
+      expect(failure).toContain('canceling statement due to statement timeout');
+      expect((await persisted(api.env.DATABASE_URL, [bought.id])).purchases).toEqual([]);
+      // The entry stayed pending: the next pass writes it first.
+      expect(await flusher.flushOnce({ batchSize: 500 })).toBeGreaterThanOrEqual(1);
+      expect((await persisted(api.env.DATABASE_URL, [bought.id])).purchases).toMatchObject([{ id: bought.id }]);
     } finally {
       await db.end();
     }

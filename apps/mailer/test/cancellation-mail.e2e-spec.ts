@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Env } from '@app/config';
 import { PurchaseRepository } from '@app/database';
 import { purchaseCanceledMessageId, ROUTING } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
@@ -20,7 +21,10 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
   const flushCancellation = (purchaseId: string) =>
     relay
       .get(PurchaseRepository)
-      .writeBatch({ purchases: [], cancellations: [{ purchaseId, canceledAt: new Date() }] });
+      .writeBatch(
+        { purchases: [], cancellations: [{ purchaseId, canceledAt: new Date() }] },
+        { statementTimeoutMs: relay.get(Env).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
+      );
   const mailsTo = (address: string) => smtp.received.filter((email) => email.to.includes(address));
   const outcomes = async (outcome: string) =>
     (await mailer.get(PurchaseMailConsumer).deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ??

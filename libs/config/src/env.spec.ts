@@ -37,6 +37,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('bounds a batch write statement by PURCHASE_BATCH_STATEMENT_TIMEOUT_MS, 30000 by default, in range only', () => {
+    expect(parseEnv({}).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS).toBe(30_000);
+    expect(parseEnv({ PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: '300' }).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS).toBe(300);
+    for (const value of ['99', '600001', '1.5', 'soon']) {
+      const problems = problemsOf({ PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('PURCHASE_BATCH_STATEMENT_TIMEOUT_MS');
+    }
+  });
+
   it('bounds a reconciler gateway call by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, 10000 by default, in range only', () => {
     expect(parseEnv({}).PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS).toBe(10_000);
     expect(parseEnv({ PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '2000' }).PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS).toBe(2000);

@@ -286,6 +286,18 @@ export class Env {
   PURCHASE_CLAIM_IDLE_SECONDS = 10;
 
   /**
+   * Longest time, in milliseconds, one statement of a purchase batch write may run in PostgreSQL,
+   * whatever it waits on (a lock is also bounded, 5 s each; this bounds the rest: I/O, a stalled
+   * trigger, a slow disk). Then the statement is canceled, the batch writes nothing, stays pending
+   * and is written on a later pass. Keep it well above the time one batch takes to write.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  PURCHASE_BATCH_STATEMENT_TIMEOUT_MS = 30_000;
+
+  /**
    * Lease of an Idempotency-Key claim, in milliseconds: the claim of a request that died (process
    * killed, Redis restarted under it) lapses this long after its request last renewed it, and the
    * next retry takes over; a live request renews it every fifth of a lease.

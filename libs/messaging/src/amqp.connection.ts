@@ -8,6 +8,14 @@ import { Topology } from './topology';
 const SETUP_GRACE_MS = 2000;
 
 /**
+ * Longest wait, in milliseconds, for the broker to confirm a publish (the outbox relay's, a
+ * consumer's retry or dead-letter copy), counted from the call: a publish queued while the
+ * broker is unreachable, or one whose confirm a stalled broker never sends, is rejected then, so
+ * the loop that awaits it goes on.
+ */
+export const PUBLISH_CONFIRM_TIMEOUT_MS = 5000;
+
+/**
  * One RabbitMQ connection per process that reconnects on its own, with a confirm channel
  * that re-declares the topology on every reconnection.
  */
@@ -74,7 +82,10 @@ export class AmqpConnection {
     );
   }
 
-  /** Publishes persistently and resolves only once the broker confirmed the message. */
+  /**
+   * Publishes persistently and resolves only once the broker confirmed the message; rejects
+   * (`timeout`) when no confirm came within `timeoutMs` (PUBLISH_CONFIRM_TIMEOUT_MS unless given).
+   */
   async publish(
     routingKey: string,
     message: object,
@@ -84,7 +95,7 @@ export class AmqpConnection {
       persistent: true,
       contentType: 'application/json',
       messageId: options.messageId,
-      timeout: options.timeoutMs ?? 5000,
+      timeout: options.timeoutMs ?? PUBLISH_CONFIRM_TIMEOUT_MS,
     });
   }
 

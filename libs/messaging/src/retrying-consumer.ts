@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { AmqpConnection } from './amqp.connection';
+import { AmqpConnection, PUBLISH_CONFIRM_TIMEOUT_MS } from './amqp.connection';
 import { MalformedMessageError } from './contracts/purchase-completed';
 import { RetryPolicy } from './retry-policy';
 
@@ -21,6 +21,11 @@ export interface RetryingConsumerOptions {
   prefetch: number;
   /** Told what became of each message the handler failed (for metrics). */
   onFailure?: (fate: 'retried' | 'dead-lettered') => void;
+  /**
+   * Longest wait (ms) for the broker to confirm a retry or dead-letter copy; then the original is
+   * handed back (nack) and the consumer goes on. PUBLISH_CONFIRM_TIMEOUT_MS unless given.
+   */
+  confirmTimeoutMs?: number;
 }
 
 /**
@@ -49,6 +54,10 @@ export class RetryingConsumer {
     this.channel = amqp.connection.createChannel({
       name: `consumer:${options.queue}`,
       confirm: true,
+      // Every publish of this channel (retry and dead-letter copies): without a bound, a copy
+      // whose confirm never comes (a stalled broker) or that waits for a reconnection keeps its
+      // message in hand, and stop() waiting for it, for ever.
+      publishTimeout: options.confirmTimeoutMs ?? PUBLISH_CONFIRM_TIMEOUT_MS,
       // Runs on every new channel before its consumers start, so no delivery sees the old generation.
       // The prefetch is set here, awaited, and not as a consume option: the wrapper sends that one
       // without awaiting it, and a channel closed before its reply rejects it unhandled.

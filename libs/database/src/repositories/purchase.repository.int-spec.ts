@@ -10,8 +10,9 @@ import { PurchaseStatus } from '../entities/purchase.entity';
 
 /**
  * A batch write waits for a row lock held elsewhere (the payment reconciler holds an attempt
- * FOR UPDATE across its refund's gateway calls) only PURCHASE_BATCH_LOCK_TIMEOUT_MS: then it fails, writing
- * nothing, and the same batch goes through once the lock is gone.
+ * FOR UPDATE across its refund's gateway calls) only PURCHASE_BATCH_LOCK_TIMEOUT_MS, and runs
+ * only PURCHASE_BATCH_STATEMENT_TIMEOUT_MS whatever else stalls it: then it fails, writing
+ * nothing, and the same batch goes through once the stall is gone.
  */
 describe('PurchaseRepository.writeBatch and row locks held elsewhere (real PostgreSQL)', () => {
   let env: TestEnv;
@@ -71,6 +72,8 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
    * the file fast. Production's PURCHASE_BATCH_LOCK_TIMEOUT_MS is the default of the same argument.
    */
   const LOCK_TIMEOUT_MS = 200;
+  /** Statement bound of the writes here: production's default (30 s), far above any lock wait. */
+  const BOUNDS = { lockTimeoutMs: LOCK_TIMEOUT_MS, statementTimeoutMs: 30_000 };
 
   /**
    * Holds `lockSql` (a SELECT … FOR UPDATE of one row) in a transaction of its own while
@@ -85,7 +88,7 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
       await holder.startTransaction();
       await holder.query(lockSql, [lockedId]);
       const startedAt = performance.now();
-      const error = await repository.writeBatch(batch, LOCK_TIMEOUT_MS).catch((e) => e);
+      const error = await repository.writeBatch(batch, BOUNDS).catch((e) => e);
       // Failed while the lock was still held (without the bound it waits for the test's timeout),
       // after waiting for it the bound (not at once, as NOWAIT would).
       expect(holder.isTransactionActive).toBe(true);
@@ -97,12 +100,12 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
       await holder.rollbackTransaction();
       await holder.release();
     }
-    expect(await repository.writeBatch(batch)).toEqual(batch.purchases.map((p) => p.id));
+    expect(await repository.writeBatch(batch, BOUNDS)).toEqual(batch.purchases.map((p) => p.id));
     // The bound was the batch's own: the pooled connections keep the server's default.
     expect(await db.query(`SHOW lock_timeout`)).toEqual([{ lock_timeout: '0' }]);
   };
 
-  it('a lone batch (one statement) fails on an attempt row the reconciler holds, then writes', async () => {
+  it('a batch without cancellations (one write statement) fails on an attempt row the reconciler holds, then writes', async () => {
     const purchase = await purchaseWithAttempt();
     await failsWhileLocked(
       { purchases: [purchase], cancellations: [] },
@@ -116,7 +119,7 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
 
   it('a batch with a cancellation (one transaction) fails on a locked purchase row, then writes', async () => {
     const sold = await purchaseWithAttempt();
-    await new PurchaseRepository(db).writeBatch({ purchases: [sold], cancellations: [] });
+    await new PurchaseRepository(db).writeBatch({ purchases: [sold], cancellations: [] }, BOUNDS);
     const purchase = await purchaseWithAttempt();
     await failsWhileLocked(
       { purchases: [purchase], cancellations: [{ purchaseId: sold.id, canceledAt: new Date() }] },
@@ -124,5 +127,30 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
       sold.id,
     );
     expect(await db.query(`SELECT status FROM purchases WHERE id = $1`, [sold.id])).toEqual([{ status: 'CANCELED' }]);
+  });
+
+  it('a batch stalled by something other than a lock ends at the statement bound, writing nothing, then writes', async () => {
+    const repository = new PurchaseRepository(db);
+    const purchase = await purchaseWithAttempt();
+    const batch = { purchases: [purchase], cancellations: [] };
+    const statementTimeoutMs = 300;
+    // A trigger that sleeps: the write runs on, holding no lock anyone else has, so lock_timeout
+    // never fires; without the statement bound the write waits out the test's timeout.
+    await db.query(
+      `CREATE FUNCTION stall_flush() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(300); RETURN NEW; END $$`,
+    );
+    await db.query(`CREATE TRIGGER stall_flush BEFORE INSERT ON purchases FOR EACH ROW EXECUTE FUNCTION stall_flush()`);
+    let error: unknown;
+    try {
+      error = await repository.writeBatch(batch, { statementTimeoutMs }).catch((e) => e);
+    } finally {
+      await db.query(`DROP TRIGGER stall_flush ON purchases`);
+      await db.query(`DROP FUNCTION stall_flush()`);
+    }
+    expect(error).toMatchObject({ driverError: { code: '57014' } });
+    expect(await db.query(`SELECT count(*)::int AS n FROM purchases WHERE id = $1`, [purchase.id])).toEqual([{ n: 0 }]);
+    expect(await repository.writeBatch(batch, { statementTimeoutMs })).toEqual([purchase.id]);
+    // The bound was the batch's own: the pooled connections keep the server's default.
+    expect(await db.query(`SHOW statement_timeout`)).toEqual([{ statement_timeout: '0' }]);
   });
 });

@@ -156,34 +156,35 @@ export class PurchaseRepository {
    * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
    * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,
    * built by the statement from the purchase itself), and its open payment attempt (PENDING or
-   * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. Without
-   * cancellations that is one statement, on its own (one round trip); with them, one transaction
-   * whose cancellations go first, so a seat canceled and sold again in the same batch gets its new
-   * active ticket. Returns the ids of the purchases that were new. Waits at most `lockTimeoutMs`
-   * (ms; PURCHASE_BATCH_LOCK_TIMEOUT_MS, see there) for each row lock; throws the database's error
-   * (code 55P03, "canceling statement due to lock timeout") when a wait runs out, writing nothing.
+   * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. One transaction
+   * (cancellations first, so a seat canceled and sold again in the same batch gets its new active
+   * ticket, then one statement for the purchases), bounded by `bounds` (ms): each row or table lock
+   * waited for at most `lockTimeoutMs` (PURCHASE_BATCH_LOCK_TIMEOUT_MS, see there), each statement
+   * at most `statementTimeoutMs` (PURCHASE_BATCH_STATEMENT_TIMEOUT_MS in Env), whatever stalls it.
+   * Returns the ids of the purchases that were new. Throws the database's error when a bound runs
+   * out (code 55P03, "canceling statement due to lock timeout"; 57014, "canceling statement due to
+   * statement timeout"), writing nothing.
    */
-  async writeBatch(batch: PurchaseFlushBatch, lockTimeoutMs = PURCHASE_BATCH_LOCK_TIMEOUT_MS): Promise<string[]> {
-    if (batch.cancellations.length === 0) {
-      return this.insertPurchases(this.dataSource.manager, batch.purchases, lockTimeoutMs);
-    }
+  async writeBatch(batch: PurchaseFlushBatch, bounds: BatchWriteBounds): Promise<string[]> {
+    const lockTimeoutMs = bounds.lockTimeoutMs ?? PURCHASE_BATCH_LOCK_TIMEOUT_MS;
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-      await cancel(manager, batch.cancellations);
-      return this.insertPurchases(manager, batch.purchases, lockTimeoutMs);
+      // statement_timeout is read when a statement starts, so it is set before the write (set
+      // inside the write, as lock_timeout could be, it would bound only the next statement).
+      // Integers both (validated), written into the one query that sets them: one round trip.
+      await manager.query(
+        `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.trunc(bounds.statementTimeoutMs)}`,
+      );
+      if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations);
+      return this.insertPurchases(manager, batch.purchases);
     });
   }
 
-  private async insertPurchases(
-    manager: EntityManager,
-    purchases: PurchaseRecord[],
-    lockTimeoutMs: number,
-  ): Promise<string[]> {
+  private async insertPurchases(manager: EntityManager, purchases: PurchaseRecord[]): Promise<string[]> {
     if (purchases.length === 0) return [];
     // One JSON document for the whole batch: serialised natively, parsed once by PostgreSQL. Dates
     // become their toISOString(), which the statement copies into the purchase-completed payload.
     const batch = JSON.stringify(purchases);
-    const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch, String(lockTimeoutMs)]);
+    const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch]);
     return inserted.map((row) => row.id);
   }
 }
@@ -192,15 +193,21 @@ export class PurchaseRepository {
  * How long, in ms, a batch write waits for a row lock another transaction holds (the payment
  * reconciler holds an attempt's row FOR UPDATE across its refund's gateway calls, each bounded
  * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS; an operator's refund its purchase's): then the batch fails, stays pending, and the flusher retries it and logs
- * why, instead of hanging with the loop behind it. Set for the batch's transaction only (SET LOCAL,
- * or set_config(…, true) inside the lone statement, which keeps that path at one round trip); every
- * other query of the pool keeps the server's default.
+ * why, instead of hanging with the loop behind it. Set for the batch's transaction only (SET LOCAL);
+ * every other query of the pool keeps the server's default.
  */
 export const PURCHASE_BATCH_LOCK_TIMEOUT_MS = 5_000;
 
+/** How long (ms) a batch write may wait: see {@link PurchaseRepository.writeBatch}. */
+export interface BatchWriteBounds {
+  /** Each lock wait; PURCHASE_BATCH_LOCK_TIMEOUT_MS when not given. */
+  lockTimeoutMs?: number;
+  /** Each statement, from its start, whatever it waits on (PURCHASE_BATCH_STATEMENT_TIMEOUT_MS). */
+  statementTimeoutMs: number;
+}
+
 /**
- * One statement, from a JSON array ($1) of PurchaseRecords, its row locks bounded by $2
- * (lock_timeout in ms, as text): the purchases (ON CONFLICT: a replay inserts none), and for those
+ * One statement, from a JSON array ($1) of PurchaseRecords: the purchases (ON CONFLICT: a replay inserts none), and for those
  * it inserted their tickets, purchase-completed outbox messages and payment-attempt completions.
  * The sub-statements share one snapshot, so each works from `inserted`, never from the tables.
  * Tickets have no foreign key to purchases (migration TicketsWithoutPurchaseFk): this is the only
@@ -225,10 +232,6 @@ const INSERT_PURCHASES = `
                                         "createdAt" text, "canceledAt" timestamptz, "seatIds" int[])
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", position)
-    -- The lock bound for this statement's (implicit or enclosing) transaction, set once (an
-    -- uncorrelated subquery) before the input's first row reaches an INSERT or the UPDATE, so
-    -- before any lock wait.
-    WHERE (SELECT set_config('lock_timeout', $2, true)) IS NOT NULL
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt"::timestamptz,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OutboxRepository, TransactionRunner } from '@app/database';
-import { AmqpConnection } from '../amqp.connection';
+import { AmqpConnection, PUBLISH_CONFIRM_TIMEOUT_MS } from '../amqp.connection';
 
 export interface RelayResult {
   /** Rows the broker confirmed and that are now stamped `published_at`. */
@@ -26,7 +26,7 @@ export class OutboxRelay {
     private readonly amqp: AmqpConnection,
   ) {}
 
-  relayOnce(batchSize: number, confirmTimeoutMs = 5000): Promise<RelayResult> {
+  relayOnce(batchSize: number, confirmTimeoutMs = PUBLISH_CONFIRM_TIMEOUT_MS): Promise<RelayResult> {
     return this.transactions.run(async (manager) => {
       const rows = await this.outbox.lockUnpublished(manager, batchSize);
       if (rows.length === 0) return { published: 0, failed: 0 };

@@ -307,7 +307,12 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    const inserted = new Set(await this.purchases.writeBatch({ purchases, cancellations }));
+    const inserted = new Set(
+      await this.purchases.writeBatch(
+        { purchases, cancellations },
+        { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
+      ),
+    );
     await this.applyLateCancellations(keys, purchases, inserted);
     const committedAt = Date.now();
     let oldestAt = committedAt;
@@ -375,7 +380,10 @@ export class PurchaseFlusher {
       late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt) });
     }
     if (late.length === 0) return;
-    await this.purchases.writeBatch({ purchases: [], cancellations: late });
+    await this.purchases.writeBatch(
+      { purchases: [], cancellations: late },
+      { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
+    );
     this.logger.log(`canceled ${late.length} purchases whose cancellation was flushed before them`);
   }
 }
