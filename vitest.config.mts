@@ -66,8 +66,9 @@ const integration = {
   hookTimeout: 120_000,
   // Checks the services, then migrates the template database every test database is cloned from.
   globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
-  // Every Lua script runs checked: a script touching a key it was not given in KEYS fails.
-  setupFiles: ['libs/testing/src/lua-key-check.setup.ts'],
+  // Every Lua script runs checked: a script touching a key it was not given in KEYS fails. Nest's
+  // static logger is reset before each file (a worker runs several, see `isolate` below).
+  setupFiles: ['libs/testing/src/lua-key-check.setup.ts', 'libs/testing/src/nest-logger.setup.ts'],
 };
 
 export default defineConfig({
@@ -105,6 +106,12 @@ export default defineConfig({
           // Every file has its own database, Redis prefix, RabbitMQ namespace and ports (see
           // libs/testing), so files run side by side.
           maxWorkers: WORKERS,
+          // A worker runs file after file in one module graph: Nest, TypeORM, ioredis and the
+          // libraries are imported once per worker instead of once per file. No file leaves state
+          // another reads: each closes what it opened (apps, clients, servers, processes) and
+          // restores what it spied on or changed; Nest's static logger, which an app sets for the
+          // process, is reset before each file (nest-logger.setup.ts). See README "Tests".
+          isolate: false,
         },
       },
       {
@@ -119,6 +126,8 @@ export default defineConfig({
           include: INTEGRATION_FILES,
           exclude: [...configDefaults.exclude, ...NOT_ON_CLUSTER],
           maxWorkers: WORKERS,
+          // As `int`.
+          isolate: false,
         },
       },
       {
@@ -129,7 +138,9 @@ export default defineConfig({
           name: 'int-serial',
           include: EXCLUSIVE_FILES,
           // Files that load the whole machine run alone, after the others (vitest runs projects
-          // without file parallelism last, one file at a time).
+          // without file parallelism last, one file at a time). Isolated, unlike `int`: its two
+          // files would save one import of the libraries, and vitest runs a single-worker project
+          // last only when it is isolated.
           fileParallelism: false,
         },
       },
