@@ -50,7 +50,11 @@ const NOT_ON_CLUSTER = [
   'apps/api/test/purchase-durability.e2e-spec.ts',
   'libs/redis/src/cluster.int-spec.ts',
   'libs/redis/src/bounded-commands.int-spec.ts',
-  // Use no Redis at all: on the Cluster, the same test twice.
+  // Use no Redis at all: on the Cluster, the same test twice (admin-cli: seven starts of the built
+  // CLI, which only reaches PostgreSQL; 87 s of the int project at a load average of 18).
+  'apps/api/test/admin-cli.e2e-spec.ts',
+  'libs/database/src/constraint-violations.int-spec.ts',
+  'libs/database/src/repositories/purchase.repository.int-spec.ts',
   'libs/database/src/migrations/1795630000000-MoneyInMinorUnits.int-spec.ts',
   'libs/database/src/migrations/1796800000000-SeatGeometry.int-spec.ts',
   'libs/messaging/src/amqp.connection.int-spec.ts',
@@ -68,8 +72,9 @@ const integration = {
   hookTimeout: 120_000,
   // Checks the services, then migrates the template database every test database is cloned from.
   globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
-  // Every Lua script runs checked: a script touching a key it was not given in KEYS fails.
-  setupFiles: ['libs/testing/src/lua-key-check.setup.ts'],
+  // Every Lua script runs checked: a script touching a key it was not given in KEYS fails. Nest's
+  // static logger is reset before each file (a worker runs several, see `isolate` below).
+  setupFiles: ['libs/testing/src/lua-key-check.setup.ts', 'libs/testing/src/nest-logger.setup.ts'],
 };
 
 export default defineConfig({
@@ -107,6 +112,12 @@ export default defineConfig({
           // Every file has its own database, Redis prefix, RabbitMQ namespace and ports (see
           // libs/testing), so files run side by side.
           maxWorkers: WORKERS,
+          // A worker runs file after file in one module graph: Nest, TypeORM, ioredis and the
+          // libraries are imported once per worker instead of once per file. No file leaves state
+          // another reads: each closes what it opened (apps, clients, servers, processes) and
+          // restores what it spied on or changed; Nest's static logger, which an app sets for the
+          // process, is reset before each file (nest-logger.setup.ts). See README "Tests".
+          isolate: false,
         },
       },
       {
@@ -121,6 +132,8 @@ export default defineConfig({
           include: INTEGRATION_FILES,
           exclude: [...configDefaults.exclude, ...NOT_ON_CLUSTER],
           maxWorkers: WORKERS,
+          // As `int`.
+          isolate: false,
         },
       },
       {
@@ -131,7 +144,9 @@ export default defineConfig({
           name: 'int-serial',
           include: EXCLUSIVE_FILES,
           // Files that load the whole machine run alone, after the others (vitest runs projects
-          // without file parallelism last, one file at a time).
+          // without file parallelism last, one file at a time). Isolated, unlike `int`: its two
+          // files would save one import of the libraries, and vitest runs a single-worker project
+          // last only when it is isolated.
           fileParallelism: false,
         },
       },

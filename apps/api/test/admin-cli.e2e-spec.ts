@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -11,21 +11,27 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
   let env: TestEnv;
   let db: Client;
 
-  const run = (...args: string[]) => {
-    const result = spawnSync(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
+  /**
+   * Runs the CLI to its exit: its code and its stdout and stderr. Not `spawnSync`, which blocks the
+   * worker: then only a timer of its own bounds the run (30 s, which a start on a loaded machine
+   * outlasted), where the test's own time limit bounds this one.
+   */
+  const run = (...args: string[]): Promise<{ code: number | null; output: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, output }));
     });
-    return { code: result.status, output: `${result.stdout}${result.stderr}` };
-  };
   const accounts = async (email: string) =>
     (await db.query('SELECT name, role FROM users WHERE lower(email) = lower($1)', [email])).rows;
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
     env = await createTestEnv();
-    expect(run('--email', 'first@example.com', '--password', 'first-password').code).toBe(0);
+    expect((await run('--email', 'first@example.com', '--password', 'first-password')).code).toBe(0);
     db = new Client({ connectionString: env.DATABASE_URL });
     await db.connect();
   });
@@ -36,7 +42,7 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
 
   it('creates an admin, and running it again keeps one account', async () => {
     expect(await accounts('first@example.com')).toEqual([{ name: 'Administrator', role: 'ADMIN' }]);
-    const again = run('--email', 'FIRST@example.com', '--password', 'first-password', '--name', 'Root');
+    const again = await run('--email', 'FIRST@example.com', '--password', 'first-password', '--name', 'Root');
     expect(again.code).toBe(0);
     expect(again.output).toContain('already an admin');
     expect(again.output).not.toContain('first-password');
@@ -47,7 +53,7 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
     await db.query(
       `INSERT INTO users (email, name, role, password_hash) VALUES ('grace@example.com', 'Grace', 'USER', 'x')`,
     );
-    const result = run('--email', 'grace@example.com', '--password', 'new-password');
+    const result = await run('--email', 'grace@example.com', '--password', 'new-password');
     expect(result.code).toBe(0);
     expect(result.output).toContain('is now an admin');
     expect(await accounts('grace@example.com')).toEqual([{ name: 'Grace', role: 'ADMIN' }]);
@@ -59,8 +65,8 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
     [['--email', 'a@b.io', '--password', 'short'], '--password'],
     [['--email', 'a@b.io', '--password', 'long-enough', '--name', ''], '--name'],
     [['--email', 'a@b.io', '--password', 'long-enough', '--role', 'x'], 'role'],
-  ])('refuses %j with the usage line', (args, mentioned) => {
-    const result = run(...args);
+  ])('refuses %j with the usage line', async (args, mentioned) => {
+    const result = await run(...args);
     expect(result.code).toBe(2);
     expect(result.output).toContain(mentioned);
     expect(result.output).toContain('usage: npm run admin:create');
