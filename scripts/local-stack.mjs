@@ -82,7 +82,9 @@ export class ProcessGroup {
 }
 
 export function mailViewerLine(env) {
-  return env.SMTP_URL ? `(SMTP_URL is set: e-mails go to ${env.SMTP_URL})` : `http://127.0.0.1:${MAIL_WEB_PORT}`;
+  return env.SMTP_URL
+    ? `(SMTP_URL is set: e-mails go to ${env.SMTP_URL})`
+    : `http://127.0.0.1:${MAIL_WEB_PORT}/index.html`;
 }
 
 /**
