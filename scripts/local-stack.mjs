@@ -15,6 +15,23 @@ export const MAIL_SMTP_PORT = 1025;
 
 export const appEntry = (app) => join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
 
+/**
+ * Prints `boxoffice is ready` once `url` (a readiness route) answers 200, polling every 250 ms for
+ * up to 120 s; says so and gives up after that (the processes' own output tells why).
+ */
+export async function announceWhenReady(url) {
+  const until = Date.now() + 120_000;
+  while (Date.now() < until) {
+    const ok = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return console.log(`boxoffice is ready: ${url} answers 200`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  console.log(`boxoffice is not ready after 120 s: ${url} does not answer 200 (see the output above)`);
+}
+
 export function buildOrExit() {
   buildIfStale();
 }

@@ -11,7 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localValues, renderTemplate } from '../deploy/nginx/render.mjs';
-import { appEntry, buildOrExit, mailViewerLine, ProcessGroup, startLocalRedisCluster } from './local-stack.mjs';
+import {
+  announceWhenReady,
+  appEntry,
+  buildOrExit,
+  mailViewerLine,
+  ProcessGroup,
+  startLocalRedisCluster,
+} from './local-stack.mjs';
 
 const env = process.env;
 const FIRST_API_PORT = Number(env.PORT ?? '3000') + 1;
@@ -86,3 +93,4 @@ boxoffice cluster is starting: ${replicas} api processes (ports ${apiPorts.join(
   Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
 Ctrl-C stops everything.
 `);
+void announceWhenReady(`http://127.0.0.1:${nginxPort}/health/ready`);

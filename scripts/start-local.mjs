@@ -7,7 +7,15 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { appEntry, buildOrExit, mailViewerLine, ProcessGroup, root, startLocalRedisCluster } from './local-stack.mjs';
+import {
+  announceWhenReady,
+  appEntry,
+  buildOrExit,
+  mailViewerLine,
+  ProcessGroup,
+  root,
+  startLocalRedisCluster,
+} from './local-stack.mjs';
 
 const { values: options } = parseArgs({ options: { 'redis-cluster': { type: 'boolean', default: false } } });
 const env = process.env;
@@ -83,4 +91,5 @@ boxoffice is starting:
   Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
 Ctrl-C stops everything.
 `);
+  void announceWhenReady(`http://127.0.0.1:${port}/health/ready`);
 }
