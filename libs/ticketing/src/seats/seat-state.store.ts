@@ -55,6 +55,20 @@ const REGISTER_CHUNK = 1000;
 const SEATING_CHUNK = 1000;
 /** Fields per HSET when writing the static seating layout. */
 const LAYOUT_FIELDS_CHUNK = 5000;
+/**
+ * Chunk calls in flight at once. Every Redis command is bounded from its call
+ * (REDIS_COMMAND_TIMEOUT_MS), so a chunk must not wait behind all the others: with at most this
+ * many sent ahead of it, a chunk's wait stays a few chunks' work however large the performance
+ * (all 50 of a 50,000-seat registration sent at once outlasted the 5 s bound on a loaded host).
+ */
+const CHUNKS_IN_FLIGHT = 8;
+
+/** Runs `calls` at most CHUNKS_IN_FLIGHT at a time, in order; rejects with the first failure. */
+async function inWindows(calls: (() => Promise<unknown>)[]): Promise<void> {
+  for (let start = 0; start < calls.length; start += CHUNKS_IN_FLIGHT) {
+    await Promise.all(calls.slice(start, start + CHUNKS_IN_FLIGHT).map((call) => call()));
+  }
+}
 
 /** The live status of every seat of a performance, and its counts, in Redis. */
 @Injectable()
@@ -92,11 +106,12 @@ export class SeatStateStore {
       return { id: seat.id, price: seat.price, sold: soldIds.has(seat.id) };
     });
     const keys = performanceKeys(performanceId);
-    const chunks: Promise<number>[] = [];
+    const chunks: (() => Promise<number>)[] = [];
     for (let start = 0; start < rows.length; start += REGISTER_CHUNK) {
-      chunks.push(registerSeats(this.redis, keys, rows.slice(start, start + REGISTER_CHUNK)));
+      const chunk = rows.slice(start, start + REGISTER_CHUNK);
+      chunks.push(() => registerSeats(this.redis, keys, chunk));
     }
-    await Promise.all(chunks);
+    await inWindows(chunks);
     if (registration.places) await this.registerSeating(performanceId, registration.places);
     const transaction = this.redis.multi();
     if (lifecycle) transaction.hset(keys.meta, lifecycleFields(lifecycle)).hdel(keys.meta, ...clearedFields(lifecycle));
@@ -119,23 +134,25 @@ export class SeatStateStore {
     const keys = performanceKeys(performanceId);
     const layout = buildSeatingLayout(places);
     const entries = [...layout.fields];
-    const writes: Promise<unknown>[] = [this.redis.set(keys.seatInfo, layout.seatInfo)];
+    const writes: (() => Promise<unknown>)[] = [() => this.redis.set(keys.seatInfo, layout.seatInfo)];
     for (let start = 0; start < entries.length; start += LAYOUT_FIELDS_CHUNK) {
-      writes.push(this.redis.hset(keys.seating, Object.fromEntries(entries.slice(start, start + LAYOUT_FIELDS_CHUNK))));
+      const fields = Object.fromEntries(entries.slice(start, start + LAYOUT_FIELDS_CHUNK));
+      writes.push(() => this.redis.hset(keys.seating, fields));
     }
-    await Promise.all(writes);
-    const rebuilds: Promise<number>[] = [];
+    await inWindows(writes);
+    const rebuilds: (() => Promise<number>)[] = [];
     let first = 0;
     let seats = 0;
     layout.rowSizes.forEach((size, row) => {
       seats += size;
       if (seats >= SEATING_CHUNK || row === layout.rowSizes.length - 1) {
-        rebuilds.push(rebuildSeating(this.redis, keys, first, row));
+        const from = first;
+        rebuilds.push(() => rebuildSeating(this.redis, keys, from, row));
         first = row + 1;
         seats = 0;
       }
     });
-    await Promise.all(rebuilds);
+    await inWindows(rebuilds);
     await this.redis.hset(keys.seating, 'ready', SEATING_FORMAT);
   }
 
