@@ -10,7 +10,13 @@ import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe } from './common/compiled-validation';
 import { answerClientError, answerFrameworkError } from './common/fastify-errors';
-import { inputProblems, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/input-guard';
+import {
+  inputProblems,
+  jsonInputProblems,
+  jsonNestsDeeperThan,
+  MAX_JSON_DEPTH,
+  undecodableQuery,
+} from './common/input-guard';
 import { HttpMetrics } from './metrics/http-metrics';
 
 export const API_PREFIX = 'api/v1';
@@ -91,11 +97,21 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
         return done(new BadRequestException(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       }
-      parseJson(request, body, done);
+      parseJson(request, body, (error: Error | null, parsed?: unknown) => {
+        // The safe parser refuses `__proto__` and `constructor.prototype` with the words of a
+        // syntax error; valid JSON that it refused names such a property: say which, as for any
+        // unknown property. (Parsed again only on this error path.)
+        const problems = error === null ? [] : jsonInputProblems(body);
+        if (problems.length > 0) return done(new BadRequestException(problems), undefined);
+        done(error, parsed);
+      });
     },
   );
-  // One check of every decoded body, query and path for what no route accepts (see input-guard).
+  // One check of every decoded body, query and path for what no route accepts (see input-guard),
+  // and of a query string that does not decode (Fastify's parser keeps such text as it came).
   fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    const queryProblem = undecodableQuery(request.url);
+    if (queryProblem !== null) return done(new BadRequestException([queryProblem]));
     const problems = [request.body, request.query, request.params].flatMap((part) => inputProblems(part));
     done(problems.length > 0 ? new BadRequestException(problems) : undefined);
   });

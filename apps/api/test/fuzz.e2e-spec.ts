@@ -456,6 +456,35 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     expect(await victimSnapshot()).toEqual(before);
   }, 120_000);
 
+  it('takes an integer path or query parameter of every GET only in canonical decimal (generated from the document)', async () => {
+    const targets = operations()
+      .filter((op) => op.method === 'GET')
+      .flatMap((op) =>
+        op.parameters
+          .filter((p) => p.in !== 'header' && (p.schema.type === 'integer' || p.schema.type === 'number'))
+          .map((parameter) => ({ op, parameter })),
+      );
+    expect(targets.length).toBeGreaterThanOrEqual(8);
+    const get = async (op: Operation, name: string, value: string) => {
+      const path = op.path.replace(/\{(\w+)\}/g, (_m, p: string) => (p === name ? value : String(ids.ownPerformance)));
+      const query = op.parameters.some((p) => p.in === 'query' && p.name === name) ? `?${name}=${value}` : '';
+      const res = await fetch(`${base}${path}${query}`, { headers: { authorization: `Bearer ${tokens.admin}` } });
+      return { status: res.status, what: `GET ${path}${query} -> ${res.status} ${(await res.text()).slice(0, 200)}` };
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...targets), fc.nat(), async ({ op, parameter }, pick) => {
+        const { minimum = 1, maximum = 2 ** 31 - 1 } = parameter.schema;
+        const n = parameter.in === 'path' ? ids.ownPerformance : Math.min(Math.max(minimum, 7), maximum);
+        const canonical = await get(op, parameter.name, String(n));
+        expect(canonical.status, canonical.what).not.toBe(400);
+        const spellings = nonCanonical(n);
+        const other = await get(op, parameter.name, spellings[pick % spellings.length]);
+        expect(other.status, other.what).toBe(400);
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
   describe('the OpenAPI document', () => {
     it('lists Idempotency-Key and Admission-Token (waiting room) once each, optional, on POST /purchases', () => {
       const headers = (doc.paths['/api/v1/purchases'].post.parameters as Parameter[]).filter((p) => p.in === 'header');
@@ -484,6 +513,23 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     });
   });
 });
+
+/** Spellings of `n` that `Number()` reads as `n` but that are not its canonical decimal name. */
+function nonCanonical(n: number): string[] {
+  const s = String(n);
+  return [
+    `0x${n.toString(16)}`,
+    `0b${n.toString(2)}`,
+    `0o${n.toString(8)}`,
+    `%2B${s}`,
+    `${s}.0`,
+    `%20${s}`,
+    `${s}%20`,
+    `0${s}`,
+    `${s}e0`,
+    `${n * 10}e-1`,
+  ];
+}
 
 /** Percent-encodes a string; a lone surrogate (which encodeURIComponent refuses) becomes its raw UTF-8 bytes. */
 function encodeLoosely(value: string): string {

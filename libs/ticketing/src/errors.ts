@@ -160,16 +160,19 @@ export class SingleSeatLeftError extends DomainError {
   }
 }
 
-/** A best-available request nothing fits (nothing was held). */
+/** A best-available request nothing fits (nothing was held); the message names what was asked. */
 export class NoSeatsFitError extends DomainError {
-  constructor(quantity: number, together: boolean) {
+  constructor(quantity: number, together: boolean, accessible = false) {
+    const seats = accessible
+      ? `${quantity} accessible seats (wheelchair spaces with their companion seats)`
+      : `${quantity} seats`;
     super(
       'conflict',
       'NoSeatsFit',
       together
-        ? `no ${quantity} seats together (one row, or adjacent rows of one section) are available for this request`
-        : `fewer than ${quantity} seats are available for this request`,
-      { quantity, together },
+        ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request`
+        : `fewer than ${seats} are available for this request`,
+      { quantity, together, accessible },
     );
   }
 }

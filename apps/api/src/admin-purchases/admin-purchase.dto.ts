@@ -1,18 +1,20 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsEmail, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, MaxLength } from 'class-validator';
 import type { CanceledPurchase, Described, Purchase } from '@app/ticketing';
+import { IntegerQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
 
 /** The query of `GET /admin/purchases`: a page, optionally of one performance and/or one buyer. */
 export class AdminPurchaseQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ description: 'Only purchases of this performance.', minimum: 1 })
+  @ApiPropertyOptional({
+    description: 'Only purchases of this performance (decimal digits).',
+    type: 'integer',
+    minimum: 1,
+    maximum: 2_147_483_647,
+  })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @IntegerQuery(1, 2_147_483_647)
   performanceId?: number;
 
   @ApiPropertyOptional({ description: 'Only purchases of the buyer with this e-mail (any case).', maxLength: 320 })

@@ -127,7 +127,8 @@ describe('CompiledValidationPipe', () => {
       cursor: 'eyJwIjoxMDB9',
     });
     expect(await pipe({})).toEqual({ limit: 20 });
-    expect(await pipe({ limit: '01' })).toBeInstanceOf(SeatQueryDto);
+    // Off the fast path, class-validator refuses a spelling that is not canonical too.
+    await expect(pipe({ limit: '01' })).rejects.toBeInstanceOf(BadRequestException);
   });
 
   for (const dto of [ReservationCreateDto, PurchaseCreateDto]) {

@@ -43,6 +43,16 @@ export class CompiledValidationPipe extends ValidationPipe {
     super(options);
   }
 
+  /**
+   * A path or query parameter declared `number` stays the string it came as: Nest's own
+   * conversion is `Number(value)`, which reads `0x2`, `02`, `+2`, `2.0`, ` 2` and `1e0` as 2, so
+   * the route's pipe (ParseIdPipe) would never see the spelling. Numbers are parsed there, in
+   * canonical decimal only (see CANONICAL_INTEGER).
+   */
+  protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
+    return metadata.metatype === Number ? value : super.transformPrimitive(value, metadata);
+  }
+
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const schema = typeof metadata.metatype === 'function' ? compiled.get(metadata.metatype) : undefined;
     if (schema !== undefined && schema.check(value)) {

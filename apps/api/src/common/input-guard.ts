@@ -91,3 +91,35 @@ function stringProblem(value: string): string | null {
   if (CONTROL_CHARACTER.test(value)) return 'control characters';
   return null;
 }
+
+/**
+ * The field errors of a JSON text (see inputProblems), or none when it is not JSON. For a body the
+ * safe parser refused: valid JSON it refuses has a `__proto__` or `constructor` property, which
+ * this names as an unknown property.
+ */
+export function jsonInputProblems(text: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  return inputProblems(value);
+}
+
+/**
+ * The problem of a request target whose query string does not percent-decode (`%zz`, or bytes
+ * that are not UTF-8 such as `%C3%28`), or null. The path's decoding is Fastify's (a 400 there);
+ * its query parser keeps undecodable text as sent, which would reach a route as a value nobody
+ * sent. Costs nothing for a query without `%`.
+ */
+export function undecodableQuery(url: string): string | null {
+  const start = url.indexOf('?');
+  if (start < 0 || url.indexOf('%', start) < 0) return null;
+  try {
+    decodeURIComponent(url.slice(start + 1));
+    return null;
+  } catch {
+    return 'the query string is not valid percent-encoded UTF-8';
+  }
+}

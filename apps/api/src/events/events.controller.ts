@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
-import { EventService, PerformanceService, toDateTime } from '@app/ticketing';
+import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
@@ -21,6 +21,7 @@ import {
   mapEvent,
   mapEventDetail,
 } from './event.dto';
+import { NoBody } from '../common/no-body';
 
 @ApiTags('events')
 @Controller('events')
@@ -63,16 +64,20 @@ export class EventsController {
     return mapEventDetail(await this.events.getEvent(id));
   }
 
-  /** Changes the given fields of an event (admin). */
+  /** Changes the given fields of an event (admin); 400 when it gives none. */
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
   async update(@Param('id', ParseIdPipe) id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
+    if (Object.values(body).every((field) => field === undefined)) {
+      throw new InvalidInputError('nothing to change: give at least one of title, description, venue, timeZone');
+    }
     return mapEvent(await this.events.updateEvent(id, body));
   }
 
   /** Refused with 409 while any performance of the event has sold seats. */
   @Delete(':id')
+  @NoBody()
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)

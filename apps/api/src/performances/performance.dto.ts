@@ -346,8 +346,11 @@ export class PerformancePageDto {
 
 const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD'] as const;
 
-/** A price bound in a query string: a decimal integer of minor units, no sign, no exponent. */
-const PRICE_QUERY = /^\d{1,9}$/;
+/**
+ * A price bound in a query string: a canonical decimal integer of minor units (no sign, leading
+ * zero, exponent or spaces; see CANONICAL_INTEGER), at most 9 digits.
+ */
+const PRICE_QUERY = /^(?:0|[1-9][0-9]{0,8})$/;
 
 /** `GET /performances/:id/seats`'s query as the compiled schema accepts it: strings, as sent. */
 type SeatQueryStrings = {
@@ -374,8 +377,8 @@ type SeatQueryStrings = {
       status: { type: 'string', enum: SEAT_STATUSES },
       section: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,50}$' },
       grade: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,20}$' },
-      minPrice: { type: 'string', pattern: '^[0-9]{1,9}$' },
-      maxPrice: { type: 'string', pattern: '^[0-9]{1,9}$' },
+      minPrice: { type: 'string', pattern: PRICE_QUERY.source },
+      maxPrice: { type: 'string', pattern: PRICE_QUERY.source },
     },
     additionalProperties: false,
   } as unknown as JSONSchemaType<SeatQueryStrings>,

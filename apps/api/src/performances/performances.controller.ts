@@ -17,6 +17,7 @@ import {
 } from './performance.dto';
 import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
 import { seatPageBody } from './seat-page-json';
+import { NoBody } from '../common/no-body';
 
 @ApiTags('performances')
 @Controller('performances')
@@ -109,7 +110,7 @@ export class PerformancesController {
       [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats].every((field) => field === undefined)
     ) {
       throw new InvalidInputError(
-        'give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats',
+        'nothing to change: give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats',
       );
     }
     const performance = await this.performances.updatePerformance(id, {
@@ -122,6 +123,7 @@ export class PerformancesController {
 
   /** Deletes a performance that has no sales (admin); 409 once any seat was sold. */
   @Delete(':id')
+  @NoBody()
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)

@@ -6,6 +6,7 @@ import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-room/admission';
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
+import { NoBody } from '../common/no-body';
 
 @ApiTags('purchases')
 @ApiBearerAuth()
@@ -66,6 +67,7 @@ export class PurchasesController {
 
   /** Refunds the purchase and frees its seats for sale again. 409 when already canceled. */
   @Post(':id/cancel')
+  @NoBody()
   @HttpCode(200)
   async cancel(
     @CurrentUser() user: AuthenticatedUser,

@@ -98,9 +98,9 @@ export class ReservationCreateDto {
    */
   @ApiPropertyOptional({ type: 'integer', minimum: 1 })
   @ValidateIf((dto: ReservationCreateDto) => dto.quantity !== undefined)
+  // The range is the hold's (MAX_SEATS_PER_RESERVATION, a setting): one message for every
+  // quantity outside it, however far.
   @IsInt()
-  @Min(1)
-  @Max(100)
   quantity?: number;
 
   /** Best available: only seats of this grade. Not with `section`. @example "R" */

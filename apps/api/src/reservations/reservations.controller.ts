@@ -10,6 +10,7 @@ import {
   ReservationResponseDto,
   reservationRequest,
 } from './reservation.dto';
+import { NoBody } from '../common/no-body';
 
 @ApiTags('reservations')
 @ApiBearerAuth()
@@ -66,6 +67,7 @@ export class ReservationsController {
 
   /** Releases the seats now. 409 when the hold has already ended (released, expired or bought). */
   @Delete(':id')
+  @NoBody()
   @HttpCode(204)
   release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     return this.holds.release(user.id, id);

@@ -11,6 +11,7 @@ import {
   WaitingRoomResponseDto,
   WaitingRoomSettingsDto,
 } from './waiting-room.dto';
+import { NoBody } from '../common/no-body';
 
 /** A performance's waiting room: its settings (admin) and joining it (buyer). */
 @ApiTags('waiting room')
@@ -53,6 +54,7 @@ export class PerformanceQueueController {
 
   /** Turns the queue off (admin): its tickets are forgotten, holds and purchases need no token. 404 without a queue. */
   @Delete()
+  @NoBody()
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)
@@ -66,6 +68,7 @@ export class PerformanceQueueController {
    * buyer whose ticket has ended joins at the back. 404 when the performance has no queue.
    */
   @Post()
+  @NoBody()
   @ApiBearerAuth()
   async join(
     @CurrentUser() user: AuthenticatedUser,
@@ -119,6 +122,7 @@ export class QueueTicketController {
 
   /** Leaves the queue, or gives an admitted slot back. 404 for anyone else's ticket or one that has ended. */
   @Delete(':ticketId')
+  @NoBody()
   @HttpCode(204)
   leave(
     @CurrentUser() user: AuthenticatedUser,

@@ -69,6 +69,14 @@ export class PerformanceService {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
     const salesOpenAt = input.salesOpenAt ?? new Date();
+    // Without salesOpenAt, sales open now: a startsAt already past is what is wrong, so say that.
+    if (input.salesOpenAt === undefined && input.startsAt.getTime() < salesOpenAt.getTime()) {
+      throw new DomainError(
+        'invalid',
+        'InvalidSalesWindow',
+        'startsAt must be in the future (sales open now when salesOpenAt is not given)',
+      );
+    }
     assertLayout(input.startsAt, salesOpenAt, input.sections);
     const focalPoint = input.focalPoint ?? DEFAULT_FOCAL_POINT;
     const geometries = generateLayout(input.sections, focalPoint);

@@ -132,7 +132,7 @@ export class HoldService {
       case 'LIMIT':
         throw new HoldLimitExceededError(limit, result.alreadyHeld, quantity);
       case 'NO_FIT':
-        throw new NoSeatsFitError(quantity, together);
+        throw new NoSeatsFitError(quantity, together, accessible);
     }
     return {
       id: holdId,

@@ -1,0 +1,51 @@
+import { BadRequestException, ExecutionContext } from '@nestjs/common';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { jsonInputProblems, undecodableQuery } from './input-guard';
+import { NoBodyGuard } from './no-body';
+
+describe('undecodableQuery', () => {
+  it('finds a query string that does not percent-decode to UTF-8', () => {
+    for (const url of ['/e?q=%zz', '/e?q=%C3%28', '/e?a=1&q=%', '/e?%E0%A4%A=1', '/e?q=%ED%A0%80']) {
+      expect(undecodableQuery(url), url).not.toBeNull();
+    }
+  });
+
+  it('passes any query string a client encoded, and URLs without a query', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.string()), (params) => {
+        const query = new URLSearchParams(params).toString();
+        expect(undecodableQuery(`/api/v1/events?${query}`)).toBeNull();
+      }),
+    );
+    expect(undecodableQuery('/api/v1/events/%zz')).toBeNull();
+  });
+});
+
+describe('jsonInputProblems', () => {
+  it('names the prototype keys the safe parser refuses, as unknown properties', () => {
+    expect(jsonInputProblems('{"performanceId":3,"seatIds":[4003],"__proto__":{"x":1}}')).toEqual([
+      'property __proto__ should not exist',
+    ]);
+    expect(jsonInputProblems('{"a":{"constructor":{"prototype":{}}}}')).toEqual([
+      'property a.constructor should not exist',
+    ]);
+    expect(jsonInputProblems('{"a":')).toEqual([]);
+  });
+});
+
+describe('NoBodyGuard', () => {
+  const guard = new NoBodyGuard();
+  const withBody = (body: unknown) =>
+    ({ switchToHttp: () => ({ getRequest: () => ({ body }) }) }) as unknown as ExecutionContext;
+
+  it('lets no body and {} through', () => {
+    expect(guard.canActivate(withBody(undefined))).toBe(true);
+    expect(guard.canActivate(withBody({}))).toBe(true);
+  });
+
+  it('refuses any field, and any other body, with 400', () => {
+    expect(() => guard.canActivate(withBody({ x: 1 }))).toThrow(BadRequestException);
+    for (const body of [[], 1, 'x', true]) expect(() => guard.canActivate(withBody(body))).toThrow(BadRequestException);
+  });
+});

@@ -1,0 +1,172 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiModule } from '../src/api.module';
+import { createApiApp } from '../src/bootstrap';
+
+/**
+ * The HTTP edge's refusals a tester found answered 200 (or with misleading words): numbers in
+ * paths and query strings in any spelling `Number()` reads, query strings that do not decode,
+ * `__proto__` in a body, bodies on routes that take none, empty PATCHes, and messages that did not
+ * say what was wrong. Each is a 400 (or a 409 naming what was asked) with the uniform body.
+ */
+const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+const LAYOUT = [{ name: 'A', grade: 'R', price: 1000, rows: 2, seatsPerRow: 5 }];
+
+/** Spellings of `n` that `Number()` reads as `n` but that are not its canonical decimal name. */
+function otherSpellings(n: number): string[] {
+  const s = String(n);
+  return [
+    `0x${n.toString(16)}`,
+    `0b${n.toString(2)}`,
+    `0o${n.toString(8)}`,
+    `%2B${s}`,
+    `${s}.0`,
+    `%20${s}`,
+    `${s}%20`,
+    `0${s}`,
+    `00${s}`,
+    `${s}e0`,
+    `${n * 10}e-1`,
+  ];
+}
+
+describe('the HTTP edge refuses what is not a clear request (400, uniform body)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let user: TestSession;
+  let eventId: number;
+  let performanceId: number;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    admin = await createSession(api.app, { role: Role.Admin });
+    user = await createSession(api.app);
+    const event = await call('POST', '/events', { title: 'Edge', venue: 'Hall' }, admin);
+    expect(event.statusCode).toBe(201);
+    eventId = event.json().id;
+    const performance = await call(
+      'POST',
+      `/events/${eventId}/performances`,
+      { startsAt: '2030-03-01T19:00:00Z', sections: LAYOUT },
+      admin,
+    );
+    expect(performance.statusCode).toBe(201);
+    performanceId = performance.json().id;
+  });
+  afterAll(async () => api?.close());
+
+  function call(method: string, url: string, payload?: unknown, session?: TestSession) {
+    return api.app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
+      headers: {
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        ...session?.headers,
+      },
+    });
+  }
+
+  function expectUniform(res: { statusCode: number; json(): Record<string, unknown> }, status: number) {
+    expect(res.statusCode, JSON.stringify(res.json())).toBe(status);
+    const body = res.json();
+    expect(
+      Object.keys(body)
+        .filter((key) => key !== 'details')
+        .sort(),
+    ).toEqual(ERROR_KEYS);
+    return body;
+  }
+
+  it('answers the tester’s spellings of ids and limits with 400', async () => {
+    for (const path of ['0x2', '0b10', '0o2', '+2', '%2B2', '2.0', '%202', '02', '1e0'].map((id) => `/events/${id}`)) {
+      expectUniform(await call('GET', path), 400);
+    }
+    expectUniform(await call('GET', '/performances/0x3'), 400);
+    for (const limit of ['1e2', '0x10', '%205', '05', '+5'])
+      expectUniform(await call('GET', `/events?limit=${limit}`), 400);
+    expectUniform(await call('GET', `/performances/${performanceId}/seats?minPrice=01000`), 400);
+    expectUniform(await call('GET', '/admin/purchases?performanceId=0x1', undefined, admin), 400);
+  });
+
+  it('takes only the canonical spelling of an id or a limit, whatever the number (generated)', async () => {
+    const routes = [`/events/{n}`, `/performances/{n}`, `/events/{n}/performances`, `/performances/{n}/sections`];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (route, n) => {
+        const canonical = await call('GET', route.replace('{n}', String(n)));
+        expect(canonical.statusCode).not.toBe(400);
+        for (const spelling of otherSpellings(n)) {
+          expectUniform(await call('GET', route.replace('{n}', spelling)), 400);
+        }
+      }),
+      { numRuns: 25 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 100 }), async (n) => {
+        expect((await call('GET', `/events?limit=${n}`)).statusCode).toBe(200);
+        expect((await call('GET', `/performances/${performanceId}/seats?limit=${n}`)).statusCode).toBe(200);
+        for (const spelling of otherSpellings(n)) {
+          expectUniform(await call('GET', `/events?limit=${spelling}`), 400);
+          expectUniform(await call('GET', `/performances/${performanceId}/seats?limit=${spelling}`), 400);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('refuses a query string that does not decode, on every route', async () => {
+    for (const url of ['/events?q=%zz', '/events?q=%C3%28', `/events/${eventId}?x=%zz`, '/purchases?limit=%C3%28']) {
+      const body = expectUniform(await call('GET', url, undefined, user), 400);
+      expect(body.message).toEqual(['the query string is not valid percent-encoded UTF-8']);
+    }
+  });
+
+  it('names __proto__ and constructor in a body as properties that should not exist', async () => {
+    const raw = `{"performanceId":${performanceId},"seatIds":[1],"__proto__":{"x":1}}`;
+    const body = expectUniform(await call('POST', '/reservations', raw, user), 400);
+    expect(body.message).toEqual(['property __proto__ should not exist']);
+    const ctor = `{"title":"t","venue":"v","constructor":{"prototype":{"x":1}}}`;
+    expect(expectUniform(await call('POST', '/events', ctor, admin), 400).message).toEqual([
+      'property constructor should not exist',
+    ]);
+  });
+
+  it('refuses fields in a body sent to a route that takes none', async () => {
+    const purchase = '00000000-0000-4000-8000-000000000000';
+    const body = expectUniform(await call('POST', `/purchases/${purchase}/cancel`, { x: 1 }, user), 400);
+    expect(body.message).toEqual(['property x should not exist']);
+    expectUniform(await call('DELETE', `/events/${eventId}`, { force: true }, admin), 400);
+    expect((await call('GET', `/events/${eventId}`)).statusCode).toBe(200);
+    // No body, or {}, is still no body: the purchase is not there.
+    expectUniform(await call('POST', `/purchases/${purchase}/cancel`, {}, user), 404);
+  });
+
+  it('refuses a PATCH that changes nothing, for events as for performances', async () => {
+    const event = expectUniform(await call('PATCH', `/events/${eventId}`, {}, admin), 400);
+    expect(event.message).toMatch(/^nothing to change/);
+    const performance = expectUniform(await call('PATCH', `/performances/${performanceId}`, {}, admin), 400);
+    expect(performance.message).toMatch(/^nothing to change/);
+  });
+
+  it('says the same about every quantity out of range, and names accessible seats when none fit', async () => {
+    const hold = (body: object) => call('POST', '/reservations', { performanceId, ...body }, user);
+    const tooMany = expectUniform(await hold({ quantity: 5 }), 400).message;
+    expect(tooMany).toMatch(/quantity must be an integer from 1 to \d+/);
+    expect(expectUniform(await hold({ quantity: 1e30 }), 400).message).toEqual(tooMany);
+    expect(expectUniform(await hold({ quantity: 0 }), 400).message).toEqual(tooMany);
+    const none = expectUniform(await hold({ quantity: 1, accessible: true }), 409);
+    expect(none.message).toMatch(/accessible seats/);
+  });
+
+  it('says a past startsAt is in the past when sales would open now', async () => {
+    const res = await call(
+      'POST',
+      `/events/${eventId}/performances`,
+      { startsAt: '2020-03-01T19:00:00Z', sections: LAYOUT },
+      admin,
+    );
+    expect(expectUniform(res, 400).message).toMatch(/startsAt must be in the future/);
+  });
+});
