@@ -41,7 +41,7 @@ import {
   userPurchasesKey,
 } from '@app/ticketing';
 import { holdTheOldWay, purchaseTheOldWay } from '../../../libs/ticketing/test/previous-version';
-import { PurchaseFlushBatch, PurchaseRepository } from '@app/database';
+import { PurchaseFlushBatch, PurchaseRepository, UsersRepository } from '@app/database';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold, persisted } from './purchase-helpers';
@@ -936,5 +936,47 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
     expect((await persisted(api.env.DATABASE_URL, [later])).tickets).toEqual([
       { purchase_id: later, seat_id: ghostSeats[0], status: 'ACTIVE' },
     ]);
+  });
+
+  it('refuses holds and purchases (401, as GET /users/me) of a well-signed token whose account does not exist', async () => {
+    const call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const [buyer, gone] = [await createSession(api.app), await createSession(api.app)];
+    const performance = await createPerformance(api.app, admin, 4);
+    // A hold made before the account went (through the service: no route has checked it yet).
+    const held = await hold(api.app, gone, performance.id, performance.seatIds.slice(0, 1));
+    await db.query('DELETE FROM users WHERE id = $1', [gone.id]);
+
+    const me = await call('GET', '/users/me', { session: gone });
+    expect(me.statusCode).toBe(401);
+    const reservation = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(1, 2) },
+      session: gone,
+    });
+    const purchase = await call('POST', '/purchases', { body: { reservationId: held.id }, session: gone });
+    // The same body but for where and when.
+    const uniform = (body: object) => ({ ...body, path: null, requestId: null, timestamp: null });
+    for (const res of [reservation, purchase]) {
+      expect(res.statusCode).toBe(401);
+      expect(uniform(res.json())).toEqual(uniform(me.json()));
+    }
+    expect(me.json().message).toBe('the account of this token no longer exists');
+    // An account that exists still holds and buys.
+    const ok = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(2, 3) },
+      session: buyer,
+    });
+    expect(ok.statusCode).toBe(201);
+    const bought = await call('POST', '/purchases', { body: { reservationId: ok.json().id }, session: buyer });
+    expect(bought.statusCode).toBe(201);
+    // Known to exist from its first checked request on: no more reads of PostgreSQL for it.
+    const reads = vi.spyOn(api.app.get(UsersRepository), 'findById');
+    const again = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(3, 4) },
+      session: buyer,
+    });
+    expect(again.statusCode).toBe(201);
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
   });
 });
