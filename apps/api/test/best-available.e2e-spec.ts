@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, TokenService } from '@app/auth';
+import { UsersRepository } from '@app/database';
 import { createRedis } from '@app/redis';
 import { performanceKeys } from '@app/ticketing';
 import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
@@ -32,9 +33,13 @@ describe('best-available reservations over HTTP', () => {
     await api?.close();
   });
 
+  /** A buyer with an account row (a hold checks that it exists), its token signed directly. */
   async function buyer(): Promise<Headers> {
-    const id = randomUUID();
-    const token = await api.app.get(TokenService).signAccess({ id, email: `${id}@example.test`, role: Role.User });
+    const email = `${randomUUID()}@example.test`;
+    const user = await api.app
+      .get(UsersRepository)
+      .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
+    const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
     return { authorization: `Bearer ${token}` };
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { Client } from 'pg';
@@ -27,6 +28,7 @@ import {
   newClaim,
   PaymentDeclinedError,
   PaymentGateway,
+  PaymentReconciler,
   PerformanceService,
   performanceKeys,
   performanceOfId,
@@ -34,11 +36,12 @@ import {
   purchasePointerKey,
   PurchaseService,
   SeatPageService,
+  SeatReconciler,
   SeatStateStore,
   userPurchasesKey,
 } from '@app/ticketing';
 import { holdTheOldWay, purchaseTheOldWay } from '../../../libs/ticketing/test/previous-version';
-import { PurchaseFlushBatch, PurchaseRepository } from '@app/database';
+import { PurchaseFlushBatch, PurchaseRepository, UsersRepository } from '@app/database';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold, persisted } from './purchase-helpers';
@@ -832,5 +835,148 @@ describe('purchases after the hold expired (RESERVATION_TTL_SECONDS=1)', () => {
     expect(res.statusCode).toBe(409);
     expect(res.json().message).toBe('reservation has expired');
     expect(charge).not.toHaveBeenCalled();
+  });
+});
+
+describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)', () => {
+  let api: ApiHarness;
+  let db: Client;
+
+  beforeAll(async () => {
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  it('is parked (logged, counted, out of the pending list), the rest of its batch and later purchases are written, its seats are freed and its charge refunded', async () => {
+    const call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const [first, ghost, last] = [
+      await createSession(api.app),
+      await createSession(api.app),
+      await createSession(api.app),
+    ];
+    const performance = await createPerformance(api.app, admin, 10);
+    const keys = performanceKeys(performance.id);
+    const redis = api.app.get(Redis);
+    const flusher = api.app.get(PurchaseFlusher);
+    const buy = async (session: TestSession, seatIds: number[]): Promise<string> => {
+      const held = await hold(api.app, session, performance.id, seatIds);
+      const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
+      expect(res.statusCode).toBe(201);
+      return res.json().id as string;
+    };
+    // One batch: the refused purchase between two good ones.
+    const good = [await buy(first, performance.seatIds.slice(0, 2))];
+    const ghostSeats = performance.seatIds.slice(2, 4);
+    const refused = await buy(ghost, ghostSeats);
+    good.push(await buy(last, performance.seatIds.slice(4, 5)));
+    await db.query('DELETE FROM users WHERE id = $1', [ghost.id]);
+
+    const errors = vi.spyOn(Logger.prototype, 'error');
+    expect(await flusher.flushOnce({ batchSize: 500 })).toBe(2);
+    expect((await persisted(api.env.DATABASE_URL, good)).purchases).toHaveLength(2);
+    expect((await persisted(api.env.DATABASE_URL, [refused])).purchases).toHaveLength(0);
+    const parked = await redis.xrange(keys.purchaseDeadLetters, '-', '+');
+    expect(parked).toHaveLength(1);
+    const fields = parked[0][1];
+    expect(fields[fields.indexOf('id') + 1]).toBe(refused);
+    expect(fields[fields.indexOf('error') + 1]).toMatch(/^23503 purchases_user_fk: /);
+    expect(await redis.xlen(keys.purchaseStream)).toBe(0);
+    expect(((await redis.xpending(keys.purchaseStream, 'flusher')) as [number])[0]).toBe(0);
+    expect((await flusher.parked.get()).values[0].value).toBe(1);
+    expect(errors).toHaveBeenCalledWith(
+      expect.objectContaining({ boxoffice: expect.objectContaining({ event: 'purchase_parked' }) }),
+    );
+    errors.mockRestore();
+    // Nothing left to retry.
+    expect(await flusher.flushOnce({ batchSize: 500 })).toBe(0);
+    // It did not happen: neither shown nor cancelable (its seats may be someone else's by now).
+    expect((await call('GET', `/purchases/${refused}`, { session: ghost })).statusCode).toBe(404);
+    expect((await call('POST', `/purchases/${refused}/cancel`, { session: ghost })).statusCode).toBe(404);
+
+    // Its seats: sold with nothing behind them, freed by the seat reconciler.
+    const repairs = (await api.app.get(SeatReconciler).reconcilePerformance(performance.id)).repairs;
+    expect(repairs.map((repair) => [repair.seatId, repair.kind]).sort()).toEqual(
+      ghostSeats.map((seatId) => [seatId, 'sold_unbacked']).sort(),
+    );
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, ghostSeats)).toEqual(['AVAILABLE', 'AVAILABLE']);
+
+    // Its charge: refunded (P9); the good ones' attempts completed.
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const statusOf = async (purchaseId: string) =>
+      (
+        (await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchaseId])).rows[0] as {
+          status: string;
+        }
+      ).status;
+    await waitUntil(
+      async () => {
+        await api.app.get(PaymentReconciler).reconcileOnce();
+        return (await statusOf(refused)) === 'REFUNDED';
+      },
+      'the parked purchase refunded',
+      15_000,
+      100,
+    );
+    expect(refund).toHaveBeenCalledTimes(1);
+    refund.mockRestore();
+    for (const id of good) expect(await statusOf(id)).toBe('COMPLETED');
+
+    // A later purchase of the performance, of a seat the parked one had, is written as any other.
+    const later = await buy(first, ghostSeats.slice(0, 1));
+    expect(await flusher.flushOnce({ batchSize: 500 })).toBe(1);
+    expect((await persisted(api.env.DATABASE_URL, [later])).tickets).toEqual([
+      { purchase_id: later, seat_id: ghostSeats[0], status: 'ACTIVE' },
+    ]);
+  });
+
+  it('refuses holds and purchases (401, as GET /users/me) of a well-signed token whose account does not exist', async () => {
+    const call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const [buyer, gone] = [await createSession(api.app), await createSession(api.app)];
+    const performance = await createPerformance(api.app, admin, 4);
+    // A hold made before the account went (through the service: no route has checked it yet).
+    const held = await hold(api.app, gone, performance.id, performance.seatIds.slice(0, 1));
+    await db.query('DELETE FROM users WHERE id = $1', [gone.id]);
+
+    const me = await call('GET', '/users/me', { session: gone });
+    expect(me.statusCode).toBe(401);
+    const reservation = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(1, 2) },
+      session: gone,
+    });
+    const purchase = await call('POST', '/purchases', { body: { reservationId: held.id }, session: gone });
+    // The same body but for where and when.
+    const uniform = (body: object) => ({ ...body, path: null, requestId: null, timestamp: null });
+    for (const res of [reservation, purchase]) {
+      expect(res.statusCode).toBe(401);
+      expect(uniform(res.json())).toEqual(uniform(me.json()));
+    }
+    expect(me.json().message).toBe('the account of this token no longer exists');
+    // An account that exists still holds and buys.
+    const ok = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(2, 3) },
+      session: buyer,
+    });
+    expect(ok.statusCode).toBe(201);
+    const bought = await call('POST', '/purchases', { body: { reservationId: ok.json().id }, session: buyer });
+    expect(bought.statusCode).toBe(201);
+    // Known to exist from its first checked request on: no more reads of PostgreSQL for it.
+    const reads = vi.spyOn(api.app.get(UsersRepository), 'findById');
+    const again = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: performance.seatIds.slice(3, 4) },
+      session: buyer,
+    });
+    expect(again.statusCode).toBe(201);
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
   });
 });

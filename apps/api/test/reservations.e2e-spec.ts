@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { createRedis } from '@app/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, TokenService } from '@app/auth';
+import { UsersRepository } from '@app/database';
 import { performanceKeys } from '@app/ticketing';
 import { ApiHarness, AppProcess, createSession, startApi, TestSession, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
@@ -10,14 +11,19 @@ import { createApiApp } from '../src/bootstrap';
 
 type Headers = { authorization: string };
 
-/** Buyers need only a valid access token here: holds never touch PostgreSQL. */
+/**
+ * Buyers with an account row (a hold checks that the token's account exists) and an access token
+ * signed directly: no password hashing or login per buyer.
+ */
 async function buyers(api: ApiHarness, count: number): Promise<{ id: string; headers: Headers }[]> {
   const tokens = api.app.get(TokenService);
+  const users = api.app.get(UsersRepository);
   return Promise.all(
     Array.from({ length: count }, async () => {
-      const id = randomUUID();
-      const token = await tokens.signAccess({ id, email: `${id}@example.test`, role: Role.User });
-      return { id, headers: { authorization: `Bearer ${token}` } };
+      const email = `${randomUUID()}@example.test`;
+      const user = await users.insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
+      const token = await tokens.signAccess({ id: user!.id, email, role: Role.User });
+      return { id: user!.id, headers: { authorization: `Bearer ${token}` } };
     }),
   );
 }

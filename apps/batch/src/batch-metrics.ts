@@ -20,6 +20,7 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   registry.registerMetric(flushLoop.failedPasses);
   registry.registerMetric(app.get(PurchaseFlusher).lag);
   registry.registerMetric(app.get(PurchaseFlusher).unreplicated);
+  registry.registerMetric(app.get(PurchaseFlusher).parked);
   registry.registerMetric(app.get(OutboxRelayLoop).published);
   registry.registerMetric(app.get(SeatReconciler).repairs);
   const admitLoop = app.get(WaitingRoomAdmitLoop);

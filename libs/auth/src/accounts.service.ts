@@ -17,9 +17,24 @@ export interface SignupInput {
   name: string;
 }
 
+/** The 401 message for a well-signed token whose account is not in PostgreSQL. */
+export const ACCOUNT_GONE = 'the account of this token no longer exists';
+
+/**
+ * Most account ids {@link AccountsService.ensureExists} remembers per process (about 100 bytes
+ * each); past it the oldest is forgotten and read again on its next use.
+ */
+const KNOWN_ACCOUNTS_LIMIT = 100_000;
+
 /** Creating accounts and reading them. */
 @Injectable()
 export class AccountsService {
+  /**
+   * Ids of accounts this process has seen in PostgreSQL, oldest first. The api never deletes an
+   * account (no route or CLI command does), so an id once found stays true for this process.
+   */
+  private readonly known = new Set<string>();
+
   constructor(
     private readonly users: UsersRepository,
     private readonly events: AuthEventsRepository,
@@ -52,8 +67,24 @@ export class AccountsService {
   /** The caller's own account; a valid token whose account was deleted since is no longer good. */
   async getOwnAccount(id: string): Promise<UserEntity> {
     const user = await this.users.findById(id);
-    if (!user) throw new InvalidTokenError('the account of this token no longer exists');
+    if (!user) throw new InvalidTokenError(ACCOUNT_GONE);
     return user;
+  }
+
+  /**
+   * Whether the account `id` is known to exist: true from this process's memory (a Set lookup, no
+   * promise); otherwise a promise that reads PostgreSQL once, remembers the id and resolves, or
+   * rejects with InvalidTokenError (401, {@link ACCOUNT_GONE}) when there is no such account (a
+   * token signed for a deleted user, a restored database, a secret shared between environments).
+   */
+  ensureExists(id: string): true | Promise<true> {
+    if (this.known.has(id)) return true;
+    return this.users.findById(id).then((user) => {
+      if (!user) throw new InvalidTokenError(ACCOUNT_GONE);
+      if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.values().next().value!);
+      this.known.add(id);
+      return true;
+    });
   }
 }
 

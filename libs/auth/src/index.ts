@@ -1,5 +1,6 @@
 export { Role } from '@app/database';
-export { accountEmail, AccountsService, INVISIBLE_IN_EMAIL, normalizeEmail } from './accounts.service';
+export { AccountExistsGuard, RequiresExistingAccount } from './account-exists.guard';
+export { ACCOUNT_GONE, accountEmail, AccountsService, INVISIBLE_IN_EMAIL, normalizeEmail } from './accounts.service';
 export type { SignupInput } from './accounts.service';
 export { AdminAccountsService } from './admin-accounts.service';
 export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRoleError } from './auth.errors';

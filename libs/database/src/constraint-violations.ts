@@ -4,6 +4,8 @@ import { ConflictError, DomainError } from '@app/core';
 /** PostgreSQL SQLSTATEs (Appendix A of its manual) that a client's request can cause. */
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
+/** SQLSTATE class of every integrity constraint violation. */
+const INTEGRITY_CONSTRAINT_VIOLATION_CLASS = '23';
 
 const CONFLICTS: Record<string, string> = {
   [UNIQUE_VIOLATION]: 'already exists',
@@ -15,6 +17,19 @@ export function sqlStateOf(error: unknown): string | undefined {
   if (!(error instanceof QueryFailedError)) return undefined;
   const code = (error.driverError as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whether PostgreSQL refused a write for good, so that retrying it is pointless (the purchase
+ * flusher then parks the entry): an integrity constraint violation (SQLSTATE class 23: a foreign
+ * key, check, not-null...). Not 23505: the one unique violation the purchase statement's ON
+ * CONFLICT does not absorb is a seat's second active ticket, which a cancellation written later
+ * clears (INSERT_PURCHASES in purchase.repository.ts), so it is retried. Lock and statement
+ * timeouts (55P03, 57014) and connection errors carry other codes, or none: retried too.
+ */
+export function refusedForGood(error: unknown): boolean {
+  const code = sqlStateOf(error);
+  return code !== undefined && code.startsWith(INTEGRITY_CONSTRAINT_VIOLATION_CLASS) && code !== UNIQUE_VIOLATION;
 }
 
 /**

@@ -23,6 +23,7 @@ export type {
 export { TransactionRunner } from './transaction-runner';
 export {
   FOREIGN_KEY_VIOLATION,
+  refusedForGood,
   sqlStateOf,
   translatingConstraintViolations,
   UNIQUE_VIOLATION,

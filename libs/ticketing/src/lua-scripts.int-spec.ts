@@ -140,6 +140,10 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     await redis.del(keys.checkedIn('p1'));
+    // A purchase the flusher parked (PostgreSQL refused it for good) did not happen: not cancelable.
+    await redis.hset(keys.purchase('p1'), 'parkedAt', 1);
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toEqual({ outcome: 'NOT_FOUND' });
+    await redis.hdel(keys.purchase('p1'), 'parkedAt');
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',

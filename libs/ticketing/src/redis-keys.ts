@@ -86,6 +86,12 @@ export interface PerformanceKeys {
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;
   /**
+   * Stream: purchase entries PostgreSQL refused for good (an integrity error, e.g. the buyer's
+   * account is gone), parked by the flusher for an operator: the entry's fields plus `error`
+   * (SQLSTATE and message) and `parkedAt` (epoch ms). Nothing reads it automatically.
+   */
+  purchaseDeadLetters: string;
+  /**
    * Best-available seating data (docs/seating.md, lua-includes/seating.lua): `free` a bitmap
    * (bit = layout position − 1, 1 while the seat's letter is A); `seating` the static layout hash
    * (seat id → bit and row, rows, sections, best-first section lists); `runs` a 4-byte slot per row
@@ -114,6 +120,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
+    purchaseDeadLetters: `${tag}:purchases-parked`,
     free: `${tag}:free`,
     seating: `${tag}:seating`,
     runs: `${tag}:runs`,

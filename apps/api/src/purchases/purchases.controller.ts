@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedUser, CurrentUser } from '@app/auth';
+import { AuthenticatedUser, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -35,6 +35,8 @@ export class PurchasesController {
     description: 'Not confirmed by enough Redis replicas in time; retry with the same Idempotency-Key (Retry-After)',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
+  // Closest to the method: checked before the admission guard.
+  @RequiresExistingAccount()
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: PurchaseCreateDto,

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedUser, CurrentUser } from '@app/auth';
+import { AuthenticatedUser, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { RequiresAdmission } from '../waiting-room/admission';
 import {
@@ -34,6 +34,8 @@ export class ReservationsController {
   @Post()
   @ApiCreatedResponse({ type: ReservationResponseDto })
   @RequiresAdmission('hold')
+  // Closest to the method: checked before the admission guard.
+  @RequiresExistingAccount()
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ReservationCreateDto,

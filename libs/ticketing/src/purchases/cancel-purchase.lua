@@ -36,7 +36,7 @@
 
   Returns one of
     {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none)}
-    {'NOT_FOUND'}          no such purchase, or not the caller's
+    {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher (parkedAt)
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
@@ -74,8 +74,10 @@ if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 4 then
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
-local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId')
-if purchase[1] ~= userId then return {'NOT_FOUND'} end
+local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt')
+-- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
+-- sold to someone else by now; its charge is the payment reconciler's to refund.
+if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end

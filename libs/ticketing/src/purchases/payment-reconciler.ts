@@ -142,7 +142,8 @@ export class PaymentReconciler {
   }
 
   /**
-   * `happened`: the hold was bought by this purchase, or the purchase is in Redis or PostgreSQL.
+   * `happened`: the hold was bought by this purchase, or the purchase is in Redis or PostgreSQL,
+   * unless the flusher parked it (`parkedAt` on its hash), which is `over`.
    * `buyable`: not yet, and the hold is still HELD and unexpired by Redis TIME, so a retry may
    * still buy it. `over`: neither; the charge can be refunded.
    */
@@ -154,9 +155,13 @@ export class PaymentReconciler {
       .hmget(keys.hold(attempt.reservationId), 'status', 'purchaseId', 'expiresAt')
       .exists(keys.purchase(attempt.purchaseId))
       .time()
+      .hget(keys.purchase(attempt.purchaseId), 'parkedAt')
       .exec()) ?? []) as [Error | null, unknown][];
     for (const [error] of replies) if (error) throw error;
-    const [[, hold], [, inRedis], [, time]] = replies;
+    const [[, hold], [, inRedis], [, time], [, parkedAt]] = replies;
+    // Parked by the flusher (PostgreSQL refused it for good): sold in Redis, but it will never
+    // reach PostgreSQL, so its charge is refunded (P9). Its hold stays PURCHASED: it cannot be bought again.
+    if (parkedAt !== null) return 'over';
     const [status, boughtBy, expiresAt] = hold as (string | null)[];
     if ((status === 'PURCHASED' && boughtBy === attempt.purchaseId) || inRedis === 1) return 'happened';
     if ((await this.purchases.findById(attempt.purchaseId)) !== null) return 'happened';

@@ -4,7 +4,14 @@ import Redis from 'ioredis';
 import { nodeOf, PURCHASE_REDIS, RedisCommand, sendAcrossSlots, sendThenWaitForReplicas } from '@app/redis';
 import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
-import { PurchaseCancellation, PurchaseRecord, PurchaseRepository, PurchaseStatus } from '@app/database';
+import {
+  PurchaseCancellation,
+  PurchaseRecord,
+  PurchaseRepository,
+  PurchaseStatus,
+  refusedForGood,
+  sqlStateOf,
+} from '@app/database';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfId } from '../ids';
@@ -34,6 +41,8 @@ interface CancelEntry extends PurchaseCancellation {
 
 /** Stream entries read together, decoded. */
 interface Batch {
+  /** The entries themselves, in stream order: a batch PostgreSQL refuses is split along them. */
+  entries: StreamEntry[];
   entryIds: string[];
   purchases: PurchaseRecord[];
   cancellations: CancelEntry[];
@@ -76,6 +85,15 @@ export class PurchaseFlusher {
   readonly unreplicated = new Counter({
     name: 'boxoffice_purchase_flush_unreplicated_total',
     help: 'Purchase batches left pending because their stream entries were not on enough Redis replicas yet',
+    registers: [],
+  });
+  /**
+   * Purchase entries PostgreSQL refused for good and the flusher parked in the performance's
+   * dead-letter stream (see `writeIsolating`). In no registry until a process adds it.
+   */
+  readonly parked = new Counter({
+    name: 'boxoffice_purchases_parked_total',
+    help: 'Purchase stream entries PostgreSQL refused for good (integrity errors), parked in a dead-letter stream',
     registers: [],
   });
   private readonly streamsWithGroup = new Set<string>();
@@ -145,11 +163,10 @@ export class PurchaseFlusher {
       await this.replicated(performanceId, stream, recovered);
       await slots.take();
       try {
-        await this.write(performanceId, stream, decode(recovered));
+        return await this.writeIsolating(performanceId, stream, decode(recovered));
       } finally {
         slots.give();
       }
-      return recovered.length;
     }
     return this.flushNew(performanceId, stream, dueUntil, options, slots);
   }
@@ -171,10 +188,10 @@ export class PurchaseFlusher {
     let written = 0;
     let failure: unknown = null;
     const start = (batch: Batch): Promise<void> => {
-      const write: Promise<void> = this.write(performanceId, stream, batch)
+      const write: Promise<void> = this.writeIsolating(performanceId, stream, batch)
         .then(
-          () => {
-            written += batch.entryIds.length;
+          (count) => {
+            written += count;
           },
           (error: unknown) => {
             failure ??= error;
@@ -293,6 +310,87 @@ export class PurchaseFlusher {
     return claimed;
   }
 
+  /**
+   * Writes `batch` as `write` does; returns how many of its entries were written. When PostgreSQL
+   * refuses it for good (`refusedForGood`: an integrity error, which a retry would meet again and
+   * again, holding back every later purchase of the performance), it is split in halves, written
+   * one after the other in stream order, until each refused purchase entry is alone; that one is
+   * parked (`park`). Any other error (a lock or statement timeout, a lost connection) is thrown:
+   * the batch stays pending and is tried again.
+   */
+  private async writeIsolating(performanceId: number, stream: string, batch: Batch): Promise<number> {
+    try {
+      await this.write(performanceId, stream, batch);
+      return batch.entryIds.length;
+    } catch (error) {
+      if (!refusedForGood(error)) throw error;
+      if (batch.entries.length === 1) {
+        // A lone cancellation refused: nothing to isolate it from, and parking it would lose it.
+        if (batch.purchases.length !== 1) throw error;
+        await this.park(performanceId, stream, batch.entries[0], batch.purchases[0], error);
+        return 0;
+      }
+      const half = Math.ceil(batch.entries.length / 2);
+      // Decoded again: `write` may have marked the decoded purchases CANCELED.
+      const first = await this.writeIsolating(performanceId, stream, decode(batch.entries.slice(0, half)));
+      return first + (await this.writeIsolating(performanceId, stream, decode(batch.entries.slice(half))));
+    }
+  }
+
+  /**
+   * Parks a purchase entry PostgreSQL refused for good: in one MULTI within the performance's slot,
+   * copies it (with the error and the time) to the performance's dead-letter stream, acknowledges
+   * and deletes it from the purchase stream, and marks its purchase hash `parkedAt`. Its seats are
+   * then backed by nothing (no stream entry, no ticket): the seat reconciler frees them. Its payment
+   * attempt stays open: the payment reconciler refunds a parked purchase's charge (P9). Logged at
+   * error (`purchase_parked`) and counted in `parked`.
+   */
+  private async park(
+    performanceId: number,
+    stream: string,
+    [entryId, fields]: StreamEntry,
+    purchase: PurchaseRecord,
+    error: unknown,
+  ): Promise<void> {
+    const keys = performanceKeys(performanceId);
+    const reason = describeRefusal(error);
+    const parkedAt = Date.now();
+    const replies = await this.redis
+      .multi()
+      .xadd(
+        keys.purchaseDeadLetters,
+        '*',
+        ...(fields as string[]),
+        'entryId',
+        entryId,
+        'error',
+        reason,
+        'parkedAt',
+        parkedAt,
+      )
+      .xack(stream, FLUSH_GROUP, entryId)
+      .xdel(stream, entryId)
+      .hset(keys.purchase(purchase.id), 'parkedAt', parkedAt)
+      .exec();
+    for (const [replyError] of replies ?? []) if (replyError) throw replyError;
+    // Out of the buyer's list of purchases (outside the performance's slot): it will not happen.
+    await sendAcrossSlots(this.redis, [['zrem', userPurchasesKey(purchase.userId), `${performanceId}:${purchase.id}`]]);
+    this.parked.inc();
+    this.logger.error({
+      message: `purchase ${purchase.id} of performance ${performanceId} refused by PostgreSQL for good, parked in ${keys.purchaseDeadLetters}: ${reason}`,
+      boxoffice: {
+        event: 'purchase_parked',
+        purchase_parked: {
+          purchase_id: purchase.id,
+          performance_id: performanceId,
+          user_id: purchase.userId,
+          entry_id: entryId,
+          error: reason,
+        },
+      },
+    });
+  }
+
   private async write(performanceId: number, stream: string, batch: Batch): Promise<void> {
     const keys = performanceKeys(performanceId);
     const { purchases, cancellations } = batch;
@@ -407,8 +505,15 @@ class WriteSlots {
   }
 }
 
+/** SQLSTATE, constraint and message of a refused write, for the dead-letter entry and the log. */
+function describeRefusal(error: unknown): string {
+  const name = (error as { driverError?: { constraint?: string } }).driverError?.constraint;
+  const message = error instanceof Error ? error.message : String(error);
+  return `${sqlStateOf(error)}${name ? ` ${name}` : ''}: ${message}`;
+}
+
 function decode(entries: StreamEntry[]): Batch {
-  const batch: Batch = { entryIds: [], purchases: [], cancellations: [] };
+  const batch: Batch = { entries, entryIds: [], purchases: [], cancellations: [] };
   for (const [id, fields] of entries) {
     batch.entryIds.push(id);
     const entry = pairsToObject(fields as string[]);

@@ -120,10 +120,13 @@ export class PurchaseStore {
     await this.redis.zrem(userPurchasesKey(userId), indexMember(performanceId, purchaseId));
   }
 
-  /** The purchase as Redis holds it; null when it is not (or no longer) there. */
+  /**
+   * The purchase as Redis holds it; null when it is not (or no longer) there, or when the flusher
+   * parked it (`parkedAt`: PostgreSQL refused it for good, so it did not happen).
+   */
   async read(performanceId: number, purchaseId: string): Promise<Purchase | null> {
     const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
-    return record.id ? purchaseFromRecord(record) : null;
+    return record.id && record.parkedAt === undefined ? purchaseFromRecord(record) : null;
   }
 
   /**
@@ -140,7 +143,8 @@ export class PurchaseStore {
 
   /**
    * The user's purchases in Redis whose index score is at most `maxIndexedAt` (epoch ms; null: all),
-   * newest index entry first. Entries whose purchase does not exist (a refused sale) are skipped.
+   * newest index entry first. Entries whose purchase does not exist (a refused sale) or was parked
+   * by the flusher are skipped.
    */
   async indexedOf(userId: string, maxIndexedAt: number | null): Promise<Purchase[]> {
     const members = await this.redis.zrevrangebyscore(userPurchasesKey(userId), maxIndexedAt ?? '+inf', '-inf');
@@ -158,7 +162,7 @@ export class PurchaseStore {
         if (error) throw error;
         return record as Record<string, string>;
       })
-      .filter((record) => record.id !== undefined && record.userId === userId)
+      .filter((record) => record.id !== undefined && record.userId === userId && record.parkedAt === undefined)
       .map(purchaseFromRecord);
   }
 
