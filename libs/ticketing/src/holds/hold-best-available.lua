@@ -148,15 +148,16 @@ local sectionRuns, sectionTops, sectionPairs, sectionCleanPairs
 local rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
--- Per section opened: its row slots' bytes, and whether their pair fields were decoded.
-local sectionBytes, pairsOpen
+-- Per section opened: its row slots' bytes, and whether their pair fields were decoded; per
+-- section read: its row slots as stored (one GETRANGE, kept for openSection).
+local sectionBytes, pairsOpen, sectionSlots
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
   sectionRuns, sectionTops, sectionPairs, sectionCleanPairs = {}, {}, {}, {}
   rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt = {}, {}, {}, {}, {}, {}
   rowOrders, rowSeats = {}, {}
-  rowFields, sectionBytes, pairsOpen = {}, {}, {}
+  rowFields, sectionBytes, pairsOpen, sectionSlots = {}, {}, {}, {}
   local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * lastSlot + 9)
   for _, index in ipairs(sections) do
     local run, top, pair, cleanPair = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
@@ -173,13 +174,23 @@ local function sectionRun(index)
   return sectionRuns[index]
 end
 
--- The section's row slots, read once per search (one GETRANGE); runs and tops decoded (what
--- every rung reads), pair fields only by openPairs (the together rungs).
+-- The section's row slots as stored, read once per search (one GETRANGE).
+local function readSectionSlots(index)
+  local slots = sectionSlots[index]
+  if slots then return slots end
+  local info = sectionInfo[index]
+  slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * info.firstRow,
+    SEATING_SLOT_BYTES * (info.firstRow + info.rows) - 1)
+  sectionSlots[index] = slots
+  return slots
+end
+
+-- The section's row slots decoded: runs and tops (what every rung reads); pair fields only by
+-- openPairs (the together rungs).
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
-  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * info.firstRow,
-    SEATING_SLOT_BYTES * (info.firstRow + info.rows) - 1)
+  local slots = readSectionSlots(index)
   -- All bytes in one call (a section has at most a few hundred rows, far below Lua's stack limit).
   local bytes = {string.byte(slots, 1, -1)}
   for i = 0, info.rows - 1 do
@@ -416,6 +427,35 @@ local function prefetchAhead(order, at, bounds, mayBeat)
   prefetchRows(rows)
 end
 
+--[[
+  The first row of the section (lowest index) whose together bound for n seats is the section's
+  own bound, found without decoding the section's rows, its slot fields decoded; nil when n's bound
+  is not one slot field (odd n from 3: a pair plus a seat), when the section has no such row (its
+  slot's field is 0), or when that row cannot take n seats. For n = 1 the bound is the best free
+  seat, for even n the best clean pair (n / 2 of them): the first row whose field equals the
+  section slot's (the most of its rows') is found by a plain string.find of the field's two bytes
+  at that field's offset in a slot.
+]]
+local function firstBestRow(index, n)
+  if n > 1 and n % 2 == 1 then return nil end
+  local stored = n == 1 and sectionTops[index] + 1 or sectionCleanPairs[index] + 1
+  if stored <= 0 then return nil end
+  -- Byte offset (from 1) of the field inside a 10-byte slot: top at 3, clean pair at 7.
+  local offset = n == 1 and 3 or 7
+  local slots = readSectionSlots(index)
+  local needle = string.char(math.floor(stored / 256), stored % 256)
+  local at = string.find(slots, needle, 1, true)
+  while at and (at - offset) % SEATING_SLOT_BYTES ~= 0 do at = string.find(slots, needle, at + 1, true) end
+  if not at then return nil end
+  local i = (at - offset) / SEATING_SLOT_BYTES
+  local r = sectionInfo[index].firstRow + i
+  local run, top, pair, cleanPair, cleanAt = seatingSlot(slots, i)
+  rowRuns[r], rowTops[r] = run, top - 1
+  if run >= 2 then rowPairs[r], rowCleanPairs[r], rowCleanAt[r] = pair - 1, cleanPair - 1, cleanAt end
+  if not rowUsable(r, n) then return nil end
+  return r
+end
+
 local function searchTogether(n)
   local bestTogether, bestWithGap
   local function visit(r)
@@ -468,25 +508,38 @@ local function searchTogether(n)
   end)
   for _, index in ipairs(candidates) do
     local info = sectionInfo[index]
-    if mayBeat(sectionBounds[index], info.firstRow) then
+    local bound = sectionBounds[index]
+    -- The section's first row whose bound is the section's, visited before the section's rows are
+    -- decoded (firstBestRow): once the best placement reaches that bound (the best clean pair of a
+    -- row, for a pair of unmarked seats, always does) no other row of the section may beat it: the
+    -- rows before that row have lower bounds, the rows after it at most the same bound at a higher
+    -- layout position. So the section's other rows are neither decoded nor scanned.
+    local firstRow = mayBeat(bound, info.firstRow) and firstBestRow(index, n) or nil
+    local settled = false
+    if firstRow then
+      visit(firstRow)
+      settled = bestTogether ~= nil
+        and (bestTogether[1] > bound or (bestTogether[1] == bound and bestTogether[3][1] <= firstRow))
+    end
+    if not settled and mayBeat(bound, info.firstRow) then
       -- Rows are visited best bound first and the visit stops at the first that cannot beat the
       -- best placement; so only rows that may are sorted: the first row alone usually sets a
       -- bound that rules the others out. Two passes over the section's rows without building a
       -- list of them all: the first finds the row with the best bound (only while nothing is
-      -- placed yet), the second keeps the sort keys of the other rows that may still beat it.
+      -- placed yet and firstBestRow did not find it), the second keeps the sort keys of the other
+      -- rows that may still beat it.
       openSection(index)
       if n >= 2 then openPairs(index) end
       local from, to = info.firstRow, info.firstRow + info.rows - 1
       local wTop, wPair, wClean = togetherWeights(n)
       local bounds = {}
-      local firstRow
-      if not bestTogether then
+      if not bestTogether and not firstRow then
         local firstKey
         for r = from, to do
           if rowRuns[r] >= n then
-            local bound = wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
-            bounds[r] = bound
-            local key = r - bound * ROW_KEY
+            local rowBound = wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
+            bounds[r] = rowBound
+            local key = r - rowBound * ROW_KEY
             if not firstKey or key < firstKey then firstKey = key end
           end
         end
@@ -498,10 +551,10 @@ local function searchTogether(n)
       local keys = {}
       for r = from, to do
         if rowRuns[r] >= n and r ~= firstRow then
-          local bound = bounds[r] or wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
-          if mayBeat(bound, r) then
-            bounds[r] = bound
-            keys[#keys + 1] = r - bound * ROW_KEY
+          local rowBound = bounds[r] or wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
+          if mayBeat(rowBound, r) then
+            bounds[r] = rowBound
+            keys[#keys + 1] = r - rowBound * ROW_KEY
           end
         end
       end
