@@ -120,6 +120,28 @@ local function seatingRowSlot(seating, first, bits)
 end
 
 --[[
+  The most of field `field` (1…4) over the `rows` slots of `slots` (a section's row slots as
+  stored). `ceiling` (optional): a value no row's field exceeds; when some row's field equals it,
+  that is the answer, found by a plain string.find of its two bytes (no pass over the rows).
+]]
+local function seatingFieldMost(slots, rows, field, ceiling)
+  local offset = 2 * field - 1
+  if ceiling and ceiling > 0 then
+    local needle = string.char(math.floor(ceiling / 256), ceiling % 256)
+    local at = string.find(slots, needle, 1, true)
+    while at and (at - offset) % SEATING_SLOT_BYTES ~= 0 do at = string.find(slots, needle, at + 1, true) end
+    if at then return ceiling end
+  end
+  local most = 0
+  for i = 0, rows - 1 do
+    local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + offset, SEATING_SLOT_BYTES * i + offset + 1)
+    local value = (high or 0) * 256 + (low or 0)
+    if value > most then most = value end
+  end
+  return most
+end
+
+--[[
   Rewrites the section's slot (the most of its rows' slots, field by field; no first seat). `change`
   (optional): one of its rows' slot went from `change.old` to `change.new` (as stored); the
   rows' slots are then read only when that row may have held one of the section's most and that
@@ -130,19 +152,21 @@ local function seatingRefreshSection(seating, section, change)
   firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
   if change then
     local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * slot + 9), 0)}
-    local wentDown = false
+    -- A field the row may have held the most of and that went down is counted again from the
+    -- rows' slots; every other field is the most of the stored one and the row's new value.
+    local slots
+    local fresh, changed = {0, 0, 0, 0, 0}, false
     for i = 1, 4 do
-      if change.old[i] >= stored[i] and change.new[i] < change.old[i] then wentDown = true end
-    end
-    if not wentDown then
-      local fresh, changed = {0, 0, 0, 0, 0}, false
-      for i = 1, 4 do
+      if change.old[i] >= stored[i] and change.new[i] < change.old[i] then
+        slots = slots or redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1)
+        fresh[i] = seatingFieldMost(slots, rows, i, change.old[i] == stored[i] and stored[i] or nil)
+      else
         fresh[i] = math.max(stored[i], change.new[i])
-        if fresh[i] ~= stored[i] then changed = true end
       end
-      if changed then seatingSetSlot(seating.runs, slot, fresh) end
-      return
+      if fresh[i] ~= stored[i] then changed = true end
     end
+    if changed then seatingSetSlot(seating.runs, slot, fresh) end
+    return
   end
   local slots = seatingBytes(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1))
   local most = {0, 0, 0, 0, 0}
