@@ -84,6 +84,29 @@ describe('SeatDirectory', () => {
     expect(seatGroupsOf).toHaveBeenCalledTimes(2);
   });
 
+  it('finds every seat whatever the order and gaps of its ids (runs of consecutive ids), and no id between them', async () => {
+    // Ids in runs broken inside a group, a group whose ids fall before another's, a lone id.
+    const rows: SeatRow[] = [
+      { id: 40, position: 1, section: 'A', row: 1, number: 1, grade: 'R', price: 900 },
+      { id: 41, position: 2, section: 'A', row: 1, number: 2, grade: 'R', price: 900 },
+      { id: 45, position: 3, section: 'A', row: 1, number: 3, grade: 'R', price: 900 },
+      { id: 46, position: 4, section: 'A', row: 1, number: 4, grade: 'R', price: 900 },
+      { id: 5, position: 5, section: 'A', row: 2, number: 10, grade: 'R', price: 900 },
+      { id: 6, position: 6, section: 'A', row: 2, number: 11, grade: 'R', price: 900 },
+      { id: 42, position: 7, section: 'B', row: 1, number: 1, grade: 'S', price: 500 },
+      { id: 2_147_483_647, position: 8, section: 'B', row: 1, number: 2, grade: 'S', price: 500 },
+    ];
+    const { directory } = directoryOver(rows);
+    const ids = [46, 5, 42, 2_147_483_647, 40, 6, 45, 41];
+    const seats = await directory.seats(performance, [...ids, 1, 4, 7, 39, 43, 44, 47, 2_147_483_646]);
+    expect(seats.map((seat) => [seat.id, seat.section, seat.row, seat.number, seat.position])).toEqual(
+      ids.map((id) => {
+        const row = rows.find((seat) => seat.id === id)!;
+        return [id, row.section, row.row, row.number, row.position];
+      }),
+    );
+  });
+
   it('keeps no failed read: the next caller reads again', async () => {
     const { seatGroupsOf, directory } = directoryOver();
     seatGroupsOf.mockRejectedValueOnce(new Error('connection lost'));

@@ -16,52 +16,75 @@ interface SeatGroup {
 }
 
 /**
- * The seats of one performance, column-wise: `slots` maps a seat id to its slot s, and the seat
- * has the number `numbers[s]`, the layout position `positions[s]` and the rest from
- * `groups[groupOf[s]]`. A SeatListing is built only when a seat is asked for: a stadium's
- * directory loads without building one object per seat.
+ * The seats of one performance, column-wise: a seat id maps to its slot s through runs of
+ * consecutive ids (a performance's seats are inserted together, so a group's ids are usually one
+ * run: a stadium has about a thousand runs, not 100,000 map entries), and the seat has the number
+ * `numbers[s]`, the layout position `positions[s]` and the rest from `groups[groupOf[s]]`. A
+ * SeatListing is built only when a seat is asked for: a stadium's directory loads without building
+ * one object (or one map entry, or one string) per seat.
  */
 class Directory {
-  private readonly slots = new Map<number, number>();
+  /** Runs of consecutive ids, by first id: run k holds ids runIds[k] … runIds[k] + runLengths[k] - 1 at slots from runSlots[k]. */
+  private readonly runIds: Float64Array;
+  private readonly runSlots: Uint32Array;
+  private readonly runLengths: Uint32Array;
   private readonly groupOf: Uint32Array;
   private readonly numbers: Int32Array;
   private readonly positions: Int32Array;
   private readonly groups: SeatGroup[] = [];
+  readonly size: number;
 
   constructor(
     rows: readonly SeatGroupRow[],
     private readonly currency: string,
   ) {
-    const lists = rows.map((row) => ({
-      ids: row.ids.split(','),
-      numbers: row.numbers.split(','),
-      positions: row.positions.split(','),
-    }));
-    const size = lists.reduce((sum, list) => sum + list.ids.length, 0);
+    const size = rows.reduce((sum, row) => sum + countItems(row.ids), 0);
+    this.size = size;
+    const ids = new Float64Array(size);
     this.groupOf = new Uint32Array(size);
     this.numbers = new Int32Array(size);
     this.positions = new Int32Array(size);
     let slot = 0;
     rows.forEach((row, group) => {
       this.groups.push({ section: row.section, row: row.row, grade: row.grade, price: row.price });
-      const { ids, numbers, positions } = lists[group];
-      for (let i = 0; i < ids.length; i += 1, slot += 1) {
-        this.slots.set(Number(ids[i]), slot);
-        this.groupOf[slot] = group;
-        this.numbers[slot] = Number(numbers[i]);
-        this.positions[slot] = Number(positions[i]);
-      }
+      const from = slot;
+      parseIntegers(row.ids, ids, from);
+      parseIntegers(row.numbers, this.numbers, from);
+      slot = parseIntegers(row.positions, this.positions, from);
+      this.groupOf.fill(group, from, slot);
     });
+    // Runs in slot order, then ordered by first id for the binary search of get.
+    const runs: [number, number, number][] = [];
+    for (let s = 0; s < size; s += 1) {
+      const last = runs[runs.length - 1];
+      if (last && ids[s] === last[0] + last[2] && s === last[1] + last[2]) last[2] += 1;
+      else runs.push([ids[s], s, 1]);
+    }
+    runs.sort((a, b) => a[0] - b[0]);
+    this.runIds = Float64Array.from(runs, (run) => run[0]);
+    this.runSlots = Uint32Array.from(runs, (run) => run[1]);
+    this.runLengths = Uint32Array.from(runs, (run) => run[2]);
   }
 
-  get size(): number {
-    return this.slots.size;
+  /** The slot of the seat with this id, or -1 when the performance has none. */
+  private slotOf(id: number): number {
+    const { runIds } = this;
+    let low = 0;
+    let high = runIds.length - 1;
+    // The last run whose first id is at most `id`.
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (runIds[middle] <= id) low = middle;
+      else high = middle - 1;
+    }
+    const offset = id - runIds[low];
+    return offset >= 0 && offset < this.runLengths[low] ? this.runSlots[low] + offset : -1;
   }
 
   /** The seat with this id, or undefined when the performance has none. */
   get(id: number): SeatListing | undefined {
-    const slot = this.slots.get(id);
-    if (slot === undefined) return undefined;
+    const slot = this.slotOf(id);
+    if (slot < 0) return undefined;
     const group = this.groups[this.groupOf[slot]];
     return Object.freeze({
       id,
@@ -128,6 +151,40 @@ export class SeatDirectory {
     }
     return pending;
   }
+}
+
+/** How many comma-separated items `list` holds (0 for ''). */
+function countItems(list: string): number {
+  if (list === '') return 0;
+  let count = 1;
+  for (let at = list.indexOf(','); at !== -1; at = list.indexOf(',', at + 1)) count += 1;
+  return count;
+}
+
+/**
+ * Parses `list`, comma-separated decimal integers (what `string_agg` of integer columns gives),
+ * into `into` from index `from`, without a string per item; answers the index after the last one
+ * written.
+ */
+function parseIntegers(list: string, into: Float64Array | Int32Array, from: number): number {
+  if (list === '') return from;
+  let at = from;
+  let value = 0;
+  let sign = 1;
+  for (let i = 0; i < list.length; i += 1) {
+    const code = list.charCodeAt(i);
+    if (code === 44) {
+      into[at++] = sign * value;
+      value = 0;
+      sign = 1;
+    } else if (code === 45) {
+      sign = -1;
+    } else {
+      value = value * 10 + (code - 48);
+    }
+  }
+  into[at++] = sign * value;
+  return at;
 }
 
 function directoryKey(performance: Performance): string {
