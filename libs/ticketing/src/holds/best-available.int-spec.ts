@@ -146,6 +146,19 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it('a tie with a placement in a later section goes to the earlier section, even past its first best row', async () => {
+    // Section Back is searched first (its best clean pair, companion seats, bounds it at 1,200)
+    // and places row 2 at 1,000; Front's bound is 1,000 too, its first row holding it has only
+    // companion seats, and its row 2 ties Back's placement at a lower layout position.
+    const { ask, labels } = await hall([
+      { name: 'Front', rows: ['CC', '..'], quality: () => 500 },
+      { name: 'Back', rows: ['CC', '..'], quality: (row) => (row === 1 ? 600 : 500) },
+    ]);
+    const hold = await ask(2);
+    expect(hold.arrangement).toBe('TOGETHER');
+    expect(labels(hold)).toEqual(['Front 2-1', 'Front 2-2']);
+  });
+
   it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {
     // Row 2's first two seats (companion seats, not offered to this request) are the best pair of
     // the hall, so every search scores row 2 (and caches its windows) before holding its pair in
