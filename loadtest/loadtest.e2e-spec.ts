@@ -57,7 +57,7 @@ describe('npm run loadtest: a short on-sale under Locust, checked', () => {
     // The run must have sold something, or the checks proved nothing.
     expect(summary.counts.sold).toBeGreaterThan(0);
     // Bounded by the script itself (Locust runs 6 s); the rest is preparing, flushing and mailing.
-  }, 180_000);
+  }, 360_000);
 });
 
 describe('npm run loadtest -- --queue: the on-sale behind a waiting room, checked', () => {
@@ -94,5 +94,5 @@ describe('npm run loadtest -- --queue: the on-sale behind a waiting room, checke
     expect(readFileSync(join(runDir, 'locust_stats.csv'), 'utf8')).toContain('/queue/:ticketId');
     // Every hold and purchase carried a valid admission token: none was refused with 403.
     expect(readFileSync(join(runDir, 'locust_failures.csv'), 'utf8')).not.toContain('403');
-  }, 180_000);
+  }, 360_000);
 });

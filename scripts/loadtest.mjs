@@ -116,8 +116,15 @@ async function startStack() {
   };
   for (const app of ['api', 'batch', 'mailer'])
     started.push(startApp(app, appEnv, { stdio: ['ignore', 'ignore', 'inherit'] }));
-  for (let i = 0; i < 150 && !(await reachable()); i += 1) await new Promise((r) => setTimeout(r, 200));
-  if (!(await reachable())) throw new Error('the stack did not become ready');
+  // A loaded machine (CI beside other suites) can take well over 30 s to start three apps; an
+  // app that exits ends the wait at once.
+  const deadline = Date.now() + 180_000;
+  while (!(await reachable())) {
+    const exited = started.find((child) => child.exitCode !== null || child.signalCode !== null);
+    if (exited) throw new Error(`the stack did not become ready: ${exited.spawnargs.at(-1)} exited`);
+    if (Date.now() > deadline) throw new Error('the stack did not become ready in 180 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return admin;
 }
 
