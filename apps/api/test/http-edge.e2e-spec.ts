@@ -169,4 +169,73 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
     );
     expect(expectUniform(res, 400).message).toMatch(/startsAt must be in the future/);
   });
+
+  describe('look-alike free text (FreeText: NFC, trimmed, no control or format characters)', () => {
+    const FORMAT = ['\u202E', '\u202A', '\u2066', '\u2069', '\u200E', '\u200F', '\u061C', '\u200B', '\uFEFF'];
+    const hex = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+    it('refuses a bidi or invisible character in every free-text field, naming field and character', async () => {
+      const section = LAYOUT[0];
+      await fc.assert(
+        // Inside the text: at either end U+FEFF would be trimmed away as white space.
+        fc.asyncProperty(fc.constantFrom(...FORMAT), fc.integer({ min: 1, max: 8 }), async (c, position) => {
+          const text = `${'NightShow'.slice(0, position)}${c}${'NightShow'.slice(position)}`;
+          const says = (field: string) =>
+            `${field} must not contain control, bidirectional or invisible format characters (${hex(c)} at position ${position})`;
+          const cases: [string, string, unknown, TestSession | undefined, string][] = [
+            ['POST', '/events', { title: text, venue: 'Hall' }, admin, 'title'],
+            ['POST', '/events', { title: 'T', venue: text }, admin, 'venue'],
+            ['POST', '/events', { title: 'T', venue: 'V', description: text }, admin, 'description'],
+            ['PATCH', `/events/${eventId}`, { title: text }, admin, 'title'],
+            ['GET', `/events?q=${encodeURIComponent(text)}`, undefined, undefined, 'q'],
+            [
+              'POST',
+              `/events/${eventId}/performances`,
+              { startsAt: '2030-03-01T19:00:00Z', sections: [{ ...section, name: text }] },
+              admin,
+              'sections.0.name',
+            ],
+          ];
+          for (const [method, url, payload, session, field] of cases) {
+            const body = expectUniform(await call(method, url, payload, session), 400);
+            expect({ url, message: body.message }).toEqual({ url, message: expect.arrayContaining([says(field)]) });
+          }
+        }),
+        { numRuns: 12 },
+      );
+      // Once for signup (its rate limit counts every try).
+      const signup = await call('POST', '/auth/signup', {
+        email: 'lookalike@example.com',
+        password: 'correct horse',
+        name: 'Ada\u202Eecalevol',
+      });
+      expect(expectUniform(signup, 400).message).toEqual([
+        'name must not contain control, bidirectional or invisible format characters (U+202E at position 3)',
+      ]);
+      // Names in filters: their alphabet already leaves the character out.
+      expectUniform(await call('GET', `/performances/${performanceId}/seats?section=A%E2%80%AE`), 400);
+      expectUniform(await call('POST', '/reservations', { performanceId, quantity: 1, section: 'A\u202E' }, user), 400);
+    });
+
+    it('stores and compares free text trimmed and in NFC: `A` and `A ` are one section name', async () => {
+      const event = await call('POST', '/events', { title: ' Cafe\u0301 Night\u3000', venue: '\tHall ' }, admin);
+      expect(event.statusCode).toBe(201);
+      expect(event.json()).toMatchObject({ title: 'Caf\u00e9 Night', venue: 'Hall' });
+      const twins = await call(
+        'POST',
+        `/events/${event.json().id}/performances`,
+        { startsAt: '2030-03-01T19:00:00Z', sections: [LAYOUT[0], { ...LAYOUT[0], name: 'A ' }] },
+        admin,
+      );
+      expect(expectUniform(twins, 400).message).toBe('section names must be unique within a performance');
+      const blank = expectUniform(await call('POST', '/events', { title: ' \u3000 ', venue: 'Hall' }, admin), 400);
+      expect(blank.message).toEqual(['title must be longer than or equal to 1 characters']);
+      // A filter and a path name find the section whatever the white space around them.
+      const seats = await call('GET', `/performances/${performanceId}/seats?section=A%20`);
+      expect(seats.statusCode).toBe(200);
+      expect(seats.json().items.length).toBeGreaterThan(0);
+      const price = await call('PATCH', `/performances/${performanceId}/sections/A%20`, { price: 1000 }, admin);
+      expect(price.statusCode, price.body).toBe(200);
+    });
+  });
 });

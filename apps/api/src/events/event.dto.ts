@@ -1,27 +1,24 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
+import { IsOptional, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
 import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
 import type { CatalogEvent, DatedEvent } from '@app/ticketing';
+import { FreeText } from '../common/free-text';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @FreeText({ maxLength: 200 })
   title: string;
 
+  /** Free text; may hold line breaks and tabs. */
   @IsOptional()
-  @IsString()
-  @MaxLength(5000)
+  @FreeText({ maxLength: 5000, minLength: 0, multiline: true })
   description?: string;
 
   /** @example "Seoul Olympic Stadium" */
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @FreeText({ maxLength: 200 })
   venue: string;
 
   /**
@@ -124,8 +121,7 @@ export class EventQueryDto extends PageQueryDto {
     example: '아이유 서울',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(MAX_EVENT_SEARCH_LENGTH)
+  @FreeText({ maxLength: MAX_EVENT_SEARCH_LENGTH, minLength: 0 })
   q?: string;
 }
 
