@@ -8,8 +8,7 @@ import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@ap
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller } from './purchase-helpers';
-
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+import { ERROR_KEYS } from './support/http';
 
 interface Seat {
   id: number;

@@ -1,20 +1,13 @@
-import { ArgumentMetadata, BadRequestException, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeatQueryDto } from '../performances/performance.dto';
 import { PurchaseCreateDto } from '../purchases/purchase.dto';
 import { ReservationCreateDto } from '../reservations/reservation.dto';
-import { CompiledValidationPipe, compiledSchemaOf } from './compiled-validation';
+import { CompiledValidationPipe, compiledSchemaOf, VALIDATION_OPTIONS } from './compiled-validation';
 
-// The options bootstrap.ts gives the global pipe.
-const OPTIONS: ValidationPipeOptions = {
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  transformOptions: { enableImplicitConversion: false },
-};
-const classValidator = new ValidationPipe(OPTIONS);
-const compiled = new CompiledValidationPipe(OPTIONS);
+const classValidator = new ValidationPipe(VALIDATION_OPTIONS);
+const compiled = new CompiledValidationPipe(VALIDATION_OPTIONS);
 
 type Outcome = { ok: true; value: unknown } | { ok: false; status: number; body: unknown };
 

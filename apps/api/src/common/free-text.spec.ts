@@ -1,4 +1,4 @@
-import { ArgumentMetadata, BadRequestException, ValidationPipeOptions } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
@@ -7,17 +7,10 @@ import { EventCreateDto, EventQueryDto, EventUpdateDto } from '../events/event.d
 import { PerformanceCreateDto, SeatQueryDto } from '../performances/performance.dto';
 import { ReservationCreateDto } from '../reservations/reservation.dto';
 import { StaffCreateDto } from '../staff/staff.dto';
-import { CompiledValidationPipe } from './compiled-validation';
+import { CompiledValidationPipe, VALIDATION_OPTIONS } from './compiled-validation';
 import { forbiddenCharacter } from './free-text';
 
-// The global pipe as bootstrap.ts sets it up.
-const OPTIONS: ValidationPipeOptions = {
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  transformOptions: { enableImplicitConversion: false },
-};
-const pipe = new CompiledValidationPipe(OPTIONS);
+const pipe = new CompiledValidationPipe(VALIDATION_OPTIONS);
 
 /** One free-text field of a request DTO: a valid request around it, and where the field sits in it. */
 interface Field {
