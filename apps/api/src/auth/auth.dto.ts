@@ -31,7 +31,9 @@ export class AuthSignupDto {
   password: string;
 
   /** @example "Ada Lovelace" */
-  @FreeText({ maxLength: 100 })
+  @FreeText()
+  @MinLength(1)
+  @MaxLength(100)
   name: string;
 }
 

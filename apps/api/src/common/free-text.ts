@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { IsString, ValidateBy } from 'class-validator';
 
 /**
  * Characters no free text of the API may hold: controls (Cc: NUL, ESC, DEL, C1 …), format
@@ -33,10 +33,6 @@ export function forbiddenCharacter(text: string, multiline = false): string | nu
 }
 
 export interface FreeTextOptions {
-  /** Most characters (UTF-16 code units, as MaxLength counts them), after normalisation. */
-  maxLength: number;
-  /** Fewest characters after normalisation; default 1 (white space alone is refused as empty). */
-  minLength?: number;
   /** Tab, line feed and carriage return allowed inside (a description); default false. */
   multiline?: boolean;
 }
@@ -44,18 +40,18 @@ export interface FreeTextOptions {
 /**
  * The rule for every free-text field of the API (titles, venues, section and grade names, display
  * names, search text): the value is normalised by {@link normalizeFreeText} (NFC, trimmed) before
- * it is checked and handed on, then must be a string of `minLength`–`maxLength` characters with no
- * control, bidi, invisible format or separator character (a 400 naming the field and the character,
- * e.g. `title must not contain control, bidirectional or invisible format characters (U+202E at position 4)`).
+ * it is checked and handed on, then must be a string with no control, bidi, invisible format or
+ * separator character (a 400 naming the field and the character, e.g. `title must not contain
+ * control, bidirectional or invisible format characters (U+202E at position 4)`). Its length goes
+ * beside it as `@MinLength`/`@MaxLength` (they see the normalised value; written out, Swagger's
+ * plugin puts them into the OpenAPI document); `@MinLength(1)` refuses white space alone.
  * Combine with `@IsOptional()` / `@ValidateIf` for an optional field, and with `@Matches` for a
- * narrower alphabet (the pattern then sees the normalised value).
+ * narrower alphabet (the pattern then sees the normalised value too).
  */
-export function FreeText({ maxLength, minLength = 1, multiline = false }: FreeTextOptions): PropertyDecorator {
+export function FreeText({ multiline = false }: FreeTextOptions = {}): PropertyDecorator {
   return applyDecorators(
     Transform(({ value }: { value: unknown }) => normalizeFreeText(value)),
     IsString(),
-    MinLength(minLength),
-    MaxLength(maxLength),
     ValidateBy({
       name: 'freeText',
       validator: {

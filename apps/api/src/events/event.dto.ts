@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { IsOptional, ValidateBy, ValidateIf } from 'class-validator';
+import { IsOptional, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
 import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
 import type { CatalogEvent, DatedEvent } from '@app/ticketing';
@@ -9,16 +9,21 @@ import { IsDateTime } from '../common/validators';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */
-  @FreeText({ maxLength: 200 })
+  @FreeText()
+  @MinLength(1)
+  @MaxLength(200)
   title: string;
 
   /** Free text; may hold line breaks and tabs. */
   @IsOptional()
-  @FreeText({ maxLength: 5000, minLength: 0, multiline: true })
+  @FreeText({ multiline: true })
+  @MaxLength(5000)
   description?: string;
 
   /** @example "Seoul Olympic Stadium" */
-  @FreeText({ maxLength: 200 })
+  @FreeText()
+  @MinLength(1)
+  @MaxLength(200)
   venue: string;
 
   /**
@@ -121,7 +126,8 @@ export class EventQueryDto extends PageQueryDto {
     example: '아이유 서울',
   })
   @IsOptional()
-  @FreeText({ maxLength: MAX_EVENT_SEARCH_LENGTH, minLength: 0 })
+  @FreeText()
+  @MaxLength(MAX_EVENT_SEARCH_LENGTH)
   q?: string;
 }
 

@@ -58,12 +58,12 @@ export class SeatRefDto {
 
 export class SectionLayoutDto {
   /** @example "A" */
-  @FreeText({ maxLength: 50 })
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'name must be 1-50 letters, digits, spaces, _ or -' })
   name: string;
 
   /** @example "VIP" */
-  @FreeText({ maxLength: 20 })
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade: string;
 
@@ -393,13 +393,13 @@ export class SeatQueryDto extends PageQueryDto {
 
   /** Only seats of this section (exact name). @example "Floor" */
   @IsOptional()
-  @FreeText({ maxLength: 50 })
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 
   /** Only seats of this grade (exact). @example "VIP" */
   @IsOptional()
-  @FreeText({ maxLength: 20 })
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 

@@ -106,14 +106,14 @@ export class ReservationCreateDto {
   /** Best available: only seats of this grade. Not with `section`. @example "R" */
   @ApiPropertyOptional({ description: 'Best available: only seats of this grade. Not with `section`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.grade !== undefined)
-  @FreeText({ maxLength: 20 })
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 
   /** Best available: only seats of this section (its name). Not with `grade`. @example "Floor" */
   @ApiPropertyOptional({ description: 'Best available: only seats of this section (its name). Not with `grade`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.section !== undefined)
-  @FreeText({ maxLength: 50 })
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 
