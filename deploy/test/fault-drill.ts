@@ -16,6 +16,7 @@ import {
   TestSmtpServer,
   waitUntil,
 } from '@app/testing';
+import { appStarter, DRILL_SETTINGS, pause } from './drill-support';
 import { LocalNginx } from './nginx';
 
 /**
@@ -63,8 +64,6 @@ interface Sale {
   id: string;
   seatIds: number[];
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A Redis server of its own, run as the deployment runs it: AOF with `appendfsync always`. */
 class AofRedis {
@@ -186,24 +185,17 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
       REDIS_URL: redis.url,
       RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
       SMTP_URL: smtp.url,
-      SIGNUP_RATE_LIMIT: '0',
+      ...DRILL_SETTINGS,
       PURCHASE_FLUSH_AGE_SECONDS: '2',
       RESERVATION_TTL_SECONDS: String(HOLD_TTL_SECONDS),
       PURCHASE_CLAIM_IDLE_SECONDS: '3',
       // Orphaned charges (an api killed between charge and sale) are refunded within the drill.
       PAYMENT_RECONCILE_AFTER_SECONDS: '3',
-      MAIL_RETRY_BASE_MS: '200',
-      MAIL_RETRY_MAX_MS: '2000',
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
     });
     const base = env;
-    const start = async (app: 'api' | 'batch' | 'mailer', extra: Record<string, string> = {}) => {
-      const process = new AppProcess(app, { ...base, ...extra });
-      processes.push(process);
-      await process.waitForLine(app === 'api' ? 'api listening' : `${app} started`, 60_000);
-      return process;
-    };
+    const start = appStarter(base, processes, 60_000);
     const kill = async (process: AppProcess) => {
       process.kill('SIGKILL');
       await process.exited;

@@ -9,6 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { LocalRedisCluster, startRedisCluster } from '../../scripts/redis-cluster.mjs';
+import { appStarter, DRILL_SETTINGS, pause } from './drill-support';
 
 /**
  * The failover drill of issue #17: a scripted on-sale against built api, batch and mailer processes
@@ -57,8 +58,6 @@ interface Answer {
   sentAt: number;
   at: number;
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether process `pid` still exists (a signal 0 reaches it). */
 function isAlive(pid: number): boolean {
@@ -109,23 +108,16 @@ export function defineRedisFailoverDrill(scale: FailoverDrillScale): void {
       REDIS_WAIT_REPLICAS: '1',
       REDIS_WAIT_TIMEOUT_MS: '300',
       SMTP_URL: smtp.url,
-      SIGNUP_RATE_LIMIT: '0',
+      ...DRILL_SETTINGS,
       PURCHASE_FLUSH_AGE_SECONDS: '1',
       RESERVATION_TTL_SECONDS: '30',
       PAYMENT_RECONCILE_AFTER_SECONDS: '5',
       SEAT_RECONCILE_INTERVAL_SECONDS: '1',
-      MAIL_RETRY_BASE_MS: '200',
-      MAIL_RETRY_MAX_MS: '2000',
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
     });
     const base = env;
-    const start = async (app: 'api' | 'batch' | 'mailer', extra: Record<string, string> = {}) => {
-      const process = new AppProcess(app, { ...base, ...extra });
-      processes.push(process);
-      await process.waitForLine(app === 'api' ? 'api listening' : `${app} started`, 90_000);
-      return process;
-    };
+    const start = appStarter(base, processes, 90_000);
     const apiPort = await freePort();
     // The api first: it creates the admin. batch and mailer start while the catalog and the buyers
     // are set up; the sale waits for them.
@@ -541,7 +533,7 @@ export function defineRedisFailoverDrill(scale: FailoverDrillScale): void {
       );
       expect(outside).toEqual([]);
       expect(confirmed.length).toBeGreaterThan(0);
-      expect(answers.some((a) => a.status === 201 && a.at > recoveredAt)).toBe(true);
+      expect(answers.filter((a) => a.at > recoveredAt).map((a) => a.status)).toContain(201);
     } finally {
       await db.end();
     }

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
-import { CompiledValidationPipe } from './common/compiled-validation';
+import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import { answerClientError, answerFrameworkError } from './common/fastify-errors';
 import {
   inputProblems,
@@ -172,14 +172,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       { path: 'metrics', method: RequestMethod.GET },
     ],
   });
-  app.useGlobalPipes(
-    new CompiledValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      transformOptions: { enableImplicitConversion: false },
-    }),
-  );
+  app.useGlobalPipes(new CompiledValidationPipe(VALIDATION_OPTIONS));
   if (app.get(Env).DOCS_ENABLED) setupSwagger(app);
 }
 

@@ -11,10 +11,10 @@ import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, createTestEnv, destroyTestEnv, keysMatching, startApi } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
+import { ERROR_KEYS } from './support/http';
 
 const ADMIN = { email: 'root@boxoffice.test', password: 'admin-password-123' };
 const PASSWORD = 'correct horse battery';
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 const DAY_MS = 24 * 3600 * 1000;
 
 @Controller('test-admin')

@@ -1,12 +1,11 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
 import { createRedis } from '@app/redis';
 import { HoldService, performanceKeys } from '@app/ticketing';
-import { ApiHarness, createSession, deleteRedisKeys, REDIS_URL, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, deleteRedisKeys, REDIS_URL, TestSession } from '@app/testing';
+import { caller } from './purchase-helpers';
+import { startApiWithSessions } from './support/api';
 
 const LAYOUT = [
   { name: 'Floor', grade: 'VIP', price: 200000, rows: 5, seatsPerRow: 20 },
@@ -19,11 +18,11 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
   let admin: TestSession;
   let user: TestSession;
   let raw: Redis;
+  let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
-    admin = await createSession(api.app, { role: Role.Admin });
-    user = await createSession(api.app);
+    ({ api, admin, user } = await startApiWithSessions());
+    call = caller(api.app);
     // The app's kind of client: also right on a TEST_REDIS_CLUSTER run.
     raw = createRedis(api.env, 'test-peek');
   });
@@ -31,14 +30,6 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
     raw?.disconnect();
     await api?.close();
   });
-
-  const call = async (method: string, url: string, options: { body?: object; session?: TestSession } = {}) =>
-    api.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      payload: options.body,
-      headers: options.session?.headers,
-    });
 
   async function createEvent(title = 'Concert'): Promise<number> {
     const res = await call('POST', '/events', { body: { title, venue: 'Hall' }, session: admin });

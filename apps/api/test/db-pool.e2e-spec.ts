@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+import { ERROR_KEYS } from './support/http';
 
 // A pool of three connections and a short acquire timeout make a burst exhaust the pool at once:
 // a request that held one connection while waiting for another would deadlock it (500s for all).

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, TestSession } from '@app/testing';
 import { SeatStateStore } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
+import { startApiWithSessions } from './support/api';
 
 /**
  * An admin deletes an event at the moment a buyer buys one of its seats. Before the fix the
@@ -17,9 +15,7 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
   let buyer: TestSession;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
-    admin = await createSession(api.app, { role: Role.Admin });
-    buyer = await createSession(api.app);
+    ({ api, admin, user: buyer } = await startApiWithSessions());
   });
   afterAll(async () => api?.close());
 

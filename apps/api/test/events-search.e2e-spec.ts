@@ -6,10 +6,10 @@ import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller } from './purchase-helpers';
+import { ERROR_KEYS } from './support/http';
 
 const DAY = 24 * 3600_000;
 const SECTIONS = [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }];
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 
 interface Listed {
   id: number;

@@ -15,6 +15,7 @@ import { ApiModule } from '../src/api.module';
 import { Public } from '@app/auth';
 import { RequestContext } from '@app/logging';
 import { createApiApp } from '../src/bootstrap';
+import { ERROR_KEYS } from './support/http';
 
 class EchoDto {
   @ApiProperty()
@@ -91,8 +92,6 @@ class TestApiModule {
     return { module: TestApiModule, imports: [ApiModule.forRoot(overrides)], controllers: [FailingController] };
   }
 }
-
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 
 function readLogLines(dir: string): Record<string, unknown>[] {
   return readdirSync(dir)

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
+import { ERROR_KEYS, nonCanonicalSpellings } from './support/http';
 
 /**
  * Requests derived from the app's own OpenAPI document, for every operation: wrong types, extreme
@@ -14,7 +15,6 @@ import { AppProcess, createTestEnv, destroyTestEnv, freePort, TestEnv } from '@a
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 const RUNS_PER_OPERATION = 100;
 const TIME_PER_OPERATION_MS = 1500;
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 const ADMIN = { email: 'fuzz-admin@example.test', password: 'fuzz-admin-password' };
 const PASSWORD = 'fuzz-user-password';
 
@@ -477,7 +477,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
         const n = parameter.in === 'path' ? ids.ownPerformance : Math.min(Math.max(minimum, 7), maximum);
         const canonical = await get(op, parameter.name, String(n));
         expect(canonical.status, canonical.what).not.toBe(400);
-        const spellings = nonCanonical(n);
+        const spellings = nonCanonicalSpellings(n);
         const other = await get(op, parameter.name, spellings[pick % spellings.length]);
         expect(other.status, other.what).toBe(400);
       }),
@@ -513,23 +513,6 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     });
   });
 });
-
-/** Spellings of `n` that `Number()` reads as `n` but that are not its canonical decimal name. */
-function nonCanonical(n: number): string[] {
-  const s = String(n);
-  return [
-    `0x${n.toString(16)}`,
-    `0b${n.toString(2)}`,
-    `0o${n.toString(8)}`,
-    `%2B${s}`,
-    `${s}.0`,
-    `%20${s}`,
-    `${s}%20`,
-    `0${s}`,
-    `${s}e0`,
-    `${n * 10}e-1`,
-  ];
-}
 
 /** Percent-encodes a string; a lone surrogate (which encodeURIComponent refuses) becomes its raw UTF-8 bytes. */
 function encodeLoosely(value: string): string {

@@ -1,17 +1,15 @@
 import { connect } from 'node:net';
 import { JwtService } from '@nestjs/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
 import { Env } from '@app/config';
-import { ApiHarness, createSession, freePort, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, freePort, TestSession } from '@app/testing';
+import { startApiWithSessions } from './support/api';
+import { ERROR_KEYS, expectUniform, jsonCaller } from './support/http';
 
 /**
  * Every example of issue 11 "Input that reaches a 5xx": each answered 500 (or was accepted)
  * before, each must be a 4xx with the uniform error body.
  */
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 const LAYOUT = [{ name: 'A', grade: 'R', price: 1000, rows: 1, seatsPerRow: 4 }];
 const cursorOf = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
@@ -47,37 +45,16 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
   let port: number;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    ({ api, admin, user } = await startApiWithSessions());
     port = await freePort();
     await api.app.listen({ port, host: '127.0.0.1' });
-    admin = await createSession(api.app, { role: Role.Admin });
-    user = await createSession(api.app);
     const event = await call('POST', '/events', { title: 'Concert', venue: 'Hall' }, admin);
     expect(event.statusCode).toBe(201);
     eventId = event.json().id;
   });
   afterAll(async () => api?.close());
 
-  function call(method: string, url: string, payload?: unknown, session?: TestSession, headers = {}) {
-    return api.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
-      headers: {
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-        ...session?.headers,
-        ...headers,
-      },
-    });
-  }
-
-  function expectUniform(res: { statusCode: number; json(): Record<string, unknown> }, status: number) {
-    expect(res.statusCode).toBe(status);
-    const body = res.json();
-    expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
-    expect(body.statusCode).toBe(status);
-    return body;
-  }
+  const call = jsonCaller(() => api.app);
 
   const signup = { email: 'hostile@example.test', password: 'correct horse battery', name: 'Ada' };
 

@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, TestSession } from '@app/testing';
+import { startApiWithSessions } from './support/api';
+import { expectUniform, jsonCaller, nonCanonicalSpellings } from './support/http';
 
 /**
  * The HTTP edge's refusals a tester found answered 200 (or with misleading words): numbers in
@@ -11,26 +10,7 @@ import { createApiApp } from '../src/bootstrap';
  * `__proto__` in a body, bodies on routes that take none, empty PATCHes, and messages that did not
  * say what was wrong. Each is a 400 (or a 409 naming what was asked) with the uniform body.
  */
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 const LAYOUT = [{ name: 'A', grade: 'R', price: 1000, rows: 2, seatsPerRow: 5 }];
-
-/** Spellings of `n` that `Number()` reads as `n` but that are not its canonical decimal name. */
-function otherSpellings(n: number): string[] {
-  const s = String(n);
-  return [
-    `0x${n.toString(16)}`,
-    `0b${n.toString(2)}`,
-    `0o${n.toString(8)}`,
-    `%2B${s}`,
-    `${s}.0`,
-    `%20${s}`,
-    `${s}%20`,
-    `0${s}`,
-    `00${s}`,
-    `${s}e0`,
-    `${n * 10}e-1`,
-  ];
-}
 
 describe('the HTTP edge refuses what is not a clear request (400, uniform body)', () => {
   let api: ApiHarness;
@@ -40,9 +20,7 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
   let performanceId: number;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
-    admin = await createSession(api.app, { role: Role.Admin });
-    user = await createSession(api.app);
+    ({ api, admin, user } = await startApiWithSessions());
     const event = await call('POST', '/events', { title: 'Edge', venue: 'Hall' }, admin);
     expect(event.statusCode).toBe(201);
     eventId = event.json().id;
@@ -57,28 +35,7 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
   });
   afterAll(async () => api?.close());
 
-  function call(method: string, url: string, payload?: unknown, session?: TestSession) {
-    return api.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
-      headers: {
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-        ...session?.headers,
-      },
-    });
-  }
-
-  function expectUniform(res: { statusCode: number; json(): Record<string, unknown> }, status: number) {
-    expect(res.statusCode, JSON.stringify(res.json())).toBe(status);
-    const body = res.json();
-    expect(
-      Object.keys(body)
-        .filter((key) => key !== 'details')
-        .sort(),
-    ).toEqual(ERROR_KEYS);
-    return body;
-  }
+  const call = jsonCaller(() => api.app);
 
   it('answers the tester’s spellings of ids and limits with 400', async () => {
     for (const path of ['0x2', '0b10', '0o2', '+2', '%2B2', '2.0', '%202', '02', '1e0'].map((id) => `/events/${id}`)) {
@@ -97,7 +54,7 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
       fc.asyncProperty(fc.constantFrom(...routes), fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (route, n) => {
         const canonical = await call('GET', route.replace('{n}', String(n)));
         expect(canonical.statusCode).not.toBe(400);
-        for (const spelling of otherSpellings(n)) {
+        for (const spelling of nonCanonicalSpellings(n)) {
           expectUniform(await call('GET', route.replace('{n}', spelling)), 400);
         }
       }),
@@ -107,7 +64,7 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
       fc.asyncProperty(fc.integer({ min: 1, max: 100 }), async (n) => {
         expect((await call('GET', `/events?limit=${n}`)).statusCode).toBe(200);
         expect((await call('GET', `/performances/${performanceId}/seats?limit=${n}`)).statusCode).toBe(200);
-        for (const spelling of otherSpellings(n)) {
+        for (const spelling of nonCanonicalSpellings(n)) {
           expectUniform(await call('GET', `/events?limit=${spelling}`), 400);
           expectUniform(await call('GET', `/performances/${performanceId}/seats?limit=${spelling}`), 400);
         }
@@ -168,5 +125,74 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
       admin,
     );
     expect(expectUniform(res, 400).message).toMatch(/startsAt must be in the future/);
+  });
+
+  describe('look-alike free text (FreeText: NFC, trimmed, no control or format characters)', () => {
+    const FORMAT = ['\u202E', '\u202A', '\u2066', '\u2069', '\u200E', '\u200F', '\u061C', '\u200B', '\uFEFF'];
+    const hex = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+    it('refuses a bidi or invisible character in every free-text field, naming field and character', async () => {
+      const section = LAYOUT[0];
+      await fc.assert(
+        // Inside the text: at either end U+FEFF would be trimmed away as white space.
+        fc.asyncProperty(fc.constantFrom(...FORMAT), fc.integer({ min: 1, max: 8 }), async (c, position) => {
+          const text = `${'NightShow'.slice(0, position)}${c}${'NightShow'.slice(position)}`;
+          const says = (field: string) =>
+            `${field} must not contain control, bidirectional or invisible format characters (${hex(c)} at position ${position})`;
+          const cases: [string, string, unknown, TestSession | undefined, string][] = [
+            ['POST', '/events', { title: text, venue: 'Hall' }, admin, 'title'],
+            ['POST', '/events', { title: 'T', venue: text }, admin, 'venue'],
+            ['POST', '/events', { title: 'T', venue: 'V', description: text }, admin, 'description'],
+            ['PATCH', `/events/${eventId}`, { title: text }, admin, 'title'],
+            ['GET', `/events?q=${encodeURIComponent(text)}`, undefined, undefined, 'q'],
+            [
+              'POST',
+              `/events/${eventId}/performances`,
+              { startsAt: '2030-03-01T19:00:00Z', sections: [{ ...section, name: text }] },
+              admin,
+              'sections.0.name',
+            ],
+          ];
+          for (const [method, url, payload, session, field] of cases) {
+            const body = expectUniform(await call(method, url, payload, session), 400);
+            expect({ url, message: body.message }).toEqual({ url, message: expect.arrayContaining([says(field)]) });
+          }
+        }),
+        { numRuns: 12 },
+      );
+      // Once for signup (its rate limit counts every try).
+      const signup = await call('POST', '/auth/signup', {
+        email: 'lookalike@example.com',
+        password: 'correct horse',
+        name: 'Ada\u202Eecalevol',
+      });
+      expect(expectUniform(signup, 400).message).toEqual([
+        'name must not contain control, bidirectional or invisible format characters (U+202E at position 3)',
+      ]);
+      // Names in filters: their alphabet already leaves the character out.
+      expectUniform(await call('GET', `/performances/${performanceId}/seats?section=A%E2%80%AE`), 400);
+      expectUniform(await call('POST', '/reservations', { performanceId, quantity: 1, section: 'A\u202E' }, user), 400);
+    });
+
+    it('stores and compares free text trimmed and in NFC: `A` and `A ` are one section name', async () => {
+      const event = await call('POST', '/events', { title: ' Cafe\u0301 Night\u3000', venue: '\tHall ' }, admin);
+      expect(event.statusCode).toBe(201);
+      expect(event.json()).toMatchObject({ title: 'Caf\u00e9 Night', venue: 'Hall' });
+      const twins = await call(
+        'POST',
+        `/events/${event.json().id}/performances`,
+        { startsAt: '2030-03-01T19:00:00Z', sections: [LAYOUT[0], { ...LAYOUT[0], name: 'A ' }] },
+        admin,
+      );
+      expect(expectUniform(twins, 400).message).toBe('section names must be unique within a performance');
+      const blank = expectUniform(await call('POST', '/events', { title: ' \u3000 ', venue: 'Hall' }, admin), 400);
+      expect(blank.message).toEqual(['title must be longer than or equal to 1 characters']);
+      // A filter and a path name find the section whatever the white space around them.
+      const seats = await call('GET', `/performances/${performanceId}/seats?section=A%20`);
+      expect(seats.statusCode).toBe(200);
+      expect(seats.json().items.length).toBeGreaterThan(0);
+      const price = await call('PATCH', `/performances/${performanceId}/sections/A%20`, { price: 1000 }, admin);
+      expect(price.statusCode, price.body).toBe(200);
+    });
   });
 });

@@ -15,8 +15,8 @@ import {
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
+import { ERROR_KEYS } from './support/http';
 
-const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
 /** Every table a hold, a purchase or a seat page could write to. */
 const SALE_TABLES = ['performances', 'seats', 'purchases', 'tickets', 'payment_attempts', 'outbox', 'email_deliveries'];
 

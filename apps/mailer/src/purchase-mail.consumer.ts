@@ -1,13 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import {
-  AmqpConnection,
-  parsePurchaseMailMessage,
-  RetryingConsumer,
-  RetryPolicy,
-  ROUTING,
-  Topology,
-} from '@app/messaging';
+import { AmqpConnection, parsePurchaseMailMessage, RetryingConsumer, RetryPolicy, Topology } from '@app/messaging';
 import { DeliveryOutcome, PurchaseMailService } from '@app/ticketing';
 
 /** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
@@ -48,9 +41,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
       this.amqp,
       this.policy,
       {
-        queue: this.topology.purchaseCompletedQueue,
-        retryQueue: (delayMs) => this.topology.purchaseCompletedRetryQueue(delayMs),
-        deadLetter: { exchange: this.topology.deadExchange, routingKey: ROUTING.purchaseCompleted },
+        ...this.topology.purchaseCompletedConsumer,
         prefetch,
         onFailure: (fate) => this.deliveries.inc({ outcome: fate === 'retried' ? 'retried' : 'failed' }),
       },

@@ -8,7 +8,6 @@ import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TcpProxy, w
 import { AmqpConnection } from './amqp.connection';
 import { retryPolicyOf, topologyOf } from './messaging.module';
 import { RetryingConsumer } from './retrying-consumer';
-import { ROUTING } from './topology';
 
 /** The calls on a channel that a start makes, after opening it: the topology, the consumer's. */
 const CALLS = ['assertExchange', 'assertQueue', 'bindQueue', 'prefetch', 'consume'] as const;
@@ -147,9 +146,7 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
             connection,
             retryPolicyOf(config),
             {
-              queue: topology.purchaseCompletedQueue,
-              retryQueue: (delayMs) => topology.purchaseCompletedRetryQueue(delayMs),
-              deadLetter: { exchange: topology.deadExchange, routingKey: ROUTING.purchaseCompleted },
+              ...topology.purchaseCompletedConsumer,
               prefetch: 4,
             },
             async () => undefined,

@@ -49,9 +49,7 @@ describe('RetryingConsumer with a stalled broker (real RabbitMQ behind a proxy)'
       connection,
       retryPolicyOf(config),
       {
-        queue: topology.purchaseCompletedQueue,
-        retryQueue: (delayMs) => topology.purchaseCompletedRetryQueue(delayMs),
-        deadLetter: { exchange: topology.deadExchange, routingKey: ROUTING.purchaseCompleted },
+        ...topology.purchaseCompletedConsumer,
         prefetch: 1,
         confirmTimeoutMs: 300,
       },

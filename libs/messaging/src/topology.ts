@@ -33,6 +33,22 @@ export class Topology {
     if (!this.retryDelaysMs.includes(delayMs)) throw new RangeError(`no retry queue for a wait of ${delayMs} ms`);
     return `${this.namespace}.purchase-completed.retry.${delayMs}ms`;
   }
+  /**
+   * The queues of the purchase-completed consumer (the `queue`, `retryQueue` and `deadLetter` of
+   * RetryingConsumerOptions): it reads {@link purchaseCompletedQueue}, waits retries out in
+   * {@link purchaseCompletedRetryQueue} and parks what fails for good through the dead exchange.
+   */
+  get purchaseCompletedConsumer(): {
+    queue: string;
+    retryQueue: (delayMs: number) => string;
+    deadLetter: { exchange: string; routingKey: string };
+  } {
+    return {
+      queue: this.purchaseCompletedQueue,
+      retryQueue: (delayMs) => this.purchaseCompletedRetryQueue(delayMs),
+      deadLetter: { exchange: this.deadExchange, routingKey: ROUTING.purchaseCompleted },
+    };
+  }
   /** Messages that failed too often, or cannot be read, are parked here for a person to look at. */
   get purchaseCompletedDeadQueue(): string {
     return `${this.namespace}.purchase-completed.dead`;

@@ -21,6 +21,6 @@ describe('the Redis a test environment points at', () => {
     await redis.set('{c}:k', '3');
     expect(primaries(redis)).toHaveLength(onCluster ? 3 : 1);
     const counts = await Promise.all(primaries(redis).map((node) => node.dbsize()));
-    expect(counts.every((count) => count > 0)).toBe(true);
+    expect(counts).not.toContain(0);
   });
 });

@@ -231,7 +231,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     }
     expect(answers[answers.length - 1]).toEqual([1, 1, 2000]);
     expect(answers.length).toBeGreaterThan(2);
-    expect(answers.slice(0, -1).every((answer) => answer.join() === '2,1,2000')).toBe(true);
+    expect(answers.slice(0, -1).filter((answer) => answer.join() !== '2,1,2000')).toEqual([]);
     // A count older than wholeAfterMs is redone whole in one call.
     await redis.hset(keys.seats, '20', 'S');
     expect(await sectionAvailability(redis, keys, { keepMs: 0, step: 1, wholeAfterMs: 0 }, ranges)).toEqual([

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
+import { FreeText } from '../common/free-text';
 
 /** An e-mail address in its one spelling (trimmed, NFC, lower case), with nothing invisible in it. */
 const NormalizedEmail = () =>
@@ -30,8 +31,7 @@ export class AuthSignupDto {
   password: string;
 
   /** @example "Ada Lovelace" */
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @IsString()
+  @FreeText()
   @MinLength(1)
   @MaxLength(100)
   name: string;

@@ -5,7 +5,7 @@ import { AdminPurchaseQueryDto } from '../admin-purchases/admin-purchase.dto';
 import { EventQueryDto } from '../events/event.dto';
 import { SeatQueryDto } from '../performances/performance.dto';
 import { CANONICAL_INTEGER } from './canonical-integer';
-import { CompiledValidationPipe } from './compiled-validation';
+import { CompiledValidationPipe, VALIDATION_OPTIONS } from './compiled-validation';
 import { PageQueryDto } from './page-query.dto';
 import { ParseIdPipe } from './parse-id.pipe';
 
@@ -45,12 +45,7 @@ function nonCanonical(min: number, max: number): fc.Arbitrary<string> {
   return fc.tuple(fc.integer({ min, max }), fc.nat({ max: count - 1 })).map(([n, i]) => otherSpellings(n)[i]);
 }
 
-const pipe = new CompiledValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  transformOptions: { enableImplicitConversion: false },
-});
+const pipe = new CompiledValidationPipe(VALIDATION_OPTIONS);
 
 async function query(metatype: ArgumentMetadata['metatype'], value: Record<string, string>): Promise<unknown> {
   return pipe.transform({ ...value }, { type: 'query', metatype });

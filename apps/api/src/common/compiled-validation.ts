@@ -2,6 +2,17 @@ import { ArgumentMetadata, Injectable, ValidationPipe, ValidationPipeOptions } f
 import Ajv, { JSONSchemaType, ValidateFunction } from 'ajv';
 
 /**
+ * The options of the global validation pipe (bootstrap.ts): unknown fields refused, DTO instances
+ * handed on, no implicit type conversion (a query's `"5"` stays a string unless a DTO says otherwise).
+ */
+export const VALIDATION_OPTIONS: ValidationPipeOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  transformOptions: { enableImplicitConversion: false },
+};
+
+/**
  * One Ajv instance for every compiled schema: no coercion, no defaults, nothing removed, so a
  * schema only ever says yes or no and never changes the value it checks.
  */

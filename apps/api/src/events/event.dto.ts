@@ -1,25 +1,27 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
+import { IsOptional, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
 import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
 import type { CatalogEvent, DatedEvent } from '@app/ticketing';
+import { FreeText } from '../common/free-text';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */
-  @IsString()
+  @FreeText()
   @MinLength(1)
   @MaxLength(200)
   title: string;
 
+  /** Free text; may hold line breaks and tabs. */
   @IsOptional()
-  @IsString()
+  @FreeText({ multiline: true })
   @MaxLength(5000)
   description?: string;
 
   /** @example "Seoul Olympic Stadium" */
-  @IsString()
+  @FreeText()
   @MinLength(1)
   @MaxLength(200)
   venue: string;
@@ -124,7 +126,7 @@ export class EventQueryDto extends PageQueryDto {
     example: '아이유 서울',
   })
   @IsOptional()
-  @IsString()
+  @FreeText()
   @MaxLength(MAX_EVENT_SEARCH_LENGTH)
   q?: string;
 }

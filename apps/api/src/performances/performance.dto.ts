@@ -21,6 +21,7 @@ import type { JSONSchemaType } from 'ajv';
 import { formatLocalDateTime, toDateTime } from '@app/ticketing';
 import type { LiveSeatCounts, Performance } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
+import { asciiNamePattern, FreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
 
@@ -57,12 +58,12 @@ export class SeatRefDto {
 
 export class SectionLayoutDto {
   /** @example "A" */
-  @IsString()
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'name must be 1-50 letters, digits, spaces, _ or -' })
   name: string;
 
   /** @example "VIP" */
-  @IsString()
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade: string;
 
@@ -375,8 +376,8 @@ type SeatQueryStrings = {
       limit: { type: 'string', pattern: '^(?:[1-9][0-9]?|100)$' },
       cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,200}$' },
       status: { type: 'string', enum: SEAT_STATUSES },
-      section: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,50}$' },
-      grade: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,20}$' },
+      section: { type: 'string', pattern: asciiNamePattern(50) },
+      grade: { type: 'string', pattern: asciiNamePattern(20) },
       minPrice: { type: 'string', pattern: PRICE_QUERY.source },
       maxPrice: { type: 'string', pattern: PRICE_QUERY.source },
     },
@@ -392,13 +393,13 @@ export class SeatQueryDto extends PageQueryDto {
 
   /** Only seats of this section (exact name). @example "Floor" */
   @IsOptional()
-  @IsString()
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 
   /** Only seats of this grade (exact). @example "VIP" */
   @IsOptional()
-  @IsString()
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 

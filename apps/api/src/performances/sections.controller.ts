@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@n
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { NotFoundError, SectionService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { normalizeFreeText } from '../common/free-text';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
   mapSection,
@@ -51,8 +52,13 @@ export class SectionsController {
     @Param('name') name: string,
     @Body() body: SectionPriceUpdateDto,
   ): Promise<SectionResponseDto> {
-    if (!SECTION_NAME.test(name)) throw new NotFoundError('section', { performanceId: id });
-    const section = await this.sections.changePrice(id, name, body.price, { id: operator.id, email: operator.email });
+    // The name as section names are stored (FreeText: NFC, trimmed).
+    const sectionName = normalizeFreeText(name) as string;
+    if (!SECTION_NAME.test(sectionName)) throw new NotFoundError('section', { performanceId: id });
+    const section = await this.sections.changePrice(id, sectionName, body.price, {
+      id: operator.id,
+      email: operator.email,
+    });
     return mapSection(section);
   }
 }

@@ -7,7 +7,6 @@ import {
   IsArray,
   IsBoolean,
   IsInt,
-  IsString,
   Matches,
   Max,
   Min,
@@ -17,6 +16,7 @@ import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticke
 import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
+import { asciiNamePattern, FreeText } from '../common/free-text';
 
 const MAX_ID = 2_147_483_647;
 
@@ -56,8 +56,8 @@ const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_ID } as const;
       properties: {
         performanceId: ID_SCHEMA,
         quantity: { type: 'integer', minimum: 1, maximum: 100 },
-        grade: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,20}$' },
-        section: { type: 'string', pattern: '^[A-Za-z0-9 _-]{1,50}$' },
+        grade: { type: 'string', pattern: asciiNamePattern(20) },
+        section: { type: 'string', pattern: asciiNamePattern(50) },
         together: { type: 'boolean' },
         accessible: { type: 'boolean' },
       },
@@ -106,14 +106,14 @@ export class ReservationCreateDto {
   /** Best available: only seats of this grade. Not with `section`. @example "R" */
   @ApiPropertyOptional({ description: 'Best available: only seats of this grade. Not with `section`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.grade !== undefined)
-  @IsString()
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 
   /** Best available: only seats of this section (its name). Not with `grade`. @example "Floor" */
   @ApiPropertyOptional({ description: 'Best available: only seats of this section (its name). Not with `grade`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.section !== undefined)
-  @IsString()
+  @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 

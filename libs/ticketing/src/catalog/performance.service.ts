@@ -227,7 +227,9 @@ export function assertLayout(startsAt: Date, salesOpenAt: Date, sections: Sectio
   if (salesOpenAt.getTime() > startsAt.getTime()) {
     throw new DomainError('invalid', 'InvalidSalesWindow', 'salesOpenAt must not be after startsAt');
   }
-  const names = sections.map((s) => s.name);
+  // In the API's normal form (NFC, trimmed), so that `A` and `A ` or two spellings of `é` are one
+  // name from any entry point (the API normalises already; the seed CLI does not go through it).
+  const names = sections.map((s) => s.name.normalize('NFC').trim());
   if (new Set(names).size !== names.length) {
     throw new DomainError('invalid', 'DuplicateSection', 'section names must be unique within a performance');
   }

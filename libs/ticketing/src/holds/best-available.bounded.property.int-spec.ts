@@ -1,11 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  drawnSectionArb,
+  holdBest,
+  HoldStep,
+  holdStepArbs,
+  playPickOrRelease,
+  stepScope,
+} from '../../test/best-available-steps';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements, singlesBeside } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
-import { DomainError } from '../errors';
 import { SeatPlace } from '../seats/seating-layout';
-import { SeatScope } from './best-available-scripts';
 import { Hold } from './hold';
 
 /** What the together rungs answer: the arrangement and the seat ids, in layout order. */
@@ -63,44 +68,19 @@ function exhaustiveTogether(
   return null;
 }
 
-type Step =
-  | { kind: 'best'; quantity: number; together: boolean; accessible: boolean; scope: 'all' | 'grade' | 'section' }
-  | { kind: 'pick'; seats: number[] }
-  | { kind: 'release'; which: number };
-
-const rowText = fc
-  .array(fc.constantFrom('.', '.', '.', '.', '.', 'x', 'A', 'C'), { minLength: 1, maxLength: 12 })
-  .map((marks) => marks.join(''));
-const sectionArb = fc.record({
-  rows: fc.array(rowText, { minLength: 1, maxLength: 6 }),
-  grade: fc.constantFrom('R', 'S'),
-});
 // Qualities from a few values, so that windows and rows tie often (the tie-break on layout
 // position is what a bound is likeliest to get wrong), or the drawn halls' default.
 const qualityArb = fc.option(fc.array(fc.constantFrom(0, 100, 200, 300, 1000), { minLength: 2, maxLength: 7 }), {
   nil: undefined,
 });
-const hallArb = fc.record({ sections: fc.array(sectionArb, { minLength: 1, maxLength: 3 }), qualities: qualityArb });
-const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      kind: fc.constant('best' as const),
-      quantity: fc.integer({ min: 1, max: 5 }),
-      together: fc.boolean(),
-      accessible: fc.constantFrom(false, false, false, true),
-      scope: fc.constantFrom('all' as const, 'grade' as const, 'section' as const),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('pick' as const),
-      seats: fc.array(fc.nat(80), { minLength: 1, maxLength: 3 }),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), which: fc.nat() }) },
-);
+const hallArb = fc.record({
+  sections: fc.array(drawnSectionArb({ maxRows: 6, maxSeatsPerRow: 12, freeWeight: 5 }), {
+    minLength: 1,
+    maxLength: 3,
+  }),
+  qualities: qualityArb,
+});
+const stepArb: fc.Arbitrary<HoldStep> = fc.oneof(...holdStepArbs({ maxQuantity: 5, maxSeat: 80 }));
 
 /**
  * The bounded search of hold-best-available.lua (rows and sections visited in the order of a bound
@@ -134,47 +114,17 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
         for (const step of steps) {
           if (step.kind === 'best') {
             const { letters } = await fixture.truth(performanceId);
-            const first = sections[0];
-            const scope: SeatScope =
-              step.scope === 'grade'
-                ? { kind: 'grade', grade: first.grade ?? 'R' }
-                : step.scope === 'section'
-                  ? { kind: 'section', section: first.name }
-                  : { kind: 'all' };
-            const inScope = (place: SeatPlace) =>
-              scope.kind === 'all' ||
-              (scope.kind === 'grade' ? place.grade === scope.grade : place.section === scope.section);
+            const { scope, inScope } = stepScope(step, sections);
             const expected = exhaustiveTogether(hall.places, letters, step.quantity, step.accessible, inScope);
-            let hold: Hold | undefined;
-            try {
-              hold = await fixture.holds.holdBestAvailable(randomUUID(), {
-                performanceId,
-                quantity: step.quantity,
-                together: step.together,
-                accessible: step.accessible,
-                scope,
-              });
-              holds.push(hold);
-            } catch (error) {
-              if (!(error instanceof DomainError) || error.code !== 'NoSeatsFit') throw error;
-            }
+            const hold = await holdBest(fixture, performanceId, step, scope);
+            if (hold) holds.push(hold);
             if (expected) {
               expect(hold && { arrangement: hold.arrangement, seatIds: hold.seatIds }).toEqual(expected);
             } else {
               expect(['TOGETHER', 'TOGETHER_WITH_GAP']).not.toContain(hold?.arrangement);
             }
-          } else if (step.kind === 'pick') {
-            const seatIds = [...new Set(step.seats.map((i) => hall.places[i % hall.places.length].id))];
-            try {
-              holds.push(await fixture.holds.hold(randomUUID(), performanceId, seatIds));
-            } catch (error) {
-              if (!(error instanceof DomainError) || error.code !== 'SeatsUnavailable') throw error;
-            }
-          } else if (step.kind === 'release' && holds.length > 0) {
-            const hold = holds[step.which % holds.length];
-            await fixture.holds.release(hold.userId, hold.id).catch((error: unknown) => {
-              if (!(error instanceof DomainError) || error.kind !== 'conflict') throw error;
-            });
+          } else {
+            await playPickOrRelease(fixture, performanceId, hall, holds, step);
           }
         }
         expect(await seatingDisagreements(fixture.redis, performanceId, hall.places)).toEqual([]);

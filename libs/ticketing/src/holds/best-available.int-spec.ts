@@ -63,7 +63,7 @@ describe('best-available holds: the ladder on small halls', () => {
     const { ask, labels } = await hall([{ name: 'A', rows: ['x....x', '......'] }]);
     const hold = await ask(3);
     expect(hold.arrangement).toBe('TOGETHER');
-    expect(labels(hold).every((label) => label.startsWith('A 2-'))).toBe(true);
+    expect(labels(hold).filter((label) => !label.startsWith('A 2-'))).toEqual([]);
   });
 
   it('a request only met by leaving a single: TOGETHER_WITH_GAP, on the better side', async () => {
@@ -110,12 +110,12 @@ describe('best-available holds: the ladder on small halls', () => {
   it('accessible seats with companions go to accessible requests only', async () => {
     const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['CAC...', '......'] }]);
     const party = await ask(3);
-    expect(labels(party).some((label) => ['A 1-1', 'A 1-2', 'A 1-3'].includes(label))).toBe(false);
+    expect(labels(party).filter((label) => ['A 1-1', 'A 1-2', 'A 1-3'].includes(label))).toEqual([]);
     // Two of the three leave one companion seat alone: the best this hall has for two.
     const pair = await ask(2, { accessible: true });
     expect(pair.arrangement).toBe('TOGETHER_WITH_GAP');
     expect(labels(pair)).toContain('A 1-2');
-    expect(labels(pair).every((label) => ['A 1-1', 'A 1-2', 'A 1-3'].includes(label))).toBe(true);
+    expect(labels(pair).filter((label) => !['A 1-1', 'A 1-2', 'A 1-3'].includes(label))).toEqual([]);
     // Only a companion seat is left of the three: no accessible seat, nothing for an accessible request.
     await expect(ask(1, { accessible: true })).rejects.toMatchObject({ code: 'NoSeatsFit' });
     await agrees();

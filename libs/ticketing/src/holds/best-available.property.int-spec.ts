@@ -1,50 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  drawnSectionArb,
+  holdBest,
+  HoldStep,
+  holdStepArbs,
+  playPickOrRelease,
+  stepScope,
+} from '../../test/best-available-steps';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
-import { DomainError } from '../errors';
 import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
 import { performanceKeys } from '../redis-keys';
 import { SeatPlace } from '../seats/seating-layout';
-import { SeatScope } from './best-available-scripts';
 import { Hold } from './hold';
 
-/** One step of a random sale. */
-type Step =
-  | { kind: 'best'; quantity: number; together: boolean; accessible: boolean; scope: 'all' | 'grade' | 'section' }
-  | { kind: 'pick'; seats: number[] }
-  | { kind: 'release'; which: number }
-  | { kind: 'buy'; which: number }
-  | { kind: 'cancel'; which: number };
+/** One step of a random sale: a hold step, or a purchase or cancellation (of one by index). */
+type Step = HoldStep | { kind: 'buy'; which: number } | { kind: 'cancel'; which: number };
 
-const rowText = fc
-  .array(fc.constantFrom('.', '.', '.', '.', 'x', 'A', 'C'), { minLength: 1, maxLength: 9 })
-  .map((marks) => marks.join(''));
-const sectionArb = fc.record({
-  rows: fc.array(rowText, { minLength: 1, maxLength: 4 }),
-  grade: fc.constantFrom('R', 'S'),
+const hallArb = fc.array(drawnSectionArb({ maxRows: 4, maxSeatsPerRow: 9, freeWeight: 4 }), {
+  minLength: 1,
+  maxLength: 3,
 });
-const hallArb = fc.array(sectionArb, { minLength: 1, maxLength: 3 });
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      kind: fc.constant('best' as const),
-      quantity: fc.integer({ min: 1, max: 4 }),
-      together: fc.boolean(),
-      accessible: fc.constantFrom(false, false, false, true),
-      scope: fc.constantFrom('all' as const, 'grade' as const, 'section' as const),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('pick' as const),
-      seats: fc.array(fc.nat(60), { minLength: 1, maxLength: 3 }),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), which: fc.nat() }) },
+  ...holdStepArbs({ maxQuantity: 4, maxSeat: 60 }),
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
 );
@@ -116,56 +96,29 @@ describe('best-available holds: properties over random halls and sales', () => {
         for (const step of steps) {
           const before = (await fixture.truth(performanceId)).letters;
           if (step.kind === 'best') {
-            const first = sections[0];
-            const scope: SeatScope =
-              step.scope === 'grade'
-                ? { kind: 'grade', grade: first.grade ?? 'R' }
-                : step.scope === 'section'
-                  ? { kind: 'section', section: first.name }
-                  : { kind: 'all' };
-            const inScope = (place: SeatPlace) =>
-              scope.kind === 'all' ||
-              (scope.kind === 'grade' ? place.grade === scope.grade : place.section === scope.section);
-            try {
-              const hold = await fixture.holds.holdBestAvailable(randomUUID(), {
-                performanceId,
-                quantity: step.quantity,
-                together: step.together,
-                accessible: step.accessible,
-                scope,
-              });
+            const { scope, inScope } = stepScope(step, sections);
+            const hold = await holdBest(fixture, performanceId, step, scope);
+            const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
+            if (!hold) {
+              // NoSeatsFit: only when no placement leaving no single existed.
+              expect(existed).toBe(false);
+            } else {
               holds.push(hold);
               const seats = hold.seatIds.map((id) => byId.get(id)!);
               expect(seats).toHaveLength(step.quantity);
-              expect(seats.every((seat) => before[String(seat.id)] === 'A' && inScope(seat))).toBe(true);
-              expect(seats.every((seat) => (seat.accessible || seat.companion) === step.accessible)).toBe(true);
-              const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
+              expect(seats.filter((seat) => before[String(seat.id)] !== 'A' || !inScope(seat))).toEqual([]);
+              expect(seats.filter((seat) => (seat.accessible || seat.companion) !== step.accessible)).toEqual([]);
               if (hold.arrangement === 'TOGETHER' || hold.arrangement === 'TOGETHER_WITH_GAP') {
                 expect(new Set(seats.map((seat) => `${seat.section}/${seat.row}`)).size).toBe(1);
                 const positions = seats.map((seat) => hall.places.indexOf(seat));
-                expect(positions.every((position, i) => i === 0 || position === positions[i - 1] + 1)).toBe(true);
+                expect(positions).toEqual(positions.map((_, i) => positions[0] + i));
               }
               // TOGETHER exactly when a placement leaving no single existed.
               expect(hold.arrangement === 'TOGETHER').toBe(existed);
               if (hold.arrangement === 'SPLIT') expect(step.together).toBe(false);
-            } catch (error) {
-              if (!(error instanceof DomainError) || error.code !== 'NoSeatsFit') throw error;
-              expect(singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope)).toBe(
-                false,
-              );
             }
-          } else if (step.kind === 'pick') {
-            const seatIds = [...new Set(step.seats.map((i) => hall.places[i % hall.places.length].id))];
-            try {
-              holds.push(await fixture.holds.hold(randomUUID(), performanceId, seatIds));
-            } catch (error) {
-              if (!(error instanceof DomainError) || error.code !== 'SeatsUnavailable') throw error;
-            }
-          } else if (step.kind === 'release' && holds.length > 0) {
-            const hold = holds[step.which % holds.length];
-            await fixture.holds.release(hold.userId, hold.id).catch((error: unknown) => {
-              if (!(error instanceof DomainError) || error.kind !== 'conflict') throw error;
-            });
+          } else if (step.kind === 'pick' || step.kind === 'release') {
+            await playPickOrRelease(fixture, performanceId, hall, holds, step);
           } else if (step.kind === 'buy' && holds.length > 0) {
             const hold = holds[step.which % holds.length];
             const purchaseId = randomUUID();

@@ -1,0 +1,60 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { expect } from 'vitest';
+import { TestSession } from '@app/testing';
+
+/**
+ * What the API e2e files share for talking HTTP: calling the app and checking the uniform error
+ * body (starting it: ./api.ts).
+ */
+
+/** The keys of the uniform error body, sorted (`details` aside, which some answers add). */
+export const ERROR_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'];
+
+/**
+ * HTTP against an in-process API under `/api/v1`, positional: a payload that is not a string is
+ * sent as JSON (a string as it is, to send malformed JSON), with the session's and extra headers.
+ */
+export function jsonCaller(app: () => NestFastifyApplication) {
+  return (method: string, url: string, payload?: unknown, session?: TestSession, headers: object = {}) =>
+    app().inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
+      headers: {
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        ...session?.headers,
+        ...headers,
+      },
+    });
+}
+
+/** Asserts an error answer of `status` with the uniform body; returns the body. */
+export function expectUniform(res: { statusCode: number; json(): Record<string, unknown> }, status: number) {
+  const body = res.json();
+  expect(res.statusCode, JSON.stringify(body)).toBe(status);
+  expect(
+    Object.keys(body)
+      .filter((key) => key !== 'details')
+      .sort(),
+  ).toEqual(ERROR_KEYS);
+  expect(body.statusCode).toBe(status);
+  return body;
+}
+
+/** Spellings of `n` that `Number()` reads as `n` but that are not its canonical decimal name. */
+export function nonCanonicalSpellings(n: number): string[] {
+  const s = String(n);
+  return [
+    `0x${n.toString(16)}`,
+    `0b${n.toString(2)}`,
+    `0o${n.toString(8)}`,
+    `%2B${s}`,
+    `${s}.0`,
+    `%20${s}`,
+    `${s}%20`,
+    `0${s}`,
+    `00${s}`,
+    `${s}e0`,
+    `${n * 10}e-1`,
+  ];
+}
