@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { APP_NODE_OPTIONS } from './local-stack.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -19,7 +20,7 @@ export function appEntry(app) {
 }
 
 /**
- * Starts a built app as a child process.
+ * Starts a built app as a child process, with its deployed Node options (APP_NODE_OPTIONS) before `nodeArgs`.
  * @param {'api' | 'batch' | 'mailer'} app
  * @param {NodeJS.ProcessEnv} env its whole environment
  * @param {{ nodeArgs?: string[], stdio?: import('node:child_process').StdioOptions }} [options]
@@ -27,7 +28,7 @@ export function appEntry(app) {
 export function startApp(app, env, { nodeArgs = [], stdio = 'ignore' } = {}) {
   const entry = appEntry(app);
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
-  return spawn(process.execPath, [...nodeArgs, entry], { env, stdio });
+  return spawn(process.execPath, [...APP_NODE_OPTIONS[app], ...nodeArgs, entry], { env, stdio });
 }
 
 /** Sends SIGTERM to every child still running and resolves once all have exited. */

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { localValues, renderTemplate } from '../deploy/nginx/render.mjs';
 import {
   announceWhenReady,
+  APP_NODE_OPTIONS,
   appEntry,
   buildOrExit,
   mailViewerLine,
@@ -67,10 +68,14 @@ const group = new ProcessGroup({
 const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
 const extra = { ...env, ...redisCluster, ...group.startMailCatcher(env), METRICS_PORT: '' };
 apiPorts.forEach((port, i) =>
-  group.run(`api-${i + 1}`, process.execPath, [appEntry('api')], { ...extra, HOST: '127.0.0.1', PORT: String(port) }),
+  group.run(`api-${i + 1}`, process.execPath, [...APP_NODE_OPTIONS.api, appEntry('api')], {
+    ...extra,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+  }),
 );
-group.run('batch', process.execPath, [appEntry('batch')], extra);
-group.run('mailer', process.execPath, [appEntry('mailer')], extra);
+group.run('batch', process.execPath, [...APP_NODE_OPTIONS.batch, appEntry('batch')], extra);
+group.run('mailer', process.execPath, [...APP_NODE_OPTIONS.mailer, appEntry('mailer')], extra);
 group.run('nginx', 'nginx', [
   '-p',
   runtimeDir,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   announceWhenReady,
+  APP_NODE_OPTIONS,
   appEntry,
   buildOrExit,
   mailViewerLine,
@@ -80,7 +81,8 @@ else startApps();
 
 function startApps() {
   const extra = { ...redisCluster, ...group.startMailCatcher(env) };
-  for (const app of ['api', 'batch', 'mailer']) group.run(app, process.execPath, [appEntry(app)], { ...env, ...extra });
+  for (const app of ['api', 'batch', 'mailer'])
+    group.run(app, process.execPath, [...APP_NODE_OPTIONS[app], appEntry(app)], { ...env, ...extra });
   console.log(`
 boxoffice is starting:
   API          http://127.0.0.1:${port}/api/v1

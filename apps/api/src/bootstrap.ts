@@ -45,6 +45,16 @@ function newRequestId(): string {
   return requestIds.prefix + '000000000000'.slice(count.length) + count;
 }
 
+/**
+ * `request.ip` without its cost when no proxy spoke: with a `trustProxy` function Fastify's getter
+ * runs proxy-addr on every read (parses `X-Forwarded-For`, builds the address list: ~1.5 % of a
+ * liveness request). Without that header the list is the socket's address alone, so the answer
+ * is the same whatever the trusted proxies are.
+ */
+function clientIpOf(request: FastifyRequest): string {
+  return request.headers['x-forwarded-for'] === undefined ? (request.socket.remoteAddress ?? request.ip) : request.ip;
+}
+
 /** Builds the API application exactly as `main.ts` runs it; tests use it too. */
 export async function createApiApp(
   module: { forRoot(overrides?: EnvSource): unknown },
@@ -159,7 +169,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
         path: query < 0 ? url : url.slice(0, query),
         statusCode,
         elapsedMs,
-        clientIp: request.ip,
+        clientIp: clientIpOf(request),
       });
     }
     done(null, payload);

@@ -7,7 +7,7 @@ import { Env } from '@app/config';
 import { AccountsService } from './accounts.service';
 import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
 import { Clock, SystemClock } from './clock';
-import { AccessTokenGuard, RolesGuard } from './guards';
+import { AccessTokenGuard } from './guards';
 import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, SIGNUP_THROTTLER, SIGNUP_WINDOW_MS } from './login-throttler.guard';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
@@ -44,7 +44,6 @@ import { TokenService } from './token.service';
   providers: [
     { provide: Clock, useClass: SystemClock },
     { provide: APP_GUARD, useClass: AccessTokenGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
     PasswordHasher,
     TokenService,
     AccountsService,

@@ -33,7 +33,18 @@ class RouteMetadata<T> {
   }
 }
 
-/** Global: every route needs a valid access token unless it is marked `@Public()`. */
+/** What the access guard needs to know of a route: `@Public()` and `@Roles(...)`. */
+interface RouteAccess {
+  isPublic: boolean;
+  /** Undefined when the route takes any role. */
+  roles: Role[] | undefined;
+}
+
+/**
+ * Global, the one guard of every route: a valid access token unless the route is marked
+ * `@Public()`, then the roles of `@Roles(...)`. One guard rather than two (token, then roles):
+ * Nest calls each global guard on every request, liveness included.
+ */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
   constructor(
@@ -41,38 +52,33 @@ export class AccessTokenGuard implements CanActivate {
     private readonly tokens: TokenService,
   ) {}
 
-  private readonly isPublic = new RouteMetadata<boolean | undefined>();
+  private readonly access = new RouteMetadata<RouteAccess>();
 
-  /** Synchronous (no promise per request); throws InvalidTokenError (401) without a valid token. */
+  /**
+   * Synchronous (no promise per request). Throws InvalidTokenError (401) without a valid token
+   * (or on a public route with roles, which has no caller), MissingRoleError (403) for a role the
+   * route does not take.
+   */
   canActivate(context: ExecutionContext): boolean {
-    const isPublic = this.isPublic.of(context, (targets) =>
-      this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets),
-    );
-    if (isPublic) return true;
+    const route = this.access.of(context, (targets) => {
+      const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+      return {
+        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+        roles: roles && roles.length > 0 ? roles : undefined,
+      };
+    });
+    if (route.isPublic && route.roles === undefined) return true;
     const request = context.switchToHttp().getRequest<AuthRequest>();
-    const header = request.headers.authorization;
-    const token = typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
-    if (!token) throw new InvalidTokenError('an access token is required (Authorization: Bearer <token>)');
-    request.user = this.tokens.verifyAccessNow(token);
-    return true;
-  }
-}
-
-/** Global, after the access-token guard: enforces `@Roles(...)`. */
-@Injectable()
-export class RolesGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
-
-  private readonly roles = new RouteMetadata<Role[] | undefined>();
-
-  canActivate(context: ExecutionContext): boolean {
-    const roles = this.roles.of(context, (targets) =>
-      this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets),
-    );
-    if (!roles || roles.length === 0) return true;
-    const user = context.switchToHttp().getRequest<AuthRequest>().user;
+    if (!route.isPublic) {
+      const header = request.headers.authorization;
+      const token = typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
+      if (!token) throw new InvalidTokenError('an access token is required (Authorization: Bearer <token>)');
+      request.user = this.tokens.verifyAccessNow(token);
+    }
+    if (route.roles === undefined) return true;
+    const user = request.user;
     if (!user) throw new InvalidTokenError();
-    if (!roles.includes(user.role)) throw new MissingRoleError();
+    if (!route.roles.includes(user.role)) throw new MissingRoleError();
     return true;
   }
 }

@@ -8,7 +8,7 @@ export { AuthModule } from './auth.module';
 export { Clock, SystemClock } from './clock';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
 export type { AuthenticatedUser } from './decorators';
-export { AccessTokenGuard, RolesGuard } from './guards';
+export { AccessTokenGuard } from './guards';
 export {
   LOGIN_RATE_LIMIT,
   LOGIN_THROTTLER,
