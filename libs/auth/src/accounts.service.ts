@@ -26,14 +26,22 @@ export const ACCOUNT_GONE = 'the account of this token no longer exists';
  */
 const KNOWN_ACCOUNTS_LIMIT = 100_000;
 
+/**
+ * How long (ms) {@link AccountsService.ensureExists} trusts an account it found: an account
+ * deleted by hand in PostgreSQL is refused by every process within this time. A purchase made in
+ * it before then cannot be written (the flusher parks it, the payment reconciler refunds it).
+ */
+const KNOWN_ACCOUNT_MS = 60_000;
+
 /** Creating accounts and reading them. */
 @Injectable()
 export class AccountsService {
   /**
-   * Ids of accounts this process has seen in PostgreSQL, oldest first. The api never deletes an
-   * account (no route or CLI command does), so an id once found stays true for this process.
+   * Ids of accounts this process has seen in PostgreSQL, oldest first, each with the time (ms since
+   * the epoch) until which it is trusted. The api never deletes an account (no route or CLI command
+   * does), but an operator may, by hand: the entry ages out after {@link KNOWN_ACCOUNT_MS}.
    */
-  private readonly known = new Set<string>();
+  private readonly known = new Map<string, number>();
 
   constructor(
     private readonly users: UsersRepository,
@@ -72,17 +80,20 @@ export class AccountsService {
   }
 
   /**
-   * Whether the account `id` is known to exist: true from this process's memory (a Set lookup, no
-   * promise); otherwise a promise that reads PostgreSQL once, remembers the id and resolves, or
+   * Whether the account `id` is known to exist: true from this process's memory (a Map lookup, no
+   * promise) when it was found in the last {@link KNOWN_ACCOUNT_MS}; otherwise a promise that reads
+   * PostgreSQL once, remembers the id and resolves, or
    * rejects with InvalidTokenError (401, {@link ACCOUNT_GONE}) when there is no such account (a
    * token signed for a deleted user, a restored database, a secret shared between environments).
    */
   ensureExists(id: string): true | Promise<true> {
-    if (this.known.has(id)) return true;
+    const trustedUntil = this.known.get(id);
+    if (trustedUntil !== undefined && trustedUntil > Date.now()) return true;
     return this.users.findById(id).then((user) => {
+      this.known.delete(id);
       if (!user) throw new InvalidTokenError(ACCOUNT_GONE);
-      if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.values().next().value!);
-      this.known.add(id);
+      if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.keys().next().value!);
+      this.known.set(id, Date.now() + KNOWN_ACCOUNT_MS);
       return true;
     });
   }
