@@ -81,11 +81,14 @@ const FIELDS: Field[] = [
 ];
 
 const BIDI = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
-const INVISIBLE = [...BIDI, '\u200E', '\u200F', '\u061C', '\u200B', '\u200D', '\u2060', '\uFEFF', '\u00AD'];
+// The Hangul fillers, the braille blank and the combining grapheme joiner draw as nothing too.
+const FILLERS = ['\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800', '\u034F'];
+const INVISIBLE = [...BIDI, '\u200E', '\u200F', '\u061C', '\u200B', '\u200D', '\u2060', '\uFEFF', '\u00AD', ...FILLERS];
 const CONTROL = ['\u0000', '\u0007', '\u001B', '\u007F', '\u0085', '\u2028', '\u2029', '\uD800'];
 const SPACE = [' ', '\t', '\n', '\u00A0', '\u3000', '\u2003'];
 // Text that looks alike in several spellings: é composed and decomposed, Hangul as syllable and jamo.
-const LETTERS = ['A', 'b', 'é', 'e\u0301', '한', '\u1112\u1161\u11AB', 'Ω', '7', '_', '-', ' '];
+// A combining acute alone combines with what comes before it, or, first, with nothing (refused).
+const LETTERS = ['A', 'b', 'é', 'e\u0301', '\u0301', '한', '\u1112\u1161\u11AB', 'Ω', '7', '_', '-', ' '];
 
 const piece = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...LETTERS) },
@@ -148,6 +151,33 @@ describe('FreeText: one rule for every free-text field', () => {
         `title must not contain control, bidirectional or invisible format characters (${code} at position 7)`,
       ],
     });
+  });
+
+  it.each([...FILLERS, '\u0301'].map((c) => [`U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`, c]))(
+    'refuses %s, which draws as nothing, alone or inside a name',
+    async (code, c) => {
+      // After a letter a combining acute is that letter's accent: only alone is it refused.
+      const inputs: [string, number][] =
+        c === '\u0301'
+          ? [[c, 0]]
+          : [
+              [c, 0],
+              [`A${c}B`, 1],
+            ];
+      for (const [input, position] of inputs) {
+        const answer = await validate(FIELDS[7], input);
+        expect(answer).toEqual({
+          ok: false,
+          messages: [
+            `name must not contain control, bidirectional or invisible format characters (${code} at position ${position})`,
+          ],
+        });
+      }
+    },
+  );
+
+  it('keeps an emoji with its variation selector', async () => {
+    expect(await validate(FIELDS[0], 'Hearts \u2764\uFE0F')).toEqual({ ok: true, value: 'Hearts \u2764\uFE0F' });
   });
 
   it('keeps line breaks and tabs in a description only', async () => {

@@ -5,13 +5,18 @@ import { IsString, ValidateBy } from 'class-validator';
 /**
  * Characters no free text of the API may hold: controls (Cc: NUL, ESC, DEL, C1 …), format
  * characters (Cf: the bidi controls U+202A–U+202E, U+2066–U+2069, U+200E/U+200F, U+061C, the zero
- * widths U+200B–U+200D and U+2060, the BOM U+FEFF, soft hyphen, tags …), lone surrogates (Cs) and
- * the line/paragraph separators U+2028/U+2029. They are invisible or reorder what is shown, so a
- * title could read one way in an e-mail and another in the data, and two names could look alike.
- * `multiline` text (a description) may still hold tab, line feed and carriage return.
+ * widths U+200B–U+200D and U+2060, the BOM U+FEFF, soft hyphen, tags …), lone surrogates (Cs), the
+ * line/paragraph separators U+2028/U+2029, the other characters Unicode says to draw as nothing
+ * (Default_Ignorable_Code_Point: the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, the combining
+ * grapheme joiner U+034F …; the variation selectors that pick an emoji's look stay allowed), the
+ * braille blank U+2800, and a combining mark with nothing before it to combine with. They are
+ * invisible or reorder what is shown, so a title could read one way in an e-mail and another in
+ * the data, a name could look empty, and two names could look alike. `multiline` text (a
+ * description) may still hold tab, line feed and carriage return.
  */
-const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
-const FORBIDDEN_MULTILINE = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+const INVISIBLE = String.raw`[\p{Cs}\p{Zl}\p{Zp}\u2800]|(?![\uFE00-\uFE0F\u{E0100}-\u{E01EF}])[\p{Cf}\p{Default_Ignorable_Code_Point}]|^\p{M}`;
+const FORBIDDEN = new RegExp(String.raw`\p{Cc}|${INVISIBLE}`, 'u');
+const FORBIDDEN_MULTILINE = new RegExp(String.raw`(?![\t\n\r])\p{Cc}|${INVISIBLE}`, 'u');
 
 /**
  * The one spelling of a free-text value: Unicode NFC, without leading or trailing white space

@@ -147,9 +147,29 @@ describe('PerformanceService', () => {
     expect(cache.invalidate).toHaveBeenCalled();
   });
 
-  it.each([
+  it.each<[string, Partial<typeof input>, string]>([
     ['sales opening after the start', { salesOpenAt: new Date('2030-02-01T00:00:00Z') }, 'InvalidSalesWindow'],
     ['two sections of one name', { sections: [...sections, ...sections] }, 'DuplicateSection'],
+    ...['A ', 'a', '\uff21', ' A'].map((twin): [string, Partial<typeof input>, string] => [
+      `sections named "A" and ${JSON.stringify(twin)}`,
+      {
+        sections: [
+          { ...sections[0], name: 'A' },
+          { ...sections[0], name: twin },
+        ],
+      },
+      'DuplicateSection',
+    ]),
+    [
+      'sections named "A B" and "A  B"',
+      {
+        sections: [
+          { ...sections[0], name: 'A B' },
+          { ...sections[0], name: 'A  B' },
+        ],
+      },
+      'DuplicateSection',
+    ],
     [
       'more seats than a performance may have',
       { sections: [{ ...sections[0], rows: 1000, seatsPerRow: MAX_SEATS_PER_PERFORMANCE / 1000 + 1 }] },

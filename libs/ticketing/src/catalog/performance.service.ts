@@ -227,9 +227,11 @@ export function assertLayout(startsAt: Date, salesOpenAt: Date, sections: Sectio
   if (salesOpenAt.getTime() > startsAt.getTime()) {
     throw new DomainError('invalid', 'InvalidSalesWindow', 'salesOpenAt must not be after startsAt');
   }
-  // In the API's normal form (NFC, trimmed), so that `A` and `A ` or two spellings of `é` are one
-  // name from any entry point (the API normalises already; the seed CLI does not go through it).
-  const names = sections.map((s) => s.name.normalize('NFC').trim());
+  // Compared as a reader would tell them apart, from any entry point (the seed CLI does not go
+  // through the API's normalisation): compatibility forms folded (NFKC: a fullwidth `Ａ` is `A`),
+  // case ignored, runs of white space as one, so `A`/`A `/`a`/`Ａ` and `A B`/`A  B` are one name.
+  // Look-alikes across scripts (Latin `A`, Cyrillic `А`) are not caught.
+  const names = sections.map((s) => s.name.normalize('NFKC').trim().replace(/\s+/gu, ' ').toLowerCase());
   if (new Set(names).size !== names.length) {
     throw new DomainError('invalid', 'DuplicateSection', 'section names must be unique within a performance');
   }
