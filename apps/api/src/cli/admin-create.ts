@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       new UsersRepository(dataSource),
       new AuthEventsRepository(dataSource),
       new TransactionRunner(dataSource),
-      new PasswordHasher(),
+      new PasswordHasher(env),
     );
     const { user, granted } = await admins.ensureAdmin(input);
     console.log(
