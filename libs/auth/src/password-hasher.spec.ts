@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseEnv } from '@app/config';
 import type { PasswordHasher } from './password-hasher';
 
 vi.mock('@node-rs/argon2', async (importActual) => {
@@ -15,7 +16,8 @@ describe('PasswordHasher', () => {
     // real library already. Loaded afresh, the hasher gets the mocked one.
     vi.resetModules();
     argon2 = await import('@node-rs/argon2');
-    hasher = new (await import('./password-hasher.js')).PasswordHasher();
+    // The production cost (the defaults): this file tests hashing itself.
+    hasher = new (await import('./password-hasher.js')).PasswordHasher(parseEnv({}));
   });
 
   it('hashes with argon2id and a fresh salt each time', async () => {
@@ -23,6 +25,19 @@ describe('PasswordHasher', () => {
     const second = await hasher.hash('correct horse battery');
     expect(first).toMatch(/^\$argon2id\$/);
     expect(first).not.toBe(second);
+  });
+
+  it('hashes at the configured cost: by default 19 MiB and 2 passes', async () => {
+    expect(await hasher.hash('correct horse battery')).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const { PasswordHasher } = await import('./password-hasher.js');
+    const cheapest = new PasswordHasher(
+      parseEnv({ NODE_ENV: 'test', PASSWORD_HASH_MEMORY_KIB: '8', PASSWORD_HASH_TIME_COST: '1' }),
+    );
+    const stored = await cheapest.hash('correct horse battery');
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+    // A hash keeps its own cost: one made at another cost still verifies.
+    expect(await hasher.verify(stored, 'correct horse battery')).toBe(true);
+    expect(await hasher.verify(stored, 'wrong horse battery')).toBe(false);
   });
 
   it('verifies the right password only', async () => {

@@ -66,6 +66,35 @@ describe('parseEnv', () => {
     }
   });
 
+  it("hashes passwords at OWASP's argon2id minimum by default (19456 KiB, 2 passes); cheaper only under NODE_ENV=test", () => {
+    expect(parseEnv({}).PASSWORD_HASH_MEMORY_KIB).toBe(19_456);
+    expect(parseEnv({}).PASSWORD_HASH_TIME_COST).toBe(2);
+    const stronger = parseEnv({ PASSWORD_HASH_MEMORY_KIB: '65536', PASSWORD_HASH_TIME_COST: '3' });
+    expect([stronger.PASSWORD_HASH_MEMORY_KIB, stronger.PASSWORD_HASH_TIME_COST]).toEqual([65_536, 3]);
+    const cheapest = parseEnv({ NODE_ENV: 'test', PASSWORD_HASH_MEMORY_KIB: '8', PASSWORD_HASH_TIME_COST: '1' });
+    expect([cheapest.PASSWORD_HASH_MEMORY_KIB, cheapest.PASSWORD_HASH_TIME_COST]).toEqual([8, 1]);
+    for (const NODE_ENV of ['development', 'production']) {
+      expect(problemsOf({ NODE_ENV, PASSWORD_HASH_MEMORY_KIB: '19455' })).toContain(
+        'PASSWORD_HASH_MEMORY_KIB must be at least 19456 unless NODE_ENV=test',
+      );
+      expect(problemsOf({ NODE_ENV, PASSWORD_HASH_TIME_COST: '1' })).toContain(
+        'PASSWORD_HASH_TIME_COST must be at least 2 unless NODE_ENV=test',
+      );
+    }
+    for (const [name, value] of [
+      ['PASSWORD_HASH_MEMORY_KIB', '7'],
+      ['PASSWORD_HASH_MEMORY_KIB', '1048577'],
+      ['PASSWORD_HASH_MEMORY_KIB', 'lots'],
+      ['PASSWORD_HASH_TIME_COST', '0'],
+      ['PASSWORD_HASH_TIME_COST', '11'],
+      ['PASSWORD_HASH_TIME_COST', '1.5'],
+    ]) {
+      const problems = problemsOf({ NODE_ENV: 'test', [name]: value });
+      expect(problems.length, `${name}=${value}`).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain(name);
+    }
+  });
+
   it('reads REDIS_CLUSTER_NODES as a list of host:port, and leaves it unset by default', () => {
     expect(parseEnv({}).REDIS_CLUSTER_NODES).toBeUndefined();
     const env = parseEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis-2.internal:7001' });

@@ -402,6 +402,24 @@ export class Env {
   @Max(100_000)
   SIGNUP_RATE_LIMIT = 10;
 
+  /**
+   * Memory of one argon2id password hash, in KiB (default 19456 = 19 MiB, OWASP's minimum with 2
+   * passes). Below 19456 refused unless NODE_ENV=test, where the suite hashes at the cheapest cost.
+   * Stored hashes keep the cost they were made with: changing it needs no migration.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(8)
+  @Max(1_048_576)
+  PASSWORD_HASH_MEMORY_KIB = 19_456;
+
+  /** Passes of one argon2id password hash (default 2); below 2 refused unless NODE_ENV=test. */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  PASSWORD_HASH_TIME_COST = 2;
+
   /** ISO 4217 code of an event created without a `currency`. */
   @ValidateBy({
     name: 'isCurrencyCode',
@@ -442,6 +460,10 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** OWASP's minimum argon2id cost (19 MiB, 2 passes): cheaper is refused outside NODE_ENV=test. */
+export const PASSWORD_HASH_MIN_MEMORY_KIB = 19_456;
+export const PASSWORD_HASH_MIN_TIME_COST = 2;
 
 /** METRICS_PORT when unset in production: /metrics never on the public port there. */
 export const PRODUCTION_METRICS_PORT = 9464;
@@ -499,6 +521,13 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
+  }
+  // OWASP's minimum argon2id cost; only the test suite may hash cheaper (a hash per signup and login).
+  if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_MEMORY_KIB < PASSWORD_HASH_MIN_MEMORY_KIB) {
+    problems.push(`PASSWORD_HASH_MEMORY_KIB must be at least ${PASSWORD_HASH_MIN_MEMORY_KIB} unless NODE_ENV=test`);
+  }
+  if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_TIME_COST < PASSWORD_HASH_MIN_TIME_COST) {
+    problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
   if (env.FAULT_CRASH_AFTER_CHARGE && env.NODE_ENV !== 'test') {
     problems.push('FAULT_CRASH_AFTER_CHARGE is a test-only fault: allowed only when NODE_ENV=test');

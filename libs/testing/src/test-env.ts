@@ -22,6 +22,8 @@ export interface TestEnv extends EnvSource {
   LOG_DIR: string;
   LOG_CONSOLE: 'none';
   LOG_LEVEL: string;
+  PASSWORD_HASH_MEMORY_KIB: string;
+  PASSWORD_HASH_TIME_COST: string;
 }
 
 /**
@@ -56,6 +58,10 @@ export function createTestEnvWithoutDatabase(overrides: EnvSource = {}): TestEnv
     LOG_DIR: mkdtempSync(join(tmpdir(), `bo-logs-${id}-`)),
     LOG_CONSOLE: 'none',
     LOG_LEVEL: 'info',
+    // argon2id at its cheapest (8 KiB, 1 pass: ~1 ms a hash, not 35-90 ms): every signup and login
+    // hashes, and no test but password-hasher.spec.ts tests the hashing itself.
+    PASSWORD_HASH_MEMORY_KIB: '8',
+    PASSWORD_HASH_TIME_COST: '1',
     ...overrides,
   } as TestEnv;
 }

@@ -1,17 +1,6 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { isEmail } from 'class-validator';
-import { DataSource } from 'typeorm';
-import { AdminAccountsService, PasswordHasher } from '@app/auth';
-import { ConfigError, loadEnv } from '@app/config';
-import {
-  AuthEventsRepository,
-  dataSourceOptions,
-  ensureDatabase,
-  runMigrations,
-  TransactionRunner,
-  UsersRepository,
-} from '@app/database';
 
 const USAGE = 'usage: npm run admin:create -- --email <email> --password <8-128 chars> [--name <1-100 chars>]';
 
@@ -41,26 +30,9 @@ function readArguments(): { email: string; password: string; name?: string } {
 /** Creates an admin, or makes an existing account an admin with the given password. */
 async function main(): Promise<void> {
   const input = readArguments();
-  const env = loadEnv();
-  await ensureDatabase(env.DATABASE_URL);
-  const dataSource = await new DataSource(dataSourceOptions(env)).initialize();
-  try {
-    await runMigrations(dataSource);
-    const admins = new AdminAccountsService(
-      new UsersRepository(dataSource),
-      new AuthEventsRepository(dataSource),
-      new TransactionRunner(dataSource),
-      new PasswordHasher(),
-    );
-    const { user, granted } = await admins.ensureAdmin(input);
-    console.log(
-      granted
-        ? `${user.email} is now an admin (id ${user.id})`
-        : `${user.email} was already an admin; password updated (id ${user.id})`,
-    );
-  } finally {
-    await dataSource.destroy();
-  }
+  // Imported only now: a wrong command line need not wait for TypeORM, Nest and the libraries.
+  const { createAdmin } = await import('./admin-create-run.js');
+  await createAdmin(input);
 }
 
 main().catch((error: unknown) => {
@@ -68,6 +40,7 @@ main().catch((error: unknown) => {
     console.error(`${error.message}\n${USAGE}`);
     process.exit(EXIT_USAGE);
   }
-  console.error(error instanceof ConfigError ? error.message : error);
+  // A ConfigError (admin-create-run.ts, imported late) lists the bad variables in its message.
+  console.error(error instanceof Error && error.name === 'ConfigError' ? error.message : error);
   process.exit(1);
 });
