@@ -166,13 +166,12 @@ export class NoSeatsFitError extends DomainError {
     const seats = accessible
       ? `${quantity} accessible seats (wheelchair spaces with their companion seats)`
       : `${quantity} seats`;
-    super(
-      'conflict',
-      'NoSeatsFit',
-      together
-        ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request`
-        : `fewer than ${seats} are available for this request`,
-      { quantity, together, accessible },
-    );
+    const message =
+      quantity === 1
+        ? `no ${accessible ? 'accessible seat (a wheelchair space with its companion seat)' : 'seat'} is available for this request`
+        : together
+          ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request`
+          : `fewer than ${seats} are available for this request`;
+    super('conflict', 'NoSeatsFit', message, { quantity, together, accessible });
   }
 }
