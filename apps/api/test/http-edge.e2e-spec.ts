@@ -114,7 +114,7 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
     expect(expectUniform(await hold({ quantity: 1e30 }), 400).message).toEqual(tooMany);
     expect(expectUniform(await hold({ quantity: 0 }), 400).message).toEqual(tooMany);
     const none = expectUniform(await hold({ quantity: 1, accessible: true }), 409);
-    expect(none.message).toMatch(/accessible seats/);
+    expect(none.message).toMatch(/no accessible seat \(a wheelchair space/);
   });
 
   it('says a past startsAt is in the past when sales would open now', async () => {
