@@ -164,12 +164,12 @@ describe('best-available reservations over HTTP', () => {
     await raw.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
     const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
     expect(answer.statusCode).toBe(201);
-    // 'ready' holds the data's format (SEATING_FORMAT, 2 since slots carry the best pairs).
-    expect(await raw.hget(keys.seating, 'ready')).toBe('2');
-    // Data of an older format (4-byte slots, ready = 1) is built again too.
-    await raw.hset(keys.seating, 'ready', 1);
+    // 'ready' holds the data's format (SEATING_FORMAT, 3 since slots carry clean windows of 2-4).
+    expect(await raw.hget(keys.seating, 'ready')).toBe('3');
+    // Data of an older format (10-byte slots, ready = 2) is built again too.
+    await raw.hset(keys.seating, 'ready', 2);
     expect((await reserve(await buyer(), { performanceId: performance.id, quantity: 2 })).statusCode).toBe(201);
-    expect(await raw.hget(keys.seating, 'ready')).toBe('2');
+    expect(await raw.hget(keys.seating, 'ready')).toBe('3');
   });
 
   it('documents both request forms and the arrangement in the OpenAPI document', async () => {

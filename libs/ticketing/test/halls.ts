@@ -86,7 +86,7 @@ export function hallRegistration(performanceId: number, hall: DrawnHall, price =
 }
 
 /** Bytes per row or section slot of the runs string. */
-const SLOT_BYTES = 10;
+const SLOT_BYTES = 18;
 
 /**
  * How many single free seats (a free neighbour whose other neighbour is taken or the row's end)
@@ -123,13 +123,15 @@ export async function seatingDisagreements(
   const info = replies[3][1] as Buffer;
   const problems: string[] = [];
   const bitAt = (position: number) => ((free[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
-  // Slots of 10 bytes: longest free run, 1 + best free quality, 1 + best sum of two free seats
-  // side by side, 1 + the same among pairs leaving no single free seat beside them (0: none), and
-  // (rows only) the seat index from 1 of the first such best pair (0: none).
+  // Slots of 18 bytes: longest free run, 1 + best free quality, then for 2, 3 and 4 seats side by
+  // side leaving no single free seat beside them 1 + the best quality sum (0: none) and (rows only)
+  // the seat index from 1 of the first such best window (0: none), and 1 + the best free
+  // accessible seat's quality.
+  const FIELDS = 9;
   const slotAt = (slot: number) =>
     runs.length >= SLOT_BYTES * slot + SLOT_BYTES
-      ? [0, 2, 4, 6, 8].map((at) => runs.readUInt16BE(SLOT_BYTES * slot + at))
-      : [0, 0, 0, 0, 0];
+      ? Array.from({ length: FIELDS }, (_, field) => runs.readUInt16BE(SLOT_BYTES * slot + 2 * field))
+      : new Array<number>(FIELDS).fill(0);
   // Rows and sections as buildSeatingLayout numbers them.
   const rowSlots: number[][] = [];
   const sectionOfRow: string[] = [];
@@ -142,7 +144,7 @@ export async function seatingDisagreements(
       problems.push(`bit of seat ${place.id} is ${bitAt(position)}, letter ${letters[place.id]}`);
     const previous = places[position - 1];
     if (!previous || previous.section !== place.section || previous.row !== place.row) {
-      rowSlots.push([0, 0, 0, 0, 0]);
+      rowSlots.push(new Array<number>(FIELDS).fill(0));
       sectionOfRow.push(place.section);
       rowPlaces.push([]);
       current = 0;
@@ -152,16 +154,20 @@ export async function seatingDisagreements(
     const slot = rowSlots[rowSlots.length - 1];
     slot[0] = Math.max(slot[0], current);
     if (isFree) slot[1] = Math.max(slot[1], place.quality + 1);
+    if (isFree && place.accessible) slot[8] = Math.max(slot[8], place.quality + 1);
   });
   rowPlaces.forEach((row, r) => {
     const free = row.map((place) => letters[String(place.id)] === 'A');
-    for (let i = 1; i < row.length; i += 1) {
-      if (!free[i - 1] || !free[i]) continue;
-      const sum = row[i - 1].quality + row[i].quality + 1;
-      rowSlots[r][2] = Math.max(rowSlots[r][2], sum);
-      if (singlesBeside(free, i - 1, 2) === 0 && sum > rowSlots[r][3]) {
-        rowSlots[r][3] = sum;
-        rowSlots[r][4] = i;
+    for (let size = 2; size <= 4; size += 1) {
+      const field = 2 * size - 2;
+      for (let start = 0; start + size <= row.length; start += 1) {
+        const seats = row.slice(start, start + size);
+        if (!free.slice(start, start + size).every(Boolean) || singlesBeside(free, start, size) > 0) continue;
+        const sum = seats.reduce((total, place) => total + place.quality, 1);
+        if (sum > rowSlots[r][field]) {
+          rowSlots[r][field] = sum;
+          rowSlots[r][field + 1] = start + 1;
+        }
       }
     }
   });
@@ -172,7 +178,9 @@ export async function seatingDisagreements(
   const sections = [...new Set(sectionOfRow)];
   sections.forEach((section, index) => {
     const own = rowSlots.filter((_, row) => sectionOfRow[row] === section);
-    const truth = [...[0, 1, 2, 3].map((field) => Math.max(...own.map((slot) => slot[field]))), 0];
+    const truth = own[0].map((_, field) =>
+      [0, 1, 2, 4, 6, 8].includes(field) ? Math.max(...own.map((slot) => slot[field])) : 0,
+    );
     const stored = slotAt(rowSlots.length + index);
     if (stored.join() !== truth.join())
       problems.push(`slot of section ${section} is ${stored.join()}, truly ${truth.join()}`);

@@ -159,6 +159,63 @@ describe('best-available holds: the ladder on small halls', () => {
     expect(labels(hold)).toEqual(['Front 2-1', 'Front 2-2']);
   });
 
+  it("parties of 3 and 4: a row's best clean window bounds it, so a row that cannot beat the best found is not read", async () => {
+    // Row 2's front seats are the hall's best pair (2,000), but no three or four of its free seats
+    // side by side beat row 1's (1,500 and 2,000): a bound from pairs and the best seat (3,000 for
+    // three, 4,000 for four) would have row 2 scored, and its windows cached, on every search.
+    for (const quantity of [3, 4]) {
+      const { performanceId, ask, labels, agrees } = await hall([
+        {
+          name: 'A',
+          rows: ['........', '..x.....'],
+          quality: (row, number) => (row === 1 ? 500 : number <= 2 ? 1000 : 0),
+        },
+      ]);
+      const hold = await ask(quantity);
+      expect(hold.arrangement).toBe('TOGETHER');
+      expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 1-4'].slice(0, quantity));
+      expect(await fixture.redis.hget(performanceKeys(performanceId).seating, 'w1')).toBeNull();
+      await agrees();
+    }
+  });
+
+  it('a party of 3 whose best clean window holds a companion seat gets the best unmarked one', async () => {
+    const { ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['..C.....', '........'], quality: (row, number) => (row === 1 ? 900 - number : 500) },
+    ]);
+    const hold = await ask(3);
+    expect(hold.arrangement).toBe('TOGETHER');
+    // 1-4..1-6 leaves 1-7 and 1-8 together; 1-4..1-6 is the best of row 1 without seat 3.
+    expect(labels(hold)).toEqual(['A 1-4', 'A 1-5', 'A 1-6']);
+    await agrees();
+  });
+
+  it('accessible requests: the best window by quality, rows without a free accessible seat not read', async () => {
+    const { performanceId, ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['CaC...', 'CAC...', 'CAC...'], quality: (row) => [900, 500, 700][row - 1] },
+    ]);
+    expect(labels(await ask(3, { accessible: true }))).toEqual(['A 3-1', 'A 3-2', 'A 3-3']);
+    expect(labels(await ask(3, { accessible: true }))).toEqual(['A 2-1', 'A 2-2', 'A 2-3']);
+    // Row 1's wheelchair space is sold: the row's slot says so and its seats are never scored.
+    expect(await fixture.redis.hget(performanceKeys(performanceId).seating, 'w0')).toBeNull();
+    await expect(ask(3, { accessible: true })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    await agrees();
+  });
+
+  it('an accessible request that must split gets the best accessible seat, however far the best companions are', async () => {
+    // Front's two companion seats (900) are the best marked seats; the only free wheelchair space
+    // is in Back (100): the split takes the better companion seat and that space.
+    const { ask, labels, agrees } = await hall([
+      { name: 'Front', rows: ['CaxC'], quality: () => 900 },
+      { name: 'Back', rows: ['xA'], quality: () => 100 },
+    ]);
+    await expect(ask(2, { accessible: true })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const hold = await ask(2, { accessible: true, together: false });
+    expect(hold.arrangement).toBe('SPLIT');
+    expect(labels(hold)).toEqual(['Front 1-1', 'Back 1-2']);
+    await agrees();
+  });
+
   it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {
     // Row 2's first two seats (companion seats, not offered to this request) are the best pair of
     // the hall, so every search scores row 2 (and caches its windows) before holding its pair in

@@ -15,12 +15,14 @@
   seats, at least one of them accessible.
 
   Work is bounded by the seating data (the seating include): a section or row whose cached
-  longest free run is shorter than what a rung needs is skipped without reading its seats. The
-  together rungs visit sections and rows in the order of a bound on their best TOGETHER placement
-  of n seats, from their cached best free seat and best pairs (togetherBound), and stop once no
+  longest free run is shorter than what a rung needs, or (for an accessible request) that has no
+  free accessible seat, is skipped without reading its seats. The together rungs visit sections
+  and rows in the order of a bound on their best TOGETHER placement of n seats, from their cached
+  best free seat and best clean windows of 2, 3 and 4 seats (togetherBound), and stop once no
   later one can beat the best placement found (or tie it at a lower layout position); the other
-  rungs use n × the best free seat's quality. For a pair, a row's best clean pair (cached with
-  its place) is its answer when its seats are unmarked: the row's seats are not read.
+  rungs use n × the best free seat's quality. For a party of 2, 3 or 4, a row's best clean window
+  of that size (cached with its place) is its answer when its seats are unmarked: the row's seats
+  are not read.
   A row's best windows for a size are cached in its 'w<row>' layout field, which every change of
   the row's bits deletes, so a search scores only rows that changed since one last did.
 
@@ -37,12 +39,12 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
-  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (2 once the bitmap
-                      and runs were built in the format of 10-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
+  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (3 once the bitmap
+                      and runs were built in the format of 18-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
                       (the sections of one grade), 'sn:<section name>' (its index); written:
                       'w<row>' (the row's cached windows, see rowWindows)
-  KEYS[11] runs       per row and section: longest free run, best free quality, best free pairs
-                      (the seating include)
+  KEYS[11] runs       per row and section: longest free run, best free quality, best clean
+                      windows of 2, 3 and 4 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[12..11+n]
@@ -95,7 +97,7 @@ else
   layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
 end
 -- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
-if layoutHead[1] ~= '2' then return {'NO_LAYOUT'} end
+if layoutHead[1] ~= '3' then return {'NO_LAYOUT'} end
 if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKNOWN_SECTION'} end
 
 local now = redisNow()
@@ -140,12 +142,13 @@ do
   end
 end
 
--- Live data, read once per search: per section and row the longest free run and the best free
--- quality (-1: none free), the best quality sums of two free seats side by side, of any and of
--- those leaving no single (-1: none), and a row's seat index of its best such pair (0: none);
--- rows' seats when a rung needs them.
-local sectionRuns, sectionTops, sectionPairs, sectionCleanPairs
-local rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt, rowOrders, rowSeats
+-- Live data, read once per search: per section and row the longest free run, the best free
+-- quality (-1: none free) and the best free accessible seat's (-1: none); by size k = 2, 3, 4
+-- (clean[k], cleanAt[k]) the best quality sum of k free seats side by side leaving no single
+-- (-1: none) and a row's seat index of the first best such window (0: none); rows' seats when a
+-- rung needs them.
+local sectionRuns, sectionTops, sectionClean, sectionAccessTops
+local rowRecords, rowRuns, rowTops, rowClean, rowCleanAt, rowAccessTops, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
 -- Per section opened: its row slots' bytes, and whether their pair fields were decoded; per
@@ -154,15 +157,16 @@ local sectionBytes, pairsOpen, sectionSlots
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
-  sectionRuns, sectionTops, sectionPairs, sectionCleanPairs = {}, {}, {}, {}
-  rowRecords, rowRuns, rowTops, rowPairs, rowCleanPairs, rowCleanAt = {}, {}, {}, {}, {}, {}
+  sectionRuns, sectionTops, sectionClean, sectionAccessTops = {}, {}, {{}, {}, {}, {}}, {}
+  rowRecords, rowRuns, rowTops, rowAccessTops = {}, {}, {}, {}
+  rowClean, rowCleanAt = {{}, {}, {}, {}}, {{}, {}, {}, {}}
   rowOrders, rowSeats = {}, {}
   rowFields, sectionBytes, pairsOpen, sectionSlots = {}, {}, {}, {}
-  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * lastSlot + 9)
+  local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
   for _, index in ipairs(sections) do
-    local run, top, pair, cleanPair = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
-    sectionRuns[index], sectionTops[index] = run, top - 1
-    sectionPairs[index], sectionCleanPairs[index] = pair - 1, cleanPair - 1
+    local run, top, pair, _, triple, _, quad, _, accessTop = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
+    sectionRuns[index], sectionTops[index], sectionAccessTops[index] = run, top - 1, accessTop - 1
+    sectionClean[2][index], sectionClean[3][index], sectionClean[4][index] = pair - 1, triple - 1, quad - 1
   end
   table.sort(sections, function(a, b)
     if sectionTops[a] ~= sectionTops[b] then return sectionTops[a] > sectionTops[b] end
@@ -185,34 +189,35 @@ local function readSectionSlots(index)
   return slots
 end
 
--- The section's row slots decoded: runs and tops (what every rung reads); pair fields only by
--- openPairs (the together rungs).
+-- The section's row slots decoded: runs, tops and accessible tops (what every rung reads); the
+-- clean window fields only by openPairs (the together rungs).
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
-  local slots = readSectionSlots(index)
-  -- All bytes in one call (a section has at most a few hundred rows, far below Lua's stack limit).
-  local bytes = {string.byte(slots, 1, -1)}
+  local bytes = seatingBytes(readSectionSlots(index))
   for i = 0, info.rows - 1 do
-    local at, r = 10 * i, info.firstRow + i
+    local at, r = SEATING_SLOT_BYTES * i, info.firstRow + i
     rowRuns[r] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
     rowTops[r] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
+    rowAccessTops[r] = (bytes[at + 17] or 0) * 256 + (bytes[at + 18] or 0) - 1
   end
   sectionBytes[index] = bytes
   rowOrders[index] = false
 end
 
--- The pair fields of the section's rows that have two free seats side by side.
+-- The clean window fields (sizes 2, 3, 4) of the section's rows that have two free seats side by side.
 local function openPairs(index)
   if pairsOpen[index] then return end
   openSection(index)
   local info, bytes = sectionInfo[index], sectionBytes[index]
   for i = 0, info.rows - 1 do
-    local at, r = 10 * i, info.firstRow + i
+    local at, r = SEATING_SLOT_BYTES * i, info.firstRow + i
     if rowRuns[r] >= 2 then
-      rowPairs[r] = (bytes[at + 5] or 0) * 256 + (bytes[at + 6] or 0) - 1
-      rowCleanPairs[r] = (bytes[at + 7] or 0) * 256 + (bytes[at + 8] or 0) - 1
-      rowCleanAt[r] = (bytes[at + 9] or 0) * 256 + (bytes[at + 10] or 0)
+      for k = 2, 4 do
+        local field = at + 4 * k - 4
+        rowClean[k][r] = (bytes[field + 1] or 0) * 256 + (bytes[field + 2] or 0) - 1
+        rowCleanAt[k][r] = (bytes[field + 3] or 0) * 256 + (bytes[field + 4] or 0)
+      end
     end
   end
   pairsOpen[index] = true
@@ -376,37 +381,48 @@ local function better(a, b)
   return not b or a[1] > b[1] or (a[1] == b[1] and a[2] < b[2])
 end
 
+-- Whether a row (a section) may hold `size` seats side by side and, for an accessible request,
+-- has a free accessible seat (a TOGETHER window, and an ADJACENT_ROWS first row, needs one).
 local function rowUsable(r, size)
-  return rowRuns[r] >= size and (not accessible or rowRecord(r).accessible > 0)
+  return rowRuns[r] >= size and (not accessible or rowAccessTops[r] >= 0)
 end
 
 local function sectionUsable(index, size)
-  return sectionRun(index) >= size and (not accessible or sectionInfo[index].accessible > 0)
+  return sectionRun(index) >= size and (not accessible or sectionAccessTops[index] >= 0)
 end
 
 --[[
   An upper bound on the score of any TOGETHER placement of n seats (side by side, no single left)
-  in a row, or in a section from its slot, given the best free seat (top) and the best sums of two
-  free seats side by side, of any pair (pair) and of those leaving no single (cleanPair); -1 where
-  none. For even n the window splits into n / 2 pairs that each leave no single (the seats beside
-  an inner pair are the window's own, two deep), so n / 2 × cleanPair; for odd n, (n - 1) / 2 pairs
-  and one seat. Exact for n = 1 and 2 (up to the eligible seats); never below the true best.
+  in a row, or in a section from its slot, given the best free seat (top) and the best sums of k
+  free seats side by side leaving no single (clean[2], clean[3], clean[4]); -1 where none. A
+  window of n seats leaving no single splits into windows that each leave none (the seats beside
+  an inner part are the window's own, two deep): for n = 1…4 the bound is the field itself (exact
+  up to the eligible seats); for odd n from 5 a triple and (n - 3) / 2 pairs, for even n from 6 a
+  quad and (n - 4) / 2 pairs. Never below the true best.
 ]]
-local function togetherBound(n, top, pair, cleanPair)
+local function togetherBound(n, top, clean2, clean3, clean4)
   if n == 1 then return top end
-  if n % 2 == 0 then
-    if cleanPair < 0 then return -1 end
-    return n / 2 * cleanPair
+  local first, pairs
+  if n <= 4 then
+    first, pairs = ({clean2, clean3, clean4})[n - 1], 0
+  elseif n % 2 == 1 then
+    first, pairs = clean3, (n - 3) / 2
+  else
+    first, pairs = clean4, (n - 4) / 2
   end
-  return (n - 1) / 2 * pair + top
+  if first < 0 or (pairs > 0 and clean2 < 0) then return -1 end
+  return first + pairs * clean2
 end
 
--- togetherBound(n, …) as weights of top, pair and clean pair, for the rows' passes (no call per
--- row). An even n's row without a clean pair gets a negative bound, which rules it out as -1 does.
+-- togetherBound(n, …) as weights of top, clean[2], clean[3] and clean[4], for the rows' passes (no
+-- call per row). The passes read only rows whose longest free run fits n: for n from 5 such a row
+-- always has the clean windows weighed (a run of 5 or more seats starts with a clean pair and a
+-- clean triple, one of 6 or more with a clean quad), so the weighted sum is the bound; for n = 2, 3, 4 a row without the one field it weighs gets -1, which rules it out.
 local function togetherWeights(n)
-  if n == 1 then return 1, 0, 0 end
-  if n % 2 == 0 then return 0, 0, n / 2 end
-  return 1, (n - 1) / 2, 0
+  if n == 1 then return 1, 0, 0, 0 end
+  if n <= 4 then return 0, n == 2 and 1 or 0, n == 3 and 1 or 0, n == 4 and 1 or 0 end
+  if n % 2 == 1 then return 0, (n - 3) / 2, 1, 0 end
+  return 0, (n - 4) / 2, 0, 1
 end
 
 -- A row's sort key in the together rungs, r - bound × ROW_KEY (bounds are at most n × 1,000,
@@ -427,31 +443,38 @@ local function prefetchAhead(order, at, bounds, mayBeat)
   prefetchRows(rows)
 end
 
---[[
-  The first row of the section (lowest index) whose together bound for n seats is the section's
-  own bound, found without decoding the section's rows, its slot fields decoded; nil when n's bound
-  is not one slot field (odd n from 3: a pair plus a seat), when the section has no such row (its
-  slot's field is 0), or when that row cannot take n seats. For n = 1 the bound is the best free
-  seat, for even n the best clean pair (n / 2 of them): the first row whose field equals the
-  section slot's (the most of its rows') is found by a plain string.find of the field's two bytes
-  at that field's offset in a slot.
-]]
-local function firstBestRow(index, n)
-  if n > 1 and n % 2 == 1 then return nil end
-  local stored = n == 1 and sectionTops[index] + 1 or sectionCleanPairs[index] + 1
+-- The index in the section (from 0) of its first row whose slot field at byte `offset` (from 1)
+-- holds `stored` (> 0, as stored), by a plain string.find of its two bytes; nil when none does.
+local function firstRowHolding(index, offset, stored)
   if stored <= 0 then return nil end
-  -- Byte offset (from 1) of the field inside a 10-byte slot: top at 3, clean pair at 7.
-  local offset = n == 1 and 3 or 7
   local slots = readSectionSlots(index)
   local needle = string.char(math.floor(stored / 256), stored % 256)
   local at = string.find(slots, needle, 1, true)
   while at and (at - offset) % SEATING_SLOT_BYTES ~= 0 do at = string.find(slots, needle, at + 1, true) end
   if not at then return nil end
-  local i = (at - offset) / SEATING_SLOT_BYTES
+  return (at - offset) / SEATING_SLOT_BYTES
+end
+
+--[[
+  The first row of the section (lowest index) whose together bound for n seats is the section's
+  own bound, found without decoding the section's rows, its slot fields decoded; nil when n's bound
+  is not one slot field (n from 5: a triple or quad plus pairs), when the section has no such row
+  (its slot's field is 0), or when that row cannot take n seats. For n = 1 the bound is the best
+  free seat, for n = 2, 3, 4 the best clean window of n: the first row whose field equals the
+  section slot's (the most of its rows') is found by a plain string.find of the field's two bytes
+  at that field's offset in a slot.
+]]
+local function firstBestRow(index, n)
+  if n > 4 then return nil end
+  -- Byte offset (from 1) of the field inside a slot: top at 3, clean[k] at 4k - 3.
+  local i = firstRowHolding(index, n == 1 and 3 or 4 * n - 3, (n == 1 and sectionTops[index] or sectionClean[n][index]) + 1)
+  if not i then return nil end
   local r = sectionInfo[index].firstRow + i
-  local run, top, pair, cleanPair, cleanAt = seatingSlot(slots, i)
-  rowRuns[r], rowTops[r] = run, top - 1
-  if run >= 2 then rowPairs[r], rowCleanPairs[r], rowCleanAt[r] = pair - 1, cleanPair - 1, cleanAt end
+  local fields = {seatingSlot(readSectionSlots(index), i)}
+  rowRuns[r], rowTops[r], rowAccessTops[r] = fields[1], fields[2] - 1, fields[9] - 1
+  if fields[1] >= 2 then
+    for k = 2, 4 do rowClean[k][r], rowCleanAt[k][r] = fields[2 * k - 1] - 1, fields[2 * k] end
+  end
   if not rowUsable(r, n) then return nil end
   return r
 end
@@ -460,15 +483,17 @@ local function searchTogether(n)
   local bestTogether, bestWithGap
   local function visit(r)
     if not rowUsable(r, n) then return end
-    -- A pair for a request that is not accessible: the row's best clean pair (its slot) is its
-    -- best TOGETHER window whenever both seats are unmarked, as no better or earlier clean pair
-    -- exists; its seat info is read for the two flags, not the row's seats scored.
-    local cleanAt = rowCleanAt[r]
-    if n == 2 and not accessible and cleanAt > 0 then
+    -- A party of 2, 3 or 4 for a request that is not accessible: the row's best clean window of
+    -- n (its slot) is its best TOGETHER window whenever its seats are unmarked, as no better or
+    -- earlier clean window exists; its seat info is read for the n flags, not the row's seats scored.
+    local cleanAt = n >= 2 and n <= 4 and not accessible and rowCleanAt[n][r] or 0
+    if cleanAt > 0 then
       local position = rowRecord(r).first + cleanAt - 1
-      local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * position + 15)
-      if string.byte(info, 7) == 0 and string.byte(info, 15) == 0 then
-        local placement = {rowCleanPairs[r], position, {r, cleanAt, 2}}
+      local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * (position + n) - 1)
+      local unmarked = true
+      for k = 0, n - 1 do unmarked = unmarked and string.byte(info, 8 * k + 7) == 0 end
+      if unmarked then
+        local placement = {rowClean[n][r], position, {r, cleanAt, n}}
         if better(placement, bestTogether) then bestTogether = placement end
         return
       end
@@ -499,7 +524,7 @@ local function searchTogether(n)
   for _, index in ipairs(sections) do
     if sectionUsable(index, n) then
       candidates[#candidates + 1] = index
-      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionPairs[index], sectionCleanPairs[index])
+      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionClean[2][index], sectionClean[3][index], sectionClean[4][index])
     end
   end
   table.sort(candidates, function(a, b)
@@ -531,13 +556,14 @@ local function searchTogether(n)
       openSection(index)
       if n >= 2 then openPairs(index) end
       local from, to = info.firstRow, info.firstRow + info.rows - 1
-      local wTop, wPair, wClean = togetherWeights(n)
+      local wTop, w2, w3, w4 = togetherWeights(n)
+      local clean2, clean3, clean4 = rowClean[2], rowClean[3], rowClean[4]
       local bounds = {}
       if not bestTogether and not firstRow then
         local firstKey
         for r = from, to do
-          if rowRuns[r] >= n then
-            local rowBound = wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
+          if rowUsable(r, n) then
+            local rowBound = wTop * rowTops[r] + w2 * (clean2[r] or 0) + w3 * (clean3[r] or 0) + w4 * (clean4[r] or 0)
             bounds[r] = rowBound
             local key = r - rowBound * ROW_KEY
             if not firstKey or key < firstKey then firstKey = key end
@@ -550,8 +576,8 @@ local function searchTogether(n)
       end
       local keys = {}
       for r = from, to do
-        if rowRuns[r] >= n and r ~= firstRow then
-          local rowBound = bounds[r] or wTop * rowTops[r] + wPair * (rowPairs[r] or 0) + wClean * (rowCleanPairs[r] or 0)
+        if rowUsable(r, n) and r ~= firstRow then
+          local rowBound = bounds[r] or wTop * rowTops[r] + w2 * (clean2[r] or 0) + w3 * (clean3[r] or 0) + w4 * (clean4[r] or 0)
           if mayBeat(rowBound, r) then
             bounds[r] = rowBound
             keys[#keys + 1] = r - rowBound * ROW_KEY
@@ -623,6 +649,9 @@ local function searchAdjacentRows(n)
           end
           if short then
             t = short + 1
+          elseif accessible and rowAccessTops[t] < 0 then
+            -- The first row's share must hold an accessible seat, and this row has none free.
+            t = t + 1
           else
             for _, shares in ipairs(splits) do
               local placement = placeInRows(t, shares)
@@ -638,9 +667,32 @@ local function searchAdjacentRows(n)
   return nil
 end
 
+-- The best free accessible seat in scope (highest quality, then lowest layout position), found
+-- from the sections' and rows' accessible tops (one string.find in one section's row slots, one
+-- row read): {quality, position, row index, seat index, flags}; nil when none is free.
+local function bestAccessibleSeat()
+  local best
+  for _, index in ipairs(sections) do
+    local top = sectionAccessTops[index]
+    if top >= 0 and (not best or top > sectionAccessTops[best] or (top == sectionAccessTops[best] and index < best)) then
+      best = index
+    end
+  end
+  if not best then return nil end
+  local quality = sectionAccessTops[best]
+  local i = firstRowHolding(best, 17, quality + 1)
+  if not i then return nil end
+  local r = sectionInfo[best].firstRow + i
+  local row = openRow(r)
+  for s = 1, row.seats do
+    if row.bits[s] and row.flags[s] == 1 and row.quality[s] == quality then return {quality, row.first + s - 1, r, s, 1} end
+  end
+  return nil
+end
+
 local function searchSplit(n)
   -- The n best eligible free seats: {quality, position, row index, seat index}, best first.
-  local kept, bestAccessible = {}, nil
+  local kept = {}
   local function keep(seat)
     local at = #kept + 1
     while at > 1 and (seat[1] > kept[at - 1][1] or (seat[1] == kept[at - 1][1] and seat[2] < kept[at - 1][2])) do
@@ -653,16 +705,15 @@ local function searchSplit(n)
   end
   for _, index in ipairs(sections) do
     if #kept == n and sectionTops[index] <= kept[n][1] then break end
-    if sectionUsable(index, 1) then
+    if sectionRun(index) >= 1 and (not accessible or sectionInfo[index].accessible > 0) then
       for _, r in ipairs(sectionOrder(index)) do
         if #kept == n and rowTops[r] <= kept[n][1] then break end
-        if rowUsable(r, 1) then
+        if rowRuns[r] >= 1 and (not accessible or rowRecord(r).accessible > 0) then
           local row = openRow(r)
           for i = 1, row.seats do
             if row.eligible[i] then
               local seat = {row.quality[i], row.first + i - 1, r, i, row.flags[i]}
               keep(seat)
-              if seat[5] == 1 and (not bestAccessible or seat[1] > bestAccessible[1]) then bestAccessible = seat end
             end
           end
         end
@@ -674,6 +725,7 @@ local function searchSplit(n)
     local hasAccessible = false
     for _, seat in ipairs(kept) do hasAccessible = hasAccessible or seat[5] == 1 end
     if not hasAccessible then
+      local bestAccessible = bestAccessibleSeat()
       if not bestAccessible then return nil end
       kept[n] = bestAccessible
     end

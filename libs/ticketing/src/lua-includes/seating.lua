@@ -11,22 +11,27 @@
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
                     computed them from its bits (a cache it writes), deleted with every change of
                     the row's bits
-    seating.runs    string of 10-byte slots, five big-endian u16 each: the longest run of free
+    seating.runs    string of 18-byte slots, nine big-endian u16 each: the longest run of free
                     seats; 1 + the best quality among the free seats (0: none free); 1 + the best
-                    quality sum of two free seats side by side (0: none); 1 + the same among the
-                    pairs that leave no single free seat beside them (a clean pair; 0: none); the
-                    row's seat index (from 1) of the first seat of that best clean pair, the lowest
-                    of equal ones (0: none). Slot r for row r, slot <slot> of a section for the most
-                    of its rows' (each of the first four on its own; the fifth 0). The pair fields
-                    bound a TOGETHER placement of any size (hold-best-available.lua, togetherBound)
+                    quality sum of two free seats side by side that leave no single free seat
+                    beside them (a clean pair; 0: none); the row's seat index (from 1) of the first seat of that best clean pair, the lowest
+                    of equal ones (0: none); 1 + the best quality sum of three free seats side by
+                    side leaving no single (a clean triple; 0: none) and its first seat; the same
+                    for four (a clean quad) and its first seat; 1 + the best quality among the free
+                    seats marked accessible (0: none). Slot r for row r, slot <slot> of a section for
+                    the most of its rows' (each field on its own; the first-seat fields 0). The
+                    clean pair, triple and quad fields bound a TOGETHER placement of any size
+                    (hold-best-available.lua, togetherBound)
     seating.info    string, 8 bytes per layout position: seat id (u32), quality (u16), flags (u8:
                     1 accessible, 2 companion), 0; big-endian (static)
 
   A performance registered without the layout has no such fields: every function then changes
   nothing. Functions:
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
-    seatingSlot(bytes, i)                    run, top, pair, clean pair, its first seat of the
-                                             i-th slot (from 0) of `bytes`, as stored
+    seatingSlot(bytes, i)                    the nine fields of the i-th slot (from 0) of `bytes`,
+                                             as stored: run, top, clean pair, its first seat,
+                                             clean triple, its first seat, clean quad, its first
+                                             seat, accessible top
     seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
                                              section's slot when the row's changed; drops the
                                              row's cached windows
@@ -62,19 +67,23 @@ local function seatingRowBits(freeKey, first, seats)
   return bits
 end
 
--- Bytes per slot of seating.runs.
-local SEATING_SLOT_BYTES = 10
+-- Bytes per slot of seating.runs, and fields (u16) per slot.
+local SEATING_SLOT_BYTES = 18
+local SEATING_SLOT_FIELDS = 9
+-- The fields a section's slot holds the most of (the others, first seats, are 0 there).
+local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9}
 
 local function seatingSlot(bytes, i)
-  local a, b, c, d, e, f, g, h, j, k = string.byte(bytes, 10 * i + 1, 10 * i + 10)
-  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0), (e or 0) * 256 + (f or 0),
-    (g or 0) * 256 + (h or 0), (j or 0) * 256 + (k or 0)
+  local b = {string.byte(bytes, SEATING_SLOT_BYTES * i + 1, SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)}
+  return (b[1] or 0) * 256 + (b[2] or 0), (b[3] or 0) * 256 + (b[4] or 0), (b[5] or 0) * 256 + (b[6] or 0),
+    (b[7] or 0) * 256 + (b[8] or 0), (b[9] or 0) * 256 + (b[10] or 0), (b[11] or 0) * 256 + (b[12] or 0),
+    (b[13] or 0) * 256 + (b[14] or 0), (b[15] or 0) * 256 + (b[16] or 0), (b[17] or 0) * 256 + (b[18] or 0)
 end
 
--- `slot`: {run, top, pair, clean pair, its first seat} as stored.
+-- `slot`: its nine fields as stored.
 local function seatingSetSlot(runsKey, index, slot)
   local bytes = {}
-  for i = 1, 5 do
+  for i = 1, SEATING_SLOT_FIELDS do
     bytes[2 * i - 1] = math.floor(slot[i] / 256)
     bytes[2 * i] = slot[i] % 256
   end
@@ -83,62 +92,61 @@ end
 
 --[[
   A row's slot from its free bits, as stored: {longest free run, 1 + best free quality, 1 + best
-  sum of two free seats side by side, 1 + the same among pairs leaving no single free seat beside
-  them (a free neighbour whose other neighbour is taken or the row's end), the first seat of the
-  first such best pair}; 0 where none.
+  sum of two free seats side by side leaving no single free seat beside them (a free neighbour
+  whose other neighbour is taken or the row's end), the first seat of the first such best pair,
+  1 + the best sum of three free seats side by side leaving no single, its
+  first seat, the same for four, 1 + the best free accessible seat's quality}; 0 where none. The
+  first of equal windows is kept.
 ]]
 local function seatingRowSlot(seating, first, bits)
   local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
   local seats = #bits
-  local longest, current, top, pair, cleanPair, cleanAt = 0, 0, 0, 0, 0, 0
-  local previous
+  local longest, current, top, accessibleTop = 0, 0, 0, 0
+  -- clean[k], cleanAt[k]: 1 + the best sum of k free seats side by side leaving no single, its first seat.
+  local clean, cleanAt = {0, 0, 0, 0}, {0, 0, 0, 0}
+  -- The qualities of the last three free seats before seat i (q1 the nearest).
+  local q1, q2, q3 = 0, 0, 0
   for i = 1, seats do
     if bits[i] then
       current = current + 1
       if current > longest then longest = current end
       local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0)
       if quality + 1 > top then top = quality + 1 end
+      if info[8 * i - 1] == 1 and quality + 1 > accessibleTop then accessibleTop = quality + 1 end
       if current >= 2 then
-        -- The pair (i - 1, i): a single is left on the left when seat i - 2 is free and i - 3
-        -- is not (or is past the row's start), on the right likewise.
-        local sum = previous + quality + 1
-        if sum > pair then pair = sum end
-        if sum > cleanPair then
-          local left = i - 2
-          local right = i + 1
-          local singleLeft = left >= 1 and bits[left] and (left == 1 or not bits[left - 1])
-          local singleRight = right <= seats and bits[right] and (right == seats or not bits[right + 1])
-          if not singleLeft and not singleRight then cleanPair, cleanAt = sum, i - 1 end
+        local sum = quality + q1 + 1
+        -- The window of k seats ending at i: a single is left on the left when the seat before it
+        -- is free and the one before that is not (or is past the row's start), on the right likewise.
+        local right = i + 1
+        local singleRight = right <= seats and bits[right] and (right == seats or not bits[right + 1])
+        for k = 2, math.min(current, 4) do
+          if k == 3 then sum = sum + q2 elseif k == 4 then sum = sum + q3 end
+          if sum > clean[k] and not singleRight then
+            local left = i - k
+            if not (left >= 1 and bits[left] and (left == 1 or not bits[left - 1])) then
+              clean[k], cleanAt[k] = sum, i - k + 1
+            end
+          end
         end
       end
-      previous = quality
+      q1, q2, q3 = quality, q1, q2
     else
       current = 0
     end
   end
-  return {longest, top, pair, cleanPair, cleanAt}
+  return {longest, top, clean[2], cleanAt[2], clean[3], cleanAt[3], clean[4], cleanAt[4], accessibleTop}
 end
 
 --[[
-  The most of field `field` (1…4) over the `rows` slots of `slots` (a section's row slots as
-  stored). `ceiling` (optional): a value no row's field exceeds; when some row's field equals it,
-  that is the answer, found by a plain string.find of its two bytes (no pass over the rows).
+  Whether some slot of `slots` (a section's row slots as stored) holds `value` (> 0) in field
+  `field` (1…9): a plain string.find of its two bytes at that field's offset, no pass over the rows.
 ]]
-local function seatingFieldMost(slots, rows, field, ceiling)
+local function seatingFieldHolds(slots, field, value)
   local offset = 2 * field - 1
-  if ceiling and ceiling > 0 then
-    local needle = string.char(math.floor(ceiling / 256), ceiling % 256)
-    local at = string.find(slots, needle, 1, true)
-    while at and (at - offset) % SEATING_SLOT_BYTES ~= 0 do at = string.find(slots, needle, at + 1, true) end
-    if at then return ceiling end
-  end
-  local most = 0
-  for i = 0, rows - 1 do
-    local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + offset, SEATING_SLOT_BYTES * i + offset + 1)
-    local value = (high or 0) * 256 + (low or 0)
-    if value > most then most = value end
-  end
-  return most
+  local needle = string.char(math.floor(value / 256), value % 256)
+  local at = string.find(slots, needle, 1, true)
+  while at and (at - offset) % SEATING_SLOT_BYTES ~= 0 do at = string.find(slots, needle, at + 1, true) end
+  return at ~= nil
 end
 
 --[[
@@ -151,28 +159,45 @@ local function seatingRefreshSection(seating, section, change)
   local firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
   firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
   if change then
-    local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * slot + 9), 0)}
+    local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * (slot + 1) - 1), 0)}
     -- A field the row may have held the most of and that went down is counted again from the
     -- rows' slots; every other field is the most of the stored one and the row's new value.
+    -- When another row still holds the stored most of such a field (found by seatingFieldHolds),
+    -- that is it; the fields left are counted in one pass over the rows' slots.
     local slots
-    local fresh, changed = {0, 0, 0, 0, 0}, false
-    for i = 1, 4 do
+    local fresh, changed, recount = {0, 0, 0, 0, 0, 0, 0, 0, 0}, false, {}
+    for _, i in ipairs(SEATING_MOST_FIELDS) do
       if change.old[i] >= stored[i] and change.new[i] < change.old[i] then
         slots = slots or redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1)
-        fresh[i] = seatingFieldMost(slots, rows, i, change.old[i] == stored[i] and stored[i] or nil)
+        if stored[i] > 0 and change.old[i] == stored[i] and seatingFieldHolds(slots, i, stored[i]) then
+          fresh[i] = stored[i]
+        else
+          recount[#recount + 1] = i
+        end
       else
         fresh[i] = math.max(stored[i], change.new[i])
       end
+    end
+    if #recount > 0 then
+      local bytes = seatingBytes(slots)
+      for i = 0, rows - 1 do
+        for _, f in ipairs(recount) do
+          local value = (bytes[SEATING_SLOT_BYTES * i + 2 * f - 1] or 0) * 256 + (bytes[SEATING_SLOT_BYTES * i + 2 * f] or 0)
+          if value > fresh[f] then fresh[f] = value end
+        end
+      end
+    end
+    for i = 1, SEATING_SLOT_FIELDS do
       if fresh[i] ~= stored[i] then changed = true end
     end
     if changed then seatingSetSlot(seating.runs, slot, fresh) end
     return
   end
   local slots = seatingBytes(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1))
-  local most = {0, 0, 0, 0, 0}
+  local most = {0, 0, 0, 0, 0, 0, 0, 0, 0}
   for i = 0, rows - 1 do
-    for f = 1, 4 do
-      local value = (slots[10 * i + 2 * f - 1] or 0) * 256 + (slots[10 * i + 2 * f] or 0)
+    for _, f in ipairs(SEATING_MOST_FIELDS) do
+      local value = (slots[SEATING_SLOT_BYTES * i + 2 * f - 1] or 0) * 256 + (slots[SEATING_SLOT_BYTES * i + 2 * f] or 0)
       if value > most[f] then most[f] = value end
     end
   end
@@ -186,9 +211,10 @@ local function seatingRefreshRow(seating, row)
   first = tonumber(first)
   redis.call('HDEL', seating.layout, 'w' .. row)
   local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
-  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * row + 9), 0)}
-  if stored[1] == fresh[1] and stored[2] == fresh[2] and stored[3] == fresh[3] and stored[4] == fresh[4]
-    and stored[5] == fresh[5] then return end
+  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * (row + 1) - 1), 0)}
+  local same = true
+  for i = 1, SEATING_SLOT_FIELDS do same = same and stored[i] == fresh[i] end
+  if same then return end
   seatingSetSlot(seating.runs, row, fresh)
   seatingRefreshSection(seating, section, {old = stored, new = fresh})
 end
