@@ -3,7 +3,8 @@
 // no two adjacent rows both have a free seat), asked with `together: false` (falls through to
 // SPLIT and holds) and with `together: true` (searches every rung and holds nothing); and the
 // bench's own case, the venue filled from empty by parties of 2 (each search lands on the row
-// with the best pair leaving no single, usually the one the previous hold changed). The script
+// with the best pair leaving no single, usually the one the previous hold changed), and the same
+// by parties of 3 and of 4 (the row with the best clean window of that size). The script
 // runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
@@ -28,8 +29,9 @@ function timed(lua) {
 
 /**
  * Builds the venue under `keyPrefix`, measures, removes it. Answers the figures in ms:
- * `{ split, noFit, empty, filling: {median, max, runs}, seats }`; `runs` holds per case, `fills`
- * holds of 2 for the filling case (each script run timed).
+ * `{ split, noFit, empty, filling, fillingThree, fillingFour: {min, median, max, runs}, seats }`; `runs`
+ * holds per case, `fills` holds of 2 for the filling case and half as many of 3 and of 4 for theirs
+ * (each script run timed).
  */
 export async function bestAvailableWorstCase({
   redisUrl = 'redis://127.0.0.1:6379',
@@ -111,6 +113,7 @@ export async function bestAvailableWorstCase({
       times.sort((a, b) => a - b);
       return {
         name,
+        min: times[0],
         median: times[Math.floor(times.length / 2)],
         max: times[times.length - 1],
         runs: holds,
@@ -131,7 +134,19 @@ export async function bestAvailableWorstCase({
     const empty = await measure('empty venue, 4 together', () => 'A', { quantity: 4, together: true });
     // The bench's own case: the venue filled from empty by parties of 2, best seats first.
     const filling = await measure('filling from empty, 2 together', () => 'A', { quantity: 2, together: true }, fills);
-    return { split, noFit, empty, filling, seats: places.length };
+    const fillingThree = await measure(
+      'filling from empty, 3 together',
+      () => 'A',
+      { quantity: 3, together: true },
+      fills / 2,
+    );
+    const fillingFour = await measure(
+      'filling from empty, 4 together',
+      () => 'A',
+      { quantity: 4, together: true },
+      fills / 2,
+    );
+    return { split, noFit, empty, filling, fillingThree, fillingFour, seats: places.length };
   } finally {
     let cursor = '0';
     do {

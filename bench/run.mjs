@@ -526,7 +526,8 @@ async function benchBestAvailable(buyers, trivial) {
     `The best-available script's own time inside Redis (Redis TIME around it, no network), ${worst.seats} seats: ` +
     `near-full venue falling through to SPLIT: ${figure(worst.split)}; near-full, together (every rung searched, ` +
     `nothing held): ${figure(worst.noFit)}; empty venue: ${figure(worst.empty)}; filling the venue from empty with ` +
-    `parties of 2, this bench's case: ${figure(worst.filling)}. Redis's busy-script threshold ` +
+    `parties of 2, this bench's case: ${figure(worst.filling)}; the same with parties of 3: ` +
+    `${figure(worst.fillingThree)}, of 4: ${figure(worst.fillingFour)}. Redis's busy-script threshold ` +
     `(busy-reply-threshold) is 5,000 ms.`;
   console.log(note);
   return { row: summary('best-available hold, 2 seats together, 80,000-seat venue', result, trivial, 201), note };

@@ -151,9 +151,9 @@ local sectionRuns, sectionTops, sectionClean, sectionAccessTops
 local rowRecords, rowRuns, rowTops, rowClean, rowCleanAt, rowAccessTops, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
--- Per section opened: its row slots' bytes, and whether their pair fields were decoded; per
--- section read: its row slots as stored (one GETRANGE, kept for openSection).
-local sectionBytes, pairsOpen, sectionSlots
+-- Per section opened: whether its rows' clean window fields were decoded; per section read: its
+-- row slots as stored (one GETRANGE, kept for openSection).
+local pairsOpen, sectionSlots
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
@@ -161,7 +161,7 @@ local function loadSections()
   rowRecords, rowRuns, rowTops, rowAccessTops = {}, {}, {}, {}
   rowClean, rowCleanAt = {{}, {}, {}, {}}, {{}, {}, {}, {}}
   rowOrders, rowSeats = {}, {}
-  rowFields, sectionBytes, pairsOpen, sectionSlots = {}, {}, {}, {}
+  rowFields, pairsOpen, sectionSlots = {}, {}, {}
   local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
   for _, index in ipairs(sections) do
     local run, top, pair, _, triple, _, quad, _, accessTop = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
@@ -190,18 +190,24 @@ local function readSectionSlots(index)
 end
 
 -- The section's row slots decoded: runs, tops and accessible tops (what every rung reads); the
--- clean window fields only by openPairs (the together rungs).
+-- clean window fields only by openPairs (the together rungs). One string.byte call per row for
+-- the bytes it needs: decoding a section's slots whole into one table costs several times more.
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
   local info = sectionInfo[index]
-  local bytes = seatingBytes(readSectionSlots(index))
+  local slots = readSectionSlots(index)
   for i = 0, info.rows - 1 do
     local at, r = SEATING_SLOT_BYTES * i, info.firstRow + i
-    rowRuns[r] = (bytes[at + 1] or 0) * 256 + (bytes[at + 2] or 0)
-    rowTops[r] = (bytes[at + 3] or 0) * 256 + (bytes[at + 4] or 0) - 1
-    rowAccessTops[r] = (bytes[at + 17] or 0) * 256 + (bytes[at + 18] or 0) - 1
+    local a, b, c, d = string.byte(slots, at + 1, at + 4)
+    rowRuns[r] = (a or 0) * 256 + (b or 0)
+    rowTops[r] = (c or 0) * 256 + (d or 0) - 1
+    if accessible then
+      local e, f = string.byte(slots, at + 17, at + 18)
+      rowAccessTops[r] = (e or 0) * 256 + (f or 0) - 1
+    else
+      rowAccessTops[r] = -1
+    end
   end
-  sectionBytes[index] = bytes
   rowOrders[index] = false
 end
 
@@ -209,15 +215,14 @@ end
 local function openPairs(index)
   if pairsOpen[index] then return end
   openSection(index)
-  local info, bytes = sectionInfo[index], sectionBytes[index]
+  local info, slots = sectionInfo[index], sectionSlots[index]
   for i = 0, info.rows - 1 do
     local at, r = SEATING_SLOT_BYTES * i, info.firstRow + i
     if rowRuns[r] >= 2 then
-      for k = 2, 4 do
-        local field = at + 4 * k - 4
-        rowClean[k][r] = (bytes[field + 1] or 0) * 256 + (bytes[field + 2] or 0) - 1
-        rowCleanAt[k][r] = (bytes[field + 3] or 0) * 256 + (bytes[field + 4] or 0)
-      end
+      local a, b, c, d, e, f, g, h, j, k, l, m = string.byte(slots, at + 5, at + 16)
+      rowClean[2][r], rowCleanAt[2][r] = (a or 0) * 256 + (b or 0) - 1, (c or 0) * 256 + (d or 0)
+      rowClean[3][r], rowCleanAt[3][r] = (e or 0) * 256 + (f or 0) - 1, (g or 0) * 256 + (h or 0)
+      rowClean[4][r], rowCleanAt[4][r] = (j or 0) * 256 + (k or 0) - 1, (l or 0) * 256 + (m or 0)
     end
   end
   pairsOpen[index] = true

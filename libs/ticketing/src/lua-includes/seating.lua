@@ -74,10 +74,11 @@ local SEATING_SLOT_FIELDS = 9
 local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9}
 
 local function seatingSlot(bytes, i)
-  local b = {string.byte(bytes, SEATING_SLOT_BYTES * i + 1, SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)}
-  return (b[1] or 0) * 256 + (b[2] or 0), (b[3] or 0) * 256 + (b[4] or 0), (b[5] or 0) * 256 + (b[6] or 0),
-    (b[7] or 0) * 256 + (b[8] or 0), (b[9] or 0) * 256 + (b[10] or 0), (b[11] or 0) * 256 + (b[12] or 0),
-    (b[13] or 0) * 256 + (b[14] or 0), (b[15] or 0) * 256 + (b[16] or 0), (b[17] or 0) * 256 + (b[18] or 0)
+  local a, b, c, d, e, f, g, h, j, k, l, m, n, o, p, q, r, s = string.byte(bytes, SEATING_SLOT_BYTES * i + 1,
+    SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)
+  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0), (e or 0) * 256 + (f or 0), (g or 0) * 256 + (h or 0),
+    (j or 0) * 256 + (k or 0), (l or 0) * 256 + (m or 0), (n or 0) * 256 + (o or 0), (p or 0) * 256 + (q or 0),
+    (r or 0) * 256 + (s or 0)
 end
 
 -- `slot`: its nine fields as stored.
@@ -178,14 +179,15 @@ local function seatingRefreshSection(seating, section, change)
         fresh[i] = math.max(stored[i], change.new[i])
       end
     end
-    if #recount > 0 then
-      local bytes = seatingBytes(slots)
+    -- One string.byte call per row and field: far cheaper than decoding the slots into one table.
+    for _, f in ipairs(recount) do
+      local most = 0
       for i = 0, rows - 1 do
-        for _, f in ipairs(recount) do
-          local value = (bytes[SEATING_SLOT_BYTES * i + 2 * f - 1] or 0) * 256 + (bytes[SEATING_SLOT_BYTES * i + 2 * f] or 0)
-          if value > fresh[f] then fresh[f] = value end
-        end
+        local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + 2 * f - 1, SEATING_SLOT_BYTES * i + 2 * f)
+        local value = (high or 0) * 256 + (low or 0)
+        if value > most then most = value end
       end
+      fresh[f] = most
     end
     for i = 1, SEATING_SLOT_FIELDS do
       if fresh[i] ~= stored[i] then changed = true end
