@@ -540,9 +540,9 @@ local function searchTogether(n)
     local info = sectionInfo[index]
     local bound = sectionBounds[index]
     -- The section's first row whose bound is the section's, visited before the section's rows are
-    -- decoded (firstBestRow): once the best placement reaches that bound (the best clean pair of a
-    -- row, for a pair of unmarked seats, always does) no other row of the section may beat it: the
-    -- rows before that row have lower bounds, the rows after it at most the same bound at a higher
+    -- decoded (firstBestRow): once the best placement reaches that bound (a row's best clean window
+    -- of 2, 3 or 4 unmarked seats always does) no other row of the section may beat it: the rows
+    -- before that row have lower bounds, the rows after it at most the same bound at a higher
     -- layout position. So the section's other rows are neither decoded nor scanned.
     local firstRow = mayBeat(bound, info.firstRow) and firstBestRow(index, n) or nil
     local settled = false
