@@ -51,6 +51,7 @@ export function buildIfStale({ quiet = false } = {}) {
     if (!quiet) console.log('dist is current: no build');
     return false;
   }
+  if (!quiet) console.log('building api, batch and mailer into dist/ (a first build takes a minute or two) …');
   const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
   writeFileSync(STAMP, `${hash}\n`);

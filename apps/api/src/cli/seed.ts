@@ -65,6 +65,8 @@ async function main(): Promise<void> {
         title: `${artist} Live ${2027 + Math.floor(e / ARTISTS.length)}`,
         description: `${artist} in concert. Demo data made by npm run seed.`,
         venue: VENUES[e % VENUES.length],
+        // The venues are in Korea: times in the answers and e-mails read as local ones.
+        timeZone: 'Asia/Seoul',
       });
       for (let p = 0; p < performances; p += 1) {
         const startsAt = new Date(Date.now() + (30 + e * 7 + p) * 86_400_000);
