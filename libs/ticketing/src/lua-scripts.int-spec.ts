@@ -334,7 +334,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await freeSeatsAfter(redis, keys, 0, 3, 10)).toEqual({ positions: [2, 3, 4], looked: 4 });
     // Positions 2 and 3 held by a hold that expires at once; the sweeper has not run.
     const short = { userId: 'u6', performanceId: 6, lifetimeMs: 1, userLimit: 4, retentionMs: 60_000 };
-    const held = await holdSeats(redis, keys, { ...short, holdId: 'e1', seatIds: [hall.places[1].id, hall.places[2].id] });
+    const held = await holdSeats(redis, keys, {
+      ...short,
+      holdId: 'e1',
+      seatIds: [hall.places[1].id, hall.places[2].id],
+    });
     if (held.outcome !== 'OK') throw new Error(`hold e1: ${held.outcome}`);
     await waitUntil(
       async () => {

@@ -40,7 +40,16 @@ export async function freeSeatsAfter(
     const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
       redis,
       FREE_SEATS_AFTER.name,
-      [keys.meta, keys.seating, keys.free, keys.seatInfo, keys.expiry, keys.seats, keys.seatHolds, ...holdIds.map(keys.hold)],
+      [
+        keys.meta,
+        keys.seating,
+        keys.free,
+        keys.seatInfo,
+        keys.expiry,
+        keys.seats,
+        keys.seatHolds,
+        ...holdIds.map(keys.hold),
+      ],
       [after, want, last, SEATING_FORMAT, MOST_EXPIRED_HOLDS, ...holdIds],
     );
     if (outcome === 'OK') return { looked: Number(rest[0]), positions: rest.slice(1).map(Number) };

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '@app/testing';
-import { drawnSectionArb, HoldStep, holdStepArbs, holdBest, playPickOrRelease, stepScope } from '../../test/best-available-steps';
+import {
+  drawnSectionArb,
+  HoldStep,
+  holdStepArbs,
+  holdBest,
+  playPickOrRelease,
+  stepScope,
+} from '../../test/best-available-steps';
 import { drawHall, DrawnSection, hallRegistration } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { holdSeats } from '../holds/hold-scripts';
@@ -38,10 +45,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       seats: fc.array(fc.nat(180), { minLength: 1, maxLength: 3 }),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const)}) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
 );
 /** A question to the index: after which position, how many, up to which position (fractions of the hall). */
-const askArb = fc.record({ after: fc.double({ min: 0, max: 1, noNaN: true }), want: fc.integer({ min: 1, max: 40 }), span: fc.double({ min: 0, max: 1, noNaN: true }) });
+const askArb = fc.record({
+  after: fc.double({ min: 0, max: 1, noNaN: true }),
+  want: fc.integer({ min: 1, max: 40 }),
+  span: fc.double({ min: 0, max: 1, noNaN: true }),
+});
 
 /**
  * Random halls and random sales (chosen-seat and best-available holds, releases, purchases,

@@ -212,7 +212,12 @@ export class SeatStateStore {
    * more expired holds than one call takes): read the statuses instead. null when the
    * performance is not registered.
    */
-  freeSeatsAfter(performanceId: number, after: number, want: number, last: number): Promise<FreeSeats | 'NO_INDEX' | null> {
+  freeSeatsAfter(
+    performanceId: number,
+    after: number,
+    want: number,
+    last: number,
+  ): Promise<FreeSeats | 'NO_INDEX' | null> {
     assertPerformanceId(performanceId);
     return freeSeatsAfter(this.redis, performanceKeys(performanceId), after, want, last);
   }
