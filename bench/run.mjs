@@ -29,7 +29,7 @@ const PORT = await freeBase(3900, 90, [0, 100, 200, 300, 301, 302, 400]);
 const BASE = `http://127.0.0.1:${PORT}`;
 const PLAIN_PORT = PORT + 200;
 const CLUSTER_PORT = PORT + 400;
-// BENCH_ONLY=liveness,detail,seats,available,sections,hold,naive,best,join,poll,purchase,cluster-hold,cluster-purchase
+// BENCH_ONLY=liveness,detail,seats,available,late,sections,hold,naive,best,join,poll,purchase,cluster-hold,cluster-purchase
 // runs a subset: it writes no docs, except the Redis Cluster section when cluster-hold or
 // cluster-purchase ran (with hold and purchase, for the ratios).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
@@ -297,9 +297,12 @@ try {
   }
 
   // Buyers sign up and log in through the API, in parallel, before anything below is measured.
-  const buyers = ['hold', 'naive', 'best', 'join', 'poll', 'purchase', 'cluster-hold', 'cluster-purchase'].some(wanted)
+  const buyers = ['late', 'hold', 'naive', 'best', 'join', 'poll', 'purchase', 'cluster-hold', 'cluster-purchase'].some(
+    wanted,
+  )
     ? await signUpBuyers(BUYERS)
     : [];
+  if (wanted('late')) rows.push(await benchLateSale(buyers, trivial));
   // Holds: buyers of the pool in turn, each seat asked for once, in random order (see holdPlan).
   let holds = null;
   let holdCount = 0;
@@ -629,6 +632,49 @@ async function queuedPerformances(title, count) {
     );
   }
   return ids;
+}
+
+/**
+ * `?status=AVAILABLE` seat pages late in a sale: a 5,000-seat performance where every buyer bought
+ * 19 best-available seats (4,864 of 256 buyers' sold, the worst seats left, at the back), pages
+ * read from the start and from every 1,000th seat.
+ */
+async function benchLateSale(buyers, trivial) {
+  const [performanceId] = await createPerformances('Bench late sale', 1, [
+    { name: 'Floor', grade: 'VIP', price: 220000, rows: 10, seatsPerRow: 100 },
+    { name: 'Stand', grade: 'R', price: 150000, rows: 40, seatsPerRow: 100 },
+  ]);
+  process.stdout.write(`\nselling ${buyers.length} × 19 seats of a 5,000-seat performance `);
+  await freshTokens(buyers);
+  for (let i = 0; i < buyers.length; i += 32) {
+    await Promise.all(
+      buyers.slice(i, i + 32).map(async (buyer) => {
+        const hold = await request('POST', '/api/v1/reservations', { performanceId, quantity: 19 }, buyer.token);
+        await request('POST', '/api/v1/purchases', { reservationId: hold.id }, buyer.token);
+      }),
+    );
+    process.stdout.write('.');
+  }
+  const starts = [''];
+  let page = await request('GET', `/api/v1/performances/${performanceId}/seats?limit=100`);
+  for (let i = 1; page.nextCursor; i += 1) {
+    if (i % 10 === 0) starts.push(`&cursor=${page.nextCursor}`);
+    page = await request('GET', `/api/v1/performances/${performanceId}/seats?limit=100&cursor=${page.nextCursor}`);
+  }
+  const free = (await request('GET', `/api/v1/performances/${performanceId}`)).available;
+  let next = 0;
+  const result = await measure(`late sale: seat page of free seats only (?status=AVAILABLE, ${free} of 5,000 free)`, {
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => ({
+          ...req,
+          path: `/api/v1/performances/${performanceId}/seats?limit=100&status=AVAILABLE${starts[next++ % starts.length]}`,
+        }),
+      },
+    ],
+  });
+  return summary(`late sale: seat page \`?status=AVAILABLE\`, ${free} of 5,000 seats free`, result, trivial);
 }
 
 /**

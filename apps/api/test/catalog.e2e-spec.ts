@@ -361,19 +361,27 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       });
       const seats = await walkSeats(performance.id, '', 100);
       expect(seats).toHaveLength(3000);
-      // Everything sold but the seat at position 2,500.
+      // Everything sold but the seat at position 2,500, marked held (letters written directly).
+      const keys = performanceKeys(performance.id);
       const sold = seats.filter((_, index) => index !== 2499).flatMap((seat) => [String(seat.id), 'S']);
-      await raw.hset(performanceKeys(performance.id).seats, ...sold);
+      await raw.hset(keys.seats, ...sold, String(seats[2499].id), 'H');
 
-      const first = (await call('GET', `/performances/${performance.id}/seats?limit=100&status=AVAILABLE`)).json();
+      const first = (await call('GET', `/performances/${performance.id}/seats?limit=100&status=HELD`)).json();
       expect(first.items).toEqual([]);
       expect(first.nextCursor).not.toBeNull();
       const second = (
-        await call('GET', `/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${first.nextCursor}`)
+        await call('GET', `/performances/${performance.id}/seats?limit=100&status=HELD&cursor=${first.nextCursor}`)
       ).json();
       expect(second.items.map((seat: { id: number }) => seat.id)).toEqual([seats[2499].id]);
       expect(second.nextCursor).toBeNull();
       expect((await walkSeats(performance.id, '&status=SOLD', 100)).length).toBe(2999);
+
+      // ?status=AVAILABLE finds free seats through the free bitmap (still all 1 here: the letters
+      // were written past the scripts), each checked against its letter: one page, only that seat.
+      await raw.hset(keys.seats, String(seats[2499].id), 'A');
+      const available = (await call('GET', `/performances/${performance.id}/seats?limit=100&status=AVAILABLE`)).json();
+      expect(available.items.map((seat: { id: number }) => seat.id)).toEqual([seats[2499].id]);
+      expect(available.nextCursor).toBeNull();
     });
 
     it('rebuilds the live seat state from PostgreSQL after Redis was emptied', async () => {

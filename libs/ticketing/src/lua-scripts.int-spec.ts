@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import { freeSeatsAfter } from './catalog/free-seats-scripts';
 import { sectionAvailability } from './catalog/section-scripts';
 import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
 import { holdBestAvailable } from './holds/best-available-scripts';
@@ -323,6 +324,39 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(answers.map((answer) => answer.outcome)).toEqual(['REPAIRED', 'REPAIRED']);
     expect(await redis.hmget(keys.seats, held, String(free))).toEqual(['A', 'S']);
     expect(await seatingDisagreements(redis, 5, hall.places)).toEqual([]);
+  });
+
+  it('free seats from the bitmap: an expired hold passed in KEYS, a wrong bit checked, no index', async () => {
+    const keys = performanceKeys(6);
+    expect(await freeSeatsAfter(redis, keys, 0, 5, 10)).toBeNull();
+    const hall = drawHall([{ name: 'A', rows: ['x....', '..x..'] }]);
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(6, hall));
+    expect(await freeSeatsAfter(redis, keys, 0, 3, 10)).toEqual({ positions: [2, 3, 4], looked: 4 });
+    // Positions 2 and 3 held by a hold that expires at once; the sweeper has not run.
+    const short = { userId: 'u6', performanceId: 6, lifetimeMs: 1, userLimit: 4, retentionMs: 60_000 };
+    const held = await holdSeats(redis, keys, {
+      ...short,
+      holdId: 'e1',
+      seatIds: [hall.places[1].id, hall.places[2].id],
+    });
+    if (held.outcome !== 'OK') throw new Error(`hold e1: ${held.outcome}`);
+    await waitUntil(
+      async () => {
+        const [seconds, micros] = (await redis.time()).map(Number);
+        return seconds * 1000 + micros / 1000 > held.expiresAt;
+      },
+      'hold e1 expired (Redis time)',
+      5_000,
+      10,
+    );
+    expect(await freeSeatsAfter(redis, keys, 1, 10, 10)).toEqual({ positions: [2, 3, 4, 5, 6, 7, 9, 10], looked: 10 });
+    ran.add('boxofficeFreeSeatsAfter');
+    // A letter written past the scripts (bit still 1) is checked: the seat is not answered.
+    await redis.hset(keys.seats, String(hall.places[3].id), 'S');
+    expect(await freeSeatsAfter(redis, keys, 3, 2, 10)).toEqual({ positions: [5, 6], looked: 6 });
+    // Seating data not built (or of another format): the caller reads the letters.
+    await redis.hset(keys.seating, 'ready', '1');
+    expect(await freeSeatsAfter(redis, keys, 0, 5, 10)).toBe('NO_INDEX');
   });
 
   it('left no registered script out of the runs above', () => {

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { defineScripts, LuaScript } from '@app/redis';
+import { FREE_SEATS_AFTER } from './catalog/free-seats-scripts';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
 import { EXPIRE_HOLDS, HOLD_SEATS, INDEX_HOLD, RELEASE_HOLD } from './holds/hold-scripts';
@@ -43,6 +44,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   CHECK_IN_MARK,
   ...WAITING_ROOM_SCRIPTS,
   SECTION_AVAILABILITY,
+  FREE_SEATS_AFTER,
   RECONCILE_SEATS,
   STREAM_MARK,
   HOLD_BEST_AVAILABLE,

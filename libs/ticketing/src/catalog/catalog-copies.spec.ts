@@ -56,3 +56,42 @@ describe('CatalogCopies.performance', () => {
     expect(findById).toHaveBeenCalledTimes(2);
   });
 });
+
+describe('CatalogCopies.seatsAt', () => {
+  it('answers the seats at the positions asked, in order, loading each block they fall in once', async () => {
+    const seatsByPosition = vi.fn(async (_id: number, from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => ({
+        id: 5000 + from + i,
+        position: from + i,
+        section: 'A',
+        row: 1,
+        number: from + i,
+        grade: 'R',
+        price: 100,
+      })),
+    );
+    const cache = {
+      getOrLoadSeatBlock: vi.fn((_id: number, _v: number, _block: number, load: () => Promise<unknown>) => load()),
+    };
+    const local = new LocalCatalog();
+    local.observe('5');
+    const copies = new CatalogCopies(
+      { seatsByPosition } as unknown as PerformanceRepository,
+      cache as unknown as CatalogCache,
+      local,
+    );
+    const performance = { id: 7, totalSeats: 1000, currency: 'KRW' } as Parameters<CatalogCopies['seatsAt']>[1];
+    const seats = await copies.seatsAt('5', performance, [1, 100, 101, 250, 1000]);
+    expect(seats.map((seat) => [seat.position, seat.id])).toEqual([
+      [1, 5001],
+      [100, 5100],
+      [101, 5101],
+      [250, 5250],
+      [1000, 6000],
+    ]);
+    expect(seatsByPosition.mock.calls.map(([, from]) => from)).toEqual([1, 101, 201, 901]);
+    // Kept in the process: asked again, no block is loaded.
+    await copies.seatsAt('5', performance, [2, 3]);
+    expect(seatsByPosition).toHaveBeenCalledTimes(4);
+  });
+});

@@ -104,6 +104,36 @@ export class CatalogCopies {
     return seats;
   }
 
+  /**
+   * The seats at `positions` (ascending, each 1 … totalSeats), in that order, from the blocks that
+   * hold them; a position no block holds is left out.
+   */
+  async seatsAt(version: string, performance: Performance, positions: readonly number[]): Promise<SeatListing[]> {
+    const numbers: number[] = [];
+    for (const position of positions) {
+      const block = Math.floor((position - 1) / SEAT_BLOCK_SIZE);
+      if (numbers[numbers.length - 1] !== block) numbers.push(block);
+    }
+    let blocks = numbers.map((block) => this.local.seatBlock(performance.id, block));
+    if (blocks.includes(undefined)) {
+      blocks = await Promise.all(
+        numbers.map((block, i) => blocks[i] ?? this.loadSeatBlock(version, performance, block)),
+      );
+    }
+    const seats: SeatListing[] = [];
+    let b = 0;
+    for (const position of positions) {
+      const block = Math.floor((position - 1) / SEAT_BLOCK_SIZE);
+      while (numbers[b] !== block) b += 1;
+      const rows = blocks[b] as readonly SeatListing[];
+      // Positions run without gaps, so a seat sits at its offset in its block.
+      const seat = rows[(position - 1) % SEAT_BLOCK_SIZE];
+      const found = seat?.position === position ? seat : rows.find((row) => row.position === position);
+      if (found) seats.push(found);
+    }
+    return seats;
+  }
+
   /** One block of seats from the Redis cache (or PostgreSQL), kept in this process under `version`. */
   private async loadSeatBlock(
     version: string,

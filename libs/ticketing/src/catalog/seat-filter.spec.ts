@@ -14,8 +14,11 @@ const SECTIONS = ['A', 'B', 'C'];
 const GRADES = ['R', 'S'];
 const PRICES = [0, 10, 20, 50];
 
-/** A performance of `statuses.length` seats, static data spread over sections, grades and prices. */
-function layout(statuses: SeatStatus[]) {
+/**
+ * A performance of `statuses.length` seats, static data spread over sections, grades and prices;
+ * `index` false: the free bitmap cannot answer (pages read statuses).
+ */
+function layout(statuses: SeatStatus[], index = true) {
   const seats: SeatListing[] = statuses.map((_, i) => ({
     id: 1000 + i,
     position: i + 1,
@@ -35,16 +38,26 @@ function layout(statuses: SeatStatus[]) {
     seatsAfter: vi.fn(async (_v: string, _p: Performance, position: number, count: number) =>
       seats.filter((seat) => seat.position > position).slice(0, count),
     ),
+    seatsAt: vi.fn(async (_v: string, _p: Performance, positions: number[]) =>
+      positions.map((position) => seats[position - 1]),
+    ),
   };
   const seatState = {
     registeredStatuses: vi.fn(async (_id: number, ids: number[]) => ids.map((id) => statuses[id - 1000])),
+    freeSeatsAfter: vi.fn(async (_id: number, after: number, want: number, last: number) => {
+      if (!index) return 'NO_INDEX';
+      const free = seats
+        .filter((seat, i) => seat.position > after && seat.position <= last && statuses[i] === 'AVAILABLE')
+        .map((seat) => seat.position);
+      return { positions: free.slice(0, want), looked: free.length >= want ? free[want - 1] : last };
+    }),
   };
   const service = new SeatPageService(
     copies as unknown as CatalogCopies,
     seatState as unknown as SeatStateStore,
     { ensure: vi.fn() } as unknown as SeatStateRebuilder,
   );
-  return { seats, service, seatState };
+  return { seats, service, seatState, copies };
 }
 
 const filters: fc.Arbitrary<SeatFilter> = fc
@@ -101,8 +114,9 @@ describe('seat filters', () => {
         filters,
         fc.option(fc.constantFrom(...STATUSES), { nil: undefined }),
         fc.integer({ min: 1, max: 100 }),
-        async (statuses, filter, status, limit) => {
-          const { seats, service } = layout(statuses);
+        fc.boolean(),
+        async (statuses, filter, status, limit, index) => {
+          const { seats, service } = layout(statuses, index);
           const expected = seats
             .filter((seat, i) => matchesSeatFilter(seat, filter) && (!status || statuses[i] === status))
             .map((seat) => seat.id);
@@ -128,6 +142,31 @@ describe('seat filters', () => {
     await service.listSeats(7, { limit: 10, filter: { section: 'C' } });
     const asked = seatState.registeredStatuses.mock.calls.flatMap(([, ids]) => ids);
     expect(asked).toEqual([1004, 1005]);
+  });
+
+  it('serves a ?status=AVAILABLE page late in a sale from the free index: no status read, only the seats shown', async () => {
+    const statuses: SeatStatus[] = Array.from({ length: 5000 }, (_, i) => (i % 1000 === 999 ? 'AVAILABLE' : 'SOLD'));
+    const { service, seatState, copies } = layout(statuses);
+    const page = await service.listSeats(7, { limit: 3, status: 'AVAILABLE' });
+    expect(page.items.map((seat) => seat.position)).toEqual([1000, 2000, 3000]);
+    expect(page.statuses).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE']);
+    expect(seatState.freeSeatsAfter).toHaveBeenCalledTimes(1);
+    expect(seatState.registeredStatuses).not.toHaveBeenCalled();
+    expect(copies.seatsAt.mock.calls.flatMap(([, , positions]) => positions)).toEqual([1000, 2000, 3000]);
+    const next = await service.listSeats(7, { limit: 3, status: 'AVAILABLE', cursor: page.nextCursor! });
+    expect(next.items.map((seat) => seat.position)).toEqual([4000, 5000]);
+    expect(next.nextCursor).toBeNull();
+  });
+
+  it('ends a ?status=AVAILABLE page after 65,536 positions of the index, and the next goes on from there', async () => {
+    const statuses: SeatStatus[] = Array.from({ length: 70_000 }, (_, i) => (i === 69_999 ? 'AVAILABLE' : 'SOLD'));
+    const { service, seatState } = layout(statuses);
+    const first = await service.listSeats(7, { limit: 10, status: 'AVAILABLE' });
+    expect(first.items).toEqual([]);
+    expect(seatState.freeSeatsAfter).toHaveBeenLastCalledWith(7, 0, 10, 65_536);
+    const second = await service.listSeats(7, { limit: 10, status: 'AVAILABLE', cursor: first.nextCursor! });
+    expect(second.items.map((seat) => seat.position)).toEqual([70_000]);
+    expect(second.nextCursor).toBeNull();
   });
 
   it("refuses a filtered page's cursor with other filters, or with none, and an unfiltered cursor with filters", async () => {

@@ -10,6 +10,11 @@ import { assertSeatFilter, filterDigest, isEmptyFilter, matchesSeatFilter, SeatF
 
 /** A filtered seat page looks at no more than this many seats, then returns what it found. */
 const SEAT_SCAN_BUDGET = 20 * SEAT_BLOCK_SIZE;
+/**
+ * A `?status=AVAILABLE` page passes over at most this many layout positions of the free bitmap
+ * (8 KB, a few µs of Redis however many are taken), then returns what it found.
+ */
+const FREE_SCAN_POSITIONS = 65_536;
 
 /** Pages of a performance's seats: static data from the catalog copies, live status from Redis. */
 @Injectable()
@@ -27,9 +32,12 @@ export class SeatPageService {
    *
    * When this process holds the performance and its blocks (LocalCatalog), a page is one Redis
    * round trip: the catalog version and the seats' status letters together (the holders' expiry
-   * in a second, small one when some seats are marked held). A filtered page
-   * reads the statuses of 100, 200, 400, … seats per round trip until the page is full or
-   * SEAT_SCAN_BUDGET seats were looked at (at most 5 round trips).
+   * in a second, small one when some seats are marked held). A `?status=AVAILABLE` page asks the
+   * free bitmap for the next free seats (SeatStateStore.freeSeatsAfter: one round trip, the
+   * work growing with the page, not with the seats taken before it) and looks at no more than
+   * FREE_SCAN_POSITIONS positions; where the bitmap cannot answer it reads statuses as below.
+   * Another filtered page reads the statuses of 100, 200, 400, … seats per round trip until the
+   * page is full or SEAT_SCAN_BUDGET seats were looked at (at most 5 round trips).
    * `filter` (section, grade, price range) works the same way, asking Redis only for the status
    * of the seats that pass it; a filtered page's cursor carries a digest of its filters and is
    * refused (400 InvalidCursor) with any others.
@@ -84,6 +92,10 @@ export class SeatPageService {
     { status, limit, filter, digest }: { status?: SeatStatus; limit: number; filter?: SeatFilter; digest?: string },
     settle: boolean,
   ): Promise<SeatPage | 'stale' | 'unregistered'> {
+    if (status === 'AVAILABLE') {
+      const page = await this.freeSeatPage(version, performance, after, { limit, filter, digest }, settle);
+      if (page !== 'NO_INDEX') return page;
+    }
     const items: SeatListing[] = [];
     const statuses: SeatStatus[] = [];
     let position = after;
@@ -121,11 +133,62 @@ export class SeatPageService {
       if (examined.length === 0 || items.length >= limit || position >= performance.totalSeats) break;
       if (scanned >= SEAT_SCAN_BUDGET) break;
     }
-    const more = position < performance.totalSeats;
+    return { items, statuses, nextCursor: nextCursor(performance, position, digest) };
+  }
+
+  /**
+   * {@link seatPage} for `?status=AVAILABLE` from the free bitmap: without `filter` one round trip
+   * for `limit` seats; with it, 100, 200, 400, … free seats per round trip until the page is full
+   * or SEAT_SCAN_BUDGET free seats were looked at. 'NO_INDEX' when the bitmap cannot answer.
+   */
+  private async freeSeatPage(
+    version: string,
+    performance: Performance,
+    after: number,
+    { limit, filter, digest }: { limit: number; filter?: SeatFilter; digest?: string },
+    settle: boolean,
+  ): Promise<SeatPage | 'stale' | 'unregistered' | 'NO_INDEX'> {
+    const items: SeatListing[] = [];
+    const last = Math.min(performance.totalSeats, after + FREE_SCAN_POSITIONS);
+    let position = after;
+    let looked = 0;
+    // Every page, even one past the end, checks the catalog version and the live state.
+    for (let round = 0; ; round += 1) {
+      const want = filter ? Math.min(SEAT_BLOCK_SIZE * 2 ** round, SEAT_SCAN_BUDGET - looked) : limit - items.length;
+      const [current, free] = await Promise.all([
+        round === 0 ? this.copies.currentVersion() : version,
+        this.seatState.freeSeatsAfter(performance.id, position, want, last),
+      ]);
+      if (current !== version && !settle) {
+        this.copies.observe(current);
+        return 'stale';
+      }
+      if (free === null) return 'unregistered';
+      if (free === 'NO_INDEX') return 'NO_INDEX';
+      const seats = await this.copies.seatsAt(version, performance, free.positions);
+      position = Math.max(position, free.looked);
+      for (const seat of seats) {
+        looked += 1;
+        if (filter && !matchesSeatFilter(seat, filter)) continue;
+        items.push(seat);
+        if (items.length === limit) {
+          position = seat.position;
+          break;
+        }
+      }
+      if (items.length >= limit || free.positions.length < want || position >= last) break;
+      if (looked >= SEAT_SCAN_BUDGET) break;
+    }
     return {
       items,
-      statuses,
-      nextCursor: more ? encodeCursor(digest === undefined ? { p: position } : { p: position, f: digest }) : null,
+      statuses: items.map(() => 'AVAILABLE' as const),
+      nextCursor: nextCursor(performance, position, digest),
     };
   }
+}
+
+/** The cursor of the page that looked up to `position`: null past the last seat. */
+function nextCursor(performance: Performance, position: number, digest: string | undefined): string | null {
+  if (position >= performance.totalSeats) return null;
+  return encodeCursor(digest === undefined ? { p: position } : { p: position, f: digest });
 }

@@ -5,6 +5,7 @@ import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
+import { FreeSeats, freeSeatsAfter } from '../catalog/free-seats-scripts';
 import { closeSales, registerSeats, SeatRegistration } from './seat-scripts';
 import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
 import { rebuildSeating } from './seating-scripts';
@@ -201,6 +202,24 @@ export class SeatStateStore {
     const letters = await hmgetMany(this.redis, keys.seats, seatIds.map(String));
     if (letters.includes(null) && !(await this.isRegistered(performanceId))) return null;
     return this.resolveLetters(performanceId, keys, seatIds, letters);
+  }
+
+  /**
+   * Up to `want` (>= 1) AVAILABLE seats, as {@link statuses} counts them, at layout positions
+   * `after` + 1 … `last`, ascending, from the best-available free bitmap (free-seats-after.lua):
+   * the work is the seats found plus a byte pass over the bitmap, however many seats are taken.
+   * 'NO_INDEX' when the bitmap cannot answer exactly (not built yet, lost, of an older format, or
+   * more expired holds than one call takes): read the statuses instead. null when the
+   * performance is not registered.
+   */
+  freeSeatsAfter(
+    performanceId: number,
+    after: number,
+    want: number,
+    last: number,
+  ): Promise<FreeSeats | 'NO_INDEX' | null> {
+    assertPerformanceId(performanceId);
+    return freeSeatsAfter(this.redis, performanceKeys(performanceId), after, want, last);
   }
 
   /** {@link counts} and the registration check, sent together: null when not registered. */

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@app/testing';
+import {
+  drawnSectionArb,
+  HoldStep,
+  holdStepArbs,
+  holdBest,
+  playPickOrRelease,
+  stepScope,
+} from '../../test/best-available-steps';
+import { drawHall, DrawnSection, hallRegistration } from '../../test/halls';
+import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
+import { holdSeats } from '../holds/hold-scripts';
+import { Hold } from '../holds/hold';
+import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
+import { performanceKeys } from '../redis-keys';
+import { FreeSeats } from './free-seats-scripts';
+
+/**
+ * One step of a random sale: a hold step, a purchase or cancellation (of one by index), a hold
+ * that has expired by the time anything reads (1 ms lifetime; the sweeper has not run), or a
+ * sweep that ends the expired ones.
+ */
+type Step =
+  | HoldStep
+  | { kind: 'buy'; which: number }
+  | { kind: 'cancel'; which: number }
+  | { kind: 'lapse'; seats: number[] }
+  | { kind: 'sweep' };
+
+const hallArb = fc.array(drawnSectionArb({ maxRows: 5, maxSeatsPerRow: 12, freeWeight: 3 }), {
+  minLength: 1,
+  maxLength: 3,
+});
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  ...holdStepArbs({ maxQuantity: 4, maxSeat: 180 }),
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('lapse' as const),
+      seats: fc.array(fc.nat(180), { minLength: 1, maxLength: 3 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
+);
+/** A question to the index: after which position, how many, up to which position (fractions of the hall). */
+const askArb = fc.record({
+  after: fc.double({ min: 0, max: 1, noNaN: true }),
+  want: fc.integer({ min: 1, max: 40 }),
+  span: fc.double({ min: 0, max: 1, noNaN: true }),
+});
+
+/**
+ * Random halls and random sales (chosen-seat and best-available holds, releases, purchases,
+ * cancellations, holds left to expire, sweeps), on the real Redis: after every step the free
+ * bitmap's answer for random ranges is exactly the seats whose status (SeatStateStore.statuses,
+ * which reads every letter and holder) is AVAILABLE, in layout order.
+ */
+describe('free seats from the bitmap: the statuses exactly, over random sales', () => {
+  let fixture: TicketingFixture;
+  let nextPerformance = 1;
+
+  beforeAll(() => {
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '4' });
+  });
+  afterAll(() => fixture.close());
+
+  it('answers the AVAILABLE seats, neither more nor fewer', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        hallArb,
+        fc.array(fc.tuple(stepArb, askArb), { minLength: 1, maxLength: 14 }),
+        async (drawnSections, steps) => {
+          const performanceId = nextPerformance++;
+          const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section }));
+          const hall = drawHall(sections);
+          await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+          const keys = performanceKeys(performanceId);
+          const total = hall.places.length;
+          const holds: Hold[] = [];
+          const purchases: { id: string; userId: string }[] = [];
+
+          for (const [step, ask] of steps) {
+            if (step.kind === 'best') {
+              const hold = await holdBest(fixture, performanceId, step, stepScope(step, sections).scope);
+              if (hold) holds.push(hold);
+            } else if (step.kind === 'pick' || step.kind === 'release') {
+              await playPickOrRelease(fixture, performanceId, hall, holds, step);
+            } else if (step.kind === 'buy' && holds.length > 0) {
+              const hold = holds[step.which % holds.length];
+              const purchaseId = randomUUID();
+              const bought = await purchaseHold(fixture.redis, keys, {
+                holdId: hold.id,
+                userId: hold.userId,
+                purchaseId,
+                chargeId: `ch_${purchaseId}`,
+                holdRetentionMs: 60_000,
+              });
+              if (bought.outcome === 'OK') purchases.push({ id: purchaseId, userId: hold.userId });
+            } else if (step.kind === 'cancel' && purchases.length > 0) {
+              const purchase = purchases[step.which % purchases.length];
+              await cancelPurchase(fixture.redis, keys, {
+                purchaseId: purchase.id,
+                userId: purchase.userId,
+                mode: 'operator',
+                checkedInSeatIds: [],
+                persisted: null,
+              });
+            } else if (step.kind === 'lapse') {
+              const seatIds = [...new Set(step.seats.map((i) => hall.places[i % total].id))];
+              const held = await holdSeats(fixture.redis, keys, {
+                holdId: randomUUID(),
+                userId: randomUUID(),
+                performanceId,
+                seatIds,
+                lifetimeMs: 1,
+                userLimit: 4,
+                retentionMs: 60_000,
+              });
+              if (held.outcome === 'OK') {
+                await waitUntil(
+                  async () => {
+                    const [seconds, micros] = (await fixture.redis.time()).map(Number);
+                    return seconds * 1000 + micros / 1000 > held.expiresAt;
+                  },
+                  'the hold expired (Redis time)',
+                  5_000,
+                  5,
+                );
+              }
+            } else if (step.kind === 'sweep') {
+              await fixture.sweeper.sweepOnce();
+            }
+
+            const statuses = await fixture.store.statuses(
+              performanceId,
+              hall.places.map((place) => place.id),
+            );
+            const available = statuses.flatMap((status, i) => (status === 'AVAILABLE' ? [i + 1] : []));
+            // The whole hall in one answer, then a random range.
+            expect(await fixture.store.freeSeatsAfter(performanceId, 0, total, total)).toEqual({
+              positions: available,
+              looked: total,
+            });
+            const after = Math.floor(ask.after * total);
+            const last = after + Math.floor(ask.span * (total - after));
+            if (last <= after) continue;
+            const inRange = available.filter((position) => position > after && position <= last);
+            const expected: FreeSeats = {
+              positions: inRange.slice(0, ask.want),
+              looked: inRange.length >= ask.want ? inRange[ask.want - 1] : last,
+            };
+            expect(await fixture.store.freeSeatsAfter(performanceId, after, ask.want, last)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
