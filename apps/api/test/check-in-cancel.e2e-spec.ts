@@ -235,9 +235,11 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
     expect(await seatStatus(used.seat.id)).toBe('SOLD');
     expect(await seatStatus(unused.seat.id)).toBe('AVAILABLE');
     expect((await checkIn(unused.code)).statusCode).toBe(409);
+    await expectKeptSeatCountedSold();
 
     // Written behind, and rebuilt from PostgreSQL: the checked-in seat stays off sale.
     await flushAll();
+    await expectKeptSeatCountedSold();
     const audit = await sql<{ details: { keptSeatIds: number[] } }>(
       `SELECT details FROM admin_audit_log WHERE subject_id = $1`,
       [purchaseId],
@@ -247,5 +249,27 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
     await api.app.get(SeatStateRebuilder).ensure(performance.id);
     expect(await seatStatus(used.seat.id)).toBe('SOLD');
     expect(await seatStatus(unused.seat.id)).toBe('AVAILABLE');
+    await expectKeptSeatCountedSold();
   });
+
+  /**
+   * The performance's live counts, its sections' and its sales report agree: a seat kept off sale
+   * counts as sold everywhere (without revenue), and the report says how many sold seats are kept.
+   */
+  async function expectKeptSeatCountedSold(): Promise<void> {
+    const live = (await call('GET', `/performances/${performance.id}`)).json();
+    const sections = (await call('GET', `/performances/${performance.id}/sections`)).json();
+    const report = await call('GET', `/performances/${performance.id}/sales`, { session: admin });
+    expect(report.statusCode, report.body).toBe(200);
+    const { totals, sections: reportSections } = report.json();
+    expect({ available: totals.available, held: totals.held, sold: totals.sold }).toEqual({
+      available: live.available,
+      held: live.held,
+      sold: live.sold,
+    });
+    expect(totals.kept).toBe(1);
+    expect(reportSections.map((s: { available: number }) => s.available)).toEqual(
+      sections.items.map((s: { available: number }) => s.available),
+    );
+  }
 });

@@ -61,6 +61,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     available: 0,
     held: 0,
     sold: 0,
+    kept: 0,
     revenue: 0,
     purchases: 0,
     cancellations: 0,

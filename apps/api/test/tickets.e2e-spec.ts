@@ -149,6 +149,37 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect((await call('GET', `/purchases/${id}/tickets`)).statusCode).toBe(401);
   });
 
+  it('lists the tickets of a purchase canceled before the flush as canceled, as it does once flushed (ids come with the flush)', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(2));
+    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(bought.statusCode).toBe(201);
+    const id = bought.json().id as string;
+    expect((await call('POST', `/purchases/${id}/cancel`, { session: buyer })).statusCode).toBe(200);
+
+    const early = await call('GET', `/purchases/${id}/tickets`, { session: buyer });
+    expect(early.statusCode, early.body).toBe(200);
+    const canceled = [...held.seatIds]
+      .sort((a, b) => a - b)
+      .map((seatId) => ({
+        purchaseId: id,
+        performanceId: performance.id,
+        seat: { id: seatId, section: 'Floor', row: 1, number: expect.any(Number) },
+        status: 'CANCELED',
+        code: null,
+        checkedInAt: null,
+      }));
+    expect(early.json().items).toEqual(canceled.map((ticket) => ({ id: null, ...ticket })));
+    expect((await call('GET', `/purchases/${id}/tickets`, { session: other })).statusCode).toBe(404);
+
+    await flushAll();
+    const flushed = await call('GET', `/purchases/${id}/tickets`, { session: buyer });
+    expect(flushed.statusCode).toBe(200);
+    expect(flushed.json().items).toEqual(canceled.map((ticket) => ({ id: expect.stringMatching(/^\d+$/), ...ticket })));
+    expect(flushed.json().items.map((t: TicketBody) => t.seat)).toEqual(
+      early.json().items.map((t: TicketBody) => t.seat),
+    );
+  });
+
   it('checks a ticket in once: 200 with seat and holder, then 409 already checked in with when', async () => {
     const { tickets } = await buyTickets(1);
     const [ticket] = tickets;

@@ -9,8 +9,18 @@ export class SalesFiguresDto {
   available: number;
   @ApiProperty({ type: 'integer', example: 12, description: 'in a live hold' })
   held: number;
-  @ApiProperty({ type: 'integer', example: 78, description: 'in paid purchases, written to PostgreSQL or not yet' })
+  @ApiProperty({
+    type: 'integer',
+    example: 78,
+    description: 'off sale for good: in paid purchases (written to PostgreSQL or not yet), and the kept seats',
+  })
   sold: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 1,
+    description: 'of sold: checked in, then refunded with resellCheckedInSeats false (no revenue)',
+  })
+  kept: number;
   @ApiProperty({ type: 'integer', example: 11700000, description: 'sum of the paid purchases, minor units' })
   revenue: number;
   @ApiProperty({ type: 'integer', example: 41, description: 'purchases ever made, canceled ones included' })
@@ -49,8 +59,8 @@ export class EventSalesDto {
 }
 
 function mapFigures(figures: SalesFigures): SalesFiguresDto {
-  const { seatsTotal, available, held, sold, revenue, purchases, cancellations } = figures;
-  return { seatsTotal, available, held, sold, revenue, purchases, cancellations };
+  const { seatsTotal, available, held, sold, kept, revenue, purchases, cancellations } = figures;
+  return { seatsTotal, available, held, sold, kept, revenue, purchases, cancellations };
 }
 
 export function mapPerformanceSales(report: PerformanceSalesReport): PerformanceSalesDto {

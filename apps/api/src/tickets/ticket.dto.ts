@@ -26,8 +26,12 @@ export class TicketSeatDto {
 }
 
 export class TicketResponseDto {
-  /** Ticket id (a decimal string: a bigint). @example "1024" */
-  id: string;
+  /**
+   * Ticket id (a decimal string: a bigint); null for a ticket of a purchase canceled before it was
+   * written to PostgreSQL (its tickets get ids, canceled, when it is). @example "1024"
+   */
+  @ApiProperty({ type: 'string', nullable: true, example: '1024' })
+  id: string | null;
   purchaseId: string;
   performanceId: number;
   seat: TicketSeatDto;

@@ -14,7 +14,8 @@ export class TicketsController {
   /**
    * The tickets of the caller's purchase, one per seat, each with its signed code. Anyone else's
    * purchase is a 404. Tickets are issued when the purchase is written to PostgreSQL (a few
-   * seconds after it is answered): before that, 409 `TicketsNotIssued` with `Retry-After`.
+   * seconds after it is answered): before that, 409 `TicketsNotIssued` with `Retry-After`, but
+   * for a purchase canceled already: its tickets, CANCELED, as after the flush (`id` null until then).
    */
   @Get('purchases/:id/tickets')
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase of the caller' })

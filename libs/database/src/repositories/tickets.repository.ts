@@ -65,6 +65,21 @@ export class TicketsRepository {
     return { userId: rows[0].user_id, tickets: rows.map(toRecord) };
   }
 
+  /**
+   * Section, row and number of `seatIds` of the performance, in layout order (seats unknown to
+   * it are left out): the seats of a purchase whose tickets were never issued.
+   */
+  async seatsOf(
+    performanceId: number,
+    seatIds: number[],
+  ): Promise<{ seatId: number; section: string; row: number; number: number }[]> {
+    const rows: { id: number; section: string; row: number; number: number }[] = await this.dataSource.query(
+      `SELECT id, section, "row", "number" FROM seats WHERE performance_id = $1 AND id = ANY($2::int[]) ORDER BY position`,
+      [performanceId, seatIds],
+    );
+    return rows.map((row) => ({ seatId: Number(row.id), section: row.section, row: row.row, number: row.number }));
+  }
+
   /** Seat ids of the purchase's tickets checked in at the door (none before it is written here). */
   async checkedInSeatIds(purchaseId: string): Promise<number[]> {
     const rows: { seat_id: number }[] = await this.dataSource.query(

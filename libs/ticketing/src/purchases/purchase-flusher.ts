@@ -136,6 +136,7 @@ export class PurchaseFlusher {
         try {
           written += await this.flushPerformance(performanceId, dueUntil, options, slots);
         } catch (error) {
+          if (await this.deletedMeanwhile(performanceId, error)) continue;
           failures.push(`performance ${performanceId}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
@@ -273,6 +274,22 @@ export class PurchaseFlusher {
           : `on ${acked} of ${replicas} replicas (REDIS_WAIT_REPLICAS) after REDIS_WAIT_TIMEOUT_MS`) +
         ` (on ${nodeOf(this.replicaWaits, stream)})`,
     );
+  }
+
+  /**
+   * Whether `error` of a performance's flush only says its stream is gone (NOGROUP, or "no such
+   * key" from a script's XINFO) because the performance was deleted (out of the registry) after
+   * this pass read the registry: nothing is left to write, so it is no failure (logged at debug).
+   * Either way a gone stream is forgotten as having the group, so a next visit makes it again: under
+   * a performance still registered it is a real failure, reported, and the next pass recovers.
+   */
+  private async deletedMeanwhile(performanceId: number, error: unknown): Promise<boolean> {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!/^NOGROUP|no such key/i.test(message)) return false;
+    this.streamsWithGroup.delete(performanceKeys(performanceId).purchaseStream);
+    if ((await this.redis.sismember(PERFORMANCE_REGISTRY_KEY, String(performanceId))) === 1) return false;
+    this.logger.debug(`performance ${performanceId} was deleted during a flush pass: its purchase stream is gone`);
+    return true;
   }
 
   private async ensureGroup(stream: string): Promise<void> {

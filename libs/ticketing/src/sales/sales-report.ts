@@ -7,8 +7,16 @@ export interface SalesFigures {
   available: number;
   /** Seats in a live hold (a hold past its expiry counts as available). */
   held: number;
-  /** Seats of paid purchases, flushed to PostgreSQL or not yet. */
+  /**
+   * Seats off sale for good: those of paid purchases (flushed to PostgreSQL or not yet) and the
+   * seats kept (`kept`), as the live counts of the performance and its sections count them.
+   */
   sold: number;
+  /**
+   * Of `sold`, the seats kept off sale: checked in, then refunded by an operator who kept them
+   * (`resellCheckedInSeats: false`). Their purchase is canceled, so they bring no revenue.
+   */
+  kept: number;
   /** Sum of the paid purchases' amounts (canceled ones excluded), minor units. */
   revenue: number;
   /** Purchases ever made (those canceled since included). */
@@ -36,7 +44,7 @@ interface MergedPurchase {
 }
 
 export function emptyFigures(): SalesFigures {
-  return { seatsTotal: 0, available: 0, held: 0, sold: 0, revenue: 0, purchases: 0, cancellations: 0 };
+  return { seatsTotal: 0, available: 0, held: 0, sold: 0, kept: 0, revenue: 0, purchases: 0, cancellations: 0 };
 }
 
 const FIGURES = Object.keys(emptyFigures()) as (keyof SalesFigures)[];
@@ -89,7 +97,9 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
  * The sales report of one performance from its PostgreSQL rows and its Redis state (read first,
  * see {@link mergePurchases}). A purchase's amount goes to its sections by the seats' prices; any
  * difference to the amount (a price changed after the hold) goes to its first seat's section, so
- * the sections always add up to the totals.
+ * the sections always add up to the totals. A seat of a canceled purchase that the live seat
+ * state still has sold, and no paid purchase holds, was kept off sale by the refund: it counts as
+ * sold and kept (the seat state of a performance Redis does not know has none).
  */
 export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): SalesReport {
   const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
@@ -101,6 +111,10 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
   }
 
   const purchases = [...mergePurchases(rows, live).values()];
+  const paidSeats = new Set<number>();
+  for (const purchase of purchases)
+    if (!purchase.canceled) for (const seatId of purchase.seatIds) paidSeats.add(seatId);
+  const kept = new Set<number>();
   for (const purchase of purchases) {
     const touched = new Set<string>();
     let priced = 0;
@@ -109,7 +123,14 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
       if (!seat) continue;
       const section = sections.get(seat.section)!;
       touched.add(seat.section);
-      if (purchase.canceled) continue;
+      if (purchase.canceled) {
+        if (live.seats[seatId] === 'S' && !paidSeats.has(seatId) && !kept.has(seatId)) {
+          kept.add(seatId);
+          section.sold += 1;
+          section.kept += 1;
+        }
+        continue;
+      }
       section.sold += 1;
       section.revenue += seat.price;
       priced += seat.price;

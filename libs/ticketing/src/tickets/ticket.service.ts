@@ -11,7 +11,12 @@ import { markCheckIn } from './ticket-scripts';
 import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
 
 /** A ticket as its buyer gets it: the seat, its state and, while it admits someone, its signed code. */
-export interface Ticket extends TicketRecord {
+export interface Ticket extends Omit<TicketRecord, 'ticketId'> {
+  /**
+   * bigint identity, as a decimal string; null for a ticket of a purchase canceled before it was
+   * written to PostgreSQL (issued, canceled, with the flush).
+   */
+  ticketId: string | null;
   /** The signed code to show at the door (QR); null once the ticket is canceled. */
   code: string | null;
 }
@@ -43,12 +48,25 @@ export class TicketService {
    * The caller's tickets of one purchase, in seat order. NotFoundError for anyone else's purchase
    * (as the purchase routes answer); TicketsNotIssuedError (409, Retry-After) while the purchase is
    * answered but not written to PostgreSQL yet. A canceled purchase lists its tickets CANCELED,
-   * without codes, also before the cancellation itself is written behind.
+   * without codes, also before the cancellation itself is written behind, and also before the
+   * purchase is (then without ids: the flush issues them, canceled, as the same list).
    */
   async ticketsOf(userId: string, purchaseId: string): Promise<Ticket[]> {
     // Ownership and the newest status (a cancellation still only in Redis) come from the purchase.
     const purchase = await this.purchases.get(userId, purchaseId);
     const persisted = await this.tickets.ofPurchase(purchaseId);
+    if (!persisted && purchase.status === 'CANCELED') {
+      const seats = await this.tickets.seatsOf(purchase.performanceId, purchase.seatIds);
+      return seats.map((seat) => ({
+        ticketId: null,
+        purchaseId,
+        performanceId: purchase.performanceId,
+        ...seat,
+        status: TicketStatus.Canceled,
+        checkedInAt: null,
+        code: null,
+      }));
+    }
     if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
     return persisted.tickets.map((ticket) => {
       const canceled = purchase.status === 'CANCELED' || ticket.status === TicketStatus.Canceled;

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PurchaseRepository } from '@app/database';
+import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
+import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
+import { PurchaseFlusher } from './purchase-flusher';
+
+/**
+ * A performance deleted while a flush pass visits it (real Redis): its purchase stream is simply
+ * gone, which is no failure of the pass; a stream gone under a performance still registered is one.
+ */
+describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
+  let fx: TicketingFixture;
+  let flusher: PurchaseFlusher;
+  const opened = new Date('2020-01-01T00:00:00Z');
+  const batches: unknown[] = [];
+
+  beforeAll(() => {
+    fx = ticketingFixture({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    const repository = {
+      writeBatch: async (batch: unknown) => {
+        batches.push(batch);
+        return [];
+      },
+    } as unknown as PurchaseRepository;
+    flusher = new PurchaseFlusher(fx.redis, fx.env, repository, fx.redis);
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await fx?.close();
+  });
+
+  /** A performance with only a hold, visited once by the flusher (its stream and group made). */
+  async function heldPerformance(performanceId: number): Promise<void> {
+    await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, currency: 'KRW', seats: seatRange(4) });
+    await fx.holds.hold('alice', performanceId, [1, 2]);
+    expect(await flusher.flushOnce()).toBe(0);
+  }
+
+  it('passes quietly over a performance deleted after the pass read the registry, whatever the flusher knew of it', async () => {
+    await heldPerformance(16);
+    await heldPerformance(17);
+    // The pass reads the registry just before the deletions (the race the operator met).
+    const registry = await fx.redis.smembers(PERFORMANCE_REGISTRY_KEY);
+    await fx.store.removePerformance(16);
+    await fx.store.removePerformance(17);
+    vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
+    await expect(flusher.flushOnce()).resolves.toBe(0);
+    // A flusher that never visited them (another batch process) passes quietly too.
+    const other = new PurchaseFlusher(fx.redis, fx.env, {} as PurchaseRepository, fx.redis);
+    vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
+    await expect(other.flushOnce()).resolves.toBe(0);
+    expect(batches).toEqual([]);
+  });
+
+  it('still fails a pass whose stream is gone under a performance still registered, and recovers on the next', async () => {
+    await heldPerformance(18);
+    await fx.redis.unlink(performanceKeys(18).purchaseStream);
+    await expect(flusher.flushOnce()).rejects.toThrow(/performance 18: NOGROUP/);
+    await expect(flusher.flushOnce()).resolves.toBe(0);
+  });
+});
