@@ -11,21 +11,33 @@ import { createApiApp } from '../src/bootstrap';
 
 type Headers = { authorization: string };
 
+/** Account rows {@link buyers} inserts at once: the api's pool size (DATABASE_POOL_SIZE's default). */
+const BUYER_INSERTS_AT_ONCE = 20;
+
 /**
  * Buyers with an account row (a hold checks that the token's account exists) and an access token
- * signed directly: no password hashing or login per buyer.
+ * signed directly: no password hashing or login per buyer. The rows are written a pool's worth at
+ * a time: hundreds of inserts at once would wait on the harness's few connections for longer than
+ * DATABASE_ACQUIRE_TIMEOUT_MS on a loaded machine.
  */
 async function buyers(api: ApiHarness, count: number): Promise<{ id: string; headers: Headers }[]> {
   const tokens = api.app.get(TokenService);
   const users = api.app.get(UsersRepository);
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const email = `${randomUUID()}@example.test`;
-      const user = await users.insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-      const token = await tokens.signAccess({ id: user!.id, email, role: Role.User });
-      return { id: user!.id, headers: { authorization: `Bearer ${token}` } };
-    }),
-  );
+  const made: { id: string; headers: Headers }[] = [];
+  while (made.length < count) {
+    const chunk = Math.min(BUYER_INSERTS_AT_ONCE, count - made.length);
+    made.push(
+      ...(await Promise.all(
+        Array.from({ length: chunk }, async () => {
+          const email = `${randomUUID()}@example.test`;
+          const user = await users.insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
+          const token = await tokens.signAccess({ id: user!.id, email, role: Role.User });
+          return { id: user!.id, headers: { authorization: `Bearer ${token}` } };
+        }),
+      )),
+    );
+  }
+  return made;
 }
 
 async function startWithCatalog(overrides: Record<string, string> = {}) {
