@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { createRedis } from '@app/redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { performanceKeys } from '@app/ticketing';
@@ -11,21 +11,33 @@ import { createApiApp } from '../src/bootstrap';
 
 type Headers = { authorization: string };
 
+/** Account rows {@link buyers} inserts at once: the api's pool size (DATABASE_POOL_SIZE's default). */
+const BUYER_INSERTS_AT_ONCE = 20;
+
 /**
  * Buyers with an account row (a hold checks that the token's account exists) and an access token
- * signed directly: no password hashing or login per buyer.
+ * signed directly: no password hashing or login per buyer. The rows are written a pool's worth at
+ * a time: hundreds of inserts at once would wait on the harness's few connections for longer than
+ * DATABASE_ACQUIRE_TIMEOUT_MS on a loaded machine.
  */
 async function buyers(api: ApiHarness, count: number): Promise<{ id: string; headers: Headers }[]> {
   const tokens = api.app.get(TokenService);
   const users = api.app.get(UsersRepository);
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const email = `${randomUUID()}@example.test`;
-      const user = await users.insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-      const token = await tokens.signAccess({ id: user!.id, email, role: Role.User });
-      return { id: user!.id, headers: { authorization: `Bearer ${token}` } };
-    }),
-  );
+  const made: { id: string; headers: Headers }[] = [];
+  while (made.length < count) {
+    const chunk = Math.min(BUYER_INSERTS_AT_ONCE, count - made.length);
+    made.push(
+      ...(await Promise.all(
+        Array.from({ length: chunk }, async () => {
+          const email = `${randomUUID()}@example.test`;
+          const user = await users.insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
+          const token = await tokens.signAccess({ id: user!.id, email, role: Role.User });
+          return { id: user!.id, headers: { authorization: `Bearer ${token}` } };
+        }),
+      )),
+    );
+  }
+  return made;
 }
 
 async function startWithCatalog(overrides: Record<string, string> = {}) {
@@ -91,7 +103,14 @@ describe('reservations over HTTP (real Redis)', () => {
     const performance = await newPerformance(api, admin, { seats: 10 });
     const seat = performance.seatIds[3];
     const people = await buyers(api, 500);
+    // None of them is known to this api yet: their accounts are looked up together, not one query
+    // each (500 queries would queue on the pool as an on-sale's first minute does).
+    const accountLookups = vi.spyOn(api.app.get(UsersRepository), 'existingIds');
     const answers = await Promise.all(people.map((p) => reserve(p.headers, performance.id, [seat])));
+    const lookupQueries = accountLookups.mock.calls.map(([ids]) => ids);
+    accountLookups.mockRestore();
+    expect(new Set(lookupQueries.flat()).size).toBe(500);
+    expect(lookupQueries.length).toBeLessThan(50);
     const created = answers.filter((a) => a.statusCode === 201);
     const conflicts = answers.filter((a) => a.statusCode === 409);
     expect(created).toHaveLength(1);

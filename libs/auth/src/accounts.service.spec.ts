@@ -1,16 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthEventsRepository, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
 import { ACCOUNT_GONE, AccountsService } from './accounts.service';
 import { InvalidTokenError } from './auth.errors';
 import type { PasswordHasher } from './password-hasher';
 
-/** An AccountsService over a users table of one map (the repository is our own port). */
+const U1 = '5f0c2a0e-8d7b-4c1e-9a51-0b6d2f3e4a11';
+
+/**
+ * An AccountsService over a users table of one map (the repository is our own port); `queries`
+ * lists the ids of each lookup query, `failNext` makes the next query fail with that error.
+ */
 function accountsOver(users: Map<string, UserEntity>) {
-  const reads: string[] = [];
+  const queries: string[][] = [];
+  const control: { failNext?: Error } = {};
   const repository = {
-    findById: async (id: string) => {
-      reads.push(id);
-      return users.get(id) ?? null;
+    existingIds: async (ids: readonly string[]) => {
+      queries.push([...ids]);
+      const failure = control.failNext;
+      control.failNext = undefined;
+      if (failure) throw failure;
+      return new Set(ids.filter((id) => users.has(id)));
     },
   } as unknown as UsersRepository;
   const service = new AccountsService(
@@ -19,42 +29,86 @@ function accountsOver(users: Map<string, UserEntity>) {
     {} as TransactionRunner,
     {} as PasswordHasher,
   );
-  return { service, reads };
+  return { service, queries, control };
+}
+
+function usersWith(ids: string[]): Map<string, UserEntity> {
+  return new Map(ids.map((id) => [id, { id } as UserEntity]));
 }
 
 describe('AccountsService.ensureExists', () => {
   afterEach(() => vi.useRealTimers());
 
   it('reads an account once, then trusts it without a promise for a minute', async () => {
-    vi.useFakeTimers({ now: new Date('2026-12-01T20:00:00Z') });
-    const users = new Map([['u1', { id: 'u1' } as UserEntity]]);
-    const { service, reads } = accountsOver(users);
-    await expect(service.ensureExists('u1')).resolves.toBe(true);
-    expect(service.ensureExists('u1')).toBe(true);
-    vi.advanceTimersByTime(59_000);
-    expect(service.ensureExists('u1')).toBe(true);
-    expect(reads).toEqual(['u1']);
+    // Only the clock is faked: the lookup waits for setImmediate.
+    vi.useFakeTimers({ now: new Date('2026-12-01T20:00:00Z'), toFake: ['Date'] });
+    const { service, queries } = accountsOver(usersWith([U1]));
+    await expect(service.ensureExists(U1)).resolves.toBe(true);
+    expect(service.ensureExists(U1)).toBe(true);
+    vi.setSystemTime(new Date('2026-12-01T20:00:59Z'));
+    expect(service.ensureExists(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
   });
 
   it('refuses an account deleted by hand once its minute of trust is over', async () => {
-    vi.useFakeTimers({ now: new Date('2026-12-01T20:00:00Z') });
-    const users = new Map([['u1', { id: 'u1' } as UserEntity]]);
-    const { service, reads } = accountsOver(users);
-    await service.ensureExists('u1');
-    users.delete('u1');
-    vi.advanceTimersByTime(60_001);
-    const answer = service.ensureExists('u1');
+    vi.useFakeTimers({ now: new Date('2026-12-01T20:00:00Z'), toFake: ['Date'] });
+    const users = usersWith([U1]);
+    const { service, queries } = accountsOver(users);
+    await service.ensureExists(U1);
+    users.delete(U1);
+    vi.setSystemTime(new Date('2026-12-01T20:01:00.001Z'));
+    const answer = service.ensureExists(U1);
     await expect(answer).rejects.toThrow(InvalidTokenError);
     await expect(answer).rejects.toThrow(ACCOUNT_GONE);
     // Not remembered as known: every later call reads again and is refused.
-    await expect(service.ensureExists('u1')).rejects.toThrow(ACCOUNT_GONE);
-    expect(reads).toEqual(['u1', 'u1', 'u1']);
+    await expect(service.ensureExists(U1)).rejects.toThrow(ACCOUNT_GONE);
+    expect(queries).toEqual([[U1], [U1], [U1]]);
   });
 
   it('refuses an account that never existed, every time', async () => {
-    const { service, reads } = accountsOver(new Map());
-    await expect(service.ensureExists('nobody')).rejects.toThrow(ACCOUNT_GONE);
-    await expect(service.ensureExists('nobody')).rejects.toThrow(ACCOUNT_GONE);
-    expect(reads).toEqual(['nobody', 'nobody']);
+    const { service, queries } = accountsOver(new Map());
+    await expect(service.ensureExists(U1)).rejects.toThrow(ACCOUNT_GONE);
+    await expect(service.ensureExists(U1)).rejects.toThrow(ACCOUNT_GONE);
+    expect(queries).toEqual([[U1], [U1]]);
+  });
+
+  it('refuses an id that is not a UUID without asking PostgreSQL', async () => {
+    const { service, queries } = accountsOver(new Map());
+    await expect(service.ensureExists('not-a-uuid')).rejects.toThrow(ACCOUNT_GONE);
+    expect(queries).toEqual([]);
+  });
+
+  it('looks up the ids asked about in one turn in one query, each id once, settling each caller', async () => {
+    const present = Array.from({ length: 300 }, () => randomUUID());
+    const missing = Array.from({ length: 20 }, () => randomUUID());
+    const { service, queries } = accountsOver(usersWith(present));
+    const asked = [...present, ...missing, ...present.slice(0, 50)];
+    const answers = await Promise.allSettled(asked.map((id) => service.ensureExists(id)));
+    expect(queries).toHaveLength(1);
+    expect(queries[0]).toEqual([...present, ...missing]);
+    const refused = asked.filter((_, i) => answers[i].status === 'rejected');
+    expect(refused).toEqual(missing);
+    for (const id of present) expect(service.ensureExists(id), id).toBe(true);
+  });
+
+  it('splits a turn of more than 1,000 unknown ids into queries of at most 1,000', async () => {
+    const ids = Array.from({ length: 2_500 }, () => randomUUID());
+    const { service, queries } = accountsOver(usersWith(ids));
+    await Promise.all(ids.map((id) => service.ensureExists(id)));
+    expect(queries.map((query) => query.length)).toEqual([1000, 1000, 500]);
+    expect(queries.flat()).toEqual(ids);
+  });
+
+  it('passes a failed query to every caller waiting on it, and asks again on the next call', async () => {
+    const { service, queries, control } = accountsOver(usersWith([U1]));
+    const poolTimeout = new Error('timeout exceeded when trying to connect');
+    control.failNext = poolTimeout;
+    const answers = await Promise.allSettled([service.ensureExists(U1), service.ensureExists(U1)]);
+    expect(answers).toEqual([
+      { status: 'rejected', reason: poolTimeout },
+      { status: 'rejected', reason: poolTimeout },
+    ]);
+    await expect(service.ensureExists(U1)).resolves.toBe(true);
+    expect(queries).toEqual([[U1], [U1]]);
   });
 });

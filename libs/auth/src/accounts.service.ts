@@ -8,7 +8,7 @@ import {
   UsersRepository,
 } from '@app/database';
 import { EmailTakenError, InvalidTokenError } from './auth.errors';
-import { InvalidInputError } from '@app/core';
+import { InvalidInputError, isUuid } from '@app/core';
 import { PasswordHasher } from './password-hasher';
 
 export interface SignupInput {
@@ -33,6 +33,19 @@ const KNOWN_ACCOUNTS_LIMIT = 100_000;
  */
 const KNOWN_ACCOUNT_MS = 60_000;
 
+/**
+ * Most account ids one query of {@link AccountsService.ensureExists} asks PostgreSQL about; more
+ * waiting ids are asked about in further queries sent at the same time.
+ */
+const ACCOUNT_LOOKUP_BATCH = 1000;
+
+/** An id waiting for the next lookup query, with its callers' promise to settle. */
+interface QueuedLookup {
+  id: string;
+  resolve: (known: true) => void;
+  reject: (error: unknown) => void;
+}
+
 /** Creating accounts and reading them. */
 @Injectable()
 export class AccountsService {
@@ -42,6 +55,12 @@ export class AccountsService {
    * does), but an operator may, by hand: the entry ages out after {@link KNOWN_ACCOUNT_MS}.
    */
   private readonly known = new Map<string, number>();
+
+  /** Lookups queued or in flight, by account id: concurrent callers for one id share one. */
+  private readonly lookups = new Map<string, Promise<true>>();
+
+  /** Ids waiting for the lookup query the next `setImmediate` sends. */
+  private queued: QueuedLookup[] = [];
 
   constructor(
     private readonly users: UsersRepository,
@@ -81,21 +100,65 @@ export class AccountsService {
 
   /**
    * Whether the account `id` is known to exist: true from this process's memory (a Map lookup, no
-   * promise) when it was found in the last {@link KNOWN_ACCOUNT_MS}; otherwise a promise that reads
-   * PostgreSQL once, remembers the id and resolves, or
-   * rejects with InvalidTokenError (401, {@link ACCOUNT_GONE}) when there is no such account (a
-   * token signed for a deleted user, a restored database, a secret shared between environments).
+   * promise) when it was found in the last {@link KNOWN_ACCOUNT_MS}; otherwise a promise that
+   * resolves once PostgreSQL has it (and remembers the id), or rejects with InvalidTokenError (401,
+   * {@link ACCOUNT_GONE}) when there is no such account (a token signed for a deleted user, a
+   * restored database, a secret shared between environments), or with the database's error.
+   *
+   * The ids asked about in one turn of the event loop are looked up together, in one query per
+   * {@link ACCOUNT_LOOKUP_BATCH} ids sent after the turn's I/O (`setImmediate`): when an on-sale
+   * opens on a freshly started api every buyer is unknown to it, and one query per buyer would
+   * queue thousands of requests on the connection pool (503 once they wait longer than
+   * `DATABASE_ACQUIRE_TIMEOUT_MS`).
    */
   ensureExists(id: string): true | Promise<true> {
     const trustedUntil = this.known.get(id);
     if (trustedUntil !== undefined && trustedUntil > Date.now()) return true;
-    return this.users.findById(id).then((user) => {
+    let lookup = this.lookups.get(id);
+    if (!lookup) {
+      lookup = new Promise<true>((resolve, reject) => {
+        if (this.queued.push({ id, resolve, reject }) === 1) setImmediate(() => this.lookUpQueued());
+      });
+      this.lookups.set(id, lookup);
+    }
+    return lookup;
+  }
+
+  /** Sends the queued ids' lookups, {@link ACCOUNT_LOOKUP_BATCH} ids a query, all at once. */
+  private lookUpQueued(): void {
+    const queued = this.queued;
+    this.queued = [];
+    for (let start = 0; start < queued.length; start += ACCOUNT_LOOKUP_BATCH) {
+      void this.lookUp(queued.slice(start, start + ACCOUNT_LOOKUP_BATCH));
+    }
+  }
+
+  /** Settles each of `batch` by one query: found ids are remembered, missing ones refused. */
+  private async lookUp(batch: QueuedLookup[]): Promise<void> {
+    let found: Set<string>;
+    try {
+      // A token carries the id it was signed for; one that is not a UUID is no account.
+      const ids = batch.map(({ id }) => id).filter(isUuid);
+      found = ids.length > 0 ? await this.users.existingIds(ids) : new Set();
+    } catch (error) {
+      for (const { id, reject } of batch) {
+        this.lookups.delete(id);
+        reject(error);
+      }
+      return;
+    }
+    const trustedUntil = Date.now() + KNOWN_ACCOUNT_MS;
+    for (const { id, resolve, reject } of batch) {
+      this.lookups.delete(id);
       this.known.delete(id);
-      if (!user) throw new InvalidTokenError(ACCOUNT_GONE);
+      if (!found.has(id)) {
+        reject(new InvalidTokenError(ACCOUNT_GONE));
+        continue;
+      }
       if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.keys().next().value!);
-      this.known.set(id, Date.now() + KNOWN_ACCOUNT_MS);
-      return true;
-    });
+      this.known.set(id, trustedUntil);
+      resolve(true);
+    }
   }
 }
 

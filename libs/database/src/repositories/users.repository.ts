@@ -71,6 +71,17 @@ export class UsersRepository {
   findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<UserEntity | null> {
     return manager.getRepository(UserEntity).findOneBy({ id });
   }
+
+  /**
+   * Which of `ids` (UUIDs in text form) are accounts: one query for the whole list, whatever its
+   * length (the caller bounds it). Answers the subset that exists, as a set.
+   */
+  async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    const rows: { id: string }[] = await this.dataSource.query('SELECT id FROM users WHERE id = ANY($1::uuid[])', [
+      ids,
+    ]);
+    return new Set(rows.map((row) => row.id));
+  }
 }
 
 function toEntity(row: UserRow): UserEntity {
