@@ -239,12 +239,16 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
       await process.exited;
     };
 
-    // One after the other: the first creates the database, runs the migrations and the admin.
+    // The first api alone: it runs the migrations and creates the admin. Then the others at once.
     const apiPorts = [await freePort(), await freePort()];
-    const apis: AppProcess[] = [];
-    for (const port of apiPorts) apis.push(await start('api', { PORT: String(port) }));
-    let batch = await start('batch');
-    let mailer = await start('mailer');
+    const apis: AppProcess[] = [await start('api', { PORT: String(apiPorts[0]) })];
+    const [second, ...workers] = await Promise.all([
+      start('api', { PORT: String(apiPorts[1]) }),
+      start('batch'),
+      start('mailer'),
+    ]);
+    apis.push(second);
+    let [batch, mailer] = workers;
     nginx = await LocalNginx.start(apiPorts);
     const http = new DrillClient(nginx.url);
 
