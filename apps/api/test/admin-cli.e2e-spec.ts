@@ -59,13 +59,14 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
     expect(await accounts('grace@example.com')).toEqual([{ name: 'Grace', role: 'ADMIN' }]);
   });
 
-  it.each([
+  // Independent runs of their own (each refused before it connects anywhere): all at once.
+  it.concurrent.for([
     [['--password', 'long-enough'], '--email'],
     [['--email', 'not-an-email', '--password', 'long-enough'], '--email'],
     [['--email', 'a@b.io', '--password', 'short'], '--password'],
     [['--email', 'a@b.io', '--password', 'long-enough', '--name', ''], '--name'],
     [['--email', 'a@b.io', '--password', 'long-enough', '--role', 'x'], 'role'],
-  ])('refuses %j with the usage line', async (args, mentioned) => {
+  ] as [string[], string][])('refuses %j with the usage line', async ([args, mentioned], { expect }) => {
     const result = await run(...args);
     expect(result.code).toBe(2);
     expect(result.output).toContain(mentioned);

@@ -67,6 +67,13 @@ describe('payment reconciliation (built api killed between charge and sale, real
     return { proc, url: `http://127.0.0.1:${port}/api/v1` };
   }
 
+  let plainApi: Promise<{ proc: AppProcess; url: string }> | undefined;
+  /**
+   * The api a buyer retries on after a crash (as a restarted one): one process, without faults,
+   * started at the first call and shared by the tests that need it.
+   */
+  const retryApi = () => (plainApi ??= startApiProcess());
+
   const postPurchase = (url: string, reservationId: string, key: string) =>
     fetch(`${url}/purchases`, {
       method: 'POST',
@@ -121,7 +128,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const held = await hold(api.app, buyer, performance.id, seats(2));
     const key = `crash-${randomUUID()}`;
 
-    const doomed = await startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' });
+    const [doomed, restarted] = await Promise.all([startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' }), retryApi()]);
     await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
     expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
@@ -156,9 +163,8 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const [refunded] = await attempts('reservation_id = $1', [held.id]);
     expect(refunded).toMatchObject({ status: 'REFUNDED', charge_id: charged.charge_id, resolved_at: expect.any(Date) });
 
-    // The buyer retries with the same key on a restarted api: told to wait while the dead
+    // The buyer retries with the same key on another api (as after a restart): told to wait while the dead
     // request's claim lapses, then a clear 409 — never a 5xx, never a second charge.
-    const restarted = await startApiProcess();
     let retry!: Response;
     await waitUntil(
       async () => {
@@ -193,13 +199,12 @@ describe('payment reconciliation (built api killed between charge and sale, real
   it('sells to a same-key retry that comes before the reconciliation, on the first charge, and the reconciliation completes it', async () => {
     const held = await hold(api.app, buyer, performance.id, seats(1));
     const key = `crash-${randomUUID()}`;
-    const doomed = await startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' });
+    const [doomed, restarted] = await Promise.all([startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' }), retryApi()]);
     await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
     expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
     const [charged] = await attempts('reservation_id = $1', [held.id]);
     expect(charged.status).toBe('CHARGED');
 
-    const restarted = await startApiProcess();
     let retry!: Response;
     await waitUntil(
       async () => {

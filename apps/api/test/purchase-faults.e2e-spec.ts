@@ -138,8 +138,8 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
   }, 120_000);
 
   it('loses and duplicates nothing with two batch processes flushing at once', async () => {
-    await Promise.all([startBatch(), startBatch()]);
-    const { performanceId, ids } = await backlog(2000);
+    // The two start while the backlog is made: they flush it as it grows, side by side.
+    const [, { performanceId, ids }] = await Promise.all([Promise.all([startBatch(), startBatch()]), backlog(2000)]);
     const final = await waitFor(
       () => countPersisted(api.env.DATABASE_URL, ids),
       (counts) => counts.purchases === ids.length && counts.outbox === ids.length,

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
 import { parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from '@app/messaging/contracts';
-import { PURCHASE_REDIS } from '@app/redis';
 import {
   ApiHarness,
   createSession,
@@ -33,6 +32,7 @@ import {
   performanceKeys,
   performanceOfId,
   PurchaseFlusher,
+  PurchaseFlushStore,
   purchasePointerKey,
   PurchaseService,
   SeatPageService,
@@ -75,12 +75,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   /** Writes every purchase older than `ageSeconds` (s) to PostgreSQL, with its own cut-off. */
   async function flushOlderThan(ageSeconds: number): Promise<void> {
     const env = { ...api.app.get(Env), PURCHASE_FLUSH_AGE_SECONDS: ageSeconds } as Env;
-    const flusher = new PurchaseFlusher(
-      api.app.get(Redis),
-      env,
-      api.app.get(PurchaseRepository),
-      api.app.get(PURCHASE_REDIS),
-    );
+    const flusher = new PurchaseFlusher(api.app.get(PurchaseFlushStore), env, api.app.get(PurchaseRepository));
     while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
   }
 
@@ -499,10 +494,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   async function cancelWhileAnotherFlusherWrites(resell: boolean): Promise<{ canceled: string; resold?: string }> {
     const first = api.app.get(PurchaseFlusher);
     const second = new PurchaseFlusher(
-      api.app.get(Redis),
+      api.app.get(PurchaseFlushStore),
       api.app.get(Env),
       api.app.get(PurchaseRepository),
-      api.app.get(PURCHASE_REDIS),
     );
     Object.assign(second, { consumer: `${first.consumer}-second` });
     const [seat] = seats(1);
@@ -668,10 +662,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const held = await hold(api.app, buyer, performance.id, seats(1));
     const bought = (await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer })).json();
     const flusher = new PurchaseFlusher(
-      api.app.get(Redis),
+      api.app.get(PurchaseFlushStore),
       { ...api.app.get(Env), PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: 300 } as Env,
       api.app.get(PurchaseRepository),
-      api.app.get(PURCHASE_REDIS),
     );
     const db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();

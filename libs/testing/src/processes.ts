@@ -18,6 +18,8 @@ export class AppProcess {
   readonly lines: Record<string, unknown>[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
+  /** Called on every new output and on exit: the waits of `waitForLine` look again then. */
+  private readonly listeners = new Set<() => void>();
 
   constructor(app: AppName, env: EnvSource) {
     this.child = spawn(process.execPath, [builtEntry(app)], {
@@ -37,9 +39,18 @@ export class AppProcess {
           this.lines.push({ message: part });
         }
       }
+      this.notify();
     });
-    this.child.stderr!.on('data', (chunk: Buffer) => this.lines.push({ message: chunk.toString(), stderr: true }));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.lines.push({ message: chunk.toString(), stderr: true });
+      this.notify();
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        resolve({ code, signal });
+        this.notify();
+      }),
+    );
   }
 
   get pid(): number {
@@ -51,18 +62,32 @@ export class AppProcess {
   }
 
   /**
-   * Resolves with the first log line whose message contains `text`. The default timeout allows
-   * for a start on a loaded machine (the suite must pass under `stress-ng --cpu 2`).
+   * Resolves with the first log line whose message contains `text`, as soon as the process writes
+   * it (the lines are looked at on each output, not on a polling interval). The default timeout
+   * allows for a start on a loaded machine (the suite must pass under `stress-ng --cpu 2`).
    */
   async waitForLine(text: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const found = this.lines.find((l) => String(l.message).includes(text));
       if (found) return found;
-      if (this.child.exitCode !== null) throw new Error(`process exited before logging "${text}":\n${this.dump()}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`process exited before logging "${text}":\n${this.dump()}`);
       if (Date.now() > until) throw new Error(`timed out waiting for "${text}":\n${this.dump()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.listeners.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, until - Date.now()) + 1);
+        this.listeners.add(done);
+      });
     }
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
   }
 
   dump(): string {

@@ -3,6 +3,7 @@ import { PurchaseRepository } from '@app/database';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
 import { PurchaseFlusher } from './purchase-flusher';
+import { PurchaseFlushStore } from './purchase-flush.store';
 
 /**
  * A performance deleted while a flush pass visits it (real Redis): its purchase stream is simply
@@ -22,7 +23,7 @@ describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
         return [];
       },
     } as unknown as PurchaseRepository;
-    flusher = new PurchaseFlusher(fx.redis, fx.env, repository, fx.redis);
+    flusher = new PurchaseFlusher(new PurchaseFlushStore(fx.redis, fx.redis), fx.env, repository);
   });
   afterAll(async () => {
     vi.restoreAllMocks();
@@ -46,7 +47,7 @@ describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
     vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
     await expect(flusher.flushOnce()).resolves.toBe(0);
     // A flusher that never visited them (another batch process) passes quietly too.
-    const other = new PurchaseFlusher(fx.redis, fx.env, {} as PurchaseRepository, fx.redis);
+    const other = new PurchaseFlusher(new PurchaseFlushStore(fx.redis, fx.redis), fx.env, {} as PurchaseRepository);
     vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
     await expect(other.flushOnce()).resolves.toBe(0);
     expect(batches).toEqual([]);

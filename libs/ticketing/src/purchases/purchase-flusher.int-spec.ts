@@ -10,7 +10,8 @@ import { PurchaseFlushBatch, PurchaseRepository } from '@app/database';
 import { createRedis } from '@app/redis';
 import { createTestEnvWithoutDatabase, freePort, waitUntil } from '@app/testing';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
-import { FLUSH_GROUP, PurchaseFlusher } from './purchase-flusher';
+import { PurchaseFlusher } from './purchase-flusher';
+import { FLUSH_GROUP, PurchaseFlushStore } from './purchase-flush.store';
 
 /**
  * The flusher with REDIS_WAIT_REPLICAS against a real primary and replica of its own: a purchase
@@ -109,7 +110,12 @@ describe('PurchaseFlusher and Redis replicas', () => {
         return batch.purchases.map((purchase) => purchase.id);
       },
     } as unknown as PurchaseRepository;
-    return { redis, waits, written, flusher: new PurchaseFlusher(redis, env, repository, waits) };
+    return {
+      redis,
+      waits,
+      written,
+      flusher: new PurchaseFlusher(new PurchaseFlushStore(redis, waits), env, repository),
+    };
   }
 
   /** Appends a purchase to the stream as purchase.lua does; answers its id. */

@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import Redis from 'ioredis';
-import { nodeOf, PURCHASE_REDIS, RedisCommand, sendAcrossSlots, sendThenWaitForReplicas } from '@app/redis';
 import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import {
@@ -12,16 +10,9 @@ import {
   refusedForGood,
   sqlStateOf,
 } from '@app/database';
-import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
-import { defineTicketingScripts } from '../lua-scripts';
-import { performanceOfId } from '../ids';
 import { seatIdsFromList } from './purchase';
-import { ackFlushed, canceledPurchases, deliverDuePurchases, ensureFlushGroup, StreamEntry } from './purchase-scripts';
-
-/** The consumer group every flusher reads the purchase streams with. */
-export const FLUSH_GROUP = 'flusher';
-/** How long a purchase stays readable from Redis after it has been written to PostgreSQL. */
-export const FLUSHED_RETENTION_MS = 24 * 60 * 60 * 1000;
+import { PurchaseFlushStore } from './purchase-flush.store';
+import { StreamEntry } from './purchase-scripts';
 
 export interface FlushOptions {
   /** Most stream entries written per performance and statement (or transaction). */
@@ -96,17 +87,12 @@ export class PurchaseFlusher {
     help: 'Purchase stream entries PostgreSQL refused for good (integrity errors), parked in a dead-letter stream',
     registers: [],
   });
-  private readonly streamsWithGroup = new Set<string>();
 
   constructor(
-    @Inject(Redis) private readonly redis: Redis,
+    private readonly store: PurchaseFlushStore,
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
-    /** Where `replicated` waits (see PURCHASE_REDIS): a WAIT there holds up no other loop of the process. */
-    @Inject(PURCHASE_REDIS) private readonly replicaWaits: Redis,
-  ) {
-    defineTicketingScripts(redis);
-  }
+  ) {}
 
   /**
    * Writes the due entries of every performance that has some; returns how many entries it wrote.
@@ -118,11 +104,10 @@ export class PurchaseFlusher {
       inFlight: this.env.PURCHASE_FLUSH_IN_FLIGHT,
     },
   ): Promise<number> {
-    const performanceIds = (await this.redis.smembers(PERFORMANCE_REGISTRY_KEY)).map(Number);
+    const performanceIds = await this.store.performanceIds();
     if (performanceIds.length === 0) return 0;
-    const [seconds, micros] = (await this.redis.time()).map(Number);
     // Stream ids start with the Redis time (ms) of their XADD: entries up to here are due.
-    const dueUntil = seconds * 1000 + Math.floor(micros / 1000) - this.env.PURCHASE_FLUSH_AGE_SECONDS * 1000;
+    const dueUntil = (await this.store.now()) - this.env.PURCHASE_FLUSH_AGE_SECONDS * 1000;
     let written = 0;
     // One performance whose batch cannot be written must not hold back the others' purchases.
     const failures: string[] = [];
@@ -152,24 +137,23 @@ export class PurchaseFlusher {
     options: FlushOptions,
     slots: WriteSlots,
   ): Promise<number> {
-    const stream = performanceKeys(performanceId).purchaseStream;
-    await this.ensureGroup(stream);
+    await this.store.ensureGroup(performanceId);
     const due = (entries: StreamEntry[]) => entries.filter(([id]) => Number(id.split('-')[0]) <= dueUntil);
     // Own unacknowledged entries first (a failed write, or entries delivered before they were due),
     // then those of dead consumers: nothing of this process is in flight between passes, so these
     // are no batch being written. Written alone, in stream order.
-    let recovered = due(await this.readGroup(stream, '0', options.batchSize));
-    if (recovered.length === 0) recovered = due(await this.claimAbandoned(stream, options));
+    let recovered = due(await this.store.readOwnPending(performanceId, this.consumer, options.batchSize));
+    if (recovered.length === 0) recovered = due(await this.claimAbandoned(performanceId, options));
     if (recovered.length > 0) {
-      await this.replicated(performanceId, stream, recovered);
+      await this.replicated(performanceId, recovered);
       await slots.take();
       try {
-        return await this.writeIsolating(performanceId, stream, decode(recovered));
+        return await this.writeIsolating(performanceId, decode(recovered));
       } finally {
         slots.give();
       }
     }
-    return this.flushNew(performanceId, stream, dueUntil, options, slots);
+    return this.flushNew(performanceId, dueUntil, options, slots);
   }
 
   /**
@@ -180,7 +164,6 @@ export class PurchaseFlusher {
    */
   private async flushNew(
     performanceId: number,
-    stream: string,
     dueUntil: number,
     options: FlushOptions,
     slots: WriteSlots,
@@ -189,7 +172,7 @@ export class PurchaseFlusher {
     let written = 0;
     let failure: unknown = null;
     const start = (batch: Batch): Promise<void> => {
-      const write: Promise<void> = this.writeIsolating(performanceId, stream, batch)
+      const write: Promise<void> = this.writeIsolating(performanceId, batch)
         .then(
           (count) => {
             written += count;
@@ -204,15 +187,10 @@ export class PurchaseFlusher {
       return write;
     };
     while (failure === null) {
-      const entries = await deliverDuePurchases(this.redis, stream, {
-        group: FLUSH_GROUP,
-        consumer: this.consumer,
-        dueUntil,
-        count: options.batchSize,
-      });
+      const entries = await this.store.deliverDue(performanceId, this.consumer, dueUntil, options.batchSize);
       if (entries.length === 0) break;
       try {
-        await this.replicated(performanceId, stream, entries);
+        await this.replicated(performanceId, entries);
       } catch (error) {
         // As after a failed write: this batch stays pending, nothing later is read.
         failure ??= error;
@@ -245,25 +223,21 @@ export class PurchaseFlusher {
 
   /**
    * Returns once REDIS_WAIT_REPLICAS replicas hold `entries` (at once when it is 0); else throws
-   * and counts `unreplicated`, leaving them pending. `XCLAIM … JUSTID` of the entries to this
-   * consumer changes nothing (they are its own, just read; JUSTID keeps their delivery count) but
-   * is a write Redis always propagates, and WAIT counts up to a connection's last propagated write
-   * only: the XREADGROUP that delivered them may have run on another connection, before a
-   * reconnect, and a read of own pending entries (id 0) propagates nothing. Both go to the stream's
-   * primary in one pipeline, so the node that waits is the one that claimed; a claim that misses
-   * entries means that node lacks them (a failover since the read) and is treated the same way.
+   * and counts `unreplicated`, leaving them pending (`PurchaseFlushStore.confirmOnReplicas`). A
+   * node that no longer holds all of them (a failover since the read) is treated the same way.
    */
-  private async replicated(performanceId: number, stream: string, entries: StreamEntry[]): Promise<void> {
+  private async replicated(performanceId: number, entries: StreamEntry[]): Promise<void> {
     const replicas = this.env.REDIS_WAIT_REPLICAS;
     if (replicas === 0) return;
     const ids = entries.map(([id]) => id);
-    const [claimed, acked] = await sendThenWaitForReplicas(
-      this.replicaWaits,
-      ['xclaim', stream, FLUSH_GROUP, this.consumer, 0, ...ids, 'JUSTID'],
+    const { claimed, acked, node } = await this.store.confirmOnReplicas(
+      performanceId,
+      this.consumer,
+      ids,
       replicas,
       this.env.REDIS_WAIT_TIMEOUT_MS,
     );
-    const missing = ids.length - (claimed as string[]).length;
+    const missing = ids.length - claimed;
     if (acked >= replicas && missing === 0) return;
     this.unreplicated.inc();
     // The node that waited, for the operator: during a failover, the old primary or the new one.
@@ -272,7 +246,7 @@ export class PurchaseFlusher {
         (missing > 0
           ? `${missing} no longer on the stream's primary`
           : `on ${acked} of ${replicas} replicas (REDIS_WAIT_REPLICAS) after REDIS_WAIT_TIMEOUT_MS`) +
-        ` (on ${nodeOf(this.replicaWaits, stream)})`,
+        ` (on ${node})`,
     );
   }
 
@@ -286,43 +260,20 @@ export class PurchaseFlusher {
   private async deletedMeanwhile(performanceId: number, error: unknown): Promise<boolean> {
     const message = error instanceof Error ? error.message : String(error);
     if (!/^NOGROUP|no such key/i.test(message)) return false;
-    this.streamsWithGroup.delete(performanceKeys(performanceId).purchaseStream);
-    if ((await this.redis.sismember(PERFORMANCE_REGISTRY_KEY, String(performanceId))) === 1) return false;
+    this.store.forgetGroup(performanceId);
+    if (await this.store.isRegistered(performanceId)) return false;
     this.logger.debug(`performance ${performanceId} was deleted during a flush pass: its purchase stream is gone`);
     return true;
   }
 
-  private async ensureGroup(stream: string): Promise<void> {
-    if (this.streamsWithGroup.has(stream)) return;
-    await ensureFlushGroup(this.redis, stream, FLUSH_GROUP);
-    this.streamsWithGroup.add(stream);
-  }
-
-  private async readGroup(stream: string, from: string, count: number): Promise<StreamEntry[]> {
-    const reply = (await this.redis.xreadgroup(
-      'GROUP',
-      FLUSH_GROUP,
-      this.consumer,
-      'COUNT',
-      count,
-      'STREAMS',
-      stream,
-      from,
-    )) as [string, StreamEntry[]][] | null;
-    return (reply?.[0]?.[1] ?? []).filter(([, fields]) => fields !== null);
-  }
-
-  private async claimAbandoned(stream: string, options: FlushOptions): Promise<StreamEntry[]> {
-    const [, entries] = (await this.redis.xautoclaim(
-      stream,
-      FLUSH_GROUP,
+  /** Entries of consumers idle for PURCHASE_CLAIM_IDLE_SECONDS (stopped flushers), now this one's. */
+  private async claimAbandoned(performanceId: number, options: FlushOptions): Promise<StreamEntry[]> {
+    const claimed = await this.store.claimAbandoned(
+      performanceId,
       this.consumer,
       this.env.PURCHASE_CLAIM_IDLE_SECONDS * 1000,
-      '0-0',
-      'COUNT',
       options.batchSize,
-    )) as [string, StreamEntry[], string[]];
-    const claimed = entries.filter(([, fields]) => fields !== null);
+    );
     if (claimed.length > 0) this.logger.log(`took over ${claimed.length} purchase entries of a stopped flusher`);
     return claimed;
   }
@@ -335,66 +286,45 @@ export class PurchaseFlusher {
    * parked (`park`). Any other error (a lock or statement timeout, a lost connection) is thrown:
    * the batch stays pending and is tried again.
    */
-  private async writeIsolating(performanceId: number, stream: string, batch: Batch): Promise<number> {
+  private async writeIsolating(performanceId: number, batch: Batch): Promise<number> {
     try {
-      await this.write(performanceId, stream, batch);
+      await this.write(performanceId, batch);
       return batch.entryIds.length;
     } catch (error) {
       if (!refusedForGood(error)) throw error;
       if (batch.entries.length === 1) {
         // A lone cancellation refused: nothing to isolate it from, and parking it would lose it.
         if (batch.purchases.length !== 1) throw error;
-        await this.park(performanceId, stream, batch.entries[0], batch.purchases[0], error);
+        await this.park(performanceId, batch.entries[0], batch.purchases[0], error);
         return 0;
       }
       const half = Math.ceil(batch.entries.length / 2);
       // Decoded again: `write` may have marked the decoded purchases CANCELED.
-      const first = await this.writeIsolating(performanceId, stream, decode(batch.entries.slice(0, half)));
-      return first + (await this.writeIsolating(performanceId, stream, decode(batch.entries.slice(half))));
+      const first = await this.writeIsolating(performanceId, decode(batch.entries.slice(0, half)));
+      return first + (await this.writeIsolating(performanceId, decode(batch.entries.slice(half))));
     }
   }
 
   /**
-   * Parks a purchase entry PostgreSQL refused for good: in one MULTI within the performance's slot,
-   * copies it (with the error and the time) to the performance's dead-letter stream, acknowledges
-   * and deletes it from the purchase stream, and marks its purchase hash `parkedAt`. Its seats are
+   * Parks a purchase entry PostgreSQL refused for good (`PurchaseFlushStore.park`: copied with the
+   * error and the time to the performance's dead-letter stream, acknowledged and deleted from the
+   * purchase stream, its purchase hash marked `parkedAt`). Its seats are
    * then backed by nothing (no stream entry, no ticket): the seat reconciler frees them. Its payment
    * attempt stays open: the payment reconciler refunds a parked purchase's charge (P9). Logged at
    * error (`purchase_parked`) and counted in `parked`.
    */
   private async park(
     performanceId: number,
-    stream: string,
-    [entryId, fields]: StreamEntry,
+    entry: StreamEntry,
     purchase: PurchaseRecord,
     error: unknown,
   ): Promise<void> {
-    const keys = performanceKeys(performanceId);
     const reason = describeRefusal(error);
-    const parkedAt = Date.now();
-    const replies = await this.redis
-      .multi()
-      .xadd(
-        keys.purchaseDeadLetters,
-        '*',
-        ...(fields as string[]),
-        'entryId',
-        entryId,
-        'error',
-        reason,
-        'parkedAt',
-        parkedAt,
-      )
-      .xack(stream, FLUSH_GROUP, entryId)
-      .xdel(stream, entryId)
-      .hset(keys.purchase(purchase.id), 'parkedAt', parkedAt)
-      .exec();
-    for (const [replyError] of replies ?? []) if (replyError) throw replyError;
-    // Out of the buyer's list of purchases (outside the performance's slot): it will not happen.
-    await sendAcrossSlots(this.redis, [['zrem', userPurchasesKey(purchase.userId), `${performanceId}:${purchase.id}`]]);
+    const deadLetters = await this.store.park(performanceId, entry, purchase, reason, Date.now());
+    const entryId = entry[0];
     this.parked.inc();
     this.logger.error({
-      message: `purchase ${purchase.id} of performance ${performanceId} refused by PostgreSQL for good, parked in ${keys.purchaseDeadLetters}: ${reason}`,
+      message: `purchase ${purchase.id} of performance ${performanceId} refused by PostgreSQL for good, parked in ${deadLetters}: ${reason}`,
       boxoffice: {
         event: 'purchase_parked',
         purchase_parked: {
@@ -408,14 +338,13 @@ export class PurchaseFlusher {
     });
   }
 
-  private async write(performanceId: number, stream: string, batch: Batch): Promise<void> {
-    const keys = performanceKeys(performanceId);
+  private async write(performanceId: number, batch: Batch): Promise<void> {
     const { purchases, cancellations } = batch;
     // A purchase canceled before it is written goes in as CANCELED: the cancellation may be
     // flushed by another consumer before this entry is.
-    const canceled = await canceledPurchases(
-      this.redis,
-      purchases.map((purchase) => keys.purchase(purchase.id)),
+    const canceled = await this.store.canceledPurchases(
+      performanceId,
+      purchases.map((purchase) => purchase.id),
     );
     for (const [position, canceledAt] of canceled) {
       purchases[position].status = PurchaseStatus.Canceled;
@@ -428,7 +357,7 @@ export class PurchaseFlusher {
         { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
       ),
     );
-    await this.applyLateCancellations(keys, purchases, inserted);
+    await this.applyLateCancellations(performanceId, purchases, inserted);
     const committedAt = Date.now();
     let oldestAt = committedAt;
     for (const id of batch.entryIds) {
@@ -442,27 +371,11 @@ export class PurchaseFlusher {
     });
 
     // Only after commit. A crash before this line replays the batch: a no-op in PostgreSQL.
-    const written = [...purchases, ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId }))];
-    // The user index and the id pointer live outside the performance's slot: plain commands,
-    // each in its own slot on a Cluster (see sendAcrossSlots). Only ids of the previous version
-    // have a pointer; an id that carries this performance has none.
-    const outside = written.flatMap(({ id, userId }): RedisCommand[] =>
-      performanceOfId(id) === performanceId
-        ? [['zrem', userPurchasesKey(userId), `${performanceId}:${id}`]]
-        : [
-            ['zrem', userPurchasesKey(userId), `${performanceId}:${id}`],
-            ['pexpire', purchasePointerKey(id), FLUSHED_RETENTION_MS],
-          ],
-    );
-    await Promise.all([
-      ackFlushed(
-        this.redis,
-        stream,
-        written.map(({ id }) => keys.purchase(id)),
-        { group: FLUSH_GROUP, retentionMs: FLUSHED_RETENTION_MS, entryIds: batch.entryIds },
-      ),
-      sendAcrossSlots(this.redis, outside),
-    ]);
+    const written = [
+      ...purchases.map(({ id, userId }) => ({ id, userId })),
+      ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId })),
+    ];
+    await this.store.ackFlushed(performanceId, batch.entryIds, written);
   }
 
   /**
@@ -479,13 +392,13 @@ export class PurchaseFlusher {
    * active ticket, fails, and is written on the next pass (the tickets' unique active seat).
    */
   private async applyLateCancellations(
-    keys: ReturnType<typeof performanceKeys>,
+    performanceId: number,
     purchases: PurchaseRecord[],
     inserted: Set<string>,
   ): Promise<void> {
-    const canceled = await canceledPurchases(
-      this.redis,
-      purchases.map((purchase) => keys.purchase(purchase.id)),
+    const canceled = await this.store.canceledPurchases(
+      performanceId,
+      purchases.map((purchase) => purchase.id),
     );
     const late: PurchaseCancellation[] = [];
     for (const [position, canceledAt] of canceled) {

@@ -6,6 +6,7 @@ import { PaymentReconciler } from './payment-reconciler';
 import { PurchaseCancellation } from './purchase-cancellation';
 import { PurchaseCheckout } from './purchase-checkout';
 import { PurchaseFlusher } from './purchase-flusher';
+import { PurchaseFlushStore } from './purchase-flush.store';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseService } from './purchase.service';
 import { PurchaseStore } from './purchase.store';
@@ -25,6 +26,7 @@ import { SeatReconciler } from '../seats/seat-reconciler';
     PurchaseService,
     PurchaseReader,
     PurchaseCancellation,
+    PurchaseFlushStore,
     PurchaseFlusher,
     PaymentReconciler,
     SeatReconciler,
@@ -32,6 +34,7 @@ import { SeatReconciler } from '../seats/seat-reconciler';
   ],
   exports: [
     PaymentGateway,
+    PurchaseFlushStore,
     PurchaseService,
     PurchaseReader,
     PurchaseCancellation,

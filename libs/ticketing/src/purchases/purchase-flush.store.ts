@@ -1,0 +1,206 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { nodeOf, PURCHASE_REDIS, RedisCommand, sendAcrossSlots, sendThenWaitForReplicas } from '@app/redis';
+import { defineTicketingScripts } from '../lua-scripts';
+import { performanceOfId } from '../ids';
+import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import { ackFlushed, canceledPurchases, deliverDuePurchases, ensureFlushGroup, StreamEntry } from './purchase-scripts';
+
+/** The consumer group every flusher reads the purchase streams with. */
+export const FLUSH_GROUP = 'flusher';
+/** How long a purchase stays readable from Redis after it has been written to PostgreSQL. */
+export const FLUSHED_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** A purchase (or a cancellation's purchase) a flush wrote: its id and its buyer. */
+export interface FlushedPurchase {
+  id: string;
+  userId: string;
+}
+
+/** What {@link PurchaseFlushStore.confirmOnReplicas} found. */
+export interface ReplicaConfirmation {
+  /** Of the entries asked about, how many the node that waited still holds. */
+  claimed: number;
+  /** Replicas that acknowledged the wait (0 when none did within the timeout). */
+  acked: number;
+  /** The node that waited (`host:port`), for the operator. */
+  node: string;
+}
+
+/**
+ * The purchase streams in Redis as the flusher reads and acknowledges them (one stream and one
+ * consumer group, {@link FLUSH_GROUP}, per performance). Entries come back in stream order, as
+ * `[id, fields]` with their fields as a flat list; entries deleted since they were delivered are
+ * left out. The rules (what is due, batching, parking, the replica wait) are in PurchaseFlusher.
+ */
+@Injectable()
+export class PurchaseFlushStore {
+  private readonly streamsWithGroup = new Set<string>();
+
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    /** Where `confirmOnReplicas` waits (see PURCHASE_REDIS): a WAIT there holds up no other loop of the process. */
+    @Inject(PURCHASE_REDIS) private readonly replicaWaits: Redis,
+  ) {
+    defineTicketingScripts(redis);
+  }
+
+  /** Every performance that has (or had) a purchase stream. */
+  async performanceIds(): Promise<number[]> {
+    return (await this.redis.smembers(PERFORMANCE_REGISTRY_KEY)).map(Number);
+  }
+
+  /** Whether the performance is still in the registry (a deleted one is taken out of it). */
+  async isRegistered(performanceId: number): Promise<boolean> {
+    return (await this.redis.sismember(PERFORMANCE_REGISTRY_KEY, String(performanceId))) === 1;
+  }
+
+  /** Forgets that the performance's stream has the group: the next `ensureGroup` asks Redis again. */
+  forgetGroup(performanceId: number): void {
+    this.streamsWithGroup.delete(performanceKeys(performanceId).purchaseStream);
+  }
+
+  /** Redis TIME, epoch ms: the clock of the stream ids (an entry's id starts with its XADD's time). */
+  async now(): Promise<number> {
+    const [seconds, micros] = (await this.redis.time()).map(Number);
+    return seconds * 1000 + Math.floor(micros / 1000);
+  }
+
+  /** Creates the performance's consumer group unless it exists (asked once per stream and process). */
+  async ensureGroup(performanceId: number): Promise<void> {
+    const stream = performanceKeys(performanceId).purchaseStream;
+    if (this.streamsWithGroup.has(stream)) return;
+    await ensureFlushGroup(this.redis, stream, FLUSH_GROUP);
+    this.streamsWithGroup.add(stream);
+  }
+
+  /** Up to `count` entries delivered to `consumer` and not acknowledged, oldest first. */
+  async readOwnPending(performanceId: number, consumer: string, count: number): Promise<StreamEntry[]> {
+    const reply = (await this.redis.xreadgroup(
+      'GROUP',
+      FLUSH_GROUP,
+      consumer,
+      'COUNT',
+      count,
+      'STREAMS',
+      performanceKeys(performanceId).purchaseStream,
+      '0',
+    )) as [string, StreamEntry[]][] | null;
+    return (reply?.[0]?.[1] ?? []).filter(([, fields]) => fields !== null);
+  }
+
+  /**
+   * Takes over up to `count` entries other consumers were delivered and left unacknowledged for at
+   * least `idleMs` (XAUTOCLAIM): they are `consumer`'s afterwards.
+   */
+  async claimAbandoned(performanceId: number, consumer: string, idleMs: number, count: number): Promise<StreamEntry[]> {
+    const [, entries] = (await this.redis.xautoclaim(
+      performanceKeys(performanceId).purchaseStream,
+      FLUSH_GROUP,
+      consumer,
+      idleMs,
+      '0-0',
+      'COUNT',
+      count,
+    )) as [string, StreamEntry[], string[]];
+    return entries.filter(([, fields]) => fields !== null);
+  }
+
+  /** Delivers up to `count` new entries no newer than `dueUntil` (epoch ms) to `consumer`. */
+  deliverDue(performanceId: number, consumer: string, dueUntil: number, count: number): Promise<StreamEntry[]> {
+    return deliverDuePurchases(this.redis, performanceKeys(performanceId).purchaseStream, {
+      group: FLUSH_GROUP,
+      consumer,
+      dueUntil,
+      count,
+    });
+  }
+
+  /**
+   * Waits up to `timeoutMs` for `replicas` replicas to hold `entryIds` (entries of `consumer`).
+   * `XCLAIM … JUSTID` of the entries to `consumer` changes nothing (they are its own, just read;
+   * JUSTID keeps their delivery count) but is a write Redis always propagates, and WAIT counts up
+   * to a connection's last propagated write only: the XREADGROUP that delivered them may have run
+   * on another connection, before a reconnect, and a read of own pending entries (id 0) propagates
+   * nothing. Both go to the stream's primary in one pipeline, so the node that waits is the one
+   * that claimed; a claim that misses entries means that node lacks them (a failover since the read).
+   */
+  async confirmOnReplicas(
+    performanceId: number,
+    consumer: string,
+    entryIds: string[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<ReplicaConfirmation> {
+    const stream = performanceKeys(performanceId).purchaseStream;
+    const [claimed, acked] = await sendThenWaitForReplicas(
+      this.replicaWaits,
+      ['xclaim', stream, FLUSH_GROUP, consumer, 0, ...entryIds, 'JUSTID'],
+      replicas,
+      timeoutMs,
+    );
+    return { claimed: (claimed as string[]).length, acked, node: nodeOf(this.replicaWaits, stream) };
+  }
+
+  /** Which of `purchaseIds` (of the performance) are canceled in Redis: position in the list → canceledAt (epoch ms). */
+  canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, number>> {
+    const keys = performanceKeys(performanceId);
+    return canceledPurchases(
+      this.redis,
+      purchaseIds.map((id) => keys.purchase(id)),
+    );
+  }
+
+  /**
+   * Parks a purchase entry: in one MULTI within the performance's slot, copies it (with `reason`
+   * and `parkedAt`, epoch ms) to the performance's dead-letter stream, acknowledges and deletes it
+   * from the purchase stream, and marks its purchase hash `parkedAt`; then takes it out of the
+   * buyer's list of purchases (outside the slot). Answers the dead-letter stream's key.
+   */
+  async park(
+    performanceId: number,
+    [entryId, fields]: StreamEntry,
+    purchase: FlushedPurchase,
+    reason: string,
+    parkedAt: number,
+  ): Promise<string> {
+    const keys = performanceKeys(performanceId);
+    const replies = await this.redis
+      .multi()
+      .xadd(keys.purchaseDeadLetters, '*', ...(fields ?? []), 'entryId', entryId, 'error', reason, 'parkedAt', parkedAt)
+      .xack(keys.purchaseStream, FLUSH_GROUP, entryId)
+      .xdel(keys.purchaseStream, entryId)
+      .hset(keys.purchase(purchase.id), 'parkedAt', parkedAt)
+      .exec();
+    for (const [replyError] of replies ?? []) if (replyError) throw replyError;
+    await sendAcrossSlots(this.redis, [['zrem', userPurchasesKey(purchase.userId), `${performanceId}:${purchase.id}`]]);
+    return keys.purchaseDeadLetters;
+  }
+
+  /**
+   * After a flush committed: acknowledges and deletes `entryIds`, lets the hashes of `written`
+   * expire after {@link FLUSHED_RETENTION_MS}, and takes them out of their buyers' lists of
+   * purchases (the user index and the id pointer live outside the performance's slot: plain
+   * commands, each in its own slot on a Cluster; only ids of the previous version have a pointer).
+   */
+  async ackFlushed(performanceId: number, entryIds: string[], written: FlushedPurchase[]): Promise<void> {
+    const keys = performanceKeys(performanceId);
+    const outside = written.flatMap(({ id, userId }): RedisCommand[] =>
+      performanceOfId(id) === performanceId
+        ? [['zrem', userPurchasesKey(userId), `${performanceId}:${id}`]]
+        : [
+            ['zrem', userPurchasesKey(userId), `${performanceId}:${id}`],
+            ['pexpire', purchasePointerKey(id), FLUSHED_RETENTION_MS],
+          ],
+    );
+    await Promise.all([
+      ackFlushed(
+        this.redis,
+        keys.purchaseStream,
+        written.map(({ id }) => keys.purchase(id)),
+        { group: FLUSH_GROUP, retentionMs: FLUSHED_RETENTION_MS, entryIds },
+      ),
+      sendAcrossSlots(this.redis, outside),
+    ]);
+  }
+}

@@ -1,0 +1,437 @@
+import { Logger } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import { PurchaseFlushBatch, PurchaseRepository, PurchaseStatus } from '@app/database';
+import { PurchaseFlusher } from './purchase-flusher';
+import { FlushedPurchase, PurchaseFlushStore, ReplicaConfirmation } from './purchase-flush.store';
+import type { StreamEntry } from './purchase-scripts';
+
+/**
+ * The flusher's rules with its store faked: an in-memory model of the purchase streams (entries in
+ * stream order, one consumer group, pending entries per consumer) and a repository that records
+ * every batch it is given. What reaches Redis and PostgreSQL for real is in purchase-flusher.int-spec.ts
+ * and the purchase e2e specs.
+ */
+
+const NOW = 1_000_000;
+
+/** The streams of the performances, as PurchaseFlushStore shows them to the flusher. */
+class FakeFlushStore {
+  /** Redis TIME, epoch ms. */
+  clock = NOW;
+  /** Per performance, the entries not deleted, in stream order. */
+  readonly streams = new Map<number, { id: string; fields: string[] }[]>();
+  /** Entry id → the consumer it was delivered to and since when (ms), until acknowledged. */
+  readonly pending = new Map<string, { consumer: string; since: number }>();
+  private readonly delivered = new Set<string>();
+  /** Purchase id → canceledAt, as the cancel script marks the purchase hash. */
+  readonly canceled = new Map<string, number>();
+  /** What `confirmOnReplicas` answers: replicas that acknowledged, entries no longer on the node. */
+  replication = { acked: 1, lost: 0 };
+  /** Everything the flusher asked for that changes state, in order. */
+  readonly log: string[] = [];
+  readonly parked: { performanceId: number; entryId: string; purchaseId: string; reason: string }[] = [];
+  private sequence = 0;
+
+  append(performanceId: number, atMs: number, fields: string[]): string {
+    const id = `${atMs}-${this.sequence++}`;
+    if (!this.streams.has(performanceId)) this.streams.set(performanceId, []);
+    this.streams.get(performanceId)!.push({ id, fields });
+    return id;
+  }
+
+  async performanceIds(): Promise<number[]> {
+    return [...this.streams.keys()];
+  }
+
+  async now(): Promise<number> {
+    return this.clock;
+  }
+
+  async ensureGroup(): Promise<void> {}
+
+  async readOwnPending(performanceId: number, consumer: string, count: number): Promise<StreamEntry[]> {
+    return this.entries(performanceId)
+      .filter(({ id }) => this.pending.get(id)?.consumer === consumer)
+      .slice(0, count)
+      .map(({ id, fields }) => [id, fields]);
+  }
+
+  async claimAbandoned(performanceId: number, consumer: string, idleMs: number, count: number): Promise<StreamEntry[]> {
+    const idle = this.entries(performanceId)
+      .filter(({ id }) => {
+        const owner = this.pending.get(id);
+        return owner !== undefined && owner.consumer !== consumer && this.clock - owner.since >= idleMs;
+      })
+      .slice(0, count);
+    for (const { id } of idle) this.pending.set(id, { consumer, since: this.clock });
+    return idle.map(({ id, fields }) => [id, fields]);
+  }
+
+  async deliverDue(performanceId: number, consumer: string, dueUntil: number, count: number): Promise<StreamEntry[]> {
+    const delivered: { id: string; fields: string[] }[] = [];
+    for (const entry of this.entries(performanceId).filter(({ id }) => !this.delivered.has(id))) {
+      if (delivered.length === count || Number(entry.id.split('-')[0]) > dueUntil) break;
+      delivered.push(entry);
+    }
+    for (const { id } of delivered) {
+      this.delivered.add(id);
+      this.pending.set(id, { consumer, since: this.clock });
+    }
+    return delivered.map(({ id, fields }) => [id, fields]);
+  }
+
+  async confirmOnReplicas(performanceId: number, consumer: string, entryIds: string[]): Promise<ReplicaConfirmation> {
+    this.log.push(`confirm ${entryIds.join(',')}`);
+    return { claimed: entryIds.length - this.replication.lost, acked: this.replication.acked, node: 'fake:6379' };
+  }
+
+  async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, number>> {
+    const canceled = new Map<number, number>();
+    purchaseIds.forEach((id, position) => {
+      if (this.canceled.has(id)) canceled.set(position, this.canceled.get(id)!);
+    });
+    return canceled;
+  }
+
+  async park(
+    performanceId: number,
+    [entryId]: StreamEntry,
+    purchase: FlushedPurchase,
+    reason: string,
+  ): Promise<string> {
+    this.log.push(`park ${entryId}`);
+    this.parked.push({ performanceId, entryId, purchaseId: purchase.id, reason });
+    this.remove(performanceId, [entryId]);
+    return `dead-letters:${performanceId}`;
+  }
+
+  async ackFlushed(performanceId: number, entryIds: string[], written: FlushedPurchase[]): Promise<void> {
+    this.log.push(`ack ${entryIds.join(',')} (${written.map(({ id }) => id).join(',')})`);
+    this.remove(performanceId, entryIds);
+  }
+
+  private entries(performanceId: number) {
+    return this.streams.get(performanceId) ?? [];
+  }
+
+  private remove(performanceId: number, entryIds: string[]): void {
+    this.streams.set(
+      performanceId,
+      this.entries(performanceId).filter(({ id }) => !entryIds.includes(id)),
+    );
+    for (const id of entryIds) this.pending.delete(id);
+  }
+}
+
+/** A purchase stream entry's fields, as purchase.lua writes them. */
+function purchaseFields(id: string, performanceId: number): string[] {
+  return [
+    ...['type', 'purchase', 'id', id, 'reservationId', `hold-${id}`, 'userId', `user-${id}`],
+    ...['performanceId', String(performanceId), 'seats', '7,8', 'amount', '5000', 'currency', 'EUR'],
+    ...['chargeId', `ch_${id}`, 'createdAt', String(NOW - 60_000)],
+  ];
+}
+
+function cancelFields(purchaseId: string, canceledAt: number): string[] {
+  return ['type', 'cancel', 'purchaseId', purchaseId, 'userId', `user-${purchaseId}`, 'canceledAt', String(canceledAt)];
+}
+
+/**
+ * PostgreSQL's SQLSTATE of an error, as `@app/database` reads it from TypeORM's QueryFailedError
+ * (constraint-violations.spec.ts holds that reading and which codes are refused for good); here
+ * the fake repository's errors carry it as `code`, and a foreign key (23503) is the refusal for good.
+ */
+vi.mock('@app/database', async (original) => {
+  const database = await original<typeof import('@app/database')>();
+  const sqlStateOf = (error: unknown) => (error as { code?: string }).code;
+  return { ...database, sqlStateOf, refusedForGood: (error: unknown) => sqlStateOf(error) === '23503' };
+});
+
+/** PostgreSQL's refusal of a write for good (a foreign key). */
+function integrityError(): Error {
+  return Object.assign(new Error('violates foreign key'), { code: '23503' });
+}
+
+interface Setup {
+  env?: Partial<Env>;
+  /** Answers a batch write instead of the recording default (ids of the purchases, as inserted). */
+  write?: (batch: PurchaseFlushBatch) => Promise<string[]>;
+}
+
+function flusherWith({ env = {}, write }: Setup = {}) {
+  const store = new FakeFlushStore();
+  /** Every batch written, as the flusher gave it (purchase ids, and cancellation ids after `|`). */
+  const batches: string[] = [];
+  const written: PurchaseFlushBatch[] = [];
+  const writeBatch = vi.fn(async (batch: PurchaseFlushBatch) => {
+    const ids = [...batch.purchases.map((p) => p.id), ...batch.cancellations.map((c) => `cancel ${c.purchaseId}`)];
+    store.log.push(`write ${ids.join(',')}`);
+    const inserted = write ? await write(batch) : batch.purchases.map((p) => p.id);
+    batches.push(ids.join(','));
+    written.push({
+      purchases: batch.purchases.map((p) => ({ ...p })),
+      cancellations: batch.cancellations.map((c) => ({ ...c })),
+    });
+    return inserted;
+  });
+  const settings = {
+    PURCHASE_FLUSH_AGE_SECONDS: 2,
+    PURCHASE_FLUSH_BATCH_SIZE: 500,
+    PURCHASE_FLUSH_IN_FLIGHT: 1,
+    PURCHASE_CLAIM_IDLE_SECONDS: 30,
+    PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: 5000,
+    REDIS_WAIT_REPLICAS: 0,
+    REDIS_WAIT_TIMEOUT_MS: 100,
+    ...env,
+  } as Env;
+  const flusher = new PurchaseFlusher(store as unknown as PurchaseFlushStore, settings, {
+    writeBatch,
+  } as unknown as PurchaseRepository);
+  /** Appends purchases `ids` to performance `performanceId`, `ageMs` old; answers their entry ids. */
+  const buy = (performanceId: number, ids: string[], ageMs = 10_000) =>
+    ids.map((id) => store.append(performanceId, store.clock - ageMs, purchaseFields(id, performanceId)));
+  return { store, flusher, writeBatch, batches, written, buy };
+}
+
+const counted = async (metric: { get(): Promise<{ values: { value: number }[] }> }) =>
+  (await metric.get()).values[0]?.value ?? 0;
+
+describe('PurchaseFlusher (store faked)', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
+
+  it('writes due entries in batches of batchSize, in stream order, each acknowledged after its write', async () => {
+    const { store, flusher, batches, buy } = flusherWith();
+    const entries = buy(7, ['a', 'b', 'c', 'd', 'e']);
+
+    expect(await flusher.flushOnce({ batchSize: 2 })).toBe(5);
+
+    expect(batches).toEqual(['a,b', 'c,d', 'e']);
+    expect(store.log).toEqual([
+      'write a,b',
+      `ack ${entries[0]},${entries[1]} (a,b)`,
+      'write c,d',
+      `ack ${entries[2]},${entries[3]} (c,d)`,
+      'write e',
+      `ack ${entries[4]} (e)`,
+    ]);
+    expect(store.streams.get(7)).toEqual([]);
+  });
+
+  it('leaves entries younger than PURCHASE_FLUSH_AGE_SECONDS (by Redis time) for a later pass', async () => {
+    const { store, flusher, batches, buy } = flusherWith({ env: { PURCHASE_FLUSH_AGE_SECONDS: 2 } });
+    buy(7, ['old'], 2000);
+    buy(7, ['young'], 1999);
+
+    expect(await flusher.flushOnce()).toBe(1);
+    expect(batches).toEqual(['old']);
+    expect(store.streams.get(7)!.map(({ fields }) => fields[3])).toEqual(['young']);
+
+    store.clock += 1;
+    expect(await flusher.flushOnce()).toBe(1);
+    expect(batches).toEqual(['old', 'young']);
+  });
+
+  it('writes batches side by side up to inFlight, but a cancellation alone: after every earlier one, before every later one', async () => {
+    const running = new Set<string>();
+    const overlaps: string[] = [];
+    let mostAtOnce = 0;
+    const { store, flusher, batches, buy } = flusherWith({
+      write: async (batch) => {
+        const name = [
+          ...batch.purchases.map((p) => p.id),
+          ...batch.cancellations.map((c) => `cancel ${c.purchaseId}`),
+        ].join(',');
+        for (const other of running) {
+          if (batch.cancellations.length > 0 || other.startsWith('cancel')) overlaps.push(`${name} with ${other}`);
+        }
+        running.add(name);
+        mostAtOnce = Math.max(mostAtOnce, running.size);
+        // A few turns of the event loop, so that writes started together are under way together.
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        running.delete(name);
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    buy(7, ['p1', 'p2']);
+    store.append(7, store.clock - 10_000, cancelFields('p1', store.clock - 10_000));
+    buy(7, ['p3', 'p4']);
+
+    expect(await flusher.flushOnce({ batchSize: 1, inFlight: 3 })).toBe(5);
+
+    expect(batches).toEqual(['p1', 'p2', 'cancel p1', 'p3', 'p4']);
+    expect(overlaps).toEqual([]);
+    expect(mostAtOnce).toBeGreaterThan(1);
+    const log = store.log.filter((line) => line.startsWith('write'));
+    expect(log.indexOf('write cancel p1')).toBeGreaterThan(log.indexOf('write p2'));
+  });
+
+  it('parks a purchase PostgreSQL refuses for good, alone, and writes the rest of its batch', async () => {
+    const { store, flusher, buy, written } = flusherWith({
+      write: async (batch) => {
+        if (batch.purchases.some((p) => p.id === 'bad')) throw integrityError();
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    const entries = buy(7, ['a', 'b', 'bad', 'd']);
+
+    expect(await flusher.flushOnce()).toBe(3);
+
+    expect(store.parked).toEqual([
+      { performanceId: 7, entryId: entries[2], purchaseId: 'bad', reason: '23503: violates foreign key' },
+    ]);
+    expect(await counted(flusher.parked)).toBe(1);
+    // Split in halves until the refused one is alone: a,b written; bad,d refused; bad parked; d written.
+    expect(written.flatMap((batch) => batch.purchases.map((p) => p.id))).toEqual(['a', 'b', 'd']);
+    expect(store.log.filter((line) => line.startsWith('ack') || line.startsWith('park'))).toEqual([
+      `ack ${entries[0]},${entries[1]} (a,b)`,
+      `park ${entries[2]}`,
+      `ack ${entries[3]} (d)`,
+    ]);
+    expect(store.streams.get(7)).toEqual([]);
+  });
+
+  it('never parks a cancellation: one refused on its own stays pending', async () => {
+    const { store, flusher } = flusherWith({
+      write: async (batch) => {
+        if (batch.cancellations.length > 0) throw integrityError();
+        return [];
+      },
+    });
+    const entry = store.append(7, store.clock - 10_000, cancelFields('gone', store.clock - 10_000));
+
+    await expect(flusher.flushOnce()).rejects.toThrow(/performance 7: violates foreign key/);
+
+    expect(store.parked).toEqual([]);
+    expect(store.pending.get(entry)?.consumer).toBe(flusher.consumer);
+  });
+
+  it('leaves a batch pending on any other error, writes nothing after it, and writes it first on the next pass', async () => {
+    let failures = 1;
+    const { store, flusher, batches, buy } = flusherWith({
+      write: async (batch) => {
+        if (failures-- > 0) throw new Error('canceling statement due to lock timeout');
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    const entries = buy(7, ['a', 'b', 'c', 'd']);
+
+    await expect(flusher.flushOnce({ batchSize: 2 })).rejects.toThrow(
+      'performance 7: canceling statement due to lock timeout (0 entries of others written)',
+    );
+    // c,d was read while a,b was being written, and not written once a,b failed: all four pending.
+    expect(store.log).toEqual(['write a,b']);
+    expect([...store.pending.keys()]).toEqual(entries);
+
+    // The pending batch alone first (its own entries, read again), then the rest.
+    expect(await flusher.flushOnce({ batchSize: 2 })).toBe(2);
+    expect(await flusher.flushOnce({ batchSize: 2 })).toBe(2);
+    expect(batches).toEqual(['a,b', 'c,d']);
+    expect(store.streams.get(7)).toEqual([]);
+  });
+
+  it("does not let one performance's failing batch hold back another's", async () => {
+    const { flusher, batches, buy } = flusherWith({
+      write: async (batch) => {
+        if (batch.purchases[0]?.performanceId === 7) throw new Error('connection terminated');
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    buy(7, ['a']);
+    buy(8, ['x', 'y']);
+
+    await expect(flusher.flushOnce()).rejects.toThrow(
+      'performance 7: connection terminated (2 entries of others written)',
+    );
+    expect(batches).toEqual(['x,y']);
+  });
+
+  it('takes over the entries of a consumer idle for PURCHASE_CLAIM_IDLE_SECONDS, and only those', async () => {
+    const { store, flusher, batches, buy } = flusherWith({ env: { PURCHASE_CLAIM_IDLE_SECONDS: 30 } });
+    const [stale, recent] = buy(7, ['stale', 'recent']);
+    // Both delivered to a flusher that stopped; one 30 s ago, one 29.999 s ago.
+    for (const [id, since] of [
+      [stale, store.clock - 30_000],
+      [recent, store.clock - 29_999],
+    ] as const) {
+      await store.deliverDue(7, 'stopped', store.clock, 1);
+      store.pending.set(id, { consumer: 'stopped', since });
+    }
+
+    expect(await flusher.flushOnce()).toBe(1);
+    expect(batches).toEqual(['stale']);
+    expect(store.pending.get(recent)?.consumer).toBe('stopped');
+  });
+
+  it('writes a purchase canceled before its write as CANCELED, and one canceled during it by a second write before the ack', async () => {
+    let calls = 0;
+    const { store, flusher, written, buy } = flusherWith({
+      write: async (batch) => {
+        // While the first write runs, `late` is canceled in Redis.
+        if (calls++ === 0) store.canceled.set('late', NOW - 500);
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    store.canceled.set('early', NOW - 1000);
+    const entries = buy(7, ['early', 'late', 'kept']);
+
+    expect(await flusher.flushOnce()).toBe(3);
+
+    expect(written[0].purchases.map((p) => [p.id, p.status, p.canceledAt?.getTime() ?? null])).toEqual([
+      ['early', PurchaseStatus.Canceled, NOW - 1000],
+      ['late', PurchaseStatus.Paid, null],
+      ['kept', PurchaseStatus.Paid, null],
+    ]);
+    expect(written[1]).toEqual({
+      purchases: [],
+      cancellations: [{ purchaseId: 'late', canceledAt: new Date(NOW - 500) }],
+    });
+    expect(store.log).toEqual([
+      'write early,late,kept',
+      'write cancel late',
+      `ack ${entries.join(',')} (early,late,kept)`,
+    ]);
+  });
+
+  describe('with REDIS_WAIT_REPLICAS', () => {
+    it('writes nothing until the replicas hold the batch, leaves it pending, and writes it once they do', async () => {
+      const { store, flusher, writeBatch, batches, buy } = flusherWith({ env: { REDIS_WAIT_REPLICAS: 1 } });
+      const [entry] = buy(7, ['a']);
+      store.replication = { acked: 0, lost: 0 };
+
+      await expect(flusher.flushOnce()).rejects.toThrow(
+        'performance 7: 1 stream entries of performance 7 left pending: on 0 of 1 replicas (REDIS_WAIT_REPLICAS) ' +
+          'after REDIS_WAIT_TIMEOUT_MS (on fake:6379)',
+      );
+      expect(writeBatch).not.toHaveBeenCalled();
+      expect(await counted(flusher.unreplicated)).toBe(1);
+      expect(store.pending.get(entry)?.consumer).toBe(flusher.consumer);
+
+      store.replication = { acked: 1, lost: 0 };
+      expect(await flusher.flushOnce()).toBe(1);
+      expect(batches).toEqual(['a']);
+      expect(store.log).toEqual([`confirm ${entry}`, `confirm ${entry}`, 'write a', `ack ${entry} (a)`]);
+    });
+
+    it('leaves a batch pending when the node that waited no longer holds all of it', async () => {
+      const { store, flusher, writeBatch, buy } = flusherWith({ env: { REDIS_WAIT_REPLICAS: 2 } });
+      buy(7, ['a', 'b']);
+      store.replication = { acked: 2, lost: 1 };
+
+      await expect(flusher.flushOnce()).rejects.toThrow(
+        "2 stream entries of performance 7 left pending: 1 no longer on the stream's primary (on fake:6379)",
+      );
+      expect(writeBatch).not.toHaveBeenCalled();
+    });
+
+    it('asks no replica when REDIS_WAIT_REPLICAS is 0', async () => {
+      const { store, flusher, buy } = flusherWith({ env: { REDIS_WAIT_REPLICAS: 0 } });
+      buy(7, ['a']);
+      store.replication = { acked: 0, lost: 0 };
+
+      expect(await flusher.flushOnce()).toBe(1);
+      expect(store.log.filter((line) => line.startsWith('confirm'))).toEqual([]);
+    });
+  });
+});
