@@ -7,7 +7,7 @@ export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRol
 export { AuthModule } from './auth.module';
 export { Clock, SystemClock } from './clock';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
-export type { AuthenticatedUser } from './decorators';
+export type { AuthenticatedUser, CallerRequest } from './decorators';
 export { AccessTokenGuard } from './guards';
 export {
   LOGIN_RATE_LIMIT,

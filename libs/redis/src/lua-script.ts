@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Redis from 'ioredis';
+import Redis, { Command } from 'ioredis';
 
 /**
  * A Lua script kept as a `.lua` file beside the code that calls it. The file says how many
@@ -151,11 +151,50 @@ export function checkAllScriptKeys(): void {
   checkEveryScript = true;
 }
 
-/** Calls a script registered with `defineScripts`. Throws when it is not registered. */
+/**
+ * ioredis' own record of a script given to `defineCommand` (`redis.scriptsSet[name]`, ioredis 5
+ * internals): its SHA1, fixed key count (null when variable), the client's key prefix, and the
+ * `Command` class that sends `EVAL` instead of `EVALSHA` on a connection that has not run it yet.
+ */
+interface DefinedScript {
+  sha: string;
+  numberOfKeys: number | null;
+  keyPrefix: string;
+  Command: new (name: string, args: unknown[], options: { replyEncoding: 'utf8' }) => Command;
+}
+
+/**
+ * Calls a script registered with `defineScripts`. Throws when it is not registered.
+ *
+ * Sends what `redis[name](...keys, ...args)` sends (`EVALSHA sha numkeys` then the keys with the
+ * client's prefix, then the arguments as strings; `EVAL` on a connection that has not run the
+ * script, `EVALSHA` again after a `NOSCRIPT`), but builds ioredis' `Command` empty and gives it
+ * its arguments already flat and prefixed, as `hmgetMany` does: the `Command` constructor's
+ * `Array.prototype.flat` costs ~0.25 µs an argument on Node 20 (~5 µs of a hold's ~20-argument
+ * script, docs/performance.md). A Cluster client reads the slot from these arguments when it sends.
+ */
 export function callScript<T>(redis: Redis, name: string, keys: string[], args: (string | number)[]): Promise<T> {
-  const script = registered.get(redis)?.get(name);
-  const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<T>>)[name];
-  if (!script || typeof command !== 'function') throw new Error(`Lua script ${name} is not registered`);
-  if (script.numberOfKeys === 'variable') return command.call(redis, keys.length, ...keys, ...args);
-  return command.call(redis, ...keys, ...args);
+  const defined = registered.get(redis)?.has(name)
+    ? (redis as unknown as { scriptsSet: Record<string, DefinedScript | undefined> }).scriptsSet[name]
+    : undefined;
+  if (!defined) throw new Error(`Lua script ${name} is not registered`);
+  const keyCount = defined.numberOfKeys ?? keys.length;
+  const prefix = defined.keyPrefix ?? '';
+  // As ioredis does: the first `keyCount` of keys-then-arguments are the keys it prefixes.
+  const argv: string[] = [defined.sha, String(keyCount)];
+  for (const key of keys) argv.push(argv.length - 2 < keyCount ? prefix + key : key);
+  for (const arg of args) argv.push(argv.length - 2 < keyCount ? prefix + String(arg) : String(arg));
+  const command = scriptCommand(defined, argv);
+  command.promise = command.promise.catch((error: Error) => {
+    // Redis lost its script cache (restart, SCRIPT FLUSH): this connection now sends EVAL.
+    if (!error.message.includes('NOSCRIPT')) throw error;
+    return redis.sendCommand(scriptCommand(defined, [defined.sha, ...argv.slice(1)]));
+  });
+  return redis.sendCommand(command) as Promise<T>;
+}
+
+function scriptCommand(defined: DefinedScript, argv: string[]): Command {
+  const command = new defined.Command('evalsha', [], { replyEncoding: 'utf8' });
+  command.args = argv;
+  return command;
 }

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { nodeOf, perTurn, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
+import {
+  hmgetMany,
+  keyFirstCommand,
+  nodeOf,
+  perTurn,
+  PURCHASE_REDIS,
+  sendAcrossSlots,
+  waitForReplicas,
+} from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -14,6 +22,9 @@ import {
   PurchaseRequest,
   PurchaseResult,
 } from './purchase-scripts';
+
+/** The fields of a hold's record `checkHold` reads, in the order of HoldCheck's first six. */
+const HOLD_CHECK_FIELDS = ['userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId'] as const;
 
 /** The hold's fields a purchase checks before charging, as Redis answered them, and Redis time (epoch ms). */
 export interface HoldCheck {
@@ -59,15 +70,7 @@ export class PurchaseStore {
   /** The hold's fields a purchase needs, with Redis TIME read in the same round trip (and turn). */
   async checkHold(performanceId: number, holdId: string): Promise<HoldCheck> {
     const [hold, time] = await Promise.all([
-      this.redis.hmget(
-        performanceKeys(performanceId).hold(holdId),
-        'userId',
-        'status',
-        'expiresAt',
-        'amount',
-        'currency',
-        'purchaseId',
-      ),
+      hmgetMany(this.redis, performanceKeys(performanceId).hold(holdId), HOLD_CHECK_FIELDS),
       this.redisTime(),
     ]);
     const [owner, status, expiresAt, amount, currency, boughtBy] = hold;
@@ -84,12 +87,11 @@ export class PurchaseStore {
   sell(performanceId: number, request: PurchaseRequest, indexedAt: number): Promise<[PurchaseResult, number]> {
     return Promise.all([
       purchaseHold(this.sales, performanceKeys(performanceId), request),
-      this.sales.zadd(
-        userPurchasesKey(request.userId),
+      keyFirstCommand(this.sales, 'zadd', userPurchasesKey(request.userId), [
         'NX',
-        indexedAt,
+        String(indexedAt),
         indexMember(performanceId, request.purchaseId),
-      ),
+      ]) as Promise<number>,
     ]);
   }
 
