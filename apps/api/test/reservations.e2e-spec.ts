@@ -83,11 +83,7 @@ describe('reservations over HTTP (real Redis)', () => {
   let raw: Redis;
 
   beforeAll(async () => {
-    // 500 buyers' account rows, then their 500 account checks, each wait for one of the pool's
-    // 20 connections at once: on a loaded host (load ~25 on 2 cores) the last waited past the
-    // default 5 s (pg-pool "timeout exceeded when trying to connect", a 503), which says nothing
-    // of what these tests check.
-    ({ api, admin } = await startWithCatalog({ DATABASE_ACQUIRE_TIMEOUT_MS: '30000' }));
+    ({ api, admin } = await startWithCatalog());
     raw = createRedis(api.env, 'test-peek');
   });
   afterAll(async () => {
