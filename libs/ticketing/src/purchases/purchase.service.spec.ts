@@ -120,17 +120,18 @@ describe('PurchaseService', () => {
     expect(checkout.buy).not.toHaveBeenCalled();
   });
 
-  it('drops a hold claim it took afresh when the key turns out busy with another request', async () => {
+  it('leaves the hold claim alone when the key is busy: it may be the live request’s for this hold (same purchase id)', async () => {
+    // Taken afresh here ('CLAIMED') while the request holding the key had not claimed the hold yet.
     const { purchases, store } = service({ outcome: 'TAKEN', record: 'pending:other' });
-    await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toBeInstanceOf(IdempotencyKeyInUseError);
-    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, HOLD, purchaseIdFor(USER, 'key-1', HOLD, 7));
-  });
-
-  it('keeps the hold claim of the live request with the same key and hold (same purchase id)', async () => {
-    const { purchases, store } = service({ outcome: 'TAKEN', record: 'pending:other' });
-    store.claimHold.mockResolvedValueOnce({ ...hold, claim: 'OWN' });
     await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toBeInstanceOf(IdempotencyKeyInUseError);
     expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it('drops a hold claim it took afresh when the key was answered for another hold', async () => {
+    const stored = { ...bought('0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f'), reservationId: newIdOf(7) };
+    const { purchases, store } = service({ outcome: 'TAKEN', record: JSON.stringify(stored) });
+    await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toThrow(/another reservation/);
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, HOLD, purchaseIdFor(USER, 'key-1', HOLD, 7));
   });
 
   it('answers 409 with Retry-After at once while another request holds the claim', async () => {

@@ -96,16 +96,17 @@ export class PurchaseService {
       this.claimHold(performanceId, holdId, userId, purchaseId),
     ]);
     if (claimed.outcome === 'TAKEN') {
-      // The hold claimed afresh for a purchase id no request of this key works on (the key is
-      // answered, or busy with another hold): dropped, so it blocks no purchase of the hold. A
-      // claim that was this purchase id's already ('OWN') is the live request's and stays.
-      if (hold.claim === 'CLAIMED') await this.store.releaseHoldClaim(performanceId, holdId, purchaseId);
+      // A live claim of the key may be a request for this very hold (same purchase id, so the
+      // hold's claim is its own, whichever of the two took it first): left alone.
       if (isClaim(claimed.record)) {
         throw new IdempotencyKeyInUseError(
           'a request with this Idempotency-Key is still in progress; retry shortly',
           IDEMPOTENCY_RETRY_AFTER_SECONDS,
         );
       }
+      // The key was answered: no request of it works on this hold any more, so a claim just
+      // taken for it (the key used for another hold) is dropped and blocks no purchase.
+      if (hold.claim === 'CLAIMED') await this.store.releaseHoldClaim(performanceId, holdId, purchaseId);
       const answer = purchaseFromAnswer(claimed.record);
       if (answer.reservationId !== holdId) {
         throw new IdempotencyKeyInUseError('Idempotency-Key was already used for another reservation');
