@@ -327,7 +327,9 @@ export class Env {
    * Longest wait, in milliseconds, for one payment gateway call (charge or refund) that `batch`'s
    * reconciler makes while it holds the attempt's row: past it the attempt is left open and tried
    * again PAYMENT_RECONCILE_AFTER_SECONDS later, so a gateway that stops answering never keeps the
-   * row (and the purchase flush that completes it) locked.
+   * row (and the purchase flush that completes it) locked. Twice it is the lease of a purchase
+   * attempt's claim on its hold (holdClaimLeaseMs): how long the hold of an api that died while
+   * charging refuses other purchase attempts.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()

@@ -79,6 +79,18 @@ export class HoldReleasedError extends DomainError {
   }
 }
 
+/**
+ * Another purchase attempt of the hold (a double click, a retry with another or no
+ * Idempotency-Key) is at the payment gateway or about to be: this one is refused before anything
+ * is charged. It ends within moments (sold, or declined and the hold kept); a crashed attempt's
+ * claim lapses (see PurchaseService). Retry-After: 1 (seconds).
+ */
+export class PurchaseInProgressError extends DomainError {
+  constructor() {
+    super('conflict', 'PurchaseInProgress', 'a purchase of this reservation is in progress', undefined, 1);
+  }
+}
+
 export class PaymentDeclinedError extends DomainError {
   constructor(reason = 'payment was declined') {
     super('payment_required', 'PaymentDeclined', reason);

@@ -15,10 +15,12 @@ import {
   ackFlushed,
   cancelPurchase,
   canceledPurchases,
+  claimHold,
   claimIdempotencyKey,
   deliverDuePurchases,
   ensureFlushGroup,
   purchaseHold,
+  releaseHoldClaim,
   releaseIdempotencyClaim,
   renewIdempotencyClaim,
 } from './purchases/purchase-scripts';
@@ -131,8 +133,31 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       .add('boxofficeRenewIdempotencyClaim')
       .add('boxofficeReleaseIdempotencyClaim');
 
+    // One attempt of a hold at a time: p0 claims it, p1 is refused while p0's claim lives, and
+    // the sale refuses p1 too; p0's claim dropped, p1 claims it, and its sale goes through.
+    const hold = keys.hold('h1');
+    const attempt = (purchaseId: string) => ({ userId: 'u1', purchaseId, leaseMs: 60_000 });
+    const p0 = await claimHold(redis, hold, attempt('p0'));
+    expect(p0).toMatchObject({ claim: 'CLAIMED', fields: ['u1', 'HELD', expect.any(String), '100', 'KRW', null] });
+    expect(Number(await redis.hget(hold, 'claimedUntil'))).toBe(p0.now + 60_000);
+    expect(await claimHold(redis, hold, attempt('p0'))).toMatchObject({ claim: 'OWN' });
+    expect(await claimHold(redis, hold, attempt('p1'))).toMatchObject({ claim: 'BUSY' });
+    expect(await claimHold(redis, hold, { ...attempt('p1'), userId: 'u2' })).toMatchObject({ claim: 'NONE' });
     const purchase = { holdId: 'h1', userId: 'u1', purchaseId: 'p1', chargeId: 'c1', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'IN_PROGRESS' });
+    expect(await releaseHoldClaim(redis, hold, 'p1')).toBe(false);
+    expect(await releaseHoldClaim(redis, hold, 'p0')).toBe(true);
+    expect(await claimHold(redis, hold, attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
+    // A lapsed claim of another attempt neither blocks a claim nor a sale.
+    await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
+    expect(await claimHold(redis, hold, attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
+    await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
+    ran.add('boxofficeClaimHold').add('boxofficeReleaseHoldClaim');
     expect(await purchaseHold(redis, keys, purchase)).toMatchObject({ outcome: 'OK', amount: 100 });
+    expect(await claimHold(redis, hold, attempt('p2'))).toMatchObject({
+      claim: 'NONE',
+      fields: ['u1', 'PURCHASED', expect.any(String), '100', 'KRW', 'p1'],
+    });
     const cancel = { purchaseId: 'p1', userId: 'u1', checkedInSeatIds: [], persisted: null };
     // A marked check-in refuses the buyer's cancel; a cancel refuses later marks.
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
@@ -22,7 +22,10 @@ export class PurchasesController {
 
   /**
    * Buys the caller's live hold. 402 when the payment is declined (the hold stays), 409 when
-   * the hold has expired or was bought already. The same `Idempotency-Key` returns the first answer for 24 h;
+   * the hold has expired or was bought already. Only one purchase attempt of a hold is at the
+   * payment gateway at a time: another (a double click, without a key or with another key) answers
+   * 409 "a purchase of this reservation is in progress" at once with `Retry-After: 1`, charging
+   * nothing. The same `Idempotency-Key` returns the first answer for 24 h;
    * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
    * 503 with `Retry-After` when `REDIS_WAIT_REPLICAS` replicas did not confirm the sale in time: it
    * may stand; retry with the same key to get it (README, Redis Cluster). A purchase that used
@@ -33,6 +36,11 @@ export class PurchasesController {
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
     description: 'Not confirmed by enough Redis replicas in time; retry with the same Idempotency-Key (Retry-After)',
+  })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'the hold expired, was released or bought already; "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
   // Closest to the method: checked before the admission guard.

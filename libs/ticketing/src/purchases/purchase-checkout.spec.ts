@@ -10,6 +10,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PaymentDeclinedError,
+  PurchaseInProgressError,
   PurchaseNotReplicatedError,
   SeatsUnavailableError,
 } from '../errors';
@@ -27,6 +28,7 @@ const live: HoldCheck = {
   currency: 'KRW',
   boughtBy: null,
   now: NOW,
+  claim: 'CLAIMED',
 };
 const sold: PurchaseResult = {
   outcome: 'OK',
@@ -46,6 +48,7 @@ function checkout(
   const store = {
     sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]),
     unindex: vi.fn(async () => {}),
+    releaseHoldClaim: vi.fn(async () => {}),
     replicated: vi.fn(async () => wait.acked),
     salesNode: vi.fn((_performanceId: number) => '127.0.0.1:7001'),
   };
@@ -103,6 +106,34 @@ describe('PurchaseCheckout', () => {
     });
     // The attempt stays open for `batch`: nothing resolves it on the request's path.
     expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it('refuses a hold another attempt has claimed before charging anything, leaving that claim alone', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    const refused = service.buy('buyer', 'hold-1', 7, 'purchase-1', { ...live, claim: 'BUSY' });
+    await expect(refused).rejects.toBeInstanceOf(PurchaseInProgressError);
+    await expect(refused).rejects.toMatchObject({
+      code: 'PurchaseInProgress',
+      message: 'a purchase of this reservation is in progress',
+      retryAfterSeconds: 1,
+    });
+    expect(attempts.begin).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it('buys on its own claim taken again (a same-key retry)', async () => {
+    const { service, gateway } = checkout();
+    expect((await service.buy('buyer', 'hold-1', 7, 'purchase-1', { ...live, claim: 'OWN' })).id).toBe('purchase-1');
+    expect(gateway.charge).toHaveBeenCalledTimes(1);
+  });
+
+  it('refunds the charge when the sale finds another attempt’s live claim (its own lapsed meanwhile)', async () => {
+    const { service, gateway, attempts } = checkout({ outcome: 'IN_PROGRESS' });
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(PurchaseInProgressError);
+    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
   });
 
   it.each([
@@ -187,14 +218,33 @@ describe('PurchaseCheckout', () => {
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(PaymentDeclinedError);
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Declined);
     expect(store.sell).not.toHaveBeenCalled();
+    // The hold stays and is free to try again at once.
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
+  });
+
+  it('keeps the claim when the gateway fails without a decline (the charge may have been taken)', async () => {
+    const { service, store, gateway } = checkout();
+    gateway.charge.mockRejectedValueOnce(new Error('gateway unreachable'));
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toThrow('gateway unreachable');
+    expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it('drops the claim when the attempt cannot be recorded, and answers that error', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    attempts.begin.mockRejectedValueOnce(new Error('database down'));
+    store.releaseHoldClaim.mockRejectedValueOnce(new Error('redis down'));
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toThrow('database down');
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
+    expect(gateway.charge).not.toHaveBeenCalled();
   });
 
   it('never charges an attempt `batch` already refunded', async () => {
-    const { service, gateway } = checkout(sold, PaymentAttemptStatus.Refunded);
+    const { service, store, gateway } = checkout(sold, PaymentAttemptStatus.Refunded);
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
       IdempotencyKeyInUseError,
     );
     expect(gateway.charge).not.toHaveBeenCalled();
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
   });
 
   it('sells nothing when the attempt was refunded while the charge was under way', async () => {

@@ -10,6 +10,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PaymentDeclinedError,
+  PurchaseInProgressError,
   PurchaseNotReplicatedError,
   SalesClosedError,
   SeatsUnavailableError,
@@ -36,10 +37,14 @@ export class PurchaseCheckout {
   ) {}
 
   /**
-   * Charges `userId` for the hold checked in `hold` (see PurchaseStore.checkHold), then sells it
-   * as `purchaseId` in one atomic step, refunding the charge if the hold can no longer be bought.
+   * Charges `userId` for the hold checked and claimed in `hold` (see PurchaseStore.claimHold), then
+   * sells it as `purchaseId` in one atomic step, refunding the charge if the hold can no longer be
+   * bought. A hold another attempt has claimed is refused before anything is charged; a declined
+   * payment, or an attempt stopped before its charge, drops this attempt's claim so the buyer may
+   * retry at once (a crashed attempt's claim lapses by itself).
    * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
-   * HoldReleasedError, SeatsUnavailableError, SalesClosedError, PaymentDeclinedError,
+   * HoldReleasedError, PurchaseInProgressError (another attempt's live claim), SeatsUnavailableError,
+   * SalesClosedError, PaymentDeclinedError,
    * IdempotencyKeyInUseError (the attempt was refunded already), PurchaseNotReplicatedError (not
    * confirmed by REDIS_WAIT_REPLICAS replicas in time; see confirmReplicated).
    */
@@ -50,7 +55,7 @@ export class PurchaseCheckout {
     purchaseId: string,
     hold: HoldCheck,
   ): Promise<Purchase> {
-    const { owner, status, expiresAt, amount, currency, boughtBy, now } = hold;
+    const { owner, status, expiresAt, amount, currency, boughtBy, now, claim } = hold;
     // Checked before charging, so a hold that plainly cannot be bought costs no charge.
     if (owner !== userId) throw new NotFoundError('reservation');
     if (status === 'PURCHASED' && boughtBy !== purchaseId) throw new HoldPurchasedError();
@@ -59,6 +64,8 @@ export class PurchaseCheckout {
     // A hold recorded before amounts carried their currency (an upgrade during a sale): never
     // charge it; the buyer holds the seats again once it has expired.
     if (amount === null || currency === null) throw new HoldExpiredError();
+    // Another attempt (a double click, another or no Idempotency-Key) is charging this hold.
+    if (claim === 'BUSY') throw new PurchaseInProgressError();
 
     const chargeId = await this.charge({
       purchaseId,
@@ -145,20 +152,40 @@ export class PurchaseCheckout {
   /**
    * Records the attempt, then charges it with its idempotency key; returns the charge. An attempt
    * `batch` already refunded (its request died) is never charged again: the buyer retries with a
-   * new Idempotency-Key.
+   * new Idempotency-Key. When nothing was charged (the attempt not recorded or spent, the payment
+   * declined) the attempt's claim on the hold is dropped; a charge whose outcome is unknown (the
+   * gateway failed otherwise) keeps it until its lease ends.
    */
   private async charge(attempt: NewPaymentAttempt): Promise<string> {
     const spent = () =>
       new IdempotencyKeyInUseError(
         'the payment of this request was refunded after it failed; retry with a new Idempotency-Key',
       );
-    if ((await this.attempts.begin(attempt)) === PaymentAttemptStatus.Refunded) throw spent();
+    // Never hides the error at hand: a claim not dropped lapses with its lease.
+    const unclaim = () =>
+      this.store
+        .releaseHoldClaim(attempt.performanceId, attempt.reservationId, attempt.purchaseId)
+        .catch((error: Error) =>
+          this.logger.warn(`claim of hold ${attempt.reservationId} not dropped: ${error.message}`),
+        );
+    let begun: PaymentAttemptStatus;
+    try {
+      begun = await this.attempts.begin(attempt);
+    } catch (error) {
+      await unclaim();
+      throw error;
+    }
+    if (begun === PaymentAttemptStatus.Refunded) {
+      await unclaim();
+      throw spent();
+    }
     let chargeId: string;
     try {
       ({ chargeId } = await this.gateway.charge(attempt));
     } catch (error) {
       if (error instanceof PaymentDeclinedError) {
         await this.attempts.resolve(attempt.purchaseId, PaymentAttemptStatus.Declined);
+        await unclaim();
       }
       throw error;
     }
@@ -180,6 +207,8 @@ function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainErro
       return new HoldReleasedError();
     case 'UNAVAILABLE':
       return new SeatsUnavailableError([]);
+    case 'IN_PROGRESS':
+      return new PurchaseInProgressError();
     case 'SALES_CLOSED':
       return new SalesClosedError(result.reason);
   }

@@ -8,6 +8,14 @@ export const PURCHASE: LuaScript = {
   name: 'boxofficePurchase',
   file: join(__dirname, 'purchase.lua'),
 };
+export const CLAIM_HOLD: LuaScript = {
+  name: 'boxofficeClaimHold',
+  file: join(__dirname, 'claim-hold.lua'),
+};
+export const RELEASE_HOLD_CLAIM: LuaScript = {
+  name: 'boxofficeReleaseHoldClaim',
+  file: join(__dirname, 'release-hold-claim.lua'),
+};
 export const CANCEL_PURCHASE: LuaScript = {
   name: 'boxofficeCancelPurchase',
   file: join(__dirname, 'cancel-purchase.lua'),
@@ -52,8 +60,46 @@ export type PurchaseResult =
       amount: number;
       currency: string;
     }
-  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' }
+  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'IN_PROGRESS' }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason };
+
+/**
+ * What claim-hold.lua did: `CLAIMED` the hold is this attempt's now (fresh), `OWN` it was this
+ * attempt's already (same purchase id, lease renewed), `BUSY` another attempt's live claim has
+ * it, `NONE` the hold is not one the caller can buy (nothing changed).
+ */
+export type HoldClaim = 'CLAIMED' | 'OWN' | 'BUSY' | 'NONE';
+
+/**
+ * The pre-check of a purchase and its claim of the hold, in one step (claim-hold.lua): the hold's
+ * fields as stored (null when absent) and Redis time (epoch ms); `leaseMs` how long the claim lasts.
+ */
+export async function claimHold(
+  redis: Redis,
+  holdKey: string,
+  request: { userId: string; purchaseId: string; leaseMs: number },
+): Promise<{ claim: HoldClaim; now: number; fields: (string | null)[] }> {
+  const [claim, now, ...fields] = await callScript<(string | null)[]>(
+    redis,
+    CLAIM_HOLD.name,
+    [holdKey],
+    [request.userId, request.purchaseId, request.leaseMs],
+  );
+  switch (claim) {
+    case 'CLAIMED':
+    case 'OWN':
+    case 'BUSY':
+    case 'NONE':
+      return { claim, now: Number(now), fields };
+    default:
+      throw new Error(`claim-hold.lua answered ${JSON.stringify(claim)}`);
+  }
+}
+
+/** Drops the attempt's claim on the hold if it still has it (release-hold-claim.lua); true when it did. */
+export async function releaseHoldClaim(redis: Redis, holdKey: string, purchaseId: string): Promise<boolean> {
+  return (await callScript<number>(redis, RELEASE_HOLD_CLAIM.name, [holdKey], [purchaseId])) === 1;
+}
 
 export async function purchaseHold(
   redis: Redis,
@@ -89,6 +135,7 @@ export async function purchaseHold(
     case 'EXPIRED':
     case 'RELEASED':
     case 'UNAVAILABLE':
+    case 'IN_PROGRESS':
       return { outcome };
     case 'SALES_CLOSED':
       return { outcome, reason: createdAt as SalesClosedReason };

@@ -7,6 +7,9 @@
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again.
 
+  Only the purchase attempt that claimed the hold (claim-hold.lua: claimedBy, claimedUntil on the
+  hold) sells it; another attempt's claim that has lapsed, or none, lets any attempt sell.
+
   KEYS[1] seats     hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] counts    hash total, available, held, sold
   KEYS[3] expiry    sorted set: HELD hold id, scored by its expiry (epoch ms)
@@ -30,6 +33,7 @@
     {'PURCHASED'}    bought already, by another purchase
     {'EXPIRED'} · {'RELEASED'}
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
+    {'IN_PROGRESS'}  another purchase attempt holds a live claim on the hold
     {'SALES_CLOSED', reason} the performance is PAUSED or CLOSED (deleted, or closed by status) or
                      its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
 ]]
@@ -40,7 +44,8 @@ local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
 local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
 local hold = redis.call('HMGET', holdKey,
-  'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId')
+  'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
+  'claimedBy', 'claimedUntil')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 
@@ -57,6 +62,7 @@ local now = redisNow()
 if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
 -- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
 if tonumber(hold[3]) <= now then return {'EXPIRED'} end
+if hold[9] and hold[9] ~= purchaseId and (tonumber(hold[10]) or 0) > now then return {'IN_PROGRESS'} end
 
 local seatIds, soldFields = {}, {}
 for seatId in string.gmatch(seats, '[^,]+') do

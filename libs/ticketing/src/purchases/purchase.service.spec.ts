@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Env } from '@app/config';
-import { IdempotencyKeyInUseError, InvalidInputError, NotFoundError, PaymentDeclinedError } from '../errors';
+import { ReplyError } from 'ioredis';
+import {
+  IdempotencyKeyInUseError,
+  InvalidInputError,
+  NotFoundError,
+  PaymentDeclinedError,
+  PurchaseNotReplicatedError,
+} from '../errors';
 import { newIdOf, performanceOfId } from '../ids';
 import { IDEMPOTENCY_ANSWER_TTL_SECONDS, IDEMPOTENCY_RETRY_AFTER_SECONDS, purchaseIdFor } from './idempotency';
 import { IdempotencyStore } from './idempotency.store';
@@ -20,6 +27,7 @@ const hold: HoldCheck = {
   currency: 'KRW',
   boughtBy: null,
   now: 1000,
+  claim: 'CLAIMED',
 };
 const bought = (id: string): Purchase => ({
   id,
@@ -38,11 +46,15 @@ const bought = (id: string): Purchase => ({
 /** Lease of a claim in these tests (ms): not the default, so a test sees it is the setting's. */
 const LEASE_MS = 2_000;
 
+/** The gateway bound in these tests (ms): a hold claim lasts twice that. */
+const GATEWAY_TIMEOUT_MS = 3_000;
+
 /** The service with faked stores and checkout; `claimed` is what the claim script answers. */
 function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
   const store = {
     performanceOfHold: vi.fn(async (id: string) => performanceOfId(id)),
-    checkHold: vi.fn(async () => hold),
+    claimHold: vi.fn(async (_p: number, _h: string, _r: object): Promise<HoldCheck> => hold),
+    releaseHoldClaim: vi.fn(async () => {}),
   };
   const keys = {
     recordOf: vi.fn(() => 'record'),
@@ -57,7 +69,7 @@ function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
       store as unknown as PurchaseStore,
       keys as unknown as IdempotencyStore,
       checkout as unknown as PurchaseCheckout,
-      { IDEMPOTENCY_CLAIM_LEASE_MS: LEASE_MS } as Env,
+      { IDEMPOTENCY_CLAIM_LEASE_MS: LEASE_MS, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: GATEWAY_TIMEOUT_MS } as Env,
     ),
     store,
     keys,
@@ -69,9 +81,15 @@ afterEach(() => vi.useRealTimers());
 
 describe('PurchaseService', () => {
   it('buys without a key under a fresh purchase id of the hold’s performance', async () => {
-    const { purchases, checkout, keys } = service();
+    const { purchases, checkout, keys, store } = service();
     const purchase = await purchases.purchase(USER, HOLD);
     expect(performanceOfId(purchase.id)).toBe(7);
+    // The pre-check claimed the hold for this attempt, for twice the gateway's bound.
+    expect(store.claimHold).toHaveBeenCalledWith(7, HOLD, {
+      userId: USER,
+      purchaseId: purchase.id,
+      leaseMs: 2 * GATEWAY_TIMEOUT_MS,
+    });
     expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
     expect(keys.claim).not.toHaveBeenCalled();
   });
@@ -84,13 +102,36 @@ describe('PurchaseService', () => {
   });
 
   it('with a key: claims it, buys under the id of user, key and hold, and stores the answer', async () => {
-    const { purchases, keys, checkout } = service();
+    const { purchases, keys, checkout, store } = service();
     const purchase = await purchases.purchase(USER, HOLD, 'key-1');
     expect(purchase.id).toBe(purchaseIdFor(USER, 'key-1', HOLD, 7));
     expect(keys.recordOf).toHaveBeenCalledWith(USER, 'key-1');
     expect(checkout.buy).toHaveBeenCalledTimes(1);
     expect(keys.answer).toHaveBeenCalledWith('record', purchase, IDEMPOTENCY_ANSWER_TTL_SECONDS);
     expect(keys.release).not.toHaveBeenCalled();
+    // The hold is claimed under the same id, so a retry with the key is the same attempt.
+    expect(store.claimHold).toHaveBeenCalledWith(7, HOLD, expect.objectContaining({ purchaseId: purchase.id }));
+  });
+
+  it('turns a primary refusing writes for lack of replicas at the pre-check into a 503 before any charge', async () => {
+    const { purchases, store, checkout } = service();
+    store.claimHold.mockRejectedValueOnce(new ReplyError('NOREPLICAS Not enough good replicas to write.'));
+    await expect(purchases.purchase(USER, HOLD)).rejects.toBeInstanceOf(PurchaseNotReplicatedError);
+    expect(checkout.buy).not.toHaveBeenCalled();
+  });
+
+  it('leaves the hold claim alone when the key is busy: it may be the live request’s for this hold (same purchase id)', async () => {
+    // Taken afresh here ('CLAIMED') while the request holding the key had not claimed the hold yet.
+    const { purchases, store } = service({ outcome: 'TAKEN', record: 'pending:other' });
+    await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toBeInstanceOf(IdempotencyKeyInUseError);
+    expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it('drops a hold claim it took afresh when the key was answered for another hold', async () => {
+    const stored = { ...bought('0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f'), reservationId: newIdOf(7) };
+    const { purchases, store } = service({ outcome: 'TAKEN', record: JSON.stringify(stored) });
+    await expect(purchases.purchase(USER, HOLD, 'key-1')).rejects.toThrow(/another reservation/);
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, HOLD, purchaseIdFor(USER, 'key-1', HOLD, 7));
   });
 
   it('answers 409 with Retry-After at once while another request holds the claim', async () => {

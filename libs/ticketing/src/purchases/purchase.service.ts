@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import { IdempotencyKeyInUseError, NotFoundError } from '../errors';
+import { refusedForLackOfReplicas } from '@app/redis';
+import { IdempotencyKeyInUseError, NotFoundError, PurchaseNotReplicatedError } from '../errors';
 import { newIdOf } from '../ids';
 import { assertIdempotencyKey, assertUserId } from '../input';
 import {
@@ -14,7 +15,7 @@ import {
 import { IdempotencyStore } from './idempotency.store';
 import { Purchase } from './purchase';
 import { PurchaseCheckout } from './purchase-checkout';
-import { PurchaseStore } from './purchase.store';
+import { HoldCheck, PurchaseStore } from './purchase.store';
 
 /**
  * Buying holds: finds the hold, and with an Idempotency-Key runs the buy under the key's
@@ -47,11 +48,25 @@ export class PurchaseService {
     const performanceId = await this.store.performanceOfHold(holdId);
     if (performanceId === null) throw new NotFoundError('reservation');
     if (idempotencyKey === undefined) {
-      const hold = await this.store.checkHold(performanceId, holdId);
-      return this.checkout.buy(userId, holdId, performanceId, newIdOf(performanceId), hold);
+      const purchaseId = newIdOf(performanceId);
+      const hold = await this.claimHold(performanceId, holdId, userId, purchaseId);
+      return this.checkout.buy(userId, holdId, performanceId, purchaseId, hold);
     }
     const purchaseId = purchaseIdFor(userId, idempotencyKey, holdId, performanceId);
     return this.buyOnce(userId, holdId, performanceId, purchaseId, idempotencyKey);
+  }
+
+  /**
+   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold). A primary
+   * that refuses writes for lack of replicas (min-replicas-to-write) is a 503 before any charge.
+   */
+  private claimHold(performanceId: number, holdId: string, userId: string, purchaseId: string): Promise<HoldCheck> {
+    return this.store
+      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env) })
+      .catch((error: unknown) => {
+        if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
+        throw error;
+      });
   }
 
   /**
@@ -78,15 +93,20 @@ export class PurchaseService {
     // Cluster slot than the hold, and they cost the client less CPU (docs/performance.md).
     const [claimed, hold] = await Promise.all([
       this.keys.claim(record, claim, leaseMs),
-      this.store.checkHold(performanceId, holdId),
+      this.claimHold(performanceId, holdId, userId, purchaseId),
     ]);
     if (claimed.outcome === 'TAKEN') {
+      // A live claim of the key may be a request for this very hold (same purchase id, so the
+      // hold's claim is its own, whichever of the two took it first): left alone.
       if (isClaim(claimed.record)) {
         throw new IdempotencyKeyInUseError(
           'a request with this Idempotency-Key is still in progress; retry shortly',
           IDEMPOTENCY_RETRY_AFTER_SECONDS,
         );
       }
+      // The key was answered: no request of it works on this hold any more, so a claim just
+      // taken for it (the key used for another hold) is dropped and blocks no purchase.
+      if (hold.claim === 'CLAIMED') await this.store.releaseHoldClaim(performanceId, holdId, purchaseId);
       const answer = purchaseFromAnswer(claimed.record);
       if (answer.reservationId !== holdId) {
         throw new IdempotencyKeyInUseError('Idempotency-Key was already used for another reservation');
@@ -111,6 +131,15 @@ export class PurchaseService {
     await this.keys.answer(record, purchase, IDEMPOTENCY_ANSWER_TTL_SECONDS);
     return purchase;
   }
+}
+
+/**
+ * How long a purchase attempt keeps its hold to itself (ms): twice the bound on one payment gateway
+ * call (PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, 10 s by default), for the charge and the writes around
+ * it. A live attempt ends well within it; a crashed one blocks other attempts of the hold this long.
+ */
+export function holdClaimLeaseMs(env: Pick<Env, 'PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS'>): number {
+  return 2 * env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS;
 }
 
 /** A stored Idempotency-Key answer (a purchase as JSON) read back. */

@@ -1,16 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import {
-  hmgetMany,
-  keyFirstCommand,
-  nodeOf,
-  perTurn,
-  PURCHASE_REDIS,
-  sendAcrossSlots,
-  waitForReplicas,
-} from '@app/redis';
+import { keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
-import { performanceOfHold, redisMillis } from '../holds/hold.store';
+import { performanceOfHold } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
 import { performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
@@ -18,15 +10,18 @@ import {
   CancelMode,
   cancelPurchase,
   CancelPurchaseResult,
+  claimHold,
+  HoldClaim,
   purchaseHold,
   PurchaseRequest,
   PurchaseResult,
+  releaseHoldClaim,
 } from './purchase-scripts';
 
-/** The fields of a hold's record `checkHold` reads, in the order of HoldCheck's first six. */
-const HOLD_CHECK_FIELDS = ['userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId'] as const;
-
-/** The hold's fields a purchase checks before charging, as Redis answered them, and Redis time (epoch ms). */
+/**
+ * The hold's fields a purchase checks before charging, as Redis answered them, Redis time (epoch
+ * ms), and what the pre-check's claim of the hold did (see HoldClaim).
+ */
 export interface HoldCheck {
   owner: string | null;
   status: string | null;
@@ -35,6 +30,7 @@ export interface HoldCheck {
   currency: string | null;
   boughtBy: string | null;
   now: number;
+  claim: HoldClaim;
 }
 
 /**
@@ -45,21 +41,12 @@ export interface HoldCheck {
  */
 @Injectable()
 export class PurchaseStore {
-  /**
-   * Redis `TIME`, one command for all the pre-checks of an event-loop turn (see `perTurn`): a time
-   * read at most that turn before a pre-check's own `HMGET` is as good for it (the sale script
-   * checks the expiry again, on its own time, and the index score only needs to be at most the
-   * purchase's createdAt).
-   */
-  private readonly redisTime: () => Promise<number[]>;
-
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     @Inject(PURCHASE_REDIS) private readonly sales: Redis,
   ) {
     defineTicketingScripts(redis);
     defineTicketingScripts(sales);
-    this.redisTime = perTurn(() => this.redis.time());
   }
 
   /** The performance of a hold (see `performanceOfHold`); null when unknown. */
@@ -67,14 +54,24 @@ export class PurchaseStore {
     return performanceOfHold(this.redis, holdId);
   }
 
-  /** The hold's fields a purchase needs, with Redis TIME read in the same round trip (and turn). */
-  async checkHold(performanceId: number, holdId: string): Promise<HoldCheck> {
-    const [hold, time] = await Promise.all([
-      hmgetMany(this.redis, performanceKeys(performanceId).hold(holdId), HOLD_CHECK_FIELDS),
-      this.redisTime(),
-    ]);
-    const [owner, status, expiresAt, amount, currency, boughtBy] = hold;
-    return { owner, status, expiresAt, amount, currency, boughtBy, now: redisMillis(time) };
+  /**
+   * The pre-check of a purchase, which claims the hold for this attempt (`purchaseId`) for
+   * `leaseMs` when the caller can buy it and no other attempt's claim is live (claim-hold.lua):
+   * one round trip, Redis time included. See HoldCheck.
+   */
+  async claimHold(
+    performanceId: number,
+    holdId: string,
+    request: { userId: string; purchaseId: string; leaseMs: number },
+  ): Promise<HoldCheck> {
+    const { claim, now, fields } = await claimHold(this.redis, performanceKeys(performanceId).hold(holdId), request);
+    const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
+    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim };
+  }
+
+  /** Drops the attempt's claim on the hold (its payment was declined, or it stopped before charging). */
+  async releaseHoldClaim(performanceId: number, holdId: string, purchaseId: string): Promise<void> {
+    await releaseHoldClaim(this.redis, performanceKeys(performanceId).hold(holdId), purchaseId);
   }
 
   /**
