@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import type { QueueTicket, WaitingRoomView } from '@app/ticketing';
-import { IsDateTime } from '../common/validators';
+import { IsScheduleTime } from '../common/validators';
 
 /** The body of `PUT /performances/:id/queue`. */
 export class WaitingRoomSettingsDto {
@@ -12,7 +12,7 @@ export class WaitingRoomSettingsDto {
       'after it, arrival order. Cannot change once the queue has opened.',
     example: '2027-03-01T10:00:00+09:00',
   })
-  @IsDateTime()
+  @IsScheduleTime()
   opensAt: string;
 
   /** Most buyers admitted per second. @example 50 */
