@@ -13,7 +13,8 @@ import { answerClientError, answerFrameworkError } from './common/fastify-errors
 import {
   inputProblems,
   jsonInputProblems,
-  jsonNestsDeeperThan,
+  jsonPropertyNames,
+  parsedPropertyNames,
   MAX_JSON_DEPTH,
   undecodableQuery,
 } from './common/input-guard';
@@ -88,6 +89,9 @@ export async function createApiApp(
 /** The 415 message for a body sent with a Content-Encoding other than `identity` (gzip, br, …). */
 export const CONTENT_ENCODING_REFUSED = 'content encoding is not supported: send the body uncompressed (identity)';
 
+/** The 400 message for a JSON body with a property named twice in one object. */
+export const DUPLICATE_PROPERTY = 'JSON names a property twice in one object';
+
 function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefined): void {
   const metrics = app.get(HttpMetrics);
   const fastify = app.getHttpAdapter().getInstance();
@@ -113,7 +117,8 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       if (!isUtf8(raw as Buffer)) return done(new BadRequestException('body is not valid UTF-8'), undefined);
       const body = (raw as Buffer).toString('utf8');
       if (body === '') return done(null, undefined);
-      if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      const names = jsonPropertyNames(body, MAX_JSON_DEPTH);
+      if (names < 0) {
         return done(new BadRequestException(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       }
       parseJson(request, body, (error: Error | null, parsed?: unknown) => {
@@ -122,6 +127,11 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
         // unknown property. (Parsed again only on this error path.)
         const problems = error === null ? [] : jsonInputProblems(body);
         if (problems.length > 0) return done(new BadRequestException(problems), undefined);
+        // A property named twice in one object: the parser kept the last, so fewer names are left
+        // than the text had. Refused rather than guessing which one the sender meant.
+        if (error === null && names > 0 && parsedPropertyNames(parsed) < names) {
+          return done(new BadRequestException(DUPLICATE_PROPERTY), undefined);
+        }
         done(error, parsed);
       });
     },

@@ -141,6 +141,36 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       },
     );
 
+    it.each([
+      ['at the top', '{"title":"A","venue":"V","title":"B"}'],
+      ['in a nested object', '{"title":"A","venue":"V","x":{"a":1,"a":2}}'],
+      ['with the same value', '{"title":"A","title":"A","venue":"V"}'],
+    ])('refuses a JSON body that names a property twice %s', async (_name, payload) => {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        payload,
+        headers: { 'content-type': 'application/json', ...admin.headers },
+      });
+      expect(expectUniform(res, 400).message).toBe('JSON names a property twice in one object');
+    });
+
+    it('takes colons inside strings and the same name in different objects', async () => {
+      const res = await call(
+        'POST',
+        `/events/${eventId}/performances`,
+        {
+          startsAt: '2027-03-01T19:00:00+09:00',
+          sections: [
+            { name: 'A:1', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2, origin: { x: 0, y: 10 } },
+            { name: 'B', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2, origin: { x: 100, y: 10 } },
+          ],
+        },
+        admin,
+      );
+      expect(res.statusCode).toBe(201);
+    });
+
     it('reads a body sent with content-encoding identity', async () => {
       const res = await api.app.inject({
         method: 'POST',
