@@ -167,7 +167,7 @@ export class PerformanceLifecycleDto {
     format: 'date-time',
     nullable: true,
     description:
-      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default).',
+      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
   @IsScheduleTime()
@@ -177,7 +177,7 @@ export class PerformanceLifecycleDto {
     format: 'date-time',
     nullable: true,
     description:
-      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`.',
+      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
   @IsScheduleTime()
@@ -204,7 +204,8 @@ export class PerformanceLifecycleDto {
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
   @ApiProperty({
     format: 'date-time',
-    description: 'RFC 3339 with an explicit offset (`Z` or `+09:00`).',
+    description:
+      'RFC 3339 with an explicit offset (`Z` or `+09:00`). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
     example: '2027-03-01T19:00:00+09:00',
   })
   @IsScheduleTime()
@@ -213,7 +214,7 @@ export class PerformanceCreateDto extends PerformanceLifecycleDto {
   @ApiPropertyOptional({
     format: 'date-time',
     description:
-      'When holds may start, RFC 3339 with an explicit offset; defaults to now. Must not be after `startsAt`.',
+      'When holds may start, RFC 3339 with an explicit offset; defaults to now. Must not be after `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
   @IsScheduleTime()
@@ -241,12 +242,19 @@ export class PerformanceCreateDto extends PerformanceLifecycleDto {
 
 /** Admin changes of a performance's lifecycle; at least one field. */
 export class PerformanceUpdateDto extends PerformanceLifecycleDto {
-  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset.' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'RFC 3339 with an explicit offset. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+  })
   @ValidateIf((dto: PerformanceUpdateDto) => dto.startsAt !== undefined)
   @IsScheduleTime()
   startsAt?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset; not after `startsAt`.' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'RFC 3339 with an explicit offset; not after `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+  })
   @ValidateIf((dto: PerformanceUpdateDto) => dto.salesOpenAt !== undefined)
   @IsScheduleTime()
   salesOpenAt?: string;
