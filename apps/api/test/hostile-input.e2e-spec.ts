@@ -162,13 +162,21 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
         {
           startsAt: '2027-03-01T19:00:00+09:00',
           sections: [
-            { name: 'A:1', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2, origin: { x: 0, y: 10 } },
-            { name: 'B', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2, origin: { x: 100, y: 10 } },
+            { name: 'A', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2 },
+            { name: 'B', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2 },
           ],
         },
         admin,
       );
-      expect(res.statusCode).toBe(201);
+      expect(res.statusCode, res.body).toBe(201);
+      const titled = await call(
+        'POST',
+        '/events',
+        { title: 'Act 1: "Dawn"', venue: 'Hall: east', description: '{"a":1,"a":2}' },
+        admin,
+      );
+      expect(titled.statusCode, titled.body).toBe(201);
+      expect(titled.json()).toMatchObject({ title: 'Act 1: "Dawn"', description: '{"a":1,"a":2}' });
     });
 
     it('reads a body sent with content-encoding identity', async () => {
