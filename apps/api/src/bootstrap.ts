@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, RequestMethod } from '@nestjs/common';
+import { BadRequestException, RequestMethod, UnsupportedMediaTypeException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -13,7 +13,8 @@ import { answerClientError, answerFrameworkError } from './common/fastify-errors
 import {
   inputProblems,
   jsonInputProblems,
-  jsonNestsDeeperThan,
+  jsonPropertyNames,
+  parsedPropertyNames,
   MAX_JSON_DEPTH,
   undecodableQuery,
 } from './common/input-guard';
@@ -85,6 +86,12 @@ export async function createApiApp(
   return app;
 }
 
+/** The 415 message for a body sent with a Content-Encoding other than `identity` (gzip, br, …). */
+export const CONTENT_ENCODING_REFUSED = 'content encoding is not supported: send the body uncompressed (identity)';
+
+/** The 400 message for a JSON body with a property named twice in one object. */
+export const DUPLICATE_PROPERTY = 'JSON names a property twice in one object';
+
 function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefined): void {
   const metrics = app.get(HttpMetrics);
   const fastify = app.getHttpAdapter().getInstance();
@@ -93,7 +100,9 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
   // that as no body rather than refusing it. Nesting deeper than any DTO has is refused before
   // parsing (class-transformer recurses and would overflow the stack); anything else goes to
   // Fastify's own safe parser, which refuses `__proto__` and `constructor.prototype`.
-  // Bytes that are not UTF-8 are refused rather than read as U+FFFD. JSON is the only body type:
+  // A compressed body (any Content-Encoding but `identity`) is a 415: nothing here decodes one, and
+  // its bytes are not the JSON they stand for. Bytes that are not UTF-8 are refused rather than
+  // read as U+FFFD. JSON is the only body type:
   // Fastify's text/plain parser goes, so a plain-text body is a 415 like any other.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
@@ -101,10 +110,15 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     'application/json',
     { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
     (request, raw, done) => {
+      const encoding = request.headers['content-encoding'];
+      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+        return done(new UnsupportedMediaTypeException(CONTENT_ENCODING_REFUSED), undefined);
+      }
       if (!isUtf8(raw as Buffer)) return done(new BadRequestException('body is not valid UTF-8'), undefined);
       const body = (raw as Buffer).toString('utf8');
       if (body === '') return done(null, undefined);
-      if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      const names = jsonPropertyNames(body, MAX_JSON_DEPTH);
+      if (names < 0) {
         return done(new BadRequestException(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       }
       parseJson(request, body, (error: Error | null, parsed?: unknown) => {
@@ -113,6 +127,11 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
         // unknown property. (Parsed again only on this error path.)
         const problems = error === null ? [] : jsonInputProblems(body);
         if (problems.length > 0) return done(new BadRequestException(problems), undefined);
+        // A property named twice in one object: the parser kept the last, so fewer names are left
+        // than the text had. Refused rather than guessing which one the sender meant.
+        if (error === null && names > 0 && parsedPropertyNames(parsed) < names) {
+          return done(new BadRequestException(DUPLICATE_PROPERTY), undefined);
+        }
         done(error, parsed);
       });
     },

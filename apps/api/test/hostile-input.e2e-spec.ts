@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { JwtService } from '@nestjs/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '@app/config';
@@ -124,6 +125,70 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       expect(expectUniform(res, 400).message).toBe('body is not valid UTF-8');
     });
 
+    it.each([['gzip'], ['br'], ['deflate'], ['GZIP'], ['identity, gzip'], ['x-unknown']])(
+      'answers 415 to a JSON body sent with content-encoding %s',
+      async (encoding) => {
+        const json = JSON.stringify({ title: 'T', venue: 'V' });
+        const res = await api.app.inject({
+          method: 'POST',
+          url: '/api/v1/events',
+          payload: encoding.toLowerCase() === 'gzip' ? gzipSync(json) : json,
+          headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...admin.headers },
+        });
+        expect(expectUniform(res, 415).message).toBe(
+          'content encoding is not supported: send the body uncompressed (identity)',
+        );
+      },
+    );
+
+    it.each([
+      ['at the top', '{"title":"A","venue":"V","title":"B"}'],
+      ['in a nested object', '{"title":"A","venue":"V","x":{"a":1,"a":2}}'],
+      ['with the same value', '{"title":"A","title":"A","venue":"V"}'],
+    ])('refuses a JSON body that names a property twice %s', async (_name, payload) => {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        payload,
+        headers: { 'content-type': 'application/json', ...admin.headers },
+      });
+      expect(expectUniform(res, 400).message).toBe('JSON names a property twice in one object');
+    });
+
+    it('takes colons inside strings and the same name in different objects', async () => {
+      const res = await call(
+        'POST',
+        `/events/${eventId}/performances`,
+        {
+          startsAt: '2027-03-01T19:00:00+09:00',
+          sections: [
+            { name: 'A', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2 },
+            { name: 'B', grade: 'R', price: 1000, rows: 1, seatsPerRow: 2 },
+          ],
+        },
+        admin,
+      );
+      expect(res.statusCode, res.body).toBe(201);
+      const titled = await call(
+        'POST',
+        '/events',
+        { title: 'Act 1: "Dawn"', venue: 'Hall: east', description: '{"a":1,"a":2}' },
+        admin,
+      );
+      expect(titled.statusCode, titled.body).toBe(201);
+      expect(titled.json()).toMatchObject({ title: 'Act 1: "Dawn"', description: '{"a":1,"a":2}' });
+    });
+
+    it('reads a body sent with content-encoding identity', async () => {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        payload: JSON.stringify({ title: 'Plain', venue: 'V' }),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'identity', ...admin.headers },
+      });
+      expect(res.statusCode).toBe(201);
+    });
+
     it('answers 415 to a JSON body sent as text/plain', async () => {
       const res = await call('POST', '/events', JSON.stringify({ title: 'T', venue: 'V' }), admin, {
         'content-type': 'text/plain',
@@ -174,6 +239,49 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       expect(body.message).toEqual([expect.stringMatching(/^startsAt must be an RFC 3339 date-time/)]);
       const late = expectUniform(await create('2027-03-01T19:00:00Z', value), 400);
       expect(late.message).toEqual([expect.stringMatching(/^salesOpenAt must be an RFC 3339 date-time/)]);
+    });
+
+    it.each([
+      ['the last instant of year 9999 (year 10000 on a +14:00 venue clock)', '9999-12-31T23:59:59Z'],
+      ['the first instant of year 0001 (year 0000 on a -12:00 venue clock)', '0001-01-01T00:00:00Z'],
+      ['after the schedule window', '2200-01-01T00:00:00Z'],
+      ['before the schedule window', '1999-12-31T23:59:59.999Z'],
+    ])('refuses %s, naming the window', async (_name, value) => {
+      const body = expectUniform(await create(value), 400);
+      expect(body.message).toEqual(['startsAt must be between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z']);
+      const late = expectUniform(await create('2027-03-01T19:00:00Z', value), 400);
+      expect(late.message).toEqual(['salesOpenAt must be between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z']);
+      const close = expectUniform(
+        await call(
+          'POST',
+          `/events/${eventId}/performances`,
+          { startsAt: '2027-03-01T19:00:00Z', salesCloseAt: value, sections: LAYOUT },
+          admin,
+        ),
+        400,
+      );
+      expect(close.message).toEqual(['salesCloseAt must be between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z']);
+    });
+
+    it('takes the edges of the schedule window, shown on a venue clock at +14:00 with a four-digit year', async () => {
+      const far = await call(
+        'POST',
+        '/events',
+        { title: 'Dawn', venue: 'Kiritimati', timeZone: 'Pacific/Kiritimati' },
+        admin,
+      );
+      expect(far.statusCode).toBe(201);
+      const late = await call(
+        'POST',
+        `/events/${far.json().id}/performances`,
+        { startsAt: '2199-12-31T23:59:59.999Z', salesOpenAt: '2000-01-01T00:00:00Z', sections: LAYOUT },
+        admin,
+      );
+      expect(late.statusCode).toBe(201);
+      expect(late.json()).toMatchObject({
+        startsAtLocal: '2200-01-01T13:59:59.999+14:00',
+        salesOpenAt: '2000-01-01T00:00:00.000Z',
+      });
     });
 
     it('reads the offset', async () => {

@@ -43,6 +43,35 @@ export function toDateTime(value: string, field: string): Date {
   return date;
 }
 
+/**
+ * The times a box office schedules (performance starts, sales windows, cancel deadlines, queue
+ * openings): 2000-01-01T00:00:00Z up to 2199-12-31T23:59:59.999Z. Far inside years 0001–9999, so
+ * the venue's wall clock (offsets up to ±14 h) always has a four-digit year too; anything outside
+ * is a typo, not a show.
+ */
+export const EARLIEST_SCHEDULE_MS = Date.parse('2000-01-01T00:00:00.000Z');
+export const LATEST_SCHEDULE_MS = Date.parse('2199-12-31T23:59:59.999Z');
+
+/** The 400 message for a schedule time outside the window (see EARLIEST_SCHEDULE_MS). */
+export function scheduleWindowMessage(field: string): string {
+  return `${field} must be between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z`;
+}
+
+/** The instant of an RFC 3339 date-time within the schedule window, or null for anything else. */
+export function parseScheduleTime(value: unknown): Date | null {
+  const date = parseDateTime(value);
+  if (!date) return null;
+  const ms = date.getTime();
+  return ms >= EARLIEST_SCHEDULE_MS && ms <= LATEST_SCHEDULE_MS ? date : null;
+}
+
+/** Like `parseScheduleTime`, for a value already validated at the edge; a 400 naming `field` otherwise. */
+export function toScheduleTime(value: string, field: string): Date {
+  const date = toDateTime(value, field);
+  if (!parseScheduleTime(value)) throw new InvalidInputError(scheduleWindowMessage(field));
+  return date;
+}
+
 function daysInMonth(year: number, month: number): number {
   const date = new Date(0);
   date.setUTCFullYear(year, month, 0);
@@ -53,19 +82,56 @@ function daysInMonth(year: number, month: number): number {
 export const MAX_TIME_ZONE_LENGTH = 64;
 
 /**
- * The canonical IANA name of a time zone as this runtime's Intl (ICU tz data) knows it
- * (`asia/seoul` → `Asia/Seoul`, `US/Eastern` → `America/New_York`), or null for anything else:
- * an unknown name, a bare offset such as `+09:00` (newer runtimes take those; a venue has rules,
+ * The IANA names of the zones that ICU (CLDR) still calls by an older name: ICU's canonical id →
+ * the tz database's current one. The complete list for ICU 74 (Node 20), made by comparing
+ * `Intl.supportedValuesOf('timeZone')` with the Zone lines of tzdata; a runtime that already
+ * answers the IANA name never reaches it.
+ */
+const IANA_NAME_OF_ICU_ID: ReadonlyMap<string, string> = new Map([
+  ['Africa/Asmera', 'Africa/Asmara'],
+  ['America/Buenos_Aires', 'America/Argentina/Buenos_Aires'],
+  ['America/Catamarca', 'America/Argentina/Catamarca'],
+  ['America/Coral_Harbour', 'America/Atikokan'],
+  ['America/Cordoba', 'America/Argentina/Cordoba'],
+  ['America/Godthab', 'America/Nuuk'],
+  ['America/Indianapolis', 'America/Indiana/Indianapolis'],
+  ['America/Jujuy', 'America/Argentina/Jujuy'],
+  ['America/Louisville', 'America/Kentucky/Louisville'],
+  ['America/Mendoza', 'America/Argentina/Mendoza'],
+  ['Asia/Calcutta', 'Asia/Kolkata'],
+  ['Asia/Katmandu', 'Asia/Kathmandu'],
+  ['Asia/Rangoon', 'Asia/Yangon'],
+  ['Asia/Saigon', 'Asia/Ho_Chi_Minh'],
+  ['Atlantic/Faeroe', 'Atlantic/Faroe'],
+  ['Europe/Kiev', 'Europe/Kyiv'],
+  ['Pacific/Enderbury', 'Pacific/Kanton'],
+  ['Pacific/Ponape', 'Pacific/Pohnpei'],
+  ['Pacific/Truk', 'Pacific/Chuuk'],
+]);
+
+/** `Etc/GMT+5`, `Etc/GMT-14`: one fixed offset each (with the sign inverted), not a venue's rules. */
+const FIXED_OFFSET_ZONE = /^Etc\/GMT[+-]/;
+
+/**
+ * The canonical name of a time zone, or null for anything else. Canonical = the zone ICU
+ * resolves the name to (its case fixed, links followed: `asia/seoul` → `Asia/Seoul`,
+ * `US/Eastern` and `EST5EDT` → `America/New_York`, `Etc/UTC`, `GMT` and `Zulu` → `UTC`),
+ * spelled as the tz database spells that zone today (`Asia/Calcutta` and `Asia/Kolkata` →
+ * `Asia/Kolkata`, see IANA_NAME_OF_ICU_ID). Null for an unknown name, a bare offset such as
+ * `+09:00` (newer runtimes take those) and the fixed-offset zones `Etc/GMT±N` (a venue has rules,
  * not an offset), a non-string.
  */
 export function canonicalTimeZone(value: unknown): string | null {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TIME_ZONE_LENGTH) return null;
   if (!/^[A-Za-z]/.test(value)) return null;
+  let zone: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+    zone = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
   } catch {
     return null;
   }
+  if (FIXED_OFFSET_ZONE.test(zone)) return null;
+  return IANA_NAME_OF_ICU_ID.get(zone) ?? zone;
 }
 
 /** Like `canonicalTimeZone`, for a value already validated at the edge; a 400 naming `field` otherwise. */

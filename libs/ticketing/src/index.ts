@@ -105,7 +105,10 @@ export {
   MAX_TIME_ZONE_LENGTH,
   offsetMinutesAt,
   parseDateTime,
+  parseScheduleTime,
+  scheduleWindowMessage,
   toDateTime,
+  toScheduleTime,
   toTimeZone,
 } from './date-time';
 export { isUuid } from './input';

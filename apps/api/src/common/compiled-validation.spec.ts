@@ -4,9 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { SeatQueryDto } from '../performances/performance.dto';
 import { PurchaseCreateDto } from '../purchases/purchase.dto';
 import { ReservationCreateDto } from '../reservations/reservation.dto';
-import { CompiledValidationPipe, compiledSchemaOf, VALIDATION_OPTIONS } from './compiled-validation';
+import {
+  CompiledValidationPipe,
+  compiledSchemaOf,
+  FieldValidationPipe,
+  VALIDATION_OPTIONS,
+} from './compiled-validation';
 
-const classValidator = new ValidationPipe(VALIDATION_OPTIONS);
+const classValidator = new FieldValidationPipe(VALIDATION_OPTIONS);
 const compiled = new CompiledValidationPipe(VALIDATION_OPTIONS);
 
 type Outcome = { ok: true; value: unknown } | { ok: false; status: number; body: unknown };

@@ -1,7 +1,7 @@
 import { BadRequestException, ExecutionContext } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonInputProblems, undecodableQuery } from './input-guard';
+import { jsonInputProblems, jsonPropertyNames, parsedPropertyNames, undecodableQuery } from './input-guard';
 import { NoBodyGuard } from './no-body';
 
 describe('undecodableQuery', () => {
@@ -47,5 +47,24 @@ describe('NoBodyGuard', () => {
   it('refuses any field, and any other body, with 400', () => {
     expect(() => guard.canActivate(withBody({ x: 1 }))).toThrow(BadRequestException);
     for (const body of [[], 1, 'x', true]) expect(() => guard.canActivate(withBody(body))).toThrow(BadRequestException);
+  });
+});
+
+describe('property names of a JSON text and of its parse', () => {
+  it.each([
+    ['{"a":1,"b":[{"c":2},{"c":3}]}', 4, 4],
+    ['{"a":1,"a":2}', 2, 1],
+    ['{"a":{"b":1,"b":1}}', 3, 2],
+    ['{"a":"x:y","b":"\\":"}', 2, 2],
+    ['[1,2,{"a":null}]', 1, 1],
+    ['"a:b"', 0, 0],
+  ])('%s has %i names in the text and %i once parsed', (text, inText, parsed) => {
+    expect(jsonPropertyNames(text, 32)).toBe(inText);
+    expect(parsedPropertyNames(JSON.parse(text))).toBe(parsed);
+  });
+
+  it('says -1 for nesting deeper than the limit', () => {
+    expect(jsonPropertyNames('[[[1]]]', 2)).toBe(-1);
+    expect(jsonPropertyNames('[[1]]', 2)).toBe(0);
   });
 });

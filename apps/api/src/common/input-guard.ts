@@ -30,9 +30,13 @@ const MAX_PROBLEMS = 10;
  */
 export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set(['salesCloseAt', 'cancelUntil']);
 
-/** True when the JSON text nests arrays and objects deeper than `max`; one pass, no recursion. */
-export function jsonNestsDeeperThan(text: string, max: number): boolean {
+/**
+ * One pass over a JSON text, no recursion: the number of property names in it (the `:` outside
+ * strings, each ends one), or -1 when arrays and objects nest deeper than `maxDepth`.
+ */
+export function jsonPropertyNames(text: string, maxDepth: number): number {
   let depth = 0;
+  let names = 0;
   let inString = false;
   for (let i = 0; i < text.length; i += 1) {
     const code = text.charCodeAt(i);
@@ -41,14 +45,40 @@ export function jsonNestsDeeperThan(text: string, max: number): boolean {
       else if (code === 0x22) inString = false;
     } else if (code === 0x22) {
       inString = true;
+    } else if (code === 0x3a) {
+      names += 1;
     } else if (code === 0x5b || code === 0x7b) {
       depth += 1;
-      if (depth > max) return true;
+      if (depth > maxDepth) return -1;
     } else if (code === 0x5d || code === 0x7d) {
       depth -= 1;
     }
   }
-  return false;
+  return names;
+}
+
+/**
+ * The number of own properties of every object in a parsed JSON value; iterative. Fewer than
+ * `jsonPropertyNames` of its text counted means some object named a property twice (the parser
+ * keeps the last).
+ */
+export function parsedPropertyNames(value: unknown): number {
+  let names = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item !== 'object' || item === null) continue;
+    if (Array.isArray(item)) {
+      for (const element of item) if (typeof element === 'object' && element !== null) pending.push(element);
+    } else {
+      for (const key in item) {
+        names += 1;
+        const element = (item as Record<string, unknown>)[key];
+        if (typeof element === 'object' && element !== null) pending.push(element);
+      }
+    }
+  }
+  return names;
 }
 
 /**

@@ -45,7 +45,10 @@ export class EventCreateDto {
   /**
    * IANA name of the venue's time zone: performance times are also shown on its wall clock, with
    * the offset of that moment (`startsAtLocal`). Checked against the server's time zone data and
-   * kept in its canonical spelling (`asia/seoul` → `Asia/Seoul`). Default: `UTC`. @example "Asia/Seoul"
+   * kept in one canonical spelling: links followed, as the tz database names the zone today
+   * (`asia/seoul` → `Asia/Seoul`, `US/Eastern` → `America/New_York`, `Asia/Calcutta` →
+   * `Asia/Kolkata`). Bare offsets (`+09:00`) and the fixed-offset zones `Etc/GMT±N` are refused.
+   * Default: `UTC`. @example "Asia/Seoul"
    */
   // Optional, but not nullable: only a missing zone takes the default.
   @ValidateIf((_dto, value) => value !== undefined)

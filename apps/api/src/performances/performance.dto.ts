@@ -18,12 +18,12 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
-import { formatLocalDateTime, toDateTime } from '@app/ticketing';
+import { formatLocalDateTime, toScheduleTime } from '@app/ticketing';
 import type { LiveSeatCounts, Performance } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
-import { IsDateTime } from '../common/validators';
+import { IsScheduleTime } from '../common/validators';
 
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
 const MAX_COORDINATE = 100_000;
@@ -167,20 +167,20 @@ export class PerformanceLifecycleDto {
     format: 'date-time',
     nullable: true,
     description:
-      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default).',
+      'Holds and purchases are refused from this moment on (409). After `salesOpenAt`, not after `startsAt`; `null` = at `startsAt` (the default). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
-  @IsDateTime()
+  @IsScheduleTime()
   salesCloseAt?: string | null;
 
   @ApiPropertyOptional({
     format: 'date-time',
     nullable: true,
     description:
-      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`.',
+      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
-  @IsDateTime()
+  @IsScheduleTime()
   cancelUntil?: string | null;
 
   @ApiPropertyOptional({
@@ -204,19 +204,20 @@ export class PerformanceLifecycleDto {
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
   @ApiProperty({
     format: 'date-time',
-    description: 'RFC 3339 with an explicit offset (`Z` or `+09:00`).',
+    description:
+      'RFC 3339 with an explicit offset (`Z` or `+09:00`). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
     example: '2027-03-01T19:00:00+09:00',
   })
-  @IsDateTime()
+  @IsScheduleTime()
   startsAt: string;
 
   @ApiPropertyOptional({
     format: 'date-time',
     description:
-      'When holds may start, RFC 3339 with an explicit offset; defaults to now. Must not be after `startsAt`.',
+      'When holds may start, RFC 3339 with an explicit offset; defaults to now. Must not be after `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
-  @IsDateTime()
+  @IsScheduleTime()
   salesOpenAt?: string;
 
   /** The seating layout; seats are generated from it (at most 100,000 in all). */
@@ -241,14 +242,21 @@ export class PerformanceCreateDto extends PerformanceLifecycleDto {
 
 /** Admin changes of a performance's lifecycle; at least one field. */
 export class PerformanceUpdateDto extends PerformanceLifecycleDto {
-  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset.' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'RFC 3339 with an explicit offset. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+  })
   @ValidateIf((dto: PerformanceUpdateDto) => dto.startsAt !== undefined)
-  @IsDateTime()
+  @IsScheduleTime()
   startsAt?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339 with an explicit offset; not after `startsAt`.' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'RFC 3339 with an explicit offset; not after `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+  })
   @ValidateIf((dto: PerformanceUpdateDto) => dto.salesOpenAt !== undefined)
-  @IsDateTime()
+  @IsScheduleTime()
   salesOpenAt?: string;
 }
 
@@ -264,7 +272,7 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
   noOrphanSeats?: boolean;
 } {
   const time = (value: string | null | undefined, field: string) =>
-    value === undefined || value === null ? value : toDateTime(value, field);
+    value === undefined || value === null ? value : toScheduleTime(value, field);
   return {
     salesCloseAt: time(body.salesCloseAt, 'salesCloseAt'),
     cancelUntil: time(body.cancelUntil, 'cancelUntil'),

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Patch,
 import { ApiBearerAuth, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
-import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toDateTime } from '@app/ticketing';
+import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
@@ -114,8 +114,8 @@ export class PerformancesController {
       );
     }
     const performance = await this.performances.updatePerformance(id, {
-      startsAt: startsAt === undefined ? undefined : toDateTime(startsAt, 'startsAt'),
-      salesOpenAt: salesOpenAt === undefined ? undefined : toDateTime(salesOpenAt, 'salesOpenAt'),
+      startsAt: startsAt === undefined ? undefined : toScheduleTime(startsAt, 'startsAt'),
+      salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
       ...lifecycleInput(body),
     });
     return mapPerformance(performance);

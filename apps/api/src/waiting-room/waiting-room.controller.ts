@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Pu
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, from, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
-import { AdmissionGate, toDateTime, WaitingRoomService } from '@app/ticketing';
+import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
   mapQueueTicket,
@@ -35,7 +35,7 @@ export class PerformanceQueueController {
     @Body() body: WaitingRoomSettingsDto,
   ): Promise<WaitingRoomResponseDto> {
     const view = await this.rooms.configure(id, {
-      opensAt: toDateTime(body.opensAt, 'opensAt'),
+      opensAt: toScheduleTime(body.opensAt, 'opensAt'),
       admitPerSecond: body.admitPerSecond,
       maxActive: body.maxActive,
       admissionTtlSeconds: body.admissionTtlSeconds,

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import type { QueueTicket, WaitingRoomView } from '@app/ticketing';
-import { IsDateTime } from '../common/validators';
+import { IsScheduleTime } from '../common/validators';
 
 /** The body of `PUT /performances/:id/queue`. */
 export class WaitingRoomSettingsDto {
@@ -9,10 +9,10 @@ export class WaitingRoomSettingsDto {
     format: 'date-time',
     description:
       'RFC 3339 with an explicit offset. Buyers who join before it form the pre-queue, shuffled at this moment; ' +
-      'after it, arrival order. Cannot change once the queue has opened.',
+      'after it, arrival order. Cannot change once the queue has opened. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
     example: '2027-03-01T10:00:00+09:00',
   })
-  @IsDateTime()
+  @IsScheduleTime()
   opensAt: string;
 
   /** Most buyers admitted per second. @example 50 */
