@@ -150,12 +150,14 @@ describe('PurchaseCheckout', () => {
     expect(gateway.charge).not.toHaveBeenCalled();
   });
 
-  it('refunds the charge, resolves the attempt REFUNDED and drops the index entry when the sale is refused', async () => {
+  it('refunds the charge, resolves the attempt REFUNDED, drops the index entry and the claim when the sale is refused', async () => {
     const { service, store, gateway, attempts } = checkout({ outcome: 'UNAVAILABLE' });
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(SeatsUnavailableError);
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
     expect(store.unindex).toHaveBeenCalledWith('buyer', 7, 'purchase-1');
+    // The attempt is over: a retry (once sales reopen, say) is not refused as in progress.
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
   });
 
   it('waits for no replica by default', async () => {

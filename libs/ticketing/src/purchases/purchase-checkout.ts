@@ -96,6 +96,8 @@ export class PurchaseCheckout {
       this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
       // The index entry of a purchase that never happened; readers skip it meanwhile.
       await this.store.unindex(userId, performanceId, purchaseId);
+      // Refused and refunded: this attempt is over, so it blocks no retry (sales reopened, say).
+      await this.dropClaim(performanceId, holdId, purchaseId);
       throw refusal(result);
     }
     // The node that answered the sale (the client's slot map follows a MOVED or a re-send at once;
@@ -150,6 +152,16 @@ export class PurchaseCheckout {
   }
 
   /**
+   * Drops the attempt's claim on the hold (release-hold-claim.lua: only while it is still this
+   * attempt's). Never hides the error at hand: a claim not dropped lapses with its lease.
+   */
+  private async dropClaim(performanceId: number, holdId: string, purchaseId: string): Promise<void> {
+    await this.store
+      .releaseHoldClaim(performanceId, holdId, purchaseId)
+      .catch((error: Error) => this.logger.warn(`claim of hold ${holdId} not dropped: ${error.message}`));
+  }
+
+  /**
    * Records the attempt, then charges it with its idempotency key; returns the charge. An attempt
    * `batch` already refunded (its request died) is never charged again: the buyer retries with a
    * new Idempotency-Key. When nothing was charged (the attempt not recorded or spent, the payment
@@ -161,13 +173,7 @@ export class PurchaseCheckout {
       new IdempotencyKeyInUseError(
         'the payment of this request was refunded after it failed; retry with a new Idempotency-Key',
       );
-    // Never hides the error at hand: a claim not dropped lapses with its lease.
-    const unclaim = () =>
-      this.store
-        .releaseHoldClaim(attempt.performanceId, attempt.reservationId, attempt.purchaseId)
-        .catch((error: Error) =>
-          this.logger.warn(`claim of hold ${attempt.reservationId} not dropped: ${error.message}`),
-        );
+    const unclaim = () => this.dropClaim(attempt.performanceId, attempt.reservationId, attempt.purchaseId);
     let begun: PaymentAttemptStatus;
     try {
       begun = await this.attempts.begin(attempt);
