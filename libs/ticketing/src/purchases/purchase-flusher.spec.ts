@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { PurchaseFlushBatch, PurchaseRepository, PurchaseStatus } from '@app/database';
-import { PurchaseFlusher } from './purchase-flusher';
+import type { PurchaseFlusher as PurchaseFlusherClass } from './purchase-flusher';
 import { FlushedPurchase, PurchaseFlushStore, ReplicaConfirmation } from './purchase-flush.store';
 import type { StreamEntry } from './purchase-scripts';
 
@@ -148,6 +148,13 @@ vi.mock('@app/database', async (original) => {
   return { ...database, sqlStateOf, refusedForGood: (error: unknown) => sqlStateOf(error) === '23503' };
 });
 
+/**
+ * The flusher, loaded afresh in `beforeAll` so it binds the mock above: the unit project's workers
+ * keep modules between files (`isolate: false`), and one imported by an earlier file would keep
+ * the real `refusedForGood`.
+ */
+let PurchaseFlusher: typeof PurchaseFlusherClass;
+
 /** PostgreSQL's refusal of a write for good (a foreign key). */
 function integrityError(): Error {
   return Object.assign(new Error('violates foreign key'), { code: '23503' });
@@ -198,7 +205,11 @@ const counted = async (metric: { get(): Promise<{ values: { value: number }[] }>
   (await metric.get()).values[0]?.value ?? 0;
 
 describe('PurchaseFlusher (store faked)', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    vi.resetModules();
+    ({ PurchaseFlusher } = await import('./purchase-flusher.js'));
+  });
   afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
 
   it('writes due entries in batches of batchSize, in stream order, each acknowledged after its write', async () => {
