@@ -15,6 +15,7 @@ import { EventSearch1796700000000 } from './migrations/1796700000000-EventSearch
 import { SeatGeometry1796800000000 } from './migrations/1796800000000-SeatGeometry';
 import { EventTimeZone1796900000000 } from './migrations/1796900000000-EventTimeZone';
 import { NoOrphanSeats1796950000000 } from './migrations/1796950000000-NoOrphanSeats';
+import { TicketPrice1797000000000 } from './migrations/1797000000000-TicketPrice';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -38,4 +39,5 @@ export const MIGRATIONS: Function[] = [
   SeatGeometry1796800000000,
   EventTimeZone1796900000000,
   NoOrphanSeats1796950000000,
+  TicketPrice1797000000000,
 ];

@@ -25,6 +25,13 @@ export class TicketEntity {
   @Column({ name: 'seat_id', type: 'int' })
   seatId: number;
 
+  /**
+   * What the buyer paid for the seat (its hold's price), an integer in minor units of the
+   * purchase's currency; null for tickets written before prices were recorded.
+   */
+  @Column({ type: 'int', nullable: true })
+  price: number | null;
+
   @Column({ type: 'enum', enum: TicketStatus, enumName: 'ticket_status', default: TicketStatus.Active })
   status: TicketStatus;
 

@@ -12,6 +12,11 @@ export interface PurchaseRecord {
   seatIds: number[];
   /** Sum of the seat prices, an integer in minor units of `currency`. */
   amount: number;
+  /**
+   * Each seat's price as bought (`tickets.price`), in the order of `seatIds`; absent (or null)
+   * when any of its tickets has none (sold before tickets recorded prices).
+   */
+  seatPrices?: number[] | null;
   /** ISO 4217 code. */
   currency: string;
   chargeId: string;
@@ -34,7 +39,9 @@ export interface PurchaseFlushBatch {
 const SELECT_PURCHASE = `
   SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
          p.created_at, p.canceled_at,
-         COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t WHERE t.purchase_id = p.id), '{}') AS seat_ids
+         COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t WHERE t.purchase_id = p.id), '{}') AS seat_ids,
+         (SELECT CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END
+            FROM tickets t WHERE t.purchase_id = p.id) AS seat_prices
   FROM purchases p`;
 
 interface PurchaseQueryRow {
@@ -50,6 +57,8 @@ interface PurchaseQueryRow {
   created_at: Date;
   canceled_at: Date | null;
   seat_ids: number[];
+  /** Null when a ticket has no price (or there are no tickets). */
+  seat_prices: number[] | null;
 }
 
 /** Purchases, their tickets, and the outbox rows that announce them. */
@@ -229,9 +238,9 @@ const INSERT_PURCHASES = `
     SELECT * FROM ROWS FROM (
       jsonb_to_recordset($1::jsonb) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
                                         currency char(3), "chargeId" varchar, status purchase_status,
-                                        "createdAt" text, "canceledAt" timestamptz, "seatIds" int[])
+                                        "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[])
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
-                           "createdAt", "canceledAt", "seatIds", position)
+                           "createdAt", "canceledAt", "seatIds", "seatPrices", position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt"::timestamptz,
@@ -240,10 +249,11 @@ const INSERT_PURCHASES = `
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id
   ), new_tickets AS (
-    INSERT INTO tickets (purchase_id, performance_id, seat_id, status)
+    INSERT INTO tickets (purchase_id, performance_id, seat_id, status, price)
     SELECT i.id, i.performance_id, s.seat_id,
-           CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status
-    FROM inserted i JOIN input p ON p.id = i.id CROSS JOIN unnest(p."seatIds") AS s(seat_id)
+           CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status, s.price
+    -- Each seat with its price (in seatIds order); a purchase without prices gives null prices.
+    FROM inserted i JOIN input p ON p.id = i.id CROSS JOIN unnest(p."seatIds", p."seatPrices") AS s(seat_id, price)
     -- Only the ticket itself: a second active ticket for a seat fails the batch (kept pending,
     -- retried, logged) instead of leaving a paid purchase without its ticket.
     ON CONFLICT (purchase_id, seat_id) DO NOTHING
@@ -300,6 +310,7 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     userId: row.user_id,
     performanceId: row.performance_id,
     seatIds: row.seat_ids.map(Number),
+    ...(row.seat_prices ? { seatPrices: row.seat_prices.map(Number) } : {}),
     amount: Number(row.amount),
     currency: row.currency,
     chargeId: row.charge_id ?? '',

@@ -164,6 +164,27 @@ describe('BookingDescriber', () => {
     expect(await subject.describeAll(Promise.resolve([hold, { ...hold, id: 'h2', seatIds: [11] }]))).toHaveLength(2);
   });
 
+  it("shows the booking's own seat prices over the catalog's, and the catalog's for a booking without", async () => {
+    const { describer: subject } = describer(async () => performance, performance);
+    const hold = { id: 'h1', performanceId: 7, seatIds: [13, 12], seatPrices: [450, 1050], amount: 1500 };
+    const prices = (described: { details: { seats: { id: number; price: number }[] } }) =>
+      described.details.seats.map((seat) => [seat.id, seat.price]);
+    expect(prices(await subject.describe(Promise.resolve(hold)))).toEqual([
+      [13, 450],
+      [12, 1050],
+    ]);
+    const [listed] = await subject.describeAll(Promise.resolve([hold]));
+    expect(prices(listed)).toEqual([
+      [13, 450],
+      [12, 1050],
+    ]);
+    const older = { id: 'h2', performanceId: 7, seatIds: [13, 12], amount: 1400 };
+    expect(prices(await subject.describe(Promise.resolve(older)))).toEqual([
+      [13, 500],
+      [12, 900],
+    ]);
+  });
+
   it("throws the work's error, and NotFoundError for a performance gone", async () => {
     const { describer: subject } = describer(async () => {
       throw new NotFoundError('performance');

@@ -13,8 +13,9 @@ export interface BookingDetails {
   /** When the performance starts (an instant; shown on the venue's wall clock by the caller). */
   startsAt: Date;
   /**
-   * The booked seats in the booking's order. `price` is the seat's price in the catalog now, an
-   * integer in minor units of `currency`; the booking's own amount stays what it was charged.
+   * The booked seats in the booking's order. `price` is what the booking pays for the seat (its
+   * `seatPrices`), an integer in minor units of `currency`; for a booking made before bookings
+   * recorded their prices, the seat's price in the catalog now.
    */
   seats: SeatListing[];
 }
@@ -23,6 +24,8 @@ export interface BookingDetails {
 export interface Booking {
   performanceId: number;
   seatIds: number[];
+  /** Each seat's price as booked (minor units), in the order of `seatIds`; absent on older bookings. */
+  seatPrices?: number[];
 }
 
 export type Described<T extends Booking> = T & { details: BookingDetails };
@@ -81,7 +84,15 @@ export class BookingDescriber {
   }
 }
 
+/**
+ * The booking with its details; each seat's price is the booking's own (`seatPrices`) when it has
+ * them, so a section repriced after the hold shows what the buyer pays, not the new price.
+ */
 function withDetails<T extends Booking>(booking: T, performance: Performance, seats: SeatListing[]): Described<T> {
+  const prices = booking.seatPrices;
+  const booked = prices
+    ? seats.map((seat) => ({ ...seat, price: prices[booking.seatIds.indexOf(seat.id)] ?? seat.price }))
+    : seats;
   return {
     ...booking,
     details: {
@@ -89,7 +100,7 @@ function withDetails<T extends Booking>(booking: T, performance: Performance, se
       venue: performance.venue,
       timeZone: performance.timeZone,
       startsAt: performance.startsAt,
-      seats,
+      seats: booked,
     },
   };
 }

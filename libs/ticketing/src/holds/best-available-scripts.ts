@@ -37,6 +37,8 @@ export type HoldBestAvailableResult =
       arrangement: Arrangement;
       /** In layout order (section, row, number). */
       seatIds: number[];
+      /** Each seat's price (minor units), in the order of `seatIds`. */
+      seatPrices: number[];
     }
   | { outcome: 'NO_PERFORMANCE' }
   | { outcome: 'NO_LAYOUT' }
@@ -101,6 +103,7 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
         currency: String(rest[2]),
         arrangement: String(rest[3]) as Arrangement,
         seatIds: String(rest[4]).split(',').map(Number),
+        seatPrices: String(rest[5]).split(',').map(Number),
       };
     case 'NO_PERFORMANCE':
     case 'NO_LAYOUT':

@@ -33,6 +33,7 @@ describe('best-available holds: answers to errors', () => {
       currency: 'KRW',
       arrangement: 'ADJACENT_ROWS',
       seatIds: [11, 21],
+      seatPrices: [100, 100],
     });
     await expect(holds.holdBestAvailable('buyer', request)).resolves.toMatchObject({
       seatIds: [11, 21],
@@ -76,6 +77,7 @@ describe('best-available holds: answers to errors', () => {
         currency: 'KRW',
         arrangement: 'TOGETHER',
         seatIds: [1, 2],
+        seatPrices: [100, 100],
       },
     );
     const ensureSeating = vi.fn(async () => undefined);

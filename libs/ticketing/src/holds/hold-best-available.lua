@@ -59,7 +59,8 @@
   ARGV[12..11+n] ids of the expired holds whose records are KEYS[13..12+n]
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated)}
+    {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated),
+     prices (each seat's, comma-separated, in the order of the seat ids)}
     {'NO_PERFORMANCE'} · {'NO_LAYOUT'} (registered without seating data: build it, call again)
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
@@ -791,8 +792,8 @@ local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
   userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
 }
-local expiresAt, amount = takeHold(taking, {
+local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, arrangement = arrangement,
 })
-return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ',')}
+return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ','), prices}

@@ -26,7 +26,14 @@ export interface HoldSeatsRequest extends HoldScriptHead {
 }
 
 export type HoldSeatsResult =
-  | { outcome: 'OK'; expiresAt: number; amount: number; currency: string }
+  | {
+      outcome: 'OK';
+      expiresAt: number;
+      amount: number;
+      currency: string;
+      /** Each seat's price (minor units), in the order of the request's seat ids. */
+      seatPrices: number[];
+    }
   | { outcome: 'NO_PERFORMANCE' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
@@ -106,7 +113,13 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
   const numbers = rest.map(Number);
   switch (outcome) {
     case 'OK':
-      return { outcome, expiresAt: numbers[0], amount: numbers[1], currency: String(rest[2]) };
+      return {
+        outcome,
+        expiresAt: numbers[0],
+        amount: numbers[1],
+        currency: String(rest[2]),
+        seatPrices: String(rest[3]).split(',').map(Number),
+      };
     case 'NO_PERFORMANCE':
       return { outcome };
     case 'SALES_CLOSED':

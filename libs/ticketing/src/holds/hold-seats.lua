@@ -38,7 +38,8 @@
   ARGV[7+n..] seat ids (distinct)
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217)}
+    {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217),
+     prices (each seat's, comma-separated, in the order of the seat ids asked for)}
     {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
@@ -142,8 +143,8 @@ local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
   userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
 }
-local expiresAt, amount = takeHold(taking, {
+local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention,
 })
-return {'OK', expiresAt, amount, currency}
+return {'OK', expiresAt, amount, currency, prices}

@@ -21,7 +21,13 @@ import { HoldStore, StoredHold } from './hold.store';
 
 const env = { MAX_SEATS_PER_RESERVATION: 4, RESERVATION_TTL_SECONDS: 600 } as Env;
 
-function holds(answer: HoldSeatsResult = { outcome: 'OK', expiresAt: 5000, amount: 30, currency: 'KRW' }) {
+function holds(answer: HoldSeatsResult = {
+    outcome: 'OK',
+    expiresAt: 5000,
+    amount: 30,
+    currency: 'KRW',
+    seatPrices: [10, 20],
+  }) {
   const store = {
     hold: vi.fn(async () => answer),
     read: vi.fn(async (): Promise<StoredHold> => ({ record: {}, now: 0 })),
@@ -72,7 +78,13 @@ describe('HoldService', () => {
       userLimit: 4,
       retentionMs: HOLD_RETENTION_MS,
     });
-    expect(hold).toMatchObject({ status: 'HELD', amount: 30, currency: 'KRW', expiresAt: new Date(5000) });
+    expect(hold).toMatchObject({
+      status: 'HELD',
+      amount: 30,
+      seatPrices: [10, 20],
+      currency: 'KRW',
+      expiresAt: new Date(5000),
+    });
   });
 
   it('refuses more seats than the limit as a limit, and malformed seats as input, without Redis', async () => {

@@ -13,6 +13,11 @@ export interface Hold {
   seatIds: number[];
   /** Sum of the seat prices, an integer in minor units of `currency`. */
   amount: number;
+  /**
+   * Each seat's price when the hold was made (what its purchase pays), integers in minor units of
+   * `currency`, in the order of `seatIds`. Absent for a hold made before holds recorded them.
+   */
+  seatPrices?: number[];
   /** ISO 4217 code of the performance's event. */
   currency: string;
   /** EXPIRED as soon as `expiresAt` has passed, even before the sweeper has freed the seats. */
@@ -32,6 +37,7 @@ export function holdFromRecord(id: string, record: Record<string, string>, now: 
     userId: record.userId,
     seatIds: record.seats.split(',').map(Number),
     amount: Number(record.amount),
+    ...(record.prices ? { seatPrices: record.prices.split(',').map(Number) } : {}),
     currency: record.currency,
     status: stored === 'HELD' && expiresAt <= now ? 'EXPIRED' : stored,
     expiresAt: new Date(expiresAt),

@@ -9,12 +9,15 @@
   takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
     checked) for one user. Letters A -> H, counts, the seating data, each seat's holder entry
     '<expiresAt>:<hold id>', the hold record (status HELD; it expires `hold.retention` ms after
-    the hold), the expiry index and the user's holds (kept at least as long as this hold).
+    the hold), the expiry index and the user's holds (kept at least as long as this hold). The
+    record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
+    pays per seat whatever the section's price later (purchase.lua copies it into the sale).
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating } (keys; seating as
        in the seating include)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
        arrangement (optional: stored in the record when given) }
-    Returns expiresAt (epoch ms) and amount (integer, minor units of `hold.currency`).
+    Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
+    prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
 --- @include "seating"
 local function liveHeldSeats(userHoldsKey, expiryKey, now)
@@ -37,7 +40,8 @@ local function takeHold(k, hold)
   local amount = 0
   local heldFields = {}
   for i = 1, #seatIds do
-    amount = amount + tonumber(prices[i])
+    prices[i] = tonumber(prices[i])
+    amount = amount + prices[i]
     heldFields[#heldFields + 1] = seatIds[i]
     heldFields[#heldFields + 1] = 'H'
   end
@@ -54,11 +58,13 @@ local function takeHold(k, hold)
     holderFields[#holderFields + 1] = holderEntry
   end
   redis.call('HSET', k.seatHolds, unpack(holderFields))
+  local priceList = table.concat(prices, ',')
   local record = {
     'userId', hold.userId,
     'performanceId', hold.performanceId,
     'seats', table.concat(seatIds, ','),
     'amount', amount,
+    'prices', priceList,
     'currency', hold.currency,
     'status', 'HELD',
     'createdAt', hold.now,
@@ -78,5 +84,5 @@ local function takeHold(k, hold)
   if userHoldsTtl < 0 or hold.now + userHoldsTtl < expiresAt then
     redis.call('PEXPIREAT', k.userHolds, expiresAt)
   end
-  return expiresAt, amount
+  return expiresAt, amount, priceList
 end

@@ -37,6 +37,7 @@ const sold: PurchaseResult = {
   seats: '12,3',
   amount: 3000,
   currency: 'KRW',
+  prices: '1000,2000',
 };
 
 /** The checkout with faked store, gateway and attempts; each fake answers as a healthy system would. */
@@ -97,6 +98,7 @@ describe('PurchaseCheckout', () => {
       userId: 'buyer',
       performanceId: 7,
       seatIds: [3, 12],
+      seatPrices: [2000, 1000],
       amount: 3000,
       currency: 'KRW',
       status: 'PAID',

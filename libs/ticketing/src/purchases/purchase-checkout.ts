@@ -17,7 +17,7 @@ import {
 } from '../errors';
 import { HOLD_RETENTION_MS } from '../holds/hold';
 import { PaymentGateway } from './payment-gateway';
-import { Purchase, seatIdsFromList } from './purchase';
+import { Purchase, seatsFromLists } from './purchase';
 import type { PurchaseResult } from './purchase-scripts';
 import { HoldCheck, PurchaseStore } from './purchase.store';
 
@@ -111,7 +111,7 @@ export class PurchaseCheckout {
       reservationId: holdId,
       userId,
       performanceId: result.performanceId,
-      seatIds: seatIdsFromList(result.seats),
+      ...seatsFromLists(result.seats, result.prices),
       amount: result.amount,
       currency: result.currency,
       status: 'PAID',

@@ -10,7 +10,7 @@ import {
   refusedForGood,
   sqlStateOf,
 } from '@app/database';
-import { seatIdsFromList } from './purchase';
+import { seatsFromLists } from './purchase';
 import { PurchaseFlushStore } from './purchase-flush.store';
 import { StreamEntry } from './purchase-scripts';
 
@@ -459,7 +459,7 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
     reservationId: entry.reservationId,
     userId: entry.userId,
     performanceId: Number(entry.performanceId),
-    seatIds: seatIdsFromList(entry.seats),
+    ...seatsFromLists(entry.seats, entry.prices),
     amount: Number(entry.amount),
     currency: entry.currency,
     chargeId: entry.chargeId,

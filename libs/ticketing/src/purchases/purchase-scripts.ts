@@ -59,6 +59,8 @@ export type PurchaseResult =
       /** Integer, minor units of `currency`. */
       amount: number;
       currency: string;
+      /** Each seat's price as the hold recorded it, comma-separated in `seats` order; '' when it has none. */
+      prices: string;
     }
   | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'IN_PROGRESS' }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason };
@@ -106,7 +108,7 @@ export async function purchaseHold(
   keys: PerformanceKeys,
   request: PurchaseRequest,
 ): Promise<PurchaseResult> {
-  const [outcome, createdAt, performanceId, seats, amount, currency] = await callScript<string[]>(
+  const [outcome, createdAt, performanceId, seats, amount, currency, prices] = await callScript<string[]>(
     redis,
     PURCHASE.name,
     [
@@ -129,6 +131,7 @@ export async function purchaseHold(
         seats,
         amount: Number(amount),
         currency,
+        prices: prices ?? '',
       };
     case 'NOT_FOUND':
     case 'PURCHASED':

@@ -2,7 +2,9 @@
   Turns the caller's live hold into a sale, in one atomic step: its seats become SOLD, the
   counters move from held to sold, the hold is marked PURCHASED (its record kept for
   `retention`), the purchase is recorded and appended to the performance's purchase stream,
-  which `batch` writes to PostgreSQL. Redis TIME is the only clock.
+  which `batch` writes to PostgreSQL. Redis TIME is the only clock. The purchase keeps the seat
+  prices the hold recorded (`prices`, in `seats` order), what the buyer paid per seat; a hold
+  made before holds recorded them gives a purchase without.
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again.
@@ -28,7 +30,7 @@
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
-     currency (ISO 4217)}
+     currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none)}
     {'NOT_FOUND'}    no such hold, or not the caller's
     {'PURCHASED'}    bought already, by another purchase
     {'EXPIRED'} · {'RELEASED'}
@@ -45,13 +47,14 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
-  'claimedBy', 'claimedUntil')
+  'claimedBy', 'claimedUntil', 'prices')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
+local prices = hold[11]
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
-  return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency}
+  return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency, prices or ''}
 end
 if status ~= 'HELD' then return {status} end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
@@ -90,6 +93,10 @@ local record = {
   'chargeId', chargeId,
   'createdAt', now,
 }
+if prices then
+  record[#record + 1] = 'prices'
+  record[#record + 1] = prices
+end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
-return {'OK', now, performanceId, seats, amount, currency}
+return {'OK', now, performanceId, seats, amount, currency, prices or ''}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFromList } from './purchase';
+import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFromList, seatsFromLists } from './purchase';
 
 const PURCHASE: Purchase = {
   id: '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d',
@@ -28,6 +28,16 @@ describe('purchase records', () => {
 
   it('lists seats in ascending order, as numbers', () => {
     expect(seatIdsFromList('12,3,7')).toEqual([3, 7, 12]);
+  });
+
+  it('keeps each seat with its price when it sorts the seats; a record without prices has none', () => {
+    expect(seatsFromLists('12,3,7', '900,500,700')).toEqual({ seatIds: [3, 7, 12], seatPrices: [500, 700, 900] });
+    expect(seatsFromLists('12,3', '')).toEqual({ seatIds: [3, 12] });
+    expect(seatsFromLists('12,3', undefined)).toEqual({ seatIds: [3, 12] });
+    const priced = { ...PURCHASE, seatPrices: [40000, 40000, 43450] };
+    expect(purchaseToRecord(priced)).toMatchObject({ prices: '40000,40000,43450' });
+    expect(purchaseFromRecord(purchaseToRecord(priced))).toEqual(priced);
+    expect(purchaseToRecord(PURCHASE)).not.toHaveProperty('prices');
   });
 
   it('orders newest first, then by id descending for the same millisecond', () => {

@@ -13,6 +13,12 @@ export interface Purchase {
   seatIds: number[];
   /** Sum of the seat prices, an integer in minor units of `currency`. */
   amount: number;
+  /**
+   * What each seat cost (the prices its hold was made with), integers in minor units of
+   * `currency`, in the order of `seatIds`; they sum to `amount`. Absent for a purchase of a hold
+   * made before holds recorded their prices.
+   */
+  seatPrices?: number[];
   /** ISO 4217 code of the performance's event. */
   currency: string;
   status: PurchaseStatus;
@@ -29,7 +35,7 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     reservationId: record.reservationId,
     userId: record.userId,
     performanceId: Number(record.performanceId),
-    seatIds: seatIdsFromList(record.seats),
+    ...seatsFromLists(record.seats, record.prices),
     amount: Number(record.amount),
     currency: record.currency,
     status: record.status as PurchaseStatus,
@@ -48,6 +54,7 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     performanceId: String(purchase.performanceId),
     seats: purchase.seatIds.join(','),
     amount: String(purchase.amount),
+    ...(purchase.seatPrices ? { prices: purchase.seatPrices.join(',') } : {}),
     currency: purchase.currency,
     chargeId: purchase.chargeId,
     status: purchase.status,
@@ -64,6 +71,7 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     userId: row.userId,
     performanceId: row.performanceId,
     seatIds: row.seatIds,
+    ...(row.seatPrices ? { seatPrices: row.seatPrices } : {}),
     amount: row.amount,
     currency: row.currency,
     status: row.status === PersistedStatus.Canceled ? 'CANCELED' : 'PAID',
@@ -71,6 +79,21 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     canceledAt: row.canceledAt,
     chargeId: row.chargeId,
   };
+}
+
+/**
+ * The seats of a record and their prices, ascending by seat id: `"12,3,7"` with `"900,500,700"`
+ * → seatIds `[3, 7, 12]`, seatPrices `[500, 700, 900]`. Without prices (undefined or `''`: a hold
+ * made before holds recorded them) only the seat ids.
+ */
+export function seatsFromLists(seats: string, prices: string | undefined): { seatIds: number[]; seatPrices?: number[] } {
+  if (!prices) return { seatIds: seatIdsFromList(seats) };
+  const priceList = prices.split(',').map(Number);
+  const pairs = seats
+    .split(',')
+    .map((id, i) => [Number(id), priceList[i]])
+    .sort((a, b) => a[0] - b[0]);
+  return { seatIds: pairs.map(([id]) => id), seatPrices: pairs.map(([, price]) => price) };
 }
 
 /** `"12,3,7"` → `[3, 7, 12]`. */
