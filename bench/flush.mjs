@@ -174,6 +174,8 @@ function appendPurchases(redis, performanceId, purchases) {
       p.chargeId,
       'createdAt',
       now,
+      'prices',
+      50000,
     ];
     pipeline
       .hset(keys.purchase(p.id), 'status', 'PAID', ...record)

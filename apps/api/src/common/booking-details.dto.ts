@@ -17,8 +17,9 @@ export class BookedSeatDto {
   /** @example "VIP" */
   grade: string;
   /**
-   * The seat's price in its section now, an integer in the minor unit of `currency`. The booking's
-   * `amount` is what it was charged: a price changed after the hold does not change it. @example 150000
+   * What the booking pays for the seat, an integer in the minor unit of `currency`: its price when
+   * the hold was made (a section repriced since changes neither it nor `amount`, which it sums to).
+   * A booking made before holds recorded prices shows the section's price now. @example 150000
    */
   @ApiProperty({ type: 'integer' })
   price: number;

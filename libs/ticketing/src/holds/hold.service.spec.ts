@@ -21,13 +21,15 @@ import { HoldStore, StoredHold } from './hold.store';
 
 const env = { MAX_SEATS_PER_RESERVATION: 4, RESERVATION_TTL_SECONDS: 600 } as Env;
 
-function holds(answer: HoldSeatsResult = {
+function holds(
+  answer: HoldSeatsResult = {
     outcome: 'OK',
     expiresAt: 5000,
     amount: 30,
     currency: 'KRW',
     seatPrices: [10, 20],
-  }) {
+  },
+) {
   const store = {
     hold: vi.fn(async () => answer),
     read: vi.fn(async (): Promise<StoredHold> => ({ record: {}, now: 0 })),

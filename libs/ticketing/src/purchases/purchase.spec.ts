@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { newestFirst, Purchase, purchaseFromRecord, purchaseToRecord, seatIdsFromList, seatsFromLists } from './purchase';
+import {
+  newestFirst,
+  Purchase,
+  purchaseFromRecord,
+  purchaseToRecord,
+  seatIdsFromList,
+  seatsFromLists,
+} from './purchase';
 
 const PURCHASE: Purchase = {
   id: '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d',

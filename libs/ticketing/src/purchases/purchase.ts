@@ -86,7 +86,10 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
  * → seatIds `[3, 7, 12]`, seatPrices `[500, 700, 900]`. Without prices (undefined or `''`: a hold
  * made before holds recorded them) only the seat ids.
  */
-export function seatsFromLists(seats: string, prices: string | undefined): { seatIds: number[]; seatPrices?: number[] } {
+export function seatsFromLists(
+  seats: string,
+  prices: string | undefined,
+): { seatIds: number[]; seatPrices?: number[] } {
   if (!prices) return { seatIds: seatIdsFromList(seats) };
   const priceList = prices.split(',').map(Number);
   const pairs = seats
