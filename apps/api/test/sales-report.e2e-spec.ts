@@ -1,7 +1,9 @@
+import Redis from 'ioredis';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { PurchaseFlusher } from '@app/ticketing';
+import { performanceKeys, PurchaseFlusher } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, hold } from './purchase-helpers';
@@ -10,6 +12,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
   let admin: TestSession;
   let call: ReturnType<typeof caller>;
+  let db: Client;
 
   beforeAll(async () => {
     // Age 0: a flush pass writes everything bought so far; the test decides when it runs.
@@ -18,8 +21,13 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
   });
-  afterAll(async () => api?.close());
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
 
   async function flushAll(): Promise<void> {
     const flusher = api.app.get(PurchaseFlusher);
@@ -154,6 +162,93 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     expect(eventReport.json().performances.map((p: { performanceId: number }) => p.performanceId)).toEqual([
       performance.id,
       quiet.id,
+    ]);
+  });
+
+  it('books each seat at what it was sold at after a reprice, and splits an older purchase never below 0', async () => {
+    const event = await call('POST', '/events', { session: admin, body: { title: 'Reprice', venue: 'Hall' } });
+    const created = await call('POST', `/events/${event.json().id}/performances`, {
+      session: admin,
+      body: {
+        startsAt: '2030-03-01T19:00:00Z',
+        salesOpenAt: '2020-01-01T00:00:00Z',
+        sections: [
+          { name: 'A', grade: 'R', price: 1000, rows: 1, seatsPerRow: 4 },
+          { name: 'B', grade: 'S', price: 500, rows: 1, seatsPerRow: 4 },
+        ],
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const performanceId = created.json().id as number;
+    const seats = (await call('GET', `/performances/${performanceId}/seats?limit=100`)).json().items as {
+      id: number;
+      section: string;
+    }[];
+    const [a1, a2] = seats.filter((s) => s.section === 'A').map((s) => s.id);
+    const [b1, b2] = seats.filter((s) => s.section === 'B').map((s) => s.id);
+    const [buyer, older] = await Promise.all([createSession(api.app), createSession(api.app)]);
+
+    // The stranger's t17: A1 + B1 bought for 1500 (prices recorded on the hold and the purchase).
+    const sold = await buy(buyer, performanceId, [a1, b1]);
+    // A purchase as the previous version made it: its hold (so the purchase) records no prices.
+    const olderHold = await hold(api.app, older, performanceId, [a2, b2]);
+    await api.app.get(Redis).hdel(performanceKeys(performanceId).hold(olderHold.id), 'prices');
+    const olderRes = await call('POST', '/purchases', { session: older, body: { reservationId: olderHold.id } });
+    expect(olderRes.statusCode, olderRes.body).toBe(201);
+    expect(olderRes.json().amount, 'older purchase amount').toBe(1500);
+
+    const reprice = async (section: string, price: number) => {
+      const res = await call('PATCH', `/performances/${performanceId}/sections/${section}`, {
+        session: admin,
+        body: { price },
+      });
+      expect(res.statusCode, `PATCH ${section} ${price}: ${res.body}`).toBe(200);
+    };
+    /** Each section's revenue, checked ≥ 0 and summing to the totals' 3000. */
+    const revenues = async (stage: string) => {
+      const res = await call('GET', `/performances/${performanceId}/sales`, { session: admin });
+      expect(res.statusCode, `${stage}: ${res.body}`).toBe(200);
+      const report = res.json() as { totals: { revenue: number }; sections: { name: string; revenue: number }[] };
+      expect(report.totals.revenue, `${stage}: total revenue`).toBe(3000);
+      expect(
+        report.sections.reduce((sum, section) => sum + section.revenue, 0),
+        `${stage}: sections sum to the total`,
+      ).toBe(3000);
+      return Object.fromEntries(report.sections.map((section) => [section.name, section.revenue]));
+    };
+
+    await reprice('B', 100_000_000);
+    // Recorded: A 1000, B 500. Older, by the prices now (1000 and 100,000,000): A 0, B 1500.
+    // Before: A -99,998,500 (the recorded purchase's difference booked to its first seat).
+    const repriced = { A: 1000, B: 2000 };
+    expect(await revenues('B repriced, all in Redis'), 'B repriced, all in Redis').toEqual(repriced);
+    await flushAll();
+    const tickets = await db.query(
+      'SELECT purchase_id, seat_id, price FROM tickets WHERE purchase_id = ANY($1::uuid[]) ORDER BY seat_id',
+      [[sold, olderRes.json().id]],
+    );
+    expect(
+      tickets.rows.map((row) => [row.purchase_id === sold ? 'recorded' : 'older', row.seat_id, row.price]),
+      'tickets.price after the flush',
+    ).toEqual([
+      ['recorded', a1, 1000],
+      ['older', a2, null],
+      ['recorded', b1, 500],
+      ['older', b2, null],
+    ]);
+    expect(await revenues('B repriced, all in PostgreSQL'), 'B repriced, all in PostgreSQL').toEqual(repriced);
+
+    await reprice('A', 0);
+    await reprice('B', 0);
+    // Recorded: still A 1000, B 500. Older: every seat free now, so 750 each (before: all 1500 to A).
+    expect(await revenues('both free now'), 'both free now').toEqual({ A: 1750, B: 1250 });
+    const eventReport = await call('GET', `/events/${event.json().id}/sales`, { session: admin });
+    expect(
+      eventReport.json().sections.map((section: { name: string; revenue: number }) => [section.name, section.revenue]),
+      'event report',
+    ).toEqual([
+      ['A', 1750],
+      ['B', 1250],
     ]);
   });
 

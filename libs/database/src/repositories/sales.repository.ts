@@ -18,7 +18,13 @@ export interface SalesPurchase {
   /** An integer in minor units of `currency`. */
   amount: number;
   currency: string;
+  /** Ascending. */
   seatIds: number[];
+  /**
+   * What each seat was sold at (`tickets.price`), in the order of `seatIds`, minor units of
+   * `currency`; null when any of its tickets has none (sold before tickets recorded prices).
+   */
+  seatPrices: number[] | null;
 }
 
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
@@ -50,7 +56,8 @@ export class SalesRepository {
       );
       const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
         `SELECT p.id, p.status, p.amount::text AS amount, p.currency,
-                coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds"
+                coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
+                CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices"
            FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id
           WHERE p.performance_id = $1
           GROUP BY p.id`,

@@ -25,7 +25,9 @@ const record = { id: 'p1', seats: '1,3', amount: '140', status: 'PAID' };
 describe('performanceReport', () => {
   it('counts a purchase seen in Redis and in PostgreSQL (flushed between the reads) once', () => {
     const report = performanceReport(
-      rows([{ id: 'p1', status: PurchaseStatus.Paid, amount: 140, currency: 'EUR', seatIds: [1, 3] }]),
+      rows([
+        { id: 'p1', status: PurchaseStatus.Paid, amount: 140, currency: 'EUR', seatIds: [1, 3], seatPrices: [100, 40] },
+      ]),
       live([{ type: 'purchase', record }]),
     );
     expect(report.totals).toMatchObject({ sold: 2, revenue: 140, purchases: 1, cancellations: 0, available: 1 });
@@ -37,11 +39,22 @@ describe('performanceReport', () => {
 
   it('keeps a cancellation whichever side knows it', () => {
     const canceledInPostgres = performanceReport(
-      rows([{ id: 'p1', status: PurchaseStatus.Canceled, amount: 140, currency: 'EUR', seatIds: [1, 3] }]),
+      rows([
+        {
+          id: 'p1',
+          status: PurchaseStatus.Canceled,
+          amount: 140,
+          currency: 'EUR',
+          seatIds: [1, 3],
+          seatPrices: [100, 40],
+        },
+      ]),
       live([{ type: 'purchase', record }]),
     );
     const canceledInRedis = performanceReport(
-      rows([{ id: 'p1', status: PurchaseStatus.Paid, amount: 140, currency: 'EUR', seatIds: [1, 3] }]),
+      rows([
+        { id: 'p1', status: PurchaseStatus.Paid, amount: 140, currency: 'EUR', seatIds: [1, 3], seatPrices: [100, 40] },
+      ]),
       live([{ type: 'cancel', purchaseId: 'p1' }]),
     );
     for (const report of [canceledInPostgres, canceledInRedis]) {
@@ -49,10 +62,83 @@ describe('performanceReport', () => {
     }
   });
 
-  it('puts the difference of a price changed after the hold on the first seat, so sections add up', () => {
-    const report = performanceReport(rows([]), live([{ type: 'purchase', record: { ...record, amount: '150' } }]));
-    expect(report.sections.map((s) => s.revenue)).toEqual([110, 40]);
-    expect(report.totals.revenue).toBe(150);
+  it('books each seat at what it was sold at, before and after the flush, whatever the prices now', () => {
+    // Seat 3 (B, 40 now) was sold at 50 and seat 1 (A, 100 now) at 100: the section was repriced since.
+    const sold = { id: 'p1', status: PurchaseStatus.Paid, amount: 150, currency: 'EUR', seatIds: [1, 3] };
+    const inRedis = performanceReport(
+      rows([]),
+      live([{ type: 'purchase', record: { ...record, seats: '3,1', amount: '150', prices: '50,100' } }]),
+    );
+    const inPostgres = performanceReport(rows([{ ...sold, seatPrices: [100, 50] }]), live([]));
+    for (const [side, report] of [
+      ['Redis', inRedis],
+      ['PostgreSQL', inPostgres],
+    ] as const) {
+      expect(
+        report.sections.map((s) => [s.name, s.revenue]),
+        side,
+      ).toEqual([
+        ['A', 100],
+        ['B', 50],
+      ]);
+      expect(report.totals.revenue, side).toBe(150);
+    }
+  });
+
+  it('splits a purchase without recorded prices by the prices now, never below 0, exact in total', () => {
+    // 150 over A 100 and B 40: 107.14 and 42.86, the leftover unit to B.
+    const inRedis = performanceReport(rows([]), live([{ type: 'purchase', record: { ...record, amount: '150' } }]));
+    const inPostgres = performanceReport(
+      rows([
+        { id: 'p1', status: PurchaseStatus.Paid, amount: 150, currency: 'EUR', seatIds: [1, 3], seatPrices: null },
+      ]),
+      live([]),
+    );
+    for (const [side, report] of [
+      ['Redis', inRedis],
+      ['PostgreSQL', inPostgres],
+    ] as const) {
+      expect(
+        report.sections.map((s) => s.revenue),
+        side,
+      ).toEqual([107, 43]);
+      expect(report.totals.revenue, side).toBe(150);
+    }
+    // B repriced far above what was paid: the old rule booked A -99,998,500.
+    const repriced = performanceReport(
+      { ...rows([]), seats: seats.map((seat) => (seat.section === 'B' ? { ...seat, price: 100_000_000 } : seat)) },
+      live([{ type: 'purchase', record: { ...record, amount: '140' } }]),
+    );
+    expect(repriced.sections.map((s) => s.revenue)).toEqual([0, 140]);
+    // Every seat free now: an equal split.
+    const free = performanceReport(
+      { ...rows([]), seats: seats.map((seat) => ({ ...seat, price: 0 })) },
+      live([{ type: 'purchase', record: { ...record, amount: '141' } }]),
+    );
+    expect(free.sections.map((s) => s.revenue)).toEqual([71, 70]);
+  });
+
+  it('gives a canceled purchase no revenue, recorded prices or not', () => {
+    const report = performanceReport(
+      rows([
+        {
+          id: 'p1',
+          status: PurchaseStatus.Canceled,
+          amount: 140,
+          currency: 'EUR',
+          seatIds: [1, 3],
+          seatPrices: [100, 40],
+        },
+      ]),
+      live([
+        { type: 'purchase', record: { ...record, id: 'p2', seats: '2', amount: '90', prices: '90' } },
+        { type: 'cancel', purchaseId: 'p2' },
+      ]),
+    );
+    expect(report.sections.map((s) => [s.name, s.revenue, s.sold, s.cancellations])).toEqual([
+      ['A', 0, 0, 2],
+      ['B', 0, 0, 1],
+    ]);
   });
 
   it('counts a live hold as held and an expired one as available', () => {

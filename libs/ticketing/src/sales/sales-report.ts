@@ -1,4 +1,6 @@
 import type { PerformanceSalesRows, SalesSeat } from '@app/database';
+import { seatsFromLists } from '../purchases/purchase';
+import { splitAmount } from './revenue-split';
 import type { LiveSales } from './sales.store';
 
 /** Figures of a set of seats (a section, a performance, an event). Money in minor units of the report's currency. */
@@ -17,7 +19,10 @@ export interface SalesFigures {
    * (`resellCheckedInSeats: false`). Their purchase is canceled, so they bring no revenue.
    */
   kept: number;
-  /** Sum of the paid purchases' amounts (canceled ones excluded), minor units. */
+  /**
+   * Sum of the paid purchases' amounts (canceled ones excluded), minor units. A section's is what
+   * its seats were sold at (see {@link performanceReport}); the sections' sum to the totals'.
+   */
   revenue: number;
   /** Purchases ever made (those canceled since included). */
   purchases: number;
@@ -40,7 +45,10 @@ export interface SalesReport {
 interface MergedPurchase {
   canceled: boolean;
   amount: number;
+  /** Ascending. */
   seatIds: number[];
+  /** What each seat was sold at, in the order of `seatIds`; absent for a purchase that did not record it. */
+  seatPrices?: number[];
 }
 
 export function emptyFigures(): SalesFigures {
@@ -67,6 +75,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       canceled: purchase.status === 'CANCELED',
       amount: purchase.amount,
       seatIds: purchase.seatIds,
+      ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
     });
   }
   const canceledLater: string[] = [];
@@ -82,7 +91,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       merged.set(entry.record.id, {
         canceled: entry.record.status === 'CANCELED',
         amount: Number(entry.record.amount),
-        seatIds: entry.record.seats.split(',').map(Number),
+        // Ascending with their prices, as the flush writes them, so both sides split alike.
+        ...seatsFromLists(entry.record.seats, entry.record.prices),
       });
     }
   }
@@ -95,11 +105,14 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
 
 /**
  * The sales report of one performance from its PostgreSQL rows and its Redis state (read first,
- * see {@link mergePurchases}). A purchase's amount goes to its sections by the seats' prices; any
- * difference to the amount (a price changed after the hold) goes to its first seat's section, so
- * the sections always add up to the totals. A seat of a canceled purchase that the live seat
- * state still has sold, and no paid purchase holds, was kept off sale by the refund: it counts as
- * sold and kept (the seat state of a performance Redis does not know has none).
+ * see {@link mergePurchases}). A paid purchase's amount goes to its sections by what each seat
+ * was sold at (the prices its hold recorded: the purchase's stream entry before the flush,
+ * `tickets.price` after), so a reprice after the sale moves no revenue. A purchase that recorded
+ * no prices (sold before they were recorded) is split in proportion to its seats' current prices
+ * ({@link splitAmount}: never below 0, exact in total). Either way the sections add up to the
+ * totals. A seat of a canceled purchase that the live seat state still has sold, and no paid
+ * purchase holds, was kept off sale by the refund: it counts as sold and kept (the seat state of
+ * a performance Redis does not know has none).
  */
 export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): SalesReport {
   const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
@@ -117,10 +130,11 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
   const kept = new Set<number>();
   for (const purchase of purchases) {
     const touched = new Set<string>();
-    let priced = 0;
-    for (const seatId of purchase.seatIds) {
+    const paid: { seat: SalesSeat; weight: number }[] = [];
+    const recorded = soldPrices(purchase);
+    purchase.seatIds.forEach((seatId, i) => {
       const seat = seatById.get(seatId);
-      if (!seat) continue;
+      if (!seat) return;
       const section = sections.get(seat.section)!;
       touched.add(seat.section);
       if (purchase.canceled) {
@@ -129,14 +143,17 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
           section.sold += 1;
           section.kept += 1;
         }
-        continue;
+        return;
       }
       section.sold += 1;
-      section.revenue += seat.price;
-      priced += seat.price;
-    }
-    const first = seatById.get(purchase.seatIds[0]);
-    if (!purchase.canceled && first) sections.get(first.section)!.revenue += purchase.amount - priced;
+      paid.push({ seat, weight: recorded ? recorded[i] : seat.price });
+    });
+    // Split over the seats found (all of them, unless seats vanished), so the whole amount lands in sections.
+    const shares = splitAmount(
+      purchase.amount,
+      paid.map(({ weight }) => weight),
+    );
+    paid.forEach(({ seat }, i) => (sections.get(seat.section)!.revenue += shares[i]));
     for (const name of touched) {
       const section = sections.get(name)!;
       section.purchases += 1;
@@ -161,4 +178,11 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
   totals.purchases = purchases.length;
   totals.cancellations = purchases.filter((purchase) => purchase.canceled).length;
   return { currency: rows.currency, totals, sections: [...sections.values()] };
+}
+
+/** The purchase's recorded seat prices when they are whole (one non-negative integer per seat), else null. */
+function soldPrices(purchase: MergedPurchase): number[] | null {
+  const prices = purchase.seatPrices;
+  if (!prices || prices.length !== purchase.seatIds.length) return null;
+  return prices.every((price) => Number.isSafeInteger(price) && price >= 0) ? prices : null;
 }
