@@ -21,7 +21,13 @@ export class SalesFiguresDto {
     description: 'of sold: checked in, then refunded with resellCheckedInSeats false (no revenue)',
   })
   kept: number;
-  @ApiProperty({ type: 'integer', example: 11700000, description: 'sum of the paid purchases, minor units' })
+  @ApiProperty({
+    type: 'integer',
+    example: 11700000,
+    description:
+      "sum of the paid purchases, minor units; a section's is what its seats were sold at (never negative, " +
+      "the sections' sum to the totals')",
+  })
   revenue: number;
   @ApiProperty({ type: 'integer', example: 41, description: 'purchases ever made, canceled ones included' })
   purchases: number;
