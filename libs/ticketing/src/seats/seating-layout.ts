@@ -28,12 +28,12 @@ export interface SeatingLayout {
 /** Bytes per seat in the seat-info string. */
 export const SEAT_INFO_BYTES = 8;
 /**
- * The seating data's format, the value of the layout hash's `ready` field once built: 3 since row
- * and section slots carry the best clean windows of 2, 3 and 4 seats and the best free accessible
- * seat (18 bytes, docs/seating.md). hold-best-available.lua
+ * The seating data's format, the value of the layout hash's `ready` field once built: 4 since row
+ * and section slots carry the best clean windows of 2…8 seats and the best free accessible
+ * seat (34 bytes, docs/seating.md). hold-best-available.lua
  * answers NO_LAYOUT to any other, so data built by an older version is built again.
  */
-export const SEATING_FORMAT = 3;
+export const SEATING_FORMAT = 4;
 
 /**
  * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
