@@ -80,9 +80,12 @@ local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9, 10, 12, 14, 16}
 
 local function seatingSlot(bytes, i)
   local b = {string.byte(bytes, SEATING_SLOT_BYTES * i + 1, SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)}
-  local fields = {}
-  for f = 1, SEATING_SLOT_FIELDS do fields[f] = (b[2 * f - 1] or 0) * 256 + (b[2 * f] or 0) end
-  return unpack(fields)
+  return (b[1] or 0) * 256 + (b[2] or 0), (b[3] or 0) * 256 + (b[4] or 0), (b[5] or 0) * 256 + (b[6] or 0),
+    (b[7] or 0) * 256 + (b[8] or 0), (b[9] or 0) * 256 + (b[10] or 0), (b[11] or 0) * 256 + (b[12] or 0),
+    (b[13] or 0) * 256 + (b[14] or 0), (b[15] or 0) * 256 + (b[16] or 0), (b[17] or 0) * 256 + (b[18] or 0),
+    (b[19] or 0) * 256 + (b[20] or 0), (b[21] or 0) * 256 + (b[22] or 0), (b[23] or 0) * 256 + (b[24] or 0),
+    (b[25] or 0) * 256 + (b[26] or 0), (b[27] or 0) * 256 + (b[28] or 0), (b[29] or 0) * 256 + (b[30] or 0),
+    (b[31] or 0) * 256 + (b[32] or 0), (b[33] or 0) * 256 + (b[34] or 0)
 end
 
 -- `slot`: its fields as stored.
@@ -106,16 +109,18 @@ local function seatingRowSlot(seating, first, bits)
   local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
   local seats = #bits
   local longest, current, top, accessibleTop = 0, 0, 0, 0
-  -- clean[k], cleanAt[k]: 1 + the best sum of k free seats side by side leaving no single, its first seat.
-  local clean, cleanAt = {0, 0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 0, 0}
-  -- sums[i]: the qualities of seats 1…i added up (a taken seat counts 0; a window is all free).
-  local sums = {[0] = 0}
+  -- ck, ak: 1 + the best sum of k free seats side by side leaving no single, its first seat. All
+  -- in locals, unrolled: this pass runs for every row a hold changes, and Lua 5.1's table reads
+  -- cost several times a local's.
+  local c2, a2, c3, a3, c4, a4, c5, a5, c6, a6, c7, a7, c8, a8 = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  -- The qualities of the last seven free seats before seat i (q1 the nearest); those before the
+  -- current run are stale, and never added (each size is guarded by the run's length).
+  local q1, q2, q3, q4, q5, q6, q7 = 0, 0, 0, 0, 0, 0, 0
   for i = 1, seats do
     if bits[i] then
       current = current + 1
       if current > longest then longest = current end
       local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0)
-      sums[i] = sums[i - 1] + quality
       if quality + 1 > top then top = quality + 1 end
       if info[8 * i - 1] == 1 and quality + 1 > accessibleTop then accessibleTop = quality + 1 end
       -- The window of k seats ending at i, inside this free run: it leaves a single on the right
@@ -123,19 +128,39 @@ local function seatingRowSlot(seating, first, bits)
       -- run lies before it (k = current - 1).
       local right = i + 1
       if current >= 2 and not (right <= seats and bits[right] and (right == seats or not bits[right + 1])) then
-        local here = sums[i] + 1
-        for k = 2, math.min(current, SEATING_CLEAN_MAX) do
-          local sum = here - sums[i - k]
-          if sum > clean[k] and k ~= current - 1 then clean[k], cleanAt[k] = sum, i - k + 1 end
+        local sum = quality + q1 + 1
+        if sum > c2 and current ~= 3 then c2, a2 = sum, i - 1 end
+        if current >= 3 then
+          sum = sum + q2
+          if sum > c3 and current ~= 4 then c3, a3 = sum, i - 2 end
+        end
+        if current >= 4 then
+          sum = sum + q3
+          if sum > c4 and current ~= 5 then c4, a4 = sum, i - 3 end
+        end
+        if current >= 5 then
+          sum = sum + q4
+          if sum > c5 and current ~= 6 then c5, a5 = sum, i - 4 end
+        end
+        if current >= 6 then
+          sum = sum + q5
+          if sum > c6 and current ~= 7 then c6, a6 = sum, i - 5 end
+        end
+        if current >= 7 then
+          sum = sum + q6
+          if sum > c7 and current ~= 8 then c7, a7 = sum, i - 6 end
+        end
+        if current >= 8 then
+          sum = sum + q7
+          if sum > c8 and current ~= 9 then c8, a8 = sum, i - 7 end
         end
       end
+      q1, q2, q3, q4, q5, q6, q7 = quality, q1, q2, q3, q4, q5, q6
     else
       current = 0
-      sums[i] = sums[i - 1]
     end
   end
-  return {longest, top, clean[2], cleanAt[2], clean[3], cleanAt[3], clean[4], cleanAt[4], accessibleTop,
-    clean[5], cleanAt[5], clean[6], cleanAt[6], clean[7], cleanAt[7], clean[8], cleanAt[8]}
+  return {longest, top, c2, a2, c3, a3, c4, a4, accessibleTop, c5, a5, c6, a6, c7, a7, c8, a8}
 end
 
 --[[
