@@ -273,6 +273,20 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it('an accessible SPLIT offers companion seats of rows and sections without a wheelchair space', async () => {
+    // Front has companion seats only, Back's first row too: a split of 4 needs them all with Back's
+    // one wheelchair space.
+    const { ask, labels, agrees } = await hall([
+      { name: 'Front', rows: ['CxC'], quality: () => 900 },
+      { name: 'Back', rows: ['Cx', 'xA'], quality: () => 100 },
+    ]);
+    await expect(ask(4, { accessible: true })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const hold = await ask(4, { accessible: true, together: false });
+    expect(hold.arrangement).toBe('SPLIT');
+    expect(labels(hold)).toEqual(['Front 1-1', 'Front 1-3', 'Back 1-1', 'Back 2-2']);
+    await agrees();
+  });
+
   it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {
     // Row 2's first two seats (companion seats, not offered to this request) are the best pair of
     // the hall, so every search scores row 2 (and caches its windows) before holding its pair in

@@ -124,7 +124,7 @@ for _, dueId in ipairs(due) do
   if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
 end
 
--- Candidate sections and their static records: first row, rows, slot, accessible seats.
+-- Candidate sections and their static records: first row, rows, slot, marked (accessible or companion) seats.
 local sections = {}
 for index in string.gmatch(layoutHead[2], '%d+') do sections[#sections + 1] = tonumber(index) end
 local sectionInfo = {}
@@ -136,7 +136,7 @@ do
   for i, index in ipairs(sections) do
     local a, b, _, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
     local slot = tonumber(d)
-    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, accessible = tonumber(e) }
+    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, marked = tonumber(e) }
     if not firstSlot or slot < firstSlot then firstSlot = slot end
     if not lastSlot or slot > lastSlot then lastSlot = slot end
   end
@@ -267,7 +267,7 @@ local function prefetchRows(rows)
   for i, r in ipairs(wanted) do rowFields[r] = {values[2 * i - 1], values[2 * i]} end
 end
 
--- A row's record: first layout position, seats, best quality, accessible seats, and its cached
+-- A row's record: first layout position, seats, best quality, marked seats, and its cached
 -- best windows (the seating include's 'w<row>' field, '' when none).
 local function rowRecord(r)
   local record = rowRecords[r]
@@ -276,7 +276,7 @@ local function rowRecord(r)
   local fields = rowFields[r]
   local a, b, _, d, e = string.match(fields[1], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
   record = {
-    first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e),
+    first = tonumber(a), seats = tonumber(b), top = tonumber(d), marked = tonumber(e),
     cached = fields[2] or '', windows = {},
   }
   rowRecords[r] = record
@@ -724,10 +724,11 @@ local function searchSplit(n)
   end
   for _, index in ipairs(sections) do
     if #kept == n and sectionTops[index] <= kept[n][1] then break end
-    if sectionRun(index) >= 1 and (not accessible or sectionInfo[index].accessible > 0) then
+    -- An accessible request reads only sections and rows holding a marked seat (sold or not).
+    if sectionRun(index) >= 1 and (not accessible or sectionInfo[index].marked > 0) then
       for _, r in ipairs(sectionOrder(index)) do
         if #kept == n and rowTops[r] <= kept[n][1] then break end
-        if rowRuns[r] >= 1 and (not accessible or rowRecord(r).accessible > 0) then
+        if rowRuns[r] >= 1 and (not accessible or rowRecord(r).marked > 0) then
           local row = openRow(r)
           for i = 1, row.seats do
             if row.eligible[i] then

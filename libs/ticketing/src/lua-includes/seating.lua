@@ -5,8 +5,8 @@
     seating.free    string: bit b = 1 while the seat at layout position b + 1 is AVAILABLE (letter
                     A); bit 0 is the most significant bit of byte 0, as SETBIT counts
     seating.layout  hash (static, written at registration): '<seat id>' -> '<bit>,<row index>';
-                    'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<accessible seats>';
-                    's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<accessible seats>';
+                    'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<marked seats>';
+                    's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<marked seats>';
                     row and section indexes count from 0, rows of a section are consecutive;
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
                     computed them from its bits (a cache it writes), deleted with every change of
