@@ -4,7 +4,7 @@
 // SPLIT and holds) and with `together: true` (searches every rung and holds nothing); and the
 // bench's own case, the venue filled from empty by parties of 2 (each search lands on the row
 // with the best pair leaving no single, usually the one the previous hold changed), and the same
-// by parties of 3 and of 4 (the row with the best clean window of that size). The script
+// by parties of 3, 4, 5 and 8 (the row with the best clean window of that size). The script
 // runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
@@ -29,8 +29,9 @@ function timed(lua) {
 
 /**
  * Builds the venue under `keyPrefix`, measures, removes it. Answers the figures in ms:
- * `{ split, noFit, empty, filling, fillingThree, fillingFour: {min, median, max, runs}, seats }`; `runs`
- * holds per case, `fills` holds of 2 for the filling case and half as many of 3 and of 4 for theirs
+ * `{ split, noFit, empty, filling, fillingThree, fillingFour, fillingFive, fillingEight: {min, median, max,
+ * runs}, seats }`; `runs` holds per case, `fills` holds of 2 for the filling case and half as many of
+ * 3, 4, 5 and 8 for theirs
  * (each script run timed).
  */
 export async function bestAvailableWorstCase({
@@ -146,7 +147,19 @@ export async function bestAvailableWorstCase({
       { quantity: 4, together: true },
       fills / 2,
     );
-    return { split, noFit, empty, filling, fillingThree, fillingFour, seats: places.length };
+    const fillingFive = await measure(
+      'filling from empty, 5 together',
+      () => 'A',
+      { quantity: 5, together: true },
+      fills / 2,
+    );
+    const fillingEight = await measure(
+      'filling from empty, 8 together',
+      () => 'A',
+      { quantity: 8, together: true },
+      fills / 2,
+    );
+    return { split, noFit, empty, filling, fillingThree, fillingFour, fillingFive, fillingEight, seats: places.length };
   } finally {
     let cursor = '0';
     do {

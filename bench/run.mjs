@@ -530,7 +530,8 @@ async function benchBestAvailable(buyers, trivial) {
     `near-full venue falling through to SPLIT: ${figure(worst.split)}; near-full, together (every rung searched, ` +
     `nothing held): ${figure(worst.noFit)}; empty venue: ${figure(worst.empty)}; filling the venue from empty with ` +
     `parties of 2, this bench's case: ${figure(worst.filling)}; the same with parties of 3: ` +
-    `${figure(worst.fillingThree)}, of 4: ${figure(worst.fillingFour)}. Redis's busy-script threshold ` +
+    `${figure(worst.fillingThree)}, of 4: ${figure(worst.fillingFour)}, of 5: ${figure(worst.fillingFive)}, ` +
+    `of 8: ${figure(worst.fillingEight)}. Redis's busy-script threshold ` +
     `(busy-reply-threshold) is 5,000 ms.`;
   console.log(note);
   return { row: summary('best-available hold, 2 seats together, 80,000-seat venue', result, trivial, 201), note };

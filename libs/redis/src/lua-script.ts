@@ -84,7 +84,7 @@ local redis = (function(real)
   local none = { TIME = true }
   local first = {}
   for _, c in ipairs({ 'GET', 'SET', 'INCR', 'INCRBY', 'PTTL', 'PEXPIRE', 'PEXPIREAT', 'PERSIST', 'HGET', 'HSET',
-    'HMGET', 'HGETALL', 'HDEL', 'HINCRBY', 'ZADD', 'ZREM', 'ZSCORE', 'ZRANGEBYSCORE', 'XADD', 'XACK', 'XDEL',
+    'HMGET', 'HGETALL', 'HDEL', 'HINCRBY', 'ZADD', 'ZREM', 'ZSCORE', 'ZMSCORE', 'ZRANGEBYSCORE', 'XADD', 'XACK', 'XDEL',
     'XRANGE', 'XREVRANGE', 'HEXISTS', 'HSETNX', 'ZCARD', 'ZPOPMIN', 'ZRANGE', 'ZRANK', 'SADD', 'SMEMBERS', 'EXPIRE', 'HSCAN',
     'SETBIT', 'GETBIT', 'GETRANGE', 'SETRANGE', 'BITCOUNT' }) do
     first[c] = true

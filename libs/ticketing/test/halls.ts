@@ -86,7 +86,7 @@ export function hallRegistration(performanceId: number, hall: DrawnHall, price =
 }
 
 /** Bytes per row or section slot of the runs string. */
-const SLOT_BYTES = 18;
+const SLOT_BYTES = 34;
 
 /**
  * How many single free seats (a free neighbour whose other neighbour is taken or the row's end)
@@ -123,11 +123,12 @@ export async function seatingDisagreements(
   const info = replies[3][1] as Buffer;
   const problems: string[] = [];
   const bitAt = (position: number) => ((free[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
-  // Slots of 18 bytes: longest free run, 1 + best free quality, then for 2, 3 and 4 seats side by
+  // Slots of 34 bytes: longest free run, 1 + best free quality, then for 2, 3 and 4 seats side by
   // side leaving no single free seat beside them 1 + the best quality sum (0: none) and (rows only)
-  // the seat index from 1 of the first such best window (0: none), and 1 + the best free
-  // accessible seat's quality.
-  const FIELDS = 9;
+  // the seat index from 1 of the first such best window (0: none), 1 + the best free accessible
+  // seat's quality, then the same two fields for 5, 6, 7 and 8 seats.
+  const FIELDS = 17;
+  const cleanField = (size: number) => (size <= 4 ? 2 * size - 2 : 2 * size - 1);
   const slotAt = (slot: number) =>
     runs.length >= SLOT_BYTES * slot + SLOT_BYTES
       ? Array.from({ length: FIELDS }, (_, field) => runs.readUInt16BE(SLOT_BYTES * slot + 2 * field))
@@ -158,8 +159,8 @@ export async function seatingDisagreements(
   });
   rowPlaces.forEach((row, r) => {
     const free = row.map((place) => letters[String(place.id)] === 'A');
-    for (let size = 2; size <= 4; size += 1) {
-      const field = 2 * size - 2;
+    for (let size = 2; size <= 8; size += 1) {
+      const field = cleanField(size);
       for (let start = 0; start + size <= row.length; start += 1) {
         const seats = row.slice(start, start + size);
         if (!free.slice(start, start + size).every(Boolean) || singlesBeside(free, start, size) > 0) continue;
@@ -179,7 +180,7 @@ export async function seatingDisagreements(
   sections.forEach((section, index) => {
     const own = rowSlots.filter((_, row) => sectionOfRow[row] === section);
     const truth = own[0].map((_, field) =>
-      [0, 1, 2, 4, 6, 8].includes(field) ? Math.max(...own.map((slot) => slot[field])) : 0,
+      [0, 1, 2, 4, 6, 8, 9, 11, 13, 15].includes(field) ? Math.max(...own.map((slot) => slot[field])) : 0,
     );
     const stored = slotAt(rowSlots.length + index);
     if (stored.join() !== truth.join())

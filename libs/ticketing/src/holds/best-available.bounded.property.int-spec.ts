@@ -80,7 +80,7 @@ const hallArb = fc.record({
   }),
   qualities: qualityArb,
 });
-const stepArb: fc.Arbitrary<HoldStep> = fc.oneof(...holdStepArbs({ maxQuantity: 5, maxSeat: 80 }));
+const stepArb: fc.Arbitrary<HoldStep> = fc.oneof(...holdStepArbs({ maxQuantity: 10, maxSeat: 80 }));
 
 /**
  * The bounded search of hold-best-available.lua (rows and sections visited in the order of a bound
@@ -93,7 +93,7 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
   let nextPerformance = 1;
 
   beforeAll(() => {
-    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '5' });
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '10' });
   });
   afterAll(() => fixture.close());
 

@@ -17,7 +17,7 @@ describe('best-available holds: the ladder on small halls', () => {
   let nextPerformance = 1;
 
   beforeAll(() => {
-    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '6' });
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '8' });
   });
   afterAll(() => fixture.close());
 
@@ -179,6 +179,63 @@ describe('best-available holds: the ladder on small halls', () => {
     }
   });
 
+  it('parties of 5 to 8: runs one short and one long of the party in the best row leave it unread; alone, a gap', async () => {
+    // Row 1 (better seats) has runs of n - 1 and n + 1 free seats: no n of them side by side leave
+    // no single. Row 2's first n seats do. A bound from smaller windows (a triple or quad plus
+    // pairs) would have row 1 scored, and its windows cached, on every search.
+    const seats = (count: number) => '.'.repeat(count);
+    for (const n of [5, 6, 7, 8]) {
+      const { performanceId, ask, labels, agrees } = await hall([
+        {
+          name: 'A',
+          rows: [`${seats(n - 1)}x${seats(n + 1)}`, seats(n + 2)],
+          quality: (row) => (row === 1 ? 900 : 500),
+        },
+      ]);
+      const hold = await ask(n);
+      expect({ n, arrangement: hold.arrangement }).toEqual({ n, arrangement: 'TOGETHER' });
+      expect({ n, seats: labels(hold) }).toEqual({ n, seats: Array.from({ length: n }, (_, i) => `A 2-${i + 1}`) });
+      expect({ n, cached: await fixture.redis.hget(performanceKeys(performanceId).seating, 'w0') }).toEqual({
+        n,
+        cached: null,
+      });
+      await agrees();
+
+      const alone = await hall([{ name: 'A', rows: [`${seats(n - 1)}x${seats(n + 1)}`] }]);
+      const gap = await alone.ask(n);
+      expect({ n, arrangement: gap.arrangement }).toEqual({ n, arrangement: 'TOGETHER_WITH_GAP' });
+      expect({ n, seats: alone.labels(gap) }).toEqual({
+        n,
+        seats: Array.from({ length: n }, (_, i) => `A 1-${n + 1 + i}`),
+      });
+      await alone.agrees();
+    }
+  });
+
+  it('a party of 6 takes the best window leaving no single, not the better one that leaves one', async () => {
+    // Seats 2–7 are the row's best six but leave seat 1 alone; 1–6 and 4–9 leave none.
+    const { ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['.........'], quality: (_row, number) => 1000 - 100 * Math.abs(number - 5) - number },
+    ]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('TOGETHER');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 1-4', 'A 1-5', 'A 1-6']);
+    await agrees();
+  });
+
+  it('a party of 8 larger than any row: adjacent rows; then 5 do not fit anywhere, 4 do', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['....', '....', '....'] }]);
+    const hold = await ask(8);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 1-4', 'A 2-1', 'A 2-2', 'A 2-3', 'A 2-4']);
+    await expect(ask(5)).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    await expect(ask(5, { together: false })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const rest = await ask(4);
+    expect(rest.arrangement).toBe('TOGETHER');
+    expect(labels(rest)).toEqual(['A 3-1', 'A 3-2', 'A 3-3', 'A 3-4']);
+    await agrees();
+  });
+
   it('a party of 3 whose best clean window holds a companion seat gets the best unmarked one', async () => {
     const { ask, labels, agrees } = await hall([
       { name: 'A', rows: ['..C.....', '........'], quality: (row, number) => (row === 1 ? 900 - number : 500) },
@@ -213,6 +270,20 @@ describe('best-available holds: the ladder on small halls', () => {
     const hold = await ask(2, { accessible: true, together: false });
     expect(hold.arrangement).toBe('SPLIT');
     expect(labels(hold)).toEqual(['Front 1-1', 'Back 1-2']);
+    await agrees();
+  });
+
+  it('an accessible SPLIT offers companion seats of rows and sections without a wheelchair space', async () => {
+    // Front has companion seats only, Back's first row too: a split of 4 needs them all with Back's
+    // one wheelchair space.
+    const { ask, labels, agrees } = await hall([
+      { name: 'Front', rows: ['CxC'], quality: () => 900 },
+      { name: 'Back', rows: ['Cx', 'xA'], quality: () => 100 },
+    ]);
+    await expect(ask(4, { accessible: true })).rejects.toMatchObject({ code: 'NoSeatsFit' });
+    const hold = await ask(4, { accessible: true, together: false });
+    expect(hold.arrangement).toBe('SPLIT');
+    expect(labels(hold)).toEqual(['Front 1-1', 'Front 1-3', 'Back 1-1', 'Back 2-2']);
     await agrees();
   });
 
@@ -276,15 +347,15 @@ describe('best-available holds: the ladder on small halls', () => {
   });
 
   it('the per-user limit counts best-available holds as seat-id holds do', async () => {
-    const { performanceId, ask } = await hall([{ name: 'A', rows: ['..........'] }]);
+    const { performanceId, ask } = await hall([{ name: 'A', rows: ['..............'] }]);
     const userId = randomUUID();
     const request = { performanceId, together: true, accessible: false, scope: { kind: 'all' } as SeatScope };
-    await fixture.holds.holdBestAvailable(userId, { ...request, quantity: 4 });
+    await fixture.holds.holdBestAvailable(userId, { ...request, quantity: 6 });
     await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 3 })).rejects.toMatchObject({
       code: 'HoldLimitExceeded',
-      details: { alreadyHeld: 4 },
+      details: { alreadyHeld: 6 },
     });
-    await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 7 })).rejects.toMatchObject({
+    await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 9 })).rejects.toMatchObject({
       code: 'InvalidInput',
     });
     expect((await ask(2)).seatIds).toHaveLength(2);

@@ -24,7 +24,7 @@ const hallArb = fc.array(drawnSectionArb({ maxRows: 4, maxSeatsPerRow: 9, freeWe
   maxLength: 3,
 });
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  ...holdStepArbs({ maxQuantity: 4, maxSeat: 60 }),
+  ...holdStepArbs({ maxQuantity: 8, maxSeat: 60 }),
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
 );
@@ -77,7 +77,7 @@ describe('best-available holds: properties over random halls and sales', () => {
   let nextPerformance = 1;
 
   beforeAll(() => {
-    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '4' });
+    fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '8' });
   });
   afterAll(() => fixture.close());
 

@@ -18,11 +18,11 @@
   longest free run is shorter than what a rung needs, or (for an accessible request) that has no
   free accessible seat, is skipped without reading its seats. The together rungs visit sections
   and rows in the order of a bound on their best TOGETHER placement of n seats, from their cached
-  best free seat and best clean windows of 2, 3 and 4 seats (togetherBound), and stop once no
-  later one can beat the best placement found (or tie it at a lower layout position); the other
-  rungs use n × the best free seat's quality. For a party of 2, 3 or 4, a row's best clean window
-  of that size (cached with its place) is its answer when its seats are unmarked: the row's seats
-  are not read.
+  best free seat and best clean windows of 2…8 seats (togetherBound, exact for n up to 8), and
+  stop once no later one can beat the best placement found (or tie it at a lower layout
+  position); the other rungs use n × the best free seat's quality. For a party of 2…8, a row's
+  best clean window of that size (cached with its place) is its answer when its seats are
+  unmarked: the row's seats are not read.
   A row's best windows for a size are cached in its 'w<row>' layout field, which every change of
   the row's bits deletes, so a search scores only rows that changed since one last did.
 
@@ -39,12 +39,12 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
-  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (3 once the bitmap
-                      and runs were built in the format of 18-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
+  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (4 once the bitmap
+                      and runs were built in the format of 34-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
                       (the sections of one grade), 'sn:<section name>' (its index); written:
                       'w<row>' (the row's cached windows, see rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality, best clean
-                      windows of 2, 3 and 4 seats, best free accessible quality (the seating include)
+                      windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[12..11+n]
@@ -98,7 +98,7 @@ else
   layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
 end
 -- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
-if layoutHead[1] ~= '3' then return {'NO_LAYOUT'} end
+if layoutHead[1] ~= '4' then return {'NO_LAYOUT'} end
 if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKNOWN_SECTION'} end
 
 local now = redisNow()
@@ -125,7 +125,7 @@ for _, dueId in ipairs(due) do
   if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
 end
 
--- Candidate sections and their static records: first row, rows, slot, accessible seats.
+-- Candidate sections and their static records: first row, rows, slot, marked (accessible or companion) seats.
 local sections = {}
 for index in string.gmatch(layoutHead[2], '%d+') do sections[#sections + 1] = tonumber(index) end
 local sectionInfo = {}
@@ -137,14 +137,14 @@ do
   for i, index in ipairs(sections) do
     local a, b, _, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
     local slot = tonumber(d)
-    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, accessible = tonumber(e) }
+    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, marked = tonumber(e) }
     if not firstSlot or slot < firstSlot then firstSlot = slot end
     if not lastSlot or slot > lastSlot then lastSlot = slot end
   end
 end
 
 -- Live data, read once per search: per section and row the longest free run, the best free
--- quality (-1: none free) and the best free accessible seat's (-1: none); by size k = 2, 3, 4
+-- quality (-1: none free) and the best free accessible seat's (-1: none); by size k = 2…8
 -- (clean[k], cleanAt[k]) the best quality sum of k free seats side by side leaving no single
 -- (-1: none) and a row's seat index of the first best such window (0: none); rows' seats when a
 -- rung needs them.
@@ -152,22 +152,23 @@ local sectionRuns, sectionTops, sectionClean, sectionAccessTops
 local rowRecords, rowRuns, rowTops, rowClean, rowCleanAt, rowAccessTops, rowOrders, rowSeats
 -- Rows' layout fields as read, not yet parsed: 'r<row>' and 'w<row>' (false when absent).
 local rowFields
--- Per section opened: whether its rows' clean window fields were decoded; per section read: its
--- row slots as stored (one GETRANGE, kept for openSection).
-local pairsOpen, sectionSlots
+-- Per section opened and size k: whether its rows' clean window fields of k were decoded; per
+-- section read: its row slots as stored (one GETRANGE, kept for openSection).
+local cleanOpen, sectionSlots
 
 -- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
 local function loadSections()
-  sectionRuns, sectionTops, sectionClean, sectionAccessTops = {}, {}, {{}, {}, {}, {}}, {}
+  sectionRuns, sectionTops, sectionAccessTops = {}, {}, {}
   rowRecords, rowRuns, rowTops, rowAccessTops = {}, {}, {}, {}
-  rowClean, rowCleanAt = {{}, {}, {}, {}}, {{}, {}, {}, {}}
+  sectionClean, rowClean, rowCleanAt = {}, {}, {}
+  for k = 2, SEATING_CLEAN_MAX do sectionClean[k], rowClean[k], rowCleanAt[k] = {}, {}, {} end
   rowOrders, rowSeats = {}, {}
-  rowFields, pairsOpen, sectionSlots = {}, {}, {}
+  rowFields, cleanOpen, sectionSlots = {}, {}, {}
   local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
   for _, index in ipairs(sections) do
-    local run, top, pair, _, triple, _, quad, _, accessTop = seatingSlot(slots, sectionInfo[index].slot - firstSlot)
-    sectionRuns[index], sectionTops[index], sectionAccessTops[index] = run, top - 1, accessTop - 1
-    sectionClean[2][index], sectionClean[3][index], sectionClean[4][index] = pair - 1, triple - 1, quad - 1
+    local fields = {seatingSlot(slots, sectionInfo[index].slot - firstSlot)}
+    sectionRuns[index], sectionTops[index], sectionAccessTops[index] = fields[1], fields[2] - 1, fields[9] - 1
+    for k = 2, SEATING_CLEAN_MAX do sectionClean[k][index] = fields[SEATING_CLEAN_FIELD[k]] - 1 end
   end
   table.sort(sections, function(a, b)
     if sectionTops[a] ~= sectionTops[b] then return sectionTops[a] > sectionTops[b] end
@@ -191,7 +192,7 @@ local function readSectionSlots(index)
 end
 
 -- The section's row slots decoded: runs, tops and accessible tops (what every rung reads); the
--- clean window fields only by openPairs (the together rungs). One string.byte call per row for
+-- clean window fields only by openClean (the together rungs), the sizes they need. One string.byte call per row for
 -- the bytes it needs: decoding a section's slots whole into one table costs several times more.
 local function openSection(index)
   if rowOrders[index] ~= nil then return end
@@ -212,21 +213,24 @@ local function openSection(index)
   rowOrders[index] = false
 end
 
--- The clean window fields (sizes 2, 3, 4) of the section's rows that have two free seats side by side.
-local function openPairs(index)
-  if pairsOpen[index] then return end
+-- The clean window fields of k seats (2…8, each with its first seat) of the section's rows that
+-- have k free seats side by side; one string.byte call per row.
+local function openClean(index, k)
+  cleanOpen[index] = cleanOpen[index] or {}
+  if cleanOpen[index][k] then return end
   openSection(index)
   local info, slots = sectionInfo[index], sectionSlots[index]
+  local offset = 2 * SEATING_CLEAN_FIELD[k] - 1
+  local clean, cleanAt = rowClean[k], rowCleanAt[k]
   for i = 0, info.rows - 1 do
-    local at, r = SEATING_SLOT_BYTES * i, info.firstRow + i
-    if rowRuns[r] >= 2 then
-      local a, b, c, d, e, f, g, h, j, k, l, m = string.byte(slots, at + 5, at + 16)
-      rowClean[2][r], rowCleanAt[2][r] = (a or 0) * 256 + (b or 0) - 1, (c or 0) * 256 + (d or 0)
-      rowClean[3][r], rowCleanAt[3][r] = (e or 0) * 256 + (f or 0) - 1, (g or 0) * 256 + (h or 0)
-      rowClean[4][r], rowCleanAt[4][r] = (j or 0) * 256 + (k or 0) - 1, (l or 0) * 256 + (m or 0)
+    local r = info.firstRow + i
+    if rowRuns[r] >= k then
+      local at = SEATING_SLOT_BYTES * i + offset
+      local a, b, c, d = string.byte(slots, at, at + 3)
+      clean[r], cleanAt[r] = (a or 0) * 256 + (b or 0) - 1, (c or 0) * 256 + (d or 0)
     end
   end
-  pairsOpen[index] = true
+  cleanOpen[index][k] = true
 end
 
 -- Row indexes are below 2^20 (a venue of a million rows); a sort key packs the best free seat
@@ -264,7 +268,7 @@ local function prefetchRows(rows)
   for i, r in ipairs(wanted) do rowFields[r] = {values[2 * i - 1], values[2 * i]} end
 end
 
--- A row's record: first layout position, seats, best quality, accessible seats, and its cached
+-- A row's record: first layout position, seats, best quality, marked seats, and its cached
 -- best windows (the seating include's 'w<row>' field, '' when none).
 local function rowRecord(r)
   local record = rowRecords[r]
@@ -273,7 +277,7 @@ local function rowRecord(r)
   local fields = rowFields[r]
   local a, b, _, d, e = string.match(fields[1], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
   record = {
-    first = tonumber(a), seats = tonumber(b), top = tonumber(d), accessible = tonumber(e),
+    first = tonumber(a), seats = tonumber(b), top = tonumber(d), marked = tonumber(e),
     cached = fields[2] or '', windows = {},
   }
   rowRecords[r] = record
@@ -398,37 +402,33 @@ local function sectionUsable(index, size)
 end
 
 --[[
-  An upper bound on the score of any TOGETHER placement of n seats (side by side, no single left)
-  in a row, or in a section from its slot, given the best free seat (top) and the best sums of k
-  free seats side by side leaving no single (clean[2], clean[3], clean[4]); -1 where none. A
-  window of n seats leaving no single splits into windows that each leave none (the seats beside
-  an inner part are the window's own, two deep): for n = 1…4 the bound is the field itself (exact
-  up to the eligible seats); for odd n from 5 a triple and (n - 3) / 2 pairs, for even n from 6 a
-  quad and (n - 4) / 2 pairs. Never below the true best.
+  The window sizes whose best fields bound a TOGETHER placement of n seats (side by side, no single
+  left), as {size = count}: a window of n seats leaving no single splits into windows of 2 or more
+  seats that each leave none (the seats beside an inner part are the window's own, two deep), so
+  its score is at most the sum of the best clean windows of those sizes. n = 1: the best free
+  seat (size 1); n = 2…8: one clean window of n (exact up to the eligible seats); from 9: clean
+  windows of 8 and one of the rest (n % 8 = 1: 8s, then 5 and 4). Every part is at most n - 2
+  seats, so a row whose longest free run fits n has each of them.
 ]]
-local function togetherBound(n, top, clean2, clean3, clean4)
-  if n == 1 then return top end
-  local first, pairs
-  if n <= 4 then
-    first, pairs = ({clean2, clean3, clean4})[n - 1], 0
-  elseif n % 2 == 1 then
-    first, pairs = clean3, (n - 3) / 2
-  else
-    first, pairs = clean4, (n - 4) / 2
-  end
-  if first < 0 or (pairs > 0 and clean2 < 0) then return -1 end
-  return first + pairs * clean2
+local function togetherParts(n)
+  if n <= SEATING_CLEAN_MAX then return {[n] = 1} end
+  local eights, rest = math.floor(n / 8), n % 8
+  if rest == 0 then return {[8] = eights} end
+  if rest == 1 then return eights == 1 and {[5] = 1, [4] = 1} or {[8] = eights - 1, [5] = 1, [4] = 1} end
+  return {[8] = eights, [rest] = 1}
 end
 
--- togetherBound(n, …) as weights of top, clean[2], clean[3] and clean[4], for the rows' passes (no
--- call per row). The passes read only rows whose longest free run fits n: for n from 5 such a row
--- always has the clean windows weighed (a run of 5 or more seats starts with a clean pair and a
--- clean triple, one of 6 or more with a clean quad), so the weighted sum is the bound; for n = 2, 3, 4 a row without the one field it weighs gets -1, which rules it out.
-local function togetherWeights(n)
-  if n == 1 then return 1, 0, 0, 0 end
-  if n <= 4 then return 0, n == 2 and 1 or 0, n == 3 and 1 or 0, n == 4 and 1 or 0 end
-  if n % 2 == 1 then return 0, (n - 3) / 2, 1, 0 end
-  return 0, (n - 4) / 2, 0, 1
+-- The together bound of n seats for a row or section whose best free seat is `top` and best clean
+-- windows `clean` (clean[k][at], k = 2…8), -1 where one of its parts is missing. Never below the
+-- true best TOGETHER placement's score.
+local function togetherBound(n, top, clean, at)
+  local bound = 0
+  for k, count in pairs(togetherParts(n)) do
+    local value = k == 1 and top or clean[k][at]
+    if value < 0 then return -1 end
+    bound = bound + count * value
+  end
+  return bound
 end
 
 -- A row's sort key in the together rungs, r - bound × ROW_KEY (bounds are at most n × 1,000,
@@ -464,22 +464,23 @@ end
 --[[
   The first row of the section (lowest index) whose together bound for n seats is the section's
   own bound, found without decoding the section's rows, its slot fields decoded; nil when n's bound
-  is not one slot field (n from 5: a triple or quad plus pairs), when the section has no such row
+  is not one slot field (n from 9: windows of 8 plus the rest), when the section has no such row
   (its slot's field is 0), or when that row cannot take n seats. For n = 1 the bound is the best
-  free seat, for n = 2, 3, 4 the best clean window of n: the first row whose field equals the
+  free seat, for n = 2…8 the best clean window of n: the first row whose field equals the
   section slot's (the most of its rows') is found by a plain string.find of the field's two bytes
   at that field's offset in a slot.
 ]]
 local function firstBestRow(index, n)
-  if n > 4 then return nil end
-  -- Byte offset (from 1) of the field inside a slot: top at 3, clean[k] at 4k - 3.
-  local i = firstRowHolding(index, n == 1 and 3 or 4 * n - 3, (n == 1 and sectionTops[index] or sectionClean[n][index]) + 1)
+  if n > SEATING_CLEAN_MAX then return nil end
+  -- Byte offset (from 1) of the field inside a slot: top at 3, clean[k] at 2 × its field - 1.
+  local i = firstRowHolding(index, n == 1 and 3 or 2 * SEATING_CLEAN_FIELD[n] - 1,
+    (n == 1 and sectionTops[index] or sectionClean[n][index]) + 1)
   if not i then return nil end
   local r = sectionInfo[index].firstRow + i
   local fields = {seatingSlot(readSectionSlots(index), i)}
   rowRuns[r], rowTops[r], rowAccessTops[r] = fields[1], fields[2] - 1, fields[9] - 1
-  if fields[1] >= 2 then
-    for k = 2, 4 do rowClean[k][r], rowCleanAt[k][r] = fields[2 * k - 1] - 1, fields[2 * k] end
+  for k = 2, math.min(fields[1], SEATING_CLEAN_MAX) do
+    rowClean[k][r], rowCleanAt[k][r] = fields[SEATING_CLEAN_FIELD[k]] - 1, fields[SEATING_CLEAN_FIELD[k] + 1]
   end
   if not rowUsable(r, n) then return nil end
   return r
@@ -489,10 +490,10 @@ local function searchTogether(n)
   local bestTogether, bestWithGap
   local function visit(r)
     if not rowUsable(r, n) then return end
-    -- A party of 2, 3 or 4 for a request that is not accessible: the row's best clean window of
-    -- n (its slot) is its best TOGETHER window whenever its seats are unmarked, as no better or
-    -- earlier clean window exists; its seat info is read for the n flags, not the row's seats scored.
-    local cleanAt = n >= 2 and n <= 4 and not accessible and rowCleanAt[n][r] or 0
+    -- A party of 2…8 for a request that is not accessible: the row's best clean window of n (its
+    -- slot) is its best TOGETHER window whenever its seats are unmarked, as no better or earlier
+    -- clean window exists; its seat info is read for the n flags, not the row's seats scored.
+    local cleanAt = n >= 2 and n <= SEATING_CLEAN_MAX and not accessible and rowCleanAt[n][r] or 0
     if cleanAt > 0 then
       local position = rowRecord(r).first + cleanAt - 1
       local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * (position + n) - 1)
@@ -526,11 +527,12 @@ local function searchTogether(n)
   end
   -- Sections by their bound (best first, then layout order), so the best placement is met early;
   -- each is skipped when its bound rules it out.
+  local parts = togetherParts(n)
   local candidates, sectionBounds = {}, {}
   for _, index in ipairs(sections) do
     if sectionUsable(index, n) then
       candidates[#candidates + 1] = index
-      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionClean[2][index], sectionClean[3][index], sectionClean[4][index])
+      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionClean, index)
     end
   end
   table.sort(candidates, function(a, b)
@@ -542,7 +544,7 @@ local function searchTogether(n)
     local bound = sectionBounds[index]
     -- The section's first row whose bound is the section's, visited before the section's rows are
     -- decoded (firstBestRow): once the best placement reaches that bound (a row's best clean window
-    -- of 2, 3 or 4 unmarked seats always does) no other row of the section may beat it: the rows
+    -- of 2…8 unmarked seats always does) no other row of the section may beat it: the rows
     -- before that row have lower bounds, the rows after it at most the same bound at a higher
     -- layout position. So the section's other rows are neither decoded nor scanned.
     local firstRow = mayBeat(bound, info.firstRow) and firstBestRow(index, n) or nil
@@ -560,18 +562,30 @@ local function searchTogether(n)
       -- placed yet and firstBestRow did not find it), the second keeps the sort keys of the other
       -- rows that may still beat it.
       openSection(index)
-      if n >= 2 then openPairs(index) end
       local from, to = info.firstRow, info.firstRow + info.rows - 1
-      local wTop, w2, w3, w4 = togetherWeights(n)
-      local clean2, clean3, clean4 = rowClean[2], rowClean[3], rowClean[4]
+      -- togetherBound for each row without a call per row: at most three parts (togetherParts),
+      -- each a field table and a count. The passes read only rows whose longest free run fits n,
+      -- which have every part's field.
+      local t1, c1, t2, c2, t3, c3
+      for k, count in pairs(parts) do
+        if k > 1 then openClean(index, k) end
+        local values = k == 1 and rowTops or rowClean[k]
+        if not t1 then t1, c1 = values, count elseif not t2 then t2, c2 = values, count else t3, c3 = values, count end
+      end
+      local function rowBound(r)
+        local bound = c1 * t1[r]
+        if t2 then bound = bound + c2 * t2[r] end
+        if t3 then bound = bound + c3 * t3[r] end
+        return bound
+      end
       local bounds = {}
       if not bestTogether and not firstRow then
         local firstKey
         for r = from, to do
           if rowUsable(r, n) then
-            local rowBound = wTop * rowTops[r] + w2 * (clean2[r] or 0) + w3 * (clean3[r] or 0) + w4 * (clean4[r] or 0)
-            bounds[r] = rowBound
-            local key = r - rowBound * ROW_KEY
+            local bound = rowBound(r)
+            bounds[r] = bound
+            local key = r - bound * ROW_KEY
             if not firstKey or key < firstKey then firstKey = key end
           end
         end
@@ -583,10 +597,10 @@ local function searchTogether(n)
       local keys = {}
       for r = from, to do
         if rowUsable(r, n) and r ~= firstRow then
-          local rowBound = bounds[r] or wTop * rowTops[r] + w2 * (clean2[r] or 0) + w3 * (clean3[r] or 0) + w4 * (clean4[r] or 0)
-          if mayBeat(rowBound, r) then
-            bounds[r] = rowBound
-            keys[#keys + 1] = r - rowBound * ROW_KEY
+          local bound = bounds[r] or rowBound(r)
+          if mayBeat(bound, r) then
+            bounds[r] = bound
+            keys[#keys + 1] = r - bound * ROW_KEY
           end
         end
       end
@@ -711,10 +725,11 @@ local function searchSplit(n)
   end
   for _, index in ipairs(sections) do
     if #kept == n and sectionTops[index] <= kept[n][1] then break end
-    if sectionRun(index) >= 1 and (not accessible or sectionInfo[index].accessible > 0) then
+    -- An accessible request reads only sections and rows holding a marked seat (sold or not).
+    if sectionRun(index) >= 1 and (not accessible or sectionInfo[index].marked > 0) then
       for _, r in ipairs(sectionOrder(index)) do
         if #kept == n and rowTops[r] <= kept[n][1] then break end
-        if rowRuns[r] >= 1 and (not accessible or rowRecord(r).accessible > 0) then
+        if rowRuns[r] >= 1 and (not accessible or rowRecord(r).marked > 0) then
           local row = openRow(r)
           for i = 1, row.seats do
             if row.eligible[i] then

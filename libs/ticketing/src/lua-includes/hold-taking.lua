@@ -23,14 +23,21 @@
 local function liveHeldSeats(userHoldsKey, expiryKey, now)
   local held = 0
   local userHolds = redis.call('HGETALL', userHoldsKey)
-  for i = 1, #userHolds, 2 do
-    local expiresAt = redis.call('ZSCORE', expiryKey, userHolds[i])
+  if #userHolds == 0 then return 0 end
+  -- Every hold's expiry in one ZMSCORE (Redis 6.2+), not one ZSCORE a hold; the ended ones in one HDEL.
+  local ids = {}
+  for i = 1, #userHolds, 2 do ids[#ids + 1] = userHolds[i] end
+  local expiries = redis.call('ZMSCORE', expiryKey, unpack(ids))
+  local ended = {}
+  for i, id in ipairs(ids) do
+    local expiresAt = expiries[i]
     if expiresAt and tonumber(expiresAt) > now then
-      held = held + tonumber(userHolds[i + 1])
+      held = held + tonumber(userHolds[2 * i])
     else
-      redis.call('HDEL', userHoldsKey, userHolds[i])
+      ended[#ended + 1] = id
     end
   end
+  if #ended > 0 then redis.call('HDEL', userHoldsKey, unpack(ended)) end
   return held
 end
 

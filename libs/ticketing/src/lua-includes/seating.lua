@@ -5,33 +5,34 @@
     seating.free    string: bit b = 1 while the seat at layout position b + 1 is AVAILABLE (letter
                     A); bit 0 is the most significant bit of byte 0, as SETBIT counts
     seating.layout  hash (static, written at registration): '<seat id>' -> '<bit>,<row index>';
-                    'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<accessible seats>';
-                    's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<accessible seats>';
+                    'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<marked seats>';
+                    's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<marked seats>';
                     row and section indexes count from 0, rows of a section are consecutive;
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
                     computed them from its bits (a cache it writes), deleted with every change of
                     the row's bits
-    seating.runs    string of 18-byte slots, nine big-endian u16 each: the longest run of free
-                    seats; 1 + the best quality among the free seats (0: none free); 1 + the best
-                    quality sum of two free seats side by side that leave no single free seat
-                    beside them (a clean pair; 0: none); the row's seat index (from 1) of the first seat of that best clean pair, the lowest
-                    of equal ones (0: none); 1 + the best quality sum of three free seats side by
-                    side leaving no single (a clean triple; 0: none) and its first seat; the same
-                    for four (a clean quad) and its first seat; 1 + the best quality among the free
-                    seats marked accessible (0: none). Slot r for row r, slot <slot> of a section for
-                    the most of its rows' (each field on its own; the first-seat fields 0). The
-                    clean pair, triple and quad fields bound a TOGETHER placement of any size
-                    (hold-best-available.lua, togetherBound)
+    seating.runs    string of 34-byte slots, seventeen big-endian u16 each: the longest run of
+                    free seats; 1 + the best quality among the free seats (0: none free); 1 + the
+                    best quality sum of two free seats side by side that leave no single free seat
+                    beside them (a clean pair; 0: none); the row's seat index (from 1) of the first
+                    seat of that best clean pair, the lowest of equal ones (0: none); the same two
+                    fields for three seats (a clean triple) and four (a clean quad); 1 + the best
+                    quality among the free seats marked accessible (0: none); then the same two
+                    fields for clean windows of 5, 6, 7 and 8 seats. Slot r for row r, slot <slot>
+                    of a section for the most of its rows' (each field on its own; the first-seat
+                    fields 0). The clean window fields bound a TOGETHER placement of any size
+                    (hold-best-available.lua, togetherBound), exactly up to 8 seats
     seating.info    string, 8 bytes per layout position: seat id (u32), quality (u16), flags (u8:
                     1 accessible, 2 companion), 0; big-endian (static)
 
   A performance registered without the layout has no such fields: every function then changes
   nothing. Functions:
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
-    seatingSlot(bytes, i)                    the nine fields of the i-th slot (from 0) of `bytes`,
-                                             as stored: run, top, clean pair, its first seat,
-                                             clean triple, its first seat, clean quad, its first
-                                             seat, accessible top
+    seatingSlot(bytes, i)                    the seventeen fields of the i-th slot (from 0) of
+                                             `bytes`, as stored: run, top, clean pair, its first
+                                             seat, clean triple, its first seat, clean quad, its
+                                             first seat, accessible top, then clean windows of 5,
+                                             6, 7, 8 seats, each with its first seat
     seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
                                              section's slot when the row's changed; drops the
                                              row's cached windows
@@ -68,20 +69,26 @@ local function seatingRowBits(freeKey, first, seats)
 end
 
 -- Bytes per slot of seating.runs, and fields (u16) per slot.
-local SEATING_SLOT_BYTES = 18
-local SEATING_SLOT_FIELDS = 9
+local SEATING_SLOT_BYTES = 34
+local SEATING_SLOT_FIELDS = 17
+-- The largest party whose best clean window a slot carries.
+local SEATING_CLEAN_MAX = 8
+-- The slot field (from 1) of the best clean window of k seats (k = 2…8); its first seat is the next.
+local SEATING_CLEAN_FIELD = {nil, 3, 5, 7, 10, 12, 14, 16}
 -- The fields a section's slot holds the most of (the others, first seats, are 0 there).
-local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9}
+local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9, 10, 12, 14, 16}
 
 local function seatingSlot(bytes, i)
-  local a, b, c, d, e, f, g, h, j, k, l, m, n, o, p, q, r, s = string.byte(bytes, SEATING_SLOT_BYTES * i + 1,
-    SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)
-  return (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0), (e or 0) * 256 + (f or 0), (g or 0) * 256 + (h or 0),
-    (j or 0) * 256 + (k or 0), (l or 0) * 256 + (m or 0), (n or 0) * 256 + (o or 0), (p or 0) * 256 + (q or 0),
-    (r or 0) * 256 + (s or 0)
+  local b = {string.byte(bytes, SEATING_SLOT_BYTES * i + 1, SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)}
+  return (b[1] or 0) * 256 + (b[2] or 0), (b[3] or 0) * 256 + (b[4] or 0), (b[5] or 0) * 256 + (b[6] or 0),
+    (b[7] or 0) * 256 + (b[8] or 0), (b[9] or 0) * 256 + (b[10] or 0), (b[11] or 0) * 256 + (b[12] or 0),
+    (b[13] or 0) * 256 + (b[14] or 0), (b[15] or 0) * 256 + (b[16] or 0), (b[17] or 0) * 256 + (b[18] or 0),
+    (b[19] or 0) * 256 + (b[20] or 0), (b[21] or 0) * 256 + (b[22] or 0), (b[23] or 0) * 256 + (b[24] or 0),
+    (b[25] or 0) * 256 + (b[26] or 0), (b[27] or 0) * 256 + (b[28] or 0), (b[29] or 0) * 256 + (b[30] or 0),
+    (b[31] or 0) * 256 + (b[32] or 0), (b[33] or 0) * 256 + (b[34] or 0)
 end
 
--- `slot`: its nine fields as stored.
+-- `slot`: its fields as stored.
 local function seatingSetSlot(runsKey, index, slot)
   local bytes = {}
   for i = 1, SEATING_SLOT_FIELDS do
@@ -92,21 +99,23 @@ local function seatingSetSlot(runsKey, index, slot)
 end
 
 --[[
-  A row's slot from its free bits, as stored: {longest free run, 1 + best free quality, 1 + best
-  sum of two free seats side by side leaving no single free seat beside them (a free neighbour
-  whose other neighbour is taken or the row's end), the first seat of the first such best pair,
-  1 + the best sum of three free seats side by side leaving no single, its
-  first seat, the same for four, 1 + the best free accessible seat's quality}; 0 where none. The
-  first of equal windows is kept.
+  A row's slot from its free bits, as stored: {longest free run, 1 + best free quality, then for
+  k = 2, 3, 4 1 + the best sum of k free seats side by side leaving no single free seat beside
+  them (a free neighbour whose other neighbour is taken or the row's end) and the first seat of
+  the first such best window, 1 + the best free accessible seat's quality, then the same pair of
+  fields for k = 5…8}; 0 where none. The first of equal windows is kept.
 ]]
 local function seatingRowSlot(seating, first, bits)
   local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
   local seats = #bits
   local longest, current, top, accessibleTop = 0, 0, 0, 0
-  -- clean[k], cleanAt[k]: 1 + the best sum of k free seats side by side leaving no single, its first seat.
-  local clean, cleanAt = {0, 0, 0, 0}, {0, 0, 0, 0}
-  -- The qualities of the last three free seats before seat i (q1 the nearest).
-  local q1, q2, q3 = 0, 0, 0
+  -- ck, ak: 1 + the best sum of k free seats side by side leaving no single, its first seat. All
+  -- in locals, unrolled: this pass runs for every row a hold changes, and Lua 5.1's table reads
+  -- cost several times a local's.
+  local c2, a2, c3, a3, c4, a4, c5, a5, c6, a6, c7, a7, c8, a8 = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  -- The qualities of the last seven free seats before seat i (q1 the nearest); those before the
+  -- current run are stale, and never added (each size is guarded by the run's length).
+  local q1, q2, q3, q4, q5, q6, q7 = 0, 0, 0, 0, 0, 0, 0
   for i = 1, seats do
     if bits[i] then
       current = current + 1
@@ -114,33 +123,49 @@ local function seatingRowSlot(seating, first, bits)
       local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0)
       if quality + 1 > top then top = quality + 1 end
       if info[8 * i - 1] == 1 and quality + 1 > accessibleTop then accessibleTop = quality + 1 end
-      if current >= 2 then
+      -- The window of k seats ending at i, inside this free run: it leaves a single on the right
+      -- when the run goes on for exactly one more seat, on the left when exactly one seat of the
+      -- run lies before it (k = current - 1).
+      local right = i + 1
+      if current >= 2 and not (right <= seats and bits[right] and (right == seats or not bits[right + 1])) then
         local sum = quality + q1 + 1
-        -- The window of k seats ending at i: a single is left on the left when the seat before it
-        -- is free and the one before that is not (or is past the row's start), on the right likewise.
-        local right = i + 1
-        local singleRight = right <= seats and bits[right] and (right == seats or not bits[right + 1])
-        for k = 2, math.min(current, 4) do
-          if k == 3 then sum = sum + q2 elseif k == 4 then sum = sum + q3 end
-          if sum > clean[k] and not singleRight then
-            local left = i - k
-            if not (left >= 1 and bits[left] and (left == 1 or not bits[left - 1])) then
-              clean[k], cleanAt[k] = sum, i - k + 1
-            end
-          end
+        if sum > c2 and current ~= 3 then c2, a2 = sum, i - 1 end
+        if current >= 3 then
+          sum = sum + q2
+          if sum > c3 and current ~= 4 then c3, a3 = sum, i - 2 end
+        end
+        if current >= 4 then
+          sum = sum + q3
+          if sum > c4 and current ~= 5 then c4, a4 = sum, i - 3 end
+        end
+        if current >= 5 then
+          sum = sum + q4
+          if sum > c5 and current ~= 6 then c5, a5 = sum, i - 4 end
+        end
+        if current >= 6 then
+          sum = sum + q5
+          if sum > c6 and current ~= 7 then c6, a6 = sum, i - 5 end
+        end
+        if current >= 7 then
+          sum = sum + q6
+          if sum > c7 and current ~= 8 then c7, a7 = sum, i - 6 end
+        end
+        if current >= 8 then
+          sum = sum + q7
+          if sum > c8 and current ~= 9 then c8, a8 = sum, i - 7 end
         end
       end
-      q1, q2, q3 = quality, q1, q2
+      q1, q2, q3, q4, q5, q6, q7 = quality, q1, q2, q3, q4, q5, q6
     else
       current = 0
     end
   end
-  return {longest, top, clean[2], cleanAt[2], clean[3], cleanAt[3], clean[4], cleanAt[4], accessibleTop}
+  return {longest, top, c2, a2, c3, a3, c4, a4, accessibleTop, c5, a5, c6, a6, c7, a7, c8, a8}
 end
 
 --[[
   Whether some slot of `slots` (a section's row slots as stored) holds `value` (> 0) in field
-  `field` (1…9): a plain string.find of its two bytes at that field's offset, no pass over the rows.
+  `field` (1…17): a plain string.find of its two bytes at that field's offset, no pass over the rows.
 ]]
 local function seatingFieldHolds(slots, field, value)
   local offset = 2 * field - 1
@@ -166,7 +191,8 @@ local function seatingRefreshSection(seating, section, change)
     -- When another row still holds the stored most of such a field (found by seatingFieldHolds),
     -- that is it; the fields left are counted in one pass over the rows' slots.
     local slots
-    local fresh, changed, recount = {0, 0, 0, 0, 0, 0, 0, 0, 0}, false, {}
+    local fresh, changed, recount = {}, false, {}
+    for i = 1, SEATING_SLOT_FIELDS do fresh[i] = 0 end
     for _, i in ipairs(SEATING_MOST_FIELDS) do
       if change.old[i] >= stored[i] and change.new[i] < change.old[i] then
         slots = slots or redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1)
@@ -196,7 +222,8 @@ local function seatingRefreshSection(seating, section, change)
     return
   end
   local slots = seatingBytes(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1))
-  local most = {0, 0, 0, 0, 0, 0, 0, 0, 0}
+  local most = {}
+  for i = 1, SEATING_SLOT_FIELDS do most[i] = 0 end
   for i = 0, rows - 1 do
     for _, f in ipairs(SEATING_MOST_FIELDS) do
       local value = (slots[SEATING_SLOT_BYTES * i + 2 * f - 1] or 0) * 256 + (slots[SEATING_SLOT_BYTES * i + 2 * f] or 0)

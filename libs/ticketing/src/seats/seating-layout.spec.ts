@@ -28,10 +28,10 @@ describe('buildSeatingLayout', () => {
       '95': '2,1',
       '40': '3,2',
       r0: '0,2,0,800,1',
-      r1: '2,1,0,500,0',
+      r1: '2,1,0,500,1',
       r2: '3,1,1,1000,0',
-      // first row, rows, best quality, slot (after the 3 row slots), accessible seats
-      s0: '0,2,800,3,1',
+      // first row, rows, best quality, slot (after the 3 row slots), marked (accessible or companion) seats
+      s0: '0,2,800,3,2',
       s1: '2,1,1000,4,0',
       'sn:Floor': '0',
       'sn:VIP': '1',

@@ -28,12 +28,12 @@ export interface SeatingLayout {
 /** Bytes per seat in the seat-info string. */
 export const SEAT_INFO_BYTES = 8;
 /**
- * The seating data's format, the value of the layout hash's `ready` field once built: 3 since row
- * and section slots carry the best clean windows of 2, 3 and 4 seats and the best free accessible
- * seat (18 bytes, docs/seating.md). hold-best-available.lua
+ * The seating data's format, the value of the layout hash's `ready` field once built: 4 since row
+ * and section slots carry the best clean windows of 2…8 seats and the best free accessible
+ * seat (34 bytes, docs/seating.md). hold-best-available.lua
  * answers NO_LAYOUT to any other, so data built by an older version is built again.
  */
-export const SEATING_FORMAT = 3;
+export const SEATING_FORMAT = 4;
 
 /**
  * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
@@ -49,14 +49,15 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
     seats: number;
     section: number;
     top: number;
-    accessible: number;
+    /** Seats marked accessible or companion: the seats an accessible request may be given. */
+    marked: number;
   }
   interface Section {
     name: string;
     grade: string;
     rows: number[];
     top: number;
-    accessible: number;
+    marked: number;
   }
   const rows: Row[] = [];
   const sections: Section[] = [];
@@ -66,18 +67,18 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
     if (sectionIndex === undefined) {
       sectionIndex = sections.length;
       sectionByName.set(seat.section, sectionIndex);
-      sections.push({ name: seat.section, grade: seat.grade, rows: [], top: 0, accessible: 0 });
+      sections.push({ name: seat.section, grade: seat.grade, rows: [], top: 0, marked: 0 });
     }
     const previous = position > 0 ? seats[position - 1] : undefined;
     if (!previous || previous.section !== seat.section || previous.row !== seat.row) {
       sections[sectionIndex].rows.push(rows.length);
-      rows.push({ first: position, seats: 0, section: sectionIndex, top: 0, accessible: 0 });
+      rows.push({ first: position, seats: 0, section: sectionIndex, top: 0, marked: 0 });
     }
     const row = rows[rows.length - 1];
     row.seats += 1;
     row.top = Math.max(row.top, seat.quality);
     const flags = (seat.accessible ? 1 : 0) | (seat.companion ? 2 : 0);
-    row.accessible += seat.accessible ? 1 : 0;
+    row.marked += flags !== 0 ? 1 : 0;
     fields.set(String(seat.id), `${position},${rows.length - 1}`);
     const offset = position * SEAT_INFO_BYTES;
     seatInfo.writeUInt32BE(seat.id, offset);
@@ -85,10 +86,10 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
     seatInfo.writeUInt8(flags, offset + 6);
   });
   rows.forEach((row, index) => {
-    fields.set(`r${index}`, `${row.first},${row.seats},${row.section},${row.top},${row.accessible}`);
+    fields.set(`r${index}`, `${row.first},${row.seats},${row.section},${row.top},${row.marked}`);
     const section = sections[row.section];
     section.top = Math.max(section.top, row.top);
-    section.accessible += row.accessible;
+    section.marked += row.marked;
   });
   const byQuality = (a: { top: number; index: number }, b: { top: number; index: number }) =>
     b.top - a.top || a.index - b.index;
@@ -100,7 +101,7 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
     }
     fields.set(
       `s${index}`,
-      `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.accessible}`,
+      `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.marked}`,
     );
     fields.set(`sn:${section.name}`, String(index));
   });
