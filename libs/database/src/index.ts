@@ -7,10 +7,17 @@ export { PERFORMANCE_STATUSES, PerformanceEntity } from './entities/performance.
 export type { PerformanceStatus } from './entities/performance.entity';
 export { SeatEntity } from './entities/seat.entity';
 export { EventRepository } from './repositories/event.repository';
-export type { EventChanges, EventDates, EventFields, EventSearch } from './repositories/event.repository';
+export type {
+  EventChanges,
+  EventDates,
+  EventDeletion,
+  EventFields,
+  EventSearch,
+} from './repositories/event.repository';
 export { eventOfPerformance, PerformanceRepository } from './repositories/performance.repository';
 export type {
   NewPerformance,
+  PerformanceDeletion,
   PerformanceLifecycleChanges,
   EventOfPerformance,
   PricedPerformance,

@@ -85,7 +85,7 @@ local redis = (function(real)
   local first = {}
   for _, c in ipairs({ 'GET', 'SET', 'INCR', 'INCRBY', 'PTTL', 'PEXPIRE', 'PEXPIREAT', 'PERSIST', 'HGET', 'HSET',
     'HMGET', 'HGETALL', 'HDEL', 'HINCRBY', 'ZADD', 'ZREM', 'ZSCORE', 'ZMSCORE', 'ZRANGEBYSCORE', 'XADD', 'XACK', 'XDEL',
-    'XRANGE', 'XREVRANGE', 'HEXISTS', 'HSETNX', 'ZCARD', 'ZPOPMIN', 'ZRANGE', 'ZRANK', 'SADD', 'SMEMBERS', 'EXPIRE', 'HSCAN',
+    'XRANGE', 'XREVRANGE', 'XLEN', 'HEXISTS', 'HSETNX', 'ZCARD', 'ZPOPMIN', 'ZRANGE', 'ZRANK', 'SADD', 'SMEMBERS', 'EXPIRE', 'HSCAN',
     'SETBIT', 'GETBIT', 'GETRANGE', 'SETRANGE', 'BITCOUNT' }) do
     first[c] = true
   end

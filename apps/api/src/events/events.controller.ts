@@ -75,7 +75,7 @@ export class EventsController {
     return mapEvent(await this.events.updateEvent(id, body));
   }
 
-  /** Refused with 409 while any performance of the event has sold seats. */
+  /** Refused with 409 while any performance of the event has sold seats or any purchase (also a canceled one). */
   @Delete(':id')
   @NoBody()
   @HttpCode(204)

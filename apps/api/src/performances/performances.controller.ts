@@ -121,7 +121,7 @@ export class PerformancesController {
     return mapPerformance(performance);
   }
 
-  /** Deletes a performance that has no sales (admin); 409 once any seat was sold. */
+  /** Deletes a performance that has no sales (admin); 409 once any seat was sold or while any purchase of it exists. */
   @Delete(':id')
   @NoBody()
   @HttpCode(204)

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { translatingConstraintViolations } from '../constraint-violations';
 import { EventEntity } from '../entities/event.entity';
+import { firstWithPurchases } from './performance.repository';
 
 export interface EventFields {
   title: string;
@@ -39,6 +40,10 @@ export interface EventSearch {
  */
 export const WORD_SIMILARITY_THRESHOLD = 0.4;
 
+/** What EventRepository.deleteWithPerformances did; HAS_PURCHASES names a performance a purchase row refers to. */
+export type EventDeletion =
+  { outcome: 'DELETED' } | { outcome: 'NOT_FOUND' } | { outcome: 'HAS_PURCHASES'; performanceId: number };
+
 /** What an update may change: everything but the currency, which the prices already sold were in. */
 export type EventChanges = Partial<Omit<EventFields, 'currency'>>;
 
@@ -58,21 +63,29 @@ export class EventRepository {
    * Deletes an event with its performances and seats, in one transaction that first locks the
    * event row: a performance being created for it (its insert holds a key-share lock on the row)
    * commits before, and is listed; one created after waits, then finds no event. `beforeDelete`
-   * gets the ids of every performance of the event and may throw to keep everything. False when
-   * there is no such event.
+   * gets the ids of every performance of the event and may throw to keep everything. Then, before
+   * the delete meets purchases_performance_fk, a performance any purchase row refers to (also a
+   * canceled one) keeps everything: HAS_PURCHASES names the first. NOT_FOUND when there is no such
+   * event.
    */
-  deleteWithPerformances(id: number, beforeDelete: (performanceIds: number[]) => Promise<void>): Promise<boolean> {
+  deleteWithPerformances(
+    id: number,
+    beforeDelete: (performanceIds: number[]) => Promise<void>,
+  ): Promise<EventDeletion> {
     return translatingConstraintViolations(() =>
-      this.dataSource.transaction(async (manager) => {
+      this.dataSource.transaction(async (manager): Promise<EventDeletion> => {
         const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
-        if (locked.length === 0) return false;
+        if (locked.length === 0) return { outcome: 'NOT_FOUND' };
         const performances: { id: number }[] = await manager.query(
           'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
           [id],
         );
-        await beforeDelete(performances.map((row) => row.id));
+        const performanceIds = performances.map((row) => row.id);
+        await beforeDelete(performanceIds);
+        const performanceId = await firstWithPurchases(manager, performanceIds);
+        if (performanceId !== null) return { outcome: 'HAS_PURCHASES', performanceId };
         await manager.query('DELETE FROM events WHERE id = $1', [id]);
-        return true;
+        return { outcome: 'DELETED' };
       }),
     );
   }

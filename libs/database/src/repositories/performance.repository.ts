@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { NotFoundError } from '@app/core';
 import { FOREIGN_KEY_VIOLATION, translatingConstraintViolations } from '../constraint-violations';
 import { EventEntity } from '../entities/event.entity';
@@ -54,6 +54,9 @@ export type PerformanceLifecycleChanges = Partial<
  * A performance with what it shows of its event: the ISO 4217 code every one of its prices is in,
  * the title, the venue and the venue's IANA time zone.
  */
+/** What PerformanceRepository.deleteWithSeats did. */
+export type PerformanceDeletion = 'DELETED' | 'NOT_FOUND' | 'HAS_PURCHASES';
+
 export type PricedPerformance = PerformanceEntity & EventOfPerformance;
 
 /** What a performance shows of its event. */
@@ -202,17 +205,20 @@ export class PerformanceRepository {
 
   /**
    * Deletes the performance and its seats under a row lock; `beforeDelete` runs inside the lock
-   * and may throw to refuse. Answers false when unknown; a purchase row still pointing at it
-   * (purchases_performance_fk) raises ConflictError.
+   * and may throw to refuse. Answers NOT_FOUND when unknown, HAS_PURCHASES (nothing deleted) when a
+   * purchase row refers to it, also a canceled one: checked after `beforeDelete`, before the
+   * delete meets purchases_performance_fk (whose violation, were a row written meanwhile, still
+   * raises ConflictError).
    */
-  deleteWithSeats(id: number, beforeDelete: () => Promise<void>): Promise<boolean> {
+  deleteWithSeats(id: number, beforeDelete: () => Promise<void>): Promise<PerformanceDeletion> {
     return translatingConstraintViolations(() =>
-      this.dataSource.transaction(async (manager) => {
+      this.dataSource.transaction(async (manager): Promise<PerformanceDeletion> => {
         const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
-        if (locked.length === 0) return false;
+        if (locked.length === 0) return 'NOT_FOUND';
         await beforeDelete();
+        if ((await firstWithPurchases(manager, [id])) !== null) return 'HAS_PURCHASES';
         await manager.query('DELETE FROM performances WHERE id = $1', [id]);
-        return true;
+        return 'DELETED';
       }),
     );
   }
@@ -307,4 +313,18 @@ function priced(performance: PerformanceEntity): PricedPerformance {
 /** What a performance shows of its event `event`. */
 export function eventOfPerformance(event: EventEntity): EventOfPerformance {
   return { currency: event.currency, eventTitle: event.title, venue: event.venue, timeZone: event.timeZone };
+}
+
+/**
+ * The first of `performanceIds` a purchase row refers to (whatever its status), or null, read in
+ * the caller's transaction. A delete reads it after closing the performances' live state, which
+ * also counted the purchases not yet written (PerformanceService.deletePerformance).
+ */
+export async function firstWithPurchases(manager: EntityManager, performanceIds: number[]): Promise<number | null> {
+  if (performanceIds.length === 0) return null;
+  const rows: { performance_id: number }[] = await manager.query(
+    'SELECT performance_id FROM purchases WHERE performance_id = ANY($1::int[]) ORDER BY performance_id LIMIT 1',
+    [performanceIds],
+  );
+  return rows[0]?.performance_id ?? null;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { EventRepository, PerformanceRepository } from '@app/database';
+import { EventDeletion, EventRepository, PerformanceRepository } from '@app/database';
 import { DomainError, NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -59,7 +59,7 @@ function seatState(registered = true) {
       registered ? ids.map((id) => LETTERS[id - 100]) : null,
     ),
     registeredCounts: vi.fn(async () => (registered ? { total: 6, available: 3, held: 1, sold: 2 } : null)),
-    closeSales: vi.fn(async () => ({ total: 6, available: 6, held: 0, sold: 0 })),
+    closeSales: vi.fn(async () => ({ held: 0, sold: 0, unwritten: 0 })),
     reopenSales: vi.fn(async () => {}),
     removePerformance: vi.fn(async () => {}),
   };
@@ -196,14 +196,12 @@ describe('PerformanceService', () => {
 });
 
 describe('EventService', () => {
-  it('refuses to delete an event with sold seats and opens the sales it closed again', async () => {
-    const state = seatState();
-    state.closeSales.mockResolvedValueOnce({ total: 6, available: 6, held: 0, sold: 0 });
-    state.closeSales.mockResolvedValueOnce({ total: 6, available: 5, held: 0, sold: 1 });
+  /** An EventService over performances 7 and 8, whose repository answers `outcome` after beforeDelete. */
+  function eventService(state: ReturnType<typeof seatState>, outcome: EventDeletion = { outcome: 'DELETED' }) {
     const events = {
       deleteWithPerformances: vi.fn(async (_id: number, beforeDelete: (ids: number[]) => Promise<void>) => {
         await beforeDelete([7, 8]);
-        return true;
+        return outcome;
       }),
     };
     const cache = { invalidate: vi.fn(async () => {}) };
@@ -214,6 +212,14 @@ describe('EventService', () => {
       cache as unknown as CatalogCache,
       { DEFAULT_CURRENCY: 'KRW' } as Env,
     );
+    return { service, cache };
+  }
+
+  it('refuses to delete an event with sold seats and opens the sales it closed again', async () => {
+    const state = seatState();
+    state.closeSales.mockResolvedValueOnce({ held: 0, sold: 0, unwritten: 0 });
+    state.closeSales.mockResolvedValueOnce({ held: 0, sold: 1, unwritten: 0 });
+    const { service, cache } = eventService(state);
     await expect(service.deleteEvent(1)).rejects.toMatchObject({
       code: 'EventHasSales',
       details: { performanceId: 8 },
@@ -221,5 +227,26 @@ describe('EventService', () => {
     expect(state.reopenSales.mock.calls).toEqual([[7], [8]]);
     expect(state.removePerformance).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
+  });
+
+  it('refuses to delete an event with a purchase not yet written (its stream) or written (PostgreSQL)', async () => {
+    const unwritten = seatState();
+    unwritten.closeSales.mockResolvedValueOnce({ held: 0, sold: 0, unwritten: 2 });
+    await expect(eventService(unwritten).service.deleteEvent(1), 'unwritten').rejects.toMatchObject({
+      code: 'EventHasSales',
+      message: 'event has purchases and cannot be deleted',
+      details: { performanceId: 7 },
+    });
+    expect(unwritten.reopenSales.mock.calls, 'unwritten').toEqual([[7]]);
+
+    const written = seatState();
+    const { service } = eventService(written, { outcome: 'HAS_PURCHASES', performanceId: 8 });
+    await expect(service.deleteEvent(1), 'written').rejects.toMatchObject({
+      code: 'EventHasSales',
+      message: 'event has purchases and cannot be deleted',
+      details: { performanceId: 8 },
+    });
+    expect(written.reopenSales.mock.calls, 'written').toEqual([[7], [8]]);
+    expect(written.removePerformance, 'written').not.toHaveBeenCalled();
   });
 });

@@ -48,16 +48,18 @@ export class EventService {
   }
 
   /**
-   * Refused (409 EventHasSales) while any of its performances has a sold seat: buyers hold
-   * tickets for it. Each performance is first closed to sales atomically with its seat state, so
-   * no purchase can land between the check and the delete; the counts read at closing are final.
-   * A refused delete opens them again. Holds of a deleted performance end with it.
+   * Refused (409 EventHasSales) while any of its performances has a sold seat (buyers hold
+   * tickets for it) or any purchase, whatever its status (see PerformanceService.deletePerformance:
+   * one not yet written to PostgreSQL, then one PostgreSQL holds). Each performance is first closed
+   * to sales atomically with its seat state, so no purchase can land between the check and the
+   * delete; what is read at closing is final. A refused delete opens them again. Holds of a
+   * deleted performance end with it. Throws NotFoundError('event').
    */
   async deleteEvent(id: number): Promise<void> {
     const closed: number[] = [];
     let performanceIds: number[] = [];
     try {
-      const deleted = await this.events.deleteWithPerformances(id, async (ids) => {
+      const deletion = await this.events.deleteWithPerformances(id, async (ids) => {
         performanceIds = ids;
         for (const performanceId of ids) {
           await this.rebuilder.ensure(performanceId);
@@ -68,9 +70,11 @@ export class EventService {
               performanceId,
             });
           }
+          if ((atClose?.unwritten ?? 0) > 0) throw eventHasPurchases(performanceId);
         }
       });
-      if (!deleted) throw new NotFoundError('event');
+      if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');
+      if (deletion.outcome === 'HAS_PURCHASES') throw eventHasPurchases(deletion.performanceId);
     } catch (error) {
       for (const performanceId of closed) await this.seatState.reopenSales(performanceId);
       throw error;
@@ -141,6 +145,11 @@ export class EventService {
       nextCursor: page.nextCursor,
     };
   }
+}
+
+/** 409 EventHasSales: a purchase of the event's performance `performanceId` exists, also a canceled one. */
+function eventHasPurchases(performanceId: number): DomainError {
+  return new DomainError('conflict', 'EventHasSales', 'event has purchases and cannot be deleted', { performanceId });
 }
 
 /** The time zone of an event created without one. */

@@ -167,16 +167,18 @@ export class PerformanceService {
   }
 
   /**
-   * Deletes a performance that never sold: closed to sales atomically with its seat state first
-   * (as deleting an event does), so no purchase lands between the check and the delete; the count
-   * read at closing is final. Refused with 409 PerformanceHasSales while a seat is sold, or when a
-   * purchase (even a canceled one) refers to it; a refused delete opens sales again. Its holds end
-   * with it. Throws NotFoundError('performance').
+   * Deletes a performance no purchase ever referred to: closed to sales atomically with its seat
+   * state first (as deleting an event does), so no purchase lands between the check and the
+   * delete; what is read at closing is final. Refused with 409 PerformanceHasSales while a seat is
+   * sold, or while any purchase of it exists, whatever its status: one not yet written to
+   * PostgreSQL (in its purchase stream at closing), then one PostgreSQL holds. A cancel or refund
+   * racing the delete needs a purchase, which is in one of the two. A refused delete opens sales
+   * again. Its holds end with it. Throws NotFoundError('performance').
    */
   async deletePerformance(id: number): Promise<void> {
     let closed = false;
     try {
-      const deleted = await this.performances.deleteWithSeats(id, async () => {
+      const deletion = await this.performances.deleteWithSeats(id, async () => {
         await this.rebuilder.ensure(id);
         const atClose = await this.seatState.closeSales(id);
         closed = atClose !== null;
@@ -185,14 +187,15 @@ export class PerformanceService {
             performanceId: id,
           });
         }
+        if ((atClose?.unwritten ?? 0) > 0) throw performanceHasPurchases(id);
       });
-      if (!deleted) throw new NotFoundError('performance');
+      if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
+      if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);
     } catch (error) {
       if (closed) await this.seatState.reopenSales(id);
+      // A purchase row written after the check (none can be: see above) meets the foreign key.
       if (error instanceof DomainError && error.kind === 'conflict' && error.code !== 'PerformanceHasSales') {
-        throw new DomainError('conflict', 'PerformanceHasSales', 'performance has purchases and cannot be deleted', {
-          performanceId: id,
-        });
+        throw performanceHasPurchases(id);
       }
       throw error;
     }
@@ -220,6 +223,13 @@ export class PerformanceService {
     if (!page) throw new NotFoundError('event');
     return { items: page.items.map(revivePerformance), nextCursor: page.nextCursor };
   }
+}
+
+/** 409 PerformanceHasSales: a purchase of the performance exists, also a canceled one. */
+function performanceHasPurchases(performanceId: number): DomainError {
+  return new DomainError('conflict', 'PerformanceHasSales', 'performance has purchases and cannot be deleted', {
+    performanceId,
+  });
 }
 
 /** The rules of a performance's sales window and layout; throws DomainError 'invalid'. */

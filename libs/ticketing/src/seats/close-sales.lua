@@ -4,17 +4,23 @@
   so a caller that must not go on while seats are sold (deleting the event) reads them after the
   last sale that could happen. Closing again changes nothing.
 
+  It also answers how many entries the purchase stream holds: purchases and cancellations `batch`
+  has not written to PostgreSQL yet (an entry is deleted only after its write committed). No sale
+  lands after this, and a cancel or refund needs a purchase, which is then either in the stream
+  (counted here) or already in PostgreSQL: a delete that finds neither deletes no purchase.
+
   KEYS[1] meta    hash: salesOpenAt, currency, closed (1 when closed); missing = not registered
   KEYS[2] counts  hash total, available, held, sold
+  KEYS[3] stream  the performance's purchase stream
 
   Returns one of
-    {'CLOSED', sold, held}
+    {'CLOSED', sold, held, unwritten stream entries}
     {'NO_PERFORMANCE'}
 ]]
---- @keys 2
-local metaKey, countsKey = KEYS[1], KEYS[2]
+--- @keys 3
+local metaKey, countsKey, streamKey = KEYS[1], KEYS[2], KEYS[3]
 
 if redis.call('EXISTS', metaKey) == 0 then return {'NO_PERFORMANCE'} end
 redis.call('HSET', metaKey, 'closed', '1')
 local counts = redis.call('HMGET', countsKey, 'sold', 'held')
-return {'CLOSED', tonumber(counts[1] or '0'), tonumber(counts[2] or '0')}
+return {'CLOSED', tonumber(counts[1] or '0'), tonumber(counts[2] or '0'), redis.call('XLEN', streamKey)}

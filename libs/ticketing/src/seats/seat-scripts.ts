@@ -13,15 +13,21 @@ export const CLOSE_SALES: LuaScript = {
   file: join(__dirname, 'close-sales.lua'),
 };
 
-/** Seats sold and held when the performance was closed; null when it is not registered. */
-export async function closeSales(redis: Redis, keys: PerformanceKeys): Promise<{ sold: number; held: number } | null> {
-  const [outcome, sold, held] = await callScript<[string, number?, number?]>(
+/**
+ * Seats sold and held when the performance was closed, and `unwritten`: the entries of its purchase
+ * stream then (purchases and cancellations not yet in PostgreSQL); null when it is not registered.
+ */
+export async function closeSales(
+  redis: Redis,
+  keys: PerformanceKeys,
+): Promise<{ sold: number; held: number; unwritten: number } | null> {
+  const [outcome, sold, held, unwritten] = await callScript<[string, number?, number?, number?]>(
     redis,
     CLOSE_SALES.name,
-    [keys.meta, keys.counts],
+    [keys.meta, keys.counts, keys.purchaseStream],
     [],
   );
-  return outcome === 'CLOSED' ? { sold: sold!, held: held! } : null;
+  return outcome === 'CLOSED' ? { sold: sold!, held: held!, unwritten: unwritten! } : null;
 }
 
 export interface SeatRegistration {

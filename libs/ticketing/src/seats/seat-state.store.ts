@@ -269,10 +269,11 @@ export class SeatStateStore {
 
   /**
    * Closes the performance to sales atomically with its seat state: holds and purchases are
-   * refused from now on (409 SalesClosed). Returns the seats sold and held at that moment, or
-   * null when the performance is not registered in Redis.
+   * refused from now on (409 SalesClosed). Returns the seats sold and held at that moment and
+   * `unwritten`, the entries of its purchase stream then (purchases and cancellations `batch` has
+   * not written to PostgreSQL), or null when the performance is not registered in Redis.
    */
-  closeSales(performanceId: number): Promise<{ sold: number; held: number } | null> {
+  closeSales(performanceId: number): Promise<{ sold: number; held: number; unwritten: number } | null> {
     assertPerformanceId(performanceId);
     return closeSales(this.redis, performanceKeys(performanceId));
   }
