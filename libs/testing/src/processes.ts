@@ -23,9 +23,6 @@ export function builtEntry(app: AppName): string {
   return entry;
 }
 
-/** How long `stop` waits after SIGTERM before it sends SIGKILL (a clean stop takes well under this). */
-const STOP_GRACE_MS = 15_000;
-
 /** Every AppProcess of this worker that has not exited yet (see `killRunningAppProcesses`). */
 const running = new Set<AppProcess>();
 let killedOnExit = false;
@@ -126,25 +123,6 @@ export class AppProcess {
 
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
-  }
-
-  /**
-   * Stops the process as its deployment would (SIGTERM), and with SIGKILL if it has not exited
-   * within `graceMs`; resolves once it has exited.
-   */
-  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
-    if (this.hasExited) return;
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const forced = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, graceMs);
-    });
-    await Promise.race([this.exited, forced]);
-    clearTimeout(timer);
-    await this.exited;
   }
 
   /** Kills the process (SIGKILL) and resolves once it has exited. */
