@@ -73,8 +73,13 @@ const integration = {
   // Checks the services, then migrates the template database every test database is cloned from.
   globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
   // Every Lua script runs checked: a script touching a key it was not given in KEYS fails. Nest's
-  // static logger is reset before each file (a worker runs several, see `isolate` below).
-  setupFiles: ['libs/testing/src/lua-key-check.setup.ts', 'libs/testing/src/nest-logger.setup.ts'],
+  // static logger is reset before each file (a worker runs several, see `isolate` below). Built app
+  // processes a file left running are killed after it (app-process-cleanup.setup.ts).
+  setupFiles: [
+    'libs/testing/src/lua-key-check.setup.ts',
+    'libs/testing/src/nest-logger.setup.ts',
+    'libs/testing/src/app-process-cleanup.setup.ts',
+  ],
 };
 
 export default defineConfig({
@@ -162,6 +167,7 @@ export default defineConfig({
           pool: 'forks',
           hookTimeout: 120_000,
           globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
+          setupFiles: ['libs/testing/src/app-process-cleanup.setup.ts'],
         },
       },
     ],

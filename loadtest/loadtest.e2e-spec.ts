@@ -1,10 +1,27 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, destroyTestEnv, freePort, TestEnv } from '@app/testing';
 
 const ROOT = join(__dirname, '..');
+
+/** The runs of scripts/loadtest.mjs still going. */
+const runs = new Set<ChildProcess>();
+
+/**
+ * Stops a run its test's time limit cut off: SIGTERM makes the script stop the api, batch and mailer
+ * it started (scripts/stack.mjs) before it exits. Resolves once each has exited.
+ */
+async function stopRuns(): Promise<void> {
+  await Promise.all(
+    [...runs].map((run) => {
+      const exited = new Promise((resolve) => run.once('exit', resolve));
+      run.kill('SIGTERM');
+      return exited;
+    }),
+  );
+}
 
 function runLoadtest(
   env: TestEnv,
@@ -24,10 +41,14 @@ function runLoadtest(
       ],
       { cwd: ROOT, env: { ...process.env, ...env, PURCHASE_FLUSH_AGE_SECONDS: '1' } },
     );
+    runs.add(child);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, output }));
+    child.on('exit', (code) => {
+      runs.delete(child);
+      resolve({ code, output });
+    });
   });
 }
 
@@ -37,7 +58,10 @@ describe('npm run loadtest: a short on-sale under Locust, checked', () => {
   beforeAll(async () => {
     env = await createTestEnv();
   });
-  afterAll(async () => destroyTestEnv(env));
+  afterAll(async () => {
+    await stopRuns();
+    await destroyTestEnv(env);
+  });
 
   it('starts the stack, runs Locust, finds every check passing and writes the report', async () => {
     const { code, output } = await runLoadtest(env, await freePort());
@@ -67,7 +91,10 @@ describe('npm run loadtest -- --queue: the on-sale behind a waiting room, checke
   beforeAll(async () => {
     env = await createTestEnv();
   });
-  afterAll(async () => destroyTestEnv(env));
+  afterAll(async () => {
+    await stopRuns();
+    await destroyTestEnv(env);
+  });
 
   it('queue first: buyers hold only once admitted, no faster than the room admits, and the sale stays right', async () => {
     const { code, output } = await runLoadtest(env, await freePort(), [

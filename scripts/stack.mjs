@@ -19,8 +19,34 @@ export function appEntry(app) {
   return join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
 }
 
+/** How long `stopApps` waits after SIGTERM before it kills what is still running (SIGKILL). */
+const STOP_GRACE_MS = 20_000;
+
+/** Every app `startApp` started that has not exited yet. */
+const running = new Set();
+
+/**
+ * The first start installs what makes the apps die with the script: SIGINT or SIGTERM to the script
+ * (Ctrl-C, a test harness stopping it) stops them before it exits, and the script's exit, however it
+ * comes, kills any still running (only synchronous calls run then; a SIGKILL needs no answer).
+ */
+function stopAppsWithScript() {
+  if (stopAppsWithScript.installed) return;
+  stopAppsWithScript.installed = true;
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ]) {
+    process.once(signal, () => stopApps([...running]).finally(() => process.exit(code)));
+  }
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
 /**
  * Starts a built app as a child process, with its deployed Node options (APP_NODE_OPTIONS) before `nodeArgs`.
+ * It never outlives the script (see stopAppsWithScript).
  * @param {'api' | 'batch' | 'mailer'} app
  * @param {NodeJS.ProcessEnv} env its whole environment
  * @param {{ nodeArgs?: string[], stdio?: import('node:child_process').StdioOptions }} [options]
@@ -28,17 +54,26 @@ export function appEntry(app) {
 export function startApp(app, env, { nodeArgs = [], stdio = 'ignore' } = {}) {
   const entry = appEntry(app);
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
-  return spawn(process.execPath, [...APP_NODE_OPTIONS[app], ...nodeArgs, entry], { env, stdio });
+  stopAppsWithScript();
+  const child = spawn(process.execPath, [...APP_NODE_OPTIONS[app], ...nodeArgs, entry], { env, stdio });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
 }
 
-/** Sends SIGTERM to every child still running and resolves once all have exited. */
+/**
+ * Sends SIGTERM to every child still running and resolves once all have exited; a child still
+ * running STOP_GRACE_MS later (stuck in its start, say) is killed with SIGKILL.
+ */
 export async function stopApps(children) {
   await Promise.all(
-    children.map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      return exited;
+      const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(force);
     }),
   );
 }

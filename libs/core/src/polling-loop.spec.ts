@@ -16,11 +16,14 @@ class CountingLoop extends PollingLoop {
   }
 }
 
-/** Each step waits until the test lets it finish. */
+/** Each step waits until the test lets it finish; `moreWaiting` is what every step answers. */
 class GatedLoop extends PollingLoop {
   inStep = false;
   steps = 0;
   private release?: () => void;
+  constructor(private readonly moreWaiting = true) {
+    super();
+  }
   start(pauseMs: number): void {
     this.startLoop(pauseMs);
   }
@@ -32,7 +35,7 @@ class GatedLoop extends PollingLoop {
     await new Promise<void>((resolve) => (this.release = resolve));
     this.steps += 1;
     this.inStep = false;
-    return true;
+    return this.moreWaiting;
   }
 }
 
@@ -83,6 +86,22 @@ describe('PollingLoop', () => {
     loop.finishStep();
     await stopping;
     expect(loop.inStep).toBe(false);
+    expect(loop.steps).toBe(1);
+  });
+
+  it('stopped during a step that found nothing, resolves when the step ends, not after the pause', async () => {
+    // The batch's seat reconciliation pauses 10 s after each pass; a SIGTERM during a pass must not
+    // wait those 10 s before the batch can close.
+    const loop = new GatedLoop(false);
+    loop.start(60_000);
+    await advance(0);
+    expect(loop.inStep).toBe(true);
+    let stopped = false;
+    const stopping = loop.stop().then(() => (stopped = true));
+    loop.finishStep();
+    await advance(0);
+    expect(stopped).toBe(true);
+    await stopping;
     expect(loop.steps).toBe(1);
   });
 });

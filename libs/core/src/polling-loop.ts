@@ -33,7 +33,8 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
 
   private async run(pauseMs: number): Promise<void> {
     while (!this.stopping) {
-      if (!(await this.step())) await this.pause(pauseMs);
+      // A stop that came during the step ends the loop now: no pause to wait out first.
+      if (!(await this.step()) && !this.stopping) await this.pause(pauseMs);
     }
   }
 
