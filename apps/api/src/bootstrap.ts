@@ -74,6 +74,9 @@ export async function createApiApp(
     // Fastify's own errors answer with the uniform body too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
+    // Node answers an HTTP/1.1 request without Host itself, with a bare 400 no handler sees; the
+    // onRequest hook refuses it instead, with the uniform body (configureApp).
+    http: { requireHostHeader: false },
   });
   const app = await NestFactory.create<NestFastifyApplication>(module.forRoot(options.overrides) as never, adapter, {
     logger: options.logger ?? undefined,
@@ -88,6 +91,9 @@ export async function createApiApp(
 
 /** The 415 message for a body sent with a Content-Encoding other than `identity` (gzip, br, …). */
 export const CONTENT_ENCODING_REFUSED = 'content encoding is not supported: send the body uncompressed (identity)';
+
+/** The 400 message for an HTTP/1.1 request without a Host header. */
+export const MISSING_HOST = 'the Host header is missing (HTTP/1.1 requires it)';
 
 /** The 400 message for a JSON body with a property named twice in one object. */
 export const DUPLICATE_PROPERTY = 'JSON names a property twice in one object';
@@ -145,7 +151,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     done(problems.length > 0 ? new BadRequestException(problems) : undefined);
   });
 
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     void reply.header('x-request-id', request.id);
     // No MIME sniffing, no framing (clickjacking); tokens and personal data never stored by a cache.
     void reply.header('x-content-type-options', 'nosniff');
@@ -154,6 +160,10 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       void reply.header('cache-control', 'no-store');
     }
     RequestContext.enter({ requestId: request.id });
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (Node's check is off, see the adapter).
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return done(new BadRequestException(MISSING_HOST));
+    }
     done();
   });
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the

@@ -74,6 +74,23 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
         .sort(),
     ).toEqual([a1.id, a2.id].sort());
     expect(byEmail.json().items[0].userId).toBe(alice.id);
+    // Accounts are stored NFKC-normalised: the fullwidth spelling of the address finds them too.
+    const fullwidth = [...alice.email].map((c) => String.fromCodePoint((c.codePointAt(0) ?? 0) + 0xfee0)).join('');
+    const byFullwidth = await call('GET', `/admin/purchases?email=${encodeURIComponent(fullwidth)}`, {
+      session: admin,
+    });
+    expect(byFullwidth.statusCode, byFullwidth.body).toBe(200);
+    expect(
+      byFullwidth
+        .json()
+        .items.map((p: { id: string }) => p.id)
+        .sort(),
+      'fullwidth e-mail',
+    ).toEqual([a1.id, a2.id].sort());
+    // UUIDs are case-insensitive (RFC 4122): an upper-case purchase id names the same purchase.
+    const upper = await call('GET', `/admin/purchases/${b1.id.toUpperCase()}`, { session: admin });
+    expect(upper.statusCode, upper.body).toBe(200);
+    expect(upper.json().id, 'upper-case id').toBe(b1.id);
     expect((await call('GET', `/admin/purchases?performanceId=abc`, { session: admin })).statusCode).toBe(400);
     expect((await call('GET', `/admin/purchases?email=nope`, { session: admin })).statusCode).toBe(400);
   });

@@ -235,10 +235,22 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
     expect(await seatStatus(used.seat.id)).toBe('SOLD');
     expect(await seatStatus(unused.seat.id)).toBe('AVAILABLE');
     expect((await checkIn(unused.code)).statusCode).toBe(409);
+    // The person with the checked-in ticket is inside: "already checked in" (with when), not
+    // "canceled", before the refund is written to PostgreSQL and after.
+    const expectAlreadyCheckedIn = async (when: string) => {
+      const again = await checkIn(used.code);
+      expect(again.statusCode, `${when}: ${again.body}`).toBe(409);
+      expect(again.json().message, when).toMatch(/^already checked in at /);
+      expect(again.json().details?.checkedInAt, when).toEqual(expect.any(String));
+      const other = await checkIn(unused.code);
+      expect(other.json().message, `${when}: unused ticket`).toMatch(/^ticket is canceled/);
+    };
+    await expectAlreadyCheckedIn('before the flush');
     await expectKeptSeatCountedSold();
 
     // Written behind, and rebuilt from PostgreSQL: the checked-in seat stays off sale.
     await flushAll();
+    await expectAlreadyCheckedIn('after the flush');
     await expectKeptSeatCountedSold();
     const audit = await sql<{ details: { keptSeatIds: number[] } }>(
       `SELECT details FROM admin_audit_log WHERE subject_id = $1`,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '@app/config';
 import { ApiHarness, freePort, TestSession } from '@app/testing';
 import { startApiWithSessions } from './support/api';
+import { createPerformance } from './purchase-helpers';
 import { ERROR_KEYS, expectUniform, jsonCaller } from './support/http';
 
 /**
@@ -199,6 +200,28 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
     it('answers 404, not 400, for a reservation id that is a uuid of another version', async () => {
       expectUniform(await call('GET', '/reservations/6ba7b810-9dad-11d1-80b4-00c04fd430c8', undefined, user), 404);
     });
+
+    it('finds a hold and a purchase by their upper-case ids (UUIDs are case-insensitive, RFC 4122)', async () => {
+      const performance = await createPerformance(api.app, admin, 2);
+      const held = await call(
+        'POST',
+        '/reservations',
+        { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+        user,
+      );
+      expect(held.statusCode, held.body).toBe(201);
+      const holdId: string = held.json().id;
+      const read = await call('GET', `/reservations/${holdId.toUpperCase()}`, undefined, user);
+      expect(read.statusCode, `GET hold: ${read.body}`).toBe(200);
+      expect(read.json().id, 'GET hold').toBe(holdId);
+      const bought = await call('POST', '/purchases', { reservationId: holdId.toUpperCase() }, user);
+      expect(bought.statusCode, `POST purchase: ${bought.body}`).toBe(201);
+      expect(bought.json().reservationId, 'POST purchase').toBe(holdId);
+      const purchaseId: string = bought.json().id;
+      const purchase = await call('GET', `/purchases/${purchaseId.toUpperCase()}`, undefined, user);
+      expect(purchase.statusCode, `GET purchase: ${purchase.body}`).toBe(200);
+      expect(purchase.json().id, 'GET purchase').toBe(purchaseId);
+    });
   });
 
   describe('keyset cursors', () => {
@@ -355,6 +378,11 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       ['a path parameter too long', () => get(`/api/v1/events/${'1'.repeat(300)}`), 414],
       ['a URL that does not decode', () => get('/api/v1/events/%E0%A4%A'), 400],
       ['malformed HTTP', () => rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n').then(parseRaw), 400],
+      [
+        'an HTTP/1.1 request without Host',
+        () => rawRequest(port, 'GET /api/v1/events HTTP/1.1\r\nConnection: close\r\n\r\n').then(parseRaw),
+        400,
+      ],
     ])('answers %s with the uniform body', async (_name, send, status) => {
       const res = await send();
       expect(res.status).toBe(status);
@@ -362,6 +390,12 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
       expect(res.body.statusCode).toBe(status);
       expect(JSON.stringify(res.body)).not.toMatch(/FST_/);
+    });
+
+    it('names the missing Host and gives the request id', async () => {
+      const res = parseRaw(await rawRequest(port, 'GET /api/v1/events HTTP/1.1\r\nConnection: close\r\n\r\n'));
+      expect(res.body.message).toBe('the Host header is missing (HTTP/1.1 requires it)');
+      expect(res.headers).toContain(`x-request-id: ${String(res.body.requestId).toLowerCase()}`);
     });
   });
 });

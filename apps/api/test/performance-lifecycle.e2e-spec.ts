@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Role } from '@app/auth';
@@ -130,6 +131,89 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     expect(closed.statusCode).toBe(409);
     expect(closed.json().message).toBe('sales are closed for this performance');
   }, 120_000);
+
+  /** How many payment attempts (so charges) a hold has: none for a purchase refused before charging. */
+  async function attemptsOf(holdId: string): Promise<number> {
+    const [row]: { count: string }[] = await api.app
+      .get(DataSource)
+      .query('SELECT count(*) FROM payment_attempts WHERE reservation_id = $1', [holdId]);
+    return Number(row.count);
+  }
+
+  it('refuses a purchase while sales are paused or closed before charging; the same key buys once they resume', async () => {
+    const performance = await createPerformance(api.app, admin, 2);
+    const holdOf = async (seatId: number) => {
+      const hold = await call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds: [seatId] },
+        session: buyer,
+      });
+      expect(hold.statusCode, hold.body).toBe(201);
+      return hold.json().id as string;
+    };
+    const paused = await holdOf(performance.seatIds[0]);
+    const closed = await holdOf(performance.seatIds[1]);
+    const setStatus = async (status: string) => {
+      const patched = await call('PATCH', `/performances/${performance.id}`, { body: { status }, session: admin });
+      expect(patched.statusCode, `${status}: ${patched.body}`).toBe(200);
+    };
+    const buy = (holdId: string, key: string) =>
+      call('POST', '/purchases', {
+        body: { reservationId: holdId },
+        headers: { 'idempotency-key': key },
+        session: buyer,
+      });
+
+    await setStatus('PAUSED');
+    const refused = await buy(paused, 'paused-once');
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({ message: 'sales are paused for this performance' });
+    expect(await attemptsOf(paused), 'charges while paused').toBe(0);
+    await setStatus('ON_SALE');
+    const retried = await buy(paused, 'paused-once');
+    expect(retried.statusCode, `same key after resume: ${retried.body}`).toBe(201);
+    expect(retried.json()).toMatchObject({ reservationId: paused, status: 'PAID' });
+
+    await setStatus('CLOSED');
+    const refusedClosed = await buy(closed, 'closed-once');
+    expect(refusedClosed.statusCode, refusedClosed.body).toBe(409);
+    expect(refusedClosed.json()).toMatchObject({ message: 'sales are closed for this performance' });
+    expect(await attemptsOf(closed), 'charges while closed').toBe(0);
+  });
+
+  it('refuses holds made before salesOpenAt moved into the future (403, nothing charged) until sales open again', async () => {
+    const performance = await createPerformance(api.app, admin, 1);
+    const hold = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+      session: buyer,
+    });
+    expect(hold.statusCode, hold.body).toBe(201);
+    const holdId = hold.json().id as string;
+    const opensAt = new Date((await redisNow(redis)) + 3_600_000).toISOString();
+    const later = await call('PATCH', `/performances/${performance.id}`, {
+      body: { salesOpenAt: opensAt },
+      session: admin,
+    });
+    expect(later.statusCode, later.body).toBe(200);
+
+    const buy = () =>
+      call('POST', '/purchases', {
+        body: { reservationId: holdId },
+        headers: { 'idempotency-key': 'opens-later' },
+        session: buyer,
+      });
+    const refused = await buy();
+    expect(refused.statusCode, refused.body).toBe(403);
+    expect(refused.json()).toMatchObject({ message: `sales open at ${opensAt}`, details: { salesOpenAt: opensAt } });
+    expect(await attemptsOf(holdId), 'charges before sales open').toBe(0);
+
+    const now = await call('PATCH', `/performances/${performance.id}`, {
+      body: { salesOpenAt: new Date((await redisNow(redis)) - 1000).toISOString() },
+      session: admin,
+    });
+    expect(now.statusCode, now.body).toBe(200);
+    const bought = await buy();
+    expect(bought.statusCode, `same key once sales opened: ${bought.body}`).toBe(201);
+  });
 
   it('closes sales at salesCloseAt, also for a hold made before it', async () => {
     const performance = await createPerformance(api.app, admin, 3);

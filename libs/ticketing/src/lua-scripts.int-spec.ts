@@ -137,24 +137,50 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     // the sale refuses p1 too; p0's claim dropped, p1 claims it, and its sale goes through.
     const hold = keys.hold('h1');
     const attempt = (purchaseId: string) => ({ userId: 'u1', purchaseId, leaseMs: 60_000 });
-    const p0 = await claimHold(redis, hold, attempt('p0'));
-    expect(p0).toMatchObject({ claim: 'CLAIMED', fields: ['u1', 'HELD', expect.any(String), '100', 'KRW', null] });
+    // A performance that does not sell now: neither claimed nor sold (the pre-check refuses before
+    // any charge, the sale again for a change during the charge).
+    await redis.hset(keys.meta, 'status', 'PAUSED');
+    expect(await claimHold(redis, keys, 'h1', attempt('p0')), 'paused').toMatchObject({
+      claim: 'NONE',
+      fields: ['u1', 'HELD', expect.any(String), '100', 'KRW', null],
+      sales: { reason: 'PAUSED' },
+    });
+    await redis.hdel(keys.meta, 'status');
+    const opensAt = Date.now() + 3_600_000;
+    await redis.hset(keys.meta, 'salesOpenAt', opensAt);
+    expect(await claimHold(redis, keys, 'h1', attempt('p0')), 'not open').toMatchObject({
+      claim: 'NONE',
+      sales: { reason: 'NOT_OPEN', salesOpenAt: opensAt },
+    });
+    const early = { holdId: 'h1', userId: 'u1', purchaseId: 'p0', chargeId: 'c0', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, early), 'not open').toEqual({
+      outcome: 'SALES_NOT_OPEN',
+      salesOpenAt: opensAt,
+    });
+    expect(await redis.hget(hold, 'claimedBy'), 'not open').toBeNull();
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000);
+    const p0 = await claimHold(redis, keys, 'h1', attempt('p0'));
+    expect(p0).toMatchObject({
+      claim: 'CLAIMED',
+      fields: ['u1', 'HELD', expect.any(String), '100', 'KRW', null],
+      sales: null,
+    });
     expect(Number(await redis.hget(hold, 'claimedUntil'))).toBe(p0.now + 60_000);
-    expect(await claimHold(redis, hold, attempt('p0'))).toMatchObject({ claim: 'OWN' });
-    expect(await claimHold(redis, hold, attempt('p1'))).toMatchObject({ claim: 'BUSY' });
-    expect(await claimHold(redis, hold, { ...attempt('p1'), userId: 'u2' })).toMatchObject({ claim: 'NONE' });
+    expect(await claimHold(redis, keys, 'h1', attempt('p0'))).toMatchObject({ claim: 'OWN' });
+    expect(await claimHold(redis, keys, 'h1', attempt('p1'))).toMatchObject({ claim: 'BUSY' });
+    expect(await claimHold(redis, keys, 'h1', { ...attempt('p1'), userId: 'u2' })).toMatchObject({ claim: 'NONE' });
     const purchase = { holdId: 'h1', userId: 'u1', purchaseId: 'p1', chargeId: 'c1', holdRetentionMs: 60_000 };
     expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'IN_PROGRESS' });
     expect(await releaseHoldClaim(redis, hold, 'p1')).toBe(false);
     expect(await releaseHoldClaim(redis, hold, 'p0')).toBe(true);
-    expect(await claimHold(redis, hold, attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
+    expect(await claimHold(redis, keys, 'h1', attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
     // A lapsed claim of another attempt neither blocks a claim nor a sale.
     await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
-    expect(await claimHold(redis, hold, attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
+    expect(await claimHold(redis, keys, 'h1', attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
     await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
     ran.add('boxofficeClaimHold').add('boxofficeReleaseHoldClaim');
     expect(await purchaseHold(redis, keys, purchase)).toMatchObject({ outcome: 'OK', amount: 100 });
-    expect(await claimHold(redis, hold, attempt('p2'))).toMatchObject({
+    expect(await claimHold(redis, keys, 'h1', attempt('p2'))).toMatchObject({
       claim: 'NONE',
       fields: ['u1', 'PURCHASED', expect.any(String), '100', 'KRW', 'p1'],
     });

@@ -1,5 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional, MaxLength } from 'class-validator';
+import { normalizeEmail } from '@app/auth';
 import type { CanceledPurchase, Described, Purchase } from '@app/ticketing';
 import { IntegerQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -17,8 +19,13 @@ export class AdminPurchaseQueryDto extends PageQueryDto {
   @IntegerQuery(1, 2_147_483_647)
   performanceId?: number;
 
-  @ApiPropertyOptional({ description: 'Only purchases of the buyer with this e-mail (any case).', maxLength: 320 })
+  @ApiPropertyOptional({
+    description: 'Only purchases of the buyer with this e-mail (any case, any Unicode compatibility form).',
+    maxLength: 320,
+  })
   @IsOptional()
+  // In the one spelling accounts are stored in (NFKC, lower case), so a fullwidth `ｕ＠` finds `u@`.
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normalizeEmail(value) : value))
   @IsEmail()
   @MaxLength(320)
   email?: string;

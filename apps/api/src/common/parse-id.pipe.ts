@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, Injectable, ParseUUIDPipe, PipeTransform } from '@nestjs/common';
 import { isCanonicalInteger } from './canonical-integer';
 
 const MAX_ID = 2_147_483_647;
@@ -20,5 +20,18 @@ export class ParseIdPipe implements PipeTransform<unknown, number> {
       throw new BadRequestException(['id must be a positive integer in decimal digits, such as 42']);
     }
     return Number(value);
+  }
+}
+
+/**
+ * A UUID route parameter in the one spelling ids are stored in, lower case: UUIDs are
+ * case-insensitive (RFC 4122), so an upper-case id names the same hold or purchase. Anything that
+ * is not a UUID is ParseUUIDPipe's 400.
+ */
+@Injectable()
+export class ParseUuidPipe extends ParseUUIDPipe {
+  async transform(value: string, metadata: ArgumentMetadata): Promise<string> {
+    await super.transform(value, metadata);
+    return value.toLowerCase();
   }
 }

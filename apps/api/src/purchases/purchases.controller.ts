@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
+import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-room/admission';
@@ -52,8 +53,10 @@ export class PurchasesController {
     @Body() body: PurchaseCreateDto,
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<PurchaseResponseDto> {
+    // UUIDs are case-insensitive (RFC 4122); holds are stored under the lower-case spelling.
+    const holdId = body.reservationId.toLowerCase();
     const answer = mapPurchase(
-      await this.describer.describe(this.purchases.purchase(request.user.id, body.reservationId, idempotencyKey)),
+      await this.describer.describe(this.purchases.purchase(request.user.id, holdId, idempotencyKey)),
     );
     await this.admission.afterPurchase(request);
     return answer;
@@ -71,7 +74,7 @@ export class PurchasesController {
   @Get(':id')
   async get(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', new ParseUuidPipe()) id: string,
   ): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.describer.describe(this.reader.get(user.id, id)));
   }
@@ -82,7 +85,7 @@ export class PurchasesController {
   @HttpCode(200)
   async cancel(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', new ParseUuidPipe()) id: string,
   ): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.describer.describe(this.cancellation.cancel(user.id, id)));
   }

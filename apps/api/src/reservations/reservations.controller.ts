@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
+import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { RequiresAdmission } from '../waiting-room/admission';
 import {
   mapReservation,
@@ -64,7 +65,7 @@ export class ReservationsController {
   @Get(':id')
   async get(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', new ParseUuidPipe()) id: string,
   ): Promise<ReservationResponseDto> {
     return mapReservation(await this.describer.describe(this.holds.get(user.id, id)));
   }
@@ -73,7 +74,7 @@ export class ReservationsController {
   @Delete(':id')
   @NoBody()
   @HttpCode(204)
-  release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUuidPipe()) id: string): Promise<void> {
     return this.holds.release(user.id, id);
   }
 }

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { TicketService } from '@app/ticketing';
+import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketListDto } from './ticket.dto';
 
@@ -22,7 +23,7 @@ export class TicketsController {
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'not issued yet: retry after `Retry-After` seconds' })
   async list(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', new ParseUuidPipe()) id: string,
   ): Promise<TicketListDto> {
     return { items: (await this.tickets.ticketsOf(user.id, id)).map(mapTicket) };
   }

@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Sse } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, from, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
-import { ParseIdPipe } from '../common/parse-id.pipe';
+import { ParseIdPipe, ParseUuidPipe } from '../common/parse-id.pipe';
 import {
   mapQueueTicket,
   mapWaitingRoom,
@@ -92,7 +92,7 @@ export class QueueTicketController {
   @Get(':ticketId')
   async get(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('ticketId', new ParseUUIDPipe()) ticketId: string,
+    @Param('ticketId', new ParseUuidPipe()) ticketId: string,
   ): Promise<QueueTicketResponseDto> {
     return mapQueueTicket(await this.rooms.get(user.id, ticketId));
   }
@@ -106,7 +106,7 @@ export class QueueTicketController {
   @ApiOkResponse({ description: 'text/event-stream of QueueTicketResponseDto JSON events' })
   events(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('ticketId', new ParseUUIDPipe()) ticketId: string,
+    @Param('ticketId', new ParseUuidPipe()) ticketId: string,
   ): Observable<{ data: QueueTicketResponseDto }> {
     return from(this.rooms.get(user.id, ticketId)).pipe(
       concatMap((first) =>
@@ -126,7 +126,7 @@ export class QueueTicketController {
   @HttpCode(204)
   leave(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('ticketId', new ParseUUIDPipe()) ticketId: string,
+    @Param('ticketId', new ParseUuidPipe()) ticketId: string,
   ): Promise<void> {
     return this.rooms.leave(user.id, ticketId);
   }

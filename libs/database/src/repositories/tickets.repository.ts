@@ -80,6 +80,16 @@ export class TicketsRepository {
     return rows.map((row) => ({ seatId: Number(row.id), section: row.section, row: row.row, number: row.number }));
   }
 
+  /** When the ticket was checked in at the door; null when it was not, or there is no such ticket. */
+  async checkedInAt(identity: TicketIdentity): Promise<Date | null> {
+    const [row]: { checked_in_at: Date | null }[] = await this.dataSource.query(
+      `SELECT checked_in_at FROM tickets
+        WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
+      [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId],
+    );
+    return row?.checked_in_at ?? null;
+  }
+
   /** Seat ids of the purchase's tickets checked in at the door (none before it is written here). */
   async checkedInSeatIds(purchaseId: string): Promise<number[]> {
     const rows: { seat_id: number }[] = await this.dataSource.query(

@@ -1,37 +1,60 @@
 --[[
   The pre-check of a purchase, which also claims the hold for this purchase attempt: reads the
-  hold's fields the purchase checks before charging, with Redis TIME, and when the hold is the
-  caller's, HELD, not expired and priced (amount and currency) gives it to this attempt for
-  `lease` ms, unless another attempt's claim is still live. So only one purchase attempt of a
-  hold reaches the payment gateway at a time; purchase.lua sells only for the claiming attempt
-  (or when the claim has lapsed). The claim is two fields of the hold hash: claimedBy (the
+  hold's fields the purchase checks before charging and the performance's sales state, with Redis
+  TIME, and when the hold is the caller's, HELD, not expired and priced (amount and currency) and
+  its performance sells now, gives it to this attempt for `lease` ms, unless another attempt's
+  claim is still live. So only one purchase attempt of a hold reaches the payment gateway at a
+  time, and none while sales are paused, closed, ended or not open yet; purchase.lua sells only
+  for the claiming attempt (or when the claim has lapsed) and checks the sales state again (it
+  may change during the charge). The claim is two fields of the hold hash: claimedBy (the
   attempt's purchase id) and claimedUntil (epoch ms, Redis time). A retry with the same
   Idempotency-Key has the same purchase id, so it is the same attempt and takes its own claim
   again (a fresh lease).
 
   KEYS[1] hold  hash of the hold
+  KEYS[2] meta  hash of the hold's performance (same Cluster slot: both carry {perf:<id>}):
+                salesOpenAt (epoch ms), closed (1 when closed to sales), status (PAUSED or
+                CLOSED; absent = ON_SALE), salesCloseAt (epoch ms); gone when it was deleted
 
   ARGV[1] user id of the caller
   ARGV[2] purchase id of this attempt
   ARGV[3] lease (ms): the claim lapses this long from now (a crashed attempt's claim ends so)
 
-  Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId}, the
-  hold's fields as stored (nil when absent), claim one of
+  Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
+  salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
+  for the caller's HELD hold, nil when its performance sells now, else PAUSED or CLOSED (status,
+  or deleted), ENDED (at or past salesCloseAt) or NOT_OPEN (before salesOpenAt, then given in
+  epoch ms, as purchase.lua's refusals); claim one of
     'CLAIMED'  the hold is this attempt's now; it was unclaimed, or another attempt's claim had lapsed
     'OWN'      this attempt (same purchase id) had claimed it already; its lease starts again
     'BUSY'     another attempt's claim is live: nothing changed
-    'NONE'     not claimable (not the caller's, not HELD, expired, or unpriced): nothing changed
+    'NONE'     not claimable (not the caller's, not HELD, expired, unpriced, or its performance
+               does not sell now): nothing changed
 ]]
---- @keys 1
+--- @keys 2
 --- @include "redis-time"
-local holdKey = KEYS[1]
+local holdKey, metaKey = KEYS[1], KEYS[2]
 local userId, purchaseId, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil')
-local claim = 'NONE'
-if hold[1] == userId and hold[2] == 'HELD' and (tonumber(hold[3]) or 0) > now and hold[4] and hold[5] then
+local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
+if hold[1] == userId and hold[2] == 'HELD' then
+  -- The same order as purchase.lua, so both answer a closed sale alike.
+  local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
+  if not meta[1] or meta[2] then
+    salesRefusal = 'CLOSED'
+  elseif meta[3] then
+    salesRefusal = meta[3]
+  elseif meta[4] and now >= tonumber(meta[4]) then
+    salesRefusal = 'ENDED'
+  elseif now < tonumber(meta[1]) then
+    salesRefusal, salesOpenAt = 'NOT_OPEN', meta[1]
+  end
+end
+if not salesRefusal and hold[1] == userId and hold[2] == 'HELD' and (tonumber(hold[3]) or 0) > now
+    and hold[4] and hold[5] then
   local claimedBy = hold[7]
   if claimedBy and claimedBy ~= purchaseId and (tonumber(hold[8]) or 0) > now then
     claim = 'BUSY'
@@ -40,4 +63,9 @@ if hold[1] == userId and hold[2] == 'HELD' and (tonumber(hold[3]) or 0) > now an
     redis.call('HSET', holdKey, 'claimedBy', purchaseId, 'claimedUntil', now + lease)
   end
 end
-return {claim, now, hold[1], hold[2], hold[3], hold[4], hold[5], hold[6]}
+-- false, not nil: a nil would end the reply's array there (Redis answers false as nil).
+local reply = {claim, now}
+for i = 1, 6 do reply[#reply + 1] = hold[i] or false end
+reply[#reply + 1] = salesRefusal or false
+reply[#reply + 1] = salesOpenAt or false
+return reply

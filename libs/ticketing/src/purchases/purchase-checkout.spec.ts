@@ -12,6 +12,8 @@ import {
   PaymentDeclinedError,
   PurchaseInProgressError,
   PurchaseNotReplicatedError,
+  SalesClosedError,
+  SalesNotOpenError,
   SeatsUnavailableError,
 } from '../errors';
 import { PaymentGateway } from './payment-gateway';
@@ -29,6 +31,7 @@ const live: HoldCheck = {
   boughtBy: null,
   now: NOW,
   claim: 'CLAIMED',
+  sales: null,
 };
 const sold: PurchaseResult = {
   outcome: 'OK',
@@ -123,6 +126,35 @@ describe('PurchaseCheckout', () => {
     expect(attempts.begin).not.toHaveBeenCalled();
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    [{ reason: 'PAUSED' } as const, SalesClosedError, 'sales are paused for this performance'],
+    [{ reason: 'CLOSED' } as const, SalesClosedError, 'sales are closed for this performance'],
+    [{ reason: 'ENDED' } as const, SalesClosedError, 'sales have ended for this performance (salesCloseAt passed)'],
+    [
+      { reason: 'NOT_OPEN', salesOpenAt: NOW + 3_600_000 } as const,
+      SalesNotOpenError,
+      'sales open at 2027-01-15T09:00:00.000Z',
+    ],
+  ])(
+    'refuses a performance that does not sell now (%o) before recording or charging anything',
+    async (sales, kind, message) => {
+      const { service, store, gateway, attempts } = checkout();
+      const refused = service.buy('buyer', 'hold-1', 7, 'purchase-1', { ...live, claim: 'NONE', sales });
+      await expect(refused, sales.reason).rejects.toBeInstanceOf(kind);
+      await expect(refused, sales.reason).rejects.toMatchObject({ message });
+      expect(attempts.begin, sales.reason).not.toHaveBeenCalled();
+      expect(gateway.charge, sales.reason).not.toHaveBeenCalled();
+      expect(store.sell, sales.reason).not.toHaveBeenCalled();
+    },
+  );
+
+  it('refunds a sale refused because salesOpenAt moved later during the charge, answering 403 SalesNotOpen', async () => {
+    const { service, gateway, attempts } = checkout({ outcome: 'SALES_NOT_OPEN', salesOpenAt: NOW + 60_000 });
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(SalesNotOpenError);
+    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
   });
 
   it('buys on its own claim taken again (a same-key retry)', async () => {

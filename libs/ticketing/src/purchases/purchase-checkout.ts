@@ -13,12 +13,13 @@ import {
   PurchaseInProgressError,
   PurchaseNotReplicatedError,
   SalesClosedError,
+  SalesNotOpenError,
   SeatsUnavailableError,
 } from '../errors';
 import { HOLD_RETENTION_MS } from '../holds/hold';
 import { PaymentGateway } from './payment-gateway';
 import { Purchase, seatsFromLists } from './purchase';
-import type { PurchaseResult } from './purchase-scripts';
+import type { PurchaseResult, SalesRefusal } from './purchase-scripts';
 import { HoldCheck, PurchaseStore } from './purchase.store';
 
 /**
@@ -44,7 +45,8 @@ export class PurchaseCheckout {
    * retry at once (a crashed attempt's claim lapses by itself).
    * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
    * HoldReleasedError, PurchaseInProgressError (another attempt's live claim), SeatsUnavailableError,
-   * SalesClosedError, PaymentDeclinedError,
+   * SalesClosedError, SalesNotOpenError (both before charging when the pre-check saw them),
+   * PaymentDeclinedError,
    * IdempotencyKeyInUseError (the attempt was refunded already), PurchaseNotReplicatedError (not
    * confirmed by REDIS_WAIT_REPLICAS replicas in time; see confirmReplicated).
    */
@@ -55,10 +57,13 @@ export class PurchaseCheckout {
     purchaseId: string,
     hold: HoldCheck,
   ): Promise<Purchase> {
-    const { owner, status, expiresAt, amount, currency, boughtBy, now, claim } = hold;
+    const { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales } = hold;
     // Checked before charging, so a hold that plainly cannot be bought costs no charge.
     if (owner !== userId) throw new NotFoundError('reservation');
     if (status === 'PURCHASED' && boughtBy !== purchaseId) throw new HoldPurchasedError();
+    // Paused, closed, ended or not open yet: refused as the sale would refuse it, before anything
+    // is recorded or charged, so a retry with the same Idempotency-Key buys once sales reopen.
+    if (sales !== null) throw salesRefusal(sales);
     if (status === 'HELD' && Number(expiresAt) <= now) throw new HoldExpiredError();
     if (status !== 'HELD' && status !== 'PURCHASED') throw refusal({ outcome: status as 'EXPIRED' });
     // A hold recorded before amounts carried their currency (an upgrade during a sale): never
@@ -216,6 +221,15 @@ function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainErro
     case 'IN_PROGRESS':
       return new PurchaseInProgressError();
     case 'SALES_CLOSED':
-      return new SalesClosedError(result.reason);
+      return salesRefusal(result);
+    case 'SALES_NOT_OPEN':
+      return salesRefusal({ reason: 'NOT_OPEN', salesOpenAt: result.salesOpenAt });
   }
+}
+
+/** The error of a performance that does not sell now: 403 SalesNotOpen or 409 SalesClosed, as a new hold gets. */
+function salesRefusal(sales: SalesRefusal): DomainError {
+  return sales.reason === 'NOT_OPEN'
+    ? new SalesNotOpenError(new Date(sales.salesOpenAt))
+    : new SalesClosedError(sales.reason);
 }

@@ -63,36 +63,53 @@ export type PurchaseResult =
       prices: string;
     }
   | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'IN_PROGRESS' }
-  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason };
+  | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
+  /** `salesOpenAt`: epoch ms (moved later after the hold was made). */
+  | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number };
 
 /**
  * What claim-hold.lua did: `CLAIMED` the hold is this attempt's now (fresh), `OWN` it was this
  * attempt's already (same purchase id, lease renewed), `BUSY` another attempt's live claim has
- * it, `NONE` the hold is not one the caller can buy (nothing changed).
+ * it, `NONE` the hold is not one the caller can buy now (nothing changed).
  */
 export type HoldClaim = 'CLAIMED' | 'OWN' | 'BUSY' | 'NONE';
 
 /**
+ * Why the performance of the caller's held hold does not sell now, as claim-hold.lua and
+ * purchase.lua see it: closed (SalesClosedReason), or not open until `salesOpenAt` (epoch ms).
+ */
+export type SalesRefusal = { reason: SalesClosedReason } | { reason: 'NOT_OPEN'; salesOpenAt: number };
+
+/**
  * The pre-check of a purchase and its claim of the hold, in one step (claim-hold.lua): the hold's
- * fields as stored (null when absent) and Redis time (epoch ms); `leaseMs` how long the claim lasts.
+ * fields as stored (null when absent), Redis time (epoch ms) and, for the caller's held hold, why
+ * its performance does not sell now (null when it does); `leaseMs` how long the claim lasts.
  */
 export async function claimHold(
   redis: Redis,
-  holdKey: string,
+  keys: PerformanceKeys,
+  holdId: string,
   request: { userId: string; purchaseId: string; leaseMs: number },
-): Promise<{ claim: HoldClaim; now: number; fields: (string | null)[] }> {
-  const [claim, now, ...fields] = await callScript<(string | null)[]>(
+): Promise<{ claim: HoldClaim; now: number; fields: (string | null)[]; sales: SalesRefusal | null }> {
+  const [claim, now, ...rest] = await callScript<(string | null)[]>(
     redis,
     CLAIM_HOLD.name,
-    [holdKey],
+    [keys.hold(holdId), keys.meta],
     [request.userId, request.purchaseId, request.leaseMs],
   );
+  const fields = rest.slice(0, 6);
+  const [refusal, salesOpenAt] = rest.slice(6);
+  const sales: SalesRefusal | null = !refusal
+    ? null
+    : refusal === 'NOT_OPEN'
+      ? { reason: refusal, salesOpenAt: Number(salesOpenAt) }
+      : { reason: refusal as SalesClosedReason };
   switch (claim) {
     case 'CLAIMED':
     case 'OWN':
     case 'BUSY':
     case 'NONE':
-      return { claim, now: Number(now), fields };
+      return { claim, now: Number(now), fields, sales };
     default:
       throw new Error(`claim-hold.lua answered ${JSON.stringify(claim)}`);
   }
@@ -142,6 +159,8 @@ export async function purchaseHold(
       return { outcome };
     case 'SALES_CLOSED':
       return { outcome, reason: createdAt as SalesClosedReason };
+    case 'SALES_NOT_OPEN':
+      return { outcome, salesOpenAt: Number(createdAt) };
     default:
       throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);
   }

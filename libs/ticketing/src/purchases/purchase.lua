@@ -38,6 +38,8 @@
     {'IN_PROGRESS'}  another purchase attempt holds a live claim on the hold
     {'SALES_CLOSED', reason} the performance is PAUSED or CLOSED (deleted, or closed by status) or
                      its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
+    {'SALES_NOT_OPEN', salesOpenAt (epoch ms)} salesOpenAt was moved past Redis TIME after the
+                     hold was made (a replay of a done purchase still answers OK)
 ]]
 --- @keys 7
 --- @include "redis-time"
@@ -63,6 +65,7 @@ if meta[3] then return {'SALES_CLOSED', meta[3]} end
 
 local now = redisNow()
 if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
+if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
 -- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
 if tonumber(hold[3]) <= now then return {'EXPIRED'} end
 if hold[9] and hold[9] ~= purchaseId and (tonumber(hold[10]) or 0) > now then return {'IN_PROGRESS'} end

@@ -28,6 +28,7 @@ const hold: HoldCheck = {
   boughtBy: null,
   now: 1000,
   claim: 'CLAIMED',
+  sales: null,
 };
 const bought = (id: string): Purchase => ({
   id,

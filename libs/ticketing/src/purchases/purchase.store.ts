@@ -16,6 +16,7 @@ import {
   PurchaseRequest,
   PurchaseResult,
   releaseHoldClaim,
+  SalesRefusal,
 } from './purchase-scripts';
 
 /**
@@ -31,6 +32,8 @@ export interface HoldCheck {
   boughtBy: string | null;
   now: number;
   claim: HoldClaim;
+  /** Why the performance of the caller's held hold does not sell now; null when it does. */
+  sales: SalesRefusal | null;
 }
 
 /**
@@ -56,17 +59,17 @@ export class PurchaseStore {
 
   /**
    * The pre-check of a purchase, which claims the hold for this attempt (`purchaseId`) for
-   * `leaseMs` when the caller can buy it and no other attempt's claim is live (claim-hold.lua):
-   * one round trip, Redis time included. See HoldCheck.
+   * `leaseMs` when the caller can buy it, its performance sells now and no other attempt's claim
+   * is live (claim-hold.lua): one round trip, Redis time and sales state included. See HoldCheck.
    */
   async claimHold(
     performanceId: number,
     holdId: string,
     request: { userId: string; purchaseId: string; leaseMs: number },
   ): Promise<HoldCheck> {
-    const { claim, now, fields } = await claimHold(this.redis, performanceKeys(performanceId).hold(holdId), request);
+    const { claim, now, fields, sales } = await claimHold(this.redis, performanceKeys(performanceId), holdId, request);
     const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
-    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim };
+    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales };
   }
 
   /** Drops the attempt's claim on the hold (its payment was declined, or it stopped before charging). */

@@ -80,7 +80,8 @@ export class TicketService {
    * Admits the holder of `code` once. InvalidTicketCodeError (400) for a forged or malformed code;
    * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
    * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
-   * Redis; TicketAlreadyCheckedInError (409, with when) after the first. Concurrent scans of one
+   * Redis; TicketAlreadyCheckedInError (409, with when) after the first, also for a ticket checked
+   * in before its purchase was canceled. Concurrent scans of one
    * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). A check-in racing a cancel
    * of its purchase: exactly one of the two succeeds, by the order Redis runs check-in-mark.lua
    * and cancel-purchase.lua in (the seat is marked checked in before PostgreSQL records it, and
@@ -96,7 +97,13 @@ export class TicketService {
       identity.seatId,
       CHECK_IN_MARK_LIFETIME_SECONDS,
     );
-    if (mark.outcome === 'CANCELED') throw new TicketCanceledError();
+    if (mark.outcome === 'CANCELED') {
+      // Checked in first, its purchase canceled later (a refund keeping checked-in seats): the
+      // person is inside, so the door hears "already checked in" and when, as after the flush.
+      const checkedInAt = await this.tickets.checkedInAt(identity);
+      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt);
+      throw new TicketCanceledError();
+    }
     // Only the scan that set the mark takes it back: a concurrent scan of the same seat leaves it.
     const unmark = async () => {
       if (mark.added) await this.redis.srem(keys.checkedIn(identity.purchaseId), String(identity.seatId));
