@@ -1,5 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiHeader, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
@@ -8,6 +15,7 @@ import { PageQueryDto } from '../common/page-query.dto';
 import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-room/admission';
 import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
 import { NoBody } from '../common/no-body';
+import { acceptedBody, checkedBody } from '../common/compiled-validation';
 
 @ApiTags('purchases')
 @ApiBearerAuth()
@@ -33,6 +41,7 @@ export class PurchasesController {
    * a waiting-room admission ends its session before the answer.
    */
   @Post()
+  @ApiBody({ type: PurchaseCreateDto })
   @RequiresAdmission('purchase')
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
@@ -47,12 +56,13 @@ export class PurchasesController {
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()
   async create(
-    // The caller from the request, not `@CurrentUser()`: Nest runs the global validation pipe on
-    // a custom decorator's value (~12 promises a request to pass it through unchanged, docs/performance.md).
-    @Req() request: AdmissionRequest & CallerRequest,
-    @Body() body: PurchaseCreateDto,
+    // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
+    // global validation pipe's `async` chain on those (~12 promises each a request,
+    // docs/performance.md); the body is checked here as that pipe would, same 400s.
+    @Req() request: AdmissionRequest & CallerRequest & { body: unknown },
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<PurchaseResponseDto> {
+    const body = acceptedBody(PurchaseCreateDto, request.body) ?? (await checkedBody(PurchaseCreateDto, request.body));
     // UUIDs are case-insensitive (RFC 4122); holds are stored under the lower-case spelling.
     const holdId = body.reservationId.toLowerCase();
     const answer = mapPurchase(

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
@@ -12,6 +12,7 @@ import {
   reservationRequest,
 } from './reservation.dto';
 import { NoBody } from '../common/no-body';
+import { acceptedBody, checkedBody } from '../common/compiled-validation';
 
 @ApiTags('reservations')
 @ApiBearerAuth()
@@ -33,16 +34,18 @@ export class ReservationsController {
    * limit of the performance; 400 for a body mixing the forms or giving grade and section.
    */
   @Post()
+  @ApiBody({ type: ReservationCreateDto })
   @ApiCreatedResponse({ type: ReservationResponseDto })
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()
   async create(
-    // The caller from the request, not `@CurrentUser()`: Nest runs the global validation pipe on
-    // a custom decorator's value (~12 promises a request to pass it through unchanged, docs/performance.md).
-    @Req() { user }: CallerRequest,
-    @Body() body: ReservationCreateDto,
+    // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
+    // global validation pipe's `async` chain on those (~12 promises each a request,
+    // docs/performance.md); the body is checked here as that pipe would, same 400s.
+    @Req() { user, body: raw }: CallerRequest & { body: unknown },
   ): Promise<ReservationResponseDto> {
+    const body = acceptedBody(ReservationCreateDto, raw) ?? (await checkedBody(ReservationCreateDto, raw));
     const request = reservationRequest(body);
     const held =
       request.form === 'seats'
