@@ -183,6 +183,21 @@ describe('PerformanceService', () => {
     expect(repository.createWithSeats).not.toHaveBeenCalled();
   });
 
+  it('answers not found, leaving no live state, when the registration failed because the event went meanwhile', async () => {
+    const { performances, seatState: state, rebuilder: r } = service(true, false);
+    r.register.mockRejectedValueOnce(new Error('seats gone under the registration'));
+    await expect(performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);
+    expect(state.removePerformance).toHaveBeenCalledWith(7);
+  });
+
+  it('passes on a failed registration of a performance that still exists', async () => {
+    const { performances, seatState: state, rebuilder: r, cache } = service();
+    r.register.mockRejectedValueOnce(new Error('redis down'));
+    await expect(performances.createPerformance(1, input)).rejects.toThrow('redis down');
+    expect(state.removePerformance).not.toHaveBeenCalled();
+    expect(cache.invalidate).not.toHaveBeenCalled();
+  });
+
   it('leaves no live state when the event was deleted while the performance was being created', async () => {
     const { performances, seatState: state } = service(true, false);
     await expect(performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);

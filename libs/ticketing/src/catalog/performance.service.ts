@@ -105,13 +105,18 @@ export class PerformanceService {
       noOrphanSeats: input.noOrphanSeats,
     });
     const performance = Object.assign(created, eventOfPerformance(event));
-    await this.rebuilder.register(performance);
-    // Its event may have been deleted after the insert committed and before the seat state was
-    // written (the delete removed what existed then): leave no live state of a deleted performance.
+    // Its event may be deleted after the insert committed: before the seat state was written (the
+    // delete removed what existed then), or while it was (the seats gone under the registration,
+    // which then fails). Either way leave no live state of a deleted performance, and say so.
+    const registered = await this.rebuilder.register(performance).then(
+      () => null,
+      (error: unknown) => error,
+    );
     if (!(await this.performances.findById(performance.id))) {
       await this.seatState.removePerformance(performance.id);
       throw new NotFoundError('event');
     }
+    if (registered !== null) throw registered;
     await this.cache.invalidate();
     return toPerformance(performance);
   }
