@@ -54,10 +54,10 @@ export type PerformanceLifecycleChanges = Partial<
  * A performance with what it shows of its event: the ISO 4217 code every one of its prices is in,
  * the title, the venue and the venue's IANA time zone.
  */
-/** What PerformanceRepository.deleteWithSeats did. */
-export type PerformanceDeletion = 'DELETED' | 'NOT_FOUND' | 'HAS_PURCHASES';
-
 export type PricedPerformance = PerformanceEntity & EventOfPerformance;
+
+/** What PerformanceRepository.deleteWithSeats did; HAS_PURCHASES: a purchase row refers to the performance. */
+export type PerformanceDeletion = 'DELETED' | 'NOT_FOUND' | 'HAS_PURCHASES';
 
 /** What a performance shows of its event. */
 export interface EventOfPerformance {

@@ -40,9 +40,10 @@
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
   KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (4 once the bitmap
-                      and runs were built in the format of 34-byte slots), 'all' (section indexes, comma-separated), 'g:<grade>'
-                      (the sections of one grade), 'sn:<section name>' (its index); written:
-                      'w<row>' (the row's cached windows, see rowWindows)
+                      and runs were built in the format of 34-byte slots), 'all' (section indexes,
+                      comma-separated), 'g:<grade>' (the sections of one grade), 'sn:<section
+                      name>' (its index); written: 'w<row>' (the row's cached windows, see
+                      rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality, best clean
                       windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags

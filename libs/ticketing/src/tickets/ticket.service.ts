@@ -81,11 +81,11 @@ export class TicketService {
    * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
    * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
    * Redis; TicketAlreadyCheckedInError (409, with when) after the first, also for a ticket checked
-   * in before its purchase was canceled. Concurrent scans of one
-   * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). A check-in racing a cancel
-   * of its purchase: exactly one of the two succeeds, by the order Redis runs check-in-mark.lua
-   * and cancel-purchase.lua in (the seat is marked checked in before PostgreSQL records it, and
-   * the mark taken back when PostgreSQL refuses). `staffId`: who scans.
+   * in before its purchase was canceled. Concurrent scans of one code: exactly one succeeds (one
+   * conditional UPDATE in PostgreSQL). A check-in racing a cancel of its purchase: exactly one of
+   * the two succeeds, by the order Redis runs check-in-mark.lua and cancel-purchase.lua in (the
+   * seat is marked checked in before PostgreSQL records it, and the mark taken back when
+   * PostgreSQL refuses). `staffId`: who scans.
    */
   async checkIn(code: unknown, staffId: string): Promise<CheckIn> {
     const identity = this.codes.verify(code);
