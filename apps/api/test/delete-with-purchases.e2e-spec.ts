@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { PurchaseFlusher } from '@app/ticketing';
-import { caller, createPerformance, hold, persisted } from './purchase-helpers';
+import { caller, createPerformance, hold, persisted, flushPurchases } from './purchase-helpers';
 import { startApiWithSessions } from './support/api';
 
 const PERFORMANCE_HAS_PURCHASES = 'performance has purchases and cannot be deleted';
@@ -27,10 +26,7 @@ describe('deleting a performance or event that has purchases (real PostgreSQL an
   afterAll(async () => api?.close());
 
   /** Writes every purchase and cancellation to PostgreSQL, as `batch` does. */
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
-  }
+  const flushAll = () => flushPurchases(api.app, { batchSize: 500 });
 
   /** Buys `seatId` for the buyer; answers the purchase id. */
   async function buy(performanceId: number, seatId: number): Promise<string> {

@@ -2,7 +2,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { expect } from 'vitest';
 import { TestSession } from '@app/testing';
-import { Hold, HoldService } from '@app/ticketing';
+import { Hold, HoldService, PurchaseFlusher } from '@app/ticketing';
 
 /** HTTP against an in-process API, with an optional signed-in caller and extra headers. */
 export function caller(app: NestFastifyApplication) {
@@ -62,6 +62,18 @@ export async function createPerformance(
 /** Holds seats through the HoldService (the /reservations routes are built elsewhere). */
 export function hold(app: NestFastifyApplication, user: TestSession, performanceId: number, seatIds: number[]) {
   return app.get(HoldService).hold(user.id, performanceId, seatIds) as Promise<Hold>;
+}
+
+/**
+ * Runs flush passes until one writes nothing: every purchase and cancellation made so far is in
+ * PostgreSQL. `options` as PurchaseFlusher.flushOnce takes them (default: batches of 500).
+ */
+export async function flushPurchases(
+  app: NestFastifyApplication,
+  options: Parameters<PurchaseFlusher['flushOnce']>[0] = { batchSize: 500 },
+): Promise<void> {
+  const flusher = app.get(PurchaseFlusher);
+  while ((await flusher.flushOnce(options)) > 0);
 }
 
 /** What PostgreSQL holds for some purchases: rows, tickets and outbox messages. */

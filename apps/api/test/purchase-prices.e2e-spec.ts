@@ -3,10 +3,10 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { performanceKeys, PurchaseFlusher } from '@app/ticketing';
+import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller } from './purchase-helpers';
+import { caller, flushPurchases } from './purchase-helpers';
 
 interface BookedSeat {
   seatId: number;
@@ -76,10 +76,7 @@ describe('seat prices of holds and purchases after a reprice (real PostgreSQL an
     expect(patched.statusCode, patched.body).toBe(200);
   }
 
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
-  }
+  const flushAll = () => flushPurchases(api.app, { batchSize: 500, inFlight: 1 });
 
   /** `booking`'s seat prices by seat id, checked to be in `seatIds` order and to sum to its amount. */
   function pricesOf(booking: Booking, view: string): Record<number, number> {

@@ -3,10 +3,10 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { performanceKeys, PurchaseFlusher } from '@app/ticketing';
+import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, hold } from './purchase-helpers';
+import { caller, hold, flushPurchases } from './purchase-helpers';
 
 describe('sales reports (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -29,10 +29,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     await api?.close();
   });
 
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
-  }
+  const flushAll = () => flushPurchases(api.app, { batchSize: 500, inFlight: 1 });
 
   async function newPerformance(eventId: number) {
     const res = await call('POST', `/events/${eventId}/performances`, {
