@@ -31,7 +31,10 @@ export class PurchasesController {
 
   /**
    * Buys the caller's live hold. 402 when the payment is declined (the hold stays), 409 when
-   * the hold has expired or was bought already. Only one purchase attempt of a hold is at the
+   * the hold has expired or was bought already. While its performance does not sell (paused,
+   * closed, ended: 409 SalesClosed; salesOpenAt moved past now: 403 SalesNotOpen) the purchase is
+   * refused and the hold stays: before anything is recorded or charged, or, when sales stopped
+   * during the charge, with the charge refunded. Only one purchase attempt of a hold is at the
    * payment gateway at a time: another (a double click, without a key or with another key) answers
    * 409 "a purchase of this reservation is in progress" at once with `Retry-After: 1`, charging
    * nothing. The same `Idempotency-Key` returns the first answer for 24 h;
@@ -50,7 +53,7 @@ export class PurchasesController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'the hold expired, was released or bought already; "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
+      'the hold expired, was released or bought already; sales are paused, closed or ended (SalesClosed; a charge already made is refunded); "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
   // Closest to the method: checked before the admission guard.
