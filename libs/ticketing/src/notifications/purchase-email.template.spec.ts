@@ -68,6 +68,11 @@ describe('purchase e-mail template', () => {
     expect(formatAmount(0, 'EUR')).toBe('€0.00');
     expect(formatAmount(1234, 'JPY')).toBe('¥1,234');
     expect(formatAmount(1005, 'BHD')).toBe('BHD\u00a01.005');
+    // ISO 4217's minor unit, not ICU's display digits (which show HUF, COP, IDR with 0, IQD with 0).
+    expect(formatAmount(150000, 'HUF')).toBe('HUF\u00a01,500.00');
+    expect(formatAmount(250000, 'COP')).toBe('COP\u00a02,500.00');
+    expect(formatAmount(5000000, 'IDR')).toBe('IDR\u00a050,000.00');
+    expect(formatAmount(1050, 'IQD')).toBe('IQD\u00a01.050');
     // As a double, 9007199254740991 / 100 would print as …409.90: the digits are shifted, not divided.
     expect(formatAmount(Number.MAX_SAFE_INTEGER, 'EUR')).toBe('€90,071,992,547,409.91');
     expect(() => formatAmount(10.5, 'EUR')).toThrow(RangeError);

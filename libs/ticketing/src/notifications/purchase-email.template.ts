@@ -107,8 +107,14 @@ export function formatAmount(amount: number, currency: string): string {
   const units = magnitude.slice(0, magnitude.length - digits);
   const fraction = magnitude.slice(magnitude.length - digits);
   const decimal = `${amount < 0 ? '-' : ''}${units}${digits > 0 ? `.${fraction}` : ''}` as `${number}`;
-  // A decimal string is formatted exactly as written (Intl.NumberFormat v3), not as a double.
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).format(decimal);
+  // A decimal string is formatted exactly as written (Intl.NumberFormat v3), not as a double, with
+  // the standard's digits: ICU shows fewer for some currencies (HUF 1,500.00 would read HUF 1,500).
+  return new Intl.NumberFormat('en', {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(decimal);
 }
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
