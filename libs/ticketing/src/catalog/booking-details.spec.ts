@@ -185,6 +185,22 @@ describe('BookingDescriber', () => {
     ]);
   });
 
+  it('leaves a booking whose performance is gone out of a list, and passes on other errors', async () => {
+    const gone = describer(async (_version, id) => {
+      if (id === 8) throw new NotFoundError('performance');
+      return performance;
+    }).describer;
+    const live = { id: 'h1', performanceId: 7, seatIds: [12], amount: 700 };
+    const listed = await gone.describeAll(
+      Promise.resolve([live, { id: 'h2', performanceId: 8, seatIds: [1], amount: 5 }]),
+    );
+    expect(listed.map((booking) => booking.id)).toEqual(['h1']);
+    const failing = describer(async () => {
+      throw new Error('copies unreachable');
+    }).describer;
+    await expect(failing.describeAll(Promise.resolve([live]))).rejects.toThrow('copies unreachable');
+  });
+
   it("throws the work's error, and NotFoundError for a performance gone", async () => {
     const { describer: subject } = describer(async () => {
       throw new NotFoundError('performance');

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { perTurn } from '@app/redis';
+import { NotFoundError } from '../errors';
 import { CatalogCopies } from './catalog-copies';
 import type { Performance, SeatListing } from './catalog.types';
 import { SeatDirectory } from './seat-directory';
@@ -64,11 +65,27 @@ export class BookingDescriber {
     });
   }
 
-  /** `work`'s bookings with their details, in the same order. */
+  /**
+   * `work`'s bookings with their details, in the same order. A booking whose performance is gone
+   * (NotFoundError: deleted between the list and its details) is left out rather than failing the
+   * list: holds end with their performance, and a performance any purchase refers to cannot be
+   * deleted, so only holds ending anyway can be missing. Throws what `work` throws.
+   */
   async describeAll<T extends Booking>(work: Promise<T[]>): Promise<Described<T>[]> {
     const [bookings, version] = await Promise.all([work, this.currentVersion()]);
     this.copies.observe(version);
-    return Promise.all(bookings.map((booking) => this.detailed(version, booking)));
+    const described = await Promise.all(
+      bookings.map((booking) =>
+        this.detailed(version, booking).then(
+          (details): Described<T>[] => [details],
+          (error: unknown): Described<T>[] => {
+            if (error instanceof NotFoundError) return [];
+            throw error;
+          },
+        ),
+      ),
+    );
+    return described.flat();
   }
 
   private async detailed<T extends Booking>(version: string, booking: T): Promise<Described<T>> {
