@@ -117,6 +117,31 @@ describe('deleting a performance or event that has purchases (real PostgreSQL an
     expect((await hold(api.app, admin, performance.id, [performance.seatIds[1]])).status).toBe('HELD');
   });
 
+  it('turns no buyer away while deletes it refuses run: purchases racing them all sell', async () => {
+    const performance = await createPerformance(api.app, admin, 25);
+    const eventId = await eventOf(performance.id);
+    // A sale already: every delete below is refused.
+    await buy(performance.id, performance.seatIds[0]);
+    const buyers = await Promise.all(Array.from({ length: 6 }, () => createSession(api.app)));
+    const holds = [];
+    for (let i = 0; i < 24; i++) {
+      const session = buyers[i % buyers.length];
+      holds.push({ session, held: await hold(api.app, session, performance.id, [performance.seatIds[i + 1]]) });
+    }
+    const [deletes, purchases] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          call('DELETE', i % 2 === 0 ? `/performances/${performance.id}` : `/events/${eventId}`, { session: admin }),
+        ),
+      ),
+      Promise.all(
+        holds.map(({ session, held }) => call('POST', '/purchases', { body: { reservationId: held.id }, session })),
+      ),
+    ]);
+    deletes.forEach((deletion, i) => expect(deletion.statusCode, `delete ${i}: ${deletion.body}`).toBe(409));
+    purchases.forEach((bought, i) => expect(bought.statusCode, `purchase ${i}: ${bought.body}`).toBe(201));
+  });
+
   it('still deletes an event and a performance that never had a purchase', async () => {
     const performance = await createPerformance(api.app, admin, 2);
     await hold(api.app, buyer, performance.id, [performance.seatIds[0]]);

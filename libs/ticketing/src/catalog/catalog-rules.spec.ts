@@ -59,7 +59,7 @@ function seatState(registered = true) {
       registered ? ids.map((id) => LETTERS[id - 100]) : null,
     ),
     registeredCounts: vi.fn(async () => (registered ? { total: 6, available: 3, held: 1, sold: 2 } : null)),
-    closeSales: vi.fn(async () => ({ held: 0, sold: 0, unwritten: 0 })),
+    closeSales: vi.fn(async () => ({ closed: true, held: 0, sold: 0, unwritten: 0 })),
     reopenSales: vi.fn(async () => {}),
     removePerformance: vi.fn(async () => {}),
   };
@@ -232,27 +232,27 @@ describe('EventService', () => {
 
   it('refuses to delete an event with sold seats and opens the sales it closed again', async () => {
     const state = seatState();
-    state.closeSales.mockResolvedValueOnce({ held: 0, sold: 0, unwritten: 0 });
-    state.closeSales.mockResolvedValueOnce({ held: 0, sold: 1, unwritten: 0 });
+    state.closeSales.mockResolvedValueOnce({ closed: true, held: 0, sold: 0, unwritten: 0 });
+    state.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 1, unwritten: 0 });
     const { service, cache } = eventService(state);
     await expect(service.deleteEvent(1)).rejects.toMatchObject({
       code: 'EventHasSales',
       details: { performanceId: 8 },
     });
-    expect(state.reopenSales.mock.calls).toEqual([[7], [8]]);
+    expect(state.reopenSales.mock.calls).toEqual([[7]]);
     expect(state.removePerformance).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 
   it('refuses to delete an event with a purchase not yet written (its stream) or written (PostgreSQL)', async () => {
     const unwritten = seatState();
-    unwritten.closeSales.mockResolvedValueOnce({ held: 0, sold: 0, unwritten: 2 });
+    unwritten.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 0, unwritten: 2 });
     await expect(eventService(unwritten).service.deleteEvent(1), 'unwritten').rejects.toMatchObject({
       code: 'EventHasSales',
       message: 'event has purchases and cannot be deleted',
       details: { performanceId: 7 },
     });
-    expect(unwritten.reopenSales.mock.calls, 'unwritten').toEqual([[7]]);
+    expect(unwritten.reopenSales.mock.calls, 'unwritten').toEqual([]);
 
     const written = seatState();
     const { service } = eventService(written, { outcome: 'HAS_PURCHASES', performanceId: 8 });

@@ -64,7 +64,7 @@ export class EventService {
         for (const performanceId of ids) {
           await this.rebuilder.ensure(performanceId);
           const atClose = await this.seatState.closeSales(performanceId);
-          if (atClose) closed.push(performanceId);
+          if (atClose?.closed) closed.push(performanceId);
           if ((atClose?.sold ?? 0) > 0) {
             throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
               performanceId,

@@ -186,7 +186,7 @@ export class PerformanceService {
       const deletion = await this.performances.deleteWithSeats(id, async () => {
         await this.rebuilder.ensure(id);
         const atClose = await this.seatState.closeSales(id);
-        closed = atClose !== null;
+        closed = atClose?.closed ?? false;
         if ((atClose?.sold ?? 0) > 0) {
           throw new DomainError('conflict', 'PerformanceHasSales', 'performance has sold seats and cannot be deleted', {
             performanceId: id,

@@ -15,19 +15,29 @@ export const CLOSE_SALES: LuaScript = {
 
 /**
  * Seats sold and held when the performance was closed, and `unwritten`: the entries of its purchase
- * stream then (purchases and cancellations not yet in PostgreSQL); null when it is not registered.
+ * stream then (purchases and cancellations not yet in PostgreSQL); not closed when either of sold
+ * and unwritten is above 0 (`closed` false); null when it is not registered.
  */
-export async function closeSales(
-  redis: Redis,
-  keys: PerformanceKeys,
-): Promise<{ sold: number; held: number; unwritten: number } | null> {
+export async function closeSales(redis: Redis, keys: PerformanceKeys): Promise<SalesAtClose | null> {
   const [outcome, sold, held, unwritten] = await callScript<[string, number?, number?, number?]>(
     redis,
     CLOSE_SALES.name,
     [keys.meta, keys.counts, keys.purchaseStream],
     [],
   );
-  return outcome === 'CLOSED' ? { sold: sold!, held: held!, unwritten: unwritten! } : null;
+  if (outcome === 'NO_PERFORMANCE') return null;
+  return { closed: outcome === 'CLOSED', sold: sold!, held: held!, unwritten: unwritten! };
+}
+
+/**
+ * What close-sales.lua saw: `closed` false when a sold seat or an unwritten purchase stream entry
+ * kept the performance open (its delete is refused; nothing to reopen).
+ */
+export interface SalesAtClose {
+  closed: boolean;
+  sold: number;
+  held: number;
+  unwritten: number;
 }
 
 export interface SeatRegistration {

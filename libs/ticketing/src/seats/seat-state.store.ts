@@ -6,7 +6,7 @@ import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from 
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
 import { FreeSeats, freeSeatsAfter } from '../catalog/free-seats-scripts';
-import { closeSales, registerSeats, SeatRegistration } from './seat-scripts';
+import { closeSales, registerSeats, SalesAtClose, SeatRegistration } from './seat-scripts';
 import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
 import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
@@ -271,9 +271,11 @@ export class SeatStateStore {
    * Closes the performance to sales atomically with its seat state: holds and purchases are
    * refused from now on (409 SalesClosed). Returns the seats sold and held at that moment and
    * `unwritten`, the entries of its purchase stream then (purchases and cancellations `batch` has
-   * not written to PostgreSQL), or null when the performance is not registered in Redis.
+   * not written to PostgreSQL), or null when the performance is not registered in Redis. With a
+   * seat sold or an entry unwritten it is not closed (`closed` false): the delete that asks is
+   * refused anyway, and buyers paying meanwhile keep their sale.
    */
-  closeSales(performanceId: number): Promise<{ sold: number; held: number; unwritten: number } | null> {
+  closeSales(performanceId: number): Promise<SalesAtClose | null> {
     assertPerformanceId(performanceId);
     return closeSales(this.redis, performanceKeys(performanceId));
   }
