@@ -2,11 +2,10 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 interface BookedSeat {
   seatId: number;
@@ -32,9 +31,7 @@ describe('seat prices of holds and purchases after a reprice (real PostgreSQL an
   let db: Client;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
-      PURCHASE_FLUSH_AGE_SECONDS: '0',
-    });
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     db = new Client({ connectionString: api.env.DATABASE_URL });

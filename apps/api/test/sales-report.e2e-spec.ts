@@ -2,11 +2,10 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, hold, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 describe('sales reports (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -16,9 +15,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     // Age 0: a flush pass writes everything bought so far; the test decides when it runs.
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
-      PURCHASE_FLUSH_AGE_SECONDS: '0',
-    });
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     db = new Client({ connectionString: api.env.DATABASE_URL });
