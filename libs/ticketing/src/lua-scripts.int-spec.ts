@@ -206,7 +206,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
     ran.add('boxofficePurchase').add('boxofficeCancelPurchase').add('boxofficeCheckInMark');
 
-    await ensureFlushGroup(redis, keys.purchaseStream, 'flusher');
+    expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);
+    // A removed performance (no meta hash) gets no group, and no stream either.
+    const removed = performanceKeys(999_999);
+    expect(await ensureFlushGroup(redis, removed, 'flusher')).toBe(false);
+    expect(await redis.exists(removed.purchaseStream)).toBe(0);
     const entries = await deliverDuePurchases(redis, keys.purchaseStream, {
       group: 'flusher',
       consumer: 'c',

@@ -271,9 +271,12 @@ export async function releaseIdempotencyClaim(redis: Redis, key: string, claim: 
   return (await callScript<number>(redis, RELEASE_IDEMPOTENCY_CLAIM.name, [key], [claim])) === 1;
 }
 
-/** Creates the consumer group of a purchase stream unless it exists. */
-export async function ensureFlushGroup(redis: Redis, stream: string, group: string): Promise<void> {
-  await callScript<number>(redis, ENSURE_FLUSH_GROUP.name, [stream], [group]);
+/**
+ * Creates the consumer group of the performance's purchase stream unless it exists; false (nothing
+ * created, not even the stream) when the performance's meta hash is gone (the performance removed).
+ */
+export async function ensureFlushGroup(redis: Redis, keys: PerformanceKeys, group: string): Promise<boolean> {
+  return (await callScript<number>(redis, ENSURE_FLUSH_GROUP.name, [keys.purchaseStream, keys.meta], [group])) >= 0;
 }
 
 /** An entry of a purchase stream: its id and its fields as a flat list (null once deleted). */
