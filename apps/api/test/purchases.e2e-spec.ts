@@ -931,6 +931,40 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
     ]);
   });
 
+  it('keeps its performance and event: deletes are refused (409 has purchases) while the parked purchase exists', async () => {
+    const call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const ghost = await createSession(api.app);
+    const performance = await createPerformance(api.app, admin, 4);
+    const eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+    const keys = performanceKeys(performance.id);
+    const held = await hold(api.app, ghost, performance.id, performance.seatIds.slice(0, 2));
+    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: ghost });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await db.query('DELETE FROM users WHERE id = $1', [ghost.id]);
+    expect(await api.app.get(PurchaseFlusher).flushOnce({ batchSize: 500 })).toBe(0);
+    expect(await api.app.get(Redis).xlen(keys.purchaseDeadLetters)).toBe(1);
+    // Its seats freed by the seat reconciler: no sold seat, no stream entry, no row in PostgreSQL.
+    await api.app.get(SeatReconciler).reconcilePerformance(performance.id);
+    expect(await api.app.get(SeatStateStore).counts(performance.id)).toMatchObject({ sold: 0 });
+
+    const performanceDelete = await call('DELETE', `/performances/${performance.id}`, { session: admin });
+    expect(performanceDelete.statusCode, performanceDelete.body).toBe(409);
+    expect(performanceDelete.json()).toMatchObject({
+      message: 'performance has purchases and cannot be deleted',
+      details: { performanceId: performance.id },
+    });
+    const eventDelete = await call('DELETE', `/events/${eventId}`, { session: admin });
+    expect(eventDelete.statusCode, eventDelete.body).toBe(409);
+    expect(eventDelete.json()).toMatchObject({
+      message: 'event has purchases and cannot be deleted',
+      details: { performanceId: performance.id },
+    });
+    // The parked entry is still there for the operator, and the performance sells (not left closed).
+    expect(await api.app.get(Redis).xlen(keys.purchaseDeadLetters)).toBe(1);
+    expect((await hold(api.app, admin, performance.id, performance.seatIds.slice(2, 3))).status).toBe('HELD');
+  });
+
   it('refuses holds and purchases (401, as GET /users/me) of a well-signed token whose account does not exist', async () => {
     const call = caller(api.app);
     const admin = await createSession(api.app, { role: Role.Admin });

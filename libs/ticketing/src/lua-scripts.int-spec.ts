@@ -103,7 +103,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '6', available: '4', held: '1', sold: '1' });
 
     // A seat sold: the counts, and the performance stays open (its delete is refused anyway).
-    expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0 });
+    expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
   });

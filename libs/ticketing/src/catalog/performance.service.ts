@@ -192,7 +192,7 @@ export class PerformanceService {
             performanceId: id,
           });
         }
-        if ((atClose?.unwritten ?? 0) > 0) throw performanceHasPurchases(id);
+        if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw performanceHasPurchases(id);
       });
       if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
       if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);
