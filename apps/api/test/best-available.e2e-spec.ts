@@ -164,12 +164,12 @@ describe('best-available reservations over HTTP', () => {
     await raw.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
     const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
     expect(answer.statusCode).toBe(201);
-    // 'ready' holds the data's format (SEATING_FORMAT, 4 since slots carry clean windows of 2-8).
-    expect(await raw.hget(keys.seating, 'ready')).toBe('4');
-    // Data of an older format (18-byte slots, ready = 3) is built again too.
-    await raw.hset(keys.seating, 'ready', 3);
+    // 'ready' holds the data's format (SEATING_FORMAT, 5 since section names are folded in `sn:`).
+    expect(await raw.hget(keys.seating, 'ready')).toBe('5');
+    // Data of an older format (section names as written, ready = 4) is built again too.
+    await raw.hset(keys.seating, 'ready', 4);
     expect((await reserve(await buyer(), { performanceId: performance.id, quantity: 2 })).statusCode).toBe(201);
-    expect(await raw.hget(keys.seating, 'ready')).toBe('4');
+    expect(await raw.hget(keys.seating, 'ready')).toBe('5');
   });
 
   it('documents both request forms and the arrangement in the OpenAPI document', async () => {

@@ -931,6 +931,40 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
     ]);
   });
 
+  it('keeps its performance and event: deletes are refused (409 has purchases) while the parked purchase exists', async () => {
+    const call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const ghost = await createSession(api.app);
+    const performance = await createPerformance(api.app, admin, 4);
+    const eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+    const keys = performanceKeys(performance.id);
+    const held = await hold(api.app, ghost, performance.id, performance.seatIds.slice(0, 2));
+    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: ghost });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await db.query('DELETE FROM users WHERE id = $1', [ghost.id]);
+    expect(await api.app.get(PurchaseFlusher).flushOnce({ batchSize: 500 })).toBe(0);
+    expect(await api.app.get(Redis).xlen(keys.purchaseDeadLetters)).toBe(1);
+    // Its seats freed by the seat reconciler: no sold seat, no stream entry, no row in PostgreSQL.
+    await api.app.get(SeatReconciler).reconcilePerformance(performance.id);
+    expect(await api.app.get(SeatStateStore).counts(performance.id)).toMatchObject({ sold: 0 });
+
+    const performanceDelete = await call('DELETE', `/performances/${performance.id}`, { session: admin });
+    expect(performanceDelete.statusCode, performanceDelete.body).toBe(409);
+    expect(performanceDelete.json()).toMatchObject({
+      message: 'performance has purchases and cannot be deleted',
+      details: { performanceId: performance.id },
+    });
+    const eventDelete = await call('DELETE', `/events/${eventId}`, { session: admin });
+    expect(eventDelete.statusCode, eventDelete.body).toBe(409);
+    expect(eventDelete.json()).toMatchObject({
+      message: 'event has purchases and cannot be deleted',
+      details: { performanceId: performance.id },
+    });
+    // The parked entry is still there for the operator, and the performance sells (not left closed).
+    expect(await api.app.get(Redis).xlen(keys.purchaseDeadLetters)).toBe(1);
+    expect((await hold(api.app, admin, performance.id, performance.seatIds.slice(2, 3))).status).toBe('HELD');
+  });
+
   it('refuses holds and purchases (401, as GET /users/me) of a well-signed token whose account does not exist', async () => {
     const call = caller(api.app);
     const admin = await createSession(api.app, { role: Role.Admin });
@@ -971,5 +1005,58 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
     expect(again.statusCode).toBe(201);
     expect(reads).not.toHaveBeenCalled();
     reads.mockRestore();
+  });
+});
+
+describe('a charge slower than the lease of its claim on the hold (real Redis and PostgreSQL)', () => {
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    // The claim's lease is 2 × 100 ms: any charge that waits on the test outlasts it.
+    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+      PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '100',
+    });
+  });
+  afterAll(async () => api?.close());
+
+  it('keeps the hold to the attempt charging: a second attempt is refused (409 in progress) and charges nothing', async () => {
+    const call = caller(api.app);
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const buyer = await createSession(api.app);
+    const performance = await createPerformance(api.app, admin, 2);
+    const held = await hold(api.app, buyer, performance.id, performance.seatIds.slice(0, 1));
+    const redis = api.app.get(Redis);
+    const holdKey = performanceKeys(performance.id).hold(held.id);
+    const gateway = api.app.get(PaymentGateway);
+    const approve = gateway.charge.bind(gateway);
+    let charging!: () => void;
+    const started = new Promise<void>((resolve) => (charging = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    // A slow gateway: the first charge answers only when the test says so.
+    const charge = vi.spyOn(gateway, 'charge').mockImplementationOnce(async (request) => {
+      charging();
+      await answered;
+      return approve(request);
+    });
+    const redisNow = async () => {
+      const [seconds, micros] = (await redis.time()).map(Number);
+      return seconds * 1000 + Math.floor(micros / 1000);
+    };
+
+    const first = call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    await started;
+    // The lease the attempt claimed the hold with (or a later one) has run out by Redis time.
+    const claimedUntil = Number(await redis.hget(holdKey, 'claimedUntil'));
+    await waitUntil(async () => (await redisNow()) > claimedUntil, 'the lease of the first claim over', 10_000, 20);
+    const second = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    answer();
+    const firstAnswer = await first;
+
+    expect(second.statusCode, second.body).toBe(409);
+    expect(second.json().message).toBe('a purchase of this reservation is in progress');
+    expect(charge).toHaveBeenCalledTimes(1);
+    expect(firstAnswer.statusCode, firstAnswer.body).toBe(201);
+    charge.mockRestore();
   });
 });

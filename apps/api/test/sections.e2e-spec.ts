@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import fc from 'fast-check';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
@@ -319,6 +320,53 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
     );
     // Without the Swagger compiler plugin (Vitest) only decorated properties show; the build documents all.
     expect(seatParameters).toEqual(expect.arrayContaining(['minPrice', 'maxPrice']));
+  });
+
+  it('finds a section by its name in any casing (price change, best available, seat filter); the name stays as written', async () => {
+    const performance = await createLayout();
+    const stored = ['Floor', 'Balcony', 'Box'];
+    // A stored name with each letter's case drawn.
+    const casing = fc.constantFrom(...stored).chain((name) =>
+      fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => ({
+        name,
+        asked: [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''),
+      })),
+    );
+    const sectionOf = new Map(performance.seats.map((seat) => [seat.id, seat.section]));
+    let price = 3000;
+    await fc.assert(
+      fc.asyncProperty(casing, async ({ name, asked }) => {
+        const repriced = await call('PATCH', `/performances/${performance.id}/sections/${asked}`, {
+          body: { price: ++price },
+          session: admin,
+        });
+        expect(repriced.statusCode, `PATCH ${asked}: ${repriced.body}`).toBe(200);
+        expect(repriced.json()).toMatchObject({ name, price });
+
+        const held = await call('POST', '/reservations', {
+          body: { performanceId: performance.id, quantity: 1, section: asked },
+          session: buyer,
+        });
+        expect(held.statusCode, `best available in ${asked}: ${held.body}`).toBe(201);
+        expect(held.json().seatIds.map((id: number) => sectionOf.get(id))).toEqual([name]);
+        expect((await call('DELETE', `/reservations/${held.json().id}`, { session: buyer })).statusCode).toBe(204);
+
+        const filtered = await allSeats(call, performance.id, `&section=${asked}`);
+        expect(filtered.map((seat) => seat.id)).toEqual(
+          performance.seats.filter((seat) => seat.section === name).map((seat) => seat.id),
+        );
+      }),
+      { numRuns: 12 },
+    );
+    // Written as the admin wrote them, whatever the requests' casing.
+    const listed = (await call('GET', `/performances/${performance.id}/sections`)).json().items;
+    expect(listed.map((section: { name: string }) => section.name)).toEqual(stored);
+    // A name that is no section's in any casing is still 404.
+    const unknown = await call('PATCH', `/performances/${performance.id}/sections/flooor`, {
+      body: { price: 1 },
+      session: admin,
+    });
+    expectError(unknown, 404);
   });
 
   it('filters seat pages by section, grade and price range, with status and a cursor that keeps its filters', async () => {

@@ -22,6 +22,7 @@ import {
   purchaseHold,
   releaseHoldClaim,
   releaseIdempotencyClaim,
+  renewHoldClaim,
   renewIdempotencyClaim,
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys, userHoldPerformancesKey } from './redis-keys';
@@ -103,7 +104,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '6', available: '4', held: '1', sold: '1' });
 
     // A seat sold: the counts, and the performance stays open (its delete is refused anyway).
-    expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0 });
+    expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
   });
@@ -170,6 +171,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(Number(await redis.hget(hold, 'claimedUntil'))).toBe(p0.now + 60_000);
     expect(await claimHold(redis, keys, 'h1', attempt('p0'))).toMatchObject({ claim: 'OWN' });
     expect(await claimHold(redis, keys, 'h1', attempt('p1'))).toMatchObject({ claim: 'BUSY' });
+    // Renewed by its own attempt only (a full lease from Redis time), never by another's.
+    expect(await renewHoldClaim(redis, hold, 'p1', 90_000)).toBe(false);
+    expect(await renewHoldClaim(redis, hold, 'p0', 90_000)).toBe(true);
+    expect(Number(await redis.hget(hold, 'claimedUntil'))).toBeGreaterThanOrEqual(p0.now + 90_000);
+    expect(await redis.hget(hold, 'claimedBy')).toBe('p0');
     expect(await claimHold(redis, keys, 'h1', { ...attempt('p1'), userId: 'u2' })).toMatchObject({ claim: 'NONE' });
     const purchase = { holdId: 'h1', userId: 'u1', purchaseId: 'p1', chargeId: 'c1', holdRetentionMs: 60_000 };
     expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'IN_PROGRESS' });
@@ -180,7 +186,12 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
     expect(await claimHold(redis, keys, 'h1', attempt('p1'))).toMatchObject({ claim: 'CLAIMED' });
     await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
-    ran.add('boxofficeClaimHold').add('boxofficeReleaseHoldClaim');
+    // Dropped: nothing to renew.
+    expect(await releaseHoldClaim(redis, hold, 'p0')).toBe(true);
+    expect(await renewHoldClaim(redis, hold, 'p0', 90_000)).toBe(false);
+    expect(await redis.hget(hold, 'claimedUntil')).toBeNull();
+    await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
+    ran.add('boxofficeClaimHold').add('boxofficeReleaseHoldClaim').add('boxofficeRenewHoldClaim');
     expect(await purchaseHold(redis, keys, purchase)).toMatchObject({ outcome: 'OK', amount: 100 });
     expect(await claimHold(redis, keys, 'h1', attempt('p2'))).toMatchObject({
       claim: 'NONE',
@@ -206,7 +217,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
     ran.add('boxofficePurchase').add('boxofficeCancelPurchase').add('boxofficeCheckInMark');
 
-    await ensureFlushGroup(redis, keys.purchaseStream, 'flusher');
+    expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);
+    // A removed performance (no meta hash) gets no group, and no stream either.
+    const removed = performanceKeys(999_999);
+    expect(await ensureFlushGroup(redis, removed, 'flusher')).toBe(false);
+    expect(await redis.exists(removed.purchaseStream)).toBe(0);
     const entries = await deliverDuePurchases(redis, keys.purchaseStream, {
       group: 'flusher',
       consumer: 'c',

@@ -15,6 +15,7 @@ import {
   PURCHASE,
   RELEASE_HOLD_CLAIM,
   RELEASE_IDEMPOTENCY_CLAIM,
+  RENEW_HOLD_CLAIM,
   RENEW_IDEMPOTENCY_CLAIM,
 } from './purchases/purchase-scripts';
 import { RECONCILE_SEATS, STREAM_MARK } from './seats/reconcile-scripts';
@@ -36,6 +37,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   INDEX_HOLD,
   CLAIM_HOLD,
   RELEASE_HOLD_CLAIM,
+  RENEW_HOLD_CLAIM,
   PURCHASE,
   CANCEL_PURCHASE,
   CLAIM_IDEMPOTENCY_KEY,

@@ -29,6 +29,8 @@ export class PurchaseEntity {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
+  /** Indexed: performance deletes, the sales report and the admin search filter on it. */
+  @Index('purchases_performance')
   @Column({ name: 'performance_id', type: 'int' })
   performanceId: number;
 

@@ -59,7 +59,7 @@ function seatState(registered = true) {
       registered ? ids.map((id) => LETTERS[id - 100]) : null,
     ),
     registeredCounts: vi.fn(async () => (registered ? { total: 6, available: 3, held: 1, sold: 2 } : null)),
-    closeSales: vi.fn(async () => ({ closed: true, held: 0, sold: 0, unwritten: 0 })),
+    closeSales: vi.fn(async () => ({ closed: true, held: 0, sold: 0, unwritten: 0, parked: 0 })),
     reopenSales: vi.fn(async () => {}),
     removePerformance: vi.fn(async () => {}),
   };
@@ -232,8 +232,8 @@ describe('EventService', () => {
 
   it('refuses to delete an event with sold seats and opens the sales it closed again', async () => {
     const state = seatState();
-    state.closeSales.mockResolvedValueOnce({ closed: true, held: 0, sold: 0, unwritten: 0 });
-    state.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 1, unwritten: 0 });
+    state.closeSales.mockResolvedValueOnce({ closed: true, held: 0, sold: 0, unwritten: 0, parked: 0 });
+    state.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 1, unwritten: 0, parked: 0 });
     const { service, cache } = eventService(state);
     await expect(service.deleteEvent(1)).rejects.toMatchObject({
       code: 'EventHasSales',
@@ -246,7 +246,7 @@ describe('EventService', () => {
 
   it('refuses to delete an event with a purchase not yet written (its stream) or written (PostgreSQL)', async () => {
     const unwritten = seatState();
-    unwritten.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 0, unwritten: 2 });
+    unwritten.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 0, unwritten: 2, parked: 0 });
     await expect(eventService(unwritten).service.deleteEvent(1), 'unwritten').rejects.toMatchObject({
       code: 'EventHasSales',
       message: 'event has purchases and cannot be deleted',

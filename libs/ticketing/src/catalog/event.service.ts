@@ -70,7 +70,7 @@ export class EventService {
               performanceId,
             });
           }
-          if ((atClose?.unwritten ?? 0) > 0) throw eventHasPurchases(performanceId);
+          if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw eventHasPurchases(performanceId);
         }
       });
       if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');

@@ -15,6 +15,7 @@ import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
 import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
+import { sectionNameKey } from './section-names';
 
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
 /** Buyers may cancel until this long before the start, unless the performance says otherwise. */
@@ -192,7 +193,7 @@ export class PerformanceService {
             performanceId: id,
           });
         }
-        if ((atClose?.unwritten ?? 0) > 0) throw performanceHasPurchases(id);
+        if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw performanceHasPurchases(id);
       });
       if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
       if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);
@@ -243,10 +244,8 @@ export function assertLayout(startsAt: Date, salesOpenAt: Date, sections: Sectio
     throw new DomainError('invalid', 'InvalidSalesWindow', 'salesOpenAt must not be after startsAt');
   }
   // Compared as a reader would tell them apart, from any entry point (the seed CLI does not go
-  // through the API's normalisation): compatibility forms folded (NFKC: a fullwidth `Ａ` is `A`),
-  // case ignored, runs of white space as one, so `A`/`A `/`a`/`Ａ` and `A B`/`A  B` are one name.
-  // Look-alikes across scripts (Latin `A`, Cyrillic `А`) are not caught.
-  const names = sections.map((s) => s.name.normalize('NFKC').trim().replace(/\s+/gu, ' ').toLowerCase());
+  // through the API's normalisation), as every lookup by name compares them (sectionNameKey).
+  const names = sections.map((s) => sectionNameKey(s.name));
   if (new Set(names).size !== names.length) {
     throw new DomainError('invalid', 'DuplicateSection', 'section names must be unique within a performance');
   }

@@ -6,6 +6,7 @@ import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies, READ_ATTEMPTS } from './catalog-copies';
 import { assertPriceChange, assertSectionPrice, SECTION_PRICE_ACTION } from './section-rules';
+import { findSectionName } from './section-names';
 import { SectionStore } from './section.store';
 
 /** A section of a performance as buyers see it. */
@@ -87,12 +88,21 @@ export class SectionService {
    * a seat freed later (expiry, release, cancel, refund) sells at the new price. Recorded in the
    * admin audit log (`section.price`) with the operator. Should the commit fail after Redis took
    * the new prices, the old ones are written back (holds made in between keep what they were
-   * priced). Throws InvalidInputError (price),
+   * priced). `requestedName` names the section in any casing (sectionNameKey); the answer and the
+   * audit carry its name as stored. Throws InvalidInputError (price),
    * NotFoundError('performance' | 'section'), DomainError 'conflict' (PerformanceClosed,
    * PerformanceStarted).
    */
-  async changePrice(performanceId: number, sectionName: string, price: number, operator: Operator): Promise<Section> {
+  async changePrice(performanceId: number, requestedName: string, price: number, operator: Operator): Promise<Section> {
     assertSectionPrice(price);
+    // Names are unique ignoring case (sectionNameKey): change the section as its name is stored.
+    const stored = await this.sections.sectionsOf(performanceId);
+    if (!stored) throw new NotFoundError('performance');
+    const sectionName = findSectionName(
+      stored.sections.map((section) => section.name),
+      requestedName,
+    );
+    if (sectionName === undefined) throw new NotFoundError('section', { performanceId, section: requestedName });
     // The live state must exist before the lock: a rebuild racing the change would write PostgreSQL's old prices.
     await this.rebuilder.ensure(performanceId);
     let written: { seatIds: number[]; previousPrice: number } | null = null;

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
+import { sectionNameKey } from '../catalog/section-names';
 import { HoldScriptHead, holdScriptArgs, holdScriptKeys } from './hold-scripts';
 import type { SalesClosedReason } from '../errors';
 
@@ -69,7 +70,7 @@ export async function holdBestAvailable(
     request.scope.kind === 'grade'
       ? request.scope.grade
       : request.scope.kind === 'section'
-        ? request.scope.section
+        ? sectionNameKey(request.scope.section)
         : '';
   let ending: string[] = [];
   for (let round = 1; round <= ROUNDS; round++) {

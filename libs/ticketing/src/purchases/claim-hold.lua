@@ -18,7 +18,8 @@
 
   ARGV[1] user id of the caller
   ARGV[2] purchase id of this attempt
-  ARGV[3] lease (ms): the claim lapses this long from now (a crashed attempt's claim ends so)
+  ARGV[3] lease (ms): the claim lapses this long from now unless renewed (renew-hold-claim.lua,
+          while the attempt charges and sells); a crashed attempt's claim ends so
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
   salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only

@@ -48,11 +48,13 @@ function checkout(
   sale: PurchaseResult = sold,
   begun = PaymentAttemptStatus.Pending,
   wait: { replicas: number; acked: number } = { replicas: 0, acked: 0 },
+  gatewayTimeoutMs = 10_000,
 ) {
   const store = {
     sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]),
     unindex: vi.fn(async () => {}),
     releaseHoldClaim: vi.fn(async () => {}),
+    renewHoldClaim: vi.fn(async (..._args: unknown[]) => true),
     replicated: vi.fn(async () => wait.acked),
     salesNode: vi.fn((_performanceId: number) => '127.0.0.1:7001'),
   };
@@ -66,6 +68,7 @@ function checkout(
     FAULT_CRASH_AFTER_CHARGE: false,
     REDIS_WAIT_REPLICAS: wait.replicas,
     REDIS_WAIT_TIMEOUT_MS: 250,
+    PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: gatewayTimeoutMs,
   } as Env;
   const service = new PurchaseCheckout(
     store as unknown as PurchaseStore,
@@ -77,6 +80,35 @@ function checkout(
 }
 
 describe('PurchaseCheckout', () => {
+  it('renews its claim on the hold while a charge slower than the lease is in flight, so no other attempt takes it', async () => {
+    // Lease 2 × 100 ms, renewed every 40 ms; the charge answers only after two renewals.
+    const { service, store, gateway } = checkout(sold, PaymentAttemptStatus.Pending, undefined, 100);
+    let renewed!: () => void;
+    const twice = new Promise<void>((resolve) => (renewed = resolve));
+    store.renewHoldClaim.mockImplementation(async () => {
+      if (store.renewHoldClaim.mock.calls.length >= 2) renewed();
+      return true;
+    });
+    gateway.charge.mockImplementationOnce(async () => {
+      await twice;
+      return { chargeId: 'ch-1' };
+    });
+    expect((await service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).status).toBe('PAID');
+    expect(store.renewHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1', 200);
+  }, 10_000);
+
+  it('stops renewing the claim once the purchase is answered', async () => {
+    vi.useFakeTimers();
+    try {
+      const { service, store } = checkout(sold, PaymentAttemptStatus.Pending, undefined, 100);
+      await service.buy('buyer', 'hold-1', 7, 'purchase-1', live);
+      vi.advanceTimersByTime(10_000);
+      expect(store.renewHoldClaim).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('charges the hold, sells it with the pre-check time as index score, and answers the purchase', async () => {
     const { service, store, gateway, attempts } = checkout();
     const purchase = await service.buy('buyer', 'hold-1', 7, 'purchase-1', live);

@@ -20,6 +20,7 @@ import { HOLD_RETENTION_MS } from '../holds/hold';
 import { PaymentGateway } from './payment-gateway';
 import { Purchase, seatsFromLists } from './purchase';
 import type { PurchaseResult, SalesRefusal } from './purchase-scripts';
+import { claimRenewalMs } from './idempotency';
 import { HoldCheck, PurchaseStore } from './purchase.store';
 
 /**
@@ -72,29 +73,32 @@ export class PurchaseCheckout {
     // Another attempt (a double click, another or no Idempotency-Key) is charging this hold.
     if (claim === 'BUSY') throw new PurchaseInProgressError();
 
-    const chargeId = await this.charge({
-      purchaseId,
-      reservationId: holdId,
-      userId,
-      performanceId,
-      amount: Number(amount),
-      currency,
-      // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
-      idempotencyKey: purchaseId,
-    });
-    // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
-    if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
-    // The user's index entry travels with the sale, in the same round trip. Its score, the
-    // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
-    // bound and filter by createdAt, and skip a member whose purchase does not exist.
-    const [result] = await this.store
-      .sell(performanceId, { holdId, userId, purchaseId, chargeId, holdRetentionMs: HOLD_RETENTION_MS }, now)
-      .catch((error: unknown) => {
-        // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
-        // stays CHARGED and `batch` refunds it (P9) unless a retry with the key sells it.
-        if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
-        throw error;
+    const { chargeId, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
+      const charged = await this.charge({
+        purchaseId,
+        reservationId: holdId,
+        userId,
+        performanceId,
+        amount: Number(amount),
+        currency,
+        // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
+        idempotencyKey: purchaseId,
       });
+      // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
+      if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
+      // The user's index entry travels with the sale, in the same round trip. Its score, the
+      // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
+      // bound and filter by createdAt, and skip a member whose purchase does not exist.
+      const [sold] = await this.store
+        .sell(performanceId, { holdId, userId, purchaseId, chargeId: charged, holdRetentionMs: HOLD_RETENTION_MS }, now)
+        .catch((error: unknown) => {
+          // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
+          // stays CHARGED and `batch` refunds it (P9) unless a retry with the key sells it.
+          if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
+          throw error;
+        });
+      return { chargeId: charged, result: sold };
+    });
     if (result.outcome !== 'OK') {
       await this.gateway.refund(chargeId);
       await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
@@ -157,6 +161,37 @@ export class PurchaseCheckout {
   }
 
   /**
+   * Runs `work` (the charge and the sale) while renewing the attempt's claim on the hold every
+   * fifth of its lease (holdClaimLeaseMs), so a charge slower than the lease keeps the hold to this
+   * attempt: no second attempt claims it and charges too. The renewal stops when `work` ends, or
+   * once the claim is no longer this attempt's (dropped, or the hold no longer HELD). The lease
+   * still bounds what a dead attempt blocks: its process renews nothing, and the hold's own expiry
+   * ends every claim on it (claim-hold.lua refuses an expired hold; purchase.lua refuses its sale,
+   * and the charge is refunded, P9). A failed renewal is logged; the next one tries again.
+   */
+  private async whileClaimed<T>(
+    performanceId: number,
+    holdId: string,
+    purchaseId: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const leaseMs = holdClaimLeaseMs(this.env);
+    const renewal = setInterval(() => {
+      this.store
+        .renewHoldClaim(performanceId, holdId, purchaseId, leaseMs)
+        .then((renewed) => {
+          if (!renewed) clearInterval(renewal);
+        })
+        .catch((error: Error) => this.logger.warn(`claim of hold ${holdId} not renewed: ${error.message}`));
+    }, claimRenewalMs(leaseMs));
+    try {
+      return await work();
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  /**
    * Drops the attempt's claim on the hold (release-hold-claim.lua: only while it is still this
    * attempt's). Never hides the error at hand: a claim not dropped lapses with its lease.
    */
@@ -204,6 +239,16 @@ export class PurchaseCheckout {
     if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();
     return chargeId;
   }
+}
+
+/**
+ * How long a purchase attempt's claim keeps its hold to itself (ms) from its last renewal: twice
+ * the bound on one payment gateway call (PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, 10 s by default).
+ * A live attempt renews it while it charges and sells (PurchaseCheckout.whileClaimed), however
+ * slow its gateway; a crashed one blocks other attempts of the hold this long at most.
+ */
+export function holdClaimLeaseMs(env: Pick<Env, 'PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS'>): number {
+  return 2 * env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS;
 }
 
 function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainError {

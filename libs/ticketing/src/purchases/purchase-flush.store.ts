@@ -66,12 +66,17 @@ export class PurchaseFlushStore {
     return seconds * 1000 + Math.floor(micros / 1000);
   }
 
-  /** Creates the performance's consumer group unless it exists (asked once per stream and process). */
-  async ensureGroup(performanceId: number): Promise<void> {
-    const stream = performanceKeys(performanceId).purchaseStream;
-    if (this.streamsWithGroup.has(stream)) return;
-    await ensureFlushGroup(this.redis, stream, FLUSH_GROUP);
-    this.streamsWithGroup.add(stream);
+  /**
+   * Creates the performance's consumer group unless it exists (asked once per stream and process).
+   * False when the performance is removed from Redis (its meta hash gone): nothing is created, so a
+   * delete racing the pass leaves no empty stream behind.
+   */
+  async ensureGroup(performanceId: number): Promise<boolean> {
+    const keys = performanceKeys(performanceId);
+    if (this.streamsWithGroup.has(keys.purchaseStream)) return true;
+    if (!(await ensureFlushGroup(this.redis, keys, FLUSH_GROUP))) return false;
+    this.streamsWithGroup.add(keys.purchaseStream);
+    return true;
   }
 
   /** Up to `count` entries delivered to `consumer` and not acknowledged, oldest first. */

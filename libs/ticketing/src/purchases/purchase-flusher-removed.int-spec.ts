@@ -30,6 +30,12 @@ describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
     await fx?.close();
   });
 
+  /** Every key left under the performance's hash tag (without the deployment's prefix). */
+  async function keysOf(performanceId: number): Promise<string[]> {
+    const prefix = fx.redis.options.keyPrefix ?? '';
+    return (await fx.redis.keys(`${prefix}${performanceKeys(performanceId).everyKey}`)).sort();
+  }
+
   /** A performance with only a hold, visited once by the flusher (its stream and group made). */
   async function heldPerformance(performanceId: number): Promise<void> {
     await fx.store.registerPerformance({ performanceId, salesOpenAt: opened, currency: 'KRW', seats: seatRange(4) });
@@ -51,6 +57,11 @@ describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
     vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
     await expect(other.flushOnce()).resolves.toBe(0);
     expect(batches).toEqual([]);
+    // Nothing of the deleted performances is left in Redis: the flusher that had to make the group
+    // (XGROUP CREATE … MKSTREAM) left an empty purchase stream behind before ensure-flush-group.lua
+    // checked the meta hash.
+    expect(await keysOf(16)).toEqual([]);
+    expect(await keysOf(17)).toEqual([]);
   });
 
   it('still fails a pass whose stream is gone under a performance still registered, and recovers on the next', async () => {

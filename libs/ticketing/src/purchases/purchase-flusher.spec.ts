@@ -48,7 +48,9 @@ class FakeFlushStore {
     return this.clock;
   }
 
-  async ensureGroup(): Promise<void> {}
+  async ensureGroup(): Promise<boolean> {
+    return true;
+  }
 
   async readOwnPending(performanceId: number, consumer: string, count: number): Promise<StreamEntry[]> {
     return this.entries(performanceId)

@@ -137,7 +137,11 @@ export class PurchaseFlusher {
     options: FlushOptions,
     slots: WriteSlots,
   ): Promise<number> {
-    await this.store.ensureGroup(performanceId);
+    if (!(await this.store.ensureGroup(performanceId))) {
+      // Removed after the pass read the registry: nothing of it is left to write.
+      if (!(await this.store.isRegistered(performanceId))) return 0;
+      throw new Error(`performance ${performanceId} is registered but its meta hash is gone from Redis`);
+    }
     const due = (entries: StreamEntry[]) => entries.filter(([id]) => Number(id.split('-')[0]) <= dueUntil);
     // Own unacknowledged entries first (a failed write, or entries delivered before they were due),
     // then those of dead consumers: nothing of this process is in flight between passes, so these

@@ -16,6 +16,10 @@ export const RELEASE_HOLD_CLAIM: LuaScript = {
   name: 'boxofficeReleaseHoldClaim',
   file: join(__dirname, 'release-hold-claim.lua'),
 };
+export const RENEW_HOLD_CLAIM: LuaScript = {
+  name: 'boxofficeRenewHoldClaim',
+  file: join(__dirname, 'renew-hold-claim.lua'),
+};
 export const CANCEL_PURCHASE: LuaScript = {
   name: 'boxofficeCancelPurchase',
   file: join(__dirname, 'cancel-purchase.lua'),
@@ -113,6 +117,19 @@ export async function claimHold(
     default:
       throw new Error(`claim-hold.lua answered ${JSON.stringify(claim)}`);
   }
+}
+
+/**
+ * Gives the attempt's claim on the hold a full lease (`leaseMs` from now, Redis time) if it still
+ * has it and the hold is HELD (renew-hold-claim.lua); true when it did.
+ */
+export async function renewHoldClaim(
+  redis: Redis,
+  holdKey: string,
+  purchaseId: string,
+  leaseMs: number,
+): Promise<boolean> {
+  return (await callScript<number>(redis, RENEW_HOLD_CLAIM.name, [holdKey], [purchaseId, leaseMs])) === 1;
 }
 
 /** Drops the attempt's claim on the hold if it still has it (release-hold-claim.lua); true when it did. */
@@ -271,9 +288,12 @@ export async function releaseIdempotencyClaim(redis: Redis, key: string, claim: 
   return (await callScript<number>(redis, RELEASE_IDEMPOTENCY_CLAIM.name, [key], [claim])) === 1;
 }
 
-/** Creates the consumer group of a purchase stream unless it exists. */
-export async function ensureFlushGroup(redis: Redis, stream: string, group: string): Promise<void> {
-  await callScript<number>(redis, ENSURE_FLUSH_GROUP.name, [stream], [group]);
+/**
+ * Creates the consumer group of the performance's purchase stream unless it exists; false (nothing
+ * created, not even the stream) when the performance's meta hash is gone (the performance removed).
+ */
+export async function ensureFlushGroup(redis: Redis, keys: PerformanceKeys, group: string): Promise<boolean> {
+  return (await callScript<number>(redis, ENSURE_FLUSH_GROUP.name, [keys.purchaseStream, keys.meta], [group])) >= 0;
 }
 
 /** An entry of a purchase stream: its id and its fields as a flat list (null once deleted). */

@@ -14,7 +14,7 @@ import {
 } from './idempotency';
 import { IdempotencyStore } from './idempotency.store';
 import { Purchase } from './purchase';
-import { PurchaseCheckout } from './purchase-checkout';
+import { holdClaimLeaseMs, PurchaseCheckout } from './purchase-checkout';
 import { HoldCheck, PurchaseStore } from './purchase.store';
 
 /**
@@ -131,15 +131,6 @@ export class PurchaseService {
     await this.keys.answer(record, purchase, IDEMPOTENCY_ANSWER_TTL_SECONDS);
     return purchase;
   }
-}
-
-/**
- * How long a purchase attempt keeps its hold to itself (ms): twice the bound on one payment gateway
- * call (PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, 10 s by default), for the charge and the writes around
- * it. A live attempt ends well within it; a crashed one blocks other attempts of the hold this long.
- */
-export function holdClaimLeaseMs(env: Pick<Env, 'PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS'>): number {
-  return 2 * env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS;
 }
 
 /** A stored Idempotency-Key answer (a purchase as JSON) read back. */

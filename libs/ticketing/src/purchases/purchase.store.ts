@@ -16,6 +16,7 @@ import {
   PurchaseRequest,
   PurchaseResult,
   releaseHoldClaim,
+  renewHoldClaim,
   SalesRefusal,
 } from './purchase-scripts';
 
@@ -70,6 +71,14 @@ export class PurchaseStore {
     const { claim, now, fields, sales } = await claimHold(this.redis, performanceKeys(performanceId), holdId, request);
     const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
     return { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales };
+  }
+
+  /**
+   * Gives the attempt's claim on the hold a full lease (`leaseMs`) again while it still has it and
+   * the hold is HELD (renew-hold-claim.lua); false when it no longer has it (nothing changed).
+   */
+  renewHoldClaim(performanceId: number, holdId: string, purchaseId: string, leaseMs: number): Promise<boolean> {
+    return renewHoldClaim(this.redis, performanceKeys(performanceId).hold(holdId), purchaseId, leaseMs);
   }
 
   /** Drops the attempt's claim on the hold (its payment was declined, or it stopped before charging). */

@@ -10,22 +10,28 @@
   has not written to PostgreSQL yet (an entry is deleted only after its write committed). No sale
   lands after this, and a cancel or refund needs a purchase, which is then either in the stream
   (counted here) or already in PostgreSQL: a delete that finds neither deletes no purchase.
+  It answers the parked entries too (purchases PostgreSQL refused for good, moved by the flusher
+  from the purchase stream to the dead-letter stream in one MULTI, so an entry is counted in one
+  or the other): a buyer paid for each, and deleting the performance would erase the record the
+  operator settles it from, so they keep it open as unwritten entries do.
 
   KEYS[1] meta    hash: salesOpenAt, currency, closed (1 when closed); missing = not registered
   KEYS[2] counts  hash total, available, held, sold
   KEYS[3] stream  the performance's purchase stream
+  KEYS[4] parked  the performance's dead-letter stream of parked purchase entries
 
   Returns one of
-    {'CLOSED', sold, held, unwritten stream entries}     closed (sold and unwritten are 0)
-    {'KEPT_OPEN', sold, held, unwritten stream entries}  not closed: sold or unwritten is above 0
+    {'CLOSED', sold, held, unwritten, parked}     closed (sold, unwritten and parked are 0)
+    {'KEPT_OPEN', sold, held, unwritten, parked}  not closed: sold, unwritten or parked is above 0
     {'NO_PERFORMANCE'}
 ]]
---- @keys 3
-local metaKey, countsKey, streamKey = KEYS[1], KEYS[2], KEYS[3]
+--- @keys 4
+local metaKey, countsKey, streamKey, parkedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 if redis.call('EXISTS', metaKey) == 0 then return {'NO_PERFORMANCE'} end
 local counts = redis.call('HMGET', countsKey, 'sold', 'held')
-local sold, held, unwritten = tonumber(counts[1] or '0'), tonumber(counts[2] or '0'), redis.call('XLEN', streamKey)
-if sold > 0 or unwritten > 0 then return {'KEPT_OPEN', sold, held, unwritten} end
+local sold, held = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
+local unwritten, parked = redis.call('XLEN', streamKey), redis.call('XLEN', parkedKey)
+if sold > 0 or unwritten > 0 or parked > 0 then return {'KEPT_OPEN', sold, held, unwritten, parked} end
 redis.call('HSET', metaKey, 'closed', '1')
-return {'CLOSED', sold, held, unwritten}
+return {'CLOSED', sold, held, unwritten, parked}

@@ -19,25 +19,28 @@ export const CLOSE_SALES: LuaScript = {
  * and unwritten is above 0 (`closed` false); null when it is not registered.
  */
 export async function closeSales(redis: Redis, keys: PerformanceKeys): Promise<SalesAtClose | null> {
-  const [outcome, sold, held, unwritten] = await callScript<[string, number?, number?, number?]>(
+  const [outcome, sold, held, unwritten, parked] = await callScript<[string, number?, number?, number?, number?]>(
     redis,
     CLOSE_SALES.name,
-    [keys.meta, keys.counts, keys.purchaseStream],
+    [keys.meta, keys.counts, keys.purchaseStream, keys.purchaseDeadLetters],
     [],
   );
   if (outcome === 'NO_PERFORMANCE') return null;
-  return { closed: outcome === 'CLOSED', sold: sold!, held: held!, unwritten: unwritten! };
+  return { closed: outcome === 'CLOSED', sold: sold!, held: held!, unwritten: unwritten!, parked: parked! };
 }
 
 /**
- * What close-sales.lua saw: `closed` false when a sold seat or an unwritten purchase stream entry
- * kept the performance open (its delete is refused; nothing to reopen).
+ * What close-sales.lua saw: `closed` false when a sold seat, an unwritten purchase stream entry
+ * or a parked purchase kept the performance open (its delete is refused; nothing to reopen).
  */
 export interface SalesAtClose {
   closed: boolean;
   sold: number;
   held: number;
+  /** Entries of the purchase stream: purchases and cancellations not written to PostgreSQL yet. */
   unwritten: number;
+  /** Purchase entries the flusher parked (PostgreSQL refused them for good; buyers paid for them). */
+  parked: number;
 }
 
 export interface SeatRegistration {

@@ -33,8 +33,8 @@ describe('buildSeatingLayout', () => {
       // first row, rows, best quality, slot (after the 3 row slots), marked (accessible or companion) seats
       s0: '0,2,800,3,2',
       s1: '2,1,1000,4,0',
-      'sn:Floor': '0',
-      'sn:VIP': '1',
+      'sn:floor': '0',
+      'sn:vip': '1',
       all: '1,0',
       'g:R': '0',
       'g:VIP': '1',

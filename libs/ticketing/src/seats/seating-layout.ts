@@ -3,6 +3,8 @@
  * the field formats are those of lua-includes/seating.lua and holds/hold-best-available.lua).
  */
 
+import { sectionNameKey } from '../catalog/section-names';
+
 /** One seat as the layout needs it, in layout (position) order. */
 export interface SeatPlace {
   id: number;
@@ -30,10 +32,11 @@ export const SEAT_INFO_BYTES = 8;
 /**
  * The seating data's format, the value of the layout hash's `ready` field once built: 4 since row
  * and section slots carry the best clean windows of 2…8 seats and the best free accessible
- * seat (34 bytes, docs/seating.md). hold-best-available.lua
+ * seat (34 bytes, docs/seating.md); 5 since the `sn:` fields are keyed by the folded section name
+ * (sectionNameKey). hold-best-available.lua
  * answers NO_LAYOUT to any other, so data built by an older version is built again.
  */
-export const SEATING_FORMAT = 4;
+export const SEATING_FORMAT = 5;
 
 /**
  * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
@@ -103,7 +106,8 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
       `s${index}`,
       `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.marked}`,
     );
-    fields.set(`sn:${section.name}`, String(index));
+    // By the name's folded form: best-available `section` finds it in any casing (sectionNameKey).
+    fields.set(`sn:${sectionNameKey(section.name)}`, String(index));
   });
   const ranked = sections.map((section, index) => ({ top: section.top, index, grade: section.grade })).sort(byQuality);
   fields.set('all', ranked.map((section) => section.index).join(','));

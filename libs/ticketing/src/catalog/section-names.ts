@@ -1,0 +1,30 @@
+/**
+ * Section names are unique within a performance as a reader tells them apart, and every lookup by
+ * name (a section's price change, best-available `section`, the seat page filter) finds a section
+ * the same way; the name shown stays as the admin wrote it.
+ */
+
+/** Folded names kept for the seat filter, which folds the section of every seat it examines. */
+const FOLDED_KEPT = 10_000;
+const folded = new Map<string, string>();
+
+/**
+ * The form section names are compared in: compatibility forms folded (NFKC: a fullwidth `Ａ` is
+ * `A`), trimmed, runs of white space as one space, lower case, so `A`/`A `/`a`/`Ａ` and
+ * `A B`/`A  B` are one name. Look-alikes across scripts (Latin `A`, Cyrillic `А`) stay apart.
+ */
+export function sectionNameKey(name: string): string {
+  let key = folded.get(name);
+  if (key === undefined) {
+    key = name.normalize('NFKC').trim().replace(/\s+/gu, ' ').toLowerCase();
+    if (folded.size >= FOLDED_KEPT) folded.clear();
+    folded.set(name, key);
+  }
+  return key;
+}
+
+/** The one of `names` that `requested` names (see {@link sectionNameKey}), or undefined. */
+export function findSectionName(names: readonly string[], requested: string): string | undefined {
+  const key = sectionNameKey(requested);
+  return names.find((name) => sectionNameKey(name) === key);
+}
