@@ -70,7 +70,9 @@ const integration = {
   environment: 'node' as const,
   pool: 'forks' as const,
   testTimeout: 60_000,
-  hookTimeout: 120_000,
+  // Hooks start built processes (metrics-port, ecs-logs, …): a start may take up to 180 s on a
+  // loaded machine (PROCESS_TEST_TIMEOUT_MS in libs/testing, which tests that start them use).
+  hookTimeout: 300_000,
   // Checks the services, then migrates the template database every test database is cloned from.
   globalSetup: ['libs/testing/src/global-setup.ts', 'libs/testing/src/redis-cluster.global-setup.ts'],
   // Every Lua script runs checked: a script touching a key it was not given in KEYS fails. Nest's

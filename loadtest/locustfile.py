@@ -28,7 +28,8 @@ import random
 import time
 import uuid
 
-from locust import FastHttpUser, between, task
+import gevent
+from locust import FastHttpUser, between, events, task
 
 with open(os.environ["LOADTEST_FIXTURE"], encoding="utf-8") as fixture_file:
     FIXTURE = json.load(fixture_file)
@@ -39,6 +40,27 @@ EVENT_ID = FIXTURE["eventId"]
 TOKENS = FIXTURE["tokens"]
 SEAT_PAGES = max(1, FIXTURE["seats"] // 100)
 _next_token = iter(range(10**9))
+# Purchases answered 201 in this run.
+_purchases_answered = 0
+
+
+@events.test_start.add_listener
+def stop_once_sold(environment, **_kwargs):
+    """With LOADTEST_MIN_SECONDS and LOADTEST_MIN_PURCHASES (set by `--max-duration`), stops the run
+    once both are reached: at least that many seconds, and at least that many purchases answered
+    201. Locust's --run-time still ends it at the most."""
+    if "LOADTEST_MIN_SECONDS" not in os.environ:
+        return
+    min_seconds = float(os.environ["LOADTEST_MIN_SECONDS"])
+    min_purchases = int(os.environ.get("LOADTEST_MIN_PURCHASES", "1"))
+    started = time.monotonic()
+
+    def watch():
+        while time.monotonic() - started < min_seconds or _purchases_answered < min_purchases:
+            gevent.sleep(0.2)
+        environment.runner.quit()
+
+    gevent.spawn(watch)
 
 
 def record(kind, **fields):
@@ -138,6 +160,8 @@ class Buyer(FastHttpUser):
             catch_response=True,
         ) as res:
             if res.status_code == 201:
+                global _purchases_answered
+                _purchases_answered += 1
                 purchase = res.json()
                 self.purchases.append(purchase["id"])
                 record("purchase", id=purchase["id"], seatIds=purchase["seatIds"], reservationId=hold["id"])

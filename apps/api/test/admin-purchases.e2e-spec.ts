@@ -2,11 +2,10 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { purchaseCanceledMessageId } from '@app/messaging';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { PaymentGateway, PurchaseFlusher, REFUND_ACTION, SeatStateStore } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, hold } from './purchase-helpers';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { PaymentGateway, REFUND_ACTION, SeatStateStore } from '@app/ticketing';
+import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -15,7 +14,7 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
   let db: Client;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     call = caller(api.app);
@@ -27,11 +26,6 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     await db?.end();
     await api?.close();
   });
-
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
-  }
 
   async function buy(session: TestSession, performanceId: number, seatIds: number[]) {
     const held = await hold(api.app, session, performanceId, seatIds);
@@ -50,7 +44,7 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     const one = await call('GET', `/admin/purchases/${b1.id}`, { session: admin });
     expect(one.statusCode).toBe(200);
     expect(one.json()).toEqual({ ...b1, userId: bob.id });
-    await flushAll();
+    await flushPurchases(api.app);
 
     const first = await call('GET', `/admin/purchases?performanceId=${performance.id}&limit=2`, { session: admin });
     expect(first.statusCode).toBe(200);
@@ -99,7 +93,7 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     const performance = await createPerformance(api.app, admin, 10);
     const buyer = await createSession(api.app);
     const purchase = await buy(buyer, performance.id, performance.seatIds.slice(0, 2));
-    await flushAll();
+    await flushPurchases(api.app);
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
 
     const answers = await Promise.all([
@@ -136,7 +130,7 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
 
     const again = await call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin });
     expect(again.statusCode).toBe(409);
-    await flushAll();
+    await flushPurchases(api.app);
     const canceled = await db.query('SELECT status FROM purchases WHERE id = $1', [purchase.id]);
     expect(canceled.rows).toEqual([{ status: 'CANCELED' }]);
     // The buyer's cancellation notice: one outbox message, relayed to the mailer (apps/mailer tests the e-mail).

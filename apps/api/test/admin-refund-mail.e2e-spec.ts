@@ -1,12 +1,10 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
-import { PurchaseFlusher } from '@app/ticketing';
+import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
 import { dataSourceOf, startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, hold } from './purchase-helpers';
+import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 describe('an admin refund e-mails the buyer one cancellation notice (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
   let smtp: TestSmtpServer;
@@ -18,7 +16,7 @@ describe('an admin refund e-mails the buyer one cancellation notice (API → flu
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       SMTP_URL: smtp.url,
     });
@@ -34,11 +32,6 @@ describe('an admin refund e-mails the buyer one cancellation notice (API → flu
     await smtp?.stop();
   });
 
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
-  }
-
   it('sends the confirmation, then after two concurrent refunds exactly one cancellation notice', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     const buyer = await createSession(api.app);
@@ -46,7 +39,7 @@ describe('an admin refund e-mails the buyer one cancellation notice (API → flu
     const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
     expect(bought.statusCode).toBe(201);
     const purchaseId = bought.json().id as string;
-    await flushAll();
+    await flushPurchases(api.app);
     const mailsTo = () => smtp.received.filter((email) => email.to.includes(buyer.email));
     await waitUntil(() => mailsTo().length === 1, 'confirmation received');
 
@@ -55,8 +48,8 @@ describe('an admin refund e-mails the buyer one cancellation notice (API → flu
       call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin }),
     ]);
     expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409]);
-    await flushAll();
-    await flushAll();
+    await flushPurchases(api.app);
+    await flushPurchases(api.app);
     await waitUntil(() => mailsTo().length >= 2, 'cancellation notice received');
     const notice = mailsTo()[1];
     expect(notice.subject).toMatch(/^Canceled: your tickets for /);

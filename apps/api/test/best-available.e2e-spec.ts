@@ -5,9 +5,8 @@ import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { createRedis } from '@app/redis';
 import { performanceKeys } from '@app/ticketing';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { startTestApi } from './support/api';
 
 type Headers = { authorization: string };
 
@@ -22,7 +21,7 @@ describe('best-available reservations over HTTP', () => {
   let raw: Redis;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       MAX_SEATS_PER_RESERVATION: '4',
     });
     admin = await createSession(api.app, { role: Role.Admin });

@@ -4,11 +4,12 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, SessionsService } from '@app/auth';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, startApi, TEST_PASSWORD, TestSession } from '@app/testing';
-import { performanceKeys, PurchaseFlusher, SeatStateRebuilder, SeatStateStore } from '@app/ticketing';
+import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { performanceKeys, SeatStateRebuilder, SeatStateStore } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, hold } from './purchase-helpers';
+import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 interface TicketBody {
   seat: { id: number };
@@ -33,17 +34,12 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
-  }
-
   /** Buys `count` seats for the buyer, flushes, and returns the purchase id and its tickets. */
   async function buyTickets(count: number): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
     const held = await hold(api.app, buyer, performance.id, seats(count));
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
-    await flushAll();
+    await flushPurchases(api.app);
     const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
     expect(listed.statusCode, listed.body).toBe(200);
     return { purchaseId: bought.json().id, tickets: listed.json().items };
@@ -74,7 +70,7 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
   }
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     call = caller(api.app);
@@ -175,7 +171,7 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
       // tickets.e2e-spec.ts).
       expect(winners.checkIn + winners.cancel, JSON.stringify(winners)).toBe(rounds);
       // PostgreSQL agrees once everything is written: no ticket both checked in and canceled.
-      await flushAll();
+      await flushPurchases(api.app);
       const both = await sql<{ id: string }>(
         `SELECT t.id FROM tickets t WHERE t.performance_id = $1 AND t.status = 'CANCELED' AND t.checked_in_at IS NOT NULL`,
         [performance.id],
@@ -249,7 +245,7 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
     await expectKeptSeatCountedSold();
 
     // Written behind, and rebuilt from PostgreSQL: the checked-in seat stays off sale.
-    await flushAll();
+    await flushPurchases(api.app);
     await expectAlreadyCheckedIn('after the flush');
     await expectKeptSeatCountedSold();
     const audit = await sql<{ details: { keptSeatIds: number[] } }>(

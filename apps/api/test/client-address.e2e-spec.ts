@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiHarness, startApi } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness } from '@app/testing';
+import { startTestApi } from './support/api';
 
 /** Five wrong passwords for one e-mail from one client; the sixth try is what the test looks at. */
 async function sixthLogin(api: ApiHarness, email: string, from: (attempt: number) => Record<string, string>) {
@@ -24,7 +23,7 @@ describe('the client address behind TRUST_PROXY (login rate limit, real Redis)',
   let api: ApiHarness;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       TRUST_PROXY: 'loopback',
     });
   });
@@ -51,7 +50,7 @@ describe('signup throttling per client address (SIGNUP_RATE_LIMIT, real Redis)',
   let api: ApiHarness;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       SIGNUP_RATE_LIMIT: '3',
     });
   });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { ERROR_KEYS } from './support/http';
+import { startTestApi } from './support/api';
 
 // A pool of three connections and a short acquire timeout make a burst exhaust the pool at once:
 // a request that held one connection while waiting for another would deadlock it (500s for all).
@@ -12,7 +11,7 @@ describe('a burst larger than the PostgreSQL pool (real PostgreSQL)', () => {
   let bystander: TestSession;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       DATABASE_POOL_SIZE: '3',
       DATABASE_ACQUIRE_TIMEOUT_MS: '300',
     });

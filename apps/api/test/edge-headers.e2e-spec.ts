@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { startTestApi } from './support/api';
 
 describe('security headers and the docs switch (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
   let user: TestSession;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       DOCS_ENABLED: 'false',
     });
     user = await createSession(api.app);

@@ -2,11 +2,10 @@ import fc from 'fast-check';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { caller } from './purchase-helpers';
 import { ERROR_KEYS } from './support/http';
+import { startTestApi } from './support/api';
 
 const DAY = 24 * 3600_000;
 const SECTIONS = [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }];
@@ -56,7 +55,7 @@ describe('finding events by date and text (real PostgreSQL and Redis)', () => {
     [from && `from=${encodeURIComponent(from)}`, to && `to=${encodeURIComponent(to)}`].filter(Boolean).join('&');
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    api = await startTestApi();
     admin = await createSession(api.app, { role: Role.Admin });
     call = caller(api.app);
     await event('iu', '아이유 2027 월드투어 — 서울', '서울 올림픽 주경기장', [3, 2]);

@@ -16,6 +16,7 @@ import { Public } from '@app/auth';
 import { RequestContext } from '@app/logging';
 import { createApiApp } from '../src/bootstrap';
 import { ERROR_KEYS } from './support/http';
+import { startTestApi } from './support/api';
 
 class EchoDto {
   @ApiProperty()
@@ -321,7 +322,7 @@ describe('readiness with Redis unreachable', () => {
   let api: ApiHarness;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       REDIS_URL: 'redis://127.0.0.1:1',
       // Also on a TEST_REDIS_CLUSTER run: the single, unreachable Redis.
       REDIS_CLUSTER_NODES: '',
@@ -346,7 +347,7 @@ describe('readiness with RabbitMQ unreachable', () => {
 
   beforeAll(async () => {
     broker = await TcpProxy.create(5672);
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${broker.port}`,
     });
   });

@@ -13,13 +13,13 @@ import {
   createTestEnv,
   destroyTestEnv,
   freePort,
-  startApi,
+  PROCESS_TEST_TIMEOUT_MS,
   TestSession,
 } from '@app/testing';
-import { EventService, PaymentGateway, PurchaseFlusher, performanceKeys, renderPurchaseEmail } from '@app/ticketing';
+import { EventService, PaymentGateway, performanceKeys, renderPurchaseEmail } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance } from './purchase-helpers';
+import { caller, createPerformance, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /**
  * Money is an integer in the currency's minor unit everywhere, and travels with its event's
@@ -34,7 +34,7 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
   let db: Client;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     call = caller(api.app);
@@ -77,8 +77,7 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
     const purchase = bought.json();
     const redisPurchase = await raw.hgetall(keys.purchase(purchase.id));
 
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
+    await flushPurchases(api.app);
     const [row] = (await db.query('SELECT amount, currency FROM purchases WHERE id = $1', [purchase.id])).rows;
     const [outbox] = (
       await db.query('SELECT payload FROM outbox WHERE message_id = $1', [`purchase-completed:${purchase.id}`])
@@ -169,43 +168,47 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
 
 describe('the OpenAPI document', () => {
   // The built api: descriptions and optionality come from the Swagger CLI plugin of the Nest build.
-  it('describes money as integers in minor units, with a currency beside each', async () => {
-    const env = await createTestEnv({ PORT: String(await freePort()) });
-    const api = new AppProcess('api', env);
-    try {
-      await api.waitForLine('api listening');
-      type Schema = { properties: Record<string, { type?: string; description?: string }>; required?: string[] };
-      const doc = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as {
-        components: { schemas: Record<string, Schema> };
-      };
-      const schemas = doc.components.schemas;
-      for (const [schema, field] of [
-        ['SectionLayoutDto', 'price'],
-        ['SeatResponseDto', 'price'],
-        ['ReservationResponseDto', 'amount'],
-        ['PurchaseResponseDto', 'amount'],
-      ]) {
-        const property = schemas[schema].properties[field];
-        expect(property.type, `${schema}.${field}`).toBe('integer');
-        expect(property.description, `${schema}.${field}`).toMatch(/minor unit/);
+  it(
+    'describes money as integers in minor units, with a currency beside each',
+    async () => {
+      const env = await createTestEnv({ PORT: String(await freePort()) });
+      const api = new AppProcess('api', env);
+      try {
+        await api.waitForLine('api listening');
+        type Schema = { properties: Record<string, { type?: string; description?: string }>; required?: string[] };
+        const doc = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as {
+          components: { schemas: Record<string, Schema> };
+        };
+        const schemas = doc.components.schemas;
+        for (const [schema, field] of [
+          ['SectionLayoutDto', 'price'],
+          ['SeatResponseDto', 'price'],
+          ['ReservationResponseDto', 'amount'],
+          ['PurchaseResponseDto', 'amount'],
+        ]) {
+          const property = schemas[schema].properties[field];
+          expect(property.type, `${schema}.${field}`).toBe('integer');
+          expect(property.description, `${schema}.${field}`).toMatch(/minor unit/);
+        }
+        for (const schema of [
+          'EventResponseDto',
+          'PerformanceResponseDto',
+          'SeatResponseDto',
+          'ReservationResponseDto',
+          'PurchaseResponseDto',
+        ]) {
+          expect(schemas[schema].required, schema).toContain('currency');
+        }
+        expect(schemas.EventCreateDto.properties.currency.description).toMatch(/ISO 4217/);
+        expect(schemas.EventCreateDto.required).not.toContain('currency');
+      } finally {
+        api.kill('SIGTERM');
+        await api.exited;
+        await destroyTestEnv(env);
       }
-      for (const schema of [
-        'EventResponseDto',
-        'PerformanceResponseDto',
-        'SeatResponseDto',
-        'ReservationResponseDto',
-        'PurchaseResponseDto',
-      ]) {
-        expect(schemas[schema].required, schema).toContain('currency');
-      }
-      expect(schemas.EventCreateDto.properties.currency.description).toMatch(/ISO 4217/);
-      expect(schemas.EventCreateDto.required).not.toContain('currency');
-    } finally {
-      api.kill('SIGTERM');
-      await api.exited;
-      await destroyTestEnv(env);
-    }
-  });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('DEFAULT_CURRENCY', () => {

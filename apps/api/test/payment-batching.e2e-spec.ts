@@ -3,11 +3,10 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { PaymentAttemptsRepository, PaymentAttemptStatus } from '@app/database';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { HoldService, PaymentGateway } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /**
  * P9's attempt writes are group-committed: concurrent purchases share the `begin` and
@@ -43,7 +42,7 @@ describe('payment attempts written in batches (in-process api, real PostgreSQL a
   };
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       MAX_SEATS_PER_RESERVATION: '20',
     });
     db = new Client({ connectionString: api.env.DATABASE_URL });

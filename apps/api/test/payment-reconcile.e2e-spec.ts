@@ -3,7 +3,15 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, AppProcess, createSession, freePort, startApi, TestSession, waitUntil } from '@app/testing';
+import {
+  ApiHarness,
+  AppProcess,
+  createSession,
+  freePort,
+  PROCESS_TEST_TIMEOUT_MS,
+  TestSession,
+  waitUntil,
+} from '@app/testing';
 import {
   HoldService,
   PaymentGateway,
@@ -12,9 +20,8 @@ import {
   PurchaseFlusher,
   ReconcileOutcome,
 } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 // The reconciler's bound on one gateway call (10 s in production): long enough for the test to see
 // the row locked while a refund hangs, even on a loaded machine.
@@ -67,12 +74,30 @@ describe('payment reconciliation (built api killed between charge and sale, real
     return { proc, url: `http://127.0.0.1:${port}/api/v1` };
   }
 
-  let plainApi: Promise<{ proc: AppProcess; url: string }> | undefined;
+  let crashStarts: {
+    doomed: Promise<{ proc: AppProcess; url: string }>[];
+    retry: Promise<{ proc: AppProcess; url: string }>;
+  };
   /**
-   * The api a buyer retries on after a crash (as a restarted one): one process, without faults,
-   * started at the first call and shared by the tests that need it.
+   * The apis of a crash test, started at the first call: one that dies right after its first
+   * charge (FAULT_CRASH_AFTER_CHARGE; each crash test takes its own, in turn) and the one a buyer
+   * retries on after the crash (as a restarted one: without faults, shared). All three start at
+   * once, so the second crash test waits for no start of its own; a doomed api that is not used
+   * yet takes no requests.
    */
-  const retryApi = () => (plainApi ??= startApiProcess());
+  const crashApis = async (): Promise<[{ proc: AppProcess; url: string }, { proc: AppProcess; url: string }]> => {
+    if (!crashStarts) {
+      crashStarts = {
+        doomed: [1, 2].map(() => startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' })),
+        retry: startApiProcess(),
+      };
+      // A start that fails before its test awaits it fails that test, not the run (unhandled).
+      for (const start of [...crashStarts.doomed, crashStarts.retry]) start.catch(() => undefined);
+    }
+    const doomed = crashStarts.doomed.shift();
+    if (!doomed) throw new Error('every doomed api is used: start more for another crash test');
+    return Promise.all([doomed, crashStarts.retry]);
+  };
 
   const postPurchase = (url: string, reservationId: string, key: string) =>
     fetch(`${url}/purchases`, {
@@ -103,7 +128,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
   }
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       // The killed api's claim lapses after 1 s instead of 5 before a retry takes over (every api
@@ -124,114 +149,132 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await api?.close();
   });
 
-  it('refunds the charge of an api killed between charge and sale once its hold has expired, not before; the retry with the same key is a clear 409, a new hold buys', async () => {
-    const held = await hold(api.app, buyer, performance.id, seats(2));
-    const key = `crash-${randomUUID()}`;
+  it(
+    'refunds the charge of an api killed between charge and sale once its hold has expired, not before; the retry with the same key is a clear 409, a new hold buys',
+    async () => {
+      const held = await hold(api.app, buyer, performance.id, seats(2));
+      const key = `crash-${randomUUID()}`;
 
-    const [doomed, restarted] = await Promise.all([startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' }), retryApi()]);
-    await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
-    expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      const [doomed, restarted] = await crashApis();
+      await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
+      expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    // Charged, not sold: the attempt was recorded before the charge and holds the charge.
-    const [charged] = await attempts('reservation_id = $1', [held.id]);
-    expect(charged).toMatchObject({ status: 'CHARGED', amount: '2100', currency: 'KRW', resolved_at: null });
-    expect(charged.charge_id).toEqual(expect.any(String));
-    expect(charged.idempotency_key).toBe(charged.purchase_id);
-    expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('HELD');
+      // Charged, not sold: the attempt was recorded before the charge and holds the charge.
+      const [charged] = await attempts('reservation_id = $1', [held.id]);
+      expect(charged).toMatchObject({ status: 'CHARGED', amount: '2100', currency: 'KRW', resolved_at: null });
+      expect(charged.charge_id).toEqual(expect.any(String));
+      expect(charged.idempotency_key).toBe(charged.purchase_id);
+      expect((await api.app.get(HoldService).get(buyer.id, held.id)).status).toBe('HELD');
 
-    // A built batch leaves it open while the hold can still be bought (a retry with the same key
-    // would sell it on this very charge, as after a failover that lost the sale), and refunds it
-    // once the hold's time has run out.
-    const batch = new AppProcess('batch', { ...api.env, PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
-    processes.push(batch);
-    const left = await batch.waitForLine(`payment attempt ${charged.purchase_id} of reservation ${held.id} left open`);
-    expect(left).toMatchObject({ boxoffice: { payment_reconcile: { outcome: 'deferred' } } });
-    expect(await attempts('reservation_id = $1', [held.id])).toMatchObject([{ status: 'CHARGED' }]);
-    // The hold expires: its expiry moved into the past, in its record and its seats' holder entries.
-    const keys = performanceKeys(performance.id);
-    const past = Date.now() - 1000;
-    await api.app.get(Redis).hset(keys.hold(held.id), 'expiresAt', String(past));
-    await api.app.get(Redis).hset(keys.seatHolds, ...held.seatIds.flatMap((id) => [String(id), `${past}:${held.id}`]));
-    const line = await batch.waitForLine(`payment attempt ${charged.purchase_id} of reservation ${held.id} reconciled`);
-    expect(line).toMatchObject({
-      boxoffice: {
-        payment_reconcile: { outcome: 'refunded', amount: 2100, currency: 'KRW', charge_id: charged.charge_id },
-      },
-    });
-    batch.kill('SIGTERM');
-    expect(await batch.exited).toEqual({ code: 0, signal: null });
-    const [refunded] = await attempts('reservation_id = $1', [held.id]);
-    expect(refunded).toMatchObject({ status: 'REFUNDED', charge_id: charged.charge_id, resolved_at: expect.any(Date) });
+      // A built batch leaves it open while the hold can still be bought (a retry with the same key
+      // would sell it on this very charge, as after a failover that lost the sale), and refunds it
+      // once the hold's time has run out.
+      const batch = new AppProcess('batch', { ...api.env, PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
+      processes.push(batch);
+      const left = await batch.waitForLine(
+        `payment attempt ${charged.purchase_id} of reservation ${held.id} left open`,
+      );
+      expect(left).toMatchObject({ boxoffice: { payment_reconcile: { outcome: 'deferred' } } });
+      expect(await attempts('reservation_id = $1', [held.id])).toMatchObject([{ status: 'CHARGED' }]);
+      // The hold expires: its expiry moved into the past, in its record and its seats' holder entries.
+      const keys = performanceKeys(performance.id);
+      const past = Date.now() - 1000;
+      await api.app.get(Redis).hset(keys.hold(held.id), 'expiresAt', String(past));
+      await api.app
+        .get(Redis)
+        .hset(keys.seatHolds, ...held.seatIds.flatMap((id) => [String(id), `${past}:${held.id}`]));
+      const line = await batch.waitForLine(
+        `payment attempt ${charged.purchase_id} of reservation ${held.id} reconciled`,
+      );
+      expect(line).toMatchObject({
+        boxoffice: {
+          payment_reconcile: { outcome: 'refunded', amount: 2100, currency: 'KRW', charge_id: charged.charge_id },
+        },
+      });
+      batch.kill('SIGTERM');
+      expect(await batch.exited).toEqual({ code: 0, signal: null });
+      const [refunded] = await attempts('reservation_id = $1', [held.id]);
+      expect(refunded).toMatchObject({
+        status: 'REFUNDED',
+        charge_id: charged.charge_id,
+        resolved_at: expect.any(Date),
+      });
 
-    // The buyer retries with the same key on another api (as after a restart): told to wait while the dead
-    // request's claim lapses, then a clear 409 — never a 5xx, never a second charge.
-    let retry!: Response;
-    await waitUntil(
-      async () => {
-        retry = await postPurchase(restarted.url, held.id, key);
-        expect(retry.status).toBeLessThan(500);
-        return retry.status !== 409 || retry.headers.get('retry-after') === null;
-      },
-      'the dead request’s claim to lapse',
-      15_000,
-      250,
-    );
-    expect(retry.status).toBe(409);
-    expect(await retry.json()).toMatchObject({ statusCode: 409, message: 'reservation has expired' });
-    expect(await attempts('reservation_id = $1', [held.id])).toEqual([refunded]);
+      // The buyer retries with the same key on another api (as after a restart): told to wait while the dead
+      // request's claim lapses, then a clear 409 — never a 5xx, never a second charge.
+      let retry!: Response;
+      await waitUntil(
+        async () => {
+          retry = await postPurchase(restarted.url, held.id, key);
+          expect(retry.status).toBeLessThan(500);
+          return retry.status !== 409 || retry.headers.get('retry-after') === null;
+        },
+        'the dead request’s claim to lapse',
+        15_000,
+        250,
+      );
+      expect(retry.status).toBe(409);
+      expect(await retry.json()).toMatchObject({ statusCode: 409, message: 'reservation has expired' });
+      expect(await attempts('reservation_id = $1', [held.id])).toEqual([refunded]);
 
-    // Holding the seats again and buying with a new key works, charged once more.
-    const again = await hold(api.app, buyer, performance.id, held.seatIds);
-    const bought = await postPurchase(restarted.url, again.id, `crash-${randomUUID()}`);
-    expect(bought.status).toBe(201);
-    const purchase = (await bought.json()) as { id: string; amount: number };
-    expect(purchase.amount).toBe(2100);
-    const rows = await attempts('reservation_id = ANY($1::uuid[])', [[held.id, again.id]]);
-    expect(rows.map((row) => row.status)).toEqual(['REFUNDED', 'CHARGED']);
-    expect(rows[1].purchase_id).toBe(purchase.id);
-    await reconcileUntilClosed(again.id);
-    expect(
-      (await attempts('reservation_id = ANY($1::uuid[])', [[held.id, again.id]])).map((row) => row.status),
-    ).toEqual(['REFUNDED', 'COMPLETED']);
-    await expectEveryChargeSoldOrRefunded();
-  }, 90_000);
+      // Holding the seats again and buying with a new key works, charged once more.
+      const again = await hold(api.app, buyer, performance.id, held.seatIds);
+      const bought = await postPurchase(restarted.url, again.id, `crash-${randomUUID()}`);
+      expect(bought.status).toBe(201);
+      const purchase = (await bought.json()) as { id: string; amount: number };
+      expect(purchase.amount).toBe(2100);
+      const rows = await attempts('reservation_id = ANY($1::uuid[])', [[held.id, again.id]]);
+      expect(rows.map((row) => row.status)).toEqual(['REFUNDED', 'CHARGED']);
+      expect(rows[1].purchase_id).toBe(purchase.id);
+      await reconcileUntilClosed(again.id);
+      expect(
+        (await attempts('reservation_id = ANY($1::uuid[])', [[held.id, again.id]])).map((row) => row.status),
+      ).toEqual(['REFUNDED', 'COMPLETED']);
+      await expectEveryChargeSoldOrRefunded();
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('sells to a same-key retry that comes before the reconciliation, on the first charge, and the reconciliation completes it', async () => {
-    const held = await hold(api.app, buyer, performance.id, seats(1));
-    const key = `crash-${randomUUID()}`;
-    const [doomed, restarted] = await Promise.all([startApiProcess({ FAULT_CRASH_AFTER_CHARGE: 'true' }), retryApi()]);
-    await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
-    expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    const [charged] = await attempts('reservation_id = $1', [held.id]);
-    expect(charged.status).toBe('CHARGED');
+  it(
+    'sells to a same-key retry that comes before the reconciliation, on the first charge, and the reconciliation completes it',
+    async () => {
+      const held = await hold(api.app, buyer, performance.id, seats(1));
+      const key = `crash-${randomUUID()}`;
+      const [doomed, restarted] = await crashApis();
+      await expect(postPurchase(doomed.url, held.id, key)).rejects.toThrow();
+      expect(await doomed.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      const [charged] = await attempts('reservation_id = $1', [held.id]);
+      expect(charged.status).toBe('CHARGED');
 
-    let retry!: Response;
-    await waitUntil(
-      async () => {
-        retry = await postPurchase(restarted.url, held.id, key);
-        expect(retry.status).toBeLessThan(500);
-        return retry.status !== 409 || retry.headers.get('retry-after') === null;
-      },
-      'the dead request’s claim to lapse',
-      15_000,
-      250,
-    );
-    expect(retry.status).toBe(201);
-    expect(((await retry.json()) as { id: string }).id).toBe(charged.purchase_id);
-    // The same idempotency key at the gateway: the charge of the dead request, not a second one.
-    // The attempt stays CHARGED after the answer, until `batch` completes it.
-    expect(await attempts('reservation_id = $1', [held.id])).toEqual([{ ...charged, touched_at: expect.any(Date) }]);
-    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
-    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBe('completed');
-    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
-    expect(refund).not.toHaveBeenCalled();
-    refund.mockRestore();
-    expect(await attempts('reservation_id = $1', [held.id])).toEqual([
-      { ...charged, status: 'COMPLETED', touched_at: expect.any(Date), resolved_at: expect.any(Date) },
-    ]);
-    await expectEveryChargeSoldOrRefunded();
-  }, 90_000);
+      let retry!: Response;
+      await waitUntil(
+        async () => {
+          retry = await postPurchase(restarted.url, held.id, key);
+          expect(retry.status).toBeLessThan(500);
+          return retry.status !== 409 || retry.headers.get('retry-after') === null;
+        },
+        'the dead request’s claim to lapse',
+        15_000,
+        250,
+      );
+      expect(retry.status).toBe(201);
+      expect(((await retry.json()) as { id: string }).id).toBe(charged.purchase_id);
+      // The same idempotency key at the gateway: the charge of the dead request, not a second one.
+      // The attempt stays CHARGED after the answer, until `batch` completes it.
+      expect(await attempts('reservation_id = $1', [held.id])).toEqual([{ ...charged, touched_at: expect.any(Date) }]);
+      const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+      await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+      expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBe('completed');
+      expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+      expect(refund).not.toHaveBeenCalled();
+      refund.mockRestore();
+      expect(await attempts('reservation_id = $1', [held.id])).toEqual([
+        { ...charged, status: 'COMPLETED', touched_at: expect.any(Date), resolved_at: expect.any(Date) },
+      ]);
+      await expectEveryChargeSoldOrRefunded();
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('refunds and records the charge of a sale refused after it (the hold expired between charge and sale)', async () => {
     const gateway = api.app.get(PaymentGateway);

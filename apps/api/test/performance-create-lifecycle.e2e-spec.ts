@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { caller, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 const STARTS_AT = '2030-03-01T19:00:00+09:00';
 const STARTS_AT_MS = Date.parse(STARTS_AT);
@@ -23,7 +22,7 @@ describe('lifecycle fields at performance creation (real PostgreSQL and Redis)',
   let eventId: number;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    api = await startTestApi();
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app);
     call = caller(api.app);

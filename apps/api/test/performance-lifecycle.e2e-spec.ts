@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Role } from '@app/auth';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /** Redis TIME in epoch ms: the clock the scripts stamp holds and purchases with. */
 async function redisNow(redis: Redis): Promise<number> {
@@ -31,7 +32,7 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
   let replica: NestFastifyApplication;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    api = await startTestApi();
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app);
     redis = api.app.get(Redis);

@@ -3,11 +3,10 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { PaymentDeclinedError, PaymentGateway, performanceKeys, SeatStateStore } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 const IN_PROGRESS = 'a purchase of this reservation is in progress';
 const RACERS = 25;
@@ -33,7 +32,7 @@ describe('racing purchases of one hold (real PostgreSQL and Redis)', () => {
     }[];
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       // A hold claim lasts twice this (ms): 1 s, so the lapsed-claim case waits that long at most.
       PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '500',
     });

@@ -6,15 +6,13 @@ import {
   ApiHarness,
   createSession,
   LocalRedisCluster,
-  startApi,
   startTestRedisCluster,
   TestSession,
   waitUntil,
 } from '@app/testing';
 import { performanceKeys, PurchaseFlusher, SeatStateStore } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 // Long enough that a hold made while a purchase waits is answered well within the wait.
 const WAIT_TIMEOUT_MS = 2000;
@@ -65,7 +63,7 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
   beforeAll(async () => {
     // As `npm start -- --redis-cluster` runs it: primaries refuse writes without a replica.
     cluster = await startTestRedisCluster({ minReplicasToWrite: 1, minReplicasMaxLag: 10 });
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       REDIS_CLUSTER_NODES: cluster.nodes,
       REDIS_WAIT_REPLICAS: '1',
       REDIS_WAIT_TIMEOUT_MS: String(WAIT_TIMEOUT_MS),

@@ -1,3 +1,4 @@
+import { INestApplicationContext } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { expect } from 'vitest';
@@ -65,14 +66,16 @@ export function hold(app: NestFastifyApplication, user: TestSession, performance
 }
 
 /**
- * Runs flush passes until one writes nothing: every purchase and cancellation made so far is in
- * PostgreSQL. `options` as PurchaseFlusher.flushOnce takes them (default: batches of 500).
+ * Runs flush passes until one writes nothing: every purchase and cancellation made so far (older
+ * than the flusher's PURCHASE_FLUSH_AGE_SECONDS) is in PostgreSQL. `from` is an app whose
+ * PurchaseFlusher runs the passes, or a flusher of the test's own (another cut-off, say);
+ * `options` as PurchaseFlusher.flushOnce takes them (default: batches of 500).
  */
 export async function flushPurchases(
-  app: NestFastifyApplication,
+  from: Pick<INestApplicationContext, 'get'> | PurchaseFlusher,
   options: Parameters<PurchaseFlusher['flushOnce']>[0] = { batchSize: 500 },
 ): Promise<void> {
-  const flusher = app.get(PurchaseFlusher);
+  const flusher = from instanceof PurchaseFlusher ? from : from.get(PurchaseFlusher);
   while ((await flusher.flushOnce(options)) > 0);
 }
 

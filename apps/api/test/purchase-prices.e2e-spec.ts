@@ -73,7 +73,7 @@ describe('seat prices of holds and purchases after a reprice (real PostgreSQL an
     expect(patched.statusCode, patched.body).toBe(200);
   }
 
-  const flushAll = () => flushPurchases(api.app, { batchSize: 500, inFlight: 1 });
+  const flushAll = () => flushPurchases(api.app);
 
   /** `booking`'s seat prices by seat id, checked to be in `seatIds` order and to sum to its amount. */
   function pricesOf(booking: Booking, view: string): Record<number, number> {

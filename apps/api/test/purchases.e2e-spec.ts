@@ -7,15 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
 import { parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from '@app/messaging/contracts';
-import {
-  ApiHarness,
-  createSession,
-  createTestEnv,
-  destroyTestEnv,
-  startApi,
-  TestSession,
-  waitUntil,
-} from '@app/testing';
+import { ApiHarness, createSession, createTestEnv, destroyTestEnv, TestSession, waitUntil } from '@app/testing';
 import {
   claimRenewalMs,
   DecliningPaymentGateway,
@@ -43,8 +35,8 @@ import {
 import { holdTheOldWay, purchaseTheOldWay } from '../../../libs/ticketing/test/previous-version';
 import { PurchaseFlushBatch, PurchaseRepository, UsersRepository } from '@app/database';
 import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, hold, persisted } from './purchase-helpers';
+import { caller, createPerformance, hold, persisted, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /**
  * Lease of an Idempotency-Key claim here (IDEMPOTENCY_CLAIM_LEASE_MS, ms): a fifth of the default,
@@ -63,24 +55,16 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  /**
-   * Writes every purchase to PostgreSQL, as `batch` does; PURCHASE_FLUSH_AGE_SECONDS is 0 here, so
-   * however recent, and no test waits for the clock.
-   */
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
-  }
-
   /** Writes every purchase older than `ageSeconds` (s) to PostgreSQL, with its own cut-off. */
   async function flushOlderThan(ageSeconds: number): Promise<void> {
     const env = { ...api.app.get(Env), PURCHASE_FLUSH_AGE_SECONDS: ageSeconds } as Env;
-    const flusher = new PurchaseFlusher(api.app.get(PurchaseFlushStore), env, api.app.get(PurchaseRepository));
-    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
+    await flushPurchases(new PurchaseFlusher(api.app.get(PurchaseFlushStore), env, api.app.get(PurchaseRepository)));
   }
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
+      // A flush pass (flushPurchases, as `batch` does) writes every purchase however recent: no
+      // test waits for the clock.
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       IDEMPOTENCY_CLAIM_LEASE_MS: String(LEASE_MS),
     });
@@ -133,7 +117,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     // A flusher leaves purchases younger than its cut-off alone (an hour: however slow the machine).
     await flushOlderThan(3600);
     expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases).toHaveLength(0);
-    await flushAll();
+    await flushPurchases(api.app);
 
     const db = await persisted(api.env.DATABASE_URL, [purchase.id]);
     expect(db.purchases).toEqual([
@@ -375,7 +359,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const flushedFirst = await hold(api.app, buyer, performance.id, seats(1));
     const unflushed = await hold(api.app, buyer, performance.id, seats(1));
     const a = (await call('POST', '/purchases', { body: { reservationId: flushedFirst.id }, session: buyer })).json();
-    await flushAll();
+    await flushPurchases(api.app);
     const b = (await call('POST', '/purchases', { body: { reservationId: unflushed.id }, session: buyer })).json();
 
     for (const purchase of [a, b]) {
@@ -394,7 +378,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const bought = await call('POST', '/purchases', { body: { reservationId: resold.id }, session: other });
     expect(bought.statusCode).toBe(201);
 
-    await flushAll();
+    await flushPurchases(api.app);
     const db = await persisted(api.env.DATABASE_URL, [a.id, b.id, bought.json().id]);
     expect(db.purchases.map((p) => [p.id, p.status])).toEqual(
       [
@@ -420,7 +404,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     const first = await hold(api.app, buyer, performance.id, [seat]);
     const a = (await call('POST', '/purchases', { body: { reservationId: first.id }, session: buyer })).json();
     await waitUntil(async () => {
-      await flushAll();
+      await flushPurchases(api.app);
       return (await persisted(api.env.DATABASE_URL, [a.id])).purchases.length === 1;
     }, 'the first purchase flushed');
 
@@ -544,7 +528,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
         await first.flushOnce({ batchSize: 500 }).catch(() => 0);
         return (await persisted(api.env.DATABASE_URL, [a.id])).purchases.length === 1;
       }, 'the purchase written');
-      await flushAll();
+      await flushPurchases(api.app);
       return { canceled: a.id, resold };
     } finally {
       release();
@@ -645,7 +629,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       expect((await attempts()).find((row) => row.purchase_id === a.id)?.status).toBe('CHARGED');
 
       await waitUntil(async () => {
-        await flushAll();
+        await flushPurchases(api.app);
         return (await persisted(api.env.DATABASE_URL, [a.id, b.id])).purchases.length === 2;
       }, 'both purchases flushed');
       const rows = await attempts();
@@ -705,7 +689,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       const res = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
       ids.push(res.json().id);
       if (i === 2) {
-        await flushAll();
+        await flushPurchases(api.app);
       }
     }
     const seen: string[] = [];
@@ -757,7 +741,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   });
 
   it('rebuilds lost seat state from PostgreSQL with the seats of active tickets sold', async () => {
-    await flushAll();
+    await flushPurchases(api.app);
     const before = (await call('GET', `/performances/${performance.id}`)).json();
     await api.app.get(SeatStateStore).removePerformance(performance.id);
     const after = (await call('GET', `/performances/${performance.id}`)).json();
@@ -808,7 +792,7 @@ describe('purchases after the hold expired (RESERVATION_TTL_SECONDS=1)', () => {
   let api: ApiHarness;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       RESERVATION_TTL_SECONDS: '1',
     });
   });
@@ -836,7 +820,7 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
   let db: Client;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
     });

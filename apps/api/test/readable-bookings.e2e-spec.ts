@@ -7,13 +7,11 @@ import {
   createTestEnv,
   destroyTestEnv,
   freePort,
-  startApi,
+  PROCESS_TEST_TIMEOUT_MS,
   TestSession,
 } from '@app/testing';
-import { PurchaseFlusher } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller } from './purchase-helpers';
+import { caller, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /** A performance in New York: winter (EST, -05:00) and summer (EDT, -04:00) starts. */
 const WINTER = { startsAt: '2030-01-15T00:30:00Z', local: '2030-01-14T19:30:00-05:00' };
@@ -25,7 +23,7 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
   let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     call = caller(api.app);
@@ -255,8 +253,7 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
       userId: buyer.id,
     });
 
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500, inFlight: 1 })) > 0);
+    await flushPurchases(api.app);
     const flushed = await call('GET', '/purchases', { session: buyer });
     expect(flushed.json().items).toEqual([expect.objectContaining(readable)]);
     const listed = await call('GET', `/admin/purchases?performanceId=${performance.id}`, { session: admin });
@@ -270,46 +267,50 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
 
 describe('the OpenAPI document of readable holds and purchases', () => {
   // The built api: properties and descriptions come from the Swagger CLI plugin of the Nest build.
-  it('shows the time zone on events and performances, and the readable fields on holds and purchases', async () => {
-    const env = await createTestEnv({ PORT: String(await freePort()) });
-    const api = new AppProcess('api', env);
-    try {
-      await api.waitForLine('api listening');
-      type Schema = {
-        properties: Record<string, { type?: string; description?: string; items?: { $ref?: string } }>;
-        required?: string[];
-        allOf?: { $ref?: string }[];
-      };
-      const doc = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as {
-        components: { schemas: Record<string, Schema> };
-      };
-      const schemas = doc.components.schemas;
-      expect(schemas.EventCreateDto.properties.timeZone.description).toMatch(/IANA/);
-      expect(schemas.EventCreateDto.required).not.toContain('timeZone');
-      expect(schemas.EventUpdateDto.properties.timeZone).toBeDefined();
-      expect(schemas.EventResponseDto.required).toContain('timeZone');
-      expect(schemas.PerformanceResponseDto.required).toEqual(expect.arrayContaining(['startsAtLocal', 'timeZone']));
-      expect(schemas.EventDetailDto.properties.firstStartsAtLocal).toBeDefined();
-      for (const schema of ['ReservationResponseDto', 'PurchaseResponseDto', 'AdminPurchaseResponseDto']) {
-        const properties = schemas[schema].properties;
-        for (const field of ['eventTitle', 'venue', 'timeZone', 'startsAt', 'startsAtLocal', 'seats', 'seatIds']) {
-          expect(properties[field], `${schema}.${field}`).toBeDefined();
+  it(
+    'shows the time zone on events and performances, and the readable fields on holds and purchases',
+    async () => {
+      const env = await createTestEnv({ PORT: String(await freePort()) });
+      const api = new AppProcess('api', env);
+      try {
+        await api.waitForLine('api listening');
+        type Schema = {
+          properties: Record<string, { type?: string; description?: string; items?: { $ref?: string } }>;
+          required?: string[];
+          allOf?: { $ref?: string }[];
+        };
+        const doc = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as {
+          components: { schemas: Record<string, Schema> };
+        };
+        const schemas = doc.components.schemas;
+        expect(schemas.EventCreateDto.properties.timeZone.description).toMatch(/IANA/);
+        expect(schemas.EventCreateDto.required).not.toContain('timeZone');
+        expect(schemas.EventUpdateDto.properties.timeZone).toBeDefined();
+        expect(schemas.EventResponseDto.required).toContain('timeZone');
+        expect(schemas.PerformanceResponseDto.required).toEqual(expect.arrayContaining(['startsAtLocal', 'timeZone']));
+        expect(schemas.EventDetailDto.properties.firstStartsAtLocal).toBeDefined();
+        for (const schema of ['ReservationResponseDto', 'PurchaseResponseDto', 'AdminPurchaseResponseDto']) {
+          const properties = schemas[schema].properties;
+          for (const field of ['eventTitle', 'venue', 'timeZone', 'startsAt', 'startsAtLocal', 'seats', 'seatIds']) {
+            expect(properties[field], `${schema}.${field}`).toBeDefined();
+          }
+          expect(properties.seats.items?.$ref).toBe('#/components/schemas/BookedSeatDto');
         }
-        expect(properties.seats.items?.$ref).toBe('#/components/schemas/BookedSeatDto');
+        expect([...(schemas.BookedSeatDto.required ?? [])].sort()).toEqual([
+          'grade',
+          'number',
+          'price',
+          'row',
+          'seatId',
+          'section',
+        ]);
+        expect(schemas.BookedSeatDto.properties.price.type).toBe('integer');
+      } finally {
+        api.kill('SIGTERM');
+        await api.exited;
+        await destroyTestEnv(env);
       }
-      expect([...(schemas.BookedSeatDto.required ?? [])].sort()).toEqual([
-        'grade',
-        'number',
-        'price',
-        'row',
-        'seatId',
-        'section',
-      ]);
-      expect(schemas.BookedSeatDto.properties.price.type).toBe('integer');
-    } finally {
-      api.kill('SIGTERM');
-      await api.exited;
-      await destroyTestEnv(env);
-    }
-  });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

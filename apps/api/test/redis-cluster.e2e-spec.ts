@@ -6,7 +6,6 @@ import {
   ApiHarness,
   createSession,
   LocalRedisCluster,
-  startApi,
   startTestRedisCluster,
   TestSession,
   waitUntil,
@@ -18,9 +17,8 @@ import {
   PurchaseFlusher,
   SeatStateStore,
 } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, persisted } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /** Primaries of the cluster as Redis stores keys (no prefix), from the app's own client. */
 const primariesOf = (redis: Redis) => (redis as unknown as Cluster).nodes('master');
@@ -61,7 +59,7 @@ describe('the sale on a local 3-primary, 3-replica Redis Cluster (REDIS_CLUSTER_
 
   beforeAll(async () => {
     cluster = await startTestRedisCluster();
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       REDIS_CLUSTER_NODES: cluster.nodes,
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       RESERVATION_TTL_SECONDS: '2',

@@ -2,20 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import {
-  ApiHarness,
-  createSession,
-  REDIS_URL,
-  startApi,
-  TcpProxy,
-  TEST_PASSWORD,
-  TestSession,
-  waitUntil,
-} from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, createSession, REDIS_URL, TcpProxy, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
 import { caller, createPerformance } from './purchase-helpers';
 import { ERROR_KEYS } from './support/http';
+import { startTestApi } from './support/api';
 
 /** Every table a hold, a purchase or a seat page could write to. */
 const SALE_TABLES = ['performances', 'seats', 'purchases', 'tickets', 'payment_attempts', 'outbox', 'email_deliveries'];
@@ -50,7 +40,7 @@ describe('Redis unreachable (a cut TCP proxy between the api and Redis)', () => 
 
   beforeAll(async () => {
     redis = await TcpProxy.create(Number(new URL(REDIS_URL).port));
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       REDIS_URL: `redis://127.0.0.1:${redis.port}`,
     });
     call = caller(api.app);

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { performanceKeys } from '@app/ticketing';
-import { ApiHarness, AppProcess, createSession, startApi, TestSession, waitUntil } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, AppProcess, createSession, PROCESS_TEST_TIMEOUT_MS, TestSession, waitUntil } from '@app/testing';
+import { startTestApi } from './support/api';
 
 type Headers = { authorization: string };
 
@@ -41,10 +40,7 @@ async function buyers(api: ApiHarness, count: number): Promise<{ id: string; hea
 }
 
 async function startWithCatalog(overrides: Record<string, string> = {}) {
-  const api = await startApi(
-    ({ overrides: o, logger }) => createApiApp(ApiModule, { overrides: o, logger }),
-    overrides,
-  );
+  const api = await startTestApi(overrides);
   const admin = await createSession(api.app, { role: Role.Admin });
   return { api, admin };
 }
@@ -309,79 +305,85 @@ describe('reservations over HTTP (real Redis)', () => {
 });
 
 describe('hold expiry with batch sweeping (real Redis, built batch process)', () => {
-  it('frees the seats of an expired hold within 2 s, refuses the hold, and keeps the counts right under load', async () => {
-    const { api, admin } = await startWithCatalog({ RESERVATION_TTL_SECONDS: '1' });
-    const batch = new AppProcess('batch', { ...api.env, LOG_CONSOLE: 'json' });
-    const raw = createRedis(api.env, 'test-peek');
-    try {
-      await batch.waitForLine('batch started');
-      const performance = await newPerformance(api, admin, { seats: 40 });
-      const people = await buyers(api, 40);
-      const reserve = (i: number, seatIds: number[]) =>
-        api.app.inject({
-          method: 'POST',
-          url: '/api/v1/reservations',
-          headers: people[i].headers,
-          payload: { performanceId: performance.id, seatIds },
-        });
+  it(
+    'frees the seats of an expired hold within 2 s, refuses the hold, and keeps the counts right under load',
+    async () => {
+      const { api, admin } = await startWithCatalog({ RESERVATION_TTL_SECONDS: '1' });
+      const batch = new AppProcess('batch', { ...api.env, LOG_CONSOLE: 'json' });
+      const raw = createRedis(api.env, 'test-peek');
+      try {
+        await batch.waitForLine('batch started');
+        const performance = await newPerformance(api, admin, { seats: 40 });
+        const people = await buyers(api, 40);
+        const reserve = (i: number, seatIds: number[]) =>
+          api.app.inject({
+            method: 'POST',
+            url: '/api/v1/reservations',
+            headers: people[i].headers,
+            payload: { performanceId: performance.id, seatIds },
+          });
 
-      const first = (await reserve(0, performance.seatIds.slice(0, 4))).json();
-      const expiresAt = new Date(first.expiresAt).getTime();
+        const first = (await reserve(0, performance.seatIds.slice(0, 4))).json();
+        const expiresAt = new Date(first.expiresAt).getTime();
 
-      // Other buyers keep holding while the first hold expires.
-      let stop = false;
-      const load = (async () => {
-        let i = 1;
-        while (!stop) {
-          await reserve(i % 40, [performance.seatIds[4 + (i % 36)]]);
-          i += 1;
+        // Other buyers keep holding while the first hold expires.
+        let stop = false;
+        const load = (async () => {
+          let i = 1;
+          while (!stop) {
+            await reserve(i % 40, [performance.seatIds[4 + (i % 36)]]);
+            i += 1;
+          }
+        })();
+
+        let freedAt = 0;
+        while (Date.now() < expiresAt + 5000) {
+          const page = await api.app.inject({
+            method: 'GET',
+            url: `/api/v1/performances/${performance.id}/seats?limit=4`,
+          });
+          const detail = (
+            await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` })
+          ).json();
+          expect(detail.available + detail.held + detail.sold).toBe(40);
+          // The page shows expired seats free at once; the letters in Redis say the sweep freed them.
+          const letters = await raw.hmget(performanceKeys(performance.id).seats, ...first.seatIds.map(String));
+          if (
+            page.json().items.every((s: { status: string }) => s.status === 'AVAILABLE') &&
+            letters.every((letter) => letter === 'A')
+          ) {
+            freedAt = Date.now();
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 50));
         }
-      })();
+        stop = true;
+        await load;
+        expect(freedAt).toBeGreaterThan(0);
+        expect(freedAt - expiresAt).toBeLessThan(2000);
+        console.log(`seats freed ${freedAt - expiresAt} ms after expiry`);
 
-      let freedAt = 0;
-      while (Date.now() < expiresAt + 5000) {
-        const page = await api.app.inject({
+        const status = await api.app.inject({
           method: 'GET',
-          url: `/api/v1/performances/${performance.id}/seats?limit=4`,
+          url: `/api/v1/reservations/${first.id}`,
+          headers: people[0].headers,
         });
-        const detail = (await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}` })).json();
-        expect(detail.available + detail.held + detail.sold).toBe(40);
-        // The page shows expired seats free at once; the letters in Redis say the sweep freed them.
-        const letters = await raw.hmget(performanceKeys(performance.id).seats, ...first.seatIds.map(String));
-        if (
-          page.json().items.every((s: { status: string }) => s.status === 'AVAILABLE') &&
-          letters.every((letter) => letter === 'A')
-        ) {
-          freedAt = Date.now();
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 50));
+        expect(status.json().status).toBe('EXPIRED');
+        const release = await api.app.inject({
+          method: 'DELETE',
+          url: `/api/v1/reservations/${first.id}`,
+          headers: people[0].headers,
+        });
+        expect(release.statusCode).toBe(409);
+      } finally {
+        raw.disconnect();
+        batch.kill('SIGTERM');
+        await batch.exited;
+        await api.close();
       }
-      stop = true;
-      await load;
-      expect(freedAt).toBeGreaterThan(0);
-      expect(freedAt - expiresAt).toBeLessThan(2000);
-      console.log(`seats freed ${freedAt - expiresAt} ms after expiry`);
-
-      const status = await api.app.inject({
-        method: 'GET',
-        url: `/api/v1/reservations/${first.id}`,
-        headers: people[0].headers,
-      });
-      expect(status.json().status).toBe('EXPIRED');
-      const release = await api.app.inject({
-        method: 'DELETE',
-        url: `/api/v1/reservations/${first.id}`,
-        headers: people[0].headers,
-      });
-      expect(release.statusCode).toBe(409);
-    } finally {
-      raw.disconnect();
-      batch.kill('SIGTERM');
-      await batch.exited;
-      await api.close();
-    }
-  });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('hold expiry without batch (real Redis, no sweeper anywhere)', () => {

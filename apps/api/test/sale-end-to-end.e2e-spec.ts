@@ -1,9 +1,8 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, AppProcess, createSession, startApi, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
+import { ApiHarness, AppProcess, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { startTestApi } from './support/api';
 
 /**
  * The whole sale across the three processes, as deployed: the API answers, the built `batch`
@@ -20,7 +19,7 @@ describe('a sale end to end: hold → purchase → PostgreSQL → exactly one e-
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '1',
       SMTP_URL: smtp.url,
     });

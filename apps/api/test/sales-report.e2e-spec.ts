@@ -26,7 +26,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     await api?.close();
   });
 
-  const flushAll = () => flushPurchases(api.app, { batchSize: 500, inFlight: 1 });
+  const flushAll = () => flushPurchases(api.app);
 
   async function newPerformance(eventId: number) {
     const res = await call('POST', `/events/${eventId}/performances`, {

@@ -4,11 +4,10 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { createRedis } from '@app/redis';
-import { ApiHarness, createSession, deleteRedisKeys, REDIS_URL, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, deleteRedisKeys, REDIS_URL, TestSession } from '@app/testing';
 import { generateLayout, MAX_QUALITY, SectionInput } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 interface MapSeat {
   id: number;
@@ -76,7 +75,7 @@ describe('seat map (real PostgreSQL and Redis)', () => {
   let raw: Redis;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    api = await startTestApi();
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyers = await Promise.all([1, 2, 3].map(() => createSession(api.app)));

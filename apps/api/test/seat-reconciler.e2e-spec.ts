@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession } from '@app/testing';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   HoldService,
   HoldSweeper,
@@ -14,9 +14,8 @@ import {
   SeatRepair,
   SeatsUnavailableError,
 } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { createPerformance } from './purchase-helpers';
+import { createPerformance, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 /**
  * The seat reconciler of `batch` (libs/ticketing/src/seats/seat-reconciler.ts) on the real Redis
@@ -62,10 +61,6 @@ describe('SeatReconciler', () => {
       .exec();
   }
 
-  async function flushAll(): Promise<void> {
-    while ((await flusher.flushOnce()) > 0);
-  }
-
   /** Active tickets in PostgreSQL: seat id → purchase id. */
   async function activeTickets(performanceId: number): Promise<Map<number, string>> {
     const { rows } = await db.query<{ seat_id: number; purchase_id: string }>(
@@ -81,7 +76,7 @@ describe('SeatReconciler', () => {
   }
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       RESERVATION_TTL_SECONDS: '300',
       MAX_SEATS_PER_RESERVATION: '4',
@@ -120,11 +115,11 @@ describe('SeatReconciler', () => {
     const taken = await buy(other.id, [16]);
     const pendingCancel = await buy(other.id, [17]);
     const canceled = await buy(other.id, [6]);
-    await flushAll();
+    await flushPurchases(api.app);
     await buy(buyer.id, [3]);
     const live = await holds.hold(other.id, id, [seat(4), seat(5)]);
     await api.app.get(PurchaseCancellation).cancel(other.id, canceled.purchase.id);
-    await flushAll();
+    await flushPurchases(api.app);
 
     // Lost writes. 10: shown sold, no purchase anywhere. 11: held by a hold with no record.
     // 12, 13: held by a hold whose record says RELEASED.
@@ -206,7 +201,7 @@ describe('SeatReconciler', () => {
 
     // A second pass finds nothing; the canceled purchase's seat stays free once its cancellation is written.
     expect((await reconciler.reconcilePerformance(id)).repairs).toEqual([]);
-    await flushAll();
+    await flushPurchases(api.app);
     expect(await reconciler.reconcileOnce()).toEqual([]);
     expect(await redis.hget(keys.seats, String(seat(17)))).toBe('A');
   });
@@ -269,7 +264,7 @@ describe('SeatReconciler', () => {
     // A pass once the sale is over repairs what the passes during it had to leave for later (a
     // planted seat whose check met flushed entries it could not read). Only the two planted seats
     // were ever repaired, each once (by one of the reconcilers); a further pass finds nothing.
-    await flushAll();
+    await flushPurchases(api.app);
     repairs.push(...(await reconciler.reconcilePerformance(id)).repairs);
     expect(repairs.map((r) => [r.seatId, r.kind]).sort()).toEqual(
       [

@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { AdminAuditRepository } from '@app/database';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller } from './purchase-helpers';
 import { ERROR_KEYS } from './support/http';
+import { startTestApi } from './support/api';
 
 interface Seat {
   id: number;
@@ -34,7 +35,7 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
   let replica: NestFastifyApplication;
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    api = await startTestApi();
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app);
     call = caller(api.app);

@@ -3,11 +3,12 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, SessionsService } from '@app/auth';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, startApi, TEST_PASSWORD, TestSession } from '@app/testing';
-import { PurchaseFlusher, TicketCodes } from '@app/ticketing';
+import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { TicketCodes } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, hold } from './purchase-helpers';
+import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 interface TicketBody {
   id: string;
@@ -32,17 +33,12 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  async function flushAll(): Promise<void> {
-    const flusher = api.app.get(PurchaseFlusher);
-    while ((await flusher.flushOnce({ batchSize: 500 })) > 0);
-  }
-
   /** Buys `count` seats for the buyer, flushes, and returns the purchase id and its tickets. */
   async function buyTickets(count: number): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
     const held = await hold(api.app, buyer, performance.id, seats(count));
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode).toBe(201);
-    await flushAll();
+    await flushPurchases(api.app);
     const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
     expect(listed.statusCode).toBe(200);
     return { purchaseId: bought.json().id, tickets: listed.json().items };
@@ -52,7 +48,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     caller(app)('POST', '/check-in', { body: { code }, session });
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
+    api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     call = caller(api.app);
@@ -121,7 +117,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(early.json()).toMatchObject({ statusCode: 409, message: expect.stringContaining('not issued yet') });
     expect((await call('GET', `/purchases/${id}/tickets`, { session: other })).statusCode).toBe(404);
 
-    await flushAll();
+    await flushPurchases(api.app);
     const listed = await call('GET', `/purchases/${id}/tickets`, { session: buyer });
     expect(listed.statusCode).toBe(200);
     const items: TicketBody[] = listed.json().items;
@@ -171,7 +167,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(early.json().items).toEqual(canceled.map((ticket) => ({ id: null, ...ticket })));
     expect((await call('GET', `/purchases/${id}/tickets`, { session: other })).statusCode).toBe(404);
 
-    await flushAll();
+    await flushPurchases(api.app);
     const flushed = await call('GET', `/purchases/${id}/tickets`, { session: buyer });
     expect(flushed.statusCode).toBe(200);
     expect(flushed.json().items).toEqual(canceled.map((ticket) => ({ id: expect.stringMatching(/^\d+$/), ...ticket })));
@@ -242,7 +238,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     const beforeFlush = await checkIn(tickets[0].code);
     expect(beforeFlush.statusCode).toBe(409);
     expect(beforeFlush.json().message).toContain('canceled');
-    await flushAll();
+    await flushPurchases(api.app);
     const afterFlush = await checkIn(tickets[1].code, admin);
     expect(afterFlush.statusCode).toBe(409);
     expect(afterFlush.json().message).toContain('canceled');

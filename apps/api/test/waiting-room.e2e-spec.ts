@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, startApi, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance } from './purchase-helpers';
+import { startTestApi } from './support/api';
 
 describe('waiting room (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -53,7 +52,7 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
   }
 
   beforeAll(async () => {
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }));
+    api = await startTestApi();
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
   });

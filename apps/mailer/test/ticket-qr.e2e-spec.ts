@@ -9,10 +9,10 @@ import { Role } from '@app/auth';
 import { parseEnv } from '@app/config';
 import { createLogger } from '@app/logging';
 import { createSession, createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
-import { PurchaseFlusher, TicketCodes } from '@app/ticketing';
+import { TicketCodes } from '@app/ticketing';
 import { ApiModule } from '../../api/src/api.module';
 import { createApiApp } from '../../api/src/bootstrap';
-import { caller, createPerformance, hold } from '../../api/test/purchase-helpers';
+import { caller, createPerformance, hold, flushPurchases } from '../../api/test/purchase-helpers';
 import { dataSourceOf, startMailer, startRelay } from './mail-harness';
 import { seedPerformance, seedPurchases } from './purchase-fixture';
 
@@ -93,7 +93,7 @@ describe('the purchase e-mail carries a QR code per ticket (outbox → RabbitMQ 
     const call = caller(api);
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode).toBe(201);
-    while ((await api.get(PurchaseFlusher).flushOnce({ batchSize: 100 })) > 0);
+    await flushPurchases(api, { batchSize: 100 });
 
     const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
     expect(listed.statusCode).toBe(200);

@@ -5,7 +5,7 @@ export type { ApiHarness } from './api-harness';
 export { deleteRedisKeys, deleteTopology, destroyTestEnv, dropDatabase, keysMatching } from './services';
 export { createTestEnv, createTestEnvWithoutDatabase, RABBITMQ_URL, REDIS_URL, SERVER_DATABASE_URL } from './test-env';
 export type { TestEnv } from './test-env';
-export { AppProcess, builtEntry, killRunningAppProcesses, READY_LINES } from './processes';
+export { AppProcess, builtEntry, killRunningAppProcesses, PROCESS_TEST_TIMEOUT_MS, READY_LINES } from './processes';
 export type { AppName } from './processes';
 export { freePort } from './free-port';
 export { TestSmtpServer } from './test-smtp-server';
