@@ -51,7 +51,8 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
 
   it('promotes an existing user and keeps their name', async () => {
     await db.query(
-      `INSERT INTO users (email, name, role, password_hash) VALUES ('grace@example.com', 'Grace', 'USER', 'x')`,
+      `INSERT INTO users (email, email_key, name, role, password_hash)
+       VALUES ('grace@example.com', 'grace@example.com', 'Grace', 'USER', 'x')`,
     );
     const result = await run('--email', 'grace@example.com', '--password', 'new-password');
     expect(result.code).toBe(0);

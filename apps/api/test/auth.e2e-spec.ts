@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { Controller, DynamicModule, Get, Module } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -132,6 +133,47 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       const tag = newEmail().split('@')[0];
       expect((await signup({ email: `alice-${tag}@example.com`, password: PASSWORD, name: 'A' })).statusCode).toBe(201);
       expectUniformError(await signup({ email: `\uff41lice-${tag}@example.com`, password: PASSWORD, name: 'B' }), 409);
+    });
+
+    it.each([
+      ['ΟΔΥΣΣΕΑΣ', 'οδυσσεασ'],
+      ['Σ1Σ', 'σ1ς'],
+      ['ß', 'SS'],
+      ['ẞ', 'ss'],
+      ['ﬀ', 'FF'],
+    ])('keys accounts by the full case fold: %s@… taken, %s@… is taken too and logs in', async (first, second) => {
+      const tag = newEmail().split('@')[0];
+      const created = await signup({ email: `${first}${tag}@example.com`, password: PASSWORD, name: 'A' });
+      expect(created.statusCode).toBe(201);
+      expectUniformError(
+        await signup({ email: `${second}${tag}@example.com`, password: 'other password', name: 'B' }),
+        409,
+      );
+      const res = await login(`${second}${tag}@example.com`);
+      expect(res.statusCode).toBe(200);
+      expect((await me(res.json().accessToken)).json().id).toBe(created.json().id);
+    });
+
+    it('keeps one account for random case variants of random Unicode addresses (property)', async () => {
+      const letters = 'aBzßẞſKıΣσςΟΔΥΕΑοδυεαДжЖǅǄǆﬀÅåÆæ';
+      await fc.assert(
+        fc.asyncProperty(
+          fc.string({ unit: fc.constantFrom(...letters), minLength: 1, maxLength: 8 }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+          async (local, upper) => {
+            const tag = newEmail().split('@')[0];
+            const variant = [...local].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c.toLowerCase()));
+            const created = await signup({ email: `${local}.${tag}@example.com`, password: PASSWORD, name: 'A' });
+            expect(created.statusCode).toBe(201);
+            const email = `${variant.join('')}.${tag.toUpperCase()}@EXAMPLE.com`;
+            expectUniformError(await signup({ email, password: PASSWORD, name: 'B' }), 409);
+            const res = await login(email);
+            expect(res.statusCode).toBe(200);
+            expect((await me(res.json().accessToken)).json().id).toBe(created.json().id);
+          },
+        ),
+        { numRuns: 8 },
+      );
     });
 
     it.each([

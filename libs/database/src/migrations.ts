@@ -16,6 +16,7 @@ import { SeatGeometry1796800000000 } from './migrations/1796800000000-SeatGeomet
 import { EventTimeZone1796900000000 } from './migrations/1796900000000-EventTimeZone';
 import { NoOrphanSeats1796950000000 } from './migrations/1796950000000-NoOrphanSeats';
 import { TicketPrice1797000000000 } from './migrations/1797000000000-TicketPrice';
+import { EmailCaseFoldKey1798100000000 } from './migrations/1798100000000-EmailCaseFoldKey';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -40,4 +41,5 @@ export const MIGRATIONS: Function[] = [
   EventTimeZone1796900000000,
   NoOrphanSeats1796950000000,
   TicketPrice1797000000000,
+  EmailCaseFoldKey1798100000000,
 ];

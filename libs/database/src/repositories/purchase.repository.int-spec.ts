@@ -26,7 +26,8 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
     db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
     await runMigrations(db);
     [{ id: userId }] = await db.query(
-      `INSERT INTO users (email, name, password_hash) VALUES ('buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
+      `INSERT INTO users (email, email_key, name, password_hash)
+       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
     );
     const [event] = await db.query(
       `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
