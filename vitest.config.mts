@@ -58,6 +58,7 @@ const NOT_ON_CLUSTER = [
   'libs/database/src/migrations/1795630000000-MoneyInMinorUnits.int-spec.ts',
   'libs/database/src/migrations/1796800000000-SeatGeometry.int-spec.ts',
   'libs/database/src/migrations/1798000000000-PurchasesPerformanceIndex.int-spec.ts',
+  'libs/database/src/migrations/1798100000000-EmailCaseFoldKey.int-spec.ts',
   'libs/messaging/src/amqp.connection.int-spec.ts',
   'libs/messaging/src/amqp.shutdown.int-spec.ts',
 ];

@@ -120,8 +120,8 @@ async function prepareDatabase(db) {
     [performanceId, COUNT],
   );
   const { rows: users } = await db.query(
-    `INSERT INTO users (email, name, role, password_hash)
-     SELECT 'flush-buyer-' || g || '@bench.local', 'Buyer ' || g, 'USER', 'not-a-login'
+    `INSERT INTO users (email, email_key, name, role, password_hash)
+     SELECT 'flush-buyer-' || g || '@bench.local', 'flush-buyer-' || g || '@bench.local', 'Buyer ' || g, 'USER', 'not-a-login'
      FROM generate_series(1, $1::int) AS g RETURNING id`,
     [COUNT],
   );

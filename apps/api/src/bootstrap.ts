@@ -10,6 +10,7 @@ import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import { answerClientError, answerFrameworkError } from './common/fastify-errors';
+import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
 import {
   inputProblems,
   jsonInputProblems,
@@ -92,6 +93,12 @@ export async function createApiApp(
 /** The 415 message for a body sent with a Content-Encoding other than `identity` (gzip, br, …). */
 export const CONTENT_ENCODING_REFUSED = 'content encoding is not supported: send the body uncompressed (identity)';
 
+/** The 415 message for a JSON body whose Content-Type names a charset other than UTF-8. */
+export const CHARSET_REFUSED = 'Unsupported charset: send application/json in UTF-8 (charset=utf-8 or none)';
+
+/** The 400 message for a header sent twice that may be sent once (see header-checks). */
+export const repeatedHeader = (name: string) => `the ${name} header must be sent once`;
+
 /** The 400 message for an HTTP/1.1 request without a Host header. */
 export const MISSING_HOST = 'the Host header is missing (HTTP/1.1 requires it)';
 
@@ -107,7 +114,8 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
   // parsing (class-transformer recurses and would overflow the stack); anything else goes to
   // Fastify's own safe parser, which refuses `__proto__` and `constructor.prototype`.
   // A compressed body (any Content-Encoding but `identity`) is a 415: nothing here decodes one, and
-  // its bytes are not the JSON they stand for. Bytes that are not UTF-8 are refused rather than
+  // its bytes are not the JSON they stand for; so is one whose Content-Type names a charset other
+  // than UTF-8 (Fastify picks the parser by the media type alone). Bytes that are not UTF-8 are refused rather than
   // read as U+FFFD. JSON is the only body type:
   // Fastify's text/plain parser goes, so a plain-text body is a 415 like any other.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
@@ -119,6 +127,9 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       const encoding = request.headers['content-encoding'];
       if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
         return done(new UnsupportedMediaTypeException(CONTENT_ENCODING_REFUSED), undefined);
+      }
+      if (!isUtf8Charset(request.headers['content-type'])) {
+        return done(new UnsupportedMediaTypeException(CHARSET_REFUSED), undefined);
       }
       if (!isUtf8(raw as Buffer)) return done(new BadRequestException('body is not valid UTF-8'), undefined);
       const body = (raw as Buffer).toString('utf8');
@@ -164,6 +175,8 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return done(new BadRequestException(MISSING_HOST));
     }
+    const repeated = repeatedSingleHeader(request.raw.rawHeaders);
+    if (repeated !== null) return done(new BadRequestException(repeatedHeader(repeated)));
     done();
   });
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the

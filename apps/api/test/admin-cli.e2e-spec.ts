@@ -53,12 +53,23 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
 
   it.concurrent('promotes an existing user and keeps their name', async ({ expect }) => {
     await db.query(
-      `INSERT INTO users (email, name, role, password_hash) VALUES ('grace@example.com', 'Grace', 'USER', 'x')`,
+      `INSERT INTO users (email, email_key, name, role, password_hash)
+       VALUES ('grace@example.com', 'grace@example.com', 'Grace', 'USER', 'x')`,
     );
     const result = await run('--email', 'grace@example.com', '--password', 'new-password');
     expect(result.code).toBe(0);
     expect(result.output).toContain('is now an admin');
     expect(await accounts('grace@example.com')).toEqual([{ name: 'Grace', role: 'ADMIN' }]);
+  });
+
+  it('finds an account by any case of its address, ß as SS and a final ς as Σ, never making a second', async () => {
+    const first = await run('--email', 'straße.οδυσσεας@example.com', '--password', 'first-password');
+    expect(first.code).toBe(0);
+    const again = await run('--email', 'STRASSE.ΟΔΥΣΣΕΑΣ@example.com', '--password', 'other-password');
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toContain('already an admin');
+    const rows = (await db.query(`SELECT email FROM users WHERE email_key = 'strasse.οδυσσεασ@example.com'`)).rows;
+    expect(rows).toEqual([{ email: 'straße.οδυσσεας@example.com' }]);
   });
 
   // Each refused before it connects anywhere.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { Controller, DynamicModule, Get, Module } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -132,6 +133,52 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       const tag = newEmail().split('@')[0];
       expect((await signup({ email: `alice-${tag}@example.com`, password: PASSWORD, name: 'A' })).statusCode).toBe(201);
       expectUniformError(await signup({ email: `\uff41lice-${tag}@example.com`, password: PASSWORD, name: 'B' }), 409);
+    });
+
+    it.each([
+      ['ΟΔΥΣΣΕΑΣ', 'οδυσσεασ'],
+      ['Σ1Σ', 'σ1ς'],
+      ['ß', 'SS'],
+      ['ẞ', 'ss'],
+      ['ﬀ', 'FF'],
+    ])('keys accounts by the full case fold: %s@… taken, %s@… is taken too and logs in', async (first, second) => {
+      const tag = newEmail().split('@')[0];
+      // The tag after a hyphen: a capital sigma before it ends a word (lower-cased to the final ς).
+      const created = await signup({ email: `${first}-${tag}@example.com`, password: PASSWORD, name: 'A' });
+      expect(created.statusCode).toBe(201);
+      expectUniformError(
+        await signup({ email: `${second}-${tag}@example.com`, password: 'other password', name: 'B' }),
+        409,
+      );
+      const res = await login(`${second}-${tag}@example.com`);
+      expect(res.statusCode).toBe(200);
+      expect((await me(res.json().accessToken)).json().id).toBe(created.json().id);
+    });
+
+    it('keeps one account for random case variants of random Unicode addresses (property)', async () => {
+      const letters = fc.constantFrom(...'aBzßẞſKıΣσςΟΔΥΕΑοδυεαДжЖǅǄǆﬀÅåÆæ');
+      // Each address holds a letter that lower-casing alone keys apart from one of its case variants.
+      const hard = fc.constantFrom(...'ßẞΣσςſı');
+      await fc.assert(
+        fc.asyncProperty(
+          fc
+            .tuple(fc.string({ unit: letters, maxLength: 4 }), hard, fc.string({ unit: letters, maxLength: 4 }))
+            .map((parts) => parts.join('')),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+          async (local, upper) => {
+            const tag = newEmail().split('@')[0];
+            const variant = [...local].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c.toLowerCase()));
+            const created = await signup({ email: `${local}.${tag}@example.com`, password: PASSWORD, name: 'A' });
+            expect(created.statusCode).toBe(201);
+            const email = `${variant.join('')}.${tag.toUpperCase()}@EXAMPLE.com`;
+            expectUniformError(await signup({ email, password: PASSWORD, name: 'B' }), 409);
+            const res = await login(email);
+            expect(res.statusCode).toBe(200);
+            expect((await me(res.json().accessToken)).json().id).toBe(created.json().id);
+          },
+        ),
+        { numRuns: 20 },
+      );
     });
 
     it.each([

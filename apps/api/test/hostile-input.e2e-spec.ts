@@ -1,6 +1,8 @@
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { JwtService } from '@nestjs/jwt';
+import fc from 'fast-check';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '@app/config';
 import { ApiHarness, freePort, TestSession } from '@app/testing';
@@ -57,6 +59,9 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
   afterAll(async () => api?.close());
 
   const call = jsonCaller(() => api.app);
+  /** How many events PostgreSQL has with this title (the catalog's list may be a cached page). */
+  const eventsTitled = async (title: string): Promise<number> =>
+    (await api.app.get(DataSource).query('SELECT 1 FROM events WHERE title = $1', [title])).length;
 
   const signup = { email: 'hostile@example.test', password: 'correct horse battery', name: 'Ada' };
 
@@ -189,6 +194,34 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       });
       expect(res.statusCode).toBe(201);
     });
+
+    it.each([
+      'application/json; charset=utf-16',
+      'application/json; charset=UTF-16LE',
+      'application/json;charset="utf-16"',
+      'application/json; charset=iso-8859-1',
+      'application/json; charset=',
+      'application/json; charset=utf-8; charset=utf-16',
+    ])('answers 415 to a JSON body sent as %s, and creates nothing', async (contentType) => {
+      const title = `Charset ${contentType}`;
+      const res = await call('POST', '/events', JSON.stringify({ title, venue: 'V' }), admin, {
+        'content-type': contentType,
+      });
+      expect(expectUniform(res, 415).message).toBe(
+        'Unsupported charset: send application/json in UTF-8 (charset=utf-8 or none)',
+      );
+      expect(await eventsTitled(title)).toBe(0);
+    });
+
+    it.each(['application/json; charset=utf-8', 'APPLICATION/JSON;CHARSET=UTF-8', 'application/json; charset="utf-8"'])(
+      'reads a JSON body sent as %s',
+      async (contentType) => {
+        const res = await call('POST', '/events', JSON.stringify({ title: 'UTF-8', venue: 'V' }), admin, {
+          'content-type': contentType,
+        });
+        expect(res.statusCode).toBe(201);
+      },
+    );
 
     it('answers 415 to a JSON body sent as text/plain', async () => {
       const res = await call('POST', '/events', JSON.stringify({ title: 'T', venue: 'V' }), admin, {
@@ -390,6 +423,62 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
       expect(res.body.statusCode).toBe(status);
       expect(JSON.stringify(res.body)).not.toMatch(/FST_/);
+    });
+
+    it('answers 400, changing nothing, to any header that may be sent once sent twice (property)', async () => {
+      const body = JSON.stringify({ title: 'Twice', venue: 'V' });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('Idempotency-Key', 'Authorization', 'Content-Type'),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+          fc.stringMatching(/^[A-Za-z0-9-]{1,20}$/),
+          fc.boolean(),
+          async (header, upper, value, same) => {
+            const name = (spelling: number) =>
+              [...header]
+                .map((c, i) => (upper[(i + spelling) % upper.length] ? c.toUpperCase() : c.toLowerCase()))
+                .join('');
+            const valueOf = (n: number) =>
+              header === 'Authorization'
+                ? admin.headers.authorization
+                : header === 'Content-Type'
+                  ? 'application/json'
+                  : same
+                    ? value
+                    : `${value}-${n}`;
+            const once = header === 'Authorization' ? '' : `Authorization: ${admin.headers.authorization}\r\n`;
+            const json = header === 'Content-Type' ? '' : 'Content-Type: application/json\r\n';
+            const before = await eventsTitled('Twice');
+            const res = parseRaw(
+              await rawRequest(
+                port,
+                `POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n${once}${json}` +
+                  `${name(0)}: ${valueOf(1)}\r\n${name(1)}: ${valueOf(2)}\r\n` +
+                  `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+              ),
+            );
+            expect(res.status).toBe(400);
+            expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+            expect(res.body.message).toBe(`the ${header.toLowerCase()} header must be sent once`);
+            expect(await eventsTitled('Twice')).toBe(before);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    });
+
+    it('answers 400 to a purchase with two Idempotency-Key headers (Node would join them into "a, b")', async () => {
+      const body = JSON.stringify({ reservationId: '00000000-0000-4000-8000-000000000000' });
+      const res = parseRaw(
+        await rawRequest(
+          port,
+          `POST /api/v1/purchases HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${user.headers.authorization}\r\n` +
+            `Content-Type: application/json\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n` +
+            `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('the idempotency-key header must be sent once');
     });
 
     it('names the missing Host and gives the request id', async () => {

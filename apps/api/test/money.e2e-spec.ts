@@ -149,6 +149,17 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
     expect((await call('GET', `/events/${euro.json().id}`)).json()).toMatchObject({ currency: 'EUR' });
   });
 
+  it.each(['XAU', 'XAG', 'XBA', 'XDR', 'XPD', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX'])(
+    'refuses %s, whose ISO 4217 minor unit is N.A., with the 400 of an unknown code',
+    async (currency) => {
+      const res = await call('POST', '/events', { body: { title: 'Bad', venue: 'Hall', currency }, session: admin });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().message).toEqual([
+        'currency must be an ISO 4217 currency code in upper case, such as KRW or EUR',
+      ]);
+    },
+  );
+
   it.each([['EURO'], ['eur'], ['XYZ'], [''], [978], [null]])(
     'refuses the currency %j with a 400 and the uniform error body',
     async (currency) => {

@@ -210,8 +210,9 @@ describe('SeatReconciler', () => {
     const { id, seatIds } = await createPerformance(api.app, admin, 48);
     const keys = performanceKeys(id);
     const { rows: users } = await db.query<{ id: string }>(
-      `INSERT INTO users (email, name, password_hash)
-       SELECT 'race-' || n || '-' || $1 || '@example.test', 'Buyer', 'not-a-hash' FROM generate_series(1, 40) AS n
+      `INSERT INTO users (email, email_key, name, password_hash)
+       SELECT e, e, 'Buyer', 'not-a-hash'
+       FROM generate_series(1, 40) AS n, LATERAL (SELECT 'race-' || n || '-' || $1 || '@example.test' AS e) AS address
        RETURNING id`,
       [id],
     );

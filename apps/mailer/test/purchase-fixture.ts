@@ -87,7 +87,7 @@ export async function seedPurchases(
     };
     await dataSource.transaction(async (manager) => {
       const [user] = await manager.query(
-        `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'not-a-hash') RETURNING id`,
+        `INSERT INTO users (email, email_key, name, password_hash) VALUES ($1::varchar, lower($1), $2, 'not-a-hash') RETURNING id`,
         [buyerEmail, `Buyer ${index + 1}`],
       );
       message.userId = user.id;

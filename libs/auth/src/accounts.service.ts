@@ -163,10 +163,11 @@ export class AccountsService {
 }
 
 /**
- * The one spelling of an e-mail address that accounts are keyed by: trimmed, Unicode NFKC (so a
+ * The spelling of an e-mail address an account keeps (and mail is sent to): trimmed, Unicode NFKC (so a
  * decomposed "é" is the precomposed one, and a fullwidth "ａ" is "a"), lower-cased, and NFKC
  * again (lower-casing can decompose: "İ" becomes "i" and a combining dot, which stays a mark and
- * is refused, see {@link INVISIBLE_IN_EMAIL}).
+ * is refused, see {@link INVISIBLE_IN_EMAIL}). Accounts are unique by, and looked up by, the
+ * address's full case fold (`emailKey` in libs/core), which lower-casing alone is not ("ß"/"ss").
  */
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFKC').toLowerCase().normalize('NFKC');

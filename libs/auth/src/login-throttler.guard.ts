@@ -1,6 +1,6 @@
 import { applyDecorators, ExecutionContext, HttpException, HttpStatus, Injectable, UseGuards } from '@nestjs/common';
 import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
-import { normalizeEmail } from './accounts.service';
+import { emailKey } from '@app/core';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
@@ -10,14 +10,14 @@ export const SIGNUP_WINDOW_MS = 60_000;
 /** Login attempts allowed per client IP and e-mail in one window, and how long a blocked caller waits. */
 export const LOGIN_RATE_LIMIT = { limit: 5, ttl: 60_000, blockDuration: 60_000 };
 
-/** Counts login attempts per client IP and e-mail (lower-cased), so guessing one account is slow. */
+/** Counts login attempts per client IP and e-mail (in any letter case: its key), so guessing one account is slow. */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     // Guards run before validation: the body may be anything.
     const email = (request.body as { email?: unknown } | undefined)?.email;
-    const normalized = typeof email === 'string' ? normalizeEmail(email) : '';
-    return `${String(request.ip)}|${normalized}`;
+    const key = typeof email === 'string' ? emailKey(email) : '';
+    return `${String(request.ip)}|${key}`;
   }
 
   /** The global error filter turns `retryAfter` into the standard Retry-After header. */

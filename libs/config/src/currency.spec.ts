@@ -21,9 +21,22 @@ describe('minorUnitDigits', () => {
   });
 
   it('answers 0 to 4 for every code the runtime accepts', () => {
-    for (const currency of Intl.supportedValuesOf('currency')) {
-      expect(isCurrencyCode(currency), currency).toBe(true);
+    for (const currency of Intl.supportedValuesOf('currency').filter(isCurrencyCode)) {
       expect([0, 2, 3, 4], currency).toContain(minorUnitDigits(currency));
     }
+  });
+});
+
+describe('isCurrencyCode', () => {
+  it.each(['XAG', 'XAU', 'XBA', 'XBB', 'XBC', 'XBD', 'XDR', 'XPD', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX'])(
+    'refuses %s, whose ISO 4217 minor unit is N.A.',
+    (code) => {
+      expect(isCurrencyCode(code)).toBe(false);
+    },
+  );
+
+  it('accepts codes with a minor unit, and refuses unknown or lower-case ones', () => {
+    for (const code of ['EUR', 'KRW', 'BHD', 'XAF', 'XOF', 'XPF', 'XCD']) expect(isCurrencyCode(code), code).toBe(true);
+    for (const code of ['eur', 'ABC', '', 'EURO']) expect(isCurrencyCode(code), code).toBe(false);
   });
 });

@@ -1,7 +1,34 @@
-/** Every ISO 4217 currency code this runtime's ICU knows (and so can format). */
-const CURRENCY_CODES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+/**
+ * ISO 4217 codes whose minor unit is "N.A.": precious metals (XAG, XAU, XPD, XPT), bond-market
+ * units (XBA–XBD), the IMF's special drawing right (XDR), the SUCRE (XSU), the ADB unit (XUA),
+ * the testing code (XTS) and "no currency" (XXX). They have no minor unit to count money in, so no
+ * price can be in them.
+ */
+const NO_MINOR_UNIT: ReadonlySet<string> = new Set([
+  'XAG',
+  'XAU',
+  'XBA',
+  'XBB',
+  'XBC',
+  'XBD',
+  'XDR',
+  'XPD',
+  'XPT',
+  'XSU',
+  'XTS',
+  'XUA',
+  'XXX',
+]);
 
-/** True for a known ISO 4217 code in upper case, such as `KRW` or `EUR`. */
+/** Every ISO 4217 code this runtime's ICU knows (and so can format) that has a minor unit. */
+const CURRENCY_CODES: ReadonlySet<string> = new Set(
+  Intl.supportedValuesOf('currency').filter((code) => !NO_MINOR_UNIT.has(code)),
+);
+
+/**
+ * True for a known ISO 4217 code in upper case with a minor unit, such as `KRW` or `EUR`; false
+ * for a code whose minor unit is "N.A." (`XDR`, `XAU`, `XXX`, …).
+ */
 export function isCurrencyCode(value: unknown): value is string {
   return typeof value === 'string' && CURRENCY_CODES.has(value);
 }

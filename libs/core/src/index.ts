@@ -10,3 +10,4 @@ export type { DomainErrorKind } from './domain-error';
 export { Clock, SystemClock } from './clock';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
 export { isUuid } from './uuid';
+export { emailKey } from './email-key';

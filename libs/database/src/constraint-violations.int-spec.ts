@@ -24,7 +24,10 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
   });
 
   const insertUser = (email: string) =>
-    db.query(`INSERT INTO users (email, name, password_hash) VALUES ($1, 'Someone', 'not-a-hash')`, [email]);
+    db.query(
+      `INSERT INTO users (email, email_key, name, password_hash) VALUES ($1::varchar, lower($1), 'Someone', 'not-a-hash')`,
+      [email],
+    );
 
   it('a unique violation is a ConflictError that names no constraint', async () => {
     await insertUser('twice@example.test');

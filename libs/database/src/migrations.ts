@@ -17,6 +17,7 @@ import { EventTimeZone1796900000000 } from './migrations/1796900000000-EventTime
 import { NoOrphanSeats1796950000000 } from './migrations/1796950000000-NoOrphanSeats';
 import { TicketPrice1797000000000 } from './migrations/1797000000000-TicketPrice';
 import { PurchasesPerformanceIndex1798000000000 } from './migrations/1798000000000-PurchasesPerformanceIndex';
+import { EmailCaseFoldKey1798100000000 } from './migrations/1798100000000-EmailCaseFoldKey';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -42,4 +43,5 @@ export const MIGRATIONS: Function[] = [
   NoOrphanSeats1796950000000,
   TicketPrice1797000000000,
   PurchasesPerformanceIndex1798000000000,
+  EmailCaseFoldKey1798100000000,
 ];

@@ -7,15 +7,21 @@ export enum Role {
   Staff = 'STAFF',
 }
 
-/** An account. E-mails are stored lower-cased; the unique index on lower(email) guards the rest. */
+/**
+ * An account. `email` is the address as normalized for it (NFKC, lower-cased: what mail is sent
+ * to); `email_key`, its full case fold (`emailKey` in libs/core), is unique and what lookups use.
+ */
 @Entity('users')
-@Index('users_email_lower_key', { synchronize: false })
+@Index('users_email_key_key', { synchronize: false })
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
   @Column({ type: 'varchar', length: 320 })
   email: string;
+
+  @Column({ name: 'email_key', type: 'text' })
+  emailKey: string;
 
   @Column({ type: 'varchar', length: 100 })
   name: string;

@@ -7,6 +7,8 @@ import { dataSourceOptions } from '../data-source.options';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { PurchaseFlushBatch, PurchaseRecord, PurchaseRepository } from './purchase.repository';
 import { PurchaseStatus } from '../entities/purchase.entity';
+import { Role } from '../entities/user.entity';
+import { UsersRepository } from './users.repository';
 
 /**
  * A batch write waits for a row lock held elsewhere (the payment reconciler holds an attempt
@@ -26,7 +28,8 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
     db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
     await runMigrations(db);
     [{ id: userId }] = await db.query(
-      `INSERT INTO users (email, name, password_hash) VALUES ('buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
+      `INSERT INTO users (email, email_key, name, password_hash)
+       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
     );
     const [event] = await db.query(
       `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
@@ -152,5 +155,54 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
     expect(await repository.writeBatch(batch, { statementTimeoutMs })).toEqual([purchase.id]);
     // The bound was the batch's own: the pooled connections keep the server's default.
     expect(await db.query(`SHOW statement_timeout`)).toEqual([{ statement_timeout: '0' }]);
+  });
+});
+
+describe('PurchaseRepository.pageForOperators by e-mail (real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(env.DATABASE_URL);
+  });
+
+  it('finds a buyer by any case variant of the address, also ß as SS and ς as Σ', async () => {
+    const users = new UsersRepository(db);
+    const buyer = await users.insertIfEmailFree({
+      email: 'straße.οδυσσεας@example.test',
+      name: 'Buyer',
+      role: Role.User,
+      passwordHash: 'not-a-hash',
+    });
+    const [event] = await db.query(`INSERT INTO events (title, venue, currency) VALUES ('S', 'H', 'KRW') RETURNING id`);
+    const [performance] = await db.query(
+      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+       VALUES ($1, '2030-03-01T10:00:00Z', now(), 0) RETURNING id`,
+      [event.id],
+    );
+    const purchaseId = randomUUID();
+    await db.query(
+      `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, created_at)
+       VALUES ($1, $2, $3, $4, 1000, 'KRW', now())`,
+      [purchaseId, randomUUID(), buyer!.id, performance.id],
+    );
+    const repository = new PurchaseRepository(db);
+    for (const email of [
+      'STRASSE.ΟΔΥΣΣΕΑΣ@EXAMPLE.TEST',
+      'strasse.οδυσσεασ@example.test',
+      'Straße.Οδυσσεας@example.test',
+    ]) {
+      const page = await repository.pageForOperators({ email }, null, 10);
+      expect(
+        page.map((p) => p.id),
+        email,
+      ).toEqual([purchaseId]);
+    }
+    expect(await repository.pageForOperators({ email: 'strase.οδυσσεας@example.test' }, null, 10)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { emailKey } from '@app/core';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
@@ -92,7 +93,8 @@ export class PurchaseRepository {
 
   /**
    * Anyone's purchases (for operators), newest first, after the keyset `before` (exclusive),
-   * optionally only of one performance and/or of the buyer with one e-mail (any case).
+   * optionally only of one performance and/or of the buyer with one e-mail (any letter case: the
+   * same {@link emailKey}).
    */
   async pageForOperators(
     filter: { performanceId?: number; email?: string },
@@ -106,8 +108,8 @@ export class PurchaseRepository {
       conditions.push(`p.performance_id = $${params.length}`);
     }
     if (filter.email !== undefined) {
-      params.push(filter.email.toLowerCase());
-      conditions.push(`p.user_id IN (SELECT u.id FROM users u WHERE lower(u.email) = $${params.length})`);
+      params.push(emailKey(filter.email));
+      conditions.push(`p.user_id IN (SELECT u.id FROM users u WHERE u.email_key = $${params.length})`);
     }
     if (before) {
       params.push(before.createdAt, before.id);

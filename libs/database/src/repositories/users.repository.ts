@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { emailKey } from '@app/core';
 import { Role, UserEntity } from '../entities/user.entity';
 
 export interface NewUser {
@@ -13,6 +14,7 @@ export interface NewUser {
 interface UserRow {
   id: string;
   email: string;
+  email_key: string;
   name: string;
   role: Role;
   password_hash: string;
@@ -20,26 +22,29 @@ interface UserRow {
   updated_at: Date;
 }
 
-const USER_COLUMNS = 'id, email, name, role, password_hash, created_at, updated_at';
+const USER_COLUMNS = 'id, email, email_key, name, role, password_hash, created_at, updated_at';
 
 /** Users in PostgreSQL. Methods take the transaction's manager when they are part of one. */
 @Injectable()
 export class UsersRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Inserts the user unless its e-mail is taken (in any case); `null` when it was taken. */
+  /**
+   * Inserts the user unless its e-mail is taken in any letter case (same {@link emailKey});
+   * `null` when it was taken.
+   */
   async insertIfEmailFree(user: NewUser, manager: EntityManager = this.dataSource.manager): Promise<UserEntity | null> {
     const rows: UserRow[] = await manager.query(
-      `INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
-       ON CONFLICT ((lower(email))) DO NOTHING
+      `INSERT INTO users (email, email_key, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (email_key) DO NOTHING
        RETURNING ${USER_COLUMNS}`,
-      [user.email, user.name, user.role, user.passwordHash],
+      [user.email, emailKey(user.email), user.name, user.role, user.passwordHash],
     );
     return rows[0] ? toEntity(rows[0]) : null;
   }
 
   /**
-   * Makes the account with this e-mail an admin with this password, creating it when missing.
+   * Makes the account with this e-mail (in any letter case) an admin with this password, creating it when missing.
    * One statement, so replicas running it at the same moment cannot collide. `name` replaces the
    * stored name only when given.
    */
@@ -49,21 +54,21 @@ export class UsersRepository {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<{ user: UserEntity; wasAdmin: boolean }> {
     const rows: (UserRow & { was_admin: boolean })[] = await manager.query(
-      `WITH previous AS (SELECT role FROM users WHERE lower(email) = lower($1))
-       INSERT INTO users (email, name, role, password_hash) VALUES ($1, coalesce($3, $4), 'ADMIN', $2)
-       ON CONFLICT ((lower(email))) DO UPDATE
+      `WITH previous AS (SELECT role FROM users WHERE email_key = $5)
+       INSERT INTO users (email, email_key, name, role, password_hash) VALUES ($1, $5, coalesce($3, $4), 'ADMIN', $2)
+       ON CONFLICT (email_key) DO UPDATE
          SET role = 'ADMIN', password_hash = EXCLUDED.password_hash, name = coalesce($3, users.name), updated_at = now()
        RETURNING ${USER_COLUMNS}, coalesce((SELECT role = 'ADMIN' FROM previous), false) AS was_admin`,
-      [admin.email, admin.passwordHash, admin.name, defaultName],
+      [admin.email, admin.passwordHash, admin.name, defaultName, emailKey(admin.email)],
     );
     return { user: toEntity(rows[0]), wasAdmin: rows[0].was_admin };
   }
 
+  /** The account whose e-mail is `email` in any letter case (same {@link emailKey}), or null. */
   async findByEmail(email: string): Promise<UserEntity | null> {
-    const rows: UserRow[] = await this.dataSource.query(
-      `SELECT ${USER_COLUMNS} FROM users WHERE lower(email) = lower($1)`,
-      [email],
-    );
+    const rows: UserRow[] = await this.dataSource.query(`SELECT ${USER_COLUMNS} FROM users WHERE email_key = $1`, [
+      emailKey(email),
+    ]);
     return rows[0] ? toEntity(rows[0]) : null;
   }
 
@@ -88,6 +93,7 @@ function toEntity(row: UserRow): UserEntity {
   return Object.assign(new UserEntity(), {
     id: row.id,
     email: row.email,
+    emailKey: row.email_key,
     name: row.name,
     role: row.role,
     passwordHash: row.password_hash,

@@ -1,0 +1,40 @@
+/**
+ * Request headers a request may carry at most once. Node joins a repeated `Idempotency-Key` into
+ * "a, b" (one key neither sender meant) and keeps only the first `Authorization` and
+ * `Content-Type`, so a repeated one is refused rather than read one of those ways.
+ */
+const SINGLE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'content-type', 'idempotency-key']);
+
+/**
+ * The first header of {@link SINGLE_HEADERS} that `rawHeaders` (Node's flat list: name, value,
+ * name, value, …, names as sent) holds more than once, in lower case; null when none does.
+ */
+export function repeatedSingleHeader(rawHeaders: readonly string[]): string | null {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (!SINGLE_HEADERS.has(name)) continue;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return null;
+}
+
+/**
+ * Whether a JSON body's Content-Type names only UTF-8 as its charset, or none (RFC 8259: JSON is
+ * UTF-8). `charset` is matched in any case, its value quoted or not; `utf8` is taken as UTF-8.
+ * Any other charset (utf-16, iso-8859-1, an empty one) is false: the bytes are not read as UTF-8
+ * when their sender says they are something else.
+ */
+export function isUtf8Charset(contentType: string | undefined): boolean {
+  if (contentType === undefined) return true;
+  for (const [, value] of contentType.matchAll(/;\s*charset\s*=\s*("[^"]*"|[^;]*)/giu)) {
+    const charset = value
+      .trim()
+      .replace(/^"(.*)"$/u, '$1')
+      .trim()
+      .toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') return false;
+  }
+  return true;
+}

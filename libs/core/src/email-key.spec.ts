@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { emailKey } from './email-key';
+
+/** Each code point of `text` upper-cased, lower-cased or kept, as `choices` says (cycled). */
+function caseVariant(text: string, choices: number[]): string {
+  return [...text]
+    .map((char, i) => {
+      const choice = choices.length === 0 ? 0 : choices[i % choices.length];
+      return choice === 0 ? char : choice === 1 ? char.toUpperCase() : char.toLowerCase();
+    })
+    .join('');
+}
+
+/** Letters of scripts with case, including the ones lower-casing alone gets wrong. */
+const CASED = fc.constantFrom(...'aBcXyZßẞſKİıiIΣσςΟΔΥΕΑοδυεαДжЖǅǄǆﬀﬁŉΐÅåÆæ');
+
+describe('emailKey', () => {
+  it.each([
+    ['ΟΔΥΣΣΕΑΣ1@example.com', 'οδυσσεασ1@example.com'],
+    ['Σ1Σ@example.com', 'σ1ς@example.com'],
+    ['ß@example.com', 'SS@example.com'],
+    ['ẞ@example.com', 'ss@example.com'],
+    ['ﬀ@example.com', 'FF@example.com'],
+    ['ſ@example.com', 'S@example.com'],
+    ['K@example.com', 'k@example.com'],
+    [' Ada@Example.COM ', 'ada@example.com'],
+    ['ａｄａ@example.com', 'ADA@example.com'],
+  ])('gives %s and %s one key', (a, b) => {
+    expect(emailKey(a)).toBe(emailKey(b));
+  });
+
+  it('keeps apart addresses that differ in more than case', () => {
+    expect(emailKey('ada@example.com')).not.toBe(emailKey('adb@example.com'));
+    expect(emailKey('σ@example.com')).not.toBe(emailKey('s@example.com'));
+    expect(emailKey('é@example.com')).not.toBe(emailKey('e@example.com'));
+  });
+
+  it('gives every case variant of any Unicode address the key of the address, and is its own fold', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+        fc.string({ unit: fc.oneof(CASED, fc.constantFrom(...'0123456789._-')), minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 8 }),
+        (any, cased, choices) => {
+          for (const local of [any, cased, any + cased]) {
+            const address = `${local}@Example.com`;
+            const key = emailKey(address);
+            expect(emailKey(caseVariant(address, choices))).toBe(key);
+            expect(emailKey(address.toUpperCase())).toBe(key);
+            expect(emailKey(address.toLowerCase())).toBe(key);
+            expect(emailKey(key)).toBe(key);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
