@@ -21,7 +21,11 @@ import Redis from 'ioredis';
 
 const require = createRequire(import.meta.url);
 
-const options = { redis: 'redis://127.0.0.1:6379', rounds: '1', cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4' };
+const options = {
+  redis: 'redis://127.0.0.1:6379',
+  rounds: '1',
+  cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4',
+};
 const roots = [];
 for (let i = 2; i < process.argv.length; i += 1) {
   const arg = process.argv[i];
@@ -155,15 +159,26 @@ async function runCase(b, name, caseSpec, prefix) {
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
     await redis.set(keys.seatInfo, layout.seatInfo);
     const fields = [...layout.fields];
-    for (let i = 0; i < fields.length; i += 5000) await redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000)));
+    for (let i = 0; i < fields.length; i += 5000)
+      await redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000)));
     for (let i = 0; i < places.length; i += 5000) {
       const chunk = places.slice(i, i + 5000);
       await redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000])));
-      await redis.hset(keys.seats, Object.fromEntries(chunk.map((place) => [place.id, spec.letter ? spec.letter(place) : 'A'])));
+      await redis.hset(
+        keys.seats,
+        Object.fromEntries(chunk.map((place) => [place.id, spec.letter ? spec.letter(place) : 'A'])),
+      );
     }
     const rebuildSha = await redis.script('LOAD', b.rebuild);
     for (let row = 0; row < layout.rowSizes.length; row += 10) {
-      await redis.evalsha(rebuildSha, 5, keys.seats, ...b.seatingKeys(keys), row, Math.min(row + 9, layout.rowSizes.length - 1));
+      await redis.evalsha(
+        rebuildSha,
+        5,
+        keys.seats,
+        ...b.seatingKeys(keys),
+        row,
+        Math.min(row + 9, layout.rowSizes.length - 1),
+      );
     }
     await redis.hset(keys.seating, 'ready', b.SEATING_FORMAT);
     const sha = await redis.script('LOAD', b.hold);
@@ -172,7 +187,14 @@ async function runCase(b, name, caseSpec, prefix) {
     for (let i = 0; i < spec.holds; i += 1) {
       const holdId = randomUUID();
       const callKeys = b.holdScriptKeys(keys, buyers[i % buyers.length], holdId, []);
-      const head = { holdId, userId: buyers[i % buyers.length], performanceId, lifetimeMs: 3_600_000, userLimit: 20, retentionMs: 60_000 };
+      const head = {
+        holdId,
+        userId: buyers[i % buyers.length],
+        performanceId,
+        lifetimeMs: 3_600_000,
+        userLimit: 20,
+        retentionMs: 60_000,
+      };
       calls.push([...callKeys, ...b.holdScriptArgs(head), spec.quantity, spec.together ? 1 : 0, 0, 'all', '']);
     }
     const digest = createHash('sha256');

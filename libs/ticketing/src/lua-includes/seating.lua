@@ -87,6 +87,8 @@ local SEATING_SLOT_FIELDS = 17
 local SEATING_CLEAN_MAX = 8
 -- The slot field (from 1) of the best clean window of k seats (k = 2…8); its first seat is the next.
 local SEATING_CLEAN_FIELD = {nil, 3, 5, 7, 10, 12, 14, 16}
+-- How many values just below a section's old most its refresh looks for before a pass over its rows.
+local SEATING_PROBES = 8
 -- The fields a section's slot holds the most of (the others, first seats, are 0 there).
 local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9, 10, 12, 14, 16}
 
@@ -172,7 +174,14 @@ local function seatingRowSlot(seating, first, bits)
             end
           end
         end
-        q1, q2, q3, q4, q5, q6, q7 = quality, q1, q2, q3, q4, q5, q6
+        -- One move each, oldest first (a multiple assignment moves each value twice).
+        q7 = q6
+        q6 = q5
+        q5 = q4
+        q4 = q3
+        q3 = q2
+        q2 = q1
+        q1 = quality
       end
       -- Seat j + 1 is taken (or past the row's end).
       i = j + 2
@@ -232,14 +241,31 @@ local function seatingRefreshSection(seating, section, change, record)
         fresh[i] = math.max(stored[i], change.new[i])
       end
     end
-    -- One string.byte call per row and field: far cheaper than decoding the slots into one table,
-    -- and than one call per row for all the fields' bytes into a table (a table a row costs more).
     for r = 1, #recount do
-      local f, most = recount[r], 0
-      for i = 0, rows - 1 do
-        local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + 2 * f - 1, SEATING_SLOT_BYTES * i + 2 * f)
-        local value = (high or 0) * 256 + (low or 0)
-        if value > most then most = value end
+      local f = recount[r]
+      -- No row holds the old most any more (the changed row held it); the new most is at least
+      -- the changed row's new value. When the old most is the changed row's old value (always,
+      -- unless the data is inconsistent), the values just below it are looked for first, each by
+      -- a string.find (seatingFieldHolds): in a section being filled the next best is usually a
+      -- few units lower, and a pass costs one string.byte call per row.
+      local most
+      if stored[f] > 0 and change.old[f] == stored[f] then
+        local lowest = math.max(change.new[f] + 1, stored[f] - SEATING_PROBES)
+        for value = stored[f] - 1, lowest, -1 do
+          if seatingFieldHolds(slots, f, value) then
+            most = value
+            break
+          end
+        end
+        if not most and lowest == change.new[f] + 1 then most = change.new[f] end
+      end
+      if not most then
+        most = 0
+        for i = 0, rows - 1 do
+          local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + 2 * f - 1, SEATING_SLOT_BYTES * i + 2 * f)
+          local value = (high or 0) * 256 + (low or 0)
+          if value > most then most = value end
+        end
       end
       fresh[f] = most
     end
