@@ -157,7 +157,20 @@ local rowFields
 -- section read: its row slots as stored (one GETRANGE, kept for openSection).
 local cleanOpen, sectionSlots
 
--- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat.
+-- Row (and section) indexes are below 2^20 (a venue of a million rows); a sort key packs the best
+-- free seat and the index into one number so that table.sort compares numbers, not through a
+-- Lua function (about ten times cheaper on a section's hundred rows).
+local ROW_KEY = 1048576
+
+-- The u16 at byte `at` (from 1) of `bytes` (0 past its end).
+local function slotField(bytes, at)
+  local high, low = string.byte(bytes, at, at + 1)
+  return (high or 0) * 256 + (low or 0)
+end
+
+-- Reads the sections' slots (one GETRANGE) and orders the sections by their best free seat. Only
+-- the clean window fields this request's together bound reads (togetherParts: n up to 8, else
+-- windows of 8 and the rest) are decoded: a slot decoded whole costs several times more.
 local function loadSections()
   sectionRuns, sectionTops, sectionAccessTops = {}, {}, {}
   rowRecords, rowRuns, rowTops, rowAccessTops = {}, {}, {}, {}
@@ -166,15 +179,23 @@ local function loadSections()
   rowOrders, rowSeats = {}, {}
   rowFields, cleanOpen, sectionSlots = {}, {}, {}
   local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
-  for _, index in ipairs(sections) do
-    local fields = {seatingSlot(slots, sectionInfo[index].slot - firstSlot)}
-    sectionRuns[index], sectionTops[index], sectionAccessTops[index] = fields[1], fields[2] - 1, fields[9] - 1
-    for k = 2, SEATING_CLEAN_MAX do sectionClean[k][index] = fields[SEATING_CLEAN_FIELD[k]] - 1 end
+  local cleanFrom, cleanTo = quantity, quantity
+  if quantity > SEATING_CLEAN_MAX then cleanFrom, cleanTo = 2, SEATING_CLEAN_MAX end
+  local keys = {}
+  for i = 1, #sections do
+    local index = sections[i]
+    local at = SEATING_SLOT_BYTES * (sectionInfo[index].slot - firstSlot)
+    local a, b, c, d = string.byte(slots, at + 1, at + 4)
+    sectionRuns[index], sectionTops[index] = (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0) - 1
+    sectionAccessTops[index] = slotField(slots, at + 17) - 1
+    for k = math.max(cleanFrom, 2), cleanTo do
+      sectionClean[k][index] = slotField(slots, at + 2 * SEATING_CLEAN_FIELD[k] - 1) - 1
+    end
+    -- Best free seat first, then layout order, by one number (ROW_KEY: a sort without a Lua comparator).
+    keys[i] = index - sectionTops[index] * ROW_KEY
   end
-  table.sort(sections, function(a, b)
-    if sectionTops[a] ~= sectionTops[b] then return sectionTops[a] > sectionTops[b] end
-    return a < b
-  end)
+  table.sort(keys)
+  for i = 1, #keys do sections[i] = keys[i] % ROW_KEY end
 end
 
 local function sectionRun(index)
@@ -234,11 +255,6 @@ local function openClean(index, k)
   cleanOpen[index][k] = true
 end
 
--- Row indexes are below 2^20 (a venue of a million rows); a sort key packs the best free seat
--- and the row index into one number so that table.sort compares numbers, not through a Lua
--- function (about ten times cheaper on a section's hundred rows).
-local ROW_KEY = 1048576
-
 -- The section's rows that have a free seat, best free seat first (then the lower row index).
 local function sectionOrder(index)
   openSection(index)
@@ -269,16 +285,16 @@ local function prefetchRows(rows)
   for i, r in ipairs(wanted) do rowFields[r] = {values[2 * i - 1], values[2 * i]} end
 end
 
--- A row's record: first layout position, seats, best quality, marked seats, and its cached
+-- A row's record: first layout position, seats, section index, best quality, marked seats, and its cached
 -- best windows (the seating include's 'w<row>' field, '' when none).
 local function rowRecord(r)
   local record = rowRecords[r]
   if record then return record end
   if not rowFields[r] then prefetchRows({r}) end
   local fields = rowFields[r]
-  local a, b, _, d, e = string.match(fields[1], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+  local a, b, c, d, e = string.match(fields[1], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
   record = {
-    first = tonumber(a), seats = tonumber(b), top = tonumber(d), marked = tonumber(e),
+    first = tonumber(a), seats = tonumber(b), section = tonumber(c), top = tonumber(d), marked = tonumber(e),
     cached = fields[2] or '', windows = {},
   }
   rowRecords[r] = record
@@ -421,10 +437,10 @@ end
 
 -- The together bound of n seats for a row or section whose best free seat is `top` and best clean
 -- windows `clean` (clean[k][at], k = 2…8), -1 where one of its parts is missing. Never below the
--- true best TOGETHER placement's score.
-local function togetherBound(n, top, clean, at)
+-- true best TOGETHER placement's score. `parts`: togetherParts(n) when the caller has it.
+local function togetherBound(n, top, clean, at, parts)
   local bound = 0
-  for k, count in pairs(togetherParts(n)) do
+  for k, count in pairs(parts or togetherParts(n)) do
     local value = k == 1 and top or clean[k][at]
     if value < 0 then return -1 end
     bound = bound + count * value
@@ -478,10 +494,14 @@ local function firstBestRow(index, n)
     (n == 1 and sectionTops[index] or sectionClean[n][index]) + 1)
   if not i then return nil end
   local r = sectionInfo[index].firstRow + i
-  local fields = {seatingSlot(readSectionSlots(index), i)}
-  rowRuns[r], rowTops[r], rowAccessTops[r] = fields[1], fields[2] - 1, fields[9] - 1
-  for k = 2, math.min(fields[1], SEATING_CLEAN_MAX) do
-    rowClean[k][r], rowCleanAt[k][r] = fields[SEATING_CLEAN_FIELD[k]] - 1, fields[SEATING_CLEAN_FIELD[k] + 1]
+  -- The fields the search reads of this row: run, top, accessible top, and its clean window of n.
+  local slots, at = readSectionSlots(index), SEATING_SLOT_BYTES * i
+  local a, b, c, d = string.byte(slots, at + 1, at + 4)
+  rowRuns[r], rowTops[r] = (a or 0) * 256 + (b or 0), (c or 0) * 256 + (d or 0) - 1
+  rowAccessTops[r] = slotField(slots, at + 17) - 1
+  if n >= 2 and rowRuns[r] >= n then
+    local field = SEATING_CLEAN_FIELD[n]
+    rowClean[n][r], rowCleanAt[n][r] = slotField(slots, at + 2 * field - 1) - 1, slotField(slots, at + 2 * field + 1)
   end
   if not rowUsable(r, n) then return nil end
   return r
@@ -501,7 +521,8 @@ local function searchTogether(n)
       local unmarked = true
       for k = 0, n - 1 do unmarked = unmarked and string.byte(info, 8 * k + 7) == 0 end
       if unmarked then
-        local placement = {rowClean[n][r], position, {r, cleanAt, n}}
+        -- The seats' info is kept for their ids, should this placement be chosen.
+        local placement = {rowClean[n][r], position, {r, cleanAt, n}, info = info}
         if better(placement, bestTogether) then bestTogether = placement end
         return
       end
@@ -530,16 +551,15 @@ local function searchTogether(n)
   -- each is skipped when its bound rules it out.
   local parts = togetherParts(n)
   local candidates, sectionBounds = {}, {}
-  for _, index in ipairs(sections) do
+  for i = 1, #sections do
+    local index = sections[i]
     if sectionUsable(index, n) then
-      candidates[#candidates + 1] = index
-      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionClean, index)
+      sectionBounds[index] = togetherBound(n, sectionTops[index], sectionClean, index, parts)
+      candidates[#candidates + 1] = index - sectionBounds[index] * ROW_KEY
     end
   end
-  table.sort(candidates, function(a, b)
-    if sectionBounds[a] ~= sectionBounds[b] then return sectionBounds[a] > sectionBounds[b] end
-    return a < b
-  end)
+  table.sort(candidates)
+  for i = 1, #candidates do candidates[i] = candidates[i] % ROW_KEY end
   for _, index in ipairs(candidates) do
     local info = sectionInfo[index]
     local bound = sectionBounds[index]
@@ -772,25 +792,38 @@ end
 -- The chosen seats' letters are checked against the bitmap's answer; a seat the bitmap called
 -- free but whose letter is not A (a script that changed letters without the seating data) is
 -- marked taken and the search runs again on fresh data.
-local seatIds, arrangement
+local seatIds, arrangement, places, rows
 for _ = 1, 3 do
   local placement
   placement, arrangement = search()
   if not placement then return {'NO_FIT'} end
+  -- The chosen seats: {layout position, row index, id}.
   local chosen = {}
+  rows = {}
   for i = 3, #placement do
     local r, start, size = placement[i][1], placement[i][2], placement[i][3]
-    local position = rowRecord(r).first + start - 1
-    -- The chosen seats' ids: their own bytes of the seat info, not the whole row's.
-    local info = redis.call('GETRANGE', seating.info, 8 * position, 8 * (position + size) - 1)
+    local record = rowRecord(r)
+    local position = record.first + start - 1
+    -- The chosen seats' ids: their own bytes of the seat info (read by the search for a window
+    -- taken from its slot), not the whole row's.
+    local info = (#placement == 3 and placement.info)
+      or redis.call('GETRANGE', seating.info, 8 * position, 8 * (position + size) - 1)
     for s = 0, size - 1 do
       local b1, b2, b3, b4 = string.byte(info, 8 * s + 1, 8 * s + 4)
-      chosen[#chosen + 1] = {position + s, ((b1 * 256 + b2) * 256 + b3) * 256 + b4}
+      chosen[#chosen + 1] = {position + s, r, ((b1 * 256 + b2) * 256 + b3) * 256 + b4}
     end
+    rows[r] = {
+      first = record.first, seats = record.seats, section = record.section, sectionRecord = sectionInfo[record.section],
+    }
   end
-  table.sort(chosen, function(a, b) return a[1] < b[1] end)
+  -- One row's window lists its seats in layout order already.
+  if #placement > 3 then table.sort(chosen, function(a, b) return a[1] < b[1] end) end
   local ids = {}
-  for i, seat in ipairs(chosen) do ids[i] = tostring(seat[2]) end
+  places = {}
+  for i = 1, #chosen do
+    ids[i] = tostring(chosen[i][3])
+    places[i] = chosen[i]
+  end
   local letters = redis.call('HMGET', seatsKey, unpack(ids))
   local stale = {}
   for i = 1, #ids do
@@ -810,6 +843,6 @@ local taking = {
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
-  now = now, lifetime = lifetime, retention = retention, arrangement = arrangement,
+  now = now, lifetime = lifetime, retention = retention, arrangement = arrangement, places = places, rows = rows,
 })
 return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ','), prices}

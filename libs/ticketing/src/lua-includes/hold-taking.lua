@@ -15,7 +15,9 @@
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating } (keys; seating as
        in the seating include)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
-       arrangement (optional: stored in the record when given) }
+       arrangement (optional: stored in the record when given), places and rows (optional: the
+       seats' {layout position, row index} and the rows' records, as seatingMarkPlaces takes them,
+       when the caller read them: their layout entries are then not read again) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
@@ -53,7 +55,11 @@ local function takeHold(k, hold)
     heldFields[#heldFields + 1] = 'H'
   end
   redis.call('HSET', k.seats, unpack(heldFields))
-  seatingMark(k.seating, seatIds, false)
+  if hold.places then
+    seatingMarkPlaces(k.seating, hold.places, false, hold.rows)
+  else
+    seatingMark(k.seating, seatIds, false)
+  end
   redis.call('HINCRBY', k.counts, 'available', -#seatIds)
   redis.call('HINCRBY', k.counts, 'held', #seatIds)
 

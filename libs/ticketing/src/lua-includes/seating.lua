@@ -33,11 +33,16 @@
                                              seat, clean triple, its first seat, clean quad, its
                                              first seat, accessible top, then clean windows of 5,
                                              6, 7, 8 seats, each with its first seat
-    seatingRefreshRow(seating, row)          rewrites the row's slot from its bits, and its
+    seatingRefreshRow(seating, row, known)   rewrites the row's slot from its bits, and its
                                              section's slot when the row's changed; drops the
-                                             row's cached windows
+                                             row's cached windows. known (optional): the row's
+                                             record as the caller parsed it, {first, seats,
+                                             section, sectionRecord = {firstRow, rows, slot}}
     seatingMark(seating, seatIds, free)      sets the seats' bits (free = true: 1) and refreshes
                                              their rows; seat ids without a layout entry are skipped
+    seatingMarkPlaces(seating, places, free, known)  the same for places {layout position, row
+                                             index} the caller knows; known (optional): row index
+                                             -> its record, as seatingRefreshRow takes it
 ]]
 local SEATING_MASKS = {128, 64, 32, 16, 8, 4, 2, 1}
 
@@ -53,15 +58,22 @@ end
 local function seatingRowBits(freeKey, first, seats)
   local firstByte = math.floor(first / 8)
   local lastByte = math.floor((first + seats - 1) / 8)
-  local bytes = seatingBytes(redis.call('GETRANGE', freeKey, firstByte, lastByte))
+  local bytes = {string.byte(redis.call('GETRANGE', freeKey, firstByte, lastByte), 1, -1)}
   local bits = {}
   local i, from = 1, first % 8
+  -- Bits from the most significant, by arithmetic: a bit.band call per seat costs several times
+  -- the few opcodes of a comparison and a subtraction.
   for b = 1, lastByte - firstByte + 1 do
     local byte = bytes[b] or 0
-    for k = from + 1, 8 do
-      if i > seats then break end
-      bits[i] = bit.band(byte, SEATING_MASKS[k]) ~= 0
-      i = i + 1
+    for k = 1, 8 do
+      local set = byte >= 128
+      if set then byte = byte - 128 end
+      byte = byte * 2
+      if k > from then
+        if i > seats then break end
+        bits[i] = set
+        i = i + 1
+      end
     end
     from = 0
   end
@@ -75,17 +87,21 @@ local SEATING_SLOT_FIELDS = 17
 local SEATING_CLEAN_MAX = 8
 -- The slot field (from 1) of the best clean window of k seats (k = 2…8); its first seat is the next.
 local SEATING_CLEAN_FIELD = {nil, 3, 5, 7, 10, 12, 14, 16}
+-- How many values just below a section's old most its refresh looks for before a pass over its rows.
+local SEATING_PROBES = 8
 -- The fields a section's slot holds the most of (the others, first seats, are 0 there).
 local SEATING_MOST_FIELDS = {1, 2, 3, 5, 7, 9, 10, 12, 14, 16}
 
 local function seatingSlot(bytes, i)
-  local b = {string.byte(bytes, SEATING_SLOT_BYTES * i + 1, SEATING_SLOT_BYTES * i + SEATING_SLOT_BYTES)}
-  return (b[1] or 0) * 256 + (b[2] or 0), (b[3] or 0) * 256 + (b[4] or 0), (b[5] or 0) * 256 + (b[6] or 0),
-    (b[7] or 0) * 256 + (b[8] or 0), (b[9] or 0) * 256 + (b[10] or 0), (b[11] or 0) * 256 + (b[12] or 0),
-    (b[13] or 0) * 256 + (b[14] or 0), (b[15] or 0) * 256 + (b[16] or 0), (b[17] or 0) * 256 + (b[18] or 0),
-    (b[19] or 0) * 256 + (b[20] or 0), (b[21] or 0) * 256 + (b[22] or 0), (b[23] or 0) * 256 + (b[24] or 0),
-    (b[25] or 0) * 256 + (b[26] or 0), (b[27] or 0) * 256 + (b[28] or 0), (b[29] or 0) * 256 + (b[30] or 0),
-    (b[31] or 0) * 256 + (b[32] or 0), (b[33] or 0) * 256 + (b[34] or 0)
+  local at = SEATING_SLOT_BYTES * i
+  -- A slot past the end of the string (never written) reads as zeros.
+  if #bytes < at + SEATING_SLOT_BYTES then bytes = bytes .. string.rep('\0', at + SEATING_SLOT_BYTES - #bytes) end
+  -- Two calls into locals: a table of the 34 bytes and its reads cost about twice as much.
+  local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17 = string.byte(bytes, at + 1, at + 17)
+  local c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17 = string.byte(bytes, at + 18, at + 34)
+  return b1 * 256 + b2, b3 * 256 + b4, b5 * 256 + b6, b7 * 256 + b8, b9 * 256 + b10, b11 * 256 + b12,
+    b13 * 256 + b14, b15 * 256 + b16, b17 * 256 + c1, c2 * 256 + c3, c4 * 256 + c5, c6 * 256 + c7,
+    c8 * 256 + c9, c10 * 256 + c11, c12 * 256 + c13, c14 * 256 + c15, c16 * 256 + c17
 end
 
 -- `slot`: its fields as stored.
@@ -108,56 +124,69 @@ end
 local function seatingRowSlot(seating, first, bits)
   local info = seatingBytes(redis.call('GETRANGE', seating.info, 8 * first, 8 * (first + #bits) - 1))
   local seats = #bits
-  local longest, current, top, accessibleTop = 0, 0, 0, 0
+  local longest, top, accessibleTop = 0, 0, 0
   -- ck, ak: 1 + the best sum of k free seats side by side leaving no single, its first seat. All
   -- in locals, unrolled: this pass runs for every row a hold changes, and Lua 5.1's table reads
   -- cost several times a local's.
   local c2, a2, c3, a3, c4, a4, c5, a5, c6, a6, c7, a7, c8, a8 = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-  -- The qualities of the last seven free seats before seat i (q1 the nearest); those before the
-  -- current run are stale, and never added (each size is guarded by the run's length).
-  local q1, q2, q3, q4, q5, q6, q7 = 0, 0, 0, 0, 0, 0, 0
-  for i = 1, seats do
+  local i = 1
+  while i <= seats do
     if bits[i] then
-      current = current + 1
-      if current > longest then longest = current end
-      local quality = (info[8 * i - 3] or 0) * 256 + (info[8 * i - 2] or 0)
-      if quality + 1 > top then top = quality + 1 end
-      if info[8 * i - 1] == 1 and quality + 1 > accessibleTop then accessibleTop = quality + 1 end
-      -- The window of k seats ending at i, inside this free run: it leaves a single on the right
-      -- when the run goes on for exactly one more seat, on the left when exactly one seat of the
-      -- run lies before it (k = current - 1).
-      local right = i + 1
-      if current >= 2 and not (right <= seats and bits[right] and (right == seats or not bits[right + 1])) then
-        local sum = quality + q1 + 1
-        if sum > c2 and current ~= 3 then c2, a2 = sum, i - 1 end
-        if current >= 3 then
-          sum = sum + q2
-          if sum > c3 and current ~= 4 then c3, a3 = sum, i - 2 end
+      -- The free run i..j, then its seats: a window of k seats ending at seat s (current seats of
+      -- the run so far) leaves a single on the right when exactly one seat of the run follows it
+      -- (j = s + 1), on the left when exactly one precedes it (current = k + 1).
+      local j = i
+      while j < seats and bits[j + 1] do j = j + 1 end
+      if j - i + 1 > longest then longest = j - i + 1 end
+      -- The qualities of the last seven seats of the run before seat s (q1 the nearest).
+      local q1, q2, q3, q4, q5, q6, q7 = 0, 0, 0, 0, 0, 0, 0
+      for s = i, j do
+        local at = 8 * s
+        local quality = info[at - 3] * 256 + info[at - 2]
+        if quality >= top then top = quality + 1 end
+        if info[at - 1] == 1 and quality >= accessibleTop then accessibleTop = quality + 1 end
+        local current = s - i + 1
+        if current >= 2 and j - s ~= 1 then
+          local sum = quality + q1 + 1
+          if sum > c2 and current ~= 3 then c2, a2 = sum, s - 1 end
+          if current >= 3 then
+            sum = sum + q2
+            if sum > c3 and current ~= 4 then c3, a3 = sum, s - 2 end
+            if current >= 4 then
+              sum = sum + q3
+              if sum > c4 and current ~= 5 then c4, a4 = sum, s - 3 end
+              if current >= 5 then
+                sum = sum + q4
+                if sum > c5 and current ~= 6 then c5, a5 = sum, s - 4 end
+                if current >= 6 then
+                  sum = sum + q5
+                  if sum > c6 and current ~= 7 then c6, a6 = sum, s - 5 end
+                  if current >= 7 then
+                    sum = sum + q6
+                    if sum > c7 and current ~= 8 then c7, a7 = sum, s - 6 end
+                    if current >= 8 then
+                      sum = sum + q7
+                      if sum > c8 and current ~= 9 then c8, a8 = sum, s - 7 end
+                    end
+                  end
+                end
+              end
+            end
+          end
         end
-        if current >= 4 then
-          sum = sum + q3
-          if sum > c4 and current ~= 5 then c4, a4 = sum, i - 3 end
-        end
-        if current >= 5 then
-          sum = sum + q4
-          if sum > c5 and current ~= 6 then c5, a5 = sum, i - 4 end
-        end
-        if current >= 6 then
-          sum = sum + q5
-          if sum > c6 and current ~= 7 then c6, a6 = sum, i - 5 end
-        end
-        if current >= 7 then
-          sum = sum + q6
-          if sum > c7 and current ~= 8 then c7, a7 = sum, i - 6 end
-        end
-        if current >= 8 then
-          sum = sum + q7
-          if sum > c8 and current ~= 9 then c8, a8 = sum, i - 7 end
-        end
+        -- One move each, oldest first (a multiple assignment moves each value twice).
+        q7 = q6
+        q6 = q5
+        q5 = q4
+        q4 = q3
+        q3 = q2
+        q2 = q1
+        q1 = quality
       end
-      q1, q2, q3, q4, q5, q6, q7 = quality, q1, q2, q3, q4, q5, q6
+      -- Seat j + 1 is taken (or past the row's end).
+      i = j + 2
     else
-      current = 0
+      i = i + 1
     end
   end
   return {longest, top, c2, a2, c3, a3, c4, a4, accessibleTop, c5, a5, c6, a6, c7, a7, c8, a8}
@@ -181,9 +210,15 @@ end
   rows' slots are then read only when that row may have held one of the section's most and that
   field went down.
 ]]
-local function seatingRefreshSection(seating, section, change)
-  local firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
-  firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
+local function seatingRefreshSection(seating, section, change, record)
+  local firstRow, rows, slot
+  if record then
+    firstRow, rows, slot = record.firstRow, record.rows, record.slot
+  else
+    local _
+    firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
+    firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
+  end
   if change then
     local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * (slot + 1) - 1), 0)}
     -- A field the row may have held the most of and that went down is counted again from the
@@ -193,7 +228,8 @@ local function seatingRefreshSection(seating, section, change)
     local slots
     local fresh, changed, recount = {}, false, {}
     for i = 1, SEATING_SLOT_FIELDS do fresh[i] = 0 end
-    for _, i in ipairs(SEATING_MOST_FIELDS) do
+    for m = 1, #SEATING_MOST_FIELDS do
+      local i = SEATING_MOST_FIELDS[m]
       if change.old[i] >= stored[i] and change.new[i] < change.old[i] then
         slots = slots or redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1)
         if stored[i] > 0 and change.old[i] == stored[i] and seatingFieldHolds(slots, i, stored[i]) then
@@ -205,13 +241,31 @@ local function seatingRefreshSection(seating, section, change)
         fresh[i] = math.max(stored[i], change.new[i])
       end
     end
-    -- One string.byte call per row and field: far cheaper than decoding the slots into one table.
-    for _, f in ipairs(recount) do
-      local most = 0
-      for i = 0, rows - 1 do
-        local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + 2 * f - 1, SEATING_SLOT_BYTES * i + 2 * f)
-        local value = (high or 0) * 256 + (low or 0)
-        if value > most then most = value end
+    for r = 1, #recount do
+      local f = recount[r]
+      -- No row holds the old most any more (the changed row held it); the new most is at least
+      -- the changed row's new value. When the old most is the changed row's old value (always,
+      -- unless the data is inconsistent), the values just below it are looked for first, each by
+      -- a string.find (seatingFieldHolds): in a section being filled the next best is usually a
+      -- few units lower, and a pass costs one string.byte call per row.
+      local most
+      if stored[f] > 0 and change.old[f] == stored[f] then
+        local lowest = math.max(change.new[f] + 1, stored[f] - SEATING_PROBES)
+        for value = stored[f] - 1, lowest, -1 do
+          if seatingFieldHolds(slots, f, value) then
+            most = value
+            break
+          end
+        end
+        if not most and lowest == change.new[f] + 1 then most = change.new[f] end
+      end
+      if not most then
+        most = 0
+        for i = 0, rows - 1 do
+          local high, low = string.byte(slots, SEATING_SLOT_BYTES * i + 2 * f - 1, SEATING_SLOT_BYTES * i + 2 * f)
+          local value = (high or 0) * 256 + (low or 0)
+          if value > most then most = value end
+        end
       end
       fresh[f] = most
     end
@@ -233,36 +287,50 @@ local function seatingRefreshSection(seating, section, change)
   seatingSetSlot(seating.runs, slot, most)
 end
 
-local function seatingRefreshRow(seating, row)
-  local record = redis.call('HGET', seating.layout, 'r' .. row)
-  if not record then return end
-  local first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
-  first = tonumber(first)
+local function seatingRefreshRow(seating, row, known)
+  local first, seats, section
+  if known then
+    first, seats, section = known.first, known.seats, known.section
+  else
+    local record = redis.call('HGET', seating.layout, 'r' .. row)
+    if not record then return end
+    first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
+    first, seats = tonumber(first), tonumber(seats)
+  end
   redis.call('HDEL', seating.layout, 'w' .. row)
-  local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, tonumber(seats)))
+  local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, seats))
   local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * (row + 1) - 1), 0)}
   local same = true
   for i = 1, SEATING_SLOT_FIELDS do same = same and stored[i] == fresh[i] end
   if same then return end
   seatingSetSlot(seating.runs, row, fresh)
-  seatingRefreshSection(seating, section, {old = stored, new = fresh})
+  seatingRefreshSection(seating, section, {old = stored, new = fresh}, known and known.sectionRecord)
+end
+
+local function seatingMarkPlaces(seating, places, free, known)
+  local rows, order = {}, {}
+  for i = 1, #places do
+    local position, row = places[i][1], places[i][2]
+    redis.call('SETBIT', seating.free, position, free and 1 or 0)
+    if not rows[row] then
+      rows[row] = true
+      order[#order + 1] = row
+    end
+  end
+  for i = 1, #order do seatingRefreshRow(seating, order[i], known and known[order[i]]) end
 end
 
 local function seatingMark(seating, seatIds, free)
   if not seating or #seatIds == 0 then return end
-  local places = redis.call('HMGET', seating.layout, unpack(seatIds))
-  local rows, order = {}, {}
+  local entries = redis.call('HMGET', seating.layout, unpack(seatIds))
+  local places = {}
   for i = 1, #seatIds do
-    if places[i] then
-      local position, row = string.match(places[i], '^(%d+),(%d+)$')
-      redis.call('SETBIT', seating.free, tonumber(position), free and 1 or 0)
-      if not rows[row] then
-        rows[row] = true
-        order[#order + 1] = tonumber(row)
-      end
+    if entries[i] then
+      local position, row = string.match(entries[i], '^(%d+),(%d+)$')
+      places[#places + 1] = {tonumber(position), tonumber(row)}
     end
   end
-  for _, row in ipairs(order) do seatingRefreshRow(seating, row) end
+  seatingMarkPlaces(seating, places, free)
 end
 
 --[[

@@ -1,0 +1,235 @@
+// The best-available script's cost in a Redis of its own, as instructions (valgrind callgrind)
+// or Redis's own `INFO commandstats` µs per call, for one or more builds side by side (e.g.
+// main's and a branch's), cases alternating between builds so both meet the same host. Each
+// build's own scripts, seating layout and keys are used, so builds with different seating
+// formats compare. Start the Redis first, with a free port from libs/testing's freePort:
+//   (cd <dir> && valgrind --tool=callgrind --instr-atstart=no redis-server --port <port> --save '' --appendonly no --dir <dir>)
+//   node bench/best-available-callgrind.mjs --redis redis://127.0.0.1:<port> --pid <redis pid> \
+//     --dir <dir> [--cases best2,fill3,…] [--rounds 2] <dist/apps/api of build A> <… of build B>
+// Without --pid only commandstats are read (a plain redis-server). Cases: best2 (the API bench's
+// case: the generateLayout venue of 8 sections × 100 rows × 100 seats filled by parties of 2,
+// 256 buyers in turn, each within 20 seats), then on bench/best-available-worst-case.mjs's venue
+// fill2…fill8 (filling from empty by parties of that size), split, nofit and empty4 (its
+// near-full and empty cases). Prints per case and build: instructions per call (callgrind) or
+// µs per call (commandstats), and a digest of the answers (equal digests: the same seats).
+import { createHash, randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+
+const require = createRequire(import.meta.url);
+
+const options = {
+  redis: 'redis://127.0.0.1:6379',
+  rounds: '1',
+  cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4',
+};
+const roots = [];
+for (let i = 2; i < process.argv.length; i += 1) {
+  const arg = process.argv[i];
+  if (arg.startsWith('--')) options[arg.slice(2)] = process.argv[++i];
+  else roots.push(arg);
+}
+
+/** One build's modules and scripts. */
+function build(root) {
+  const { loadLuaScript } = require(join(root, 'libs/redis/src/lua-script.js'));
+  const layoutModule = require(join(root, 'libs/ticketing/src/seats/seating-layout.js'));
+  const { generateLayout } = require(join(root, 'libs/ticketing/src/catalog/seat-layout.js'));
+  const { performanceKeys, seatingKeys } = require(join(root, 'libs/ticketing/src/redis-keys.js'));
+  const { holdScriptKeys, holdScriptArgs } = require(join(root, 'libs/ticketing/src/holds/hold-scripts.js'));
+  return {
+    root,
+    hold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-best-available.lua')).lua,
+    rebuild: loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua')).lua,
+    ...layoutModule,
+    generateLayout,
+    performanceKeys,
+    seatingKeys,
+    holdScriptKeys,
+    holdScriptArgs,
+  };
+}
+
+/** The API bench's venue: generateLayout's qualities, 8 sections × 100 rows × 100 seats. */
+function benchVenue(b) {
+  const sections = Array.from({ length: 8 }, (_, i) => ({
+    name: `S${i + 1}`,
+    grade: i < 2 ? 'VIP' : 'R',
+    price: 150000,
+    rows: 100,
+    seatsPerRow: 100,
+  }));
+  const geometries = b.generateLayout(sections);
+  const places = [];
+  sections.forEach((section, s) => {
+    for (let row = 1; row <= section.rows; row += 1) {
+      for (let number = 1; number <= section.seatsPerRow; number += 1) {
+        const at = (row - 1) * section.seatsPerRow + number - 1;
+        places.push({
+          id: 10_000_000 + places.length,
+          section: section.name,
+          row,
+          number,
+          grade: section.grade,
+          quality: geometries[s].quality[at],
+          accessible: false,
+          companion: false,
+        });
+      }
+    }
+  });
+  return places;
+}
+
+/** bench/best-available-worst-case.mjs's venue: quality falls 6 a row and 0.5 a seat from the centre. */
+function worstVenue() {
+  const places = [];
+  for (let s = 0; s < 8; s += 1) {
+    for (let row = 1; row <= 100; row += 1) {
+      for (let number = 1; number <= 100; number += 1) {
+        const across = Math.abs(s * 100 + number - 400);
+        places.push({
+          id: 10_000_000 + places.length,
+          section: `S${s + 1}`,
+          row,
+          number,
+          grade: s < 2 ? 'VIP' : 'R',
+          quality: Math.max(0, Math.round(1000 - 6 * row - across / 2)),
+          accessible: false,
+          companion: false,
+        });
+      }
+    }
+  }
+  return places;
+}
+
+const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
+const CASES = {
+  best2: { venue: 'bench', quantity: 2, together: true, holds: 2_500, buyers: 256 },
+  fill2: { venue: 'worst', quantity: 2, together: true, holds: 1_000 },
+  fill3: { venue: 'worst', quantity: 3, together: true, holds: 600 },
+  fill4: { venue: 'worst', quantity: 4, together: true, holds: 600 },
+  fill5: { venue: 'worst', quantity: 5, together: true, holds: 600 },
+  fill8: { venue: 'worst', quantity: 8, together: true, holds: 600 },
+  split: { venue: 'worst', letter: nearFull, quantity: 4, together: false, holds: 40 },
+  nofit: { venue: 'worst', letter: nearFull, quantity: 4, together: true, holds: 40 },
+  empty4: { venue: 'worst', quantity: 4, together: true, holds: 40 },
+};
+
+function callgrind(...args) {
+  execFileSync('callgrind_control', [...args, options.pid], { stdio: 'ignore' });
+}
+
+/**
+ * Instructions inside EVALSHA (inclusive: the scripts and the commands they call) in the newest
+ * callgrind dump in options.dir; the dump's total also counts Redis's timers, which run more
+ * often the slower the run.
+ */
+function lastDumpInstructions() {
+  const newest = readdirSync(options.dir)
+    .filter((name) => name.startsWith('callgrind.out'))
+    .map((name) => ({ name, at: statSync(join(options.dir, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at)[0];
+  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', join(options.dir, newest.name)]).toString();
+  const match = /^\s*([\d,]+) \([^)]*\)\s+\S*evalShaCommand\b/m.exec(annotated);
+  return Number(match[1].replaceAll(',', ''));
+}
+
+async function evalshaStats(redis) {
+  const info = await redis.info('commandstats');
+  const match = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info);
+  return match ? { calls: Number(match[1]), usec: Number(match[2]) } : { calls: 0, usec: 0 };
+}
+
+async function runCase(b, name, caseSpec, prefix) {
+  // --holds and --buyers override every case's (e.g. fewer calls under callgrind).
+  const spec = { ...caseSpec };
+  if (options.holds) spec.holds = Math.min(spec.holds, Number(options.holds));
+  if (options.buyers && spec.buyers) spec.buyers = Number(options.buyers);
+  const redis = new Redis(options.redis, { keyPrefix: prefix });
+  const places = spec.venue === 'bench' ? benchVenue(b) : worstVenue();
+  const layout = b.buildSeatingLayout(places);
+  const performanceId = 1;
+  const keys = b.performanceKeys(performanceId);
+  try {
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    await redis.set(keys.seatInfo, layout.seatInfo);
+    const fields = [...layout.fields];
+    for (let i = 0; i < fields.length; i += 5000)
+      await redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000)));
+    for (let i = 0; i < places.length; i += 5000) {
+      const chunk = places.slice(i, i + 5000);
+      await redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000])));
+      await redis.hset(
+        keys.seats,
+        Object.fromEntries(chunk.map((place) => [place.id, spec.letter ? spec.letter(place) : 'A'])),
+      );
+    }
+    const rebuildSha = await redis.script('LOAD', b.rebuild);
+    for (let row = 0; row < layout.rowSizes.length; row += 10) {
+      await redis.evalsha(
+        rebuildSha,
+        5,
+        keys.seats,
+        ...b.seatingKeys(keys),
+        row,
+        Math.min(row + 9, layout.rowSizes.length - 1),
+      );
+    }
+    await redis.hset(keys.seating, 'ready', b.SEATING_FORMAT);
+    const sha = await redis.script('LOAD', b.hold);
+    const buyers = Array.from({ length: spec.buyers ?? spec.holds }, () => randomUUID());
+    const calls = [];
+    for (let i = 0; i < spec.holds; i += 1) {
+      const holdId = randomUUID();
+      const callKeys = b.holdScriptKeys(keys, buyers[i % buyers.length], holdId, []);
+      const head = {
+        holdId,
+        userId: buyers[i % buyers.length],
+        performanceId,
+        lifetimeMs: 3_600_000,
+        userLimit: 20,
+        retentionMs: 60_000,
+      };
+      calls.push([...callKeys, ...b.holdScriptArgs(head), spec.quantity, spec.together ? 1 : 0, 0, 'all', '']);
+    }
+    const digest = createHash('sha256');
+    const before = await evalshaStats(redis);
+    if (options.pid) callgrind('-i', 'on');
+    for (const call of calls) {
+      const answer = await redis.evalsha(sha, call.length - 11, ...call);
+      digest.update(answer[0] === 'OK' ? `${answer[4]}:${answer[5]};` : `${answer[0]};`);
+    }
+    if (options.pid) {
+      callgrind('-i', 'off');
+      callgrind('-d');
+    }
+    const after = await evalshaStats(redis);
+    const row = {
+      case: name,
+      build: b.root,
+      calls: spec.holds,
+      usPerCall: (after.usec - before.usec) / (after.calls - before.calls),
+      digest: digest.digest('hex').slice(0, 12),
+    };
+    if (options.pid) row.instructionsPerCall = Math.round(lastDumpInstructions() / spec.holds);
+    return row;
+  } finally {
+    if (!process.env.KEEP) await redis.flushdb();
+    redis.disconnect();
+  }
+}
+
+const builds = roots.map(build);
+for (let round = 0; round < Number(options.rounds); round += 1) {
+  for (const name of options.cases.split(',')) {
+    for (const b of builds) {
+      const row = await runCase(b, name, CASES[name], `cg${round}:`);
+      console.log(JSON.stringify(row));
+    }
+  }
+}
