@@ -58,21 +58,36 @@ export class PurchasesController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()
-  async create(
+  create(
     // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
     // global validation pipe's `async` chain on those (~12 promises each a request,
     // docs/performance.md); the body is checked here as that pipe would, same 400s.
     @Req() request: AdmissionRequest & CallerRequest & { body: unknown },
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<PurchaseResponseDto> {
-    const body = acceptedBody(PurchaseCreateDto, request.body) ?? (await checkedBody(PurchaseCreateDto, request.body));
+    // Not `async` (as the hold route): Nest awaits what the handler returns.
+    const body = acceptedBody(PurchaseCreateDto, request.body);
+    if (body === undefined) {
+      return checkedBody(PurchaseCreateDto, request.body).then((checked) =>
+        this.bought(request, checked, idempotencyKey),
+      );
+    }
+    return this.bought(request, body, idempotencyKey);
+  }
+
+  /** The purchase of the hold `body` names, as the answer says it, once its queue session (if any) ended. */
+  private bought(
+    request: AdmissionRequest & CallerRequest,
+    body: PurchaseCreateDto,
+    idempotencyKey: string | undefined,
+  ): Promise<PurchaseResponseDto> {
     // UUIDs are case-insensitive (RFC 4122); holds are stored under the lower-case spelling.
     const holdId = body.reservationId.toLowerCase();
-    const answer = mapPurchase(
-      await this.describer.describe(this.purchases.purchase(request.user.id, holdId, idempotencyKey)),
-    );
-    await this.admission.afterPurchase(request);
-    return answer;
+    return this.describer.describe(this.purchases.purchase(request.user.id, holdId, idempotencyKey)).then((bought) => {
+      const answer = mapPurchase(bought);
+      const ended = this.admission.afterPurchase(request);
+      return ended === null ? answer : ended.then(() => answer);
+    });
   }
 
   /** The caller's purchases, newest first, including those not yet written to PostgreSQL. */

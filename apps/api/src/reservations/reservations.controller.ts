@@ -39,19 +39,27 @@ export class ReservationsController {
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()
-  async create(
+  create(
     // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
     // global validation pipe's `async` chain on those (~12 promises each a request,
     // docs/performance.md); the body is checked here as that pipe would, same 400s.
     @Req() { user, body: raw }: CallerRequest & { body: unknown },
   ): Promise<ReservationResponseDto> {
-    const body = acceptedBody(ReservationCreateDto, raw) ?? (await checkedBody(ReservationCreateDto, raw));
+    // Not `async`: Nest awaits what the handler returns (and answers a throw as a rejection), so
+    // the accepted body's hold needs no promise of the handler's own.
+    const body = acceptedBody(ReservationCreateDto, raw);
+    if (body === undefined) return checkedBody(ReservationCreateDto, raw).then((checked) => this.held(user, checked));
+    return this.held(user, body);
+  }
+
+  /** The hold `body` asks for, as the answer says it. */
+  private held(user: AuthenticatedUser, body: ReservationCreateDto): Promise<ReservationResponseDto> {
     const request = reservationRequest(body);
     const held =
       request.form === 'seats'
         ? this.holds.hold(user.id, request.performanceId, request.seatIds)
         : this.holds.holdBestAvailable(user.id, request);
-    return mapReservation(await this.describer.describe(held));
+    return this.describer.describe(held).then(mapReservation);
   }
 
   /**

@@ -104,13 +104,14 @@ export class AdmissionEnd {
 
   /**
    * Ends the session of the admission AdmissionGuard noted on `request`, if any; call it once the
-   * purchase succeeded. Never throws: if ending fails, the session still ends at its TTL.
+   * purchase succeeded. Null when there is none (most purchases: no promise to wait for). Never
+   * rejects: if ending fails, the session still ends at its TTL.
    */
-  async afterPurchase(request: AdmissionRequest): Promise<void> {
+  afterPurchase(request: AdmissionRequest): Promise<void> | null {
     const admitted = request[ADMITTED];
     const user = request.user;
-    if (!admitted || !user) return;
-    await this.gate.complete(user.id, admitted.performanceId, admitted.ticketId).catch((error: unknown) => {
+    if (!admitted || !user) return null;
+    return this.gate.complete(user.id, admitted.performanceId, admitted.ticketId).catch((error: unknown) => {
       this.logger.warn(`could not end the queue session of ticket ${admitted.ticketId}: ${String(error)}`);
     });
   }

@@ -61,10 +61,24 @@ const ROUNDS = 4;
  * round; the first round usually answers. Throws when expired holds keep appearing for
  * {@link ROUNDS} rounds (the sweeper is far behind).
  */
-export async function holdBestAvailable(
+export function holdBestAvailable(
   redis: Redis,
   keys: PerformanceKeys,
   request: HoldBestAvailableRequest,
+): Promise<HoldBestAvailableResult> {
+  return bestAvailableRound(redis, keys, request, [], 1);
+}
+
+/**
+ * One round of {@link holdBestAvailable} ending `ending`. A `.then` chain, not an `async` loop:
+ * the usual single round makes one promise rather than an `async` function's two.
+ */
+function bestAvailableRound(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: HoldBestAvailableRequest,
+  ending: string[],
+  round: number,
 ): Promise<HoldBestAvailableResult> {
   const filterValue =
     request.scope.kind === 'grade'
@@ -72,26 +86,26 @@ export async function holdBestAvailable(
       : request.scope.kind === 'section'
         ? sectionNameKey(request.scope.section)
         : '';
-  let ending: string[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
-      redis,
-      HOLD_BEST_AVAILABLE.name,
-      holdScriptKeys(keys, request.userId, request.holdId, ending),
-      [
-        ...holdScriptArgs(request),
-        request.quantity,
-        request.together ? 1 : 0,
-        request.accessible ? 1 : 0,
-        request.scope.kind,
-        filterValue,
-        ...ending,
-      ],
-    );
+  return callScript<[string, ...(string | number)[]]>(
+    redis,
+    HOLD_BEST_AVAILABLE.name,
+    holdScriptKeys(keys, request.userId, request.holdId, ending),
+    [
+      ...holdScriptArgs(request),
+      request.quantity,
+      request.together ? 1 : 0,
+      request.accessible ? 1 : 0,
+      request.scope.kind,
+      filterValue,
+      ...ending,
+    ],
+  ).then(([outcome, ...rest]) => {
     if (outcome !== 'END_HOLDS') return bestAvailableResult(outcome, rest);
-    ending = [...new Set([...ending, ...rest.map(String)])];
-  }
-  throw new Error(`hold-best-available.lua still found expired holds to end after ${ROUNDS} rounds`);
+    if (round === ROUNDS) {
+      throw new Error(`hold-best-available.lua still found expired holds to end after ${ROUNDS} rounds`);
+    }
+    return bestAvailableRound(redis, keys, request, [...new Set([...ending, ...rest.map(String)])], round + 1);
+  });
 }
 
 function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBestAvailableResult {

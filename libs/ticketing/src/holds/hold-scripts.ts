@@ -89,24 +89,41 @@ export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
  */
 const HOLD_SEATS_ROUNDS = 4;
 
-export async function holdSeats(
+/**
+ * Holds all of `request`'s seats or none (`hold-seats.lua`), ending the expired holds the script
+ * names first (at most HOLD_SEATS_ROUNDS runs; the first usually answers). Throws when expired
+ * holds keep appearing for that many runs.
+ */
+export function holdSeats(redis: Redis, keys: PerformanceKeys, request: HoldSeatsRequest): Promise<HoldSeatsResult> {
+  return holdSeatsRound(redis, keys, request, new Set<string>(), 1);
+}
+
+/**
+ * One run of the hold script ending `holdsToEnd`; another (at most HOLD_SEATS_ROUNDS in all) when
+ * it names more expired holds to end. A `.then` chain, not an `async` loop: the usual first run
+ * that holds makes one promise rather than an `async` function's two.
+ */
+function holdSeatsRound(
   redis: Redis,
   keys: PerformanceKeys,
   request: HoldSeatsRequest,
+  holdsToEnd: Set<string>,
+  round: number,
 ): Promise<HoldSeatsResult> {
-  const holdsToEnd = new Set<string>();
-  for (let round = 1; round <= HOLD_SEATS_ROUNDS; round++) {
-    const ending = [...holdsToEnd];
-    const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
-      redis,
-      HOLD_SEATS.name,
-      holdScriptKeys(keys, request.userId, request.holdId, ending),
-      [...holdScriptArgs(request), ...ending, ...request.seatIds],
-    );
+  const ending = [...holdsToEnd];
+  return callScript<[string, ...(string | number)[]]>(
+    redis,
+    HOLD_SEATS.name,
+    holdScriptKeys(keys, request.userId, request.holdId, ending),
+    [...holdScriptArgs(request), ...ending, ...request.seatIds],
+  ).then(([outcome, ...rest]) => {
     if (outcome !== 'END_HOLDS') return holdSeatsResult(outcome, rest);
+    if (round === HOLD_SEATS_ROUNDS) {
+      throw new Error(`hold-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);
+    }
     for (const holdId of rest) holdsToEnd.add(String(holdId));
-  }
-  throw new Error(`hold-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);
+    return holdSeatsRound(redis, keys, request, holdsToEnd, round + 1);
+  });
 }
 
 function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsResult {

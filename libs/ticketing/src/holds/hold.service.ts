@@ -13,7 +13,8 @@ import {
   InvalidInputError,
   NoSeatsFitError,
 } from '../errors';
-import { SeatScope } from './best-available-scripts';
+import { HoldBestAvailableRequest, HoldBestAvailableResult, SeatScope } from './best-available-scripts';
+import { HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
 import { fitsId, newIdOf } from '../ids';
 import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
@@ -32,7 +33,19 @@ export class HoldService {
    * carries `performanceId` (`../ids.ts`). Throws InvalidInputError, NotFoundError (performance
    * or seats), SalesNotOpenError, SalesClosedError, SeatsUnavailableError, HoldLimitExceededError.
    */
-  async hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
+  hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
+    // Without `async`/`await` (one promise a hold fewer); a refused request is a rejection as before.
+    let request: HoldSeatsRequest;
+    try {
+      request = this.seatsRequest(userId, performanceId, seatIds);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.store.hold(request).then((result) => this.heldSeats(request, result));
+  }
+
+  /** The hold script's request for {@link hold}; throws what `hold` rejects with before Redis is asked. */
+  private seatsRequest(userId: string, performanceId: number, seatIds: number[]): HoldSeatsRequest {
     assertUserId(userId);
     assertPerformanceId(performanceId);
     // Asking for more seats than a hold may have is a limit, not malformed input.
@@ -44,16 +57,20 @@ export class HoldService {
     // No performance id beyond what an id carries exists (PostgreSQL integer).
     if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
     // The id carries the performance: the hold is found by its id without a pointer key.
-    const holdId = newIdOf(performanceId);
-    const result = await this.store.hold({
-      holdId,
+    return {
+      holdId: newIdOf(performanceId),
       userId,
       performanceId,
       seatIds,
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       userLimit: this.env.MAX_SEATS_PER_RESERVATION,
       retentionMs: HOLD_RETENTION_MS,
-    });
+    };
+  }
+
+  /** The hold the script made for `request`, or the error its outcome names. */
+  private heldSeats(request: HoldSeatsRequest, result: HoldSeatsResult): Hold {
+    const { holdId, userId, performanceId, seatIds } = request;
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
         throw new NotFoundError('performance', { performanceId });
@@ -92,10 +109,25 @@ export class HoldService {
    * performance has no seating data yet: HoldDesk builds it and asks again), SalesNotOpenError,
    * SalesClosedError, HoldLimitExceededError, NoSeatsFitError (nothing held).
    */
-  async holdBestAvailable(
+  holdBestAvailable(
     userId: string,
     request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
   ): Promise<Hold> {
+    // Without `async`/`await`, as `hold`.
+    let scripted: HoldBestAvailableRequest;
+    try {
+      scripted = this.bestAvailableRequest(userId, request);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.store.holdBestAvailable(scripted).then((result) => this.heldBestAvailable(scripted, result));
+  }
+
+  /** The script's request for {@link holdBestAvailable}; throws what it rejects with before Redis is asked. */
+  private bestAvailableRequest(
+    userId: string,
+    request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
+  ): HoldBestAvailableRequest {
     const { performanceId, quantity, together, accessible, scope } = request;
     assertUserId(userId);
     assertPerformanceId(performanceId);
@@ -104,9 +136,8 @@ export class HoldService {
       throw new InvalidInputError(`quantity must be an integer from 1 to ${limit}`, { quantity });
     }
     if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
-    const holdId = newIdOf(performanceId);
-    const result = await this.store.holdBestAvailable({
-      holdId,
+    return {
+      holdId: newIdOf(performanceId),
       userId,
       performanceId,
       quantity,
@@ -116,7 +147,13 @@ export class HoldService {
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       userLimit: limit,
       retentionMs: HOLD_RETENTION_MS,
-    });
+    };
+  }
+
+  /** The hold the script made for `request`, or the error its outcome names. */
+  private heldBestAvailable(request: HoldBestAvailableRequest, result: HoldBestAvailableResult): Hold {
+    const { holdId, userId, performanceId, quantity, together, accessible, scope } = request;
+    const limit = request.userLimit;
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
         throw new NotFoundError('performance', { performanceId });
