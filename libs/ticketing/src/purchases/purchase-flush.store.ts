@@ -189,8 +189,8 @@ export class PurchaseFlushStore {
    * expire after {@link FLUSHED_RETENTION_MS}, and takes them out of their buyers' lists of
    * purchases (the user index and the id pointer live outside the performance's slot; only ids of
    * the previous version have a pointer). On a single Redis the lists are one script
-   * (`forget-flushed.lua`): a pipeline of one `ZREM` per purchase cost the batch process about
-   * four times the CPU (docs/performance.md); on a Cluster each is a plain command in its own slot.
+   * (`forget-flushed.lua`): a pipeline of one `ZREM` per purchase cost the batch process 2–4 times
+   * the CPU (docs/performance.md); on a Cluster each is a plain command in its own slot.
    */
   async ackFlushed(performanceId: number, entryIds: string[], written: FlushedPurchase[]): Promise<void> {
     const keys = performanceKeys(performanceId);
