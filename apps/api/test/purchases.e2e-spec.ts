@@ -113,6 +113,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json()).toEqual(purchase);
     expect((await call('GET', '/purchases', { session: buyer })).json().items).toContainEqual(purchase);
     expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases).toHaveLength(0);
+    // The buyer's Redis index of unflushed purchases names it until its flush takes it out.
+    const index = () => api.app.get(Redis).zrange(userPurchasesKey(buyer.id), 0, -1);
+    expect(await index()).toContain(`${performance.id}:${purchase.id}`);
 
     // A flusher leaves purchases younger than its cut-off alone (an hour: however slow the machine).
     await flushOlderThan(3600);
@@ -123,6 +126,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect(db.purchases).toEqual([
       { id: purchase.id, status: 'PAID', canceled_at: null, amount: '100', currency: 'KRW' },
     ]);
+    expect(await index()).not.toContain(`${performance.id}:${purchase.id}`);
     expect(db.tickets.map((t) => [t.seat_id, t.status])).toEqual(purchase.seatIds.map((id: number) => [id, 'ACTIVE']));
     expect(db.outbox).toEqual([
       {

@@ -325,6 +325,10 @@ export const ACK_FLUSHED: LuaScript = {
   name: 'boxofficeAckFlushed',
   file: join(__dirname, 'ack-flushed.lua'),
 };
+export const FORGET_FLUSHED: LuaScript = {
+  name: 'boxofficeForgetFlushed',
+  file: join(__dirname, 'forget-flushed.lua'),
+};
 
 /** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → canceledAt (epoch ms). */
 export async function canceledPurchases(redis: Redis, purchaseKeys: string[]): Promise<Map<number, number>> {
@@ -351,4 +355,12 @@ export function ackFlushed(
     [stream, ...purchaseKeys],
     [request.group, request.retentionMs, ...request.entryIds],
   );
+}
+
+/**
+ * On a single Redis (not a Cluster): removes `members[i]` from the sorted set `listKeys[i]`, for
+ * every i, in one script; returns how many were removed.
+ */
+export function forgetFlushed(redis: Redis, listKeys: string[], members: string[]): Promise<number> {
+  return callScript<number>(redis, FORGET_FLUSHED.name, listKeys, members);
 }
