@@ -1001,9 +1001,7 @@ describe('a charge slower than the lease of its claim on the hold (real Redis an
 
   beforeAll(async () => {
     // The claim's lease is 2 × 100 ms: any charge that waits on the test outlasts it.
-    api = await startApi(({ overrides, logger }) => createApiApp(ApiModule, { overrides, logger }), {
-      PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '100',
-    });
+    api = await startTestApi({ PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: '100' });
   });
   afterAll(async () => api?.close());
 
