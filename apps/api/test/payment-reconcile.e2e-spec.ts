@@ -316,7 +316,6 @@ describe('payment reconciliation (built api killed between charge and sale, real
         [id, randomUUID(), buyer.id, performance.id, id, `ch_${id}`],
       );
     }
-    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
 
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     const reconciler = api.app.get(PaymentReconciler);
@@ -326,7 +325,23 @@ describe('payment reconciliation (built api killed between charge and sale, real
         outcomes.push(outcome);
       }
     };
-    await Promise.all([drain(), drain()]);
+    // Two reconcilers at once can leave an attempt for a later pass: one's claim may find the row
+    // locked for an instant by the other's look for a stale attempt (its FOR UPDATE SKIP LOCKED
+    // skips it: 'superseded', touched, due again after PAYMENT_RECONCILE_AFTER_SECONDS). Later passes
+    // (made due at once) settle it; what must hold is that each charge is refunded once.
+    const ours = [sold.json().id as string, ...orphans];
+    const open = async () =>
+      (
+        await db.query(
+          `SELECT 1 FROM payment_attempts WHERE purchase_id = ANY($1::uuid[]) AND status IN ('PENDING', 'CHARGED')`,
+          [ours],
+        )
+      ).rowCount ?? 0;
+    for (let pass = 0; pass < 5 && (pass === 0 || (await open()) > 0); pass++) {
+      await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+      await Promise.all([drain(), drain()]);
+    }
+    expect(await open()).toBe(0);
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'refunded')).toHaveLength(orphans.length);
     expect(refund.mock.calls.map(([chargeId]) => chargeId).sort()).toEqual(orphans.map((id) => `ch_${id}`).sort());
