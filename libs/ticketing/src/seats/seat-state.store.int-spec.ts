@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotFoundError } from '@app/ticketing';
+import { InvalidInputError, NotFoundError, WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '@app/ticketing';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 
 describe('SeatStateStore', () => {
@@ -141,6 +141,18 @@ describe('SeatStateStore', () => {
     expect(await fx.store.isRegistered(4)).toBe(false);
     await expect(fx.store.counts(4)).rejects.toBeInstanceOf(NotFoundError);
     expect(await fx.redis.smembers('performances')).not.toContain('4');
+  });
+
+  it('removes a performance with its waiting room: out of the rooms registry, no key of the room left', async () => {
+    await fx.store.registerPerformance({ performanceId: 5, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
+    const room = waitingRoomKeys(5);
+    await fx.redis.hset(room.config, { opensAt: Date.now(), admitPerSecond: 1, maxActive: 1 });
+    await fx.redis.hset(room.state, { tokens: 1, tokensAt: Date.now(), peakActive: 1 });
+    await fx.redis.zadd(room.waiting, 1, 'ticket-1');
+    await fx.redis.sadd(WAITING_ROOM_REGISTRY_KEY, 5);
+    await fx.store.removePerformance(5);
+    expect(await fx.redis.smembers(WAITING_ROOM_REGISTRY_KEY)).not.toContain('5');
+    expect(await fx.redis.exists(...Object.values(room))).toBe(0);
   });
 
   it('registers 50,000 seats, and again, quickly', async () => {

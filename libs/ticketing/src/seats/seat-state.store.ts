@@ -10,6 +10,7 @@ import { closeSales, registerSeats, SalesAtClose, SeatRegistration } from './sea
 import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
 import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
+import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '../waiting-room/waiting-room-keys';
 
 export interface PerformanceRegistration {
   performanceId: number;
@@ -312,14 +313,20 @@ export class SeatStateStore {
 
   /**
    * Forgets a performance's live state: every key under its `{perf:<id>}` tag (seats, counts,
-   * holds, the purchase buffer). The hold and purchase pointers outside the tag expire on their
-   * own; a hold found through one then reads as not found.
+   * holds, the purchase buffer, its waiting room) and its entries in the performance and
+   * waiting-room registries. The hold and purchase pointers outside the tag expire on their own;
+   * a hold found through one then reads as not found.
    */
   async removePerformance(performanceId: number): Promise<void> {
     assertPerformanceId(performanceId);
     const keys = performanceKeys(performanceId);
-    // Out of the registry first, so no sweeper works on keys being deleted.
+    // Out of the registries first, so no sweeper or admission loop works on keys being deleted;
+    // the room's settings before its other keys (as WaitingRoomStore.remove does), so an
+    // admission step already under way answers NO_QUEUE instead of writing its state again
+    // between two SCAN batches.
     await this.redis.srem(PERFORMANCE_REGISTRY_KEY, String(performanceId));
+    await this.redis.srem(WAITING_ROOM_REGISTRY_KEY, String(performanceId));
+    await this.redis.unlink(waitingRoomKeys(performanceId).config);
     // UNLINK frees the big seat hashes in the background instead of blocking Redis.
     await this.redis.unlink(keys.meta, keys.seats, keys.seatHolds, keys.prices, keys.counts, keys.expiry);
     // Then every other key under the performance's tag (holds, per-user holds, the buffer): a
