@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseEnv, PRODUCTION_METRICS_PORT, productionSecretProblem, redisClusterNodes } from './env';
 
@@ -164,6 +165,27 @@ describe('parseEnv', () => {
   ])('rejects %s=%s and names the variable', (name, value) => {
     const problems = problemsOf({ [name]: value, ...(name === 'ADMIN_EMAIL' ? { ADMIN_PASSWORD: 'longenough' } : {}) });
     expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}`)));
+  });
+
+  it.each(['abc', '+3199', '3199.0', '0x10', '1e3', ' 3199', '3199 ', '03199', '-0'])(
+    'tells PORT=%j only that it is not an integer, not range rules it cannot meet',
+    (value) => {
+      expect(problemsOf({ PORT: value })).toEqual([`PORT must be an integer number (got ${JSON.stringify(value)})`]);
+    },
+  );
+
+  it('takes every integer variable only as plain decimal digits, and names one problem otherwise (generated)', () => {
+    const integerNames = Object.entries(parseEnv({}))
+      .filter(([, value]) => Number.isInteger(value))
+      .map(([name]) => name);
+    expect(integerNames).toContain('PORT');
+    fc.assert(
+      fc.property(fc.constantFrom(...integerNames), fc.string({ maxLength: 12 }), (name, value) => {
+        fc.pre(value !== '' && !/^(0|-?[1-9]\d*)$/.test(value));
+        const shown = /PASSWORD|SECRET/.test(name) ? '(hidden)' : JSON.stringify(value);
+        expect(problemsOf({ [name]: value })).toEqual([`${name} must be an integer number (got ${shown})`]);
+      }),
+    );
   });
 
   const RANDOM_SECRET = randomBytes(48).toString('base64');

@@ -495,6 +495,8 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   const env = plainToInstance(Env, picked, { exposeDefaultValues: true });
   const problems = validateSync(env, { forbidUnknownValues: true }).flatMap(describe);
+  // The rules between variables below read values of the right type only.
+  if (problems.length > 0) throw new ConfigError(problems);
 
   if (env.NODE_ENV === 'production') {
     for (const name of ['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET', 'TICKET_SIGNING_SECRET'] as const) {
@@ -578,15 +580,28 @@ function estimatedEntropyBits(text: string): number {
   return Math.min(perChar * length, compressedBits);
 }
 
+/**
+ * An integer written plainly in decimal (`3000`, `-1`), else the string itself for IsInt to
+ * refuse: no spaces, sign `+`, `-0`, leading zeros, fraction, exponent or hex, which Number() would take.
+ */
 function toInt(value: unknown): unknown {
   if (typeof value !== 'string') return value;
-  return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  return /^(0|-?[1-9]\d*)$/.test(value) ? Number(value) : value;
 }
 
+/**
+ * One line per broken rule of a variable; a value that is not an integer at all is told only
+ * that (as the API edge does for a field of the wrong type), not the range rules it cannot meet.
+ */
 function describe(error: ValidationError): string[] {
   const shown =
     error.property.includes('PASSWORD') || error.property.includes('SECRET') ? '(hidden)' : JSON.stringify(error.value);
-  return Object.values(error.constraints ?? {}).map((c) =>
+  const constraints = error.constraints ?? {};
+  const messages =
+    constraints.isInt !== undefined && typeof error.value !== 'number'
+      ? [constraints.isInt]
+      : Object.values(constraints);
+  return messages.map((c) =>
     c.startsWith(error.property) ? `${c} (got ${shown})` : `${error.property} ${c} (got ${shown})`,
   );
 }
