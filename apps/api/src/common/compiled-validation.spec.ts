@@ -1,6 +1,7 @@
 import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AdminPurchaseQueryDto } from '../admin-purchases/admin-purchase.dto';
 import { SeatQueryDto } from '../performances/performance.dto';
 import { PurchaseCreateDto } from '../purchases/purchase.dto';
 import { ReservationCreateDto } from '../reservations/reservation.dto';
@@ -129,6 +130,23 @@ describe('CompiledValidationPipe', () => {
     expect(await pipe({})).toEqual({ limit: 20 });
     // Off the fast path, class-validator refuses a spelling that is not canonical too.
     await expect(pipe({ limit: '01' })).rejects.toBeInstanceOf(BadRequestException);
+  });
+
+  it('tells a repeated query parameter only that it must be given once, on either path', async () => {
+    for (const pipe of [compiled, classValidator]) {
+      expect(
+        await outcome(pipe, { email: ['a@example.com', 'b@example.com'] }, AdminPurchaseQueryDto, 'query'),
+      ).toEqual({
+        ok: false,
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request', message: ['email must be given once'] },
+      });
+      expect(await outcome(pipe, { limit: ['1', '2'], status: 'SOLD' }, SeatQueryDto, 'query')).toEqual({
+        ok: false,
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request', message: ['limit must be given once'] },
+      });
+    }
   });
 
   for (const dto of [ReservationCreateDto, PurchaseCreateDto]) {

@@ -68,6 +68,13 @@ function typeMessageOnly(error: ValidationError): ValidationError {
  * DTO (see TYPE_RULES). Other failed rules of a field are all told, as before.
  */
 export class FieldValidationPipe extends ValidationPipe {
+  /** A query parameter sent more than once is told only that (see repeatedParameters). */
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const repeated = metadata.type === 'query' ? repeatedParameters(value) : [];
+    if (repeated.length > 0) return Promise.reject(this.exceptionFactory(repeated) as Error);
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+
   protected override flattenValidationErrors(validationErrors: ValidationError[]): string[] {
     return super.flattenValidationErrors(validationErrors.map(typeMessageOnly));
   }
@@ -102,6 +109,23 @@ export class CompiledValidationPipe extends FieldValidationPipe {
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }
+}
+
+/**
+ * The query parameters sent more than once (Fastify's parser makes them arrays): no query of the
+ * API takes a list, so each is told that alone, whatever its other rules (an array of two valid
+ * e-mail addresses is neither "an email" nor "shorter than 320 characters").
+ */
+function repeatedParameters(query: unknown): ValidationError[] {
+  if (typeof query !== 'object' || query === null) return [];
+  return Object.entries(query)
+    .filter(([, value]) => Array.isArray(value))
+    .map(([property, value]) => ({
+      property,
+      value,
+      constraints: { isSingle: `${property} must be given once` },
+      children: [],
+    }));
 }
 
 /** The global pipe's twin for bodies checked in the handler (see acceptedBody): same options, same answers. */
