@@ -87,6 +87,9 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     expect(upper.json().id, 'upper-case id').toBe(b1.id);
     expect((await call('GET', `/admin/purchases?performanceId=abc`, { session: admin })).statusCode).toBe(400);
     expect((await call('GET', `/admin/purchases?email=nope`, { session: admin })).statusCode).toBe(400);
+    const twice = await call('GET', `/admin/purchases?email=a%40example.com&email=b%40example.com`, { session: admin });
+    expect(twice.statusCode, twice.body).toBe(400);
+    expect(twice.json().message, 'a repeated e-mail').toEqual(['email must be given once']);
   });
 
   it('refunds once under two concurrent requests: seats free, one gateway refund, one audit row, one cancellation message; again → 409', async () => {
