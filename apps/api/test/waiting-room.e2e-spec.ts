@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
-import { shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
+import { AdmissionGate, SeatStateStore, shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
 import { caller, createPerformance } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -168,6 +168,49 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     // Without a queue, as before.
     expect((await call('DELETE', `/performances/${performance.id}/queue`, { session: admin })).statusCode).toBe(204);
     expect((await reserve(other, [performance.seatIds[6]])).statusCode).toBe(201);
+  });
+
+  it('a room Redis lost comes back from PostgreSQL before any hold passes: 403 without a token, join works, an old token has ended', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const url = `/performances/${performance.id}/queue`;
+    expect((await call('PUT', url, { body: settings(past()), session: admin })).statusCode).toBe(200);
+    const token = await admitted(performance.id, buyer, (await join(performance.id, buyer)).ticketId);
+    const reserve = (seatIds: number[], admission?: string) =>
+      call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds },
+        session: buyer,
+        headers: admission === undefined ? {} : { 'admission-token': admission },
+      });
+    // Redis loses everything of the performance (as when it comes back empty); PostgreSQL keeps the room.
+    const loseRedisState = async () => {
+      await api.app.get(SeatStateStore).removePerformance(performance.id);
+      api.app.get(AdmissionGate).forget(performance.id);
+    };
+
+    await loseRedisState();
+    expectAdmissionRequired(await reserve([performance.seatIds[0]]));
+    expect(await api.app.get(WaitingRoomStore).queueState(performance.id)).toBe('on');
+
+    // The seat state rebuilt first (a seat page) brings the room back with it.
+    await loseRedisState();
+    expect((await call('GET', `/performances/${performance.id}/seats`)).statusCode).toBe(200);
+    expectAdmissionRequired(await reserve([performance.seatIds[0]]));
+
+    // An admission of before the loss went with Redis, also while the gate still knows the room as on.
+    await loseRedisState();
+    expectAdmissionRequired(await reserve([performance.seatIds[0]]));
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const stale = await reserve([performance.seatIds[0]], token);
+    expectAdmissionRequired(stale);
+    expect(stale.json().message).toMatch(/join the queue again/);
+
+    // Joining works again at once, and leads to a hold.
+    await loseRedisState();
+    const ticket = await join(performance.id, buyer);
+    expect(ticket).toMatchObject({ status: expect.stringMatching(/^(WAITING|ADMITTED)$/) });
+    const fresh = await admitted(performance.id, buyer, ticket.ticketId);
+    expect((await reserve([performance.seatIds[1]], fresh)).statusCode).toBe(201);
   });
 
   it('reveals the seed after the opening; the order re-derives from it; SSE streams until admitted; leaving ends a ticket', async () => {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { HoldDesk } from '../holds/hold-desk';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { TicketingModule } from '../ticketing.module';
+import { WaitingRoomModule } from '../waiting-room/waiting-room.module';
 import { BookingDescriber } from './booking-details';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies } from './catalog-copies';
@@ -14,9 +15,9 @@ import { SeatPageService } from './seat-page.service';
 import { SectionService } from './section.service';
 import { SectionStore } from './section.store';
 
-/** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global DatabaseModule and RedisModule. */
+/** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global Env, DatabaseModule and RedisModule. */
 @Module({
-  imports: [TicketingModule],
+  imports: [TicketingModule, WaitingRoomModule],
   providers: [
     EventService,
     PerformanceService,

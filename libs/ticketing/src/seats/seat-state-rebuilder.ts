@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PerformanceRepository, PricedPerformance, PurchaseRepository } from '@app/database';
 import { NotFoundError } from '../errors';
+import { WaitingRoomService } from '../waiting-room/waiting-room.service';
 import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
 
 /** Writes a performance's live seat state into Redis from PostgreSQL: at creation, and when Redis lost it. */
@@ -12,17 +13,22 @@ export class SeatStateRebuilder {
     private readonly performances: PerformanceRepository,
     private readonly purchases: PurchaseRepository,
     private readonly seatState: SeatStateStore,
+    private readonly rooms: WaitingRoomService,
   ) {}
 
   /**
-   * Rebuilds the live seat state from PostgreSQL when Redis lost it (emptied, new node).
-   * Throws NotFoundError('performance') when PostgreSQL does not know the performance either.
+   * Rebuilds the live seat state from PostgreSQL when Redis lost it (emptied, new node), its
+   * waiting room first: a performance whose seat state is in Redis without its room's settings
+   * has no room to the admission gate (WaitingRoomStore.queueState), so the room must be back
+   * before the seats. Throws NotFoundError('performance') when PostgreSQL does not know the
+   * performance either.
    */
   async ensure(performanceId: number): Promise<void> {
     if (await this.seatState.isRegistered(performanceId)) return;
     const performance = await this.performances.findById(performanceId);
     if (!performance) throw new NotFoundError('performance');
     this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
+    await this.rooms.restore(performanceId);
     await this.register(performance);
   }
 

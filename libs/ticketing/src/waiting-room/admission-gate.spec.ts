@@ -10,9 +10,9 @@ import type { WaitingRoomStore } from './waiting-room.store';
 function gateWith(queueOn: Set<number>, slot: 'OK' | 'NOT_ADMITTED' = 'OK') {
   const calls = { isOn: 0, useAdmission: 0, end: [] as string[] };
   const store = {
-    isOn: async (performanceId: number) => {
+    queueState: async (performanceId: number) => {
       calls.isOn++;
-      return queueOn.has(performanceId);
+      return queueOn.has(performanceId) ? 'on' : 'off';
     },
     useAdmission: async () => {
       calls.useAdmission++;

@@ -8,7 +8,9 @@ import { WaitingRoomStore } from './waiting-room.store';
  * The admission check of holds and purchases. Whether a performance's queue is on is read from
  * Redis at most once per WAITING_ROOM_CACHE_MS per process, so a performance without a queue
  * costs no round trip on the hot path; with a queue on, a token costs one HMAC and one Redis
- * script (its slot is still held; the first use starts the session).
+ * script (its slot is still held; the first use starts the session). When Redis lost the
+ * performance (no room settings, no seat state), PostgreSQL decides and a room is mirrored back:
+ * a lost room never lets holds through without admission.
  */
 @Injectable()
 export class AdmissionGate {
@@ -25,7 +27,9 @@ export class AdmissionGate {
     const now = Date.now();
     const cached = this.known.get(performanceId);
     if (cached && cached.until > now) return cached.on;
-    const on = await this.store.isOn(performanceId);
+    const state = await this.store.queueState(performanceId);
+    // Redis lost the performance: PostgreSQL says whether a room must be mirrored back (fail closed).
+    const on = state === 'on' || (state === 'lost' && (await this.rooms.restore(performanceId)));
     // Bounded: a flood of made-up performance ids must not grow the map without end.
     if (this.known.size >= 10_000) this.known.clear();
     this.known.set(performanceId, { on, until: now + this.env.WAITING_ROOM_CACHE_MS });
@@ -70,7 +74,13 @@ export class AdmissionGate {
       throw new AdmissionRequiredError('the admission token is for another user or performance');
     }
     const answer = await this.store.useAdmission(performanceId, claims.ticketId, use);
-    if (answer === 'NO_QUEUE') return null;
+    if (answer === 'NO_QUEUE') {
+      // Turned off since (the cached 'on' is stale), or lost with Redis: only a room PostgreSQL
+      // no longer has lets the request through; a restored one starts with no admissions.
+      this.forget(performanceId);
+      if (!(await this.rooms.restore(performanceId))) return null;
+      throw new AdmissionRequiredError('the admission has ended: join the queue again');
+    }
     if (answer !== 'OK') throw new AdmissionRequiredError('the admission has ended: join the queue again');
     return claims.ticketId;
   }

@@ -67,6 +67,21 @@ export class WaitingRoomService {
     return this.viewOf(row);
   }
 
+  /**
+   * Mirrors the performance's room from PostgreSQL into Redis again when Redis lost it (emptied,
+   * a new node), as viewOf does: its settings and seed, not its tickets, which went with Redis.
+   * Whether the performance has a room. Called before the seat state is written again
+   * (SeatStateRebuilder) and wherever a room is found missing, so a lost room fails closed.
+   */
+  async restore(performanceId: number): Promise<boolean> {
+    const row = await this.rooms.find(performanceId);
+    if (!row) return false;
+    if ((await this.store.queueState(performanceId)) !== 'on') {
+      await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
+    }
+    return true;
+  }
+
   /** Turns the room off and forgets its tickets; NotFoundError when there was none. */
   async remove(performanceId: number): Promise<void> {
     assertPerformanceId(performanceId);
@@ -85,7 +100,10 @@ export class WaitingRoomService {
     if (!Number.isSafeInteger(performanceId) || performanceId > 0xffff_ffff) {
       throw new NotFoundError('queue', { performanceId });
     }
-    const raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
+    let raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
+    if (raw.outcome === 'NO_QUEUE' && (await this.restore(performanceId))) {
+      raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
+    }
     return this.ticketOf(performanceId, userId, raw);
   }
 

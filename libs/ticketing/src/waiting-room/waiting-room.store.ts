@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { callScript } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
+import { performanceKeys } from '../redis-keys';
 import { seedCommitment, shuffledArrivals } from './shuffle';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys, WaitingRoomKeys } from './waiting-room-keys';
 import { ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION } from './waiting-room-scripts';
@@ -70,9 +71,21 @@ export class WaitingRoomStore {
     return (await this.redis.smembers(WAITING_ROOM_REGISTRY_KEY)).map(Number);
   }
 
-  /** Whether the performance's queue is on (its settings are in Redis). */
-  async isOn(performanceId: number): Promise<boolean> {
-    return (await this.redis.exists(waitingRoomKeys(performanceId).config)) === 1;
+  /**
+   * Whether the performance's queue is on as Redis tells it: 'on' (its settings are there),
+   * 'off', or 'lost' when Redis holds neither the room's settings nor the performance's seat
+   * state (emptied, a new node): then only PostgreSQL can tell (WaitingRoomService.restore).
+   * The seat state is written after the room when Redis is filled again (SeatStateRebuilder), so
+   * a performance found without settings but with its seat state has no room.
+   */
+  async queueState(performanceId: number): Promise<'on' | 'off' | 'lost'> {
+    const [[, config], [, seatState]] = (await this.redis
+      .multi()
+      .exists(waitingRoomKeys(performanceId).config)
+      .exists(performanceKeys(performanceId).meta)
+      .exec()) as [unknown, number][];
+    if (config === 1) return 'on';
+    return seatState === 1 ? 'off' : 'lost';
   }
 
   /** Live figures of a room, or null when it has none in Redis. */
