@@ -54,6 +54,22 @@ describe('PurchaseReader', () => {
     expect(page.nextCursor).toBe(encodeCursor({ t: 2000, i: flushedThenCanceled.id }));
   });
 
+  it('never leaves out a purchase the flusher writes meanwhile: Redis is read before PostgreSQL', async () => {
+    const paid = purchase(1000);
+    // The flush commits right after PostgreSQL's snapshot is taken, then leaves the buyer's Redis index.
+    let flushed = false;
+    const store = { indexedOf: vi.fn(async () => (flushed ? [] : [paid])) };
+    const purchases = {
+      pageOfUser: vi.fn(() => {
+        const snapshot = flushed ? [persisted(paid)] : [];
+        flushed = true;
+        return Promise.resolve(snapshot);
+      }),
+    };
+    const service = new PurchaseReader(store as unknown as PurchaseStore, purchases as unknown as PurchaseRepository);
+    expect((await service.list('buyer', undefined, 10)).items).toEqual([paid]);
+  });
+
   it('reads Redis only up to the cursor’s time, and keeps nothing at or before the cursor', async () => {
     const before = purchase(2000);
     const older = purchase(1000);

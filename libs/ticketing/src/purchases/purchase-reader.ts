@@ -26,10 +26,12 @@ export class PurchaseReader {
   async list(userId: string, cursor: string | undefined, limit: number): Promise<Page<Purchase>> {
     const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'millis', i: 'uuid' });
     const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
-    const [rows, unflushed] = await Promise.all([
-      this.purchases.pageOfUser(userId, before, limit + 1),
-      this.store.indexedOf(userId, before ? before.createdAt.getTime() : null),
-    ]);
+    // Redis first, then PostgreSQL (as find and the sales report do): the flusher takes a purchase
+    // out of the buyer's Redis index only after its commit, so a purchase missed by the first read
+    // is in the second. Read at once, a PostgreSQL snapshot from before the commit and a Redis
+    // read from after it would both miss it.
+    const unflushed = await this.store.indexedOf(userId, before ? before.createdAt.getTime() : null);
+    const rows = await this.purchases.pageOfUser(userId, before, limit + 1);
     const byId = new Map<string, Purchase>();
     for (const row of rows) byId.set(row.id, purchaseFromPersisted(row));
     // Redis holds the newer state (a cancellation not written to PostgreSQL yet).
