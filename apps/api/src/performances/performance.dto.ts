@@ -28,14 +28,21 @@ import { IsScheduleTime } from '../common/validators';
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
 const MAX_COORDINATE = 100_000;
 
+// Explicit @ApiProperty: the Swagger CLI plugin leaves the whole class out of the document for
+// a bound it cannot evaluate (`-MAX_COORDINATE`).
 export class MapPointDto {
-  /** Map units. @example 0 */
+  @ApiProperty({ description: 'Map units.', example: 0, minimum: -MAX_COORDINATE, maximum: MAX_COORDINATE })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-MAX_COORDINATE)
   @Max(MAX_COORDINATE)
   x: number;
 
-  /** Map units, growing away from the stage. @example 2 */
+  @ApiProperty({
+    description: 'Map units, growing away from the stage.',
+    example: 2,
+    minimum: -MAX_COORDINATE,
+    maximum: MAX_COORDINATE,
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-MAX_COORDINATE)
   @Max(MAX_COORDINATE)
