@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { StoreUnavailableError } from '@app/core';
@@ -13,16 +14,27 @@ const TTL_SECONDS = 300;
 
 /**
  * Cache-aside for the static catalog (events, performances, their pages). Every key includes
- * the catalog version; an admin write bumps the version, so every older entry is unreachable at
+ * the catalog version; an admin write sets a new version, so every older entry is unreachable at
  * once and simply expires. Live seat status is never cached here.
+ *
+ * A version is a random UUID, never a counter: a counter restarts (Redis emptied) or steps back
+ * (a failover losing the last write) to values processes have already kept copies under, and
+ * would serve those stale copies as current once admin writes bring it back there.
  */
 @Injectable()
 export class CatalogCache {
   constructor(private readonly redis: Redis) {}
 
-  /** The current catalog version (a decimal string; "0" before the first admin write). */
+  /**
+   * The current catalog version (a UUID). When Redis has none (first start, or emptied), the
+   * first reader sets one, so every process meets a version none has seen before.
+   */
   async version(): Promise<string> {
-    return (await this.redis.get(VERSION_KEY)) ?? '0';
+    const version = await this.redis.get(VERSION_KEY);
+    if (version !== null) return version;
+    const fresh = randomUUID();
+    await this.redis.set(VERSION_KEY, fresh, 'NX');
+    return (await this.redis.get(VERSION_KEY)) ?? fresh;
   }
 
   async getOrLoad<T>(name: string, load: () => Promise<T>): Promise<T> {
@@ -39,9 +51,9 @@ export class CatalogCache {
     return value;
   }
 
-  /** Makes every cached catalog entry stale. Called after each admin write. */
+  /** Makes every cached catalog entry stale (a new version). Called after each admin write. */
   async invalidate(): Promise<void> {
-    await this.redis.incr(VERSION_KEY);
+    await this.redis.set(VERSION_KEY, randomUUID());
   }
 
   /**
