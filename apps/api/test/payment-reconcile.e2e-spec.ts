@@ -12,16 +12,10 @@ import {
   TestSession,
   waitUntil,
 } from '@app/testing';
-import {
-  HoldService,
-  PaymentGateway,
-  PaymentReconciler,
-  performanceKeys,
-  PurchaseFlusher,
-  ReconcileOutcome,
-} from '@app/ticketing';
+import { HoldService, PaymentGateway, PaymentReconciler, performanceKeys, PurchaseFlusher } from '@app/ticketing';
 import { caller, createPerformance, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { reconcileUntilSettled } from './support/payments';
 
 // The reconciler's bound on one gateway call (10 s in production): long enough for the test to see
 // the row locked while a refund hangs, even on a loaded machine.
@@ -108,21 +102,12 @@ describe('payment reconciliation (built api killed between charge and sale, real
 
   /**
    * The api leaves a sold purchase's attempt CHARGED; `batch` completes it. Runs the reconciler
-   * until the attempts of `reservationId` are closed (each is stale after 1 s), none refunded.
+   * until the attempts of `reservationId` are closed, none refunded.
    */
   async function reconcileUntilClosed(reservationId: string): Promise<void> {
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    await waitUntil(
-      async () => {
-        await api.app.get(PaymentReconciler).reconcileOnce();
-        return (
-          (await attempts(`reservation_id = $1 AND status IN ('PENDING', 'CHARGED')`, [reservationId])).length === 0
-        );
-      },
-      'the reconciler to complete the attempt',
-      15_000,
-      100,
-    );
+    const ids = (await attempts('reservation_id = $1', [reservationId])).map((row) => row.purchase_id);
+    await reconcileUntilSettled(api, db, ids);
     expect(refund).not.toHaveBeenCalled();
     refund.mockRestore();
   }
@@ -318,30 +303,11 @@ describe('payment reconciliation (built api killed between charge and sale, real
     }
 
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    const reconciler = api.app.get(PaymentReconciler);
-    const outcomes: ReconcileOutcome[] = [];
-    const drain = async () => {
-      for (let outcome = await reconciler.reconcileOnce(); outcome; outcome = await reconciler.reconcileOnce()) {
-        outcomes.push(outcome);
-      }
-    };
     // Two reconcilers at once can leave an attempt for a later pass: one's claim may find the row
     // locked for an instant by the other's look for a stale attempt (its FOR UPDATE SKIP LOCKED
     // skips it: 'superseded', touched, due again after PAYMENT_RECONCILE_AFTER_SECONDS). Later passes
     // (made due at once) settle it; what must hold is that each charge is refunded once.
-    const ours = [sold.json().id as string, ...orphans];
-    const open = async () =>
-      (
-        await db.query(
-          `SELECT 1 FROM payment_attempts WHERE purchase_id = ANY($1::uuid[]) AND status IN ('PENDING', 'CHARGED')`,
-          [ours],
-        )
-      ).rowCount ?? 0;
-    for (let pass = 0; pass < 5 && (pass === 0 || (await open()) > 0); pass++) {
-      await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
-      await Promise.all([drain(), drain()]);
-    }
-    expect(await open()).toBe(0);
+    const outcomes = await reconcileUntilSettled(api, db, [sold.json().id as string, ...orphans], { reconcilers: 2 });
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'refunded')).toHaveLength(orphans.length);
     expect(refund.mock.calls.map(([chargeId]) => chargeId).sort()).toEqual(orphans.map((id) => `ch_${id}`).sort());
