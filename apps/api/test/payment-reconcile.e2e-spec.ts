@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
 import { Role } from '@app/auth';
 import {
   ApiHarness,
@@ -305,7 +306,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     // Two reconcilers at once can leave an attempt for a later pass: one's claim may find the row
     // locked for an instant by the other's look for a stale attempt (its FOR UPDATE SKIP LOCKED
-    // skips it: 'superseded', touched, due again after PAYMENT_RECONCILE_AFTER_SECONDS). Later passes
+    // skips it: 'contended', touched, due again after PAYMENT_RECONCILE_AFTER_SECONDS). Later passes
     // (made due at once) settle it; what must hold is that each charge is refunded once.
     const outcomes = await reconcileUntilSettled(api, db, [sold.json().id as string, ...orphans], { reconcilers: 2 });
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
@@ -377,6 +378,17 @@ describe('payment reconciliation (built api killed between charge and sale, real
     }
   }
 
+  /** The reconciler's log lines about attempt `purchaseId` seen by `logged`: message and outcome. */
+  function reconcileLines(logged: MockInstance, purchaseId: string): { message: string; outcome: string }[] {
+    return logged.mock.calls
+      .map(
+        ([entry]) =>
+          entry as { message?: string; boxoffice?: { payment_reconcile?: { purchase_id: string; outcome: string } } },
+      )
+      .filter((entry) => entry.boxoffice?.payment_reconcile?.purchase_id === purchaseId)
+      .map((entry) => ({ message: entry.message ?? '', outcome: entry.boxoffice!.payment_reconcile!.outcome }));
+  }
+
   /** Holds the reconciler's next Redis read (its pipeline) until `release` is called. */
   function holdNextRedisRead(): { reached: () => boolean; release: () => void } {
     const redis = api.app.get(Redis);
@@ -422,11 +434,61 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
     // What a retry's `begin` does to the attempt.
     await db.query('UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1', [id]);
+    const logged = vi.spyOn(Logger.prototype, 'log');
     read.release();
     expect(await reconciled).toBe('superseded');
+    expect(reconcileLines(logged, id)).toEqual([
+      {
+        message: expect.stringMatching(
+          new RegExp(
+            `^payment attempt ${id} of reservation \\S+ left to the request that took it up \\(touched or settled since the claim\\)$`,
+          ),
+        ),
+        outcome: 'superseded',
+      },
+    ]);
     expect(refund).not.toHaveBeenCalled();
     expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
     // The request died as well: stale again, it is refunded once.
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      id,
+    ]);
+    expect(await reconciler.reconcileOnce()).toBe('refunded');
+    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+    vi.restoreAllMocks();
+    await expectEveryChargeSoldOrRefunded();
+  });
+
+  it('leaves an attempt whose row another session holds unchanged (another reconciler looking) for a later pass, and says so', async () => {
+    const id = await orphan();
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const read = holdNextRedisRead();
+    const reconciler = api.app.get(PaymentReconciler);
+    const reconciled = reconciler.reconcileOnce();
+    await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
+    // What another reconciler's look for a stale attempt does for an instant: the row locked, not changed.
+    await db.query('BEGIN');
+    await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE', [id]);
+    const logged = vi.spyOn(Logger.prototype, 'log');
+    read.release();
+    try {
+      expect(await reconciled).toBe('contended');
+    } finally {
+      await db.query('ROLLBACK');
+    }
+    expect(reconcileLines(logged, id)).toEqual([
+      {
+        message: expect.stringMatching(
+          new RegExp(
+            `^payment attempt ${id} of reservation \\S+ left for a later pass: its row was locked by another session \\(most often another reconciler\\), due again in 1 s$`,
+          ),
+        ),
+        outcome: 'contended',
+      },
+    ]);
+    expect(refund).not.toHaveBeenCalled();
+    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
+    // Due again: refunded once.
     await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
       id,
     ]);
