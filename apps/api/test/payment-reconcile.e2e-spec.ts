@@ -425,78 +425,60 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await expectEveryChargeSoldOrRefunded();
   });
 
-  it('leaves an attempt a same-key retry touched after the claim to that request, and refunds it once it is stale again', async () => {
-    const id = await orphan();
-    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    const read = holdNextRedisRead();
-    const reconciler = api.app.get(PaymentReconciler);
-    const reconciled = reconciler.reconcileOnce();
-    await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
-    // What a retry's `begin` does to the attempt.
-    await db.query('UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1', [id]);
-    const logged = vi.spyOn(Logger.prototype, 'log');
-    read.release();
-    expect(await reconciled).toBe('superseded');
-    expect(reconcileLines(logged, id)).toEqual([
-      {
-        message: expect.stringMatching(
-          new RegExp(
-            `^payment attempt ${id} of reservation \\S+ left to the request that took it up \\(touched or settled since the claim\\)$`,
-          ),
-        ),
-        outcome: 'superseded',
+  for (const { what, outcome, line, meanwhile } of [
+    {
+      what: 'a same-key retry touched after the claim to that request',
+      outcome: 'superseded',
+      line: 'left to the request that took it up \\(touched or settled since the claim\\)',
+      // What a retry's `begin` does to the attempt.
+      meanwhile: async (id: string) => {
+        await db.query('UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1', [id]);
+        return async () => undefined;
       },
-    ]);
-    expect(refund).not.toHaveBeenCalled();
-    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
-    // The request died as well: stale again, it is refunded once.
-    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
-      id,
-    ]);
-    expect(await reconciler.reconcileOnce()).toBe('refunded');
-    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
-    vi.restoreAllMocks();
-    await expectEveryChargeSoldOrRefunded();
-  });
-
-  it('leaves an attempt whose row another session holds unchanged (another reconciler looking) for a later pass, and says so', async () => {
-    const id = await orphan();
-    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    const read = holdNextRedisRead();
-    const reconciler = api.app.get(PaymentReconciler);
-    const reconciled = reconciler.reconcileOnce();
-    await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
-    // What another reconciler's look for a stale attempt does for an instant: the row locked, not changed.
-    await db.query('BEGIN');
-    await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE', [id]);
-    const logged = vi.spyOn(Logger.prototype, 'log');
-    read.release();
-    try {
-      expect(await reconciled).toBe('contended');
-    } finally {
-      await db.query('ROLLBACK');
-    }
-    expect(reconcileLines(logged, id)).toEqual([
-      {
-        message: expect.stringMatching(
-          new RegExp(
-            `^payment attempt ${id} of reservation \\S+ left for a later pass: its row was locked by another session \\(most often another reconciler\\), due again in 1 s$`,
-          ),
-        ),
-        outcome: 'contended',
+    },
+    {
+      what: 'whose row another session holds unchanged (another reconciler looking) for a later pass',
+      outcome: 'contended',
+      line: 'left for a later pass: its row was locked by another session \\(most often another reconciler\\), due again in 1 s',
+      // What another reconciler's look for a stale attempt does for an instant: the row locked, not changed.
+      meanwhile: async (id: string) => {
+        await db.query('BEGIN');
+        await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE', [id]);
+        return async () => void (await db.query('ROLLBACK'));
       },
-    ]);
-    expect(refund).not.toHaveBeenCalled();
-    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
-    // Due again: refunded once.
-    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
-      id,
-    ]);
-    expect(await reconciler.reconcileOnce()).toBe('refunded');
-    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
-    vi.restoreAllMocks();
-    await expectEveryChargeSoldOrRefunded();
-  });
+    },
+  ]) {
+    it(`leaves an attempt ${what}, says so (${outcome}), and refunds it once it is stale again`, async () => {
+      const id = await orphan();
+      const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+      const read = holdNextRedisRead();
+      const reconciler = api.app.get(PaymentReconciler);
+      const reconciled = reconciler.reconcileOnce();
+      await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
+      const after = await meanwhile(id);
+      const logged = vi.spyOn(Logger.prototype, 'log');
+      read.release();
+      try {
+        expect(await reconciled).toBe(outcome);
+      } finally {
+        await after();
+      }
+      expect(reconcileLines(logged, id)).toEqual([
+        { message: expect.stringMatching(new RegExp(`^payment attempt ${id} of reservation \\S+ ${line}$`)), outcome },
+      ]);
+      expect(refund).not.toHaveBeenCalled();
+      expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
+      // The request died as well, or the other reconciler moved on: stale again, it is refunded once.
+      await db.query(
+        `UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`,
+        [id],
+      );
+      expect(await reconciler.reconcileOnce()).toBe('refunded');
+      expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+      vi.restoreAllMocks();
+      await expectEveryChargeSoldOrRefunded();
+    });
+  }
 
   it('gives up a refund the gateway does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, unlocking the attempt, and refunds it on a later pass', async () => {
     const id = await orphan();
