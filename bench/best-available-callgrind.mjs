@@ -15,11 +15,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-
-const require = createRequire(import.meta.url);
+import { holdCall, loadBuild, nearFull, setSeats, worstVenue, writeVenue } from './best-available-venue.mjs';
 
 const options = {
   redis: 'redis://127.0.0.1:6379',
@@ -31,26 +29,6 @@ for (let i = 2; i < process.argv.length; i += 1) {
   const arg = process.argv[i];
   if (arg.startsWith('--')) options[arg.slice(2)] = process.argv[++i];
   else roots.push(arg);
-}
-
-/** One build's modules and scripts. */
-function build(root) {
-  const { loadLuaScript } = require(join(root, 'libs/redis/src/lua-script.js'));
-  const layoutModule = require(join(root, 'libs/ticketing/src/seats/seating-layout.js'));
-  const { generateLayout } = require(join(root, 'libs/ticketing/src/catalog/seat-layout.js'));
-  const { performanceKeys, seatingKeys } = require(join(root, 'libs/ticketing/src/redis-keys.js'));
-  const { holdScriptKeys, holdScriptArgs } = require(join(root, 'libs/ticketing/src/holds/hold-scripts.js'));
-  return {
-    root,
-    hold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-best-available.lua')).lua,
-    rebuild: loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua')).lua,
-    ...layoutModule,
-    generateLayout,
-    performanceKeys,
-    seatingKeys,
-    holdScriptKeys,
-    holdScriptArgs,
-  };
 }
 
 /** The API bench's venue: generateLayout's qualities, 8 sections × 100 rows × 100 seats. */
@@ -84,30 +62,6 @@ function benchVenue(b) {
   return places;
 }
 
-/** bench/best-available-worst-case.mjs's venue: quality falls 6 a row and 0.5 a seat from the centre. */
-function worstVenue() {
-  const places = [];
-  for (let s = 0; s < 8; s += 1) {
-    for (let row = 1; row <= 100; row += 1) {
-      for (let number = 1; number <= 100; number += 1) {
-        const across = Math.abs(s * 100 + number - 400);
-        places.push({
-          id: 10_000_000 + places.length,
-          section: `S${s + 1}`,
-          row,
-          number,
-          grade: s < 2 ? 'VIP' : 'R',
-          quality: Math.max(0, Math.round(1000 - 6 * row - across / 2)),
-          accessible: false,
-          companion: false,
-        });
-      }
-    }
-  }
-  return places;
-}
-
-const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
 const CASES = {
   best2: { venue: 'bench', quantity: 2, together: true, holds: 2_500, buyers: 256 },
   fill2: { venue: 'worst', quantity: 2, together: true, holds: 1_000 },
@@ -156,46 +110,21 @@ async function runCase(b, name, caseSpec, prefix) {
   const performanceId = 1;
   const keys = b.performanceKeys(performanceId);
   try {
-    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
-    await redis.set(keys.seatInfo, layout.seatInfo);
-    const fields = [...layout.fields];
-    for (let i = 0; i < fields.length; i += 5000)
-      await redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000)));
-    for (let i = 0; i < places.length; i += 5000) {
-      const chunk = places.slice(i, i + 5000);
-      await redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000])));
-      await redis.hset(
-        keys.seats,
-        Object.fromEntries(chunk.map((place) => [place.id, spec.letter ? spec.letter(place) : 'A'])),
-      );
-    }
-    const rebuildSha = await redis.script('LOAD', b.rebuild);
-    for (let row = 0; row < layout.rowSizes.length; row += 10) {
-      await redis.evalsha(
-        rebuildSha,
-        5,
-        keys.seats,
-        ...b.seatingKeys(keys),
-        row,
-        Math.min(row + 9, layout.rowSizes.length - 1),
-      );
-    }
-    await redis.hset(keys.seating, 'ready', b.SEATING_FORMAT);
+    await writeVenue(redis, keys, places, layout);
+    await setSeats(redis, b, keys, places, layout, spec.letter ?? (() => 'A'));
     const sha = await redis.script('LOAD', b.hold);
     const buyers = Array.from({ length: spec.buyers ?? spec.holds }, () => randomUUID());
     const calls = [];
     for (let i = 0; i < spec.holds; i += 1) {
-      const holdId = randomUUID();
-      const callKeys = b.holdScriptKeys(keys, buyers[i % buyers.length], holdId, []);
-      const head = {
-        holdId,
-        userId: buyers[i % buyers.length],
+      const call = holdCall(b, keys, {
         performanceId,
+        userId: buyers[i % buyers.length],
+        holdId: randomUUID(),
+        quantity: spec.quantity,
+        together: spec.together,
         lifetimeMs: 3_600_000,
-        userLimit: 20,
-        retentionMs: 60_000,
-      };
-      calls.push([...callKeys, ...b.holdScriptArgs(head), spec.quantity, spec.together ? 1 : 0, 0, 'all', '']);
+      });
+      calls.push([...call.keys, ...call.args]);
     }
     const digest = createHash('sha256');
     const before = await evalshaStats(redis);
@@ -224,7 +153,7 @@ async function runCase(b, name, caseSpec, prefix) {
   }
 }
 
-const builds = roots.map(build);
+const builds = roots.map(loadBuild);
 for (let round = 0; round < Number(options.rounds); round += 1) {
   for (const name of options.cases.split(',')) {
     for (const b of builds) {

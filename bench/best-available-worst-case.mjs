@@ -9,18 +9,11 @@
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
 //   node bench/best-available-worst-case.mjs [redis-url]
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { redisKeys, root } from '../scripts/stack.mjs';
-
-const require = createRequire(import.meta.url);
-const built = (path) => join(root, 'dist/apps/api', path);
-
-const SECTIONS = 8;
-const ROWS = 100;
-const SEATS_PER_ROW = 100;
+import { root } from '../scripts/stack.mjs';
+import { holdCall, loadBuild, nearFull, setSeats, worstVenue, writeVenue } from './best-available-venue.mjs';
 
 /** The script wrapped so that it answers {µs it ran, its own answer}. */
 function timed(lua) {
@@ -40,74 +33,31 @@ export async function bestAvailableWorstCase({
   runs = 40,
   fills = 2_000,
 } = {}) {
-  const { loadLuaScript } = require(built('libs/redis/src/lua-script.js'));
-  const { buildSeatingLayout, SEATING_FORMAT: seatingFormat } = require(
-    built('libs/ticketing/src/seats/seating-layout.js'),
-  );
-  const { performanceKeys, seatingKeys } = redisKeys();
-  const { holdScriptKeys, holdScriptArgs } = require(built('libs/ticketing/src/holds/hold-scripts.js'));
+  const b = loadBuild(join(root, 'dist/apps/api'));
   const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
   const redis = new Redis(redisUrl, { keyPrefix: prefix });
-  const scripts = {
-    hold: loadLuaScript(built('libs/ticketing/src/holds/hold-best-available.lua')).lua,
-    rebuild: loadLuaScript(built('libs/ticketing/src/seats/rebuild-seating.lua')).lua,
-  };
-  redis.defineCommand('worstHold', { lua: timed(scripts.hold) });
-  redis.defineCommand('worstRebuild', { numberOfKeys: 5, lua: scripts.rebuild });
+  redis.defineCommand('worstHold', { lua: timed(b.hold) });
   const performanceId = 1;
-  const keys = performanceKeys(performanceId);
+  const keys = b.performanceKeys(performanceId);
   try {
-    // The venue: sections side by side, quality falling with the row and the distance from the centre.
-    const places = [];
-    for (let s = 0; s < SECTIONS; s += 1) {
-      for (let row = 1; row <= ROWS; row += 1) {
-        for (let number = 1; number <= SEATS_PER_ROW; number += 1) {
-          const across = Math.abs(s * SEATS_PER_ROW + number - (SECTIONS * SEATS_PER_ROW) / 2);
-          places.push({
-            id: 10_000_000 + places.length,
-            section: `S${s + 1}`,
-            row,
-            number,
-            grade: s < 2 ? 'VIP' : 'R',
-            quality: Math.max(0, Math.round(1000 - 6 * row - across / 2)),
-            accessible: false,
-            companion: false,
-          });
-        }
-      }
-    }
-    const layout = buildSeatingLayout(places);
-    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
-    const writes = [redis.set(keys.seatInfo, layout.seatInfo)];
-    const fields = [...layout.fields];
-    for (let i = 0; i < fields.length; i += 5000)
-      writes.push(redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000))));
-    for (let i = 0; i < places.length; i += 5000) {
-      const chunk = places.slice(i, i + 5000);
-      writes.push(redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000]))));
-    }
-    await Promise.all(writes);
+    const places = worstVenue();
+    const layout = b.buildSeatingLayout(places);
+    await writeVenue(redis, keys, places, layout);
 
     const measure = async (name, letterOf, request, holds = runs) => {
-      for (let i = 0; i < places.length; i += 5000) {
-        const chunk = places.slice(i, i + 5000);
-        await redis.hset(keys.seats, Object.fromEntries(chunk.map((place) => [place.id, letterOf(place)])));
-      }
-      await redis.del(keys.expiry, keys.counts);
-      for (let row = 0; row < layout.rowSizes.length; row += 10) {
-        await redis.worstRebuild(keys.seats, ...seatingKeys(keys), row, Math.min(row + 9, layout.rowSizes.length - 1));
-      }
-      // The format the built scripts expect (a version before SEATING_FORMAT took any value).
-      await redis.hset(keys.seating, 'ready', seatingFormat ?? 1);
+      await setSeats(redis, b, keys, places, layout, letterOf);
       const times = [];
       const arrangements = new Set();
       for (let run = 0; run < holds; run += 1) {
-        const userId = randomUUID();
-        const holdId = randomUUID();
-        const callKeys = holdScriptKeys(keys, userId, holdId, []);
-        const head = { holdId, userId, performanceId, lifetimeMs: 300_000, userLimit: 20, retentionMs: 60_000 };
-        const args = [...holdScriptArgs(head), request.quantity, request.together ? 1 : 0, 0, 'all', ''];
-        const [micros, answer] = await redis.worstHold(callKeys.length, ...callKeys, ...args);
+        const call = holdCall(b, keys, {
+          performanceId,
+          userId: randomUUID(),
+          holdId: randomUUID(),
+          quantity: request.quantity,
+          together: request.together,
+          lifetimeMs: 300_000,
+        });
+        const [micros, answer] = await redis.worstHold(call.keys.length, ...call.keys, ...call.args);
         times.push(micros / 1000);
         arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
       }
@@ -123,7 +73,6 @@ export async function bestAvailableWorstCase({
     };
 
     // Near-full: free seats only every 10th seat of the odd rows (5 % of the venue).
-    const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
     const split = await measure('near-full, together: false (falls through to SPLIT)', nearFull, {
       quantity: 4,
       together: false,

@@ -95,6 +95,37 @@ describe('best-available reservations over HTTP', () => {
     expect(balcony.json()).toMatchObject({ amount: 2000, arrangement: 'TOGETHER' });
   });
 
+  it('finds a grade in any casing, sections written "VIP" and "vip" as one grade (seat filter ?grade= too)', async () => {
+    const performance = await newPerformance({
+      sections: [
+        { name: 'Floor', grade: 'VIP', price: 3000, rows: 1, seatsPerRow: 4 },
+        { name: 'Box', grade: 'vip', price: 5000, rows: 1, seatsPerRow: 4 },
+        { name: 'Balcony', grade: 'R', price: 1000, rows: 2, seatsPerRow: 6 },
+      ],
+    });
+    // Floor's 4 and Box's 4 are the grade's 8 seats, whichever spelling asks.
+    for (const grade of ['vip', 'VIP']) {
+      const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 4, grade });
+      expect(answer.statusCode, grade).toBe(201);
+      expect([3000 * 4, 5000 * 4]).toContain(answer.json().amount);
+    }
+    const none = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, grade: 'Vip' });
+    expect(none.statusCode).toBe(409);
+    const unknown = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, grade: 'S' });
+    expect(unknown.statusCode).toBe(404);
+    const page = await api.app.inject({
+      method: 'GET',
+      url: `/api/v1/performances/${performance.id}/seats?grade=Vip&limit=100`,
+    });
+    expect(page.statusCode).toBe(200);
+    expect(
+      page
+        .json()
+        .items.map((seat: { section: string }) => seat.section)
+        .sort(),
+    ).toEqual([...Array(4).fill('Box'), ...Array(4).fill('Floor')]);
+  });
+
   it('answers 400 with the uniform body for a body mixing the forms, and changes nothing', async () => {
     const performance = await newPerformance();
     const headers = await buyer();
@@ -163,12 +194,12 @@ describe('best-available reservations over HTTP', () => {
     await raw.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
     const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
     expect(answer.statusCode).toBe(201);
-    // 'ready' holds the data's format (SEATING_FORMAT, 5 since section names are folded in `sn:`).
-    expect(await raw.hget(keys.seating, 'ready')).toBe('5');
-    // Data of an older format (section names as written, ready = 4) is built again too.
-    await raw.hset(keys.seating, 'ready', 4);
+    // 'ready' holds the data's format (SEATING_FORMAT, 6 since grades are folded in `g:`).
+    expect(await raw.hget(keys.seating, 'ready')).toBe('6');
+    // Data of an older format (grades as written, ready = 5) is built again too.
+    await raw.hset(keys.seating, 'ready', 5);
     expect((await reserve(await buyer(), { performanceId: performance.id, quantity: 2 })).statusCode).toBe(201);
-    expect(await raw.hget(keys.seating, 'ready')).toBe('5');
+    expect(await raw.hget(keys.seating, 'ready')).toBe('6');
   });
 
   it('documents both request forms and the arrangement in the OpenAPI document', async () => {

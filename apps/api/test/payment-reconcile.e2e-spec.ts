@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
 import { Role } from '@app/auth';
 import {
   ApiHarness,
@@ -12,16 +13,10 @@ import {
   TestSession,
   waitUntil,
 } from '@app/testing';
-import {
-  HoldService,
-  PaymentGateway,
-  PaymentReconciler,
-  performanceKeys,
-  PurchaseFlusher,
-  ReconcileOutcome,
-} from '@app/ticketing';
+import { HoldService, PaymentGateway, PaymentReconciler, performanceKeys, PurchaseFlusher } from '@app/ticketing';
 import { caller, createPerformance, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { reconcileUntilSettled } from './support/payments';
 
 // The reconciler's bound on one gateway call (10 s in production): long enough for the test to see
 // the row locked while a refund hangs, even on a loaded machine.
@@ -108,21 +103,12 @@ describe('payment reconciliation (built api killed between charge and sale, real
 
   /**
    * The api leaves a sold purchase's attempt CHARGED; `batch` completes it. Runs the reconciler
-   * until the attempts of `reservationId` are closed (each is stale after 1 s), none refunded.
+   * until the attempts of `reservationId` are closed, none refunded.
    */
   async function reconcileUntilClosed(reservationId: string): Promise<void> {
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    await waitUntil(
-      async () => {
-        await api.app.get(PaymentReconciler).reconcileOnce();
-        return (
-          (await attempts(`reservation_id = $1 AND status IN ('PENDING', 'CHARGED')`, [reservationId])).length === 0
-        );
-      },
-      'the reconciler to complete the attempt',
-      15_000,
-      100,
-    );
+    const ids = (await attempts('reservation_id = $1', [reservationId])).map((row) => row.purchase_id);
+    await reconcileUntilSettled(api, db, ids);
     expect(refund).not.toHaveBeenCalled();
     refund.mockRestore();
   }
@@ -318,30 +304,11 @@ describe('payment reconciliation (built api killed between charge and sale, real
     }
 
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    const reconciler = api.app.get(PaymentReconciler);
-    const outcomes: ReconcileOutcome[] = [];
-    const drain = async () => {
-      for (let outcome = await reconciler.reconcileOnce(); outcome; outcome = await reconciler.reconcileOnce()) {
-        outcomes.push(outcome);
-      }
-    };
     // Two reconcilers at once can leave an attempt for a later pass: one's claim may find the row
     // locked for an instant by the other's look for a stale attempt (its FOR UPDATE SKIP LOCKED
-    // skips it: 'superseded', touched, due again after PAYMENT_RECONCILE_AFTER_SECONDS). Later passes
+    // skips it: 'contended', touched, due again after PAYMENT_RECONCILE_AFTER_SECONDS). Later passes
     // (made due at once) settle it; what must hold is that each charge is refunded once.
-    const ours = [sold.json().id as string, ...orphans];
-    const open = async () =>
-      (
-        await db.query(
-          `SELECT 1 FROM payment_attempts WHERE purchase_id = ANY($1::uuid[]) AND status IN ('PENDING', 'CHARGED')`,
-          [ours],
-        )
-      ).rowCount ?? 0;
-    for (let pass = 0; pass < 5 && (pass === 0 || (await open()) > 0); pass++) {
-      await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
-      await Promise.all([drain(), drain()]);
-    }
-    expect(await open()).toBe(0);
+    const outcomes = await reconcileUntilSettled(api, db, [sold.json().id as string, ...orphans], { reconcilers: 2 });
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'refunded')).toHaveLength(orphans.length);
     expect(refund.mock.calls.map(([chargeId]) => chargeId).sort()).toEqual(orphans.map((id) => `ch_${id}`).sort());
@@ -411,6 +378,17 @@ describe('payment reconciliation (built api killed between charge and sale, real
     }
   }
 
+  /** The reconciler's log lines about attempt `purchaseId` seen by `logged`: message and outcome. */
+  function reconcileLines(logged: MockInstance, purchaseId: string): { message: string; outcome: string }[] {
+    return logged.mock.calls
+      .map(
+        ([entry]) =>
+          entry as { message?: string; boxoffice?: { payment_reconcile?: { purchase_id: string; outcome: string } } },
+      )
+      .filter((entry) => entry.boxoffice?.payment_reconcile?.purchase_id === purchaseId)
+      .map((entry) => ({ message: entry.message ?? '', outcome: entry.boxoffice!.payment_reconcile!.outcome }));
+  }
+
   /** Holds the reconciler's next Redis read (its pipeline) until `release` is called. */
   function holdNextRedisRead(): { reached: () => boolean; release: () => void } {
     const redis = api.app.get(Redis);
@@ -447,28 +425,60 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await expectEveryChargeSoldOrRefunded();
   });
 
-  it('leaves an attempt a same-key retry touched after the claim to that request, and refunds it once it is stale again', async () => {
-    const id = await orphan();
-    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
-    const read = holdNextRedisRead();
-    const reconciler = api.app.get(PaymentReconciler);
-    const reconciled = reconciler.reconcileOnce();
-    await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
-    // What a retry's `begin` does to the attempt.
-    await db.query('UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1', [id]);
-    read.release();
-    expect(await reconciled).toBe('superseded');
-    expect(refund).not.toHaveBeenCalled();
-    expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
-    // The request died as well: stale again, it is refunded once.
-    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
-      id,
-    ]);
-    expect(await reconciler.reconcileOnce()).toBe('refunded');
-    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
-    vi.restoreAllMocks();
-    await expectEveryChargeSoldOrRefunded();
-  });
+  for (const { what, outcome, line, meanwhile } of [
+    {
+      what: 'a same-key retry touched after the claim to that request',
+      outcome: 'superseded',
+      line: 'left to the request that took it up \\(touched or settled since the claim\\)',
+      // What a retry's `begin` does to the attempt.
+      meanwhile: async (id: string) => {
+        await db.query('UPDATE payment_attempts SET touched_at = clock_timestamp() WHERE purchase_id = $1', [id]);
+        return async () => undefined;
+      },
+    },
+    {
+      what: 'whose row another session holds unchanged (another reconciler looking) for a later pass',
+      outcome: 'contended',
+      line: 'left for a later pass: its row was locked by another session \\(most often another reconciler\\), due again in 1 s',
+      // What another reconciler's look for a stale attempt does for an instant: the row locked, not changed.
+      meanwhile: async (id: string) => {
+        await db.query('BEGIN');
+        await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE', [id]);
+        return async () => void (await db.query('ROLLBACK'));
+      },
+    },
+  ]) {
+    it(`leaves an attempt ${what}, says so (${outcome}), and refunds it once it is stale again`, async () => {
+      const id = await orphan();
+      const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+      const read = holdNextRedisRead();
+      const reconciler = api.app.get(PaymentReconciler);
+      const reconciled = reconciler.reconcileOnce();
+      await waitUntil(async () => read.reached(), 'the reconciler reading Redis', 10_000, 10);
+      const after = await meanwhile(id);
+      const logged = vi.spyOn(Logger.prototype, 'log');
+      read.release();
+      try {
+        expect(await reconciled).toBe(outcome);
+      } finally {
+        await after();
+      }
+      expect(reconcileLines(logged, id)).toEqual([
+        { message: expect.stringMatching(new RegExp(`^payment attempt ${id} of reservation \\S+ ${line}$`)), outcome },
+      ]);
+      expect(refund).not.toHaveBeenCalled();
+      expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED', resolved_at: null }]);
+      // The request died as well, or the other reconciler moved on: stale again, it is refunded once.
+      await db.query(
+        `UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`,
+        [id],
+      );
+      expect(await reconciler.reconcileOnce()).toBe('refunded');
+      expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+      vi.restoreAllMocks();
+      await expectEveryChargeSoldOrRefunded();
+    });
+  }
 
   it('gives up a refund the gateway does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, unlocking the attempt, and refunds it on a later pass', async () => {
     const id = await orphan();

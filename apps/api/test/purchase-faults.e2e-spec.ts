@@ -60,6 +60,19 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, t
   }
 }
 
+/**
+ * Waits until the performance's purchase stream is empty (every entry written, acknowledged and
+ * trimmed, so no batch process has anything left to write again); fails after `timeoutMs`.
+ */
+async function waitForDrainedStream(api: ApiHarness, performanceId: number, timeoutMs = 30_000): Promise<void> {
+  const redis = api.app.get(Redis);
+  await waitFor(
+    () => redis.xlen(performanceKeys(performanceId).purchaseStream),
+    (length) => length === 0,
+    timeoutMs,
+  );
+}
+
 function expectExactlyOnce(counts: { purchases: number; tickets: number; outbox: number }, purchases: number) {
   expect(counts).toEqual({ purchases, tickets: purchases, outbox: purchases });
 }
@@ -131,13 +144,7 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
         45_000,
       );
       expectExactlyOnce(final, ids.length);
-      const raw = new Redis(api.env.REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
-      await waitFor(
-        () => raw.xlen(performanceKeys(performanceId).purchaseStream),
-        (length) => length === 0,
-        30_000,
-      );
-      raw.disconnect();
+      await waitForDrainedStream(api, performanceId);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -153,13 +160,7 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
         30_000,
       );
       // Every entry acknowledged and trimmed: neither process has anything left to write again.
-      const raw = new Redis(api.env.REDIS_URL, { keyPrefix: api.env.REDIS_KEY_PREFIX });
-      await waitFor(
-        () => raw.xlen(performanceKeys(performanceId).purchaseStream),
-        (length) => length === 0,
-        30_000,
-      );
-      raw.disconnect();
+      await waitForDrainedStream(api, performanceId);
       expectExactlyOnce(await countPersisted(api.env.DATABASE_URL, ids), ids.length);
       expect(final.tickets).toBe(ids.length);
     },

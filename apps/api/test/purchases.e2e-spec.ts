@@ -19,7 +19,6 @@ import {
   newClaim,
   PaymentDeclinedError,
   PaymentGateway,
-  PaymentReconciler,
   PerformanceService,
   performanceKeys,
   performanceOfId,
@@ -37,6 +36,7 @@ import { PurchaseFlushBatch, PurchaseRepository, UsersRepository } from '@app/da
 import { ApiModule } from '../src/api.module';
 import { caller, createPerformance, hold, persisted, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { reconcileUntilSettled } from './support/payments';
 
 /**
  * Lease of an Idempotency-Key claim here (IDEMPOTENCY_CLAIM_LEASE_MS, ms): a fifth of the default,
@@ -898,15 +898,8 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
           status: string;
         }
       ).status;
-    await waitUntil(
-      async () => {
-        await api.app.get(PaymentReconciler).reconcileOnce();
-        return (await statusOf(refused)) === 'REFUNDED';
-      },
-      'the parked purchase refunded',
-      15_000,
-      100,
-    );
+    await reconcileUntilSettled(api, db, [refused, ...good]);
+    expect(await statusOf(refused)).toBe('REFUNDED');
     expect(refund).toHaveBeenCalledTimes(1);
     refund.mockRestore();
     for (const id of good) expect(await statusOf(id)).toBe('COMPLETED');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { gradeKey, sectionNameKey } from '../src/catalog/section-names';
 import { DomainError } from '../src/errors';
 import { SeatScope } from '../src/holds/best-available-scripts';
 import { Hold } from '../src/holds/hold';
@@ -77,7 +78,10 @@ export function stepScope(
         ? { kind: 'section', section: first.name }
         : { kind: 'all' };
   const inScope = (place: SeatPlace) =>
-    scope.kind === 'all' || (scope.kind === 'grade' ? place.grade === scope.grade : place.section === scope.section);
+    scope.kind === 'all' ||
+    (scope.kind === 'grade'
+      ? gradeKey(place.grade) === gradeKey(scope.grade)
+      : sectionNameKey(place.section) === sectionNameKey(scope.section));
   return { scope, inScope };
 }
 

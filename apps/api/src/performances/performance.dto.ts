@@ -406,13 +406,13 @@ export class SeatQueryDto extends PageQueryDto {
   @IsIn(SEAT_STATUSES)
   status?: (typeof SEAT_STATUSES)[number];
 
-  /** Only seats of this section (exact name). @example "Floor" */
+  /** Only seats of this section, its name in any casing (`floor` finds `Floor`). @example "Floor" */
   @IsOptional()
   @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 
-  /** Only seats of this grade (exact). @example "VIP" */
+  /** Only seats of this grade, in any casing (`vip` finds `VIP`). @example "VIP" */
   @IsOptional()
   @FreeText()
   @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })

@@ -158,16 +158,23 @@ export class PaymentAttemptsRepository {
 
   /**
    * Locks a claimed attempt for the rest of `manager`'s transaction if it is still as `claimStale`
-   * left it: open and untouched since (a request's `begin` or `markCharged` touches it). Never waits:
-   * false when another session holds the row (a request working on it) or it changed.
+   * left it: open and untouched since (a request's `begin` or `markCharged` touches it). Never waits.
+   * `locked`: done. `changed`: touched since the claim (a request took it up) or settled meanwhile.
+   * `busy`: unchanged, but another session held the row at that instant: most often another
+   * reconciler's look for a stale attempt (its `FOR UPDATE SKIP LOCKED` locks a row it then finds
+   * not due, until its statement ends), or a request about to touch it.
    */
-  async lockClaimed(manager: EntityManager, attempt: ClaimedPaymentAttempt): Promise<boolean> {
+  async lockClaimed(manager: EntityManager, attempt: ClaimedPaymentAttempt): Promise<'locked' | 'changed' | 'busy'> {
+    const unchanged = `purchase_id = $1 AND ${OPEN} AND touched_at = $2::timestamptz`;
+    const values = [attempt.purchaseId, attempt.claimedAt];
     const rows: unknown[] = await manager.query(
-      `SELECT purchase_id FROM payment_attempts
-       WHERE purchase_id = $1 AND ${OPEN} AND touched_at = $2::timestamptz FOR UPDATE SKIP LOCKED`,
-      [attempt.purchaseId, attempt.claimedAt],
+      `SELECT purchase_id FROM payment_attempts WHERE ${unchanged} FOR UPDATE SKIP LOCKED`,
+      values,
     );
-    return rows.length > 0;
+    if (rows.length > 0) return 'locked';
+    // Skipped: a read without a lock (the last committed row) tells a held row from a changed one.
+    const seen: unknown[] = await manager.query(`SELECT purchase_id FROM payment_attempts WHERE ${unchanged}`, values);
+    return seen.length > 0 ? 'busy' : 'changed';
   }
 
   /** One `begin` for many attempts: one upsert, and a read only for attempts it left alone. */

@@ -107,6 +107,24 @@ describe('seat filters', () => {
     expect(filterDigest({ section: 'A' }, undefined)).not.toBe(filterDigest({ section: 'A' }, 'SOLD'));
   });
 
+  it('finds a grade in any casing, as a section name (VIP, vip and ＶＩＰ are one grade)', () => {
+    const seat: SeatListing = {
+      id: 1,
+      position: 1,
+      section: 'Floor',
+      row: 1,
+      number: 1,
+      grade: 'VIP',
+      price: 100,
+      currency: 'EUR',
+    };
+    for (const grade of ['VIP', 'vip', ' Vip ', 'ＶＩＰ']) {
+      expect(matchesSeatFilter(seat, { grade })).toBe(true);
+      expect(filterDigest({ grade }, undefined)).toBe(filterDigest({ grade: 'VIP' }, undefined));
+    }
+    expect(matchesSeatFilter(seat, { grade: 'VIP1' })).toBe(false);
+  });
+
   it('pages through exactly the seats a plain filter over the layout gives, in order, whatever the page size', async () => {
     await fc.assert(
       fc.asyncProperty(

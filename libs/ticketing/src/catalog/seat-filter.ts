@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors';
 import type { SeatListing } from './catalog.types';
-import { sectionNameKey } from './section-names';
+import { gradeKey, sectionNameKey } from './section-names';
 
 /** The highest seat price the API takes, in minor units (as at performance creation). */
 export const MAX_PRICE = 100_000_000;
@@ -43,11 +43,11 @@ export function assertSeatFilter(filter: SeatFilter): void {
   }
 }
 
-/** Whether the seat's static data pass the filter; the section's name in any casing (sectionNameKey). */
+/** Whether the seat's static data pass the filter; the section's name and the grade in any casing (sectionNameKey, gradeKey). */
 export function matchesSeatFilter(seat: SeatListing, filter: SeatFilter): boolean {
   return (
     (filter.section === undefined || sectionNameKey(seat.section) === sectionNameKey(filter.section)) &&
-    (filter.grade === undefined || seat.grade === filter.grade) &&
+    (filter.grade === undefined || gradeKey(seat.grade) === gradeKey(filter.grade)) &&
     (filter.minPrice === undefined || seat.price >= filter.minPrice) &&
     (filter.maxPrice === undefined || seat.price <= filter.maxPrice)
   );
@@ -61,7 +61,7 @@ export function matchesSeatFilter(seat: SeatListing, filter: SeatFilter): boolea
 export function filterDigest(filter: SeatFilter, status: string | undefined): string {
   const canonical = JSON.stringify([
     filter.section === undefined ? null : sectionNameKey(filter.section),
-    filter.grade ?? null,
+    filter.grade === undefined ? null : gradeKey(filter.grade),
     filter.minPrice ?? null,
     filter.maxPrice ?? null,
     status ?? null,

@@ -1,7 +1,8 @@
 /**
  * Section names are unique within a performance as a reader tells them apart, and every lookup by
- * name (a section's price change, best-available `section`, the seat page filter) finds a section
- * the same way; the name shown stays as the admin wrote it.
+ * name (a section's price change, best-available `section`, the seat page filter, the sales
+ * reports' sections) finds a section the same way; the name shown stays as the admin wrote it.
+ * Grades are compared the same way (gradeKey): `VIP` and `vip` are one grade.
  */
 
 /** Folded names kept for the seat filter, which folds the section of every seat it examines. */
@@ -27,4 +28,12 @@ export function sectionNameKey(name: string): string {
 export function findSectionName(names: readonly string[], requested: string): string | undefined {
   const key = sectionNameKey(requested);
   return names.find((name) => sectionNameKey(name) === key);
+}
+
+/**
+ * The form grades are compared in, that of section names (sectionNameKey): `VIP`, `vip` and
+ * `ＶＩＰ` are one grade wherever one is looked up (best-available `grade`, the seat page filter).
+ */
+export function gradeKey(grade: string): string {
+  return sectionNameKey(grade);
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
-import { sectionNameKey } from '../catalog/section-names';
+import { gradeKey, sectionNameKey } from '../catalog/section-names';
 import { HoldScriptHead, holdScriptArgs, holdScriptKeys } from './hold-scripts';
 import type { SalesClosedReason } from '../errors';
 
@@ -82,7 +82,7 @@ function bestAvailableRound(
 ): Promise<HoldBestAvailableResult> {
   const filterValue =
     request.scope.kind === 'grade'
-      ? request.scope.grade
+      ? gradeKey(request.scope.grade)
       : request.scope.kind === 'section'
         ? sectionNameKey(request.scope.section)
         : '';

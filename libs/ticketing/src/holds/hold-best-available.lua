@@ -39,11 +39,11 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
-  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (5 once the bitmap
+  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (6 once the bitmap
                       and runs were built in the format of 34-byte slots with folded section
-                      names), 'all' (section indexes, comma-separated), 'g:<grade>' (the sections
-                      of one grade), 'sn:<folded section name>' (its index); written: 'w<row>'
-                      (the row's cached windows, see rowWindows)
+                      names and grades), 'all' (section indexes, comma-separated), 'g:<folded
+                      grade>' (the sections of one grade), 'sn:<folded section name>' (its index);
+                      written: 'w<row>' (the row's cached windows, see rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality, best clean
                       windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
@@ -56,7 +56,7 @@
   ARGV[7] quantity (1…ARGV[5])
   ARGV[8] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
   ARGV[9] accessible: '1' or '0'
-  ARGV[10] filter: 'all', 'grade' or 'section'    ARGV[11] the grade, or the section name folded (sectionNameKey), or '' for all
+  ARGV[10] filter: 'all', 'grade' or 'section'    ARGV[11] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
   ARGV[12..11+n] ids of the expired holds whose records are KEYS[13..12+n]
 
   Returns one of
@@ -99,7 +99,7 @@ else
   layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
 end
 -- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
-if layoutHead[1] ~= '5' then return {'NO_LAYOUT'} end
+if layoutHead[1] ~= '6' then return {'NO_LAYOUT'} end
 if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKNOWN_SECTION'} end
 
 local now = redisNow()

@@ -15,9 +15,12 @@ import { PaymentGateway } from './payment-gateway';
 /**
  * What the reconciliation did with one attempt; `deferred`: nothing yet, its hold can still be
  * bought (a retry with the same Idempotency-Key would sell it on this very charge); `superseded`:
- * nothing, a request took the attempt up (a same-key retry touched it) or settled it meanwhile.
+ * nothing, a request took the attempt up (a same-key retry touched it) or settled it meanwhile;
+ * `contended`: nothing, its row was locked by another session when the settlement came, unchanged
+ * since the claim (most often another reconciler looking for a stale attempt at that instant):
+ * due again PAYMENT_RECONCILE_AFTER_SECONDS after the claim.
  */
-export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred' | 'superseded';
+export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred' | 'superseded' | 'contended';
 
 /**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
@@ -36,7 +39,9 @@ export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred
  * untouched since the claim, and settled: the gateway calls of a refund run there, each bounded
  * by PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, so a same-key retry of the request (its `begin` waits for the
  * row) never races a refund. A retry that touched the attempt after the claim has it: it is left
- * to that request (which refunds a refused sale itself). Whether a purchase happened or a hold
+ * to that request (which refunds a refused sale itself); one whose row another session holds at
+ * that instant without having changed it (another reconciler's look for a stale attempt locks the
+ * rows it passes over until its statement ends) is left for a later pass. Whether a purchase happened or a hold
  * can be bought, once read as over, does not change back, so reading it before the lock is safe.
  * A refund whose answer did not come in time (or whose commit failed) is asked again on a later
  * pass: the gateway must take a repeated refund of one charge as that one refund, as it takes a
@@ -52,6 +57,7 @@ export class PaymentReconciler {
     declined: 0,
     deferred: 0,
     superseded: 0,
+    contended: 0,
   };
 
   constructor(
@@ -80,7 +86,8 @@ export class PaymentReconciler {
       return 'deferred';
     }
     const outcome = await this.transactions.run(async (manager) => {
-      if (!(await this.attempts.lockClaimed(manager, attempt))) return null;
+      const lock = await this.attempts.lockClaimed(manager, attempt);
+      if (lock !== 'locked') return lock;
       const settled =
         state === 'happened' ? { outcome: 'completed' as const, chargeId: null } : await this.refund(attempt);
       const status = {
@@ -91,15 +98,27 @@ export class PaymentReconciler {
       await this.attempts.resolve(attempt.purchaseId, status[settled.outcome], settled.chargeId, manager);
       return settled;
     });
-    if (outcome === null) {
-      this.settled.superseded += 1;
+    if (outcome === 'changed' || outcome === 'busy') {
+      const left = {
+        changed: {
+          outcome: 'superseded' as const,
+          why: 'left to the request that took it up (touched or settled since the claim)',
+        },
+        busy: {
+          outcome: 'contended' as const,
+          why:
+            'left for a later pass: its row was locked by another session (most often another reconciler), ' +
+            `due again in ${this.env.PAYMENT_RECONCILE_AFTER_SECONDS} s`,
+        },
+      }[outcome];
+      this.settled[left.outcome] += 1;
       this.logger.log({
-        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left to the request that took it up`,
+        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} ${left.why}`,
         boxoffice: {
-          payment_reconcile: { purchase_id: attempt.purchaseId, outcome: 'superseded', settled: this.settled },
+          payment_reconcile: { purchase_id: attempt.purchaseId, outcome: left.outcome, settled: this.settled },
         },
       });
-      return 'superseded';
+      return left.outcome;
     }
     this.settled[outcome.outcome] += 1;
     this.logger.log({

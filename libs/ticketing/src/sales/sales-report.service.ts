@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SalesRepository } from '@app/database';
 import { NotFoundError } from '../errors';
-import { addFigures, emptyFigures, performanceReport, SalesFigures, SalesReport, SectionSales } from './sales-report';
+import { addFigures, emptyFigures, eventSections, performanceReport, SalesFigures, SalesReport } from './sales-report';
 import { SalesStore } from './sales.store';
 
 /** A performance's report inside an event's. */
@@ -9,7 +9,7 @@ export interface PerformanceSalesReport extends SalesReport {
   performanceId: number;
 }
 
-/** An event's report: its performances' figures summed (sections by name), and each performance's. */
+/** An event's report: its performances' figures summed (sections by name in any casing), and each performance's. */
 export interface EventSalesReport extends SalesReport {
   eventId: number;
   performances: PerformanceSalesReport[];
@@ -49,20 +49,12 @@ export class SalesReportService {
       }
     }
     const totals: SalesFigures = emptyFigures();
-    const sections = new Map<string, SectionSales>();
-    for (const report of performances) {
-      addFigures(totals, report.totals);
-      for (const section of report.sections) {
-        const sum = sections.get(section.name) ?? { name: section.name, ...emptyFigures() };
-        addFigures(sum, section);
-        sections.set(section.name, sum);
-      }
-    }
+    for (const report of performances) addFigures(totals, report.totals);
     return {
       eventId,
       currency: event.currency,
       totals,
-      sections: [...sections.values()],
+      sections: eventSections(performances.map((report) => report.sections)),
       performances,
     };
   }

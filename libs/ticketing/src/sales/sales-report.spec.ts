@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PurchaseStatus } from '@app/database';
 import type { PerformanceSalesRows } from '@app/database';
-import { performanceReport } from './sales-report';
+import { eventSections, performanceReport } from './sales-report';
 import type { LiveSales } from './sales.store';
 
 const seats = [
@@ -147,5 +147,59 @@ describe('performanceReport', () => {
       seatHolds: { '1': '2000:h1', '2': '500:h2' },
     });
     expect(report.totals).toMatchObject({ held: 1, available: 2 });
+  });
+});
+
+describe('section names in any casing (sectionNameKey)', () => {
+  it('groups the seats of "Floor" and "floor" of one performance as one section, named as its first seat has it', () => {
+    const report = performanceReport(
+      {
+        currency: 'EUR',
+        seats: [
+          { id: 1, section: 'Floor', price: 100 },
+          { id: 2, section: 'floor ', price: 100 },
+          { id: 3, section: 'B', price: 40 },
+        ],
+        purchases: [
+          {
+            id: 'p1',
+            status: PurchaseStatus.Paid,
+            amount: 200,
+            currency: 'EUR',
+            seatIds: [1, 2],
+            seatPrices: [100, 100],
+          },
+        ],
+      },
+      live([]),
+    );
+    expect(report.sections.map((s) => [s.name, s.seatsTotal, s.sold, s.revenue, s.purchases])).toEqual([
+      ['Floor', 2, 2, 200, 1],
+      ['B', 1, 0, 0, 0],
+    ]);
+  });
+
+  it("sums an event's sections by name in any casing, named as the first performance has it", () => {
+    const figures = {
+      seatsTotal: 10,
+      available: 7,
+      held: 1,
+      sold: 2,
+      kept: 0,
+      revenue: 200,
+      purchases: 1,
+      cancellations: 0,
+    };
+    const summed = eventSections([
+      [{ name: 'Floor', ...figures }],
+      [
+        { name: 'FLOOR', ...figures },
+        { name: 'Balcony', ...figures },
+      ],
+    ]);
+    expect(summed.map((s) => [s.name, s.seatsTotal, s.sold, s.revenue])).toEqual([
+      ['Floor', 20, 4, 400],
+      ['Balcony', 10, 2, 200],
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { PerformanceSalesRows, SalesSeat } from '@app/database';
+import { sectionNameKey } from '../catalog/section-names';
 import { seatsFromLists } from '../purchases/purchase';
 import { splitAmount } from './revenue-split';
 import type { LiveSales } from './sales.store';
@@ -63,6 +64,24 @@ export function addFigures(a: SalesFigures, b: SalesFigures): void {
 }
 
 /**
+ * The sections of several reports (an event's performances) summed by name in any casing
+ * (sectionNameKey: an operator's `Floor` and `floor` are one section), in the order first seen,
+ * each named as it was first seen.
+ */
+export function eventSections(reports: readonly (readonly SectionSales[])[]): SectionSales[] {
+  const sections = new Map<string, SectionSales>();
+  for (const report of reports) {
+    for (const section of report) {
+      const key = sectionNameKey(section.name);
+      const sum = sections.get(key) ?? { name: section.name, ...emptyFigures() };
+      addFigures(sum, section);
+      sections.set(key, sum);
+    }
+  }
+  return [...sections.values()];
+}
+
+/**
  * The purchases of a performance: PostgreSQL's, with the unflushed stream entries laid over them.
  * Redis must be read before PostgreSQL: an entry flushed in between is then found in PostgreSQL
  * (a flush commits before it deletes its entries), and a purchase seen in both counts once (by
@@ -116,11 +135,15 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
  */
 export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): SalesReport {
   const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
+  // By the name's folded form (sectionNameKey), named as its first seat has it: names are unique
+  // in any casing, but seats stored before that rule may spell one section two ways.
   const sections = new Map<string, SectionSales>();
+  const sectionOf = (seat: SalesSeat) => sections.get(sectionNameKey(seat.section))!;
   for (const seat of rows.seats) {
-    const section = sections.get(seat.section) ?? { name: seat.section, ...emptyFigures() };
+    const key = sectionNameKey(seat.section);
+    const section = sections.get(key) ?? { name: seat.section, ...emptyFigures() };
     section.seatsTotal += 1;
-    sections.set(seat.section, section);
+    sections.set(key, section);
   }
 
   const purchases = [...mergePurchases(rows, live).values()];
@@ -129,14 +152,14 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
     if (!purchase.canceled) for (const seatId of purchase.seatIds) paidSeats.add(seatId);
   const kept = new Set<number>();
   for (const purchase of purchases) {
-    const touched = new Set<string>();
+    const touched = new Set<SectionSales>();
     const paid: { seat: SalesSeat; weight: number }[] = [];
     const recorded = soldPrices(purchase);
     purchase.seatIds.forEach((seatId, i) => {
       const seat = seatById.get(seatId);
       if (!seat) return;
-      const section = sections.get(seat.section)!;
-      touched.add(seat.section);
+      const section = sectionOf(seat);
+      touched.add(section);
       if (purchase.canceled) {
         if (live.seats[seatId] === 'S' && !paidSeats.has(seatId) && !kept.has(seatId)) {
           kept.add(seatId);
@@ -153,9 +176,8 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
       purchase.amount,
       paid.map(({ weight }) => weight),
     );
-    paid.forEach(({ seat }, i) => (sections.get(seat.section)!.revenue += shares[i]));
-    for (const name of touched) {
-      const section = sections.get(name)!;
+    paid.forEach(({ seat }, i) => (sectionOf(seat).revenue += shares[i]));
+    for (const section of touched) {
       section.purchases += 1;
       if (purchase.canceled) section.cancellations += 1;
     }
@@ -166,7 +188,7 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
     if (!seat || status !== 'H') continue;
     const expiresAt = Number((live.seatHolds[seatId] ?? '').split(':')[0]);
     // A seat held without a holder entry (held by an older version) stays held until swept.
-    if (!live.seatHolds[seatId] || expiresAt > live.now) sections.get(seat.section)!.held += 1;
+    if (!live.seatHolds[seatId] || expiresAt > live.now) sectionOf(seat).held += 1;
   }
 
   const totals = emptyFigures();

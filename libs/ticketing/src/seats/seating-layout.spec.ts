@@ -36,14 +36,26 @@ describe('buildSeatingLayout', () => {
       'sn:floor': '0',
       'sn:vip': '1',
       all: '1,0',
-      'g:R': '0',
-      'g:VIP': '1',
+      'g:r': '0',
+      'g:vip': '1',
     });
     expect(layout.seatInfo).toHaveLength(4 * SEAT_INFO_BYTES);
     expect(layout.seatInfo.readUInt32BE(SEAT_INFO_BYTES)).toBe(91);
     expect(layout.seatInfo.readUInt16BE(SEAT_INFO_BYTES + 4)).toBe(800);
     expect(layout.seatInfo.readUInt8(SEAT_INFO_BYTES + 6)).toBe(1);
     expect(layout.seatInfo.readUInt8(2 * SEAT_INFO_BYTES + 6)).toBe(2);
+  });
+
+  it('lists the sections of a grade written in two casings under one g: field (gradeKey), best first', () => {
+    const layout = buildSeatingLayout([
+      seat(1, 'A', 1, 1, { grade: 'VIP', quality: 600 }),
+      seat(2, 'B', 1, 1, { grade: 'vip', quality: 900 }),
+      seat(3, 'C', 1, 1, { grade: 'R' }),
+    ]);
+    const fields = Object.fromEntries(layout.fields);
+    expect(fields['g:vip']).toBe('1,0');
+    expect(fields['g:r']).toBe('2');
+    expect(Object.keys(fields).filter((key) => key.startsWith('g:'))).toEqual(['g:vip', 'g:r']);
   });
 
   it('refuses a section whose rows are not together in layout order', () => {

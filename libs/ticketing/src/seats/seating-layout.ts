@@ -3,7 +3,7 @@
  * the field formats are those of lua-includes/seating.lua and holds/hold-best-available.lua).
  */
 
-import { sectionNameKey } from '../catalog/section-names';
+import { gradeKey, sectionNameKey } from '../catalog/section-names';
 
 /** One seat as the layout needs it, in layout (position) order. */
 export interface SeatPlace {
@@ -33,10 +33,11 @@ export const SEAT_INFO_BYTES = 8;
  * The seating data's format, the value of the layout hash's `ready` field once built: 4 since row
  * and section slots carry the best clean windows of 2…8 seats and the best free accessible
  * seat (34 bytes, docs/seating.md); 5 since the `sn:` fields are keyed by the folded section name
- * (sectionNameKey). hold-best-available.lua
- * answers NO_LAYOUT to any other, so data built by an older version is built again.
+ * (sectionNameKey); 6 since the `g:` fields are keyed by the folded grade (gradeKey).
+ * hold-best-available.lua answers NO_LAYOUT to any other, so data built by an older version is
+ * built again.
  */
-export const SEATING_FORMAT = 5;
+export const SEATING_FORMAT = 6;
 
 /**
  * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
@@ -111,11 +112,13 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
   });
   const ranked = sections.map((section, index) => ({ top: section.top, index, grade: section.grade })).sort(byQuality);
   fields.set('all', ranked.map((section) => section.index).join(','));
-  for (const grade of new Set(sections.map((section) => section.grade))) {
+  // By the grade's folded form: best-available `grade` finds it in any casing, and sections whose
+  // grade is written `VIP` and `vip` are one grade (gradeKey).
+  for (const grade of new Set(sections.map((section) => gradeKey(section.grade)))) {
     fields.set(
       `g:${grade}`,
       ranked
-        .filter((section) => section.grade === grade)
+        .filter((section) => gradeKey(section.grade) === grade)
         .map((section) => section.index)
         .join(','),
     );

@@ -1,0 +1,112 @@
+// What the best-available script benches share: one build's modules and scripts, the worst-case
+// venue, writing a venue's seating into Redis, and one hold's script keys and arguments. Used by
+// bench/best-available-worst-case.mjs (the built tree's timings) and
+// bench/best-available-callgrind.mjs (several builds side by side).
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * One build's modules and scripts, from its `dist/apps/api` folder `root`: the hold and rebuild
+ * scripts' Lua text, seating-layout.js's exports (`buildSeatingLayout`, `SEATING_FORMAT`, …),
+ * `generateLayout`, `performanceKeys`, `seatingKeys`, `holdScriptKeys`, `holdScriptArgs`.
+ */
+export function loadBuild(root) {
+  const { loadLuaScript } = require(join(root, 'libs/redis/src/lua-script.js'));
+  const layoutModule = require(join(root, 'libs/ticketing/src/seats/seating-layout.js'));
+  const { generateLayout } = require(join(root, 'libs/ticketing/src/catalog/seat-layout.js'));
+  const { performanceKeys, seatingKeys } = require(join(root, 'libs/ticketing/src/redis-keys.js'));
+  const { holdScriptKeys, holdScriptArgs } = require(join(root, 'libs/ticketing/src/holds/hold-scripts.js'));
+  return {
+    root,
+    hold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-best-available.lua')).lua,
+    rebuild: loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua')).lua,
+    ...layoutModule,
+    generateLayout,
+    performanceKeys,
+    seatingKeys,
+    holdScriptKeys,
+    holdScriptArgs,
+  };
+}
+
+/**
+ * The worst-case venue: 8 sections side by side × 100 rows × 100 seats (80,000 places, ids from
+ * 10,000,000), grade VIP in the first two sections and R after; quality falls 6 a row and 0.5 a
+ * seat from the centre across all sections.
+ */
+export function worstVenue() {
+  const sections = 8;
+  const rows = 100;
+  const seatsPerRow = 100;
+  const places = [];
+  for (let s = 0; s < sections; s += 1) {
+    for (let row = 1; row <= rows; row += 1) {
+      for (let number = 1; number <= seatsPerRow; number += 1) {
+        const across = Math.abs(s * seatsPerRow + number - (sections * seatsPerRow) / 2);
+        places.push({
+          id: 10_000_000 + places.length,
+          section: `S${s + 1}`,
+          row,
+          number,
+          grade: s < 2 ? 'VIP' : 'R',
+          quality: Math.max(0, Math.round(1000 - 6 * row - across / 2)),
+          accessible: false,
+          companion: false,
+        });
+      }
+    }
+  }
+  return places;
+}
+
+/** Near-full: free ('A') only every 10th seat of the odd rows (5 % of the venue), sold ('S') elsewhere. */
+export const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
+
+/**
+ * Writes the venue's static part under `keys` (build `b`'s performanceKeys): on sale for a minute
+ * already, in KRW, the layout's seat info and seating fields, every place at 50,000.
+ */
+export async function writeVenue(redis, keys, places, layout) {
+  await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+  await redis.set(keys.seatInfo, layout.seatInfo);
+  const fields = [...layout.fields];
+  for (let i = 0; i < fields.length; i += 5000)
+    await redis.hset(keys.seating, Object.fromEntries(fields.slice(i, i + 5000)));
+  for (let i = 0; i < places.length; i += 5000) {
+    const chunk = places.slice(i, i + 5000);
+    await redis.hset(keys.prices, Object.fromEntries(chunk.map((place) => [place.id, 50_000])));
+  }
+}
+
+/**
+ * Sets every place's status letter (`letterOf(place)`: 'A' free, 'S' sold), forgets holds' expiry
+ * and the counts, rebuilds the seating index with build `b`'s rebuild script (10 rows a call) and
+ * marks it ready in the build's SEATING_FORMAT (1 for a build from before it took any value).
+ */
+export async function setSeats(redis, b, keys, places, layout, letterOf) {
+  for (let i = 0; i < places.length; i += 5000) {
+    const chunk = places.slice(i, i + 5000);
+    await redis.hset(keys.seats, Object.fromEntries(chunk.map((place) => [place.id, letterOf(place)])));
+  }
+  await redis.del(keys.expiry, keys.counts);
+  const rebuildSha = await redis.script('LOAD', b.rebuild);
+  for (let row = 0; row < layout.rowSizes.length; row += 10) {
+    const last = Math.min(row + 9, layout.rowSizes.length - 1);
+    await redis.evalsha(rebuildSha, 5, keys.seats, ...b.seatingKeys(keys), row, last);
+  }
+  await redis.hset(keys.seating, 'ready', b.SEATING_FORMAT ?? 1);
+}
+
+/**
+ * One best-available hold's call: `{ keys, args }` for build `b`'s hold script, `quantity` seats
+ * (`together`: no SPLIT), a hold of `lifetimeMs`, not an accessible request, every section.
+ */
+export function holdCall(b, keys, { performanceId, userId, holdId, quantity, together, lifetimeMs }) {
+  const head = { holdId, userId, performanceId, lifetimeMs, userLimit: 20, retentionMs: 60_000 };
+  return {
+    keys: b.holdScriptKeys(keys, userId, holdId, []),
+    args: [...b.holdScriptArgs(head), quantity, together ? 1 : 0, 0, 'all', ''],
+  };
+}
