@@ -6,7 +6,10 @@
 //
 //   FLUSH_PURCHASES=N (20000)         N purchases appended first, then one batch flushes them all:
 //                                     prints purchases/s from its first written row to its last, and
-//                                     the CPU per purchase of the batch and of its PostgreSQL backends.
+//                                     the CPU per purchase of the batch and of its PostgreSQL backends,
+//                                     then again once its relay has published every outbox message
+//                                     (flush and relay together: the relay's work is in the first
+//                                     figure only as far as it kept up).
 //   FLUSH_RATE=R FLUSH_SECONDS=S      a batch runs while purchases are appended at a steady R per
 //                                     second for S seconds: prints the flush lag (purchase → commit)
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
@@ -197,15 +200,25 @@ function quantiles(metricsText, name) {
   return { count: total, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
-/** Tickets, outbox messages and completed payment attempts written with the purchases: each must equal COUNT. */
+/** Outbox messages the batch's relay published and the broker confirmed (its counter, 0 before the first). */
+async function relayed() {
+  const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+  return Number(metrics.match(/^boxoffice_outbox_published_total (\d+)/m)?.[1] ?? 0);
+}
+
+/**
+ * Tickets and completed payment attempts written with the purchases, and their outbox messages
+ * (relayed, plus rows still waiting; a build that stamps published rows counts them in both): each
+ * must equal COUNT.
+ */
 async function written(db, performanceId) {
   const { rows } = await db.query(
     `SELECT (SELECT count(*)::int FROM tickets WHERE performance_id = $1) AS tickets,
-            (SELECT count(*)::int FROM outbox) AS outbox,
+            (SELECT count(*)::int FROM outbox) AS "outboxRows",
             (SELECT count(*)::int FROM payment_attempts WHERE status = 'COMPLETED') AS "completedAttempts"`,
     [performanceId],
   );
-  return rows[0];
+  return { ...rows[0], relayed: await relayed() };
 }
 
 async function main() {
@@ -217,6 +230,8 @@ async function main() {
     await stopBatch(batch);
     await db.connect();
     const { performanceId, purchases } = await prepareDatabase(db);
+    // Registered as the api registers a performance: a flusher skips one whose meta hash is gone.
+    await redis.hset(redisKeys().performanceKeys(performanceId).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
     await redis.sadd('performances', performanceId);
     const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
     if (RATE === 0) {
@@ -237,6 +252,17 @@ async function main() {
           `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s, ` +
           `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
           `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
+      );
+      // Then until the relay has published every message: the same CPU counters, flush and relay
+      // together. Polled every 500 ms: each scrape also counts the outbox backlog in PostgreSQL.
+      const relayStart = Date.now();
+      while ((await relayed()) < COUNT && Date.now() - relayStart < 300_000) await sleep(500);
+      const cpuRelayed = cpuMicros(batch.pid);
+      const pgRelayed = await backendCpu(db);
+      console.log(
+        `relayed ${await relayed()} messages (${((Date.now() - relayStart) / 1000).toFixed(1)} s after the last purchase); ` +
+          `flush and relay: batch CPU ${((cpuRelayed - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
+          `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgRelayed) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
       );
       console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
     } else {
