@@ -13,6 +13,10 @@
 //   FLUSH_RATE=R FLUSH_SECONDS=S      a batch runs while purchases are appended at a steady R per
 //                                     second for S seconds: prints the flush lag (purchase → commit)
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
+//   FLUSH_RELAY_ONLY=1                the relay alone: once the batch runs, N purchase-completed rows
+//                                     (as the flush writes them) are put into the outbox in one
+//                                     statement; prints the batch's and its PostgreSQL backends' CPU
+//                                     per message until the relay has published them all.
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +25,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
 import Redis from 'ioredis';
 import pg from 'pg';
 import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
@@ -32,6 +37,7 @@ const { newIdOf } = createRequire(import.meta.url)(join(root, 'dist/apps/batch/l
 const RATE = Number(process.env.FLUSH_RATE ?? 0);
 const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
+const RELAY_ONLY = process.env.FLUSH_RELAY_ONLY === '1';
 const id = Date.now().toString(36);
 const METRICS_PORT = 4300 + Math.floor(Math.random() * 90);
 const prefix = `bo_flushbench_${id}:`;
@@ -87,6 +93,24 @@ async function backendCpu(db) {
   return cpu;
 }
 
+/**
+ * `backendCpu` read every `everyMs` until `done()` answers true (or `timeoutMs` passed): the last
+ * reading of every backend seen, so one that exits meanwhile (the pool closes a connection idle
+ * for 10 s) keeps what it used up to its last reading instead of dropping out of the sum.
+ */
+async function backendCpuUntil(db, done, { everyMs = 500, timeoutMs = 300_000 } = {}) {
+  const seen = new Map();
+  const started = Date.now();
+  for (;;) {
+    for (const [pid, micros] of await backendCpu(db)) seen.set(pid, micros);
+    if ((await done()) || Date.now() - started > timeoutMs) break;
+    await sleep(everyMs);
+  }
+  await sleep(200); // the pass that published the last message commits after the broker's confirms
+  for (const [pid, micros] of await backendCpu(db)) seen.set(pid, micros);
+  return seen;
+}
+
 /** µs of backend CPU between two `backendCpu` readings (a backend new since `before` counts whole). */
 function backendCpuSince(before, after) {
   let total = 0;
@@ -106,7 +130,10 @@ async function waitForBatch() {
   throw new Error('batch did not start');
 }
 
-/** A performance of COUNT seats, COUNT buyers and one open (CHARGED) payment attempt per purchase. */
+/**
+ * A performance of COUNT seats, COUNT buyers and one open (CHARGED) payment attempt per purchase
+ * (none for the relay alone: the payment reconciler would settle them while the relay is timed).
+ */
 async function prepareDatabase(db) {
   const { rows: events } = await db.query(
     `INSERT INTO events (title, venue, currency) VALUES ('Flush bench', 'Bench', 'KRW') RETURNING id`,
@@ -135,6 +162,7 @@ async function prepareDatabase(db) {
     seatId: seat.id,
     chargeId: `bench-charge-${i}`,
   }));
+  if (RELAY_ONLY) return { performanceId, purchases };
   await db.query(
     `INSERT INTO payment_attempts (purchase_id, reservation_id, user_id, performance_id, amount, currency,
                                    idempotency_key, charge_id, status)
@@ -207,6 +235,29 @@ async function relayed() {
 }
 
 /**
+ * Messages in the run's purchase-completed queue (nobody consumes it): what the relay has published.
+ * Asked of RabbitMQ rather than of the batch's /metrics while the CPU is timed, because each scrape
+ * also counts the outbox backlog in PostgreSQL (polled every 250 ms, that was most of the backends'
+ * CPU a relayed message). 0 until the batch has declared the queue.
+ */
+async function queueCounter() {
+  const connection = await amqp.connect(env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+  let channel;
+  return {
+    async count() {
+      try {
+        channel ??= await connection.createChannel();
+        return (await channel.checkQueue(`${env.RABBITMQ_NAMESPACE}.purchase-completed`)).messageCount;
+      } catch {
+        channel = undefined; // not declared yet: the failed check closed the channel
+        return 0;
+      }
+    },
+    close: () => connection.close(),
+  };
+}
+
+/**
  * Tickets and completed payment attempts written with the purchases, and their outbox messages
  * (relayed, plus rows still waiting; a build that stamps published rows counts them in both): each
  * must equal COUNT.
@@ -234,7 +285,32 @@ async function main() {
     await redis.hset(redisKeys().performanceKeys(performanceId).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
     await redis.sadd('performances', performanceId);
     const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
-    if (RATE === 0) {
+    if (RELAY_ONLY) {
+      batch = startBatch(nodeArgs);
+      await waitForBatch();
+      const cpuBefore = cpuMicros(batch.pid);
+      const pgBefore = await backendCpu(db);
+      const started = Date.now();
+      // This script's own connection writes them: its CPU is not counted (backendCpu leaves it out).
+      await db.query(
+        `INSERT INTO outbox (message_id, routing_key, payload)
+         SELECT 'purchase-completed:' || p.id, 'purchase.completed',
+                jsonb_build_object('purchaseId', p.id, 'userId', p.user_id, 'performanceId', $4::int,
+                                   'seatIds', jsonb_build_array(p.seat_id), 'amount', 50000, 'currency', 'KRW',
+                                   'createdAt', to_jsonb(clock_timestamp()))
+         FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS p(id, user_id, seat_id)`,
+        [purchases.map((p) => p.id), purchases.map((p) => p.userId), purchases.map((p) => p.seatId), performanceId],
+      );
+      const queue = await queueCounter();
+      const pgAfter = await backendCpuUntil(db, async () => (await queue.count()) >= COUNT, { everyMs: 250 });
+      const cpuAfter = cpuMicros(batch.pid);
+      await queue.close();
+      console.log(
+        `relay only: ${await relayed()} messages in ${((Date.now() - started) / 1000).toFixed(1)} s, ` +
+          `batch CPU ${((cpuAfter - cpuBefore) / COUNT).toFixed(1)} µs/message, ` +
+          `PostgreSQL backends ${(backendCpuSince(pgBefore, pgAfter) / COUNT).toFixed(1)} µs/message`,
+      );
+    } else if (RATE === 0) {
       for (let i = 0; i < COUNT; i += 1000) await appendPurchases(redis, performanceId, purchases.slice(i, i + 1000));
       batch = startBatch(nodeArgs);
       await waitForFirstRow(db, [performanceId]);
@@ -256,9 +332,10 @@ async function main() {
       // Then until the relay has published every message: the same CPU counters, flush and relay
       // together. Polled every 500 ms: each scrape also counts the outbox backlog in PostgreSQL.
       const relayStart = Date.now();
-      while ((await relayed()) < COUNT && Date.now() - relayStart < 300_000) await sleep(500);
+      const queue = await queueCounter();
+      const pgRelayed = await backendCpuUntil(db, async () => (await queue.count()) >= COUNT);
       const cpuRelayed = cpuMicros(batch.pid);
-      const pgRelayed = await backendCpu(db);
+      await queue.close();
       console.log(
         `relayed ${await relayed()} messages (${((Date.now() - relayStart) / 1000).toFixed(1)} s after the last purchase); ` +
           `flush and relay: batch CPU ${((cpuRelayed - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
