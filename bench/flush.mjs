@@ -6,10 +6,17 @@
 //
 //   FLUSH_PURCHASES=N (20000)         N purchases appended first, then one batch flushes them all:
 //                                     prints purchases/s from its first written row to its last, and
-//                                     the CPU per purchase of the batch and of its PostgreSQL backends.
+//                                     the CPU per purchase of the batch and of its PostgreSQL backends,
+//                                     then again once its relay has published every outbox message
+//                                     (flush and relay together: the relay's work is in the first
+//                                     figure only as far as it kept up).
 //   FLUSH_RATE=R FLUSH_SECONDS=S      a batch runs while purchases are appended at a steady R per
 //                                     second for S seconds: prints the flush lag (purchase → commit)
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
+//   FLUSH_RELAY_ONLY=1                the relay alone: once the batch runs, N purchase-completed rows
+//                                     (as the flush writes them) are put into the outbox in one
+//                                     statement; prints the batch's and its PostgreSQL backends' CPU
+//                                     per message until the relay has published them all.
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +25,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
 import Redis from 'ioredis';
 import pg from 'pg';
 import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
@@ -29,6 +37,7 @@ const { newIdOf } = createRequire(import.meta.url)(join(root, 'dist/apps/batch/l
 const RATE = Number(process.env.FLUSH_RATE ?? 0);
 const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
+const RELAY_ONLY = process.env.FLUSH_RELAY_ONLY === '1';
 const id = Date.now().toString(36);
 const METRICS_PORT = 4300 + Math.floor(Math.random() * 90);
 const prefix = `bo_flushbench_${id}:`;
@@ -84,6 +93,24 @@ async function backendCpu(db) {
   return cpu;
 }
 
+/**
+ * `backendCpu` read every `everyMs` until `done()` answers true (or `timeoutMs` passed): the last
+ * reading of every backend seen, so one that exits meanwhile (the pool closes a connection idle
+ * for 10 s) keeps what it used up to its last reading instead of dropping out of the sum.
+ */
+async function backendCpuUntil(db, done, { everyMs = 500, timeoutMs = 300_000 } = {}) {
+  const seen = new Map();
+  const started = Date.now();
+  for (;;) {
+    for (const [pid, micros] of await backendCpu(db)) seen.set(pid, micros);
+    if ((await done()) || Date.now() - started > timeoutMs) break;
+    await sleep(everyMs);
+  }
+  await sleep(200); // the pass that published the last message commits after the broker's confirms
+  for (const [pid, micros] of await backendCpu(db)) seen.set(pid, micros);
+  return seen;
+}
+
 /** µs of backend CPU between two `backendCpu` readings (a backend new since `before` counts whole). */
 function backendCpuSince(before, after) {
   let total = 0;
@@ -103,7 +130,10 @@ async function waitForBatch() {
   throw new Error('batch did not start');
 }
 
-/** A performance of COUNT seats, COUNT buyers and one open (CHARGED) payment attempt per purchase. */
+/**
+ * A performance of COUNT seats, COUNT buyers and one open (CHARGED) payment attempt per purchase
+ * (none for the relay alone: the payment reconciler would settle them while the relay is timed).
+ */
 async function prepareDatabase(db) {
   const { rows: events } = await db.query(
     `INSERT INTO events (title, venue, currency) VALUES ('Flush bench', 'Bench', 'KRW') RETURNING id`,
@@ -132,6 +162,7 @@ async function prepareDatabase(db) {
     seatId: seat.id,
     chargeId: `bench-charge-${i}`,
   }));
+  if (RELAY_ONLY) return { performanceId, purchases };
   await db.query(
     `INSERT INTO payment_attempts (purchase_id, reservation_id, user_id, performance_id, amount, currency,
                                    idempotency_key, charge_id, status)
@@ -197,15 +228,48 @@ function quantiles(metricsText, name) {
   return { count: total, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
-/** Tickets, outbox messages and completed payment attempts written with the purchases: each must equal COUNT. */
+/** Outbox messages the batch's relay published and the broker confirmed (its counter, 0 before the first). */
+async function relayed() {
+  const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+  return Number(metrics.match(/^boxoffice_outbox_published_total (\d+)/m)?.[1] ?? 0);
+}
+
+/**
+ * Messages in the run's purchase-completed queue (nobody consumes it): what the relay has published.
+ * Asked of RabbitMQ rather than of the batch's /metrics while the CPU is timed, because each scrape
+ * also counts the outbox backlog in PostgreSQL (polled every 250 ms, that was most of the backends'
+ * CPU a relayed message). 0 until the batch has declared the queue.
+ */
+async function queueCounter() {
+  const connection = await amqp.connect(env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+  let channel;
+  return {
+    async count() {
+      try {
+        channel ??= await connection.createChannel();
+        return (await channel.checkQueue(`${env.RABBITMQ_NAMESPACE}.purchase-completed`)).messageCount;
+      } catch {
+        channel = undefined; // not declared yet: the failed check closed the channel
+        return 0;
+      }
+    },
+    close: () => connection.close(),
+  };
+}
+
+/**
+ * Tickets and completed payment attempts written with the purchases, and their outbox messages
+ * (relayed, plus rows still waiting; a build that stamps published rows counts them in both): each
+ * must equal COUNT.
+ */
 async function written(db, performanceId) {
   const { rows } = await db.query(
     `SELECT (SELECT count(*)::int FROM tickets WHERE performance_id = $1) AS tickets,
-            (SELECT count(*)::int FROM outbox) AS outbox,
+            (SELECT count(*)::int FROM outbox) AS "outboxRows",
             (SELECT count(*)::int FROM payment_attempts WHERE status = 'COMPLETED') AS "completedAttempts"`,
     [performanceId],
   );
-  return rows[0];
+  return { ...rows[0], relayed: await relayed() };
 }
 
 async function main() {
@@ -217,9 +281,36 @@ async function main() {
     await stopBatch(batch);
     await db.connect();
     const { performanceId, purchases } = await prepareDatabase(db);
+    // Registered as the api registers a performance: a flusher skips one whose meta hash is gone.
+    await redis.hset(redisKeys().performanceKeys(performanceId).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
     await redis.sadd('performances', performanceId);
     const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
-    if (RATE === 0) {
+    if (RELAY_ONLY) {
+      batch = startBatch(nodeArgs);
+      await waitForBatch();
+      const cpuBefore = cpuMicros(batch.pid);
+      const pgBefore = await backendCpu(db);
+      const started = Date.now();
+      // This script's own connection writes them: its CPU is not counted (backendCpu leaves it out).
+      await db.query(
+        `INSERT INTO outbox (message_id, routing_key, payload)
+         SELECT 'purchase-completed:' || p.id, 'purchase.completed',
+                jsonb_build_object('purchaseId', p.id, 'userId', p.user_id, 'performanceId', $4::int,
+                                   'seatIds', jsonb_build_array(p.seat_id), 'amount', 50000, 'currency', 'KRW',
+                                   'createdAt', to_jsonb(clock_timestamp()))
+         FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS p(id, user_id, seat_id)`,
+        [purchases.map((p) => p.id), purchases.map((p) => p.userId), purchases.map((p) => p.seatId), performanceId],
+      );
+      const queue = await queueCounter();
+      const pgAfter = await backendCpuUntil(db, async () => (await queue.count()) >= COUNT, { everyMs: 250 });
+      const cpuAfter = cpuMicros(batch.pid);
+      await queue.close();
+      console.log(
+        `relay only: ${await relayed()} messages in ${((Date.now() - started) / 1000).toFixed(1)} s, ` +
+          `batch CPU ${((cpuAfter - cpuBefore) / COUNT).toFixed(1)} µs/message, ` +
+          `PostgreSQL backends ${(backendCpuSince(pgBefore, pgAfter) / COUNT).toFixed(1)} µs/message`,
+      );
+    } else if (RATE === 0) {
       for (let i = 0; i < COUNT; i += 1000) await appendPurchases(redis, performanceId, purchases.slice(i, i + 1000));
       batch = startBatch(nodeArgs);
       await waitForFirstRow(db, [performanceId]);
@@ -237,6 +328,18 @@ async function main() {
           `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s, ` +
           `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
           `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
+      );
+      // Then until the relay has published every message: the same CPU counters, flush and relay
+      // together. Polled every 500 ms: each scrape also counts the outbox backlog in PostgreSQL.
+      const relayStart = Date.now();
+      const queue = await queueCounter();
+      const pgRelayed = await backendCpuUntil(db, async () => (await queue.count()) >= COUNT);
+      const cpuRelayed = cpuMicros(batch.pid);
+      await queue.close();
+      console.log(
+        `relayed ${await relayed()} messages (${((Date.now() - relayStart) / 1000).toFixed(1)} s after the last purchase); ` +
+          `flush and relay: batch CPU ${((cpuRelayed - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
+          `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgRelayed) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
       );
       console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
     } else {

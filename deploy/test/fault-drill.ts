@@ -426,7 +426,8 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
     stopped = true;
     await load;
 
-    // Settle: every 201 in PostgreSQL, every outbox row relayed, every delivery recorded.
+    // Settle: every 201 in PostgreSQL, every outbox row relayed (deleted once confirmed), every
+    // delivery recorded.
     const db = new Client({ connectionString: base.DATABASE_URL });
     await db.connect();
     const broker = await MailQueues.open(topologyOf(parseEnv(base)));
@@ -438,7 +439,7 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
         async () => {
           const { rows } = await db.query(
             `SELECT (SELECT count(*) FROM purchases WHERE id = ANY($1::uuid[]))::int AS persisted,
-                  (SELECT count(*) FROM outbox WHERE published_at IS NULL)::int AS unpublished,
+                  (SELECT count(*) FROM outbox)::int AS unpublished,
                   (SELECT count(*) FROM purchases WHERE status = 'PAID')::int AS paid,
                   (SELECT count(*) FROM email_deliveries)::int AS delivered`,
             [ids],

@@ -82,12 +82,17 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
   let admin: TestSession;
   let buyers: TestSession[];
   const processes: AppProcess[] = [];
+  /** A port nothing listens on: the batches' RabbitMQ (see startBatch). */
+  let noBroker: number;
 
   const startBatch = async () => {
     // The shortest claim idle time (1 s): the restarted batch takes the killed one's entries over
     // quickly; two live ones may take each other's over too, which the writes' replays must absorb.
     const batch = new AppProcess('batch', {
       ...api.env,
+      // RabbitMQ out of reach, so the outbox rows stay where the flush wrote them to be counted (a
+      // relay deletes each row once the broker confirmed it; outbox-relay e2e tests that).
+      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${noBroker}`,
       // Cut-off now: a backlog made before the start is all due at once, with no wait for the clock.
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PURCHASE_CLAIM_IDLE_SECONDS: '1',
@@ -103,6 +108,7 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
     api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '1',
     });
+    noBroker = await freePort();
     admin = await createSession(api.app, { role: Role.Admin });
     // A buyer buys one seat after another, a purchase waiting mostly on PostgreSQL and Redis: 32 at
     // once made the 3,000-purchase backlog 2.4 times as fast as 8 did (28.5 s → 11.8 s, load 15-20).

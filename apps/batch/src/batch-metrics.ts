@@ -51,7 +51,8 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   const outbox = app.get(OutboxRepository);
   new Gauge({
     name: 'boxoffice_outbox_backlog',
-    help: 'Outbox messages not yet published to RabbitMQ',
+    // Every outbox row waits for the broker: the relay deletes a row once its message is confirmed.
+    help: 'Outbox messages not yet confirmed by RabbitMQ',
     registers: [registry],
     async collect() {
       this.set(await outbox.countUnpublished().catch(() => NaN));

@@ -5,6 +5,7 @@ import { Env } from '@app/config';
 import { PurchaseRepository } from '@app/database';
 import { purchaseCanceledMessageId, ROUTING } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
+import { OutboxRelayLoop } from '../../batch/src/loops/outbox-relay.loop';
 import { PurchaseMailConsumer } from '../src/purchase-mail.consumer';
 import { dataSourceOf, startMailer, startRelay } from './mail-harness';
 import { EVENT_TITLE, seedPerformance, seedPurchases, VENUE } from './purchase-fixture';
@@ -26,6 +27,10 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
         { statementTimeoutMs: relay.get(Env).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
       );
   const mailsTo = (address: string) => smtp.received.filter((email) => email.to.includes(address));
+  const relayLoop = () => relay.get(OutboxRelayLoop);
+  /** The outbox rows of a purchase's cancellation notice (routing key and payload). */
+  const cancellationRows = (purchaseId: string) =>
+    db.query('SELECT routing_key, payload FROM outbox WHERE message_id = $1', [purchaseCanceledMessageId(purchaseId)]);
   const outcomes = async (outcome: string) =>
     (await mailer.get(PurchaseMailConsumer).deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ??
     0;
@@ -49,17 +54,18 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
     const [purchase] = await seedPurchases(db, performanceId, 1);
     await waitUntil(() => mailsTo(purchase.buyerEmail).length === 1, 'confirmation received');
 
+    // The relay is held while the cancellation is written twice, so the test sees the outbox as
+    // the writes left it (the relay deletes a row once its message is confirmed).
+    await relayLoop().stop();
     await flushCancellation(purchase.purchaseId);
     await flushCancellation(purchase.purchaseId);
-    const outbox = await db.query('SELECT routing_key, payload FROM outbox WHERE message_id = $1', [
-      purchaseCanceledMessageId(purchase.purchaseId),
-    ]);
-    expect(outbox).toEqual([
+    expect(await cancellationRows(purchase.purchaseId)).toEqual([
       {
         routing_key: ROUTING.purchaseCanceled,
         payload: { type: 'purchase.canceled', purchaseId: purchase.purchaseId, canceledAt: expect.any(String) },
       },
     ]);
+    relayLoop().start(50);
 
     await waitUntil(() => mailsTo(purchase.buyerEmail).length === 2, 'cancellation notice received');
     const notice = mailsTo(purchase.buyerEmail)[1];
@@ -84,7 +90,13 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
       `purchase-canceled:${purchase.purchaseId}`,
       `purchase-completed:${purchase.purchaseId}`,
     ]);
-    // Nothing more comes: the replayed cancellation made no second outbox row.
+    // Nothing more comes: the replayed cancellation made no second outbox row, neither while the
+    // first waited nor after the relay deleted it.
+    await waitUntil(async () => (await cancellationRows(purchase.purchaseId)).length === 0, 'notice row deleted');
+    await relayLoop().stop();
+    await flushCancellation(purchase.purchaseId);
+    expect(await cancellationRows(purchase.purchaseId)).toEqual([]);
+    relayLoop().start(50);
     await waitUntil(async () => (await outcomes('sent')) >= 2, 'both deliveries counted');
     expect(mailsTo(purchase.buyerEmail)).toHaveLength(2);
   });

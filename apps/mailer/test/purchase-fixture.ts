@@ -119,9 +119,9 @@ export async function seedPurchases(
   return purchases;
 }
 
-/** Outbox rows not yet published. */
+/** Outbox rows not yet confirmed by the broker: the relay deletes a row once its message is confirmed. */
 export async function unpublishedCount(dataSource: DataSource): Promise<number> {
-  const [row] = await dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE published_at IS NULL');
+  const [row] = await dataSource.query('SELECT count(*)::int AS count FROM outbox');
   return row.count as number;
 }
 

@@ -18,6 +18,7 @@ import { NoOrphanSeats1796950000000 } from './migrations/1796950000000-NoOrphanS
 import { TicketPrice1797000000000 } from './migrations/1797000000000-TicketPrice';
 import { PurchasesPerformanceIndex1798000000000 } from './migrations/1798000000000-PurchasesPerformanceIndex';
 import { EmailCaseFoldKey1798100000000 } from './migrations/1798100000000-EmailCaseFoldKey';
+import { OutboxDeletePublished1798210000000 } from './migrations/1798210000000-OutboxDeletePublished';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -44,4 +45,5 @@ export const MIGRATIONS: Function[] = [
   TicketPrice1797000000000,
   PurchasesPerformanceIndex1798000000000,
   EmailCaseFoldKey1798100000000,
+  OutboxDeletePublished1798210000000,
 ];

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { AmqpConnection, OutboxRelay } from '@app/messaging';
 
-/** Outbox rows a relay pass locks, publishes and stamps at most. */
+/** Outbox rows a relay pass locks, publishes and deletes at most. */
 export const RELAY_BATCH_SIZE = 1000;
 
 /**
@@ -17,7 +17,7 @@ export class OutboxRelayLoop extends PollingLoop {
   // While a server is down every pass fails the same way: say it once (then every 30 s, with a count).
   private readonly problems = new RepeatedFailureLog((problem) => this.logger.warn(`outbox relay: ${problem}`));
   // Rows per pass. 1000 rather than 200: PostgreSQL's CPU per relayed message (lock, stamp, commit)
-  // was ~20 % lower in isolated passes (docs/performance.md, flush sixth slice).
+  // was ~20 % lower in isolated passes (docs/performance.md, flush sixth slice; the stamp is now a delete).
   private batchSize = RELAY_BATCH_SIZE;
   /** Outbox messages the broker confirmed; in no registry until a process adds it. */
   readonly published = new Counter({

@@ -2,15 +2,20 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 
 /**
  * Messages to publish to RabbitMQ, written in the same transaction as the data they announce
- * (transactional outbox). The relay publishes unpublished rows with confirms, then stamps them.
+ * (transactional outbox). Transport only: the relay publishes rows with confirms and deletes each
+ * row the broker confirmed, so every row here is still on its way.
  */
 @Entity('outbox')
-@Index('outbox_unpublished', ['id'], { where: 'published_at IS NULL' })
 export class OutboxMessageEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
 
-  /** Stable id (e.g. `purchase-completed:<purchase id>`): a replayed write adds no second row. */
+  /**
+   * Stable id (e.g. `purchase-completed:<purchase id>`), the AMQP message id the mailer
+   * deduplicates by. Unique while the row waits; after the relay deleted it, a replayed flush adds
+   * no row again because the writers add a message only for a purchase new to the database or a
+   * cancellation that changed its status (PurchaseRepository.writeBatch).
+   */
   @Index('outbox_message_id_key', { unique: true })
   @Column({ name: 'message_id', type: 'varchar', length: 200 })
   messageId: string;
@@ -24,9 +29,7 @@ export class OutboxMessageEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
-  @Column({ name: 'published_at', type: 'timestamptz', nullable: true })
-  publishedAt: Date | null;
-
+  /** Passes whose publish of this row the broker did not confirm. */
   @Column({ type: 'int', default: 0 })
   attempts: number;
 }

@@ -10,20 +10,22 @@ export interface PendingOutboxMessage {
   payload: Record<string, unknown>;
 }
 
-/** The transactional outbox: messages written with the data they announce, relayed later. */
+/**
+ * The transactional outbox: messages written with the data they announce, relayed later. Every
+ * row in it is waiting for the broker: the relay deletes a row once its message is confirmed.
+ */
 @Injectable()
 export class OutboxRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Locks up to `limit` unpublished rows, oldest first, for the rest of the transaction. Rows
-   * another relay holds are skipped, so relays running at once never take the same row.
+   * Locks up to `limit` rows, oldest first, for the rest of the transaction. Rows another relay
+   * holds are skipped, so relays running at once never take the same row.
    */
-  async lockUnpublished(manager: EntityManager, limit: number): Promise<PendingOutboxMessage[]> {
+  async lockPending(manager: EntityManager, limit: number): Promise<PendingOutboxMessage[]> {
     const rows: { id: string; message_id: string; routing_key: string; payload: Record<string, unknown> }[] =
       await manager.query(
-        `SELECT id, message_id, routing_key, payload FROM outbox
-         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT id, message_id, routing_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [limit],
       );
     return rows.map((row) => ({
@@ -34,24 +36,24 @@ export class OutboxRepository {
     }));
   }
 
-  async markPublished(manager: EntityManager, ids: string[]): Promise<void> {
+  /**
+   * Deletes the rows whose messages the broker confirmed, in one statement. A delete writes no
+   * index entry and no second row version (a stamp did both: docs/performance.md, outbox slice).
+   */
+  async deletePublished(manager: EntityManager, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await manager.query(
-      'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])',
-      [ids],
-    );
+    await manager.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
   }
 
-  /** Counts a try that the broker did not confirm; the rows stay unpublished. */
+  /** Counts a try that the broker did not confirm; the rows stay for the next pass. */
   async countFailedAttempt(manager: EntityManager, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await manager.query('UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [ids]);
   }
 
+  /** Rows not yet confirmed by the broker: the whole table. */
   async countUnpublished(): Promise<number> {
-    const rows: { count: string }[] = await this.dataSource.query(
-      'SELECT count(*) AS count FROM outbox WHERE published_at IS NULL',
-    );
+    const rows: { count: string }[] = await this.dataSource.query('SELECT count(*) AS count FROM outbox');
     return Number(rows[0].count);
   }
 }

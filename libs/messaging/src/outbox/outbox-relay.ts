@@ -3,20 +3,21 @@ import { OutboxRepository, TransactionRunner } from '@app/database';
 import { AmqpConnection, PUBLISH_CONFIRM_TIMEOUT_MS } from '../amqp.connection';
 
 export interface RelayResult {
-  /** Rows the broker confirmed and that are now stamped `published_at`. */
+  /** Rows the broker confirmed; they are deleted from the outbox. */
   published: number;
-  /** Rows whose publish was not confirmed; they stay unpublished for the next pass. */
+  /** Rows whose publish was not confirmed; they stay (attempts + 1) for the next pass. */
   failed: number;
   /** Why the first failed row failed. */
   error?: string;
 }
 
 /**
- * Publishes the outbox to RabbitMQ: locks a batch of unpublished rows (`FOR UPDATE SKIP LOCKED`,
- * so relays in several `batch` processes share the work), publishes each persistently with its
- * `message_id` and waits for the broker's confirms, then stamps the confirmed rows in the same
- * transaction. At least once: a crash after the confirms and before the commit publishes the
- * rows again, and consumers drop the repeat by message id.
+ * Publishes the outbox to RabbitMQ: locks a batch of rows (`FOR UPDATE SKIP LOCKED`, so relays in
+ * several `batch` processes share the work), publishes each persistently with its `message_id`
+ * and waits for the broker's confirms, then deletes the confirmed rows in the same transaction
+ * (one statement a pass). At least once: a crash after the confirms and before the commit leaves
+ * the rows, which are published again, and the mailer drops the repeat by message id
+ * (`email_deliveries`).
  */
 @Injectable()
 export class OutboxRelay {
@@ -28,7 +29,7 @@ export class OutboxRelay {
 
   relayOnce(batchSize: number, confirmTimeoutMs = PUBLISH_CONFIRM_TIMEOUT_MS): Promise<RelayResult> {
     return this.transactions.run(async (manager) => {
-      const rows = await this.outbox.lockUnpublished(manager, batchSize);
+      const rows = await this.outbox.lockPending(manager, batchSize);
       if (rows.length === 0) return { published: 0, failed: 0 };
       const outcomes = await Promise.allSettled(
         rows.map((row) =>
@@ -37,7 +38,7 @@ export class OutboxRelay {
       );
       const published = rows.filter((_, index) => outcomes[index].status === 'fulfilled').map((row) => row.id);
       const failed = rows.filter((_, index) => outcomes[index].status === 'rejected').map((row) => row.id);
-      await this.outbox.markPublished(manager, published);
+      await this.outbox.deletePublished(manager, published);
       await this.outbox.countFailedAttempt(manager, failed);
       const firstFailure = outcomes.find((outcome) => outcome.status === 'rejected');
       return {
