@@ -63,11 +63,14 @@ function rewrites(appRoot) {
   };
 }
 
-/** Bundles one app; resolves once dist/apps/<app>/main.js (and its source map) is written. */
-export async function bundleApp(root, app) {
+/**
+ * Bundles `inputs` ({ name: file }) of one app into dist/apps/<app>/<name>.js, every output file
+ * (and its source map) directly in dist/apps/<app>, where the rewritten `__dirname`s start from.
+ */
+async function bundle(root, app, inputs, output) {
   const appRoot = join(root, 'dist', 'apps', app);
-  const bundle = await rolldown({
-    input: join(appRoot, 'apps', app, 'src', 'main.js'),
+  const build = await rolldown({
+    input: inputs,
     platform: 'node',
     external: EXTERNAL,
     plugins: [rewrites(appRoot)],
@@ -79,16 +82,34 @@ export async function bundleApp(root, app) {
     },
   });
   try {
-    await bundle.write({
-      file: join(appRoot, 'main.js'),
+    await build.write({
+      dir: appRoot,
       format: 'cjs',
-      codeSplitting: false,
       sourcemap: true,
       // Class and function names as written: Nest names loggers, tokens and errors after them.
       keepNames: true,
+      ...output,
     });
   } finally {
-    await bundle.close();
+    await build.close();
+  }
+}
+
+/**
+ * Bundles one app into dist/apps/<app>/main.js; for the api also its commands, `admin-create.js`
+ * and `seed.js`, whose late imports (admin-create reads its command line before it imports
+ * TypeORM, Nest and the libraries) stay late: they go into `cli-*.js` chunks loaded when reached.
+ */
+export async function bundleApp(root, app) {
+  const src = join(root, 'dist', 'apps', app, 'apps', app, 'src');
+  await bundle(root, app, { main: join(src, 'main.js') }, { codeSplitting: false });
+  if (app === 'api') {
+    await bundle(
+      root,
+      app,
+      { 'admin-create': join(src, 'cli', 'admin-create.js'), seed: join(src, 'cli', 'seed.js') },
+      { chunkFileNames: 'cli-[name]-[hash].js' },
+    );
   }
 }
 
