@@ -17,7 +17,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = join('dist', '.build-inputs');
 /** The apps `nest build` compiles, each into dist/apps/<app>. */
 const APPS = ['api', 'batch', 'mailer'];
-const CONFIG_FILES = ['nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const CONFIG_FILES = [
+  'nest-cli.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package-lock.json',
+  'scripts/bundle-apps.mjs',
+];
 const TEST_FILE = /\.(spec|int-spec|e2e-spec|drill-spec)\.ts$/;
 
 function* inputs(dir) {
