@@ -17,7 +17,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = join('dist', '.build-inputs');
 /** The apps `nest build` compiles, each into dist/apps/<app>. */
 const APPS = ['api', 'batch', 'mailer'];
-const CONFIG_FILES = ['nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const CONFIG_FILES = [
+  'nest-cli.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package-lock.json',
+  'scripts/bundle-apps.mjs',
+];
 const TEST_FILE = /\.(spec|int-spec|e2e-spec|drill-spec)\.ts$/;
 
 function* inputs(dir) {
@@ -49,13 +55,21 @@ export function inputsHash(root = ROOT) {
   return hash.digest('hex');
 }
 
-/** Runs `nest build` for each app in `root`; answers the exit status of the first that fails, else 0. */
+/**
+ * Runs `nest build` for each app in `root`, then bundles each into dist/apps/<app>/main.js (the
+ * file a start runs: scripts/bundle-apps.mjs); answers the exit status of the first step that
+ * fails, else 0.
+ */
 function compileApps(root) {
   for (const app of APPS) {
     const build = spawnSync('npm', ['exec', '--no', '--', 'nest', 'build', app], { cwd: root, stdio: 'inherit' });
     if (build.status !== 0) return build.status ?? 1;
   }
-  return 0;
+  const bundle = spawnSync(process.execPath, [join(root, 'scripts', 'bundle-apps.mjs'), ...APPS], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  return bundle.status ?? 1;
 }
 
 /**

@@ -23,7 +23,7 @@ export const MAIL_SMTP_PORT = 1025;
  */
 export const APP_NODE_OPTIONS = { api: ['--max-semi-space-size=64'], batch: [], mailer: [] };
 
-export const appEntry = (app) => join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
+export const appEntry = (app) => join(root, 'dist', 'apps', app, 'main.js');
 
 /**
  * Prints `boxoffice is ready` once `url` (a readiness route) answers 200, polling every 250 ms for

@@ -16,7 +16,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The built entry point of `api`, `batch` or `mailer` (`npm run build`, or scripts/build-if-stale.mjs). */
 export function appEntry(app) {
-  return join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
+  return join(root, 'dist', 'apps', app, 'main.js');
 }
 
 /** How long `stopApps` waits after SIGTERM before it kills what is still running (SIGKILL). */

@@ -72,7 +72,7 @@ const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(gro
 // A first start gets one demo event to look at; a database with events is left alone.
 const seed = spawnSync(
   process.execPath,
-  [join(root, 'dist/apps/api/apps/api/src/cli/seed.js'), '--if-empty', '--events', '1', '--performances', '2'],
+  [join(root, 'dist/apps/api/seed.js'), '--if-empty', '--events', '1', '--performances', '2'],
   { cwd: root, stdio: 'inherit', env: { ...env, ...redisCluster } },
 );
 // Stops the Redis Cluster too, when one was started.

@@ -12,9 +12,9 @@ echo "$process_name" > /tmp/boxoffice-process
 
 case "$process_name" in
   # The api's young generation as in scripts/stack.mjs (APP_NODE_OPTIONS): fewer scavenges per request.
-  api) exec node --max-semi-space-size=64 dist/apps/api/apps/api/src/main.js ;;
-  batch | mailer) exec node "dist/apps/$process_name/apps/$process_name/src/main.js" ;;
-  seed) exec node dist/apps/api/apps/api/src/cli/seed.js "$@" ;;
-  admin-create) exec node dist/apps/api/apps/api/src/cli/admin-create.js "$@" ;;
+  api) exec node --max-semi-space-size=64 dist/apps/api/main.js ;;
+  batch | mailer) exec node "dist/apps/$process_name/main.js" ;;
+  seed) exec node dist/apps/api/seed.js "$@" ;;
+  admin-create) exec node dist/apps/api/admin-create.js "$@" ;;
   *) exec "$process_name" "$@" ;;
 esac

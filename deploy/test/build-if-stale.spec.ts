@@ -9,10 +9,17 @@ const ROOT = join(__dirname, '..', '..');
 /** A source tree with one app file, one test file and the configuration files that are inputs. */
 function sourceTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'build-if-stale-'));
-  for (const dir of ['apps/api/src', 'libs/core/src', 'dist']) mkdirSync(join(root, dir), { recursive: true });
+  for (const dir of ['apps/api/src', 'libs/core/src', 'dist', 'scripts'])
+    mkdirSync(join(root, dir), { recursive: true });
   writeFileSync(join(root, 'apps/api/src/main.ts'), 'export {};\n');
   writeFileSync(join(root, 'libs/core/src/a.spec.ts'), 'export {};\n');
-  for (const file of ['nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']) {
+  for (const file of [
+    'nest-cli.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'package-lock.json',
+    'scripts/bundle-apps.mjs',
+  ]) {
     writeFileSync(join(root, file), '{}\n');
   }
   return root;
@@ -39,7 +46,10 @@ describe('scripts/build-if-stale.mjs', () => {
     expect(buildIfStale({ root, compile })).toBe(false);
     writeFileSync(join(root, 'apps/api/src/main.ts'), 'export const changed = 1;\n');
     expect(buildIfStale({ root, compile })).toBe(true);
-    expect(compile).toHaveBeenCalledTimes(3);
+    // The bundler is an input too: dist/apps/<app>/main.js is made by it.
+    writeFileSync(join(root, 'scripts/bundle-apps.mjs'), '// changed\n');
+    expect(buildIfStale({ root, compile })).toBe(true);
+    expect(compile).toHaveBeenCalledTimes(4);
   });
 
   it('leaves dist stale after a failed build, even a forced one of a current dist', () => {

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestEnv, destroyTestEnv, TestEnv } from '@app/testing';
 
-const CLI = join(__dirname, '..', '..', '..', 'dist', 'apps', 'api', 'apps', 'api', 'src', 'cli', 'admin-create.js');
+const CLI = join(__dirname, '..', '..', '..', 'dist', 'apps', 'api', 'admin-create.js');
 
 describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
   let env: TestEnv;

@@ -28,7 +28,7 @@ export const PROCESS_TEST_TIMEOUT_MS = 300_000;
 const ROOT = join(__dirname, '..', '..', '..');
 
 export function builtEntry(app: AppName): string {
-  const entry = join(ROOT, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
+  const entry = join(ROOT, 'dist', 'apps', app, 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
   return entry;
 }
