@@ -22,6 +22,7 @@ const LOAD_RUNS_HEADING = '## Sold-out load runs';
 const CLUSTER_HEADING = '## Hold and purchase on a Redis Cluster';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const CPU_SLICE = Number(process.env.BENCH_CPU_SLICE ?? 0);
 // The api on PORT, the naive server on +100, plain Fastify on +200, metrics on +300/+301/+302,
 // the api on the Redis Cluster on +400: a base whose ports are all free (other services listen in
 // this range too, e.g. NATS on 4222).
@@ -49,6 +50,13 @@ const BEST_LIMIT = 20;
 // one (2,560, answered in ~2.5 s: a major GC or a one-time load in so short a window moves the
 // api's CPU per request by a fifth or more), so BENCH_BEST_HOLDS (5,000) spreads over two.
 const BEST_PERFORMANCES = 2;
+// Best-available holds sent before the measured window, on a smaller performance of their own
+// (8 sections × 10 rows × 100 seats; at most BUYERS × BEST_LIMIT / 2): a process's first ~1,500
+// requests of a route cost 2–2.5× the later ones (V8 compiling the route's code), which the
+// seat-id hold's 50,000-request window hardly feels and this 5,000-request one did (a fifth to a
+// third of its CPU with BENCH_ONLY=best, docs/performance.md). The measured performances'
+// own first loads (seat directory, catalog copy) stay inside the window. 0: no warm-up.
+const BEST_WARMUP = Number(process.env.BENCH_BEST_WARMUP ?? 2_000);
 const BUYER_PASSWORD = 'bench-buyer-password';
 // Access tokens live 10 minutes: the buyers' are refreshed through the API before a phase once older than this.
 const TOKEN_REFRESH_AFTER_MS = 4 * 60_000;
@@ -167,9 +175,17 @@ function measure(title, options, pid = target.pid) {
         resolve(result);
       },
     );
+    // BENCH_CPU_SLICE=<n> prints the serving process's CPU µs a request over each n answers: how
+    // a window's cost moves from its first requests (compilation, one-time loads) to its last.
+    let sliceCpu = cpuBefore;
     instance.on('response', () => {
       answered += 1;
       lastAnswer = process.hrtime.bigint() / 1000n;
+      if (CPU_SLICE > 0 && answered % CPU_SLICE === 0) {
+        const cpu = cpuMicros(pid);
+        process.stdout.write(` [${answered}: ${Math.round((cpu - sliceCpu) / CPU_SLICE)} µs]`);
+        sliceCpu = cpu;
+      }
     });
     autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false });
     process.stdout.write(`\n${title}\n`);
@@ -473,11 +489,33 @@ ${table}
 }
 
 /**
+ * autocannon's request for best-available holds of 2 seats: the i-th goes to performance
+ * i mod n of `performanceIds`, buyers in turn on each.
+ */
+function bestAvailableHolds(buyers, performanceIds) {
+  let next = 0;
+  return {
+    method: 'POST',
+    setupRequest: (req) => {
+      const i = next++;
+      const buyer = buyers[Math.floor(i / performanceIds.length) % buyers.length];
+      return {
+        ...req,
+        path: '/api/v1/reservations',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
+        body: JSON.stringify({ performanceId: performanceIds[i % performanceIds.length], quantity: 2 }),
+      };
+    },
+  };
+}
+
+/**
  * Best-available holds (`POST /reservations {performanceId, quantity: 2}`: one Lua script picks
  * and holds the best 2 seats together) on BEST_PERFORMANCES performances of an 80,000-seat venue
  * (8 sections × 100 rows × 100 seats), requests alternating between them, buyers in turn on
- * each, each within BEST_LIMIT seats of a performance; then the script's own time in Redis in
- * its worst cases (bench/best-available-worst-case.mjs).
+ * each, each within BEST_LIMIT seats of a performance, after BEST_WARMUP holds on a warm-up
+ * performance; then the script's own time in Redis in its worst cases
+ * (bench/best-available-worst-case.mjs).
  */
 async function benchBestAvailable(buyers, trivial) {
   const started = Date.now();
@@ -497,25 +535,29 @@ async function benchBestAvailable(buyers, trivial) {
     Number(process.env.BENCH_BEST_HOLDS ?? 5_000),
     BEST_PERFORMANCES * buyers.length * (BEST_LIMIT / 2),
   );
+  const warmup = Math.min(BEST_WARMUP, buyers.length * (BEST_LIMIT / 2));
+  if (warmup > 0) {
+    const [warmupId] = await createPerformances(
+      'Bench best available, warm-up',
+      1,
+      Array.from({ length: 8 }, (_, i) => ({
+        name: `S${i + 1}`,
+        grade: i < 2 ? 'VIP' : 'R',
+        price: i < 2 ? 220000 : 150000,
+        rows: 10,
+        seatsPerRow: 100,
+      })),
+    );
+    await freshTokens(buyers);
+    await measure('warm-up: best-available holds on a performance of their own (not counted)', {
+      amount: warmup,
+      requests: [bestAvailableHolds(buyers, [warmupId])],
+    });
+  }
   await freshTokens(buyers);
-  let next = 0;
   const result = await measure('best-available hold, 2 seats together (POST /reservations {quantity: 2})', {
     amount: count,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const i = next++;
-          const buyer = buyers[Math.floor(i / BEST_PERFORMANCES) % buyers.length];
-          return {
-            ...req,
-            path: '/api/v1/reservations',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer.token}` },
-            body: JSON.stringify({ performanceId: performanceIds[i % BEST_PERFORMANCES], quantity: 2 }),
-          };
-        },
-      },
-    ],
+    requests: [bestAvailableHolds(buyers, performanceIds)],
   });
   const worst = await bestAvailableWorstCase({
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -525,7 +567,8 @@ async function benchBestAvailable(buyers, trivial) {
     `median ${case_.median.toFixed(2)} ms, max ${case_.max.toFixed(2)} ms over ${case_.runs} runs`;
   const note =
     `Best-available holds ran on ${BEST_PERFORMANCES} performances of an 80,000-seat venue (created in ${createMs} ms), ` +
-    `${count} holds of 2 seats alternating between them. ` +
+    `${count} holds of 2 seats alternating between them` +
+    (warmup > 0 ? `, after ${warmup} holds of 2 on a performance of their own (not counted). ` : '. ') +
     `The best-available script's own time inside Redis (Redis TIME around it, no network), ${worst.seats} seats: ` +
     `near-full venue falling through to SPLIT: ${figure(worst.split)}; near-full, together (every rung searched, ` +
     `nothing held): ${figure(worst.noFit)}; empty venue: ${figure(worst.empty)}; filling the venue from empty with ` +

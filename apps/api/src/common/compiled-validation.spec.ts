@@ -226,4 +226,23 @@ describe('acceptedBody and checkedBody (the hold and purchase handlers)', () => 
     expect(acceptedBody(ReservationCreateDto, { performanceId: 7, seatIds: [1, 1] })).toBeUndefined();
     expect(acceptedBody(PurchaseCreateDto, undefined)).toBeUndefined();
   });
+
+  it('takes the fast path for either form of a hold, and neither for a body mixing them', () => {
+    for (const hold of [
+      { performanceId: 7, quantity: 2 },
+      { performanceId: 7, quantity: 4, grade: 'VIP', together: false, accessible: true },
+      { performanceId: 7, quantity: 1, section: 'Stand 1' },
+      { performanceId: 7, seatIds: [1] },
+    ]) {
+      expect(acceptedBody(ReservationCreateDto, hold), JSON.stringify(hold)).toBe(hold);
+    }
+    for (const mixed of [
+      { performanceId: 7, quantity: 2, seatIds: [1] },
+      { performanceId: 7, seatIds: [1], together: true },
+      { performanceId: 7, quantity: 2, grade: 'R', section: 'Floor' },
+      [{ performanceId: 7, quantity: 2 }],
+    ]) {
+      expect(acceptedBody(ReservationCreateDto, mixed), JSON.stringify(mixed)).toBeUndefined();
+    }
+  });
 });
