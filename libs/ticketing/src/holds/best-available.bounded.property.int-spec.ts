@@ -8,6 +8,7 @@ import {
   playPickOrRelease,
   stepScope,
 } from '../../test/best-available-steps';
+import { adjacentRowsSummary, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements, singlesBeside } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { SeatPlace } from '../seats/seating-layout';
@@ -86,7 +87,10 @@ const stepArb: fc.Arbitrary<HoldStep> = fc.oneof(...holdStepArbs({ maxQuantity: 
  * The bounded search of hold-best-available.lua (rows and sections visited in the order of a bound
  * on their best TOGETHER placement, stopping once none left can beat or tie the best found)
  * against an exhaustive search of the together rungs, over random halls (qualities that tie
- * often) and random sequences of holds and releases: the same arrangement and the same seats.
+ * often) and random sequences of holds and releases: the same arrangement and the same seats; and
+ * the bounded ADJACENT_ROWS search (aligned sets of rows scored exactly only while their bound may
+ * beat the best aligned placement found) against exhaustiveAdjacentRows: as many rows, aligned
+ * alike, the same score, position and singles left.
  */
 describe('best-available holds: the bounded search answers as an exhaustive one', () => {
   let fixture: TicketingFixture;
@@ -118,6 +122,13 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
             const expected = exhaustiveTogether(hall.places, letters, step.quantity, step.accessible, inScope);
             const hold = await holdBest(fixture, performanceId, step, scope);
             if (hold) holds.push(hold);
+            const adjacent = exhaustiveAdjacentRows(hall.places, letters, step.quantity, step.accessible, inScope);
+            if (hold?.arrangement === 'ADJACENT_ROWS') {
+              const seats = hold.seatIds.map((id) => hall.places.find((place) => place.id === id)!);
+              expect(adjacentRowsSummary(hall.places, letters, seats)).toEqual(adjacent);
+            } else if (!expected) {
+              expect(adjacent).toBeNull();
+            }
             if (expected) {
               expect(hold && { arrangement: hold.arrangement, seatIds: hold.seatIds }).toEqual(expected);
             } else {

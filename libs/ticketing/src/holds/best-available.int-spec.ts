@@ -92,6 +92,49 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it('adjacent rows: shares one behind the other in worse rows beat better rows whose shares do not overlap', async () => {
+    // Rows 1 and 2 hold the best three seats each, at opposite ends; rows 3 and 4 hold worse ones, aligned.
+    const { ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['...xxxxxx', 'xxxxxx...', '...xxxxxx', '...xxxxxx'] },
+    ]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 3-1', 'A 3-2', 'A 3-3', 'A 4-1', 'A 4-2', 'A 4-3']);
+    await agrees();
+  });
+
+  it("adjacent rows: in the same rows, aligned windows beat each row's best window", async () => {
+    // Row 1 prefers its left three seats, row 2 its right three: together they would not overlap.
+    const { ask, labels, agrees } = await hall([
+      {
+        name: 'A',
+        rows: ['...xx...', '...xx...'],
+        quality: (row, number) => (row === 1 ? (number <= 3 ? 900 : 800) : number <= 3 ? 810 : 900),
+      },
+    ]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-1', 'A 2-2', 'A 2-3']);
+    await agrees();
+  });
+
+  it('adjacent rows: an aligned placement in three rows beats an unaligned one in two', async () => {
+    // Two rows give 2 + 2 only at seats 1–2 and 5–6; three rows give 2 + 1 + 1 on seat 2.
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['..xxxx', 'x.xx..', 'x.xxxx'] }]);
+    const hold = await ask(4);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 2-2', 'A 3-2']);
+    await agrees();
+  });
+
+  it("adjacent rows: without any aligned placement, each share takes its row's best window", async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['...xxxxxx', 'xxxxxx...'] }]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-7', 'A 2-8', 'A 2-9']);
+    await agrees();
+  });
+
   it('a wheelchair user with two companions gets the accessible seat and both companions together', async () => {
     const { ask, labels } = await hall([{ name: 'A', rows: ['.......', '..CAC..'] }]);
     const hold = await ask(3, { accessible: true });
