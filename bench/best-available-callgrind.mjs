@@ -10,7 +10,8 @@
 // case: the generateLayout venue of 8 sections × 100 rows × 100 seats filled by parties of 2,
 // 256 buyers in turn, each within 20 seats), then on bench/best-available-worst-case.mjs's venue
 // fill2…fill8 (filling from empty by parties of that size), split, nofit and empty4 (its
-// near-full and empty cases). Prints per case and build: instructions per call (callgrind) or
+// near-full and empty cases), adj6 and adj6x (parties of 6 in rows of runs of three seats, the
+// runs of adjacent rows one behind the other or, adj6x, never: ADJACENT_ROWS's aligned search). Prints per case and build: instructions per call (callgrind) or
 // µs per call (commandstats), and a digest of the answers (equal digests: the same seats).
 import { createHash, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -24,7 +25,7 @@ const require = createRequire(import.meta.url);
 const options = {
   redis: 'redis://127.0.0.1:6379',
   rounds: '1',
-  cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4',
+  cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4,adj6,adj6x',
 };
 const roots = [];
 for (let i = 2; i < process.argv.length; i += 1) {
@@ -108,6 +109,13 @@ function worstVenue() {
 }
 
 const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
+// Runs of three free seats (seats 1–3, 11–13, …) in every row: no row fits 6 side by side, and
+// every two adjacent rows' best runs lie one behind the other (ADJACENT_ROWS, aligned at once).
+const threes = (place) => ((place.number - 1) % 10 < 3 ? 'A' : 'S');
+// The same runs, every other row shifted by five seats: no shares of a party lie one behind the
+// other in any rows, so ADJACENT_ROWS scores every set of rows of every section for an aligned
+// placement before it falls back (its worst case).
+const staggered = (place) => ((place.number - 1 + (place.row % 2) * 5) % 10 < 3 ? 'A' : 'S');
 const CASES = {
   best2: { venue: 'bench', quantity: 2, together: true, holds: 2_500, buyers: 256 },
   fill2: { venue: 'worst', quantity: 2, together: true, holds: 1_000 },
@@ -118,6 +126,8 @@ const CASES = {
   split: { venue: 'worst', letter: nearFull, quantity: 4, together: false, holds: 40 },
   nofit: { venue: 'worst', letter: nearFull, quantity: 4, together: true, holds: 40 },
   empty4: { venue: 'worst', quantity: 4, together: true, holds: 40 },
+  adj6: { venue: 'worst', letter: threes, quantity: 6, together: true, holds: 40 },
+  adj6x: { venue: 'worst', letter: staggered, quantity: 6, together: true, holds: 40 },
 };
 
 function callgrind(...args) {
