@@ -52,6 +52,11 @@ function beats(a: { score: number; position: number }, b: { score: number; posit
   return !b || a.score > b.score || (a.score === b.score && a.position < b.position);
 }
 
+/** The order of aligned placements over sets of rows: beats, then fewer singles left. */
+function beatsAligned(a: AdjacentRowsSummary, b: AdjacentRowsSummary | undefined): boolean {
+  return beats(a, b) || (!!b && a.score === b.score && a.position === b.position && a.singles < b.singles);
+}
+
 /**
  * ADJACENT_ROWS by exhaustive search, as docs/seating.md states it: for k = 2, 3, … n rows, every
  * run of k consecutive rows of a section in scope and both splits of the party into shares; a
@@ -60,7 +65,7 @@ function beats(a: { score: number; position: number }, b: { score: number; posit
  * seat). Aligned placements (some seat number in every share: every combination of windows is
  * tried) are chosen at the fewest rows that have one: per run and split the fewest singles in
  * all, then the best score, then the lowest position; over runs the best score, then the lowest
- * position. Without any, the placement whose shares each take their row's best window (fewest
+ * position, then the fewest singles. Without any, the placement whose shares each take their row's best window (fewest
  * singles, best score, first seat lowest) at the fewest rows that have one. Null when nothing
  * fits in adjacent rows.
  */
@@ -135,7 +140,7 @@ export function exhaustiveAdjacentRows(
           }
         };
         walk(0, [], 0, Number.POSITIVE_INFINITY);
-        if (bestHere && beats(bestHere, bestAligned)) bestAligned = bestHere;
+        if (bestHere && beatsAligned(bestHere, bestAligned)) bestAligned = bestHere;
       }
     }
     if (bestAligned) return bestAligned;

@@ -657,13 +657,15 @@ local function placeInRows(t, shares)
   for i = 1, #shares do
     if rowRuns[t + i - 1] < shares[i] then return nil end
   end
-  local placement, bound = {0, nil}, 0
+  local placement, bound = {0, nil, singles = 0}, 0
   for i = 1, #shares do
     local r = t + i - 1
     local windows = rowWindows(r, shares[i], accessible and i == 1)
-    local window = windows[0] or windows[1] or windows[2]
+    local singles = windows[0] and 0 or windows[1] and 1 or 2
+    local window = windows[singles]
     if not window then return nil end
     placement[1] = placement[1] + window[1]
+    placement.singles = placement.singles + singles
     local top = window[1]
     for singles = 1, 2 do
       if windows[singles] and windows[singles][1] > top then top = windows[singles][1] end
@@ -687,6 +689,12 @@ local function aligned(placement)
     if start + size - 1 < to then to = start + size - 1 end
   end
   return from <= to
+end
+
+-- Whether aligned placement a beats b: better(), then fewer single free seats left in all (two
+-- sets of rows may tie on score and first seat: the same rows split front or back).
+local function betterAligned(a, b)
+  return not b or a[1] > b[1] or (a[1] == b[1] and (a[2] < b[2] or (a[2] == b[2] and a.singles < b.singles)))
 end
 
 -- Per seat index c of row r, the best window of `size` eligible seats side by side holding seat c
@@ -766,7 +774,7 @@ local function placeAligned(t, shares)
     end
   end
   if not bestColumn then return nil end
-  local placement = {bestScore, rowRecord(t).first + rowCovers[1].start[bestColumn] - 1}
+  local placement = {bestScore, rowRecord(t).first + rowCovers[1].start[bestColumn] - 1, singles = bestSingles}
   for i = 1, #shares do placement[i + 2] = {t + i - 1, rowCovers[i].start[bestColumn], shares[i]} end
   return placement
 end
@@ -844,15 +852,17 @@ end
   ADJACENT_ROWS: shares in k consecutive rows of one section, k = 2, 3, … n. The shares aligned
   (one seat index, the seat number, in every share) at the fewest rows that allow it; only when no
   k does, the placement whose shares each take their row's best window (fewest singles, best
-  score) at the fewest rows that allow any (the fallback).
-  Per set of rows and split: the rows' cached windows give the fallback's placement and a bound
+  score) at the fewest rows that allow any (the fallback, the rung as it was before alignment).
+  Per set of rows and split, the rows' cached windows give the fallback's placement and a bound
   on every placement there (each row's best window, whatever its singles); when that placement is
-  aligned it is also the best aligned one there. A set holding two adjacent rows whose runs long
-  enough for the smallest share never overlap (mayAlign, from the rows' bits) has none aligned.
-  Other sets are kept with their bound and, once the section's sets are scanned, scored exactly
-  (placeAligned, from the rows' seats) best bound first, until no bound left can beat the best
-  aligned placement found. The fallback's sets are placed only at the first k with any
-  placement, and only in sections whose best seat may still beat the fallback found.
+  aligned it is also the best aligned one there. Other sets are kept with their bound and, once
+  the section's sets are scanned, scored exactly (placeAligned, from the rows' seats) best bound
+  first, until no bound left can beat the best aligned placement found; a set holding two adjacent
+  rows whose runs long enough for the smallest share do not overlap (mayAlign, from the rows'
+  cached runs) has none and is not kept. While no aligned placement is found and the fallback is
+  not wanted (a later k, or a section that cannot beat the fallback found), mayAlign is asked
+  first, so such sets cost no window reads. The fallback's sets are placed only at the first k
+  with any placement.
 ]]
 local function searchAdjacentRows(n)
   local fallback
@@ -867,10 +877,10 @@ local function searchAdjacentRows(n)
     for _, index in ipairs(sections) do
       local info = sectionInfo[index]
       -- n × the section's best free seat bounds its placements: aligned ones against the best
-      -- aligned found, the fallback's (only wanted while no k had one) against the best found.
-      local alignedWanted = not best or n * sectionTops[index] > best[1]
+      -- aligned found, the fallback's (only wanted while no aligned one was found and no k before
+      -- had a placement) against the best found.
+      if best and n * sectionTops[index] <= best[1] then break end
       local fallbackWanted = not best and not fallback and (not unaligned or n * sectionTops[index] > unaligned[1])
-      if not alignedWanted and not fallbackWanted then break end
       if info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
         -- Sets of rows and shares whose fallback placement is not aligned: sort keys, bound
@@ -884,10 +894,10 @@ local function searchAdjacentRows(n)
         -- its adjacent rows may hold aligned shares.
         local function keepAligned(t, s, placement, bound)
           if aligned(placement) then
-            if better(placement, best) then best = placement end
+            if betterAligned(placement, best) then best = placement end
             return
           end
-          if best and (bound < best[1] or (bound == best[1] and rowRecord(t).first >= best[2])) then return end
+          if best and (bound < best[1] or (bound == best[1] and rowRecord(t).first > best[2])) then return end
           for r = t, t + k - 2 do
             if not mayAlign(r, smallest) then return end
           end
@@ -909,9 +919,11 @@ local function searchAdjacentRows(n)
           elseif accessible and rowAccessTops[t] < 0 then
             -- The first row's share must hold an accessible seat, and this row has none free.
             t = t + 1
-          elseif not fallbackWanted then
-            -- Only an aligned placement is wanted: none holds two adjacent rows apart (mayAlign,
-            -- cached per row across k), so the rows' windows are read only for sets that may have one.
+          elseif not fallbackWanted and not best then
+            -- Only an aligned placement is wanted and none was found yet (often none exists): none
+            -- holds two adjacent rows apart (mayAlign, cached per row across k), so the rows'
+            -- windows are read only for sets that may have one. Once one was found, most sets are
+            -- ruled out by their bound from the windows alone (keepAligned).
             local apart
             for r = t + k - 2, t, -1 do
               if not mayAlign(r, smallest) then
@@ -933,7 +945,7 @@ local function searchAdjacentRows(n)
               local placement, bound = placeInRows(t, shares)
               if placement then
                 if better(placement, unaligned) then unaligned = placement end
-                if alignedWanted then keepAligned(t, s, placement, bound) end
+                keepAligned(t, s, placement, bound)
               end
             end
             t = t + 1
@@ -942,9 +954,9 @@ local function searchAdjacentRows(n)
         table.sort(pending)
         for _, key in ipairs(pending) do
           local bound, first, s = bounds[key], math.floor((key % (2 * ROW_KEY)) / 2), key % 2 + 1
-          if best and (bound < best[1] or (bound == best[1] and rowRecord(first).first >= best[2])) then break end
+          if best and (bound < best[1] or (bound == best[1] and rowRecord(first).first > best[2])) then break end
           local placement = placeAligned(first, splits[s])
-          if placement and better(placement, best) then best = placement end
+          if placement and betterAligned(placement, best) then best = placement end
         end
       end
     end
