@@ -67,7 +67,8 @@ function beatsAligned(a: AdjacentRowsSummary, b: AdjacentRowsSummary | undefined
  * all, then the best score, then the lowest position; over runs the best score, then the lowest
  * position, then the fewest singles. Without any, the placement whose shares each take their row's best window (fewest
  * singles, best score, first seat lowest) at the fewest rows that have one. Null when nothing
- * fits in adjacent rows.
+ * fits in adjacent rows. With `align` false, that last placement alone (the rung without
+ * alignment, as it answers once its work budget is spent: see alignWorkBound).
  */
 export function exhaustiveAdjacentRows(
   places: SeatPlace[],
@@ -75,6 +76,7 @@ export function exhaustiveAdjacentRows(
   quantity: number,
   accessible: boolean,
   inScope: (place: SeatPlace) => boolean,
+  align = true,
 ): AdjacentRowsSummary | null {
   const rows = rowsOf(places);
   const windowsOf = (row: Row, size: number, needAccessible: boolean): Window[] => {
@@ -139,14 +141,80 @@ export function exhaustiveAdjacentRows(
             if (a <= b) walk(i + 1, [...chosen, w], a, b);
           }
         };
-        walk(0, [], 0, Number.POSITIVE_INFINITY);
+        if (align) walk(0, [], 0, Number.POSITIVE_INFINITY);
         if (bestHere && beatsAligned(bestHere, bestAligned)) bestAligned = bestHere;
       }
     }
     if (bestAligned) return bestAligned;
     fallback ??= bestUnaligned;
+    if (!align && fallback) return fallback;
   }
   return fallback ?? null;
+}
+
+/**
+ * hold-best-available.lua's ALIGN_BUDGET: the units of aligned work (sets of rows visited, sets
+ * scored exactly) after which ADJACENT_ROWS answers the best aligned placement found so far (at
+ * the fewest rows with one: fewer rows were searched whole), else as without alignment.
+ * exhaustiveAdjacentRows states the rung exactly only for requests whose alignWorkBound is within
+ * it; past it, adjacentRowsClaim states what the budget leaves.
+ */
+export const ALIGN_BUDGET = 112;
+
+/**
+ * An upper bound on the units of aligned work ADJACENT_ROWS may spend on a request of `quantity`
+ * seats: per k = 2 … quantity and set of k rows of a section in scope whose rows each have a free
+ * run as long as the smallest share (the script skips the others unvisited), the set visited
+ * once and scored exactly once per split. Within ALIGN_BUDGET the budget cannot change the answer.
+ */
+export function alignWorkBound(
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  inScope: (place: SeatPlace) => boolean,
+): number {
+  const rows = rowsOf(places);
+  const longestRun = rows.map((row) => {
+    let longest = 0;
+    let run = 0;
+    for (const place of row.places) {
+      run = letters[String(place.id)] === 'A' ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    return longest;
+  });
+  let units = 0;
+  for (let k = 2; k <= quantity; k += 1) {
+    const smallest = Math.floor(quantity / k);
+    for (let t = 0; t + k <= rows.length; t += 1) {
+      const run = rows.slice(t, t + k);
+      if (run.some((row) => row.section !== run[0].section) || !inScope(run[0].places[0])) continue;
+      if (longestRun.slice(t, t + k).some((longest) => longest < smallest)) continue;
+      units += 1 + splitsOf(quantity, k).length;
+    }
+  }
+  return units;
+}
+
+/**
+ * What an ADJACENT_ROWS answer must be, as the property compares it: within the budget exactly
+ * exhaustiveAdjacentRows; past it, either an aligned placement in as many rows as the exhaustive
+ * aligned one (the budget ran out after one was found), or exactly the rung without alignment.
+ */
+export function adjacentRowsClaim(
+  answer: AdjacentRowsSummary,
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+): { expected: unknown; actual: unknown } {
+  const exact = exhaustiveAdjacentRows(places, letters, quantity, accessible, inScope);
+  if (alignWorkBound(places, letters, quantity, inScope) <= ALIGN_BUDGET) return { expected: exact, actual: answer };
+  if (answer.aligned && exact?.aligned) {
+    return { expected: { rows: exact.rows, aligned: true }, actual: { rows: answer.rows, aligned: true } };
+  }
+  return { expected: exhaustiveAdjacentRows(places, letters, quantity, accessible, inScope, false), actual: answer };
 }
 
 /** The summary of a held placement of `seats`, against the seat letters before it was held. */

@@ -8,7 +8,7 @@ import {
   playPickOrRelease,
   stepScope,
 } from '../../test/best-available-steps';
-import { adjacentRowsSummary, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
+import { adjacentRowsClaim, adjacentRowsSummary, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements, singlesBeside } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { SeatPlace } from '../seats/seating-layout';
@@ -90,7 +90,9 @@ const stepArb: fc.Arbitrary<HoldStep> = fc.oneof(...holdStepArbs({ maxQuantity: 
  * often) and random sequences of holds and releases: the same arrangement and the same seats; and
  * the bounded ADJACENT_ROWS search (aligned sets of rows scored exactly only while their bound may
  * beat the best aligned placement found) against exhaustiveAdjacentRows: as many rows, aligned
- * alike, the same score, position and singles left.
+ * alike, the same score, position and singles left (adjacentRowsClaim: exactly so within the
+ * rung's work budget, which only the largest halls drawn, 3 sections × 6 rows of long free runs,
+ * may pass, for parties of 5, 7, 9 or 10).
  */
 describe('best-available holds: the bounded search answers as an exhaustive one', () => {
   let fixture: TicketingFixture;
@@ -125,7 +127,10 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
             const adjacent = exhaustiveAdjacentRows(hall.places, letters, step.quantity, step.accessible, inScope);
             if (hold?.arrangement === 'ADJACENT_ROWS') {
               const seats = hold.seatIds.map((id) => hall.places.find((place) => place.id === id)!);
-              expect(adjacentRowsSummary(hall.places, letters, seats)).toEqual(adjacent);
+              // Exact within the rung's work budget (most of these halls), else what the budget leaves.
+              const summary = adjacentRowsSummary(hall.places, letters, seats);
+              const claim = adjacentRowsClaim(summary, hall.places, letters, step.quantity, step.accessible, inScope);
+              expect(claim.actual).toEqual(claim.expected);
             } else if (!expected) {
               expect(adjacent).toBeNull();
             }

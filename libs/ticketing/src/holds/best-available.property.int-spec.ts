@@ -9,7 +9,7 @@ import {
   playPickOrRelease,
   stepScope,
 } from '../../test/best-available-steps';
-import { adjacentRowsSummary, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
+import { adjacentRowsSummary, ALIGN_BUDGET, alignWorkBound, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
@@ -103,6 +103,8 @@ describe('best-available holds: properties over random halls and sales', () => {
             const hold = await holdBest(fixture, performanceId, step, scope);
             const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
             const adjacent = exhaustiveAdjacentRows(hall.places, before, step.quantity, step.accessible, inScope);
+            // The oracle states the rung without its work budget: these halls stay within it.
+            expect(alignWorkBound(hall.places, before, step.quantity, inScope)).toBeLessThanOrEqual(ALIGN_BUDGET);
             if (!hold || hold.arrangement === 'SPLIT') expect(adjacent).toBeNull();
             if (!hold) {
               // NoSeatsFit: only when no placement leaving no single existed.

@@ -162,6 +162,11 @@ local cleanOpen, sectionSlots
 -- each seat (rowCover); per row its runs of seats the request may take (eligibleRuns); per row and
 -- share size whether the row and the next may hold aligned shares (mayAlign).
 local covers, eligibleRunsOf, pairAligns
+-- The ADJACENT_ROWS aligned search's work budget per call, in sets of rows visited or scored
+-- (searchAdjacentRows): past it the rung answers without alignment, so a fragmented late sale
+-- where nothing aligns costs about the old rung. Measured in docs/seating.md; the properties'
+-- halls stay within it (test/adjacent-rows.ts, ALIGN_BUDGET there).
+local ALIGN_BUDGET = 112
 
 -- Row (and section) indexes are below 2^20 (a venue of a million rows); a sort key packs the best
 -- free seat and the index into one number so that table.sort compares numbers, not through a
@@ -863,9 +868,25 @@ end
   not wanted (a later k, or a section that cannot beat the fallback found), mayAlign is asked
   first, so such sets cost no window reads. The fallback's sets are placed only at the first k
   with any placement.
+  The aligned search is best effort within ALIGN_BUDGET units of work per call: one per set of
+  rows it visits (each k, section and first row, splits together) and one per set it scores
+  exactly (placeAligned). The unit that would pass the budget is not spent: the rung answers the
+  best aligned placement found so far if any, else goes on as the rung without alignment (each
+  row's best window at the fewest rows that allow any, sections ruled out by n × their best seat
+  against the best found). So the no-aligned worst case costs the old rung plus the budget.
 ]]
 local function searchAdjacentRows(n)
   local fallback
+  local spent, aligning = 0, true
+  -- One unit of aligned work: false (and aligning off) once the budget is spent.
+  local function spend()
+    if aligning and spent < ALIGN_BUDGET then
+      spent = spent + 1
+      return true
+    end
+    aligning = false
+    return false
+  end
   for k = 2, n do
     local front, back = {}, {}
     for i = 1, k do
@@ -880,6 +901,7 @@ local function searchAdjacentRows(n)
       -- aligned found, the fallback's (only wanted while no aligned one was found and no k before
       -- had a placement) against the best found.
       if best and n * sectionTops[index] <= best[1] then break end
+      if not aligning and unaligned and n * sectionTops[index] <= unaligned[1] then break end
       local fallbackWanted = not best and not fallback and (not unaligned or n * sectionTops[index] > unaligned[1])
       if info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
@@ -919,6 +941,10 @@ local function searchAdjacentRows(n)
           elseif accessible and rowAccessTops[t] < 0 then
             -- The first row's share must hold an accessible seat, and this row has none free.
             t = t + 1
+          elseif not fallbackWanted and not best and not spend() then
+            -- Budget spent with no aligned placement: the fallback found (at an earlier k, or
+            -- at this one in sections this one's bound cannot beat) is the answer.
+            return fallback or unaligned, 'ADJACENT_ROWS'
           elseif not fallbackWanted and not best then
             -- Only an aligned placement is wanted and none was found yet (often none exists): none
             -- holds two adjacent rows apart (mayAlign, cached per row across k), so the rows'
@@ -941,27 +967,35 @@ local function searchAdjacentRows(n)
               t = t + 1
             end
           else
+            -- Without budget left, the fallback's sets alone (the rung without alignment).
+            local align = aligning and spend()
+            if not align and best then return best, 'ADJACENT_ROWS' end
             for s, shares in ipairs(splits) do
               local placement, bound = placeInRows(t, shares)
               if placement then
                 if better(placement, unaligned) then unaligned = placement end
-                keepAligned(t, s, placement, bound)
+                if align then keepAligned(t, s, placement, bound) end
               end
             end
             t = t + 1
           end
         end
-        table.sort(pending)
-        for _, key in ipairs(pending) do
-          local bound, first, s = bounds[key], math.floor((key % (2 * ROW_KEY)) / 2), key % 2 + 1
-          if best and (bound < best[1] or (bound == best[1] and rowRecord(first).first > best[2])) then break end
-          local placement = placeAligned(first, splits[s])
-          if placement and betterAligned(placement, best) then best = placement end
+        if aligning then
+          table.sort(pending)
+          for _, key in ipairs(pending) do
+            local bound, first, s = bounds[key], math.floor((key % (2 * ROW_KEY)) / 2), key % 2 + 1
+            if best and (bound < best[1] or (bound == best[1] and rowRecord(first).first > best[2])) then break end
+            if not spend() then break end
+            local placement = placeAligned(first, splits[s])
+            if placement and betterAligned(placement, best) then best = placement end
+          end
         end
+        if best and not aligning then return best, 'ADJACENT_ROWS' end
       end
     end
     if best then return best, 'ADJACENT_ROWS' end
     fallback = fallback or unaligned
+    if fallback and not aligning then return fallback, 'ADJACENT_ROWS' end
   end
   if fallback then return fallback, 'ADJACENT_ROWS' end
   return nil
