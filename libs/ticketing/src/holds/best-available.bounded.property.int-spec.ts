@@ -109,7 +109,7 @@ const tallStepArb: fc.Arbitrary<HoldStep> = fc
  * the bounded ADJACENT_ROWS search (aligned sets of rows scored exactly only while their bound may
  * beat the best aligned placement found) against exhaustiveAdjacentRows: as many rows, aligned
  * alike, the same score, position and singles left (adjacentRowsClaim: exactly so within the
- * rung's work budget, which the small halls never pass; past it, as tall sections of short runs
+ * rung's work budget, which the small halls rarely pass; past it, as tall sections of short runs
  * often are, aligned in as few rows or exactly the rung without alignment).
  */
 describe('best-available holds: the bounded search answers as an exhaustive one', () => {

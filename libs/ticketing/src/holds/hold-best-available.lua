@@ -10,7 +10,8 @@
                        rows first), each row's share side by side, shares as equal as possible
                        (the larger shares in the front rows, or in the back rows); the shares
                        aligned (one seat number in every share) at the fewest rows that allow it,
-                       else each share its row's best window at the fewest rows that allow any
+                       else each share its row's best window at the fewest rows that allow any;
+                       alignment is sought within a work budget (ALIGN_BUDGET)
     SPLIT              only when `together` is 0: the n best free seats
   Best = highest sum of seat quality (0…1000 per seat), then the lowest layout position. Seats
   marked accessible or companion are offered only to `accessible` requests, which get only those
@@ -165,7 +166,7 @@ local covers, eligibleRunsOf, pairAligns
 -- The ADJACENT_ROWS aligned search's work budget per call, in sets of rows visited or scored
 -- (searchAdjacentRows): past it the rung answers without alignment, so a fragmented late sale
 -- where nothing aligns costs about the old rung. Measured in docs/seating.md; the properties'
--- halls stay within it (test/adjacent-rows.ts, ALIGN_BUDGET there).
+-- oracle states it too (test/adjacent-rows.ts: ALIGN_BUDGET, alignWorkBound, adjacentRowsClaim).
 local ALIGN_BUDGET = 112
 
 -- Row (and section) indexes are below 2^20 (a venue of a million rows); a sort key packs the best
