@@ -10,19 +10,29 @@
 // case: the generateLayout venue of 8 sections × 100 rows × 100 seats filled by parties of 2,
 // 256 buyers in turn, each within 20 seats), then on bench/best-available-worst-case.mjs's venue
 // fill2…fill8 (filling from empty by parties of that size), split, nofit and empty4 (its
-// near-full and empty cases). Prints per case and build: instructions per call (callgrind) or
+// near-full and empty cases), adj6 and adj6x (parties of 6 in rows of runs of three seats, the
+// runs of adjacent rows one behind the other or, adj6x, never: ADJACENT_ROWS's aligned search). Prints per case and build: instructions per call (callgrind) or
 // µs per call (commandstats), and a digest of the answers (equal digests: the same seats).
 import { createHash, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { holdCall, loadBuild, nearFull, setSeats, worstVenue, writeVenue } from './best-available-venue.mjs';
+import {
+  holdCall,
+  loadBuild,
+  nearFull,
+  setSeats,
+  staggered,
+  threes,
+  worstVenue,
+  writeVenue,
+} from './best-available-venue.mjs';
 
 const options = {
   redis: 'redis://127.0.0.1:6379',
   rounds: '1',
-  cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4',
+  cases: 'best2,fill2,fill3,fill4,fill5,fill8,split,nofit,empty4,adj6,adj6x',
 };
 const roots = [];
 for (let i = 2; i < process.argv.length; i += 1) {
@@ -72,6 +82,8 @@ const CASES = {
   split: { venue: 'worst', letter: nearFull, quantity: 4, together: false, holds: 40 },
   nofit: { venue: 'worst', letter: nearFull, quantity: 4, together: true, holds: 40 },
   empty4: { venue: 'worst', quantity: 4, together: true, holds: 40 },
+  adj6: { venue: 'worst', letter: threes, quantity: 6, together: true, holds: 40 },
+  adj6x: { venue: 'worst', letter: staggered, quantity: 6, together: true, holds: 40 },
 };
 
 function callgrind(...args) {

@@ -65,6 +65,18 @@ export function worstVenue() {
 export const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
 
 /**
+ * Runs of three free seats (seats 1–3, 11–13, …) in every row: no row fits 6 side by side, and
+ * every two adjacent rows' best runs lie one behind the other (ADJACENT_ROWS, aligned at once).
+ */
+export const threes = (place) => ((place.number - 1) % 10 < 3 ? 'A' : 'S');
+
+/**
+ * The same runs, every other row shifted by five seats: no shares of a party lie one behind the
+ * other in any rows, so ADJACENT_ROWS spends its alignment budget before it falls back (its worst case).
+ */
+export const staggered = (place) => ((place.number - 1 + (place.row % 2) * 5) % 10 < 3 ? 'A' : 'S');
+
+/**
  * Writes the venue's static part under `keys` (build `b`'s performanceKeys): on sale for a minute
  * already, in KRW, the layout's seat info and seating fields, every place at 50,000.
  */

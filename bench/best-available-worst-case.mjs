@@ -4,7 +4,8 @@
 // SPLIT and holds) and with `together: true` (searches every rung and holds nothing); and the
 // bench's own case, the venue filled from empty by parties of 2 (each search lands on the row
 // with the best pair leaving no single, usually the one the previous hold changed), and the same
-// by parties of 3, 4, 5 and 8 (the row with the best clean window of that size). The script
+// by parties of 3, 4, 5 and 8 (the row with the best clean window of that size); and parties of 6
+// in rows of runs of three seats (ADJACENT_ROWS), aligned or staggered across rows. The script
 // runs wrapped in Redis TIME readings taken inside the same script run, so the figure is the
 // script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
@@ -13,7 +14,16 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { root } from '../scripts/stack.mjs';
-import { holdCall, loadBuild, nearFull, setSeats, worstVenue, writeVenue } from './best-available-venue.mjs';
+import {
+  holdCall,
+  loadBuild,
+  nearFull,
+  setSeats,
+  staggered,
+  threes,
+  worstVenue,
+  writeVenue,
+} from './best-available-venue.mjs';
 
 /** The script wrapped so that it answers {µs it ran, its own answer}. */
 function timed(lua) {
@@ -22,8 +32,8 @@ function timed(lua) {
 
 /**
  * Builds the venue under `keyPrefix`, measures, removes it. Answers the figures in ms:
- * `{ split, noFit, empty, filling, fillingThree, fillingFour, fillingFive, fillingEight: {min, median, max,
- * runs}, seats }`; `runs` holds per case, `fills` holds of 2 for the filling case and half as many of
+ * `{ split, noFit, empty, filling, fillingThree, fillingFour, fillingFive, fillingEight, adjacentAligned,
+ * adjacentStaggered: {min, median, max, runs}, seats }`; `runs` holds per case, `fills` holds of 2 for the filling case and half as many of
  * 3, 4, 5 and 8 for theirs
  * (each script run timed).
  */
@@ -108,7 +118,31 @@ export async function bestAvailableWorstCase({
       { quantity: 8, together: true },
       fills / 2,
     );
-    return { split, noFit, empty, filling, fillingThree, fillingFour, fillingFive, fillingEight, seats: places.length };
+    // Runs of three free seats in every row (seats 1–3, 11–13, …): parties of 6 go to ADJACENT_ROWS,
+    // whose shares lie one behind the other in any two rows; staggered (every other row's runs five
+    // seats on), no rows have aligned shares, so the alignment budget is spent before the fallback.
+    const adjacentAligned = await measure('runs of three, 6 together (ADJACENT_ROWS, aligned)', threes, {
+      quantity: 6,
+      together: true,
+    });
+    const adjacentStaggered = await measure(
+      'staggered runs of three, 6 together (ADJACENT_ROWS, no aligned placement)',
+      staggered,
+      { quantity: 6, together: true },
+    );
+    return {
+      split,
+      noFit,
+      empty,
+      filling,
+      fillingThree,
+      fillingFour,
+      fillingFive,
+      fillingEight,
+      adjacentAligned,
+      adjacentStaggered,
+      seats: places.length,
+    };
   } finally {
     let cursor = '0';
     do {

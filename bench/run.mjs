@@ -574,7 +574,9 @@ async function benchBestAvailable(buyers, trivial) {
     `nothing held): ${figure(worst.noFit)}; empty venue: ${figure(worst.empty)}; filling the venue from empty with ` +
     `parties of 2, this bench's case: ${figure(worst.filling)}; the same with parties of 3: ` +
     `${figure(worst.fillingThree)}, of 4: ${figure(worst.fillingFour)}, of 5: ${figure(worst.fillingFive)}, ` +
-    `of 8: ${figure(worst.fillingEight)}. Redis's busy-script threshold ` +
+    `of 8: ${figure(worst.fillingEight)}; parties of 6 in rows of runs of three seats (ADJACENT_ROWS), aligned: ` +
+    `${figure(worst.adjacentAligned)}, staggered (no aligned placement, every set of rows scored): ` +
+    `${figure(worst.adjacentStaggered)}. Redis's busy-script threshold ` +
     `(busy-reply-threshold) is 5,000 ms.`;
   console.log(note);
   return { row: summary('best-available hold, 2 seats together, 80,000-seat venue', result, trivial, 201), note };

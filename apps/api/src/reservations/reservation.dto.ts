@@ -202,7 +202,8 @@ export class ReservationResponseDto extends BookingDetailsDto {
   /**
    * Best-available holds only: the rung of the ladder that placed the seats — TOGETHER (one row,
    * no single empty seat left beside them), TOGETHER_WITH_GAP (one row, one single left),
-   * ADJACENT_ROWS (consecutive rows of one section), SPLIT (asked with `together: false`).
+   * ADJACENT_ROWS (consecutive rows of one section, the rows' shares one behind the other
+   * whenever some rows allow that), SPLIT (asked with `together: false`).
    */
   @ApiPropertyOptional({ enum: ARRANGEMENTS })
   arrangement?: Arrangement;

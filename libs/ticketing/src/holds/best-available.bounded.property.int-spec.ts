@@ -8,6 +8,7 @@ import {
   playPickOrRelease,
   stepScope,
 } from '../../test/best-available-steps';
+import { adjacentRowsClaim, adjacentRowsSummary, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements, singlesBeside } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { SeatPlace } from '../seats/seating-layout';
@@ -81,12 +82,35 @@ const hallArb = fc.record({
   qualities: qualityArb,
 });
 const stepArb: fc.Arbitrary<HoldStep> = fc.oneof(...holdStepArbs({ maxQuantity: 10, maxSeat: 80 }));
+// Tall sections of short free runs and parties of 4 to 10: ADJACENT_ROWS often, and a bound on its
+// aligned work (alignWorkBound) often past ALIGN_BUDGET, so that adjacentRowsClaim's other half runs.
+const tallHallArb = fc.record({
+  sections: fc.array(
+    fc.record({
+      rows: fc.array(
+        fc.array(fc.constantFrom('.', '.', 'x', 'A', 'C'), { minLength: 3, maxLength: 8 }).map((row) => row.join('')),
+        { minLength: 30, maxLength: 64 },
+      ),
+      grade: fc.constantFrom('R', 'S'),
+    }),
+    { minLength: 1, maxLength: 2 },
+  ),
+  qualities: qualityArb,
+});
+const tallStepArb: fc.Arbitrary<HoldStep> = fc
+  .oneof(...holdStepArbs({ maxQuantity: 10, maxSeat: 700 }))
+  .map((step) => (step.kind === 'best' ? { ...step, quantity: Math.max(step.quantity, 4) } : step));
 
 /**
  * The bounded search of hold-best-available.lua (rows and sections visited in the order of a bound
  * on their best TOGETHER placement, stopping once none left can beat or tie the best found)
  * against an exhaustive search of the together rungs, over random halls (qualities that tie
- * often) and random sequences of holds and releases: the same arrangement and the same seats.
+ * often) and random sequences of holds and releases: the same arrangement and the same seats; and
+ * the bounded ADJACENT_ROWS search (aligned sets of rows scored exactly only while their bound may
+ * beat the best aligned placement found) against exhaustiveAdjacentRows: as many rows, aligned
+ * alike, the same score, position and singles left (adjacentRowsClaim: exactly so within the
+ * rung's work budget, which the small halls rarely pass; past it, as tall sections of short runs
+ * often are, aligned in as few rows or exactly the rung without alignment).
  */
 describe('best-available holds: the bounded search answers as an exhaustive one', () => {
   let fixture: TicketingFixture;
@@ -97,39 +121,57 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
   });
   afterAll(() => fixture.close());
 
-  it('picks the same together seats', async () => {
-    await fc.assert(
-      fc.asyncProperty(hallArb, fc.array(stepArb, { minLength: 1, maxLength: 20 }), async (drawn, steps) => {
-        const performanceId = nextPerformance++;
-        const { qualities } = drawn;
-        const sections: DrawnSection[] = drawn.sections.map((section, s) => ({
-          name: `S${s}`,
-          ...section,
-          ...(qualities ? { quality: (row, number) => qualities[(s * 5 + row * 3 + number) % qualities.length] } : {}),
-        }));
-        const hall = drawHall(sections);
-        await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
-        const holds: Hold[] = [];
+  /** One drawn hall and steps, every best-available answer against the exhaustive searches. */
+  async function play(drawn: typeof hallArb extends fc.Arbitrary<infer T> ? T : never, steps: HoldStep[]) {
+    const performanceId = nextPerformance++;
+    const { qualities } = drawn;
+    const sections: DrawnSection[] = drawn.sections.map((section, s) => ({
+      name: `S${s}`,
+      ...section,
+      ...(qualities ? { quality: (row, number) => qualities[(s * 5 + row * 3 + number) % qualities.length] } : {}),
+    }));
+    const hall = drawHall(sections);
+    await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+    const holds: Hold[] = [];
 
-        for (const step of steps) {
-          if (step.kind === 'best') {
-            const { letters } = await fixture.truth(performanceId);
-            const { scope, inScope } = stepScope(step, sections);
-            const expected = exhaustiveTogether(hall.places, letters, step.quantity, step.accessible, inScope);
-            const hold = await holdBest(fixture, performanceId, step, scope);
-            if (hold) holds.push(hold);
-            if (expected) {
-              expect(hold && { arrangement: hold.arrangement, seatIds: hold.seatIds }).toEqual(expected);
-            } else {
-              expect(['TOGETHER', 'TOGETHER_WITH_GAP']).not.toContain(hold?.arrangement);
-            }
-          } else {
-            await playPickOrRelease(fixture, performanceId, hall, holds, step);
-          }
+    for (const step of steps) {
+      if (step.kind === 'best') {
+        const { letters } = await fixture.truth(performanceId);
+        const { scope, inScope } = stepScope(step, sections);
+        const expected = exhaustiveTogether(hall.places, letters, step.quantity, step.accessible, inScope);
+        const hold = await holdBest(fixture, performanceId, step, scope);
+        if (hold) holds.push(hold);
+        const adjacent = exhaustiveAdjacentRows(hall.places, letters, step.quantity, step.accessible, inScope);
+        if (hold?.arrangement === 'ADJACENT_ROWS') {
+          const seats = hold.seatIds.map((id) => hall.places.find((place) => place.id === id)!);
+          // Exact within the rung's work budget (most of these halls), else what the budget leaves.
+          const summary = adjacentRowsSummary(hall.places, letters, seats);
+          const claim = adjacentRowsClaim(summary, hall.places, letters, step.quantity, step.accessible, inScope);
+          expect(claim.actual).toEqual(claim.expected);
+        } else if (!expected) {
+          expect(adjacent).toBeNull();
         }
-        expect(await seatingDisagreements(fixture.redis, performanceId, hall.places)).toEqual([]);
-      }),
-      { numRuns: 150 },
-    );
+        if (expected) {
+          expect(hold && { arrangement: hold.arrangement, seatIds: hold.seatIds }).toEqual(expected);
+        } else {
+          expect(['TOGETHER', 'TOGETHER_WITH_GAP']).not.toContain(hold?.arrangement);
+        }
+      } else {
+        await playPickOrRelease(fixture, performanceId, hall, holds, step);
+      }
+    }
+    expect(await seatingDisagreements(fixture.redis, performanceId, hall.places)).toEqual([]);
+  }
+
+  it('picks the same together seats', async () => {
+    await fc.assert(fc.asyncProperty(hallArb, fc.array(stepArb, { minLength: 1, maxLength: 20 }), play), {
+      numRuns: 150,
+    });
+  });
+
+  it('in tall sections of short runs, ADJACENT_ROWS is what its work budget leaves', async () => {
+    await fc.assert(fc.asyncProperty(tallHallArb, fc.array(tallStepArb, { minLength: 1, maxLength: 12 }), play), {
+      numRuns: 100,
+    });
   });
 });

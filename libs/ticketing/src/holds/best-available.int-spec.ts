@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '@app/testing';
+import { ALIGN_BUDGET } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { performanceKeys } from '../redis-keys';
@@ -90,6 +93,77 @@ describe('best-available holds: the ladder on small halls', () => {
     const rest = await ask(1);
     expect(rest.arrangement).toBe('TOGETHER');
     await agrees();
+  });
+
+  it('adjacent rows: shares one behind the other in worse rows beat better rows whose shares do not overlap', async () => {
+    // Rows 1 and 2 hold the best three seats each, at opposite ends; rows 3 and 4 hold worse ones, aligned.
+    const { ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['...xxxxxx', 'xxxxxx...', '...xxxxxx', '...xxxxxx'] },
+    ]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 3-1', 'A 3-2', 'A 3-3', 'A 4-1', 'A 4-2', 'A 4-3']);
+    await agrees();
+  });
+
+  it("adjacent rows: in the same rows, aligned windows beat each row's best window", async () => {
+    // Row 1 prefers its left three seats, row 2 its right three: together they would not overlap.
+    const { ask, labels, agrees } = await hall([
+      {
+        name: 'A',
+        rows: ['...xx...', '...xx...'],
+        quality: (row, number) => (row === 1 ? (number <= 3 ? 900 : 800) : number <= 3 ? 810 : 900),
+      },
+    ]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-1', 'A 2-2', 'A 2-3']);
+    await agrees();
+  });
+
+  it('adjacent rows: an aligned placement in three rows beats an unaligned one in two', async () => {
+    // Two rows give 2 + 2 only at seats 1–2 and 5–6; three rows give 2 + 1 + 1 on seat 2.
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['..xxxx', 'x.xx..', 'x.xxxx'] }]);
+    const hold = await ask(4);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 2-2', 'A 3-2']);
+    await agrees();
+  });
+
+  it("adjacent rows: without any aligned placement, each share takes its row's best window", async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['...xxxxxx', 'xxxxxx...'] }]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-7', 'A 2-8', 'A 2-9']);
+    await agrees();
+  });
+
+  // Rows whose free runs never overlap (seats 1–3, then 4–6, alternating) but for the last two
+  // rows: the only aligned placement of 6 is 3 + 3 there.
+  const staggeredThenAligned = (rows: number) =>
+    Array.from({ length: rows }, (_, i) => (i % 2 === 0 || i === rows - 1 ? '...xxx' : 'xxx...'));
+
+  it('adjacent rows: an aligned placement in the last rows of a section within the work budget', async () => {
+    // 40 rows: 39 sets of two rows, far within ALIGN_BUDGET (112 units).
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: staggeredThenAligned(40) }]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 39-1', 'A 39-2', 'A 39-3', 'A 40-1', 'A 40-2', 'A 40-3']);
+    await agrees();
+  });
+
+  it('adjacent rows: past the work budget, the unaligned placement without searching further', async () => {
+    // 300 rows: the budget is spent at the 113th set of two rows, before the aligned pair (299–300).
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: staggeredThenAligned(300) }]);
+    const hold = await ask(6);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['A 1-1', 'A 1-2', 'A 1-3', 'A 2-4', 'A 2-5', 'A 2-6']);
+    await agrees();
+  });
+
+  it("adjacent rows: the properties' budget (test/adjacent-rows.ts) is the script's", () => {
+    const script = readFileSync(join(__dirname, 'hold-best-available.lua'), 'utf8');
+    expect(Number(/^local ALIGN_BUDGET = (\d+)$/m.exec(script)?.[1])).toBe(ALIGN_BUDGET);
   });
 
   it('a wheelchair user with two companions gets the accessible seat and both companions together', async () => {

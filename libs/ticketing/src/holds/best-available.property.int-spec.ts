@@ -9,6 +9,7 @@ import {
   playPickOrRelease,
   stepScope,
 } from '../../test/best-available-steps';
+import { adjacentRowsSummary, ALIGN_BUDGET, alignWorkBound, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
@@ -69,8 +70,10 @@ function singleFreePlacementExisted(
  * Random halls and random sequences of best-available holds, chosen-seat holds, releases,
  * purchases and cancellations, on the real Redis: no seat is ever in two live holds, the counts
  * and the seating data (bitmap, row and section runs) always agree with the seat letters, every
- * TOGETHER answer is side by side in one row and leaves no single, and no answer settles for a
- * single (TOGETHER_WITH_GAP) when a placement leaving none existed.
+ * TOGETHER answer is side by side in one row and leaves no single, no answer settles for a
+ * single (TOGETHER_WITH_GAP) when a placement leaving none existed, and every ADJACENT_ROWS answer
+ * is what an exhaustive search finds (exhaustiveAdjacentRows): its shares aligned whenever an
+ * aligned placement existed, in as few rows, as good (score, position, singles left).
  */
 describe('best-available holds: properties over random halls and sales', () => {
   let fixture: TicketingFixture;
@@ -99,6 +102,10 @@ describe('best-available holds: properties over random halls and sales', () => {
             const { scope, inScope } = stepScope(step, sections);
             const hold = await holdBest(fixture, performanceId, step, scope);
             const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
+            const adjacent = exhaustiveAdjacentRows(hall.places, before, step.quantity, step.accessible, inScope);
+            // The oracle states the rung without its work budget: these halls stay within it.
+            expect(alignWorkBound(hall.places, before, step.quantity, inScope)).toBeLessThanOrEqual(ALIGN_BUDGET);
+            if (!hold || hold.arrangement === 'SPLIT') expect(adjacent).toBeNull();
             if (!hold) {
               // NoSeatsFit: only when no placement leaving no single existed.
               expect(existed).toBe(false);
@@ -112,6 +119,9 @@ describe('best-available holds: properties over random halls and sales', () => {
                 expect(new Set(seats.map((seat) => `${seat.section}/${seat.row}`)).size).toBe(1);
                 const positions = seats.map((seat) => hall.places.indexOf(seat));
                 expect(positions).toEqual(positions.map((_, i) => positions[0] + i));
+              }
+              if (hold.arrangement === 'ADJACENT_ROWS') {
+                expect(adjacentRowsSummary(hall.places, before, seats)).toEqual(adjacent);
               }
               // TOGETHER exactly when a placement leaving no single existed.
               expect(hold.arrangement === 'TOGETHER').toBe(existed);

@@ -8,7 +8,10 @@
     TOGETHER_WITH_GAP  n seats side by side in one row, leaving one single free seat
     ADJACENT_ROWS      n seats in k consecutive rows of one section (k = 2, 3, … n, the fewest
                        rows first), each row's share side by side, shares as equal as possible
-                       (the larger shares in the front rows, or in the back rows)
+                       (the larger shares in the front rows, or in the back rows); the shares
+                       aligned (one seat number in every share) at the fewest rows that allow it,
+                       else each share its row's best window at the fewest rows that allow any;
+                       alignment is sought within a work budget (ALIGN_BUDGET)
     SPLIT              only when `together` is 0: the n best free seats
   Best = highest sum of seat quality (0…1000 per seat), then the lowest layout position. Seats
   marked accessible or companion are offered only to `accessible` requests, which get only those
@@ -156,6 +159,15 @@ local rowFields
 -- Per section opened and size k: whether its rows' clean window fields of k were decoded; per
 -- section read: its row slots as stored (one GETRANGE, kept for openSection).
 local cleanOpen, sectionSlots
+-- The ADJACENT_ROWS aligned search's, per search: per row and share size the best window holding
+-- each seat (rowCover); per row its runs of seats the request may take (eligibleRuns); per row and
+-- share size whether the row and the next may hold aligned shares (mayAlign).
+local covers, eligibleRunsOf, pairAligns
+-- The ADJACENT_ROWS aligned search's work budget per call, in sets of rows visited or scored
+-- (searchAdjacentRows): past it the rung answers without alignment, so a fragmented late sale
+-- where nothing aligns costs about the old rung. Measured in docs/seating.md; the properties'
+-- oracle states it too (test/adjacent-rows.ts: ALIGN_BUDGET, alignWorkBound, adjacentRowsClaim).
+local ALIGN_BUDGET = 112
 
 -- Row (and section) indexes are below 2^20 (a venue of a million rows); a sort key packs the best
 -- free seat and the index into one number so that table.sort compares numbers, not through a
@@ -178,6 +190,7 @@ local function loadSections()
   for k = 2, SEATING_CLEAN_MAX do sectionClean[k], rowClean[k], rowCleanAt[k] = {}, {}, {} end
   rowOrders, rowSeats = {}, {}
   rowFields, cleanOpen, sectionSlots = {}, {}, {}
+  covers, eligibleRunsOf, pairAligns = {}, {}, {}
   local slots = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstSlot, SEATING_SLOT_BYTES * (lastSlot + 1) - 1)
   local cleanFrom, cleanTo = quantity, quantity
   if quantity > SEATING_CLEAN_MAX then cleanFrom, cleanTo = 2, SEATING_CLEAN_MAX end
@@ -643,26 +656,238 @@ end
 
 -- The best placement of `shares` (one per row) in the rows t, t + 1, …: each share side by side
 -- in its row, leaving as few single seats as the row allows; nil when a row cannot take its share.
+-- Also answers a bound on every placement of these shares in these rows (aligned or not): the sum
+-- of each row's best window of its share, whatever the singles it leaves.
 local function placeInRows(t, shares)
   -- The cached runs first: most row windows fail there, before any row's seats are read.
   for i = 1, #shares do
     if rowRuns[t + i - 1] < shares[i] then return nil end
   end
-  local placement = {0, nil}
+  local placement, bound = {0, nil, singles = 0}, 0
   for i = 1, #shares do
     local r = t + i - 1
     local windows = rowWindows(r, shares[i], accessible and i == 1)
-    local window = windows[0] or windows[1] or windows[2]
+    local singles = windows[0] and 0 or windows[1] and 1 or 2
+    local window = windows[singles]
     if not window then return nil end
     placement[1] = placement[1] + window[1]
+    placement.singles = placement.singles + singles
+    local top = window[1]
+    for singles = 1, 2 do
+      if windows[singles] and windows[singles][1] > top then top = windows[singles][1] end
+    end
+    bound = bound + top
     local position = rowRecord(r).first + window[2] - 1
     if not placement[2] or position < placement[2] then placement[2] = position end
     placement[#placement + 1] = {r, window[2], shares[i]}
   end
+  return placement, bound
+end
+
+-- Whether a placement's shares (one per row) are aligned: some seat index of a row (the seat
+-- number, as sections are grids numbered from 1) lies in every share, so the shares sit one behind
+-- the other.
+local function aligned(placement)
+  local from, to = 1, math.huge
+  for i = 3, #placement do
+    local start, size = placement[i][2], placement[i][3]
+    if start > from then from = start end
+    if start + size - 1 < to then to = start + size - 1 end
+  end
+  return from <= to
+end
+
+-- Whether aligned placement a beats b: better(), then fewer single free seats left in all (two
+-- sets of rows may tie on score and first seat: the same rows split front or back).
+local function betterAligned(a, b)
+  return not b or a[1] > b[1] or (a[1] == b[1] and (a[2] < b[2] or (a[2] == b[2] and a.singles < b.singles)))
+end
+
+-- Per seat index c of row r, the best window of `size` eligible seats side by side holding seat c
+-- (for the first row of an accessible request, holding an accessible seat too): the fewest singles
+-- left beside it, then the best score, then the first seat lowest. {singles = {}, score = {},
+-- start = {}} by c, start nil where no window holds c. Built from the row's seats (one pass per
+-- window start over its `size` seats), once per search, row and size (kept in `covers` by
+-- r * 64 + size * 2 + 1 when the window needs an accessible seat: sizes are at most 20).
+local function rowCover(r, size, needAccessible)
+  local key = r * 64 + size * 2 + (needAccessible and 1 or 0)
+  if covers[key] then return covers[key] end
+  local row = openRow(r)
+  local bits, eligible, quality, flags, seats = row.bits, row.eligible, row.quality, row.flags, row.seats
+  local singlesOf, scoreOf = {}, {}
+  local run = 0
+  for s = 1, seats do
+    run = eligible[s] and run + 1 or 0
+    if run >= size then
+      local start = s - size + 1
+      local sum, accessibleSeats = 0, 0
+      for k = start, s do
+        sum = sum + quality[k]
+        if flags[k] == 1 then accessibleSeats = accessibleSeats + 1 end
+      end
+      if not needAccessible or accessibleSeats > 0 then
+        local singles = 0
+        local left, right = start - 1, s + 1
+        if left >= 1 and bits[left] and (left == 1 or not bits[left - 1]) then singles = singles + 1 end
+        if right <= seats and bits[right] and (right == seats or not bits[right + 1]) then singles = singles + 1 end
+        singlesOf[start], scoreOf[start] = singles, sum
+      end
+    end
+  end
+  local cover = {singles = {}, score = {}, start = {}}
+  for c = 1, seats do
+    local bestStart
+    for start = math.max(1, c - size + 1), c do
+      local singles = singlesOf[start]
+      if singles and (not bestStart or singles < singlesOf[bestStart]
+          or (singles == singlesOf[bestStart] and scoreOf[start] > scoreOf[bestStart])) then
+        bestStart = start
+      end
+    end
+    if bestStart then
+      cover.singles[c], cover.score[c], cover.start[c] = singlesOf[bestStart], scoreOf[bestStart], bestStart
+    end
+  end
+  covers[key] = cover
+  return cover
+end
+
+-- The best aligned placement of `shares` in the rows t, t + 1, … (aligned: one seat index lies in
+-- every share): the fewest singles left in all, then the best score, then the lowest layout
+-- position; nil when none is aligned. For a given common seat index the rows choose alone, so each
+-- index is scored from the rows' covers.
+local function placeAligned(t, shares)
+  local rowCovers, columns = {}, math.huge
+  for i = 1, #shares do
+    local r = t + i - 1
+    rowCovers[i] = rowCover(r, shares[i], accessible and i == 1)
+    columns = math.min(columns, rowRecord(r).seats)
+  end
+  local bestColumn, bestSingles, bestScore
+  for c = 1, columns do
+    local singles, score = 0, 0
+    for i = 1, #shares do
+      local cover = rowCovers[i]
+      if not cover.start[c] then
+        singles = nil
+        break
+      end
+      singles, score = singles + cover.singles[c], score + cover.score[c]
+    end
+    if singles and (not bestColumn or singles < bestSingles or (singles == bestSingles and (score > bestScore
+        or (score == bestScore and rowCovers[1].start[c] < rowCovers[1].start[bestColumn])))) then
+      bestColumn, bestSingles, bestScore = c, singles, score
+    end
+  end
+  if not bestColumn then return nil end
+  local placement = {bestScore, rowRecord(t).first + rowCovers[1].start[bestColumn] - 1, singles = bestSingles}
+  for i = 1, #shares do placement[i + 2] = {t + i - 1, rowCovers[i].start[bestColumn], shares[i]} end
   return placement
 end
 
+-- The runs of seats a request may take in row r, as {from, to, from, to, …} (seat indexes from 1,
+-- in row order): free seats, marked exactly when the request is accessible. A row without marked
+-- seats asked for without `accessible` needs only its bits, and its runs (its free runs) are
+-- cached in its 'w<row>' field as the entry ';r:<from>,<to>,…;', dropped with the windows on every
+-- change of its bits; any other reads its seats (openRow). Once per search and row.
+local function eligibleRuns(r)
+  local runs = eligibleRunsOf[r]
+  if runs then return runs end
+  local record = rowRecord(r)
+  local plain = record.marked == 0 and not accessible
+  runs = {}
+  local cached = plain and string.match(record.cached, ';r:([%d,]*);')
+  if cached then
+    for from, to in string.gmatch(cached, '(%d+),(%d+)') do
+      runs[#runs + 1], runs[#runs + 2] = tonumber(from), tonumber(to)
+    end
+  else
+    local eligible
+    if plain then
+      eligible = rowSeats[r] and rowSeats[r].bits or seatingRowBits(seating.free, record.first, record.seats)
+    else
+      eligible = openRow(r).eligible
+    end
+    local from
+    for s = 1, record.seats do
+      if eligible[s] then
+        from = from or s
+      elseif from then
+        runs[#runs + 1], runs[#runs + 2] = from, s - 1
+        from = nil
+      end
+    end
+    if from then runs[#runs + 1], runs[#runs + 2] = from, record.seats end
+    if plain then
+      record.cached = (record.cached == '' and ';' or record.cached) .. 'r:' .. table.concat(runs, ',') .. ';'
+      redis.call('HSET', seating.layout, 'w' .. r, record.cached)
+    end
+  end
+  eligibleRunsOf[r] = runs
+  return runs
+end
+
+-- Whether rows r and r + 1 may hold aligned shares of `size` seats or more each: some run of each
+-- at least `size` long overlaps one of the other (two runs lists in row order, merged). False
+-- rules out every aligned placement whose rows hold both with shares of at least `size`.
+local function mayAlign(r, size)
+  local key = r * 64 + size
+  local known = pairAligns[key]
+  if known ~= nil then return known end
+  local a, b = eligibleRuns(r), eligibleRuns(r + 1)
+  local i, j, found = 1, 1, false
+  while i < #a and j < #b do
+    if a[i + 1] - a[i] + 1 < size then
+      i = i + 2
+    elseif b[j + 1] - b[j] + 1 < size then
+      j = j + 2
+    elseif a[i + 1] < b[j] then
+      i = i + 2
+    elseif b[j + 1] < a[i] then
+      j = j + 2
+    else
+      found = true
+      break
+    end
+  end
+  pairAligns[key] = found
+  return found
+end
+
+--[[
+  ADJACENT_ROWS: shares in k consecutive rows of one section, k = 2, 3, … n. The shares aligned
+  (one seat index, the seat number, in every share) at the fewest rows that allow it; only when no
+  k does, the placement whose shares each take their row's best window (fewest singles, best
+  score) at the fewest rows that allow any (the fallback, the rung as it was before alignment).
+  Per set of rows and split, the rows' cached windows give the fallback's placement and a bound
+  on every placement there (each row's best window, whatever its singles); when that placement is
+  aligned it is also the best aligned one there. Other sets are kept with their bound and, once
+  the section's sets are scanned, scored exactly (placeAligned, from the rows' seats) best bound
+  first, until no bound left can beat the best aligned placement found; a set holding two adjacent
+  rows whose runs long enough for the smallest share do not overlap (mayAlign, from the rows'
+  cached runs) has none and is not kept. While no aligned placement is found and the fallback is
+  not wanted (a later k, or a section that cannot beat the fallback found), mayAlign is asked
+  first, so such sets cost no window reads. The fallback's sets are placed only at the first k
+  with any placement.
+  The aligned search is best effort within ALIGN_BUDGET units of work per call: one per set of
+  rows it visits (each k, section and first row, splits together) and one per set it scores
+  exactly (placeAligned). The unit that would pass the budget is not spent: the rung answers the
+  best aligned placement found so far if any, else goes on as the rung without alignment (each
+  row's best window at the fewest rows that allow any, sections ruled out by n × their best seat
+  against the best found). So the no-aligned worst case costs the old rung plus the budget.
+]]
 local function searchAdjacentRows(n)
+  local fallback
+  local spent, aligning = 0, true
+  -- One unit of aligned work: false (and aligning off) once the budget is spent.
+  local function spend()
+    if aligning and spent < ALIGN_BUDGET then
+      spent = spent + 1
+      return true
+    end
+    aligning = false
+    return false
+  end
   for k = 2, n do
     local front, back = {}, {}
     for i = 1, k do
@@ -670,15 +895,39 @@ local function searchAdjacentRows(n)
       back[k + 1 - i] = front[i]
     end
     local splits = (n % k == 0) and {front} or {front, back}
-    local best
+    local best, unaligned
     for _, index in ipairs(sections) do
       local info = sectionInfo[index]
+      -- n × the section's best free seat bounds its placements: aligned ones against the best
+      -- aligned found, the fallback's (only wanted while no aligned one was found and no k before
+      -- had a placement) against the best found.
       if best and n * sectionTops[index] <= best[1] then break end
+      if not aligning and unaligned and n * sectionTops[index] <= unaligned[1] then break end
+      local fallbackWanted = not best and not fallback and (not unaligned or n * sectionTops[index] > unaligned[1])
       if info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
+        -- Sets of rows and shares whose fallback placement is not aligned: sort keys, bound
+        -- first (descending), then the first row, then the split.
+        local pending, bounds = {}, {}
         -- Every share is at least the smallest (front[k]): a row whose longest free run is
         -- shorter fails every set of rows holding it, so the next set to try starts past it.
         local smallest, last = front[k], info.firstRow + info.rows - k
+        -- A set's placement from its rows' best windows: the best aligned one there when aligned;
+        -- else the set is kept for placeAligned while its bound may beat the best aligned found and
+        -- its adjacent rows may hold aligned shares.
+        local function keepAligned(t, s, placement, bound)
+          if aligned(placement) then
+            if betterAligned(placement, best) then best = placement end
+            return
+          end
+          if best and (bound < best[1] or (bound == best[1] and rowRecord(t).first > best[2])) then return end
+          for r = t, t + k - 2 do
+            if not mayAlign(r, smallest) then return end
+          end
+          local key = 2 * t + s - 1 - bound * 2 * ROW_KEY
+          pending[#pending + 1] = key
+          bounds[key] = bound
+        end
         local t = info.firstRow
         while t <= last do
           local short
@@ -693,18 +942,63 @@ local function searchAdjacentRows(n)
           elseif accessible and rowAccessTops[t] < 0 then
             -- The first row's share must hold an accessible seat, and this row has none free.
             t = t + 1
+          elseif not fallbackWanted and not best and not spend() then
+            -- Budget spent with no aligned placement: the fallback found (at an earlier k, or
+            -- at this one in sections this one's bound cannot beat) is the answer.
+            return fallback or unaligned, 'ADJACENT_ROWS'
+          elseif not fallbackWanted and not best then
+            -- Only an aligned placement is wanted and none was found yet (often none exists): none
+            -- holds two adjacent rows apart (mayAlign, cached per row across k), so the rows'
+            -- windows are read only for sets that may have one. Once one was found, most sets are
+            -- ruled out by their bound from the windows alone (keepAligned).
+            local apart
+            for r = t + k - 2, t, -1 do
+              if not mayAlign(r, smallest) then
+                apart = r
+                break
+              end
+            end
+            if apart then
+              t = apart + 1
+            else
+              for s, shares in ipairs(splits) do
+                local placement, bound = placeInRows(t, shares)
+                if placement then keepAligned(t, s, placement, bound) end
+              end
+              t = t + 1
+            end
           else
-            for _, shares in ipairs(splits) do
-              local placement = placeInRows(t, shares)
-              if placement and better(placement, best) then best = placement end
+            -- Without budget left, the fallback's sets alone (the rung without alignment).
+            local align = aligning and spend()
+            if not align and best then return best, 'ADJACENT_ROWS' end
+            for s, shares in ipairs(splits) do
+              local placement, bound = placeInRows(t, shares)
+              if placement then
+                if better(placement, unaligned) then unaligned = placement end
+                if align then keepAligned(t, s, placement, bound) end
+              end
             end
             t = t + 1
           end
         end
+        if aligning then
+          table.sort(pending)
+          for _, key in ipairs(pending) do
+            local bound, first, s = bounds[key], math.floor((key % (2 * ROW_KEY)) / 2), key % 2 + 1
+            if best and (bound < best[1] or (bound == best[1] and rowRecord(first).first > best[2])) then break end
+            if not spend() then break end
+            local placement = placeAligned(first, splits[s])
+            if placement and betterAligned(placement, best) then best = placement end
+          end
+        end
+        if best and not aligning then return best, 'ADJACENT_ROWS' end
       end
     end
     if best then return best, 'ADJACENT_ROWS' end
+    fallback = fallback or unaligned
+    if fallback and not aligning then return fallback, 'ADJACENT_ROWS' end
   end
+  if fallback then return fallback, 'ADJACENT_ROWS' end
   return nil
 end
 
