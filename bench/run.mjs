@@ -517,18 +517,23 @@ function bestAvailableHolds(buyers, performanceIds) {
  * performance; then the script's own time in Redis in its worst cases
  * (bench/best-available-worst-case.mjs).
  */
+/** The best-available bench's venue: 8 sections (2 VIP, 6 R) of `rows` rows × 100 seats. */
+function bestAvailableSections(rows) {
+  return Array.from({ length: 8 }, (_, i) => ({
+    name: `S${i + 1}`,
+    grade: i < 2 ? 'VIP' : 'R',
+    price: i < 2 ? 220000 : 150000,
+    rows,
+    seatsPerRow: 100,
+  }));
+}
+
 async function benchBestAvailable(buyers, trivial) {
   const started = Date.now();
   const performanceIds = await createPerformances(
     'Bench best available',
     BEST_PERFORMANCES,
-    Array.from({ length: 8 }, (_, i) => ({
-      name: `S${i + 1}`,
-      grade: i < 2 ? 'VIP' : 'R',
-      price: i < 2 ? 220000 : 150000,
-      rows: 100,
-      seatsPerRow: 100,
-    })),
+    bestAvailableSections(100),
   );
   const createMs = Date.now() - started;
   const count = Math.min(
@@ -537,17 +542,7 @@ async function benchBestAvailable(buyers, trivial) {
   );
   const warmup = Math.min(BEST_WARMUP, buyers.length * (BEST_LIMIT / 2));
   if (warmup > 0) {
-    const [warmupId] = await createPerformances(
-      'Bench best available, warm-up',
-      1,
-      Array.from({ length: 8 }, (_, i) => ({
-        name: `S${i + 1}`,
-        grade: i < 2 ? 'VIP' : 'R',
-        price: i < 2 ? 220000 : 150000,
-        rows: 10,
-        seatsPerRow: 100,
-      })),
-    );
+    const [warmupId] = await createPerformances('Bench best available, warm-up', 1, bestAvailableSections(10));
     await freshTokens(buyers);
     await measure('warm-up: best-available holds on a performance of their own (not counted)', {
       amount: warmup,
