@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvSource } from '@app/config';
 import { translatingConstraintViolations } from '@app/database';
 import { NotFoundError } from '@app/ticketing';
-import { ApiHarness, startApi, TcpProxy, waitUntil } from '@app/testing';
+import { ApiHarness, startApi, TcpProxy, waitForValue, waitUntil } from '@app/testing';
 import { ApiModule } from '../src/api.module';
 import { Public } from '@app/auth';
 import { RequestContext } from '@app/logging';
@@ -102,16 +102,6 @@ function readLogLines(dir: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-async function waitFor<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
   let api: ApiHarness;
 
@@ -195,10 +185,13 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
     expect(res.statusCode).toBe(500);
     expect(res.json()).toMatchObject({ message: 'Internal server error', requestId: 'crash-req-1' });
     expect(res.body).not.toContain('secret-internal-detail');
-    const line = await waitFor(() =>
-      readLogLines(api.env.LOG_DIR).find(
-        (l) => l['log.level'] === 'error' && (l.http as { request?: { id?: string } })?.request?.id === 'crash-req-1',
-      ),
+    const line = await waitForValue(
+      () =>
+        readLogLines(api.env.LOG_DIR).find(
+          (l) => l['log.level'] === 'error' && (l.http as { request?: { id?: string } })?.request?.id === 'crash-req-1',
+        ),
+      'the error line of the crash',
+      { timeoutMs: 3000, intervalMs: 50 },
     );
     expect(String(line.message)).toContain('secret-internal-detail');
     expect((line.error as { stack_trace?: string }).stack_trace).toContain('FailingController');
@@ -237,10 +230,13 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
-    const access = await waitFor(() =>
-      readLogLines(api.env.LOG_DIR).find(
-        (l) => (l.http as { request?: { id?: string } })?.request?.id === 'abc-123' && l.url !== undefined,
-      ),
+    const access = await waitForValue(
+      () =>
+        readLogLines(api.env.LOG_DIR).find(
+          (l) => (l.http as { request?: { id?: string } })?.request?.id === 'abc-123' && l.url !== undefined,
+        ),
+      'the access line of abc-123',
+      { timeoutMs: 3000, intervalMs: 50 },
     );
     expect(access['@timestamp']).toEqual(expect.any(String));
     expect(access['log.level']).toBe('info');
@@ -256,12 +252,16 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
 
   it('writes one file per level under LOG_DIR', async () => {
     await inject({ method: 'GET', url: '/api/v1/test-errors/crash' });
-    const files = await waitFor(() => {
-      const names = readdirSync(api.env.LOG_DIR);
-      return names.some((n) => n.startsWith('api-error-')) && names.some((n) => n.startsWith('api-info-'))
-        ? names
-        : undefined;
-    });
+    const files = await waitForValue(
+      () => {
+        const names = readdirSync(api.env.LOG_DIR);
+        return names.some((n) => n.startsWith('api-error-')) && names.some((n) => n.startsWith('api-info-'))
+          ? names
+          : undefined;
+      },
+      'the error and info log files',
+      { timeoutMs: 3000, intervalMs: 50 },
+    );
     const errorFile = files.find((n) => n.startsWith('api-error-'))!;
     const levels = readFileSync(join(api.env.LOG_DIR, errorFile), 'utf8')
       .trim()

@@ -6,7 +6,15 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
+import {
+  ApiHarness,
+  AppProcess,
+  createSession,
+  freePort,
+  PROCESS_TEST_TIMEOUT_MS,
+  TestSession,
+  waitForValue,
+} from '@app/testing';
 import { HoldService, performanceKeys, PurchaseFlusher, PurchaseService, SeatStateStore } from '@app/ticketing';
 import { createPerformance } from './purchase-helpers';
 import { startTestApi } from './support/api';
@@ -50,27 +58,17 @@ async function countPersisted(databaseUrl: string, ids: string[]) {
   }
 }
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > until) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /**
  * Waits until the performance's purchase stream is empty (every entry written, acknowledged and
  * trimmed, so no batch process has anything left to write again); fails after `timeoutMs`.
  */
 async function waitForDrainedStream(api: ApiHarness, performanceId: number, timeoutMs = 30_000): Promise<void> {
   const redis = api.app.get(Redis);
-  await waitFor(
-    () => redis.xlen(performanceKeys(performanceId).purchaseStream),
-    (length) => length === 0,
+  await waitForValue(() => redis.xlen(performanceKeys(performanceId).purchaseStream), 'the purchase stream drained', {
+    done: (length) => length === 0,
     timeoutMs,
-  );
+    intervalMs: 5,
+  });
 }
 
 function expectExactlyOnce(counts: { purchases: number; tickets: number; outbox: number }, purchases: number) {
@@ -131,10 +129,10 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
       const { performanceId, ids } = await backlog(3000);
 
       const first = await startBatch();
-      const partial = await waitFor(
+      const partial = await waitForValue(
         () => countPersisted(api.env.DATABASE_URL, ids),
-        (counts) => counts.purchases > 0,
-        20_000,
+        'some purchases written by the first batch',
+        { done: (counts) => counts.purchases > 0, timeoutMs: 20_000, intervalMs: 5 },
       );
       first.kill('SIGKILL');
       expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -144,10 +142,14 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
 
       // The new process has another consumer name: it takes the dead one's entries over once idle.
       await startBatch();
-      const final = await waitFor(
+      const final = await waitForValue(
         () => countPersisted(api.env.DATABASE_URL, ids),
-        (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
-        45_000,
+        'every purchase written exactly once',
+        {
+          done: (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
+          timeoutMs: 45_000,
+          intervalMs: 5,
+        },
       );
       expectExactlyOnce(final, ids.length);
       await waitForDrainedStream(api, performanceId);
@@ -160,10 +162,14 @@ describe('write-behind under faults (built batch processes, real PostgreSQL and 
     async () => {
       // The two start while the backlog is made: they flush it as it grows, side by side.
       const [, { performanceId, ids }] = await Promise.all([Promise.all([startBatch(), startBatch()]), backlog(2000)]);
-      const final = await waitFor(
+      const final = await waitForValue(
         () => countPersisted(api.env.DATABASE_URL, ids),
-        (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
-        30_000,
+        'every purchase written exactly once',
+        {
+          done: (counts) => counts.purchases === ids.length && counts.outbox === ids.length,
+          timeoutMs: 30_000,
+          intervalMs: 5,
+        },
       );
       // Every entry acknowledged and trimmed: neither process has anything left to write again.
       await waitForDrainedStream(api, performanceId);
@@ -189,11 +195,11 @@ describe('write-behind when Redis (AOF, appendfsync always) is killed before the
     const probe = new Redis(port, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
     probe.on('error', () => undefined);
     await probe.connect().catch(() => undefined);
-    await waitFor(
-      () => probe.ping().catch(() => ''),
-      (reply) => reply === 'PONG',
-      10_000,
-    );
+    await waitForValue(() => probe.ping().catch(() => ''), 'Redis answering', {
+      done: (reply) => reply === 'PONG',
+      timeoutMs: 10_000,
+      intervalMs: 5,
+    });
     probe.disconnect();
   };
   const killRedis = async () => {
@@ -227,13 +233,13 @@ describe('write-behind when Redis (AOF, appendfsync always) is killed before the
     await startRedis();
 
     const flusher = api.app.get(PurchaseFlusher);
-    const flushed = await waitFor(
+    const flushed = await waitForValue(
       async () => {
         await flusher.flushOnce({ batchSize: 500 }).catch(() => 0);
         return countPersisted(api.env.DATABASE_URL, ids);
       },
-      (counts) => counts.purchases === ids.length,
-      20_000,
+      'every purchase written',
+      { done: (counts) => counts.purchases === ids.length, timeoutMs: 20_000, intervalMs: 5 },
     );
     expectExactlyOnce(flushed, ids.length);
     expect((await api.app.get(SeatStateStore).counts(performance.id)).sold).toBe(300);

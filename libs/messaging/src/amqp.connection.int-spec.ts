@@ -2,17 +2,24 @@ import { execFileSync } from 'node:child_process';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TestEnv } from '@app/testing';
+import {
+  createTestEnvWithoutDatabase,
+  deleteTopology,
+  RABBITMQ_URL,
+  TestEnv,
+  waitForValue,
+  waitUntil,
+} from '@app/testing';
 import { AmqpConnection } from './amqp.connection';
 import { topologyOf } from './messaging.module';
 import { ROUTING, Topology } from './topology';
 
-async function waitUntil(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** The next message of `queue`, polled for up to 15 s. */
+function nextMessage(channel: amqp.Channel, queue: string, noAck: boolean): Promise<amqp.GetMessage> {
+  return waitForValue(() => channel.get(queue, { noAck }), `a message on ${queue}`, {
+    done: (message) => message !== false,
+    timeoutMs: 15_000,
+  }) as Promise<amqp.GetMessage>;
 }
 
 describe('RabbitMQ connection and topology (real broker)', () => {
@@ -51,21 +58,14 @@ describe('RabbitMQ connection and topology (real broker)', () => {
 
   it('publishes persistently with a broker confirm, routed to the queue', async () => {
     await connection.publish(ROUTING.purchaseCompleted, { purchaseId: 'p-1' }, { messageId: 'p-1' });
-    let message: amqp.GetMessage | false = false;
-    await waitUntil(
-      async () => (message = await channel.get(topology.purchaseCompletedQueue, { noAck: false })) !== false,
-    );
-    const got = message as unknown as amqp.GetMessage;
+    const got = await nextMessage(channel, topology.purchaseCompletedQueue, false);
     expect(JSON.parse(got.content.toString())).toEqual({ purchaseId: 'p-1' });
     expect(got.properties.messageId).toBe('p-1');
     expect(got.properties.deliveryMode).toBe(2);
     // A rejected message is parked in the dead-letter queue, not lost.
     channel.nack(got, false, false);
-    let dead: amqp.GetMessage | false = false;
-    await waitUntil(
-      async () => (dead = await channel.get(topology.purchaseCompletedDeadQueue, { noAck: true })) !== false,
-    );
-    expect(JSON.parse((dead as unknown as amqp.GetMessage).content.toString())).toEqual({ purchaseId: 'p-1' });
+    const dead = await nextMessage(channel, topology.purchaseCompletedDeadQueue, true);
+    expect(JSON.parse(dead.content.toString())).toEqual({ purchaseId: 'p-1' });
   });
 
   it('reconnects on its own after the broker drops the connection, and publishes again', async () => {
@@ -79,13 +79,10 @@ describe('RabbitMQ connection and topology (real broker)', () => {
       ?.split('\t')[0];
     expect(pid).toBeTruthy();
     execFileSync('rabbitmqctl', ['-q', 'close_connection', pid!, 'test: simulated broker drop']);
-    await waitUntil(() => !connection.isConnected(), 5000);
-    await waitUntil(() => connection.isConnected());
+    await waitUntil(() => !connection.isConnected(), 'the connection dropped', 5000);
+    await waitUntil(() => connection.isConnected(), 'the connection back', 15_000);
     await connection.publish(ROUTING.purchaseCompleted, { purchaseId: 'p-2' });
-    let message: amqp.GetMessage | false = false;
-    await waitUntil(
-      async () => (message = await channel.get(topology.purchaseCompletedQueue, { noAck: true })) !== false,
-    );
-    expect(JSON.parse((message as unknown as amqp.GetMessage).content.toString())).toEqual({ purchaseId: 'p-2' });
+    const message = await nextMessage(channel, topology.purchaseCompletedQueue, true);
+    expect(JSON.parse(message.content.toString())).toEqual({ purchaseId: 'p-2' });
   });
 });

@@ -11,6 +11,6 @@ export { freePort } from './free-port';
 export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';
 export { TcpProxy } from './tcp-proxy';
-export { waitUntil } from './wait-until';
+export { waitForValue, waitUntil } from './wait-until';
 export { startTestRedisCluster } from './redis-cluster';
 export type { LocalRedisCluster } from './redis-cluster';
