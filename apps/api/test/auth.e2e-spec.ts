@@ -311,6 +311,25 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect(events.map((e: { type: string }) => e.type)).toEqual(['SIGNED_UP', 'REFRESH_TOKEN_REUSED']);
     });
 
+    it('revoke what a refresh racing the reuse mints: no token of the family survives (20 rounds)', async () => {
+      for (let round = 0; round < 20; round++) {
+        const session = await newSession();
+        const second = (await refresh(session.refreshToken)).json();
+        // The thief's reuse of the first token and the owner's refresh of the second, at once.
+        const [reuse, rotated] = await Promise.all([refresh(session.refreshToken), refresh(second.refreshToken)]);
+        expectUniformError(reuse, 401);
+        if (rotated.statusCode === 200) {
+          const answer = await refresh(rotated.json().refreshToken);
+          expect(answer.statusCode, `round ${round}: the token minted beside the reuse still refreshes`).toBe(401);
+        }
+        const [user] = await db.query('SELECT id FROM users WHERE email = $1', [session.email]);
+        const live = await db.query('SELECT id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL', [
+          user.id,
+        ]);
+        expect(live, `round ${round}: live tokens of a revoked family`).toEqual([]);
+      }
+    });
+
     it('leave other sessions of the same user alone when one family is revoked', async () => {
       const session = await newSession();
       const other = (await login(session.email, PASSWORD, '10.0.0.2')).json();

@@ -49,14 +49,18 @@ export class SessionsService {
   /**
    * Trades a refresh token for a new pair; the old token stops working. Presenting a token that
    * was already rotated means someone else holds a copy: the whole family is revoked, and that
-   * revocation is committed even though the caller gets a 401.
+   * revocation is committed even though the caller gets a 401. Refreshes, revocations and logouts
+   * of one family take turns on a lock of the family, so a revocation misses no token.
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const claims = await this.tokens.verifyRefresh(refreshToken);
     const now = this.clock.now();
     const outcome = await this.transactions.run(async (manager): Promise<RefreshOutcome> => {
+      // The family first (its id is in the signed claims): a reuse racing the owner's refresh
+      // would otherwise revoke the family without the token that refresh is minting.
+      await this.refreshTokens.lockFamily(claims.fam, manager);
       const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);
-      if (!stored || stored.userId !== claims.sub) return { refused: 'unknown' };
+      if (!stored || stored.userId !== claims.sub || stored.familyId !== claims.fam) return { refused: 'unknown' };
       if (stored.replacedById) {
         await this.refreshTokens.revokeFamily(stored.familyId, now, manager);
         await this.events.record(stored.userId, AuthEventType.RefreshTokenReused, manager);
@@ -81,8 +85,11 @@ export class SessionsService {
     const claims = await this.tokens.verifyRefresh(refreshToken);
     if (claims.sub !== userId) throw new InvalidTokenError();
     await this.transactions.run(async (manager) => {
+      await this.refreshTokens.lockFamily(claims.fam, manager);
       const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);
-      if (!stored || stored.userId !== userId || stored.revokedAt) throw new InvalidTokenError();
+      if (!stored || stored.userId !== userId || stored.familyId !== claims.fam || stored.revokedAt) {
+        throw new InvalidTokenError();
+      }
       await this.refreshTokens.revokeFamily(stored.familyId, this.clock.now(), manager);
     });
   }

@@ -20,6 +20,15 @@ export class RefreshTokensRepository {
     await manager.getRepository(RefreshTokenEntity).insert({ ...token, revokedAt: null, replacedById: null });
   }
 
+  /**
+   * Locks a token family until the transaction ends (a transaction-scoped advisory lock on the
+   * family id), so a refresh, a reuse's revocation and a logout of one family take turns: a
+   * revocation then sees every token a rotation of the family minted before it.
+   */
+  async lockFamily(familyId: string, manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('token-family:' || $1, 0))`, [familyId]);
+  }
+
   /** Finds a token and locks its row until the transaction ends, so two refreshes of it take turns. */
   findByHashForUpdate(tokenHash: string, manager: EntityManager): Promise<RefreshTokenEntity | null> {
     return manager
