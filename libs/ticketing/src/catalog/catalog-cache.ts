@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { StoreUnavailableError } from '@app/core';
 
@@ -11,6 +11,9 @@ const VERSION_KEY = 'cache:catalog-version';
  */
 const SHAPE = 2;
 const TTL_SECONDS = 300;
+/** How often, and how long, {@link CatalogCache.invalidateAfterCommit} retries when Redis cannot answer. */
+const INVALIDATE_RETRY_MS = 1_000;
+const INVALIDATE_RETRY_FOR_MS = 10 * 60_000;
 
 /**
  * Cache-aside for the static catalog (events, performances, their pages). Every key includes
@@ -23,6 +26,8 @@ const TTL_SECONDS = 300;
  */
 @Injectable()
 export class CatalogCache {
+  private readonly logger = new Logger(CatalogCache.name);
+
   constructor(private readonly redis: Redis) {}
 
   /**
@@ -54,6 +59,32 @@ export class CatalogCache {
   /** Makes every cached catalog entry stale (a new version). Called after each admin write. */
   async invalidate(): Promise<void> {
     await this.redis.set(VERSION_KEY, randomUUID());
+  }
+
+  /**
+   * {@link invalidate} after a create PostgreSQL has committed, where a 503 would have the admin
+   * create the thing a second time: when Redis cannot answer (StoreUnavailableError) the new
+   * version is set in the background, every INVALIDATE_RETRY_MS (1 s) for up to
+   * INVALIDATE_RETRY_FOR_MS (10 min), and the caller goes on. Until then other processes may list
+   * the catalog without the new entry. Any other error is thrown.
+   */
+  async invalidateAfterCommit(): Promise<void> {
+    try {
+      await this.invalidate();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.logger.warn('catalog version not renewed after a create (Redis cannot answer); retrying in the background');
+      this.retryInvalidate(Date.now() + INVALIDATE_RETRY_FOR_MS);
+    }
+  }
+
+  private retryInvalidate(until: number): void {
+    setTimeout(() => {
+      this.invalidate().catch((error: unknown) => {
+        if (error instanceof StoreUnavailableError && Date.now() < until) return this.retryInvalidate(until);
+        this.logger.error(`catalog version not renewed after a create: ${String(error)}`);
+      });
+    }, INVALIDATE_RETRY_MS).unref();
   }
 
   /**

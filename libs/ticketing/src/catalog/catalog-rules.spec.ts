@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { EventDeletion, EventRepository, PerformanceRepository } from '@app/database';
+import { StoreUnavailableError } from '@app/core';
 import { DomainError, NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -122,7 +123,7 @@ describe('PerformanceService', () => {
     };
     const state = seatState();
     const r = rebuilder();
-    const cache = { invalidate: vi.fn(async () => {}) };
+    const cache = { invalidate: vi.fn(async () => {}), invalidateAfterCommit: vi.fn(async () => {}) };
     return {
       performances: new PerformanceService(
         events as unknown as EventRepository,
@@ -144,7 +145,7 @@ describe('PerformanceService', () => {
     const { performances, rebuilder: r, cache } = service();
     expect(await performances.createPerformance(1, input)).toEqual(performance);
     expect(r.register).toHaveBeenCalledWith(expect.objectContaining({ id: 7, currency: 'KRW' }));
-    expect(cache.invalidate).toHaveBeenCalled();
+    expect(cache.invalidateAfterCommit).toHaveBeenCalled();
   });
 
   it.each<[string, Partial<typeof input>, string]>([
@@ -195,7 +196,15 @@ describe('PerformanceService', () => {
     r.register.mockRejectedValueOnce(new Error('redis down'));
     await expect(performances.createPerformance(1, input)).rejects.toThrow('redis down');
     expect(state.removePerformance).not.toHaveBeenCalled();
-    expect(cache.invalidate).not.toHaveBeenCalled();
+    expect(cache.invalidateAfterCommit).not.toHaveBeenCalled();
+  });
+
+  it('answers the created performance when Redis could not take its live state (rebuilt at first use, no 503 to retry into a second one)', async () => {
+    const { performances, seatState: state, rebuilder: r, cache } = service();
+    r.register.mockRejectedValueOnce(new StoreUnavailableError('redis', new Error('Command timed out')));
+    expect(await performances.createPerformance(1, input)).toMatchObject({ id: 7 });
+    expect(state.removePerformance).not.toHaveBeenCalled();
+    expect(cache.invalidateAfterCommit).toHaveBeenCalledOnce();
   });
 
   it('leaves no live state when the event was deleted while the performance was being created', async () => {
@@ -219,7 +228,7 @@ describe('EventService', () => {
         return outcome;
       }),
     };
-    const cache = { invalidate: vi.fn(async () => {}) };
+    const cache = { invalidate: vi.fn(async () => {}), invalidateAfterCommit: vi.fn(async () => {}) };
     const service = new EventService(
       events as unknown as EventRepository,
       state as unknown as SeatStateStore,

@@ -31,7 +31,7 @@ export class EventService {
     assertCurrency(currency);
     const timeZone = fields.timeZone === undefined ? DEFAULT_TIME_ZONE : toTimeZone(fields.timeZone);
     const event = await this.events.create({ ...fields, currency, timeZone });
-    await this.cache.invalidate();
+    await this.cache.invalidateAfterCommit();
     return toEvent(event);
   }
 

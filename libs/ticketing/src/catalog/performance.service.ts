@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { StoreUnavailableError } from '@app/core';
 import {
   eventOfPerformance,
   EventRepository,
@@ -34,6 +35,8 @@ export interface PerformanceChanges {
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
 @Injectable()
 export class PerformanceService {
+  private readonly logger = new Logger(PerformanceService.name);
+
   constructor(
     private readonly events: EventRepository,
     private readonly performances: PerformanceRepository,
@@ -117,8 +120,17 @@ export class PerformanceService {
       await this.seatState.removePerformance(performance.id);
       throw new NotFoundError('event');
     }
-    if (registered !== null) throw registered;
-    await this.cache.invalidate();
+    // PostgreSQL has the performance: a 503 now would have the admin create it a second time. When
+    // Redis cannot take its live state, the first request that needs it rebuilds it
+    // (SeatStateRebuilder.ensure), as after a Redis that lost its data.
+    if (registered instanceof StoreUnavailableError) {
+      this.logger.warn(
+        `performance ${performance.id} created; its live state will be registered at first use (Redis cannot answer)`,
+      );
+    } else if (registered !== null) {
+      throw registered;
+    }
+    await this.cache.invalidateAfterCommit();
     return toPerformance(performance);
   }
 

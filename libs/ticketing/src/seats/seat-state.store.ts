@@ -115,13 +115,17 @@ export class SeatStateStore {
     }
     await inWindows(chunks);
     if (registration.places) await this.registerSeating(performanceId, registration.places);
+    // In the registry before the meta hash that makes it registered (isRegistered): a registration
+    // cut between the two would otherwise leave a registered performance the flusher, the sweeper
+    // and the reconciler never visit, and ensure() would not repair it. The loops find nothing to
+    // do for a performance of the registry without its meta hash (as while removePerformance runs).
+    await this.redis.sadd(PERFORMANCE_REGISTRY_KEY, String(performanceId));
     const transaction = this.redis.multi();
     if (lifecycle) transaction.hset(keys.meta, lifecycleFields(lifecycle)).hdel(keys.meta, ...clearedFields(lifecycle));
     await transaction
       .hset(keys.meta, 'salesOpenAt', salesOpenAt.getTime(), 'currency', currency)
       .hsetnx(keys.counts, 'total', 0)
       .exec();
-    await this.redis.sadd(PERFORMANCE_REGISTRY_KEY, String(performanceId));
   }
 
   /**
