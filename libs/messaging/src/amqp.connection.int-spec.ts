@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteTopology, RABBITMQ_URL, TcpProxy, TestEnv } from '@app/testing';
 import { AmqpConnection } from './amqp.connection';
 import { topologyOf } from './messaging.module';
 import { ROUTING, Topology } from './topology';
@@ -68,6 +68,29 @@ describe('RabbitMQ connection and topology (real broker)', () => {
     expect(JSON.parse((dead as unknown as amqp.GetMessage).content.toString())).toEqual({ purchaseId: 'p-1' });
   });
 
+  it('publishes a batch in order with one wait for its confirms, each message persistent with its id', async () => {
+    const ids = Array.from({ length: 50 }, (_, index) => `batch-${index}`);
+    const outcomes = await connection.publishAll(
+      ids.map((id) => ({
+        routingKey: ROUTING.purchaseCompleted,
+        content: Buffer.from(JSON.stringify({ purchaseId: id })),
+        messageId: id,
+      })),
+    );
+    expect(outcomes).toEqual(ids.map(() => null));
+    const got: amqp.GetMessage[] = [];
+    await waitUntil(async () => {
+      const message = await channel.get(topology.purchaseCompletedQueue, { noAck: true });
+      if (message !== false) got.push(message);
+      return got.length === ids.length;
+    });
+    expect(got.map((m) => m.properties.messageId)).toEqual(ids);
+    expect(got.map((m) => JSON.parse(m.content.toString()).purchaseId)).toEqual(ids);
+    expect(got.every((m) => m.properties.deliveryMode === 2 && m.properties.contentType === 'application/json')).toBe(
+      true,
+    );
+  });
+
   it('reconnects on its own after the broker drops the connection, and publishes again', async () => {
     const name = `boxoffice-test-${env.RABBITMQ_NAMESPACE}`;
     const listing = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {
@@ -87,5 +110,60 @@ describe('RabbitMQ connection and topology (real broker)', () => {
       async () => (message = await channel.get(topology.purchaseCompletedQueue, { noAck: true })) !== false,
     );
     expect(JSON.parse((message as unknown as amqp.GetMessage).content.toString())).toEqual({ purchaseId: 'p-2' });
+  });
+});
+
+/**
+ * A batch the broker does not confirm in time, and one whose connection is lost before the
+ * confirms: each message is reported failed (so the relay keeps its row), none confirmed.
+ */
+describe('publishAll with a stalled or lost broker (real RabbitMQ behind a proxy)', () => {
+  let env: TestEnv;
+  let topology: Topology;
+  let proxy: TcpProxy;
+  let connection: AmqpConnection;
+  const batch = (count: number, tag: string) =>
+    Array.from({ length: count }, (_, index) => ({
+      routingKey: ROUTING.purchaseCompleted,
+      content: Buffer.from(JSON.stringify({ purchaseId: `${tag}-${index}` })),
+      messageId: `${tag}-${index}`,
+    }));
+
+  beforeAll(async () => {
+    env = createTestEnvWithoutDatabase();
+    topology = topologyOf(parseEnv(env));
+    proxy = await TcpProxy.create(Number(new URL(RABBITMQ_URL).port));
+    connection = new AmqpConnection(`amqp://guest:guest@127.0.0.1:${proxy.port}`, topology, 'publish-all-test');
+    await connection.channel.waitForConnect();
+  });
+  afterAll(async () => {
+    proxy.release();
+    await connection.close();
+    await proxy.cut();
+    await deleteTopology(RABBITMQ_URL, env.RABBITMQ_NAMESPACE);
+  });
+
+  it('reports every message not confirmed within the bound as timed out, then publishes again', async () => {
+    proxy.hold();
+    const outcomes = await connection.publishAll(batch(3, 'stalled'), 300);
+    expect(outcomes.map((outcome) => outcome?.message)).toEqual(['timeout', 'timeout', 'timeout']);
+    proxy.release();
+    expect(await connection.publishAll(batch(2, 'after-stall'))).toEqual([null, null]);
+  });
+
+  it('reports a batch whose connection is lost before its confirms as failed, then publishes again', async () => {
+    proxy.hold();
+    const outcomes = connection.publishAll(batch(20, 'lost'), 60_000);
+    // Sent, but the broker's confirms wait in the proxy; then the connection is dropped.
+    await proxy.cut();
+    const failures = (await outcomes).map((outcome) => outcome?.message);
+    expect(failures).toHaveLength(20);
+    // Failed by the channel's close, not left to the bound.
+    expect(failures.every((failure) => failure !== undefined && failure !== 'timeout')).toBe(true);
+    proxy.release();
+    await proxy.restore();
+    await waitUntil(() => connection.isConnected());
+    // Published on the new channel once it has declared the topology.
+    expect(await connection.publishAll(batch(2, 'reconnected'))).toEqual([null, null]);
   });
 });
