@@ -6,6 +6,7 @@ import {
   createTestEnvWithoutDatabase,
   deleteTopology,
   RABBITMQ_URL,
+  TcpProxy,
   TestEnv,
   waitForValue,
   waitUntil,
@@ -68,6 +69,29 @@ describe('RabbitMQ connection and topology (real broker)', () => {
     expect(JSON.parse(dead.content.toString())).toEqual({ purchaseId: 'p-1' });
   });
 
+  it('publishes a batch in order with one wait for its confirms, each message persistent with its id', async () => {
+    const ids = Array.from({ length: 50 }, (_, index) => `batch-${index}`);
+    const outcomes = await connection.publishAll(
+      ids.map((id) => ({
+        routingKey: ROUTING.purchaseCompleted,
+        content: Buffer.from(JSON.stringify({ purchaseId: id })),
+        messageId: id,
+      })),
+    );
+    expect(outcomes).toEqual(ids.map(() => null));
+    const got: amqp.GetMessage[] = [];
+    await waitUntil(async () => {
+      const message = await channel.get(topology.purchaseCompletedQueue, { noAck: true });
+      if (message !== false) got.push(message);
+      return got.length === ids.length;
+    }, 'every message of the batch on the queue');
+    expect(got.map((m) => m.properties.messageId)).toEqual(ids);
+    expect(got.map((m) => JSON.parse(m.content.toString()).purchaseId)).toEqual(ids);
+    expect(got.map((m) => [m.properties.messageId, m.properties.deliveryMode, m.properties.contentType])).toEqual(
+      ids.map((id) => [id, 2, 'application/json']),
+    );
+  });
+
   it('reconnects on its own after the broker drops the connection, and publishes again', async () => {
     const name = `boxoffice-test-${env.RABBITMQ_NAMESPACE}`;
     const listing = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {
@@ -84,5 +108,60 @@ describe('RabbitMQ connection and topology (real broker)', () => {
     await connection.publish(ROUTING.purchaseCompleted, { purchaseId: 'p-2' });
     const message = await nextMessage(channel, topology.purchaseCompletedQueue, true);
     expect(JSON.parse(message.content.toString())).toEqual({ purchaseId: 'p-2' });
+  });
+});
+
+/**
+ * A batch the broker does not confirm in time, and one whose connection is lost before the
+ * confirms: each message is reported failed (so the relay keeps its row), none confirmed.
+ */
+describe('publishAll with a stalled or lost broker (real RabbitMQ behind a proxy)', () => {
+  let env: TestEnv;
+  let topology: Topology;
+  let proxy: TcpProxy;
+  let connection: AmqpConnection;
+  const batch = (count: number, tag: string) =>
+    Array.from({ length: count }, (_, index) => ({
+      routingKey: ROUTING.purchaseCompleted,
+      content: Buffer.from(JSON.stringify({ purchaseId: `${tag}-${index}` })),
+      messageId: `${tag}-${index}`,
+    }));
+
+  beforeAll(async () => {
+    env = createTestEnvWithoutDatabase();
+    topology = topologyOf(parseEnv(env));
+    proxy = await TcpProxy.create(Number(new URL(RABBITMQ_URL).port));
+    connection = new AmqpConnection(`amqp://guest:guest@127.0.0.1:${proxy.port}`, topology, 'publish-all-test');
+    await connection.channel.waitForConnect();
+  });
+  afterAll(async () => {
+    proxy.release();
+    await connection.close();
+    await proxy.cut();
+    await deleteTopology(RABBITMQ_URL, env.RABBITMQ_NAMESPACE);
+  });
+
+  it('reports every message not confirmed within the bound as timed out, then publishes again', async () => {
+    proxy.hold();
+    const outcomes = await connection.publishAll(batch(3, 'stalled'), 300);
+    expect(outcomes.map((outcome) => outcome?.message)).toEqual(['timeout', 'timeout', 'timeout']);
+    proxy.release();
+    expect(await connection.publishAll(batch(2, 'after-stall'))).toEqual([null, null]);
+  });
+
+  it('reports a batch whose connection is lost before its confirms as failed, then publishes again', async () => {
+    proxy.hold();
+    const outcomes = connection.publishAll(batch(20, 'lost'), 60_000);
+    // Sent, but the broker's confirms wait in the proxy; then the connection is dropped.
+    await proxy.cut();
+    const failures = (await outcomes).map((outcome) => outcome?.message);
+    expect(failures).toHaveLength(20);
+    // Failed by the channel's close, not left to the bound.
+    expect(failures.filter((failure) => failure === undefined || failure === 'timeout')).toEqual([]);
+    proxy.release();
+    await proxy.restore();
+    await waitUntil(() => connection.isConnected(), 'the connection back');
+    // Published on the new channel once it has declared the topology.
+    expect(await connection.publishAll(batch(2, 'reconnected'))).toEqual([null, null]);
   });
 });

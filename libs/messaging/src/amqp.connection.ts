@@ -4,6 +4,15 @@ import amqp, { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-man
 import type { ConfirmChannel } from 'amqplib';
 import { Topology } from './topology';
 
+/** A message for {@link AmqpConnection.publishAll}. */
+export interface OutgoingMessage {
+  routingKey: string;
+  /** The body: JSON, encoded as UTF-8. */
+  content: Buffer;
+  /** The AMQP `messageId` property (the consumer's key for dropping a repeat). */
+  messageId?: string;
+}
+
 /** Longest wait at shutdown for a topology declaration in progress to finish, in milliseconds. */
 const SETUP_GRACE_MS = 2000;
 
@@ -24,6 +33,11 @@ export class AmqpConnection {
   readonly connection: AmqpConnectionManager;
   readonly channel: ChannelWrapper;
   private closing = false;
+  /**
+   * The wrapper's current confirm channel once it has declared the topology; unset while
+   * (re)connecting and once it closed. `publishAll` publishes on it directly.
+   */
+  private publisher?: ConfirmChannel;
 
   /**
    * `setupGraceMs`: the longest wait at shutdown for a channel still declaring the topology, in
@@ -54,9 +68,16 @@ export class AmqpConnection {
       lastError = err?.message ?? '';
     });
     this.channel = this.connection.createChannel({
-      json: true,
       confirm: true,
-      setup: (channel: ConfirmChannel) => topology.declare(channel),
+      setup: async (channel: ConfirmChannel) => {
+        let open = true;
+        channel.once('close', () => {
+          open = false;
+          if (this.publisher === channel) this.publisher = undefined;
+        });
+        await topology.declare(channel);
+        if (open) this.publisher = channel;
+      },
     });
     // The wrapper emits a failed setup (a topology call whose channel ended, at shutdown or on a
     // broker restart) as 'error'; unheard, that event becomes an unhandled rejection that kills
@@ -83,26 +104,91 @@ export class AmqpConnection {
   }
 
   /**
-   * Publishes persistently and resolves only once the broker confirmed the message; rejects
-   * (`timeout`) when no confirm came within `timeoutMs` (PUBLISH_CONFIRM_TIMEOUT_MS unless given).
+   * Publishes one message (`message` serialised as JSON) as {@link publishAll} does; resolves once
+   * the broker confirmed it, rejects with why not (`timeout` when no confirm came within
+   * `timeoutMs`, PUBLISH_CONFIRM_TIMEOUT_MS unless given).
    */
   async publish(
     routingKey: string,
     message: object,
     options: { messageId?: string; timeoutMs?: number } = {},
   ): Promise<void> {
-    await this.channel.publish(this.topology.eventsExchange, routingKey, message, {
-      persistent: true,
-      contentType: 'application/json',
-      messageId: options.messageId,
-      timeout: options.timeoutMs ?? PUBLISH_CONFIRM_TIMEOUT_MS,
+    const content = Buffer.from(JSON.stringify(message));
+    const [failure] = await this.publishAll([{ routingKey, content, messageId: options.messageId }], options.timeoutMs);
+    if (failure) throw failure;
+  }
+
+  /**
+   * Publishes `messages` in order to the events exchange, persistently, on the confirm channel, and
+   * resolves once the broker answered every one or `timeoutMs` (PUBLISH_CONFIRM_TIMEOUT_MS unless
+   * given) passed since the call: one entry per message, `null` when the broker confirmed it, else
+   * why not (`message nacked`, `channel closed`, `timeout`: no confirm in time, or no channel ready
+   * in time while the connection is being made). Never rejects.
+   *
+   * On the amqplib channel itself, not through the wrapper's `publish`: that one costs each message
+   * a promise, a timer, a queue entry and a search of the unconfirmed list (docs/performance.md,
+   * flush seventh slice); here a call costs one timer and one promise. Not queued across a
+   * reconnection as the wrapper would: a message the channel lost is reported, and the caller
+   * publishes it again. The caller bounds how many it passes at once (the relay: one pass's rows),
+   * since amqplib buffers them all whatever the channel's high-water mark.
+   */
+  async publishAll(
+    messages: readonly OutgoingMessage[],
+    timeoutMs = PUBLISH_CONFIRM_TIMEOUT_MS,
+  ): Promise<(Error | null)[]> {
+    const deadline = Date.now() + timeoutMs;
+    const timedOut = new Error('timeout');
+    const outcomes: (Error | null)[] = messages.map(() => timedOut);
+    if (messages.length === 0) return outcomes;
+    const channel = this.publisher ?? (await this.readyPublisher(timeoutMs));
+    if (channel === undefined) return outcomes;
+    return new Promise((resolve) => {
+      let unanswered = messages.length;
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        resolve(outcomes);
+      };
+      const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
+      // A confirm after the bound changes nothing: the caller has its answer (`timeout`) already.
+      const answered = (index: number, error: Error | null): void => {
+        if (finished) return;
+        outcomes[index] = error;
+        unanswered -= 1;
+        if (unanswered === 0) finish();
+      };
+      for (let index = 0; index < messages.length; index += 1) {
+        const { routingKey, content, messageId } = messages[index];
+        try {
+          channel.publish(
+            this.topology.eventsExchange,
+            routingKey,
+            content,
+            { persistent: true, contentType: 'application/json', messageId },
+            (error) => answered(index, error ?? null),
+          );
+        } catch (error) {
+          // The channel is closing or closed: neither this message nor a later one went out.
+          const reason = error instanceof Error ? error : new Error(String(error));
+          for (let rest = index; rest < messages.length; rest += 1) answered(rest, reason);
+          break;
+        }
+      }
     });
+  }
+
+  /** The confirm channel once the wrapper has one ready, waiting at most `timeoutMs`; else undefined. */
+  private async readyPublisher(timeoutMs: number): Promise<ConfirmChannel | undefined> {
+    await Promise.race([this.channel.waitForConnect(), delay(timeoutMs, undefined, { ref: false })]);
+    return this.publisher;
   }
 
   /**
    * Closes the channel, then the connection. A topology declaration still in progress (the
    * process is stopped right after it started) is given the setup grace to finish first, so no
-   * call is cut off half-way; unsent and unconfirmed publishes are rejected to their callers.
+   * call is cut off half-way; publishes not yet confirmed are reported failed to their callers.
    */
   async close(): Promise<void> {
     this.closing = true;

@@ -7,7 +7,8 @@ export interface PendingOutboxMessage {
   id: string;
   messageId: string;
   routingKey: string;
-  payload: Record<string, unknown>;
+  /** The message body as stored: JSON text. */
+  payload: string;
 }
 
 /**
@@ -23,11 +24,12 @@ export class OutboxRepository {
    * holds are skipped, so relays running at once never take the same row.
    */
   async lockPending(manager: EntityManager, limit: number): Promise<PendingOutboxMessage[]> {
-    const rows: { id: string; message_id: string; routing_key: string; payload: Record<string, unknown> }[] =
-      await manager.query(
-        `SELECT id, message_id, routing_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [limit],
-      );
+    // The payload as text: the relay sends it as it is, so the driver need not parse it (and the
+    // relay serialise it again).
+    const rows: { id: string; message_id: string; routing_key: string; payload: string }[] = await manager.query(
+      `SELECT id, message_id, routing_key, payload::text AS payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
     return rows.map((row) => ({
       id: row.id,
       messageId: row.message_id,

@@ -14,8 +14,8 @@ export interface RelayResult {
 /**
  * Publishes the outbox to RabbitMQ: locks a batch of rows (`FOR UPDATE SKIP LOCKED`, so relays in
  * several `batch` processes share the work), publishes each persistently with its `message_id`
- * and waits for the broker's confirms, then deletes the confirmed rows in the same transaction
- * (one statement a pass). At least once: a crash after the confirms and before the commit leaves
+ * (its stored JSON text as the body, never parsed here) and waits for the broker's confirms of the
+ * whole batch, then deletes the confirmed rows in the same transaction (one statement a pass). At least once: a crash after the confirms and before the commit leaves
  * the rows, which are published again, and the mailer drops the repeat by message id
  * (`email_deliveries`).
  */
@@ -31,23 +31,21 @@ export class OutboxRelay {
     return this.transactions.run(async (manager) => {
       const rows = await this.outbox.lockPending(manager, batchSize);
       if (rows.length === 0) return { published: 0, failed: 0 };
-      const outcomes = await Promise.allSettled(
-        rows.map((row) =>
-          this.amqp.publish(row.routingKey, row.payload, { messageId: row.messageId, timeoutMs: confirmTimeoutMs }),
-        ),
+      const outcomes = await this.amqp.publishAll(
+        rows.map((row) => ({
+          routingKey: row.routingKey,
+          content: Buffer.from(row.payload),
+          messageId: row.messageId,
+        })),
+        confirmTimeoutMs,
       );
-      const published = rows.filter((_, index) => outcomes[index].status === 'fulfilled').map((row) => row.id);
-      const failed = rows.filter((_, index) => outcomes[index].status === 'rejected').map((row) => row.id);
+      const published: string[] = [];
+      const failed: string[] = [];
+      rows.forEach((row, index) => (outcomes[index] === null ? published : failed).push(row.id));
       await this.outbox.deletePublished(manager, published);
       await this.outbox.countFailedAttempt(manager, failed);
-      const firstFailure = outcomes.find((outcome) => outcome.status === 'rejected');
-      return {
-        published: published.length,
-        failed: failed.length,
-        error: firstFailure
-          ? String(firstFailure.reason instanceof Error ? firstFailure.reason.message : firstFailure.reason)
-          : undefined,
-      };
+      const firstFailure = outcomes.find((outcome) => outcome !== null);
+      return { published: published.length, failed: failed.length, error: firstFailure?.message };
     });
   }
 }
