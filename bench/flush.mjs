@@ -32,8 +32,12 @@ import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
 import { flushRate, waitForFirstRow, waitForRows } from './flush-rate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const built = (file) => createRequire(import.meta.url)(join(root, 'dist/apps/batch/libs', file));
 // Hold and purchase ids as the api makes them (they carry the performance: no pointer keys).
-const { newIdOf } = createRequire(import.meta.url)(join(root, 'dist/apps/batch/libs/ticketing/src/ids.js'));
+const { newIdOf } = built('ticketing/src/ids.js');
+// A purchase's hash fields as the scripts write them, and the purchase-completed message's contract.
+const { purchaseToRecord } = built('ticketing/src/purchases/purchase.js');
+const { purchaseCompletedMessageId, ROUTING } = built('messaging/src/contracts/index.js');
 const RATE = Number(process.env.FLUSH_RATE ?? 0);
 const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
@@ -181,37 +185,31 @@ async function prepareDatabase(db) {
 
 /** What purchase.lua writes for one purchase, and the api's entry in the buyer's index, in one pipeline. */
 function appendPurchases(redis, performanceId, purchases) {
-  const { performanceKeys, userPurchasesKey } = redisKeys();
+  const { performanceKeys, userPurchasesKey, userPurchasesMember } = redisKeys();
   const keys = performanceKeys(performanceId);
   const pipeline = redis.pipeline();
   for (const p of purchases) {
-    const now = Date.now();
-    const record = [
-      'id',
-      p.id,
-      'reservationId',
-      p.reservationId,
-      'userId',
-      p.userId,
-      'performanceId',
+    const createdAt = new Date();
+    const record = purchaseToRecord({
+      id: p.id,
+      reservationId: p.reservationId,
+      userId: p.userId,
       performanceId,
-      'seats',
-      p.seatId,
-      'amount',
-      50000,
-      'currency',
-      'KRW',
-      'chargeId',
-      p.chargeId,
-      'createdAt',
-      now,
-      'prices',
-      50000,
-    ];
+      seatIds: [p.seatId],
+      seatPrices: [50000],
+      amount: 50000,
+      currency: 'KRW',
+      chargeId: p.chargeId,
+      status: 'PAID',
+      createdAt,
+      canceledAt: null,
+    });
+    // The stream entry is the hash's fields after its type, without the status (as purchase.lua's XADD).
+    const entry = Object.entries(record).filter(([field]) => field !== 'status');
     pipeline
-      .hset(keys.purchase(p.id), 'status', 'PAID', ...record)
-      .xadd(keys.purchaseStream, '*', 'type', 'purchase', ...record)
-      .zadd(userPurchasesKey(p.userId), now, `${performanceId}:${p.id}`);
+      .hset(keys.purchase(p.id), record)
+      .xadd(keys.purchaseStream, '*', 'type', 'purchase', ...entry.flat())
+      .zadd(userPurchasesKey(p.userId), createdAt.getTime(), userPurchasesMember(performanceId, p.id));
   }
   return pipeline.exec();
 }
@@ -283,7 +281,7 @@ async function main() {
     const { performanceId, purchases } = await prepareDatabase(db);
     // Registered as the api registers a performance: a flusher skips one whose meta hash is gone.
     await redis.hset(redisKeys().performanceKeys(performanceId).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
-    await redis.sadd('performances', performanceId);
+    await redis.sadd(redisKeys().PERFORMANCE_REGISTRY_KEY, performanceId);
     const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
     if (RELAY_ONLY) {
       batch = startBatch(nodeArgs);
@@ -292,14 +290,26 @@ async function main() {
       const pgBefore = await backendCpu(db);
       const started = Date.now();
       // This script's own connection writes them: its CPU is not counted (backendCpu leaves it out).
+      // Messages of the contract the flush writes to (id, routing key, PurchaseCompletedMessage).
+      const createdAt = new Date().toISOString();
       await db.query(
         `INSERT INTO outbox (message_id, routing_key, payload)
-         SELECT 'purchase-completed:' || p.id, 'purchase.completed',
-                jsonb_build_object('purchaseId', p.id, 'userId', p.user_id, 'performanceId', $4::int,
-                                   'seatIds', jsonb_build_array(p.seat_id), 'amount', 50000, 'currency', 'KRW',
-                                   'createdAt', to_jsonb(clock_timestamp()))
-         FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS p(id, user_id, seat_id)`,
-        [purchases.map((p) => p.id), purchases.map((p) => p.userId), purchases.map((p) => p.seatId), performanceId],
+         SELECT m, $2, p FROM unnest($1::text[], $3::jsonb[]) AS t(m, p)`,
+        [
+          purchases.map((p) => purchaseCompletedMessageId(p.id)),
+          ROUTING.purchaseCompleted,
+          purchases.map((p) =>
+            JSON.stringify({
+              purchaseId: p.id,
+              userId: p.userId,
+              performanceId,
+              seatIds: [p.seatId],
+              amount: 50000,
+              currency: 'KRW',
+              createdAt,
+            }),
+          ),
+        ],
       );
       const queue = await queueCounter();
       const pgAfter = await backendCpuUntil(db, async () => (await queue.count()) >= COUNT, { everyMs: 250 });

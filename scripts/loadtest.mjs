@@ -12,6 +12,8 @@
 // (admitting R buyers a second, 5 by default): Locust's QueueBuyer joins, polls, and holds and
 // buys with its admission token; the check adds that the hold route saw no more new buyers
 // than R a second (loadtest/check-outcome.mjs, holdRate).
+// A stack it starts runs on a database, Redis key prefix and RabbitMQ namespace of the run's own,
+// dropped at the end (scripts/stack.mjs, dropRun) unless `--keep`.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { checkOutcome } from '../loadtest/check-outcome.mjs';
 import { buildIfStale } from './build-if-stale.mjs';
-import { redisKeys, startApp, stopApps } from './stack.mjs';
+import { appConfig, dropRun, redisKeys, startApp, stopApps } from './stack.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -41,6 +43,8 @@ const { values } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     queue: { type: 'boolean', default: false },
     'admit-per-second': { type: 'string', default: '5' },
+    // Leaves the run's database, keys and queues of a stack it started, for a look afterwards.
+    keep: { type: 'boolean', default: false },
   },
 });
 const users = Number(values.users);
@@ -56,17 +60,13 @@ if (
   console.error(
     'usage: npm run loadtest -- --users U --seats S --duration D [--max-duration M >= D] ' +
       '[--queue [--admit-per-second R]] ' +
-      '[--target URL] [--prepare-target URL] [--no-build]',
+      '[--target URL] [--prepare-target URL] [--no-build] [--keep]',
   );
   process.exit(2);
 }
 const target = values.target.replace(/\/$/, '');
 const prepareTarget = (values['prepare-target'] ?? target).replace(/\/$/, '');
 const env = process.env;
-const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/boxoffice';
-const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redisPrefix = env.REDIS_KEY_PREFIX ?? 'bo:';
-const flushAgeSeconds = Number(env.PURCHASE_FLUSH_AGE_SECONDS ?? 5);
 const runId = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = join(root, 'loadtest', 'results', runId);
 const outcomeDir = join(resultsDir, 'outcome');
@@ -75,6 +75,14 @@ mkdirSync(outcomeDir, { recursive: true });
 const started = [];
 let smtp;
 let mailsReceived = 0;
+/**
+ * What the stack this script started runs on instead of the environment's database, key prefix and
+ * namespace (its own, dropped at the end); empty against a running stack.
+ */
+let runOverrides = {};
+
+/** The configuration the apps read (libs/config's `loadEnv`, from the build), with the run's overrides. */
+const config = () => appConfig().loadEnv(runOverrides);
 
 async function api(method, path, body, token) {
   const res = await fetch(`${prepareTarget}${path}`, {
@@ -110,10 +118,15 @@ async function startStack() {
     },
   });
   await new Promise((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const name = `bo_loadtest_${Date.now().toString(36)}`;
+  const database = new URL(config().DATABASE_URL);
+  database.pathname = `/${name}`;
+  runOverrides = { DATABASE_URL: database.toString(), REDIS_KEY_PREFIX: `${name}:`, RABBITMQ_NAMESPACE: name };
   const port = new URL(target).port || '80';
   const admin = { email: `loadtest-admin@boxoffice.local`, password: randomBytes(12).toString('hex') };
   const appEnv = {
     ...env,
+    ...runOverrides,
     PORT: port,
     SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
     ADMIN_EMAIL: admin.email,
@@ -141,6 +154,21 @@ async function startStack() {
 async function stopStack() {
   await stopApps(started);
   if (smtp) await new Promise((resolve) => smtp.close(resolve));
+  if (!runOverrides.DATABASE_URL) return;
+  const { DATABASE_URL, REDIS_KEY_PREFIX, RABBITMQ_NAMESPACE, REDIS_URL, RABBITMQ_URL } = config();
+  if (values.keep) {
+    console.log(`kept: database ${DATABASE_URL}, Redis keys ${REDIS_KEY_PREFIX}*, RabbitMQ ${RABBITMQ_NAMESPACE}.*`);
+    return;
+  }
+  // On a Redis Cluster (REDIS_CLUSTER_NODES) the run's keys stay, under its own prefix.
+  await dropRun({
+    database: new URL(DATABASE_URL).pathname.slice(1),
+    keyPrefix: REDIS_KEY_PREFIX,
+    namespace: RABBITMQ_NAMESPACE,
+    serverUrl: DATABASE_URL,
+    redisUrl: REDIS_URL,
+    rabbitmqUrl: RABBITMQ_URL,
+  });
 }
 
 function layout(count) {
@@ -285,21 +313,19 @@ function answeredOutcome() {
 }
 
 async function observed(performanceId, answered) {
-  const db = new pg.Client({ connectionString: databaseUrl });
+  const { redisClusterNodes } = appConfig();
+  const settings = config();
+  const db = new pg.Client({ connectionString: settings.DATABASE_URL });
   await db.connect();
-  // REDIS_CLUSTER_NODES (host:port,…) as the apps read it: a Cluster client, REDIS_URL ignored.
-  const redis = env.REDIS_CLUSTER_NODES
-    ? new Redis.Cluster(
-        env.REDIS_CLUSTER_NODES.split(',').map((node) => ({
-          host: node.slice(0, node.lastIndexOf(':')),
-          port: Number(node.slice(node.lastIndexOf(':') + 1)),
-        })),
-        { keyPrefix: redisPrefix },
-      )
-    : new Redis(redisUrl, { keyPrefix: redisPrefix });
+  // REDIS_CLUSTER_NODES as the apps read it: a Cluster client, REDIS_URL ignored.
+  const nodes = redisClusterNodes(settings.REDIS_CLUSTER_NODES);
+  const redis =
+    nodes.length > 0
+      ? new Redis.Cluster(nodes, { keyPrefix: settings.REDIS_KEY_PREFIX })
+      : new Redis(settings.REDIS_URL, { keyPrefix: settings.REDIS_KEY_PREFIX });
   try {
     // Wait for the write-behind flush (and the e-mails) to catch up with what was answered.
-    const until = Date.now() + (flushAgeSeconds + 60) * 1000;
+    const until = Date.now() + (settings.PURCHASE_FLUSH_AGE_SECONDS + 60) * 1000;
     let snapshot;
     for (;;) {
       const purchases = await db.query(

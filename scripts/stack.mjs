@@ -88,11 +88,24 @@ export function redisKeys() {
 }
 
 /**
- * Drops a run's database, deletes every key under its prefix and its queues and exchanges.
- * @param {{ database: string, keyPrefix: string, namespace: string, redisUrl?: string, rabbitmqUrl?: string }} run
+ * libs/config from the built api (`loadEnv`, `redisClusterNodes`, …): the configuration as the apps
+ * read it, `.env`, defaults and rules included, never a copy of them. Needs a build.
+ * @returns {typeof import('../libs/config/src')}
  */
-export async function dropRun({ database, keyPrefix, namespace, redisUrl, rabbitmqUrl }) {
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+export function appConfig() {
+  return createRequire(import.meta.url)(join(root, 'dist/apps/api/libs/config/src/index.js'));
+}
+
+/**
+ * Drops a run's database, deletes every key under its prefix and its queues and exchanges.
+ * `serverUrl`: a PostgreSQL URL of the database's server (its database part is not used; the local
+ * server by default). The keys are deleted on the one Redis at `redisUrl`.
+ * @param {{ database: string, keyPrefix: string, namespace: string, serverUrl?: string, redisUrl?: string, rabbitmqUrl?: string }} run
+ */
+export async function dropRun({ database, keyPrefix, namespace, serverUrl, redisUrl, rabbitmqUrl }) {
+  const server = new URL(serverUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  server.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: server.toString() });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);

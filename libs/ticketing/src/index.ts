@@ -27,6 +27,7 @@ export { HoldDesk } from './holds/hold-desk';
 export { HOLD_RETENTION_MS } from './holds/hold';
 export type { Hold, HoldStatus } from './holds/hold';
 export { HoldSweeper } from './holds/hold-sweeper';
+export { HoldSweepStore } from './holds/hold-sweep.store';
 export { ARRANGEMENTS } from './holds/best-available-scripts';
 export type { Arrangement, SeatScope } from './holds/best-available-scripts';
 export {

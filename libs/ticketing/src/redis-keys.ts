@@ -31,6 +31,11 @@ export function userPurchasesKey(userId: string): string {
   return `user-purchases:${userId}`;
 }
 
+/** A member of {@link userPurchasesKey}: `<performanceId>:<purchaseId>`. */
+export function userPurchasesMember(performanceId: number, purchaseId: string): string {
+  return `${performanceId}:${purchaseId}`;
+}
+
 /**
  * Sorted set of the performances on which a user may have a live hold, scored by an upper bound
  * of the latest such hold's expiry (epoch ms). Written before the hold itself, so it lists every

@@ -3,7 +3,15 @@ import Redis from 'ioredis';
 import { Env, EnvSource, parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL } from '@app/testing';
-import { HoldService, HoldStore, HoldSweeper, performanceKeys, SeatCounts, SeatStateStore } from '@app/ticketing';
+import {
+  HoldService,
+  HoldStore,
+  HoldSweeper,
+  HoldSweepStore,
+  performanceKeys,
+  SeatCounts,
+  SeatStateStore,
+} from '@app/ticketing';
 
 /** Services of the ticketing library on a real Redis, under a key prefix of their own. */
 export interface TicketingFixture {
@@ -29,7 +37,11 @@ export function ticketingFixture(overrides: EnvSource = {}): TicketingFixture {
     const clientEnv = parseEnv({ ...testEnv, ...more });
     const redis = createRedis(clientEnv);
     clients.push(redis);
-    return { redis, holds: new HoldService(new HoldStore(redis), clientEnv), sweeper: new HoldSweeper(redis) };
+    return {
+      redis,
+      holds: new HoldService(new HoldStore(redis), clientEnv),
+      sweeper: new HoldSweeper(new HoldSweepStore(redis)),
+    };
   };
   const main = connect();
   return {

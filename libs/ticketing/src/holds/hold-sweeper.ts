@@ -1,9 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
-import { sendAcrossSlots } from '@app/redis';
-import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
-import { defineTicketingScripts } from '../lua-scripts';
-import { expireHolds } from './hold-scripts';
+import { Injectable } from '@nestjs/common';
+import { HoldSweepStore } from './hold-sweep.store';
 
 /**
  * Frees the seats of expired holds. Safe to run in any number of processes at once: the
@@ -11,31 +7,20 @@ import { expireHolds } from './hold-scripts';
  */
 @Injectable()
 export class HoldSweeper {
-  constructor(@Inject(Redis) private readonly redis: Redis) {
-    defineTicketingScripts(redis);
-  }
+  constructor(private readonly store: HoldSweepStore) {}
 
-  /** Ends up to `batchSize` expired holds per performance; returns how many it ended. */
+  /**
+   * Ends up to `batchSize` holds per performance that are due by Redis TIME (the clock their
+   * expiry is kept in); returns how many it ended.
+   */
   async sweepOnce(batchSize = 500): Promise<number> {
-    const performanceIds = (await this.redis.smembers(PERFORMANCE_REGISTRY_KEY)).map(Number);
+    const performanceIds = await this.store.performanceIds();
     if (performanceIds.length === 0) return 0;
-    const [seconds, micros] = (await this.redis.time()).map(Number);
-    const now = seconds * 1000 + Math.floor(micros / 1000);
-
-    // One round trip reads the due holds of every performance; most have none. The expiry
-    // indexes lie in different Cluster slots (see sendAcrossSlots).
-    const replies = await sendAcrossSlots(
-      this.redis,
-      performanceIds.map((id) => ['zrangebyscore', performanceKeys(id).expiry, '-inf', now, 'LIMIT', 0, batchSize]),
-    );
-
+    const now = await this.store.now();
+    // One read of the due holds of every performance; most have none, and cost no script call.
+    const due = await this.store.dueHolds(performanceIds, now, batchSize);
     const expired = await Promise.all(
-      performanceIds.map(async (id, index) => {
-        const [error, holdIds] = replies[index];
-        if (error) throw error;
-        if ((holdIds as string[]).length === 0) return 0;
-        return (await expireHolds(this.redis, performanceKeys(id), holdIds as string[])).holds;
-      }),
+      performanceIds.map((id, index) => (due[index].length === 0 ? 0 : this.store.expire(id, due[index]))),
     );
     return expired.reduce((sum, count) => sum + count, 0);
   }

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import Redis from 'ioredis';
 import { Env } from '@app/config';
 import {
   OpenPaymentAttempt,
@@ -9,8 +8,8 @@ import {
   TransactionRunner,
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
-import { performanceKeys } from '../redis-keys';
 import { PaymentGateway } from './payment-gateway';
+import { PurchaseStore } from './purchase.store';
 
 /**
  * What the reconciliation did with one attempt; `deferred`: nothing yet, its hold can still be
@@ -61,7 +60,7 @@ export class PaymentReconciler {
   };
 
   constructor(
-    @Inject(Redis) private readonly redis: Redis,
+    private readonly store: PurchaseStore,
     @Inject(Env) private readonly env: Env,
     private readonly gateway: PaymentGateway,
     private readonly attempts: PaymentAttemptsRepository,
@@ -167,26 +166,17 @@ export class PaymentReconciler {
    * still buy it. `over`: neither; the charge can be refunded.
    */
   private async purchaseState(attempt: OpenPaymentAttempt): Promise<'happened' | 'buyable' | 'over'> {
-    const keys = performanceKeys(attempt.performanceId);
-    // One slot: the hold and the purchase share the performance's tag; TIME goes with them.
-    const replies = ((await this.redis
-      .pipeline()
-      .hmget(keys.hold(attempt.reservationId), 'status', 'purchaseId', 'expiresAt')
-      .exists(keys.purchase(attempt.purchaseId))
-      .time()
-      .hget(keys.purchase(attempt.purchaseId), 'parkedAt')
-      .exec()) ?? []) as [Error | null, unknown][];
-    for (const [error] of replies) if (error) throw error;
-    const [[, hold], [, inRedis], [, time], [, parkedAt]] = replies;
+    const { hold, purchaseInRedis, parked, now } = await this.store.saleTrace(
+      attempt.performanceId,
+      attempt.reservationId,
+      attempt.purchaseId,
+    );
     // Parked by the flusher (PostgreSQL refused it for good): sold in Redis, but it will never
     // reach PostgreSQL, so its charge is refunded (P9). Its hold stays PURCHASED: it cannot be bought again.
-    if (parkedAt !== null) return 'over';
-    const [status, boughtBy, expiresAt] = hold as (string | null)[];
-    if ((status === 'PURCHASED' && boughtBy === attempt.purchaseId) || inRedis === 1) return 'happened';
+    if (parked) return 'over';
+    if ((hold.status === 'PURCHASED' && hold.boughtBy === attempt.purchaseId) || purchaseInRedis) return 'happened';
     if ((await this.purchases.findById(attempt.purchaseId)) !== null) return 'happened';
-    const [seconds, micros] = (time as string[]).map(Number);
-    const now = seconds * 1000 + Math.floor(micros / 1000);
-    return status === 'HELD' && Number(expiresAt) > now ? 'buyable' : 'over';
+    return hold.status === 'HELD' && hold.expiresAt !== null && hold.expiresAt > now ? 'buyable' : 'over';
   }
 }
 

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
-import { performanceOfHold } from '../holds/hold.store';
+import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
-import { performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
+import { performanceKeys, purchasePointerKey, userPurchasesKey, userPurchasesMember } from '../redis-keys';
 import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
 import {
   CancelMode,
@@ -35,6 +35,18 @@ export interface HoldCheck {
   claim: HoldClaim;
   /** Why the performance of the caller's held hold does not sell now; null when it does. */
   sales: SalesRefusal | null;
+}
+
+/** What Redis has of one purchase attempt's sale (PurchaseStore.saleTrace), with Redis TIME. */
+export interface SaleTrace {
+  /** The attempt's hold: `status`, `boughtBy` (the purchase that bought it), `expiresAt` (epoch ms); null fields when absent. */
+  hold: { status: string | null; boughtBy: string | null; expiresAt: number | null };
+  /** The purchase's hash exists. */
+  purchaseInRedis: boolean;
+  /** The flusher parked the purchase (`parkedAt` on its hash: PostgreSQL refused it for good). */
+  parked: boolean;
+  /** Redis TIME, epoch ms. */
+  now: number;
 }
 
 /**
@@ -99,7 +111,7 @@ export class PurchaseStore {
       keyFirstCommand(this.sales, 'zadd', userPurchasesKey(request.userId), [
         'NX',
         String(indexedAt),
-        indexMember(performanceId, request.purchaseId),
+        userPurchasesMember(performanceId, request.purchaseId),
       ]) as Promise<number>,
     ]);
   }
@@ -123,12 +135,12 @@ export class PurchaseStore {
 
   /** Adds the purchase to its buyer's index (score: `indexedAt`, epoch ms), so reads merge its Redis state. */
   async index(userId: string, performanceId: number, purchaseId: string, indexedAt: number): Promise<void> {
-    await this.redis.zadd(userPurchasesKey(userId), indexedAt, indexMember(performanceId, purchaseId));
+    await this.redis.zadd(userPurchasesKey(userId), indexedAt, userPurchasesMember(performanceId, purchaseId));
   }
 
   /** Drops the purchase from its buyer's index (a sale that did not happen). */
   async unindex(userId: string, performanceId: number, purchaseId: string): Promise<void> {
-    await this.redis.zrem(userPurchasesKey(userId), indexMember(performanceId, purchaseId));
+    await this.redis.zrem(userPurchasesKey(userId), userPurchasesMember(performanceId, purchaseId));
   }
 
   /**
@@ -138,6 +150,30 @@ export class PurchaseStore {
   async read(performanceId: number, purchaseId: string): Promise<Purchase | null> {
     const record = await this.redis.hgetall(performanceKeys(performanceId).purchase(purchaseId));
     return record.id && record.parkedAt === undefined ? purchaseFromRecord(record) : null;
+  }
+
+  /**
+   * What Redis has of the sale of `purchaseId` on hold `holdId` (see SaleTrace), in one round trip:
+   * the hold and the purchase share the performance's tag, and TIME goes with them.
+   */
+  async saleTrace(performanceId: number, holdId: string, purchaseId: string): Promise<SaleTrace> {
+    const keys = performanceKeys(performanceId);
+    const replies = ((await this.redis
+      .pipeline()
+      .hmget(keys.hold(holdId), 'status', 'purchaseId', 'expiresAt')
+      .exists(keys.purchase(purchaseId))
+      .time()
+      .hget(keys.purchase(purchaseId), 'parkedAt')
+      .exec()) ?? []) as [Error | null, unknown][];
+    for (const [error] of replies) if (error) throw error;
+    const [[, hold], [, exists], [, time], [, parkedAt]] = replies;
+    const [status, boughtBy, expiresAt] = hold as (string | null)[];
+    return {
+      hold: { status, boughtBy, expiresAt: expiresAt === null ? null : Number(expiresAt) },
+      purchaseInRedis: exists === 1,
+      parked: parkedAt !== null,
+      now: redisMillis(time as string[]),
+    };
   }
 
   /**
@@ -199,9 +235,4 @@ export class PurchaseStore {
       persisted: persisted ? purchaseToRecord(persisted) : null,
     });
   }
-}
-
-/** A member of the per-user index: `<performance id>:<purchase id>`. */
-function indexMember(performanceId: number, purchaseId: string): string {
-  return `${performanceId}:${purchaseId}`;
 }

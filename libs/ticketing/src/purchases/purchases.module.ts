@@ -10,6 +10,7 @@ import { PurchaseFlushStore } from './purchase-flush.store';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseService } from './purchase.service';
 import { PurchaseStore } from './purchase.store';
+import { SeatReconcileStore } from '../seats/seat-reconcile.store';
 import { SeatReconciler } from '../seats/seat-reconciler';
 
 /**
@@ -29,6 +30,7 @@ import { SeatReconciler } from '../seats/seat-reconciler';
     PurchaseFlushStore,
     PurchaseFlusher,
     PaymentReconciler,
+    SeatReconcileStore,
     SeatReconciler,
     AdminPurchases,
   ],

@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import Redis from 'ioredis';
 import { Counter } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseRepository } from '@app/database';
-import { defineTicketingScripts } from '../lua-scripts';
-import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
-import { reconcileSeats, SeatRepairRequest, StreamMark, streamMark } from './reconcile-scripts';
+import { SeatRepairRequest } from './reconcile-scripts';
+import { SeatReconcileStore } from './seat-reconcile.store';
 
 /**
  * What a repair did: `sold_unbacked` freed a seat shown sold that no purchase backs;
@@ -40,9 +38,6 @@ const KIND_OF = {
   'persisted-sale': 'sold_restored',
 } as const satisfies Record<SeatRepairRequest['kind'], SeatRepairKind>;
 
-/** Stream entries read per XRANGE while taking the stream's snapshot. */
-const STREAM_PAGE = 1000;
-
 /**
  * After a lost Redis write (a failover that promoted a replica missing the last writes, a restart
  * that lost them, a hold record gone before its seats were freed), brings each performance's live
@@ -66,12 +61,10 @@ export class SeatReconciler {
   });
 
   constructor(
-    @Inject(Redis) private readonly redis: Redis,
+    private readonly store: SeatReconcileStore,
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
-  ) {
-    defineTicketingScripts(redis);
-  }
+  ) {}
 
   /**
    * One pass over every registered performance; returns the repairs made. A performance whose
@@ -79,7 +72,7 @@ export class SeatReconciler {
    * thrown together at the end.
    */
   async reconcileOnce(): Promise<SeatRepair[]> {
-    const performanceIds = (await this.redis.smembers(PERFORMANCE_REGISTRY_KEY)).map(Number);
+    const performanceIds = await this.store.performanceIds();
     const repairs: SeatRepair[] = [];
     const failures: string[] = [];
     for (const performanceId of performanceIds) {
@@ -95,23 +88,22 @@ export class SeatReconciler {
 
   /** One pass over one performance (see the class); an unregistered one has nothing to repair. */
   async reconcilePerformance(performanceId: number): Promise<PerformanceReconciliation> {
-    const keys = performanceKeys(performanceId);
     // Stream first, PostgreSQL second: a purchase flushed (and so gone from the stream) before the
     // stream was read committed before PostgreSQL is read. Purchases appended after the stream was
     // read are the script's to check (StreamMark).
-    const { mark, seats: inStream } = await this.streamSnapshot(keys);
+    const { mark, seats: inStream } = await this.store.streamSnapshot(performanceId);
     const sold = new Map((await this.purchases.soldSeats(performanceId)).map((row) => [String(row.seatId), row]));
     const result: PerformanceReconciliation = { repairs: [], deferred: 0 };
     const chunk = this.env.SEAT_RECONCILE_CHUNK_SIZE;
     let cursor = '0';
     do {
-      const [next, pairs] = await this.redis.hscan(keys.seats, cursor, 'COUNT', chunk);
-      cursor = next;
-      const requests = await this.candidates(keys, pairs, inStream, sold);
+      const scanned = await this.store.scanLetters(performanceId, cursor, chunk);
+      cursor = scanned.cursor;
+      const requests = await this.candidates(performanceId, scanned.pairs, inStream, sold);
       // A long HSCAN answer is cut in chunks, so no script call blocks Redis for long.
       for (let start = 0; start < requests.length; start += chunk) {
         const slice = requests.slice(start, start + chunk);
-        const answers = await reconcileSeats(this.redis, keys, mark, slice);
+        const answers = await this.store.repair(performanceId, mark, slice);
         answers.forEach((answer, index) => {
           if (answer.outcome === 'REPAIRED') {
             result.repairs.push(this.record(performanceId, slice[index], answer.takenFromHold));
@@ -125,40 +117,12 @@ export class SeatReconciler {
   }
 
   /**
-   * The stream's position (stream-mark.lua, taken first) and the seats of every purchase entry up to
-   * it. Read in pages: an entry flushed between pages was committed to PostgreSQL before it left.
-   */
-  private async streamSnapshot(keys: PerformanceKeys): Promise<{ mark: StreamMark; seats: Set<string> }> {
-    const seats = new Set<string>();
-    const mark = await streamMark(this.redis, keys);
-    if (mark.lastId === '0-0') return { mark, seats };
-    let from = '-';
-    for (;;) {
-      const entries = await this.redis.xrange(keys.purchaseStream, from, mark.lastId, 'COUNT', STREAM_PAGE);
-      for (const [, fields] of entries) {
-        // Only two of an entry's fields matter here: no object of all twenty per entry (with a
-        // backlog of 20,000 that was ~5 % of a flushing batch process's CPU).
-        let type: string | undefined;
-        let seatList = '';
-        for (let i = 0; i + 1 < fields.length; i += 2) {
-          if (fields[i] === 'type') type = fields[i + 1];
-          else if (fields[i] === 'seats') seatList = fields[i + 1];
-        }
-        if (type === 'purchase') for (const seatId of seatList.split(',')) seats.add(seatId);
-      }
-      if (entries.length < STREAM_PAGE) break;
-      from = `(${entries[entries.length - 1][0]}`;
-    }
-    return { mark, seats };
-  }
-
-  /**
    * Candidates among one chunk of `[seat id, letter, …]`: seats shown sold that nothing backs, seats
    * PostgreSQL has sold that are shown free or held, and seats shown held whose holder's record is
-   * not HELD (read here, in one pipeline within the performance's slot).
+   * not HELD (their holders read in one more step).
    */
   private async candidates(
-    keys: PerformanceKeys,
+    performanceId: number,
     pairs: string[],
     inStream: Set<string>,
     sold: Map<string, { purchaseId: string; reservationId: string | null; final: boolean }>,
@@ -182,21 +146,11 @@ export class SeatReconciler {
       }
     }
     if (held.length === 0) return requests;
-    const entries = await this.redis.hmget(keys.seatHolds, ...held);
-    const holdIds = entries.map((entry) => (entry === null ? null : (/^\d+:(.+)$/.exec(entry)?.[1] ?? null)));
-    const distinct = [...new Set(holdIds.filter((id): id is string => id !== null))];
-    const pipeline = this.redis.pipeline();
-    for (const holdId of distinct) pipeline.hget(keys.hold(holdId), 'status');
-    const replies = distinct.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    const statusOf = new Map<string, unknown>();
-    replies.forEach(([error, status], index) => {
-      if (error) throw error;
-      statusOf.set(distinct[index], status);
-    });
+    const holders = await this.store.holders(performanceId, held);
     held.forEach((seat, index) => {
-      const holdId = holdIds[index];
-      if (holdId !== null && statusOf.get(holdId) === 'HELD') return;
-      requests.push({ kind: 'dead-hold', seatId: Number(seat), holderEntry: entries[index] ?? '', holdId });
+      const { entry, holdId, status } = holders[index];
+      if (holdId !== null && status === 'HELD') return;
+      requests.push({ kind: 'dead-hold', seatId: Number(seat), holderEntry: entry, holdId });
     });
     return requests;
   }

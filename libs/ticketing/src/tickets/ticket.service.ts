@@ -1,13 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { CheckInResult, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError } from '../errors';
-import { performanceKeys } from '../redis-keys';
 import { PurchaseReader } from '../purchases/purchase-reader';
-import { defineTicketingScripts } from '../lua-scripts';
 import { TicketCodes } from './ticket-codes';
-import { markCheckIn } from './ticket-scripts';
+import { CheckInStore } from './check-in.store';
 import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
 
 /** A ticket as its buyer gets it: the seat, its state and, while it admits someone, its signed code. */
@@ -38,11 +35,9 @@ export class TicketService {
     private readonly tickets: TicketsRepository,
     private readonly codes: TicketCodes,
     private readonly purchases: PurchaseReader,
-    @Inject(Redis) private readonly redis: Redis,
+    private readonly marks: CheckInStore,
     @Inject(Env) private readonly env: Env,
-  ) {
-    defineTicketingScripts(redis);
-  }
+  ) {}
 
   /**
    * The caller's tickets of one purchase, in seat order. NotFoundError for anyone else's purchase
@@ -89,10 +84,8 @@ export class TicketService {
    */
   async checkIn(code: unknown, staffId: string): Promise<CheckIn> {
     const identity = this.codes.verify(code);
-    const keys = performanceKeys(identity.performanceId);
-    const mark = await markCheckIn(
-      this.redis,
-      keys,
+    const mark = await this.marks.mark(
+      identity.performanceId,
       identity.purchaseId,
       identity.seatId,
       CHECK_IN_MARK_LIFETIME_SECONDS,
@@ -106,7 +99,7 @@ export class TicketService {
     }
     // Only the scan that set the mark takes it back: a concurrent scan of the same seat leaves it.
     const unmark = async () => {
-      if (mark.added) await this.redis.srem(keys.checkedIn(identity.purchaseId), String(identity.seatId));
+      if (mark.added) await this.marks.unmark(identity.performanceId, identity.purchaseId, identity.seatId);
     };
     let result: CheckInResult;
     try {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PurchasesModule } from '../purchases/purchases.module';
+import { CheckInStore } from './check-in.store';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
 
@@ -9,7 +10,7 @@ import { TicketService } from './ticket.service';
  */
 @Module({
   imports: [PurchasesModule],
-  providers: [TicketCodes, TicketService],
+  providers: [TicketCodes, CheckInStore, TicketService],
   exports: [TicketCodes, TicketService],
 })
 export class TicketsModule {}

@@ -1,0 +1,169 @@
+import { Logger } from '@nestjs/common';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import {
+  ClaimedPaymentAttempt,
+  PaymentAttemptsRepository,
+  PaymentAttemptStatus,
+  PurchaseRepository,
+  TransactionRunner,
+} from '@app/database';
+import { PaymentDeclinedError } from '../errors';
+import { PaymentGateway } from './payment-gateway';
+import { PaymentReconciler } from './payment-reconciler';
+import { PurchaseStore, SaleTrace } from './purchase.store';
+
+const NOW = 1_000_000;
+
+const attempt: ClaimedPaymentAttempt = {
+  purchaseId: 'p1',
+  reservationId: 'h1',
+  userId: 'buyer',
+  performanceId: 7,
+  amount: 3000,
+  currency: 'KRW',
+  idempotencyKey: 'key-1',
+  chargeId: 'ch_1',
+  status: PaymentAttemptStatus.Charged,
+  claimedAt: '2026-12-02 15:00:00.000001+00',
+};
+
+/** A trace of a hold still HELD for a minute and no purchase, with `changes` on top. */
+function trace(changes: Omit<Partial<SaleTrace>, 'hold'> & { hold?: Partial<SaleTrace['hold']> } = {}): SaleTrace {
+  const { hold, ...rest } = changes;
+  return {
+    hold: { status: 'HELD', boughtBy: null, expiresAt: NOW + 60_000, ...hold },
+    purchaseInRedis: false,
+    parked: false,
+    now: NOW,
+    ...rest,
+  };
+}
+
+function reconciler(
+  sale: SaleTrace,
+  options: { open?: ClaimedPaymentAttempt | null; inPostgres?: boolean; lock?: 'locked' | 'changed' | 'busy' } = {},
+) {
+  const store = { saleTrace: vi.fn(async () => sale) };
+  const manager = {};
+  const attempts = {
+    claimStale: vi.fn(async () => (options.open === undefined ? attempt : options.open)),
+    lockClaimed: vi.fn(async () => options.lock ?? 'locked'),
+    resolve: vi.fn(async () => true),
+  };
+  const purchases = { findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId } : null)) };
+  const transactions = { run: vi.fn(async (work: (m: unknown) => Promise<unknown>) => work(manager)) };
+  const gateway = {
+    charge: vi.fn(async (request: { idempotencyKey: string }) => ({ chargeId: `ch_${request.idempotencyKey}` })),
+    refund: vi.fn(async () => undefined),
+  };
+  const env = { PAYMENT_RECONCILE_AFTER_SECONDS: 30, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 5000 } as Env;
+  const subject = new PaymentReconciler(
+    store as unknown as PurchaseStore,
+    env,
+    gateway as unknown as PaymentGateway,
+    attempts as unknown as PaymentAttemptsRepository,
+    purchases as unknown as PurchaseRepository,
+    transactions as unknown as TransactionRunner,
+  );
+  return { subject, store, attempts, purchases, transactions, gateway, env, manager };
+}
+
+describe('PaymentReconciler', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('claims only attempts open for PAYMENT_RECONCILE_AFTER_SECONDS, and reads nothing when none is', async () => {
+    const { subject, attempts, store } = reconciler(trace(), { open: null });
+    expect(await subject.reconcileOnce()).toBeNull();
+    expect(attempts.claimStale).toHaveBeenCalledWith(30_000);
+    expect(store.saleTrace).not.toHaveBeenCalled();
+  });
+
+  it('reads the sale of the attempt: its performance, hold and purchase', async () => {
+    const { subject, store } = reconciler(trace());
+    await subject.reconcileOnce();
+    expect(store.saleTrace).toHaveBeenCalledWith(7, 'h1', 'p1');
+  });
+
+  it.each([
+    ['its hold bought by this purchase', trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' } }), false],
+    ['its purchase in Redis', trace({ hold: { status: null, expiresAt: null }, purchaseInRedis: true }), false],
+    ['its purchase in PostgreSQL only', trace({ hold: { status: null, expiresAt: null } }), true],
+  ])('marks COMPLETED, with no gateway call, an attempt with %s', async (_, sale, inPostgres) => {
+    const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
+    expect(await subject.reconcileOnce()).toBe('completed');
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Completed, null, manager);
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('leaves open, with no transaction, an attempt whose hold is HELD and unexpired by Redis time', async () => {
+    const { subject, transactions, gateway, attempts } = reconciler(trace());
+    expect(await subject.reconcileOnce()).toBe('deferred');
+    expect(transactions.run).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(subject.settled.deferred).toBe(1);
+  });
+
+  it.each([
+    ['expired by Redis time', trace({ hold: { expiresAt: NOW } })],
+    ['released', trace({ hold: { status: 'RELEASED' } })],
+    ['gone', trace({ hold: { status: null, expiresAt: null } })],
+    ['bought by another purchase', trace({ hold: { status: 'PURCHASED', boughtBy: 'p2' } })],
+    [
+      'bought by it, but the purchase parked by the flusher',
+      trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' }, purchaseInRedis: true, parked: true }),
+    ],
+  ])('refunds the charge of an attempt whose hold is %s', async (_, sale) => {
+    const { subject, attempts, gateway, manager } = reconciler(sale);
+    expect(await subject.reconcileOnce()).toBe('refunded');
+    expect(gateway.refund).toHaveBeenCalledWith('ch_1');
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+  });
+
+  it('asks the gateway again with the attempt key for a charge it does not know, then refunds that charge', async () => {
+    const { subject, attempts, gateway, manager } = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
+      open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },
+    });
+    expect(await subject.reconcileOnce()).toBe('refunded');
+    expect(gateway.charge).toHaveBeenCalledWith(expect.objectContaining({ idempotencyKey: 'key-1', amount: 3000 }));
+    expect(gateway.refund).toHaveBeenCalledWith('ch_key-1');
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager);
+  });
+
+  it('marks DECLINED, with nothing to refund, an attempt whose charge the gateway declines when asked again', async () => {
+    const { subject, attempts, gateway, manager } = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
+      open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },
+    });
+    gateway.charge.mockRejectedValue(new PaymentDeclinedError());
+    expect(await subject.reconcileOnce()).toBe('declined');
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Declined, null, manager);
+  });
+
+  it.each([
+    ['changed', 'superseded'],
+    ['busy', 'contended'],
+  ] as const)('settles nothing when the row is %s since the claim (%s)', async (lock, outcome) => {
+    const { subject, attempts, gateway } = reconciler(trace({ hold: { status: null, expiresAt: null } }), { lock });
+    expect(await subject.reconcileOnce()).toBe(outcome);
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(subject.settled[outcome]).toBe(1);
+  });
+
+  it('fails the pass, resolving nothing, when the refund goes unanswered past its bound', async () => {
+    const { subject, attempts, gateway, env } = reconciler(trace({ hold: { status: null, expiresAt: null } }));
+    env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS = 1;
+    gateway.refund.mockReturnValue(new Promise<undefined>(() => undefined));
+    await expect(subject.reconcileOnce()).rejects.toThrow('payment gateway refund unanswered after 1 ms');
+    expect(attempts.resolve).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,182 @@
+import { Logger } from '@nestjs/common';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import type { PurchaseRepository } from '@app/database';
+import type { SeatRepairAnswer, SeatRepairRequest, StreamMark } from './reconcile-scripts';
+import { SeatHolder, SeatReconcileStore } from './seat-reconcile.store';
+import { SeatReconciler } from './seat-reconciler';
+
+type Sale = { seatId: number; purchaseId: string; reservationId: string | null; final: boolean };
+
+const MARK: StreamMark = { lastId: '5-0', added: 5 };
+
+/**
+ * A reconciler over one performance's seat `letters` (seat id → letter), the seats of purchases
+ * still in the stream, the sales PostgreSQL has and the holders of held seats; the store's script
+ * answers `answer` to every repair unless told otherwise.
+ */
+function reconciler(
+  state: {
+    letters?: Record<number, string>;
+    inStream?: number[];
+    sold?: Sale[];
+    holders?: Record<number, SeatHolder>;
+    chunk?: number;
+    answer?: (request: SeatRepairRequest) => SeatRepairAnswer;
+  } = {},
+) {
+  const order: string[] = [];
+  const pairs = Object.entries(state.letters ?? {}).flat();
+  const store = {
+    performanceIds: vi.fn(async () => [7]),
+    streamSnapshot: vi.fn(async (_performanceId: number) => {
+      order.push('stream');
+      return { mark: MARK, seats: new Set((state.inStream ?? []).map(String)) };
+    }),
+    // Two letters a step, as a small HSCAN COUNT would answer.
+    scanLetters: vi.fn(async (_performanceId: number, cursor: string) => {
+      const at = Number(cursor);
+      const next = at + 4 >= pairs.length ? '0' : String(at + 4);
+      return { cursor: next, pairs: pairs.slice(at, at + 4) };
+    }),
+    holders: vi.fn(async (_performanceId: number, seatIds: string[]) =>
+      seatIds.map((seat) => state.holders?.[Number(seat)] ?? { entry: '', holdId: null, status: null }),
+    ),
+    repair: vi.fn(async (_performanceId: number, _mark: StreamMark, requests: SeatRepairRequest[]) =>
+      requests.map(state.answer ?? ((): SeatRepairAnswer => ({ outcome: 'REPAIRED', takenFromHold: null }))),
+    ),
+  };
+  const purchases = {
+    soldSeats: vi.fn(async () => {
+      order.push('postgres');
+      return state.sold ?? [];
+    }),
+  };
+  const env = { SEAT_RECONCILE_CHUNK_SIZE: state.chunk ?? 1000 } as Env;
+  const subject = new SeatReconciler(
+    store as unknown as SeatReconcileStore,
+    env,
+    purchases as unknown as PurchaseRepository,
+  );
+  const requested = () => store.repair.mock.calls.flatMap(([, , requests]) => requests);
+  return { subject, store, purchases, order, requested };
+}
+
+describe('SeatReconciler', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('reads the purchase stream before PostgreSQL, and repairs against that stream mark', async () => {
+    const { subject, store, order } = reconciler({ letters: { 1: 'S' } });
+    await subject.reconcilePerformance(7);
+    expect(order).toEqual(['stream', 'postgres']);
+    expect(store.repair).toHaveBeenCalledWith(7, MARK, [{ kind: 'unbacked-sale', seatId: 1 }]);
+  });
+
+  it('frees a seat shown sold only when neither PostgreSQL nor the stream backs it', async () => {
+    const { subject, requested } = reconciler({
+      letters: { 1: 'S', 2: 'S', 3: 'S' },
+      inStream: [2],
+      sold: [{ seatId: 3, purchaseId: 'p3', reservationId: 'h3', final: false }],
+    });
+    await subject.reconcilePerformance(7);
+    expect(requested()).toEqual([{ kind: 'unbacked-sale', seatId: 1 }]);
+  });
+
+  it('makes sold again a seat PostgreSQL has sold but Redis shows free or held', async () => {
+    const { subject, requested } = reconciler({
+      letters: { 1: 'A', 2: 'H', 3: 'S' },
+      sold: [
+        { seatId: 1, purchaseId: 'p1', reservationId: 'h1', final: false },
+        { seatId: 2, purchaseId: 'p2', reservationId: null, final: true },
+        { seatId: 3, purchaseId: 'p3', reservationId: 'h3', final: false },
+      ],
+    });
+    await subject.reconcilePerformance(7);
+    expect(requested()).toEqual([
+      { kind: 'persisted-sale', seatId: 1, purchaseId: 'p1', holdId: 'h1', final: false },
+      { kind: 'persisted-sale', seatId: 2, purchaseId: 'p2', holdId: null, final: true },
+    ]);
+  });
+
+  it('frees a seat shown held whose hold is not HELD or absent, and leaves one whose hold is HELD', async () => {
+    const { subject, store, requested } = reconciler({
+      letters: { 1: 'H', 2: 'H', 3: 'H', 4: 'H', 5: 'A' },
+      inStream: [4],
+      holders: {
+        1: { entry: '900:live', holdId: 'live', status: 'HELD' },
+        2: { entry: '900:over', holdId: 'over', status: 'EXPIRED' },
+        3: { entry: '', holdId: null, status: null },
+      },
+    });
+    await subject.reconcilePerformance(7);
+    // Seat 4 is bought by a purchase still in the stream: its holder is not even read.
+    expect(store.holders.mock.calls.flatMap(([, seats]) => seats)).toEqual(['1', '2', '3']);
+    expect(requested()).toEqual([
+      { kind: 'dead-hold', seatId: 2, holderEntry: '900:over', holdId: 'over' },
+      { kind: 'dead-hold', seatId: 3, holderEntry: '', holdId: null },
+    ]);
+  });
+
+  it('calls no script for a performance whose seats are all right', async () => {
+    const { subject, store } = reconciler({ letters: { 1: 'A', 2: 'A', 3: 'S' }, inStream: [3] });
+    expect(await subject.reconcilePerformance(7)).toEqual({ repairs: [], deferred: 0 });
+    expect(store.repair).not.toHaveBeenCalled();
+    expect(store.holders).not.toHaveBeenCalled();
+  });
+
+  it('scans every step and sends at most SEAT_RECONCILE_CHUNK_SIZE repairs a script call', async () => {
+    const letters = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [i + 1, 'S']));
+    const { subject, store } = reconciler({ letters, chunk: 1 });
+    const { repairs } = await subject.reconcilePerformance(7);
+    expect(repairs.map((repair) => repair.seatId)).toEqual([1, 2, 3, 4, 5]);
+    expect(store.repair.mock.calls.map(([, , requests]) => requests.length)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('reports what the script repaired, counts it by kind, and defers what moved meanwhile', async () => {
+    const { subject } = reconciler({
+      letters: { 1: 'S', 2: 'S', 3: 'S', 4: 'A' },
+      sold: [{ seatId: 4, purchaseId: 'p4', reservationId: 'h4', final: false }],
+      answer: (request) =>
+        request.kind === 'persisted-sale'
+          ? { outcome: 'REPAIRED', takenFromHold: 'other' }
+          : ({
+              1: { outcome: 'REPAIRED', takenFromHold: null },
+              2: { outcome: 'LEFT' },
+              3: { outcome: 'STREAM_MOVED' },
+            }[request.seatId] as SeatRepairAnswer),
+    });
+    const result = await subject.reconcilePerformance(7);
+    expect(result).toEqual({
+      repairs: [
+        { performanceId: 7, seatId: 1, kind: 'sold_unbacked' },
+        { performanceId: 7, seatId: 4, kind: 'sold_restored', purchaseId: 'p4', takenFromHold: 'other' },
+      ],
+      deferred: 1,
+    });
+    const counted = (await subject.repairs.get()).values.map(({ labels, value }) => [labels.kind, value]);
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        ['sold_unbacked', 1],
+        ['sold_restored', 1],
+      ]),
+    );
+  });
+
+  it('goes on with the other performances when one fails, and throws the failures together', async () => {
+    const { subject, store } = reconciler({ letters: { 1: 'S' } });
+    store.performanceIds.mockResolvedValue([7, 8, 9]);
+    store.streamSnapshot.mockImplementation(async (performanceId: number) => {
+      if (performanceId === 8) throw new Error('stream unreadable');
+      return { mark: MARK, seats: new Set<string>() };
+    });
+    await expect(subject.reconcileOnce()).rejects.toThrow(
+      'performance 8: stream unreadable (2 seats of others repaired)',
+    );
+    expect(store.repair.mock.calls.map(([performanceId]) => performanceId)).toEqual([7, 9]);
+  });
+});

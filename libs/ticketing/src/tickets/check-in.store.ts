@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { defineTicketingScripts } from '../lua-scripts';
+import { performanceKeys } from '../redis-keys';
+import { CheckInMarkResult, markCheckIn } from './ticket-scripts';
+
+/**
+ * The Redis marks of check-ins, which a cancel of the purchase reads (check-in-mark.lua). When to
+ * mark and when to take a mark back is TicketService's.
+ */
+@Injectable()
+export class CheckInStore {
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    defineTicketingScripts(redis);
+  }
+
+  /**
+   * Marks `seatId` of the purchase checked in for `lifetimeSeconds`, unless the purchase was
+   * canceled (check-in-mark.lua). `added`: false when the seat was marked already.
+   */
+  mark(performanceId: number, purchaseId: string, seatId: number, lifetimeSeconds: number): Promise<CheckInMarkResult> {
+    return markCheckIn(this.redis, performanceKeys(performanceId), purchaseId, seatId, lifetimeSeconds);
+  }
+
+  /** Takes the mark of `seatId` of the purchase back. */
+  async unmark(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
+    await this.redis.srem(performanceKeys(performanceId).checkedIn(purchaseId), String(seatId));
+  }
+}

@@ -1,0 +1,156 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import { CheckInResult, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { NotFoundError } from '../errors';
+import type { Purchase } from '../purchases/purchase';
+import type { PurchaseReader } from '../purchases/purchase-reader';
+import { CheckInStore } from './check-in.store';
+import type { TicketCodes } from './ticket-codes';
+import type { CheckInMarkResult } from './ticket-scripts';
+import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
+import { CHECK_IN_MARK_LIFETIME_SECONDS, TicketService } from './ticket.service';
+
+const identity = { ticketId: '11', purchaseId: 'p1', performanceId: 7, seatId: 3 };
+const seat = { section: 'A', row: 1, number: 3 };
+const record = (status: TicketStatus, checkedInAt: Date | null = null): TicketRecord => ({
+  ...identity,
+  ...seat,
+  status,
+  checkedInAt,
+});
+const checkedInAt = new Date('2026-12-02T15:00:00Z');
+
+function service(
+  options: {
+    purchase?: Partial<Purchase>;
+    persisted?: TicketRecord[] | null;
+    mark?: CheckInMarkResult;
+    result?: CheckInResult | Error;
+    checkedInBefore?: Date | null;
+  } = {},
+) {
+  const purchase = { performanceId: 7, seatIds: [3], status: 'PAID', userId: 'buyer', ...options.purchase };
+  const purchases = { get: vi.fn(async () => purchase) };
+  const tickets = {
+    ofPurchase: vi.fn(async () =>
+      options.persisted === null
+        ? null
+        : { userId: 'buyer', tickets: options.persisted ?? [record(TicketStatus.Active)] },
+    ),
+    seatsOf: vi.fn(async () => [{ seatId: 3, ...seat }]),
+    checkedInAt: vi.fn(async () => options.checkedInBefore ?? null),
+    checkIn: vi.fn(async () => {
+      const result = options.result ?? {
+        outcome: 'CHECKED_IN',
+        ticket: record(TicketStatus.Active, checkedInAt),
+        holder: { name: 'Buyer', email: 'buyer@example.com' },
+      };
+      if (result instanceof Error) throw result;
+      return result;
+    }),
+  };
+  const codes = { sign: vi.fn(() => 'signed'), verify: vi.fn(() => identity) };
+  const marks = {
+    mark: vi.fn(async () => options.mark ?? { outcome: 'MARKED' as const, added: true }),
+    unmark: vi.fn(async () => undefined),
+  };
+  const env = { PURCHASE_FLUSH_AGE_SECONDS: 5 } as Env;
+  const subject = new TicketService(
+    tickets as unknown as TicketsRepository,
+    codes as unknown as TicketCodes,
+    purchases as unknown as PurchaseReader,
+    marks as unknown as CheckInStore,
+    env,
+  );
+  return { subject, tickets, marks, codes };
+}
+
+describe('TicketService', () => {
+  describe('ticketsOf', () => {
+    it('gives the written tickets with their signed codes', async () => {
+      const { subject } = service();
+      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([{ ...record(TicketStatus.Active), code: 'signed' }]);
+    });
+
+    it('answers TicketsNotIssued, retry after the flush age, while the purchase is not written yet', async () => {
+      const { subject } = service({ persisted: null });
+      const refusal = subject.ticketsOf('buyer', 'p1');
+      await expect(refusal).rejects.toBeInstanceOf(TicketsNotIssuedError);
+      await expect(refusal).rejects.toThrow('retry in 6 s');
+    });
+
+    it('lists written tickets CANCELED without codes once the purchase is canceled, also only in Redis', async () => {
+      const { subject, codes } = service({ purchase: { status: 'CANCELED' } });
+      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([{ ...record(TicketStatus.Canceled), code: null }]);
+      expect(codes.sign).not.toHaveBeenCalled();
+    });
+
+    it('lists the seats of a purchase canceled before it was written, CANCELED and without ids', async () => {
+      const { subject } = service({ purchase: { status: 'CANCELED' }, persisted: null });
+      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([
+        {
+          ticketId: null,
+          purchaseId: 'p1',
+          performanceId: 7,
+          seatId: 3,
+          ...seat,
+          status: TicketStatus.Canceled,
+          checkedInAt: null,
+          code: null,
+        },
+      ]);
+    });
+  });
+
+  describe('checkIn', () => {
+    it('marks the seat in Redis before PostgreSQL records the check-in, and keeps the mark', async () => {
+      const { subject, marks, tickets } = service();
+      const admitted = await subject.checkIn('code', 'staff');
+      expect(admitted).toMatchObject({ holder: { name: 'Buyer' }, checkedInAt });
+      expect(marks.mark).toHaveBeenCalledWith(7, 'p1', 3, CHECK_IN_MARK_LIFETIME_SECONDS);
+      expect(marks.mark.mock.invocationCallOrder[0]).toBeLessThan(tickets.checkIn.mock.invocationCallOrder[0]);
+      expect(marks.unmark).not.toHaveBeenCalled();
+    });
+
+    it('refuses a ticket whose purchase was canceled in Redis, without asking PostgreSQL to check it in', async () => {
+      const { subject, tickets } = service({ mark: { outcome: 'CANCELED' } });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketCanceledError);
+      expect(tickets.checkIn).not.toHaveBeenCalled();
+    });
+
+    it('answers "already checked in" for a seat checked in before its purchase was canceled', async () => {
+      const { subject } = service({ mark: { outcome: 'CANCELED' }, checkedInBefore: checkedInAt });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketAlreadyCheckedInError);
+    });
+
+    it.each([
+      ['CANCELED', { outcome: 'CANCELED' }, TicketCanceledError],
+      ['NOT_FOUND', { outcome: 'NOT_FOUND' }, NotFoundError],
+    ] as const)('takes its own mark back when PostgreSQL answers %s', async (_, result, error) => {
+      const { subject, marks } = service({ result });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(error);
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+    });
+
+    it('takes its own mark back when PostgreSQL fails, and passes the failure on', async () => {
+      const { subject, marks } = service({ result: new Error('connection lost') });
+      await expect(subject.checkIn('code', 'staff')).rejects.toThrow('connection lost');
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+    });
+
+    it('leaves the mark of a concurrent scan of the same seat when PostgreSQL refuses', async () => {
+      const { subject, marks } = service({
+        mark: { outcome: 'MARKED', added: false },
+        result: { outcome: 'CANCELED' },
+      });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketCanceledError);
+      expect(marks.unmark).not.toHaveBeenCalled();
+    });
+
+    it('keeps the mark and answers "already checked in", with when, after the first check-in', async () => {
+      const { subject, marks } = service({ result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } });
+      await expect(subject.checkIn('code', 'staff')).rejects.toThrow(checkedInAt.toISOString());
+      expect(marks.unmark).not.toHaveBeenCalled();
+    });
+  });
+});
