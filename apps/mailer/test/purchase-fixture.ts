@@ -116,7 +116,7 @@ export async function seedPurchases(
       messageId: purchaseCompletedMessageId(purchaseId),
       buyerEmail,
       message,
-      seats: bought.map(({ section, row, number }) => ({ section, row, number })),
+      seats: bought.map(({ section, row, rowLabel, number }) => ({ section, row, rowLabel, number })),
     });
   }
   return purchases;
