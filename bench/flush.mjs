@@ -149,8 +149,8 @@ async function prepareDatabase(db) {
   );
   const performanceId = performances[0].id;
   const { rows: seats } = await db.query(
-    `INSERT INTO seats (performance_id, position, section, row, number, grade, price)
-     SELECT $1, g, 'Hall', g / 100, g % 100, 'R', 50000 FROM generate_series(0, $2::int - 1) AS g RETURNING id`,
+    `INSERT INTO seats (performance_id, position, section, row, row_label, number, grade, price)
+     SELECT $1, g, 'Hall', g / 100, (g / 100)::text, g % 100, 'R', 50000 FROM generate_series(0, $2::int - 1) AS g RETURNING id`,
     [performanceId, COUNT],
   );
   const { rows: users } = await db.query(

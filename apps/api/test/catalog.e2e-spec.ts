@@ -121,13 +121,20 @@ describe('catalog: events, performances, seats (real PostgreSQL and Redis)', () 
       expect(seats[0]).toMatchObject({
         section: 'Floor',
         row: 1,
+        rowLabel: 'A',
         number: 1,
         grade: 'VIP',
         price: 200000,
         currency: 'KRW',
         status: 'AVAILABLE',
       });
-      expect(seats[LAYOUT_SEATS - 1]).toMatchObject({ section: 'Stand', row: 10, number: 15, grade: 'R' });
+      expect(seats[LAYOUT_SEATS - 1]).toMatchObject({
+        section: 'Stand',
+        row: 10,
+        rowLabel: 'J',
+        number: 15,
+        grade: 'R',
+      });
 
       const db = new Client({ connectionString: api.env.DATABASE_URL });
       await db.connect();

@@ -62,6 +62,7 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
         id: number;
         section: string;
         row: number;
+        rowLabel: string;
         number: number;
         grade: string;
         price: number;
@@ -183,12 +184,20 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
         seatId: seat.id,
         section: seat.section,
         row: seat.row,
+        rowLabel: seat.rowLabel,
         number: seat.number,
         grade: seat.grade,
         price: seat.price,
       })),
     };
-    expect(readable.seats[0]).toMatchObject({ section: 'Mezzanine', row: 1, number: 2, grade: 'S', price: 9000 });
+    expect(readable.seats[0]).toMatchObject({
+      section: 'Mezzanine',
+      row: 1,
+      rowLabel: 'A',
+      number: 2,
+      grade: 'S',
+      price: 9000,
+    });
 
     const created = await call('POST', '/reservations', {
       body: { performanceId: performance.id, seatIds: chosen.map((seat) => seat.id) },
@@ -238,6 +247,7 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
         seatId: seat.id,
         section: 'Orchestra',
         row: 1,
+        rowLabel: 'A',
         number: seat.number,
         grade: 'R',
         price: 15000,
@@ -301,6 +311,7 @@ describe('the OpenAPI document of readable holds and purchases', () => {
           'number',
           'price',
           'row',
+          'rowLabel',
           'seatId',
           'section',
         ]);

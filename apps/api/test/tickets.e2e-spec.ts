@@ -128,7 +128,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
         id: expect.stringMatching(/^\d+$/),
         purchaseId: id,
         performanceId: performance.id,
-        seat: { id: expect.any(Number), section: 'Floor', row: 1, number: expect.any(Number) },
+        seat: { id: expect.any(Number), section: 'Floor', row: 1, rowLabel: 'A', number: expect.any(Number) },
         status: 'ACTIVE',
         code: expect.stringMatching(/^[A-Za-z0-9_-]{66}$/),
         checkedInAt: null,
@@ -159,7 +159,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
       .map((seatId) => ({
         purchaseId: id,
         performanceId: performance.id,
-        seat: { id: seatId, section: 'Floor', row: 1, number: expect.any(Number) },
+        seat: { id: seatId, section: 'Floor', row: 1, rowLabel: 'A', number: expect.any(Number) },
         status: 'CANCELED',
         code: null,
         checkedInAt: null,

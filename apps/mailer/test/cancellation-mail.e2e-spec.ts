@@ -74,7 +74,7 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
     for (const part of [notice.text, notice.html]) {
       expect(part).toContain('was canceled and its amount refunded');
       expect(part).toContain(purchase.purchaseId);
-      expect(part).toContain('Section B, row 1, seat 1');
+      expect(part).toContain('Section B, row A, seat 1');
     }
     expect(notice.html).toMatch(/^<!doctype html>/);
 

@@ -64,7 +64,7 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
       expect(body).toContain(VENUE);
       expect(body).toContain('Sunday, 14 March 2027, 19:30 UTC');
       for (const seat of purchase.seats) {
-        expect(body).toContain(`Section ${seat.section}, row ${seat.row}, seat ${seat.number}`);
+        expect(body).toContain(`Section ${seat.section}, row ${seat.rowLabel}, seat ${seat.number}`);
       }
       // Two seats of 1050 KRW (minor units, and KRW has none below the won).
       expect(body).toContain('₩2,100');

@@ -9,7 +9,7 @@ export interface SeededPurchase {
   messageId: string;
   buyerEmail: string;
   message: PurchaseCompletedMessage;
-  seats: { section: string; row: number; number: number }[];
+  seats: { section: string; row: number; rowLabel: string; number: number }[];
 }
 
 export const EVENT_TITLE = 'Midnight Orchestra';
@@ -40,8 +40,10 @@ export async function seedPerformance(
     [event.id, STARTS_AT, rows * SEATS_PER_ROW],
   );
   await dataSource.query(
-    `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price)
-     SELECT $1, (r - 1) * $2 + n, 'B', r, n, 'R', $3
+    // Rows labelled as generated layouts label them (A … Z, AA …; this spelling holds to row 702).
+    `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
+     SELECT $1, (r - 1) * $2 + n, 'B', r,
+            CASE WHEN r <= 26 THEN chr(64 + r) ELSE chr(64 + (r - 1) / 26) || chr(65 + (r - 1) % 26) END, n, 'R', $3
      FROM generate_series(1, $4::int) AS r, generate_series(1, $2::int) AS n`,
     [performance.id, SEATS_PER_ROW, PRICE, rows],
   );
@@ -59,12 +61,13 @@ export async function seedPurchases(
   count: number,
   options: { withOutbox?: boolean; purchaseIds?: string[] } = {},
 ): Promise<SeededPurchase[]> {
-  const seats: { id: number; section: string; row: number; number: number }[] = await dataSource.query(
-    `SELECT id, section, "row", "number" FROM seats s
+  const seats: { id: number; section: string; row: number; rowLabel: string; number: number }[] =
+    await dataSource.query(
+      `SELECT id, section, "row", row_label AS "rowLabel", "number" FROM seats s
      WHERE performance_id = $1 AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.seat_id = s.id)
      ORDER BY position LIMIT $2`,
-    [performanceId, count * SEATS_PER_PURCHASE],
-  );
+      [performanceId, count * SEATS_PER_PURCHASE],
+    );
   if (seats.length < count * SEATS_PER_PURCHASE) throw new Error('not enough free seats for the fixture');
   const [{ currency }]: { currency: string }[] = await dataSource.query(
     'SELECT e.currency FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1',
@@ -113,7 +116,7 @@ export async function seedPurchases(
       messageId: purchaseCompletedMessageId(purchaseId),
       buyerEmail,
       message,
-      seats: bought.map(({ section, row, number }) => ({ section, row, number })),
+      seats: bought.map(({ section, row, rowLabel, number }) => ({ section, row, rowLabel, number })),
     });
   }
   return purchases;

@@ -64,8 +64,8 @@ describe('the purchase e-mail carries a QR code per ticket (outbox → RabbitMQ 
     const [received] = smtp.received.filter((e) => e.to.includes(purchase.buyerEmail));
 
     // The tickets as PostgreSQL has them, and their codes as GET /purchases/:id/tickets signs them.
-    const rows: { id: string; seat_id: number; section: string; row: number; number: number }[] = await db.query(
-      `SELECT t.id::text AS id, t.seat_id, s.section, s."row", s."number"
+    const rows: { id: string; seat_id: number; section: string; row_label: string; number: number }[] = await db.query(
+      `SELECT t.id::text AS id, t.seat_id, s.section, s.row_label, s."number"
          FROM tickets t JOIN seats s ON s.id = t.seat_id WHERE t.purchase_id = $1 ORDER BY s.position`,
       [purchase.purchaseId],
     );
@@ -81,7 +81,9 @@ describe('the purchase e-mail carries a QR code per ticket (outbox → RabbitMQ 
     // Each decoded code names its own seat, and the plain-text part spells the same codes out.
     expect(decoded.map((code) => codes.verify(code).seatId)).toEqual(rows.map((row) => row.seat_id));
     for (const [index, row] of rows.entries()) {
-      expect(parsed.text).toContain(`Section ${row.section}, row ${row.row}, seat ${row.number}: ${expected[index]}`);
+      expect(parsed.text).toContain(
+        `Section ${row.section}, row ${row.row_label}, seat ${row.number}: ${expected[index]}`,
+      );
     }
   });
 

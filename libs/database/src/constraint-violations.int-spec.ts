@@ -56,6 +56,7 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
             rows: 2,
             seatsPerRow: 3,
             geometry: {
+              rowLabels: ['A', 'B'],
               x: [0, 1, 2, 0, 1, 2],
               y: [1, 1, 1, 2, 2, 2],
               quality: [1000, 900, 800, 700, 600, 500],

@@ -19,6 +19,7 @@ import { TicketPrice1797000000000 } from './migrations/1797000000000-TicketPrice
 import { PurchasesPerformanceIndex1798000000000 } from './migrations/1798000000000-PurchasesPerformanceIndex';
 import { EmailCaseFoldKey1798100000000 } from './migrations/1798100000000-EmailCaseFoldKey';
 import { OutboxDeletePublished1798210000000 } from './migrations/1798210000000-OutboxDeletePublished';
+import { SeatRowLabel1798300000000 } from './migrations/1798300000000-SeatRowLabel';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -46,4 +47,5 @@ export const MIGRATIONS: Function[] = [
   PurchasesPerformanceIndex1798000000000,
   EmailCaseFoldKey1798100000000,
   OutboxDeletePublished1798210000000,
+  SeatRowLabel1798300000000,
 ];

@@ -76,6 +76,8 @@ export {
   DEFAULT_SEAT_PITCH,
   generateLayout,
   MAX_QUALITY,
+  MAX_ROW_LABEL_LENGTH,
+  rowLabel,
 } from './catalog/seat-layout';
 export type { SectionGeometry } from './catalog/seat-layout';
 export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';

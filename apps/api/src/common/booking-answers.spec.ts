@@ -10,8 +10,28 @@ const details: BookingDetails = {
   timeZone: 'Asia/Seoul',
   startsAt: new Date('2027-03-01T10:30:00.000Z'),
   seats: [
-    { id: 12, position: 12, section: 'Floor', row: 1, number: 12, grade: 'VIP', price: 220000, currency: 'KRW' },
-    { id: 7, position: 7, section: 'Floor', row: 1, number: 7, grade: 'VIP', price: 220000, currency: 'KRW' },
+    {
+      id: 12,
+      position: 12,
+      section: 'Floor',
+      row: 1,
+      rowLabel: 'A',
+      number: 12,
+      grade: 'VIP',
+      price: 220000,
+      currency: 'KRW',
+    },
+    {
+      id: 7,
+      position: 7,
+      section: 'Floor',
+      row: 1,
+      rowLabel: 'A',
+      number: 7,
+      grade: 'VIP',
+      price: 220000,
+      currency: 'KRW',
+    },
   ],
 };
 
@@ -27,6 +47,7 @@ function detailFields(d: BookingDetails) {
       seatId: seat.id,
       section: seat.section,
       row: seat.row,
+      rowLabel: seat.rowLabel,
       number: seat.number,
       grade: seat.grade,
       price: seat.price,

@@ -8,9 +8,12 @@ export class BookedSeatDto {
   seatId: number;
   /** @example "A" */
   section: string;
-  /** @example 3 */
+  /** Orders the rows of the section, from 1. @example 3 */
   @ApiProperty({ type: 'integer' })
   row: number;
+  /** What the ticket and the hall call the row: "A" for row 1, "AA" for row 27, or the admin's own. @example "C" */
+  @ApiProperty({ example: 'C', maxLength: 10 })
+  rowLabel: string;
   /** @example 12 */
   @ApiProperty({ type: 'integer' })
   number: number;
@@ -47,6 +50,7 @@ export function mapBookedSeat(seat: SeatListing): BookedSeatDto {
     seatId: seat.id,
     section: seat.section,
     row: seat.row,
+    rowLabel: seat.rowLabel,
     number: seat.number,
     grade: seat.grade,
     price: seat.price,

@@ -28,6 +28,7 @@ function rowsOf(sections: SectionInput[]): MapSeatRow[] {
       id: (id += 1),
       section: section.name,
       row: Math.floor(k / section.seatsPerRow) + 1,
+      rowLabel: geometries[s].rowLabels[Math.floor(k / section.seatsPerRow)],
       number: (k % section.seatsPerRow) + 1,
       grade: section.grade,
       price: section.price,
@@ -54,8 +55,9 @@ function stringified({ map, statuses }: LiveSeatMap): string {
       price,
       currency,
       bounds,
-      rows: rows.map(({ row, seats }) => ({
+      rows: rows.map(({ row, rowLabel, seats }) => ({
         row,
+        rowLabel,
         seats: seats.map((seat) => ({ ...seat, status: statuses[i++] })),
       })),
     })),

@@ -19,7 +19,8 @@ const LETTERS: Record<SeatStatus, string> = { AVAILABLE: 'A', HELD: 'H', SOLD: '
 /**
  * The body of `GET /performances/:id/map` (SeatMapDto): the same bytes `JSON.stringify` gives for
  * `{performanceId, currency, focalPoint, bounds, sections: [{name, grade, price, currency, bounds,
- * rows: [{row, seats: [{id, row, number, x, y, quality, accessible, companion, status}]}]}]}`,
+ * rows: [{row, rowLabel, seats: [{id, row, rowLabel, number, x, y, quality, accessible, companion,
+ * status}]}]}]}`,
  * joined from the map's cached pieces and the statuses.
  */
 export function seatMapJson(live: LiveSeatMap): string {
@@ -64,7 +65,7 @@ function jsonOf(map: SeatMap): MapJson {
     const { rows, ...fields } = section;
     open += `${s > 0 ? ']}]},' : ''}${JSON.stringify(fields).slice(0, -1)},"rows":[`;
     rows.forEach((row, r) => {
-      open += `${r > 0 ? ']},' : ''}{"row":${row.row},"seats":[`;
+      open += `${r > 0 ? ']},' : ''}{"row":${row.row},"rowLabel":${JSON.stringify(row.rowLabel)},"seats":[`;
       row.seats.forEach((seat, k) => {
         // Cut before the closing `"}` of an empty status.
         const head = JSON.stringify({ ...seat, status: '' }).slice(0, -2);

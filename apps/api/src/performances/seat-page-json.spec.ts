@@ -3,15 +3,16 @@ import type { SeatListing, SeatPage, SeatStatus } from '@app/ticketing';
 import { seatPageBody, seatPageJson } from './seat-page-json';
 
 const seat = (id: number, section: string, grade: string, price: number): SeatListing =>
-  Object.freeze({ id, position: id, section, row: 3, number: id, grade, price, currency: 'EUR' });
+  Object.freeze({ id, position: id, section, row: 3, rowLabel: 'C', number: id, grade, price, currency: 'EUR' });
 
 /** What the route answered before seatPageJson: the page object through JSON.stringify. */
 function stringified(page: SeatPage): string {
   return JSON.stringify({
-    items: page.items.map(({ id, section, row, number, grade, price, currency }, i) => ({
+    items: page.items.map(({ id, section, row, rowLabel, number, grade, price, currency }, i) => ({
       id,
       section,
       row,
+      rowLabel,
       number,
       grade,
       price,
@@ -37,6 +38,7 @@ describe('seatPageJson', () => {
       id: 2,
       section: 'Balcón ñ 東',
       row: 3,
+      rowLabel: 'C',
       number: 2,
       grade: 'R_1-a',
       price: 0,

@@ -61,7 +61,7 @@ function sameSeats(last: Made, page: SeatPage): boolean {
 
 /**
  * The body of `GET /performances/:id/seats` (SeatPageDto): the same bytes `JSON.stringify` gives
- * for `{items: [{id, section, row, number, grade, price, currency, status}], nextCursor}`.
+ * for `{items: [{id, section, row, rowLabel, number, grade, price, currency, status}], nextCursor}`.
  */
 export function seatPageJson(page: SeatPage): string {
   let json = '{"items":[';
@@ -79,6 +79,7 @@ function headOf(seat: SeatListing): string {
       id: seat.id,
       section: seat.section,
       row: seat.row,
+      rowLabel: seat.rowLabel,
       number: seat.number,
       grade: seat.grade,
       price: seat.price,

@@ -19,8 +19,11 @@ export class TicketSeatDto {
   id: number;
   /** @example "Floor" */
   section: string;
-  /** @example 3 */
+  /** Orders the rows of the section, from 1. @example 3 */
   row: number;
+  /** What the ticket and the hall call the row: "A" for row 1, "AA" for row 27, or the admin's own. @example "C" */
+  @ApiProperty({ example: 'C', maxLength: 10 })
+  rowLabel: string;
   /** @example 7 */
   number: number;
 }
@@ -74,7 +77,13 @@ export function mapTicket(ticket: Ticket): TicketResponseDto {
     id: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: { id: ticket.seatId, section: ticket.section, row: ticket.row, number: ticket.number },
+    seat: {
+      id: ticket.seatId,
+      section: ticket.section,
+      row: ticket.row,
+      rowLabel: ticket.rowLabel,
+      number: ticket.number,
+    },
     status: ticket.status === 'CANCELED' ? 'CANCELED' : 'ACTIVE',
     code: ticket.code,
     checkedInAt: ticket.checkedInAt ? ticket.checkedInAt.toISOString() : null,
@@ -87,7 +96,13 @@ export function mapCheckIn(checkIn: CheckIn): CheckInResponseDto {
     ticketId: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: { id: ticket.seatId, section: ticket.section, row: ticket.row, number: ticket.number },
+    seat: {
+      id: ticket.seatId,
+      section: ticket.section,
+      row: ticket.row,
+      rowLabel: ticket.rowLabel,
+      number: ticket.number,
+    },
     holder: { name: checkIn.holder.name, email: checkIn.holder.email },
     checkedInAt: checkIn.checkedInAt.toISOString(),
   };

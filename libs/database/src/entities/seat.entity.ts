@@ -25,8 +25,17 @@ export class SeatEntity {
   @Column({ type: 'varchar', length: 50 })
   section: string;
 
+  /** Orders the rows of a section, from 1. */
   @Column({ type: 'int' })
   row: number;
+
+  /**
+   * What tickets, e-mails and the seat map call the row ("A", "AA", "Balcony 3"): the admin's
+   * label or the generated one (rowLabel in libs/ticketing: 1 → "A", 27 → "AA"); the same on
+   * every seat of a row.
+   */
+  @Column({ name: 'row_label', type: 'varchar', length: 10 })
+  rowLabel: string;
 
   @Column({ type: 'int' })
   number: number;

@@ -17,9 +17,10 @@ export interface SectionLayout {
   /**
    * Each seat's place and marks, row-major (index (row − 1) · seatsPerRow + number − 1), each
    * array rows · seatsPerRow long: x, y in map units, quality 0…1000 (see generateLayout in
-   * libs/ticketing).
+   * libs/ticketing); `rowLabels[row − 1]` the label of each row.
    */
   geometry: {
+    rowLabels: string[];
     x: number[];
     y: number[];
     quality: number[];
@@ -67,15 +68,20 @@ export interface EventOfPerformance {
   timeZone: string;
 }
 
-export type SeatRow = Pick<SeatEntity, 'id' | 'position' | 'section' | 'row' | 'number' | 'grade' | 'price'>;
+export type SeatRow = Pick<
+  SeatEntity,
+  'id' | 'position' | 'section' | 'row' | 'rowLabel' | 'number' | 'grade' | 'price'
+>;
 
 /**
- * Seats that share section, row, grade and price (price in minor units): their ids, numbers and
- * layout positions as comma-separated lists, the i-th of each list the same seat, in position order.
+ * Seats that share section, row (and so its label), grade and price (price in minor units): their
+ * ids, numbers and layout positions as comma-separated lists, the i-th of each list the same seat,
+ * in position order.
  */
 export interface SeatGroupRow {
   section: string;
   row: number;
+  rowLabel: string;
   grade: string;
   price: number;
   ids: string;
@@ -86,7 +92,18 @@ export interface SeatGroupRow {
 /** A seat as the seat map shows it (x, y in map units; quality 0…1000). */
 export type MapSeatRow = Pick<
   SeatEntity,
-  'id' | 'section' | 'row' | 'number' | 'grade' | 'price' | 'x' | 'y' | 'quality' | 'accessible' | 'companion'
+  | 'id'
+  | 'section'
+  | 'row'
+  | 'rowLabel'
+  | 'number'
+  | 'grade'
+  | 'price'
+  | 'x'
+  | 'y'
+  | 'quality'
+  | 'accessible'
+  | 'companion'
 >;
 
 /** A seat as the best-available seating data is built from (price in minor units; quality 0…1000). */
@@ -131,13 +148,14 @@ export class PerformanceRepository {
         );
         let offset = 0;
         for (const section of input.sections) {
-          const { x, y, quality, accessible, companion } = section.geometry;
-          // The geometry arrays travel as five array parameters; row and number follow from the
-          // row-major index, as the position does.
+          const { rowLabels, x, y, quality, accessible, companion } = section.geometry;
+          // The geometry arrays travel as five array parameters, the row labels as one more (one
+          // per row); row and number follow from the row-major index, as the position does.
           await manager.query(
-            `INSERT INTO seats (performance_id, position, section, "row", "number", grade, price,
+            `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price,
                                 x, y, quality, accessible, companion)
-           SELECT $1, $2 + g.i, $4, (g.i - 1) / $3 + 1, (g.i - 1) % $3 + 1, $5, $6, g.x, g.y, g.q, g.a, g.c
+           SELECT $1, $2 + g.i, $4, (g.i - 1) / $3 + 1, ($12::text[])[(g.i - 1) / $3 + 1], (g.i - 1) % $3 + 1,
+                  $5, $6, g.x, g.y, g.q, g.a, g.c
            FROM unnest($7::float8[], $8::float8[], $9::int[], $10::bool[], $11::bool[])
              WITH ORDINALITY AS g(x, y, q, a, c, i)`,
             [
@@ -152,6 +170,7 @@ export class PerformanceRepository {
               quality,
               accessible,
               companion,
+              rowLabels,
             ],
           );
           offset += section.rows * section.seatsPerRow;
@@ -243,7 +262,7 @@ export class PerformanceRepository {
   /** Seats whose position lies in [from, to], in position order. */
   seatsByPosition(performanceId: number, from: number, to: number): Promise<SeatRow[]> {
     return this.dataSource.query(
-      `SELECT id, position, section, "row", "number", grade, price FROM seats
+      `SELECT id, position, section, "row", row_label AS "rowLabel", "number", grade, price FROM seats
        WHERE performance_id = $1 AND position BETWEEN $2 AND $3 ORDER BY position`,
       [performanceId, from, to],
     );
@@ -256,11 +275,11 @@ export class PerformanceRepository {
    */
   seatGroupsOf(performanceId: number): Promise<SeatGroupRow[]> {
     return this.dataSource.query(
-      `SELECT section, "row", grade, price,
+      `SELECT section, "row", row_label AS "rowLabel", grade, price,
               string_agg(id::text, ',' ORDER BY position) AS ids,
               string_agg("number"::text, ',' ORDER BY position) AS numbers,
               string_agg(position::text, ',' ORDER BY position) AS positions
-       FROM seats WHERE performance_id = $1 GROUP BY section, "row", grade, price`,
+       FROM seats WHERE performance_id = $1 GROUP BY section, "row", row_label, grade, price`,
       [performanceId],
     );
   }
@@ -277,8 +296,9 @@ export class PerformanceRepository {
     );
     if (!performance) return null;
     const seats: MapSeatRow[] = await this.dataSource.query(
-      `SELECT id, section, "row", "number", grade, price, x, y, quality, accessible, companion FROM seats
-       WHERE performance_id = $1 ORDER BY position`,
+      `SELECT id, section, "row", row_label AS "rowLabel", "number", grade, price, x, y, quality, accessible,
+              companion
+       FROM seats WHERE performance_id = $1 ORDER BY position`,
       [performanceId],
     );
     return { focalPoint: { x: performance.focal_x, y: performance.focal_y }, seats };

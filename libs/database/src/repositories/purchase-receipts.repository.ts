@@ -20,7 +20,7 @@ export interface PurchaseReceipt {
   /** ISO 4217 code. */
   currency: string;
   purchasedAt: Date;
-  seats: { section: string; row: number; number: number }[];
+  seats: { section: string; row: number; rowLabel: string; number: number }[];
   /** The purchase's active tickets in seat order, with what their signed codes are made of. */
   tickets: ReceiptTicket[];
 }
@@ -34,6 +34,7 @@ export interface ReceiptTicket {
   seatId: number;
   section: string;
   row: number;
+  rowLabel: string;
   number: number;
 }
 
@@ -49,7 +50,7 @@ interface ReceiptRow {
   amount: string;
   currency: string;
   purchased_at: Date;
-  seats: { section: string; row: number; number: number }[] | null;
+  seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   tickets: ReceiptTicket[] | null;
 }
 
@@ -62,13 +63,15 @@ export class PurchaseReceiptsRepository {
     const rows: ReceiptRow[] = await this.dataSource.query(
       `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
               e.venue, e.time_zone, pf.starts_at, p.amount, p.currency, p.created_at AS purchased_at,
-              (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'number', s."number")
+              (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'rowLabel', s.row_label,
+                                                 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id) AS seats,
               (SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
                                                  'performanceId', t.performance_id, 'seatId', t.seat_id,
-                                                 'section', s.section, 'row', s."row", 'number', s."number")
+                                                 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
+                                                 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets

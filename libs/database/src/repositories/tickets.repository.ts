@@ -17,6 +17,8 @@ export interface TicketRecord extends TicketIdentity {
   status: TicketStatus;
   section: string;
   row: number;
+  /** What the ticket calls the row ("A", "AA"). */
+  rowLabel: string;
   number: number;
   checkedInAt: Date | null;
 }
@@ -36,12 +38,13 @@ interface TicketRow {
   status: TicketStatus;
   section: string;
   row: number;
+  row_label: string;
   number: number;
   checked_in_at: Date | null;
 }
 
-const TICKET_COLUMNS = `t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.status, s.section, s."row", s."number",
-  t.checked_in_at`;
+const TICKET_COLUMNS = `t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.status, s.section, s."row", s.row_label,
+  s."number", t.checked_in_at`;
 
 /** Tickets (written by the purchase flusher) and their check-in at the door. */
 @Injectable()
@@ -66,18 +69,26 @@ export class TicketsRepository {
   }
 
   /**
-   * Section, row and number of `seatIds` of the performance, in layout order (seats unknown to
+   * Section, row, row label and number of `seatIds` of the performance, in layout order (seats unknown to
    * it are left out): the seats of a purchase whose tickets were never issued.
    */
   async seatsOf(
     performanceId: number,
     seatIds: number[],
-  ): Promise<{ seatId: number; section: string; row: number; number: number }[]> {
-    const rows: { id: number; section: string; row: number; number: number }[] = await this.dataSource.query(
-      `SELECT id, section, "row", "number" FROM seats WHERE performance_id = $1 AND id = ANY($2::int[]) ORDER BY position`,
-      [performanceId, seatIds],
-    );
-    return rows.map((row) => ({ seatId: Number(row.id), section: row.section, row: row.row, number: row.number }));
+  ): Promise<{ seatId: number; section: string; row: number; rowLabel: string; number: number }[]> {
+    const rows: { id: number; section: string; row: number; row_label: string; number: number }[] =
+      await this.dataSource.query(
+        `SELECT id, section, "row", row_label, "number" FROM seats
+         WHERE performance_id = $1 AND id = ANY($2::int[]) ORDER BY position`,
+        [performanceId, seatIds],
+      );
+    return rows.map((row) => ({
+      seatId: Number(row.id),
+      section: row.section,
+      row: row.row,
+      rowLabel: row.row_label,
+      number: row.number,
+    }));
   }
 
   /** When the ticket was checked in at the door; null when it was not, or there is no such ticket. */
@@ -149,6 +160,7 @@ function toRecord(row: TicketRow): TicketRecord {
     status: row.status,
     section: row.section,
     row: row.row,
+    rowLabel: row.row_label,
     number: row.number,
     checkedInAt: row.checked_in_at,
   };

@@ -22,9 +22,9 @@ const performance: Performance = {
 };
 
 const ROWS: SeatRow[] = [
-  { id: 11, position: 1, section: 'A', row: 1, number: 1, grade: 'R', price: 900 },
-  { id: 12, position: 2, section: 'A', row: 1, number: 2, grade: 'R', price: 900 },
-  { id: 13, position: 3, section: 'B', row: 1, number: 1, grade: 'S', price: 500 },
+  { id: 11, position: 1, section: 'A', row: 1, rowLabel: 'A', number: 1, grade: 'R', price: 900 },
+  { id: 12, position: 2, section: 'A', row: 1, rowLabel: 'A', number: 2, grade: 'R', price: 900 },
+  { id: 13, position: 3, section: 'B', row: 1, rowLabel: 'A', number: 1, grade: 'S', price: 500 },
 ];
 
 /** What `seatGroupsOf` answers for `rows`: one row per section, row, grade and price. */
@@ -38,10 +38,11 @@ function groupsOf(rows: SeatRow[]): SeatGroupRow[] {
       group.numbers += `,${seat.number}`;
       group.positions += `,${seat.position}`;
     } else {
-      const { section, row, grade, price } = seat;
+      const { section, row, rowLabel, grade, price } = seat;
       groups.set(key, {
         section,
         row,
+        rowLabel,
         grade,
         price,
         ids: `${seat.id}`,
@@ -87,14 +88,14 @@ describe('SeatDirectory', () => {
   it('finds every seat whatever the order and gaps of its ids (runs of consecutive ids), and no id between them', async () => {
     // Ids in runs broken inside a group, a group whose ids fall before another's, a lone id.
     const rows: SeatRow[] = [
-      { id: 40, position: 1, section: 'A', row: 1, number: 1, grade: 'R', price: 900 },
-      { id: 41, position: 2, section: 'A', row: 1, number: 2, grade: 'R', price: 900 },
-      { id: 45, position: 3, section: 'A', row: 1, number: 3, grade: 'R', price: 900 },
-      { id: 46, position: 4, section: 'A', row: 1, number: 4, grade: 'R', price: 900 },
-      { id: 5, position: 5, section: 'A', row: 2, number: 10, grade: 'R', price: 900 },
-      { id: 6, position: 6, section: 'A', row: 2, number: 11, grade: 'R', price: 900 },
-      { id: 42, position: 7, section: 'B', row: 1, number: 1, grade: 'S', price: 500 },
-      { id: 2_147_483_647, position: 8, section: 'B', row: 1, number: 2, grade: 'S', price: 500 },
+      { id: 40, position: 1, section: 'A', row: 1, rowLabel: 'A', number: 1, grade: 'R', price: 900 },
+      { id: 41, position: 2, section: 'A', row: 1, rowLabel: 'A', number: 2, grade: 'R', price: 900 },
+      { id: 45, position: 3, section: 'A', row: 1, rowLabel: 'A', number: 3, grade: 'R', price: 900 },
+      { id: 46, position: 4, section: 'A', row: 1, rowLabel: 'A', number: 4, grade: 'R', price: 900 },
+      { id: 5, position: 5, section: 'A', row: 2, rowLabel: 'B', number: 10, grade: 'R', price: 900 },
+      { id: 6, position: 6, section: 'A', row: 2, rowLabel: 'B', number: 11, grade: 'R', price: 900 },
+      { id: 42, position: 7, section: 'B', row: 1, rowLabel: 'A', number: 1, grade: 'S', price: 500 },
+      { id: 2_147_483_647, position: 8, section: 'B', row: 1, rowLabel: 'A', number: 2, grade: 'S', price: 500 },
     ];
     const { directory } = directoryOver(rows);
     const ids = [46, 5, 42, 2_147_483_647, 40, 6, 45, 41];

@@ -14,6 +14,12 @@ const TTL_SECONDS = 300;
 /** How often, and how long, {@link CatalogCache.invalidateAfterCommit} retries when Redis cannot answer. */
 const INVALIDATE_RETRY_MS = 1_000;
 const INVALIDATE_RETRY_FOR_MS = 10 * 60_000;
+/**
+ * The shape of a cached seat block, in its key (from 2 on): raised whenever a seat of a block
+ * gains or loses a field (2: `rowLabel`), so a process never reads a block an older one wrote,
+ * whatever the performance's seats version.
+ */
+export const SEAT_BLOCK_FORMAT = 2;
 
 /**
  * Cache-aside for the static catalog (events, performances, their pages). Every key includes
@@ -90,7 +96,8 @@ export class CatalogCache {
   /**
    * Seat blocks change only with the performance's `seatsVersion` (a section's price), which is
    * part of their key: a reader that loaded the performance after a change never meets a block of
-   * before it. They live under the performance's hash tag.
+   * before it; {@link SEAT_BLOCK_FORMAT} is too, so no block of an older shape is read. They live
+   * under the performance's hash tag.
    */
   async getOrLoadSeatBlock<T>(
     performanceId: number,
@@ -98,7 +105,7 @@ export class CatalogCache {
     block: number,
     load: () => Promise<T[]>,
   ): Promise<T[]> {
-    const key = `{perf:${performanceId}}:cache:seats:${seatsVersion === 0 ? '' : `v${seatsVersion}:`}${block}`;
+    const key = `{perf:${performanceId}}:cache:seats:f${SEAT_BLOCK_FORMAT}:${seatsVersion === 0 ? '' : `v${seatsVersion}:`}${block}`;
     const hit = await this.redis.get(key);
     if (hit !== null) return JSON.parse(hit) as T[];
     const value = await load();

@@ -176,6 +176,7 @@ export function toSeatListing(seat: SeatRow, currency: string): SeatListing {
     position: seat.position,
     section: seat.section,
     row: seat.row,
+    rowLabel: seat.rowLabel,
     number: seat.number,
     grade: seat.grade,
     price: seat.price,

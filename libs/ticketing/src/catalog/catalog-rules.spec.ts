@@ -33,6 +33,7 @@ const seats: SeatListing[] = Array.from({ length: 6 }, (_, i) => ({
   position: i + 1,
   section: 'A',
   row: 1,
+  rowLabel: 'A',
   number: i + 1,
   grade: 'R',
   price: 10,

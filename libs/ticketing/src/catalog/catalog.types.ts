@@ -67,7 +67,10 @@ export interface SeatListing {
   /** 1-based place in the performance's layout order (what cursors count). */
   readonly position: number;
   readonly section: string;
+  /** Orders the rows of its section (1 is the first). */
   readonly row: number;
+  /** What tickets and signs call the row ("A", "AA", "Balcony 3"). */
+  readonly rowLabel: string;
   readonly number: number;
   readonly grade: string;
   /** An integer in minor units of `currency`. */
@@ -94,6 +97,11 @@ export interface SectionInput {
   price: number;
   rows: number;
   seatsPerRow: number;
+  /**
+   * The label of each row (index row − 1), one per row, unique in the section, 1…10 characters;
+   * absent = generated ("A", "B", …, "Z", "AA", …; see rowLabel).
+   */
+  rowLabels?: string[];
   /**
    * Where seat 1 of row 1 sits, in map units; give it on every section or on none (then the
    * sections stand side by side, see generateLayout).

@@ -22,6 +22,7 @@ const block = (first: number, count = 100): SeatListing[] =>
     position: first + i,
     section: 'A',
     row: 1,
+    rowLabel: 'A',
     number: i + 1,
     grade: 'R',
     price: 1000,

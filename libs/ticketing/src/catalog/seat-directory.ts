@@ -10,6 +10,7 @@ export const SEAT_DIRECTORY_MAX_SEATS = 200_000;
 interface SeatGroup {
   section: string;
   row: number;
+  rowLabel: string;
   grade: string;
   /** An integer in minor units of the performance's currency. */
   price: number;
@@ -46,7 +47,13 @@ class Directory {
     this.positions = new Int32Array(size);
     let slot = 0;
     rows.forEach((row, group) => {
-      this.groups.push({ section: row.section, row: row.row, grade: row.grade, price: row.price });
+      this.groups.push({
+        section: row.section,
+        row: row.row,
+        rowLabel: row.rowLabel,
+        grade: row.grade,
+        price: row.price,
+      });
       const from = slot;
       parseIntegers(row.ids, ids, from);
       parseIntegers(row.numbers, this.numbers, from);
@@ -91,6 +98,7 @@ class Directory {
       position: this.positions[slot],
       section: group.section,
       row: group.row,
+      rowLabel: group.rowLabel,
       number: this.numbers[slot],
       grade: group.grade,
       price: group.price,
@@ -101,7 +109,7 @@ class Directory {
 
 /**
  * Seats of a performance by id, in this process: what holds and purchases show of each seat
- * (section, row, number, grade, price). A seat's static data changes only with its performance's
+ * (section, row and its label, number, grade, price). A seat's static data changes only with its performance's
  * `seatsVersion` (a section's price), which is part of the key, so no catalog version is needed:
  * one PostgreSQL read per performance and seats version per process, shared by concurrent callers,
  * then none. The read answers one row per group of seats (section, row, grade, price: about a

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors';
 import type { MapPoint, SectionInput } from './catalog.types';
-import { generateLayout, MAX_QUALITY, SectionGeometry } from './seat-layout';
+import { generateLayout, MAX_QUALITY, rowLabel, SectionGeometry } from './seat-layout';
 
 const section = (overrides: Partial<SectionInput> = {}): SectionInput => ({
   name: 'A',
@@ -37,7 +37,46 @@ function invalidLayout(run: () => unknown): DomainError {
   throw new Error('the layout was accepted');
 }
 
+describe('rowLabel', () => {
+  it.each([
+    [1, 'A'],
+    [2, 'B'],
+    [26, 'Z'],
+    [27, 'AA'],
+    [52, 'AZ'],
+    [53, 'BA'],
+    [702, 'ZZ'],
+    [703, 'AAA'],
+    [1000, 'ALL'],
+    [18_278, 'ZZZ'],
+  ])('labels row %i %s', (row, label) => {
+    expect(rowLabel(row)).toBe(label);
+  });
+
+  it('gives every row of a 1,000-row section its own label, in order of length then letters', () => {
+    const labels = Array.from({ length: 1000 }, (_, i) => rowLabel(i + 1));
+    expect(new Set(labels).size).toBe(1000);
+    const sorted = [...labels].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+    expect(sorted).toEqual(labels);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses %s', (row) => {
+    expect(() => rowLabel(row)).toThrow(RangeError);
+  });
+});
+
 describe('generateLayout', () => {
+  it('labels the rows A, B, … unless the section gives its own labels', () => {
+    const [generated, own] = generateLayout([
+      section({ rows: 28 }),
+      section({ name: 'B', rows: 2, rowLabels: ['Balcony 1', 'Balcony 2'] }),
+    ]);
+    expect(generated.rowLabels).toHaveLength(28);
+    expect(generated.rowLabels.slice(0, 2)).toEqual(['A', 'B']);
+    expect(generated.rowLabels.slice(25)).toEqual(['Z', 'AA', 'AB']);
+    expect(own.rowLabels).toEqual(['Balcony 1', 'Balcony 2']);
+  });
+
   it('places sections without origins side by side, centred, row 1 in front, one aisle apart', () => {
     const [a, b] = generateLayout([section({ name: 'A', seatsPerRow: 3 }), section({ name: 'B', seatsPerRow: 2 })]);
     // Widths 2 and 1, an aisle of 2 between seat centres: 5 in all, so A starts at −2.5.
@@ -109,6 +148,11 @@ describe('generateLayout', () => {
       [section({ accessible: [{ row: 1, number: 1 }], companions: [{ row: 2, number: 1 }] })],
     ],
     ['a companion without any accessible seat', [section({ companions: [{ row: 1, number: 1 }] })]],
+    ['fewer row labels than rows', [section({ rowLabels: ['A'] })]],
+    ['more row labels than rows', [section({ rowLabels: ['A', 'B', 'C'] })]],
+    ['one row label twice', [section({ rowLabels: ['AA', 'AA'] })]],
+    ['an empty row label', [section({ rowLabels: ['A', ''] })]],
+    ['a row label of 11 characters', [section({ rowLabels: ['A', 'Balcony 123'] })]],
     [
       'a seat both accessible and companion',
       [

@@ -13,13 +13,32 @@ export const DEFAULT_FOCAL_POINT: MapPoint = { x: 0, y: 0 };
 export const MAX_QUALITY = 1000;
 /** Coordinates are kept to this many decimals (rotations otherwise leave 1e-17 noise). */
 const COORDINATE_DECIMALS = 4;
+/** The longest row label, in characters (the seats table's `row_label` is varchar(10)). */
+export const MAX_ROW_LABEL_LENGTH = 10;
+
+/**
+ * The label a generated layout gives row `row` (1-based), by the usual venue convention: the row
+ * number in bijective base 26 over the letters A…Z, so 1 → "A", 26 → "Z", 27 → "AA", 52 → "AZ",
+ * 53 → "BA", 702 → "ZZ", 703 → "AAA" (a 1,000-row section ends at "ALL"). Throws RangeError for
+ * anything but a positive integer.
+ */
+export function rowLabel(row: number): string {
+  if (!Number.isInteger(row) || row < 1) throw new RangeError(`a row number is a positive integer: ${row}`);
+  let label = '';
+  for (let rest = row; rest > 0; rest = Math.floor((rest - 1) / 26)) {
+    label = String.fromCharCode(65 + ((rest - 1) % 26)) + label;
+  }
+  return label;
+}
 
 /**
  * The generated geometry of one section's seats, row-major (row 1 seats 1…seatsPerRow, then
  * row 2, …): index `(row − 1) · seatsPerRow + number − 1`. Coordinates in map units; quality
- * 0…MAX_QUALITY, higher is better.
+ * 0…MAX_QUALITY, higher is better. `rowLabels[row − 1]` is the label of each row: the section's
+ * own `rowLabels` when it gives them, else {@link rowLabel}'s.
  */
 export interface SectionGeometry {
+  rowLabels: string[];
   x: number[];
   y: number[];
   quality: number[];
@@ -87,6 +106,9 @@ function placeSections(sections: readonly SectionInput[]): Placement[] {
 function placeSeats(section: SectionInput, placement: Placement): SectionGeometry {
   const count = section.rows * section.seatsPerRow;
   const geometry: SectionGeometry = {
+    rowLabels: section.rowLabels
+      ? [...section.rowLabels]
+      : Array.from({ length: section.rows }, (_, i) => rowLabel(i + 1)),
     x: new Array<number>(count),
     y: new Array<number>(count),
     quality: new Array<number>(count).fill(0),
@@ -149,7 +171,8 @@ function scoreQuality(sections: readonly SectionInput[], geometries: SectionGeom
 
 /**
  * The layout rules that need more than one field: origins on every section or on none, an
- * `angle` only with an origin, accessible and companion seats inside their section, none
+ * `angle` only with an origin, `rowLabels` (when given) one per row, each 1…MAX_ROW_LABEL_LENGTH
+ * characters and none twice in a section, accessible and companion seats inside their section, none
  * listed twice, each companion next to (same row, number ± 1) an accessible seat, and no two
  * sections' footprints (their seats' rectangle grown by half a pitch and half a row spacing)
  * overlapping. Throws DomainError 'invalid' (InvalidLayout).
@@ -164,6 +187,7 @@ export function assertSeatLayout(sections: readonly SectionInput[]): void {
     if (section.angle !== undefined && section.origin === undefined) {
       throw invalid(`section ${section.name}: an angle needs an origin`);
     }
+    if (section.rowLabels !== undefined) assertRowLabels(section, invalid);
     const marked = new Set<number>();
     const accessible = new Set<number>();
     const check = (seat: SeatRef, kind: string) => {
@@ -200,6 +224,22 @@ export function assertSeatLayout(sections: readonly SectionInput[]): void {
       }
     }
   }
+}
+
+/** See {@link assertSeatLayout}; the characters allowed are the API's business (the DTO checks them). */
+function assertRowLabels(section: SectionInput, invalid: (message: string) => DomainError): void {
+  const labels = section.rowLabels ?? [];
+  if (labels.length !== section.rows) {
+    throw invalid(`section ${section.name}: give one row label per row (${section.rows}), not ${labels.length}`);
+  }
+  const seen = new Set<string>();
+  labels.forEach((label, i) => {
+    if (label.length < 1 || label.length > MAX_ROW_LABEL_LENGTH) {
+      throw invalid(`section ${section.name}: row ${i + 1}'s label must be 1-${MAX_ROW_LABEL_LENGTH} characters`);
+    }
+    if (seen.has(label)) throw invalid(`section ${section.name}: row label ${label} is given to two rows`);
+    seen.add(label);
+  });
 }
 
 /** The four corners of a placed section's footprint, in order around it. */

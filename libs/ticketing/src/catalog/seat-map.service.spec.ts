@@ -29,6 +29,7 @@ const ROWS: MapSeatRow[] = [
     id: 11,
     section: 'A',
     row: 1,
+    rowLabel: 'A',
     number: 1,
     grade: 'R',
     price: 900,
@@ -42,6 +43,7 @@ const ROWS: MapSeatRow[] = [
     id: 12,
     section: 'A',
     row: 1,
+    rowLabel: 'A',
     number: 2,
     grade: 'R',
     price: 900,
@@ -55,6 +57,7 @@ const ROWS: MapSeatRow[] = [
     id: 13,
     section: 'A',
     row: 2,
+    rowLabel: 'B',
     number: 1,
     grade: 'R',
     price: 900,
@@ -68,6 +71,7 @@ const ROWS: MapSeatRow[] = [
     id: 14,
     section: 'A',
     row: 2,
+    rowLabel: 'B',
     number: 2,
     grade: 'R',
     price: 900,
@@ -81,6 +85,7 @@ const ROWS: MapSeatRow[] = [
     id: 15,
     section: 'B',
     row: 1,
+    rowLabel: 'A',
     number: 1,
     grade: 'S',
     price: 500,
@@ -129,13 +134,14 @@ describe('buildSeatMap', () => {
       ['B', 'S', 500, 'EUR'],
     ]);
     expect(map.sections[0].bounds).toEqual({ minX: -2, minY: 1, maxX: -1, maxY: 2 });
-    expect(map.sections[0].rows.map((r) => [r.row, r.seats.map((seat) => seat.id)])).toEqual([
-      [1, [11, 12]],
-      [2, [13, 14]],
+    expect(map.sections[0].rows.map((r) => [r.row, r.rowLabel, r.seats.map((seat) => seat.id)])).toEqual([
+      [1, 'A', [11, 12]],
+      [2, 'B', [13, 14]],
     ]);
     expect(map.sections[0].rows[0].seats[0]).toEqual({
       id: 11,
       row: 1,
+      rowLabel: 'A',
       number: 1,
       x: -2,
       y: 1,

@@ -20,6 +20,8 @@ export interface MapBounds {
 export interface MapSeat {
   readonly id: number;
   readonly row: number;
+  /** What tickets call the row ("A", "AA"), as its MapRow's. */
+  readonly rowLabel: string;
   readonly number: number;
   readonly x: number;
   readonly y: number;
@@ -30,6 +32,8 @@ export interface MapSeat {
 
 export interface MapRow {
   readonly row: number;
+  /** What tickets call the row ("A", "AA", "Balcony 3"). */
+  readonly rowLabel: string;
   /** By number. */
   readonly seats: readonly MapSeat[];
 }
@@ -174,6 +178,7 @@ export function buildSeatMap(
       Object.freeze({
         id: seat.id,
         row: seat.row,
+        rowLabel: seat.rowLabel,
         number: seat.number,
         x: seat.x,
         y: seat.y,
@@ -185,7 +190,7 @@ export function buildSeatMap(
     const next = seats[i + 1];
     const sectionEnds = !next || next.section !== seat.section;
     if (sectionEnds || next.row !== seat.row) {
-      rows.push(Object.freeze({ row: seat.row, seats: Object.freeze(rowSeats) }));
+      rows.push(Object.freeze({ row: seat.row, rowLabel: seat.rowLabel, seats: Object.freeze(rowSeats) }));
       rowSeats = [];
     }
     if (sectionEnds) {

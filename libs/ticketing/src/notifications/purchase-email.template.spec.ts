@@ -18,8 +18,8 @@ const receipt: PurchaseReceipt = {
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [
-    { section: 'A', row: 3, number: 7 },
-    { section: 'A', row: 3, number: 8 },
+    { section: 'A', row: 3, rowLabel: 'C', number: 7 },
+    { section: 'A', row: 3, rowLabel: 'C', number: 8 },
   ],
   tickets: [],
 };
@@ -37,7 +37,7 @@ describe('purchase e-mail template', () => {
       'Rock & Roll Night',
       'Olympic Hall',
       'Thursday, 31 December 2026, 20:30 UTC',
-      'Section A, row 3, seat 7; Section A, row 3, seat 8',
+      'Section A, row C, seat 7; Section A, row C, seat 8',
       'Amount:    ₩198,000',
       receipt.purchaseId,
     ]) {
@@ -50,7 +50,7 @@ describe('purchase e-mail template', () => {
       'Hello Ana &lt;Admin&gt;,',
       'Rock &amp; Roll Night',
       'Olympic Hall',
-      '<li>Section A, row 3, seat 7</li><li>Section A, row 3, seat 8</li>',
+      '<li>Section A, row C, seat 7</li><li>Section A, row C, seat 8</li>',
       '<td>₩198,000</td>',
       receipt.purchaseId,
     ]) {
@@ -110,8 +110,16 @@ describe('purchase e-mail template', () => {
 
 describe('tickets in the purchase e-mail', () => {
   const tickets = [
-    { seat: { section: 'A', row: 3, number: 7 }, code: 'AQAAAAAAAAAB-first_code', qrCid: 'ticket-1@boxoffice' },
-    { seat: { section: 'A', row: 3, number: 8 }, code: 'AQAAAAAAAAAC-second_code', qrCid: 'ticket-2@boxoffice' },
+    {
+      seat: { section: 'A', row: 3, rowLabel: 'C', number: 7 },
+      code: 'AQAAAAAAAAAB-first_code',
+      qrCid: 'ticket-1@boxoffice',
+    },
+    {
+      seat: { section: 'A', row: 3, rowLabel: 'C', number: 8 },
+      code: 'AQAAAAAAAAAC-second_code',
+      qrCid: 'ticket-2@boxoffice',
+    },
   ];
   const email = renderPurchaseEmail(receipt, tickets);
 
@@ -123,8 +131,8 @@ describe('tickets in the purchase e-mail', () => {
   });
 
   it('lists every seat with its code in the plain text', () => {
-    expect(email.text).toContain('  Section A, row 3, seat 7: AQAAAAAAAAAB-first_code');
-    expect(email.text).toContain('  Section A, row 3, seat 8: AQAAAAAAAAAC-second_code');
+    expect(email.text).toContain('  Section A, row C, seat 7: AQAAAAAAAAAB-first_code');
+    expect(email.text).toContain('  Section A, row C, seat 8: AQAAAAAAAAAC-second_code');
   });
 
   it('draws a QR code that a decoder reads back as the ticket code', async () => {

@@ -10,7 +10,7 @@ export interface RenderedEmail {
 
 /** A ticket as the e-mail shows it: its seat, its signed code, and the Content-ID of its QR image. */
 export interface EmailTicket {
-  seat: { section: string; row: number; number: number };
+  seat: { section: string; row: number; rowLabel: string; number: number };
   code: string;
   /** The inline image part (`cid:` URL) holding the QR code of `code`. */
   qrCid: string;
@@ -91,8 +91,9 @@ ${blocks.join('\n')}
 </table>`;
 }
 
-export function formatSeat(seat: { section: string; row: number; number: number }): string {
-  return `Section ${seat.section}, row ${seat.row}, seat ${seat.number}`;
+/** A seat as the e-mails name it, by its row's label: `Section Floor, row C, seat 7`. */
+export function formatSeat(seat: { section: string; rowLabel: string; number: number }): string {
+  return `Section ${seat.section}, row ${seat.rowLabel}, seat ${seat.number}`;
 }
 
 /**

@@ -141,7 +141,11 @@ export class PurchaseMailService {
     for (const ticket of receipt.tickets) {
       const code = this.codes.sign(ticket);
       const qrCid = `ticket-${ticket.ticketId}@boxoffice`;
-      tickets.push({ seat: { section: ticket.section, row: ticket.row, number: ticket.number }, code, qrCid });
+      tickets.push({
+        seat: { section: ticket.section, row: ticket.row, rowLabel: ticket.rowLabel, number: ticket.number },
+        code,
+        qrCid,
+      });
       attachments.push({
         filename: `ticket-${ticket.ticketId}.png`,
         contentType: 'image/png',
