@@ -11,7 +11,7 @@ import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError
 import { CHECK_IN_MARK_LIFETIME_SECONDS, TicketService } from './ticket.service';
 
 const identity = { ticketId: '11', purchaseId: 'p1', performanceId: 7, seatId: 3 };
-const seat = { section: 'A', row: 1, number: 3 };
+const seat = { section: 'A', row: 1, rowLabel: 'A', number: 3 };
 const record = (status: TicketStatus, checkedInAt: Date | null = null): TicketRecord => ({
   ...identity,
   ...seat,
