@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { AdmissionGate, SeatStateStore, shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
@@ -264,6 +264,30 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     });
     expect((await call('GET', '/queue/not-a-uuid', { session: last })).statusCode).toBe(400);
   });
+  it("answers the event stream of anyone else's ticket 404 with the uniform body, also when the first read is slow", async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    await call('PUT', `/performances/${performance.id}/queue`, { body: settings(past()), session: admin });
+    const [owner, intruder] = await Promise.all([createSession(api.app), createSession(api.app)]);
+    const { ticketId } = await join(performance.id, owner);
+    const rooms = api.app.get(WaitingRoomService);
+    const read = rooms.get.bind(rooms);
+    // A busy Redis: the ticket's first read answers after the stream's headers would have gone.
+    const slow = vi.spyOn(rooms, 'get').mockImplementation(async (userId, id) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return read(userId, id);
+    });
+    try {
+      for (const session of [intruder, admin]) {
+        const res = await call('GET', `/queue/${ticketId}/events`, { session });
+        expect(res.statusCode, `${session.role}: ${res.body}`).toBe(404);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        expect(res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
+      }
+    } finally {
+      slow.mockRestore();
+    }
+  });
+
   it('documents the routes and the Admission-Token header in the OpenAPI document', async () => {
     const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
     expect(Object.keys(doc.paths)).toEqual(

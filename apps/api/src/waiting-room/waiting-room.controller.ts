@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { concatMap, from, interval, map, Observable, startWith, takeWhile } from 'rxjs';
+import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
 import { ParseIdPipe, ParseUuidPipe } from '../common/parse-id.pipe';
@@ -100,21 +100,20 @@ export class QueueTicketController {
   /**
    * Server-Sent Events: the ticket as `GET /queue/:ticketId` answers it, at once and every
    * `pollAfterSeconds` (each event counts as a poll); the stream ends after the first event that
-   * is not WAITING (ADMITTED with the token, or ENDED).
+   * is not WAITING (ADMITTED with the token, or ENDED). The first read comes before the stream
+   * starts, so anyone else's ticket is a 404 and a store that cannot answer a 503, each with the
+   * uniform body, never an error event inside a 200 stream.
    */
   @Sse(':ticketId/events')
   @ApiOkResponse({ description: 'text/event-stream of QueueTicketResponseDto JSON events' })
-  events(
+  async events(
     @CurrentUser() user: AuthenticatedUser,
     @Param('ticketId', new ParseUuidPipe()) ticketId: string,
-  ): Observable<{ data: QueueTicketResponseDto }> {
-    return from(this.rooms.get(user.id, ticketId)).pipe(
-      concatMap((first) =>
-        interval(first.pollAfterSeconds * 1000).pipe(
-          concatMap(() => this.rooms.get(user.id, ticketId)),
-          startWith(first),
-        ),
-      ),
+  ): Promise<Observable<{ data: QueueTicketResponseDto }>> {
+    const first = await this.rooms.get(user.id, ticketId);
+    return interval(first.pollAfterSeconds * 1000).pipe(
+      concatMap(() => this.rooms.get(user.id, ticketId)),
+      startWith(first),
       takeWhile((ticket) => ticket.status === 'WAITING', true),
       map((ticket) => ({ data: mapQueueTicket(ticket) })),
     );
