@@ -151,6 +151,65 @@ function cpuMicros(pid) {
 }
 
 /**
+ * BENCH_COUNTS=1: what the serving process did a request over each window besides its CPU, from
+ * /proc (read and write system calls, voluntary context switches: roughly the event-loop turns that
+ * found nothing to do and slept) and from Redis's INFO (EVALSHA and other commands a request, the
+ * µs Redis spent in them, redis-server's CPU). The Redis is shared: other clients' commands in the
+ * window count too, so read the figures against the requests' own (e.g. 2 EVALSHA a hold).
+ */
+const COUNTS = process.env.BENCH_COUNTS === '1';
+
+/** The counters BENCH_COUNTS compares across a window (see COUNTS). */
+function counters(pid) {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (text, name) => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  const info = spawnSync('redis-cli', ['-u', env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'INFO', 'all'], {
+    encoding: 'utf8',
+  }).stdout;
+  let calls = 0;
+  let usec = 0;
+  let evalshaCalls = 0;
+  let evalshaUsec = 0;
+  let execCalls = 0;
+  for (const [, name, c, u] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (name === 'info') continue;
+    calls += Number(c);
+    usec += Number(u);
+    if (name === 'exec') execCalls = Number(c);
+    if (name === 'evalsha') {
+      evalshaCalls = Number(c);
+      evalshaUsec = Number(u);
+    }
+  }
+  const redisPid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+  return {
+    reads: field(io, 'syscr'),
+    writes: field(io, 'syscw'),
+    sleeps: field(status, 'voluntary_ctxt_switches'),
+    preempted: field(status, 'nonvoluntary_ctxt_switches'),
+    calls,
+    usec,
+    evalshaCalls,
+    evalshaUsec,
+    execCalls,
+    redisCpu: redisPid ? cpuMicros(redisPid) : NaN,
+  };
+}
+
+/** One line of BENCH_COUNTS figures a request between `before` and `after` (see counters). */
+function countsLine(before, after, requests) {
+  const per = (name) => ((after[name] - before[name]) / requests).toFixed(2);
+  const evalshaCalls = after.evalshaCalls - before.evalshaCalls;
+  return (
+    `\ncounts a request: reads ${per('reads')}, writes ${per('writes')}, sleeps ${per('sleeps')}, ` +
+    `preempted ${per('preempted')}; Redis: commands ${per('calls')} (EVALSHA ${per('evalshaCalls')}, ` +
+    `${((after.evalshaUsec - before.evalshaUsec) / Math.max(1, evalshaCalls)).toFixed(1)} µs each; EXEC ${per('execCalls')}), ` +
+    `µs in commands ${per('usec')}, redis-server CPU µs ${per('redisCpu')}`
+  );
+}
+
+/**
  * Runs autocannon; the result also carries `cpuPerRequest`, the µs of CPU the serving process
  * (`pid`, the api unless given) spent per answered request — steadier than req/s on a shared machine —
  * and `rps`, the answers over the time from the start to the last answer. (autocannon's own
@@ -159,6 +218,7 @@ function cpuMicros(pid) {
  */
 function measure(title, options, pid = target.pid) {
   return new Promise((resolve, reject) => {
+    const countsBefore = COUNTS ? counters(pid) : null;
     const cpuBefore = cpuMicros(pid);
     const from = process.hrtime.bigint() / 1000n;
     let answered = 0;
@@ -168,6 +228,7 @@ function measure(title, options, pid = target.pid) {
       (error, result) => {
         if (error) return reject(error);
         result.cpuPerRequest = (cpuMicros(pid) - cpuBefore) / Math.max(1, result.requests.total);
+        if (countsBefore) console.log(countsLine(countsBefore, counters(pid), Math.max(1, result.requests.total)));
         result.rps = (answered * 1e6) / Math.max(1, Number(lastAnswer - from));
         // The window on the monotonic clock (µs) that --cpu-prof timestamps count on, to cut a profile to it.
         if (apiNodeArgs.length > 0)

@@ -44,6 +44,32 @@ describe('AdmissionGate', () => {
     expect(calls.isOn).toBe(2);
   });
 
+  it('shares one read among the checks that miss the cache while it is in flight', async () => {
+    const answers: ((state: 'on' | 'off') => void)[] = [];
+    const store = {
+      queueState: () => new Promise<'on' | 'off'>((resolve) => answers.push(resolve)),
+    } as unknown as WaitingRoomStore;
+    const gate = new AdmissionGate(store, {} as WaitingRoomService, { WAITING_ROOM_CACHE_MS: 60_000 } as Env);
+    const checks = Array.from({ length: 64 }, () => gate.admit('alice', 2, undefined));
+    await Promise.resolve();
+    expect(answers).toHaveLength(1);
+    answers[0]('off');
+    expect(await Promise.all(checks)).toEqual(Array.from({ length: 64 }, () => null));
+    expect(gate.knownOff(2)).toBe(true);
+    // forget() during a read: the next check reads again rather than joining the older read.
+    gate.forget(2);
+    const before = gate.isOn(2);
+    await Promise.resolve();
+    gate.forget(2);
+    const after = gate.isOn(2);
+    await Promise.resolve();
+    expect(answers).toHaveLength(3);
+    answers[2]('on');
+    answers[1]('off');
+    expect(await after).toBe(true);
+    expect(await before).toBe(false);
+  });
+
   it('refuses a missing, forged, expired, foreign or spent admission with AdmissionRequiredError', async () => {
     const { gate, token } = gateWith(new Set([1]));
     const forged = token().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));

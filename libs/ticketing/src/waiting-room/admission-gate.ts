@@ -15,6 +15,13 @@ import { WaitingRoomStore } from './waiting-room.store';
 @Injectable()
 export class AdmissionGate {
   private readonly known = new Map<number, { on: boolean; until: number }>();
+  /**
+   * The read of a performance's queue state in flight, shared by every request that finds the
+   * cached answer expired meanwhile: one Redis read per expiry rather than one per request until
+   * the first answer comes back (at 64 requests in flight behind best-available scripts, most
+   * of a performance's requests in that time, each building an ioredis pipeline; docs/performance.md).
+   */
+  private readonly reading = new Map<number, Promise<boolean>>();
 
   constructor(
     private readonly store: WaitingRoomStore,
@@ -24,9 +31,22 @@ export class AdmissionGate {
 
   /** Whether `performanceId` has its queue on, as known within WAITING_ROOM_CACHE_MS. */
   async isOn(performanceId: number): Promise<boolean> {
-    const now = Date.now();
     const cached = this.known.get(performanceId);
-    if (cached && cached.until > now) return cached.on;
+    if (cached && cached.until > Date.now()) return cached.on;
+    let pending = this.reading.get(performanceId);
+    if (!pending) {
+      const read: Promise<boolean> = this.read(performanceId).finally(() => {
+        // Not a newer read's entry (one started after forget()).
+        if (this.reading.get(performanceId) === read) this.reading.delete(performanceId);
+      });
+      this.reading.set(performanceId, (pending = read));
+    }
+    return pending;
+  }
+
+  /** Reads whether the queue is on from Redis (PostgreSQL when Redis lost it) and keeps the answer. */
+  private async read(performanceId: number): Promise<boolean> {
+    const now = Date.now();
     const state = await this.store.queueState(performanceId);
     // Redis lost the performance: PostgreSQL says whether a room must be mirrored back (fail closed).
     const on = state === 'on' || (state === 'lost' && (await this.rooms.restore(performanceId)));
@@ -45,9 +65,10 @@ export class AdmissionGate {
     return cached !== undefined && !cached.on && cached.until > Date.now();
   }
 
-  /** Forgets what this process knows of a performance (its settings just changed here). */
+  /** Forgets what this process knows of a performance (its settings just changed here); the next check reads again. */
   forget(performanceId: number): void {
     this.known.delete(performanceId);
+    this.reading.delete(performanceId);
   }
 
   /**
