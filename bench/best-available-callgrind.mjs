@@ -11,7 +11,9 @@
 // 256 buyers in turn, each within 20 seats), then on bench/best-available-worst-case.mjs's venue
 // fill2…fill8 (filling from empty by parties of that size), split, nofit and empty4 (its
 // near-full and empty cases), adj6 and adj6x (parties of 6 in rows of runs of three seats, the
-// runs of adjacent rows one behind the other or, adj6x, never: ADJACENT_ROWS's aligned search). Prints per case and build: instructions per call (callgrind) or
+// runs of adjacent rows one behind the other or, adj6x, never: ADJACENT_ROWS's aligned search),
+// short2x and short20x (parties of 2 and 20 on the worst-case bench's venue of 8,000 rows of 10
+// seats, single free seats in a checkerboard: ADJACENT_ROWS without any aligned placement). Prints per case and build: instructions per call (callgrind) or
 // µs per call (commandstats), and a digest of the answers (equal digests: the same seats).
 import { createHash, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -26,6 +28,8 @@ import {
   staggered,
   threes,
   worstVenue,
+  shortRowsVenue,
+  checkerboard,
   writeVenue,
 } from './best-available-venue.mjs';
 
@@ -84,6 +88,8 @@ const CASES = {
   empty4: { venue: 'worst', quantity: 4, together: true, holds: 40 },
   adj6: { venue: 'worst', letter: threes, quantity: 6, together: true, holds: 40 },
   adj6x: { venue: 'worst', letter: staggered, quantity: 6, together: true, holds: 40 },
+  short2x: { venue: 'short', letter: checkerboard, quantity: 2, together: true, holds: 40 },
+  short20x: { venue: 'short', letter: checkerboard, quantity: 20, together: true, holds: 40 },
 };
 
 function callgrind(...args) {
@@ -117,7 +123,8 @@ async function runCase(b, name, caseSpec, prefix) {
   if (options.holds) spec.holds = Math.min(spec.holds, Number(options.holds));
   if (options.buyers && spec.buyers) spec.buyers = Number(options.buyers);
   const redis = new Redis(options.redis, { keyPrefix: prefix });
-  const places = spec.venue === 'bench' ? benchVenue(b) : worstVenue();
+  const venues = { bench: () => benchVenue(b), worst: worstVenue, short: shortRowsVenue };
+  const places = venues[spec.venue]();
   const layout = b.buildSeatingLayout(places);
   const performanceId = 1;
   const keys = b.performanceKeys(performanceId);

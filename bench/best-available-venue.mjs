@@ -34,32 +34,41 @@ export function loadBuild(root) {
 /**
  * The worst-case venue: 8 sections side by side × 100 rows × 100 seats (80,000 places, ids from
  * 10,000,000), grade VIP in the first two sections and R after; quality falls 6 a row and 0.5 a
- * seat from the centre across all sections.
+ * seat from the centre across all sections. `marked`: every row's end seats (1 and the last) are
+ * accessible and the seats next to them (2 and the one before the last) companions, so no row or
+ * section is skipped by an accessible request for having no marked seat. `rows`, `seatsPerRow`
+ * and `rowStep` (quality lost a row) make other venues of the same shape (shortRowsVenue).
  */
-export function worstVenue() {
+export function worstVenue({ marked = false, rows = 100, seatsPerRow = 100, rowStep = 6 } = {}) {
   const sections = 8;
-  const rows = 100;
-  const seatsPerRow = 100;
   const places = [];
   for (let s = 0; s < sections; s += 1) {
     for (let row = 1; row <= rows; row += 1) {
       for (let number = 1; number <= seatsPerRow; number += 1) {
         const across = Math.abs(s * seatsPerRow + number - (sections * seatsPerRow) / 2);
+        const end = number === 1 || number === seatsPerRow;
+        const nextToEnd = number === 2 || number === seatsPerRow - 1;
         places.push({
           id: 10_000_000 + places.length,
           section: `S${s + 1}`,
           row,
           number,
           grade: s < 2 ? 'VIP' : 'R',
-          quality: Math.max(0, Math.round(1000 - 6 * row - across / 2)),
-          accessible: false,
-          companion: false,
+          quality: Math.max(0, Math.round(1000 - rowStep * row - across / 2)),
+          accessible: marked && end,
+          companion: marked && nextToEnd,
         });
       }
     }
   }
   return places;
 }
+
+/**
+ * The adversarial venue: the same 80,000 places as 8 sections × 1,000 rows × 10 seats (8,000
+ * short rows, ten times the row slots and 'w<row>' windows of worstVenue), quality falling 1 a row.
+ */
+export const shortRowsVenue = () => worstVenue({ rows: 1000, seatsPerRow: 10, rowStep: 1 });
 
 /** Near-full: free ('A') only every 10th seat of the odd rows (5 % of the venue), sold ('S') elsewhere. */
 export const nearFull = (place) => (place.row % 2 === 1 && place.number % 10 === 5 ? 'A' : 'S');
@@ -75,6 +84,26 @@ export const threes = (place) => ((place.number - 1) % 10 < 3 ? 'A' : 'S');
  * other in any rows, so ADJACENT_ROWS spends its alignment budget before it falls back (its worst case).
  */
 export const staggered = (place) => ((place.number - 1 + (place.row % 2) * 5) % 10 < 3 ? 'A' : 'S');
+
+/**
+ * Accessible near-full (a `marked` worstVenue): free only the accessible seats (the row ends) of
+ * the odd rows, every companion and every other seat sold: an accessible party of 2 fits neither
+ * side by side nor in adjacent rows.
+ */
+export const accessibleNearFull = (place) => (place.row % 2 === 1 && place.accessible ? 'A' : 'S');
+
+/**
+ * Runs of ten free seats (1–10, 21–30, …) in every row: a party of 9 has no clean window (every
+ * placement leaves a single), so the TOGETHER rung, whose bound for 9 or more is composite,
+ * scans the sections before TOGETHER_WITH_GAP answers.
+ */
+export const tens = (place) => ((place.number - 1) % 20 < 10 ? 'A' : 'S');
+
+/**
+ * A checkerboard (free where row + seat number is even): every row of shortRowsVenue is single
+ * free seats, and the free seats of adjacent rows never share a seat number (no aligned shares).
+ */
+export const checkerboard = (place) => ((place.row + place.number) % 2 === 0 ? 'A' : 'S');
 
 /**
  * Writes the venue's static part under `keys` (build `b`'s performanceKeys): on sale for a minute
@@ -113,12 +142,17 @@ export async function setSeats(redis, b, keys, places, layout, letterOf) {
 
 /**
  * One best-available hold's call: `{ keys, args }` for build `b`'s hold script, `quantity` seats
- * (`together`: no SPLIT), a hold of `lifetimeMs`, not an accessible request, every section.
+ * (`together`: no SPLIT), a hold of `lifetimeMs`, an accessible request when `accessible`, every
+ * section.
  */
-export function holdCall(b, keys, { performanceId, userId, holdId, quantity, together, lifetimeMs }) {
+export function holdCall(
+  b,
+  keys,
+  { performanceId, userId, holdId, quantity, together, accessible = false, lifetimeMs },
+) {
   const head = { holdId, userId, performanceId, lifetimeMs, userLimit: 20, retentionMs: 60_000 };
   return {
     keys: b.holdScriptKeys(keys, userId, holdId, []),
-    args: [...b.holdScriptArgs(head), quantity, together ? 1 : 0, 0, 'all', ''],
+    args: [...b.holdScriptArgs(head), quantity, together ? 1 : 0, accessible ? 1 : 0, 'all', ''],
   };
 }

@@ -575,8 +575,8 @@ function bestAvailableHolds(buyers, performanceIds) {
  * and holds the best 2 seats together) on BEST_PERFORMANCES performances of an 80,000-seat venue
  * (8 sections × 100 rows × 100 seats), requests alternating between them, buyers in turn on
  * each, each within BEST_LIMIT seats of a performance, after BEST_WARMUP holds on a warm-up
- * performance; then the script's own time in Redis in its worst cases
- * (bench/best-available-worst-case.mjs).
+ * performance; then the script's own time in Redis in its worst cases, also for parties of 9–20,
+ * accessible requests and a venue of 8,000 short rows (bench/best-available-worst-case.mjs).
  */
 /** The best-available bench's venue: 8 sections (2 VIP, 6 R) of `rows` rows × 100 seats. */
 function bestAvailableSections(rows) {
@@ -632,8 +632,11 @@ async function benchBestAvailable(buyers, trivial) {
     `${figure(worst.fillingThree)}, of 4: ${figure(worst.fillingFour)}, of 5: ${figure(worst.fillingFive)}, ` +
     `of 8: ${figure(worst.fillingEight)}; parties of 6 in rows of runs of three seats (ADJACENT_ROWS), aligned: ` +
     `${figure(worst.adjacentAligned)}, staggered (no aligned placement, every set of rows scored): ` +
-    `${figure(worst.adjacentStaggered)}. Redis's busy-script threshold ` +
-    `(busy-reply-threshold) is 5,000 ms.`;
+    `${figure(worst.adjacentStaggered)}. Past the default request (${worst.seats} seats again): ` +
+    [...worst.large, ...worst.accessible, ...worst.shortRows]
+      .map((case_) => `${case_.name} (${case_.answers.join('/')}): ${figure(case_)}`)
+      .join('; ') +
+    `. Redis's busy-script threshold (busy-reply-threshold) is 5,000 ms.`;
   console.log(note);
   return { row: summary('best-available hold, 2 seats together, 80,000-seat venue', result, trivial, 201), note };
 }

@@ -99,9 +99,10 @@ export interface PerformanceKeys {
   /**
    * Best-available seating data (docs/seating.md, lua-includes/seating.lua): `free` a bitmap
    * (bit = layout position − 1, 1 while the seat's letter is A); `seating` the static layout hash
-   * (seat id → bit and row, rows, sections, best-first section lists); `runs` a 4-byte slot per row
-   * and section (longest free run, 1 + best free quality); `seatInfo` 8 bytes per layout position
-   * (seat id, quality, flags).
+   * (seat id → bit and row, rows, sections, best-first section lists); `runs` a 34-byte slot per
+   * row and section (longest free run, best free quality, best clean windows of 2…8 seats with
+   * their places, best free accessible quality: docs/seating.md, "The data"); `seatInfo` 8 bytes
+   * per layout position (seat id, quality, flags).
    */
   free: string;
   seating: string;

@@ -222,7 +222,7 @@ export class PerformanceLifecycleDto {
 
   @ApiPropertyOptional({
     description:
-      'When true, a hold of chosen `seatIds` that would leave a single empty seat between taken seats or a row end is refused (409 `SingleSeatLeft`). Best-available holds avoid such gaps on their own. Default at creation: false.',
+      'When true, a hold of chosen `seatIds` that would leave a single empty seat between taken seats or a row end is refused (409 `SingleSeatLeft`). Best-available holds are not refused by this rule: their ladder prefers seats side by side leaving no single (`TOGETHER`), but `TOGETHER_WITH_GAP` leaves one single by definition, and `ADJACENT_ROWS` (leaving as few singles as each row allows) and `SPLIT` (`together: false`) may leave singles. Default at creation: false.',
   })
   @ValidateIf((dto: PerformanceLifecycleDto) => dto.noOrphanSeats !== undefined)
   @IsBoolean()

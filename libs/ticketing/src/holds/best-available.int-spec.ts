@@ -455,6 +455,19 @@ describe('best-available holds: the ladder on small halls', () => {
     await fixture.holds.hold(randomUUID(), performanceId, [seat(3), seat(4)]);
   });
 
+  it('noOrphanSeats with the seating data lost: refused until the data is built, then SingleSeatLeft', async () => {
+    const { performanceId, drawn, agrees } = await hall([{ name: 'A', rows: ['......'] }], { noOrphanSeats: true });
+    const keys = performanceKeys(performanceId);
+    await fixture.redis.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
+    const leavesSingle = () => fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 2)]);
+    // Without the data the rule cannot be checked: the hold is refused (HoldDesk builds it and asks again).
+    await expect(leavesSingle()).rejects.toMatchObject({ code: 'NotFound', message: 'seating not found' });
+    expect((await fixture.truth(performanceId)).stored.held).toBe(0);
+    await fixture.store.registerSeating(performanceId, drawn.places);
+    await expect(leavesSingle()).rejects.toMatchObject({ code: 'SingleSeatLeft' });
+    await agrees();
+  });
+
   it('without noOrphanSeats, a seat-id hold may leave a single', async () => {
     const { performanceId, drawn } = await hall([{ name: 'A', rows: ['......'] }]);
     const hold = await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 2)]);

@@ -8,8 +8,8 @@
   KEYS[3] expiry        sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[4] free      best-available data (the seating include): free-seat bitmap,
   KEYS[5] seating   static layout hash,
-  KEYS[6] runs      longest free run, best free quality and pairs per row and section,
-  KEYS[7] seat info static seat ids and qualities; a performance registered without a layout
+  KEYS[6] runs      34-byte slot per row and section (the seating include, docs/seating.md),
+  KEYS[7] seat info static seat ids, qualities and flags; a performance registered without a layout
                     has none of them, and they are left alone
   KEYS[8..7+n] holds    hashes of the candidate holds, the holds named in ARGV[1..n]
 

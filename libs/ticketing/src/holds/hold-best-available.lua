@@ -684,6 +684,15 @@ local function placeInRows(t, shares)
   return placement, bound
 end
 
+-- Whether some placement of `shares` in the rows t, t + 1, … may beat `placement`, from the rows'
+-- best free seats alone (no window read): its score is at most each share × its row's best free
+-- quality, and its first seat lies in row t.
+local function setMayBeat(t, shares, placement)
+  local bound = 0
+  for i = 1, #shares do bound = bound + shares[i] * rowTops[t + i - 1] end
+  return bound > placement[1] or (bound == placement[1] and rowRecord(t).first < placement[2])
+end
+
 -- Whether a placement's shares (one per row) are aligned: some seat index of a row (the seat
 -- number, as sections are grids numbered from 1) lies in every share, so the shares sit one behind
 -- the other.
@@ -972,10 +981,14 @@ local function searchAdjacentRows(n)
             local align = aligning and spend()
             if not align and best then return best, 'ADJACENT_ROWS' end
             for s, shares in ipairs(splits) do
-              local placement, bound = placeInRows(t, shares)
-              if placement then
-                if better(placement, unaligned) then unaligned = placement end
-                if align then keepAligned(t, s, placement, bound) end
+              -- Without alignment, a set whose bound from its rows' best free seats cannot beat the
+              -- fallback found is not read (on a venue of many short rows most sets are such).
+              if align or not unaligned or setMayBeat(t, shares, unaligned) then
+                local placement, bound = placeInRows(t, shares)
+                if placement then
+                  if better(placement, unaligned) then unaligned = placement end
+                  if align then keepAligned(t, s, placement, bound) end
+                end
               end
             end
             t = t + 1

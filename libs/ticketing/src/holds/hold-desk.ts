@@ -17,13 +17,18 @@ export class HoldDesk {
   ) {}
 
   /**
-   * See {@link HoldService.hold}; a performance missing from Redis is rebuilt once and held again.
+   * See {@link HoldService.hold}; a performance missing from Redis is rebuilt once and held again,
+   * as is one whose seating data the noOrphanSeats rule needs and lacks (built from PostgreSQL).
    * A `.catch` rather than `async`/`await`: one promise a hold fewer (each pays AsyncLocalStorage's hook).
    */
   hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
     return this.holds.hold(userId, performanceId, seatIds).catch((error: unknown) => {
       if (!(error instanceof NotFoundError) || error.details?.seatIds !== undefined) throw error;
-      return this.seatState.ensure(performanceId).then(() => this.holds.hold(userId, performanceId, seatIds));
+      const rebuilt =
+        error.message === 'seating not found'
+          ? this.seatState.ensureSeating(performanceId)
+          : this.seatState.ensure(performanceId);
+      return rebuilt.then(() => this.holds.hold(userId, performanceId, seatIds));
     });
   }
 

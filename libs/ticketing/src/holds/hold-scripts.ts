@@ -40,7 +40,9 @@ export type HoldSeatsResult =
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
   | { outcome: 'LIMIT'; alreadyHeld: number }
-  | { outcome: 'SINGLE_LEFT'; besideSeatId: number };
+  | { outcome: 'SINGLE_LEFT'; besideSeatId: number }
+  /** noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
+  | { outcome: 'NO_LAYOUT' };
 
 /**
  * KEYS of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order: the
@@ -138,6 +140,7 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
         seatPrices: String(rest[3]).split(',').map(Number),
       };
     case 'NO_PERFORMANCE':
+    case 'NO_LAYOUT':
       return { outcome };
     case 'SALES_CLOSED':
       return { outcome, reason: String(rest[0]) as SalesClosedReason };

@@ -23,9 +23,10 @@
                       it last; meaningful only while the seat is H
   KEYS[9] free        best-available data (the seating include): free-seat bitmap (read by the
                       noOrphanSeats rule),
-  KEYS[10] seating    static layout hash,
-  KEYS[11] runs       longest free run, best free quality and pairs per row and section,
-  KEYS[12] seat info  static seat ids and qualities; all four kept up to date here
+  KEYS[10] seating    static layout hash ('ready': the data's format, read by the noOrphanSeats rule),
+  KEYS[11] runs       34-byte slot per row and section (longest free run, best free quality, best
+                      clean windows of 2…8 seats, best free accessible quality),
+  KEYS[12] seat info  static seat ids, qualities and flags; all four kept up to date here
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[7..6+n]
 
   ARGV[1] hold id
@@ -50,6 +51,8 @@
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
     {'SINGLE_LEFT', seat id}  refused by noOrphanSeats: the selection leaves a single free seat
                          beside this seat of it
+    {'NO_LAYOUT'}        refused by noOrphanSeats: no seating data of this format to check it on
+                         (build it, call again)
 ]]
 --- @keys variable
 --- @include "redis-time"
@@ -128,6 +131,9 @@ local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 
 if meta[6] == '1' then
+  -- The rule reads the seating data: without it (lost, or of another format than SEATING_FORMAT)
+  -- the hold is refused rather than let through unchecked; HoldDesk builds the data, asks again.
+  if redis.call('HGET', seating.layout, 'ready') ~= '6' then return {'NO_LAYOUT'} end
   local beside = seatingSingleLeft(seating, seatIds)
   if beside then return {'SINGLE_LEFT', beside} end
 end

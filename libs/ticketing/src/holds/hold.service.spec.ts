@@ -144,7 +144,7 @@ describe('HoldDesk', () => {
     const hold = { id: newIdOf(7) };
     const service = { hold: vi.fn(async () => hold) };
     if (first) service.hold.mockRejectedValueOnce(first);
-    const rebuilder = { ensure: vi.fn(async () => {}) };
+    const rebuilder = { ensure: vi.fn(async () => {}), ensureSeating: vi.fn(async () => {}) };
     return {
       desk: new HoldDesk(service as unknown as HoldService, rebuilder as unknown as SeatStateRebuilder),
       service,
@@ -157,6 +157,14 @@ describe('HoldDesk', () => {
     const { desk: holdDesk, service, rebuilder, hold } = desk(new NotFoundError('performance', { performanceId: 7 }));
     expect(await holdDesk.hold('buyer', 7, [1])).toBe(hold);
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
+    expect(service.hold).toHaveBeenCalledTimes(2);
+  });
+
+  it('builds the seating data the noOrphanSeats rule lacks, then holds again', async () => {
+    const { desk: holdDesk, service, rebuilder, hold } = desk(new NotFoundError('seating', { performanceId: 7 }));
+    expect(await holdDesk.hold('buyer', 7, [1])).toBe(hold);
+    expect(rebuilder.ensureSeating).toHaveBeenCalledWith(7);
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
     expect(service.hold).toHaveBeenCalledTimes(2);
   });
 

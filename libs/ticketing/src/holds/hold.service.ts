@@ -31,7 +31,9 @@ export class HoldService {
   /**
    * Holds all of `seatIds` for the caller, or none, in one Redis round trip. The hold's id
    * carries `performanceId` (`../ids.ts`). Throws InvalidInputError, NotFoundError (performance
-   * or seats), SalesNotOpenError, SalesClosedError, SeatsUnavailableError, HoldLimitExceededError.
+   * or seats; `seating` when noOrphanSeats is on and the seating data is missing: HoldDesk builds
+   * it and asks again), SalesNotOpenError, SalesClosedError, SeatsUnavailableError,
+   * HoldLimitExceededError, SingleSeatLeftError.
    */
   hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
     // Without `async`/`await` (one promise a hold fewer); a refused request is a rejection as before.
@@ -86,6 +88,8 @@ export class HoldService {
         throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, result.alreadyHeld, seatIds.length);
       case 'SINGLE_LEFT':
         throw new SingleSeatLeftError(result.besideSeatId);
+      case 'NO_LAYOUT':
+        throw new NotFoundError('seating', { performanceId });
     }
     return {
       id: holdId,

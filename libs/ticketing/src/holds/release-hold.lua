@@ -8,8 +8,8 @@
   KEYS[4] hold    hash of the hold
   KEYS[5] free      best-available data (the seating include): free-seat bitmap,
   KEYS[6] seating   static layout hash,
-  KEYS[7] runs      longest free run, best free quality and pairs per row and section,
-  KEYS[8] seat info static seat ids and qualities; a performance registered without a layout
+  KEYS[7] runs      34-byte slot per row and section (the seating include, docs/seating.md),
+  KEYS[8] seat info static seat ids, qualities and flags; a performance registered without a layout
                     has none of them, and they are left alone
 
   ARGV[1] hold id

@@ -23,8 +23,8 @@
   KEYS[6] checked-in  set of the purchase's seat ids checked in at the door
   KEYS[7] free      best-available data (the seating include): free-seat bitmap,
   KEYS[8] seating   static layout hash,
-  KEYS[9] runs      longest free run, best free quality and pairs per row and section,
-  KEYS[10] seat info static seat ids and qualities; a performance registered without a layout
+  KEYS[9] runs      34-byte slot per row and section (the seating include, docs/seating.md),
+  KEYS[10] seat info static seat ids, qualities and flags; a performance registered without a layout
                     has none of them, and they are left alone
 
   ARGV[1] purchase id

@@ -1,6 +1,6 @@
 --[[
   Writes the best-available seating data of some rows from the seat letters, the truth: each
-  seat's free bit (letter A), each row's slot (longest free run, best free quality, best pairs), and the
+  seat's free bit (letter A), each row's 34-byte slot (longest free run, best free quality, best clean windows), and the
   slot of every section the rows belong to; drops the rows' cached windows. Registration runs it over every row after writing the static layout, in
   chunks of rows so that no call blocks Redis for long; running it again on any rows repairs
   them (a seat held by an expired hold not yet ended has letter H and reads as taken).
@@ -8,8 +8,8 @@
   KEYS[1] seats      hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] free       best-available data (the seating include): free-seat bitmap,
   KEYS[3] seating    static layout hash,
-  KEYS[4] runs       longest free run, best free quality and best free pairs per row and section,
-  KEYS[5] seat info  static seat ids and qualities
+  KEYS[4] runs       34-byte slot per row and section (the seating include, docs/seating.md),
+  KEYS[5] seat info  static seat ids, qualities and flags
 
   ARGV[1] first row index, ARGV[2] last row index (inclusive; row indexes count from 0)
 

@@ -31,8 +31,8 @@
   KEYS[5] stream      the performance's purchase stream
   KEYS[6] free        best-available data (the seating include): free-seat bitmap,
   KEYS[7] seating     static layout hash,
-  KEYS[8] runs        longest free run, best free quality and pairs per row and section,
-  KEYS[9] seat info   static seat ids and qualities; kept in step with every repair that frees
+  KEYS[8] runs        34-byte slot per row and section (the seating include, docs/seating.md),
+  KEYS[9] seat info   static seat ids, qualities and flags; kept in step with every repair that frees
                       or takes an available seat (left alone for a performance without a layout)
   KEYS[10..]          hold and purchase hashes the repairs name by position
 

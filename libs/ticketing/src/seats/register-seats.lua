@@ -9,8 +9,8 @@
   KEYS[3] counts  hash total, available, held, sold
   KEYS[4] free      best-available data (the seating include): free-seat bitmap,
   KEYS[5] seating   static layout hash,
-  KEYS[6] runs      longest free run, best free quality and pairs per row and section,
-  KEYS[7] seat info static seat ids and qualities; seats the layout does not know yet
+  KEYS[6] runs      34-byte slot per row and section (the seating include, docs/seating.md),
+  KEYS[7] seat info static seat ids, qualities and flags; seats the layout does not know yet
                     (a first registration writes it after the letters) are left to
                     rebuild-seating.lua
 
