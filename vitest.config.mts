@@ -54,6 +54,7 @@ const NOT_ON_CLUSTER = [
   // CLI, which only reaches PostgreSQL; 87 s of the int project at a load average of 18).
   'apps/api/test/admin-cli.e2e-spec.ts',
   'libs/database/src/constraint-violations.int-spec.ts',
+  'libs/database/src/database-unavailable.int-spec.ts',
   'libs/database/src/repositories/purchase.repository.int-spec.ts',
   'libs/database/src/migrations/1795630000000-MoneyInMinorUnits.int-spec.ts',
   'libs/database/src/migrations/1796800000000-SeatGeometry.int-spec.ts',
