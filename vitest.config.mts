@@ -154,7 +154,7 @@ export default defineConfig({
           name: 'int-serial',
           include: EXCLUSIVE_FILES,
           // Files that load the whole machine run alone, after the others (vitest runs projects
-          // without file parallelism last, one file at a time). Isolated, unlike `int`: its two
+          // without file parallelism last, one file at a time). Isolated, unlike `int`: its three
           // files would save one import of the libraries, and vitest runs a single-worker project
           // last only when it is isolated.
           fileParallelism: false,
