@@ -54,6 +54,7 @@ const NOT_ON_CLUSTER = [
   // CLI, which only reaches PostgreSQL; 87 s of the int project at a load average of 18).
   'apps/api/test/admin-cli.e2e-spec.ts',
   'libs/database/src/constraint-violations.int-spec.ts',
+  'libs/database/src/database-unavailable.int-spec.ts',
   'libs/database/src/repositories/purchase.repository.int-spec.ts',
   'libs/database/src/migrations/1795630000000-MoneyInMinorUnits.int-spec.ts',
   'libs/database/src/migrations/1796800000000-SeatGeometry.int-spec.ts',
@@ -153,7 +154,7 @@ export default defineConfig({
           name: 'int-serial',
           include: EXCLUSIVE_FILES,
           // Files that load the whole machine run alone, after the others (vitest runs projects
-          // without file parallelism last, one file at a time). Isolated, unlike `int`: its two
+          // without file parallelism last, one file at a time). Isolated, unlike `int`: its three
           // files would save one import of the libraries, and vitest runs a single-worker project
           // last only when it is isolated.
           fileParallelism: false,

@@ -30,6 +30,10 @@ class EchoDto {
   count: number;
 }
 
+/** Releases the held `slow` requests (the graceful-close test, once the app is closing). */
+let releaseSlow: () => void = () => undefined;
+const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
+
 /** Routes that fail on purpose, to see what the client gets and what the logs keep. */
 @Public()
 @Controller('test-errors')
@@ -65,11 +69,11 @@ class FailingController {
   /** Requests that entered `slow`: the test closes the app once all of its requests have. */
   static slowEntered = 0;
 
+  /** Work under way while the app closes: held until the test releases it (`releaseSlow`). */
   @Get('slow')
   async slow(): Promise<{ done: true }> {
     FailingController.slowEntered += 1;
-    // Simulated work, under way while the app closes.
-    await new Promise((r) => setTimeout(r, 400));
+    await slowReleased;
     return { done: true };
   }
 
@@ -312,7 +316,12 @@ describe('graceful close', () => {
     const url = await api.app.getUrl();
     const inFlight = Array.from({ length: 10 }, () => fetch(`${url}/api/v1/test-errors/slow`).then((r) => r.json()));
     await waitUntil(() => FailingController.slowEntered === 10, 'the 10 requests in the handler', 30_000, 5);
-    await api.close();
+    const closed = api.close();
+    // The requests finish only once the close is under way: the listener is shut.
+    const server = api.app.getHttpServer();
+    await waitUntil(() => !server.listening, 'the listener shut by the close', 30_000, 5);
+    releaseSlow();
+    await closed;
     expect(await Promise.all(inFlight)).toEqual(Array(10).fill({ done: true }));
     await expect(fetch(`${url}/health/live`)).rejects.toThrow();
   });

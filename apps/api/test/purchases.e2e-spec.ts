@@ -421,9 +421,13 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       const held = await hold(api.app, other, performance.id, [seatId]);
       more.push((await call('POST', '/purchases', { body: { reservationId: held.id }, session: other })).json().id);
     }
-    // Every write is slowed down, so one started out of order would overlap the cancellation's.
+    // Every write is held while the flusher could still start another before it: until none of its
+    // Redis calls and released writes is under way and a turn of the event loop has started none
+    // (it waits for a held write, or is done). So a write started out of order overlaps the
+    // cancellation's, and the purchases' batches are in flight together up to `inFlight`.
     const repository = api.app.get(PurchaseRepository);
     const writeBatch = repository.writeBatch.bind(repository);
+    const idle = flusherIdleLatch(api.app.get(PurchaseFlushStore));
     const running = new Set<PurchaseFlushBatch>();
     const overlaps: string[] = [];
     let mostAtOnce = 0;
@@ -435,8 +439,8 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       running.add(batch);
       mostAtOnce = Math.max(mostAtOnce, running.size);
       try {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        return await writeBatch(batch, bounds);
+        await idle();
+        return await idle.counted(() => writeBatch(batch, bounds));
       } finally {
         running.delete(batch);
       }
@@ -451,6 +455,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       vi.restoreAllMocks();
     }
     expect(overlaps).toEqual([]);
+    expect(mostAtOnce, 'purchase batches in flight at once').toBeGreaterThan(1);
     expect(mostAtOnce).toBeLessThanOrEqual(3);
 
     const db = await persisted(api.env.DATABASE_URL, [a.id, b.id, ...more]);
@@ -1039,3 +1044,56 @@ describe('a charge slower than the lease of its claim on the hold (real Redis an
     charge.mockRestore();
   });
 });
+
+/**
+ * Latch for writes a test holds inside a flusher: `await idle()` resolves once none of `store`'s
+ * calls (every method is counted from here until `vi.restoreAllMocks()`) nor of those passed
+ * through `idle.counted` is under way, and a turn of the event loop (its promise callbacks run)
+ * has started none: the flusher's I/O goes through those, so it then waits for a held write or is
+ * done, and can start no other write first. Every waiting `idle()` is released together.
+ */
+function flusherIdleLatch(store: PurchaseFlushStore): (() => Promise<void>) & {
+  counted<T>(call: () => Promise<T>): Promise<T>;
+} {
+  let underWay = 0;
+  let started = 0;
+  let checking = false;
+  const waiting: (() => void)[] = [];
+  const check = (): void => {
+    if (checking || waiting.length === 0) return;
+    checking = true;
+    const seen = started;
+    setImmediate(() => {
+      checking = false;
+      // A call under way checks again when it ends.
+      if (underWay > 0) return;
+      if (started === seen) for (const release of waiting.splice(0)) release();
+      else check();
+    });
+  };
+  const counted = async <T>(call: () => Promise<T>): Promise<T> => {
+    underWay += 1;
+    started += 1;
+    try {
+      return await call();
+    } finally {
+      underWay -= 1;
+      check();
+    }
+  };
+  const methods = store as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of Object.getOwnPropertyNames(PurchaseFlushStore.prototype)) {
+    const method = Object.getOwnPropertyDescriptor(PurchaseFlushStore.prototype, name)?.value as unknown;
+    if (name === 'constructor' || typeof method !== 'function') continue;
+    vi.spyOn(methods, name).mockImplementation((...args: unknown[]) => {
+      const result: unknown = method.apply(store, args);
+      return result instanceof Promise ? counted(() => result) : result;
+    });
+  }
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      check();
+    });
+  return Object.assign(idle, { counted });
+}

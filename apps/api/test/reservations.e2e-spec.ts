@@ -359,8 +359,11 @@ describe('hold expiry with batch sweeping (real Redis, built batch process)', ()
         }
         stop = true;
         await load;
-        expect(freedAt).toBeGreaterThan(0);
-        expect(freedAt - expiresAt).toBeLessThan(2000);
+        // P3, counted from the hold's expiresAt to the read that saw its seats free (reads every 50 ms).
+        expect(freedAt, 'P3: seats of the expired hold never freed within 5 s').toBeGreaterThan(0);
+        expect(freedAt - expiresAt, "P3: an expired hold's seats free within 2 s (ms after expiresAt)").toBeLessThan(
+          2000,
+        );
         console.log(`seats freed ${freedAt - expiresAt} ms after expiry`);
 
         const status = await api.app.inject({
@@ -409,9 +412,13 @@ describe('hold expiry without batch (real Redis, no sweeper anywhere)', () => {
         10_000,
         20,
       );
+      // P3, counted from the hold's expiresAt to bob's hold answered (tried every 20 ms).
       const heldAt = Date.now();
       console.log(`expired seat held again ${heldAt - expiresAt} ms after expiry, no batch running`);
-      expect(heldAt - expiresAt).toBeLessThanOrEqual(2000);
+      expect(
+        heldAt - expiresAt,
+        "P3: an expired hold's seat free within 2 s, no batch (ms after expiresAt)",
+      ).toBeLessThanOrEqual(2000);
 
       const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/seats` });
       expect(page.json().items.map((s: { status: string }) => s.status)).toEqual([

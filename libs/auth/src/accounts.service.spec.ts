@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Clock } from '@app/core';
 import type { AuthEventsRepository, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
 import { ACCOUNT_GONE, AccountsService } from './accounts.service';
 import { InvalidTokenError } from './auth.errors';
@@ -7,11 +8,22 @@ import type { PasswordHasher } from './password-hasher';
 
 const U1 = '5f0c2a0e-8d7b-4c1e-9a51-0b6d2f3e4a11';
 
+/** A clock the test sets (`current`). */
+class FixedClock extends Clock {
+  constructor(public current = new Date('2026-12-01T20:00:00Z')) {
+    super();
+  }
+
+  now(): Date {
+    return this.current;
+  }
+}
+
 /**
  * An AccountsService over a users table of one map (the repository is our own port); `queries`
  * lists the ids of each lookup query, `failNext` makes the next query fail with that error.
  */
-function accountsOver(users: Map<string, UserEntity>) {
+function accountsOver(users: Map<string, UserEntity>, clock: Clock = new FixedClock()) {
   const queries: string[][] = [];
   const control: { failNext?: Error } = {};
   const repository = {
@@ -28,6 +40,7 @@ function accountsOver(users: Map<string, UserEntity>) {
     {} as AuthEventsRepository,
     {} as TransactionRunner,
     {} as PasswordHasher,
+    clock,
   );
   return { service, queries, control };
 }
@@ -37,26 +50,23 @@ function usersWith(ids: string[]): Map<string, UserEntity> {
 }
 
 describe('AccountsService.ensureExists', () => {
-  afterEach(() => vi.useRealTimers());
-
   it('reads an account once, then trusts it without a promise for a minute', async () => {
-    // Only the clock is faked: the lookup waits for setImmediate.
-    vi.useFakeTimers({ now: new Date('2026-12-01T20:00:00Z'), toFake: ['Date'] });
-    const { service, queries } = accountsOver(usersWith([U1]));
+    const clock = new FixedClock();
+    const { service, queries } = accountsOver(usersWith([U1]), clock);
     await expect(service.ensureExists(U1)).resolves.toBe(true);
     expect(service.ensureExists(U1)).toBe(true);
-    vi.setSystemTime(new Date('2026-12-01T20:00:59Z'));
+    clock.current = new Date('2026-12-01T20:00:59Z');
     expect(service.ensureExists(U1)).toBe(true);
     expect(queries).toEqual([[U1]]);
   });
 
   it('refuses an account deleted by hand once its minute of trust is over', async () => {
-    vi.useFakeTimers({ now: new Date('2026-12-01T20:00:00Z'), toFake: ['Date'] });
+    const clock = new FixedClock();
     const users = usersWith([U1]);
-    const { service, queries } = accountsOver(users);
+    const { service, queries } = accountsOver(users, clock);
     await service.ensureExists(U1);
     users.delete(U1);
-    vi.setSystemTime(new Date('2026-12-01T20:01:00.001Z'));
+    clock.current = new Date('2026-12-01T20:01:00.001Z');
     const answer = service.ensureExists(U1);
     await expect(answer).rejects.toThrow(InvalidTokenError);
     await expect(answer).rejects.toThrow(ACCOUNT_GONE);

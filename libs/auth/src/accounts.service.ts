@@ -8,7 +8,7 @@ import {
   UsersRepository,
 } from '@app/database';
 import { EmailTakenError, InvalidTokenError } from './auth.errors';
-import { InvalidInputError, isUuid } from '@app/core';
+import { Clock, InvalidInputError, isUuid } from '@app/core';
 import { PasswordHasher } from './password-hasher';
 
 export interface SignupInput {
@@ -67,6 +67,7 @@ export class AccountsService {
     private readonly events: AuthEventsRepository,
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -113,7 +114,7 @@ export class AccountsService {
    */
   ensureExists(id: string): true | Promise<true> {
     const trustedUntil = this.known.get(id);
-    if (trustedUntil !== undefined && trustedUntil > Date.now()) return true;
+    if (trustedUntil !== undefined && trustedUntil > this.clock.now().getTime()) return true;
     let lookup = this.lookups.get(id);
     if (!lookup) {
       lookup = new Promise<true>((resolve, reject) => {
@@ -147,7 +148,7 @@ export class AccountsService {
       }
       return;
     }
-    const trustedUntil = Date.now() + KNOWN_ACCOUNT_MS;
+    const trustedUntil = this.clock.now().getTime() + KNOWN_ACCOUNT_MS;
     for (const { id, resolve, reject } of batch) {
       this.lookups.delete(id);
       this.known.delete(id);

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { AccountsService } from './accounts.service';
 import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
-import { Clock, SystemClock } from './clock';
+import { Clock, SystemClock } from '@app/core';
 import { AccessTokenGuard } from './guards';
 import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, SIGNUP_THROTTLER, SIGNUP_WINDOW_MS } from './login-throttler.guard';
 import { PasswordHasher } from './password-hasher';

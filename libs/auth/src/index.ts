@@ -5,7 +5,6 @@ export type { SignupInput } from './accounts.service';
 export { AdminAccountsService } from './admin-accounts.service';
 export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRoleError } from './auth.errors';
 export { AuthModule } from './auth.module';
-export { Clock, SystemClock } from './clock';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
 export type { AuthenticatedUser, CallerRequest } from './decorators';
 export { AccessTokenGuard } from './guards';

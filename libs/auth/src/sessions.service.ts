@@ -11,7 +11,7 @@ import {
 } from '@app/database';
 import { normalizeEmail } from './accounts.service';
 import { InvalidCredentialsError, InvalidTokenError } from './auth.errors';
-import { Clock } from './clock';
+import { Clock } from '@app/core';
 import { PasswordHasher } from './password-hasher';
 import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
 

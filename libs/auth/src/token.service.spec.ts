@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { Role } from '@app/database';
 import { InvalidTokenError } from './auth.errors';
-import { Clock } from './clock';
+import { Clock } from '@app/core';
 import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
 
 class FixedClock extends Clock {

@@ -3,9 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Env } from '@app/config';
 import { Role } from '@app/database';
-import { isUuid } from '@app/core';
 import { InvalidTokenError } from './auth.errors';
-import { Clock } from './clock';
+import { Clock, isUuid } from '@app/core';
 import { verifyHs256 } from './hs256';
 import { AuthenticatedUser } from './decorators';
 

@@ -1,5 +1,6 @@
 import { DataSourceOptions } from 'typeorm';
 import { Env } from '@app/config';
+import { PG_DRIVER } from './database-unavailable';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -9,6 +10,8 @@ export function dataSourceOptions(
 ): DataSourceOptions {
   return {
     type: 'postgres',
+    // An acquire timeout leaves persistence as a DatabaseUnavailableError.
+    driver: PG_DRIVER,
     url: env.DATABASE_URL,
     entities: ENTITIES,
     migrations: MIGRATIONS,

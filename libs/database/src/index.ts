@@ -28,6 +28,7 @@ export type {
   SectionLayout,
 } from './repositories/performance.repository';
 export { TransactionRunner } from './transaction-runner';
+export { DatabaseUnavailableError } from './database-unavailable';
 export {
   FOREIGN_KEY_VIOLATION,
   refusedForGood,

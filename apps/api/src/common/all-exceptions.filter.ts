@@ -19,22 +19,16 @@ interface Mapped {
   status: number;
   message: string | string[];
   details?: Record<string, unknown>;
-  /** Seconds, sent as `Retry-After`. */
-  retryAfter?: number;
 }
 
 /**
- * What pg's pool raises when no connection frees up within DATABASE_ACQUIRE_TIMEOUT_MS (or a new
- * one cannot be opened in time): a burst, not a fault of the request, so a 503 the client retries.
- */
-const POOL_TIMEOUTS = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
-
-/**
  * Gives every error the uniform body; logs 5xx causes with the request id, never shows them.
- * Knows no database codes: repositories raise what a client can cause (a duplicate, a vanished
- * parent row) as domain errors, and any other database error is a 500. Knows no Redis errors
- * either: libs/redis raises an outage as `StoreUnavailableError` (`unavailable`: 503 with its
- * Retry-After), and any other Redis error is a 500.
+ * Knows no database errors: repositories raise what a client can cause (a duplicate, a vanished
+ * parent row) as domain errors, libs/database a connection not had in time as
+ * `DatabaseUnavailableError` (`unavailable`: 503 with its Retry-After), and any other database
+ * error is a 500. Knows no Redis errors either: libs/redis raises an outage as
+ * `StoreUnavailableError` (`unavailable`: 503 with its Retry-After), and any other Redis error is
+ * a 500.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -56,12 +50,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const body = errorBody(mapped.status, mapped.message, requestId, request.url.split('?')[0], mapped.details);
     const retryAfter =
-      mapped.retryAfter ??
-      (exception instanceof DomainError
+      exception instanceof DomainError
         ? exception.retryAfterSeconds
         : exception instanceof HttpException
           ? (exception.getResponse() as { retryAfter?: number }).retryAfter
-          : undefined);
+          : undefined;
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
@@ -79,9 +72,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
           ? response
           : ((response as { message?: string | string[] }).message ?? exception.message);
       return { status, message };
-    }
-    if (exception instanceof Error && POOL_TIMEOUTS.includes(exception.message)) {
-      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The service is busy; retry shortly', retryAfter: 1 };
     }
     // Errors raised by Fastify itself (bad JSON, wrong content type, body too large) carry a 4xx.
     const fastifyStatus = (exception as { statusCode?: unknown } | null)?.statusCode;

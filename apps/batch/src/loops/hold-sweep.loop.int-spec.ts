@@ -71,8 +71,12 @@ describe('HoldSweepLoop', () => {
       `200 seats of 50 expired holds freed ${freedAt - lastExpiry} ms after expiry, ` +
         `while ${loadHolds} other holds were made; counts checked ${checks} times`,
     );
-    expect(freedAt).toBeGreaterThan(0);
-    expect(freedAt - lastExpiry).toBeLessThanOrEqual(2000);
+    // P3, counted from the last hold's expiresAt to the read that saw every seat free (every 25 ms).
+    expect(freedAt, 'P3: seats of the expired holds never freed within 5 s').toBeGreaterThan(0);
+    expect(
+      freedAt - lastExpiry,
+      "P3: expired holds' seats free within 2 s (ms after the last expiresAt)",
+    ).toBeLessThanOrEqual(2000);
     expect(loadHolds).toBeGreaterThan(0);
     for (const hold of short) expect((await fx.holds.get(hold.userId, hold.id)).status).toBe('EXPIRED');
     const { stored, recomputed } = await fx.truth(performanceId);

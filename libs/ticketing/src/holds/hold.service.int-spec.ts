@@ -277,7 +277,7 @@ describe('HoldService', () => {
     for (const { seatIds, unavailable } of refused) {
       for (const seatId of unavailable) {
         expect(seatIds).toContain(seatId);
-        expect(holderOf.has(seatId)).toBe(true);
+        expect(holderOf.has(seatId), `seat ${seatId} named unavailable but held by no successful hold`).toBe(true);
       }
     }
     // The held seats in Redis are exactly the seats of the successful holds: no partial hold.

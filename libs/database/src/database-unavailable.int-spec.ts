@@ -1,0 +1,59 @@
+import { createServer, Server, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_DATABASE_URL } from '@app/testing';
+import { DatabaseUnavailableError, PG_DRIVER } from './database-unavailable';
+
+describe('a connection not had in time is a DatabaseUnavailableError (real PostgreSQL)', () => {
+  // Accepts connections and never answers: a PostgreSQL that cannot open a session in time.
+  let silent: Server;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('every connection of the pool busy: 503-kind error with Retry-After 1 s, pg error as cause', async () => {
+    const pool = new PG_DRIVER.Pool({ connectionString: SERVER_DATABASE_URL, max: 1, connectionTimeoutMillis: 200 });
+    const held = await pool.connect();
+    try {
+      const error: unknown = await pool.query('SELECT 1').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatabaseUnavailableError);
+      expect(error).toMatchObject({ kind: 'unavailable', retryAfterSeconds: 1 });
+      expect((error as DatabaseUnavailableError).cause).toMatchObject({
+        message: 'timeout exceeded when trying to connect',
+      });
+      // The callback form (TypeORM's) too.
+      const viaCallback = await new Promise((resolve) => pool.connect((e) => resolve(e)));
+      expect(viaCallback).toBeInstanceOf(DatabaseUnavailableError);
+    } finally {
+      held.release();
+    }
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await pool.end();
+  });
+
+  it('a new connection not opened in time: the same', async () => {
+    const { port } = silent.address() as AddressInfo;
+    const pool = new PG_DRIVER.Pool({ host: '127.0.0.1', port, max: 1, connectionTimeoutMillis: 200 });
+    const error: unknown = await pool.query('SELECT 1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect((error as DatabaseUnavailableError).cause).toMatchObject({
+      message: 'Connection terminated due to connection timeout',
+    });
+    await pool.end();
+  });
+
+  it('any other error passes unchanged', async () => {
+    const pool = new PG_DRIVER.Pool({ connectionString: SERVER_DATABASE_URL, max: 1 });
+    const error: unknown = await pool.query('SELEC 1').catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(DatabaseUnavailableError);
+    expect(error).toMatchObject({ code: '42601' });
+    await pool.end();
+  });
+});

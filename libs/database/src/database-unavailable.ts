@@ -1,0 +1,51 @@
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import { DomainError } from '@app/core';
+
+/**
+ * No PostgreSQL connection came within DATABASE_ACQUIRE_TIMEOUT_MS: every connection of the pool
+ * busy (a burst), or a new one not opened in time. Not a fault of the request, so the edge answers
+ * 503 with `Retry-After` (`retryAfterSeconds`: 1 s); nothing was written. `cause` is pg's error.
+ */
+export class DatabaseUnavailableError extends DomainError {
+  constructor(readonly cause: unknown) {
+    super('unavailable', 'ServiceUnavailable', 'The service is busy; retry shortly', undefined, 1);
+  }
+}
+
+/**
+ * pg's errors for a connection not had within `connectionTimeoutMillis`: the wait for a pooled
+ * one (pg-pool), and the connect of a new one (its cause is the socket's error).
+ */
+const ACQUIRE_TIMEOUTS = new Set([
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
+]);
+
+/** `error` as the domain sees it: an acquire timeout as a `DatabaseUnavailableError`, else unchanged. */
+export function asDatabaseError(error: unknown): unknown {
+  return error instanceof Error && ACQUIRE_TIMEOUTS.has(error.message) ? new DatabaseUnavailableError(error) : error;
+}
+
+type ConnectCallback = (
+  err: Error | undefined,
+  client: PoolClient | undefined,
+  done: (release?: unknown) => void,
+) => void;
+
+/** pg's Pool, its `connect` (how TypeORM and `query` take a connection) failing as `asDatabaseError` says. */
+class TranslatingPool extends pg.Pool {
+  override connect(): Promise<PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<PoolClient> | void {
+    if (callback === undefined) {
+      return super.connect().catch((error: unknown) => {
+        throw asDatabaseError(error);
+      });
+    }
+    super.connect((error, client, done) => callback(error && (asDatabaseError(error) as Error), client, done));
+  }
+}
+
+/** The `pg` module TypeORM loads (DataSourceOptions `driver`): pg itself with the translating Pool. */
+export const PG_DRIVER: typeof pg = Object.create(pg, { Pool: { value: TranslatingPool } }) as typeof pg;
