@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http, { STATUS_CODES } from 'node:http';
-import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { waitUntil } from '@app/testing';
+import { freePort, waitUntil } from '@app/testing';
 import { NGINX_TEMPLATE } from '../nginx/render.mjs';
 import { LocalNginx } from './nginx';
 
@@ -53,8 +52,8 @@ class FakeReplica {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.port = await freePort();
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
   }
 
   stop(): Promise<void> {

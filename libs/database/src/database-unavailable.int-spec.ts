@@ -1,17 +1,18 @@
 import { createServer, Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVER_DATABASE_URL } from '@app/testing';
+import { freePort, SERVER_DATABASE_URL } from '@app/testing';
 import { DatabaseUnavailableError, PG_DRIVER } from './database-unavailable';
 
 describe('a connection not had in time is a DatabaseUnavailableError (real PostgreSQL)', () => {
   // Accepts connections and never answers: a PostgreSQL that cannot open a session in time.
   let silent: Server;
+  let silentPort: number;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
     silent = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentPort = await freePort();
+    await new Promise<void>((resolve) => silent.listen(silentPort, '127.0.0.1', resolve));
   });
   afterAll(async () => {
     for (const socket of sockets) socket.destroy();
@@ -39,8 +40,7 @@ describe('a connection not had in time is a DatabaseUnavailableError (real Postg
   });
 
   it('a new connection not opened in time: the same', async () => {
-    const { port } = silent.address() as AddressInfo;
-    const pool = new PG_DRIVER.Pool({ host: '127.0.0.1', port, max: 1, connectionTimeoutMillis: 200 });
+    const pool = new PG_DRIVER.Pool({ host: '127.0.0.1', port: silentPort, max: 1, connectionTimeoutMillis: 200 });
     const error: unknown = await pool.query('SELECT 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect((error as DatabaseUnavailableError).cause).toMatchObject({
