@@ -100,7 +100,8 @@ describe('purchases (real PostgreSQL and Redis)', () => {
         .map((seatId) => ({
           seatId,
           section: 'Floor',
-          row: expect.any(Number),
+          row: 1,
+          rowLabel: 'A',
           number: expect.any(Number),
           grade: 'A',
           price: 50,
