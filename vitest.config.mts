@@ -39,6 +39,7 @@ const NOT_ON_CLUSTER = [
   // Cuts a TCP proxy in front of the single Redis; a Cluster client learns the nodes' own
   // addresses from CLUSTER SLOTS and would go around it (a Cluster's faults: the failover drill).
   'apps/api/test/redis-outage.e2e-spec.ts',
+  'libs/ticketing/src/catalog/catalog-cache.outage.int-spec.ts',
   // Reads CLIENT ID and CLIENT LIST of the one server (on a Cluster they reach any node); the
   // module's wiring it checks is the same for a Cluster client.
   'libs/redis/src/redis.module.int-spec.ts',
