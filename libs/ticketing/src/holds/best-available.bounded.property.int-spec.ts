@@ -69,6 +69,37 @@ function exhaustiveTogether(
   return null;
 }
 
+/**
+ * SPLIT by exhaustive search, as docs/seating.md states it: the `quantity` best seats of the scope
+ * the request may take (free, accessible or companion exactly when asked for accessible; highest
+ * quality, then lowest layout position); for an accessible request with no accessible seat among
+ * them, the best free accessible seat replaces the worst. Seat ids in layout order; null when
+ * too few seats (or no accessible one) are free.
+ */
+function exhaustiveSplit(
+  places: SeatPlace[],
+  letters: Record<string, string>,
+  quantity: number,
+  accessible: boolean,
+  inScope: (place: SeatPlace) => boolean,
+): number[] | null {
+  const ranked = places
+    .map((place, position) => ({ place, position }))
+    .filter(
+      ({ place }) =>
+        inScope(place) && letters[String(place.id)] === 'A' && (place.accessible || place.companion) === accessible,
+    )
+    .sort((a, b) => b.place.quality - a.place.quality || a.position - b.position);
+  if (ranked.length < quantity) return null;
+  const picked = ranked.slice(0, quantity);
+  if (accessible && !picked.some(({ place }) => place.accessible)) {
+    const bestAccessible = ranked.find(({ place }) => place.accessible);
+    if (!bestAccessible) return null;
+    picked[quantity - 1] = bestAccessible;
+  }
+  return picked.sort((a, b) => a.position - b.position).map(({ place }) => place.id);
+}
+
 // Qualities from a few values, so that windows and rows tie often (the tie-break on layout
 // position is what a bound is likeliest to get wrong), or the drawn halls' default.
 const qualityArb = fc.option(fc.array(fc.constantFrom(0, 100, 200, 300, 1000), { minLength: 2, maxLength: 7 }), {
@@ -104,7 +135,7 @@ const tallStepArb: fc.Arbitrary<HoldStep> = fc
 /**
  * The bounded search of hold-best-available.lua (rows and sections visited in the order of a bound
  * on their best TOGETHER placement, stopping once none left can beat or tie the best found)
- * against an exhaustive search of the together rungs, over random halls (qualities that tie
+ * against an exhaustive search of the together rungs (and SPLIT against its own), over random halls (qualities that tie
  * often) and random sequences of holds and releases: the same arrangement and the same seats; and
  * the bounded ADJACENT_ROWS search (aligned sets of rows scored exactly only while their bound may
  * beat the best aligned placement found) against exhaustiveAdjacentRows: as many rows, aligned
@@ -151,6 +182,9 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
         } else if (!expected) {
           expect(adjacent).toBeNull();
         }
+        const split = () => exhaustiveSplit(hall.places, letters, step.quantity, step.accessible, inScope);
+        if (hold?.arrangement === 'SPLIT') expect(hold.seatIds).toEqual(split());
+        if (!hold && !step.together) expect(split()).toBeNull();
         if (expected) {
           expect(hold && { arrangement: hold.arrangement, seatIds: hold.seatIds }).toEqual(expected);
         } else {

@@ -233,6 +233,31 @@ describe('best-available holds: the ladder on small halls', () => {
     expect(labels(hold)).toEqual(['Front 2-1', 'Front 2-2']);
   });
 
+  it('adjacent rows: a tie with a placement in a later section goes to the earlier section', async () => {
+    // Back is searched first (its companion seat, 600, bounds it at 1,200) and places its two
+    // unaligned single seats at 1,000; Front's bound (2 × 500) only ties that, from an earlier
+    // layout position, so Front's placement wins (a property run found the bound cut at a tie).
+    const { ask, labels } = await hall([
+      { name: 'Front', rows: ['.x', 'x.'], quality: () => 500 },
+      { name: 'Back', rows: ['C.x', '.xx'], quality: (row, number) => (row === 1 && number === 1 ? 600 : 500) },
+    ]);
+    const hold = await ask(2);
+    expect(hold.arrangement).toBe('ADJACENT_ROWS');
+    expect(labels(hold)).toEqual(['Front 1-1', 'Front 2-2']);
+  });
+
+  it('split: a seat as good as the worst pick, earlier in layout, displaces it', async () => {
+    // Back (its companion seat, 600, first) fills both picks at 500; Front's one seat, 500 too,
+    // comes before them in layout and displaces the later of Back's.
+    const { ask, labels } = await hall([
+      { name: 'Front', rows: ['.'], quality: () => 500 },
+      { name: 'Back', rows: ['C.x.'], quality: (_row, number) => (number === 1 ? 600 : 500) },
+    ]);
+    const hold = await ask(2, { together: false });
+    expect(hold.arrangement).toBe('SPLIT');
+    expect(labels(hold)).toEqual(['Front 1-1', 'Back 1-2']);
+  });
+
   it("parties of 3 and 4: a row's best clean window bounds it, so a row that cannot beat the best found is not read", async () => {
     // Row 2's front seats are the hall's best pair (2,000), but no three or four of its free seats
     // side by side beat row 1's (1,500 and 2,000): a bound from pairs and the best seat (3,000 for

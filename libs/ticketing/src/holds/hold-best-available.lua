@@ -863,6 +863,13 @@ local function mayAlign(r, size)
   return found
 end
 
+-- Whether a section whose placements score at most `bound` may beat `placement` (nil: none found
+-- yet): a higher score, or the same from a section before the placement's first row (rows and
+-- sections lie in layout order, so its placements all have a lower first position).
+local function sectionMayBeat(bound, info, placement)
+  return not placement or bound > placement[1] or (bound == placement[1] and info.firstRow < placement[3][1])
+end
+
 --[[
   ADJACENT_ROWS: shares in k consecutive rows of one section, k = 2, 3, … n. The shares aligned
   (one seat index, the seat number, in every share) at the fewest rows that allow it; only when no
@@ -909,11 +916,13 @@ local function searchAdjacentRows(n)
       local info = sectionInfo[index]
       -- n × the section's best free seat bounds its placements: aligned ones against the best
       -- aligned found, the fallback's (only wanted while no aligned one was found and no k before
-      -- had a placement) against the best found.
-      if best and n * sectionTops[index] <= best[1] then break end
-      if not aligning and unaligned and n * sectionTops[index] <= unaligned[1] then break end
-      local fallbackWanted = not best and not fallback and (not unaligned or n * sectionTops[index] > unaligned[1])
-      if info.rows >= k and sectionUsable(index, front[k]) then
+      -- had a placement) against the best found. Sections come best seat first: a bound below a
+      -- placement's score ends the visit, one equal to it may still win on layout position.
+      local bound = n * sectionTops[index]
+      if (best and bound < best[1]) or (not aligning and unaligned and bound < unaligned[1]) then break end
+      local fallbackWanted = not best and not fallback and sectionMayBeat(bound, info, unaligned)
+      if sectionMayBeat(bound, info, best) and (aligning or sectionMayBeat(bound, info, unaligned))
+          and info.rows >= k and sectionUsable(index, front[k]) then
         openSection(index)
         -- Sets of rows and shares whose fallback placement is not aligned: sort keys, bound
         -- first (descending), then the first row, then the split.
@@ -1051,13 +1060,21 @@ local function searchSplit(n)
       if #kept > n then table.remove(kept) end
     end
   end
+  -- Whether a section or row whose best free seat is `top` and first row r may still displace the
+  -- worst seat kept: a better seat, or as good and before it in layout (rows lie in layout order).
+  -- Sections and rows come best seat first, so once `top` is below the worst kept none can.
+  local function mayDisplace(top, r)
+    local worst = kept[n]
+    return #kept < n or top > worst[1] or (top == worst[1] and r < worst[3])
+  end
   for _, index in ipairs(sections) do
-    if #kept == n and sectionTops[index] <= kept[n][1] then break end
+    if #kept == n and sectionTops[index] < kept[n][1] then break end
     -- An accessible request reads only sections and rows holding a marked seat (sold or not).
-    if sectionRun(index) >= 1 and (not accessible or sectionInfo[index].marked > 0) then
+    if mayDisplace(sectionTops[index], sectionInfo[index].firstRow) and sectionRun(index) >= 1
+        and (not accessible or sectionInfo[index].marked > 0) then
       for _, r in ipairs(sectionOrder(index)) do
-        if #kept == n and rowTops[r] <= kept[n][1] then break end
-        if rowRuns[r] >= 1 and (not accessible or rowRecord(r).marked > 0) then
+        if #kept == n and rowTops[r] < kept[n][1] then break end
+        if mayDisplace(rowTops[r], r) and rowRuns[r] >= 1 and (not accessible or rowRecord(r).marked > 0) then
           local row = openRow(r)
           for i = 1, row.seats do
             if row.eligible[i] then
