@@ -141,7 +141,9 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(others.json()).toMatchObject({ statusCode: 404, message: 'purchase not found' });
     const unknown = await call('GET', '/purchases/7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d/tickets', { session: buyer });
     expect(unknown.statusCode).toBe(404);
-    expect((await call('GET', '/purchases/not-a-uuid/tickets', { session: buyer })).statusCode).toBe(400);
+    const malformed = await call('GET', '/purchases/not-a-uuid/tickets', { session: buyer });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ statusCode: 400, message: [expect.stringMatching(/^id must be a UUID/)] });
     expect((await call('GET', `/purchases/${id}/tickets`)).statusCode).toBe(401);
   });
 

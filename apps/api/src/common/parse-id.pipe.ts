@@ -1,4 +1,5 @@
-import { ArgumentMetadata, BadRequestException, Injectable, ParseUUIDPipe, PipeTransform } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
+import { isUuid } from '@app/core';
 import { isCanonicalInteger } from './canonical-integer';
 
 const MAX_ID = 2_147_483_647;
@@ -26,12 +27,16 @@ export class ParseIdPipe implements PipeTransform<unknown, number> {
 /**
  * A UUID route parameter in the one spelling ids are stored in, lower case: UUIDs are
  * case-insensitive (RFC 4122), so an upper-case id names the same hold or purchase. Anything that
- * is not a UUID is ParseUUIDPipe's 400.
+ * is not a UUID in its 36-character text form is a 400 naming the parameter, as ParseIdPipe's.
  */
 @Injectable()
-export class ParseUuidPipe extends ParseUUIDPipe {
-  async transform(value: string, metadata: ArgumentMetadata): Promise<string> {
-    await super.transform(value, metadata);
+export class ParseUuidPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown, metadata: ArgumentMetadata): string {
+    if (!isUuid(value)) {
+      throw new BadRequestException([
+        `${metadata.data ?? 'id'} must be a UUID, such as 3f8e2b64-2f1a-4c8e-9a57-0c1d2e3f4a5b`,
+      ]);
+    }
     return value.toLowerCase();
   }
 }
