@@ -42,30 +42,32 @@
   KEYS[7] hold        hash of the new hold
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>'
   KEYS[9] free        free-seat bitmap (the seating include)
-  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (6 once the bitmap
-                      and runs were built in the format of 34-byte slots with folded section
-                      names and grades), 'all' (section indexes, comma-separated), 'g:<folded
+  KEYS[10] seating    static layout hash (the seating include), plus: 'ready' (the data's format,
+                      ARGV[7], once the bitmap and runs were built in it: 34-byte slots with
+                      folded section names and grades), 'all' (section indexes, comma-separated), 'g:<folded
                       grade>' (the sections of one grade), 'sn:<folded section name>' (its index);
                       written: 'w<row>' (the row's cached windows, see rowWindows)
   KEYS[11] runs       per row and section: longest free run, best free quality, best clean
                       windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
-  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[12..11+n]
+  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[13..12+n]
 
   ARGV[1] hold id            ARGV[2] user id             ARGV[3] performance id
   ARGV[4] hold lifetime (ms) ARGV[5] most seats one user may hold on this performance
   ARGV[6] how long a hold record stays readable after it expires (ms)
-  ARGV[7] quantity (1…ARGV[5])
-  ARGV[8] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
-  ARGV[9] accessible: '1' or '0'
-  ARGV[10] filter: 'all', 'grade' or 'section'    ARGV[11] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
-  ARGV[12..11+n] ids of the expired holds whose records are KEYS[13..12+n]
+  ARGV[7] the seating data's format (SEATING_FORMAT): KEYS[10]'s 'ready' must equal it
+  ARGV[8] quantity (1…ARGV[5])
+  ARGV[9] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
+  ARGV[10] accessible: '1' or '0'
+  ARGV[11] filter: 'all', 'grade' or 'section'    ARGV[12] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
+  ARGV[13..12+n] ids of the expired holds whose records are KEYS[13..12+n]
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated),
      prices (each seat's, comma-separated, in the order of the seat ids)}
-    {'NO_PERFORMANCE'} · {'NO_LAYOUT'} (registered without seating data: build it, call again)
+    {'NO_PERFORMANCE'} · {'NO_LAYOUT'} (registered without seating data, or with data of another
+                       format than ARGV[7]: build it, call again)
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'NO_FIT'}        nothing fits the request; nothing held
@@ -81,10 +83,11 @@ local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey,
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local quantity, together, accessible = tonumber(ARGV[7]), ARGV[8] == '1', ARGV[9] == '1'
-local filter, filterValue = ARGV[10], ARGV[11]
+local seatingFormat = ARGV[7]
+local quantity, together, accessible = tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] == '1'
+local filter, filterValue = ARGV[11], ARGV[12]
 local passedHoldKeys = {}
-for i = 1, #KEYS - 12 do passedHoldKeys[ARGV[11 + i]] = KEYS[12 + i] end
+for i = 1, #KEYS - 12 do passedHoldKeys[ARGV[12 + i]] = KEYS[12 + i] end
 local EXPIRED_PER_CALL = 16
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
@@ -102,7 +105,7 @@ else
   layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
 end
 -- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
-if layoutHead[1] ~= '6' then return {'NO_LAYOUT'} end
+if layoutHead[1] ~= seatingFormat then return {'NO_LAYOUT'} end
 if not layoutHead[2] then return {filter == 'grade' and 'UNKNOWN_GRADE' or 'UNKNOWN_SECTION'} end
 
 local now = redisNow()

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys, seatingKeys } from '../redis-keys';
+import { SEATING_FORMAT } from '../seats/seating-layout';
 import type { SalesClosedReason } from '../errors';
 
 export const HOLD_SEATS: LuaScript = {
@@ -76,12 +77,21 @@ export interface HoldScriptHead {
 }
 
 /**
- * ARGV[1..6] of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order:
+ * ARGV[1..7] of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order:
  * hold id, user id, performance id, hold lifetime (ms), the user's seat limit, how long the record
- * stays readable after expiry (ms).
+ * stays readable after expiry (ms), and the seating data's format the scripts accept
+ * (SEATING_FORMAT; any other is NO_LAYOUT).
  */
 export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
-  return [head.holdId, head.userId, head.performanceId, head.lifetimeMs, head.userLimit, head.retentionMs];
+  return [
+    head.holdId,
+    head.userId,
+    head.performanceId,
+    head.lifetimeMs,
+    head.userLimit,
+    head.retentionMs,
+    SEATING_FORMAT,
+  ];
 }
 
 /**

@@ -27,7 +27,7 @@
   KEYS[11] runs       34-byte slot per row and section (longest free run, best free quality, best
                       clean windows of 2…8 seats, best free accessible quality),
   KEYS[12] seat info  static seat ids, qualities and flags; all four kept up to date here
-  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[7..6+n]
+  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[8..7+n]
 
   ARGV[1] hold id
   ARGV[2] user id
@@ -35,8 +35,10 @@
   ARGV[4] hold lifetime (ms)
   ARGV[5] most seats one user may hold on this performance across live holds
   ARGV[6] how long a hold record stays readable after it expires (ms)
-  ARGV[7..6+n] ids of the expired holds whose records are KEYS[13..12+n] (n = #KEYS - 12)
-  ARGV[7+n..] seat ids (distinct)
+  ARGV[7] the seating data's format the noOrphanSeats rule reads (SEATING_FORMAT): KEYS[10]'s
+          'ready' must equal it
+  ARGV[8..7+n] ids of the expired holds whose records are KEYS[13..12+n] (n = #KEYS - 12)
+  ARGV[8+n..] seat ids (distinct)
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217),
@@ -64,11 +66,12 @@ local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey,
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local seatingFormat = ARGV[7]
 local passedHoldKeys = {}
 local passedCount = #KEYS - 12
-for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[12 + i] end
+for i = 1, passedCount do passedHoldKeys[ARGV[7 + i]] = KEYS[12 + i] end
 local seatIds = {}
-for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 8 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats')
 local salesOpenAt, currency = meta[1], meta[2]
@@ -131,9 +134,9 @@ local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
 
 if meta[6] == '1' then
-  -- The rule reads the seating data: without it (lost, or of another format than SEATING_FORMAT)
+  -- The rule reads the seating data: without it (lost, or of another format than ARGV[7])
   -- the hold is refused rather than let through unchecked; HoldDesk builds the data, asks again.
-  if redis.call('HGET', seating.layout, 'ready') ~= '6' then return {'NO_LAYOUT'} end
+  if redis.call('HGET', seating.layout, 'ready') ~= seatingFormat then return {'NO_LAYOUT'} end
   local beside = seatingSingleLeft(seating, seatIds)
   if beside then return {'SINGLE_LEFT', beside} end
 end

@@ -1,5 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotFoundError, WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '@app/ticketing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  InvalidInputError,
+  NotFoundError,
+  PERFORMANCE_REGISTRY_KEY,
+  WAITING_ROOM_REGISTRY_KEY,
+  waitingRoomKeys,
+} from '@app/ticketing';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 
 describe('SeatStateStore', () => {
@@ -133,6 +139,28 @@ describe('SeatStateStore', () => {
     await expect(register({ currency: 'EURO' })).rejects.toBeInstanceOf(InvalidInputError);
     await expect(register({ sold: [4] })).rejects.toBeInstanceOf(InvalidInputError);
     expect(await fx.store.isRegistered(9)).toBe(false);
+  });
+
+  it('a registration cut before the meta hash is written leaves the performance in the registry', async () => {
+    // The meta hash is written in the one transaction registerPerformance opens: failing it cuts
+    // the registration after the seats and the registry, as a crash or a lost connection there would.
+    const cut = vi.spyOn(fx.redis, 'multi').mockImplementationOnce(() => {
+      throw new Error('cut before the meta hash');
+    });
+    try {
+      await expect(
+        fx.store.registerPerformance({ performanceId: 6, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) }),
+      ).rejects.toThrow('cut before the meta hash');
+    } finally {
+      cut.mockRestore();
+    }
+    expect(await fx.store.isRegistered(6)).toBe(false);
+    // Where the flusher, the sweeper and the reconciler look, so it is not lost to them.
+    expect(await fx.redis.smembers(PERFORMANCE_REGISTRY_KEY)).toContain('6');
+
+    await fx.store.registerPerformance({ performanceId: 6, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
+    expect(await fx.store.isRegistered(6)).toBe(true);
+    expect(await fx.store.counts(6)).toEqual({ total: 3, available: 3, held: 0, sold: 0 });
   });
 
   it('removes a performance', async () => {

@@ -34,8 +34,8 @@ export const SEAT_INFO_BYTES = 8;
  * and section slots carry the best clean windows of 2…8 seats and the best free accessible
  * seat (34 bytes, docs/seating.md); 5 since the `sn:` fields are keyed by the folded section name
  * (sectionNameKey); 6 since the `g:` fields are keyed by the folded grade (gradeKey).
- * hold-best-available.lua (and hold-seats.lua, for the noOrphanSeats rule) answer NO_LAYOUT to
- * any other, so data built by an older version is built again.
+ * hold-best-available.lua (and hold-seats.lua, for the noOrphanSeats rule), given it in ARGV
+ * (holdScriptArgs), answer NO_LAYOUT to any other, so data built by an older version is built again.
  */
 export const SEATING_FORMAT = 6;
 
