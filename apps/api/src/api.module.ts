@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '@app/auth';
 import { ConfigModule, EnvSource } from '@app/config';
+import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
@@ -33,6 +34,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         ConfigModule.forRoot(overrides),
+        CoreModule,
         DatabaseModule,
         RedisModule,
         MessagingModule,

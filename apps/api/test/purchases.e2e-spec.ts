@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { Env } from '@app/config';
+import { Clock } from '@app/core';
 import { parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from '@app/messaging/contracts';
 import { ApiHarness, createSession, createTestEnv, destroyTestEnv, TestSession, waitUntil } from '@app/testing';
 import {
@@ -58,7 +59,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
   /** Writes every purchase older than `ageSeconds` (s) to PostgreSQL, with its own cut-off. */
   async function flushOlderThan(ageSeconds: number): Promise<void> {
     const env = { ...api.app.get(Env), PURCHASE_FLUSH_AGE_SECONDS: ageSeconds } as Env;
-    await flushPurchases(new PurchaseFlusher(api.app.get(PurchaseFlushStore), env, api.app.get(PurchaseRepository)));
+    await flushPurchases(
+      new PurchaseFlusher(api.app.get(PurchaseFlushStore), env, api.app.get(PurchaseRepository), api.app.get(Clock)),
+    );
   }
 
   beforeAll(async () => {
@@ -491,6 +494,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       api.app.get(PurchaseFlushStore),
       api.app.get(Env),
       api.app.get(PurchaseRepository),
+      api.app.get(Clock),
     );
     Object.assign(second, { consumer: `${first.consumer}-second` });
     const [seat] = seats(1);
@@ -659,6 +663,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       api.app.get(PurchaseFlushStore),
       { ...api.app.get(Env), PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: 300 } as Env,
       api.app.get(PurchaseRepository),
+      api.app.get(Clock),
     );
     const db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();

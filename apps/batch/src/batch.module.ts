@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, EnvSource } from '@app/config';
+import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
@@ -19,6 +20,7 @@ export class BatchModule {
       module: BatchModule,
       imports: [
         ConfigModule.forRoot(overrides),
+        CoreModule,
         DatabaseModule,
         RedisModule,
         MessagingModule,

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, EnvSource } from '@app/config';
+import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { NotificationsModule } from '@app/ticketing';
@@ -14,6 +15,7 @@ export class MailerModule {
       module: MailerModule,
       imports: [
         ConfigModule.forRoot(overrides),
+        CoreModule,
         DatabaseModule,
         MessagingModule,
         NotificationsModule.withMailer(SmtpMailer),

@@ -6,7 +6,6 @@ import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { AccountsService } from './accounts.service';
 import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
-import { Clock, SystemClock } from '@app/core';
 import { AccessTokenGuard } from './guards';
 import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, SIGNUP_THROTTLER, SIGNUP_WINDOW_MS } from './login-throttler.guard';
 import { PasswordHasher } from './password-hasher';
@@ -16,8 +15,8 @@ import { TokenService } from './token.service';
 
 /**
  * Accounts, sessions and the global guards: every route needs an access token unless it is
- * `@Public()`, and `@Roles(...)` restricts it further. Needs ConfigModule, DatabaseModule and
- * RedisModule in the application.
+ * `@Public()`, and `@Roles(...)` restricts it further. Needs ConfigModule, CoreModule (the
+ * `Clock`), DatabaseModule and RedisModule in the application.
  */
 @Module({
   imports: [
@@ -42,7 +41,6 @@ import { TokenService } from './token.service';
     }),
   ],
   providers: [
-    { provide: Clock, useClass: SystemClock },
     { provide: APP_GUARD, useClass: AccessTokenGuard },
     PasswordHasher,
     TokenService,
@@ -51,6 +49,6 @@ import { TokenService } from './token.service';
     AdminAccountsService,
     AdminBootstrap,
   ],
-  exports: [Clock, TokenService, AccountsService, SessionsService, AdminAccountsService],
+  exports: [TokenService, AccountsService, SessionsService, AdminAccountsService],
 })
 export class AuthModule {}

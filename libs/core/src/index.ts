@@ -8,6 +8,7 @@ export {
 } from './domain-error';
 export type { DomainErrorKind } from './domain-error';
 export { Clock, SystemClock } from './clock';
+export { CoreModule } from './core.module';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
 export { isUuid } from './uuid';
 export { emailKey } from './email-key';

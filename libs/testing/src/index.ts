@@ -7,6 +7,7 @@ export { createTestEnv, createTestEnvWithoutDatabase, RABBITMQ_URL, REDIS_URL, S
 export type { TestEnv } from './test-env';
 export { AppProcess, builtEntry, killRunningAppProcesses, PROCESS_TEST_TIMEOUT_MS, READY_LINES } from './processes';
 export type { AppName } from './processes';
+export { FakeClock } from './fake-clock';
 export { freePort } from './free-port';
 export { TestSmtpServer } from './test-smtp-server';
 export type { ReceivedEmail } from './test-smtp-server';

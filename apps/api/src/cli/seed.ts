@@ -4,6 +4,7 @@ import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError, ConfigModule } from '@app/config';
+import { CoreModule } from '@app/core';
 import { DatabaseModule, EventRepository } from '@app/database';
 import { RedisModule } from '@app/redis';
 import { CatalogModule, EventService, PerformanceService } from '@app/ticketing';
@@ -24,7 +25,7 @@ const VENUES = [
   'Incheon Munhak Stadium',
 ];
 
-@Module({ imports: [ConfigModule.forRoot(), DatabaseModule, RedisModule, CatalogModule] })
+@Module({ imports: [ConfigModule.forRoot(), CoreModule, DatabaseModule, RedisModule, CatalogModule] })
 class SeedModule {}
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { EventDeletion, EventRepository, PerformanceRepository } from '@app/database';
 import { StoreUnavailableError } from '@app/core';
+import { FakeClock } from '@app/testing';
 import { DomainError, NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -125,6 +126,7 @@ describe('PerformanceService', () => {
     const state = seatState();
     const r = rebuilder();
     const cache = { invalidate: vi.fn(async () => {}), invalidateAfterCommit: vi.fn(async () => {}) };
+    const clock = new FakeClock(Date.parse('2029-12-15T12:00:00Z'));
     return {
       performances: new PerformanceService(
         events as unknown as EventRepository,
@@ -133,11 +135,13 @@ describe('PerformanceService', () => {
         r as unknown as SeatStateRebuilder,
         cache as unknown as CatalogCache,
         copies() as unknown as CatalogCopies,
+        clock,
       ),
       repository: performances,
       seatState: state,
       rebuilder: r,
       cache,
+      clock,
     };
   }
   const input = { startsAt: performance.startsAt, salesOpenAt: performance.salesOpenAt, sections };
@@ -147,6 +151,22 @@ describe('PerformanceService', () => {
     expect(await performances.createPerformance(1, input)).toEqual(performance);
     expect(r.register).toHaveBeenCalledWith(expect.objectContaining({ id: 7, currency: 'KRW' }));
     expect(cache.invalidateAfterCommit).toHaveBeenCalled();
+  });
+
+  it('opens sales at the clock now when salesOpenAt is not given, and then refuses a start already past', async () => {
+    const { performances, repository, clock } = service();
+    await performances.createPerformance(1, { startsAt: performance.startsAt, sections });
+    expect(repository.createWithSeats).toHaveBeenLastCalledWith(
+      expect.objectContaining({ salesOpenAt: new Date('2029-12-15T12:00:00Z') }),
+    );
+    clock.advance(performance.startsAt.getTime() - clock.nowMs() + 1);
+    await expect(performances.createPerformance(1, { startsAt: performance.startsAt, sections })).rejects.toMatchObject(
+      {
+        code: 'InvalidSalesWindow',
+        message: 'startsAt must be in the future (sales open now when salesOpenAt is not given)',
+      },
+    );
+    expect(repository.createWithSeats).toHaveBeenCalledTimes(1);
   });
 
   it.each<[string, Partial<typeof input>, string]>([
@@ -236,6 +256,7 @@ describe('EventService', () => {
       rebuilder() as unknown as SeatStateRebuilder,
       cache as unknown as CatalogCache,
       { DEFAULT_CURRENCY: 'KRW' } as Env,
+      new FakeClock(0),
     );
     return { service, cache };
   }

@@ -15,7 +15,7 @@ import { SeatPageService } from './seat-page.service';
 import { SectionService } from './section.service';
 import { SectionStore } from './section.store';
 
-/** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global Env, DatabaseModule and RedisModule. */
+/** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global Env and Clock (CoreModule), DatabaseModule and RedisModule. */
 @Module({
   imports: [TicketingModule, WaitingRoomModule],
   providers: [

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
+import { FakeClock } from '@app/testing';
 import type { EventDates, EventEntity, EventRepository, EventSearch } from '@app/database';
 import { InvalidInputError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -27,9 +28,10 @@ function dated(id: number, first: number, last: number): EventEntity & EventDate
   };
 }
 
-/** EventService over a repository that answers `rows` and a cache that stores nothing. */
+/** EventService over a repository that answers `rows`, a cache that stores nothing, and a FakeClock at NOW. */
 function service(rows: (EventEntity & EventDates)[]) {
   const search = vi.fn(async (_query: EventSearch) => rows);
+  const clock = new FakeClock(NOW);
   const cache = { getOrLoad: vi.fn(async (_name: string, load: () => Promise<unknown>) => load()) };
   const events = new EventService(
     { search } as unknown as EventRepository,
@@ -37,19 +39,12 @@ function service(rows: (EventEntity & EventDates)[]) {
     {} as SeatStateRebuilder,
     cache as unknown as CatalogCache,
     { DEFAULT_CURRENCY: 'KRW' } as Env,
+    clock,
   );
-  return { events, search, cache };
+  return { events, search, cache, clock };
 }
 
 describe('EventService.searchEvents', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(NOW);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('refuses from after to, and a text over the limit in characters, before any query', async () => {
     const { events, search } = service([]);
     await expect(events.searchEvents({ from: new Date(NOW + 1), to: new Date(NOW), limit: 20 })).rejects.toBeInstanceOf(
@@ -78,6 +73,21 @@ describe('EventService.searchEvents', () => {
     expect(page.items.map((event) => event.id)).toEqual([2, 3]);
     // The cursor continues after the last row loaded, whether or not it was shown.
     expect(decodeCursor(page.nextCursor ?? undefined, { s: 'millis', i: 'int4' })).toEqual({ s: NOW, i: 3 });
+  });
+
+  it('cuts upcoming events at the clock now, and loads a new page once its minute is over', async () => {
+    const { events, search, cache, clock } = service([
+      dated(1, MINUTE, NOW + 10_000),
+      dated(2, MINUTE, MINUTE + 90_000),
+    ]);
+    expect((await events.searchEvents({ limit: 20 })).items.map((event) => event.id)).toEqual([1, 2]);
+    clock.advance(10_001);
+    expect((await events.searchEvents({ limit: 20 })).items.map((event) => event.id)).toEqual([2]);
+    expect(cache.getOrLoad).toHaveBeenLastCalledWith(`events:upcoming-${MINUTE}:::20:`, expect.any(Function));
+    clock.advance(60_000);
+    await events.searchEvents({ limit: 20 });
+    expect(search).toHaveBeenLastCalledWith(expect.objectContaining({ from: new Date(MINUTE + 60_000) }));
+    expect(cache.getOrLoad).toHaveBeenLastCalledWith(`events:upcoming-${MINUTE + 60_000}:::20:`, expect.any(Function));
   });
 
   it('searches from exactly now, uncached, when only `to` is given; from `from` when given', async () => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
+import { Clock } from '@app/core';
 import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
 import { toTimeZone } from '../date-time';
@@ -19,6 +20,7 @@ export class EventService {
     private readonly rebuilder: SeatStateRebuilder,
     private readonly cache: CatalogCache,
     @Inject(Env) private readonly env: Env,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -109,7 +111,7 @@ export class EventService {
       throw new InvalidInputError(`q must be at most ${MAX_EVENT_SEARCH_LENGTH} characters`);
     }
     const after = decodeCursor<{ s: number; i: number }>(query.cursor, { s: 'millis', i: 'int4' });
-    const now = Date.now();
+    const now = this.clock.nowMs();
     const load = async (from: Date) => {
       const rows = await this.events.search({
         from,

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { StoreUnavailableError } from '@app/core';
+import { Clock, StoreUnavailableError } from '@app/core';
 import {
   eventOfPerformance,
   EventRepository,
@@ -44,6 +44,7 @@ export class PerformanceService {
     private readonly rebuilder: SeatStateRebuilder,
     private readonly cache: CatalogCache,
     private readonly copies: CatalogCopies,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -72,7 +73,7 @@ export class PerformanceService {
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
-    const salesOpenAt = input.salesOpenAt ?? new Date();
+    const salesOpenAt = input.salesOpenAt ?? this.clock.now();
     // Without salesOpenAt, sales open now: a startsAt already past is what is wrong, so say that.
     if (input.salesOpenAt === undefined && input.startsAt.getTime() < salesOpenAt.getTime()) {
       throw new DomainError(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SystemClock } from '@app/core';
 import { PurchaseRepository } from '@app/database';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys } from '../redis-keys';
@@ -23,7 +24,7 @@ describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
         return [];
       },
     } as unknown as PurchaseRepository;
-    flusher = new PurchaseFlusher(new PurchaseFlushStore(fx.redis, fx.redis), fx.env, repository);
+    flusher = new PurchaseFlusher(new PurchaseFlushStore(fx.redis, fx.redis), fx.env, repository, new SystemClock());
   });
   afterAll(async () => {
     vi.restoreAllMocks();
@@ -53,7 +54,12 @@ describe('PurchaseFlusher and a deleted performance (real Redis)', () => {
     vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
     await expect(flusher.flushOnce()).resolves.toBe(0);
     // A flusher that never visited them (another batch process) passes quietly too.
-    const other = new PurchaseFlusher(new PurchaseFlushStore(fx.redis, fx.redis), fx.env, {} as PurchaseRepository);
+    const other = new PurchaseFlusher(
+      new PurchaseFlushStore(fx.redis, fx.redis),
+      fx.env,
+      {} as PurchaseRepository,
+      new SystemClock(),
+    );
     vi.spyOn(fx.redis, 'smembers').mockResolvedValueOnce(registry);
     await expect(other.flushOnce()).resolves.toBe(0);
     expect(batches).toEqual([]);

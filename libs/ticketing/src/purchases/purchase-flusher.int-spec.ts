@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Env, parseEnv } from '@app/config';
+import { SystemClock } from '@app/core';
 import { PurchaseFlushBatch, PurchaseRepository } from '@app/database';
 import { createRedis } from '@app/redis';
 import { createTestEnvWithoutDatabase, freePort, waitUntil } from '@app/testing';
@@ -114,7 +115,7 @@ describe('PurchaseFlusher and Redis replicas', () => {
       redis,
       waits,
       written,
-      flusher: new PurchaseFlusher(new PurchaseFlushStore(redis, waits), env, repository),
+      flusher: new PurchaseFlusher(new PurchaseFlushStore(redis, waits), env, repository, new SystemClock()),
     };
   }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
+import { FakeClock } from '@app/testing';
 import { PurchaseFlushBatch, PurchaseRepository, PurchaseStatus } from '@app/database';
 import type { PurchaseFlusher as PurchaseFlusherClass } from './purchase-flusher';
 import { FlushedPurchase, PurchaseFlushStore, ReplicaConfirmation } from './purchase-flush.store';
@@ -14,6 +15,8 @@ import type { StreamEntry } from './purchase-scripts';
  */
 
 const NOW = 1_000_000;
+/** How far this process's clock (the flusher's `Clock`) runs ahead of Redis TIME, ms. */
+const CLOCK_AHEAD_MS = 500;
 
 /** The streams of the performances, as PurchaseFlushStore shows them to the flusher. */
 class FakeFlushStore {
@@ -30,7 +33,8 @@ class FakeFlushStore {
   replication = { acked: 1, lost: 0 };
   /** Everything the flusher asked for that changes state, in order. */
   readonly log: string[] = [];
-  readonly parked: { performanceId: number; entryId: string; purchaseId: string; reason: string }[] = [];
+  readonly parked: { performanceId: number; entryId: string; purchaseId: string; reason: string; parkedAt: number }[] =
+    [];
   private sequence = 0;
 
   append(performanceId: number, atMs: number, fields: string[]): string {
@@ -101,9 +105,10 @@ class FakeFlushStore {
     [entryId]: StreamEntry,
     purchase: FlushedPurchase,
     reason: string,
+    parkedAt: number,
   ): Promise<string> {
     this.log.push(`park ${entryId}`);
-    this.parked.push({ performanceId, entryId, purchaseId: purchase.id, reason });
+    this.parked.push({ performanceId, entryId, purchaseId: purchase.id, reason, parkedAt });
     this.remove(performanceId, [entryId]);
     return `dead-letters:${performanceId}`;
   }
@@ -194,13 +199,17 @@ function flusherWith({ env = {}, write }: Setup = {}) {
     REDIS_WAIT_TIMEOUT_MS: 100,
     ...env,
   } as Env;
-  const flusher = new PurchaseFlusher(store as unknown as PurchaseFlushStore, settings, {
-    writeBatch,
-  } as unknown as PurchaseRepository);
+  const clock = new FakeClock(NOW + CLOCK_AHEAD_MS);
+  const flusher = new PurchaseFlusher(
+    store as unknown as PurchaseFlushStore,
+    settings,
+    { writeBatch } as unknown as PurchaseRepository,
+    clock,
+  );
   /** Appends purchases `ids` to performance `performanceId`, `ageMs` old; answers their entry ids. */
   const buy = (performanceId: number, ids: string[], ageMs = 10_000) =>
     ids.map((id) => store.append(performanceId, store.clock - ageMs, purchaseFields(id, performanceId)));
-  return { store, flusher, writeBatch, batches, written, buy };
+  return { store, flusher, writeBatch, batches, written, buy, clock };
 }
 
 const counted = async (metric: { get(): Promise<{ values: { value: number }[] }> }) =>
@@ -292,7 +301,13 @@ describe('PurchaseFlusher (store faked)', () => {
     expect(await flusher.flushOnce()).toBe(3);
 
     expect(store.parked).toEqual([
-      { performanceId: 7, entryId: entries[2], purchaseId: 'bad', reason: '23503: violates foreign key' },
+      {
+        performanceId: 7,
+        entryId: entries[2],
+        purchaseId: 'bad',
+        reason: '23503: violates foreign key',
+        parkedAt: NOW + CLOCK_AHEAD_MS,
+      },
     ]);
     expect(await counted(flusher.parked)).toBe(1);
     // Split in halves until the refused one is alone: a,b written; bad,d refused; bad parked; d written.
@@ -303,6 +318,21 @@ describe('PurchaseFlusher (store faked)', () => {
       `ack ${entries[3]} (d)`,
     ]);
     expect(store.streams.get(7)).toEqual([]);
+  });
+
+  it('observes the lag of each entry from its Redis append time to the commit on the process clock', async () => {
+    const { flusher, buy, clock } = flusherWith();
+    buy(7, ['a'], 10_000);
+    buy(7, ['b'], 4_000);
+    clock.advance(1_000);
+
+    expect(await flusher.flushOnce()).toBe(2);
+
+    const lag = (await flusher.lag.get()).values;
+    const value = (name: string) => lag.find((sample) => sample.metricName === name)?.value;
+    expect(value('boxoffice_purchase_flush_lag_seconds_count')).toBe(2);
+    // (10 s + 0.5 s ahead + 1 s moved) + (4 s + 0.5 s + 1 s)
+    expect(value('boxoffice_purchase_flush_lag_seconds_sum')).toBeCloseTo(17);
   });
 
   it('never parks a cancellation: one refused on its own stays pending', async () => {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
+import { Clock } from '@app/core';
 import {
   PurchaseCancellation,
   PurchaseRecord,
@@ -61,7 +62,7 @@ export class PurchaseFlusher {
   /**
    * Seconds from a purchase (or cancellation) to the commit of its flush, one observation per
    * stream entry; includes PURCHASE_FLUSH_AGE_SECONDS. The purchase time is the Redis clock of its
-   * XADD, the commit time this process's clock. In no registry until a process adds it.
+   * XADD, the commit time this process's `Clock`. In no registry until a process adds it.
    */
   readonly lag = new Histogram({
     name: 'boxoffice_purchase_flush_lag_seconds',
@@ -92,6 +93,7 @@ export class PurchaseFlusher {
     private readonly store: PurchaseFlushStore,
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -324,7 +326,7 @@ export class PurchaseFlusher {
     error: unknown,
   ): Promise<void> {
     const reason = describeRefusal(error);
-    const deadLetters = await this.store.park(performanceId, entry, purchase, reason, Date.now());
+    const deadLetters = await this.store.park(performanceId, entry, purchase, reason, this.clock.nowMs());
     const entryId = entry[0];
     this.parked.inc();
     this.logger.error({
@@ -362,7 +364,7 @@ export class PurchaseFlusher {
       ),
     );
     await this.applyLateCancellations(performanceId, purchases, inserted);
-    const committedAt = Date.now();
+    const committedAt = this.clock.nowMs();
     let oldestAt = committedAt;
     for (const id of batch.entryIds) {
       const appendedAt = Number(id.slice(0, id.indexOf('-')));

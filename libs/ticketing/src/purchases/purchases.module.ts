@@ -15,7 +15,7 @@ import { SeatReconciler } from '../seats/seat-reconciler';
 
 /**
  * Buying holds and writing purchases behind to PostgreSQL. Needs the global `Env`
- * (ConfigModule), `Redis` (RedisModule) and repositories (DatabaseModule). Payments go through
+ * (ConfigModule), `Clock` (CoreModule), `Redis` (RedisModule) and repositories (DatabaseModule). Payments go through
  * `PaymentGateway`, approving by default: override that provider to use another gateway.
  */
 @Module({

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Env } from '@app/config';
+import { FakeClock } from '@app/testing';
 import { AdmissionRequiredError } from '../errors';
 import { AdmissionGate } from './admission-gate';
 import { AdmissionTokens } from './admission-token';
 import type { WaitingRoomService } from './waiting-room.service';
 import type { WaitingRoomStore } from './waiting-room.store';
 
-/** A gate over a fake store: counts the Redis calls the gate would make. */
+const CACHE_MS = 60_000;
+
+/** A gate over a fake store and a FakeClock: counts the Redis calls the gate would make. */
 function gateWith(queueOn: Set<number>, slot: 'OK' | 'NOT_ADMITTED' = 'OK') {
   const calls = { isOn: 0, useAdmission: 0, end: [] as string[] };
   const store = {
@@ -25,10 +28,11 @@ function gateWith(queueOn: Set<number>, slot: 'OK' | 'NOT_ADMITTED' = 'OK') {
   } as unknown as WaitingRoomStore;
   const tokens = new AdmissionTokens('a-secret-of-at-least-thirty-two-characters');
   const rooms = { tokens } as WaitingRoomService;
-  const gate = new AdmissionGate(store, rooms, { WAITING_ROOM_CACHE_MS: 60_000 } as Env);
+  const clock = new FakeClock(Date.parse('2027-03-01T10:00:00Z'));
+  const gate = new AdmissionGate(store, rooms, { WAITING_ROOM_CACHE_MS: CACHE_MS } as Env, clock);
   const token = (claims: Partial<{ performanceId: number; userId: string; expiresAt: number }> = {}) =>
-    tokens.sign({ performanceId: 1, userId: 'alice', ticketId: 't-1', expiresAt: Date.now() + 60_000, ...claims });
-  return { gate, calls, token };
+    tokens.sign({ performanceId: 1, userId: 'alice', ticketId: 't-1', expiresAt: clock.nowMs() + 60_000, ...claims });
+  return { gate, calls, token, clock };
 }
 
 describe('AdmissionGate', () => {
@@ -44,12 +48,33 @@ describe('AdmissionGate', () => {
     expect(calls.isOn).toBe(2);
   });
 
+  it('trusts what it read for WAITING_ROOM_CACHE_MS of its clock, then reads again', async () => {
+    const queueOn = new Set<number>();
+    const { gate, calls, clock } = gateWith(queueOn);
+    expect(await gate.isOn(2)).toBe(false);
+    queueOn.add(2);
+    clock.advance(CACHE_MS - 1);
+    expect(gate.knownOff(2)).toBe(true);
+    expect(await gate.isOn(2)).toBe(false);
+    expect(calls.isOn).toBe(1);
+    clock.advance(1);
+    // Expired: not known off any more, so the hot routes ask, and the answer is read again.
+    expect(gate.knownOff(2)).toBe(false);
+    expect(await gate.isOn(2)).toBe(true);
+    expect(calls.isOn).toBe(2);
+  });
+
   it('shares one read among the checks that miss the cache while it is in flight', async () => {
     const answers: ((state: 'on' | 'off') => void)[] = [];
     const store = {
       queueState: () => new Promise<'on' | 'off'>((resolve) => answers.push(resolve)),
     } as unknown as WaitingRoomStore;
-    const gate = new AdmissionGate(store, {} as WaitingRoomService, { WAITING_ROOM_CACHE_MS: 60_000 } as Env);
+    const gate = new AdmissionGate(
+      store,
+      {} as WaitingRoomService,
+      { WAITING_ROOM_CACHE_MS: CACHE_MS } as Env,
+      new FakeClock(0),
+    );
     const checks = Array.from({ length: 64 }, () => gate.admit('alice', 2, undefined));
     await Promise.resolve();
     expect(answers).toHaveLength(1);
@@ -71,14 +96,14 @@ describe('AdmissionGate', () => {
   });
 
   it('refuses a missing, forged, expired, foreign or spent admission with AdmissionRequiredError', async () => {
-    const { gate, token } = gateWith(new Set([1]));
+    const { gate, token, clock } = gateWith(new Set([1]));
     const forged = token().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     for (const bad of [
       undefined,
       '',
       'garbage',
       forged,
-      token({ expiresAt: Date.now() - 1 }),
+      token({ expiresAt: clock.nowMs() }),
       token({ userId: 'bob' }),
       token({ performanceId: 3 }),
     ]) {
@@ -94,5 +119,14 @@ describe('AdmissionGate', () => {
     expect(calls.useAdmission).toBe(1);
     await gate.complete('alice', 1, 't-1');
     expect(calls.end).toEqual(['t-1']);
+  });
+
+  it('refuses a token once the gate clock reaches its expiry', async () => {
+    const { gate, token, clock } = gateWith(new Set([1]));
+    const valid = token({ expiresAt: clock.nowMs() + 1000 });
+    clock.advance(999);
+    expect(await gate.admit('alice', 1, valid)).toBe('t-1');
+    clock.advance(1);
+    await expect(gate.admit('alice', 1, valid)).rejects.toThrow('the admission token is invalid or has expired');
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
+import { Clock } from '@app/core';
 import { AdmissionRequiredError } from '../errors';
 import { WaitingRoomService } from './waiting-room.service';
 import { WaitingRoomStore } from './waiting-room.store';
@@ -27,12 +28,13 @@ export class AdmissionGate {
     private readonly store: WaitingRoomStore,
     private readonly rooms: WaitingRoomService,
     @Inject(Env) private readonly env: Env,
+    private readonly clock: Clock,
   ) {}
 
   /** Whether `performanceId` has its queue on, as known within WAITING_ROOM_CACHE_MS. */
   async isOn(performanceId: number): Promise<boolean> {
     const cached = this.known.get(performanceId);
-    if (cached && cached.until > Date.now()) return cached.on;
+    if (cached && cached.until > this.clock.nowMs()) return cached.on;
     let pending = this.reading.get(performanceId);
     if (!pending) {
       const read: Promise<boolean> = this.read(performanceId).finally(() => {
@@ -46,7 +48,7 @@ export class AdmissionGate {
 
   /** Reads whether the queue is on from Redis (PostgreSQL when Redis lost it) and keeps the answer. */
   private async read(performanceId: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.clock.nowMs();
     const state = await this.store.queueState(performanceId);
     // Redis lost the performance: PostgreSQL says whether a room must be mirrored back (fail closed).
     const on = state === 'on' || (state === 'lost' && (await this.rooms.restore(performanceId)));
@@ -62,7 +64,7 @@ export class AdmissionGate {
    */
   knownOff(performanceId: number): boolean {
     const cached = this.known.get(performanceId);
-    return cached !== undefined && !cached.on && cached.until > Date.now();
+    return cached !== undefined && !cached.on && cached.until > this.clock.nowMs();
   }
 
   /** Forgets what this process knows of a performance (its settings just changed here); the next check reads again. */
@@ -89,7 +91,7 @@ export class AdmissionGate {
         'this performance has a waiting room: send the Admission-Token you got once admitted',
       );
     }
-    const claims = this.rooms.tokens.verify(token, Date.now());
+    const claims = this.rooms.tokens.verify(token, this.clock.nowMs());
     if (!claims) throw new AdmissionRequiredError('the admission token is invalid or has expired');
     if (claims.userId !== userId || claims.performanceId !== performanceId) {
       throw new AdmissionRequiredError('the admission token is for another user or performance');
