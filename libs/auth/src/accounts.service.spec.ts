@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Clock } from '@app/core';
+import type { Clock } from '@app/core';
+import { FakeClock } from '@app/testing';
 import type { AuthEventsRepository, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
 import { ACCOUNT_GONE, AccountsService } from './accounts.service';
 import { InvalidTokenError } from './auth.errors';
@@ -8,22 +9,13 @@ import type { PasswordHasher } from './password-hasher';
 
 const U1 = '5f0c2a0e-8d7b-4c1e-9a51-0b6d2f3e4a11';
 
-/** A clock the test sets (`current`). */
-class FixedClock extends Clock {
-  constructor(public current = new Date('2026-12-01T20:00:00Z')) {
-    super();
-  }
-
-  now(): Date {
-    return this.current;
-  }
-}
+const START = Date.parse('2026-12-01T20:00:00Z');
 
 /**
  * An AccountsService over a users table of one map (the repository is our own port); `queries`
  * lists the ids of each lookup query, `failNext` makes the next query fail with that error.
  */
-function accountsOver(users: Map<string, UserEntity>, clock: Clock = new FixedClock()) {
+function accountsOver(users: Map<string, UserEntity>, clock: Clock = new FakeClock(START)) {
   const queries: string[][] = [];
   const control: { failNext?: Error } = {};
   const repository = {
@@ -51,22 +43,22 @@ function usersWith(ids: string[]): Map<string, UserEntity> {
 
 describe('AccountsService.ensureExists', () => {
   it('reads an account once, then trusts it without a promise for a minute', async () => {
-    const clock = new FixedClock();
+    const clock = new FakeClock(START);
     const { service, queries } = accountsOver(usersWith([U1]), clock);
     await expect(service.ensureExists(U1)).resolves.toBe(true);
     expect(service.ensureExists(U1)).toBe(true);
-    clock.current = new Date('2026-12-01T20:00:59Z');
+    clock.advance(59_000);
     expect(service.ensureExists(U1)).toBe(true);
     expect(queries).toEqual([[U1]]);
   });
 
   it('refuses an account deleted by hand once its minute of trust is over', async () => {
-    const clock = new FixedClock();
+    const clock = new FakeClock(START);
     const users = usersWith([U1]);
     const { service, queries } = accountsOver(users, clock);
     await service.ensureExists(U1);
     users.delete(U1);
-    clock.current = new Date('2026-12-01T20:01:00.001Z');
+    clock.advance(60_001);
     const answer = service.ensureExists(U1);
     await expect(answer).rejects.toThrow(InvalidTokenError);
     await expect(answer).rejects.toThrow(ACCOUNT_GONE);

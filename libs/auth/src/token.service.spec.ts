@@ -4,57 +4,48 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { Role } from '@app/database';
 import { InvalidTokenError } from './auth.errors';
-import { Clock } from '@app/core';
+import { FakeClock } from '@app/testing';
 import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
-
-class FixedClock extends Clock {
-  constructor(public current: Date) {
-    super();
-  }
-  now(): Date {
-    return this.current;
-  }
-}
 
 const USER = { id: '9b2f6c1e-6a43-4a0e-9d1c-2f4e8b7a1c33', email: 'ada@example.com', role: Role.User };
 const env = parseEnv({});
 const FAMILY = '3f1c2a9e-0b7d-4c1e-9f53-4a6f3f0c2d11';
 
 describe('TokenService', () => {
-  let clock: FixedClock;
+  let clock: FakeClock;
   let tokens: TokenService;
-  const later = (seconds: number) => new Date(clock.current.getTime() + seconds * 1000);
+  const later = (seconds: number) => new Date(clock.nowMs() + seconds * 1000);
 
   beforeEach(() => {
-    clock = new FixedClock(new Date('2026-11-25T12:00:00Z'));
+    clock = new FakeClock(Date.parse('2026-11-25T12:00:00Z'));
     tokens = new TokenService(new JwtService(), env, clock);
   });
 
   it('verifies its access tokens until they are 10 minutes old', async () => {
     const token = await tokens.signAccess(USER);
     expect(await tokens.verifyAccess(token)).toEqual(USER);
-    clock.current = later(ACCESS_TOKEN_TTL_SECONDS - 1);
+    clock.advance((ACCESS_TOKEN_TTL_SECONDS - 1) * 1000);
     expect(await tokens.verifyAccess(token)).toEqual(USER);
-    clock.current = later(2);
+    clock.advance(2 * 1000);
     await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
   it('checks the time window of a token it verified before on every later call, and only that token', async () => {
     const claims = { sub: USER.id, email: USER.email, role: Role.User, typ: 'access' };
-    const nowSeconds = Math.floor(clock.current.getTime() / 1000);
+    const nowSeconds = Math.floor(clock.nowMs() / 1000);
     const token = new JwtService().sign(
       { ...claims, iat: nowSeconds, nbf: nowSeconds + 5, exp: nowSeconds + 60 },
       { secret: env.JWT_ACCESS_SECRET },
     );
     await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
-    clock.current = later(5);
+    clock.advance(5 * 1000);
     expect(await tokens.verifyAccess(token)).toEqual(USER);
     // Known now: still refused before its nbf and from its exp on.
-    clock.current = later(-1);
+    clock.advance(-1 * 1000);
     await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
-    clock.current = later(56);
+    clock.advance(56 * 1000);
     await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(InvalidTokenError);
-    clock.current = later(-1);
+    clock.advance(-1 * 1000);
     expect(await tokens.verifyAccess(token)).toEqual(USER);
     // A token that differs from a known one in one character is checked in full.
     const last = token.at(-1) === 'A' ? 'B' : 'A';
@@ -67,7 +58,7 @@ describe('TokenService', () => {
     expect(first.id).not.toBe(second.id);
     expect(first.expiresAt).toEqual(later(REFRESH_TOKEN_TTL_SECONDS));
     expect(await tokens.verifyRefresh(first.token)).toMatchObject({ sub: USER.id, fam: FAMILY, typ: 'refresh' });
-    clock.current = later(REFRESH_TOKEN_TTL_SECONDS + 1);
+    clock.advance((REFRESH_TOKEN_TTL_SECONDS + 1) * 1000);
     await expect(tokens.verifyRefresh(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 

@@ -11,7 +11,7 @@ export class FakeClock extends Clock {
     return new Date(this.at);
   }
 
-  /** Moves now forward by `ms` milliseconds. */
+  /** Moves now by `ms` milliseconds: forward, or back when `ms` is negative (a token not yet valid). */
   advance(ms: number): void {
     this.at += ms;
   }
