@@ -1,20 +1,14 @@
 import 'reflect-metadata';
-import { parseArgs } from 'node:util';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError, ConfigModule } from '@app/config';
-import { CoreModule } from '@app/core';
+import { Clock, CoreModule } from '@app/core';
 import { DatabaseModule, EventRepository } from '@app/database';
 import { RedisModule } from '@app/redis';
 import { CatalogModule, EventService, PerformanceService } from '@app/ticketing';
 import { layoutFor } from './demo-layout';
-
-const USAGE = `usage: npm run seed -- [--events N] [--seats M] [--performances P] [--if-empty]
-  --events N        events to create (default 3)
-  --seats M         seats per performance, rounded to whole rows (default 2000)
-  --performances P  performances per event (default 2)
-  --if-empty        do nothing when the database already has events (npm start uses this)`;
+import { parseSeedOptions, SEED_USAGE } from './seed-options';
 
 const ARTISTS = ['IU', 'BTS', 'Coldplay', 'Taylor Swift', 'NewJeans', 'Seoul Philharmonic', 'Radiohead', 'BLACKPINK'];
 const VENUES = [
@@ -29,29 +23,21 @@ const VENUES = [
 class SeedModule {}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      events: { type: 'string', default: '3' },
-      seats: { type: 'string', default: '2000' },
-      performances: { type: 'string', default: '2' },
-      'if-empty': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  const events = Number(values.events);
-  const seats = Number(values.seats);
-  const performances = Number(values.performances);
-  if (values.help || ![events, seats, performances].every((n) => Number.isInteger(n) && n > 0) || seats > 100_000) {
-    console.log(USAGE);
-    process.exit(values.help ? 0 : 2);
+  const options = parseSeedOptions(process.argv.slice(2));
+  if ('error' in options || options.help) {
+    if ('error' in options) console.error(`seed: ${options.error}`);
+    console.log(SEED_USAGE);
+    process.exit('error' in options ? 2 : 0);
   }
+  const { events, seats, performances } = options;
 
   const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error', 'warn'] });
   try {
-    if (values['if-empty'] && (await app.get(EventRepository).pageAfter(0, 1)).length > 0) {
+    if (options.ifEmpty && (await app.get(EventRepository).pageAfter(0, 1)).length > 0) {
       console.log('seed: the database already has events, nothing to do');
       return;
     }
+    const clock = app.get(Clock);
     const eventService = app.get(EventService);
     const performanceService = app.get(PerformanceService);
     const bar = new SingleBar(
@@ -70,10 +56,10 @@ async function main(): Promise<void> {
         timeZone: 'Asia/Seoul',
       });
       for (let p = 0; p < performances; p += 1) {
-        const startsAt = new Date(Date.now() + (30 + e * 7 + p) * 86_400_000);
+        const startsAt = new Date(clock.nowMs() + (30 + e * 7 + p) * 86_400_000);
         const performance = await performanceService.createPerformance(event.id, {
           startsAt,
-          salesOpenAt: new Date(),
+          salesOpenAt: clock.now(),
           sections: layoutFor(seats),
         });
         created += performance.totalSeats;
