@@ -143,13 +143,13 @@ async function runCase(b, name, caseSpec, prefix) {
         together: spec.together,
         lifetimeMs: 3_600_000,
       });
-      calls.push([...call.keys, ...call.args]);
+      calls.push({ numKeys: call.keys.length, argv: [...call.keys, ...call.args] });
     }
     const digest = createHash('sha256');
     const before = await evalshaStats(redis);
     if (options.pid) callgrind('-i', 'on');
     for (const call of calls) {
-      const answer = await redis.evalsha(sha, call.length - 11, ...call);
+      const answer = await redis.evalsha(sha, call.numKeys, ...call.argv);
       digest.update(answer[0] === 'OK' ? `${answer[4]}:${answer[5]};` : `${answer[0]};`);
     }
     if (options.pid) {
