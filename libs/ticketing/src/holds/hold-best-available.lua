@@ -933,6 +933,18 @@ local function searchAdjacentRows(n)
         -- Every share is at least the smallest (front[k]): a row whose longest free run is
         -- shorter fails every set of rows holding it, so the next set to try starts past it.
         local smallest, last = front[k], info.firstRow + info.rows - k
+        -- Past the aligned search, a section whose bound only ties the fallback found can win only
+        -- on layout position, with a set whose rows all hold the section's best free seat (a share
+        -- scores at most its size × its row's best seat): the other rows are skipped as too short.
+        -- (Not while aligning: skipped sets would not spend the budget they spend now.) Such a
+        -- row reads as having no run.
+        local runs = rowRuns
+        if not aligning and not best and unaligned and bound == unaligned[1] then
+          local top = sectionTops[index]
+          runs = setmetatable({}, {__index = function(_, r)
+            return rowTops[r] < top and 0 or rowRuns[r]
+          end})
+        end
         -- A set's placement from its rows' best windows: the best aligned one there when aligned;
         -- else the set is kept for placeAligned while its bound may beat the best aligned found and
         -- its adjacent rows may hold aligned shares.
@@ -953,7 +965,7 @@ local function searchAdjacentRows(n)
         while t <= last do
           local short
           for r = t + k - 1, t, -1 do
-            if rowRuns[r] < smallest then
+            if runs[r] < smallest then
               short = r
               break
             end
