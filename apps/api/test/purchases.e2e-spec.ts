@@ -771,6 +771,15 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     expect((await call('GET', '/purchases?cursor=forged!', { session: buyer })).statusCode).toBe(400);
     expect((await call('GET', '/purchases?limit=101', { session: buyer })).statusCode).toBe(400);
   });
+
+  it('answers 404 for a reservation id whose performance field is beyond a PostgreSQL integer', async () => {
+    // Its performance field once reached the admission check's query (a 500).
+    for (const reservationId of ['b0f18000-0000-8000-8000-000000000000', 'b0f1ffff-ffff-8abc-9def-0123456789ab']) {
+      const res = await call('POST', '/purchases', { session: buyer, body: { reservationId } });
+      expect(res.statusCode, reservationId).toBe(404);
+      expect(res.json(), reservationId).toMatchObject({ statusCode: 404 });
+    }
+  });
 });
 
 describe('a declining payment gateway bound in place of the default', () => {

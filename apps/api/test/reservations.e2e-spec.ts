@@ -271,6 +271,9 @@ describe('reservations over HTTP (real Redis)', () => {
     ['a list of 101 seats', { performanceId: 1, seatIds: Array.from({ length: 101 }, (_, i) => i + 1) }],
     ['no performance', { seatIds: [5] }],
     ['unknown field', { performanceId: 1, seatIds: [5], price: 0 }],
+    // Beyond a PostgreSQL integer: once reached the admission check's query (a 500).
+    ['a performance id of 2^31', { performanceId: 2_147_483_648, seatIds: [5] }],
+    ['a performance id of 2^32 - 1, best available', { performanceId: 0xffff_ffff, quantity: 2 }],
   ])('answers 400 for %s', async (_name, payload) => {
     const [alice] = await buyers(api, 1);
     const res = await api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers: alice.headers, payload });

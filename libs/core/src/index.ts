@@ -12,3 +12,4 @@ export { CoreModule } from './core.module';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
 export { isUuid } from './uuid';
 export { emailKey } from './email-key';
+export { MAX_INT4 } from './int4';

@@ -86,8 +86,21 @@ describe('ids that carry their performance', () => {
     );
   });
 
+  it('decodes every performance field to null or a PostgreSQL integer (never 0 or 2^31 and above)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), fc.uuid({ version: 4 }), (field, uuid) => {
+        const hex = field.toString(16).padStart(8, '0');
+        const id = `${ID_LAYOUT_TAG}${hex.slice(0, 4)}-${hex.slice(4)}-8${uuid.slice(15)}`;
+        const decoded = performanceOfId(id);
+        expect(decoded, id).toBe(field >= 1 && field <= 2_147_483_647 ? field : null);
+      }),
+    );
+    expect(performanceOfId('b0f18000-0000-8000-8000-000000000000')).toBeNull();
+    expect(performanceOfId('b0f17fff-ffff-8000-8000-000000000000')).toBe(2_147_483_647);
+  });
+
   it('refuses performance ids an id cannot carry', () => {
-    for (const bad of [0, -1, 1.5, MAX_ID_PERFORMANCE + 1, Number.MAX_SAFE_INTEGER]) {
+    for (const bad of [0, -1, 1.5, MAX_ID_PERFORMANCE + 1, 2 ** 31, 0xffff_ffff, Number.MAX_SAFE_INTEGER]) {
       expect(fitsId(bad)).toBe(false);
       expect(() => newIdOf(bad)).toThrow(RangeError);
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_INT4 } from '@app/core';
 
 /**
  * Hold and purchase ids that carry their performance, so a hold or a purchase is found in
@@ -10,7 +11,7 @@ import { randomUUID } from 'node:crypto';
  * | bits    | width | content                                                        |
  * | ------- | ----: | -------------------------------------------------------------- |
  * | 0–15    |    16 | layout tag `0xb0f1`                                            |
- * | 16–47   |    32 | performance id, unsigned big-endian (1 … 4,294,967,295)        |
+ * | 16–47   |    32 | performance id, unsigned big-endian (1 … 2,147,483,647)        |
  * | 48–51   |     4 | version `0b1000` (8)                                           |
  * | 52–63   |    12 | random (or derived)                                            |
  * | 64–65   |     2 | variant `0b10`                                                 |
@@ -30,8 +31,11 @@ import { randomUUID } from 'node:crypto';
 /** The layout tag, the first 4 hex digits of every id of this layout. */
 export const ID_LAYOUT_TAG = 'b0f1';
 
-/** The largest performance id an id can carry: performance ids are PostgreSQL `integer`s. */
-export const MAX_ID_PERFORMANCE = 0xffff_ffff;
+/**
+ * The largest performance id an id can carry: performance ids are PostgreSQL `integer`s, so an
+ * id whose field is larger names no performance ({@link performanceOfId} answers null for it).
+ */
+export const MAX_ID_PERFORMANCE = MAX_INT4;
 
 const LAYOUT = /^b0f1([0-9a-f]{4})-([0-9a-f]{4})-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const UUID_TAIL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -59,10 +63,14 @@ export function idWithPerformance(performanceId: number, uuid: string): string {
   return `${ID_LAYOUT_TAG}${hex.slice(0, 4)}-${hex.slice(4)}-8${uuid.slice(15)}`;
 }
 
-/** The performance id an id carries, or null for any string without the layout (v4 and older ids). */
+/**
+ * The performance id an id carries, or null for any string without the layout (v4 and older ids)
+ * and for one whose performance field is 0 or beyond {@link MAX_ID_PERFORMANCE} (no performance
+ * has that id, and PostgreSQL would refuse it in a query).
+ */
 export function performanceOfId(id: string): number | null {
   const match = LAYOUT.exec(id);
   if (match === null) return null;
   const performanceId = parseInt(match[1] + match[2], 16);
-  return performanceId === 0 ? null : performanceId;
+  return fitsId(performanceId) ? performanceId : null;
 }

@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional, MaxLength } from 'class-validator';
 import { normalizeEmail } from '@app/auth';
+import { MAX_INT4 } from '@app/core';
 import type { CanceledPurchase, Described, Purchase } from '@app/ticketing';
 import { IntegerQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -13,10 +14,10 @@ export class AdminPurchaseQueryDto extends PageQueryDto {
     description: 'Only purchases of this performance (decimal digits).',
     type: 'integer',
     minimum: 1,
-    maximum: 2_147_483_647,
+    maximum: MAX_INT4,
   })
   @IsOptional()
-  @IntegerQuery(1, 2_147_483_647)
+  @IntegerQuery(1, MAX_INT4)
   performanceId?: number;
 
   @ApiPropertyOptional({

@@ -1,8 +1,6 @@
 import { ArgumentMetadata, BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
-import { isUuid } from '@app/core';
+import { isUuid, MAX_INT4 } from '@app/core';
 import { isCanonicalInteger } from './canonical-integer';
-
-const MAX_ID = 2_147_483_647;
 
 /**
  * Route ids are positive 32-bit integers in canonical decimal (no sign, leading zero, exponent,
@@ -16,7 +14,7 @@ export class ParseIdPipe implements PipeTransform<unknown, number> {
       value.length > 10 ||
       !isCanonicalInteger(value) ||
       Number(value) < 1 ||
-      Number(value) > MAX_ID
+      Number(value) > MAX_INT4
     ) {
       throw new BadRequestException(['id must be a positive integer in decimal digits, such as 42']);
     }

@@ -12,13 +12,14 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
+import { MAX_INT4 } from '@app/core';
 import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
 import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 
-const MAX_ID = 2_147_483_647;
+const MAX_ID = MAX_INT4;
 
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =

@@ -1,9 +1,7 @@
+import { MAX_INT4 } from '@app/core';
 import { DomainError } from '../errors';
 import { isUuid } from '../input';
 import { isStorableInstant, parseDateTime } from '../date-time';
-
-/** Largest value of a PostgreSQL `integer` column (ids, seat positions). */
-const MAX_INT4 = 2_147_483_647;
 
 /**
  * What one part of a cursor holds, checked as strictly as the query parameters themselves:

@@ -3,7 +3,7 @@ import { ConflictError } from '@app/core';
 import { Env } from '@app/config';
 import { WaitingRoomEntity, WaitingRoomsRepository } from '@app/database';
 import { InvalidInputError, NotFoundError } from '../errors';
-import { newIdOf, performanceOfId } from '../ids';
+import { fitsId, newIdOf, performanceOfId } from '../ids';
 import { assertPerformanceId, assertUserId } from '../input';
 import { AdmissionTokens } from './admission-token';
 import { newShuffleSeed, seedCommitment } from './shuffle';
@@ -97,7 +97,7 @@ export class WaitingRoomService {
   async join(userId: string, performanceId: number): Promise<QueueTicket> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
-    if (!Number.isSafeInteger(performanceId) || performanceId > 0xffff_ffff) {
+    if (!fitsId(performanceId)) {
       throw new NotFoundError('queue', { performanceId });
     }
     let raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
