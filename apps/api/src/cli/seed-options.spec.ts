@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_SEED_SEATS, parseSeedOptions } from './seed-options';
+import { parseSeedOptions, SEED_LIMITS } from './seed-options';
 
 describe('parseSeedOptions', () => {
   it('gives the defaults without arguments', () => {
@@ -9,8 +9,8 @@ describe('parseSeedOptions', () => {
 
   it('reads every option', () => {
     expect(
-      parseSeedOptions(['--events', '1', '--seats', String(MAX_SEED_SEATS), '--performances', '4', '--if-empty']),
-    ).toEqual({ events: 1, seats: MAX_SEED_SEATS, performances: 4, ifEmpty: true, help: false });
+      parseSeedOptions(['--events', '1', '--seats', String(SEED_LIMITS.seats), '--performances', '4', '--if-empty']),
+    ).toEqual({ events: 1, seats: SEED_LIMITS.seats, performances: 4, ifEmpty: true, help: false });
   });
 
   it('refuses every spelling of a count but plain decimal digits, naming the option', () => {
@@ -27,10 +27,19 @@ describe('parseSeedOptions', () => {
     );
   });
 
-  it('refuses more seats than the demo layout builds, and an unknown option', () => {
-    expect(parseSeedOptions(['--seats', String(MAX_SEED_SEATS + 1)])).toEqual({
-      error: `--seats must be at most ${MAX_SEED_SEATS}`,
-    });
+  it('refuses a count past its limit, however many digits, naming the option', () => {
+    for (const name of ['events', 'seats', 'performances'] as const) {
+      for (const text of [String(SEED_LIMITS[name] + 1), '99999999999999999999']) {
+        expect(parseSeedOptions([`--${name}`, text]), text).toEqual({
+          error: `--${name} must be at most ${SEED_LIMITS[name]}`,
+        });
+      }
+    }
+  });
+
+  it('refuses an unknown option and an option given twice', () => {
     expect(parseSeedOptions(['--venues', '2'])).toHaveProperty('error');
+    expect(parseSeedOptions(['--events', '1', '--events', '2'])).toEqual({ error: '--events must be given once' });
+    expect(parseSeedOptions(['--if-empty', '--if-empty'])).toEqual({ error: '--if-empty must be given once' });
   });
 });

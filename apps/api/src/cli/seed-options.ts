@@ -3,13 +3,13 @@ import { isCanonicalInteger } from '../common/canonical-integer';
 
 /** The usage text `npm run seed -- --help` prints. */
 export const SEED_USAGE = `usage: npm run seed -- [--events N] [--seats M] [--performances P] [--if-empty]
-  --events N        events to create (default 3)
+  --events N        events to create, at most 10000 (default 3)
   --seats M         seats per performance, rounded to whole rows, at most 100000 (default 2000)
-  --performances P  performances per event (default 2)
+  --performances P  performances per event, at most 100 (default 2)
   --if-empty        do nothing when the database already has events (npm start uses this)`;
 
-/** The most seats the demo layout builds a performance of. */
-export const MAX_SEED_SEATS = 100_000;
+/** The most of each count `npm run seed` takes: seats (the demo layout's largest hall), events, performances. */
+export const SEED_LIMITS = { events: 10_000, seats: 100_000, performances: 100 } as const;
 
 /** What `npm run seed` was asked for: counts are whole numbers ≥ 1. */
 export interface SeedOptions {
@@ -23,15 +23,18 @@ export interface SeedOptions {
 /**
  * Reads `npm run seed`'s arguments (`args`: after the script name). Counts must be spelled as the
  * API spells integers (decimal digits only: not `1e3`, `+2`, `0x10` or `02`; see
- * CANONICAL_INTEGER) and be ≥ 1, seats at most {@link MAX_SEED_SEATS}.
+ * CANONICAL_INTEGER), be ≥ 1 and at most its {@link SEED_LIMITS}; each option is given at most once.
  *
- * @returns the options, or `{ error }` naming the first argument refused (an unknown option too).
+ * @returns the options, or `{ error }` naming the first argument refused (an unknown or repeated
+ *   option too).
  */
 export function parseSeedOptions(args: string[]): SeedOptions | { error: string } {
   let values: Record<string, string | boolean | undefined>;
+  let tokens: { kind: string; name?: string }[];
   try {
-    ({ values } = parseArgs({
+    ({ values, tokens } = parseArgs({
       args,
+      tokens: true,
       options: {
         events: { type: 'string', default: '3' },
         seats: { type: 'string', default: '2000' },
@@ -43,14 +46,22 @@ export function parseSeedOptions(args: string[]): SeedOptions | { error: string 
   } catch (error) {
     return { error: (error as Error).message };
   }
+  const given = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (given.has(token.name)) return { error: `--${token.name} must be given once` };
+    given.add(token.name);
+  }
   const counts: Record<'events' | 'seats' | 'performances', number> = { events: 0, seats: 0, performances: 0 };
   for (const name of ['events', 'seats', 'performances'] as const) {
     const text = values[name] as string;
     if (!isCanonicalInteger(text) || Number(text) < 1) {
       return { error: `--${name} must be a whole number of at least 1 in decimal digits, not '${text}'` };
     }
+    if (text.length > 15 || Number(text) > SEED_LIMITS[name]) {
+      return { error: `--${name} must be at most ${SEED_LIMITS[name]}` };
+    }
     counts[name] = Number(text);
   }
-  if (counts.seats > MAX_SEED_SEATS) return { error: `--seats must be at most ${MAX_SEED_SEATS}` };
   return { ...counts, ifEmpty: values['if-empty'] === true, help: values.help === true };
 }
