@@ -58,7 +58,7 @@ export function parseSeedOptions(args: string[]): SeedOptions | { error: string 
     if (!isCanonicalInteger(text) || Number(text) < 1) {
       return { error: `--${name} must be a whole number of at least 1 in decimal digits, not '${text}'` };
     }
-    if (text.length > 15 || Number(text) > SEED_LIMITS[name]) {
+    if (Number(text) > SEED_LIMITS[name]) {
       return { error: `--${name} must be at most ${SEED_LIMITS[name]}` };
     }
     counts[name] = Number(text);

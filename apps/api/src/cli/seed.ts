@@ -24,10 +24,14 @@ class SeedModule {}
 
 async function main(): Promise<void> {
   const options = parseSeedOptions(process.argv.slice(2));
-  if ('error' in options || options.help) {
-    if ('error' in options) console.error(`seed: ${options.error}`);
+  if ('error' in options) {
+    console.error(`seed: ${options.error}`);
     console.log(SEED_USAGE);
-    process.exit('error' in options ? 2 : 0);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(SEED_USAGE);
+    process.exit(0);
   }
   const { events, seats, performances } = options;
 

@@ -19,8 +19,6 @@ import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto'
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 
-const MAX_ID = MAX_INT4;
-
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =
   | { performanceId: number; seatIds: number[] }
@@ -33,7 +31,7 @@ type ReservationBody =
       accessible?: boolean;
     };
 
-const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_ID } as const;
+const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
 
 /**
  * The body of `POST /reservations`, in one of two forms: chosen `seatIds`, or a best-available
@@ -74,7 +72,7 @@ export class ReservationCreateDto {
   /** @example 1 */
   @IsInt()
   @Min(1)
-  @Max(MAX_ID)
+  @Max(MAX_INT4)
   performanceId: number;
 
   /**
@@ -90,7 +88,7 @@ export class ReservationCreateDto {
   @ArrayUnique()
   @IsInt({ each: true })
   @Min(1, { each: true })
-  @Max(MAX_ID, { each: true })
+  @Max(MAX_INT4, { each: true })
   seatIds?: number[];
 
   /**
