@@ -158,7 +158,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
   fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const queryProblem = undecodableQuery(request.url);
     if (queryProblem !== null) return done(new BadRequestException([queryProblem]));
-    const problems = [request.body, request.query, request.params].flatMap((part) => inputProblems(part));
+    const problems = inputProblems(request.body, request.query, request.params);
     done(problems.length > 0 ? new BadRequestException(problems) : undefined);
   });
 

@@ -4,18 +4,21 @@
  * `Content-Type`, so a repeated one is refused rather than read one of those ways.
  */
 const SINGLE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'content-type', 'idempotency-key']);
+const SINGLE_HEADER_LENGTHS: ReadonlySet<number> = new Set([...SINGLE_HEADERS].map((name) => name.length));
 
 /**
  * The first header of {@link SINGLE_HEADERS} that `rawHeaders` (Node's flat list: name, value,
  * name, value, …, names as sent) holds more than once, in lower case; null when none does.
  */
 export function repeatedSingleHeader(rawHeaders: readonly string[]): string | null {
-  const seen = new Set<string>();
+  let seen: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
+    // Every request pays this scan: only names as long as one of SINGLE_HEADERS are lower-cased.
+    if (!SINGLE_HEADER_LENGTHS.has(rawHeaders[i].length)) continue;
     const name = rawHeaders[i].toLowerCase();
     if (!SINGLE_HEADERS.has(name)) continue;
-    if (seen.has(name)) return name;
-    seen.add(name);
+    if (seen?.has(name)) return name;
+    (seen ??= new Set()).add(name);
   }
   return null;
 }

@@ -1,7 +1,7 @@
 import { BadRequestException, ExecutionContext } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonInputProblems, jsonPropertyNames, parsedPropertyNames, undecodableQuery } from './input-guard';
+import { inputProblems, jsonInputProblems, jsonPropertyNames, parsedPropertyNames, undecodableQuery } from './input-guard';
 import { NoBodyGuard } from './no-body';
 
 describe('undecodableQuery', () => {
@@ -19,6 +19,34 @@ describe('undecodableQuery', () => {
       }),
     );
     expect(undecodableQuery('/api/v1/events/%zz')).toBeNull();
+  });
+});
+
+describe('inputProblems', () => {
+  const value = fc.letrec((tie) => ({
+    any: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom(null, undefined, 1, true, 'fine', 'bad\u0000', 'bad\ud800'),
+      fc.array(tie('any'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('a', 'b', 'toString', '__defineGetter__', 'c\u0001'), tie('any'), { maxKeys: 3 }),
+    ),
+  })).any;
+
+  it('names the problems of a body, a query and a path in that order, as if each were walked alone', () => {
+    fc.assert(
+      fc.property(value, value, value, (body, query, params) => {
+        const alone = [...inputProblems(body), ...inputProblems(query), ...inputProblems(params)];
+        const together = inputProblems(body, query, params);
+        // Together they stop after ten problems; up to then the same problems in the same order.
+        expect(together).toEqual(alone.slice(0, together.length));
+        expect(together.length === alone.length || together.length >= 10).toBe(true);
+      }),
+    );
+  });
+
+  it('finds nothing in no body, an empty query and empty path parameters', () => {
+    expect(inputProblems(undefined, Object.create(null), {})).toEqual([]);
+    expect(inputProblems(undefined, { q: null }, {})).toEqual(['q must not be null (leave an optional field out instead)']);
   });
 });
 

@@ -86,11 +86,16 @@ export function parsedPropertyNames(value: unknown): number {
  * validation pipe: `null` (no input field is nullable; class-validator's `IsOptional` would let it
  * through to the database), strings with control characters or malformed Unicode (lone
  * surrogates), and property names that are unknown to every DTO because `Object.prototype` has
- * them. Iterative, so it cannot overflow the stack.
+ * them. Iterative, so it cannot overflow the stack; at most MAX_PROBLEMS over all `inputs`.
  */
-export function inputProblems(input: unknown): string[] {
+export function inputProblems(...inputs: unknown[]): string[] {
   const problems: string[] = [];
-  const pending: [unknown, string][] = [[input, '']];
+  // Walked in the order given (a stack, so pushed last to first). Most requests have no body and
+  // an empty query and path: those cost no walk.
+  const pending: [unknown, string][] = [];
+  for (let i = inputs.length - 1; i >= 0; i -= 1) {
+    if (inputs[i] !== undefined && !isEmptyObject(inputs[i])) pending.push([inputs[i], '']);
+  }
   while (pending.length > 0 && problems.length < MAX_PROBLEMS) {
     const [value, path] = pending.pop()!;
     if (value === null && NULLABLE_BODY_FIELDS.has(path)) {
@@ -114,6 +119,12 @@ export function inputProblems(input: unknown): string[] {
     }
   }
   return problems;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
 }
 
 function stringProblem(value: string): string | null {
