@@ -197,10 +197,7 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     const route = request.routeOptions.url ?? 'unmatched';
     const elapsedMs = reply.elapsedTime;
     const statusCode = reply.statusCode;
-    metrics.requestDuration.observe(
-      { method: request.method, route, status_code: String(statusCode) },
-      elapsedMs / 1000,
-    );
+    metrics.requestDuration.observe(request.method, route, statusCode, elapsedMs / 1000);
     if (accessLog) {
       const url = request.url;
       const query = url.indexOf('?');
