@@ -15,14 +15,16 @@ function firstRepeated(rawHeaders: readonly string[]): string | null {
 }
 
 const casing = (name: string) =>
-  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) =>
-    [...name].map((char, i) => (upper[i] ? char.toUpperCase() : char)).join(''),
-  );
+  fc
+    .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((upper) => [...name].map((char, i) => (upper[i] ? char.toUpperCase() : char)).join(''));
 
 describe('repeatedSingleHeader', () => {
   it('finds the first of Authorization, Content-Type and Idempotency-Key sent twice, in any casing', () => {
     const name = fc.oneof(
-      ...['authorization', 'content-type', 'idempotency-key', 'host', 'accept', 'content-types', 'x-request-id'].map(casing),
+      ...['authorization', 'content-type', 'idempotency-key', 'host', 'accept', 'content-types', 'x-request-id'].map(
+        casing,
+      ),
       fc.string({ maxLength: 16 }),
     );
     fc.assert(

@@ -1,7 +1,13 @@
 import { BadRequestException, ExecutionContext } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inputProblems, jsonInputProblems, jsonPropertyNames, parsedPropertyNames, undecodableQuery } from './input-guard';
+import {
+  inputProblems,
+  jsonInputProblems,
+  jsonPropertyNames,
+  parsedPropertyNames,
+  undecodableQuery,
+} from './input-guard';
 import { NoBodyGuard } from './no-body';
 
 describe('undecodableQuery', () => {
@@ -46,7 +52,9 @@ describe('inputProblems', () => {
 
   it('finds nothing in no body, an empty query and empty path parameters', () => {
     expect(inputProblems(undefined, Object.create(null), {})).toEqual([]);
-    expect(inputProblems(undefined, { q: null }, {})).toEqual(['q must not be null (leave an optional field out instead)']);
+    expect(inputProblems(undefined, { q: null }, {})).toEqual([
+      'q must not be null (leave an optional field out instead)',
+    ]);
   });
 });
 

@@ -50,9 +50,15 @@ describe('RequestDurations', () => {
     durations.observe('GET', '/x', 200, 0.05);
     durations.observe('GET', '/x', 200, 3);
     const text = await registry.metrics();
-    expect(text).toContain('http_request_duration_seconds_bucket{le="0.01",method="GET",route="/x",status_code="200"} 1');
-    expect(text).toContain('http_request_duration_seconds_bucket{le="0.1",method="GET",route="/x",status_code="200"} 2');
-    expect(text).toContain('http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/x",status_code="200"} 3');
+    expect(text).toContain(
+      'http_request_duration_seconds_bucket{le="0.01",method="GET",route="/x",status_code="200"} 1',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_bucket{le="0.1",method="GET",route="/x",status_code="200"} 2',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/x",status_code="200"} 3',
+    );
     expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/x",status_code="200"} 3');
     registry.resetMetrics();
     expect(await registry.metrics()).not.toContain('_count{');

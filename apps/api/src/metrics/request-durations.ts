@@ -50,7 +50,10 @@ export class RequestDurations {
     let series = byStatus.get(statusCode);
     if (series === undefined) {
       const labels = { method, route, status_code: String(statusCode) };
-      byStatus.set(statusCode, (series = { labels, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }));
+      byStatus.set(
+        statusCode,
+        (series = { labels, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }),
+      );
     }
     let bucket = 0;
     while (bucket < this.bounds.length && seconds > this.bounds[bucket]) bucket += 1;
