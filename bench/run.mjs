@@ -61,7 +61,7 @@ const BUYER_PASSWORD = 'bench-buyer-password';
 // Access tokens live 10 minutes: the buyers' are refreshed through the API before a phase once older than this.
 const TOKEN_REFRESH_AFTER_MS = 4 * 60_000;
 // The admin's session (see adminToken).
-const admin = { token: '', at: 0 };
+const admin = { token: '', at: 0, login: undefined };
 // Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const id = Date.now().toString(36);
@@ -1002,14 +1002,17 @@ async function freshTokens(buyers) {
   }
 }
 
-/** The admin's access token, logged in again through the API once older than TOKEN_REFRESH_AFTER_MS. */
+/**
+ * The admin's access token, logged in again through the API once older than TOKEN_REFRESH_AFTER_MS.
+ * Callers that find it stale at once share one login: eight parallel logins trip the api's login
+ * throttle (429).
+ */
 async function adminToken() {
   if (Date.now() - admin.at > TOKEN_REFRESH_AFTER_MS) {
-    const session = await request('POST', '/api/v1/auth/login', {
-      email: env.ADMIN_EMAIL,
-      password: env.ADMIN_PASSWORD,
-    });
-    Object.assign(admin, { token: session.accessToken, at: Date.now() });
+    admin.login ??= request('POST', '/api/v1/auth/login', { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD })
+      .then((session) => Object.assign(admin, { token: session.accessToken, at: Date.now() }))
+      .finally(() => (admin.login = undefined));
+    await admin.login;
   }
   return admin.token;
 }
