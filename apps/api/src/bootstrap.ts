@@ -51,9 +51,10 @@ function newRequestId(): string {
  * `request.ip` without its cost when no proxy spoke: with a `trustProxy` function Fastify's getter
  * runs proxy-addr on every read (parses `X-Forwarded-For`, builds the address list: ~1.5 % of a
  * liveness request). Without that header the list is the socket's address alone, so the answer
- * is the same whatever the trusted proxies are.
+ * is the same whatever the trusted proxies are. Undefined once the client has closed its side before
+ * the answer: Node forgets the socket's address, whatever Fastify's types say.
  */
-function clientIpOf(request: FastifyRequest): string {
+function clientIpOf(request: FastifyRequest): string | undefined {
   return request.headers['x-forwarded-for'] === undefined ? (request.socket.remoteAddress ?? request.ip) : request.ip;
 }
 

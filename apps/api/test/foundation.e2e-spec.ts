@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Body, Controller, DynamicModule, Get, Module, Post } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
@@ -215,6 +216,29 @@ describe('API foundation (real PostgreSQL, Redis, RabbitMQ)', () => {
       }),
     );
     expect(answers).toEqual(answers.map((_, i) => ({ requestId: `ctx-${i}`, email: `u${i}@example.com` })));
+  });
+
+  it('logs a valid access line for a client that closed its side right after sending', async () => {
+    if (!api.app.getHttpServer().listening) await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(await api.app.getUrl());
+    // A route that awaits I/O: its address is gone by the time the answer is logged.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.end('GET /api/v1/events HTTP/1.1\r\nHost: x\r\nX-Request-Id: half-closed-1\r\n\r\n');
+      });
+      socket.on('error', reject).on('close', () => resolve());
+      socket.resume();
+    });
+    // readLogLines parses every line of every file: one that is not JSON fails the test.
+    const access = await waitForValue(
+      () =>
+        readLogLines(api.env.LOG_DIR).find(
+          (l) => (l.http as { request?: { id?: string } })?.request?.id === 'half-closed-1',
+        ),
+      'the access line of half-closed-1',
+      { timeoutMs: 3000, intervalMs: 50 },
+    );
+    expect(access).toMatchObject({ url: { route: '/api/v1/events' }, log: { logger: 'Access' } });
   });
 
   it('echoes a given request id, makes one otherwise, and logs one ECS access line per request', async () => {

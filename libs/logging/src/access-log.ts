@@ -12,7 +12,8 @@ export interface AccessEntry {
   statusCode: number;
   /** Time from receiving the request to sending the answer, in milliseconds. */
   elapsedMs: number;
-  clientIp: string;
+  /** The client's address; absent when it is no longer known (the client closed before the answer). */
+  clientIp?: string;
 }
 
 /** The ECS version @elastic/ecs-winston-format writes on the other lines. */
@@ -67,7 +68,7 @@ export class AccessLog {
     }
     if (this.file === undefined && this.console !== 'json') return;
     const line =
-      `{"@timestamp":"${at}","client":{"ip":${JSON.stringify(entry.clientIp)}}` +
+      `{"@timestamp":"${at}"${entry.clientIp === undefined ? '' : `,"client":{"ip":${JSON.stringify(entry.clientIp)}}`}` +
       `,"ecs.version":"${ECS_VERSION}","event":{"duration":${Math.round(entry.elapsedMs * 1e6)}}` +
       `,"http":{"request":{"id":${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)}}` +
       `,"response":{"status_code":${entry.statusCode}}},"log":{"logger":"Access"},"log.level":"info"` +
