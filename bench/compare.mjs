@@ -15,8 +15,8 @@
 //
 //   --rounds N    rounds (default 12)    --seconds S   seconds a build is loaded each round (default 2)
 //   --path P      the route (default /health/live)    --connections C   autocannon's (default 64)
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { APP_NODE_OPTIONS } from '../scripts/local-stack.mjs';
 import { dropRun, root } from '../scripts/stack.mjs';
+import { cpuMicros } from './process-cpu.mjs';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -52,14 +53,6 @@ for (const build of builds) {
     console.error(`${build.entry} is missing: run "npm run build" in ${build.dir} first`);
     process.exit(2);
   }
-}
-
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
-/** CPU time (user + system) a process has used so far, in µs. */
-function cpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
 /** A free loopback port at or after `from` (below the kernel's ephemeral range). */

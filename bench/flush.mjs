@@ -19,8 +19,6 @@
 //                                     per message until the relay has published them all.
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +28,7 @@ import Redis from 'ioredis';
 import pg from 'pg';
 import { dropRun, redisKeys, startApp, stopApps } from '../scripts/stack.mjs';
 import { flushRate, waitForFirstRow, waitForRows } from './flush-rate.mjs';
+import { cpuMicros } from './process-cpu.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = (file) => createRequire(import.meta.url)(join(root, 'dist/apps/batch/libs', file));
@@ -61,15 +60,6 @@ const env = {
   LOG_DIR: join(os.tmpdir(), `bo-flushbench-${id}`),
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
-
-/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
-function cpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-}
 
 function startBatch(nodeArgs = []) {
   return startApp('batch', env, { nodeArgs });

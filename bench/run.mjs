@@ -16,6 +16,7 @@ import { startRedisCluster } from '../scripts/redis-cluster.mjs';
 import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
 import { bestAvailableWorstCase } from './best-available-worst-case.mjs';
 import { flushRate, waitForRows } from './flush-rate.mjs';
+import { cpuMicros } from './process-cpu.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
@@ -62,8 +63,6 @@ const BUYER_PASSWORD = 'bench-buyer-password';
 const TOKEN_REFRESH_AFTER_MS = 4 * 60_000;
 // The admin's session (see adminToken).
 const admin = { token: '', at: 0, login: undefined };
-// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const id = Date.now().toString(36);
 const env = {
   ...process.env,
@@ -141,13 +140,6 @@ async function freeBase(from, span, offsets) {
     if ((await Promise.all(offsets.map((offset) => canListen(base + offset)))).every(Boolean)) return base;
   }
   throw new Error(`no free ports for the bench in ${from}–${from + span}`);
-}
-
-/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
-function cpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
 /**

@@ -37,7 +37,7 @@ export class RequestDurations {
   private series = new Map<string, Map<string, Map<number, Series>>>();
 
   /** @param buckets upper bounds in seconds, ascending (prom-client's `le` values, `+Inf` implied) */
-  constructor(readonly buckets: readonly number[]) {
+  constructor(buckets: readonly number[]) {
     this.bounds = Float64Array.from(buckets);
   }
 
