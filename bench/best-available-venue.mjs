@@ -21,6 +21,7 @@ export function loadBuild(root) {
   return {
     root,
     hold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-best-available.lua')).lua,
+    seatHold: loadLuaScript(join(root, 'libs/ticketing/src/holds/hold-seats.lua')).lua,
     rebuild: loadLuaScript(join(root, 'libs/ticketing/src/seats/rebuild-seating.lua')).lua,
     ...layoutModule,
     generateLayout,

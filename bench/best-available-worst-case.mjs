@@ -9,11 +9,13 @@
 // Past the default request: parties of 9–20 (MAX_SEATS_PER_RESERVATION allows 20; from 9 the
 // together bound is composite and sections are scanned), accessible requests on the venue with
 // marked seats at every row's ends, and an adversarial venue of the same 80,000 seats in 8,000
-// rows of 10 (worstVenue's rows cut short) holding single free seats in a checkerboard. The
+// rows of 10 (worstVenue's rows cut short) holding single free seats in a checkerboard. And the
+// search that follows seat-id holds on every row: it first refreshes the rows they left stale
+// (the seating include's 'dirty' list, as many as the list holds). The
 // script runs wrapped in Redis TIME readings taken inside the same script run, so the figure is
 // the script's own time, without network or client. Uses the built modules (`npm run build`) and
 // its own Redis key prefix; run by `npm run bench`, or alone:
-//   node bench/best-available-worst-case.mjs [redis-url] [groups, comma-separated: default,large,accessible,shortRows]
+//   node bench/best-available-worst-case.mjs [redis-url] [groups, comma-separated: default,large,accessible,shortRows,deferred]
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
@@ -90,20 +92,21 @@ async function defaultCases(measure, empty, fillingOf, { fills }) {
  * adjacentAligned, adjacentStaggered, large: [...], accessible: [...], shortRows: [...], seats }`;
  * `runs` holds per case, `fills` holds of 2 for the filling case and half as many for the other
  * filling cases (each script run timed). `groups` picks the groups of cases measured (default all:
- * 'default' the cases before `large`, then 'large', 'accessible', 'shortRows'); a group left out
- * answers nothing.
+ * 'default' the cases before `large`, then 'large', 'accessible', 'shortRows', 'deferred'); a group
+ * left out answers nothing.
  */
 export async function bestAvailableWorstCase({
   redisUrl = 'redis://127.0.0.1:6379',
   keyPrefix,
   runs = 40,
   fills = 2_000,
-  groups = ['default', 'large', 'accessible', 'shortRows'],
+  groups = ['default', 'large', 'accessible', 'shortRows', 'deferred'],
 } = {}) {
   const b = loadBuild(join(root, 'dist/apps/api'));
   const prefix = keyPrefix ?? `bo_bench_worst_${Date.now().toString(36)}:`;
   const redis = new Redis(redisUrl, { keyPrefix: prefix });
   redis.defineCommand('worstHold', { lua: timed(b.hold) });
+  redis.defineCommand('seatHold', { lua: b.seatHold });
   try {
     /** A venue of its own performance (`performanceId`) and its `measure(name, letterOf, request, holds)`. */
     const venue = async (performanceId, places) => {
@@ -239,6 +242,58 @@ export async function bestAvailableWorstCase({
           quantity: 20,
           together: false,
         }),
+      ];
+    }
+    // The first search after seat-id holds took one seat of every row (their refresh deferred).
+    if (groups.includes('deferred')) {
+      const deferred = async (performanceId, deferredPlaces, name, rounds = 5) => {
+        const keys = b.performanceKeys(performanceId);
+        const layout = b.buildSeatingLayout(deferredPlaces);
+        await writeVenue(redis, keys, deferredPlaces, layout);
+        const times = [];
+        const arrangements = new Set();
+        let listed = 0;
+        for (let round = 0; round < rounds; round += 1) {
+          await setSeats(redis, b, keys, deferredPlaces, layout, () => 'A');
+          await redis.hdel(keys.seating, 'dirty');
+          const pipeline = redis.pipeline();
+          let first = 0;
+          for (const seats of layout.rowSizes) {
+            const userId = randomUUID();
+            const holdId = randomUUID();
+            const head = { holdId, userId, performanceId, lifetimeMs: 300_000, userLimit: 20, retentionMs: 60_000 };
+            const seatKeys = b.holdScriptKeys(keys, userId, holdId, []);
+            const seatId = deferredPlaces[first + Math.floor(seats / 2)].id;
+            pipeline.seatHold(seatKeys.length, ...seatKeys, ...b.holdScriptArgs(head), seatId);
+            first += seats;
+          }
+          await pipeline.exec();
+          listed = ((await redis.hget(keys.seating, 'dirty')) ?? '').split(',').filter(Boolean).length;
+          const call = holdCall(b, keys, {
+            performanceId,
+            userId: randomUUID(),
+            holdId: randomUUID(),
+            quantity: 2,
+            together: true,
+            lifetimeMs: 300_000,
+          });
+          const [micros, answer] = await redis.worstHold(call.keys.length, ...call.keys, ...call.args);
+          times.push(micros / 1000);
+          arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
+        }
+        times.sort((x, y) => x - y);
+        return {
+          name: `${name} (${listed} rows refreshed first)`,
+          min: times[0],
+          median: times[Math.floor(times.length / 2)],
+          max: times[times.length - 1],
+          runs: rounds,
+          answers: [...arrangements],
+        };
+      };
+      figures.deferred = [
+        await deferred(4, places, 'after a seat-id hold in every row, 2 together'),
+        await deferred(5, shortRowsVenue(), 'short rows, after a seat-id hold in every row, 2 together'),
       ];
     }
     return figures;

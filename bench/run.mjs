@@ -628,6 +628,9 @@ async function benchBestAvailable(buyers, trivial) {
     [...worst.large, ...worst.accessible, ...worst.shortRows]
       .map((case_) => `${case_.name} (${case_.answers.join('/')}): ${figure(case_)}`)
       .join('; ') +
+    `. The first search after seat-id holds took a seat in every row refreshes the rows they left stale ` +
+    `before its own work: ` +
+    worst.deferred.map((case_) => `${case_.name} (${case_.answers.join('/')}): ${figure(case_)}`).join('; ') +
     `. Redis's busy-script threshold (busy-reply-threshold) is 5,000 ms.`;
   console.log(note);
   return { row: summary('best-available hold, 2 seats together, 80,000-seat venue', result, trivial, 201), note };

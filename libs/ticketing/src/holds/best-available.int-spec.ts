@@ -413,6 +413,46 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it("seat-id holds defer their rows' refresh to the next best-available search, which reads them fresh", async () => {
+    const { performanceId, drawn, ask, labels, agrees } = await hall([
+      { name: 'A', rows: ['......', '......'], quality: (row, number) => (row === 1 ? 900 - number : 100) },
+    ]);
+    const keys = performanceKeys(performanceId);
+    const longestRunOfRowOne = async () => (await fixture.redis.getrangeBuffer(keys.runs, 0, 1)).readUInt16BE(0);
+    await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 3), drawn.seat('A', 1, 4)]);
+    await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 6)]);
+    // Listed once, its slot as it was: the row's six seats still read as one free run.
+    expect(await fixture.redis.hget(keys.seating, 'dirty')).toBe(',0,');
+    expect(await longestRunOfRowOne()).toBe(6);
+    await agrees();
+    expect(labels(await ask(2))).toEqual(['A 1-1', 'A 1-2']);
+    expect(await fixture.redis.hget(keys.seating, 'dirty')).toBeNull();
+    expect(await longestRunOfRowOne()).toBe(1);
+    await agrees();
+  });
+
+  it('past the deferred rows a list has room for, a seat-id hold refreshes its row at once', async () => {
+    const { performanceId, drawn, ask, agrees } = await hall([{ name: 'A', rows: Array<string>(1200).fill('..') }]);
+    const keys = performanceKeys(performanceId);
+    for (let row = 1; row <= 1200; row += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('A', row + i, 1)]),
+        ),
+      );
+    }
+    const dirty = (await fixture.redis.hget(keys.seating, 'dirty'))!;
+    const listed = dirty.split(',').filter(Boolean).length;
+    expect(dirty.length).toBeLessThanOrEqual(4096);
+    expect(listed).toBeGreaterThan(1000);
+    expect(listed).toBeLessThan(1200);
+    // The rows left out of the list are exact already (seatingDisagreements checks every unlisted row).
+    await agrees();
+    expect((await ask(2, { together: false })).seatIds).toHaveLength(2);
+    expect(await fixture.redis.hget(keys.seating, 'dirty')).toBeNull();
+    await agrees();
+  });
+
   it('releases, expiry and seat-id holds keep the seating data right; the seats come back', async () => {
     const { performanceId, drawn, ask, agrees } = await hall([{ name: 'A', rows: ['......'] }]);
     const hold = await ask(4);

@@ -46,7 +46,8 @@
                       ARGV[7], once the bitmap and runs were built in it: 34-byte slots with
                       folded section names and grades), 'all' (section indexes, comma-separated), 'g:<folded
                       grade>' (the sections of one grade), 'sn:<folded section name>' (its index);
-                      written: 'w<row>' (the row's cached windows, see rowWindows)
+                      written: 'w<row>' (the row's cached windows, see rowWindows); read and
+                      deleted: 'dirty' (rows seat-id holds left stale, refreshed before the search)
   KEYS[11] runs       per row and section: longest free run, best free quality, best clean
                       windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
@@ -98,11 +99,11 @@ if meta[4] then return {'SALES_CLOSED', meta[4]} end
 
 local layoutHead
 if filter == 'section' then
-  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'sn:' .. filterValue)
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'sn:' .. filterValue, 'dirty')
 elseif filter == 'grade' then
-  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'g:' .. filterValue)
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'g:' .. filterValue, 'dirty')
 else
-  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all')
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all', 'dirty')
 end
 -- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
 if layoutHead[1] ~= seatingFormat then return {'NO_LAYOUT'} end
@@ -131,6 +132,9 @@ for _, dueId in ipairs(due) do
   -- An entry of a hold that ended some other way (or whose record is gone) is stale.
   if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
 end
+
+-- Rows whose seats seat-id holds took since their slot was refreshed: fresh before any is read.
+seatingRefreshDirty(seating, layoutHead[3])
 
 -- Candidate sections and their static records: first row, rows, slot, marked (accessible or companion) seats.
 local sections = {}

@@ -7,7 +7,8 @@
     released, bought) are dropped from the user-holds hash here, lazily.
 
   takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
-    checked) for one user. Letters A -> H, counts, the seating data, each seat's holder entry
+    checked) for one user. Letters A -> H, counts, the seating data (refreshed now for a search's
+    places, deferred for seat ids: seatingMarkTaken), each seat's holder entry
     '<expiresAt>:<hold id>', the hold record (status HELD; it expires `hold.retention` ms after
     the hold), the expiry index and the user's holds (kept at least as long as this hold). The
     record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
@@ -56,9 +57,10 @@ local function takeHold(k, hold)
   end
   redis.call('HSET', k.seats, unpack(heldFields))
   if hold.places then
+    -- The search's own hold refreshes its rows now: the next search would refresh them first.
     seatingMarkPlaces(k.seating, hold.places, false, hold.rows)
   else
-    seatingMark(k.seating, seatIds, false)
+    seatingMarkTaken(k.seating, seatIds)
   end
   redis.call('HINCRBY', k.counts, 'available', -#seatIds)
   redis.call('HINCRBY', k.counts, 'held', #seatIds)

@@ -9,8 +9,10 @@
                     's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<marked seats>';
                     row and section indexes count from 0, rows of a section are consecutive;
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
-                    computed them from its bits (a cache it writes), deleted with every change of
-                    the row's bits
+                    computed them from its bits (a cache it writes), deleted with every refresh
+                    of the row's slot; 'dirty' -> ',<row index>,…,': the rows whose seats a
+                    seat-id hold took since their slot was last refreshed (seatingMarkTaken),
+                    refreshed by the next best-available search (seatingRefreshDirty)
     seating.runs    string of 34-byte slots, seventeen big-endian u16 each: the longest run of
                     free seats; 1 + the best quality among the free seats (0: none free); 1 + the
                     best quality sum of two free seats side by side that leave no single free seat
@@ -43,6 +45,18 @@
     seatingMarkPlaces(seating, places, free, known)  the same for places {layout position, row
                                              index} the caller knows; known (optional): row index
                                              -> its record, as seatingRefreshRow takes it
+    seatingMarkTaken(seating, seatIds)       clears the seats' bits and lists their rows in the
+                                             layout's 'dirty' field instead of refreshing them (a
+                                             row the full list has no room for is refreshed now)
+    seatingRefreshDirty(seating, dirty)      refreshes the rows `dirty` (the 'dirty' field as read)
+                                             lists and deletes the field
+
+  Stale slots: a row listed in 'dirty' may keep a slot (and cached windows) of before its seats
+  were taken, while each section's slot stays the most of its rows' slots as stored (every
+  refresh keeps that). The best-available search, the only reader of slots and windows,
+  refreshes the listed rows before it reads any, which makes every slot exact again. The list
+  keeps that deferred work bounded: at most SEATING_DIRTY_MAX bytes, so a search refreshes at
+  most ~1,000 rows (three-digit row indexes) before its own work.
 ]]
 local SEATING_MASKS = {128, 64, 32, 16, 8, 4, 2, 1}
 
@@ -275,16 +289,34 @@ local function seatingRefreshSection(seating, section, change, record)
     if changed then seatingSetSlot(seating.runs, slot, fresh) end
     return
   end
-  local slots = seatingBytes(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1))
+  local text = redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * firstRow, SEATING_SLOT_BYTES * (firstRow + rows) - 1)
   local most = {}
   for i = 1, SEATING_SLOT_FIELDS do most[i] = 0 end
-  for i = 0, rows - 1 do
-    for _, f in ipairs(SEATING_MOST_FIELDS) do
-      local value = (slots[SEATING_SLOT_BYTES * i + 2 * f - 1] or 0) * 256 + (slots[SEATING_SLOT_BYTES * i + 2 * f] or 0)
-      if value > most[f] then most[f] = value end
+  -- The rows' slots decoded a hundred at a time: one string.byte call each (see seatingBytes).
+  for chunk = 0, rows - 1, 100 do
+    local count = math.min(100, rows - chunk)
+    local slots = {string.byte(text, SEATING_SLOT_BYTES * chunk + 1, SEATING_SLOT_BYTES * (chunk + count))}
+    for i = 0, count - 1 do
+      for _, f in ipairs(SEATING_MOST_FIELDS) do
+        local value = (slots[SEATING_SLOT_BYTES * i + 2 * f - 1] or 0) * 256 + (slots[SEATING_SLOT_BYTES * i + 2 * f] or 0)
+        if value > most[f] then most[f] = value end
+      end
     end
   end
   seatingSetSlot(seating.runs, slot, most)
+end
+
+-- Rewrites row `row`'s slot from its bits (first position, seats) and drops its cached windows;
+-- answers its slot before and after as stored, or nothing when they are the same.
+local function seatingRewriteRow(seating, row, first, seats)
+  redis.call('HDEL', seating.layout, 'w' .. row)
+  local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, seats))
+  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * (row + 1) - 1), 0)}
+  local same = true
+  for i = 1, SEATING_SLOT_FIELDS do same = same and stored[i] == fresh[i] end
+  if same then return nil end
+  seatingSetSlot(seating.runs, row, fresh)
+  return stored, fresh
 end
 
 local function seatingRefreshRow(seating, row, known)
@@ -297,13 +329,8 @@ local function seatingRefreshRow(seating, row, known)
     first, seats, section = string.match(record, '^(%d+),(%d+),(%d+)')
     first, seats = tonumber(first), tonumber(seats)
   end
-  redis.call('HDEL', seating.layout, 'w' .. row)
-  local fresh = seatingRowSlot(seating, first, seatingRowBits(seating.free, first, seats))
-  local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * row, SEATING_SLOT_BYTES * (row + 1) - 1), 0)}
-  local same = true
-  for i = 1, SEATING_SLOT_FIELDS do same = same and stored[i] == fresh[i] end
-  if same then return end
-  seatingSetSlot(seating.runs, row, fresh)
+  local stored, fresh = seatingRewriteRow(seating, row, first, seats)
+  if not stored then return end
   seatingRefreshSection(seating, section, {old = stored, new = fresh}, known and known.sectionRecord)
 end
 
@@ -331,6 +358,78 @@ local function seatingMark(seating, seatIds, free)
     end
   end
   seatingMarkPlaces(seating, places, free)
+end
+
+-- The longest 'dirty' list, in bytes (see Stale slots above).
+local SEATING_DIRTY_MAX = 4096
+
+--[[
+  Why deferred: a seat-id hold on a 100-seat row spent about two thirds of its Redis time
+  refreshing the row's slot (docs/performance.md), which only a best-available search reads;
+  rows taken again before the next search are refreshed once.
+]]
+local function seatingMarkTaken(seating, seatIds)
+  if not seating or #seatIds == 0 then return end
+  local entries = redis.call('HMGET', seating.layout, 'dirty', unpack(seatIds))
+  local dirty = entries[1] or ','
+  local listed = #dirty
+  local refreshNow = {}
+  for i = 1, #seatIds do
+    local entry = entries[i + 1]
+    if entry then
+      local position, row = string.match(entry, '^(%d+),(%d+)$')
+      redis.call('SETBIT', seating.free, tonumber(position), 0)
+      if not string.find(dirty, ',' .. row .. ',', 1, true) then
+        if #dirty + #row + 1 <= SEATING_DIRTY_MAX then
+          dirty = dirty .. row .. ','
+        elseif not refreshNow[row] then
+          refreshNow[row] = true
+          refreshNow[#refreshNow + 1] = tonumber(row)
+        end
+      end
+    end
+  end
+  if #dirty ~= listed then redis.call('HSET', seating.layout, 'dirty', dirty) end
+  for i = 1, #refreshNow do seatingRefreshRow(seating, refreshNow[i]) end
+end
+
+-- Rows of one section past which a flush counts the section's slot once, in one pass over its
+-- rows, rather than after each row: each row's own count may read all the section's slots.
+local SEATING_RECOUNT_ROWS = 8
+
+local function seatingRefreshDirty(seating, dirty)
+  if not dirty then return end
+  redis.call('HDEL', seating.layout, 'dirty')
+  local names = {}
+  for row in string.gmatch(dirty, '%d+') do names[#names + 1] = 'r' .. row end
+  local records = redis.call('HMGET', seating.layout, unpack(names))
+  local sections, order = {}, {}
+  for i = 1, #names do
+    if records[i] then
+      local first, seats, section = string.match(records[i], '^(%d+),(%d+),(%d+)')
+      if not sections[section] then
+        sections[section] = {}
+        order[#order + 1] = section
+      end
+      local rows = sections[section]
+      rows[#rows + 1] = {tonumber(string.sub(names[i], 2)), tonumber(first), tonumber(seats)}
+    end
+  end
+  for _, section in ipairs(order) do
+    local rows = sections[section]
+    if #rows <= SEATING_RECOUNT_ROWS then
+      for _, row in ipairs(rows) do
+        local stored, fresh = seatingRewriteRow(seating, row[1], row[2], row[3])
+        if stored then seatingRefreshSection(seating, section, {old = stored, new = fresh}) end
+      end
+    else
+      local changed = false
+      for _, row in ipairs(rows) do
+        if seatingRewriteRow(seating, row[1], row[2], row[3]) then changed = true end
+      end
+      if changed then seatingRefreshSection(seating, section) end
+    end
+  end
 end
 
 --[[
