@@ -26,7 +26,9 @@
   KEYS[10] seating    static layout hash ('ready': the data's format, read by the noOrphanSeats rule),
   KEYS[11] runs       34-byte slot per row and section (longest free run, best free quality, best
                       clean windows of 2…8 seats, best free accessible quality),
-  KEYS[12] seat info  static seat ids, qualities and flags; all four kept up to date here
+  KEYS[12] seat info  static seat ids, qualities and flags; the bitmap is kept up to date here,
+                      the rows' slots left to the next best-available search (their rows listed
+                      in KEYS[10]'s 'dirty', seatingMarkTaken), expired holds' rows refreshed here
   KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[8..7+n]
 
   ARGV[1] hold id

@@ -56,7 +56,7 @@
   refresh keeps that). The best-available search, the only reader of slots and windows,
   refreshes the listed rows before it reads any, which makes every slot exact again. The list
   keeps that deferred work bounded: at most SEATING_DIRTY_MAX bytes, so a search refreshes at
-  most ~1,000 rows (three-digit row indexes) before its own work.
+  most ~1,000 rows (three-digit row indexes; ~700 with five digits) before its own work.
 ]]
 local SEATING_MASKS = {128, 64, 32, 16, 8, 4, 2, 1}
 
