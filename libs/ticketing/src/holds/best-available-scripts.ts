@@ -52,14 +52,16 @@ export type HoldBestAvailableResult =
 
 /**
  * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
- * keep expiring while calls run, so a few rounds may be needed after a sweeper pause.
+ * keep expiring (and other requests end them) while calls run, so a few rounds may be needed
+ * after a sweeper pause or in a wave of expiries. The last round ends only the holds it passes
+ * and searches with the other expired holds' seats still taken (the sweeper frees them).
  */
 const ROUNDS = 4;
 
 /**
  * Picks and holds the best available seats (`hold-best-available.lua`), one script run per
- * round; the first round usually answers. Throws when expired holds keep appearing for
- * {@link ROUNDS} rounds (the sweeper is far behind).
+ * round; the first round usually answers, the last ({@link ROUNDS}) always does: when expired
+ * holds keep appearing, their seats are left out of that search rather than the request failed.
  */
 export function holdBestAvailable(
   redis: Redis,
@@ -97,13 +99,11 @@ function bestAvailableRound(
       request.accessible ? 1 : 0,
       request.scope.kind,
       filterValue,
+      round === ROUNDS ? 1 : 0,
       ...ending,
     ],
   ).then(([outcome, ...rest]) => {
-    if (outcome !== 'END_HOLDS') return bestAvailableResult(outcome, rest);
-    if (round === ROUNDS) {
-      throw new Error(`hold-best-available.lua still found expired holds to end after ${ROUNDS} rounds`);
-    }
+    if (outcome !== 'END_HOLDS' || round === ROUNDS) return bestAvailableResult(outcome, rest);
     return bestAvailableRound(redis, keys, request, [...new Set([...ending, ...rest.map(String)])], round + 1);
   });
 }

@@ -7,8 +7,10 @@ import { ALIGN_BUDGET } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { performanceKeys } from '../redis-keys';
+import { callScript } from '@app/redis';
 import { Hold } from './hold';
-import { SeatScope } from './best-available-scripts';
+import { HOLD_BEST_AVAILABLE, SeatScope } from './best-available-scripts';
+import { holdScriptArgs, holdScriptKeys } from './hold-scripts';
 
 /**
  * Golden cases of the best-available ladder (docs/seating.md) on small drawn halls, through
@@ -482,6 +484,52 @@ describe('best-available holds: the ladder on small halls', () => {
     );
     expect((await ask(5)).arrangement).toBe('TOGETHER');
     expect(await fixture.redis.hget(performanceKeys(performanceId).hold(brief.id), 'status')).toBe('EXPIRED');
+    await agrees();
+  });
+
+  it("a search on its last round ends only the expired holds it was given, the others' seats left taken", async () => {
+    const { performanceId, drawn, agrees } = await hall([
+      { name: 'A', rows: ['......'], quality: (_row, n) => 900 - n },
+    ]);
+    const keys = performanceKeys(performanceId);
+    const short = fixture.connect({ RESERVATION_TTL_SECONDS: '1' });
+    const first = await short.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 1)]);
+    const second = await short.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 3)]);
+    await waitUntil(
+      async () => {
+        const [seconds, micros] = (await fixture.redis.time()).map(Number);
+        return seconds * 1000 + micros / 1000 > second.expiresAt.getTime();
+      },
+      'both holds expired (Redis time)',
+      5_000,
+      20,
+    );
+    const call = (passedOnly: 0 | 1, ending: string[]) => {
+      const userId = randomUUID();
+      const holdId = `${performanceId}-${randomUUID()}`;
+      const head = { holdId, userId, performanceId, lifetimeMs: 300_000, userLimit: 8, retentionMs: 60_000 };
+      return callScript<(string | number)[]>(
+        fixture.redis,
+        HOLD_BEST_AVAILABLE.name,
+        holdScriptKeys(keys, userId, holdId, ending),
+        [...holdScriptArgs(head), 2, 1, 0, 'all', '', passedOnly, ...ending],
+      );
+    };
+    // Not the last round: both named, nothing changed.
+    expect(await call(0, [])).toEqual(['END_HOLDS', first.id, second.id]);
+    // The last round, given the first only: it ends that one and holds seats 1–2 (seat 3 still taken).
+    const answer = await call(1, [first.id]);
+    expect(answer[0]).toBe('OK');
+    expect(String(answer[5]).split(',').map(Number).map(drawn.label)).toEqual(['A 1-1', 'A 1-2']);
+    expect(await fixture.redis.hget(keys.hold(first.id), 'status')).toBe('EXPIRED');
+    expect(await fixture.redis.hget(keys.hold(second.id), 'status')).toBe('HELD');
+    expect(await fixture.redis.zscore(keys.expiry, second.id)).not.toBeNull();
+    // The sweeper (or the next search) ends the second as usual.
+    await short.sweeper.sweepOnce();
+    expect(await fixture.redis.hget(keys.hold(second.id), 'status')).toBe('EXPIRED');
+    const { stored, recomputed } = await fixture.truth(performanceId);
+    expect(stored).toEqual(recomputed);
+    expect(stored).toMatchObject({ available: 4, held: 2, sold: 0 });
     await agrees();
   });
 

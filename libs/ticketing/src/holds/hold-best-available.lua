@@ -31,7 +31,9 @@
 
   Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
   does, so their seats are offered; their records must come in KEYS: a call that finds one not
-  passed changes nothing and answers END_HOLDS with the ids to pass on the next call.
+  passed changes nothing and answers END_HOLDS with the ids to pass on the next call, unless
+  ARGV[13] is '1' (the caller's last round: holds keep expiring faster than its rounds end them),
+  when it ends the passed ones only and searches with the others' seats still taken.
 
   KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt (hold-seats.lua)
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
@@ -62,7 +64,8 @@
   ARGV[9] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
   ARGV[10] accessible: '1' or '0'
   ARGV[11] filter: 'all', 'grade' or 'section'    ARGV[12] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
-  ARGV[13..12+n] ids of the expired holds whose records are KEYS[13..12+n]
+  ARGV[13] '1': end only the expired holds passed, never answer END_HOLDS; '0': as above
+  ARGV[14..13+n] ids of the expired holds whose records are KEYS[13..12+n]
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated),
@@ -88,7 +91,8 @@ local seatingFormat = ARGV[7]
 local quantity, together, accessible = tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] == '1'
 local filter, filterValue = ARGV[11], ARGV[12]
 local passedHoldKeys = {}
-for i = 1, #KEYS - 12 do passedHoldKeys[ARGV[12 + i]] = KEYS[12 + i] end
+local passedOnly = ARGV[13] == '1'
+for i = 1, #KEYS - 12 do passedHoldKeys[ARGV[13 + i]] = KEYS[12 + i] end
 local EXPIRED_PER_CALL = 16
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
@@ -122,15 +126,18 @@ local missing = {}
 for _, dueId in ipairs(due) do
   if not passedHoldKeys[dueId] then missing[#missing + 1] = dueId end
 end
-if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
+if #missing > 0 and not passedOnly then return {'END_HOLDS', unpack(missing)} end
 for _, dueId in ipairs(due) do
-  local record = redis.call('HMGET', passedHoldKeys[dueId], 'status', 'expiresAt', 'seats')
-  if record[1] == 'HELD' and tonumber(record[2]) <= now then
-    freeSeats(seatsKey, countsKey, record[3], 'held', seating)
-    redis.call('HSET', passedHoldKeys[dueId], 'status', 'EXPIRED', 'endedAt', now)
+  local holdKey = passedHoldKeys[dueId]
+  if holdKey then
+    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
+    if record[1] == 'HELD' and tonumber(record[2]) <= now then
+      freeSeats(seatsKey, countsKey, record[3], 'held', seating)
+      redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
+    end
+    -- An entry of a hold that ended some other way (or whose record is gone) is stale.
+    if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
   end
-  -- An entry of a hold that ended some other way (or whose record is gone) is stale.
-  if record[1] ~= 'HELD' or tonumber(record[2]) <= now then redis.call('ZREM', expiryKey, dueId) end
 end
 
 -- Rows whose seats seat-id holds took since their slot was refreshed: fresh before any is read.
