@@ -1,20 +1,26 @@
-import type Redis from 'ioredis';
-import { describe, expect, it, vi } from 'vitest';
+import Redis, { Command } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { defineScripts } from '@app/redis';
 import { performanceKeys } from '../redis-keys';
-import { holdBestAvailable } from './best-available-scripts';
+import { HOLD_BEST_AVAILABLE, holdBestAvailable } from './best-available-scripts';
 
-/** The script calls, faked: each answers what `answers` holds next, and every call's arguments are kept. */
-const { calls, answers } = vi.hoisted(() => ({
-  calls: [] as { keys: string[]; args: (string | number)[] }[],
-  answers: [] as unknown[][],
-}));
-vi.mock('@app/redis', async (importOriginal) => ({
-  ...(await importOriginal<Record<string, unknown>>()),
-  callScript: (_redis: unknown, _name: string, keys: string[], args: (string | number)[]) => {
-    calls.push({ keys, args });
-    return Promise.resolve(answers.shift());
-  },
-}));
+/**
+ * The wrapper's rounds with the script's answers faked: a client that never connects, whose
+ * `sendCommand` answers each script call with the next of `answers` and keeps its arguments
+ * (`EVALSHA sha numkeys keys… args…`). What the script does on a real Redis is in
+ * best-available.int-spec.ts ("on its last round").
+ */
+function fakeScriptClient(answers: unknown[][]) {
+  const redis = new Redis({ lazyConnect: true });
+  defineScripts(redis, [HOLD_BEST_AVAILABLE]);
+  const calls: string[][] = [];
+  redis.sendCommand = ((command: Command) => {
+    calls.push(command.args.map(String));
+    (command as unknown as { resolve(value: unknown): void }).resolve(answers.shift());
+    return command.promise;
+  }) as Redis['sendCommand'];
+  return { redis, calls };
+}
 
 const request = {
   holdId: '7-h',
@@ -28,29 +34,29 @@ const request = {
   accessible: false,
   scope: { kind: 'all' as const },
 };
-/** ARGV[13] of hold-best-available.lua: '1' on the last round (end only the holds passed). */
-const passedOnlyFlag = (call: { args: (string | number)[] }) => call.args[12];
 const OK = ['OK', 1_000, 300_000, 'KRW', 'TOGETHER', '11,12', '150000,150000'];
+/** A call's ARGV (after `sha numkeys` and the keys). */
+const argv = (call: string[]) => call.slice(2 + Number(call[1]));
+/** ARGV[13] of hold-best-available.lua: '1' on the last round (end only the holds passed). */
+const passedOnly = (call: string[]) => argv(call)[12];
 
 describe('holdBestAvailable: rounds of expired holds to end', () => {
   it('passes the named holds on the next round; the first round that holds answers', async () => {
-    calls.length = 0;
-    answers.push(['END_HOLDS', 'a', 'b'], OK);
-    const result = await holdBestAvailable({} as Redis, performanceKeys(7), request);
+    const { redis, calls } = fakeScriptClient([['END_HOLDS', 'a', 'b'], OK]);
+    const result = await holdBestAvailable(redis, performanceKeys(7), request);
     expect(result).toMatchObject({ outcome: 'OK', seatIds: [11, 12] });
     expect(calls).toHaveLength(2);
-    expect(calls[1].args.slice(-2)).toEqual(['a', 'b']);
-    expect(calls.map(passedOnlyFlag)).toEqual([0, 0]);
+    expect(argv(calls[1]).slice(-2)).toEqual(['a', 'b']);
+    expect(calls.map(passedOnly)).toEqual(['0', '0']);
   });
 
   it('when holds keep expiring, the fourth round ends only those it passes and answers, not fails', async () => {
-    calls.length = 0;
-    answers.push(['END_HOLDS', 'a'], ['END_HOLDS', 'b'], ['END_HOLDS', 'c'], OK);
-    const result = await holdBestAvailable({} as Redis, performanceKeys(7), request);
+    const { redis, calls } = fakeScriptClient([['END_HOLDS', 'a'], ['END_HOLDS', 'b'], ['END_HOLDS', 'c'], OK]);
+    const result = await holdBestAvailable(redis, performanceKeys(7), request);
     expect(result.outcome).toBe('OK');
-    expect(calls.map(passedOnlyFlag)).toEqual([0, 0, 0, 1]);
-    // Every hold named so far is passed, with its record among the keys.
-    expect(calls[3].args.slice(-3)).toEqual(['a', 'b', 'c']);
-    expect(calls[3].keys.slice(-3)).toEqual(['a', 'b', 'c'].map((id) => performanceKeys(7).hold(id)));
+    expect(calls.map(passedOnly)).toEqual(['0', '0', '0', '1']);
+    // Every hold named so far is passed, with its record among the keys (12 fixed keys first).
+    expect(argv(calls[3]).slice(-3)).toEqual(['a', 'b', 'c']);
+    expect(calls[3].slice(2 + 12, 2 + 15)).toEqual(['a', 'b', 'c'].map((id) => performanceKeys(7).hold(id)));
   });
 });
