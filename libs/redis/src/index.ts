@@ -12,6 +12,6 @@ export {
 } from './cluster';
 export type { RedisCommand } from './cluster';
 export { probeScripts } from './readiness-probe';
-export { hmgetMany, keyFirstCommand } from './wide-commands';
+export { hmgetMany, keyFirstCommand, RepeatedHmget } from './wide-commands';
 export { perTurn } from './per-turn';
 export { asStoreUnavailable, raiseStoreUnavailable, refusedForLackOfReplicas } from './unavailable';

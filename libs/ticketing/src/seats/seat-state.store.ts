@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { hmgetMany, scanEveryPrimary } from '@app/redis';
+import { hmgetMany, RepeatedHmget, scanEveryPrimary } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
@@ -75,8 +75,12 @@ async function inWindows(calls: (() => Promise<unknown>)[]): Promise<void> {
 /** The live status of every seat of a performance, and its counts, in Redis. */
 @Injectable()
 export class SeatStateStore {
+  /** The seat pages' letter reads, encoded once per page (the same seats are read again and again). */
+  private readonly letterReads: RepeatedHmget;
+
   constructor(@Inject(Redis) private readonly redis: Redis) {
     defineTicketingScripts(redis);
+    this.letterReads = new RepeatedHmget(redis);
   }
 
   /**
@@ -191,7 +195,7 @@ export class SeatStateStore {
     assertPerformanceId(performanceId);
     if (seatIds.length === 0) return [];
     const keys = performanceKeys(performanceId);
-    const letters = await hmgetMany(this.redis, keys.seats, seatIds.map(String));
+    const letters = await this.letterReads.read(keys.seats, seatIds);
     return this.resolveLetters(performanceId, keys, seatIds, letters);
   }
 
@@ -204,7 +208,7 @@ export class SeatStateStore {
     assertPerformanceId(performanceId);
     if (seatIds.length === 0) return (await this.isRegistered(performanceId)) ? [] : null;
     const keys = performanceKeys(performanceId);
-    const letters = await hmgetMany(this.redis, keys.seats, seatIds.map(String));
+    const letters = await this.letterReads.read(keys.seats, seatIds);
     if (letters.includes(null) && !(await this.isRegistered(performanceId))) return null;
     return this.resolveLetters(performanceId, keys, seatIds, letters);
   }
