@@ -40,6 +40,19 @@ function timed(lua) {
   return `local function script()\n${lua}\nend\nlocal before = redis.call('TIME')\nlocal answer = script()\nlocal after = redis.call('TIME')\nreturn {(after[1] - before[1]) * 1000000 + (after[2] - before[2]), answer}`;
 }
 
+/** A case's figures from its script runs' times (ms) and the arrangements (or refusals) seen. */
+function caseFigures(name, times, arrangements) {
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    name,
+    min: sorted[0],
+    median: sorted[Math.floor(sorted.length / 2)],
+    max: sorted[sorted.length - 1],
+    runs: sorted.length,
+    answers: [...arrangements],
+  };
+}
+
 /** The default request's cases on worstVenue (`measure` bound to it); see bestAvailableWorstCase. */
 async function defaultCases(measure, empty, fillingOf, { fills }) {
   // Near-full: free seats only every 10th seat of the odd rows (5 % of the venue).
@@ -131,15 +144,7 @@ export async function bestAvailableWorstCase({
           times.push(micros / 1000);
           arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
         }
-        times.sort((a, b) => a - b);
-        return {
-          name,
-          min: times[0],
-          median: times[Math.floor(times.length / 2)],
-          max: times[times.length - 1],
-          runs: holds,
-          answers: [...arrangements],
-        };
+        return caseFigures(name, times, arrangements);
       };
     };
     const places = worstVenue();
@@ -281,15 +286,7 @@ export async function bestAvailableWorstCase({
           times.push(micros / 1000);
           arrangements.add(answer[0] === 'OK' ? answer[4] : answer[0]);
         }
-        times.sort((x, y) => x - y);
-        return {
-          name: `${name} (${listed} rows refreshed first)`,
-          min: times[0],
-          median: times[Math.floor(times.length / 2)],
-          max: times[times.length - 1],
-          runs: rounds,
-          answers: [...arrangements],
-        };
+        return caseFigures(`${name} (${listed} rows refreshed first)`, times, arrangements);
       };
       figures.deferred = [
         await deferred(4, places, 'after a seat-id hold in every row, 2 together'),
