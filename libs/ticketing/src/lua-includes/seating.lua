@@ -400,8 +400,11 @@ local SEATING_RECOUNT_ROWS = 8
 local function seatingRefreshDirty(seating, dirty)
   if not dirty then return end
   redis.call('HDEL', seating.layout, 'dirty')
-  local names = {}
-  for row in string.gmatch(dirty, '%d+') do names[#names + 1] = 'r' .. row end
+  local indexes, names = {}, {}
+  for row in string.gmatch(dirty, '%d+') do
+    indexes[#indexes + 1] = tonumber(row)
+    names[#names + 1] = 'r' .. row
+  end
   local records = redis.call('HMGET', seating.layout, unpack(names))
   local sections, order = {}, {}
   for i = 1, #names do
@@ -412,7 +415,7 @@ local function seatingRefreshDirty(seating, dirty)
         order[#order + 1] = section
       end
       local rows = sections[section]
-      rows[#rows + 1] = {tonumber(string.sub(names[i], 2)), tonumber(first), tonumber(seats)}
+      rows[#rows + 1] = {indexes[i], tonumber(first), tonumber(seats)}
     end
   end
   for _, section in ipairs(order) do
