@@ -103,11 +103,11 @@ if meta[4] then return {'SALES_CLOSED', meta[4]} end
 
 local layoutHead
 if filter == 'section' then
-  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'sn:' .. filterValue, 'dirty')
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'sn:' .. filterValue, 'dirty', 'sections')
 elseif filter == 'grade' then
-  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'g:' .. filterValue, 'dirty')
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'g:' .. filterValue, 'dirty', 'sections')
 else
-  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all', 'dirty')
+  layoutHead = redis.call('HMGET', seating.layout, 'ready', 'all', 'dirty', 'sections')
 end
 -- 'ready' is the data's format (SEATING_FORMAT, seating-layout.ts): any other is built again.
 if layoutHead[1] ~= seatingFormat then return {'NO_LAYOUT'} end
@@ -143,22 +143,17 @@ end
 -- Rows whose seats seat-id holds took since their slot was refreshed: fresh before any is read.
 seatingRefreshDirty(seating, layoutHead[3])
 
--- Candidate sections and their static records: first row, rows, slot, marked (accessible or companion) seats.
+-- Candidate sections and their static records (the layout's 'sections' bytes): first row, rows,
+-- slot, marked (accessible or companion) seats.
 local sections = {}
 for index in string.gmatch(layoutHead[2], '%d+') do sections[#sections + 1] = tonumber(index) end
 local sectionInfo = {}
 local firstSlot, lastSlot
-do
-  local fields = {}
-  for i, index in ipairs(sections) do fields[i] = 's' .. index end
-  local records = redis.call('HMGET', seating.layout, unpack(fields))
-  for i, index in ipairs(sections) do
-    local a, b, _, d, e = string.match(records[i], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
-    local slot = tonumber(d)
-    sectionInfo[index] = { firstRow = tonumber(a), rows = tonumber(b), slot = slot, marked = tonumber(e) }
-    if not firstSlot or slot < firstSlot then firstSlot = slot end
-    if not lastSlot or slot > lastSlot then lastSlot = slot end
-  end
+for _, index in ipairs(sections) do
+  local firstRow, rows, slot, marked = seatingSection(layoutHead[4], index)
+  sectionInfo[index] = { firstRow = firstRow, rows = rows, slot = slot, marked = marked }
+  if not firstSlot or slot < firstSlot then firstSlot = slot end
+  if not lastSlot or slot > lastSlot then lastSlot = slot end
 end
 
 -- Live data, read once per search: per section and row the longest free run, the best free

@@ -6,7 +6,8 @@
                     A); bit 0 is the most significant bit of byte 0, as SETBIT counts
     seating.layout  hash (static, written at registration): '<seat id>' -> '<bit>,<row index>';
                     'r<row index>' -> '<first bit>,<seats>,<section index>,<best quality>,<marked seats>';
-                    's<section index>' -> '<first row index>,<rows>,<best quality>,<slot>,<marked seats>';
+                    'sections' -> 12 bytes per section index: first row index, rows, slot, marked
+                    seats (u24 each, big-endian; seatingSection);
                     row and section indexes count from 0, rows of a section are consecutive;
                     live: 'w<row index>' -> the row's best windows as hold-best-available.lua
                     computed them from its bits (a cache it writes), deleted with every refresh
@@ -29,6 +30,9 @@
 
   A performance registered without the layout has no such fields: every function then changes
   nothing. Functions:
+    seatingSection(records, index)           first row index, rows, slot, marked seats of the
+                                             section `index` (from 0) in `records` (the layout's
+                                             'sections' field as read)
     seatingRowBits(freeKey, first, seats)    {true|false, ...}: the free bits of one row
     seatingSlot(bytes, i)                    the seventeen fields of the i-th slot (from 0) of
                                              `bytes`, as stored: run, top, clean pair, its first
@@ -67,6 +71,15 @@ local function seatingBytes(text)
   local bytes = {}
   for i = 1, #text do bytes[i] = string.byte(text, i) end
   return bytes
+end
+
+-- Bytes per section record in the layout's 'sections' field (SECTION_RECORD_BYTES, seating-layout.ts).
+local SEATING_SECTION_BYTES = 12
+
+local function seatingSection(records, index)
+  local at = SEATING_SECTION_BYTES * index
+  local a1, a2, a3, b1, b2, b3, c1, c2, c3, d1, d2, d3 = string.byte(records, at + 1, at + SEATING_SECTION_BYTES)
+  return (a1 * 256 + a2) * 256 + a3, (b1 * 256 + b2) * 256 + b3, (c1 * 256 + c2) * 256 + c3, (d1 * 256 + d2) * 256 + d3
 end
 
 local function seatingRowBits(freeKey, first, seats)
@@ -229,9 +242,7 @@ local function seatingRefreshSection(seating, section, change, record)
   if record then
     firstRow, rows, slot = record.firstRow, record.rows, record.slot
   else
-    local _
-    firstRow, rows, _, slot = string.match(redis.call('HGET', seating.layout, 's' .. section), '^(%d+),(%d+),(%d+),(%d+)')
-    firstRow, rows, slot = tonumber(firstRow), tonumber(rows), tonumber(slot)
+    firstRow, rows, slot = seatingSection(redis.call('HGET', seating.layout, 'sections'), section)
   end
   if change then
     local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * (slot + 1) - 1), 0)}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSeatingLayout, SEAT_INFO_BYTES, SeatPlace } from './seating-layout';
+import { buildSeatingLayout, SEAT_INFO_BYTES, SECTION_RECORD_BYTES, SeatPlace } from './seating-layout';
 
 const seat = (id: number, section: string, row: number, number: number, more: Partial<SeatPlace> = {}): SeatPlace => ({
   id,
@@ -22,7 +22,11 @@ describe('buildSeatingLayout', () => {
       seat(40, 'VIP', 1, 1, { quality: 1000 }),
     ]);
     expect(layout.rowSizes).toEqual([2, 1, 1]);
-    expect(Object.fromEntries(layout.fields)).toEqual({
+    const { sections, ...fields } = Object.fromEntries(layout.fields);
+    // Per section: first row, rows, slot (after the 3 row slots), marked (accessible or companion) seats; u24 each.
+    expect([...(sections as Buffer)]).toEqual([0, 0, 0, 0, 0, 2, 0, 0, 3, 0, 0, 2, 0, 0, 2, 0, 0, 1, 0, 0, 4, 0, 0, 0]);
+    expect(sections).toHaveLength(2 * SECTION_RECORD_BYTES);
+    expect(fields).toEqual({
       '90': '0,0',
       '91': '1,0',
       '95': '2,1',
@@ -30,9 +34,6 @@ describe('buildSeatingLayout', () => {
       r0: '0,2,0,800,1',
       r1: '2,1,0,500,1',
       r2: '3,1,1,1000,0',
-      // first row, rows, best quality, slot (after the 3 row slots), marked (accessible or companion) seats
-      s0: '0,2,800,3,2',
-      s1: '2,1,1000,4,0',
       'sn:floor': '0',
       'sn:vip': '1',
       all: '1,0',

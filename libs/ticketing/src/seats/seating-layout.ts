@@ -19,8 +19,8 @@ export interface SeatPlace {
 }
 
 export interface SeatingLayout {
-  /** Fields of the seating hash, without `ready` (written once the free data is built). */
-  fields: Map<string, string>;
+  /** Fields of the seating hash, without `ready` (written once the free data is built); `sections` is bytes. */
+  fields: Map<string, string | Buffer>;
   /** 8 bytes per layout position: seat id (u32), quality (u16), flags (u8: 1 accessible, 2 companion), 0. */
   seatInfo: Buffer;
   /** Seats in each row, by row index (rows count from 0, in layout order). */
@@ -29,15 +29,19 @@ export interface SeatingLayout {
 
 /** Bytes per seat in the seat-info string. */
 export const SEAT_INFO_BYTES = 8;
+/** Bytes per section in the `sections` field: first row index, rows, slot, marked seats (u24 each, big-endian). */
+export const SECTION_RECORD_BYTES = 12;
 /**
  * The seating data's format, the value of the layout hash's `ready` field once built: 4 since row
  * and section slots carry the best clean windows of 2…8 seats and the best free accessible
  * seat (34 bytes, docs/seating.md); 5 since the `sn:` fields are keyed by the folded section name
- * (sectionNameKey); 6 since the `g:` fields are keyed by the folded grade (gradeKey).
+ * (sectionNameKey); 6 since the `g:` fields are keyed by the folded grade (gradeKey); 7 since the
+ * sections' records are one `sections` field of bytes (SECTION_RECORD_BYTES a section) instead of
+ * an `s<index>` text field each: a search read and parsed eight of those on every call.
  * hold-best-available.lua (and hold-seats.lua, for the noOrphanSeats rule), given it in ARGV
  * (holdScriptArgs), answer NO_LAYOUT to any other, so data built by an older version is built again.
  */
-export const SEATING_FORMAT = 6;
+export const SEATING_FORMAT = 7;
 
 /**
  * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
@@ -46,7 +50,7 @@ export const SEATING_FORMAT = 6;
  * of a row need not be numbered without gaps: neighbours in the layout are neighbours in the row.
  */
 export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
-  const fields = new Map<string, string>();
+  const fields = new Map<string, string | Buffer>();
   const seatInfo = Buffer.alloc(seats.length * SEAT_INFO_BYTES);
   interface Row {
     first: number;
@@ -97,19 +101,20 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
   });
   const byQuality = (a: { top: number; index: number }, b: { top: number; index: number }) =>
     b.top - a.top || a.index - b.index;
+  const sectionRecords = Buffer.alloc(sections.length * SECTION_RECORD_BYTES);
   sections.forEach((section, index) => {
     // The section's rows must be consecutive row indexes (the scripts read them as a range).
     const firstRow = section.rows[0];
     if (section.rows.some((row, i) => row !== firstRow + i)) {
       throw new Error(`section ${section.name}: its rows are not consecutive in layout order`);
     }
-    fields.set(
-      `s${index}`,
-      `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.marked}`,
-    );
+    // The section's slot follows the rows' slots.
+    const record = [firstRow, section.rows.length, rows.length + index, section.marked];
+    record.forEach((value, i) => sectionRecords.writeUIntBE(value, index * SECTION_RECORD_BYTES + 3 * i, 3));
     // By the name's folded form: best-available `section` finds it in any casing (sectionNameKey).
     fields.set(`sn:${sectionNameKey(section.name)}`, String(index));
   });
+  fields.set('sections', sectionRecords);
   const ranked = sections.map((section, index) => ({ top: section.top, index, grade: section.grade })).sort(byQuality);
   fields.set('all', ranked.map((section) => section.index).join(','));
   // By the grade's folded form: best-available `grade` finds it in any casing, and sections whose
