@@ -194,12 +194,15 @@ describe('best-available reservations over HTTP', () => {
     await raw.unlink(keys.seating, keys.free, keys.runs, keys.seatInfo);
     const answer = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
     expect(answer.statusCode).toBe(201);
-    // 'ready' holds the data's format (SEATING_FORMAT, 6 since grades are folded in `g:`).
-    expect(await raw.hget(keys.seating, 'ready')).toBe('6');
-    // Data of an older format (grades as written, ready = 5) is built again too.
-    await raw.hset(keys.seating, 'ready', 5);
+    // 'ready' holds the data's format (SEATING_FORMAT, 7 since the sections' records are bytes).
+    expect(await raw.hget(keys.seating, 'ready')).toBe('7');
+    // Data of the format before (ready = 6: an `s<index>` text field a section, no `sections`) is
+    // built again too.
+    await raw.hdel(keys.seating, 'sections');
+    await raw.hset(keys.seating, 'ready', 6, 's0', '0,2,800,3,2');
     expect((await reserve(await buyer(), { performanceId: performance.id, quantity: 2 })).statusCode).toBe(201);
-    expect(await raw.hget(keys.seating, 'ready')).toBe('6');
+    expect(await raw.hget(keys.seating, 'ready')).toBe('7');
+    expect(await raw.hexists(keys.seating, 'sections')).toBe(1);
   });
 
   it('documents both request forms and the arrangement in the OpenAPI document', async () => {
