@@ -16,7 +16,7 @@ import { startRedisCluster } from '../scripts/redis-cluster.mjs';
 import { dropRun, startApp, stopApps } from '../scripts/stack.mjs';
 import { bestAvailableWorstCase } from './best-available-worst-case.mjs';
 import { flushRate, waitForRows } from './flush-rate.mjs';
-import { cpuMicros } from './process-cpu.mjs';
+import { cpuMicros, waitForQuietMachine } from './process-cpu.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD_RUNS_HEADING = '## Sold-out load runs';
@@ -202,16 +202,27 @@ function countsLine(before, after, requests) {
 }
 
 /**
- * Runs autocannon; the result also carries `cpuPerRequest`, the µs of CPU the serving process
+ * Waits for a quiet machine (waitForQuietMachine), then runs autocannon; the result also carries
+ * `clientCpuPerRequest`, the µs of CPU this process (the load generator) spent per answered
+ * request, and `cpuPerRequest`, the µs of CPU the serving process
  * (`pid`, the api unless given) spent per answered request — steadier than req/s on a shared machine —
  * and `rps`, the answers over the time from the start to the last answer. (autocannon's own
  * `requests.average` averages whole-second counts and ends an `amount` run at the next whole second:
  * 2,560 answers in 2.2 s read as 2,560 / 3 = 853 req/s.)
  */
-function measure(title, options, pid = target.pid) {
+async function measure(title, options, pid = target.pid) {
+  const quiet = await waitForQuietMachine();
+  const busy = (share) => `${Math.round(share * 100)} %`;
+  console.log(
+    `\n${title}: the machine ${busy(quiet.shares[0])} busy, ` +
+      (quiet.settled
+        ? `${busy(quiet.shares.at(-1))} after ${quiet.waitedMs} ms`
+        : `still ${busy(quiet.shares.at(-1))} after ${quiet.waitedMs} ms: measured anyway`),
+  );
   return new Promise((resolve, reject) => {
     const countsBefore = COUNTS ? counters(pid) : null;
     const cpuBefore = cpuMicros(pid);
+    const clientBefore = process.cpuUsage();
     const from = process.hrtime.bigint() / 1000n;
     let answered = 0;
     let lastAnswer = from;
@@ -220,6 +231,11 @@ function measure(title, options, pid = target.pid) {
       (error, result) => {
         if (error) return reject(error);
         result.cpuPerRequest = (cpuMicros(pid) - cpuBefore) / Math.max(1, result.requests.total);
+        const client = process.cpuUsage(clientBefore);
+        result.clientCpuPerRequest = (client.user + client.system) / Math.max(1, result.requests.total);
+        console.log(
+          `\n${title}: server ${result.cpuPerRequest.toFixed(0)} µs, load generator ${result.clientCpuPerRequest.toFixed(0)} µs of CPU a request`,
+        );
         if (countsBefore) console.log(countsLine(countsBefore, counters(pid), Math.max(1, result.requests.total)));
         result.rps = (answered * 1e6) / Math.max(1, Number(lastAnswer - from));
         // The window on the monotonic clock (µs) that --cpu-prof timestamps count on, to cut a profile to it.
@@ -257,6 +273,7 @@ function summary(name, result, baseline, expectedStatus = 200) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpu: result.cpuPerRequest,
+    clientCpu: result.clientCpuPerRequest,
     non2xx,
   };
 }
@@ -876,12 +893,12 @@ ${bars}
 
 function printAndWrite(results, extra, clusterSection) {
   const table = [
-    '| benchmark | req/s | ratio to plain Fastify | p50 ms | p99 ms | server CPU µs/request | unexpected answers |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| benchmark | req/s | ratio to plain Fastify | p50 ms | p99 ms | server CPU µs/request | load generator CPU µs/request | unexpected answers |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
       (r) =>
         `| ${r.name} | ${r.rps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ` +
-        `${r.cpu === undefined ? '' : r.cpu.toFixed(0)} | ${r.non2xx} |`,
+        `${r.cpu === undefined ? '' : r.cpu.toFixed(0)} | ${r.clientCpu === undefined ? '' : r.clientCpu.toFixed(0)} | ${r.non2xx} |`,
     ),
   ].join('\n');
   console.log(`\n${table}\n`);
@@ -914,7 +931,12 @@ The machine is shared and noisy, so each figure is given as a ratio to a plain F
 (\`bench/plain-fastify.mjs\`: \`GET /hello\` answering \`{status:'ok'}\`, its own process, the
 project's own Fastify) measured in the same run; read the ratios, not the absolute numbers.
 req/s is the answers over the time from the start to the last answer (runs of a set number of
-requests, such as the holds, end between two of autocannon's one-second ticks).
+requests, such as the holds, end between two of autocannon's one-second ticks). Each figure
+starts once the machine is quiet (at most 15 % of its cores busy over a quarter second, waited
+for up to 15 s), so work a setup started (a new performance's import, a reconciler's pass) stays
+out of the window. The load generator (autocannon, in the bench's own process) shares the cores
+with the api and Redis: its CPU a request is the column before last, from ~20 µs for the plain
+route to ~60 µs for a purchase, whose bodies it builds request by request.
 
 ${table}
 
