@@ -242,7 +242,11 @@ local function seatingRefreshSection(seating, section, change, record)
   if record then
     firstRow, rows, slot = record.firstRow, record.rows, record.slot
   else
-    firstRow, rows, slot = seatingSection(redis.call('HGET', seating.layout, 'sections'), section)
+    local records = redis.call('HGET', seating.layout, 'sections')
+    -- Data of an older format (no 'sections'): its 'ready' is not SEATING_FORMAT, so no search
+    -- reads these slots before rebuild-seating.lua writes them all again from the letters.
+    if not records then return end
+    firstRow, rows, slot = seatingSection(records, section)
   end
   if change then
     local stored = {seatingSlot(redis.call('GETRANGE', seating.runs, SEATING_SLOT_BYTES * slot, SEATING_SLOT_BYTES * (slot + 1) - 1), 0)}

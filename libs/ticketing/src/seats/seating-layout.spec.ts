@@ -34,6 +34,9 @@ describe('buildSeatingLayout', () => {
       r0: '0,2,0,800,1',
       r1: '2,1,0,500,1',
       r2: '3,1,1,1000,0',
+      // Format 6's records (first row, rows, best quality, slot, marked), for replicas of the version before.
+      s0: '0,2,800,3,2',
+      s1: '2,1,1000,4,0',
       'sn:floor': '0',
       'sn:vip': '1',
       all: '1,0',

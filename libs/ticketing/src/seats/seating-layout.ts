@@ -111,6 +111,12 @@ export function buildSeatingLayout(seats: readonly SeatPlace[]): SeatingLayout {
     // The section's slot follows the rows' slots.
     const record = [firstRow, section.rows.length, rows.length + index, section.marked];
     record.forEach((value, i) => sectionRecords.writeUIntBE(value, index * SECTION_RECORD_BYTES + 3 * i, 3));
+    // Format 6's text record, read by nothing here: replicas of the version before, during a
+    // rolling upgrade, read it to free seats (release, expiry, cancellation) on data built by this one.
+    fields.set(
+      `s${index}`,
+      `${firstRow},${section.rows.length},${section.top},${rows.length + index},${section.marked}`,
+    );
     // By the name's folded form: best-available `section` finds it in any casing (sectionNameKey).
     fields.set(`sn:${sectionNameKey(section.name)}`, String(index));
   });
