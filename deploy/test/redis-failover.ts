@@ -311,17 +311,16 @@ export function defineRedisFailoverDrill(scale: FailoverDrillScale): void {
     }
     const replicaBackAt = Date.now();
     replica.disconnect();
-    // Recovered: the first purchase sent once the killed slot has a replica again and confirmed (201)
-    // by a replica. Not the first after the promotion alone: a purchase in another shard's slot can
+    // Recovered: the first purchase sent once the killed slot has a replica again (seen after the
+    // promotion) and confirmed (201) by a replica. Not the first after the promotion alone: a purchase in another shard's slot can
     // be confirmed while the revived node is still attaching, and the next one in this slot gets 503.
-    const slotReplicatedFrom = Math.max(promotedAt, replicaBackAt);
     const confirmedAfter = (from: number) => answers.find((a) => isPurchase(a) && a.status === 201 && a.sentAt > from);
     await waitUntil(
-      async () => confirmedAfter(slotReplicatedFrom) !== undefined,
+      async () => confirmedAfter(replicaBackAt) !== undefined,
       'a purchase confirmed after the failover',
       60_000,
     );
-    const recoveredAt = confirmedAfter(slotReplicatedFrom)!.at;
+    const recoveredAt = confirmedAfter(replicaBackAt)!.at;
     const firstHoldAfter = answers.find((a) => a.path === '/reservations' && a.status === 201 && a.sentAt > promotedAt);
     // The sale goes on on the new primary.
     await waitUntil(

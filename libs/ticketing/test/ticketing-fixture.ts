@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import Redis from 'ioredis';
 import { Env, EnvSource, parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
-import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL } from '@app/testing';
+import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
 import {
   HoldService,
   HoldStore,
@@ -26,6 +26,8 @@ export interface TicketingFixture {
   truth(
     performanceId: number,
   ): Promise<{ stored: SeatCounts; recomputed: SeatCounts; letters: Record<string, string> }>;
+  /** Waits (polling every `pollMs`, 20 by default) until Redis TIME, the scripts' only clock, is past `when` (epoch ms or a Date). */
+  redisTimePasses(when: Date | number, what: string, pollMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,18 @@ export function ticketingFixture(overrides: EnvSource = {}): TicketingFixture {
           sold: values.filter((letter) => letter === 'S').length,
         },
       };
+    },
+    async redisTimePasses(when, what, pollMs = 20) {
+      const until = typeof when === 'number' ? when : when.getTime();
+      await waitUntil(
+        async () => {
+          const [seconds, micros] = (await main.redis.time()).map(Number);
+          return seconds * 1000 + micros / 1000 > until;
+        },
+        `${what} (Redis time)`,
+        5_000,
+        pollMs,
+      );
     },
     async close() {
       for (const redis of clients) redis.disconnect();

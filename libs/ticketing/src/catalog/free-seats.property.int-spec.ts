@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '@app/testing';
 import {
   drawnSectionArb,
   HoldStep,
@@ -122,15 +121,7 @@ describe('free seats from the bitmap: the statuses exactly, over random sales', 
                 retentionMs: 60_000,
               });
               if (held.outcome === 'OK') {
-                await waitUntil(
-                  async () => {
-                    const [seconds, micros] = (await fixture.redis.time()).map(Number);
-                    return seconds * 1000 + micros / 1000 > held.expiresAt;
-                  },
-                  'the hold expired (Redis time)',
-                  5_000,
-                  5,
-                );
+                await fixture.redisTimePasses(held.expiresAt, 'the hold expired', 5);
               }
             } else if (step.kind === 'sweep') {
               await fixture.sweeper.sweepOnce();

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '@app/testing';
 import { ALIGN_BUDGET } from '../../test/adjacent-rows';
 import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
@@ -25,18 +24,6 @@ describe('best-available holds: the ladder on small halls', () => {
     fixture = ticketingFixture({ MAX_SEATS_PER_RESERVATION: '8' });
   });
   afterAll(() => fixture.close());
-
-  /** Waits until Redis TIME (the scripts' only clock) is past `when`. */
-  const redisTimePasses = (when: Date, what: string) =>
-    waitUntil(
-      async () => {
-        const [seconds, micros] = (await fixture.redis.time()).map(Number);
-        return seconds * 1000 + micros / 1000 > when.getTime();
-      },
-      `${what} (Redis time)`,
-      5_000,
-      20,
-    );
 
   async function hall(sections: DrawnSection[], lifecycle?: { noOrphanSeats: boolean }) {
     const performanceId = nextPerformance++;
@@ -485,7 +472,7 @@ describe('best-available holds: the ladder on small halls', () => {
       scope: { kind: 'all' },
     });
     await expect(ask(1)).rejects.toMatchObject({ code: 'NoSeatsFit' });
-    await redisTimePasses(brief.expiresAt, 'the short hold expired');
+    await fixture.redisTimePasses(brief.expiresAt, 'the short hold expired');
     expect((await ask(5)).arrangement).toBe('TOGETHER');
     expect(await fixture.redis.hget(performanceKeys(performanceId).hold(brief.id), 'status')).toBe('EXPIRED');
     await agrees();
@@ -499,7 +486,7 @@ describe('best-available holds: the ladder on small halls', () => {
     const short = fixture.connect({ RESERVATION_TTL_SECONDS: '1' });
     const first = await short.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 1)]);
     const second = await short.holds.hold(randomUUID(), performanceId, [drawn.seat('A', 1, 3)]);
-    await redisTimePasses(second.expiresAt, 'both holds expired');
+    await fixture.redisTimePasses(second.expiresAt, 'both holds expired');
     const call = (passedOnly: 0 | 1, ending: string[]) => {
       const userId = randomUUID();
       const holdId = `${performanceId}-${randomUUID()}`;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '@app/testing';
 import { DrawnHall, drawHall, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { performanceKeys } from '../redis-keys';
@@ -38,19 +37,6 @@ describe('seating data of format 6 after an upgrade', () => {
     await fx.redis.hset(keys.seating, fields);
   }
 
-  /** Waits until Redis's clock (the scripts' only clock) is past `expiresAt`. */
-  async function untilExpired(expiresAt: Date) {
-    await waitUntil(
-      async () => {
-        const [seconds, micros] = (await fx.redis.time()).map(Number);
-        return seconds * 1000 + micros / 1000 > expiresAt.getTime() + 5;
-      },
-      'hold expired (Redis time)',
-      5_000,
-      20,
-    );
-  }
-
   /**
    * After the freeing script: counts equal the letters; the next search answers NO_LAYOUT (the
    * HoldDesk then builds the data from PostgreSQL, here from the hall), and searches again.
@@ -58,13 +44,31 @@ describe('seating data of format 6 after an upgrade', () => {
   async function expectSoundThenRebuilt(performanceId: number) {
     const { stored, recomputed } = await fx.truth(performanceId);
     expect(stored).toEqual(recomputed);
-    const request = { performanceId, quantity: 2, together: true, accessible: false, scope: { kind: 'all' as const } };
+    const request = pairRequest(performanceId);
     await expect(fx.holds.holdBestAvailable(randomUUID(), request)).rejects.toThrow('seating not found');
     await fx.store.registerSeating(performanceId, halls.get(performanceId)!.places);
     const keys = performanceKeys(performanceId);
     expect(await fx.redis.hget(keys.seating, 'ready')).toBe(String(SEATING_FORMAT));
     expect((await fx.holds.holdBestAvailable(randomUUID(), request)).seatIds).toHaveLength(2);
     expect(await seatingDisagreements(fx.redis, performanceId, halls.get(performanceId)!.places)).toEqual([]);
+  }
+
+  /** Best-available, 2 seats together, anywhere. */
+  const pairRequest = (performanceId: number) => ({
+    performanceId,
+    quantity: 2,
+    together: true,
+    accessible: false,
+    scope: { kind: 'all' as const },
+  });
+
+  /** A best-available hold of 2 seats living one second, the data then of format 6, the hold expired. */
+  async function expiredHoldOnFormat6(performanceId: number) {
+    const short = fx.connect({ RESERVATION_TTL_SECONDS: '1', MAX_SEATS_PER_RESERVATION: '8' });
+    const hold = await short.holds.holdBestAvailable(randomUUID(), pairRequest(performanceId));
+    await downgradeToFormat6(performanceId);
+    await fx.redisTimePasses(hold.expiresAt, 'the hold expired');
+    return hold;
   }
 
   async function setUp() {
@@ -79,33 +83,12 @@ describe('seating data of format 6 after an upgrade', () => {
     const performanceId = await setUp();
     const user = randomUUID();
     // Made while the data was current (the old version's best-available refreshed the row slots too).
-    const hold = await fx.holds.holdBestAvailable(user, {
-      performanceId,
-      quantity: 2,
-      together: true,
-      accessible: false,
-      scope: { kind: 'all' },
-    });
+    const hold = await fx.holds.holdBestAvailable(user, pairRequest(performanceId));
     await downgradeToFormat6(performanceId);
 
     await fx.holds.release(user, hold.id);
     await expectSoundThenRebuilt(performanceId);
   });
-
-  /** A best-available hold of 2 seats living one second, the data then of format 6, the hold expired. */
-  async function expiredHoldOnFormat6(performanceId: number) {
-    const short = fx.connect({ RESERVATION_TTL_SECONDS: '1', MAX_SEATS_PER_RESERVATION: '8' });
-    const hold = await short.holds.holdBestAvailable(randomUUID(), {
-      performanceId,
-      quantity: 2,
-      together: true,
-      accessible: false,
-      scope: { kind: 'all' },
-    });
-    await downgradeToFormat6(performanceId);
-    await untilExpired(hold.expiresAt);
-    return hold;
-  }
 
   it('lets the sweeper expire such a hold', async () => {
     const performanceId = await setUp();
