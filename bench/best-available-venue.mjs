@@ -153,7 +153,7 @@ export function holdCall(
 ) {
   const head = { holdId, userId, performanceId, lifetimeMs, userLimit: 20, retentionMs: 60_000 };
   return {
-    keys: b.holdScriptKeys(keys, userId, holdId, []),
+    keys: b.holdScriptKeys(keys, head, []),
     args: [...b.holdScriptArgs(head), quantity, together ? 1 : 0, accessible ? 1 : 0, 'all', '', 0],
   };
 }

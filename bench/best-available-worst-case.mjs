@@ -267,7 +267,7 @@ export async function bestAvailableWorstCase({
             const userId = randomUUID();
             const holdId = randomUUID();
             const head = { holdId, userId, performanceId, lifetimeMs: 300_000, userLimit: 20, retentionMs: 60_000 };
-            const seatKeys = b.holdScriptKeys(keys, userId, holdId, []);
+            const seatKeys = b.holdScriptKeys(keys, head, []);
             const seatId = deferredPlaces[first + Math.floor(seats / 2)].id;
             pipeline.seatHold(seatKeys.length, ...seatKeys, ...b.holdScriptArgs(head), seatId);
             first += seats;

@@ -120,6 +120,9 @@ describe('purchases (real PostgreSQL and Redis)', () => {
     // The buyer's Redis index of unflushed purchases names it until its flush takes it out.
     const index = () => api.app.get(Redis).zrange(userPurchasesKey(buyer.id), 0, -1);
     expect(await index()).toContain(`${performance.id}:${purchase.id}`);
+    // Scored at most at the sale's createdAt: reads page the index by score and filter by createdAt.
+    const score = await api.app.get(Redis).zscore(userPurchasesKey(buyer.id), `${performance.id}:${purchase.id}`);
+    expect(Number(score)).toBeLessThanOrEqual(new Date(purchase.createdAt).getTime());
 
     // A flusher leaves purchases younger than its cut-off alone (an hour: however slow the machine).
     await flushOlderThan(3600);

@@ -91,7 +91,7 @@ function bestAvailableRound(
   return callScript<[string, ...(string | number)[]]>(
     redis,
     HOLD_BEST_AVAILABLE.name,
-    holdScriptKeys(keys, request.userId, request.holdId, ending),
+    holdScriptKeys(keys, request, ending),
     [
       ...holdScriptArgs(request),
       request.quantity,

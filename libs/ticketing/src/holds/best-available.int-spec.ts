@@ -494,7 +494,7 @@ describe('best-available holds: the ladder on small halls', () => {
       return callScript<(string | number)[]>(
         fixture.redis,
         HOLD_BEST_AVAILABLE.name,
-        holdScriptKeys(keys, userId, holdId, ending),
+        holdScriptKeys(keys, head, ending),
         [...holdScriptArgs(head), 2, 1, 0, 'all', '', passedOnly, ...ending],
       );
     };

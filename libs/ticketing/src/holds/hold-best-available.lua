@@ -32,7 +32,7 @@
   Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
   does, so their seats are offered; their records must come in KEYS: a call that finds one not
   passed changes nothing and answers END_HOLDS with the ids to pass on the next call, unless
-  ARGV[13] is '1' (the caller's last round: holds keep expiring faster than its rounds end them),
+  ARGV[14] is '1' (the caller's last round: holds keep expiring faster than its rounds end them),
   when it ends the passed ones only and searches with the others' seats still taken.
 
   KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt (hold-seats.lua)
@@ -54,18 +54,22 @@
                       windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
-  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[13..12+n]
+  KEYS[13]            the user's index of performances with holds, only when ARGV[8] is not ''
+                      (hold-seats.lua)
+  KEYS[13+i..12+i+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n]; i = 1
+                      with the index key, else 0
 
   ARGV[1] hold id            ARGV[2] user id             ARGV[3] performance id
   ARGV[4] hold lifetime (ms) ARGV[5] most seats one user may hold on this performance
   ARGV[6] how long a hold record stays readable after it expires (ms)
   ARGV[7] the seating data's format (SEATING_FORMAT): KEYS[10]'s 'ready' must equal it
-  ARGV[8] quantity (1…ARGV[5])
-  ARGV[9] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
-  ARGV[10] accessible: '1' or '0'
-  ARGV[11] filter: 'all', 'grade' or 'section'    ARGV[12] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
-  ARGV[13] '1': end only the expired holds passed, never answer END_HOLDS; '0': as above
-  ARGV[14..13+n] ids of the expired holds whose records are KEYS[13..12+n]
+  ARGV[8] '' or, with the index key KEYS[13], until when its entry counts (epoch ms) (hold-seats.lua)
+  ARGV[9] quantity (1…ARGV[5])
+  ARGV[10] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
+  ARGV[11] accessible: '1' or '0'
+  ARGV[12] filter: 'all', 'grade' or 'section'    ARGV[13] the grade folded (gradeKey), or the section name folded (sectionNameKey), or '' for all
+  ARGV[14] '1': end only the expired holds passed, never answer END_HOLDS; '0': as above
+  ARGV[15..14+n] ids of the expired holds whose records follow the fixed keys
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated),
@@ -88,11 +92,13 @@ local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEY
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local seatingFormat = ARGV[7]
-local quantity, together, accessible = tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] == '1'
-local filter, filterValue = ARGV[11], ARGV[12]
+local indexUntil = ARGV[8] ~= '' and ARGV[8] or nil
+local fixedKeys = indexUntil and 13 or 12
+local quantity, together, accessible = tonumber(ARGV[9]), ARGV[10] == '1', ARGV[11] == '1'
+local filter, filterValue = ARGV[12], ARGV[13]
 local passedHoldKeys = {}
-local passedOnly = ARGV[13] == '1'
-for i = 1, #KEYS - 12 do passedHoldKeys[ARGV[13 + i]] = KEYS[12 + i] end
+local passedOnly = ARGV[14] == '1'
+for i = 1, #KEYS - fixedKeys do passedHoldKeys[ARGV[14 + i]] = KEYS[fixedKeys + i] end
 local EXPIRED_PER_CALL = 16
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
@@ -1185,9 +1191,11 @@ if not seatIds then return {'NO_FIT'} end
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
   userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
+  userIndex = indexUntil and KEYS[13],
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, arrangement = arrangement, places = places, rows = rows,
+  indexUntil = indexUntil,
 })
 return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ','), prices}

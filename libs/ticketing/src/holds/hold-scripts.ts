@@ -48,22 +48,27 @@ export type HoldSeatsResult =
 /**
  * KEYS of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order: the
  * performance's meta, seats, prices, counts, expiry index, the user's holds, the new hold's
- * record, the seat holders, the four seating keys, then the records of the expired holds
- * `ending` names (hold ids), for the scripts to end them.
+ * record, the seat holders, the four seating keys, the user's index when `head.userIndex` is
+ * given, then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
  */
-export function holdScriptKeys(keys: PerformanceKeys, userId: string, holdId: string, ending: string[]): string[] {
-  return [
+export function holdScriptKeys(
+  keys: PerformanceKeys,
+  head: Pick<HoldScriptHead, 'userId' | 'holdId' | 'userIndex'>,
+  ending: string[],
+): string[] {
+  const fixed = [
     keys.meta,
     keys.seats,
     keys.prices,
     keys.counts,
     keys.expiry,
-    keys.userHolds(userId),
-    keys.hold(holdId),
+    keys.userHolds(head.userId),
+    keys.hold(head.holdId),
     keys.seatHolds,
     ...seatingKeys(keys),
-    ...ending.map((id) => keys.hold(id)),
   ];
+  if (head.userIndex) fixed.push(head.userIndex.key);
+  return [...fixed, ...ending.map((id) => keys.hold(id))];
 }
 
 /** What both hold scripts are told about the hold they make, whatever picks its seats. */
@@ -74,13 +79,20 @@ export interface HoldScriptHead {
   lifetimeMs: number;
   userLimit: number;
   retentionMs: number;
+  /**
+   * The user's index of performances with holds (`key`) and until when the hold's entry counts
+   * (`until`, epoch ms), for the script to write with the hold (only when it is made). Only on a
+   * single Redis: on a Redis Cluster the index lies in the user's slot, so HoldStore writes it
+   * with `index-hold.lua` instead.
+   */
+  userIndex?: { key: string; until: number };
 }
 
 /**
- * ARGV[1..7] of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order:
+ * ARGV[1..8] of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order:
  * hold id, user id, performance id, hold lifetime (ms), the user's seat limit, how long the record
- * stays readable after expiry (ms), and the seating data's format the scripts accept
- * (SEATING_FORMAT; any other is NO_LAYOUT).
+ * stays readable after expiry (ms), the seating data's format the scripts accept
+ * (SEATING_FORMAT; any other is NO_LAYOUT), and `userIndex.until` (epoch ms) or '' without it.
  */
 export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
   return [
@@ -91,6 +103,7 @@ export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
     head.userLimit,
     head.retentionMs,
     SEATING_FORMAT,
+    head.userIndex ? head.userIndex.until : '',
   ];
 }
 
@@ -123,12 +136,11 @@ function holdSeatsRound(
   round: number,
 ): Promise<HoldSeatsResult> {
   const ending = [...holdsToEnd];
-  return callScript<[string, ...(string | number)[]]>(
-    redis,
-    HOLD_SEATS.name,
-    holdScriptKeys(keys, request.userId, request.holdId, ending),
-    [...holdScriptArgs(request), ...ending, ...request.seatIds],
-  ).then(([outcome, ...rest]) => {
+  return callScript<[string, ...(string | number)[]]>(redis, HOLD_SEATS.name, holdScriptKeys(keys, request, ending), [
+    ...holdScriptArgs(request),
+    ...ending,
+    ...request.seatIds,
+  ]).then(([outcome, ...rest]) => {
     if (outcome !== 'END_HOLDS') return holdSeatsResult(outcome, rest);
     if (round === HOLD_SEATS_ROUNDS) {
       throw new Error(`hold-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);

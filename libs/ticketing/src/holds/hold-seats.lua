@@ -29,7 +29,11 @@
   KEYS[12] seat info  static seat ids, qualities and flags; the bitmap is kept up to date here,
                       the rows' slots left to the next best-available search (their rows listed
                       in KEYS[10]'s 'dirty', seatingMarkTaken), expired holds' rows refreshed here
-  KEYS[13..12+n]      hashes of expired holds to end, the holds named in ARGV[8..7+n]
+  KEYS[13]            the user's index of performances with holds (sorted set: performance id by
+                      epoch ms), only when ARGV[8] is not '' (a single Redis; on a Redis Cluster it
+                      lies in the user's slot and HoldStore writes it with index-hold.lua)
+  KEYS[13+i..12+i+n]  hashes of expired holds to end, the holds named in ARGV[9..8+n]; i = 1 with
+                      the index key, else 0
 
   ARGV[1] hold id
   ARGV[2] user id
@@ -39,8 +43,10 @@
   ARGV[6] how long a hold record stays readable after it expires (ms)
   ARGV[7] the seating data's format the noOrphanSeats rule reads (SEATING_FORMAT): KEYS[10]'s
           'ready' must equal it
-  ARGV[8..7+n] ids of the expired holds whose records are KEYS[13..12+n] (n = #KEYS - 12)
-  ARGV[8+n..] seat ids (distinct)
+  ARGV[8] '' or, with the index key KEYS[13], until when its entry counts (epoch ms): written
+          with the hold (ZADD GT, PEXPIREAT), only when it is made
+  ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[9+n..] seat ids (distinct)
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217),
@@ -69,11 +75,13 @@ local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEY
 local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local seatingFormat = ARGV[7]
+local indexUntil = ARGV[8] ~= '' and ARGV[8] or nil
+local fixedKeys = indexUntil and 13 or 12
 local passedHoldKeys = {}
-local passedCount = #KEYS - 12
-for i = 1, passedCount do passedHoldKeys[ARGV[7 + i]] = KEYS[12 + i] end
+local passedCount = #KEYS - fixedKeys
+for i = 1, passedCount do passedHoldKeys[ARGV[8 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
-for i = 8 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 9 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats')
 local salesOpenAt, currency = meta[1], meta[2]
@@ -153,9 +161,10 @@ end
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
   userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
+  userIndex = indexUntil and KEYS[13],
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
-  now = now, lifetime = lifetime, retention = retention,
+  now = now, lifetime = lifetime, retention = retention, indexUntil = indexUntil,
 })
 return {'OK', expiresAt, amount, currency, prices}

@@ -13,7 +13,9 @@ import {
   SalesNotOpenError,
   SeatsUnavailableError,
 } from '@app/ticketing';
+import { isCluster } from '@app/redis';
 import { holdTheOldWay } from '../../test/previous-version';
+import { userHoldPerformancesKey } from '../redis-keys';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 
 /** A small deterministic generator, so a failing run can be repeated. */
@@ -69,6 +71,25 @@ describe('HoldService', () => {
     expect(await fx.redis.zscore(performanceKeys(performanceId).expiry, hold.id)).toBe(
       String(hold.expiresAt.getTime()),
     );
+  });
+
+  it("lists a hold through the user's index of performances with holds; a refused hold adds no entry on a single Redis", async () => {
+    const [first, second, third] = [await newPerformance(), await newPerformance(), await newPerformance()];
+    const user = `index-${randomUUID()}`;
+    const held = [await fx.holds.hold(user, first, [1]), await fx.holds.hold(user, second, [2, 3])];
+    await fx.holds.hold('someone-else', third, [4]);
+    await expect(fx.holds.hold(user, third, [4])).rejects.toThrow(SeatsUnavailableError);
+
+    expect((await fx.holds.listLive(user)).map((hold) => hold.id).sort()).toEqual(held.map((hold) => hold.id).sort());
+    const index = await fx.redis.zrange(userHoldPerformancesKey(user), 0, -1, 'WITHSCORES');
+    const entries = new Map<string, number>();
+    for (let i = 0; i < index.length; i += 2) entries.set(index[i], Number(index[i + 1]));
+    // Each entry counts past its hold's expiry (by the clock slack), and the key lives as long.
+    for (const hold of held) expect(entries.get(String(hold.performanceId))).toBeGreaterThan(hold.expiresAt.getTime());
+    expect(await fx.redis.pexpiretime(userHoldPerformancesKey(user))).toBe(Math.max(...entries.values()));
+    // On a Cluster index-hold.lua writes the entry before the hold script runs (another slot);
+    // on a single Redis the hold script writes it only with a hold it made.
+    if (!isCluster(fx.redis)) expect(entries.has(String(third))).toBe(false);
   });
 
   it('refuses a taken seat, naming it, and holds none of the others', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { sendAcrossSlots } from '@app/redis';
+import { isCluster, sendAcrossSlots } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfId } from '../ids';
 import { isUuid } from '../input';
@@ -18,6 +18,15 @@ import {
 /** Clock skew between an API process and Redis the user-holds index tolerates (ms). */
 const INDEX_SLACK_MS = 60_000;
 
+/**
+ * The user's index entry for a hold: the index key and a score past the hold's expiry by
+ * {@link INDEX_SLACK_MS} of clock skew between us and Redis (epoch ms). Every hold has the same
+ * lifetime, so a later entry's score is the larger (within the slack).
+ */
+function indexEntry(request: { userId: string; lifetimeMs: number }): { key: string; until: number } {
+  return { key: userHoldPerformancesKey(request.userId), until: Date.now() + request.lifetimeMs + INDEX_SLACK_MS };
+}
+
 /** A hold's hash as Redis holds it, with Redis TIME (epoch ms) read in the same round trip. */
 export interface StoredHold {
   /** Empty when there is no such hold. */
@@ -33,31 +42,30 @@ export class HoldStore {
   }
 
   /**
-   * Holds all of the request's seats or none (`hold-seats.lua`), in one round trip. The user's
-   * index of performances with holds is written first on the same connection (`index-hold.lua`;
-   * so it reaches Redis before the hold, and a crash between the two leaves only an entry without
-   * a hold), with
-   * a score past the hold's expiry by {@link INDEX_SLACK_MS} of clock skew between us and Redis.
+   * Holds all of the request's seats or none (`hold-seats.lua`), in one round trip, with the
+   * user's index of performances with holds (see {@link indexEntry}). On a single Redis the
+   * script writes the entry with the hold; on a Redis Cluster the index lies in the user's slot,
+   * so `index-hold.lua` writes it first on the same connection (it reaches Redis before the hold,
+   * and a crash between the two leaves only an entry without a hold, which readers skip).
    */
   hold(request: HoldSeatsRequest): Promise<HoldSeatsResult> {
-    const indexKey = userHoldPerformancesKey(request.userId);
-    const until = Date.now() + request.lifetimeMs + INDEX_SLACK_MS;
-    // Every hold has the same lifetime, so a later `until` is the larger one (within the slack).
-    const indexed = indexHold(this.redis, indexKey, until, request.performanceId);
-    const held = holdSeats(this.redis, performanceKeys(request.performanceId), request);
-    return Promise.all([indexed, held]).then(([, result]) => result);
+    const keys = performanceKeys(request.performanceId);
+    const index = indexEntry(request);
+    if (!isCluster(this.redis)) return holdSeats(this.redis, keys, { ...request, userIndex: index });
+    const indexed = indexHold(this.redis, index.key, index.until, request.performanceId);
+    return Promise.all([indexed, holdSeats(this.redis, keys, request)]).then(([, result]) => result);
   }
 
   /**
    * Picks and holds the best available seats (`hold-best-available.lua`), the user's index
-   * written first exactly as {@link hold} does.
+   * written exactly as {@link hold} writes it.
    */
   holdBestAvailable(request: HoldBestAvailableRequest): Promise<HoldBestAvailableResult> {
-    const indexKey = userHoldPerformancesKey(request.userId);
-    const until = Date.now() + request.lifetimeMs + INDEX_SLACK_MS;
-    const indexed = indexHold(this.redis, indexKey, until, request.performanceId);
-    const held = holdBestAvailable(this.redis, performanceKeys(request.performanceId), request);
-    return Promise.all([indexed, held]).then(([, result]) => result);
+    const keys = performanceKeys(request.performanceId);
+    const index = indexEntry(request);
+    if (!isCluster(this.redis)) return holdBestAvailable(this.redis, keys, { ...request, userIndex: index });
+    const indexed = indexHold(this.redis, index.key, index.until, request.performanceId);
+    return Promise.all([indexed, holdBestAvailable(this.redis, keys, request)]).then(([, result]) => result);
   }
 
   /**

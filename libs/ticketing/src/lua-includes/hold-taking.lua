@@ -10,15 +10,18 @@
     checked) for one user. Letters A -> H, counts, the seating data (refreshed now for a search's
     places, deferred for seat ids: seatingMarkTaken), each seat's holder entry
     '<expiresAt>:<hold id>', the hold record (status HELD; it expires `hold.retention` ms after
-    the hold), the expiry index and the user's holds (kept at least as long as this hold). The
+    the hold), the expiry index, the user's holds (kept at least as long as this hold) and, when
+    the caller passes it (k.userIndex), the user's index of performances with holds. The
     record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
     pays per seat whatever the section's price later (purchase.lua copies it into the sale).
-    k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating } (keys; seating as
-       in the seating include)
+    k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
+       seating as in the seating include; userIndex optional: on a single Redis, where it may
+       share the script, index-hold.lua's work is done here)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
        arrangement (optional: stored in the record when given), places and rows (optional: the
        seats' {layout position, row index} and the rows' records, as seatingMarkPlaces takes them,
-       when the caller read them: their layout entries are then not read again) }
+       when the caller read them: their layout entries are then not read again), indexUntil
+       (with k.userIndex: the entry's score and the key's expiry, epoch ms) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
@@ -98,6 +101,11 @@ local function takeHold(k, hold)
   local userHoldsTtl = redis.call('PTTL', k.userHolds)
   if userHoldsTtl < 0 or hold.now + userHoldsTtl < expiresAt then
     redis.call('PEXPIREAT', k.userHolds, expiresAt)
+  end
+  if k.userIndex then
+    -- As index-hold.lua: the score only grows, the key expires with the latest entry.
+    redis.call('ZADD', k.userIndex, 'GT', hold.indexUntil, hold.performanceId)
+    redis.call('PEXPIREAT', k.userIndex, hold.indexUntil)
   end
   return expiresAt, amount, priceList
 end

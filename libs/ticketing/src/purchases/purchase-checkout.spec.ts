@@ -51,7 +51,7 @@ function checkout(
   gatewayTimeoutMs = 10_000,
 ) {
   const store = {
-    sell: vi.fn(async () => [sale, 1] as [PurchaseResult, number]),
+    sell: vi.fn(async (): Promise<PurchaseResult> => sale),
     unindex: vi.fn(async () => {}),
     releaseHoldClaim: vi.fn(async () => {}),
     renewHoldClaim: vi.fn(async (..._args: unknown[]) => true),

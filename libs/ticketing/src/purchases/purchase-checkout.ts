@@ -86,10 +86,11 @@ export class PurchaseCheckout {
       });
       // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
       if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
-      // The user's index entry travels with the sale, in the same round trip. Its score, the
-      // pre-check's Redis time, is at most the purchase's createdAt: the reads go up to a keyset
-      // bound and filter by createdAt, and skip a member whose purchase does not exist.
-      const [sold] = await this.store
+      // The user's index entry travels with the sale, in the same round trip (PurchaseStore.sell).
+      // Its score is at most the purchase's createdAt (on a Cluster the pre-check's Redis time):
+      // the reads go up to a keyset bound and filter by createdAt, and skip a member whose
+      // purchase does not exist.
+      const sold = await this.store
         .sell(performanceId, { holdId, userId, purchaseId, chargeId: charged, holdRetentionMs: HOLD_RETENTION_MS }, now)
         .catch((error: unknown) => {
           // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
@@ -103,7 +104,8 @@ export class PurchaseCheckout {
       await this.gateway.refund(chargeId);
       await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
       this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
-      // The index entry of a purchase that never happened; readers skip it meanwhile.
+      // The index entry a Cluster's sale left for a purchase that never happened (a single Redis
+      // adds none for a refused sale); readers skip it meanwhile.
       await this.store.unindex(userId, performanceId, purchaseId);
       // Refused and refunded: this attempt is over, so it blocks no retry (sales reopened, say).
       await this.dropClaim(performanceId, holdId, purchaseId);

@@ -137,24 +137,42 @@ export async function releaseHoldClaim(redis: Redis, holdKey: string, purchaseId
   return (await callScript<number>(redis, RELEASE_HOLD_CLAIM.name, [holdKey], [purchaseId])) === 1;
 }
 
+/**
+ * Sells the hold (`purchase.lua`); with `buyerIndex` (a single Redis only: its key lies in the
+ * buyer's Cluster slot) a new sale also adds `member` to the buyer's index of purchases, scored
+ * by its createdAt. Throws only what Redis throws (a refusal is an outcome).
+ */
 export async function purchaseHold(
   redis: Redis,
   keys: PerformanceKeys,
   request: PurchaseRequest,
+  buyerIndex?: { key: string; member: string },
 ): Promise<PurchaseResult> {
+  const scriptKeys = [
+    keys.seats,
+    keys.counts,
+    keys.expiry,
+    keys.hold(request.holdId),
+    keys.purchase(request.purchaseId),
+    keys.purchaseStream,
+    keys.meta,
+  ];
+  const args: (string | number)[] = [
+    request.holdId,
+    request.userId,
+    request.purchaseId,
+    request.chargeId,
+    request.holdRetentionMs,
+  ];
+  if (buyerIndex) {
+    scriptKeys.push(buyerIndex.key);
+    args.push(buyerIndex.member);
+  }
   const [outcome, createdAt, performanceId, seats, amount, currency, prices] = await callScript<string[]>(
     redis,
     PURCHASE.name,
-    [
-      keys.seats,
-      keys.counts,
-      keys.expiry,
-      keys.hold(request.holdId),
-      keys.purchase(request.purchaseId),
-      keys.purchaseStream,
-      keys.meta,
-    ],
-    [request.holdId, request.userId, request.purchaseId, request.chargeId, request.holdRetentionMs],
+    scriptKeys,
+    args,
   );
   switch (outcome) {
     case 'OK':

@@ -21,12 +21,17 @@
   KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales), status
                     (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
                     performance was deleted
+  KEYS[8] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
+          index     '<performance id>:<purchase id>' by epoch ms; on a Redis Cluster it lies in the
+                    buyer's slot and PurchaseStore.sell adds the entry beside this script). A new
+                    sale adds ARGV[6] with its createdAt as score (NX: a replay keeps the first)
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
   ARGV[3] purchase id
   ARGV[4] charge id (from the payment gateway)
   ARGV[5] how long the hold record stays readable from now (ms)
+  ARGV[6] with KEYS[8]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
@@ -41,7 +46,7 @@
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)} salesOpenAt was moved past Redis TIME after the
                      hold was made (a replay of a done purchase still answers OK)
 ]]
---- @keys 7
+--- @keys variable
 --- @include "redis-time"
 local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -102,4 +107,5 @@ if prices then
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
+if KEYS[8] then redis.call('ZADD', KEYS[8], 'NX', now, ARGV[6]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}

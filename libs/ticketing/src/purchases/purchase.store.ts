@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
+import { isCluster, keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -99,21 +99,25 @@ export class PurchaseStore {
   }
 
   /**
-   * Turns the hold into a purchase (`purchase.lua`) and, in the same round trip, adds the
-   * purchase to the user's index with score `indexedAt` (epoch ms). The index entry is in another
-   * Redis Cluster slot, so it cannot go into the script; NX keeps the first score when a retried
-   * request replays its purchase. Answers the script's result first. Both go on the sales
-   * connection, the one `replicated` waits on.
+   * Turns the hold into a purchase (`purchase.lua`) and adds it to the user's index of purchases
+   * in the same round trip. On a single Redis the script adds the entry with a new sale (score:
+   * its createdAt); on a Redis Cluster the index lies in the user's slot, so a `ZADD NX` with
+   * score `indexedAt` (epoch ms, at most the sale's createdAt) goes beside the script, and a
+   * refused sale leaves an entry readers skip until `unindex` drops it. NX keeps the first score
+   * when a retried request replays its purchase. Both go on the sales connection, the one
+   * `replicated` waits on.
    */
-  sell(performanceId: number, request: PurchaseRequest, indexedAt: number): Promise<[PurchaseResult, number]> {
+  sell(performanceId: number, request: PurchaseRequest, indexedAt: number): Promise<PurchaseResult> {
+    const keys = performanceKeys(performanceId);
+    const index = {
+      key: userPurchasesKey(request.userId),
+      member: userPurchasesMember(performanceId, request.purchaseId),
+    };
+    if (!isCluster(this.sales)) return purchaseHold(this.sales, keys, request, index);
     return Promise.all([
-      purchaseHold(this.sales, performanceKeys(performanceId), request),
-      keyFirstCommand(this.sales, 'zadd', userPurchasesKey(request.userId), [
-        'NX',
-        String(indexedAt),
-        userPurchasesMember(performanceId, request.purchaseId),
-      ]) as Promise<number>,
-    ]);
+      purchaseHold(this.sales, keys, request),
+      keyFirstCommand(this.sales, 'zadd', index.key, ['NX', String(indexedAt), index.member]),
+    ]).then(([result]) => result);
   }
 
   /**
