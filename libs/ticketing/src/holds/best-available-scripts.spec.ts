@@ -37,8 +37,8 @@ const request = {
 const OK = ['OK', 1_000, 300_000, 'KRW', 'TOGETHER', '11,12', '150000,150000'];
 /** A call's ARGV (after `sha numkeys` and the keys). */
 const argv = (call: string[]) => call.slice(2 + Number(call[1]));
-/** ARGV[13] of hold-best-available.lua: '1' on the last round (end only the holds passed). */
-const passedOnly = (call: string[]) => argv(call)[12];
+/** ARGV[14] of hold-best-available.lua: '1' on the last round (end only the holds passed). */
+const passedOnly = (call: string[]) => argv(call)[13];
 
 describe('holdBestAvailable: rounds of expired holds to end', () => {
   it('passes the named holds on the next round; the first round that holds answers', async () => {
