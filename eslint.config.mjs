@@ -76,6 +76,14 @@ function appBoundary(app) {
     'no-restricted-imports': [
       'error',
       {
+        paths: [
+          {
+            name: 'class-validator',
+            importNames: ['Length', 'MinLength', 'MaxLength'],
+            message:
+              "Use MinLength/MaxLength of apps/api/src/common/text-length.ts: class-validator's leave out U+FE0E/U+FE0F, PostgreSQL does not.",
+          },
+        ],
         patterns: [
           {
             group: APPS.filter((other) => other !== app).flatMap((other) => [

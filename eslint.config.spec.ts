@@ -41,9 +41,11 @@ const WRONG: [string, string, RegExp][] = [
   ['libs/core/src/x.ts', "import { asStoreUnavailable } from '@app/redis';", /libs\/core imports no other library/],
   ['apps/mailer/src/x.ts', "import { BatchModule } from '../../batch/src/batch.module';", /may not import another app/],
   ['apps/api/src/x.ts', "import { createTestEnv } from '@app/testing';", /Only tests use @app\/testing/],
+  ['apps/api/src/x.ts', "import { IsString, MaxLength } from 'class-validator';", /text-length\.ts/],
 ];
 
 const ALLOWED: [string, string][] = [
+  ['apps/api/src/x.ts', "import { IsString } from 'class-validator';"],
   ['libs/ticketing/src/x.ts', "import { DomainError } from '@app/core';"],
   ['libs/ticketing/src/x.ts', "import { PurchaseRepository } from '@app/database';"],
   ['libs/ticketing/src/x.ts', "import { purchaseCompletedMessageId } from '@app/messaging/contracts';"],

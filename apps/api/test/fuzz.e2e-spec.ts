@@ -317,8 +317,30 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
         return fc.oneof(
           fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 50, 50) }),
           ...examples,
+          ...(schema.maxLength === undefined ? [] : [atLengthLimit(schema.maxLength)]),
         );
     }
+  }
+
+  /**
+   * Text just under, at and just over `maxLength` in characters whose counts differ from one
+   * library to another: a letter with the emoji presentation selector U+FE0F (two code points,
+   * counted as one by validator.js), a letter outside the BMP (two UTF-16 units), a letter with a
+   * combining accent (two code points, one after NFC). PostgreSQL counts code points: a check that
+   * counts otherwise lets a value through to a 500.
+   */
+  function atLengthLimit(maxLength: number): fc.Arbitrary<string> {
+    return fc
+      .tuple(
+        fc.constantFrom('\u2764\uFE0F', '\u{1D400}', 'e\u0301', '\u{1F600}\uFE0F', 'a'),
+        fc.integer({ min: -1, max: 1 }),
+      )
+      .chain(([unit, delta]) =>
+        fc.constantFrom(
+          unit.repeat(Math.max(1, maxLength + delta)),
+          unit.repeat(Math.max(1, Math.ceil(maxLength / 2) + delta)),
+        ),
+      );
   }
 
   function pathValue(): fc.Arbitrary<string> {

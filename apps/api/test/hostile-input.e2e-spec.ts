@@ -120,6 +120,53 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
     });
   });
 
+  describe('lengths counted as PostgreSQL counts them (code points)', () => {
+    const heart = '\u2764\uFE0F'; // two code points; class-validator's own MaxLength counted one
+    it.each([
+      [
+        'a signup name of 100 emoji with their presentation selector',
+        '/auth/signup',
+        { ...signup, email: 'heart@example.test', name: heart.repeat(100) },
+        'name must be shorter than or equal to 100 characters',
+        false,
+      ],
+      [
+        'an event title of 200 of them',
+        '/events',
+        { title: heart.repeat(200), venue: 'Hall' },
+        'title must be shorter than or equal to 200 characters',
+        true,
+      ],
+      [
+        'an event venue of 101 of them',
+        '/events',
+        { title: 'Hearts venue', venue: heart.repeat(101) },
+        'venue must be shorter than or equal to 200 characters',
+        true,
+      ],
+    ])('refuses %s with a 400, storing nothing', async (_name, url, payload, message, asAdmin) => {
+      const body = expectUniform(await call('POST', url, payload, asAdmin ? admin : undefined), 400);
+      expect(body.message).toEqual([message]);
+      if (url === '/events') expect(await eventsTitled((payload as { title: string }).title)).toBe(0);
+    });
+
+    it('takes a value of exactly the limit in code points', async () => {
+      const res = await call('POST', '/events', { title: heart.repeat(100), venue: '\u{1D400}'.repeat(200) }, admin);
+      expect(res.statusCode).toBe(201);
+      const name = await call('POST', '/auth/signup', {
+        ...signup,
+        email: 'hearts@example.test',
+        name: heart.repeat(50),
+      });
+      expect(name.statusCode).toBe(201);
+    });
+
+    it('refuses the same on a change of an event', async () => {
+      const body = expectUniform(await call('PATCH', `/events/${eventId}`, { title: heart.repeat(200) }, admin), 400);
+      expect(body.message).toEqual(['title must be shorter than or equal to 200 characters']);
+    });
+  });
+
   describe('bytes and content types', () => {
     it('refuses a body that is not valid UTF-8 instead of storing U+FFFD', async () => {
       const res = await api.app.inject({

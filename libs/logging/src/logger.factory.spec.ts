@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QueryFailedError } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AccessLog } from './access-log';
 import { createLogger, createWinston } from './logger.factory';
@@ -92,6 +93,39 @@ describe('log files', () => {
     expect(lines[1].log.logger).toBe('Main');
     expect(lines[1].error.stack_trace).toBe('Error: boom\n    at main (main.js:1:1)');
     expect(lines[2].log.logger).toBe('Main');
+  });
+
+  it('keeps no statement parameters or driver details of a logged error, however it was logged', async () => {
+    const logger = createLogger({ app: 'api', level: 'info', dir, console: 'none' });
+    const secrets = ['someone@example.test', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA'];
+    const failed = () =>
+      new QueryFailedError(
+        'INSERT INTO "users"("email", "password_hash") VALUES ($1, $2)',
+        secrets,
+        Object.assign(new Error('value too long for type character varying(100)'), {
+          code: '22001',
+          detail: `Failing row contains (${secrets[0]}).`,
+          parameters: secrets,
+        }),
+      );
+    logger.error({ message: 'POST /auth/signup failed', err: failed() }, 'Errors');
+    logger.error(failed(), undefined, 'Errors');
+    logger.warn({ message: 'retrying', err: failed() }, 'Flusher');
+    const lines = [...(await linesOf(`api-error-${today()}.log`)), ...(await linesOf(`api-warn-${today()}.log`))] as {
+      error: Record<string, unknown>;
+    }[];
+    const written = JSON.stringify(lines);
+    for (const secret of secrets) expect(written).not.toContain(secret.slice(0, 12));
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(line.error).toMatchObject({
+        type: 'QueryFailedError',
+        message: 'value too long for type character varying(100)',
+        code: '22001',
+        query: 'INSERT INTO "users"("email", "password_hash") VALUES ($1, $2)',
+      });
+      expect(line.error.stack_trace).toContain('QueryFailedError');
+    }
   });
 
   it('writes access lines into the info file as ECS lines shaped like the Winston ones', async () => {

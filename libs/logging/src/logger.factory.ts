@@ -51,6 +51,67 @@ const ecsNames = (app: string) =>
     return info;
   })();
 
+/**
+ * What a log line keeps of an error besides its type, message, stack trace and cause: the fields
+ * that say what failed (a PostgreSQL SQLSTATE and constraint, the statement's text), read from the
+ * error or from the driver error it wraps. Nothing else: ECS formatting copies every enumerable
+ * field of an error into the line, and a driver error carries the statement's parameters (a
+ * password hash, an e-mail address) and pg's `detail` (the values of a violated key).
+ */
+const LOGGED_ERROR_FIELDS = ['code', 'constraint', 'table', 'column', 'query'] as const;
+
+/** Where Winston keeps a line's extra arguments (triple-beam's SPLAT, a registered symbol). */
+const SPLAT = Symbol.for('splat');
+
+/**
+ * A copy of `error` for a log line: same class (so ECS `error.type`), message, stack and cause, and
+ * only the {@link LOGGED_ERROR_FIELDS} that are strings or numbers.
+ */
+export function loggableError(error: Error): Error {
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  Object.defineProperty(copy, 'message', { value: error.message, configurable: true, writable: true });
+  Object.defineProperty(copy, 'stack', { value: error.stack, configurable: true, writable: true });
+  if (error.cause !== undefined) Object.defineProperty(copy, 'cause', { value: error.cause, configurable: true });
+  const own = error as unknown as Record<string, unknown>;
+  const driver = own.driverError as Record<string, unknown> | undefined;
+  for (const field of LOGGED_ERROR_FIELDS) {
+    const value = own[field] ?? driver?.[field];
+    if (typeof value === 'string' || typeof value === 'number')
+      (copy as unknown as Record<string, unknown>)[field] = value;
+  }
+  return copy;
+}
+
+/**
+ * Logged errors through {@link loggableError}, wherever a line carries one: `err` (Nest's
+ * `logger.error({ message, err })`), `error` and the fields nest-winston spreads beside it
+ * (`logger.error(error)`; moved to `err`), and Winston's splat (`logger.error('message', error)`).
+ */
+const redactErrors = winston.format((info) => {
+  const line = info as Record<string | symbol, unknown>;
+  for (const key of ['err', 'error']) {
+    const value = line[key];
+    if (!(value instanceof Error)) continue;
+    for (const field of Object.keys(value)) {
+      if (
+        field !== 'level' &&
+        field !== 'message' &&
+        line[field] === (value as unknown as Record<string, unknown>)[field]
+      ) {
+        delete line[field];
+      }
+    }
+    // As `err`, which ECS formatting turns into `error.type`, `error.message` and the rest; an
+    // Error left in `error` would be written as its own fields alone.
+    delete line[key];
+    line.err ??= loggableError(value);
+  }
+  const splat = line[SPLAT];
+  if (Array.isArray(splat))
+    line[SPLAT] = splat.map((item: unknown) => (item instanceof Error ? loggableError(item) : item));
+  return info;
+});
+
 const onlyLevel = (level: string) => winston.format((info) => (info.level === level ? info : false))();
 
 /** The winston logger of a process, and its daily files by level. */
@@ -86,7 +147,10 @@ function build(options: LoggerOptions): { winston: winston.Logger; files: Map<st
   } else if (options.console === 'json') {
     transports.push(new winston.transports.Console({ format: ecs }));
   }
-  return { winston: winston.createLogger({ level: options.level, transports, exitOnError: false }), files };
+  return {
+    winston: winston.createLogger({ level: options.level, format: redactErrors(), transports, exitOnError: false }),
+    files,
+  };
 }
 
 export function createWinston(options: LoggerOptions): winston.Logger {

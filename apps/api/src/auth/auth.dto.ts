@@ -1,8 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { IsEmail, IsString, ValidateBy } from 'class-validator';
 import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
 import { FreeText } from '../common/free-text';
+import { MaxLength, MinLength } from '../common/text-length';
 
 /** An e-mail address in its one spelling (trimmed, NFC, lower case), with nothing invisible in it. */
 const NormalizedEmail = () =>

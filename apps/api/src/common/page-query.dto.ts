@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString } from 'class-validator';
 import { IntegerQuery } from './canonical-integer';
+import { MaxLength } from './text-length';
 
 /** `?limit=` when a request does not give it. */
 export const DEFAULT_PAGE_LIMIT = 20;

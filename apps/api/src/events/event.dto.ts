@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { IsOptional, MaxLength, MinLength, ValidateBy, ValidateIf } from 'class-validator';
+import { IsOptional, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
 import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
 import type { CatalogEvent, DatedEvent } from '@app/ticketing';
 import { FreeText } from '../common/free-text';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsDateTime } from '../common/validators';
+import { MaxLength, MinLength } from '../common/text-length';
 
 export class EventCreateDto {
   /** @example "IU 2027 World Tour — Seoul" */

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { IsString } from 'class-validator';
 import type { CheckIn, Ticket } from '@app/ticketing';
+import { MaxLength } from '../common/text-length';
 
 /** The body of `POST /check-in`: the code read from the ticket's QR code. */
 export class CheckInCreateDto {

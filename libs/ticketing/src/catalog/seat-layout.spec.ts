@@ -77,6 +77,13 @@ describe('generateLayout', () => {
     expect(own.rowLabels).toEqual(['Balcony 1', 'Balcony 2']);
   });
 
+  it('counts a row label in code points, as its column does: ten letters outside the BMP fit', () => {
+    const label = '\u{1D400}'.repeat(10);
+    expect(label).toHaveLength(20);
+    const [own] = generateLayout([section({ rowLabels: [label, 'B'] })]);
+    expect(own.rowLabels).toEqual([label, 'B']);
+  });
+
   it('places sections without origins side by side, centred, row 1 in front, one aisle apart', () => {
     const [a, b] = generateLayout([section({ name: 'A', seatsPerRow: 3 }), section({ name: 'B', seatsPerRow: 2 })]);
     // Widths 2 and 1, an aisle of 2 between seat centres: 5 in all, so A starts at −2.5.
@@ -151,6 +158,8 @@ describe('generateLayout', () => {
     ['fewer row labels than rows', [section({ rowLabels: ['A'] })]],
     ['more row labels than rows', [section({ rowLabels: ['A', 'B', 'C'] })]],
     ['one row label twice', [section({ rowLabels: ['AA', 'AA'] })]],
+    ['one row label twice in two cases', [section({ rowLabels: ['aa', 'AA'] })]],
+    ['a row label of 11 letters outside the BMP', [section({ rowLabels: ['A', '\u{1D400}'.repeat(11)] })]],
     ['an empty row label', [section({ rowLabels: ['A', ''] })]],
     ['a row label of 11 characters', [section({ rowLabels: ['A', 'Balcony 123'] })]],
     [

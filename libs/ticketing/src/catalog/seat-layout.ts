@@ -1,5 +1,6 @@
 import { DomainError } from '../errors';
 import type { MapPoint, SeatRef, SectionInput } from './catalog.types';
+import { sectionNameKey } from './section-names';
 
 /** Distance between neighbouring seats of a row when a section does not say, in map units. */
 export const DEFAULT_SEAT_PITCH = 1;
@@ -234,11 +235,16 @@ function assertRowLabels(section: SectionInput, invalid: (message: string) => Do
   }
   const seen = new Set<string>();
   labels.forEach((label, i) => {
-    if (label.length < 1 || label.length > MAX_ROW_LABEL_LENGTH) {
+    // In code points, as the request's schema and PostgreSQL's varchar count (not UTF-16 units).
+    const length = [...label].length;
+    if (length < 1 || length > MAX_ROW_LABEL_LENGTH) {
       throw invalid(`section ${section.name}: row ${i + 1}'s label must be 1-${MAX_ROW_LABEL_LENGTH} characters`);
     }
-    if (seen.has(label)) throw invalid(`section ${section.name}: row label ${label} is given to two rows`);
-    seen.add(label);
+    // Two rows a buyer could not tell apart on a ticket (\`a\` and \`A\`) are one label, as section
+    // names are one name whatever their case (sectionNameKey).
+    const key = sectionNameKey(label);
+    if (seen.has(key)) throw invalid(`section ${section.name}: row label ${label} is given to two rows`);
+    seen.add(key);
   });
 }
 
