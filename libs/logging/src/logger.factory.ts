@@ -83,32 +83,47 @@ export function loggableError(error: Error): Error {
 }
 
 /**
+ * Fields no log line keeps at its top level, whoever put them there: the statement parameters, pg's
+ * `detail` and the driver error of a database error that a logger spread into the line without
+ * the error itself (nest-winston's `warn(error)`, `log(error)`: the error's own fields, no Error).
+ */
+const DROPPED_FIELDS = ['parameters', 'detail', 'driverError'] as const;
+
+/** Deletes the fields of `line` that are copies of `error`'s own enumerable fields (spread beside it). */
+function dropSpreadCopies(line: Record<string | symbol, unknown>, error: Error): void {
+  const own = error as unknown as Record<string, unknown>;
+  for (const field of Object.keys(error)) {
+    if (field !== 'level' && field !== 'message' && line[field] === own[field]) delete line[field];
+  }
+}
+
+/**
  * Logged errors through {@link loggableError}, wherever a line carries one: `err` (Nest's
- * `logger.error({ message, err })`), `error` and the fields nest-winston spreads beside it
- * (`logger.error(error)`; moved to `err`), and Winston's splat (`logger.error('message', error)`).
+ * `logger.error({ message, err })`), `error` (`logger.error(error)`) and `context`
+ * (`logger.warn('message', error)`), each moved to `err`, which ECS formatting turns into
+ * `error.type`, `error.message` and the rest; Winston's splat (`logger.error('message', error)`).
+ * The fields a logger spread beside an error are dropped with it, and {@link DROPPED_FIELDS}
+ * wherever they come from.
  */
 const redactErrors = winston.format((info) => {
   const line = info as Record<string | symbol, unknown>;
-  for (const key of ['err', 'error']) {
+  for (const key of ['err', 'error', 'context']) {
     const value = line[key];
     if (!(value instanceof Error)) continue;
-    for (const field of Object.keys(value)) {
-      if (
-        field !== 'level' &&
-        field !== 'message' &&
-        line[field] === (value as unknown as Record<string, unknown>)[field]
-      ) {
-        delete line[field];
-      }
-    }
-    // As `err`, which ECS formatting turns into `error.type`, `error.message` and the rest; an
-    // Error left in `error` would be written as its own fields alone.
+    dropSpreadCopies(line, value);
     delete line[key];
     line.err ??= loggableError(value);
   }
   const splat = line[SPLAT];
-  if (Array.isArray(splat))
-    line[SPLAT] = splat.map((item: unknown) => (item instanceof Error ? loggableError(item) : item));
+  if (Array.isArray(splat)) {
+    line[SPLAT] = splat.map((item: unknown) => {
+      if (!(item instanceof Error)) return item;
+      // Winston copied the error's fields into the line before any format ran.
+      dropSpreadCopies(line, item);
+      return loggableError(item);
+    });
+  }
+  for (const field of DROPPED_FIELDS) delete line[field];
   return info;
 });
 
