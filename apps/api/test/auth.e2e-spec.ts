@@ -6,7 +6,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role, Roles } from '@app/auth';
+import { AdminAccountsService, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
@@ -377,6 +377,20 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expectUniformError(await logout(), 401);
     });
 
+    it('ends the session with a token already rotated: the newer one stops working too (a stranger’s review)', async () => {
+      const session = await newSession();
+      const rotated = await refresh(session.refreshToken);
+      expect(rotated.statusCode).toBe(200);
+      const logout = await inject({
+        method: 'POST',
+        url: '/api/v1/auth/logout',
+        headers: bearer(session.accessToken),
+        payload: { refreshToken: session.refreshToken },
+      });
+      expect(logout.statusCode).toBe(204);
+      expectUniformError(await refresh(rotated.json().refreshToken), 401);
+    });
+
     it('needs an access token, and refuses another user’s refresh token', async () => {
       const session = await newSession();
       const other = await newSession();
@@ -390,6 +404,33 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       });
       expectUniformError(foreign, 401);
       expect((await refresh(session.refreshToken)).statusCode).toBe(200);
+    });
+  });
+
+  describe('an account made admin by ADMIN_EMAIL or admin:create', () => {
+    it('loses every session it had, so whoever signed up with that address first gets no admin token', async () => {
+      const squatter = await newSession();
+      const admins = api.app.get(AdminAccountsService);
+      const { granted } = await admins.ensureAdmin({ email: squatter.email, password: 'operator passphrase 9' });
+      expect(granted).toBe(true);
+      expectUniformError(await refresh(squatter.refreshToken), 401);
+      expectUniformError(await login(squatter.email), 401);
+      expect((await login(squatter.email, 'operator passphrase 9')).statusCode).toBe(200);
+    });
+
+    it('keeps its sessions when the same password is given again (every start), ends them when it changes', async () => {
+      const email = newEmail();
+      const admins = api.app.get(AdminAccountsService);
+      await admins.ensureAdmin({ email, password: 'operator passphrase 9' });
+      const session = (await login(email, 'operator passphrase 9')).json();
+      const [{ password_hash: before }] = await db.query('SELECT password_hash FROM users WHERE email = $1', [email]);
+      await admins.ensureAdmin({ email, password: 'operator passphrase 9' });
+      const [{ password_hash: after }] = await db.query('SELECT password_hash FROM users WHERE email = $1', [email]);
+      expect(after).toBe(before);
+      const kept = await refresh(session.refreshToken);
+      expect(kept.statusCode).toBe(200);
+      await admins.ensureAdmin({ email, password: 'another passphrase 10' });
+      expectUniformError(await refresh(kept.json().refreshToken), 401);
     });
   });
 

@@ -1,6 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Env } from '@app/config';
-import { AuthEventsRepository, AuthEventType, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
+import {
+  AuthEventsRepository,
+  AuthEventType,
+  RefreshTokensRepository,
+  TransactionRunner,
+  UserEntity,
+  UsersRepository,
+} from '@app/database';
 import { accountEmail } from './accounts.service';
 import { PasswordHasher } from './password-hasher';
 
@@ -14,25 +21,34 @@ export class AdminAccountsService {
     private readonly events: AuthEventsRepository,
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
+    private readonly refreshTokens: RefreshTokensRepository,
   ) {}
 
   /**
    * Afterwards an admin with this e-mail and password exists. Safe to run again and from several
-   * processes at once: it is one INSERT … ON CONFLICT DO UPDATE.
+   * processes at once: it is one INSERT … ON CONFLICT DO UPDATE. An account that becomes an admin
+   * here, or whose password changes, loses every session it had (its refresh tokens are revoked):
+   * whoever signed up with the operator's address first, or knew the old password, keeps no way to
+   * an admin token. The same password again (every start with ADMIN_PASSWORD) keeps the stored
+   * hash and the sessions.
    */
   async ensureAdmin(input: {
     email: string;
     password: string;
     name?: string;
   }): Promise<{ user: UserEntity; granted: boolean }> {
-    const passwordHash = await this.hasher.hash(input.password);
+    const email = accountEmail(input.email);
+    const existing = await this.users.findByEmail(email);
+    const samePassword = existing !== null && (await this.hasher.verify(existing.passwordHash, input.password));
+    const passwordHash = samePassword ? existing.passwordHash : await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const { user, wasAdmin } = await this.users.upsertAdmin(
-        { email: accountEmail(input.email), passwordHash, name: input.name ?? null },
+        { email, passwordHash, name: input.name ?? null },
         DEFAULT_ADMIN_NAME,
         manager,
       );
       if (!wasAdmin) await this.events.record(user.id, AuthEventType.AdminGranted, manager);
+      if (!wasAdmin || !samePassword) await this.refreshTokens.revokeUser(user.id, new Date(), manager);
       return { user, granted: !wasAdmin };
     });
   }

@@ -80,17 +80,21 @@ export class SessionsService {
     return outcome.rotated;
   }
 
-  /** Ends the session the refresh token belongs to: its whole family is revoked. */
+  /**
+   * Ends the session the refresh token belongs to: its whole family is revoked. A token of the
+   * session that was already rotated (the client refreshed in the background, or a copy was
+   * used) still ends it, whatever tokens the rotations minted. Throws InvalidTokenError for a
+   * token that is not the caller's, unknown, or whose session has ended already.
+   */
   async logout(userId: string, refreshToken: string): Promise<void> {
     const claims = await this.tokens.verifyRefresh(refreshToken);
     if (claims.sub !== userId) throw new InvalidTokenError();
     await this.transactions.run(async (manager) => {
       await this.refreshTokens.lockFamily(claims.fam, manager);
       const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);
-      if (!stored || stored.userId !== userId || stored.familyId !== claims.fam || stored.revokedAt) {
-        throw new InvalidTokenError();
-      }
-      await this.refreshTokens.revokeFamily(stored.familyId, this.clock.now(), manager);
+      if (!stored || stored.userId !== userId || stored.familyId !== claims.fam) throw new InvalidTokenError();
+      const revoked = await this.refreshTokens.revokeFamily(stored.familyId, this.clock.now(), manager);
+      if (revoked === 0) throw new InvalidTokenError();
     });
   }
 

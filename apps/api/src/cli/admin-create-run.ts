@@ -5,6 +5,7 @@ import {
   AuthEventsRepository,
   dataSourceOptions,
   ensureDatabase,
+  RefreshTokensRepository,
   runMigrations,
   TransactionRunner,
   UsersRepository,
@@ -28,12 +29,13 @@ export async function createAdmin(input: { email: string; password: string; name
       new AuthEventsRepository(dataSource),
       new TransactionRunner(dataSource),
       new PasswordHasher(env),
+      new RefreshTokensRepository(dataSource),
     );
     const { user, granted } = await admins.ensureAdmin(input);
     console.log(
       granted
         ? `${user.email} is now an admin (id ${user.id})`
-        : `${user.email} was already an admin; password updated (id ${user.id})`,
+        : `${user.email} was already an admin; password set (id ${user.id})`,
     );
   } finally {
     await dataSource.destroy();

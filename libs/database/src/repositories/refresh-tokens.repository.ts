@@ -40,6 +40,14 @@ export class RefreshTokensRepository {
     await manager.getRepository(RefreshTokenEntity).update({ id }, { revokedAt: at, replacedById });
   }
 
+  /** Revokes every still-valid token of the user, in every family (all its sessions); returns how many. */
+  async revokeUser(userId: string, at: Date, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const result = await manager
+      .getRepository(RefreshTokenEntity)
+      .update({ userId, revokedAt: IsNull() }, { revokedAt: at });
+    return result.affected ?? 0;
+  }
+
   /** Revokes every still-valid token of the family; returns how many it revoked. */
   async revokeFamily(familyId: string, at: Date, manager: EntityManager = this.dataSource.manager): Promise<number> {
     const result = await manager
