@@ -39,7 +39,9 @@ export class AdminAccountsService {
   }): Promise<{ user: UserEntity; granted: boolean }> {
     const email = accountEmail(input.email);
     const existing = await this.users.findByEmail(email);
-    const samePassword = existing !== null && (await this.hasher.verify(existing.passwordHash, input.password));
+    // A stored value that is no argon2 hash (set by hand) cannot be the same password.
+    const samePassword =
+      existing !== null && (await this.hasher.verify(existing.passwordHash, input.password).catch(() => false));
     const passwordHash = samePassword ? existing.passwordHash : await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const { user, wasAdmin } = await this.users.upsertAdmin(
