@@ -7,6 +7,7 @@ import { isUuid } from '../input';
 import { holdPointerKey, performanceKeys, userHoldPerformancesKey } from '../redis-keys';
 import { holdBestAvailable, HoldBestAvailableRequest, HoldBestAvailableResult } from './best-available-scripts';
 import {
+  HoldScriptHead,
   holdSeats,
   HoldSeatsRequest,
   HoldSeatsResult,
@@ -49,11 +50,9 @@ export class HoldStore {
    * and a crash between the two leaves only an entry without a hold, which readers skip).
    */
   hold(request: HoldSeatsRequest): Promise<HoldSeatsResult> {
-    const keys = performanceKeys(request.performanceId);
-    const index = indexEntry(request);
-    if (!isCluster(this.redis)) return holdSeats(this.redis, keys, { ...request, userIndex: index });
-    const indexed = indexHold(this.redis, index.key, index.until, request.performanceId);
-    return Promise.all([indexed, holdSeats(this.redis, keys, request)]).then(([, result]) => result);
+    return this.withUserIndex(request, (scripted) =>
+      holdSeats(this.redis, performanceKeys(request.performanceId), scripted),
+    );
   }
 
   /**
@@ -61,11 +60,20 @@ export class HoldStore {
    * written exactly as {@link hold} writes it.
    */
   holdBestAvailable(request: HoldBestAvailableRequest): Promise<HoldBestAvailableResult> {
-    const keys = performanceKeys(request.performanceId);
+    return this.withUserIndex(request, (scripted) =>
+      holdBestAvailable(this.redis, performanceKeys(request.performanceId), scripted),
+    );
+  }
+
+  /**
+   * Runs a hold script (`run`) with the user's index entry of `request` ({@link indexEntry}):
+   * passed to the script on a single Redis, written by `index-hold.lua` first on a Cluster.
+   */
+  private withUserIndex<R extends HoldScriptHead, T>(request: R, run: (scripted: R) => Promise<T>): Promise<T> {
     const index = indexEntry(request);
-    if (!isCluster(this.redis)) return holdBestAvailable(this.redis, keys, { ...request, userIndex: index });
+    if (!isCluster(this.redis)) return run({ ...request, userIndex: index });
     const indexed = indexHold(this.redis, index.key, index.until, request.performanceId);
-    return Promise.all([indexed, holdBestAvailable(this.redis, keys, request)]).then(([, result]) => result);
+    return Promise.all([indexed, run(request)]).then(([, result]) => result);
   }
 
   /**
