@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { HoldDesk } from '../holds/hold-desk';
-import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SeatStateModule } from '../seats/seat-state.module';
 import { TicketingModule } from '../ticketing.module';
 import { WaitingRoomModule } from '../waiting-room/waiting-room.module';
 import { BookingDescriber } from './booking-details';
@@ -17,13 +17,12 @@ import { SectionStore } from './section.store';
 
 /** Events, performances, their sections, seat pages, seat maps and buyers' holds. Needs the global Env and Clock (CoreModule), DatabaseModule and RedisModule. */
 @Module({
-  imports: [TicketingModule, WaitingRoomModule],
+  imports: [TicketingModule, WaitingRoomModule, SeatStateModule],
   providers: [
     EventService,
     PerformanceService,
     SeatPageService,
     SeatMapService,
-    SeatStateRebuilder,
     CatalogCopies,
     CatalogCache,
     { provide: LocalCatalog, useFactory: () => new LocalCatalog() },
@@ -38,7 +37,7 @@ import { SectionStore } from './section.store';
     PerformanceService,
     SeatPageService,
     SeatMapService,
-    SeatStateRebuilder,
+    SeatStateModule,
     HoldDesk,
     SectionService,
     BookingDescriber,

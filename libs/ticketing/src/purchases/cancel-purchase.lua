@@ -18,8 +18,8 @@
   KEYS[2] counts      hash total, available, held, sold
   KEYS[3] purchase    hash of the purchase
   KEYS[4] stream      the performance's purchase stream
-  KEYS[5] meta        hash of the performance: cancelUntil (epoch ms, or 'none' when buyers may not
-                      cancel; absent = no limit)
+  KEYS[5] meta        hash of the performance: currency (present once it is registered),
+                      cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent = no limit)
   KEYS[6] checked-in  set of the purchase's seat ids checked in at the door
   KEYS[7] free      best-available data (the seating include): free-seat bitmap,
   KEYS[8] seating   static layout hash,
@@ -40,6 +40,10 @@
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
+    {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
+                           nothing written; the caller rebuilds it from PostgreSQL and asks again
+                           (freeing seats into a missing state would be overwritten by the rebuild,
+                           and a missing cancelUntil would read as no limit)
 ]]
 --- @keys 10
 --- @include "redis-time"
@@ -49,8 +53,10 @@ local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
 local purchaseId, userId, mode, knownCheckedIn = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
+local meta = redis.call('HMGET', metaKey, 'currency', 'cancelUntil')
+if not meta[1] then return {'NOT_REGISTERED'} end
 local now = redisNow()
-local cancelUntil = redis.call('HGET', metaKey, 'cancelUntil')
+local cancelUntil = meta[2]
 local cancelClosed = mode == 'buyer'
   and (cancelUntil == 'none' or (cancelUntil and now > tonumber(cancelUntil)))
 

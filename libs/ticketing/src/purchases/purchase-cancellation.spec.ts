@@ -14,6 +14,7 @@ import type { Purchase } from './purchase';
 import { PurchaseCancellation } from './purchase-cancellation';
 import type { CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 
 const PURCHASE = newIdOf(7);
 /** An id of the previous version's layout: it names no performance. */
@@ -33,10 +34,12 @@ const canceled: Purchase = {
 };
 const row: PurchaseRecord = { ...canceled, id: OLD_PURCHASE, status: PurchaseStatus.Paid, canceledAt: null };
 
-function cancellation(inRedis: CancelPurchaseResult, persisted: PurchaseRecord | null = null) {
+/** `inRedis`: the cancel script's answer, or its answers in turn (the last one repeated). */
+function cancellation(inRedis: CancelPurchaseResult | CancelPurchaseResult[], persisted: PurchaseRecord | null = null) {
+  const answers = [inRedis].flat();
   const store = {
     performanceOfPurchase: vi.fn(async (id: string) => (id === PURCHASE ? 7 : null)),
-    cancel: vi.fn(async (): Promise<CancelPurchaseResult> => inRedis),
+    cancel: vi.fn(async (): Promise<CancelPurchaseResult> => (answers.length > 1 ? answers.shift()! : answers[0])),
     read: vi.fn(async (): Promise<Purchase | null> => canceled),
     index: vi.fn(async () => {}),
   };
@@ -44,14 +47,16 @@ function cancellation(inRedis: CancelPurchaseResult, persisted: PurchaseRecord |
   const attempts = { resolve: vi.fn(async () => {}) };
   const gateway = { refund: vi.fn(async () => {}) };
   const tickets = { checkedInSeatIds: vi.fn(async (): Promise<number[]> => []) };
+  const rebuilder = { ensure: vi.fn(async () => {}) };
   const service = new PurchaseCancellation(
     store as unknown as PurchaseStore,
     purchases as unknown as PurchaseRepository,
     attempts as unknown as PaymentAttemptsRepository,
     gateway as unknown as PaymentGateway,
     tickets as unknown as TicketsRepository,
+    rebuilder as unknown as SeatStateRebuilder,
   );
-  return { service, store, purchases, attempts, gateway, tickets };
+  return { service, store, purchases, attempts, gateway, tickets, rebuilder };
 }
 
 describe('PurchaseCancellation', () => {
@@ -122,5 +127,32 @@ describe('PurchaseCancellation', () => {
     const unknown = cancellation({ outcome: 'NOT_FOUND' });
     await expect(unknown.service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(NotFoundError);
     await expect(unknown.service.cancel('buyer', 'p-1')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('rebuilds a performance Redis lost, then cancels in it', async () => {
+    const canceledNow: CancelPurchaseResult = {
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    };
+    const { service, store, rebuilder, gateway } = cancellation([{ outcome: 'NOT_REGISTERED' }, canceledNow]);
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
+    expect(rebuilder.ensure).toHaveBeenCalledWith(7);
+    expect(store.cancel).toHaveBeenCalledTimes(2);
+    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+  });
+
+  it('refunds nothing when the performance is lost again while canceling', async () => {
+    const { service, gateway } = cancellation({ outcome: 'NOT_REGISTERED' });
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toThrow('left Redis again');
+    expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('does not find a purchase whose performance PostgreSQL does not know either', async () => {
+    const { service, rebuilder, gateway } = cancellation({ outcome: 'NOT_REGISTERED' });
+    rebuilder.ensure.mockRejectedValue(new NotFoundError('performance'));
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toMatchObject({ message: 'purchase not found' });
+    expect(gateway.refund).not.toHaveBeenCalled();
   });
 });

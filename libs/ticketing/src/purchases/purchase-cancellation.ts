@@ -8,6 +8,7 @@ import {
 } from '@app/database';
 import { CancellationClosedError, NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
 import { isUuid } from '../input';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { PaymentGateway } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
@@ -25,6 +26,7 @@ export class PurchaseCancellation {
     private readonly attempts: PaymentAttemptsRepository,
     private readonly gateway: PaymentGateway,
     private readonly tickets: TicketsRepository,
+    private readonly rebuilder: SeatStateRebuilder,
   ) {}
 
   /**
@@ -91,9 +93,10 @@ export class PurchaseCancellation {
     mode: CancelMode,
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedInSeatIds = await this.tickets.checkedInSeatIds(purchaseId);
+    const options = { mode, checkedInSeatIds };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
-      const result = await this.store.cancel(performanceId, purchaseId, userId, null, { mode, checkedInSeatIds });
+      const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
       if (result.outcome !== 'NOT_FOUND') return { performanceId, result };
     }
     const row = await this.purchases.findById(purchaseId);
@@ -101,10 +104,35 @@ export class PurchaseCancellation {
     if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
     return {
       performanceId: row.performanceId,
-      result: await this.store.cancel(row.performanceId, purchaseId, userId, purchaseFromPersisted(row), {
-        mode,
-        checkedInSeatIds,
-      }),
+      result: await this.cancelInRegistered(row.performanceId, purchaseId, userId, purchaseFromPersisted(row), options),
     };
+  }
+
+  /**
+   * PurchaseStore.cancel on a performance whose live state Redis holds: when Redis lost it, it is
+   * rebuilt from PostgreSQL (as reads and holds do) and the cancel runs again, so the freed seats
+   * are not overwritten as sold by a later rebuild and the performance's cancelUntil applies.
+   * NOT_FOUND for a performance PostgreSQL does not know either.
+   */
+  private async cancelInRegistered(
+    performanceId: number,
+    purchaseId: string,
+    userId: string,
+    persisted: Purchase | null,
+    options: { mode: CancelMode; checkedInSeatIds: readonly number[] },
+  ): Promise<CancelPurchaseResult> {
+    const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
+    if (result.outcome !== 'NOT_REGISTERED') return result;
+    try {
+      await this.rebuilder.ensure(performanceId);
+    } catch (error) {
+      if (error instanceof NotFoundError) return { outcome: 'NOT_FOUND' };
+      throw error;
+    }
+    const again = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
+    if (again.outcome === 'NOT_REGISTERED') {
+      throw new Error(`performance ${performanceId} left Redis again while its purchase was canceled`);
+    }
+    return again;
   }
 }

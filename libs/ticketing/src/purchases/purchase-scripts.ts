@@ -204,7 +204,8 @@ export async function purchaseHold(
 export type CancelPurchaseResult =
   /** `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). */
   | { outcome: 'CANCELED'; canceledAt: number; chargeId: string; keptSeatIds: number[] }
-  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' }
+  /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
+  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
   | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null }
   /** Refused: these seats of the purchase were checked in at the door. */
@@ -261,6 +262,7 @@ export async function cancelPurchase(
       return { outcome, seatIds: seatList(second) };
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
+    case 'NOT_REGISTERED':
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);

@@ -12,13 +12,16 @@ import { PurchaseService } from './purchase.service';
 import { PurchaseStore } from './purchase.store';
 import { SeatReconcileStore } from '../seats/seat-reconcile.store';
 import { SeatReconciler } from '../seats/seat-reconciler';
+import { SeatStateModule } from '../seats/seat-state.module';
 
 /**
  * Buying holds and writing purchases behind to PostgreSQL. Needs the global `Env`
- * (ConfigModule), `Clock` (CoreModule), `Redis` (RedisModule) and repositories (DatabaseModule). Payments go through
+ * (ConfigModule), `Clock` (CoreModule), `Redis` (RedisModule) and repositories (DatabaseModule); a
+ * cancel rebuilds a performance Redis lost (SeatStateModule). Payments go through
  * `PaymentGateway`, approving by default: override that provider to use another gateway.
  */
 @Module({
+  imports: [SeatStateModule],
   providers: [
     { provide: PaymentGateway, useClass: ApprovingPaymentGateway },
     PurchaseStore,
