@@ -28,7 +28,7 @@ import {
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys, userHoldPerformancesKey } from './redis-keys';
 import { reconcileSeats, streamMark } from './seats/reconcile-scripts';
-import { closeSales, registerSeats } from './seats/seat-scripts';
+import { changeRebuildLease, closeSales, finishRegistration, registerSeats } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
 import { rebuildSeating } from './seats/seating-scripts';
 import { markCheckIn } from './tickets/ticket-scripts';
@@ -108,6 +108,29 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
+  });
+
+  it('a rebuild lease: renewed and ended only by its holder; the meta hash written only under it', async () => {
+    const keys = performanceKeys(9);
+    const registration = { salesOpenAt: 1_000, currency: 'KRW', set: { status: 'PAUSED' }, cleared: ['noOrphanSeats'] };
+    await redis.set(keys.rebuildLease, 'mine', 'PX', 10_000);
+    expect(await changeRebuildLease(redis, keys, 'mine', { renewForMs: 20_000 })).toBe(true);
+    expect(await redis.pttl(keys.rebuildLease)).toBeGreaterThan(10_000);
+    expect(await changeRebuildLease(redis, keys, 'theirs', 'release')).toBe(false);
+    expect(await finishRegistration(redis, keys, { ...registration, lease: 'theirs' })).toBe(false);
+    expect(await redis.exists(keys.meta)).toBe(0);
+    expect(await finishRegistration(redis, keys, { ...registration, lease: 'mine' })).toBe(true);
+    expect(await redis.hgetall(keys.meta)).toEqual({ status: 'PAUSED', salesOpenAt: '1000', currency: 'KRW' });
+    expect(await redis.exists(keys.rebuildLease)).toBe(0);
+    await redis.set(keys.rebuildLease, 'again', 'PX', 10_000);
+    expect(await changeRebuildLease(redis, keys, 'again', 'release')).toBe(true);
+    expect(await redis.exists(keys.rebuildLease)).toBe(0);
+    // A first registration takes no lease.
+    expect(await finishRegistration(redis, keys, { ...registration, lease: null, set: {}, cleared: ['status'] })).toBe(
+      true,
+    );
+    expect(await redis.hgetall(keys.meta)).toEqual({ salesOpenAt: '1000', currency: 'KRW' });
+    ran.add('boxofficeFinishRegistration').add('boxofficeRebuildLease');
   });
 
   it("the user's index of performances with holds: the score only grows, the key expires with the latest", async () => {

@@ -72,6 +72,11 @@ export interface PerformanceKeys {
   expiry: string;
   /** Hash: the stepwise count of available seats per section (answer, answeredAt, cursor, partial). */
   sectionAvailability: string;
+  /**
+   * String: the token of the process rebuilding the performance's live state from PostgreSQL
+   * (SeatStateRebuilder), with a lease (PX) it renews while it works; one rebuild at a time.
+   */
+  rebuildLease: string;
   /** SCAN pattern of every key of the performance (the tag holds no glob character). */
   everyKey: string;
   /** Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status, createdAt, expiresAt. */
@@ -120,6 +125,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     counts: `${tag}:counts`,
     expiry: `${tag}:expiry`,
     sectionAvailability: `${tag}:cache:section-available`,
+    rebuildLease: `${tag}:rebuild-lease`,
     everyKey: `${tag}:*`,
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,

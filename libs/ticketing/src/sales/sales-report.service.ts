@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SalesRepository } from '@app/database';
 import { NotFoundError } from '../errors';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { addFigures, emptyFigures, eventSections, performanceReport, SalesFigures, SalesReport } from './sales-report';
 import { SalesStore } from './sales.store';
 
@@ -24,10 +25,15 @@ export class SalesReportService {
   constructor(
     private readonly store: SalesStore,
     private readonly repository: SalesRepository,
+    private readonly rebuilder: SeatStateRebuilder,
   ) {}
 
-  /** Throws NotFoundError for an unknown performance. */
+  /**
+   * Throws NotFoundError for an unknown performance. A performance Redis lost is rebuilt from
+   * PostgreSQL first: the live letters say which refunded seats are kept sold.
+   */
   async ofPerformance(performanceId: number): Promise<PerformanceSalesReport> {
+    await this.rebuilder.ensure(performanceId);
     // Redis first: see mergePurchases.
     const live = await this.store.live(performanceId);
     const rows = await this.repository.performanceSales(performanceId);

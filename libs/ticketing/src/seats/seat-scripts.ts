@@ -8,6 +8,16 @@ export const REGISTER_SEATS: LuaScript = {
   file: join(__dirname, 'register-seats.lua'),
 };
 
+export const FINISH_REGISTRATION: LuaScript = {
+  name: 'boxofficeFinishRegistration',
+  file: join(__dirname, 'finish-registration.lua'),
+};
+
+export const REBUILD_LEASE: LuaScript = {
+  name: 'boxofficeRebuildLease',
+  file: join(__dirname, 'rebuild-lease.lua'),
+};
+
 export const CLOSE_SALES: LuaScript = {
   name: 'boxofficeCloseSales',
   file: join(__dirname, 'close-sales.lua'),
@@ -59,4 +69,48 @@ export function registerSeats(redis: Redis, keys: PerformanceKeys, seats: SeatRe
     [keys.seats, keys.prices, keys.counts, ...seatingKeys(keys)],
     args,
   );
+}
+
+/**
+ * Writes the meta hash that makes a performance registered (finish-registration.lua): `set` and
+ * `cleared` are its lifecycle fields, `lease` the rebuild lease's token (null for a first
+ * registration). False when the lease is no longer the caller's: nothing was written.
+ */
+export async function finishRegistration(
+  redis: Redis,
+  keys: PerformanceKeys,
+  registration: {
+    lease: string | null;
+    salesOpenAt: number;
+    currency: string;
+    set: Record<string, string | number>;
+    cleared: string[];
+  },
+): Promise<boolean> {
+  const pairs = Object.entries(registration.set).flat();
+  const written = await callScript<number>(
+    redis,
+    FINISH_REGISTRATION.name,
+    [keys.meta, keys.counts, keys.rebuildLease],
+    [
+      registration.lease ?? '',
+      registration.salesOpenAt,
+      registration.currency,
+      pairs.length / 2,
+      ...pairs,
+      ...registration.cleared,
+    ],
+  );
+  return written === 1;
+}
+
+/** Renews the rebuild lease for `leaseMs` (ms) or ends it, while it is `token`'s; false otherwise. */
+export async function changeRebuildLease(
+  redis: Redis,
+  keys: PerformanceKeys,
+  token: string,
+  change: { renewForMs: number } | 'release',
+): Promise<boolean> {
+  const args = change === 'release' ? [token, 'release', 0] : [token, 'renew', change.renewForMs];
+  return (await callScript<number>(redis, REBUILD_LEASE.name, [keys.rebuildLease], args)) === 1;
 }

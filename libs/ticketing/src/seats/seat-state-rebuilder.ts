@@ -1,13 +1,26 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { PerformanceRepository, PricedPerformance, PurchaseRepository } from '@app/database';
 import { NotFoundError } from '../errors';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service';
 import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
 
+/**
+ * Lease (ms) of a rebuild: renewed every third of it while the rebuild works, so a process that
+ * died mid-rebuild holds the others back this long at most.
+ */
+export const REBUILD_LEASE_MS = 10_000;
+/** How often (ms) a caller waiting for another process's rebuild looks whether it finished. */
+const REBUILD_WAIT_POLL_MS = 25;
+/** Rebuilds of one call whose lease lapsed before they finished, before it gives up (an error). */
+const MAX_LEASES_LOST = 3;
+
 /** Writes a performance's live seat state into Redis from PostgreSQL: at creation, and when Redis lost it. */
 @Injectable()
 export class SeatStateRebuilder {
   private readonly logger = new Logger(SeatStateRebuilder.name);
+  /** This process's rebuild of each performance under way: its callers share it. */
+  private readonly rebuilds = new Map<number, Promise<void>>();
 
   constructor(
     private readonly performances: PerformanceRepository,
@@ -20,36 +33,91 @@ export class SeatStateRebuilder {
    * Rebuilds the live seat state from PostgreSQL when Redis lost it (emptied, new node), its
    * waiting room first: a performance whose seat state is in Redis without its room's settings
    * has no room to the admission gate (WaitingRoomStore.queueState), so the room must be back
-   * before the seats. Throws NotFoundError('performance') when PostgreSQL does not know the
-   * performance either.
+   * before the seats. One rebuild of a performance at a time across processes (its rebuild lease
+   * in Redis); the others wait for it to finish. So a change an operator makes once this answered
+   * (status, times, prices: each calls it first) is never written over by a rebuild that read
+   * PostgreSQL before it. Throws NotFoundError('performance') when PostgreSQL does not know the
+   * performance either (a rebuild under way when it was deleted leaves nothing behind).
    */
   async ensure(performanceId: number): Promise<void> {
     if (await this.seatState.isRegistered(performanceId)) return;
-    const performance = await this.performances.findById(performanceId);
-    if (!performance) throw new NotFoundError('performance');
-    this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
-    await this.rooms.restore(performanceId);
-    await this.register(performance);
+    let rebuild = this.rebuilds.get(performanceId);
+    if (!rebuild) {
+      rebuild = this.rebuildUnderLease(performanceId).finally(() => this.rebuilds.delete(performanceId));
+      this.rebuilds.set(performanceId, rebuild);
+    }
+    return rebuild;
+  }
+
+  private async rebuildUnderLease(performanceId: number): Promise<void> {
+    let leasesLost = 0;
+    for (;;) {
+      const lease = await this.seatState.takeRebuildLease(performanceId, REBUILD_LEASE_MS);
+      if (lease === null) {
+        // Another process rebuilds it: wait until it is registered, or that lease ends unfinished.
+        while (await this.seatState.isBeingRebuilt(performanceId)) {
+          if (await this.seatState.isRegistered(performanceId)) return;
+          await sleep(REBUILD_WAIT_POLL_MS);
+        }
+        if (await this.seatState.isRegistered(performanceId)) return;
+        continue;
+      }
+      if (await this.rebuildHolding(performanceId, lease)) return;
+      // The lease ended before the rebuild did: removed with a deleted performance, or lapsed.
+      if (!(await this.performances.findById(performanceId))) {
+        await this.seatState.removePerformance(performanceId);
+        throw new NotFoundError('performance');
+      }
+      if (++leasesLost >= MAX_LEASES_LOST) {
+        throw new Error(`the rebuild of performance ${performanceId} lost its lease ${leasesLost} times`);
+      }
+    }
+  }
+
+  /** The rebuild itself, holding the lease `lease`; false when the lease ended before its last write. */
+  private async rebuildHolding(performanceId: number, lease: string): Promise<boolean> {
+    const renewal = setInterval(() => {
+      this.seatState.renewRebuildLease(performanceId, lease, REBUILD_LEASE_MS).catch(() => {});
+    }, REBUILD_LEASE_MS / 3);
+    renewal.unref();
+    try {
+      // Finished by another process between this caller's look and its lease.
+      if (await this.seatState.isRegistered(performanceId)) return true;
+      const performance = await this.performances.findById(performanceId);
+      if (!performance) throw new NotFoundError('performance');
+      this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
+      await this.rooms.restore(performanceId);
+      return await this.register(performance, lease);
+    } finally {
+      clearInterval(renewal);
+      // Ended already by a finished registration; ended here otherwise, so nobody waits on it.
+      await this.seatState.releaseRebuildLease(performanceId, lease).catch(() => {});
+    }
   }
 
   /**
    * Seats with an active ticket in PostgreSQL are registered SOLD. Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
+   * `lease`: the rebuild lease held (null at creation); false when it ended before the last write
+   * (see SeatStateStore.registerPerformance).
    */
-  async register(performance: PricedPerformance): Promise<void> {
+  async register(performance: PricedPerformance, lease: string | null = null): Promise<boolean> {
     const [places, sold] = await Promise.all([
       this.performances.seatPlaces(performance.id),
       this.purchases.activeSeatIds(performance.id),
     ]);
-    await this.seatState.registerPerformance({
-      performanceId: performance.id,
-      salesOpenAt: performance.salesOpenAt,
-      currency: performance.currency,
-      seats: places.map(({ id, price }) => ({ id, price })),
-      sold,
-      lifecycle: lifecycleOf(performance),
-      places,
-    });
+    return this.seatState.registerPerformance(
+      {
+        performanceId: performance.id,
+        salesOpenAt: performance.salesOpenAt,
+        currency: performance.currency,
+        seats: places.map(({ id, price }) => ({ id, price })),
+        sold,
+        lifecycle: lifecycleOf(performance),
+        places,
+      },
+      lease,
+    );
   }
 
   /**

@@ -142,10 +142,17 @@ describe('SeatStateStore', () => {
   });
 
   it('a registration cut before the meta hash is written leaves the performance in the registry', async () => {
-    // The meta hash is written in the one transaction registerPerformance opens: failing it cuts
-    // the registration after the seats and the registry, as a crash or a lost connection there would.
-    const cut = vi.spyOn(fx.redis, 'multi').mockImplementationOnce(() => {
-      throw new Error('cut before the meta hash');
+    // The meta hash is written by the registration's last script (finish-registration.lua): failing
+    // it cuts the registration after the seats and the registry, as a crash or a lost connection there would.
+    const scripts = (fx.redis as unknown as { scriptsSet: Record<string, { sha: string }> }).scriptsSet;
+    const finishSha = scripts.boxofficeFinishRegistration.sha;
+    const sendCommand = fx.redis.sendCommand.bind(fx.redis);
+    const cut = vi.spyOn(fx.redis, 'sendCommand').mockImplementation((command, stream) => {
+      if (command.name === 'evalsha' && command.args[0] === finishSha) {
+        command.reject(new Error('cut before the meta hash'));
+        return command.promise;
+      }
+      return sendCommand(command, stream);
     });
     try {
       await expect(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { hmgetMany, RepeatedHmget, scanEveryPrimary } from '@app/redis';
@@ -6,7 +7,14 @@ import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from 
 import { PERFORMANCE_REGISTRY_KEY, PerformanceKeys, performanceKeys } from '../redis-keys';
 import { defineTicketingScripts } from '../lua-scripts';
 import { FreeSeats, freeSeatsAfter } from '../catalog/free-seats-scripts';
-import { closeSales, registerSeats, SalesAtClose, SeatRegistration } from './seat-scripts';
+import {
+  changeRebuildLease,
+  closeSales,
+  finishRegistration,
+  registerSeats,
+  SalesAtClose,
+  SeatRegistration,
+} from './seat-scripts';
 import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout';
 import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
@@ -86,9 +94,12 @@ export class SeatStateStore {
   /**
    * Makes the performance's seats known to the hold scripts. Idempotent: seats already there
    * keep their status. The metadata that marks the performance as registered is written last,
-   * so an interrupted registration is simply run again.
+   * so an interrupted registration is simply run again. A rebuild passes its rebuild lease
+   * (takeRebuildLease): the metadata is then written only while the lease is still its own, and
+   * the lease ends with it. Answers false when it was not (lapsed, or removed with the
+   * performance): nothing marks the performance registered.
    */
-  async registerPerformance(registration: PerformanceRegistration): Promise<void> {
+  async registerPerformance(registration: PerformanceRegistration, lease: string | null = null): Promise<boolean> {
     const { performanceId, salesOpenAt, currency, seats, sold = [], lifecycle } = registration;
     assertPerformanceId(performanceId);
     assertCurrency(currency);
@@ -124,12 +135,40 @@ export class SeatStateStore {
     // and the reconciler never visit, and ensure() would not repair it. The loops find nothing to
     // do for a performance of the registry without its meta hash (as while removePerformance runs).
     await this.redis.sadd(PERFORMANCE_REGISTRY_KEY, String(performanceId));
-    const transaction = this.redis.multi();
-    if (lifecycle) transaction.hset(keys.meta, lifecycleFields(lifecycle)).hdel(keys.meta, ...clearedFields(lifecycle));
-    await transaction
-      .hset(keys.meta, 'salesOpenAt', salesOpenAt.getTime(), 'currency', currency)
-      .hsetnx(keys.counts, 'total', 0)
-      .exec();
+    return finishRegistration(this.redis, keys, {
+      lease,
+      salesOpenAt: salesOpenAt.getTime(),
+      currency,
+      set: lifecycle ? lifecycleFields(lifecycle) : {},
+      cleared: lifecycle ? clearedFields(lifecycle) : [],
+    });
+  }
+
+  /**
+   * Takes the performance's rebuild lease for `leaseMs` (ms): one process at a time rebuilds a
+   * performance Redis lost. Answers its token, or null while another process holds the lease.
+   */
+  async takeRebuildLease(performanceId: number, leaseMs: number): Promise<string | null> {
+    assertPerformanceId(performanceId);
+    const token = randomUUID();
+    const taken = await this.redis.set(performanceKeys(performanceId).rebuildLease, token, 'PX', leaseMs, 'NX');
+    return taken === 'OK' ? token : null;
+  }
+
+  /** Whether some process holds the performance's rebuild lease. */
+  async isBeingRebuilt(performanceId: number): Promise<boolean> {
+    assertPerformanceId(performanceId);
+    return (await this.redis.exists(performanceKeys(performanceId).rebuildLease)) === 1;
+  }
+
+  /** Renews the rebuild lease `token` for `leaseMs` (ms) from now; false when it is no longer `token`'s. */
+  renewRebuildLease(performanceId: number, token: string, leaseMs: number): Promise<boolean> {
+    return changeRebuildLease(this.redis, performanceKeys(performanceId), token, { renewForMs: leaseMs });
+  }
+
+  /** Ends the rebuild lease `token` (a rebuild that failed); a lease no longer `token`'s stays. */
+  async releaseRebuildLease(performanceId: number, token: string): Promise<void> {
+    await changeRebuildLease(this.redis, performanceKeys(performanceId), token, 'release');
   }
 
   /**

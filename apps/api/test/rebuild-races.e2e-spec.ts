@@ -1,0 +1,159 @@
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { PerformanceRepository, PurchaseRepository } from '@app/database';
+import { ApiHarness, createSession, keysMatching, TestSession, waitUntil } from '@app/testing';
+import {
+  HoldDesk,
+  PERFORMANCE_REGISTRY_KEY,
+  performanceKeys,
+  SeatStateRebuilder,
+  SeatStateStore,
+  WaitingRoomService,
+} from '@app/ticketing';
+import { caller, createPerformance, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
+
+/**
+ * Rebuilds of a performance Redis lost, racing operators' changes, on real PostgreSQL and Redis.
+ * A second SeatStateRebuilder stands for another api process whose rebuild read PostgreSQL before
+ * the change and is held just before its writes (a gate); the change goes through the api. One
+ * rebuild runs at a time (its lease in Redis), and a change waits for the rebuild under way, so
+ * the rebuild's older reading never lands over it; a rebuild cut off by a delete leaves nothing.
+ */
+describe('rebuilds of a lost performance racing operators (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  /**
+   * Another process's rebuild of `performanceId`, stopped after it read PostgreSQL, before it
+   * writes Redis; `open` lets it go on. `waiting` settles once the api's own rebuilder waits for
+   * the other's lease, or the api's change answered (what happened without the lease).
+   */
+  async function heldRebuild(performanceId: number) {
+    const store = new SeatStateStore(api.app.get(Redis));
+    const other = new SeatStateRebuilder(
+      api.app.get(PerformanceRepository),
+      api.app.get(PurchaseRepository),
+      store,
+      api.app.get(WaitingRoomService),
+    );
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let reached = false;
+    const register = store.registerPerformance.bind(store);
+    vi.spyOn(store, 'registerPerformance').mockImplementation(async (...args) => {
+      reached = true;
+      await gate;
+      return register(...args);
+    });
+    let apiWaits = false;
+    const apiStore = api.app.get(SeatStateStore);
+    const isBeingRebuilt = apiStore.isBeingRebuilt.bind(apiStore);
+    vi.spyOn(apiStore, 'isBeingRebuilt').mockImplementation(async (id) => {
+      apiWaits = true;
+      return isBeingRebuilt(id);
+    });
+    await api.app.get(SeatStateStore).removePerformance(performanceId);
+    const rebuilt = other.ensure(performanceId);
+    rebuilt.catch(() => {});
+    await waitUntil(() => reached, 'the other rebuild read PostgreSQL');
+    return {
+      rebuilt,
+      /** Waits until the api's change waits for the held rebuild (or finished without waiting), then opens the gate. */
+      async openWhenWaitedOn(change: Promise<unknown>): Promise<void> {
+        let answered = false;
+        change.then(
+          () => (answered = true),
+          () => (answered = true),
+        );
+        await waitUntil(() => apiWaits || answered, 'the change waits for the rebuild or answers');
+        open();
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app);
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await api?.close();
+  });
+
+  it('keeps a pause made while another process rebuilds the performance: holds are refused', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const held = await heldRebuild(performance.id);
+    const pause = call('PATCH', `/performances/${performance.id}`, { body: { status: 'PAUSED' }, session: admin });
+    await held.openWhenWaitedOn(pause);
+    expect((await pause).statusCode).toBe(200);
+    await held.rebuilt;
+    vi.restoreAllMocks();
+
+    expect(await api.app.get(Redis).hget(performanceKeys(performance.id).meta, 'status')).toBe('PAUSED');
+    await expect(
+      api.app.get(HoldDesk).hold(buyer.id, performance.id, performance.seatIds.slice(0, 1)),
+    ).rejects.toMatchObject({ code: 'SalesClosed', details: { reason: 'PAUSED' } });
+  });
+
+  it('keeps a section price changed while another process rebuilds the performance: holds pay it', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const held = await heldRebuild(performance.id);
+    const change = call('PATCH', `/performances/${performance.id}/sections/Floor`, {
+      body: { price: 70 },
+      session: admin,
+    });
+    await held.openWhenWaitedOn(change);
+    expect((await change).statusCode).toBe(200);
+    await held.rebuilt;
+    vi.restoreAllMocks();
+
+    const hold = await api.app.get(HoldDesk).hold(buyer.id, performance.id, performance.seatIds.slice(0, 2));
+    expect(hold.amount).toBe(140);
+  });
+
+  it('leaves nothing of a performance deleted while a rebuild of it was under way', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const held = await heldRebuild(performance.id);
+    vi.restoreAllMocks();
+    // The delete ends the rebuild's lease with the performance's keys (as DELETE's removal does).
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    expect(await api.app.get(PerformanceRepository).deleteWithSeats(performance.id, async () => {})).toBe('DELETED');
+    await held.openWhenWaitedOn(Promise.resolve());
+    await expect(held.rebuilt).rejects.toMatchObject({ message: 'performance not found' });
+
+    const prefix = api.env.REDIS_KEY_PREFIX;
+    expect(await keysMatching(api.app.get(Redis), `${prefix}${performanceKeys(performance.id).everyKey}`)).toEqual([]);
+    expect(await api.app.get(Redis).sismember(PERFORMANCE_REGISTRY_KEY, String(performance.id))).toBe(0);
+  });
+
+  it('reports the same sales after the loss as before it, a refunded seat kept off sale included', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const hold = await api.app.get(HoldDesk).hold(buyer.id, performance.id, performance.seatIds.slice(0, 2));
+    const bought = await call('POST', '/purchases', { body: { reservationId: hold.id }, session: buyer });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer })).json().items;
+    expect((await call('POST', '/check-in', { body: { code: tickets[0].code }, session: admin })).statusCode).toBe(200);
+    const refund = await call('POST', `/admin/purchases/${bought.json().id}/refund`, {
+      body: { resellCheckedInSeats: false },
+      session: admin,
+    });
+    expect(refund.statusCode, refund.body).toBe(200);
+    await flushPurchases(api.app);
+    const report = async () => {
+      const res = await call('GET', `/performances/${performance.id}/sales`, { session: admin });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json();
+    };
+    const before = await report();
+    expect(before.totals).toMatchObject({ sold: 1, kept: 1, available: 9 });
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    expect(await report()).toEqual(before);
+  });
+});
