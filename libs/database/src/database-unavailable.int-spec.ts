@@ -56,4 +56,23 @@ describe('a connection not had in time is a DatabaseUnavailableError (real Postg
     expect(error).toMatchObject({ code: '42601' });
     await pool.end();
   });
+
+  it('a pooled connection PostgreSQL ends while nobody listens on its client does not end the process', async () => {
+    const pool = new PG_DRIVER.Pool({ connectionString: SERVER_DATABASE_URL, max: 1 });
+    const admin = new PG_DRIVER.Client({ connectionString: SERVER_DATABASE_URL });
+    await admin.connect();
+    try {
+      const client = await pool.connect();
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      // Checked out, no query running, and no listener but the client's own (as between owners).
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await ended;
+      client.release(true);
+      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await pool.end();
+    }
+  });
 });

@@ -33,8 +33,29 @@ type ConnectCallback = (
   done: (release?: unknown) => void,
 ) => void;
 
-/** pg's Pool, its `connect` (how TypeORM and `query` take a connection) failing as `asDatabaseError` says. */
+/**
+ * pg's Client, never without an 'error' listener. PostgreSQL ending a connection (a restart,
+ * `pg_terminate_backend`) while no query runs on it makes the client emit 'error'; between the
+ * moment TypeORM's query runner takes its listener off and the pool puts its own on, nobody
+ * listened, and the unhandled event ended the process (batch, in the connections e2e). The owner
+ * still learns of it: the pool drops a broken idle client, the next query fails.
+ */
+class ListenedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => {});
+  }
+}
+
+/**
+ * pg's Pool of ListenedClients, its `connect` (how TypeORM and `query` take a connection) failing
+ * as `asDatabaseError` says.
+ */
 class TranslatingPool extends pg.Pool {
+  constructor(options?: pg.PoolConfig) {
+    super({ ...options, Client: ListenedClient as unknown as new () => pg.ClientBase });
+  }
+
   override connect(): Promise<PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<PoolClient> | void {
