@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { Hold, HoldDesk, SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases, persisted } from './purchase-helpers';
+import { caller, createPerformance, flushPurchasesAfterLoss, persisted } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 /**
@@ -21,26 +21,12 @@ describe('cancel and refund after Redis lost the performance (real PostgreSQL an
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  /**
-   * Writes every purchase and cancellation to PostgreSQL. The first pass after a loss reports the
-   * purchase stream it knew gone with its consumer group (NOGROUP) and forgets it; the next makes
-   * the group again and writes (as `batch`'s next pass does).
-   */
-  async function flush(): Promise<void> {
-    try {
-      await flushPurchases(api.app);
-    } catch (error) {
-      expect(String(error)).toContain('NOGROUP');
-      await flushPurchases(api.app);
-    }
-  }
-
   /** Buys `count` seats for the buyer and writes the purchase to PostgreSQL. */
   async function buyFlushed(count: number): Promise<{ id: string; seatIds: number[] }> {
     const held = await hold(buyer, seats(count));
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
-    await flush();
+    await flushPurchasesAfterLoss(api.app);
     return bought.json();
   }
 
@@ -84,7 +70,7 @@ describe('cancel and refund after Redis lost the performance (real PostgreSQL an
       201,
     );
 
-    await flush();
+    await flushPurchasesAfterLoss(api.app);
     const db = await persisted(api.env.DATABASE_URL, [purchase.id]);
     expect(db.purchases.map((p) => p.status)).toEqual(['CANCELED']);
   });
@@ -104,7 +90,7 @@ describe('cancel and refund after Redis lost the performance (real PostgreSQL an
     expect(await statuses(purchase.seatIds)).toEqual(['SOLD']);
     expect(await counts()).toEqual(before);
     expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json().status).toBe('PAID');
-    await flush();
+    await flushPurchasesAfterLoss(api.app);
     expect((await persisted(api.env.DATABASE_URL, [purchase.id])).purchases.map((p) => p.status)).toEqual(['PAID']);
   });
 

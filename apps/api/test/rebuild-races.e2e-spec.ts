@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { PerformanceRepository, PurchaseRepository } from '@app/database';
@@ -11,7 +12,7 @@ import {
   SeatStateStore,
   WaitingRoomService,
 } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases } from './purchase-helpers';
+import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 /**
@@ -117,19 +118,75 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
     expect(hold.amount).toBe(140);
   });
 
-  it('leaves nothing of a performance deleted while a rebuild of it was under way', async () => {
+  it('keeps a change whose transaction was open when Redis lost the performance: the rebuild reads after its commit', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    // An operator's change in flight: the row locked and changed, not committed yet.
+    const change = new Client({ connectionString: api.env.DATABASE_URL });
+    await change.connect();
+    try {
+      await change.query('BEGIN');
+      await change.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [performance.id]);
+      await change.query(`UPDATE performances SET status = 'PAUSED' WHERE id = $1`, [performance.id]);
+      await api.app.get(SeatStateStore).removePerformance(performance.id);
+      let rebuilt = false;
+      const rebuild = api.app
+        .get(SeatStateRebuilder)
+        .ensure(performance.id)
+        .then(() => (rebuilt = true));
+      const lockWaits = async () =>
+        (
+          await change.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows[0].n > 0;
+      await waitUntil(async () => rebuilt || (await lockWaits()), 'the rebuild waits for the row or is done');
+      await change.query('COMMIT');
+      await rebuild;
+    } finally {
+      await change.end();
+    }
+    expect(await api.app.get(Redis).hget(performanceKeys(performance.id).meta, 'status')).toBe('PAUSED');
+  });
+
+  it('lets a rebuild whose lease lapsed write nothing: a seat refunded and held since stays held', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const [seat] = performance.seatIds;
+    const bought = await call('POST', '/purchases', {
+      body: { reservationId: (await api.app.get(HoldDesk).hold(buyer.id, performance.id, [seat])).id },
+      session: buyer,
+    });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await flushPurchasesAfterLoss(api.app);
+    const held = await heldRebuild(performance.id);
+    // Its process stalls past the lease; another rebuilds, and the sale goes on.
+    await api.app.get(Redis).del(performanceKeys(performance.id).rebuildLease);
+    expect((await call('GET', `/performances/${performance.id}`)).json().sold).toBe(1);
+    expect((await call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin })).statusCode).toBe(
+      200,
+    );
+    const other = await createSession(api.app);
+    await api.app.get(HoldDesk).hold(other.id, performance.id, [seat]);
+    await held.openWhenWaitedOn(Promise.resolve());
+    await held.rebuilt;
+    vi.restoreAllMocks();
+
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, [seat])).toEqual(['HELD']);
+    expect((await call('GET', `/performances/${performance.id}`)).json()).toMatchObject({ held: 1, sold: 0 });
+  });
+
+  it('deletes a performance after the rebuild under way, leaving nothing of it in Redis', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     const held = await heldRebuild(performance.id);
+    const deletion = call('DELETE', `/performances/${performance.id}`, { session: admin });
+    await held.openWhenWaitedOn(deletion);
+    expect((await deletion).statusCode).toBe(204);
+    await held.rebuilt;
     vi.restoreAllMocks();
-    // The delete ends the rebuild's lease with the performance's keys (as DELETE's removal does).
-    await api.app.get(SeatStateStore).removePerformance(performance.id);
-    expect(await api.app.get(PerformanceRepository).deleteWithSeats(performance.id, async () => {})).toBe('DELETED');
-    await held.openWhenWaitedOn(Promise.resolve());
-    await expect(held.rebuilt).rejects.toMatchObject({ message: 'performance not found' });
 
     const prefix = api.env.REDIS_KEY_PREFIX;
     expect(await keysMatching(api.app.get(Redis), `${prefix}${performanceKeys(performance.id).everyKey}`)).toEqual([]);
     expect(await api.app.get(Redis).sismember(PERFORMANCE_REGISTRY_KEY, String(performance.id))).toBe(0);
+    expect((await call('GET', `/performances/${performance.id}`)).statusCode).toBe(404);
   });
 
   it('reports the same sales after the loss as before it, a refunded seat kept off sale included', async () => {
@@ -137,7 +194,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
     const hold = await api.app.get(HoldDesk).hold(buyer.id, performance.id, performance.seatIds.slice(0, 2));
     const bought = await call('POST', '/purchases', { body: { reservationId: hold.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
+    await flushPurchasesAfterLoss(api.app);
     const tickets = (await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer })).json().items;
     expect((await call('POST', '/check-in', { body: { code: tickets[0].code }, session: admin })).statusCode).toBe(200);
     const refund = await call('POST', `/admin/purchases/${bought.json().id}/refund`, {
@@ -145,7 +202,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
       session: admin,
     });
     expect(refund.statusCode, refund.body).toBe(200);
-    await flushPurchases(api.app);
+    await flushPurchasesAfterLoss(api.app);
     const report = async () => {
       const res = await call('GET', `/performances/${performance.id}/sales`, { session: admin });
       expect(res.statusCode, res.body).toBe(200);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases } from './purchase-helpers';
+import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 const SEATS = 12;
@@ -83,16 +83,6 @@ describe('a performance Redis lost answers as one it did not (real PostgreSQL an
   });
   afterAll(async () => api?.close());
 
-  /** The first pass after a loss reports the purchase stream it knew gone (NOGROUP); the next writes. */
-  async function flush(): Promise<void> {
-    try {
-      await flushPurchases(api.app);
-    } catch (error) {
-      expect(String(error)).toContain('NOGROUP');
-      await flushPurchases(api.app);
-    }
-  }
-
   /** One of the twins: its performance, and the ids its steps made. */
   interface Twin {
     id: number;
@@ -142,7 +132,7 @@ describe('a performance Redis lost answers as one it did not (real PostgreSQL an
       case 'checkIn': {
         // The first ticket of the buyer's last purchase, at the door (tickets are PostgreSQL's: written behind).
         if (!twin.purchases[b]) return 'no purchase';
-        await flush();
+        await flushPurchasesAfterLoss(api.app);
         const tickets = (await call('GET', `/purchases/${twin.purchases[b]}/tickets`, { session: buyer })).json().items;
         const res = await call('POST', '/check-in', { body: { code: tickets[0].code }, session: admin });
         return [res.statusCode, res.json().code];
@@ -199,7 +189,7 @@ describe('a performance Redis lost answers as one it did not (real PostgreSQL an
           if (lossBefore) {
             // This step is the first to meet the lost state: nothing reads it before.
             await releaseLiveHolds(twins);
-            await flush();
+            await flushPurchasesAfterLoss(api.app);
             await api.app.get(SeatStateStore).removePerformance(lost.id);
           }
           const what = `step ${index}${lossBefore ? ', after a loss' : ''}: ${JSON.stringify(current)}`;

@@ -15,6 +15,7 @@ export type {
   EventSearch,
 } from './repositories/event.repository';
 export { eventOfPerformance, PerformanceRepository } from './repositories/performance.repository';
+export type { ReadTransaction } from './repositories/performance.repository';
 export type {
   NewPerformance,
   PerformanceDeletion,

@@ -119,6 +119,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await changeRebuildLease(redis, keys, 'theirs', 'release')).toBe(false);
     expect(await finishRegistration(redis, keys, { ...registration, lease: 'theirs' })).toBe(false);
     expect(await redis.exists(keys.meta)).toBe(0);
+    // A lapsed rebuild's seats are not written either.
+    expect(await registerSeats(redis, keys, [{ id: 1, price: 100, sold: true }], 'theirs')).toBe(-1);
+    expect(await redis.exists(keys.seats, keys.prices, keys.counts)).toBe(0);
+    expect(await registerSeats(redis, keys, [{ id: 1, price: 100, sold: true }], 'mine')).toBe(1);
+    expect(await redis.hget(keys.seats, '1')).toBe('S');
     expect(await finishRegistration(redis, keys, { ...registration, lease: 'mine' })).toBe(true);
     expect(await redis.hgetall(keys.meta)).toEqual({ status: 'PAUSED', salesOpenAt: '1000', currency: 'KRW' });
     expect(await redis.exists(keys.rebuildLease)).toBe(0);

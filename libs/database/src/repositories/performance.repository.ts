@@ -57,6 +57,12 @@ export type PerformanceLifecycleChanges = Partial<
  */
 export type PricedPerformance = PerformanceEntity & EventOfPerformance;
 
+/**
+ * A transaction the repositories' reads may run in (PerformanceRepository.whileRowShared): passed
+ * on as it is, never used outside the database library.
+ */
+export type ReadTransaction = EntityManager;
+
 /** What PerformanceRepository.deleteWithSeats did; HAS_PURCHASES: a purchase row refers to the performance. */
 export type PerformanceDeletion = 'DELETED' | 'NOT_FOUND' | 'HAS_PURCHASES';
 
@@ -182,9 +188,26 @@ export class PerformanceRepository {
     });
   }
 
-  async findById(id: number): Promise<PricedPerformance | null> {
-    const row = await this.performances.findOne({ where: { id }, relations: { event: true } });
+  /** `manager`: read inside that transaction (see whileRowShared); default: a pooled connection. */
+  async findById(id: number, manager?: ReadTransaction): Promise<PricedPerformance | null> {
+    const repository = manager ? manager.getRepository(PerformanceEntity) : this.performances;
+    const row = await repository.findOne({ where: { id }, relations: { event: true } });
     return row && priced(row);
+  }
+
+  /**
+   * Runs `work` in a transaction that holds the performance's row FOR SHARE, and gives it the
+   * transaction's manager to read with. The changes that lock the row FOR UPDATE (lifecycle,
+   * section prices, delete) wait until `work` is done, and `work` starts after one under way
+   * committed: what it reads of the performance stays current while it runs (the rebuild of a
+   * performance's live state in Redis). Answers `work`'s answer, or null (nothing run) when there
+   * is no such performance.
+   */
+  whileRowShared<T>(id: number, work: (manager: ReadTransaction) => Promise<T>): Promise<T | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR SHARE', [id]);
+      return locked.length === 0 ? null : work(manager);
+    });
   }
 
   /**
@@ -309,8 +332,8 @@ export class PerformanceRepository {
    * number, grade, quality 0…1000, accessible, companion), in layout order: what the live seat
    * state and seating data in Redis are built from.
    */
-  seatPlaces(performanceId: number): Promise<SeatPlaceRow[]> {
-    return this.dataSource.query(
+  seatPlaces(performanceId: number, manager?: ReadTransaction): Promise<SeatPlaceRow[]> {
+    return (manager ?? this.dataSource).query(
       `SELECT id, price, section, "row", "number", grade, quality, accessible, companion FROM seats
        WHERE performance_id = $1 ORDER BY position`,
       [performanceId],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import type { ReadTransaction } from './performance.repository';
 import { emailKey } from '@app/core';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
@@ -128,8 +129,8 @@ export class PurchaseRepository {
    * Seats of a performance that an active ticket holds, or that someone was checked in on (an
    * operator's refund may keep such a seat off sale after its ticket is canceled): sold for good.
    */
-  async activeSeatIds(performanceId: number): Promise<number[]> {
-    const rows: { seat_id: number }[] = await this.dataSource.query(
+  async activeSeatIds(performanceId: number, manager?: ReadTransaction): Promise<number[]> {
+    const rows: { seat_id: number }[] = await (manager ?? this.dataSource).query(
       `SELECT DISTINCT seat_id FROM tickets
         WHERE performance_id = $1 AND (status = 'ACTIVE' OR checked_in_at IS NOT NULL)`,
       [performanceId],

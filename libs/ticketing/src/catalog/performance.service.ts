@@ -196,10 +196,13 @@ export class PerformanceService {
    */
   async deletePerformance(id: number): Promise<void> {
     let closed = false;
+    // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
+    await this.rebuilder.ensure(id);
     try {
       const deletion = await this.performances.deleteWithSeats(id, async () => {
-        await this.rebuilder.ensure(id);
         const atClose = await this.seatState.closeSales(id);
+        // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
+        if (atClose === null) throw new StoreUnavailableError('redis', new Error(`performance ${id} lost from Redis`));
         closed = atClose?.closed ?? false;
         if ((atClose?.sold ?? 0) > 0) {
           throw new DomainError('conflict', 'PerformanceHasSales', 'performance has sold seats and cannot be deleted', {

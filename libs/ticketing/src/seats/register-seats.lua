@@ -13,19 +13,24 @@
   KEYS[7] seat info static seat ids, qualities and flags; seats the layout does not know yet
                     (a first registration writes it after the letters) are left to
                     rebuild-seating.lua
+  KEYS[8] lease     the performance's rebuild lease (see finish-registration.lua)
 
-  ARGV    triples: seat id, price (minor units), "1" if the seat is sold else "0"
+  ARGV[1]   the rebuild lease's token ('' for a first registration, which takes no lease)
+  ARGV[2..] triples: seat id, price (minor units), "1" if the seat is sold else "0"
 
-  Returns the number of seats that were not registered before.
+  Returns the number of seats that were not registered before, or -1 when the rebuild's lease is
+  no longer its own (nothing written: a rebuild that lapsed must not write the prices and sales
+  it read over newer ones).
 ]]
---- @keys 7
+--- @keys 8
 --- @include "seating"
 local seatsKey, pricesKey, countsKey = KEYS[1], KEYS[2], KEYS[3]
 local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
+if ARGV[1] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[1] then return -1 end
 local nowFree, nowTaken = {}, {}
 local added, available, held, sold = 0, 0, 0, 0
 
-for i = 1, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   local seatId, price, isSold = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
   local status = redis.call('HGET', seatsKey, seatId)
   redis.call('HSET', pricesKey, seatId, price)

@@ -60,13 +60,21 @@ export interface SeatRegistration {
   sold: boolean;
 }
 
-/** Returns how many of the seats were new. */
-export function registerSeats(redis: Redis, keys: PerformanceKeys, seats: SeatRegistration[]): Promise<number> {
-  const args = seats.flatMap((seat) => [seat.id, seat.price, seat.sold ? 1 : 0]);
+/**
+ * Returns how many of the seats were new, or -1 when `lease` (a rebuild's token; null for a first
+ * registration) is no longer the performance's rebuild lease: nothing written.
+ */
+export function registerSeats(
+  redis: Redis,
+  keys: PerformanceKeys,
+  seats: SeatRegistration[],
+  lease: string | null = null,
+): Promise<number> {
+  const args = [lease ?? '', ...seats.flatMap((seat) => [seat.id, seat.price, seat.sold ? 1 : 0])];
   return callScript<number>(
     redis,
     REGISTER_SEATS.name,
-    [keys.seats, keys.prices, keys.counts, ...seatingKeys(keys)],
+    [keys.seats, keys.prices, keys.counts, ...seatingKeys(keys), keys.rebuildLease],
     args,
   );
 }

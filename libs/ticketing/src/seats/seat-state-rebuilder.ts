@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
-import { PerformanceRepository, PricedPerformance, PurchaseRepository } from '@app/database';
+import { PerformanceRepository, PricedPerformance, PurchaseRepository, ReadTransaction } from '@app/database';
 import { NotFoundError } from '../errors';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service';
 import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
@@ -83,11 +83,18 @@ export class SeatStateRebuilder {
     try {
       // Finished by another process between this caller's look and its lease.
       if (await this.seatState.isRegistered(performanceId)) return true;
-      const performance = await this.performances.findById(performanceId);
-      if (!performance) throw new NotFoundError('performance');
-      this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
+      // The room first (see ensure); it reads no more than the room's own row.
       await this.rooms.restore(performanceId);
-      return await this.register(performance, lease);
+      // Read and written under the row's share lock, on the lock's own connection: an operator's
+      // change (lifecycle, prices, delete) committing meanwhile would otherwise be written over
+      // with what was read before it.
+      const registered = await this.performances.whileRowShared(performanceId, async (manager) => {
+        const performance = (await this.performances.findById(performanceId, manager))!;
+        this.logger.warn(`seat state of performance ${performanceId} missing in Redis, rebuilding from PostgreSQL`);
+        return this.register(performance, lease, manager);
+      });
+      if (registered === null) throw new NotFoundError('performance');
+      return registered;
     } finally {
       clearInterval(renewal);
       // Ended already by a finished registration; ended here otherwise, so nobody waits on it.
@@ -99,13 +106,16 @@ export class SeatStateRebuilder {
    * Seats with an active ticket in PostgreSQL are registered SOLD. Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    * `lease`: the rebuild lease held (null at creation); false when it ended before the last write
-   * (see SeatStateStore.registerPerformance).
+   * (see SeatStateStore.registerPerformance). `manager`: read inside that transaction.
    */
-  async register(performance: PricedPerformance, lease: string | null = null): Promise<boolean> {
-    const [places, sold] = await Promise.all([
-      this.performances.seatPlaces(performance.id),
-      this.purchases.activeSeatIds(performance.id),
-    ]);
+  async register(
+    performance: PricedPerformance,
+    lease: string | null = null,
+    manager?: ReadTransaction,
+  ): Promise<boolean> {
+    // One after the other: a transaction's manager runs one query at a time.
+    const places = await this.performances.seatPlaces(performance.id, manager);
+    const sold = await this.purchases.activeSeatIds(performance.id, manager);
     return this.seatState.registerPerformance(
       {
         performanceId: performance.id,

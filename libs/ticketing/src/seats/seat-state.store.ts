@@ -95,8 +95,8 @@ export class SeatStateStore {
    * Makes the performance's seats known to the hold scripts. Idempotent: seats already there
    * keep their status. The metadata that marks the performance as registered is written last,
    * so an interrupted registration is simply run again. A rebuild passes its rebuild lease
-   * (takeRebuildLease): the metadata is then written only while the lease is still its own, and
-   * the lease ends with it. Answers false when it was not (lapsed, or removed with the
+   * (takeRebuildLease): each chunk of seats and the metadata are then written only while the
+   * lease is still its own, and the lease ends with the metadata. Answers false when it was not (lapsed, or removed with the
    * performance): nothing marks the performance registered.
    */
   async registerPerformance(registration: PerformanceRegistration, lease: string | null = null): Promise<boolean> {
@@ -123,12 +123,16 @@ export class SeatStateStore {
       return { id: seat.id, price: seat.price, sold: soldIds.has(seat.id) };
     });
     const keys = performanceKeys(performanceId);
-    const chunks: (() => Promise<number>)[] = [];
+    let leaseLost = false;
+    const chunks: (() => Promise<void>)[] = [];
     for (let start = 0; start < rows.length; start += REGISTER_CHUNK) {
       const chunk = rows.slice(start, start + REGISTER_CHUNK);
-      chunks.push(() => registerSeats(this.redis, keys, chunk));
+      chunks.push(async () => {
+        if ((await registerSeats(this.redis, keys, chunk, lease)) < 0) leaseLost = true;
+      });
     }
     await inWindows(chunks);
+    if (leaseLost) return false;
     if (registration.places) await this.registerSeating(performanceId, registration.places);
     // In the registry before the meta hash that makes it registered (isRegistered): a registration
     // cut between the two would otherwise leave a registered performance the flusher, the sweeper
