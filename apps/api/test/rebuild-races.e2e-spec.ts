@@ -174,6 +174,40 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
     expect((await call('GET', `/performances/${performance.id}`)).json()).toMatchObject({ held: 1, sold: 0 });
   });
 
+  it('bounds the wait for a row a stalled change holds: 503 with Retry-After, then the rebuild once it is free', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const stalled = new Client({ connectionString: api.env.DATABASE_URL });
+    await stalled.connect();
+    try {
+      await stalled.query('BEGIN');
+      await stalled.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [performance.id]);
+      await api.app.get(SeatStateStore).removePerformance(performance.id);
+      const read = await call('GET', `/performances/${performance.id}`);
+      expect(read.statusCode, read.body).toBe(503);
+      expect(read.headers['retry-after']).toBe('1');
+      expect(await api.app.get(SeatStateStore).isBeingRebuilt(performance.id)).toBe(false);
+    } finally {
+      await stalled.end();
+    }
+    expect((await call('GET', `/performances/${performance.id}`)).json()).toMatchObject({ available: 10 });
+  }, 60_000);
+
+  it('ends a rebuild stalled on its share lock after a while, so changes go through', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    let paused = false;
+    const stalled = api.app
+      .get(PerformanceRepository)
+      .whileRowShared(performance.id, () => waitUntil(() => paused, 'the pause went through', 45_000));
+    stalled.catch(() => {});
+    const pause = await call('PATCH', `/performances/${performance.id}`, {
+      body: { status: 'PAUSED' },
+      session: admin,
+    });
+    paused = true;
+    expect(pause.statusCode, pause.body).toBe(200);
+    await expect(stalled).rejects.toThrow();
+  }, 60_000);
+
   it('deletes a performance after the rebuild under way, leaving nothing of it in Redis', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     const held = await heldRebuild(performance.id);

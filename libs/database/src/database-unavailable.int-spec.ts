@@ -1,7 +1,7 @@
 import { createServer, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, SERVER_DATABASE_URL } from '@app/testing';
-import { DatabaseUnavailableError, PG_DRIVER } from './database-unavailable';
+import { asDatabaseError, DatabaseUnavailableError, PG_DRIVER } from './database-unavailable';
 
 describe('a connection not had in time is a DatabaseUnavailableError (real PostgreSQL)', () => {
   // Accepts connections and never answers: a PostgreSQL that cannot open a session in time.
@@ -55,6 +55,31 @@ describe('a connection not had in time is a DatabaseUnavailableError (real Postg
     expect(error).not.toBeInstanceOf(DatabaseUnavailableError);
     expect(error).toMatchObject({ code: '42601' });
     await pool.end();
+  });
+
+  it('a lock not had within lock_timeout is a DatabaseUnavailableError, as TypeORM or pg raises it', async () => {
+    const pool = new PG_DRIVER.Pool({ connectionString: SERVER_DATABASE_URL, max: 2 });
+    const holder = await pool.connect();
+    const waiter = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(20261203)');
+      await waiter.query('BEGIN');
+      await waiter.query(`SET LOCAL lock_timeout = '50ms'`);
+      const error: unknown = await waiter.query('SELECT pg_advisory_xact_lock(20261203)').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: '55P03' });
+      expect(asDatabaseError(error)).toBeInstanceOf(DatabaseUnavailableError);
+      expect(asDatabaseError({ driverError: error })).not.toBeInstanceOf(DatabaseUnavailableError);
+      expect(asDatabaseError(Object.assign(new Error('query failed'), { driverError: error }))).toBeInstanceOf(
+        DatabaseUnavailableError,
+      );
+    } finally {
+      await waiter.query('ROLLBACK');
+      await holder.query('ROLLBACK');
+      waiter.release();
+      holder.release();
+      await pool.end();
+    }
   });
 
   it('a pooled connection PostgreSQL ends while nobody listens on its client does not end the process', async () => {

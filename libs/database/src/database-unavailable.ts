@@ -22,9 +22,52 @@ const ACQUIRE_TIMEOUTS = new Set([
   'Connection terminated due to connection timeout',
 ]);
 
-/** `error` as the domain sees it: an acquire timeout as a `DatabaseUnavailableError`, else unchanged. */
+/**
+ * SQLSTATEs of a wait PostgreSQL cut short (ROW_LOCK_TIMEOUT_MS): `lock_timeout` (55P03), and
+ * `idle_in_transaction_session_timeout` ending a transaction that sat on its lock (25P03).
+ */
+const LOCK_WAITS_ENDED = new Set(['55P03', '25P03']);
+
+/**
+ * The longest wait (ms) for a performance's row lock, and the longest a transaction holding it
+ * may sit idle (a rebuild's, while it writes Redis: see PerformanceRepository.whileRowShared).
+ * Past either, the request fails as a DatabaseUnavailableError (503, retried), instead of
+ * waiting on a stalled process and holding a pooled connection meanwhile.
+ */
+export const ROW_LOCK_TIMEOUT_MS = 10_000;
+
+/**
+ * `error` as the domain sees it: an acquire timeout, or a row lock not had within
+ * ROW_LOCK_TIMEOUT_MS, as a `DatabaseUnavailableError`; else unchanged.
+ */
 export function asDatabaseError(error: unknown): unknown {
-  return error instanceof Error && ACQUIRE_TIMEOUTS.has(error.message) ? new DatabaseUnavailableError(error) : error;
+  if (!(error instanceof Error)) return error;
+  if (ACQUIRE_TIMEOUTS.has(error.message)) return new DatabaseUnavailableError(error);
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+    (error as { code?: unknown }).code;
+  return typeof code === 'string' && LOCK_WAITS_ENDED.has(code) ? new DatabaseUnavailableError(error) : error;
+}
+
+/** Rejects with `asDatabaseError(error)`: for a transaction that waits for a row lock. */
+export function rethrowAsDatabaseError(error: unknown): never {
+  throw asDatabaseError(error);
+}
+
+/**
+ * Bounds the transaction's waits for locks by ROW_LOCK_TIMEOUT_MS, and, with `idle`, the time it
+ * may sit idle in between its statements too (SET LOCAL: until its end).
+ */
+export function boundLockWaits(
+  manager: { query(sql: string, parameters?: unknown[]): Promise<unknown> },
+  idle = false,
+): Promise<unknown> {
+  return manager.query(
+    idle
+      ? `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $1, true)`
+      : `SELECT set_config('lock_timeout', $1, true)`,
+    [String(ROW_LOCK_TIMEOUT_MS)],
+  );
 }
 
 type ConnectCallback = (

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { translatingConstraintViolations } from '../constraint-violations';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { EventEntity } from '../entities/event.entity';
 import { firstWithPurchases } from './performance.repository';
 
@@ -73,20 +74,23 @@ export class EventRepository {
     beforeDelete: (performanceIds: number[]) => Promise<void>,
   ): Promise<EventDeletion> {
     return translatingConstraintViolations(() =>
-      this.dataSource.transaction(async (manager): Promise<EventDeletion> => {
-        const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
-        if (locked.length === 0) return { outcome: 'NOT_FOUND' };
-        const performances: { id: number }[] = await manager.query(
-          'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
-          [id],
-        );
-        const performanceIds = performances.map((row) => row.id);
-        await beforeDelete(performanceIds);
-        const performanceId = await firstWithPurchases(manager, performanceIds);
-        if (performanceId !== null) return { outcome: 'HAS_PURCHASES', performanceId };
-        await manager.query('DELETE FROM events WHERE id = $1', [id]);
-        return { outcome: 'DELETED' };
-      }),
+      this.dataSource
+        .transaction(async (manager): Promise<EventDeletion> => {
+          await boundLockWaits(manager);
+          const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
+          if (locked.length === 0) return { outcome: 'NOT_FOUND' };
+          const performances: { id: number }[] = await manager.query(
+            'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
+            [id],
+          );
+          const performanceIds = performances.map((row) => row.id);
+          await beforeDelete(performanceIds);
+          const performanceId = await firstWithPurchases(manager, performanceIds);
+          if (performanceId !== null) return { outcome: 'HAS_PURCHASES', performanceId };
+          await manager.query('DELETE FROM events WHERE id = $1', [id]);
+          return { outcome: 'DELETED' };
+        })
+        .catch(rethrowAsDatabaseError),
     );
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { NotFoundError } from '@app/core';
 import { FOREIGN_KEY_VIOLATION, translatingConstraintViolations } from '../constraint-violations';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { EventEntity } from '../entities/event.entity';
 import { PerformanceEntity, PerformanceStatus } from '../entities/performance.entity';
 import { SeatEntity } from '../entities/seat.entity';
@@ -201,13 +202,18 @@ export class PerformanceRepository {
    * section prices, delete) wait until `work` is done, and `work` starts after one under way
    * committed: what it reads of the performance stays current while it runs (the rebuild of a
    * performance's live state in Redis). Answers `work`'s answer, or null (nothing run) when there
-   * is no such performance.
+   * is no such performance. The lock is waited for, and the transaction may sit idle, at most
+   * ROW_LOCK_TIMEOUT_MS each: then DatabaseUnavailableError.
    */
   whileRowShared<T>(id: number, work: (manager: ReadTransaction) => Promise<T>): Promise<T | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR SHARE', [id]);
-      return locked.length === 0 ? null : work(manager);
-    });
+    return this.dataSource
+      .transaction(async (manager) => {
+        // A stalled process (its transaction idle on the lock) must not hold every change back.
+        await boundLockWaits(manager, true);
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR SHARE', [id]);
+        return locked.length === 0 ? null : work(manager);
+      })
+      .catch(rethrowAsDatabaseError);
   }
 
   /**
@@ -221,28 +227,31 @@ export class PerformanceRepository {
     decide: (row: PricedPerformance) => PerformanceLifecycleChanges,
     apply: (row: PricedPerformance) => Promise<void>,
   ): Promise<PricedPerformance | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
-      if (locked.length === 0) return null;
-      const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
-      if (!row) return null;
-      Object.assign(row, decide(priced(row)));
-      await manager.update(
-        PerformanceEntity,
-        { id },
-        {
-          startsAt: row.startsAt,
-          salesOpenAt: row.salesOpenAt,
-          salesCloseAt: row.salesCloseAt,
-          cancelUntil: row.cancelUntil,
-          status: row.status,
-          noOrphanSeats: row.noOrphanSeats,
-        },
-      );
-      const changed = priced(row);
-      await apply(changed);
-      return changed;
-    });
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
+        if (locked.length === 0) return null;
+        const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
+        if (!row) return null;
+        Object.assign(row, decide(priced(row)));
+        await manager.update(
+          PerformanceEntity,
+          { id },
+          {
+            startsAt: row.startsAt,
+            salesOpenAt: row.salesOpenAt,
+            salesCloseAt: row.salesCloseAt,
+            cancelUntil: row.cancelUntil,
+            status: row.status,
+            noOrphanSeats: row.noOrphanSeats,
+          },
+        );
+        const changed = priced(row);
+        await apply(changed);
+        return changed;
+      })
+      .catch(rethrowAsDatabaseError);
   }
 
   /**
@@ -254,14 +263,17 @@ export class PerformanceRepository {
    */
   deleteWithSeats(id: number, beforeDelete: () => Promise<void>): Promise<PerformanceDeletion> {
     return translatingConstraintViolations(() =>
-      this.dataSource.transaction(async (manager): Promise<PerformanceDeletion> => {
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
-        if (locked.length === 0) return 'NOT_FOUND';
-        await beforeDelete();
-        if ((await firstWithPurchases(manager, [id])) !== null) return 'HAS_PURCHASES';
-        await manager.query('DELETE FROM performances WHERE id = $1', [id]);
-        return 'DELETED';
-      }),
+      this.dataSource
+        .transaction(async (manager): Promise<PerformanceDeletion> => {
+          await boundLockWaits(manager);
+          const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
+          if (locked.length === 0) return 'NOT_FOUND';
+          await beforeDelete();
+          if ((await firstWithPurchases(manager, [id])) !== null) return 'HAS_PURCHASES';
+          await manager.query('DELETE FROM performances WHERE id = $1', [id]);
+          return 'DELETED';
+        })
+        .catch(rethrowAsDatabaseError),
     );
   }
 

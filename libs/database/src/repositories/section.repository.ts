@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import type { PerformanceStatus } from '../entities/performance.entity';
 import type { NewAdminAudit } from './admin-audit.repository';
 
@@ -74,51 +75,54 @@ export class SectionRepository {
     apply: (seatIds: number[], previousPrice: number) => Promise<void>,
     audit: (change: PriceChange) => NewAdminAudit,
   ): Promise<PriceChange | null | 'no-section'> {
-    return this.dataSource.transaction(async (manager) => {
-      const [locked]: (PriceChangeSubject & { currency: string })[] = await manager.query(
-        `SELECT p.status, p.starts_at AS "startsAt", now() AS now, e.currency
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const [locked]: (PriceChangeSubject & { currency: string })[] = await manager.query(
+          `SELECT p.status, p.starts_at AS "startsAt", now() AS now, e.currency
            FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1 FOR UPDATE OF p`,
-        [performanceId],
-      );
-      if (!locked) return null;
-      decide(locked);
-      const [before]: { price: number; grade: string }[] = await manager.query(
-        `SELECT min(price) AS price, min(grade) AS grade FROM seats WHERE performance_id = $1 AND section = $2`,
-        [performanceId, sectionName],
-      );
-      if (before.price === null) return 'no-section';
-      // Read apart from the UPDATE: TypeORM answers an UPDATE … RETURNING with [rows, count].
-      const seats: { id: number }[] = await manager.query(
-        'SELECT id FROM seats WHERE performance_id = $1 AND section = $2',
-        [performanceId, sectionName],
-      );
-      await manager.query('UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2', [
-        performanceId,
-        sectionName,
-        price,
-      ]);
-      await manager.query('UPDATE performances SET seats_version = seats_version + 1 WHERE id = $1', [performanceId]);
-      const seatIds = seats.map((seat) => seat.id).sort((a, b) => a - b);
-      const change: PriceChange = {
-        section: {
-          name: sectionName,
-          grade: before.grade,
+          [performanceId],
+        );
+        if (!locked) return null;
+        decide(locked);
+        const [before]: { price: number; grade: string }[] = await manager.query(
+          `SELECT min(price) AS price, min(grade) AS grade FROM seats WHERE performance_id = $1 AND section = $2`,
+          [performanceId, sectionName],
+        );
+        if (before.price === null) return 'no-section';
+        // Read apart from the UPDATE: TypeORM answers an UPDATE … RETURNING with [rows, count].
+        const seats: { id: number }[] = await manager.query(
+          'SELECT id FROM seats WHERE performance_id = $1 AND section = $2',
+          [performanceId, sectionName],
+        );
+        await manager.query('UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2', [
+          performanceId,
+          sectionName,
           price,
-          seatsTotal: seatIds.length,
-          firstSeatId: seatIds[0],
-          lastSeatId: seatIds[seatIds.length - 1],
-        },
-        previousPrice: before.price,
-        currency: locked.currency.trim(),
-      };
-      // The same row as AdminAuditRepository.record writes, inside this transaction: no change without its row.
-      const entry = audit(change);
-      await manager.query(
-        `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-        [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
-      );
-      await apply(seatIds, before.price);
-      return change;
-    });
+        ]);
+        await manager.query('UPDATE performances SET seats_version = seats_version + 1 WHERE id = $1', [performanceId]);
+        const seatIds = seats.map((seat) => seat.id).sort((a, b) => a - b);
+        const change: PriceChange = {
+          section: {
+            name: sectionName,
+            grade: before.grade,
+            price,
+            seatsTotal: seatIds.length,
+            firstSeatId: seatIds[0],
+            lastSeatId: seatIds[seatIds.length - 1],
+          },
+          previousPrice: before.price,
+          currency: locked.currency.trim(),
+        };
+        // The same row as AdminAuditRepository.record writes, inside this transaction: no change without its row.
+        const entry = audit(change);
+        await manager.query(
+          `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+          [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
+        );
+        await apply(seatIds, before.price);
+        return change;
+      })
+      .catch(rethrowAsDatabaseError);
   }
 }

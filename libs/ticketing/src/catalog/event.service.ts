@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock } from '@app/core';
+import { Clock, StoreUnavailableError } from '@app/core';
 import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
 import { toTimeZone } from '../date-time';
@@ -66,13 +66,17 @@ export class EventService {
         for (const performanceId of ids) {
           await this.rebuilder.ensure(performanceId);
           const atClose = await this.seatState.closeSales(performanceId);
-          if (atClose?.closed) closed.push(performanceId);
-          if ((atClose?.sold ?? 0) > 0) {
+          // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
+          if (atClose === null) {
+            throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} lost from Redis`));
+          }
+          if (atClose.closed) closed.push(performanceId);
+          if (atClose.sold > 0) {
             throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
               performanceId,
             });
           }
-          if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw eventHasPurchases(performanceId);
+          if (atClose.unwritten > 0 || atClose.parked > 0) throw eventHasPurchases(performanceId);
         }
       });
       if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');
