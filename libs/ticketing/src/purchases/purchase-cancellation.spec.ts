@@ -74,6 +74,20 @@ describe('PurchaseCancellation', () => {
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
   });
 
+  it('refunds right after the cancel, before anything else can fail', async () => {
+    const { service, store, attempts, gateway } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    });
+    attempts.resolve.mockRejectedValueOnce(new Error('PostgreSQL gone'));
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toThrow('PostgreSQL gone');
+    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(store.cancel.mock.invocationCallOrder[0]);
+    expect(store.read).not.toHaveBeenCalled();
+  });
+
   it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {
     const { service, store } = cancellation(
       { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [] },

@@ -73,13 +73,17 @@ export class PurchaseCancellation {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
 
-    const purchase = await this.store.read(performanceId, purchaseId);
-    if (!purchase) throw new NotFoundError('purchase');
-    await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
+    // The refund first, right after the cancel: nothing durable yet says a refund is owed, so each
+    // step before it was a window in which a crash or a failed call left the buyer charged for a
+    // canceled purchase (a stranger's review). A crash before the attempt is settled below leaves
+    // it open; the payment reconciler then finds its purchase and completes it, refunding nothing.
+    if (result.chargeId) await this.gateway.refund(result.chargeId);
     // The purchase happened and this refund settles its charge: the attempt, which a sale leaves
     // open, must never be refunded again (not even once the performance is deleted with its Redis state).
     await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
-    if (result.chargeId) await this.gateway.refund(result.chargeId);
+    const purchase = await this.store.read(performanceId, purchaseId);
+    if (!purchase) throw new NotFoundError('purchase');
+    await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
     return { ...purchase, keptSeatIds: result.keptSeatIds };
   }
 
