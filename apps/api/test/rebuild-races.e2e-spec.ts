@@ -76,6 +76,15 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
     };
   }
 
+  /** A connection of the test's own, in a transaction holding the performance's row FOR UPDATE (a change in flight). */
+  async function rowLockedForUpdate(performanceId: number): Promise<Client> {
+    const client = new Client({ connectionString: api.env.DATABASE_URL });
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [performanceId]);
+    return client;
+  }
+
   beforeAll(async () => {
     api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
@@ -121,11 +130,8 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   it('keeps a change whose transaction was open when Redis lost the performance: the rebuild reads after its commit', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     // An operator's change in flight: the row locked and changed, not committed yet.
-    const change = new Client({ connectionString: api.env.DATABASE_URL });
-    await change.connect();
+    const change = await rowLockedForUpdate(performance.id);
     try {
-      await change.query('BEGIN');
-      await change.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [performance.id]);
       await change.query(`UPDATE performances SET status = 'PAUSED' WHERE id = $1`, [performance.id]);
       await api.app.get(SeatStateStore).removePerformance(performance.id);
       let rebuilt = false;
@@ -176,11 +182,8 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
 
   it('bounds the wait for a row a stalled change holds: 503 with Retry-After, then the rebuild once it is free', async () => {
     const performance = await createPerformance(api.app, admin, 10);
-    const stalled = new Client({ connectionString: api.env.DATABASE_URL });
-    await stalled.connect();
+    const stalled = await rowLockedForUpdate(performance.id);
     try {
-      await stalled.query('BEGIN');
-      await stalled.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [performance.id]);
       await api.app.get(SeatStateStore).removePerformance(performance.id);
       const read = await call('GET', `/performances/${performance.id}`);
       expect(read.statusCode, read.body).toBe(503);
