@@ -61,6 +61,8 @@ const NOT_ON_CLUSTER = [
   'libs/database/src/migrations/1796800000000-SeatGeometry.int-spec.ts',
   'libs/database/src/migrations/1798000000000-PurchasesPerformanceIndex.int-spec.ts',
   'libs/database/src/migrations/1798100000000-EmailCaseFoldKey.int-spec.ts',
+  'libs/database/src/migrations/1798400000000-PaymentAttemptRefundOwed.int-spec.ts',
+  'libs/database/src/repositories/refund-owed.int-spec.ts',
   'libs/messaging/src/amqp.connection.int-spec.ts',
   'libs/messaging/src/amqp.shutdown.int-spec.ts',
 ];

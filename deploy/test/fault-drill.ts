@@ -504,10 +504,12 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
       );
       check('P1 no seat sold twice (PostgreSQL tickets)', twiceSold.rowCount === 0, `${twiceSold.rowCount} seats`);
 
-      // P9: once batch has reconciled, every charge belongs to a purchase in PostgreSQL or was refunded.
+      // P9: once batch has reconciled, every charge belongs to a paid purchase in PostgreSQL or was
+      // refunded (its purchase never happened, or was canceled).
       const reconciled = await waitUntil(
         async () =>
-          (await db.query(`SELECT 1 FROM payment_attempts WHERE status IN ('PENDING', 'CHARGED')`)).rowCount === 0,
+          (await db.query(`SELECT 1 FROM payment_attempts WHERE status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`))
+            .rowCount === 0,
         'every payment attempt reconciled',
         60_000,
         250,
@@ -516,16 +518,20 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
         (error: Error) => error.message,
       );
       const charges = await db.query(
-        `SELECT a.status, (p.id IS NOT NULL) AS purchased
+        `SELECT a.status, p.status AS purchase_status
            FROM payment_attempts a LEFT JOIN purchases p ON p.id = a.purchase_id
           WHERE a.charge_id IS NOT NULL`,
       );
       const orphaned = charges.rows.filter(
-        (row) => !((row.status === 'COMPLETED' && row.purchased) || (row.status === 'REFUNDED' && !row.purchased)),
+        (row) =>
+          !(
+            (row.status === 'COMPLETED' && row.purchase_status === 'PAID') ||
+            (row.status === 'REFUNDED' && (row.purchase_status === null || row.purchase_status === 'CANCELED'))
+          ),
       );
       const refunded = charges.rows.filter((row) => row.status === 'REFUNDED').length;
       check(
-        'P9 every charge is a purchase in PostgreSQL or refunded',
+        'P9 every charge is a paid purchase in PostgreSQL or refunded',
         reconciled === '' && orphaned.length === 0,
         `${reconciled}${orphaned.length} of ${charges.rowCount} charges neither, ${refunded} refunded`,
       );

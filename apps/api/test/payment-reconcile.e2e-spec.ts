@@ -503,7 +503,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     await expectEveryChargeSoldOrRefunded();
   }, 60_000);
 
-  it('closes the attempt of a canceled purchase at once, so its refunded charge is never refunded again', async () => {
+  it('records the refund of a canceled purchase at once (REFUNDED), so its charge is never refunded again', async () => {
     const held = await hold(api.app, buyer, performance.id, seats(1));
     const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(sold.statusCode).toBe(201);
@@ -513,7 +513,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     expect(canceled.statusCode).toBe(200);
     expect(refund.mock.calls).toEqual([[`ch_${purchaseId}`]]);
     expect(await attempts('purchase_id = $1', [purchaseId])).toMatchObject([
-      { status: 'COMPLETED', resolved_at: expect.any(Date) },
+      { status: 'REFUNDED', resolved_at: expect.any(Date) },
     ]);
     // Even with every trace of the purchase gone, nothing is left for the reconciler to refund.
     const keys = performanceKeys(performance.id);

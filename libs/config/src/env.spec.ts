@@ -58,14 +58,17 @@ describe('parseEnv', () => {
     }
   });
 
-  it('honours the test-only fault FAULT_CRASH_AFTER_CHARGE under NODE_ENV=test only', () => {
-    expect(parseEnv({ NODE_ENV: 'test', FAULT_CRASH_AFTER_CHARGE: 'true' }).FAULT_CRASH_AFTER_CHARGE).toBe(true);
-    for (const NODE_ENV of ['development', 'production']) {
-      expect(problemsOf({ NODE_ENV, FAULT_CRASH_AFTER_CHARGE: 'true' })).toContain(
-        'FAULT_CRASH_AFTER_CHARGE is a test-only fault: allowed only when NODE_ENV=test',
-      );
-    }
-  });
+  it.each(['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const)(
+    'honours the test-only fault %s under NODE_ENV=test only',
+    (fault) => {
+      expect(parseEnv({ NODE_ENV: 'test', [fault]: 'true' })[fault]).toBe(true);
+      for (const NODE_ENV of ['development', 'production']) {
+        expect(problemsOf({ NODE_ENV, [fault]: 'true' })).toContain(
+          `${fault} is a test-only fault: allowed only when NODE_ENV=test`,
+        );
+      }
+    },
+  );
 
   it("hashes passwords at OWASP's argon2id minimum by default (19456 KiB, 2 passes); cheaper only under NODE_ENV=test", () => {
     expect(parseEnv({}).PASSWORD_HASH_MEMORY_KIB).toBe(19_456);

@@ -364,6 +364,14 @@ export class Env {
   FAULT_CRASH_AFTER_CHARGE = false;
 
   /**
+   * Test-only fault: the api exits (SIGKILL of itself) right after a cancel script canceled a
+   * purchase, before its refund, as a crash there would. Refused unless NODE_ENV=test.
+   */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  FAULT_CRASH_AFTER_CANCEL = false;
+
+  /**
    * Key of the HMAC that signs waiting-room admission tokens (at least 32 characters; checked
    * like the JWT secrets in production). Unset: derived from JWT_ACCESS_SECRET (an HMAC of it),
    * so a deployment needs no new secret.
@@ -533,8 +541,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_TIME_COST < PASSWORD_HASH_MIN_TIME_COST) {
     problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
-  if (env.FAULT_CRASH_AFTER_CHARGE && env.NODE_ENV !== 'test') {
-    problems.push('FAULT_CRASH_AFTER_CHARGE is a test-only fault: allowed only when NODE_ENV=test');
+  for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
+    if (env[fault] && env.NODE_ENV !== 'test')
+      problems.push(`${fault} is a test-only fault: allowed only when NODE_ENV=test`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

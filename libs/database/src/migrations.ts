@@ -20,6 +20,7 @@ import { PurchasesPerformanceIndex1798000000000 } from './migrations/17980000000
 import { EmailCaseFoldKey1798100000000 } from './migrations/1798100000000-EmailCaseFoldKey';
 import { OutboxDeletePublished1798210000000 } from './migrations/1798210000000-OutboxDeletePublished';
 import { SeatRowLabel1798300000000 } from './migrations/1798300000000-SeatRowLabel';
+import { PaymentAttemptRefundOwed1798400000000 } from './migrations/1798400000000-PaymentAttemptRefundOwed';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -48,4 +49,5 @@ export const MIGRATIONS: Function[] = [
   EmailCaseFoldKey1798100000000,
   OutboxDeletePublished1798210000000,
   SeatRowLabel1798300000000,
+  PaymentAttemptRefundOwed1798400000000,
 ];

@@ -4,7 +4,7 @@ import { PaymentReconciler, ReconcileOutcome } from '@app/ticketing';
 
 /**
  * Runs the api's payment reconciler in passes until none of the payment attempts of `purchaseIds`
- * (uuids) is open (PENDING or CHARGED); returns every outcome of every pass, in order, including
+ * (uuids) is open (PENDING, CHARGED or REFUND_OWED); returns every outcome of every pass, in order, including
  * those of other attempts that were due. Each pass first makes those attempts due at once (their
  * `touched_at` a minute back, past any PAYMENT_RECONCILE_AFTER_SECONDS a test sets: no wait for the
  * clock), then runs `reconcilers` reconcile loops side by side, each until nothing is due. An
@@ -28,7 +28,7 @@ export async function reconcileUntilSettled(
   const open = async () =>
     (
       await db.query(
-        `SELECT purchase_id FROM payment_attempts WHERE purchase_id = ANY($1::uuid[]) AND status IN ('PENDING', 'CHARGED')`,
+        `SELECT purchase_id FROM payment_attempts WHERE purchase_id = ANY($1::uuid[]) AND status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`,
         [purchaseIds],
       )
     ).rows.map((row: { purchase_id: string }) => row.purchase_id);

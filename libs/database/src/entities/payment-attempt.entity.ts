@@ -2,13 +2,16 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * Where a payment attempt stands (P9). PENDING: recorded, the charge may or may not have been
- * made; CHARGED: the gateway took the money; COMPLETED: the purchase happened; REFUNDED: it did
- * not, and the charge was given back; DECLINED: the gateway refused, nothing was taken.
+ * made; CHARGED: the gateway took the money; COMPLETED: the purchase happened; REFUND_OWED: it
+ * happened and was canceled since, so the charge is to be given back (the api refunds it at once;
+ * `batch` does if that refund was not recorded); REFUNDED: the charge was given back (the purchase
+ * did not happen, or was canceled); DECLINED: the gateway refused, nothing was taken.
  */
 export enum PaymentAttemptStatus {
   Pending = 'PENDING',
   Charged = 'CHARGED',
   Completed = 'COMPLETED',
+  RefundOwed = 'REFUND_OWED',
   Refunded = 'REFUNDED',
   Declined = 'DECLINED',
 }
@@ -24,7 +27,7 @@ const minorUnits = {
  * charges whose purchase never happened. The rows are also the ledger of charges and refunds.
  */
 @Entity('payment_attempts')
-@Index('payment_attempts_open', ['touchedAt'], { where: `"status" IN ('PENDING', 'CHARGED')` })
+@Index('payment_attempts_open', ['touchedAt'], { where: `"status" IN ('PENDING', 'CHARGED', 'REFUND_OWED')` })
 export class PaymentAttemptEntity {
   @PrimaryColumn({ name: 'purchase_id', type: 'uuid' })
   purchaseId: string;

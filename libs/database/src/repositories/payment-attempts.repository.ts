@@ -22,8 +22,11 @@ export interface NewPaymentAttempt {
 /** An attempt as the reconciliation needs it. */
 export interface OpenPaymentAttempt extends NewPaymentAttempt {
   chargeId: string | null;
-  status: PaymentAttemptStatus.Pending | PaymentAttemptStatus.Charged;
+  status: OpenStatus;
 }
+
+/** An attempt `batch` still has work on: its purchase's fate unknown, or a refund owed. */
+type OpenStatus = PaymentAttemptStatus.Pending | PaymentAttemptStatus.Charged | PaymentAttemptStatus.RefundOwed;
 
 /** An open attempt a reconciler claimed (`claimStale`). */
 export interface ClaimedPaymentAttempt extends OpenPaymentAttempt {
@@ -37,7 +40,8 @@ type FinalStatus = PaymentAttemptStatus.Completed | PaymentAttemptStatus.Refunde
 const idOf = (item: { purchaseId: string }) => item.purchaseId.toLowerCase();
 const byId = (a: { purchaseId: string }, b: { purchaseId: string }) => (idOf(a) < idOf(b) ? -1 : 1);
 
-const OPEN = `status IN ('PENDING', 'CHARGED')`;
+/** Matches payment_attempts_open's predicate, so the claim's scan uses that index. */
+const OPEN = `status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`;
 
 /** Bounds of the group commit of `begin` and `markCharged` (each kind its own). */
 export const ATTEMPT_BATCHING: BatcherOptions = { maxBatch: 500, maxInFlight: 1 };
@@ -72,8 +76,8 @@ export class PaymentAttemptsRepository {
   /**
    * Records the attempt before its charge, or touches the open (or declined, so tried again)
    * attempt of a retry; durable (committed) when it resolves. Returns the attempt's status
-   * afterwards: PENDING or CHARGED when the caller may charge; COMPLETED or REFUNDED when the
-   * attempt is over and must not be charged. Waits while `batch` holds the row, so it never races
+   * afterwards: PENDING or CHARGED when the caller may charge; COMPLETED, REFUND_OWED or REFUNDED
+   * when the attempt is over and must not be charged. Waits while `batch` holds the row, so it never races
    * a refund. Rejects with the error of its batch's statement.
    */
   begin(attempt: NewPaymentAttempt): Promise<PaymentAttemptStatus> {
@@ -89,8 +93,8 @@ export class PaymentAttemptsRepository {
   }
 
   /**
-   * Ends an open attempt with its outcome (and the charge, when one was learnt); false when it
-   * was no longer open. Inside `manager`'s transaction when given.
+   * Ends an open attempt (PENDING, CHARGED or REFUND_OWED) with its outcome (and the charge, when
+   * one was learnt); false when it was no longer open. Inside `manager`'s transaction when given.
    */
   async resolve(
     purchaseId: string,
@@ -102,6 +106,21 @@ export class PaymentAttemptsRepository {
       `UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp()
        WHERE purchase_id = $1 AND ${OPEN} RETURNING purchase_id`,
       [purchaseId, status, chargeId],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Records that the charge of a canceled purchase was given back: its attempt becomes REFUNDED
+   * from PENDING or CHARGED (the purchase not flushed yet), COMPLETED, or REFUND_OWED (the flusher
+   * wrote the cancellation first), so neither the flusher nor the reconciler refunds it again.
+   * False when the attempt is missing or was REFUNDED (or DECLINED) already.
+   */
+  async markRefunded(purchaseId: string): Promise<boolean> {
+    const { rows } = await this.pool().query(
+      `UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp()
+       WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED') RETURNING purchase_id`,
+      [purchaseId],
     );
     return rows.length > 0;
   }
@@ -123,7 +142,7 @@ export class PaymentAttemptsRepository {
       currency: string;
       idempotency_key: string;
       charge_id: string | null;
-      status: PaymentAttemptStatus.Pending | PaymentAttemptStatus.Charged;
+      status: OpenStatus;
       claimed_at: string;
     }>(
       `UPDATE payment_attempts SET touched_at = clock_timestamp()
@@ -206,7 +225,7 @@ export class PaymentAttemptsRepository {
       ],
     });
     const statuses = new Map(rows.map((row) => [row.purchase_id, row.status]));
-    // Attempts already over (COMPLETED, REFUNDED): read in a statement of its own, whose snapshot
+    // Attempts already over (COMPLETED, REFUND_OWED, REFUNDED): read in a statement of its own, whose snapshot
     // sees a refund that committed while the upsert waited for the row.
     const over = unique.map(idOf).filter((id) => !statuses.has(id));
     if (over.length > 0) {

@@ -168,7 +168,9 @@ export class PurchaseRepository {
    * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
    * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,
    * built by the statement from the purchase itself), and its open payment attempt (PENDING or
-   * CHARGED) marked COMPLETED (P9); refunded or declined attempts are left alone. One transaction
+   * CHARGED) marked COMPLETED (P9). A canceled purchase's attempt is marked REFUND_OWED (from
+   * PENDING, CHARGED or COMPLETED), whether the purchase is written canceled or canceled here;
+   * refunded or declined attempts are left alone. One transaction
    * (cancellations first, so a seat canceled and sold again in the same batch gets its new active
    * ticket, then one statement for the purchases), bounded by `bounds` (ms): each row or table lock
    * waited for at most `lockTimeoutMs` (PURCHASE_BATCH_LOCK_TIMEOUT_MS, see there), each statement
@@ -268,16 +270,25 @@ const INSERT_PURCHASES = `
                               'createdAt', p."createdAt")
     FROM inserted i JOIN input p ON p.id = i.id ORDER BY p.position
     ON CONFLICT (message_id) DO NOTHING
-  ), completed_attempts AS (
+  ), settled_attempts AS (
+    -- A paid purchase's open attempt is COMPLETED. One written already CANCELED (canceled before
+    -- its flush) owes its refund unless one was recorded (REFUNDED): REFUND_OWED, touched now so
+    -- the reconciler leaves the api's own refund PAYMENT_RECONCILE_AFTER_SECONDS to record itself.
     UPDATE payment_attempts a
-    SET status = 'COMPLETED', resolved_at = clock_timestamp(), charge_id = COALESCE(a.charge_id, i.charge_id)
+    SET status = CASE WHEN i.status = 'CANCELED' THEN 'REFUND_OWED' ELSE 'COMPLETED' END,
+        resolved_at = CASE WHEN i.status = 'CANCELED' THEN NULL ELSE clock_timestamp() END,
+        touched_at = CASE WHEN i.status = 'CANCELED' THEN clock_timestamp() ELSE a.touched_at END,
+        charge_id = COALESCE(a.charge_id, NULLIF(i.charge_id, ''))
     FROM inserted i
     -- Written for the planner: each attempt found by its primary key (the ANY repeats the join),
     -- and the status test as a CASE, which does not match payment_attempts_open's predicate. With
     -- a plain status IN (…) the plan read every open attempt of that index for each batch (a
     -- backlog of 20,000: up to 20,000 index entries per 1,000 purchases, ~20–50 ms).
     WHERE a.purchase_id = ANY (ARRAY(SELECT id FROM inserted)) AND a.purchase_id = i.id
-      AND CASE a.status WHEN 'PENDING' THEN true WHEN 'CHARGED' THEN true ELSE false END
+      AND CASE a.status WHEN 'PENDING' THEN true WHEN 'CHARGED' THEN true
+                        WHEN 'COMPLETED' THEN i.status = 'CANCELED'
+                        -- Owed by a cancellation of the same batch, before the purchase (and its charge) was written.
+                        WHEN 'REFUND_OWED' THEN i.status = 'CANCELED' ELSE false END
   )
   SELECT id FROM inserted`;
 
@@ -285,13 +296,22 @@ async function cancel(manager: EntityManager, cancellations: PurchaseCancellatio
   if (cancellations.length === 0) return;
   const ids = cancellations.map((c) => c.purchaseId);
   // A purchase that goes PAID → CANCELED here was written (and confirmed, or about to be): its
-  // cancellation notice goes through the outbox in the same transaction (P5).
+  // cancellation notice goes through the outbox in the same transaction (P5). Its payment attempt
+  // owes the refund from now on, durably, unless one was recorded (REFUNDED): the api refunds right
+  // after the cancel script, but a crash or a failed gateway call there is finished by `batch`'s
+  // payment reconciler, which refunds REFUND_OWED attempts untouched for
+  // PAYMENT_RECONCILE_AFTER_SECONDS (touched now, so the api's own refund has that long to record itself).
   await manager.query(
     `WITH canceled AS (
        UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
        FROM unnest($1::uuid[], $2::timestamptz[]) AS c(id, canceled_at)
        WHERE p.id = c.id AND p.status = 'PAID'
        RETURNING p.id, p.canceled_at
+     ), owed AS (
+       UPDATE payment_attempts a
+       SET status = 'REFUND_OWED', resolved_at = NULL, touched_at = clock_timestamp(),
+           charge_id = COALESCE(a.charge_id, (SELECT NULLIF(charge_id, '') FROM purchases WHERE id = a.purchase_id))
+       WHERE a.purchase_id = ANY ($1::uuid[]) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
      )
      INSERT INTO outbox (message_id, routing_key, payload)
      SELECT 'purchase-canceled:' || id, 'purchase.canceled',

@@ -6,6 +6,7 @@ import {
   PaymentAttemptsRepository,
   PaymentAttemptStatus,
   PurchaseRepository,
+  PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
@@ -35,6 +36,7 @@ function trace(changes: Omit<Partial<SaleTrace>, 'hold'> & { hold?: Partial<Sale
     hold: { status: 'HELD', boughtBy: null, expiresAt: NOW + 60_000, ...hold },
     purchaseInRedis: false,
     parked: false,
+    canceled: false,
     now: NOW,
     ...rest,
   };
@@ -42,7 +44,11 @@ function trace(changes: Omit<Partial<SaleTrace>, 'hold'> & { hold?: Partial<Sale
 
 function reconciler(
   sale: SaleTrace,
-  options: { open?: ClaimedPaymentAttempt | null; inPostgres?: boolean; lock?: 'locked' | 'changed' | 'busy' } = {},
+  options: {
+    open?: ClaimedPaymentAttempt | null;
+    inPostgres?: PurchaseStatus;
+    lock?: 'locked' | 'changed' | 'busy';
+  } = {},
 ) {
   const store = { saleTrace: vi.fn(async () => sale) };
   const manager = {};
@@ -51,7 +57,9 @@ function reconciler(
     lockClaimed: vi.fn(async () => options.lock ?? 'locked'),
     resolve: vi.fn(async () => true),
   };
-  const purchases = { findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId } : null)) };
+  const purchases = {
+    findById: vi.fn(async () => (options.inPostgres ? { id: attempt.purchaseId, status: options.inPostgres } : null)),
+  };
   const transactions = { run: vi.fn(async (work: (m: unknown) => Promise<unknown>) => work(manager)) };
   const gateway = {
     charge: vi.fn(async (request: { idempotencyKey: string }) => ({ chargeId: `ch_${request.idempotencyKey}` })),
@@ -91,9 +99,9 @@ describe('PaymentReconciler', () => {
   });
 
   it.each([
-    ['its hold bought by this purchase', trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' } }), false],
-    ['its purchase in Redis', trace({ hold: { status: null, expiresAt: null }, purchaseInRedis: true }), false],
-    ['its purchase in PostgreSQL only', trace({ hold: { status: null, expiresAt: null } }), true],
+    ['its hold bought by this purchase', trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' } }), undefined],
+    ['its purchase in Redis', trace({ hold: { status: null, expiresAt: null }, purchaseInRedis: true }), undefined],
+    ['its purchase in PostgreSQL only', trace({ hold: { status: null, expiresAt: null } }), PurchaseStatus.Paid],
   ])('marks COMPLETED, with no gateway call, an attempt with %s', async (_, sale, inPostgres) => {
     const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
     expect(await subject.reconcileOnce()).toBe('completed');
@@ -125,6 +133,34 @@ describe('PaymentReconciler', () => {
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.refund).toHaveBeenCalledWith('ch_1');
     expect(gateway.charge).not.toHaveBeenCalled();
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+  });
+
+  it.each([
+    [
+      'canceled in Redis',
+      trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' }, purchaseInRedis: true, canceled: true }),
+      undefined,
+    ],
+    [
+      'canceled in PostgreSQL (gone from Redis)',
+      trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' } }),
+      PurchaseStatus.Canceled,
+    ],
+  ])('refunds the charge of an open attempt whose purchase was %s', async (_, sale, inPostgres) => {
+    const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
+    expect(await subject.reconcileOnce()).toBe('refunded');
+    expect(gateway.refund).toHaveBeenCalledWith('ch_1');
+    expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+  });
+
+  it('refunds a REFUND_OWED attempt (its purchase canceled, the api refund unrecorded) without reading the sale', async () => {
+    const { subject, attempts, gateway, store, manager } = reconciler(trace(), {
+      open: { ...attempt, status: PaymentAttemptStatus.RefundOwed },
+    });
+    expect(await subject.reconcileOnce()).toBe('refunded');
+    expect(store.saleTrace).not.toHaveBeenCalled();
+    expect(gateway.refund).toHaveBeenCalledWith('ch_1');
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
   });
 

@@ -5,6 +5,7 @@ import {
   PaymentAttemptsRepository,
   PaymentAttemptStatus,
   PurchaseRepository,
+  PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
@@ -24,7 +25,9 @@ export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred
 /**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
  * request died between charge and sale, or never finished; or it sold, and the api leaves a sold
- * purchase's attempt CHARGED). One whose purchase happened (the hold bought by it, the purchase in
+ * purchase's attempt CHARGED; or its purchase was canceled, REFUND_OWED, and the api's own refund
+ * was not recorded: it crashed, or the gateway failed it). One whose purchase was canceled is
+ * refunded and marked REFUNDED. One whose purchase happened (the hold bought by it, the purchase in
  * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED once its hold
  * can no longer be bought (gone, no longer HELD, or expired by Redis TIME), and left open until then:
  * after a failover lost a sale (answered 503), the buyer's retry with the same key sells the hold
@@ -72,7 +75,8 @@ export class PaymentReconciler {
   async reconcileOnce(): Promise<ReconcileOutcome | null> {
     const attempt = await this.attempts.claimStale(this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000);
     if (!attempt) return null;
-    const state = await this.purchaseState(attempt);
+    // A canceled purchase's refund owed: nothing to read, the charge is given back.
+    const state = attempt.status === PaymentAttemptStatus.RefundOwed ? 'canceled' : await this.purchaseState(attempt);
     if (state === 'buyable') {
       // The claim touched it: looked at again PAYMENT_RECONCILE_AFTER_SECONDS from now.
       this.settled.deferred += 1;
@@ -160,13 +164,16 @@ export class PaymentReconciler {
   }
 
   /**
+   * `canceled`: the purchase happened and was canceled since (in Redis or PostgreSQL): its charge
+   * is owed back, whether or not the api's own refund went through (the gateway takes a repeated
+   * refund of one charge as that one refund).
    * `happened`: the hold was bought by this purchase, or the purchase is in Redis or PostgreSQL,
    * unless the flusher parked it (`parkedAt` on its hash), which is `over`.
    * `buyable`: not yet, and the hold is still HELD and unexpired by Redis TIME, so a retry may
    * still buy it. `over`: neither; the charge can be refunded.
    */
-  private async purchaseState(attempt: OpenPaymentAttempt): Promise<'happened' | 'buyable' | 'over'> {
-    const { hold, purchaseInRedis, parked, now } = await this.store.saleTrace(
+  private async purchaseState(attempt: OpenPaymentAttempt): Promise<'canceled' | 'happened' | 'buyable' | 'over'> {
+    const { hold, purchaseInRedis, parked, canceled, now } = await this.store.saleTrace(
       attempt.performanceId,
       attempt.reservationId,
       attempt.purchaseId,
@@ -174,8 +181,11 @@ export class PaymentReconciler {
     // Parked by the flusher (PostgreSQL refused it for good): sold in Redis, but it will never
     // reach PostgreSQL, so its charge is refunded (P9). Its hold stays PURCHASED: it cannot be bought again.
     if (parked) return 'over';
-    if ((hold.status === 'PURCHASED' && hold.boughtBy === attempt.purchaseId) || purchaseInRedis) return 'happened';
-    if ((await this.purchases.findById(attempt.purchaseId)) !== null) return 'happened';
+    // The hash in Redis is the purchase's latest state (a cancel puts a flushed one back first).
+    if (purchaseInRedis) return canceled ? 'canceled' : 'happened';
+    const persisted = await this.purchases.findById(attempt.purchaseId);
+    if (persisted?.status === PurchaseStatus.Canceled) return 'canceled';
+    if ((hold.status === 'PURCHASED' && hold.boughtBy === attempt.purchaseId) || persisted !== null) return 'happened';
     return hold.status === 'HELD' && hold.expiresAt !== null && hold.expiresAt > now ? 'buyable' : 'over';
   }
 }

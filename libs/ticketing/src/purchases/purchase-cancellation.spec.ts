@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
 import {
   PaymentAttemptsRepository,
-  PaymentAttemptStatus,
   PurchaseRecord,
   PurchaseRepository,
   PurchaseStatus,
@@ -44,7 +44,7 @@ function cancellation(inRedis: CancelPurchaseResult | CancelPurchaseResult[], pe
     index: vi.fn(async () => {}),
   };
   const purchases = { findById: vi.fn(async () => persisted) };
-  const attempts = { resolve: vi.fn(async () => {}) };
+  const attempts = { markRefunded: vi.fn(async () => true) };
   const gateway = { refund: vi.fn(async () => {}) };
   const tickets = { checkedInSeatIds: vi.fn(async (): Promise<number[]> => []) };
   const rebuilder = { ensure: vi.fn(async () => {}) };
@@ -55,12 +55,13 @@ function cancellation(inRedis: CancelPurchaseResult | CancelPurchaseResult[], pe
     gateway as unknown as PaymentGateway,
     tickets as unknown as TicketsRepository,
     rebuilder as unknown as SeatStateRebuilder,
+    { FAULT_CRASH_AFTER_CANCEL: false } as Env,
   );
   return { service, store, purchases, attempts, gateway, tickets, rebuilder };
 }
 
 describe('PurchaseCancellation', () => {
-  it('cancels in Redis, indexes the purchase for its buyer, settles the attempt and refunds the charge', async () => {
+  it('cancels in Redis, refunds the charge, records the refund and indexes the purchase for its buyer', async () => {
     const { service, store, attempts, gateway } = cancellation({
       outcome: 'CANCELED',
       canceledAt: 2000,
@@ -70,22 +71,35 @@ describe('PurchaseCancellation', () => {
     expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [] });
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [] });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
-    expect(attempts.resolve).toHaveBeenCalledWith(PURCHASE, PaymentAttemptStatus.Completed);
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(attempts.markRefunded).toHaveBeenCalledWith(PURCHASE);
+    expect(attempts.markRefunded.mock.invocationCallOrder[0]).toBeGreaterThan(
+      gateway.refund.mock.invocationCallOrder[0],
+    );
   });
 
-  it('refunds right after the cancel, before anything else can fail', async () => {
-    const { service, store, attempts, gateway } = cancellation({
+  it('answers the cancellation when the gateway fails the refund, leaving the refund owed (not recorded)', async () => {
+    const { service, attempts, gateway } = cancellation({
       outcome: 'CANCELED',
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
     });
-    attempts.resolve.mockRejectedValueOnce(new Error('PostgreSQL gone'));
-    await expect(service.cancel('buyer', PURCHASE)).rejects.toThrow('PostgreSQL gone');
+    gateway.refund.mockRejectedValueOnce(new Error('gateway down'));
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
+  });
+
+  it('answers the cancellation when the refund was made but its record failed', async () => {
+    const { service, attempts, gateway } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    });
+    attempts.markRefunded.mockRejectedValueOnce(new Error('PostgreSQL gone'));
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
-    expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(store.cancel.mock.invocationCallOrder[0]);
-    expect(store.read).not.toHaveBeenCalled();
   });
 
   it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {

@@ -1,11 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import {
-  PaymentAttemptsRepository,
-  PaymentAttemptStatus,
-  PurchaseRepository,
-  PurchaseStatus,
-  TicketsRepository,
-} from '@app/database';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
+import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
 import { CancellationClosedError, NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -20,6 +15,8 @@ export type CanceledPurchase = Purchase & { keptSeatIds: number[] };
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
 export class PurchaseCancellation {
+  private readonly logger = new Logger(PurchaseCancellation.name);
+
   constructor(
     private readonly store: PurchaseStore,
     private readonly purchases: PurchaseRepository,
@@ -27,12 +24,14 @@ export class PurchaseCancellation {
     private readonly gateway: PaymentGateway,
     private readonly tickets: TicketsRepository,
     private readonly rebuilder: SeatStateRebuilder,
+    @Inject(Env) private readonly env: Env,
   ) {}
 
   /**
    * Cancels the caller's paid purchase: refunds it and frees its seats for sale again. The
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
-   * purchase had been written there yet. Throws NotFoundError('purchase') (unknown, or anyone
+   * purchase had been written there yet. The refund is made at once; when the gateway fails it
+   * (or the process dies first) the cancellation stands and `batch` makes it (see `refund`). Throws NotFoundError('purchase') (unknown, or anyone
    * else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua).
@@ -73,18 +72,33 @@ export class PurchaseCancellation {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
 
-    // The refund first, right after the cancel: nothing durable yet says a refund is owed, so each
-    // step before it was a window in which a crash or a failed call left the buyer charged for a
-    // canceled purchase (a stranger's review). A crash before the attempt is settled below leaves
-    // it open; the payment reconciler then finds its purchase and completes it, refunding nothing.
-    if (result.chargeId) await this.gateway.refund(result.chargeId);
-    // The purchase happened and this refund settles its charge: the attempt, which a sale leaves
-    // open, must never be refunded again (not even once the performance is deleted with its Redis state).
-    await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Completed);
+    // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
+    if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
+    await this.refund(purchaseId, result.chargeId);
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
     return { ...purchase, keptSeatIds: result.keptSeatIds };
+  }
+
+  /**
+   * Gives the canceled purchase's charge back and records it (attempt REFUNDED). The refund is
+   * owed durably from the cancel script on: its cancel entry makes the flusher mark the attempt
+   * REFUND_OWED, and `batch`'s payment reconciler refunds an attempt left so (or a stale open one
+   * whose purchase it finds canceled). So a failed gateway call or record is logged, not thrown:
+   * the cancellation stands, and `batch` finishes the refund (the gateway takes a repeated refund
+   * of one charge as that one refund).
+   */
+  private async refund(purchaseId: string, chargeId: string | null): Promise<void> {
+    try {
+      if (chargeId) await this.gateway.refund(chargeId);
+      await this.attempts.markRefunded(purchaseId);
+    } catch (error) {
+      this.logger.warn(
+        `refund of canceled purchase ${purchaseId} not made or not recorded (${(error as Error).message}); ` +
+          'the payment reconciler refunds it',
+      );
+    }
   }
 
   /**

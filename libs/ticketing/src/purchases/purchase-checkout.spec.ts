@@ -306,14 +306,17 @@ describe('PurchaseCheckout', () => {
     expect(gateway.charge).not.toHaveBeenCalled();
   });
 
-  it('never charges an attempt `batch` already refunded', async () => {
-    const { service, store, gateway } = checkout(sold, PaymentAttemptStatus.Refunded);
-    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
-      IdempotencyKeyInUseError,
-    );
-    expect(gateway.charge).not.toHaveBeenCalled();
-    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
-  });
+  it.each([PaymentAttemptStatus.Refunded, PaymentAttemptStatus.RefundOwed])(
+    'never charges an attempt %s',
+    async (begun) => {
+      const { service, store, gateway } = checkout(sold, begun);
+      await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(
+        IdempotencyKeyInUseError,
+      );
+      expect(gateway.charge).not.toHaveBeenCalled();
+      expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
+    },
+  );
 
   it('sells nothing when the attempt was refunded while the charge was under way', async () => {
     const { service, store, attempts } = checkout();

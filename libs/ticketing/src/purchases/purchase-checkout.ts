@@ -205,15 +205,15 @@ export class PurchaseCheckout {
 
   /**
    * Records the attempt, then charges it with its idempotency key; returns the charge. An attempt
-   * `batch` already refunded (its request died) is never charged again: the buyer retries with a
-   * new Idempotency-Key. When nothing was charged (the attempt not recorded or spent, the payment
+   * refunded already (its request died and `batch` refunded it, or its purchase was canceled) or
+   * owing its refund is never charged again: the buyer retries with a new Idempotency-Key. When nothing was charged (the attempt not recorded or spent, the payment
    * declined) the attempt's claim on the hold is dropped; a charge whose outcome is unknown (the
    * gateway failed otherwise) keeps it until its lease ends.
    */
   private async charge(attempt: NewPaymentAttempt): Promise<string> {
     const spent = () =>
       new IdempotencyKeyInUseError(
-        'the payment of this request was refunded after it failed; retry with a new Idempotency-Key',
+        'the payment of this request was refunded (its purchase failed, or was canceled); retry with a new Idempotency-Key',
       );
     const unclaim = () => this.dropClaim(attempt.performanceId, attempt.reservationId, attempt.purchaseId);
     let begun: PaymentAttemptStatus;
@@ -223,7 +223,7 @@ export class PurchaseCheckout {
       await unclaim();
       throw error;
     }
-    if (begun === PaymentAttemptStatus.Refunded) {
+    if (begun === PaymentAttemptStatus.Refunded || begun === PaymentAttemptStatus.RefundOwed) {
       await unclaim();
       throw spent();
     }

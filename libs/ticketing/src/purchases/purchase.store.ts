@@ -45,6 +45,8 @@ export interface SaleTrace {
   purchaseInRedis: boolean;
   /** The flusher parked the purchase (`parkedAt` on its hash: PostgreSQL refused it for good). */
   parked: boolean;
+  /** The purchase was canceled (its hash's `status` is CANCELED). */
+  canceled: boolean;
   /** Redis TIME, epoch ms. */
   now: number;
 }
@@ -167,15 +169,17 @@ export class PurchaseStore {
       .hmget(keys.hold(holdId), 'status', 'purchaseId', 'expiresAt')
       .exists(keys.purchase(purchaseId))
       .time()
-      .hget(keys.purchase(purchaseId), 'parkedAt')
+      .hmget(keys.purchase(purchaseId), 'parkedAt', 'status')
       .exec()) ?? []) as [Error | null, unknown][];
     for (const [error] of replies) if (error) throw error;
-    const [[, hold], [, exists], [, time], [, parkedAt]] = replies;
+    const [[, hold], [, exists], [, time], [, purchase]] = replies;
     const [status, boughtBy, expiresAt] = hold as (string | null)[];
+    const [parkedAt, purchaseStatus] = purchase as (string | null)[];
     return {
       hold: { status, boughtBy, expiresAt: expiresAt === null ? null : Number(expiresAt) },
       purchaseInRedis: exists === 1,
       parked: parkedAt !== null,
+      canceled: purchaseStatus === 'CANCELED',
       now: redisMillis(time as string[]),
     };
   }

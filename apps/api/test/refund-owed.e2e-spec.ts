@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import { Role } from '@app/auth';
+import { ApiHarness, AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
+import { PaymentGateway, PaymentReconciler } from '@app/ticketing';
+import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
+import { reconcileUntilSettled } from './support/payments';
+
+interface AttemptRow {
+  status: string;
+  charge_id: string | null;
+  resolved_at: Date | null;
+}
+
+/**
+ * A canceled purchase's refund is never lost (P9 for cancellations): the cancel script's entry
+ * makes the flusher mark the payment attempt REFUND_OWED unless the api recorded its refund, and
+ * `batch`'s payment reconciler refunds what is owed. Shown with the api killed between the cancel
+ * and its refund (FAULT_CRASH_AFTER_CANCEL, a built api process) before and after the purchase was
+ * written to PostgreSQL, and with a gateway that fails the refund call; real PostgreSQL and Redis.
+ */
+describe('refunds owed by canceled purchases (built api killed mid-cancel, real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let call: ReturnType<typeof caller>;
+  let performance: { id: number; seatIds: number[] };
+  let nextSeat = 0;
+  const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
+  const processes: AppProcess[] = [];
+  let doomed: Promise<{ proc: AppProcess; url: string }>[];
+
+  const attemptOf = async (purchaseId: string): Promise<AttemptRow> =>
+    (await db.query(`SELECT status, charge_id, resolved_at FROM payment_attempts WHERE purchase_id = $1`, [purchaseId]))
+      .rows[0] as AttemptRow;
+
+  /** The ledger's rule for cancellations: every canceled purchase with a charge has it REFUNDED. */
+  async function expectEveryCanceledChargeRefunded(): Promise<void> {
+    const { rows } = await db.query(
+      `SELECT p.id, a.status FROM purchases p JOIN payment_attempts a ON a.purchase_id = p.id
+       WHERE p.status = 'CANCELED' AND a.status <> 'REFUNDED'`,
+    );
+    expect(rows).toEqual([]);
+  }
+
+  async function buy(count: number): Promise<{ id: string; seatIds: number[] }> {
+    const held = await hold(api.app, buyer, performance.id, seats(count));
+    const sold = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(sold.statusCode, sold.body).toBe(201);
+    return sold.json();
+  }
+
+  /** Cancels on an api that kills itself right after the cancel script, before the refund. */
+  async function cancelAndCrash(purchaseId: string): Promise<void> {
+    const next = doomed.shift();
+    if (!next) throw new Error('every doomed api is used: start more');
+    const { proc, url } = await next;
+    await expect(
+      fetch(`${url}/purchases/${purchaseId}/cancel`, { method: 'POST', headers: buyer.headers }),
+    ).rejects.toThrow();
+    expect(await proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  }
+
+  async function expectCanceledAndSeatsFree(purchase: { id: string; seatIds: number[] }): Promise<void> {
+    const read = await call('GET', `/purchases/${purchase.id}`, { session: buyer });
+    expect(read.json()).toMatchObject({ id: purchase.id, status: 'CANCELED' });
+    const again = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(again.statusCode).toBe(409);
+    // The seats were freed by the script before the crash: another hold takes them.
+    await hold(api.app, buyer, performance.id, purchase.seatIds);
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi({ PAYMENT_RECONCILE_AFTER_SECONDS: '1', PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app);
+    performance = await createPerformance(api.app, admin, 100, { price: 1050 });
+    doomed = [1, 2].map(async () => {
+      const port = await freePort();
+      const proc = new AppProcess('api', { ...api.env, PORT: String(port), FAULT_CRASH_AFTER_CANCEL: 'true' });
+      processes.push(proc);
+      await proc.waitForLine('api listening');
+      return { proc, url: `http://127.0.0.1:${port}/api/v1` };
+    });
+    // A start that fails before its test awaits it fails that test, not the run (unhandled).
+    for (const start of doomed) start.catch(() => undefined);
+  });
+  afterAll(async () => {
+    for (const proc of processes) proc.kill('SIGKILL');
+    await Promise.all(processes.map((proc) => proc.exited));
+    await db?.end();
+    await api?.close();
+  });
+
+  it(
+    'a purchase in PostgreSQL, the api killed before the refund: the flushed cancellation owes it, the reconciler refunds it once',
+    async () => {
+      const purchase = await buy(2);
+      await flushPurchases(api.app);
+      await reconcileUntilSettled(api, db, [purchase.id]);
+      expect((await attemptOf(purchase.id)).status).toBe('COMPLETED');
+
+      await cancelAndCrash(purchase.id);
+      // Nothing refunded yet, nothing recorded: the attempt is as the sale left it.
+      expect((await attemptOf(purchase.id)).status).toBe('COMPLETED');
+      await flushPurchases(api.app);
+      expect(await attemptOf(purchase.id)).toEqual({
+        status: 'REFUND_OWED',
+        charge_id: `ch_${purchase.id}`,
+        resolved_at: null,
+      });
+
+      const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+      expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
+      expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+      refund.mockRestore();
+      expect(await attemptOf(purchase.id)).toMatchObject({ status: 'REFUNDED', resolved_at: expect.any(Date) });
+      await expectCanceledAndSeatsFree(purchase);
+      await expectEveryCanceledChargeRefunded();
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a purchase not flushed yet, the api killed before the refund: the reconciler finds it canceled in Redis and refunds it; the flush keeps it REFUNDED',
+    async () => {
+      const purchase = await buy(1);
+      expect((await attemptOf(purchase.id)).status).toBe('CHARGED');
+      await cancelAndCrash(purchase.id);
+
+      const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+      expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
+      expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+      expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+      // The purchase reaches PostgreSQL canceled; the refund made stays recorded, nothing is owed again.
+      await flushPurchases(api.app);
+      expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+      await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+      expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+      expect(refund).toHaveBeenCalledTimes(1);
+      refund.mockRestore();
+      await expectCanceledAndSeatsFree(purchase);
+      await expectEveryCanceledChargeRefunded();
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it.each([
+    ['a buyer', () => ({ url: (id: string) => `/purchases/${id}/cancel`, session: buyer, body: undefined })],
+    ['an operator', () => ({ url: (id: string) => `/admin/purchases/${id}/refund`, session: admin, body: {} })],
+  ])(
+    'a refund the gateway fails on %s’s cancel: answered 200 (the cancellation stands), then owed and refunded by the reconciler',
+    async (_, route) => {
+      const purchase = await buy(1);
+      await flushPurchases(api.app);
+      const gateway = api.app.get(PaymentGateway);
+      const refund = vi.spyOn(gateway, 'refund').mockRejectedValueOnce(new Error('gateway unavailable'));
+      const warn = vi.spyOn(Logger.prototype, 'warn');
+      const { url, session, body } = route();
+      const canceled = await call('POST', url(purchase.id), { session, body });
+      expect(canceled.statusCode, canceled.body).toBe(200);
+      expect(canceled.json()).toMatchObject({ id: purchase.id, status: 'CANCELED' });
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`refund of canceled purchase ${purchase.id} not made`));
+      warn.mockRestore();
+      expect((await attemptOf(purchase.id)).status).toBe('COMPLETED');
+
+      await flushPurchases(api.app);
+      expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
+      expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
+      expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`], [`ch_${purchase.id}`]]);
+      refund.mockRestore();
+      expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+      await expectEveryCanceledChargeRefunded();
+    },
+  );
+
+  it('a refund that went through is recorded at once: the flushed cancellation owes nothing, the reconciler refunds nothing', async () => {
+    const purchase = await buy(1);
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const canceled = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(canceled.statusCode).toBe(200);
+    expect(await attemptOf(purchase.id)).toMatchObject({ status: 'REFUNDED', resolved_at: expect.any(Date) });
+    await flushPurchases(api.app);
+    expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
+    expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+    refund.mockRestore();
+    await expectEveryCanceledChargeRefunded();
+  });
+});

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
+import { dataSourceOptions } from '../data-source.options';
+import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
+import { PurchaseStatus } from '../entities/purchase.entity';
+import { PaymentAttemptsRepository } from './payment-attempts.repository';
+import { PurchaseRecord, PurchaseRepository } from './purchase.repository';
+
+const BOUNDS = { statementTimeoutMs: 30_000 };
+
+/**
+ * A canceled purchase's refund is owed durably: the flush of its cancellation (or of the purchase
+ * written already canceled) marks its payment attempt REFUND_OWED unless a refund was recorded
+ * (REFUNDED), and the reconciler's claim finds it. Every status an attempt can have when the
+ * cancellation arrives, and replays of the same batch, against real PostgreSQL.
+ */
+describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: DataSource;
+  let purchases: PurchaseRepository;
+  let attempts: PaymentAttemptsRepository;
+  let userId: string;
+  let performanceId: number;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    await ensureDatabase(env.DATABASE_URL);
+    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+    await runMigrations(db);
+    purchases = new PurchaseRepository(db);
+    attempts = new PaymentAttemptsRepository(db);
+    [{ id: userId }] = await db.query(
+      `INSERT INTO users (email, email_key, name, password_hash)
+       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
+    );
+    const [event] = await db.query(
+      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
+    );
+    [{ id: performanceId }] = await db.query(
+      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+       VALUES ($1, '2030-03-01T10:00:00Z', now(), 0) RETURNING id`,
+      [event.id],
+    );
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(env.DATABASE_URL);
+  });
+
+  /** A purchase without seats (PAID unless told), and its attempt with `status` and no charge noted, touched an hour ago. */
+  const purchaseWithAttempt = async (
+    status: PaymentAttemptStatus,
+    purchaseStatus = PurchaseStatus.Paid,
+  ): Promise<PurchaseRecord> => {
+    const id = randomUUID();
+    const reservationId = randomUUID();
+    await db.query(
+      `INSERT INTO payment_attempts
+         (purchase_id, reservation_id, user_id, performance_id, amount, currency, idempotency_key, status, touched_at)
+       VALUES ($1, $2, $3, $4, 1000, 'KRW', $6, $5, now() - interval '1 hour')`,
+      [id, reservationId, userId, performanceId, status, id],
+    );
+    const canceled = purchaseStatus === PurchaseStatus.Canceled;
+    return {
+      id,
+      reservationId,
+      userId,
+      performanceId,
+      seatIds: [],
+      amount: 1000,
+      currency: 'KRW',
+      chargeId: `ch_${id}`,
+      status: purchaseStatus,
+      createdAt: new Date(),
+      canceledAt: canceled ? new Date() : null,
+    };
+  };
+
+  const attemptOf = async (id: string) => {
+    const [row] = await db.query(
+      `SELECT status, charge_id, resolved_at, touched_at > now() - interval '1 minute' AS touched_now
+       FROM payment_attempts WHERE purchase_id = $1`,
+      [id],
+    );
+    return row as { status: string; charge_id: string | null; resolved_at: Date | null; touched_now: boolean };
+  };
+
+  const owed = (id: string) => ({ status: 'REFUND_OWED', charge_id: `ch_${id}`, resolved_at: null, touched_now: true });
+
+  it.each([PaymentAttemptStatus.Pending, PaymentAttemptStatus.Charged, PaymentAttemptStatus.Completed])(
+    'the cancellation of a flushed purchase makes its %s attempt REFUND_OWED, touched now, with the charge; a replay changes nothing',
+    async (status) => {
+      const purchase = await purchaseWithAttempt(status);
+      await purchases.writeBatch({ purchases: [purchase], cancellations: [] }, BOUNDS);
+      // The flush completes an open attempt; the reconciler may have completed it before.
+      expect((await attemptOf(purchase.id)).status).toBe('COMPLETED');
+      if (status !== PaymentAttemptStatus.Completed) {
+        await db.query(`UPDATE payment_attempts SET status = $2 WHERE purchase_id = $1`, [purchase.id, status]);
+      }
+      const cancellation = { purchases: [], cancellations: [{ purchaseId: purchase.id, canceledAt: new Date() }] };
+      await purchases.writeBatch(cancellation, BOUNDS);
+      expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
+      await purchases.writeBatch(cancellation, BOUNDS);
+      expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
+    },
+  );
+
+  it.each([PaymentAttemptStatus.Pending, PaymentAttemptStatus.Charged, PaymentAttemptStatus.Completed])(
+    'a purchase written already CANCELED makes its %s attempt REFUND_OWED',
+    async (status) => {
+      const purchase = await purchaseWithAttempt(status, PurchaseStatus.Canceled);
+      await purchases.writeBatch({ purchases: [purchase], cancellations: [] }, BOUNDS);
+      expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
+    },
+  );
+
+  it('a purchase canceled and its cancellation in one batch: REFUND_OWED once', async () => {
+    const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);
+    await purchases.writeBatch(
+      { purchases: [purchase], cancellations: [{ purchaseId: purchase.id, canceledAt: new Date() }] },
+      BOUNDS,
+    );
+    expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
+  });
+
+  it('a refund recorded before the flush (REFUNDED) stays so, whichever way the cancellation arrives, replays included', async () => {
+    const early = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);
+    expect(await attempts.markRefunded(early.id)).toBe(true);
+    await purchases.writeBatch(
+      { purchases: [early], cancellations: [{ purchaseId: early.id, canceledAt: new Date() }] },
+      BOUNDS,
+    );
+    expect((await attemptOf(early.id)).status).toBe('REFUNDED');
+
+    const flushed = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
+    await purchases.writeBatch({ purchases: [flushed], cancellations: [] }, BOUNDS);
+    expect(await attempts.markRefunded(flushed.id)).toBe(true);
+    const cancellation = { purchases: [], cancellations: [{ purchaseId: flushed.id, canceledAt: new Date() }] };
+    await purchases.writeBatch(cancellation, BOUNDS);
+    await purchases.writeBatch(cancellation, BOUNDS);
+    expect(await attemptOf(flushed.id)).toMatchObject({ status: 'REFUNDED', resolved_at: expect.any(Date) });
+  });
+
+  it('markRefunded ends an attempt from every status a canceled purchase can leave it in, and nothing else', async () => {
+    for (const status of [
+      PaymentAttemptStatus.Pending,
+      PaymentAttemptStatus.Charged,
+      PaymentAttemptStatus.Completed,
+      PaymentAttemptStatus.RefundOwed,
+    ]) {
+      const purchase = await purchaseWithAttempt(status);
+      expect(await attempts.markRefunded(purchase.id), status).toBe(true);
+      expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+    }
+    for (const status of [PaymentAttemptStatus.Refunded, PaymentAttemptStatus.Declined]) {
+      const purchase = await purchaseWithAttempt(status);
+      expect(await attempts.markRefunded(purchase.id), status).toBe(false);
+      expect((await attemptOf(purchase.id)).status).toBe(status);
+    }
+    expect(await attempts.markRefunded(randomUUID())).toBe(false);
+  });
+
+  it('the reconciler claims a stale REFUND_OWED attempt through the open attempts index; once REFUNDED, none', async () => {
+    await db.query(
+      `UPDATE payment_attempts SET status = 'REFUNDED' WHERE status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`,
+    );
+    const purchase = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    // The claim's predicate, as claimStale sends it; the table is tiny, so sequential scans are
+    // ruled out for the plan to show whether the partial index can serve it at all.
+    const plan: { 'QUERY PLAN': string }[] = await db.transaction(async (manager) => {
+      await manager.query('SET LOCAL enable_seqscan = off');
+      return manager.query(
+        `EXPLAIN SELECT purchase_id FROM payment_attempts
+         WHERE status IN ('PENDING', 'CHARGED', 'REFUND_OWED') AND touched_at < statement_timestamp() - interval '1 second'
+         ORDER BY touched_at LIMIT 1`,
+      );
+    });
+    expect(plan.map((line) => line['QUERY PLAN']).join('\n')).toContain('payment_attempts_open');
+    expect(await attempts.claimStale(60_000)).toMatchObject({
+      purchaseId: purchase.id,
+      status: PaymentAttemptStatus.RefundOwed,
+    });
+    expect(await attempts.markRefunded(purchase.id)).toBe(true);
+    await db.query(`UPDATE payment_attempts SET touched_at = now() - interval '1 hour' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    expect(await attempts.claimStale(60_000)).toBeNull();
+  });
+});
