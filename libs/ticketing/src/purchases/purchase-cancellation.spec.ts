@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
+import { StoreUnavailableError } from '@app/core';
 import {
   PaymentAttemptsRepository,
   PurchaseRecord,
@@ -173,7 +174,9 @@ describe('PurchaseCancellation', () => {
 
   it('refunds nothing when the performance is lost again while canceling', async () => {
     const { service, gateway } = cancellation({ outcome: 'NOT_REGISTERED' });
-    await expect(service.cancel('buyer', PURCHASE)).rejects.toThrow('left Redis again');
+    const lost = service.cancel('buyer', PURCHASE);
+    await expect(lost).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(lost).rejects.toMatchObject({ cause: { message: expect.stringContaining('left Redis again') } });
     expect(gateway.refund).not.toHaveBeenCalled();
   });
 

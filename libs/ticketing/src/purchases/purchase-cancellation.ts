@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
+import { StoreUnavailableError } from '@app/core';
 import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
 import { CancellationClosedError, NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
 import { isUuid } from '../input';
@@ -149,7 +150,10 @@ export class PurchaseCancellation {
     }
     const again = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
     if (again.outcome === 'NOT_REGISTERED') {
-      throw new Error(`performance ${performanceId} left Redis again while its purchase was canceled`);
+      throw new StoreUnavailableError(
+        'redis',
+        new Error(`performance ${performanceId} left Redis again while its purchase was canceled`),
+      );
     }
     return again;
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
+import { StoreUnavailableError } from '@app/core';
 import { PerformanceRepository, PricedPerformance, PurchaseRepository, ReadTransaction } from '@app/database';
 import { NotFoundError } from '../errors';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service';
@@ -12,8 +13,13 @@ import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
 export const REBUILD_LEASE_MS = 10_000;
 /** How often (ms) a caller waiting for another process's rebuild looks whether it finished. */
 const REBUILD_WAIT_POLL_MS = 25;
-/** Rebuilds of one call whose lease lapsed before they finished, before it gives up (an error). */
+/** Rebuilds of one call whose lease lapsed before they finished, before it gives up (a 503). */
 const MAX_LEASES_LOST = 3;
+/**
+ * How long (ms) a caller waits for other processes' rebuilds of a performance, renewed leases
+ * included (a very slow PostgreSQL), before it gives up (a 503, Retry-After): three leases.
+ */
+export const REBUILD_WAIT_MAX_MS = 3 * REBUILD_LEASE_MS;
 
 /** Writes a performance's live seat state into Redis from PostgreSQL: at creation, and when Redis lost it. */
 @Injectable()
@@ -37,7 +43,9 @@ export class SeatStateRebuilder {
    * in Redis); the others wait for it to finish. So a change an operator makes once this answered
    * (status, times, prices: each calls it first) is never written over by a rebuild that read
    * PostgreSQL before it. Throws NotFoundError('performance') when PostgreSQL does not know the
-   * performance either (a rebuild under way when it was deleted leaves nothing behind).
+   * performance either (a rebuild under way when it was deleted leaves nothing behind), and
+   * StoreUnavailableError (503) when no rebuild finished: this caller's lost its lease
+   * MAX_LEASES_LOST times, or other processes' went on past REBUILD_WAIT_MAX_MS.
    */
   async ensure(performanceId: number): Promise<void> {
     if (await this.seatState.isRegistered(performanceId)) return;
@@ -51,12 +59,16 @@ export class SeatStateRebuilder {
 
   private async rebuildUnderLease(performanceId: number): Promise<void> {
     let leasesLost = 0;
+    const waitUntil = Date.now() + REBUILD_WAIT_MAX_MS;
     for (;;) {
       const lease = await this.seatState.takeRebuildLease(performanceId, REBUILD_LEASE_MS);
       if (lease === null) {
         // Another process rebuilds it: wait until it is registered, or that lease ends unfinished.
         while (await this.seatState.isBeingRebuilt(performanceId)) {
           if (await this.seatState.isRegistered(performanceId)) return;
+          if (Date.now() >= waitUntil) {
+            throw unfinished(performanceId, `other processes' rebuilds went on past ${REBUILD_WAIT_MAX_MS} ms`);
+          }
           await sleep(REBUILD_WAIT_POLL_MS);
         }
         if (await this.seatState.isRegistered(performanceId)) return;
@@ -68,9 +80,7 @@ export class SeatStateRebuilder {
         await this.seatState.removePerformance(performanceId);
         throw new NotFoundError('performance');
       }
-      if (++leasesLost >= MAX_LEASES_LOST) {
-        throw new Error(`the rebuild of performance ${performanceId} lost its lease ${leasesLost} times`);
-      }
+      if (++leasesLost >= MAX_LEASES_LOST) throw unfinished(performanceId, `it lost its lease ${leasesLost} times`);
     }
   }
 
@@ -144,6 +154,14 @@ export class SeatStateRebuilder {
     this.logger.warn(`seating data of performance ${performanceId} missing in Redis, building it from PostgreSQL`);
     await this.seatState.registerSeating(performanceId, places);
   }
+}
+
+/** A rebuild that did not finish: a 503 for the caller, the reason for the logs. */
+function unfinished(performanceId: number, why: string): StoreUnavailableError {
+  return new StoreUnavailableError(
+    'redis',
+    new Error(`the rebuild of performance ${performanceId} did not finish: ${why}`),
+  );
 }
 
 /** What the scripts enforce, from the performance's row: sales end at startsAt unless salesCloseAt says otherwise. */
