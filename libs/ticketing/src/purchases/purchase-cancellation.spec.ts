@@ -91,6 +91,18 @@ describe('PurchaseCancellation', () => {
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 
+  it('records no refund for a purchase without a charge noted (left to the reconciler)', async () => {
+    const { service, attempts, gateway } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: '',
+      keptSeatIds: [],
+    });
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
+  });
+
   it('answers the cancellation when the refund was made but its record failed', async () => {
     const { service, attempts, gateway } = cancellation({
       outcome: 'CANCELED',

@@ -90,9 +90,13 @@ export class PurchaseCancellation {
    * the cancellation stands, and `batch` finishes the refund (the gateway takes a repeated refund
    * of one charge as that one refund).
    */
-  private async refund(purchaseId: string, chargeId: string | null): Promise<void> {
+  private async refund(purchaseId: string, chargeId: string): Promise<void> {
+    // No charge noted on the purchase (data of an older version): nothing to refund by id here, and
+    // nothing recorded; its attempt, if any, is owed once flushed, and the reconciler asks the
+    // gateway for the charge by the attempt's key.
+    if (!chargeId) return;
     try {
-      if (chargeId) await this.gateway.refund(chargeId);
+      await this.gateway.refund(chargeId);
       await this.attempts.markRefunded(purchaseId);
     } catch (error) {
       this.logger.warn(
