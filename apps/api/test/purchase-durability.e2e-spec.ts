@@ -1,6 +1,6 @@
 import Redis, { Cluster } from 'ioredis';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import {
   ApiHarness,
@@ -10,9 +10,10 @@ import {
   TestSession,
   waitUntil,
 } from '@app/testing';
-import { performanceKeys, PurchaseFlusher, SeatStateStore } from '@app/ticketing';
+import { PaymentGateway, performanceKeys, PurchaseFlusher, SeatStateStore } from '@app/ticketing';
 import { caller, createPerformance } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { reconcileUntilSettled } from './support/payments';
 
 // Long enough that a hold made while a purchase waits is answered well within the wait.
 const WAIT_TIMEOUT_MS = 2000;
@@ -203,6 +204,52 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
     expect(attempts).toHaveLength(1);
     expect(attempts[0].purchase_id).toBe(purchaseId);
     expect(await rows('SELECT id FROM purchases WHERE reservation_id = $1', [held.json().id])).toHaveLength(1);
+  });
+
+  it('answers a cancel 503 while the replica is stopped, refunding nothing; the flushed cancellation owes the refund, batch makes it', async () => {
+    const performance = await createPerformance(api.app, admin, 4);
+    const held = await call('POST', '/reservations', {
+      body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+      session: buyer,
+    });
+    const bought = await purchase(held.json().id, 'durable-cancel');
+    expect(bought.statusCode).toBe(201);
+    const purchaseId: string = bought.json().id;
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const { replica } = await nodesOf(performance.id);
+    const pid = pidOf(replica);
+    process.kill(pid, 'SIGSTOP');
+    stopped.add(pid);
+
+    const refused = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json().message).toContain('the cancellation could not be confirmed durably');
+    // Not confirmed: a failover could still undo it, so nothing was given back.
+    expect(refund).not.toHaveBeenCalled();
+
+    process.kill(pid, 'SIGCONT');
+    stopped.delete(pid);
+    // It stood on the primary: a retried cancel says so, and the refund follows through batch.
+    expect((await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer })).statusCode).toBe(409);
+    const flusher = api.app.get(PurchaseFlusher);
+    await waitUntil(async () => {
+      await flusher.flushOnce();
+      const [attempt] = await rows('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchaseId]);
+      return attempt?.status === 'REFUND_OWED';
+    });
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      await reconcileUntilSettled(api, db, [purchaseId]);
+    } finally {
+      await db.end();
+    }
+    expect(refund.mock.calls).toEqual([[`ch_${purchaseId}`]]);
+    refund.mockRestore();
+    expect(await rows('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchaseId])).toEqual([
+      { status: 'REFUNDED' },
+    ]);
   });
 
   it('answers 503 and sells nothing while the primary refuses writes for lack of replicas (min-replicas-to-write)', async () => {

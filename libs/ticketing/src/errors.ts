@@ -151,6 +151,24 @@ export class PurchaseNotReplicatedError extends DomainError {
 }
 
 /**
+ * The cancel ran on the Redis primary, but not enough replicas confirmed it within
+ * REDIS_WAIT_TIMEOUT_MS: a failover could still undo it, so nothing was refunded yet. If it
+ * stands, `batch` refunds it once the cancellation reaches PostgreSQL, and a retried cancel
+ * answers 409 (already canceled).
+ */
+export class CancellationNotReplicatedError extends DomainError {
+  constructor() {
+    super(
+      'unavailable',
+      'CancellationNotReplicated',
+      'the cancellation could not be confirmed durably; retry: if it stands, the retry answers 409 (already canceled) and its refund follows',
+      undefined,
+      1,
+    );
+  }
+}
+
+/**
  * A hold or purchase of a performance whose waiting room is on, without a valid admission:
  * no token, a forged or expired one, one for another user or performance, or a slot that ended.
  */

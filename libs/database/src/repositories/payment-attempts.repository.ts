@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { Batcher, BatcherOptions } from '../batcher';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
 
 /** What the api knows before charging. */
@@ -102,27 +103,36 @@ export class PaymentAttemptsRepository {
     chargeId: string | null = null,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+    // TypeORM answers an UPDATE as [rows, row count].
+    const [, updated] = (await manager.query(
       `UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp()
-       WHERE purchase_id = $1 AND ${OPEN} RETURNING purchase_id`,
+       WHERE purchase_id = $1 AND ${OPEN}`,
       [purchaseId, status, chargeId],
-    );
-    return rows.length > 0;
+    )) as [unknown[], number];
+    return updated > 0;
   }
 
   /**
    * Records that the charge of a canceled purchase was given back: its attempt becomes REFUNDED
    * from PENDING or CHARGED (the purchase not flushed yet), COMPLETED, or REFUND_OWED (the flusher
    * wrote the cancellation first), so neither the flusher nor the reconciler refunds it again.
-   * False when the attempt is missing or was REFUNDED (or DECLINED) already.
+   * False when the attempt is missing or was REFUNDED (or DECLINED) already. Waits for the row at
+   * most ROW_LOCK_TIMEOUT_MS (the reconciler may hold it across a gateway call): then rejects with
+   * DatabaseUnavailableError, recording nothing.
    */
   async markRefunded(purchaseId: string): Promise<boolean> {
-    const { rows } = await this.pool().query(
-      `UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp()
-       WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED') RETURNING purchase_id`,
-      [purchaseId],
-    );
-    return rows.length > 0;
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        // TypeORM answers an UPDATE as [rows, row count].
+        const [, updated] = (await manager.query(
+          `UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp()
+           WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED')`,
+          [purchaseId],
+        )) as [unknown[], number];
+        return updated > 0;
+      })
+      .catch(rethrowAsDatabaseError);
   }
 
   /**

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
 import { dataSourceOptions } from '../data-source.options';
+import { DatabaseUnavailableError, ROW_LOCK_TIMEOUT_MS } from '../database-unavailable';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
 import { PurchaseStatus } from '../entities/purchase.entity';
@@ -163,6 +164,31 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     }
     expect(await attempts.markRefunded(randomUUID())).toBe(false);
   });
+
+  it('resolve answers whether it ended an open attempt', async () => {
+    const open = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    expect(await attempts.resolve(open.id, PaymentAttemptStatus.Refunded)).toBe(true);
+    expect(await attempts.resolve(open.id, PaymentAttemptStatus.Refunded)).toBe(false);
+  });
+
+  it('markRefunded waits for a row held elsewhere at most ROW_LOCK_TIMEOUT_MS, then rejects with DatabaseUnavailableError', async () => {
+    const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Completed);
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM payment_attempts WHERE purchase_id = $1 FOR UPDATE`, [purchase.id]);
+      const startedAt = performance.now();
+      await expect(attempts.markRefunded(purchase.id)).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(ROW_LOCK_TIMEOUT_MS - 50);
+      expect(holder.isTransactionActive).toBe(true);
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    expect((await attemptOf(purchase.id)).status).toBe('COMPLETED');
+    expect(await attempts.markRefunded(purchase.id)).toBe(true);
+  }, 30_000);
 
   it('the reconciler claims a stale REFUND_OWED attempt through the open attempts index; once REFUNDED, none', async () => {
     await db.query(

@@ -136,11 +136,25 @@ describe('PaymentReconciler', () => {
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
   });
 
+  it.each([PurchaseStatus.Paid, undefined])(
+    'leaves open an attempt whose purchase is canceled in Redis only (in PostgreSQL: %s), refunding nothing',
+    async (inPostgres) => {
+      const { subject, attempts, gateway, transactions } = reconciler(
+        trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' }, purchaseInRedis: true, canceled: true }),
+        { inPostgres },
+      );
+      expect(await subject.reconcileOnce()).toBe('deferred');
+      expect(transactions.run).not.toHaveBeenCalled();
+      expect(gateway.refund).not.toHaveBeenCalled();
+      expect(attempts.resolve).not.toHaveBeenCalled();
+    },
+  );
+
   it.each([
     [
-      'canceled in Redis',
+      'canceled in Redis and in PostgreSQL',
       trace({ hold: { status: 'PURCHASED', boughtBy: 'p1' }, purchaseInRedis: true, canceled: true }),
-      undefined,
+      PurchaseStatus.Canceled,
     ],
     [
       'canceled in PostgreSQL (gone from Redis)',

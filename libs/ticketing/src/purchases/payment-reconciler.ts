@@ -26,8 +26,9 @@ export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
  * request died between charge and sale, or never finished; or it sold, and the api leaves a sold
  * purchase's attempt CHARGED; or its purchase was canceled, REFUND_OWED, and the api's own refund
- * was not recorded: it crashed, or the gateway failed it). One whose purchase was canceled is
- * refunded and marked REFUNDED. One whose purchase happened (the hold bought by it, the purchase in
+ * was not recorded: it crashed, or the gateway failed it). One whose purchase's cancellation is
+ * in PostgreSQL is refunded and marked REFUNDED (canceled in Redis only, it is left open until the
+ * flush writes it). One whose purchase happened (the hold bought by it, the purchase in
  * Redis or PostgreSQL) is marked COMPLETED; any other is refunded and marked REFUNDED once its hold
  * can no longer be bought (gone, no longer HELD, or expired by Redis TIME), and left open until then:
  * after a failover lost a sale (answered 503), the buyer's retry with the same key sells the hold
@@ -77,11 +78,15 @@ export class PaymentReconciler {
     if (!attempt) return null;
     // A canceled purchase's refund owed: nothing to read, the charge is given back.
     const state = attempt.status === PaymentAttemptStatus.RefundOwed ? 'canceled' : await this.purchaseState(attempt);
-    if (state === 'buyable') {
+    if (state === 'buyable' || state === 'cancelUnwritten') {
       // The claim touched it: looked at again PAYMENT_RECONCILE_AFTER_SECONDS from now.
       this.settled.deferred += 1;
+      const why =
+        state === 'buyable'
+          ? 'its hold can still be bought'
+          : 'its purchase’s cancellation is not in PostgreSQL yet (refunded once it is)';
       this.logger.log({
-        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left open: its hold can still be bought`,
+        message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left open: ${why}`,
         boxoffice: {
           payment_reconcile: { purchase_id: attempt.purchaseId, outcome: 'deferred', settled: this.settled },
         },
@@ -164,15 +169,19 @@ export class PaymentReconciler {
   }
 
   /**
-   * `canceled`: the purchase happened and was canceled since (in Redis or PostgreSQL): its charge
-   * is owed back, whether or not the api's own refund went through (the gateway takes a repeated
-   * refund of one charge as that one refund).
+   * `canceled`: the purchase happened and its cancellation is in PostgreSQL: its charge is owed
+   * back, whether or not the api's own refund went through (the gateway takes a repeated refund of
+   * one charge as that one refund). `cancelUnwritten`: canceled in Redis only, left open until the
+   * flush writes it (the attempt then becomes REFUND_OWED): a failover could still lose that
+   * cancel, and the purchase would stand paid with its ticket valid and its charge given back.
    * `happened`: the hold was bought by this purchase, or the purchase is in Redis or PostgreSQL,
    * unless the flusher parked it (`parkedAt` on its hash), which is `over`.
    * `buyable`: not yet, and the hold is still HELD and unexpired by Redis TIME, so a retry may
    * still buy it. `over`: neither; the charge can be refunded.
    */
-  private async purchaseState(attempt: OpenPaymentAttempt): Promise<'canceled' | 'happened' | 'buyable' | 'over'> {
+  private async purchaseState(
+    attempt: OpenPaymentAttempt,
+  ): Promise<'canceled' | 'cancelUnwritten' | 'happened' | 'buyable' | 'over'> {
     const { hold, purchaseInRedis, parked, canceled, now } = await this.store.saleTrace(
       attempt.performanceId,
       attempt.reservationId,
@@ -182,9 +191,10 @@ export class PaymentReconciler {
     // reach PostgreSQL, so its charge is refunded (P9). Its hold stays PURCHASED: it cannot be bought again.
     if (parked) return 'over';
     // The hash in Redis is the purchase's latest state (a cancel puts a flushed one back first).
-    if (purchaseInRedis) return canceled ? 'canceled' : 'happened';
+    if (purchaseInRedis && !canceled) return 'happened';
     const persisted = await this.purchases.findById(attempt.purchaseId);
     if (persisted?.status === PurchaseStatus.Canceled) return 'canceled';
+    if (canceled) return 'cancelUnwritten';
     if ((hold.status === 'PURCHASED' && hold.boughtBy === attempt.purchaseId) || persisted !== null) return 'happened';
     return hold.status === 'HELD' && hold.expiresAt !== null && hold.expiresAt > now ? 'buyable' : 'over';
   }

@@ -8,7 +8,13 @@ import {
   PurchaseStatus,
   TicketsRepository,
 } from '@app/database';
-import { NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
+import { Logger } from '@nestjs/common';
+import {
+  CancellationNotReplicatedError,
+  NotFoundError,
+  PurchaseCanceledError,
+  PurchaseCheckedInError,
+} from '../errors';
 import { newIdOf } from '../ids';
 import { PaymentGateway } from './payment-gateway';
 import type { Purchase } from './purchase';
@@ -36,9 +42,18 @@ const canceled: Purchase = {
 const row: PurchaseRecord = { ...canceled, id: OLD_PURCHASE, status: PurchaseStatus.Paid, canceledAt: null };
 
 /** `inRedis`: the cancel script's answer, or its answers in turn (the last one repeated). */
-function cancellation(inRedis: CancelPurchaseResult | CancelPurchaseResult[], persisted: PurchaseRecord | null = null) {
+function cancellation(
+  inRedis: CancelPurchaseResult | CancelPurchaseResult[],
+  persisted: PurchaseRecord | null = null,
+  wait: { replicas: number; acked: number } = { replicas: 0, acked: 0 },
+) {
   const answers = [inRedis].flat();
   const store = {
+    replicated: vi.fn(async () => wait.acked),
+    salesNode: vi.fn((_performanceId: number) => '127.0.0.1:7001'),
+    // The store's own rule over the two fakes above.
+    unreplicated: (...args: Parameters<PurchaseStore['unreplicated']>) =>
+      PurchaseStore.prototype.unreplicated.apply(store as unknown as PurchaseStore, args),
     performanceOfPurchase: vi.fn(async (id: string) => (id === PURCHASE ? 7 : null)),
     cancel: vi.fn(async (): Promise<CancelPurchaseResult> => (answers.length > 1 ? answers.shift()! : answers[0])),
     read: vi.fn(async (): Promise<Purchase | null> => canceled),
@@ -56,7 +71,7 @@ function cancellation(inRedis: CancelPurchaseResult | CancelPurchaseResult[], pe
     gateway as unknown as PaymentGateway,
     tickets as unknown as TicketsRepository,
     rebuilder as unknown as SeatStateRebuilder,
-    { FAULT_CRASH_AFTER_CANCEL: false } as Env,
+    { FAULT_CRASH_AFTER_CANCEL: false, REDIS_WAIT_REPLICAS: wait.replicas, REDIS_WAIT_TIMEOUT_MS: 250 } as Env,
   );
   return { service, store, purchases, attempts, gateway, tickets, rebuilder };
 }
@@ -77,6 +92,38 @@ describe('PurchaseCancellation', () => {
     expect(attempts.markRefunded.mock.invocationCallOrder[0]).toBeGreaterThan(
       gateway.refund.mock.invocationCallOrder[0],
     );
+  });
+
+  it('refunds once REDIS_WAIT_REPLICAS replicas have the cancel', async () => {
+    const canceledNow: CancelPurchaseResult = {
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    };
+    const { service, store, gateway } = cancellation(canceledNow, null, { replicas: 1, acked: 1 });
+    await service.cancel('buyer', PURCHASE);
+    expect(store.replicated).toHaveBeenCalledWith(7, 1, 250);
+    expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(store.replicated.mock.invocationCallOrder[0]);
+  });
+
+  it.each([
+    ['too few replicas have the cancel', { replicas: 1, acked: 0 }, false],
+    ['the WAIT ran on another node than the cancel (a failover between them)', { replicas: 1, acked: 1 }, true],
+  ])('answers 503 and refunds nothing when %s', async (_, wait, moved) => {
+    const canceledNow: CancelPurchaseResult = {
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    };
+    const { service, store, gateway, attempts } = cancellation(canceledNow, null, wait);
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    if (moved) store.salesNode.mockReturnValueOnce('127.0.0.1:7001').mockReturnValueOnce('127.0.0.1:7004');
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(CancellationNotReplicatedError);
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
   });
 
   it('answers the cancellation when the gateway fails the refund, leaving the refund owed (not recorded)', async () => {

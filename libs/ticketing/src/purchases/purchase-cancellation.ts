@@ -2,7 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { StoreUnavailableError } from '@app/core';
 import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
-import { CancellationClosedError, NotFoundError, PurchaseCanceledError, PurchaseCheckedInError } from '../errors';
+import {
+  CancellationClosedError,
+  CancellationNotReplicatedError,
+  NotFoundError,
+  PurchaseCanceledError,
+  PurchaseCheckedInError,
+} from '../errors';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { PaymentGateway } from './payment-gateway';
@@ -35,7 +41,8 @@ export class PurchaseCancellation {
    * (or the process dies first) the cancellation stands and `batch` makes it (see `refund`). Throws NotFoundError('purchase') (unknown, or anyone
    * else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
-   * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua).
+   * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
+   * CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
     return this.cancelAs(userId, purchaseId, 'buyer');
@@ -58,6 +65,8 @@ export class PurchaseCancellation {
   private async cancelAs(userId: string, purchaseId: string, mode: CancelMode): Promise<CanceledPurchase> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
     const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, mode);
+    // The node that answered the cancel, read before anything else can move the slot map.
+    const cancelNode = this.store.salesNode(performanceId);
     if (result.outcome === 'CANCEL_CLOSED') {
       throw new CancellationClosedError(result.cancelUntil === null ? null : new Date(result.cancelUntil));
     }
@@ -75,11 +84,28 @@ export class PurchaseCancellation {
 
     // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
+    await this.confirmReplicated(performanceId, purchaseId, cancelNode);
     await this.refund(purchaseId, result.chargeId);
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
     return { ...purchase, keptSeatIds: result.keptSeatIds };
+  }
+
+  /**
+   * With REDIS_WAIT_REPLICAS, the cancel must reach that many replicas before its refund: a
+   * failover that lost a cancel already refunded would leave a paid purchase, its ticket valid,
+   * with its charge given back (a stranger's review). When it does not in time, throws
+   * CancellationNotReplicatedError (503) and refunds nothing: if the cancel stands, its flush
+   * owes the refund and `batch` makes it; if a failover lost it, the purchase stays paid.
+   */
+  private async confirmReplicated(performanceId: number, purchaseId: string, cancelNode: string): Promise<void> {
+    const wanted = this.env.REDIS_WAIT_REPLICAS;
+    if (wanted === 0) return;
+    const why = await this.store.unreplicated(performanceId, cancelNode, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    if (why === null) return;
+    this.logger.warn(`cancel of purchase ${purchaseId} not confirmed: ${why}; answered 503, refund left to batch`);
+    throw new CancellationNotReplicatedError();
   }
 
   /**

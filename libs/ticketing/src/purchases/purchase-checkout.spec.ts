@@ -57,6 +57,9 @@ function checkout(
     renewHoldClaim: vi.fn(async (..._args: unknown[]) => true),
     replicated: vi.fn(async () => wait.acked),
     salesNode: vi.fn((_performanceId: number) => '127.0.0.1:7001'),
+    // The store's own rule over the two fakes above.
+    unreplicated: (...args: Parameters<PurchaseStore['unreplicated']>) =>
+      PurchaseStore.prototype.unreplicated.apply(store as unknown as PurchaseStore, args),
   };
   const gateway = { charge: vi.fn(async () => ({ chargeId: 'ch-1' })), refund: vi.fn(async () => {}) };
   const attempts = {

@@ -149,16 +149,9 @@ export class PurchaseCheckout {
   private async confirmReplicated(performanceId: number, purchaseId: string, saleNode: string): Promise<void> {
     const wanted = this.env.REDIS_WAIT_REPLICAS;
     if (wanted === 0) return;
-    const acked = await this.store.replicated(performanceId, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
-    const waitNode = this.store.salesNode(performanceId);
-    if (waitNode !== saleNode) {
-      this.logger.warn(
-        `purchase ${purchaseId}: the performance's primary changed from ${saleNode} to ${waitNode} between the sale and its WAIT; answered 503`,
-      );
-      throw new PurchaseNotReplicatedError();
-    }
-    if (acked >= wanted) return;
-    this.logger.warn(`purchase ${purchaseId} reached ${acked} of ${wanted} replicas in time; answered 503`);
+    const why = await this.store.unreplicated(performanceId, saleNode, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    if (why === null) return;
+    this.logger.warn(`purchase ${purchaseId} not confirmed: ${why}; answered 503`);
     throw new PurchaseNotReplicatedError();
   }
 

@@ -132,6 +132,26 @@ export class PurchaseStore {
   }
 
   /**
+   * Why the writes the sales connection made for the performance (a sale, a cancel) are not
+   * confirmed on `replicas` replicas, or null when they are: WAIT up to `timeoutMs`, counted only
+   * when the performance's primary in the client's slot map is still `writeNode` (`salesNode` read
+   * once the write answered). A Redis Cluster client re-sends a command whose connection closed,
+   * and follows a MOVED, to the slot's new primary after a failover: there WAIT counts that node's
+   * writes, which may lack this one (lost with the old primary), and answers at once.
+   */
+  async unreplicated(
+    performanceId: number,
+    writeNode: string,
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<string | null> {
+    const acked = await this.replicated(performanceId, replicas, timeoutMs);
+    const waitNode = this.salesNode(performanceId);
+    if (waitNode !== writeNode) return `the performance's primary changed from ${writeNode} to ${waitNode}`;
+    return acked >= replicas ? null : `reached ${acked} of ${replicas} replicas in time`;
+  }
+
+  /**
    * `host:port` of the node the sales connection sends the performance's commands to now (the
    * primary of its slot in the client's slot map; a single Redis's own address). Asks no server.
    */
@@ -235,7 +255,7 @@ export class PurchaseStore {
     persisted: Purchase | null,
     options: { mode?: CancelMode; checkedInSeatIds?: readonly number[] } = {},
   ): Promise<CancelPurchaseResult> {
-    return cancelPurchase(this.redis, performanceKeys(performanceId), {
+    return cancelPurchase(this.sales, performanceKeys(performanceId), {
       purchaseId,
       userId,
       mode: options.mode ?? 'buyer',
