@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { Role } from '@app/auth';
 import { ApiHarness, AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
-import { PaymentGateway, PaymentReconciler } from '@app/ticketing';
+import { digestOfKey, idempotencyKey, PaymentGateway, PaymentReconciler } from '@app/ticketing';
+import Redis from 'ioredis';
 import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { reconcileUntilSettled } from './support/payments';
@@ -185,6 +186,31 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
       await expectEveryCanceledChargeRefunded();
     },
   );
+
+  it('a same-key purchase retry after the purchase was canceled (its first answer never stored) is told so, charging nothing', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const key = 'bought-then-canceled';
+    const buyWithKey = () =>
+      call('POST', '/purchases', {
+        body: { reservationId: held.id },
+        session: buyer,
+        headers: { 'idempotency-key': key },
+      });
+    const sold = await buyWithKey();
+    expect(sold.statusCode).toBe(201);
+    // As if the api had died before storing its answer: the retry runs the purchase again.
+    await api.app.get(Redis).del(idempotencyKey(buyer.id, digestOfKey(key)));
+    expect((await call('POST', `/purchases/${sold.json().id}/cancel`, { session: buyer })).statusCode).toBe(200);
+    const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
+    const retried = await buyWithKey();
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json().message).toBe('purchase has already been canceled');
+    expect(charge).not.toHaveBeenCalled();
+    charge.mockRestore();
+    const read = await call('GET', `/purchases/${sold.json().id}`, { session: buyer });
+    expect(read.json()).toMatchObject({ status: 'CANCELED' });
+    expect((await attemptOf(sold.json().id)).status).toBe('REFUNDED');
+  });
 
   it('a refund that went through is recorded at once: the flushed cancellation owes nothing, the reconciler refunds nothing', async () => {
     const purchase = await buy(1);

@@ -10,6 +10,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PaymentDeclinedError,
+  PurchaseCanceledError,
   PurchaseInProgressError,
   PurchaseNotReplicatedError,
   SalesClosedError,
@@ -52,6 +53,7 @@ function checkout(
 ) {
   const store = {
     sell: vi.fn(async (): Promise<PurchaseResult> => sale),
+    read: vi.fn(async (): Promise<{ status: string } | null> => ({ status: 'PAID' })),
     unindex: vi.fn(async () => {}),
     releaseHoldClaim: vi.fn(async () => {}),
     renewHoldClaim: vi.fn(async (..._args: unknown[]) => true),
@@ -190,6 +192,23 @@ describe('PurchaseCheckout', () => {
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(SalesNotOpenError);
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
+  });
+
+  it('refuses a same-key retry of its purchase canceled since, charging nothing', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    store.read.mockResolvedValueOnce({ status: 'CANCELED' });
+    const replay = { ...live, status: 'PURCHASED', boughtBy: 'purchase-1', claim: 'OWN' as const };
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', replay)).rejects.toBeInstanceOf(PurchaseCanceledError);
+    expect(store.read).toHaveBeenCalledWith(7, 'purchase-1');
+    expect(attempts.begin).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
+  });
+
+  it('replays a same-key retry of its purchase, still paid', async () => {
+    const { service, store } = checkout();
+    const replay = { ...live, status: 'PURCHASED', boughtBy: 'purchase-1', claim: 'OWN' as const };
+    expect((await service.buy('buyer', 'hold-1', 7, 'purchase-1', replay)).status).toBe('PAID');
+    expect(store.read).toHaveBeenCalledWith(7, 'purchase-1');
   });
 
   it('buys on its own claim taken again (a same-key retry)', async () => {

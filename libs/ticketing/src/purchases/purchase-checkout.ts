@@ -10,6 +10,7 @@ import {
   IdempotencyKeyInUseError,
   NotFoundError,
   PaymentDeclinedError,
+  PurchaseCanceledError,
   PurchaseInProgressError,
   PurchaseNotReplicatedError,
   SalesClosedError,
@@ -46,6 +47,7 @@ export class PurchaseCheckout {
    * retry at once (a crashed attempt's claim lapses by itself).
    * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
    * HoldReleasedError, PurchaseInProgressError (another attempt's live claim), SeatsUnavailableError,
+   * PurchaseCanceledError (a same-key retry of a purchase canceled since),
    * SalesClosedError, SalesNotOpenError (both before charging when the pre-check saw them),
    * PaymentDeclinedError,
    * IdempotencyKeyInUseError (the attempt was refunded already), PurchaseNotReplicatedError (not
@@ -72,6 +74,12 @@ export class PurchaseCheckout {
     if (amount === null || currency === null) throw new HoldExpiredError();
     // Another attempt (a double click, another or no Idempotency-Key) is charging this hold.
     if (claim === 'BUSY') throw new PurchaseInProgressError();
+    // A same-key retry of a purchase made already (its answer never stored: the api died first)
+    // replays it, unless it was canceled since: then the retry is told so, and nothing is charged.
+    if (status === 'PURCHASED' && (await this.store.read(performanceId, purchaseId))?.status === 'CANCELED') {
+      await this.dropClaim(performanceId, holdId, purchaseId);
+      throw new PurchaseCanceledError();
+    }
 
     const { chargeId, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
       const charged = await this.charge({
