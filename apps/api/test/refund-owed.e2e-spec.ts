@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { Role } from '@app/auth';
 import { ApiHarness, AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
-import { digestOfKey, idempotencyKey, PaymentGateway, PaymentReconciler } from '@app/ticketing';
+import { PaymentAttemptsRepository } from '@app/database';
+import { digestOfKey, idempotencyKey, PaymentGateway, PaymentReconciler, performanceKeys } from '@app/ticketing';
 import Redis from 'ioredis';
 import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
@@ -210,6 +211,42 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     const read = await call('GET', `/purchases/${sold.json().id}`, { session: buyer });
     expect(read.json()).toMatchObject({ status: 'CANCELED' });
     expect((await attemptOf(sold.json().id)).status).toBe('REFUNDED');
+  });
+
+  it('a same-key retry of a purchase that happened, whose hold record goes while it runs, refunds nothing', async () => {
+    const held = await hold(api.app, buyer, performance.id, seats(1));
+    const key = 'bought-then-hold-gone';
+    const buyWithKey = () =>
+      call('POST', '/purchases', {
+        body: { reservationId: held.id },
+        session: buyer,
+        headers: { 'idempotency-key': key },
+      });
+    const sold = await buyWithKey();
+    expect(sold.statusCode).toBe(201);
+    const purchaseId: string = sold.json().id;
+    await flushPurchases(api.app);
+    expect((await attemptOf(purchaseId)).status).toBe('COMPLETED');
+    // The first answer never stored (the api died first); the hold's record goes (its retention
+    // ends, or Redis loses it) while the retry waits for its attempt's row.
+    await api.app.get(Redis).del(idempotencyKey(buyer.id, digestOfKey(key)));
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const begin = attempts.begin.bind(attempts);
+    const waited = vi.spyOn(attempts, 'begin').mockImplementationOnce(async (attempt) => {
+      await api.app.get(Redis).del(performanceKeys(performance.id).hold(held.id));
+      return begin(attempt);
+    });
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const retried = await buyWithKey();
+    expect(waited).toHaveBeenCalled();
+    waited.mockRestore();
+    expect(retried.statusCode).toBe(404);
+    expect(refund).not.toHaveBeenCalled();
+    refund.mockRestore();
+    expect((await attemptOf(purchaseId)).status).toBe('COMPLETED');
+    expect((await call('GET', `/purchases/${purchaseId}`, { session: buyer })).json()).toMatchObject({
+      status: 'PAID',
+    });
   });
 
   it('a refund that went through is recorded at once: the flushed cancellation owes nothing, the reconciler refunds nothing', async () => {

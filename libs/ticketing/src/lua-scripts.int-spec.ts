@@ -244,6 +244,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       keptSeatIds: [],
     });
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
+    // A same-key retry's sale of the canceled purchase is told so, never replayed as a sale.
+    expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'CANCELED' });
     ran.add('boxofficePurchase').add('boxofficeCancelPurchase').add('boxofficeCheckInMark');
 
     expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);

@@ -204,6 +204,23 @@ describe('PurchaseCheckout', () => {
     expect(gateway.charge).not.toHaveBeenCalled();
   });
 
+  it('refuses, refunding nothing, a same-key retry whose purchase the sale finds canceled (a cancel racing the retry)', async () => {
+    const { service, store, gateway, attempts } = checkout({ outcome: 'CANCELED' });
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(PurchaseCanceledError);
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(store.unindex).not.toHaveBeenCalled();
+    expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
+  });
+
+  it('never refunds the charge of a COMPLETED attempt (its purchase happened) when the replayed sale is refused', async () => {
+    const { service, store, gateway, attempts } = checkout({ outcome: 'NOT_FOUND' }, PaymentAttemptStatus.Completed);
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(NotFoundError);
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(store.unindex).not.toHaveBeenCalled();
+  });
+
   it('replays a same-key retry of its purchase, still paid', async () => {
     const { service, store } = checkout();
     const replay = { ...live, status: 'PURCHASED', boughtBy: 'purchase-1', claim: 'OWN' as const };

@@ -81,8 +81,8 @@ export class PurchaseCheckout {
       throw new PurchaseCanceledError();
     }
 
-    const { chargeId, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
-      const charged = await this.charge({
+    const { chargeId, completed, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
+      const { chargeId: charged, completed } = await this.charge({
         purchaseId,
         reservationId: holdId,
         userId,
@@ -106,8 +106,16 @@ export class PurchaseCheckout {
           if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
           throw error;
         });
-      return { chargeId: charged, result: sold };
+      return { chargeId: charged, completed, result: sold };
     });
+    if (result.outcome === 'CANCELED' || (result.outcome !== 'OK' && completed)) {
+      // The purchase happened on this charge before (a same-key retry): its charge is the
+      // purchase's, never refunded here. Canceled since (its cancel refunds it), or its hold's
+      // record gone (retention, a Redis loss): the retry is refused, and the attempt left as it is.
+      await this.dropClaim(performanceId, holdId, purchaseId);
+      this.logger.log(`purchase ${purchaseId} replay refused (${result.outcome}); its charge is the purchase's, kept`);
+      throw refusal(result);
+    }
     if (result.outcome !== 'OK') {
       await this.gateway.refund(chargeId);
       await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
@@ -205,13 +213,14 @@ export class PurchaseCheckout {
   }
 
   /**
-   * Records the attempt, then charges it with its idempotency key; returns the charge. An attempt
+   * Records the attempt, then charges it with its idempotency key; returns the charge, and
+   * `completed` when the attempt was COMPLETED already (its purchase happened: a same-key retry). An attempt
    * refunded already (its request died and `batch` refunded it, or its purchase was canceled) or
    * owing its refund is never charged again: the buyer retries with a new Idempotency-Key. When nothing was charged (the attempt not recorded or spent, the payment
    * declined) the attempt's claim on the hold is dropped; a charge whose outcome is unknown (the
    * gateway failed otherwise) keeps it until its lease ends.
    */
-  private async charge(attempt: NewPaymentAttempt): Promise<string> {
+  private async charge(attempt: NewPaymentAttempt): Promise<{ chargeId: string; completed: boolean }> {
     const spent = () =>
       new IdempotencyKeyInUseError(
         'the payment of this request was refunded (its purchase failed, or was canceled); retry with a new Idempotency-Key',
@@ -240,7 +249,7 @@ export class PurchaseCheckout {
     }
     // Not open any more: this request outlived PAYMENT_RECONCILE_AFTER_SECONDS and `batch` refunded it.
     if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();
-    return chargeId;
+    return { chargeId, completed: begun === PaymentAttemptStatus.Completed };
   }
 }
 
@@ -268,6 +277,8 @@ function refusal(result: Exclude<PurchaseResult, { outcome: 'OK' }>): DomainErro
       return new SeatsUnavailableError([]);
     case 'IN_PROGRESS':
       return new PurchaseInProgressError();
+    case 'CANCELED':
+      return new PurchaseCanceledError();
     case 'SALES_CLOSED':
       return salesRefusal(result);
     case 'SALES_NOT_OPEN':

@@ -66,7 +66,7 @@ export type PurchaseResult =
       /** Each seat's price as the hold recorded it, comma-separated in `seats` order; '' when it has none. */
       prices: string;
     }
-  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'IN_PROGRESS' }
+  | { outcome: 'NOT_FOUND' | 'PURCHASED' | 'EXPIRED' | 'RELEASED' | 'UNAVAILABLE' | 'IN_PROGRESS' | 'CANCELED' }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   /** `salesOpenAt`: epoch ms (moved later after the hold was made). */
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number };
@@ -191,6 +191,7 @@ export async function purchaseHold(
     case 'RELEASED':
     case 'UNAVAILABLE':
     case 'IN_PROGRESS':
+    case 'CANCELED':
       return { outcome };
     case 'SALES_CLOSED':
       return { outcome, reason: createdAt as SalesClosedReason };

@@ -7,7 +7,8 @@
   made before holds recorded them gives a purchase without.
 
   Running it again with the purchase id that already bought the hold (a retried request with
-  the same Idempotency-Key) changes nothing and answers the recorded purchase again.
+  the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
+  when it was canceled since.
 
   Only the purchase attempt that claimed the hold (claim-hold.lua: claimedBy, claimedUntil on the
   hold) sells it; another attempt's claim that has lapsed, or none, lets any attempt sell.
@@ -38,6 +39,7 @@
      currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none)}
     {'NOT_FOUND'}    no such hold, or not the caller's
     {'PURCHASED'}    bought already, by another purchase
+    {'CANCELED'}     bought by this purchase id, which was canceled since (a same-key retry)
     {'EXPIRED'} · {'RELEASED'}
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
     {'IN_PROGRESS'}  another purchase attempt holds a live claim on the hold
@@ -61,7 +63,10 @@ local prices = hold[11]
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
-  return {'OK', redis.call('HGET', purchaseKey, 'createdAt'), performanceId, seats, amount, currency, prices or ''}
+  local bought = redis.call('HMGET', purchaseKey, 'createdAt', 'status')
+  -- Canceled since: a same-key retry is told so, never answered PAID.
+  if bought[2] == 'CANCELED' then return {'CANCELED'} end
+  return {'OK', bought[1], performanceId, seats, amount, currency, prices or ''}
 end
 if status ~= 'HELD' then return {status} end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
