@@ -4,7 +4,15 @@ import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
-import { PaymentDeclinedError, PaymentGateway, performanceKeys, SeatStateStore } from '@app/ticketing';
+import { PaymentAttemptsRepository } from '@app/database';
+import {
+  digestOfKey,
+  idempotencyKey,
+  PaymentDeclinedError,
+  PaymentGateway,
+  performanceKeys,
+  SeatStateStore,
+} from '@app/ticketing';
 import { caller, createPerformance, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -155,5 +163,34 @@ describe('racing purchases of one hold (real PostgreSQL and Redis)', () => {
     );
     expect(bought.statusCode).toBe(201);
     expect(charge).toHaveBeenCalledTimes(1);
+  });
+  it('one Idempotency-Key never charges twice: a request that lost its key claim while it waited charges nothing, the one that took the key over for another hold buys', async () => {
+    const first = await hold(api.app, buyer, performance.id, seats(1));
+    const second = await hold(api.app, buyer, performance.id, seats(1));
+    const key = `stalled-${randomUUID()}`;
+    const buyWith = (reservationId: string) =>
+      call('POST', '/purchases', { body: { reservationId }, session: buyer, headers: { 'idempotency-key': key } });
+    const attempts = api.app.get(PaymentAttemptsRepository);
+    const begin = attempts.begin.bind(attempts);
+    let takenOver!: Promise<Awaited<ReturnType<typeof buyWith>>>;
+    // The first request stalls in `begin` past its claim's lease: its claim lapses (removed here, as
+    // the lease would) and a request with the same key for the other hold takes the key and buys.
+    vi.spyOn(attempts, 'begin').mockImplementationOnce(async (attempt) => {
+      await api.app.get(Redis).del(idempotencyKey(buyer.id, digestOfKey(key)));
+      takenOver = buyWith(second.id);
+      expect((await takenOver).statusCode).toBe(201);
+      return begin(attempt);
+    });
+    const charge = vi.spyOn(api.app.get(PaymentGateway), 'charge');
+    const stalled = await buyWith(first.id);
+    expect(stalled.statusCode).toBe(409);
+    expect(stalled.json().message).toContain('lost its Idempotency-Key claim');
+    expect((await takenOver).json()).toMatchObject({ reservationId: second.id, status: 'PAID' });
+    // One charge under the key: the other hold's.
+    expect(charge).toHaveBeenCalledTimes(1);
+    expect(charge.mock.calls[0][0]).toMatchObject({ reservationId: second.id });
+    // The key answers the purchase it made, for that hold; the first hold is still the buyer's to buy.
+    expect((await buyWith(second.id)).json()).toMatchObject({ reservationId: second.id, status: 'PAID' });
+    expect((await attemptsOf(first.id)).map((row) => row.status)).toEqual(['PENDING']);
   });
 });

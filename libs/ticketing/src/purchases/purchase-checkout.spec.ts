@@ -221,6 +221,28 @@ describe('PurchaseCheckout', () => {
     expect(store.unindex).not.toHaveBeenCalled();
   });
 
+  it('charges nothing once its Idempotency-Key claim lapsed (checked right before the charge)', async () => {
+    const { service, store, gateway, attempts } = checkout();
+    const stillClaimed = vi.fn(async () => false);
+    await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live, stillClaimed)).rejects.toMatchObject({
+      code: 'IdempotencyKeyInUse',
+      message: expect.stringContaining('nothing was charged'),
+    });
+    expect(stillClaimed.mock.invocationCallOrder[0]).toBeGreaterThan(attempts.begin.mock.invocationCallOrder[0]);
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(store.sell).not.toHaveBeenCalled();
+    // Shared with any same-key retry (same purchase id): left as they are.
+    expect(attempts.resolve).not.toHaveBeenCalled();
+    expect(store.releaseHoldClaim).not.toHaveBeenCalled();
+  });
+
+  it('charges and sells while its Idempotency-Key claim holds', async () => {
+    const { service, gateway } = checkout();
+    const stillClaimed = vi.fn(async () => true);
+    expect((await service.buy('buyer', 'hold-1', 7, 'purchase-1', live, stillClaimed)).status).toBe('PAID');
+    expect(stillClaimed.mock.invocationCallOrder[0]).toBeLessThan(gateway.charge.mock.invocationCallOrder[0]);
+  });
+
   it('replays a same-key retry of its purchase, still paid', async () => {
     const { service, store } = checkout();
     const replay = { ...live, status: 'PURCHASED', boughtBy: 'purchase-1', claim: 'OWN' as const };

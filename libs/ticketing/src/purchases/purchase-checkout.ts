@@ -50,7 +50,8 @@ export class PurchaseCheckout {
    * PurchaseCanceledError (a same-key retry of a purchase canceled since),
    * SalesClosedError, SalesNotOpenError (both before charging when the pre-check saw them),
    * PaymentDeclinedError,
-   * IdempotencyKeyInUseError (the attempt was refunded already), PurchaseNotReplicatedError (not
+   * IdempotencyKeyInUseError (the attempt was refunded already, or `keyStillClaimed` answered false
+   * right before the charge: the request's Idempotency-Key claim lapsed), PurchaseNotReplicatedError (not
    * confirmed by REDIS_WAIT_REPLICAS replicas in time; see confirmReplicated).
    */
   async buy(
@@ -59,6 +60,7 @@ export class PurchaseCheckout {
     performanceId: number,
     purchaseId: string,
     hold: HoldCheck,
+    keyStillClaimed?: () => Promise<boolean>,
   ): Promise<Purchase> {
     const { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales } = hold;
     // Checked before charging, so a hold that plainly cannot be bought costs no charge.
@@ -82,16 +84,19 @@ export class PurchaseCheckout {
     }
 
     const { chargeId, completed, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
-      const { chargeId: charged, completed } = await this.charge({
-        purchaseId,
-        reservationId: holdId,
-        userId,
-        performanceId,
-        amount: Number(amount),
-        currency,
-        // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
-        idempotencyKey: purchaseId,
-      });
+      const { chargeId: charged, completed } = await this.charge(
+        {
+          purchaseId,
+          reservationId: holdId,
+          userId,
+          performanceId,
+          amount: Number(amount),
+          currency,
+          // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
+          idempotencyKey: purchaseId,
+        },
+        keyStillClaimed,
+      );
       // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
       if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
       // The user's index entry travels with the sale, in the same round trip (PurchaseStore.sell).
@@ -220,7 +225,10 @@ export class PurchaseCheckout {
    * declined) the attempt's claim on the hold is dropped; a charge whose outcome is unknown (the
    * gateway failed otherwise) keeps it until its lease ends.
    */
-  private async charge(attempt: NewPaymentAttempt): Promise<{ chargeId: string; completed: boolean }> {
+  private async charge(
+    attempt: NewPaymentAttempt,
+    keyStillClaimed?: () => Promise<boolean>,
+  ): Promise<{ chargeId: string; completed: boolean }> {
     const spent = () =>
       new IdempotencyKeyInUseError(
         'the payment of this request was refunded (its purchase failed, or was canceled); retry with a new Idempotency-Key',
@@ -236,6 +244,16 @@ export class PurchaseCheckout {
     if (begun === PaymentAttemptStatus.Refunded || begun === PaymentAttemptStatus.RefundOwed) {
       await unclaim();
       throw spent();
+    }
+    // A request whose process stalled past its Idempotency-Key claim's lease (the attempt's row
+    // waited for, then SIGSTOP) must not charge: another request with the key may have taken it
+    // over meanwhile, for another hold (a stranger's review: two charges under one key). The
+    // attempt and the hold's claim are left as they are: they may be a same-key retry's too (same
+    // purchase id); the attempt is settled like one whose request died before its charge.
+    if (keyStillClaimed && !(await keyStillClaimed())) {
+      throw new IdempotencyKeyInUseError(
+        'this request lost its Idempotency-Key claim while it waited (another request with the key took over); nothing was charged',
+      );
     }
     let chargeId: string;
     try {

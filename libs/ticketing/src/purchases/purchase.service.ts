@@ -121,7 +121,10 @@ export class PurchaseService {
         .catch((error: Error) => this.logger.warn(`Idempotency-Key claim not renewed: ${error.message}`));
     }, claimRenewalMs(leaseMs));
     try {
-      purchase = await this.checkout.buy(userId, holdId, performanceId, purchaseId, hold);
+      // Renewed (and so checked) right before the charge: a claim that lapsed is not charged on.
+      purchase = await this.checkout.buy(userId, holdId, performanceId, purchaseId, hold, () =>
+        this.keys.renew(record, claim, leaseMs),
+      );
     } catch (error) {
       clearInterval(renewal);
       await this.keys.release(record, claim);
