@@ -64,7 +64,18 @@ function service(claimed: ClaimIdempotencyKeyResult = { outcome: 'CLAIMED' }) {
     release: vi.fn(async () => true),
     answer: vi.fn(async () => {}),
   };
-  const checkout = { buy: vi.fn(async (_u: string, _h: string, _p: number, id: string) => bought(id)) };
+  const checkout = {
+    buy: vi.fn(
+      async (
+        _u: string,
+        _h: string,
+        _p: number,
+        id: string,
+        _hold?: HoldCheck,
+        _stillClaimed?: () => Promise<boolean>,
+      ) => bought(id),
+    ),
+  };
   return {
     purchases: new PurchaseService(
       store as unknown as PurchaseStore,
@@ -183,5 +194,24 @@ describe('PurchaseService', () => {
     await buying;
     await vi.advanceTimersByTimeAsync(LEASE_MS * 2);
     expect(keys.renew).toHaveBeenCalledTimes(2);
+  });
+  it('answers the key claim still held before the charge without a round trip within half a lease, and renews it past that', async () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const { purchases, keys, checkout } = service();
+    const checks: boolean[] = [];
+    checkout.buy.mockImplementationOnce(async (_u, _h, _p, id, _hold, stillClaimed) => {
+      checks.push(await stillClaimed!());
+      expect(keys.renew).not.toHaveBeenCalled();
+      // The process stalled past the lease (its timers too); the claim was taken over meanwhile.
+      now += LEASE_MS * 2;
+      keys.renew.mockResolvedValueOnce(false);
+      checks.push(await stillClaimed!());
+      return bought(id);
+    });
+    await purchases.purchase(USER, HOLD, 'key-1');
+    expect(checks).toEqual([true, false]);
+    expect(keys.renew).toHaveBeenCalledWith('record', expect.stringMatching(/^pending:/), LEASE_MS);
+    vi.restoreAllMocks();
   });
 });

@@ -91,6 +91,7 @@ export class PurchaseService {
     // Issued together, so they share one round trip; the pre-check is wasted only when the key
     // turns out taken. Concurrent commands, not one pipeline: the record is in another Redis
     // Cluster slot than the hold, and they cost the client less CPU (docs/performance.md).
+    const claimedAt = Date.now();
     const [claimed, hold] = await Promise.all([
       this.keys.claim(record, claim, leaseMs),
       this.claimHold(performanceId, holdId, userId, purchaseId),
@@ -115,16 +116,25 @@ export class PurchaseService {
     }
 
     let purchase: Purchase;
+    // When the claim was last known to be this request's, by this process's clock (taken before
+    // the command that confirmed it, so never later than Redis counted the lease from).
+    let confirmedAt = claimedAt;
+    const renew = () => {
+      const askedAt = Date.now();
+      return this.keys.renew(record, claim, leaseMs).then((renewed) => {
+        if (renewed) confirmedAt = askedAt;
+        return renewed;
+      });
+    };
     const renewal = setInterval(() => {
-      this.keys
-        .renew(record, claim, leaseMs)
-        .catch((error: Error) => this.logger.warn(`Idempotency-Key claim not renewed: ${error.message}`));
+      renew().catch((error: Error) => this.logger.warn(`Idempotency-Key claim not renewed: ${error.message}`));
     }, claimRenewalMs(leaseMs));
+    // Checked right before the charge. Within half a lease of its last confirmation the claim is
+    // still this request's, with no round trip; past that (the process stalled: its timers too),
+    // it is renewed, and a claim another request took over meanwhile is not charged on.
+    const keyStillClaimed = () => (Date.now() - confirmedAt < leaseMs / 2 ? Promise.resolve(true) : renew());
     try {
-      // Renewed (and so checked) right before the charge: a claim that lapsed is not charged on.
-      purchase = await this.checkout.buy(userId, holdId, performanceId, purchaseId, hold, () =>
-        this.keys.renew(record, claim, leaseMs),
-      );
+      purchase = await this.checkout.buy(userId, holdId, performanceId, purchaseId, hold, keyStillClaimed);
     } catch (error) {
       clearInterval(renewal);
       await this.keys.release(record, claim);
