@@ -4,9 +4,17 @@ import { Client } from 'pg';
 import { Role } from '@app/auth';
 import { ApiHarness, AppProcess, createSession, freePort, PROCESS_TEST_TIMEOUT_MS, TestSession } from '@app/testing';
 import { PaymentAttemptsRepository } from '@app/database';
-import { digestOfKey, idempotencyKey, PaymentGateway, PaymentReconciler, performanceKeys } from '@app/ticketing';
+import {
+  digestOfKey,
+  HoldDesk,
+  idempotencyKey,
+  PaymentGateway,
+  PaymentReconciler,
+  performanceKeys,
+  SeatStateStore,
+} from '@app/ticketing';
 import Redis from 'ioredis';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { reconcileUntilSettled } from './support/payments';
 
@@ -176,7 +184,8 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
       expect(canceled.json()).toMatchObject({ id: purchase.id, status: 'CANCELED' });
       expect(warn).toHaveBeenCalledWith(expect.stringContaining(`refund of canceled purchase ${purchase.id} not made`));
       warn.mockRestore();
-      expect((await attemptOf(purchase.id)).status).toBe('COMPLETED');
+      // Owed already: the cancellation was written to PostgreSQL before the refund was tried.
+      expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
 
       await flushPurchases(api.app);
       expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
@@ -247,6 +256,44 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     expect((await call('GET', `/purchases/${purchaseId}`, { session: buyer })).json()).toMatchObject({
       status: 'PAID',
     });
+  });
+
+  it('a cancel of a purchase in PostgreSQL is written there before its refund: Redis losing it afterwards brings nothing back', async () => {
+    // A buyer of its own: the per-user hold limit counts the holds the other tests left.
+    const own = await createSession(api.app);
+    const held = await hold(api.app, own, performance.id, seats(2));
+    const sold = await call('POST', '/purchases', { body: { reservationId: held.id }, session: own });
+    expect(sold.statusCode, sold.body).toBe(201);
+    const purchase = sold.json() as { id: string; seatIds: number[] };
+    await flushPurchases(api.app);
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const canceled = await call('POST', `/purchases/${purchase.id}/cancel`, { session: own });
+    expect(canceled.statusCode).toBe(200);
+    expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+    refund.mockRestore();
+    // Redis loses the performance before the cancel entry's flush (a restart without persistence).
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const { rows } = await db.query(
+      `SELECT p.status, array_agg(DISTINCT t.status::text) AS tickets FROM purchases p JOIN tickets t ON t.purchase_id = p.id
+       WHERE p.id = $1 GROUP BY p.status`,
+      [purchase.id],
+    );
+    expect(rows).toEqual([{ status: 'CANCELED', tickets: ['CANCELED'] }]);
+    expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+    expect((await call('GET', `/purchases/${purchase.id}`, { session: own })).json()).toMatchObject({
+      status: 'CANCELED',
+    });
+    // The rebuilt performance has the seats for sale; the cancellation notice went out once.
+    await expect(api.app.get(HoldDesk).hold(own.id, performance.id, purchase.seatIds)).resolves.toMatchObject({
+      status: 'HELD',
+    });
+    await flushPurchasesAfterLoss(api.app);
+    expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
+    const notices = await db.query(`SELECT count(*)::int AS n FROM outbox WHERE message_id = $1`, [
+      `purchase-canceled:${purchase.id}`,
+    ]);
+    expect(notices.rows[0].n).toBeLessThanOrEqual(1);
+    await expectEveryCanceledChargeRefunded();
   });
 
   it('a refund that went through is recorded at once: the flushed cancellation owes nothing, the reconciler refunds nothing', async () => {

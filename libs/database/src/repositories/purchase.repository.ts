@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ReadTransaction } from './performance.repository';
 import { emailKey } from '@app/core';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
@@ -162,6 +163,29 @@ export class PurchaseRepository {
       reservationId: row.reservation_id,
       final: !row.active,
     }));
+  }
+
+  /**
+   * Writes one cancellation now, as the flush of its cancel entry would (`cancel` below: the
+   * purchase and its tickets CANCELED, the cancellation notice in the outbox, the payment attempt
+   * REFUND_OWED unless REFUNDED); the flush's replay of it later changes nothing. Answers where the
+   * purchase stands in PostgreSQL afterwards: 'canceled' (the cancellation is durable there),
+   * 'absent' (not flushed yet: the cancel entry brings it canceled), or 'paid' (written by a flush
+   * in flight that had read it before its cancel; its cancel entry follows). Waits for a row at most
+   * ROW_LOCK_TIMEOUT_MS; throws DatabaseUnavailableError when that or the pool runs out.
+   */
+  async cancelWritten(purchaseId: string, canceledAt: Date): Promise<'canceled' | 'absent' | 'paid'> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        await cancel(manager, [{ purchaseId, canceledAt }]);
+        const rows: { status: PurchaseStatus }[] = await manager.query(`SELECT status FROM purchases WHERE id = $1`, [
+          purchaseId,
+        ]);
+        if (rows.length === 0) return 'absent' as const;
+        return rows[0].status === PurchaseStatus.Canceled ? ('canceled' as const) : ('paid' as const);
+      })
+      .catch(rethrowAsDatabaseError);
   }
 
   /**

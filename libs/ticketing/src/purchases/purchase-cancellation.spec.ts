@@ -59,7 +59,10 @@ function cancellation(
     read: vi.fn(async (): Promise<Purchase | null> => canceled),
     index: vi.fn(async () => {}),
   };
-  const purchases = { findById: vi.fn(async () => persisted) };
+  const purchases = {
+    findById: vi.fn(async () => persisted),
+    cancelWritten: vi.fn(async (): Promise<'canceled' | 'absent' | 'paid'> => 'canceled'),
+  };
   const attempts = { markRefunded: vi.fn(async () => true) };
   const gateway = { refund: vi.fn(async () => {}) };
   const tickets = { checkedInSeatIds: vi.fn(async (): Promise<number[]> => []) };
@@ -124,6 +127,45 @@ describe('PurchaseCancellation', () => {
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.markRefunded).not.toHaveBeenCalled();
     vi.restoreAllMocks();
+  });
+
+  it.each(['canceled', 'absent'] as const)(
+    'writes the cancellation to PostgreSQL before the refund (there: %s), then refunds',
+    async (there) => {
+      const { service, purchases, gateway } = cancellation({
+        outcome: 'CANCELED',
+        canceledAt: 2000,
+        chargeId: 'ch-1',
+        keptSeatIds: [],
+      });
+      purchases.cancelWritten.mockResolvedValueOnce(there);
+      await service.cancel('buyer', PURCHASE);
+      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000));
+      expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(
+        purchases.cancelWritten.mock.invocationCallOrder[0],
+      );
+    },
+  );
+
+  it.each([
+    ['a flush in flight wrote it paid after the write looked', async () => 'paid' as const],
+    [
+      'PostgreSQL could not be written',
+      async (): Promise<'paid'> => {
+        throw new Error('PostgreSQL gone');
+      },
+    ],
+  ])('leaves the refund to batch, answering the cancellation, when %s', async (_, written) => {
+    const { service, purchases, gateway, attempts } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    });
+    purchases.cancelWritten.mockImplementationOnce(written);
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 
   it('answers the cancellation when the gateway fails the refund, leaving the refund owed (not recorded)', async () => {

@@ -85,7 +85,7 @@ export class PurchaseCancellation {
     // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
-    await this.refund(purchaseId, result.chargeId);
+    if (await this.durablyCanceled(purchaseId, result.canceledAt)) await this.refund(purchaseId, result.chargeId);
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
@@ -106,6 +106,28 @@ export class PurchaseCancellation {
     if (why === null) return;
     this.logger.warn(`cancel of purchase ${purchaseId} not confirmed: ${why}; answered 503, refund left to batch`);
     throw new CancellationNotReplicatedError();
+  }
+
+  /**
+   * Writes the cancellation of a purchase PostgreSQL already has (flushed) there now, before its
+   * refund: a Redis that lost the cancel later (no AOF, a restart without persistence, keys lost)
+   * would otherwise bring the purchase back paid, its ticket valid, with its charge given back (a
+   * stranger's review). True when the refund may go now: the cancellation is in PostgreSQL, or the
+   * purchase is not (not flushed: a Redis that lost the cancel lost the purchase with it, and its
+   * charge is refunded either way). False, refunding later through `batch` (the flushed
+   * cancellation owes it): PostgreSQL could not be written, or a flush in flight wrote the
+   * purchase paid after this write looked (its cancel entry follows).
+   */
+  private async durablyCanceled(purchaseId: string, canceledAt: number): Promise<boolean> {
+    try {
+      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt))) !== 'paid';
+    } catch (error) {
+      this.logger.warn(
+        `cancellation of purchase ${purchaseId} not written to PostgreSQL now (${(error as Error).message}); ` +
+          'its flush writes it, and the payment reconciler refunds it then',
+      );
+      return false;
+    }
   }
 
   /**
