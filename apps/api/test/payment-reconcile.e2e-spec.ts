@@ -508,6 +508,8 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const sold = await caller(api.app)('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(sold.statusCode).toBe(201);
     const purchaseId = sold.json().id as string;
+    // In PostgreSQL first: the cancel writes its cancellation there and refunds at once.
+    await api.app.get(PurchaseFlusher).flushOnce();
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     const canceled = await caller(api.app)('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
     expect(canceled.statusCode).toBe(200);

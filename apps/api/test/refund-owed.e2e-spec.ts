@@ -49,6 +49,16 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
 
   /** The ledger's rule for cancellations: every canceled purchase with a charge has it REFUNDED. */
   async function expectEveryCanceledChargeRefunded(): Promise<void> {
+    // Settled first: a purchase canceled before its flush is refunded once the flush has written it.
+    await flushPurchases(api.app);
+    const open = await db.query(
+      `SELECT purchase_id FROM payment_attempts WHERE status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`,
+    );
+    await reconcileUntilSettled(
+      api,
+      db,
+      open.rows.map((row: { purchase_id: string }) => row.purchase_id),
+    );
     const { rows } = await db.query(
       `SELECT p.id, a.status FROM purchases p JOIN payment_attempts a ON a.purchase_id = p.id
        WHERE p.status = 'CANCELED' AND a.status <> 'REFUNDED'`,
@@ -219,6 +229,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     charge.mockRestore();
     const read = await call('GET', `/purchases/${sold.json().id}`, { session: buyer });
     expect(read.json()).toMatchObject({ status: 'CANCELED' });
+    await expectEveryCanceledChargeRefunded();
     expect((await attemptOf(sold.json().id)).status).toBe('REFUNDED');
   });
 
@@ -298,6 +309,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
 
   it('a refund that went through is recorded at once: the flushed cancellation owes nothing, the reconciler refunds nothing', async () => {
     const purchase = await buy(1);
+    await flushPurchases(api.app);
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     const canceled = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
     expect(canceled.statusCode).toBe(200);
@@ -308,6 +320,25 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
     expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
     refund.mockRestore();
+    await expectEveryCanceledChargeRefunded();
+  });
+
+  it('a purchase not in PostgreSQL yet is refunded after its flush, not at once: owed due at once, refunded once', async () => {
+    const purchase = await buy(1);
+    const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    const canceled = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(canceled.statusCode).toBe(200);
+    // A Redis that lost this cancel would lose the purchase with it: nothing is refunded before
+    // PostgreSQL has the cancellation.
+    expect(refund).not.toHaveBeenCalled();
+    expect((await attemptOf(purchase.id)).status).toBe('CHARGED');
+    await flushPurchases(api.app);
+    expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
+    // Due at once: no PAYMENT_RECONCILE_AFTER_SECONDS to wait for an api refund that never comes.
+    expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBe('refunded');
+    expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+    refund.mockRestore();
+    expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
     await expectEveryCanceledChargeRefunded();
   });
 });

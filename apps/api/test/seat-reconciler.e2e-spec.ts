@@ -1,7 +1,8 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
+import { PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   HoldService,
@@ -139,8 +140,13 @@ describe('SeatReconciler', () => {
     // 16: the same, and another buyer holds the seat now.
     await setLetter(id, seat(16), 'A');
     const intruder = await holds.hold(buyer.id, id, [seat(16)]);
-    // 17: canceled by its buyer; the cancellation is in Redis, not in PostgreSQL yet.
+    // 17: canceled by its buyer; the cancellation is in Redis, not in PostgreSQL yet (the cancel's
+    // own write there failed: PostgreSQL unreachable for that moment; its flush writes it).
+    vi.spyOn(api.app.get(PurchaseRepository), 'cancelWritten').mockRejectedValueOnce(
+      new Error('PostgreSQL unreachable'),
+    );
     await api.app.get(PurchaseCancellation).cancel(other.id, pendingCancel.purchase.id);
+    vi.restoreAllMocks();
     expect(await redis.hget(keys.seats, String(seat(17)))).toBe('A');
     expect((await activeTickets(id)).get(seat(17))).toBe(pendingCancel.purchase.id);
 

@@ -178,7 +178,7 @@ export class PurchaseRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        await cancel(manager, [{ purchaseId, canceledAt }]);
+        await cancel(manager, [{ purchaseId, canceledAt }], 'api');
         const rows: { status: PurchaseStatus }[] = await manager.query(`SELECT status FROM purchases WHERE id = $1`, [
           purchaseId,
         ]);
@@ -212,7 +212,7 @@ export class PurchaseRepository {
       await manager.query(
         `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.trunc(bounds.statementTimeoutMs)}`,
       );
-      if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations);
+      if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
       return this.insertPurchases(manager, batch.purchases);
     });
   }
@@ -296,12 +296,12 @@ const INSERT_PURCHASES = `
     ON CONFLICT (message_id) DO NOTHING
   ), settled_attempts AS (
     -- A paid purchase's open attempt is COMPLETED. One written already CANCELED (canceled before
-    -- its flush) owes its refund unless one was recorded (REFUNDED): REFUND_OWED, touched now so
-    -- the reconciler leaves the api's own refund PAYMENT_RECONCILE_AFTER_SECONDS to record itself.
+    -- its flush) owes its refund unless one was recorded (REFUNDED): REFUND_OWED, due at once (the
+    -- api refunds only a cancellation PostgreSQL had, so none of these).
     UPDATE payment_attempts a
     SET status = CASE WHEN i.status = 'CANCELED' THEN 'REFUND_OWED' ELSE 'COMPLETED' END,
         resolved_at = CASE WHEN i.status = 'CANCELED' THEN NULL ELSE clock_timestamp() END,
-        touched_at = CASE WHEN i.status = 'CANCELED' THEN clock_timestamp() ELSE a.touched_at END,
+        touched_at = CASE WHEN i.status = 'CANCELED' THEN '-infinity'::timestamptz ELSE a.touched_at END,
         charge_id = COALESCE(a.charge_id, NULLIF(i.charge_id, ''))
     FROM inserted i
     -- Written for the planner: each attempt found by its primary key (the ANY repeats the join),
@@ -310,21 +310,30 @@ const INSERT_PURCHASES = `
     -- backlog of 20,000: up to 20,000 index entries per 1,000 purchases, ~20–50 ms).
     WHERE a.purchase_id = ANY (ARRAY(SELECT id FROM inserted)) AND a.purchase_id = i.id
       AND CASE a.status WHEN 'PENDING' THEN true WHEN 'CHARGED' THEN true
-                        WHEN 'COMPLETED' THEN i.status = 'CANCELED'
-                        -- Owed by a cancellation of the same batch, before the purchase (and its charge) was written.
-                        WHEN 'REFUND_OWED' THEN i.status = 'CANCELED' ELSE false END
+                        WHEN 'COMPLETED' THEN i.status = 'CANCELED' ELSE false END
   )
   SELECT id FROM inserted`;
 
-async function cancel(manager: EntityManager, cancellations: PurchaseCancellation[]): Promise<void> {
+/**
+ * Who refunds the cancellations written here right after: 'api' (PurchaseCancellation wrote it,
+ * and refunds at once) or 'batch' (the flush wrote it; the api left the refund to the reconciler).
+ */
+type RefundBy = 'api' | 'batch';
+
+async function cancel(
+  manager: EntityManager,
+  cancellations: PurchaseCancellation[],
+  refundBy: RefundBy,
+): Promise<void> {
   if (cancellations.length === 0) return;
   const ids = cancellations.map((c) => c.purchaseId);
   // A purchase that goes PAID → CANCELED here was written (and confirmed, or about to be): its
   // cancellation notice goes through the outbox in the same transaction (P5). Its payment attempt
-  // owes the refund from now on, durably, unless one was recorded (REFUNDED): the api refunds right
-  // after the cancel script, but a crash or a failed gateway call there is finished by `batch`'s
-  // payment reconciler, which refunds REFUND_OWED attempts untouched for
-  // PAYMENT_RECONCILE_AFTER_SECONDS (touched now, so the api's own refund has that long to record itself).
+  // owes the refund from then on, durably, unless one was recorded (REFUNDED); only then: a refund
+  // must follow a cancellation PostgreSQL has, or a Redis that lost the cancel would bring back a
+  // paid purchase whose charge was given back. The reconciler refunds REFUND_OWED attempts
+  // untouched for PAYMENT_RECONCILE_AFTER_SECONDS: written by the api, touched now (its own refund
+  // has that long to record itself); written by the flush, due at once (the api refunded nothing).
   await manager.query(
     `WITH canceled AS (
        UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
@@ -333,16 +342,17 @@ async function cancel(manager: EntityManager, cancellations: PurchaseCancellatio
        RETURNING p.id, p.canceled_at
      ), owed AS (
        UPDATE payment_attempts a
-       SET status = 'REFUND_OWED', resolved_at = NULL, touched_at = clock_timestamp(),
+       SET status = 'REFUND_OWED', resolved_at = NULL,
+           touched_at = CASE WHEN $3::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END,
            charge_id = COALESCE(a.charge_id, (SELECT NULLIF(charge_id, '') FROM purchases WHERE id = a.purchase_id))
-       WHERE a.purchase_id = ANY ($1::uuid[]) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
+       WHERE a.purchase_id IN (SELECT id FROM canceled) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
      )
      INSERT INTO outbox (message_id, routing_key, payload)
      SELECT 'purchase-canceled:' || id, 'purchase.canceled',
             jsonb_build_object('type', 'purchase.canceled', 'purchaseId', id, 'canceledAt', canceled_at)
      FROM canceled ORDER BY id
      ON CONFLICT (message_id) DO NOTHING`,
-    [ids, cancellations.map((c) => c.canceledAt)],
+    [ids, cancellations.map((c) => c.canceledAt), refundBy],
   );
   await manager.query(
     `UPDATE tickets SET status = 'CANCELED' WHERE purchase_id = ANY($1::uuid[]) AND status = 'ACTIVE'`,

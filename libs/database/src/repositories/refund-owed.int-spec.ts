@@ -90,10 +90,16 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     return row as { status: string; charge_id: string | null; resolved_at: Date | null; touched_now: boolean };
   };
 
-  const owed = (id: string) => ({ status: 'REFUND_OWED', charge_id: `ch_${id}`, resolved_at: null, touched_now: true });
+  // Written by the flush: due to the reconciler at once (the api refunds only what PostgreSQL had canceled).
+  const owed = (id: string) => ({
+    status: 'REFUND_OWED',
+    charge_id: `ch_${id}`,
+    resolved_at: null,
+    touched_now: false,
+  });
 
   it.each([PaymentAttemptStatus.Pending, PaymentAttemptStatus.Charged, PaymentAttemptStatus.Completed])(
-    'the cancellation of a flushed purchase makes its %s attempt REFUND_OWED, touched now, with the charge; a replay changes nothing',
+    'the cancellation of a flushed purchase makes its %s attempt REFUND_OWED, due at once, with the charge; a replay changes nothing',
     async (status) => {
       const purchase = await purchaseWithAttempt(status);
       await purchases.writeBatch({ purchases: [purchase], cancellations: [] }, BOUNDS);
@@ -118,6 +124,25 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
       expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
     },
   );
+
+  it('a cancellation of a purchase PostgreSQL does not have owes nothing yet (the refund follows a durable cancellation)', async () => {
+    const unwritten = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
+    await purchases.writeBatch(
+      { purchases: [], cancellations: [{ purchaseId: unwritten.id, canceledAt: new Date() }] },
+      BOUNDS,
+    );
+    expect((await attemptOf(unwritten.id)).status).toBe('CHARGED');
+    expect(await purchases.cancelWritten(unwritten.id, new Date())).toBe('absent');
+    expect((await attemptOf(unwritten.id)).status).toBe('CHARGED');
+  });
+
+  it('cancelWritten of a flushed purchase: canceled there, its attempt owed and touched now (the api refunds next)', async () => {
+    const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
+    await purchases.writeBatch({ purchases: [purchase], cancellations: [] }, BOUNDS);
+    expect(await purchases.cancelWritten(purchase.id, new Date())).toBe('canceled');
+    expect(await attemptOf(purchase.id)).toEqual({ ...owed(purchase.id), touched_now: true });
+    expect(await purchases.cancelWritten(purchase.id, new Date())).toBe('canceled');
+  });
 
   it('a purchase canceled and its cancellation in one batch: REFUND_OWED once', async () => {
     const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);

@@ -112,15 +112,14 @@ export class PurchaseCancellation {
    * Writes the cancellation of a purchase PostgreSQL already has (flushed) there now, before its
    * refund: a Redis that lost the cancel later (no AOF, a restart without persistence, keys lost)
    * would otherwise bring the purchase back paid, its ticket valid, with its charge given back (a
-   * stranger's review). True when the refund may go now: the cancellation is in PostgreSQL, or the
-   * purchase is not (not flushed: a Redis that lost the cancel lost the purchase with it, and its
-   * charge is refunded either way). False, refunding later through `batch` (the flushed
-   * cancellation owes it): PostgreSQL could not be written, or a flush in flight wrote the
-   * purchase paid after this write looked (its cancel entry follows).
+   * stranger's review). True when the refund may go now: the cancellation is in PostgreSQL. False,
+   * the refund left to `batch` once the flush has written the cancellation: the purchase is not in
+   * PostgreSQL yet (or a flush in flight, invisible here, is writing it paid), or PostgreSQL could
+   * not be written.
    */
   private async durablyCanceled(purchaseId: string, canceledAt: number): Promise<boolean> {
     try {
-      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt))) !== 'paid';
+      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt))) === 'canceled';
     } catch (error) {
       this.logger.warn(
         `cancellation of purchase ${purchaseId} not written to PostgreSQL now (${(error as Error).message}); ` +
