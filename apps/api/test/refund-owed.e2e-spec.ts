@@ -66,6 +66,10 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     expect(rows).toEqual([]);
   }
 
+  /** The buyer's purchase of `reservationId` with Idempotency-Key `key`. */
+  const buyWith = (reservationId: string, key: string) =>
+    call('POST', '/purchases', { body: { reservationId }, session: buyer, headers: { 'idempotency-key': key } });
+
   async function buy(count: number): Promise<{ id: string; seatIds: number[] }> {
     const held = await hold(api.app, buyer, performance.id, seats(count));
     const sold = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
@@ -210,12 +214,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
   it('a same-key purchase retry after the purchase was canceled (its first answer never stored) is told so, charging nothing', async () => {
     const held = await hold(api.app, buyer, performance.id, seats(1));
     const key = 'bought-then-canceled';
-    const buyWithKey = () =>
-      call('POST', '/purchases', {
-        body: { reservationId: held.id },
-        session: buyer,
-        headers: { 'idempotency-key': key },
-      });
+    const buyWithKey = () => buyWith(held.id, key);
     const sold = await buyWithKey();
     expect(sold.statusCode).toBe(201);
     // As if the api had died before storing its answer: the retry runs the purchase again.
@@ -236,12 +235,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
   it('a same-key retry of a purchase that happened, whose hold record goes while it runs, refunds nothing', async () => {
     const held = await hold(api.app, buyer, performance.id, seats(1));
     const key = 'bought-then-hold-gone';
-    const buyWithKey = () =>
-      call('POST', '/purchases', {
-        body: { reservationId: held.id },
-        session: buyer,
-        headers: { 'idempotency-key': key },
-      });
+    const buyWithKey = () => buyWith(held.id, key);
     const sold = await buyWithKey();
     expect(sold.statusCode).toBe(201);
     const purchaseId: string = sold.json().id;

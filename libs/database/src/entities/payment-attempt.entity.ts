@@ -3,8 +3,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 /**
  * Where a payment attempt stands (P9). PENDING: recorded, the charge may or may not have been
  * made; CHARGED: the gateway took the money; COMPLETED: the purchase happened; REFUND_OWED: it
- * happened and was canceled since, so the charge is to be given back (the api refunds it at once;
- * `batch` does if that refund was not recorded); REFUNDED: the charge was given back (the purchase
+ * happened and was canceled since (the cancellation in PostgreSQL), so the charge is to be given
+ * back (by the api at once when it wrote the cancellation; else, or if that refund was not
+ * recorded, by `batch`); REFUNDED: the charge was given back (the purchase
  * did not happen, or was canceled); DECLINED: the gateway refused, nothing was taken.
  */
 export enum PaymentAttemptStatus {

@@ -37,9 +37,9 @@ export class PurchaseCancellation {
   /**
    * Cancels the caller's paid purchase: refunds it and frees its seats for sale again. The
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
-   * purchase had been written there yet. The refund is made at once; when the gateway fails it
-   * (or the process dies first) the cancellation stands and `batch` makes it (see `refund`). Throws NotFoundError('purchase') (unknown, or anyone
-   * else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * purchase had been written there yet. A purchase PostgreSQL has is refunded at once, its
+   * cancellation written there first; one it does not have yet is refunded by `batch` after its
+   * flush (see `durablyCanceled`). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
@@ -130,10 +130,9 @@ export class PurchaseCancellation {
   }
 
   /**
-   * Gives the canceled purchase's charge back and records it (attempt REFUNDED). The refund is
-   * owed durably from the cancel script on: its cancel entry makes the flusher mark the attempt
-   * REFUND_OWED, and `batch`'s payment reconciler refunds an attempt left so (or a stale open one
-   * whose purchase it finds canceled). So a failed gateway call or record is logged, not thrown:
+   * Gives the canceled purchase's charge back and records it (attempt REFUNDED). Called once the
+   * cancellation is in PostgreSQL with the attempt REFUND_OWED, which `batch`'s payment reconciler
+   * refunds if this does not record it. So a failed gateway call or record is logged, not thrown:
    * the cancellation stands, and `batch` finishes the refund (the gateway takes a repeated refund
    * of one charge as that one refund).
    */
