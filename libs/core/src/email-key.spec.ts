@@ -30,6 +30,11 @@ describe('emailKey', () => {
     expect(emailKey(a)).toBe(emailKey(b));
   });
 
+  it('trims the spaces NFKC writes, so a key is its own key', () => {
+    expect(emailKey('\u{FC5E}@example.com')).toBe('\u{64C}\u{651}@example.com');
+    expect(emailKey(emailKey('\u{FC5E}@example.com'))).toBe(emailKey('\u{FC5E}@example.com'));
+  });
+
   it('keeps apart addresses that differ in more than case', () => {
     expect(emailKey('ada@example.com')).not.toBe(emailKey('adb@example.com'));
     expect(emailKey('σ@example.com')).not.toBe(emailKey('s@example.com'));

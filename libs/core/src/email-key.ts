@@ -1,6 +1,7 @@
 /**
- * The key an e-mail address is unique by, and looked up by: the address trimmed, in Unicode NFKC
- * (a fullwidth "ａ" is "a", the ligature "ﬀ" is "ff"), then fully case-folded, then NFKC again.
+ * The key an e-mail address is unique by, and looked up by: the address in Unicode NFKC (a
+ * fullwidth "ａ" is "a", the ligature "ﬀ" is "ff"), then fully case-folded, then NFKC again, then
+ * trimmed (last, because NFKC may write a space: the Arabic ligature "ﱞ" is " ٌّ").
  * Two addresses that differ only in letter case have the same key: "ß", "ẞ" and "SS" are all
  * "ss"; "Σ", "σ" and the final "ς" are all "σ"; the Turkish "İ" is "i" with a combining dot above
  * (which an account's address may not hold) and the dotless "ı" is "i".
@@ -13,5 +14,12 @@
  * address as its owner typed it (see `normalizeEmail` in libs/auth).
  */
 export function emailKey(email: string): string {
-  return email.trim().normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC').replace(/ς/gu, 'σ');
+  return email
+    .normalize('NFKC')
+    .toLowerCase()
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/ς/gu, 'σ')
+    .trim();
 }
