@@ -14,12 +14,5 @@
  * address as its owner typed it (see `normalizeEmail` in libs/auth).
  */
 export function emailKey(email: string): string {
-  return email
-    .normalize('NFKC')
-    .toLowerCase()
-    .toUpperCase()
-    .toLowerCase()
-    .normalize('NFKC')
-    .replace(/ς/gu, 'σ')
-    .trim();
+  return email.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC').replace(/ς/gu, 'σ').trim();
 }
