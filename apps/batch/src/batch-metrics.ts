@@ -1,16 +1,23 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { OutboxRepository } from '@app/database';
+import { OpenAttemptFigures, OutboxRepository, PaymentAttemptsRepository } from '@app/database';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
-import { PurchaseFlusher, SeatReconciler, WaitingRoomFigures, WaitingRoomStore } from '@app/ticketing';
+import {
+  PaymentReconciler,
+  PurchaseFlusher,
+  SeatReconciler,
+  WaitingRoomFigures,
+  WaitingRoomStore,
+} from '@app/ticketing';
 import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
 
 /**
  * The Prometheus registry `batch` serves on METRICS_PORT: the process's default metrics, the
  * flush and relay counters of its loops, the seat reconciler's repairs, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
- * waiting and active per performance), and the outbox backlog, counted in PostgreSQL at each
- * scrape (NaN while PostgreSQL cannot be asked).
+ * waiting and active per performance), the payment reconciliation's passes, and, counted in
+ * PostgreSQL at each scrape (NaN while PostgreSQL cannot be asked), the outbox backlog and the open
+ * payment attempts (how many, and how old the oldest is, per status).
  */
 export function batchMetrics(app: INestApplicationContext): Registry {
   const registry = new Registry();
@@ -23,6 +30,7 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   registry.registerMetric(app.get(PurchaseFlusher).parked);
   registry.registerMetric(app.get(OutboxRelayLoop).published);
   registry.registerMetric(app.get(SeatReconciler).repairs);
+  registry.registerMetric(app.get(PaymentReconciler).reconciled);
   const admitLoop = app.get(WaitingRoomAdmitLoop);
   registry.registerMetric(admitLoop.admitted);
   registry.registerMetric(admitLoop.etaError);
@@ -58,7 +66,50 @@ export function batchMetrics(app: INestApplicationContext): Registry {
       this.set(await outbox.countUnpublished().catch(() => NaN));
     },
   });
+  const openAttempts = onePerScrape(() => app.get(PaymentAttemptsRepository).openFigures());
+  new Gauge({
+    name: 'boxoffice_payment_attempts_open',
+    help: 'Payment attempts batch still has work on, by status: PENDING, CHARGED (fate being settled), REFUND_OWED',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const figures = await openAttempts();
+      for (const status of OPEN_STATUSES) this.set({ status }, figures?.get(status)?.count ?? NaN);
+    },
+  });
+  new Gauge({
+    name: 'boxoffice_payment_attempt_oldest_open_seconds',
+    help: 'Age of the oldest open payment attempt by status (REFUND_OWED: since its purchase was canceled); 0 when none',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const figures = await openAttempts();
+      for (const status of OPEN_STATUSES) this.set({ status }, figures?.get(status)?.oldestSeconds ?? NaN);
+    },
+  });
   return registry;
+}
+
+const OPEN_STATUSES = ['PENDING', 'CHARGED', 'REFUND_OWED'] as const;
+
+/**
+ * The open payment attempts' figures by status, read once for the two gauges of one scrape: the
+ * registry collects them together, so a read still in flight is shared. Null while PostgreSQL
+ * cannot be asked.
+ */
+function onePerScrape(
+  read: () => Promise<OpenAttemptFigures[]>,
+): () => Promise<Map<string, OpenAttemptFigures> | null> {
+  let inFlight: Promise<Map<string, OpenAttemptFigures> | null> | null = null;
+  return () =>
+    (inFlight ??= read()
+      .then(
+        (rows) => new Map(rows.map((row) => [row.status as string, row])),
+        () => null,
+      )
+      .finally(() => {
+        inFlight = null;
+      }));
 }
 
 /** Figures of every room, by performance id; none while Redis cannot be asked. */

@@ -72,4 +72,45 @@ describe('batch and mailer metrics count the work done', () => {
     );
     expect(valueOf(await scrape('mailer'), 'boxoffice_mail_deliveries_total{outcome="retried"}')).toBe(0);
   });
+
+  it('batch shows the open payment attempts (a refund owed, and how long) and counts the reconciliation that refunds it', async () => {
+    const db = dataSourceOf(context);
+    const performanceId = await seedPerformance(db, 4);
+    const [purchase] = await seedPurchases(db, performanceId, 1, { withOutbox: false });
+    await db.query(
+      `UPDATE purchases SET status = 'CANCELED', canceled_at = now() - interval '2 minutes' WHERE id = $1`,
+      [purchase.purchaseId],
+    );
+    // Owed, and not due yet (touched now; PAYMENT_RECONCILE_AFTER_SECONDS is 60 s).
+    await db.query(
+      `INSERT INTO payment_attempts (purchase_id, reservation_id, user_id, performance_id, amount, currency,
+         idempotency_key, charge_id, status)
+       SELECT id, reservation_id, user_id, performance_id, amount, currency, id::text, 'ch_' || id, 'REFUND_OWED'
+       FROM purchases WHERE id = $1`,
+      [purchase.purchaseId],
+    );
+    const owed = await scrape('batch');
+    expect(valueOf(owed, 'boxoffice_payment_attempts_open{status="REFUND_OWED"}')).toBe(1);
+    expect(valueOf(owed, 'boxoffice_payment_attempts_open{status="PENDING"}')).toBe(0);
+    expect(valueOf(owed, 'boxoffice_payment_attempt_oldest_open_seconds{status="REFUND_OWED"}')).toBeGreaterThanOrEqual(
+      120,
+    );
+    expect(valueOf(owed, 'boxoffice_payment_reconciliations_total{outcome="refunded"}')).toBeUndefined();
+
+    await db.query(`UPDATE payment_attempts SET touched_at = '-infinity' WHERE purchase_id = $1`, [
+      purchase.purchaseId,
+    ]);
+    await waitUntil(
+      async () => valueOf(await scrape('batch'), 'boxoffice_payment_reconciliations_total{outcome="refunded"}') === 1,
+      'the owed refund made and counted',
+    );
+    const [attempt]: { status: string }[] = await db.query(
+      'SELECT status FROM payment_attempts WHERE purchase_id = $1',
+      [purchase.purchaseId],
+    );
+    expect(attempt.status).toBe('REFUNDED');
+    const settled = await scrape('batch');
+    expect(valueOf(settled, 'boxoffice_payment_attempts_open{status="REFUND_OWED"}')).toBe(0);
+    expect(valueOf(settled, 'boxoffice_payment_attempt_oldest_open_seconds{status="REFUND_OWED"}')).toBe(0);
+  });
 });

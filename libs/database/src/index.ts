@@ -62,6 +62,7 @@ export { PaymentAttemptsRepository } from './repositories/payment-attempts.repos
 export type {
   ClaimedPaymentAttempt,
   NewPaymentAttempt,
+  OpenAttemptFigures,
   OpenPaymentAttempt,
 } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';

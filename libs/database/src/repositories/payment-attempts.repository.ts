@@ -35,6 +35,17 @@ export interface ClaimedPaymentAttempt extends OpenPaymentAttempt {
   claimedAt: string;
 }
 
+/**
+ * Open attempts of one status, as monitoring reads them: how many, and the age in seconds of the
+ * oldest (0 when none). PENDING and CHARGED age from the attempt's creation (the purchase request);
+ * REFUND_OWED from its purchase's cancellation, when the refund became owed.
+ */
+export interface OpenAttemptFigures {
+  status: OpenStatus;
+  count: number;
+  oldestSeconds: number;
+}
+
 type FinalStatus = PaymentAttemptStatus.Completed | PaymentAttemptStatus.Refunded | PaymentAttemptStatus.Declined;
 
 /** A purchase id as PostgreSQL answers a uuid (lower case): the key that matches rows to callers. */
@@ -274,6 +285,35 @@ export class PaymentAttemptsRepository {
     });
     const charged = new Set(rows.map((row) => row.purchase_id));
     return notes.map((note) => charged.has(idOf(note)));
+  }
+
+  /**
+   * {@link OpenAttemptFigures} of each open status, all three always (PENDING, CHARGED,
+   * REFUND_OWED), in one statement through the open attempts index. A healthy `batch` keeps every
+   * age below PAYMENT_RECONCILE_AFTER_SECONDS plus the hold lifetime (an attempt whose hold can still
+   * be bought waits for it); an older one is a refund or a charge the reconciliation cannot settle.
+   * Rejects as the pool does while PostgreSQL does not answer.
+   */
+  async openFigures(): Promise<OpenAttemptFigures[]> {
+    const { rows } = await this.pool().query<{ status: OpenStatus; count: number; oldest_seconds: number | null }>(
+      `SELECT a.status, count(*)::int AS count,
+         extract(epoch FROM clock_timestamp()
+           - min(CASE WHEN a.status = 'REFUND_OWED' THEN coalesce(p.canceled_at, a.created_at) ELSE a.created_at END)
+         )::float8 AS oldest_seconds
+       FROM payment_attempts a
+       LEFT JOIN purchases p ON a.status = 'REFUND_OWED' AND p.id = a.purchase_id
+       WHERE a.${OPEN}
+       GROUP BY a.status`,
+    );
+    const statuses: OpenStatus[] = [
+      PaymentAttemptStatus.Pending,
+      PaymentAttemptStatus.Charged,
+      PaymentAttemptStatus.RefundOwed,
+    ];
+    return statuses.map((status) => {
+      const row = rows.find((candidate) => candidate.status === status);
+      return { status, count: row?.count ?? 0, oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0) };
+    });
   }
 
   /** The DataSource's own pg pool: one round trip per statement, without TypeORM's query runner. */

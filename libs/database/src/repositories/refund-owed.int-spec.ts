@@ -241,4 +241,44 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     ]);
     expect(await attempts.claimStale(60_000)).toBeNull();
   });
+
+  it('openFigures counts the open attempts per status and ages the oldest: from creation, a refund owed from its cancellation', async () => {
+    await db.query(
+      `UPDATE payment_attempts SET status = 'REFUNDED' WHERE status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`,
+    );
+    expect(await attempts.openFigures()).toEqual([
+      { status: 'PENDING', count: 0, oldestSeconds: 0 },
+      { status: 'CHARGED', count: 0, oldestSeconds: 0 },
+      { status: 'REFUND_OWED', count: 0, oldestSeconds: 0 },
+    ]);
+    const createdAgo = async (purchase: PurchaseRecord, interval: string) =>
+      db.query(`UPDATE payment_attempts SET created_at = now() - $2::interval WHERE purchase_id = $1`, [
+        purchase.id,
+        interval,
+      ]);
+    await createdAgo(await purchaseWithAttempt(PaymentAttemptStatus.Pending), '2 hours');
+    await createdAgo(await purchaseWithAttempt(PaymentAttemptStatus.Charged), '10 minutes');
+    await createdAgo(await purchaseWithAttempt(PaymentAttemptStatus.Charged), '1 minute');
+    await createdAgo(await purchaseWithAttempt(PaymentAttemptStatus.Completed), '3 days');
+    // Bought three days ago, canceled five minutes ago: owed for five minutes.
+    const canceled = await purchaseWithAttempt(PaymentAttemptStatus.Completed, PurchaseStatus.Canceled);
+    await purchases.writeBatch({ purchases: [canceled], cancellations: [] }, BOUNDS);
+    await createdAgo(canceled, '3 days');
+    await db.query(`UPDATE purchases SET canceled_at = now() - interval '5 minutes' WHERE id = $1`, [canceled.id]);
+
+    const figures = await attempts.openFigures();
+    expect(figures.map(({ status, count }) => [status, count])).toEqual([
+      ['PENDING', 1],
+      ['CHARGED', 2],
+      ['REFUND_OWED', 1],
+    ]);
+    const oldest = Object.fromEntries(figures.map(({ status, oldestSeconds }) => [status, oldestSeconds]));
+    // now() is the transaction's start; the statement reads clock_timestamp(): a few ms later.
+    expect(oldest.PENDING).toBeGreaterThanOrEqual(7200);
+    expect(oldest.PENDING).toBeLessThan(7260);
+    expect(oldest.CHARGED).toBeGreaterThanOrEqual(600);
+    expect(oldest.CHARGED).toBeLessThan(660);
+    expect(oldest.REFUND_OWED).toBeGreaterThanOrEqual(300);
+    expect(oldest.REFUND_OWED).toBeLessThan(360);
+  });
 });

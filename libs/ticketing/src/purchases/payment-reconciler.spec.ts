@@ -207,6 +207,7 @@ describe('PaymentReconciler', () => {
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.resolve).not.toHaveBeenCalled();
     expect(subject.settled[outcome]).toBe(1);
+    expect((await subject.reconciled.get()).values).toEqual([{ labels: { outcome }, value: 1 }]);
   });
 
   it('fails the pass, resolving nothing, when the refund goes unanswered past its bound', async () => {
@@ -215,5 +216,6 @@ describe('PaymentReconciler', () => {
     gateway.refund.mockReturnValue(new Promise<undefined>(() => undefined));
     await expect(subject.reconcileOnce()).rejects.toThrow('payment gateway refund unanswered after 1 ms');
     expect(attempts.resolve).not.toHaveBeenCalled();
+    expect((await subject.reconciled.get()).values).toEqual([{ labels: { outcome: 'failed' }, value: 1 }]);
   });
 });

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { Env } from '@app/config';
 import {
   OpenPaymentAttempt,
@@ -62,6 +63,17 @@ export class PaymentReconciler {
     superseded: 0,
     contended: 0,
   };
+  /**
+   * Reconciliation passes that claimed an attempt or failed, by outcome: a {@link ReconcileOutcome},
+   * or `failed` (PostgreSQL, Redis or the gateway failed the pass; an attempt it had claimed is due
+   * again PAYMENT_RECONCILE_AFTER_SECONDS after the claim). In no registry until a process adds it.
+   */
+  readonly reconciled = new Counter({
+    name: 'boxoffice_payment_reconciliations_total',
+    help: 'Payment reconciliation passes by outcome: what was done with the stale attempt claimed, or failed',
+    labelNames: ['outcome'],
+    registers: [],
+  });
 
   constructor(
     private readonly store: PurchaseStore,
@@ -72,8 +84,22 @@ export class PaymentReconciler {
     private readonly transactions: TransactionRunner,
   ) {}
 
-  /** Settles the oldest stale attempt, if any; returns its outcome, or null when none was due. */
+  /**
+   * Settles the oldest stale attempt, if any; returns its outcome, or null when none was due.
+   * Rejects as the read, the gateway or the commit did (counted as `failed`).
+   */
   async reconcileOnce(): Promise<ReconcileOutcome | null> {
+    try {
+      const outcome = await this.settleOldest();
+      if (outcome !== null) this.reconciled.inc({ outcome });
+      return outcome;
+    } catch (error) {
+      this.reconciled.inc({ outcome: 'failed' });
+      throw error;
+    }
+  }
+
+  private async settleOldest(): Promise<ReconcileOutcome | null> {
     const attempt = await this.attempts.claimStale(this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000);
     if (!attempt) return null;
     // A canceled purchase's refund owed: nothing to read, the charge is given back.
