@@ -1,7 +1,11 @@
 /**
- * The key an e-mail address is unique by, and looked up by: the address in Unicode NFKC (a
- * fullwidth "ａ" is "a", the ligature "ﬀ" is "ff"), then fully case-folded, then NFKC again, then
- * trimmed (last, because NFKC may write a space: the Arabic ligature "ﱞ" is " ٌّ").
+ * The key an e-mail address is unique by, and looked up by: the address decomposed (NFKD: a
+ * fullwidth "ａ" is "a", the ligature "ﬀ" is "ff"), fully case-folded, composed again (NFKC), then
+ * trimmed (last, because NFKC may write a space: the Arabic ligature "ﱞ" is " ٌّ"). The case is
+ * changed on decomposed text (Unicode's caseless match, D145, folds NFD text) so that no case
+ * mapping moves a mark: upper-casing the iota subscript U+0345 writes a letter "Ι", and "ᾼ͂" and its
+ * lower case "ᾷ" then differed. For an address with no combining mark once normalized (all that
+ * accounts may hold) the key is the one composing first gave, so no stored key changes.
  * Two addresses that differ only in letter case have the same key: "ß", "ẞ" and "SS" are all
  * "ss"; "Σ", "σ" and the final "ς" are all "σ"; the Turkish "İ" is "i" with a combining dot above
  * (which an account's address may not hold) and the dotless "ı" is "i".
@@ -14,5 +18,13 @@
  * address as its owner typed it (see `normalizeEmail` in libs/auth).
  */
 export function emailKey(email: string): string {
-  return email.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC').replace(/ς/gu, 'σ').trim();
+  return email
+    .normalize('NFKD')
+    .toLowerCase()
+    .normalize('NFKD')
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/ς/gu, 'σ')
+    .trim();
 }
