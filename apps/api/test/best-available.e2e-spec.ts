@@ -149,6 +149,13 @@ describe('best-available reservations over HTTP', () => {
       );
     }
     expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('0');
+    // The message says what is wrong: neither form, or both.
+    expect((await reserve(headers, { performanceId: performance.id })).json().message).toBe(
+      'give seatIds (chosen seats) or quantity (best available)',
+    );
+    expect((await reserve(headers, { performanceId: performance.id, quantity: 2, seatIds: [1] })).json().message).toBe(
+      'give either seatIds (chosen seats) or quantity (best available), not both',
+    );
   });
 
   it('answers 409 NoSeatsFit when nothing fits (nothing held), 404 for an unknown section', async () => {

@@ -204,6 +204,35 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(listed.json().items[0]).toMatchObject({ status: 'ACTIVE', checkedInAt });
   });
 
+  it('a door that names its performance refuses a ticket for another (409, unused), then admits it at its own door', async () => {
+    const { tickets } = await buyTickets(1);
+    const [ticket] = tickets;
+    const otherShow = await createPerformance(api.app, admin, 4);
+    const atOtherDoor = await call('POST', '/check-in', {
+      body: { code: ticket.code, performanceId: otherShow.id },
+      session: staff,
+    });
+    expect(atOtherDoor.statusCode).toBe(409);
+    expect(atOtherDoor.json()).toMatchObject({
+      statusCode: 409,
+      message: `ticket is for performance ${performance.id}, not this one`,
+      details: { performanceId: performance.id },
+    });
+    const listed = await call('GET', `/purchases/${ticket.purchaseId}/tickets`, { session: buyer });
+    expect(listed.json().items[0]).toMatchObject({ status: 'ACTIVE', checkedInAt: null });
+    for (const performanceId of [0, -1, 1.5, '1', 2 ** 31]) {
+      const invalid = await call('POST', '/check-in', { body: { code: ticket.code, performanceId }, session: staff });
+      expect(invalid.statusCode, JSON.stringify(performanceId)).toBe(400);
+    }
+
+    const atOwnDoor = await call('POST', '/check-in', {
+      body: { code: ticket.code, performanceId: performance.id },
+      session: staff,
+    });
+    expect(atOwnDoor.statusCode, atOwnDoor.body).toBe(200);
+    expect(atOwnDoor.json()).toMatchObject({ ticketId: ticket.id, performanceId: performance.id });
+  });
+
   it('admits once when two doors scan the same code at the same moment', async () => {
     const [ticket] = (await buyTickets(1)).tickets;
     const answers = await Promise.all([checkIn(ticket.code), checkIn(ticket.code, admin, secondDoor)]);

@@ -124,6 +124,7 @@ export {
   InvalidTicketCodeError,
   TicketAlreadyCheckedInError,
   TicketCanceledError,
+  TicketForAnotherPerformanceError,
   TicketsNotIssuedError,
 } from './tickets/ticket.errors';
 export { WaitingRoomModule } from './waiting-room/waiting-room.module';

@@ -157,7 +157,10 @@ const BEST_AVAILABLE_FIELDS = ['grade', 'section', 'together', 'accessible'] as 
  */
 export function reservationRequest(body: ReservationCreateDto): ReservationRequest {
   const { performanceId, seatIds, quantity } = body;
-  if ((seatIds === undefined) === (quantity === undefined)) {
+  if (seatIds === undefined && quantity === undefined) {
+    throw new InvalidInputError('give seatIds (chosen seats) or quantity (best available)');
+  }
+  if (seatIds !== undefined && quantity !== undefined) {
     throw new InvalidInputError('give either seatIds (chosen seats) or quantity (best available), not both');
   }
   if (seatIds !== undefined) {

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { MAX_INT4 } from '@app/core';
 import type { CheckIn, Ticket } from '@app/ticketing';
 import { MaxLength } from '../common/text-length';
 
@@ -12,6 +13,18 @@ export class CheckInCreateDto {
   @IsString()
   @MaxLength(512)
   code: string;
+
+  /**
+   * The performance this door admits to. Given, a ticket for another performance (another show,
+   * or another day of it) is refused with 409 `TicketForAnotherPerformance` and stays unused;
+   * omitted, any performance's ticket is admitted. Scanner apps should send it.
+   * @example 1
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT4)
+  performanceId?: number;
 }
 
 /** A seat as people read it. */

@@ -31,8 +31,10 @@ export class TicketsController {
   /**
    * Checks a ticket in at the door (staff or admin). 200 the first time, with the seat and the
    * holder; 409 `TicketAlreadyCheckedIn` afterwards (`checkedInAt` in the body says when); 409
-   * `TicketCanceled` for a canceled or refunded purchase; 400 for a forged or malformed code;
-   * 404 for a genuine code whose ticket no longer exists. Of concurrent scans of one code, one gets 200.
+   * `TicketCanceled` for a canceled or refunded purchase; with `performanceId` (the door's
+   * performance), 409 `TicketForAnotherPerformance` for a ticket of another (`details.performanceId`
+   * names its own; nothing recorded); 400 for a forged or malformed code; 404 for a genuine code
+   * whose ticket no longer exists. Of concurrent scans of one code, one gets 200.
    */
   @Post('check-in')
   @HttpCode(200)
@@ -40,8 +42,12 @@ export class TicketsController {
   @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'forged or malformed code' })
   @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'the caller is neither staff nor admin' })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'genuine code, ticket no longer exists' })
-  @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'already checked in, or canceled' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description: 'already checked in, canceled, or (with `performanceId`) a ticket for another performance',
+  })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
-    return mapCheckIn(await this.tickets.checkIn(body.code, user.id));
+    return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));
   }
 }

@@ -18,6 +18,18 @@ export class TicketAlreadyCheckedInError extends DomainError {
   }
 }
 
+/**
+ * Scanned at the door of another performance (another show, or another day of it): a genuine
+ * ticket, checked in nowhere by this scan. `details.performanceId`: the performance it is for.
+ */
+export class TicketForAnotherPerformanceError extends DomainError {
+  constructor(performanceId: number) {
+    super('conflict', 'TicketForAnotherPerformance', `ticket is for performance ${performanceId}, not this one`, {
+      performanceId,
+    });
+  }
+}
+
 /** Its purchase was canceled or refunded: the ticket admits no one. */
 export class TicketCanceledError extends DomainError {
   constructor() {

@@ -5,7 +5,12 @@ import { NotFoundError } from '../errors';
 import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import { CheckInStore } from './check-in.store';
-import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
+import {
+  TicketAlreadyCheckedInError,
+  TicketCanceledError,
+  TicketForAnotherPerformanceError,
+  TicketsNotIssuedError,
+} from './ticket.errors';
 
 /** A ticket as its buyer gets it: the seat, its state and, while it admits someone, its signed code. */
 export interface Ticket extends Omit<TicketRecord, 'ticketId'> {
@@ -80,10 +85,15 @@ export class TicketService {
    * conditional UPDATE in PostgreSQL). A check-in racing a cancel of its purchase: exactly one of
    * the two succeeds, by the order Redis runs check-in-mark.lua and cancel-purchase.lua in (the
    * seat is marked checked in before PostgreSQL records it, and the mark taken back when
-   * PostgreSQL refuses). `staffId`: who scans.
+   * PostgreSQL refuses). `staffId`: who scans. `doorPerformanceId`, when given: the performance
+   * this door admits to; a ticket for another is refused (TicketForAnotherPerformanceError, 409)
+   * before anything is marked, so it still admits at its own door.
    */
-  async checkIn(code: unknown, staffId: string): Promise<CheckIn> {
+  async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
+    if (doorPerformanceId !== undefined && identity.performanceId !== doorPerformanceId) {
+      throw new TicketForAnotherPerformanceError(identity.performanceId);
+    }
     const mark = await this.marks.mark(
       identity.performanceId,
       identity.purchaseId,
