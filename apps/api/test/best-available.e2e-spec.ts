@@ -195,6 +195,48 @@ describe('best-available reservations over HTTP', () => {
     expect((await reserve(await buyer(), { performanceId: performance.id, seatIds: [first] })).statusCode).toBe(201);
   });
 
+  it('noOrphanSeats applies to best available: no TOGETHER_WITH_GAP, no placement leaving a single seat (409 NoSeatsFit)', async () => {
+    /** A performance of `rows` rows of 6 whose seats 5 and 6 of every row are held: 1–4 free. */
+    const hall = async (rows: number, noOrphanSeats: boolean) => {
+      const performance = await newPerformance({
+        noOrphanSeats,
+        sections: [{ name: 'Balcony', grade: 'R', price: 1000, rows, seatsPerRow: 6 }],
+      });
+      const page = await api.app.inject({
+        method: 'GET',
+        url: `/api/v1/performances/${performance.id}/seats?limit=100`,
+      });
+      const seats: { id: number; row: number; number: number }[] = page.json().items;
+      const ends = seats.filter((seat) => seat.number >= 5).map((seat) => seat.id);
+      expect((await reserve(await buyer(), { performanceId: performance.id, seatIds: ends })).statusCode).toBe(201);
+      return performance;
+    };
+    const three = async (performanceId: number, extra: Record<string, unknown> = {}) =>
+      reserve(await buyer(), { performanceId, quantity: 3, ...extra });
+
+    // One row, seats 1–4 free: any 3 of them leave a single seat.
+    const without = await hall(1, false);
+    expect((await three(without.id)).json()).toMatchObject({ arrangement: 'TOGETHER_WITH_GAP' });
+    const oneRow = await hall(1, true);
+    for (const together of [true, false]) {
+      const refused = await three(oneRow.id, { together });
+      expect(refused.statusCode, `together: ${together}`).toBe(409);
+      expect(refused.json()).toMatchObject({
+        message: expect.stringMatching(/^no 3 seats are available without leaving a single empty seat/),
+        details: { quantity: 3, together, singleLeft: true },
+      });
+    }
+    expect(await raw.hget(performanceKeys(oneRow.id).counts, 'held')).toBe('2');
+    const four = await reserve(await buyer(), { performanceId: oneRow.id, quantity: 4 });
+    expect(four.json()).toMatchObject({ arrangement: 'TOGETHER' });
+
+    // Two such rows: the party sits in both rows (2 + 1), leaving no single, rather than with a gap.
+    const twoRows = await hall(2, true);
+    const adjacent = await three(twoRows.id);
+    expect(adjacent.statusCode, adjacent.body).toBe(201);
+    expect(adjacent.json()).toMatchObject({ arrangement: 'ADJACENT_ROWS' });
+  });
+
   it('builds the seating data again when Redis lost it', async () => {
     const performance = await newPerformance();
     const keys = performanceKeys(performance.id);

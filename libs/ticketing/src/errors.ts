@@ -190,18 +190,24 @@ export class SingleSeatLeftError extends DomainError {
   }
 }
 
-/** A best-available request nothing fits (nothing was held); the message names what was asked. */
+/**
+ * A best-available request nothing fits (nothing was held); the message names what was asked.
+ * `singleLeft`: seats were found, but every placement would leave a single empty seat, which the
+ * performance's noOrphanSeats rule refuses (`details.singleLeft` then true).
+ */
 export class NoSeatsFitError extends DomainError {
-  constructor(quantity: number, together: boolean, accessible = false) {
+  constructor(quantity: number, together: boolean, accessible = false, singleLeft = false) {
     const seats = accessible
       ? `${quantity} accessible seats (wheelchair spaces with their companion seats)`
       : `${quantity} seats`;
-    const message =
-      quantity === 1
+    const message = singleLeft
+      ? `no ${seats} are available without leaving a single empty seat (this performance does not sell single seats left between taken ones)`
+      : quantity === 1
         ? `no ${accessible ? 'accessible seat (a wheelchair space with its companion seat)' : 'seat'} is available for this request`
         : together
           ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request`
           : `fewer than ${seats} are available for this request`;
-    super('conflict', 'NoSeatsFit', message, { quantity, together, accessible });
+    const details = { quantity, together, accessible };
+    super('conflict', 'NoSeatsFit', message, singleLeft ? { ...details, singleLeft } : details);
   }
 }

@@ -48,7 +48,8 @@ export type HoldBestAvailableResult =
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'LIMIT'; alreadyHeld: number }
-  | { outcome: 'NO_FIT' };
+  /** `singleLeft`: the performance's noOrphanSeats rule refused what the ladder found. */
+  | { outcome: 'NO_FIT'; singleLeft: boolean };
 
 /**
  * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
@@ -124,8 +125,9 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
     case 'NO_LAYOUT':
     case 'UNKNOWN_SECTION':
     case 'UNKNOWN_GRADE':
-    case 'NO_FIT':
       return { outcome };
+    case 'NO_FIT':
+      return { outcome, singleLeft: rest[0] === 'SINGLE_LEFT' };
     case 'SALES_NOT_OPEN':
       return { outcome, salesOpenAt: Number(rest[0]) };
     case 'SALES_CLOSED':

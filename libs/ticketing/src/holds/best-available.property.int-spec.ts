@@ -67,6 +67,25 @@ function singleFreePlacementExisted(
 }
 
 /**
+ * The seats of `taken` (free in `letters` before) that leave a single free seat beside them once
+ * taken: a free neighbour in their row whose other side is taken or the row's end (the
+ * noOrphanSeats rule, as seatingSingleLeft states it).
+ */
+function singlesLeftBy(places: SeatPlace[], letters: Record<string, string>, taken: number[]): number[] {
+  const takenIds = new Set(taken);
+  const free = (place: SeatPlace | undefined) =>
+    place !== undefined && letters[String(place.id)] === 'A' && !takenIds.has(place.id);
+  const rowOf = (place: SeatPlace) =>
+    places.filter((other) => other.section === place.section && other.row === place.row);
+  return taken.filter((id) => {
+    const place = places.find((candidate) => candidate.id === id)!;
+    const row = rowOf(place);
+    const at = row.indexOf(place);
+    return [-1, 1].some((step) => free(row[at + step]) && !free(row[at + 2 * step]));
+  });
+}
+
+/**
  * Random halls and random sequences of best-available holds, chosen-seat holds, releases,
  * purchases and cancellations, on the real Redis: no seat is ever in two live holds, the counts
  * and the seating data (bitmap, row and section runs) always agree with the seat letters, every
@@ -169,6 +188,42 @@ describe('best-available holds: properties over random halls and sales', () => {
           }
         }
       }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('with noOrphanSeats, no answer leaves a single free seat, and TOGETHER comes whenever it existed', async () => {
+    const bestOrRelease = fc
+      .oneof(...holdStepArbs({ maxQuantity: 8, maxSeat: 60 }))
+      .filter((step): step is Exclude<HoldStep, { kind: 'pick' }> => step.kind !== 'pick');
+    await fc.assert(
+      fc.asyncProperty(
+        hallArb,
+        fc.array(bestOrRelease, { minLength: 1, maxLength: 14 }),
+        async (drawnSections, steps) => {
+          const performanceId = nextPerformance++;
+          const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section }));
+          const hall = drawHall(sections);
+          await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+          await fixture.redis.hset(performanceKeys(performanceId).meta, 'noOrphanSeats', '1');
+          const holds: Hold[] = [];
+          for (const step of steps) {
+            if (step.kind !== 'best') {
+              await playPickOrRelease(fixture, performanceId, hall, holds, step);
+              continue;
+            }
+            const before = (await fixture.truth(performanceId)).letters;
+            const { scope, inScope } = stepScope(step, sections);
+            const hold = await holdBest(fixture, performanceId, step, scope);
+            const existed = singleFreePlacementExisted(hall.places, before, step.quantity, step.accessible, inScope);
+            expect(hold?.arrangement === 'TOGETHER').toBe(existed);
+            if (!hold) continue;
+            holds.push(hold);
+            expect(hold.arrangement).not.toBe('TOGETHER_WITH_GAP');
+            expect(singlesLeftBy(hall.places, before, hold.seatIds)).toEqual([]);
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -57,7 +57,8 @@ describe('best-available holds: answers to errors', () => {
   });
 
   it.each([
-    [{ outcome: 'NO_FIT' } as const, 'NoSeatsFit', 'conflict'],
+    [{ outcome: 'NO_FIT', singleLeft: false } as const, 'NoSeatsFit', 'conflict'],
+    [{ outcome: 'NO_FIT', singleLeft: true } as const, 'NoSeatsFit', 'conflict'],
     [{ outcome: 'LIMIT', alreadyHeld: 3 } as const, 'HoldLimitExceeded', 'conflict'],
     [{ outcome: 'UNKNOWN_SECTION' } as const, 'NotFound', 'not_found'],
     [{ outcome: 'UNKNOWN_GRADE' } as const, 'NotFound', 'not_found'],

@@ -13,6 +13,8 @@
                        else each share its row's best window at the fewest rows that allow any;
                        alignment is sought within a work budget (ALIGN_BUDGET)
     SPLIT              only when `together` is 0: the n best free seats
+  On a performance with noOrphanSeats, TOGETHER_WITH_GAP is skipped and a placement of a later
+  rung that leaves a single free seat (seatingSingleLeft, as for a seat-id hold) answers NO_FIT.
   Best = highest sum of seat quality (0…1000 per seat), then the lowest layout position. Seats
   marked accessible or companion are offered only to `accessible` requests, which get only those
   seats, at least one of them accessible.
@@ -35,7 +37,8 @@
   ARGV[14] is '1' (the caller's last round: holds keep expiring faster than its rounds end them),
   when it ends the passed ones only and searches with the others' seats still taken.
 
-  KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt (hold-seats.lua)
+  KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt, noOrphanSeats
+                      (hold-seats.lua)
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
@@ -79,6 +82,8 @@
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'NO_FIT'}        nothing fits the request; nothing held
+    {'NO_FIT', 'SINGLE_LEFT'}  noOrphanSeats refused what the ladder found (it left a single
+                      free seat), and nothing else fits; nothing held
     {'END_HOLDS', hold id, ...}
 ]]
 --- @keys variable
@@ -101,7 +106,11 @@ local passedOnly = ARGV[14] == '1'
 for i = 1, #KEYS - fixedKeys do passedHoldKeys[ARGV[14 + i]] = KEYS[fixedKeys + i] end
 local EXPIRED_PER_CALL = 16
 
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt')
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats')
+-- The performance's noOrphanSeats rule, as a seat-id hold keeps it (hold-seats.lua).
+local noOrphanSeats = meta[6] == '1'
+-- Whether the rule refused a placement the ladder had found (NO_FIT then says so).
+local singleRefused = false
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
 if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
@@ -665,7 +674,10 @@ local function searchTogether(n)
     end
   end
   if bestTogether then return bestTogether, 'TOGETHER' end
-  if bestWithGap then return bestWithGap, 'TOGETHER_WITH_GAP' end
+  if bestWithGap then
+    if not noOrphanSeats then return bestWithGap, 'TOGETHER_WITH_GAP' end
+    singleRefused = true
+  end
   return nil
 end
 
@@ -1133,6 +1145,7 @@ local function searchSplit(n)
 end
 
 local function search()
+  singleRefused = false
   loadSections()
   local placement, arrangement = searchTogether(quantity)
   if not placement then placement, arrangement = searchAdjacentRows(quantity) end
@@ -1147,7 +1160,7 @@ local seatIds, arrangement, places, rows
 for _ = 1, 3 do
   local placement
   placement, arrangement = search()
-  if not placement then return {'NO_FIT'} end
+  if not placement then return singleRefused and {'NO_FIT', 'SINGLE_LEFT'} or {'NO_FIT'} end
   -- The chosen seats: {layout position, row index, id}.
   local chosen = {}
   rows = {}
@@ -1187,6 +1200,11 @@ for _ = 1, 3 do
   seatingMark(seating, stale, false)
 end
 if not seatIds then return {'NO_FIT'} end
+-- noOrphanSeats: TOGETHER leaves no single by its definition and TOGETHER_WITH_GAP is skipped; a
+-- placement of the later rungs that leaves one is refused as a seat-id hold would be.
+if noOrphanSeats and arrangement ~= 'TOGETHER' and seatingSingleLeft(seating, seatIds) then
+  return {'NO_FIT', 'SINGLE_LEFT'}
+end
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,

@@ -174,7 +174,7 @@ export class HoldService {
       case 'LIMIT':
         throw new HoldLimitExceededError(limit, result.alreadyHeld, quantity);
       case 'NO_FIT':
-        throw new NoSeatsFitError(quantity, together, accessible);
+        throw new NoSeatsFitError(quantity, together, accessible, result.singleLeft);
     }
     return {
       id: holdId,
