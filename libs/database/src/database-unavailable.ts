@@ -29,12 +29,19 @@ const ACQUIRE_TIMEOUTS = new Set([
 const LOCK_WAITS_ENDED = new Set(['55P03', '25P03']);
 
 /**
- * The longest wait (ms) for a performance's row lock, and the longest a transaction holding it
- * may sit idle (a rebuild's, while it writes Redis: see PerformanceRepository.whileRowShared).
- * Past either, the request fails as a DatabaseUnavailableError (503, retried), instead of
- * waiting on a stalled process and holding a pooled connection meanwhile.
+ * The longest wait (ms) for a performance's row lock. Past it, the request fails as a
+ * DatabaseUnavailableError (503, retried), instead of waiting on a stalled process and holding a
+ * pooled connection meanwhile.
  */
 export const ROW_LOCK_TIMEOUT_MS = 10_000;
+
+/**
+ * The longest a transaction holding a performance's row may sit idle (ms): a rebuild's, while it
+ * writes Redis (PerformanceRepository.whileRowShared). Half the lock wait, so a change waiting
+ * for the row outlasts a stalled holder by seconds, also on a loaded host (with equal bounds the
+ * change's own wait could end first: a 503 instead of the change).
+ */
+export const IDLE_HOLDER_TIMEOUT_MS = ROW_LOCK_TIMEOUT_MS / 2;
 
 /**
  * `error` as the domain sees it: an acquire timeout, or a row lock not had within
@@ -56,7 +63,7 @@ export function rethrowAsDatabaseError(error: unknown): never {
 
 /**
  * Bounds the transaction's waits for locks by ROW_LOCK_TIMEOUT_MS, and, with `idle`, the time it
- * may sit idle in between its statements too (SET LOCAL: until its end).
+ * may sit idle in between its statements by IDLE_HOLDER_TIMEOUT_MS (SET LOCAL: until its end).
  */
 export function boundLockWaits(
   manager: { query(sql: string, parameters?: unknown[]): Promise<unknown> },
@@ -64,9 +71,9 @@ export function boundLockWaits(
 ): Promise<unknown> {
   return manager.query(
     idle
-      ? `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $1, true)`
+      ? `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`
       : `SELECT set_config('lock_timeout', $1, true)`,
-    [String(ROW_LOCK_TIMEOUT_MS)],
+    idle ? [String(ROW_LOCK_TIMEOUT_MS), String(IDLE_HOLDER_TIMEOUT_MS)] : [String(ROW_LOCK_TIMEOUT_MS)],
   );
 }
 

@@ -202,8 +202,9 @@ export class PerformanceRepository {
    * section prices, delete) wait until `work` is done, and `work` starts after one under way
    * committed: what it reads of the performance stays current while it runs (the rebuild of a
    * performance's live state in Redis). Answers `work`'s answer, or null (nothing run) when there
-   * is no such performance. The lock is waited for, and the transaction may sit idle, at most
-   * ROW_LOCK_TIMEOUT_MS each: then DatabaseUnavailableError.
+   * is no such performance. The lock is waited for at most ROW_LOCK_TIMEOUT_MS, and the
+   * transaction may sit idle at most IDLE_HOLDER_TIMEOUT_MS (half of it, so a change waiting for
+   * the row outlasts a stalled holder): then DatabaseUnavailableError.
    */
   whileRowShared<T>(id: number, work: (manager: ReadTransaction) => Promise<T>): Promise<T | null> {
     return this.dataSource
