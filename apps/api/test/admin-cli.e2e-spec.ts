@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { verify } from '@node-rs/argon2';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestEnv, destroyTestEnv, TestEnv } from '@app/testing';
@@ -16,15 +17,17 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
    * worker: then only a timer of its own bounds the run (30 s, which a start on a loaded machine
    * outlasted), where the test's own time limit bounds this one.
    */
-  const run = (...args: string[]): Promise<{ code: number | null; output: string }> =>
+  const runWithInput = (input: string, ...args: string[]): Promise<{ code: number | null; output: string }> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+      child.stdin.end(input);
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.once('error', reject);
       child.once('close', (code) => resolve({ code, output }));
     });
+  const run = (...args: string[]) => runWithInput('', ...args);
   const accounts = async (email: string) =>
     (await db.query('SELECT name, role FROM users WHERE lower(email) = lower($1)', [email])).rows;
 
@@ -74,6 +77,22 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
       expect(rows).toEqual([{ email: 'straße.οδυσσεας@example.com' }]);
     },
   );
+
+  it.concurrent('reads the password from standard input with --password-stdin', async ({ expect }) => {
+    const made = await runWithInput('piped-password\n', '--email', 'piped@example.com', '--password-stdin');
+    expect(made.code, made.output).toBe(0);
+    expect(await accounts('piped@example.com')).toEqual([{ name: 'Administrator', role: 'ADMIN' }]);
+    const [{ password_hash: hash }] = (
+      await db.query('SELECT password_hash FROM users WHERE email = $1', ['piped@example.com'])
+    ).rows;
+    expect(await verify(hash, 'piped-password')).toBe(true);
+    const short = await runWithInput('short\n', '--email', 'piped@example.com', '--password-stdin');
+    expect(short.code).toBe(2);
+    expect(short.output).toContain('--password must be 8-128 chars');
+    const both = await runWithInput('x', '--email', 'a@b.io', '--password', 'long-enough', '--password-stdin');
+    expect(both.code).toBe(2);
+    expect(both.output).toContain('not both');
+  });
 
   // Each refused before it connects anywhere.
   it.concurrent.for([

@@ -2,24 +2,38 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { isEmail } from 'class-validator';
 
-const USAGE = 'usage: npm run admin:create -- --email <email> --password <8-128 chars> [--name <1-100 chars>]';
+const USAGE =
+  'usage: npm run admin:create -- --email <email> (--password <8-128 chars> | --password-stdin) [--name <1-100 chars>]';
 
 /** Exit code for a wrong command line, as opposed to a failure while running it. */
 const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
 
-function readArguments(): { email: string; password: string; name?: string } {
-  let values: { email?: string; password?: string; name?: string };
+/**
+ * The command line, and with `--password-stdin` the password as the first line of standard input
+ * (a password in the arguments shows in `ps` and in the line npm echoes; a pipe does not).
+ */
+async function readArguments(): Promise<{ email: string; password: string; name?: string }> {
+  let values: { email?: string; password?: string; 'password-stdin'?: boolean; name?: string };
   try {
     ({ values } = parseArgs({
-      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+      options: {
+        email: { type: 'string' },
+        password: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        name: { type: 'string' },
+      },
     }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const { email, password, name } = values;
+  const { email, name } = values;
   if (!email || !isEmail(email)) throw new UsageError('--email must be an e-mail address');
+  if (values['password-stdin'] && values.password !== undefined) {
+    throw new UsageError('give --password or --password-stdin, not both');
+  }
+  const password = values['password-stdin'] ? await firstLineOfStdin() : values.password;
   if (!password || password.length < 8 || password.length > 128) throw new UsageError('--password must be 8-128 chars');
   if (name !== undefined && (name.trim().length < 1 || name.length > 100)) {
     throw new UsageError('--name must be 1-100 characters');
@@ -27,9 +41,16 @@ function readArguments(): { email: string; password: string; name?: string } {
   return { email, password, name: name?.trim() };
 }
 
+/** Standard input's first line, without its line break. */
+async function firstLineOfStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.split(/\r?\n/)[0];
+}
+
 /** Creates an admin, or makes an existing account an admin with the given password. */
 async function main(): Promise<void> {
-  const input = readArguments();
+  const input = await readArguments();
   // Imported only now: a wrong command line need not wait for TypeORM, Nest and the libraries.
   const { createAdmin } = await import('./admin-create-run.js');
   await createAdmin(input);
