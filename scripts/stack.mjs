@@ -133,10 +133,15 @@ async function dropKeys(prefix, url) {
 async function dropQueues(namespace, url) {
   const connection = await amqp.connect(url);
   try {
+    // AMQP cannot list queues: rabbitmqctl, on the machine that runs RabbitMQ, can.
     const listing = spawnSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8' });
+    if (listing.error || listing.status !== 0) {
+      console.warn(`rabbitmqctl could not list the queues; the queues of ${namespace}.* are left`);
+    }
     const channel = await connection.createChannel();
-    for (const queue of (listing.stdout ?? '').split('\n').filter((q) => q.startsWith(namespace))) {
-      await channel.deleteQueue(queue.trim());
+    const queues = (listing.stdout ?? '').split('\n').map((queue) => queue.trim());
+    for (const queue of queues.filter((name) => name.startsWith(`${namespace}.`))) {
+      await channel.deleteQueue(queue);
     }
     for (const exchange of ['events', 'dead']) await channel.deleteExchange(`${namespace}.${exchange}`);
     await channel.close();
