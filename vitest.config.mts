@@ -34,8 +34,6 @@ const NOT_ON_CLUSTER = [
   ...EXCLUSIVE_FILES,
   // Starts its own single Redis with AOF and SIGKILLs it: a fault of one Redis, not of a Cluster.
   'apps/api/test/purchase-faults.e2e-spec.ts',
-  // `npm run stack:drop` is for a stack on a single Redis: it refuses a Cluster (REDIS_CLUSTER_NODES).
-  'deploy/test/drop-stack.e2e-spec.ts',
   // Counts the writes on the client's one socket; a Cluster client has a socket per node.
   'libs/redis/src/coalesced-writes.int-spec.ts',
   // Cuts a TCP proxy in front of the single Redis; a Cluster client learns the nodes' own
