@@ -222,7 +222,9 @@ describe('best-available reservations over HTTP', () => {
       const refused = await three(oneRow.id, { together });
       expect(refused.statusCode, `together: ${together}`).toBe(409);
       expect(refused.json()).toMatchObject({
-        message: expect.stringMatching(/^no 3 seats are available without leaving a single empty seat/),
+        message: expect.stringMatching(
+          /^best available found no placement of 3 seats that leaves no single empty seat/,
+        ),
         details: { quantity: 3, together, singleLeft: true },
       });
     }

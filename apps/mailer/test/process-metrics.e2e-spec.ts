@@ -95,7 +95,8 @@ describe('batch and mailer metrics count the work done', () => {
     expect(valueOf(owed, 'boxoffice_payment_attempt_oldest_open_seconds{status="REFUND_OWED"}')).toBeGreaterThanOrEqual(
       120,
     );
-    expect(valueOf(owed, 'boxoffice_payment_reconciliations_total{outcome="refunded"}')).toBeUndefined();
+    expect(valueOf(owed, 'boxoffice_payment_reconciliations_total{outcome="refunded"}')).toBe(0);
+    expect(valueOf(owed, 'boxoffice_payment_reconciliations_total{outcome="failed"}')).toBe(0);
 
     await db.query(`UPDATE payment_attempts SET touched_at = '-infinity' WHERE purchase_id = $1`, [
       purchase.purchaseId,

@@ -192,8 +192,10 @@ export class SingleSeatLeftError extends DomainError {
 
 /**
  * A best-available request nothing fits (nothing was held); the message names what was asked.
- * `singleLeft`: seats were found, but every placement would leave a single empty seat, which the
- * performance's noOrphanSeats rule refuses (`details.singleLeft` then true).
+ * `singleLeft`: the placement the ladder found would leave a single empty seat, which the
+ * performance's noOrphanSeats rule refuses (`details.singleLeft` then true); other seats, chosen
+ * by id, may still fit (the ladder's shares are as equal as possible: a 2 + 2 that leaves a single
+ * is not retried as a 3 + 1).
  */
 export class NoSeatsFitError extends DomainError {
   constructor(quantity: number, together: boolean, accessible = false, singleLeft = false) {
@@ -201,7 +203,7 @@ export class NoSeatsFitError extends DomainError {
       ? `${quantity} accessible seats (wheelchair spaces with their companion seats)`
       : `${quantity} seats`;
     const message = singleLeft
-      ? `no ${seats} are available without leaving a single empty seat (this performance does not sell single seats left between taken ones)`
+      ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
       : quantity === 1
         ? `no ${accessible ? 'accessible seat (a wheelchair space with its companion seat)' : 'seat'} is available for this request`
         : together

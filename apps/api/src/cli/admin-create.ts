@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { isEmail } from 'class-validator';
 
@@ -41,11 +42,17 @@ async function readArguments(): Promise<{ email: string; password: string; name?
   return { email, password, name: name?.trim() };
 }
 
-/** Standard input's first line, without its line break. */
+/**
+ * Standard input's first line, without its line break, decoded as UTF-8 across chunks (readline),
+ * read as soon as it ends: a terminal or an open pipe need not close first.
+ */
 async function firstLineOfStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text.split(/\r?\n/)[0];
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return '';
 }
 
 /** Creates an admin, or makes an existing account an admin with the given password. */

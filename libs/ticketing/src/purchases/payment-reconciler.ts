@@ -23,6 +23,17 @@ import { PurchaseStore } from './purchase.store';
  */
 export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred' | 'superseded' | 'contended';
 
+/** The outcomes `reconciled` counts: each ReconcileOutcome, and `failed`. */
+const RECONCILE_COUNTED = [
+  'completed',
+  'refunded',
+  'declined',
+  'deferred',
+  'superseded',
+  'contended',
+  'failed',
+] as const;
+
 /**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
  * request died between charge and sale, or never finished; or it sold, and the api leaves a sold
@@ -82,7 +93,10 @@ export class PaymentReconciler {
     private readonly attempts: PaymentAttemptsRepository,
     private readonly purchases: PurchaseRepository,
     private readonly transactions: TransactionRunner,
-  ) {}
+  ) {
+    // Every outcome's series from the start at 0, so `increase()` sees the first one counted.
+    for (const outcome of RECONCILE_COUNTED) this.reconciled.inc({ outcome }, 0);
+  }
 
   /**
    * Settles the oldest stale attempt, if any; returns its outcome, or null when none was due.
