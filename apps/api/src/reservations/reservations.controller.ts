@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
@@ -12,6 +12,7 @@ import {
   reservationRequest,
 } from './reservation.dto';
 import { NoBody } from '../common/no-body';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { acceptedBody, checkedBody } from '../common/compiled-validation';
 
 @ApiTags('reservations')
@@ -36,6 +37,18 @@ export class ReservationsController {
   @Post()
   @ApiBody({ type: ReservationCreateDto })
   @ApiCreatedResponse({ type: ReservationResponseDto })
+  @ApiResponse({
+    status: 403,
+    type: ErrorBodyDto,
+    description: 'sales not open yet (SalesNotOpen), or no valid admission while the performance has a waiting room',
+  })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'unknown performance, seat, section or grade' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'a seat is not available (details.seatIds; nothing held); SingleSeatLeft (noOrphanSeats); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it); SalesClosed (paused, closed or ended); or the per-user limit',
+  })
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()
