@@ -67,26 +67,27 @@ export function batchMetrics(app: INestApplicationContext): Registry {
     },
   });
   const openAttempts = onePerScrape(() => app.get(PaymentAttemptsRepository).openFigures());
-  new Gauge({
-    name: 'boxoffice_payment_attempts_open',
-    help: 'Payment attempts batch still has work on, by status: PENDING, CHARGED (fate being settled), REFUND_OWED',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      const figures = await openAttempts();
-      for (const status of OPEN_STATUSES) this.set({ status }, figures?.get(status)?.count ?? NaN);
-    },
-  });
-  new Gauge({
-    name: 'boxoffice_payment_attempt_oldest_open_seconds',
-    help: 'Age of the oldest open payment attempt by status (REFUND_OWED: since its purchase was canceled); 0 when none',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      const figures = await openAttempts();
-      for (const status of OPEN_STATUSES) this.set({ status }, figures?.get(status)?.oldestSeconds ?? NaN);
-    },
-  });
+  const openAttemptsGauge = (name: string, help: string, figure: 'count' | 'oldestSeconds') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const figures = await openAttempts();
+        for (const status of OPEN_STATUSES) this.set({ status }, figures?.get(status)?.[figure] ?? NaN);
+      },
+    });
+  openAttemptsGauge(
+    'boxoffice_payment_attempts_open',
+    'Payment attempts batch still has work on, by status: PENDING, CHARGED (fate being settled), REFUND_OWED',
+    'count',
+  );
+  openAttemptsGauge(
+    'boxoffice_payment_attempt_oldest_open_seconds',
+    'Age of the oldest open payment attempt by status (REFUND_OWED: since its purchase was canceled); 0 when none',
+    'oldestSeconds',
+  );
   return registry;
 }
 

@@ -13,6 +13,8 @@ import { PaymentDeclinedError } from '../errors';
 import { PaymentGateway } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
+const RECONCILE_OUTCOMES = ['completed', 'refunded', 'declined', 'deferred', 'superseded', 'contended'] as const;
+
 /**
  * What the reconciliation did with one attempt; `deferred`: nothing yet, its hold can still be
  * bought (a retry with the same Idempotency-Key would sell it on this very charge); `superseded`:
@@ -21,18 +23,10 @@ import { PurchaseStore } from './purchase.store';
  * since the claim (most often another reconciler looking for a stale attempt at that instant):
  * due again PAYMENT_RECONCILE_AFTER_SECONDS after the claim.
  */
-export type ReconcileOutcome = 'completed' | 'refunded' | 'declined' | 'deferred' | 'superseded' | 'contended';
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number];
 
 /** The outcomes `reconciled` counts: each ReconcileOutcome, and `failed`. */
-const RECONCILE_COUNTED = [
-  'completed',
-  'refunded',
-  'declined',
-  'deferred',
-  'superseded',
-  'contended',
-  'failed',
-] as const;
+const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
 
 /**
  * P9 in `batch`: settles payment attempts left open for PAYMENT_RECONCILE_AFTER_SECONDS (their
