@@ -2,12 +2,24 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { describeFailure, PollingLoop, RepeatedFailureLog } from '@app/core';
 import { AmqpConnection, OutboxRelay } from '@app/messaging';
+import { PurchaseFlushLoop } from './purchase-flush.loop';
 
 /** Outbox rows a relay pass locks, publishes and deletes at most. */
 export const RELAY_BATCH_SIZE = 1000;
 
 /**
+ * Longest wait, in ms, of a relay pass for this process's flush pass in progress to end. While
+ * the flusher writes a backlog (an on-sale's peak) the relay starts its passes between the
+ * flusher's, so purchases reach PostgreSQL first and their e-mails follow; under a backlog that
+ * never clears, the relay still runs a pass at least this often.
+ */
+export const RELAY_YIELD_MAX_MS = 1000;
+
+/**
  * Runs the relay again and again: at once while it finds a full batch, else after a pause.
+ * Each pass starts between two of this process's flush passes (waiting at most
+ * RELAY_YIELD_MAX_MS): relaying in the same process and on the same cores as a backlog's flush
+ * took about half the batch's CPU and most of RabbitMQ's from it (docs/performance.md).
  * While RabbitMQ is unreachable it publishes nothing (the rows wait in PostgreSQL) and says so
  * once; when the connection is back it catches up.
  */
@@ -29,6 +41,7 @@ export class OutboxRelayLoop extends PollingLoop {
   constructor(
     private readonly relay: OutboxRelay,
     private readonly amqp: AmqpConnection,
+    private readonly flushLoop: PurchaseFlushLoop,
   ) {
     super();
   }
@@ -44,6 +57,7 @@ export class OutboxRelayLoop extends PollingLoop {
       this.problems.failed('RabbitMQ is unreachable; outbox messages wait in PostgreSQL');
       return false;
     }
+    await this.flushLoop.betweenPasses(RELAY_YIELD_MAX_MS);
     try {
       const result = await this.relay.relayOnce(this.batchSize);
       this.published.inc(result.published);

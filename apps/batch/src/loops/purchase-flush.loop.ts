@@ -15,6 +15,8 @@ export class PurchaseFlushLoop extends PollingLoop {
     this.logger.warn(`purchase flush failed: ${message}`),
   );
   private options?: FlushOptions;
+  /** Resolves when the pass in progress ends; undefined between passes. */
+  private pass?: Promise<unknown>;
   /** Purchases (and cancellations) written to PostgreSQL; in no registry until a process adds it. */
   readonly flushed = new Counter({
     name: 'boxoffice_purchases_flushed_total',
@@ -38,7 +40,35 @@ export class PurchaseFlushLoop extends PollingLoop {
     this.startLoop(pauseMs);
   }
 
+  /**
+   * Resolves once no flush pass is in progress, or after `maxWaitMs` (ms) at the latest; at once
+   * between passes. Lets the outbox relay of this process start its passes between the flusher's.
+   */
+  async betweenPasses(maxWaitMs: number): Promise<void> {
+    const pass = this.pass;
+    if (!pass) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs);
+    });
+    try {
+      await Promise.race([pass, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   protected async step(): Promise<boolean> {
+    const pass = this.flushPass();
+    this.pass = pass;
+    try {
+      return await pass;
+    } finally {
+      this.pass = undefined;
+    }
+  }
+
+  private async flushPass(): Promise<boolean> {
     try {
       const written = await this.flusher.flushOnce(this.options);
       this.flushed.inc(written);

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AmqpConnection, OutboxRelay, RelayResult } from '@app/messaging';
+import type { PurchaseFlusher } from '@app/ticketing';
+import { OutboxRelayLoop, RELAY_YIELD_MAX_MS } from './outbox-relay.loop';
+import { PurchaseFlushLoop } from './purchase-flush.loop';
+
+/** A promise the test settles by hand. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Lets every promise callback queued so far run. */
+const settle = async () => {
+  for (let i = 0; i < 10; i += 1) await Promise.resolve();
+};
+
+/**
+ * A flush loop whose passes the test ends (`endPass`), and a relay loop beside it whose passes
+ * are counted: the relay of a batch process starts its passes between the flusher's.
+ */
+function loops() {
+  const passes: ReturnType<typeof deferred<number>>[] = [];
+  const flusher = {
+    flushOnce: vi.fn(() => {
+      const pass = deferred<number>();
+      passes.push(pass);
+      return pass.promise;
+    }),
+  } as unknown as PurchaseFlusher;
+  const relayOnce = vi.fn(async (): Promise<RelayResult> => ({ published: 0, failed: 0 }));
+  const flushLoop = new PurchaseFlushLoop(flusher);
+  const relayLoop = new OutboxRelayLoop(
+    { relayOnce } as unknown as OutboxRelay,
+    { isConnected: () => true } as unknown as AmqpConnection,
+    flushLoop,
+  );
+  return { flushLoop, relayLoop, relayOnce, passes };
+}
+
+describe('OutboxRelayLoop beside the purchase flush loop', () => {
+  let stop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    vi.useRealTimers();
+    await stop?.();
+  });
+
+  it('starts no relay pass while a flush pass is in progress, and one as soon as it ends', async () => {
+    const { flushLoop, relayLoop, relayOnce, passes } = loops();
+    flushLoop.start(60_000);
+    await settle();
+    expect(passes).toHaveLength(1);
+    relayLoop.start(60_000);
+    await settle();
+    expect(relayOnce).not.toHaveBeenCalled();
+
+    passes[0].resolve(0); // nothing written: the flush loop pauses
+    await vi.waitFor(() => expect(relayOnce).toHaveBeenCalledTimes(1));
+    stop = async () => {
+      await relayLoop.stop();
+      await flushLoop.stop();
+    };
+  });
+
+  it('relays at once while no flush pass runs', async () => {
+    const { flushLoop, relayLoop, relayOnce } = loops();
+    relayLoop.start(60_000);
+    await vi.waitFor(() => expect(relayOnce).toHaveBeenCalledTimes(1));
+    await expect(flushLoop.betweenPasses(60_000)).resolves.toBeUndefined();
+    stop = () => relayLoop.stop();
+  });
+
+  it('still relays every RELAY_YIELD_MAX_MS while a flush pass never ends (a backlog that does not clear)', async () => {
+    vi.useFakeTimers();
+    const { flushLoop, relayLoop, relayOnce, passes } = loops();
+    flushLoop.start(60_000);
+    await settle();
+    relayLoop.start(60_000);
+    await vi.advanceTimersByTimeAsync(RELAY_YIELD_MAX_MS - 1);
+    expect(relayOnce).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(relayOnce).toHaveBeenCalledTimes(1);
+    passes[0].resolve(0);
+    stop = async () => {
+      await relayLoop.stop();
+      await flushLoop.stop();
+    };
+  });
+});
