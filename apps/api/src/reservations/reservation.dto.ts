@@ -203,7 +203,7 @@ export class ReservationResponseDto extends BookingDetailsDto {
   expiresAt: string;
   /**
    * Best-available holds only: the rung of the ladder that placed the seats — TOGETHER (one row,
-   * no single empty seat left beside them), TOGETHER_WITH_GAP (one row, one single left),
+   * no single empty seat left beside them), TOGETHER_WITH_GAP (one row, one single left, or two where nothing leaves only one),
    * ADJACENT_ROWS (consecutive rows of one section, the rows' shares one behind the other
    * whenever some rows allow that), SPLIT (asked with `together: false`).
    */

@@ -25,7 +25,7 @@ interface TogetherAnswer {
  * scope, every window of `quantity` seats side by side that a request may take (free, accessible
  * or companion exactly when asked for accessible, then with one accessible seat at least);
  * TOGETHER is the best window leaving no single free seat beside it, else TOGETHER_WITH_GAP the
- * best leaving one; best = the highest sum of quality, then the lowest layout position. Null when
+ * best leaving one, else the best leaving two; best = the highest sum of quality, then the lowest layout position. Null when
  * neither exists (the script then goes on to ADJACENT_ROWS or SPLIT).
  */
 function exhaustiveTogether(
@@ -43,8 +43,12 @@ function exhaustiveTogether(
     }
     rows[rows.length - 1].places.push(place);
   });
-  // Per number of singles left (0, 1): score and first layout position of the best window.
-  const best: ({ score: number; position: number; seats: SeatPlace[] } | undefined)[] = [undefined, undefined];
+  // Per number of singles left (0, 1, 2): score and first layout position of the best window.
+  const best: ({ score: number; position: number; seats: SeatPlace[] } | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+  ];
   for (const row of rows) {
     if (!inScope(row.places[0])) continue;
     const free = row.places.map((place) => letters[String(place.id)] === 'A');
@@ -54,7 +58,6 @@ function exhaustiveTogether(
       if (!window.every((_, k) => eligible[start + k])) continue;
       if (accessible && !window.some((place) => place.accessible)) continue;
       const singles = singlesBeside(free, start, quantity);
-      if (singles > 1) continue;
       const score = window.reduce((sum, place) => sum + place.quality, 0);
       const position = row.start + start;
       const current = best[singles];
@@ -63,7 +66,7 @@ function exhaustiveTogether(
       }
     }
   }
-  const [together, withGap] = best;
+  const [together, withGap = best[2]] = best;
   if (together) return { arrangement: 'TOGETHER', seatIds: together.seats.map((place) => place.id) };
   if (withGap) return { arrangement: 'TOGETHER_WITH_GAP', seatIds: withGap.seats.map((place) => place.id) };
   return null;

@@ -174,6 +174,26 @@ describe('best-available holds: the ladder on small halls', () => {
     expect(labels(hold)).toEqual(['A 2-3', 'A 2-4', 'A 2-5']);
   });
 
+  it('a wheelchair user alone gets the space between its two companion seats: TOGETHER_WITH_GAP, the only way', async () => {
+    const { ask, labels, agrees } = await hall([{ name: 'A', rows: ['CAC'] }]);
+    const hold = await ask(1, { accessible: true });
+    expect(hold.arrangement).toBe('TOGETHER_WITH_GAP');
+    expect(labels(hold)).toEqual(['A 1-2']);
+    await agrees();
+  });
+
+  it('two singles left only where no placement leaves one: a party between two free companion seats', async () => {
+    // Row 1: the party of 2 fits only between the marked seats (both stay free, alone); row 2
+    // leaves one single. One single is preferred, whatever the quality.
+    const { ask, labels } = await hall([{ name: 'A', rows: ['C..C', '...x'] }]);
+    const hold = await ask(2);
+    expect(hold.arrangement).toBe('TOGETHER_WITH_GAP');
+    expect(labels(hold)).toEqual(['A 2-2', 'A 2-3']);
+    const next = await ask(2);
+    expect(next.arrangement).toBe('TOGETHER_WITH_GAP');
+    expect(labels(next)).toEqual(['A 1-2', 'A 1-3']);
+  });
+
   it('a party larger than any row in a hall of one row: 409 together, SPLIT when it may split', async () => {
     const { ask, labels } = await hall([{ name: 'A', rows: ['.x.x.'] }]);
     await expect(ask(3)).rejects.toMatchObject({ code: 'NoSeatsFit', details: { quantity: 3, together: true } });

@@ -5,7 +5,9 @@
 
   The ladder, each rung tried only when the one before found nothing:
     TOGETHER           n seats side by side in one row, leaving no single free seat beside them
-    TOGETHER_WITH_GAP  n seats side by side in one row, leaving one single free seat
+    TOGETHER_WITH_GAP  n seats side by side in one row, leaving one single free seat, or two
+                       where no placement leaves only one (a wheelchair space between its
+                       companion seats, for one)
     ADJACENT_ROWS      n seats in k consecutive rows of one section (k = 2, 3, … n, the fewest
                        rows first), each row's share side by side, shares as equal as possible
                        (the larger shares in the front rows, or in the back rows); the shares
@@ -545,7 +547,7 @@ local function firstBestRow(index, n)
 end
 
 local function searchTogether(n)
-  local bestTogether, bestWithGap
+  local bestTogether, bestWithGap, bestWithGaps
   local function visit(r)
     if not rowUsable(r, n) then return end
     -- A party of 2…8 for a request that is not accessible: the row's best clean window of n (its
@@ -566,12 +568,13 @@ local function searchTogether(n)
     end
     local windows = rowWindows(r, n, accessible)
     local first = rowRecord(r).first
-    for singles = 0, 1 do
+    for singles = 0, 2 do
       local window = windows[singles]
       if window then
         local placement = {window[1], first + window[2] - 1, {r, window[2], n}}
         if singles == 0 and better(placement, bestTogether) then bestTogether = placement end
         if singles == 1 and better(placement, bestWithGap) then bestWithGap = placement end
+        if singles == 2 and better(placement, bestWithGaps) then bestWithGaps = placement end
       end
     end
   end
@@ -674,8 +677,9 @@ local function searchTogether(n)
     end
   end
   if bestTogether then return bestTogether, 'TOGETHER' end
-  if bestWithGap then
-    if not noOrphanSeats then return bestWithGap, 'TOGETHER_WITH_GAP' end
+  local withGap = bestWithGap or bestWithGaps
+  if withGap then
+    if not noOrphanSeats then return withGap, 'TOGETHER_WITH_GAP' end
     singleRefused = true
   end
   return nil
