@@ -18,13 +18,21 @@
  * address as its owner typed it (see `normalizeEmail` in libs/auth).
  */
 export function emailKey(email: string): string {
-  return email
+  return foldCase(email).trim();
+}
+
+/**
+ * `text` compatibility-decomposed, fully case-folded and composed again (NFKC), as `emailKey`
+ * explains; not trimmed. "Straße", "STRASSE" and "strasse" fold alike, as do "ΟΔΥΣΣΕΑΣ" and
+ * "οδυσσεασ", and "Ön Sıra" and "ÖN SIRA". Section names and grades are compared in it too.
+ */
+export function foldCase(text: string): string {
+  return text
     .normalize('NFKD')
     .toLowerCase()
     .normalize('NFKD')
     .toUpperCase()
     .toLowerCase()
     .normalize('NFKC')
-    .replace(/ς/gu, 'σ')
-    .trim();
+    .replace(/ς/gu, 'σ');
 }

@@ -11,5 +11,5 @@ export { Clock, SystemClock } from './clock';
 export { CoreModule } from './core.module';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
 export { isUuid } from './uuid';
-export { emailKey } from './email-key';
+export { emailKey, foldCase } from './email-key';
 export { MAX_INT4 } from './int4';

@@ -21,6 +21,7 @@ export { TicketingModule } from './ticketing.module';
 export { SeatStateStore } from './seats/seat-state.store';
 export type { PerformanceRegistration, SeatCounts } from './seats/seat-state.store';
 export type { SeatStatus } from './seats/seat-status';
+export { SEATING_FORMAT } from './seats/seating-layout';
 export { HoldService } from './holds/hold.service';
 export { HoldStore } from './holds/hold.store';
 export { HoldDesk } from './holds/hold-desk';

@@ -24,9 +24,7 @@ import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
 import { IsScheduleTime } from '../common/validators';
-
-/** A row label once trimmed: 1-10 letters, digits, spaces, `.`, `_` or `-` (MAX_ROW_LABEL_LENGTH). */
-const ROW_LABEL = /^[\p{L}\p{N} ._-]{1,10}$/u;
+import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
 
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
 const MAX_COORDINATE = 100_000;
@@ -69,12 +67,12 @@ export class SeatRefDto {
 export class SectionLayoutDto {
   /** @example "A" */
   @FreeText()
-  @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'name must be 1-50 letters, digits, spaces, _ or -' })
+  @Matches(SECTION_NAME_PATTERN, { message: 'name must be 1-50 letters, digits, spaces, _ or -' })
   name: string;
 
   /** @example "VIP" */
   @FreeText()
-  @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
+  @Matches(GRADE_PATTERN, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade: string;
 
   /**
@@ -111,7 +109,7 @@ export class SectionLayoutDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
   @IsString({ each: true })
-  @Matches(ROW_LABEL, {
+  @Matches(ROW_LABEL_PATTERN, {
     each: true,
     message: 'each row label must be 1-10 letters, digits, spaces, ".", "_" or "-"',
   })
@@ -430,13 +428,13 @@ export class SeatQueryDto extends PageQueryDto {
   /** Only seats of this section, its name in any casing (`floor` finds `Floor`). @example "Floor" */
   @IsOptional()
   @FreeText()
-  @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
+  @Matches(SECTION_NAME_PATTERN, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 
   /** Only seats of this grade, in any casing (`vip` finds `VIP`). @example "VIP" */
   @IsOptional()
   @FreeText()
-  @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
+  @Matches(GRADE_PATTERN, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 
   @ApiPropertyOptional({

@@ -12,9 +12,7 @@ import {
   SectionPriceUpdateDto,
   SectionResponseDto,
 } from './section.dto';
-
-/** What a section name may be (as at creation); any other name names no section. */
-const SECTION_NAME = /^[\p{L}\p{N} _-]{1,50}$/u;
+import { SECTION_NAME_PATTERN } from '../common/section-name-patterns';
 
 @ApiTags('performances')
 @Controller('performances')
@@ -54,7 +52,7 @@ export class SectionsController {
   ): Promise<SectionResponseDto> {
     // The name as section names are stored (FreeText: NFC, trimmed).
     const sectionName = normalizeFreeText(name) as string;
-    if (!SECTION_NAME.test(sectionName)) throw new NotFoundError('section', { performanceId: id });
+    if (!SECTION_NAME_PATTERN.test(sectionName)) throw new NotFoundError('section', { performanceId: id });
     const section = await this.sections.changePrice(id, sectionName, body.price, {
       id: operator.id,
       email: operator.email,

@@ -18,6 +18,7 @@ import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
+import { GRADE_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
 
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =
@@ -108,14 +109,14 @@ export class ReservationCreateDto {
   @ApiPropertyOptional({ description: 'Best available: only seats of this grade. Not with `section`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.grade !== undefined)
   @FreeText()
-  @Matches(/^[\p{L}\p{N} _-]{1,20}$/u, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
+  @Matches(GRADE_PATTERN, { message: 'grade must be 1-20 letters, digits, spaces, _ or -' })
   grade?: string;
 
   /** Best available: only seats of this section (its name). Not with `grade`. @example "Floor" */
   @ApiPropertyOptional({ description: 'Best available: only seats of this section (its name). Not with `grade`.' })
   @ValidateIf((dto: ReservationCreateDto) => dto.section !== undefined)
   @FreeText()
-  @Matches(/^[\p{L}\p{N} _-]{1,50}$/u, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
+  @Matches(SECTION_NAME_PATTERN, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
   section?: string;
 
   /**

@@ -1,3 +1,5 @@
+import { foldCase } from '@app/core';
+
 /**
  * Section names are unique within a performance as a reader tells them apart, and every lookup by
  * name (a section's price change, best-available `section`, the seat page filter, the sales
@@ -11,13 +13,14 @@ const folded = new Map<string, string>();
 
 /**
  * The form section names are compared in: compatibility forms folded (NFKC: a fullwidth `Ａ` is
- * `A`), trimmed, runs of white space as one space, lower case, so `A`/`A `/`a`/`Ａ` and
- * `A B`/`A  B` are one name. Look-alikes across scripts (Latin `A`, Cyrillic `А`) stay apart.
+ * `A`), fully case-folded (`foldCase`: `Straße`/`STRASSE`, `Ön Sıra`/`ÖN SIRA`, a final `ς`/`Σ`
+ * alike), trimmed, runs of white space as one space, so `A`/`A `/`a`/`Ａ` and `A B`/`A  B` are one
+ * name. Look-alikes across scripts (Latin `A`, Cyrillic `А`) stay apart.
  */
 export function sectionNameKey(name: string): string {
   let key = folded.get(name);
   if (key === undefined) {
-    key = name.normalize('NFKC').trim().replace(/\s+/gu, ' ').toLowerCase();
+    key = foldCase(name).trim().replace(/\s+/gu, ' ');
     if (folded.size >= FOLDED_KEPT) folded.clear();
     folded.set(name, key);
   }

@@ -37,11 +37,12 @@ export const SECTION_RECORD_BYTES = 12;
  * seat (34 bytes, docs/seating.md); 5 since the `sn:` fields are keyed by the folded section name
  * (sectionNameKey); 6 since the `g:` fields are keyed by the folded grade (gradeKey); 7 since the
  * sections' records are one `sections` field of bytes (SECTION_RECORD_BYTES a section) instead of
- * an `s<index>` text field each: a search read and parsed eight of those on every call.
+ * an `s<index>` text field each: a search read and parsed eight of those on every call; 8 since
+ * section names and grades are fully case-folded (foldCase: `Straße` and `STRASSE` are one name).
  * hold-best-available.lua (and hold-seats.lua, for the noOrphanSeats rule), given it in ARGV
  * (holdScriptArgs), answer NO_LAYOUT to any other, so data built by an older version is built again.
  */
-export const SEATING_FORMAT = 7;
+export const SEATING_FORMAT = 8;
 
 /**
  * The seating layout of `seats`, given in layout order: a row is a run of consecutive seats of
