@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Role } from '@app/auth';
 import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
@@ -241,6 +241,100 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     const purchase = await call('POST', '/purchases', { body: { reservationId: hold.json().id }, session: buyer });
     expect(purchase.statusCode).toBe(409);
     expect(purchase.json().message).toMatch(/sales have ended/);
+  });
+
+  it('answers salesState, the refusal a hold gets now: ENDED, NOT_OPEN, PAUSED, CLOSED, while status stays the setting', async () => {
+    const event = await call('POST', '/events', { body: { title: 'Sales state', venue: 'Hall' }, session: admin });
+    expect(event.statusCode, event.body).toBe(201);
+    const eventId = event.json().id as number;
+    const createBody = (salesOpenAt?: string) => ({
+      startsAt: '2030-03-01T19:00:00Z',
+      ...(salesOpenAt ? { salesOpenAt } : {}),
+      sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 4 }],
+    });
+    // Created not open yet: the POST answer says so, its status is the default ON_SALE.
+    const early = await call('POST', `/events/${eventId}/performances`, {
+      body: createBody(new Date((await redisNow(redis)) + 3_600_000).toISOString()),
+      session: admin,
+    });
+    expect(early.statusCode, early.body).toBe(201);
+    expect(early.json()).toMatchObject({ status: 'ON_SALE', salesState: 'NOT_OPEN' });
+    const created = await call('POST', `/events/${eventId}/performances`, { body: createBody(), session: admin });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ status: 'ON_SALE', salesState: 'ON_SALE' });
+    const id = created.json().id as number;
+    const seatIds = (await call('GET', `/performances/${id}/seats`))
+      .json()
+      .items.map((seat: { id: number }) => seat.id);
+
+    const detail = async () => (await call('GET', `/performances/${id}`)).json();
+    const listed = async () =>
+      (await call('GET', `/events/${eventId}/performances`))
+        .json()
+        .items.find((item: { id: number }) => item.id === id);
+    const patch = async (body: object) => {
+      const answer = await call('PATCH', `/performances/${id}`, { body, session: admin });
+      expect(answer.statusCode, `${JSON.stringify(body)}: ${answer.body}`).toBe(200);
+      return answer.json();
+    };
+    const holdNow = () =>
+      call('POST', '/reservations', { body: { performanceId: id, seatIds: [seatIds[0]] }, session: buyer });
+
+    // salesCloseAt passes: ENDED on the detail and on the list (whose page the catalog cache
+    // holds from before: the state is derived per answer), status unchanged; a hold is refused.
+    const closeAt = (await redisNow(redis)) + 3000;
+    expect(await patch({ salesCloseAt: new Date(closeAt).toISOString() })).toMatchObject({
+      status: 'ON_SALE',
+      salesState: 'ON_SALE',
+    });
+    expect((await listed()).salesState).toBe('ON_SALE');
+    const ended = await waitForValue(detail, 'salesState ENDED after salesCloseAt', {
+      done: (body) => body.salesState === 'ENDED',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    expect(ended).toMatchObject({ status: 'ON_SALE', salesState: 'ENDED', available: 4 });
+    expect(await listed()).toMatchObject({ status: 'ON_SALE', salesState: 'ENDED' });
+    const refusedEnded = await holdNow();
+    expect(refusedEnded.statusCode, refusedEnded.body).toBe(409);
+    expect(refusedEnded.json().message).toBe('sales have ended for this performance (salesCloseAt passed)');
+
+    // salesOpenAt moved into the future (sales end at startsAt again): NOT_OPEN, 403.
+    const opensAt = new Date((await redisNow(redis)) + 3_600_000).toISOString();
+    expect(await patch({ salesCloseAt: null, salesOpenAt: opensAt })).toMatchObject({
+      status: 'ON_SALE',
+      salesState: 'NOT_OPEN',
+    });
+    expect(await detail()).toMatchObject({ status: 'ON_SALE', salesState: 'NOT_OPEN' });
+    const refusedNotOpen = await holdNow();
+    expect(refusedNotOpen.statusCode, refusedNotOpen.body).toBe(403);
+    expect(refusedNotOpen.json().message).toBe(`sales open at ${opensAt}`);
+
+    // PAUSED wins over NOT_OPEN, as the hold script checks the status first.
+    expect(await patch({ status: 'PAUSED' })).toMatchObject({ status: 'PAUSED', salesState: 'PAUSED' });
+    expect(await detail()).toMatchObject({ status: 'PAUSED', salesState: 'PAUSED' });
+    const refusedPaused = await holdNow();
+    expect(refusedPaused.statusCode, refusedPaused.body).toBe(409);
+    expect(refusedPaused.json().message).toBe('sales are paused for this performance');
+
+    // Open again while paused: still PAUSED; CLOSED then, also past its salesCloseAt.
+    const reopened = await patch({ salesOpenAt: new Date((await redisNow(redis)) - 1000).toISOString() });
+    expect(reopened).toMatchObject({ status: 'PAUSED', salesState: 'PAUSED' });
+    expect(await patch({ status: 'CLOSED' })).toMatchObject({ status: 'CLOSED', salesState: 'CLOSED' });
+    const closedAt = (await redisNow(redis)) + 300;
+    await patch({ salesCloseAt: new Date(closedAt).toISOString() });
+    await waitUntil(async () => (await redisNow(redis)) > closedAt, 'the second salesCloseAt passed', 10_000, 20);
+    expect(await detail()).toMatchObject({ status: 'CLOSED', salesState: 'CLOSED' });
+    const refusedClosed = await holdNow();
+    expect(refusedClosed.statusCode, refusedClosed.body).toBe(409);
+    expect(refusedClosed.json().message).toBe('sales are closed for this performance');
+
+    // ON_SALE set by the operator after the close time: the setting shows ON_SALE, the sale ENDED.
+    expect(await patch({ status: 'ON_SALE' })).toMatchObject({ status: 'ON_SALE', salesState: 'ENDED' });
+    expect((await holdNow()).json().message).toBe('sales have ended for this performance (salesCloseAt passed)');
+    // And on sale once the window is open again.
+    expect(await patch({ salesCloseAt: null })).toMatchObject({ status: 'ON_SALE', salesState: 'ON_SALE' });
+    expect((await holdNow()).statusCode).toBe(201);
   });
 
   it('lets buyers cancel until cancelUntil only, and not at all with cancelUntil null', async () => {

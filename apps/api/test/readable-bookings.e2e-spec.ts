@@ -298,6 +298,12 @@ describe('the OpenAPI document of readable holds and purchases', () => {
         expect(schemas.EventUpdateDto.properties.timeZone).toBeDefined();
         expect(schemas.EventResponseDto.required).toContain('timeZone');
         expect(schemas.PerformanceResponseDto.required).toEqual(expect.arrayContaining(['startsAtLocal', 'timeZone']));
+        // The derived sales state beside the operator's status, on every performance answer.
+        expect(schemas.PerformanceResponseDto.required).toContain('salesState');
+        expect(schemas.PerformanceResponseDto.properties.salesState).toMatchObject({
+          enum: ['CLOSED', 'PAUSED', 'ENDED', 'NOT_OPEN', 'ON_SALE'],
+          readOnly: true,
+        });
         expect(schemas.EventDetailDto.properties.firstStartsAtLocal).toBeDefined();
         for (const schema of ['ReservationResponseDto', 'PurchaseResponseDto', 'AdminPurchaseResponseDto']) {
           const properties = schemas[schema].properties;

@@ -44,6 +44,8 @@ export { CatalogModule } from './catalog/catalog.module';
 export { EventService, MAX_EVENT_SEARCH_LENGTH } from './catalog/event.service';
 export type { EventQuery } from './catalog/event.service';
 export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
+export { SALES_STATES, salesStateAt } from './catalog/sales-state';
+export type { SalesState } from './catalog/sales-state';
 export { SeatPageService } from './catalog/seat-page.service';
 export { buildSeatMap, SEAT_MAP_MAX_SEATS, SeatMapService } from './catalog/seat-map.service';
 export type { LiveSeatMap, MapBounds, MapRow, MapSeat, MapSection, SeatMap } from './catalog/seat-map.service';

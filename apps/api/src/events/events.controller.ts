@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
+import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
@@ -29,6 +30,7 @@ export class EventsController {
   constructor(
     private readonly events: EventService,
     private readonly performances: PerformanceService,
+    private readonly clock: Clock,
   ) {}
 
   /** Creates an event (admin). */
@@ -103,7 +105,7 @@ export class EventsController {
       sections: body.sections,
       focalPoint: body.focalPoint,
     });
-    return mapPerformance(performance);
+    return mapPerformance(performance, this.clock.nowMs());
   }
 
   /** The event's performances by start time, keyset-paginated. */
@@ -114,6 +116,7 @@ export class EventsController {
     @Query() query: PageQueryDto,
   ): Promise<PerformancePageDto> {
     const page = await this.performances.listPerformances(id, query.cursor, query.limit);
-    return { items: page.items.map(mapPerformance), nextCursor: page.nextCursor };
+    const nowMs = this.clock.nowMs();
+    return { items: page.items.map((performance) => mapPerformance(performance, nowMs)), nextCursor: page.nextCursor };
   }
 }

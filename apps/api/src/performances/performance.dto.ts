@@ -18,8 +18,8 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
-import { formatLocalDateTime, toScheduleTime } from '@app/ticketing';
-import type { LiveSeatCounts, Performance } from '@app/ticketing';
+import { formatLocalDateTime, SALES_STATES, salesStateAt, toScheduleTime } from '@app/ticketing';
+import type { LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
@@ -321,8 +321,16 @@ export class PerformanceResponseDto {
   salesCloseAt: string;
   /** Buyers may cancel until then; null = no self-service cancel. */
   cancelUntil: string | null;
+  /** The operator's setting (PATCH `status`); whether sales run now is `salesState`. */
   @ApiProperty({ enum: PERFORMANCE_STATUSES })
   status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+  @ApiProperty({
+    enum: SALES_STATES,
+    readOnly: true,
+    description:
+      "Whether sales run at the time of this answer (derived, read-only): what a hold asked for now gets. `CLOSED` or `PAUSED`: the operator's `status` (409 SalesClosed), whatever the times; else `ENDED` from `salesCloseAt` on (409 SalesClosed); else `NOT_OPEN` before `salesOpenAt` (403 SalesNotOpen); else `ON_SALE`. Exactly at `salesOpenAt` it is `ON_SALE`, exactly at `salesCloseAt` `ENDED`. Computed with the API's clock, while holds compare with Redis TIME: within a few milliseconds of a boundary the two may differ.",
+  })
+  salesState: SalesState;
   totalSeats: number;
   /** ISO 4217 code of the event, which the seat prices are in. @example "KRW" */
   currency: string;
@@ -336,7 +344,8 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   sold: number;
 }
 
-export function mapPerformance(performance: Performance): PerformanceResponseDto {
+/** `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the performance). */
+export function mapPerformance(performance: Performance, nowMs: number): PerformanceResponseDto {
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -347,14 +356,15 @@ export function mapPerformance(performance: Performance): PerformanceResponseDto
     salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
     cancelUntil: performance.cancelUntil?.toISOString() ?? null,
     status: performance.status,
+    salesState: salesStateAt(performance, nowMs),
     totalSeats: performance.totalSeats,
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
   };
 }
 
-/** One object, no intermediate: `GET /performances/:id` is read often. */
-export function mapPerformanceDetail(performance: Performance & LiveSeatCounts): PerformanceDetailDto {
+/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs` as for mapPerformance. */
+export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, nowMs: number): PerformanceDetailDto {
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -365,6 +375,7 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts):
     salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
     cancelUntil: performance.cancelUntil?.toISOString() ?? null,
     status: performance.status,
+    salesState: salesStateAt(performance, nowMs),
     totalSeats: performance.totalSeats,
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,

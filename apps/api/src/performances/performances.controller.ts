@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Patch,
 import { ApiBearerAuth, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
+import { Clock } from '@app/core';
 import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
@@ -26,13 +27,14 @@ export class PerformancesController {
     private readonly performances: PerformanceService,
     private readonly seatPages: SeatPageService,
     private readonly seatMaps: SeatMapService,
+    private readonly clock: Clock,
   ) {}
 
-  /** With live `available`, `held` and `sold` counts. */
+  /** With live `available`, `held` and `sold` counts, and `salesState` as of this answer. */
   @Get(':id')
   @Public()
   async get(@Param('id', ParseIdPipe) id: number): Promise<PerformanceDetailDto> {
-    return mapPerformanceDetail(await this.performances.getPerformance(id));
+    return mapPerformanceDetail(await this.performances.getPerformance(id), this.clock.nowMs());
   }
 
   /**
@@ -118,7 +120,7 @@ export class PerformancesController {
       salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
       ...lifecycleInput(body),
     });
-    return mapPerformance(performance);
+    return mapPerformance(performance, this.clock.nowMs());
   }
 
   /** Deletes a performance that has no sales (admin); 409 once any seat was sold or while any purchase of it exists. */
