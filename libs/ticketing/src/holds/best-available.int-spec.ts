@@ -25,7 +25,7 @@ describe('best-available holds: the ladder on small halls', () => {
   });
   afterAll(() => fixture.close());
 
-  async function hall(sections: DrawnSection[], lifecycle?: { noOrphanSeats: boolean }) {
+  async function hall(sections: DrawnSection[], lifecycle?: { noOrphanSeats: boolean; salesCloseAt?: Date }) {
     const performanceId = nextPerformance++;
     const drawn = drawHall(sections);
     await fixture.store.registerPerformance({
@@ -34,7 +34,7 @@ describe('best-available holds: the ladder on small halls', () => {
         ? {
             lifecycle: {
               status: 'ON_SALE',
-              salesCloseAt: new Date(Date.now() + 3_600_000),
+              salesCloseAt: lifecycle.salesCloseAt ?? new Date(Date.now() + 3_600_000),
               cancelUntil: null,
               noOrphanSeats: lifecycle.noOrphanSeats,
             },
@@ -192,6 +192,16 @@ describe('best-available holds: the ladder on small halls', () => {
     const next = await ask(2);
     expect(next.arrangement).toBe('TOGETHER_WITH_GAP');
     expect(labels(next)).toEqual(['A 1-2', 'A 1-3']);
+  });
+
+  it('a hold made shortly before salesCloseAt expires at salesCloseAt, not a whole hold lifetime later', async () => {
+    const salesCloseAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
+    const { ask, performanceId } = await hall([{ name: 'A', rows: ['....'] }], { noOrphanSeats: false, salesCloseAt });
+    const hold = await ask(2);
+    expect(hold.expiresAt).toEqual(salesCloseAt);
+    expect(await fixture.redis.zscore(performanceKeys(performanceId).expiry, hold.id)).toBe(
+      String(salesCloseAt.getTime()),
+    );
   });
 
   it('a party larger than any row in a hall of one row: 409 together, SPLIT when it may split', async () => {

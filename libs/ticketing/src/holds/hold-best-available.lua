@@ -77,7 +77,8 @@
   ARGV[15..14+n] ids of the expired holds whose records follow the fixed keys
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (minor units), currency, arrangement, seat ids (comma-separated),
+    {'OK', expiresAt (epoch ms; salesCloseAt if sooner than now + lifetime), amount (minor units),
+     currency, arrangement, seat ids (comma-separated),
      prices (each seat's, comma-separated, in the order of the seat ids)}
     {'NO_PERFORMANCE'} · {'NO_LAYOUT'} (registered without seating data, or with data of another
                        format than ARGV[7]: build it, call again)
@@ -1217,7 +1218,8 @@ local taking = {
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
-  now = now, lifetime = lifetime, retention = retention, arrangement = arrangement, places = places, rows = rows,
+  now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]),
+  arrangement = arrangement, places = places, rows = rows,
   indexUntil = indexUntil,
 })
 return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ','), prices}

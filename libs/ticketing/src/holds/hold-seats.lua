@@ -49,7 +49,8 @@
   ARGV[9+n..] seat ids (distinct)
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (integer, minor units), currency (ISO 4217),
+    {'OK', expiresAt (epoch ms: now + the hold's lifetime, or salesCloseAt if sooner),
+     amount (integer, minor units), currency (ISO 4217),
      prices (each seat's, comma-separated, in the order of the seat ids asked for)}
     {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
@@ -165,6 +166,6 @@ local taking = {
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
-  now = now, lifetime = lifetime, retention = retention, indexUntil = indexUntil,
+  now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]), indexUntil = indexUntil,
 })
 return {'OK', expiresAt, amount, currency, prices}

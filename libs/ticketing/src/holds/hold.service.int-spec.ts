@@ -44,6 +44,26 @@ describe('HoldService', () => {
     await fx.close();
   });
 
+  it('a hold made shortly before salesCloseAt expires at salesCloseAt, seat-id and best-available alike', async () => {
+    const performanceId = nextPerformance++;
+    // Whole seconds: salesCloseAt is kept in Redis in epoch ms, as PostgreSQL's timestamp gives it.
+    const salesCloseAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
+    await fx.store.registerPerformance({
+      performanceId,
+      salesOpenAt: opened,
+      currency: 'KRW',
+      seats: seatRange(5),
+      lifecycle: { status: 'ON_SALE', salesCloseAt, cancelUntil: null, noOrphanSeats: false },
+    });
+    const hold = await fx.holds.hold('carol', performanceId, [1]);
+    // RESERVATION_TTL_SECONDS is 300: past the close, when nothing could buy the hold any more.
+    expect(hold.expiresAt).toEqual(salesCloseAt);
+    const keys = performanceKeys(performanceId);
+    expect(await fx.redis.zscore(keys.expiry, hold.id)).toBe(String(salesCloseAt.getTime()));
+    expect(await fx.redis.hget(keys.seatHolds, '1')).toBe(`${salesCloseAt.getTime()}:${hold.id}`);
+    expect(await fx.holds.get('carol', hold.id)).toMatchObject({ expiresAt: salesCloseAt });
+  });
+
   it('holds seats, records the hold and updates the counts', async () => {
     const performanceId = nextPerformance++;
     await fx.store.registerPerformance({

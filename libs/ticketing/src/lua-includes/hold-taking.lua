@@ -18,7 +18,8 @@
        seating as in the seating include; userIndex optional: on a single Redis, where it may
        share the script, index-hold.lua's work is done here)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
-       arrangement (optional: stored in the record when given), places and rows (optional: the
+       closesAt (optional, epoch ms after `now`: the performance's salesCloseAt; the hold expires
+       then at the latest, as nothing can buy it after), arrangement (optional: stored in the record when given), places and rows (optional: the
        seats' {layout position, row index} and the rows' records, as seatingMarkPlaces takes them,
        when the caller read them: their layout entries are then not read again), indexUntil
        (with k.userIndex: the entry's score and the key's expiry, epoch ms) }
@@ -69,6 +70,7 @@ local function takeHold(k, hold)
   redis.call('HINCRBY', k.counts, 'held', #seatIds)
 
   local expiresAt = hold.now + hold.lifetime
+  if hold.closesAt and hold.closesAt < expiresAt then expiresAt = hold.closesAt end
   local holderEntry = expiresAt .. ':' .. hold.id
   local holderFields = {}
   for i = 1, #seatIds do
