@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AmqpConnection, OutboxRelay, RelayResult } from '@app/messaging';
 import type { PurchaseFlusher } from '@app/ticketing';
-import { OutboxRelayLoop, RELAY_YIELD_MAX_MS } from './outbox-relay.loop';
+import { OutboxRelayLoop, RELAY_CONNECT_GRACE_MS, RELAY_YIELD_MAX_MS } from './outbox-relay.loop';
 import { PurchaseFlushLoop } from './purchase-flush.loop';
 
 /** A promise the test settles by hand. */
@@ -86,5 +86,30 @@ describe('OutboxRelayLoop beside the purchase flush loop', () => {
       await relayLoop.stop();
       await flushLoop.stop();
     };
+  });
+});
+
+describe('OutboxRelayLoop while RabbitMQ is not connected', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('says nothing while the first connection is being made, and warns once the grace has passed', async () => {
+    vi.useFakeTimers();
+    const relayOnce = vi.fn();
+    const loop = new OutboxRelayLoop(
+      { relayOnce } as unknown as OutboxRelay,
+      { isConnected: () => false } as unknown as AmqpConnection,
+      new PurchaseFlushLoop({} as PurchaseFlusher),
+    );
+    const warn = vi.spyOn((loop as unknown as { logger: { warn: (message: string) => void } }).logger, 'warn');
+    warn.mockImplementation(() => undefined);
+    loop.start(200);
+    await vi.advanceTimersByTimeAsync(RELAY_CONNECT_GRACE_MS - 200);
+    expect(warn).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(warn).toHaveBeenCalledWith('outbox relay: RabbitMQ is unreachable; outbox messages wait in PostgreSQL');
+    expect(relayOnce).not.toHaveBeenCalled();
+    const stopped = loop.stop();
+    await vi.advanceTimersByTimeAsync(1);
+    await stopped;
   });
 });

@@ -16,6 +16,13 @@ export const RELAY_BATCH_SIZE = 1000;
 export const RELAY_YIELD_MAX_MS = 1000;
 
 /**
+ * How long, in ms from the loop's start, an unconnected broker is taken for a connection still
+ * being made rather than reported unreachable (the first connect takes milliseconds; a broker
+ * that refuses it is reported by the connection's own "connect failed" warning at once).
+ */
+export const RELAY_CONNECT_GRACE_MS = 5000;
+
+/**
  * Runs the relay again and again: at once while it finds a full batch, else after a pause.
  * Each pass starts between two of this process's flush passes (waiting at most
  * RELAY_YIELD_MAX_MS): relaying in the same process and on the same cores as a backlog's flush
@@ -31,6 +38,8 @@ export class OutboxRelayLoop extends PollingLoop {
   // Rows per pass. 1000 rather than 200: PostgreSQL's CPU per relayed message (lock, stamp, commit)
   // was ~20 % lower in isolated passes (docs/performance.md, flush sixth slice; the stamp is now a delete).
   private batchSize = RELAY_BATCH_SIZE;
+  /** Epoch ms the loop started at (RELAY_CONNECT_GRACE_MS). */
+  private startedAt = 0;
   /** Outbox messages the broker confirmed; in no registry until a process adds it. */
   readonly published = new Counter({
     name: 'boxoffice_outbox_published_total',
@@ -48,13 +57,16 @@ export class OutboxRelayLoop extends PollingLoop {
 
   start(pauseMs = 200, batchSize = RELAY_BATCH_SIZE): void {
     this.batchSize = batchSize;
+    this.startedAt = Date.now();
     this.startLoop(pauseMs);
   }
 
   /** More is waiting after a full, fully confirmed batch. */
   protected async step(): Promise<boolean> {
     if (!this.amqp.isConnected()) {
-      this.problems.failed('RabbitMQ is unreachable; outbox messages wait in PostgreSQL');
+      if (Date.now() - this.startedAt >= RELAY_CONNECT_GRACE_MS) {
+        this.problems.failed('RabbitMQ is unreachable; outbox messages wait in PostgreSQL');
+      }
       return false;
     }
     await this.flushLoop.betweenPasses(RELAY_YIELD_MAX_MS);
