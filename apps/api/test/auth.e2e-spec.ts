@@ -130,6 +130,14 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect(login.statusCode).toBe(200);
     });
 
+    it('takes a password typed with combining accents or precomposed as one (NFKC), a wrong one still 401', async () => {
+      const email = newEmail();
+      expect((await signup({ email, password: 'caf\u00e9 pass x', name: 'A' })).statusCode).toBe(201);
+      expect((await login(email, 'cafe\u0301 pass x')).statusCode).toBe(200);
+      expect((await login(email, 'caf\u00e9 pass x')).statusCode).toBe(200);
+      expectUniformError(await login(email, 'cafe pass x'), 401);
+    });
+
     it('keys accounts by the NFKC form: a fullwidth spelling of a taken address is taken too', async () => {
       const tag = newEmail().split('@')[0];
       expect((await signup({ email: `alice-${tag}@example.com`, password: PASSWORD, name: 'A' })).statusCode).toBe(201);

@@ -46,6 +46,20 @@ describe('PasswordHasher', () => {
     expect(await hasher.verify(stored, 'wrong horse battery')).toBe(false);
   });
 
+  it('takes a password in any Unicode normalisation form as one (NFKC): precomposed or combining accents', async () => {
+    const stored = await hasher.hash('caf\u00e9 pass x');
+    expect(await hasher.verify(stored, 'cafe\u0301 pass x')).toBe(true);
+    expect(await hasher.verify(stored, 'caf\u00e9 pass x')).toBe(true);
+    expect(await hasher.verify(await hasher.hash('cafe\u0301 pass x'), 'caf\u00e9 pass x')).toBe(true);
+    expect(await hasher.verify(stored, 'cafe pass x')).toBe(false);
+  });
+
+  it('still accepts, as typed, a password an older version hashed without normalising it', async () => {
+    const legacy = await argon2.hash('cafe\u0301 pass x', { memoryCost: 19456, timeCost: 2 });
+    expect(await hasher.verify(legacy, 'cafe\u0301 pass x')).toBe(true);
+    expect(await hasher.verify(legacy, 'wrong pass x')).toBe(false);
+  });
+
   it('answers false without a stored hash, after a full argon2id verify of the same cost', async () => {
     const stored = await hasher.hash('correct horse battery');
     vi.mocked(argon2.verify).mockClear();

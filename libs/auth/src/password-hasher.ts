@@ -6,7 +6,9 @@ import { Env } from '@app/config';
 /**
  * argon2id (the library's default algorithm) at the configured cost: by default OWASP's minimum,
  * 19 MiB and 2 passes (the test suite hashes at the cheapest, see libs/testing). A stored hash
- * carries its own cost, so hashes made at another cost still verify.
+ * carries its own cost, so hashes made at another cost still verify. Passwords are hashed and
+ * checked in Unicode NFKC (NIST SP 800-63B, 5.1.1.2), so "é" typed precomposed or as "e" and a
+ * combining accent, by two keyboards, is one password.
  */
 @Injectable()
 export class PasswordHasher {
@@ -21,15 +23,21 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return hash(password, this.options);
+    return hash(password.normalize('NFKC'), this.options);
   }
 
-  /** Checks a password; with no stored hash it does the same work and answers false. */
+  /**
+   * Checks a password (in NFKC); with no stored hash it does the same work and answers false. A
+   * hash made before passwords were normalised holds the password as typed: one that NFKC changes
+   * is also checked as typed, so such an account still signs in the way it always did.
+   */
   async verify(storedHash: string | null, password: string): Promise<boolean> {
+    const normalized = password.normalize('NFKC');
     if (storedHash === null) {
-      await verify(await this.dummyHash, password);
+      await verify(await this.dummyHash, normalized);
       return false;
     }
-    return verify(storedHash, password);
+    if (await verify(storedHash, normalized)) return true;
+    return normalized !== password && verify(storedHash, password);
   }
 }
