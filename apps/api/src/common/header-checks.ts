@@ -1,9 +1,10 @@
 /**
  * Request headers a request may carry at most once. Node joins a repeated `Idempotency-Key` into
- * "a, b" (one key neither sender meant) and keeps only the first `Authorization` and
- * `Content-Type`, so a repeated one is refused rather than read one of those ways.
+ * "a, b" (one key neither sender meant) and keeps only the first `Authorization`, `Content-Type`
+ * and `Host`, so a repeated one is refused rather than read one of those ways (for `Host`, RFC 9112
+ * section 3.2 requires the 400, as Nginx answers).
  */
-const SINGLE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'content-type', 'idempotency-key']);
+const SINGLE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'content-type', 'host', 'idempotency-key']);
 const SINGLE_HEADER_LENGTHS: ReadonlySet<number> = new Set([...SINGLE_HEADERS].map((name) => name.length));
 
 /**
