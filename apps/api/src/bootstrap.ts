@@ -103,6 +103,10 @@ export const repeatedHeader = (name: string) => `the ${name} header must be sent
 /** The 400 message for an HTTP/1.1 request without a Host header. */
 export const MISSING_HOST = 'the Host header is missing (HTTP/1.1 requires it)';
 
+/** The 400 message for a request target holding a `#` (a fragment, which never leaves a client). */
+export const FRAGMENT_REFUSED =
+  'the request target must not contain "#" (a URL\'s fragment is not sent; encode a "#" as %23)';
+
 /** The 400 message for a JSON body with a property named twice in one object. */
 export const DUPLICATE_PROPERTY = 'JSON names a property twice in one object';
 
@@ -178,6 +182,8 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
     }
     const repeated = repeatedSingleHeader(request.raw.rawHeaders);
     if (repeated !== null) return done(new BadRequestException(repeatedHeader(repeated)));
+    // RFC 9112 §3.2: no fragment in a request target; the router would read `/x#a` as `/x?a`.
+    if (request.url.includes('#')) return done(new BadRequestException(FRAGMENT_REFUSED));
     done();
   });
   // Keep-alive sockets (Nginx keeps a pool open) would hold shutdown forever: on close, drop the

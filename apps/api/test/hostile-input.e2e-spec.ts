@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '@app/config';
 import { ApiHarness, freePort, TestSession } from '@app/testing';
+import { FRAGMENT_REFUSED } from '../src/bootstrap';
 import { startApiWithSessions } from './support/api';
 import { createPerformance } from './purchase-helpers';
 import { ERROR_KEYS, expectUniform, jsonCaller } from './support/http';
@@ -512,6 +513,19 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
         ),
         { numRuns: 30 },
       );
+    });
+
+    it('answers 400 to a request target with a fragment, which the router would read as a query', async () => {
+      for (const target of ['/api/v1/events#frag', '/api/v1/events?limit=5#x', '/health/live#']) {
+        const res = parseRaw(
+          await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+        );
+        expect(res.status, target).toBe(400);
+        expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+        expect(res.body.message).toBe(FRAGMENT_REFUSED);
+      }
+      // An encoded "#" is data: a search for it answers 200.
+      expect((await api.app.inject({ method: 'GET', url: '/api/v1/events?q=%23frag' })).statusCode).toBe(200);
     });
 
     it('answers 400 to a purchase with two Idempotency-Key headers (Node would join them into "a, b")', async () => {
