@@ -220,6 +220,13 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     });
     const listed = await call('GET', `/purchases/${ticket.purchaseId}/tickets`, { session: buyer });
     expect(listed.json().items[0]).toMatchObject({ status: 'ACTIVE', checkedInAt: null });
+    // A door set up with an id no performance has says so, rather than send every ticket away.
+    const unknownDoor = await call('POST', '/check-in', {
+      body: { code: ticket.code, performanceId: 2 ** 31 - 1 },
+      session: staff,
+    });
+    expect(unknownDoor.statusCode).toBe(404);
+    expect(unknownDoor.json()).toMatchObject({ message: 'performance not found' });
     for (const performanceId of [0, -1, 1.5, '1', 2 ** 31]) {
       const invalid = await call('POST', '/check-in', { body: { code: ticket.code, performanceId }, session: staff });
       expect(invalid.statusCode, JSON.stringify(performanceId)).toBe(400);

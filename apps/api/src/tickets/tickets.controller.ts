@@ -33,15 +33,20 @@ export class TicketsController {
    * holder; 409 `TicketAlreadyCheckedIn` afterwards (`checkedInAt` in the body says when); 409
    * `TicketCanceled` for a canceled or refunded purchase; with `performanceId` (the door's
    * performance), 409 `TicketForAnotherPerformance` for a ticket of another (`details.performanceId`
-   * names its own; nothing recorded); 400 for a forged or malformed code; 404 for a genuine code
-   * whose ticket no longer exists. Of concurrent scans of one code, one gets 200.
+   * names its own; nothing recorded), 404 when no performance has that id; 400 for a forged or
+   * malformed code; 404 for a genuine code whose ticket no longer exists. Of concurrent scans of
+   * one code, one gets 200.
    */
   @Post('check-in')
   @HttpCode(200)
   @Roles(Role.Staff, Role.Admin)
   @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'forged or malformed code' })
   @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'the caller is neither staff nor admin' })
-  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'genuine code, ticket no longer exists' })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: "genuine code, ticket no longer exists; or the door's performanceId names no performance",
+  })
   @ApiResponse({
     status: 409,
     type: ErrorBodyDto,

@@ -1,13 +1,18 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { CheckInResult, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError } from '../errors';
 import type { Purchase } from '../purchases/purchase';
 import type { PurchaseReader } from '../purchases/purchase-reader';
 import { CheckInStore } from './check-in.store';
 import type { TicketCodes } from './ticket-codes';
 import type { CheckInMarkResult } from './ticket-scripts';
-import { TicketAlreadyCheckedInError, TicketCanceledError, TicketsNotIssuedError } from './ticket.errors';
+import {
+  TicketAlreadyCheckedInError,
+  TicketCanceledError,
+  TicketForAnotherPerformanceError,
+  TicketsNotIssuedError,
+} from './ticket.errors';
 import { CHECK_IN_MARK_LIFETIME_SECONDS, TicketService } from './ticket.service';
 
 const identity = { ticketId: '11', purchaseId: 'p1', performanceId: 7, seatId: 3 };
@@ -61,6 +66,7 @@ function service(
     purchases as unknown as PurchaseReader,
     marks as unknown as CheckInStore,
     env,
+    { findById: vi.fn(async (id: number) => (id === 404 ? null : { id })) } as unknown as PerformanceRepository,
   );
   return { subject, tickets, marks, codes };
 }
@@ -110,6 +116,14 @@ describe('TicketService', () => {
       expect(marks.mark).toHaveBeenCalledWith(7, 'p1', 3, CHECK_IN_MARK_LIFETIME_SECONDS);
       expect(marks.mark.mock.invocationCallOrder[0]).toBeLessThan(tickets.checkIn.mock.invocationCallOrder[0]);
       expect(marks.unmark).not.toHaveBeenCalled();
+    });
+
+    it("refuses a ticket at another performance's door (409), but at a door naming no performance says so (404)", async () => {
+      const { subject, marks } = service();
+      await expect(subject.checkIn('code', 'staff', 8)).rejects.toBeInstanceOf(TicketForAnotherPerformanceError);
+      await expect(subject.checkIn('code', 'staff', 404)).rejects.toBeInstanceOf(NotFoundError);
+      expect(marks.mark).not.toHaveBeenCalled();
+      await expect(subject.checkIn('code', 'staff', 7)).resolves.toMatchObject({ checkedInAt });
     });
 
     it('refuses a ticket whose purchase was canceled in Redis, without asking PostgreSQL to check it in', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { CheckInResult, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError } from '../errors';
 import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
@@ -42,6 +42,7 @@ export class TicketService {
     private readonly purchases: PurchaseReader,
     private readonly marks: CheckInStore,
     @Inject(Env) private readonly env: Env,
+    private readonly performances: PerformanceRepository,
   ) {}
 
   /**
@@ -87,11 +88,15 @@ export class TicketService {
    * seat is marked checked in before PostgreSQL records it, and the mark taken back when
    * PostgreSQL refuses). `staffId`: who scans. `doorPerformanceId`, when given: the performance
    * this door admits to; a ticket for another is refused (TicketForAnotherPerformanceError, 409)
-   * before anything is marked, so it still admits at its own door.
+   * before anything is marked, so it still admits at its own door, unless no such performance
+   * exists (NotFoundError: a door set up with a wrong id would send every ticket away).
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
     if (doorPerformanceId !== undefined && identity.performanceId !== doorPerformanceId) {
+      if (!(await this.performances.findById(doorPerformanceId))) {
+        throw new NotFoundError('performance', { performanceId: doorPerformanceId });
+      }
       throw new TicketForAnotherPerformanceError(identity.performanceId);
     }
     const mark = await this.marks.mark(
