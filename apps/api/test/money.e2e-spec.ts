@@ -146,6 +146,9 @@ describe('money in minor units with its currency (real PostgreSQL and Redis)', (
 
     const change = await call('PATCH', `/events/${euro.json().id}`, { body: { currency: 'USD' }, session: admin });
     expect(change.statusCode).toBe(400);
+    expect(change.json().message).toEqual([
+      "currency cannot be changed: an event's prices and purchases stay in the currency it was created with",
+    ]);
     expect((await call('GET', `/events/${euro.json().id}`)).json()).toMatchObject({ currency: 'EUR' });
   });
 

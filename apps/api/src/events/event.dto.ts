@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { IsOptional, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
 import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
@@ -64,7 +64,17 @@ export class EventCreateDto {
 }
 
 /** The currency is not among the fields: prices already entered and sold are in it. */
-export class EventUpdateDto extends PartialType(OmitType(EventCreateDto, ['currency'] as const)) {}
+/** The 400 message for a `currency` in `PATCH /events/:id`. */
+export const CURRENCY_FIXED =
+  "currency cannot be changed: an event's prices and purchases stay in the currency it was created with";
+
+export class EventUpdateDto extends PartialType(OmitType(EventCreateDto, ['currency'] as const)) {
+  /** Never accepted: named here so that sending it is refused with why, not as an unknown field. */
+  @ApiHideProperty()
+  @ValidateIf((dto: EventUpdateDto) => dto.currency !== undefined)
+  @ValidateBy({ name: 'currencyFixed', validator: { validate: () => false, defaultMessage: () => CURRENCY_FIXED } })
+  currency?: never;
+}
 
 export class EventResponseDto {
   id: number;

@@ -71,10 +71,12 @@ export class EventsController {
   @ApiBearerAuth()
   @Roles(Role.Admin)
   async update(@Param('id', ParseIdPipe) id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
-    if (Object.values(body).every((field) => field === undefined)) {
+    // `currency` is declared only to be refused (EventUpdateDto); it is never a change.
+    const { currency: _currency, ...changes } = body;
+    if (Object.values(changes).every((field) => field === undefined)) {
       throw new InvalidInputError('nothing to change: give at least one of title, description, venue, timeZone');
     }
-    return mapEvent(await this.events.updateEvent(id, body));
+    return mapEvent(await this.events.updateEvent(id, changes));
   }
 
   /** Refused with 409 while any performance of the event has sold seats or any purchase (also a canceled one). */
