@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findSectionName, gradeKey, sectionNameKey } from './section-names';
 
@@ -33,5 +34,34 @@ describe('sectionNameKey', () => {
     expect(findSectionName(['Ön Sıra'], 'ön sira')).toBe('Ön Sıra');
     expect(findSectionName(['Floor'], 'Balcony')).toBeUndefined();
     expect(gradeKey('VİP')).toBe(gradeKey('vi\u0307p'));
+  });
+
+  it('gives every case and spacing variant of a name its key, and a key is its own key (property)', () => {
+    const char = fc.oneof(
+      fc.constantFrom(...'aBcXyZßẞſKİıiIΣσςΟΔΥΕΑοδυεαДжЖǅǄǆﬀﬁŉÅåÆæ0123456789_-'),
+      fc.constantFrom('ท', 'ี', '่', 'น', 'ั', 'บ', 'ा', 'ल', 'क', 'न', 'ी', 'e\u0301', '\u0345', 'ᾼ'),
+      fc.constantFrom(' ', '  '),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(char, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 8 }),
+        (chars, choices) => {
+          // Case changed on the decomposed text, as foldCase explains (U+0345 moves marks otherwise).
+          const name = chars.join('').normalize('NFKD');
+          const variant = [...name]
+            .map((c, i) => {
+              const choice = choices.length === 0 ? 0 : choices[i % choices.length];
+              return choice === 0 ? c : choice === 1 ? c.toUpperCase() : c.toLowerCase();
+            })
+            .join('');
+          const key = sectionNameKey(name);
+          expect(sectionNameKey(variant)).toBe(key);
+          expect(sectionNameKey(` ${name.replace(/ /gu, '   ')} `)).toBe(key);
+          expect(sectionNameKey(key)).toBe(key);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
