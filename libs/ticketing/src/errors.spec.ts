@@ -3,10 +3,25 @@ import { NoSeatsFitError } from './errors';
 
 describe('NoSeatsFitError', () => {
   it.each([
-    [1, true, false, 'no seat is available for this request'],
-    [1, false, true, 'no accessible seat (a wheelchair space with its companion seat) is available for this request'],
-    [4, true, false, 'no 4 seats together (one row, or adjacent rows of one section) are available for this request'],
-    [3, false, false, 'fewer than 3 seats are available for this request'],
+    [
+      1,
+      true,
+      false,
+      'no seat is available for this request (wheelchair spaces and companion seats go to accessible requests only)',
+    ],
+    [1, false, true, 'no accessible seat (a wheelchair space) is available for this request'],
+    [
+      4,
+      true,
+      false,
+      'no 4 seats together (one row, or adjacent rows of one section) are available for this request (wheelchair spaces and companion seats go to accessible requests only)',
+    ],
+    [
+      3,
+      false,
+      false,
+      'fewer than 3 seats are available for this request (wheelchair spaces and companion seats go to accessible requests only)',
+    ],
     [
       2,
       false,

@@ -202,13 +202,16 @@ export class NoSeatsFitError extends DomainError {
     const seats = accessible
       ? `${quantity} accessible seats (wheelchair spaces with their companion seats)`
       : `${quantity} seats`;
+    // Seats kept for accessible requests count as available too: say so, or "none available" beside
+    // a performance showing free seats reads as a fault.
+    const reserved = accessible ? '' : ' (wheelchair spaces and companion seats go to accessible requests only)';
     const message = singleLeft
       ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
       : quantity === 1
-        ? `no ${accessible ? 'accessible seat (a wheelchair space with its companion seat)' : 'seat'} is available for this request`
+        ? `no ${accessible ? 'accessible seat (a wheelchair space)' : 'seat'} is available for this request${reserved}`
         : together
-          ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request`
-          : `fewer than ${seats} are available for this request`;
+          ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request${reserved}`
+          : `fewer than ${seats} are available for this request${reserved}`;
     const details = { quantity, together, accessible };
     super('conflict', 'NoSeatsFit', message, singleLeft ? { ...details, singleLeft } : details);
   }
