@@ -172,6 +172,19 @@ describe('best-available reservations over HTTP', () => {
       },
     });
     expect(twins.statusCode).toBe(400);
+    // Marks that draw nothing (a variation selector) would make two names no reader tells apart.
+    for (const name of ['Floor\uFE0F', 'Floor\u{E0100}', '\u3164']) {
+      const invisible = await api.app.inject({
+        method: 'POST',
+        url: `/api/v1/events/${event.json().id}/performances`,
+        headers: admin.headers,
+        payload: {
+          startsAt: '2030-01-01T19:00:00Z',
+          sections: [{ name, grade: 'S', price: 1, rows: 1, seatsPerRow: 1 }],
+        },
+      });
+      expect(invisible.statusCode, JSON.stringify(name)).toBe(400);
+    }
   });
 
   it('answers 400 with the uniform body for a body mixing the forms, and changes nothing', async () => {

@@ -60,6 +60,18 @@ describe('PasswordHasher', () => {
     expect(await hasher.verify(legacy, 'wrong pass x')).toBe(false);
   });
 
+  it('without a stored hash, verifies as often as a wrong password of a known account costs (two when NFKC changes it)', async () => {
+    const stored = await hasher.hash('correct horse battery');
+    for (const wrong of ['wrong horse battery', '\ufb01ne wrong pass']) {
+      vi.mocked(argon2.verify).mockClear();
+      expect(await hasher.verify(stored, wrong)).toBe(false);
+      const known = vi.mocked(argon2.verify).mock.calls.length;
+      vi.mocked(argon2.verify).mockClear();
+      expect(await hasher.verify(null, wrong)).toBe(false);
+      expect(vi.mocked(argon2.verify).mock.calls.length, wrong).toBe(known);
+    }
+  });
+
   it('answers false without a stored hash, after a full argon2id verify of the same cost', async () => {
     const stored = await hasher.hash('correct horse battery');
     vi.mocked(argon2.verify).mockClear();

@@ -34,7 +34,9 @@ export class PasswordHasher {
   async verify(storedHash: string | null, password: string): Promise<boolean> {
     const normalized = password.normalize('NFKC');
     if (storedHash === null) {
+      // As many verifies as a wrong password of a known account costs, or timing names accounts.
       await verify(await this.dummyHash, normalized);
+      if (normalized !== password) await verify(await this.dummyHash, password);
       return false;
     }
     if (await verify(storedHash, normalized)) return true;

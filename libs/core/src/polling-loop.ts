@@ -10,6 +10,11 @@ export abstract class PollingLoop implements BeforeApplicationShutdown {
   private stopping = false;
   private wake?: () => void;
 
+  /** Whether `stop` was called: a step that waited may end without doing its work. */
+  protected get stopRequested(): boolean {
+    return this.stopping;
+  }
+
   /** One unit of work; resolves `true` when more is waiting. Must not throw. */
   protected abstract step(): Promise<boolean>;
 

@@ -44,7 +44,7 @@ const top = (
   get: (value: Record<string, unknown>) => value[name],
   ...extra,
 });
-const NAME = /^[\p{L}\p{M}\p{N} _-]+$/u;
+const NAME = /^(?!.*\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N} _-]+$/u;
 const SECTION = { name: 'A', grade: 'R', price: 1, rows: 1, seatsPerRow: 1 };
 const inSection = (name: 'name' | 'grade'): Field => ({
   dto: PerformanceCreateDto,

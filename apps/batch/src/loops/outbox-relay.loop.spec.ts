@@ -63,12 +63,36 @@ describe('OutboxRelayLoop beside the purchase flush loop', () => {
     };
   });
 
-  it('relays at once while no flush pass runs', async () => {
-    const { flushLoop, relayLoop, relayOnce } = loops();
+  it('relays at once while the flush loop pauses between passes', async () => {
+    vi.useFakeTimers();
+    const { flushLoop, relayLoop, relayOnce, passes } = loops();
+    flushLoop.start(60_000);
+    await settle();
+    passes[0].resolve(0); // nothing written: the flush loop pauses a minute
+    await settle();
     relayLoop.start(60_000);
-    await vi.waitFor(() => expect(relayOnce).toHaveBeenCalledTimes(1));
-    await expect(flushLoop.betweenPasses(60_000)).resolves.toBeUndefined();
-    stop = () => relayLoop.stop();
+    await settle();
+    expect(relayOnce).toHaveBeenCalledTimes(1);
+    expect(passes).toHaveLength(1);
+    stop = async () => {
+      await relayLoop.stop();
+      await flushLoop.stop();
+    };
+  });
+
+  it('starts no relay pass once stopped while it waited for a flush pass', async () => {
+    vi.useFakeTimers();
+    const { flushLoop, relayLoop, relayOnce, passes } = loops();
+    flushLoop.start(60_000);
+    await settle();
+    relayLoop.start(60_000);
+    await settle();
+    const stopped = relayLoop.stop();
+    passes[0].resolve(0);
+    await vi.advanceTimersByTimeAsync(RELAY_YIELD_MAX_MS);
+    await stopped;
+    expect(relayOnce).not.toHaveBeenCalled();
+    stop = () => flushLoop.stop();
   });
 
   it('still relays every RELAY_YIELD_MAX_MS while a flush pass never ends (a backlog that does not clear)', async () => {

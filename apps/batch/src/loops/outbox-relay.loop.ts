@@ -70,6 +70,8 @@ export class OutboxRelayLoop extends PollingLoop {
       return false;
     }
     await this.flushLoop.betweenPasses(RELAY_YIELD_MAX_MS);
+    // Stopped while waiting: no new pass (shutdown waits for the step in progress).
+    if (this.stopRequested) return false;
     try {
       const result = await this.relay.relayOnce(this.batchSize);
       this.published.inc(result.published);

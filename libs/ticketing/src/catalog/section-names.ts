@@ -27,8 +27,13 @@ export function sectionNameKey(name: string): string {
   return key;
 }
 
-/** The one of `names` that `requested` names (see {@link sectionNameKey}), or undefined. */
+/**
+ * The one of `names` that `requested` names (see {@link sectionNameKey}), or undefined. A name
+ * written exactly so comes first: sections created before names were fully case-folded may fold
+ * alike (`Straße` beside `STRASSE`), and each is still reached by its own spelling.
+ */
 export function findSectionName(names: readonly string[], requested: string): string | undefined {
+  if (names.includes(requested)) return requested;
   const key = sectionNameKey(requested);
   return names.find((name) => sectionNameKey(name) === key);
 }
