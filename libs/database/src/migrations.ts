@@ -21,6 +21,7 @@ import { EmailCaseFoldKey1798100000000 } from './migrations/1798100000000-EmailC
 import { OutboxDeletePublished1798210000000 } from './migrations/1798210000000-OutboxDeletePublished';
 import { SeatRowLabel1798300000000 } from './migrations/1798300000000-SeatRowLabel';
 import { PaymentAttemptRefundOwed1798400000000 } from './migrations/1798400000000-PaymentAttemptRefundOwed';
+import { MaxTicketsPerBuyer1798500000000 } from './migrations/1798500000000-MaxTicketsPerBuyer';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -50,4 +51,5 @@ export const MIGRATIONS: Function[] = [
   OutboxDeletePublished1798210000000,
   SeatRowLabel1798300000000,
   PaymentAttemptRefundOwed1798400000000,
+  MaxTicketsPerBuyer1798500000000,
 ];

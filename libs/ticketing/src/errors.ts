@@ -61,6 +61,23 @@ export class HoldLimitExceededError extends DomainError {
   }
 }
 
+/**
+ * The performance's ticket limit per buyer (maxTicketsPerBuyer, seats) refused a hold: the seats
+ * the buyer bought (paid purchases not canceled), the seats they hold and those asked for would
+ * exceed it. Nothing was held.
+ */
+export class TicketLimitExceededError extends DomainError {
+  constructor(limit: number, bought: number, held: number, requested: number) {
+    super(
+      'conflict',
+      'TicketLimitExceeded',
+      `a buyer may have at most ${limit} tickets for this performance, bought and held together; ` +
+        `you bought ${bought}, hold ${held} and asked for ${requested} more`,
+      { limit, bought, held, requested },
+    );
+  }
+}
+
 export class HoldExpiredError extends DomainError {
   constructor() {
     super('conflict', 'HoldExpired', 'reservation has expired');

@@ -3,6 +3,7 @@ export {
   DomainError,
   HoldExpiredError,
   HoldLimitExceededError,
+  TicketLimitExceededError,
   HoldPurchasedError,
   HoldReleasedError,
   IdempotencyKeyInUseError,
@@ -43,7 +44,7 @@ export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
 export { EventService, MAX_EVENT_SEARCH_LENGTH } from './catalog/event.service';
 export type { EventQuery } from './catalog/event.service';
-export { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './catalog/performance.service';
+export { MAX_SEATS_PER_PERFORMANCE, MAX_TICKETS_PER_BUYER, PerformanceService } from './catalog/performance.service';
 export { SALES_STATES, salesStateAt } from './catalog/sales-state';
 export type { SalesState } from './catalog/sales-state';
 export { SeatPageService } from './catalog/seat-page.service';

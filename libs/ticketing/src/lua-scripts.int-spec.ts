@@ -28,7 +28,13 @@ import {
 } from './purchases/purchase-scripts';
 import { idempotencyKey, performanceKeys, userHoldPerformancesKey } from './redis-keys';
 import { reconcileSeats, streamMark } from './seats/reconcile-scripts';
-import { changeRebuildLease, closeSales, finishRegistration, registerSeats } from './seats/seat-scripts';
+import {
+  changeRebuildLease,
+  closeSales,
+  finishRegistration,
+  raiseTicketsBought,
+  registerSeats,
+} from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
 import { rebuildSeating } from './seats/seating-scripts';
 import { markCheckIn } from './tickets/ticket-scripts';
@@ -108,6 +114,19 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
+  });
+
+  it("buyers' tickets bought: counts from PostgreSQL only raise them", async () => {
+    const keys = performanceKeys(12);
+    await redis.hset(keys.ticketsBought, 'kept-higher', 5, 'lower', 1);
+    const counts = [
+      { userId: 'kept-higher', seats: 3 },
+      { userId: 'lower', seats: 2 },
+      { userId: 'new', seats: 4 },
+    ];
+    expect(await raiseTicketsBought(redis, keys, counts)).toBe(2);
+    expect(await redis.hgetall(keys.ticketsBought)).toEqual({ 'kept-higher': '5', lower: '2', new: '4' });
+    ran.add('boxofficeRaiseTicketsBought');
   });
 
   it('a rebuild lease: renewed and ended only by its holder; the meta hash written only under it', async () => {
@@ -222,6 +241,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     await redis.hset(hold, 'claimedBy', 'p0', 'claimedUntil', p0.now - 1);
     ran.add('boxofficeClaimHold').add('boxofficeReleaseHoldClaim').add('boxofficeRenewHoldClaim');
     expect(await purchaseHold(redis, keys, purchase)).toMatchObject({ outcome: 'OK', amount: 100 });
+    // The sale counts toward its buyer's tickets bought (the ticket limit per buyer).
+    expect(await redis.hgetall(keys.ticketsBought)).toEqual({ u1: '1' });
     expect(await claimHold(redis, keys, 'h1', attempt('p2'))).toMatchObject({
       claim: 'NONE',
       fields: ['u1', 'PURCHASED', expect.any(String), '100', 'KRW', 'p1'],
@@ -243,6 +264,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       chargeId: 'c1',
       keptSeatIds: [],
     });
+    expect(await redis.hgetall(keys.ticketsBought)).toEqual({});
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
     // A same-key retry's sale of the canceled purchase is told so, never replayed as a sale.
     expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'CANCELED' });

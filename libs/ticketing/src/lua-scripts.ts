@@ -20,7 +20,13 @@ import {
   RENEW_IDEMPOTENCY_CLAIM,
 } from './purchases/purchase-scripts';
 import { RECONCILE_SEATS, STREAM_MARK } from './seats/reconcile-scripts';
-import { CLOSE_SALES, FINISH_REGISTRATION, REBUILD_LEASE, REGISTER_SEATS } from './seats/seat-scripts';
+import {
+  CLOSE_SALES,
+  FINISH_REGISTRATION,
+  RAISE_TICKETS_BOUGHT,
+  REBUILD_LEASE,
+  REGISTER_SEATS,
+} from './seats/seat-scripts';
 import { REBUILD_SEATING } from './seats/seating-scripts';
 import { CHECK_IN_MARK } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
@@ -34,6 +40,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   FINISH_REGISTRATION,
   REBUILD_LEASE,
   CLOSE_SALES,
+  RAISE_TICKETS_BOUGHT,
   HOLD_SEATS,
   RELEASE_HOLD,
   EXPIRE_HOLDS,

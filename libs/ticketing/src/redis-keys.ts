@@ -54,7 +54,8 @@ export interface PerformanceKeys {
   /**
    * Hash: salesOpenAt (epoch ms), currency (ISO 4217), and what the scripts enforce: closed (1 while
    * a delete runs), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms),
-   * cancelUntil (epoch ms, or 'none'). currency is written last by registration: it means "registered".
+   * cancelUntil (epoch ms, or 'none'), noOrphanSeats (1 when on), maxTicketsPerBuyer (seats; absent
+   * = no limit). currency is written last by registration: it means "registered".
    */
   meta: string;
   /** Hash: seat id → status letter (A available, H held, S sold). */
@@ -70,6 +71,12 @@ export interface PerformanceKeys {
   counts: string;
   /** Sorted set: id of every HELD hold, scored by its expiry (epoch ms). */
   expiry: string;
+  /**
+   * Hash: user id → seats of the user's paid purchases of the performance not canceled, kept by
+   * purchase.lua and cancel-purchase.lua, written from PostgreSQL when the state is rebuilt; the
+   * hold scripts read it for the performance's ticket limit per buyer (maxTicketsPerBuyer).
+   */
+  ticketsBought: string;
   /** Hash: the stepwise count of available seats per section (answer, answeredAt, cursor, partial). */
   sectionAvailability: string;
   /**
@@ -124,6 +131,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     prices: `${tag}:prices`,
     counts: `${tag}:counts`,
     expiry: `${tag}:expiry`,
+    ticketsBought: `${tag}:tickets-bought`,
     sectionAvailability: `${tag}:cache:section-available`,
     rebuildLease: `${tag}:rebuild-lease`,
     everyKey: `${tag}:*`,

@@ -18,7 +18,7 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
-import { formatLocalDateTime, SALES_STATES, salesStateAt, toScheduleTime } from '@app/ticketing';
+import { formatLocalDateTime, MAX_TICKETS_PER_BUYER, SALES_STATES, salesStateAt, toScheduleTime } from '@app/ticketing';
 import type { LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
@@ -225,6 +225,20 @@ export class PerformanceLifecycleDto {
   @ValidateIf((dto: PerformanceLifecycleDto) => dto.noOrphanSeats !== undefined)
   @IsBoolean()
   noOrphanSeats?: boolean;
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_TICKETS_PER_BUYER,
+    nullable: true,
+    description:
+      'Ticket limit per buyer: the seats one buyer may have bought (paid purchases not canceled) and hold together for this performance. A hold that would pass it is refused (409 `TicketLimitExceeded`, nothing held); a canceled or refunded purchase gives its seats back to the count. Purchases made before it was set count; lowering it below what a buyer has bought cancels nothing, they only hold no more. `null` = no limit beyond `MAX_SEATS_PER_RESERVATION` seats held at once (the default).',
+    example: 4,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TICKETS_PER_BUYER)
+  maxTicketsPerBuyer?: number | null;
 }
 
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
@@ -296,6 +310,7 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
   cancelUntil?: Date | null;
   status?: Performance['status'];
   noOrphanSeats?: boolean;
+  maxTicketsPerBuyer?: number | null;
 } {
   const time = (value: string | null | undefined, field: string) =>
     value === undefined || value === null ? value : toScheduleTime(value, field);
@@ -304,6 +319,7 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
     cancelUntil: time(body.cancelUntil, 'cancelUntil'),
     status: body.status,
     noOrphanSeats: body.noOrphanSeats,
+    maxTicketsPerBuyer: body.maxTicketsPerBuyer,
   };
 }
 
@@ -336,6 +352,8 @@ export class PerformanceResponseDto {
   currency: string;
   /** Seat-id holds may not leave a single empty seat between taken seats or a row end. */
   noOrphanSeats: boolean;
+  /** Seats one buyer may have bought and hold together; null = no such limit. @example 4 */
+  maxTicketsPerBuyer: number | null;
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
@@ -360,6 +378,7 @@ export function mapPerformance(performance: Performance, nowMs: number): Perform
     totalSeats: performance.totalSeats,
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
+    maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
   };
 }
 
@@ -379,6 +398,7 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, 
     totalSeats: performance.totalSeats,
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
+    maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
     available: performance.available,
     held: performance.held,
     sold: performance.sold,

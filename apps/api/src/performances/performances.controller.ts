@@ -96,8 +96,9 @@ export class PerformancesController {
   }
 
   /**
-   * Changes times and sales status (admin). Once this answers, PAUSED or CLOSED (or a past
-   * salesCloseAt) refuses holds and purchases with 409 on every replica. Times keep the order
+   * Changes times, sales status and rules (admin). Once this answers, PAUSED or CLOSED (or a past
+   * salesCloseAt) refuses holds and purchases with 409 on every replica, and holds keep the new
+   * ticket limit per buyer. Times keep the order
    * salesOpenAt < salesCloseAt ≤ startsAt, cancelUntil ≤ startsAt (400 otherwise).
    */
   @Patch(':id')
@@ -107,12 +108,14 @@ export class PerformancesController {
     @Param('id', ParseIdPipe) id: number,
     @Body() body: PerformanceUpdateDto,
   ): Promise<PerformanceResponseDto> {
-    const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats } = body;
+    const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer } = body;
     if (
-      [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats].every((field) => field === undefined)
+      [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer].every(
+        (field) => field === undefined,
+      )
     ) {
       throw new InvalidInputError(
-        'nothing to change: give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats',
+        'nothing to change: give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer',
       );
     }
     const performance = await this.performances.updatePerformance(id, {

@@ -61,6 +61,13 @@ export class PerformanceEntity {
   @Column({ name: 'no_orphan_seats', type: 'boolean', default: false })
   noOrphanSeats: boolean;
 
+  /**
+   * Seats one buyer may have bought (paid purchases not canceled) and hold together for this
+   * performance; null = no limit beyond the seats held at once (MAX_SEATS_PER_RESERVATION).
+   */
+  @Column({ name: 'max_tickets_per_buyer', type: 'int', nullable: true })
+  maxTicketsPerBuyer: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -45,11 +45,16 @@ export interface NewPerformance {
   focalPoint?: { x: number; y: number };
   /** Seat-id holds may not leave a single free seat; absent = false. */
   noOrphanSeats?: boolean;
+  /** Seats one buyer may have bought and hold together; absent or null = no such limit. */
+  maxTicketsPerBuyer?: number | null;
 }
 
 /** Lifecycle fields of a performance an admin may change. */
 export type PerformanceLifecycleChanges = Partial<
-  Pick<PerformanceEntity, 'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status' | 'noOrphanSeats'>
+  Pick<
+    PerformanceEntity,
+    'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status' | 'noOrphanSeats' | 'maxTicketsPerBuyer'
+  >
 >;
 
 /**
@@ -151,6 +156,7 @@ export class PerformanceRepository {
             focalX: input.focalPoint?.x ?? 0,
             focalY: input.focalPoint?.y ?? 0,
             noOrphanSeats: input.noOrphanSeats ?? false,
+            maxTicketsPerBuyer: input.maxTicketsPerBuyer ?? null,
           }),
         );
         let offset = 0;
@@ -246,6 +252,7 @@ export class PerformanceRepository {
             cancelUntil: row.cancelUntil,
             status: row.status,
             noOrphanSeats: row.noOrphanSeats,
+            maxTicketsPerBuyer: row.maxTicketsPerBuyer,
           },
         );
         const changed = priced(row);

@@ -140,6 +140,25 @@ export class PurchaseRepository {
   }
 
   /**
+   * Per buyer, the seats of their purchases of the performance that are not canceled (active
+   * tickets): what the hold scripts' ticket limit per buyer counts, when Redis's count is built
+   * from PostgreSQL. Buyers without any are left out. `manager`: read inside that transaction.
+   */
+  async ticketsBoughtByBuyer(
+    performanceId: number,
+    manager?: ReadTransaction,
+  ): Promise<{ userId: string; seats: number }[]> {
+    const rows: { user_id: string; seats: string }[] = await (manager ?? this.dataSource).query(
+      `SELECT p.user_id, count(*) AS seats
+         FROM tickets t JOIN purchases p ON p.id = t.purchase_id
+        WHERE t.performance_id = $1 AND t.status = 'ACTIVE'
+        GROUP BY p.user_id`,
+      [performanceId],
+    );
+    return rows.map((row) => ({ userId: row.user_id, seats: Number(row.seats) }));
+  }
+
+  /**
    * The seats {@link activeSeatIds} answers, each with the purchase that sold it (and that
    * purchase's hold, null when its row is gone): for the seat reconciler, which checks each sale
    * against Redis. `final` marks a seat kept sold after its ticket was canceled (checked in, then

@@ -166,6 +166,7 @@ export function toPerformance(performance: PricedPerformance): Performance {
     timeZone: performance.timeZone,
     seatsVersion: performance.seatsVersion,
     noOrphanSeats: performance.noOrphanSeats,
+    maxTicketsPerBuyer: performance.maxTicketsPerBuyer,
   };
 }
 

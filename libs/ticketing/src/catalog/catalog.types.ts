@@ -49,6 +49,11 @@ export interface Performance {
   seatsVersion?: number;
   /** Seat-id holds may not leave a single free seat; absent (= false) in copies cached before it existed. */
   noOrphanSeats?: boolean;
+  /**
+   * Seats one buyer may have bought and hold together; null = no such limit; absent (= null) in
+   * copies cached before it existed.
+   */
+  maxTicketsPerBuyer?: number | null;
 }
 
 /** Seat counts of a performance from its live state in Redis. */

@@ -8,7 +8,7 @@ import {
   PerformanceStatus,
   PricedPerformance,
 } from '@app/database';
-import { DomainError, NotFoundError } from '../errors';
+import { DomainError, InvalidInputError, NotFoundError } from '../errors';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
@@ -30,6 +30,8 @@ export interface PerformanceChanges {
   cancelUntil?: Date | null;
   status?: PerformanceStatus;
   noOrphanSeats?: boolean;
+  /** Seats one buyer may have bought and hold together; null = no such limit. */
+  maxTicketsPerBuyer?: number | null;
 }
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
@@ -69,6 +71,8 @@ export class PerformanceService {
       focalPoint?: MapPoint;
       /** Seat-id holds may not leave a single free seat; absent = false. */
       noOrphanSeats?: boolean;
+      /** Seats one buyer may have bought and hold together (≥ 1); absent or null = no such limit. */
+      maxTicketsPerBuyer?: number | null;
     },
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
@@ -91,6 +95,7 @@ export class PerformanceService {
         ? new Date(input.startsAt.getTime() - DEFAULT_CANCEL_WINDOW_MS)
         : input.cancelUntil;
     assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
+    assertTicketLimit(input.maxTicketsPerBuyer);
     const created = await this.performances.createWithSeats({
       eventId,
       startsAt: input.startsAt,
@@ -108,6 +113,7 @@ export class PerformanceService {
       })),
       focalPoint,
       noOrphanSeats: input.noOrphanSeats,
+      maxTicketsPerBuyer: input.maxTicketsPerBuyer,
     });
     const performance = Object.assign(created, eventOfPerformance(event));
     // Its event may be deleted after the insert committed: before the seat state was written (the
@@ -159,9 +165,11 @@ export class PerformanceService {
   }
 
   /**
-   * Changes a performance's times and sales status. PostgreSQL and the live state the scripts read
-   * change under the row lock: once this answers, no hold or purchase on any replica passes a
-   * PAUSED or CLOSED status or a salesCloseAt in the past, and cancels follow the new cancelUntil.
+   * Changes a performance's times, sales status and rules (noOrphanSeats, maxTicketsPerBuyer).
+   * PostgreSQL and the live state the scripts read change under the row lock: once this answers,
+   * no hold or purchase on any replica passes a PAUSED or CLOSED status or a salesCloseAt in the
+   * past, cancels follow the new cancelUntil, and holds the new ticket limit per buyer (the
+   * buyers' counts of seats bought raised to PostgreSQL's first).
    * Throws NotFoundError('performance'), DomainError 'invalid' (InvalidSalesWindow).
    */
   async updatePerformance(id: number, requested: PerformanceChanges): Promise<Performance> {
@@ -174,9 +182,12 @@ export class PerformanceService {
       (row) => {
         const next = { ...pickLifecycle(row), ...changes };
         assertLifecycle(next);
+        assertTicketLimit(changes.maxTicketsPerBuyer);
         return changes as PerformanceLifecycleChanges;
       },
       async (row) => {
+        // Counted before the limit is in force: no hold is checked against a count lacking older purchases.
+        if (changes.maxTicketsPerBuyer != null) await this.rebuilder.countTicketsBought(id);
         await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
       },
     );
@@ -276,6 +287,22 @@ interface LifecycleTimes {
   salesOpenAt: Date;
   salesCloseAt: Date | null;
   cancelUntil: Date | null;
+}
+
+/** Most seats a ticket limit per buyer may name: a performance's seats at most. */
+export const MAX_TICKETS_PER_BUYER = MAX_SEATS_PER_PERFORMANCE;
+
+/**
+ * A ticket limit per buyer is an integer from 1 to MAX_TICKETS_PER_BUYER seats, or null/absent
+ * (none). Throws InvalidInputError.
+ */
+function assertTicketLimit(limit: number | null | undefined): void {
+  if (limit == null) return;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TICKETS_PER_BUYER) {
+    throw new InvalidInputError(`maxTicketsPerBuyer must be an integer from 1 to ${MAX_TICKETS_PER_BUYER}, or null`, {
+      maxTicketsPerBuyer: limit,
+    });
+  }
 }
 
 function pickLifecycle(row: PricedPerformance): LifecycleTimes {

@@ -55,8 +55,8 @@ describe('holdBestAvailable: rounds of expired holds to end', () => {
     const result = await holdBestAvailable(redis, performanceKeys(7), request);
     expect(result.outcome).toBe('OK');
     expect(calls.map(passedOnly)).toEqual(['0', '0', '0', '1']);
-    // Every hold named so far is passed, with its record among the keys (12 fixed keys first).
+    // Every hold named so far is passed, with its record among the keys (13 fixed keys first).
     expect(argv(calls[3]).slice(-3)).toEqual(['a', 'b', 'c']);
-    expect(calls[3].slice(2 + 12, 2 + 15)).toEqual(['a', 'b', 'c'].map((id) => performanceKeys(7).hold(id)));
+    expect(calls[3].slice(2 + 13, 2 + 16)).toEqual(['a', 'b', 'c'].map((id) => performanceKeys(7).hold(id)));
   });
 });

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
 import { gradeKey, sectionNameKey } from '../catalog/section-names';
-import { HoldScriptHead, holdScriptArgs, holdScriptKeys } from './hold-scripts';
+import { HoldScriptHead, holdScriptArgs, holdScriptKeys, TicketLimitOutcome, ticketLimitOutcome } from './hold-scripts';
 import type { SalesClosedReason } from '../errors';
 
 export const HOLD_BEST_AVAILABLE: LuaScript = {
@@ -48,6 +48,7 @@ export type HoldBestAvailableResult =
   | { outcome: 'SALES_NOT_OPEN'; salesOpenAt: number }
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'LIMIT'; alreadyHeld: number }
+  | TicketLimitOutcome
   /** `singleLeft`: the performance's noOrphanSeats rule refused what the ladder found. */
   | { outcome: 'NO_FIT'; singleLeft: boolean };
 
@@ -134,6 +135,8 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
       return { outcome, reason: String(rest[0]) as SalesClosedReason };
     case 'LIMIT':
       return { outcome, alreadyHeld: Number(rest[0]) };
+    case 'TICKET_LIMIT':
+      return ticketLimitOutcome(rest);
     default:
       throw new Error(`hold-best-available.lua answered ${JSON.stringify(outcome)}`);
   }

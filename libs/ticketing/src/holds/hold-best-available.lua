@@ -39,8 +39,8 @@
   ARGV[14] is '1' (the caller's last round: holds keep expiring faster than its rounds end them),
   when it ends the passed ones only and searches with the others' seats still taken.
 
-  KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt, noOrphanSeats
-                      (hold-seats.lua)
+  KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt, noOrphanSeats,
+                      maxTicketsPerBuyer (hold-seats.lua)
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
@@ -59,16 +59,18 @@
                       windows of 2…8 seats, best free accessible quality (the seating include)
   KEYS[12] seat info  string, 8 bytes per layout position: seat id (u32), quality (u16), flags
                       (u8: 1 accessible, 2 companion), 0; all big-endian
-  KEYS[13]            the user's index of performances with holds, only when ARGV[8] is not ''
+  KEYS[13] tickets    hash user id -> seats of the user's paid purchases not canceled
+           bought     (hold-seats.lua)
+  KEYS[14]            the user's index of performances with holds, only when ARGV[8] is not ''
                       (hold-seats.lua)
-  KEYS[13+i..12+i+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n]; i = 1
+  KEYS[14+i..13+i+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n]; i = 1
                       with the index key, else 0
 
   ARGV[1] hold id            ARGV[2] user id             ARGV[3] performance id
   ARGV[4] hold lifetime (ms) ARGV[5] most seats one user may hold on this performance
   ARGV[6] how long a hold record stays readable after it expires (ms)
   ARGV[7] the seating data's format (SEATING_FORMAT): KEYS[10]'s 'ready' must equal it
-  ARGV[8] '' or, with the index key KEYS[13], until when its entry counts (epoch ms) (hold-seats.lua)
+  ARGV[8] '' or, with the index key KEYS[14], until when its entry counts (epoch ms) (hold-seats.lua)
   ARGV[9] quantity (1…ARGV[5])
   ARGV[10] together: '1' (stop after ADJACENT_ROWS) or '0' (SPLIT allowed)
   ARGV[11] accessible: '1' or '0'
@@ -84,6 +86,7 @@
                        format than ARGV[7]: build it, call again)
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
+    {'TICKET_LIMIT', maxTicketsPerBuyer, seats bought, seats held} (hold-seats.lua)
     {'NO_FIT'}        nothing fits the request; nothing held
     {'NO_FIT', 'SINGLE_LEFT'}  noOrphanSeats refused what the ladder found (it left a single
                       free seat), and nothing else fits; nothing held
@@ -101,7 +104,7 @@ local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local seatingFormat = ARGV[7]
 local indexUntil = ARGV[8] ~= '' and ARGV[8] or nil
-local fixedKeys = indexUntil and 13 or 12
+local fixedKeys = indexUntil and 14 or 13
 local quantity, together, accessible = tonumber(ARGV[9]), ARGV[10] == '1', ARGV[11] == '1'
 local filter, filterValue = ARGV[12], ARGV[13]
 local passedHoldKeys = {}
@@ -109,7 +112,8 @@ local passedOnly = ARGV[14] == '1'
 for i = 1, #KEYS - fixedKeys do passedHoldKeys[ARGV[14 + i]] = KEYS[fixedKeys + i] end
 local EXPIRED_PER_CALL = 16
 
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats')
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats',
+  'maxTicketsPerBuyer')
 -- The performance's noOrphanSeats rule, as a seat-id hold keeps it (hold-seats.lua).
 local noOrphanSeats = meta[6] == '1'
 -- Whether the rule refused a placement the ladder had found (NO_FIT then says so).
@@ -138,6 +142,8 @@ if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
 -- The per-user limit, counted as hold-seats.lua counts it.
 local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + quantity > userLimit then return {'LIMIT', alreadyHeld} end
+local overLimit = ticketLimitRefusal(KEYS[13], userId, tonumber(meta[7]), alreadyHeld, quantity)
+if overLimit then return overLimit end
 
 local due = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now, 'LIMIT', 0, EXPIRED_PER_CALL)
 local missing = {}
@@ -1214,7 +1220,7 @@ end
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
   userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
-  userIndex = indexUntil and KEYS[13],
+  userIndex = indexUntil and KEYS[14],
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,

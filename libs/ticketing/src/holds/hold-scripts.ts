@@ -41,15 +41,29 @@ export type HoldSeatsResult =
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
   | { outcome: 'LIMIT'; alreadyHeld: number }
+  | TicketLimitOutcome
   | { outcome: 'SINGLE_LEFT'; besideSeatId: number }
   /** noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
   | { outcome: 'NO_LAYOUT' };
 
+/** The performance's ticket limit per buyer refused the hold: `bought` + `held` + the seats asked for exceed `limit`. */
+export interface TicketLimitOutcome {
+  outcome: 'TICKET_LIMIT';
+  limit: number;
+  bought: number;
+  held: number;
+}
+
+/** TICKET_LIMIT's reply fields (limit, seats bought, seats held) as an outcome. */
+export function ticketLimitOutcome(rest: (string | number)[]): TicketLimitOutcome {
+  return { outcome: 'TICKET_LIMIT', limit: Number(rest[0]), bought: Number(rest[1]), held: Number(rest[2]) };
+}
+
 /**
  * KEYS of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order: the
  * performance's meta, seats, prices, counts, expiry index, the user's holds, the new hold's
- * record, the seat holders, the four seating keys, the user's index when `head.userIndex` is
- * given, then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
+ * record, the seat holders, the four seating keys, the buyers' tickets bought, the user's index
+ * when `head.userIndex` is given, then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
  */
 export function holdScriptKeys(
   keys: PerformanceKeys,
@@ -66,6 +80,7 @@ export function holdScriptKeys(
     keys.hold(head.holdId),
     keys.seatHolds,
     ...seatingKeys(keys),
+    keys.ticketsBought,
   ];
   if (head.userIndex) fixed.push(head.userIndex.key);
   return [...fixed, ...ending.map((id) => keys.hold(id))];
@@ -173,6 +188,8 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
       return { outcome, salesOpenAt: numbers[0] };
     case 'LIMIT':
       return { outcome, alreadyHeld: numbers[0] };
+    case 'TICKET_LIMIT':
+      return ticketLimitOutcome(rest);
     case 'SINGLE_LEFT':
       return { outcome, besideSeatId: numbers[0] };
     default:

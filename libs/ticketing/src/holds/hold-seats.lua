@@ -12,7 +12,8 @@
   KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
                       sales), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch
                       ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
-                      single free seat); missing = performance not registered
+                      single free seat), maxTicketsPerBuyer (seats a buyer may hold and have
+                      bought at once; absent = no such limit); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
@@ -29,10 +30,12 @@
   KEYS[12] seat info  static seat ids, qualities and flags; the bitmap is kept up to date here,
                       the rows' slots left to the next best-available search (their rows listed
                       in KEYS[10]'s 'dirty', seatingMarkTaken), expired holds' rows refreshed here
-  KEYS[13]            the user's index of performances with holds (sorted set: performance id by
+  KEYS[13] tickets    hash user id -> seats of the user's paid purchases not canceled (read
+           bought     only when the performance has maxTicketsPerBuyer)
+  KEYS[14]            the user's index of performances with holds (sorted set: performance id by
                       epoch ms), only when ARGV[8] is not '' (a single Redis; on a Redis Cluster it
                       lies in the user's slot and HoldStore writes it with index-hold.lua)
-  KEYS[13+i..12+i+n]  hashes of expired holds to end, the holds named in ARGV[9..8+n]; i = 1 with
+  KEYS[14+i..13+i+n]  hashes of expired holds to end, the holds named in ARGV[9..8+n]; i = 1 with
                       the index key, else 0
 
   ARGV[1] hold id
@@ -43,7 +46,7 @@
   ARGV[6] how long a hold record stays readable after it expires (ms)
   ARGV[7] the seating data's format the noOrphanSeats rule reads (SEATING_FORMAT): KEYS[10]'s
           'ready' must equal it
-  ARGV[8] '' or, with the index key KEYS[13], until when its entry counts (epoch ms): written
+  ARGV[8] '' or, with the index key KEYS[14], until when its entry counts (epoch ms): written
           with the hold (ZADD GT, PEXPIREAT), only when it is made
   ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
   ARGV[9+n..] seat ids (distinct)
@@ -59,6 +62,7 @@
                          or ENDED (Redis TIME at or past salesCloseAt)
     {'UNAVAILABLE', seat id, ...}
     {'LIMIT', seats the user already holds}
+    {'TICKET_LIMIT', maxTicketsPerBuyer, seats the user bought, seats the user holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
     {'SINGLE_LEFT', seat id}  refused by noOrphanSeats: the selection leaves a single free seat
                          beside this seat of it
@@ -77,14 +81,15 @@ local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
 local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local seatingFormat = ARGV[7]
 local indexUntil = ARGV[8] ~= '' and ARGV[8] or nil
-local fixedKeys = indexUntil and 13 or 12
+local fixedKeys = indexUntil and 14 or 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
 for i = 1, passedCount do passedHoldKeys[ARGV[8 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
 for i = 9 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
-local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats')
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats',
+  'maxTicketsPerBuyer')
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
 if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
@@ -143,6 +148,8 @@ if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
 
 local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
+local overLimit = ticketLimitRefusal(KEYS[13], userId, tonumber(meta[7]), alreadyHeld, #seatIds)
+if overLimit then return overLimit end
 
 if meta[6] == '1' then
   -- The rule reads the seating data: without it (lost, or of another format than ARGV[7])
@@ -162,7 +169,7 @@ end
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
   userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
-  userIndex = indexUntil and KEYS[13],
+  userIndex = indexUntil and KEYS[14],
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,

@@ -10,6 +10,7 @@ import {
   SalesNotOpenError,
   SeatsUnavailableError,
   SingleSeatLeftError,
+  TicketLimitExceededError,
   InvalidInputError,
   NoSeatsFitError,
 } from '../errors';
@@ -33,7 +34,8 @@ export class HoldService {
    * carries `performanceId` (`../ids.ts`). Throws InvalidInputError, NotFoundError (performance
    * or seats; `seating` when noOrphanSeats is on and the seating data is missing: HoldDesk builds
    * it and asks again), SalesNotOpenError, SalesClosedError, SeatsUnavailableError,
-   * HoldLimitExceededError, SingleSeatLeftError.
+   * HoldLimitExceededError, TicketLimitExceededError (the performance's maxTicketsPerBuyer),
+   * SingleSeatLeftError.
    */
   hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
     // Without `async`/`await` (one promise a hold fewer); a refused request is a rejection as before.
@@ -86,6 +88,8 @@ export class HoldService {
         throw new SeatsUnavailableError(result.seatIds);
       case 'LIMIT':
         throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, result.alreadyHeld, seatIds.length);
+      case 'TICKET_LIMIT':
+        throw new TicketLimitExceededError(result.limit, result.bought, result.held, seatIds.length);
       case 'SINGLE_LEFT':
         throw new SingleSeatLeftError(result.besideSeatId);
       case 'NO_LAYOUT':
@@ -111,7 +115,7 @@ export class HoldService {
    * MAX_SEATS_PER_RESERVATION; `scope` narrows the seats to one grade or one section (by name).
    * Throws InvalidInputError, NotFoundError (performance, section, grade; `seating` when the
    * performance has no seating data yet: HoldDesk builds it and asks again), SalesNotOpenError,
-   * SalesClosedError, HoldLimitExceededError, NoSeatsFitError (nothing held).
+   * SalesClosedError, HoldLimitExceededError, TicketLimitExceededError, NoSeatsFitError (nothing held).
    */
   holdBestAvailable(
     userId: string,
@@ -173,6 +177,8 @@ export class HoldService {
         throw new SalesClosedError(result.reason);
       case 'LIMIT':
         throw new HoldLimitExceededError(limit, result.alreadyHeld, quantity);
+      case 'TICKET_LIMIT':
+        throw new TicketLimitExceededError(result.limit, result.bought, result.held, quantity);
       case 'NO_FIT':
         throw new NoSeatsFitError(quantity, together, accessible, result.singleLeft);
     }

@@ -6,6 +6,12 @@
     the expiry index with a score after `now`, epoch ms); entries of holds that ended (expired,
     released, bought) are dropped from the user-holds hash here, lazily.
 
+  ticketLimitRefusal(ticketsBoughtKey, userId, cap, held, wanted): the performance's ticket limit
+    per buyer (`cap`, seats; nil = none) counts the seats the user bought (paid purchases not
+    canceled: the tickets-bought hash, kept by purchase.lua and cancel-purchase.lua), the seats
+    the user holds (`held`) and the `wanted` ones; answers nil when they fit, else the refusal
+    {'TICKET_LIMIT', cap, bought, held}.
+
   takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
     checked) for one user. Letters A -> H, counts, the seating data (refreshed now for a search's
     places, deferred for seat ids: seatingMarkTaken), each seat's holder entry
@@ -46,6 +52,13 @@ local function liveHeldSeats(userHoldsKey, expiryKey, now)
   end
   if #ended > 0 then redis.call('HDEL', userHoldsKey, unpack(ended)) end
   return held
+end
+
+local function ticketLimitRefusal(ticketsBoughtKey, userId, cap, held, wanted)
+  if not cap then return nil end
+  local bought = tonumber(redis.call('HGET', ticketsBoughtKey, userId)) or 0
+  if bought + held + wanted > cap then return {'TICKET_LIMIT', cap, bought, held} end
+  return nil
 end
 
 local function takeHold(k, hold)

@@ -26,6 +26,9 @@
   KEYS[9] runs      34-byte slot per row and section (the seating include, docs/seating.md),
   KEYS[10] seat info static seat ids, qualities and flags; a performance registered without a layout
                     has none of them, and they are left alone
+  KEYS[11] tickets  hash user id -> seats of the user's paid purchases not canceled: the
+           bought   canceled purchase's seats (all of them, the checked-in ones an operator kept
+                    sold too: the buyer has no ticket of it left) leave the buyer's count
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
@@ -45,7 +48,7 @@
                            (freeing seats into a missing state would be overwritten by the rebuild,
                            and a missing cancelUntil would read as no limit)
 ]]
---- @keys 10
+--- @keys 11
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
@@ -96,6 +99,8 @@ for seatId in string.gmatch(purchase[3], '[^,]+') do
 end
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
+-- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
+if redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then redis.call('HDEL', KEYS[11], userId) end
 redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)

@@ -156,6 +156,7 @@ export async function purchaseHold(
     keys.purchase(request.purchaseId),
     keys.purchaseStream,
     keys.meta,
+    keys.ticketsBought,
   ];
   const args: (string | number)[] = [
     request.holdId,
@@ -245,6 +246,7 @@ export async function cancelPurchase(
       keys.meta,
       keys.checkedIn(request.purchaseId),
       ...seatingKeys(keys),
+      keys.ticketsBought,
     ],
     [
       request.purchaseId,

@@ -22,7 +22,10 @@
   KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales), status
                     (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
                     performance was deleted
-  KEYS[8] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
+  KEYS[8] tickets   hash user id -> seats of the user's paid purchases not canceled: a new sale
+          bought    adds its seats to the buyer's count (the ticket limit per buyer of the hold
+                    scripts reads it)
+  KEYS[9] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
           index     '<performance id>:<purchase id>' by epoch ms; on a Redis Cluster it lies in the
                     buyer's slot and PurchaseStore.sell adds the entry beside this script). A new
                     sale adds ARGV[6] with its createdAt as score (NX: a replay keeps the first)
@@ -32,7 +35,7 @@
   ARGV[3] purchase id
   ARGV[4] charge id (from the payment gateway)
   ARGV[5] how long the hold record stays readable from now (ms)
-  ARGV[6] with KEYS[8]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
+  ARGV[6] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
@@ -112,5 +115,6 @@ if prices then
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
-if KEYS[8] then redis.call('ZADD', KEYS[8], 'NX', now, ARGV[6]) end
+redis.call('HINCRBY', KEYS[8], userId, #seatIds)
+if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[6]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}

@@ -18,6 +18,32 @@ export const REBUILD_LEASE: LuaScript = {
   file: join(__dirname, 'rebuild-lease.lua'),
 };
 
+export const RAISE_TICKETS_BOUGHT: LuaScript = {
+  name: 'boxofficeRaiseTicketsBought',
+  file: join(__dirname, 'raise-tickets-bought.lua'),
+};
+
+/** Buyers per raise-tickets-bought.lua call: a few hundred microseconds of Redis each. */
+const TICKETS_BOUGHT_CHUNK = 1000;
+
+/**
+ * Raises each buyer's count of seats bought (`{perf:<id>}:tickets-bought`) to at least the
+ * given `seats` (read from PostgreSQL), in calls of TICKETS_BOUGHT_CHUNK buyers; a higher count
+ * stays (raise-tickets-bought.lua). Answers the number of counts raised.
+ */
+export async function raiseTicketsBought(
+  redis: Redis,
+  keys: PerformanceKeys,
+  counts: readonly { userId: string; seats: number }[],
+): Promise<number> {
+  let raised = 0;
+  for (let start = 0; start < counts.length; start += TICKETS_BOUGHT_CHUNK) {
+    const pairs = counts.slice(start, start + TICKETS_BOUGHT_CHUNK).flatMap(({ userId, seats }) => [userId, seats]);
+    raised += await callScript<number>(redis, RAISE_TICKETS_BOUGHT.name, [keys.ticketsBought], pairs);
+  }
+  return raised;
+}
+
 export const CLOSE_SALES: LuaScript = {
   name: 'boxofficeCloseSales',
   file: join(__dirname, 'close-sales.lua'),

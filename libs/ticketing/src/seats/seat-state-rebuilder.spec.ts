@@ -24,7 +24,7 @@ function rebuilder() {
     whileRowShared: vi.fn(async (_id: number, work: (manager: unknown) => Promise<unknown>) => work({})),
     seatPlaces: vi.fn(async () => []),
   };
-  const purchases = { activeSeatIds: vi.fn(async () => []) };
+  const purchases = { activeSeatIds: vi.fn(async () => []), ticketsBoughtByBuyer: vi.fn(async () => []) };
   const rooms = { restore: vi.fn(async () => {}) };
   const subject = new SeatStateRebuilder(
     performances as unknown as PerformanceRepository,

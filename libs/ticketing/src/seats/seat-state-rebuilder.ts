@@ -113,7 +113,17 @@ export class SeatStateRebuilder {
   }
 
   /**
-   * Seats with an active ticket in PostgreSQL are registered SOLD. Purchases not flushed yet
+   * Raises the performance's per-buyer counts of seats bought in Redis to PostgreSQL's (before a
+   * ticket limit per buyer is set: counts kept since an upgrade lack older purchases; a count
+   * Redis kept higher, with purchases not written yet, stays). The performance must be registered.
+   */
+  async countTicketsBought(performanceId: number): Promise<void> {
+    await this.seatState.raiseTicketsBought(performanceId, await this.purchases.ticketsBoughtByBuyer(performanceId));
+  }
+
+  /**
+   * Seats with an active ticket in PostgreSQL are registered SOLD, and each buyer's count of seats
+   * bought is written (the ticket limit per buyer). Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    * `lease`: the rebuild lease held (null at creation); false when it ended before the last write
    * (see SeatStateStore.registerPerformance). `manager`: read inside that transaction.
@@ -126,6 +136,7 @@ export class SeatStateRebuilder {
     // One after the other: a transaction's manager runs one query at a time.
     const places = await this.performances.seatPlaces(performance.id, manager);
     const sold = await this.purchases.activeSeatIds(performance.id, manager);
+    const ticketsBought = await this.purchases.ticketsBoughtByBuyer(performance.id, manager);
     return this.seatState.registerPerformance(
       {
         performanceId: performance.id,
@@ -135,6 +146,7 @@ export class SeatStateRebuilder {
         sold,
         lifecycle: lifecycleOf(performance),
         places,
+        ticketsBought,
       },
       lease,
     );
@@ -171,5 +183,6 @@ export function lifecycleOf(performance: PricedPerformance): PerformanceLifecycl
     salesCloseAt: performance.salesCloseAt ?? performance.startsAt,
     cancelUntil: performance.cancelUntil,
     noOrphanSeats: performance.noOrphanSeats,
+    maxTicketsPerBuyer: performance.maxTicketsPerBuyer,
   };
 }

@@ -11,6 +11,7 @@ import {
   changeRebuildLease,
   closeSales,
   finishRegistration,
+  raiseTicketsBought,
   registerSeats,
   SalesAtClose,
   SeatRegistration,
@@ -36,6 +37,11 @@ export interface PerformanceRegistration {
    * seating data (best-available answers NO_LAYOUT until it is registered).
    */
   places?: SeatPlace[];
+  /**
+   * Per buyer, the seats of their purchases not canceled (PostgreSQL's), when rebuilding: the
+   * counts the ticket limit per buyer reads (raiseTicketsBought).
+   */
+  ticketsBought?: readonly { userId: string; seats: number }[];
 }
 
 /** The lifecycle fields the hold, purchase and cancel scripts read from the performance's meta hash. */
@@ -47,6 +53,11 @@ export interface PerformanceLifecycle {
   cancelUntil: Date | null;
   /** Seat-id holds may not leave a single free seat (hold-seats.lua); absent = false. */
   noOrphanSeats?: boolean;
+  /**
+   * Seats one buyer may have bought and hold together (the hold scripts' TICKET_LIMIT); null or
+   * absent = no limit beyond MAX_SEATS_PER_RESERVATION held at once.
+   */
+  maxTicketsPerBuyer?: number | null;
 }
 
 export interface SeatCounts {
@@ -134,6 +145,8 @@ export class SeatStateStore {
     await inWindows(chunks);
     if (leaseLost) return false;
     if (registration.places) await this.registerSeating(performanceId, registration.places);
+    // Before the meta hash that makes it registered: no hold reads a count before it is written.
+    if (registration.ticketsBought) await raiseTicketsBought(this.redis, keys, registration.ticketsBought);
     // In the registry before the meta hash that makes it registered (isRegistered): a registration
     // cut between the two would otherwise leave a registered performance the flusher, the sweeper
     // and the reconciler never visit, and ensure() would not repair it. The loops find nothing to
@@ -146,6 +159,15 @@ export class SeatStateStore {
       set: lifecycle ? lifecycleFields(lifecycle) : {},
       cleared: lifecycle ? clearedFields(lifecycle) : [],
     });
+  }
+
+  /**
+   * Raises each buyer's count of seats bought to at least `counts` (PostgreSQL's): a count Redis
+   * kept higher (purchases not written yet) stays. Answers the number of counts raised.
+   */
+  raiseTicketsBought(performanceId: number, counts: readonly { userId: string; seats: number }[]): Promise<number> {
+    assertPerformanceId(performanceId);
+    return raiseTicketsBought(this.redis, performanceKeys(performanceId), counts);
   }
 
   /**
@@ -400,16 +422,18 @@ function lifecycleFields(lifecycle: PerformanceLifecycle): Record<string, string
   };
   if (lifecycle.status !== 'ON_SALE') fields.status = lifecycle.status;
   if (lifecycle.noOrphanSeats) fields.noOrphanSeats = 1;
+  if (lifecycle.maxTicketsPerBuyer != null) fields.maxTicketsPerBuyer = lifecycle.maxTicketsPerBuyer;
   return fields;
 }
 
 /**
  * The status field goes when the performance is back on sale, noOrphanSeats when the rule is
- * off (a dummy field keeps HDEL valid).
+ * off, maxTicketsPerBuyer when there is no limit (a dummy field keeps HDEL valid).
  */
 function clearedFields(lifecycle: PerformanceLifecycle): string[] {
   const cleared = lifecycle.status === 'ON_SALE' ? ['status'] : ['-'];
   if (!lifecycle.noOrphanSeats) cleared.push('noOrphanSeats');
+  if (lifecycle.maxTicketsPerBuyer == null) cleared.push('maxTicketsPerBuyer');
   return cleared;
 }
 
