@@ -4,7 +4,6 @@ import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys, SeatStateStore } from '@app/ticketing';
 import { createRedis } from '@app/redis';
-import Redis from 'ioredis';
 import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
