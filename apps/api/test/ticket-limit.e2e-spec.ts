@@ -6,6 +6,7 @@ import { performanceKeys, SeatStateStore } from '@app/ticketing';
 import { createRedis } from '@app/redis';
 import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { PurchaseStore } from '../../../libs/ticketing/src/purchases/purchase.store';
 
 /**
  * The ticket limit per buyer (`maxTicketsPerBuyer` of a performance), on real PostgreSQL and
@@ -138,6 +139,7 @@ describe('ticket limit per buyer (real PostgreSQL and Redis)', () => {
     const redis = createRedis(api.env);
     try {
       await redis.del(performanceKeys(performance.id).ticketsBought);
+      await redis.hdel(performanceKeys(performance.id).meta, 'ticketsCounted');
     } finally {
       redis.disconnect();
     }
@@ -150,6 +152,32 @@ describe('ticket limit per buyer (real PostgreSQL and Redis)', () => {
     expect(refused.statusCode, refused.body).toBe(409);
     expect(refused.json().details).toMatchObject({ limit: 4, bought: 3, held: 0 });
     expect((await reserve(buyer, performance.id, performance.take(1))).statusCode).toBe(201);
+  });
+
+  it('setting the limit does not count a cancellation PostgreSQL has not seen yet as a purchase', async () => {
+    const performance = await performanceWithLimit(null);
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, performance.take(2));
+    await flushPurchasesAfterLoss(api.app);
+    // Canceled in Redis only, as in the middle of a cancel (Redis first, then PostgreSQL): the
+    // tickets are still active in PostgreSQL when the PATCH reads it.
+    const canceled = await api.app.get(PurchaseStore).cancel(performance.id, purchase, buyer.id, null);
+    expect(canceled.outcome).toBe('CANCELED');
+    const patched = await call('PATCH', `/performances/${performance.id}`, {
+      body: { maxTicketsPerBuyer: 2 },
+      session: admin,
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const held = await reserve(buyer, performance.id, performance.take(2));
+    expect(held.statusCode, held.body).toBe(201);
+  });
+
+  it('says "ticket" for a limit of one', async () => {
+    const performance = await performanceWithLimit(1);
+    const buyer = await createSession(api.app);
+    expect((await reserve(buyer, performance.id, performance.take(1))).statusCode).toBe(201);
+    const refused = await reserve(buyer, performance.id, performance.take(1));
+    expect(refused.json().message).toMatch(/^a buyer may have at most 1 ticket for this performance/);
   });
 
   it('still holds after Redis lost the performance: the counts are rebuilt from PostgreSQL', async () => {

@@ -71,7 +71,7 @@ export class TicketLimitExceededError extends DomainError {
     super(
       'conflict',
       'TicketLimitExceeded',
-      `a buyer may have at most ${limit} tickets for this performance, bought and held together; ` +
+      `a buyer may have at most ${limit} ${limit === 1 ? 'ticket' : 'tickets'} for this performance, bought and held together; ` +
         `you bought ${bought}, hold ${held} and asked for ${requested} more`,
       { limit, bought, held, requested },
     );

@@ -116,7 +116,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     ran.add('boxofficeCloseSales');
   });
 
-  it("buyers' tickets bought: counts from PostgreSQL only raise them", async () => {
+  it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {
     const keys = performanceKeys(12);
     await redis.hset(keys.ticketsBought, 'kept-higher', 5, 'lower', 1);
     const counts = [
@@ -126,6 +126,10 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     ];
     expect(await raiseTicketsBought(redis, keys, counts)).toBe(2);
     expect(await redis.hgetall(keys.ticketsBought)).toEqual({ 'kept-higher': '5', lower: '2', new: '4' });
+    expect(await redis.hget(keys.meta, 'ticketsCounted')).toBeNull();
+    // Marked complete with the last call, also when there is nothing to raise.
+    expect(await raiseTicketsBought(redis, keys, [], true)).toBe(0);
+    expect(await redis.hget(keys.meta, 'ticketsCounted')).toBe('1');
     ran.add('boxofficeRaiseTicketsBought');
   });
 

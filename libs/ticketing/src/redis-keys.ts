@@ -55,7 +55,7 @@ export interface PerformanceKeys {
    * Hash: salesOpenAt (epoch ms), currency (ISO 4217), and what the scripts enforce: closed (1 while
    * a delete runs), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms),
    * cancelUntil (epoch ms, or 'none'), noOrphanSeats (1 when on), maxTicketsPerBuyer (seats; absent
-   * = no limit). currency is written last by registration: it means "registered".
+   * = no limit), ticketsCounted (1 when `ticketsBought` is complete). currency is written last by registration: it means "registered".
    */
   meta: string;
   /** Hash: seat id → status letter (A available, H held, S sold). */
@@ -73,8 +73,9 @@ export interface PerformanceKeys {
   expiry: string;
   /**
    * Hash: user id → seats of the user's paid purchases of the performance not canceled, kept by
-   * purchase.lua and cancel-purchase.lua, written from PostgreSQL when the state is rebuilt; the
-   * hold scripts read it for the performance's ticket limit per buyer (maxTicketsPerBuyer).
+   * purchase.lua and cancel-purchase.lua, written from PostgreSQL when the state is registered or
+   * rebuilt (the meta hash's `ticketsCounted`); the hold scripts read it for the performance's
+   * ticket limit per buyer (maxTicketsPerBuyer).
    */
   ticketsBought: string;
   /** Hash: the stepwise count of available seats per section (answer, answeredAt, cursor, partial). */

@@ -1,25 +1,28 @@
 --[[
   Raises buyers' counts of seats bought (the ticket limit per buyer of the hold scripts) to at
-  least the counts PostgreSQL gives: when a performance's state is rebuilt (the hash is gone
-  with it), and when an operator sets the limit (counts kept only since an upgrade lack older
-  purchases). A count already higher stays: it includes purchases not written to PostgreSQL yet,
-  which purchase.lua counted. Counts are only raised, never lowered, so running it twice, or
-  beside purchases and cancellations, never counts a seat the buyer does not have beyond what
-  PostgreSQL says.
+  least the counts PostgreSQL gives. Used where Redis's counts are incomplete: when a
+  performance's state is rebuilt (the hash was lost with it), and once for a performance
+  registered by a version that kept no counts, when an operator first sets its limit (then
+  ARGV[1] is '1' on the last call: the meta hash is marked `ticketsCounted`, so it is never
+  raised from PostgreSQL again; from then on only the scripts keep the counts). A count already
+  higher stays: it includes purchases not written to PostgreSQL yet.
 
   KEYS[1] tickets bought  hash user id -> seats of the user's paid purchases not canceled
+  KEYS[2] meta            hash of the performance (`ticketsCounted`: 1 once its counts are complete)
 
-  ARGV    pairs: user id, seats (a positive integer)
+  ARGV[1]    '1': mark the meta hash `ticketsCounted` after raising; '0': do not
+  ARGV[2..]  pairs: user id, seats (a positive integer)
 
   Returns the number of counts raised.
 ]]
---- @keys 1
+--- @keys 2
 local raised = 0
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local given = tonumber(ARGV[i + 1])
   if given > (tonumber(redis.call('HGET', KEYS[1], ARGV[i])) or 0) then
     redis.call('HSET', KEYS[1], ARGV[i], given)
     raised = raised + 1
   end
 end
+if ARGV[1] == '1' then redis.call('HSET', KEYS[2], 'ticketsCounted', 1) end
 return raised

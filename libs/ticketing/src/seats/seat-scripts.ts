@@ -29,18 +29,30 @@ const TICKETS_BOUGHT_CHUNK = 1000;
 /**
  * Raises each buyer's count of seats bought (`{perf:<id>}:tickets-bought`) to at least the
  * given `seats` (read from PostgreSQL), in calls of TICKETS_BOUGHT_CHUNK buyers; a higher count
- * stays (raise-tickets-bought.lua). Answers the number of counts raised.
+ * stays (raise-tickets-bought.lua). With `markCounted`, the last call marks the performance's
+ * meta hash `ticketsCounted` (its counts complete: never raised from PostgreSQL again). Answers
+ * the number of counts raised.
  */
 export async function raiseTicketsBought(
   redis: Redis,
   keys: PerformanceKeys,
   counts: readonly { userId: string; seats: number }[],
+  markCounted = false,
 ): Promise<number> {
   let raised = 0;
-  for (let start = 0; start < counts.length; start += TICKETS_BOUGHT_CHUNK) {
-    const pairs = counts.slice(start, start + TICKETS_BOUGHT_CHUNK).flatMap(({ userId, seats }) => [userId, seats]);
-    raised += await callScript<number>(redis, RAISE_TICKETS_BOUGHT.name, [keys.ticketsBought], pairs);
-  }
+  let start = 0;
+  do {
+    const chunk = counts.slice(start, start + TICKETS_BOUGHT_CHUNK);
+    start += TICKETS_BOUGHT_CHUNK;
+    const last = start >= counts.length;
+    const pairs = chunk.flatMap(({ userId, seats }) => [userId, seats]);
+    raised += await callScript<number>(
+      redis,
+      RAISE_TICKETS_BOUGHT.name,
+      [keys.ticketsBought, keys.meta],
+      [markCounted && last ? '1' : '0', ...pairs],
+    );
+  } while (start < counts.length);
   return raised;
 }
 

@@ -113,12 +113,17 @@ export class SeatStateRebuilder {
   }
 
   /**
-   * Raises the performance's per-buyer counts of seats bought in Redis to PostgreSQL's (before a
-   * ticket limit per buyer is set: counts kept since an upgrade lack older purchases; a count
-   * Redis kept higher, with purchases not written yet, stays). The performance must be registered.
+   * Makes the performance's per-buyer counts of seats bought complete before a ticket limit per
+   * buyer is set. A performance registered by this version has them (counted from PostgreSQL at
+   * registration, kept by the scripts since): nothing to do. One registered by a version that kept
+   * no counts has only the purchases made since the upgrade: its counts are raised to
+   * PostgreSQL's active tickets once, and marked complete. A cancellation not yet written to
+   * PostgreSQL during that one count is counted as a purchase (docs/seat-state.md). The
+   * performance must be registered.
    */
   async countTicketsBought(performanceId: number): Promise<void> {
-    await this.seatState.raiseTicketsBought(performanceId, await this.purchases.ticketsBoughtByBuyer(performanceId));
+    if (await this.seatState.ticketsCounted(performanceId)) return;
+    await this.seatState.completeTicketsBought(performanceId, await this.purchases.ticketsBoughtByBuyer(performanceId));
   }
 
   /**

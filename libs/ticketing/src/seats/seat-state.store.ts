@@ -38,8 +38,9 @@ export interface PerformanceRegistration {
    */
   places?: SeatPlace[];
   /**
-   * Per buyer, the seats of their purchases not canceled (PostgreSQL's), when rebuilding: the
-   * counts the ticket limit per buyer reads (raiseTicketsBought).
+   * Per buyer, the seats of their purchases not canceled (PostgreSQL's): the counts the ticket
+   * limit per buyer reads, written before the performance is marked registered; given, the
+   * counts are marked complete (`ticketsCounted`).
    */
   ticketsBought?: readonly { userId: string; seats: number }[];
 }
@@ -147,6 +148,10 @@ export class SeatStateStore {
     if (registration.places) await this.registerSeating(performanceId, registration.places);
     // Before the meta hash that makes it registered: no hold reads a count before it is written.
     if (registration.ticketsBought) await raiseTicketsBought(this.redis, keys, registration.ticketsBought);
+    const set = lifecycle ? lifecycleFields(lifecycle) : {};
+    // Counted from PostgreSQL with nothing unwritten beside it (a first registration, or a rebuild
+    // of state lost with its purchase stream): complete, kept by the scripts from here on.
+    if (registration.ticketsBought) set.ticketsCounted = 1;
     // In the registry before the meta hash that makes it registered (isRegistered): a registration
     // cut between the two would otherwise leave a registered performance the flusher, the sweeper
     // and the reconciler never visit, and ensure() would not repair it. The loops find nothing to
@@ -156,18 +161,28 @@ export class SeatStateStore {
       lease,
       salesOpenAt: salesOpenAt.getTime(),
       currency,
-      set: lifecycle ? lifecycleFields(lifecycle) : {},
+      set,
       cleared: lifecycle ? clearedFields(lifecycle) : [],
     });
   }
 
   /**
-   * Raises each buyer's count of seats bought to at least `counts` (PostgreSQL's): a count Redis
-   * kept higher (purchases not written yet) stays. Answers the number of counts raised.
+   * Whether the performance's per-buyer counts of seats bought are complete (`ticketsCounted` in
+   * its meta hash): registered by this version, or counted once since (countTicketsBought).
    */
-  raiseTicketsBought(performanceId: number, counts: readonly { userId: string; seats: number }[]): Promise<number> {
+  async ticketsCounted(performanceId: number): Promise<boolean> {
     assertPerformanceId(performanceId);
-    return raiseTicketsBought(this.redis, performanceKeys(performanceId), counts);
+    return (await this.redis.hexists(performanceKeys(performanceId).meta, 'ticketsCounted')) === 1;
+  }
+
+  /**
+   * Raises each buyer's count of seats bought to at least `counts` (PostgreSQL's): a count Redis
+   * kept higher (purchases not written yet) stays; then marks the counts complete
+   * (ticketsCounted). Answers the number of counts raised.
+   */
+  completeTicketsBought(performanceId: number, counts: readonly { userId: string; seats: number }[]): Promise<number> {
+    assertPerformanceId(performanceId);
+    return raiseTicketsBought(this.redis, performanceKeys(performanceId), counts, true);
   }
 
   /**
