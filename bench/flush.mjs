@@ -10,6 +10,9 @@
 //                                     then again once its relay has published every outbox message
 //                                     (flush and relay together: the relay's work is in the first
 //                                     figure only as far as it kept up).
+//   FLUSH_PERFORMANCES=P (1)          with the backlog run: the N purchases spread over P performances
+//                                     (the full bench's purchase phase spreads 20,000 over 20: 256
+//                                     buyers hold 4 seats each on each performance)
 //   FLUSH_RATE=R FLUSH_SECONDS=S      a batch runs while purchases are appended at a steady R per
 //                                     second for S seconds: prints the flush lag (purchase → commit)
 //                                     from the batch's boxoffice_purchase_flush_lag_seconds histogram.
@@ -41,6 +44,9 @@ const RATE = Number(process.env.FLUSH_RATE ?? 0);
 const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
 const RELAY_ONLY = process.env.FLUSH_RELAY_ONLY === '1';
+const PERFORMANCES = Number(process.env.FLUSH_PERFORMANCES ?? 1);
+if (PERFORMANCES !== 1 && (RATE > 0 || RELAY_ONLY))
+  throw new Error('FLUSH_PERFORMANCES applies to the backlog run only');
 const id = Date.now().toString(36);
 const METRICS_PORT = 4300 + Math.floor(Math.random() * 90);
 const prefix = `bo_flushbench_${id}:`;
@@ -125,52 +131,61 @@ async function waitForBatch() {
 }
 
 /**
- * A performance of COUNT seats, COUNT buyers and one open (CHARGED) payment attempt per purchase
- * (none for the relay alone: the payment reconciler would settle them while the relay is timed).
+ * PERFORMANCES performances of COUNT seats in all, COUNT buyers and one open (CHARGED) payment
+ * attempt per purchase (none for the relay alone: the payment reconciler would settle them while
+ * the relay is timed). Answers the performances' ids and, per performance, its purchases.
  */
 async function prepareDatabase(db) {
   const { rows: events } = await db.query(
     `INSERT INTO events (title, venue, currency) VALUES ('Flush bench', 'Bench', 'KRW') RETURNING id`,
   );
-  const { rows: performances } = await db.query(
-    `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
-     VALUES ($1, now() + interval '1 day', now(), $2) RETURNING id`,
-    [events[0].id, COUNT],
-  );
-  const performanceId = performances[0].id;
-  const { rows: seats } = await db.query(
-    `INSERT INTO seats (performance_id, position, section, row, row_label, number, grade, price)
-     SELECT $1, g, 'Hall', g / 100, (g / 100)::text, g % 100, 'R', 50000 FROM generate_series(0, $2::int - 1) AS g RETURNING id`,
-    [performanceId, COUNT],
-  );
+  const perPerformance = Math.ceil(COUNT / PERFORMANCES);
   const { rows: users } = await db.query(
     `INSERT INTO users (email, email_key, name, role, password_hash)
      SELECT 'flush-buyer-' || g || '@bench.local', 'flush-buyer-' || g || '@bench.local', 'Buyer ' || g, 'USER', 'not-a-login'
      FROM generate_series(1, $1::int) AS g RETURNING id`,
     [COUNT],
   );
-  const purchases = seats.map((seat, i) => ({
-    id: newIdOf(performanceId),
-    reservationId: newIdOf(performanceId),
-    userId: users[i].id,
-    seatId: seat.id,
-    chargeId: `bench-charge-${i}`,
-  }));
-  if (RELAY_ONLY) return { performanceId, purchases };
-  await db.query(
-    `INSERT INTO payment_attempts (purchase_id, reservation_id, user_id, performance_id, amount, currency,
-                                   idempotency_key, charge_id, status)
-     SELECT p, r, u, $4, 50000, 'KRW', p::text, c, 'CHARGED'
-     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $5::text[]) AS t(p, r, u, c)`,
-    [
-      purchases.map((p) => p.id),
-      purchases.map((p) => p.reservationId),
-      purchases.map((p) => p.userId),
-      performanceId,
-      purchases.map((p) => p.chargeId),
-    ],
-  );
-  return { performanceId, purchases };
+  const performanceIds = [];
+  const byPerformance = [];
+  for (let k = 0; k < PERFORMANCES; k += 1) {
+    const seatCount = Math.min(perPerformance, COUNT - k * perPerformance);
+    const { rows: performances } = await db.query(
+      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+       VALUES ($1, now() + interval '1 day', now(), $2) RETURNING id`,
+      [events[0].id, seatCount],
+    );
+    const performanceId = performances[0].id;
+    performanceIds.push(performanceId);
+    const { rows: seats } = await db.query(
+      `INSERT INTO seats (performance_id, position, section, row, row_label, number, grade, price)
+       SELECT $1, g, 'Hall', g / 100, (g / 100)::text, g % 100, 'R', 50000 FROM generate_series(0, $2::int - 1) AS g RETURNING id`,
+      [performanceId, seatCount],
+    );
+    const purchases = seats.map((seat, i) => ({
+      id: newIdOf(performanceId),
+      reservationId: newIdOf(performanceId),
+      userId: users[k * perPerformance + i].id,
+      seatId: seat.id,
+      chargeId: `bench-charge-${k}-${i}`,
+    }));
+    byPerformance.push(purchases);
+    if (RELAY_ONLY) continue;
+    await db.query(
+      `INSERT INTO payment_attempts (purchase_id, reservation_id, user_id, performance_id, amount, currency,
+                                     idempotency_key, charge_id, status)
+       SELECT p, r, u, $4, 50000, 'KRW', p::text, c, 'CHARGED'
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $5::text[]) AS t(p, r, u, c)`,
+      [
+        purchases.map((p) => p.id),
+        purchases.map((p) => p.reservationId),
+        purchases.map((p) => p.userId),
+        performanceId,
+        purchases.map((p) => p.chargeId),
+      ],
+    );
+  }
+  return { performanceIds, byPerformance };
 }
 
 /** What purchase.lua writes for one purchase, and the api's entry in the buyer's index, in one pipeline. */
@@ -250,12 +265,12 @@ async function queueCounter() {
  * (relayed, plus rows still waiting; a build that stamps published rows counts them in both): each
  * must equal COUNT.
  */
-async function written(db, performanceId) {
+async function written(db, performanceIds) {
   const { rows } = await db.query(
-    `SELECT (SELECT count(*)::int FROM tickets WHERE performance_id = $1) AS tickets,
+    `SELECT (SELECT count(*)::int FROM tickets WHERE performance_id = ANY($1::int[])) AS tickets,
             (SELECT count(*)::int FROM outbox) AS "outboxRows",
             (SELECT count(*)::int FROM payment_attempts WHERE status = 'COMPLETED') AS "completedAttempts"`,
-    [performanceId],
+    [performanceIds],
   );
   return { ...rows[0], relayed: await relayed() };
 }
@@ -268,10 +283,15 @@ async function main() {
     await waitForBatch(); // it creates and migrates the database
     await stopBatch(batch);
     await db.connect();
-    const { performanceId, purchases } = await prepareDatabase(db);
+    const { performanceIds, byPerformance } = await prepareDatabase(db);
     // Registered as the api registers a performance: a flusher skips one whose meta hash is gone.
-    await redis.hset(redisKeys().performanceKeys(performanceId).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
-    await redis.sadd(redisKeys().PERFORMANCE_REGISTRY_KEY, performanceId);
+    for (const performanceId of performanceIds) {
+      await redis.hset(redisKeys().performanceKeys(performanceId).meta, 'salesOpenAt', Date.now(), 'currency', 'KRW');
+      await redis.sadd(redisKeys().PERFORMANCE_REGISTRY_KEY, performanceId);
+    }
+    // The steady-rate and relay-only runs use one performance.
+    const [performanceId] = performanceIds;
+    const [purchases] = byPerformance;
     const nodeArgs = process.env.FLUSH_BATCH_NODE_ARGS ? process.env.FLUSH_BATCH_NODE_ARGS.split(' ') : [];
     if (RELAY_ONLY) {
       batch = startBatch(nodeArgs);
@@ -311,21 +331,26 @@ async function main() {
           `PostgreSQL backends ${(backendCpuSince(pgBefore, pgAfter) / COUNT).toFixed(1)} µs/message`,
       );
     } else if (RATE === 0) {
-      for (let i = 0; i < COUNT; i += 1000) await appendPurchases(redis, performanceId, purchases.slice(i, i + 1000));
+      for (const [k, ofPerformance] of byPerformance.entries()) {
+        for (let i = 0; i < ofPerformance.length; i += 1000) {
+          await appendPurchases(redis, performanceIds[k], ofPerformance.slice(i, i + 1000));
+        }
+      }
       batch = startBatch(nodeArgs);
-      await waitForFirstRow(db, [performanceId]);
+      await waitForFirstRow(db, performanceIds);
       const cpuAtFirstRow = cpuMicros(batch.pid);
       const pgAtFirstRow = await backendCpu(db);
-      const atFirstRow = await waitForRows(db, [performanceId], 0);
-      await waitForRows(db, [performanceId], COUNT);
+      const atFirstRow = await waitForRows(db, performanceIds, 0);
+      await waitForRows(db, performanceIds, COUNT);
       const cpuAtEnd = cpuMicros(batch.pid);
       const pgAtEnd = await backendCpu(db);
       // From the statements' own start times (see bench/flush-rate.mjs): the first statement's rows
       // are counted, the last's are not; the batch's CPU from the first rows (not counted) to the last.
-      const { rows: timed, seconds, rate } = await flushRate(db, [performanceId]);
+      const { rows: timed, seconds, rate } = await flushRate(db, performanceIds);
       console.log(
         `flushed ${COUNT} purchases, ${timed} of them in ${seconds.toFixed(2)} s of statement starts: ` +
-          `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s, ` +
+          `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s` +
+          `${PERFORMANCES > 1 ? ` (over ${PERFORMANCES} performances)` : ''}, ` +
           `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
           `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
       );
@@ -341,7 +366,7 @@ async function main() {
           `flush and relay: batch CPU ${((cpuRelayed - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
           `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgRelayed) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
       );
-      console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
+      console.log(`with ${JSON.stringify(await written(db, performanceIds))}`);
     } else {
       batch = startBatch(nodeArgs);
       await waitForBatch();
@@ -375,7 +400,7 @@ async function main() {
         `appended ${COUNT} purchases at ${(COUNT / appendSeconds).toFixed(0)}/s for ${appendSeconds.toFixed(1)} s; ` +
           `flush lag (purchase → commit, histogram bucket upper bounds, s): ${JSON.stringify(lag)}`,
       );
-      console.log(`with ${JSON.stringify(await written(db, performanceId))}`);
+      console.log(`with ${JSON.stringify(await written(db, performanceIds))}`);
     }
   } finally {
     await stopBatch(batch);
