@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { performanceKeys, SeatStateStore } from '@app/ticketing';
+import { performanceKeys, SeatReconciler, SeatStateStore } from '@app/ticketing';
 import { createRedis } from '@app/redis';
 import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
@@ -170,6 +170,33 @@ describe('ticket limit per buyer (real PostgreSQL and Redis)', () => {
     expect(patched.statusCode, patched.body).toBe(200);
     const held = await reserve(buyer, performance.id, performance.take(2));
     expect(held.statusCode, held.body).toBe(201);
+  });
+
+  it("after a lost write took a sale's seats and count, the seat reconciler restores both", async () => {
+    const performance = await performanceWithLimit(3);
+    const buyer = await createSession(api.app);
+    const seatIds = performance.take(2);
+    await buy(buyer, performance.id, seatIds);
+    await flushPurchasesAfterLoss(api.app);
+    // As a failover that lost purchase.lua's writes after the flush had written the sale to PostgreSQL.
+    const keys = performanceKeys(performance.id);
+    const redis = createRedis(api.env);
+    try {
+      const lost = redis.multi();
+      for (const seatId of seatIds) lost.hset(keys.seats, String(seatId), 'A');
+      await lost
+        .hincrby(keys.counts, 'sold', -2)
+        .hincrby(keys.counts, 'available', 2)
+        .hdel(keys.ticketsBought, buyer.id)
+        .exec();
+    } finally {
+      redis.disconnect();
+    }
+    const { repairs } = await api.app.get(SeatReconciler).reconcilePerformance(performance.id);
+    expect(repairs.map((repair) => repair.kind)).toEqual(['sold_restored', 'sold_restored']);
+    const refused = await reserve(buyer, performance.id, performance.take(2));
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().details).toMatchObject({ limit: 3, bought: 2, held: 0 });
   });
 
   it('says "ticket" for a limit of one', async () => {

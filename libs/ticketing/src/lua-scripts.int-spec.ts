@@ -405,7 +405,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const answers = await reconcileSeats(redis, keys, mark, [
       { kind: 'unbacked-sale', seatId: 1 },
       { kind: 'dead-hold', seatId: 2, holderEntry: entry, holdId: 'h2' },
-      { kind: 'persisted-sale', seatId: 3, purchaseId: 'p3', holdId: 'h3', final: false },
+      { kind: 'persisted-sale', seatId: 3, purchaseId: 'p3', holdId: 'h3', buyerId: 'u3', final: false },
       { kind: 'unbacked-sale', seatId: 4 },
     ]);
     expect(answers).toEqual([
@@ -418,6 +418,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hmget(keys.hold('h3'), 'status', 'purchaseId')).toEqual(['PURCHASED', 'p3']);
     expect(await redis.zscore(keys.expiry, 'h3')).toBeNull();
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '4', available: '2', held: '0', sold: '2' });
+    // The restored sale is counted for its buyer again (a lost write lost the count with it).
+    expect(await redis.hget(keys.ticketsBought, 'u3')).toBe('1');
     expect(await streamMark(redis, keys)).toEqual({ lastId: expect.stringMatching(/^\d+-\d+$/), added: 1 });
     ran.add('boxofficeReconcileSeats').add('boxofficeStreamMark');
   });
@@ -452,10 +454,12 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const free = hall.seat('A', 2, 5);
     const answers = await reconcileSeats(redis, keys, await streamMark(redis, keys), [
       { kind: 'dead-hold', seatId: Number(held), holderEntry: entry, holdId: 'b1' },
-      { kind: 'persisted-sale', seatId: free, purchaseId: 'p5', holdId: null, final: true },
+      { kind: 'persisted-sale', seatId: free, purchaseId: 'p5', holdId: null, buyerId: 'u5', final: true },
     ]);
     expect(answers.map((answer) => answer.outcome)).toEqual(['REPAIRED', 'REPAIRED']);
     expect(await redis.hmget(keys.seats, held, String(free))).toEqual(['A', 'S']);
+    // A final sale (its purchase canceled, the checked-in seat kept sold) counts for nobody.
+    expect(await redis.hget(keys.ticketsBought, 'u5')).toBeNull();
     expect(await seatingDisagreements(redis, 5, hall.places)).toEqual([]);
   });
 

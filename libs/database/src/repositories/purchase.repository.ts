@@ -159,27 +159,33 @@ export class PurchaseRepository {
   }
 
   /**
-   * The seats {@link activeSeatIds} answers, each with the purchase that sold it (and that
-   * purchase's hold, null when its row is gone): for the seat reconciler, which checks each sale
+   * The seats {@link activeSeatIds} answers, each with the purchase that sold it (that purchase's
+   * hold, null when its row is gone, and its buyer): for the seat reconciler, which checks each sale
    * against Redis. `final` marks a seat kept sold after its ticket was canceled (checked in, then
    * refunded by an operator who kept it off sale): no cancellation undoes it. A seat with both an
    * active and such a ticket answers the active one.
    */
   async soldSeats(
     performanceId: number,
-  ): Promise<{ seatId: number; purchaseId: string; reservationId: string | null; final: boolean }[]> {
-    const rows: { seat_id: number; purchase_id: string; reservation_id: string | null; active: boolean }[] =
-      await this.dataSource.query(
-        `SELECT DISTINCT ON (t.seat_id) t.seat_id, t.purchase_id, p.reservation_id, t.status = 'ACTIVE' AS active
+  ): Promise<{ seatId: number; purchaseId: string; reservationId: string | null; userId: string; final: boolean }[]> {
+    const rows: {
+      seat_id: number;
+      purchase_id: string;
+      reservation_id: string | null;
+      user_id: string;
+      active: boolean;
+    }[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (t.seat_id) t.seat_id, t.purchase_id, p.reservation_id, p.user_id, t.status = 'ACTIVE' AS active
            FROM tickets t LEFT JOIN purchases p ON p.id = t.purchase_id
           WHERE t.performance_id = $1 AND (t.status = 'ACTIVE' OR t.checked_in_at IS NOT NULL)
           ORDER BY t.seat_id, t.status = 'ACTIVE' DESC`,
-        [performanceId],
-      );
+      [performanceId],
+    );
     return rows.map((row) => ({
       seatId: row.seat_id,
       purchaseId: row.purchase_id,
       reservationId: row.reservation_id,
+      userId: row.user_id,
       final: !row.active,
     }));
   }

@@ -32,8 +32,18 @@ export type SeatRepairRequest =
   | { kind: 'unbacked-sale'; seatId: number }
   /** `holderEntry`: the seat-holds entry read ('' for none); `holdId`: its hold, null for none. */
   | { kind: 'dead-hold'; seatId: number; holderEntry: string; holdId: string | null }
-  /** `final`: a sale no cancellation undoes (checked in, kept sold). */
-  | { kind: 'persisted-sale'; seatId: number; purchaseId: string; holdId: string | null; final: boolean };
+  /**
+   * `final`: a sale no cancellation undoes (checked in, kept sold; its purchase is canceled, so
+   * the seat is not added to `buyerId`'s tickets bought).
+   */
+  | {
+      kind: 'persisted-sale';
+      seatId: number;
+      purchaseId: string;
+      holdId: string | null;
+      buyerId: string;
+      final: boolean;
+    };
 
 /** What the script did with one repair: 'REPAIRED' (`takenFromHold` when another hold had the seat) or why not. */
 export type SeatRepairAnswer =
@@ -47,7 +57,15 @@ export async function reconcileSeats(
   repairs: SeatRepairRequest[],
 ): Promise<SeatRepairAnswer[]> {
   if (repairs.length === 0) return [];
-  const scriptKeys = [keys.seats, keys.counts, keys.seatHolds, keys.expiry, keys.purchaseStream, ...seatingKeys(keys)];
+  const scriptKeys = [
+    keys.seats,
+    keys.counts,
+    keys.seatHolds,
+    keys.expiry,
+    keys.purchaseStream,
+    ...seatingKeys(keys),
+    keys.ticketsBought,
+  ];
   const positions = new Map<string, number>();
   const position = (key: string | null): number => {
     if (key === null) return 0;
@@ -61,14 +79,23 @@ export async function reconcileSeats(
   };
   const args: (string | number)[] = [mark.lastId, mark.added];
   for (const repair of repairs) {
-    if (repair.kind === 'unbacked-sale') args.push(repair.kind, repair.seatId, '', '', 0, 0);
+    if (repair.kind === 'unbacked-sale') args.push(repair.kind, repair.seatId, '', '', 0, 0, '');
     else if (repair.kind === 'dead-hold') {
       const record = repair.holdId === null ? null : keys.hold(repair.holdId);
-      args.push(repair.kind, repair.seatId, repair.holderEntry, '', position(record), 0);
+      args.push(repair.kind, repair.seatId, repair.holderEntry, '', position(record), 0, '');
     } else {
       const purchase = repair.final ? null : keys.purchase(repair.purchaseId);
       const hold = repair.holdId === null ? null : keys.hold(repair.holdId);
-      args.push(repair.kind, repair.seatId, repair.purchaseId, repair.holdId ?? '', position(purchase), position(hold));
+      const buyer = repair.final ? '' : repair.buyerId;
+      args.push(
+        repair.kind,
+        repair.seatId,
+        repair.purchaseId,
+        repair.holdId ?? '',
+        position(purchase),
+        position(hold),
+        buyer,
+      );
     }
   }
   const answers = await callScript<string[]>(redis, RECONCILE_SEATS.name, scriptKeys, args);

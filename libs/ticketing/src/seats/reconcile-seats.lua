@@ -6,7 +6,8 @@
   moment, so a buyer who held, bought or canceled since the snapshot is never overruled. A
   candidate whose state moved on is left alone and answered LEFT.
 
-  Repairs (kind, seat id, x, y, a, b; a and b are positions in KEYS, 0 for none):
+  Repairs (kind, seat id, x, y, a, b, buyer; a and b are positions in KEYS, 0 for none; buyer ''
+  but for persisted-sale):
     unbacked-sale   the seat was S while no purchase backed it: neither a purchase entry in the
                     stream nor an active ticket in PostgreSQL. Freed (S -> A) only if it is still
                     S and no purchase appended to the stream since the snapshot (ARGV[1], ARGV[2])
@@ -22,7 +23,10 @@
                     that hold as bought by x (KEYS[b], its record: status PURCHASED, out of the
                     expiry index), so it can be neither bought again nor released. A seat held by
                     any other hold is taken from it (answered REPAIRED:<that hold id>): a sale in
-                    PostgreSQL is final, and that hold's purchase would sell the seat twice.
+                    PostgreSQL is final, and that hold's purchase would sell the seat twice. The
+                    seat is added to `buyer`'s tickets bought (KEYS[10]): the lost write that left
+                    it unsold lost that count with it (buyer '' for a final sale: its purchase is
+                    canceled).
 
   KEYS[1] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[2] counts      hash total, available, held, sold
@@ -34,11 +38,13 @@
   KEYS[8] runs        34-byte slot per row and section (the seating include, docs/seating.md),
   KEYS[9] seat info   static seat ids, qualities and flags; kept in step with every repair that frees
                       or takes an available seat (left alone for a performance without a layout)
-  KEYS[10..]          hold and purchase hashes the repairs name by position
+  KEYS[10] tickets    hash user id -> seats of the user's paid purchases not canceled
+           bought
+  KEYS[11..]          hold and purchase hashes the repairs name by position
 
   ARGV[1] the stream's last-generated-id at the snapshot ('0-0' when it did not exist)
   ARGV[2] the stream's entries-added at the snapshot (0 when it did not exist)
-  ARGV[3..] repairs, six values each (above)
+  ARGV[3..] repairs, seven values each (above)
 
   Returns one answer per repair, in order: 'REPAIRED', 'REPAIRED:<hold id>' (persisted-sale taken
   from another hold), 'LEFT', 'PENDING_CANCEL' or 'STREAM_MOVED'.
@@ -48,7 +54,7 @@
 --- @include "seating"
 local seatsKey, countsKey, seatHoldsKey, expiryKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local snapshotId, snapshotAdded = ARGV[1], tonumber(ARGV[2])
-local WIDTH = 6
+local WIDTH = 7
 local COUNTER = { A = 'available', H = 'held', S = 'sold' }
 local seating = { free = KEYS[6], layout = KEYS[7], runs = KEYS[8], info = KEYS[9] }
 -- Seats made available and seats taken from available, for the best-available data at the end.
@@ -130,6 +136,7 @@ for i = 3, #ARGV, WIDTH do
         if holder and holder ~= y then answer = 'REPAIRED:' .. holder end
       end
       move(seatId, letter, 'S')
+      if ARGV[i + 6] ~= '' then redis.call('HINCRBY', KEYS[10], ARGV[i + 6], 1) end
       if b > 0 and redis.call('HGET', KEYS[b], 'status') == 'HELD' then
         redis.call('HSET', KEYS[b], 'status', 'PURCHASED', 'purchaseId', x, 'endedAt', redisNow())
         redis.call('ZREM', expiryKey, y)

@@ -125,7 +125,7 @@ export class SeatReconciler {
     performanceId: number,
     pairs: string[],
     inStream: Set<string>,
-    sold: Map<string, { purchaseId: string; reservationId: string | null; final: boolean }>,
+    sold: Map<string, { purchaseId: string; reservationId: string | null; userId: string; final: boolean }>,
   ): Promise<SeatRepairRequest[]> {
     const requests: SeatRepairRequest[] = [];
     const held: string[] = [];
@@ -138,6 +138,7 @@ export class SeatReconciler {
           seatId: Number(seat),
           purchaseId: sale.purchaseId,
           holdId: sale.reservationId,
+          buyerId: sale.userId,
           final: sale.final,
         });
       } else if (!sale && !inStream.has(seat)) {
