@@ -249,6 +249,24 @@ describe('reservations over HTTP (real Redis)', () => {
     expect((await reserve(alice.headers, performance.id, [performance.seatIds[3]])).statusCode).toBe(201);
   });
 
+  it('tells a body that is JSON but not an object only that (400), and a repeated seat in words', async () => {
+    const [alice] = await buyers(api, 1);
+    for (const payload of ['[1,2]', '"x"', '3']) {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/reservations',
+        headers: { ...alice.headers, 'content-type': 'application/json' },
+        payload,
+      });
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().message, payload).toEqual(['the request body must be a JSON object']);
+    }
+    const performance = await newPerformance(api, admin, { seats: 5 });
+    const twice = await reserve(alice.headers, performance.id, [performance.seatIds[0], performance.seatIds[0]]);
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json().message).toEqual(['seatIds must not name a seat twice']);
+  });
+
   it('answers 404 for an unknown performance or seat', async () => {
     const performance = await newPerformance(api, admin, { seats: 5 });
     const [alice] = await buyers(api, 1);

@@ -134,10 +134,18 @@ export function canonicalTimeZone(value: unknown): string | null {
   return IANA_NAME_OF_ICU_ID.get(zone) ?? zone;
 }
 
+/**
+ * The 400 message for a time zone canonicalTimeZone refuses: an unknown name, a bare offset, or a
+ * fixed-offset `Etc/GMT±N` zone (an IANA name too, so the message says why it is refused).
+ */
+export function timeZoneRefusal(field = 'timeZone'): string {
+  return `${field} must be the IANA name of a place's time zone, such as Asia/Seoul or UTC (not an offset, nor a fixed-offset Etc/GMT±N zone)`;
+}
+
 /** Like `canonicalTimeZone`, for a value already validated at the edge; a 400 naming `field` otherwise. */
 export function toTimeZone(value: string, field = 'timeZone'): string {
   const zone = canonicalTimeZone(value);
-  if (zone === null) throw new InvalidInputError(`${field} must be an IANA time zone name, such as Asia/Seoul or UTC`);
+  if (zone === null) throw new InvalidInputError(timeZoneRefusal(field));
   return zone;
 }
 

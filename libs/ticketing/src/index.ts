@@ -117,6 +117,7 @@ export {
   toDateTime,
   toScheduleTime,
   toTimeZone,
+  timeZoneRefusal,
 } from './date-time';
 export { isUuid } from './input';
 export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';

@@ -177,12 +177,24 @@ describe('CompiledValidationPipe', () => {
     expect(await compiled.transform(purchase, { type: 'body', metatype: PurchaseCreateDto })).toBe(purchase);
   });
 
+  it('tells a body that is JSON but not an object only that, on either path', async () => {
+    for (const value of [[1, 2], 'x', 3, true]) {
+      for (const pipe of [compiled, classValidator]) {
+        await expect(pipe.transform(value, { type: 'body', metatype: ReservationCreateDto })).rejects.toMatchObject({
+          response: { message: ['the request body must be a JSON object'] },
+        });
+      }
+    }
+    // One field of a body, or a primitive, is not a body.
+    expect(await compiled.transform('x', { type: 'body', metatype: String, data: 'name' })).toBe('x');
+  });
+
   it('leaves the rest to class-validator, with its messages', async () => {
     await expect(
       compiled.transform({ performanceId: 1.5, seatIds: [1, 1] }, { type: 'body', metatype: ReservationCreateDto }),
     ).rejects.toMatchObject({
       response: {
-        message: ['performanceId must be an integer number', "All seatIds's elements must be unique"],
+        message: ['performanceId must be an integer number', 'seatIds must not name a seat twice'],
       },
     });
     const nil = { reservationId: '00000000-0000-0000-0000-000000000000' };

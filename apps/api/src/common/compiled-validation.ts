@@ -68,9 +68,13 @@ function typeMessageOnly(error: ValidationError): ValidationError {
  * DTO (see TYPE_RULES). Other failed rules of a field are all told, as before.
  */
 export class FieldValidationPipe extends ValidationPipe {
-  /** A query parameter sent more than once is told only that (see repeatedParameters). */
+  /**
+   * A query parameter sent more than once is told only that (see repeatedParameters); a body
+   * that is JSON but not an object (`[1,2]`, `"x"`, `3`, `null`) is told that, not each of its
+   * array indexes as an unknown property and each missing field.
+   */
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const repeated = metadata.type === 'query' ? repeatedParameters(value) : [];
+    const repeated = metadata.type === 'query' ? repeatedParameters(value) : notAnObjectBody(value, metadata);
     if (repeated.length > 0) return Promise.reject(this.exceptionFactory(repeated) as Error);
     return super.transform(value, metadata) as Promise<unknown>;
   }
@@ -109,6 +113,18 @@ export class CompiledValidationPipe extends FieldValidationPipe {
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }
+}
+
+/** The refusal of a body given for a DTO that is not a JSON object; [] for any other value. */
+function notAnObjectBody(value: unknown, metadata: ArgumentMetadata): ValidationError[] {
+  const { type, data, metatype } = metadata;
+  // A whole body for a DTO class, not one field of it (`@Body('x')`) nor a primitive.
+  if (type !== 'body' || data !== undefined || typeof metatype !== 'function' || value === undefined) return [];
+  if ([String, Number, Boolean, Array, Object].includes(metatype as never)) return [];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return [];
+  return [
+    { property: 'body', value, constraints: { isObject: 'the request body must be a JSON object' }, children: [] },
+  ];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { IsOptional, ValidateBy, ValidateIf } from 'class-validator';
 import { isCurrencyCode } from '@app/config';
-import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH } from '@app/ticketing';
+import { canonicalTimeZone, formatLocalDateTime, MAX_EVENT_SEARCH_LENGTH, timeZoneRefusal } from '@app/ticketing';
 import type { CatalogEvent, DatedEvent } from '@app/ticketing';
 import { FreeText } from '../common/free-text';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -57,7 +57,7 @@ export class EventCreateDto {
     name: 'isTimeZone',
     validator: {
       validate: (value) => canonicalTimeZone(value) !== null,
-      defaultMessage: () => 'timeZone must be an IANA time zone name, such as Asia/Seoul or UTC',
+      defaultMessage: () => timeZoneRefusal(),
     },
   })
   timeZone?: string;

@@ -86,7 +86,7 @@ export class ReservationCreateDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
-  @ArrayUnique()
+  @ArrayUnique({ message: 'seatIds must not name a seat twice' })
   @IsInt({ each: true })
   @Min(1, { each: true })
   @Max(MAX_INT4, { each: true })

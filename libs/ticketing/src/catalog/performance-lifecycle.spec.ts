@@ -26,4 +26,19 @@ describe('assertLifecycle', () => {
       expect.objectContaining({ kind: 'invalid', code: 'InvalidSalesWindow', message }),
     );
   });
+
+  it('names a time the change left as it was, and says to give it in the same request', () => {
+    // A show moved earlier than the cancel window set at creation.
+    const moved = { ...base, startsAt: at('2030-02-20T19:00:00Z') };
+    expect(() => assertLifecycle(moved, new Set(['salesOpenAt', 'salesCloseAt', 'cancelUntil']))).toThrow(
+      expect.objectContaining({
+        message:
+          'cancelUntil must not be after startsAt (cancelUntil is 2030-02-28T19:00:00.000Z, unchanged by this request: give a new cancelUntil in the same request)',
+      }),
+    );
+    // A time the request itself gave gets the plain message.
+    expect(() => assertLifecycle(moved, new Set(['salesOpenAt', 'salesCloseAt']))).toThrow(
+      expect.objectContaining({ message: 'cancelUntil must not be after startsAt' }),
+    );
+  });
 });

@@ -181,7 +181,10 @@ export class PerformanceService {
       id,
       (row) => {
         const next = { ...pickLifecycle(row), ...changes };
-        assertLifecycle(next);
+        const kept = new Set(
+          (Object.keys(pickLifecycle(row)) as (keyof LifecycleTimes)[]).filter((field) => !(field in changes)),
+        );
+        assertLifecycle(next, kept);
         assertTicketLimit(changes.maxTicketsPerBuyer);
         return changes as PerformanceLifecycleChanges;
       },
@@ -317,19 +320,29 @@ function pickLifecycle(row: PricedPerformance): LifecycleTimes {
 /**
  * The order of a performance's times: salesOpenAt < salesCloseAt ≤ startsAt (salesCloseAt null =
  * startsAt, then salesOpenAt ≤ startsAt as at creation) and cancelUntil ≤ startsAt (buyers may not
- * cancel after the show began). Throws DomainError 'invalid' (InvalidSalesWindow).
+ * cancel after the show began). `kept`: on a change, the fields it leaves as they were; a refusal
+ * naming one says its value and to give it in the same request (moving startsAt earlier than a
+ * cancelUntil set at creation, say). Throws DomainError 'invalid' (InvalidSalesWindow).
  */
-export function assertLifecycle(times: LifecycleTimes): void {
-  const invalid = (message: string) => new DomainError('invalid', 'InvalidSalesWindow', message);
+export function assertLifecycle(times: LifecycleTimes, kept: ReadonlySet<keyof LifecycleTimes> = new Set()): void {
+  // `field`: the time the message names first, the one to move.
+  const invalid = (field: keyof LifecycleTimes, message: string) => {
+    const value = times[field];
+    const hint =
+      kept.has(field) && value instanceof Date
+        ? ` (${field} is ${value.toISOString()}, unchanged by this request: give a new ${field} in the same request)`
+        : '';
+    return new DomainError('invalid', 'InvalidSalesWindow', message + hint);
+  };
   const starts = times.startsAt.getTime();
-  if (times.salesOpenAt.getTime() > starts) throw invalid('salesOpenAt must not be after startsAt');
+  if (times.salesOpenAt.getTime() > starts) throw invalid('salesOpenAt', 'salesOpenAt must not be after startsAt');
   if (times.salesCloseAt) {
     if (times.salesCloseAt.getTime() <= times.salesOpenAt.getTime()) {
-      throw invalid('salesCloseAt must be after salesOpenAt');
+      throw invalid('salesCloseAt', 'salesCloseAt must be after salesOpenAt');
     }
-    if (times.salesCloseAt.getTime() > starts) throw invalid('salesCloseAt must not be after startsAt');
+    if (times.salesCloseAt.getTime() > starts) throw invalid('salesCloseAt', 'salesCloseAt must not be after startsAt');
   }
   if (times.cancelUntil && times.cancelUntil.getTime() > starts) {
-    throw invalid('cancelUntil must not be after startsAt');
+    throw invalid('cancelUntil', 'cancelUntil must not be after startsAt');
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Env } from '@app/config';
 import { PaymentDeclinedError } from '../errors';
 
 export interface ChargeRequest {
@@ -29,11 +30,27 @@ export abstract class PaymentGateway {
 }
 
 /**
- * The default gateway: approves every charge and every refund. A charge's id follows from its
- * idempotency key, so a retried charge is the same charge. Its ledger is the payment attempts.
+ * The default gateway: approves every charge and every refund, moving no money. A charge's id
+ * follows from its idempotency key, so a retried charge is the same charge. Its ledger is the
+ * payment attempts. A production process that starts with it says so at warn level, once: a
+ * deployment that forgot to bind a real gateway would give tickets away.
  */
 @Injectable()
-export class ApprovingPaymentGateway extends PaymentGateway {
+export class ApprovingPaymentGateway extends PaymentGateway implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApprovingPaymentGateway.name);
+
+  constructor(@Inject(Env) private readonly env: Env) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.env.NODE_ENV !== 'production') return;
+    this.logger.warn(
+      'payments: the default ApprovingPaymentGateway approves every charge and moves no money; ' +
+        'bind a real PaymentGateway before selling tickets (README, Purchases)',
+    );
+  }
+
   charge(request: ChargeRequest): Promise<{ chargeId: string }> {
     return Promise.resolve({ chargeId: `ch_${request.idempotencyKey}` });
   }

@@ -1,0 +1,25 @@
+import { Logger } from '@nestjs/common';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import { ApprovingPaymentGateway } from './payment-gateway';
+
+describe('ApprovingPaymentGateway', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('warns once at start in production that it moves no money, and not elsewhere', () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    new ApprovingPaymentGateway({ NODE_ENV: 'test' } as Env).onApplicationBootstrap();
+    new ApprovingPaymentGateway({ NODE_ENV: 'development' } as Env).onApplicationBootstrap();
+    expect(warn).not.toHaveBeenCalled();
+    new ApprovingPaymentGateway({ NODE_ENV: 'production' } as Env).onApplicationBootstrap();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('moves no money'));
+  });
+
+  it('approves a charge with an id of its idempotency key, and a refund', async () => {
+    const gateway = new ApprovingPaymentGateway({ NODE_ENV: 'test' } as Env);
+    const request = { purchaseId: 'p', idempotencyKey: 'k1', userId: 'u', amount: 1050, currency: 'KRW' };
+    expect(await gateway.charge(request)).toEqual({ chargeId: 'ch_k1' });
+    await expect(gateway.refund()).resolves.toBeUndefined();
+  });
+});
