@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Env, EnvSource, TrustedProxies } from '@app/config';
+import { corsOrigins, Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
@@ -88,7 +88,34 @@ export async function createApiApp(
   });
   proxies.trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
   configureApp(app, app.get(Env).ACCESS_LOG ? AccessLog.of(options.logger) : undefined);
+  const origins = corsOrigins(app.get(Env).CORS_ORIGINS);
+  // @fastify/cors (Nest's enableCors on Fastify): only when origins are configured, so the hot
+  // routes of a deployment without browser pages on other origins pay nothing for it.
+  if (origins.length > 0) app.enableCors(corsOptions(origins));
   return app;
+}
+
+/**
+ * CORS for pages of `origins` (CORS_ORIGINS): the methods and request headers the API takes
+ * (bearer tokens in Authorization, no cookies: no credentials mode), the answer headers a page
+ * may read (Retry-After of 409/429/503, the seat map's ETag, the request id), preflights cached
+ * 10 minutes by the browser.
+ */
+export function corsOptions(origins: string[]) {
+  return {
+    origin: origins,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'Admission-Token',
+      'If-None-Match',
+      'X-Request-Id',
+    ],
+    exposedHeaders: ['Retry-After', 'ETag', 'X-Request-Id'],
+    maxAge: 600,
+  };
 }
 
 /** The 415 message for a body sent with a Content-Encoding other than `identity` (gzip, br, …). */

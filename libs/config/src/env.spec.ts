@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, PRODUCTION_METRICS_PORT, productionSecretProblem, redisClusterNodes } from './env';
+import {
+  ConfigError,
+  corsOrigins,
+  parseEnv,
+  PRODUCTION_METRICS_PORT,
+  productionSecretProblem,
+  redisClusterNodes,
+} from './env';
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -107,6 +114,17 @@ describe('parseEnv', () => {
       { host: 'redis-2.internal', port: 7001 },
     ]);
     expect(redisClusterNodes(undefined)).toEqual([]);
+  });
+
+  it('reads CORS_ORIGINS as a list of exact origins, empty by default; a path, a wildcard or a space is refused', () => {
+    expect(corsOrigins(parseEnv({}).CORS_ORIGINS)).toEqual([]);
+    const env = parseEnv({ CORS_ORIGINS: 'https://shop.example.com,http://localhost:5173' });
+    expect(corsOrigins(env.CORS_ORIGINS)).toEqual(['https://shop.example.com', 'http://localhost:5173']);
+    for (const bad of ['https://shop.example.com/', '*', 'shop.example.com', 'https://a.example, https://b.example']) {
+      expect(problemsOf({ CORS_ORIGINS: bad }), bad).toEqual([
+        expect.stringMatching(/^CORS_ORIGINS must be a comma-separated list of origins/),
+      ]);
+    }
   });
 
   it('waits for no replica by default, and takes REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS in range only', () => {

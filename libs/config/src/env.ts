@@ -61,6 +61,17 @@ export function redisClusterNodes(value: string | undefined): { host: string; po
   });
 }
 
+/** One web origin as browsers send it in `Origin`: scheme, host, optional port; no path, no slash. */
+const WEB_ORIGIN = String.raw`https?://[A-Za-z0-9.-]+(?::\d{1,5})?`;
+
+/**
+ * The origins of CORS_ORIGINS (already validated by parseEnv), in order; an empty list when the
+ * value is empty or unset (no CORS answers).
+ */
+export function corsOrigins(value: string | undefined): string[] {
+  return value ? value.split(',') : [];
+}
+
 const URL_WITH_SCHEME = (schemes: string[]) => new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
 
 /** Every environment variable boxoffice reads, with its default and its rule. */
@@ -96,6 +107,16 @@ export class Env {
    */
   @Validate(TrustProxyRule)
   TRUST_PROXY = 'loopback';
+
+  /**
+   * Web origins whose browser pages may call the API (CORS), comma-separated, each exactly as the
+   * browser sends it (`https://shop.example.com`, `http://localhost:5173`); empty (the default):
+   * no CORS headers, so only pages of the API's own origin (or behind the same proxy) can call it.
+   */
+  @Matches(new RegExp(`^(${WEB_ORIGIN}(,${WEB_ORIGIN})*)?$`), {
+    message: 'must be a comma-separated list of origins such as https://shop.example.com (no path)',
+  })
+  CORS_ORIGINS = '';
 
   @Matches(URL_WITH_SCHEME(['postgres', 'postgresql']), { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/boxoffice';

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { startTestApi } from './support/api';
+
+/**
+ * CORS (`CORS_ORIGINS`): a browser page of a configured origin may call the API (preflight and
+ * answers carry the CORS headers); any other origin gets none, and neither does anyone when the
+ * setting is empty (the default).
+ */
+describe('CORS for configured web origins', () => {
+  const shop = 'https://shop.example.com';
+
+  describe('with CORS_ORIGINS set', () => {
+    let api: ApiHarness;
+    let user: TestSession;
+
+    beforeAll(async () => {
+      api = await startTestApi({ CORS_ORIGINS: `${shop},http://localhost:5173` });
+      user = await createSession(api.app);
+    });
+    afterAll(async () => api?.close());
+
+    it("answers a configured origin's preflight for a hold with the methods and headers it may send", async () => {
+      const res = await api.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/reservations',
+        headers: {
+          origin: shop,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type, idempotency-key',
+        },
+      });
+      expect(res.statusCode).toBe(204);
+      expect(res.headers['access-control-allow-origin']).toBe(shop);
+      expect(String(res.headers['access-control-allow-methods'])).toContain('POST');
+      expect(String(res.headers['access-control-allow-headers']).toLowerCase()).toContain('idempotency-key');
+      expect(res.headers['access-control-max-age']).toBe('600');
+    });
+
+    it('marks answers to a configured origin readable, with Retry-After exposed; other origins get no CORS header', async () => {
+      const mine = await api.app.inject({
+        method: 'GET',
+        url: '/api/v1/reservations',
+        headers: { ...user.headers, origin: shop },
+      });
+      expect(mine.statusCode).toBe(200);
+      expect(mine.headers['access-control-allow-origin']).toBe(shop);
+      expect(String(mine.headers['access-control-expose-headers'])).toContain('Retry-After');
+      const other = await api.app.inject({
+        method: 'GET',
+        url: '/api/v1/reservations',
+        headers: { ...user.headers, origin: 'https://evil.example.com' },
+      });
+      expect(other.statusCode).toBe(200);
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    });
+  });
+
+  it('sends no CORS header by default', async () => {
+    const api = await startTestApi();
+    try {
+      const res = await api.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/events',
+        headers: { origin: shop, 'access-control-request-method': 'GET' },
+      });
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      expect(res.statusCode).toBe(404);
+    } finally {
+      await api.close();
+    }
+  });
+});
