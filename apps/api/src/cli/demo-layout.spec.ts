@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { generateLayout } from '@app/ticketing';
 import { layoutFor } from './demo-layout';
 
 describe('demo seat layout', () => {
@@ -10,5 +11,13 @@ describe('demo seat layout', () => {
     expect(new Set(sections.map((s) => s.name)).size).toBe(sections.length);
     const prices = sections.map((s) => s.price);
     expect([...prices].sort((a, b) => b - a)).toEqual(prices);
+  });
+
+  it('scores every seat of a dearer grade above every seat of a cheaper one (best available offers VIP first)', () => {
+    const sections = layoutFor(2000);
+    const qualities = generateLayout(sections).map((geometry) => geometry.quality);
+    for (let i = 1; i < qualities.length; i += 1) {
+      expect(Math.min(...qualities[i - 1]), sections[i].grade).toBeGreaterThan(Math.max(...qualities[i]));
+    }
   });
 });
