@@ -230,11 +230,44 @@ describe('best-available reservations over HTTP', () => {
     expect((await balcony(await buyer())).json()).toMatchObject({ arrangement: 'ADJACENT_ROWS' });
     const conflict = await balcony(await buyer());
     expect(conflict.statusCode).toBe(409);
-    expect(conflict.json()).toMatchObject({ message: expect.stringMatching(/no 4 seats together/) });
+    expect(conflict.json()).toMatchObject({
+      message: 'no seats are available: this performance is sold out in section Balcony',
+      details: { quantity: 4, together: true, accessible: false, soldOut: true },
+    });
     expect((await balcony(await buyer(), false)).statusCode).toBe(409);
     expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('12');
     const unknown = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, section: 'Pit' });
     expect(unknown.statusCode).toBe(404);
+  });
+
+  it('a sold-out performance without accessible seats answers 409 NoSeatsFit saying so, no wheelchair note', async () => {
+    const performance = await newPerformance({
+      sections: [{ name: 'Balcony', grade: 'R', price: 1000, rows: 1, seatsPerRow: 4 }],
+    });
+    const page = await api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/seats?limit=4` });
+    const seatIds: number[] = page.json().items.map((seat: { id: number }) => seat.id);
+    // Seats 1 and 3 taken: two seats free, none side by side.
+    const taken = await reserve(await buyer(), { performanceId: performance.id, seatIds: [seatIds[0], seatIds[2]] });
+    expect(taken.statusCode).toBe(201);
+    const pair = await reserve(await buyer(), { performanceId: performance.id, quantity: 2 });
+    expect(pair.statusCode).toBe(409);
+    expect(pair.json().message).toBe(
+      'no 2 seats together (one row, or adjacent rows of one section) are available for this request',
+    );
+    expect(pair.json().details).toEqual({ quantity: 2, together: true, accessible: false });
+    const rest = await reserve(await buyer(), { performanceId: performance.id, seatIds: [seatIds[1], seatIds[3]] });
+    expect(rest.statusCode).toBe(201);
+    const one = await reserve(await buyer(), { performanceId: performance.id, quantity: 1 });
+    expect(one.statusCode).toBe(409);
+    expect(one.json()).toMatchObject({
+      message: 'no seats are available: this performance is sold out',
+      details: { quantity: 1, together: true, accessible: false, soldOut: true },
+    });
+    const grade = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, grade: 'R' });
+    expect(grade.json()).toMatchObject({
+      statusCode: 409,
+      message: 'no seats are available: this performance is sold out in grade R',
+    });
   });
 
   it('noOrphanSeats: set at creation or by PATCH; a seat-id hold leaving a single seat gets 409 SingleSeatLeft', async () => {
@@ -244,7 +277,11 @@ describe('best-available reservations over HTTP', () => {
     const [first, second] = page.json().items.map((seat: { id: number }) => seat.id);
     const refused = await reserve(await buyer(), { performanceId: performance.id, seatIds: [second] });
     expect(refused.statusCode).toBe(409);
-    expect(refused.json().message).toMatch(/single empty seat/);
+    // Taking seat 2 would leave seat 1 alone at the row's end: the answer names seat 1.
+    expect(refused.json()).toMatchObject({
+      message: expect.stringContaining(`would leave seat ${first} empty on its own`),
+      details: { singleSeatId: first, besideSeatId: second },
+    });
     const off = await api.app.inject({
       method: 'PATCH',
       url: `/api/v1/performances/${performance.id}`,

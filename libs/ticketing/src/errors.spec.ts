@@ -28,13 +28,46 @@ describe('NoSeatsFitError', () => {
       true,
       'fewer than 2 accessible seats (wheelchair spaces with their companion seats) are available for this request',
     ],
-  ])('names what was asked: %i seats, together %s, accessible %s', (quantity, together, accessible, message) => {
-    const error = new NoSeatsFitError(quantity, together, accessible);
-    expect(error).toMatchObject({
-      kind: 'conflict',
-      code: 'NoSeatsFit',
-      message,
-      details: { quantity, together, accessible },
-    });
+  ])(
+    'names what was asked, with the wheelchair note: %i seats, together %s, accessible %s',
+    (quantity, together, accessible, message) => {
+      const error = new NoSeatsFitError(quantity, together, accessible, 'ACCESSIBLE_ONLY');
+      expect(error).toMatchObject({
+        kind: 'conflict',
+        code: 'NoSeatsFit',
+        message,
+        details: { quantity, together, accessible },
+      });
+    },
+  );
+
+  it('leaves the wheelchair note out when no free seat is kept for accessible requests', () => {
+    expect(new NoSeatsFitError(1, true).message).toBe('no seat is available for this request');
+    expect(new NoSeatsFitError(4, true, false, null).message).toBe(
+      'no 4 seats together (one row, or adjacent rows of one section) are available for this request',
+    );
+  });
+
+  it.each([
+    [{ kind: 'all' } as const, 'no seats are available: this performance is sold out'],
+    [{ kind: 'grade', grade: 'R' } as const, 'no seats are available: this performance is sold out in grade R'],
+    [
+      { kind: 'section', section: 'Floor' } as const,
+      'no seats are available: this performance is sold out in section Floor',
+    ],
+  ])('says sold out, of the scope %o', (scope, message) => {
+    for (const accessible of [false, true]) {
+      expect(new NoSeatsFitError(2, true, accessible, 'SOLD_OUT', scope)).toMatchObject({
+        code: 'NoSeatsFit',
+        message,
+        details: { quantity: 2, together: true, accessible, soldOut: true },
+      });
+    }
+  });
+
+  it('noOrphanSeats refusal: singleLeft in details, no soldOut', () => {
+    const error = new NoSeatsFitError(3, false, false, 'SINGLE_LEFT');
+    expect(error.message).toMatch(/^best available found no placement of 3 seats that leaves no single empty seat/);
+    expect(error.details).toEqual({ quantity: 3, together: false, accessible: false, singleLeft: true });
   });
 });

@@ -1,4 +1,5 @@
 import { DomainError } from '@app/core';
+import type { SeatScope } from './holds/best-available-scripts';
 
 // The base and the generic errors live in @app/core, shared with libs/auth; this path keeps
 // serving every import of them inside the rules.
@@ -195,41 +196,82 @@ export class AdmissionRequiredError extends DomainError {
   }
 }
 
-/** A seat-id hold refused by the performance's noOrphanSeats rule. */
+/**
+ * A seat-id hold refused by the performance's noOrphanSeats rule: `singleSeatId` is the seat it
+ * would leave empty on its own, `besideSeatId` the selected seat beside it.
+ * Details: `{singleSeatId, besideSeatId}`.
+ */
 export class SingleSeatLeftError extends DomainError {
-  constructor(besideSeatId: number) {
+  constructor(singleSeatId: number, besideSeatId: number) {
     super(
       'conflict',
       'SingleSeatLeft',
-      `this selection would leave a single empty seat beside seat ${besideSeatId}; choose seats that leave none (this performance does not sell single seats left between taken ones)`,
-      { besideSeatId },
+      `this selection would leave seat ${singleSeatId} empty on its own, beside seat ${besideSeatId}; choose seats that leave no single empty seat (this performance does not sell single seats left between taken ones)`,
+      { singleSeatId, besideSeatId },
     );
   }
 }
 
 /**
- * A best-available request nothing fits (nothing was held); the message names what was asked.
- * `singleLeft`: the placement the ladder found would leave a single empty seat, which the
- * performance's noOrphanSeats rule refuses (`details.singleLeft` then true); other seats, chosen
- * by id, may still fit (the ladder's shares are as equal as possible: a 2 + 2 that leaves a single
- * is not retried as a 3 + 1).
+ * Why a best-available request found nothing, when its script can tell: SINGLE_LEFT, the
+ * placement the ladder found would leave a single empty seat, which the performance's
+ * noOrphanSeats rule refuses; SOLD_OUT, no seat of the scope is free; ACCESSIBLE_ONLY, free
+ * wheelchair spaces or companion seats, which a request that is not accessible may not take, are
+ * in the scope.
+ */
+export type NoFitReason = 'SINGLE_LEFT' | 'SOLD_OUT' | 'ACCESSIBLE_ONLY';
+
+/**
+ * A best-available request nothing fits (nothing was held); the message names what was asked and
+ * says why when `reason` does. Details: `{quantity, together, accessible}`, plus `singleLeft: true`
+ * (SINGLE_LEFT: other seats, chosen by id, may still fit; the ladder's shares are as equal as
+ * possible: a 2 + 2 that leaves a single is not retried as a 3 + 1) or `soldOut: true` (SOLD_OUT:
+ * the message names the grade or section of `scope`).
  */
 export class NoSeatsFitError extends DomainError {
-  constructor(quantity: number, together: boolean, accessible = false, singleLeft = false) {
+  constructor(
+    quantity: number,
+    together: boolean,
+    accessible = false,
+    reason: NoFitReason | null = null,
+    scope: SeatScope = { kind: 'all' },
+  ) {
     const seats = accessible
       ? `${quantity} accessible seats (wheelchair spaces with their companion seats)`
       : `${quantity} seats`;
-    // Seats kept for accessible requests count as available too: say so, or "none available" beside
-    // a performance showing free seats reads as a fault.
-    const reserved = accessible ? '' : ' (wheelchair spaces and companion seats go to accessible requests only)';
-    const message = singleLeft
-      ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
-      : quantity === 1
-        ? `no ${accessible ? 'accessible seat (a wheelchair space)' : 'seat'} is available for this request${reserved}`
-        : together
-          ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request${reserved}`
-          : `fewer than ${seats} are available for this request${reserved}`;
+    // Free seats kept for accessible requests show on the seat map: say why they were not offered,
+    // or "none available" beside them reads as a fault; never when there are none, nor to an
+    // accessible request, which may take them.
+    const reserved =
+      reason === 'ACCESSIBLE_ONLY' && !accessible
+        ? ' (wheelchair spaces and companion seats go to accessible requests only)'
+        : '';
+    const within =
+      scope.kind === 'grade'
+        ? ` in grade ${scope.grade}`
+        : scope.kind === 'section'
+          ? ` in section ${scope.section}`
+          : '';
+    const message =
+      reason === 'SOLD_OUT'
+        ? `no seats are available: this performance is sold out${within}`
+        : reason === 'SINGLE_LEFT'
+          ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
+          : quantity === 1
+            ? `no ${accessible ? 'accessible seat (a wheelchair space)' : 'seat'} is available for this request${reserved}`
+            : together
+              ? `no ${seats} together (one row, or adjacent rows of one section) are available for this request${reserved}`
+              : `fewer than ${seats} are available for this request${reserved}`;
     const details = { quantity, together, accessible };
-    super('conflict', 'NoSeatsFit', message, singleLeft ? { ...details, singleLeft } : details);
+    super(
+      'conflict',
+      'NoSeatsFit',
+      message,
+      reason === 'SINGLE_LEFT'
+        ? { ...details, singleLeft: true }
+        : reason === 'SOLD_OUT'
+          ? { ...details, soldOut: true }
+          : details,
+    );
   }
 }

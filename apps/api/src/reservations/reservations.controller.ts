@@ -47,7 +47,7 @@ export class ReservationsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'a seat is not available (details.seatIds; nothing held); SingleSeatLeft (noOrphanSeats); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)',
+      'a seat is not available (details.seatIds; nothing held); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)',
   })
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.

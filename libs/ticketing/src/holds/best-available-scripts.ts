@@ -4,7 +4,7 @@ import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
 import { gradeKey, sectionNameKey } from '../catalog/section-names';
 import { HoldScriptHead, holdScriptArgs, holdScriptKeys, TicketLimitOutcome, ticketLimitOutcome } from './hold-scripts';
-import type { SalesClosedReason } from '../errors';
+import type { NoFitReason, SalesClosedReason } from '../errors';
 
 export const HOLD_BEST_AVAILABLE: LuaScript = {
   name: 'boxofficeHoldBestAvailable',
@@ -49,8 +49,8 @@ export type HoldBestAvailableResult =
   | { outcome: 'SALES_CLOSED'; reason: SalesClosedReason }
   | { outcome: 'LIMIT'; alreadyHeld: number }
   | TicketLimitOutcome
-  /** `singleLeft`: the performance's noOrphanSeats rule refused what the ladder found. */
-  | { outcome: 'NO_FIT'; singleLeft: boolean };
+  /** `reason`: why nothing fit, when the script can tell (NoFitReason); null otherwise. */
+  | { outcome: 'NO_FIT'; reason: NoFitReason | null };
 
 /**
  * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
@@ -128,7 +128,7 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
     case 'UNKNOWN_GRADE':
       return { outcome };
     case 'NO_FIT':
-      return { outcome, singleLeft: rest[0] === 'SINGLE_LEFT' };
+      return { outcome, reason: rest.length > 0 ? (String(rest[0]) as NoFitReason) : null };
     case 'SALES_NOT_OPEN':
       return { outcome, salesOpenAt: Number(rest[0]) };
     case 'SALES_CLOSED':

@@ -417,6 +417,66 @@ describe('best-available holds: the ladder on small halls', () => {
     await agrees();
   });
 
+  it('NoSeatsFit says sold out when no seat of the scope is free, and names no wheelchair seats the hall lacks', async () => {
+    const { performanceId, drawn, ask } = await hall([
+      { name: 'A', rows: ['xxxx'] },
+      { name: 'B', grade: 'S', rows: ['x..x'] },
+    ]);
+    await expect(ask(1, { scope: { kind: 'section', section: 'A' } })).rejects.toMatchObject({
+      code: 'NoSeatsFit',
+      message: 'no seats are available: this performance is sold out in section A',
+      details: { quantity: 1, together: true, accessible: false, soldOut: true },
+    });
+    await expect(ask(2, { scope: { kind: 'grade', grade: 'R' } })).rejects.toMatchObject({
+      message: 'no seats are available: this performance is sold out in grade R',
+      details: { soldOut: true },
+    });
+    // B's two free seats: not sold out, and no kept seat to mention.
+    const three = ask(3);
+    await expect(three).rejects.toMatchObject({
+      message: 'no 3 seats together (one row, or adjacent rows of one section) are available for this request',
+    });
+    expect(((await three.catch((error: unknown) => error)) as { details: object }).details).not.toHaveProperty(
+      'soldOut',
+    );
+    await fixture.holds.hold(randomUUID(), performanceId, [drawn.seat('B', 1, 2), drawn.seat('B', 1, 3)]);
+    for (const accessible of [false, true]) {
+      await expect(ask(1, { accessible })).rejects.toMatchObject({
+        code: 'NoSeatsFit',
+        message: 'no seats are available: this performance is sold out',
+        details: { quantity: 1, accessible, soldOut: true },
+      });
+    }
+  });
+
+  it('NoSeatsFit names the seats kept for accessible requests only while some are free', async () => {
+    const note = ' (wheelchair spaces and companion seats go to accessible requests only)';
+    // A free wheelchair space (in the sections' slots).
+    const space = await hall([{ name: 'A', rows: ['xAx'] }]);
+    await expect(space.ask(1)).rejects.toMatchObject({
+      message: `no seat is available for this request${note}`,
+      details: { quantity: 1, together: true, accessible: false },
+    });
+    // A free companion seat beside a sold space (not in the slots: its row is read).
+    const companion = await hall([
+      { name: 'A', rows: ['x.x'] },
+      { name: 'B', rows: ['xxx', 'xaCx'] },
+    ]);
+    await expect(companion.ask(2, { together: false })).rejects.toMatchObject({
+      message: `fewer than 2 seats are available for this request${note}`,
+    });
+    // Marked seats all sold, free seats that do not fit: no note.
+    const sold = await hall([{ name: 'A', rows: ['ac.x.x', 'cxaxxx'] }]);
+    await expect(sold.ask(3)).rejects.toMatchObject({
+      message: 'no 3 seats together (one row, or adjacent rows of one section) are available for this request',
+    });
+    // An accessible request is told of accessible seats, never of the note.
+    await expect(sold.ask(3, { accessible: true })).rejects.toMatchObject({
+      message:
+        'no 3 accessible seats (wheelchair spaces with their companion seats) together (one row, or adjacent rows of one section) are available for this request',
+    });
+  });
+
   it("a row's cached windows are dropped whenever its seats change, so freed seats are offered again", async () => {
     // Row 2's first two seats (companion seats, not offered to this request) are the best pair of
     // the hall, so every search scores row 2 (and caches its windows) before holding its pair in
@@ -563,15 +623,17 @@ describe('best-available holds: the ladder on small halls', () => {
     expect((await ask(2)).seatIds).toHaveLength(2);
   });
 
-  it('noOrphanSeats: a seat-id hold leaving a single free seat is refused, nothing held', async () => {
+  it('noOrphanSeats: a seat-id hold leaving a single free seat is refused naming that seat, nothing held', async () => {
     const { performanceId, drawn } = await hall([{ name: 'A', rows: ['......'] }], { noOrphanSeats: true });
     const seat = (number: number) => drawn.seat('A', 1, number);
     await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(2), seat(3)])).rejects.toMatchObject({
       code: 'SingleSeatLeft',
-      details: { besideSeatId: seat(2) },
+      message: expect.stringContaining(`would leave seat ${seat(1)} empty on its own`),
+      details: { singleSeatId: seat(1), besideSeatId: seat(2) },
     });
     await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(5)])).rejects.toMatchObject({
       code: 'SingleSeatLeft',
+      details: { singleSeatId: seat(6), besideSeatId: seat(5) },
     });
     expect((await fixture.truth(performanceId)).stored.held).toBe(0);
     await fixture.holds.hold(randomUUID(), performanceId, [seat(1), seat(2)]);
@@ -579,8 +641,19 @@ describe('best-available holds: the ladder on small halls', () => {
     // 3 and 4 are left; taking one of them would leave the other alone.
     await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(3)])).rejects.toMatchObject({
       code: 'SingleSeatLeft',
+      details: { singleSeatId: seat(4), besideSeatId: seat(3) },
     });
     await fixture.holds.hold(randomUUID(), performanceId, [seat(3), seat(4)]);
+  });
+
+  it('noOrphanSeats: the seat left alone between the selection and a taken seat is the one named', async () => {
+    // The report's row: seats 1–6 with 3 taken; asking for 1 would leave 2 alone, not 1.
+    const { performanceId, drawn } = await hall([{ name: 'A', rows: ['..x...'] }], { noOrphanSeats: true });
+    const seat = (number: number) => drawn.seat('A', 1, number);
+    await expect(fixture.holds.hold(randomUUID(), performanceId, [seat(1)])).rejects.toMatchObject({
+      code: 'SingleSeatLeft',
+      details: { singleSeatId: seat(2), besideSeatId: seat(1) },
+    });
   });
 
   it('noOrphanSeats with the seating data lost: refused until the data is built, then SingleSeatLeft', async () => {

@@ -57,8 +57,10 @@ describe('best-available holds: answers to errors', () => {
   });
 
   it.each([
-    [{ outcome: 'NO_FIT', singleLeft: false } as const, 'NoSeatsFit', 'conflict'],
-    [{ outcome: 'NO_FIT', singleLeft: true } as const, 'NoSeatsFit', 'conflict'],
+    [{ outcome: 'NO_FIT', reason: null } as const, 'NoSeatsFit', 'conflict'],
+    [{ outcome: 'NO_FIT', reason: 'SINGLE_LEFT' } as const, 'NoSeatsFit', 'conflict'],
+    [{ outcome: 'NO_FIT', reason: 'SOLD_OUT' } as const, 'NoSeatsFit', 'conflict'],
+    [{ outcome: 'NO_FIT', reason: 'ACCESSIBLE_ONLY' } as const, 'NoSeatsFit', 'conflict'],
     [{ outcome: 'LIMIT', alreadyHeld: 3 } as const, 'HoldLimitExceeded', 'conflict'],
     [{ outcome: 'UNKNOWN_SECTION' } as const, 'NotFound', 'not_found'],
     [{ outcome: 'UNKNOWN_GRADE' } as const, 'NotFound', 'not_found'],
@@ -66,6 +68,18 @@ describe('best-available holds: answers to errors', () => {
     [{ outcome: 'SALES_NOT_OPEN', salesOpenAt: 5 } as const, 'SalesNotOpen', 'forbidden'],
   ])('maps %o to %s', async (answer, code, kind) => {
     await expect(service(answer).holds.holdBestAvailable('buyer', request)).rejects.toMatchObject({ code, kind });
+  });
+
+  it("NO_FIT's reason becomes the message and details, the scope named when sold out", async () => {
+    await expect(
+      service({ outcome: 'NO_FIT', reason: 'SOLD_OUT' }).holds.holdBestAvailable('buyer', request),
+    ).rejects.toMatchObject({
+      message: 'no seats are available: this performance is sold out in section Floor',
+      details: { quantity: 2, together: true, accessible: false, soldOut: true },
+    });
+    await expect(
+      service({ outcome: 'NO_FIT', reason: 'SINGLE_LEFT' }).holds.holdBestAvailable('buyer', request),
+    ).rejects.toMatchObject({ details: { singleLeft: true } });
   });
 
   it('HoldDesk builds missing seating data once and asks again; other refusals pass through', async () => {

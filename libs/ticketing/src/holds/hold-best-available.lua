@@ -87,9 +87,14 @@
     {'UNKNOWN_SECTION'} · {'UNKNOWN_GRADE'}
     {'SALES_NOT_OPEN', salesOpenAt} · {'SALES_CLOSED', reason} · {'LIMIT', seats already held}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats bought, seats held} (hold-seats.lua)
-    {'NO_FIT'}        nothing fits the request; nothing held
+    {'NO_FIT'}        nothing fits the request, for none of the reasons below; nothing held
     {'NO_FIT', 'SINGLE_LEFT'}  noOrphanSeats refused what the ladder found (it left a single
                       free seat), and nothing else fits; nothing held
+    {'NO_FIT', 'SOLD_OUT'}  no seat of the scope (the performance, the grade or the section) is
+                      free; nothing held
+    {'NO_FIT', 'ACCESSIBLE_ONLY'}  nothing fits a request that is not accessible, and free seats
+                      marked accessible or companion, which it may not take, are in the scope;
+                      nothing held
     {'END_HOLDS', hold id, ...}
 ]]
 --- @keys variable
@@ -1155,6 +1160,39 @@ local function searchSplit(n)
   return placement, 'SPLIT'
 end
 
+-- Why nothing fit, read on the refusal path only from the sections' slots the last search loaded:
+-- 'SOLD_OUT' when no seat of the scope is free; for a request that is not accessible,
+-- 'ACCESSIBLE_ONLY' when free seats it may not take (marked) are in the scope; else nil. The
+-- slots carry the best free accessible seat, not companion seats: a section with marked seats
+-- and none of them a free accessible seat has its marked rows with a free seat read.
+local function noFitReason()
+  local anyFree = false
+  for _, index in ipairs(sections) do
+    if sectionTops[index] >= 0 then
+      anyFree = true
+      break
+    end
+  end
+  if not anyFree then return 'SOLD_OUT' end
+  if accessible then return nil end
+  for _, index in ipairs(sections) do
+    if sectionTops[index] >= 0 and sectionInfo[index].marked > 0 then
+      if sectionAccessTops[index] >= 0 then return 'ACCESSIBLE_ONLY' end
+      local rows = sectionOrder(index)
+      prefetchRows(rows)
+      for _, r in ipairs(rows) do
+        if rowRecord(r).marked > 0 then
+          -- openRow keeps flags of free seats only.
+          for _, flag in pairs(openRow(r).flags) do
+            if flag ~= 0 then return 'ACCESSIBLE_ONLY' end
+          end
+        end
+      end
+    end
+  end
+  return nil
+end
+
 local function search()
   singleRefused = false
   loadSections()
@@ -1171,7 +1209,10 @@ local seatIds, arrangement, places, rows
 for _ = 1, 3 do
   local placement
   placement, arrangement = search()
-  if not placement then return singleRefused and {'NO_FIT', 'SINGLE_LEFT'} or {'NO_FIT'} end
+  if not placement then
+    if singleRefused then return {'NO_FIT', 'SINGLE_LEFT'} end
+    return {'NO_FIT', noFitReason()}
+  end
   -- The chosen seats: {layout position, row index, id}.
   local chosen = {}
   rows = {}

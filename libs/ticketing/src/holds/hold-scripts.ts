@@ -42,7 +42,8 @@ export type HoldSeatsResult =
   | { outcome: 'UNAVAILABLE'; seatIds: number[] }
   | { outcome: 'LIMIT'; alreadyHeld: number }
   | TicketLimitOutcome
-  | { outcome: 'SINGLE_LEFT'; besideSeatId: number }
+  /** `singleSeatId`: the seat the selection would leave empty on its own; `besideSeatId`: the selected seat beside it. */
+  | { outcome: 'SINGLE_LEFT'; besideSeatId: number; singleSeatId: number }
   /** noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
   | { outcome: 'NO_LAYOUT' };
 
@@ -191,7 +192,7 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
     case 'TICKET_LIMIT':
       return ticketLimitOutcome(rest);
     case 'SINGLE_LEFT':
-      return { outcome, besideSeatId: numbers[0] };
+      return { outcome, besideSeatId: numbers[0], singleSeatId: numbers[1] };
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
   }

@@ -64,8 +64,8 @@
     {'LIMIT', seats the user already holds}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats the user bought, seats the user holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
-    {'SINGLE_LEFT', seat id}  refused by noOrphanSeats: the selection leaves a single free seat
-                         beside this seat of it
+    {'SINGLE_LEFT', seat id, single seat id}  refused by noOrphanSeats: the selection leaves the
+                         single free seat (the second id) beside this seat of it (the first)
     {'NO_LAYOUT'}        refused by noOrphanSeats: no seating data of this format to check it on
                          (build it, call again)
 ]]
@@ -155,8 +155,8 @@ if meta[6] == '1' then
   -- The rule reads the seating data: without it (lost, or of another format than ARGV[7])
   -- the hold is refused rather than let through unchecked; HoldDesk builds the data, asks again.
   if redis.call('HGET', seating.layout, 'ready') ~= seatingFormat then return {'NO_LAYOUT'} end
-  local beside = seatingSingleLeft(seating, seatIds)
-  if beside then return {'SINGLE_LEFT', beside} end
+  local beside, single = seatingSingleLeft(seating, seatIds)
+  if beside then return {'SINGLE_LEFT', beside, single} end
 end
 
 -- Ends the expired holds as expire-holds.lua does; their seats asked for here are taken below.

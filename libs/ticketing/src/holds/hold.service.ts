@@ -91,7 +91,7 @@ export class HoldService {
       case 'TICKET_LIMIT':
         throw new TicketLimitExceededError(result.limit, result.bought, result.held, seatIds.length);
       case 'SINGLE_LEFT':
-        throw new SingleSeatLeftError(result.besideSeatId);
+        throw new SingleSeatLeftError(result.singleSeatId, result.besideSeatId);
       case 'NO_LAYOUT':
         throw new NotFoundError('seating', { performanceId });
     }
@@ -180,7 +180,7 @@ export class HoldService {
       case 'TICKET_LIMIT':
         throw new TicketLimitExceededError(result.limit, result.bought, result.held, quantity);
       case 'NO_FIT':
-        throw new NoSeatsFitError(quantity, together, accessible, result.singleLeft);
+        throw new NoSeatsFitError(quantity, together, accessible, result.reason, scope);
     }
     return {
       id: holdId,

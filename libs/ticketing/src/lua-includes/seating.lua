@@ -452,8 +452,9 @@ end
 
 --[[
   seatingSingleLeft(seating, seatIds): when taking `seatIds` (their bits may be 0 or 1) would
-  leave a single free seat between taken seats or a row end, the id of the taken seat beside
-  it; else nil. Seats without a layout entry are not checked. Used by the noOrphanSeats rule.
+  leave a single free seat between taken seats or a row end, the id of the seat of `seatIds`
+  beside it and the single seat's own id (read from seating.info only then); else nil. Seats
+  without a layout entry are not checked. Used by the noOrphanSeats rule.
 ]]
 local function seatingSingleLeft(seating, seatIds)
   local places = redis.call('HMGET', seating.layout, unpack(seatIds))
@@ -479,7 +480,9 @@ local function seatingSingleLeft(seating, seatIds)
         for _, step in ipairs({-1, 1}) do
           local beside, beyond = at + step, at + 2 * step
           if beside >= 1 and beside <= seats and bits[beside] and (beyond < 1 or beyond > seats or not bits[beyond]) then
-            return taken[2]
+            local position = first + beside - 1
+            local b1, b2, b3, b4 = string.byte(redis.call('GETRANGE', seating.info, 8 * position, 8 * position + 3), 1, 4)
+            return taken[2], ((b1 * 256 + b2) * 256 + b3) * 256 + b4
           end
         end
       end
