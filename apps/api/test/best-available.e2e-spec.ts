@@ -231,7 +231,8 @@ describe('best-available reservations over HTTP', () => {
     const conflict = await balcony(await buyer());
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json()).toMatchObject({
-      message: 'no seats are available: this performance is sold out in section Balcony',
+      message:
+        'no seats are free: every seat of this performance in section Balcony is sold or held (held seats come back when their holds end)',
       details: { quantity: 4, together: true, accessible: false, soldOut: true },
     });
     expect((await balcony(await buyer(), false)).statusCode).toBe(409);
@@ -260,13 +261,15 @@ describe('best-available reservations over HTTP', () => {
     const one = await reserve(await buyer(), { performanceId: performance.id, quantity: 1 });
     expect(one.statusCode).toBe(409);
     expect(one.json()).toMatchObject({
-      message: 'no seats are available: this performance is sold out',
+      message:
+        'no seats are free: every seat of this performance is sold or held (held seats come back when their holds end)',
       details: { quantity: 1, together: true, accessible: false, soldOut: true },
     });
     const grade = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, grade: 'R' });
     expect(grade.json()).toMatchObject({
       statusCode: 409,
-      message: 'no seats are available: this performance is sold out in grade R',
+      message:
+        'no seats are free: every seat of this performance in grade R is sold or held (held seats come back when their holds end)',
     });
   });
 

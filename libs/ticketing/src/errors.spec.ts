@@ -49,11 +49,17 @@ describe('NoSeatsFitError', () => {
   });
 
   it.each([
-    [{ kind: 'all' } as const, 'no seats are available: this performance is sold out'],
-    [{ kind: 'grade', grade: 'R' } as const, 'no seats are available: this performance is sold out in grade R'],
+    [
+      { kind: 'all' } as const,
+      'no seats are free: every seat of this performance is sold or held (held seats come back when their holds end)',
+    ],
+    [
+      { kind: 'grade', grade: 'R' } as const,
+      'no seats are free: every seat of this performance in grade R is sold or held (held seats come back when their holds end)',
+    ],
     [
       { kind: 'section', section: 'Floor' } as const,
-      'no seats are available: this performance is sold out in section Floor',
+      'no seats are free: every seat of this performance in section Floor is sold or held (held seats come back when their holds end)',
     ],
   ])('says sold out, of the scope %o', (scope, message) => {
     for (const accessible of [false, true]) {
