@@ -45,6 +45,9 @@ const SECONDS = Number(process.env.FLUSH_SECONDS ?? 30);
 const COUNT = RATE > 0 ? Math.ceil(RATE * SECONDS) : Number(process.env.FLUSH_PURCHASES ?? 20000);
 const RELAY_ONLY = process.env.FLUSH_RELAY_ONLY === '1';
 const PERFORMANCES = Number(process.env.FLUSH_PERFORMANCES ?? 1);
+if (!Number.isInteger(PERFORMANCES) || PERFORMANCES < 1 || PERFORMANCES > COUNT) {
+  throw new Error(`FLUSH_PERFORMANCES must be an integer from 1 to the purchases (${COUNT})`);
+}
 if (PERFORMANCES !== 1 && (RATE > 0 || RELAY_ONLY))
   throw new Error('FLUSH_PERFORMANCES applies to the backlog run only');
 const id = Date.now().toString(36);

@@ -37,6 +37,38 @@ describe('CORS for configured web origins', () => {
       expect(res.headers['access-control-max-age']).toBe('600');
     });
 
+    it('answers preflights of routes with path parameters and of every request header the API reads', async () => {
+      for (const [method, url, headers] of [
+        ['DELETE', '/api/v1/reservations/b0f10000-0001-8000-8000-000000000001', 'authorization'],
+        ['PATCH', '/api/v1/performances/1', 'authorization, content-type'],
+        ['POST', '/api/v1/reservations', 'authorization, content-type, admission-token, x-request-id'],
+        ['GET', '/api/v1/performances/1/map', 'if-none-match'],
+      ]) {
+        const res = await api.app.inject({
+          method: 'OPTIONS',
+          url,
+          headers: { origin: shop, 'access-control-request-method': method, 'access-control-request-headers': headers },
+        });
+        expect(res.statusCode, `${method} ${url}`).toBe(204);
+        expect(res.headers['access-control-allow-origin'], `${method} ${url}`).toBe(shop);
+        expect(String(res.headers['access-control-allow-methods'])).toContain(method);
+        const allowed = String(res.headers['access-control-allow-headers']).toLowerCase();
+        for (const header of headers.split(', ')) expect(allowed, header).toContain(header);
+      }
+    });
+
+    it('marks refusals readable too (a 401 of a hold without a token)', async () => {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/reservations',
+        headers: { origin: shop, 'content-type': 'application/json' },
+        payload: { performanceId: 1, seatIds: [1] },
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['access-control-allow-origin']).toBe(shop);
+      expect(String(res.headers['access-control-expose-headers'])).toContain('Retry-After');
+    });
+
     it('marks answers to a configured origin readable, with Retry-After exposed; other origins get no CORS header', async () => {
       const mine = await api.app.inject({
         method: 'GET',

@@ -120,9 +120,25 @@ describe('parseEnv', () => {
     expect(corsOrigins(parseEnv({}).CORS_ORIGINS)).toEqual([]);
     const env = parseEnv({ CORS_ORIGINS: 'https://shop.example.com,http://localhost:5173' });
     expect(corsOrigins(env.CORS_ORIGINS)).toEqual(['https://shop.example.com', 'http://localhost:5173']);
-    for (const bad of ['https://shop.example.com/', '*', 'shop.example.com', 'https://a.example, https://b.example']) {
+    expect(
+      corsOrigins(parseEnv({ CORS_ORIGINS: 'http://[::1]:5173,https://shop.example.com:8443' }).CORS_ORIGINS),
+    ).toEqual(['http://[::1]:5173', 'https://shop.example.com:8443']);
+    // Spellings a browser never sends would never match: refused at start.
+    for (const bad of [
+      'https://shop.example.com/',
+      '*',
+      'shop.example.com',
+      'https://a.example, https://b.example',
+      'https://Shop.example.com',
+      'https://shop.example.com:443',
+      'http://shop.example.com:80',
+      'http://x:99999',
+      'http://x:0',
+      'http://x:08080',
+      'https://a.example,',
+    ]) {
       expect(problemsOf({ CORS_ORIGINS: bad }), bad).toEqual([
-        expect.stringMatching(/^CORS_ORIGINS must be a comma-separated list of origins/),
+        expect.stringMatching(/^CORS_ORIGINS must be a comma-separated list of origins as browsers send them/),
       ]);
     }
   });

@@ -61,8 +61,34 @@ export function redisClusterNodes(value: string | undefined): { host: string; po
   });
 }
 
-/** One web origin as browsers send it in `Origin`: scheme, host, optional port; no path, no slash. */
-const WEB_ORIGIN = String.raw`https?://[A-Za-z0-9.-]+(?::\d{1,5})?`;
+/**
+ * One web origin exactly as browsers send it in `Origin` (RFC 6454 serialisation): `http` or
+ * `https`, a lowercase host name or a bracketed IPv6 address, a port only when it is not the
+ * scheme's default; no path, no trailing slash. @fastify/cors compares origins as strings, so any
+ * other spelling (`https://Shop.example.com`, `https://shop.example.com:443`) would never match.
+ */
+const WEB_ORIGIN = /^(https?):\/\/(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
+
+@ValidatorConstraint({ name: 'corsOrigins' })
+class CorsOriginsRule implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    return corsOrigins(value).every((origin) => {
+      const match = WEB_ORIGIN.exec(origin);
+      if (!match) return false;
+      const [, scheme, port] = match;
+      if (port === undefined) return true;
+      const number = Number(port);
+      return number >= 1 && number <= 65535 && number !== (scheme === 'https' ? 443 : 80) && !port.startsWith('0');
+    });
+  }
+  defaultMessage(): string {
+    return (
+      'must be a comma-separated list of origins as browsers send them, such as ' +
+      'https://shop.example.com or http://localhost:5173 (lowercase host, no default port, no path)'
+    );
+  }
+}
 
 /**
  * The origins of CORS_ORIGINS (already validated by parseEnv), in order; an empty list when the
@@ -113,9 +139,7 @@ export class Env {
    * browser sends it (`https://shop.example.com`, `http://localhost:5173`); empty (the default):
    * no CORS headers, so only pages of the API's own origin (or behind the same proxy) can call it.
    */
-  @Matches(new RegExp(`^(${WEB_ORIGIN}(,${WEB_ORIGIN})*)?$`), {
-    message: 'must be a comma-separated list of origins such as https://shop.example.com (no path)',
-  })
+  @Validate(CorsOriginsRule)
   CORS_ORIGINS = '';
 
   @Matches(URL_WITH_SCHEME(['postgres', 'postgresql']), { message: 'must be a postgres:// URL' })

@@ -36,8 +36,11 @@ describe('NoSeatsFitError', () => {
         kind: 'conflict',
         code: 'NoSeatsFit',
         message,
-        details: { quantity, together, accessible },
+        details: accessible
+          ? { quantity, together, accessible }
+          : { quantity, together, accessible, accessibleOnly: true },
       });
+      expect('accessibleOnly' in error.details!).toBe(!accessible);
     },
   );
 

@@ -225,8 +225,9 @@ export type NoFitReason = 'SINGLE_LEFT' | 'SOLD_OUT' | 'ACCESSIBLE_ONLY';
  * A best-available request nothing fits (nothing was held); the message names what was asked and
  * says why when `reason` does. Details: `{quantity, together, accessible}`, plus `singleLeft: true`
  * (SINGLE_LEFT: other seats, chosen by id, may still fit; the ladder's shares are as equal as
- * possible: a 2 + 2 that leaves a single is not retried as a 3 + 1) or `soldOut: true` (SOLD_OUT:
- * the message names the grade or section of `scope`).
+ * possible: a 2 + 2 that leaves a single is not retried as a 3 + 1), `soldOut: true` (SOLD_OUT:
+ * the message names the grade or section of `scope`) or `accessibleOnly: true` (ACCESSIBLE_ONLY, to
+ * a request that is not accessible: free seats of the scope are kept for accessible requests).
  */
 export class NoSeatsFitError extends DomainError {
   constructor(
@@ -271,7 +272,9 @@ export class NoSeatsFitError extends DomainError {
         ? { ...details, singleLeft: true }
         : reason === 'SOLD_OUT'
           ? { ...details, soldOut: true }
-          : details,
+          : reserved
+            ? { ...details, accessibleOnly: true }
+            : details,
     );
   }
 }

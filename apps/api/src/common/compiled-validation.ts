@@ -70,8 +70,9 @@ function typeMessageOnly(error: ValidationError): ValidationError {
 export class FieldValidationPipe extends ValidationPipe {
   /**
    * A query parameter sent more than once is told only that (see repeatedParameters); a body
-   * that is JSON but not an object (`[1,2]`, `"x"`, `3`, `null`) is told that, not each of its
-   * array indexes as an unknown property and each missing field.
+   * that is JSON but not an object (`[1,2]`, `"x"`, `3`; a `null` body meets the input guard's
+   * "must not be null" first) is told that, not each of its array indexes as an unknown property
+   * and each missing field.
    */
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const repeated = metadata.type === 'query' ? repeatedParameters(value) : notAnObjectBody(value, metadata);

@@ -458,7 +458,7 @@ describe('best-available holds: the ladder on small halls', () => {
     const space = await hall([{ name: 'A', rows: ['xAx'] }]);
     await expect(space.ask(1)).rejects.toMatchObject({
       message: `no seat is available for this request${note}`,
-      details: { quantity: 1, together: true, accessible: false },
+      details: { quantity: 1, together: true, accessible: false, accessibleOnly: true },
     });
     // A free companion seat beside a sold space (not in the slots: its row is read).
     const companion = await hall([
