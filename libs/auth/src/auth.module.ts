@@ -6,6 +6,8 @@ import Redis from 'ioredis';
 import { Env } from '@app/config';
 import { AccountsService } from './accounts.service';
 import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
+import { CurrentRoleGuard } from './current-role.guard';
+import { StaffAccountsService } from './staff-accounts.service';
 import { AccessTokenGuard } from './guards';
 import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, SIGNUP_THROTTLER, SIGNUP_WINDOW_MS } from './login-throttler.guard';
 import { PasswordHasher } from './password-hasher';
@@ -47,8 +49,17 @@ import { TokenService } from './token.service';
     AccountsService,
     SessionsService,
     AdminAccountsService,
+    StaffAccountsService,
+    CurrentRoleGuard,
     AdminBootstrap,
   ],
-  exports: [TokenService, AccountsService, SessionsService, AdminAccountsService],
+  exports: [
+    TokenService,
+    AccountsService,
+    SessionsService,
+    AdminAccountsService,
+    StaffAccountsService,
+    CurrentRoleGuard,
+  ],
 })
 export class AuthModule {}

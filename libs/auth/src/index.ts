@@ -3,6 +3,9 @@ export { AccountExistsGuard, RequiresExistingAccount } from './account-exists.gu
 export { ACCOUNT_GONE, accountEmail, AccountsService, INVISIBLE_IN_EMAIL, normalizeEmail } from './accounts.service';
 export type { SignupInput } from './accounts.service';
 export { AdminAccountsService } from './admin-accounts.service';
+export { CurrentRoleGuard, RequiresCurrentRole } from './current-role.guard';
+export { StaffAccountsService } from './staff-accounts.service';
+export type { StaffPage } from './staff-accounts.service';
 export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRoleError } from './auth.errors';
 export { AuthModule } from './auth.module';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';

@@ -22,6 +22,7 @@ import { OutboxDeletePublished1798210000000 } from './migrations/1798210000000-O
 import { SeatRowLabel1798300000000 } from './migrations/1798300000000-SeatRowLabel';
 import { PaymentAttemptRefundOwed1798400000000 } from './migrations/1798400000000-PaymentAttemptRefundOwed';
 import { MaxTicketsPerBuyer1798500000000 } from './migrations/1798500000000-MaxTicketsPerBuyer';
+import { UsersStaffIndex1798600000000 } from './migrations/1798600000000-UsersStaffIndex';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -52,4 +53,5 @@ export const MIGRATIONS: Function[] = [
   SeatRowLabel1798300000000,
   PaymentAttemptRefundOwed1798400000000,
   MaxTicketsPerBuyer1798500000000,
+  UsersStaffIndex1798600000000,
 ];

@@ -1,15 +1,21 @@
-import { Body, Controller, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AccountsService, Role, Roles } from '@app/auth';
+import { AccountsService, Role, Roles, StaffAccountsService } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { NoBody } from '../common/no-body';
+import { PageQueryDto } from '../common/page-query.dto';
+import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { mapUser, UserResponseDto } from '../users/user-response.dto';
-import { StaffCreateDto } from './staff.dto';
+import { StaffCreateDto, StaffPageDto } from './staff.dto';
 
 @ApiTags('admin')
 @ApiBearerAuth()
 @Controller('admin/staff')
 export class StaffController {
-  constructor(private readonly accounts: AccountsService) {}
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly staff: StaffAccountsService,
+  ) {}
 
   /** Creates a door-staff account (role `STAFF`: may check tickets in with `POST /check-in`). Admin only. */
   @Post()
@@ -17,5 +23,32 @@ export class StaffController {
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'the e-mail is taken' })
   async create(@Body() body: StaffCreateDto): Promise<UserResponseDto> {
     return mapUser(await this.accounts.signup(body, Role.Staff));
+  }
+
+  /** The door-staff accounts, oldest first, keyset-paginated (`?limit=`, `?cursor=`). Admin only. */
+  @Get()
+  @Roles(Role.Admin)
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: 'a limit out of range, or a cursor this list did not make',
+  })
+  async list(@Query() query: PageQueryDto): Promise<StaffPageDto> {
+    const page = await this.staff.list(query.cursor, query.limit);
+    return { items: page.items.map(mapUser), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * Revokes an account's staff role (admin only): it becomes a buyer's account, its sessions end,
+   * and the door refuses its scans from this answer on (403), though its access token still names
+   * STAFF until it expires. 404 when the id is no staff account.
+   */
+  @Delete(':id')
+  @NoBody()
+  @HttpCode(204)
+  @Roles(Role.Admin)
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no staff account has this id' })
+  async revoke(@Param('id', new ParseUuidPipe()) id: string): Promise<void> {
+    await this.staff.revoke(id);
   }
 }

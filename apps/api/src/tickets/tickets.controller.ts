@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
+import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
 import { TicketService } from '@app/ticketing';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
@@ -40,8 +40,14 @@ export class TicketsController {
   @Post('check-in')
   @HttpCode(200)
   @Roles(Role.Staff, Role.Admin)
+  // A door person whose staff role was revoked admits no one more, whatever their token says.
+  @RequiresCurrentRole()
   @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'forged or malformed code' })
-  @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'the caller is neither staff nor admin' })
+  @ApiResponse({
+    status: 403,
+    type: ErrorBodyDto,
+    description: 'the caller is neither staff nor admin (read from the account now, not only from the token)',
+  })
   @ApiResponse({
     status: 404,
     type: ErrorBodyDto,

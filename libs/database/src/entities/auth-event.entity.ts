@@ -5,6 +5,7 @@ export enum AuthEventType {
   SignedUp = 'SIGNED_UP',
   AdminGranted = 'ADMIN_GRANTED',
   StaffCreated = 'STAFF_CREATED',
+  StaffRevoked = 'STAFF_REVOKED',
   RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
 }
 

@@ -78,6 +78,49 @@ export class UsersRepository {
   }
 
   /**
+   * Accounts of `role` in (created_at, id) order after the keyset `after` (exclusive; null: from
+   * the start), at most `limit`, each with its own keyset (`key`: created_at to the microsecond, as
+   * PostgreSQL keeps it, and the id; a Date's milliseconds would repeat the last item of a page).
+   * Staff pages read the partial index `users_staff` (migration 1798600000000-UsersStaffIndex),
+   * not the whole table of buyers.
+   */
+  async pageOfRole(
+    role: Role,
+    after: { createdAt: string; id: string } | null,
+    limit: number,
+  ): Promise<{ user: UserEntity; key: { createdAt: string; id: string } }[]> {
+    const key = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
+    const rows: (UserRow & { created_key: string })[] = after
+      ? await this.dataSource.query(
+          `SELECT ${USER_COLUMNS}, ${key} FROM users WHERE role = $1 AND (created_at, id) > ($2::timestamptz, $3)
+            ORDER BY created_at, id LIMIT $4`,
+          [role, after.createdAt, after.id, limit],
+        )
+      : await this.dataSource.query(
+          `SELECT ${USER_COLUMNS}, ${key} FROM users WHERE role = $1 ORDER BY created_at, id LIMIT $2`,
+          [role, limit],
+        );
+    return rows.map((row) => ({ user: toEntity(row), key: { createdAt: row.created_key, id: row.id } }));
+  }
+
+  /** The account's role now (null: no such account), read from PostgreSQL, not from a token. */
+  async roleOf(id: string): Promise<Role | null> {
+    const rows: { role: Role }[] = await this.dataSource.query('SELECT role FROM users WHERE id = $1', [id]);
+    return rows[0]?.role ?? null;
+  }
+
+  /** Makes the STAFF account `id` a USER; false when `id` is no STAFF account (nothing changed). */
+  async demoteStaff(id: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
+    // Through a CTE: TypeORM answers a bare UPDATE … RETURNING as [rows, count], never empty.
+    const rows: unknown[] = await manager.query(
+      `WITH demoted AS (UPDATE users SET role = 'USER', updated_at = now() WHERE id = $1 AND role = 'STAFF' RETURNING id)
+       SELECT id FROM demoted`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  /**
    * Which of `ids` (UUIDs in text form) are accounts: one query for the whole list, whatever its
    * length (the caller bounds it). Answers the subset that exists, as a set.
    */

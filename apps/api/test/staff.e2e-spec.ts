@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { caller } from './purchase-helpers';
+import { startTestApi } from './support/api';
+
+/**
+ * The admins' management of door staff on real PostgreSQL: the list of staff accounts
+ * (keyset pages), and revoking a staff role, which ends the account's sessions and makes the
+ * door refuse its scans at once, though its access token still names STAFF.
+ */
+describe('door staff: list and revoke (admin)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app);
+  });
+  afterAll(async () => api?.close());
+
+  /** A new staff account, made as an admin does, and its session (logged in over HTTP). */
+  async function newStaff(
+    name: string,
+  ): Promise<{ id: string; headers: { authorization: string }; refreshToken: string }> {
+    const email = `door-${name}-${Date.now()}@example.test`;
+    const created = await call('POST', '/admin/staff', {
+      body: { email, password: TEST_PASSWORD, name },
+      session: admin,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const login = await call('POST', '/auth/login', { body: { email, password: TEST_PASSWORD } });
+    expect(login.statusCode, login.body).toBe(200);
+    const { accessToken, refreshToken } = login.json();
+    return { id: created.json().id, headers: { authorization: `Bearer ${accessToken}` }, refreshToken };
+  }
+
+  it('lists staff accounts oldest first in keyset pages, to admins only', async () => {
+    const made = [await newStaff('a'), await newStaff('b'), await newStaff('c')];
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call('GET', `/admin/staff?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { session: admin });
+      expect(page.statusCode, page.body).toBe(200);
+      expect(page.json().items.length).toBeLessThanOrEqual(2);
+      for (const item of page.json().items) {
+        expect(item).toEqual({
+          id: expect.any(String),
+          email: expect.any(String),
+          name: expect.any(String),
+          role: 'STAFF',
+        });
+        ids.push(item.id);
+      }
+      cursor = page.json().nextCursor;
+    } while (cursor);
+    // Every staff account once, in the order they were made; no buyer or admin among them.
+    expect(ids.filter((id) => made.some((staff) => staff.id === id))).toEqual(made.map((staff) => staff.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).not.toContain(buyer.id);
+    expect(ids).not.toContain(admin.id);
+
+    expect((await call('GET', '/admin/staff', { session: buyer })).statusCode).toBe(403);
+    const badCursor = await call('GET', '/admin/staff?cursor=bm90LWEtY3Vyc29y', { session: admin });
+    expect(badCursor.statusCode).toBe(400);
+    expect(badCursor.json().message).toBe('cursor is not valid for this list');
+  });
+
+  it('revokes a staff role: the door refuses the old token at once, its sessions end, it is a buyer now', async () => {
+    const door = await newStaff('revoked');
+    // Staff may use the door: a malformed code is a 400, not a 403.
+    const before = await call('POST', '/check-in', { body: { code: 'not-a-code' }, headers: door.headers });
+    expect(before.statusCode, before.body).toBe(400);
+
+    expect((await call('DELETE', `/admin/staff/${door.id}`, { session: buyer })).statusCode).toBe(403);
+    const revoked = await call('DELETE', `/admin/staff/${door.id}`, { session: admin });
+    expect(revoked.statusCode, revoked.body).toBe(204);
+
+    // The access token still says STAFF; the door reads the role from PostgreSQL.
+    const after = await call('POST', '/check-in', { body: { code: 'not-a-code' }, headers: door.headers });
+    expect(after.statusCode, after.body).toBe(403);
+    expect((await call('POST', '/auth/refresh', { body: { refreshToken: door.refreshToken } })).statusCode).toBe(401);
+    const listed = (await call('GET', '/admin/staff?limit=100', { session: admin })).json().items;
+    expect(listed.map((item: { id: string }) => item.id)).not.toContain(door.id);
+
+    // Again, or for a buyer or an admin: not a staff account.
+    for (const id of [door.id, buyer.id, admin.id]) {
+      expect((await call('DELETE', `/admin/staff/${id}`, { session: admin })).statusCode, id).toBe(404);
+    }
+    expect((await call('DELETE', '/admin/staff/not-a-uuid', { session: admin })).statusCode).toBe(400);
+  });
+});

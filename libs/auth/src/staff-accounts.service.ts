@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, DomainError, isUuid, NotFoundError } from '@app/core';
+import {
+  AuthEventsRepository,
+  AuthEventType,
+  RefreshTokensRepository,
+  Role,
+  TransactionRunner,
+  UserEntity,
+  UsersRepository,
+} from '@app/database';
+
+/** A page of staff accounts and the cursor of the next one (null on the last). */
+export interface StaffPage {
+  items: UserEntity[];
+  nextCursor: string | null;
+}
+
+/**
+ * The admins' management of door staff (role STAFF): listing them and revoking an account's staff
+ * role. Creating one is AccountsService.signup with Role.Staff.
+ */
+@Injectable()
+export class StaffAccountsService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly events: AuthEventsRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Staff accounts, oldest first, `limit` (1–100) a page after `cursor` (the previous page's
+   * `nextCursor`). Throws DomainError 'invalid' (InvalidCursor) for a cursor this list did not make.
+   */
+  async list(cursor: string | undefined, limit: number): Promise<StaffPage> {
+    const rows = await this.users.pageOfRole(Role.Staff, decodeStaffCursor(cursor), limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => row.user),
+      nextCursor: rows.length > limit && last ? encodeStaffCursor(last.key) : null,
+    };
+  }
+
+  /**
+   * Takes the staff role from account `id`: it becomes a USER (its purchases and tickets stay),
+   * every session it had ends (its refresh tokens are revoked), and STAFF_REVOKED is recorded, in
+   * one transaction. Its access tokens still name STAFF until they expire, but the check-in reads
+   * the role from PostgreSQL (CurrentRoleGuard), so it admits no one from this answer on. Throws
+   * NotFoundError('staff account') when `id` is no staff account (a buyer, an admin, none).
+   */
+  async revoke(id: string): Promise<void> {
+    const revoked = await this.transactions.run(async (manager) => {
+      if (!(await this.users.demoteStaff(id, manager))) return false;
+      await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
+      await this.events.record(id, AuthEventType.StaffRevoked, manager);
+      return true;
+    });
+    if (!revoked) throw new NotFoundError('staff account', { id });
+  }
+}
+
+/** The keyset of the last item of a page: its created_at (to the microsecond, UTC) and id, as opaque base64url JSON. */
+function encodeStaffCursor(key: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify({ c: key.createdAt, i: key.id })).toString('base64url');
+}
+
+/** created_at as pageOfRole spells it: UTC, six fractional digits, `Z`. */
+const CREATED_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** null for no cursor; the keyset otherwise; DomainError 'invalid' (InvalidCursor) for anything else. */
+function decodeStaffCursor(cursor: string | undefined): { createdAt: string; id: string } | null {
+  if (cursor === undefined || cursor === '') return null;
+  const invalid = () => new DomainError('invalid', 'InvalidCursor', 'cursor is not valid for this list');
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw invalid();
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const { c, i } = (key ?? {}) as { c?: unknown; i?: unknown };
+  if (typeof c !== 'string' || !CREATED_KEY.test(c) || Number.isNaN(Date.parse(c)) || !isUuid(i)) throw invalid();
+  return { createdAt: c, id: i };
+}
