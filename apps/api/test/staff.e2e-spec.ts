@@ -65,9 +65,24 @@ describe('door staff: list and revoke (admin)', () => {
     expect(ids).not.toContain(admin.id);
 
     expect((await call('GET', '/admin/staff', { session: buyer })).statusCode).toBe(403);
-    const badCursor = await call('GET', '/admin/staff?cursor=bm90LWEtY3Vyc29y', { session: admin });
-    expect(badCursor.statusCode).toBe(400);
-    expect(badCursor.json().message).toBe('cursor is not valid for this list');
+    const zero = '00000000-0000-0000-0000-000000000000';
+    const forged = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const cursor of [
+      'bm90LWEtY3Vyc29y',
+      // Dates that do not exist, in the cursor's own shape: PostgreSQL would refuse them (a 500).
+      forged({ c: '2024-02-30T00:00:00.000000Z', i: zero }),
+      forged({ c: '0000-01-01T00:00:00.000000Z', i: zero }),
+      forged({ c: '2024-01-01T24:00:00.000000Z', i: zero }),
+      forged({ c: '2024-01-01T00:00:00.000000Z', i: 'not-a-uuid' }),
+    ]) {
+      const badCursor = await call('GET', `/admin/staff?cursor=${cursor}`, { session: admin });
+      expect(badCursor.statusCode, cursor).toBe(400);
+      expect(badCursor.json().message).toBe('cursor is not valid for this list');
+    }
+    const valid = await call('GET', `/admin/staff?cursor=${forged({ c: '2024-02-29T23:59:59.999999Z', i: zero })}`, {
+      session: admin,
+    });
+    expect(valid.statusCode, valid.body).toBe(200);
   });
 
   it('revokes a staff role: the door refuses the old token at once, its sessions end, it is a buyer now', async () => {

@@ -82,6 +82,12 @@ function decodeStaffCursor(cursor: string | undefined): { createdAt: string; id:
     throw invalid();
   }
   const { c, i } = (key ?? {}) as { c?: unknown; i?: unknown };
-  if (typeof c !== 'string' || !CREATED_KEY.test(c) || Number.isNaN(Date.parse(c)) || !isUuid(i)) throw invalid();
+  if (typeof c !== 'string' || !CREATED_KEY.test(c) || !isUuid(i)) throw invalid();
+  // A date that does not exist (Feb 30, year 0) would reach PostgreSQL and fail there: it must
+  // read back the same (Date rolls Feb 30 over to Mar 1).
+  const parsed = new Date(c);
+  if (c.startsWith('0000') || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 23) !== c.slice(0, 23)) {
+    throw invalid();
+  }
   return { createdAt: c, id: i };
 }
