@@ -168,8 +168,9 @@ export class PerformanceService {
    * Changes a performance's times, sales status and rules (noOrphanSeats, maxTicketsPerBuyer).
    * PostgreSQL and the live state the scripts read change under the row lock: once this answers,
    * no hold or purchase on any replica passes a PAUSED or CLOSED status or a salesCloseAt in the
-   * past, cancels follow the new cancelUntil, and holds the new ticket limit per buyer (the
-   * buyers' counts of seats bought raised to PostgreSQL's first).
+   * past, cancels follow the new cancelUntil, and holds the new ticket limit per buyer (on a
+   * performance registered by an earlier version, its buyers' counts are completed from
+   * PostgreSQL first: SeatStateRebuilder.countTicketsBought).
    * Throws NotFoundError('performance'), DomainError 'invalid' (InvalidSalesWindow).
    */
   async updatePerformance(id: number, requested: PerformanceChanges): Promise<Performance> {

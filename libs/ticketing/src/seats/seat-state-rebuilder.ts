@@ -117,9 +117,9 @@ export class SeatStateRebuilder {
    * buyer is set. A performance registered by this version has them (counted from PostgreSQL at
    * registration, kept by the scripts since): nothing to do. One registered by a version that kept
    * no counts has only the purchases made since the upgrade: its counts are raised to
-   * PostgreSQL's active tickets once, and marked complete. A cancellation not yet written to
-   * PostgreSQL during that one count is counted as a purchase (docs/seat-state.md). The
-   * performance must be registered.
+   * PostgreSQL's active tickets once (a higher count Redis kept stays), and marked complete. In
+   * that one count a purchase not yet written to PostgreSQL may be left out, and a cancellation
+   * not yet written counted (docs/seat-state.md). The performance must be registered.
    */
   async countTicketsBought(performanceId: number): Promise<void> {
     if (await this.seatState.ticketsCounted(performanceId)) return;
