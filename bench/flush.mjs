@@ -340,11 +340,12 @@ async function main() {
         }
       }
       batch = startBatch(nodeArgs);
-      await waitForFirstRow(db, performanceIds);
+      const firstRowAt = await waitForFirstRow(db, performanceIds);
       const cpuAtFirstRow = cpuMicros(batch.pid);
       const pgAtFirstRow = await backendCpu(db);
       const atFirstRow = await waitForRows(db, performanceIds, 0);
       await waitForRows(db, performanceIds, COUNT);
+      const lastRowSeconds = (Date.now() - firstRowAt) / 1000;
       const cpuAtEnd = cpuMicros(batch.pid);
       const pgAtEnd = await backendCpu(db);
       // From the statements' own start times (see bench/flush-rate.mjs): the first statement's rows
@@ -356,6 +357,13 @@ async function main() {
           `${PERFORMANCES > 1 ? ` (over ${PERFORMANCES} performances)` : ''}, ` +
           `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
           `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
+      );
+      // Every row, by the clock of this process: counts the statements still running at the end, which
+      // the statement starts leave out (by up to PURCHASE_FLUSH_IN_FLIGHT statements, so they read
+      // higher with larger statements); a count every 250 ms, so ± 0.25 s.
+      console.log(
+        `end to end: ${COUNT - atFirstRow} purchases after the first written ones in ${lastRowSeconds.toFixed(2)} s ` +
+          `(polled): ${((COUNT - atFirstRow) / lastRowSeconds).toFixed(0)} purchases/s`,
       );
       // Then until the relay has published every message: the same CPU counters, flush and relay
       // together. Polled every 500 ms: each scrape also counts the outbox backlog in PostgreSQL.

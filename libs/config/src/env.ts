@@ -303,7 +303,8 @@ export class Env {
   PURCHASE_FLUSH_AGE_SECONDS = 5;
 
   /**
-   * Most purchase-stream entries `batch` writes to PostgreSQL in one statement (or transaction).
+   * Most purchase-stream entries `batch` reads from one performance at once, and writes to
+   * PostgreSQL in one statement (or transaction), of one performance or of several.
    * 2000 rather than 1000: ~10 % less batch CPU and less PostgreSQL CPU per purchase in four
    * alternating pairs (docs/performance.md, "Flush, fifth slice").
    */
@@ -314,9 +315,10 @@ export class Env {
   PURCHASE_FLUSH_BATCH_SIZE = 2000;
 
   /**
-   * Batches `batch` writes at once (each on its own PostgreSQL connection), of one performance or
-   * of several (up to this many performances flushed side by side), while it reads the next; keep
-   * it below DATABASE_POOL_SIZE.
+   * Flush statements `batch` runs at once (each on its own PostgreSQL connection) while it reads the
+   * next batches: twice as many performances are read side by side, and batches of several
+   * performances read while the statements run share the next one (up to
+   * PURCHASE_FLUSH_BATCH_SIZE entries); keep it below DATABASE_POOL_SIZE.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()

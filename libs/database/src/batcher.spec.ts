@@ -75,4 +75,26 @@ describe('Batcher', () => {
     expect(await block).toBe('only one');
     for (const answer of answers) await expect(answer).rejects.toThrow('batch of 2 items answered 1 outputs');
   });
+
+  it("with sizeOf, bounds a batch by the sum of its items' sizes, in order, and sends an item larger than maxBatch alone", async () => {
+    const { calls, run } = controlledRun();
+    const batcher = new Batcher(run, { maxBatch: 10, maxInFlight: 1, sizeOf: (n: number) => n });
+    const answers = [1, 4, 5, 2, 12, 3].map((n) => batcher.submit(n));
+    expect(calls.map((call) => call.inputs)).toEqual([[1]]);
+    calls[0].finish(['1']);
+    await answers[0];
+    // 4 + 5 fit in 10; 2 more would not.
+    expect(calls[1].inputs).toEqual([4, 5]);
+    calls[1].finish(['4', '5']);
+    await answers[2];
+    expect(calls[2].inputs).toEqual([2]);
+    calls[2].finish(['2']);
+    await answers[3];
+    expect(calls[3].inputs).toEqual([12]);
+    calls[3].finish(['12']);
+    await answers[4];
+    expect(calls[4].inputs).toEqual([3]);
+    calls[4].finish(['3']);
+    expect(await Promise.all(answers)).toEqual(['1', '4', '5', '2', '12', '3']);
+  });
 });

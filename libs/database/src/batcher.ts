@@ -1,9 +1,14 @@
 /** Bounds of a `Batcher`. */
-export interface BatcherOptions {
-  /** Most items one call of the batch function gets. */
+export interface BatcherOptions<I = unknown> {
+  /** Most items one call of the batch function gets; with `sizeOf`, the most their sizes add up to. */
   maxBatch: number;
   /** Most calls of the batch function running at once; further items wait and go together. */
   maxInFlight: number;
+  /**
+   * The size an item counts for against `maxBatch` (default 1): e.g. the rows it writes. An item
+   * larger than `maxBatch` goes alone.
+   */
+  sizeOf?: (input: I) => number;
 }
 
 interface Waiting<I, O> {
@@ -26,7 +31,7 @@ export class Batcher<I, O> {
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<O[]>,
-    private readonly options: BatcherOptions,
+    private readonly options: BatcherOptions<I>,
   ) {}
 
   /** Resolves with this item's output once its batch has run; rejects with its batch's error. */
@@ -39,12 +44,25 @@ export class Batcher<I, O> {
 
   private drain(): void {
     while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.options.maxBatch);
+      const batch = this.waiting.splice(0, this.itemsOfNextBatch());
       this.inFlight += 1;
       this.sent.batches += 1;
       this.sent.items += batch.length;
       void this.send(batch);
     }
+  }
+
+  /** How many of the waiting items (in order, at least one) the next batch takes. */
+  private itemsOfNextBatch(): number {
+    const { sizeOf, maxBatch } = this.options;
+    if (!sizeOf) return maxBatch;
+    let size = sizeOf(this.waiting[0].input);
+    let items = 1;
+    while (items < this.waiting.length && size + sizeOf(this.waiting[items].input) <= maxBatch) {
+      size += sizeOf(this.waiting[items].input);
+      items += 1;
+    }
+    return items;
   }
 
   /** Never rejects: the batch's outcome goes to its items. */

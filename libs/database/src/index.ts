@@ -28,6 +28,8 @@ export type {
   SeatPlaceRow,
   SectionLayout,
 } from './repositories/performance.repository';
+export { Batcher } from './batcher';
+export type { BatcherOptions } from './batcher';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

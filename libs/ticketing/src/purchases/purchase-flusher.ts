@@ -4,7 +4,9 @@ import { Counter, Histogram } from 'prom-client';
 import { Env } from '@app/config';
 import { Clock } from '@app/core';
 import {
+  Batcher,
   PurchaseCancellation,
+  PurchaseFlushBatch,
   PurchaseRecord,
   PurchaseRepository,
   PurchaseStatus,
@@ -16,13 +18,18 @@ import { PurchaseFlushStore } from './purchase-flush.store';
 import { StreamEntry } from './purchase-scripts';
 
 export interface FlushOptions {
-  /** Most stream entries written per performance and statement (or transaction). */
+  /**
+   * Most stream entries read at once from one performance, and most written by one statement (or
+   * transaction): batches of several performances read at the same time go into one statement up
+   * to this size.
+   */
   batchSize: number;
   /**
-   * Most batches written at once, each on its own PostgreSQL connection, while the next is read
-   * from Redis (default 1: one after the other); also how many performances are flushed side by
-   * side. A batch with cancellations is always written alone among its performance's batches,
-   * after every earlier one and before every later one.
+   * Most statements written at once, each on its own PostgreSQL connection, while the next batches
+   * are read from Redis (default 1: one after the other); twice as many performances are read side
+   * by side, and twice as many batches may be read and not yet written. A batch with cancellations
+   * is always written alone among its performance's batches, after every earlier one and before
+   * every later one (it may share its statement with other performances' batches).
    */
   inFlight?: number;
 }
@@ -30,6 +37,16 @@ export interface FlushOptions {
 interface CancelEntry extends PurchaseCancellation {
   userId: string;
 }
+
+/**
+ * The flush statements of one pass: batches submitted while `inFlight` statements run wait and go
+ * together (`PurchaseFlusher.writeStatement`), so a sale spread over many performances still writes
+ * statements of up to `batchSize` entries.
+ */
+type Statements = Batcher<PurchaseFlushBatch, WriteOutcome>;
+
+/** What one batch's part of a statement came to: the ids of its new purchases, or its own error. */
+type WriteOutcome = { inserted: string[] } | { failed: unknown };
 
 /** Stream entries read together, decoded. */
 interface Batch {
@@ -113,22 +130,31 @@ export class PurchaseFlusher {
     let written = 0;
     // One performance whose batch cannot be written must not hold back the others' purchases.
     const failures: string[] = [];
-    // Several performances at once, their writes sharing `inFlight`: a sale spread over many
-    // performances (a few hundred purchases each) otherwise had one batch in flight at a time.
+    // Several performances at once, their batches sharing `inFlight` statements: a sale spread over
+    // many performances (a few hundred purchases each) otherwise had one batch in flight at a time,
+    // or statements of a few hundred rows, which cost PostgreSQL and this process more a purchase.
+    // Twice as many batches as statements, so that some wait and share a statement.
     const inFlight = Math.max(1, options.inFlight ?? 1);
-    const slots = new WriteSlots(inFlight);
+    const slots = new WriteSlots(2 * inFlight);
+    const statements: Statements = new Batcher((batches) => this.writeStatement(batches), {
+      maxBatch: options.batchSize,
+      maxInFlight: inFlight,
+      sizeOf: (batch) => batch.purchases.length + batch.cancellations.length,
+    });
     const queue = [...performanceIds];
     const worker = async (): Promise<void> => {
       for (let performanceId = queue.shift(); performanceId !== undefined; performanceId = queue.shift()) {
         try {
-          written += await this.flushPerformance(performanceId, dueUntil, options, slots);
+          // Not `written += await …`: that reads `written` before the await, losing the other workers' counts.
+          const count = await this.flushPerformance(performanceId, dueUntil, options, slots, statements);
+          written += count;
         } catch (error) {
           if (await this.deletedMeanwhile(performanceId, error)) continue;
           failures.push(`performance ${performanceId}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(inFlight, queue.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(2 * inFlight, queue.length) }, worker));
     if (failures.length > 0) throw new Error(`${failures.join('; ')} (${written} entries of others written)`);
     return written;
   }
@@ -138,6 +164,7 @@ export class PurchaseFlusher {
     dueUntil: number,
     options: FlushOptions,
     slots: WriteSlots,
+    statements: Statements,
   ): Promise<number> {
     if (!(await this.store.ensureGroup(performanceId))) {
       // Removed after the pass read the registry: nothing of it is left to write.
@@ -154,17 +181,17 @@ export class PurchaseFlusher {
       await this.replicated(performanceId, recovered);
       await slots.take();
       try {
-        return await this.writeIsolating(performanceId, decode(recovered));
+        return await this.writeIsolating(performanceId, decode(recovered), statements);
       } finally {
         slots.give();
       }
     }
-    return this.flushNew(performanceId, dueUntil, options, slots);
+    return this.flushNew(performanceId, dueUntil, options, slots, statements);
   }
 
   /**
-   * New entries: the next batch is read while earlier ones are written, up to `inFlight` at once
-   * (`slots`, shared with the other performances of the pass).
+   * New entries: the next batch is read while earlier ones are written (`slots` bounds the batches
+   * read and not yet written, shared with the other performances of the pass).
    * After a failed write nothing more is read, so no later cancellation overtakes the failed
    * batch's purchases; its entries stay pending and the next pass writes them first.
    */
@@ -173,12 +200,13 @@ export class PurchaseFlusher {
     dueUntil: number,
     options: FlushOptions,
     slots: WriteSlots,
+    statements: Statements,
   ): Promise<number> {
     const writes = new Set<Promise<void>>();
     let written = 0;
     let failure: unknown = null;
     const start = (batch: Batch): Promise<void> => {
-      const write: Promise<void> = this.writeIsolating(performanceId, batch)
+      const write: Promise<void> = this.writeIsolating(performanceId, batch, statements)
         .then(
           (count) => {
             written += count;
@@ -292,9 +320,9 @@ export class PurchaseFlusher {
    * parked (`park`). Any other error (a lock or statement timeout, a lost connection) is thrown:
    * the batch stays pending and is tried again.
    */
-  private async writeIsolating(performanceId: number, batch: Batch): Promise<number> {
+  private async writeIsolating(performanceId: number, batch: Batch, statements: Statements): Promise<number> {
     try {
-      await this.write(performanceId, batch);
+      await this.write(performanceId, batch, statements);
       return batch.entryIds.length;
     } catch (error) {
       if (!refusedForGood(error)) throw error;
@@ -306,8 +334,8 @@ export class PurchaseFlusher {
       }
       const half = Math.ceil(batch.entries.length / 2);
       // Decoded again: `write` may have marked the decoded purchases CANCELED.
-      const first = await this.writeIsolating(performanceId, decode(batch.entries.slice(0, half)));
-      return first + (await this.writeIsolating(performanceId, decode(batch.entries.slice(half))));
+      const first = await this.writeIsolating(performanceId, decode(batch.entries.slice(0, half)), statements);
+      return first + (await this.writeIsolating(performanceId, decode(batch.entries.slice(half)), statements));
     }
   }
 
@@ -344,7 +372,7 @@ export class PurchaseFlusher {
     });
   }
 
-  private async write(performanceId: number, batch: Batch): Promise<void> {
+  private async write(performanceId: number, batch: Batch, statements: Statements): Promise<void> {
     const { purchases, cancellations } = batch;
     // A purchase canceled before it is written goes in as CANCELED: the cancellation may be
     // flushed by another consumer before this entry is.
@@ -357,12 +385,9 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    const inserted = new Set(
-      await this.purchases.writeBatch(
-        { purchases, cancellations },
-        { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
-      ),
-    );
+    const outcome = await statements.submit({ purchases, cancellations });
+    if ('failed' in outcome) throw outcome.failed;
+    const inserted = new Set(outcome.inserted);
     await this.applyLateCancellations(performanceId, purchases, inserted);
     const committedAt = this.clock.nowMs();
     let oldestAt = committedAt;
@@ -382,6 +407,45 @@ export class PurchaseFlusher {
       ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId })),
     ];
     await this.store.ackFlushed(performanceId, batch.entryIds, written);
+  }
+
+  /**
+   * Writes the batches of one statement (`statements`), of one performance or several, in one
+   * transaction (`PurchaseRepository.writeBatch`); answers each batch's new purchases. When
+   * PostgreSQL refuses a statement of several batches for good, each batch is written again alone,
+   * so that one's refusal is not another's (`writeIsolating` isolates a refused entry within its
+   * batch, and parks it): each batch then gets its own outcome. Any other error fails every batch of
+   * the statement, which stay pending.
+   */
+  private async writeStatement(batches: PurchaseFlushBatch[]): Promise<WriteOutcome[]> {
+    const bounds = { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS };
+    try {
+      const inserted = new Set(
+        await this.purchases.writeBatch(
+          batches.length === 1
+            ? batches[0]
+            : {
+                purchases: batches.flatMap((batch) => batch.purchases),
+                cancellations: batches.flatMap((batch) => batch.cancellations),
+              },
+          bounds,
+        ),
+      );
+      return batches.map((batch) => ({
+        inserted: batch.purchases.filter((purchase) => inserted.has(purchase.id)).map((purchase) => purchase.id),
+      }));
+    } catch (error) {
+      if (batches.length === 1 || !refusedForGood(error)) throw error;
+      const outcomes: WriteOutcome[] = [];
+      for (const batch of batches) {
+        try {
+          outcomes.push({ inserted: await this.purchases.writeBatch(batch, bounds) });
+        } catch (refusal) {
+          outcomes.push({ failed: refusal });
+        }
+      }
+      return outcomes;
+    }
   }
 
   /**
@@ -422,7 +486,7 @@ export class PurchaseFlusher {
   }
 }
 
-/** At most `limit` batch writes at once (each holds a PostgreSQL connection); FIFO. */
+/** At most `limit` batches read and not yet written; FIFO. */
 class WriteSlots {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
