@@ -344,6 +344,95 @@ describe('PurchaseFlusher (store faked)', () => {
     expect(store.pending.size).toBe(0);
   });
 
+  it("writes each batch of a statement PostgreSQL refused for any other reason again alone: another performance's batch is written, the failing one stays pending", async () => {
+    const statements: string[][] = [];
+    const { store, flusher, buy } = flusherWith({
+      write: async (batch) => {
+        const ids = batch.purchases.map((p) => p.id);
+        statements.push(ids);
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        // A seat's second active ticket (retried until the cancellation that frees it is written).
+        if (ids.includes('q')) {
+          throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+        }
+        return ids;
+      },
+    });
+    buy(1, ['slow1']);
+    buy(2, ['slow2']);
+    const failing = buy(3, ['q']);
+    buy(4, ['good1', 'good2']);
+
+    await expect(flusher.flushOnce({ batchSize: 4, inFlight: 2 })).rejects.toThrow(
+      /^performance 3: duplicate key value violates unique constraint \(4 entries of others written\)$/,
+    );
+
+    expect(statements).toContainEqual(['q', 'good1', 'good2']);
+    expect(store.streams.get(4)).toEqual([]);
+    expect([...store.pending.keys()]).toEqual(failing);
+    expect(store.parked).toEqual([]);
+  });
+
+  it('fails every batch of a statement whose error has no SQLSTATE (the connection lost): all stay pending', async () => {
+    const { store, flusher, buy } = flusherWith({
+      write: async (batch) => {
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        if (batch.purchases.length > 1) throw new Error('Connection terminated unexpectedly');
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    buy(1, ['slow1']);
+    buy(2, ['slow2']);
+    buy(3, ['a']);
+    buy(4, ['b']);
+
+    await expect(flusher.flushOnce({ batchSize: 4, inFlight: 2 })).rejects.toThrow(/performance 3: .*performance 4: /);
+    expect(store.pending.size).toBe(2);
+  });
+
+  it('reads at most twice inFlight batches ahead of their writes', async () => {
+    let mostOutstanding = 0;
+    const { store, flusher, buy } = flusherWith({
+      write: async (batch) => {
+        mostOutstanding = Math.max(mostOutstanding, store.pending.size);
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        return batch.purchases.map((p) => p.id);
+      },
+    });
+    for (const performanceId of [1, 2, 3, 4]) {
+      buy(
+        performanceId,
+        ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `${x}${performanceId}`),
+      );
+    }
+
+    expect(await flusher.flushOnce({ batchSize: 1, inFlight: 1 })).toBe(24);
+    // batchSize 1: the pending entries are the batches read and not yet acknowledged.
+    expect(mostOutstanding).toBe(2);
+  });
+
+  it("writes late cancellations through the pass's statements: never more than inFlight writes at once", async () => {
+    let running = 0;
+    let mostRunning = 0;
+    const { store, flusher, buy } = flusherWith({
+      write: async () => {
+        running += 1;
+        mostRunning = Math.max(mostRunning, running);
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        running -= 1;
+        // A replay: every purchase already written (PAID), none inserted now.
+        return [];
+      },
+    });
+    for (const performanceId of [1, 2, 3, 4, 5, 6]) {
+      buy(performanceId, [`p${performanceId}`]);
+      store.canceled.set(`p${performanceId}`, NOW - 1000);
+    }
+
+    expect(await flusher.flushOnce({ batchSize: 1, inFlight: 1 })).toBe(6);
+    expect(mostRunning).toBe(1);
+  });
+
   it('parks a purchase PostgreSQL refuses for good, alone, and writes the rest of its batch', async () => {
     const { store, flusher, buy, written } = flusherWith({
       write: async (batch) => {

@@ -27,7 +27,8 @@ export interface FlushOptions {
   /**
    * Most statements written at once, each on its own PostgreSQL connection, while the next batches
    * are read from Redis (default 1: one after the other); twice as many performances are read side
-   * by side, and twice as many batches may be read and not yet written. A batch with cancellations
+   * by side, and twice as many batches may be read and not yet written (each slot taken before its
+   * read). A batch with cancellations
    * is always written alone among its performance's batches, after every earlier one and before
    * every later one (it may share its statement with other performances' batches).
    */
@@ -221,30 +222,39 @@ export class PurchaseFlusher {
       return write;
     };
     while (failure === null) {
-      const entries = await this.store.deliverDue(performanceId, this.consumer, dueUntil, options.batchSize);
-      if (entries.length === 0) break;
+      // The slot before the read: it bounds the batches read and not yet written.
+      await slots.take();
+      // A batch of this performance failed while this one waited: nothing more is read, as above.
+      if (failure !== null) {
+        slots.give();
+        break;
+      }
+      let entries: StreamEntry[];
       try {
-        await this.replicated(performanceId, entries);
+        entries = await this.store.deliverDue(performanceId, this.consumer, dueUntil, options.batchSize);
+        if (entries.length > 0) await this.replicated(performanceId, entries);
       } catch (error) {
-        // As after a failed write: this batch stays pending, nothing later is read.
+        // As after a failed write: a batch read stays pending, nothing later is read.
+        slots.give();
         failure ??= error;
+        break;
+      }
+      if (entries.length === 0) {
+        slots.give();
         break;
       }
       const batch = decode(entries);
       if (batch.cancellations.length > 0) {
         // In stream order: after every earlier batch (the purchase it cancels), before every later
-        // one (a new sale of a seat it frees).
+        // one (a new sale of a seat it frees). Its slot is held meanwhile: the earlier batches
+        // hold their own, and their statements go on without any.
         await Promise.all(writes);
-        if (failure !== null) break;
-        await slots.take();
-        await start(batch);
-      } else {
-        await slots.take();
-        // A batch of this performance failed while this one waited: leave it pending, as above.
         if (failure !== null) {
           slots.give();
           break;
         }
+        await start(batch);
+      } else {
         start(batch);
       }
       // Fewer than asked: caught up with the due entries.
@@ -388,7 +398,7 @@ export class PurchaseFlusher {
     const outcome = await statements.submit({ purchases, cancellations });
     if ('failed' in outcome) throw outcome.failed;
     const inserted = new Set(outcome.inserted);
-    await this.applyLateCancellations(performanceId, purchases, inserted);
+    await this.applyLateCancellations(performanceId, purchases, inserted, statements);
     const committedAt = this.clock.nowMs();
     let oldestAt = committedAt;
     for (const id of batch.entryIds) {
@@ -412,10 +422,12 @@ export class PurchaseFlusher {
   /**
    * Writes the batches of one statement (`statements`), of one performance or several, in one
    * transaction (`PurchaseRepository.writeBatch`); answers each batch's new purchases. When
-   * PostgreSQL refuses a statement of several batches for good, each batch is written again alone,
-   * so that one's refusal is not another's (`writeIsolating` isolates a refused entry within its
-   * batch, and parks it): each batch then gets its own outcome. Any other error fails every batch of
-   * the statement, which stay pending.
+   * PostgreSQL refuses a statement of several batches (any error with a SQLSTATE: an integrity
+   * error, a seat's second active ticket, a lock or statement timeout, a deadlock), each batch is
+   * written again alone, in order, so that one batch's error is not another's: each gets its own
+   * outcome (`writeIsolating` then isolates an entry refused for good within its batch, and parks
+   * it; a batch failing otherwise stays pending alone). An error without a SQLSTATE (the connection
+   * lost) fails every batch of the statement, which stay pending.
    */
   private async writeStatement(batches: PurchaseFlushBatch[]): Promise<WriteOutcome[]> {
     const bounds = { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS };
@@ -435,7 +447,8 @@ export class PurchaseFlusher {
         inserted: batch.purchases.filter((purchase) => inserted.has(purchase.id)).map((purchase) => purchase.id),
       }));
     } catch (error) {
-      if (batches.length === 1 || !refusedForGood(error)) throw error;
+      // Only an error of the connection or the client (no SQLSTATE) is every batch's for sure.
+      if (batches.length === 1 || sqlStateOf(error) === undefined) throw error;
       const outcomes: WriteOutcome[] = [];
       for (const batch of batches) {
         try {
@@ -465,6 +478,7 @@ export class PurchaseFlusher {
     performanceId: number,
     purchases: PurchaseRecord[],
     inserted: Set<string>,
+    statements: Statements,
   ): Promise<void> {
     const canceled = await this.store.canceledPurchases(
       performanceId,
@@ -478,10 +492,10 @@ export class PurchaseFlusher {
       late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt) });
     }
     if (late.length === 0) return;
-    await this.purchases.writeBatch(
-      { purchases: [], cancellations: late },
-      { statementTimeoutMs: this.env.PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
-    );
+    // Through the pass's statements, so they hold no connection beyond `inFlight`: sharing a
+    // statement with a later batch of this performance is safe, cancellations go first in it.
+    const outcome = await statements.submit({ purchases: [], cancellations: late });
+    if ('failed' in outcome) throw outcome.failed;
     this.logger.log(`canceled ${late.length} purchases whose cancellation was flushed before them`);
   }
 }
