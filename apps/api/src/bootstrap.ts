@@ -10,6 +10,7 @@ import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import { answerClientError, answerFrameworkError } from './common/fastify-errors';
+import { addErrorResponses, routeFacts } from './common/openapi-errors';
 import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
 import {
   inputProblems,
@@ -262,7 +263,11 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
 function setupSwagger(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
     .setTitle('boxoffice')
-    .setDescription('Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBody`.')
+    .setDescription(
+      'Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBody`; ' +
+        'each operation lists the error statuses it may answer, and any may answer 431 (request headers too large) ' +
+        'or 503 (a store it needs is unavailable: retry later).',
+    )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
@@ -270,23 +275,10 @@ function setupSwagger(app: NestFastifyApplication): void {
   // controller and DTO was ~0.5 s of the api's ~5 s start CPU, paid by every replica and test start.
   const document = (): OpenAPIObject => {
     const built = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
-    addDefaultErrorResponses(built);
+    addErrorResponses(built, routeFacts(app));
     return built;
   };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
-}
-
-/** Every operation may fail with the uniform error body; say so once for all of them. */
-function addDefaultErrorResponses(document: OpenAPIObject): void {
-  for (const path of Object.values(document.paths)) {
-    for (const operation of Object.values(path)) {
-      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
-      operation.responses.default ??= {
-        description: 'Error (uniform body)',
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
-      };
-    }
-  }
 }
 
 export async function listen(app: NestFastifyApplication): Promise<void> {

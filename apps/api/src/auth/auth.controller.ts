@@ -1,5 +1,11 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import {
   AccountsService,
   AuthenticatedUser,
@@ -29,6 +35,7 @@ export class AuthController {
     type: ErrorBodyDto,
     description: 'Too many signups from this address; see Retry-After',
   })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'the e-mail is already registered' })
   async signup(@Body() body: AuthSignupDto): Promise<UserResponseDto> {
     return mapUser(await this.accounts.signup(body));
   }
@@ -39,6 +46,7 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Too many attempts; see Retry-After' })
+  @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'wrong e-mail or password' })
   login(@Body() body: AuthLoginDto): Promise<AuthTokensResponseDto> {
     return this.sessions.login(body.email, body.password);
   }
@@ -47,6 +55,10 @@ export class AuthController {
   @Public()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description: 'the refresh token is unknown, expired, revoked or was used already (its session is revoked)',
+  })
   refresh(@Body() body: AuthRefreshDto): Promise<AuthTokensResponseDto> {
     return this.sessions.refresh(body.refreshToken);
   }

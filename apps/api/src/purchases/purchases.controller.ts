@@ -3,6 +3,7 @@ import {
   ApiBearerAuth,
   ApiBody,
   ApiConflictResponse,
+  ApiNotFoundResponse,
   ApiHeader,
   ApiServiceUnavailableResponse,
   ApiTags,
@@ -55,6 +56,7 @@ export class PurchasesController {
     description:
       'the hold expired, was released or bought already; sales are paused, closed or ended (SalesClosed; a charge already made is refunded); "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
   })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: "no such reservation of the caller's" })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()

@@ -1,0 +1,76 @@
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { describe, expect, it } from 'vitest';
+import { addErrorResponses, RouteFacts } from './openapi-errors';
+
+function documentOf(paths: OpenAPIObject['paths']): OpenAPIObject {
+  return { openapi: '3.0.0', info: { title: 't', version: '1' }, paths };
+}
+
+const statuses = (document: OpenAPIObject, path: string, method: 'get' | 'post') =>
+  Object.keys(document.paths[path][method]!.responses).sort();
+
+describe('addErrorResponses', () => {
+  const facts = new Map<string, RouteFacts>([
+    ['Public_get', { public: true, roles: false }],
+    ['Buyer_create', { public: false, roles: false }],
+    ['Admin_update', { public: false, roles: true }],
+  ]);
+
+  it('lists 400 on every operation, 401 unless public, 403 with roles, 404 with a path parameter, 413 and 415 with a body', () => {
+    const document = documentOf({
+      '/things/{id}': {
+        get: {
+          operationId: 'Public_get',
+          parameters: [{ name: 'id', in: 'path', required: true }],
+          responses: { '200': { description: 'ok' } },
+        },
+        post: {
+          operationId: 'Admin_update',
+          parameters: [{ name: 'id', in: 'path', required: true }],
+          requestBody: { content: { 'application/json': { schema: {} } } },
+          responses: { '200': { description: 'ok' } },
+        },
+      },
+      '/things': {
+        post: { operationId: 'Buyer_create', responses: { '201': { description: 'made' } } },
+      },
+    });
+
+    addErrorResponses(document, facts);
+
+    expect(statuses(document, '/things/{id}', 'get')).toEqual(['200', '400', '404', 'default']);
+    expect(statuses(document, '/things/{id}', 'post')).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '413',
+      '415',
+      'default',
+    ]);
+    expect(statuses(document, '/things', 'post')).toEqual(['201', '400', '401', '415', 'default']);
+    expect(document.paths['/things'].post!.responses['401']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+    });
+  });
+
+  it("keeps a controller's own description of a status", () => {
+    const own = { description: 'no such reservation of the caller' };
+    const document = documentOf({
+      '/things': { post: { operationId: 'Buyer_create', responses: { '404': own, '201': { description: 'made' } } } },
+    });
+
+    addErrorResponses(document, facts);
+
+    expect(document.paths['/things'].post!.responses['404']).toBe(own);
+  });
+
+  it('claims no 401 for an operation whose route it does not know', () => {
+    const document = documentOf({ '/x': { get: { operationId: 'Unknown_get', responses: {} } } });
+
+    addErrorResponses(document, facts);
+
+    expect(statuses(document, '/x', 'get')).toEqual(['400', 'default']);
+  });
+});

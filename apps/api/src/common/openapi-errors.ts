@@ -1,0 +1,82 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { ModulesContainer, Reflector } from '@nestjs/core';
+import type { OpenAPIObject, OperationObject } from '@nestjs/swagger';
+import { IS_PUBLIC, ROLES } from '@app/auth';
+
+/** What a route declares that decides which errors it can answer, whatever its handler does. */
+export interface RouteFacts {
+  /** `@Public()`: no access token needed, so no 401 for lack of one. */
+  public: boolean;
+  /** `@Roles(…)`: a 403 for any other role. */
+  roles: boolean;
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+const ERROR_BODY = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } };
+
+/**
+ * The facts of every controller method, by the operation id Swagger gives it
+ * (`<Controller class>_<method>`), read with the same precedence the guards use (method, then class).
+ */
+export function routeFacts(app: INestApplication): Map<string, RouteFacts> {
+  const reflector = app.get(Reflector);
+  const facts = new Map<string, RouteFacts>();
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as Type | null;
+      if (!controller) continue;
+      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+        const handler: unknown = controller.prototype[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const targets = [handler, controller];
+        facts.set(`${controller.name}_${name}`, {
+          public: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+          roles: (reflector.getAllAndOverride<unknown[] | undefined>(ROLES, targets) ?? []).length > 0,
+        });
+      }
+    }
+  }
+  return facts;
+}
+
+/**
+ * Lists on every operation the error statuses any route of its kind may answer, with the uniform
+ * body, where its controller did not describe them itself (a controller's own description of a
+ * status is kept): 400 on all (a path, query, header or body value it does not take), 413 and 415
+ * on those that take a body, 401 on those that need an access token, 403 on those limited to roles,
+ * 404 on those with a path parameter, and `default` for the rest. A client generated from the
+ * document then knows every status the fuzz test (`apps/api/test/fuzz.e2e-spec.ts`) meets, except
+ * 431 (request headers too large), which any route answers and the document's description names.
+ */
+export function addErrorResponses(document: OpenAPIObject, facts: Map<string, RouteFacts>): void {
+  for (const path of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation = path[method];
+      if (!operation) continue;
+      const route = operation.operationId ? facts.get(operation.operationId) : undefined;
+      for (const [status, description] of errorsOf(method, operation, route)) {
+        operation.responses[status] ??= { description, content: ERROR_BODY };
+      }
+      operation.responses.default ??= { description: 'Error (uniform body)', content: ERROR_BODY };
+    }
+  }
+}
+
+function errorsOf(method: string, operation: OperationObject, route: RouteFacts | undefined): [string, string][] {
+  const errors: [string, string][] = [
+    [
+      '400',
+      'Invalid request: a path, query, header or body value the route does not take (`details` names the fields)',
+    ],
+  ];
+  if (method !== 'get' && method !== 'head') {
+    errors.push(['415', 'A body that is not `application/json` (UTF-8)']);
+  }
+  if (operation.requestBody) errors.push(['413', 'The body is larger than the API takes']);
+  if (route && !route.public) errors.push(['401', 'No valid access token (missing, malformed or expired)']);
+  if (route?.roles) errors.push(['403', "The caller's role may not use this route"]);
+  const pathParameter = (operation.parameters ?? []).some((parameter) => 'in' in parameter && parameter.in === 'path');
+  if (pathParameter) errors.push(['404', "Nothing with this id (or not the caller's)"]);
+  return errors;
+}
