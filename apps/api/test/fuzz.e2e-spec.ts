@@ -248,7 +248,9 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
         body: (op.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.[
           'application/json'
         ]?.schema,
-        statuses: Object.keys((op.responses as Record<string, unknown> | undefined) ?? {}).filter((s) => s !== 'default'),
+        statuses: Object.keys((op.responses as Record<string, unknown> | undefined) ?? {}).filter(
+          (s) => s !== 'default',
+        ),
       })),
     );
   }
