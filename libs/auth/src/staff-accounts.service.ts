@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, DomainError, isUuid, NotFoundError } from '@app/core';
+import { Clock, decodeCursor, encodeCursor, isUuid, NotFoundError } from '@app/core';
 import {
   AuthEventsRepository,
   AuthEventType,
@@ -62,32 +62,27 @@ export class StaffAccountsService {
   }
 }
 
-/** The keyset of the last item of a page: its created_at (to the microsecond, UTC) and id, as opaque base64url JSON. */
+/** The keyset of the last item of a page: its created_at (to the microsecond, UTC) and id, as an opaque cursor. */
 function encodeStaffCursor(key: { createdAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify({ c: key.createdAt, i: key.id })).toString('base64url');
+  return encodeCursor({ c: key.createdAt, i: key.id });
 }
 
 /** created_at as pageOfRole spells it: UTC, six fractional digits, `Z`. */
 const CREATED_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
+/**
+ * A created_at key as pageOfRole spells it, of a date that exists: one that does not (Feb 30,
+ * year 0) would reach PostgreSQL and fail there, so it must read back the same (Date rolls Feb 30
+ * over to Mar 1).
+ */
+function isCreatedKey(value: unknown): boolean {
+  if (typeof value !== 'string' || !CREATED_KEY.test(value) || value.startsWith('0000')) return false;
+  const parsed = new Date(value);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 23) === value.slice(0, 23);
+}
+
 /** null for no cursor; the keyset otherwise; DomainError 'invalid' (InvalidCursor) for anything else. */
 function decodeStaffCursor(cursor: string | undefined): { createdAt: string; id: string } | null {
-  if (cursor === undefined || cursor === '') return null;
-  const invalid = () => new DomainError('invalid', 'InvalidCursor', 'cursor is not valid for this list');
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw invalid();
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  const { c, i } = (key ?? {}) as { c?: unknown; i?: unknown };
-  if (typeof c !== 'string' || !CREATED_KEY.test(c) || !isUuid(i)) throw invalid();
-  // A date that does not exist (Feb 30, year 0) would reach PostgreSQL and fail there: it must
-  // read back the same (Date rolls Feb 30 over to Mar 1).
-  const parsed = new Date(c);
-  if (c.startsWith('0000') || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 23) !== c.slice(0, 23)) {
-    throw invalid();
-  }
-  return { createdAt: c, id: i };
+  const key = decodeCursor<{ c: string; i: string }>(cursor, { c: isCreatedKey, i: isUuid });
+  return key && { createdAt: key.c, id: key.i };
 }

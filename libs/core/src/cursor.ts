@@ -1,0 +1,40 @@
+import { DomainError } from './domain-error';
+
+/** Checks one part of a cursor's key: true for a value its list could have written there. */
+export type CursorPartCheck = (value: unknown) => boolean;
+
+/**
+ * Opaque keyset cursors: base64url JSON of the last item's sort key (`{name: value}`, values
+ * strings or numbers). Clients must not build them; `decodeCursor` refuses anything else.
+ */
+export function encodeCursor(key: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/**
+ * The key a cursor holds: exactly the parts `shape` names, each passing its check. null for no
+ * cursor (undefined or ''). Throws DomainError 'invalid' (InvalidCursor, "cursor is not valid for
+ * this list": a 400) for anything else: more than 200 characters, not base64url JSON of an object,
+ * a part missing, extra or failing its check.
+ */
+export function decodeCursor<K extends Record<string, string | number>>(
+  cursor: string | undefined,
+  shape: { [P in keyof K]: CursorPartCheck },
+): K | null {
+  if (cursor === undefined || cursor === '') return null;
+  const invalid = () => new DomainError('invalid', 'InvalidCursor', 'cursor is not valid for this list');
+  if (cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid();
+  const record = parsed as Record<string, unknown>;
+  if (Object.keys(record).length !== Object.keys(shape).length) throw invalid();
+  for (const [name, check] of Object.entries(shape) as [string, CursorPartCheck][]) {
+    if (!Object.hasOwn(record, name) || !check(record[name])) throw invalid();
+  }
+  return record as K;
+}
