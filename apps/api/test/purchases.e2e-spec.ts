@@ -895,8 +895,12 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
     good.push(await buy(last, performance.seatIds.slice(4, 5)));
     await db.query('DELETE FROM users WHERE id = $1', [ghost.id]);
 
+    const bought = () => redis.hgetall(keys.ticketsBought);
+    expect(await bought()).toEqual({ [first.id]: '2', [ghost.id]: '2', [last.id]: '1' });
     const errors = vi.spyOn(Logger.prototype, 'error');
     expect(await flusher.flushOnce({ batchSize: 500 })).toBe(2);
+    // The parked purchase's seats are out of its buyer's count (the ticket limit's); the others kept.
+    expect(await bought()).toEqual({ [first.id]: '2', [last.id]: '1' });
     expect((await persisted(api.env.DATABASE_URL, good)).purchases).toHaveLength(2);
     expect((await persisted(api.env.DATABASE_URL, [refused])).purchases).toHaveLength(0);
     const parked = await redis.xrange(keys.purchaseDeadLetters, '-', '+');

@@ -20,6 +20,7 @@ import {
   deliverDuePurchases,
   ensureFlushGroup,
   forgetFlushed,
+  parkPurchase,
   purchaseHold,
   releaseHoldClaim,
   releaseIdempotencyClaim,
@@ -131,6 +132,56 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await raiseTicketsBought(redis, keys, [], true)).toBe(0);
     expect(await redis.hget(keys.meta, 'ticketsCounted')).toBe('1');
     ran.add('boxofficeRaiseTicketsBought');
+  });
+
+  it("parking a purchase entry: copied, acknowledged, deleted, marked, a paid purchase's seats out of its buyer's count, once", async () => {
+    const keys = performanceKeys(13);
+    await redis.hset(keys.meta, 'currency', 'KRW');
+    expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);
+    const append = (purchaseId: string) => redis.xadd(keys.purchaseStream, '*', 'type', 'purchase', 'id', purchaseId);
+    const paidEntry = (await append('paid'))!;
+    const canceledEntry = (await append('canceled'))!;
+    await redis.xreadgroup('GROUP', 'flusher', 'c1', 'STREAMS', keys.purchaseStream, '>');
+    await redis.hset(keys.purchase('paid'), 'status', 'PAID', 'userId', 'u1');
+    await redis.hset(keys.purchase('canceled'), 'status', 'CANCELED', 'userId', 'u1');
+    await redis.hset(keys.ticketsBought, 'u1', 3);
+    const park = (entryId: string, purchaseId: string, seats: number) =>
+      parkPurchase(
+        redis,
+        {
+          stream: keys.purchaseStream,
+          deadLetters: keys.purchaseDeadLetters,
+          purchase: keys.purchase(purchaseId),
+          ticketsBought: keys.ticketsBought,
+        },
+        {
+          group: 'flusher',
+          entryId,
+          fields: ['type', 'purchase', 'id', purchaseId],
+          reason: '23503: gone',
+          parkedAt: 77,
+        },
+        { userId: 'u1', seats },
+      );
+
+    expect(await park(paidEntry, 'paid', 2)).toBe(true);
+    expect(await redis.hget(keys.ticketsBought, 'u1')).toBe('1');
+    // Canceled before it was parked: its cancel took its seats out already.
+    expect(await park(canceledEntry, 'canceled', 1)).toBe(true);
+    expect(await redis.hget(keys.ticketsBought, 'u1')).toBe('1');
+    // Once: the entry is gone.
+    expect(await park(paidEntry, 'paid', 2)).toBe(false);
+    expect(await redis.hget(keys.ticketsBought, 'u1')).toBe('1');
+
+    expect(await redis.xlen(keys.purchaseStream)).toBe(0);
+    expect(((await redis.xpending(keys.purchaseStream, 'flusher')) as [number])[0]).toBe(0);
+    const parked = await redis.xrange(keys.purchaseDeadLetters, '-', '+');
+    expect(parked.map(([, fields]) => fields)).toEqual([
+      ['type', 'purchase', 'id', 'paid', 'entryId', paidEntry, 'error', '23503: gone', 'parkedAt', '77'],
+      ['type', 'purchase', 'id', 'canceled', 'entryId', canceledEntry, 'error', '23503: gone', 'parkedAt', '77'],
+    ]);
+    expect(await redis.hget(keys.purchase('paid'), 'parkedAt')).toBe('77');
+    ran.add('boxofficeParkPurchase');
   });
 
   it('a rebuild lease: renewed and ended only by its holder; the meta hash written only under it', async () => {

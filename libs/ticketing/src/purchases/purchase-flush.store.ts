@@ -10,6 +10,7 @@ import {
   deliverDuePurchases,
   ensureFlushGroup,
   forgetFlushed,
+  parkPurchase,
   StreamEntry,
 } from './purchase-scripts';
 
@@ -164,27 +165,31 @@ export class PurchaseFlushStore {
   }
 
   /**
-   * Parks a purchase entry: in one MULTI within the performance's slot, copies it (with `reason`
-   * and `parkedAt`, epoch ms) to the performance's dead-letter stream, acknowledges and deletes it
-   * from the purchase stream, and marks its purchase hash `parkedAt`; then takes it out of the
-   * buyer's list of purchases (outside the slot). Answers the dead-letter stream's key.
+   * Parks a purchase entry (park-purchase.lua, one script in the performance's slot): copies it
+   * (with `reason` and `parkedAt`, epoch ms) to the performance's dead-letter stream, acknowledges
+   * and deletes it from the purchase stream, marks its purchase hash `parkedAt`, and takes its seats
+   * out of its buyer's count of seats bought (the ticket limit's) when it was still paid; then takes
+   * it out of the buyer's list of purchases (outside the slot). Answers the dead-letter stream's key.
    */
   async park(
     performanceId: number,
     [entryId, fields]: StreamEntry,
-    purchase: FlushedPurchase,
+    purchase: FlushedPurchase & { seats: number },
     reason: string,
     parkedAt: number,
   ): Promise<string> {
     const keys = performanceKeys(performanceId);
-    const replies = await this.redis
-      .multi()
-      .xadd(keys.purchaseDeadLetters, '*', ...(fields ?? []), 'entryId', entryId, 'error', reason, 'parkedAt', parkedAt)
-      .xack(keys.purchaseStream, FLUSH_GROUP, entryId)
-      .xdel(keys.purchaseStream, entryId)
-      .hset(keys.purchase(purchase.id), 'parkedAt', parkedAt)
-      .exec();
-    for (const [replyError] of replies ?? []) if (replyError) throw replyError;
+    await parkPurchase(
+      this.redis,
+      {
+        stream: keys.purchaseStream,
+        deadLetters: keys.purchaseDeadLetters,
+        purchase: keys.purchase(purchase.id),
+        ticketsBought: keys.ticketsBought,
+      },
+      { group: FLUSH_GROUP, entryId, fields: (fields ?? []).map(String), reason, parkedAt },
+      { userId: purchase.userId, seats: purchase.seats },
+    );
     await sendAcrossSlots(this.redis, [['zrem', userPurchasesKey(purchase.userId), `${performanceId}:${purchase.id}`]]);
     return keys.purchaseDeadLetters;
   }

@@ -352,7 +352,8 @@ export class PurchaseFlusher {
   /**
    * Parks a purchase entry PostgreSQL refused for good (`PurchaseFlushStore.park`: copied with the
    * error and the time to the performance's dead-letter stream, acknowledged and deleted from the
-   * purchase stream, its purchase hash marked `parkedAt`). Its seats are
+   * purchase stream, its purchase hash marked `parkedAt`, its seats out of its buyer's count of
+   * seats bought). Its seats are
    * then backed by nothing (no stream entry, no ticket): the seat reconciler frees them. Its payment
    * attempt stays open: the payment reconciler refunds a parked purchase's charge (P9). Logged at
    * error (`purchase_parked`) and counted in `parked`.
@@ -364,7 +365,13 @@ export class PurchaseFlusher {
     error: unknown,
   ): Promise<void> {
     const reason = describeRefusal(error);
-    const deadLetters = await this.store.park(performanceId, entry, purchase, reason, this.clock.nowMs());
+    const deadLetters = await this.store.park(
+      performanceId,
+      entry,
+      { id: purchase.id, userId: purchase.userId, seats: purchase.seatIds.length },
+      reason,
+      this.clock.nowMs(),
+    );
     const entryId = entry[0];
     this.parked.inc();
     this.logger.error({

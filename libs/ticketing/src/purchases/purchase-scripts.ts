@@ -348,6 +348,10 @@ export const ACK_FLUSHED: LuaScript = {
   name: 'boxofficeAckFlushed',
   file: join(__dirname, 'ack-flushed.lua'),
 };
+export const PARK_PURCHASE: LuaScript = {
+  name: 'boxofficeParkPurchase',
+  file: join(__dirname, 'park-purchase.lua'),
+};
 export const FORGET_FLUSHED: LuaScript = {
   name: 'boxofficeForgetFlushed',
   file: join(__dirname, 'forget-flushed.lua'),
@@ -378,6 +382,27 @@ export function ackFlushed(
     [stream, ...purchaseKeys],
     [request.group, request.retentionMs, ...request.entryIds],
   );
+}
+
+/**
+ * Parks a purchase entry of `keys.stream` (park-purchase.lua): copied with `reason` and `parkedAt`
+ * (epoch ms) to `keys.deadLetters`, acknowledged and deleted, its purchase hash marked, and its
+ * `seats` taken out of the buyer's count of seats bought when it was still paid. Answers false when
+ * the entry was gone already (nothing changed).
+ */
+export async function parkPurchase(
+  redis: Redis,
+  keys: { stream: string; deadLetters: string; purchase: string; ticketsBought: string },
+  entry: { group: string; entryId: string; fields: string[]; reason: string; parkedAt: number },
+  purchase: { userId: string; seats: number },
+): Promise<boolean> {
+  const parked = await callScript<number>(
+    redis,
+    PARK_PURCHASE.name,
+    [keys.stream, keys.deadLetters, keys.purchase, keys.ticketsBought],
+    [entry.group, entry.entryId, entry.reason, entry.parkedAt, purchase.userId, purchase.seats, ...entry.fields],
+  );
+  return parked === 1;
 }
 
 /**
