@@ -264,7 +264,7 @@ function setupSwagger(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
     .setTitle('boxoffice')
     .setDescription(
-      'Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBody`; ' +
+      'Ticketing for sales where demand far exceeds supply. Every error answers with `ErrorBodyDto`; ' +
         'each operation lists the error statuses it may answer, and any may answer 431 (request headers too large) ' +
         'or 503 (a store it needs is unavailable: retry later).',
     )

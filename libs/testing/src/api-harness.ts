@@ -4,13 +4,18 @@ import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
 import { createTestEnv, TestEnv } from './test-env';
 import { destroyTestEnv } from './services';
+import { recordAnswers, reportUndocumented, undocumentedAnswers } from './documented-statuses';
 
 type ApiFactory = (options: { overrides: EnvSource; logger: LoggerService }) => Promise<NestFastifyApplication>;
 
 export interface ApiHarness {
   app: NestFastifyApplication;
   env: TestEnv;
-  /** Stops the app and drops its database, Redis keys and RabbitMQ topology. */
+  /**
+   * Stops the app and drops its database, Redis keys and RabbitMQ topology; then fails when the
+   * app answered a status its OpenAPI document does not list for the operation (see
+   * documented-statuses.ts).
+   */
   close(): Promise<void>;
 }
 
@@ -19,14 +24,17 @@ export async function startApi(factory: ApiFactory, overrides: EnvSource = {}): 
   const env = await createTestEnv(overrides);
   const logger = createLogger({ app: 'api', level: env.LOG_LEVEL, dir: env.LOG_DIR, console: 'none', accessLog: true });
   const app = await factory({ overrides: env, logger });
+  const answers = recordAnswers(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     env,
     close: async () => {
+      const missing = await undocumentedAnswers(app, answers).catch(() => []);
       await app.close();
       await destroyTestEnv(env);
+      reportUndocumented(missing, process.env.TEST_RECORD_UNDOCUMENTED);
     },
   };
 }

@@ -21,7 +21,7 @@ const NormalizedEmail = () =>
   );
 
 export class AuthSignupDto {
-  /** Stored trimmed, in Unicode NFC and lower-cased; unique in that form. @example ada@example.com */
+  /** Stored trimmed, in Unicode NFKC and lower-cased (`ｕ@Example.com` is `u@example.com`); unique by its full Unicode case fold. @example ada@example.com */
   @NormalizedEmail()
   email: string;
 

@@ -73,4 +73,31 @@ describe('addErrorResponses', () => {
 
     expect(statuses(document, '/x', 'get')).toEqual(['400', 'default']);
   });
+
+  it('declares Retry-After on every 429 and 503, and on a 409 whose description names it', () => {
+    const document = documentOf({
+      '/things': {
+        post: {
+          operationId: 'Buyer_create',
+          responses: {
+            '409': { description: 'in progress; retry after `Retry-After` seconds' },
+            '429': { description: 'too many' },
+          },
+        },
+        get: {
+          operationId: 'Public_get',
+          responses: { '409': { description: 'taken' }, '503': { description: 'down' } },
+        },
+      },
+    });
+
+    addErrorResponses(document, facts);
+
+    const post = document.paths['/things'].post!.responses as Record<string, { headers?: object }>;
+    const get = document.paths['/things'].get!.responses as Record<string, { headers?: object }>;
+    expect(Object.keys(post['409'].headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(post['429'].headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(get['503'].headers ?? {})).toEqual(['Retry-After']);
+    expect(get['409'].headers).toBeUndefined();
+  });
 });

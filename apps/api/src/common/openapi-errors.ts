@@ -15,6 +15,11 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 const ERROR_BODY = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } };
 
+const RETRY_AFTER = {
+  description: 'Seconds to wait before trying again',
+  schema: { type: 'integer', minimum: 0 },
+} as const;
+
 /**
  * The facts of every controller method, by the operation id Swagger gives it
  * (`<Controller class>_<method>`), read with the same precedence the guards use (method, then class).
@@ -45,7 +50,8 @@ export function routeFacts(app: INestApplication): Map<string, RouteFacts> {
  * body, where its controller did not describe them itself (a controller's own description of a
  * status is kept): 400 on all (a path, query, header or body value it does not take), 413 and 415
  * on those that take a body, 401 on those that need an access token, 403 on those limited to roles,
- * 404 on those with a path parameter, and `default` for the rest. A client generated from the
+ * 404 on those with a path parameter, and `default` for the rest; `Retry-After` on every 429 and
+ * 503, and on a 409 whose description names it. A client generated from the
  * document then knows every status the fuzz test (`apps/api/test/fuzz.e2e-spec.ts`) meets, except
  * 431 (request headers too large), which any route answers and the document's description names.
  */
@@ -59,6 +65,13 @@ export function addErrorResponses(document: OpenAPIObject, facts: Map<string, Ro
         operation.responses[status] ??= { description, content: ERROR_BODY };
       }
       operation.responses.default ??= { description: 'Error (uniform body)', content: ERROR_BODY };
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!response || !('description' in response)) continue;
+        // 429 and 503 always carry it; a 409 when its description says so (retry shortly).
+        if (status === '429' || status === '503' || response.description.includes('Retry-After')) {
+          response.headers = { ...response.headers, 'Retry-After': RETRY_AFTER };
+        }
+      }
     }
   }
 }

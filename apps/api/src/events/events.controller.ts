@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
@@ -23,6 +23,7 @@ import {
   mapEventDetail,
 } from './event.dto';
 import { NoBody } from '../common/no-body';
+import { ErrorBodyDto } from '../common/error-body.dto';
 
 @ApiTags('events')
 @Controller('events')
@@ -85,6 +86,11 @@ export class EventsController {
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'a performance of it has sold seats or any purchase (also a canceled one): "event has purchases and cannot be deleted"',
+  })
   remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
     return this.events.deleteEvent(id);
   }

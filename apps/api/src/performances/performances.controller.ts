@@ -1,5 +1,13 @@
 import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Patch, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotModifiedResponse,
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
@@ -19,6 +27,7 @@ import {
 import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
 import { seatPageBody } from './seat-page-json';
 import { NoBody } from '../common/no-body';
+import { ErrorBodyDto } from '../common/error-body.dto';
 
 @ApiTags('performances')
 @Controller('performances')
@@ -132,6 +141,15 @@ export class PerformancesController {
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'a seat was sold, or a purchase of it exists (also a canceled or refunded one, written to PostgreSQL or not): "performance has purchases and cannot be deleted"',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description: 'Redis lost the performance again while the delete checked it: retry',
+  })
   remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
     return this.performances.deletePerformance(id);
   }

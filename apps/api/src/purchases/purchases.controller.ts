@@ -3,8 +3,10 @@ import {
   ApiBearerAuth,
   ApiBody,
   ApiConflictResponse,
-  ApiNotFoundResponse,
+  ApiForbiddenResponse,
   ApiHeader,
+  ApiNotFoundResponse,
+  ApiResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -57,7 +59,22 @@ export class PurchasesController {
       'the hold expired, was released or bought already; sales are paused, closed or ended (SalesClosed; a charge already made is refunded); "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
   })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: "no such reservation of the caller's" })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–200 printable ASCII characters' })
+  @ApiResponse({
+    status: 402,
+    type: ErrorBodyDto,
+    description: 'the payment gateway declined the charge: nothing charged, the hold kept',
+  })
+  @ApiForbiddenResponse({
+    type: ErrorBodyDto,
+    description:
+      'sales have not opened yet (SalesNotOpen, `details.salesOpenAt`), or the performance has a waiting room and the request carries no valid `Admission-Token` for this buyer',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: '1–200 printable ASCII characters',
+    schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$' },
+  })
   // Closest to the method: checked before the admission guard.
   @RequiresExistingAccount()
   create(
@@ -113,6 +130,11 @@ export class PurchasesController {
   @Post(':id/cancel')
   @NoBody()
   @HttpCode(200)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      "already canceled; past the performance's `cancelUntil`, or the performance allows no self-service cancel (CancellationClosed, `details.cancelUntil`); or a ticket of it was checked in (PurchaseCheckedIn)",
+  })
   async cancel(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUuidPipe()) id: string,

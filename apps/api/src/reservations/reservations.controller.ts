@@ -98,6 +98,11 @@ export class ReservationsController {
   @Delete(':id')
   @NoBody()
   @HttpCode(204)
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description: 'the hold has already ended: released, expired or bought',
+  })
   release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUuidPipe()) id: string): Promise<void> {
     return this.holds.release(user.id, id);
   }

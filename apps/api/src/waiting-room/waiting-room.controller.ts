@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Sse } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
@@ -12,6 +12,7 @@ import {
   WaitingRoomSettingsDto,
 } from './waiting-room.dto';
 import { NoBody } from '../common/no-body';
+import { ErrorBodyDto } from '../common/error-body.dto';
 
 /** A performance's waiting room: its settings (admin) and joining it (buyer). */
 @ApiTags('waiting room')
@@ -30,6 +31,7 @@ export class PerformanceQueueController {
   @Put()
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'the queue has opened: `opensAt` can no longer change' })
   async configure(
     @Param('id', ParseIdPipe) id: number,
     @Body() body: WaitingRoomSettingsDto,
