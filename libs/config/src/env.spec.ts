@@ -26,6 +26,7 @@ describe('parseEnv', () => {
     expect(env.PORT).toBe(3000);
     expect(env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/boxoffice');
     expect(env.RESERVATION_TTL_SECONDS).toBe(300);
+    expect(env.PASSWORD_RESET_TTL_MINUTES).toBe(30);
     expect(env.MAX_SEATS_PER_RESERVATION).toBe(4);
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
     expect(env.LOG_LEVEL).toBe('info');
@@ -192,6 +193,8 @@ describe('parseEnv', () => {
     ['REDIS_CLUSTER_NODES', '127.0.0.1:70000'],
     ['RABBITMQ_URL', 'http://x'],
     ['RESERVATION_TTL_SECONDS', '0'],
+    ['PASSWORD_RESET_TTL_MINUTES', '0'],
+    ['PASSWORD_RESET_TTL_MINUTES', '1441'],
     ['MAX_SEATS_PER_RESERVATION', '2.5'],
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],

@@ -450,6 +450,16 @@ export class Env {
   @Max(60_000)
   WAITING_ROOM_CACHE_MS = 1000;
 
+  /**
+   * Minutes a password-reset token stays valid after it was asked for (1-1440): long enough to
+   * read the e-mail, short enough that an old inbox or a forwarded mail is of little use.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(1440)
+  PASSWORD_RESET_TTL_MINUTES = 30;
+
   /** Signups allowed per client address per minute; 0 turns the limit off. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
