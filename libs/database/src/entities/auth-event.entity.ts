@@ -7,6 +7,10 @@ export enum AuthEventType {
   StaffCreated = 'STAFF_CREATED',
   StaffRevoked = 'STAFF_REVOKED',
   RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
+  /** A password-reset e-mail was asked for (the account exists). */
+  PasswordResetRequested = 'PASSWORD_RESET_REQUESTED',
+  /** The password was set with a reset token; every session of the account ended. */
+  PasswordReset = 'PASSWORD_RESET',
 }
 
 /** An append-only audit trail of security-relevant account events. */

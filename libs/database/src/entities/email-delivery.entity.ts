@@ -9,8 +9,9 @@ export class EmailDeliveryEntity {
   @PrimaryColumn({ name: 'message_id', type: 'varchar', length: 200 })
   messageId: string;
 
-  @Column({ name: 'purchase_id', type: 'uuid' })
-  purchaseId: string;
+  /** The purchase the e-mail is about; null for an account's e-mail (a password reset). */
+  @Column({ name: 'purchase_id', type: 'uuid', nullable: true })
+  purchaseId: string | null;
 
   @Column({ type: 'varchar', length: 320 })
   recipient: string;

@@ -109,6 +109,15 @@ export class UsersRepository {
     return rows[0]?.role ?? null;
   }
 
+  /** Replaces the password hash of account `id` (argon2id, as PasswordHasher makes it). */
+  async setPasswordHash(
+    id: string,
+    passwordHash: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    await manager.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, passwordHash]);
+  }
+
   /** Makes the STAFF account `id` a USER; false when `id` is no STAFF account (nothing changed). */
   async demoteStaff(id: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
     // Through a CTE: TypeORM answers a bare UPDATE … RETURNING as [rows, count], never empty.
