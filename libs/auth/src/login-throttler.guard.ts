@@ -1,9 +1,13 @@
 import { applyDecorators, ExecutionContext, HttpException, HttpStatus, Injectable, UseGuards } from '@nestjs/common';
-import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
 import { emailKey } from '@app/core';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
+/** Password-reset requests per e-mail address (in any letter case: its key). */
+export const PASSWORD_RESET_EMAIL_THROTTLER = 'password-reset-email';
+/** Password-reset requests per client address. */
+export const PASSWORD_RESET_ADDRESS_THROTTLER = 'password-reset-address';
 /** The window of SIGNUP_RATE_LIMIT (signups per client address per minute). */
 export const SIGNUP_WINDOW_MS = 60_000;
 
@@ -36,7 +40,7 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
 export const LoginRateLimited = () =>
   applyDecorators(
     Throttle({ [LOGIN_THROTTLER]: LOGIN_RATE_LIMIT }),
-    SkipThrottle({ [SIGNUP_THROTTLER]: true }),
+    SkipThrottle({ [SIGNUP_THROTTLER]: true, ...SKIP_PASSWORD_RESET }),
     UseGuards(LoginThrottlerGuard),
   );
 
@@ -63,4 +67,52 @@ export class SignupThrottlerGuard extends ThrottlerGuard {
 
 /** Rate-limits a signup route with SIGNUP_RATE_LIMIT per minute (0: no limit); over it, 429 with Retry-After. */
 export const SignupRateLimited = () =>
-  applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true }), UseGuards(SignupThrottlerGuard));
+  applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true, ...SKIP_PASSWORD_RESET }), UseGuards(SignupThrottlerGuard));
+
+/**
+ * Password-reset requests allowed, and how long a blocked caller waits (ms): per e-mail address a
+ * few a quarter hour (each sends a mail to someone's inbox), per client address a few a minute (a
+ * script probing or mail-bombing many addresses).
+ */
+export const PASSWORD_RESET_RATE_LIMIT = {
+  perEmail: { limit: 3, ttl: 15 * 60_000, blockDuration: 15 * 60_000 },
+  perAddress: { limit: 10, ttl: 60_000, blockDuration: 60_000 },
+};
+
+/** The password-reset throttlers, skipped by the other rate-limited routes. */
+const SKIP_PASSWORD_RESET = { [PASSWORD_RESET_EMAIL_THROTTLER]: true, [PASSWORD_RESET_ADDRESS_THROTTLER]: true };
+
+/** Counts password-reset requests per e-mail address and per client address (behind TRUST_PROXY). */
+@Injectable()
+export class PasswordResetThrottlerGuard extends ThrottlerGuard {
+  protected override handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    const byEmail = request.throttler.name === PASSWORD_RESET_EMAIL_THROTTLER;
+    return super.handleRequest({
+      ...request,
+      getTracker: async (req: Record<string, unknown>) => {
+        // Guards run before validation: the body may be anything. One without an e-mail (a 400
+        // to come) is counted by its address, not in one bucket shared by every such request.
+        const email = (req.body as { email?: unknown } | undefined)?.email;
+        if (!byEmail) return String(req.ip);
+        return typeof email === 'string' ? `email|${emailKey(email)}` : `address|${String(req.ip)}`;
+      },
+    });
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    limit: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new HttpException(
+      { message: 'too many password reset requests, try again later', retryAfter: limit.timeToBlockExpire },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}
+
+/** Rate-limits the password-reset request with PASSWORD_RESET_RATE_LIMIT; over it, 429 with Retry-After. */
+export const PasswordResetRateLimited = () =>
+  applyDecorators(
+    SkipThrottle({ [LOGIN_THROTTLER]: true, [SIGNUP_THROTTLER]: true }),
+    UseGuards(PasswordResetThrottlerGuard),
+  );

@@ -1,0 +1,303 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { INestApplicationContext } from '@nestjs/common';
+import fc from 'fast-check';
+import { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AccountsService, Role } from '@app/auth';
+import { Clock } from '@app/core';
+import { ApiHarness, createSession, TEST_PASSWORD, TestSmtpServer, waitForValue, waitUntil } from '@app/testing';
+import { dataSourceOf, startMailer, startRelay } from '../../mailer/test/mail-harness';
+import { caller } from './purchase-helpers';
+import { startTestApi } from './support/api';
+import { expectUniform } from './support/http';
+
+const ACCEPTED = { message: 'if an account has this e-mail, a password reset e-mail is on its way' };
+const INVALID_TOKEN = 'password reset token is invalid or expired; ask for a new one';
+const NEW_PASSWORD = 'a brand new password 42';
+
+/**
+ * Password reset by e-mail on real PostgreSQL, Redis and RabbitMQ: the request goes through the
+ * outbox, the relay and the mailer to an SMTP server this file runs, and the token is read from
+ * the e-mail it received.
+ */
+describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → SMTP)', () => {
+  let smtp: TestSmtpServer;
+  let api: ApiHarness;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext;
+  let db: DataSource;
+  let call: ReturnType<typeof caller>;
+  /** A client address of its own for each request that does not test the per-address limit. */
+  let addresses = 0;
+  const nextAddress = () => `10.77.${Math.floor(++addresses / 250)}.${(addresses % 250) + 1}`;
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    api = await startTestApi({ SMTP_URL: smtp.url });
+    relay = await startRelay(api.env);
+    mailer = await startMailer(api.env);
+    call = caller(api.app);
+    db = dataSourceOf(relay);
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await mailer?.close();
+    await relay?.close();
+    await api?.close();
+    await smtp?.stop();
+  });
+
+  const requestReset = (email: unknown, address = nextAddress()) =>
+    call('POST', '/auth/password-reset', { body: { email }, headers: { 'x-forwarded-for': address } });
+  const confirm = (body: object) => call('POST', '/auth/password-reset/confirm', { body });
+  const login = (email: string, password: string) =>
+    call('POST', '/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': nextAddress() } });
+  const mailsTo = (email: string) => smtp.received.filter((mail) => mail.to.includes(email));
+
+  /** The token of the `nth` (1-based) reset e-mail to `email`, once it arrived. */
+  async function tokenFromMail(email: string, nth = 1): Promise<string> {
+    const mail = await waitForValue(() => mailsTo(email)[nth - 1], `reset e-mail ${nth} to ${email}`);
+    const token = /Token: +([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
+    expect(token, mail.text).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(mail.html).toContain(token);
+    return token!;
+  }
+
+  it('mails a single-use token that sets a new password and ends every session', async () => {
+    const user = await createSession(api.app);
+    const asked = await requestReset(user.email.toUpperCase());
+    expect(asked.statusCode, asked.body).toBe(202);
+    expect(asked.json()).toEqual(ACCEPTED);
+
+    const token = await tokenFromMail(user.email);
+    const mail = mailsTo(user.email)[0];
+    expect(mail.subject).toBe('Reset your boxoffice password');
+    // Only the token's SHA-256 is in PostgreSQL, and the message carried it sealed.
+    const [row] = await db.query('SELECT id, token_hash FROM password_reset_tokens WHERE user_id = $1', [user.id]);
+    expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(mail.messageIdHeader).toContain(`password-reset.${row.id}`);
+    const [delivery] = await db.query('SELECT purchase_id, recipient FROM email_deliveries WHERE message_id = $1', [
+      `password-reset:${row.id}`,
+    ]);
+    expect(delivery).toEqual({ purchase_id: null, recipient: user.email });
+
+    const done = await confirm({ token, password: NEW_PASSWORD });
+    expect(done.statusCode, done.body).toBe(204);
+    expect(done.body).toBe('');
+
+    expect((await login(user.email, TEST_PASSWORD)).statusCode).toBe(401);
+    expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
+    const refreshed = await call('POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expectUniform(refreshed, 401);
+    const events = await db.query('SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id', [user.id]);
+    expect(events.map((event: { type: string }) => event.type)).toEqual([
+      'SIGNED_UP',
+      'PASSWORD_RESET_REQUESTED',
+      'PASSWORD_RESET',
+    ]);
+
+    // Used once, it is gone: the same answer as a token that never was.
+    const again = expectUniform(await confirm({ token, password: 'yet another password' }), 400);
+    expect(again.message).toBe(INVALID_TOKEN);
+    const unknown = expectUniform(
+      await confirm({ token: randomBytes(32).toString('base64url'), password: NEW_PASSWORD }),
+      400,
+    );
+    expect(unknown.message).toBe(INVALID_TOKEN);
+    expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('answers an unknown e-mail exactly as a known one, and mails no one', async () => {
+    const unknownEmail = `nobody-${Date.now()}@example.test`;
+    const unknown = await requestReset(unknownEmail);
+    expect(unknown.statusCode).toBe(202);
+    expect(unknown.json()).toEqual(ACCEPTED);
+    // A known account's request after it: once its e-mail arrived, the first had its turn.
+    const user = await createSession(api.app);
+    const known = await requestReset(user.email);
+    expect(known.statusCode).toBe(202);
+    expect(known.body).toBe(unknown.body);
+    expect(Object.keys(known.headers).sort()).toEqual(Object.keys(unknown.headers).sort());
+    await tokenFromMail(user.email);
+    expect(mailsTo(unknownEmail)).toEqual([]);
+    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM email_deliveries WHERE recipient = $1`, [
+      unknownEmail,
+    ]);
+    expect(n).toBe(0);
+  });
+
+  it('refuses an expired token with the same message, and takes it while still valid', async () => {
+    const user = await createSession(api.app);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email);
+
+    // PASSWORD_RESET_TTL_MINUTES (30) and a second later, on the api's clock.
+    const clock = api.app.get(Clock);
+    const later = new Date(Date.now() + 30 * 60_000 + 1000);
+    vi.spyOn(clock, 'now').mockImplementation(() => later);
+    const expired = expectUniform(await confirm({ token, password: NEW_PASSWORD }), 400);
+    expect(expired.message).toBe(INVALID_TOKEN);
+    expect((await login(user.email, TEST_PASSWORD)).statusCode).toBe(200);
+
+    vi.restoreAllMocks();
+    expect((await confirm({ token, password: NEW_PASSWORD })).statusCode).toBe(204);
+  });
+
+  it('lets exactly one of 50 concurrent confirms of one token through', async () => {
+    const user = await createSession(api.app);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email);
+
+    const passwords = Array.from({ length: 50 }, (_, i) => `concurrent password ${i}`);
+    const answers = await Promise.all(passwords.map((password) => confirm({ token, password })));
+    const codes = answers.map((answer) => answer.statusCode);
+    expect(codes.filter((code) => code === 204)).toHaveLength(1);
+    expect(codes.filter((code) => code === 400)).toHaveLength(49);
+    for (const answer of answers.filter((a) => a.statusCode === 400)) {
+      expect(expectUniform(answer, 400).message).toBe(INVALID_TOKEN);
+    }
+    const winner = passwords[codes.indexOf(204)];
+    expect((await login(user.email, winner)).statusCode).toBe(200);
+    const [{ n }] = await db.query(
+      `SELECT count(*)::int AS n FROM auth_events WHERE user_id = $1 AND type = 'PASSWORD_RESET'`,
+      [user.id],
+    );
+    expect(n).toBe(1);
+  });
+
+  it('makes an earlier token stop working when a newer one is asked for', async () => {
+    const user = await createSession(api.app);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const first = await tokenFromMail(user.email, 1);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const second = await tokenFromMail(user.email, 2);
+    expect(second).not.toBe(first);
+
+    expect(expectUniform(await confirm({ token: first, password: NEW_PASSWORD }), 400).message).toBe(INVALID_TOKEN);
+    expect((await confirm({ token: second, password: NEW_PASSWORD })).statusCode).toBe(204);
+    const [{ n }] = await db.query('SELECT count(*)::int AS n FROM password_reset_tokens WHERE user_id = $1', [
+      user.id,
+    ]);
+    expect(n).toBe(0);
+  });
+
+  it('resets staff and admin accounts too', async () => {
+    const admin = await createSession(api.app, { role: Role.Admin });
+    const staffEmail = `door-${Date.now()}@example.test`;
+    await api.app.get(AccountsService).signup({ email: staffEmail, password: TEST_PASSWORD, name: 'Door' }, Role.Staff);
+    for (const email of [admin.email, staffEmail]) {
+      expect((await requestReset(email)).statusCode).toBe(202);
+      const token = await tokenFromMail(email);
+      expect((await confirm({ token, password: NEW_PASSWORD })).statusCode).toBe(204);
+      const session = await login(email, NEW_PASSWORD);
+      expect(session.statusCode).toBe(200);
+      const me = await call('GET', '/users/me', {
+        headers: { authorization: `Bearer ${session.json().accessToken}` },
+      });
+      expect(me.json().role).toBe(email === staffEmail ? 'STAFF' : 'ADMIN');
+    }
+  });
+
+  describe('throttling', () => {
+    it('answers 429 with Retry-After past 3 requests per e-mail (any letter case, from any address)', async () => {
+      const email = `throttled-${Date.now()}@example.test`;
+      for (const spelling of [email, email.toUpperCase(), ` ${email}`]) {
+        expect((await requestReset(spelling)).statusCode).toBe(202);
+      }
+      const blocked = await requestReset(email);
+      const body = expectUniform(blocked, 429);
+      expect(body.message).toBe('too many password reset requests, try again later');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      // Another e-mail from the same address is not held up by it.
+      expect((await requestReset(`other-${email}`)).statusCode).toBe(202);
+    });
+
+    it('answers 429 past 10 requests a minute from one client address, whatever the e-mails', async () => {
+      const address = '10.78.0.1';
+      for (let i = 0; i < 10; i += 1) {
+        expect((await requestReset(`probe-${i}-${Date.now()}@example.test`, address)).statusCode).toBe(202);
+      }
+      const blocked = await requestReset(`probe-last-${Date.now()}@example.test`, address);
+      expect(expectUniform(blocked, 429).message).toBe('too many password reset requests, try again later');
+      expect(blocked.headers['retry-after']).toBeDefined();
+      expect((await requestReset(`probe-elsewhere-${Date.now()}@example.test`, '10.78.0.2')).statusCode).toBe(202);
+    });
+  });
+
+  describe('bad bodies', () => {
+    it('refuses bad requests with the uniform 400', async () => {
+      for (const body of [
+        {},
+        { email: 'not-an-email' },
+        { email: 42 },
+        { email: 'a\u200b@example.test' },
+        { email: null },
+      ]) {
+        expectUniform(
+          await call('POST', '/auth/password-reset', { body, headers: { 'x-forwarded-for': nextAddress() } }),
+          400,
+        );
+      }
+    });
+
+    it("holds the new password to signup's rules, with signup's messages", async () => {
+      const token = randomBytes(32).toString('base64url');
+      for (const password of ['short', 'x'.repeat(129), 42]) {
+        const reset = expectUniform(await confirm({ token, password }), 400);
+        const signup = expectUniform(
+          await call('POST', '/auth/signup', {
+            body: { email: `rules-${Date.now()}@example.test`, password, name: 'Rules' },
+            headers: { 'x-forwarded-for': nextAddress() },
+          }),
+          400,
+        );
+        expect(reset.message).toEqual(signup.message);
+      }
+      for (const body of [
+        {},
+        { password: NEW_PASSWORD },
+        { token: 7, password: NEW_PASSWORD },
+        { token: '', password: NEW_PASSWORD },
+      ]) {
+        expectUniform(await confirm(body), 400);
+      }
+    });
+
+    it('answers any body a 4xx with the uniform body, never a 5xx (generated)', async () => {
+      const value = fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.constantFrom('', ' ', '\u0000', 'a@b.co', 'A'.repeat(43), 'x'.repeat(5000)),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('/auth/password-reset', '/auth/password-reset/confirm'),
+          fc.record({ email: value, token: value, password: value }, { requiredKeys: [] }),
+          async (route, body) => {
+            const answer = await call('POST', route, { body, headers: { 'x-forwarded-for': nextAddress() } });
+            if (answer.statusCode === 202) {
+              expect(answer.json()).toEqual(ACCEPTED);
+              return;
+            }
+            expect(answer.statusCode).toBeGreaterThanOrEqual(400);
+            expect(answer.statusCode).toBeLessThan(500);
+            expectUniform(answer, answer.statusCode);
+          },
+        ),
+        { numRuns: 150, seed: 20261204 },
+      );
+    });
+  });
+
+  it('documents both routes and their answers in the OpenAPI document', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    const requestOp = doc.paths['/api/v1/auth/password-reset'].post;
+    const confirmOp = doc.paths['/api/v1/auth/password-reset/confirm'].post;
+    expect(Object.keys(requestOp.responses)).toEqual(expect.arrayContaining(['202', '429']));
+    expect(Object.keys(confirmOp.responses)).toEqual(expect.arrayContaining(['204', '400']));
+  });
+
+  it('leaves no message on its way once every e-mail went out', async () => {
+    await waitUntil(async () => (await db.query('SELECT count(*)::int AS n FROM outbox'))[0].n === 0, 'outbox relayed');
+  });
+});
