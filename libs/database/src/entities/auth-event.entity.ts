@@ -5,6 +5,8 @@ export enum AuthEventType {
   SignedUp = 'SIGNED_UP',
   AdminGranted = 'ADMIN_GRANTED',
   StaffCreated = 'STAFF_CREATED',
+  /** A buyer's account was made door staff by an admin. */
+  StaffGranted = 'STAFF_GRANTED',
   StaffRevoked = 'STAFF_REVOKED',
   RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
   /** A password-reset e-mail was asked for (the account exists). */
