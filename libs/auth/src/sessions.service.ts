@@ -50,13 +50,19 @@ export class SessionsService {
    * Trades a refresh token for a new pair; the old token stops working. Presenting a token that
    * was already rotated means someone else holds a copy: the whole family is revoked, and that
    * revocation is committed even though the caller gets a 401. Refreshes, revocations and logouts
-   * of one family take turns on a lock of the family, so a revocation misses no token.
+   * of one family take turns on a lock of the family, so a revocation misses no token; and a
+   * refresh takes turns with the changes of the account's row that end all of its sessions.
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const claims = await this.tokens.verifyRefresh(refreshToken);
     const now = this.clock.now();
     const outcome = await this.transactions.run(async (manager): Promise<RefreshOutcome> => {
-      // The family first (its id is in the signed claims): a reuse racing the owner's refresh
+      // The account's row first (FOR SHARE): a password reset, a staff grant or revoke updates
+      // that row before it revokes the account's refresh tokens, so it waits for this refresh to
+      // commit (its revocation then sees the token minted here), or this refresh waits for it (and
+      // then finds its token revoked). Same order in both: no deadlock.
+      await this.users.lockForShare(claims.sub, manager);
+      // The family next (its id is in the signed claims): a reuse racing the owner's refresh
       // would otherwise revoke the family without the token that refresh is minting.
       await this.refreshTokens.lockFamily(claims.fam, manager);
       const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);

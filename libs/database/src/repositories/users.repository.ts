@@ -109,6 +109,14 @@ export class UsersRepository {
     return rows[0]?.role ?? null;
   }
 
+  /**
+   * Locks account `id`'s row FOR SHARE until the caller's transaction ends: it waits for, and
+   * holds off, any UPDATE of the row (a password reset, a role change), but not other sharers.
+   */
+  async lockForShare(id: string, manager: EntityManager): Promise<void> {
+    await manager.query('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [id]);
+  }
+
   /** Replaces the password hash of account `id` (argon2id, as PasswordHasher makes it). */
   async setPasswordHash(
     id: string,
