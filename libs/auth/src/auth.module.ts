@@ -13,7 +13,6 @@ import {
   LOGIN_RATE_LIMIT,
   LOGIN_THROTTLER,
   PASSWORD_RESET_ADDRESS_THROTTLER,
-  PASSWORD_RESET_EMAIL_THROTTLER,
   PASSWORD_RESET_RATE_LIMIT,
   SIGNUP_THROTTLER,
   SIGNUP_WINDOW_MS,
@@ -44,8 +43,7 @@ import { TokenService } from './token.service';
             ttl: SIGNUP_WINDOW_MS,
             skipIf: () => env.SIGNUP_RATE_LIMIT === 0,
           },
-          { name: PASSWORD_RESET_EMAIL_THROTTLER, ...PASSWORD_RESET_RATE_LIMIT.perEmail },
-          { name: PASSWORD_RESET_ADDRESS_THROTTLER, ...PASSWORD_RESET_RATE_LIMIT.perAddress },
+          { name: PASSWORD_RESET_ADDRESS_THROTTLER, ...PASSWORD_RESET_RATE_LIMIT },
         ],
         storage: new RedisThrottlerStorage(redis),
         // Only the standard Retry-After (set by the error filter), no per-throttler X-RateLimit-* headers.

@@ -29,7 +29,7 @@ export {
   SignupThrottlerGuard,
 } from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
-export { PasswordResetService, RESET_TOKEN_BYTES } from './password-reset.service';
+export { PASSWORD_RESET_LIMITS, PasswordResetService, RESET_TOKEN_BYTES } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { SessionsService } from './sessions.service';
 export type { TokenPair } from './sessions.service';

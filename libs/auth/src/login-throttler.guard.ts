@@ -1,11 +1,9 @@
 import { applyDecorators, ExecutionContext, HttpException, HttpStatus, Injectable, UseGuards } from '@nestjs/common';
-import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
+import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import { emailKey } from '@app/core';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
-/** Password-reset requests per e-mail address (in any letter case: its key). */
-export const PASSWORD_RESET_EMAIL_THROTTLER = 'password-reset-email';
 /** Password-reset requests per client address. */
 export const PASSWORD_RESET_ADDRESS_THROTTLER = 'password-reset-address';
 /** The window of SIGNUP_RATE_LIMIT (signups per client address per minute). */
@@ -70,33 +68,21 @@ export const SignupRateLimited = () =>
   applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true, ...SKIP_PASSWORD_RESET }), UseGuards(SignupThrottlerGuard));
 
 /**
- * Password-reset requests allowed, and how long a blocked caller waits (ms): per e-mail address a
- * few a quarter hour (each sends a mail to someone's inbox), per client address a few a minute (a
- * script probing or mail-bombing many addresses).
+ * Password-reset requests allowed per client address, and how long a blocked caller waits (ms): a
+ * few a minute (a script probing or mail-bombing many addresses). Per e-mail address there is no
+ * 429 (it would tell whose address it is, and let anyone shut an account out of its resets):
+ * PasswordResetService issues a few tokens per account a quarter hour, and answers past them alike.
  */
-export const PASSWORD_RESET_RATE_LIMIT = {
-  perEmail: { limit: 3, ttl: 15 * 60_000, blockDuration: 15 * 60_000 },
-  perAddress: { limit: 10, ttl: 60_000, blockDuration: 60_000 },
-};
+export const PASSWORD_RESET_RATE_LIMIT = { limit: 10, ttl: 60_000, blockDuration: 60_000 };
 
-/** The password-reset throttlers, skipped by the other rate-limited routes. */
-const SKIP_PASSWORD_RESET = { [PASSWORD_RESET_EMAIL_THROTTLER]: true, [PASSWORD_RESET_ADDRESS_THROTTLER]: true };
+/** The password-reset throttler, skipped by the other rate-limited routes. */
+const SKIP_PASSWORD_RESET = { [PASSWORD_RESET_ADDRESS_THROTTLER]: true };
 
-/** Counts password-reset requests per e-mail address and per client address (behind TRUST_PROXY). */
+/** Counts password-reset requests per client address (behind TRUST_PROXY). */
 @Injectable()
 export class PasswordResetThrottlerGuard extends ThrottlerGuard {
-  protected override handleRequest(request: ThrottlerRequest): Promise<boolean> {
-    const byEmail = request.throttler.name === PASSWORD_RESET_EMAIL_THROTTLER;
-    return super.handleRequest({
-      ...request,
-      getTracker: async (req: Record<string, unknown>) => {
-        // Guards run before validation: the body may be anything. One without an e-mail (a 400
-        // to come) is counted by its address, not in one bucket shared by every such request.
-        const email = (req.body as { email?: unknown } | undefined)?.email;
-        if (!byEmail) return String(req.ip);
-        return typeof email === 'string' ? `email|${emailKey(email)}` : `address|${String(req.ip)}`;
-      },
-    });
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return String(request.ip);
   }
 
   protected override async throwThrottlingException(

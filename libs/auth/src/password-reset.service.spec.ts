@@ -26,7 +26,10 @@ function serviceWith(options: { live?: boolean; consumes?: string | null } = {})
   const issued: NewPasswordReset[] = [];
   const calls: string[] = [];
   const resets = {
-    issue: async (reset: NewPasswordReset) => void issued.push(reset),
+    issue: async (reset: NewPasswordReset) => {
+      issued.push(reset);
+      return true;
+    },
     isLive: async () => options.live ?? true,
     consume: async () => (options.consumes === undefined ? USER : options.consumes),
   } as unknown as PasswordResetTokensRepository;
@@ -62,7 +65,11 @@ describe('PasswordResetService.request', () => {
     await service.request('  Ada@Example.COM ');
     const [reset] = issued;
     expect(reset.emailKey).toBe(emailKey('ada@example.com'));
+    // Recorded by its key's hash: no address in clear.
+    expect(reset.emailHash).toBe(hashToken(emailKey('ada@example.com')));
+    expect(reset.now).toEqual(new Date(NOW));
     expect(reset.expiresAt).toEqual(new Date(NOW + 20 * 60_000));
+    expect(reset).toMatchObject({ maxLiveTokens: 3, maxIssued: 3, windowMs: 15 * 60_000 });
     expect(reset.message).toMatchObject({
       messageId: `password-reset:${reset.resetId}`,
       routingKey: ROUTING.passwordReset,

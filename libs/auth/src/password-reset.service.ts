@@ -26,9 +26,17 @@ import { hashToken } from './token.service';
 export const RESET_TOKEN_BYTES = 32;
 
 /**
+ * Per account: live tokens kept at most (a request past them replaces the oldest), and tokens
+ * issued per window at most (a request past them issues nothing, and is answered alike). The
+ * window's limit is no 429: that would tell whose e-mail it is, and let anyone shut an account
+ * out of its resets; the client address's limit (PASSWORD_RESET_RATE_LIMIT) answers 429.
+ */
+export const PASSWORD_RESET_LIMITS = { liveTokens: 3, issuedPerWindow: 3, windowMs: 15 * 60_000 };
+
+/**
  * Password reset by e-mail: a request stores a single-use token (its SHA-256 only) and sends it
- * to the account's address through the outbox; the token then sets a new password once, within
- * PASSWORD_RESET_TTL_MINUTES, and ends every session of the account.
+ * to the account's address through the outbox; a token then sets a new password once, within
+ * PASSWORD_RESET_TTL_MINUTES, uses up every other token of the account and ends all its sessions.
  */
 @Injectable()
 export class PasswordResetService {
@@ -50,19 +58,30 @@ export class PasswordResetService {
 
   /**
    * Asks for a reset of the account with this e-mail (in any letter case). Resolves the same way
-   * whether or not there is such an account, after the same work (a token made and sealed, one
-   * statement in PostgreSQL), so neither the answer nor its time tells which. For an account, the
-   * new token replaces any earlier one (which stops working) and its e-mail goes out.
+   * whether or not there is such an account, and whether or not a token is issued: every request
+   * is recorded (by the hash of its e-mail key) in one committed transaction, so the two cases do
+   * alike work in PostgreSQL. Their times are close, not equal (a known account's writes a few rows
+   * more); and signup's 409 tells whether an e-mail is registered anyway. For an account, unless
+   * PASSWORD_RESET_LIMITS.issuedPerWindow tokens were issued to it within the window, a new token
+   * is stored beside its live ones (past PASSWORD_RESET_LIMITS.liveTokens the oldest is dropped;
+   * the others keep working) and its e-mail goes out.
    */
   async request(email: string): Promise<void> {
     const token = randomBytes(RESET_TOKEN_BYTES).toString('base64url');
     const resetId = randomUUID();
-    const expiresAt = new Date(this.clock.now().getTime() + this.env.PASSWORD_RESET_TTL_MINUTES * 60_000);
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.env.PASSWORD_RESET_TTL_MINUTES * 60_000);
+    const key = emailKey(normalizeEmail(email));
     await this.resets.issue({
-      emailKey: emailKey(normalizeEmail(email)),
+      emailKey: key,
+      emailHash: hashToken(key),
       resetId,
       tokenHash: hashToken(token),
       expiresAt,
+      now,
+      maxLiveTokens: PASSWORD_RESET_LIMITS.liveTokens,
+      maxIssued: PASSWORD_RESET_LIMITS.issuedPerWindow,
+      windowMs: PASSWORD_RESET_LIMITS.windowMs,
       message: {
         messageId: passwordResetMessageId(resetId),
         routingKey: ROUTING.passwordReset,
@@ -79,9 +98,10 @@ export class PasswordResetService {
   /**
    * Sets `password` (already checked against signup's rules) on the account of `token`, and uses
    * the token up, in one transaction with the end of every session of the account (its refresh
-   * tokens revoked) and the PASSWORD_RESET audit record. Of concurrent confirms of one token
-   * exactly one succeeds. Throws {@link InvalidResetTokenError} (400) for a token unknown, used,
-   * replaced by a newer request or expired, without saying which.
+   * tokens revoked) and the PASSWORD_RESET audit record; every other reset token of the account
+   * stops working. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
+   * {@link InvalidResetTokenError} (400) for a token unknown, used (or another of the account's
+   * was), dropped as the oldest of too many, or expired, without saying which.
    */
   async confirm(token: string, password: string): Promise<void> {
     const tokenHash = hashToken(token);

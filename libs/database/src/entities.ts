@@ -3,6 +3,7 @@ import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EventEntity } from './entities/event.entity';
 import { OutboxMessageEntity } from './entities/outbox-message.entity';
+import { PasswordResetRequestEntity } from './entities/password-reset-request.entity';
 import { PasswordResetTokenEntity } from './entities/password-reset-token.entity';
 import { PaymentAttemptEntity } from './entities/payment-attempt.entity';
 import { PerformanceEntity } from './entities/performance.entity';
@@ -29,4 +30,5 @@ export const ENTITIES: Function[] = [
   WaitingRoomEntity,
   AdminAuditEntity,
   PasswordResetTokenEntity,
+  PasswordResetRequestEntity,
 ];

@@ -44,6 +44,7 @@ export { AuthEventsRepository } from './repositories/auth-events.repository';
 export { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 export type { NewRefreshToken } from './repositories/refresh-tokens.repository';
 export { UsersRepository } from './repositories/users.repository';
+export { PasswordResetRequestEntity } from './entities/password-reset-request.entity';
 export { PasswordResetTokenEntity } from './entities/password-reset-token.entity';
 export { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
 export type { NewPasswordReset } from './repositories/password-reset-tokens.repository';

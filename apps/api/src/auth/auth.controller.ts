@@ -75,8 +75,9 @@ export class AuthController {
 
   /**
    * Asks for a password-reset e-mail. Always 202 with the same body, whether or not an account has
-   * this e-mail (no account can be probed); for an account, an e-mail with a single-use token valid
-   * PASSWORD_RESET_TTL_MINUTES goes out, and any earlier token of the account stops working.
+   * this e-mail, and whether or not a token is issued; for an account, unless it was sent 3 in the
+   * last 15 minutes, an e-mail with a single-use token valid PASSWORD_RESET_TTL_MINUTES goes out
+   * (its tokens already mailed keep working, up to 3 live ones). 429 only per client address.
    */
   @Public()
   @PasswordResetRateLimited()
@@ -89,7 +90,7 @@ export class AuthController {
   })
   @ApiTooManyRequestsResponse({
     type: ErrorBodyDto,
-    description: 'Too many requests for this e-mail or from this address; see Retry-After',
+    description: 'Too many requests from this client address; see Retry-After',
   })
   async requestPasswordReset(@Body() body: AuthPasswordResetRequestDto): Promise<AuthPasswordResetAcceptedDto> {
     await this.resets.request(body.email);
@@ -108,7 +109,7 @@ export class AuthController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'an invalid body, or a token unknown, used, replaced by a newer request or expired (one message for all)',
+      'an invalid body, or a token unknown, used (or another of the account was), dropped as the oldest of too many, or expired (one message for all)',
   })
   async confirmPasswordReset(@Body() body: AuthPasswordResetConfirmDto): Promise<void> {
     await this.resets.confirm(body.token, body.password);

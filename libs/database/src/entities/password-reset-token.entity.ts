@@ -1,11 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, OneToOne, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { UserEntity } from './user.entity';
 
 /**
- * The one live password-reset token of an account, if any. Only the token's SHA-256 (hex) is kept,
- * so a leaked table resets no password. A newer request replaces the row (one per account: older
- * tokens stop working); a confirmed token's row is deleted in the transaction that sets the new
- * password, which is what makes a token work once.
+ * A live password-reset token of an account: a few per account (PasswordResetService's limits),
+ * each working until its own expiry, so a request by someone else voids no token already mailed.
+ * Only the token's SHA-256 (hex) is kept, so a leaked table resets no password. Confirming with
+ * any of them deletes all of the account's rows in the transaction that sets the new password,
+ * which is what makes a token work once.
  */
 @Entity('password_reset_tokens')
 export class PasswordResetTokenEntity {
@@ -13,11 +14,11 @@ export class PasswordResetTokenEntity {
   @PrimaryColumn('uuid')
   id: string;
 
-  @Index('password_reset_tokens_user_id_key', { unique: true })
+  @Index('password_reset_tokens_user_id_idx')
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
-  @OneToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'password_reset_tokens_user_id_fkey' })
   user?: UserEntity;
 

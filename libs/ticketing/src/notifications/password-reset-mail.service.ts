@@ -13,8 +13,8 @@ import { renderPasswordResetEmail } from './password-reset-email.template';
 import { sendClaimed } from './send-claimed';
 
 /**
- * `stale`: the request was used, replaced by a newer one or expired before its e-mail went out;
- * its token no longer works, so nothing is sent.
+ * `stale`: the request's token was used (or another of the account's), dropped as the oldest of
+ * too many, or expired before its e-mail went out; it no longer works, so nothing is sent.
  */
 export type PasswordResetDeliveryOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
 
