@@ -301,6 +301,42 @@ describe('parseEnv', () => {
     expect(parseEnv({ DEFAULT_CURRENCY: 'EUR' }).DEFAULT_CURRENCY).toBe('EUR');
   });
 
+  it('takes PASSWORD_RESET_URL as an absolute http(s) URL with {token}, https only in production; unset by default', () => {
+    expect(parseEnv({}).PASSWORD_RESET_URL).toBeUndefined();
+    const fragment = 'https://shop.example.com/reset-password#token={token}';
+    expect(parseEnv({ PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
+    expect(parseEnv({ PASSWORD_RESET_URL: 'http://localhost:5173/reset?token={token}' }).PASSWORD_RESET_URL).toBe(
+      'http://localhost:5173/reset?token={token}',
+    );
+    for (const [value, problem] of [
+      ['https://shop.example.com/reset-password', 'must contain {token}'],
+      ['/reset-password#token={token}', 'must be an absolute http(s) URL'],
+      ['shop.example.com/reset#{token}', 'must be an absolute http(s) URL'],
+      ['javascript:alert(1)//{token}', 'must be an absolute http(s) URL'],
+      ['ftp://shop.example.com/{token}', 'must be an absolute http(s) URL'],
+      [
+        'https://shop.example.com/a b#{token}',
+        'must have no spaces, quotes, angle brackets, backslashes or control characters',
+      ],
+      [
+        'https://shop.example.com/"#{token}',
+        'must have no spaces, quotes, angle brackets, backslashes or control characters',
+      ],
+    ]) {
+      expect(problemsOf({ PASSWORD_RESET_URL: value }), value).toEqual([`PASSWORD_RESET_URL ${problem}`]);
+    }
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
+    };
+    expect(problemsOf({ ...production, PASSWORD_RESET_URL: 'http://shop.example.com/reset#token={token}' })).toEqual([
+      'PASSWORD_RESET_URL must be an https URL when NODE_ENV=production',
+    ]);
+    expect(parseEnv({ ...production, PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' })).toEqual([
       'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',

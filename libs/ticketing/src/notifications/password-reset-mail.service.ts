@@ -50,7 +50,12 @@ export class PasswordResetMailService {
     return this.transactions.run(async (manager) => {
       const claimed = await this.deliveries.claim(manager, { messageId, purchaseId: null, recipient: recipient.email });
       if (!claimed) return 'already-sent';
-      const email = renderPasswordResetEmail({ ...recipient, token, expiresAt: new Date(message.expiresAt) });
+      const email = renderPasswordResetEmail({
+        ...recipient,
+        token,
+        expiresAt: new Date(message.expiresAt),
+        resetUrl: this.env.PASSWORD_RESET_URL,
+      });
       return sendClaimed(
         { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
         manager,
