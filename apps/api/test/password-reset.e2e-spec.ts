@@ -80,6 +80,13 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
       `password-reset:${row.id}`,
     ]);
     expect(delivery).toEqual({ purchase_id: null, recipient: user.email });
+    // Only a password-reset e-mail may be of no purchase.
+    await expect(
+      db.query(`INSERT INTO email_deliveries (message_id, purchase_id, recipient) VALUES ($1, NULL, $2)`, [
+        `purchase-completed:${randomBytes(8).toString('hex')}`,
+        user.email,
+      ]),
+    ).rejects.toThrow(/email_deliveries_purchase_id_check/);
 
     const done = await confirm({ token, password: NEW_PASSWORD });
     expect(done.statusCode, done.body).toBe(204);

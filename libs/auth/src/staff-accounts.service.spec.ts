@@ -13,6 +13,8 @@ import {
 import { StaffAccountsService } from './staff-accounts.service';
 
 const ID = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+/** The transaction's manager, as the fake TransactionRunner hands it to the work. */
+const TX = { transaction: true };
 
 /** A StaffAccountsService over fakes: the account's role before (null: none), and what was done. */
 function serviceWith(before: Role | null) {
@@ -24,7 +26,10 @@ function serviceWith(before: Role | null) {
       if (role === Role.User) role = Role.Staff;
       return was;
     },
-    findById: async (id: string) => (role ? ({ id, role } as UserEntity) : null),
+    findById: async (id: string, manager?: unknown) => {
+      calls.push(`read ${id} ${manager === TX ? 'in the transaction' : 'outside it'}`);
+      return role ? ({ id, role } as UserEntity) : null;
+    },
   } as unknown as UsersRepository;
   const events = {
     record: async (id: string, type: AuthEventType) => void calls.push(`event ${id} ${type}`),
@@ -33,7 +38,7 @@ function serviceWith(before: Role | null) {
     revokeUser: async (id: string) => void calls.push(`revoke ${id}`),
   } as unknown as RefreshTokensRepository;
   const transactions = {
-    run: (work: (manager: unknown) => Promise<unknown>) => work({}),
+    run: (work: (manager: unknown) => Promise<unknown>) => work(TX),
   } as unknown as TransactionRunner;
   const service = new StaffAccountsService(users, events, refreshTokens, transactions, new FakeClock(0));
   return { service, calls };
@@ -43,13 +48,18 @@ describe('StaffAccountsService.grant', () => {
   it("makes a buyer's account staff, ends its sessions and records it", async () => {
     const { service, calls } = serviceWith(Role.User);
     await expect(service.grant(ID)).resolves.toMatchObject({ id: ID, role: Role.Staff });
-    expect(calls).toEqual([`revoke ${ID}`, `event ${ID} ${AuthEventType.StaffGranted}`]);
+    // The answer is read inside the grant's transaction (its row locked), not after the commit.
+    expect(calls).toEqual([
+      `revoke ${ID}`,
+      `event ${ID} ${AuthEventType.StaffGranted}`,
+      `read ${ID} in the transaction`,
+    ]);
   });
 
   it('leaves a staff account as it is', async () => {
     const { service, calls } = serviceWith(Role.Staff);
     await expect(service.grant(ID)).resolves.toMatchObject({ role: Role.Staff });
-    expect(calls).toEqual([]);
+    expect(calls).toEqual([`read ${ID} in the transaction`]);
   });
 
   it("refuses an admin's account and an unknown id, changing nothing", async () => {

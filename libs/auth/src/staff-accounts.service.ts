@@ -48,23 +48,25 @@ export class StaffAccountsService {
    * Makes account `id` door staff: a buyer's account becomes STAFF, every session it had ends (its
    * refresh tokens are revoked, so its next login's tokens carry the role) and STAFF_GRANTED is
    * recorded, in one transaction. A staff account is left as it is (idempotent: no event, its
-   * sessions kept). Answers the account as it is now. Throws NotFoundError('account') for no such
-   * account, ConflictError for an admin's (an admin is not made staff: that would take its role).
+   * sessions kept). Answers the account as the grant's transaction read it, its row locked.
+   * Throws NotFoundError('account') for no such account, ConflictError for an admin's (an admin is
+   * not made staff: that would take its role).
    */
   async grant(id: string): Promise<UserEntity> {
-    const before = await this.transactions.run(async (manager) => {
+    const outcome = await this.transactions.run(async (manager) => {
       const role = await this.users.promoteToStaff(id, manager);
       if (role === Role.User) {
         await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
         await this.events.record(id, AuthEventType.StaffGranted, manager);
       }
-      return role;
+      // Read while this transaction holds the row locked: the answer is the account as this grant
+      // left it, not as a change committed right after it would show it.
+      const user = role === null || role === Role.Admin ? null : await this.users.findById(id, manager);
+      return { role, user };
     });
-    if (before === null) throw new NotFoundError('account', { id });
-    if (before === Role.Admin) throw new ConflictError('an admin account cannot be made door staff');
-    const user = await this.users.findById(id);
-    if (!user) throw new NotFoundError('account', { id });
-    return user;
+    if (outcome.role === Role.Admin) throw new ConflictError('an admin account cannot be made door staff');
+    if (!outcome.user) throw new NotFoundError('account', { id });
+    return outcome.user;
   }
 
   /**
