@@ -2,15 +2,16 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RefreshTokensRepository, UsersRepository } from '@app/database';
-import { ApiHarness, createSession, type TestSession, waitUntil } from '@app/testing';
+import { PasswordHasher } from '@app/auth';
+import { ApiHarness, createSession, TEST_PASSWORD, type TestSession, waitUntil } from '@app/testing';
 import { startTestApi } from './support/api';
 
 const NEW_PASSWORD = 'the victim new password 42';
 
 /**
- * A refresh racing POST /auth/password-reset/confirm, in either order, on real PostgreSQL: once the
- * confirm answered 204 no refresh token of the account works, neither the one it had nor one a
- * racing refresh minted.
+ * A refresh (or a login with the old password) racing POST /auth/password-reset/confirm, on real
+ * PostgreSQL: once the confirm answered 204 no refresh token of the account works, neither the one
+ * it had nor one a racing refresh or login minted.
  */
 describe('password reset racing a refresh', () => {
   let api: ApiHarness;
@@ -107,5 +108,36 @@ describe('password reset racing a refresh', () => {
     expect(confirmed.statusCode, confirmed.body).toBe(204);
     expect(refreshed.statusCode, refreshed.body).toBe(401);
     expect((await refresh(user.refreshToken)).statusCode).toBe(401);
+  });
+
+  it('a login with the old password that verified before the reset committed answers 401, minting nothing', async () => {
+    const user = await createSession(api.app);
+    const token = await resetTokenOf(user);
+    // Hold the login after its argon2 verify passed (the old password), until the reset committed.
+    const hasher = api.app.get(PasswordHasher);
+    const verify = hasher.verify.bind(hasher);
+    const paused = gate();
+    vi.spyOn(hasher, 'verify').mockImplementation(async (...args) => {
+      const matches = await verify(...args);
+      paused.arrive();
+      await paused.open;
+      return matches;
+    });
+    const loggingIn = api.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: user.email, password: TEST_PASSWORD },
+      headers: { 'x-forwarded-for': '10.79.0.1' },
+    });
+    await paused.reached;
+    expect((await confirm(token)).statusCode).toBe(204);
+    paused.release();
+    const login = await loggingIn;
+    expect(login.statusCode, login.body).toBe(401);
+    const [{ n }] = await db.query(
+      'SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL',
+      [user.id],
+    );
+    expect(n).toBe(0);
   });
 });

@@ -38,12 +38,24 @@ export class SessionsService {
     private readonly clock: Clock,
   ) {}
 
-  /** Starts a new token family. An unknown e-mail costs one argon2 verify too, like a wrong password. */
+  /**
+   * Starts a new token family. An unknown e-mail costs one argon2 verify too, like a wrong password.
+   * The token is minted holding the account's row FOR SHARE, with the password read again there: a
+   * password reset committed during the verify refuses the login (401) instead of leaving it a
+   * session the reset's revocation never saw; the tokens carry the role as it is then.
+   */
   async login(email: string, password: string): Promise<TokenPair> {
     const user = await this.users.findByEmail(normalizeEmail(email));
     const matches = await this.hasher.verify(user?.passwordHash ?? null, password);
     if (!user || !matches) throw new InvalidCredentialsError();
-    return (await this.issuePair(user, randomUUID())).tokens;
+    const pair = await this.transactions.run(async (manager) => {
+      await this.users.lockForShare(user.id, manager);
+      const current = await this.users.findById(user.id, manager);
+      if (!current || current.passwordHash !== user.passwordHash) return null;
+      return this.issuePair(current, randomUUID(), manager);
+    });
+    if (!pair) throw new InvalidCredentialsError();
+    return pair.tokens;
   }
 
   /**
