@@ -19,7 +19,7 @@ const LAYERS = {
   testing: ['auth', 'config', 'core', 'database', 'logging', 'messaging', 'redis'],
 };
 /** Parts of a library another may import without the rest (message contracts load no AMQP client). */
-const PARTS = { ticketing: ['@app/messaging/contracts'] };
+const PARTS = { ticketing: ['@app/messaging/contracts'], auth: ['@app/messaging/contracts'] };
 /** Transports and servers: they belong to the process that runs them (apps/*), not to the rules. */
 const TRANSPORTS = ['nodemailer', 'amqplib', 'amqp-connection-manager', 'fastify', '@fastify/*', '@nestjs/platform-*'];
 const PERSISTENCE = ['typeorm', '@nestjs/typeorm', 'pg'];

@@ -456,7 +456,7 @@ export function defineFaultDrill({ buyers, seats, outageMs }: DrillScale): void 
             `SELECT (SELECT count(*) FROM purchases WHERE id = ANY($1::uuid[]))::int AS persisted,
                   (SELECT count(*) FROM outbox)::int AS unpublished,
                   (SELECT count(*) FROM purchases WHERE status = 'PAID')::int AS paid,
-                  (SELECT count(*) FROM email_deliveries)::int AS delivered`,
+                  (SELECT count(*) FROM email_deliveries WHERE purchase_id IS NOT NULL)::int AS delivered`,
             [ids],
           );
           const row = rows[0] as { persisted: number; unpublished: number; paid: number; delivered: number };

@@ -41,6 +41,7 @@ describe('CORS for configured web origins', () => {
       for (const [method, url, headers] of [
         ['DELETE', '/api/v1/reservations/b0f10000-0001-8000-8000-000000000001', 'authorization'],
         ['PATCH', '/api/v1/performances/1', 'authorization, content-type'],
+        ['PUT', '/api/v1/admin/staff/b0f10000-0001-8000-8000-000000000001', 'authorization'],
         ['POST', '/api/v1/reservations', 'authorization, content-type, admission-token, x-request-id'],
         ['GET', '/api/v1/performances/1/map', 'if-none-match'],
       ]) {

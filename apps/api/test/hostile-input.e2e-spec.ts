@@ -95,6 +95,13 @@ describe('hostile input answers a 4xx with the uniform body (issue 11)', () => {
       ['U+0000 in a signup name', '/auth/signup', { ...signup, name: 'Ada\u0000' }, 'name'],
       ['U+0000 in a password', '/auth/login', { email: signup.email, password: 'pass\u0000word' }, 'password'],
       ['U+001B in an e-mail', '/auth/signup', { ...signup, email: 'a\u001b@example.test' }, 'email'],
+      ['U+0000 in a password-reset e-mail', '/auth/password-reset', { email: 'a\u0000@example.test' }, 'email'],
+      [
+        'U+0000 in a reset token',
+        '/auth/password-reset/confirm',
+        { token: 'tok\u0000en', password: signup.password },
+        'token',
+      ],
     ])('refuses %s', async (_name, url, payload, field) => {
       const body = expectUniform(await call('POST', url, payload), 400);
       expect(body.message).toEqual([`${field} must not contain control characters`]);

@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
@@ -107,5 +108,62 @@ describe('door staff: list and revoke (admin)', () => {
       expect((await call('DELETE', `/admin/staff/${id}`, { session: admin })).statusCode, id).toBe(404);
     }
     expect((await call('DELETE', '/admin/staff/not-a-uuid', { session: admin })).statusCode).toBe(400);
+  });
+
+  it("makes a buyer's account door staff: its sessions end, its next login carries STAFF, the door lets it in", async () => {
+    const email = `promoted-${Date.now()}@example.test`;
+    const signup = await call('POST', '/auth/signup', {
+      body: { email, password: TEST_PASSWORD, name: 'Promoted' },
+      headers: { 'x-forwarded-for': '10.79.0.1' },
+    });
+    expect(signup.statusCode, signup.body).toBe(201);
+    const id = signup.json().id as string;
+    const first = await call('POST', '/auth/login', { body: { email, password: TEST_PASSWORD } });
+    expect(first.statusCode, first.body).toBe(200);
+    const asBuyer = { authorization: `Bearer ${first.json().accessToken}` };
+    expect((await call('POST', '/check-in', { body: { code: 'not-a-code' }, headers: asBuyer })).statusCode).toBe(403);
+
+    expect((await call('PUT', `/admin/staff/${id}`, { session: buyer })).statusCode).toBe(403);
+    const granted = await call('PUT', `/admin/staff/${id}`, { session: admin });
+    expect(granted.statusCode, granted.body).toBe(200);
+    expect(granted.json()).toEqual({ id, email, name: 'Promoted', role: 'STAFF' });
+
+    // Its old session is over; a new login's token names STAFF and the door takes it.
+    expect(
+      (await call('POST', '/auth/refresh', { body: { refreshToken: first.json().refreshToken } })).statusCode,
+    ).toBe(401);
+    const second = await call('POST', '/auth/login', { body: { email, password: TEST_PASSWORD } });
+    const asStaff = { authorization: `Bearer ${second.json().accessToken}` };
+    expect((await call('GET', '/users/me', { headers: asStaff })).json().role).toBe('STAFF');
+    const scan = await call('POST', '/check-in', { body: { code: 'not-a-code' }, headers: asStaff });
+    expect(scan.statusCode, scan.body).toBe(400);
+    const listed = (await call('GET', '/admin/staff?limit=100', { session: admin })).json().items;
+    expect(listed.map((item: { id: string }) => item.id)).toContain(id);
+
+    // Again: the same answer, nothing changes (the new session stays).
+    const again = await call('PUT', `/admin/staff/${id}`, { session: admin });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json()).toEqual(granted.json());
+    expect(
+      (await call('POST', '/auth/refresh', { body: { refreshToken: second.json().refreshToken } })).statusCode,
+    ).toBe(200);
+    const events = await api.app
+      .get(DataSource)
+      .query(`SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id`, [id]);
+    expect(events.map((event: { type: string }) => event.type)).toEqual(['SIGNED_UP', 'STAFF_GRANTED']);
+  });
+
+  it('refuses to make an admin staff (409), and answers 404 for no account and 400 for a bad id', async () => {
+    const refused = await call('PUT', `/admin/staff/${admin.id}`, { session: admin });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().message).toBe('an admin account cannot be made door staff');
+    expect((await call('GET', '/users/me', { session: admin })).json().role).toBe('ADMIN');
+    const missing = await call('PUT', '/admin/staff/00000000-0000-4000-8000-000000000000', { session: admin });
+    expect(missing.statusCode, missing.body).toBe(404);
+    expect(missing.json().message).toBe('account not found');
+    expect((await call('PUT', '/admin/staff/not-a-uuid', { session: admin })).statusCode).toBe(400);
+    expect(
+      (await call('PUT', `/admin/staff/${buyer.id}`, { session: admin, body: { role: 'ADMIN' } })).statusCode,
+    ).toBe(400);
   });
 });

@@ -1,15 +1,15 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { AmqpConnection, parsePurchaseMailMessage, RetryingConsumer, RetryPolicy, Topology } from '@app/messaging';
-import { DeliveryOutcome, PurchaseMailService } from '@app/ticketing';
+import { AmqpConnection, MailMessage, parseMailMessage, RetryingConsumer, RetryPolicy, Topology } from '@app/messaging';
+import { DeliveryOutcome, PasswordResetMailService, PurchaseMailService } from '@app/ticketing';
 
 /** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
 export const MAILER_PREFETCH = 8;
 
 /**
- * Feeds the purchase-mail queue to {@link PurchaseMailService}: purchase-completed messages (the
- * confirmation) and purchase-canceled ones (the cancellation notice); retries and dead-letters
- * through the broker.
+ * Feeds the mail queue to {@link PurchaseMailService}: purchase-completed messages (the
+ * confirmation) and purchase-canceled ones (the cancellation notice); and password-reset messages
+ * to {@link PasswordResetMailService}. Retries and dead-letters through the broker.
  */
 @Injectable()
 export class PurchaseMailConsumer implements BeforeApplicationShutdown {
@@ -21,7 +21,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
    */
   readonly deliveries = new Counter({
     name: 'boxoffice_mail_deliveries_total',
-    help: 'Purchase e-mail messages handled, by outcome (sent, already-sent, canceled, not-confirmed, uncertain, retried, failed)',
+    help: 'E-mail messages handled, by outcome (sent, already-sent, canceled, not-confirmed, stale, uncertain, retried, failed)',
     labelNames: ['outcome'] as const,
     registers: [],
   });
@@ -31,6 +31,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     private readonly topology: Topology,
     private readonly policy: RetryPolicy,
     private readonly mail: PurchaseMailService,
+    private readonly resetMail: PasswordResetMailService,
   ) {
     for (const outcome of [...Object.keys(DELIVERY_LOG), 'retried', 'failed']) this.deliveries.inc({ outcome }, 0);
   }
@@ -46,18 +47,24 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         onFailure: (fate) => this.deliveries.inc({ outcome: fate === 'retried' ? 'retried' : 'failed' }),
       },
       async (message) => {
-        const parsed = parsePurchaseMailMessage(message.content);
-        const outcome =
-          parsed.kind === 'canceled'
-            ? await this.mail.deliverCancellation(parsed.message)
-            : await this.mail.deliver(parsed.message);
+        const parsed = parseMailMessage(message.content);
+        const outcome = await this.deliver(parsed);
         this.deliveries.inc({ outcome });
-        this.logger.log(
-          DELIVERY_LOG[outcome](`${parsed.kind === 'canceled' ? 'cancellation of ' : ''}${parsed.message.purchaseId}`),
-        );
+        this.logger.log(DELIVERY_LOG[outcome](subjectOf(parsed)));
       },
     );
     await this.consumer.start();
+  }
+
+  private deliver(parsed: MailMessage): Promise<Outcome> {
+    switch (parsed.kind) {
+      case 'completed':
+        return this.mail.deliver(parsed.message);
+      case 'canceled':
+        return this.mail.deliverCancellation(parsed.message);
+      case 'password-reset':
+        return this.resetMail.deliver(parsed.message);
+    }
   }
 
   /** Stops taking messages and lets the ones in hand finish. */
@@ -73,11 +80,27 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
   }
 }
 
-const DELIVERY_LOG: Record<DeliveryOutcome, (purchaseId: string) => string> = {
-  sent: (id) => `e-mail sent for purchase ${id}`,
-  'already-sent': (id) => `e-mail for purchase ${id} was already sent; nothing to do`,
-  canceled: (id) => `purchase ${id} was canceled before its confirmation went out; no confirmation sent`,
-  'not-confirmed': (id) => `purchase ${id} was never confirmed; no cancellation notice sent`,
-  uncertain: (id) =>
-    `e-mail for purchase ${id} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,
+/** What became of one message: a purchase mail's outcome, or `stale` (a password reset no longer live). */
+type Outcome = DeliveryOutcome | 'stale';
+
+/** What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`, `password reset <id>`. */
+function subjectOf(parsed: MailMessage): string {
+  switch (parsed.kind) {
+    case 'completed':
+      return `purchase ${parsed.message.purchaseId}`;
+    case 'canceled':
+      return `cancellation of purchase ${parsed.message.purchaseId}`;
+    case 'password-reset':
+      return `password reset ${parsed.message.resetId}`;
+  }
+}
+
+const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {
+  sent: (what) => `e-mail sent for ${what}`,
+  'already-sent': (what) => `e-mail for ${what} was already sent; nothing to do`,
+  canceled: (what) => `${what} was canceled before its confirmation went out; no confirmation sent`,
+  'not-confirmed': (what) => `${what}: the purchase was never confirmed; no cancellation notice sent`,
+  stale: (what) => `${what} was used, replaced or expired before its e-mail went out; nothing sent`,
+  uncertain: (what) =>
+    `e-mail for ${what} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,
 };

@@ -24,3 +24,10 @@ export class MissingRoleError extends DomainError {
     super('forbidden', 'MissingRole', 'your role does not allow this');
   }
 }
+
+/** One answer for a reset token unknown, used, replaced or expired, so none of these can be told apart. */
+export class InvalidResetTokenError extends DomainError {
+  constructor() {
+    super('invalid', 'InvalidResetToken', 'password reset token is invalid or expired; ask for a new one');
+  }
+}

@@ -9,7 +9,15 @@ import { AdminAccountsService, AdminBootstrap } from './admin-accounts.service';
 import { CurrentRoleGuard } from './current-role.guard';
 import { StaffAccountsService } from './staff-accounts.service';
 import { AccessTokenGuard } from './guards';
-import { LOGIN_RATE_LIMIT, LOGIN_THROTTLER, SIGNUP_THROTTLER, SIGNUP_WINDOW_MS } from './login-throttler.guard';
+import {
+  LOGIN_RATE_LIMIT,
+  LOGIN_THROTTLER,
+  PASSWORD_RESET_ADDRESS_THROTTLER,
+  PASSWORD_RESET_RATE_LIMIT,
+  SIGNUP_THROTTLER,
+  SIGNUP_WINDOW_MS,
+} from './login-throttler.guard';
+import { PasswordResetService } from './password-reset.service';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { SessionsService } from './sessions.service';
@@ -35,6 +43,7 @@ import { TokenService } from './token.service';
             ttl: SIGNUP_WINDOW_MS,
             skipIf: () => env.SIGNUP_RATE_LIMIT === 0,
           },
+          { name: PASSWORD_RESET_ADDRESS_THROTTLER, ...PASSWORD_RESET_RATE_LIMIT },
         ],
         storage: new RedisThrottlerStorage(redis),
         // Only the standard Retry-After (set by the error filter), no per-throttler X-RateLimit-* headers.
@@ -50,6 +59,7 @@ import { TokenService } from './token.service';
     SessionsService,
     AdminAccountsService,
     StaffAccountsService,
+    PasswordResetService,
     CurrentRoleGuard,
     AdminBootstrap,
   ],
@@ -59,6 +69,7 @@ import { TokenService } from './token.service';
     SessionsService,
     AdminAccountsService,
     StaffAccountsService,
+    PasswordResetService,
     CurrentRoleGuard,
   ],
 })

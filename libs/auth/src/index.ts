@@ -6,7 +6,13 @@ export { AdminAccountsService } from './admin-accounts.service';
 export { CurrentRoleGuard, RequiresCurrentRole } from './current-role.guard';
 export { StaffAccountsService } from './staff-accounts.service';
 export type { StaffPage } from './staff-accounts.service';
-export { EmailTakenError, InvalidCredentialsError, InvalidTokenError, MissingRoleError } from './auth.errors';
+export {
+  EmailTakenError,
+  InvalidCredentialsError,
+  InvalidResetTokenError,
+  InvalidTokenError,
+  MissingRoleError,
+} from './auth.errors';
 export { AuthModule } from './auth.module';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';
 export type { AuthenticatedUser, CallerRequest } from './decorators';
@@ -16,11 +22,14 @@ export {
   LOGIN_THROTTLER,
   LoginRateLimited,
   LoginThrottlerGuard,
+  PASSWORD_RESET_RATE_LIMIT,
+  PasswordResetRateLimited,
   SIGNUP_THROTTLER,
   SignupRateLimited,
   SignupThrottlerGuard,
 } from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
+export { PASSWORD_RESET_LIMITS, PasswordResetService, RESET_TOKEN_BYTES } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { SessionsService } from './sessions.service';
 export type { TokenPair } from './sessions.service';

@@ -4,6 +4,8 @@ import { emailKey } from '@app/core';
 
 export const LOGIN_THROTTLER = 'login';
 export const SIGNUP_THROTTLER = 'signup';
+/** Password-reset requests per client address. */
+export const PASSWORD_RESET_ADDRESS_THROTTLER = 'password-reset-address';
 /** The window of SIGNUP_RATE_LIMIT (signups per client address per minute). */
 export const SIGNUP_WINDOW_MS = 60_000;
 
@@ -36,7 +38,7 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
 export const LoginRateLimited = () =>
   applyDecorators(
     Throttle({ [LOGIN_THROTTLER]: LOGIN_RATE_LIMIT }),
-    SkipThrottle({ [SIGNUP_THROTTLER]: true }),
+    SkipThrottle({ [SIGNUP_THROTTLER]: true, ...SKIP_PASSWORD_RESET }),
     UseGuards(LoginThrottlerGuard),
   );
 
@@ -63,4 +65,40 @@ export class SignupThrottlerGuard extends ThrottlerGuard {
 
 /** Rate-limits a signup route with SIGNUP_RATE_LIMIT per minute (0: no limit); over it, 429 with Retry-After. */
 export const SignupRateLimited = () =>
-  applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true }), UseGuards(SignupThrottlerGuard));
+  applyDecorators(SkipThrottle({ [LOGIN_THROTTLER]: true, ...SKIP_PASSWORD_RESET }), UseGuards(SignupThrottlerGuard));
+
+/**
+ * Password-reset requests allowed per client address, and how long a blocked caller waits (ms): a
+ * few a minute (a script probing or mail-bombing many addresses). Per e-mail address there is no
+ * 429 (it would tell whose address it is, and let anyone shut an account out of its resets):
+ * PasswordResetService issues a few tokens per account a quarter hour, and answers past them alike.
+ */
+export const PASSWORD_RESET_RATE_LIMIT = { limit: 10, ttl: 60_000, blockDuration: 60_000 };
+
+/** The password-reset throttler, skipped by the other rate-limited routes. */
+const SKIP_PASSWORD_RESET = { [PASSWORD_RESET_ADDRESS_THROTTLER]: true };
+
+/** Counts password-reset requests per client address (behind TRUST_PROXY). */
+@Injectable()
+export class PasswordResetThrottlerGuard extends ThrottlerGuard {
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return String(request.ip);
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    limit: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new HttpException(
+      { message: 'too many password reset requests, try again later', retryAfter: limit.timeToBlockExpire },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}
+
+/** Rate-limits the password-reset request with PASSWORD_RESET_RATE_LIMIT; over it, 429 with Retry-After. */
+export const PasswordResetRateLimited = () =>
+  applyDecorators(
+    SkipThrottle({ [LOGIN_THROTTLER]: true, [SIGNUP_THROTTLER]: true }),
+    UseGuards(PasswordResetThrottlerGuard),
+  );

@@ -38,25 +38,43 @@ export class SessionsService {
     private readonly clock: Clock,
   ) {}
 
-  /** Starts a new token family. An unknown e-mail costs one argon2 verify too, like a wrong password. */
+  /**
+   * Starts a new token family. An unknown e-mail costs one argon2 verify too, like a wrong password.
+   * The token is minted holding the account's row FOR SHARE, with the password read again there: a
+   * password reset committed during the verify refuses the login (401) instead of leaving it a
+   * session the reset's revocation never saw; the tokens carry the role as it is then.
+   */
   async login(email: string, password: string): Promise<TokenPair> {
     const user = await this.users.findByEmail(normalizeEmail(email));
     const matches = await this.hasher.verify(user?.passwordHash ?? null, password);
     if (!user || !matches) throw new InvalidCredentialsError();
-    return (await this.issuePair(user, randomUUID())).tokens;
+    const pair = await this.transactions.run(async (manager) => {
+      await this.users.lockForShare(user.id, manager);
+      const current = await this.users.findById(user.id, manager);
+      if (!current || current.passwordHash !== user.passwordHash) return null;
+      return this.issuePair(current, randomUUID(), manager);
+    });
+    if (!pair) throw new InvalidCredentialsError();
+    return pair.tokens;
   }
 
   /**
    * Trades a refresh token for a new pair; the old token stops working. Presenting a token that
    * was already rotated means someone else holds a copy: the whole family is revoked, and that
    * revocation is committed even though the caller gets a 401. Refreshes, revocations and logouts
-   * of one family take turns on a lock of the family, so a revocation misses no token.
+   * of one family take turns on a lock of the family, so a revocation misses no token; and a
+   * refresh takes turns with the changes of the account's row that end all of its sessions.
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const claims = await this.tokens.verifyRefresh(refreshToken);
     const now = this.clock.now();
     const outcome = await this.transactions.run(async (manager): Promise<RefreshOutcome> => {
-      // The family first (its id is in the signed claims): a reuse racing the owner's refresh
+      // The account's row first (FOR SHARE): a password reset, a staff grant or revoke updates
+      // that row before it revokes the account's refresh tokens, so it waits for this refresh to
+      // commit (its revocation then sees the token minted here), or this refresh waits for it (and
+      // then finds its token revoked). Same order in both: no deadlock.
+      await this.users.lockForShare(claims.sub, manager);
+      // The family next (its id is in the signed claims): a reuse racing the owner's refresh
       // would otherwise revoke the family without the token that refresh is minting.
       await this.refreshTokens.lockFamily(claims.fam, manager);
       const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, decodeCursor, encodeCursor, isUuid, NotFoundError } from '@app/core';
+import { Clock, ConflictError, decodeCursor, encodeCursor, isUuid, NotFoundError } from '@app/core';
 import {
   AuthEventsRepository,
   AuthEventType,
@@ -17,8 +17,8 @@ export interface StaffPage {
 }
 
 /**
- * The admins' management of door staff (role STAFF): listing them and revoking an account's staff
- * role. Creating one is AccountsService.signup with Role.Staff.
+ * The admins' management of door staff (role STAFF): listing them, making a buyer's account staff,
+ * and revoking an account's staff role. Creating one is AccountsService.signup with Role.Staff.
  */
 @Injectable()
 export class StaffAccountsService {
@@ -42,6 +42,31 @@ export class StaffAccountsService {
       items: page.map((row) => row.user),
       nextCursor: rows.length > limit && last ? encodeStaffCursor(last.key) : null,
     };
+  }
+
+  /**
+   * Makes account `id` door staff: a buyer's account becomes STAFF, every session it had ends (its
+   * refresh tokens are revoked, so its next login's tokens carry the role) and STAFF_GRANTED is
+   * recorded, in one transaction. A staff account is left as it is (idempotent: no event, its
+   * sessions kept). Answers the account as the grant's transaction read it, its row locked.
+   * Throws NotFoundError('account') for no such account, ConflictError for an admin's (an admin is
+   * not made staff: that would take its role).
+   */
+  async grant(id: string): Promise<UserEntity> {
+    const outcome = await this.transactions.run(async (manager) => {
+      const role = await this.users.promoteToStaff(id, manager);
+      if (role === Role.User) {
+        await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
+        await this.events.record(id, AuthEventType.StaffGranted, manager);
+      }
+      // Read while this transaction holds the row locked: the answer is the account as this grant
+      // left it, not as a change committed right after it would show it.
+      const user = role === null || role === Role.Admin ? null : await this.users.findById(id, manager);
+      return { role, user };
+    });
+    if (outcome.role === Role.Admin) throw new ConflictError('an admin account cannot be made door staff');
+    if (!outcome.user) throw new NotFoundError('account', { id });
+    return outcome.user;
   }
 
   /**

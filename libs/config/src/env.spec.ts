@@ -26,6 +26,7 @@ describe('parseEnv', () => {
     expect(env.PORT).toBe(3000);
     expect(env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/boxoffice');
     expect(env.RESERVATION_TTL_SECONDS).toBe(300);
+    expect(env.PASSWORD_RESET_TTL_MINUTES).toBe(30);
     expect(env.MAX_SEATS_PER_RESERVATION).toBe(4);
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
     expect(env.LOG_LEVEL).toBe('info');
@@ -192,6 +193,8 @@ describe('parseEnv', () => {
     ['REDIS_CLUSTER_NODES', '127.0.0.1:70000'],
     ['RABBITMQ_URL', 'http://x'],
     ['RESERVATION_TTL_SECONDS', '0'],
+    ['PASSWORD_RESET_TTL_MINUTES', '0'],
+    ['PASSWORD_RESET_TTL_MINUTES', '1441'],
     ['MAX_SEATS_PER_RESERVATION', '2.5'],
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
@@ -296,6 +299,42 @@ describe('parseEnv', () => {
 
   it('takes a known ISO 4217 code as DEFAULT_CURRENCY', () => {
     expect(parseEnv({ DEFAULT_CURRENCY: 'EUR' }).DEFAULT_CURRENCY).toBe('EUR');
+  });
+
+  it('takes PASSWORD_RESET_URL as an absolute http(s) URL with {token}, https only in production; unset by default', () => {
+    expect(parseEnv({}).PASSWORD_RESET_URL).toBeUndefined();
+    const fragment = 'https://shop.example.com/reset-password#token={token}';
+    expect(parseEnv({ PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
+    expect(parseEnv({ PASSWORD_RESET_URL: 'http://localhost:5173/reset?token={token}' }).PASSWORD_RESET_URL).toBe(
+      'http://localhost:5173/reset?token={token}',
+    );
+    for (const [value, problem] of [
+      ['https://shop.example.com/reset-password', 'must contain {token}'],
+      ['/reset-password#token={token}', 'must be an absolute http(s) URL'],
+      ['shop.example.com/reset#{token}', 'must be an absolute http(s) URL'],
+      ['javascript:alert(1)//{token}', 'must be an absolute http(s) URL'],
+      ['ftp://shop.example.com/{token}', 'must be an absolute http(s) URL'],
+      [
+        'https://shop.example.com/a b#{token}',
+        'must have no spaces, quotes, angle brackets, backslashes or control characters',
+      ],
+      [
+        'https://shop.example.com/"#{token}',
+        'must have no spaces, quotes, angle brackets, backslashes or control characters',
+      ],
+    ]) {
+      expect(problemsOf({ PASSWORD_RESET_URL: value }), value).toEqual([`PASSWORD_RESET_URL ${problem}`]);
+    }
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
+    };
+    expect(problemsOf({ ...production, PASSWORD_RESET_URL: 'http://shop.example.com/reset#token={token}' })).toEqual([
+      'PASSWORD_RESET_URL must be an https URL when NODE_ENV=production',
+    ]);
+    expect(parseEnv({ ...production, PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
   });
 
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

@@ -452,6 +452,27 @@ export class Env {
   @Max(60_000)
   WAITING_ROOM_CACHE_MS = 1000;
 
+  /**
+   * Minutes a password-reset token stays valid after it was asked for (1-1440): long enough to
+   * read the e-mail, short enough that an old inbox or a forwarded mail is of little use.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(1440)
+  PASSWORD_RESET_TTL_MINUTES = 30;
+
+  /**
+   * Where a reader of the password-reset e-mail sets a new password: an absolute http(s) URL with
+   * `{token}` in it, which the e-mail fills with the token (URL-encoded), e.g.
+   * `https://shop.example.com/reset-password#token={token}` (in the fragment the token stays out
+   * of server logs and Referer headers). https is required when NODE_ENV=production. Unset, the
+   * e-mail gives the bare token only; set, it gives the link and the token as a fallback.
+   */
+  @IsOptional()
+  @IsString()
+  PASSWORD_RESET_URL?: string;
+
   /** Signups allowed per client address per minute; 0 turns the limit off. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -544,6 +565,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'DOCS_ENABLED',
     'METRICS_PORT',
     'REDIS_CLUSTER_NODES',
+    'PASSWORD_RESET_URL',
   ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
@@ -588,6 +610,10 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_TIME_COST < PASSWORD_HASH_MIN_TIME_COST) {
     problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
+  if (env.PASSWORD_RESET_URL !== undefined) {
+    const problem = passwordResetUrlProblem(env.PASSWORD_RESET_URL, env.NODE_ENV === 'production');
+    if (problem) problems.push(`PASSWORD_RESET_URL ${problem}`);
+  }
   for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
     if (env[fault] && env.NODE_ENV !== 'test')
       problems.push(`${fault} is a test-only fault: allowed only when NODE_ENV=test`);
@@ -603,6 +629,31 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     .update('boxoffice waiting room')
     .digest('hex');
   return Object.freeze(env);
+}
+
+/** The placeholder PASSWORD_RESET_URL must hold: the e-mail puts the (URL-encoded) token there. */
+export const PASSWORD_RESET_URL_TOKEN = '{token}';
+
+/**
+ * What is wrong with `value` as PASSWORD_RESET_URL, or null: it must be an absolute http(s) URL
+ * (https when `production`) with `{token}` in it, and nothing a mail client would break on.
+ */
+export function passwordResetUrlProblem(value: string, production: boolean): string | null {
+  if (!value.includes(PASSWORD_RESET_URL_TOKEN)) return `must contain ${PASSWORD_RESET_URL_TOKEN}`;
+  const control = [...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
+  if (control || /[\s<>"'\\]/.test(value)) {
+    return 'must have no spaces, quotes, angle brackets, backslashes or control characters';
+  }
+  let url: URL;
+  try {
+    url = new URL(value.replaceAll(PASSWORD_RESET_URL_TOKEN, 'token'));
+  } catch {
+    return 'must be an absolute http(s) URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an absolute http(s) URL';
+  if (url.hostname === '') return 'must be an absolute http(s) URL';
+  if (production && url.protocol !== 'https:') return 'must be an https URL when NODE_ENV=production';
+  return null;
 }
 
 /** Secrets that are public (in this source), so a token signed with them proves nothing. */

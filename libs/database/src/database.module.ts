@@ -9,6 +9,7 @@ import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
+import { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
@@ -38,6 +39,7 @@ const REPOSITORIES = [
   SalesRepository,
   AdminAuditRepository,
   SectionRepository,
+  PasswordResetTokensRepository,
   TransactionRunner,
 ];
 

@@ -3,6 +3,8 @@ import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
 import { EventEntity } from './entities/event.entity';
 import { OutboxMessageEntity } from './entities/outbox-message.entity';
+import { PasswordResetRequestEntity } from './entities/password-reset-request.entity';
+import { PasswordResetTokenEntity } from './entities/password-reset-token.entity';
 import { PaymentAttemptEntity } from './entities/payment-attempt.entity';
 import { PerformanceEntity } from './entities/performance.entity';
 import { PurchaseEntity } from './entities/purchase.entity';
@@ -27,4 +29,6 @@ export const ENTITIES: Function[] = [
   PaymentAttemptEntity,
   WaitingRoomEntity,
   AdminAuditEntity,
+  PasswordResetTokenEntity,
+  PasswordResetRequestEntity,
 ];

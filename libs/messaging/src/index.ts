@@ -7,8 +7,8 @@ export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, RetryingConsumer } from './retrying
 export type { RetryingConsumerOptions } from './retrying-consumer';
 export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from './contracts';
 export type { PurchaseCompletedMessage } from './contracts';
-export { parsePurchaseMailMessage, purchaseCanceledMessageId } from './contracts';
-export type { PurchaseCanceledMessage, PurchaseMailMessage } from './contracts';
+export { parseMailMessage, purchaseCanceledMessageId } from './contracts';
+export type { MailMessage, PurchaseCanceledMessage } from './contracts';
 export { OutboxRelay } from './outbox/outbox-relay';
 export type { RelayResult } from './outbox/outbox-relay';
 export { OutboxRelayModule } from './outbox/outbox-relay.module';

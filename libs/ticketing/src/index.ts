@@ -103,6 +103,8 @@ export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
 export type { EmailAttachment, OutgoingEmail } from './notifications/mailer.port';
 export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
 export type { DeliveryOutcome } from './notifications/purchase-mail.service';
+export { PasswordResetMailService } from './notifications/password-reset-mail.service';
+export type { PasswordResetDeliveryOutcome } from './notifications/password-reset-mail.service';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { EmailTicket, RenderedEmail } from './notifications/purchase-email.template';
 export { renderTicketQr } from './notifications/ticket-qr';

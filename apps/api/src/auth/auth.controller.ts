@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -11,13 +12,26 @@ import {
   AuthenticatedUser,
   CurrentUser,
   LoginRateLimited,
+  PasswordResetRateLimited,
+  PasswordResetService,
   Public,
   SessionsService,
   SignupRateLimited,
 } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { mapUser, UserResponseDto } from '../users/user-response.dto';
-import { AuthLoginDto, AuthRefreshDto, AuthSignupDto, AuthTokensResponseDto } from './auth.dto';
+import {
+  AuthLoginDto,
+  AuthPasswordResetAcceptedDto,
+  AuthPasswordResetConfirmDto,
+  AuthPasswordResetRequestDto,
+  AuthRefreshDto,
+  AuthSignupDto,
+  AuthTokensResponseDto,
+} from './auth.dto';
+
+/** The one answer to a password-reset request, whether or not the account exists. */
+export const PASSWORD_RESET_ACCEPTED = 'if an account has this e-mail, a password reset e-mail is on its way';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -25,6 +39,7 @@ export class AuthController {
   constructor(
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
+    private readonly resets: PasswordResetService,
   ) {}
 
   /** Creates a user account. 409 when the e-mail is taken (in any letter case). */
@@ -69,5 +84,47 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@CurrentUser() caller: AuthenticatedUser, @Body() body: AuthRefreshDto): Promise<void> {
     await this.sessions.logout(caller.id, body.refreshToken);
+  }
+
+  /**
+   * Asks for a password-reset e-mail. Always 202 with the same body, whether or not an account has
+   * this e-mail, and whether or not a token is issued; for an account, unless it was sent 3 in the
+   * last 15 minutes, an e-mail with a single-use token valid PASSWORD_RESET_TTL_MINUTES goes out
+   * (its tokens already mailed keep working, up to 3 live ones). 429 only per client address.
+   */
+  @Public()
+  @PasswordResetRateLimited()
+  @Post('password-reset')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiResponse({
+    status: 202,
+    type: AuthPasswordResetAcceptedDto,
+    description: 'the same answer whether or not an account has this e-mail',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description: 'Too many requests from this client address; see Retry-After',
+  })
+  async requestPasswordReset(@Body() body: AuthPasswordResetRequestDto): Promise<AuthPasswordResetAcceptedDto> {
+    await this.resets.request(body.email);
+    return { message: PASSWORD_RESET_ACCEPTED };
+  }
+
+  /**
+   * Sets a new password with the token from the password-reset e-mail. The token works once; every
+   * session of the account ends (its refresh tokens stop working).
+   */
+  @Public()
+  @Post('password-reset/confirm')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiResponse({ status: 204, description: 'the new password is set; every session of the account has ended' })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description:
+      'an invalid body, or a token unknown, used (or another of the account was), dropped as the oldest of too many, or expired (one message for all)',
+  })
+  async confirmPasswordReset(@Body() body: AuthPasswordResetConfirmDto): Promise<void> {
+    await this.resets.confirm(body.token, body.password);
   }
 }

@@ -58,6 +58,31 @@ export class AuthRefreshDto {
   refreshToken: string;
 }
 
+export class AuthPasswordResetRequestDto {
+  /** The account's e-mail, in any letter case. @example ada@example.com */
+  @NormalizedEmail()
+  email: string;
+}
+
+export class AuthPasswordResetAcceptedDto {
+  /** The same words whether or not an account has this e-mail. */
+  message: string;
+}
+
+export class AuthPasswordResetConfirmDto {
+  /** The token from the password-reset e-mail (base64url, 43 characters); it works once. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  token: string;
+
+  /** The new password: 8 to 128 characters, as at signup. @example "correct horse battery staple" */
+  @IsString()
+  @MinLength(8)
+  @MaxLength(128)
+  password: string;
+}
+
 export class AuthTokensResponseDto {
   /** JWT for `Authorization: Bearer`, valid `expiresIn` seconds. */
   accessToken: string;

@@ -22,7 +22,7 @@ export class NoBodyGuard implements CanActivate {
   }
 }
 
-/** Marks a POST or DELETE route that takes no body (see NoBodyGuard). */
+/** Marks a POST, PUT or DELETE route that takes no body (see NoBodyGuard). */
 export function NoBody(): MethodDecorator & ClassDecorator {
   return UseGuards(NoBodyGuard);
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AccountsService, Role, Roles, StaffAccountsService } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
@@ -36,6 +36,20 @@ export class StaffController {
   async list(@Query() query: PageQueryDto): Promise<StaffPageDto> {
     const page = await this.staff.list(query.cursor, query.limit);
     return { items: page.items.map(mapUser), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * Makes an existing account door staff (admin only): a buyer's account becomes `STAFF` and its
+   * sessions end, so the tokens of its next login carry the role. Idempotent for a staff account
+   * (nothing changes). 404 when no account has this id, 409 for an admin's.
+   */
+  @Put(':id')
+  @NoBody()
+  @Roles(Role.Admin)
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no account has this id' })
+  @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'the account is an admin' })
+  async grant(@Param('id', new ParseUuidPipe()) id: string): Promise<UserResponseDto> {
+    return mapUser(await this.staff.grant(id));
   }
 
   /**

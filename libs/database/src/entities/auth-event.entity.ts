@@ -5,8 +5,14 @@ export enum AuthEventType {
   SignedUp = 'SIGNED_UP',
   AdminGranted = 'ADMIN_GRANTED',
   StaffCreated = 'STAFF_CREATED',
+  /** A buyer's account was made door staff by an admin. */
+  StaffGranted = 'STAFF_GRANTED',
   StaffRevoked = 'STAFF_REVOKED',
   RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
+  /** A password-reset e-mail was asked for (the account exists). */
+  PasswordResetRequested = 'PASSWORD_RESET_REQUESTED',
+  /** The password was set with a reset token; every session of the account ended. */
+  PasswordReset = 'PASSWORD_RESET',
 }
 
 /** An append-only audit trail of security-relevant account events. */

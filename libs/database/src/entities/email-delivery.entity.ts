@@ -1,16 +1,21 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
  * One row per e-mail sent by `mailer`, keyed by the message it answers: a redelivered message
  * finds its row and sends nothing twice.
  */
 @Entity('email_deliveries')
+@Check('email_deliveries_purchase_id_check', `"purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%'`)
 export class EmailDeliveryEntity {
   @PrimaryColumn({ name: 'message_id', type: 'varchar', length: 200 })
   messageId: string;
 
-  @Column({ name: 'purchase_id', type: 'uuid' })
-  purchaseId: string;
+  /**
+   * The purchase the e-mail is about; null only for an account's e-mail (a password reset, whose
+   * message id starts `password-reset:`), which a CHECK holds the table to.
+   */
+  @Column({ name: 'purchase_id', type: 'uuid', nullable: true })
+  purchaseId: string | null;
 
   @Column({ type: 'varchar', length: 320 })
   recipient: string;

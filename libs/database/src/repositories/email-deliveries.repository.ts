@@ -6,7 +6,8 @@ import { PurchaseStatus } from '../entities/purchase.entity';
 
 export interface DeliveryClaim {
   messageId: string;
-  purchaseId: string;
+  /** null for an e-mail about no purchase (a password reset). */
+  purchaseId: string | null;
   recipient: string;
 }
 

@@ -40,7 +40,12 @@ export class RefreshTokensRepository {
     await manager.getRepository(RefreshTokenEntity).update({ id }, { revokedAt: at, replacedById });
   }
 
-  /** Revokes every still-valid token of the user, in every family (all its sessions); returns how many. */
+  /**
+   * Revokes every still-valid token of the user, in every family (all its sessions); returns how
+   * many. Update (or lock FOR UPDATE) the user's row earlier in the same transaction: a refresh
+   * holds that row FOR SHARE while it mints a token, so this statement then sees every token a
+   * refresh minted (a token inserted after its snapshot would otherwise outlive the revocation).
+   */
   async revokeUser(userId: string, at: Date, manager: EntityManager = this.dataSource.manager): Promise<number> {
     const result = await manager
       .getRepository(RefreshTokenEntity)

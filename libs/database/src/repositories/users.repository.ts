@@ -109,6 +109,37 @@ export class UsersRepository {
     return rows[0]?.role ?? null;
   }
 
+  /**
+   * Locks account `id`'s row FOR SHARE until the caller's transaction ends: it waits for, and
+   * holds off, any UPDATE of the row (a password reset, a role change), but not other sharers.
+   */
+  async lockForShare(id: string, manager: EntityManager): Promise<void> {
+    await manager.query('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [id]);
+  }
+
+  /** Replaces the password hash of account `id` (argon2id, as PasswordHasher makes it). */
+  async setPasswordHash(
+    id: string,
+    passwordHash: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    await manager.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, passwordHash]);
+  }
+
+  /**
+   * Makes account `id` STAFF if it is a USER, inside the caller's transaction, having locked its
+   * row: answers the role it had before (`USER` when this changed it), or null when there is no
+   * such account. A STAFF or ADMIN account is left as it is.
+   */
+  async promoteToStaff(id: string, manager: EntityManager): Promise<Role | null> {
+    const rows: { role: Role }[] = await manager.query('SELECT role FROM users WHERE id = $1 FOR UPDATE', [id]);
+    const before = rows[0]?.role ?? null;
+    if (before === Role.User) {
+      await manager.query(`UPDATE users SET role = 'STAFF', updated_at = now() WHERE id = $1`, [id]);
+    }
+    return before;
+  }
+
   /** Makes the STAFF account `id` a USER; false when `id` is no STAFF account (nothing changed). */
   async demoteStaff(id: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
     // Through a CTE: TypeORM answers a bare UPDATE … RETURNING as [rows, count], never empty.

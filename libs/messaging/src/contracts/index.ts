@@ -5,9 +5,19 @@ export type { PurchaseCompletedMessage } from './purchase-completed';
 export { ROUTING } from './routing';
 export {
   isPurchaseCanceledBody,
-  parsePurchaseMailMessage,
   PURCHASE_CANCELED_TYPE,
   purchaseCanceledMessageId,
   toPurchaseCanceled,
 } from './purchase-canceled';
-export type { PurchaseCanceledMessage, PurchaseMailMessage } from './purchase-canceled';
+export type { PurchaseCanceledMessage } from './purchase-canceled';
+export { parseMailMessage } from './mail-message';
+export type { MailMessage } from './mail-message';
+export {
+  openResetToken,
+  PASSWORD_RESET_TYPE,
+  passwordResetMailKey,
+  passwordResetMessageId,
+  sealResetToken,
+  toPasswordReset,
+} from './password-reset';
+export type { PasswordResetMessage } from './password-reset';

@@ -1,4 +1,4 @@
-import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
+import { MalformedMessageError } from './purchase-completed';
 
 /** `type` of a purchase-canceled body: it travels on the purchase-mail queue beside purchase-completed ones. */
 export const PURCHASE_CANCELED_TYPE = 'purchase.canceled';
@@ -36,23 +36,4 @@ export function toPurchaseCanceled(body: unknown): PurchaseCanceledMessage {
     throw new MalformedMessageError('canceledAt');
   }
   return { type: PURCHASE_CANCELED_TYPE, purchaseId: purchaseId.toLowerCase(), canceledAt };
-}
-
-/** A message of the purchase-mail queue: a confirmation to send, or a cancellation notice. */
-export type PurchaseMailMessage =
-  { kind: 'completed'; message: PurchaseCompletedMessage } | { kind: 'canceled'; message: PurchaseCanceledMessage };
-
-/**
- * Parses a body of the purchase-mail queue: purchase-canceled when its `type` says so, else
- * purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
- */
-export function parsePurchaseMailMessage(content: Buffer): PurchaseMailMessage {
-  let body: unknown;
-  try {
-    body = JSON.parse(content.toString('utf8'));
-  } catch {
-    throw new MalformedMessageError('not JSON');
-  }
-  if (isPurchaseCanceledBody(body)) return { kind: 'canceled', message: toPurchaseCanceled(body) };
-  return { kind: 'completed', message: parsePurchaseCompleted(content) };
 }

@@ -3,4 +3,6 @@ export const ROUTING = {
   purchaseCompleted: 'purchase.completed',
   /** Cancellation notices share the purchase-mail queue, so one consumer orders both per purchase. */
   purchaseCanceled: 'purchase.canceled',
+  /** Password-reset e-mails share the mail queue too: one consumer, one retry and dead-letter path. */
+  passwordReset: 'account.password-reset',
 } as const;

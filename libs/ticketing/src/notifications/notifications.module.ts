@@ -1,10 +1,11 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { Mailer } from './mailer.port';
+import { PasswordResetMailService } from './password-reset-mail.service';
 import { PurchaseMailService } from './purchase-mail.service';
 import { TicketCodes } from '../tickets/ticket-codes';
 
 /**
- * Purchase e-mails, with the tickets' signed codes as QR images. Needs the global Env and DatabaseModule. The process that sends binds the
+ * Purchase e-mails, with the tickets' signed codes as QR images, and password-reset e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
  * `Mailer` port to its adapter (the mailer's SMTP one), so the rules load no mail transport.
  */
 @Module({})
@@ -13,8 +14,8 @@ export class NotificationsModule {
   static withMailer(mailer: Type<Mailer>): DynamicModule {
     return {
       module: NotificationsModule,
-      providers: [{ provide: Mailer, useClass: mailer }, TicketCodes, PurchaseMailService],
-      exports: [Mailer, PurchaseMailService],
+      providers: [{ provide: Mailer, useClass: mailer }, TicketCodes, PurchaseMailService, PasswordResetMailService],
+      exports: [Mailer, PurchaseMailService, PasswordResetMailService],
     };
   }
 }

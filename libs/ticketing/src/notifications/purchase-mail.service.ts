@@ -14,7 +14,8 @@ import {
   purchaseCompletedMessageId,
 } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
-import { EmailAttachment, Mailer, MailMaybeSentError } from './mailer.port';
+import { EmailAttachment, Mailer } from './mailer.port';
+import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { EmailTicket, RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
 import { renderTicketQr } from './ticket-qr';
@@ -106,27 +107,22 @@ export class PurchaseMailService {
     });
   }
 
-  /** Sends a claimed message and completes its claim; inside the claim's transaction. */
-  private async sendClaimed(
+  /** Sends a claimed message to the buyer and completes its claim; inside the claim's transaction. */
+  private sendClaimed(
     manager: Transaction,
     messageId: string,
     receipt: PurchaseReceipt,
     email: RenderedEmail & { attachments?: EmailAttachment[] },
   ): Promise<DeliveryOutcome> {
-    try {
-      const { smtpMessageId } = await this.mailer.send({
+    return sendClaimed(
+      { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
+      manager,
+      messageId,
+      {
         to: { name: receipt.buyerName, address: receipt.buyerEmail },
         ...email,
-        messageIdHeader: `<${messageId.replace(':', '.')}@${senderDomain(this.env.MAIL_FROM)}>`,
-      });
-      await this.deliveries.recordSent(manager, messageId, smtpMessageId);
-      return 'sent';
-    } catch (error) {
-      // Probably delivered: keep the claim rather than risk a second copy.
-      if (!(error instanceof MailMaybeSentError)) throw error;
-      await this.deliveries.recordUncertain(manager, messageId);
-      return 'uncertain';
-    }
+      },
+    );
   }
 
   /**
@@ -155,11 +151,4 @@ export class PurchaseMailService {
     }
     return { tickets, attachments };
   }
-}
-
-/** The transaction a TransactionRunner hands its work (no persistence types in the rules). */
-type Transaction = Parameters<Parameters<TransactionRunner['run']>[0]>[0];
-
-function senderDomain(from: string): string {
-  return /@([^>\s]+)/.exec(from)?.[1] ?? 'boxoffice.local';
 }

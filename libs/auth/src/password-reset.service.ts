@@ -1,0 +1,122 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Env } from '@app/config';
+import { Clock, emailKey } from '@app/core';
+import {
+  AuthEventsRepository,
+  AuthEventType,
+  PasswordResetTokensRepository,
+  RefreshTokensRepository,
+  TransactionRunner,
+  UsersRepository,
+} from '@app/database';
+import {
+  PASSWORD_RESET_TYPE,
+  passwordResetMailKey,
+  passwordResetMessageId,
+  ROUTING,
+  sealResetToken,
+} from '@app/messaging/contracts';
+import { normalizeEmail } from './accounts.service';
+import { InvalidResetTokenError } from './auth.errors';
+import { PasswordHasher } from './password-hasher';
+import { hashToken } from './token.service';
+
+/** Random bytes of a reset token; sent as base64url (43 characters). */
+export const RESET_TOKEN_BYTES = 32;
+
+/**
+ * Per account: live tokens kept at most (a request past them replaces the oldest), and tokens
+ * issued per window at most (a request past them issues nothing, and is answered alike). The
+ * window's limit is no 429: that would tell whose e-mail it is, and let anyone shut an account
+ * out of its resets; the client address's limit (PASSWORD_RESET_RATE_LIMIT) answers 429.
+ */
+export const PASSWORD_RESET_LIMITS = { liveTokens: 3, issuedPerWindow: 3, windowMs: 15 * 60_000 };
+
+/**
+ * Password reset by e-mail: a request stores a single-use token (its SHA-256 only) and sends it
+ * to the account's address through the outbox; a token then sets a new password once, within
+ * PASSWORD_RESET_TTL_MINUTES, uses up every other token of the account and ends all its sessions.
+ */
+@Injectable()
+export class PasswordResetService {
+  /** Seals the token in its message: only the api and the mailer read it there. */
+  private readonly mailKey: Buffer;
+
+  constructor(
+    private readonly resets: PasswordResetTokensRepository,
+    private readonly users: UsersRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly events: AuthEventsRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly hasher: PasswordHasher,
+    private readonly clock: Clock,
+    private readonly env: Env,
+  ) {
+    this.mailKey = passwordResetMailKey(env.TICKET_SIGNING_SECRET!);
+  }
+
+  /**
+   * Asks for a reset of the account with this e-mail (in any letter case). Resolves the same way
+   * whether or not there is such an account, and whether or not a token is issued: every request
+   * is recorded (by the hash of its e-mail key) in one committed transaction, so the two cases do
+   * alike work in PostgreSQL. Their times are close, not equal (a known account's writes a few rows
+   * more); and signup's 409 tells whether an e-mail is registered anyway. For an account, unless
+   * PASSWORD_RESET_LIMITS.issuedPerWindow tokens were issued to it within the window, a new token
+   * is stored beside its live ones (past PASSWORD_RESET_LIMITS.liveTokens the oldest is dropped;
+   * the others keep working) and its e-mail goes out.
+   */
+  async request(email: string): Promise<void> {
+    const token = randomBytes(RESET_TOKEN_BYTES).toString('base64url');
+    const resetId = randomUUID();
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.env.PASSWORD_RESET_TTL_MINUTES * 60_000);
+    const key = emailKey(normalizeEmail(email));
+    await this.resets.issue({
+      emailKey: key,
+      emailHash: hashToken(key),
+      resetId,
+      tokenHash: hashToken(token),
+      expiresAt,
+      now,
+      maxLiveTokens: PASSWORD_RESET_LIMITS.liveTokens,
+      maxIssued: PASSWORD_RESET_LIMITS.issuedPerWindow,
+      windowMs: PASSWORD_RESET_LIMITS.windowMs,
+      message: {
+        messageId: passwordResetMessageId(resetId),
+        routingKey: ROUTING.passwordReset,
+        payload: {
+          type: PASSWORD_RESET_TYPE,
+          resetId,
+          sealedToken: sealResetToken(this.mailKey, resetId, token),
+          expiresAt: expiresAt.toISOString(),
+        },
+      },
+    });
+  }
+
+  /**
+   * Sets `password` (already checked against signup's rules) on the account of `token`, and uses
+   * the token up, in one transaction with the end of every session of the account (its refresh
+   * tokens revoked) and the PASSWORD_RESET audit record; every other reset token of the account
+   * stops working. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
+   * {@link InvalidResetTokenError} (400) for a token unknown, used (or another of the account's
+   * was), dropped as the oldest of too many, or expired, without saying which.
+   */
+  async confirm(token: string, password: string): Promise<void> {
+    const tokenHash = hashToken(token);
+    // A cheap read first: a wrong token costs no argon2 hash.
+    if (!(await this.resets.isLive(tokenHash, this.clock.now()))) throw new InvalidResetTokenError();
+    const passwordHash = await this.hasher.hash(password);
+    const reset = await this.transactions.run(async (manager) => {
+      const now = this.clock.now();
+      const userId = await this.resets.consume(tokenHash, now, manager);
+      if (!userId) return false;
+      await this.users.setPasswordHash(userId, passwordHash, manager);
+      await this.refreshTokens.revokeUser(userId, now, manager);
+      await this.events.record(userId, AuthEventType.PasswordReset, manager);
+      return true;
+    });
+    if (!reset) throw new InvalidResetTokenError();
+  }
+}

@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuthEventType } from '../entities/auth-event.entity';
+
+/** A reset request as {@link PasswordResetTokensRepository.issue} stores it. */
+export interface NewPasswordReset {
+  /** The account's e-mail key (`emailKey` of libs/core): the one lookup of the account. */
+  emailKey: string;
+  /** SHA-256 (hex) of the e-mail key: how the request is recorded, never the address itself. */
+  emailHash: string;
+  /** A fresh UUID naming the request. */
+  resetId: string;
+  /** SHA-256 of the token, 64 lower-case hex digits. */
+  tokenHash: string;
+  expiresAt: Date;
+  /** The api's time of the request: tokens that expired by then are dropped. */
+  now: Date;
+  /** The account's live tokens kept at most: a request past them replaces the oldest. */
+  maxLiveTokens: number;
+  /** Tokens issued to one account per `windowMs` at most: a request past them issues nothing. */
+  maxIssued: number;
+  windowMs: number;
+  /**
+   * Its e-mail's outbox row: the message id, routing key and body, to which the statement adds
+   * `userId` (the `PasswordResetMessage` of `@app/messaging/contracts`).
+   */
+  message: { messageId: string; routingKey: string; payload: Record<string, unknown> };
+}
+
+/**
+ * Password-reset tokens, kept as their SHA-256: a few live ones per account, each until its own
+ * expiry; and every request, recorded by the hash of its e-mail key.
+ */
+@Injectable()
+export class PasswordResetTokensRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Records the request (`password_reset_requests`, by `emailHash`) and, for the account whose
+   * e-mail key is `reset.emailKey`, unless it was issued `maxIssued` tokens in the last
+   * `windowMs`: stores the token (its hash and expiry) beside the account's other live ones,
+   * dropping its expired ones and, past `maxLiveTokens`, its oldest; writes the e-mail's outbox row
+   * and records PASSWORD_RESET_REQUESTED. Answers whether it issued a token. With no such account,
+   * or past the limit, the request row is all it writes: the same statements, one commit.
+   * Requests for one e-mail key take turns (a transaction-scoped advisory lock on its hash), so
+   * the limits hold under concurrency.
+   */
+  async issue(reset: NewPasswordReset): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('password-reset:' || $1, 0))`, [
+        reset.emailHash,
+      ]);
+      const rows: { user_id: string }[] = await manager.query(
+        `WITH request AS (INSERT INTO password_reset_requests (email_hash) VALUES ($2)),
+         account AS (
+           SELECT u.id FROM users u
+           WHERE u.email_key = $1
+             AND (SELECT count(*) FROM password_reset_tokens t
+                  WHERE t.user_id = u.id AND t.created_at > now() - make_interval(secs => $12)) < $11
+         ),
+         dropped AS (
+           DELETE FROM password_reset_tokens WHERE id IN (
+             SELECT t.id FROM password_reset_tokens t JOIN account a ON a.id = t.user_id WHERE t.expires_at <= $10
+             UNION ALL
+             (SELECT t.id FROM password_reset_tokens t JOIN account a ON a.id = t.user_id WHERE t.expires_at > $10
+              ORDER BY t.created_at DESC, t.id OFFSET $13 - 1)
+           )
+         ),
+         token AS (
+           INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at)
+           SELECT $3, id, $4, $5 FROM account
+           RETURNING user_id
+         ),
+         event AS (INSERT INTO auth_events (user_id, type) SELECT user_id, $9 FROM token),
+         mail AS (
+           INSERT INTO outbox (message_id, routing_key, payload)
+           SELECT $6, $7, $8::jsonb || jsonb_build_object('userId', user_id) FROM token
+         )
+         SELECT user_id FROM token`,
+        [
+          reset.emailKey,
+          reset.emailHash,
+          reset.resetId,
+          reset.tokenHash,
+          reset.expiresAt,
+          reset.message.messageId,
+          reset.message.routingKey,
+          JSON.stringify(reset.message.payload),
+          AuthEventType.PasswordResetRequested,
+          reset.now,
+          reset.maxIssued,
+          reset.windowMs / 1000,
+          reset.maxLiveTokens,
+        ],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  /** Whether a token with this hash is stored and not expired at `now` (a read, no lock). */
+  async isLive(tokenHash: string, now: Date): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      'SELECT 1 FROM password_reset_tokens WHERE token_hash = $1 AND expires_at > $2',
+      [tokenHash, now],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Uses up the token with this hash, if it is stored and not expired at `now`, inside the
+   * caller's transaction: locks its account's row (FOR NO KEY UPDATE, as the password's UPDATE
+   * would), deletes every reset token of the account and answers the account's id; null
+   * otherwise. Of two transactions consuming tokens of one account at once, the second waits for
+   * the first: its commit leaves the second nothing (null), its rollback lets the second have it.
+   */
+  async consume(tokenHash: string, now: Date, manager: EntityManager): Promise<string | null> {
+    const found: { user_id: string }[] = await manager.query(
+      'SELECT user_id FROM password_reset_tokens WHERE token_hash = $1',
+      [tokenHash],
+    );
+    const userId = found[0]?.user_id;
+    if (!userId) return null;
+    // The account first, then its tokens: two confirms with two tokens of one account take turns
+    // there instead of each holding one token row and waiting for the other's.
+    await manager.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
+    // Through a CTE: TypeORM answers a bare DELETE … RETURNING as [rows, count].
+    const rows: { user_id: string }[] = await manager.query(
+      `WITH used AS (
+         DELETE FROM password_reset_tokens WHERE token_hash = $1 AND user_id = $3 AND expires_at > $2 RETURNING user_id
+       ),
+       others AS (DELETE FROM password_reset_tokens WHERE user_id IN (SELECT user_id FROM used) AND token_hash <> $1)
+       SELECT user_id FROM used`,
+      [tokenHash, now, userId],
+    );
+    return rows[0]?.user_id ?? null;
+  }
+
+  /**
+   * Where the e-mail of reset request `resetId` goes: its account's address and name, while the
+   * request's token is live at `now`; null once it (or another token of the account) was used, it
+   * was replaced as the oldest of too many, or expired (its e-mail would carry a token that no
+   * longer works).
+   */
+  async recipientOfLive(resetId: string, now: Date): Promise<{ email: string; name: string } | null> {
+    const rows: { email: string; name: string }[] = await this.dataSource.query(
+      `SELECT u.email, u.name FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
+       WHERE t.id = $1 AND t.expires_at > $2`,
+      [resetId, now],
+    );
+    return rows[0] ?? null;
+  }
+}

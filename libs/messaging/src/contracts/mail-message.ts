@@ -1,0 +1,25 @@
+import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
+import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
+import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
+
+/** A message of the mail queue: a purchase confirmation, a cancellation notice, or a password reset. */
+export type MailMessage =
+  | { kind: 'completed'; message: PurchaseCompletedMessage }
+  | { kind: 'canceled'; message: PurchaseCanceledMessage }
+  | { kind: 'password-reset'; message: PasswordResetMessage };
+
+/**
+ * Parses a body of the mail queue by its `type`: purchase-canceled or password-reset when it says
+ * so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ */
+export function parseMailMessage(content: Buffer): MailMessage {
+  let body: unknown;
+  try {
+    body = JSON.parse(content.toString('utf8'));
+  } catch {
+    throw new MalformedMessageError('not JSON');
+  }
+  if (isPurchaseCanceledBody(body)) return { kind: 'canceled', message: toPurchaseCanceled(body) };
+  if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
+  return { kind: 'completed', message: parsePurchaseCompleted(content) };
+}
