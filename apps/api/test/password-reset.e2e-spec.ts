@@ -133,6 +133,29 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     expect(n).toBe(0);
   });
 
+  it('keeps the request rows about a day deep: each request prunes up to two rows older than a day', async () => {
+    const count = async () =>
+      ((await db.query(`SELECT count(*)::int AS n FROM password_reset_requests`)) as { n: number }[])[0].n;
+    for (const n of [1, 2, 3])
+      expect((await requestReset(`prune-${n}-${Date.now()}@example.test`)).statusCode).toBe(202);
+    // Every row so far made older than a day, but the newest.
+    await db.query(
+      `UPDATE password_reset_requests SET created_at = now() - interval '2 days'
+        WHERE id < (SELECT max(id) FROM password_reset_requests)`,
+    );
+    const old = async () =>
+      (
+        (await db.query(
+          `SELECT count(*)::int AS n FROM password_reset_requests WHERE created_at < now() - interval '1 day'`,
+        )) as { n: number }[]
+      )[0].n;
+    const before = { all: await count(), old: await old() };
+    expect(before.old).toBeGreaterThanOrEqual(2);
+    expect((await requestReset(`prune-b-${Date.now()}@example.test`)).statusCode).toBe(202);
+    expect(await old()).toBe(before.old - 2);
+    expect(await count()).toBe(before.all - 1);
+  });
+
   it('refuses an expired token with the same message, and takes it while still valid', async () => {
     const user = await createSession(api.app);
     expect((await requestReset(user.email)).statusCode).toBe(202);

@@ -42,7 +42,8 @@ export class PasswordResetTokensRepository {
    * `windowMs`: stores the token (its hash and expiry) beside the account's other live ones,
    * dropping its expired ones and, past `maxLiveTokens`, its oldest; writes the e-mail's outbox row
    * and records PASSWORD_RESET_REQUESTED. Answers whether it issued a token. With no such account,
-   * or past the limit, the request row is all it writes: the same statements, one commit.
+   * or past the limit, the request row is all it writes: the same statements, one commit. Request
+   * rows older than a day are pruned by later requests (up to two each).
    * Requests for one e-mail key take turns (a transaction-scoped advisory lock on its hash), so
    * the limits hold under concurrency.
    */
@@ -53,6 +54,14 @@ export class PasswordResetTokensRepository {
       ]);
       const rows: { user_id: string }[] = await manager.query(
         `WITH request AS (INSERT INTO password_reset_requests (email_hash) VALUES ($2)),
+         -- The table stays about a day deep: each request removes up to two of the oldest rows
+         -- when they are older than that (two rows read by the primary key, whatever the table's size).
+         pruned AS (
+           DELETE FROM password_reset_requests WHERE id IN (
+             SELECT id FROM (SELECT id, created_at FROM password_reset_requests ORDER BY id LIMIT 2) oldest
+             WHERE created_at < now() - interval '1 day'
+           )
+         ),
          account AS (
            SELECT u.id FROM users u
            WHERE u.email_key = $1
