@@ -11,6 +11,7 @@ import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
+import { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
@@ -28,6 +29,7 @@ const REPOSITORIES = [
   AuthEventsRepository,
   EventRepository,
   PerformanceRepository,
+  PerformanceCancellationsRepository,
   PurchaseRepository,
   OutboxRepository,
   PurchaseReceiptsRepository,

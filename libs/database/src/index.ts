@@ -28,6 +28,12 @@ export type {
   SeatPlaceRow,
   SectionLayout,
 } from './repositories/performance.repository';
+export { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
+export type {
+  CancellationFigures,
+  PaidPurchaseRef,
+  PerformanceCancellationRecord,
+} from './repositories/performance-cancellations.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

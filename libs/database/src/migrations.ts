@@ -23,6 +23,7 @@ import { SeatRowLabel1798300000000 } from './migrations/1798300000000-SeatRowLab
 import { PaymentAttemptRefundOwed1798400000000 } from './migrations/1798400000000-PaymentAttemptRefundOwed';
 import { MaxTicketsPerBuyer1798500000000 } from './migrations/1798500000000-MaxTicketsPerBuyer';
 import { UsersStaffIndex1798600000000 } from './migrations/1798600000000-UsersStaffIndex';
+import { PerformanceCancellations1798700000000 } from './migrations/1798700000000-PerformanceCancellations';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -54,4 +55,5 @@ export const MIGRATIONS: Function[] = [
   PaymentAttemptRefundOwed1798400000000,
   MaxTicketsPerBuyer1798500000000,
   UsersStaffIndex1798600000000,
+  PerformanceCancellations1798700000000,
 ];

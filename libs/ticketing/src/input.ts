@@ -55,6 +55,7 @@ export function assertIdempotencyKey(key: unknown): asserts key is string {
   }
 }
 
-function isPositiveInteger(value: unknown): value is number {
+/** A safe integer above 0 (an id of PostgreSQL's identity columns). */
+export function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
