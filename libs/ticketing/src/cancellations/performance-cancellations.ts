@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { StoreUnavailableError } from '@app/core';
+import { PerformanceCancellationRecord, PerformanceCancellationsRepository } from '@app/database';
+import { CatalogCache } from '../catalog/catalog-cache';
+import { InvalidInputError, NotFoundError } from '../errors';
+import { isPositiveInteger } from '../input';
+import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SeatStateStore } from '../seats/seat-state.store';
+import { PerformanceCancellationStore } from './performance-cancellation.store';
+
+/** Longest reason an operator may give, in characters. */
+export const MAX_CANCELLATION_REASON_LENGTH = 500;
+
+/** The stream entries the progress reads to count purchases not written to PostgreSQL yet. */
+const PROGRESS_STREAM_READ = 10_000;
+
+/**
+ * Where a performance's cancellation stands, counted in purchases. `refunded`: canceled with the
+ * refund recorded (payment attempt REFUNDED; the buyers' own cancels before it included);
+ * `remaining`: still to cancel or to refund (PAID in PostgreSQL, PAID in Redis and not written
+ * yet, or canceled with the refund not recorded yet). While `IN_PROGRESS` the counts are a
+ * moment's view from two stores (a purchase being flushed may be counted twice for an instant);
+ * at `COMPLETED` `remaining` is 0.
+ */
+export interface CancellationProgress extends PerformanceCancellationRecord {
+  status: 'IN_PROGRESS' | 'COMPLETED';
+  refunded: number;
+  remaining: number;
+}
+
+/**
+ * Canceling a performance (the show is called off): it stops selling for good at once, and
+ * `batch` (BulkRefund) then cancels and refunds each of its paid purchases.
+ */
+@Injectable()
+export class PerformanceCancellations {
+  constructor(
+    private readonly cancellations: PerformanceCancellationsRepository,
+    private readonly store: PerformanceCancellationStore,
+    private readonly seatState: SeatStateStore,
+    private readonly rebuilder: SeatStateRebuilder,
+    private readonly cache: CatalogCache,
+  ) {}
+
+  /**
+   * Cancels the performance: `status` CANCELED in PostgreSQL and in the live state the hold,
+   * purchase and check-in scripts read, under the performance's row lock, before this answers;
+   * from then on no hold, purchase (also of a hold made before) or check-in of it goes through on
+   * any replica. Its refunds are `batch`'s (BulkRefund). Canceling again answers the first
+   * cancellation's progress with `created` false. `reason`: up to 500 characters for the buyers,
+   * or null. Throws NotFoundError('performance'), InvalidInputError (reason), StoreUnavailableError
+   * (Redis lost the performance again while it was canceled: nothing changed, retry).
+   */
+  async cancel(
+    performanceId: number,
+    reason: string | null,
+    requestedBy: string | null,
+  ): Promise<{ created: boolean; progress: CancellationProgress }> {
+    if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
+    if (reason !== null && reason.length > MAX_CANCELLATION_REASON_LENGTH) {
+      throw new InvalidInputError(`reason must be at most ${MAX_CANCELLATION_REASON_LENGTH} characters`);
+    }
+    // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
+    await this.rebuilder.ensure(performanceId);
+    const result = await this.cancellations.cancel(performanceId, { reason, requestedBy }, async (row) => {
+      if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
+        throw new StoreUnavailableError(
+          'redis',
+          new Error(`performance ${performanceId} left Redis again while it was canceled`),
+        );
+      }
+    });
+    if (!result) throw new NotFoundError('performance');
+    if (result.created) await this.cache.invalidate();
+    return { created: result.created, progress: await this.progressOf(result.cancellation) };
+  }
+
+  /** The progress of the performance's cancellation. Throws NotFoundError('cancellation') when it was never canceled. */
+  async progress(performanceId: number): Promise<CancellationProgress> {
+    const cancellation = isPositiveInteger(performanceId) ? await this.cancellations.find(performanceId) : null;
+    if (!cancellation) throw new NotFoundError('cancellation');
+    return this.progressOf(cancellation);
+  }
+
+  private async progressOf(cancellation: PerformanceCancellationRecord): Promise<CancellationProgress> {
+    const { performanceId } = cancellation;
+    const [unwritten, figures] = await Promise.all([
+      cancellation.completedAt ? null : this.store.unwritten(performanceId, PROGRESS_STREAM_READ),
+      this.cancellations.figures(performanceId),
+    ]);
+    return {
+      ...cancellation,
+      status: cancellation.completedAt ? 'COMPLETED' : 'IN_PROGRESS',
+      refunded: figures.refunded,
+      remaining: figures.paid + figures.refundOwed + (unwritten?.paid.length ?? 0),
+    };
+  }
+}
