@@ -5,7 +5,7 @@ import { CancellationNotReplicatedError, NotFoundError, PurchaseCanceledError } 
 import { PurchaseCancellation } from '../purchases/purchase-cancellation';
 import { PerformanceCancellationStore } from './performance-cancellation.store';
 
-/** Purchases read per source (Redis stream, PostgreSQL) in one step. */
+/** Paid purchases canceled in one step at most. */
 export const BULK_REFUND_CHUNK = 100;
 
 /** Cancels run side by side within a step. */
@@ -26,6 +26,11 @@ export interface BulkRefundStep {
  * to PostgreSQL, the refund made at once or owed and made by the payment reconciler, one
  * cancellation notice through the outbox), so there is one refund path. Checked-in tickets are
  * refunded too (the show did not happen): 'operator-keep-checked-in', their seats staying sold.
+ * A purchase still only in Redis's purchase stream (answered 201, not flushed yet) is canceled
+ * once its flush wrote it, within PURCHASE_FLUSH_AGE_SECONDS and a pass: so it is confirmed first
+ * and its buyer gets the cancellation notice P5 promises a confirmed purchase; canceled before
+ * its flush, it would be written canceled with no mail at all (as a buyer's own quick cancel is),
+ * and its buyer, who did nothing, would never be told.
  * The state is PostgreSQL's and Redis's, none of its own: a process killed mid-way, several
  * processes at once, or a buyer canceling the same purchase meanwhile refund each purchase once
  * (the cancel script decides), and the next step picks up where the last left.
@@ -49,22 +54,21 @@ export class BulkRefund {
 
   /**
    * One step on the oldest open cancellation no other process works on (its row locked meanwhile):
-   * cancels up to BULK_REFUND_CHUNK paid purchases still only in Redis's purchase stream and as
-   * many PAID in PostgreSQL. When none is left to cancel, no stream entry is left unwritten and
-   * every canceled purchase's refund is recorded, marks the cancellation completed. Null when no
+   * cancels up to BULK_REFUND_CHUNK purchases PAID in PostgreSQL. When none is left to cancel, no
+   * entry of the performance's purchase stream is left unwritten (no purchase is still only in
+   * Redis: no sale lands after the cancel, and each flush writes what is there) and every canceled
+   * purchase's refund is recorded, marks the cancellation completed. Null when no
    * open cancellation is free. Throws what PostgreSQL, Redis or a cancel throws (the step is
    * retried: what it did stands).
    */
   async refundOnce(): Promise<BulkRefundStep | null> {
     let canceled = 0;
     const worked = await this.cancellations.workOnOpen(async ({ performanceId }) => {
-      // The stream first: an entry flushed after this read is in PostgreSQL for the next one.
-      const unwritten = await this.store.unwritten(performanceId, BULK_REFUND_CHUNK);
-      const persisted = await this.cancellations.paidPurchases(performanceId, BULK_REFUND_CHUNK);
-      const todo = new Map<string, PaidPurchaseRef>();
-      for (const purchase of [...unwritten.paid, ...persisted]) todo.set(purchase.purchaseId, purchase);
-      canceled = await this.cancelAll([...todo.values()]);
-      if (todo.size > 0 || unwritten.entries > 0) return false;
+      // The stream first: an entry written after this read is in PostgreSQL for the paid query.
+      const unwritten = await this.store.unwrittenEntries(performanceId);
+      const paid = await this.cancellations.paidPurchases(performanceId, BULK_REFUND_CHUNK);
+      canceled = await this.cancelAll(paid);
+      if (paid.length > 0 || unwritten > 0) return false;
       const figures = await this.cancellations.figures(performanceId);
       return figures.paid === 0 && figures.refundOwed === 0;
     });

@@ -85,14 +85,14 @@ export class PerformanceCancellations {
   private async progressOf(cancellation: PerformanceCancellationRecord): Promise<CancellationProgress> {
     const { performanceId } = cancellation;
     const [unwritten, figures] = await Promise.all([
-      cancellation.completedAt ? null : this.store.unwritten(performanceId, PROGRESS_STREAM_READ),
+      cancellation.completedAt ? [] : this.store.unwrittenPaid(performanceId, PROGRESS_STREAM_READ),
       this.cancellations.figures(performanceId),
     ]);
     return {
       ...cancellation,
       status: cancellation.completedAt ? 'COMPLETED' : 'IN_PROGRESS',
       refunded: figures.refunded,
-      remaining: figures.paid + figures.refundOwed + (unwritten?.paid.length ?? 0),
+      remaining: figures.paid + figures.refundOwed + unwritten.length,
     };
   }
 }
