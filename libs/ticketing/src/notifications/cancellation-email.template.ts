@@ -4,6 +4,7 @@ import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } 
 /**
  * The notice that follows a confirmation when the purchase is canceled or refunded: which
  * purchase, its event, venue and start (on the venue's wall clock), its seats and amount, when it was canceled, and that its tickets no longer admit anyone.
+ * When the performance itself was canceled, it says so, with the operator's reason when one was given.
  */
 export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Date): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
@@ -11,12 +12,15 @@ export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Da
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const seats = receipt.seats.map(formatSeat);
   const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
+  const called = receipt.performanceCancellation;
+  const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
 
   const text = [
     `Hello ${receipt.buyerName},`,
     '',
     `your purchase for ${receipt.eventTitle} was canceled and its amount refunded. Its tickets`,
     'no longer admit anyone: the QR codes of the confirmation are void.',
+    ...(calledOff ? ['', calledOff] : []),
     '',
     `Event:     ${receipt.eventTitle}`,
     `Venue:     ${receipt.venue}`,
@@ -38,7 +42,7 @@ export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Da
 <p>Hello ${escapeHtml(receipt.buyerName)},</p>
 <p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled and its amount refunded.
 Its tickets no longer admit anyone: the QR codes of the confirmation are void.</p>
-<table cellpadding="4">
+${calledOff ? `<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>\n` : ''}<table cellpadding="4">
 <tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
 <tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
 <tr><th align="left">When</th><td>${escapeHtml(when)}</td></tr>
