@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { PerformanceCancellations } from '@app/ticketing';
@@ -29,6 +29,7 @@ export class AdminPerformancesController {
    */
   @Post(':id/cancel')
   @HttpCode(202)
+  @ApiBody({ type: PerformanceCancelDto, required: false })
   @ApiResponse({
     status: 202,
     type: PerformanceCancellationResponseDto,
