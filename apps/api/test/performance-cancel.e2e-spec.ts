@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vit
 import { Client } from 'pg';
 import { Role, SessionsService } from '@app/auth';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
-import { BulkRefund, PaymentGateway, PaymentReconciler } from '@app/ticketing';
+import Redis from 'ioredis';
+import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys } from '@app/ticketing';
 import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -196,6 +197,13 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
       message: `performance ${performance.id} has been canceled: its tickets admit no one`,
       details: { performanceId: performance.id },
     });
+    // A live state that lost the status (a Redis write lost in a failover): PostgreSQL refuses too.
+    const meta = performanceKeys(performance.id).meta;
+    await api.app.get(Redis).hdel(meta, 'status');
+    const lostDoor = await call('POST', '/check-in', { body: { code: other }, session: staff });
+    expect(lostDoor.statusCode).toBe(409);
+    expect(lostDoor.json().message).toBe(`performance ${performance.id} has been canceled: its tickets admit no one`);
+    await api.app.get(Redis).hset(meta, 'status', 'CANCELED');
 
     const done = await refundAll(performance.id);
     expect(done).toMatchObject({ status: 'COMPLETED', refunded: 6, remaining: 0, completedAt: expect.any(String) });

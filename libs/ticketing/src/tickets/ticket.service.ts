@@ -82,7 +82,8 @@ export class TicketService {
    * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
    * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
    * Redis; PerformanceCanceledError (409) once its performance was canceled (checked in the same
-   * script, before anything is marked, whether its purchase was refunded yet or not);
+   * script, before anything is marked, whether its purchase was refunded yet or not, and again by
+   * PostgreSQL's check-in, for a performance whose live state Redis lost);
    * TicketAlreadyCheckedInError (409, with when) after the first, also for a ticket checked
    * in before its purchase was canceled. Concurrent scans of one code: exactly one succeeds (one
    * conditional UPDATE in PostgreSQL). A check-in racing a cancel of its purchase: exactly one of
@@ -136,6 +137,9 @@ export class TicketService {
       case 'CANCELED':
         await unmark();
         throw new TicketCanceledError();
+      case 'PERFORMANCE_CANCELED':
+        await unmark();
+        throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
       case 'NOT_FOUND':
         await unmark();
         throw new NotFoundError('ticket');
