@@ -48,7 +48,8 @@ export class AdminPerformancesController {
     @Body() body: PerformanceCancelDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PerformanceCancellationResponseDto> {
-    const { created, progress } = await this.cancellations.cancel(id, body?.reason ?? null, operator.id);
+    // A reason of white space alone (trimmed to nothing) is none.
+    const { created, progress } = await this.cancellations.cancel(id, body?.reason || null, operator.id);
     if (!created) reply.status(200);
     return mapCancellation(progress);
   }
