@@ -31,6 +31,7 @@ export type {
 export { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
 export type {
   CancellationFigures,
+  RefundPass,
   PaidPurchaseRef,
   PerformanceCancellationRecord,
 } from './repositories/performance-cancellations.repository';

@@ -203,6 +203,23 @@ export class CancellationNotReplicatedError extends DomainError {
 }
 
 /**
+ * A performance's CANCELED status was written to the Redis primary, but REDIS_WAIT_REPLICAS
+ * replicas did not confirm it within REDIS_WAIT_TIMEOUT_MS: a failover could still lose it and let
+ * sales through, so the cancel was not committed in PostgreSQL. Retry: canceling is idempotent.
+ */
+export class PerformanceCancelNotReplicatedError extends DomainError {
+  constructor(performanceId: number) {
+    super(
+      'unavailable',
+      'PerformanceCancelNotReplicated',
+      `the cancellation of performance ${performanceId} could not be confirmed durably; retry`,
+      { performanceId },
+      1,
+    );
+  }
+}
+
+/**
  * A hold or purchase of a performance whose waiting room is on, without a valid admission:
  * no token, a forged or expired one, one for another user or performance, or a slot that ended.
  */

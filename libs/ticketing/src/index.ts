@@ -10,6 +10,7 @@ export {
   InvalidInputError,
   NotFoundError,
   PaymentDeclinedError,
+  PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
   SalesClosedError,
   SalesNotOpenError,

@@ -30,19 +30,25 @@ export class PerformanceCancellationResponseDto {
   reason: string | null;
   /** When the performance was canceled. @example "2027-03-01T10:00:00.000Z" */
   requestedAt: string;
-  /** When the last refund was recorded; null while in progress. */
+  /** When the last refund was recorded; null while in progress (also again, after a purchase that appeared later). */
   completedAt: string | null;
   /**
-   * Purchases of the performance canceled with their refund recorded (those the buyers canceled
-   * themselves before included).
+   * Purchases of the performance canceled with their refund settled: refunded, or no charge was
+   * made (payment attempt DECLINED) (those the buyers canceled themselves before included).
    */
   refunded: number;
   /**
-   * Purchases still to cancel or whose refund is not recorded yet (PAID in PostgreSQL, PAID in
-   * Redis and not written yet, or canceled with the refund owed); 0 once `COMPLETED`. While in
-   * progress a purchase being written to PostgreSQL may be counted twice for an instant.
+   * Purchases still to cancel or whose refund is not settled yet (PAID in PostgreSQL, PAID in
+   * Redis and not written yet, or canceled with the refund owed); always 0 when `COMPLETED`. While
+   * in progress a purchase being written to PostgreSQL may be counted twice for an instant.
    */
   remaining: number;
+  /**
+   * Purchases among `remaining` whose cancel or refund failed on its last try (a gateway refusing
+   * the refund, say): the bulk refund goes on with the others and tries these again; `batch` logs
+   * each one for an operator.
+   */
+  failing: number;
 }
 
 export function mapCancellation(progress: CancellationProgress): PerformanceCancellationResponseDto {
@@ -54,5 +60,6 @@ export function mapCancellation(progress: CancellationProgress): PerformanceCanc
     completedAt: progress.completedAt?.toISOString() ?? null,
     refunded: progress.refunded,
     remaining: progress.remaining,
+    failing: progress.failing,
   };
 }

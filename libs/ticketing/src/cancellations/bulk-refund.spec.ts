@@ -4,10 +4,11 @@ import type {
   PaidPurchaseRef,
   PerformanceCancellationRecord,
   PerformanceCancellationsRepository,
+  RefundPass,
 } from '@app/database';
 import { CancellationNotReplicatedError, NotFoundError, PurchaseCanceledError } from '../errors';
 import type { PurchaseCancellation } from '../purchases/purchase-cancellation';
-import { BULK_REFUND_CHUNK, BulkRefund } from './bulk-refund';
+import { BULK_REFUND_CHUNK, BulkRefund, REOPEN_CHECK_INTERVAL_MS } from './bulk-refund';
 import type { PerformanceCancellationStore } from './performance-cancellation.store';
 
 const open: PerformanceCancellationRecord = {
@@ -18,30 +19,40 @@ const open: PerformanceCancellationRecord = {
   completedAt: null,
 };
 
+const settledFigures: CancellationFigures = { paid: 0, refundOwed: 0, refunded: 0, failing: 0 };
+
 function bulk(options: {
   cancellation?: PerformanceCancellationRecord | null;
+  refundCursor?: string | null;
   paid?: PaidPurchaseRef[];
   unwritten?: number;
   figures?: CancellationFigures;
-  cancel?: (purchaseId: string) => Promise<void>;
+  /** Throws to fail the cancel; answers false when the refund was not made now. */
+  cancel?: (purchaseId: string) => Promise<boolean | void>;
+  reopened?: number[];
 }) {
-  const marked: boolean[] = [];
+  const marked: { completed: boolean; refundCursor: string | null }[] = [];
   const repository = {
-    workOnOpen: vi.fn(async (work: (c: PerformanceCancellationRecord) => Promise<boolean>) => {
-      const cancellation = options.cancellation === undefined ? open : options.cancellation;
-      if (!cancellation) return null;
-      const completed = await work(cancellation);
-      marked.push(completed);
-      return { cancellation, completed };
-    }),
+    workOnOpen: vi.fn(
+      async (work: (pass: RefundPass) => Promise<{ completed: boolean; refundCursor: string | null }>) => {
+        const cancellation = options.cancellation === undefined ? open : options.cancellation;
+        if (!cancellation) return null;
+        const done = await work({ cancellation, refundCursor: options.refundCursor ?? null });
+        marked.push(done);
+        return { cancellation, completed: done.completed };
+      },
+    ),
     paidPurchases: vi.fn(async () => options.paid ?? []),
-    figures: vi.fn(async () => options.figures ?? { paid: 0, refundOwed: 0, refunded: 0 }),
+    figures: vi.fn(async () => options.figures ?? settledFigures),
+    recordFailure: vi.fn(async () => undefined),
+    clearFailure: vi.fn(async () => undefined),
+    reopenWithPaid: vi.fn(async () => options.reopened ?? []),
   };
   const store = { unwrittenEntries: vi.fn(async () => options.unwritten ?? 0) };
   const cancellation = {
     cancelAsOperator: vi.fn(async (_userId: string, purchaseId: string) => {
-      await options.cancel?.(purchaseId);
-      return {};
+      const made = await options.cancel?.(purchaseId);
+      return { refundMade: made !== false };
     }),
   };
   const service = new BulkRefund(
@@ -62,11 +73,12 @@ describe('BulkRefund.refundOnce', () => {
 
   it("cancels each paid purchase through the operator's cancel, checked-in seats refunded too, and is not done yet", async () => {
     const { service, repository, cancellation, marked } = bulk({ paid: purchases(5) });
-    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 5, completed: false });
-    expect(repository.paidPurchases).toHaveBeenCalledWith(7, BULK_REFUND_CHUNK);
+    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 5, failed: 0, completed: false });
+    expect(repository.paidPurchases).toHaveBeenCalledWith(7, null, BULK_REFUND_CHUNK);
     expect(cancellation.cancelAsOperator).toHaveBeenCalledTimes(5);
     expect(cancellation.cancelAsOperator).toHaveBeenCalledWith('u1', 'p1', 'operator-keep-checked-in');
-    expect(marked).toEqual([false]);
+    // Fewer than a chunk: the next pass starts from the first paid purchase again.
+    expect(marked).toEqual([{ completed: false, refundCursor: null }]);
     expect((await service.canceled.get()).values[0].value).toBe(5);
   });
 
@@ -80,33 +92,69 @@ describe('BulkRefund.refundOnce', () => {
         if (id === 'p2') throw new CancellationNotReplicatedError();
       },
     });
-    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 2, completed: false });
+    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 2, failed: 0, completed: false });
   });
 
-  it('lets any other failure through: the step is retried, what it did stands', async () => {
-    const failure = new Error('redis down');
-    const { service } = bulk({
-      paid: purchases(2),
-      cancel: async () => {
-        throw failure;
+  it('goes on with the others past a purchase whose cancel or refund fails, noting it for the progress and the operator', async () => {
+    const { service, repository, cancellation } = bulk({
+      paid: purchases(4),
+      cancel: async (id) => {
+        if (id === 'p0') throw new Error('redis down');
+        // The gateway refused the refund: canceled, the refund owed to the reconciler.
+        if (id === 'p2') return false;
       },
     });
+    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 2, failed: 2, completed: false });
+    expect(cancellation.cancelAsOperator).toHaveBeenCalledTimes(4);
+    expect(repository.recordFailure).toHaveBeenCalledWith(7, 'p0', 'the cancel failed: redis down');
+    expect(repository.recordFailure).toHaveBeenCalledWith(7, 'p2', expect.stringContaining('refund was not made'));
+    expect(repository.clearFailure).toHaveBeenCalledWith('p1');
+    expect(repository.clearFailure).toHaveBeenCalledWith('p3');
+  });
+
+  it('goes on after a full chunk on the next pass, and completes only after a round from the first', async () => {
+    const full = bulk({ paid: purchases(BULK_REFUND_CHUNK) });
+    await full.service.refundOnce();
+    expect(full.marked).toEqual([{ completed: false, refundCursor: `p${BULK_REFUND_CHUNK - 1}` }]);
+    const after = bulk({ refundCursor: 'p99', paid: [] });
+    expect(await after.service.refundOnce()).toMatchObject({ completed: false });
+    expect(after.repository.paidPurchases).toHaveBeenCalledWith(7, 'p99', BULK_REFUND_CHUNK);
+    expect(after.marked).toEqual([{ completed: false, refundCursor: null }]);
+  });
+
+  it('opens completed cancellations with a paid purchase again, at most every REOPEN_CHECK_INTERVAL_MS', async () => {
+    const { service, repository } = bulk({ reopened: [3] });
+    await service.refundOnce();
+    await service.refundOnce();
+    expect(repository.reopenWithPaid).toHaveBeenCalledOnce();
+    vi.useFakeTimers({ now: Date.now() + REOPEN_CHECK_INTERVAL_MS + 1, toFake: ['Date'] });
+    try {
+      await service.refundOnce();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(repository.reopenWithPaid).toHaveBeenCalledTimes(2);
+  });
+
+  it('lets a failure of PostgreSQL or Redis around the cancels through: the step is retried, what it did stands', async () => {
+    const failure = new Error('redis down');
+    const { service, store } = bulk({ paid: purchases(2) });
+    store.unwrittenEntries.mockRejectedValueOnce(failure);
     await expect(service.refundOnce()).rejects.toBe(failure);
   });
 
   it('waits while the purchase stream holds entries not written to PostgreSQL', async () => {
     const { service, marked } = bulk({ unwritten: 3 });
-    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 0, completed: false });
-    expect(marked).toEqual([false]);
+    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 0, failed: 0, completed: false });
+    expect(marked).toEqual([{ completed: false, refundCursor: null }]);
   });
 
   it('waits while a refund is owed, and completes once every purchase is canceled and refunded', async () => {
-    expect(await bulk({ figures: { paid: 0, refundOwed: 1, refunded: 4 } }).service.refundOnce()).toMatchObject({
-      completed: false,
-    });
-    const done = bulk({ figures: { paid: 0, refundOwed: 0, refunded: 5 } });
-    expect(await done.service.refundOnce()).toEqual({ performanceId: 7, canceled: 0, completed: true });
-    expect(done.marked).toEqual([true]);
+    const owed = { ...settledFigures, refundOwed: 1, refunded: 4, failing: 1 };
+    expect(await bulk({ figures: owed }).service.refundOnce()).toMatchObject({ completed: false });
+    const done = bulk({ figures: { ...settledFigures, refunded: 5 } });
+    expect(await done.service.refundOnce()).toEqual({ performanceId: 7, canceled: 0, failed: 0, completed: true });
+    expect(done.marked).toEqual([{ completed: true, refundCursor: null }]);
   });
 
   it('runs at most BULK_REFUND_CONCURRENCY cancels at once', async () => {

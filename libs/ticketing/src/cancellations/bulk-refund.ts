@@ -11,14 +11,22 @@ export const BULK_REFUND_CHUNK = 100;
 /** Cancels run side by side within a step. */
 export const BULK_REFUND_CONCURRENCY = 8;
 
+/** Least milliseconds between two looks for completed cancellations with a paid purchase again. */
+export const REOPEN_CHECK_INTERVAL_MS = 5_000;
+
 /** One step of a performance's bulk refund (see BulkRefund.refundOnce). */
 export interface BulkRefundStep {
   performanceId: number;
   /** Purchases this step canceled (their refunds made, or owed to the payment reconciler). */
   canceled: number;
+  /** Purchases whose cancel or refund failed in this step (left for a later pass, logged, in the progress as `failing`). */
+  failed: number;
   /** The cancellation has nothing left: marked completed. */
   completed: boolean;
 }
+
+/** What one purchase's cancel came to in a step. */
+type CancelOutcome = 'refunded' | 'skipped' | 'failed';
 
 /**
  * The refunds of canceled performances, run by `batch`: each paid purchase goes through
@@ -27,10 +35,14 @@ export interface BulkRefundStep {
  * cancellation notice through the outbox), so there is one refund path. Checked-in tickets are
  * refunded too (the show did not happen): 'operator-keep-checked-in', their seats staying sold.
  * A purchase still only in Redis's purchase stream (answered 201, not flushed yet) is canceled
- * once its flush wrote it, within PURCHASE_FLUSH_AGE_SECONDS and a pass: so it is confirmed first
- * and its buyer gets the cancellation notice P5 promises a confirmed purchase; canceled before
- * its flush, it would be written canceled with no mail at all (as a buyer's own quick cancel is),
- * and its buyer, who did nothing, would never be told.
+ * once its flush wrote it, within PURCHASE_FLUSH_AGE_SECONDS and a pass: so it is in PostgreSQL
+ * and its buyer gets the cancellation notice (the mailer sends it also when the confirmation had
+ * not gone out yet, as the performance was canceled: see PurchaseMailService.deliverCancellation).
+ * No cancellation holds back another: each step takes the open one tried least recently, and
+ * within one, a purchase whose cancel or refund fails is noted (performance_refund_failures,
+ * logged) and the pass goes on with the next ones (a cursor kept on the cancellation), coming
+ * back to it on the next round. A completed cancellation whose performance has a PAID purchase
+ * again (a sale its live state let through after losing the CANCELED status) is opened again.
  * The state is PostgreSQL's and Redis's, none of its own: a process killed mid-way, several
  * processes at once, or a buyer canceling the same purchase meanwhile refund each purchase once
  * (the cancel script decides), and the next step picks up where the last left.
@@ -38,6 +50,7 @@ export interface BulkRefundStep {
 @Injectable()
 export class BulkRefund {
   private readonly logger = new Logger(BulkRefund.name);
+  private nextReopenCheck = 0;
 
   /** Purchases the bulk refunds canceled, by this process. In no registry until a process adds it. */
   readonly canceled = new Counter({
@@ -53,59 +66,98 @@ export class BulkRefund {
   ) {}
 
   /**
-   * One step on the oldest open cancellation no other process works on (its row locked meanwhile):
-   * cancels up to BULK_REFUND_CHUNK purchases PAID in PostgreSQL. When none is left to cancel, no
-   * entry of the performance's purchase stream is left unwritten (no purchase is still only in
-   * Redis: no sale lands after the cancel, and each flush writes what is there) and every canceled
-   * purchase's refund is recorded, marks the cancellation completed. Null when no
-   * open cancellation is free. Throws what PostgreSQL, Redis or a cancel throws (the step is
-   * retried: what it did stands).
+   * One step on the open cancellation tried least recently that no other process works on (its
+   * row locked meanwhile): cancels up to BULK_REFUND_CHUNK purchases PAID in PostgreSQL, after the
+   * last one the previous step reached. When none is left to cancel, no entry of the performance's
+   * purchase stream is left unwritten and every canceled purchase's refund is settled, marks the
+   * cancellation completed. First, at most every REOPEN_CHECK_INTERVAL_MS, opens again the completed
+   * cancellations that have a PAID purchase. Null when no open cancellation is free. Throws what
+   * PostgreSQL or Redis throws (the step is retried: what it did stands); a failing cancel of one
+   * purchase is counted in `failed`, not thrown.
    */
   async refundOnce(): Promise<BulkRefundStep | null> {
+    await this.reopenIfDue();
     let canceled = 0;
-    const worked = await this.cancellations.workOnOpen(async ({ performanceId }) => {
+    let failed = 0;
+    const worked = await this.cancellations.workOnOpen(async ({ cancellation: { performanceId }, refundCursor }) => {
       // The stream first: an entry written after this read is in PostgreSQL for the paid query.
       const unwritten = await this.store.unwrittenEntries(performanceId);
-      const paid = await this.cancellations.paidPurchases(performanceId, BULK_REFUND_CHUNK);
-      canceled = await this.cancelAll(paid);
-      if (paid.length > 0 || unwritten > 0) return false;
+      const paid = await this.cancellations.paidPurchases(performanceId, refundCursor, BULK_REFUND_CHUNK);
+      const outcomes = await this.cancelAll(performanceId, paid);
+      canceled = outcomes.filter((outcome) => outcome === 'refunded').length;
+      failed = outcomes.filter((outcome) => outcome === 'failed').length;
+      // A full chunk: the next step goes on after it; else the next round starts from the first.
+      const next = paid.length === BULK_REFUND_CHUNK ? paid[paid.length - 1].purchaseId : null;
+      if (paid.length > 0 || unwritten > 0 || refundCursor !== null) return { completed: false, refundCursor: next };
       const figures = await this.cancellations.figures(performanceId);
-      return figures.paid === 0 && figures.refundOwed === 0;
+      return { completed: figures.paid === 0 && figures.refundOwed === 0, refundCursor: null };
     });
     if (!worked) return null;
-    if (worked.completed) this.logger.log(`performance ${worked.cancellation.performanceId}: every purchase refunded`);
-    return { performanceId: worked.cancellation.performanceId, canceled, completed: worked.completed };
+    const { performanceId } = worked.cancellation;
+    if (worked.completed) this.logger.log(`performance ${performanceId}: every purchase refunded`);
+    return { performanceId, canceled, failed, completed: worked.completed };
   }
 
-  /** Cancels each purchase, BULK_REFUND_CONCURRENCY at a time; answers how many this call canceled. */
-  private async cancelAll(purchases: PaidPurchaseRef[]): Promise<number> {
-    let next = 0;
-    let canceled = 0;
-    const worker = async () => {
-      while (next < purchases.length) {
-        const purchase = purchases[next++];
-        if (await this.cancelOne(purchase)) canceled += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(BULK_REFUND_CONCURRENCY, purchases.length) }, worker));
-    this.canceled.inc(canceled);
-    return canceled;
+  /** Opens again completed cancellations with a PAID purchase, at most every REOPEN_CHECK_INTERVAL_MS. */
+  private async reopenIfDue(): Promise<void> {
+    if (Date.now() < this.nextReopenCheck) return;
+    this.nextReopenCheck = Date.now() + REOPEN_CHECK_INTERVAL_MS;
+    for (const performanceId of await this.cancellations.reopenWithPaid()) {
+      this.logger.warn(
+        `performance ${performanceId}: a purchase was sold after its cancellation (its live state lost the CANCELED status); refunding again`,
+      );
+    }
   }
 
   /**
-   * True when this call canceled the purchase. Already canceled (its buyer, another process, or a
-   * cancel whose PostgreSQL write is still to come) or gone (parked by the flusher: its charge is the
-   * payment reconciler's) is false. A cancel whose replicas did not confirm in time stands: its
-   * flush owes the refund.
+   * Cancels each purchase, BULK_REFUND_CONCURRENCY at a time; answers each one's outcome. Every
+   * cancel has ended when this answers (none runs on past the step).
    */
-  private async cancelOne({ purchaseId, userId }: PaidPurchaseRef): Promise<boolean> {
+  private async cancelAll(performanceId: number, purchases: PaidPurchaseRef[]): Promise<CancelOutcome[]> {
+    let next = 0;
+    const outcomes: CancelOutcome[] = [];
+    const worker = async () => {
+      while (next < purchases.length) {
+        const index = next++;
+        outcomes[index] = await this.cancelOne(performanceId, purchases[index]);
+      }
+    };
+    const workers = await Promise.allSettled(
+      Array.from({ length: Math.min(BULK_REFUND_CONCURRENCY, purchases.length) }, worker),
+    );
+    const broken = workers.find((settled) => settled.status === 'rejected');
+    if (broken) throw (broken as PromiseRejectedResult).reason;
+    this.canceled.inc(outcomes.filter((outcome) => outcome === 'refunded').length);
+    return outcomes;
+  }
+
+  /**
+   * `refunded` when this call canceled the purchase (its refund made, or owed to the payment
+   * reconciler when its replicas did not confirm the cancel in time: its flush owes the refund).
+   * `skipped`: already canceled (its buyer, another process, or a cancel whose PostgreSQL write is
+   * still to come) or gone (parked by the flusher: its charge is the payment reconciler's).
+   * `failed`: the cancel threw, or the gateway did not make the refund (the reconciler tries
+   * again): noted in performance_refund_failures and logged for an operator; the pass goes on.
+   */
+  private async cancelOne(performanceId: number, { purchaseId, userId }: PaidPurchaseRef): Promise<CancelOutcome> {
+    let why: string;
     try {
-      await this.cancellation.cancelAsOperator(userId, purchaseId, 'operator-keep-checked-in');
-      return true;
+      const canceled = await this.cancellation.cancelAsOperator(userId, purchaseId, 'operator-keep-checked-in');
+      if (canceled.refundMade) {
+        await this.cancellations.clearFailure(purchaseId);
+        return 'refunded';
+      }
+      why = 'the refund was not made now (owed to the payment reconciler)';
     } catch (error) {
-      if (error instanceof CancellationNotReplicatedError) return true;
-      if (error instanceof PurchaseCanceledError || error instanceof NotFoundError) return false;
-      throw error;
+      if (error instanceof CancellationNotReplicatedError) return 'refunded';
+      if (error instanceof PurchaseCanceledError || error instanceof NotFoundError) return 'skipped';
+      why = `the cancel failed: ${(error as Error).message}`;
     }
+    this.logger.warn({
+      message: `performance ${performanceId}: purchase ${purchaseId} not refunded: ${why}; the bulk refund goes on with the others`,
+      boxoffice: { bulk_refund: { performance_id: performanceId, purchase_id: purchaseId, outcome: 'failed' } },
+    });
+    await this.cancellations.recordFailure(performanceId, purchaseId, why);
+    return 'failed';
   }
 }

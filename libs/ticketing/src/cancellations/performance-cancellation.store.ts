@@ -1,17 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { PaidPurchaseRef } from '@app/database';
+import { waitForReplicas } from '@app/redis';
 import { assertPerformanceId } from '../input';
 import { performanceKeys } from '../redis-keys';
 
 /**
  * The Redis reads of a performance's cancellation: what its write-behind stream
  * (`{perf:<id>}:purchases`, whose entries are deleted only after their write to PostgreSQL
- * committed) still holds. Reads only: every cancel goes through PurchaseCancellation.
+ * committed) still holds, and the replicas' confirmation of its CANCELED status. Reads only:
+ * every cancel goes through PurchaseCancellation.
  */
 @Injectable()
 export class PerformanceCancellationStore {
   constructor(@Inject(Redis) private readonly redis: Redis) {}
+
+  /**
+   * How many replicas confirmed every write the shared connection made to the performance's
+   * primary (the CANCELED status SeatStateStore.setLifecycle just wrote there among them), WAITing
+   * at most `timeoutMs` for `replicas`.
+   */
+  replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
+    assertPerformanceId(performanceId);
+    return waitForReplicas(this.redis, performanceKeys(performanceId).meta, replicas, timeoutMs);
+  }
 
   /** How many entries (purchases and cancellations) of the performance's purchase stream are not written to PostgreSQL yet. */
   unwrittenEntries(performanceId: number): Promise<number> {

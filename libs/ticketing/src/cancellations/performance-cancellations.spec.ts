@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
 import { StoreUnavailableError } from '@app/core';
 import type {
   PerformanceCancellationRecord,
@@ -6,7 +7,7 @@ import type {
   PricedPerformance,
 } from '@app/database';
 import type { CatalogCache } from '../catalog/catalog-cache';
-import { InvalidInputError, NotFoundError } from '../errors';
+import { InvalidInputError, NotFoundError, PerformanceCancelNotReplicatedError } from '../errors';
 import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import type { SeatStateStore } from '../seats/seat-state.store';
 import type { PerformanceCancellationStore } from './performance-cancellation.store';
@@ -30,7 +31,18 @@ const row = {
   maxTicketsPerBuyer: null,
 } as unknown as PricedPerformance;
 
-function service(options: { created?: boolean; found?: boolean; registered?: boolean; completed?: boolean } = {}) {
+function service(
+  options: {
+    created?: boolean;
+    found?: boolean;
+    registered?: boolean;
+    completed?: boolean;
+    figures?: { paid: number; refundOwed: number; refunded: number; failing: number };
+    unwritten?: number;
+    waitReplicas?: number;
+    acked?: number;
+  } = {},
+) {
   const cancellation = { ...record, completedAt: options.completed ? new Date('2030-01-01T00:01:00Z') : null };
   const repository = {
     cancel: vi.fn(async (_id: number, _request: unknown, apply: (row: PricedPerformance) => Promise<void>) => {
@@ -40,9 +52,14 @@ function service(options: { created?: boolean; found?: boolean; registered?: boo
       return { created: true, cancellation };
     }),
     find: vi.fn(async () => (options.found === false ? null : cancellation)),
-    figures: vi.fn(async () => ({ paid: 2, refundOwed: 1, refunded: 3 })),
+    figures: vi.fn(async () => options.figures ?? { paid: 2, refundOwed: 1, refunded: 3, failing: 1 }),
   };
-  const store = { unwrittenPaid: vi.fn(async () => [{ purchaseId: 'p9', userId: 'u' }]) };
+  const store = {
+    unwrittenPaid: vi.fn(async () =>
+      Array.from({ length: options.unwritten ?? 1 }, (_, i) => ({ purchaseId: `p${i}`, userId: 'u' })),
+    ),
+    replicated: vi.fn(async () => options.acked ?? 0),
+  };
   const seatState = { setLifecycle: vi.fn(async () => options.registered !== false) };
   const rebuilder = { ensure: vi.fn(async () => undefined) };
   const cache = { invalidate: vi.fn(async () => undefined) };
@@ -52,6 +69,7 @@ function service(options: { created?: boolean; found?: boolean; registered?: boo
     seatState as unknown as SeatStateStore,
     rebuilder as unknown as SeatStateRebuilder,
     cache as unknown as CatalogCache,
+    { REDIS_WAIT_REPLICAS: options.waitReplicas ?? 0, REDIS_WAIT_TIMEOUT_MS: 500 } as Env,
   );
   return { cancellations, repository, store, seatState, rebuilder, cache };
 }
@@ -71,7 +89,7 @@ describe('PerformanceCancellations.cancel', () => {
     // 2 PAID + 1 refund owed in PostgreSQL, 1 PAID only in Redis.
     expect(answer).toEqual({
       created: true,
-      progress: { ...record, status: 'IN_PROGRESS', refunded: 3, remaining: 4 },
+      progress: { ...record, status: 'IN_PROGRESS', refunded: 3, remaining: 4, failing: 1 },
     });
   });
 
@@ -82,8 +100,22 @@ describe('PerformanceCancellations.cancel', () => {
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 
-  it('refuses a reason over 500 characters, and an unknown performance', async () => {
+  it('waits for REDIS_WAIT_REPLICAS replicas of the status before the commit, and rolls back without them', async () => {
+    const confirmed = service({ waitReplicas: 1, acked: 1 });
+    expect((await confirmed.cancellations.cancel(7, null, null)).created).toBe(true);
+    expect(confirmed.store.replicated).toHaveBeenCalledWith(7, 1, 500);
+    const short = service({ waitReplicas: 2, acked: 1 });
+    await expect(short.cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(PerformanceCancelNotReplicatedError);
+    expect(short.cache.invalidate).not.toHaveBeenCalled();
+    const none = service();
+    await none.cancellations.cancel(7, null, null);
+    expect(none.store.replicated).not.toHaveBeenCalled();
+  });
+
+  it('refuses a reason over 500 characters (counted in code points, as the DTO and PostgreSQL do), and an unknown performance', async () => {
     await expect(service().cancellations.cancel(7, 'x'.repeat(501), null)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(service().cancellations.cancel(7, '😀'.repeat(501), null)).rejects.toBeInstanceOf(InvalidInputError);
+    expect((await service().cancellations.cancel(7, '😀'.repeat(500), null)).created).toBe(true);
     await expect(service().cancellations.cancel(0, null, null)).rejects.toBeInstanceOf(NotFoundError);
     await expect(service({ found: false }).cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -96,10 +128,19 @@ describe('PerformanceCancellations.cancel', () => {
 });
 
 describe('PerformanceCancellations.progress', () => {
-  it('reads PostgreSQL only once completed', async () => {
-    const { cancellations, store } = service({ completed: true });
-    expect(await cancellations.progress(7)).toMatchObject({ status: 'COMPLETED', refunded: 3, remaining: 3 });
-    expect(store.unwrittenPaid).not.toHaveBeenCalled();
+  it('is COMPLETED only with nothing remaining', async () => {
+    const settled = { paid: 0, refundOwed: 0, refunded: 3, failing: 0 };
+    const done = service({ completed: true, figures: settled, unwritten: 0 });
+    expect(await done.cancellations.progress(7)).toMatchObject({ status: 'COMPLETED', refunded: 3, remaining: 0 });
+    // A sale a live state that lost its status let through, after the cancellation completed.
+    const late = service({ completed: true, figures: { ...settled, paid: 1 }, unwritten: 0 });
+    expect(await late.cancellations.progress(7)).toMatchObject({
+      status: 'IN_PROGRESS',
+      completedAt: null,
+      remaining: 1,
+    });
+    const unflushed = service({ completed: true, figures: settled, unwritten: 1 });
+    expect(await unflushed.cancellations.progress(7)).toMatchObject({ status: 'IN_PROGRESS', remaining: 1 });
   });
 
   it('is a NotFoundError for a performance never canceled', async () => {

@@ -1,14 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
 import { StoreUnavailableError } from '@app/core';
 import { PerformanceCancellationRecord, PerformanceCancellationsRepository } from '@app/database';
 import { CatalogCache } from '../catalog/catalog-cache';
-import { InvalidInputError, NotFoundError } from '../errors';
-import { isPositiveInteger } from '../input';
+import { InvalidInputError, NotFoundError, PerformanceCancelNotReplicatedError } from '../errors';
+import { codePointLength, isPositiveInteger } from '../input';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { PerformanceCancellationStore } from './performance-cancellation.store';
 
-/** Longest reason an operator may give, in characters. */
+/** Longest reason an operator may give, in Unicode code points (as the DTO and PostgreSQL's varchar count). */
 export const MAX_CANCELLATION_REASON_LENGTH = 500;
 
 /** The stream entries the progress reads to count purchases not written to PostgreSQL yet. */
@@ -16,16 +17,20 @@ const PROGRESS_STREAM_READ = 10_000;
 
 /**
  * Where a performance's cancellation stands, counted in purchases. `refunded`: canceled with the
- * refund recorded (payment attempt REFUNDED; the buyers' own cancels before it included);
- * `remaining`: still to cancel or to refund (PAID in PostgreSQL, PAID in Redis and not written
- * yet, or canceled with the refund not recorded yet). While `IN_PROGRESS` the counts are a
- * moment's view from two stores (a purchase being flushed may be counted twice for an instant);
- * at `COMPLETED` `remaining` is 0.
+ * refund settled (payment attempt REFUNDED, or DECLINED: no charge was made; the buyers' own
+ * cancels before it included); `remaining`: still to cancel or to refund (PAID in PostgreSQL, PAID
+ * in Redis and not written yet, or canceled with the refund not settled yet); `failing`: those of
+ * `remaining` whose cancel or refund failed on its last try (the bulk refund goes on with the
+ * others and tries them again; see the batch log). While `IN_PROGRESS` the counts are a moment's
+ * view from two stores (a purchase being flushed may be counted twice for an instant);
+ * `COMPLETED` only with `remaining` 0 (a purchase that appears after the cancellation completed
+ * turns it back to `IN_PROGRESS`, `completedAt` null, until it is refunded).
  */
 export interface CancellationProgress extends PerformanceCancellationRecord {
   status: 'IN_PROGRESS' | 'COMPLETED';
   refunded: number;
   remaining: number;
+  failing: number;
 }
 
 /**
@@ -34,12 +39,15 @@ export interface CancellationProgress extends PerformanceCancellationRecord {
  */
 @Injectable()
 export class PerformanceCancellations {
+  private readonly logger = new Logger(PerformanceCancellations.name);
+
   constructor(
     private readonly cancellations: PerformanceCancellationsRepository,
     private readonly store: PerformanceCancellationStore,
     private readonly seatState: SeatStateStore,
     private readonly rebuilder: SeatStateRebuilder,
     private readonly cache: CatalogCache,
+    @Inject(Env) private readonly env: Env,
   ) {}
 
   /**
@@ -57,7 +65,7 @@ export class PerformanceCancellations {
     requestedBy: string | null,
   ): Promise<{ created: boolean; progress: CancellationProgress }> {
     if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
-    if (reason !== null && reason.length > MAX_CANCELLATION_REASON_LENGTH) {
+    if (reason !== null && codePointLength(reason) > MAX_CANCELLATION_REASON_LENGTH) {
       throw new InvalidInputError(`reason must be at most ${MAX_CANCELLATION_REASON_LENGTH} characters`);
     }
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
@@ -69,10 +77,29 @@ export class PerformanceCancellations {
           new Error(`performance ${performanceId} left Redis again while it was canceled`),
         );
       }
+      await this.confirmReplicated(performanceId);
     });
     if (!result) throw new NotFoundError('performance');
     if (result.created) await this.cache.invalidate();
     return { created: result.created, progress: await this.progressOf(result.cancellation) };
+  }
+
+  /**
+   * With REDIS_WAIT_REPLICAS, the CANCELED status must reach that many replicas before the
+   * PostgreSQL commit, as a sale must before its 201: a failover that lost it would let sales of
+   * the canceled performance through. When it does not in time, throws
+   * PerformanceCancelNotReplicatedError (503): the transaction rolls back, and the operator's retry
+   * writes the status again. (Were it lost anyway, the bulk refund still refunds such a sale.)
+   */
+  private async confirmReplicated(performanceId: number): Promise<void> {
+    const wanted = this.env.REDIS_WAIT_REPLICAS;
+    if (wanted === 0) return;
+    const acked = await this.store.replicated(performanceId, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    if (acked >= wanted) return;
+    this.logger.warn(
+      `cancel of performance ${performanceId}: status reached ${acked} of ${wanted} replicas in time; not committed`,
+    );
+    throw new PerformanceCancelNotReplicatedError(performanceId);
   }
 
   /** The progress of the performance's cancellation. Throws NotFoundError('cancellation') when it was never canceled. */
@@ -84,15 +111,21 @@ export class PerformanceCancellations {
 
   private async progressOf(cancellation: PerformanceCancellationRecord): Promise<CancellationProgress> {
     const { performanceId } = cancellation;
+    // The stream also once completed: a sale a live state that lost its CANCELED status let
+    // through is there until its flush (and the bulk refund opens the cancellation again then).
     const [unwritten, figures] = await Promise.all([
-      cancellation.completedAt ? [] : this.store.unwrittenPaid(performanceId, PROGRESS_STREAM_READ),
+      this.store.unwrittenPaid(performanceId, PROGRESS_STREAM_READ),
       this.cancellations.figures(performanceId),
     ]);
+    const remaining = figures.paid + figures.refundOwed + unwritten.length;
+    const completed = cancellation.completedAt !== null && remaining === 0;
     return {
       ...cancellation,
-      status: cancellation.completedAt ? 'COMPLETED' : 'IN_PROGRESS',
+      completedAt: completed ? cancellation.completedAt : null,
+      status: completed ? 'COMPLETED' : 'IN_PROGRESS',
       refunded: figures.refunded,
-      remaining: figures.paid + figures.refundOwed + unwritten.length,
+      remaining,
+      failing: figures.failing,
     };
   }
 }
