@@ -25,9 +25,9 @@ export interface PurchaseReceipt {
   tickets: ReceiptTicket[];
   /**
    * Set when the purchase's performance was canceled (performance_cancellations), with the
-   * operator's reason (null when none was given); null otherwise.
+   * operator's reason (null when none was given) and when it was canceled; null otherwise.
    */
-  performanceCancellation: { reason: string | null } | null;
+  performanceCancellation: { reason: string | null; requestedAt: Date } | null;
 }
 
 /** One ticket of a receipt: its identity (for the code) and its seat. */
@@ -59,6 +59,7 @@ interface ReceiptRow {
   tickets: ReceiptTicket[] | null;
   performance_canceled: boolean;
   cancellation_reason: string | null;
+  cancellation_requested_at: Date | null;
 }
 
 /** Reads a persisted purchase with its buyer, event, performance and seats, in one query. */
@@ -82,7 +83,8 @@ export class PurchaseReceiptsRepository {
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets,
-              pc.performance_id IS NOT NULL AS performance_canceled, pc.reason AS cancellation_reason
+              pc.performance_id IS NOT NULL AS performance_canceled, pc.reason AS cancellation_reason,
+              pc.requested_at AS cancellation_requested_at
          FROM purchases p
          JOIN users u ON u.id = p.user_id
          JOIN performances pf ON pf.id = p.performance_id
@@ -107,7 +109,9 @@ export class PurchaseReceiptsRepository {
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
       tickets: row.tickets ?? [],
-      performanceCancellation: row.performance_canceled ? { reason: row.cancellation_reason } : null,
+      performanceCancellation: row.performance_canceled
+        ? { reason: row.cancellation_reason, requestedAt: row.cancellation_requested_at! }
+        : null,
     };
   }
 }

@@ -29,7 +29,7 @@ describe('cancellation e-mail template', () => {
 
   it("says the performance was canceled, with the operator's reason escaped in HTML", () => {
     const email = renderCancellationEmail(
-      { ...receipt, performanceCancellation: { reason: 'The artist <sadly> is ill.' } },
+      { ...receipt, performanceCancellation: { reason: 'The artist <sadly> is ill.', requestedAt: canceledAt } },
       canceledAt,
     );
     expect(email.text).toContain('The performance was canceled: The artist <sadly> is ill.');
@@ -37,7 +37,19 @@ describe('cancellation e-mail template', () => {
   });
 
   it('says so without a reason when none was given', () => {
-    const email = renderCancellationEmail({ ...receipt, performanceCancellation: { reason: null } }, canceledAt);
+    const email = renderCancellationEmail(
+      { ...receipt, performanceCancellation: { reason: null, requestedAt: canceledAt } },
+      canceledAt,
+    );
     expect(email.text).toContain('The performance was canceled.');
+  });
+
+  it('speaks of no QR codes to a buyer who never got a confirmation (the performance canceled first)', () => {
+    const calledOff = { ...receipt, performanceCancellation: { reason: null, requestedAt: canceledAt } };
+    const unconfirmed = renderCancellationEmail(calledOff, canceledAt, { confirmed: false });
+    expect(unconfirmed.text).toContain('No tickets will be issued for it.');
+    expect(unconfirmed.text).not.toContain('QR codes');
+    expect(unconfirmed.html).not.toContain('QR codes');
+    expect(renderCancellationEmail(calledOff, canceledAt).text).toContain('the QR codes of the confirmation are void');
   });
 });
