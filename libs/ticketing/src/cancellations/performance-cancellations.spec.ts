@@ -19,6 +19,7 @@ const record: PerformanceCancellationRecord = {
   requestedAt: new Date('2030-01-01T00:00:00Z'),
   completedAt: null,
 };
+const operator = { id: 'admin', email: 'admin@example.test' };
 const row = {
   id: 7,
   status: 'CANCELED',
@@ -33,12 +34,14 @@ const row = {
 function service(options: { created?: boolean; found?: boolean; registered?: boolean; completed?: boolean } = {}) {
   const cancellation = { ...record, completedAt: options.completed ? new Date('2030-01-01T00:01:00Z') : null };
   const repository = {
-    cancel: vi.fn(async (_id: number, _request: unknown, apply: (row: PricedPerformance) => Promise<void>) => {
-      if (options.found === false) return null;
-      if (options.created === false) return { created: false, cancellation };
-      await apply(row);
-      return { created: true, cancellation };
-    }),
+    cancel: vi.fn(
+      async (_id: number, _request: unknown, apply: (row: PricedPerformance) => Promise<void>, _audit: unknown) => {
+        if (options.found === false) return null;
+        if (options.created === false) return { created: false, cancellation };
+        await apply(row);
+        return { created: true, cancellation };
+      },
+    ),
     find: vi.fn(async () => (options.found === false ? null : cancellation)),
     figures: vi.fn(async () => ({ paid: 2, refundOwed: 1, refunded: 3 })),
   };
@@ -59,9 +62,15 @@ function service(options: { created?: boolean; found?: boolean; registered?: boo
 describe('PerformanceCancellations.cancel', () => {
   it('marks the live state CANCELED inside the row lock, drops the catalog caches and answers the progress', async () => {
     const { cancellations, repository, seatState, rebuilder, cache } = service();
-    const answer = await cancellations.cancel(7, 'ill', 'admin');
+    const answer = await cancellations.cancel(7, 'ill', operator);
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
-    expect(repository.cancel).toHaveBeenCalledWith(7, { reason: 'ill', requestedBy: 'admin' }, expect.any(Function));
+    expect(repository.cancel).toHaveBeenCalledWith(7, { reason: 'ill', requestedBy: 'admin' }, expect.any(Function), {
+      actorId: 'admin',
+      actorEmail: 'admin@example.test',
+      action: 'performance.cancel',
+      subjectId: 'performance:7',
+      details: { performanceId: 7, reason: 'ill' },
+    });
     expect(seatState.setLifecycle).toHaveBeenCalledWith(
       7,
       row.salesOpenAt,
@@ -77,20 +86,24 @@ describe('PerformanceCancellations.cancel', () => {
 
   it('answers the first cancellation again, changing nothing', async () => {
     const { cancellations, seatState, cache } = service({ created: false });
-    expect((await cancellations.cancel(7, 'other', 'admin')).created).toBe(false);
+    expect((await cancellations.cancel(7, 'other', operator)).created).toBe(false);
     expect(seatState.setLifecycle).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 
   it('refuses a reason over 500 characters, and an unknown performance', async () => {
-    await expect(service().cancellations.cancel(7, 'x'.repeat(501), null)).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(service().cancellations.cancel(0, null, null)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(service({ found: false }).cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service().cancellations.cancel(7, 'x'.repeat(501), operator)).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    await expect(service().cancellations.cancel(0, null, operator)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service({ found: false }).cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 
   it('rolls back when Redis lost the performance again before its status was written', async () => {
     const { cancellations, cache } = service({ registered: false });
-    await expect(cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 });
