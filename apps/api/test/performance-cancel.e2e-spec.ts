@@ -165,6 +165,17 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
     const again = await cancel(performance.id, { reason: 'another reason' });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ status: 'IN_PROGRESS', reason: 'The artist is ill.' });
+    // The audit log has who canceled, once.
+    const audit = await db.query(`SELECT actor_id, action, details FROM admin_audit_log WHERE subject_id = $1`, [
+      `performance:${performance.id}`,
+    ]);
+    expect(audit.rows).toEqual([
+      {
+        actor_id: admin.id,
+        action: 'performance.cancel',
+        details: { performanceId: performance.id, reason: 'The artist is ill.' },
+      },
+    ]);
 
     // Terminal: no hold, no purchase of a hold made before, no PATCH, no check-in.
     const shown = await call('GET', `/performances/${performance.id}`);

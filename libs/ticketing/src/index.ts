@@ -102,7 +102,11 @@ export { PurchasesModule } from './purchases/purchases.module';
 export { CancellationsModule } from './cancellations/cancellations.module';
 export { BulkRefund } from './cancellations/bulk-refund';
 export type { BulkRefundStep } from './cancellations/bulk-refund';
-export { MAX_CANCELLATION_REASON_LENGTH, PerformanceCancellations } from './cancellations/performance-cancellations';
+export {
+  MAX_CANCELLATION_REASON_LENGTH,
+  PERFORMANCE_CANCEL_ACTION,
+  PerformanceCancellations,
+} from './cancellations/performance-cancellations';
 export type { CancellationProgress } from './cancellations/performance-cancellations';
 export { NotificationsModule } from './notifications/notifications.module';
 export { Mailer, MailMaybeSentError } from './notifications/mailer.port';

@@ -25,7 +25,8 @@ export class AdminPerformancesController {
    * cancels each paid purchase as an operator's refund does (checked-in tickets included): the
    * charge refunded once, the buyer e-mailed one cancellation notice; follow it with `GET
    * /admin/performances/:id/cancellation`. Answers 202 with the progress; canceling again answers
-   * 200 with the first cancellation's progress (its reason kept). Admin only.
+   * 200 with the first cancellation's progress (its reason kept). The audit log records who
+   * canceled (`performance.cancel`). Admin only.
    */
   @Post(':id/cancel')
   @HttpCode(202)
@@ -49,7 +50,10 @@ export class AdminPerformancesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PerformanceCancellationResponseDto> {
     // A reason of white space alone (trimmed to nothing) is none.
-    const { created, progress } = await this.cancellations.cancel(id, body?.reason || null, operator.id);
+    const { created, progress } = await this.cancellations.cancel(id, body?.reason || null, {
+      id: operator.id,
+      email: operator.email,
+    });
     if (!created) reply.status(200);
     return mapCancellation(progress);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+import type { NewAdminAudit } from './admin-audit.repository';
 import { PerformanceEntity } from '../entities/performance.entity';
 import { eventOfPerformance, PricedPerformance } from './performance.repository';
 
@@ -63,8 +64,8 @@ export class PerformanceCancellationsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Cancels the performance under its row lock: `status` CANCELED and its cancellation recorded,
-   * `apply` running after both writes and before the commit (the live state in Redis follows
+   * Cancels the performance under its row lock: `status` CANCELED, its cancellation and the audit
+   * row `audit` recorded, `apply` running after these writes and before the commit (the live state in Redis follows
    * inside the lock, as a PATCH's does). Canceling again changes nothing and answers the first
    * cancellation with `created` false (`apply` not run). Null when the performance is unknown.
    * Throws DatabaseUnavailableError when a lock wait or the pool runs out.
@@ -73,6 +74,7 @@ export class PerformanceCancellationsRepository {
     performanceId: number,
     request: { reason: string | null; requestedBy: string | null },
     apply: (row: PricedPerformance) => Promise<void>,
+    audit: NewAdminAudit,
   ): Promise<{ created: boolean; cancellation: PerformanceCancellationRecord } | null> {
     return this.dataSource
       .transaction(async (manager) => {
@@ -91,6 +93,10 @@ export class PerformanceCancellationsRepository {
           `INSERT INTO performance_cancellations (performance_id, reason, requested_by) VALUES ($1, $2, $3)
            RETURNING ${COLUMNS}`,
           [performanceId, request.reason, request.requestedBy],
+        );
+        await manager.query(
+          `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+          [audit.actorId, audit.actorEmail, audit.action, audit.subjectId, JSON.stringify(audit.details)],
         );
         const row = await manager.findOne(PerformanceEntity, {
           where: { id: performanceId },

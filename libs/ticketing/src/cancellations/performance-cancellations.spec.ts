@@ -20,6 +20,7 @@ const record: PerformanceCancellationRecord = {
   requestedAt: new Date('2030-01-01T00:00:00Z'),
   completedAt: null,
 };
+const operator = { id: 'admin', email: 'admin@example.test' };
 const row = {
   id: 7,
   status: 'CANCELED',
@@ -45,12 +46,14 @@ function service(
 ) {
   const cancellation = { ...record, completedAt: options.completed ? new Date('2030-01-01T00:01:00Z') : null };
   const repository = {
-    cancel: vi.fn(async (_id: number, _request: unknown, apply: (row: PricedPerformance) => Promise<void>) => {
-      if (options.found === false) return null;
-      if (options.created === false) return { created: false, cancellation };
-      await apply(row);
-      return { created: true, cancellation };
-    }),
+    cancel: vi.fn(
+      async (_id: number, _request: unknown, apply: (row: PricedPerformance) => Promise<void>, _audit: unknown) => {
+        if (options.found === false) return null;
+        if (options.created === false) return { created: false, cancellation };
+        await apply(row);
+        return { created: true, cancellation };
+      },
+    ),
     find: vi.fn(async () => (options.found === false ? null : cancellation)),
     figures: vi.fn(async () => options.figures ?? { paid: 2, refundOwed: 1, refunded: 3, failing: 1 }),
   };
@@ -77,9 +80,15 @@ function service(
 describe('PerformanceCancellations.cancel', () => {
   it('marks the live state CANCELED inside the row lock, drops the catalog caches and answers the progress', async () => {
     const { cancellations, repository, seatState, rebuilder, cache } = service();
-    const answer = await cancellations.cancel(7, 'ill', 'admin');
+    const answer = await cancellations.cancel(7, 'ill', operator);
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
-    expect(repository.cancel).toHaveBeenCalledWith(7, { reason: 'ill', requestedBy: 'admin' }, expect.any(Function));
+    expect(repository.cancel).toHaveBeenCalledWith(7, { reason: 'ill', requestedBy: 'admin' }, expect.any(Function), {
+      actorId: 'admin',
+      actorEmail: 'admin@example.test',
+      action: 'performance.cancel',
+      subjectId: 'performance:7',
+      details: { performanceId: 7, reason: 'ill' },
+    });
     expect(seatState.setLifecycle).toHaveBeenCalledWith(
       7,
       row.salesOpenAt,
@@ -95,34 +104,42 @@ describe('PerformanceCancellations.cancel', () => {
 
   it('answers the first cancellation again, changing nothing', async () => {
     const { cancellations, seatState, cache } = service({ created: false });
-    expect((await cancellations.cancel(7, 'other', 'admin')).created).toBe(false);
+    expect((await cancellations.cancel(7, 'other', operator)).created).toBe(false);
     expect(seatState.setLifecycle).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 
   it('waits for REDIS_WAIT_REPLICAS replicas of the status before the commit, and rolls back without them', async () => {
     const confirmed = service({ waitReplicas: 1, acked: 1 });
-    expect((await confirmed.cancellations.cancel(7, null, null)).created).toBe(true);
+    expect((await confirmed.cancellations.cancel(7, null, operator)).created).toBe(true);
     expect(confirmed.store.replicated).toHaveBeenCalledWith(7, 1, 500);
     const short = service({ waitReplicas: 2, acked: 1 });
-    await expect(short.cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(PerformanceCancelNotReplicatedError);
+    await expect(short.cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(
+      PerformanceCancelNotReplicatedError,
+    );
     expect(short.cache.invalidate).not.toHaveBeenCalled();
     const none = service();
-    await none.cancellations.cancel(7, null, null);
+    await none.cancellations.cancel(7, null, operator);
     expect(none.store.replicated).not.toHaveBeenCalled();
   });
 
   it('refuses a reason over 500 characters (counted in code points, as the DTO and PostgreSQL do), and an unknown performance', async () => {
-    await expect(service().cancellations.cancel(7, 'x'.repeat(501), null)).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(service().cancellations.cancel(7, '😀'.repeat(501), null)).rejects.toBeInstanceOf(InvalidInputError);
-    expect((await service().cancellations.cancel(7, '😀'.repeat(500), null)).created).toBe(true);
-    await expect(service().cancellations.cancel(0, null, null)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(service({ found: false }).cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service().cancellations.cancel(7, 'x'.repeat(501), operator)).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    await expect(service().cancellations.cancel(7, '😀'.repeat(501), operator)).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    expect((await service().cancellations.cancel(7, '😀'.repeat(500), operator)).created).toBe(true);
+    await expect(service().cancellations.cancel(0, null, operator)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service({ found: false }).cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 
   it('rolls back when Redis lost the performance again before its status was written', async () => {
     const { cancellations, cache } = service({ registered: false });
-    await expect(cancellations.cancel(7, null, null)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 });

@@ -5,9 +5,13 @@ import { PerformanceCancellationRecord, PerformanceCancellationsRepository } fro
 import { CatalogCache } from '../catalog/catalog-cache';
 import { InvalidInputError, NotFoundError, PerformanceCancelNotReplicatedError } from '../errors';
 import { codePointLength, isPositiveInteger } from '../input';
+import type { Operator } from '../purchases/admin-purchases';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { PerformanceCancellationStore } from './performance-cancellation.store';
+
+/** The audit action of a performance's cancellation (`admin_audit_log`). */
+export const PERFORMANCE_CANCEL_ACTION = 'performance.cancel';
 
 /** Longest reason an operator may give, in Unicode code points (as the DTO and PostgreSQL's varchar count). */
 export const MAX_CANCELLATION_REASON_LENGTH = 500;
@@ -54,15 +58,15 @@ export class PerformanceCancellations {
    * Cancels the performance: `status` CANCELED in PostgreSQL and in the live state the hold,
    * purchase and check-in scripts read, under the performance's row lock, before this answers;
    * from then on no hold, purchase (also of a hold made before) or check-in of it goes through on
-   * any replica. Its refunds are `batch`'s (BulkRefund). Canceling again answers the first
-   * cancellation's progress with `created` false. `reason`: up to 500 characters for the buyers,
-   * or null. Throws NotFoundError('performance'), InvalidInputError (reason), StoreUnavailableError
+   * any replica. Its refunds are `batch`'s (BulkRefund). The audit log records who canceled, in
+   * the same transaction. Canceling again answers the first cancellation's progress with `created`
+   * false. `reason`: up to 500 characters for the buyers, or null. Throws NotFoundError('performance'), InvalidInputError (reason), StoreUnavailableError
    * (Redis lost the performance again while it was canceled: nothing changed, retry).
    */
   async cancel(
     performanceId: number,
     reason: string | null,
-    requestedBy: string | null,
+    operator: Operator,
   ): Promise<{ created: boolean; progress: CancellationProgress }> {
     if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
     if (reason !== null && codePointLength(reason) > MAX_CANCELLATION_REASON_LENGTH) {
@@ -70,15 +74,26 @@ export class PerformanceCancellations {
     }
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(performanceId);
-    const result = await this.cancellations.cancel(performanceId, { reason, requestedBy }, async (row) => {
-      if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
-        throw new StoreUnavailableError(
-          'redis',
-          new Error(`performance ${performanceId} left Redis again while it was canceled`),
-        );
-      }
-      await this.confirmReplicated(performanceId);
-    });
+    const result = await this.cancellations.cancel(
+      performanceId,
+      { reason, requestedBy: operator.id },
+      async (row) => {
+        if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
+          throw new StoreUnavailableError(
+            'redis',
+            new Error(`performance ${performanceId} left Redis again while it was canceled`),
+          );
+        }
+        await this.confirmReplicated(performanceId);
+      },
+      {
+        actorId: operator.id,
+        actorEmail: operator.email,
+        action: PERFORMANCE_CANCEL_ACTION,
+        subjectId: `performance:${performanceId}`,
+        details: { performanceId, reason },
+      },
+    );
     if (!result) throw new NotFoundError('performance');
     if (result.created) await this.cache.invalidate();
     return { created: result.created, progress: await this.progressOf(result.cancellation) };
