@@ -201,3 +201,49 @@ describe('performance cancel: bulk refund past failures (real PostgreSQL and Red
     }
   });
 });
+
+/**
+ * REDIS_WAIT_REPLICAS on the cancel: the CANCELED status must reach that many replicas before the
+ * PostgreSQL commit. The single Redis of `int` has no replica: 503, nothing committed; the Cluster
+ * of `int-cluster` has one per primary: 202.
+ */
+describe('performance cancel waits for REDIS_WAIT_REPLICAS replicas of its status (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  it('commits the cancel only once a replica has the status, else answers 503 and keeps nothing', async () => {
+    const performance = await createPerformance(api.app, admin, 4);
+    const answer = await call('POST', `/admin/performances/${performance.id}/cancel`, { session: admin });
+    const committed = await db.query(
+      `SELECT p.status, c.performance_id IS NOT NULL AS canceled
+       FROM performances p LEFT JOIN performance_cancellations c ON c.performance_id = p.id WHERE p.id = $1`,
+      [performance.id],
+    );
+    if (api.env.REDIS_CLUSTER_NODES) {
+      expect(answer.statusCode, answer.body).toBe(202);
+      expect(committed.rows).toEqual([{ status: 'CANCELED', canceled: true }]);
+    } else {
+      expect(answer.statusCode, answer.body).toBe(503);
+      expect(answer.json()).toMatchObject({
+        statusCode: 503,
+        message: `the cancellation of performance ${performance.id} could not be confirmed durably; retry`,
+        requestId: expect.any(String),
+      });
+      expect(committed.rows).toEqual([{ status: 'ON_SALE', canceled: false }]);
+    }
+  });
+});
