@@ -19,14 +19,20 @@ export interface BulkRefundStep {
   performanceId: number;
   /** Purchases this step canceled (their refunds made, or owed to the payment reconciler). */
   canceled: number;
-  /** Purchases whose cancel or refund failed in this step (left for a later pass, logged, in the progress as `failing`). */
+  /**
+   * Purchases whose cancel failed (left for a later pass) or whose refund the gateway did not make
+   * (canceled, the refund owed to the reconciler) in this step: logged, `failing` in the progress.
+   */
   failed: number;
   /** The cancellation has nothing left: marked completed. */
   completed: boolean;
 }
 
-/** What one purchase's cancel came to in a step. */
-type CancelOutcome = 'refunded' | 'skipped' | 'failed';
+/**
+ * What one purchase's cancel came to in a step: `refunded` (canceled, refund made or left to its
+ * flush), `owed` (canceled, the refund not made now: the reconciler's), `skipped`, `failed` (not canceled).
+ */
+type CancelOutcome = 'refunded' | 'owed' | 'skipped' | 'failed';
 
 /**
  * The refunds of canceled performances, run by `batch`: each paid purchase goes through
@@ -84,8 +90,8 @@ export class BulkRefund {
       const unwritten = await this.store.unwrittenEntries(performanceId);
       const paid = await this.cancellations.paidPurchases(performanceId, refundCursor, BULK_REFUND_CHUNK);
       const outcomes = await this.cancelAll(performanceId, paid);
-      canceled = outcomes.filter((outcome) => outcome === 'refunded').length;
-      failed = outcomes.filter((outcome) => outcome === 'failed').length;
+      canceled = outcomes.filter((outcome) => outcome === 'refunded' || outcome === 'owed').length;
+      failed = outcomes.filter((outcome) => outcome === 'owed' || outcome === 'failed').length;
       // A full chunk: the next step goes on after it; else the next round starts from the first.
       const next = paid.length === BULK_REFUND_CHUNK ? paid[paid.length - 1].purchaseId : null;
       if (paid.length > 0 || unwritten > 0 || refundCursor !== null) return { completed: false, refundCursor: next };
@@ -127,7 +133,7 @@ export class BulkRefund {
     );
     const broken = workers.find((settled) => settled.status === 'rejected');
     if (broken) throw (broken as PromiseRejectedResult).reason;
-    this.canceled.inc(outcomes.filter((outcome) => outcome === 'refunded').length);
+    this.canceled.inc(outcomes.filter((outcome) => outcome === 'refunded' || outcome === 'owed').length);
     return outcomes;
   }
 
@@ -136,11 +142,13 @@ export class BulkRefund {
    * reconciler when its replicas did not confirm the cancel in time: its flush owes the refund).
    * `skipped`: already canceled (its buyer, another process, or a cancel whose PostgreSQL write is
    * still to come) or gone (parked by the flusher: its charge is the payment reconciler's).
-   * `failed`: the cancel threw, or the gateway did not make the refund (the reconciler tries
-   * again): noted in performance_refund_failures and logged for an operator; the pass goes on.
+   * `owed`: canceled, but the gateway did not make the refund now (the reconciler tries again);
+   * `failed`: the cancel threw. Both noted in performance_refund_failures and logged for an
+   * operator; the pass goes on.
    */
   private async cancelOne(performanceId: number, { purchaseId, userId }: PaidPurchaseRef): Promise<CancelOutcome> {
     let why: string;
+    let outcome: CancelOutcome = 'failed';
     try {
       const canceled = await this.cancellation.cancelAsOperator(userId, purchaseId, 'operator-keep-checked-in');
       if (canceled.refundMade) {
@@ -148,6 +156,7 @@ export class BulkRefund {
         return 'refunded';
       }
       why = 'the refund was not made now (owed to the payment reconciler)';
+      outcome = 'owed';
     } catch (error) {
       if (error instanceof CancellationNotReplicatedError) return 'refunded';
       if (error instanceof PurchaseCanceledError || error instanceof NotFoundError) return 'skipped';
@@ -158,6 +167,6 @@ export class BulkRefund {
       boxoffice: { bulk_refund: { performance_id: performanceId, purchase_id: purchaseId, outcome: 'failed' } },
     });
     await this.cancellations.recordFailure(performanceId, purchaseId, why);
-    return 'failed';
+    return outcome;
   }
 }
