@@ -7,6 +7,7 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
+import { PURCHASE_CANCELED_TYPE, PurchaseCanceledMessage } from '@app/messaging/contracts';
 import type { TicketCodes } from '../tickets/ticket-codes';
 import type { Mailer } from './mailer.port';
 import { PurchaseMailService } from './purchase-mail.service';
@@ -57,7 +58,11 @@ function mail(options: { confirmed: boolean; calledOff: boolean }) {
   return { service, mailer, deliveries };
 }
 
-const at = (ms: number) => ({ purchaseId: PURCHASE, canceledAt: new Date(ms).toISOString() });
+const at = (ms: number): PurchaseCanceledMessage => ({
+  type: PURCHASE_CANCELED_TYPE,
+  purchaseId: PURCHASE,
+  canceledAt: new Date(ms).toISOString(),
+});
 
 describe('PurchaseMailService.deliverCancellation', () => {
   it('sends the notice of a confirmed purchase', async () => {
