@@ -7,7 +7,15 @@ import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CatalogModule, PurchasesModule, SalesModule, TicketsModule, WaitingRoomModule } from '@app/ticketing';
+import {
+  CancellationsModule,
+  CatalogModule,
+  PurchasesModule,
+  SalesModule,
+  TicketsModule,
+  WaitingRoomModule,
+} from '@app/ticketing';
+import { AdminPerformancesController } from './admin-performances/admin-performances.controller';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { EventsController } from './events/events.controller';
@@ -45,6 +53,7 @@ export class ApiModule {
         TicketsModule,
         WaitingRoomModule,
         SalesModule,
+        CancellationsModule,
       ],
       controllers: [
         HealthController,
@@ -62,6 +71,7 @@ export class ApiModule {
         QueueTicketController,
         SalesController,
         AdminPurchasesController,
+        AdminPerformancesController,
       ],
       providers: [HttpMetrics, AdmissionGuard, AdmissionEnd, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -301,8 +301,11 @@ describe('the OpenAPI document of readable holds and purchases', () => {
         // The derived sales state beside the operator's status, on every performance answer.
         expect(schemas.PerformanceResponseDto.required).toContain('salesState');
         expect(schemas.PerformanceResponseDto.properties.salesState).toMatchObject({
-          enum: ['CLOSED', 'PAUSED', 'ENDED', 'NOT_OPEN', 'ON_SALE'],
+          enum: ['CANCELED', 'CLOSED', 'PAUSED', 'ENDED', 'NOT_OPEN', 'ON_SALE'],
           readOnly: true,
+        });
+        expect(schemas.PerformanceResponseDto.properties.status).toMatchObject({
+          enum: ['ON_SALE', 'PAUSED', 'CLOSED', 'CANCELED'],
         });
         expect(schemas.EventDetailDto.properties.firstStartsAtLocal).toBeDefined();
         for (const schema of ['ReservationResponseDto', 'PurchaseResponseDto', 'AdminPurchaseResponseDto']) {

@@ -1,9 +1,15 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { OpenAttemptFigures, OutboxRepository, PaymentAttemptsRepository } from '@app/database';
+import {
+  OpenAttemptFigures,
+  OutboxRepository,
+  PaymentAttemptsRepository,
+  PerformanceCancellationsRepository,
+} from '@app/database';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PurchaseFlushLoop } from './loops/purchase-flush.loop';
 import {
+  BulkRefund,
   PaymentReconciler,
   PurchaseFlusher,
   SeatReconciler,
@@ -17,7 +23,8 @@ import { WaitingRoomAdmitLoop } from './loops/waiting-room-admit.loop';
  * flush and relay counters of its loops, the seat reconciler's repairs, the flush lag (purchase → commit), the waiting rooms (admitted, ETA error,
  * waiting and active per performance), the payment reconciliation's passes, and, counted in
  * PostgreSQL at each scrape (NaN while PostgreSQL cannot be asked), the outbox backlog and the open
- * payment attempts (how many, and how old the oldest is, per status).
+ * payment attempts (how many, and how old the oldest is, per status), the bulk refunds of canceled
+ * performances (purchases refunded; cancellations still open, counted in PostgreSQL).
  */
 export function batchMetrics(app: INestApplicationContext): Registry {
   const registry = new Registry();
@@ -31,6 +38,7 @@ export function batchMetrics(app: INestApplicationContext): Registry {
   registry.registerMetric(app.get(OutboxRelayLoop).published);
   registry.registerMetric(app.get(SeatReconciler).repairs);
   registry.registerMetric(app.get(PaymentReconciler).reconciled);
+  registry.registerMetric(app.get(BulkRefund).canceled);
   const admitLoop = app.get(WaitingRoomAdmitLoop);
   registry.registerMetric(admitLoop.admitted);
   registry.registerMetric(admitLoop.etaError);
@@ -64,6 +72,15 @@ export function batchMetrics(app: INestApplicationContext): Registry {
     registers: [registry],
     async collect() {
       this.set(await outbox.countUnpublished().catch(() => NaN));
+    },
+  });
+  const cancellations = app.get(PerformanceCancellationsRepository);
+  new Gauge({
+    name: 'boxoffice_performance_cancellations_open',
+    help: 'Canceled performances whose purchases batch is still refunding',
+    registers: [registry],
+    async collect() {
+      this.set(await cancellations.openCount().catch(() => NaN));
     },
   });
   const openAttempts = onePerScrape(() => app.get(PaymentAttemptsRepository).openFigures());

@@ -4,7 +4,8 @@ import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { PurchasesModule, TicketingModule, WaitingRoomModule } from '@app/ticketing';
+import { CancellationsModule, PurchasesModule, TicketingModule, WaitingRoomModule } from '@app/ticketing';
+import { BulkRefundLoop } from './loops/bulk-refund.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
@@ -28,6 +29,7 @@ export class BatchModule {
         PurchasesModule,
         OutboxRelayModule,
         WaitingRoomModule,
+        CancellationsModule,
       ],
       providers: [
         HoldSweepLoop,
@@ -36,6 +38,7 @@ export class BatchModule {
         PaymentReconcileLoop,
         WaitingRoomAdmitLoop,
         SeatReconcileLoop,
+        BulkRefundLoop,
       ],
     };
   }

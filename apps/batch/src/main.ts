@@ -4,6 +4,7 @@ import { ConfigError, Env, loadEnv } from '@app/config';
 import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { batchMetrics } from './batch-metrics';
 import { BatchModule } from './batch.module';
+import { BulkRefundLoop } from './loops/bulk-refund.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   // Repairs seats a lost Redis write (a failover) left shown sold or held with nothing behind
   // them, or shown free while PostgreSQL has them sold; any number of batch processes may run it.
   app.get(SeatReconcileLoop).start();
+  // Cancels and refunds every paid purchase of each canceled performance, through the one refund
+  // path (PurchaseCancellation); any number of batch processes may run it (each purchase once).
+  app.get(BulkRefundLoop).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =

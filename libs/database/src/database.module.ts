@@ -12,6 +12,7 @@ import { OutboxRepository } from './repositories/outbox.repository';
 import { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
+import { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
@@ -29,6 +30,7 @@ const REPOSITORIES = [
   AuthEventsRepository,
   EventRepository,
   PerformanceRepository,
+  PerformanceCancellationsRepository,
   PurchaseRepository,
   OutboxRepository,
   PurchaseReceiptsRepository,

@@ -30,6 +30,13 @@ export type {
 } from './repositories/performance.repository';
 export { Batcher } from './batcher';
 export type { BatcherOptions } from './batcher';
+export { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
+export type {
+  CancellationFigures,
+  RefundPass,
+  PaidPurchaseRef,
+  PerformanceCancellationRecord,
+} from './repositories/performance-cancellations.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

@@ -24,6 +24,7 @@ import { PaymentAttemptRefundOwed1798400000000 } from './migrations/179840000000
 import { MaxTicketsPerBuyer1798500000000 } from './migrations/1798500000000-MaxTicketsPerBuyer';
 import { UsersStaffIndex1798600000000 } from './migrations/1798600000000-UsersStaffIndex';
 import { PasswordResetTokens1798700000000 } from './migrations/1798700000000-PasswordResetTokens';
+import { PerformanceCancellations1798800000000 } from './migrations/1798800000000-PerformanceCancellations';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -56,4 +57,5 @@ export const MIGRATIONS: Function[] = [
   MaxTicketsPerBuyer1798500000000,
   UsersStaffIndex1798600000000,
   PasswordResetTokens1798700000000,
+  PerformanceCancellations1798800000000,
 ];

@@ -16,10 +16,14 @@ export class SalesNotOpenError extends DomainError {
   }
 }
 
-/** Why a performance refuses holds and purchases: its status, or its sales window ended (salesCloseAt). */
-export type SalesClosedReason = 'PAUSED' | 'CLOSED' | 'ENDED';
+/**
+ * Why a performance refuses holds and purchases: its status (CANCELED for good, the performance
+ * called off), or its sales window ended (salesCloseAt).
+ */
+export type SalesClosedReason = 'CANCELED' | 'PAUSED' | 'CLOSED' | 'ENDED';
 
 const SALES_CLOSED_MESSAGES: Record<SalesClosedReason, string> = {
+  CANCELED: 'the performance has been canceled; its purchases are refunded',
   PAUSED: 'sales are paused for this performance',
   CLOSED: 'sales are closed for this performance',
   ENDED: 'sales have ended for this performance (salesCloseAt passed)',
@@ -28,6 +32,18 @@ const SALES_CLOSED_MESSAGES: Record<SalesClosedReason, string> = {
 export class SalesClosedError extends DomainError {
   constructor(reason: SalesClosedReason = 'CLOSED') {
     super('conflict', 'SalesClosed', SALES_CLOSED_MESSAGES[reason] ?? SALES_CLOSED_MESSAGES.CLOSED, { reason });
+  }
+}
+
+/**
+ * The performance was canceled (POST /admin/performances/:id/cancel): terminal, so a change of
+ * its status, times or prices is refused. `details.performanceId`.
+ */
+export class PerformanceCanceledError extends DomainError {
+  constructor(performanceId: number, what = 'it can no longer change') {
+    super('conflict', 'PerformanceCanceled', `performance ${performanceId} has been canceled: ${what}`, {
+      performanceId,
+    });
   }
 }
 
@@ -181,6 +197,23 @@ export class CancellationNotReplicatedError extends DomainError {
       'CancellationNotReplicated',
       'the cancellation could not be confirmed durably; retry: if it stands, the retry answers 409 (already canceled) and its refund follows',
       undefined,
+      1,
+    );
+  }
+}
+
+/**
+ * A performance's CANCELED status was written to the Redis primary, but REDIS_WAIT_REPLICAS
+ * replicas did not confirm it within REDIS_WAIT_TIMEOUT_MS: a failover could still lose it and let
+ * sales through, so the cancel was not committed in PostgreSQL. Retry: canceling is idempotent.
+ */
+export class PerformanceCancelNotReplicatedError extends DomainError {
+  constructor(performanceId: number) {
+    super(
+      'unavailable',
+      'PerformanceCancelNotReplicated',
+      `the cancellation of performance ${performanceId} could not be confirmed durably; retry`,
+      { performanceId },
       1,
     );
   }

@@ -10,6 +10,7 @@ export {
   InvalidInputError,
   NotFoundError,
   PaymentDeclinedError,
+  PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
   SalesClosedError,
   SalesNotOpenError,
@@ -98,6 +99,15 @@ export { PurchaseFlusher } from './purchases/purchase-flusher';
 export { FLUSH_GROUP, PurchaseFlushStore } from './purchases/purchase-flush.store';
 export type { FlushOptions } from './purchases/purchase-flusher';
 export { PurchasesModule } from './purchases/purchases.module';
+export { CancellationsModule } from './cancellations/cancellations.module';
+export { BulkRefund } from './cancellations/bulk-refund';
+export type { BulkRefundStep } from './cancellations/bulk-refund';
+export {
+  MAX_CANCELLATION_REASON_LENGTH,
+  PERFORMANCE_CANCEL_ACTION,
+  PerformanceCancellations,
+} from './cancellations/performance-cancellations';
+export type { CancellationProgress } from './cancellations/performance-cancellations';
 export { NotificationsModule } from './notifications/notifications.module';
 export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
 export type { EmailAttachment, OutgoingEmail } from './notifications/mailer.port';

@@ -55,6 +55,21 @@ export function assertIdempotencyKey(key: unknown): asserts key is string {
   }
 }
 
-function isPositiveInteger(value: unknown): value is number {
+/** A safe integer above 0 (an id of PostgreSQL's identity columns). */
+export function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/** The length of `text` in Unicode code points (a surrogate pair is one), as PostgreSQL counts a `varchar(n)`. */
+export function codePointLength(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length - 1; i += 1) {
+    const code = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    if (code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      length -= 1;
+      i += 1;
+    }
+  }
+  return length;
 }

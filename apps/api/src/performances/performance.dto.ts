@@ -19,6 +19,8 @@ import {
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
 import { formatLocalDateTime, MAX_TICKETS_PER_BUYER, SALES_STATES, salesStateAt, toScheduleTime } from '@app/ticketing';
+import { PERFORMANCE_STATUSES as PERFORMANCE_STATUS_VALUES } from '@app/database';
+import type { PerformanceStatus } from '@app/database';
 import type { LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
@@ -181,6 +183,7 @@ export class SectionLayoutDto {
   companions?: SeatRefDto[];
 }
 
+/** The statuses an operator sets by PATCH or at creation; CANCELED only comes from the cancel route. */
 const PERFORMANCE_STATUSES = ['ON_SALE', 'PAUSED', 'CLOSED'] as const;
 
 /**
@@ -337,14 +340,17 @@ export class PerformanceResponseDto {
   salesCloseAt: string;
   /** Buyers may cancel until then; null = no self-service cancel. */
   cancelUntil: string | null;
-  /** The operator's setting (PATCH `status`); whether sales run now is `salesState`. */
-  @ApiProperty({ enum: PERFORMANCE_STATUSES })
-  status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+  /**
+   * The operator's setting (PATCH `status`), or `CANCELED` for good once `POST
+   * /admin/performances/:id/cancel` called the performance off; whether sales run now is `salesState`.
+   */
+  @ApiProperty({ enum: PERFORMANCE_STATUS_VALUES })
+  status: PerformanceStatus;
   @ApiProperty({
     enum: SALES_STATES,
     readOnly: true,
     description:
-      "Whether sales run at the time of this answer (derived, read-only): what a hold asked for now gets. `CLOSED` or `PAUSED`: the operator's `status` (409 SalesClosed), whatever the times; else `ENDED` from `salesCloseAt` on (409 SalesClosed); else `NOT_OPEN` before `salesOpenAt` (403 SalesNotOpen); else `ON_SALE`. Exactly at `salesOpenAt` it is `ON_SALE`, exactly at `salesCloseAt` `ENDED`. Computed with the API's clock, while holds compare with Redis TIME: within a few milliseconds of a boundary the two may differ.",
+      "Whether sales run at the time of this answer (derived, read-only): what a hold asked for now gets. `CANCELED`, `CLOSED` or `PAUSED`: the operator's `status` (409 SalesClosed), whatever the times; else `ENDED` from `salesCloseAt` on (409 SalesClosed); else `NOT_OPEN` before `salesOpenAt` (403 SalesNotOpen); else `ON_SALE`. Exactly at `salesOpenAt` it is `ON_SALE`, exactly at `salesCloseAt` `ENDED`. Computed with the API's clock, while holds compare with Redis TIME: within a few milliseconds of a boundary the two may differ.",
   })
   salesState: SalesState;
   totalSeats: number;

@@ -1,10 +1,13 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { EventEntity } from './event.entity';
 
-/** Whether a performance sells: PAUSED and CLOSED refuse holds and purchases. */
-export type PerformanceStatus = 'ON_SALE' | 'PAUSED' | 'CLOSED';
+/**
+ * Whether a performance sells: PAUSED and CLOSED refuse holds and purchases; CANCELED (the show
+ * is called off, its purchases refunded; see performance_cancellations) refuses them for good.
+ */
+export type PerformanceStatus = 'ON_SALE' | 'PAUSED' | 'CLOSED' | 'CANCELED';
 
-export const PERFORMANCE_STATUSES: readonly PerformanceStatus[] = ['ON_SALE', 'PAUSED', 'CLOSED'];
+export const PERFORMANCE_STATUSES: readonly PerformanceStatus[] = ['ON_SALE', 'PAUSED', 'CLOSED', 'CANCELED'];
 
 @Entity('performances')
 @Index('performances_event_starts_at', ['eventId', 'startsAt', 'id'])
@@ -25,7 +28,7 @@ export class PerformanceEntity {
   @Column({ name: 'sales_open_at', type: 'timestamptz' })
   salesOpenAt: Date;
 
-  /** ON_SALE, PAUSED or CLOSED (PerformanceStatus). */
+  /** ON_SALE, PAUSED, CLOSED or CANCELED (PerformanceStatus). */
   @Column({ type: 'varchar', length: 8, default: 'ON_SALE' })
   status: PerformanceStatus;
 

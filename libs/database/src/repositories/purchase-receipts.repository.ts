@@ -23,6 +23,11 @@ export interface PurchaseReceipt {
   seats: { section: string; row: number; rowLabel: string; number: number }[];
   /** The purchase's active tickets in seat order, with what their signed codes are made of. */
   tickets: ReceiptTicket[];
+  /**
+   * Set when the purchase's performance was canceled (performance_cancellations), with the
+   * operator's reason (null when none was given) and when it was canceled; null otherwise.
+   */
+  performanceCancellation: { reason: string | null; requestedAt: Date } | null;
 }
 
 /** One ticket of a receipt: its identity (for the code) and its seat. */
@@ -52,6 +57,9 @@ interface ReceiptRow {
   purchased_at: Date;
   seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   tickets: ReceiptTicket[] | null;
+  performance_canceled: boolean;
+  cancellation_reason: string | null;
+  cancellation_requested_at: Date | null;
 }
 
 /** Reads a persisted purchase with its buyer, event, performance and seats, in one query. */
@@ -74,11 +82,14 @@ export class PurchaseReceiptsRepository {
                                                  'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
-                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets
+                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets,
+              pc.performance_id IS NOT NULL AS performance_canceled, pc.reason AS cancellation_reason,
+              pc.requested_at AS cancellation_requested_at
          FROM purchases p
          JOIN users u ON u.id = p.user_id
          JOIN performances pf ON pf.id = p.performance_id
          JOIN events e ON e.id = pf.event_id
+         LEFT JOIN performance_cancellations pc ON pc.performance_id = p.performance_id
         WHERE p.id = $1`,
       [purchaseId],
     );
@@ -98,6 +109,9 @@ export class PurchaseReceiptsRepository {
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
       tickets: row.tickets ?? [],
+      performanceCancellation: row.performance_canceled
+        ? { reason: row.cancellation_reason, requestedAt: row.cancellation_requested_at! }
+        : null,
     };
   }
 }

@@ -28,6 +28,7 @@ export type CheckInResult =
   | { outcome: 'CHECKED_IN'; ticket: TicketRecord; holder: { name: string; email: string } }
   | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
   | { outcome: 'CANCELED' }
+  | { outcome: 'PERFORMANCE_CANCELED' }
   | { outcome: 'NOT_FOUND' };
 
 interface TicketRow {
@@ -126,6 +127,7 @@ export class TicketsRepository {
           WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
             AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL
             AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
+            AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
           RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
        )
        SELECT * FROM admitted`,
@@ -145,6 +147,11 @@ export class TicketsRepository {
       params,
     );
     if (!current) return { outcome: 'NOT_FOUND' };
+    const canceled: unknown[] = await this.dataSource.query(
+      `SELECT 1 FROM performance_cancellations WHERE performance_id = $1`,
+      [identity.performanceId],
+    );
+    if (canceled.length > 0) return { outcome: 'PERFORMANCE_CANCELED' };
     // Checked in first and canceled later: the person is inside; "already checked in" says when.
     if (current.checked_in_at) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checked_in_at };
     return { outcome: 'CANCELED' };

@@ -1,3 +1,4 @@
+import type { PerformanceStatus } from '@app/database';
 import type { SeatStatus } from '../seats/seat-status';
 
 /** An event of the catalog. Its HTTP form (ISO strings) is built in apps/api. */
@@ -34,7 +35,7 @@ export interface Performance {
   salesCloseAt: Date | null;
   /** Buyers may cancel until here; null = never. */
   cancelUntil: Date | null;
-  status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+  status: PerformanceStatus;
   totalSeats: number;
   /** ISO 4217 code of its event, which its seat prices are in. */
   currency: string;

@@ -8,7 +8,7 @@ import {
   PerformanceStatus,
   PricedPerformance,
 } from '@app/database';
-import { DomainError, InvalidInputError, NotFoundError } from '../errors';
+import { DomainError, InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
@@ -171,7 +171,8 @@ export class PerformanceService {
    * past, cancels follow the new cancelUntil, and holds the new ticket limit per buyer (on a
    * performance registered by an earlier version, its buyers' counts are completed from
    * PostgreSQL first: SeatStateRebuilder.countTicketsBought).
-   * Throws NotFoundError('performance'), DomainError 'invalid' (InvalidSalesWindow).
+   * A canceled performance changes no more (terminal). Throws NotFoundError('performance'),
+   * DomainError 'invalid' (InvalidSalesWindow), PerformanceCanceledError (409).
    */
   async updatePerformance(id: number, requested: PerformanceChanges): Promise<Performance> {
     const changes = Object.fromEntries(
@@ -181,6 +182,7 @@ export class PerformanceService {
     const updated = await this.performances.updateLifecycle(
       id,
       (row) => {
+        if (row.status === 'CANCELED') throw new PerformanceCanceledError(id);
         const next = { ...pickLifecycle(row), ...changes };
         const kept = new Set(
           (Object.keys(pickLifecycle(row)) as (keyof LifecycleTimes)[]).filter((field) => !(field in changes)),

@@ -37,6 +37,9 @@ describe('salesStateAt', () => {
     ['CLOSED on sale', performance('CLOSED'), ms(OPEN), 'CLOSED'],
     ['CLOSED after salesCloseAt', performance('CLOSED'), ms(CLOSE), 'CLOSED'],
     ['CLOSED without salesCloseAt after startsAt', performance('CLOSED', null), ms(STARTS), 'CLOSED'],
+    ['CANCELED before salesOpenAt', performance('CANCELED'), ms(OPEN) - 1, 'CANCELED'],
+    ['CANCELED on sale', performance('CANCELED'), ms(OPEN), 'CANCELED'],
+    ['CANCELED after startsAt', performance('CANCELED', null), ms(STARTS), 'CANCELED'],
   ])('%s', (_case, lifecycle, now, expected) => {
     expect(salesStateAt(lifecycle, now)).toBe(expected);
   });
@@ -48,7 +51,7 @@ describe('salesStateAt', () => {
   });
 
   it('lists every state once, in the order they are decided', () => {
-    expect(new Set(SALES_STATES).size).toBe(5);
-    expect(SALES_STATES).toEqual(['CLOSED', 'PAUSED', 'ENDED', 'NOT_OPEN', 'ON_SALE']);
+    expect(new Set(SALES_STATES).size).toBe(6);
+    expect(SALES_STATES).toEqual(['CANCELED', 'CLOSED', 'PAUSED', 'ENDED', 'NOT_OPEN', 'ON_SALE']);
   });
 });

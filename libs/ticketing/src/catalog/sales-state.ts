@@ -10,6 +10,7 @@ export type SalesState = 'NOT_OPEN' | 'ON_SALE' | SalesClosedReason;
 
 /** Every SalesState, in the order salesStateAt decides them (the first that applies wins). */
 export const SALES_STATES = [
+  'CANCELED',
   'CLOSED',
   'PAUSED',
   'ENDED',
@@ -22,7 +23,7 @@ export const SALES_STATES = [
  * get, or `ON_SALE`. It reads the fields `hold-seats.lua` (and `hold-best-available.lua`,
  * `claim-hold.lua`, `purchase.lua`) read from `{perf:<id>}:meta`, and decides in their order:
  *
- * 1. `CLOSED` / `PAUSED` — the operator's `status`, whatever the times (a paused performance
+ * 1. `CANCELED` / `CLOSED` / `PAUSED` — the operator's `status`, whatever the times (a paused performance
  *    whose close time passed is refused "sales are paused", so it answers `PAUSED`);
  * 2. `ENDED` — `nowMs >= ` the close time, which is `salesCloseAt`, or `startsAt` when it is null
  *    (what SeatStateRebuilder's lifecycleOf writes to Redis); exactly at the close time it has

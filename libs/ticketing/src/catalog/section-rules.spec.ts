@@ -35,6 +35,12 @@ describe('assertPriceChange', () => {
     );
   });
 
+  it('refuses a CANCELED performance for good, with 409', () => {
+    expect(refusal(() => assertPriceChange({ status: 'CANCELED', startsAt, now: before }, 10))).toBe(
+      'conflict:PerformanceCanceled',
+    );
+  });
+
   it('refuses a bad price before any lifecycle reason (400 beats 409)', () => {
     expect(refusal(() => assertPriceChange({ status: 'CLOSED', startsAt, now: startsAt }, -1))).toBe(
       'invalid:InvalidInput',

@@ -1,3 +1,4 @@
+import type { PerformanceStatus } from '@app/database';
 import { DomainError, InvalidInputError } from '../errors';
 import { MAX_PRICE } from './seat-filter';
 
@@ -7,16 +8,23 @@ export const SECTION_PRICE_ACTION = 'section.price';
 /**
  * Whether a section's price may change now. A box office reprices unsold seats while it sells
  * (ON_SALE) or while sales are paused to do just that (PAUSED); it does not once the performance
- * is CLOSED (sales are over for good: reopening is a PATCH of its status first) or has begun
+ * is CANCELED (for good) or CLOSED (sales are over for good: reopening is a PATCH of its status first) or has begun
  * (`now` at or past `startsAt`: what is left is no longer on offer, and prices of a past show
  * would only muddle the sales report). Holds keep their amount either way. Throws DomainError
- * 'conflict' (PerformanceClosed, PerformanceStarted), InvalidInputError (price).
+ * 'conflict' (PerformanceCanceled, PerformanceClosed, PerformanceStarted), InvalidInputError (price).
  */
 export function assertPriceChange(
-  subject: { status: 'ON_SALE' | 'PAUSED' | 'CLOSED'; startsAt: Date; now: Date },
+  subject: { status: PerformanceStatus; startsAt: Date; now: Date },
   price: unknown,
 ): void {
   assertSectionPrice(price);
+  if (subject.status === 'CANCELED') {
+    throw new DomainError(
+      'conflict',
+      'PerformanceCanceled',
+      'performance has been canceled: its prices can no longer change',
+    );
+  }
   if (subject.status === 'CLOSED') {
     throw new DomainError('conflict', 'PerformanceClosed', 'performance is closed: its prices can no longer change');
   }

@@ -10,8 +10,8 @@
   to pass on the next call.
 
   KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
-                      sales), status (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch
-                      ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
+                      sales), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt
+                      (epoch ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
                       single free seat), maxTicketsPerBuyer (seats a buyer may hold and have
                       bought at once; absent = no such limit); missing = performance not registered
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
@@ -58,7 +58,7 @@
     {'NO_PERFORMANCE'}   not registered (or registered before it had a currency)
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
-    {'SALES_CLOSED', reason}  refused: reason PAUSED or CLOSED (status, or closed by a delete),
+    {'SALES_CLOSED', reason}  refused: reason PAUSED, CLOSED or CANCELED (status, or CLOSED by a delete),
                          or ENDED (Redis TIME at or past salesCloseAt)
     {'UNAVAILABLE', seat id, ...}
     {'LIMIT', seats the user already holds}

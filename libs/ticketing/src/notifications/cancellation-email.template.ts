@@ -4,19 +4,31 @@ import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } 
 /**
  * The notice that follows a confirmation when the purchase is canceled or refunded: which
  * purchase, its event, venue and start (on the venue's wall clock), its seats and amount, when it was canceled, and that its tickets no longer admit anyone.
+ * When the performance itself was canceled, it says so, with the operator's reason when one was given.
+ * `confirmed` false: no confirmation went out (the performance was canceled first), so the notice
+ * speaks of no QR codes.
  */
-export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Date): RenderedEmail {
+export function renderCancellationEmail(
+  receipt: PurchaseReceipt,
+  canceledAt: Date,
+  { confirmed }: { confirmed: boolean } = { confirmed: true },
+): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const amount = formatAmount(receipt.amount, receipt.currency);
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const seats = receipt.seats.map(formatSeat);
   const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
+  const called = receipt.performanceCancellation;
+  const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
 
   const text = [
     `Hello ${receipt.buyerName},`,
     '',
-    `your purchase for ${receipt.eventTitle} was canceled and its amount refunded. Its tickets`,
-    'no longer admit anyone: the QR codes of the confirmation are void.',
+    `your purchase for ${receipt.eventTitle} was canceled and its amount refunded.`,
+    confirmed
+      ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.'
+      : 'No tickets will be issued for it.',
+    ...(calledOff ? ['', calledOff] : []),
     '',
     `Event:     ${receipt.eventTitle}`,
     `Venue:     ${receipt.venue}`,
@@ -37,8 +49,8 @@ export function renderCancellationEmail(receipt: PurchaseReceipt, canceledAt: Da
 <body style="font-family: sans-serif; line-height: 1.4">
 <p>Hello ${escapeHtml(receipt.buyerName)},</p>
 <p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled and its amount refunded.
-Its tickets no longer admit anyone: the QR codes of the confirmation are void.</p>
-<table cellpadding="4">
+${confirmed ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.' : 'No tickets will be issued for it.'}</p>
+${calledOff ? `<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>\n` : ''}<table cellpadding="4">
 <tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
 <tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
 <tr><th align="left">When</th><td>${escapeHtml(when)}</td></tr>

@@ -22,6 +22,7 @@ const receipt: PurchaseReceipt = {
     { section: 'A', row: 3, rowLabel: 'C', number: 8 },
   ],
   tickets: [],
+  performanceCancellation: null,
 };
 
 describe('purchase e-mail template', () => {

@@ -29,6 +29,12 @@ export class PurchaseNotPersistedError extends Error {
 }
 
 /**
+ * How much earlier than its performance's cancellation (PostgreSQL's clock) a purchase's cancel
+ * (Redis's clock) may read and still count as caused by it: the two servers' clocks differ a little.
+ */
+const CALLED_OFF_CLOCK_MARGIN_MS = 60_000;
+
+/**
  * `canceled`: the purchase was canceled before its confirmation went out, so it confirms nothing
  * (P5); `not-confirmed`: a cancellation notice of a purchase that was never confirmed, not sent.
  */
@@ -82,6 +88,10 @@ export class PurchaseMailService {
    * as {@link deliver} sends a confirmation. Only a purchase whose confirmation went out (or may
    * have: uncertain) gets one; `not-confirmed` otherwise, and then no confirmation ever follows:
    * both take the purchase's mail lock, and the purchase was CANCELED before this message existed.
+   * Except a purchase canceled because its performance was canceled (canceled at or after the
+   * performance's cancellation, give or take CALLED_OFF_CLOCK_MARGIN_MS): its buyer did nothing, and the confirmation is dropped as
+   * canceled, so the notice goes out even without one (saying the performance was canceled and the
+   * charge refunded), still once.
    */
   async deliverCancellation(message: PurchaseCanceledMessage): Promise<DeliveryOutcome> {
     const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
@@ -89,9 +99,12 @@ export class PurchaseMailService {
     const messageId = purchaseCanceledMessageId(receipt.purchaseId);
     return this.transactions.run(async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
-      if (!(await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId)))) {
-        return 'not-confirmed';
-      }
+      const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
+      const calledOff = receipt.performanceCancellation;
+      const byCalledOff =
+        calledOff !== null &&
+        Date.parse(message.canceledAt) >= calledOff.requestedAt.getTime() - CALLED_OFF_CLOCK_MARGIN_MS;
+      if (!confirmed && !byCalledOff) return 'not-confirmed';
       const claimed = await this.deliveries.claim(manager, {
         messageId,
         purchaseId: receipt.purchaseId,
@@ -102,7 +115,7 @@ export class PurchaseMailService {
         manager,
         messageId,
         receipt,
-        renderCancellationEmail(receipt, new Date(message.canceledAt)),
+        renderCancellationEmail(receipt, new Date(message.canceledAt), { confirmed }),
       );
     });
   }

@@ -13,8 +13,8 @@
 
   KEYS[1] hold  hash of the hold
   KEYS[2] meta  hash of the hold's performance (same Cluster slot: both carry {perf:<id>}):
-                salesOpenAt (epoch ms), closed (1 when closed to sales), status (PAUSED or
-                CLOSED; absent = ON_SALE), salesCloseAt (epoch ms); gone when it was deleted
+                salesOpenAt (epoch ms), closed (1 when closed to sales), status (PAUSED,
+                CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms); gone when it was deleted
 
   ARGV[1] user id of the caller
   ARGV[2] purchase id of this attempt
@@ -23,8 +23,8 @@
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
   salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
-  for the caller's HELD hold, nil when its performance sells now, else PAUSED or CLOSED (status,
-  or deleted), ENDED (at or past salesCloseAt) or NOT_OPEN (before salesOpenAt, then given in
+  for the caller's HELD hold, nil when its performance sells now, else PAUSED, CLOSED or CANCELED
+  (status, or CLOSED when deleted), ENDED (at or past salesCloseAt) or NOT_OPEN (before salesOpenAt, then given in
   epoch ms, as purchase.lua's refusals); claim one of
     'CLAIMED'  the hold is this attempt's now; it was unclaimed, or another attempt's claim had lapsed
     'OWN'      this attempt (same purchase id) had claimed it already; its lease starts again

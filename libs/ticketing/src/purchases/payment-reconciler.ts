@@ -10,6 +10,7 @@ import {
   TransactionRunner,
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
+import { boundedGatewayCall } from './gateway-bound';
 import { PaymentGateway } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
@@ -188,7 +189,7 @@ export class PaymentReconciler {
       // The request died around its charge: asking again with the attempt's key answers the charge
       // it made, if any, and charges nothing more (one made now is refunded at once below).
       try {
-        ({ chargeId } = await bounded(
+        ({ chargeId } = await boundedGatewayCall(
           this.gateway.charge(attempt),
           'charge',
           this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS,
@@ -198,7 +199,7 @@ export class PaymentReconciler {
         throw error;
       }
     }
-    await bounded(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
+    await boundedGatewayCall(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
     return { outcome: 'refunded', chargeId };
   }
 
@@ -231,18 +232,5 @@ export class PaymentReconciler {
     if (canceled) return 'cancelUnwritten';
     if ((hold.status === 'PURCHASED' && hold.boughtBy === attempt.purchaseId) || persisted !== null) return 'happened';
     return hold.status === 'HELD' && hold.expiresAt !== null && hold.expiresAt > now ? 'buyable' : 'over';
-  }
-}
-
-/** `call`, or a rejection once `timeoutMs` (PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS) have passed without its answer. */
-async function bounded<T>(call: Promise<T>, what: string, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`payment gateway ${what} unanswered after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([call, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

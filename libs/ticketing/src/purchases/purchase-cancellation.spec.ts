@@ -74,7 +74,12 @@ function cancellation(
     gateway as unknown as PaymentGateway,
     tickets as unknown as TicketsRepository,
     rebuilder as unknown as SeatStateRebuilder,
-    { FAULT_CRASH_AFTER_CANCEL: false, REDIS_WAIT_REPLICAS: wait.replicas, REDIS_WAIT_TIMEOUT_MS: 250 } as Env,
+    {
+      FAULT_CRASH_AFTER_CANCEL: false,
+      REDIS_WAIT_REPLICAS: wait.replicas,
+      REDIS_WAIT_TIMEOUT_MS: 250,
+      PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 50,
+    } as Env,
   );
   return { service, store, purchases, attempts, gateway, tickets, rebuilder };
 }
@@ -87,7 +92,7 @@ describe('PurchaseCancellation', () => {
       chargeId: 'ch-1',
       keptSeatIds: [],
     });
-    expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [] });
+    expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [] });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
     expect(gateway.refund).toHaveBeenCalledWith('ch-1');
@@ -177,7 +182,23 @@ describe('PurchaseCancellation', () => {
       keptSeatIds: [],
     });
     gateway.refund.mockRejectedValueOnce(new Error('gateway down'));
-    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({
+      id: PURCHASE,
+      status: 'CANCELED',
+      refundMade: false,
+    });
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
+  });
+
+  it('stops waiting for a gateway refund that does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, leaving it owed', async () => {
+    const { service, attempts, gateway } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+    });
+    gateway.refund.mockReturnValueOnce(new Promise(() => undefined));
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refundMade: false });
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 

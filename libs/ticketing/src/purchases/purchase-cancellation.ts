@@ -11,13 +11,18 @@ import {
 } from '../errors';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { boundedGatewayCall } from './gateway-bound';
 import { PaymentGateway } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
 
-/** A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a buyer's). */
-export type CanceledPurchase = Purchase & { keptSeatIds: number[] };
+/**
+ * A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a
+ * buyer's), and whether its refund was made and recorded now (`refundMade`; false: owed, made by
+ * `batch`'s payment reconciler, see `refund`).
+ */
+export type CanceledPurchase = Purchase & { keptSeatIds: number[]; refundMade: boolean };
 
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
@@ -85,11 +90,12 @@ export class PurchaseCancellation {
     // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
-    if (await this.durablyCanceled(purchaseId, result.canceledAt)) await this.refund(purchaseId, result.chargeId);
+    const refundMade =
+      (await this.durablyCanceled(purchaseId, result.canceledAt)) && (await this.refund(purchaseId, result.chargeId));
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
-    return { ...purchase, keptSeatIds: result.keptSeatIds };
+    return { ...purchase, keptSeatIds: result.keptSeatIds, refundMade };
   }
 
   /**
@@ -134,21 +140,26 @@ export class PurchaseCancellation {
    * cancellation is in PostgreSQL with the attempt REFUND_OWED, which `batch`'s payment reconciler
    * refunds if this does not record it. So a failed gateway call or record is logged, not thrown:
    * the cancellation stands, and `batch` finishes the refund (the gateway takes a repeated refund
-   * of one charge as that one refund).
+   * of one charge as that one refund). The gateway call is bounded by
+   * PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, as the reconciler's are: a buyer's request, or the bulk
+   * refund holding its cancellation's row lock, never waits on a gateway that does not answer.
+   * True when the refund was made and recorded.
    */
-  private async refund(purchaseId: string, chargeId: string): Promise<void> {
+  private async refund(purchaseId: string, chargeId: string): Promise<boolean> {
     // No charge noted on the purchase (data of an older version): nothing to refund by id here, and
     // nothing recorded; its attempt, if any, is owed once flushed, and the reconciler asks the
     // gateway for the charge by the attempt's key.
-    if (!chargeId) return;
+    if (!chargeId) return false;
     try {
-      await this.gateway.refund(chargeId);
+      await boundedGatewayCall(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
       await this.attempts.markRefunded(purchaseId);
+      return true;
     } catch (error) {
       this.logger.warn(
         `refund of canceled purchase ${purchaseId} not made or not recorded (${(error as Error).message}); ` +
           'the payment reconciler refunds it',
       );
+      return false;
     }
   }
 

@@ -20,7 +20,7 @@
   KEYS[5] purchase  hash of the new purchase
   KEYS[6] stream    the performance's purchase stream
   KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales), status
-                    (PAUSED or CLOSED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
+                    (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
                     performance was deleted
   KEYS[8] tickets   hash user id -> seats of the user's paid purchases not canceled: a new sale
           bought    adds its seats to the buyer's count (the ticket limit per buyer of the hold
@@ -46,8 +46,8 @@
     {'EXPIRED'} · {'RELEASED'}
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
     {'IN_PROGRESS'}  another purchase attempt holds a live claim on the hold
-    {'SALES_CLOSED', reason} the performance is PAUSED or CLOSED (deleted, or closed by status) or
-                     its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
+    {'SALES_CLOSED', reason} the performance is PAUSED, CLOSED (deleted, or closed by status) or
+                     CANCELED, or its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)} salesOpenAt was moved past Redis TIME after the
                      hold was made (a replay of a done purchase still answers OK)
 ]]

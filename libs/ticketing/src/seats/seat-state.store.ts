@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import type { PerformanceStatus } from '@app/database';
 import { hmgetMany, RepeatedHmget, scanEveryPrimary } from '@app/redis';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { assertCurrency, assertPerformanceId, assertPrice, assertSeatIds } from '../input';
@@ -47,7 +48,7 @@ export interface PerformanceRegistration {
 
 /** The lifecycle fields the hold, purchase and cancel scripts read from the performance's meta hash. */
 export interface PerformanceLifecycle {
-  status: 'ON_SALE' | 'PAUSED' | 'CLOSED';
+  status: PerformanceStatus;
   /** Holds and purchases are refused from this moment on (by Redis TIME). */
   salesCloseAt: Date;
   /** Buyers may cancel until this moment (by Redis TIME); null = never. */

@@ -1,6 +1,6 @@
 --[[
   Marks a seat of a purchase checked in before the door records it in PostgreSQL, unless the
-  purchase was canceled: with cancel-purchase.lua, which refuses a purchase with a marked seat,
+  purchase or its performance was canceled: with cancel-purchase.lua, which refuses a purchase with a marked seat,
   exactly one of a check-in and a cancel of one purchase goes through, whichever script runs first.
   The mark expires after ARGV[2] seconds, by when PostgreSQL holds the check-in (the cancel reads
   checked-in seats from there as well).
@@ -8,6 +8,8 @@
   KEYS[1] purchase    hash of the purchase (status CANCELED once canceled; absent once written to
                       PostgreSQL and expired, when PostgreSQL's ticket status says the rest)
   KEYS[2] checked-in  set of the purchase's seat ids checked in
+  KEYS[3] meta        hash of the performance: status CANCELED once the performance was canceled
+                      (its purchases are being refunded: no ticket of it admits anyone any more)
 
   ARGV[1] seat id
   ARGV[2] lifetime of the mark, in seconds
@@ -15,11 +17,13 @@
   Returns one of
     {'MARKED', 1 when this call added the seat, 0 when it was marked already}
     {'CANCELED'}   the purchase was canceled: nothing marked
+    {'PERFORMANCE_CANCELED'}  the performance was canceled: nothing marked
 ]]
---- @keys 2
-local purchaseKey, checkedInKey = KEYS[1], KEYS[2]
+--- @keys 3
+local purchaseKey, checkedInKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
 local seatId, lifetime = ARGV[1], tonumber(ARGV[2])
 
+if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return {'PERFORMANCE_CANCELED'} end
 if redis.call('HGET', purchaseKey, 'status') == 'CANCELED' then return {'CANCELED'} end
 local added = redis.call('SADD', checkedInKey, seatId)
 redis.call('EXPIRE', checkedInKey, lifetime)

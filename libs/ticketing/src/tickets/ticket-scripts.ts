@@ -8,11 +8,12 @@ export const CHECK_IN_MARK: LuaScript = {
   file: join(__dirname, 'check-in-mark.lua'),
 };
 
-export type CheckInMarkResult = { outcome: 'MARKED'; added: boolean } | { outcome: 'CANCELED' };
+export type CheckInMarkResult =
+  { outcome: 'MARKED'; added: boolean } | { outcome: 'CANCELED' } | { outcome: 'PERFORMANCE_CANCELED' };
 
 /**
  * Marks `seatId` of the purchase checked in (check-in-mark.lua) for `lifetimeSeconds`, unless the
- * purchase was canceled. `added`: false when the seat was marked already (a concurrent scan).
+ * purchase or its performance was canceled. `added`: false when the seat was marked already (a concurrent scan).
  */
 export async function markCheckIn(
   redis: Redis,
@@ -24,13 +25,14 @@ export async function markCheckIn(
   const [outcome, added] = await callScript<[string, number?]>(
     redis,
     CHECK_IN_MARK.name,
-    [keys.purchase(purchaseId), keys.checkedIn(purchaseId)],
+    [keys.purchase(purchaseId), keys.checkedIn(purchaseId), keys.meta],
     [String(seatId), String(lifetimeSeconds)],
   );
   switch (outcome) {
     case 'MARKED':
       return { outcome, added: added === 1 };
     case 'CANCELED':
+    case 'PERFORMANCE_CANCELED':
       return { outcome };
     default:
       throw new Error(`check-in-mark.lua answered ${JSON.stringify(outcome)}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
-import { NotFoundError } from '../errors';
+import { NotFoundError, PerformanceCanceledError } from '../errors';
 import type { Purchase } from '../purchases/purchase';
 import type { PurchaseReader } from '../purchases/purchase-reader';
 import { CheckInStore } from './check-in.store';
@@ -132,6 +132,12 @@ describe('TicketService', () => {
       expect(tickets.checkIn).not.toHaveBeenCalled();
     });
 
+    it('refuses a ticket of a canceled performance, without asking PostgreSQL to check it in', async () => {
+      const { subject, tickets } = service({ mark: { outcome: 'PERFORMANCE_CANCELED' } });
+      await expect(subject.checkIn('code', 'staff')).rejects.toThrow('performance 7 has been canceled');
+      expect(tickets.checkIn).not.toHaveBeenCalled();
+    });
+
     it('answers "already checked in" for a seat checked in before its purchase was canceled', async () => {
       const { subject } = service({ mark: { outcome: 'CANCELED' }, checkedInBefore: checkedInAt });
       await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketAlreadyCheckedInError);
@@ -140,6 +146,7 @@ describe('TicketService', () => {
     it.each([
       ['CANCELED', { outcome: 'CANCELED' }, TicketCanceledError],
       ['NOT_FOUND', { outcome: 'NOT_FOUND' }, NotFoundError],
+      ['PERFORMANCE_CANCELED', { outcome: 'PERFORMANCE_CANCELED' }, PerformanceCanceledError],
     ] as const)('takes its own mark back when PostgreSQL answers %s', async (_, result, error) => {
       const { subject, marks } = service({ result });
       await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(error);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
-import { NotFoundError } from '../errors';
+import { NotFoundError, PerformanceCanceledError } from '../errors';
 import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import { CheckInStore } from './check-in.store';
@@ -81,7 +81,10 @@ export class TicketService {
    * Admits the holder of `code` once. InvalidTicketCodeError (400) for a forged or malformed code;
    * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
    * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
-   * Redis; TicketAlreadyCheckedInError (409, with when) after the first, also for a ticket checked
+   * Redis; PerformanceCanceledError (409) once its performance was canceled (checked in the same
+   * script, before anything is marked, whether its purchase was refunded yet or not, and again by
+   * PostgreSQL's check-in, for a performance whose live state Redis lost);
+   * TicketAlreadyCheckedInError (409, with when) after the first, also for a ticket checked
    * in before its purchase was canceled. Concurrent scans of one code: exactly one succeeds (one
    * conditional UPDATE in PostgreSQL). A check-in racing a cancel of its purchase: exactly one of
    * the two succeeds, by the order Redis runs check-in-mark.lua and cancel-purchase.lua in (the
@@ -105,6 +108,9 @@ export class TicketService {
       identity.seatId,
       CHECK_IN_MARK_LIFETIME_SECONDS,
     );
+    if (mark.outcome === 'PERFORMANCE_CANCELED') {
+      throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
+    }
     if (mark.outcome === 'CANCELED') {
       // Checked in first, its purchase canceled later (a refund keeping checked-in seats): the
       // person is inside, so the door hears "already checked in" and when, as after the flush.
@@ -131,6 +137,9 @@ export class TicketService {
       case 'CANCELED':
         await unmark();
         throw new TicketCanceledError();
+      case 'PERFORMANCE_CANCELED':
+        await unmark();
+        throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
       case 'NOT_FOUND':
         await unmark();
         throw new NotFoundError('ticket');

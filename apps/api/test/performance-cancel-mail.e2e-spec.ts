@@ -1,0 +1,140 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { BulkRefund } from '@app/ticketing';
+import { dataSourceOf, mailOutcomes, startMailer, startRelay } from '../../mailer/test/mail-harness';
+import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
+
+describe("a canceled performance's buyers get one cancellation notice with the reason (API → bulk refund → outbox → RabbitMQ → mailer → SMTP)", () => {
+  let smtp: TestSmtpServer;
+  let api: ApiHarness;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', SMTP_URL: smtp.url });
+    relay = await startRelay(api.env);
+    mailer = await startMailer(api.env);
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await mailer?.close();
+    await relay?.close();
+    await api?.close();
+    await smtp?.stop();
+  });
+
+  it('sends each buyer the confirmation, then exactly one notice naming the reason', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyers = await Promise.all([0, 1].map(() => createSession(api.app)));
+    const purchaseIds: string[] = [];
+    for (const [i, buyer] of buyers.entries()) {
+      const held = await hold(api.app, buyer, performance.id, [performance.seatIds[i]]);
+      const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+      expect(bought.statusCode).toBe(201);
+      purchaseIds.push(bought.json().id as string);
+    }
+    await flushPurchases(api.app);
+    const mailsTo = (buyer: TestSession) => smtp.received.filter((email) => email.to.includes(buyer.email));
+    await waitUntil(() => buyers.every((buyer) => mailsTo(buyer).length === 1), 'confirmations received');
+
+    const canceled = await call('POST', `/admin/performances/${performance.id}/cancel`, {
+      session: admin,
+      body: { reason: 'The artist is ill.' },
+    });
+    expect(canceled.statusCode).toBe(202);
+    // Two batch processes' worth of steps at once: each purchase is still canceled once.
+    const bulk = api.app.get(BulkRefund);
+    await Promise.all([bulk.refundOnce(), bulk.refundOnce()]);
+    await waitUntil(async () => {
+      await bulk.refundOnce();
+      return buyers.every((buyer) => mailsTo(buyer).length >= 2);
+    }, 'cancellation notices received');
+    for (const [i, buyer] of buyers.entries()) {
+      const notice = mailsTo(buyer)[1];
+      expect(notice.subject).toMatch(/^Canceled: your tickets for /);
+      expect(notice.messageIdHeader).toContain(`purchase-canceled.${purchaseIds[i]}`);
+      expect(notice.text).toContain('The performance was canceled: The artist is ill.');
+    }
+    const db = dataSourceOf(relay);
+    await waitUntil(
+      async () =>
+        (
+          await db.query('SELECT count(*)::int AS n FROM email_deliveries WHERE purchase_id = ANY($1::uuid[])', [
+            purchaseIds,
+          ])
+        )[0].n === 4,
+      'every delivery recorded',
+    );
+    for (const buyer of buyers) expect(mailsTo(buyer)).toHaveLength(2);
+  });
+});
+
+describe('a buyer whose purchase the bulk refund canceled before its confirmation went out gets exactly one e-mail: the notice', () => {
+  let smtp: TestSmtpServer;
+  let api: ApiHarness;
+  let relay: INestApplicationContext;
+  let mailer: INestApplicationContext | undefined;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.create();
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', SMTP_URL: smtp.url });
+    relay = await startRelay(api.env);
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await mailer?.close();
+    await relay?.close();
+    await api?.close();
+    await smtp?.stop();
+  });
+
+  it('sends the cancellation notice without a confirmation, saying the performance was canceled', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const held = await hold(api.app, buyer, performance.id, [performance.seatIds[0]]);
+    const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+    expect(bought.statusCode).toBe(201);
+    const purchaseId = bought.json().id as string;
+    const canceled = await call('POST', `/admin/performances/${performance.id}/cancel`, {
+      session: admin,
+      body: { reason: 'The artist is ill.' },
+    });
+    expect(canceled.statusCode).toBe(202);
+    await flushPurchases(api.app);
+    const bulk = api.app.get(BulkRefund);
+    await waitUntil(async () => {
+      const step = await bulk.refundOnce();
+      await flushPurchases(api.app);
+      return step?.completed === true;
+    }, 'bulk refund completed');
+    // The mailer behind (a backlog of confirmations, or restarting): it reaches this buyer's
+    // confirmation and notice only after the bulk refund canceled the purchase.
+    mailer = await startMailer(api.env);
+    const started = mailer;
+    await waitUntil(async () => {
+      const outcomes = await mailOutcomes(started);
+      return outcomes.canceled === 1 && outcomes.sent === 1;
+    }, 'the confirmation dropped and the notice sent');
+    const mails = smtp.received.filter((email) => email.to.includes(buyer.email));
+    expect(mails).toHaveLength(1);
+    expect(mails[0].subject).toMatch(/^Canceled: your tickets for /);
+    expect(mails[0].messageIdHeader).toContain(`purchase-canceled.${purchaseId}`);
+    expect(mails[0].text).toContain('The performance was canceled: The artist is ill.');
+    expect(mails[0].text).toContain('No tickets will be issued for it.');
+    const deliveries = await dataSourceOf(relay).query(
+      'SELECT message_id FROM email_deliveries WHERE purchase_id = $1',
+      [purchaseId],
+    );
+    expect(deliveries).toEqual([{ message_id: `purchase-canceled:${purchaseId}` }]);
+  });
+});

@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import type { PaidPurchaseRef } from '@app/database';
+import { waitForReplicas } from '@app/redis';
+import { assertPerformanceId } from '../input';
+import { performanceKeys } from '../redis-keys';
+
+/**
+ * The Redis reads of a performance's cancellation: what its write-behind stream
+ * (`{perf:<id>}:purchases`, whose entries are deleted only after their write to PostgreSQL
+ * committed) still holds, and the replicas' confirmation of its CANCELED status. Reads only:
+ * every cancel goes through PurchaseCancellation.
+ */
+@Injectable()
+export class PerformanceCancellationStore {
+  constructor(@Inject(Redis) private readonly redis: Redis) {}
+
+  /**
+   * How many replicas confirmed every write the shared connection made to the performance's
+   * primary (the CANCELED status SeatStateStore.setLifecycle just wrote there among them), WAITing
+   * at most `timeoutMs` for `replicas`.
+   */
+  replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
+    assertPerformanceId(performanceId);
+    return waitForReplicas(this.redis, performanceKeys(performanceId).meta, replicas, timeoutMs);
+  }
+
+  /** How many entries (purchases and cancellations) of the performance's purchase stream are not written to PostgreSQL yet. */
+  unwrittenEntries(performanceId: number): Promise<number> {
+    assertPerformanceId(performanceId);
+    return this.redis.xlen(performanceKeys(performanceId).purchaseStream);
+  }
+
+  /**
+   * The purchases among the first `count` entries of the performance's purchase stream (not
+   * written to PostgreSQL yet) that are still PAID in Redis. Two round trips (the stream, then the
+   * purchases' status), not one atomic read: a purchase written to PostgreSQL in between is
+   * answered too.
+   */
+  async unwrittenPaid(performanceId: number, count: number): Promise<PaidPurchaseRef[]> {
+    assertPerformanceId(performanceId);
+    const keys = performanceKeys(performanceId);
+    const entries = await this.redis.xrange(keys.purchaseStream, '-', '+', 'COUNT', count);
+    const sold: PaidPurchaseRef[] = [];
+    for (const [, fields] of entries) {
+      const record: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) record[fields[i]] = fields[i + 1];
+      if (record.type === 'purchase' && record.id && record.userId) {
+        sold.push({ purchaseId: record.id, userId: record.userId });
+      }
+    }
+    if (sold.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const purchase of sold) pipeline.hget(keys.purchase(purchase.purchaseId), 'status');
+    const statuses = (await pipeline.exec())!;
+    return sold.filter((_, i) => {
+      const [error, status] = statuses[i];
+      if (error) throw error;
+      return status === 'PAID';
+    });
+  }
+}

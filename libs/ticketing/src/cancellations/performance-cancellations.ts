@@ -1,0 +1,146 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
+import { StoreUnavailableError } from '@app/core';
+import { PerformanceCancellationRecord, PerformanceCancellationsRepository } from '@app/database';
+import { CatalogCache } from '../catalog/catalog-cache';
+import { InvalidInputError, NotFoundError, PerformanceCancelNotReplicatedError } from '../errors';
+import { codePointLength, isPositiveInteger } from '../input';
+import type { Operator } from '../purchases/admin-purchases';
+import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SeatStateStore } from '../seats/seat-state.store';
+import { PerformanceCancellationStore } from './performance-cancellation.store';
+
+/** The audit action of a performance's cancellation (`admin_audit_log`). */
+export const PERFORMANCE_CANCEL_ACTION = 'performance.cancel';
+
+/** Longest reason an operator may give, in Unicode code points (as the DTO and PostgreSQL's varchar count). */
+export const MAX_CANCELLATION_REASON_LENGTH = 500;
+
+/** The stream entries the progress reads to count purchases not written to PostgreSQL yet. */
+const PROGRESS_STREAM_READ = 10_000;
+
+/**
+ * Where a performance's cancellation stands, counted in purchases. `refunded`: canceled with the
+ * refund settled (payment attempt REFUNDED, or DECLINED: no charge was made; the buyers' own
+ * cancels before it included); `remaining`: still to cancel or to refund (PAID in PostgreSQL, PAID
+ * in Redis and not written yet, or canceled with the refund not settled yet); `failing`: those of
+ * `remaining` whose cancel or refund failed on its last try (the bulk refund goes on with the
+ * others and tries them again; see the batch log). While `IN_PROGRESS` the counts are a moment's
+ * view from two stores (a purchase being flushed may be counted twice for an instant);
+ * `COMPLETED` only with `remaining` 0 (a purchase that appears after the cancellation completed
+ * turns it back to `IN_PROGRESS`, `completedAt` null, until it is refunded).
+ */
+export interface CancellationProgress extends PerformanceCancellationRecord {
+  status: 'IN_PROGRESS' | 'COMPLETED';
+  refunded: number;
+  remaining: number;
+  failing: number;
+}
+
+/**
+ * Canceling a performance (the show is called off): it stops selling for good at once, and
+ * `batch` (BulkRefund) then cancels and refunds each of its paid purchases.
+ */
+@Injectable()
+export class PerformanceCancellations {
+  private readonly logger = new Logger(PerformanceCancellations.name);
+
+  constructor(
+    private readonly cancellations: PerformanceCancellationsRepository,
+    private readonly store: PerformanceCancellationStore,
+    private readonly seatState: SeatStateStore,
+    private readonly rebuilder: SeatStateRebuilder,
+    private readonly cache: CatalogCache,
+    @Inject(Env) private readonly env: Env,
+  ) {}
+
+  /**
+   * Cancels the performance: `status` CANCELED in PostgreSQL and in the live state the hold,
+   * purchase and check-in scripts read, under the performance's row lock, before this answers;
+   * from then on no hold, purchase (also of a hold made before) or check-in of it goes through on
+   * any replica. Its refunds are `batch`'s (BulkRefund). The audit log records who canceled, in
+   * the same transaction. Canceling again answers the first cancellation's progress with `created`
+   * false. `reason`: up to 500 characters for the buyers, or null. Throws NotFoundError('performance'), InvalidInputError (reason), StoreUnavailableError
+   * (Redis lost the performance again while it was canceled: nothing changed, retry).
+   */
+  async cancel(
+    performanceId: number,
+    reason: string | null,
+    operator: Operator,
+  ): Promise<{ created: boolean; progress: CancellationProgress }> {
+    if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
+    if (reason !== null && codePointLength(reason) > MAX_CANCELLATION_REASON_LENGTH) {
+      throw new InvalidInputError(`reason must be at most ${MAX_CANCELLATION_REASON_LENGTH} characters`);
+    }
+    // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
+    await this.rebuilder.ensure(performanceId);
+    const result = await this.cancellations.cancel(
+      performanceId,
+      { reason, requestedBy: operator.id },
+      async (row) => {
+        if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
+          throw new StoreUnavailableError(
+            'redis',
+            new Error(`performance ${performanceId} left Redis again while it was canceled`),
+          );
+        }
+        await this.confirmReplicated(performanceId);
+      },
+      {
+        actorId: operator.id,
+        actorEmail: operator.email,
+        action: PERFORMANCE_CANCEL_ACTION,
+        subjectId: `performance:${performanceId}`,
+        details: { performanceId, reason },
+      },
+    );
+    if (!result) throw new NotFoundError('performance');
+    if (result.created) await this.cache.invalidate();
+    return { created: result.created, progress: await this.progressOf(result.cancellation) };
+  }
+
+  /**
+   * With REDIS_WAIT_REPLICAS, the CANCELED status must reach that many replicas before the
+   * PostgreSQL commit, as a sale must before its 201: a failover that lost it would let sales of
+   * the canceled performance through. When it does not in time, throws
+   * PerformanceCancelNotReplicatedError (503): the transaction rolls back, and the operator's retry
+   * writes the status again. (Were it lost anyway, the bulk refund still refunds such a sale.)
+   */
+  private async confirmReplicated(performanceId: number): Promise<void> {
+    const wanted = this.env.REDIS_WAIT_REPLICAS;
+    if (wanted === 0) return;
+    const acked = await this.store.replicated(performanceId, wanted, this.env.REDIS_WAIT_TIMEOUT_MS);
+    if (acked >= wanted) return;
+    this.logger.warn(
+      `cancel of performance ${performanceId}: status reached ${acked} of ${wanted} replicas in time; not committed`,
+    );
+    throw new PerformanceCancelNotReplicatedError(performanceId);
+  }
+
+  /** The progress of the performance's cancellation. Throws NotFoundError('cancellation') when it was never canceled. */
+  async progress(performanceId: number): Promise<CancellationProgress> {
+    const cancellation = isPositiveInteger(performanceId) ? await this.cancellations.find(performanceId) : null;
+    if (!cancellation) throw new NotFoundError('cancellation');
+    return this.progressOf(cancellation);
+  }
+
+  private async progressOf(cancellation: PerformanceCancellationRecord): Promise<CancellationProgress> {
+    const { performanceId } = cancellation;
+    // The stream also once completed: a sale a live state that lost its CANCELED status let
+    // through is there until its flush (and the bulk refund opens the cancellation again then).
+    const [unwritten, figures] = await Promise.all([
+      this.store.unwrittenPaid(performanceId, PROGRESS_STREAM_READ),
+      this.cancellations.figures(performanceId),
+    ]);
+    const remaining = figures.paid + figures.refundOwed + unwritten.length;
+    const completed = cancellation.completedAt !== null && remaining === 0;
+    return {
+      ...cancellation,
+      completedAt: completed ? cancellation.completedAt : null,
+      status: completed ? 'COMPLETED' : 'IN_PROGRESS',
+      refunded: figures.refunded,
+      remaining,
+      failing: figures.failing,
+    };
+  }
+}

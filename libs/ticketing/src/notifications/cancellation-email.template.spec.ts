@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { PurchaseReceipt, PurchaseStatus } from '@app/database';
+import { renderCancellationEmail } from './cancellation-email.template';
+
+const receipt: PurchaseReceipt = {
+  purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
+  status: PurchaseStatus.Canceled,
+  buyerEmail: 'ana@example.test',
+  buyerName: 'Ana',
+  eventTitle: 'Rock Night',
+  venue: 'Olympic Hall',
+  timeZone: 'UTC',
+  performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
+  amount: 198000,
+  currency: 'KRW',
+  purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
+  seats: [{ section: 'A', row: 3, rowLabel: 'C', number: 7 }],
+  tickets: [],
+  performanceCancellation: null,
+};
+const canceledAt = new Date('2026-12-01T10:00:00.000Z');
+
+describe('cancellation e-mail template', () => {
+  it('says nothing of the performance when only the purchase was canceled', () => {
+    const email = renderCancellationEmail(receipt, canceledAt);
+    expect(email.text).not.toContain('performance was canceled');
+    expect(email.html).not.toContain('performance was canceled');
+  });
+
+  it("says the performance was canceled, with the operator's reason escaped in HTML", () => {
+    const email = renderCancellationEmail(
+      { ...receipt, performanceCancellation: { reason: 'The artist <sadly> is ill.', requestedAt: canceledAt } },
+      canceledAt,
+    );
+    expect(email.text).toContain('The performance was canceled: The artist <sadly> is ill.');
+    expect(email.html).toContain('The performance was canceled: The artist &lt;sadly&gt; is ill.');
+  });
+
+  it('says so without a reason when none was given', () => {
+    const email = renderCancellationEmail(
+      { ...receipt, performanceCancellation: { reason: null, requestedAt: canceledAt } },
+      canceledAt,
+    );
+    expect(email.text).toContain('The performance was canceled.');
+  });
+
+  it('speaks of no QR codes to a buyer who never got a confirmation (the performance canceled first)', () => {
+    const calledOff = { ...receipt, performanceCancellation: { reason: null, requestedAt: canceledAt } };
+    const unconfirmed = renderCancellationEmail(calledOff, canceledAt, { confirmed: false });
+    expect(unconfirmed.text).toContain('No tickets will be issued for it.');
+    expect(unconfirmed.text).not.toContain('QR codes');
+    expect(unconfirmed.html).not.toContain('QR codes');
+    expect(renderCancellationEmail(calledOff, canceledAt).text).toContain('the QR codes of the confirmation are void');
+  });
+});
