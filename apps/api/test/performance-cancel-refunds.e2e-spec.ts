@@ -244,6 +244,13 @@ describe('performance cancel waits for REDIS_WAIT_REPLICAS replicas of its statu
         requestId: expect.any(String),
       });
       expect(committed.rows).toEqual([{ status: 'ON_SALE', canceled: false }]);
+      // Nor in Redis: the status written before the commit is written back, so it still sells.
+      const buyer = await createSession(api.app);
+      const held = await call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds: performance.seatIds.slice(0, 1) },
+        session: buyer,
+      });
+      expect(held.statusCode, held.body).toBe(201);
     }
   });
 });

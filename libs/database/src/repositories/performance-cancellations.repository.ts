@@ -109,6 +109,30 @@ export class PerformanceCancellationsRepository {
       .catch(rethrowAsDatabaseError);
   }
 
+  /**
+   * Runs `apply` with the performance's row as PostgreSQL has it, under its row lock: to write the
+   * live state back after a cancel that did not commit (its Redis write stays otherwise). False
+   * when the performance is unknown. Throws DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  underRowLock(performanceId: number, apply: (row: PricedPerformance) => Promise<void>): Promise<boolean> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
+          performanceId,
+        ]);
+        if (locked.length === 0) return false;
+        const row = await manager.findOne(PerformanceEntity, {
+          where: { id: performanceId },
+          relations: { event: true },
+        });
+        if (!row) return false;
+        await apply(Object.assign(row, eventOfPerformance(row.event!)));
+        return true;
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
   /** The performance's cancellation, null when it was never canceled. */
   async find(performanceId: number): Promise<PerformanceCancellationRecord | null> {
     const rows: CancellationRow[] = await this.dataSource

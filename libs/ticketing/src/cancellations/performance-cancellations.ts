@@ -74,26 +74,33 @@ export class PerformanceCancellations {
     }
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(performanceId);
-    const result = await this.cancellations.cancel(
-      performanceId,
-      { reason, requestedBy: operator.id },
-      async (row) => {
-        if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
-          throw new StoreUnavailableError(
-            'redis',
-            new Error(`performance ${performanceId} left Redis again while it was canceled`),
-          );
-        }
-        await this.confirmReplicated(performanceId);
-      },
-      {
-        actorId: operator.id,
-        actorEmail: operator.email,
-        action: PERFORMANCE_CANCEL_ACTION,
-        subjectId: `performance:${performanceId}`,
-        details: { performanceId, reason },
-      },
-    );
+    const result = await this.cancellations
+      .cancel(
+        performanceId,
+        { reason, requestedBy: operator.id },
+        async (row) => {
+          if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
+            throw new StoreUnavailableError(
+              'redis',
+              new Error(`performance ${performanceId} left Redis again while it was canceled`),
+            );
+          }
+          await this.confirmReplicated(performanceId);
+        },
+        {
+          actorId: operator.id,
+          actorEmail: operator.email,
+          action: PERFORMANCE_CANCEL_ACTION,
+          subjectId: `performance:${performanceId}`,
+          details: { performanceId, reason },
+        },
+      )
+      .catch(async (error: unknown) => {
+        // The CANCELED status went to Redis before the commit that did not happen: written back
+        // from PostgreSQL, or holds and sales would stay refused with nothing to refund.
+        if (error instanceof PerformanceCancelNotReplicatedError) await this.writeBackLiveState(performanceId);
+        throw error;
+      });
     if (!result) throw new NotFoundError('performance');
     if (result.created) await this.cache.invalidate();
     return { created: result.created, progress: await this.progressOf(result.cancellation) };
@@ -115,6 +122,19 @@ export class PerformanceCancellations {
       `cancel of performance ${performanceId}: status reached ${acked} of ${wanted} replicas in time; not committed`,
     );
     throw new PerformanceCancelNotReplicatedError(performanceId);
+  }
+
+  /** Writes the performance's lifecycle from PostgreSQL to Redis, under its row lock; a failure is logged. */
+  private async writeBackLiveState(performanceId: number): Promise<void> {
+    try {
+      await this.cancellations.underRowLock(performanceId, async (row) => {
+        await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row));
+      });
+    } catch (error) {
+      this.logger.error(
+        `cancel of performance ${performanceId} not committed, and its live status not written back: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   /** The progress of the performance's cancellation. Throws NotFoundError('cancellation') when it was never canceled. */
