@@ -113,6 +113,7 @@ export class PerformancesController {
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'the performance is canceled: nothing of it can change' })
   async update(
     @Param('id', ParseIdPipe) id: number,
     @Body() body: PerformanceUpdateDto,
