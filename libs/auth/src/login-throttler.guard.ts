@@ -42,12 +42,10 @@ export const LoginRateLimited = () =>
     UseGuards(LoginThrottlerGuard),
   );
 
-/**
- * Counts signups per client address (behind TRUST_PROXY): each one costs an argon2id hash, and
- * throwaway accounts are how one person holds a whole small performance.
- */
-@Injectable()
-export class SignupThrottlerGuard extends ThrottlerGuard {
+/** A throttler counting per client address (behind TRUST_PROXY), refusing with 429, `refusal` and Retry-After. */
+abstract class AddressThrottlerGuard extends ThrottlerGuard {
+  protected abstract readonly refusal: string;
+
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     return String(request.ip);
   }
@@ -57,10 +55,19 @@ export class SignupThrottlerGuard extends ThrottlerGuard {
     limit: ThrottlerLimitDetail,
   ): Promise<void> {
     throw new HttpException(
-      { message: 'too many signups from this address, try again later', retryAfter: limit.timeToBlockExpire },
+      { message: this.refusal, retryAfter: limit.timeToBlockExpire },
       HttpStatus.TOO_MANY_REQUESTS,
     );
   }
+}
+
+/**
+ * Counts signups per client address (behind TRUST_PROXY): each one costs an argon2id hash, and
+ * throwaway accounts are how one person holds a whole small performance.
+ */
+@Injectable()
+export class SignupThrottlerGuard extends AddressThrottlerGuard {
+  protected readonly refusal = 'too many signups from this address, try again later';
 }
 
 /** Rate-limits a signup route with SIGNUP_RATE_LIMIT per minute (0: no limit); over it, 429 with Retry-After. */
@@ -80,20 +87,8 @@ const SKIP_PASSWORD_RESET = { [PASSWORD_RESET_ADDRESS_THROTTLER]: true };
 
 /** Counts password-reset requests per client address (behind TRUST_PROXY). */
 @Injectable()
-export class PasswordResetThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    return String(request.ip);
-  }
-
-  protected override async throwThrottlingException(
-    _context: ExecutionContext,
-    limit: ThrottlerLimitDetail,
-  ): Promise<void> {
-    throw new HttpException(
-      { message: 'too many password reset requests, try again later', retryAfter: limit.timeToBlockExpire },
-      HttpStatus.TOO_MANY_REQUESTS,
-    );
-  }
+export class PasswordResetThrottlerGuard extends AddressThrottlerGuard {
+  protected readonly refusal = 'too many password reset requests, try again later';
 }
 
 /** Rate-limits the password-reset request with PASSWORD_RESET_RATE_LIMIT; over it, 429 with Retry-After. */

@@ -34,7 +34,7 @@ export async function startApi(factory: ApiFactory, overrides: EnvSource = {}): 
       const missing = await undocumentedAnswers(app, answers).catch(() => []);
       await app.close();
       await destroyTestEnv(env);
-      reportUndocumented(missing, process.env.TEST_RECORD_UNDOCUMENTED);
+      reportUndocumented(missing);
     },
   };
 }

@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 /** One answer of a route: its method, its route's path as Fastify registered it, its status. */
@@ -60,16 +59,9 @@ export async function undocumentedAnswers(app: NestFastifyApplication, answers: 
   return missing;
 }
 
-/**
- * Fails (throws) with the undocumented answers, or, with TEST_RECORD_UNDOCUMENTED=<file>, only
- * appends them to that file (to survey a whole run at once).
- */
-export function reportUndocumented(missing: string[], file: string | undefined): void {
+/** Fails (throws) with the undocumented answers, naming where to declare them. */
+export function reportUndocumented(missing: string[]): void {
   if (missing.length === 0) return;
-  if (file) {
-    appendFileSync(file, missing.map((line) => `${line}\n`).join(''));
-    return;
-  }
   throw new Error(
     `answers whose status the OpenAPI document does not list for their operation (declare them on the controller, ` +
       `or derive them in apps/api/src/common/openapi-errors.ts):\n${missing.join('\n')}`,
