@@ -76,9 +76,16 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     const [row] = await db.query('SELECT id, token_hash FROM password_reset_tokens WHERE user_id = $1', [user.id]);
     expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
     expect(mail.messageIdHeader).toContain(`password-reset.${row.id}`);
-    const [delivery] = await db.query('SELECT purchase_id, recipient FROM email_deliveries WHERE message_id = $1', [
-      `password-reset:${row.id}`,
-    ]);
+    // The mailer records the delivery after SMTP accepted the mail: waited for, not read at once.
+    const delivery = await waitForValue(
+      async () =>
+        (
+          (await db.query('SELECT purchase_id, recipient FROM email_deliveries WHERE message_id = $1', [
+            `password-reset:${row.id}`,
+          ])) as unknown[]
+        )[0],
+      'the delivery record',
+    );
     expect(delivery).toEqual({ purchase_id: null, recipient: user.email });
     // Only a password-reset e-mail may be of no purchase.
     await expect(
