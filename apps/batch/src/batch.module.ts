@@ -4,8 +4,15 @@ import { CoreModule } from '@app/core';
 import { DatabaseModule } from '@app/database';
 import { MessagingModule, OutboxRelayModule } from '@app/messaging';
 import { RedisModule } from '@app/redis';
-import { CancellationsModule, PurchasesModule, TicketingModule, WaitingRoomModule } from '@app/ticketing';
+import {
+  CancellationsModule,
+  PurchasesModule,
+  RescheduleNoticesModule,
+  TicketingModule,
+  WaitingRoomModule,
+} from '@app/ticketing';
 import { BulkRefundLoop } from './loops/bulk-refund.loop';
+import { RescheduleNoticeLoop } from './loops/reschedule-notice.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
@@ -30,6 +37,7 @@ export class BatchModule {
         OutboxRelayModule,
         WaitingRoomModule,
         CancellationsModule,
+        RescheduleNoticesModule,
       ],
       providers: [
         HoldSweepLoop,
@@ -39,6 +47,7 @@ export class BatchModule {
         WaitingRoomAdmitLoop,
         SeatReconcileLoop,
         BulkRefundLoop,
+        RescheduleNoticeLoop,
       ],
     };
   }

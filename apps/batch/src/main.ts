@@ -5,6 +5,7 @@ import { createLogger, MetricsServer, ShutdownSignals } from '@app/logging';
 import { batchMetrics } from './batch-metrics';
 import { BatchModule } from './batch.module';
 import { BulkRefundLoop } from './loops/bulk-refund.loop';
+import { RescheduleNoticeLoop } from './loops/reschedule-notice.loop';
 import { HoldSweepLoop } from './loops/hold-sweep.loop';
 import { OutboxRelayLoop } from './loops/outbox-relay.loop';
 import { PaymentReconcileLoop } from './loops/payment-reconcile.loop';
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
   // Cancels and refunds every paid purchase of each canceled performance, through the one refund
   // path (PurchaseCancellation); any number of batch processes may run it (each purchase once).
   app.get(BulkRefundLoop).start();
+  // Queues one new-date notice per paid purchase of each performance whose startsAt moved; any
+  // number of batch processes may run it (a page per transaction, the move's row locked).
+  app.get(RescheduleNoticeLoop).start();
   // Liveness and metrics for Docker's health check and Prometheus, when METRICS_PORT is set.
   const metricsPort = app.get(Env).METRICS_PORT;
   const metrics =

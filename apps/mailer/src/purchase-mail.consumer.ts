@@ -8,7 +8,8 @@ export const MAILER_PREFETCH = 8;
 
 /**
  * Feeds the mail queue to {@link PurchaseMailService}: purchase-completed messages (the
- * confirmation) and purchase-canceled ones (the cancellation notice); and password-reset messages
+ * confirmation), purchase-canceled ones (the cancellation notice) and purchase-rescheduled ones
+ * (the notice that the performance moved); and password-reset messages
  * to {@link PasswordResetMailService}. Retries and dead-letters through the broker.
  */
 @Injectable()
@@ -21,7 +22,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
    */
   readonly deliveries = new Counter({
     name: 'boxoffice_mail_deliveries_total',
-    help: 'E-mail messages handled, by outcome (sent, already-sent, canceled, not-confirmed, stale, uncertain, retried, failed)',
+    help: 'E-mail messages handled, by outcome (sent, already-sent, canceled, not-confirmed, superseded, stale, uncertain, retried, failed)',
     labelNames: ['outcome'] as const,
     registers: [],
   });
@@ -62,6 +63,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.mail.deliver(parsed.message);
       case 'canceled':
         return this.mail.deliverCancellation(parsed.message);
+      case 'rescheduled':
+        return this.mail.deliverReschedule(parsed.message);
       case 'password-reset':
         return this.resetMail.deliver(parsed.message);
     }
@@ -83,13 +86,18 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 /** What became of one message: a purchase mail's outcome, or `stale` (a password reset no longer live). */
 type Outcome = DeliveryOutcome | 'stale';
 
-/** What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`, `password reset <id>`. */
+/**
+ * What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`,
+ * `new date (move <id>) of purchase <id>`, `password reset <id>`.
+ */
 function subjectOf(parsed: MailMessage): string {
   switch (parsed.kind) {
     case 'completed':
       return `purchase ${parsed.message.purchaseId}`;
     case 'canceled':
       return `cancellation of purchase ${parsed.message.purchaseId}`;
+    case 'rescheduled':
+      return `new date (move ${parsed.message.rescheduleId}) of purchase ${parsed.message.purchaseId}`;
     case 'password-reset':
       return `password reset ${parsed.message.resetId}`;
   }
@@ -99,7 +107,9 @@ const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {
   sent: (what) => `e-mail sent for ${what}`,
   'already-sent': (what) => `e-mail for ${what} was already sent; nothing to do`,
   canceled: (what) => `${what} was canceled before its confirmation went out; no confirmation sent`,
-  'not-confirmed': (what) => `${what}: the purchase was never confirmed; no cancellation notice sent`,
+  'not-confirmed': (what) => `${what}: the purchase was never confirmed; no notice sent`,
+  superseded: (what) =>
+    `${what}: not needed (the buyer was told the current start already, or the purchase or its performance was canceled); not sent`,
   stale: (what) => `${what} was used, replaced or expired before its e-mail went out; nothing sent`,
   uncertain: (what) =>
     `e-mail for ${what} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,

@@ -13,6 +13,7 @@ import { PasswordResetTokensRepository } from './repositories/password-reset-tok
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
 import { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
+import { PerformanceReschedulesRepository } from './repositories/performance-reschedules.repository';
 import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
@@ -31,6 +32,7 @@ const REPOSITORIES = [
   EventRepository,
   PerformanceRepository,
   PerformanceCancellationsRepository,
+  PerformanceReschedulesRepository,
   PurchaseRepository,
   OutboxRepository,
   PurchaseReceiptsRepository,

@@ -37,6 +37,8 @@ export type {
   PaidPurchaseRef,
   PerformanceCancellationRecord,
 } from './repositories/performance-cancellations.repository';
+export { PerformanceReschedulesRepository } from './repositories/performance-reschedules.repository';
+export type { RescheduleNoticeStep } from './repositories/performance-reschedules.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

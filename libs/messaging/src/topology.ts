@@ -69,6 +69,7 @@ export class Topology {
     });
     await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCompleted);
     await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCanceled);
+    await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseRescheduled);
     await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.passwordReset);
 
     for (const delayMs of this.retryDelaysMs) {

@@ -1,10 +1,11 @@
-import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * One row per e-mail sent by `mailer`, keyed by the message it answers: a redelivered message
  * finds its row and sends nothing twice.
  */
 @Entity('email_deliveries')
+@Index('email_deliveries_purchase_told', ['purchaseId', 'sentAt'], { where: '"starts_at" IS NOT NULL' })
 @Check('email_deliveries_purchase_id_check', `"purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%'`)
 export class EmailDeliveryEntity {
   @PrimaryColumn({ name: 'message_id', type: 'varchar', length: 200 })
@@ -30,4 +31,11 @@ export class EmailDeliveryEntity {
   /** The whole message reached the server but no reply came: it may have been delivered, so it is not sent again. */
   @Column({ type: 'boolean', default: false })
   uncertain: boolean;
+
+  /**
+   * The performance's start the e-mail told its recipient (a confirmation, a new-date notice);
+   * null for other e-mails and for those sent before it was recorded.
+   */
+  @Column({ name: 'starts_at', type: 'timestamptz', nullable: true })
+  startsAt: Date | null;
 }

@@ -9,6 +9,8 @@ export interface DeliveryClaim {
   /** null for an e-mail about no purchase (a password reset). */
   purchaseId: string | null;
   recipient: string;
+  /** The performance's start the e-mail tells its recipient (a confirmation, a new-date notice); absent for others. */
+  startsAt?: Date;
 }
 
 /** Sent e-mails, one row per message answered: what makes a redelivered message send nothing. */
@@ -23,9 +25,9 @@ export class EmailDeliveriesRepository {
    */
   async claim(manager: EntityManager, claim: DeliveryClaim): Promise<boolean> {
     const rows: unknown[] = await manager.query(
-      `INSERT INTO email_deliveries (message_id, purchase_id, recipient) VALUES ($1, $2, $3)
+      `INSERT INTO email_deliveries (message_id, purchase_id, recipient, starts_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
-      [claim.messageId, claim.purchaseId, claim.recipient],
+      [claim.messageId, claim.purchaseId, claim.recipient, claim.startsAt ?? null],
     );
     return rows.length === 1;
   }
@@ -49,6 +51,21 @@ export class EmailDeliveriesRepository {
   async exists(manager: EntityManager, messageId: string): Promise<boolean> {
     const rows: unknown[] = await manager.query('SELECT 1 FROM email_deliveries WHERE message_id = $1', [messageId]);
     return rows.length > 0;
+  }
+
+  /**
+   * The performance's start the purchase's buyer was last told by e-mail (the confirmation or a
+   * later new-date notice, in the order they were recorded under the purchase's mail lock), as the
+   * caller's transaction sees it; null when no e-mail recorded one (none sent, or sent before
+   * e-mails recorded it).
+   */
+  async lastToldStartsAt(manager: EntityManager, purchaseId: string): Promise<Date | null> {
+    const rows: { starts_at: Date }[] = await manager.query(
+      `SELECT starts_at FROM email_deliveries WHERE purchase_id = $1 AND starts_at IS NOT NULL
+        ORDER BY sent_at DESC LIMIT 1`,
+      [purchaseId],
+    );
+    return rows[0]?.starts_at ?? null;
   }
 
   /** Completes a claim with what the SMTP server answered. */

@@ -227,7 +227,10 @@ export class PerformanceRepository {
    * Changes the lifecycle fields of a performance under a row lock: `decide` gets the locked row
    * and answers the changes (it may throw to refuse them), `apply` runs after the UPDATE and
    * before the commit (the live state in Redis follows inside the lock, so two concurrent changes
-   * reach Redis in the order PostgreSQL took them). Answers the changed row, null when unknown.
+   * reach Redis in the order PostgreSQL took them). A change that moves `startsAt` to another
+   * instant is recorded in `performance_reschedules` in the same transaction, so its buyers' notices
+   * (RescheduleNotices) follow every committed move and no rolled-back one. Answers the changed
+   * row, null when unknown.
    */
   updateLifecycle(
     id: number,
@@ -241,7 +244,14 @@ export class PerformanceRepository {
         if (locked.length === 0) return null;
         const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
         if (!row) return null;
+        const previousStartsAt = row.startsAt;
         Object.assign(row, decide(priced(row)));
+        if (row.startsAt.getTime() !== previousStartsAt.getTime()) {
+          await manager.query(
+            'INSERT INTO performance_reschedules (performance_id, previous_starts_at, starts_at) VALUES ($1, $2, $3)',
+            [id, previousStartsAt, row.startsAt],
+          );
+        }
         await manager.update(
           PerformanceEntity,
           { id },

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
 /** Everything the buyer's e-mail says about one purchase. */
@@ -15,6 +15,8 @@ export interface PurchaseReceipt {
   /** IANA name of the venue's time zone: the e-mail shows times on its wall clock. */
   timeZone: string;
   performanceStartsAt: Date;
+  /** Until when the buyer may cancel the purchase themselves (`cancelUntil`); null: no self-service cancel. */
+  performanceCancelUntil: Date | null;
   /** An integer in minor units of `currency`. */
   amount: number;
   /** ISO 4217 code. */
@@ -52,6 +54,7 @@ interface ReceiptRow {
   venue: string;
   time_zone: string;
   starts_at: Date;
+  cancel_until: Date | null;
   amount: string;
   currency: string;
   purchased_at: Date;
@@ -67,10 +70,14 @@ interface ReceiptRow {
 export class PurchaseReceiptsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async findByPurchaseId(purchaseId: string): Promise<PurchaseReceipt | null> {
-    const rows: ReceiptRow[] = await this.dataSource.query(
+  /**
+   * The purchase's receipt, null when it is not in PostgreSQL. With `manager`, read in that
+   * transaction (after a lock it took, say), else on a connection of its own.
+   */
+  async findByPurchaseId(purchaseId: string, manager?: EntityManager): Promise<PurchaseReceipt | null> {
+    const rows: ReceiptRow[] = await (manager ?? this.dataSource).query(
       `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
-              e.venue, e.time_zone, pf.starts_at, p.amount, p.currency, p.created_at AS purchased_at,
+              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.amount, p.currency, p.created_at AS purchased_at,
               (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'rowLabel', s.row_label,
                                                  'number', s."number")
                                ORDER BY s.position)
@@ -104,6 +111,7 @@ export class PurchaseReceiptsRepository {
       venue: row.venue,
       timeZone: row.time_zone,
       performanceStartsAt: row.starts_at,
+      performanceCancelUntil: row.cancel_until,
       amount: Number(row.amount),
       currency: row.currency,
       purchasedAt: row.purchased_at,

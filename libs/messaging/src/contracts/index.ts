@@ -10,6 +10,13 @@ export {
   toPurchaseCanceled,
 } from './purchase-canceled';
 export type { PurchaseCanceledMessage } from './purchase-canceled';
+export {
+  isPurchaseRescheduledBody,
+  PURCHASE_RESCHEDULED_TYPE,
+  purchaseRescheduledMessageId,
+  toPurchaseRescheduled,
+} from './purchase-rescheduled';
+export type { PurchaseRescheduledMessage } from './purchase-rescheduled';
 export { parseMailMessage } from './mail-message';
 export type { MailMessage } from './mail-message';
 export {

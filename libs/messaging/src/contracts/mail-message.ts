@@ -1,16 +1,21 @@
 import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
 import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
 import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
+import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseRescheduled } from './purchase-rescheduled';
 
-/** A message of the mail queue: a purchase confirmation, a cancellation notice, or a password reset. */
+/**
+ * A message of the mail queue: a purchase confirmation, a cancellation notice, a notice that the
+ * purchase's performance moved, or a password reset.
+ */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
   | { kind: 'canceled'; message: PurchaseCanceledMessage }
+  | { kind: 'rescheduled'; message: PurchaseRescheduledMessage }
   | { kind: 'password-reset'; message: PasswordResetMessage };
 
 /**
- * Parses a body of the mail queue by its `type`: purchase-canceled or password-reset when it says
- * so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * Parses a body of the mail queue by its `type`: purchase-canceled, purchase-rescheduled or
+ * password-reset when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -20,6 +25,7 @@ export function parseMailMessage(content: Buffer): MailMessage {
     throw new MalformedMessageError('not JSON');
   }
   if (isPurchaseCanceledBody(body)) return { kind: 'canceled', message: toPurchaseCanceled(body) };
+  if (isPurchaseRescheduledBody(body)) return { kind: 'rescheduled', message: toPurchaseRescheduled(body) };
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
   return { kind: 'completed', message: parsePurchaseCompleted(content) };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
+import type { Clock } from '@app/core';
 import {
   EmailDeliveriesRepository,
   PurchaseReceipt,
@@ -7,7 +8,12 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
-import { PURCHASE_CANCELED_TYPE, PurchaseCanceledMessage } from '@app/messaging/contracts';
+import {
+  PURCHASE_CANCELED_TYPE,
+  PURCHASE_RESCHEDULED_TYPE,
+  PurchaseCanceledMessage,
+  PurchaseRescheduledMessage,
+} from '@app/messaging/contracts';
 import type { TicketCodes } from '../tickets/ticket-codes';
 import type { Mailer } from './mailer.port';
 import { PurchaseMailService } from './purchase-mail.service';
@@ -24,6 +30,7 @@ const receipt: PurchaseReceipt = {
   venue: 'Olympic Hall',
   timeZone: 'UTC',
   performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
+  performanceCancelUntil: null,
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
@@ -32,7 +39,7 @@ const receipt: PurchaseReceipt = {
   performanceCancellation: null,
 };
 
-function mail(options: { confirmed: boolean; calledOff: boolean }) {
+function mail(options: { confirmed: boolean; calledOff: boolean; status?: PurchaseStatus | null }) {
   const receipts = {
     findByPurchaseId: vi.fn(async () => ({
       ...receipt,
@@ -40,7 +47,7 @@ function mail(options: { confirmed: boolean; calledOff: boolean }) {
     })),
   };
   const deliveries = {
-    lockPurchaseMail: vi.fn(async () => PurchaseStatus.Canceled),
+    lockPurchaseMail: vi.fn(async () => (options.status === undefined ? PurchaseStatus.Canceled : options.status)),
     exists: vi.fn(async () => options.confirmed),
     claim: vi.fn(async () => true),
     recordSent: vi.fn(async () => undefined),
@@ -54,8 +61,9 @@ function mail(options: { confirmed: boolean; calledOff: boolean }) {
     mailer as unknown as Mailer,
     { MAIL_FROM: 'boxoffice <tickets@boxoffice.local>' } as Env,
     {} as TicketCodes,
+    { now: () => new Date('2026-12-20T00:00:00.000Z') } as Clock,
   );
-  return { service, mailer, deliveries };
+  return { service, mailer, deliveries, receipts };
 }
 
 const at = (ms: number): PurchaseCanceledMessage => ({
@@ -97,5 +105,81 @@ describe('PurchaseMailService.deliverCancellation', () => {
     const { service, mailer } = mail({ confirmed: false, calledOff: true });
     expect(await service.deliverCancellation(at(calledOffAt.getTime() - 3_600_000))).toBe('not-confirmed');
     expect(mailer.send).not.toHaveBeenCalled();
+  });
+});
+
+const moved = (startsAt: Date): PurchaseRescheduledMessage => ({
+  type: PURCHASE_RESCHEDULED_TYPE,
+  purchaseId: PURCHASE,
+  rescheduleId: '7',
+  previousStartsAt: '2026-12-24T20:30:00.000Z',
+  startsAt: startsAt.toISOString(),
+});
+
+describe('PurchaseMailService.deliverReschedule', () => {
+  const paid = (told: Date | null) => {
+    const setup = mail({ confirmed: true, calledOff: false, status: PurchaseStatus.Paid });
+    Object.assign(setup.deliveries, { lastToldStartsAt: vi.fn(async () => told) });
+    return setup;
+  };
+
+  it('sends a confirmed buyer the new date and the time they were last told, once, reading under the mail lock', async () => {
+    const { service, mailer, deliveries, receipts } = paid(new Date('2026-12-20T20:30:00.000Z'));
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('sent');
+    expect(deliveries.lockPurchaseMail.mock.invocationCallOrder[0]).toBeLessThan(
+      receipts.findByPurchaseId.mock.invocationCallOrder[0],
+    );
+    expect(receipts.findByPurchaseId).toHaveBeenCalledWith(PURCHASE, expect.anything());
+    expect(deliveries.claim).toHaveBeenCalledWith(expect.anything(), {
+      messageId: `performance-rescheduled:7.${PURCHASE}`,
+      purchaseId: PURCHASE,
+      recipient: 'ana@example.test',
+      startsAt: receipt.performanceStartsAt,
+    });
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ subject: string; text: string }]];
+    expect(email.subject).toBe('New date: Rock Night');
+    expect(email.text).toContain('it now starts Thursday, 31 December 2026, 20:30 UTC');
+    expect(email.text).toContain('it was to start Sunday, 20 December 2026, 20:30 UTC');
+    deliveries.claim.mockResolvedValueOnce(false);
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('already-sent');
+    expect(mailer.send).toHaveBeenCalledOnce();
+  });
+
+  it("counts a confirmation that recorded no time as having told the move's previous start", async () => {
+    const { service, mailer } = paid(null);
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('sent');
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
+    expect(email.text).toContain('it was to start Thursday, 24 December 2026, 20:30 UTC');
+  });
+
+  it('sends nothing before the confirmation went out: the confirmation shows the new time', async () => {
+    const { service, mailer } = mail({ confirmed: false, calledOff: false, status: PurchaseStatus.Paid });
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('not-confirmed');
+    expect(mailer.send).not.toHaveBeenCalled();
+  });
+
+  it('sends nothing when not needed: the buyer was told the current start, or purchase or performance canceled', async () => {
+    const told = paid(receipt.performanceStartsAt);
+    expect(await told.service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    const canceled = mail({ confirmed: true, calledOff: false, status: PurchaseStatus.Canceled });
+    expect(await canceled.service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    const calledOff = mail({ confirmed: true, calledOff: true, status: PurchaseStatus.Paid });
+    expect(await calledOff.service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    for (const { mailer } of [told, canceled, calledOff]) expect(mailer.send).not.toHaveBeenCalled();
+  });
+});
+
+describe('PurchaseMailService.deliver', () => {
+  it('reads the purchase under its mail lock, so a notice handled before cannot leave it showing an old time', async () => {
+    const { service, deliveries, receipts, mailer } = mail({
+      confirmed: false,
+      calledOff: false,
+      status: PurchaseStatus.Canceled,
+    });
+    expect(await service.deliver({ purchaseId: PURCHASE } as never)).toBe('canceled');
+    expect(receipts.findByPurchaseId).not.toHaveBeenCalled();
+    expect(mailer.send).not.toHaveBeenCalled();
+    deliveries.lockPurchaseMail.mockResolvedValueOnce(null as never);
+    await expect(service.deliver({ purchaseId: PURCHASE } as never)).rejects.toThrow(/not in the database/);
   });
 });

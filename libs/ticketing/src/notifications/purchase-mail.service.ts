@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
+import { Clock } from '@app/core';
 import {
   EmailDeliveriesRepository,
   PurchaseReceipt,
@@ -12,11 +13,14 @@ import {
   purchaseCanceledMessageId,
   PurchaseCompletedMessage,
   purchaseCompletedMessageId,
+  PurchaseRescheduledMessage,
+  purchaseRescheduledMessageId,
 } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer } from './mailer.port';
 import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
+import { renderRescheduleEmail } from './reschedule-email.template';
 import { EmailTicket, RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
 import { renderTicketQr } from './ticket-qr';
 
@@ -36,9 +40,11 @@ const CALLED_OFF_CLOCK_MARGIN_MS = 60_000;
 
 /**
  * `canceled`: the purchase was canceled before its confirmation went out, so it confirms nothing
- * (P5); `not-confirmed`: a cancellation notice of a purchase that was never confirmed, not sent.
+ * (P5); `not-confirmed`: a notice (cancellation, new date) of a purchase that was never confirmed,
+ * not sent; `superseded`: a new-date notice not needed when its turn came (the buyer was told the
+ * current start already, or the purchase or its performance was canceled since), not sent.
  */
-export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'not-confirmed' | 'uncertain';
+export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'not-confirmed' | 'superseded' | 'uncertain';
 
 /**
  * Sends the buyer's e-mail for a completed purchase, once.
@@ -60,22 +66,28 @@ export class PurchaseMailService {
     private readonly mailer: Mailer,
     private readonly env: Env,
     private readonly codes: TicketCodes,
+    private readonly clock: Clock,
   ) {}
 
+  /**
+   * Sends the confirmation of a purchase written to PostgreSQL, once. The purchase is read under
+   * its mail lock: a notice handled before (a cancellation, a new date) found no confirmation and
+   * sent nothing, so this one must show the purchase as it is now. Throws PurchaseNotPersistedError.
+   */
   async deliver(message: PurchaseCompletedMessage): Promise<DeliveryOutcome> {
-    const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
-    if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
-    // A confirmation of a canceled purchase would let its seat, sold again, be shown twice at the door.
-    if (receipt.status === PurchaseStatus.Canceled) return 'canceled';
-    const messageId = purchaseCompletedMessageId(receipt.purchaseId);
+    const messageId = purchaseCompletedMessageId(message.purchaseId);
     return this.transactions.run(async (manager) => {
-      // Canceled since the read above: its cancellation notice, if handled already, found no confirmation.
-      const status = await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
+      const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
+      if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
+      // A confirmation of a canceled purchase would let its seat, sold again, be shown twice at the door.
       if (status === PurchaseStatus.Canceled) return 'canceled';
+      const receipt = await this.receipts.findByPurchaseId(message.purchaseId, manager);
+      if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
       const claimed = await this.deliveries.claim(manager, {
         messageId,
         purchaseId: receipt.purchaseId,
         recipient: receipt.buyerEmail,
+        startsAt: receipt.performanceStartsAt,
       });
       if (!claimed) return 'already-sent';
       const { tickets, attachments } = await this.ticketImages(receipt);
@@ -117,6 +129,43 @@ export class PurchaseMailService {
         receipt,
         renderCancellationEmail(receipt, new Date(message.canceledAt), { confirmed }),
       );
+    });
+  }
+
+  /**
+   * Sends a confirmed purchase's buyer the notice that its performance moved, once, if they need
+   * it: under the purchase's mail lock, only when its confirmation went out (or may have:
+   * uncertain) and what the buyer was last told by e-mail (the confirmation, or a notice of an
+   * earlier move) differs from the start PostgreSQL has now; the notice tells both times. So a
+   * confirmation sent after the move (it showed the new time), a second move before the first's
+   * notices went out, or a move back answer `superseded` or `not-confirmed` and send nothing, as
+   * does a purchase or performance canceled since. A confirmation sent before e-mails recorded the
+   * time they told counts as having told the move's previous start. Throws
+   * PurchaseNotPersistedError.
+   */
+  async deliverReschedule(message: PurchaseRescheduledMessage): Promise<DeliveryOutcome> {
+    const messageId = purchaseRescheduledMessageId(message.rescheduleId, message.purchaseId);
+    return this.transactions.run(async (manager) => {
+      const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
+      if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
+      if (status === PurchaseStatus.Canceled) return 'superseded';
+      if (!(await this.deliveries.exists(manager, purchaseCompletedMessageId(message.purchaseId)))) {
+        return 'not-confirmed';
+      }
+      const receipt = await this.receipts.findByPurchaseId(message.purchaseId, manager);
+      if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
+      if (receipt.performanceCancellation !== null) return 'superseded';
+      const told =
+        (await this.deliveries.lastToldStartsAt(manager, message.purchaseId)) ?? new Date(message.previousStartsAt);
+      if (told.getTime() === receipt.performanceStartsAt.getTime()) return 'superseded';
+      const claimed = await this.deliveries.claim(manager, {
+        messageId,
+        purchaseId: receipt.purchaseId,
+        recipient: receipt.buyerEmail,
+        startsAt: receipt.performanceStartsAt,
+      });
+      if (!claimed) return 'already-sent';
+      return this.sendClaimed(manager, messageId, receipt, renderRescheduleEmail(receipt, told, this.clock.now()));
     });
   }
 

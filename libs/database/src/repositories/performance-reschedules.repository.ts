@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { rethrowAsDatabaseError } from '../database-unavailable';
+
+/** What one fan-out step did: which move it worked on, how many notices it queued, whether that move is done. */
+export interface RescheduleNoticeStep {
+  rescheduleId: string;
+  performanceId: number;
+  queued: number;
+  completed: boolean;
+}
+
+interface OpenRescheduleRow {
+  id: string;
+  performance_id: number;
+  previous_starts_at: Date;
+  starts_at: Date;
+  notice_cursor: string | null;
+}
+
+/**
+ * The moves of performances' `startsAt` (`performance_reschedules`, written by
+ * PerformanceRepository.updateLifecycle) and the fan-out of their buyers' notices into the outbox.
+ */
+@Injectable()
+export class PerformanceReschedulesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Queues the notices of the next page of one open move, in one transaction: locks the oldest open
+   * move no other process holds (`FOR NO KEY UPDATE SKIP LOCKED`, so `batch` processes side by side
+   * share the work and a killed one's lock goes with its connection), writes one outbox message
+   * `performance-rescheduled:<move id>.<purchase id>` (routing key `purchase.rescheduled`) for each
+   * of up to `limit` purchases of the performance PAID now after the move's cursor, in id order,
+   * and moves the cursor past them; a page shorter than `limit` completes the move. Atomic, so a
+   * purchase's notice is queued once (the mailer claims each message id once besides). A purchase
+   * written to PostgreSQL after its page was read needs no notice: its confirmation, sent after
+   * the move committed, shows the new time. Null when no move is open. Throws
+   * DatabaseUnavailableError when the database cannot be reached.
+   */
+  queueNextNotices(limit: number): Promise<RescheduleNoticeStep | null> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        const open: OpenRescheduleRow[] = await manager.query(
+          `SELECT id::text AS id, performance_id, previous_starts_at, starts_at, notice_cursor
+             FROM performance_reschedules WHERE completed_at IS NULL
+            ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED`,
+        );
+        const move = open[0];
+        if (!move) return null;
+        const page: { queued: number; last: string | null }[] = await manager.query(
+          `WITH page AS (
+             SELECT id FROM purchases
+              WHERE performance_id = $1 AND status = 'PAID' AND ($2::uuid IS NULL OR id > $2::uuid)
+              ORDER BY id LIMIT $3
+           ), queued AS (
+             INSERT INTO outbox (message_id, routing_key, payload)
+             SELECT 'performance-rescheduled:' || $4::text || '.' || id, 'purchase.rescheduled',
+                    jsonb_build_object('type', 'purchase.rescheduled', 'purchaseId', id, 'rescheduleId', $4::text,
+                                       'previousStartsAt', $5::timestamptz, 'startsAt', $6::timestamptz)
+               FROM page ORDER BY id
+             ON CONFLICT (message_id) DO NOTHING
+           )
+           SELECT (SELECT count(*)::int FROM page) AS queued,
+                  (SELECT id::text FROM page ORDER BY id DESC LIMIT 1) AS last`,
+          [move.performance_id, move.notice_cursor, limit, move.id, move.previous_starts_at, move.starts_at],
+        );
+        const { queued, last } = page[0];
+        const completed = queued < limit;
+        await manager.query(
+          `UPDATE performance_reschedules
+              SET notice_cursor = COALESCE($2::uuid, notice_cursor),
+                  completed_at = CASE WHEN $3::boolean THEN clock_timestamp() END
+            WHERE id = $1::bigint`,
+          [move.id, last, completed],
+        );
+        return { rescheduleId: move.id, performanceId: move.performance_id, queued, completed };
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+}
