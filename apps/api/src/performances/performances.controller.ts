@@ -108,7 +108,9 @@ export class PerformancesController {
    * Changes times, sales status and rules (admin). Once this answers, PAUSED or CLOSED (or a past
    * salesCloseAt) refuses holds and purchases with 409 on every replica, and holds keep the new
    * ticket limit per buyer. Times keep the order
-   * salesOpenAt < salesCloseAt ≤ startsAt, cancelUntil ≤ startsAt (400 otherwise).
+   * salesOpenAt < salesCloseAt ≤ startsAt, cancelUntil ≤ startsAt (400 otherwise). A new startsAt
+   * (a postponed show) sends every buyer whose confirmation went out one e-mail with the new date,
+   * in the background (`batch`).
    */
   @Patch(':id')
   @ApiBearerAuth()
