@@ -47,11 +47,13 @@ describe('a performance that moves: its confirmed buyers get one new-date notice
     expect(moved.statusCode).toBe(200);
   }
 
-  /** Queues every open move's notices as two `batch` processes would, a purchase a page. */
-  async function queueAllNotices() {
+  /** Queues every open move's notices as two `batch` processes would, a purchase a page; answers how many. */
+  async function queueAllNotices(): Promise<number> {
+    let queued = 0;
     for (;;) {
       const steps = await Promise.all([notices.queueOnce(1), notices.queueOnce(1)]);
-      if (steps.every((step) => step === null)) return;
+      if (steps.every((step) => step === null)) return queued;
+      for (const step of steps) queued += step?.queued ?? 0;
     }
   }
 
@@ -73,7 +75,8 @@ describe('a performance that moves: its confirmed buyers get one new-date notice
     await buy(performance, d, 3);
     await flushPurchases(api.app);
     await move(performance.id, '2030-03-08T19:00:00Z');
-    await queueAllNotices();
+    // a, b and d: c's purchase is canceled.
+    expect(await queueAllNotices()).toBe(3);
     const db = dataSourceOf(relay);
     const [move1] = await db.query(
       'SELECT notice_cursor IS NOT NULL AS paged, completed_at IS NOT NULL AS completed FROM performance_reschedules WHERE performance_id = $1',
@@ -138,6 +141,38 @@ describe('a performance that moves: its confirmed buyers get one new-date notice
       return n === 3 && ((await mailOutcomes(mailer!)).superseded ?? 0) >= 1;
     }, 'every notice handled');
     expect(mailsTo(buyer)).toHaveLength(3);
+  });
+
+  it('tells a buyer whose confirmation recorded no start (an earlier version sent it) what they were told', async () => {
+    const db = dataSourceOf(relay);
+    const [undone, moved] = await Promise.all([0, 1].map(() => createPerformance(api.app, admin, 10)));
+    const [undoneBuyer, movedBuyer] = await Promise.all([0, 1].map(() => createSession(api.app)));
+    const purchases = [await buy(undone, undoneBuyer, 0), await buy(moved, movedBuyer, 0)];
+    await flushPurchases(api.app);
+    await waitUntil(
+      async () =>
+        (await db.query('SELECT 1 FROM email_deliveries WHERE purchase_id = ANY($1::uuid[])', [purchases])).length ===
+        2,
+      'confirmations recorded',
+    );
+    await db.query('UPDATE email_deliveries SET starts_at = NULL WHERE purchase_id = ANY($1::uuid[])', [purchases]);
+    const before = await mailOutcomes(mailer!);
+
+    // Moved and moved back before the notices went out: told 1 March, it is 1 March: nothing to say.
+    await move(undone.id, '2030-03-08T19:00:00Z');
+    await move(undone.id, '2030-03-01T19:00:00Z');
+    await move(moved.id, '2030-03-08T19:00:00Z');
+    await move(moved.id, '2030-03-15T19:00:00Z');
+    await queueAllNotices();
+    await waitUntil(async () => {
+      const outcomes = await mailOutcomes(mailer!);
+      const handled = (outcome: string) => (outcomes[outcome] ?? 0) - (before[outcome] ?? 0);
+      return handled('sent') === 1 && handled('superseded') === 3;
+    }, 'four notices handled');
+    expect(mailsTo(undoneBuyer)).toHaveLength(1);
+    expect(mailsTo(movedBuyer)).toHaveLength(2);
+    expect(mailsTo(movedBuyer)[1].text).toContain('it now starts Friday, 15 March 2030, 19:00 UTC');
+    expect(mailsTo(movedBuyer)[1].text).toContain('it was to start Friday, 1 March 2030, 19:00 UTC');
   });
 
   it('records no move when startsAt is given unchanged, and none for a refused PATCH', async () => {

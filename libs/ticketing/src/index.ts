@@ -115,7 +115,7 @@ export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/
 export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { PasswordResetMailService } from './notifications/password-reset-mail.service';
 export type { PasswordResetDeliveryOutcome } from './notifications/password-reset-mail.service';
-export { RESCHEDULE_NOTICE_PAGE, RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
+export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
 export type { EmailTicket, RenderedEmail } from './notifications/purchase-email.template';
 export { renderTicketQr } from './notifications/ticket-qr';

@@ -6,11 +6,13 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * of its buyers' notices: open (`completed_at` null) while `batch` still queues one notice per
  * paid purchase in the outbox, `notice_cursor` the last purchase id a pass queued (purchases are
  * paged in id order). `performance_reschedules_open` is the partial index the loop reads open
- * ones from; `purchases_performance_paid` lets each pass read the next page of a performance's
- * paid purchases without reading its canceled ones or sorting. Deleting the performance deletes
- * its rows. `email_deliveries.starts_at` is the performance's start an e-mail told its recipient
- * (a confirmation, a new-date notice; null for the others and for e-mails sent before), so a
- * notice knows what its buyer was last told (`email_deliveries_purchase_told`).
+ * ones from. Deleting the performance deletes its rows. `email_deliveries.starts_at` is the
+ * performance's start an e-mail told its recipient (a confirmation, a new-date notice; null for the
+ * others), so a notice knows what its buyer was last told (`email_deliveries_purchase_told`); the
+ * confirmations sent before get their performance's start now, which is what they told (no move
+ * was recorded before this migration). No index on `purchases` is added: a page of a move's
+ * notices reads the performance's purchases through `purchases_performance`, and the flush, which
+ * writes every purchase, keeps its indexes as they were.
  */
 export class PerformanceReschedules1799000000000 implements MigrationInterface {
   name = 'PerformanceReschedules1799000000000';
@@ -33,10 +35,12 @@ export class PerformanceReschedules1799000000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX "performance_reschedules_performance" ON "performance_reschedules" ("performance_id")`,
     );
-    await queryRunner.query(
-      `CREATE INDEX "purchases_performance_paid" ON "purchases" ("performance_id", "id") WHERE "status" = 'PAID'`,
-    );
     await queryRunner.query(`ALTER TABLE "email_deliveries" ADD "starts_at" timestamptz`);
+    await queryRunner.query(
+      `UPDATE "email_deliveries" d SET "starts_at" = pf."starts_at"
+         FROM "purchases" p JOIN "performances" pf ON pf."id" = p."performance_id"
+        WHERE d."message_id" = 'purchase-completed:' || p."id" AND d."purchase_id" = p."id"`,
+    );
     await queryRunner.query(
       `CREATE INDEX "email_deliveries_purchase_told" ON "email_deliveries" ("purchase_id", "sent_at") WHERE "starts_at" IS NOT NULL`,
     );
@@ -45,7 +49,6 @@ export class PerformanceReschedules1799000000000 implements MigrationInterface {
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "public"."email_deliveries_purchase_told"`);
     await queryRunner.query(`ALTER TABLE "email_deliveries" DROP COLUMN "starts_at"`);
-    await queryRunner.query(`DROP INDEX "public"."purchases_performance_paid"`);
     await queryRunner.query(`DROP TABLE "performance_reschedules"`);
   }
 }

@@ -54,15 +54,24 @@ export class EmailDeliveriesRepository {
   }
 
   /**
-   * The performance's start the purchase's buyer was last told by e-mail (the confirmation or a
-   * later new-date notice, in the order they were recorded under the purchase's mail lock), as the
-   * caller's transaction sees it; null when no e-mail recorded one (none sent, or sent before
-   * e-mails recorded it).
+   * The performance's start the purchase's buyer was last told by e-mail, as the caller's
+   * transaction sees it: the one the latest confirmation or new-date notice recorded (in the order
+   * they were recorded under the purchase's mail lock); for a confirmation that recorded none (sent
+   * by a mailer of an earlier version), the start before the first move recorded after it was sent
+   * (both times from PostgreSQL's clock). Null when neither tells: no confirmation, or one sent
+   * after every move without recording its time (it showed the start of now).
    */
   async lastToldStartsAt(manager: EntityManager, purchaseId: string): Promise<Date | null> {
-    const rows: { starts_at: Date }[] = await manager.query(
-      `SELECT starts_at FROM email_deliveries WHERE purchase_id = $1 AND starts_at IS NOT NULL
-        ORDER BY sent_at DESC LIMIT 1`,
+    const rows: { starts_at: Date | null }[] = await manager.query(
+      `SELECT COALESCE(
+         (SELECT starts_at FROM email_deliveries WHERE purchase_id = $1 AND starts_at IS NOT NULL
+           ORDER BY sent_at DESC LIMIT 1),
+         (SELECT r.previous_starts_at
+            FROM email_deliveries d
+            JOIN purchases p ON p.id = d.purchase_id
+            JOIN performance_reschedules r ON r.performance_id = p.performance_id AND r.requested_at >= d.sent_at
+           WHERE d.message_id = 'purchase-completed:' || $1::text
+           ORDER BY r.id LIMIT 1)) AS starts_at`,
       [purchaseId],
     );
     return rows[0]?.starts_at ?? null;

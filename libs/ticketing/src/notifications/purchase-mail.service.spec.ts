@@ -48,7 +48,10 @@ function mail(options: { confirmed: boolean; calledOff: boolean; status?: Purcha
   };
   const deliveries = {
     lockPurchaseMail: vi.fn(async () => (options.status === undefined ? PurchaseStatus.Canceled : options.status)),
-    exists: vi.fn(async () => options.confirmed),
+    // Whether the confirmation was sent; no other message was.
+    exists: vi.fn(async (_manager: unknown, messageId: string) =>
+      messageId.startsWith('purchase-completed:') ? options.confirmed : false,
+    ),
     claim: vi.fn(async () => true),
     recordSent: vi.fn(async () => undefined),
   };
@@ -145,11 +148,17 @@ describe('PurchaseMailService.deliverReschedule', () => {
     expect(mailer.send).toHaveBeenCalledOnce();
   });
 
-  it("counts a confirmation that recorded no time as having told the move's previous start", async () => {
+  it('sends nothing when no e-mail tells what the buyer was told (a confirmation after every move)', async () => {
     const { service, mailer } = paid(null);
-    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('sent');
-    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
-    expect(email.text).toContain('it was to start Thursday, 24 December 2026, 20:30 UTC');
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    expect(mailer.send).not.toHaveBeenCalled();
+  });
+
+  it('counts a redelivered notice sent already as already-sent', async () => {
+    const { service, mailer, deliveries } = paid(receipt.performanceStartsAt);
+    deliveries.exists.mockResolvedValue(true);
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('already-sent');
+    expect(mailer.send).not.toHaveBeenCalled();
   });
 
   it('sends nothing before the confirmation went out: the confirmation shows the new time', async () => {

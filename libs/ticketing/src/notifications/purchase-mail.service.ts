@@ -136,12 +136,11 @@ export class PurchaseMailService {
    * Sends a confirmed purchase's buyer the notice that its performance moved, once, if they need
    * it: under the purchase's mail lock, only when its confirmation went out (or may have:
    * uncertain) and what the buyer was last told by e-mail (the confirmation, or a notice of an
-   * earlier move) differs from the start PostgreSQL has now; the notice tells both times. So a
-   * confirmation sent after the move (it showed the new time), a second move before the first's
-   * notices went out, or a move back answer `superseded` or `not-confirmed` and send nothing, as
-   * does a purchase or performance canceled since. A confirmation sent before e-mails recorded the
-   * time they told counts as having told the move's previous start. Throws
-   * PurchaseNotPersistedError.
+   * earlier move: EmailDeliveriesRepository.lastToldStartsAt) differs from the start PostgreSQL
+   * has now; the notice tells both times. So a confirmation sent after the move (it showed the new
+   * time), a second move before the first's notices went out, or a move back answer `superseded`
+   * or `not-confirmed` and send nothing, as does a purchase or performance canceled since; a
+   * redelivered notice sent already answers `already-sent`. Throws PurchaseNotPersistedError.
    */
   async deliverReschedule(message: PurchaseRescheduledMessage): Promise<DeliveryOutcome> {
     const messageId = purchaseRescheduledMessageId(message.rescheduleId, message.purchaseId);
@@ -152,12 +151,13 @@ export class PurchaseMailService {
       if (!(await this.deliveries.exists(manager, purchaseCompletedMessageId(message.purchaseId)))) {
         return 'not-confirmed';
       }
+      // A redelivery of a notice sent already: counted as such, before the news check below.
+      if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
       const receipt = await this.receipts.findByPurchaseId(message.purchaseId, manager);
       if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
       if (receipt.performanceCancellation !== null) return 'superseded';
-      const told =
-        (await this.deliveries.lastToldStartsAt(manager, message.purchaseId)) ?? new Date(message.previousStartsAt);
-      if (told.getTime() === receipt.performanceStartsAt.getTime()) return 'superseded';
+      const told = await this.deliveries.lastToldStartsAt(manager, message.purchaseId);
+      if (told === null || told.getTime() === receipt.performanceStartsAt.getTime()) return 'superseded';
       const claimed = await this.deliveries.claim(manager, {
         messageId,
         purchaseId: receipt.purchaseId,

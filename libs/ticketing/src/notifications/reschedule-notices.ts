@@ -2,7 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { PerformanceReschedulesRepository, RescheduleNoticeStep } from '@app/database';
 
 /** Purchases whose notices one step queues: one statement's page, a few hundred kB of outbox rows. */
-export const RESCHEDULE_NOTICE_PAGE = 500;
+const RESCHEDULE_NOTICE_PAGE = 500;
 
 /**
  * Tells the buyers of a performance that moved (its `startsAt` changed by a PATCH, recorded in
