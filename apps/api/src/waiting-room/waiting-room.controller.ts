@@ -101,7 +101,10 @@ export class QueueTicketController {
    * uniform body, never an error event inside a 200 stream.
    */
   @Sse(':ticketId/events')
-  @ApiOkResponse({ description: 'text/event-stream of QueueTicketResponseDto JSON events' })
+  @ApiOkResponse({
+    description: 'text/event-stream of QueueTicketResponseDto JSON events',
+    content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"status":"WAITING",…}\n\n' } } },
+  })
   async events(
     @CurrentUser() user: AuthenticatedUser,
     @Param('ticketId', new ParseUuidPipe()) ticketId: string,
