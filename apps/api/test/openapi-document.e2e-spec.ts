@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, PROCESS_TEST_TIMEOUT_MS, TestEnv } from '@app/testing';
 import {
@@ -8,6 +10,7 @@ import {
   TypedValue,
   typedValues,
 } from './support/openapi-types';
+import { routeRows, rowMismatches } from './support/readme-routes';
 
 /**
  * The values of the document that are true decimals, by where `typedValues` finds them; every
@@ -34,7 +37,7 @@ const DECIMALS = new Set([
 /** Strings that look like times but are not one; none so far. */
 const NOT_TIMES = new Set<string>();
 
-describe('the types of the OpenAPI document (built API process)', () => {
+describe('the OpenAPI document of the built API process', () => {
   // The built api: the Swagger CLI plugin of the Nest build, which Vitest does not run, makes the
   // properties and answer schemas a client is generated from.
   let env: TestEnv;
@@ -81,5 +84,11 @@ describe('the types of the OpenAPI document (built API process)', () => {
     expect(successesWithoutSchema(document)).toEqual([]);
     const live = document.paths['/health/live'].get.responses?.['200'].content?.['application/json'].schema;
     expect(live).toEqual({ $ref: '#/components/schemas/LivenessDto' });
+  });
+
+  it("agrees with every route table row of README.md on each route's statuses", () => {
+    const rows = routeRows(readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8'));
+    expect(rows.length).toBeGreaterThan(40);
+    expect(rowMismatches(rows, document.paths)).toEqual([]);
   });
 });
