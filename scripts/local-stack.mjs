@@ -10,8 +10,6 @@ import { startRedisCluster } from './redis-cluster.mjs';
 import { buildIfStale } from './build-if-stale.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const MAIL_WEB_PORT = 1080;
-export const MAIL_SMTP_PORT = 1025;
 
 /**
  * Node's options of each app as deployed; the same in the Dockerfile's entrypoint
@@ -79,14 +77,17 @@ export class ProcessGroup {
     return child;
   }
 
-  /** Starts MailDev unless SMTP_URL is set; returns the environment the apps need to use it. */
-  startMailCatcher(env) {
-    if (env.SMTP_URL) return {};
+  /**
+   * Starts MailDev on its ports unless SMTP_URL is set; returns the environment the apps need to use it.
+   * @param {import('../libs/config/src').MailCatcher} catcher libs/config's `mailCatcher()`
+   */
+  startMailCatcher(catcher) {
+    if (!catcher.run) return {};
     this.run('mail', join(root, 'node_modules', '.bin', 'maildev'), [
-      ...['--smtp', String(MAIL_SMTP_PORT), '--web', String(MAIL_WEB_PORT)],
+      ...['--smtp', String(catcher.smtpPort), '--web', String(catcher.webPort)],
       ...['--ip', '127.0.0.1', '--web-ip', '127.0.0.1'],
     ]);
-    return { SMTP_URL: `smtp://127.0.0.1:${MAIL_SMTP_PORT}` };
+    return { SMTP_URL: catcher.smtpUrl };
   }
 
   stop(code = 0) {
@@ -108,10 +109,11 @@ export class ProcessGroup {
   }
 }
 
-export function mailViewerLine(env) {
-  return env.SMTP_URL
-    ? `(SMTP_URL is set: e-mails go to ${env.SMTP_URL})`
-    : `http://127.0.0.1:${MAIL_WEB_PORT}/index.html`;
+/** @param {import('../libs/config/src').MailCatcher} catcher libs/config's `mailCatcher()` */
+export function mailViewerLine(catcher) {
+  return catcher.run
+    ? `http://127.0.0.1:${catcher.webPort}/index.html`
+    : `(SMTP_URL is set: e-mails go to ${catcher.smtpUrl})`;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   ProcessGroup,
   startLocalRedisCluster,
 } from './local-stack.mjs';
+import { appConfig } from './stack.mjs';
 
 const env = process.env;
 const FIRST_API_PORT = Number(env.PORT ?? '3000') + 1;
@@ -46,6 +47,8 @@ if (spawnSync('sh', ['-c', 'command -v nginx']).status !== 0) {
 }
 
 buildOrExit();
+// After the build: libs/config comes from it.
+const catcher = appConfig().mailCatcher();
 
 const runtimeDir = mkdtempSync(join(tmpdir(), 'boxoffice-nginx-'));
 chmodSync(runtimeDir, 0o755);
@@ -66,7 +69,7 @@ const group = new ProcessGroup({
 // METRICS_PORT stays unset here: one port cannot serve every process of this machine, so each
 // api serves /metrics on its own port, and batch and mailer serve no HTTP.
 const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
-const extra = { ...env, ...redisCluster, ...group.startMailCatcher(env), METRICS_PORT: '' };
+const extra = { ...env, ...redisCluster, ...group.startMailCatcher(catcher), METRICS_PORT: '' };
 apiPorts.forEach((port, i) =>
   group.run(`api-${i + 1}`, process.execPath, [...APP_NODE_OPTIONS.api, appEntry('api')], {
     ...extra,
@@ -94,7 +97,7 @@ boxoffice cluster is starting: ${replicas} api processes (ports ${apiPorts.join(
   Health       http://127.0.0.1:${nginxPort}/health/ready
   Metrics      per replica only, e.g. http://127.0.0.1:${apiPorts[0]}/metrics (nginx answers 404)
   Nginx        ${configPath} · access log ${join(runtimeDir, 'access.log')}
-  Mail viewer  ${mailViewerLine(env)}
+  Mail viewer  ${mailViewerLine(catcher)}
   Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
 Ctrl-C stops everything.
 `);

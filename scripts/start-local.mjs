@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm start [-- --redis-cluster]`: the whole local stack in the foreground. Checks PostgreSQL, Redis
-// and RabbitMQ, builds, starts a mail catcher (unless SMTP_URL is set), `api`, `batch` and `mailer`,
-// prints where to look, and stops everything on Ctrl-C or SIGTERM. `--redis-cluster` starts a local
-// 3-primary, 3-replica Redis Cluster (ports 7000-7005) and runs everything on it instead of REDIS_URL.
+// and RabbitMQ, builds, starts a mail catcher (unless SMTP_URL is set; on MAIL_CATCHER_SMTP_PORT and
+// MAIL_CATCHER_WEB_PORT), `api`, `batch` and `mailer`, prints where to look, and stops everything on
+// Ctrl-C or SIGTERM. `--redis-cluster` starts a local 3-primary, 3-replica Redis Cluster (ports
+// 7000-7005) and runs everything on it instead of REDIS_URL.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import {
   root,
   startLocalRedisCluster,
 } from './local-stack.mjs';
+import { appConfig } from './stack.mjs';
 
 const { values: options } = parseArgs({ options: { 'redis-cluster': { type: 'boolean', default: false } } });
 const env = process.env;
@@ -65,6 +67,8 @@ for (const service of services) {
 if (down > 0) process.exit(1);
 
 buildOrExit();
+// After the build: libs/config comes from it.
+const catcher = appConfig().mailCatcher();
 
 const group = new ProcessGroup();
 const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
@@ -80,7 +84,7 @@ if (seed.status !== 0) group.stop(seed.status ?? 1);
 else startApps();
 
 function startApps() {
-  const extra = { ...redisCluster, ...group.startMailCatcher(env) };
+  const extra = { ...redisCluster, ...group.startMailCatcher(catcher) };
   for (const app of ['api', 'batch', 'mailer'])
     group.run(app, process.execPath, [...APP_NODE_OPTIONS[app], appEntry(app)], { ...env, ...extra });
   console.log(`
@@ -89,7 +93,7 @@ boxoffice is starting:
   Swagger UI   http://127.0.0.1:${port}/docs
   Health       http://127.0.0.1:${port}/health/ready
   Metrics      http://127.0.0.1:${port}/metrics
-  Mail viewer  ${mailViewerLine(env)}
+  Mail viewer  ${mailViewerLine(catcher)}
   Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
 Ctrl-C stops everything.
 `);

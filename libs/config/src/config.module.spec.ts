@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigModule, loadEnv } from './config.module';
+import { ConfigModule, loadEnv, mailCatcher } from './config.module';
 import { Env } from './env';
 
 describe('loadEnv and ConfigModule: one source of configuration for every entry point', () => {
@@ -31,5 +31,46 @@ describe('loadEnv and ConfigModule: one source of configuration for every entry 
   it('gives the Nest apps the same values as the early loadEnv (logger, CLIs, migrations)', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot()] }).compile();
     expect(moduleRef.get(Env)).toEqual(loadEnv());
+  });
+});
+
+describe('mailCatcher: the local stack scripts read its settings as the apps read theirs', () => {
+  const cwd = process.cwd();
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bo-config-'));
+    process.chdir(dir);
+    for (const name of ['SMTP_URL', 'MAIL_CATCHER_SMTP_PORT', 'MAIL_CATCHER_WEB_PORT']) vi.stubEnv(name, undefined);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    vi.unstubAllEnvs();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs on 1025 and 1080 by default, the apps sending to it', () => {
+    expect(mailCatcher()).toEqual({ run: true, smtpPort: 1025, webPort: 1080, smtpUrl: 'smtp://127.0.0.1:1025' });
+  });
+
+  it('takes its ports from the environment or .env, the apps sending to the chosen one', () => {
+    writeFileSync(join(dir, '.env'), 'MAIL_CATCHER_SMTP_PORT=3972\n');
+    vi.stubEnv('MAIL_CATCHER_WEB_PORT', '3971');
+    expect(mailCatcher()).toEqual({ run: true, smtpPort: 3972, webPort: 3971, smtpUrl: 'smtp://127.0.0.1:3972' });
+  });
+
+  it('does not run when SMTP_URL is set, in the environment or .env', () => {
+    vi.stubEnv('SMTP_URL', 'smtp://mail.example.com:25');
+    expect(mailCatcher()).toMatchObject({ run: false, smtpUrl: 'smtp://mail.example.com:25' });
+    vi.stubEnv('SMTP_URL', undefined);
+    writeFileSync(join(dir, '.env'), 'SMTP_URL=smtp://127.0.0.1:1025\n');
+    expect(mailCatcher()).toMatchObject({ run: false, smtpUrl: 'smtp://127.0.0.1:1025' });
+  });
+
+  it('refuses a port out of range, or the same port for both', () => {
+    expect(() => mailCatcher({ MAIL_CATCHER_SMTP_PORT: '70000' })).toThrow(/MAIL_CATCHER_SMTP_PORT/);
+    expect(() => mailCatcher({ MAIL_CATCHER_SMTP_PORT: '2000', MAIL_CATCHER_WEB_PORT: '2000' })).toThrow(
+      /MAIL_CATCHER_WEB_PORT must differ from MAIL_CATCHER_SMTP_PORT/,
+    );
   });
 });

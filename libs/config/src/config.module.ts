@@ -31,6 +31,34 @@ export function loadEnv(overrides: EnvSource = {}): Readonly<Env> {
   return parseEnv({ ...envFile(), ...process.env, ...overrides });
 }
 
+/** Where the local stack's mail catcher listens, and whether to run one (see {@link mailCatcher}). */
+export interface MailCatcher {
+  /** False when SMTP_URL is set: the e-mails go to that server, and no catcher runs. */
+  run: boolean;
+  smtpPort: number;
+  webPort: number;
+  /** The SMTP_URL the apps send to: the catcher's when it runs. */
+  smtpUrl: string;
+}
+
+/**
+ * The mail catcher of `npm start` and `npm run start:cluster` (scripts/local-stack.mjs), read as
+ * {@link loadEnv} reads the configuration: its ports (MAIL_CATCHER_SMTP_PORT,
+ * MAIL_CATCHER_WEB_PORT), and whether SMTP_URL was set (in the environment or `.env`), which only
+ * the unvalidated source tells: SMTP_URL has a default. Throws ConfigError.
+ */
+export function mailCatcher(overrides: EnvSource = {}): MailCatcher {
+  const source = { ...envFile(), ...process.env, ...overrides };
+  const env = parseEnv(source);
+  const run = source.SMTP_URL === undefined || source.SMTP_URL === '';
+  return {
+    run,
+    smtpPort: env.MAIL_CATCHER_SMTP_PORT,
+    webPort: env.MAIL_CATCHER_WEB_PORT,
+    smtpUrl: run ? `smtp://127.0.0.1:${env.MAIL_CATCHER_SMTP_PORT}` : env.SMTP_URL,
+  };
+}
+
 function envFile(): EnvSource {
   const path = resolve('.env');
   return existsSync(path) ? parseEnvFile(readFileSync(path, 'utf8')) : {};

@@ -222,6 +222,23 @@ export class Env {
   @Matches(URL_WITH_SCHEME(['smtp', 'smtps']), { message: 'must be an smtp:// URL' })
   SMTP_URL = 'smtp://127.0.0.1:1025';
 
+  /**
+   * Port the mail catcher (MailDev) of `npm start` and `npm run start:cluster` takes e-mails on,
+   * when SMTP_URL is not set (the apps then send to it); the apps themselves do not read it.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  MAIL_CATCHER_SMTP_PORT = 1025;
+
+  /** Port of the mail catcher's web viewer (`npm start`, `npm run start:cluster`). */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  MAIL_CATCHER_WEB_PORT = 1080;
+
   @IsString()
   MAIL_FROM = 'boxoffice <tickets@boxoffice.local>';
 
@@ -599,6 +616,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push('METRICS_PORT must differ from PORT');
+  }
+  if (env.MAIL_CATCHER_SMTP_PORT === env.MAIL_CATCHER_WEB_PORT) {
+    problems.push('MAIL_CATCHER_WEB_PORT must differ from MAIL_CATCHER_SMTP_PORT');
   }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');

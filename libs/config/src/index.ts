@@ -1,4 +1,5 @@
-export { ConfigModule, loadEnv, testRedisClusterRequested } from './config.module';
+export { ConfigModule, loadEnv, mailCatcher, testRedisClusterRequested } from './config.module';
+export type { MailCatcher } from './config.module';
 export { isCurrencyCode, minorUnitDigits } from './currency';
 export { ConfigError, corsOrigins, Env, parseEnv, PASSWORD_RESET_URL_TOKEN, redisClusterNodes } from './env';
 export type { EnvSource } from './env';

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { PerformanceCancellations } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
-import { ParseIdPipe } from '../common/parse-id.pipe';
+import { IdParam } from '../common/parse-id.pipe';
 import {
   mapCancellation,
   PerformanceCancellationResponseDto,
@@ -45,7 +45,7 @@ export class AdminPerformancesController {
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
   async cancel(
     @CurrentUser() operator: AuthenticatedUser,
-    @Param('id', ParseIdPipe) id: number,
+    @IdParam() id: number,
     @Body() body: PerformanceCancelDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PerformanceCancellationResponseDto> {
@@ -61,7 +61,7 @@ export class AdminPerformancesController {
   /** How far the refunds of a canceled performance have come. Admin only. */
   @Get(':id/cancellation')
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance, or it was never canceled' })
-  async cancellation(@Param('id', ParseIdPipe) id: number): Promise<PerformanceCancellationResponseDto> {
+  async cancellation(@IdParam() id: number): Promise<PerformanceCancellationResponseDto> {
     return mapCancellation(await this.cancellations.progress(id));
   }
 }

@@ -19,6 +19,7 @@ export class PerformanceCancelDto {
 
 /** A performance's cancellation and how far the refund of its purchases has come. */
 export class PerformanceCancellationResponseDto {
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   /**
    * `IN_PROGRESS` while `batch` still cancels or refunds purchases; `COMPLETED` once every
@@ -29,25 +30,30 @@ export class PerformanceCancellationResponseDto {
   /** The operator's reason; null when none was given. */
   reason: string | null;
   /** When the performance was canceled. @example "2027-03-01T10:00:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
   requestedAt: string;
   /** When the last refund was recorded; null while in progress (also again, after a purchase that appeared later). */
+  @ApiProperty({ format: 'date-time' })
   completedAt: string | null;
   /**
    * Purchases of the performance canceled with their refund settled: refunded, or no charge was
    * made (payment attempt DECLINED) (those the buyers canceled themselves before included).
    */
+  @ApiProperty({ type: 'integer' })
   refunded: number;
   /**
    * Purchases still to cancel or whose refund is not settled yet (PAID in PostgreSQL, PAID in
    * Redis and not written yet, or canceled with the refund owed); always 0 when `COMPLETED`. While
    * in progress a purchase being written to PostgreSQL may be counted twice for an instant.
    */
+  @ApiProperty({ type: 'integer' })
   remaining: number;
   /**
    * Purchases among `remaining` whose cancel or refund failed on its last try (a gateway refusing
    * the refund, say): the bulk refund goes on with the others and tries these again; `batch` logs
    * each one for an operator.
    */
+  @ApiProperty({ type: 'integer' })
   failing: number;
 }
 

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional } from 'class-validator';
 import { normalizeEmail } from '@app/auth';
@@ -66,6 +66,7 @@ export class AdminRefundDto {
 /** A refunded purchase, with the checked-in seats the refund kept off sale. */
 export class AdminRefundResponseDto extends AdminPurchaseResponseDto {
   /** Seats of checked-in tickets left sold, never to be resold; empty unless `resellCheckedInSeats` was false. */
+  @ApiProperty({ type: 'integer', isArray: true })
   keptSeatIds: number[];
 }
 

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, ValidateBy } from 'class-validator';
@@ -94,8 +95,10 @@ export class AuthTokensResponseDto {
   tokenType: 'Bearer';
 
   /** @example 600 */
+  @ApiProperty({ type: 'integer' })
   expiresIn: number;
 
   /** @example 2592000 */
+  @ApiProperty({ type: 'integer' })
   refreshExpiresIn: number;
 }

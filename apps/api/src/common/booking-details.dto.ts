@@ -37,8 +37,10 @@ export class BookingDetailsDto {
   /** IANA name of the venue's time zone. @example "Asia/Seoul" */
   timeZone: string;
   /** When the performance starts. @example "2027-03-01T10:30:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
   startsAt: string;
   /** `startsAt` on the venue's wall clock, with its offset then. @example "2027-03-01T19:30:00+09:00" */
+  @ApiProperty({ format: 'date-time' })
   startsAtLocal: string;
   /** In the order of `seatIds`. */
   seats: BookedSeatDto[];

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 
 /** The one body every error answers with. */
 export class ErrorBodyDto {
-  @ApiProperty({ example: 404 })
+  @ApiProperty({ type: 'integer', example: 404 })
   statusCode: number;
 
   @ApiProperty({ example: 'Not Found' })
@@ -22,7 +22,7 @@ export class ErrorBodyDto {
   @ApiProperty({ example: '/api/v1/performances/42' })
   path: string;
 
-  @ApiProperty({ example: '2026-11-25T12:00:00.000Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T12:00:00.000Z' })
   timestamp: string;
 
   @ApiProperty({ required: false, description: 'Machine-readable details, e.g. the seats that were not available.' })

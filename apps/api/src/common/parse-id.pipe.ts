@@ -1,4 +1,5 @@
-import { ArgumentMetadata, BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, Injectable, Param, PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
 import { isUuid, MAX_INT4 } from '@app/core';
 import { isCanonicalInteger } from './canonical-integer';
 
@@ -20,6 +21,22 @@ export class ParseIdPipe implements PipeTransform<unknown, number> {
     }
     return Number(value);
   }
+}
+
+/**
+ * The route parameter `id` through ParseIdPipe, declared in the OpenAPI document as what the pipe
+ * takes: Swagger would read the handler's `number` as `type: number`, and an id is an integer.
+ */
+export function IdParam(): ParameterDecorator {
+  return (target, key, index) => {
+    Param('id', ParseIdPipe)(target, key, index);
+    if (key === undefined) return;
+    ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1, maximum: MAX_INT4 } })(
+      target,
+      key,
+      Object.getOwnPropertyDescriptor(target, key)!,
+    );
+  };
 }
 
 /**

@@ -77,6 +77,7 @@ export class EventUpdateDto extends PartialType(OmitType(EventCreateDto, ['curre
 }
 
 export class EventResponseDto {
+  @ApiProperty({ type: 'integer' })
   id: number;
   title: string;
   description: string | null;
@@ -85,19 +86,25 @@ export class EventResponseDto {
   currency: string;
   /** IANA name of the venue's time zone. @example "Asia/Seoul" */
   timeZone: string;
+  @ApiProperty({ format: 'date-time' })
   createdAt: string;
+  @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 }
 
 /** An event with when it plays (`GET /events`, `GET /events/:id`). */
 export class EventDetailDto extends EventResponseDto {
   /** Start of its first performance; null while it has none. @example "2027-03-01T10:00:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
   firstStartsAt: string | null;
   /** `firstStartsAt` on the venue's wall clock, with its offset then. @example "2027-03-01T19:00:00+09:00" */
+  @ApiProperty({ format: 'date-time' })
   firstStartsAtLocal: string | null;
   /** Start of its last performance; null while it has none. @example "2027-03-03T10:00:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
   lastStartsAt: string | null;
   /** `lastStartsAt` on the venue's wall clock, with its offset then. @example "2027-03-03T19:00:00+09:00" */
+  @ApiProperty({ format: 'date-time' })
   lastStartsAtLocal: string | null;
   /** How many performances it has. @example 3 */
   @ApiProperty({ type: 'integer' })

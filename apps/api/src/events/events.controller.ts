@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
-import { ParseIdPipe } from '../common/parse-id.pipe';
+import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
   mapPerformance,
@@ -63,7 +63,7 @@ export class EventsController {
   /** One event, with its first and last performance start and how many performances it has. */
   @Get(':id')
   @Public()
-  async get(@Param('id', ParseIdPipe) id: number): Promise<EventDetailDto> {
+  async get(@IdParam() id: number): Promise<EventDetailDto> {
     return mapEventDetail(await this.events.getEvent(id));
   }
 
@@ -71,7 +71,7 @@ export class EventsController {
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async update(@Param('id', ParseIdPipe) id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
+  async update(@IdParam() id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
     // `currency` is declared only to be refused (EventUpdateDto); it is never a change.
     const { currency: _currency, ...changes } = body;
     if (Object.values(changes).every((field) => field === undefined)) {
@@ -91,7 +91,7 @@ export class EventsController {
     description:
       'a performance of it has sold seats or any purchase (also a canceled one): "event has purchases and cannot be deleted"',
   })
-  remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+  remove(@IdParam() id: number): Promise<void> {
     return this.events.deleteEvent(id);
   }
 
@@ -102,10 +102,7 @@ export class EventsController {
   @Post(':id/performances')
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async createPerformance(
-    @Param('id', ParseIdPipe) id: number,
-    @Body() body: PerformanceCreateDto,
-  ): Promise<PerformanceResponseDto> {
+  async createPerformance(@IdParam() id: number, @Body() body: PerformanceCreateDto): Promise<PerformanceResponseDto> {
     const performance = await this.performances.createPerformance(id, {
       startsAt: toDateTime(body.startsAt, 'startsAt'),
       salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
@@ -119,10 +116,7 @@ export class EventsController {
   /** The event's performances by start time, keyset-paginated. */
   @Get(':id/performances')
   @Public()
-  async listPerformances(
-    @Param('id', ParseIdPipe) id: number,
-    @Query() query: PageQueryDto,
-  ): Promise<PerformancePageDto> {
+  async listPerformances(@IdParam() id: number, @Query() query: PageQueryDto): Promise<PerformancePageDto> {
     const page = await this.performances.listPerformances(id, query.cursor, query.limit);
     const nowMs = this.clock.nowMs();
     return { items: page.items.map((performance) => mapPerformance(performance, nowMs)), nextCursor: page.nextCursor };

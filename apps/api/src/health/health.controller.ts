@@ -12,18 +12,9 @@ import { AmqpConnection } from '@app/messaging';
 import { probeScripts } from '@app/redis';
 import { Public } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { IndicatorState, LivenessDto, ReadinessDto } from './health.dto';
 
 const CHECK_TIMEOUT_MS = 1500;
-
-type IndicatorState = { status: 'up' } | { status: 'down'; message: string };
-
-/** `/health/ready` when ready: `info` what is up, `degraded` what is down but not needed to serve. */
-interface Readiness {
-  status: 'ok' | 'degraded';
-  info: Record<string, unknown>;
-  degraded: Record<string, IndicatorState>;
-  details: Record<string, unknown>;
-}
 
 @ApiTags('health')
 @Public()
@@ -40,7 +31,8 @@ export class HealthController {
   /** The process is up (for a liveness probe: never checks dependencies). */
   @Get('live')
   @HttpCode(200)
-  live(): { status: 'ok' } {
+  @ApiOkResponse({ type: LivenessDto, description: 'The process is up' })
+  live(): LivenessDto {
     return { status: 'ok' };
   }
 
@@ -52,11 +44,12 @@ export class HealthController {
    */
   @Get('ready')
   @ApiOkResponse({
+    type: ReadinessDto,
     description:
       'PostgreSQL and Redis are reachable; `status` is `degraded` (and `degraded` names RabbitMQ) while the broker is not',
   })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
-  async ready(): Promise<Readiness> {
+  async ready(): Promise<ReadinessDto> {
     let result: HealthCheckResult;
     try {
       result = await this.health.check([

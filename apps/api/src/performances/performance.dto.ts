@@ -54,12 +54,14 @@ export class MapPointDto {
 
 export class SeatRefDto {
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(1)
   @Max(1000)
   row: number;
 
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -88,12 +90,14 @@ export class SectionLayoutDto {
   price: number;
 
   /** @example 20 */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(1)
   @Max(1000)
   rows: number;
 
   /** @example 50 */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -157,6 +161,7 @@ export class SectionLayoutDto {
    * of unranked ones, lower ranks above higher ones; within a rank, closer to the focal point
    * is better. Without any rank, quality follows the distance to the focal point alone. @example 1
    */
+  @ApiProperty({ type: 'integer' })
   @ValidateIf((dto: SectionLayoutDto) => dto.rank !== undefined)
   @IsInt()
   @Min(1)
@@ -327,16 +332,22 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
 }
 
 export class PerformanceResponseDto {
+  @ApiProperty({ type: 'integer' })
   id: number;
+  @ApiProperty({ type: 'integer' })
   eventId: number;
   /** @example "2027-03-01T10:30:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
   startsAt: string;
   /** `startsAt` on the venue's wall clock, with the offset of the venue's time zone then. @example "2027-03-01T19:30:00+09:00" */
+  @ApiProperty({ format: 'date-time' })
   startsAtLocal: string;
   /** IANA name of the venue's time zone (its event's). @example "Asia/Seoul" */
   timeZone: string;
+  @ApiProperty({ format: 'date-time' })
   salesOpenAt: string;
   /** When sales end: `salesCloseAt`, or `startsAt` when not set. */
+  @ApiProperty({ format: 'date-time' })
   salesCloseAt: string;
   /** Buyers may cancel until then; null = no self-service cancel. */
   cancelUntil: string | null;
@@ -353,18 +364,23 @@ export class PerformanceResponseDto {
       "Whether sales run at the time of this answer (derived, read-only): what a hold asked for now gets. `CANCELED`, `CLOSED` or `PAUSED`: the operator's `status` (409 SalesClosed), whatever the times; else `ENDED` from `salesCloseAt` on (409 SalesClosed); else `NOT_OPEN` before `salesOpenAt` (403 SalesNotOpen); else `ON_SALE`. Exactly at `salesOpenAt` it is `ON_SALE`, exactly at `salesCloseAt` `ENDED`. Computed with the API's clock, while holds compare with Redis TIME: within a few milliseconds of a boundary the two may differ.",
   })
   salesState: SalesState;
+  @ApiProperty({ type: 'integer' })
   totalSeats: number;
   /** ISO 4217 code of the event, which the seat prices are in. @example "KRW" */
   currency: string;
   /** Seat-id holds may not leave a single empty seat between taken seats or a row end. */
   noOrphanSeats: boolean;
   /** Seats one buyer may have bought and hold together; null = no such limit. @example 4 */
+  @ApiProperty({ type: 'integer' })
   maxTicketsPerBuyer: number | null;
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
+  @ApiProperty({ type: 'integer' })
   available: number;
+  @ApiProperty({ type: 'integer' })
   held: number;
+  @ApiProperty({ type: 'integer' })
   sold: number;
 }
 
@@ -498,13 +514,16 @@ export class SeatQueryDto extends PageQueryDto {
 }
 
 export class SeatResponseDto {
+  @ApiProperty({ type: 'integer' })
   id: number;
   section: string;
   /** Orders the rows of the section, from 1. */
+  @ApiProperty({ type: 'integer' })
   row: number;
   /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
   @ApiProperty({ example: 'C', maxLength: 10 })
   rowLabel: string;
+  @ApiProperty({ type: 'integer' })
   number: number;
   grade: string;
   /** An integer in the minor unit of `currency`. @example 150000 */
@@ -531,12 +550,15 @@ export class MapBoundsDto {
 
 export class MapSeatDto {
   /** The seat id `POST /reservations` takes. */
+  @ApiProperty({ type: 'integer' })
   id: number;
   /** Orders the rows of the section, from 1. */
+  @ApiProperty({ type: 'integer' })
   row: number;
   /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
   @ApiProperty({ example: 'C', maxLength: 10 })
   rowLabel: string;
+  @ApiProperty({ type: 'integer' })
   number: number;
   /** Map units. */
   x: number;
@@ -556,6 +578,7 @@ export class MapSeatDto {
 
 export class MapRowDto {
   /** Orders the rows of the section, from 1. */
+  @ApiProperty({ type: 'integer' })
   row: number;
   /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
   @ApiProperty({ example: 'C', maxLength: 10 })
@@ -581,6 +604,7 @@ export class MapSectionDto {
 
 /** Everything a client needs to draw the hall, with each seat's live status. */
 export class SeatMapDto {
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   /** ISO 4217 code of every price. @example "KRW" */
   currency: string;

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Patch, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Patch, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -12,7 +12,7 @@ import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
-import { ParseIdPipe } from '../common/parse-id.pipe';
+import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
   mapPerformance,
@@ -42,7 +42,7 @@ export class PerformancesController {
   /** With live `available`, `held` and `sold` counts, and `salesState` as of this answer. */
   @Get(':id')
   @Public()
-  async get(@Param('id', ParseIdPipe) id: number): Promise<PerformanceDetailDto> {
+  async get(@IdParam() id: number): Promise<PerformanceDetailDto> {
     return mapPerformanceDetail(await this.performances.getPerformance(id), this.clock.nowMs());
   }
 
@@ -57,7 +57,7 @@ export class PerformancesController {
   @ApiOkResponse({ type: SeatPageDto })
   // The body is a SeatPageDto already serialised and encoded (seatPageBody): Fastify sends it as is.
   @Header('content-type', 'application/json; charset=utf-8')
-  async seats(@Param('id', ParseIdPipe) id: number, @Query() query: SeatQueryDto): Promise<Buffer> {
+  async seats(@IdParam() id: number, @Query() query: SeatQueryDto): Promise<Buffer> {
     return seatPageBody(
       await this.seatPages.listSeats(id, {
         status: query.status,
@@ -89,7 +89,7 @@ export class PerformancesController {
   @ApiNotModifiedResponse({ description: 'The map and every status are as the `If-None-Match` tag says.' })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag of an earlier answer.' })
   async map(
-    @Param('id', ParseIdPipe) id: number,
+    @IdParam() id: number,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
@@ -116,10 +116,7 @@ export class PerformancesController {
   @ApiBearerAuth()
   @Roles(Role.Admin)
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the performance is canceled: nothing of it can change' })
-  async update(
-    @Param('id', ParseIdPipe) id: number,
-    @Body() body: PerformanceUpdateDto,
-  ): Promise<PerformanceResponseDto> {
+  async update(@IdParam() id: number, @Body() body: PerformanceUpdateDto): Promise<PerformanceResponseDto> {
     const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer } = body;
     if (
       [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer].every(
@@ -153,7 +150,7 @@ export class PerformancesController {
     type: ErrorBodyDto,
     description: 'Redis lost the performance again while the delete checked it: retry',
   })
-  remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+  remove(@IdParam() id: number): Promise<void> {
     return this.performances.deletePerformance(id);
   }
 }

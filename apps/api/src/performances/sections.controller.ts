@@ -4,7 +4,7 @@ import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { NotFoundError, SectionService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { normalizeFreeText } from '../common/free-text';
-import { ParseIdPipe } from '../common/parse-id.pipe';
+import { IdParam } from '../common/parse-id.pipe';
 import {
   mapSection,
   mapSectionAvailability,
@@ -27,7 +27,7 @@ export class SectionsController {
   @Public()
   @ApiOkResponse({ type: SectionListDto })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
-  async list(@Param('id', ParseIdPipe) id: number): Promise<SectionListDto> {
+  async list(@IdParam() id: number): Promise<SectionListDto> {
     return { items: (await this.sections.listSections(id)).map(mapSectionAvailability) };
   }
 
@@ -46,7 +46,7 @@ export class SectionsController {
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'the performance is closed or has started' })
   async changePrice(
     @CurrentUser() operator: AuthenticatedUser,
-    @Param('id', ParseIdPipe) id: number,
+    @IdParam() id: number,
     @Param('name') name: string,
     @Body() body: SectionPriceUpdateDto,
   ): Promise<SectionResponseDto> {

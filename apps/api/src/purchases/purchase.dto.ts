@@ -28,8 +28,10 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   /** @example "7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d" */
   id: string;
   reservationId: string;
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   /** Ascending. */
+  @ApiProperty({ type: 'integer', isArray: true })
   seatIds: number[];
   /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
   @ApiProperty({ type: 'integer' })
@@ -38,8 +40,10 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   currency: string;
   /** @example "PAID" */
   status: 'PAID' | 'CANCELED';
+  @ApiProperty({ format: 'date-time' })
   createdAt: string;
   /** Set once canceled. */
+  @ApiProperty({ format: 'date-time' })
   canceledAt?: string;
 }
 

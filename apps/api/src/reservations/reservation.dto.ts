@@ -71,6 +71,7 @@ const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
 } as unknown as JSONSchemaType<ReservationBody>)
 export class ReservationCreateDto {
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   @IsInt()
   @Min(1)
   @Max(MAX_INT4)
@@ -81,7 +82,7 @@ export class ReservationCreateDto {
    * held or none. Give either this or `quantity`.
    * @example [101, 102]
    */
-  @ApiPropertyOptional({ type: [Number] })
+  @ApiPropertyOptional({ type: 'integer', isArray: true })
   @ValidateIf((dto: ReservationCreateDto) => dto.seatIds !== undefined)
   @IsArray()
   @ArrayMinSize(1)
@@ -192,7 +193,9 @@ export function reservationRequest(body: ReservationCreateDto): ReservationReque
 
 export class ReservationResponseDto extends BookingDetailsDto {
   id: string;
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
+  @ApiProperty({ type: 'integer', isArray: true })
   seatIds: number[];
   /** HELD until bought, released or expired. @example "HELD" */
   status: 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
@@ -201,6 +204,7 @@ export class ReservationResponseDto extends BookingDetailsDto {
   amount: number;
   /** ISO 4217 code of the performance's event. @example "KRW" */
   currency: string;
+  @ApiProperty({ format: 'date-time' })
   expiresAt: string;
   /**
    * Best-available holds only: the rung of the ladder that placed the seats — TOGETHER (one row,

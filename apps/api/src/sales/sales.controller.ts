@@ -1,9 +1,9 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Role, Roles } from '@app/auth';
 import { SalesReportService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
-import { ParseIdPipe } from '../common/parse-id.pipe';
+import { IdParam } from '../common/parse-id.pipe';
 import { EventSalesDto, mapEventSales, mapPerformanceSales, PerformanceSalesDto } from './sales.dto';
 
 @ApiTags('admin')
@@ -20,7 +20,7 @@ export class SalesController {
   @Get('performances/:id/sales')
   @Roles(Role.Admin)
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
-  async performance(@Param('id', ParseIdPipe) id: number): Promise<PerformanceSalesDto> {
+  async performance(@IdParam() id: number): Promise<PerformanceSalesDto> {
     return mapPerformanceSales(await this.reports.ofPerformance(id));
   }
 
@@ -28,7 +28,7 @@ export class SalesController {
   @Get('events/:id/sales')
   @Roles(Role.Admin)
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such event' })
-  async event(@Param('id', ParseIdPipe) id: number): Promise<EventSalesDto> {
+  async event(@IdParam() id: number): Promise<EventSalesDto> {
     return mapEventSales(await this.reports.ofEvent(id));
   }
 }

@@ -20,6 +20,7 @@ export class CheckInCreateDto {
    * omitted, any performance's ticket is admitted. Scanner apps should send it.
    * @example 1
    */
+  @ApiProperty({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -30,15 +31,18 @@ export class CheckInCreateDto {
 /** A seat as people read it. */
 export class TicketSeatDto {
   /** @example 1401 */
+  @ApiProperty({ type: 'integer' })
   id: number;
   /** @example "Floor" */
   section: string;
   /** Orders the rows of the section, from 1. @example 3 */
+  @ApiProperty({ type: 'integer' })
   row: number;
   /** What the ticket and the hall call the row: "A" for row 1, "AA" for row 27, or the admin's own. @example "C" */
   @ApiProperty({ example: 'C', maxLength: 10 })
   rowLabel: string;
   /** @example 7 */
+  @ApiProperty({ type: 'integer' })
   number: number;
 }
 
@@ -50,6 +54,7 @@ export class TicketResponseDto {
   @ApiProperty({ type: 'string', nullable: true, example: '1024' })
   id: string | null;
   purchaseId: string;
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   seat: TicketSeatDto;
   /** `CANCELED` once the purchase is canceled or refunded. */
@@ -59,7 +64,7 @@ export class TicketResponseDto {
   @ApiProperty({ type: 'string', nullable: true })
   code: string | null;
   /** When it was checked in at the door (RFC 3339, UTC); null before. */
-  @ApiProperty({ type: 'string', nullable: true })
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   checkedInAt: string | null;
 }
 
@@ -79,10 +84,12 @@ export class CheckInResponseDto {
   /** @example "1024" */
   ticketId: string;
   purchaseId: string;
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   seat: TicketSeatDto;
   holder: CheckInHolderDto;
   /** RFC 3339 with offset (UTC). @example "2030-03-01T18:42:07.123Z" */
+  @ApiProperty({ format: 'date-time' })
   checkedInAt: string;
 }
 

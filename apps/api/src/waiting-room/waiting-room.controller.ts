@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nes
 import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
-import { ParseIdPipe, ParseUuidPipe } from '../common/parse-id.pipe';
+import { IdParam, ParseUuidPipe } from '../common/parse-id.pipe';
 import {
   mapQueueTicket,
   mapWaitingRoom,
@@ -32,10 +32,7 @@ export class PerformanceQueueController {
   @ApiBearerAuth()
   @Roles(Role.Admin)
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the queue has opened: `opensAt` can no longer change' })
-  async configure(
-    @Param('id', ParseIdPipe) id: number,
-    @Body() body: WaitingRoomSettingsDto,
-  ): Promise<WaitingRoomResponseDto> {
+  async configure(@IdParam() id: number, @Body() body: WaitingRoomSettingsDto): Promise<WaitingRoomResponseDto> {
     const view = await this.rooms.configure(id, {
       opensAt: toScheduleTime(body.opensAt, 'opensAt'),
       admitPerSecond: body.admitPerSecond,
@@ -50,7 +47,7 @@ export class PerformanceQueueController {
   /** The settings with live figures; `seedSha256` always, `seed` once the pre-queue is shuffled. 404 without a queue. */
   @Get()
   @Public()
-  async view(@Param('id', ParseIdPipe) id: number): Promise<WaitingRoomResponseDto> {
+  async view(@IdParam() id: number): Promise<WaitingRoomResponseDto> {
     return mapWaitingRoom(await this.rooms.view(id));
   }
 
@@ -60,7 +57,7 @@ export class PerformanceQueueController {
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+  async remove(@IdParam() id: number): Promise<void> {
     await this.rooms.remove(id);
     this.gate.forget(id);
   }
@@ -72,10 +69,7 @@ export class PerformanceQueueController {
   @Post()
   @NoBody()
   @ApiBearerAuth()
-  async join(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', ParseIdPipe) id: number,
-  ): Promise<QueueTicketResponseDto> {
+  async join(@CurrentUser() user: AuthenticatedUser, @IdParam() id: number): Promise<QueueTicketResponseDto> {
     return mapQueueTicket(await this.rooms.join(user.id, id));
   }
 }
@@ -107,7 +101,10 @@ export class QueueTicketController {
    * uniform body, never an error event inside a 200 stream.
    */
   @Sse(':ticketId/events')
-  @ApiOkResponse({ description: 'text/event-stream of QueueTicketResponseDto JSON events' })
+  @ApiOkResponse({
+    description: 'text/event-stream of QueueTicketResponseDto JSON events',
+    content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"status":"WAITING",…}\n\n' } } },
+  })
   async events(
     @CurrentUser() user: AuthenticatedUser,
     @Param('ticketId', new ParseUuidPipe()) ticketId: string,

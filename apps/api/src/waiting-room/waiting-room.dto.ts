@@ -51,26 +51,36 @@ export class WaitingRoomFiguresDto {
   @ApiProperty({ type: 'integer', nullable: true })
   preQueueSize: number | null;
   /** Buyers waiting (pre-queue and line). */
+  @ApiProperty({ type: 'integer' })
   waiting: number;
   /** Admitted buyers holding a slot. */
+  @ApiProperty({ type: 'integer' })
   active: number;
   /** Buyers admitted since the queue was set. */
+  @ApiProperty({ type: 'integer' })
   admitted: number;
   /** Most slots held at once so far. */
+  @ApiProperty({ type: 'integer' })
   peakActive: number;
   /** Admissions per second, measured over the last window of at least 2 s. */
   measuredAdmitPerSecond: number;
 }
 
 export class WaitingRoomResponseDto {
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   @ApiProperty({ format: 'date-time' })
   opensAt: string;
+  @ApiProperty({ type: 'integer' })
   admitPerSecond: number;
+  @ApiProperty({ type: 'integer' })
   maxActive: number;
+  @ApiProperty({ type: 'integer' })
   admissionTtlSeconds: number;
+  @ApiProperty({ type: 'integer' })
   sessionTtlSeconds: number;
   /** Seconds buyers are told to wait between polls (WAITING_ROOM_POLL_AFTER_SECONDS). */
+  @ApiProperty({ type: 'integer' })
   pollAfterSeconds: number;
   /** Hex SHA-256 of the 32 seed bytes: the commitment to the pre-queue shuffle, shown from the start. */
   seedSha256: string;
@@ -86,14 +96,17 @@ export function mapWaitingRoom(view: WaitingRoomView): WaitingRoomResponseDto {
 
 export class PreQueuePlaceDto {
   /** The ticket's arrival number in the pre-queue (1 … preQueueSize). */
+  @ApiProperty({ type: 'integer' })
   arrival: number;
   /** Its place at the opening: the seed's permutation of the arrival number. */
+  @ApiProperty({ type: 'integer' })
   openingPosition: number;
 }
 
 export class QueueTicketResponseDto {
   /** @example "b0f10000-0007-8c2e-9a4b-2f1e0c3d4a5b" */
   ticketId: string;
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   /** WAITING in line, ADMITTED (send `admissionToken`), or ENDED (see `endReason`). */
   @ApiProperty({ enum: ['WAITING', 'ADMITTED', 'ENDED'] })
@@ -102,8 +115,10 @@ export class QueueTicketResponseDto {
   @ApiProperty({ type: 'integer', nullable: true })
   position: number | null;
   /** Estimated seconds until admission, from the measured admission rate. */
+  @ApiProperty({ type: 'integer' })
   etaSeconds: number;
   /** Poll again after this many seconds; a waiting ticket silent for twice as long drops out. */
+  @ApiProperty({ type: 'integer' })
   pollAfterSeconds: number;
   /** Once admitted: send it as the `Admission-Token` header of POST /reservations and POST /purchases. */
   @ApiProperty({ type: 'string', nullable: true })

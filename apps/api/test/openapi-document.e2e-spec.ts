@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess, createTestEnv, destroyTestEnv, freePort, PROCESS_TEST_TIMEOUT_MS, TestEnv } from '@app/testing';
+import {
+  numbersNotDecimal,
+  OpenApiDocument,
+  successesWithoutSchema,
+  timesWithoutDateTime,
+  TypedValue,
+  typedValues,
+} from './support/openapi-types';
+import { routeRows, rowMismatches } from './support/readme-routes';
+
+/**
+ * The values of the document that are true decimals, by where `typedValues` finds them; every
+ * other `number` must be `integer` (ids, counts, amounts in minor units, seconds, limits).
+ */
+const DECIMALS = new Set([
+  // Seat-map coordinates and distances, in map units: layouts may place seats between whole units.
+  'MapPointDto.x',
+  'MapPointDto.y',
+  'MapSeatDto.x',
+  'MapSeatDto.y',
+  'MapBoundsDto.minX',
+  'MapBoundsDto.minY',
+  'MapBoundsDto.maxX',
+  'MapBoundsDto.maxY',
+  'SectionLayoutDto.seatPitch',
+  'SectionLayoutDto.rowSpacing',
+  // Degrees of rotation, any fraction.
+  'SectionLayoutDto.angle',
+  // A measured rate, averaged over a window.
+  'WaitingRoomFiguresDto.measuredAdmitPerSecond',
+]);
+
+/** Strings that look like times but are not one; none so far. */
+const NOT_TIMES = new Set<string>();
+
+describe('the OpenAPI document of the built API process', () => {
+  // The built api: the Swagger CLI plugin of the Nest build, which Vitest does not run, makes the
+  // properties and answer schemas a client is generated from.
+  let env: TestEnv;
+  let api: AppProcess;
+  let document: OpenApiDocument;
+  let values: TypedValue[];
+
+  beforeAll(async () => {
+    env = await createTestEnv({ PORT: String(await freePort()) });
+    api = new AppProcess('api', env);
+    await api.waitForLine('api listening');
+    document = (await (await fetch(`http://127.0.0.1:${env.PORT}/docs-json`)).json()) as OpenApiDocument;
+    values = typedValues(document);
+  }, PROCESS_TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    api?.kill('SIGTERM');
+    await api?.exited;
+    if (env) await destroyTestEnv(env);
+  });
+
+  it('declares every time as format date-time', () => {
+    expect(values.length).toBeGreaterThan(200);
+    expect(timesWithoutDateTime(values, NOT_TIMES)).toEqual([]);
+    const times = values.filter(({ schema }) => schema.format === 'date-time').map(({ where }) => where);
+    expect(times).toEqual(
+      expect.arrayContaining([
+        'ErrorBodyDto.timestamp',
+        'ReservationResponseDto.expiresAt',
+        'PerformanceCancellationResponseDto.requestedAt',
+        'PerformanceCancellationResponseDto.completedAt',
+      ]),
+    );
+  });
+
+  it('declares every whole number as integer, numbers only on the listed decimals', () => {
+    expect(numbersNotDecimal(values, DECIMALS)).toEqual([]);
+    // Each listed decimal is still in the document: the list names no value that is gone.
+    const numbers = new Set(values.filter(({ schema }) => schema.type === 'number').map(({ where }) => where));
+    expect([...DECIMALS].filter((where) => !numbers.has(where))).toEqual([]);
+  });
+
+  it('gives every success answer with a body a schema, the health routes included', () => {
+    expect(successesWithoutSchema(document)).toEqual([]);
+    const live = document.paths['/health/live'].get.responses?.['200'].content?.['application/json'].schema;
+    expect(live).toEqual({ $ref: '#/components/schemas/LivenessDto' });
+  });
+
+  it("agrees with every route table row of README.md on each route's statuses", () => {
+    const rows = routeRows(readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8'));
+    expect(rows.length).toBeGreaterThan(40);
+    expect(rowMismatches(rows, document.paths)).toEqual([]);
+  });
+});
