@@ -37,6 +37,8 @@ export type {
   PaidPurchaseRef,
   PerformanceCancellationRecord,
 } from './repositories/performance-cancellations.repository';
+export { SeatBlocksRepository } from './repositories/seat-blocks.repository';
+export type { SeatBlockChange, SeatBlockRecord } from './repositories/seat-blocks.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

@@ -366,6 +366,8 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   available: number;
   held: number;
   sold: number;
+  /** Seats an operator took off sale (not counted in `available`). */
+  blocked: number;
 }
 
 /** `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the performance). */
@@ -408,6 +410,7 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, 
     available: performance.available,
     held: performance.held,
     sold: performance.sold,
+    blocked: performance.blocked,
   };
 }
 
@@ -416,7 +419,8 @@ export class PerformancePageDto {
   nextCursor: string | null;
 }
 
-const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD'] as const;
+/** BLOCKED: taken off sale by an operator (never held, sold or offered until released). */
+const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD', 'BLOCKED'] as const;
 
 /**
  * A price bound in a query string: a canonical decimal integer of minor units (no sign, leading
@@ -512,8 +516,9 @@ export class SeatResponseDto {
   price: number;
   /** ISO 4217 code of the event. @example "KRW" */
   currency: string;
-  /** @example "AVAILABLE" */
-  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+  /** BLOCKED: an operator took it off sale. @example "AVAILABLE" */
+  @ApiProperty({ enum: SEAT_STATUSES })
+  status: (typeof SEAT_STATUSES)[number];
 }
 
 export class SeatPageDto {
@@ -549,9 +554,9 @@ export class MapSeatDto {
   accessible: boolean;
   /** A companion seat next to a wheelchair space. */
   companion: boolean;
-  /** Live; a seat of an expired hold is AVAILABLE. @example "AVAILABLE" */
+  /** Live; a seat of an expired hold is AVAILABLE; BLOCKED: an operator took it off sale. @example "AVAILABLE" */
   @ApiProperty({ enum: SEAT_STATUSES })
-  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+  status: (typeof SEAT_STATUSES)[number];
 }
 
 export class MapRowDto {
