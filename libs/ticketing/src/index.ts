@@ -173,6 +173,7 @@ export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-repo
 export { AdminPurchases, REFUND_ACTION } from './purchases/admin-purchases';
 export type { Operator } from './purchases/admin-purchases';
 export { SeatBlocksModule } from './blocks/seat-blocks.module';
+export { SeatBlockStore } from './blocks/seat-block.store';
 export {
   MAX_SEAT_BLOCK_REASON_LENGTH,
   MAX_SEATS_PER_BLOCK_REQUEST,

@@ -82,7 +82,8 @@ export class SeatBlocksRepository {
     audit: (changed: number[]) => NewAdminAudit,
   ): Promise<SeatBlockChange> {
     return this.underLock(performanceId, seatIds, async (manager) => {
-      const deleted: { seat_id: number }[] = await manager.query(
+      // TypeORM answers a DELETE as [rows, row count].
+      const [deleted]: [{ seat_id: number }[], number] = await manager.query(
         `DELETE FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[]) RETURNING seat_id`,
         [performanceId, seatIds],
       );
