@@ -151,7 +151,10 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
       `/admin/performances/${performance.id}/seat-blocks?limit=2&cursor=${page1.json().nextCursor}`,
       { session: admin },
     );
-    expect(page2.json()).toEqual({ items: [expect.objectContaining({ seatId: s3, reason: 'camera' })], nextCursor: null });
+    expect(page2.json()).toEqual({
+      items: [expect.objectContaining({ seatId: s3, reason: 'camera' })],
+      nextCursor: null,
+    });
 
     // Releasing a seat not blocked is no change and no error.
     const released = await release(performance.id, { seatIds: [s3, s4] });
@@ -168,7 +171,11 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
         actor_id: admin.id,
         details: { performanceId: performance.id, seatIds: [s1, s2], reason: 'sound desk' },
       },
-      { action: 'seat.block', actor_id: admin.id, details: { performanceId: performance.id, seatIds: [s3], reason: 'camera' } },
+      {
+        action: 'seat.block',
+        actor_id: admin.id,
+        details: { performanceId: performance.id, seatIds: [s3], reason: 'camera' },
+      },
       { action: 'seat.release', actor_id: admin.id, details: { performanceId: performance.id, seatIds: [s3] } },
     ]);
     await expectCountsInStep(performance.id);
@@ -204,11 +211,15 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
     expect(badCursor.statusCode).toBe(400);
     expect((await call('GET', `/admin/performances/abc/seat-blocks`, { session: admin })).statusCode).toBe(400);
 
-    const anonymous = await call('POST', `/admin/performances/${performance.id}/seat-blocks`, { body: { seatIds: [s1] } });
+    const anonymous = await call('POST', `/admin/performances/${performance.id}/seat-blocks`, {
+      body: { seatIds: [s1] },
+    });
     expect(anonymous.statusCode).toBe(401);
     expect((await block(performance.id, { seatIds: [s1] }, user)).statusCode).toBe(403);
     expect((await release(performance.id, { seatIds: [s1] }, user)).statusCode).toBe(403);
-    expect((await call('GET', `/admin/performances/${performance.id}/seat-blocks`, { session: user })).statusCode).toBe(403);
+    expect((await call('GET', `/admin/performances/${performance.id}/seat-blocks`, { session: user })).statusCode).toBe(
+      403,
+    );
 
     expect((await block(999_999, { seatIds: [s1] })).statusCode).toBe(404);
     expect((await release(999_999, { seatIds: [s1] })).statusCode).toBe(404);
@@ -239,8 +250,14 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
     expect(sold.statusCode, sold.body).toBe(201);
     const refused = await block(performance.id, { seatIds: performance.seatIds });
     expect(refused.statusCode).toBe(409);
-    expect(refused.json().details).toEqual({ seatIds: [performance.seatIds[0]], held: [], sold: [performance.seatIds[0]] });
-    expect((await seats(performance.id, 'status=AVAILABLE')).map((seat) => seat.id)).toEqual(performance.seatIds.slice(1));
+    expect(refused.json().details).toEqual({
+      seatIds: [performance.seatIds[0]],
+      held: [],
+      sold: [performance.seatIds[0]],
+    });
+    expect((await seats(performance.id, 'status=AVAILABLE')).map((seat) => seat.id)).toEqual(
+      performance.seatIds.slice(1),
+    );
   });
 
   it('shows blocked seats in every view and counts them apart from available', async () => {

@@ -548,7 +548,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await freeSeatsAfter(redis, keys, 0, 5, 10)).toBe('NO_INDEX');
   });
 
-  it('blocked seats: A -> B all or none, an expired hold\'s seat taken, released B -> A, the seating data in step', async () => {
+  it("blocked seats: A -> B all or none, an expired hold's seat taken, released B -> A, the seating data in step", async () => {
     const keys = performanceKeys(14);
     expect(await blockSeats(redis, keys, [1])).toEqual({ outcome: 'NO_PERFORMANCE' });
     expect(await releaseSeatBlocks(redis, keys, [1])).toEqual({ outcome: 'NO_PERFORMANCE' });
@@ -586,13 +586,25 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await blockSeats(redis, keys, [b1])).toEqual({ outcome: 'OK', blocked: 1, fromExpiredHolds: 1 });
     expect(await expireHolds(redis, keys, ['k3'])).toEqual({ holds: 1, seats: 1 });
     expect(await redis.hmget(keys.seats, String(b1), String(b2))).toEqual(['B', 'A']);
-    expect(await redis.hgetall(keys.counts)).toEqual({ total: '10', available: '5', held: '1', sold: '1', blocked: '3' });
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '10',
+      available: '5',
+      held: '1',
+      sold: '1',
+      blocked: '3',
+    });
 
     expect(await releaseSeatBlocks(redis, keys, [a2, a4, b1])).toEqual({ outcome: 'OK', released: 2 });
     ran.add('boxofficeReleaseSeatBlocks');
     expect(await releaseSeatBlocks(redis, keys, [a2, 99])).toEqual({ outcome: 'UNKNOWN_SEATS', seatIds: [99] });
     expect(await redis.hmget(keys.seats, String(a2), String(a3), String(b1))).toEqual(['A', 'B', 'A']);
-    expect(await redis.hgetall(keys.counts)).toEqual({ total: '10', available: '7', held: '1', sold: '1', blocked: '1' });
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '10',
+      available: '7',
+      held: '1',
+      sold: '1',
+      blocked: '1',
+    });
     expect(await seatingDisagreements(redis, 14, hall.places)).toEqual([]);
     expect(await holdSeats(redis, keys, { ...request, holdId: 'k4', seatIds: [a2] })).toMatchObject({ outcome: 'OK' });
 
@@ -602,7 +614,13 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       { id: a5, price: 100, sold: false, blocked: true },
     ]);
     expect(await redis.hmget(keys.seats, String(a4), String(a5))).toEqual(['B', 'H']);
-    expect(await redis.hgetall(keys.counts)).toEqual({ total: '10', available: '5', held: '2', sold: '1', blocked: '2' });
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '10',
+      available: '5',
+      held: '2',
+      sold: '1',
+      blocked: '2',
+    });
     expect(await seatingDisagreements(redis, 14, hall.places)).toEqual([]);
   });
 

@@ -94,7 +94,8 @@ export class AdminPerformancesController {
   @ApiResponse({
     status: 400,
     type: ErrorBodyDto,
-    description: 'seatIds missing, empty, over 500, repeated or not ids; a reason over 200 characters or not text; an unknown field',
+    description:
+      'seatIds missing, empty, over 500, repeated or not ids; a reason over 200 characters or not text; an unknown field',
   })
   @ApiResponse({
     status: 404,
@@ -109,7 +110,8 @@ export class AdminPerformancesController {
   @ApiResponse({
     status: 503,
     type: ErrorBodyDto,
-    description: 'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
+    description:
+      'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
   })
   async block(
     @CurrentUser() operator: AuthenticatedUser,
@@ -145,7 +147,8 @@ export class AdminPerformancesController {
   @ApiResponse({
     status: 503,
     type: ErrorBodyDto,
-    description: 'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
+    description:
+      'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
   })
   async release(
     @CurrentUser() operator: AuthenticatedUser,

@@ -175,7 +175,11 @@ export class SeatBlocksRepository {
   }
 }
 
-async function blockedAmong(manager: EntityManager, performanceId: number, seatIds: readonly number[]): Promise<number[]> {
+async function blockedAmong(
+  manager: EntityManager,
+  performanceId: number,
+  seatIds: readonly number[],
+): Promise<number[]> {
   const rows: { seat_id: number }[] = await manager.query(
     'SELECT seat_id FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[])',
     [performanceId, seatIds],

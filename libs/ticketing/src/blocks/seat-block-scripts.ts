@@ -24,12 +24,14 @@ export type BlockOutcome =
 
 /** What release-seat-blocks.lua did. */
 export type ReleaseOutcome =
-  | { outcome: 'OK'; released: number }
-  | { outcome: 'NO_PERFORMANCE' }
-  | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] };
+  { outcome: 'OK'; released: number } | { outcome: 'NO_PERFORMANCE' } | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] };
 
 /** Blocks `seatIds` (distinct, at least one) all or none (block-seats.lua). */
-export async function blockSeats(redis: Redis, keys: PerformanceKeys, seatIds: readonly number[]): Promise<BlockOutcome> {
+export async function blockSeats(
+  redis: Redis,
+  keys: PerformanceKeys,
+  seatIds: readonly number[],
+): Promise<BlockOutcome> {
   const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
     redis,
     BLOCK_SEATS.name,

@@ -19,7 +19,13 @@ function seatBlocks(replicas = 0) {
   const audits: unknown[] = [];
   const repository = {
     block: vi.fn(
-      async (_id: number, seatIds: number[], _by: unknown, apply: () => Promise<void>, audit: (c: number[]) => unknown) => {
+      async (
+        _id: number,
+        seatIds: number[],
+        _by: unknown,
+        apply: () => Promise<void>,
+        audit: (c: number[]) => unknown,
+      ) => {
         const changed = seatIds.filter((id) => !persisted.has(id)).sort((a, b) => a - b);
         await apply();
         changed.forEach((id) => persisted.add(id));
@@ -27,13 +33,15 @@ function seatBlocks(replicas = 0) {
         return { outcome: 'DONE', changed };
       },
     ),
-    release: vi.fn(async (_id: number, seatIds: number[], apply: () => Promise<void>, audit: (c: number[]) => unknown) => {
-      const changed = seatIds.filter((id) => persisted.has(id)).sort((a, b) => a - b);
-      await apply();
-      changed.forEach((id) => persisted.delete(id));
-      audits.push(audit(changed));
-      return { outcome: 'DONE', changed };
-    }),
+    release: vi.fn(
+      async (_id: number, seatIds: number[], apply: () => Promise<void>, audit: (c: number[]) => unknown) => {
+        const changed = seatIds.filter((id) => persisted.has(id)).sort((a, b) => a - b);
+        await apply();
+        changed.forEach((id) => persisted.delete(id));
+        audits.push(audit(changed));
+        return { outcome: 'DONE', changed };
+      },
+    ),
     underRowLock: vi.fn(async (_id: number, seatIds: number[], apply: (blocked: number[]) => Promise<void>) => {
       await apply(seatIds.filter((id) => persisted.has(id)));
       return true;
@@ -82,9 +90,17 @@ describe('SeatBlocks', () => {
     });
     expect(await subject.release(7, [2, 5], operator)).toEqual({ performanceId: 7, released: [2], notBlocked: [5] });
     expect(audits).toEqual([
-      expect.objectContaining({ action: 'seat.block', actorId: 'op-1', details: { performanceId: 7, seatIds: [1, 3], reason: 'desk' } }),
+      expect.objectContaining({
+        action: 'seat.block',
+        actorId: 'op-1',
+        details: { performanceId: 7, seatIds: [1, 3], reason: 'desk' },
+      }),
       expect.objectContaining({ action: 'seat.block', details: { performanceId: 7, seatIds: [2], reason: null } }),
-      expect.objectContaining({ action: 'seat.release', subjectId: 'performance:7', details: { performanceId: 7, seatIds: [2] } }),
+      expect.objectContaining({
+        action: 'seat.release',
+        subjectId: 'performance:7',
+        details: { performanceId: 7, seatIds: [2] },
+      }),
     ]);
   });
 
@@ -122,9 +138,13 @@ describe('SeatBlocks', () => {
     await expect(subject.block(7, [], null, operator)).rejects.toBeInstanceOf(InvalidInputError);
     await expect(subject.block(7, [1, 1], null, operator)).rejects.toBeInstanceOf(InvalidInputError);
     await expect(subject.block(7, [1], 'x'.repeat(201), operator)).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(subject.release(7, Array.from({ length: 501 }, (_, i) => i + 1), operator)).rejects.toBeInstanceOf(
-      InvalidInputError,
-    );
+    await expect(
+      subject.release(
+        7,
+        Array.from({ length: 501 }, (_, i) => i + 1),
+        operator,
+      ),
+    ).rejects.toBeInstanceOf(InvalidInputError);
     expect(rebuilder.ensure).not.toHaveBeenCalled();
   });
 });

@@ -4,12 +4,7 @@ import { StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
-import {
-  InvalidInputError,
-  NotFoundError,
-  SeatBlocksNotReplicatedError,
-  SeatsNotBlockableError,
-} from '../errors';
+import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -70,7 +65,12 @@ export class SeatBlocks {
    * SeatsNotBlockableError, SeatBlocksNotReplicatedError and StoreUnavailableError (503: nothing
    * committed, retry).
    */
-  async block(performanceId: number, seatIds: number[], reason: string | null, operator: Operator): Promise<BlockResult> {
+  async block(
+    performanceId: number,
+    seatIds: number[],
+    reason: string | null,
+    operator: Operator,
+  ): Promise<BlockResult> {
     this.assertRequest(performanceId, seatIds);
     if (reason !== null && codePointLength(reason) > MAX_SEAT_BLOCK_REASON_LENGTH) {
       throw new InvalidInputError(`reason must be at most ${MAX_SEAT_BLOCK_REASON_LENGTH} characters`);
