@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { PerformanceCancellations, SeatBlocks } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { PageQueryDto } from '../common/page-query.dto';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import {
   mapCancellation,
@@ -16,7 +17,6 @@ import {
   mapSeatBlock,
   SeatBlockDto,
   SeatBlockPageDto,
-  SeatBlockQueryDto,
   SeatBlockResultDto,
   SeatReleaseDto,
   SeatReleaseResultDto,
@@ -163,7 +163,7 @@ export class AdminPerformancesController {
   @Get(':id/seat-blocks')
   @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'a bad limit or cursor' })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
-  async listBlocks(@Param('id', ParseIdPipe) id: number, @Query() query: SeatBlockQueryDto): Promise<SeatBlockPageDto> {
+  async listBlocks(@Param('id', ParseIdPipe) id: number, @Query() query: PageQueryDto): Promise<SeatBlockPageDto> {
     const page = await this.seatBlocks.list(id, query.cursor, query.limit);
     return { items: page.items.map(mapSeatBlock), nextCursor: page.nextCursor };
   }

@@ -5,7 +5,6 @@ import { MAX_SEAT_BLOCK_REASON_LENGTH, MAX_SEATS_PER_BLOCK_REQUEST } from '@app/
 import type { BlockResult, ReleaseResult } from '@app/ticketing';
 import type { SeatBlockRecord } from '@app/database';
 import { FreeText } from '../common/free-text';
-import { PageQueryDto } from '../common/page-query.dto';
 import { MaxLength } from '../common/text-length';
 
 /** Body of `POST /admin/performances/:id/seat-blocks/release`. */
@@ -83,9 +82,6 @@ export class SeatBlockPageDto {
   @ApiProperty({ type: String, nullable: true })
   nextCursor: string | null;
 }
-
-/** `GET /admin/performances/:id/seat-blocks`'s query. */
-export class SeatBlockQueryDto extends PageQueryDto {}
 
 export function mapBlockResult(result: BlockResult): SeatBlockResultDto {
   return { performanceId: result.performanceId, blocked: result.blocked, alreadyBlocked: result.alreadyBlocked };
