@@ -6,7 +6,7 @@ import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys, SeatBlockStore, SeatStateStore } from '@app/ticketing';
-import { caller } from './purchase-helpers';
+import { caller, createPerformance } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 type Headers = Record<string, string>;
@@ -424,6 +424,55 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
           .map(Number)
           .sort((a, b) => a - b),
       );
+    }
+  });
+});
+
+/**
+ * REDIS_WAIT_REPLICAS on a block: the seats' letters must reach that many replicas before the
+ * PostgreSQL commit. The single Redis of `int` has no replica: 503, nothing committed, the letters
+ * written back (the seats available again); the Cluster of a TEST_REDIS_CLUSTER run has one per
+ * primary: 200.
+ */
+describe('blocked seats wait for REDIS_WAIT_REPLICAS replicas (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  it('commits a block only once a replica has it, else answers 503 and keeps nothing', async () => {
+    const performance = await createPerformance(api.app, admin, 4);
+    const seatIds = performance.seatIds.slice(0, 2);
+    const answer = await call('POST', `/admin/performances/${performance.id}/seat-blocks`, {
+      body: { seatIds },
+      session: admin,
+    });
+    const committed = await db.query('SELECT seat_id FROM seat_blocks WHERE performance_id = $1 ORDER BY seat_id', [
+      performance.id,
+    ]);
+    const letters = await api.app.get(Redis).hmget(performanceKeys(performance.id).seats, ...seatIds.map(String));
+    if (api.env.REDIS_CLUSTER_NODES) {
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(committed.rows.map((row: { seat_id: number }) => row.seat_id)).toEqual(seatIds);
+      expect(letters).toEqual(['B', 'B']);
+    } else {
+      expect(answer.statusCode, answer.body).toBe(503);
+      expect(answer.json()).toMatchObject({ statusCode: 503, requestId: expect.any(String) });
+      expect(answer.headers['retry-after']).toBe('1');
+      expect(committed.rows).toEqual([]);
+      expect(letters).toEqual(['A', 'A']);
     }
   });
 });
