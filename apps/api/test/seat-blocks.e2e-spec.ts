@@ -350,6 +350,20 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
     await expectCountsInStep(performance.id);
   });
 
+  it('a performance with blocked seats is deleted with its blocks', async () => {
+    const performance = await newPerformance(1, 3);
+    expect((await block(performance.id, { seatIds: performance.seatIds })).statusCode).toBe(200);
+    const deleted = await call('DELETE', `/performances/${performance.id}`, { session: admin });
+    expect(deleted.statusCode, deleted.body).toBe(204);
+    const rows = await db.query('SELECT count(*)::int AS n FROM seat_blocks WHERE performance_id = $1', [
+      performance.id,
+    ]);
+    expect(rows.rows[0].n).toBe(0);
+    expect(
+      (await call('GET', `/admin/performances/${performance.id}/seat-blocks`, { session: admin })).statusCode,
+    ).toBe(404);
+  });
+
   it('a block racing 200 buyers (seat ids and best available) on the same seats: each seat ends held or blocked, never both', async () => {
     const store = api.app.get(SeatBlockStore);
     const original = store.block.bind(store);
