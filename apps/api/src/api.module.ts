@@ -12,6 +12,7 @@ import {
   CatalogModule,
   PurchasesModule,
   SalesModule,
+  SeatBlocksModule,
   TicketsModule,
   WaitingRoomModule,
 } from '@app/ticketing';
@@ -54,6 +55,7 @@ export class ApiModule {
         WaitingRoomModule,
         SalesModule,
         CancellationsModule,
+        SeatBlocksModule,
       ],
       controllers: [
         HealthController,

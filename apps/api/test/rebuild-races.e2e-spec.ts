@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { PerformanceRepository, PurchaseRepository } from '@app/database';
+import { PerformanceRepository, PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import { ApiHarness, createSession, keysMatching, TestSession, waitUntil } from '@app/testing';
 import {
   HoldDesk,
@@ -40,6 +40,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
       api.app.get(PurchaseRepository),
       store,
       api.app.get(WaitingRoomService),
+      api.app.get(SeatBlocksRepository),
     );
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));

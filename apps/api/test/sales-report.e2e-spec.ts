@@ -64,6 +64,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     held: 0,
     sold: 0,
     kept: 0,
+    blocked: 0,
     revenue: 0,
     purchases: 0,
     cancellations: 0,

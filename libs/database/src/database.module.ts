@@ -18,6 +18,7 @@ import { PurchaseRepository } from './repositories/purchase.repository';
 import { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
 import { RefreshTokensRepository } from './repositories/refresh-tokens.repository';
 import { SalesRepository } from './repositories/sales.repository';
+import { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 import { SectionRepository } from './repositories/section.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
 import { UsersRepository } from './repositories/users.repository';
@@ -41,6 +42,7 @@ const REPOSITORIES = [
   TicketsRepository,
   WaitingRoomsRepository,
   SalesRepository,
+  SeatBlocksRepository,
   AdminAuditRepository,
   SectionRepository,
   PasswordResetTokensRepository,

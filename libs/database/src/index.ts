@@ -39,6 +39,8 @@ export type {
 } from './repositories/performance-cancellations.repository';
 export { PerformanceReschedulesRepository } from './repositories/performance-reschedules.repository';
 export type { RescheduleNoticeStep } from './repositories/performance-reschedules.repository';
+export { SeatBlocksRepository } from './repositories/seat-blocks.repository';
+export type { SeatBlockChange, SeatBlockRecord } from './repositories/seat-blocks.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

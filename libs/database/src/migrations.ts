@@ -25,6 +25,7 @@ import { MaxTicketsPerBuyer1798500000000 } from './migrations/1798500000000-MaxT
 import { UsersStaffIndex1798600000000 } from './migrations/1798600000000-UsersStaffIndex';
 import { PasswordResetTokens1798700000000 } from './migrations/1798700000000-PasswordResetTokens';
 import { PerformanceCancellations1798800000000 } from './migrations/1798800000000-PerformanceCancellations';
+import { SeatBlocks1798900000000 } from './migrations/1798900000000-SeatBlocks';
 import { PerformanceReschedules1799000000000 } from './migrations/1799000000000-PerformanceReschedules';
 
 /**
@@ -59,5 +60,6 @@ export const MIGRATIONS: Function[] = [
   UsersStaffIndex1798600000000,
   PasswordResetTokens1798700000000,
   PerformanceCancellations1798800000000,
+  SeatBlocks1798900000000,
   PerformanceReschedules1799000000000,
 ];

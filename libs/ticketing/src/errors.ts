@@ -311,3 +311,36 @@ export class NoSeatsFitError extends DomainError {
     );
   }
 }
+
+/**
+ * An operator's block refused because some of its seats are in a buyer's live hold or sold:
+ * nothing was blocked. Details: `{seatIds, held, sold}` (`seatIds` all of them; `held` and `sold`
+ * by state).
+ */
+export class SeatsNotBlockableError extends DomainError {
+  constructor(held: number[], sold: number[]) {
+    const seatIds = [...held, ...sold].sort((a, b) => a - b);
+    super('conflict', 'SeatsNotBlockable', `seats held or sold cannot be blocked: ${seatIds.join(', ')}`, {
+      seatIds,
+      held,
+      sold,
+    });
+  }
+}
+
+/**
+ * A block or release of seats was written to the Redis primary, but REDIS_WAIT_REPLICAS replicas
+ * did not confirm it within REDIS_WAIT_TIMEOUT_MS: a failover could lose it, so nothing was
+ * committed and the live state was written back from PostgreSQL. Retry: both are idempotent.
+ */
+export class SeatBlocksNotReplicatedError extends DomainError {
+  constructor(performanceId: number) {
+    super(
+      'unavailable',
+      'SeatBlocksNotReplicated',
+      `the change of blocked seats of performance ${performanceId} could not be confirmed durably; retry`,
+      { performanceId },
+      1,
+    );
+  }
+}

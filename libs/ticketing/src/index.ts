@@ -14,6 +14,8 @@ export {
   PurchaseCanceledError,
   SalesClosedError,
   SalesNotOpenError,
+  SeatBlocksNotReplicatedError,
+  SeatsNotBlockableError,
   SeatsUnavailableError,
   SingleSeatLeftError,
   NoSeatsFitError,
@@ -171,3 +173,13 @@ export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-rep
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
 export { AdminPurchases, REFUND_ACTION } from './purchases/admin-purchases';
 export type { Operator } from './purchases/admin-purchases';
+export { SeatBlocksModule } from './blocks/seat-blocks.module';
+export { SeatBlockStore } from './blocks/seat-block.store';
+export {
+  MAX_SEAT_BLOCK_REASON_LENGTH,
+  MAX_SEATS_PER_BLOCK_REQUEST,
+  SEAT_BLOCK_ACTION,
+  SEAT_RELEASE_ACTION,
+  SeatBlocks,
+} from './blocks/seat-blocks';
+export type { BlockResult, ReleaseResult } from './blocks/seat-blocks';

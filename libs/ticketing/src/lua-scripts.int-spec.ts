@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callScript, createRedis, defineScripts, loadLuaScript } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, TestEnv, waitUntil } from '@app/testing';
+import { blockSeats, releaseSeatBlocks } from './blocks/seat-block-scripts';
 import { freeSeatsAfter } from './catalog/free-seats-scripts';
 import { sectionAvailability } from './catalog/section-scripts';
 import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
@@ -545,6 +546,82 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     // Seating data not built (or of another format): the caller reads the letters.
     await redis.hset(keys.seating, 'ready', '1');
     expect(await freeSeatsAfter(redis, keys, 0, 5, 10)).toBe('NO_INDEX');
+  });
+
+  it("blocked seats: A -> B all or none, an expired hold's seat taken, released B -> A, the seating data in step", async () => {
+    const keys = performanceKeys(14);
+    expect(await blockSeats(redis, keys, [1])).toEqual({ outcome: 'NO_PERFORMANCE' });
+    expect(await releaseSeatBlocks(redis, keys, [1])).toEqual({ outcome: 'NO_PERFORMANCE' });
+    const hall = drawHall([{ name: 'A', rows: ['x....', '.....'] }]);
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(14, hall));
+    const [sold, a2, a3, a4, a5] = [1, 2, 3, 4, 5].map((n) => hall.seat('A', 1, n));
+    const [b1, b2] = [1, 2].map((n) => hall.seat('A', 2, n));
+    const request = { userId: 'u14', performanceId: 14, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    expect(await holdSeats(redis, keys, { ...request, holdId: 'k1', seatIds: [a5] })).toMatchObject({ outcome: 'OK' });
+
+    expect(await blockSeats(redis, keys, [a2, a3])).toEqual({ outcome: 'OK', blocked: 2, fromExpiredHolds: 0 });
+    ran.add('boxofficeBlockSeats');
+    // Blocked again: no change. A held or sold seat refuses all; an unknown seat too.
+    expect(await blockSeats(redis, keys, [a2])).toEqual({ outcome: 'OK', blocked: 0, fromExpiredHolds: 0 });
+    expect(await blockSeats(redis, keys, [a4, a5, sold])).toEqual({ outcome: 'UNAVAILABLE', held: [a5], sold: [sold] });
+    expect(await blockSeats(redis, keys, [a4, 99])).toEqual({ outcome: 'UNKNOWN_SEATS', seatIds: [99] });
+    expect(await redis.hmget(keys.seats, String(a2), String(a3), String(a4))).toEqual(['B', 'B', 'A']);
+    expect(await holdSeats(redis, keys, { ...request, holdId: 'k2', seatIds: [a2] })).toMatchObject({
+      outcome: 'UNAVAILABLE',
+    });
+    expect(await seatingDisagreements(redis, 14, hall.places)).toEqual([]);
+
+    // A seat of an expired hold is taken from it; the hold's sweep leaves it blocked.
+    const short = await holdSeats(redis, keys, { ...request, lifetimeMs: 20, holdId: 'k3', seatIds: [b1, b2] });
+    if (short.outcome !== 'OK') throw new Error(`hold k3: ${short.outcome}`);
+    await waitUntil(
+      async () => {
+        const [seconds, micros] = (await redis.time()).map(Number);
+        return seconds * 1000 + micros / 1000 > short.expiresAt;
+      },
+      'hold k3 expired (Redis time)',
+      5_000,
+      10,
+    );
+    expect(await blockSeats(redis, keys, [b1])).toEqual({ outcome: 'OK', blocked: 1, fromExpiredHolds: 1 });
+    expect(await expireHolds(redis, keys, ['k3'])).toEqual({ holds: 1, seats: 1 });
+    expect(await redis.hmget(keys.seats, String(b1), String(b2))).toEqual(['B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '10',
+      available: '5',
+      held: '1',
+      sold: '1',
+      blocked: '3',
+    });
+
+    expect(await releaseSeatBlocks(redis, keys, [a2, a4, b1])).toEqual({ outcome: 'OK', released: 2 });
+    ran.add('boxofficeReleaseSeatBlocks');
+    expect(await releaseSeatBlocks(redis, keys, [a2, 99])).toEqual({ outcome: 'UNKNOWN_SEATS', seatIds: [99] });
+    expect(await redis.hmget(keys.seats, String(a2), String(a3), String(b1))).toEqual(['A', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '10',
+      available: '7',
+      held: '1',
+      sold: '1',
+      blocked: '1',
+    });
+    expect(await seatingDisagreements(redis, 14, hall.places)).toEqual([]);
+    expect(await holdSeats(redis, keys, { ...request, holdId: 'k4', seatIds: [a2] })).toMatchObject({ outcome: 'OK' });
+
+    // A rebuild registers PostgreSQL's blocks: a free seat becomes B, a held one stays held.
+    await registerSeats(redis, keys, [
+      { id: a4, price: 100, sold: false, blocked: true },
+      { id: a5, price: 100, sold: false, blocked: true },
+    ]);
+    expect(await redis.hmget(keys.seats, String(a4), String(a5))).toEqual(['B', 'H']);
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '10',
+      available: '5',
+      held: '2',
+      sold: '1',
+      blocked: '2',
+    });
+    expect(await seatingDisagreements(redis, 14, hall.places)).toEqual([]);
   });
 
   it('left no registered script out of the runs above', () => {

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { defineScripts, LuaScript } from '@app/redis';
+import { BLOCK_SEATS, RELEASE_SEAT_BLOCKS } from './blocks/seat-block-scripts';
 import { FREE_SEATS_AFTER } from './catalog/free-seats-scripts';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
@@ -68,6 +69,8 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   STREAM_MARK,
   HOLD_BEST_AVAILABLE,
   REBUILD_SEATING,
+  BLOCK_SEATS,
+  RELEASE_SEAT_BLOCKS,
 ];
 
 /**

@@ -66,12 +66,14 @@ export function ticketingFixture(overrides: EnvSource = {}): TicketingFixture {
           available: Number(counts.available),
           held: Number(counts.held),
           sold: Number(counts.sold),
+          blocked: Number(counts.blocked ?? 0),
         },
         recomputed: {
           total: values.length,
           available: values.filter((letter) => letter === 'A').length,
           held: values.filter((letter) => letter === 'H').length,
           sold: values.filter((letter) => letter === 'S').length,
+          blocked: values.filter((letter) => letter === 'B').length,
         },
       };
     },

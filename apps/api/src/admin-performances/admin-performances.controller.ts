@@ -1,22 +1,36 @@
-import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
-import { PerformanceCancellations } from '@app/ticketing';
+import { PerformanceCancellations, SeatBlocks } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { PageQueryDto } from '../common/page-query.dto';
 import { IdParam } from '../common/parse-id.pipe';
 import {
   mapCancellation,
   PerformanceCancellationResponseDto,
   PerformanceCancelDto,
 } from './performance-cancellation.dto';
+import {
+  mapBlockResult,
+  mapReleaseResult,
+  mapSeatBlock,
+  SeatBlockDto,
+  SeatBlockPageDto,
+  SeatBlockResultDto,
+  SeatReleaseDto,
+  SeatReleaseResultDto,
+} from './seat-block.dto';
 
 @ApiTags('admin')
 @ApiBearerAuth()
 @Roles(Role.Admin)
 @Controller('admin/performances')
 export class AdminPerformancesController {
-  constructor(private readonly cancellations: PerformanceCancellations) {}
+  constructor(
+    private readonly cancellations: PerformanceCancellations,
+    private readonly seatBlocks: SeatBlocks,
+  ) {}
 
   /**
    * Cancels a performance (the show is called off) and starts refunding every paid purchase of it.
@@ -63,5 +77,94 @@ export class AdminPerformancesController {
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance, or it was never canceled' })
   async cancellation(@IdParam() id: number): Promise<PerformanceCancellationResponseDto> {
     return mapCancellation(await this.cancellations.progress(id));
+  }
+
+  /**
+   * Takes seats off sale (blocked: sound desk, camera positions, house seats, broken views): all
+   * the named seats or none. Blocked seats read `BLOCKED` everywhere, are never held, sold or
+   * offered by best-available, and stay blocked when Redis loses the performance (kept in
+   * PostgreSQL) until released. A seat blocked already stays so, with its first reason
+   * (`alreadyBlocked`). A seat in a buyer's live hold or sold refuses the whole request (409
+   * `SeatsNotBlockable`, `details.seatIds`, `held`, `sold`; nothing blocked). Audit log:
+   * `seat.block`. Admin only.
+   */
+  @Post(':id/seat-blocks')
+  @HttpCode(200)
+  @ApiResponse({ status: 200, type: SeatBlockResultDto, description: 'blocked (or blocked already)' })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description:
+      'seatIds missing, empty, over 500, repeated or not ids; a reason over 200 characters or not text; an unknown field',
+  })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: 'no such performance, or seats not of it (`details.seatIds`)',
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description: 'SeatsNotBlockable: seats in a live hold or sold (`details.seatIds`, `held`, `sold`); nothing blocked',
+  })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description:
+      'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
+  })
+  async block(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: SeatBlockDto,
+  ): Promise<SeatBlockResultDto> {
+    // A reason of white space alone (trimmed to nothing) is none.
+    const result = await this.seatBlocks.block(id, body.seatIds, body.reason || null, {
+      id: operator.id,
+      email: operator.email,
+    });
+    return mapBlockResult(result);
+  }
+
+  /**
+   * Puts blocked seats back on sale: holdable and offered by best-available again at once. A
+   * named seat that is not blocked is no change and no error (`notBlocked`), so a retry is safe.
+   * Audit log: `seat.release`. Admin only.
+   */
+  @Post(':id/seat-blocks/release')
+  @HttpCode(200)
+  @ApiResponse({ status: 200, type: SeatReleaseResultDto, description: 'released (or not blocked)' })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: 'seatIds missing, empty, over 500, repeated or not ids; an unknown field',
+  })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: 'no such performance, or seats not of it (`details.seatIds`)',
+  })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description:
+      'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
+  })
+  async release(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: SeatReleaseDto,
+  ): Promise<SeatReleaseResultDto> {
+    const result = await this.seatBlocks.release(id, body.seatIds, { id: operator.id, email: operator.email });
+    return mapReleaseResult(result);
+  }
+
+  /** The performance's blocked seats in layout order, with reason, who and when; keyset pages. Admin only. */
+  @Get(':id/seat-blocks')
+  @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'a bad limit or cursor' })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
+  async listBlocks(@IdParam() id: number, @Query() query: PageQueryDto): Promise<SeatBlockPageDto> {
+    const page = await this.seatBlocks.list(id, query.cursor, query.limit);
+    return { items: page.items.map(mapSeatBlock), nextCursor: page.nextCursor };
   }
 }

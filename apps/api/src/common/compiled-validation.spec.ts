@@ -98,7 +98,7 @@ const seatQuery = fc.record(
   {
     limit: queryField('1', '20', '99', '100'),
     cursor: queryField('', 'eyJwIjoxMDB9', 'a'.repeat(200)),
-    status: queryField('AVAILABLE', 'HELD', 'SOLD'),
+    status: queryField('AVAILABLE', 'HELD', 'SOLD', 'BLOCKED'),
     section: fc.oneof(queryField('Floor', 'Stand 1', 'x'.repeat(50)), fc.constantFrom('Floor ', ' Floor', 'A\u200F')),
     grade: queryField('VIP', 'R', 'x'.repeat(20)),
     minPrice: queryField('0', '150000', '999999999'),

@@ -382,6 +382,8 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   held: number;
   @ApiProperty({ type: 'integer' })
   sold: number;
+  /** Seats an operator took off sale (not counted in `available`). */
+  blocked: number;
 }
 
 /** `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the performance). */
@@ -424,6 +426,7 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, 
     available: performance.available,
     held: performance.held,
     sold: performance.sold,
+    blocked: performance.blocked,
   };
 }
 
@@ -432,7 +435,8 @@ export class PerformancePageDto {
   nextCursor: string | null;
 }
 
-const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD'] as const;
+/** BLOCKED: taken off sale by an operator (never held, sold or offered until released). */
+const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD', 'BLOCKED'] as const;
 
 /**
  * A price bound in a query string: a canonical decimal integer of minor units (no sign, leading
@@ -531,8 +535,9 @@ export class SeatResponseDto {
   price: number;
   /** ISO 4217 code of the event. @example "KRW" */
   currency: string;
-  /** @example "AVAILABLE" */
-  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+  /** BLOCKED: an operator took it off sale. @example "AVAILABLE" */
+  @ApiProperty({ enum: SEAT_STATUSES })
+  status: (typeof SEAT_STATUSES)[number];
 }
 
 export class SeatPageDto {
@@ -571,9 +576,9 @@ export class MapSeatDto {
   accessible: boolean;
   /** A companion seat next to a wheelchair space. */
   companion: boolean;
-  /** Live; a seat of an expired hold is AVAILABLE. @example "AVAILABLE" */
+  /** Live; a seat of an expired hold is AVAILABLE; BLOCKED: an operator took it off sale. @example "AVAILABLE" */
   @ApiProperty({ enum: SEAT_STATUSES })
-  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+  status: (typeof SEAT_STATUSES)[number];
 }
 
 export class MapRowDto {

@@ -64,7 +64,7 @@ function stringified({ map, statuses }: LiveSeatMap): string {
   });
 }
 
-const status = fc.constantFrom<SeatStatus>('AVAILABLE', 'HELD', 'SOLD');
+const status = fc.constantFrom<SeatStatus>('AVAILABLE', 'HELD', 'SOLD', 'BLOCKED');
 const layout = fc.array(
   fc.record({
     rows: fc.integer({ min: 1, max: 4 }),

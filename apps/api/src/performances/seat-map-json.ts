@@ -13,8 +13,8 @@ interface MapJson {
 
 const built = new WeakMap<SeatMap, MapJson>();
 
-const WORDS: Record<SeatStatus, string> = { AVAILABLE: 'AVAILABLE', HELD: 'HELD', SOLD: 'SOLD' };
-const LETTERS: Record<SeatStatus, string> = { AVAILABLE: 'A', HELD: 'H', SOLD: 'S' };
+const WORDS: Record<SeatStatus, string> = { AVAILABLE: 'AVAILABLE', HELD: 'HELD', SOLD: 'SOLD', BLOCKED: 'BLOCKED' };
+const LETTERS: Record<SeatStatus, string> = { AVAILABLE: 'A', HELD: 'H', SOLD: 'S', BLOCKED: 'B' };
 
 /**
  * The body of `GET /performances/:id/map` (SeatMapDto): the same bytes `JSON.stringify` gives for

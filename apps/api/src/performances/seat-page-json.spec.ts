@@ -28,7 +28,7 @@ describe('seatPageJson', () => {
 
   it.each<[string, SeatStatus[], string | null]>([
     ['mixed statuses, more pages', ['AVAILABLE', 'HELD', 'SOLD'], 'eyJwIjozfQ'],
-    ['last page', ['SOLD', 'SOLD', 'AVAILABLE'], null],
+    ['last page', ['SOLD', 'BLOCKED', 'AVAILABLE'], null],
   ])('gives the bytes JSON.stringify gives (%s)', (_, statuses, nextCursor) => {
     const page = { items: seats, statuses, nextCursor };
     expect(seatPageJson(page)).toBe(stringified(page));

@@ -9,7 +9,12 @@ import type { SeatListing, SeatPage, SeatStatus } from '@app/ticketing';
  */
 const heads = new WeakMap<SeatListing, string>();
 
-const TAILS: Record<SeatStatus, string> = { AVAILABLE: 'AVAILABLE"}', HELD: 'HELD"}', SOLD: 'SOLD"}' };
+const TAILS: Record<SeatStatus, string> = {
+  AVAILABLE: 'AVAILABLE"}',
+  HELD: 'HELD"}',
+  SOLD: 'SOLD"}',
+  BLOCKED: 'BLOCKED"}',
+};
 
 /** Bound of the page bodies kept by {@link seatPageBody}, in bytes: ~1,300 pages of 100 seats. */
 export const SEAT_PAGE_BODIES_MAX_BYTES = 16 * 1024 * 1024;

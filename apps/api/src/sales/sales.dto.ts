@@ -23,6 +23,12 @@ export class SalesFiguresDto {
   kept: number;
   @ApiProperty({
     type: 'integer',
+    example: 6,
+    description: 'taken off sale by an operator (blocked seats: not available, not sold)',
+  })
+  blocked: number;
+  @ApiProperty({
+    type: 'integer',
     example: 11700000,
     description:
       "sum of the paid purchases, minor units; a section's is what its seats were sold at (never negative, " +
@@ -65,8 +71,8 @@ export class EventSalesDto {
 }
 
 function mapFigures(figures: SalesFigures): SalesFiguresDto {
-  const { seatsTotal, available, held, sold, kept, revenue, purchases, cancellations } = figures;
-  return { seatsTotal, available, held, sold, kept, revenue, purchases, cancellations };
+  const { seatsTotal, available, held, sold, kept, blocked, revenue, purchases, cancellations } = figures;
+  return { seatsTotal, available, held, sold, kept, blocked, revenue, purchases, cancellations };
 }
 
 export function mapPerformanceSales(report: PerformanceSalesReport): PerformanceSalesDto {

@@ -108,7 +108,7 @@ describe('HoldSweepLoop in a Nest application', () => {
         10_000,
         50,
       );
-      expect(await app.get(SeatStateStore).counts(1)).toEqual({ total: 3, available: 3, held: 0, sold: 0 });
+      expect(await app.get(SeatStateStore).counts(1)).toEqual({ total: 3, available: 3, held: 0, sold: 0, blocked: 0 });
     } finally {
       await app.close();
       await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);

@@ -62,6 +62,8 @@ export interface LiveSeatCounts {
   available: number;
   held: number;
   sold: number;
+  /** Taken off sale by an operator (SeatBlocks). */
+  blocked: number;
 }
 
 /**

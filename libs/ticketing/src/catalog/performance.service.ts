@@ -160,7 +160,13 @@ export class PerformanceService {
         await this.rebuilder.ensure(id);
         continue;
       }
-      return { ...performance, available: counts.available, held: counts.held, sold: counts.sold };
+      return {
+        ...performance,
+        available: counts.available,
+        held: counts.held,
+        sold: counts.sold,
+        blocked: counts.blocked,
+      };
     }
   }
 

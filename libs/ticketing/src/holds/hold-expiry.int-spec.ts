@@ -63,7 +63,7 @@ describe('hold expiry without a sweeper', () => {
     const { letters, stored, recomputed } = await fx.truth(performanceId);
     // Seat 1, which nobody asked for, was freed with the hold, not only shown free.
     expect(letters['1']).toBe('A');
-    expect(stored).toEqual({ total: 5, available: 3, held: 2, sold: 0 });
+    expect(stored).toEqual({ total: 5, available: 3, held: 2, sold: 0, blocked: 0 });
     expect(stored).toEqual(recomputed);
     expect(await fx.redis.zrange(keys.expiry, 0, -1)).toEqual([second!.id]);
     // Nothing is left for a sweeper to do.

@@ -47,7 +47,7 @@ describe('hold expiry and HoldSweeper', () => {
     expect((await fx.holds.get('alice', hold.id)).status).toBe('EXPIRED');
     await expect(fx.holds.release('alice', hold.id)).rejects.toBeInstanceOf(HoldExpiredError);
     expect(await fx.store.statuses(1, [1, 2])).toEqual(['AVAILABLE', 'AVAILABLE']);
-    expect(await fx.store.counts(1)).toEqual({ total: 5, available: 5, held: 0, sold: 0 });
+    expect(await fx.store.counts(1)).toEqual({ total: 5, available: 5, held: 0, sold: 0, blocked: 0 });
     // An expired hold no longer counts against the user's limit.
     expect((await fx.holds.hold('alice', 1, [1, 2, 3, 4])).status).toBe('HELD');
   });
@@ -91,7 +91,7 @@ describe('hold expiry and HoldSweeper', () => {
 
     expect(first + second).toBe(99);
     expect(await fx.redis.zcard(keys.expiry)).toBe(0);
-    expect(await fx.store.counts(performanceId)).toEqual({ total: 400, available: 396, held: 0, sold: 4 });
+    expect(await fx.store.counts(performanceId)).toEqual({ total: 400, available: 396, held: 0, sold: 4, blocked: 0 });
     const { stored, recomputed } = await fx.truth(performanceId);
     expect(stored).toEqual(recomputed);
     expect(await fx.store.statuses(performanceId, bought.seatIds)).toEqual(['SOLD', 'SOLD', 'SOLD', 'SOLD']);
@@ -119,7 +119,7 @@ describe('TicketingModule', () => {
       );
       expect(await app.get(HoldSweeper).sweepOnce()).toBe(1);
       // The counts, which only a sweep moves for a hold nobody touched after it expired.
-      expect(await app.get(SeatStateStore).counts(1)).toEqual({ total: 3, available: 3, held: 0, sold: 0 });
+      expect(await app.get(SeatStateStore).counts(1)).toEqual({ total: 3, available: 3, held: 0, sold: 0, blocked: 0 });
     } finally {
       await app.close();
       await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX);

@@ -87,7 +87,7 @@ describe('HoldService', () => {
     expect(hold.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 301_000);
     expect(await fx.holds.get('alice', hold.id)).toEqual(hold);
     expect(await fx.store.statuses(performanceId, [1, 2, 3])).toEqual(['HELD', 'HELD', 'AVAILABLE']);
-    expect(await fx.store.counts(performanceId)).toEqual({ total: 3, available: 1, held: 2, sold: 0 });
+    expect(await fx.store.counts(performanceId)).toEqual({ total: 3, available: 1, held: 2, sold: 0, blocked: 0 });
     expect(await fx.redis.zscore(performanceKeys(performanceId).expiry, hold.id)).toBe(
       String(hold.expiresAt.getTime()),
     );
@@ -137,7 +137,7 @@ describe('HoldService', () => {
     await expect(fx.holds.release('alice', hold.id)).rejects.toBeInstanceOf(HoldReleasedError);
     expect(await fx.holds.get('alice', hold.id)).toMatchObject({ status: 'RELEASED', seatIds: [1, 2] });
     expect(await fx.store.statuses(performanceId, [1, 2])).toEqual(['AVAILABLE', 'AVAILABLE']);
-    expect(await fx.store.counts(performanceId)).toEqual({ total: 20, available: 20, held: 0, sold: 0 });
+    expect(await fx.store.counts(performanceId)).toEqual({ total: 20, available: 20, held: 0, sold: 0, blocked: 0 });
     expect(await fx.redis.zcard(performanceKeys(performanceId).expiry)).toBe(0);
 
     const again = await fx.holds.hold('bob', performanceId, [1, 2]);
@@ -275,7 +275,7 @@ describe('HoldService', () => {
     expect(await fx.store.statuses(performanceId, [7])).toEqual(['HELD']);
     expect(await fx.redis.zcard(performanceKeys(performanceId).expiry)).toBe(1);
     const { stored, recomputed } = await fx.truth(performanceId);
-    expect(stored).toEqual({ total: 10, available: 9, held: 1, sold: 0 });
+    expect(stored).toEqual({ total: 10, available: 9, held: 1, sold: 0, blocked: 0 });
     expect(stored).toEqual(recomputed);
   });
 

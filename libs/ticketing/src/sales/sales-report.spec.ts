@@ -37,6 +37,15 @@ describe('performanceReport', () => {
     ]);
   });
 
+  it('counts blocked seats (letter B) as blocked, not available', () => {
+    const report = performanceReport(rows([]), live([], { '1': 'B', '2': 'A', '3': 'B' }));
+    expect(report.totals).toMatchObject({ seatsTotal: 3, blocked: 2, available: 1, sold: 0, held: 0 });
+    expect(report.sections.map((s) => [s.name, s.blocked, s.available])).toEqual([
+      ['A', 1, 1],
+      ['B', 1, 0],
+    ]);
+  });
+
   it('keeps a cancellation whichever side knows it', () => {
     const canceledInPostgres = performanceReport(
       rows([
@@ -186,6 +195,7 @@ describe('section names in any casing (sectionNameKey)', () => {
       held: 1,
       sold: 2,
       kept: 0,
+      blocked: 0,
       revenue: 200,
       purchases: 1,
       cancellations: 0,

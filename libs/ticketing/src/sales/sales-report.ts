@@ -20,6 +20,8 @@ export interface SalesFigures {
    * (`resellCheckedInSeats: false`). Their purchase is canceled, so they bring no revenue.
    */
   kept: number;
+  /** Seats an operator took off sale (blocked; not available, not sold). */
+  blocked: number;
   /**
    * Sum of the paid purchases' amounts (canceled ones excluded), minor units. A section's is what
    * its seats were sold at (see {@link performanceReport}); the sections' sum to the totals'.
@@ -53,7 +55,17 @@ interface MergedPurchase {
 }
 
 export function emptyFigures(): SalesFigures {
-  return { seatsTotal: 0, available: 0, held: 0, sold: 0, kept: 0, revenue: 0, purchases: 0, cancellations: 0 };
+  return {
+    seatsTotal: 0,
+    available: 0,
+    held: 0,
+    sold: 0,
+    kept: 0,
+    blocked: 0,
+    revenue: 0,
+    purchases: 0,
+    cancellations: 0,
+  };
 }
 
 const FIGURES = Object.keys(emptyFigures()) as (keyof SalesFigures)[];
@@ -185,6 +197,7 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
 
   for (const [seatId, status] of Object.entries(live.seats)) {
     const seat = seatById.get(Number(seatId));
+    if (seat && status === 'B') sectionOf(seat).blocked += 1;
     if (!seat || status !== 'H') continue;
     const expiresAt = Number((live.seatHolds[seatId] ?? '').split(':')[0]);
     // A seat held without a holder entry (held by an older version) stays held until swept.
@@ -193,7 +206,7 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
 
   const totals = emptyFigures();
   for (const section of sections.values()) {
-    section.available = section.seatsTotal - section.sold - section.held;
+    section.available = section.seatsTotal - section.sold - section.held - section.blocked;
     addFigures(totals, section);
   }
   // A purchase over two sections counts once in the totals.

@@ -10,7 +10,7 @@ export type PendingSale = { type: 'purchase'; record: Record<string, string> } |
 export interface LiveSales {
   /** Stream entries, oldest first (each is deleted only after the flush that wrote it committed). */
   pending: PendingSale[];
-  /** Seat id → status letter (A, H, S); empty when Redis does not know the performance. */
+  /** Seat id → status letter (A, H, S, B); empty when Redis does not know the performance. */
   seats: Record<string, string>;
   /** Seat id → `<expiresAt>:<hold id>` of the hold that took the seat last. */
   seatHolds: Record<string, string>;

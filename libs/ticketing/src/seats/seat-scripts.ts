@@ -96,6 +96,8 @@ export interface SeatRegistration {
   /** An integer in minor units of the performance's currency. */
   price: number;
   sold: boolean;
+  /** Blocked by an operator (seat_blocks); `sold` wins. */
+  blocked?: boolean;
 }
 
 /**
@@ -108,7 +110,7 @@ export function registerSeats(
   seats: SeatRegistration[],
   lease: string | null = null,
 ): Promise<number> {
-  const args = [lease ?? '', ...seats.flatMap((seat) => [seat.id, seat.price, seat.sold ? 1 : 0])];
+  const args = [lease ?? '', ...seats.flatMap((seat) => [seat.id, seat.price, seat.sold ? 1 : seat.blocked ? 2 : 0])];
   return callScript<number>(
     redis,
     REGISTER_SEATS.name,

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { StoreUnavailableError } from '@app/core';
-import { PerformanceRepository, PricedPerformance, PurchaseRepository, ReadTransaction } from '@app/database';
+import {
+  PerformanceRepository,
+  PricedPerformance,
+  PurchaseRepository,
+  ReadTransaction,
+  SeatBlocksRepository,
+} from '@app/database';
 import { NotFoundError } from '../errors';
 import { WaitingRoomService } from '../waiting-room/waiting-room.service';
 import { PerformanceLifecycle, SeatStateStore } from './seat-state.store';
@@ -33,6 +39,7 @@ export class SeatStateRebuilder {
     private readonly purchases: PurchaseRepository,
     private readonly seatState: SeatStateStore,
     private readonly rooms: WaitingRoomService,
+    private readonly blocks: SeatBlocksRepository,
   ) {}
 
   /**
@@ -127,8 +134,8 @@ export class SeatStateRebuilder {
   }
 
   /**
-   * Seats with an active ticket in PostgreSQL are registered SOLD, and each buyer's count of seats
-   * bought is written (the ticket limit per buyer). Purchases not flushed yet
+   * Seats with an active ticket in PostgreSQL are registered SOLD, seats an operator blocked
+   * BLOCKED, and each buyer's count of seats bought is written (the ticket limit per buyer). Purchases not flushed yet
    * live in Redis only: Redis runs with AOF `appendfsync always`, so they survive a restart.
    * `lease`: the rebuild lease held (null at creation); false when it ended before the last write
    * (see SeatStateStore.registerPerformance). `manager`: read inside that transaction.
@@ -142,6 +149,7 @@ export class SeatStateRebuilder {
     const places = await this.performances.seatPlaces(performance.id, manager);
     const sold = await this.purchases.activeSeatIds(performance.id, manager);
     const ticketsBought = await this.purchases.ticketsBoughtByBuyer(performance.id, manager);
+    const blocked = await this.blocks.blockedSeatIds(performance.id, manager);
     return this.seatState.registerPerformance(
       {
         performanceId: performance.id,
@@ -149,6 +157,7 @@ export class SeatStateRebuilder {
         currency: performance.currency,
         seats: places.map(({ id, price }) => ({ id, price })),
         sold,
+        blocked,
         lifecycle: lifecycleOf(performance),
         places,
         ticketsBought,

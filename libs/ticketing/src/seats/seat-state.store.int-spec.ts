@@ -28,7 +28,7 @@ describe('SeatStateStore', () => {
       seats: seatRange(10),
     });
     expect(await fx.store.isRegistered(1)).toBe(true);
-    expect(await fx.store.counts(1)).toEqual({ total: 10, available: 10, held: 0, sold: 0 });
+    expect(await fx.store.counts(1)).toEqual({ total: 10, available: 10, held: 0, sold: 0, blocked: 0 });
     expect(await fx.store.statuses(1, [3, 1, 10])).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE']);
     expect(await fx.store.statuses(1, [])).toEqual([]);
   });
@@ -48,7 +48,7 @@ describe('SeatStateStore', () => {
       'SOLD',
       'AVAILABLE',
     ]);
-    expect(await fx.store.counts(2)).toEqual({ total: 5, available: 3, held: 0, sold: 2 });
+    expect(await fx.store.counts(2)).toEqual({ total: 5, available: 3, held: 0, sold: 2, blocked: 0 });
   });
 
   it('re-registering keeps held and sold seats, marks newly sold ones, adds new seats', async () => {
@@ -79,7 +79,7 @@ describe('SeatStateStore', () => {
       'AVAILABLE',
       'AVAILABLE',
     ]);
-    expect(await fx.store.counts(3)).toEqual({ total: 8, available: 4, held: 2, sold: 2 });
+    expect(await fx.store.counts(3)).toEqual({ total: 8, available: 4, held: 2, sold: 2, blocked: 0 });
     const { stored, recomputed } = await fx.truth(3);
     expect(stored).toEqual(recomputed);
   });
@@ -167,7 +167,7 @@ describe('SeatStateStore', () => {
 
     await fx.store.registerPerformance({ performanceId: 6, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
     expect(await fx.store.isRegistered(6)).toBe(true);
-    expect(await fx.store.counts(6)).toEqual({ total: 3, available: 3, held: 0, sold: 0 });
+    expect(await fx.store.counts(6)).toEqual({ total: 3, available: 3, held: 0, sold: 0, blocked: 0 });
   });
 
   it('removes a performance', async () => {
@@ -199,6 +199,6 @@ describe('SeatStateStore', () => {
     await fx.store.registerPerformance({ performanceId: 50, salesOpenAt: opened, currency: 'KRW', seats });
     const second = performance.now() - again;
     console.info(`registered 50,000 seats in ${first.toFixed(0)} ms; again in ${second.toFixed(0)} ms`);
-    expect(await fx.store.counts(50)).toEqual({ total: 50_000, available: 50_000, held: 0, sold: 0 });
+    expect(await fx.store.counts(50)).toEqual({ total: 50_000, available: 50_000, held: 0, sold: 0, blocked: 0 });
   });
 });

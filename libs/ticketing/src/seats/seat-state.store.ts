@@ -31,6 +31,8 @@ export interface PerformanceRegistration {
   seats: { id: number; price: number }[];
   /** Seats already sold (persisted purchases), when rebuilding a performance's state. */
   sold?: number[];
+  /** Seats an operator blocked (seat_blocks), when rebuilding; a sold seat stays sold. */
+  blocked?: number[];
   /** What the scripts check besides the seats; absent = on sale with no end and no cancel limit. */
   lifecycle?: PerformanceLifecycle;
   /**
@@ -67,6 +69,8 @@ export interface SeatCounts {
   available: number;
   held: number;
   sold: number;
+  /** Taken off sale by an operator (letter B). */
+  blocked: number;
 }
 
 /**
@@ -113,7 +117,7 @@ export class SeatStateStore {
    * performance): nothing marks the performance registered.
    */
   async registerPerformance(registration: PerformanceRegistration, lease: string | null = null): Promise<boolean> {
-    const { performanceId, salesOpenAt, currency, seats, sold = [], lifecycle } = registration;
+    const { performanceId, salesOpenAt, currency, seats, sold = [], blocked = [], lifecycle } = registration;
     assertPerformanceId(performanceId);
     assertCurrency(currency);
     if (!(salesOpenAt instanceof Date) || Number.isNaN(salesOpenAt.getTime())) {
@@ -130,10 +134,16 @@ export class SeatStateStore {
       throw new InvalidInputError('sold seats must be seats of the performance', { seatIds: unknownSold });
     }
 
+    const unknownBlocked = blocked.filter((id) => !seatIds.has(id));
+    if (unknownBlocked.length > 0) {
+      throw new InvalidInputError('blocked seats must be seats of the performance', { seatIds: unknownBlocked });
+    }
+
     const soldIds = new Set(sold);
+    const blockedIds = new Set(blocked);
     const rows: SeatRegistration[] = seats.map((seat) => {
       assertPrice(seat.price);
-      return { id: seat.id, price: seat.price, sold: soldIds.has(seat.id) };
+      return { id: seat.id, price: seat.price, sold: soldIds.has(seat.id), blocked: blockedIds.has(seat.id) };
     });
     const keys = performanceKeys(performanceId);
     let leaseLost = false;
@@ -318,7 +328,7 @@ export class SeatStateStore {
     const keys = performanceKeys(performanceId);
     const [registered, counts] = await Promise.all([
       this.redis.hexists(keys.meta, 'currency'),
-      this.redis.hmget(keys.counts, 'total', 'available', 'held', 'sold'),
+      this.redis.hmget(keys.counts, 'total', 'available', 'held', 'sold', 'blocked'),
     ]);
     if (registered !== 1) return null;
     return decodeCounts(performanceId, counts);
@@ -396,7 +406,14 @@ export class SeatStateStore {
   /** Throws NotFoundError (`performance`) when the performance has no counts in Redis. */
   async counts(performanceId: number): Promise<SeatCounts> {
     assertPerformanceId(performanceId);
-    const counts = await this.redis.hmget(performanceKeys(performanceId).counts, 'total', 'available', 'held', 'sold');
+    const counts = await this.redis.hmget(
+      performanceKeys(performanceId).counts,
+      'total',
+      'available',
+      'held',
+      'sold',
+      'blocked',
+    );
     return decodeCounts(performanceId, counts);
   }
 
@@ -453,12 +470,13 @@ function clearedFields(lifecycle: PerformanceLifecycle): string[] {
   return cleared;
 }
 
-function decodeCounts(performanceId: number, [total, available, held, sold]: (string | null)[]): SeatCounts {
+function decodeCounts(performanceId: number, [total, available, held, sold, blocked]: (string | null)[]): SeatCounts {
   if (total === null) throw new NotFoundError('performance', { performanceId });
   return {
     total: Number(total),
     available: Number(available ?? 0),
     held: Number(held ?? 0),
     sold: Number(sold ?? 0),
+    blocked: Number(blocked ?? 0),
   };
 }

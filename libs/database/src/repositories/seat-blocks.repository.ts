@@ -1,0 +1,195 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+import type { NewAdminAudit } from './admin-audit.repository';
+import type { ReadTransaction } from './performance.repository';
+
+/** A seat an operator took off sale, with where it is. */
+export interface SeatBlockRecord {
+  seatId: number;
+  /** The seat's layout position (1..N), the order of the list. */
+  position: number;
+  section: string;
+  row: number;
+  rowLabel: string;
+  number: number;
+  /** The operator's words (≤ 200 characters); null when none was given. */
+  reason: string | null;
+  blockedBy: { id: string; email: string };
+  blockedAt: Date;
+}
+
+/** What a block or release found under the row lock. */
+export type SeatBlockChange =
+  | { outcome: 'NOT_FOUND' }
+  /** Seats given that are not seats of the performance; nothing changed. */
+  | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
+  /** `changed`: the seats whose row was inserted (block) or deleted (release), ascending. */
+  | { outcome: 'DONE'; changed: number[] };
+
+const RECORD_COLUMNS = `b.seat_id AS "seatId", s.position, s.section, s."row", s.row_label AS "rowLabel", s."number",
+  b.reason, b.blocked_by AS "blockedById", b.blocked_by_email AS "blockedByEmail", b.blocked_at AS "blockedAt"`;
+
+interface RecordRow extends Omit<SeatBlockRecord, 'blockedBy'> {
+  blockedById: string;
+  blockedByEmail: string;
+}
+
+/** Operators' blocked seats (`seat_blocks`): changed under the performance's row lock, with an audit row. */
+@Injectable()
+export class SeatBlocksRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Blocks `seatIds` (distinct) of the performance under its row lock FOR UPDATE (the lock a
+   * rebuild of its live state waits for, FOR SHARE): a row per seat not blocked yet (a blocked
+   * seat keeps its first reason, operator and time), the audit row `audit(changed)`, then `apply`
+   * before the commit (the live state in Redis follows inside the lock; throwing rolls all back).
+   * `apply` runs also when nothing was new, so Redis gets the block a lost write left out.
+   * Throws DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  block(
+    performanceId: number,
+    seatIds: readonly number[],
+    by: { id: string; email: string; reason: string | null },
+    apply: () => Promise<void>,
+    audit: (changed: number[]) => NewAdminAudit,
+  ): Promise<SeatBlockChange> {
+    return this.underLock(performanceId, seatIds, async (manager) => {
+      const inserted: { seat_id: number }[] = await manager.query(
+        `INSERT INTO seat_blocks (seat_id, performance_id, reason, blocked_by, blocked_by_email)
+         SELECT id, performance_id, $3, $4, $5 FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])
+         ON CONFLICT (seat_id) DO NOTHING RETURNING seat_id`,
+        [performanceId, seatIds, by.reason, by.id, by.email],
+      );
+      const changed = inserted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
+      await insertAudit(manager, audit(changed));
+      await apply();
+      return changed;
+    });
+  }
+
+  /**
+   * Releases `seatIds` (distinct) of the performance under its row lock, as {@link block} does:
+   * their rows deleted (a seat not blocked is no change), the audit row, then `apply` before the
+   * commit, also when nothing was blocked (Redis drops a block a lost commit left there).
+   */
+  release(
+    performanceId: number,
+    seatIds: readonly number[],
+    apply: () => Promise<void>,
+    audit: (changed: number[]) => NewAdminAudit,
+  ): Promise<SeatBlockChange> {
+    return this.underLock(performanceId, seatIds, async (manager) => {
+      // TypeORM answers a DELETE as [rows, row count].
+      const [deleted]: [{ seat_id: number }[], number] = await manager.query(
+        `DELETE FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[]) RETURNING seat_id`,
+        [performanceId, seatIds],
+      );
+      const changed = deleted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
+      await insertAudit(manager, audit(changed));
+      await apply();
+      return changed;
+    });
+  }
+
+  /**
+   * Runs `apply` with those of `seatIds` PostgreSQL has blocked, under the performance's row lock:
+   * to write the live state back after a change that did not commit. False when the performance
+   * is unknown. Throws DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  underRowLock(
+    performanceId: number,
+    seatIds: readonly number[],
+    apply: (blocked: number[]) => Promise<void>,
+  ): Promise<boolean> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
+          performanceId,
+        ]);
+        if (locked.length === 0) return false;
+        await apply(await blockedAmong(manager, performanceId, seatIds));
+        return true;
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /** Every blocked seat id of the performance, ascending (a rebuild's read: `manager` its transaction). */
+  async blockedSeatIds(performanceId: number, manager?: ReadTransaction): Promise<number[]> {
+    const rows: { seat_id: number }[] = await (manager ?? this.dataSource).query(
+      'SELECT seat_id FROM seat_blocks WHERE performance_id = $1 ORDER BY seat_id',
+      [performanceId],
+    );
+    return rows.map((row) => Number(row.seat_id));
+  }
+
+  /** Up to `limit` blocked seats of the performance after layout position `after` (0: from the first), by position. */
+  async page(performanceId: number, after: number, limit: number): Promise<SeatBlockRecord[]> {
+    const rows: RecordRow[] = await this.dataSource
+      .query(
+        `SELECT ${RECORD_COLUMNS} FROM seat_blocks b JOIN seats s ON s.id = b.seat_id
+         WHERE b.performance_id = $1 AND s.position > $2 ORDER BY s.position LIMIT $3`,
+        [performanceId, after, limit],
+      )
+      .catch(rethrowAsDatabaseError);
+    return rows.map(({ blockedById, blockedByEmail, ...row }) => ({
+      ...row,
+      seatId: Number(row.seatId),
+      blockedBy: { id: blockedById, email: blockedByEmail },
+    }));
+  }
+
+  /** Whether the performance exists. */
+  async performanceExists(performanceId: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource
+      .query('SELECT 1 FROM performances WHERE id = $1', [performanceId])
+      .catch(rethrowAsDatabaseError);
+    return rows.length > 0;
+  }
+
+  private underLock(
+    performanceId: number,
+    seatIds: readonly number[],
+    change: (manager: EntityManager) => Promise<number[]>,
+  ): Promise<SeatBlockChange> {
+    return this.dataSource
+      .transaction(async (manager): Promise<SeatBlockChange> => {
+        await boundLockWaits(manager);
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
+          performanceId,
+        ]);
+        if (locked.length === 0) return { outcome: 'NOT_FOUND' };
+        const known: { id: number }[] = await manager.query(
+          'SELECT id FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])',
+          [performanceId, seatIds],
+        );
+        const knownIds = new Set(known.map((row) => Number(row.id)));
+        const unknown = seatIds.filter((id) => !knownIds.has(id));
+        if (unknown.length > 0) return { outcome: 'UNKNOWN_SEATS', seatIds: unknown };
+        return { outcome: 'DONE', changed: await change(manager) };
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+}
+
+async function blockedAmong(
+  manager: EntityManager,
+  performanceId: number,
+  seatIds: readonly number[],
+): Promise<number[]> {
+  const rows: { seat_id: number }[] = await manager.query(
+    'SELECT seat_id FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[])',
+    [performanceId, seatIds],
+  );
+  return rows.map((row) => Number(row.seat_id));
+}
+
+async function insertAudit(manager: EntityManager, audit: NewAdminAudit): Promise<void> {
+  await manager.query(
+    `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+    [audit.actorId, audit.actorEmail, audit.action, audit.subjectId, JSON.stringify(audit.details)],
+  );
+}

@@ -1,0 +1,36 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { waitForReplicas } from '@app/redis';
+import { assertPerformanceId } from '../input';
+import { defineTicketingScripts } from '../lua-scripts';
+import { performanceKeys } from '../redis-keys';
+import { BlockOutcome, blockSeats, ReleaseOutcome, releaseSeatBlocks } from './seat-block-scripts';
+
+/** The Redis side of operators' blocked seats: the seat letters (B) and the replicas' confirmation. */
+@Injectable()
+export class SeatBlockStore {
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    defineTicketingScripts(redis);
+  }
+
+  /** Blocks `seatIds` (distinct) all or none; see block-seats.lua. */
+  block(performanceId: number, seatIds: readonly number[]): Promise<BlockOutcome> {
+    assertPerformanceId(performanceId);
+    return blockSeats(this.redis, performanceKeys(performanceId), seatIds);
+  }
+
+  /** Makes those of `seatIds` (distinct) that are blocked available; see release-seat-blocks.lua. */
+  release(performanceId: number, seatIds: readonly number[]): Promise<ReleaseOutcome> {
+    assertPerformanceId(performanceId);
+    return releaseSeatBlocks(this.redis, performanceKeys(performanceId), seatIds);
+  }
+
+  /**
+   * How many replicas confirmed every write this connection made to the performance's primary
+   * (the block or release just written among them), WAITing at most `timeoutMs` for `replicas`.
+   */
+  replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
+    assertPerformanceId(performanceId);
+    return waitForReplicas(this.redis, performanceKeys(performanceId).meta, replicas, timeoutMs);
+  }
+}

@@ -1,0 +1,150 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Logger } from '@nestjs/common';
+import type { Env } from '@app/config';
+import { StoreUnavailableError } from '@app/core';
+import type { SeatBlocksRepository } from '@app/database';
+import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
+import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import type { SeatBlockStore } from './seat-block.store';
+import { SeatBlocks } from './seat-blocks';
+
+const operator = { id: 'op-1', email: 'ops@example.test' };
+
+/**
+ * SeatBlocks over fakes of its ports: PostgreSQL's blocked seats in `persisted`, the change run as
+ * the repository runs it (apply before the commit; a throw rolls the rows back).
+ */
+function seatBlocks(replicas = 0) {
+  const persisted = new Set<number>();
+  const audits: unknown[] = [];
+  const repository = {
+    block: vi.fn(
+      async (
+        _id: number,
+        seatIds: number[],
+        _by: unknown,
+        apply: () => Promise<void>,
+        audit: (c: number[]) => unknown,
+      ) => {
+        const changed = seatIds.filter((id) => !persisted.has(id)).sort((a, b) => a - b);
+        await apply();
+        changed.forEach((id) => persisted.add(id));
+        audits.push(audit(changed));
+        return { outcome: 'DONE', changed };
+      },
+    ),
+    release: vi.fn(
+      async (_id: number, seatIds: number[], apply: () => Promise<void>, audit: (c: number[]) => unknown) => {
+        const changed = seatIds.filter((id) => persisted.has(id)).sort((a, b) => a - b);
+        await apply();
+        changed.forEach((id) => persisted.delete(id));
+        audits.push(audit(changed));
+        return { outcome: 'DONE', changed };
+      },
+    ),
+    underRowLock: vi.fn(async (_id: number, seatIds: number[], apply: (blocked: number[]) => Promise<void>) => {
+      await apply(seatIds.filter((id) => persisted.has(id)));
+      return true;
+    }),
+  };
+  const store = {
+    block: vi.fn(async (_id: number, seatIds: number[]) => ({
+      outcome: 'OK' as const,
+      blocked: seatIds.length,
+      fromExpiredHolds: 0,
+    })),
+    release: vi.fn(async (_id: number, seatIds: number[]) => ({ outcome: 'OK' as const, released: seatIds.length })),
+    replicated: vi.fn(async () => replicas),
+  };
+  const rebuilder = { ensure: vi.fn(async () => {}) };
+  const subject = new SeatBlocks(
+    repository as unknown as SeatBlocksRepository,
+    store as unknown as SeatBlockStore,
+    rebuilder as unknown as SeatStateRebuilder,
+    { REDIS_WAIT_REPLICAS: replicas === 0 ? 0 : 1, REDIS_WAIT_TIMEOUT_MS: 100 } as Env,
+  );
+  return { subject, repository, store, rebuilder, persisted, audits };
+}
+
+describe('SeatBlocks', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('blocks after ensuring the live state, answering new and already blocked seats, and audits both changes', async () => {
+    const { subject, rebuilder, audits } = seatBlocks();
+    expect(await subject.block(7, [3, 1], 'desk', operator)).toEqual({
+      performanceId: 7,
+      blocked: [1, 3],
+      alreadyBlocked: [],
+    });
+    expect(rebuilder.ensure).toHaveBeenCalledWith(7);
+    expect(await subject.block(7, [1, 2], null, operator)).toEqual({
+      performanceId: 7,
+      blocked: [2],
+      alreadyBlocked: [1],
+    });
+    expect(await subject.release(7, [2, 5], operator)).toEqual({ performanceId: 7, released: [2], notBlocked: [5] });
+    expect(audits).toEqual([
+      expect.objectContaining({
+        action: 'seat.block',
+        actorId: 'op-1',
+        details: { performanceId: 7, seatIds: [1, 3], reason: 'desk' },
+      }),
+      expect.objectContaining({ action: 'seat.block', details: { performanceId: 7, seatIds: [2], reason: null } }),
+      expect.objectContaining({
+        action: 'seat.release',
+        subjectId: 'performance:7',
+        details: { performanceId: 7, seatIds: [2] },
+      }),
+    ]);
+  });
+
+  it('refuses held or sold seats with SeatsNotBlockable, committing nothing and writing nothing back', async () => {
+    const { subject, store, repository, persisted } = seatBlocks();
+    store.block.mockResolvedValueOnce({ outcome: 'UNAVAILABLE', held: [4], sold: [2] } as never);
+    const refused = subject.block(7, [1, 2, 4], null, operator);
+    await expect(refused).rejects.toBeInstanceOf(SeatsNotBlockableError);
+    await expect(refused).rejects.toMatchObject({ details: { seatIds: [2, 4], held: [4], sold: [2] } });
+    expect(persisted.size).toBe(0);
+    expect(repository.underRowLock).not.toHaveBeenCalled();
+  });
+
+  it('with too few replicas: 503, nothing committed, the seats Redis took written back from PostgreSQL', async () => {
+    const waiting = seatBlocks(1);
+    waiting.store.replicated.mockResolvedValue(0);
+    waiting.persisted.add(1);
+    await expect(waiting.subject.block(7, [1, 2], null, operator)).rejects.toBeInstanceOf(SeatBlocksNotReplicatedError);
+    // Seat 1 stays blocked (PostgreSQL has it), seat 2 is made available again.
+    expect(waiting.store.release).toHaveBeenCalledWith(7, [2]);
+    expect(waiting.store.block).toHaveBeenLastCalledWith(7, [1]);
+    expect([...waiting.persisted]).toEqual([1]);
+  });
+
+  it('a performance Redis lost again inside the lock is a 503 (StoreUnavailableError), nothing committed', async () => {
+    const { subject, store, persisted } = seatBlocks();
+    store.block.mockResolvedValueOnce({ outcome: 'NO_PERFORMANCE' } as never);
+    await expect(subject.block(7, [1], null, operator)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(persisted.size).toBe(0);
+  });
+
+  it('checks its input before anything else', async () => {
+    const { subject, rebuilder } = seatBlocks();
+    await expect(subject.block(0, [1], null, operator)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(subject.block(7, [], null, operator)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(subject.block(7, [1, 1], null, operator)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(subject.block(7, [1], 'x'.repeat(201), operator)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      subject.release(
+        7,
+        Array.from({ length: 501 }, (_, i) => i + 1),
+        operator,
+      ),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
+  });
+});
