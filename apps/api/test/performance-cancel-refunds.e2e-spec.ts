@@ -87,9 +87,9 @@ describe('performance cancel: bulk refund past failures (real PostgreSQL and Red
     const gateway = api.app.get(PaymentGateway);
     const real = gateway.refund.bind(gateway);
     // The processor refuses this one charge's refund (a closed card, say), every time.
-    const spy = vi.spyOn(gateway, 'refund').mockImplementation(async (chargeId: string) => {
-      if (chargeId === refusedCharge) throw new Error('refund refused by the processor');
-      return real(chargeId);
+    const spy = vi.spyOn(gateway, 'refund').mockImplementation(async (request) => {
+      if (request.chargeId === refusedCharge) throw new Error('refund refused by the processor');
+      return real(request);
     });
     try {
       expect((await cancel(a.id)).statusCode).toBe(202);

@@ -38,7 +38,8 @@
   ARGV[5..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
-    {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none)}
+    {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none),
+     amount (minor units), currency}: the last two for the refund
     {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher (parkedAt)
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
@@ -83,7 +84,7 @@ if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 4 then
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
-local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt')
+local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency')
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
@@ -105,4 +106,4 @@ redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now)
-return {'CANCELED', now, purchase[4] or '', table.concat(kept, ',')}
+return {'CANCELED', now, purchase[4] or '', table.concat(kept, ','), purchase[6] or '', purchase[7] or ''}

@@ -91,11 +91,18 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [] });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId: 'ch-1',
+      idempotencyKey: `refund:${PURCHASE}`,
+      amount: 1500,
+      currency: 'KRW',
+    });
     expect(attempts.markRefunded).toHaveBeenCalledWith(PURCHASE);
     expect(attempts.markRefunded.mock.invocationCallOrder[0]).toBeGreaterThan(
       gateway.refund.mock.invocationCallOrder[0],
@@ -108,6 +115,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     };
     const { service, store, gateway } = cancellation(canceledNow, null, { replicas: 1, acked: 1 });
     await service.cancel('buyer', PURCHASE);
@@ -124,6 +133,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     };
     const { service, store, gateway, attempts } = cancellation(canceledNow, null, wait);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
@@ -142,6 +153,8 @@ describe('PurchaseCancellation', () => {
         canceledAt: 2000,
         chargeId: 'ch-1',
         keptSeatIds: [],
+        amount: 1500,
+        currency: 'KRW',
       });
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
@@ -167,6 +180,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     purchases.cancelWritten.mockImplementationOnce(written);
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
@@ -180,6 +195,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     gateway.refund.mockRejectedValueOnce(new Error('gateway down'));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({
@@ -196,6 +213,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     gateway.refund.mockReturnValueOnce(new Promise(() => undefined));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refundMade: false });
@@ -208,6 +227,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: '',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(gateway.refund).not.toHaveBeenCalled();
@@ -220,15 +241,22 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     attempts.markRefunded.mockRejectedValueOnce(new Error('PostgreSQL gone'));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId: 'ch-1',
+      idempotencyKey: `refund:${PURCHASE}`,
+      amount: 1500,
+      currency: 'KRW',
+    });
   });
 
   it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {
     const { service, store } = cancellation(
-      { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [] },
+      { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [], amount: 1500, currency: 'KRW' },
       row,
     );
     await service.cancel('buyer', OLD_PURCHASE);
@@ -287,12 +315,19 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     };
     const { service, store, rebuilder, gateway } = cancellation([{ outcome: 'NOT_REGISTERED' }, canceledNow]);
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
     expect(store.cancel).toHaveBeenCalledTimes(2);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId: 'ch-1',
+      idempotencyKey: `refund:${PURCHASE}`,
+      amount: 1500,
+      currency: 'KRW',
+    });
   });
 
   it('refunds nothing when the performance is lost again while canceling', async () => {

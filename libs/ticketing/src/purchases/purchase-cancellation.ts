@@ -12,7 +12,7 @@ import {
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { boundedGatewayCall } from './gateway-bound';
-import { PaymentGateway } from './payment-gateway';
+import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
@@ -91,7 +91,7 @@ export class PurchaseCancellation {
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
     const refundMade =
-      (await this.durablyCanceled(purchaseId, result.canceledAt)) && (await this.refund(purchaseId, result.chargeId));
+      (await this.durablyCanceled(purchaseId, result.canceledAt)) && (await this.refund(purchaseId, result));
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
@@ -139,19 +139,23 @@ export class PurchaseCancellation {
    * Gives the canceled purchase's charge back and records it (attempt REFUNDED). Called once the
    * cancellation is in PostgreSQL with the attempt REFUND_OWED, which `batch`'s payment reconciler
    * refunds if this does not record it. So a failed gateway call or record is logged, not thrown:
-   * the cancellation stands, and `batch` finishes the refund (the gateway takes a repeated refund
-   * of one charge as that one refund). The gateway call is bounded by
+   * the cancellation stands, and `batch` finishes the refund with the same idempotency key (a
+   * refund made whose answer was lost is answered again, not made twice). The gateway call is bounded by
    * PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, as the reconciler's are: a buyer's request, or the bulk
    * refund holding its cancellation's row lock, never waits on a gateway that does not answer.
    * True when the refund was made and recorded.
    */
-  private async refund(purchaseId: string, chargeId: string): Promise<boolean> {
+  private async refund(
+    purchaseId: string,
+    { chargeId, amount, currency }: { chargeId: string; amount: number; currency: string },
+  ): Promise<boolean> {
     // No charge noted on the purchase (data of an older version): nothing to refund by id here, and
     // nothing recorded; its attempt, if any, is owed once flushed, and the reconciler asks the
     // gateway for the charge by the attempt's key.
     if (!chargeId) return false;
     try {
-      await boundedGatewayCall(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
+      const refund = { chargeId, idempotencyKey: refundIdempotencyKey(purchaseId), amount, currency };
+      await boundedGatewayCall(this.gateway.refund(refund), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
       await this.attempts.markRefunded(purchaseId);
       return true;
     } catch (error) {

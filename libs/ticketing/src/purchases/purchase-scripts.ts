@@ -204,8 +204,18 @@ export async function purchaseHold(
 }
 
 export type CancelPurchaseResult =
-  /** `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). */
-  | { outcome: 'CANCELED'; canceledAt: number; chargeId: string; keptSeatIds: number[] }
+  /**
+   * `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). `amount` (minor
+   * units of `currency`) and `currency`: the purchase's, what its refund gives back.
+   */
+  | {
+      outcome: 'CANCELED';
+      canceledAt: number;
+      chargeId: string;
+      keptSeatIds: number[];
+      amount: number;
+      currency: string;
+    }
   /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
@@ -235,7 +245,7 @@ export async function cancelPurchase(
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
-  const [outcome, second, chargeId, kept] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
     [
@@ -258,7 +268,14 @@ export async function cancelPurchase(
   );
   switch (outcome) {
     case 'CANCELED':
-      return { outcome, canceledAt: Number(second), chargeId, keptSeatIds: seatList(kept) };
+      return {
+        outcome,
+        canceledAt: Number(second),
+        chargeId,
+        keptSeatIds: seatList(kept),
+        amount: Number(amount),
+        currency,
+      };
     case 'CANCEL_CLOSED':
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
     case 'CHECKED_IN':
