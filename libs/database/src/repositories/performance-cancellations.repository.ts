@@ -180,21 +180,21 @@ export class PerformanceCancellationsRepository {
     return rows.map((row) => ({ purchaseId: row.id, userId: row.user_id }));
   }
 
-  /** Notes that the purchase's cancel or refund failed on this try (`reason` for the operator). */
+  /**
+   * Notes that the purchase's cancel or refund failed on this try (`reason` for the operator),
+   * unless its refund is settled already (the reconciler or its buyer's cancel got there first).
+   * The row goes when the refund is settled (PaymentAttemptsRepository.resolve and markRefunded
+   * delete it).
+   */
   async recordFailure(performanceId: number, purchaseId: string, reason: string): Promise<void> {
     await this.dataSource
       .query(
-        `INSERT INTO performance_refund_failures (purchase_id, performance_id, reason) VALUES ($1, $2, $3)
+        `INSERT INTO performance_refund_failures (purchase_id, performance_id, reason)
+         SELECT $1, $2, $3
+         WHERE NOT EXISTS (SELECT 1 FROM payment_attempts WHERE purchase_id = $1 AND status IN ${SETTLED})
          ON CONFLICT (purchase_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = clock_timestamp()`,
         [purchaseId, performanceId, reason.slice(0, 500)],
       )
-      .catch(rethrowAsDatabaseError);
-  }
-
-  /** Forgets a failure noted for the purchase (its cancel and refund went through since). */
-  async clearFailure(purchaseId: string): Promise<void> {
-    await this.dataSource
-      .query(`DELETE FROM performance_refund_failures WHERE purchase_id = $1`, [purchaseId])
       .catch(rethrowAsDatabaseError);
   }
 

@@ -9,6 +9,7 @@ import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
 import { PurchaseStatus } from '../entities/purchase.entity';
 import { PaymentAttemptsRepository } from './payment-attempts.repository';
+import { PerformanceCancellationsRepository } from './performance-cancellations.repository';
 import { PurchaseRecord, PurchaseRepository } from './purchase.repository';
 
 const BOUNDS = { statementTimeoutMs: 30_000 };
@@ -280,5 +281,37 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     expect(oldest.CHARGED).toBeLessThan(660);
     expect(oldest.REFUND_OWED).toBeGreaterThanOrEqual(300);
     expect(oldest.REFUND_OWED).toBeLessThan(360);
+  });
+
+  it("a purchase's refund failure noted for the operator goes once its refund is settled (made, recorded or declined), and is not noted after", async () => {
+    const cancellations = new PerformanceCancellationsRepository(db);
+    await db.query(`UPDATE performances SET status = 'CANCELED' WHERE id = $1`, [performanceId]);
+    await db.query(`INSERT INTO performance_cancellations (performance_id) VALUES ($1) ON CONFLICT DO NOTHING`, [
+      performanceId,
+    ]);
+    const failing = async () =>
+      (
+        (await db.query(`SELECT purchase_id FROM performance_refund_failures WHERE performance_id = $1`, [
+          performanceId,
+        ])) as { purchase_id: string }[]
+      ).map((row) => row.purchase_id);
+    const byReconciler = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    const byApi = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    const declined = await purchaseWithAttempt(PaymentAttemptStatus.Pending);
+    const stillOwed = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    for (const purchase of [byReconciler, byApi, declined, stillOwed]) {
+      await cancellations.recordFailure(performanceId, purchase.id, 'the refund was not made now');
+    }
+    expect((await failing()).sort()).toEqual([byReconciler.id, byApi.id, declined.id, stillOwed.id].sort());
+
+    expect(await attempts.resolve(byReconciler.id, PaymentAttemptStatus.Refunded, `ch_${byReconciler.id}`)).toBe(true);
+    expect(await attempts.markRefunded(byApi.id)).toBe(true);
+    expect(await attempts.resolve(declined.id, PaymentAttemptStatus.Declined)).toBe(true);
+    expect(await failing()).toEqual([stillOwed.id]);
+    // Settled already: a late note of a failure (a step that lost the race) is not written.
+    await cancellations.recordFailure(performanceId, byApi.id, 'the refund was not made now');
+    expect(await failing()).toEqual([stillOwed.id]);
+    // A resolve of an attempt no longer open changes nothing.
+    expect(await attempts.resolve(byApi.id, PaymentAttemptStatus.Refunded)).toBe(false);
   });
 });

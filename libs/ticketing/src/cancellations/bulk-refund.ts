@@ -151,10 +151,8 @@ export class BulkRefund {
     let outcome: CancelOutcome = 'failed';
     try {
       const canceled = await this.cancellation.cancelAsOperator(userId, purchaseId, 'operator-keep-checked-in');
-      if (canceled.refundMade) {
-        await this.cancellations.clearFailure(purchaseId);
-        return 'refunded';
-      }
+      // A failure noted on an earlier try went with the refund's record (markRefunded).
+      if (canceled.refundMade) return 'refunded';
       why = 'the refund was not made now (owed to the payment reconciler)';
       outcome = 'owed';
     } catch (error) {
