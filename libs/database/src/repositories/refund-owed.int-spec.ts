@@ -109,7 +109,10 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
       if (status !== PaymentAttemptStatus.Completed) {
         await db.query(`UPDATE payment_attempts SET status = $2 WHERE purchase_id = $1`, [purchase.id, status]);
       }
-      const cancellation = { purchases: [], cancellations: [{ purchaseId: purchase.id, canceledAt: new Date() }] };
+      const cancellation = {
+        purchases: [],
+        cancellations: [{ purchaseId: purchase.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      };
       await purchases.writeBatch(cancellation, BOUNDS);
       expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
       await purchases.writeBatch(cancellation, BOUNDS);
@@ -129,26 +132,32 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
   it('a cancellation of a purchase PostgreSQL does not have owes nothing yet (the refund follows a durable cancellation)', async () => {
     const unwritten = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
     await purchases.writeBatch(
-      { purchases: [], cancellations: [{ purchaseId: unwritten.id, canceledAt: new Date() }] },
+      {
+        purchases: [],
+        cancellations: [{ purchaseId: unwritten.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      },
       BOUNDS,
     );
     expect((await attemptOf(unwritten.id)).status).toBe('CHARGED');
-    expect(await purchases.cancelWritten(unwritten.id, new Date())).toBe('absent');
+    expect(await purchases.cancelWritten(unwritten.id, new Date(), 'buyer')).toBe('absent');
     expect((await attemptOf(unwritten.id)).status).toBe('CHARGED');
   });
 
   it('cancelWritten of a flushed purchase: canceled there, its attempt owed and touched now (the api refunds next)', async () => {
     const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
     await purchases.writeBatch({ purchases: [purchase], cancellations: [] }, BOUNDS);
-    expect(await purchases.cancelWritten(purchase.id, new Date())).toBe('canceled');
+    expect(await purchases.cancelWritten(purchase.id, new Date(), 'buyer')).toBe('canceled');
     expect(await attemptOf(purchase.id)).toEqual({ ...owed(purchase.id), touched_now: true });
-    expect(await purchases.cancelWritten(purchase.id, new Date())).toBe('canceled');
+    expect(await purchases.cancelWritten(purchase.id, new Date(), 'buyer')).toBe('canceled');
   });
 
   it('a purchase canceled and its cancellation in one batch: REFUND_OWED once', async () => {
     const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);
     await purchases.writeBatch(
-      { purchases: [purchase], cancellations: [{ purchaseId: purchase.id, canceledAt: new Date() }] },
+      {
+        purchases: [purchase],
+        cancellations: [{ purchaseId: purchase.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      },
       BOUNDS,
     );
     expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
@@ -158,7 +167,10 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     const early = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);
     expect(await attempts.markRefunded(early.id)).toBe(true);
     await purchases.writeBatch(
-      { purchases: [early], cancellations: [{ purchaseId: early.id, canceledAt: new Date() }] },
+      {
+        purchases: [early],
+        cancellations: [{ purchaseId: early.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      },
       BOUNDS,
     );
     expect((await attemptOf(early.id)).status).toBe('REFUNDED');
@@ -166,7 +178,10 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     const flushed = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
     await purchases.writeBatch({ purchases: [flushed], cancellations: [] }, BOUNDS);
     expect(await attempts.markRefunded(flushed.id)).toBe(true);
-    const cancellation = { purchases: [], cancellations: [{ purchaseId: flushed.id, canceledAt: new Date() }] };
+    const cancellation = {
+      purchases: [],
+      cancellations: [{ purchaseId: flushed.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+    };
     await purchases.writeBatch(cancellation, BOUNDS);
     await purchases.writeBatch(cancellation, BOUNDS);
     expect(await attemptOf(flushed.id)).toMatchObject({ status: 'REFUNDED', resolved_at: expect.any(Date) });

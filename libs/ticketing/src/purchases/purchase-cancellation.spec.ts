@@ -95,7 +95,11 @@ describe('PurchaseCancellation', () => {
       currency: 'KRW',
     });
     expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });
-    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [] });
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'buyer',
+      canceledBy: 'buyer',
+      checkedInSeatIds: [],
+    });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
     expect(gateway.refund).toHaveBeenCalledWith({
       chargeId: 'ch-1',
@@ -158,7 +162,7 @@ describe('PurchaseCancellation', () => {
       });
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
-      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000));
+      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer');
       expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(
         purchases.cancelWritten.mock.invocationCallOrder[0],
       );
@@ -266,7 +270,7 @@ describe('PurchaseCancellation', () => {
       OLD_PURCHASE,
       'buyer',
       expect.objectContaining({ id: OLD_PURCHASE, status: 'PAID' }),
-      { mode: 'buyer', checkedInSeatIds: [] },
+      { mode: 'buyer', canceledBy: 'buyer', checkedInSeatIds: [] },
     );
   });
 
@@ -279,8 +283,39 @@ describe('PurchaseCancellation', () => {
       message: 'purchase cannot be canceled: a ticket of it was checked in at the door',
       details: { seatIds: [2] },
     });
-    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [2] });
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'buyer',
+      canceledBy: 'buyer',
+      checkedInSeatIds: [2],
+    });
     expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('records who canceled for the notice: an operator, or the bulk refund of a canceled performance', async () => {
+    const result = {
+      outcome: 'CANCELED' as const,
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
+    };
+    const operator = cancellation(result);
+    await operator.service.cancelAsOperator('buyer', PURCHASE, 'operator');
+    expect(operator.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'operator',
+      canceledBy: 'operator',
+      checkedInSeatIds: [],
+    });
+    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator');
+    const called = cancellation(result);
+    await called.service.cancelForCanceledPerformance('buyer', PURCHASE);
+    expect(called.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'operator-keep-checked-in',
+      canceledBy: 'performance',
+      checkedInSeatIds: [],
+    });
+    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance');
   });
 
   it('tells an operator how to refund a checked-in purchase anyway', async () => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
+import type { CanceledBy } from '@app/messaging/contracts';
 import { StoreUnavailableError } from '@app/core';
 import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
 import {
@@ -50,7 +51,7 @@ export class PurchaseCancellation {
    * CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
-    return this.cancelAs(userId, purchaseId, 'buyer');
+    return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
   }
 
   /**
@@ -64,12 +65,26 @@ export class PurchaseCancellation {
     purchaseId: string,
     mode: 'operator' | 'operator-keep-checked-in',
   ): Promise<CanceledPurchase> {
-    return this.cancelAs(buyerId, purchaseId, mode);
+    return this.cancelAs(buyerId, purchaseId, mode, 'operator');
   }
 
-  private async cancelAs(userId: string, purchaseId: string, mode: CancelMode): Promise<CanceledPurchase> {
+  /**
+   * The bulk refund's cancel of a purchase of a canceled performance: as an operator's that keeps
+   * checked-in seats sold (the show did not happen), recorded as by the performance's cancellation,
+   * so its buyer's notice says so (and goes out even before a confirmation). Otherwise as `cancel`.
+   */
+  cancelForCanceledPerformance(buyerId: string, purchaseId: string): Promise<CanceledPurchase> {
+    return this.cancelAs(buyerId, purchaseId, 'operator-keep-checked-in', 'performance');
+  }
+
+  private async cancelAs(
+    userId: string,
+    purchaseId: string,
+    mode: CancelMode,
+    canceledBy: CanceledBy,
+  ): Promise<CanceledPurchase> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
-    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, mode);
+    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, { mode, canceledBy });
     // The node that answered the cancel, read before anything else can move the slot map.
     const cancelNode = this.store.salesNode(performanceId);
     if (result.outcome === 'CANCEL_CLOSED') {
@@ -91,7 +106,8 @@ export class PurchaseCancellation {
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
     const refundMade =
-      (await this.durablyCanceled(purchaseId, result.canceledAt)) && (await this.refund(purchaseId, result));
+      (await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy)) &&
+      (await this.refund(purchaseId, result));
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
@@ -123,9 +139,9 @@ export class PurchaseCancellation {
    * PostgreSQL yet (or a flush in flight, invisible here, is writing it paid), or PostgreSQL could
    * not be written.
    */
-  private async durablyCanceled(purchaseId: string, canceledAt: number): Promise<boolean> {
+  private async durablyCanceled(purchaseId: string, canceledAt: number, canceledBy: CanceledBy): Promise<boolean> {
     try {
-      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt))) === 'canceled';
+      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy)) === 'canceled';
     } catch (error) {
       this.logger.warn(
         `cancellation of purchase ${purchaseId} not written to PostgreSQL now (${(error as Error).message}); ` +
@@ -174,10 +190,10 @@ export class PurchaseCancellation {
   private async cancelAnywhere(
     userId: string,
     purchaseId: string,
-    mode: CancelMode,
+    cause: { mode: CancelMode; canceledBy: CanceledBy },
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedInSeatIds = await this.tickets.checkedInSeatIds(purchaseId);
-    const options = { mode, checkedInSeatIds };
+    const options = { ...cause, checkedInSeatIds };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -203,7 +219,7 @@ export class PurchaseCancellation {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode: CancelMode; checkedInSeatIds: readonly number[] },
+    options: { mode: CancelMode; canceledBy: CanceledBy; checkedInSeatIds: readonly number[] },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
     if (result.outcome !== 'NOT_REGISTERED') return result;
