@@ -318,7 +318,9 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const outcomes = await reconcileUntilSettled(api, db, [sold.json().id as string, ...orphans], { reconcilers: 2 });
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'refunded')).toHaveLength(orphans.length);
-    expect(refund.mock.calls.map(([request]) => request.chargeId).sort()).toEqual(orphans.map((id) => `ch_${id}`).sort());
+    expect(refund.mock.calls.map(([request]) => request.chargeId).sort()).toEqual(
+      orphans.map((id) => `ch_${id}`).sort(),
+    );
     refund.mockRestore();
     const [completed] = await attempts('purchase_id = $1', [sold.json().id]);
     expect(completed).toMatchObject({ status: 'COMPLETED', resolved_at: expect.any(Date) });

@@ -126,7 +126,9 @@ describe('performance cancel: bulk refund past failures (real PostgreSQL and Red
     );
     expect(await progress(a.id)).toMatchObject({ refunded: 2, remaining: 0, failing: 0 });
     // Its failure row went with the refund that settled it: the table lists only what still needs an operator.
-    const left = await db.query('SELECT purchase_id FROM performance_refund_failures WHERE performance_id = $1', [a.id]);
+    const left = await db.query('SELECT purchase_id FROM performance_refund_failures WHERE performance_id = $1', [
+      a.id,
+    ]);
     expect(left.rows).toEqual([]);
   }, 90_000);
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, MockInstance } from 'vitest';
 import { Client } from 'pg';
 import { Role, SessionsService } from '@app/auth';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';

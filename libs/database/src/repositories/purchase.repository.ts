@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ReadTransaction } from './performance.repository';
-import { emailKey } from '@app/core';
-import type { CanceledBy } from '@app/messaging/contracts';
+import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { PurchaseStatus } from '../entities/purchase.entity';
 

@@ -4,13 +4,12 @@ export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessage
 export type { PurchaseCompletedMessage } from './purchase-completed';
 export { ROUTING } from './routing';
 export {
-  CANCELED_BY,
   isPurchaseCanceledBody,
   PURCHASE_CANCELED_TYPE,
   purchaseCanceledMessageId,
   toPurchaseCanceled,
 } from './purchase-canceled';
-export type { CanceledBy, PurchaseCanceledMessage } from './purchase-canceled';
+export type { PurchaseCanceledMessage } from './purchase-canceled';
 export { parseMailMessage } from './mail-message';
 export type { MailMessage } from './mail-message';
 export {

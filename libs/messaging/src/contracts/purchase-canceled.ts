@@ -1,3 +1,4 @@
+import { CANCELED_BY, CanceledBy } from '@app/core';
 import { MalformedMessageError } from './purchase-completed';
 
 /** `type` of a purchase-canceled body: it travels on the purchase-mail queue beside purchase-completed ones. */
@@ -14,15 +15,12 @@ export interface PurchaseCanceledMessage {
   /** RFC 3339 time of the cancellation. */
   canceledAt: string;
   /**
-   * Who canceled (see CANCELED_BY): its buyer, an operator's refund, or the bulk refund of its
-   * canceled performance. Absent in a message written before the cancellation carried it.
+   * Who canceled (CanceledBy of @app/core): its buyer, an operator's refund, or the bulk refund of
+   * its canceled performance; the notice is worded by it. Absent in a message written before the
+   * cancellation carried it.
    */
   canceledBy?: CanceledBy;
 }
-
-/** Who canceled a purchase: the notice's wording follows it. */
-export const CANCELED_BY = ['buyer', 'operator', 'performance'] as const;
-export type CanceledBy = (typeof CANCELED_BY)[number];
 
 /** The one id of a purchase's canceled message: outbox row, AMQP message and e-mail delivery share it. */
 export function purchaseCanceledMessageId(purchaseId: string): string {

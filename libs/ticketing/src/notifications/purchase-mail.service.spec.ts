@@ -7,7 +7,8 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
-import { CanceledBy, PURCHASE_CANCELED_TYPE, PurchaseCanceledMessage } from '@app/messaging/contracts';
+import type { CanceledBy } from '@app/core';
+import { PURCHASE_CANCELED_TYPE, PurchaseCanceledMessage } from '@app/messaging/contracts';
 import type { TicketCodes } from '../tickets/ticket-codes';
 import type { Mailer } from './mailer.port';
 import { PurchaseMailService } from './purchase-mail.service';

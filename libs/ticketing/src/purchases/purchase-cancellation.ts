@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import type { CanceledBy } from '@app/messaging/contracts';
-import { StoreUnavailableError } from '@app/core';
+import { CanceledBy, StoreUnavailableError } from '@app/core';
 import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
 import {
   CancellationClosedError,

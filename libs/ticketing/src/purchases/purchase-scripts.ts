@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys, seatingKeys } from '../redis-keys';
-import { CANCELED_BY, CanceledBy } from '@app/messaging/contracts';
+import { CANCELED_BY, CanceledBy } from '@app/core';
 import type { SalesClosedReason } from '../errors';
 
 export const PURCHASE: LuaScript = {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { isCluster, keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
-import type { CanceledBy } from '@app/messaging/contracts';
+import type { CanceledBy } from '@app/core';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
