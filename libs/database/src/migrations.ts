@@ -25,6 +25,7 @@ import { MaxTicketsPerBuyer1798500000000 } from './migrations/1798500000000-MaxT
 import { UsersStaffIndex1798600000000 } from './migrations/1798600000000-UsersStaffIndex';
 import { PasswordResetTokens1798700000000 } from './migrations/1798700000000-PasswordResetTokens';
 import { PerformanceCancellations1798800000000 } from './migrations/1798800000000-PerformanceCancellations';
+import { PurchasesPaidByPerformance1798900000000 } from './migrations/1798900000000-PurchasesPaidByPerformance';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -58,4 +59,5 @@ export const MIGRATIONS: Function[] = [
   UsersStaffIndex1798600000000,
   PasswordResetTokens1798700000000,
   PerformanceCancellations1798800000000,
+  PurchasesPaidByPerformance1798900000000,
 ];
