@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { purchaseCanceledMessageId } from '@app/messaging';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { PaymentGateway, REFUND_ACTION, SeatStateStore } from '@app/ticketing';
+import { PaymentGateway, REFUND_ACTION, refundIdempotencyKey, SeatStateStore } from '@app/ticketing';
 import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -16,6 +17,7 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
   beforeAll(async () => {
     api = await startTestApi({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
     });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
@@ -145,6 +147,39 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     // The buyer sees it canceled; the seats sell again.
     expect((await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json().status).toBe('CANCELED');
     await buy(await createSession(api.app), performance.id, performance.seatIds.slice(0, 2));
+  });
+
+  it("an operator's refund racing its buyer's cancel, the winner's refund answer lost: one refund of one key, asked again by the reconciler, the money moved once", async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, performance.seatIds.slice(0, 2));
+    await flushPurchases(api.app);
+    const ledger = new RefundLedger();
+    const { refund } = ledger.install(api.app.get(PaymentGateway));
+    // The processor makes the winner's refund, and the api hears an error: the refund is owed.
+    ledger.loseNextAnswer('error');
+    try {
+      const answers = await Promise.all([
+        call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin }),
+        call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer }),
+      ]);
+      expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+      await flushPurchases(api.app);
+      expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
+      const asked = {
+        chargeId: `ch_${purchase.id}`,
+        idempotencyKey: refundIdempotencyKey(purchase.id),
+        amount: purchase.amount,
+        currency: 'KRW',
+      };
+      expect(refund.mock.calls).toEqual([[asked], [asked]]);
+      expect(ledger.refundsOf(asked.chargeId)).toEqual([{ request: asked, asks: 2 }]);
+      ledger.expectMoneyMovedOnce();
+      const attempt = await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchase.id]);
+      expect(attempt.rows).toEqual([{ status: 'REFUNDED' }]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('answers 403 to a buyer, 401 without a token, 404 for an unknown purchase, 400 for a malformed id', async () => {

@@ -13,10 +13,17 @@ import {
   TestSession,
   waitUntil,
 } from '@app/testing';
-import { HoldService, PaymentGateway, PaymentReconciler, performanceKeys, PurchaseFlusher } from '@app/ticketing';
+import {
+  HoldService,
+  PaymentGateway,
+  PaymentReconciler,
+  performanceKeys,
+  PurchaseFlusher,
+  refundIdempotencyKey,
+} from '@app/ticketing';
 import { caller, createPerformance, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
-import { reconcileUntilSettled } from './support/payments';
+import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 // The reconciler's bound on one gateway call (10 s in production): long enough for the test to see
 // the row locked while a refund hangs, even on a loaded machine.
@@ -280,7 +287,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     expect(res.json().message).toBe('reservation has expired');
     const [attempt] = await attempts('reservation_id = $1', [held.id]);
     expect(attempt).toMatchObject({ status: 'REFUNDED', amount: '1050', resolved_at: expect.any(Date) });
-    expect(refund).toHaveBeenCalledWith(attempt.charge_id);
+    expect(refund).toHaveBeenCalledWith(expect.objectContaining({ chargeId: attempt.charge_id }));
     vi.restoreAllMocks();
     await expectEveryChargeSoldOrRefunded();
   });
@@ -311,7 +318,9 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const outcomes = await reconcileUntilSettled(api, db, [sold.json().id as string, ...orphans], { reconcilers: 2 });
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'refunded')).toHaveLength(orphans.length);
-    expect(refund.mock.calls.map(([chargeId]) => chargeId).sort()).toEqual(orphans.map((id) => `ch_${id}`).sort());
+    expect(refund.mock.calls.map(([request]) => request.chargeId).sort()).toEqual(
+      orphans.map((id) => `ch_${id}`).sort(),
+    );
     refund.mockRestore();
     const [completed] = await attempts('purchase_id = $1', [sold.json().id]);
     expect(completed).toMatchObject({ status: 'COMPLETED', resolved_at: expect.any(Date) });
@@ -420,7 +429,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     expect(await attempts('purchase_id = $1', [id])).toMatchObject([{ status: 'CHARGED' }]);
     read.release();
     expect(await reconciled).toBe('refunded');
-    expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+    expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${id}`]);
     vi.restoreAllMocks();
     await expectEveryChargeSoldOrRefunded();
   });
@@ -474,16 +483,18 @@ describe('payment reconciliation (built api killed between charge and sale, real
         [id],
       );
       expect(await reconciler.reconcileOnce()).toBe('refunded');
-      expect(refund.mock.calls).toEqual([[`ch_${id}`]]);
+      expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${id}`]);
       vi.restoreAllMocks();
       await expectEveryChargeSoldOrRefunded();
     });
   }
 
-  it('gives up a refund the gateway does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, unlocking the attempt, and refunds it on a later pass', async () => {
+  it('gives up a refund the gateway does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, unlocking the attempt, and asks it again on a later pass as the same refund', async () => {
     const id = await orphan();
-    const gateway = api.app.get(PaymentGateway);
-    const refund = vi.spyOn(gateway, 'refund').mockImplementationOnce(() => new Promise<void>(() => undefined));
+    // The processor makes the refund, but its answer never comes (a timeout at the worst moment).
+    const ledger = new RefundLedger();
+    const { refund } = ledger.install(api.app.get(PaymentGateway));
+    ledger.loseNextAnswer('silence');
     const reconciler = api.app.get(PaymentReconciler);
     const startedAt = Date.now();
     const reconciled = reconciler.reconcileOnce();
@@ -498,7 +509,11 @@ describe('payment reconciliation (built api killed between charge and sale, real
       id,
     ]);
     expect(await reconciler.reconcileOnce()).toBe('refunded');
-    expect(refund.mock.calls).toEqual([[`ch_${id}`], [`ch_${id}`]]);
+    // Asked twice with one key: the second ask answered the first refund, the money moved once.
+    const asked = { chargeId: `ch_${id}`, idempotencyKey: refundIdempotencyKey(id), amount: 1050, currency: 'KRW' };
+    expect(refund.mock.calls).toEqual([[asked], [asked]]);
+    expect(ledger.refundsOf(`ch_${id}`)).toEqual([{ request: asked, asks: 2 }]);
+    ledger.expectMoneyMovedOnce();
     vi.restoreAllMocks();
     await expectEveryChargeSoldOrRefunded();
   }, 60_000);
@@ -513,7 +528,7 @@ describe('payment reconciliation (built api killed between charge and sale, real
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     const canceled = await caller(api.app)('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
     expect(canceled.statusCode).toBe(200);
-    expect(refund.mock.calls).toEqual([[`ch_${purchaseId}`]]);
+    expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchaseId}`]);
     expect(await attempts('purchase_id = $1', [purchaseId])).toMatchObject([
       { status: 'REFUNDED', resolved_at: expect.any(Date) },
     ]);

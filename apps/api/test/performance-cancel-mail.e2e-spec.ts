@@ -137,4 +137,67 @@ describe('a buyer whose purchase the bulk refund canceled before its confirmatio
     );
     expect(deliveries).toEqual([{ message_id: `purchase-canceled:${purchaseId}` }]);
   });
+
+  it("sends no notice to buyers who canceled their unconfirmed purchases themselves, just before or just after the performance's cancel, and the bulk refund's notice to the others", async () => {
+    // The mailer behind again: no confirmation goes out until every cancel is in.
+    await mailer?.close();
+    mailer = undefined;
+    const performance = await createPerformance(api.app, admin, 10);
+    const [before, after, untouched] = [
+      await createSession(api.app),
+      await createSession(api.app),
+      await createSession(api.app),
+    ];
+    const buy = async (buyer: TestSession, seatId: number) => {
+      const held = await hold(api.app, buyer, performance.id, [seatId]);
+      const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+      expect(bought.statusCode, bought.body).toBe(201);
+      return bought.json().id as string;
+    };
+    const ids = {
+      before: await buy(before, performance.seatIds[0]),
+      after: await buy(after, performance.seatIds[1]),
+      untouched: await buy(untouched, performance.seatIds[2]),
+    };
+    // Confirmed in PostgreSQL (its confirmation queued), then canceled by its buyer moments before the show is.
+    await flushPurchases(api.app);
+    const own = (buyer: TestSession, id: string) => call('POST', `/purchases/${id}/cancel`, { session: buyer });
+    expect((await own(before, ids.before)).statusCode).toBe(200);
+    const canceled = await call('POST', `/admin/performances/${performance.id}/cancel`, {
+      session: admin,
+      body: { reason: 'Storm warning.' },
+    });
+    expect(canceled.statusCode).toBe(202);
+    // A buyer's own cancel right after it, before the bulk refund got there.
+    expect((await own(after, ids.after)).statusCode).toBe(200);
+    const bulk = api.app.get(BulkRefund);
+    await waitUntil(async () => {
+      const step = await bulk.refundOnce();
+      await flushPurchases(api.app);
+      return step?.completed === true;
+    }, 'bulk refund completed');
+    const outbox = await dataSourceOf(relay).query(
+      `SELECT payload->>'purchaseId' AS id, payload->>'canceledBy' AS by FROM outbox
+       WHERE routing_key = 'purchase.canceled' AND payload->>'purchaseId' = ANY($1::text[]) ORDER BY 1`,
+      [Object.values(ids)],
+    );
+    // Who canceled travels with each cancellation (rows the relay has not deleted yet).
+    for (const row of outbox as { id: string; by: string }[]) {
+      expect(row.by).toBe(row.id === ids.untouched ? 'performance' : 'buyer');
+    }
+
+    mailer = await startMailer(api.env);
+    const started = mailer;
+    await waitUntil(async () => {
+      const outcomes = await mailOutcomes(started);
+      return outcomes.canceled === 3 && outcomes['not-confirmed'] === 2 && outcomes.sent === 1;
+    }, 'three confirmations dropped, the two buyers’ notices not sent, the bulk refund’s sent');
+    const mailsTo = (buyer: TestSession) => smtp.received.filter((email) => email.to.includes(buyer.email));
+    expect(mailsTo(before)).toEqual([]);
+    expect(mailsTo(after)).toEqual([]);
+    const [notice, ...more] = mailsTo(untouched);
+    expect(more).toEqual([]);
+    expect(notice.text).toContain('The performance was canceled: Storm warning.');
+    expect(notice.text).toContain('No tickets will be issued for it.');
+  });
 });

@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, MockInstance } from 'vitest';
 import { Client } from 'pg';
 import { Role, SessionsService } from '@app/auth';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
 import Redis from 'ioredis';
-import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys } from '@app/ticketing';
+import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys, refundIdempotencyKey } from '@app/ticketing';
 import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { RefundLedger } from './support/payments';
 
 interface Progress {
   performanceId: number;
@@ -31,6 +32,8 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   let admin: TestSession;
   let call: ReturnType<typeof caller>;
   let refunds: MockInstance<PaymentGateway['refund']>;
+  /** The processor's books: every refund of the file's purchases, by key. */
+  let ledger: RefundLedger;
 
   beforeAll(async () => {
     api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
@@ -38,7 +41,8 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
     await db.connect();
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
-    refunds = vi.spyOn(api.app.get(PaymentGateway), 'refund');
+    ledger = new RefundLedger();
+    ({ refund: refunds } = ledger.install(api.app.get(PaymentGateway)));
   });
   afterAll(async () => {
     await db?.end();
@@ -117,10 +121,15 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
       [purchaseIds],
     );
     expect(attempts.rows).toHaveLength(purchaseIds.length);
-    for (const row of attempts.rows as { status: string; charge_id: string }[]) {
+    for (const row of attempts.rows as { purchase_id: string; status: string; charge_id: string }[]) {
       expect(row.status).toBe('REFUNDED');
-      expect(refunds.mock.calls.filter(([chargeId]) => chargeId === row.charge_id)).toHaveLength(1);
+      expect(refunds.mock.calls.filter(([request]) => request.chargeId === row.charge_id)).toHaveLength(1);
+      // Whoever refunded it (its buyer, the bulk refund) asked with the purchase's one key.
+      expect(ledger.refundsOf(row.charge_id).map((refund) => refund.request.idempotencyKey)).toEqual([
+        refundIdempotencyKey(row.purchase_id),
+      ]);
     }
+    ledger.expectMoneyMovedOnce();
     const notices = await db.query(
       `SELECT payload->>'purchaseId' AS id, count(*)::int AS n FROM outbox
        WHERE routing_key = 'purchase.canceled' AND payload->>'purchaseId' = ANY($1::text[]) GROUP BY 1`,

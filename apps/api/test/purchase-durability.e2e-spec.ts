@@ -245,7 +245,7 @@ describe('the durability wait of purchases on a Redis Cluster (REDIS_WAIT_REPLIC
     } finally {
       await db.end();
     }
-    expect(refund.mock.calls).toEqual([[`ch_${purchaseId}`]]);
+    expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchaseId}`]);
     refund.mockRestore();
     expect(await rows('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchaseId])).toEqual([
       { status: 'REFUNDED' },

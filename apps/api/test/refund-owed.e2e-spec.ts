@@ -11,12 +11,13 @@ import {
   PaymentGateway,
   PaymentReconciler,
   performanceKeys,
+  refundIdempotencyKey,
   SeatStateStore,
 } from '@app/ticketing';
 import Redis from 'ioredis';
 import { caller, createPerformance, flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
-import { reconcileUntilSettled } from './support/payments';
+import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
 interface AttemptRow {
   status: string;
@@ -142,7 +143,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
 
       const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
       expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
-      expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+      expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchase.id}`]);
       refund.mockRestore();
       expect(await attemptOf(purchase.id)).toMatchObject({ status: 'REFUNDED', resolved_at: expect.any(Date) });
       await expectCanceledAndSeatsFree(purchase);
@@ -172,7 +173,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
       await flushPurchases(api.app);
       expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
       expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
-      expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+      expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchase.id}`]);
       refund.mockRestore();
       expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
       await expectCanceledAndSeatsFree(purchase);
@@ -185,12 +186,14 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     ['a buyer', () => ({ url: (id: string) => `/purchases/${id}/cancel`, session: buyer, body: undefined })],
     ['an operator', () => ({ url: (id: string) => `/admin/purchases/${id}/refund`, session: admin, body: {} })],
   ])(
-    'a refund the gateway fails on %s’s cancel: answered 200 (the cancellation stands), then owed and refunded by the reconciler',
+    'a refund whose answer the gateway loses on %s’s cancel: answered 200 (the cancellation stands), then owed and asked again by the reconciler, the money moved once',
     async (_, route) => {
       const purchase = await buy(1);
       await flushPurchases(api.app);
-      const gateway = api.app.get(PaymentGateway);
-      const refund = vi.spyOn(gateway, 'refund').mockRejectedValueOnce(new Error('gateway unavailable'));
+      // The processor makes the refund; the api hears an error (a timeout, a connection reset).
+      const ledger = new RefundLedger();
+      const { refund } = ledger.install(api.app.get(PaymentGateway));
+      ledger.loseNextAnswer('error');
       const warn = vi.spyOn(Logger.prototype, 'warn');
       const { url, session, body } = route();
       const canceled = await call('POST', url(purchase.id), { session, body });
@@ -204,8 +207,17 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
       await flushPurchases(api.app);
       expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
       expect(await reconcileUntilSettled(api, db, [purchase.id])).toContain('refunded');
-      expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`], [`ch_${purchase.id}`]]);
-      refund.mockRestore();
+      // The reconciler's ask carries the api's key: answered as that refund, nothing moved again.
+      const asked = {
+        chargeId: `ch_${purchase.id}`,
+        idempotencyKey: refundIdempotencyKey(purchase.id),
+        amount: 1050,
+        currency: 'KRW',
+      };
+      expect(refund.mock.calls).toEqual([[asked], [asked]]);
+      expect(ledger.refundsOf(`ch_${purchase.id}`)).toEqual([{ request: asked, asks: 2 }]);
+      ledger.expectMoneyMovedOnce();
+      vi.restoreAllMocks();
       expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
       await expectEveryCanceledChargeRefunded();
     },
@@ -274,7 +286,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     const refund = vi.spyOn(api.app.get(PaymentGateway), 'refund');
     const canceled = await call('POST', `/purchases/${purchase.id}/cancel`, { session: own });
     expect(canceled.statusCode).toBe(200);
-    expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+    expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchase.id}`]);
     refund.mockRestore();
     // Redis loses the performance before the cancel entry's flush (a restart without persistence).
     await api.app.get(SeatStateStore).removePerformance(performance.id);
@@ -312,7 +324,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
     await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute'`);
     expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBeNull();
-    expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+    expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchase.id}`]);
     refund.mockRestore();
     await expectEveryCanceledChargeRefunded();
   });
@@ -330,7 +342,7 @@ describe('refunds owed by canceled purchases (built api killed mid-cancel, real 
     expect((await attemptOf(purchase.id)).status).toBe('REFUND_OWED');
     // Due at once: no PAYMENT_RECONCILE_AFTER_SECONDS to wait for an api refund that never comes.
     expect(await api.app.get(PaymentReconciler).reconcileOnce()).toBe('refunded');
-    expect(refund.mock.calls).toEqual([[`ch_${purchase.id}`]]);
+    expect(refund.mock.calls.map(([request]) => request.chargeId)).toEqual([`ch_${purchase.id}`]);
     refund.mockRestore();
     expect((await attemptOf(purchase.id)).status).toBe('REFUNDED');
     await expectEveryCanceledChargeRefunded();

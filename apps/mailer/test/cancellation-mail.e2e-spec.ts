@@ -23,7 +23,7 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
     relay
       .get(PurchaseRepository)
       .writeBatch(
-        { purchases: [], cancellations: [{ purchaseId, canceledAt: new Date() }] },
+        { purchases: [], cancellations: [{ purchaseId, canceledAt: new Date(), canceledBy: 'operator' }] },
         { statementTimeoutMs: relay.get(Env).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS },
       );
   const mailsTo = (address: string) => smtp.received.filter((email) => email.to.includes(address));
@@ -62,7 +62,12 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
     expect(await cancellationRows(purchase.purchaseId)).toEqual([
       {
         routing_key: ROUTING.purchaseCanceled,
-        payload: { type: 'purchase.canceled', purchaseId: purchase.purchaseId, canceledAt: expect.any(String) },
+        payload: {
+          type: 'purchase.canceled',
+          purchaseId: purchase.purchaseId,
+          canceledAt: expect.any(String),
+          canceledBy: 'operator',
+        },
       },
     ]);
     relayLoop().start(50);

@@ -15,3 +15,5 @@ export { decodeCursor, encodeCursor } from './cursor';
 export type { CursorPartCheck } from './cursor';
 export { emailKey, foldCase } from './email-key';
 export { MAX_INT4 } from './int4';
+export { CANCELED_BY } from './canceled-by';
+export type { CanceledBy } from './canceled-by';

@@ -26,6 +26,7 @@ import { UsersStaffIndex1798600000000 } from './migrations/1798600000000-UsersSt
 import { PasswordResetTokens1798700000000 } from './migrations/1798700000000-PasswordResetTokens';
 import { PerformanceCancellations1798800000000 } from './migrations/1798800000000-PerformanceCancellations';
 import { SeatBlocks1798900000000 } from './migrations/1798900000000-SeatBlocks';
+import { PurchasesPaidByPerformance1798950000000 } from './migrations/1798950000000-PurchasesPaidByPerformance';
 import { PerformanceReschedules1799000000000 } from './migrations/1799000000000-PerformanceReschedules';
 
 /**
@@ -61,5 +62,6 @@ export const MIGRATIONS: Function[] = [
   PasswordResetTokens1798700000000,
   PerformanceCancellations1798800000000,
   SeatBlocks1798900000000,
+  PurchasesPaidByPerformance1798950000000,
   PerformanceReschedules1799000000000,
 ];

@@ -87,10 +87,15 @@ export {
   rowLabel,
 } from './catalog/seat-layout';
 export type { SectionGeometry } from './catalog/seat-layout';
-export { ApprovingPaymentGateway, DecliningPaymentGateway, PaymentGateway } from './purchases/payment-gateway';
+export {
+  ApprovingPaymentGateway,
+  DecliningPaymentGateway,
+  PaymentGateway,
+  refundIdempotencyKey,
+} from './purchases/payment-gateway';
 export { PaymentReconciler } from './purchases/payment-reconciler';
 export type { ReconcileOutcome } from './purchases/payment-reconciler';
-export type { ChargeRequest } from './purchases/payment-gateway';
+export type { ChargeRequest, RefundRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';

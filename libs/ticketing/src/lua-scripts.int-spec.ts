@@ -306,16 +306,18 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const cancel = { purchaseId: 'p1', userId: 'u1', checkedInSeatIds: [], persisted: null };
     // A marked check-in refuses the buyer's cancel; a cancel refuses later marks.
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
-    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toEqual({
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'CHECKED_IN',
       seatIds: [1],
     });
     await redis.del(keys.checkedIn('p1'));
     // A purchase the flusher parked (PostgreSQL refused it for good) did not happen: not cancelable.
     await redis.hset(keys.purchase('p1'), 'parkedAt', 1);
-    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
+      outcome: 'NOT_FOUND',
+    });
     await redis.hdel(keys.purchase('p1'), 'parkedAt');
-    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer' })).toMatchObject({
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',
       keptSeatIds: [],

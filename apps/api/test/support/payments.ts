@@ -1,6 +1,95 @@
 import { Client } from 'pg';
+import { expect, MockInstance, vi } from 'vitest';
 import { ApiHarness } from '@app/testing';
+import type { ChargeRequest, PaymentGateway, RefundRequest } from '@app/ticketing';
 import { PaymentReconciler, ReconcileOutcome } from '@app/ticketing';
+
+/** One refund the ledger made: the request that made it, and how often its key was asked. */
+export interface LedgerRefund {
+  request: RefundRequest;
+  asks: number;
+}
+
+/**
+ * A payment processor's books, as a gateway bound for real sees them, installed over an app's
+ * PaymentGateway (`install`): charges keyed as ApprovingPaymentGateway keys them (`ch_<key>`), and
+ * refunds keyed by their idempotency key. A repeated key answers the first refund and moves no
+ * money (the contract of PaymentGateway.refund); a refund whose charge was already given back under
+ * another key, or that gives back another amount or currency than the charge, would move money
+ * twice (or wrongly) at a real processor and is noted in `violations`, which
+ * `expectMoneyMovedOnce` fails on. `loseNextAnswer` makes the next refund go through at the
+ * processor with its answer lost (an error, or no answer at all), as a timeout leaves it.
+ */
+export class RefundLedger {
+  /** Refunds made, by idempotency key. */
+  readonly refunds = new Map<string, LedgerRefund>();
+  /** What money moved wrongly, one line each. */
+  readonly violations: string[] = [];
+  private readonly charges = new Map<string, { amount: number; currency: string }>();
+  private lostAnswers: ('error' | 'silence')[] = [];
+
+  /**
+   * Replaces `gateway`'s charge and refund with the ledger's (spies on the live instance, so a
+   * test may still stack `mockImplementationOnce` on them); answers the spies.
+   */
+  install(gateway: PaymentGateway): {
+    charge: MockInstance<PaymentGateway['charge']>;
+    refund: MockInstance<PaymentGateway['refund']>;
+  } {
+    return {
+      charge: vi.spyOn(gateway, 'charge').mockImplementation(async (request) => this.charge(request)),
+      refund: vi.spyOn(gateway, 'refund').mockImplementation(async (request) => this.refund(request)),
+    };
+  }
+
+  /** The next refund is made, and its caller hears an error (`error`) or nothing ever (`silence`). */
+  loseNextAnswer(how: 'error' | 'silence'): void {
+    this.lostAnswers.push(how);
+  }
+
+  /** The refunds made of one charge (each moved its money once). */
+  refundsOf(chargeId: string): LedgerRefund[] {
+    return [...this.refunds.values()].filter((refund) => refund.request.chargeId === chargeId);
+  }
+
+  /** Fails unless every refund moved its charge's money once and whole. */
+  expectMoneyMovedOnce(): void {
+    expect(this.violations, 'refunds that moved money twice or wrongly').toEqual([]);
+  }
+
+  private charge(request: ChargeRequest): { chargeId: string } {
+    const chargeId = `ch_${request.idempotencyKey}`;
+    if (!this.charges.has(chargeId)) this.charges.set(chargeId, { amount: request.amount, currency: request.currency });
+    return { chargeId };
+  }
+
+  private async refund(request: RefundRequest): Promise<void> {
+    const first = this.refunds.get(request.idempotencyKey);
+    if (first) {
+      first.asks += 1;
+      if (JSON.stringify(first.request) !== JSON.stringify(request)) {
+        this.violations.push(`key ${request.idempotencyKey} asked for another refund: ${JSON.stringify(request)}`);
+      }
+      return;
+    }
+    const charged = this.charges.get(request.chargeId);
+    if (charged && (charged.amount !== request.amount || charged.currency !== request.currency)) {
+      this.violations.push(`refund ${JSON.stringify(request)} is not its charge's ${JSON.stringify(charged)}`);
+    }
+    if (!Number.isInteger(request.amount) || request.amount <= 0) {
+      this.violations.push(`refund ${JSON.stringify(request)}: amount is not a positive integer`);
+    }
+    for (const earlier of this.refundsOf(request.chargeId)) {
+      this.violations.push(
+        `charge ${request.chargeId} refunded twice, money moved twice: keys ${earlier.request.idempotencyKey} and ${request.idempotencyKey}`,
+      );
+    }
+    this.refunds.set(request.idempotencyKey, { request, asks: 1 });
+    const lost = this.lostAnswers.shift();
+    if (lost === 'error') throw new Error('the refund’s answer was lost');
+    if (lost === 'silence') await new Promise<never>(() => undefined);
+  }
+}
 
 /**
  * Runs the api's payment reconciler in passes until none of the payment attempts of `purchaseIds`

@@ -55,6 +55,16 @@ const byId = (a: { purchaseId: string }, b: { purchaseId: string }) => (idOf(a) 
 /** Matches payment_attempts_open's predicate, so the claim's scan uses that index. */
 const OPEN = `status IN ('PENDING', 'CHARGED', 'REFUND_OWED')`;
 
+/**
+ * A CTE for after a `resolved` CTE (purchase_id, status of the attempts it changed): deletes the
+ * `performance_refund_failures` rows of those settled (REFUNDED or DECLINED), so an operator's
+ * look at that table shows only refunds still to be made.
+ */
+const CLEAR_FAILURE = `cleared AS (
+  DELETE FROM performance_refund_failures
+  WHERE purchase_id IN (SELECT purchase_id FROM resolved WHERE status IN ('REFUNDED', 'DECLINED'))
+)`;
+
 /** Bounds of the group commit of `begin` and `markCharged` (each kind its own). */
 export const ATTEMPT_BATCHING: BatcherOptions = { maxBatch: 500, maxInFlight: 1 };
 
@@ -106,7 +116,9 @@ export class PaymentAttemptsRepository {
 
   /**
    * Ends an open attempt (PENDING, CHARGED or REFUND_OWED) with its outcome (and the charge, when
-   * one was learnt); false when it was no longer open. Inside `manager`'s transaction when given.
+   * one was learnt); false when it was no longer open. Settled (REFUNDED or DECLINED), its
+   * purchase's row in `performance_refund_failures`, if any, goes in the same statement: nothing
+   * is left there for an operator. Inside `manager`'s transaction when given.
    */
   async resolve(
     purchaseId: string,
@@ -114,19 +126,23 @@ export class PaymentAttemptsRepository {
     chargeId: string | null = null,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<boolean> {
-    // TypeORM answers an UPDATE as [rows, row count].
-    const [, updated] = (await manager.query(
-      `UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp()
-       WHERE purchase_id = $1 AND ${OPEN}`,
+    const rows: unknown[] = await manager.query(
+      `WITH resolved AS (
+         UPDATE payment_attempts SET status = $2, charge_id = COALESCE($3, charge_id), resolved_at = clock_timestamp()
+         WHERE purchase_id = $1 AND ${OPEN}
+         RETURNING purchase_id, status
+       ), ${CLEAR_FAILURE}
+       SELECT purchase_id FROM resolved`,
       [purchaseId, status, chargeId],
-    )) as [unknown[], number];
-    return updated > 0;
+    );
+    return rows.length > 0;
   }
 
   /**
    * Records that the charge of a canceled purchase was given back: its attempt becomes REFUNDED
    * from PENDING or CHARGED (the purchase not flushed yet), COMPLETED, or REFUND_OWED (the flusher
-   * wrote the cancellation first), so neither the flusher nor the reconciler refunds it again.
+   * wrote the cancellation first), so neither the flusher nor the reconciler refunds it again; its
+   * purchase's row in `performance_refund_failures`, if any, goes with it.
    * False when the attempt is missing or was REFUNDED (or DECLINED) already. Waits for the row at
    * most ROW_LOCK_TIMEOUT_MS (the reconciler may hold it across a gateway call): then rejects with
    * DatabaseUnavailableError, recording nothing.
@@ -135,13 +151,16 @@ export class PaymentAttemptsRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        // TypeORM answers an UPDATE as [rows, row count].
-        const [, updated] = (await manager.query(
-          `UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp()
-           WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED')`,
+        const rows: unknown[] = await manager.query(
+          `WITH resolved AS (
+             UPDATE payment_attempts SET status = 'REFUNDED', resolved_at = clock_timestamp(), touched_at = clock_timestamp()
+             WHERE purchase_id = $1 AND status IN ('PENDING', 'CHARGED', 'COMPLETED', 'REFUND_OWED')
+             RETURNING purchase_id, status
+           ), ${CLEAR_FAILURE}
+           SELECT purchase_id FROM resolved`,
           [purchaseId],
-        )) as [unknown[], number];
-        return updated > 0;
+        );
+        return rows.length > 0;
       })
       .catch(rethrowAsDatabaseError);
   }

@@ -55,6 +55,18 @@ interface CancellationRow {
 
 const COLUMNS = 'performance_id, reason, requested_by, requested_at, completed_at';
 
+/**
+ * The statement of `reopenWithPaid`, exported for the test that reads its plan. Its `p.status =
+ * 'PAID'` is the predicate of the partial index purchases_paid_performance, which it probes.
+ */
+export const REOPEN_WITH_PAID = `WITH reopened AS (
+     UPDATE performance_cancellations pc SET completed_at = NULL, refund_cursor = NULL
+     WHERE pc.completed_at IS NOT NULL
+       AND EXISTS (SELECT 1 FROM purchases p WHERE p.performance_id = pc.performance_id AND p.status = 'PAID')
+     RETURNING pc.performance_id
+   )
+   SELECT performance_id FROM reopened`;
+
 /** A payment attempt settled: nothing more is owed to the buyer. */
 const SETTLED = `('REFUNDED', 'DECLINED')`;
 
@@ -166,7 +178,7 @@ export class PerformanceCancellationsRepository {
 
   /**
    * Up to `limit` PAID purchases of the performance with an id after `after` (from the first when
-   * null), by id (index purchases_performance).
+   * null), by id (through the partial index purchases_paid_performance: the canceled ones are not read).
    */
   async paidPurchases(performanceId: number, after: string | null, limit: number): Promise<PaidPurchaseRef[]> {
     const rows: { id: string; user_id: string }[] = await this.dataSource
@@ -180,41 +192,34 @@ export class PerformanceCancellationsRepository {
     return rows.map((row) => ({ purchaseId: row.id, userId: row.user_id }));
   }
 
-  /** Notes that the purchase's cancel or refund failed on this try (`reason` for the operator). */
+  /**
+   * Notes that the purchase's cancel or refund failed on this try (`reason` for the operator),
+   * unless its refund is settled already (the reconciler or its buyer's cancel got there first).
+   * The row goes when the refund is settled (PaymentAttemptsRepository.resolve and markRefunded
+   * delete it).
+   */
   async recordFailure(performanceId: number, purchaseId: string, reason: string): Promise<void> {
     await this.dataSource
       .query(
-        `INSERT INTO performance_refund_failures (purchase_id, performance_id, reason) VALUES ($1, $2, $3)
+        `INSERT INTO performance_refund_failures (purchase_id, performance_id, reason)
+         SELECT $1, $2, $3
+         WHERE NOT EXISTS (SELECT 1 FROM payment_attempts WHERE purchase_id = $1 AND status IN ${SETTLED})
          ON CONFLICT (purchase_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = clock_timestamp()`,
         [purchaseId, performanceId, reason.slice(0, 500)],
       )
       .catch(rethrowAsDatabaseError);
   }
 
-  /** Forgets a failure noted for the purchase (its cancel and refund went through since). */
-  async clearFailure(purchaseId: string): Promise<void> {
-    await this.dataSource
-      .query(`DELETE FROM performance_refund_failures WHERE purchase_id = $1`, [purchaseId])
-      .catch(rethrowAsDatabaseError);
-  }
-
   /**
    * Opens again every completed cancellation whose performance has a PAID purchase in PostgreSQL
    * (a sale let through after the cancel by a live state that lost its CANCELED status, flushed
-   * since), so the bulk refund cancels it too; answers their performance ids. One index probe per
-   * completed cancellation.
+   * since), so the bulk refund cancels it too; answers their performance ids. One probe of the
+   * partial index of paid purchases (purchases_paid_performance) per completed cancellation: none
+   * of a refunded show's purchases is read.
    */
   async reopenWithPaid(): Promise<number[]> {
     const rows: { performance_id: number }[] = await this.dataSource
-      .query(
-        `WITH reopened AS (
-           UPDATE performance_cancellations pc SET completed_at = NULL, refund_cursor = NULL
-           WHERE pc.completed_at IS NOT NULL
-             AND EXISTS (SELECT 1 FROM purchases p WHERE p.performance_id = pc.performance_id AND p.status = 'PAID')
-           RETURNING pc.performance_id
-         )
-         SELECT performance_id FROM reopened`,
-      )
+      .query(REOPEN_WITH_PAID)
       .catch(rethrowAsDatabaseError);
     return rows.map((row) => row.performance_id);
   }

@@ -125,7 +125,7 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
     await new PurchaseRepository(db).writeBatch({ purchases: [sold], cancellations: [] }, BOUNDS);
     const purchase = await purchaseWithAttempt();
     await failsWhileLocked(
-      { purchases: [purchase], cancellations: [{ purchaseId: sold.id, canceledAt: new Date() }] },
+      { purchases: [purchase], cancellations: [{ purchaseId: sold.id, canceledAt: new Date(), canceledBy: 'buyer' }] },
       `SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE`,
       sold.id,
     );

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ReadTransaction } from './performance.repository';
-import { emailKey } from '@app/core';
+import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
@@ -31,6 +31,12 @@ export interface PurchaseRecord {
 export interface PurchaseCancellation {
   purchaseId: string;
   canceledAt: Date;
+  /**
+   * Who canceled, as the cancel script recorded it: its cancellation notice is worded by it (and a
+   * purchase canceled with its performance gets one even unconfirmed). Null for a cancellation
+   * recorded before it carried it; the message then has none.
+   */
+  canceledBy: CanceledBy | null;
 }
 
 /** What one flush writes, in one transaction. */
@@ -192,18 +198,23 @@ export class PurchaseRepository {
 
   /**
    * Writes one cancellation now, as the flush of its cancel entry would (`cancel` below: the
-   * purchase and its tickets CANCELED, the cancellation notice in the outbox, the payment attempt
-   * REFUND_OWED unless REFUNDED); the flush's replay of it later changes nothing. Answers where the
+   * purchase and its tickets CANCELED, the cancellation notice in the outbox saying who canceled
+   * (`canceledBy`), the payment attempt REFUND_OWED unless REFUNDED); the flush's replay of it later
+   * changes nothing. Answers where the
    * purchase stands in PostgreSQL afterwards: 'canceled' (the cancellation is durable there),
    * 'absent' (not flushed yet: the cancel entry brings it canceled), or 'paid' (written by a flush
    * in flight that had read it before its cancel; its cancel entry follows). Waits for a row at most
    * ROW_LOCK_TIMEOUT_MS; throws DatabaseUnavailableError when that or the pool runs out.
    */
-  async cancelWritten(purchaseId: string, canceledAt: Date): Promise<'canceled' | 'absent' | 'paid'> {
+  async cancelWritten(
+    purchaseId: string,
+    canceledAt: Date,
+    canceledBy: CanceledBy,
+  ): Promise<'canceled' | 'absent' | 'paid'> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        await cancel(manager, [{ purchaseId, canceledAt }], 'api');
+        await cancel(manager, [{ purchaseId, canceledAt, canceledBy }], 'api');
         const rows: { status: PurchaseStatus }[] = await manager.query(`SELECT status FROM purchases WHERE id = $1`, [
           purchaseId,
         ]);
@@ -365,6 +376,8 @@ async function cancel(
        FROM unnest($1::uuid[], $2::timestamptz[]) AS c(id, canceled_at)
        WHERE p.id = c.id AND p.status = 'PAID'
        RETURNING p.id, p.canceled_at
+     ), cause AS (
+       SELECT * FROM unnest($1::uuid[], $4::text[]) AS c(id, canceled_by)
      ), owed AS (
        UPDATE payment_attempts a
        SET status = 'REFUND_OWED', resolved_at = NULL,
@@ -373,11 +386,12 @@ async function cancel(
        WHERE a.purchase_id IN (SELECT id FROM canceled) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
      )
      INSERT INTO outbox (message_id, routing_key, payload)
-     SELECT 'purchase-canceled:' || id, 'purchase.canceled',
-            jsonb_build_object('type', 'purchase.canceled', 'purchaseId', id, 'canceledAt', canceled_at)
-     FROM canceled ORDER BY id
+     SELECT 'purchase-canceled:' || canceled.id, 'purchase.canceled',
+            jsonb_strip_nulls(jsonb_build_object('type', 'purchase.canceled', 'purchaseId', canceled.id,
+                                                 'canceledAt', canceled.canceled_at, 'canceledBy', cause.canceled_by))
+     FROM canceled LEFT JOIN cause ON cause.id = canceled.id ORDER BY canceled.id
      ON CONFLICT (message_id) DO NOTHING`,
-    [ids, cancellations.map((c) => c.canceledAt), refundBy],
+    [ids, cancellations.map((c) => c.canceledAt), refundBy, cancellations.map((c) => c.canceledBy)],
   );
   await manager.query(
     `UPDATE tickets SET status = 'CANCELED' WHERE purchase_id = ANY($1::uuid[]) AND status = 'ACTIVE'`,

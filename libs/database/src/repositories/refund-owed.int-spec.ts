@@ -9,6 +9,7 @@ import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
 import { PurchaseStatus } from '../entities/purchase.entity';
 import { PaymentAttemptsRepository } from './payment-attempts.repository';
+import { PerformanceCancellationsRepository } from './performance-cancellations.repository';
 import { PurchaseRecord, PurchaseRepository } from './purchase.repository';
 
 const BOUNDS = { statementTimeoutMs: 30_000 };
@@ -108,7 +109,10 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
       if (status !== PaymentAttemptStatus.Completed) {
         await db.query(`UPDATE payment_attempts SET status = $2 WHERE purchase_id = $1`, [purchase.id, status]);
       }
-      const cancellation = { purchases: [], cancellations: [{ purchaseId: purchase.id, canceledAt: new Date() }] };
+      const cancellation = {
+        purchases: [],
+        cancellations: [{ purchaseId: purchase.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      };
       await purchases.writeBatch(cancellation, BOUNDS);
       expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
       await purchases.writeBatch(cancellation, BOUNDS);
@@ -128,26 +132,32 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
   it('a cancellation of a purchase PostgreSQL does not have owes nothing yet (the refund follows a durable cancellation)', async () => {
     const unwritten = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
     await purchases.writeBatch(
-      { purchases: [], cancellations: [{ purchaseId: unwritten.id, canceledAt: new Date() }] },
+      {
+        purchases: [],
+        cancellations: [{ purchaseId: unwritten.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      },
       BOUNDS,
     );
     expect((await attemptOf(unwritten.id)).status).toBe('CHARGED');
-    expect(await purchases.cancelWritten(unwritten.id, new Date())).toBe('absent');
+    expect(await purchases.cancelWritten(unwritten.id, new Date(), 'buyer')).toBe('absent');
     expect((await attemptOf(unwritten.id)).status).toBe('CHARGED');
   });
 
   it('cancelWritten of a flushed purchase: canceled there, its attempt owed and touched now (the api refunds next)', async () => {
     const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
     await purchases.writeBatch({ purchases: [purchase], cancellations: [] }, BOUNDS);
-    expect(await purchases.cancelWritten(purchase.id, new Date())).toBe('canceled');
+    expect(await purchases.cancelWritten(purchase.id, new Date(), 'buyer')).toBe('canceled');
     expect(await attemptOf(purchase.id)).toEqual({ ...owed(purchase.id), touched_now: true });
-    expect(await purchases.cancelWritten(purchase.id, new Date())).toBe('canceled');
+    expect(await purchases.cancelWritten(purchase.id, new Date(), 'buyer')).toBe('canceled');
   });
 
   it('a purchase canceled and its cancellation in one batch: REFUND_OWED once', async () => {
     const purchase = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);
     await purchases.writeBatch(
-      { purchases: [purchase], cancellations: [{ purchaseId: purchase.id, canceledAt: new Date() }] },
+      {
+        purchases: [purchase],
+        cancellations: [{ purchaseId: purchase.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      },
       BOUNDS,
     );
     expect(await attemptOf(purchase.id)).toEqual(owed(purchase.id));
@@ -157,7 +167,10 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     const early = await purchaseWithAttempt(PaymentAttemptStatus.Charged, PurchaseStatus.Canceled);
     expect(await attempts.markRefunded(early.id)).toBe(true);
     await purchases.writeBatch(
-      { purchases: [early], cancellations: [{ purchaseId: early.id, canceledAt: new Date() }] },
+      {
+        purchases: [early],
+        cancellations: [{ purchaseId: early.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+      },
       BOUNDS,
     );
     expect((await attemptOf(early.id)).status).toBe('REFUNDED');
@@ -165,7 +178,10 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     const flushed = await purchaseWithAttempt(PaymentAttemptStatus.Charged);
     await purchases.writeBatch({ purchases: [flushed], cancellations: [] }, BOUNDS);
     expect(await attempts.markRefunded(flushed.id)).toBe(true);
-    const cancellation = { purchases: [], cancellations: [{ purchaseId: flushed.id, canceledAt: new Date() }] };
+    const cancellation = {
+      purchases: [],
+      cancellations: [{ purchaseId: flushed.id, canceledAt: new Date(), canceledBy: 'buyer' as const }],
+    };
     await purchases.writeBatch(cancellation, BOUNDS);
     await purchases.writeBatch(cancellation, BOUNDS);
     expect(await attemptOf(flushed.id)).toMatchObject({ status: 'REFUNDED', resolved_at: expect.any(Date) });
@@ -280,5 +296,37 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     expect(oldest.CHARGED).toBeLessThan(660);
     expect(oldest.REFUND_OWED).toBeGreaterThanOrEqual(300);
     expect(oldest.REFUND_OWED).toBeLessThan(360);
+  });
+
+  it("a purchase's refund failure noted for the operator goes once its refund is settled (made, recorded or declined), and is not noted after", async () => {
+    const cancellations = new PerformanceCancellationsRepository(db);
+    await db.query(`UPDATE performances SET status = 'CANCELED' WHERE id = $1`, [performanceId]);
+    await db.query(`INSERT INTO performance_cancellations (performance_id) VALUES ($1) ON CONFLICT DO NOTHING`, [
+      performanceId,
+    ]);
+    const failing = async () =>
+      (
+        (await db.query(`SELECT purchase_id FROM performance_refund_failures WHERE performance_id = $1`, [
+          performanceId,
+        ])) as { purchase_id: string }[]
+      ).map((row) => row.purchase_id);
+    const byReconciler = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    const byApi = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    const declined = await purchaseWithAttempt(PaymentAttemptStatus.Pending);
+    const stillOwed = await purchaseWithAttempt(PaymentAttemptStatus.RefundOwed);
+    for (const purchase of [byReconciler, byApi, declined, stillOwed]) {
+      await cancellations.recordFailure(performanceId, purchase.id, 'the refund was not made now');
+    }
+    expect((await failing()).sort()).toEqual([byReconciler.id, byApi.id, declined.id, stillOwed.id].sort());
+
+    expect(await attempts.resolve(byReconciler.id, PaymentAttemptStatus.Refunded, `ch_${byReconciler.id}`)).toBe(true);
+    expect(await attempts.markRefunded(byApi.id)).toBe(true);
+    expect(await attempts.resolve(declined.id, PaymentAttemptStatus.Declined)).toBe(true);
+    expect(await failing()).toEqual([stillOwed.id]);
+    // Settled already: a late note of a failure (a step that lost the race) is not written.
+    await cancellations.recordFailure(performanceId, byApi.id, 'the refund was not made now');
+    expect(await failing()).toEqual([stillOwed.id]);
+    // A resolve of an attempt no longer open changes nothing.
+    expect(await attempts.resolve(byApi.id, PaymentAttemptStatus.Refunded)).toBe(false);
   });
 });

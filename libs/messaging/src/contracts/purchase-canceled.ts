@@ -1,3 +1,4 @@
+import { CANCELED_BY, CanceledBy } from '@app/core';
 import { MalformedMessageError } from './purchase-completed';
 
 /** `type` of a purchase-canceled body: it travels on the purchase-mail queue beside purchase-completed ones. */
@@ -13,6 +14,12 @@ export interface PurchaseCanceledMessage {
   purchaseId: string;
   /** RFC 3339 time of the cancellation. */
   canceledAt: string;
+  /**
+   * Who canceled (CanceledBy of @app/core): its buyer, an operator's refund, or the bulk refund of
+   * its canceled performance; the notice is worded by it. Absent in a message written before the
+   * cancellation carried it.
+   */
+  canceledBy?: CanceledBy;
 }
 
 /** The one id of a purchase's canceled message: outbox row, AMQP message and e-mail delivery share it. */
@@ -30,10 +37,18 @@ export function isPurchaseCanceledBody(body: unknown): boolean {
 /** Checks a parsed purchase-canceled body; throws {@link MalformedMessageError} when it is not one. */
 export function toPurchaseCanceled(body: unknown): PurchaseCanceledMessage {
   if (!isPurchaseCanceledBody(body)) throw new MalformedMessageError('not a purchase-canceled message');
-  const { purchaseId, canceledAt } = body as Record<string, unknown>;
+  const { purchaseId, canceledAt, canceledBy } = body as Record<string, unknown>;
   if (typeof purchaseId !== 'string' || !UUID.test(purchaseId)) throw new MalformedMessageError('purchaseId');
   if (typeof canceledAt !== 'string' || Number.isNaN(Date.parse(canceledAt))) {
     throw new MalformedMessageError('canceledAt');
   }
-  return { type: PURCHASE_CANCELED_TYPE, purchaseId: purchaseId.toLowerCase(), canceledAt };
+  if (canceledBy !== undefined && !CANCELED_BY.includes(canceledBy as CanceledBy)) {
+    throw new MalformedMessageError('canceledBy');
+  }
+  return {
+    type: PURCHASE_CANCELED_TYPE,
+    purchaseId: purchaseId.toLowerCase(),
+    canceledAt,
+    ...(canceledBy === undefined ? {} : { canceledBy: canceledBy as CanceledBy }),
+  };
 }

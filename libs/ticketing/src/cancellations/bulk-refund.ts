@@ -36,7 +36,8 @@ type CancelOutcome = 'refunded' | 'owed' | 'skipped' | 'failed';
 
 /**
  * The refunds of canceled performances, run by `batch`: each paid purchase goes through
- * PurchaseCancellation's operator cancel (cancel-purchase.lua once only, the cancellation written
+ * PurchaseCancellation.cancelForCanceledPerformance, an operator's cancel recorded as by the
+ * performance's cancellation for its notice (cancel-purchase.lua once only, the cancellation written
  * to PostgreSQL, the refund made at once or owed and made by the payment reconciler, one
  * cancellation notice through the outbox), so there is one refund path. Checked-in tickets are
  * refunded too (the show did not happen): 'operator-keep-checked-in', their seats staying sold.
@@ -150,11 +151,9 @@ export class BulkRefund {
     let why: string;
     let outcome: CancelOutcome = 'failed';
     try {
-      const canceled = await this.cancellation.cancelAsOperator(userId, purchaseId, 'operator-keep-checked-in');
-      if (canceled.refundMade) {
-        await this.cancellations.clearFailure(purchaseId);
-        return 'refunded';
-      }
+      const canceled = await this.cancellation.cancelForCanceledPerformance(userId, purchaseId);
+      // A failure noted on an earlier try went with the refund's record (markRefunded).
+      if (canceled.refundMade) return 'refunded';
       why = 'the refund was not made now (owed to the payment reconciler)';
       outcome = 'owed';
     } catch (error) {

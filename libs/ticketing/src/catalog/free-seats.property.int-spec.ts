@@ -106,6 +106,7 @@ describe('free seats from the bitmap: the statuses exactly, over random sales', 
                 purchaseId: purchase.id,
                 userId: purchase.userId,
                 mode: 'operator',
+                canceledBy: 'operator',
                 checkedInSeatIds: [],
                 persisted: null,
               });

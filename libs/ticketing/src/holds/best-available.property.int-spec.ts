@@ -165,6 +165,7 @@ describe('best-available holds: properties over random halls and sales', () => {
               purchaseId: purchase.id,
               userId: purchase.userId,
               mode: 'operator',
+              canceledBy: 'operator',
               checkedInSeatIds: [],
               persisted: null,
             });

@@ -32,6 +32,7 @@ describe('cancellation e-mail template', () => {
     const email = renderCancellationEmail(
       { ...receipt, performanceCancellation: { reason: 'The artist <sadly> is ill.', requestedAt: canceledAt } },
       canceledAt,
+      { confirmed: true, calledOff: true },
     );
     expect(email.text).toContain('The performance was canceled: The artist <sadly> is ill.');
     expect(email.html).toContain('The performance was canceled: The artist &lt;sadly&gt; is ill.');
@@ -41,13 +42,21 @@ describe('cancellation e-mail template', () => {
     const email = renderCancellationEmail(
       { ...receipt, performanceCancellation: { reason: null, requestedAt: canceledAt } },
       canceledAt,
+      { confirmed: true, calledOff: true },
     );
     expect(email.text).toContain('The performance was canceled.');
   });
 
+  it('says nothing of the performance when the purchase was canceled by its buyer or an operator, even of a canceled performance', () => {
+    const called = { ...receipt, performanceCancellation: { reason: 'ill', requestedAt: canceledAt } };
+    const email = renderCancellationEmail(called, canceledAt, { confirmed: true, calledOff: false });
+    expect(email.text).not.toContain('performance was canceled');
+    expect(email.html).not.toContain('performance was canceled');
+  });
+
   it('speaks of no QR codes to a buyer who never got a confirmation (the performance canceled first)', () => {
     const calledOff = { ...receipt, performanceCancellation: { reason: null, requestedAt: canceledAt } };
-    const unconfirmed = renderCancellationEmail(calledOff, canceledAt, { confirmed: false });
+    const unconfirmed = renderCancellationEmail(calledOff, canceledAt, { confirmed: false, calledOff: true });
     expect(unconfirmed.text).toContain('No tickets will be issued for it.');
     expect(unconfirmed.text).not.toContain('QR codes');
     expect(unconfirmed.html).not.toContain('QR codes');

@@ -4,21 +4,24 @@ import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } 
 /**
  * The notice that follows a confirmation when the purchase is canceled or refunded: which
  * purchase, its event, venue and start (on the venue's wall clock), its seats and amount, when it was canceled, and that its tickets no longer admit anyone.
- * When the performance itself was canceled, it says so, with the operator's reason when one was given.
- * `confirmed` false: no confirmation went out (the performance was canceled first), so the notice
- * speaks of no QR codes.
+ * `calledOff`: the purchase was canceled because its performance was (the bulk refund canceled
+ * it); then it says so, with the operator's reason when one was given. `confirmed` false: no
+ * confirmation went out (the performance was canceled first), so the notice speaks of no QR codes.
  */
 export function renderCancellationEmail(
   receipt: PurchaseReceipt,
   canceledAt: Date,
-  { confirmed }: { confirmed: boolean } = { confirmed: true },
+  { confirmed, calledOff: byCalledOff }: { confirmed: boolean; calledOff: boolean } = {
+    confirmed: true,
+    calledOff: false,
+  },
 ): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const amount = formatAmount(receipt.amount, receipt.currency);
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const seats = receipt.seats.map(formatSeat);
   const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
-  const called = receipt.performanceCancellation;
+  const called = byCalledOff ? receipt.performanceCancellation : null;
   const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
 
   const text = [

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import type { Clock } from '@app/core';
 import {
   EmailDeliveriesRepository,
   PurchaseReceipt,
@@ -8,6 +7,7 @@ import {
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
+import type { CanceledBy, Clock } from '@app/core';
 import {
   PURCHASE_CANCELED_TYPE,
   PURCHASE_RESCHEDULED_TYPE,
@@ -69,28 +69,32 @@ function mail(options: { confirmed: boolean; calledOff: boolean; status?: Purcha
   return { service, mailer, deliveries, receipts };
 }
 
-const at = (ms: number): PurchaseCanceledMessage => ({
+/** A cancellation message by `canceledBy` (none: written by an older version), at `ms`. */
+const message = (canceledBy: CanceledBy | undefined, ms = calledOffAt.getTime()): PurchaseCanceledMessage => ({
   type: PURCHASE_CANCELED_TYPE,
   purchaseId: PURCHASE,
   canceledAt: new Date(ms).toISOString(),
+  ...(canceledBy ? { canceledBy } : {}),
 });
 
 describe('PurchaseMailService.deliverCancellation', () => {
-  it('sends the notice of a confirmed purchase', async () => {
+  it('sends the notice of a confirmed purchase, saying nothing of the performance', async () => {
     const { service, mailer } = mail({ confirmed: true, calledOff: false });
-    expect(await service.deliverCancellation(at(calledOffAt.getTime()))).toBe('sent');
+    expect(await service.deliverCancellation(message('buyer'))).toBe('sent');
     expect(mailer.send).toHaveBeenCalledOnce();
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
+    expect(email.text).not.toContain('performance was canceled');
   });
 
   it('sends nothing for an unconfirmed purchase its buyer canceled (P5)', async () => {
     const { service, mailer } = mail({ confirmed: false, calledOff: false });
-    expect(await service.deliverCancellation(at(calledOffAt.getTime()))).toBe('not-confirmed');
+    expect(await service.deliverCancellation(message('buyer'))).toBe('not-confirmed');
     expect(mailer.send).not.toHaveBeenCalled();
   });
 
   it('sends the notice, once, of an unconfirmed purchase canceled with its performance, speaking of no QR codes', async () => {
     const { service, mailer, deliveries } = mail({ confirmed: false, calledOff: true });
-    expect(await service.deliverCancellation(at(calledOffAt.getTime() + 1_000))).toBe('sent');
+    expect(await service.deliverCancellation(message('performance'))).toBe('sent');
     expect(deliveries.claim).toHaveBeenCalledWith(expect.anything(), {
       messageId: `purchase-canceled:${PURCHASE}`,
       purchaseId: PURCHASE,
@@ -100,14 +104,48 @@ describe('PurchaseMailService.deliverCancellation', () => {
     expect(email.text).toContain('The performance was canceled: ill');
     expect(email.text).toContain('No tickets will be issued for it.');
     deliveries.claim.mockResolvedValueOnce(false);
-    expect(await service.deliverCancellation(at(calledOffAt.getTime() + 1_000))).toBe('already-sent');
+    expect(await service.deliverCancellation(message('performance'))).toBe('already-sent');
     expect(mailer.send).toHaveBeenCalledOnce();
   });
 
-  it('sends nothing for an unconfirmed purchase canceled well before its performance was', async () => {
+  // Whatever the two servers' clocks say: the time of the cancel is not read.
+  it.each([
+    ['a minute before', -60_000],
+    ['a second before', -1_000],
+    ['the same instant', 0],
+    ['a second after (the clocks apart)', 1_000],
+  ])(
+    'sends nothing for an unconfirmed purchase its buyer canceled %s the performance was canceled',
+    async (_, offset) => {
+      const { service, mailer } = mail({ confirmed: false, calledOff: true });
+      expect(await service.deliverCancellation(message('buyer', calledOffAt.getTime() + offset))).toBe('not-confirmed');
+      expect(await service.deliverCancellation(message('operator', calledOffAt.getTime() + offset))).toBe(
+        'not-confirmed',
+      );
+      expect(mailer.send).not.toHaveBeenCalled();
+    },
+  );
+
+  it('words the notice of a confirmed purchase its buyer canceled, of a performance canceled since, as the buyer’s', async () => {
+    const { service, mailer } = mail({ confirmed: true, calledOff: true });
+    expect(await service.deliverCancellation(message('buyer', calledOffAt.getTime() + 1_000))).toBe('sent');
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
+    expect(email.text).not.toContain('performance was canceled');
+    expect(email.text).toContain('the QR codes of the confirmation are void');
+  });
+
+  it('words the notice by the performance for the bulk refund’s cancel, even with the clocks saying it came first', async () => {
     const { service, mailer } = mail({ confirmed: false, calledOff: true });
-    expect(await service.deliverCancellation(at(calledOffAt.getTime() - 3_600_000))).toBe('not-confirmed');
-    expect(mailer.send).not.toHaveBeenCalled();
+    expect(await service.deliverCancellation(message('performance', calledOffAt.getTime() - 3_600_000))).toBe('sent');
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
+    expect(email.text).toContain('The performance was canceled: ill');
+  });
+
+  it('reads a message without canceledBy (an older version’s) as the performance’s when it was canceled', async () => {
+    const called = mail({ confirmed: false, calledOff: true });
+    expect(await called.service.deliverCancellation(message(undefined))).toBe('sent');
+    const only = mail({ confirmed: false, calledOff: false });
+    expect(await only.service.deliverCancellation(message(undefined))).toBe('not-confirmed');
   });
 });
 

@@ -33,12 +33,6 @@ export class PurchaseNotPersistedError extends Error {
 }
 
 /**
- * How much earlier than its performance's cancellation (PostgreSQL's clock) a purchase's cancel
- * (Redis's clock) may read and still count as caused by it: the two servers' clocks differ a little.
- */
-const CALLED_OFF_CLOCK_MARGIN_MS = 60_000;
-
-/**
  * `canceled`: the purchase was canceled before its confirmation went out, so it confirms nothing
  * (P5); `not-confirmed`: a notice (cancellation, new date) of a purchase that was never confirmed,
  * not sent; `superseded`: a new-date notice not needed when its turn came (the buyer was told the
@@ -100,10 +94,13 @@ export class PurchaseMailService {
    * as {@link deliver} sends a confirmation. Only a purchase whose confirmation went out (or may
    * have: uncertain) gets one; `not-confirmed` otherwise, and then no confirmation ever follows:
    * both take the purchase's mail lock, and the purchase was CANCELED before this message existed.
-   * Except a purchase canceled because its performance was canceled (canceled at or after the
-   * performance's cancellation, give or take CALLED_OFF_CLOCK_MARGIN_MS): its buyer did nothing, and the confirmation is dropped as
-   * canceled, so the notice goes out even without one (saying the performance was canceled and the
-   * charge refunded), still once.
+   * Except a purchase canceled because its performance was canceled (the message's `canceledBy`
+   * is 'performance': the bulk refund canceled it): its buyer did nothing, and the confirmation is
+   * dropped as canceled, so the notice goes out even without one (saying the performance was
+   * canceled and the charge refunded), still once. Only such a notice speaks of the performance's
+   * cancellation; one by the buyer or an operator does not, whatever happened to the performance
+   * since. A message without `canceledBy` (written by an older version) counts as the performance's
+   * when the performance was canceled at all, so no buyer of a canceled show goes untold.
    */
   async deliverCancellation(message: PurchaseCanceledMessage): Promise<DeliveryOutcome> {
     const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
@@ -112,10 +109,10 @@ export class PurchaseMailService {
     return this.transactions.run(async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
       const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
-      const calledOff = receipt.performanceCancellation;
       const byCalledOff =
-        calledOff !== null &&
-        Date.parse(message.canceledAt) >= calledOff.requestedAt.getTime() - CALLED_OFF_CLOCK_MARGIN_MS;
+        message.canceledBy === undefined
+          ? receipt.performanceCancellation !== null
+          : message.canceledBy === 'performance';
       if (!confirmed && !byCalledOff) return 'not-confirmed';
       const claimed = await this.deliveries.claim(manager, {
         messageId,
@@ -127,7 +124,7 @@ export class PurchaseMailService {
         manager,
         messageId,
         receipt,
-        renderCancellationEmail(receipt, new Date(message.canceledAt), { confirmed }),
+        renderCancellationEmail(receipt, new Date(message.canceledAt), { confirmed, calledOff: byCalledOff }),
       );
     });
   }

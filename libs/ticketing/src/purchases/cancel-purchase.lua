@@ -35,10 +35,13 @@
   ARGV[3] who cancels: 'buyer' (cancelUntil applies), 'operator' (no window), or
           'operator-keep-checked-in' (no window; checked-in seats stay sold)
   ARGV[4] seat ids known checked in from PostgreSQL, comma-separated ('' for none)
-  ARGV[5..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+  ARGV[5] who the cancellation is by, for the buyer's notice: 'buyer', 'operator', or 'performance'
+          (the bulk refund of a canceled performance); kept on the hash and the cancel entry
+  ARGV[6..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
-    {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none)}
+    {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none),
+     amount (minor units), currency}: the last two for the refund
     {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher (parkedAt)
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
@@ -54,7 +57,7 @@
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
-local purchaseId, userId, mode, knownCheckedIn = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local purchaseId, userId, mode, knownCheckedIn, canceledBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local meta = redis.call('HMGET', metaKey, 'currency', 'cancelUntil')
 if not meta[1] then return {'NOT_REGISTERED'} end
@@ -74,16 +77,16 @@ for _, seatId in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(s
 for seatId in string.gmatch(knownCheckedIn, '[^,]+') do noteCheckedIn(seatId) end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
 
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 4 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
   local persisted = {}
-  for i = 5, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
-local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt')
+local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency')
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
@@ -101,8 +104,9 @@ freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
 if redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then redis.call('HDEL', KEYS[11], userId) end
-redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now)
+redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
-redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now)
-return {'CANCELED', now, purchase[4] or '', table.concat(kept, ',')}
+redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
+  'canceledBy', canceledBy)
+return {'CANCELED', now, purchase[4] or '', table.concat(kept, ','), purchase[6] or '', purchase[7] or ''}

@@ -7,16 +7,18 @@
 
   ARGV none
 
-  Returns {position, canceledAt (epoch ms), position, canceledAt, ...}: for each canceled purchase,
-  its 1-based position in KEYS and when it was canceled; {} when none was.
+  Returns {position, canceledAt (epoch ms), canceledBy, position, ...}: for each canceled purchase,
+  its 1-based position in KEYS, when it was canceled and by whom ('buyer', 'operator',
+  'performance'; '' when its cancel recorded none, an older version's); {} when none was.
 ]]
 --- @keys variable
 local canceled = {}
 for position, key in ipairs(KEYS) do
-  local state = redis.call('HMGET', key, 'status', 'canceledAt')
+  local state = redis.call('HMGET', key, 'status', 'canceledAt', 'canceledBy')
   if state[1] == 'CANCELED' and state[2] then
     canceled[#canceled + 1] = position
     canceled[#canceled + 1] = state[2]
+    canceled[#canceled + 1] = state[3] or ''
   end
 end
 return canceled

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import { ApprovingPaymentGateway } from './payment-gateway';
+import { ApprovingPaymentGateway, refundIdempotencyKey } from './payment-gateway';
 
 describe('ApprovingPaymentGateway', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -20,6 +20,15 @@ describe('ApprovingPaymentGateway', () => {
     const gateway = new ApprovingPaymentGateway({ NODE_ENV: 'test' } as Env);
     const request = { purchaseId: 'p', idempotencyKey: 'k1', userId: 'u', amount: 1050, currency: 'KRW' };
     expect(await gateway.charge(request)).toEqual({ chargeId: 'ch_k1' });
-    await expect(gateway.refund()).resolves.toBeUndefined();
+    const refund = { chargeId: 'ch_k1', idempotencyKey: refundIdempotencyKey('P'), amount: 1050, currency: 'KRW' };
+    await expect(gateway.refund(refund)).resolves.toBeUndefined();
+    // A repeat of one key is the same refund: approved again.
+    await expect(gateway.refund(refund)).resolves.toBeUndefined();
+  });
+
+  it('keys a refund by its purchase alone, whatever the letter case of its id', () => {
+    const id = '0B6F3F5E-6D2C-4A43-9D55-2F0B0C1D2E3F';
+    expect(refundIdempotencyKey(id)).toBe(`refund:${id.toLowerCase()}`);
+    expect(refundIdempotencyKey(id)).toBe(refundIdempotencyKey(id.toLowerCase()));
   });
 });

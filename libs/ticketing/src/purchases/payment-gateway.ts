@@ -18,6 +18,31 @@ export interface ChargeRequest {
 }
 
 /**
+ * A refund of one charge in full. One purchase has one refund, whoever asks for it (its buyer's
+ * cancel, an operator's refund, the bulk refund of a canceled performance, the refund of a sale
+ * refused after its charge, `batch`'s payment reconciler) and however often (a retry after an
+ * answer that came too late or not at all): every ask carries the same `idempotencyKey`.
+ */
+export interface RefundRequest {
+  /** The charge to give back, as `charge` answered it. */
+  chargeId: string;
+  /**
+   * `refundIdempotencyKey(purchaseId)`: follows from the purchase alone, so every process and
+   * every retry sends the same key for it.
+   */
+  idempotencyKey: string;
+  /** The whole charge: an integer in minor units of `currency`. */
+  amount: number;
+  /** ISO 4217 code, the charge's. */
+  currency: string;
+}
+
+/** The one idempotency key of a purchase's refund (see RefundRequest). */
+export function refundIdempotencyKey(purchaseId: string): string {
+  return `refund:${purchaseId.toLowerCase()}`;
+}
+
+/**
  * The port to whoever moves the money. The abstract class is the DI token: bind another
  * implementation with `{ provide: PaymentGateway, useClass: … }`.
  */
@@ -25,13 +50,22 @@ export abstract class PaymentGateway {
   /** Charges the buyer; throws `PaymentDeclinedError` when the payment is refused. */
   abstract charge(request: ChargeRequest): Promise<{ chargeId: string }>;
 
-  /** Gives a charge back in full. */
-  abstract refund(chargeId: string): Promise<void>;
+  /**
+   * Gives a charge back in full. The gateway refunds one key once: a repeated refund with the same
+   * key (a retry after a timeout, a crash, or another process owing the same refund) answers the
+   * first refund and moves no more money, and a charge already refunded in full under this key is
+   * a success, never an error. A real gateway passes the key on as its processor's idempotency key
+   * (Stripe's `Idempotency-Key` header, Toss Payments' `Idempotency-Key` on the cancel call).
+   * Throws when the refund was not made (or its answer did not come): the caller records it owed,
+   * and `batch`'s payment reconciler asks again with the same request.
+   */
+  abstract refund(request: RefundRequest): Promise<void>;
 }
 
 /**
  * The default gateway: approves every charge and every refund, moving no money. A charge's id
- * follows from its idempotency key, so a retried charge is the same charge. Its ledger is the
+ * follows from its idempotency key, so a retried charge is the same charge; with no money moved,
+ * a repeated refund is trivially the same refund. Its ledger is the
  * payment attempts. A production process that starts with it says so at warn level, once: a
  * deployment that forgot to bind a real gateway would give tickets away.
  */
@@ -55,19 +89,22 @@ export class ApprovingPaymentGateway extends PaymentGateway implements OnApplica
     return Promise.resolve({ chargeId: `ch_${request.idempotencyKey}` });
   }
 
-  refund(): Promise<void> {
+  refund(_request: RefundRequest): Promise<void> {
     return Promise.resolve();
   }
 }
 
-/** A gateway that declines every charge, for tests and demos of the 402 path. */
+/**
+ * A gateway that declines every charge, for tests and demos of the 402 path. It never charged, so
+ * every refund (of any key) is approved with nothing to give back.
+ */
 @Injectable()
 export class DecliningPaymentGateway extends PaymentGateway {
   charge(): Promise<{ chargeId: string }> {
     return Promise.reject(new PaymentDeclinedError());
   }
 
-  refund(): Promise<void> {
+  refund(_request: RefundRequest): Promise<void> {
     return Promise.resolve();
   }
 }

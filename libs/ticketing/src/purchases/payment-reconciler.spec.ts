@@ -29,6 +29,9 @@ const attempt: ClaimedPaymentAttempt = {
   claimedAt: '2026-12-02 15:00:00.000001+00',
 };
 
+/** The refund of the attempt's charge: the whole amount, keyed by its purchase, not by the charge's key. */
+const refundOf = (chargeId: string) => ({ chargeId, idempotencyKey: 'refund:p1', amount: 3000, currency: 'KRW' });
+
 /** A trace of a hold still HELD for a minute and no purchase, with `changes` on top. */
 function trace(changes: Omit<Partial<SaleTrace>, 'hold'> & { hold?: Partial<SaleTrace['hold']> } = {}): SaleTrace {
   const { hold, ...rest } = changes;
@@ -146,7 +149,7 @@ describe('PaymentReconciler', () => {
   ])('refunds the charge of an attempt whose hold is %s', async (_, sale) => {
     const { subject, attempts, gateway, manager } = reconciler(sale);
     expect(await subject.reconcileOnce()).toBe('refunded');
-    expect(gateway.refund).toHaveBeenCalledWith('ch_1');
+    expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(gateway.charge).not.toHaveBeenCalled();
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
   });
@@ -179,7 +182,7 @@ describe('PaymentReconciler', () => {
   ])('refunds the charge of an open attempt whose purchase was %s', async (_, sale, inPostgres) => {
     const { subject, attempts, gateway, manager } = reconciler(sale, { inPostgres });
     expect(await subject.reconcileOnce()).toBe('refunded');
-    expect(gateway.refund).toHaveBeenCalledWith('ch_1');
+    expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
   });
 
@@ -189,7 +192,7 @@ describe('PaymentReconciler', () => {
     });
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(store.saleTrace).not.toHaveBeenCalled();
-    expect(gateway.refund).toHaveBeenCalledWith('ch_1');
+    expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
   });
 
@@ -199,7 +202,7 @@ describe('PaymentReconciler', () => {
     });
     expect(await subject.reconcileOnce()).toBe('refunded');
     expect(gateway.charge).toHaveBeenCalledWith(expect.objectContaining({ idempotencyKey: 'key-1', amount: 3000 }));
-    expect(gateway.refund).toHaveBeenCalledWith('ch_key-1');
+    expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_key-1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_key-1', manager);
   });
 

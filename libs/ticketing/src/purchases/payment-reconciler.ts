@@ -11,7 +11,7 @@ import {
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
 import { boundedGatewayCall } from './gateway-bound';
-import { PaymentGateway } from './payment-gateway';
+import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
 const RECONCILE_OUTCOMES = ['completed', 'refunded', 'declined', 'deferred', 'superseded', 'contended'] as const;
@@ -54,8 +54,8 @@ const RECONCILE_COUNTED = [...RECONCILE_OUTCOMES, 'failed'] as const;
  * rows it passes over until its statement ends) is left for a later pass. Whether a purchase happened or a hold
  * can be bought, once read as over, does not change back, so reading it before the lock is safe.
  * A refund whose answer did not come in time (or whose commit failed) is asked again on a later
- * pass: the gateway must take a repeated refund of one charge as that one refund, as it takes a
- * repeated charge of one key.
+ * pass with the same request (RefundRequest: one idempotency key per purchase), which the gateway
+ * answers as that one refund, as it takes a repeated charge of one key.
  */
 @Injectable()
 export class PaymentReconciler {
@@ -199,14 +199,22 @@ export class PaymentReconciler {
         throw error;
       }
     }
-    await boundedGatewayCall(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
+    // The key every refund of this purchase carries (the api's, the bulk refund's): a refund made
+    // before whose answer was lost is answered again, not made twice.
+    const refund = {
+      chargeId,
+      idempotencyKey: refundIdempotencyKey(attempt.purchaseId),
+      amount: attempt.amount,
+      currency: attempt.currency,
+    };
+    await boundedGatewayCall(this.gateway.refund(refund), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
     return { outcome: 'refunded', chargeId };
   }
 
   /**
    * `canceled`: the purchase happened and its cancellation is in PostgreSQL: its charge is owed
-   * back, whether or not the api's own refund went through (the gateway takes a repeated refund of
-   * one charge as that one refund). `cancelUnwritten`: canceled in Redis only, left open until the
+   * back, whether or not the api's own refund went through (the same refund key: the gateway
+   * answers a repeat as that one refund). `cancelUnwritten`: canceled in Redis only, left open until the
    * flush writes it (the attempt then becomes REFUND_OWED): a failover could still lose that
    * cancel, and the purchase would stand paid with its ticket valid and its charge given back.
    * `happened`: the hold was bought by this purchase, or the purchase is in Redis or PostgreSQL,

@@ -91,11 +91,22 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });
-    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [] });
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'buyer',
+      canceledBy: 'buyer',
+      checkedInSeatIds: [],
+    });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId: 'ch-1',
+      idempotencyKey: `refund:${PURCHASE}`,
+      amount: 1500,
+      currency: 'KRW',
+    });
     expect(attempts.markRefunded).toHaveBeenCalledWith(PURCHASE);
     expect(attempts.markRefunded.mock.invocationCallOrder[0]).toBeGreaterThan(
       gateway.refund.mock.invocationCallOrder[0],
@@ -108,6 +119,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     };
     const { service, store, gateway } = cancellation(canceledNow, null, { replicas: 1, acked: 1 });
     await service.cancel('buyer', PURCHASE);
@@ -124,6 +137,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     };
     const { service, store, gateway, attempts } = cancellation(canceledNow, null, wait);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
@@ -142,10 +157,12 @@ describe('PurchaseCancellation', () => {
         canceledAt: 2000,
         chargeId: 'ch-1',
         keptSeatIds: [],
+        amount: 1500,
+        currency: 'KRW',
       });
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
-      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000));
+      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer');
       expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(
         purchases.cancelWritten.mock.invocationCallOrder[0],
       );
@@ -167,6 +184,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     purchases.cancelWritten.mockImplementationOnce(written);
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
@@ -180,6 +199,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     gateway.refund.mockRejectedValueOnce(new Error('gateway down'));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({
@@ -196,6 +217,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     gateway.refund.mockReturnValueOnce(new Promise(() => undefined));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refundMade: false });
@@ -208,6 +231,8 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: '',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(gateway.refund).not.toHaveBeenCalled();
@@ -220,15 +245,22 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     });
     attempts.markRefunded.mockRejectedValueOnce(new Error('PostgreSQL gone'));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId: 'ch-1',
+      idempotencyKey: `refund:${PURCHASE}`,
+      amount: 1500,
+      currency: 'KRW',
+    });
   });
 
   it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {
     const { service, store } = cancellation(
-      { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [] },
+      { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [], amount: 1500, currency: 'KRW' },
       row,
     );
     await service.cancel('buyer', OLD_PURCHASE);
@@ -238,7 +270,7 @@ describe('PurchaseCancellation', () => {
       OLD_PURCHASE,
       'buyer',
       expect.objectContaining({ id: OLD_PURCHASE, status: 'PAID' }),
-      { mode: 'buyer', checkedInSeatIds: [] },
+      { mode: 'buyer', canceledBy: 'buyer', checkedInSeatIds: [] },
     );
   });
 
@@ -251,8 +283,39 @@ describe('PurchaseCancellation', () => {
       message: 'purchase cannot be canceled: a ticket of it was checked in at the door',
       details: { seatIds: [2] },
     });
-    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, { mode: 'buyer', checkedInSeatIds: [2] });
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'buyer',
+      canceledBy: 'buyer',
+      checkedInSeatIds: [2],
+    });
     expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('records who canceled for the notice: an operator, or the bulk refund of a canceled performance', async () => {
+    const result = {
+      outcome: 'CANCELED' as const,
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
+    };
+    const operator = cancellation(result);
+    await operator.service.cancelAsOperator('buyer', PURCHASE, 'operator');
+    expect(operator.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'operator',
+      canceledBy: 'operator',
+      checkedInSeatIds: [],
+    });
+    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator');
+    const called = cancellation(result);
+    await called.service.cancelForCanceledPerformance('buyer', PURCHASE);
+    expect(called.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'operator-keep-checked-in',
+      canceledBy: 'performance',
+      checkedInSeatIds: [],
+    });
+    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance');
   });
 
   it('tells an operator how to refund a checked-in purchase anyway', async () => {
@@ -287,12 +350,19 @@ describe('PurchaseCancellation', () => {
       canceledAt: 2000,
       chargeId: 'ch-1',
       keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
     };
     const { service, store, rebuilder, gateway } = cancellation([{ outcome: 'NOT_REGISTERED' }, canceledNow]);
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
     expect(store.cancel).toHaveBeenCalledTimes(2);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith({
+      chargeId: 'ch-1',
+      idempotencyKey: `refund:${PURCHASE}`,
+      amount: 1500,
+      currency: 'KRW',
+    });
   });
 
   it('refunds nothing when the performance is lost again while canceling', async () => {

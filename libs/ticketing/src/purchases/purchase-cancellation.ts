@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import { StoreUnavailableError } from '@app/core';
+import { CanceledBy, StoreUnavailableError } from '@app/core';
 import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
 import {
   CancellationClosedError,
@@ -12,7 +12,7 @@ import {
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { boundedGatewayCall } from './gateway-bound';
-import { PaymentGateway } from './payment-gateway';
+import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
@@ -50,7 +50,7 @@ export class PurchaseCancellation {
    * CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
-    return this.cancelAs(userId, purchaseId, 'buyer');
+    return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
   }
 
   /**
@@ -64,12 +64,26 @@ export class PurchaseCancellation {
     purchaseId: string,
     mode: 'operator' | 'operator-keep-checked-in',
   ): Promise<CanceledPurchase> {
-    return this.cancelAs(buyerId, purchaseId, mode);
+    return this.cancelAs(buyerId, purchaseId, mode, 'operator');
   }
 
-  private async cancelAs(userId: string, purchaseId: string, mode: CancelMode): Promise<CanceledPurchase> {
+  /**
+   * The bulk refund's cancel of a purchase of a canceled performance: as an operator's that keeps
+   * checked-in seats sold (the show did not happen), recorded as by the performance's cancellation,
+   * so its buyer's notice says so (and goes out even before a confirmation). Otherwise as `cancel`.
+   */
+  cancelForCanceledPerformance(buyerId: string, purchaseId: string): Promise<CanceledPurchase> {
+    return this.cancelAs(buyerId, purchaseId, 'operator-keep-checked-in', 'performance');
+  }
+
+  private async cancelAs(
+    userId: string,
+    purchaseId: string,
+    mode: CancelMode,
+    canceledBy: CanceledBy,
+  ): Promise<CanceledPurchase> {
     if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
-    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, mode);
+    const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, { mode, canceledBy });
     // The node that answered the cancel, read before anything else can move the slot map.
     const cancelNode = this.store.salesNode(performanceId);
     if (result.outcome === 'CANCEL_CLOSED') {
@@ -91,7 +105,8 @@ export class PurchaseCancellation {
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
     const refundMade =
-      (await this.durablyCanceled(purchaseId, result.canceledAt)) && (await this.refund(purchaseId, result.chargeId));
+      (await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy)) &&
+      (await this.refund(purchaseId, result));
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
@@ -123,9 +138,9 @@ export class PurchaseCancellation {
    * PostgreSQL yet (or a flush in flight, invisible here, is writing it paid), or PostgreSQL could
    * not be written.
    */
-  private async durablyCanceled(purchaseId: string, canceledAt: number): Promise<boolean> {
+  private async durablyCanceled(purchaseId: string, canceledAt: number, canceledBy: CanceledBy): Promise<boolean> {
     try {
-      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt))) === 'canceled';
+      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy)) === 'canceled';
     } catch (error) {
       this.logger.warn(
         `cancellation of purchase ${purchaseId} not written to PostgreSQL now (${(error as Error).message}); ` +
@@ -139,19 +154,23 @@ export class PurchaseCancellation {
    * Gives the canceled purchase's charge back and records it (attempt REFUNDED). Called once the
    * cancellation is in PostgreSQL with the attempt REFUND_OWED, which `batch`'s payment reconciler
    * refunds if this does not record it. So a failed gateway call or record is logged, not thrown:
-   * the cancellation stands, and `batch` finishes the refund (the gateway takes a repeated refund
-   * of one charge as that one refund). The gateway call is bounded by
+   * the cancellation stands, and `batch` finishes the refund with the same idempotency key (a
+   * refund made whose answer was lost is answered again, not made twice). The gateway call is bounded by
    * PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, as the reconciler's are: a buyer's request, or the bulk
    * refund holding its cancellation's row lock, never waits on a gateway that does not answer.
    * True when the refund was made and recorded.
    */
-  private async refund(purchaseId: string, chargeId: string): Promise<boolean> {
+  private async refund(
+    purchaseId: string,
+    { chargeId, amount, currency }: { chargeId: string; amount: number; currency: string },
+  ): Promise<boolean> {
     // No charge noted on the purchase (data of an older version): nothing to refund by id here, and
     // nothing recorded; its attempt, if any, is owed once flushed, and the reconciler asks the
     // gateway for the charge by the attempt's key.
     if (!chargeId) return false;
     try {
-      await boundedGatewayCall(this.gateway.refund(chargeId), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
+      const refund = { chargeId, idempotencyKey: refundIdempotencyKey(purchaseId), amount, currency };
+      await boundedGatewayCall(this.gateway.refund(refund), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
       await this.attempts.markRefunded(purchaseId);
       return true;
     } catch (error) {
@@ -170,10 +189,10 @@ export class PurchaseCancellation {
   private async cancelAnywhere(
     userId: string,
     purchaseId: string,
-    mode: CancelMode,
+    cause: { mode: CancelMode; canceledBy: CanceledBy },
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedInSeatIds = await this.tickets.checkedInSeatIds(purchaseId);
-    const options = { mode, checkedInSeatIds };
+    const options = { ...cause, checkedInSeatIds };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -199,7 +218,7 @@ export class PurchaseCancellation {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode: CancelMode; checkedInSeatIds: readonly number[] },
+    options: { mode: CancelMode; canceledBy: CanceledBy; checkedInSeatIds: readonly number[] },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
     if (result.outcome !== 'NOT_REGISTERED') return result;

@@ -44,6 +44,9 @@ const sold: PurchaseResult = {
   prices: '1000,2000',
 };
 
+/** The refund of purchase-1's charge: the whole hold, keyed by the purchase. */
+const REFUND = { chargeId: 'ch-1', idempotencyKey: 'refund:purchase-1', amount: 3000, currency: 'KRW' };
+
 /** The checkout with faked store, gateway and attempts; each fake answers as a healthy system would. */
 function checkout(
   sale: PurchaseResult = sold,
@@ -190,7 +193,7 @@ describe('PurchaseCheckout', () => {
   it('refunds a sale refused because salesOpenAt moved later during the charge, answering 403 SalesNotOpen', async () => {
     const { service, gateway, attempts } = checkout({ outcome: 'SALES_NOT_OPEN', salesOpenAt: NOW + 60_000 });
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(SalesNotOpenError);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith(REFUND);
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
   });
 
@@ -259,7 +262,7 @@ describe('PurchaseCheckout', () => {
   it('refunds the charge when the sale finds another attempt’s live claim (its own lapsed meanwhile)', async () => {
     const { service, gateway, attempts } = checkout({ outcome: 'IN_PROGRESS' });
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(PurchaseInProgressError);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith(REFUND);
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
   });
 
@@ -280,7 +283,7 @@ describe('PurchaseCheckout', () => {
   it('refunds the charge, resolves the attempt REFUNDED, drops the index entry and the claim when the sale is refused', async () => {
     const { service, store, gateway, attempts } = checkout({ outcome: 'UNAVAILABLE' });
     await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', live)).rejects.toBeInstanceOf(SeatsUnavailableError);
-    expect(gateway.refund).toHaveBeenCalledWith('ch-1');
+    expect(gateway.refund).toHaveBeenCalledWith(REFUND);
     expect(attempts.resolve).toHaveBeenCalledWith('purchase-1', PaymentAttemptStatus.Refunded);
     expect(store.unindex).toHaveBeenCalledWith('buyer', 7, 'purchase-1');
     // The attempt is over: a retry (once sales reopen, say) is not refused as in progress.

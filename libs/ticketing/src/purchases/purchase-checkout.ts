@@ -18,7 +18,7 @@ import {
   SeatsUnavailableError,
 } from '../errors';
 import { HOLD_RETENTION_MS } from '../holds/hold';
-import { PaymentGateway } from './payment-gateway';
+import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, seatsFromLists } from './purchase';
 import type { PurchaseResult, SalesRefusal } from './purchase-scripts';
 import { claimRenewalMs } from './idempotency';
@@ -122,7 +122,12 @@ export class PurchaseCheckout {
       throw refusal(result);
     }
     if (result.outcome !== 'OK') {
-      await this.gateway.refund(chargeId);
+      await this.gateway.refund({
+        chargeId,
+        idempotencyKey: refundIdempotencyKey(purchaseId),
+        amount: Number(amount),
+        currency,
+      });
       await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
       this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
       // The index entry a Cluster's sale left for a purchase that never happened (a single Redis

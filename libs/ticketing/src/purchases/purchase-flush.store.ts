@@ -6,6 +6,7 @@ import { performanceOfId } from '../ids';
 import { PERFORMANCE_REGISTRY_KEY, performanceKeys, purchasePointerKey, userPurchasesKey } from '../redis-keys';
 import {
   ackFlushed,
+  CancelMark,
   canceledPurchases,
   deliverDuePurchases,
   ensureFlushGroup,
@@ -155,8 +156,8 @@ export class PurchaseFlushStore {
     return { claimed: (claimed as string[]).length, acked, node: nodeOf(this.replicaWaits, stream) };
   }
 
-  /** Which of `purchaseIds` (of the performance) are canceled in Redis: position in the list → canceledAt (epoch ms). */
-  canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, number>> {
+  /** Which of `purchaseIds` (of the performance) are canceled in Redis: position in the list → when and by whom. */
+  canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, CancelMark>> {
     const keys = performanceKeys(performanceId);
     return canceledPurchases(
       this.redis,

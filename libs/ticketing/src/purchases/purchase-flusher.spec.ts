@@ -5,7 +5,7 @@ import { FakeClock } from '@app/testing';
 import { PurchaseFlushBatch, PurchaseRepository, PurchaseStatus } from '@app/database';
 import type { PurchaseFlusher as PurchaseFlusherClass } from './purchase-flusher';
 import { FlushedPurchase, PurchaseFlushStore, ReplicaConfirmation } from './purchase-flush.store';
-import type { StreamEntry } from './purchase-scripts';
+import type { CancelMark, StreamEntry } from './purchase-scripts';
 
 /**
  * The flusher's rules with its store faked: an in-memory model of the purchase streams (entries in
@@ -92,10 +92,11 @@ class FakeFlushStore {
     return { claimed: entryIds.length - this.replication.lost, acked: this.replication.acked, node: 'fake:6379' };
   }
 
-  async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, number>> {
-    const canceled = new Map<number, number>();
+  /** Each canceled purchase as canceled by its buyer. */
+  async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, CancelMark>> {
+    const canceled = new Map<number, CancelMark>();
     purchaseIds.forEach((id, position) => {
-      if (this.canceled.has(id)) canceled.set(position, this.canceled.get(id)!);
+      if (this.canceled.has(id)) canceled.set(position, { canceledAt: this.canceled.get(id)!, canceledBy: 'buyer' });
     });
     return canceled;
   }
@@ -294,6 +295,18 @@ describe('PurchaseFlusher (store faked)', () => {
     expect(mostAtOnce).toBeGreaterThan(1);
     const log = store.log.filter((line) => line.startsWith('write'));
     expect(log.indexOf('write cancel p1')).toBeGreaterThan(log.indexOf('write p2'));
+  });
+
+  it('writes who canceled as each cancel entry says, and none for an entry an older version wrote', async () => {
+    const { store, flusher, written } = flusherWith();
+    const at = store.clock - 10_000;
+    store.append(7, at, [...cancelFields('called-off', at), 'canceledBy', 'performance']);
+    store.append(7, at, cancelFields('older', at));
+    expect(await flusher.flushOnce()).toBe(2);
+    expect(written.flatMap((batch) => batch.cancellations)).toEqual([
+      { purchaseId: 'called-off', userId: 'user-called-off', canceledAt: new Date(at), canceledBy: 'performance' },
+      { purchaseId: 'older', userId: 'user-older', canceledAt: new Date(at), canceledBy: null },
+    ]);
   });
 
   it("writes batches of several performances read while statements run in one statement, up to batchSize, each acknowledged in its own performance's stream", async () => {
@@ -573,7 +586,7 @@ describe('PurchaseFlusher (store faked)', () => {
     ]);
     expect(written[1]).toEqual({
       purchases: [],
-      cancellations: [{ purchaseId: 'late', canceledAt: new Date(NOW - 500) }],
+      cancellations: [{ purchaseId: 'late', canceledAt: new Date(NOW - 500), canceledBy: 'buyer' }],
     });
     expect(store.log).toEqual([
       'write early,late,kept',

@@ -15,7 +15,7 @@ import {
 } from '@app/database';
 import { seatsFromLists } from './purchase';
 import { PurchaseFlushStore } from './purchase-flush.store';
-import { StreamEntry } from './purchase-scripts';
+import { canceledByOf, StreamEntry } from './purchase-scripts';
 
 export interface FlushOptions {
   /**
@@ -397,7 +397,7 @@ export class PurchaseFlusher {
       performanceId,
       purchases.map((purchase) => purchase.id),
     );
-    for (const [position, canceledAt] of canceled) {
+    for (const [position, { canceledAt }] of canceled) {
       purchases[position].status = PurchaseStatus.Canceled;
       purchases[position].canceledAt = new Date(canceledAt);
     }
@@ -492,11 +492,11 @@ export class PurchaseFlusher {
       purchases.map((purchase) => purchase.id),
     );
     const late: PurchaseCancellation[] = [];
-    for (const [position, canceledAt] of canceled) {
+    for (const [position, { canceledAt, canceledBy }] of canceled) {
       const purchase = purchases[position];
       // Inserted as CANCELED by this write: nothing left to do.
       if (purchase.status === PurchaseStatus.Canceled && inserted.has(purchase.id)) continue;
-      late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt) });
+      late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt), canceledBy });
     }
     if (late.length === 0) return;
     // Through the pass's statements, so they hold no connection beyond `inFlight`: sharing a
@@ -561,7 +561,13 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
 }
 
 function cancellationFromEntry(entry: Record<string, string>): CancelEntry {
-  return { purchaseId: entry.purchaseId, userId: entry.userId, canceledAt: new Date(Number(entry.canceledAt)) };
+  return {
+    purchaseId: entry.purchaseId,
+    userId: entry.userId,
+    canceledAt: new Date(Number(entry.canceledAt)),
+    // Absent from an entry an older version wrote.
+    canceledBy: canceledByOf(entry.canceledBy),
+  };
 }
 
 /** `[k1, v1, k2, v2]` → `{ k1: v1, k2: v2 }`. */

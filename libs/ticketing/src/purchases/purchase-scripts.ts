@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys, seatingKeys } from '../redis-keys';
+import { CANCELED_BY, CanceledBy } from '@app/core';
 import type { SalesClosedReason } from '../errors';
 
 export const PURCHASE: LuaScript = {
@@ -204,8 +205,18 @@ export async function purchaseHold(
 }
 
 export type CancelPurchaseResult =
-  /** `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). */
-  | { outcome: 'CANCELED'; canceledAt: number; chargeId: string; keptSeatIds: number[] }
+  /**
+   * `keptSeatIds`: checked-in seats left sold (only for 'operator-keep-checked-in'). `amount` (minor
+   * units of `currency`) and `currency`: the purchase's, what its refund gives back.
+   */
+  | {
+      outcome: 'CANCELED';
+      canceledAt: number;
+      chargeId: string;
+      keptSeatIds: number[];
+      amount: number;
+      currency: string;
+    }
   /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
@@ -231,11 +242,12 @@ export async function cancelPurchase(
     purchaseId: string;
     userId: string;
     mode: CancelMode;
+    canceledBy: CanceledBy;
     checkedInSeatIds: readonly number[];
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
-  const [outcome, second, chargeId, kept] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
     [
@@ -253,12 +265,20 @@ export async function cancelPurchase(
       request.userId,
       request.mode,
       request.checkedInSeatIds.join(','),
+      request.canceledBy,
       ...Object.entries(request.persisted ?? {}).flat(),
     ],
   );
   switch (outcome) {
     case 'CANCELED':
-      return { outcome, canceledAt: Number(second), chargeId, keptSeatIds: seatList(kept) };
+      return {
+        outcome,
+        canceledAt: Number(second),
+        chargeId,
+        keptSeatIds: seatList(kept),
+        amount: Number(amount),
+        currency,
+      };
     case 'CANCEL_CLOSED':
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
     case 'CHECKED_IN':
@@ -357,13 +377,26 @@ export const FORGET_FLUSHED: LuaScript = {
   file: join(__dirname, 'forget-flushed.lua'),
 };
 
-/** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → canceledAt (epoch ms). */
-export async function canceledPurchases(redis: Redis, purchaseKeys: string[]): Promise<Map<number, number>> {
-  const canceled = new Map<number, number>();
+/** When a purchase was canceled (epoch ms) and by whom (null: its cancel recorded none, an older version's). */
+export interface CancelMark {
+  canceledAt: number;
+  canceledBy: CanceledBy | null;
+}
+
+/** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → its CancelMark. */
+export async function canceledPurchases(redis: Redis, purchaseKeys: string[]): Promise<Map<number, CancelMark>> {
+  const canceled = new Map<number, CancelMark>();
   if (purchaseKeys.length === 0) return canceled;
   const reply = await callScript<(number | string)[]>(redis, CANCELED_PURCHASES.name, purchaseKeys, []);
-  for (let i = 0; i + 1 < reply.length; i += 2) canceled.set(Number(reply[i]) - 1, Number(reply[i + 1]));
+  for (let i = 0; i + 2 < reply.length; i += 3) {
+    canceled.set(Number(reply[i]) - 1, { canceledAt: Number(reply[i + 1]), canceledBy: canceledByOf(reply[i + 2]) });
+  }
   return canceled;
+}
+
+/** A recorded `canceledBy` read back; null for none (or anything unknown). */
+export function canceledByOf(value: unknown): CanceledBy | null {
+  return CANCELED_BY.includes(value as CanceledBy) ? (value as CanceledBy) : null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { isCluster, keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
+import type { CanceledBy } from '@app/core';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -245,7 +246,9 @@ export class PurchaseStore {
    * Cancels the purchase (`cancel-purchase.lua`): frees its seats and appends the cancellation
    * to the purchase stream. `persisted`, the purchase from PostgreSQL, is put back into Redis
    * first when the hash is gone from there. `options.mode` says who cancels (default: the buyer,
-   * within cancelUntil); `options.checkedInSeatIds` the seats PostgreSQL says were checked in.
+   * within cancelUntil), `options.canceledBy` who the cancellation is recorded as by, for its notice
+   * (default: the buyer for the buyer's mode, else an operator); `options.checkedInSeatIds` the seats
+   * PostgreSQL says were checked in.
    * A purchase with a checked-in seat is refused unless the mode keeps such seats sold.
    */
   cancel(
@@ -253,12 +256,14 @@ export class PurchaseStore {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode?: CancelMode; checkedInSeatIds?: readonly number[] } = {},
+    options: { mode?: CancelMode; canceledBy?: CanceledBy; checkedInSeatIds?: readonly number[] } = {},
   ): Promise<CancelPurchaseResult> {
+    const mode = options.mode ?? 'buyer';
     return cancelPurchase(this.sales, performanceKeys(performanceId), {
       purchaseId,
       userId,
-      mode: options.mode ?? 'buyer',
+      mode,
+      canceledBy: options.canceledBy ?? (mode === 'buyer' ? 'buyer' : 'operator'),
       checkedInSeatIds: options.checkedInSeatIds ?? [],
       persisted: persisted ? purchaseToRecord(persisted) : null,
     });
