@@ -10,9 +10,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * performance's start an e-mail told its recipient (a confirmation, a new-date notice; null for the
  * others), so a notice knows what its buyer was last told (`email_deliveries_purchase_told`); the
  * confirmations sent before get their performance's start now, which is what they told (no move
- * was recorded before this migration). No index on `purchases` is added: a page of a move's
- * notices reads the performance's purchases through `purchases_performance`, and the flush, which
- * writes every purchase, keeps its indexes as they were.
+ * was recorded before this migration). A page of a move's notices reads the performance's paid
+ * purchases through `purchases_paid_performance` (migration 1798950000000).
  */
 export class PerformanceReschedules1799000000000 implements MigrationInterface {
   name = 'PerformanceReschedules1799000000000';
