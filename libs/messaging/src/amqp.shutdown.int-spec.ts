@@ -207,11 +207,12 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
   });
 
   it('a start makes the calls the rounds stop at', () => {
-    // The mail queue is bound to three routing keys: purchase completed, purchase canceled, password reset.
+    // The mail queue is bound to four routing keys: purchase completed, canceled, rescheduled, password reset.
     const topology = [
       'assertExchange',
       'assertExchange',
       'assertQueue',
+      'bindQueue',
       'bindQueue',
       'bindQueue',
       'bindQueue',
