@@ -10,7 +10,7 @@ import { MaxLength } from '../common/text-length';
 /** Body of `POST /admin/performances/:id/seat-blocks/release`. */
 export class SeatReleaseDto {
   /** 1 to 500 seat ids of the performance, each once. @example [101, 102] */
-  @ApiProperty({ type: [Number], minItems: 1, maxItems: MAX_SEATS_PER_BLOCK_REQUEST })
+  @ApiProperty({ type: 'integer', isArray: true, minItems: 1, maxItems: MAX_SEATS_PER_BLOCK_REQUEST })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_SEATS_PER_BLOCK_REQUEST)
@@ -32,23 +32,25 @@ export class SeatBlockDto extends SeatReleaseDto {
 
 /** The answer to a block. */
 export class SeatBlockResultDto {
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   /** Seats this request took off sale, ascending. @example [101, 102] */
-  @ApiProperty({ type: [Number] })
+  @ApiProperty({ type: 'integer', isArray: true })
   blocked: number[];
   /** Seats that were blocked before (unchanged: they keep their first reason), ascending. @example [] */
-  @ApiProperty({ type: [Number] })
+  @ApiProperty({ type: 'integer', isArray: true })
   alreadyBlocked: number[];
 }
 
 /** The answer to a release. */
 export class SeatReleaseResultDto {
+  @ApiProperty({ type: 'integer' })
   performanceId: number;
   /** Seats this request put back on sale, ascending. @example [101] */
-  @ApiProperty({ type: [Number] })
+  @ApiProperty({ type: 'integer', isArray: true })
   released: number[];
   /** Seats that were not blocked (no change), ascending. @example [102] */
-  @ApiProperty({ type: [Number] })
+  @ApiProperty({ type: 'integer', isArray: true })
   notBlocked: number[];
 }
 
@@ -62,18 +64,22 @@ export class SeatBlockOperatorDto {
 
 /** A blocked seat. */
 export class SeatBlockResponseDto {
+  @ApiProperty({ type: 'integer' })
   seatId: number;
   /** @example "Floor" */
   section: string;
+  @ApiProperty({ type: 'integer' })
   row: number;
   /** @example "C" */
   rowLabel: string;
+  @ApiProperty({ type: 'integer' })
   number: number;
   /** The operator's reason; null when none was given. @example "sound desk" */
   @ApiPropertyOptional({ type: String, nullable: true })
   reason: string | null;
   blockedBy: SeatBlockOperatorDto;
   /** @example "2027-03-01T10:00:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
   blockedAt: string;
 }
 

@@ -383,6 +383,7 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   @ApiProperty({ type: 'integer' })
   sold: number;
   /** Seats an operator took off sale (not counted in `available`). */
+  @ApiProperty({ type: 'integer' })
   blocked: number;
 }
 
