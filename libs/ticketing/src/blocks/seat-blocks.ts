@@ -56,7 +56,8 @@ export class SeatBlocks {
 
   /**
    * Blocks `seatIds` of the performance, all or none: a seat in a buyer's live hold or sold refuses
-   * the whole request (SeatsNotBlockableError, 409: nothing changed); a seat blocked already stays
+   * the whole request (SeatsNotBlockableError, 409: nothing changed; sold means shown S in Redis
+   * or with an ACTIVE ticket in PostgreSQL, checked under the row lock); a seat blocked already stays
    * blocked with its first reason (idempotent); a seat of a hold past its expiry is taken from it.
    * Atomic against buyers' holds (one Lua script run): each seat ends held or blocked, never both.
    * Recorded in the audit log (`seat.block`, subject `performance:<id>`) in the same transaction.
@@ -203,6 +204,7 @@ export class SeatBlocks {
 /** The seats a change touched, or the error its outcome means. */
 function done(change: SeatBlockChange, performanceId: number): number[] {
   if (change.outcome === 'NOT_FOUND') throw new NotFoundError('performance');
+  if (change.outcome === 'SOLD') throw new SeatsNotBlockableError([], change.seatIds);
   if (change.outcome === 'UNKNOWN_SEATS') throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
   return change.changed;
 }
