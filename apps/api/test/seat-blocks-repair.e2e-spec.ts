@@ -158,3 +158,85 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
     expect(await letter(id, seatIds[2])).toBe('B');
   });
 });
+
+/**
+ * A release commits PostgreSQL first and changes Redis after, with no replica wait: whatever fails
+ * after the commit, no seat PostgreSQL lists blocked is on sale, and a seat left blocked in Redis
+ * is put on sale by the seat reconciler.
+ */
+describe('releasing blocked seats: PostgreSQL first (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let redis: Redis;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    redis = api.app.get(Redis);
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  /** A performance of four seats whose first two are blocked in both stores (written directly: with no replica a block answers 503). */
+  async function twoBlocked(): Promise<{ id: number; s1: number; s2: number }> {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const [s1, s2] = seatIds;
+    for (const seat of [s1, s2]) {
+      await db.query(
+        `INSERT INTO seat_blocks (seat_id, performance_id, blocked_by, blocked_by_email) VALUES ($1, $2, $3, 'ops@example.test')`,
+        [seat, id, admin.id],
+      );
+    }
+    expect(await api.app.get(SeatBlockStore).block(id, [s1, s2])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    return { id, s1, s2 };
+  }
+  const blockedInPostgres = async (id: number) =>
+    (await db.query('SELECT seat_id FROM seat_blocks WHERE performance_id = $1 ORDER BY seat_id', [id])).rows.map(
+      (row: { seat_id: number }) => row.seat_id,
+    );
+
+  it('commits a release whatever the replicas; a buyer who takes a seat at once keeps it, the other is on sale', async () => {
+    const { id, s1, s2 } = await twoBlocked();
+    const store = api.app.get(SeatBlockStore);
+    const buyer = await createSession(api.app);
+    const original = store.release.bind(store);
+    const spy = vi.spyOn(store, 'release').mockImplementationOnce(async (performanceId, ids) => {
+      const outcome = await original(performanceId, ids);
+      await api.app.get(HoldService).hold(buyer.id, id, [s1]);
+      return outcome;
+    });
+    const answer = await call('POST', `/admin/performances/${id}/seat-blocks/release`, {
+      body: { seatIds: [s1, s2] },
+      session: admin,
+    });
+    spy.mockRestore();
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toEqual({ performanceId: id, released: [s1, s2], notBlocked: [] });
+    expect(await blockedInPostgres(id)).toEqual([]);
+    expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['H', 'A']);
+  });
+
+  it('a release whose Redis write fails after the commit leaves the seats off sale until the reconciler frees them', async () => {
+    const { id, s1, s2 } = await twoBlocked();
+    const store = api.app.get(SeatBlockStore);
+    const spy = vi.spyOn(store, 'release').mockRejectedValueOnce(new Error('connection lost'));
+    const answer = await call('POST', `/admin/performances/${id}/seat-blocks/release`, {
+      body: { seatIds: [s1, s2] },
+      session: admin,
+    });
+    spy.mockRestore();
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(await blockedInPostgres(id)).toEqual([]);
+    expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['B', 'B']);
+    const { repairs } = await api.app.get(SeatReconciler).reconcilePerformance(id);
+    expect(repairs.map((repair) => repair.kind)).toEqual(['block_dropped', 'block_dropped']);
+    expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['A', 'A']);
+  });
+});

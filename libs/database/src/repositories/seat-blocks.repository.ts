@@ -85,13 +85,13 @@ export class SeatBlocksRepository {
 
   /**
    * Releases `seatIds` (distinct) of the performance under its row lock, as {@link block} does:
-   * their rows deleted (a seat not blocked is no change), the audit row, then `apply` before the
-   * commit, also when nothing was blocked (Redis drops a block a lost commit left there).
+   * their rows deleted (a seat not blocked is no change) and the audit row, committed. Redis
+   * follows after the commit (SeatBlocks.release, under {@link underRowLock}). Throws
+   * DatabaseUnavailableError when a lock wait or the pool runs out.
    */
   release(
     performanceId: number,
     seatIds: readonly number[],
-    apply: () => Promise<void>,
     audit: (changed: number[]) => NewAdminAudit,
   ): Promise<SeatBlockChange> {
     return this.underLock(performanceId, seatIds, async (manager): Promise<SeatBlockChange> => {
@@ -102,14 +102,14 @@ export class SeatBlocksRepository {
       );
       const changed = deleted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
       await insertAudit(manager, audit(changed));
-      await apply();
       return { outcome: 'DONE', changed };
     });
   }
 
   /**
    * Runs `apply` with those of `seatIds` PostgreSQL has blocked, under the performance's row lock:
-   * to write the live state back after a change that did not commit. False when the performance
+   * to write the live state back after a block that did not commit, or to apply a committed
+   * release to it (a block committed since is not undone). False when the performance
    * is unknown. Throws DatabaseUnavailableError when a lock wait or the pool runs out.
    */
   underRowLock(
