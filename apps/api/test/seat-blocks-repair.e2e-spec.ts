@@ -223,6 +223,35 @@ describe('releasing blocked seats: PostgreSQL first (real PostgreSQL and Redis)'
     expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['H', 'A']);
   });
 
+  it("waits for replicas on the operators' own connection: a hold meanwhile is not queued behind the WAIT", async () => {
+    if (api.env.REDIS_CLUSTER_NODES) return; // a Cluster run has replicas: the WAIT answers at once
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const store = api.app.get(SeatBlockStore);
+    const buyer = await createSession(api.app);
+    const original = store.replicated.bind(store);
+    let held: Promise<{ seatIds: number[]; waitOverFirst: boolean }> | undefined;
+    const spy = vi.spyOn(store, 'replicated').mockImplementationOnce(async (performanceId, replicas, timeoutMs) => {
+      let waitOver = false;
+      const waiting = original(performanceId, replicas, timeoutMs).then((acked) => {
+        waitOver = true;
+        return acked;
+      });
+      held = api.app
+        .get(HoldService)
+        .hold(buyer.id, id, [seatIds[3]])
+        .then((hold) => ({ seatIds: hold.seatIds, waitOverFirst: waitOver }));
+      return waiting;
+    });
+    const answer = await call('POST', `/admin/performances/${id}/seat-blocks`, {
+      body: { seatIds: [seatIds[0]] },
+      session: admin,
+    });
+    spy.mockRestore();
+    // The single Redis of `int` has no replica: the block is refused, the hold answered during its WAIT.
+    expect(answer.statusCode, answer.body).toBe(503);
+    expect(await held).toEqual({ seatIds: [seatIds[3]], waitOverFirst: false });
+  });
+
   it('a release whose Redis write fails after the commit leaves the seats off sale until the reconciler frees them', async () => {
     const { id, s1, s2 } = await twoBlocked();
     const store = api.app.get(SeatBlockStore);
