@@ -85,7 +85,8 @@ export const PURCHASE_REDIS = Symbol('PURCHASE_REDIS');
 
 /**
  * Injection token of the client of operators' changes that wait for replicas (`Redis` type): an
- * operator's seat block and its `WAIT` (SeatBlockStore), as PURCHASE_REDIS is for sales, for the
+ * operator's seat block and a performance's CANCELED status, each with its `WAIT` (SeatBlockStore,
+ * PerformanceCancellationStore), as PURCHASE_REDIS is for sales, for the
  * same reason: a `WAIT` blocks its connection up to REDIS_WAIT_TIMEOUT_MS and counts only that
  * connection's writes. Apart from PURCHASE_REDIS, so a sale never queues behind an operator's
  * `WAIT` either. Connection name `boxoffice-operators`, connecting at its first command; with
