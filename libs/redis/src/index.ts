@@ -1,4 +1,4 @@
-export { PURCHASE_REDIS, RedisModule, createRedis } from './redis.module';
+export { OPERATOR_REDIS, PURCHASE_REDIS, RedisModule, createRedis } from './redis.module';
 export { callScript, checkAllScriptKeys, defineScripts, loadLuaScript } from './lua-script';
 export type { LoadedLuaScript, LoadOptions, LuaScript } from './lua-script';
 export {

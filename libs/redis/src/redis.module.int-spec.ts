@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigModule } from '@app/config';
 import { StoreUnavailableError } from '@app/core';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, REDIS_URL, waitUntil } from '@app/testing';
-import { PURCHASE_REDIS, RedisModule } from './redis.module';
+import { OPERATOR_REDIS, PURCHASE_REDIS, RedisModule } from './redis.module';
 
 describe('RedisModule', () => {
   let app: INestApplicationContext | undefined;
@@ -28,6 +28,31 @@ describe('RedisModule', () => {
   it('opens no connection for sales when REDIS_WAIT_REPLICAS is 0: they use the main client', async () => {
     const started = await start({});
     expect(started.get(PURCHASE_REDIS)).toBe(started.get(Redis));
+    expect(started.get(OPERATOR_REDIS)).toBe(started.get(Redis));
+  });
+
+  it("gives operators' changes a third client with REDIS_WAIT_REPLICAS: a WAIT there holds up neither the main client nor sales", async () => {
+    const started = await start({ REDIS_WAIT_REPLICAS: '1' });
+    const redis = started.get<Redis>(Redis);
+    const sales = started.get<Redis>(PURCHASE_REDIS);
+    const operators = started.get<Redis>(OPERATOR_REDIS);
+    expect(new Set([redis, sales, operators]).size).toBe(3);
+    expect(operators.status).toBe('wait');
+    const id = await operators.client('ID');
+    expect(String(await redis.client('LIST'))).toMatch(new RegExp(`^id=${id} .* name=boxoffice-operators `, 'm'));
+    // The test Redis has no replica: this WAIT answers only at its timeout, while the others answer.
+    let waited = false;
+    const waiting = operators.wait(1, 3000).then((acked) => {
+      waited = true;
+      return acked;
+    });
+    expect(await redis.ping()).toBe('PONG');
+    expect(await sales.ping()).toBe('PONG');
+    expect(waited).toBe(false);
+    expect(await waiting).toBe(0);
+    await started.close();
+    app = undefined;
+    await waitUntil(() => operators.status === 'end', 'the operators client ended');
   });
 
   it('gives sales a client of their own with REDIS_WAIT_REPLICAS, connected at its first command, same prefix, quit on close', async () => {

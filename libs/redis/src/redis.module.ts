@@ -84,8 +84,20 @@ export function createRedis(
 export const PURCHASE_REDIS = Symbol('PURCHASE_REDIS');
 
 /**
+ * Injection token of the client of operators' changes that wait for replicas (`Redis` type): an
+ * operator's seat block and a performance's CANCELED status, each with its `WAIT` (SeatBlockStore,
+ * PerformanceCancellationStore), as PURCHASE_REDIS is for sales, for the
+ * same reason: a `WAIT` blocks its connection up to REDIS_WAIT_TIMEOUT_MS and counts only that
+ * connection's writes. Apart from PURCHASE_REDIS, so a sale never queues behind an operator's
+ * `WAIT` either. Connection name `boxoffice-operators`, connecting at its first command; with
+ * REDIS_WAIT_REPLICAS=0 nothing waits, and this is the process's `Redis` client.
+ */
+export const OPERATOR_REDIS = Symbol('OPERATOR_REDIS');
+
+/**
  * The process's Redis clients, with the deployment's key prefix: `Redis`, one client for all
- * commands, and `PURCHASE_REDIS`, the client of sales and their `WAIT` (see there).
+ * commands, `PURCHASE_REDIS`, the client of sales and their `WAIT`, and `OPERATOR_REDIS`, the
+ * client of operators' changes and their `WAIT` (see there).
  */
 @Global()
 @Module({
@@ -107,17 +119,30 @@ export const PURCHASE_REDIS = Symbol('PURCHASE_REDIS');
             })
           : redis,
     },
+    {
+      provide: OPERATOR_REDIS,
+      inject: [Env, Redis],
+      useFactory: (env: Env, redis: Redis) =>
+        env.REDIS_WAIT_REPLICAS > 0
+          ? createRedis(env, 'boxoffice-operators', {
+              lazyConnect: true,
+              // A change's script may queue behind a WAIT of this connection (REDIS_WAIT_TIMEOUT_MS at most).
+              commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS + env.REDIS_WAIT_TIMEOUT_MS,
+            })
+          : redis,
+    },
   ],
-  exports: [Redis, PURCHASE_REDIS],
+  exports: [Redis, PURCHASE_REDIS, OPERATOR_REDIS],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     @Inject(PURCHASE_REDIS) private readonly purchaseRedis: Redis,
+    @Inject(OPERATOR_REDIS) private readonly operatorRedis: Redis,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    const clients = this.purchaseRedis === this.redis ? [this.redis] : [this.redis, this.purchaseRedis];
+    const clients = [...new Set([this.redis, this.purchaseRedis, this.operatorRedis])];
     await Promise.all(
       clients.map((client) =>
         // A lazy client that never connected has nothing to quit (QUIT would connect it first).

@@ -329,9 +329,10 @@ export class SeatsNotBlockableError extends DomainError {
 }
 
 /**
- * A block or release of seats was written to the Redis primary, but REDIS_WAIT_REPLICAS replicas
- * did not confirm it within REDIS_WAIT_TIMEOUT_MS: a failover could lose it, so nothing was
- * committed and the live state was written back from PostgreSQL. Retry: both are idempotent.
+ * A block of seats was written to the Redis primary, but REDIS_WAIT_REPLICAS replicas did not
+ * confirm it within REDIS_WAIT_TIMEOUT_MS: a failover could lose it, so nothing was committed and
+ * the live state was written back from PostgreSQL. Retry: a block is idempotent. (A release waits
+ * for no replica: a lost one keeps seats off sale until the seat reconciler frees them.)
  */
 export class SeatBlocksNotReplicatedError extends DomainError {
   constructor(performanceId: number) {

@@ -626,6 +626,40 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await seatingDisagreements(redis, 14, hall.places)).toEqual([]);
   });
 
+  it('seat reconciliation of blocks: A -> B, B -> A, a sold seat shown B made S, the seating data in step', async () => {
+    const keys = performanceKeys(15);
+    const hall = drawHall([{ name: 'A', rows: ['.....'] }]);
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(15, hall));
+    const [a1, a2, a3, a4, a5] = [1, 2, 3, 4, 5].map((n) => hall.seat('A', 1, n));
+    const request = { userId: 'u15', performanceId: 15, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    expect(await holdSeats(redis, keys, { ...request, holdId: 'r1', seatIds: [a5] })).toMatchObject({ outcome: 'OK' });
+    expect(await blockSeats(redis, keys, [a2, a4])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    const mark = await streamMark(redis, keys);
+    const answers = await reconcileSeats(redis, keys, mark, [
+      { kind: 'seat-block', seatId: a1 },
+      { kind: 'seat-release', seatId: a2 },
+      { kind: 'seat-release', seatId: a3 },
+      { kind: 'persisted-sale', seatId: a4, purchaseId: 'p4', holdId: null, buyerId: 'u4', final: false },
+      { kind: 'seat-block', seatId: a5 },
+    ]);
+    expect(answers).toEqual([
+      { outcome: 'REPAIRED', takenFromHold: null },
+      { outcome: 'REPAIRED', takenFromHold: null },
+      { outcome: 'LEFT' },
+      { outcome: 'REPAIRED', takenFromHold: null },
+      { outcome: 'LEFT' },
+    ]);
+    expect(await redis.hmget(keys.seats, ...[a1, a2, a3, a4, a5].map(String))).toEqual(['B', 'A', 'A', 'S', 'H']);
+    expect(await redis.hgetall(keys.counts)).toEqual({
+      total: '5',
+      available: '2',
+      held: '1',
+      sold: '1',
+      blocked: '1',
+    });
+    expect(await seatingDisagreements(redis, 15, hall.places)).toEqual([]);
+  });
+
   it('left no registered script out of the runs above', () => {
     expect([...ran].sort()).toEqual(TICKETING_SCRIPTS.map((script) => script.name).sort());
   });

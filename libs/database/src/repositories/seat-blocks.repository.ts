@@ -25,6 +25,8 @@ export type SeatBlockChange =
   | { outcome: 'NOT_FOUND' }
   /** Seats given that are not seats of the performance; nothing changed. */
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
+  /** Block only: seats with an ACTIVE ticket (sold, whatever Redis shows); nothing changed. */
+  | { outcome: 'SOLD'; seatIds: number[] }
   /** `changed`: the seats whose row was inserted (block) or deleted (release), ascending. */
   | { outcome: 'DONE'; changed: number[] };
 
@@ -47,6 +49,9 @@ export class SeatBlocksRepository {
    * seat keeps its first reason, operator and time), the audit row `audit(changed)`, then `apply`
    * before the commit (the live state in Redis follows inside the lock; throwing rolls all back).
    * `apply` runs also when nothing was new, so Redis gets the block a lost write left out.
+   * A seat with an ACTIVE ticket refuses the whole block (outcome SOLD, nothing written, `apply`
+   * not run): Redis may show it available after a failover lost its sale, and a block there would
+   * hide the sale from the seat reconciler and put the seat back on sale at its release.
    * Throws DatabaseUnavailableError when a lock wait or the pool runs out.
    */
   block(
@@ -56,7 +61,15 @@ export class SeatBlocksRepository {
     apply: () => Promise<void>,
     audit: (changed: number[]) => NewAdminAudit,
   ): Promise<SeatBlockChange> {
-    return this.underLock(performanceId, seatIds, async (manager) => {
+    return this.underLock(performanceId, seatIds, async (manager): Promise<SeatBlockChange> => {
+      // Tickets are written without this lock, but a sale reaches Redis (S, which the block
+      // script refuses) before its ticket reaches PostgreSQL: one of the two sees every sale.
+      const sold: { seat_id: number }[] = await manager.query(
+        `SELECT DISTINCT seat_id FROM tickets WHERE performance_id = $1 AND seat_id = ANY($2::int[]) AND status = 'ACTIVE'
+         ORDER BY seat_id`,
+        [performanceId, seatIds],
+      );
+      if (sold.length > 0) return { outcome: 'SOLD', seatIds: sold.map((row) => Number(row.seat_id)) };
       const inserted: { seat_id: number }[] = await manager.query(
         `INSERT INTO seat_blocks (seat_id, performance_id, reason, blocked_by, blocked_by_email)
          SELECT id, performance_id, $3, $4, $5 FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])
@@ -66,22 +79,22 @@ export class SeatBlocksRepository {
       const changed = inserted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
       await insertAudit(manager, audit(changed));
       await apply();
-      return changed;
+      return { outcome: 'DONE', changed };
     });
   }
 
   /**
    * Releases `seatIds` (distinct) of the performance under its row lock, as {@link block} does:
-   * their rows deleted (a seat not blocked is no change), the audit row, then `apply` before the
-   * commit, also when nothing was blocked (Redis drops a block a lost commit left there).
+   * their rows deleted (a seat not blocked is no change) and the audit row, committed. Redis
+   * follows after the commit (SeatBlocks.release, under {@link underRowLock}). Throws
+   * DatabaseUnavailableError when a lock wait or the pool runs out.
    */
   release(
     performanceId: number,
     seatIds: readonly number[],
-    apply: () => Promise<void>,
     audit: (changed: number[]) => NewAdminAudit,
   ): Promise<SeatBlockChange> {
-    return this.underLock(performanceId, seatIds, async (manager) => {
+    return this.underLock(performanceId, seatIds, async (manager): Promise<SeatBlockChange> => {
       // TypeORM answers a DELETE as [rows, row count].
       const [deleted]: [{ seat_id: number }[], number] = await manager.query(
         `DELETE FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[]) RETURNING seat_id`,
@@ -89,14 +102,14 @@ export class SeatBlocksRepository {
       );
       const changed = deleted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
       await insertAudit(manager, audit(changed));
-      await apply();
-      return changed;
+      return { outcome: 'DONE', changed };
     });
   }
 
   /**
    * Runs `apply` with those of `seatIds` PostgreSQL has blocked, under the performance's row lock:
-   * to write the live state back after a change that did not commit. False when the performance
+   * to write the live state back after a block that did not commit, or to apply a committed
+   * release to it (a block committed since is not undone). False when the performance
    * is unknown. Throws DatabaseUnavailableError when a lock wait or the pool runs out.
    */
   underRowLock(
@@ -113,6 +126,30 @@ export class SeatBlocksRepository {
         if (locked.length === 0) return false;
         await apply(await blockedAmong(manager, performanceId, seatIds));
         return true;
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /**
+   * Runs `apply` with those of `seatIds` PostgreSQL has blocked, under the performance's row lock
+   * FOR SHARE (the seat reconciler's read): no block or release (FOR UPDATE from before its Redis
+   * write to its commit) is in flight while `apply` runs, so what it writes to Redis from this
+   * read cannot undo one. Answers `apply`'s result; null when the performance is unknown. Throws
+   * DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  underShareLock<T>(
+    performanceId: number,
+    seatIds: readonly number[],
+    apply: (blocked: number[]) => Promise<T>,
+  ): Promise<T | null> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR SHARE', [
+          performanceId,
+        ]);
+        if (locked.length === 0) return null;
+        return apply(await blockedAmong(manager, performanceId, seatIds));
       })
       .catch(rethrowAsDatabaseError);
   }
@@ -153,7 +190,7 @@ export class SeatBlocksRepository {
   private underLock(
     performanceId: number,
     seatIds: readonly number[],
-    change: (manager: EntityManager) => Promise<number[]>,
+    change: (manager: EntityManager) => Promise<SeatBlockChange>,
   ): Promise<SeatBlockChange> {
     return this.dataSource
       .transaction(async (manager): Promise<SeatBlockChange> => {
@@ -169,7 +206,7 @@ export class SeatBlocksRepository {
         const knownIds = new Set(known.map((row) => Number(row.id)));
         const unknown = seatIds.filter((id) => !knownIds.has(id));
         if (unknown.length > 0) return { outcome: 'UNKNOWN_SEATS', seatIds: unknown };
-        return { outcome: 'DONE', changed: await change(manager) };
+        return change(manager);
       })
       .catch(rethrowAsDatabaseError);
   }

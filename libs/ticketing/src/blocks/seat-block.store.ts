@@ -1,15 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { waitForReplicas } from '@app/redis';
+import { OPERATOR_REDIS, waitForReplicas } from '@app/redis';
 import { assertPerformanceId } from '../input';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
 import { BlockOutcome, blockSeats, ReleaseOutcome, releaseSeatBlocks } from './seat-block-scripts';
 
-/** The Redis side of operators' blocked seats: the seat letters (B) and the replicas' confirmation. */
+/**
+ * The Redis side of operators' blocked seats: the seat letters (B) and the replicas' confirmation,
+ * all on OPERATOR_REDIS (see there): the `WAIT` counts the writes of its own connection, and no
+ * hold or seat page of the process queues behind it.
+ */
 @Injectable()
 export class SeatBlockStore {
-  constructor(@Inject(Redis) private readonly redis: Redis) {
+  constructor(@Inject(OPERATOR_REDIS) private readonly redis: Redis) {
     defineTicketingScripts(redis);
   }
 

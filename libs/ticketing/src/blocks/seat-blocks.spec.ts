@@ -33,15 +33,12 @@ function seatBlocks(replicas = 0) {
         return { outcome: 'DONE', changed };
       },
     ),
-    release: vi.fn(
-      async (_id: number, seatIds: number[], apply: () => Promise<void>, audit: (c: number[]) => unknown) => {
-        const changed = seatIds.filter((id) => persisted.has(id)).sort((a, b) => a - b);
-        await apply();
-        changed.forEach((id) => persisted.delete(id));
-        audits.push(audit(changed));
-        return { outcome: 'DONE', changed };
-      },
-    ),
+    release: vi.fn(async (_id: number, seatIds: number[], audit: (c: number[]) => unknown) => {
+      const changed = seatIds.filter((id) => persisted.has(id)).sort((a, b) => a - b);
+      changed.forEach((id) => persisted.delete(id));
+      audits.push(audit(changed));
+      return { outcome: 'DONE', changed };
+    }),
     underRowLock: vi.fn(async (_id: number, seatIds: number[], apply: (blocked: number[]) => Promise<void>) => {
       await apply(seatIds.filter((id) => persisted.has(id)));
       return true;
@@ -123,6 +120,36 @@ describe('SeatBlocks', () => {
     expect(waiting.store.release).toHaveBeenCalledWith(7, [2]);
     expect(waiting.store.block).toHaveBeenLastCalledWith(7, [1]);
     expect([...waiting.persisted]).toEqual([1]);
+  });
+
+  it('releases in PostgreSQL first, then in Redis under the row lock the seats not blocked by then', async () => {
+    const { subject, repository, store, persisted } = seatBlocks(1);
+    persisted.add(1).add(2);
+    // A block of seat 2 commits between the release's commit and its Redis write: seat 2 keeps its B.
+    repository.underRowLock.mockImplementationOnce(async (_id, seatIds, apply) => {
+      expect(persisted.has(1)).toBe(false);
+      persisted.add(2);
+      await apply(seatIds.filter((id) => persisted.has(id)));
+      return true;
+    });
+    expect(await subject.release(7, [1, 2, 3], operator)).toEqual({
+      performanceId: 7,
+      released: [1, 2],
+      notBlocked: [3],
+    });
+    expect(store.release).toHaveBeenCalledTimes(1);
+    expect(store.release).toHaveBeenCalledWith(7, [1, 3]);
+    // No replica wait for a release: a lost one keeps seats off sale until the seat reconciler.
+    expect(store.replicated).not.toHaveBeenCalled();
+  });
+
+  it('a release whose Redis write fails after the commit answers the committed release and logs', async () => {
+    const { subject, store, persisted } = seatBlocks();
+    persisted.add(1);
+    store.release.mockRejectedValueOnce(new Error('redis down'));
+    expect(await subject.release(7, [1], operator)).toEqual({ performanceId: 7, released: [1], notBlocked: [] });
+    expect(persisted.size).toBe(0);
+    expect(Logger.prototype.error).toHaveBeenCalledWith(expect.stringContaining('redis down'));
   });
 
   it('a performance Redis lost again inside the lock is a 503 (StoreUnavailableError), nothing committed', async () => {

@@ -40,8 +40,9 @@ export interface ReleaseResult {
  * Operators' blocked seats (holds and kills, in venue words): seats taken off sale, shown
  * BLOCKED, never held, sold or offered by best-available until released. PostgreSQL's
  * `seat_blocks` is the truth a rebuild of the live state reads; the seat letter B in Redis is what
- * the sale scripts see, written inside the performance's row lock before the commit, as the
- * performance's status is.
+ * the sale scripts see: a block's written inside the performance's row lock before the commit, as
+ * the performance's status is; a release's after its commit, so no failure leaves on sale a seat
+ * PostgreSQL has blocked. The seat reconciler repairs what a lost write leaves.
  */
 @Injectable()
 export class SeatBlocks {
@@ -56,7 +57,8 @@ export class SeatBlocks {
 
   /**
    * Blocks `seatIds` of the performance, all or none: a seat in a buyer's live hold or sold refuses
-   * the whole request (SeatsNotBlockableError, 409: nothing changed); a seat blocked already stays
+   * the whole request (SeatsNotBlockableError, 409: nothing changed; sold means shown S in Redis
+   * or with an ACTIVE ticket in PostgreSQL, checked under the row lock); a seat blocked already stays
    * blocked with its first reason (idempotent); a seat of a hold past its expiry is taken from it.
    * Atomic against buyers' holds (one Lua script run): each seat ends held or blocked, never both.
    * Recorded in the audit log (`seat.block`, subject `performance:<id>`) in the same transaction.
@@ -110,37 +112,24 @@ export class SeatBlocks {
    * Puts `seatIds` of the performance back on sale: each blocked seat becomes available (holdable,
    * offered by best-available again). A seat that is not blocked is no change and no error
    * (idempotent, so a retry after a lost answer succeeds; it also drops a block Redis kept from a
-   * block whose commit never happened). Recorded in the audit log (`seat.release`). Throws
-   * NotFoundError('performance' | 'seat'), InvalidInputError, SeatBlocksNotReplicatedError and
-   * StoreUnavailableError (503: nothing committed, retry).
+   * block whose commit never happened). Recorded in the audit log (`seat.release`). PostgreSQL
+   * commits first and Redis follows (see {@link applyRelease}), so no failure after the commit can
+   * leave a seat on sale that PostgreSQL has blocked. Throws NotFoundError('performance' | 'seat'),
+   * InvalidInputError and StoreUnavailableError (503 from the rebuild before anything: nothing
+   * committed, retry).
    */
   async release(performanceId: number, seatIds: number[], operator: Operator): Promise<ReleaseResult> {
     this.assertRequest(performanceId, seatIds);
     await this.rebuilder.ensure(performanceId);
-    let written = false;
-    const change = await this.blocks
-      .release(
-        performanceId,
-        seatIds,
-        async () => {
-          const outcome = await this.store.release(performanceId, seatIds);
-          if (outcome.outcome !== 'OK') throw lostAgain(performanceId);
-          written = outcome.released > 0;
-          await this.confirmReplicated(performanceId);
-        },
-        (changed) => ({
-          actorId: operator.id,
-          actorEmail: operator.email,
-          action: SEAT_RELEASE_ACTION,
-          subjectId: `performance:${performanceId}`,
-          details: { performanceId, seatIds: changed },
-        }),
-      )
-      .catch(async (error: unknown) => {
-        if (written) await this.writeBack(performanceId, seatIds);
-        throw error;
-      });
+    const change = await this.blocks.release(performanceId, seatIds, (changed) => ({
+      actorId: operator.id,
+      actorEmail: operator.email,
+      action: SEAT_RELEASE_ACTION,
+      subjectId: `performance:${performanceId}`,
+      details: { performanceId, seatIds: changed },
+    }));
     const changed = done(change, performanceId);
+    await this.applyRelease(performanceId, seatIds);
     return { performanceId, released: changed, notBlocked: others(seatIds, changed) };
   }
 
@@ -165,7 +154,7 @@ export class SeatBlocks {
   }
 
   /**
-   * With REDIS_WAIT_REPLICAS, the change must reach that many replicas before the PostgreSQL
+   * With REDIS_WAIT_REPLICAS, a block must reach that many replicas before the PostgreSQL
    * commit, as a performance's cancel must: a failover that lost a block would let the seats sell.
    * Throws SeatBlocksNotReplicatedError when it does not in time (the transaction rolls back).
    */
@@ -181,9 +170,31 @@ export class SeatBlocks {
   }
 
   /**
-   * After a change Redis took and PostgreSQL did not commit: the seats' letters follow PostgreSQL
+   * After a release's commit: those of `seatIds` PostgreSQL has not blocked now become available
+   * in Redis, under the row lock (a block committed since the release keeps its B). No replica
+   * wait, and a failure (Redis down, the write lost by a failover) is logged, not thrown: the
+   * release is committed, the seats stay blocked (off sale, the safe side) and the seat
+   * reconciler's next pass puts them on sale (`block_dropped`).
+   */
+  private async applyRelease(performanceId: number, seatIds: number[]): Promise<void> {
+    try {
+      await this.blocks.underRowLock(performanceId, seatIds, async (blocked) => {
+        const free = others(seatIds, blocked);
+        // NO_PERFORMANCE: Redis lost the performance; its rebuild reads the committed release.
+        if (free.length > 0) await this.store.release(performanceId, free);
+      });
+    } catch (error) {
+      this.logger.error(
+        `seat blocks of performance ${performanceId} released, but their live state not yet (the seat reconciler will): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  /**
+   * After a block Redis took and PostgreSQL did not commit: the seats' letters follow PostgreSQL
    * again, under the row lock (blocked there: B; not: a B made available). A seat a buyer took
-   * meanwhile stays theirs. A failure is logged: the operator's retry settles it.
+   * meanwhile stays theirs. A failure is logged: the operator's retry or the seat reconciler's
+   * next pass settles it.
    */
   private async writeBack(performanceId: number, seatIds: number[]): Promise<void> {
     try {
@@ -203,6 +214,7 @@ export class SeatBlocks {
 /** The seats a change touched, or the error its outcome means. */
 function done(change: SeatBlockChange, performanceId: number): number[] {
   if (change.outcome === 'NOT_FOUND') throw new NotFoundError('performance');
+  if (change.outcome === 'SOLD') throw new SeatsNotBlockableError([], change.seatIds);
   if (change.outcome === 'UNKNOWN_SEATS') throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
   return change.changed;
 }

@@ -1,28 +1,38 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { PaidPurchaseRef } from '@app/database';
-import { waitForReplicas } from '@app/redis';
+import { OPERATOR_REDIS, waitForReplicas } from '@app/redis';
 import { assertPerformanceId } from '../input';
 import { performanceKeys } from '../redis-keys';
+import { PerformanceLifecycle, writeLifecycle } from '../seats/seat-state.store';
 
 /**
  * The Redis reads of a performance's cancellation: what its write-behind stream
  * (`{perf:<id>}:purchases`, whose entries are deleted only after their write to PostgreSQL
- * committed) still holds, and the replicas' confirmation of its CANCELED status. Reads only:
- * every cancel goes through PurchaseCancellation.
+ * committed) still holds, and its CANCELED status with the replicas' confirmation, both on
+ * OPERATOR_REDIS (see there: the `WAIT` counts that connection's writes, and no hold or seat page
+ * queues behind it). No purchase is canceled here: every cancel goes through PurchaseCancellation.
  */
 @Injectable()
 export class PerformanceCancellationStore {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(OPERATOR_REDIS) private readonly operators: Redis,
+  ) {}
+
+  /** Writes the performance's lifecycle (its CANCELED status) on OPERATOR_REDIS, as SeatStateStore.setLifecycle; false when not registered. */
+  setLifecycle(performanceId: number, salesOpenAt: Date, lifecycle: PerformanceLifecycle): Promise<boolean> {
+    return writeLifecycle(this.operators, performanceId, salesOpenAt, lifecycle);
+  }
 
   /**
-   * How many replicas confirmed every write the shared connection made to the performance's
-   * primary (the CANCELED status SeatStateStore.setLifecycle just wrote there among them), WAITing
-   * at most `timeoutMs` for `replicas`.
+   * How many replicas confirmed every write OPERATOR_REDIS made to the performance's primary (the
+   * status {@link setLifecycle} just wrote there among them), WAITing at most `timeoutMs` for
+   * `replicas`.
    */
   replicated(performanceId: number, replicas: number, timeoutMs: number): Promise<number> {
     assertPerformanceId(performanceId);
-    return waitForReplicas(this.redis, performanceKeys(performanceId).meta, replicas, timeoutMs);
+    return waitForReplicas(this.operators, performanceKeys(performanceId).meta, replicas, timeoutMs);
   }
 
   /** How many entries (purchases and cancellations) of the performance's purchase stream are not written to PostgreSQL yet. */

@@ -62,6 +62,7 @@ function service(
       Array.from({ length: options.unwritten ?? 1 }, (_, i) => ({ purchaseId: `p${i}`, userId: 'u' })),
     ),
     replicated: vi.fn(async () => options.acked ?? 0),
+    setLifecycle: vi.fn(async () => options.registered !== false),
   };
   const seatState = { setLifecycle: vi.fn(async () => options.registered !== false) };
   const rebuilder = { ensure: vi.fn(async () => undefined) };
@@ -79,7 +80,7 @@ function service(
 
 describe('PerformanceCancellations.cancel', () => {
   it('marks the live state CANCELED inside the row lock, drops the catalog caches and answers the progress', async () => {
-    const { cancellations, repository, seatState, rebuilder, cache } = service();
+    const { cancellations, repository, store, seatState, rebuilder, cache } = service();
     const answer = await cancellations.cancel(7, 'ill', operator);
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
     expect(repository.cancel).toHaveBeenCalledWith(7, { reason: 'ill', requestedBy: 'admin' }, expect.any(Function), {
@@ -89,11 +90,13 @@ describe('PerformanceCancellations.cancel', () => {
       subjectId: 'performance:7',
       details: { performanceId: 7, reason: 'ill' },
     });
-    expect(seatState.setLifecycle).toHaveBeenCalledWith(
+    // On the store's own client (OPERATOR_REDIS), where its replica wait counts it.
+    expect(store.setLifecycle).toHaveBeenCalledWith(
       7,
       row.salesOpenAt,
       expect.objectContaining({ status: 'CANCELED' }),
     );
+    expect(seatState.setLifecycle).not.toHaveBeenCalled();
     expect(cache.invalidate).toHaveBeenCalledOnce();
     // 2 PAID + 1 refund owed in PostgreSQL, 1 PAID only in Redis.
     expect(answer).toEqual({
@@ -103,9 +106,9 @@ describe('PerformanceCancellations.cancel', () => {
   });
 
   it('answers the first cancellation again, changing nothing', async () => {
-    const { cancellations, seatState, cache } = service({ created: false });
+    const { cancellations, store, cache } = service({ created: false });
     expect((await cancellations.cancel(7, 'other', operator)).created).toBe(false);
-    expect(seatState.setLifecycle).not.toHaveBeenCalled();
+    expect(store.setLifecycle).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
 

@@ -79,7 +79,7 @@ export class PerformanceCancellations {
         performanceId,
         { reason, requestedBy: operator.id },
         async (row) => {
-          if (!(await this.seatState.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
+          if (!(await this.store.setLifecycle(performanceId, row.salesOpenAt, lifecycleOf(row)))) {
             throw new StoreUnavailableError(
               'redis',
               new Error(`performance ${performanceId} left Redis again while it was canceled`),

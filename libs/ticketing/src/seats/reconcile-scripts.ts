@@ -30,6 +30,13 @@ export async function streamMark(redis: Redis, keys: PerformanceKeys): Promise<S
 /** One repair for reconcile-seats.lua to check again and apply (see the script for each kind). */
 export type SeatRepairRequest =
   | { kind: 'unbacked-sale'; seatId: number }
+  /**
+   * `seat-block`: blocked in PostgreSQL, to be made B if still A; `seat-release`: not blocked there,
+   * to be made A if still B. Only under the performance's row lock FOR SHARE, held from the read
+   * of seat_blocks until the script answered (SeatBlocksRepository.underShareLock).
+   */
+  | { kind: 'seat-block'; seatId: number }
+  | { kind: 'seat-release'; seatId: number }
   /** `holderEntry`: the seat-holds entry read ('' for none); `holdId`: its hold, null for none. */
   | { kind: 'dead-hold'; seatId: number; holderEntry: string; holdId: string | null }
   /**
@@ -79,8 +86,9 @@ export async function reconcileSeats(
   };
   const args: (string | number)[] = [mark.lastId, mark.added];
   for (const repair of repairs) {
-    if (repair.kind === 'unbacked-sale') args.push(repair.kind, repair.seatId, '', '', 0, 0, '');
-    else if (repair.kind === 'dead-hold') {
+    if (repair.kind === 'unbacked-sale' || repair.kind === 'seat-block' || repair.kind === 'seat-release') {
+      args.push(repair.kind, repair.seatId, '', '', 0, 0, '');
+    } else if (repair.kind === 'dead-hold') {
       const record = repair.holdId === null ? null : keys.hold(repair.holdId);
       args.push(repair.kind, repair.seatId, repair.holderEntry, '', position(record), 0, '');
     } else {

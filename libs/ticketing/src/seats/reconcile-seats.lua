@@ -17,7 +17,7 @@
                     that holder (a = 0 when there is no entry): freed (H -> A) only if the seat is
                     still H with that same entry and the record is not HELD (gone, or ended).
     persisted-sale  PostgreSQL says purchase x (of hold y, '' when unknown) sold the seat, and it
-                    was A or H: made S, unless KEYS[a] (x's purchase hash, a = 0 for a sale that
+                    was A, H or B (a block written over a sale a failover had lost): made S, unless KEYS[a] (x's purchase hash, a = 0 for a sale that
                     no cancellation can undo) says CANCELED (a cancellation not written to
                     PostgreSQL yet: answered PENDING_CANCEL). A seat held by hold y itself ends
                     that hold as bought by x (KEYS[b], its record: status PURCHASED, out of the
@@ -27,9 +27,13 @@
                     seat is added to `buyer`'s tickets bought (KEYS[10]): the lost write that left
                     it unsold lost that count with it (buyer '' for a final sale: its purchase is
                     canceled).
+    seat-block      PostgreSQL has the seat blocked (seat_blocks) and it was A: made B. The
+                    caller holds the performance's row lock FOR SHARE from its read of seat_blocks
+                    until this script answered, so no block or release is in flight.
+    seat-release    PostgreSQL has the seat not blocked and it was B: made A (same lock).
 
-  KEYS[1] seats       hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] counts      hash total, available, held, sold
+  KEYS[1] seats       hash seat id -> status letter (A available, H held, S sold, B blocked)
+  KEYS[2] counts      hash total, available, held, sold, blocked
   KEYS[3] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
   KEYS[4] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[5] stream      the performance's purchase stream
@@ -55,7 +59,7 @@
 local seatsKey, countsKey, seatHoldsKey, expiryKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local snapshotId, snapshotAdded = ARGV[1], tonumber(ARGV[2])
 local WIDTH = 7
-local COUNTER = { A = 'available', H = 'held', S = 'sold' }
+local COUNTER = { A = 'available', H = 'held', S = 'sold', B = 'blocked' }
 local seating = { free = KEYS[6], layout = KEYS[7], runs = KEYS[8], info = KEYS[9] }
 -- Seats made available and seats taken from available, for the best-available data at the end.
 local freed, taken = {}, {}
@@ -126,7 +130,7 @@ for i = 3, #ARGV, WIDTH do
       move(seatId, 'H', 'A')
       answer = 'REPAIRED'
     end
-  elseif kind == 'persisted-sale' and (letter == 'A' or letter == 'H') then
+  elseif kind == 'persisted-sale' and (letter == 'A' or letter == 'H' or letter == 'B') then
     if a > 0 and redis.call('HGET', KEYS[a], 'status') == 'CANCELED' then
       answer = 'PENDING_CANCEL'
     else
@@ -142,6 +146,12 @@ for i = 3, #ARGV, WIDTH do
         redis.call('ZREM', expiryKey, y)
       end
     end
+  elseif kind == 'seat-block' and letter == 'A' then
+    move(seatId, 'A', 'B')
+    answer = 'REPAIRED'
+  elseif kind == 'seat-release' and letter == 'B' then
+    move(seatId, 'B', 'A')
+    answer = 'REPAIRED'
   end
   answers[#answers + 1] = answer
 end

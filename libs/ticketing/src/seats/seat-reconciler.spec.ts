@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import type { PurchaseRepository } from '@app/database';
+import type { PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import type { SeatRepairAnswer, SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatHolder, SeatReconcileStore } from './seat-reconcile.store';
 import { SeatReconciler } from './seat-reconciler';
@@ -13,7 +13,8 @@ const MARK: StreamMark = { lastId: '5-0', added: 5 };
 /**
  * A reconciler over one performance's seat `letters` (seat id → letter), the seats of purchases
  * still in the stream, the sales PostgreSQL has and the holders of held seats; the store's script
- * answers `answer` to every repair unless told otherwise.
+ * answers `answer` to every repair unless told otherwise. `blocked`: what seat_blocks has at the
+ * unlocked read; `blockedLocked`: at the read under the share lock (the same unless given).
  */
 function reconciler(
   state: {
@@ -21,6 +22,8 @@ function reconciler(
     inStream?: number[];
     sold?: Sale[];
     holders?: Record<number, SeatHolder>;
+    blocked?: number[];
+    blockedLocked?: number[];
     chunk?: number;
     answer?: (request: SeatRepairRequest) => SeatRepairAnswer;
   } = {},
@@ -52,14 +55,32 @@ function reconciler(
       return state.sold ?? [];
     }),
   };
+  let inShareLock = false;
+  const blocks = {
+    blockedSeatIds: vi.fn(async () => state.blocked ?? []),
+    underShareLock: vi.fn(async (_performanceId: number, seatIds: number[], apply: (b: number[]) => unknown) => {
+      const locked = new Set(state.blockedLocked ?? state.blocked ?? []);
+      inShareLock = true;
+      try {
+        return await apply(seatIds.filter((id) => locked.has(id)));
+      } finally {
+        inShareLock = false;
+      }
+    }),
+  };
   const env = { SEAT_RECONCILE_CHUNK_SIZE: state.chunk ?? 1000 } as Env;
   const subject = new SeatReconciler(
     store as unknown as SeatReconcileStore,
     env,
     purchases as unknown as PurchaseRepository,
+    blocks as unknown as SeatBlocksRepository,
   );
   const requested = () => store.repair.mock.calls.flatMap(([, , requests]) => requests);
-  return { subject, store, purchases, order, requested };
+  store.repair.mockImplementation(async (_performanceId: number, _mark: StreamMark, requests: SeatRepairRequest[]) => {
+    if (inShareLock) order.push('repair under the share lock');
+    return requests.map(state.answer ?? ((): SeatRepairAnswer => ({ outcome: 'REPAIRED', takenFromHold: null })));
+  });
+  return { subject, store, purchases, blocks, order, requested };
 }
 
 describe('SeatReconciler', () => {
@@ -100,6 +121,41 @@ describe('SeatReconciler', () => {
     expect(requested()).toEqual([
       { kind: 'persisted-sale', seatId: 1, purchaseId: 'p1', holdId: 'h1', final: false },
       { kind: 'persisted-sale', seatId: 2, purchaseId: 'p2', holdId: null, final: true },
+    ]);
+  });
+
+  it('makes sold a seat shown blocked that PostgreSQL has sold (a block written over a lost sale)', async () => {
+    const { subject, blocks, requested } = reconciler({
+      letters: { 1: 'B' },
+      blocked: [1],
+      sold: [{ seatId: 1, purchaseId: 'p1', reservationId: 'h1', final: false }],
+    });
+    await subject.reconcilePerformance(7);
+    expect(requested()).toEqual([{ kind: 'persisted-sale', seatId: 1, purchaseId: 'p1', holdId: 'h1', final: false }]);
+    expect(blocks.underShareLock).not.toHaveBeenCalled();
+  });
+
+  it('repairs letters that disagree with seat_blocks as read again under the share lock, inside it', async () => {
+    const { subject, blocks, order, requested } = reconciler({
+      // 1 blocked, shown A; 2 shown B, not blocked; 3 shown A, blocked at the unlocked read but
+      // released before the locked one; 4 and 5 agree; 6 shown H while blocked is left alone.
+      letters: { 1: 'A', 2: 'B', 3: 'A', 4: 'B', 5: 'A', 6: 'H' },
+      blocked: [1, 3, 4, 6],
+      blockedLocked: [1, 4, 6],
+      holders: { 6: { entry: '900:live', holdId: 'live', status: 'HELD' } },
+    });
+    const { repairs } = await subject.reconcilePerformance(7);
+    expect(blocks.underShareLock.mock.calls.map(([, seats]) => seats)).toEqual([[1, 2], [3]]);
+    expect(requested()).toEqual([
+      { kind: 'seat-block', seatId: 1 },
+      { kind: 'seat-release', seatId: 2 },
+      { kind: 'seat-release', seatId: 3 },
+    ]);
+    expect(order.slice(2)).toEqual(['repair under the share lock', 'repair under the share lock']);
+    expect(repairs.map((repair) => [repair.seatId, repair.kind])).toEqual([
+      [1, 'block_restored'],
+      [2, 'block_dropped'],
+      [3, 'block_dropped'],
     ]);
   });
 

@@ -1,16 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { Env } from '@app/config';
-import { PurchaseRepository } from '@app/database';
-import { SeatRepairRequest } from './reconcile-scripts';
+import { PurchaseRepository, SeatBlocksRepository } from '@app/database';
+import { SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatReconcileStore } from './seat-reconcile.store';
 
 /**
  * What a repair did: `sold_unbacked` freed a seat shown sold that no purchase backs;
  * `held_without_hold` freed a seat shown held whose hold is gone or over; `sold_restored` made
- * sold again a seat PostgreSQL says is sold.
+ * sold again a seat PostgreSQL says is sold (also one shown blocked); `block_restored` blocked again
+ * a seat shown available that PostgreSQL has blocked; `block_dropped` made available a seat shown
+ * blocked that PostgreSQL has not blocked (a lost release, or a block whose commit never came).
  */
-export type SeatRepairKind = 'sold_unbacked' | 'held_without_hold' | 'sold_restored';
+export type SeatRepairKind =
+  'sold_unbacked' | 'held_without_hold' | 'sold_restored' | 'block_restored' | 'block_dropped';
 
 /** One seat repaired, as logged. */
 export interface SeatRepair {
@@ -36,6 +39,8 @@ const KIND_OF = {
   'unbacked-sale': 'sold_unbacked',
   'dead-hold': 'held_without_hold',
   'persisted-sale': 'sold_restored',
+  'seat-block': 'block_restored',
+  'seat-release': 'block_dropped',
 } as const satisfies Record<SeatRepairRequest['kind'], SeatRepairKind>;
 
 /**
@@ -47,7 +52,11 @@ const KIND_OF = {
  * seat letters chunk by chunk (SEAT_RECONCILE_CHUNK_SIZE seats a read); each chunk's candidates go
  * to reconcile-seats.lua, which checks every one again against the state of that moment and repairs
  * only those still wrong, so concurrent buyers, flushers and any number of reconcilers in other
- * processes are never overruled: each repair is made, logged and counted once.
+ * processes are never overruled: each repair is made, logged and counted once. Blocked seats are
+ * checked last, per chunk: a seat whose letter (A or B) disagrees with an unlocked read of
+ * `seat_blocks` is read again and repaired under the performance's row lock FOR SHARE, which the
+ * operators' blocks and releases hold FOR UPDATE from their Redis write to their commit, so a
+ * repair never undoes one in flight.
  */
 @Injectable()
 export class SeatReconciler {
@@ -64,6 +73,7 @@ export class SeatReconciler {
     private readonly store: SeatReconcileStore,
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
+    private readonly blocks: SeatBlocksRepository,
   ) {}
 
   /**
@@ -93,13 +103,15 @@ export class SeatReconciler {
     // read are the script's to check (StreamMark).
     const { mark, seats: inStream } = await this.store.streamSnapshot(performanceId);
     const sold = new Map((await this.purchases.soldSeats(performanceId)).map((row) => [String(row.seatId), row]));
+    // Unlocked: it only picks the seats worth a locked look (repairBlocks).
+    const blocked = new Set((await this.blocks.blockedSeatIds(performanceId)).map(String));
     const result: PerformanceReconciliation = { repairs: [], deferred: 0 };
     const chunk = this.env.SEAT_RECONCILE_CHUNK_SIZE;
     let cursor = '0';
     do {
       const scanned = await this.store.scanLetters(performanceId, cursor, chunk);
       cursor = scanned.cursor;
-      const requests = await this.candidates(performanceId, scanned.pairs, inStream, sold);
+      const { requests, blockSuspects } = await this.candidates(performanceId, scanned.pairs, inStream, sold, blocked);
       // A long HSCAN answer is cut in chunks, so no script call blocks Redis for long.
       for (let start = 0; start < requests.length; start += chunk) {
         const slice = requests.slice(start, start + chunk);
@@ -112,27 +124,58 @@ export class SeatReconciler {
           }
         });
       }
+      for (let start = 0; start < blockSuspects.length; start += chunk) {
+        await this.repairBlocks(performanceId, mark, blockSuspects.slice(start, start + chunk), result);
+      }
     } while (cursor !== '0');
     return result;
   }
 
   /**
+   * Reads `seatIds`' blocks again under the performance's row lock FOR SHARE and, still inside it,
+   * has reconcile-seats.lua make each A seat blocked there B and each B seat not blocked there A
+   * (any other letter is left). Adds the repairs made to `result`; nothing when the performance
+   * was deleted meanwhile.
+   */
+  private async repairBlocks(
+    performanceId: number,
+    mark: StreamMark,
+    seatIds: number[],
+    result: PerformanceReconciliation,
+  ): Promise<void> {
+    const done = await this.blocks.underShareLock(performanceId, seatIds, async (blockedNow) => {
+      const isBlocked = new Set(blockedNow);
+      const requests = seatIds.map((seatId): SeatRepairRequest => ({
+        kind: isBlocked.has(seatId) ? 'seat-block' : 'seat-release',
+        seatId,
+      }));
+      return { requests, answers: await this.store.repair(performanceId, mark, requests) };
+    });
+    done?.answers.forEach((answer, index) => {
+      if (answer.outcome === 'REPAIRED') result.repairs.push(this.record(performanceId, done.requests[index], null));
+    });
+  }
+
+  /**
    * Candidates among one chunk of `[seat id, letter, …]`: seats shown sold that nothing backs, seats
    * PostgreSQL has sold that are shown free or held, and seats shown held whose holder's record is
-   * not HELD (their holders read in one more step).
+   * not HELD (their holders read in one more step); and, as `blockSuspects`, seats not sold in
+   * PostgreSQL shown available while `blocked` has them or shown blocked while it has not.
    */
   private async candidates(
     performanceId: number,
     pairs: string[],
     inStream: Set<string>,
     sold: Map<string, { purchaseId: string; reservationId: string | null; userId: string; final: boolean }>,
-  ): Promise<SeatRepairRequest[]> {
+    blocked: Set<string>,
+  ): Promise<{ requests: SeatRepairRequest[]; blockSuspects: number[] }> {
     const requests: SeatRepairRequest[] = [];
+    const blockSuspects: number[] = [];
     const held: string[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const [seat, letter] = [pairs[i], pairs[i + 1]];
       const sale = sold.get(seat);
-      if (sale && (letter === 'A' || letter === 'H')) {
+      if (sale && (letter === 'A' || letter === 'H' || letter === 'B')) {
         requests.push({
           kind: 'persisted-sale',
           seatId: Number(seat),
@@ -141,19 +184,23 @@ export class SeatReconciler {
           buyerId: sale.userId,
           final: sale.final,
         });
+      } else if (!sale && (letter === 'A' || letter === 'B') && blocked.has(seat) === (letter === 'A')) {
+        // An unflushed sale of a seat shown A is blocked too: off sale is the safe side, and its
+        // flush makes it a persisted sale the next pass restores.
+        blockSuspects.push(Number(seat));
       } else if (!sale && !inStream.has(seat)) {
         if (letter === 'S') requests.push({ kind: 'unbacked-sale', seatId: Number(seat) });
         else if (letter === 'H') held.push(seat);
       }
     }
-    if (held.length === 0) return requests;
+    if (held.length === 0) return { requests, blockSuspects };
     const holders = await this.store.holders(performanceId, held);
     held.forEach((seat, index) => {
       const { entry, holdId, status } = holders[index];
       if (holdId !== null && status === 'HELD') return;
       requests.push({ kind: 'dead-hold', seatId: Number(seat), holderEntry: entry, holdId });
     });
-    return requests;
+    return { requests, blockSuspects };
   }
 
   /** Logs and counts one repair the script made. */
@@ -168,6 +215,8 @@ export class SeatReconciler {
       sold_unbacked: 'shown sold with no purchase behind it: made available',
       held_without_hold: `shown held by ${request.kind === 'dead-hold' && request.holdId ? `hold ${request.holdId}, which is not held` : 'no hold'}: made available`,
       sold_restored: `sold in PostgreSQL by purchase ${repair.purchaseId} but not in Redis: made sold${takenFromHold ? ` (taken from hold ${takenFromHold})` : ''}`,
+      block_restored: 'blocked in PostgreSQL but shown available: made blocked',
+      block_dropped: 'shown blocked but not blocked in PostgreSQL: made available',
     }[kind];
     this.logger.warn({
       message: `seat ${request.seatId} of performance ${performanceId} ${message}`,

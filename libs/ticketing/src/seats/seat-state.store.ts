@@ -385,16 +385,8 @@ export class SeatStateStore {
    * read them, in one MULTI with its salesOpenAt: once this answers, every script run on any
    * replica sees them. Answers false (nothing written) when the performance is not registered.
    */
-  async setLifecycle(performanceId: number, salesOpenAt: Date, lifecycle: PerformanceLifecycle): Promise<boolean> {
-    assertPerformanceId(performanceId);
-    const keys = performanceKeys(performanceId);
-    if (!(await this.isRegistered(performanceId))) return false;
-    await this.redis
-      .multi()
-      .hset(keys.meta, { ...lifecycleFields(lifecycle), salesOpenAt: salesOpenAt.getTime() })
-      .hdel(keys.meta, ...clearedFields(lifecycle))
-      .exec();
-    return true;
+  setLifecycle(performanceId: number, salesOpenAt: Date, lifecycle: PerformanceLifecycle): Promise<boolean> {
+    return writeLifecycle(this.redis, performanceId, salesOpenAt, lifecycle);
   }
 
   /** Undoes {@link closeSales}. */
@@ -448,6 +440,28 @@ export class SeatStateStore {
 }
 
 /** ON_SALE is the absence of `status`; `cancelUntil` 'none' forbids self-service cancel. */
+/**
+ * SeatStateStore.setLifecycle over `redis`: for a caller that must write it on a client of its
+ * own (a `WAIT` after it counts only its connection's writes). False when not registered.
+ */
+export async function writeLifecycle(
+  redis: Redis,
+  performanceId: number,
+  salesOpenAt: Date,
+  lifecycle: PerformanceLifecycle,
+): Promise<boolean> {
+  assertPerformanceId(performanceId);
+  const keys = performanceKeys(performanceId);
+  // Registered: its currency is in the meta hash (SeatStateStore.isRegistered).
+  if ((await redis.hexists(keys.meta, 'currency')) === 0) return false;
+  await redis
+    .multi()
+    .hset(keys.meta, { ...lifecycleFields(lifecycle), salesOpenAt: salesOpenAt.getTime() })
+    .hdel(keys.meta, ...clearedFields(lifecycle))
+    .exec();
+  return true;
+}
+
 function lifecycleFields(lifecycle: PerformanceLifecycle): Record<string, string | number> {
   const fields: Record<string, string | number> = {
     salesCloseAt: lifecycle.salesCloseAt.getTime(),

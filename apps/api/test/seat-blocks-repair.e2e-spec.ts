@@ -1,0 +1,271 @@
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { HoldService, PurchaseService, performanceKeys, SeatBlockStore, SeatReconciler } from '@app/ticketing';
+import { caller, createPerformance, flushPurchases } from './purchase-helpers';
+import { startTestApi } from './support/api';
+
+/**
+ * Blocked seats against lost Redis writes: a block refused for a seat PostgreSQL has sold (its S
+ * lost by a failover), and the seat reconciler bringing the letters B back in line with
+ * `seat_blocks` and the tickets, never undoing a block in flight. Real PostgreSQL and Redis.
+ */
+describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let redis: Redis;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', MAX_SEATS_PER_RESERVATION: '4' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    redis = api.app.get(Redis);
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  /** A performance of four seats whose first seat is sold and flushed, then shown A again (a failover lost the S). */
+  async function soldSeatLostByFailover(): Promise<{ id: number; seat: number }> {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const seat = seatIds[0];
+    const first = await createSession(api.app);
+    const hold = await api.app.get(HoldService).hold(first.id, id, [seat]);
+    await api.app.get(PurchaseService).purchase(first.id, hold.id);
+    await flushPurchases(api.app);
+    const keys = performanceKeys(id);
+    await redis
+      .multi()
+      .hset(keys.seats, String(seat), 'A')
+      .hincrby(keys.counts, 'sold', -1)
+      .hincrby(keys.counts, 'available', 1)
+      .exec();
+    return { id, seat };
+  }
+
+  const block = (id: number, seatIds: number[]) =>
+    call('POST', `/admin/performances/${id}/seat-blocks`, { body: { seatIds }, session: admin });
+  const release = (id: number, seatIds: number[]) =>
+    call('POST', `/admin/performances/${id}/seat-blocks/release`, { body: { seatIds }, session: admin });
+  const letter = (id: number, seat: number) => redis.hget(performanceKeys(id).seats, String(seat));
+  const reconcile = (id: number) => api.app.get(SeatReconciler).reconcilePerformance(id);
+
+  it('refuses to block a seat PostgreSQL has sold while Redis shows it available; the reconciler makes it S', async () => {
+    const { id, seat } = await soldSeatLostByFailover();
+    const blocked = await block(id, [seat]);
+    expect(blocked.statusCode, blocked.body).toBe(409);
+    expect(blocked.json().details).toEqual({ seatIds: [seat], held: [], sold: [seat] });
+    const kept = await db.query('SELECT 1 FROM seat_blocks WHERE seat_id = $1', [seat]);
+    expect(kept.rowCount).toBe(0);
+    await reconcile(id);
+    expect(await letter(id, seat)).toBe('S');
+    // A release (of nothing) and a second buyer: the seat stays sold.
+    expect((await release(id, [seat])).statusCode).toBe(200);
+    const second = await createSession(api.app);
+    await expect(api.app.get(HoldService).hold(second.id, id, [seat])).rejects.toThrow();
+  });
+
+  it('makes S a seat shown B that PostgreSQL has sold (a block written over a lost sale)', async () => {
+    const { id, seat } = await soldSeatLostByFailover();
+    // As a block that had passed before the check existed leaves it: B in Redis, a seat_blocks row.
+    expect(await api.app.get(SeatBlockStore).block(id, [seat])).toMatchObject({ outcome: 'OK', blocked: 1 });
+    await db.query(
+      `INSERT INTO seat_blocks (seat_id, performance_id, blocked_by, blocked_by_email) VALUES ($1, $2, $3, 'ops@example.test')`,
+      [seat, id, admin.id],
+    );
+    const { repairs } = await reconcile(id);
+    expect(repairs).toEqual([expect.objectContaining({ seatId: seat, kind: 'sold_restored' })]);
+    expect(await letter(id, seat)).toBe('S');
+    expect((await release(id, [seat])).json()).toMatchObject({ released: [seat] });
+    expect(await letter(id, seat)).toBe('S');
+    const second = await createSession(api.app);
+    await expect(api.app.get(HoldService).hold(second.id, id, [seat])).rejects.toThrow();
+  });
+
+  it('blocks again a committed block a failover lost (A with a seat_blocks row)', async () => {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    expect((await block(id, [seatIds[1]])).statusCode).toBe(200);
+    // The failover's Redis has the seat as before the block (bitmap and rows included).
+    expect(await api.app.get(SeatBlockStore).release(id, [seatIds[1]])).toEqual({ outcome: 'OK', released: 1 });
+    const { repairs } = await reconcile(id);
+    expect(repairs).toEqual([{ performanceId: id, seatId: seatIds[1], kind: 'block_restored' }]);
+    expect(await letter(id, seatIds[1])).toBe('B');
+    const buyer = await createSession(api.app);
+    await expect(api.app.get(HoldService).hold(buyer.id, id, [seatIds[1]])).rejects.toThrow();
+    expect(await redis.hmget(performanceKeys(id).counts, 'available', 'blocked')).toEqual(['3', '1']);
+    expect((await reconcile(id)).repairs).toEqual([]);
+  });
+
+  it('puts back on sale a seat shown B with no seat_blocks row (a lost release, or a block that never committed)', async () => {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    expect((await block(id, [seatIds[0], seatIds[2]])).statusCode).toBe(200);
+    expect((await release(id, [seatIds[0]])).statusCode).toBe(200);
+    // The release's Redis write lost; seat 3 blocked in Redis by a process that died before its commit.
+    const store = api.app.get(SeatBlockStore);
+    expect(await store.block(id, [seatIds[0], seatIds[3]])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    const { repairs } = await reconcile(id);
+    expect(repairs.map((repair) => [repair.seatId, repair.kind]).sort()).toEqual(
+      [
+        [seatIds[0], 'block_dropped'],
+        [seatIds[3], 'block_dropped'],
+      ].sort(),
+    );
+    expect(await redis.hmget(performanceKeys(id).seats, ...seatIds.map(String))).toEqual(['A', 'A', 'B', 'A']);
+    const buyer = await createSession(api.app);
+    expect(await api.app.get(HoldService).hold(buyer.id, id, [seatIds[0], seatIds[3]])).toMatchObject({
+      seatIds: [seatIds[0], seatIds[3]],
+    });
+  });
+
+  it('does not undo a block in flight: the reconciler waits for its commit under the row lock', async () => {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const store = api.app.get(SeatBlockStore);
+    const original = store.block.bind(store);
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => (proceed = resolve));
+    let written = false;
+    const spy = vi.spyOn(store, 'block').mockImplementationOnce(async (performanceId, ids) => {
+      const outcome = await original(performanceId, ids);
+      written = true;
+      await gate;
+      return outcome;
+    });
+    const blocking = block(id, [seatIds[2]]);
+    await waitUntil(async () => written, 'the block written to Redis, not committed', 10_000);
+    const reconciling = reconcile(id);
+    // The reconciler saw B with no committed row; it must now wait for the block's row lock.
+    await waitUntil(
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR SHARE%' AND query LIKE '%performances%'`,
+          )
+        ).rowCount! > 0,
+      'the reconciler waiting for the row lock',
+      10_000,
+    );
+    proceed();
+    expect((await blocking).statusCode).toBe(200);
+    expect((await reconciling).repairs).toEqual([]);
+    spy.mockRestore();
+    expect(await letter(id, seatIds[2])).toBe('B');
+  });
+});
+
+/**
+ * A release commits PostgreSQL first and changes Redis after, with no replica wait: whatever fails
+ * after the commit, no seat PostgreSQL lists blocked is on sale, and a seat left blocked in Redis
+ * is put on sale by the seat reconciler.
+ */
+describe('releasing blocked seats: PostgreSQL first (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let db: Client;
+  let redis: Redis;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    redis = api.app.get(Redis);
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+  });
+
+  /** A performance of four seats whose first two are blocked in both stores (written directly: with no replica a block answers 503). */
+  async function twoBlocked(): Promise<{ id: number; s1: number; s2: number }> {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const [s1, s2] = seatIds;
+    for (const seat of [s1, s2]) {
+      await db.query(
+        `INSERT INTO seat_blocks (seat_id, performance_id, blocked_by, blocked_by_email) VALUES ($1, $2, $3, 'ops@example.test')`,
+        [seat, id, admin.id],
+      );
+    }
+    expect(await api.app.get(SeatBlockStore).block(id, [s1, s2])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    return { id, s1, s2 };
+  }
+  const blockedInPostgres = async (id: number) =>
+    (await db.query('SELECT seat_id FROM seat_blocks WHERE performance_id = $1 ORDER BY seat_id', [id])).rows.map(
+      (row: { seat_id: number }) => row.seat_id,
+    );
+
+  it('commits a release whatever the replicas; a buyer who takes a seat at once keeps it, the other is on sale', async () => {
+    const { id, s1, s2 } = await twoBlocked();
+    const store = api.app.get(SeatBlockStore);
+    const buyer = await createSession(api.app);
+    const original = store.release.bind(store);
+    const spy = vi.spyOn(store, 'release').mockImplementationOnce(async (performanceId, ids) => {
+      const outcome = await original(performanceId, ids);
+      await api.app.get(HoldService).hold(buyer.id, id, [s1]);
+      return outcome;
+    });
+    const answer = await call('POST', `/admin/performances/${id}/seat-blocks/release`, {
+      body: { seatIds: [s1, s2] },
+      session: admin,
+    });
+    spy.mockRestore();
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toEqual({ performanceId: id, released: [s1, s2], notBlocked: [] });
+    expect(await blockedInPostgres(id)).toEqual([]);
+    expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['H', 'A']);
+  });
+
+  it("waits for replicas on the operators' own connection: a hold meanwhile is not queued behind the WAIT", async () => {
+    if (api.env.REDIS_CLUSTER_NODES) return; // a Cluster run has replicas: the WAIT answers at once
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const store = api.app.get(SeatBlockStore);
+    const buyer = await createSession(api.app);
+    const original = store.replicated.bind(store);
+    let held: Promise<{ seatIds: number[]; waitOverFirst: boolean }> | undefined;
+    const spy = vi.spyOn(store, 'replicated').mockImplementationOnce(async (performanceId, replicas, timeoutMs) => {
+      let waitOver = false;
+      const waiting = original(performanceId, replicas, timeoutMs).then((acked) => {
+        waitOver = true;
+        return acked;
+      });
+      held = api.app
+        .get(HoldService)
+        .hold(buyer.id, id, [seatIds[3]])
+        .then((hold) => ({ seatIds: hold.seatIds, waitOverFirst: waitOver }));
+      return waiting;
+    });
+    const answer = await call('POST', `/admin/performances/${id}/seat-blocks`, {
+      body: { seatIds: [seatIds[0]] },
+      session: admin,
+    });
+    spy.mockRestore();
+    // The single Redis of `int` has no replica: the block is refused, the hold answered during its WAIT.
+    expect(answer.statusCode, answer.body).toBe(503);
+    expect(await held).toEqual({ seatIds: [seatIds[3]], waitOverFirst: false });
+  });
+
+  it('a release whose Redis write fails after the commit leaves the seats off sale until the reconciler frees them', async () => {
+    const { id, s1, s2 } = await twoBlocked();
+    const store = api.app.get(SeatBlockStore);
+    const spy = vi.spyOn(store, 'release').mockRejectedValueOnce(new Error('connection lost'));
+    const answer = await call('POST', `/admin/performances/${id}/seat-blocks/release`, {
+      body: { seatIds: [s1, s2] },
+      session: admin,
+    });
+    spy.mockRestore();
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(await blockedInPostgres(id)).toEqual([]);
+    expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['B', 'B']);
+    const { repairs } = await api.app.get(SeatReconciler).reconcilePerformance(id);
+    expect(repairs.map((repair) => repair.kind)).toEqual(['block_dropped', 'block_dropped']);
+    expect(await redis.hmget(performanceKeys(id).seats, String(s1), String(s2))).toEqual(['A', 'A']);
+  });
+});
