@@ -232,7 +232,7 @@ describe('best-available reservations over HTTP', () => {
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json()).toMatchObject({
       message:
-        'no seats are free: every seat of this performance in section Balcony is sold or held (held seats come back when their holds end)',
+        'no seats are free: every seat of this performance in section Balcony is sold, held or blocked (off sale) (held seats come back when their holds end)',
       details: { quantity: 4, together: true, accessible: false, soldOut: true },
     });
     expect((await balcony(await buyer(), false)).statusCode).toBe(409);
@@ -262,14 +262,14 @@ describe('best-available reservations over HTTP', () => {
     expect(one.statusCode).toBe(409);
     expect(one.json()).toMatchObject({
       message:
-        'no seats are free: every seat of this performance is sold or held (held seats come back when their holds end)',
+        'no seats are free: every seat of this performance is sold, held or blocked (off sale) (held seats come back when their holds end)',
       details: { quantity: 1, together: true, accessible: false, soldOut: true },
     });
     const grade = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, grade: 'R' });
     expect(grade.json()).toMatchObject({
       statusCode: 409,
       message:
-        'no seats are free: every seat of this performance in grade R is sold or held (held seats come back when their holds end)',
+        'no seats are free: every seat of this performance in grade R is sold, held or blocked (off sale) (held seats come back when their holds end)',
     });
   });
 

@@ -161,6 +161,18 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
     expect(released.statusCode, released.body).toBe(200);
     expect(released.json()).toEqual({ performanceId: performance.id, released: [s3], notBlocked: [s4] });
 
+    // Requests that change no seat add no audit row.
+    expect((await block(performance.id, { seatIds: [s1] })).json()).toEqual({
+      performanceId: performance.id,
+      blocked: [],
+      alreadyBlocked: [s1],
+    });
+    expect((await release(performance.id, { seatIds: [s4] })).json()).toEqual({
+      performanceId: performance.id,
+      released: [],
+      notBlocked: [s4],
+    });
+
     const audit = await db.query(
       `SELECT action, actor_id, details FROM admin_audit_log WHERE subject_id = $1 ORDER BY id`,
       [`performance:${performance.id}`],

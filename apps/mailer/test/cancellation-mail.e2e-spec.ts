@@ -77,7 +77,7 @@ describe('cancellation notices: outbox → RabbitMQ → mailer → SMTP (real se
     expect(notice.subject).toBe(`Canceled: your tickets for ${EVENT_TITLE}`);
     expect(notice.messageIdHeader).toContain(`purchase-canceled.${purchase.purchaseId}`);
     for (const part of [notice.text, notice.html]) {
-      expect(part).toContain('was canceled and its amount refunded');
+      expect(part).toContain('was canceled by the box office and its amount refunded');
       expect(part).toContain(purchase.purchaseId);
       expect(part).toContain('Section B, row A, seat 1');
     }

@@ -54,15 +54,15 @@ describe('NoSeatsFitError', () => {
   it.each([
     [
       { kind: 'all' } as const,
-      'no seats are free: every seat of this performance is sold or held (held seats come back when their holds end)',
+      'no seats are free: every seat of this performance is sold, held or blocked (off sale) (held seats come back when their holds end)',
     ],
     [
       { kind: 'grade', grade: 'R' } as const,
-      'no seats are free: every seat of this performance in grade R is sold or held (held seats come back when their holds end)',
+      'no seats are free: every seat of this performance in grade R is sold, held or blocked (off sale) (held seats come back when their holds end)',
     ],
     [
       { kind: 'section', section: 'Floor' } as const,
-      'no seats are free: every seat of this performance in section Floor is sold or held (held seats come back when their holds end)',
+      'no seats are free: every seat of this performance in section Floor is sold, held or blocked (off sale) (held seats come back when their holds end)',
     ],
   ])('says sold out, of the scope %o', (scope, message) => {
     for (const accessible of [false, true]) {

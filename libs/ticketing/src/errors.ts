@@ -288,7 +288,7 @@ export class NoSeatsFitError extends DomainError {
           : '';
     const message =
       reason === 'SOLD_OUT'
-        ? `no seats are free: every seat of this performance${within} is sold or held (held seats come back when their holds end)`
+        ? `no seats are free: every seat of this performance${within} is sold, held or blocked (off sale) (held seats come back when their holds end)`
         : reason === 'SINGLE_LEFT'
           ? `best available found no placement of ${quantity === 1 ? (accessible ? 'an accessible seat' : 'a seat') : seats} that leaves no single empty seat (this performance does not sell single seats left between taken ones); seats chosen by id may still fit`
           : quantity === 1

@@ -46,8 +46,8 @@ export class SeatBlocksRepository {
   /**
    * Blocks `seatIds` (distinct) of the performance under its row lock FOR UPDATE (the lock a
    * rebuild of its live state waits for, FOR SHARE): a row per seat not blocked yet (a blocked
-   * seat keeps its first reason, operator and time), the audit row `audit(changed)`, then `apply`
-   * before the commit (the live state in Redis follows inside the lock; throwing rolls all back).
+   * seat keeps its first reason, operator and time), the audit row `audit(changed)` (none when no
+   * seat was new), then `apply` before the commit (the live state in Redis follows inside the lock; throwing rolls all back).
    * `apply` runs also when nothing was new, so Redis gets the block a lost write left out.
    * A seat with an ACTIVE ticket refuses the whole block (outcome SOLD, nothing written, `apply`
    * not run): Redis may show it available after a failover lost its sale, and a block there would
@@ -77,7 +77,8 @@ export class SeatBlocksRepository {
         [performanceId, seatIds, by.reason, by.id, by.email],
       );
       const changed = inserted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
-      await insertAudit(manager, audit(changed));
+      // A request that changed no seat changed nothing to audit.
+      if (changed.length > 0) await insertAudit(manager, audit(changed));
       await apply();
       return { outcome: 'DONE', changed };
     });
@@ -85,7 +86,8 @@ export class SeatBlocksRepository {
 
   /**
    * Releases `seatIds` (distinct) of the performance under its row lock, as {@link block} does:
-   * their rows deleted (a seat not blocked is no change) and the audit row, committed. Redis
+   * their rows deleted (a seat not blocked is no change) and the audit row (none when no seat was
+   * blocked), committed. Redis
    * follows after the commit (SeatBlocks.release, under {@link underRowLock}). Throws
    * DatabaseUnavailableError when a lock wait or the pool runs out.
    */
@@ -101,7 +103,8 @@ export class SeatBlocksRepository {
         [performanceId, seatIds],
       );
       const changed = deleted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
-      await insertAudit(manager, audit(changed));
+      // A request that changed no seat changed nothing to audit.
+      if (changed.length > 0) await insertAudit(manager, audit(changed));
       return { outcome: 'DONE', changed };
     });
   }

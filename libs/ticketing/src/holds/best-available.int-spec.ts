@@ -425,12 +425,12 @@ describe('best-available holds: the ladder on small halls', () => {
     await expect(ask(1, { scope: { kind: 'section', section: 'A' } })).rejects.toMatchObject({
       code: 'NoSeatsFit',
       message:
-        'no seats are free: every seat of this performance in section A is sold or held (held seats come back when their holds end)',
+        'no seats are free: every seat of this performance in section A is sold, held or blocked (off sale) (held seats come back when their holds end)',
       details: { quantity: 1, together: true, accessible: false, soldOut: true },
     });
     await expect(ask(2, { scope: { kind: 'grade', grade: 'R' } })).rejects.toMatchObject({
       message:
-        'no seats are free: every seat of this performance in grade R is sold or held (held seats come back when their holds end)',
+        'no seats are free: every seat of this performance in grade R is sold, held or blocked (off sale) (held seats come back when their holds end)',
       details: { soldOut: true },
     });
     // B's two free seats: not sold out, and no kept seat to mention.
@@ -446,7 +446,7 @@ describe('best-available holds: the ladder on small halls', () => {
       await expect(ask(1, { accessible })).rejects.toMatchObject({
         code: 'NoSeatsFit',
         message:
-          'no seats are free: every seat of this performance is sold or held (held seats come back when their holds end)',
+          'no seats are free: every seat of this performance is sold, held or blocked (off sale) (held seats come back when their holds end)',
         details: { quantity: 1, accessible, soldOut: true },
       });
     }

@@ -75,7 +75,7 @@ describe('best-available holds: answers to errors', () => {
       service({ outcome: 'NO_FIT', reason: 'SOLD_OUT' }).holds.holdBestAvailable('buyer', request),
     ).rejects.toMatchObject({
       message:
-        'no seats are free: every seat of this performance in section Floor is sold or held (held seats come back when their holds end)',
+        'no seats are free: every seat of this performance in section Floor is sold, held or blocked (off sale) (held seats come back when their holds end)',
       details: { quantity: 2, together: true, accessible: false, soldOut: true },
     });
     await expect(

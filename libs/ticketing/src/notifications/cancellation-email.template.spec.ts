@@ -62,4 +62,15 @@ describe('cancellation e-mail template', () => {
     expect(unconfirmed.html).not.toContain('QR codes');
     expect(renderCancellationEmail(calledOff, canceledAt).text).toContain('the QR codes of the confirmation are void');
   });
+
+  it('says the box office canceled it for an operator refund, and nothing of the kind for the buyer', () => {
+    const refunded = renderCancellationEmail(receipt, canceledAt, {
+      confirmed: true,
+      calledOff: false,
+      byBoxOffice: true,
+    });
+    expect(refunded.text).toContain('was canceled by the box office and its amount refunded.');
+    expect(refunded.html).toContain('was canceled by the box office and its amount refunded.');
+    expect(renderCancellationEmail(receipt, canceledAt).text).toContain('was canceled and its amount refunded.');
+  });
 });

@@ -7,11 +7,16 @@ import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } 
  * `calledOff`: the purchase was canceled because its performance was (the bulk refund canceled
  * it); then it says so, with the operator's reason when one was given. `confirmed` false: no
  * confirmation went out (the performance was canceled first), so the notice speaks of no QR codes.
+ * `byBoxOffice`: an operator refunded it (not the buyer's own cancel), and the notice says so.
  */
 export function renderCancellationEmail(
   receipt: PurchaseReceipt,
   canceledAt: Date,
-  { confirmed, calledOff: byCalledOff }: { confirmed: boolean; calledOff: boolean } = {
+  {
+    confirmed,
+    calledOff: byCalledOff,
+    byBoxOffice = false,
+  }: { confirmed: boolean; calledOff: boolean; byBoxOffice?: boolean } = {
     confirmed: true,
     calledOff: false,
   },
@@ -23,11 +28,12 @@ export function renderCancellationEmail(
   const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
   const called = byCalledOff ? receipt.performanceCancellation : null;
   const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
+  const canceledBy = byBoxOffice && !called ? ' by the box office' : '';
 
   const text = [
     `Hello ${receipt.buyerName},`,
     '',
-    `your purchase for ${receipt.eventTitle} was canceled and its amount refunded.`,
+    `your purchase for ${receipt.eventTitle} was canceled${canceledBy} and its amount refunded.`,
     confirmed
       ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.'
       : 'No tickets will be issued for it.',
@@ -51,7 +57,7 @@ export function renderCancellationEmail(
 <head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
 <body style="font-family: sans-serif; line-height: 1.4">
 <p>Hello ${escapeHtml(receipt.buyerName)},</p>
-<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled and its amount refunded.
+<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy} and its amount refunded.
 ${confirmed ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.' : 'No tickets will be issued for it.'}</p>
 ${calledOff ? `<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>\n` : ''}<table cellpadding="4">
 <tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>

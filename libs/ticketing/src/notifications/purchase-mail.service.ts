@@ -124,7 +124,11 @@ export class PurchaseMailService {
         manager,
         messageId,
         receipt,
-        renderCancellationEmail(receipt, new Date(message.canceledAt), { confirmed, calledOff: byCalledOff }),
+        renderCancellationEmail(receipt, new Date(message.canceledAt), {
+          confirmed,
+          calledOff: byCalledOff,
+          byBoxOffice: message.canceledBy === 'operator',
+        }),
       );
     });
   }
