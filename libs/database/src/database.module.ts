@@ -5,6 +5,7 @@ import { Env } from '@app/config';
 import { dataSourceOptions } from './data-source.options';
 import { ensureDatabase, runMigrations } from './database-bootstrap';
 import { AdminAuditRepository } from './repositories/admin-audit.repository';
+import { AttendeesRepository } from './repositories/attendees.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   EmailDeliveriesRepository,
   PaymentAttemptsRepository,
   TicketsRepository,
+  AttendeesRepository,
   WaitingRoomsRepository,
   SalesRepository,
   SeatBlocksRepository,

@@ -84,6 +84,8 @@ export type {
 } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
 export type { CheckInResult, TicketIdentity, TicketRecord } from './repositories/tickets.repository';
+export { AttendeesRepository } from './repositories/attendees.repository';
+export type { AttendeeRecord } from './repositories/attendees.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';
 export { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
 export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';

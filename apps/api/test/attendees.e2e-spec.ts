@@ -1,0 +1,133 @@
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { AttendeeList } from '@app/ticketing';
+import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
+
+/** The door list as an admin downloads it: raw bytes, and the lines parsed back (header first). */
+describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    // Age 0: a flush pass writes everything bought so far; the test decides when it runs.
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  async function buy(session: TestSession, performanceId: number, seatIds: number[]): Promise<string> {
+    const held = await hold(api.app, session, performanceId, seatIds);
+    const res = await call('POST', '/purchases', { session, body: { reservationId: held.id } });
+    expect(res.statusCode).toBe(201);
+    return res.json().id;
+  }
+
+  async function download(performanceId: number) {
+    const res = await call('GET', `/performances/${performanceId}/attendees`, { session: admin });
+    expect(res.statusCode).toBe(200);
+    const lines: string[][] = parse(res.rawPayload, { bom: true });
+    return { res, header: lines[0], rows: lines.slice(1) };
+  }
+
+  it('lists every active ticket in seat order with its buyer, check-in and price; leaves out canceled and unflushed ones', async () => {
+    const performance = await createPerformance(api.app, admin, 100, { price: 4_500 });
+    const [ada, formula, unflushed] = await Promise.all([
+      createSession(api.app, { name: '김하늘, "Sky" Kim' }),
+      createSession(api.app, { name: '=HYPERLINK("http://evil.test")' }),
+      createSession(api.app),
+    ]);
+    const seats = performance.seatIds;
+    const adaPurchase = await buy(ada, performance.id, [seats[5], seats[2]]);
+    const formulaPurchase = await buy(formula, performance.id, [seats[0]]);
+    const canceled = await buy(ada, performance.id, [seats[9]]);
+    expect((await call('POST', `/purchases/${canceled}/cancel`, { session: ada })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    await buy(unflushed, performance.id, [seats[1]]); // still only in Redis
+
+    const tickets = await call('GET', `/purchases/${adaPurchase}/tickets`, { session: ada });
+    expect(tickets.statusCode).toBe(200);
+    const scanned = (tickets.json().items as { seat: { id: number }; code: string }[]).find(
+      (ticket) => ticket.seat.id === seats[5],
+    );
+    const checkIn = await call('POST', '/check-in', { session: admin, body: { code: scanned?.code } });
+    expect(checkIn.statusCode).toBe(200);
+
+    const { res, header, rows } = await download(performance.id);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.headers['content-disposition']).toBe(
+      `attachment; filename="performance-${performance.id}-attendees.csv"`,
+    );
+    expect(res.rawPayload.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(res.payload).toContain('\r\n');
+    expect(header).toEqual([
+      'ticket_id',
+      'purchase_id',
+      'section',
+      'row',
+      'seat',
+      'price',
+      'currency',
+      'purchased_at',
+      'checked_in_at',
+      'buyer_email',
+      'buyer_name',
+    ]);
+    const column = (name: string) => header.indexOf(name);
+    expect(rows.map((row) => row[column('purchase_id')])).toEqual([formulaPurchase, adaPurchase, adaPurchase]);
+    expect(rows.map((row) => row[column('seat')])).toEqual(['1', '3', '6']);
+    expect(rows.every((row) => row[column('price')] === '4500' && row[column('currency')] === 'KRW')).toBe(true);
+    expect(rows.map((row) => row[column('buyer_name')])).toEqual([
+      `'=HYPERLINK("http://evil.test")`,
+      '김하늘, "Sky" Kim',
+      '김하늘, "Sky" Kim',
+    ]);
+    expect(rows.map((row) => row[column('buyer_email')])).toEqual([formula.email, ada.email, ada.email]);
+    expect(rows.map((row) => row[column('checked_in_at')] !== '')).toEqual([false, false, true]);
+    for (const row of rows) {
+      expect(row[column('ticket_id')]).toMatch(/^\d+$/);
+      expect(new Date(row[column('purchased_at')]).toISOString()).toBe(row[column('purchased_at')]);
+    }
+    expect(new Date(rows[2][column('checked_in_at')]).toISOString()).toBe(checkIn.json().checkedInAt);
+  });
+
+  it('reads page after page in seat order without a line twice or missing', async () => {
+    const performance = await createPerformance(api.app, admin, 100);
+    const buyer = await createSession(api.app);
+    const bought = performance.seatIds.filter((_, index) => index % 3 !== 1).slice(0, 11);
+    for (const seatId of bought) await buy(buyer, performance.id, [seatId]);
+    await flushPurchases(api.app);
+
+    const pages: number[][] = [];
+    for await (const page of await api.app.get(AttendeeList).open(performance.id, 4)) {
+      pages.push(page.map((line) => line.position));
+    }
+    expect(pages.map((page) => page.length)).toEqual([4, 4, 3]);
+    const positions = pages.flat();
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const { rows, header } = await download(performance.id);
+    expect(rows).toHaveLength(bought.length);
+    expect(new Set(rows.map((row) => row[header.indexOf('ticket_id')])).size).toBe(bought.length);
+  });
+
+  it('answers a header line only for a performance without sales, 404 for an unknown one, 400/401/403 otherwise', async () => {
+    const performance = await createPerformance(api.app, admin, 100);
+    const empty = await download(performance.id);
+    expect(empty.rows).toEqual([]);
+    expect(empty.header).toContain('buyer_email');
+
+    const unknown = await call('GET', '/performances/2147483000/attendees', { session: admin });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ statusCode: 404, message: 'performance not found' });
+    expect((await call('GET', '/performances/abc/attendees', { session: admin })).statusCode).toBe(400);
+    expect((await call('GET', `/performances/${performance.id}/attendees`)).statusCode).toBe(401);
+    const buyer = await createSession(api.app);
+    expect((await call('GET', `/performances/${performance.id}/attendees`, { session: buyer })).statusCode).toBe(403);
+  });
+});

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { AttendeeRecord, AttendeesRepository, PerformanceRepository } from '@app/database';
+import { NotFoundError } from '../errors';
+
+/** Lines a page of the door list reads at most (one query each). */
+export const ATTENDEE_PAGE_SIZE = 1_000;
+
+/**
+ * A performance's door list: every active ticket with its seat and buyer, in seat layout order,
+ * for the box office's will-call desk and a paper fallback when the door's scanners are down.
+ * Reads PostgreSQL only: a purchase younger than PURCHASE_FLUSH_AGE_SECONDS (not yet written
+ * behind) is not on it yet; a canceled or refunded purchase's tickets are not on it (also one
+ * refunded after its check-in).
+ */
+@Injectable()
+export class AttendeeList {
+  constructor(
+    private readonly performances: PerformanceRepository,
+    private readonly attendees: AttendeesRepository,
+  ) {}
+
+  /**
+   * The list as pages of up to `pageSize` lines, the first one already read, so an unknown
+   * performance (NotFoundError) or an unavailable database (DatabaseUnavailableError) is known
+   * before the caller starts its answer. Later pages are read as the caller iterates; a failure
+   * then rejects that iteration.
+   */
+  async open(performanceId: number, pageSize = ATTENDEE_PAGE_SIZE): Promise<AsyncIterable<AttendeeRecord[]>> {
+    if (!(await this.performances.findById(performanceId))) throw new NotFoundError('performance', { performanceId });
+    const first = await this.attendees.page(performanceId, 0, pageSize);
+    return this.pagesFrom(performanceId, first, pageSize);
+  }
+
+  private async *pagesFrom(
+    performanceId: number,
+    first: AttendeeRecord[],
+    pageSize: number,
+  ): AsyncGenerator<AttendeeRecord[]> {
+    let page = first;
+    while (page.length > 0) {
+      yield page;
+      if (page.length < pageSize) return;
+      page = await this.attendees.page(performanceId, page[page.length - 1].position, pageSize);
+    }
+  }
+}
