@@ -48,8 +48,10 @@ buildOrExit();
 // After the build: libs/config comes from it.
 const { env, mailCatcher: catcher } = readConfig();
 const apiPorts = Array.from({ length: replicas }, (_, i) => env.PORT + 1 + i);
-// The last api's configuration as it will run (a PORT near 65535 leaves no room for N replicas).
-readConfig({ HOST: '127.0.0.1', PORT: String(apiPorts.at(-1)), METRICS_PORT: '' });
+if (apiPorts.at(-1) > 65535) {
+  console.error(`✗ the api processes take ports PORT+1 to PORT+${replicas}: PORT=${env.PORT} leaves no room for them`);
+  process.exit(1);
+}
 
 const runtimeDir = mkdtempSync(join(tmpdir(), 'boxoffice-nginx-'));
 chmodSync(runtimeDir, 0o755);
