@@ -14,6 +14,8 @@
 // than R a second (loadtest/check-outcome.mjs, holdRate).
 // A stack it starts runs on a database, Redis key prefix and RabbitMQ namespace of the run's own,
 // dropped at the end (scripts/stack.mjs, dropRun) unless `--keep`.
+// Its configuration is the apps' (libs/config, from the build, scripts/config.mjs): a bad value stops
+// it before anything starts, with the apps' message; --target defaults to this machine's PORT.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +27,8 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { checkOutcome } from '../loadtest/check-outcome.mjs';
 import { buildIfStale } from './build-if-stale.mjs';
-import { appConfig, dropRun, redisKeys, startApp, stopApps } from './stack.mjs';
+import { appConfig, childEnv, readConfig } from './config.mjs';
+import { dropRun, redisKeys, startApp, stopApps } from './stack.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -34,7 +37,8 @@ const { values } = parseArgs({
     seats: { type: 'string', default: '2000' },
     duration: { type: 'string', default: '60' },
     'max-duration': { type: 'string' },
-    target: { type: 'string', default: process.env.LOADTEST_TARGET ?? 'http://127.0.0.1:3000' },
+    // Default: http://127.0.0.1:PORT, the api's port as the apps read it.
+    target: { type: 'string' },
     'spawn-rate': { type: 'string' },
     // Buyers log in before the run; behind Nginx (which rate-limits logins) point this at a replica.
     'prepare-target': { type: 'string' },
@@ -45,6 +49,8 @@ const { values } = parseArgs({
     'admit-per-second': { type: 'string', default: '5' },
     // Leaves the run's database, keys and queues of a stack it started, for a look afterwards.
     keep: { type: 'boolean', default: false },
+    // The Locust command; Debian's python3-locust installs /usr/bin/locust for the system Python.
+    locust: { type: 'string', default: 'locust' },
   },
 });
 const users = Number(values.users);
@@ -60,13 +66,15 @@ if (
   console.error(
     'usage: npm run loadtest -- --users U --seats S --duration D [--max-duration M >= D] ' +
       '[--queue [--admit-per-second R]] ' +
-      '[--target URL] [--prepare-target URL] [--no-build] [--keep]',
+      '[--target URL] [--prepare-target URL] [--no-build] [--keep] [--locust COMMAND]',
   );
   process.exit(2);
 }
-const target = values.target.replace(/\/$/, '');
+// The stack this script may start runs the built apps, and libs/config comes from the build.
+if (!values['no-build']) buildIfStale();
+const configured = readConfig().env;
+const target = (values.target ?? `http://127.0.0.1:${configured.PORT}`).replace(/\/$/, '');
 const prepareTarget = (values['prepare-target'] ?? target).replace(/\/$/, '');
-const env = process.env;
 const runId = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = join(root, 'loadtest', 'results', runId);
 const outcomeDir = join(resultsDir, 'outcome');
@@ -82,7 +90,7 @@ let mailsReceived = 0;
 let runOverrides = {};
 
 /** The configuration the apps read (libs/config's `loadEnv`, from the build), with the run's overrides. */
-const config = () => appConfig().loadEnv(runOverrides);
+const config = () => readConfig(runOverrides).env;
 
 async function api(method, path, body, token) {
   const res = await fetch(`${prepareTarget}${path}`, {
@@ -105,7 +113,6 @@ async function reachable() {
 
 async function startStack() {
   console.log(`nothing answers at ${target}: starting api, batch and mailer`);
-  if (!values['no-build']) buildIfStale();
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -124,8 +131,7 @@ async function startStack() {
   runOverrides = { DATABASE_URL: database.toString(), REDIS_KEY_PREFIX: `${name}:`, RABBITMQ_NAMESPACE: name };
   const port = new URL(target).port || '80';
   const admin = { email: `loadtest-admin@boxoffice.local`, password: randomBytes(12).toString('hex') };
-  const appEnv = {
-    ...env,
+  const appEnv = childEnv({
     ...runOverrides,
     PORT: port,
     SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
@@ -136,7 +142,7 @@ async function startStack() {
     SIGNUP_RATE_LIMIT: '0',
     // Queued buyers poll every second, so they reach the hold route soon after their admission.
     ...(values.queue ? { WAITING_ROOM_POLL_AFTER_SECONDS: '1' } : {}),
-  };
+  });
   for (const app of ['api', 'batch', 'mailer'])
     started.push(startApp(app, appEnv, { stdio: ['ignore', 'ignore', 'inherit'] }));
   // A loaded machine (CI beside other suites) can take well over 30 s to start three apps; an
@@ -257,17 +263,15 @@ function runLocust() {
   ];
   const length = maxDuration > duration ? `${duration}-${maxDuration} s (until a purchase)` : `${duration} s`;
   console.log(`locust: ${users} ${values.queue ? 'queued ' : ''}buyers for ${length} against ${target}`);
-  // Debian's python3-locust installs /usr/bin/locust for the system Python.
-  const run = spawnSync(env.LOCUST ?? 'locust', args, {
+  const run = spawnSync(values.locust, args, {
     cwd: root,
     stdio: 'inherit',
-    env: {
-      ...env,
+    env: childEnv({
       LOADTEST_FIXTURE: join(resultsDir, 'fixture.json'),
       LOADTEST_OUTCOME_DIR: outcomeDir,
       // Locust stops by itself after --run-time (the most); before that once both are reached.
       ...(maxDuration > duration ? { LOADTEST_MIN_SECONDS: String(duration), LOADTEST_MIN_PURCHASES: '1' } : {}),
-    },
+    }),
     timeout: (maxDuration + 60) * 1000,
   });
   if (run.error || run.status !== 0) {
@@ -421,10 +425,7 @@ function summarize(stats, checks, sellOut) {
 let exitCode = 1;
 try {
   const admin = (await reachable())
-    ? {
-        email: env.ADMIN_EMAIL ?? env.LOADTEST_ADMIN_EMAIL,
-        password: env.ADMIN_PASSWORD ?? env.LOADTEST_ADMIN_PASSWORD,
-      }
+    ? { email: configured.ADMIN_EMAIL, password: configured.ADMIN_PASSWORD }
     : await startStack();
   if (!admin.email || !admin.password) {
     throw new Error('the running stack needs admin credentials: set ADMIN_EMAIL and ADMIN_PASSWORD');

@@ -6,8 +6,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRedisCluster } from './redis-cluster.mjs';
 import { buildIfStale } from './build-if-stale.mjs';
+import { childEnv } from './config.mjs';
+import { startRedisCluster } from './redis-cluster.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,7 +59,7 @@ export class ProcessGroup {
     process.on('SIGTERM', () => this.stop(0));
   }
 
-  run(name, command, args, env = process.env) {
+  run(name, command, args, env = childEnv()) {
     const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const prefix = `[${name}]`.padEnd(10);
     for (const stream of [child.stdout, child.stderr]) {

@@ -1,7 +1,8 @@
 // What the scripts that run the built apps share (scripts/loadtest.mjs, bench/run.mjs,
 // bench/flush.mjs): the built entry points, starting and stopping them, the Redis key layout from
 // its one source (libs/ticketing/src/redis-keys.ts, as built), and removing what a run left on the
-// shared services (its database, Redis keys, RabbitMQ queues and exchanges).
+// shared services (its database, Redis keys, RabbitMQ queues and exchanges). Their configuration:
+// scripts/config.mjs.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { appConfig } from './config.mjs';
 import { APP_NODE_OPTIONS } from './local-stack.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,22 +90,15 @@ export function redisKeys() {
 }
 
 /**
- * libs/config from the built api (`loadEnv`, `redisClusterNodes`, …): the configuration as the apps
- * read it, `.env`, defaults and rules included, never a copy of them. Needs a build.
- * @returns {typeof import('../libs/config/src')}
- */
-export function appConfig() {
-  return createRequire(import.meta.url)(join(root, 'dist/apps/api/libs/config/src/index.js'));
-}
-
-/**
  * Drops a run's database, deletes every key under its prefix and its queues and exchanges.
- * `serverUrl`: a PostgreSQL URL of the database's server (its database part is not used; the local
- * server by default). The keys are deleted on the one Redis at `redisUrl`.
+ * `serverUrl`: a PostgreSQL URL of the database's server (its database part is not used). The keys
+ * are deleted on the one Redis at `redisUrl`. A URL not given is the configured one (DATABASE_URL,
+ * REDIS_URL, RABBITMQ_URL as the apps read them: libs/config, from the build).
  * @param {{ database: string, keyPrefix: string, namespace: string, serverUrl?: string, redisUrl?: string, rabbitmqUrl?: string }} run
  */
 export async function dropRun({ database, keyPrefix, namespace, serverUrl, redisUrl, rabbitmqUrl }) {
-  const server = new URL(serverUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  const configured = serverUrl && redisUrl && rabbitmqUrl ? undefined : appConfig().loadEnv();
+  const server = new URL(serverUrl ?? configured.DATABASE_URL);
   server.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: server.toString() });
   await admin.connect();
@@ -112,8 +107,8 @@ export async function dropRun({ database, keyPrefix, namespace, serverUrl, redis
   } finally {
     await admin.end();
   }
-  await dropQueues(namespace, rabbitmqUrl ?? 'amqp://guest:guest@127.0.0.1:5672');
-  await dropKeys(keyPrefix, redisUrl ?? 'redis://127.0.0.1:6379');
+  await dropQueues(namespace, rabbitmqUrl ?? configured.RABBITMQ_URL);
+  await dropKeys(keyPrefix, redisUrl ?? configured.REDIS_URL);
 }
 
 async function dropKeys(prefix, url) {

@@ -3,14 +3,16 @@
 // machine without Docker. Builds, starts N `api` processes on their own ports, `batch`, `mailer`, a
 // mail catcher (unless SMTP_URL is set) and Debian's nginx in front of the api processes on port P
 // (default 8080), rendered from the same template as Docker Compose. `--redis-cluster` runs them
-// all on a local 3-primary, 3-replica Redis Cluster (ports 7000-7005) instead of REDIS_URL.
-// Ctrl-C or SIGTERM stops everything.
+// all on a local 3-primary, 3-replica Redis Cluster (ports 7000-7005) instead of REDIS_URL. The
+// configuration is read as the apps read it (libs/config, after the build): a bad value stops it
+// before anything starts, with the apps' message. Ctrl-C or SIGTERM stops everything.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localValues, renderTemplate } from '../deploy/nginx/render.mjs';
+import { childEnv, readConfig } from './config.mjs';
 import {
   announceWhenReady,
   APP_NODE_OPTIONS,
@@ -20,10 +22,6 @@ import {
   ProcessGroup,
   startLocalRedisCluster,
 } from './local-stack.mjs';
-import { appConfig } from './stack.mjs';
-
-const env = process.env;
-const FIRST_API_PORT = Number(env.PORT ?? '3000') + 1;
 
 const { values: options } = parseArgs({
   options: {
@@ -48,12 +46,16 @@ if (spawnSync('sh', ['-c', 'command -v nginx']).status !== 0) {
 
 buildOrExit();
 // After the build: libs/config comes from it.
-const catcher = appConfig().mailCatcher();
+const { env, mailCatcher: catcher } = readConfig();
+const apiPorts = Array.from({ length: replicas }, (_, i) => env.PORT + 1 + i);
+if (apiPorts.at(-1) > 65535) {
+  console.error(`✗ the api processes take ports PORT+1 to PORT+${replicas}: PORT=${env.PORT} leaves no room for them`);
+  process.exit(1);
+}
 
 const runtimeDir = mkdtempSync(join(tmpdir(), 'boxoffice-nginx-'));
 chmodSync(runtimeDir, 0o755);
 mkdirSync(join(runtimeDir, 'temp'));
-const apiPorts = Array.from({ length: replicas }, (_, i) => FIRST_API_PORT + i);
 const configPath = join(runtimeDir, 'nginx.conf');
 // A local cluster is for development: X-Upstream names the replica that answered.
 writeFileSync(
@@ -69,7 +71,7 @@ const group = new ProcessGroup({
 // METRICS_PORT stays unset here: one port cannot serve every process of this machine, so each
 // api serves /metrics on its own port, and batch and mailer serve no HTTP.
 const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
-const extra = { ...env, ...redisCluster, ...group.startMailCatcher(catcher), METRICS_PORT: '' };
+const extra = childEnv({ ...redisCluster, ...group.startMailCatcher(catcher), METRICS_PORT: '' });
 apiPorts.forEach((port, i) =>
   group.run(`api-${i + 1}`, process.execPath, [...APP_NODE_OPTIONS.api, appEntry('api')], {
     ...extra,
@@ -90,6 +92,7 @@ group.run('nginx', 'nginx', [
   'daemon off;',
 ]);
 
+const clusterNodes = redisCluster.REDIS_CLUSTER_NODES ?? env.REDIS_CLUSTER_NODES;
 console.log(`
 boxoffice cluster is starting: ${replicas} api processes (ports ${apiPorts.join(', ')}) behind nginx
   API          http://127.0.0.1:${nginxPort}/api/v1
@@ -98,7 +101,7 @@ boxoffice cluster is starting: ${replicas} api processes (ports ${apiPorts.join(
   Metrics      per replica only, e.g. http://127.0.0.1:${apiPorts[0]}/metrics (nginx answers 404)
   Nginx        ${configPath} · access log ${join(runtimeDir, 'access.log')}
   Mail viewer  ${mailViewerLine(catcher)}
-  Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
+  Redis        ${clusterNodes ? `Cluster ${clusterNodes}` : env.REDIS_URL}
 Ctrl-C stops everything.
 `);
 void announceWhenReady(`http://127.0.0.1:${nginxPort}/health/ready`);

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// `npm start [-- --redis-cluster]`: the whole local stack in the foreground. Checks PostgreSQL, Redis
-// and RabbitMQ, builds, starts a mail catcher (unless SMTP_URL is set; on MAIL_CATCHER_SMTP_PORT and
-// MAIL_CATCHER_WEB_PORT), `api`, `batch` and `mailer`, prints where to look, and stops everything on
-// Ctrl-C or SIGTERM. `--redis-cluster` starts a local 3-primary, 3-replica Redis Cluster (ports
-// 7000-7005) and runs everything on it instead of REDIS_URL.
+// `npm start [-- --redis-cluster]`: the whole local stack in the foreground. Builds (when dist is
+// stale), reads the configuration as the apps read it (libs/config: a bad value stops it here, with
+// the apps' message), checks PostgreSQL, Redis and RabbitMQ, starts a mail catcher (unless SMTP_URL
+// is set; on MAIL_CATCHER_SMTP_PORT and MAIL_CATCHER_WEB_PORT), `api`, `batch` and `mailer`, prints
+// where to look, and stops everything on Ctrl-C or SIGTERM. `--redis-cluster` starts a local
+// 3-primary, 3-replica Redis Cluster (ports 7000-7005) and runs everything on it instead of REDIS_URL.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { appConfig, childEnv, readConfig } from './config.mjs';
 import {
   announceWhenReady,
   APP_NODE_OPTIONS,
@@ -18,32 +20,48 @@ import {
   root,
   startLocalRedisCluster,
 } from './local-stack.mjs';
-import { appConfig } from './stack.mjs';
 
 const { values: options } = parseArgs({ options: { 'redis-cluster': { type: 'boolean', default: false } } });
-const env = process.env;
-const port = env.PORT ?? '3000';
 
+buildOrExit();
+// After the build: libs/config comes from it.
+const { env, mailCatcher: catcher } = readConfig();
+const port = env.PORT;
+
+/** Where a service listens: the host and port of its validated URL, or the protocol's usual port. */
+function address(url, defaultPort) {
+  const { hostname, port: given } = new URL(url);
+  // An IPv6 literal without its brackets, as net.connect takes it; no host (a socket): this machine.
+  return { host: hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(given || defaultPort) };
+}
+
+// REDIS_CLUSTER_NODES replaces REDIS_URL (its seed nodes: one answering is enough for the apps).
+const redisNodes = appConfig().redisClusterNodes(env.REDIS_CLUSTER_NODES);
 const services = [
   {
     name: 'PostgreSQL',
-    url: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/boxoffice',
-    defaultPort: 5432,
+    addresses: [address(env.DATABASE_URL, 5432)],
     start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
   },
-  {
-    name: 'Redis',
-    url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    defaultPort: 6379,
-    start: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
-  },
+  options['redis-cluster']
+    ? undefined
+    : redisNodes.length > 0
+      ? {
+          name: 'Redis Cluster',
+          addresses: redisNodes,
+          start: 'its nodes (REDIS_CLUSTER_NODES), or unset it and run: npm start -- --redis-cluster',
+        }
+      : {
+          name: 'Redis',
+          addresses: [address(env.REDIS_URL, 6379)],
+          start: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+        },
   {
     name: 'RabbitMQ',
-    url: env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    defaultPort: 5672,
+    addresses: [address(env.RABBITMQ_URL, 5672)],
     start: 'rabbitmq-server -detached',
   },
-];
+].filter(Boolean);
 
 function reachable(host, portNumber) {
   return new Promise((resolve) => {
@@ -56,19 +74,14 @@ function reachable(host, portNumber) {
 
 let down = 0;
 for (const service of services) {
-  if (service.name === 'Redis' && options['redis-cluster']) continue;
-  const url = new URL(service.url);
-  const address = `${url.hostname}:${url.port || service.defaultPort}`;
-  if (!(await reachable(url.hostname, Number(url.port || service.defaultPort)))) {
+  const answers = await Promise.all(service.addresses.map(({ host, port }) => reachable(host, port)));
+  if (!answers.includes(true)) {
     down += 1;
-    console.error(`✗ ${service.name} is not reachable at ${address}. Start it with:\n    ${service.start}`);
+    const where = service.addresses.map(({ host, port }) => `${host}:${port}`).join(', ');
+    console.error(`✗ ${service.name} is not reachable at ${where}. Start it with:\n    ${service.start}`);
   }
 }
 if (down > 0) process.exit(1);
-
-buildOrExit();
-// After the build: libs/config comes from it.
-const catcher = appConfig().mailCatcher();
 
 const group = new ProcessGroup();
 const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(group) : {};
@@ -77,7 +90,7 @@ const redisCluster = options['redis-cluster'] ? await startLocalRedisCluster(gro
 const seed = spawnSync(
   process.execPath,
   [join(root, 'dist/apps/api/seed.js'), '--if-empty', '--events', '1', '--performances', '2'],
-  { cwd: root, stdio: 'inherit', env: { ...env, ...redisCluster } },
+  { cwd: root, stdio: 'inherit', env: childEnv(redisCluster) },
 );
 // Stops the Redis Cluster too, when one was started.
 if (seed.status !== 0) group.stop(seed.status ?? 1);
@@ -85,8 +98,9 @@ else startApps();
 
 function startApps() {
   const extra = { ...redisCluster, ...group.startMailCatcher(catcher) };
+  const clusterNodes = redisCluster.REDIS_CLUSTER_NODES ?? env.REDIS_CLUSTER_NODES;
   for (const app of ['api', 'batch', 'mailer'])
-    group.run(app, process.execPath, [...APP_NODE_OPTIONS[app], appEntry(app)], { ...env, ...extra });
+    group.run(app, process.execPath, [...APP_NODE_OPTIONS[app], appEntry(app)], childEnv(extra));
   console.log(`
 boxoffice is starting:
   API          http://127.0.0.1:${port}/api/v1
@@ -94,7 +108,7 @@ boxoffice is starting:
   Health       http://127.0.0.1:${port}/health/ready
   Metrics      http://127.0.0.1:${port}/metrics
   Mail viewer  ${mailViewerLine(catcher)}
-  Redis        ${redisCluster.REDIS_CLUSTER_NODES ? `Cluster ${redisCluster.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:6379')}
+  Redis        ${clusterNodes ? `Cluster ${clusterNodes}` : env.REDIS_URL}
 Ctrl-C stops everything.
 `);
   void announceWhenReady(`http://127.0.0.1:${port}/health/ready`);

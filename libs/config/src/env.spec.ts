@@ -207,6 +207,29 @@ describe('parseEnv', () => {
     expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}`)));
   });
 
+  it.each([
+    ['DATABASE_URL', 'postgres://127.0.0.1:abc/boxoffice', 'must be a postgres:// URL'],
+    ['DATABASE_URL', 'postgres://127.0.0.1:70000/boxoffice', 'must be a postgres:// URL'],
+    ['REDIS_URL', 'redis://[::1/', 'must be a redis:// URL'],
+    ['RABBITMQ_URL', 'amqp://guest:guest@rabbit mq:5672', 'must be an amqp:// URL'],
+    ['SMTP_URL', 'smtp://mail.example.com:25x', 'must be an smtp:// URL'],
+  ])('refuses %s=%j, a URL that does not parse, with the rule it breaks', (name, value, rule) => {
+    expect(problemsOf({ [name]: value })).toEqual([`${name} ${rule} (got ${JSON.stringify(value)})`]);
+  });
+
+  it('takes the service URLs the clients take: user, password, IPv6 host, no port, a socket directory', () => {
+    const source = {
+      DATABASE_URL: 'postgresql://app:s%40cret@db.internal/boxoffice?sslmode=require',
+      REDIS_URL: 'rediss://:secret@[::1]:6380/2',
+      RABBITMQ_URL: 'amqps://guest:guest@rabbitmq/vhost',
+      SMTP_URL: 'smtps://user:pass@mail.example.com:465',
+    };
+    expect(parseEnv(source)).toMatchObject(source);
+    expect(parseEnv({ DATABASE_URL: 'postgres:///boxoffice?host=/var/run/postgresql' }).DATABASE_URL).toBe(
+      'postgres:///boxoffice?host=/var/run/postgresql',
+    );
+  });
+
   it.each(['abc', '+3199', '3199.0', '0x10', '1e3', ' 3199', '3199 ', '03199', '-0'])(
     'tells PORT=%j only that it is not an integer, not range rules it cannot meet',
     (value) => {

@@ -98,7 +98,22 @@ export function corsOrigins(value: string | undefined): string[] {
   return value ? value.split(',') : [];
 }
 
-const URL_WITH_SCHEME = (schemes: string[]) => new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
+/**
+ * A URL of one of `schemes` (`postgres://postgres@127.0.0.1:5432/boxoffice`) that parses as a URL
+ * (WHATWG, as `new URL()` and the clients read it): a port that is not a number or is over 65535,
+ * a space or a broken address is refused here, at start, not by a client later. The local stack
+ * scripts read the host and port of the validated value to check that the service answers.
+ */
+function IsServiceUrl(schemes: string[], message: string): PropertyDecorator {
+  const pattern = new RegExp(`^(${schemes.join('|')})://[^\\s]+$`);
+  return ValidateBy({
+    name: 'isServiceUrl',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && pattern.test(value) && URL.canParse(value),
+      defaultMessage: () => message,
+    },
+  });
+}
 
 /** Every environment variable boxoffice reads, with its default and its rule. */
 export class Env {
@@ -142,7 +157,7 @@ export class Env {
   @Validate(CorsOriginsRule)
   CORS_ORIGINS = '';
 
-  @Matches(URL_WITH_SCHEME(['postgres', 'postgresql']), { message: 'must be a postgres:// URL' })
+  @IsServiceUrl(['postgres', 'postgresql'], 'must be a postgres:// URL')
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/boxoffice';
 
   /** Most PostgreSQL connections one process opens. */
@@ -162,7 +177,7 @@ export class Env {
   @Max(60_000)
   DATABASE_ACQUIRE_TIMEOUT_MS = 5000;
 
-  @Matches(URL_WITH_SCHEME(['redis', 'rediss']), { message: 'must be a redis:// URL' })
+  @IsServiceUrl(['redis', 'rediss'], 'must be a redis:// URL')
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /**
@@ -212,14 +227,14 @@ export class Env {
   @Matches(/^[A-Za-z0-9_.-]{0,40}:?$/, { message: 'must be letters, digits, _ . - and may end with :' })
   REDIS_KEY_PREFIX = 'bo:';
 
-  @Matches(URL_WITH_SCHEME(['amqp', 'amqps']), { message: 'must be an amqp:// URL' })
+  @IsServiceUrl(['amqp', 'amqps'], 'must be an amqp:// URL')
   RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
   /** Prefix of the RabbitMQ exchange and queue names. */
   @Matches(/^[A-Za-z0-9_.-]{1,40}$/, { message: 'must be 1-40 letters, digits, _ . -' })
   RABBITMQ_NAMESPACE = 'boxoffice';
 
-  @Matches(URL_WITH_SCHEME(['smtp', 'smtps']), { message: 'must be an smtp:// URL' })
+  @IsServiceUrl(['smtp', 'smtps'], 'must be an smtp:// URL')
   SMTP_URL = 'smtp://127.0.0.1:1025';
 
   /**
