@@ -1,7 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { AttendeeRecord, AttendeesRepository } from '@app/database';
+import { ApiHarness, createSession, TestSession, waitForValue } from '@app/testing';
 import { AttendeeList } from '@app/ticketing';
 import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
@@ -18,6 +22,7 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
   });
+  afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {
     await api?.close();
   });
@@ -129,5 +134,81 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     expect((await call('GET', `/performances/${performance.id}/attendees`)).statusCode).toBe(401);
     const buyer = await createSession(api.app);
     expect((await call('GET', `/performances/${performance.id}/attendees`, { session: buyer })).statusCode).toBe(403);
+  });
+
+  it('drops a purchase canceled after its flush at once', async () => {
+    const performance = await createPerformance(api.app, admin, 100);
+    const buyer = await createSession(api.app);
+    const purchaseId = await buy(buyer, performance.id, [performance.seatIds[3]]);
+    await flushPurchases(api.app);
+    const purchaseIds = async () => (await download(performance.id)).rows.map((row) => row[1]);
+    expect(await purchaseIds()).toEqual([purchaseId]);
+    expect((await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer })).statusCode).toBe(200);
+    expect(await purchaseIds()).toEqual([]);
+  });
+
+  it('describes its 200 as text/csv and its errors as JSON in the OpenAPI document', async () => {
+    const document = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    const { responses } = document.paths['/api/v1/performances/{id}/attendees'].get;
+    expect(Object.keys(responses['200'].content)).toEqual(['text/csv']);
+    for (const status of ['400', '401', '403', '404']) {
+      expect(Object.keys(responses[status].content)).toEqual(['application/json']);
+    }
+  });
+
+  it('cuts the download off and logs the cause with the request id when a later page fails', async () => {
+    const performance = await createPerformance(api.app, admin, 100);
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const pageOf = (after: number, limit: number): AttendeeRecord[] =>
+      Array.from({ length: limit }, (_, index) => ({
+        position: after + index + 1,
+        ticketId: String(after + index + 1),
+        purchaseId: '0b6f3f7e-3c1a-4a55-9a43-8f6c1d6d2a10',
+        section: 'Floor',
+        rowLabel: 'A',
+        number: after + index + 1,
+        price: 50,
+        currency: 'KRW',
+        purchasedAt: new Date('2030-01-02T03:04:05.678Z'),
+        checkedInAt: null,
+        buyerEmail: 'buyer@example.test',
+        buyerName: 'A buyer',
+      }));
+    let pages = 0;
+    vi.spyOn(api.app.get(AttendeesRepository), 'page').mockImplementation(async (_id, after, limit) => {
+      pages += 1;
+      if (pages === 1) return pageOf(after, limit);
+      throw new Error('simulated: terminating connection due to administrator command');
+    });
+    const url = await api.app.getUrl();
+    const answer = await new Promise<{ status?: number; complete: boolean }>((resolve) => {
+      const request = httpRequest(
+        `${url}/api/v1/performances/${performance.id}/attendees`,
+        { headers: { ...admin.headers, 'x-request-id': 'door-list-cut-off' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode, complete: res.complete }));
+          res.on('close', () => resolve({ status: res.statusCode, complete: res.complete }));
+        },
+      );
+      request.on('error', () => resolve({ complete: false }));
+      request.end();
+    });
+    expect(answer).toEqual({ status: 200, complete: false });
+    const logged = await waitForValue(
+      () =>
+        readdirSync(api.env.LOG_DIR)
+          .filter((file) => file.endsWith('.log'))
+          .flatMap((file) => readFileSync(join(api.env.LOG_DIR, file), 'utf8').split('\n'))
+          .filter(Boolean)
+          .map(
+            (line) =>
+              JSON.parse(line) as { 'log.level'?: string; message?: string; http?: { request?: { id?: string } } },
+          )
+          .find((line) => line['log.level'] === 'error' && line.http?.request?.id === 'door-list-cut-off'),
+      'the error line of the cut-off door list',
+    );
+    expect(logged.message).toContain(`door list of performance ${performance.id} cut off`);
+    expect(logged.message).toContain('administrator command');
   });
 });

@@ -3,7 +3,11 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AttendeeRecord } from '@app/database';
-import { ATTENDEE_CSV_COLUMNS, attendeesCsv, neutralizeFormula } from './attendees-csv';
+import { ATTENDEE_CSV_COLUMNS, attendeesCsv } from './attendees-csv';
+
+/** What a spreadsheet runs as a formula (OWASP "CSV Injection", and the fullwidth signs Numbers reads). */
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+const asWritten = (cell: string) => (FORMULA_START.test(cell) ? `'${cell}` : cell);
 
 function record(overrides: Partial<AttendeeRecord> = {}): AttendeeRecord {
   return {
@@ -28,7 +32,7 @@ async function* pagesOf(...pages: AttendeeRecord[][]): AsyncGenerator<AttendeeRe
 }
 
 const parsed = async (pages: AsyncIterable<AttendeeRecord[]>): Promise<string[][]> =>
-  parse(await text(attendeesCsv(pages)), { bom: true });
+  parse(await text(attendeesCsv(pages, (error) => expect.fail(error.message))), { bom: true });
 
 describe('attendeesCsv', () => {
   it('writes the header, then one line per record of every page, nulls as empty cells', async () => {
@@ -60,22 +64,54 @@ describe('attendeesCsv', () => {
         const lines = await parsed(
           pagesOf(names.map((buyerName, index) => record({ position: index + 1, buyerName }))),
         );
-        expect(lines.slice(1).map((line) => line[10])).toEqual(names.map(neutralizeFormula));
+        expect(lines.slice(1).map((line) => line[10])).toEqual(names.map(asWritten));
       }),
       { numRuns: 200 },
     );
   });
 
-  it('puts an apostrophe before what a spreadsheet would run, and only there', () => {
-    for (const cell of ['=1+1', '+1', '-2', '@SUM(A1)', '\tx', '\rx']) expect(neutralizeFormula(cell)).toBe(`'${cell}`);
-    for (const cell of ['Ada', '', "'quoted", ' =1', '김하늘']) expect(neutralizeFormula(cell)).toBe(cell);
+  it('puts an apostrophe before what a spreadsheet would run, in any text column, and only there', async () => {
+    const risky = ['=1+1', '+1', '-2', '@SUM(A1)', '\tx', '\rx', '＝HYPERLINK("x")', '＋1', '－1', '＠x'];
+    const safe = ['Ada', "'quoted", ' =1', '김하늘'];
+    const lines = await parsed(
+      pagesOf(
+        [...risky, ...safe].map((cell, index) => record({ position: index + 1, section: cell, buyerName: cell })),
+      ),
+    );
+    const expected = [...risky.map((cell) => `'${cell}`), ...safe];
+    expect(lines.slice(1).map((line) => line[2])).toEqual(expected);
+    expect(lines.slice(1).map((line) => line[10])).toEqual(expected);
   });
 
-  it('ends the stream with the error of a page that fails to load', async () => {
+  it('ends the stream with the error of a page that fails to load, and reports it', async () => {
     async function* failing(): AsyncGenerator<AttendeeRecord[]> {
       yield [record()];
       throw new Error('database went away');
     }
-    await expect(text(attendeesCsv(failing()))).rejects.toThrow('database went away');
+    const reported: Error[] = [];
+    await expect(text(attendeesCsv(failing(), (error) => reported.push(error)))).rejects.toThrow('database went away');
+    expect(reported.map((error) => error.message)).toEqual(['database went away']);
+  });
+
+  it('stops reading pages when the client goes away, and reports nothing', async () => {
+    let pagesRead = 0;
+    let finished: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => (finished = resolve));
+    async function* endless(): AsyncGenerator<AttendeeRecord[]> {
+      try {
+        for (;;) {
+          pagesRead += 1;
+          yield Array.from({ length: 100 }, (_, index) => record({ position: index + 1 }));
+        }
+      } finally {
+        finished();
+      }
+    }
+    const reported: Error[] = [];
+    const csv = attendeesCsv(endless(), (error) => reported.push(error));
+    csv.once('data', () => csv.destroy());
+    await stopped; // the pipeline ended the page reader (never resolves if the reads went on)
+    expect(pagesRead).toBeLessThan(5);
+    expect(reported).toEqual([]);
   });
 });

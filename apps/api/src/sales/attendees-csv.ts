@@ -1,4 +1,5 @@
 import { pipeline, Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { stringify } from 'csv-stringify';
 import type { AttendeeRecord } from '@app/database';
 
@@ -17,15 +18,6 @@ export const ATTENDEE_CSV_COLUMNS = [
   'buyer_name',
 ] as const;
 
-/**
- * A cell a spreadsheet would run as a formula (=, +, -, @, tab, carriage return first) starts
- * with an apostrophe instead: a buyer's name like `=HYPERLINK(…)` is text when an operator opens
- * the file. OWASP, "CSV Injection".
- */
-export function neutralizeFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
 function line(record: AttendeeRecord): (string | number | null)[] {
   return [
     record.ticketId,
@@ -42,26 +34,40 @@ function line(record: AttendeeRecord): (string | number | null)[] {
   ];
 }
 
+/** Whether a stream error only says the client went away before the end (nothing to report). */
+function clientLeft(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 /**
- * The door list as a CSV byte stream (RFC 4180 quoting by csv-stringify, CRLF line ends, UTF-8
- * with a byte-order mark so spreadsheets read non-Latin names): a header line, then one line per
- * active ticket from `pages`. Prices in minor units of `currency`; times in ISO 8601, UTC. Reads
- * the next page only when the client has taken the previous one (stream back-pressure). A page
- * that fails to load destroys the stream with that error.
+ * The door list as a CSV byte stream (csv-stringify: RFC 4180 quoting, CRLF line ends, UTF-8 with
+ * a byte-order mark so spreadsheets read non-Latin names): a header line, then one line per active
+ * ticket from `pages`. Prices in minor units of `currency`; times in ISO 8601, UTC. A text cell a
+ * spreadsheet would run as a formula (=, +, -, @, their fullwidth forms, tab, carriage return
+ * first) starts with an apostrophe (csv-stringify's `escape_formulas`; OWASP, "CSV Injection").
+ * Reads the next page only when the client has taken the previous one (stream back-pressure), and
+ * gives the event loop a turn between pages, so a large list never holds it for long.
+ *
+ * A page that fails to load destroys the stream with its error (the answer is cut off: never left
+ * hanging, never ended as if complete) and is passed to `onError`; a client that goes away stops
+ * the reads and reports nothing.
  */
-export function attendeesCsv(pages: AsyncIterable<AttendeeRecord[]>): Readable {
+export function attendeesCsv(pages: AsyncIterable<AttendeeRecord[]>, onError: (error: Error) => void): Readable {
   const csv = stringify({
     bom: true,
     header: true,
     columns: [...ATTENDEE_CSV_COLUMNS],
     record_delimiter: 'windows',
-    cast: { string: neutralizeFormula },
+    escape_formulas: true,
   });
   async function* lines(): AsyncGenerator<(string | number | null)[]> {
-    for await (const page of pages) for (const record of page) yield line(record);
+    for await (const page of pages) {
+      for (const record of page) yield line(record);
+      await nextTurn();
+    }
   }
-  // pipeline, not pipe: a failed page destroys the CSV stream with its error (the answer is cut
-  // off, never left hanging), and a client that goes away stops the reads.
-  pipeline(Readable.from(lines()), csv, () => undefined);
+  pipeline(Readable.from(lines()), csv, (error) => {
+    if (error && !clientLeft(error)) onError(error);
+  });
   return csv;
 }
