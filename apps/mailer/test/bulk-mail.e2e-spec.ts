@@ -142,7 +142,8 @@ describe('bulk notices on a mail queue of their own (real services)', () => {
     expect(newDateNotices(smtp)).toEqual([]);
     expect(smtp.heldCount).toBe(2);
     expect(await broker.messageCount(topology.bulkMailQueue)).toBe(count - 2);
-    expect(await inHandByQueue(mailer)).toEqual({ urgent: 0, bulk: 2 });
+    // (The late confirmation itself may still be in hand: received by SMTP, not yet committed.)
+    expect((await inHandByQueue(mailer)).bulk).toBe(2);
 
     smtp.releaseReplies();
     await waitUntil(() => newDateNotices(smtp).length === count, 'every notice received', 180_000);
