@@ -109,7 +109,8 @@ class AofRedis {
 }
 
 /**
- * The broker's queues of the purchase e-mails (the mail queue and its retry queues), looked into
+ * The broker's queues of the purchase e-mails (the urgent and the bulk mail queue and their retry
+ * queues), looked into
  * over a plain AMQP connection (passive declares; no management plugin), straight to the broker,
  * not through the drill's cuttable proxy.
  */
@@ -126,6 +127,8 @@ class MailQueues {
     const queues = [
       topology.purchaseCompletedQueue,
       ...topology.retryDelaysMs.map((delayMs) => topology.purchaseCompletedRetryQueue(delayMs)),
+      topology.bulkMailQueue,
+      ...topology.retryDelaysMs.map((delayMs) => topology.bulkMailRetryQueue(delayMs)),
     ];
     return new MailQueues(connection, channel, queues);
   }

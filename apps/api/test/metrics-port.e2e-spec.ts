@@ -18,9 +18,16 @@ const SERIES: Record<AppName, RegExp[]> = {
     /^# TYPE boxoffice_queue_waiting gauge$/m,
     /^# TYPE boxoffice_queue_active gauge$/m,
   ],
-  mailer: ['sent', 'already-sent', 'canceled', 'uncertain', 'retried', 'failed'].map(
-    (outcome) => new RegExp(`^boxoffice_mail_deliveries_total\\{outcome="${outcome}"\\} 0$`, 'm'),
-  ),
+  mailer: [
+    ...['sent', 'already-sent', 'canceled', 'uncertain', 'retried', 'failed'].map(
+      (outcome) => new RegExp(`^boxoffice_mail_deliveries_total\\{outcome="${outcome}"\\} 0$`, 'm'),
+    ),
+    // Per mail queue: the urgent one and the bulk one.
+    ...['urgent', 'bulk'].flatMap((queue) => [
+      new RegExp(`^boxoffice_mail_queue_messages_total\\{queue="${queue}"\\} 0$`, 'm'),
+      new RegExp(`^boxoffice_mail_queue_in_hand\\{queue="${queue}"\\} 0$`, 'm'),
+    ]),
+  ],
 };
 
 interface Running {

@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
+import { ROUTING } from '@app/messaging';
 import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
 import { BulkRefund } from '@app/ticketing';
 import { dataSourceOf, mailOutcomes, startMailer, startRelay } from '../../mailer/test/mail-harness';
@@ -177,13 +178,18 @@ describe('a buyer whose purchase the bulk refund canceled before its confirmatio
       return step?.completed === true;
     }, 'bulk refund completed');
     const outbox = await dataSourceOf(relay).query(
-      `SELECT payload->>'purchaseId' AS id, payload->>'canceledBy' AS by FROM outbox
-       WHERE routing_key = 'purchase.canceled' AND payload->>'purchaseId' = ANY($1::text[]) ORDER BY 1`,
+      `SELECT payload->>'purchaseId' AS id, payload->>'canceledBy' AS by, routing_key FROM outbox
+       WHERE payload->>'type' = 'purchase.canceled' AND payload->>'purchaseId' = ANY($1::text[]) ORDER BY 1`,
       [Object.values(ids)],
     );
-    // Who canceled travels with each cancellation (rows the relay has not deleted yet).
-    for (const row of outbox as { id: string; by: string }[]) {
-      expect(row.by).toBe(row.id === ids.untouched ? 'performance' : 'buyer');
+    // Who canceled travels with each cancellation (rows the relay has not deleted yet), and picks
+    // its mail queue: the bulk refund's notice is bulk, a buyer's own cancel urgent.
+    for (const row of outbox as { id: string; by: string; routing_key: string }[]) {
+      expect({ by: row.by, routingKey: row.routing_key }).toEqual(
+        row.id === ids.untouched
+          ? { by: 'performance', routingKey: ROUTING.purchaseCanceledByPerformance }
+          : { by: 'buyer', routingKey: ROUTING.purchaseCanceled },
+      );
     }
 
     mailer = await startMailer(api.env);

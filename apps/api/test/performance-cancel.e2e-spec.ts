@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, MockInstance } from 'vitest';
 import { Client } from 'pg';
 import { Role, SessionsService } from '@app/auth';
+import { ROUTING } from '@app/messaging';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
 import Redis from 'ioredis';
 import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys, refundIdempotencyKey } from '@app/ticketing';
@@ -132,8 +133,9 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
     ledger.expectMoneyMovedOnce();
     const notices = await db.query(
       `SELECT payload->>'purchaseId' AS id, count(*)::int AS n FROM outbox
-       WHERE routing_key = 'purchase.canceled' AND payload->>'purchaseId' = ANY($1::text[]) GROUP BY 1`,
-      [purchaseIds],
+       WHERE routing_key = ANY($2::text[]) AND payload->>'purchaseId' = ANY($1::text[]) GROUP BY 1`,
+      // A buyer's own cancel is urgent, the bulk refund's notice goes to the bulk mail queue.
+      [purchaseIds, [ROUTING.purchaseCanceled, ROUTING.purchaseCanceledByPerformance]],
     );
     expect(notices.rows).toHaveLength(purchaseIds.length);
     for (const row of notices.rows as { n: number }[]) expect(row.n).toBe(1);

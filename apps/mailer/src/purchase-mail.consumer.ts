@@ -1,21 +1,47 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { Counter } from 'prom-client';
-import { AmqpConnection, MailMessage, parseMailMessage, RetryingConsumer, RetryPolicy, Topology } from '@app/messaging';
+import type { ConsumeMessage } from 'amqplib';
+import { Counter, Gauge } from 'prom-client';
+import { Env } from '@app/config';
+import {
+  AmqpConnection,
+  MailMessage,
+  MailQueues,
+  parseMailMessage,
+  RetryingConsumer,
+  RetryPolicy,
+  Topology,
+} from '@app/messaging';
 import { DeliveryOutcome, PasswordResetMailService, PurchaseMailService } from '@app/ticketing';
 
-/** Unacknowledged messages the mailer works on at once (each holds a database connection while it sends). */
+/**
+ * Unacknowledged messages of the urgent mail queue the mailer works on at once (each holds a
+ * database connection while it sends). The bulk queue's are MAIL_BULK_PREFETCH, besides these.
+ */
 export const MAILER_PREFETCH = 8;
 
+/** The mail queues a mailer consumes, as its metrics name them. */
+export type MailQueueName = 'urgent' | 'bulk';
+
 /**
- * Feeds the mail queue to {@link PurchaseMailService}: purchase-completed messages (the
+ * Feeds the two mail queues to {@link PurchaseMailService}: purchase-completed messages (the
  * confirmation), purchase-canceled ones (the cancellation notice) and purchase-rescheduled ones
  * (the notice that the performance moved); and password-reset messages
  * to {@link PasswordResetMailService}. Retries and dead-letters through the broker.
+ *
+ * Two consumers side by side, each on a channel of its own with its own prefetch: the urgent
+ * queue (`<ns>.purchase-completed`: confirmations, a buyer's or an operator's cancellation,
+ * password resets) with {@link MAILER_PREFETCH}, and the bulk queue (`<ns>.mail-bulk`: the notices
+ * an operator's move or cancellation of a performance fans out to all its buyers) with
+ * MAIL_BULK_PREFETCH. So a backlog of 50,000 bulk notices takes at most MAIL_BULK_PREFETCH of the
+ * mailer's hands, and a confirmation queued after it waits for none of it. Both handle any mail
+ * message alike (by its body's `type`): which queue a message came through changes nothing of
+ * what is sent, which PurchaseMailService decides under the purchase's mail lock (P5), in
+ * whatever order the two queues deliver a purchase's messages.
  */
 @Injectable()
 export class PurchaseMailConsumer implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PurchaseMailConsumer.name);
-  private consumer?: RetryingConsumer;
+  private consumers?: Record<MailQueueName, RetryingConsumer>;
   /**
    * What became of each purchase e-mail message: a delivery outcome, or `retried` / `failed`
    * (parked in the dead-letter queue) when sending threw; in no registry until a process adds it.
@@ -26,6 +52,15 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     labelNames: ['outcome'] as const,
     registers: [],
   });
+  /** Messages each mail queue gave the mailer that it finished with (any outcome, a retry or a parking included). */
+  readonly queueMessages = new Counter({
+    name: 'boxoffice_mail_queue_messages_total',
+    help: 'Mail queue messages handled, by queue (urgent, bulk), whatever became of them',
+    labelNames: ['queue'] as const,
+    registers: [],
+  });
+  /** Messages of each mail queue being handled now: the bulk queue's stay within MAIL_BULK_PREFETCH. */
+  readonly queueInHand: Gauge<'queue'>;
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -33,28 +68,57 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     private readonly policy: RetryPolicy,
     private readonly mail: PurchaseMailService,
     private readonly resetMail: PasswordResetMailService,
+    private readonly env: Env,
   ) {
     for (const outcome of [...Object.keys(DELIVERY_LOG), 'retried', 'failed']) this.deliveries.inc({ outcome }, 0);
+    for (const queue of MAIL_QUEUES) this.queueMessages.inc({ queue }, 0);
+    const consumers = () => this.consumers;
+    this.queueInHand = new Gauge({
+      name: 'boxoffice_mail_queue_in_hand',
+      help: 'Mail queue messages being handled now, by queue (urgent, bulk)',
+      labelNames: ['queue'] as const,
+      registers: [],
+      collect() {
+        for (const queue of MAIL_QUEUES) this.set({ queue }, consumers()?.[queue].inHand ?? 0);
+      },
+    });
   }
 
+  /**
+   * Starts consuming both mail queues: the urgent one with `prefetch`, the bulk one with
+   * MAIL_BULK_PREFETCH.
+   */
   async start(prefetch = MAILER_PREFETCH): Promise<void> {
-    if (this.consumer) return;
-    this.consumer = new RetryingConsumer(
+    if (this.consumers) return;
+    this.consumers = {
+      urgent: this.consumerOf('urgent', this.topology.purchaseCompletedConsumer, prefetch),
+      bulk: this.consumerOf('bulk', this.topology.bulkMailConsumer, this.env.MAIL_BULK_PREFETCH),
+    };
+    await Promise.all(MAIL_QUEUES.map((queue) => this.consumers?.[queue].start()));
+  }
+
+  private consumerOf(name: MailQueueName, queues: MailQueues, prefetch: number): RetryingConsumer {
+    return new RetryingConsumer(
       this.amqp,
       this.policy,
       {
-        ...this.topology.purchaseCompletedConsumer,
+        ...queues,
         prefetch,
-        onFailure: (fate) => this.deliveries.inc({ outcome: fate === 'retried' ? 'retried' : 'failed' }),
+        onFailure: (fate) => {
+          this.deliveries.inc({ outcome: fate === 'retried' ? 'retried' : 'failed' });
+          this.queueMessages.inc({ queue: name });
+        },
       },
-      async (message) => {
-        const parsed = parseMailMessage(message.content);
-        const outcome = await this.deliver(parsed);
-        this.deliveries.inc({ outcome });
-        this.logger.log(DELIVERY_LOG[outcome](subjectOf(parsed)));
-      },
+      (message) => this.handle(name, message),
     );
-    await this.consumer.start();
+  }
+
+  private async handle(queue: MailQueueName, message: ConsumeMessage): Promise<void> {
+    const parsed = parseMailMessage(message.content);
+    const outcome = await this.deliver(parsed);
+    this.deliveries.inc({ outcome });
+    this.queueMessages.inc({ queue });
+    this.logger.log(DELIVERY_LOG[outcome](subjectOf(parsed)));
   }
 
   private deliver(parsed: MailMessage): Promise<Outcome> {
@@ -70,11 +134,11 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stops taking messages and lets the ones in hand finish. */
+  /** Stops taking messages from both queues and lets the ones in hand finish. */
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    await consumer?.stop();
+    const consumers = this.consumers;
+    this.consumers = undefined;
+    if (consumers) await Promise.all(MAIL_QUEUES.map((queue) => consumers[queue].stop()));
   }
 
   /** Before the database and broker connections close, so in-flight e-mails can finish. */
@@ -82,6 +146,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     await this.stop();
   }
 }
+
+const MAIL_QUEUES: readonly MailQueueName[] = ['urgent', 'bulk'];
 
 /** What became of one message: a purchase mail's outcome, or `stale` (a password reset no longer live). */
 type Outcome = DeliveryOutcome | 'stale';

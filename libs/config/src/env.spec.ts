@@ -32,6 +32,7 @@ describe('parseEnv', () => {
     expect(env.LOG_LEVEL).toBe('info');
     expect(env.DEFAULT_CURRENCY).toBe('KRW');
     expect(env.PAYMENT_RECONCILE_AFTER_SECONDS).toBe(60);
+    expect(env.MAIL_BULK_PREFETCH).toBe(2);
     expect(env.FAULT_CRASH_AFTER_CHARGE).toBe(false);
     expect(env.JWT_ACCESS_SECRET).toBeTruthy();
   });
@@ -202,6 +203,9 @@ describe('parseEnv', () => {
     ['DEFAULT_CURRENCY', 'eur'],
     ['DEFAULT_CURRENCY', 'EURO'],
     ['DEFAULT_CURRENCY', 'XYZ'],
+    ['MAIL_BULK_PREFETCH', '0'],
+    // Five SMTP connections a mailer: the bulk queue leaves one free for the urgent e-mails.
+    ['MAIL_BULK_PREFETCH', '5'],
   ])('rejects %s=%s and names the variable', (name, value) => {
     const problems = problemsOf({ [name]: value, ...(name === 'ADMIN_EMAIL' ? { ADMIN_PASSWORD: 'longenough' } : {}) });
     expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}`)));

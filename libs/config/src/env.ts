@@ -288,6 +288,18 @@ export class Env {
   @Max(86_400_000)
   MAIL_RETRY_MAX_MS = 60_000;
 
+  /**
+   * Bulk notices (new dates, a canceled show's notices: the `<ns>.mail-bulk` queue) each mailer
+   * works on at once, beside the 8 urgent e-mails of `<ns>.purchase-completed`. Each holds a
+   * database connection and an SMTP connection of the mailer's five while it sends: keep it below
+   * 5 so an urgent e-mail always finds a free one.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(4)
+  MAIL_BULK_PREFETCH = 2;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })

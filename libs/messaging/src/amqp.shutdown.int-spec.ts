@@ -10,7 +10,7 @@ import { retryPolicyOf, topologyOf } from './messaging.module';
 import { RetryingConsumer } from './retrying-consumer';
 
 /** The calls on a channel that a start makes, after opening it: the topology, the consumer's. */
-const CALLS = ['assertExchange', 'assertQueue', 'bindQueue', 'prefetch', 'consume'] as const;
+const CALLS = ['assertExchange', 'assertQueue', 'bindQueue', 'unbindQueue', 'prefetch', 'consume'] as const;
 
 /** One call of a start. */
 interface Step {
@@ -207,7 +207,10 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
   });
 
   it('a start makes the calls the rounds stop at', () => {
-    // The mail queue is bound to four routing keys: purchase completed, canceled, rescheduled, password reset.
+    // The urgent mail queue is bound to three routing keys (purchase completed, canceled, password
+    // reset) and unbound from the two bulk ones (rescheduled, canceled with its performance), which
+    // earlier versions bound to it; then its retry queue, its dead-letter queue and that one's
+    // binding. The bulk mail queue, bound to the two bulk keys, then its retry and dead-letter queues.
     const topology = [
       'assertExchange',
       'assertExchange',
@@ -215,16 +218,23 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
       'bindQueue',
       'bindQueue',
       'bindQueue',
+      'unbindQueue',
+      'unbindQueue',
+      'assertQueue',
+      'assertQueue',
       'bindQueue',
       'assertQueue',
+      'bindQueue',
+      'bindQueue',
+      'assertQueue',
+      'assertQueue',
+      'bindQueue',
     ];
     expect(steps.publisher.map(label)).toEqual(
-      ['open', ...topology, 'assertQueue', 'bindQueue'].map((method, index) => label({ channel: 0, index, method })),
+      ['open', ...topology].map((method, index) => label({ channel: 0, index, method })),
     );
     expect(steps.mailer.map(label)).toEqual(
-      ['open', ...topology, 'assertQueue', 'bindQueue', 'prefetch', 'consume'].map((method, index) =>
-        label({ channel: 1, index, method }),
-      ),
+      ['open', ...topology, 'prefetch', 'consume'].map((method, index) => label({ channel: 1, index, method })),
     );
   });
 

@@ -1,6 +1,7 @@
 export { AmqpConnection } from './amqp.connection';
 export { MessagingModule, retryPolicyOf, topologyOf } from './messaging.module';
-export { Topology } from './topology';
+export { BULK_MAIL_ROUTING, Topology, URGENT_MAIL_ROUTING } from './topology';
+export type { MailQueues } from './topology';
 export { RetryPolicy } from './retry-policy';
 export type { FailureDecision } from './retry-policy';
 export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, RetryingConsumer } from './retrying-consumer';

@@ -72,6 +72,11 @@ export class RetryingConsumer {
     });
   }
 
+  /** Messages being handled now (delivered, not yet acked, retried or dead-lettered). */
+  get inHand(): number {
+    return this.inFlight.size;
+  }
+
   /** Starts consuming; also resumes by itself after every reconnection. */
   async start(): Promise<void> {
     if (this.consuming) return;

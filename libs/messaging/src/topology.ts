@@ -1,7 +1,17 @@
 import type { ConfirmChannel } from 'amqplib';
-import { ROUTING } from './contracts/routing';
+import { BULK_MAIL_ROUTING, ROUTING, URGENT_MAIL_ROUTING } from './contracts/routing';
 
-export { ROUTING };
+export { BULK_MAIL_ROUTING, ROUTING, URGENT_MAIL_ROUTING };
+
+/** Routing key on the dead exchange of the bulk mail queue's parked messages. */
+const BULK_DEAD_ROUTING_KEY = 'mail.bulk';
+
+/** The queues a {@link RetryingConsumer} reads, waits retries out in and parks failures through. */
+export interface MailQueues {
+  queue: string;
+  retryQueue: (delayMs: number) => string;
+  deadLetter: { exchange: string; routingKey: string };
+}
 
 /** Names of every exchange and queue, derived from one namespace. */
 export class Topology {
@@ -21,6 +31,11 @@ export class Topology {
   get deadExchange(): string {
     return `${this.namespace}.dead`;
   }
+  /**
+   * The urgent mail queue: confirmations, a buyer's or an operator's cancellation of one purchase,
+   * password resets ({@link URGENT_MAIL_ROUTING}). Its name is the one it had when it was the only
+   * mail queue: a quorum queue cannot be renamed, and messages in it at an upgrade stay in it.
+   */
   get purchaseCompletedQueue(): string {
     return `${this.namespace}.purchase-completed`;
   }
@@ -38,11 +53,7 @@ export class Topology {
    * RetryingConsumerOptions): it reads {@link purchaseCompletedQueue}, waits retries out in
    * {@link purchaseCompletedRetryQueue} and parks what fails for good through the dead exchange.
    */
-  get purchaseCompletedConsumer(): {
-    queue: string;
-    retryQueue: (delayMs: number) => string;
-    deadLetter: { exchange: string; routingKey: string };
-  } {
+  get purchaseCompletedConsumer(): MailQueues {
     return {
       queue: this.purchaseCompletedQueue,
       retryQueue: (delayMs) => this.purchaseCompletedRetryQueue(delayMs),
@@ -54,42 +65,96 @@ export class Topology {
     return `${this.namespace}.purchase-completed.dead`;
   }
 
-  /** Declares everything; idempotent, run on every (re)connection. */
+  /**
+   * The bulk mail queue: the notices one operator action fans out to every buyer of a performance
+   * ({@link BULK_MAIL_ROUTING}: new dates, the cancellation of a show). The mailer consumes it
+   * beside the urgent queue, on a channel of its own with its own prefetch, so a backlog here never
+   * delays a confirmation or a password reset.
+   */
+  get bulkMailQueue(): string {
+    return `${this.namespace}.mail-bulk`;
+  }
+  /** Retry queues of the bulk mail queue, one per wait, as {@link purchaseCompletedRetryQueue}. */
+  bulkMailRetryQueue(delayMs: number): string {
+    if (!this.retryDelaysMs.includes(delayMs)) throw new RangeError(`no retry queue for a wait of ${delayMs} ms`);
+    return `${this.namespace}.mail-bulk.retry.${delayMs}ms`;
+  }
+  /** Bulk notices that failed too often, or cannot be read, are parked here (dead exchange, key `mail.bulk`). */
+  get bulkMailDeadQueue(): string {
+    return `${this.namespace}.mail-bulk.dead`;
+  }
+  /** The queues of the bulk mail consumer, as {@link purchaseCompletedConsumer} for the urgent one. */
+  get bulkMailConsumer(): MailQueues {
+    return {
+      queue: this.bulkMailQueue,
+      retryQueue: (delayMs) => this.bulkMailRetryQueue(delayMs),
+      deadLetter: { exchange: this.deadExchange, routingKey: BULK_DEAD_ROUTING_KEY },
+    };
+  }
+
+  /**
+   * Declares everything; idempotent, run on every (re)connection of every process. Also removes
+   * the bindings of the bulk routing keys from the urgent queue, which every version before the
+   * bulk queue made: bindings outlive the processes that declared them, and left in place they
+   * would copy every bulk notice into the urgent queue too. `unbindQueue` of a binding that is not
+   * there succeeds, so this costs nothing once done.
+   */
   async declare(channel: ConfirmChannel): Promise<void> {
     await channel.assertExchange(this.eventsExchange, 'topic', { durable: true });
     await channel.assertExchange(this.deadExchange, 'direct', { durable: true });
 
-    await channel.assertQueue(this.purchaseCompletedQueue, {
+    await this.declareMailQueue(channel, this.purchaseCompletedConsumer, {
+      routingKey: ROUTING.purchaseCompleted,
+      deadQueue: this.purchaseCompletedDeadQueue,
+      bound: URGENT_MAIL_ROUTING,
+      unbound: BULK_MAIL_ROUTING,
+    });
+    await this.declareMailQueue(channel, this.bulkMailConsumer, {
+      routingKey: BULK_DEAD_ROUTING_KEY,
+      deadQueue: this.bulkMailDeadQueue,
+      bound: BULK_MAIL_ROUTING,
+      unbound: [],
+    });
+  }
+
+  /**
+   * One mail queue (quorum), bound to `bound` and unbound from `unbound` on the events exchange;
+   * its retry queues, whose expired messages go straight back to it (default exchange), not to
+   * every queue bound to their routing key; and its dead-letter queue, bound on the dead exchange
+   * by `routingKey` (which the queue's own dead-lettering uses too).
+   */
+  private async declareMailQueue(
+    channel: ConfirmChannel,
+    queues: MailQueues,
+    options: { routingKey: string; deadQueue: string; bound: readonly string[]; unbound: readonly string[] },
+  ): Promise<void> {
+    await channel.assertQueue(queues.queue, {
       durable: true,
       arguments: {
         'x-queue-type': 'quorum',
         'x-dead-letter-exchange': this.deadExchange,
-        'x-dead-letter-routing-key': ROUTING.purchaseCompleted,
+        'x-dead-letter-routing-key': options.routingKey,
       },
     });
-    await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCompleted);
-    await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseCanceled);
-    await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.purchaseRescheduled);
-    await channel.bindQueue(this.purchaseCompletedQueue, this.eventsExchange, ROUTING.passwordReset);
+    for (const key of options.bound) await channel.bindQueue(queues.queue, this.eventsExchange, key);
+    for (const key of options.unbound) await channel.unbindQueue(queues.queue, this.eventsExchange, key);
 
     for (const delayMs of this.retryDelaysMs) {
-      // Expired messages go straight back to the main queue (default exchange), not to every
-      // queue bound to the routing key.
-      await channel.assertQueue(this.purchaseCompletedRetryQueue(delayMs), {
+      await channel.assertQueue(queues.retryQueue(delayMs), {
         durable: true,
         arguments: {
           'x-queue-type': 'quorum',
           'x-dead-letter-exchange': '',
-          'x-dead-letter-routing-key': this.purchaseCompletedQueue,
+          'x-dead-letter-routing-key': queues.queue,
         },
       });
     }
 
-    await channel.assertQueue(this.purchaseCompletedDeadQueue, {
+    await channel.assertQueue(options.deadQueue, {
       durable: true,
       arguments: { 'x-queue-type': 'quorum' },
     });
-    await channel.bindQueue(this.purchaseCompletedDeadQueue, this.deadExchange, ROUTING.purchaseCompleted);
+    await channel.bindQueue(options.deadQueue, this.deadExchange, options.routingKey);
   }
 
   /** Deletes everything (tests only). */
@@ -98,6 +163,9 @@ export class Topology {
       this.purchaseCompletedQueue,
       ...this.retryDelaysMs.map((delayMs) => this.purchaseCompletedRetryQueue(delayMs)),
       this.purchaseCompletedDeadQueue,
+      this.bulkMailQueue,
+      ...this.retryDelaysMs.map((delayMs) => this.bulkMailRetryQueue(delayMs)),
+      this.bulkMailDeadQueue,
     ]) {
       await channel.deleteQueue(queue);
     }

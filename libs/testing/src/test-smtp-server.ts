@@ -21,6 +21,8 @@ export class TestSmtpServer {
   private server?: SMTPServer;
   private holding = false;
   private keepAbandoned = false;
+  /** Which e-mails are withheld while holding: all unless `holdReplies` was given `only`. */
+  private holds: (email: ReceivedEmail) => boolean = () => true;
   /** E-mails whose final reply is being withheld, by SMTP session. */
   private readonly held = new Map<string, { email: ReceivedEmail; accept: () => void }[]>();
 
@@ -56,7 +58,7 @@ export class TestSmtpServer {
             this.received.push(email);
             callback();
           };
-          if (!this.holding) return accept();
+          if (!this.holding || !this.holds(email)) return accept();
           this.held.set(session.id, [...(this.held.get(session.id) ?? []), { email, accept }]);
         });
       },
@@ -84,10 +86,12 @@ export class TestSmtpServer {
    * From now on, takes each e-mail's data but withholds the final reply, as a stalled server
    * would; the sender waits. An e-mail counts as received only once it is answered, or, with
    * `deliverAbandoned`, also when its sender gives up waiting (a slow server that queued it).
+   * With `only`, just the e-mails it picks are withheld; the others are answered at once.
    */
-  holdReplies(options: { deliverAbandoned?: boolean } = {}): void {
+  holdReplies(options: { deliverAbandoned?: boolean; only?: (email: ReceivedEmail) => boolean } = {}): void {
     this.holding = true;
     this.keepAbandoned = options.deliverAbandoned ?? false;
+    this.holds = options.only ?? (() => true);
   }
 
   /** E-mails waiting for their reply (their senders still connected). */
@@ -107,6 +111,7 @@ export class TestSmtpServer {
   releaseReplies(): void {
     this.holding = false;
     this.keepAbandoned = false;
+    this.holds = () => true;
     this.answerHeld();
   }
 

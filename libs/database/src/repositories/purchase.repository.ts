@@ -370,6 +370,10 @@ async function cancel(
   // paid purchase whose charge was given back. The reconciler refunds REFUND_OWED attempts
   // untouched for PAYMENT_RECONCILE_AFTER_SECONDS: written by the api, touched now (its own refund
   // has that long to record itself); written by the flush, due at once (the api refunded nothing).
+  // The notice's routing key (ROUTING of @app/messaging/contracts) picks its mail queue: the bulk
+  // refund of a canceled performance ('performance') writes one per purchase of the show, which go
+  // to the bulk mail queue (`purchase.canceled.performance`); a buyer's cancel or an operator's
+  // refund of one purchase stays urgent (`purchase.canceled`). One body for both.
   await manager.query(
     `WITH canceled AS (
        UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
@@ -386,7 +390,8 @@ async function cancel(
        WHERE a.purchase_id IN (SELECT id FROM canceled) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
      )
      INSERT INTO outbox (message_id, routing_key, payload)
-     SELECT 'purchase-canceled:' || canceled.id, 'purchase.canceled',
+     SELECT 'purchase-canceled:' || canceled.id,
+            CASE WHEN cause.canceled_by = 'performance' THEN 'purchase.canceled.performance' ELSE 'purchase.canceled' END,
             jsonb_strip_nulls(jsonb_build_object('type', 'purchase.canceled', 'purchaseId', canceled.id,
                                                  'canceledAt', canceled.canceled_at, 'canceledBy', cause.canceled_by))
      FROM canceled LEFT JOIN cause ON cause.id = canceled.id ORDER BY canceled.id

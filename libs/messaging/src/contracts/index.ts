@@ -2,7 +2,7 @@
 // connection (the rules library): importing them loads no AMQP client.
 export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId } from './purchase-completed';
 export type { PurchaseCompletedMessage } from './purchase-completed';
-export { ROUTING } from './routing';
+export { BULK_MAIL_ROUTING, ROUTING, URGENT_MAIL_ROUTING } from './routing';
 export {
   isPurchaseCanceledBody,
   PURCHASE_CANCELED_TYPE,

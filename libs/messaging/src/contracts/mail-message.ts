@@ -4,8 +4,9 @@ import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage
 import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseRescheduled } from './purchase-rescheduled';
 
 /**
- * A message of the mail queue: a purchase confirmation, a cancellation notice, a notice that the
- * purchase's performance moved, or a password reset.
+ * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
+ * confirmation, a cancellation notice, a notice that the purchase's performance moved, or a
+ * password reset.
  */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
@@ -14,7 +15,7 @@ export type MailMessage =
   | { kind: 'password-reset'; message: PasswordResetMessage };
 
 /**
- * Parses a body of the mail queue by its `type`: purchase-canceled, purchase-rescheduled or
+ * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled or
  * password-reset when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {

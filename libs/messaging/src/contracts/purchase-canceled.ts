@@ -1,7 +1,11 @@
 import { CANCELED_BY, CanceledBy } from '@app/core';
 import { MalformedMessageError } from './purchase-completed';
 
-/** `type` of a purchase-canceled body: it travels on the purchase-mail queue beside purchase-completed ones. */
+/**
+ * `type` of a purchase-canceled body. Routed `purchase.canceled` (a buyer's cancel, an operator's
+ * refund: the urgent mail queue, beside purchase-completed ones) or `purchase.canceled.performance`
+ * (the bulk refund of a canceled performance: the bulk mail queue); see ROUTING.
+ */
 export const PURCHASE_CANCELED_TYPE = 'purchase.canceled';
 
 /**

@@ -1,6 +1,6 @@
 import { MalformedMessageError } from './purchase-completed';
 
-/** `type` of a purchase-rescheduled body: it travels on the purchase-mail queue beside the other purchase mails. */
+/** `type` of a purchase-rescheduled body: routed `purchase.rescheduled`, it travels on the bulk mail queue. */
 export const PURCHASE_RESCHEDULED_TYPE = 'purchase.rescheduled';
 
 /**

@@ -1,10 +1,42 @@
 /** Routing keys of the messages on the events exchange: part of each message's contract. */
 export const ROUTING = {
   purchaseCompleted: 'purchase.completed',
-  /** Cancellation notices share the purchase-mail queue, so one consumer orders both per purchase. */
+  /**
+   * A cancellation notice of one purchase, by its buyer or an operator's refund: on the urgent
+   * mail queue with the confirmations. The order of a purchase's e-mails does not rest on the
+   * queue: PurchaseMailService decides under the purchase's mail lock.
+   */
   purchaseCanceled: 'purchase.canceled',
-  /** Notices that a purchase's performance moved: the same queue, so they follow its confirmation. */
+  /**
+   * A cancellation notice written by the bulk refund of a canceled performance (`canceledBy`
+   * 'performance'), one per purchase of the show: on the bulk mail queue. The same body as
+   * {@link purchaseCanceled}; only the routing key tells the two apart. Under the binding pattern
+   * `purchase.canceled.#` with the buyer's own.
+   */
+  purchaseCanceledByPerformance: 'purchase.canceled.performance',
+  /** Notices that a purchase's performance moved, one per paid purchase of the show: on the bulk mail queue. */
   purchaseRescheduled: 'purchase.rescheduled',
-  /** Password-reset e-mails share the mail queue too: one consumer, one retry and dead-letter path. */
+  /** Password-reset e-mails: on the urgent mail queue (one consumer, one retry and dead-letter path). */
   passwordReset: 'account.password-reset',
 } as const;
+
+/**
+ * The routing keys of the urgent mail queue (`<ns>.purchase-completed`): e-mails one person is
+ * waiting for now, each caused by one request (a purchase, a buyer's cancel, an operator's refund of
+ * one purchase, a password reset).
+ */
+export const URGENT_MAIL_ROUTING: readonly string[] = [
+  ROUTING.purchaseCompleted,
+  ROUTING.purchaseCanceled,
+  ROUTING.passwordReset,
+];
+
+/**
+ * The routing keys of the bulk mail queue (`<ns>.mail-bulk`): notices one operator action fans
+ * out to every buyer of a performance (a move, a cancellation of the show), tens of thousands at
+ * once, which must not queue in front of the urgent e-mails.
+ */
+export const BULK_MAIL_ROUTING: readonly string[] = [
+  ROUTING.purchaseRescheduled,
+  ROUTING.purchaseCanceledByPerformance,
+];

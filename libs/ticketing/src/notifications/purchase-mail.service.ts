@@ -50,6 +50,12 @@ export type DeliveryOutcome = 'sent' | 'already-sent' | 'canceled' | 'not-confir
  * so the message can be tried again. The one window left is a crash after the SMTP server
  * accepted the e-mail and before the commit: that message is sent again on redelivery (SMTP
  * cannot be made exactly-once), with the same `Message-ID` header.
+ *
+ * A purchase's confirmation and its notices may come in any order: they travel on two mail queues
+ * (the confirmation and a single cancellation on the urgent one, a show's new-date and
+ * cancellation notices on the bulk one), and a retry reorders any queue. Every method therefore
+ * decides from what PostgreSQL and `email_deliveries` hold under the purchase's mail lock, never
+ * from the order of arrival.
  */
 @Injectable()
 export class PurchaseMailService {
