@@ -189,10 +189,14 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     const answers = await Promise.all(passwords.map((password) => confirm({ token, password })));
     const codes = answers.map((answer) => answer.statusCode);
     expect(codes.filter((code) => code === 204)).toHaveLength(1);
-    expect(codes.filter((code) => code === 400)).toHaveLength(49);
+    // The others are refused: the token is used (400), or, on a starved host, the api gave up
+    // waiting for a PostgreSQL connection (503, DATABASE_ACQUIRE_TIMEOUT_MS) while 49 argon2
+    // hashes and the winner's transaction ran. Nothing else, and none of them changed anything.
+    expect(codes.filter((code) => code !== 204 && code !== 400 && code !== 503)).toEqual([]);
     for (const answer of answers.filter((a) => a.statusCode === 400)) {
       expect(expectUniform(answer, 400).message).toBe(INVALID_TOKEN);
     }
+    for (const answer of answers.filter((a) => a.statusCode === 503)) expectUniform(answer, 503);
     const winner = passwords[codes.indexOf(204)];
     expect((await login(user.email, winner)).statusCode).toBe(200);
     const [{ n }] = await db.query(
