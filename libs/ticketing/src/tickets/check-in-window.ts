@@ -1,0 +1,37 @@
+/**
+ * The check-in window of a performance: its tickets admit from `opensAt` (doors open) until just
+ * before `closesAt`, both following its `startsAt` (a performance moved by PATCH moves its window).
+ * Half-open, as the sales window: exactly at `opensAt` the door admits, exactly at `closesAt` it
+ * no longer does.
+ */
+export interface CheckInWindow {
+  opensAt: Date;
+  closesAt: Date;
+}
+
+/** Minutes before and after a performance's start that its window spans (CHECK_IN_* settings). */
+export interface CheckInWindowSettings {
+  opensBeforeMinutes: number;
+  closesAfterMinutes: number;
+}
+
+/** Where an instant lies against a window: before it, inside it, from its close on. */
+export type CheckInWindowState = 'NOT_OPEN' | 'OPEN' | 'CLOSED';
+
+const MINUTE_MS = 60_000;
+
+/** The window of a performance starting at `startsAt`. */
+export function checkInWindowOf(startsAt: Date, settings: CheckInWindowSettings): CheckInWindow {
+  const starts = startsAt.getTime();
+  return {
+    opensAt: new Date(starts - settings.opensBeforeMinutes * MINUTE_MS),
+    closesAt: new Date(starts + settings.closesAfterMinutes * MINUTE_MS),
+  };
+}
+
+/** `nowMs` (epoch ms) against `window`: NOT_OPEN before `opensAt`, CLOSED from `closesAt` on. */
+export function checkInStateAt(window: CheckInWindow, nowMs: number): CheckInWindowState {
+  if (nowMs < window.opensAt.getTime()) return 'NOT_OPEN';
+  if (nowMs >= window.closesAt.getTime()) return 'CLOSED';
+  return 'OPEN';
+}
