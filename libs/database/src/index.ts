@@ -83,7 +83,12 @@ export type {
   OpenPaymentAttempt,
 } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
-export type { CheckInResult, CheckInWindowBounds, TicketIdentity, TicketRecord } from './repositories/tickets.repository';
+export type {
+  CheckInResult,
+  CheckInWindowBounds,
+  TicketIdentity,
+  TicketRecord,
+} from './repositories/tickets.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';
 export { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
 export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';

@@ -145,7 +145,7 @@ export { TicketsModule } from './tickets/tickets.module';
 export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
-export { checkInStateAt, checkInWindowOf } from './tickets/check-in-window';
+export { checkInStateAt, checkInWindowOf, checkInWindowSettings } from './tickets/check-in-window';
 export type { CheckInWindow, CheckInWindowSettings, CheckInWindowState } from './tickets/check-in-window';
 export {
   CheckInClosedError,

@@ -18,10 +18,17 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
-import { formatLocalDateTime, MAX_TICKETS_PER_BUYER, SALES_STATES, salesStateAt, toScheduleTime } from '@app/ticketing';
+import {
+  checkInWindowOf,
+  formatLocalDateTime,
+  MAX_TICKETS_PER_BUYER,
+  SALES_STATES,
+  salesStateAt,
+  toScheduleTime,
+} from '@app/ticketing';
 import { PERFORMANCE_STATUSES as PERFORMANCE_STATUS_VALUES } from '@app/database';
 import type { PerformanceStatus } from '@app/database';
-import type { LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
+import type { CheckInWindowSettings, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
@@ -373,6 +380,19 @@ export class PerformanceResponseDto {
   /** Seats one buyer may have bought and hold together; null = no such limit. @example 4 */
   @ApiProperty({ type: 'integer' })
   maxTicketsPerBuyer: number | null;
+  /**
+   * Doors open: tickets are checked in from this moment (`CHECK_IN_OPENS_BEFORE_MINUTES` before
+   * `startsAt`); a scan earlier is refused with 409 `CheckInNotOpen`. Moves with `startsAt`.
+   * @example "2027-03-01T07:30:00.000Z"
+   */
+  @ApiProperty({ format: 'date-time' })
+  checkInOpensAt: string;
+  /**
+   * Check-in closes at this moment (`CHECK_IN_CLOSES_AFTER_MINUTES` after `startsAt`); a scan from
+   * then on is refused with 409 `CheckInClosed`. Moves with `startsAt`. @example "2027-03-01T14:30:00.000Z"
+   */
+  @ApiProperty({ format: 'date-time' })
+  checkInClosesAt: string;
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
@@ -387,8 +407,16 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   blocked: number;
 }
 
-/** `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the performance). */
-export function mapPerformance(performance: Performance, nowMs: number): PerformanceResponseDto {
+/**
+ * `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the
+ * performance); `checkIn`: the check-in window's settings (Env).
+ */
+export function mapPerformance(
+  performance: Performance,
+  nowMs: number,
+  checkIn: CheckInWindowSettings,
+): PerformanceResponseDto {
+  const window = checkInWindowOf(performance.startsAt, checkIn);
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -404,11 +432,18 @@ export function mapPerformance(performance: Performance, nowMs: number): Perform
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
+    checkInOpensAt: window.opensAt.toISOString(),
+    checkInClosesAt: window.closesAt.toISOString(),
   };
 }
 
-/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs` as for mapPerformance. */
-export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, nowMs: number): PerformanceDetailDto {
+/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `checkIn` as for mapPerformance. */
+export function mapPerformanceDetail(
+  performance: Performance & LiveSeatCounts,
+  nowMs: number,
+  checkIn: CheckInWindowSettings,
+): PerformanceDetailDto {
+  const window = checkInWindowOf(performance.startsAt, checkIn);
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -424,6 +459,8 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, 
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
+    checkInOpensAt: window.opensAt.toISOString(),
+    checkInClosesAt: window.closesAt.toISOString(),
     available: performance.available,
     held: performance.held,
     sold: performance.sold,

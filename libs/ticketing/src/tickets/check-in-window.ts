@@ -1,3 +1,5 @@
+import type { Env } from '@app/config';
+
 /**
  * The check-in window of a performance: its tickets admit from `opensAt` (doors open) until just
  * before `closesAt`, both following its `startsAt` (a performance moved by PATCH moves its window).
@@ -13,6 +15,16 @@ export interface CheckInWindow {
 export interface CheckInWindowSettings {
   opensBeforeMinutes: number;
   closesAfterMinutes: number;
+}
+
+/** The global window: CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES. */
+export function checkInWindowSettings(
+  env: Pick<Env, 'CHECK_IN_OPENS_BEFORE_MINUTES' | 'CHECK_IN_CLOSES_AFTER_MINUTES'>,
+): CheckInWindowSettings {
+  return {
+    opensBeforeMinutes: env.CHECK_IN_OPENS_BEFORE_MINUTES,
+    closesAfterMinutes: env.CHECK_IN_CLOSES_AFTER_MINUTES,
+  };
 }
 
 /** Where an instant lies against a window: before it, inside it, from its close on. */

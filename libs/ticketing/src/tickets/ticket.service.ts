@@ -13,7 +13,13 @@ import { NotFoundError, PerformanceCanceledError } from '../errors';
 import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import { CheckInStore } from './check-in.store';
-import { checkInStateAt, CheckInWindow, checkInWindowOf, CheckInWindowSettings } from './check-in-window';
+import {
+  checkInStateAt,
+  CheckInWindow,
+  checkInWindowOf,
+  CheckInWindowSettings,
+  checkInWindowSettings,
+} from './check-in-window';
 import {
   CheckInClosedError,
   CheckInNotOpenError,
@@ -59,10 +65,7 @@ export class TicketService {
 
   /** The global check-in window (CHECK_IN_OPENS_BEFORE_MINUTES, CHECK_IN_CLOSES_AFTER_MINUTES). */
   get windowSettings(): CheckInWindowSettings {
-    return {
-      opensBeforeMinutes: this.env.CHECK_IN_OPENS_BEFORE_MINUTES,
-      closesAfterMinutes: this.env.CHECK_IN_CLOSES_AFTER_MINUTES,
-    };
+    return checkInWindowSettings(this.env);
   }
 
   /** When `performance`'s doors open and its check-in closes, following its startsAt. */
