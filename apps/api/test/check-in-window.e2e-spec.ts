@@ -268,6 +268,78 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     });
   });
 
+  it("honours a performance's own window (create and PATCH), and refuses negative or overlong ones with 400", async () => {
+    const startsAt = await moveStart(new Date(Date.now() + 2 * HOUR_MS));
+    const own = ticket();
+    // Doors at 90 min before: not open 2 h before the start, though the global 3 h would be.
+    const narrowed = await call('PATCH', `/performances/${performanceId}`, {
+      body: { checkInOpensBeforeMinutes: 90, checkInClosesAfterMinutes: 360 },
+      session: admin,
+    });
+    expect(narrowed.statusCode, narrowed.body).toBe(200);
+    expect(narrowed.json()).toMatchObject({
+      checkInOpensBeforeMinutes: 90,
+      checkInClosesAfterMinutes: 360,
+      checkInOpensAt: new Date(startsAt.getTime() - 90 * MINUTE_MS).toISOString(),
+      checkInClosesAt: new Date(startsAt.getTime() + 360 * MINUTE_MS).toISOString(),
+    });
+    const early = await checkIn(own.code);
+    expect(early.statusCode).toBe(409);
+    expect(early.json().details).toMatchObject({
+      reason: 'NOT_OPEN',
+      checkInOpensAt: formatLocalDateTime(new Date(startsAt.getTime() - 90 * MINUTE_MS), TIME_ZONE),
+    });
+    await expectUnused(own);
+    // 5 h after the start: closed by the global 4 h, open by the performance's 6 h.
+    await moveStart(new Date(Date.now() - 5 * HOUR_MS));
+    expect((await checkIn(own.code)).statusCode).toBe(200);
+
+    for (const body of [
+      { checkInOpensBeforeMinutes: -30 },
+      { checkInClosesAfterMinutes: -1 },
+      { checkInOpensBeforeMinutes: 10_081 },
+      { checkInClosesAfterMinutes: 1.5 },
+      { checkInOpensBeforeMinutes: '90' },
+    ]) {
+      const refused = await call('PATCH', `/performances/${performanceId}`, { body, session: admin });
+      expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+      expect(Object.keys(refused.json()).sort()).toEqual(
+        ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'].sort(),
+      );
+    }
+    const eventId = (await call('GET', `/performances/${performanceId}`)).json().eventId;
+    const createdBad = await call('POST', `/events/${eventId}/performances`, {
+      body: {
+        startsAt: new Date(Date.now() + DAY_MS).toISOString(),
+        checkInOpensBeforeMinutes: -60,
+        sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }],
+      },
+      session: admin,
+    });
+    expect(createdBad.statusCode).toBe(400);
+    const created = await call('POST', `/events/${eventId}/performances`, {
+      body: {
+        startsAt: new Date(Date.now() + DAY_MS).toISOString(),
+        checkInOpensBeforeMinutes: 45,
+        sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }],
+      },
+      session: admin,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ checkInOpensBeforeMinutes: 45, checkInClosesAfterMinutes: null });
+    const startsAtOther = Date.parse(created.json().startsAt);
+    expect(created.json().checkInOpensAt).toBe(new Date(startsAtOther - 45 * MINUTE_MS).toISOString());
+    expect(created.json().checkInClosesAt).toBe(new Date(startsAtOther + CLOSES_AFTER_MS).toISOString());
+
+    // null gives the global settings back.
+    const reset = await call('PATCH', `/performances/${performanceId}`, {
+      body: { checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null },
+      session: admin,
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect(reset.json()).toMatchObject({ checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null });
+  });
+
   it('admits exactly once among 40 concurrent scans of one code across two doors inside the window', async () => {
     await moveStart(new Date(Date.now() + HOUR_MS));
     const contested = ticket();

@@ -145,7 +145,13 @@ export { TicketsModule } from './tickets/tickets.module';
 export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
-export { checkInStateAt, checkInWindowOf, checkInWindowSettings } from './tickets/check-in-window';
+export {
+  checkInSettingsOf,
+  checkInStateAt,
+  checkInWindowOf,
+  checkInWindowSettings,
+  MAX_CHECK_IN_WINDOW_MINUTES,
+} from './tickets/check-in-window';
 export type { CheckInWindow, CheckInWindowSettings, CheckInWindowState } from './tickets/check-in-window';
 export {
   CheckInClosedError,

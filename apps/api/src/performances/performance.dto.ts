@@ -19,8 +19,10 @@ import {
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
 import {
+  checkInSettingsOf,
   checkInWindowOf,
   formatLocalDateTime,
+  MAX_CHECK_IN_WINDOW_MINUTES,
   MAX_TICKETS_PER_BUYER,
   SALES_STATES,
   salesStateAt,
@@ -254,6 +256,36 @@ export class PerformanceLifecycleDto {
   @Min(1)
   @Max(MAX_TICKETS_PER_BUYER)
   maxTicketsPerBuyer?: number | null;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_CHECK_IN_WINDOW_MINUTES,
+    nullable: true,
+    description:
+      "Doors open: this performance's tickets are checked in from this many minutes before `startsAt` (0 = at the start; doors never open after it). `null` = the global `CHECK_IN_OPENS_BEFORE_MINUTES` (180, the default). Moves with `startsAt`.",
+    example: 90,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_CHECK_IN_WINDOW_MINUTES)
+  checkInOpensBeforeMinutes?: number | null;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_CHECK_IN_WINDOW_MINUTES,
+    nullable: true,
+    description:
+      'Check-in closes this many minutes after `startsAt` (0 = no latecomers). `null` = the global `CHECK_IN_CLOSES_AFTER_MINUTES` (240, the default). A long opera might take 360.',
+    example: 360,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_CHECK_IN_WINDOW_MINUTES)
+  checkInClosesAfterMinutes?: number | null;
 }
 
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
@@ -326,6 +358,8 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
   status?: Performance['status'];
   noOrphanSeats?: boolean;
   maxTicketsPerBuyer?: number | null;
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
 } {
   const time = (value: string | null | undefined, field: string) =>
     value === undefined || value === null ? value : toScheduleTime(value, field);
@@ -335,6 +369,8 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
     status: body.status,
     noOrphanSeats: body.noOrphanSeats,
     maxTicketsPerBuyer: body.maxTicketsPerBuyer,
+    checkInOpensBeforeMinutes: body.checkInOpensBeforeMinutes,
+    checkInClosesAfterMinutes: body.checkInClosesAfterMinutes,
   };
 }
 
@@ -380,15 +416,23 @@ export class PerformanceResponseDto {
   /** Seats one buyer may have bought and hold together; null = no such limit. @example 4 */
   @ApiProperty({ type: 'integer' })
   maxTicketsPerBuyer: number | null;
+  /** The performance's own doors-open setting (minutes before `startsAt`); null = the global one. @example null */
+  @ApiProperty({ type: 'integer', nullable: true })
+  checkInOpensBeforeMinutes: number | null;
+  /** The performance's own check-in close setting (minutes after `startsAt`); null = the global one. @example null */
+  @ApiProperty({ type: 'integer', nullable: true })
+  checkInClosesAfterMinutes: number | null;
   /**
-   * Doors open: tickets are checked in from this moment (`CHECK_IN_OPENS_BEFORE_MINUTES` before
-   * `startsAt`); a scan earlier is refused with 409 `CheckInNotOpen`. Moves with `startsAt`.
+   * Doors open: tickets are checked in from this moment (`checkInOpensBeforeMinutes`, or the global
+   * `CHECK_IN_OPENS_BEFORE_MINUTES`, before `startsAt`); a scan earlier is refused with 409
+   * `CheckInNotOpen`. Moves with `startsAt`.
    * @example "2027-03-01T07:30:00.000Z"
    */
   @ApiProperty({ format: 'date-time' })
   checkInOpensAt: string;
   /**
-   * Check-in closes at this moment (`CHECK_IN_CLOSES_AFTER_MINUTES` after `startsAt`); a scan from
+   * Check-in closes at this moment (`checkInClosesAfterMinutes`, or the global
+   * `CHECK_IN_CLOSES_AFTER_MINUTES`, after `startsAt`); a scan from
    * then on is refused with 409 `CheckInClosed`. Moves with `startsAt`. @example "2027-03-01T14:30:00.000Z"
    */
   @ApiProperty({ format: 'date-time' })
@@ -416,7 +460,7 @@ export function mapPerformance(
   nowMs: number,
   checkIn: CheckInWindowSettings,
 ): PerformanceResponseDto {
-  const window = checkInWindowOf(performance.startsAt, checkIn);
+  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -432,6 +476,8 @@ export function mapPerformance(
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
+    checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes ?? null,
+    checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
     checkInOpensAt: window.opensAt.toISOString(),
     checkInClosesAt: window.closesAt.toISOString(),
   };
@@ -443,7 +489,7 @@ export function mapPerformanceDetail(
   nowMs: number,
   checkIn: CheckInWindowSettings,
 ): PerformanceDetailDto {
-  const window = checkInWindowOf(performance.startsAt, checkIn);
+  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -459,6 +505,8 @@ export function mapPerformanceDetail(
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
+    checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes ?? null,
+    checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
     checkInOpensAt: window.opensAt.toISOString(),
     checkInClosesAt: window.closesAt.toISOString(),
     available: performance.available,

@@ -132,16 +132,21 @@ export class PerformancesController {
   @Roles(Role.Admin)
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the performance is canceled: nothing of it can change' })
   async update(@IdParam() id: number, @Body() body: PerformanceUpdateDto): Promise<PerformanceResponseDto> {
-    const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer } = body;
-    if (
-      [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer].every(
-        (field) => field === undefined,
-      )
-    ) {
-      throw new InvalidInputError(
-        'nothing to change: give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer',
-      );
+    const fields = [
+      'startsAt',
+      'salesOpenAt',
+      'salesCloseAt',
+      'cancelUntil',
+      'status',
+      'noOrphanSeats',
+      'maxTicketsPerBuyer',
+      'checkInOpensBeforeMinutes',
+      'checkInClosesAfterMinutes',
+    ] as const;
+    if (fields.every((field) => body[field] === undefined)) {
+      throw new InvalidInputError(`nothing to change: give at least one of ${fields.join(', ')}`);
     }
+    const { startsAt, salesOpenAt } = body;
     const performance = await this.performances.updatePerformance(id, {
       startsAt: startsAt === undefined ? undefined : toScheduleTime(startsAt, 'startsAt'),
       salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),

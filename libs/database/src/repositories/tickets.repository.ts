@@ -35,7 +35,8 @@ export type CheckInResult =
 
 /**
  * When a check-in happens and the window it must fall in: from `opensBeforeMinutes` before the
- * performance's start (included) to `closesAfterMinutes` after it (excluded).
+ * performance's start (included) to `closesAfterMinutes` after it (excluded), each unless the
+ * performance has its own (check_in_opens_before_minutes, check_in_closes_after_minutes).
  */
 export interface CheckInWindowBounds {
   at: Date;
@@ -144,8 +145,8 @@ export class TicketsRepository {
             AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
             AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
             AND pf.id = t.performance_id
-            AND $6::timestamptz >= pf.starts_at - make_interval(mins => $7::int)
-            AND $6::timestamptz < pf.starts_at + make_interval(mins => $8::int)
+            AND $6::timestamptz >= pf.starts_at - make_interval(mins => COALESCE(pf.check_in_opens_before_minutes, $7::int))
+            AND $6::timestamptz < pf.starts_at + make_interval(mins => COALESCE(pf.check_in_closes_after_minutes, $8::int))
           RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
        )
        SELECT * FROM admitted`,
@@ -175,8 +176,9 @@ export class TicketsRepository {
     if (current.status !== TicketStatus.Active) return { outcome: 'CANCELED' };
     const [outside]: { starts_at: Date }[] = await this.dataSource.query(
       `SELECT starts_at FROM performances
-        WHERE id = $1 AND NOT ($2::timestamptz >= starts_at - make_interval(mins => $3::int)
-                           AND $2::timestamptz < starts_at + make_interval(mins => $4::int))`,
+        WHERE id = $1
+          AND NOT ($2::timestamptz >= starts_at - make_interval(mins => COALESCE(check_in_opens_before_minutes, $3::int))
+               AND $2::timestamptz < starts_at + make_interval(mins => COALESCE(check_in_closes_after_minutes, $4::int)))`,
       [identity.performanceId, ...bounds],
     );
     if (outside) return { outcome: 'OUTSIDE_WINDOW', startsAt: outside.starts_at };

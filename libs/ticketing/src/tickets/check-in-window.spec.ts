@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkInStateAt, checkInWindowOf } from './check-in-window';
+import { checkInSettingsOf, checkInStateAt, checkInWindowOf } from './check-in-window';
 
 const STARTS_AT = new Date('2027-03-01T10:30:00Z');
 const MINUTE_MS = 60_000;
@@ -48,5 +48,17 @@ describe('the check-in window', () => {
         },
       ),
     );
+  });
+
+  it("takes a performance's own settings where it has them, the global ones otherwise", () => {
+    const global = { opensBeforeMinutes: 180, closesAfterMinutes: 240 };
+    expect(checkInSettingsOf({}, global)).toEqual(global);
+    expect(checkInSettingsOf({ checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null }, global)).toEqual(
+      global,
+    );
+    expect(checkInSettingsOf({ checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 360 }, global)).toEqual({
+      opensBeforeMinutes: 0,
+      closesAfterMinutes: 360,
+    });
   });
 });

@@ -27,6 +27,20 @@ export function checkInWindowSettings(
   };
 }
 
+/** Most minutes a performance's own window reaches before or after its start: 7 days. */
+export const MAX_CHECK_IN_WINDOW_MINUTES = 10_080;
+
+/** A performance's own settings where it has them (not null), the global ones otherwise. */
+export function checkInSettingsOf(
+  performance: { checkInOpensBeforeMinutes?: number | null; checkInClosesAfterMinutes?: number | null },
+  global: CheckInWindowSettings,
+): CheckInWindowSettings {
+  return {
+    opensBeforeMinutes: performance.checkInOpensBeforeMinutes ?? global.opensBeforeMinutes,
+    closesAfterMinutes: performance.checkInClosesAfterMinutes ?? global.closesAfterMinutes,
+  };
+}
+
 /** Where an instant lies against a window: before it, inside it, from its close on. */
 export type CheckInWindowState = 'NOT_OPEN' | 'OPEN' | 'CLOSED';
 

@@ -14,8 +14,8 @@ import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import { CheckInStore } from './check-in.store';
 import {
+  checkInSettingsOf,
   checkInStateAt,
-  CheckInWindow,
   checkInWindowOf,
   CheckInWindowSettings,
   checkInWindowSettings,
@@ -66,11 +66,6 @@ export class TicketService {
   /** The global check-in window (CHECK_IN_OPENS_BEFORE_MINUTES, CHECK_IN_CLOSES_AFTER_MINUTES). */
   get windowSettings(): CheckInWindowSettings {
     return checkInWindowSettings(this.env);
-  }
-
-  /** When `performance`'s doors open and its check-in closes, following its startsAt. */
-  checkInWindow(performance: { startsAt: Date }): CheckInWindow {
-    return checkInWindowOf(performance.startsAt, this.windowSettings);
   }
 
   /**
@@ -143,7 +138,7 @@ export class TicketService {
       throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
     }
     const now = this.clock.now();
-    const settings = this.windowSettings;
+    const settings = checkInSettingsOf(performance, this.windowSettings);
     if (checkInStateAt(checkInWindowOf(performance.startsAt, settings), now.getTime()) !== 'OPEN') {
       // Someone already came in on it: the door hears when, as inside the window.
       const checkedInAt = await this.tickets.checkedInAt(identity);
@@ -172,7 +167,8 @@ export class TicketService {
     };
     let result: CheckInResult;
     try {
-      result = await this.tickets.checkIn(identity, staffId, { at: now, ...settings });
+      // The global settings: PostgreSQL takes the performance's own where it has them, as read now.
+      result = await this.tickets.checkIn(identity, staffId, { at: now, ...this.windowSettings });
     } catch (error) {
       await unmark();
       throw error;
@@ -200,7 +196,7 @@ export class TicketService {
 
   /** CheckInNotOpenError or CheckInClosedError for a scan at `now` of a ticket of `performance` starting at `startsAt`. */
   private outsideWindow(performance: PricedPerformance, startsAt: Date, now: Date): Error {
-    const window = checkInWindowOf(startsAt, this.windowSettings);
+    const window = checkInWindowOf(startsAt, checkInSettingsOf(performance, this.windowSettings));
     const times = { performanceId: performance.id, startsAt, timeZone: performance.timeZone, ...window };
     return checkInStateAt(window, now.getTime()) === 'CLOSED'
       ? new CheckInClosedError(times)
