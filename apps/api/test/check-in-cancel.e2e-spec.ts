@@ -8,7 +8,7 @@ import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/test
 import { performanceKeys, SeatStateRebuilder, SeatStateStore } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 interface TicketBody {
@@ -70,9 +70,7 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
   }
 
   beforeAll(async () => {
-    api = await startTestApi({
-      PURCHASE_FLUSH_AGE_SECONDS: '0',
-    });
+    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app, { name: 'Ada Lovelace' });

@@ -5,7 +5,7 @@ import { ROUTING } from '@app/messaging';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
 import Redis from 'ioredis';
 import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys, refundIdempotencyKey } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { RefundLedger } from './support/payments';
 
@@ -37,7 +37,11 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   let ledger: RefundLedger;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
+    api = await startTestApi({
+      ...DOORS_OPEN_NOW,
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
     call = caller(api.app);

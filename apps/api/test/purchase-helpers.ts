@@ -17,6 +17,13 @@ export function caller(app: NestFastifyApplication) {
 }
 
 /**
+ * Env overrides for a spec that admits tickets of createPerformance's performances (which start
+ * in 2030) at the door now: doors open up to 10 years before the start. The window itself is
+ * tested in check-in-window.e2e-spec.ts, with the default settings.
+ */
+export const DOORS_OPEN_NOW = { CHECK_IN_OPENS_BEFORE_MINUTES: '5256000' } as const;
+
+/**
  * An event in `currency` (default: the configured DEFAULT_CURRENCY, KRW) with one performance of
  * `seats` seats (at most 100, or a multiple of 100) at `price` minor units each (default 50),
  * open for sale now.

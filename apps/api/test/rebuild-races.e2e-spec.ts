@@ -12,7 +12,7 @@ import {
   SeatStateStore,
   WaitingRoomService,
 } from '@app/ticketing';
-import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
+import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 /**
@@ -87,7 +87,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   }
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance, flushPurchasesAfterLoss } from './purchase-helpers';
+import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 const SEATS = 12;
@@ -76,7 +76,7 @@ describe('a performance Redis lost answers as one it did not (real PostgreSQL an
   let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyers = [await createSession(api.app), await createSession(api.app), await createSession(api.app)];

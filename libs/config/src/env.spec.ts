@@ -26,6 +26,8 @@ describe('parseEnv', () => {
     expect(env.PORT).toBe(3000);
     expect(env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/boxoffice');
     expect(env.RESERVATION_TTL_SECONDS).toBe(300);
+    expect(env.CHECK_IN_OPENS_BEFORE_MINUTES).toBe(180);
+    expect(env.CHECK_IN_CLOSES_AFTER_MINUTES).toBe(240);
     expect(env.PASSWORD_RESET_TTL_MINUTES).toBe(30);
     expect(env.MAX_SEATS_PER_RESERVATION).toBe(4);
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
@@ -197,6 +199,11 @@ describe('parseEnv', () => {
     ['PASSWORD_RESET_TTL_MINUTES', '0'],
     ['PASSWORD_RESET_TTL_MINUTES', '1441'],
     ['MAX_SEATS_PER_RESERVATION', '2.5'],
+    ['CHECK_IN_OPENS_BEFORE_MINUTES', '-1'],
+    ['CHECK_IN_OPENS_BEFORE_MINUTES', '5256001'],
+    ['CHECK_IN_CLOSES_AFTER_MINUTES', '-30'],
+    ['CHECK_IN_CLOSES_AFTER_MINUTES', '10081'],
+    ['CHECK_IN_CLOSES_AFTER_MINUTES', '1.5'],
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['ADMIN_EMAIL', 'not-an-email'],

@@ -340,6 +340,31 @@ export class Env {
   @Max(20)
   MAX_SEATS_PER_RESERVATION = 4;
 
+  /**
+   * Doors open: how many minutes before a performance's `startsAt` its tickets may be checked in
+   * (a scan earlier is refused, 409 CheckInNotOpen). 3 h: early enough for a standing crowd that
+   * queues for the floor, late enough that a ticket for tomorrow, or for tonight's show scanned at
+   * the matinee, is refused. At most 10 years (5256000): a value that large admits a ticket any time
+   * before its performance, as before the window existed.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(5_256_000)
+  CHECK_IN_OPENS_BEFORE_MINUTES = 180;
+
+  /**
+   * Doors close: how many minutes after a performance's `startsAt` its tickets may still be
+   * checked in (from then on, 409 CheckInClosed). Performances have no end time: 4 h covers
+   * latecomers to all but the longest shows, and closes before the evening doors of a day whose
+   * matinee started at least 5 h earlier. At most 7 days.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(10_080)
+  CHECK_IN_CLOSES_AFTER_MINUTES = 240;
+
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(0)

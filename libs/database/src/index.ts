@@ -83,7 +83,12 @@ export type {
   OpenPaymentAttempt,
 } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
-export type { CheckInResult, TicketIdentity, TicketRecord } from './repositories/tickets.repository';
+export type {
+  CheckInResult,
+  CheckInWindowBounds,
+  TicketIdentity,
+  TicketRecord,
+} from './repositories/tickets.repository';
 export { AttendeesRepository } from './repositories/attendees.repository';
 export type { AttendeeRecord } from './repositories/attendees.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';

@@ -28,6 +28,7 @@ import { PerformanceCancellations1798800000000 } from './migrations/179880000000
 import { SeatBlocks1798900000000 } from './migrations/1798900000000-SeatBlocks';
 import { PurchasesPaidByPerformance1798950000000 } from './migrations/1798950000000-PurchasesPaidByPerformance';
 import { PerformanceReschedules1799000000000 } from './migrations/1799000000000-PerformanceReschedules';
+import { CheckInWindow1799100000000 } from './migrations/1799100000000-CheckInWindow';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -64,4 +65,5 @@ export const MIGRATIONS: Function[] = [
   SeatBlocks1798900000000,
   PurchasesPaidByPerformance1798950000000,
   PerformanceReschedules1799000000000,
+  CheckInWindow1799100000000,
 ];

@@ -146,6 +146,16 @@ export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
 export {
+  checkInSettingsOf,
+  checkInStateAt,
+  checkInWindowOf,
+  checkInWindowSettings,
+  MAX_CHECK_IN_WINDOW_MINUTES,
+} from './tickets/check-in-window';
+export type { CheckInWindow, CheckInWindowSettings, CheckInWindowState } from './tickets/check-in-window';
+export {
+  CheckInClosedError,
+  CheckInNotOpenError,
   InvalidTicketCodeError,
   TicketAlreadyCheckedInError,
   TicketCanceledError,

@@ -25,10 +25,17 @@ const MAX_PROBLEMS = 10;
 /**
  * Top-level body fields whose `null` means something (PATCH /performances/:id and POST
  * /events/:id/performances: salesCloseAt null = at startsAt, cancelUntil null = no self-service
- * cancel, maxTicketsPerBuyer null = no ticket limit per buyer); the DTOs that declare them handle
+ * cancel, maxTicketsPerBuyer null = no ticket limit per buyer, checkInOpensBeforeMinutes and
+ * checkInClosesAfterMinutes null = the global check-in window); the DTOs that declare them handle
  * null, and every other DTO refuses them as unknown properties.
  */
-export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set(['salesCloseAt', 'cancelUntil', 'maxTicketsPerBuyer']);
+export const NULLABLE_BODY_FIELDS: ReadonlySet<string> = new Set([
+  'salesCloseAt',
+  'cancelUntil',
+  'maxTicketsPerBuyer',
+  'checkInOpensBeforeMinutes',
+  'checkInClosesAfterMinutes',
+]);
 
 /**
  * One pass over a JSON text, no recursion: the number of property names in it (the `:` outside

@@ -18,10 +18,19 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
-import { formatLocalDateTime, MAX_TICKETS_PER_BUYER, SALES_STATES, salesStateAt, toScheduleTime } from '@app/ticketing';
+import {
+  checkInSettingsOf,
+  checkInWindowOf,
+  formatLocalDateTime,
+  MAX_CHECK_IN_WINDOW_MINUTES,
+  MAX_TICKETS_PER_BUYER,
+  SALES_STATES,
+  salesStateAt,
+  toScheduleTime,
+} from '@app/ticketing';
 import { PERFORMANCE_STATUSES as PERFORMANCE_STATUS_VALUES } from '@app/database';
 import type { PerformanceStatus } from '@app/database';
-import type { LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
+import type { CheckInWindowSettings, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
@@ -247,6 +256,36 @@ export class PerformanceLifecycleDto {
   @Min(1)
   @Max(MAX_TICKETS_PER_BUYER)
   maxTicketsPerBuyer?: number | null;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_CHECK_IN_WINDOW_MINUTES,
+    nullable: true,
+    description:
+      "Doors open: this performance's tickets are checked in from this many minutes before `startsAt` (0 = at the start; doors never open after it). `null` = the global `CHECK_IN_OPENS_BEFORE_MINUTES` (180, the default). Moves with `startsAt`.",
+    example: 90,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_CHECK_IN_WINDOW_MINUTES)
+  checkInOpensBeforeMinutes?: number | null;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_CHECK_IN_WINDOW_MINUTES,
+    nullable: true,
+    description:
+      'Check-in closes this many minutes after `startsAt` (0 = no latecomers). `null` = the global `CHECK_IN_CLOSES_AFTER_MINUTES` (240, the default). A long opera might take 360.',
+    example: 360,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_CHECK_IN_WINDOW_MINUTES)
+  checkInClosesAfterMinutes?: number | null;
 }
 
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
@@ -319,6 +358,8 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
   status?: Performance['status'];
   noOrphanSeats?: boolean;
   maxTicketsPerBuyer?: number | null;
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
 } {
   const time = (value: string | null | undefined, field: string) =>
     value === undefined || value === null ? value : toScheduleTime(value, field);
@@ -328,6 +369,8 @@ export function lifecycleInput(body: PerformanceLifecycleDto): {
     status: body.status,
     noOrphanSeats: body.noOrphanSeats,
     maxTicketsPerBuyer: body.maxTicketsPerBuyer,
+    checkInOpensBeforeMinutes: body.checkInOpensBeforeMinutes,
+    checkInClosesAfterMinutes: body.checkInClosesAfterMinutes,
   };
 }
 
@@ -373,6 +416,27 @@ export class PerformanceResponseDto {
   /** Seats one buyer may have bought and hold together; null = no such limit. @example 4 */
   @ApiProperty({ type: 'integer' })
   maxTicketsPerBuyer: number | null;
+  /** The performance's own doors-open setting (minutes before `startsAt`); null = the global one. @example null */
+  @ApiProperty({ type: 'integer', nullable: true })
+  checkInOpensBeforeMinutes: number | null;
+  /** The performance's own check-in close setting (minutes after `startsAt`); null = the global one. @example null */
+  @ApiProperty({ type: 'integer', nullable: true })
+  checkInClosesAfterMinutes: number | null;
+  /**
+   * Doors open: tickets are checked in from this moment (`checkInOpensBeforeMinutes`, or the global
+   * `CHECK_IN_OPENS_BEFORE_MINUTES`, before `startsAt`); a scan earlier is refused with 409
+   * `CheckInNotOpen`. Moves with `startsAt`.
+   * @example "2027-03-01T07:30:00.000Z"
+   */
+  @ApiProperty({ format: 'date-time' })
+  checkInOpensAt: string;
+  /**
+   * Check-in closes at this moment (`checkInClosesAfterMinutes`, or the global
+   * `CHECK_IN_CLOSES_AFTER_MINUTES`, after `startsAt`); a scan from
+   * then on is refused with 409 `CheckInClosed`. Moves with `startsAt`. @example "2027-03-01T14:30:00.000Z"
+   */
+  @ApiProperty({ format: 'date-time' })
+  checkInClosesAt: string;
 }
 
 export class PerformanceDetailDto extends PerformanceResponseDto {
@@ -387,8 +451,16 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
   blocked: number;
 }
 
-/** `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the performance). */
-export function mapPerformance(performance: Performance, nowMs: number): PerformanceResponseDto {
+/**
+ * `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the
+ * performance); `checkIn`: the check-in window's settings (Env).
+ */
+export function mapPerformance(
+  performance: Performance,
+  nowMs: number,
+  checkIn: CheckInWindowSettings,
+): PerformanceResponseDto {
+  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -404,11 +476,20 @@ export function mapPerformance(performance: Performance, nowMs: number): Perform
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
+    checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes ?? null,
+    checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
+    checkInOpensAt: window.opensAt.toISOString(),
+    checkInClosesAt: window.closesAt.toISOString(),
   };
 }
 
-/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs` as for mapPerformance. */
-export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, nowMs: number): PerformanceDetailDto {
+/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `checkIn` as for mapPerformance. */
+export function mapPerformanceDetail(
+  performance: Performance & LiveSeatCounts,
+  nowMs: number,
+  checkIn: CheckInWindowSettings,
+): PerformanceDetailDto {
+  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -424,6 +505,10 @@ export function mapPerformanceDetail(performance: Performance & LiveSeatCounts, 
     currency: performance.currency,
     noOrphanSeats: performance.noOrphanSeats ?? false,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
+    checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes ?? null,
+    checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
+    checkInOpensAt: window.opensAt.toISOString(),
+    checkInClosesAt: window.closesAt.toISOString(),
     available: performance.available,
     held: performance.held,
     sold: performance.sold,

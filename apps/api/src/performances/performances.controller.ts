@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Patch, Query, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Delete, Get, Header, Headers, HttpCode, Patch, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -10,8 +10,17 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
+import { Env } from '@app/config';
 import { Clock } from '@app/core';
-import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
+import {
+  checkInWindowSettings,
+  InvalidInputError,
+  PerformanceService,
+  SeatMapService,
+  SeatPageService,
+  toScheduleTime,
+} from '@app/ticketing';
+import type { CheckInWindowSettings } from '@app/ticketing';
 import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
@@ -37,13 +46,19 @@ export class PerformancesController {
     private readonly seatPages: SeatPageService,
     private readonly seatMaps: SeatMapService,
     private readonly clock: Clock,
-  ) {}
+    @Inject(Env) env: Env,
+  ) {
+    this.checkIn = checkInWindowSettings(env);
+  }
+
+  /** The check-in window's settings, for `checkInOpensAt` and `checkInClosesAt`. */
+  private readonly checkIn: CheckInWindowSettings;
 
   /** With live `available`, `held` and `sold` counts, and `salesState` as of this answer. */
   @Get(':id')
   @Public()
   async get(@IdParam() id: number): Promise<PerformanceDetailDto> {
-    return mapPerformanceDetail(await this.performances.getPerformance(id), this.clock.nowMs());
+    return mapPerformanceDetail(await this.performances.getPerformance(id), this.clock.nowMs(), this.checkIn);
   }
 
   /**
@@ -117,22 +132,27 @@ export class PerformancesController {
   @Roles(Role.Admin)
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the performance is canceled: nothing of it can change' })
   async update(@IdParam() id: number, @Body() body: PerformanceUpdateDto): Promise<PerformanceResponseDto> {
-    const { startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer } = body;
-    if (
-      [startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer].every(
-        (field) => field === undefined,
-      )
-    ) {
-      throw new InvalidInputError(
-        'nothing to change: give at least one of startsAt, salesOpenAt, salesCloseAt, cancelUntil, status, noOrphanSeats, maxTicketsPerBuyer',
-      );
+    const fields = [
+      'startsAt',
+      'salesOpenAt',
+      'salesCloseAt',
+      'cancelUntil',
+      'status',
+      'noOrphanSeats',
+      'maxTicketsPerBuyer',
+      'checkInOpensBeforeMinutes',
+      'checkInClosesAfterMinutes',
+    ] as const;
+    if (fields.every((field) => body[field] === undefined)) {
+      throw new InvalidInputError(`nothing to change: give at least one of ${fields.join(', ')}`);
     }
+    const { startsAt, salesOpenAt } = body;
     const performance = await this.performances.updatePerformance(id, {
       startsAt: startsAt === undefined ? undefined : toScheduleTime(startsAt, 'startsAt'),
       salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
       ...lifecycleInput(body),
     });
-    return mapPerformance(performance, this.clock.nowMs());
+    return mapPerformance(performance, this.clock.nowMs(), this.checkIn);
   }
 
   /** Deletes a performance that has no sales (admin); 409 once any seat was sold or while any purchase of it exists. */

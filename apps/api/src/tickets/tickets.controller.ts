@@ -35,7 +35,11 @@ export class TicketsController {
    * performance), 409 `TicketForAnotherPerformance` for a ticket of another (`details.performanceId`
    * names its own; nothing recorded), 404 when no performance has that id; 400 for a forged or
    * malformed code; 404 for a genuine code whose ticket no longer exists. Of concurrent scans of
-   * one code, one gets 200.
+   * one code, one gets 200. Only inside the ticket's check-in window (the performance's
+   * `checkInOpensAt` until `checkInClosesAt`): before it 409 `CheckInNotOpen`, from its close 409
+   * `CheckInClosed`, each naming the performance's start on the venue's clock (`details.startsAt`,
+   * `details.checkInOpensAt`, `details.checkInClosesAt`, `details.reason` NOT_OPEN or CLOSED);
+   * nothing recorded. A ticket used already answers `TicketAlreadyCheckedIn` at any time.
    */
   @Post('check-in')
   @HttpCode(200)
@@ -56,7 +60,8 @@ export class TicketsController {
   @ApiResponse({
     status: 409,
     type: ErrorBodyDto,
-    description: 'already checked in, canceled, or (with `performanceId`) a ticket for another performance',
+    description:
+      'already checked in, canceled, its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));

@@ -71,6 +71,14 @@ export class PerformanceEntity {
   @Column({ name: 'max_tickets_per_buyer', type: 'int', nullable: true })
   maxTicketsPerBuyer: number | null;
 
+  /** Doors open this many minutes before `startsAt` (0-10080); null = CHECK_IN_OPENS_BEFORE_MINUTES. */
+  @Column({ name: 'check_in_opens_before_minutes', type: 'int', nullable: true })
+  checkInOpensBeforeMinutes: number | null;
+
+  /** Check-in closes this many minutes after `startsAt` (0-10080); null = CHECK_IN_CLOSES_AFTER_MINUTES. */
+  @Column({ name: 'check_in_closes_after_minutes', type: 'int', nullable: true })
+  checkInClosesAfterMinutes: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -47,13 +47,24 @@ export interface NewPerformance {
   noOrphanSeats?: boolean;
   /** Seats one buyer may have bought and hold together; absent or null = no such limit. */
   maxTicketsPerBuyer?: number | null;
+  /** The performance's own check-in window, minutes; absent or null = the global settings. */
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
 }
 
 /** Lifecycle fields of a performance an admin may change. */
 export type PerformanceLifecycleChanges = Partial<
   Pick<
     PerformanceEntity,
-    'startsAt' | 'salesOpenAt' | 'salesCloseAt' | 'cancelUntil' | 'status' | 'noOrphanSeats' | 'maxTicketsPerBuyer'
+    | 'startsAt'
+    | 'salesOpenAt'
+    | 'salesCloseAt'
+    | 'cancelUntil'
+    | 'status'
+    | 'noOrphanSeats'
+    | 'maxTicketsPerBuyer'
+    | 'checkInOpensBeforeMinutes'
+    | 'checkInClosesAfterMinutes'
   >
 >;
 
@@ -157,6 +168,8 @@ export class PerformanceRepository {
             focalY: input.focalPoint?.y ?? 0,
             noOrphanSeats: input.noOrphanSeats ?? false,
             maxTicketsPerBuyer: input.maxTicketsPerBuyer ?? null,
+            checkInOpensBeforeMinutes: input.checkInOpensBeforeMinutes ?? null,
+            checkInClosesAfterMinutes: input.checkInClosesAfterMinutes ?? null,
           }),
         );
         let offset = 0;
@@ -263,6 +276,8 @@ export class PerformanceRepository {
             status: row.status,
             noOrphanSeats: row.noOrphanSeats,
             maxTicketsPerBuyer: row.maxTicketsPerBuyer,
+            checkInOpensBeforeMinutes: row.checkInOpensBeforeMinutes,
+            checkInClosesAfterMinutes: row.checkInClosesAfterMinutes,
           },
         );
         const changed = priced(row);

@@ -29,7 +29,20 @@ export type CheckInResult =
   | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
   | { outcome: 'CANCELED' }
   | { outcome: 'PERFORMANCE_CANCELED' }
+  /** `at` lay outside the performance's check-in window; `startsAt`: its start as PostgreSQL has it. */
+  | { outcome: 'OUTSIDE_WINDOW'; startsAt: Date }
   | { outcome: 'NOT_FOUND' };
+
+/**
+ * When a check-in happens and the window it must fall in: from `opensBeforeMinutes` before the
+ * performance's start (included) to `closesAfterMinutes` after it (excluded), each unless the
+ * performance has its own (check_in_opens_before_minutes, check_in_closes_after_minutes).
+ */
+export interface CheckInWindowBounds {
+  at: Date;
+  opensBeforeMinutes: number;
+  closesAfterMinutes: number;
+}
 
 interface TicketRow {
   id: string;
@@ -115,23 +128,29 @@ export class TicketsRepository {
    * Checks the ticket in, once: one conditional UPDATE … WHERE checked_in_at IS NULL, so of any
    * number of concurrent calls for one ticket exactly one row is updated (the others wait for its
    * row lock, then find checked_in_at set). Only on a miss a second read says why. `staffId`: the
-   * account scanning. All four parts of `identity` must match the row.
+   * account scanning. All four parts of `identity` must match the row. `window.at` must lie in the
+   * performance's check-in window around its `starts_at` as this statement reads it, so a start
+   * moved by a PATCH committed before it counts (OUTSIDE_WINDOW otherwise, nothing written).
    */
-  async checkIn(identity: TicketIdentity, staffId: string): Promise<CheckInResult> {
+  async checkIn(identity: TicketIdentity, staffId: string, window: CheckInWindowBounds): Promise<CheckInResult> {
     const params = [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId];
+    const bounds = [window.at, window.opensBeforeMinutes, window.closesAfterMinutes];
     const updated: (TicketRow & { holder_name: string; holder_email: string })[] = await this.dataSource.query(
       // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
       `WITH admitted AS (
          UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5
-           FROM seats s, purchases p, users u
+           FROM seats s, purchases p, users u, performances pf
           WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
             AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL
             AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
             AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
+            AND pf.id = t.performance_id
+            AND $6::timestamptz >= pf.starts_at - make_interval(mins => COALESCE(pf.check_in_opens_before_minutes, $7::int))
+            AND $6::timestamptz < pf.starts_at + make_interval(mins => COALESCE(pf.check_in_closes_after_minutes, $8::int))
           RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
        )
        SELECT * FROM admitted`,
-      [...params, staffId],
+      [...params, staffId, ...bounds],
     );
     if (updated.length > 0) {
       const [row] = updated;
@@ -154,6 +173,15 @@ export class TicketsRepository {
     if (canceled.length > 0) return { outcome: 'PERFORMANCE_CANCELED' };
     // Checked in first and canceled later: the person is inside; "already checked in" says when.
     if (current.checked_in_at) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checked_in_at };
+    if (current.status !== TicketStatus.Active) return { outcome: 'CANCELED' };
+    const [outside]: { starts_at: Date }[] = await this.dataSource.query(
+      `SELECT starts_at FROM performances
+        WHERE id = $1
+          AND NOT ($2::timestamptz >= starts_at - make_interval(mins => COALESCE(check_in_opens_before_minutes, $3::int))
+               AND $2::timestamptz < starts_at + make_interval(mins => COALESCE(check_in_closes_after_minutes, $4::int)))`,
+      [identity.performanceId, ...bounds],
+    );
+    if (outside) return { outcome: 'OUTSIDE_WINDOW', startsAt: outside.starts_at };
     return { outcome: 'CANCELED' };
   }
 }

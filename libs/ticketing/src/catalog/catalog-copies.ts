@@ -167,6 +167,8 @@ export function toPerformance(performance: PricedPerformance): Performance {
     seatsVersion: performance.seatsVersion,
     noOrphanSeats: performance.noOrphanSeats,
     maxTicketsPerBuyer: performance.maxTicketsPerBuyer,
+    checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes,
+    checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes,
   };
 }
 

@@ -55,6 +55,12 @@ export interface Performance {
    * copies cached before it existed.
    */
   maxTicketsPerBuyer?: number | null;
+  /**
+   * Its own check-in window, minutes before and after `startsAt`; null = the global settings;
+   * absent (= null) in copies cached before it existed.
+   */
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
 }
 
 /** Seat counts of a performance from its live state in Redis. */

@@ -17,6 +17,7 @@ import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, Section
 import { decodeCursor, encodeCursor } from './cursor';
 import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
 import { sectionNameKey } from './section-names';
+import { MAX_CHECK_IN_WINDOW_MINUTES } from '../tickets/check-in-window';
 
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
 /** Buyers may cancel until this long before the start, unless the performance says otherwise. */
@@ -32,6 +33,9 @@ export interface PerformanceChanges {
   noOrphanSeats?: boolean;
   /** Seats one buyer may have bought and hold together; null = no such limit. */
   maxTicketsPerBuyer?: number | null;
+  /** The performance's own check-in window (0-10080 minutes); null = the global settings. */
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
 }
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
@@ -73,6 +77,9 @@ export class PerformanceService {
       noOrphanSeats?: boolean;
       /** Seats one buyer may have bought and hold together (≥ 1); absent or null = no such limit. */
       maxTicketsPerBuyer?: number | null;
+      /** Its own check-in window (0-10080 minutes each); absent or null = the global settings. */
+      checkInOpensBeforeMinutes?: number | null;
+      checkInClosesAfterMinutes?: number | null;
     },
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
@@ -96,6 +103,7 @@ export class PerformanceService {
         : input.cancelUntil;
     assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
     assertTicketLimit(input.maxTicketsPerBuyer);
+    assertCheckInWindow(input);
     const created = await this.performances.createWithSeats({
       eventId,
       startsAt: input.startsAt,
@@ -114,6 +122,8 @@ export class PerformanceService {
       focalPoint,
       noOrphanSeats: input.noOrphanSeats,
       maxTicketsPerBuyer: input.maxTicketsPerBuyer,
+      checkInOpensBeforeMinutes: input.checkInOpensBeforeMinutes,
+      checkInClosesAfterMinutes: input.checkInClosesAfterMinutes,
     });
     const performance = Object.assign(created, eventOfPerformance(event));
     // Its event may be deleted after the insert committed: before the seat state was written (the
@@ -195,6 +205,7 @@ export class PerformanceService {
         );
         assertLifecycle(next, kept);
         assertTicketLimit(changes.maxTicketsPerBuyer);
+        assertCheckInWindow(changes);
         return changes as PerformanceLifecycleChanges;
       },
       async (row) => {
@@ -314,6 +325,27 @@ function assertTicketLimit(limit: number | null | undefined): void {
     throw new InvalidInputError(`maxTicketsPerBuyer must be an integer from 1 to ${MAX_TICKETS_PER_BUYER}, or null`, {
       maxTicketsPerBuyer: limit,
     });
+  }
+}
+
+/**
+ * A performance's own check-in window: each of its two durations an integer of 0 to
+ * MAX_CHECK_IN_WINDOW_MINUTES minutes (doors opening after the start is a negative "before"), or
+ * null/absent (the global setting). Throws InvalidInputError.
+ */
+function assertCheckInWindow(window: {
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
+}): void {
+  for (const field of ['checkInOpensBeforeMinutes', 'checkInClosesAfterMinutes'] as const) {
+    const minutes = window[field];
+    if (minutes == null) continue;
+    if (!Number.isInteger(minutes) || minutes < 0 || minutes > MAX_CHECK_IN_WINDOW_MINUTES) {
+      throw new InvalidInputError(
+        `${field} must be an integer from 0 to ${MAX_CHECK_IN_WINDOW_MINUTES} (minutes), or null for the global setting`,
+        { [field]: minutes },
+      );
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { DomainError } from '@app/core';
+import { formatLocalDateTime } from '../date-time';
 
 /** Errors of tickets and the door, with stable codes. */
 
@@ -49,6 +50,69 @@ export class TicketsNotIssuedError extends DomainError {
       `tickets are not issued yet; retry in ${retryAfterSeconds} s`,
       undefined,
       retryAfterSeconds,
+    );
+  }
+}
+
+/** What the door is told of the performance a ticket is for (times on the venue's wall clock). */
+export interface TicketPerformanceTimes {
+  performanceId: number;
+  startsAt: Date;
+  /** The venue's IANA time zone (its event's). */
+  timeZone: string;
+  opensAt: Date;
+  closesAt: Date;
+}
+
+/** `Sat 2026-12-05 20:00` on the venue's wall clock: what the door tells the holder. */
+function wallClockStart(times: TicketPerformanceTimes): string {
+  const local = formatLocalDateTime(times.startsAt, times.timeZone);
+  const weekday = new Intl.DateTimeFormat('en-US', { timeZone: times.timeZone, weekday: 'short' }).format(
+    times.startsAt,
+  );
+  return `${weekday} ${local.slice(0, 10)} ${local.slice(11, 16)} (${times.timeZone})`;
+}
+
+function windowDetails(reason: 'NOT_OPEN' | 'CLOSED', times: TicketPerformanceTimes): Record<string, unknown> {
+  return {
+    reason,
+    performanceId: times.performanceId,
+    startsAt: formatLocalDateTime(times.startsAt, times.timeZone),
+    timeZone: times.timeZone,
+    checkInOpensAt: formatLocalDateTime(times.opensAt, times.timeZone),
+    checkInClosesAt: formatLocalDateTime(times.closesAt, times.timeZone),
+  };
+}
+
+/**
+ * Scanned before its performance's doors open (a ticket for another day, or for a later show of
+ * the same day): a genuine ticket, checked in nowhere by this scan. `details`: the performance, its
+ * start and its window, RFC 3339 on the venue's wall clock; `details.reason`: `NOT_OPEN`.
+ */
+export class CheckInNotOpenError extends DomainError {
+  constructor(times: TicketPerformanceTimes) {
+    super(
+      'conflict',
+      'CheckInNotOpen',
+      `check-in has not opened: this ticket is for the performance on ${wallClockStart(times)}; ` +
+        `its doors open at ${formatLocalDateTime(times.opensAt, times.timeZone)}`,
+      windowDetails('NOT_OPEN', times),
+    );
+  }
+}
+
+/**
+ * Scanned after its performance's check-in closed (a ticket for an earlier show or day): checked
+ * in nowhere by this scan. `details` as for CheckInNotOpenError, `reason`: `CLOSED`.
+ */
+export class CheckInClosedError extends DomainError {
+  constructor(times: TicketPerformanceTimes) {
+    super(
+      'conflict',
+      'CheckInClosed',
+      `check-in has closed: this ticket is for the performance on ${wallClockStart(times)}; ` +
+        `its check-in closed at ${formatLocalDateTime(times.closesAt, times.timeZone)}`,
+      windowDetails('CLOSED', times),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
+import { FakeClock } from '@app/testing';
 import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
 import { NotFoundError, PerformanceCanceledError } from '../errors';
 import type { Purchase } from '../purchases/purchase';
@@ -8,6 +9,8 @@ import { CheckInStore } from './check-in.store';
 import type { TicketCodes } from './ticket-codes';
 import type { CheckInMarkResult } from './ticket-scripts';
 import {
+  CheckInClosedError,
+  CheckInNotOpenError,
   TicketAlreadyCheckedInError,
   TicketCanceledError,
   TicketForAnotherPerformanceError,
@@ -24,6 +27,9 @@ const record = (status: TicketStatus, checkedInAt: Date | null = null): TicketRe
   checkedInAt,
 });
 const checkedInAt = new Date('2026-12-02T15:00:00Z');
+/** Performance 7 starts on Saturday 2026-12-05 at 20:00 in Berlin (+01:00). */
+const STARTS_AT = new Date('2026-12-05T19:00:00Z');
+const HOUR_MS = 3_600_000;
 
 function service(
   options: {
@@ -32,6 +38,9 @@ function service(
     mark?: CheckInMarkResult;
     result?: CheckInResult | Error;
     checkedInBefore?: Date | null;
+    /** The Clock's now; default an hour before the start (doors open). */
+    now?: Date;
+    performanceStatus?: string;
   } = {},
 ) {
   const purchase = { performanceId: 7, seatIds: [3], status: 'PAID', userId: 'buyer', ...options.purchase };
@@ -59,14 +68,29 @@ function service(
     mark: vi.fn(async () => options.mark ?? { outcome: 'MARKED' as const, added: true }),
     unmark: vi.fn(async () => undefined),
   };
-  const env = { PURCHASE_FLUSH_AGE_SECONDS: 5 } as Env;
+  const env = {
+    PURCHASE_FLUSH_AGE_SECONDS: 5,
+    CHECK_IN_OPENS_BEFORE_MINUTES: 180,
+    CHECK_IN_CLOSES_AFTER_MINUTES: 240,
+  } as Env;
+  const performance = {
+    id: 7,
+    startsAt: STARTS_AT,
+    timeZone: 'Europe/Berlin',
+    status: options.performanceStatus ?? 'ON_SALE',
+  };
+  const performances = {
+    findById: vi.fn(async (id: number) => (id === 404 ? null : id === 7 ? performance : { id })),
+  };
+  const clock = new FakeClock((options.now ?? new Date(STARTS_AT.getTime() - HOUR_MS)).getTime());
   const subject = new TicketService(
     tickets as unknown as TicketsRepository,
     codes as unknown as TicketCodes,
     purchases as unknown as PurchaseReader,
     marks as unknown as CheckInStore,
     env,
-    { findById: vi.fn(async (id: number) => (id === 404 ? null : { id })) } as unknown as PerformanceRepository,
+    performances as unknown as PerformanceRepository,
+    clock,
   );
   return { subject, tickets, marks, codes };
 }
@@ -114,6 +138,11 @@ describe('TicketService', () => {
       const admitted = await subject.checkIn('code', 'staff');
       expect(admitted).toMatchObject({ holder: { name: 'Buyer' }, checkedInAt });
       expect(marks.mark).toHaveBeenCalledWith(7, 'p1', 3, CHECK_IN_MARK_LIFETIME_SECONDS);
+      expect(tickets.checkIn).toHaveBeenCalledWith(identity, 'staff', {
+        at: new Date(STARTS_AT.getTime() - HOUR_MS),
+        opensBeforeMinutes: 180,
+        closesAfterMinutes: 240,
+      });
       expect(marks.mark.mock.invocationCallOrder[0]).toBeLessThan(tickets.checkIn.mock.invocationCallOrder[0]);
       expect(marks.unmark).not.toHaveBeenCalled();
     });
@@ -172,6 +201,82 @@ describe('TicketService', () => {
       const { subject, marks } = service({ result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } });
       await expect(subject.checkIn('code', 'staff')).rejects.toThrow(checkedInAt.toISOString());
       expect(marks.unmark).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('checkIn outside the window', () => {
+    const at = (offsetMs: number) => new Date(STARTS_AT.getTime() + offsetMs);
+
+    it.each([
+      ['3 h before the start (doors open)', -3 * HOUR_MS],
+      ['at the start', 0],
+      ['1 ms before check-in closes', 4 * HOUR_MS - 1],
+    ])('admits %s', async (_, offset) => {
+      const { subject } = service({ now: at(offset) });
+      await expect(subject.checkIn('code', 'staff')).resolves.toMatchObject({ checkedInAt });
+    });
+
+    it.each([
+      ['a day early', -24 * HOUR_MS, CheckInNotOpenError],
+      ['1 ms before doors open', -3 * HOUR_MS - 1, CheckInNotOpenError],
+      ['when check-in closes, 4 h after the start', 4 * HOUR_MS, CheckInClosedError],
+      ['the next day', 24 * HOUR_MS, CheckInClosedError],
+    ])('refuses %s without marking or writing anything', async (_, offset, error) => {
+      const { subject, marks, tickets } = service({ now: at(offset) });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(error);
+      expect(marks.mark).not.toHaveBeenCalled();
+      expect(tickets.checkIn).not.toHaveBeenCalled();
+    });
+
+    it("names the performance's start on the venue's clock, with the weekday, and the window", async () => {
+      const { subject } = service({ now: at(-24 * HOUR_MS) });
+      const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(CheckInNotOpenError);
+      expect((refusal as CheckInNotOpenError).message).toBe(
+        'check-in has not opened: this ticket is for the performance on Sat 2026-12-05 20:00 (Europe/Berlin); ' +
+          'its doors open at 2026-12-05T17:00:00+01:00',
+      );
+      expect((refusal as CheckInNotOpenError).details).toEqual({
+        reason: 'NOT_OPEN',
+        performanceId: 7,
+        startsAt: '2026-12-05T20:00:00+01:00',
+        timeZone: 'Europe/Berlin',
+        checkInOpensAt: '2026-12-05T17:00:00+01:00',
+        checkInClosesAt: '2026-12-06T00:00:00+01:00',
+      });
+      const closed = await service({ now: at(5 * HOUR_MS) })
+        .subject.checkIn('code', 'staff')
+        .catch((error: unknown) => error);
+      expect((closed as CheckInClosedError).message).toBe(
+        'check-in has closed: this ticket is for the performance on Sat 2026-12-05 20:00 (Europe/Berlin); ' +
+          'its check-in closed at 2026-12-06T00:00:00+01:00',
+      );
+      expect((closed as CheckInClosedError).details).toMatchObject({ reason: 'CLOSED' });
+    });
+
+    it('still answers "already checked in", with when, for a used ticket scanned after the window', async () => {
+      const { subject, marks } = service({ now: at(6 * HOUR_MS), checkedInBefore: checkedInAt });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketAlreadyCheckedInError);
+      expect(marks.mark).not.toHaveBeenCalled();
+    });
+
+    it('answers "performance canceled" for a canceled performance, whatever the time', async () => {
+      const { subject } = service({ now: at(-24 * HOUR_MS), performanceStatus: 'CANCELED' });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(PerformanceCanceledError);
+    });
+
+    it('refuses a ticket for another door before the window is looked at', async () => {
+      const { subject } = service({ now: at(-24 * HOUR_MS) });
+      await expect(subject.checkIn('code', 'staff', 8)).rejects.toBeInstanceOf(TicketForAnotherPerformanceError);
+    });
+
+    it('takes its mark back when PostgreSQL finds the start moved out of reach (a PATCH meanwhile)', async () => {
+      const movedTo = new Date(STARTS_AT.getTime() + 24 * HOUR_MS);
+      const { subject, marks } = service({ result: { outcome: 'OUTSIDE_WINDOW', startsAt: movedTo } });
+      const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(CheckInNotOpenError);
+      expect((refusal as CheckInNotOpenError).details).toMatchObject({ startsAt: '2026-12-06T20:00:00+01:00' });
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
     });
   });
 });

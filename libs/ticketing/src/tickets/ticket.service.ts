@@ -1,11 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { CheckInResult, PerformanceRepository, TicketRecord, TicketsRepository, TicketStatus } from '@app/database';
+import { Clock } from '@app/core';
+import {
+  CheckInResult,
+  PerformanceRepository,
+  PricedPerformance,
+  TicketRecord,
+  TicketsRepository,
+  TicketStatus,
+} from '@app/database';
 import { NotFoundError, PerformanceCanceledError } from '../errors';
 import { PurchaseReader } from '../purchases/purchase-reader';
 import { TicketCodes } from './ticket-codes';
 import { CheckInStore } from './check-in.store';
 import {
+  checkInSettingsOf,
+  checkInStateAt,
+  checkInWindowOf,
+  CheckInWindowSettings,
+  checkInWindowSettings,
+} from './check-in-window';
+import {
+  CheckInClosedError,
+  CheckInNotOpenError,
   TicketAlreadyCheckedInError,
   TicketCanceledError,
   TicketForAnotherPerformanceError,
@@ -43,7 +60,13 @@ export class TicketService {
     private readonly marks: CheckInStore,
     @Inject(Env) private readonly env: Env,
     private readonly performances: PerformanceRepository,
+    private readonly clock: Clock,
   ) {}
+
+  /** The global check-in window (CHECK_IN_OPENS_BEFORE_MINUTES, CHECK_IN_CLOSES_AFTER_MINUTES). */
+  get windowSettings(): CheckInWindowSettings {
+    return checkInWindowSettings(this.env);
+  }
 
   /**
    * The caller's tickets of one purchase, in seat order. NotFoundError for anyone else's purchase
@@ -93,6 +116,12 @@ export class TicketService {
    * this door admits to; a ticket for another is refused (TicketForAnotherPerformanceError, 409)
    * before anything is marked, so it still admits at its own door, unless no such performance
    * exists (NotFoundError: a door set up with a wrong id would send every ticket away).
+   * A scan outside the ticket's check-in window (see check-in-window.ts; the Clock's now) is
+   * refused before anything is marked: CheckInNotOpenError or CheckInClosedError (409, naming the
+   * performance's start on the venue's clock), unless the ticket was checked in already (then
+   * TicketAlreadyCheckedInError as ever) or its performance is canceled (PerformanceCanceledError);
+   * PostgreSQL's check-in takes the same instant and compares it with the start it reads, so a
+   * start moved meanwhile refuses there too (the mark is taken back).
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
@@ -101,6 +130,20 @@ export class TicketService {
         throw new NotFoundError('performance', { performanceId: doorPerformanceId });
       }
       throw new TicketForAnotherPerformanceError(identity.performanceId);
+    }
+    const performance = await this.performances.findById(identity.performanceId);
+    // A signed code names a performance that existed; one with tickets is never deleted.
+    if (!performance) throw new NotFoundError('ticket');
+    if (performance.status === 'CANCELED') {
+      throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
+    }
+    const now = this.clock.now();
+    const settings = checkInSettingsOf(performance, this.windowSettings);
+    if (checkInStateAt(checkInWindowOf(performance.startsAt, settings), now.getTime()) !== 'OPEN') {
+      // Someone already came in on it: the door hears when, as inside the window.
+      const checkedInAt = await this.tickets.checkedInAt(identity);
+      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt);
+      throw this.outsideWindow(performance, performance.startsAt, now);
     }
     const mark = await this.marks.mark(
       identity.performanceId,
@@ -124,7 +167,8 @@ export class TicketService {
     };
     let result: CheckInResult;
     try {
-      result = await this.tickets.checkIn(identity, staffId);
+      // The global settings: PostgreSQL takes the performance's own where it has them, as read now.
+      result = await this.tickets.checkIn(identity, staffId, { at: now, ...this.windowSettings });
     } catch (error) {
       await unmark();
       throw error;
@@ -140,10 +184,23 @@ export class TicketService {
       case 'PERFORMANCE_CANCELED':
         await unmark();
         throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
+      case 'OUTSIDE_WINDOW':
+        // Its start moved (a PATCH) since it was read above.
+        await unmark();
+        throw this.outsideWindow(performance, result.startsAt, now);
       case 'NOT_FOUND':
         await unmark();
         throw new NotFoundError('ticket');
     }
+  }
+
+  /** CheckInNotOpenError or CheckInClosedError for a scan at `now` of a ticket of `performance` starting at `startsAt`. */
+  private outsideWindow(performance: PricedPerformance, startsAt: Date, now: Date): Error {
+    const window = checkInWindowOf(startsAt, checkInSettingsOf(performance, this.windowSettings));
+    const times = { performanceId: performance.id, startsAt, timeZone: performance.timeZone, ...window };
+    return checkInStateAt(window, now.getTime()) === 'CLOSED'
+      ? new CheckInClosedError(times)
+      : new CheckInNotOpenError(times);
   }
 }
 
