@@ -17,6 +17,12 @@ export const SEAT_RELEASE_ACTION = 'seat.release';
 export const MAX_SEAT_BLOCK_REASON_LENGTH = 200;
 /** Most seats one block or release names: a whole camera platform, a few ms of Redis. */
 export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
+/**
+ * Most seats one block or release by place (section, rows, seat numbers) touches: one run of
+ * block-seats.lua over them takes a few ms on Redis (README "Blocked seats" has the measured
+ * time), and stays well under the Lua stack's 8,000 values the script unpacks (two per seat).
+ */
+export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
 
 /** A block's answer: the seats newly blocked and those that were blocked before (they keep their first reason). */
 export interface BlockResult {
