@@ -310,7 +310,7 @@ export class SeatBlocks {
     );
     const selection = { section, ...(rows ? { rows } : {}), ...(numbers ? { numbers } : {}) };
     if (found.total === 0) {
-      throw new InvalidInputError(`the selection matches no seat: ${describe(selection)}`, { selection });
+      throw new InvalidInputError(`the selection matches no seat: ${inWords(selection)}`, { selection });
     }
     if (found.total > MAX_SEATS_PER_BLOCK_SELECTION) {
       throw new InvalidInputError(
@@ -401,7 +401,7 @@ function assertNumbers(numbers: unknown): asserts numbers is { from: number; to:
 }
 
 /** A selection in words, for messages: `section "Stalls", rows "F", "G", seats 1-4`. */
-function describe(selection: SeatPlaceSelection): string {
+function inWords(selection: SeatPlaceSelection): string {
   const parts = [`section "${selection.section}"`];
   if (selection.rows)
     parts.push(`row${selection.rows.length > 1 ? 's' : ''} ${selection.rows.map((r) => `"${r}"`).join(', ')}`);
