@@ -52,7 +52,7 @@ describe('block-seats.lua time for a block by place (private redis-server, SLOWL
     server?.kill('SIGKILL');
   });
 
-  it(`blocks ${MAX_SEATS_PER_BLOCK_SELECTION} seats (whole rows of a 4,000-seat section) in a few ms of Redis time`, async () => {
+  it(`blocks and releases up to ${MAX_SEATS_PER_BLOCK_SELECTION} seats (whole rows of a 4,000-seat section) in one run each, printing Redis' time`, async () => {
     // 40 rows of 100 seats in one section: every row's slot and the section's are refreshed.
     const performanceId = 1;
     const keys = performanceKeys(performanceId);
@@ -92,8 +92,7 @@ describe('block-seats.lua time for a block by place (private redis-server, SLOWL
     console.info(
       `block-seats.lua / release-seat-blocks.lua, Redis time (SLOWLOG, median of ${RUNS}): ${JSON.stringify(timings)}`,
     );
+    // Measured, not asserted (timings belong to no test's verdict): the README quotes the figures.
     expect(await seatingDisagreements(redis, performanceId, hall.places)).toEqual([]);
-    // Generous for a loaded 2-core host; the README gives the measured figures.
-    expect(timings[MAX_SEATS_PER_BLOCK_SELECTION].blockMs).toBeLessThan(50);
   });
 });
