@@ -46,6 +46,8 @@ const NOT_ON_CLUSTER = [
   // Starts its own single Redis primary and replica and stops the replica (SIGSTOP): what it checks,
   // the flusher's wait for a replica, is the same on the primary of a Cluster slot.
   'libs/ticketing/src/purchases/purchase-flusher.int-spec.ts',
+  // Times block-seats.lua on a private redis-server of its own (SLOWLOG): the same test twice.
+  'libs/ticketing/src/blocks/block-seats-timing.int-spec.ts',
   // Start their own private Cluster already (int runs them): the same test twice.
   'apps/api/test/redis-cluster.e2e-spec.ts',
   'apps/api/test/purchase-durability.e2e-spec.ts',

@@ -40,7 +40,13 @@ export type {
 export { PerformanceReschedulesRepository } from './repositories/performance-reschedules.repository';
 export type { RescheduleNoticeStep } from './repositories/performance-reschedules.repository';
 export { SeatBlocksRepository } from './repositories/seat-blocks.repository';
-export type { SeatBlockChange, SeatBlockRecord } from './repositories/seat-blocks.repository';
+export type {
+  FreeSeatBlockChange,
+  SeatBlockChange,
+  SeatBlockRecord,
+  SeatsAtPlace,
+  SectionRowLabel,
+} from './repositories/seat-blocks.repository';
 export { TransactionRunner } from './transaction-runner';
 export { DatabaseUnavailableError } from './database-unavailable';
 export {

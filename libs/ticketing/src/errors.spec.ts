@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NoSeatsFitError } from './errors';
+import { MAX_UNBLOCKABLE_LISTED, NoSeatsFitError, SeatsNotBlockableError } from './errors';
 
 describe('NoSeatsFitError', () => {
   it.each([
@@ -78,5 +78,31 @@ describe('NoSeatsFitError', () => {
     const error = new NoSeatsFitError(3, false, false, 'SINGLE_LEFT');
     expect(error.message).toMatch(/^best available found no placement of 3 seats that leaves no single empty seat/);
     expect(error.details).toEqual({ quantity: 3, together: false, accessible: false, singleLeft: true });
+  });
+});
+
+describe('SeatsNotBlockableError', () => {
+  it('names every seat up to the bound, by state', () => {
+    const error = new SeatsNotBlockableError([5, 2], [3]);
+    expect(error.details).toEqual({ seatIds: [2, 3, 5], held: [5, 2], sold: [3] });
+    expect(error.message).toBe(
+      'seats held or sold cannot be blocked: 2, 3, 5 (nothing blocked; onlyFree: true blocks the others)',
+    );
+  });
+
+  it('names at most MAX_UNBLOCKABLE_LISTED seats (the lowest), with the counts of all', () => {
+    const held = Array.from({ length: 150 }, (_, i) => 2 * i + 1);
+    const sold = Array.from({ length: 150 }, (_, i) => 2 * i + 2);
+    const error = new SeatsNotBlockableError(held, sold);
+    const listed = Array.from({ length: MAX_UNBLOCKABLE_LISTED }, (_, i) => i + 1);
+    expect(error.details).toEqual({
+      seatIds: listed,
+      held: listed.filter((id) => id % 2 === 1),
+      sold: listed.filter((id) => id % 2 === 0),
+      truncated: true,
+      heldCount: 150,
+      soldCount: 150,
+    });
+    expect(error.message).toMatch(/^seats held or sold cannot be blocked: 300 seats, the first 100: 1, 2, /);
   });
 });

@@ -312,19 +312,37 @@ export class NoSeatsFitError extends DomainError {
   }
 }
 
+/** Most seats a SeatsNotBlockable answer names (a block by place may meet hundreds sold). */
+export const MAX_UNBLOCKABLE_LISTED = 100;
+
 /**
  * An operator's block refused because some of its seats are in a buyer's live hold or sold:
  * nothing was blocked. Details: `{seatIds, held, sold}` (`seatIds` all of them; `held` and `sold`
- * by state).
+ * by state), each list cut to the lowest MAX_UNBLOCKABLE_LISTED seat ids; when cut, also
+ * `truncated: true`, `heldCount` and `soldCount` (all of them).
  */
 export class SeatsNotBlockableError extends DomainError {
   constructor(held: number[], sold: number[]) {
-    const seatIds = [...held, ...sold].sort((a, b) => a - b);
-    super('conflict', 'SeatsNotBlockable', `seats held or sold cannot be blocked: ${seatIds.join(', ')}`, {
-      seatIds,
-      held,
-      sold,
-    });
+    const all = [...held, ...sold].sort((a, b) => a - b);
+    const seatIds = all.slice(0, MAX_UNBLOCKABLE_LISTED);
+    const listed = new Set(seatIds);
+    const truncated = all.length > seatIds.length;
+    const named = truncated ? `${all.length} seats, the first ${seatIds.length}: ` : '';
+    super(
+      'conflict',
+      'SeatsNotBlockable',
+      `seats held or sold cannot be blocked: ${named}${seatIds.join(', ')} (nothing blocked; onlyFree: true blocks the others)`,
+      truncated
+        ? {
+            seatIds,
+            held: held.filter((id) => listed.has(id)).sort((a, b) => a - b),
+            sold: sold.filter((id) => listed.has(id)).sort((a, b) => a - b),
+            truncated,
+            heldCount: held.length,
+            soldCount: sold.length,
+          }
+        : { seatIds, held, sold },
+    );
   }
 }
 

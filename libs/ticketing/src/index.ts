@@ -192,10 +192,18 @@ export type { Operator } from './purchases/admin-purchases';
 export { SeatBlocksModule } from './blocks/seat-blocks.module';
 export { SeatBlockStore } from './blocks/seat-block.store';
 export {
+  MAX_ROWS_PER_BLOCK_SELECTION,
   MAX_SEAT_BLOCK_REASON_LENGTH,
   MAX_SEATS_PER_BLOCK_REQUEST,
+  MAX_SEATS_PER_BLOCK_SELECTION,
   SEAT_BLOCK_ACTION,
   SEAT_RELEASE_ACTION,
   SeatBlocks,
 } from './blocks/seat-blocks';
-export type { BlockResult, ReleaseResult } from './blocks/seat-blocks';
+export type {
+  BlockOptions,
+  BlockResult,
+  ReleaseResult,
+  SeatBlockTarget,
+  SeatPlaceSelection,
+} from './blocks/seat-blocks';

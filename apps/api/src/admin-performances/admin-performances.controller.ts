@@ -20,6 +20,7 @@ import {
   SeatBlockResultDto,
   SeatReleaseDto,
   SeatReleaseResultDto,
+  toBlockTarget,
 } from './seat-block.dto';
 
 @ApiTags('admin')
@@ -81,12 +82,15 @@ export class AdminPerformancesController {
 
   /**
    * Takes seats off sale (blocked: sound desk, camera positions, house seats, broken views): all
-   * the named seats or none. Blocked seats read `BLOCKED` everywhere, are never held, sold or
-   * offered by best-available, and stay blocked when Redis loses the performance (kept in
-   * PostgreSQL) until released. A seat blocked already stays so, with its first reason
-   * (`alreadyBlocked`). A seat in a buyer's live hold or sold refuses the whole request (409
-   * `SeatsNotBlockable`, `details.seatIds`, `held`, `sold`; nothing blocked). Audit log:
-   * `seat.block`. Admin only.
+   * the named seats or none. Name them by id (`seatIds`, 1–500) or by place: `section` (its name
+   * in any casing), optionally `rows` (labels) and `numbers` `{from, to}` (seat numbers in each
+   * row), matching 1–2,000 seats; exactly one of the two forms. Blocked seats read `BLOCKED`
+   * everywhere, are never held, sold or offered by best-available, and stay blocked when Redis
+   * loses the performance (kept in PostgreSQL) until released. A seat blocked already stays so,
+   * with its first reason (`alreadyBlocked`). A seat in a buyer's live hold or sold refuses the
+   * whole request (409 `SeatsNotBlockable`, `details.seatIds`, `held`, `sold`, at most 100 of
+   * them; nothing blocked), unless `onlyFree` is true: then the free seats are blocked and the
+   * others answered in `skipped`. Audit log: `seat.block` (with the selection as asked). Admin only.
    */
   @Post(':id/seat-blocks')
   @HttpCode(200)
@@ -95,12 +99,13 @@ export class AdminPerformancesController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'seatIds missing, empty, over 500, repeated or not ids; a reason over 200 characters or not text; an unknown field',
+      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a selection matching no seat or more than 2,000 (split it); a reason over 200 characters or not text; onlyFree not a boolean; an unknown field',
   })
   @ApiResponse({
     status: 404,
     type: ErrorBodyDto,
-    description: 'no such performance, or seats not of it (`details.seatIds`)',
+    description:
+      'no such performance, seats not of it (`details.seatIds`), or a section or rows not of it (named in the message, `details.section`, `details.rows`)',
   })
   @ApiResponse({
     status: 409,
@@ -119,17 +124,20 @@ export class AdminPerformancesController {
     @Body() body: SeatBlockDto,
   ): Promise<SeatBlockResultDto> {
     // A reason of white space alone (trimmed to nothing) is none.
-    const result = await this.seatBlocks.block(id, body.seatIds, body.reason || null, {
-      id: operator.id,
-      email: operator.email,
-    });
+    const result = await this.seatBlocks.block(
+      id,
+      toBlockTarget(body),
+      body.reason || null,
+      { id: operator.id, email: operator.email },
+      { onlyFree: body.onlyFree ?? false },
+    );
     return mapBlockResult(result);
   }
 
   /**
-   * Puts blocked seats back on sale: holdable and offered by best-available again at once. A
-   * named seat that is not blocked is no change and no error (`notBlocked`), so a retry is safe.
-   * Audit log: `seat.release`. Admin only.
+   * Puts blocked seats back on sale: holdable and offered by best-available again at once. The
+   * seats by id or by place, as a block names them. A named seat that is not blocked is no change
+   * and no error (`notBlocked`), so a retry is safe. Audit log: `seat.release`. Admin only.
    */
   @Post(':id/seat-blocks/release')
   @HttpCode(200)
@@ -137,12 +145,14 @@ export class AdminPerformancesController {
   @ApiResponse({
     status: 400,
     type: ErrorBodyDto,
-    description: 'seatIds missing, empty, over 500, repeated or not ids; an unknown field',
+    description:
+      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a selection matching no seat or more than 2,000 (split it); an unknown field',
   })
   @ApiResponse({
     status: 404,
     type: ErrorBodyDto,
-    description: 'no such performance, or seats not of it (`details.seatIds`)',
+    description:
+      'no such performance, seats not of it (`details.seatIds`), or a section or rows not of it (named in the message, `details.section`, `details.rows`)',
   })
   @ApiResponse({
     status: 503,
@@ -155,7 +165,7 @@ export class AdminPerformancesController {
     @IdParam() id: number,
     @Body() body: SeatReleaseDto,
   ): Promise<SeatReleaseResultDto> {
-    const result = await this.seatBlocks.release(id, body.seatIds, { id: operator.id, email: operator.email });
+    const result = await this.seatBlocks.release(id, toBlockTarget(body), { id: operator.id, email: operator.email });
     return mapReleaseResult(result);
   }
 

@@ -1,16 +1,65 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import { MAX_SEAT_BLOCK_REASON_LENGTH, MAX_SEATS_PER_BLOCK_REQUEST } from '@app/ticketing';
-import type { BlockResult, ReleaseResult } from '@app/ticketing';
+import {
+  MAX_ROWS_PER_BLOCK_SELECTION,
+  MAX_SEAT_BLOCK_REASON_LENGTH,
+  MAX_SEATS_PER_BLOCK_REQUEST,
+  MAX_SEATS_PER_BLOCK_SELECTION,
+} from '@app/ticketing';
+import type { BlockResult, ReleaseResult, SeatBlockTarget } from '@app/ticketing';
 import type { SeatBlockRecord } from '@app/database';
-import { FreeText } from '../common/free-text';
+import { FreeText, normalizeFreeText } from '../common/free-text';
+import { ROW_LABEL_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
 import { MaxLength } from '../common/text-length';
 
-/** Body of `POST /admin/performances/:id/seat-blocks/release`. */
+/** Seat numbers `from`…`to` (inclusive) in each selected row. */
+export class SeatNumberRangeDto {
+  /** The first seat number. @example 1 */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_INT4 })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT4)
+  from: number;
+
+  /** The last seat number (not below `from`). @example 4 */
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_INT4 })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INT4)
+  to: number;
+}
+
+/**
+ * Body of `POST /admin/performances/:id/seat-blocks/release`: the seats by id (`seatIds`) or by
+ * place (`section`, optionally `rows` and `numbers`); exactly one of the two forms.
+ */
 export class SeatReleaseDto {
-  /** 1 to 500 seat ids of the performance, each once. @example [101, 102] */
-  @ApiProperty({ type: 'integer', isArray: true, minItems: 1, maxItems: MAX_SEATS_PER_BLOCK_REQUEST })
+  @ApiPropertyOptional({
+    type: 'integer',
+    isArray: true,
+    minItems: 1,
+    maxItems: MAX_SEATS_PER_BLOCK_REQUEST,
+    example: [101, 102],
+    description: `By id: 1 to ${MAX_SEATS_PER_BLOCK_REQUEST} seat ids of the performance, each once. Give this or \`section\`, not both.`,
+  })
+  @ValidateIf((dto: SeatReleaseDto) => dto.seatIds !== undefined)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_SEATS_PER_BLOCK_REQUEST)
@@ -18,16 +67,79 @@ export class SeatReleaseDto {
   @IsInt({ each: true })
   @Min(1, { each: true })
   @Max(MAX_INT4, { each: true })
-  seatIds: number[];
+  seatIds?: number[];
+
+  @ApiPropertyOptional({
+    example: 'Stalls',
+    maxLength: 50,
+    description: `By place: the section, its name in any casing (as \`GET /performances/:id/sections\` lists it); every seat of it, or those of \`rows\` and \`numbers\`. The selection may match 1 to ${MAX_SEATS_PER_BLOCK_SELECTION} seats (400 beyond: split it). Give this or \`seatIds\`, not both.`,
+  })
+  @ValidateIf((dto: SeatReleaseDto) => dto.section !== undefined)
+  @FreeText()
+  @Matches(SECTION_NAME_PATTERN, { message: 'section must be 1-50 letters, digits, spaces, _ or -' })
+  section?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    minItems: 1,
+    maxItems: MAX_ROWS_PER_BLOCK_SELECTION,
+    example: ['F', 'G'],
+    description: `With \`section\`: only these rows, by label in any casing (as tickets and the seat map name them), 1 to ${MAX_ROWS_PER_BLOCK_SELECTION}, each once.`,
+  })
+  @ValidateIf((dto: SeatReleaseDto) => dto.rows !== undefined)
+  @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(normalizeFreeText) : value))
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_ROWS_PER_BLOCK_SELECTION)
+  @IsString({ each: true })
+  @Matches(ROW_LABEL_PATTERN, {
+    each: true,
+    message: 'each row label must be 1-10 letters, digits, spaces, ".", "_" or "-"',
+  })
+  rows?: string[];
+
+  @ApiPropertyOptional({
+    type: SeatNumberRangeDto,
+    description: 'With `section`: only the seats numbered `from` to `to` (inclusive) in each selected row.',
+  })
+  @ValidateIf((dto: SeatReleaseDto) => dto.numbers !== undefined)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SeatNumberRangeDto)
+  numbers?: SeatNumberRangeDto;
 }
 
-/** Body of `POST /admin/performances/:id/seat-blocks`. */
+/** Body of `POST /admin/performances/:id/seat-blocks`: the seats as a release names them, and why. */
 export class SeatBlockDto extends SeatReleaseDto {
   /** Why the seats are off sale, for the operators (up to 200 characters). @example "sound desk" */
   @IsOptional()
   @FreeText()
   @MaxLength(MAX_SEAT_BLOCK_REASON_LENGTH)
   reason?: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Block only the seats free now and skip those in a live hold or sold (named in `skipped`), instead of refusing the whole request (409). Decided in the same Redis script run that blocks, so a buyer racing the block gets a seat or the block does, never both.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  onlyFree?: boolean;
+}
+
+/** The seats named by a block or release body, as SeatBlocks takes them. */
+export function toBlockTarget(body: SeatReleaseDto): SeatBlockTarget {
+  return { seatIds: body?.seatIds, section: body?.section, rows: body?.rows, numbers: body?.numbers };
+}
+
+/** The seats an onlyFree block left as they are. */
+export class SeatBlockSkippedDto {
+  /** In a buyer's live hold, ascending. @example [103] */
+  @ApiProperty({ type: 'integer', isArray: true })
+  held: number[];
+  /** Sold, ascending. @example [104] */
+  @ApiProperty({ type: 'integer', isArray: true })
+  sold: number[];
 }
 
 /** The answer to a block. */
@@ -40,6 +152,11 @@ export class SeatBlockResultDto {
   /** Seats that were blocked before (unchanged: they keep their first reason), ascending. @example [] */
   @ApiProperty({ type: 'integer', isArray: true })
   alreadyBlocked: number[];
+  @ApiPropertyOptional({
+    type: SeatBlockSkippedDto,
+    description: 'Only with `onlyFree`: the seats left on sale, in a live hold or sold.',
+  })
+  skipped?: SeatBlockSkippedDto;
 }
 
 /** The answer to a release. */
@@ -90,7 +207,12 @@ export class SeatBlockPageDto {
 }
 
 export function mapBlockResult(result: BlockResult): SeatBlockResultDto {
-  return { performanceId: result.performanceId, blocked: result.blocked, alreadyBlocked: result.alreadyBlocked };
+  const answer = {
+    performanceId: result.performanceId,
+    blocked: result.blocked,
+    alreadyBlocked: result.alreadyBlocked,
+  };
+  return result.skipped ? { ...answer, skipped: { held: result.skipped.held, sold: result.skipped.sold } } : answer;
 }
 
 export function mapReleaseResult(result: ReleaseResult): SeatReleaseResultDto {

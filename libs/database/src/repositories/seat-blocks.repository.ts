@@ -20,6 +20,28 @@ export interface SeatBlockRecord {
   blockedAt: Date;
 }
 
+/** A row of a section: its index (from 1) and label. */
+export interface SectionRowLabel {
+  row: number;
+  rowLabel: string;
+}
+
+/** The seats a selection by place found: up to the limit asked, in layout order, and how many match in all. */
+export interface SeatsAtPlace {
+  seatIds: number[];
+  total: number;
+}
+
+/** What a block with onlyFree found under the row lock. */
+export type FreeSeatBlockChange =
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
+  /**
+   * `changed`: the seats whose row was inserted, ascending; `recorded`: every seat now blocked of
+   * those asked (changed or blocked before); `sold`: seats skipped for an ACTIVE ticket.
+   */
+  | { outcome: 'DONE'; changed: number[]; recorded: number[]; sold: number[] };
+
 /** What a block or release found under the row lock. */
 export type SeatBlockChange =
   | { outcome: 'NOT_FOUND' }
@@ -81,6 +103,48 @@ export class SeatBlocksRepository {
       if (changed.length > 0) await insertAudit(manager, audit(changed));
       await apply();
       return { outcome: 'DONE', changed };
+    });
+  }
+
+  /**
+   * Blocks those of `seatIds` (distinct) that are free, under the performance's row lock as
+   * {@link block} does, for a block with onlyFree: seats with an ACTIVE ticket are skipped (`sold`),
+   * then `apply` gets the others and answers which of them the live state now has blocked (the
+   * Redis script decides, in one run, which are free: none held by a live hold nor sold); only
+   * those get a row (a seat blocked before keeps its first one), then the audit row
+   * `audit(changed, sold)` (none when no seat was new), committed. `apply` is not run when every seat
+   * was sold. Throws DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  blockFree(
+    performanceId: number,
+    seatIds: readonly number[],
+    by: { id: string; email: string; reason: string | null },
+    apply: (candidates: number[]) => Promise<number[]>,
+    audit: (changed: number[], sold: number[]) => NewAdminAudit,
+  ): Promise<FreeSeatBlockChange> {
+    return this.underLock(performanceId, seatIds, async (manager): Promise<FreeSeatBlockChange> => {
+      const soldRows: { seat_id: number }[] = await manager.query(
+        `SELECT DISTINCT seat_id FROM tickets WHERE performance_id = $1 AND seat_id = ANY($2::int[]) AND status = 'ACTIVE'
+         ORDER BY seat_id`,
+        [performanceId, seatIds],
+      );
+      const sold = soldRows.map((row) => Number(row.seat_id));
+      const soldSet = new Set(sold);
+      const candidates = seatIds.filter((id) => !soldSet.has(id));
+      const recorded = candidates.length > 0 ? [...(await apply(candidates))].sort((a, b) => a - b) : [];
+      let changed: number[] = [];
+      if (recorded.length > 0) {
+        const inserted: { seat_id: number }[] = await manager.query(
+          `INSERT INTO seat_blocks (seat_id, performance_id, reason, blocked_by, blocked_by_email)
+           SELECT id, performance_id, $3, $4, $5 FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])
+           ON CONFLICT (seat_id) DO NOTHING RETURNING seat_id`,
+          [performanceId, recorded, by.reason, by.id, by.email],
+        );
+        changed = inserted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
+      }
+      // A request that changed no seat changed nothing to audit.
+      if (changed.length > 0) await insertAudit(manager, audit(changed, sold));
+      return { outcome: 'DONE', changed, recorded, sold };
     });
   }
 
@@ -182,6 +246,52 @@ export class SeatBlocksRepository {
     }));
   }
 
+  /** The performance's section names in layout order (as stored); null when it does not exist. */
+  async sectionNames(performanceId: number): Promise<string[] | null> {
+    const rows: { section: string }[] = await this.dataSource
+      .query('SELECT section FROM seats WHERE performance_id = $1 GROUP BY section ORDER BY min(position)', [
+        performanceId,
+      ])
+      .catch(rethrowAsDatabaseError);
+    if (rows.length > 0) return rows.map((row) => row.section);
+    return (await this.performanceExists(performanceId)) ? [] : null;
+  }
+
+  /** The rows of one section of the performance (its name as stored), by row. */
+  async sectionRows(performanceId: number, section: string): Promise<SectionRowLabel[]> {
+    const rows: SectionRowLabel[] = await this.dataSource
+      .query(
+        `SELECT "row", min(row_label) AS "rowLabel" FROM seats WHERE performance_id = $1 AND section = $2
+         GROUP BY "row" ORDER BY "row"`,
+        [performanceId, section],
+      )
+      .catch(rethrowAsDatabaseError);
+    return rows.map((row) => ({ row: Number(row.row), rowLabel: row.rowLabel }));
+  }
+
+  /**
+   * The first `limit` seats (layout order) of one section (its name as stored), in `rows` (null:
+   * every row), numbered `numbers.from`…`numbers.to` (null: any), and how many match in all.
+   */
+  async seatsAt(
+    performanceId: number,
+    section: string,
+    rows: readonly number[] | null,
+    numbers: { from: number; to: number } | null,
+    limit: number,
+  ): Promise<SeatsAtPlace> {
+    const found: { id: number; total: string }[] = await this.dataSource
+      .query(
+        `SELECT id, count(*) OVER () AS total FROM seats
+         WHERE performance_id = $1 AND section = $2 AND ($3::int[] IS NULL OR "row" = ANY($3::int[]))
+           AND "number" BETWEEN $4 AND $5
+         ORDER BY position LIMIT $6`,
+        [performanceId, section, rows, numbers?.from ?? 1, numbers?.to ?? 2_147_483_647, limit],
+      )
+      .catch(rethrowAsDatabaseError);
+    return { seatIds: found.map((row) => Number(row.id)), total: found.length > 0 ? Number(found[0].total) : 0 };
+  }
+
   /** Whether the performance exists. */
   async performanceExists(performanceId: number): Promise<boolean> {
     const rows: unknown[] = await this.dataSource
@@ -190,25 +300,25 @@ export class SeatBlocksRepository {
     return rows.length > 0;
   }
 
-  private underLock(
+  private underLock<T extends SeatBlockChange | FreeSeatBlockChange>(
     performanceId: number,
     seatIds: readonly number[],
-    change: (manager: EntityManager) => Promise<SeatBlockChange>,
-  ): Promise<SeatBlockChange> {
+    change: (manager: EntityManager) => Promise<T>,
+  ): Promise<T | { outcome: 'NOT_FOUND' } | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }> {
     return this.dataSource
-      .transaction(async (manager): Promise<SeatBlockChange> => {
+      .transaction(async (manager) => {
         await boundLockWaits(manager);
         const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
           performanceId,
         ]);
-        if (locked.length === 0) return { outcome: 'NOT_FOUND' };
+        if (locked.length === 0) return { outcome: 'NOT_FOUND' as const };
         const known: { id: number }[] = await manager.query(
           'SELECT id FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])',
           [performanceId, seatIds],
         );
         const knownIds = new Set(known.map((row) => Number(row.id)));
         const unknown = seatIds.filter((id) => !knownIds.has(id));
-        if (unknown.length > 0) return { outcome: 'UNKNOWN_SEATS', seatIds: unknown };
+        if (unknown.length > 0) return { outcome: 'UNKNOWN_SEATS' as const, seatIds: unknown };
         return change(manager);
       })
       .catch(rethrowAsDatabaseError);

@@ -17,13 +17,19 @@
   KEYS[7] runs        34-byte slot per row and section (docs/seating.md),
   KEYS[8] seat info   static seat ids, qualities and flags; left alone without a layout
 
-  ARGV[1..] seat ids (distinct)
+  ARGV[1]   mode: 'all' (all or none, as above) or 'free' (onlyFree: the seats held by a live
+            hold or sold are skipped, the others blocked; decided here, in the same run, so a
+            buyer's hold racing the block takes a seat or the block does, never both)
+  ARGV[2..] seat ids (distinct)
 
   Returns one of
     {'OK', seats newly blocked, of them taken from expired holds}
+    {'OK', seats newly blocked, of them taken from expired holds, seat id, letter, ...}  mode
+                                    'free': the seats skipped, held (H) or sold (S)
     {'NO_PERFORMANCE'}              not registered (Redis lost it: the caller rebuilds it first)
     {'UNKNOWN_SEATS', seat id, ...}
-    {'UNAVAILABLE', seat id, letter, seat id, letter, ...}  held (H) or sold (S); nothing changed
+    {'UNAVAILABLE', seat id, letter, seat id, letter, ...}  mode 'all': held (H) or sold (S);
+                                    nothing changed
 ]]
 --- @keys 8
 --- @include "redis-time"
@@ -31,45 +37,49 @@
 local metaKey, seatsKey, countsKey, seatHoldsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
 
+local onlyFree = ARGV[1] == 'free'
+local seatIds = {}
+for i = 2, #ARGV do seatIds[i - 1] = ARGV[i] end
+
 if redis.call('HEXISTS', metaKey, 'currency') == 0 then return {'NO_PERFORMANCE'} end
-local letters = redis.call('HMGET', seatsKey, unpack(ARGV))
+local letters = redis.call('HMGET', seatsKey, unpack(seatIds))
 local unknown = {}
-for i = 1, #ARGV do
-  if not letters[i] then unknown[#unknown + 1] = ARGV[i] end
+for i = 1, #seatIds do
+  if not letters[i] then unknown[#unknown + 1] = seatIds[i] end
 end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local holders = nil
 local now = nil
 local unavailable, fromFree, fromExpired = {}, {}, {}
-for i = 1, #ARGV do
+for i = 1, #seatIds do
   local letter = letters[i]
   if letter == 'A' then
-    fromFree[#fromFree + 1] = ARGV[i]
+    fromFree[#fromFree + 1] = seatIds[i]
   elseif letter == 'H' then
     -- Read only when a seat is held: the usual block meets free seats.
     if not holders then
-      holders = redis.call('HMGET', seatHoldsKey, unpack(ARGV))
+      holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
       now = redisNow()
     end
     local expiresAt = tonumber(string.match(holders[i] or '', '^(%d+):'))
     if expiresAt and expiresAt <= now then
-      fromExpired[#fromExpired + 1] = ARGV[i]
+      fromExpired[#fromExpired + 1] = seatIds[i]
     else
-      unavailable[#unavailable + 1] = ARGV[i]
+      unavailable[#unavailable + 1] = seatIds[i]
       unavailable[#unavailable + 1] = letter
     end
   elseif letter ~= 'B' then
-    unavailable[#unavailable + 1] = ARGV[i]
+    unavailable[#unavailable + 1] = seatIds[i]
     unavailable[#unavailable + 1] = letter
   end
 end
-if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+if #unavailable > 0 and not onlyFree then return {'UNAVAILABLE', unpack(unavailable)} end
 
 local blocked = {}
 for _, seatId in ipairs(fromFree) do blocked[#blocked + 1] = seatId end
 for _, seatId in ipairs(fromExpired) do blocked[#blocked + 1] = seatId end
-if #blocked == 0 then return {'OK', 0, 0} end
+if #blocked == 0 then return {'OK', 0, 0, unpack(unavailable)} end
 local fields = {}
 for _, seatId in ipairs(blocked) do
   fields[#fields + 1] = seatId
@@ -82,4 +92,4 @@ seatingMark(seating, fromFree, false)
 if #fromFree > 0 then redis.call('HINCRBY', countsKey, 'available', -#fromFree) end
 if #fromExpired > 0 then redis.call('HINCRBY', countsKey, 'held', -#fromExpired) end
 redis.call('HINCRBY', countsKey, 'blocked', #blocked)
-return {'OK', #blocked, #fromExpired}
+return {'OK', #blocked, #fromExpired, unpack(unavailable)}

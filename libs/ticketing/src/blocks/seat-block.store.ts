@@ -17,10 +17,14 @@ export class SeatBlockStore {
     defineTicketingScripts(redis);
   }
 
-  /** Blocks `seatIds` (distinct) all or none; see block-seats.lua. */
-  block(performanceId: number, seatIds: readonly number[]): Promise<BlockOutcome> {
+  /** Blocks `seatIds` (distinct) all or none, or with `onlyFree` those not held nor sold; see block-seats.lua. */
+  block(
+    performanceId: number,
+    seatIds: readonly number[],
+    options: { onlyFree?: boolean } = {},
+  ): Promise<BlockOutcome> {
     assertPerformanceId(performanceId);
-    return blockSeats(this.redis, performanceKeys(performanceId), seatIds);
+    return blockSeats(this.redis, performanceKeys(performanceId), seatIds, options);
   }
 
   /** Makes those of `seatIds` (distinct) that are blocked available; see release-seat-blocks.lua. */

@@ -39,6 +39,27 @@ function seatBlocks(replicas = 0) {
       audits.push(audit(changed));
       return { outcome: 'DONE', changed };
     }),
+    blockFree: vi.fn(
+      async (
+        _id: number,
+        seatIds: number[],
+        _by: unknown,
+        apply: (candidates: number[]) => Promise<number[]>,
+        audit: (c: number[], sold: number[]) => unknown,
+      ) => {
+        const recorded = (await apply(seatIds)).sort((a, b) => a - b);
+        const changed = recorded.filter((id) => !persisted.has(id));
+        changed.forEach((id) => persisted.add(id));
+        if (changed.length > 0) audits.push(audit(changed, []));
+        return { outcome: 'DONE', changed, recorded, sold: [] };
+      },
+    ),
+    sectionNames: vi.fn(async () => ['Stalls', 'Balcony']),
+    sectionRows: vi.fn(async () => [
+      { row: 1, rowLabel: 'A' },
+      { row: 2, rowLabel: 'B' },
+    ]),
+    seatsAt: vi.fn(async () => ({ seatIds: [11, 12], total: 2 })),
     underRowLock: vi.fn(async (_id: number, seatIds: number[], apply: (blocked: number[]) => Promise<void>) => {
       await apply(seatIds.filter((id) => persisted.has(id)));
       return true;
@@ -173,5 +194,97 @@ describe('SeatBlocks', () => {
       ),
     ).rejects.toBeInstanceOf(InvalidInputError);
     expect(rebuilder.ensure).not.toHaveBeenCalled();
+  });
+
+  it('onlyFree: records the seats the script blocked, answers the skipped ones, writes back on a failed replica wait', async () => {
+    const { subject, store, persisted, audits } = seatBlocks();
+    store.block.mockResolvedValueOnce({
+      outcome: 'OK',
+      blocked: 2,
+      fromExpiredHolds: 0,
+      skipped: { held: [3], sold: [4] },
+    } as never);
+    expect(await subject.block(7, [1, 2, 3, 4], 'desk', operator, { onlyFree: true })).toEqual({
+      performanceId: 7,
+      blocked: [1, 2],
+      alreadyBlocked: [],
+      skipped: { held: [3], sold: [4] },
+    });
+    expect(store.block).toHaveBeenCalledWith(7, [1, 2, 3, 4], { onlyFree: true });
+    expect([...persisted]).toEqual([1, 2]);
+    expect(audits).toEqual([
+      expect.objectContaining({
+        details: {
+          performanceId: 7,
+          seatIds: [1, 2],
+          reason: 'desk',
+          onlyFree: true,
+          skipped: { held: [3], sold: [4] },
+        },
+      }),
+    ]);
+
+    const waiting = seatBlocks(1);
+    waiting.store.replicated.mockResolvedValue(0);
+    await expect(waiting.subject.block(7, [5, 6], null, operator, { onlyFree: true })).rejects.toBeInstanceOf(
+      SeatBlocksNotReplicatedError,
+    );
+    expect(waiting.store.release).toHaveBeenCalledWith(7, [5, 6]);
+    expect(waiting.persisted.size).toBe(0);
+  });
+
+  it('a selection by place: exactly one form, a section first, unknown places named, bounded', async () => {
+    const { subject, repository, rebuilder, audits } = seatBlocks();
+    for (const target of [
+      { seatIds: [1], section: 'Stalls' },
+      {},
+      { rows: ['A'] },
+      { numbers: { from: 1, to: 2 } },
+      { section: 'Stalls', numbers: { from: 3, to: 2 } },
+      { section: 'Stalls', rows: ['A', 'a'] },
+      { section: 'Stalls', rows: [] },
+    ]) {
+      await expect(subject.block(7, target, null, operator), JSON.stringify(target)).rejects.toBeInstanceOf(
+        InvalidInputError,
+      );
+    }
+    expect(repository.sectionNames).not.toHaveBeenCalled();
+    await expect(subject.block(7, { section: 'Circle' }, null, operator)).rejects.toMatchObject({
+      message: 'section "Circle" not found',
+      details: { performanceId: 7, section: 'Circle' },
+    });
+    await expect(subject.release(7, { section: 'stalls', rows: ['a', 'Q'] }, operator)).rejects.toMatchObject({
+      message: 'row "Q" of section "Stalls" not found',
+      details: { performanceId: 7, section: 'Stalls', rows: ['Q'] },
+    });
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [], total: 0 });
+    await expect(subject.block(7, { section: 'Stalls', numbers: { from: 9, to: 9 } }, null, operator)).rejects.toThrow(
+      'the selection matches no seat: section "Stalls", seats 9-9',
+    );
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [1], total: 2500 });
+    await expect(subject.block(7, { section: 'Stalls' }, null, operator)).rejects.toThrow(
+      /matches 2500 seats, more than the 2000 one request may touch: split it/,
+    );
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
+
+    expect(
+      await subject.block(7, { section: 'stalls', rows: ['b'], numbers: { from: 1, to: 2 } }, 'cam', operator),
+    ).toEqual({
+      performanceId: 7,
+      blocked: [11, 12],
+      alreadyBlocked: [],
+    });
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], { from: 1, to: 2 }, 2000);
+    expect(audits).toEqual([
+      expect.objectContaining({
+        details: {
+          performanceId: 7,
+          seatIds: [11, 12],
+          reason: 'cam',
+          selection: { section: 'stalls', rows: ['b'], numbers: { from: 1, to: 2 } },
+          section: 'Stalls',
+        },
+      }),
+    ]);
   });
 });

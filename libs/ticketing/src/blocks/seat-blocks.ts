@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
+import { findSectionName, sectionNameKey } from '../catalog/section-names';
 import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -17,6 +18,42 @@ export const SEAT_RELEASE_ACTION = 'seat.release';
 export const MAX_SEAT_BLOCK_REASON_LENGTH = 200;
 /** Most seats one block or release names: a whole camera platform, a few ms of Redis. */
 export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
+/**
+ * Most seats one block or release by place (section, rows, seat numbers) touches: one run of
+ * block-seats.lua over them takes a few ms on Redis (README "Blocked seats" has the measured
+ * time), and stays well under the Lua stack's 8,000 values the script unpacks (two per seat).
+ */
+export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
+
+/** Most row labels one selection by place names. */
+export const MAX_ROWS_PER_BLOCK_SELECTION = 200;
+
+/**
+ * Seats named by place, as the seating model names them: a section (its name in any casing, as
+ * every lookup of a section), optionally some of its rows (their labels, in any casing) and a
+ * range of seat numbers in them (inclusive; every row when `rows` is not given).
+ */
+export interface SeatPlaceSelection {
+  section: string;
+  rows?: string[];
+  numbers?: { from: number; to: number };
+}
+
+/**
+ * What a block or release names: exactly one of `seatIds` (1–500 seat ids) or a selection by
+ * place (`section`, with optional `rows` and `numbers`), matching 1–2,000 seats.
+ */
+export interface SeatBlockTarget {
+  seatIds?: number[];
+  section?: string;
+  rows?: string[];
+  numbers?: { from: number; to: number };
+}
+
+/** A block's options: `onlyFree` blocks the seats free now and skips (and names) the held and sold ones. */
+export interface BlockOptions {
+  onlyFree?: boolean;
+}
 
 /** A block's answer: the seats newly blocked and those that were blocked before (they keep their first reason). */
 export interface BlockResult {
@@ -25,6 +62,14 @@ export interface BlockResult {
   blocked: number[];
   /** Ascending. */
   alreadyBlocked: number[];
+  /** Only with onlyFree: the seats left on sale because held by a live hold or sold, ascending. */
+  skipped?: { held: number[]; sold: number[] };
+}
+
+/** The seats a target names, and (a selection by place) the selection as asked and the section as stored. */
+interface ResolvedTarget {
+  seatIds: number[];
+  selection: (SeatPlaceSelection & { sectionName: string }) | null;
 }
 
 /** A release's answer: the seats put back on sale and those that were not blocked (no change). */
@@ -56,35 +101,94 @@ export class SeatBlocks {
   ) {}
 
   /**
-   * Blocks `seatIds` of the performance, all or none: a seat in a buyer's live hold or sold refuses
-   * the whole request (SeatsNotBlockableError, 409: nothing changed; sold means shown S in Redis
-   * or with an ACTIVE ticket in PostgreSQL, checked under the row lock); a seat blocked already stays
-   * blocked with its first reason (idempotent); a seat of a hold past its expiry is taken from it.
+   * Blocks seats of the performance, all or none: `target` names them by id (1–500) or by place
+   * (a section, optionally rows and a range of seat numbers: 1–2,000 seats; see {@link resolve}).
+   * A seat in a buyer's live hold or sold refuses the whole request (SeatsNotBlockableError, 409:
+   * nothing changed; sold means shown S in Redis or with an ACTIVE ticket in PostgreSQL, checked
+   * under the row lock); a seat blocked already stays blocked with its first reason (idempotent);
+   * a seat of a hold past its expiry is taken from it. With `onlyFree`, such held and sold seats
+   * are skipped instead (answered in `skipped`) and the others blocked: the block script decides
+   * which are free in the same run that blocks them, so no hold slips in between.
    * Atomic against buyers' holds (one Lua script run): each seat ends held or blocked, never both.
-   * Recorded in the audit log (`seat.block`, subject `performance:<id>`) in the same transaction.
+   * Recorded in the audit log (`seat.block`, subject `performance:<id>`) in the same transaction:
+   * the seats it blocked, and a selection by place as asked (with `onlyFree`, the seats skipped).
    * `reason`: up to 200 characters, or null. Throws NotFoundError('performance' | 'seat', details
-   * `{seatIds}` for seats not of the performance), InvalidInputError (seat ids, reason),
-   * SeatsNotBlockableError, SeatBlocksNotReplicatedError and StoreUnavailableError (503: nothing
-   * committed, retry).
+   * `{seatIds}` for seats not of the performance; a section or rows not of it), InvalidInputError
+   * (seat ids, selection, reason), SeatsNotBlockableError, SeatBlocksNotReplicatedError and
+   * StoreUnavailableError (503: nothing committed, retry).
    */
   async block(
     performanceId: number,
-    seatIds: number[],
+    target: number[] | SeatBlockTarget,
     reason: string | null,
     operator: Operator,
+    options: BlockOptions = {},
   ): Promise<BlockResult> {
-    this.assertRequest(performanceId, seatIds);
+    if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
     if (reason !== null && codePointLength(reason) > MAX_SEAT_BLOCK_REASON_LENGTH) {
       throw new InvalidInputError(`reason must be at most ${MAX_SEAT_BLOCK_REASON_LENGTH} characters`);
     }
+    if (options.onlyFree !== undefined && typeof options.onlyFree !== 'boolean') {
+      throw new InvalidInputError('onlyFree must be true or false');
+    }
+    const { seatIds, selection } = await this.resolve(performanceId, target);
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(performanceId);
+    const audit =
+      (extra: Record<string, unknown> = {}) =>
+      (changed: number[]) => ({
+        actorId: operator.id,
+        actorEmail: operator.email,
+        action: SEAT_BLOCK_ACTION,
+        subjectId: `performance:${performanceId}`,
+        details: { performanceId, seatIds: changed, reason, ...asAudited(selection), ...extra },
+      });
+    const by = { id: operator.id, email: operator.email, reason };
     let written = false;
+    if (options.onlyFree) {
+      let skippedHeld: number[] = [];
+      let skippedSold: number[] = [];
+      const change = await this.blocks
+        .blockFree(
+          performanceId,
+          seatIds,
+          by,
+          async (candidates) => {
+            const outcome = await this.store.block(performanceId, candidates, { onlyFree: true });
+            if (outcome.outcome !== 'OK') throw lostAgain(performanceId);
+            written = outcome.blocked > 0;
+            skippedHeld = outcome.skipped?.held ?? [];
+            skippedSold = outcome.skipped?.sold ?? [];
+            await this.confirmReplicated(performanceId);
+            const skipped = new Set([...skippedHeld, ...skippedSold]);
+            return candidates.filter((id) => !skipped.has(id));
+          },
+          (changed, sold) =>
+            audit({
+              onlyFree: true,
+              skipped: { held: ascending(skippedHeld), sold: ascending([...skippedSold, ...sold]) },
+            })(changed),
+        )
+        .catch(async (error: unknown) => {
+          if (written) await this.writeBack(performanceId, seatIds);
+          throw error;
+        });
+      if (change.outcome === 'NOT_FOUND') throw new NotFoundError('performance');
+      if (change.outcome === 'UNKNOWN_SEATS') {
+        throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
+      }
+      return {
+        performanceId,
+        blocked: change.changed,
+        alreadyBlocked: others(change.recorded, change.changed),
+        skipped: { held: ascending(skippedHeld), sold: ascending([...skippedSold, ...change.sold]) },
+      };
+    }
     const change = await this.blocks
       .block(
         performanceId,
         seatIds,
-        { id: operator.id, email: operator.email, reason },
+        by,
         async () => {
           const outcome = await this.store.block(performanceId, seatIds);
           if (outcome.outcome === 'UNAVAILABLE') throw new SeatsNotBlockableError(outcome.held, outcome.sold);
@@ -92,13 +196,7 @@ export class SeatBlocks {
           written = outcome.blocked > 0;
           await this.confirmReplicated(performanceId);
         },
-        (changed) => ({
-          actorId: operator.id,
-          actorEmail: operator.email,
-          action: SEAT_BLOCK_ACTION,
-          subjectId: `performance:${performanceId}`,
-          details: { performanceId, seatIds: changed, reason },
-        }),
+        audit(),
       )
       .catch(async (error: unknown) => {
         if (written) await this.writeBack(performanceId, seatIds);
@@ -109,7 +207,8 @@ export class SeatBlocks {
   }
 
   /**
-   * Puts `seatIds` of the performance back on sale: each blocked seat becomes available (holdable,
+   * Puts seats of the performance back on sale (`target`: by id or by place, as {@link block}
+   * takes them; a selection by place is audited as asked): each blocked seat becomes available (holdable,
    * offered by best-available again). A seat that is not blocked is no change and no error
    * (idempotent, so a retry after a lost answer succeeds; it also drops a block Redis kept from a
    * block whose commit never happened). Recorded in the audit log (`seat.release`). PostgreSQL
@@ -118,15 +217,16 @@ export class SeatBlocks {
    * InvalidInputError and StoreUnavailableError (503 from the rebuild before anything: nothing
    * committed, retry).
    */
-  async release(performanceId: number, seatIds: number[], operator: Operator): Promise<ReleaseResult> {
-    this.assertRequest(performanceId, seatIds);
+  async release(performanceId: number, target: number[] | SeatBlockTarget, operator: Operator): Promise<ReleaseResult> {
+    if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
+    const { seatIds, selection } = await this.resolve(performanceId, target);
     await this.rebuilder.ensure(performanceId);
     const change = await this.blocks.release(performanceId, seatIds, (changed) => ({
       actorId: operator.id,
       actorEmail: operator.email,
       action: SEAT_RELEASE_ACTION,
       subjectId: `performance:${performanceId}`,
-      details: { performanceId, seatIds: changed },
+      details: { performanceId, seatIds: changed, ...asAudited(selection) },
     }));
     const changed = done(change, performanceId);
     await this.applyRelease(performanceId, seatIds);
@@ -148,9 +248,77 @@ export class SeatBlocks {
     return { items, nextCursor };
   }
 
-  private assertRequest(performanceId: number, seatIds: number[]): void {
-    if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
-    assertSeatIds(seatIds, MAX_SEATS_PER_BLOCK_REQUEST);
+  /**
+   * The seats `target` names: seat ids as given (1–500, distinct), or those a selection by place
+   * matches, in layout order. Exactly one of the two forms (InvalidInputError otherwise). A
+   * selection: an unknown section or row label is a NotFoundError naming it (the performance's
+   * too); one matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION, an InvalidInputError.
+   */
+  private async resolve(performanceId: number, target: number[] | SeatBlockTarget): Promise<ResolvedTarget> {
+    if (Array.isArray(target)) {
+      assertSeatIds(target, MAX_SEATS_PER_BLOCK_REQUEST);
+      return { seatIds: target, selection: null };
+    }
+    const byPlace = target.section !== undefined || target.rows !== undefined || target.numbers !== undefined;
+    if (target.seatIds !== undefined && byPlace) {
+      throw new InvalidInputError('give either seatIds or a selection by place (section, rows, numbers), not both');
+    }
+    if (target.seatIds !== undefined) {
+      assertSeatIds(target.seatIds, MAX_SEATS_PER_BLOCK_REQUEST);
+      return { seatIds: target.seatIds, selection: null };
+    }
+    if (!byPlace) {
+      throw new InvalidInputError('give either seatIds or a selection by place (section, rows, numbers)');
+    }
+    const { section, rows, numbers } = target;
+    if (typeof section !== 'string' || section.trim() === '') {
+      throw new InvalidInputError('a selection by place needs section: rows and numbers are chosen within a section');
+    }
+    if (rows !== undefined) assertRowLabels(rows);
+    if (numbers !== undefined) assertNumbers(numbers);
+
+    const names = await this.blocks.sectionNames(performanceId);
+    if (names === null) throw new NotFoundError('performance');
+    const sectionName = findSectionName(names, section);
+    if (sectionName === undefined) {
+      throw new NotFoundError(`section "${section}"`, { performanceId, section });
+    }
+    let rowIndexes: number[] | null = null;
+    if (rows !== undefined) {
+      const known = await this.blocks.sectionRows(performanceId, sectionName);
+      const labels = known.map((row) => row.rowLabel);
+      const unknown: string[] = [];
+      rowIndexes = [];
+      for (const label of rows) {
+        const found = findSectionName(labels, label);
+        if (found === undefined) unknown.push(label);
+        else rowIndexes.push(known[labels.indexOf(found)].row);
+      }
+      if (unknown.length > 0) {
+        throw new NotFoundError(
+          `row${unknown.length > 1 ? 's' : ''} ${unknown.map((label) => `"${label}"`).join(', ')} of section "${sectionName}"`,
+          { performanceId, section: sectionName, rows: unknown },
+        );
+      }
+    }
+    const found = await this.blocks.seatsAt(
+      performanceId,
+      sectionName,
+      rowIndexes,
+      numbers ?? null,
+      MAX_SEATS_PER_BLOCK_SELECTION,
+    );
+    const selection = { section, ...(rows ? { rows } : {}), ...(numbers ? { numbers } : {}) };
+    if (found.total === 0) {
+      throw new InvalidInputError(`the selection matches no seat: ${inWords(selection)}`, { selection });
+    }
+    if (found.total > MAX_SEATS_PER_BLOCK_SELECTION) {
+      throw new InvalidInputError(
+        `the selection matches ${found.total} seats, more than the ${MAX_SEATS_PER_BLOCK_SELECTION} one request may touch: split it (by rows or seat numbers) into several requests`,
+        { selection, matched: found.total, max: MAX_SEATS_PER_BLOCK_SELECTION },
+      );
+    }
+    return { seatIds: found.seatIds, selection: { ...selection, sectionName } };
   }
 
   /**
@@ -209,6 +377,47 @@ export class SeatBlocks {
       );
     }
   }
+}
+
+/** 1–MAX_ROWS_PER_BLOCK_SELECTION row labels, none twice (in any casing, as labels are told apart). */
+function assertRowLabels(rows: unknown): asserts rows is string[] {
+  if (!Array.isArray(rows) || rows.length < 1 || rows.length > MAX_ROWS_PER_BLOCK_SELECTION) {
+    throw new InvalidInputError(`rows must list 1 to ${MAX_ROWS_PER_BLOCK_SELECTION} row labels`);
+  }
+  if (rows.some((label) => typeof label !== 'string' || label.trim() === '')) {
+    throw new InvalidInputError('rows must be row labels');
+  }
+  const keys = (rows as string[]).map(sectionNameKey);
+  if (new Set(keys).size !== keys.length) throw new InvalidInputError('rows must not name a row twice');
+}
+
+/** `{from, to}`: positive seat numbers, from ≤ to. */
+function assertNumbers(numbers: unknown): asserts numbers is { from: number; to: number } {
+  const range = numbers as { from?: unknown; to?: unknown } | null;
+  if (typeof range !== 'object' || range === null || !isPositiveInteger(range.from) || !isPositiveInteger(range.to)) {
+    throw new InvalidInputError('numbers must be {from, to}: seat numbers from 1');
+  }
+  if (range.from > range.to) throw new InvalidInputError('numbers.from must not be after numbers.to');
+}
+
+/** A selection in words, for messages: `section "Stalls", rows "F", "G", seats 1-4`. */
+function inWords(selection: SeatPlaceSelection): string {
+  const parts = [`section "${selection.section}"`];
+  if (selection.rows)
+    parts.push(`row${selection.rows.length > 1 ? 's' : ''} ${selection.rows.map((r) => `"${r}"`).join(', ')}`);
+  if (selection.numbers) parts.push(`seats ${selection.numbers.from}-${selection.numbers.to}`);
+  return parts.join(', ');
+}
+
+/** The audit's record of a selection by place: as asked, and the section as stored; nothing for seat ids. */
+function asAudited(selection: ResolvedTarget['selection']): Record<string, unknown> {
+  if (selection === null) return {};
+  const { sectionName, ...asked } = selection;
+  return { selection: asked, section: sectionName };
+}
+
+function ascending(ids: readonly number[]): number[] {
+  return [...ids].sort((a, b) => a - b);
 }
 
 /** The seats a change touched, or the error its outcome means. */
