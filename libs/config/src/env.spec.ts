@@ -344,6 +344,14 @@ describe('parseEnv', () => {
     expect(parseEnv({ ...production, PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
   });
 
+  it('refuses an empty check-in window (both settings 0), and takes either one 0 alone', () => {
+    expect(problemsOf({ CHECK_IN_OPENS_BEFORE_MINUTES: '0', CHECK_IN_CLOSES_AFTER_MINUTES: '0' })).toEqual([
+      'CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES must not both be 0 (an empty check-in window admits no ticket)',
+    ]);
+    expect(parseEnv({ CHECK_IN_OPENS_BEFORE_MINUTES: '0' }).CHECK_IN_CLOSES_AFTER_MINUTES).toBe(240);
+    expect(parseEnv({ CHECK_IN_CLOSES_AFTER_MINUTES: '0' }).CHECK_IN_OPENS_BEFORE_MINUTES).toBe(180);
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' })).toEqual([
       'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',

@@ -645,6 +645,11 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.MAIL_CATCHER_SMTP_PORT === env.MAIL_CATCHER_WEB_PORT) {
     problems.push('MAIL_CATCHER_WEB_PORT must differ from MAIL_CATCHER_SMTP_PORT');
   }
+  if (env.CHECK_IN_OPENS_BEFORE_MINUTES === 0 && env.CHECK_IN_CLOSES_AFTER_MINUTES === 0) {
+    problems.push(
+      'CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES must not both be 0 (an empty check-in window admits no ticket)',
+    );
+  }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');
   }

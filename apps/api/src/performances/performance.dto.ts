@@ -263,7 +263,7 @@ export class PerformanceLifecycleDto {
     maximum: MAX_CHECK_IN_WINDOW_MINUTES,
     nullable: true,
     description:
-      "Doors open: this performance's tickets are checked in from this many minutes before `startsAt` (0 = at the start; doors never open after it). `null` = the global `CHECK_IN_OPENS_BEFORE_MINUTES` (180, the default). Moves with `startsAt`.",
+      "Doors open: this performance's tickets are checked in from this many minutes before `startsAt` (0 = at the start; doors never open after it). `null` = the global `CHECK_IN_OPENS_BEFORE_MINUTES` (180, the default). Moves with `startsAt`. A window of 0 before and 0 after (with the global setting in place of null) admits no one: 400.",
     example: 90,
   })
   @IsOptional()
@@ -278,7 +278,7 @@ export class PerformanceLifecycleDto {
     maximum: MAX_CHECK_IN_WINDOW_MINUTES,
     nullable: true,
     description:
-      'Check-in closes this many minutes after `startsAt` (0 = no latecomers). `null` = the global `CHECK_IN_CLOSES_AFTER_MINUTES` (240, the default). A long opera might take 360.',
+      'Check-in closes this many minutes after `startsAt` (0 = no latecomers). `null` = the global `CHECK_IN_CLOSES_AFTER_MINUTES` (240, the default). A long opera might take 360. 0 here and 0 before the start (an empty window): 400.',
     example: 360,
   })
   @IsOptional()

@@ -136,6 +136,7 @@ describe('PerformanceService', () => {
         cache as unknown as CatalogCache,
         copies() as unknown as CatalogCopies,
         clock,
+        { CHECK_IN_OPENS_BEFORE_MINUTES: 180, CHECK_IN_CLOSES_AFTER_MINUTES: 240 } as Env,
       ),
       repository: performances,
       seatState: state,
