@@ -329,8 +329,11 @@ export class Env {
   /**
    * Doors close: how many minutes after a performance's `startsAt` its tickets may still be
    * checked in (from then on, 409 CheckInClosed). Performances have no end time: 4 h covers
-   * latecomers to all but the longest shows, and closes before the evening doors of a day whose
-   * matinee started at least 5 h earlier. At most 7 days.
+   * latecomers to all but the longest shows. A matinee's check-in closes before the evening
+   * show's doors open only when the evening show starts at least this plus
+   * CHECK_IN_OPENS_BEFORE_MINUTES later (7 h with the defaults); closer shows of one venue need
+   * doors that send their `performanceId`, or per-performance windows. At most 7 days. Not 0
+   * together with CHECK_IN_OPENS_BEFORE_MINUTES (an empty window: a ConfigError).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
