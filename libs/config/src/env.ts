@@ -317,13 +317,12 @@ export class Env {
    * Doors open: how many minutes before a performance's `startsAt` its tickets may be checked in
    * (a scan earlier is refused, 409 CheckInNotOpen). 3 h: early enough for a standing crowd that
    * queues for the floor, late enough that a ticket for tomorrow, or for tonight's show scanned at
-   * the matinee, is refused. At most 10 years (5256000): a value that large admits a ticket any time
-   * before its performance, as before the window existed.
+   * the matinee, is refused. At most 7 days (10080), as a performance's own setting.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(0)
-  @Max(5_256_000)
+  @Max(10_080)
   CHECK_IN_OPENS_BEFORE_MINUTES = 180;
 
   /**
