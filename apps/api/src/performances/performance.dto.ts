@@ -19,8 +19,6 @@ import {
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
 import {
-  checkInSettingsOf,
-  checkInWindowOf,
   formatLocalDateTime,
   MAX_CHECK_IN_WINDOW_MINUTES,
   MAX_TICKETS_PER_BUYER,
@@ -30,7 +28,7 @@ import {
 } from '@app/ticketing';
 import { PERFORMANCE_STATUSES as PERFORMANCE_STATUS_VALUES } from '@app/database';
 import type { PerformanceStatus } from '@app/database';
-import type { CheckInWindowSettings, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
+import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
@@ -453,14 +451,9 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
 
 /**
  * `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the
- * performance); `checkIn`: the check-in window's settings (Env).
+ * performance); `window`: its check-in window (PerformanceService.checkInWindow).
  */
-export function mapPerformance(
-  performance: Performance,
-  nowMs: number,
-  checkIn: CheckInWindowSettings,
-): PerformanceResponseDto {
-  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
+export function mapPerformance(performance: Performance, nowMs: number, window: CheckInWindow): PerformanceResponseDto {
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -483,13 +476,12 @@ export function mapPerformance(
   };
 }
 
-/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `checkIn` as for mapPerformance. */
+/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `window` as for mapPerformance. */
 export function mapPerformanceDetail(
   performance: Performance & LiveSeatCounts,
   nowMs: number,
-  checkIn: CheckInWindowSettings,
+  window: CheckInWindow,
 ): PerformanceDetailDto {
-  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
   return {
     id: performance.id,
     eventId: performance.eventId,

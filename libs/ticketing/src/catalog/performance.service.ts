@@ -20,6 +20,8 @@ import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
 import { sectionNameKey } from './section-names';
 import {
   checkInSettingsOf,
+  CheckInWindow,
+  checkInWindowOf,
   CheckInWindowSettings,
   checkInWindowSettings,
   MAX_CHECK_IN_WINDOW_MINUTES,
@@ -63,6 +65,17 @@ export class PerformanceService {
   /** The global check-in window (CHECK_IN_OPENS_BEFORE_MINUTES, CHECK_IN_CLOSES_AFTER_MINUTES). */
   private get checkInGlobal(): CheckInWindowSettings {
     return checkInWindowSettings(this.env);
+  }
+
+  /**
+   * The check-in window of `performance` as the door applies it now: doors open (`opensAt`) and
+   * check-in closes (`closesAt`) around its `startsAt`, by its own settings where it has them and
+   * the global ones otherwise. Pure: no I/O.
+   */
+  checkInWindow(
+    performance: Pick<Performance, 'startsAt' | 'checkInOpensBeforeMinutes' | 'checkInClosesAfterMinutes'>,
+  ): CheckInWindow {
+    return checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, this.checkInGlobal));
   }
 
   /**
