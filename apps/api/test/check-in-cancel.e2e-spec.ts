@@ -8,7 +8,7 @@ import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/test
 import { performanceKeys, SeatStateRebuilder, SeatStateStore } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, defaultCancelUntil, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 interface TicketBody {
@@ -31,6 +31,8 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
   let staff: TestSession;
   let call: ReturnType<typeof caller>;
   let performance: { id: number; seatIds: number[] };
+  /** Its start: in 3 days, doors open now (doorsOpenNow). */
+  let startsAt: Date;
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
@@ -70,11 +72,12 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
   }
 
   beforeAll(async () => {
-    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app, { name: 'Ada Lovelace' });
-    performance = await createPerformance(api.app, admin, 300);
+    startsAt = doorsOpenNow().startsAt;
+    performance = await createPerformance(api.app, admin, 300, { ...doorsOpenNow(), startsAt });
 
     const created = await call('POST', '/admin/staff', {
       body: { email: 'door@example.test', password: TEST_PASSWORD, name: 'Door' },
@@ -193,7 +196,7 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
       expect(refunded.json()).toMatchObject({ status: 'CANCELED', keptSeatIds: [] });
     } finally {
       await call('PATCH', `/performances/${performance.id}`, {
-        body: { cancelUntil: '2030-02-28T19:00:00Z' },
+        body: { cancelUntil: defaultCancelUntil(startsAt) },
         session: admin,
       });
     }

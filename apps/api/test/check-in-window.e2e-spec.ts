@@ -253,14 +253,40 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     };
     const repository = api.app.get(TicketsRepository);
     const window = { opensBeforeMinutes: 180, closesAfterMinutes: 240 };
-    // As a scan that read the start before a PATCH moved it a day later would ask.
+    // As a scan that read the start before a PATCH moved it a day later would ask: the answer names
+    // the window PostgreSQL compared with.
+    const applied = {
+      startsAt,
+      opensAt: new Date(startsAt.getTime() - OPENS_BEFORE_MS),
+      closesAt: new Date(startsAt.getTime() + CLOSES_AFTER_MS),
+    };
     expect(await repository.checkIn(identity, admin.id, { at: new Date(), ...window })).toEqual({
       outcome: 'OUTSIDE_WINDOW',
-      startsAt,
+      ...applied,
     });
     expect(
       await repository.checkIn(identity, admin.id, { at: new Date(startsAt.getTime() + CLOSES_AFTER_MS), ...window }),
-    ).toEqual({ outcome: 'OUTSIDE_WINDOW', startsAt });
+    ).toEqual({ outcome: 'OUTSIDE_WINDOW', ...applied });
+    // As a scan that read the settings before a PATCH gave the performance its own window (doors
+    // at the start, no latecomers) would ask: refused by, and named with, the performance's own.
+    const narrowed = await call('PATCH', `/performances/${performanceId}`, {
+      body: { checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 1 },
+      session: admin,
+    });
+    expect(narrowed.statusCode, narrowed.body).toBe(200);
+    expect(
+      await repository.checkIn(identity, admin.id, { at: new Date(startsAt.getTime() + HOUR_MS), ...window }),
+    ).toEqual({
+      outcome: 'OUTSIDE_WINDOW',
+      startsAt,
+      opensAt: startsAt,
+      closesAt: new Date(startsAt.getTime() + MINUTE_MS),
+    });
+    const reset = await call('PATCH', `/performances/${performanceId}`, {
+      body: { checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null },
+      session: admin,
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
     await expectUnused(raced);
     const atDoorsOpen = new Date(startsAt.getTime() - OPENS_BEFORE_MS);
     expect(await repository.checkIn(identity, admin.id, { at: atDoorsOpen, ...window })).toMatchObject({

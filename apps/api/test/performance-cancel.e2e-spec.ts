@@ -5,7 +5,7 @@ import { ROUTING } from '@app/messaging';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
 import Redis from 'ioredis';
 import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys, refundIdempotencyKey } from '@app/ticketing';
-import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { RefundLedger } from './support/payments';
 
@@ -38,7 +38,6 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
 
   beforeAll(async () => {
     api = await startTestApi({
-      ...DOORS_OPEN_NOW,
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
     });
@@ -146,7 +145,7 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   }
 
   it('stops sales, PATCH and check-in at once, refunds flushed and unflushed purchases once each, and shows its progress', async () => {
-    const performance = await createPerformance(api.app, admin, 40, { price: 1200 });
+    const performance = await createPerformance(api.app, admin, 40, { price: 1200, ...doorsOpenNow() });
     const buyers = await Promise.all([0, 1, 2].map(() => createSession(api.app)));
     const staff = await doorStaff();
     const flushed: string[] = [];
@@ -244,7 +243,7 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   });
 
   it('answers 400, 401, 403 and 404 with the uniform error body', async () => {
-    const performance = await createPerformance(api.app, admin, 4);
+    const performance = await createPerformance(api.app, admin, 4, doorsOpenNow());
     const user = await createSession(api.app);
     const expectError = (answer: Awaited<ReturnType<typeof call>>, statusCode: number) => {
       expect(answer.statusCode, answer.body).toBe(statusCode);
@@ -278,7 +277,7 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   });
 
   it('hundreds of holds and purchases racing the cancel: none bought after its answer, every 201 refunded', async () => {
-    const performance = await createPerformance(api.app, admin, 400);
+    const performance = await createPerformance(api.app, admin, 400, doorsOpenNow());
     const buyers = await Promise.all(Array.from({ length: 50 }, () => createSession(api.app)));
     // Each buyer holds 2 seats in 2 holds: 100 holds, seats 0–99; each may hold 2 more (the limit of
     // 4 held at once), so the 100 new holds of one seat each (seats 200–299) are refused only by the cancel.
@@ -339,7 +338,7 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   });
 
   it('a buyer canceling while the bulk refund runs: refunded once, one notice', async () => {
-    const performance = await createPerformance(api.app, admin, 40);
+    const performance = await createPerformance(api.app, admin, 40, doorsOpenNow());
     const buyers = await Promise.all(Array.from({ length: 10 }, () => createSession(api.app)));
     const ids: string[] = [];
     for (const [i, buyer] of buyers.entries()) {

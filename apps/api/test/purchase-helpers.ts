@@ -16,23 +16,43 @@ export function caller(app: NestFastifyApplication) {
     });
 }
 
+/** Days from now a performance of doorsOpenNow starts. */
+const DOORS_OPEN_STARTS_IN_DAYS = 3;
+
 /**
- * Env overrides for a spec that admits tickets of createPerformance's performances (which start
- * in 2030) at the door now: doors open up to 10 years before the start. The window itself is
- * tested in check-in-window.e2e-spec.ts, with the default settings.
+ * createPerformance options for a spec that checks tickets in now: the performance starts 3 days
+ * from now (on a whole minute), so sales run and its default cancelUntil (24 h before the start)
+ * is still 2 days ahead, and has its own check-in window opening 10080 minutes (7 days, the most)
+ * before the start: its doors are open now, with the global settings as they are. The window
+ * itself is tested in check-in-window.e2e-spec.ts.
  */
-export const DOORS_OPEN_NOW = { CHECK_IN_OPENS_BEFORE_MINUTES: '5256000' } as const;
+export function doorsOpenNow(): { startsAt: Date; checkInOpensBeforeMinutes: number } {
+  const startsAt = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + DOORS_OPEN_STARTS_IN_DAYS * 24 * 3_600_000);
+  return { startsAt, checkInOpensBeforeMinutes: 10_080 };
+}
+
+/** A performance's default cancelUntil, 24 h before `startsAt`, as RFC 3339 (to give it back by PATCH). */
+export function defaultCancelUntil(startsAt: Date): string {
+  return new Date(startsAt.getTime() - 24 * 3_600_000).toISOString();
+}
 
 /**
  * An event in `currency` (default: the configured DEFAULT_CURRENCY, KRW) with one performance of
  * `seats` seats (at most 100, or a multiple of 100) at `price` minor units each (default 50),
- * open for sale now.
+ * open for sale now, starting at `startsAt` (default 2030-03-01T19:00:00Z), with its own check-in
+ * window where given (minutes; absent = the global settings; see doorsOpenNow).
  */
 export async function createPerformance(
   app: NestFastifyApplication,
   admin: TestSession,
   seats: number,
-  options: { price?: number; currency?: string } = {},
+  options: {
+    price?: number;
+    currency?: string;
+    startsAt?: Date;
+    checkInOpensBeforeMinutes?: number;
+    checkInClosesAfterMinutes?: number;
+  } = {},
 ): Promise<{ id: number; seatIds: number[] }> {
   const call = caller(app);
   const event = await call('POST', '/events', {
@@ -42,7 +62,13 @@ export async function createPerformance(
   expect(event.statusCode).toBe(201);
   const performance = await call('POST', `/events/${event.json().id}/performances`, {
     body: {
-      startsAt: '2030-03-01T19:00:00Z',
+      startsAt: options.startsAt?.toISOString() ?? '2030-03-01T19:00:00Z',
+      ...(options.checkInOpensBeforeMinutes === undefined
+        ? {}
+        : { checkInOpensBeforeMinutes: options.checkInOpensBeforeMinutes }),
+      ...(options.checkInClosesAfterMinutes === undefined
+        ? {}
+        : { checkInClosesAfterMinutes: options.checkInClosesAfterMinutes }),
       sections: [
         {
           name: 'Floor',
@@ -55,7 +81,7 @@ export async function createPerformance(
     },
     session: admin,
   });
-  expect(performance.statusCode).toBe(201);
+  expect(performance.statusCode, performance.body).toBe(201);
   const id = performance.json().id as number;
   const seatIds: number[] = [];
   let cursor: string | null = null;

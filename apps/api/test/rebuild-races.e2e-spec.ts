@@ -12,7 +12,7 @@ import {
   SeatStateStore,
   WaitingRoomService,
 } from '@app/ticketing';
-import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchasesAfterLoss } from './purchase-helpers';
+import { caller, createPerformance, doorsOpenNow, flushPurchasesAfterLoss } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 /**
@@ -87,7 +87,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   }
 
   beforeAll(async () => {
-    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app);
@@ -98,7 +98,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   });
 
   it('keeps a pause made while another process rebuilds the performance: holds are refused', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const held = await heldRebuild(performance.id);
     const pause = call('PATCH', `/performances/${performance.id}`, { body: { status: 'PAUSED' }, session: admin });
     await held.openWhenWaitedOn(pause);
@@ -113,7 +113,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   });
 
   it('keeps a section price changed while another process rebuilds the performance: holds pay it', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const held = await heldRebuild(performance.id);
     const change = call('PATCH', `/performances/${performance.id}/sections/Floor`, {
       body: { price: 70 },
@@ -129,7 +129,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   });
 
   it('keeps a change whose transaction was open when Redis lost the performance: the rebuild reads after its commit', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     // An operator's change in flight: the row locked and changed, not committed yet.
     const change = await rowLockedForUpdate(performance.id);
     try {
@@ -156,7 +156,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   });
 
   it('lets a rebuild whose lease lapsed write nothing: a seat refunded and held since stays held', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const [seat] = performance.seatIds;
     const bought = await call('POST', '/purchases', {
       body: { reservationId: (await api.app.get(HoldDesk).hold(buyer.id, performance.id, [seat])).id },
@@ -182,7 +182,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   });
 
   it('bounds the wait for a row a stalled change holds: 503 with Retry-After, then the rebuild once it is free', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const stalled = await rowLockedForUpdate(performance.id);
     try {
       await api.app.get(SeatStateStore).removePerformance(performance.id);
@@ -197,7 +197,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   }, 60_000);
 
   it('ends a rebuild stalled on its share lock after a while, so changes go through', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     let paused = false;
     const stalled = api.app
       .get(PerformanceRepository)
@@ -213,7 +213,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   }, 60_000);
 
   it('deletes a performance after the rebuild under way, leaving nothing of it in Redis', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const held = await heldRebuild(performance.id);
     const deletion = call('DELETE', `/performances/${performance.id}`, { session: admin });
     await held.openWhenWaitedOn(deletion);
@@ -228,7 +228,7 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
   });
 
   it('reports the same sales after the loss as before it, a refunded seat kept off sale included', async () => {
-    const performance = await createPerformance(api.app, admin, 10);
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const hold = await api.app.get(HoldDesk).hold(buyer.id, performance.id, performance.seatIds.slice(0, 2));
     const bought = await call('POST', '/purchases', { body: { reservationId: hold.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);

@@ -7,7 +7,7 @@ import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/test
 import { TicketCodes } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 interface TicketBody {
@@ -48,12 +48,12 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     caller(app)('POST', '/check-in', { body: { code }, session });
 
   beforeAll(async () => {
-    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app, { name: 'Grace Hopper' });
     other = await createSession(api.app);
-    performance = await createPerformance(api.app, admin, 200);
+    performance = await createPerformance(api.app, admin, 200, doorsOpenNow());
 
     const created = await call('POST', '/admin/staff', {
       body: { email: 'door-1@example.test', password: TEST_PASSWORD, name: 'Door One' },
@@ -205,7 +205,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
   it('a door that names its performance refuses a ticket for another (409, unused), then admits it at its own door', async () => {
     const { tickets } = await buyTickets(1);
     const [ticket] = tickets;
-    const otherShow = await createPerformance(api.app, admin, 4);
+    const otherShow = await createPerformance(api.app, admin, 4, doorsOpenNow());
     const atOtherDoor = await call('POST', '/check-in', {
       body: { code: ticket.code, performanceId: otherShow.id },
       session: staff,

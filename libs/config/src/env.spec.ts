@@ -200,7 +200,7 @@ describe('parseEnv', () => {
     ['PASSWORD_RESET_TTL_MINUTES', '1441'],
     ['MAX_SEATS_PER_RESERVATION', '2.5'],
     ['CHECK_IN_OPENS_BEFORE_MINUTES', '-1'],
-    ['CHECK_IN_OPENS_BEFORE_MINUTES', '5256001'],
+    ['CHECK_IN_OPENS_BEFORE_MINUTES', '10081'],
     ['CHECK_IN_CLOSES_AFTER_MINUTES', '-30'],
     ['CHECK_IN_CLOSES_AFTER_MINUTES', '10081'],
     ['CHECK_IN_CLOSES_AFTER_MINUTES', '1.5'],
@@ -369,6 +369,14 @@ describe('parseEnv', () => {
       'PASSWORD_RESET_URL must be an https URL when NODE_ENV=production',
     ]);
     expect(parseEnv({ ...production, PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
+  });
+
+  it('refuses an empty check-in window (both settings 0), and takes either one 0 alone', () => {
+    expect(problemsOf({ CHECK_IN_OPENS_BEFORE_MINUTES: '0', CHECK_IN_CLOSES_AFTER_MINUTES: '0' })).toEqual([
+      'CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES must not both be 0 (an empty check-in window admits no ticket)',
+    ]);
+    expect(parseEnv({ CHECK_IN_OPENS_BEFORE_MINUTES: '0' }).CHECK_IN_CLOSES_AFTER_MINUTES).toBe(240);
+    expect(parseEnv({ CHECK_IN_CLOSES_AFTER_MINUTES: '0' }).CHECK_IN_OPENS_BEFORE_MINUTES).toBe(180);
   });
 
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

@@ -344,20 +344,22 @@ export class Env {
    * Doors open: how many minutes before a performance's `startsAt` its tickets may be checked in
    * (a scan earlier is refused, 409 CheckInNotOpen). 3 h: early enough for a standing crowd that
    * queues for the floor, late enough that a ticket for tomorrow, or for tonight's show scanned at
-   * the matinee, is refused. At most 10 years (5256000): a value that large admits a ticket any time
-   * before its performance, as before the window existed.
+   * the matinee, is refused. At most 7 days (10080), as a performance's own setting.
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(0)
-  @Max(5_256_000)
+  @Max(10_080)
   CHECK_IN_OPENS_BEFORE_MINUTES = 180;
 
   /**
    * Doors close: how many minutes after a performance's `startsAt` its tickets may still be
    * checked in (from then on, 409 CheckInClosed). Performances have no end time: 4 h covers
-   * latecomers to all but the longest shows, and closes before the evening doors of a day whose
-   * matinee started at least 5 h earlier. At most 7 days.
+   * latecomers to all but the longest shows. A matinee's check-in closes before the evening
+   * show's doors open only when the evening show starts at least this plus
+   * CHECK_IN_OPENS_BEFORE_MINUTES later (7 h with the defaults); closer shows of one venue need
+   * doors that send their `performanceId`, or per-performance windows. At most 7 days. Not 0
+   * together with CHECK_IN_OPENS_BEFORE_MINUTES (an empty window: a ConfigError).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -671,6 +673,11 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   }
   if (env.MAIL_CATCHER_SMTP_PORT === env.MAIL_CATCHER_WEB_PORT) {
     problems.push('MAIL_CATCHER_WEB_PORT must differ from MAIL_CATCHER_SMTP_PORT');
+  }
+  if (env.CHECK_IN_OPENS_BEFORE_MINUTES === 0 && env.CHECK_IN_CLOSES_AFTER_MINUTES === 0) {
+    problems.push(
+      'CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES must not both be 0 (an empty check-in window admits no ticket)',
+    );
   }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {
     problems.push('MAIL_RETRY_MAX_MS must not be below MAIL_RETRY_BASE_MS');

@@ -1,10 +1,8 @@
-import { Body, Controller, Inject, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
-import { Env } from '@app/config';
 import { Clock } from '@app/core';
-import { checkInWindowSettings, EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
-import type { CheckInWindowSettings } from '@app/ticketing';
+import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IdParam } from '../common/parse-id.pipe';
 import {
@@ -34,13 +32,7 @@ export class EventsController {
     private readonly events: EventService,
     private readonly performances: PerformanceService,
     private readonly clock: Clock,
-    @Inject(Env) env: Env,
-  ) {
-    this.checkIn = checkInWindowSettings(env);
-  }
-
-  /** The check-in window's settings, for `checkInOpensAt` and `checkInClosesAt`. */
-  private readonly checkIn: CheckInWindowSettings;
+  ) {}
 
   /** Creates an event (admin). */
   @Post()
@@ -118,7 +110,7 @@ export class EventsController {
       sections: body.sections,
       focalPoint: body.focalPoint,
     });
-    return mapPerformance(performance, this.clock.nowMs(), this.checkIn);
+    return mapPerformance(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
   }
 
   /** The event's performances by start time, keyset-paginated. */
@@ -128,7 +120,9 @@ export class EventsController {
     const page = await this.performances.listPerformances(id, query.cursor, query.limit);
     const nowMs = this.clock.nowMs();
     return {
-      items: page.items.map((performance) => mapPerformance(performance, nowMs, this.checkIn)),
+      items: page.items.map((performance) =>
+        mapPerformance(performance, nowMs, this.performances.checkInWindow(performance)),
+      ),
       nextCursor: page.nextCursor,
     };
   }

@@ -19,8 +19,6 @@ import {
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
 import {
-  checkInSettingsOf,
-  checkInWindowOf,
   formatLocalDateTime,
   MAX_CHECK_IN_WINDOW_MINUTES,
   MAX_TICKETS_PER_BUYER,
@@ -30,7 +28,7 @@ import {
 } from '@app/ticketing';
 import { PERFORMANCE_STATUSES as PERFORMANCE_STATUS_VALUES } from '@app/database';
 import type { PerformanceStatus } from '@app/database';
-import type { CheckInWindowSettings, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
+import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
@@ -263,7 +261,7 @@ export class PerformanceLifecycleDto {
     maximum: MAX_CHECK_IN_WINDOW_MINUTES,
     nullable: true,
     description:
-      "Doors open: this performance's tickets are checked in from this many minutes before `startsAt` (0 = at the start; doors never open after it). `null` = the global `CHECK_IN_OPENS_BEFORE_MINUTES` (180, the default). Moves with `startsAt`.",
+      "Doors open: this performance's tickets are checked in from this many minutes before `startsAt` (0 = at the start; doors never open after it). `null` = the global `CHECK_IN_OPENS_BEFORE_MINUTES` (180, the default). Moves with `startsAt`. A window of 0 before and 0 after (with the global setting in place of null) admits no one: 400.",
     example: 90,
   })
   @IsOptional()
@@ -278,7 +276,7 @@ export class PerformanceLifecycleDto {
     maximum: MAX_CHECK_IN_WINDOW_MINUTES,
     nullable: true,
     description:
-      'Check-in closes this many minutes after `startsAt` (0 = no latecomers). `null` = the global `CHECK_IN_CLOSES_AFTER_MINUTES` (240, the default). A long opera might take 360.',
+      'Check-in closes this many minutes after `startsAt` (0 = no latecomers). `null` = the global `CHECK_IN_CLOSES_AFTER_MINUTES` (240, the default). A long opera might take 360. 0 here and 0 before the start (an empty window): 400.',
     example: 360,
   })
   @IsOptional()
@@ -453,14 +451,9 @@ export class PerformanceDetailDto extends PerformanceResponseDto {
 
 /**
  * `nowMs`: the API's Clock (epoch ms) at the answer, for `salesState` (never cached with the
- * performance); `checkIn`: the check-in window's settings (Env).
+ * performance); `window`: its check-in window (PerformanceService.checkInWindow).
  */
-export function mapPerformance(
-  performance: Performance,
-  nowMs: number,
-  checkIn: CheckInWindowSettings,
-): PerformanceResponseDto {
-  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
+export function mapPerformance(performance: Performance, nowMs: number, window: CheckInWindow): PerformanceResponseDto {
   return {
     id: performance.id,
     eventId: performance.eventId,
@@ -483,13 +476,12 @@ export function mapPerformance(
   };
 }
 
-/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `checkIn` as for mapPerformance. */
+/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `window` as for mapPerformance. */
 export function mapPerformanceDetail(
   performance: Performance & LiveSeatCounts,
   nowMs: number,
-  checkIn: CheckInWindowSettings,
+  window: CheckInWindow,
 ): PerformanceDetailDto {
-  const window = checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, checkIn));
   return {
     id: performance.id,
     eventId: performance.eventId,

@@ -1,4 +1,4 @@
-import { Body, Controller, Inject, Delete, Get, Header, Headers, HttpCode, Patch, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Patch, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -10,17 +10,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, Role, Roles } from '@app/auth';
-import { Env } from '@app/config';
 import { Clock } from '@app/core';
-import {
-  checkInWindowSettings,
-  InvalidInputError,
-  PerformanceService,
-  SeatMapService,
-  SeatPageService,
-  toScheduleTime,
-} from '@app/ticketing';
-import type { CheckInWindowSettings } from '@app/ticketing';
+import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
 import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
@@ -46,19 +37,14 @@ export class PerformancesController {
     private readonly seatPages: SeatPageService,
     private readonly seatMaps: SeatMapService,
     private readonly clock: Clock,
-    @Inject(Env) env: Env,
-  ) {
-    this.checkIn = checkInWindowSettings(env);
-  }
-
-  /** The check-in window's settings, for `checkInOpensAt` and `checkInClosesAt`. */
-  private readonly checkIn: CheckInWindowSettings;
+  ) {}
 
   /** With live `available`, `held` and `sold` counts, and `salesState` as of this answer. */
   @Get(':id')
   @Public()
   async get(@IdParam() id: number): Promise<PerformanceDetailDto> {
-    return mapPerformanceDetail(await this.performances.getPerformance(id), this.clock.nowMs(), this.checkIn);
+    const performance = await this.performances.getPerformance(id);
+    return mapPerformanceDetail(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
   }
 
   /**
@@ -152,7 +138,7 @@ export class PerformancesController {
       salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
       ...lifecycleInput(body),
     });
-    return mapPerformance(performance, this.clock.nowMs(), this.checkIn);
+    return mapPerformance(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
   }
 
   /** Deletes a performance that has no sales (admin); 409 once any seat was sold or while any purchase of it exists. */

@@ -29,8 +29,11 @@ export type CheckInResult =
   | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
   | { outcome: 'CANCELED' }
   | { outcome: 'PERFORMANCE_CANCELED' }
-  /** `at` lay outside the performance's check-in window; `startsAt`: its start as PostgreSQL has it. */
-  | { outcome: 'OUTSIDE_WINDOW'; startsAt: Date }
+  /**
+   * `at` lay outside the performance's check-in window: the window the UPDATE compared it with
+   * (`opensAt` included, `closesAt` excluded) around `startsAt`, all as that statement read them.
+   */
+  | { outcome: 'OUTSIDE_WINDOW'; startsAt: Date; opensAt: Date; closesAt: Date }
   | { outcome: 'NOT_FOUND' };
 
 /**
@@ -105,14 +108,17 @@ export class TicketsRepository {
     }));
   }
 
-  /** When the ticket was checked in at the door; null when it was not, or there is no such ticket. */
-  async checkedInAt(identity: TicketIdentity): Promise<Date | null> {
-    const [row]: { checked_in_at: Date | null }[] = await this.dataSource.query(
-      `SELECT checked_in_at FROM tickets
+  /**
+   * The ticket's status and when it was checked in at the door (null: not yet), read together in
+   * one statement; null when there is no such ticket (all four parts of `identity` must match).
+   */
+  async doorState(identity: TicketIdentity): Promise<{ status: TicketStatus; checkedInAt: Date | null } | null> {
+    const [row]: { status: TicketStatus; checked_in_at: Date | null }[] = await this.dataSource.query(
+      `SELECT status, checked_in_at FROM tickets
         WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
       [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId],
     );
-    return row?.checked_in_at ?? null;
+    return row ? { status: row.status, checkedInAt: row.checked_in_at } : null;
   }
 
   /** Seat ids of the purchase's tickets checked in at the door (none before it is written here). */
@@ -135,53 +141,66 @@ export class TicketsRepository {
   async checkIn(identity: TicketIdentity, staffId: string, window: CheckInWindowBounds): Promise<CheckInResult> {
     const params = [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId];
     const bounds = [window.at, window.opensBeforeMinutes, window.closesAfterMinutes];
-    const updated: (TicketRow & { holder_name: string; holder_email: string })[] = await this.dataSource.query(
-      // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
-      `WITH admitted AS (
+    // One statement: the window the UPDATE compares with is the one answered (w), so a miss outside
+    // it names the window as PostgreSQL applied it, whatever a PATCH changes afterwards. Every row
+    // carries the window; the ticket's columns only when it was admitted (a LEFT JOIN).
+    const rows: (Partial<TicketRow> & {
+      holder_name: string | null;
+      holder_email: string | null;
+      window_starts_at: Date;
+      window_opens_at: Date;
+      window_closes_at: Date;
+    })[] = await this.dataSource.query(
+      `WITH w AS (
+         SELECT pf.id, pf.starts_at,
+                pf.starts_at - make_interval(mins => COALESCE(pf.check_in_opens_before_minutes, $7::int)) AS opens_at,
+                pf.starts_at + make_interval(mins => COALESCE(pf.check_in_closes_after_minutes, $8::int)) AS closes_at
+           FROM performances pf WHERE pf.id = $3
+       ), admitted AS (
          UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5
-           FROM seats s, purchases p, users u, performances pf
+           FROM seats s, purchases p, users u, w
           WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
             AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL
             AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
             AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
-            AND pf.id = t.performance_id
-            AND $6::timestamptz >= pf.starts_at - make_interval(mins => COALESCE(pf.check_in_opens_before_minutes, $7::int))
-            AND $6::timestamptz < pf.starts_at + make_interval(mins => COALESCE(pf.check_in_closes_after_minutes, $8::int))
+            AND w.id = t.performance_id
+            AND $6::timestamptz >= w.opens_at AND $6::timestamptz < w.closes_at
           RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
        )
-       SELECT * FROM admitted`,
+       SELECT admitted.*, w.starts_at AS window_starts_at, w.opens_at AS window_opens_at, w.closes_at AS window_closes_at
+         FROM w LEFT JOIN admitted ON true`,
       [...params, staffId, ...bounds],
     );
-    if (updated.length > 0) {
-      const [row] = updated;
+    const [first] = rows;
+    if (first?.id != null) {
+      const row = first as TicketRow & { holder_name: string; holder_email: string };
       return {
         outcome: 'CHECKED_IN',
         ticket: toRecord(row),
         holder: { name: row.holder_name, email: row.holder_email },
       };
     }
-    const [current]: { status: TicketStatus; checked_in_at: Date | null }[] = await this.dataSource.query(
-      `SELECT status, checked_in_at FROM tickets
-        WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
-      params,
-    );
-    if (!current) return { outcome: 'NOT_FOUND' };
+    const current = await this.doorState(identity);
+    // No performance row (w empty): a signed code names one that existed, and one with tickets is
+    // never deleted, so neither is the ticket.
+    if (!current || !first) return { outcome: 'NOT_FOUND' };
     const canceled: unknown[] = await this.dataSource.query(
       `SELECT 1 FROM performance_cancellations WHERE performance_id = $1`,
       [identity.performanceId],
     );
     if (canceled.length > 0) return { outcome: 'PERFORMANCE_CANCELED' };
     // Checked in first and canceled later: the person is inside; "already checked in" says when.
-    if (current.checked_in_at) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checked_in_at };
+    if (current.checkedInAt) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checkedInAt };
     if (current.status !== TicketStatus.Active) return { outcome: 'CANCELED' };
-    const [outside]: { starts_at: Date }[] = await this.dataSource.query(
-      `SELECT starts_at FROM performances
-        WHERE id = $1
-          AND NOT ($2::timestamptz >= starts_at - make_interval(mins => COALESCE(check_in_opens_before_minutes, $3::int))
-               AND $2::timestamptz < starts_at + make_interval(mins => COALESCE(check_in_closes_after_minutes, $4::int)))`,
-      [identity.performanceId, ...bounds],
-    );
-    if (outside) return { outcome: 'OUTSIDE_WINDOW', startsAt: outside.starts_at };
+    const at = window.at.getTime();
+    if (at < first.window_opens_at.getTime() || at >= first.window_closes_at.getTime()) {
+      return {
+        outcome: 'OUTSIDE_WINDOW',
+        startsAt: first.window_starts_at,
+        opensAt: first.window_opens_at,
+        closesAt: first.window_closes_at,
+      };
+    }
     return { outcome: 'CANCELED' };
   }
 }

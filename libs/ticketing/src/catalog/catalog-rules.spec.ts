@@ -136,6 +136,7 @@ describe('PerformanceService', () => {
         cache as unknown as CatalogCache,
         copies() as unknown as CatalogCopies,
         clock,
+        { CHECK_IN_OPENS_BEFORE_MINUTES: 180, CHECK_IN_CLOSES_AFTER_MINUTES: 240 } as Env,
       ),
       repository: performances,
       seatState: state,
@@ -145,6 +146,26 @@ describe('PerformanceService', () => {
     };
   }
   const input = { startsAt: performance.startsAt, salesOpenAt: performance.salesOpenAt, sections };
+
+  it('answers the check-in window a performance has: its own settings where set, the global ones otherwise', () => {
+    const { performances } = service();
+    expect(performances.checkInWindow(performance)).toEqual({
+      opensAt: new Date('2030-01-01T17:00:00Z'),
+      closesAt: new Date('2030-01-02T00:00:00Z'),
+    });
+    expect(
+      performances.checkInWindow({ ...performance, checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: null }),
+    ).toEqual({ opensAt: performance.startsAt, closesAt: new Date('2030-01-02T00:00:00Z') });
+  });
+
+  it('refuses an empty check-in window on create, the global setting counting for null', async () => {
+    const { performances, repository } = service();
+    await expect(
+      performances.createPerformance(1, { ...input, checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 0 }),
+    ).rejects.toThrow(/^empty check-in window/);
+    await expect(performances.createPerformance(1, { ...input, checkInOpensBeforeMinutes: 0 })).resolves.toBeDefined();
+    expect(repository.createWithSeats).toHaveBeenCalledTimes(1);
+  });
 
   it('creates the performance in the event’s currency, registers its seats, and invalidates the cache', async () => {
     const { performances, rebuilder: r, cache } = service();

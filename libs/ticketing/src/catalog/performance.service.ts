@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
 import { Clock, StoreUnavailableError } from '@app/core';
 import {
   eventOfPerformance,
@@ -17,7 +18,14 @@ import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, Section
 import { decodeCursor, encodeCursor } from './cursor';
 import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
 import { sectionNameKey } from './section-names';
-import { MAX_CHECK_IN_WINDOW_MINUTES } from '../tickets/check-in-window';
+import {
+  checkInSettingsOf,
+  CheckInWindow,
+  checkInWindowOf,
+  CheckInWindowSettings,
+  checkInWindowSettings,
+  MAX_CHECK_IN_WINDOW_MINUTES,
+} from '../tickets/check-in-window';
 
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
 /** Buyers may cancel until this long before the start, unless the performance says otherwise. */
@@ -51,7 +59,24 @@ export class PerformanceService {
     private readonly cache: CatalogCache,
     private readonly copies: CatalogCopies,
     private readonly clock: Clock,
+    @Inject(Env) private readonly env: Env,
   ) {}
+
+  /** The global check-in window (CHECK_IN_OPENS_BEFORE_MINUTES, CHECK_IN_CLOSES_AFTER_MINUTES). */
+  private get checkInGlobal(): CheckInWindowSettings {
+    return checkInWindowSettings(this.env);
+  }
+
+  /**
+   * The check-in window of `performance` as the door applies it now: doors open (`opensAt`) and
+   * check-in closes (`closesAt`) around its `startsAt`, by its own settings where it has them and
+   * the global ones otherwise. Pure: no I/O.
+   */
+  checkInWindow(
+    performance: Pick<Performance, 'startsAt' | 'checkInOpensBeforeMinutes' | 'checkInClosesAfterMinutes'>,
+  ): CheckInWindow {
+    return checkInWindowOf(performance.startsAt, checkInSettingsOf(performance, this.checkInGlobal));
+  }
 
   /**
    * Creates the performance with all its seats and registers their live state in Redis.
@@ -103,7 +128,7 @@ export class PerformanceService {
         : input.cancelUntil;
     assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
     assertTicketLimit(input.maxTicketsPerBuyer);
-    assertCheckInWindow(input);
+    assertCheckInWindow(input, this.checkInGlobal);
     const created = await this.performances.createWithSeats({
       eventId,
       startsAt: input.startsAt,
@@ -205,7 +230,19 @@ export class PerformanceService {
         );
         assertLifecycle(next, kept);
         assertTicketLimit(changes.maxTicketsPerBuyer);
-        assertCheckInWindow(changes);
+        assertCheckInWindow(
+          {
+            checkInOpensBeforeMinutes:
+              'checkInOpensBeforeMinutes' in changes
+                ? changes.checkInOpensBeforeMinutes
+                : row.checkInOpensBeforeMinutes,
+            checkInClosesAfterMinutes:
+              'checkInClosesAfterMinutes' in changes
+                ? changes.checkInClosesAfterMinutes
+                : row.checkInClosesAfterMinutes,
+          },
+          this.checkInGlobal,
+        );
         return changes as PerformanceLifecycleChanges;
       },
       async (row) => {
@@ -331,12 +368,18 @@ function assertTicketLimit(limit: number | null | undefined): void {
 /**
  * A performance's own check-in window: each of its two durations an integer of 0 to
  * MAX_CHECK_IN_WINDOW_MINUTES minutes (doors opening after the start is a negative "before"), or
- * null/absent (the global setting). Throws InvalidInputError.
+ * null/absent (the global setting, `global`); and the window they give with the global settings
+ * in place of null not empty (0 before and 0 after: doors would open as check-in closes, and no
+ * ticket could ever be checked in). `window`: the values the performance will have (on a PATCH,
+ * the unchanged ones as stored). Throws InvalidInputError.
  */
-function assertCheckInWindow(window: {
-  checkInOpensBeforeMinutes?: number | null;
-  checkInClosesAfterMinutes?: number | null;
-}): void {
+function assertCheckInWindow(
+  window: {
+    checkInOpensBeforeMinutes?: number | null;
+    checkInClosesAfterMinutes?: number | null;
+  },
+  global: CheckInWindowSettings,
+): void {
   for (const field of ['checkInOpensBeforeMinutes', 'checkInClosesAfterMinutes'] as const) {
     const minutes = window[field];
     if (minutes == null) continue;
@@ -346,6 +389,18 @@ function assertCheckInWindow(window: {
         { [field]: minutes },
       );
     }
+  }
+  const effective = checkInSettingsOf(window, global);
+  if (effective.opensBeforeMinutes === 0 && effective.closesAfterMinutes === 0) {
+    throw new InvalidInputError(
+      'empty check-in window: doors would open at the start and check-in close at the start, so no ticket could be ' +
+        'checked in; give checkInOpensBeforeMinutes or checkInClosesAfterMinutes at least 1 ' +
+        '(null takes the global setting)',
+      {
+        checkInOpensBeforeMinutes: window.checkInOpensBeforeMinutes ?? null,
+        checkInClosesAfterMinutes: window.checkInClosesAfterMinutes ?? null,
+      },
+    );
   }
 }
 

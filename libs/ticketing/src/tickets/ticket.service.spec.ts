@@ -38,6 +38,8 @@ function service(
     mark?: CheckInMarkResult;
     result?: CheckInResult | Error;
     checkedInBefore?: Date | null;
+    /** The ticket's status in PostgreSQL (default ACTIVE); null = no such ticket. */
+    ticketStatus?: TicketStatus | null;
     /** The Clock's now; default an hour before the start (doors open). */
     now?: Date;
     performanceStatus?: string;
@@ -52,7 +54,11 @@ function service(
         : { userId: 'buyer', tickets: options.persisted ?? [record(TicketStatus.Active)] },
     ),
     seatsOf: vi.fn(async () => [{ seatId: 3, ...seat }]),
-    checkedInAt: vi.fn(async () => options.checkedInBefore ?? null),
+    doorState: vi.fn(async () =>
+      options.ticketStatus === null
+        ? null
+        : { status: options.ticketStatus ?? TicketStatus.Active, checkedInAt: options.checkedInBefore ?? null },
+    ),
     checkIn: vi.fn(async () => {
       const result = options.result ?? {
         outcome: 'CHECKED_IN',
@@ -270,9 +276,52 @@ describe('TicketService', () => {
       await expect(subject.checkIn('code', 'staff', 8)).rejects.toBeInstanceOf(TicketForAnotherPerformanceError);
     });
 
+    it.each([
+      ['refunded or canceled', { ticketStatus: TicketStatus.Canceled }, TicketCanceledError],
+      ['no longer existing', { ticketStatus: null }, NotFoundError],
+      [
+        'checked in before it was canceled',
+        { ticketStatus: TicketStatus.Canceled, checkedInBefore: checkedInAt },
+        TicketAlreadyCheckedInError,
+      ],
+    ] as const)(
+      'answers a ticket %s as inside the window, before the window refusal, on either side of it',
+      async (_, ticket, error) => {
+        for (const offset of [-24 * HOUR_MS, 24 * HOUR_MS]) {
+          const { subject, marks, tickets } = service({ now: at(offset), ...ticket });
+          await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(error);
+          expect(tickets.doorState).toHaveBeenCalledTimes(1);
+          expect(marks.mark).not.toHaveBeenCalled();
+        }
+      },
+    );
+
+    it('names CLOSED when a PATCH shrank the window (not the start) during the scan', async () => {
+      // 1 h after the start: OPEN for the read settings (240 after); a PATCH of
+      // checkInClosesAfterMinutes to 0 commits before PostgreSQL's UPDATE, which refuses and
+      // answers the window it applied.
+      const { subject } = service({
+        now: at(HOUR_MS),
+        result: { outcome: 'OUTSIDE_WINDOW', startsAt: STARTS_AT, opensAt: at(-3 * HOUR_MS), closesAt: STARTS_AT },
+      });
+      const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(CheckInClosedError);
+      expect((refusal as CheckInClosedError).details).toMatchObject({
+        reason: 'CLOSED',
+        checkInClosesAt: '2026-12-05T20:00:00+01:00',
+      });
+    });
+
     it('takes its mark back when PostgreSQL finds the start moved out of reach (a PATCH meanwhile)', async () => {
       const movedTo = new Date(STARTS_AT.getTime() + 24 * HOUR_MS);
-      const { subject, marks } = service({ result: { outcome: 'OUTSIDE_WINDOW', startsAt: movedTo } });
+      const { subject, marks } = service({
+        result: {
+          outcome: 'OUTSIDE_WINDOW',
+          startsAt: movedTo,
+          opensAt: new Date(movedTo.getTime() - 3 * HOUR_MS),
+          closesAt: new Date(movedTo.getTime() + 4 * HOUR_MS),
+        },
+      });
       const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(CheckInNotOpenError);
       expect((refusal as CheckInNotOpenError).details).toMatchObject({ startsAt: '2026-12-06T20:00:00+01:00' });

@@ -118,10 +118,12 @@ export class TicketService {
    * exists (NotFoundError: a door set up with a wrong id would send every ticket away).
    * A scan outside the ticket's check-in window (see check-in-window.ts; the Clock's now) is
    * refused before anything is marked: CheckInNotOpenError or CheckInClosedError (409, naming the
-   * performance's start on the venue's clock), unless the ticket was checked in already (then
-   * TicketAlreadyCheckedInError as ever) or its performance is canceled (PerformanceCanceledError);
-   * PostgreSQL's check-in takes the same instant and compares it with the start it reads, so a
-   * start moved meanwhile refuses there too (the mark is taken back).
+   * performance's start on the venue's clock), unless its performance is canceled
+   * (PerformanceCanceledError), or the ticket was checked in already (TicketAlreadyCheckedInError
+   * as ever), is canceled (TicketCanceledError) or no longer exists (NotFoundError): the order
+   * PostgreSQL's check-in refuses in. PostgreSQL's check-in takes the same instant and compares it
+   * with the start and window settings it reads, so a start or window moved meanwhile refuses there
+   * too (the mark is taken back), and the refusal names the window PostgreSQL applied.
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
@@ -139,11 +141,16 @@ export class TicketService {
     }
     const now = this.clock.now();
     const settings = checkInSettingsOf(performance, this.windowSettings);
-    if (checkInStateAt(checkInWindowOf(performance.startsAt, settings), now.getTime()) !== 'OPEN') {
-      // Someone already came in on it: the door hears when, as inside the window.
-      const checkedInAt = await this.tickets.checkedInAt(identity);
-      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt);
-      throw this.outsideWindow(performance, performance.startsAt, now);
+    const window = checkInWindowOf(performance.startsAt, settings);
+    if (checkInStateAt(window, now.getTime()) !== 'OPEN') {
+      // Refused in the order PostgreSQL's check-in refuses in: someone already came in on it (the
+      // door hears when), then a canceled or refunded ticket, then one that no longer exists; only
+      // a ticket that would admit inside the window hears about the window.
+      const ticket = await this.tickets.doorState(identity);
+      if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt);
+      if (ticket && ticket.status !== TicketStatus.Active) throw new TicketCanceledError();
+      if (!ticket) throw new NotFoundError('ticket');
+      throw outsideWindow(performance, { startsAt: performance.startsAt, ...window }, now);
     }
     const mark = await this.marks.mark(
       identity.performanceId,
@@ -157,7 +164,7 @@ export class TicketService {
     if (mark.outcome === 'CANCELED') {
       // Checked in first, its purchase canceled later (a refund keeping checked-in seats): the
       // person is inside, so the door hears "already checked in" and when, as after the flush.
-      const checkedInAt = await this.tickets.checkedInAt(identity);
+      const checkedInAt = (await this.tickets.doorState(identity))?.checkedInAt;
       if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt);
       throw new TicketCanceledError();
     }
@@ -185,23 +192,34 @@ export class TicketService {
         await unmark();
         throw new PerformanceCanceledError(identity.performanceId, 'its tickets admit no one');
       case 'OUTSIDE_WINDOW':
-        // Its start moved (a PATCH) since it was read above.
+        // Its start or its window moved (a PATCH) since it was read above: told as PostgreSQL applied it.
         await unmark();
-        throw this.outsideWindow(performance, result.startsAt, now);
+        throw outsideWindow(performance, result, now);
       case 'NOT_FOUND':
         await unmark();
         throw new NotFoundError('ticket');
     }
   }
+}
 
-  /** CheckInNotOpenError or CheckInClosedError for a scan at `now` of a ticket of `performance` starting at `startsAt`. */
-  private outsideWindow(performance: PricedPerformance, startsAt: Date, now: Date): Error {
-    const window = checkInWindowOf(startsAt, checkInSettingsOf(performance, this.windowSettings));
-    const times = { performanceId: performance.id, startsAt, timeZone: performance.timeZone, ...window };
-    return checkInStateAt(window, now.getTime()) === 'CLOSED'
-      ? new CheckInClosedError(times)
-      : new CheckInNotOpenError(times);
-  }
+/**
+ * CheckInNotOpenError or CheckInClosedError for a scan at `now` of a ticket of `performance`
+ * refused outside `window` (its start and the instants doors open and check-in closes): CLOSED
+ * from `closesAt` on, NOT_OPEN otherwise.
+ */
+function outsideWindow(
+  performance: Pick<PricedPerformance, 'id' | 'timeZone'>,
+  window: { startsAt: Date; opensAt: Date; closesAt: Date },
+  now: Date,
+): Error {
+  const times = {
+    performanceId: performance.id,
+    timeZone: performance.timeZone,
+    startsAt: window.startsAt,
+    opensAt: window.opensAt,
+    closesAt: window.closesAt,
+  };
+  return now.getTime() >= window.closesAt.getTime() ? new CheckInClosedError(times) : new CheckInNotOpenError(times);
 }
 
 /**

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { caller, flushPurchases, hold } from './purchase-helpers';
+import { startTestApi } from './support/api';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const ERROR_BODY_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'].sort();
+
+/**
+ * Regressions found in review of the check-in window: a refused ticket answers the same inside and
+ * outside the window; an empty window and malformed window settings are refused with 400.
+ */
+describe('check-in window refusals (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let buyer: TestSession;
+  let call: ReturnType<typeof caller>;
+  let eventId: number;
+
+  async function performance(startsAt: Date, extra: Record<string, unknown> = {}) {
+    return call('POST', `/events/${eventId}/performances`, {
+      body: {
+        startsAt: startsAt.toISOString(),
+        salesOpenAt: new Date(Date.now() - 2 * DAY_MS).toISOString(),
+        sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 10 }],
+        ...extra,
+      },
+      session: admin,
+    });
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    buyer = await createSession(api.app, { name: 'Ada' });
+    const event = await call('POST', '/events', {
+      body: { title: 'Review', venue: 'Hall', timeZone: 'Europe/Berlin' },
+      session: admin,
+    });
+    eventId = event.json().id;
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('a refunded ticket scanned outside the window answers TicketCanceled, not "come back when doors open"', async () => {
+    const created = await performance(new Date(Date.now() + HOUR_MS), { cancelUntil: null });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id;
+    const seats = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items;
+    const held = await hold(api.app, buyer, id, [seats[0].id]);
+    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await flushPurchases(api.app);
+    const [ticket] = (await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer })).json().items;
+    const refunded = await call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin });
+    expect(refunded.statusCode, refunded.body).toBeLessThan(300);
+    // Inside the window: TicketCanceled.
+    const inside = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
+    expect(inside.json().message, inside.body).toMatch(/ticket is canceled/);
+    // The show is postponed by two days (PATCH): the refunded ticket is now scanned early.
+    const moved = await call('PATCH', `/performances/${id}`, {
+      body: { startsAt: new Date(Date.now() + 2 * DAY_MS).toISOString() },
+      session: admin,
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    // Now (a day early): the same refunded ticket answers the same.
+    const early = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().message, early.body).toMatch(/ticket is canceled/);
+  });
+
+  it('refuses an empty window (0 before and 0 after: no ticket can ever admit) on create and PATCH', async () => {
+    const created = await performance(new Date(Date.now() + 2 * DAY_MS), {
+      checkInOpensBeforeMinutes: 0,
+      checkInClosesAfterMinutes: 0,
+    });
+    expect(created.statusCode, created.body).toBe(400);
+    expect(Object.keys(created.json()).sort()).toEqual([...ERROR_BODY_KEYS, 'details'].sort());
+    expect(created.json()).toMatchObject({
+      message: expect.stringMatching(/^empty check-in window/),
+      details: { checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 0 },
+    });
+
+    const open = await performance(new Date(Date.now() + 2 * DAY_MS), { checkInOpensBeforeMinutes: 0 });
+    expect(open.statusCode, open.body).toBe(201);
+    // The stored 0 before and a 0 after given now: empty as well.
+    const emptied = await call('PATCH', `/performances/${open.json().id}`, {
+      body: { checkInClosesAfterMinutes: 0 },
+      session: admin,
+    });
+    expect(emptied.statusCode, emptied.body).toBe(400);
+    expect(emptied.json()).toMatchObject({
+      message: expect.stringMatching(/^empty check-in window/),
+      details: { checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 0 },
+    });
+    const unchanged = (await call('GET', `/performances/${open.json().id}`)).json();
+    expect(unchanged).toMatchObject({ checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: null });
+  });
+
+  it('refuses malformed window settings with 400 and the uniform body, and null gives the global one back', async () => {
+    const created = await performance(new Date(Date.now() + 2 * DAY_MS), { checkInOpensBeforeMinutes: 90 });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id;
+    for (const value of [-1, 10_081, 1.5, '90', true, {}, [], '', 5_256_000]) {
+      const refused = await call('PATCH', `/performances/${id}`, {
+        body: { checkInOpensBeforeMinutes: value },
+        session: admin,
+      });
+      expect(refused.statusCode, JSON.stringify(value)).toBe(400);
+      expect(Object.keys(refused.json()).sort()).toEqual(ERROR_BODY_KEYS);
+    }
+    // JSON's 1e400 is Infinity once parsed.
+    const infinite = await api.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/performances/${id}`,
+      headers: { ...admin.headers, 'content-type': 'application/json' },
+      payload: '{"checkInClosesAfterMinutes": 1e400}',
+    });
+    expect(infinite.statusCode, infinite.body).toBe(400);
+    expect((await call('GET', `/performances/${id}`)).json()).toMatchObject({
+      checkInOpensBeforeMinutes: 90,
+      checkInClosesAfterMinutes: null,
+    });
+    const reset = await call('PATCH', `/performances/${id}`, {
+      body: { checkInOpensBeforeMinutes: null },
+      session: admin,
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect(reset.json()).toMatchObject({ checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null });
+    const createdBad = await performance(new Date(Date.now() + 2 * DAY_MS), { checkInClosesAfterMinutes: 'x' });
+    expect(createdBad.statusCode, createdBad.body).toBe(400);
+    expect(Object.keys(createdBad.json()).sort()).toEqual(ERROR_BODY_KEYS);
+  });
+});
