@@ -7,7 +7,7 @@ import { Role } from '@app/auth';
 import { AttendeeRecord, AttendeesRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession, waitForValue } from '@app/testing';
 import { AttendeeList } from '@app/ticketing';
-import { caller, createPerformance, DOORS_OPEN_NOW, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 /** The door list as an admin downloads it: raw bytes, and the lines parsed back (header first). */
@@ -18,7 +18,7 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
 
   beforeAll(async () => {
     // Age 0: a flush pass writes everything bought so far; the test decides when it runs.
-    api = await startTestApi({ ...DOORS_OPEN_NOW, PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
   });
@@ -42,7 +42,7 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
   }
 
   it('lists every active ticket in seat order with its buyer, check-in and price; leaves out canceled and unflushed ones', async () => {
-    const performance = await createPerformance(api.app, admin, 100, { price: 4_500 });
+    const performance = await createPerformance(api.app, admin, 100, { price: 4_500, ...doorsOpenNow() });
     const [ada, formula, unflushed] = await Promise.all([
       createSession(api.app, { name: '김하늘, "Sky" Kim' }),
       createSession(api.app, { name: '=HYPERLINK("http://evil.test")' }),
