@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { topologyOf } from './messaging.module';
 import { ATTEMPTS_HEADER, LAST_ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER } from './retrying-consumer';
 import { ROUTING } from './topology';
 
-const SCRIPT = resolve(import.meta.dirname, '../../../scripts/mail-queues.mjs');
+const SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'mail-queues.mjs');
 
 /**
  * scripts/mail-queues.mjs, the operator's tool of README "E-mail" (steps 6 and 11): a parked
