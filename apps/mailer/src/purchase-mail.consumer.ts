@@ -88,7 +88,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 
   /**
    * Starts consuming both mail queues: the urgent one with `prefetch`, the bulk one with
-   * MAIL_BULK_PREFETCH.
+   * MAIL_BULK_PREFETCH. Does nothing while started, or while a {@link stop} is under way (call it
+   * again once that stop resolved).
    */
   async start(prefetch = MAILER_PREFETCH): Promise<void> {
     if (this.consumers) return;
