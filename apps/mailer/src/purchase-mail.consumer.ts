@@ -42,6 +42,8 @@ export type MailQueueName = 'urgent' | 'bulk';
 export class PurchaseMailConsumer implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PurchaseMailConsumer.name);
   private consumers?: Record<MailQueueName, RetryingConsumer>;
+  /** The stop in progress, if any: the consumers stay in {@link consumers} until it resolved. */
+  private stopping?: Promise<void>;
   /**
    * What became of each purchase e-mail message: a delivery outcome, or `retried` / `failed`
    * (parked in the dead-letter queue) when sending threw; in no registry until a process adds it.
@@ -86,7 +88,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 
   /**
    * Starts consuming both mail queues: the urgent one with `prefetch`, the bulk one with
-   * MAIL_BULK_PREFETCH.
+   * MAIL_BULK_PREFETCH. Does nothing while started, or while a {@link stop} is under way (call it
+   * again once that stop resolved).
    */
   async start(prefetch = MAILER_PREFETCH): Promise<void> {
     if (this.consumers) return;
@@ -134,11 +137,21 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stops taking messages from both queues and lets the ones in hand finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking messages from both queues and lets the ones in hand finish. The consumers are
+   * forgotten only once both stopped, so {@link queueInHand} counts the e-mails still being sent
+   * meanwhile; a second call while stopping waits for the same stop.
+   */
+  stop(): Promise<void> {
     const consumers = this.consumers;
-    this.consumers = undefined;
-    if (consumers) await Promise.all(MAIL_QUEUES.map((queue) => consumers[queue].stop()));
+    if (!consumers) return Promise.resolve();
+    this.stopping ??= Promise.all(MAIL_QUEUES.map((queue) => consumers[queue].stop()))
+      .then(() => undefined)
+      .finally(() => {
+        this.consumers = undefined;
+        this.stopping = undefined;
+      });
+    return this.stopping;
   }
 
   /** Before the database and broker connections close, so in-flight e-mails can finish. */

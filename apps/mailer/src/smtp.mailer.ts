@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { SendMailOptions, Transporter } from 'nodemailer';
-import { Env } from '@app/config';
+import { Env, SMTP_POOL_CONNECTIONS } from '@app/config';
 import { Mailer, MailMaybeSentError, OutgoingEmail } from '@app/ticketing';
 
 /** Where one send has got to: set once the whole message was handed to the connection. */
@@ -26,7 +26,8 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
     this.transport = nodemailer.createTransport({
       url: env.SMTP_URL,
       pool: true,
-      maxConnections: 5,
+      // MAIL_BULK_PREFETCH stays below it, so the bulk notices leave the urgent e-mails a connection.
+      maxConnections: SMTP_POOL_CONNECTIONS,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: env.SMTP_REPLY_TIMEOUT_MS,

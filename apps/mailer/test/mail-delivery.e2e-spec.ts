@@ -3,8 +3,15 @@ import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { ATTEMPTS_HEADER, LAST_ERROR_HEADER, purchaseCompletedMessageId, ROUTING, topologyOf } from '@app/messaging';
-import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
+import {
+  ATTEMPTS_HEADER,
+  LAST_ERROR_HEADER,
+  ORIGINAL_ROUTING_KEY_HEADER,
+  purchaseCompletedMessageId,
+  ROUTING,
+  topologyOf,
+} from '@app/messaging';
+import { createTestEnv, destroyTestEnv, TestEnv, TestSmtpServer, waitForValue, waitUntil } from '@app/testing';
 import { dataSourceOf, handledSince, inspectBroker, mailOutcomes, startMailer, startRelay } from './mail-harness';
 import {
   deliveriesByPurchase,
@@ -184,5 +191,25 @@ describe('purchase e-mails: outbox → RabbitMQ → mailer → SMTP (real servic
     expect(String(byId.get('garbage')!.properties.headers![LAST_ERROR_HEADER])).toContain('malformed');
     expect(byId.get('purchase-completed:missing')!.properties.headers![ATTEMPTS_HEADER]).toBe(4);
     expect(JSON.parse(byId.get('purchase-completed:missing')!.content.toString())).toEqual(missing);
+    // The key each was published with, kept through the retry copies (which come back by the queue's name).
+    for (const id of ['garbage', 'purchase-completed:missing']) {
+      expect(byId.get(id)!.properties.headers![ORIGINAL_ROUTING_KEY_HEADER]).toBe(ROUTING.purchaseCompleted);
+    }
+  });
+
+  it('parks a bulk notice under mail.bulk with the routing key it was published with', async () => {
+    const dead = topology().bulkMailDeadQueue;
+    broker.channel.publish(topology().eventsExchange, ROUTING.purchaseRescheduled, Buffer.from('{"hello":"bulk"}'), {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: 'garbage-bulk',
+    });
+    await broker.channel.waitForConfirms();
+    const parked = await waitForValue(() => broker.drain(dead), 'the bulk notice dead-lettered', {
+      done: (messages) => messages.length > 0,
+      timeoutMs: 15_000,
+    });
+    expect(parked.map((m) => [m.properties.messageId, m.fields.routingKey])).toEqual([['garbage-bulk', 'mail.bulk']]);
+    expect(parked[0].properties.headers![ORIGINAL_ROUTING_KEY_HEADER]).toBe(ROUTING.purchaseRescheduled);
   });
 });

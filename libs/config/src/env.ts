@@ -116,6 +116,12 @@ function IsServiceUrl(schemes: string[], message: string): PropertyDecorator {
 }
 
 /** Every environment variable boxoffice reads, with its default and its rule. */
+/**
+ * SMTP connections the mailer's nodemailer pool opens at most (`maxConnections` in
+ * apps/mailer/src/smtp.mailer.ts); MAIL_BULK_PREFETCH stays below it.
+ */
+export const SMTP_POOL_CONNECTIONS = 5;
+
 export class Env {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
@@ -291,13 +297,15 @@ export class Env {
   /**
    * Bulk notices (new dates, a canceled show's notices: the `<ns>.mail-bulk` queue) each mailer
    * works on at once, beside the 8 urgent e-mails of `<ns>.purchase-completed`. Each holds a
-   * database connection and an SMTP connection of the mailer's five while it sends: keep it below
-   * 5 so an urgent e-mail always finds a free one.
+   * database connection and one of the mailer's {@link SMTP_POOL_CONNECTIONS} SMTP connections
+   * while it sends: at most one fewer, so an urgent e-mail always finds a free one. The mailer's
+   * DATABASE_POOL_SIZE must stay above 8 + this (not checked here: the variable is every
+   * process's, and the api may run a smaller pool).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(1)
-  @Max(4)
+  @Max(SMTP_POOL_CONNECTIONS - 1)
   MAIL_BULK_PREFETCH = 2;
 
   @IsOptional()

@@ -1,6 +1,14 @@
 export { ConfigModule, loadEnv, mailCatcher, testRedisClusterRequested } from './config.module';
 export type { MailCatcher } from './config.module';
 export { isCurrencyCode, minorUnitDigits } from './currency';
-export { ConfigError, corsOrigins, Env, parseEnv, PASSWORD_RESET_URL_TOKEN, redisClusterNodes } from './env';
+export {
+  ConfigError,
+  corsOrigins,
+  Env,
+  parseEnv,
+  PASSWORD_RESET_URL_TOKEN,
+  redisClusterNodes,
+  SMTP_POOL_CONNECTIONS,
+} from './env';
 export type { EnvSource } from './env';
 export { parseRange, TrustedProxies } from './trusted-proxies';

@@ -92,6 +92,33 @@ describe('RabbitMQ connection and topology (real broker)', () => {
     );
   });
 
+  it('reports a message no queue takes unroutable (returned, then confirmed), the others confirmed', async () => {
+    const message = (id: string, routingKey: string) => ({
+      routingKey,
+      content: Buffer.from(JSON.stringify({ purchaseId: id })),
+      messageId: id,
+    });
+    const outcomes = await connection.publishAll([
+      message('routed-1', ROUTING.purchaseCompleted),
+      message('nowhere-1', 'nothing.bound.here'),
+      message('routed-2', ROUTING.purchaseCompleted),
+    ]);
+    expect(outcomes.map((outcome) => outcome?.message ?? null)).toEqual([
+      null,
+      'unroutable: no queue is bound to routing key nothing.bound.here',
+      null,
+    ]);
+    // The return was forgotten with its confirm: the same id, routed now, is confirmed.
+    expect(await connection.publishAll([message('nowhere-1', ROUTING.purchaseCompleted)])).toEqual([null]);
+    const got: string[] = [];
+    await waitUntil(async () => {
+      const delivered = await channel.get(topology.purchaseCompletedQueue, { noAck: true });
+      if (delivered !== false) got.push(String(delivered.properties.messageId));
+      return got.length === 3;
+    }, 'the three routed messages on the queue');
+    expect(got).toEqual(['routed-1', 'routed-2', 'nowhere-1']);
+  });
+
   it('reconnects on its own after the broker drops the connection, and publishes again', async () => {
     const name = `boxoffice-test-${env.RABBITMQ_NAMESPACE}`;
     const listing = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import amqp, { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { Topology } from './topology';
 
 /** A message for {@link AmqpConnection.publishAll}. */
@@ -38,6 +38,11 @@ export class AmqpConnection {
    * (re)connecting and once it closed. `publishAll` publishes on it directly.
    */
   private publisher?: ConfirmChannel;
+  /**
+   * Per confirm channel, the message ids of {@link publishAll}'s messages the broker returned
+   * (matched no queue) whose confirm has not come yet, with how many of each.
+   */
+  private readonly returned = new WeakMap<ConfirmChannel, Map<string, number>>();
 
   /**
    * `setupGraceMs`: the longest wait at shutdown for a channel still declaring the topology, in
@@ -74,6 +79,16 @@ export class AmqpConnection {
         channel.once('close', () => {
           open = false;
           if (this.publisher === channel) this.publisher = undefined;
+        });
+        const returned = new Map<string, number>();
+        this.returned.set(channel, returned);
+        // A mandatory message no queue takes comes back, before its confirm (which follows it).
+        channel.on('return', (message: ConsumeMessage) => {
+          const { messageId } = message.properties;
+          this.logger.warn(
+            `rabbitmq returned a message no queue takes: routing key ${message.fields.routingKey}, message ${messageId ?? '(no id)'}`,
+          );
+          if (typeof messageId === 'string') returned.set(messageId, (returned.get(messageId) ?? 0) + 1);
         });
         await topology.declare(channel);
         if (open) this.publisher = channel;
@@ -123,7 +138,16 @@ export class AmqpConnection {
    * resolves once the broker answered every one or `timeoutMs` (PUBLISH_CONFIRM_TIMEOUT_MS unless
    * given) passed since the call: one entry per message, `null` when the broker confirmed it, else
    * why not (`message nacked`, `channel closed`, `timeout`: no confirm in time, or no channel ready
-   * in time while the connection is being made). Never rejects.
+   * in time while the connection is being made; `unroutable`: no queue is bound to its routing
+   * key). Never rejects.
+   *
+   * Each message is `mandatory`: one that matches no queue (a routing key bound nowhere, as in a
+   * topology change's gap) the broker returns, then confirms all the same; a message with a
+   * `messageId` it returned is reported `unroutable`, not confirmed, so the relay keeps its row
+   * and publishes it again. amqplib emits the channel's `return` before the confirm of the same
+   * message (the broker sends basic.return before basic.ack, on one channel, in order), and the
+   * two are matched by message id, since confirms may come out of order. A message without an id
+   * that no queue takes is only logged.
    *
    * On the amqplib channel itself, not through the wrapper's `publish`: that one costs each message
    * a promise, a timer, a queue entry and a search of the unconfirmed list (docs/performance.md,
@@ -142,6 +166,7 @@ export class AmqpConnection {
     if (messages.length === 0) return outcomes;
     const channel = this.publisher ?? (await this.readyPublisher(timeoutMs));
     if (channel === undefined) return outcomes;
+    const returned = this.returned.get(channel);
     return new Promise((resolve) => {
       let unanswered = messages.length;
       let finished = false;
@@ -166,8 +191,12 @@ export class AmqpConnection {
             this.topology.eventsExchange,
             routingKey,
             content,
-            { persistent: true, contentType: 'application/json', messageId },
-            (error) => answered(index, error ?? null),
+            { persistent: true, contentType: 'application/json', messageId, mandatory: true },
+            (error) => {
+              // Also after the bound, and on a channel's close, so a return is always forgotten.
+              const back = wasReturned(returned, messageId);
+              answered(index, error ?? (back ? unroutable(routingKey) : null));
+            },
           );
         } catch (error) {
           // The channel is closing or closed: neither this message nor a later one went out.
@@ -196,4 +225,20 @@ export class AmqpConnection {
     await this.channel.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
+}
+
+/**
+ * Whether the broker returned a message of id `messageId` whose confirm is the one just come;
+ * forgets one such return.
+ */
+function wasReturned(returned: Map<string, number> | undefined, messageId: string | undefined): boolean {
+  const count = messageId === undefined ? undefined : returned?.get(messageId);
+  if (count === undefined || messageId === undefined) return false;
+  if (count > 1) returned?.set(messageId, count - 1);
+  else returned?.delete(messageId);
+  return true;
+}
+
+function unroutable(routingKey: string): Error {
+  return new Error(`unroutable: no queue is bound to routing key ${routingKey}`);
 }

@@ -208,9 +208,10 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
 
   it('a start makes the calls the rounds stop at', () => {
     // The urgent mail queue is bound to three routing keys (purchase completed, canceled, password
-    // reset) and unbound from the two bulk ones (rescheduled, canceled with its performance), which
-    // earlier versions bound to it; then its retry queue, its dead-letter queue and that one's
-    // binding. The bulk mail queue, bound to the two bulk keys, then its retry and dead-letter queues.
+    // reset); then its retry queue, its dead-letter queue and that one's binding. The bulk mail
+    // queue, bound to the two bulk keys, then its retry and dead-letter queues. Last, the urgent
+    // queue unbound from the two bulk keys (rescheduled, canceled with its performance), which
+    // earlier versions bound to it.
     const topology = [
       'assertExchange',
       'assertExchange',
@@ -218,17 +219,17 @@ describe('AMQP connection and consumer stopped during their start (real broker)'
       'bindQueue',
       'bindQueue',
       'bindQueue',
+      'assertQueue',
+      'assertQueue',
+      'bindQueue',
+      'assertQueue',
+      'bindQueue',
+      'bindQueue',
+      'assertQueue',
+      'assertQueue',
+      'bindQueue',
       'unbindQueue',
       'unbindQueue',
-      'assertQueue',
-      'assertQueue',
-      'bindQueue',
-      'assertQueue',
-      'bindQueue',
-      'bindQueue',
-      'assertQueue',
-      'assertQueue',
-      'bindQueue',
     ];
     expect(steps.publisher.map(label)).toEqual(
       ['open', ...topology].map((method, index) => label({ channel: 0, index, method })),

@@ -4,7 +4,7 @@ export { BULK_MAIL_ROUTING, Topology, URGENT_MAIL_ROUTING } from './topology';
 export type { MailQueues } from './topology';
 export { RetryPolicy } from './retry-policy';
 export type { FailureDecision } from './retry-policy';
-export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, RetryingConsumer } from './retrying-consumer';
+export { ATTEMPTS_HEADER, LAST_ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER, RetryingConsumer } from './retrying-consumer';
 export type { RetryingConsumerOptions } from './retrying-consumer';
 export { MalformedMessageError, parsePurchaseCompleted, purchaseCompletedMessageId, ROUTING } from './contracts';
 export type { PurchaseCompletedMessage } from './contracts';

@@ -9,6 +9,14 @@ import { RetryPolicy } from './retry-policy';
 export const ATTEMPTS_HEADER = 'x-attempts';
 /** Why the last try failed (on retry copies and on dead-lettered messages). */
 export const LAST_ERROR_HEADER = 'x-last-error';
+/**
+ * The routing key the message was first published with on the events exchange (on retry copies
+ * and on dead-lettered messages): a retry copy comes back to its queue by the queue's name, and a
+ * parked one is on the dead exchange under its queue's key (`purchase.completed`, `mail.bulk`), so
+ * this is the key to publish a parked message back to `<ns>.events` with. Set from the delivery's
+ * routing key on the first copy and carried unchanged on every later one.
+ */
+export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
 
 export interface RetryingConsumerOptions {
   /** Queue to consume. */
@@ -189,7 +197,10 @@ function attemptsOf(message: ConsumeMessage): number {
   return Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
-/** Headers the broker sets itself (dead-letter history, delivery count): not carried over. */
+/**
+ * Headers the broker sets itself (dead-letter history, delivery count): not carried over; the
+ * first routing key, which `x-death` holds, is carried in {@link ORIGINAL_ROUTING_KEY_HEADER}.
+ */
 const BROKER_HEADERS = ['x-death', 'x-first-death-', 'x-last-death-', 'x-delivery-count'];
 
 function copiedProperties(message: ConsumeMessage, attempts: number, reason: string) {
@@ -198,10 +209,16 @@ function copiedProperties(message: ConsumeMessage, attempts: number, reason: str
       ([name]) => !BROKER_HEADERS.some((b) => name.startsWith(b)),
     ),
   );
+  const original = headers[ORIGINAL_ROUTING_KEY_HEADER];
   return {
     persistent: true,
     contentType: message.properties.contentType,
     messageId: message.properties.messageId,
-    headers: { ...headers, [ATTEMPTS_HEADER]: attempts, [LAST_ERROR_HEADER]: reason.slice(0, 500) },
+    headers: {
+      ...headers,
+      [ORIGINAL_ROUTING_KEY_HEADER]: typeof original === 'string' ? original : message.fields.routingKey,
+      [ATTEMPTS_HEADER]: attempts,
+      [LAST_ERROR_HEADER]: reason.slice(0, 500),
+    },
   };
 }

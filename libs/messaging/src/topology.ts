@@ -98,6 +98,11 @@ export class Topology {
    * bulk queue made: bindings outlive the processes that declared them, and left in place they
    * would copy every bulk notice into the urgent queue too. `unbindQueue` of a binding that is not
    * there succeeds, so this costs nothing once done.
+   *
+   * The unbinding comes last, once the bulk queue, its retry and dead-letter queues and its
+   * bindings all exist: on a broker an earlier version set up, a bulk notice an old `batch`
+   * relays meanwhile always matches a queue (the urgent one until the bulk one is bound, both for a
+   * moment, the bulk one after). Unbound first, it would match none and be dropped, confirmed.
    */
   async declare(channel: ConfirmChannel): Promise<void> {
     await channel.assertExchange(this.eventsExchange, 'topic', { durable: true });
@@ -107,26 +112,27 @@ export class Topology {
       routingKey: ROUTING.purchaseCompleted,
       deadQueue: this.purchaseCompletedDeadQueue,
       bound: URGENT_MAIL_ROUTING,
-      unbound: BULK_MAIL_ROUTING,
     });
     await this.declareMailQueue(channel, this.bulkMailConsumer, {
       routingKey: BULK_DEAD_ROUTING_KEY,
       deadQueue: this.bulkMailDeadQueue,
       bound: BULK_MAIL_ROUTING,
-      unbound: [],
     });
+    for (const key of BULK_MAIL_ROUTING) {
+      await channel.unbindQueue(this.purchaseCompletedQueue, this.eventsExchange, key);
+    }
   }
 
   /**
-   * One mail queue (quorum), bound to `bound` and unbound from `unbound` on the events exchange;
-   * its retry queues, whose expired messages go straight back to it (default exchange), not to
-   * every queue bound to their routing key; and its dead-letter queue, bound on the dead exchange
-   * by `routingKey` (which the queue's own dead-lettering uses too).
+   * One mail queue (quorum), bound to `bound` on the events exchange; its retry queues, whose
+   * expired messages go straight back to it (default exchange), not to every queue bound to their
+   * routing key; and its dead-letter queue, bound on the dead exchange by `routingKey` (which the
+   * queue's own dead-lettering uses too).
    */
   private async declareMailQueue(
     channel: ConfirmChannel,
     queues: MailQueues,
-    options: { routingKey: string; deadQueue: string; bound: readonly string[]; unbound: readonly string[] },
+    options: { routingKey: string; deadQueue: string; bound: readonly string[] },
   ): Promise<void> {
     await channel.assertQueue(queues.queue, {
       durable: true,
@@ -137,7 +143,6 @@ export class Topology {
       },
     });
     for (const key of options.bound) await channel.bindQueue(queues.queue, this.eventsExchange, key);
-    for (const key of options.unbound) await channel.unbindQueue(queues.queue, this.eventsExchange, key);
 
     for (const delayMs of this.retryDelaysMs) {
       await channel.assertQueue(queues.retryQueue(delayMs), {

@@ -10,8 +10,9 @@ export const ROUTING = {
   /**
    * A cancellation notice written by the bulk refund of a canceled performance (`canceledBy`
    * 'performance'), one per purchase of the show: on the bulk mail queue. The same body as
-   * {@link purchaseCanceled}; only the routing key tells the two apart. Under the binding pattern
-   * `purchase.canceled.#` with the buyer's own.
+   * {@link purchaseCanceled}; only the routing key tells the two apart. Bound by this exact key
+   * (the topology binds no wildcard patterns), so it reaches the bulk queue only, never the urgent
+   * queue's `purchase.canceled`.
    */
   purchaseCanceledByPerformance: 'purchase.canceled.performance',
   /** Notices that a purchase's performance moved, one per paid purchase of the show: on the bulk mail queue. */

@@ -5,7 +5,10 @@ import { AmqpConnection, PUBLISH_CONFIRM_TIMEOUT_MS } from '../amqp.connection';
 export interface RelayResult {
   /** Rows the broker confirmed; they are deleted from the outbox. */
   published: number;
-  /** Rows whose publish was not confirmed; they stay (attempts + 1) for the next pass. */
+  /**
+   * Rows whose publish was not confirmed, or that the broker returned as matching no queue
+   * (`unroutable`); they stay (attempts + 1) for the next pass.
+   */
   failed: number;
   /** Why the first failed row failed. */
   error?: string;
@@ -15,7 +18,10 @@ export interface RelayResult {
  * Publishes the outbox to RabbitMQ: locks a batch of rows (`FOR UPDATE SKIP LOCKED`, so relays in
  * several `batch` processes share the work), publishes each persistently with its `message_id`
  * (its stored JSON text as the body, never parsed here) and waits for the broker's confirms of the
- * whole batch, then deletes the confirmed rows in the same transaction (one statement a pass). At least once: a crash after the confirms and before the commit leaves
+ * whole batch, then deletes the confirmed rows in the same transaction (one statement a pass). Each
+ * message is `mandatory`: one whose routing key no queue is bound to (a topology change under
+ * way) is returned by the broker and counts as failed, so its row stays and is published again,
+ * not deleted after a confirm of a message that went nowhere. At least once: a crash after the confirms and before the commit leaves
  * the rows, which are published again, and the mailer drops the repeat by message id
  * (`email_deliveries`).
  */
