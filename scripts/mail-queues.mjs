@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Operator's tool for the two mail queues (README "E-mail", steps 6 and 11), on the broker at
-// RABBITMQ_URL (amqp://guest:guest@127.0.0.1:5672 unless set), for the namespace given (the
-// deployment's RABBITMQ_NAMESPACE, `boxoffice` unless set):
+// RABBITMQ_URL, for the deployment's RABBITMQ_NAMESPACE or the namespace given (the configuration
+// as the apps read it, through scripts/config.mjs: needs a build):
 //
 //   node scripts/mail-queues.mjs replay <queue> [--namespace ns]
 //     Moves every message of <queue> (a dead-letter queue: `<ns>.purchase-completed.dead`,
@@ -21,11 +21,16 @@
 // Each message is moved with its body and properties, published with a broker confirm before the
 // original is acknowledged: a crash in between leaves a copy in both places, never none, and the
 // mailer sends nothing twice (email_deliveries). Prints what it moved as JSON.
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
+import { readConfig } from './config.mjs';
 
-/** The routing keys of the bulk mail queue (libs/messaging/src/contracts/routing.ts, BULK_MAIL_ROUTING). */
-const BULK_MAIL_ROUTING = ['purchase.rescheduled', 'purchase.canceled.performance'];
+const { env } = readConfig();
+/** libs/messaging from the built api: the bulk routing keys and the mailer's retry policy. */
+const { BULK_MAIL_ROUTING, RetryPolicy } = createRequire(import.meta.url)(
+  '../dist/apps/api/libs/messaging/src/index.js',
+);
 /** Headers of a parked message that a replay drops, so it gets every try again. */
 const TRY_HEADERS = ['x-attempts', 'x-last-error'];
 /** Headers the broker sets itself: never copied. */
@@ -33,11 +38,11 @@ const BROKER_HEADERS = ['x-death', 'x-first-death-', 'x-last-death-', 'x-deliver
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { namespace: { type: 'string', default: 'boxoffice' } },
+  options: { namespace: { type: 'string', default: env.RABBITMQ_NAMESPACE } },
 });
 const [command, queue] = positionals;
 const ns = values.namespace;
-const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const url = env.RABBITMQ_URL;
 
 if (!['replay', 'rollback'].includes(command) || (command === 'replay' && !queue)) {
   console.error('usage: mail-queues.mjs replay <queue> [--namespace ns] | rollback [--namespace ns]');
@@ -106,19 +111,9 @@ async function rollback(channel) {
   return { moved, deleted };
 }
 
-/**
- * The waits of the mailer's retry policy (libs/messaging/src/retry-policy.ts, `delaysMs`), from
- * the deployment's MAIL_MAX_ATTEMPTS, MAIL_RETRY_BASE_MS and MAIL_RETRY_MAX_MS (their defaults
- * unless set): one bulk retry queue each.
- */
+/** The waits of the mailer's retry policy (`RetryPolicy.delaysMs`, from MAIL_MAX_ATTEMPTS, MAIL_RETRY_BASE_MS, MAIL_RETRY_MAX_MS): one bulk retry queue each. */
 function retryDelaysMs() {
-  const number = (name, fallback) => Number(process.env[name] ?? fallback);
-  const attempts = number('MAIL_MAX_ATTEMPTS', 8);
-  const base = number('MAIL_RETRY_BASE_MS', 1000);
-  const max = number('MAIL_RETRY_MAX_MS', 60_000);
-  const delays = new Set();
-  for (let retry = 1; retry < attempts; retry += 1) delays.add(Math.min(max, base * 2 ** (retry - 1)));
-  return [...delays];
+  return [...new Set(new RetryPolicy(env.MAIL_MAX_ATTEMPTS, env.MAIL_RETRY_BASE_MS, env.MAIL_RETRY_MAX_MS).delaysMs)];
 }
 
 /** Moves every message of `from` to the queue `to` (default exchange), as it is. */
