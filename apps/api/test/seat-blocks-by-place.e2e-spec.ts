@@ -5,7 +5,12 @@ import { Client } from 'pg';
 import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { MAX_SEATS_PER_BLOCK_SELECTION, performanceKeys, SeatBlockStore } from '@app/ticketing';
+import {
+  MAX_ROW_SEATS_PER_BLOCK_SELECTION,
+  MAX_SEATS_PER_BLOCK_SELECTION,
+  performanceKeys,
+  SeatBlockStore,
+} from '@app/ticketing';
 import { caller } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -188,7 +193,8 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
       expect.objectContaining({ seatId: rowA[0], section: 'Stalls', rowLabel: 'A', reason: 'camera platform' }),
     );
 
-    // Release by place: seats 1-2 of row A (released) and of row B (seat 2 released, seat 1 not blocked).
+    // Release by place: seats 1-2 of row A (released) and of row B (seat 2 released; seat 1, not
+    // blocked, is not among the seats a release by place resolves to, so not named).
     const rowB = (number: number) =>
       idsWhere(all, (seat) => seat.section === 'Stalls' && seat.rowLabel === 'B' && seat.number === number)[0];
     const released = await release(performance.id, {
@@ -198,7 +204,7 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     });
     expect(released.statusCode, released.body).toBe(200);
     const releasedIds = [...rowA.slice(0, 2), rowB(2)].sort((a, b) => a - b);
-    expect(released.json()).toEqual({ performanceId: performance.id, released: releasedIds, notBlocked: [rowB(1)] });
+    expect(released.json()).toEqual({ performanceId: performance.id, released: releasedIds, notBlocked: [] });
     expect((await release(performance.id, { section: 'Balcony', rows: ['bb2'] })).json().released).toEqual(
       idsWhere(all, (seat) => seat.rowLabel === 'BB2'),
     );
@@ -342,9 +348,12 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
         /matches no seat: section "Box", seats 50-60/,
         `${label} empty selection`,
       );
-      const tooLarge = await send(performance.id, { section: 'Arena' });
-      await expectError(tooLarge, 400, /more than the 2000 one request may touch: split it/, `${label} too large`);
-      expect(tooLarge.json().details).toMatchObject({ matched: rows * 50, max: MAX_SEATS_PER_BLOCK_SELECTION });
+      if (send === block) {
+        // A release counts the blocked seats of the selection only (none here: below).
+        const tooLarge = await send(performance.id, { section: 'Arena' });
+        await expectError(tooLarge, 400, /more than the 2000 one request may touch: split it/, `${label} too large`);
+        expect(tooLarge.json().details).toMatchObject({ matched: rows * 50, max: MAX_SEATS_PER_BLOCK_SELECTION });
+      }
       await expectError(
         await send(performance.id, { section: 'Box', extra: 1 }),
         400,
@@ -370,6 +379,53 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     });
     expect(freed.json().released).toHaveLength(MAX_SEATS_PER_BLOCK_SELECTION);
     expect((await seats(performance.id)).every((seat) => seat.status === 'AVAILABLE')).toBe(true);
+    await expectCountsInStep(performance.id);
+  });
+
+  it('bounds the seats of the rows a selection touches, not only its seats: a column across long rows is refused, split it is taken', async () => {
+    // 21 rows of 1,000 seats: seats 1-2 of every row are 42 seats, in rows of 21,000 seats.
+    const performance = await newPerformance([{ name: 'Promenade', rows: 21, seatsPerRow: 1000 }]);
+    const refused = await block(performance.id, { section: 'Promenade', numbers: { from: 1, to: 2 } });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json()).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      requestId: expect.any(String),
+      message: expect.stringMatching(
+        /42 seats lie in 21 rows of 21000 seats in all, more than the 20000 seats in touched rows .* split it/,
+      ),
+      details: { matched: 42, rows: 21, rowSeats: 21_000, maxRowSeats: MAX_ROW_SEATS_PER_BLOCK_SELECTION },
+    });
+    expect(idsWhere(await seats(performance.id, 'status=BLOCKED'), () => true)).toEqual([]);
+    // Twenty of the rows are at the bound: taken, and released by place the same way.
+    const labels = [...new Set(performance.seats.map((seat) => seat.rowLabel))].slice(0, 20);
+    const column = { section: 'Promenade', rows: labels, numbers: { from: 1, to: 2 } };
+    const taken = await block(performance.id, column);
+    expect(taken.statusCode, taken.body).toBe(200);
+    expect(taken.json().blocked).toHaveLength(40);
+    // A release's bound counts the blocked seats' rows: the whole section holds only those 40.
+    const freed = await release(performance.id, { section: 'Promenade' });
+    expect(freed.statusCode, freed.body).toBe(200);
+    expect(freed.json()).toEqual({ performanceId: performance.id, released: taken.json().blocked, notBlocked: [] });
+    await expectCountsInStep(performance.id);
+  });
+
+  it('a release by place resolves against the blocked seats: a section over the bound with five blocked is released', async () => {
+    const performance = await newPerformance([{ name: 'Arena', rows: 41, seatsPerRow: 50 }]);
+    const five = performance.seats.slice(0, 5).map((seat) => seat.id);
+    expect((await block(performance.id, { seatIds: five })).statusCode).toBe(200);
+    const answer = await release(performance.id, { section: 'arena' });
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json()).toEqual({ performanceId: performance.id, released: five, notBlocked: [] });
+    expect(await seats(performance.id, 'status=BLOCKED')).toEqual([]);
+    // Again: nothing blocked there any more, no change and no error.
+    const again = await release(performance.id, { section: 'Arena' });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json()).toEqual({ performanceId: performance.id, released: [], notBlocked: [] });
+    expect((await audits(performance.id)).map((row) => [row.action, row.details.seatIds])).toEqual([
+      ['seat.block', five],
+      ['seat.release', five],
+    ]);
     await expectCountsInStep(performance.id);
   });
 

@@ -25,6 +25,15 @@ export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
  */
 export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
 
+/**
+ * Most seats the rows one selection by place touches may have together (its matching seats and
+ * the others of their rows): the Lua scripts rewrite the best-available slot of every row they
+ * touch from all of its seats, so a selection's Redis time grows with the rows it touches and
+ * their lengths, not only with its seats (seats 1–2 of 1,000 rows of 100 took ~170 ms). README
+ * "Blocked seats" has the measured time of the worst shapes at this bound.
+ */
+export const MAX_ROW_SEATS_PER_BLOCK_SELECTION = 20_000;
+
 /** Most row labels one selection by place names. */
 export const MAX_ROWS_PER_BLOCK_SELECTION = 200;
 
@@ -219,7 +228,9 @@ export class SeatBlocks {
    */
   async release(performanceId: number, target: number[] | SeatBlockTarget, operator: Operator): Promise<ReleaseResult> {
     if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
-    const { seatIds, selection } = await this.resolve(performanceId, target);
+    const { seatIds, selection } = await this.resolve(performanceId, target, { blockedOnly: true });
+    // A selection by place with no blocked seat: nothing to release (a retry after a lost answer).
+    if (seatIds.length === 0) return { performanceId, released: [], notBlocked: [] };
     await this.rebuilder.ensure(performanceId);
     const change = await this.blocks.release(performanceId, seatIds, (changed) => ({
       actorId: operator.id,
@@ -250,11 +261,20 @@ export class SeatBlocks {
 
   /**
    * The seats `target` names: seat ids as given (1–500, distinct), or those a selection by place
-   * matches, in layout order. Exactly one of the two forms (InvalidInputError otherwise). A
-   * selection: an unknown section or row label is a NotFoundError naming it (the performance's
-   * too); one matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION, an InvalidInputError.
+   * matches, in layout order; with `blockedOnly` (a release), only those of the selection
+   * PostgreSQL has blocked (read without a lock, as the selection is; the release's row lock then
+   * settles each seat), possibly none. Exactly one of the two forms (InvalidInputError otherwise).
+   * A selection: an unknown section or row label is a NotFoundError naming it (the performance's
+   * too); an ambiguous one (no exact match, several alike in casing) an InvalidInputError naming
+   * them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or seats
+   * whose rows hold more than MAX_ROW_SEATS_PER_BLOCK_SELECTION seats in all (the scripts' work;
+   * with `blockedOnly` both counted on the blocked seats), an InvalidInputError.
    */
-  private async resolve(performanceId: number, target: number[] | SeatBlockTarget): Promise<ResolvedTarget> {
+  private async resolve(
+    performanceId: number,
+    target: number[] | SeatBlockTarget,
+    { blockedOnly = false }: { blockedOnly?: boolean } = {},
+  ): Promise<ResolvedTarget> {
     if (Array.isArray(target)) {
       assertSeatIds(target, MAX_SEATS_PER_BLOCK_REQUEST);
       return { seatIds: target, selection: null };
@@ -301,21 +321,32 @@ export class SeatBlocks {
         );
       }
     }
-    const found = await this.blocks.seatsAt(
-      performanceId,
-      sectionName,
-      rowIndexes,
-      numbers ?? null,
-      MAX_SEATS_PER_BLOCK_SELECTION,
-    );
     const selection = { section, ...(rows ? { rows } : {}), ...(numbers ? { numbers } : {}) };
-    if (found.total === 0) {
+    const seek = (blocked: boolean) =>
+      this.blocks.seatsAt(performanceId, sectionName, rowIndexes, numbers ?? null, MAX_SEATS_PER_BLOCK_SELECTION, {
+        blockedOnly: blocked,
+      });
+    const found = await seek(blockedOnly);
+    if (found.total === 0 && (!blockedOnly || (await seek(false)).total === 0)) {
       throw new InvalidInputError(`the selection matches no seat: ${inWords(selection)}`, { selection });
     }
+    const which = blockedOnly ? 'blocked seats' : 'seats';
     if (found.total > MAX_SEATS_PER_BLOCK_SELECTION) {
       throw new InvalidInputError(
-        `the selection matches ${found.total} seats, more than the ${MAX_SEATS_PER_BLOCK_SELECTION} one request may touch: split it (by rows or seat numbers) into several requests`,
+        `the selection matches ${found.total} ${which}, more than the ${MAX_SEATS_PER_BLOCK_SELECTION} one request may touch: split it (by rows or seat numbers) into several requests`,
         { selection, matched: found.total, max: MAX_SEATS_PER_BLOCK_SELECTION },
+      );
+    }
+    if (found.rowSeats > MAX_ROW_SEATS_PER_BLOCK_SELECTION) {
+      throw new InvalidInputError(
+        `the selection's ${found.total} ${which} lie in ${found.rows} rows of ${found.rowSeats} seats in all, more than the ${MAX_ROW_SEATS_PER_BLOCK_SELECTION} seats in touched rows one request may have (each touched row is refreshed whole): split it (by rows) into several requests`,
+        {
+          selection,
+          matched: found.total,
+          rows: found.rows,
+          rowSeats: found.rowSeats,
+          maxRowSeats: MAX_ROW_SEATS_PER_BLOCK_SELECTION,
+        },
       );
     }
     return { seatIds: found.seatIds, selection: { ...selection, sectionName } };
