@@ -452,7 +452,14 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
       statusCode: 409,
       error: 'Conflict',
       message: expect.stringContaining('onlyFree'),
-      details: { seatIds: [rowA[2], rowA[4]], held: [rowA[2]], sold: [rowA[4]] },
+      details: {
+        seatIds: [rowA[2], rowA[4]],
+        held: [rowA[2]],
+        sold: [rowA[4]],
+        truncated: false,
+        heldCount: 1,
+        soldCount: 1,
+      },
     });
     expect(idsWhere(await seats(performance.id), (seat) => seat.status === 'BLOCKED')).toEqual([]);
     expect(await audits(performance.id)).toEqual([]);
@@ -529,6 +536,41 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
       },
     ]);
     await expectCountsInStep(performance.id);
+  });
+
+  it('a 409 on a large selection names the lowest 100 seats and counts all of them; its details keep one shape', async () => {
+    const performance = await newPerformance([{ name: 'Stalls', rows: 3, seatsPerRow: 50 }]);
+    // 120 seats shown sold in Redis (as unflushed sales are), counts left alone: nothing is changed.
+    const soldIds = performance.seats
+      .slice(0, 120)
+      .map((seat) => seat.id)
+      .sort((a, b) => a - b);
+    await redis.hset(performanceKeys(performance.id).seats, ...soldIds.flatMap((id) => [String(id), 'S']));
+    const answer = await block(performance.id, { section: 'Stalls' });
+    expect(answer.statusCode, answer.body).toBe(409);
+    expect(answer.json()).toMatchObject({
+      error: 'Conflict',
+      message: expect.stringMatching(/^seats held or sold cannot be blocked: 120 seats, the first 100: /),
+      details: {
+        seatIds: soldIds.slice(0, 100),
+        held: [],
+        sold: soldIds.slice(0, 100),
+        truncated: true,
+        heldCount: 0,
+        soldCount: 120,
+      },
+    });
+    const small = await block(performance.id, { section: 'Stalls', rows: ['A'], numbers: { from: 1, to: 2 } });
+    expect(small.statusCode, small.body).toBe(409);
+    expect(small.json().details).toEqual({
+      seatIds: soldIds.slice(0, 2),
+      held: [],
+      sold: soldIds.slice(0, 2),
+      truncated: false,
+      heldCount: 0,
+      soldCount: 2,
+    });
+    expect(await seats(performance.id, 'status=BLOCKED')).toEqual([]);
   });
 
   it('a section block (all or none, and onlyFree) racing 200 buyers on its seats: each seat ends held or blocked, never both', async () => {
