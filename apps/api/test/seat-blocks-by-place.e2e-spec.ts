@@ -6,7 +6,8 @@ import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
-  MAX_ROW_SEATS_PER_BLOCK_SELECTION,
+  BLOCK_WORK_PER_ROW,
+  MAX_BLOCK_SELECTION_WORK,
   MAX_SEATS_PER_BLOCK_SELECTION,
   performanceKeys,
   SeatBlockStore,
@@ -382,28 +383,30 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     await expectCountsInStep(performance.id);
   });
 
-  it('bounds the seats of the rows a selection touches, not only its seats: a column across long rows is refused, split it is taken', async () => {
+  it('bounds the work of the rows a selection touches, not only its seats: a column across long rows is refused, split it is taken', async () => {
     // 21 rows of 1,000 seats: seats 1-2 of every row are 42 seats, in rows of 21,000 seats.
     const performance = await newPerformance([{ name: 'Promenade', rows: 21, seatsPerRow: 1000 }]);
     const refused = await block(performance.id, { section: 'Promenade', numbers: { from: 1, to: 2 } });
     expect(refused.statusCode, refused.body).toBe(400);
+    const work = 21_000 + 21 * BLOCK_WORK_PER_ROW;
     expect(refused.json()).toMatchObject({
       statusCode: 400,
       error: 'Bad Request',
       requestId: expect.any(String),
       message: expect.stringMatching(
-        /42 seats lie in 21 rows of 21000 seats in all, more than the 20000 seats in touched rows .* split it/,
+        new RegExp(
+          `42 seats lie in 21 rows of 21000 seats: ${work} seat slots of work .* more than the 20000 .* split it`,
+        ),
       ),
-      details: { matched: 42, rows: 21, rowSeats: 21_000, maxRowSeats: MAX_ROW_SEATS_PER_BLOCK_SELECTION },
+      details: { matched: 42, rows: 21, rowSeats: 21_000, work, maxWork: MAX_BLOCK_SELECTION_WORK },
     });
-    expect(idsWhere(await seats(performance.id, 'status=BLOCKED'), () => true)).toEqual([]);
-    // Twenty of the rows are at the bound: taken, and released by place the same way.
-    const labels = [...new Set(performance.seats.map((seat) => seat.rowLabel))].slice(0, 20);
-    const column = { section: 'Promenade', rows: labels, numbers: { from: 1, to: 2 } };
-    const taken = await block(performance.id, column);
+    expect(await seats(performance.id, 'status=BLOCKED')).toEqual([]);
+    // Nineteen of the rows are within the bound: taken, and released by place the same way.
+    const labels = [...new Set(performance.seats.map((seat) => seat.rowLabel))].slice(0, 19);
+    const taken = await block(performance.id, { section: 'Promenade', rows: labels, numbers: { from: 1, to: 2 } });
     expect(taken.statusCode, taken.body).toBe(200);
-    expect(taken.json().blocked).toHaveLength(40);
-    // A release's bound counts the blocked seats' rows: the whole section holds only those 40.
+    expect(taken.json().blocked).toHaveLength(38);
+    // A release's bound counts the blocked seats' rows: the whole section holds only those 38.
     const freed = await release(performance.id, { section: 'Promenade' });
     expect(freed.statusCode, freed.body).toBe(200);
     expect(freed.json()).toEqual({ performanceId: performance.id, released: taken.json().blocked, notBlocked: [] });

@@ -271,9 +271,9 @@ describe('SeatBlocks', () => {
       subject.block(7, { section: 'Stalls', numbers: { from: 1, to: 2 } }, null, operator),
     ).rejects.toMatchObject({
       message: expect.stringMatching(
-        /2000 seats lie in 1000 rows of 100000 seats in all, more than the 20000 .* split it/,
+        /2000 seats lie in 1000 rows of 100000 seats: 130000 seat slots of work .* more than the 20000 .* split it/,
       ),
-      details: { matched: 2000, rows: 1000, rowSeats: 100_000, maxRowSeats: 20_000 },
+      details: { matched: 2000, rows: 1000, rowSeats: 100_000, work: 130_000, maxWork: 20_000 },
     });
     expect(rebuilder.ensure).not.toHaveBeenCalled();
 

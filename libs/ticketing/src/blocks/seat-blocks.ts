@@ -26,13 +26,16 @@ export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
 export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
 
 /**
- * Most seats the rows one selection by place touches may have together (its matching seats and
- * the others of their rows): the Lua scripts rewrite the best-available slot of every row they
- * touch from all of its seats, so a selection's Redis time grows with the rows it touches and
- * their lengths, not only with its seats (seats 1–2 of 1,000 rows of 100 took ~170 ms). README
- * "Blocked seats" has the measured time of the worst shapes at this bound.
+ * The work one selection by place may cost the Lua scripts, in seat slots: the seats of every row
+ * it touches (each touched row's best-available slot is rewritten from all of its seats) plus
+ * BLOCK_WORK_PER_ROW a row (its reads and writes). Redis time grows with that, not with the
+ * seats alone: seats 1–2 of 1,000 rows of 100 (2,000 seats) took ~170 ms. README "Blocked seats"
+ * has the measured time of the worst shapes at this bound.
  */
-export const MAX_ROW_SEATS_PER_BLOCK_SELECTION = 20_000;
+export const MAX_BLOCK_SELECTION_WORK = 20_000;
+
+/** A touched row's fixed cost in the scripts, in seat slots (measured: ~15 µs a row, ~0.5 µs a seat slot). */
+export const BLOCK_WORK_PER_ROW = 30;
 
 /** Most row labels one selection by place names. */
 export const MAX_ROWS_PER_BLOCK_SELECTION = 200;
@@ -266,9 +269,9 @@ export class SeatBlocks {
    * settles each seat), possibly none. Exactly one of the two forms (InvalidInputError otherwise).
    * A selection: an unknown section or row label is a NotFoundError naming it (the performance's
    * too); an ambiguous one (no exact match, several alike in casing) an InvalidInputError naming
-   * them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or seats
-   * whose rows hold more than MAX_ROW_SEATS_PER_BLOCK_SELECTION seats in all (the scripts' work;
-   * with `blockedOnly` both counted on the blocked seats), an InvalidInputError.
+   * them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
+   * work than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
+   * row; with `blockedOnly` both bounds counted on the blocked seats), an InvalidInputError.
    */
   private async resolve(
     performanceId: number,
@@ -337,15 +340,17 @@ export class SeatBlocks {
         { selection, matched: found.total, max: MAX_SEATS_PER_BLOCK_SELECTION },
       );
     }
-    if (found.rowSeats > MAX_ROW_SEATS_PER_BLOCK_SELECTION) {
+    const work = found.rowSeats + BLOCK_WORK_PER_ROW * found.rows;
+    if (work > MAX_BLOCK_SELECTION_WORK) {
       throw new InvalidInputError(
-        `the selection's ${found.total} ${which} lie in ${found.rows} rows of ${found.rowSeats} seats in all, more than the ${MAX_ROW_SEATS_PER_BLOCK_SELECTION} seats in touched rows one request may have (each touched row is refreshed whole): split it (by rows) into several requests`,
+        `the selection's ${found.total} ${which} lie in ${found.rows} rows of ${found.rowSeats} seats: ${work} seat slots of work (the seats of each row it touches, plus ${BLOCK_WORK_PER_ROW} a row), more than the ${MAX_BLOCK_SELECTION_WORK} one request may do: split it (by rows) into several requests`,
         {
           selection,
           matched: found.total,
           rows: found.rows,
           rowSeats: found.rowSeats,
-          maxRowSeats: MAX_ROW_SEATS_PER_BLOCK_SELECTION,
+          work,
+          maxWork: MAX_BLOCK_SELECTION_WORK,
         },
       );
     }
