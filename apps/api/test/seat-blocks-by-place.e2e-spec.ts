@@ -576,6 +576,31 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     expect(await seats(performance.id, 'status=BLOCKED')).toEqual([]);
   });
 
+  it('a section named alike in casing only (an older performance: Straße and STRASSE) with no exact match is a 400 naming both', async () => {
+    const performance = await newPerformance([
+      { name: 'Straße', rows: 1, seatsPerRow: 2 },
+      { name: 'Other', rows: 1, seatsPerRow: 2 },
+    ]);
+    // Sections are unique by folded name today; an older performance may hold both spellings.
+    await db.query(`UPDATE seats SET section = 'STRASSE' WHERE performance_id = $1 AND section = 'Other'`, [
+      performance.id,
+    ]);
+    for (const send of [block, release]) {
+      const answer = await send(performance.id, { section: 'strasse' });
+      expect(answer.statusCode, answer.body).toBe(400);
+      expect(answer.json()).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        requestId: expect.any(String),
+        message: expect.stringContaining('section "strasse" is ambiguous: it names "Straße", "STRASSE"'),
+        details: { section: 'strasse', sections: ['Straße', 'STRASSE'] },
+      });
+    }
+    const exact = await block(performance.id, { section: 'STRASSE' });
+    expect(exact.statusCode, exact.body).toBe(200);
+    expect(exact.json().blocked).toEqual(idsWhere(performance.seats, (seat) => seat.section === 'Other'));
+  });
+
   it('a section block (all or none, and onlyFree) racing 200 buyers on its seats: each seat ends held or blocked, never both', async () => {
     const store = api.app.get(SeatBlockStore);
     const original = store.block.bind(store);

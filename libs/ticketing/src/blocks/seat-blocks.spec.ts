@@ -325,4 +325,32 @@ describe('SeatBlocks', () => {
       'the selection matches no seat',
     );
   });
+
+  it('a section or row named alike in casing only, with no exact match, is ambiguous: 400 naming them', async () => {
+    const { subject, repository, rebuilder } = seatBlocks();
+    repository.sectionNames.mockResolvedValue(['Straße', 'STRASSE']);
+    await expect(subject.block(7, { section: 'strasse' }, null, operator)).rejects.toMatchObject({
+      constructor: InvalidInputError,
+      message: expect.stringContaining('section "strasse" is ambiguous: it names "Straße", "STRASSE"'),
+      details: { section: 'strasse', sections: ['Straße', 'STRASSE'] },
+    });
+    await expect(subject.release(7, { section: 'strasse' }, operator)).rejects.toBeInstanceOf(InvalidInputError);
+    // Written exactly as stored, each is reached.
+    await subject.block(7, { section: 'STRASSE' }, null, operator);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'STRASSE', null, null, 2000, { blockedOnly: false });
+
+    repository.sectionNames.mockResolvedValue(['Stalls']);
+    repository.sectionRows.mockResolvedValue([
+      { row: 1, rowLabel: 'aa' },
+      { row: 2, rowLabel: 'AA' },
+    ]);
+    await expect(subject.block(7, { section: 'Stalls', rows: ['Aa'] }, null, operator)).rejects.toMatchObject({
+      constructor: InvalidInputError,
+      message: expect.stringContaining('row "Aa" of section "Stalls" is ambiguous: it names rows "aa", "AA"'),
+      details: { section: 'Stalls', row: 'Aa', rows: ['aa', 'AA'] },
+    });
+    await subject.block(7, { section: 'Stalls', rows: ['AA'] }, null, operator);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], null, 2000, { blockedOnly: false });
+    expect(rebuilder.ensure).toHaveBeenCalledTimes(2);
+  });
 });

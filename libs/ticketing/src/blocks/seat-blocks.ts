@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
-import { findSectionName, sectionNameKey } from '../catalog/section-names';
+import { sectionNameKey, sectionNamesMatching } from '../catalog/section-names';
 import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -53,7 +53,8 @@ export interface SeatPlaceSelection {
 
 /**
  * What a block or release names: exactly one of `seatIds` (1–500 seat ids) or a selection by
- * place (`section`, with optional `rows` and `numbers`), matching 1–2,000 seats.
+ * place (`section`, with optional `rows` and `numbers`), matching 1–2,000 seats within the work
+ * bound (MAX_BLOCK_SELECTION_WORK).
  */
 export interface SeatBlockTarget {
   seatIds?: number[];
@@ -268,8 +269,8 @@ export class SeatBlocks {
    * PostgreSQL has blocked (read without a lock, as the selection is; the release's row lock then
    * settles each seat), possibly none. Exactly one of the two forms (InvalidInputError otherwise).
    * A selection: an unknown section or row label is a NotFoundError naming it (the performance's
-   * too); an ambiguous one (no exact match, several alike in casing) an InvalidInputError naming
-   * them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
+   * too); an ambiguous one (no exact match, several alike in casing: `Straße` and `STRASSE` asked
+   * as `strasse`) an InvalidInputError naming them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
    * work than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
    * row; with `blockedOnly` both bounds counted on the blocked seats), an InvalidInputError.
    */
@@ -302,10 +303,15 @@ export class SeatBlocks {
 
     const names = await this.blocks.sectionNames(performanceId);
     if (names === null) throw new NotFoundError('performance');
-    const sectionName = findSectionName(names, section);
-    if (sectionName === undefined) {
-      throw new NotFoundError(`section "${section}"`, { performanceId, section });
+    const sections = sectionNamesMatching(names, section);
+    if (sections.length === 0) throw new NotFoundError(`section "${section}"`, { performanceId, section });
+    if (sections.length > 1) {
+      throw new InvalidInputError(
+        `section "${section}" is ambiguous: it names ${quoted(sections)} alike in casing; give one exactly as written`,
+        { section, sections },
+      );
     }
+    const [sectionName] = sections;
     let rowIndexes: number[] | null = null;
     if (rows !== undefined) {
       const known = await this.blocks.sectionRows(performanceId, sectionName);
@@ -313,9 +319,15 @@ export class SeatBlocks {
       const unknown: string[] = [];
       rowIndexes = [];
       for (const label of rows) {
-        const found = findSectionName(labels, label);
-        if (found === undefined) unknown.push(label);
-        else rowIndexes.push(known[labels.indexOf(found)].row);
+        const found = sectionNamesMatching(labels, label);
+        if (found.length > 1) {
+          throw new InvalidInputError(
+            `row "${label}" of section "${sectionName}" is ambiguous: it names rows ${quoted(found)} alike in casing; give one exactly as written`,
+            { section: sectionName, row: label, rows: found },
+          );
+        }
+        if (found.length === 0) unknown.push(label);
+        else rowIndexes.push(known[labels.indexOf(found[0])].row);
       }
       if (unknown.length > 0) {
         throw new NotFoundError(
@@ -436,6 +448,11 @@ function assertNumbers(numbers: unknown): asserts numbers is { from: number; to:
   if (range.from > range.to) throw new InvalidInputError('numbers.from must not be after numbers.to');
 }
 
+/** Names for messages: `"Straße", "STRASSE"`. */
+function quoted(names: readonly string[]): string {
+  return names.map((name) => `"${name}"`).join(', ');
+}
+
 /** A selection in words, for messages: `section "Stalls", rows "F", "G", seats 1-4`. */
 function inWords(selection: SeatPlaceSelection): string {
   const parts = [`section "${selection.section}"`];
@@ -452,6 +469,7 @@ function asAudited(selection: ResolvedTarget['selection']): Record<string, unkno
   return { selection: asked, section: sectionName };
 }
 
+/** A sorted copy of `ids`, ascending by value (`ids` is left as it is). */
 function ascending(ids: readonly number[]): number[] {
   return [...ids].sort((a, b) => a - b);
 }
