@@ -601,6 +601,45 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     expect(exact.json().blocked).toEqual(idsWhere(performance.seats, (seat) => seat.section === 'Other'));
   });
 
+  it('P7: odd bodies and fields answer 4xx with the uniform body, never 5xx', async () => {
+    const performance = await newPerformance([{ name: 'Box', rows: 2, seatsPerRow: 4 }]);
+    const bodies: unknown[] = [
+      null,
+      [],
+      'x',
+      5,
+      { section: 'Box', numbers: { from: 1, to: 2, extra: 1 } },
+      { section: 'Box', numbers: '1-4' },
+      { section: 'Box', numbers: [1, 2] },
+      { section: 'Box', numbers: { from: '1', to: '2' } },
+      { section: 'Box', rows: 'A' },
+      { section: 'Box', rows: [1] },
+      { section: 'Box', rows: ['\u0301'] },
+      { section: 123 },
+      { section: null },
+      { section: 'Box', seatIds: null },
+      { section: 'Box', onlyFree: 'true' },
+    ];
+    for (const url of ['seat-blocks', 'seat-blocks/release']) {
+      for (const body of bodies) {
+        const answer = await api.app.inject({
+          method: 'POST',
+          url: `/api/v1/admin/performances/${performance.id}/${url}`,
+          headers: { authorization: `Bearer ${admin.accessToken ?? ''}`, 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+        const label = `${url} ${JSON.stringify(body)}: ${answer.body}`;
+        expect(answer.statusCode, label).toBeGreaterThanOrEqual(400);
+        expect(answer.statusCode, label).toBeLessThan(500);
+        expect(answer.json(), label).toMatchObject({ statusCode: answer.statusCode, requestId: expect.any(String) });
+      }
+    }
+    expect((await release(performance.id, { section: 'Box', onlyFree: true })).statusCode).toBe(400);
+    // A fullwidth name folds to the section's (NFKC), as every lookup of a section does.
+    expect((await block(performance.id, { section: 'ＢＯＸ' })).statusCode).toBe(200);
+    expect(await seats(performance.id, 'status=AVAILABLE')).toEqual([]);
+  });
+
   it('a section block (all or none, and onlyFree) racing 200 buyers on its seats: each seat ends held or blocked, never both', async () => {
     const store = api.app.get(SeatBlockStore);
     const original = store.block.bind(store);
