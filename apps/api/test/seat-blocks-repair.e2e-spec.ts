@@ -61,7 +61,14 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
     const { id, seat } = await soldSeatLostByFailover();
     const blocked = await block(id, [seat]);
     expect(blocked.statusCode, blocked.body).toBe(409);
-    expect(blocked.json().details).toEqual({ seatIds: [seat], held: [], sold: [seat] });
+    expect(blocked.json().details).toEqual({
+      seatIds: [seat],
+      held: [],
+      sold: [seat],
+      truncated: false,
+      heldCount: 0,
+      soldCount: 1,
+    });
     const kept = await db.query('SELECT 1 FROM seat_blocks WHERE seat_id = $1', [seat]);
     expect(kept.rowCount).toBe(0);
     await reconcile(id);

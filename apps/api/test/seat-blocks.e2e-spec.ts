@@ -125,7 +125,7 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
     expect(refused.statusCode, refused.body).toBe(409);
     expect(refused.json()).toMatchObject({
       error: 'Conflict',
-      details: { seatIds: [s5], held: [s5], sold: [] },
+      details: { seatIds: [s5], held: [s5], sold: [], truncated: false, heldCount: 1, soldCount: 0 },
       requestId: expect.any(String),
       path: `/api/v1/admin/performances/${performance.id}/seat-blocks`,
     });
@@ -266,6 +266,9 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
       seatIds: [performance.seatIds[0]],
       held: [],
       sold: [performance.seatIds[0]],
+      truncated: false,
+      heldCount: 0,
+      soldCount: 1,
     });
     expect((await seats(performance.id, 'status=AVAILABLE')).map((seat) => seat.id)).toEqual(
       performance.seatIds.slice(1),

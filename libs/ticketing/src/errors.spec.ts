@@ -82,9 +82,16 @@ describe('NoSeatsFitError', () => {
 });
 
 describe('SeatsNotBlockableError', () => {
-  it('names every seat up to the bound, by state', () => {
+  it('names every seat up to the bound, by state, in the one shape of details', () => {
     const error = new SeatsNotBlockableError([5, 2], [3]);
-    expect(error.details).toEqual({ seatIds: [2, 3, 5], held: [5, 2], sold: [3] });
+    expect(error.details).toEqual({
+      seatIds: [2, 3, 5],
+      held: [2, 5],
+      sold: [3],
+      truncated: false,
+      heldCount: 2,
+      soldCount: 1,
+    });
     expect(error.message).toBe(
       'seats held or sold cannot be blocked: 2, 3, 5 (nothing blocked; onlyFree: true blocks the others)',
     );

@@ -317,9 +317,10 @@ export const MAX_UNBLOCKABLE_LISTED = 100;
 
 /**
  * An operator's block refused because some of its seats are in a buyer's live hold or sold:
- * nothing was blocked. Details: `{seatIds, held, sold}` (`seatIds` all of them; `held` and `sold`
- * by state), each list cut to the lowest MAX_UNBLOCKABLE_LISTED seat ids; when cut, also
- * `truncated: true`, `heldCount` and `soldCount` (all of them).
+ * nothing was blocked. Details, always the same shape: `{seatIds, held, sold, truncated, heldCount,
+ * soldCount}`: `seatIds` the lowest MAX_UNBLOCKABLE_LISTED of those seats (ids ascending), `held`
+ * and `sold` those of them by state (ascending); `truncated` whether seats were left out of
+ * `seatIds`; `heldCount` and `soldCount` how many are held and sold in all.
  */
 export class SeatsNotBlockableError extends DomainError {
   constructor(held: number[], sold: number[]) {
@@ -332,16 +333,14 @@ export class SeatsNotBlockableError extends DomainError {
       'conflict',
       'SeatsNotBlockable',
       `seats held or sold cannot be blocked: ${named}${seatIds.join(', ')} (nothing blocked; onlyFree: true blocks the others)`,
-      truncated
-        ? {
-            seatIds,
-            held: held.filter((id) => listed.has(id)).sort((a, b) => a - b),
-            sold: sold.filter((id) => listed.has(id)).sort((a, b) => a - b),
-            truncated,
-            heldCount: held.length,
-            soldCount: sold.length,
-          }
-        : { seatIds, held, sold },
+      {
+        seatIds,
+        held: held.filter((id) => listed.has(id)).sort((a, b) => a - b),
+        sold: sold.filter((id) => listed.has(id)).sort((a, b) => a - b),
+        truncated,
+        heldCount: held.length,
+        soldCount: sold.length,
+      },
     );
   }
 }

@@ -192,6 +192,8 @@ export type { Operator } from './purchases/admin-purchases';
 export { SeatBlocksModule } from './blocks/seat-blocks.module';
 export { SeatBlockStore } from './blocks/seat-block.store';
 export {
+  BLOCK_WORK_PER_ROW,
+  MAX_BLOCK_SELECTION_WORK,
   MAX_ROWS_PER_BLOCK_SELECTION,
   MAX_SEAT_BLOCK_REASON_LENGTH,
   MAX_SEATS_PER_BLOCK_REQUEST,

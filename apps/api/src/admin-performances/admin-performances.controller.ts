@@ -84,12 +84,13 @@ export class AdminPerformancesController {
    * Takes seats off sale (blocked: sound desk, camera positions, house seats, broken views): all
    * the named seats or none. Name them by id (`seatIds`, 1–500) or by place: `section` (its name
    * in any casing), optionally `rows` (labels) and `numbers` `{from, to}` (seat numbers in each
-   * row), matching 1–2,000 seats; exactly one of the two forms. Blocked seats read `BLOCKED`
+   * row), matching 1–2,000 seats whose rows hold at most 20,000 seats plus 30 a row (the Lua
+   * scripts' work: each touched row is refreshed whole); exactly one of the two forms. Blocked seats read `BLOCKED`
    * everywhere, are never held, sold or offered by best-available, and stay blocked when Redis
    * loses the performance (kept in PostgreSQL) until released. A seat blocked already stays so,
    * with its first reason (`alreadyBlocked`). A seat in a buyer's live hold or sold refuses the
-   * whole request (409 `SeatsNotBlockable`, `details.seatIds`, `held`, `sold`, at most 100 of
-   * them; nothing blocked), unless `onlyFree` is true: then the free seats are blocked and the
+   * whole request (409 `SeatsNotBlockable`, details `{seatIds, held, sold, truncated, heldCount,
+   * soldCount}`: at most the lowest 100 of them; nothing blocked), unless `onlyFree` is true: then the free seats are blocked and the
    * others answered in `skipped`. Audit log: `seat.block` (with the selection as asked). Admin only.
    */
   @Post(':id/seat-blocks')
@@ -99,7 +100,7 @@ export class AdminPerformancesController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a selection matching no seat or more than 2,000 (split it); a reason over 200 characters or not text; onlyFree not a boolean; an unknown field',
+      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); a selection matching no seat or more than 2,000, or whose touched rows hold more than 20,000 seats plus 30 a row (`details.rows`, `rowSeats`, `work`, `maxWork`; split it); a reason over 200 characters or not text; onlyFree not a boolean; an unknown field',
   })
   @ApiResponse({
     status: 404,
@@ -110,7 +111,8 @@ export class AdminPerformancesController {
   @ApiResponse({
     status: 409,
     type: ErrorBodyDto,
-    description: 'SeatsNotBlockable: seats in a live hold or sold (`details.seatIds`, `held`, `sold`); nothing blocked',
+    description:
+      "SeatsNotBlockable: seats in a buyer's live hold or sold; nothing blocked. `details` always `{seatIds, held, sold, truncated, heldCount, soldCount}`: `seatIds` the lowest 100 of those seats at most (ascending), `held` and `sold` those listed by state, `truncated` (boolean) whether more were left out, `heldCount` and `soldCount` how many are held and sold in all",
   })
   @ApiResponse({
     status: 503,
@@ -136,8 +138,9 @@ export class AdminPerformancesController {
 
   /**
    * Puts blocked seats back on sale: holdable and offered by best-available again at once. The
-   * seats by id or by place, as a block names them. A named seat that is not blocked is no change
-   * and no error (`notBlocked`), so a retry is safe. Audit log: `seat.release`. Admin only.
+   * seats by id or by place, as a block names them; by place, the selection means its blocked seats
+   * (the bounds count those only, so a large section with a few blocked seats is one request). A
+   * named seat that is not blocked is no change and no error (`notBlocked`), so a retry is safe. Audit log: `seat.release`. Admin only.
    */
   @Post(':id/seat-blocks/release')
   @HttpCode(200)
@@ -146,7 +149,7 @@ export class AdminPerformancesController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a selection matching no seat or more than 2,000 (split it); an unknown field',
+      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); a selection matching no seat, or more than 2,000 blocked seats, or blocked seats whose rows hold more than 20,000 seats plus 30 a row (split it); an unknown field',
   })
   @ApiResponse({
     status: 404,

@@ -26,10 +26,17 @@ export interface SectionRowLabel {
   rowLabel: string;
 }
 
-/** The seats a selection by place found: up to the limit asked, in layout order, and how many match in all. */
+/**
+ * The seats a selection by place found: up to the limit asked, in layout order; how many match in
+ * all; and the work they mean for the Lua scripts, which refresh every row they touch in full:
+ * `rows`, the rows with a matching seat, and `rowSeats`, the seats of those rows together
+ * (matching or not).
+ */
 export interface SeatsAtPlace {
   seatIds: number[];
   total: number;
+  rows: number;
+  rowSeats: number;
 }
 
 /** What a block with onlyFree found under the row lock. */
@@ -271,7 +278,10 @@ export class SeatBlocksRepository {
 
   /**
    * The first `limit` seats (layout order) of one section (its name as stored), in `rows` (null:
-   * every row), numbered `numbers.from`…`numbers.to` (null: any), and how many match in all.
+   * every row), numbered `numbers.from`…`numbers.to` (null: any); with `blockedOnly`, only those
+   * `seat_blocks` has (a release's selection). Also how many match in all, how many rows they
+   * touch and how many seats those rows have (see {@link SeatsAtPlace}). One read, no lock: the
+   * caller's change takes the row lock and works on the ids found.
    */
   async seatsAt(
     performanceId: number,
@@ -279,17 +289,33 @@ export class SeatBlocksRepository {
     rows: readonly number[] | null,
     numbers: { from: number; to: number } | null,
     limit: number,
+    { blockedOnly = false }: { blockedOnly?: boolean } = {},
   ): Promise<SeatsAtPlace> {
-    const found: { id: number; total: string }[] = await this.dataSource
-      .query(
-        `SELECT id, count(*) OVER () AS total FROM seats
-         WHERE performance_id = $1 AND section = $2 AND ($3::int[] IS NULL OR "row" = ANY($3::int[]))
-           AND "number" BETWEEN $4 AND $5
-         ORDER BY position LIMIT $6`,
-        [performanceId, section, rows, numbers?.from ?? 1, numbers?.to ?? 2_147_483_647, limit],
-      )
-      .catch(rethrowAsDatabaseError);
-    return { seatIds: found.map((row) => Number(row.id)), total: found.length > 0 ? Number(found[0].total) : 0 };
+    const found: { ids: (number | string)[] | null; total: string; rows: string; rowSeats: string }[] =
+      await this.dataSource
+        .query(
+          `WITH matched AS (
+             SELECT s.id, s."row", s.position FROM seats s
+             WHERE s.performance_id = $1 AND s.section = $2 AND ($3::int[] IS NULL OR s."row" = ANY($3::int[]))
+               AND s."number" BETWEEN $4 AND $5
+               AND (NOT $7::boolean OR EXISTS (SELECT 1 FROM seat_blocks b WHERE b.seat_id = s.id))
+           )
+           SELECT (SELECT count(*) FROM matched) AS total,
+                  (SELECT count(DISTINCT "row") FROM matched) AS rows,
+                  (SELECT count(*) FROM seats WHERE performance_id = $1 AND section = $2
+                     AND "row" IN (SELECT "row" FROM matched)) AS "rowSeats",
+                  (SELECT array_agg(id ORDER BY position) FROM
+                     (SELECT id, position FROM matched ORDER BY position LIMIT $6) first) AS ids`,
+          [performanceId, section, rows, numbers?.from ?? 1, numbers?.to ?? 2_147_483_647, limit, blockedOnly],
+        )
+        .catch(rethrowAsDatabaseError);
+    const [row] = found;
+    return {
+      seatIds: (row.ids ?? []).map(Number),
+      total: Number(row.total),
+      rows: Number(row.rows),
+      rowSeats: Number(row.rowSeats),
+    };
   }
 
   /** Whether the performance exists. */

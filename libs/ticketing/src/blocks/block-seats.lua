@@ -87,7 +87,7 @@ for _, seatId in ipairs(blocked) do
 end
 redis.call('HSET', seatsKey, unpack(fields))
 -- Seats of expired holds have their bits cleared already; only free seats' rows change.
-seatingMark(seating, fromFree, false)
+seatingMarkRows(seating, fromFree, false)
 -- Guarded: HINCRBY refuses Lua's -0.
 if #fromFree > 0 then redis.call('HINCRBY', countsKey, 'available', -#fromFree) end
 if #fromExpired > 0 then redis.call('HINCRBY', countsKey, 'held', -#fromExpired) end

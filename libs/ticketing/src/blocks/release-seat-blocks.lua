@@ -38,7 +38,7 @@ end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 if #released == 0 then return {'OK', 0} end
 redis.call('HSET', seatsKey, unpack(fields))
-seatingMark(seating, released, true)
+seatingMarkRows(seating, released, true)
 redis.call('HINCRBY', countsKey, 'blocked', -#released)
 redis.call('HINCRBY', countsKey, 'available', #released)
 return {'OK', #released}

@@ -59,7 +59,7 @@ function seatBlocks(replicas = 0) {
       { row: 1, rowLabel: 'A' },
       { row: 2, rowLabel: 'B' },
     ]),
-    seatsAt: vi.fn(async () => ({ seatIds: [11, 12], total: 2 })),
+    seatsAt: vi.fn(async () => ({ seatIds: [11, 12], total: 2, rows: 1, rowSeats: 40 })),
     underRowLock: vi.fn(async (_id: number, seatIds: number[], apply: (blocked: number[]) => Promise<void>) => {
       await apply(seatIds.filter((id) => persisted.has(id)));
       return true;
@@ -257,14 +257,24 @@ describe('SeatBlocks', () => {
       message: 'row "Q" of section "Stalls" not found',
       details: { performanceId: 7, section: 'Stalls', rows: ['Q'] },
     });
-    repository.seatsAt.mockResolvedValueOnce({ seatIds: [], total: 0 });
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [], total: 0, rows: 0, rowSeats: 0 });
     await expect(subject.block(7, { section: 'Stalls', numbers: { from: 9, to: 9 } }, null, operator)).rejects.toThrow(
       'the selection matches no seat: section "Stalls", seats 9-9',
     );
-    repository.seatsAt.mockResolvedValueOnce({ seatIds: [1], total: 2500 });
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [1], total: 2500, rows: 25, rowSeats: 2500 });
     await expect(subject.block(7, { section: 'Stalls' }, null, operator)).rejects.toThrow(
       /matches 2500 seats, more than the 2000 one request may touch: split it/,
     );
+    // Few seats, but in long rows: the work of the rows they touch is bounded too.
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [1], total: 2000, rows: 1000, rowSeats: 100_000 });
+    await expect(
+      subject.block(7, { section: 'Stalls', numbers: { from: 1, to: 2 } }, null, operator),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /2000 seats lie in 1000 rows of 100000 seats: 130000 seat slots of work .* more than the 20000 .* split it/,
+      ),
+      details: { matched: 2000, rows: 1000, rowSeats: 100_000, work: 130_000, maxWork: 20_000 },
+    });
     expect(rebuilder.ensure).not.toHaveBeenCalled();
 
     expect(
@@ -274,7 +284,9 @@ describe('SeatBlocks', () => {
       blocked: [11, 12],
       alreadyBlocked: [],
     });
-    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], { from: 1, to: 2 }, 2000);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], { from: 1, to: 2 }, 2000, {
+      blockedOnly: false,
+    });
     expect(audits).toEqual([
       expect.objectContaining({
         details: {
@@ -286,5 +298,59 @@ describe('SeatBlocks', () => {
         },
       }),
     ]);
+  });
+
+  it('a release by place works on the blocked seats of the selection only, and counts its bounds on them', async () => {
+    const { subject, repository, rebuilder } = seatBlocks();
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [11, 12], total: 2, rows: 1, rowSeats: 50 });
+    expect(await subject.release(7, { section: 'Stalls' }, operator)).toMatchObject({ performanceId: 7 });
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', null, null, 2000, { blockedOnly: true });
+    expect(repository.release).toHaveBeenLastCalledWith(7, [11, 12], expect.any(Function));
+
+    // None blocked in a section that has seats: nothing to do, no error (a retried release).
+    repository.seatsAt.mockResolvedValueOnce({ seatIds: [], total: 0, rows: 0, rowSeats: 0 });
+    rebuilder.ensure.mockClear();
+    expect(await subject.release(7, { section: 'Stalls' }, operator)).toEqual({
+      performanceId: 7,
+      released: [],
+      notBlocked: [],
+    });
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
+
+    // None blocked and no seat at all: the selection is wrong.
+    repository.seatsAt
+      .mockResolvedValueOnce({ seatIds: [], total: 0, rows: 0, rowSeats: 0 })
+      .mockResolvedValueOnce({ seatIds: [], total: 0, rows: 0, rowSeats: 0 });
+    await expect(subject.release(7, { section: 'Stalls', numbers: { from: 90, to: 99 } }, operator)).rejects.toThrow(
+      'the selection matches no seat',
+    );
+  });
+
+  it('a section or row named alike in casing only, with no exact match, is ambiguous: 400 naming them', async () => {
+    const { subject, repository, rebuilder } = seatBlocks();
+    repository.sectionNames.mockResolvedValue(['Straße', 'STRASSE']);
+    await expect(subject.block(7, { section: 'strasse' }, null, operator)).rejects.toMatchObject({
+      constructor: InvalidInputError,
+      message: expect.stringContaining('section "strasse" is ambiguous: it names "Straße", "STRASSE"'),
+      details: { section: 'strasse', sections: ['Straße', 'STRASSE'] },
+    });
+    await expect(subject.release(7, { section: 'strasse' }, operator)).rejects.toBeInstanceOf(InvalidInputError);
+    // Written exactly as stored, each is reached.
+    await subject.block(7, { section: 'STRASSE' }, null, operator);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'STRASSE', null, null, 2000, { blockedOnly: false });
+
+    repository.sectionNames.mockResolvedValue(['Stalls']);
+    repository.sectionRows.mockResolvedValue([
+      { row: 1, rowLabel: 'aa' },
+      { row: 2, rowLabel: 'AA' },
+    ]);
+    await expect(subject.block(7, { section: 'Stalls', rows: ['Aa'] }, null, operator)).rejects.toMatchObject({
+      constructor: InvalidInputError,
+      message: expect.stringContaining('row "Aa" of section "Stalls" is ambiguous: it names rows "aa", "AA"'),
+      details: { section: 'Stalls', row: 'Aa', rows: ['aa', 'AA'] },
+    });
+    await subject.block(7, { section: 'Stalls', rows: ['AA'] }, null, operator);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], null, 2000, { blockedOnly: false });
+    expect(rebuilder.ensure).toHaveBeenCalledTimes(2);
   });
 });

@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
-import { findSectionName, sectionNameKey } from '../catalog/section-names';
+import { sectionNameKey, sectionNamesMatching } from '../catalog/section-names';
 import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -25,6 +25,18 @@ export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
  */
 export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
 
+/**
+ * The work one selection by place may cost the Lua scripts, in seat slots: the seats of every row
+ * it touches (each touched row's best-available slot is rewritten from all of its seats) plus
+ * BLOCK_WORK_PER_ROW a row (its reads and writes). Redis time grows with that, not with the
+ * seats alone: seats 1–2 of 1,000 rows of 100 (2,000 seats) took ~170 ms. README "Blocked seats"
+ * has the measured time of the worst shapes at this bound.
+ */
+export const MAX_BLOCK_SELECTION_WORK = 20_000;
+
+/** A touched row's fixed cost in the scripts, in seat slots (measured: ~15 µs a row, ~0.5 µs a seat slot). */
+export const BLOCK_WORK_PER_ROW = 30;
+
 /** Most row labels one selection by place names. */
 export const MAX_ROWS_PER_BLOCK_SELECTION = 200;
 
@@ -41,7 +53,8 @@ export interface SeatPlaceSelection {
 
 /**
  * What a block or release names: exactly one of `seatIds` (1–500 seat ids) or a selection by
- * place (`section`, with optional `rows` and `numbers`), matching 1–2,000 seats.
+ * place (`section`, with optional `rows` and `numbers`), matching 1–2,000 seats within the work
+ * bound (MAX_BLOCK_SELECTION_WORK).
  */
 export interface SeatBlockTarget {
   seatIds?: number[];
@@ -219,7 +232,9 @@ export class SeatBlocks {
    */
   async release(performanceId: number, target: number[] | SeatBlockTarget, operator: Operator): Promise<ReleaseResult> {
     if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
-    const { seatIds, selection } = await this.resolve(performanceId, target);
+    const { seatIds, selection } = await this.resolve(performanceId, target, { blockedOnly: true });
+    // A selection by place with no blocked seat: nothing to release (a retry after a lost answer).
+    if (seatIds.length === 0) return { performanceId, released: [], notBlocked: [] };
     await this.rebuilder.ensure(performanceId);
     const change = await this.blocks.release(performanceId, seatIds, (changed) => ({
       actorId: operator.id,
@@ -250,11 +265,20 @@ export class SeatBlocks {
 
   /**
    * The seats `target` names: seat ids as given (1–500, distinct), or those a selection by place
-   * matches, in layout order. Exactly one of the two forms (InvalidInputError otherwise). A
-   * selection: an unknown section or row label is a NotFoundError naming it (the performance's
-   * too); one matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION, an InvalidInputError.
+   * matches, in layout order; with `blockedOnly` (a release), only those of the selection
+   * PostgreSQL has blocked (read without a lock, as the selection is; the release's row lock then
+   * settles each seat), possibly none. Exactly one of the two forms (InvalidInputError otherwise).
+   * A selection: an unknown section or row label is a NotFoundError naming it (the performance's
+   * too); an ambiguous one (no exact match, several alike in casing: `Straße` and `STRASSE` asked
+   * as `strasse`) an InvalidInputError naming them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
+   * work than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
+   * row; with `blockedOnly` both bounds counted on the blocked seats), an InvalidInputError.
    */
-  private async resolve(performanceId: number, target: number[] | SeatBlockTarget): Promise<ResolvedTarget> {
+  private async resolve(
+    performanceId: number,
+    target: number[] | SeatBlockTarget,
+    { blockedOnly = false }: { blockedOnly?: boolean } = {},
+  ): Promise<ResolvedTarget> {
     if (Array.isArray(target)) {
       assertSeatIds(target, MAX_SEATS_PER_BLOCK_REQUEST);
       return { seatIds: target, selection: null };
@@ -279,10 +303,15 @@ export class SeatBlocks {
 
     const names = await this.blocks.sectionNames(performanceId);
     if (names === null) throw new NotFoundError('performance');
-    const sectionName = findSectionName(names, section);
-    if (sectionName === undefined) {
-      throw new NotFoundError(`section "${section}"`, { performanceId, section });
+    const sections = sectionNamesMatching(names, section);
+    if (sections.length === 0) throw new NotFoundError(`section "${section}"`, { performanceId, section });
+    if (sections.length > 1) {
+      throw new InvalidInputError(
+        `section "${section}" is ambiguous: it names ${quoted(sections)} alike in casing; give one exactly as written`,
+        { section, sections },
+      );
     }
+    const [sectionName] = sections;
     let rowIndexes: number[] | null = null;
     if (rows !== undefined) {
       const known = await this.blocks.sectionRows(performanceId, sectionName);
@@ -290,9 +319,15 @@ export class SeatBlocks {
       const unknown: string[] = [];
       rowIndexes = [];
       for (const label of rows) {
-        const found = findSectionName(labels, label);
-        if (found === undefined) unknown.push(label);
-        else rowIndexes.push(known[labels.indexOf(found)].row);
+        const found = sectionNamesMatching(labels, label);
+        if (found.length > 1) {
+          throw new InvalidInputError(
+            `row "${label}" of section "${sectionName}" is ambiguous: it names rows ${quoted(found)} alike in casing; give one exactly as written`,
+            { section: sectionName, row: label, rows: found },
+          );
+        }
+        if (found.length === 0) unknown.push(label);
+        else rowIndexes.push(known[labels.indexOf(found[0])].row);
       }
       if (unknown.length > 0) {
         throw new NotFoundError(
@@ -301,21 +336,34 @@ export class SeatBlocks {
         );
       }
     }
-    const found = await this.blocks.seatsAt(
-      performanceId,
-      sectionName,
-      rowIndexes,
-      numbers ?? null,
-      MAX_SEATS_PER_BLOCK_SELECTION,
-    );
     const selection = { section, ...(rows ? { rows } : {}), ...(numbers ? { numbers } : {}) };
-    if (found.total === 0) {
+    const seek = (blocked: boolean) =>
+      this.blocks.seatsAt(performanceId, sectionName, rowIndexes, numbers ?? null, MAX_SEATS_PER_BLOCK_SELECTION, {
+        blockedOnly: blocked,
+      });
+    const found = await seek(blockedOnly);
+    if (found.total === 0 && (!blockedOnly || (await seek(false)).total === 0)) {
       throw new InvalidInputError(`the selection matches no seat: ${inWords(selection)}`, { selection });
     }
+    const which = blockedOnly ? 'blocked seats' : 'seats';
     if (found.total > MAX_SEATS_PER_BLOCK_SELECTION) {
       throw new InvalidInputError(
-        `the selection matches ${found.total} seats, more than the ${MAX_SEATS_PER_BLOCK_SELECTION} one request may touch: split it (by rows or seat numbers) into several requests`,
+        `the selection matches ${found.total} ${which}, more than the ${MAX_SEATS_PER_BLOCK_SELECTION} one request may touch: split it (by rows or seat numbers) into several requests`,
         { selection, matched: found.total, max: MAX_SEATS_PER_BLOCK_SELECTION },
+      );
+    }
+    const work = found.rowSeats + BLOCK_WORK_PER_ROW * found.rows;
+    if (work > MAX_BLOCK_SELECTION_WORK) {
+      throw new InvalidInputError(
+        `the selection's ${found.total} ${which} lie in ${found.rows} rows of ${found.rowSeats} seats: ${work} seat slots of work (the seats of each row it touches, plus ${BLOCK_WORK_PER_ROW} a row), more than the ${MAX_BLOCK_SELECTION_WORK} one request may do: split it (by rows) into several requests`,
+        {
+          selection,
+          matched: found.total,
+          rows: found.rows,
+          rowSeats: found.rowSeats,
+          work,
+          maxWork: MAX_BLOCK_SELECTION_WORK,
+        },
       );
     }
     return { seatIds: found.seatIds, selection: { ...selection, sectionName } };
@@ -400,6 +448,11 @@ function assertNumbers(numbers: unknown): asserts numbers is { from: number; to:
   if (range.from > range.to) throw new InvalidInputError('numbers.from must not be after numbers.to');
 }
 
+/** Names for messages: `"Straße", "STRASSE"`. */
+function quoted(names: readonly string[]): string {
+  return names.map((name) => `"${name}"`).join(', ');
+}
+
 /** A selection in words, for messages: `section "Stalls", rows "F", "G", seats 1-4`. */
 function inWords(selection: SeatPlaceSelection): string {
   const parts = [`section "${selection.section}"`];
@@ -416,6 +469,7 @@ function asAudited(selection: ResolvedTarget['selection']): Record<string, unkno
   return { selection: asked, section: sectionName };
 }
 
+/** A sorted copy of `ids`, ascending by value (`ids` is left as it is). */
 function ascending(ids: readonly number[]): number[] {
   return [...ids].sort((a, b) => a - b);
 }

@@ -39,6 +39,18 @@ export function findSectionName(names: readonly string[], requested: string): st
 }
 
 /**
+ * Every one of `names` that `requested` may name: the name written exactly so alone when there is
+ * one, else all that fold alike (see {@link sectionNameKey}), in the order of `names`. More than
+ * one means the request is ambiguous: an older performance may hold `Straße` and `STRASSE`, and
+ * `strasse` names neither exactly.
+ */
+export function sectionNamesMatching(names: readonly string[], requested: string): string[] {
+  if (names.includes(requested)) return [requested];
+  const key = sectionNameKey(requested);
+  return names.filter((name) => sectionNameKey(name) === key);
+}
+
+/**
  * The form grades are compared in, that of section names (sectionNameKey): `VIP`, `vip` and
  * `ＶＩＰ` are one grade wherever one is looked up (best-available `grade`, the seat page filter).
  */

@@ -54,6 +54,9 @@
                                              row the full list has no room for is refreshed now)
     seatingRefreshDirty(seating, dirty)      refreshes the rows `dirty` (the 'dirty' field as read)
                                              lists and deletes the field
+    seatingMarkRows(seating, seatIds, free)  seatingMark for seats across many rows: each
+                                             section's slot counted once when more than
+                                             SEATING_RECOUNT_ROWS of its rows changed
 
   Stale slots: a row listed in 'dirty' may keep a slot (and cached windows) of before its seats
   were taken, while each section's slot stays the most of its rows' slots as stored (every
@@ -412,14 +415,12 @@ end
 -- rows, rather than after each row: each row's own count may read all the section's slots.
 local SEATING_RECOUNT_ROWS = 8
 
-local function seatingRefreshDirty(seating, dirty)
-  if not dirty then return end
-  redis.call('HDEL', seating.layout, 'dirty')
-  local indexes, names = {}, {}
-  for row in string.gmatch(dirty, '%d+') do
-    indexes[#indexes + 1] = tonumber(row)
-    names[#names + 1] = 'r' .. row
-  end
+-- Refreshes the slots of rows `indexes` (row indexes, each once) and of their sections: a section
+-- with at most SEATING_RECOUNT_ROWS of them row by row, a larger one counted once after its rows.
+local function seatingRefreshRows(seating, indexes)
+  if #indexes == 0 then return end
+  local names = {}
+  for i = 1, #indexes do names[i] = 'r' .. indexes[i] end
   local records = redis.call('HMGET', seating.layout, unpack(names))
   local sections, order = {}, {}
   for i = 1, #names do
@@ -448,6 +449,39 @@ local function seatingRefreshDirty(seating, dirty)
       if changed then seatingRefreshSection(seating, section) end
     end
   end
+end
+
+local function seatingRefreshDirty(seating, dirty)
+  if not dirty then return end
+  redis.call('HDEL', seating.layout, 'dirty')
+  local indexes = {}
+  for row in string.gmatch(dirty, '%d+') do indexes[#indexes + 1] = tonumber(row) end
+  seatingRefreshRows(seating, indexes)
+end
+
+--[[
+  seatingMarkRows(seating, seatIds, free): what seatingMark does, for seats across many rows (an
+  operator's block or release by place: up to thousands of rows of one section). Each row's slot
+  is rewritten once; a section with more than SEATING_RECOUNT_ROWS of the rows gets its slot
+  counted once afterwards, in one pass over its rows, instead of after each row (each of those
+  counts may search all the section's slots: a column of 2,000 seats across 2,000 rows of one
+  section took seconds of Redis time that way). Seat ids without a layout entry are skipped.
+]]
+local function seatingMarkRows(seating, seatIds, free)
+  if not seating or #seatIds == 0 then return end
+  local entries = redis.call('HMGET', seating.layout, unpack(seatIds))
+  local seen, indexes = {}, {}
+  for i = 1, #seatIds do
+    if entries[i] then
+      local position, row = string.match(entries[i], '^(%d+),(%d+)$')
+      redis.call('SETBIT', seating.free, tonumber(position), free and 1 or 0)
+      if not seen[row] then
+        seen[row] = true
+        indexes[#indexes + 1] = tonumber(row)
+      end
+    end
+  end
+  seatingRefreshRows(seating, indexes)
 end
 
 --[[
