@@ -5,7 +5,7 @@ import { PerformanceReschedulesRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
 import { RescheduleNotices } from '@app/ticketing';
 import { dataSourceOf, mailOutcomes, startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 describe('a performance that moves: its confirmed buyers get one new-date notice each (PATCH → batch → outbox → RabbitMQ → mailer → SMTP)', () => {
@@ -107,6 +107,28 @@ describe('a performance that moves: its confirmed buyers get one new-date notice
     expect(mailsTo(d)).toHaveLength(1);
     expect(confirmationD.text).toContain('8 March 2030, 19:00 UTC');
     expect(confirmationD.text).not.toContain('1 March 2030');
+  });
+
+  it('offers the refund only to a buyer who can still cancel: not once a ticket was checked in', async () => {
+    const doors = doorsOpenNow();
+    const performance = await createPerformance(api.app, admin, 10, doors);
+    const [scanned, waiting] = await Promise.all([createSession(api.app), createSession(api.app)]);
+    const scannedPurchase = await buy(performance, scanned, 0);
+    await buy(performance, waiting, 1);
+    await flushPurchases(api.app);
+    await waitUntil(() => [scanned, waiting].every((buyer) => mailsTo(buyer).length === 1), 'confirmations received');
+    const tickets = await call('GET', `/purchases/${scannedPurchase}/tickets`, { session: scanned });
+    const checkIn = await call('POST', '/check-in', { session: admin, body: { code: tickets.json().items[0].code } });
+    expect(checkIn.statusCode).toBe(200);
+
+    await move(performance.id, new Date(doors.startsAt.getTime() + 3_600_000).toISOString());
+    expect(await queueAllNotices()).toBe(2);
+    await waitUntil(() => [scanned, waiting].every((buyer) => mailsTo(buyer).length === 2), 'notices received');
+    expect(mailsTo(waiting)[1].text).toContain('you may cancel the purchase for a full refund until');
+    expect(mailsTo(scanned)[1].subject).toBe('New date: Concert');
+    expect(mailsTo(scanned)[1].text).not.toContain('refund');
+    const cancel = await call('POST', `/purchases/${scannedPurchase}/cancel`, { session: scanned });
+    expect(cancel.statusCode).toBe(409);
   });
 
   it('sends one notice for two moves made before the notices went out, and another for a move back', async () => {

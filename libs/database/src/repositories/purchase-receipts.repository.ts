@@ -25,6 +25,8 @@ export interface PurchaseReceipt {
   seats: { section: string; row: number; rowLabel: string; number: number }[];
   /** The purchase's active tickets in seat order, with what their signed codes are made of. */
   tickets: ReceiptTicket[];
+  /** Whether a ticket of it was scanned in at the door: then the buyer can no longer cancel it. */
+  checkedIn: boolean;
   /**
    * Set when the purchase's performance was canceled (performance_cancellations), with the
    * operator's reason (null when none was given) and when it was canceled; null otherwise.
@@ -60,6 +62,7 @@ interface ReceiptRow {
   purchased_at: Date;
   seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   tickets: ReceiptTicket[] | null;
+  checked_in: boolean;
   performance_canceled: boolean;
   cancellation_reason: string | null;
   cancellation_requested_at: Date | null;
@@ -90,6 +93,7 @@ export class PurchaseReceiptsRepository {
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets,
+              EXISTS (SELECT 1 FROM tickets t WHERE t.purchase_id = p.id AND t.checked_in_at IS NOT NULL) AS checked_in,
               pc.performance_id IS NOT NULL AS performance_canceled, pc.reason AS cancellation_reason,
               pc.requested_at AS cancellation_requested_at
          FROM purchases p
@@ -117,6 +121,7 @@ export class PurchaseReceiptsRepository {
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
       tickets: row.tickets ?? [],
+      checkedIn: row.checked_in,
       performanceCancellation: row.performance_canceled
         ? { reason: row.cancellation_reason, requestedAt: row.cancellation_requested_at! }
         : null,

@@ -5,6 +5,8 @@ import { StoreUnavailableError } from '@app/core';
 import type { SeatBlocksRepository } from '@app/database';
 import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import type { SeatStateStore } from '../seats/seat-state.store';
+import type { SeatStatus } from '../seats/seat-status';
 import type { SeatBlockStore } from './seat-block.store';
 import { SeatBlocks } from './seat-blocks';
 
@@ -75,13 +77,19 @@ function seatBlocks(replicas = 0) {
     replicated: vi.fn(async () => replicas),
   };
   const rebuilder = { ensure: vi.fn(async () => {}) };
+  /** Live statuses as Redis has them: every seat available unless listed. */
+  const live = new Map<number, SeatStatus>();
+  const seats = {
+    statuses: vi.fn(async (_id: number, seatIds: number[]) => seatIds.map((id) => live.get(id) ?? 'AVAILABLE')),
+  };
   const subject = new SeatBlocks(
     repository as unknown as SeatBlocksRepository,
     store as unknown as SeatBlockStore,
+    seats as unknown as SeatStateStore,
     rebuilder as unknown as SeatStateRebuilder,
     { REDIS_WAIT_REPLICAS: replicas === 0 ? 0 : 1, REDIS_WAIT_TIMEOUT_MS: 100 } as Env,
   );
-  return { subject, repository, store, rebuilder, persisted, audits };
+  return { subject, repository, store, rebuilder, persisted, audits, live };
 }
 
 describe('SeatBlocks', () => {
@@ -130,6 +138,17 @@ describe('SeatBlocks', () => {
     await expect(refused).rejects.toMatchObject({ details: { seatIds: [2, 4], held: [4], sold: [2] } });
     expect(persisted.size).toBe(0);
     expect(repository.underRowLock).not.toHaveBeenCalled();
+  });
+
+  it('names the seats Redis has held or sold too when PostgreSQL refuses sold seats first, writing nothing', async () => {
+    const { subject, store, repository, live } = seatBlocks();
+    repository.block.mockResolvedValueOnce({ outcome: 'SOLD', seatIds: [2] } as never);
+    live.set(4, 'HELD').set(6, 'SOLD').set(2, 'SOLD');
+    const refused = subject.block(7, [1, 2, 4, 6], null, operator);
+    await expect(refused).rejects.toMatchObject({
+      details: { seatIds: [2, 4, 6], held: [4], sold: [2, 6], heldCount: 1, soldCount: 2, truncated: false },
+    });
+    expect(store.block).not.toHaveBeenCalled();
   });
 
   it('with too few replicas: 503, nothing committed, the seats Redis took written back from PostgreSQL', async () => {

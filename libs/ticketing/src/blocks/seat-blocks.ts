@@ -9,6 +9,7 @@ import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNo
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SeatStateStore } from '../seats/seat-state.store';
 import { SeatBlockStore } from './seat-block.store';
 
 /** The audit actions of blocking and releasing seats (`admin_audit_log`). */
@@ -109,6 +110,7 @@ export class SeatBlocks {
   constructor(
     private readonly blocks: SeatBlocksRepository,
     private readonly store: SeatBlockStore,
+    private readonly seats: SeatStateStore,
     private readonly rebuilder: SeatStateRebuilder,
     @Inject(Env) private readonly env: Env,
   ) {}
@@ -215,8 +217,30 @@ export class SeatBlocks {
         if (written) await this.writeBack(performanceId, seatIds);
         throw error;
       });
+    if (change.outcome === 'SOLD') throw await this.notBlockable(performanceId, seatIds, change.seatIds);
     const changed = done(change, performanceId);
     return { performanceId, blocked: changed, alreadyBlocked: others(seatIds, changed) };
+  }
+
+  /**
+   * The refusal of a block PostgreSQL found sold seats in (`soldInPostgres`, active tickets, seen
+   * under its row lock before Redis was asked): names the seats Redis has held or sold too, as the
+   * block script's refusal would, so the operator sees every seat in the way at once. A read only
+   * (nothing was changed); when Redis does not answer, the sold seats alone.
+   */
+  private async notBlockable(
+    performanceId: number,
+    seatIds: number[],
+    soldInPostgres: number[],
+  ): Promise<SeatsNotBlockableError> {
+    const statuses = await this.seats.statuses(performanceId, seatIds).catch(() => null);
+    const sold = new Set(soldInPostgres);
+    const held: number[] = [];
+    seatIds.forEach((seatId, index) => {
+      if (statuses?.[index] === 'HELD' && !sold.has(seatId)) held.push(seatId);
+      if (statuses?.[index] === 'SOLD') sold.add(seatId);
+    });
+    return new SeatsNotBlockableError(held, [...sold]);
   }
 
   /**

@@ -12,6 +12,7 @@ const receipt: PurchaseReceipt = {
   timeZone: 'Asia/Seoul',
   performanceStartsAt: new Date('2027-01-07T10:30:00.000Z'),
   performanceCancelUntil: new Date('2027-01-06T10:30:00.000Z'),
+  checkedIn: false,
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
@@ -41,6 +42,8 @@ describe('reschedule e-mail template', () => {
     expect(renderRescheduleEmail({ ...receipt, performanceCancelUntil: null }, previous, now).text).not.toContain(
       'refund',
     );
+    // A purchase with a checked-in ticket cannot be canceled by its buyer any more.
+    expect(renderRescheduleEmail({ ...receipt, checkedIn: true }, previous, now).text).not.toContain('refund');
   });
 
   it('escapes what the buyer and the operator wrote in HTML', () => {

@@ -6,7 +6,8 @@ import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purcha
  * receipt's `performanceStartsAt`, as PostgreSQL has it when the notice is sent) and the one the
  * buyer was last told (`previousStartsAt`), both on the venue's wall clock; that the tickets
  * and their QR codes stay valid for the new time; and, while the buyer's cancellation window is
- * still open at `now`, until when they may cancel for a refund.
+ * still open at `now` and no ticket of the purchase was checked in (its cancel is refused then),
+ * until when they may cancel for a refund.
  */
 export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt: Date, now: Date): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
@@ -14,7 +15,7 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
   const seats = receipt.seats.map(formatSeat);
   const subject = `New date: ${receipt.eventTitle}`;
   const cancelUntil = receipt.performanceCancelUntil;
-  const cancelOpen = cancelUntil !== null && cancelUntil.getTime() > now.getTime();
+  const cancelOpen = cancelUntil !== null && cancelUntil.getTime() > now.getTime() && !receipt.checkedIn;
   const keep = 'Your tickets stay valid for the new time: keep the QR codes of your confirmation.';
   const cancel = cancelOpen
     ? `If you cannot come then, you may cancel the purchase for a full refund until ${formatStartTime(cancelUntil, receipt.timeZone)}.`
