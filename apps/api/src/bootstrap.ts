@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { corsOrigins, Env, EnvSource, TrustedProxies } from '@app/config';
+import { ConfigError, corsOrigins, Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
@@ -281,7 +281,16 @@ function setupSwagger(app: NestFastifyApplication): void {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 }
 
+/**
+ * Listens on HOST:PORT. A port another process holds (EADDRINUSE) is a ConfigError naming PORT, so
+ * the start ends with one line saying what to change rather than a stack; other errors as they are.
+ */
 export async function listen(app: NestFastifyApplication): Promise<void> {
   const env = app.get(Env);
-  await app.listen({ port: env.PORT, host: env.HOST });
+  await app.listen({ port: env.PORT, host: env.HOST }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    throw new ConfigError([
+      `PORT ${env.PORT} is in use on ${env.HOST} by another process: stop it, or set PORT to a free port`,
+    ]);
+  });
 }
