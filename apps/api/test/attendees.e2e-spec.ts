@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { AttendeeRecord, AttendeesRepository } from '@app/database';
@@ -65,6 +66,20 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     expect(checkIn.statusCode).toBe(200);
 
     const { res, header, rows } = await download(performance.id);
+    // Every download is on record: who took the buyers' personal data, and of which performance.
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const { rows: audited } = await db.query(
+        `SELECT actor_id, actor_email, details FROM admin_audit_log WHERE action = 'attendees.export' AND subject_id = $1`,
+        [`performance:${performance.id}`],
+      );
+      expect(audited).toEqual([
+        { actor_id: admin.id, actor_email: admin.email, details: { performanceId: performance.id } },
+      ]);
+    } finally {
+      await db.end();
+    }
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(res.headers['content-disposition']).toBe(
       `attachment; filename="performance-${performance.id}-attendees.csv"`,
@@ -110,7 +125,9 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     await flushPurchases(api.app);
 
     const pages: number[][] = [];
-    for await (const page of await api.app.get(AttendeeList).open(performance.id, 4)) {
+    for await (const page of await api.app
+      .get(AttendeeList)
+      .open(performance.id, { id: admin.id, email: admin.email }, 4)) {
       pages.push(page.map((line) => line.position));
     }
     expect(pages.map((page) => page.length)).toEqual([4, 4, 3]);

@@ -184,7 +184,7 @@ export type {
 } from './waiting-room/waiting-room.types';
 export { SalesModule } from './sales/sales.module';
 export { SalesReportService } from './sales/sales-report.service';
-export { ATTENDEE_PAGE_SIZE, AttendeeList } from './sales/attendee-list';
+export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sales/attendee-list';
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
 export { AdminPurchases, REFUND_ACTION } from './purchases/admin-purchases';

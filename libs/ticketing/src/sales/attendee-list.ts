@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { AttendeeRecord, AttendeesRepository, PerformanceRepository } from '@app/database';
+import { AdminAuditRepository, AttendeeRecord, AttendeesRepository, PerformanceRepository } from '@app/database';
 import { NotFoundError } from '../errors';
+import type { Operator } from '../purchases/admin-purchases';
+
+/** The audit action of a door list's download: it hands out every buyer's e-mail and name. */
+export const ATTENDEES_EXPORT_ACTION = 'attendees.export';
 
 /** Lines a page of the door list reads at most (one query each). */
 export const ATTENDEE_PAGE_SIZE = 1_000;
@@ -17,16 +21,30 @@ export class AttendeeList {
   constructor(
     private readonly performances: PerformanceRepository,
     private readonly attendees: AttendeesRepository,
+    private readonly audit: AdminAuditRepository,
   ) {}
 
   /**
    * The list as pages of up to `pageSize` lines, the first one already read, so an unknown
    * performance (NotFoundError) or an unavailable database (DatabaseUnavailableError) is known
-   * before the caller starts its answer. Later pages are read as the caller iterates; a failure
-   * then rejects that iteration.
+   * before the caller starts its answer. The download is recorded in the audit log first
+   * (`attendees.export`, who and which performance: the list carries buyers' personal data), so
+   * no list goes out unrecorded. Later pages are read as the caller iterates; a failure then
+   * rejects that iteration.
    */
-  async open(performanceId: number, pageSize = ATTENDEE_PAGE_SIZE): Promise<AsyncIterable<AttendeeRecord[]>> {
+  async open(
+    performanceId: number,
+    operator: Operator,
+    pageSize = ATTENDEE_PAGE_SIZE,
+  ): Promise<AsyncIterable<AttendeeRecord[]>> {
     if (!(await this.performances.findById(performanceId))) throw new NotFoundError('performance', { performanceId });
+    await this.audit.record({
+      actorId: operator.id,
+      actorEmail: operator.email,
+      action: ATTENDEES_EXPORT_ACTION,
+      subjectId: `performance:${performanceId}`,
+      details: { performanceId },
+    });
     const first = await this.attendees.page(performanceId, 0, pageSize);
     return this.pagesFrom(performanceId, first, pageSize);
   }
