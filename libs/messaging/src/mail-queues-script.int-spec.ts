@@ -29,7 +29,6 @@ describe('scripts/mail-queues.mjs (real broker)', () => {
       [SCRIPT, ...args, '--namespace', topology.namespace],
       {
         env: {
-          PATH: process.env.PATH,
           RABBITMQ_URL,
           MAIL_MAX_ATTEMPTS: '3',
           MAIL_RETRY_BASE_MS: '1000',
