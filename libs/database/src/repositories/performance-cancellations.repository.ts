@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import type { NewAdminAudit } from './admin-audit.repository';
 import { PerformanceEntity } from '../entities/performance.entity';
-import { eventOfPerformance, PricedPerformance } from './performance.repository';
+import { eventOfPerformance, lockPerformanceRow, PricedPerformance } from './performance.repository';
 
 /** A performance's cancellation: the bulk refund `batch` runs, open while `completedAt` is null. */
 export interface PerformanceCancellationRecord {
@@ -91,10 +91,7 @@ export class PerformanceCancellationsRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
-          performanceId,
-        ]);
-        if (locked.length === 0) return null;
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return null;
         const existing: CancellationRow[] = await manager.query(
           `SELECT ${COLUMNS} FROM performance_cancellations WHERE performance_id = $1`,
           [performanceId],
@@ -130,10 +127,7 @@ export class PerformanceCancellationsRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
-          performanceId,
-        ]);
-        if (locked.length === 0) return false;
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return false;
         const row = await manager.findOne(PerformanceEntity, {
           where: { id: performanceId },
           relations: { event: true },

@@ -230,8 +230,7 @@ export class PerformanceRepository {
       .transaction(async (manager) => {
         // A stalled process (its transaction idle on the lock) must not hold every change back.
         await boundLockWaits(manager, true);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR SHARE', [id]);
-        return locked.length === 0 ? null : work(manager);
+        return (await lockPerformanceRow(manager, id, 'SHARE')) ? work(manager) : null;
       })
       .catch(rethrowAsDatabaseError);
   }
@@ -253,8 +252,7 @@ export class PerformanceRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
-        if (locked.length === 0) return null;
+        if (!(await lockPerformanceRow(manager, id, 'UPDATE'))) return null;
         const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
         if (!row) return null;
         const previousStartsAt = row.startsAt;
@@ -299,8 +297,7 @@ export class PerformanceRepository {
       this.dataSource
         .transaction(async (manager): Promise<PerformanceDeletion> => {
           await boundLockWaits(manager);
-          const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [id]);
-          if (locked.length === 0) return 'NOT_FOUND';
+          if (!(await lockPerformanceRow(manager, id, 'UPDATE'))) return 'NOT_FOUND';
           await beforeDelete();
           if ((await firstWithPurchases(manager, [id])) !== null) return 'HAS_PURCHASES';
           await manager.query('DELETE FROM performances WHERE id = $1', [id]);
@@ -399,6 +396,22 @@ function priced(performance: PerformanceEntity): PricedPerformance {
 }
 
 /** What a performance shows of its event `event`. */
+/**
+ * Takes the performance's row lock (`mode`: UPDATE to change what depends on it, SHARE to read it
+ * stable) inside `manager`'s transaction, waiting as the transaction's lock_timeout allows; false
+ * when no such performance exists (nothing locked).
+ */
+export async function lockPerformanceRow(
+  manager: EntityManager,
+  performanceId: number,
+  mode: 'UPDATE' | 'SHARE',
+): Promise<boolean> {
+  const locked: unknown[] = await manager.query(`SELECT id FROM performances WHERE id = $1 FOR ${mode}`, [
+    performanceId,
+  ]);
+  return locked.length > 0;
+}
+
 export function eventOfPerformance(event: EventEntity): EventOfPerformance {
   return { currency: event.currency, eventTitle: event.title, venue: event.venue, timeZone: event.timeZone };
 }

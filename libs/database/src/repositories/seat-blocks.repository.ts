@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import type { NewAdminAudit } from './admin-audit.repository';
-import type { ReadTransaction } from './performance.repository';
+import { lockPerformanceRow, type ReadTransaction } from './performance.repository';
 
 /** A seat an operator took off sale, with where it is. */
 export interface SeatBlockRecord {
@@ -194,10 +194,7 @@ export class SeatBlocksRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
-          performanceId,
-        ]);
-        if (locked.length === 0) return false;
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return false;
         await apply(await blockedAmong(manager, performanceId, seatIds));
         return true;
       })
@@ -219,10 +216,7 @@ export class SeatBlocksRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR SHARE', [
-          performanceId,
-        ]);
-        if (locked.length === 0) return null;
+        if (!(await lockPerformanceRow(manager, performanceId, 'SHARE'))) return null;
         return apply(await blockedAmong(manager, performanceId, seatIds));
       })
       .catch(rethrowAsDatabaseError);
@@ -334,10 +328,7 @@ export class SeatBlocksRepository {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        const locked: unknown[] = await manager.query('SELECT id FROM performances WHERE id = $1 FOR UPDATE', [
-          performanceId,
-        ]);
-        if (locked.length === 0) return { outcome: 'NOT_FOUND' as const };
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return { outcome: 'NOT_FOUND' as const };
         const known: { id: number }[] = await manager.query(
           'SELECT id FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])',
           [performanceId, seatIds],
