@@ -1,16 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
+import { PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { caller, flushPurchases, hold } from './purchase-helpers';
+import { caller, flushPurchases, hold, persisted } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const ERROR_BODY_KEYS = ['error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'].sort();
+const TIME_ZONE = 'Europe/Berlin';
 
 /**
  * Regressions found in review of the check-in window: a refused ticket answers the same inside and
- * outside the window; an empty window and malformed window settings are refused with 400.
+ * outside the window, whether its cancellation is in PostgreSQL yet or only in Redis; an empty
+ * window and malformed window settings are refused with 400.
  */
 describe('check-in window refusals (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -37,13 +40,78 @@ describe('check-in window refusals (real PostgreSQL and Redis)', () => {
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app, { name: 'Ada' });
     const event = await call('POST', '/events', {
-      body: { title: 'Review', venue: 'Hall', timeZone: 'Europe/Berlin' },
+      body: { title: 'Review', venue: 'Hall', timeZone: TIME_ZONE },
       session: admin,
     });
     eventId = event.json().id;
   });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
   afterAll(async () => {
     await api?.close();
+  });
+
+  /** Buys one seat of performance `id` for the buyer, flushes, and answers the purchase id and its ticket. */
+  async function buyTicket(
+    id: number,
+  ): Promise<{ purchaseId: string; ticket: { code: string; seat: { id: number } } }> {
+    const seats = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items;
+    const held = await hold(api.app, buyer, id, [seats[0].id]);
+    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await flushPurchases(api.app);
+    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
+    expect(listed.statusCode, listed.body).toBe(200);
+    return { purchaseId: bought.json().id, ticket: listed.json().items[0] };
+  }
+
+  /** Moves performance `id` to start at `startsAt` (PATCH, as an operator would). */
+  async function moveStart(id: number, startsAt: Date): Promise<void> {
+    const moved = await call('PATCH', `/performances/${id}`, {
+      body: { startsAt: startsAt.toISOString() },
+      session: admin,
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+  }
+
+  it('a ticket canceled only in Redis so far answers TicketCanceled outside the window too, as after the flush', async () => {
+    const created = await performance(new Date(Date.now() + HOUR_MS), { cancelUntil: null });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id;
+    const { purchaseId, ticket } = await buyTicket(id);
+    // The refund's own write to PostgreSQL fails (unreachable for that moment): the cancellation
+    // is in Redis only, until the flush writes it.
+    vi.spyOn(api.app.get(PurchaseRepository), 'cancelWritten').mockRejectedValueOnce(
+      new Error('PostgreSQL unreachable'),
+    );
+    const refunded = await call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin });
+    expect(refunded.statusCode, refunded.body).toBe(200);
+    vi.restoreAllMocks();
+    expect((await persisted(api.env.DATABASE_URL, [purchaseId])).tickets).toEqual([
+      { purchase_id: purchaseId, seat_id: ticket.seat.id, status: 'ACTIVE' },
+    ]);
+
+    // A day early (doors not open), a day late (check-in closed), and inside the window.
+    const starts = [
+      ['before doors open', new Date(Date.now() + 2 * DAY_MS)],
+      ['after check-in closed', new Date(Date.now() - DAY_MS)],
+      ['inside the window', new Date(Date.now() + HOUR_MS)],
+    ] as const;
+    const expectCanceledEverywhere = async (stage: string) => {
+      for (const [when, startsAt] of starts) {
+        await moveStart(id, startsAt);
+        const scanned = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
+        expect(scanned.statusCode, `${stage}, ${when}: ${scanned.body}`).toBe(409);
+        expect(scanned.json().message, `${stage}, ${when}`).toMatch(/^ticket is canceled/);
+      }
+    };
+    await expectCanceledEverywhere('only in Redis');
+    await flushPurchases(api.app);
+    expect((await persisted(api.env.DATABASE_URL, [purchaseId])).tickets).toEqual([
+      { purchase_id: purchaseId, seat_id: ticket.seat.id, status: 'CANCELED' },
+    ]);
+    await expectCanceledEverywhere('after the flush');
   });
 
   it('a refunded ticket scanned outside the window answers TicketCanceled, not "come back when doors open"', async () => {

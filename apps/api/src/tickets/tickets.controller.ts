@@ -39,7 +39,8 @@ export class TicketsController {
    * `checkInOpensAt` until `checkInClosesAt`): before it 409 `CheckInNotOpen`, from its close 409
    * `CheckInClosed`, each naming the performance's start on the venue's clock (`details.startsAt`,
    * `details.checkInOpensAt`, `details.checkInClosesAt`, `details.reason` NOT_OPEN or CLOSED);
-   * nothing recorded. A ticket used already answers `TicketAlreadyCheckedIn` at any time.
+   * nothing recorded. A ticket used already answers `TicketAlreadyCheckedIn` at any time, and a
+   * canceled one `TicketCanceled`, also while its cancellation is only in Redis (not flushed yet).
    */
   @Post('check-in')
   @HttpCode(200)
@@ -61,7 +62,7 @@ export class TicketsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'already checked in, canceled, its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
+      'already checked in, canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));

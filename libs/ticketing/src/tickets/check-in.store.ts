@@ -22,6 +22,15 @@ export class CheckInStore {
     return markCheckIn(this.redis, performanceKeys(performanceId), purchaseId, seatId, lifetimeSeconds);
   }
 
+  /**
+   * Whether the purchase is CANCELED in Redis, as check-in-mark.lua reads it: a cancellation
+   * PostgreSQL may not have yet (its write behind is `batch`'s flush). False also once Redis no
+   * longer holds the purchase (written to PostgreSQL and expired: PostgreSQL says the rest).
+   */
+  async purchaseCanceled(performanceId: number, purchaseId: string): Promise<boolean> {
+    return (await this.redis.hget(performanceKeys(performanceId).purchase(purchaseId), 'status')) === 'CANCELED';
+  }
+
   /** Takes the mark of `seatId` of the purchase back. */
   async unmark(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
     await this.redis.srem(performanceKeys(performanceId).checkedIn(purchaseId), String(seatId));

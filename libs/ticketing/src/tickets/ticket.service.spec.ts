@@ -40,6 +40,8 @@ function service(
     checkedInBefore?: Date | null;
     /** The ticket's status in PostgreSQL (default ACTIVE); null = no such ticket. */
     ticketStatus?: TicketStatus | null;
+    /** Its purchase is CANCELED in Redis (default not): a cancellation PostgreSQL may not have yet. */
+    canceledInRedis?: boolean;
     /** The Clock's now; default an hour before the start (doors open). */
     now?: Date;
     performanceStatus?: string;
@@ -73,6 +75,7 @@ function service(
   const marks = {
     mark: vi.fn(async () => options.mark ?? { outcome: 'MARKED' as const, added: true }),
     unmark: vi.fn(async () => undefined),
+    purchaseCanceled: vi.fn(async () => options.canceledInRedis ?? false),
   };
   const env = {
     PURCHASE_FLUSH_AGE_SECONDS: 5,
@@ -282,6 +285,12 @@ describe('TicketService', () => {
       [
         'checked in before it was canceled',
         { ticketStatus: TicketStatus.Canceled, checkedInBefore: checkedInAt },
+        TicketAlreadyCheckedInError,
+      ],
+      ['canceled only in Redis so far (not flushed)', { canceledInRedis: true }, TicketCanceledError],
+      [
+        'checked in before it was canceled, only in Redis so far',
+        { canceledInRedis: true, checkedInBefore: checkedInAt },
         TicketAlreadyCheckedInError,
       ],
     ] as const)(

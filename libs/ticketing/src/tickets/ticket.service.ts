@@ -120,8 +120,9 @@ export class TicketService {
    * refused before anything is marked: CheckInNotOpenError or CheckInClosedError (409, naming the
    * performance's start on the venue's clock), unless its performance is canceled
    * (PerformanceCanceledError), or the ticket was checked in already (TicketAlreadyCheckedInError
-   * as ever), is canceled (TicketCanceledError) or no longer exists (NotFoundError): the order
-   * PostgreSQL's check-in refuses in. PostgreSQL's check-in takes the same instant and compares it
+   * as ever), is canceled (TicketCanceledError, also when the cancellation is still only in Redis,
+   * as inside the window) or no longer exists (NotFoundError): the order PostgreSQL's check-in
+   * refuses in, whichever store knows of the cancellation. PostgreSQL's check-in takes the same instant and compares it
    * with the start and window settings it reads, so a start or window moved meanwhile refuses there
    * too (the mark is taken back), and the refusal names the window PostgreSQL applied.
    */
@@ -145,10 +146,17 @@ export class TicketService {
     if (checkInStateAt(window, now.getTime()) !== 'OPEN') {
       // Refused in the order PostgreSQL's check-in refuses in: someone already came in on it (the
       // door hears when), then a canceled or refunded ticket, then one that no longer exists; only
-      // a ticket that would admit inside the window hears about the window.
+      // a ticket that would admit inside the window hears about the window. Canceled as Redis has
+      // it too (check-in-mark.lua's test inside the window): a cancellation not flushed yet leaves
+      // the ticket ACTIVE in PostgreSQL, and the door would send its holder to come back later.
       const ticket = await this.tickets.doorState(identity);
       if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt);
-      if (ticket && ticket.status !== TicketStatus.Active) throw new TicketCanceledError();
+      if (
+        (ticket && ticket.status !== TicketStatus.Active) ||
+        (await this.marks.purchaseCanceled(identity.performanceId, identity.purchaseId))
+      ) {
+        throw new TicketCanceledError();
+      }
       if (!ticket) throw new NotFoundError('ticket');
       throw outsideWindow(performance, { startsAt: performance.startsAt, ...window }, now);
     }
