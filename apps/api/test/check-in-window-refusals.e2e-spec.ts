@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Role } from '@app/auth';
 import { PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { formatLocalDateTime } from '@app/ticketing';
 import { caller, flushPurchases, hold, persisted } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -12,8 +13,9 @@ const TIME_ZONE = 'Europe/Berlin';
 
 /**
  * Regressions found in review of the check-in window: a refused ticket answers the same inside and
- * outside the window, whether its cancellation is in PostgreSQL yet or only in Redis; an empty
- * window and malformed window settings are refused with 400.
+ * outside the window, whether its cancellation is in PostgreSQL yet or only in Redis; "already
+ * checked in" names the time on the venue's clock; an empty window and malformed window settings
+ * are refused with 400.
  */
 describe('check-in window refusals (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -112,6 +114,30 @@ describe('check-in window refusals (real PostgreSQL and Redis)', () => {
       { purchase_id: purchaseId, seat_id: ticket.seat.id, status: 'CANCELED' },
     ]);
     await expectCanceledEverywhere('after the flush');
+  });
+
+  it('"already checked in" names the time on the venue\'s clock, and keeps details.checkedInAt as the check-in answered it', async () => {
+    const created = await performance(new Date(Date.now() + HOUR_MS));
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id;
+    const { ticket } = await buyTicket(id);
+    const first = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
+    expect(first.statusCode, first.body).toBe(200);
+    const checkedInAt: string = first.json().checkedInAt;
+    const local = formatLocalDateTime(new Date(checkedInAt), TIME_ZONE);
+    // Berlin is at +01:00 or +02:00: never the UTC spelling.
+    expect(local).toMatch(/\+0[12]:00$/);
+    const expectAlreadyCheckedIn = async (when: string) => {
+      const again = await call('POST', '/check-in', { body: { code: ticket.code }, session: admin });
+      expect(again.statusCode, `${when}: ${again.body}`).toBe(409);
+      expect(again.json(), when).toMatchObject({
+        message: `already checked in at ${local}`,
+        details: { checkedInAt },
+      });
+    };
+    await expectAlreadyCheckedIn('inside the window');
+    await moveStart(id, new Date(Date.now() + 2 * DAY_MS));
+    await expectAlreadyCheckedIn('before doors open');
   });
 
   it('a refunded ticket scanned outside the window answers TicketCanceled, not "come back when doors open"', async () => {

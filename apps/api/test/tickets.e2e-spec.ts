@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role, SessionsService } from '@app/auth';
 import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
-import { TicketCodes } from '@app/ticketing';
+import { formatLocalDateTime, TicketCodes } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
@@ -195,7 +195,8 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     expect(second.statusCode).toBe(409);
     expect(second.json()).toMatchObject({
       statusCode: 409,
-      message: `already checked in at ${checkedInAt}`,
+      // On the venue's clock (its event's zone, UTC by default: `+00:00`); details as answered above.
+      message: `already checked in at ${formatLocalDateTime(new Date(checkedInAt), 'UTC')}`,
       details: { checkedInAt },
     });
     const listed = await call('GET', `/purchases/${ticket.purchaseId}/tickets`, { session: buyer });

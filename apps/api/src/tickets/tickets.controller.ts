@@ -30,14 +30,15 @@ export class TicketsController {
 
   /**
    * Checks a ticket in at the door (staff or admin). 200 the first time, with the seat and the
-   * holder; 409 `TicketAlreadyCheckedIn` afterwards (`checkedInAt` in the body says when); 409
-   * `TicketCanceled` for a canceled or refunded purchase; with `performanceId` (the door's
-   * performance), 409 `TicketForAnotherPerformance` for a ticket of another (`details.performanceId`
-   * names its own; nothing recorded), 404 when no performance has that id; 400 for a forged or
-   * malformed code; 404 for a genuine code whose ticket no longer exists. Of concurrent scans of
-   * one code, one gets 200. Only inside the ticket's check-in window (the performance's
-   * `checkInOpensAt` until `checkInClosesAt`): before it 409 `CheckInNotOpen`, from its close 409
-   * `CheckInClosed`, each naming the performance's start on the venue's clock (`details.startsAt`,
+   * holder; 409 `TicketAlreadyCheckedIn` afterwards (`details.checkedInAt` says when, in UTC; the
+   * message names it on the venue's clock, with the offset); 409 `TicketCanceled` for a canceled or
+   * refunded purchase; with `performanceId` (the door's performance), 409
+   * `TicketForAnotherPerformance` for a ticket of another (`details.performanceId` names its own;
+   * nothing recorded), 404 when no performance has that id; 400 for a forged or malformed code; 404
+   * for a genuine code whose ticket no longer exists. Of concurrent scans of one code, one gets
+   * 200. Only inside the ticket's check-in window (the performance's `checkInOpensAt` until
+   * `checkInClosesAt`): before it 409 `CheckInNotOpen`, from its close 409 `CheckInClosed`, each
+   * naming the performance's start on the venue's clock (`details.startsAt`,
    * `details.checkInOpensAt`, `details.checkInClosesAt`, `details.reason` NOT_OPEN or CLOSED);
    * nothing recorded. A ticket used already answers `TicketAlreadyCheckedIn` at any time, and a
    * canceled one `TicketCanceled`, also while its cancellation is only in Redis (not flushed yet).
@@ -62,7 +63,7 @@ export class TicketsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'already checked in, canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
+      'already checked in (`details.checkedInAt`; the message on the venue clock), canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));

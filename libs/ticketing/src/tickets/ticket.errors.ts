@@ -10,10 +10,15 @@ export class InvalidTicketCodeError extends DomainError {
   }
 }
 
-/** The ticket was scanned in before; `checkedInAt` says when. */
+/**
+ * The ticket was scanned in before, at `checkedInAt`. The message names that instant on the venue's
+ * clock (`timeZone`, its event's IANA zone), RFC 3339 with the offset then, as the window refusals
+ * name theirs; `details.checkedInAt` is the same instant in UTC (RFC 3339, `Z`), as the check-in's
+ * answer and the ticket list write it.
+ */
 export class TicketAlreadyCheckedInError extends DomainError {
-  constructor(checkedInAt: Date) {
-    super('conflict', 'TicketAlreadyCheckedIn', `already checked in at ${checkedInAt.toISOString()}`, {
+  constructor(checkedInAt: Date, timeZone: string) {
+    super('conflict', 'TicketAlreadyCheckedIn', `already checked in at ${formatLocalDateTime(checkedInAt, timeZone)}`, {
       checkedInAt: checkedInAt.toISOString(),
     });
   }

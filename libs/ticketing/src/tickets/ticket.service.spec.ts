@@ -27,6 +27,8 @@ const record = (status: TicketStatus, checkedInAt: Date | null = null): TicketRe
   checkedInAt,
 });
 const checkedInAt = new Date('2026-12-02T15:00:00Z');
+/** `checkedInAt` on the venue's clock (Berlin, +01:00), as "already checked in" names it. */
+const CHECKED_IN_LOCALLY = '2026-12-02T16:00:00+01:00';
 /** Performance 7 starts on Saturday 2026-12-05 at 20:00 in Berlin (+01:00). */
 const STARTS_AT = new Date('2026-12-05T19:00:00Z');
 const HOUR_MS = 3_600_000;
@@ -208,9 +210,28 @@ describe('TicketService', () => {
 
     it('keeps the mark and answers "already checked in", with when, after the first check-in', async () => {
       const { subject, marks } = service({ result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } });
-      await expect(subject.checkIn('code', 'staff')).rejects.toThrow(checkedInAt.toISOString());
+      await expect(subject.checkIn('code', 'staff')).rejects.toThrow(`already checked in at ${CHECKED_IN_LOCALLY}`);
       expect(marks.unmark).not.toHaveBeenCalled();
     });
+
+    it.each([
+      ['PostgreSQL answers ALREADY_CHECKED_IN', { result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } }],
+      ['its purchase was canceled since (Redis)', { mark: { outcome: 'CANCELED' }, checkedInBefore: checkedInAt }],
+      [
+        'it is scanned after the window',
+        { now: new Date(STARTS_AT.getTime() + 6 * HOUR_MS), checkedInBefore: checkedInAt },
+      ],
+    ] as const)(
+      "names when it was checked in on the venue's clock, with the offset, when %s; details as the API writes instants",
+      async (_, options) => {
+        const refusal = await service(options)
+          .subject.checkIn('code', 'staff')
+          .catch((error: unknown) => error);
+        expect(refusal).toBeInstanceOf(TicketAlreadyCheckedInError);
+        expect((refusal as TicketAlreadyCheckedInError).message).toBe(`already checked in at ${CHECKED_IN_LOCALLY}`);
+        expect((refusal as TicketAlreadyCheckedInError).details).toEqual({ checkedInAt: '2026-12-02T15:00:00.000Z' });
+      },
+    );
   });
 
   describe('checkIn outside the window', () => {

@@ -107,24 +107,26 @@ export class TicketService {
    * Redis; PerformanceCanceledError (409) once its performance was canceled (checked in the same
    * script, before anything is marked, whether its purchase was refunded yet or not, and again by
    * PostgreSQL's check-in, for a performance whose live state Redis lost);
-   * TicketAlreadyCheckedInError (409, with when) after the first, also for a ticket checked
-   * in before its purchase was canceled. Concurrent scans of one code: exactly one succeeds (one
-   * conditional UPDATE in PostgreSQL). A check-in racing a cancel of its purchase: exactly one of
-   * the two succeeds, by the order Redis runs check-in-mark.lua and cancel-purchase.lua in (the
-   * seat is marked checked in before PostgreSQL records it, and the mark taken back when
-   * PostgreSQL refuses). `staffId`: who scans. `doorPerformanceId`, when given: the performance
-   * this door admits to; a ticket for another is refused (TicketForAnotherPerformanceError, 409)
-   * before anything is marked, so it still admits at its own door, unless no such performance
-   * exists (NotFoundError: a door set up with a wrong id would send every ticket away).
+   * TicketAlreadyCheckedInError (409, with when, on the venue's clock in the message) after the
+   * first, also for a ticket checked in before its purchase was canceled. Concurrent scans of one
+   * code: exactly one succeeds (one conditional UPDATE in PostgreSQL). A check-in racing a cancel
+   * of its purchase: exactly one of the two succeeds, by the order Redis runs check-in-mark.lua and
+   * cancel-purchase.lua in (the seat is marked checked in before PostgreSQL records it, and the
+   * mark taken back when PostgreSQL refuses). `staffId`: who scans. `doorPerformanceId`, when
+   * given: the performance this door admits to; a ticket for another is refused
+   * (TicketForAnotherPerformanceError, 409) before anything is marked, so it still admits at its
+   * own door, unless no such performance exists (NotFoundError: a door set up with a wrong id would
+   * send every ticket away).
    * A scan outside the ticket's check-in window (see check-in-window.ts; the Clock's now) is
    * refused before anything is marked: CheckInNotOpenError or CheckInClosedError (409, naming the
    * performance's start on the venue's clock), unless its performance is canceled
    * (PerformanceCanceledError), or the ticket was checked in already (TicketAlreadyCheckedInError
    * as ever), is canceled (TicketCanceledError, also when the cancellation is still only in Redis,
    * as inside the window) or no longer exists (NotFoundError): the order PostgreSQL's check-in
-   * refuses in, whichever store knows of the cancellation. PostgreSQL's check-in takes the same instant and compares it
-   * with the start and window settings it reads, so a start or window moved meanwhile refuses there
-   * too (the mark is taken back), and the refusal names the window PostgreSQL applied.
+   * refuses in, whichever store knows of the cancellation. PostgreSQL's check-in takes the same
+   * instant and compares it with the start and window settings it reads, so a start or window moved
+   * meanwhile refuses there too (the mark is taken back), and the refusal names the window
+   * PostgreSQL applied.
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
@@ -150,7 +152,7 @@ export class TicketService {
       // it too (check-in-mark.lua's test inside the window): a cancellation not flushed yet leaves
       // the ticket ACTIVE in PostgreSQL, and the door would send its holder to come back later.
       const ticket = await this.tickets.doorState(identity);
-      if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt);
+      if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone);
       if (
         (ticket && ticket.status !== TicketStatus.Active) ||
         (await this.marks.purchaseCanceled(identity.performanceId, identity.purchaseId))
@@ -173,7 +175,7 @@ export class TicketService {
       // Checked in first, its purchase canceled later (a refund keeping checked-in seats): the
       // person is inside, so the door hears "already checked in" and when, as after the flush.
       const checkedInAt = (await this.tickets.doorState(identity))?.checkedInAt;
-      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt);
+      if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt, performance.timeZone);
       throw new TicketCanceledError();
     }
     // Only the scan that set the mark takes it back: a concurrent scan of the same seat leaves it.
@@ -192,7 +194,7 @@ export class TicketService {
       case 'CHECKED_IN':
         return { ticket: result.ticket, holder: result.holder, checkedInAt: result.ticket.checkedInAt as Date };
       case 'ALREADY_CHECKED_IN':
-        throw new TicketAlreadyCheckedInError(result.checkedInAt);
+        throw new TicketAlreadyCheckedInError(result.checkedInAt, performance.timeZone);
       case 'CANCELED':
         await unmark();
         throw new TicketCanceledError();
