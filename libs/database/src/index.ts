@@ -44,6 +44,7 @@ export type {
   FreeSeatBlockChange,
   SeatBlockChange,
   SeatBlockRecord,
+  SeatIdsWork,
   SeatsAtPlace,
   SectionRowLabel,
 } from './repositories/seat-blocks.repository';

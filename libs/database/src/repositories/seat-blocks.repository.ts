@@ -39,6 +39,19 @@ export interface SeatsAtPlace {
   rowSeats: number;
 }
 
+/**
+ * The work seats named by id mean for the Lua scripts (SeatBlocks' work bound): `rows`, the rows
+ * (of any section) with one of the seats; `rowSeats`, the seats of those rows together; and
+ * `sectionSlots`, the row slots read to refresh the slots of the sections they lie in: each
+ * section's rows, once per touched row of it when it has at most `recountRows` of them (its slot is
+ * refreshed after each), else once (counted once after its rows).
+ */
+export interface SeatIdsWork {
+  rows: number;
+  rowSeats: number;
+  sectionSlots: number;
+}
+
 /** What a block with onlyFree found under the row lock. */
 export type FreeSeatBlockChange =
   | { outcome: 'NOT_FOUND' }
@@ -310,6 +323,40 @@ export class SeatBlocksRepository {
       rows: Number(row.rows),
       rowSeats: Number(row.rowSeats),
     };
+  }
+
+  /**
+   * The work of `seatIds` of the performance (see {@link SeatIdsWork}): ids not of it count for
+   * nothing (the change refuses them later); with `blockedOnly`, only the seats `seat_blocks` has
+   * (a release's). One read, no lock, as {@link seatsAt}.
+   */
+  async seatIdsWork(
+    performanceId: number,
+    seatIds: readonly number[],
+    recountRows: number,
+    { blockedOnly = false }: { blockedOnly?: boolean } = {},
+  ): Promise<SeatIdsWork> {
+    const found: { rows: string; rowSeats: string; sectionSlots: string }[] = await this.dataSource
+      .query(
+        `WITH touched AS (
+           SELECT DISTINCT s.section, s."row" FROM seats s
+           WHERE s.performance_id = $1 AND s.id = ANY($2::int[])
+             AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM seat_blocks b WHERE b.seat_id = s.id))
+         ), sections AS (
+           SELECT t.section, count(*) AS touched,
+                  (SELECT count(DISTINCT "row") FROM seats WHERE performance_id = $1 AND section = t.section) AS rows
+           FROM touched t GROUP BY t.section
+         )
+         SELECT (SELECT count(*) FROM touched) AS rows,
+                (SELECT count(*) FROM seats s JOIN touched t ON t.section = s.section AND t."row" = s."row"
+                   WHERE s.performance_id = $1) AS "rowSeats",
+                (SELECT coalesce(sum(rows * CASE WHEN touched <= $4 THEN touched ELSE 1 END), 0)
+                   FROM sections) AS "sectionSlots"`,
+        [performanceId, seatIds, blockedOnly, recountRows],
+      )
+      .catch(rethrowAsDatabaseError);
+    const [row] = found;
+    return { rows: Number(row.rows), rowSeats: Number(row.rowSeats), sectionSlots: Number(row.sectionSlots) };
   }
 
   /** Whether the performance exists. */
