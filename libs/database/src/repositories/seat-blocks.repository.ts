@@ -52,6 +52,9 @@ export interface SeatIdsWork {
   sectionSlots: number;
 }
 
+/** A block deleted because its seat is sold ({@link SeatBlocksRepository.dropSoldBlocks}), as it was. */
+export type DroppedSeatBlock = Pick<SeatBlockRecord, 'seatId' | 'reason' | 'blockedBy' | 'blockedAt'>;
+
 /** What a block with onlyFree found under the row lock. */
 export type FreeSeatBlockChange =
   | { outcome: 'NOT_FOUND' }
@@ -191,6 +194,48 @@ export class SeatBlocksRepository {
       if (changed.length > 0) await insertAudit(manager, audit(changed));
       return { outcome: 'DONE', changed };
     });
+  }
+
+  /**
+   * Deletes the blocks of those of `seatIds` that have an ACTIVE ticket (a block written over a
+   * sale before blocks checked tickets, or over a sale a failover had hidden: the seat is sold, so
+   * the row would list it blocked, count it twice in the sales report, and block it again if its
+   * ticket were refunded), under the performance's row lock FOR UPDATE as {@link release}, with
+   * the audit row `audit(dropped)` (none when none was deleted), committed. Answers the blocks
+   * deleted, by seat id ascending; none when the performance is gone. Throws
+   * DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  dropSoldBlocks(
+    performanceId: number,
+    seatIds: readonly number[],
+    audit: (dropped: DroppedSeatBlock[]) => NewAdminAudit,
+  ): Promise<DroppedSeatBlock[]> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return [];
+        // TypeORM answers a DELETE as [rows, row count].
+        const [deleted]: [
+          { seat_id: number; reason: string | null; blocked_by: string; blocked_by_email: string; blocked_at: Date }[],
+          number,
+        ] = await manager.query(
+          `DELETE FROM seat_blocks b WHERE b.performance_id = $1 AND b.seat_id = ANY($2::int[])
+             AND EXISTS (SELECT 1 FROM tickets t WHERE t.performance_id = $1 AND t.seat_id = b.seat_id AND t.status = 'ACTIVE')
+           RETURNING b.seat_id, b.reason, b.blocked_by, b.blocked_by_email, b.blocked_at`,
+          [performanceId, seatIds],
+        );
+        const dropped = deleted
+          .map((row) => ({
+            seatId: Number(row.seat_id),
+            reason: row.reason,
+            blockedBy: { id: row.blocked_by, email: row.blocked_by_email },
+            blockedAt: row.blocked_at,
+          }))
+          .sort((a, b) => a.seatId - b.seatId);
+        if (dropped.length > 0) await insertAudit(manager, audit(dropped));
+        return dropped;
+      })
+      .catch(rethrowAsDatabaseError);
   }
 
   /**
