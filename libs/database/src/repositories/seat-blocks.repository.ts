@@ -199,8 +199,8 @@ export class SeatBlocksRepository {
   /**
    * Deletes the blocks of those of `seatIds` that have an ACTIVE ticket (a block written over a
    * sale before blocks checked tickets, or over a sale a failover had hidden: the seat is sold, so
-   * the row would list it blocked, count it twice in the sales report, and block it again if its
-   * ticket were refunded), under the performance's row lock FOR UPDATE as {@link release}, with
+   * the row would list it blocked, and block it again if its ticket were
+   * refunded), under the performance's row lock FOR UPDATE as {@link release}, with
    * the audit row `audit(dropped)` (none when none was deleted), committed. Answers the blocks
    * deleted, by seat id ascending; none when the performance is gone. Throws
    * DatabaseUnavailableError when a lock wait or the pool runs out.
