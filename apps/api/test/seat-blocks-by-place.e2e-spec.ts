@@ -654,6 +654,31 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     expect(exact.json().blocked).toEqual(idsWhere(performance.seats, (seat) => seat.section === 'Other'));
   });
 
+  it('rows named alike in casing: two labels for one row are a repeat (400); rows aa and AA of one hall, each written exactly, are both taken', async () => {
+    const performance = await newPerformance([{ name: 'Box', rows: 3, seatsPerRow: 2, rowLabels: ['aa', 'BB', 'CC'] }]);
+    for (const send of [block, release]) {
+      const repeat = await send(performance.id, { section: 'Box', rows: ['AA', 'BB', 'aa'] });
+      expect(repeat.statusCode, repeat.body).toBe(400);
+      expect(repeat.json()).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'rows "AA", "aa" name one row twice ("aa" of section "Box"): give each row once',
+        details: { section: 'Box', row: 'aa', rows: ['AA', 'aa'] },
+      });
+    }
+    // An older performance may hold rows alike in casing only (labels are unique by folded form today).
+    await db.query(`UPDATE seats SET row_label = 'AA' WHERE performance_id = $1 AND "row" = 2`, [performance.id]);
+    const ambiguous = await block(performance.id, { section: 'Box', rows: ['Aa'] });
+    expect(ambiguous.statusCode, ambiguous.body).toBe(400);
+    expect(ambiguous.json().details).toEqual({ section: 'Box', row: 'Aa', rows: ['aa', 'AA'] });
+    const both = await block(performance.id, { section: 'Box', rows: ['aa', 'AA'] });
+    expect(both.statusCode, both.body).toBe(200);
+    expect(both.json().blocked).toEqual(idsWhere(performance.seats, (seat) => seat.row <= 2));
+    const one = await release(performance.id, { section: 'Box', rows: ['AA'] });
+    expect(one.json().released).toEqual(idsWhere(performance.seats, (seat) => seat.row === 2));
+    await expectCountsInStep(performance.id);
+  });
+
   it('P7: odd bodies and fields answer 4xx with the uniform body, never 5xx', async () => {
     const performance = await newPerformance([{ name: 'Box', rows: 2, seatsPerRow: 4 }]);
     const bodies: unknown[] = [

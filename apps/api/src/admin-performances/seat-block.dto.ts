@@ -84,7 +84,7 @@ export class SeatReleaseDto {
     minItems: 1,
     maxItems: MAX_ROWS_PER_BLOCK_SELECTION,
     example: ['F', 'G'],
-    description: `With \`section\`: only these rows, by label in any casing (as tickets and the seat map name them), 1 to ${MAX_ROWS_PER_BLOCK_SELECTION}, each once.`,
+    description: `With \`section\`: only these rows, by label in any casing (as tickets and the seat map name them; a label written exactly as stored names that row alone), 1 to ${MAX_ROWS_PER_BLOCK_SELECTION}, each row once (two labels for one row: 400).`,
   })
   @ValidateIf((dto: SeatReleaseDto) => dto.rows !== undefined)
   @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(normalizeFreeText) : value))

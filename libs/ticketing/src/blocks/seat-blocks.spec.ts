@@ -301,7 +301,7 @@ describe('SeatBlocks', () => {
       { rows: ['A'] },
       { numbers: { from: 1, to: 2 } },
       { section: 'Stalls', numbers: { from: 3, to: 2 } },
-      { section: 'Stalls', rows: ['A', 'a'] },
+      { section: 'Stalls', rows: ['A', 'A'] },
       { section: 'Stalls', rows: [] },
     ]) {
       await expect(subject.block(7, target, null, operator), JSON.stringify(target)).rejects.toBeInstanceOf(
@@ -411,6 +411,28 @@ describe('SeatBlocks', () => {
     });
     await subject.block(7, { section: 'Stalls', rows: ['AA'] }, null, operator);
     expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], null, 2000, { blockedOnly: false });
-    expect(rebuilder.ensure).toHaveBeenCalledTimes(2);
+    // Both, each written exactly as stored: two rows, no repeat.
+    await subject.block(7, { section: 'Stalls', rows: ['aa', 'AA'] }, null, operator);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [1, 2], null, 2000, { blockedOnly: false });
+    expect(rebuilder.ensure).toHaveBeenCalledTimes(3);
+  });
+
+  it('two labels naming the same row (alike in casing, one row so named) are a repeat: 400 naming them', async () => {
+    const { subject, repository, rebuilder } = seatBlocks();
+    for (const send of [
+      () => subject.block(7, { section: 'Stalls', rows: ['a', 'B', 'A'] }, null, operator),
+      () => subject.release(7, { section: 'stalls', rows: ['a', 'B', 'A'] }, operator),
+    ]) {
+      await expect(send()).rejects.toMatchObject({
+        constructor: InvalidInputError,
+        message: 'rows "a", "A" name one row twice ("A" of section "Stalls"): give each row once',
+        details: { section: 'Stalls', row: 'A', rows: ['a', 'A'] },
+      });
+    }
+    await expect(subject.block(7, { section: 'Stalls', rows: ['B', 'B'] }, null, operator)).rejects.toThrow(
+      'rows must not name a row twice',
+    );
+    expect(repository.sectionRows).toHaveBeenCalledTimes(2);
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
   });
 });

@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
-import { sectionNameKey, sectionNamesMatching } from '../catalog/section-names';
+import { sectionNamesMatching } from '../catalog/section-names';
 import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -307,7 +307,9 @@ export class SeatBlocks {
    * settles each seat), possibly none. Exactly one of the two forms (InvalidInputError otherwise).
    * A selection: an unknown section or row label is a NotFoundError naming it (the performance's
    * too); an ambiguous one (no exact match, several alike in casing: `Straße` and `STRASSE` asked
-   * as `strasse`) an InvalidInputError naming them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
+   * as `strasse`) an InvalidInputError naming them; a label written exactly as stored names that
+   * row alone (rows `aa` and `AA` of one section: both, asked as written), and two labels naming
+   * the same row (`a` and `A` of a section with only `A`) are an InvalidInputError naming them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
    * work than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
    * row; with `blockedOnly` both bounds counted on the blocked seats), an InvalidInputError.
    */
@@ -348,7 +350,8 @@ export class SeatBlocks {
       const known = await this.blocks.sectionRows(performanceId, sectionName);
       const labels = known.map((row) => row.rowLabel);
       const unknown: string[] = [];
-      rowIndexes = [];
+      /** The labels asked, by the row label each resolved to. */
+      const asked = new Map<string, string[]>();
       for (const label of rows) {
         const found = sectionNamesMatching(labels, label);
         if (found.length > 1) {
@@ -358,7 +361,7 @@ export class SeatBlocks {
           );
         }
         if (found.length === 0) unknown.push(label);
-        else rowIndexes.push(known[labels.indexOf(found[0])].row);
+        else asked.set(found[0], [...(asked.get(found[0]) ?? []), label]);
       }
       if (unknown.length > 0) {
         throw new NotFoundError(
@@ -366,6 +369,15 @@ export class SeatBlocks {
           { performanceId, section: sectionName, rows: unknown },
         );
       }
+      for (const [row, as] of asked) {
+        if (as.length > 1) {
+          throw new InvalidInputError(
+            `rows ${quoted(as)} name one row twice ("${row}" of section "${sectionName}"): give each row once`,
+            { section: sectionName, row, rows: as },
+          );
+        }
+      }
+      rowIndexes = [...asked.keys()].map((row) => known[labels.indexOf(row)].row);
     }
     const selection = { section, ...(rows ? { rows } : {}), ...(numbers ? { numbers } : {}) };
     const seek = (blocked: boolean) =>
@@ -494,7 +506,10 @@ export class SeatBlocks {
   }
 }
 
-/** 1–MAX_ROWS_PER_BLOCK_SELECTION row labels, none twice (in any casing, as labels are told apart). */
+/**
+ * 1–MAX_ROWS_PER_BLOCK_SELECTION row labels, none written twice; labels alike in casing only are
+ * told apart after they are resolved (SeatBlocks' resolve): the same row twice is refused there.
+ */
 function assertRowLabels(rows: unknown): asserts rows is string[] {
   if (!Array.isArray(rows) || rows.length < 1 || rows.length > MAX_ROWS_PER_BLOCK_SELECTION) {
     throw new InvalidInputError(`rows must list 1 to ${MAX_ROWS_PER_BLOCK_SELECTION} row labels`);
@@ -502,8 +517,7 @@ function assertRowLabels(rows: unknown): asserts rows is string[] {
   if (rows.some((label) => typeof label !== 'string' || label.trim() === '')) {
     throw new InvalidInputError('rows must be row labels');
   }
-  const keys = (rows as string[]).map(sectionNameKey);
-  if (new Set(keys).size !== keys.length) throw new InvalidInputError('rows must not name a row twice');
+  if (new Set(rows).size !== rows.length) throw new InvalidInputError('rows must not name a row twice');
 }
 
 /** `{from, to}`: positive seat numbers, from ≤ to. */
