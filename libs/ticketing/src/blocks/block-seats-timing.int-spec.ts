@@ -24,8 +24,8 @@ const RUNS = 5;
  * touched rows plus BLOCK_WORK_PER_ROW a row), in `sections` sections (1 unless given) of
  * `sectionRows` rows of `perRow` seats: seats `from`–`to` of the first `touchRows` rows of each.
  * Whole rows cost the least per seat; columns across many rows (aisle seats) and long rows the
- * most, each touched row being refreshed whole. Shapes over several sections are the id form's
- * (a selection by place has one section): each section with at most BLOCK_SECTION_RECOUNT_ROWS
+ * most, each touched row being refreshed whole. Shapes over several sections (at most 100, as a
+ * performance has) are the id form's (a selection by place has one section): each section with at most BLOCK_SECTION_RECOUNT_ROWS
  * touched rows gets its slot refreshed after each of them, reading all of the section's row
  * slots, which the id form's work counts.
  */
@@ -64,12 +64,22 @@ const SHAPES: {
     to: 1,
   },
   {
-    name: 'ids: seat 1 of the one row of 10 of 487 sections',
+    name: 'ids: seat 1 of 4 rows of 10 of 100 sections of 4 rows',
     byId: true,
-    sections: 487,
-    sectionRows: 1,
+    sections: 100,
+    sectionRows: 4,
     perRow: 10,
-    touchRows: 1,
+    touchRows: 4,
+    from: 1,
+    to: 1,
+  },
+  {
+    name: 'ids: seat 1 of 2 rows of 10 of 100 sections of 60 rows',
+    byId: true,
+    sections: 100,
+    sectionRows: 60,
+    perRow: 10,
+    touchRows: 2,
     from: 1,
     to: 1,
   },
