@@ -309,8 +309,9 @@ export class SeatBlocks {
    * too); an ambiguous one (no exact match, several alike in casing: `Straße` and `STRASSE` asked
    * as `strasse`) an InvalidInputError naming them; a label written exactly as stored names that
    * row alone (rows `aa` and `AA` of one section: both, asked as written), and two labels naming
-   * the same row (`a` and `A` of a section with only `A`) are an InvalidInputError naming them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
-   * work than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
+   * the same row (`a` and `A` of a section with only `A`) are an InvalidInputError naming them; a
+   * selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more work
+   * than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
    * row; with `blockedOnly` both bounds counted on the blocked seats), an InvalidInputError.
    */
   private async resolve(
