@@ -413,6 +413,59 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     await expectCountsInStep(performance.id);
   });
 
+  it('bounds seat ids by the same work: one per long row is refused, and so are few rows in large sections; split, taken', async () => {
+    // 21 rows of 1,000 seats: seat 1 of each row is 21 ids in rows of 21,000 seats.
+    const long = await newPerformance([{ name: 'Promenade', rows: 21, seatsPerRow: 1000 }]);
+    const firsts = idsWhere(long.seats, (seat) => seat.number === 1);
+    const refused = await block(long.id, { seatIds: firsts });
+    expect(refused.statusCode, refused.body).toBe(400);
+    // The section's slot is counted once after its 21 rows: 21 row slots.
+    const work = 21_000 + 21 * BLOCK_WORK_PER_ROW + 21;
+    expect(refused.json()).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      requestId: expect.any(String),
+      message: expect.stringMatching(
+        new RegExp(
+          `^the 21 seat ids name seats in 21 rows of 21000 seats, in sections of 21 row slots to refresh: ${work} seat slots of work .* more than the ${MAX_BLOCK_SELECTION_WORK} one request may do: split them`,
+        ),
+      ),
+      details: { seats: 21, rows: 21, rowSeats: 21_000, sectionSlots: 21, work, maxWork: MAX_BLOCK_SELECTION_WORK },
+    });
+    expect(await seats(long.id, 'status=BLOCKED')).toEqual([]);
+    const taken = await block(long.id, { seatIds: firsts.slice(0, 19) });
+    expect(taken.statusCode, taken.body).toBe(200);
+    expect(taken.json().blocked).toEqual(firsts.slice(0, 19));
+    // A release by id counts the blocked seats among its ids: all 21 named, 19 blocked.
+    const freed = await release(long.id, { seatIds: firsts });
+    expect(freed.statusCode, freed.body).toBe(200);
+    expect(freed.json()).toEqual({
+      performanceId: long.id,
+      released: firsts.slice(0, 19),
+      notBlocked: firsts.slice(19),
+    });
+    await expectCountsInStep(long.id);
+
+    // Three sections of 1,000 one-seat rows, 8 rows of each: each section's slot is refreshed
+    // after each of its rows, reading its 1,000 row slots: 24,000 of them.
+    const wide = await newPerformance(['North', 'East', 'South'].map((name) => ({ name, rows: 1000, seatsPerRow: 1 })));
+    const eight = (section: string) => idsWhere(wide.seats, (seat) => seat.section === section && seat.row <= 8);
+    const spread = await block(wide.id, { seatIds: [...eight('North'), ...eight('East'), ...eight('South')] });
+    expect(spread.statusCode, spread.body).toBe(400);
+    expect(spread.json().details).toEqual({
+      seats: 24,
+      rows: 24,
+      rowSeats: 24,
+      sectionSlots: 24_000,
+      work: 24 + 24 * BLOCK_WORK_PER_ROW + 24_000,
+      maxWork: MAX_BLOCK_SELECTION_WORK,
+    });
+    const two = await block(wide.id, { seatIds: [...eight('North'), ...eight('East')] });
+    expect(two.statusCode, two.body).toBe(200);
+    expect(two.json().blocked).toHaveLength(16);
+    await expectCountsInStep(wide.id);
+  });
+
   it('a release by place resolves against the blocked seats: a section over the bound with five blocked is released', async () => {
     const performance = await newPerformance([{ name: 'Arena', rows: 41, seatsPerRow: 50 }]);
     const five = performance.seats.slice(0, 5).map((seat) => seat.id);
@@ -599,6 +652,31 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     const exact = await block(performance.id, { section: 'STRASSE' });
     expect(exact.statusCode, exact.body).toBe(200);
     expect(exact.json().blocked).toEqual(idsWhere(performance.seats, (seat) => seat.section === 'Other'));
+  });
+
+  it('rows named alike in casing: two labels for one row are a repeat (400); rows aa and AA of one hall, each written exactly, are both taken', async () => {
+    const performance = await newPerformance([{ name: 'Box', rows: 3, seatsPerRow: 2, rowLabels: ['aa', 'BB', 'CC'] }]);
+    for (const send of [block, release]) {
+      const repeat = await send(performance.id, { section: 'Box', rows: ['AA', 'BB', 'aa'] });
+      expect(repeat.statusCode, repeat.body).toBe(400);
+      expect(repeat.json()).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'rows "AA", "aa" name one row twice ("aa" of section "Box"): give each row once',
+        details: { section: 'Box', row: 'aa', rows: ['AA', 'aa'] },
+      });
+    }
+    // An older performance may hold rows alike in casing only (labels are unique by folded form today).
+    await db.query(`UPDATE seats SET row_label = 'AA' WHERE performance_id = $1 AND "row" = 2`, [performance.id]);
+    const ambiguous = await block(performance.id, { section: 'Box', rows: ['Aa'] });
+    expect(ambiguous.statusCode, ambiguous.body).toBe(400);
+    expect(ambiguous.json().details).toEqual({ section: 'Box', row: 'Aa', rows: ['aa', 'AA'] });
+    const both = await block(performance.id, { section: 'Box', rows: ['aa', 'AA'] });
+    expect(both.statusCode, both.body).toBe(200);
+    expect(both.json().blocked).toEqual(idsWhere(performance.seats, (seat) => seat.row <= 2));
+    const one = await release(performance.id, { section: 'Box', rows: ['AA'] });
+    expect(one.json().released).toEqual(idsWhere(performance.seats, (seat) => seat.row === 2));
+    await expectCountsInStep(performance.id);
   });
 
   it('P7: odd bodies and fields answer 4xx with the uniform body, never 5xx', async () => {

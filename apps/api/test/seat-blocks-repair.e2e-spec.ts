@@ -3,7 +3,14 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
-import { HoldService, PurchaseService, performanceKeys, SeatBlockStore, SeatReconciler } from '@app/ticketing';
+import {
+  HoldService,
+  PurchaseService,
+  performanceKeys,
+  SEAT_RECONCILER_ACTOR,
+  SeatBlockStore,
+  SeatReconciler,
+} from '@app/ticketing';
 import { caller, createPerformance, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -88,12 +95,67 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
       [seat, id, admin.id],
     );
     const { repairs } = await reconcile(id);
-    expect(repairs).toEqual([expect.objectContaining({ seatId: seat, kind: 'sold_restored' })]);
+    expect(repairs).toEqual([
+      { performanceId: id, seatId: seat, kind: 'sold_block_dropped' },
+      expect.objectContaining({ seatId: seat, kind: 'sold_restored' }),
+    ]);
     expect(await letter(id, seat)).toBe('S');
-    expect((await release(id, [seat])).json()).toMatchObject({ released: [seat] });
+    // Its block is gone with the repair: nothing left to release.
+    expect((await release(id, [seat])).json()).toMatchObject({ released: [], notBlocked: [seat] });
     expect(await letter(id, seat)).toBe('S');
     const second = await createSession(api.app);
     await expect(api.app.get(HoldService).hold(second.id, id, [seat])).rejects.toThrow();
+  });
+
+  it('deletes, audited, an old seat_blocks row of a sold seat (blocked and sold before blocks checked tickets); a second pass finds nothing', async () => {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const [seat, other] = seatIds;
+    const buyer = await createSession(api.app);
+    const hold = await api.app.get(HoldService).hold(buyer.id, id, [seat]);
+    await api.app.get(PurchaseService).purchase(buyer.id, hold.id);
+    await flushPurchases(api.app);
+    expect((await block(id, [other])).statusCode).toBe(200);
+    // As such a block left it: the seat S in Redis, and a seat_blocks row beside its ACTIVE ticket.
+    await db.query(
+      `INSERT INTO seat_blocks (seat_id, performance_id, reason, blocked_by, blocked_by_email) VALUES ($1, $2, 'desk', $3, 'ops@example.test')`,
+      [seat, id, admin.id],
+    );
+    const listed = async () =>
+      (await call('GET', `/admin/performances/${id}/seat-blocks`, { session: admin }))
+        .json()
+        .items.map((item: { seatId: number }) => item.seatId);
+    expect(await listed()).toEqual([seat, other]);
+
+    const { repairs } = await reconcile(id);
+    expect(repairs).toEqual([{ performanceId: id, seatId: seat, kind: 'sold_block_dropped' }]);
+    expect(await listed()).toEqual([other]);
+    expect(await letter(id, seat)).toBe('S');
+    const audit = await db.query(
+      `SELECT actor_id, actor_email, action, details FROM admin_audit_log WHERE subject_id = $1 AND actor_email = 'seat-reconciler'`,
+      [`performance:${id}`],
+    );
+    expect(audit.rows).toEqual([
+      {
+        actor_id: SEAT_RECONCILER_ACTOR.id,
+        actor_email: 'seat-reconciler',
+        action: 'seat.release',
+        details: {
+          performanceId: id,
+          seatIds: [seat],
+          cause: 'sold',
+          blocks: [
+            {
+              seatId: seat,
+              reason: 'desk',
+              blockedBy: { id: admin.id, email: 'ops@example.test' },
+              blockedAt: expect.any(String),
+            },
+          ],
+        },
+      },
+    ]);
+    expect((await reconcile(id)).repairs).toEqual([]);
+    expect(await letter(id, other)).toBe('B');
   });
 
   it('blocks again a committed block a failover lost (A with a seat_blocks row)', async () => {

@@ -41,9 +41,11 @@ export { PerformanceReschedulesRepository } from './repositories/performance-res
 export type { RescheduleNoticeStep } from './repositories/performance-reschedules.repository';
 export { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 export type {
+  DroppedSeatBlock,
   FreeSeatBlockChange,
   SeatBlockChange,
   SeatBlockRecord,
+  SeatIdsWork,
   SeatsAtPlace,
   SectionRowLabel,
 } from './repositories/seat-blocks.repository';

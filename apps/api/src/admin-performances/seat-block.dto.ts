@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import {
+  MAX_BLOCK_SELECTION_WORK,
   MAX_ROWS_PER_BLOCK_SELECTION,
   MAX_SEAT_BLOCK_REASON_LENGTH,
   MAX_SEATS_PER_BLOCK_REQUEST,
@@ -57,7 +58,7 @@ export class SeatReleaseDto {
     minItems: 1,
     maxItems: MAX_SEATS_PER_BLOCK_REQUEST,
     example: [101, 102],
-    description: `By id: 1 to ${MAX_SEATS_PER_BLOCK_REQUEST} seat ids of the performance, each once. Give this or \`section\`, not both.`,
+    description: `By id: 1 to ${MAX_SEATS_PER_BLOCK_REQUEST} seat ids of the performance, each once, within the work bound (the seats of the rows they touch, 30 a row, and the rows of their sections per refresh: at most ${MAX_BLOCK_SELECTION_WORK}; 400 beyond: split them). Give this or \`section\`, not both.`,
   })
   @ValidateIf((dto: SeatReleaseDto) => dto.seatIds !== undefined)
   @IsArray()
@@ -84,7 +85,7 @@ export class SeatReleaseDto {
     minItems: 1,
     maxItems: MAX_ROWS_PER_BLOCK_SELECTION,
     example: ['F', 'G'],
-    description: `With \`section\`: only these rows, by label in any casing (as tickets and the seat map name them), 1 to ${MAX_ROWS_PER_BLOCK_SELECTION}, each once.`,
+    description: `With \`section\`: only these rows, by label in any casing (as tickets and the seat map name them; a label written exactly as stored names that row alone), 1 to ${MAX_ROWS_PER_BLOCK_SELECTION}, each row once (two labels for one row: 400).`,
   })
   @ValidateIf((dto: SeatReleaseDto) => dto.rows !== undefined)
   @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(normalizeFreeText) : value))

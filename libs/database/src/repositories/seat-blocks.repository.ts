@@ -39,6 +39,22 @@ export interface SeatsAtPlace {
   rowSeats: number;
 }
 
+/**
+ * The work seats named by id mean for the Lua scripts (SeatBlocks' work bound): `rows`, the rows
+ * (of any section) with one of the seats; `rowSeats`, the seats of those rows together; and
+ * `sectionSlots`, the row slots read to refresh the slots of the sections they lie in: each
+ * section's rows, once per touched row of it when it has at most `recountRows` of them (its slot is
+ * refreshed after each), else once (counted once after its rows).
+ */
+export interface SeatIdsWork {
+  rows: number;
+  rowSeats: number;
+  sectionSlots: number;
+}
+
+/** A block deleted because its seat is sold ({@link SeatBlocksRepository.dropSoldBlocks}), as it was. */
+export type DroppedSeatBlock = Pick<SeatBlockRecord, 'seatId' | 'reason' | 'blockedBy' | 'blockedAt'>;
+
 /** What a block with onlyFree found under the row lock. */
 export type FreeSeatBlockChange =
   | { outcome: 'NOT_FOUND' }
@@ -181,6 +197,48 @@ export class SeatBlocksRepository {
   }
 
   /**
+   * Deletes the blocks of those of `seatIds` that have an ACTIVE ticket (a block written over a
+   * sale before blocks checked tickets, or over a sale a failover had hidden: the seat is sold, so
+   * the row would list it blocked, and block it again if its ticket were
+   * refunded), under the performance's row lock FOR UPDATE as {@link release}, with
+   * the audit row `audit(dropped)` (none when none was deleted), committed. Answers the blocks
+   * deleted, by seat id ascending; none when the performance is gone. Throws
+   * DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  dropSoldBlocks(
+    performanceId: number,
+    seatIds: readonly number[],
+    audit: (dropped: DroppedSeatBlock[]) => NewAdminAudit,
+  ): Promise<DroppedSeatBlock[]> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return [];
+        // TypeORM answers a DELETE as [rows, row count].
+        const [deleted]: [
+          { seat_id: number; reason: string | null; blocked_by: string; blocked_by_email: string; blocked_at: Date }[],
+          number,
+        ] = await manager.query(
+          `DELETE FROM seat_blocks b WHERE b.performance_id = $1 AND b.seat_id = ANY($2::int[])
+             AND EXISTS (SELECT 1 FROM tickets t WHERE t.performance_id = $1 AND t.seat_id = b.seat_id AND t.status = 'ACTIVE')
+           RETURNING b.seat_id, b.reason, b.blocked_by, b.blocked_by_email, b.blocked_at`,
+          [performanceId, seatIds],
+        );
+        const dropped = deleted
+          .map((row) => ({
+            seatId: Number(row.seat_id),
+            reason: row.reason,
+            blockedBy: { id: row.blocked_by, email: row.blocked_by_email },
+            blockedAt: row.blocked_at,
+          }))
+          .sort((a, b) => a.seatId - b.seatId);
+        if (dropped.length > 0) await insertAudit(manager, audit(dropped));
+        return dropped;
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /**
    * Runs `apply` with those of `seatIds` PostgreSQL has blocked, under the performance's row lock:
    * to write the live state back after a block that did not commit, or to apply a committed
    * release to it (a block committed since is not undone). False when the performance
@@ -310,6 +368,40 @@ export class SeatBlocksRepository {
       rows: Number(row.rows),
       rowSeats: Number(row.rowSeats),
     };
+  }
+
+  /**
+   * The work of `seatIds` of the performance (see {@link SeatIdsWork}): ids not of it count for
+   * nothing (the change refuses them later); with `blockedOnly`, only the seats `seat_blocks` has
+   * (a release's). One read, no lock, as {@link seatsAt}.
+   */
+  async seatIdsWork(
+    performanceId: number,
+    seatIds: readonly number[],
+    recountRows: number,
+    { blockedOnly = false }: { blockedOnly?: boolean } = {},
+  ): Promise<SeatIdsWork> {
+    const found: { rows: string; rowSeats: string; sectionSlots: string }[] = await this.dataSource
+      .query(
+        `WITH touched AS (
+           SELECT DISTINCT s.section, s."row" FROM seats s
+           WHERE s.performance_id = $1 AND s.id = ANY($2::int[])
+             AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM seat_blocks b WHERE b.seat_id = s.id))
+         ), sections AS (
+           SELECT t.section, count(*) AS touched,
+                  (SELECT count(DISTINCT "row") FROM seats WHERE performance_id = $1 AND section = t.section) AS rows
+           FROM touched t GROUP BY t.section
+         )
+         SELECT (SELECT count(*) FROM touched) AS rows,
+                (SELECT count(*) FROM seats s JOIN touched t ON t.section = s.section AND t."row" = s."row"
+                   WHERE s.performance_id = $1) AS "rowSeats",
+                (SELECT coalesce(sum(rows * CASE WHEN touched <= $4 THEN touched ELSE 1 END), 0)
+                   FROM sections) AS "sectionSlots"`,
+        [performanceId, seatIds, blockedOnly, recountRows],
+      )
+      .catch(rethrowAsDatabaseError);
+    const [row] = found;
+    return { rows: Number(row.rows), rowSeats: Number(row.rowSeats), sectionSlots: Number(row.sectionSlots) };
   }
 
   /** Whether the performance exists. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
 import type { Env } from '@app/config';
@@ -8,7 +10,7 @@ import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import type { SeatStateStore } from '../seats/seat-state.store';
 import type { SeatStatus } from '../seats/seat-status';
 import type { SeatBlockStore } from './seat-block.store';
-import { SeatBlocks } from './seat-blocks';
+import { BLOCK_SECTION_RECOUNT_ROWS, SeatBlocks } from './seat-blocks';
 
 const operator = { id: 'op-1', email: 'ops@example.test' };
 
@@ -62,6 +64,7 @@ function seatBlocks(replicas = 0) {
       { row: 2, rowLabel: 'B' },
     ]),
     seatsAt: vi.fn(async () => ({ seatIds: [11, 12], total: 2, rows: 1, rowSeats: 40 })),
+    seatIdsWork: vi.fn(async () => ({ rows: 1, rowSeats: 40, sectionSlots: 20 })),
     underRowLock: vi.fn(async (_id: number, seatIds: number[], apply: (blocked: number[]) => Promise<void>) => {
       await apply(seatIds.filter((id) => persisted.has(id)));
       return true;
@@ -93,6 +96,44 @@ function seatBlocks(replicas = 0) {
 }
 
 describe('SeatBlocks', () => {
+  it('counts a section refreshed after each of its touched rows up to the number seating.lua does', () => {
+    const lua = readFileSync(join(__dirname, '../lua-includes/seating.lua'), 'utf8');
+    expect(lua).toContain(`local SEATING_RECOUNT_ROWS = ${BLOCK_SECTION_RECOUNT_ROWS}\n`);
+  });
+
+  it('bounds the work of seats named by id as a selection by place, plus their sections: refused before anything, split taken', async () => {
+    const { subject, repository, rebuilder, store } = seatBlocks();
+    // 500 ids, one per row of 200-seat rows in one section of 500 rows: the shape that took ~120 ms.
+    const ids = Array.from({ length: 500 }, (_, index) => index + 1);
+    repository.seatIdsWork.mockResolvedValueOnce({ rows: 500, rowSeats: 100_000, sectionSlots: 500 });
+    await expect(subject.block(7, { seatIds: ids }, null, operator)).rejects.toMatchObject({
+      constructor: InvalidInputError,
+      message: expect.stringMatching(
+        /^the 500 seat ids name seats in 500 rows of 100000 seats, in sections of 500 row slots to refresh: 115500 seat slots of work .* more than the 20000 one request may do: split them/,
+      ),
+      details: { seats: 500, rows: 500, rowSeats: 100_000, sectionSlots: 500, work: 115_500, maxWork: 20_000 },
+    });
+    expect(repository.seatIdsWork).toHaveBeenLastCalledWith(7, ids, BLOCK_SECTION_RECOUNT_ROWS, {
+      blockedOnly: false,
+    });
+    // Few rows, but in many sections each refreshed after each of its rows: bounded too.
+    repository.seatIdsWork.mockResolvedValueOnce({ rows: 80, rowSeats: 80, sectionSlots: 19_000 });
+    await expect(subject.block(7, ids.slice(0, 80), null, operator)).rejects.toMatchObject({
+      details: { work: 80 + 80 * 30 + 19_000 },
+    });
+    // A release counts the blocked seats among the ids, as a release by place does.
+    repository.seatIdsWork.mockResolvedValueOnce({ rows: 500, rowSeats: 100_000, sectionSlots: 500 });
+    await expect(subject.release(7, ids, operator)).rejects.toThrow(/^the 500 seat ids name blocked seats in 500 rows/);
+    expect(repository.seatIdsWork).toHaveBeenLastCalledWith(7, ids, BLOCK_SECTION_RECOUNT_ROWS, {
+      blockedOnly: true,
+    });
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
+    expect(store.block).not.toHaveBeenCalled();
+    // Exactly at the bound: taken.
+    repository.seatIdsWork.mockResolvedValueOnce({ rows: 100, rowSeats: 16_000, sectionSlots: 1_000 });
+    expect(await subject.block(7, ids.slice(0, 100), null, operator)).toMatchObject({ blocked: ids.slice(0, 100) });
+  });
+
   beforeEach(() => {
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -260,7 +301,7 @@ describe('SeatBlocks', () => {
       { rows: ['A'] },
       { numbers: { from: 1, to: 2 } },
       { section: 'Stalls', numbers: { from: 3, to: 2 } },
-      { section: 'Stalls', rows: ['A', 'a'] },
+      { section: 'Stalls', rows: ['A', 'A'] },
       { section: 'Stalls', rows: [] },
     ]) {
       await expect(subject.block(7, target, null, operator), JSON.stringify(target)).rejects.toBeInstanceOf(
@@ -370,6 +411,28 @@ describe('SeatBlocks', () => {
     });
     await subject.block(7, { section: 'Stalls', rows: ['AA'] }, null, operator);
     expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [2], null, 2000, { blockedOnly: false });
-    expect(rebuilder.ensure).toHaveBeenCalledTimes(2);
+    // Both, each written exactly as stored: two rows, no repeat.
+    await subject.block(7, { section: 'Stalls', rows: ['aa', 'AA'] }, null, operator);
+    expect(repository.seatsAt).toHaveBeenLastCalledWith(7, 'Stalls', [1, 2], null, 2000, { blockedOnly: false });
+    expect(rebuilder.ensure).toHaveBeenCalledTimes(3);
+  });
+
+  it('two labels naming the same row (alike in casing, one row so named) are a repeat: 400 naming them', async () => {
+    const { subject, repository, rebuilder } = seatBlocks();
+    for (const send of [
+      () => subject.block(7, { section: 'Stalls', rows: ['a', 'B', 'A'] }, null, operator),
+      () => subject.release(7, { section: 'stalls', rows: ['a', 'B', 'A'] }, operator),
+    ]) {
+      await expect(send()).rejects.toMatchObject({
+        constructor: InvalidInputError,
+        message: 'rows "a", "A" name one row twice ("A" of section "Stalls"): give each row once',
+        details: { section: 'Stalls', row: 'A', rows: ['a', 'A'] },
+      });
+    }
+    await expect(subject.block(7, { section: 'Stalls', rows: ['B', 'B'] }, null, operator)).rejects.toThrow(
+      'rows must not name a row twice',
+    );
+    expect(repository.sectionRows).toHaveBeenCalledTimes(2);
+    expect(rebuilder.ensure).not.toHaveBeenCalled();
   });
 });

@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
-import { sectionNameKey, sectionNamesMatching } from '../catalog/section-names';
+import { sectionNamesMatching } from '../catalog/section-names';
 import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -17,7 +17,10 @@ export const SEAT_BLOCK_ACTION = 'seat.block';
 export const SEAT_RELEASE_ACTION = 'seat.release';
 /** Longest reason an operator may give, in Unicode code points (as the DTO and PostgreSQL's varchar count). */
 export const MAX_SEAT_BLOCK_REASON_LENGTH = 200;
-/** Most seats one block or release names: a whole camera platform, a few ms of Redis. */
+/**
+ * Most seat ids one block or release names: a whole camera platform. Within the work bound too
+ * (MAX_BLOCK_SELECTION_WORK): 500 ids one per row of long rows took ~110–130 ms of Redis.
+ */
 export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
 /**
  * Most seats one block or release by place (section, rows, seat numbers) touches: one run of
@@ -27,16 +30,24 @@ export const MAX_SEATS_PER_BLOCK_REQUEST = 500;
 export const MAX_SEATS_PER_BLOCK_SELECTION = 2000;
 
 /**
- * The work one selection by place may cost the Lua scripts, in seat slots: the seats of every row
+ * The work one block or release may cost the Lua scripts, in seat slots: the seats of every row
  * it touches (each touched row's best-available slot is rewritten from all of its seats) plus
- * BLOCK_WORK_PER_ROW a row (its reads and writes). Redis time grows with that, not with the
- * seats alone: seats 1–2 of 1,000 rows of 100 (2,000 seats) took ~170 ms. README "Blocked seats"
- * has the measured time of the worst shapes at this bound.
+ * BLOCK_WORK_PER_ROW a row (its reads and writes); by id also the row slots its sections' slot
+ * refreshes read (see SeatBlocks' resolveIds). Redis time grows with that, not with the seats
+ * alone: seats 1–2 of 1,000 rows of 100 (2,000 seats) took ~170 ms. README "Blocked seats" has
+ * the measured time of the worst shapes at this bound.
  */
 export const MAX_BLOCK_SELECTION_WORK = 20_000;
 
 /** A touched row's fixed cost in the scripts, in seat slots (measured: ~15 µs a row, ~0.5 µs a seat slot). */
 export const BLOCK_WORK_PER_ROW = 30;
+
+/**
+ * Touched rows of a section past which the scripts count its slot once, after its rows, instead of
+ * after each (seating.lua's SEATING_RECOUNT_ROWS): the id form's work counts the section's rows
+ * once per touched row up to this many, else once.
+ */
+export const BLOCK_SECTION_RECOUNT_ROWS = 8;
 
 /** Most row labels one selection by place names. */
 export const MAX_ROWS_PER_BLOCK_SELECTION = 200;
@@ -54,8 +65,8 @@ export interface SeatPlaceSelection {
 
 /**
  * What a block or release names: exactly one of `seatIds` (1–500 seat ids) or a selection by
- * place (`section`, with optional `rows` and `numbers`), matching 1–2,000 seats within the work
- * bound (MAX_BLOCK_SELECTION_WORK).
+ * place (`section`, with optional `rows` and `numbers`) matching 1–2,000 seats; either within the
+ * work bound (MAX_BLOCK_SELECTION_WORK).
  */
 export interface SeatBlockTarget {
   seatIds?: number[];
@@ -117,7 +128,8 @@ export class SeatBlocks {
 
   /**
    * Blocks seats of the performance, all or none: `target` names them by id (1–500) or by place
-   * (a section, optionally rows and a range of seat numbers: 1–2,000 seats; see {@link resolve}).
+   * (a section, optionally rows and a range of seat numbers: 1–2,000 seats), either within the
+   * work bound (see {@link resolve}).
    * A seat in a buyer's live hold or sold refuses the whole request (SeatsNotBlockableError, 409:
    * nothing changed; sold means shown S in Redis or with an ACTIVE ticket in PostgreSQL, checked
    * under the row lock); a seat blocked already stays blocked with its first reason (idempotent);
@@ -288,14 +300,18 @@ export class SeatBlocks {
   }
 
   /**
-   * The seats `target` names: seat ids as given (1–500, distinct), or those a selection by place
+   * The seats `target` names: seat ids as given (1–500, distinct, within the work bound: see
+   * {@link resolveIds}), or those a selection by place
    * matches, in layout order; with `blockedOnly` (a release), only those of the selection
    * PostgreSQL has blocked (read without a lock, as the selection is; the release's row lock then
    * settles each seat), possibly none. Exactly one of the two forms (InvalidInputError otherwise).
    * A selection: an unknown section or row label is a NotFoundError naming it (the performance's
    * too); an ambiguous one (no exact match, several alike in casing: `Straße` and `STRASSE` asked
-   * as `strasse`) an InvalidInputError naming them; a selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more
-   * work than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
+   * as `strasse`) an InvalidInputError naming them; a label written exactly as stored names that
+   * row alone (rows `aa` and `AA` of one section: both, asked as written), and two labels naming
+   * the same row (`a` and `A` of a section with only `A`) are an InvalidInputError naming them; a
+   * selection matching no seat, or more than MAX_SEATS_PER_BLOCK_SELECTION seats, or more work
+   * than MAX_BLOCK_SELECTION_WORK (the seats of the rows it touches, plus BLOCK_WORK_PER_ROW a
    * row; with `blockedOnly` both bounds counted on the blocked seats), an InvalidInputError.
    */
   private async resolve(
@@ -303,18 +319,12 @@ export class SeatBlocks {
     target: number[] | SeatBlockTarget,
     { blockedOnly = false }: { blockedOnly?: boolean } = {},
   ): Promise<ResolvedTarget> {
-    if (Array.isArray(target)) {
-      assertSeatIds(target, MAX_SEATS_PER_BLOCK_REQUEST);
-      return { seatIds: target, selection: null };
-    }
+    if (Array.isArray(target)) return this.resolveIds(performanceId, target, blockedOnly);
     const byPlace = target.section !== undefined || target.rows !== undefined || target.numbers !== undefined;
     if (target.seatIds !== undefined && byPlace) {
       throw new InvalidInputError('give either seatIds or a selection by place (section, rows, numbers), not both');
     }
-    if (target.seatIds !== undefined) {
-      assertSeatIds(target.seatIds, MAX_SEATS_PER_BLOCK_REQUEST);
-      return { seatIds: target.seatIds, selection: null };
-    }
+    if (target.seatIds !== undefined) return this.resolveIds(performanceId, target.seatIds, blockedOnly);
     if (!byPlace) {
       throw new InvalidInputError('give either seatIds or a selection by place (section, rows, numbers)');
     }
@@ -341,7 +351,8 @@ export class SeatBlocks {
       const known = await this.blocks.sectionRows(performanceId, sectionName);
       const labels = known.map((row) => row.rowLabel);
       const unknown: string[] = [];
-      rowIndexes = [];
+      /** The labels asked, by the row label each resolved to. */
+      const asked = new Map<string, string[]>();
       for (const label of rows) {
         const found = sectionNamesMatching(labels, label);
         if (found.length > 1) {
@@ -351,7 +362,7 @@ export class SeatBlocks {
           );
         }
         if (found.length === 0) unknown.push(label);
-        else rowIndexes.push(known[labels.indexOf(found[0])].row);
+        else asked.set(found[0], [...(asked.get(found[0]) ?? []), label]);
       }
       if (unknown.length > 0) {
         throw new NotFoundError(
@@ -359,6 +370,15 @@ export class SeatBlocks {
           { performanceId, section: sectionName, rows: unknown },
         );
       }
+      for (const [row, as] of asked) {
+        if (as.length > 1) {
+          throw new InvalidInputError(
+            `rows ${quoted(as)} name one row twice ("${row}" of section "${sectionName}"): give each row once`,
+            { section: sectionName, row, rows: as },
+          );
+        }
+      }
+      rowIndexes = [...asked.keys()].map((row) => known[labels.indexOf(row)].row);
     }
     const selection = { section, ...(rows ? { rows } : {}), ...(numbers ? { numbers } : {}) };
     const seek = (blocked: boolean) =>
@@ -391,6 +411,42 @@ export class SeatBlocks {
       );
     }
     return { seatIds: found.seatIds, selection: { ...selection, sectionName } };
+  }
+
+  /**
+   * Seat ids as given (1–500, distinct), within the work bound: the seats of the rows they touch
+   * plus BLOCK_WORK_PER_ROW a row, as a selection by place counts, plus the row slots read to
+   * refresh the slots of the sections they lie in (each section's rows, once per touched row of it
+   * up to BLOCK_SECTION_RECOUNT_ROWS, else once; ids may span many sections, a selection by place
+   * has one). With `blockedOnly` (a release) counted on the seats PostgreSQL has blocked, as the
+   * place form's. Over MAX_BLOCK_SELECTION_WORK: an InvalidInputError naming the work and the
+   * bound, `details` `{seats, rows, rowSeats, sectionSlots, work, maxWork}`. Ids not of the
+   * performance count for nothing here (the change answers them 404).
+   */
+  private async resolveIds(performanceId: number, seatIds: unknown, blockedOnly: boolean): Promise<ResolvedTarget> {
+    assertSeatIds(seatIds, MAX_SEATS_PER_BLOCK_REQUEST);
+    const { rows, rowSeats, sectionSlots } = await this.blocks.seatIdsWork(
+      performanceId,
+      seatIds,
+      BLOCK_SECTION_RECOUNT_ROWS,
+      { blockedOnly },
+    );
+    const work = rowSeats + BLOCK_WORK_PER_ROW * rows + sectionSlots;
+    if (work > MAX_BLOCK_SELECTION_WORK) {
+      const which = blockedOnly ? 'blocked seats' : 'seats';
+      throw new InvalidInputError(
+        `the ${seatIds.length} seat ids name ${which} in ${rows} rows of ${rowSeats} seats, in sections of ${sectionSlots} row slots to refresh: ${work} seat slots of work (the seats of each row they touch plus ${BLOCK_WORK_PER_ROW} a row, and the rows of each section they touch, once per touched row up to ${BLOCK_SECTION_RECOUNT_ROWS}), more than the ${MAX_BLOCK_SELECTION_WORK} one request may do: split them (by rows or sections) into several requests`,
+        {
+          seats: seatIds.length,
+          rows,
+          rowSeats,
+          sectionSlots,
+          work,
+          maxWork: MAX_BLOCK_SELECTION_WORK,
+        },
+      );
+    }
+    return { seatIds, selection: null };
   }
 
   /**
@@ -451,7 +507,10 @@ export class SeatBlocks {
   }
 }
 
-/** 1–MAX_ROWS_PER_BLOCK_SELECTION row labels, none twice (in any casing, as labels are told apart). */
+/**
+ * 1–MAX_ROWS_PER_BLOCK_SELECTION row labels, none written twice; labels alike in casing only are
+ * told apart after they are resolved (SeatBlocks' resolve): the same row twice is refused there.
+ */
 function assertRowLabels(rows: unknown): asserts rows is string[] {
   if (!Array.isArray(rows) || rows.length < 1 || rows.length > MAX_ROWS_PER_BLOCK_SELECTION) {
     throw new InvalidInputError(`rows must list 1 to ${MAX_ROWS_PER_BLOCK_SELECTION} row labels`);
@@ -459,8 +518,7 @@ function assertRowLabels(rows: unknown): asserts rows is string[] {
   if (rows.some((label) => typeof label !== 'string' || label.trim() === '')) {
     throw new InvalidInputError('rows must be row labels');
   }
-  const keys = (rows as string[]).map(sectionNameKey);
-  if (new Set(keys).size !== keys.length) throw new InvalidInputError('rows must not name a row twice');
+  if (new Set(rows).size !== rows.length) throw new InvalidInputError('rows must not name a row twice');
 }
 
 /** `{from, to}`: positive seat numbers, from ≤ to. */

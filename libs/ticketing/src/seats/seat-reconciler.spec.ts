@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
-import type { PurchaseRepository, SeatBlocksRepository } from '@app/database';
+import type { DroppedSeatBlock, NewAdminAudit, PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import type { SeatRepairAnswer, SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatHolder, SeatReconcileStore } from './seat-reconcile.store';
-import { SeatReconciler } from './seat-reconciler';
+import { SEAT_RECONCILER_ACTOR, SeatReconciler } from './seat-reconciler';
 
 type Sale = { seatId: number; purchaseId: string; reservationId: string | null; final: boolean };
 
@@ -56,8 +56,22 @@ function reconciler(
     }),
   };
   let inShareLock = false;
+  const audits: NewAdminAudit[] = [];
   const blocks = {
     blockedSeatIds: vi.fn(async () => state.blocked ?? []),
+    // PostgreSQL's check of the tickets again, as the repository's under its lock: every seat given.
+    dropSoldBlocks: vi.fn(
+      async (_performanceId: number, seatIds: number[], audit: (dropped: DroppedSeatBlock[]) => NewAdminAudit) => {
+        const dropped = seatIds.map((seatId) => ({
+          seatId,
+          reason: 'desk',
+          blockedBy: { id: 'op-1', email: 'ops@example.test' },
+          blockedAt: new Date(0),
+        }));
+        audits.push(audit(dropped));
+        return dropped;
+      },
+    ),
     underShareLock: vi.fn(async (_performanceId: number, seatIds: number[], apply: (b: number[]) => unknown) => {
       const locked = new Set(state.blockedLocked ?? state.blocked ?? []);
       inShareLock = true;
@@ -80,7 +94,7 @@ function reconciler(
     if (inShareLock) order.push('repair under the share lock');
     return requests.map(state.answer ?? ((): SeatRepairAnswer => ({ outcome: 'REPAIRED', takenFromHold: null })));
   });
-  return { subject, store, purchases, blocks, order, requested };
+  return { subject, store, purchases, blocks, order, requested, audits };
 }
 
 describe('SeatReconciler', () => {
@@ -130,9 +144,41 @@ describe('SeatReconciler', () => {
       blocked: [1],
       sold: [{ seatId: 1, purchaseId: 'p1', reservationId: 'h1', final: false }],
     });
-    await subject.reconcilePerformance(7);
+    const { repairs } = await subject.reconcilePerformance(7);
     expect(requested()).toEqual([{ kind: 'persisted-sale', seatId: 1, purchaseId: 'p1', holdId: 'h1', final: false }]);
     expect(blocks.underShareLock).not.toHaveBeenCalled();
+    expect(repairs.map((repair) => repair.kind)).toEqual(['sold_block_dropped', 'sold_restored']);
+  });
+
+  it('deletes, audited, the seat_blocks rows of seats with an active ticket; a checked-in seat refunded keeps its row', async () => {
+    const { subject, blocks, audits } = reconciler({
+      letters: { 1: 'S', 2: 'S', 3: 'S' },
+      blocked: [1, 2],
+      sold: [
+        { seatId: 1, purchaseId: 'p1', reservationId: 'h1', final: false },
+        { seatId: 2, purchaseId: 'p2', reservationId: null, final: true },
+        { seatId: 3, purchaseId: 'p3', reservationId: 'h3', final: false },
+      ],
+    });
+    const { repairs } = await subject.reconcilePerformance(7);
+    expect(blocks.dropSoldBlocks).toHaveBeenCalledWith(7, [1], expect.any(Function));
+    expect(repairs).toEqual([{ performanceId: 7, seatId: 1, kind: 'sold_block_dropped' }]);
+    expect(audits).toEqual([
+      {
+        actorId: SEAT_RECONCILER_ACTOR.id,
+        actorEmail: 'seat-reconciler',
+        action: 'seat.release',
+        subjectId: 'performance:7',
+        details: {
+          performanceId: 7,
+          seatIds: [1],
+          cause: 'sold',
+          blocks: [
+            { seatId: 1, reason: 'desk', blockedBy: { id: 'op-1', email: 'ops@example.test' }, blockedAt: new Date(0) },
+          ],
+        },
+      },
+    ]);
   });
 
   it('repairs letters that disagree with seat_blocks as read again under the share lock, inside it', async () => {

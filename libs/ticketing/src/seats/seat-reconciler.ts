@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { Env } from '@app/config';
 import { PurchaseRepository, SeatBlocksRepository } from '@app/database';
+import { SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
 import { SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatReconcileStore } from './seat-reconcile.store';
 
@@ -10,10 +11,18 @@ import { SeatReconcileStore } from './seat-reconcile.store';
  * `held_without_hold` freed a seat shown held whose hold is gone or over; `sold_restored` made
  * sold again a seat PostgreSQL says is sold (also one shown blocked); `block_restored` blocked again
  * a seat shown available that PostgreSQL has blocked; `block_dropped` made available a seat shown
- * blocked that PostgreSQL has not blocked (a lost release, or a block whose commit never came).
+ * blocked that PostgreSQL has not blocked (a lost release, or a block whose commit never came);
+ * `sold_block_dropped` deleted the `seat_blocks` row of a seat with an ACTIVE ticket (a block
+ * written over a sale before blocks checked tickets, or over a sale a failover had hidden).
  */
 export type SeatRepairKind =
-  'sold_unbacked' | 'held_without_hold' | 'sold_restored' | 'block_restored' | 'block_dropped';
+  'sold_unbacked' | 'held_without_hold' | 'sold_restored' | 'block_restored' | 'block_dropped' | 'sold_block_dropped';
+
+/**
+ * Who the audit rows of the reconciler's own changes name (`admin_audit_log` needs an actor; no
+ * operator acts): the nil uuid, no user's, and this name instead of an email.
+ */
+export const SEAT_RECONCILER_ACTOR = { id: '00000000-0000-0000-0000-000000000000', email: 'seat-reconciler' } as const;
 
 /** One seat repaired, as logged. */
 export interface SeatRepair {
@@ -41,7 +50,14 @@ const KIND_OF = {
   'persisted-sale': 'sold_restored',
   'seat-block': 'block_restored',
   'seat-release': 'block_dropped',
-} as const satisfies Record<SeatRepairRequest['kind'], SeatRepairKind>;
+  'sold-block': 'sold_block_dropped',
+} as const satisfies Record<SeatRepairRequest['kind'] | 'sold-block', SeatRepairKind>;
+
+/** A repair made in PostgreSQL, not by reconcile-seats.lua: a sold seat's block deleted. */
+interface SoldBlockRepair {
+  kind: 'sold-block';
+  seatId: number;
+}
 
 /**
  * After a lost Redis write (a failover that promoted a replica missing the last writes, a restart
@@ -56,7 +72,9 @@ const KIND_OF = {
  * checked last, per chunk: a seat whose letter (A or B) disagrees with an unlocked read of
  * `seat_blocks` is read again and repaired under the performance's row lock FOR SHARE, which the
  * operators' blocks and releases hold FOR UPDATE from their Redis write to their commit, so a
- * repair never undoes one in flight.
+ * repair never undoes one in flight. First, a `seat_blocks` row of a seat with an ACTIVE ticket is
+ * deleted (under the row lock FOR UPDATE, audited as a `seat.release` by SEAT_RECONCILER_ACTOR):
+ * the seat is sold, its letter S (restored from the ticket when shown otherwise).
  */
 @Injectable()
 export class SeatReconciler {
@@ -106,6 +124,8 @@ export class SeatReconciler {
     // Unlocked: it only picks the seats worth a locked look (repairBlocks).
     const blocked = new Set((await this.blocks.blockedSeatIds(performanceId)).map(String));
     const result: PerformanceReconciliation = { repairs: [], deferred: 0 };
+    const soldBlocked = [...blocked].filter((seat) => sold.get(seat)?.final === false).map(Number);
+    if (soldBlocked.length > 0) result.repairs.push(...(await this.dropSoldBlocks(performanceId, soldBlocked)));
     const chunk = this.env.SEAT_RECONCILE_CHUNK_SIZE;
     let cursor = '0';
     do {
@@ -157,6 +177,23 @@ export class SeatReconciler {
   }
 
   /**
+   * Deletes the blocks of those of `seatIds` (blocked, read unlocked) that have an ACTIVE ticket
+   * when read again under the row lock, audited (`seat.release`, SEAT_RECONCILER_ACTOR, details
+   * `{performanceId, seatIds, cause: 'sold', blocks}`: each deleted block's seat, reason, operator
+   * and time); answers the repairs (`sold_block_dropped`), logged and counted.
+   */
+  private async dropSoldBlocks(performanceId: number, seatIds: number[]): Promise<SeatRepair[]> {
+    const dropped = await this.blocks.dropSoldBlocks(performanceId, seatIds, (blocks) => ({
+      actorId: SEAT_RECONCILER_ACTOR.id,
+      actorEmail: SEAT_RECONCILER_ACTOR.email,
+      action: SEAT_RELEASE_ACTION,
+      subjectId: `performance:${performanceId}`,
+      details: { performanceId, seatIds: blocks.map((block) => block.seatId), cause: 'sold', blocks },
+    }));
+    return dropped.map((block) => this.record(performanceId, { kind: 'sold-block', seatId: block.seatId }, null));
+  }
+
+  /**
    * Candidates among one chunk of `[seat id, letter, …]`: seats shown sold that nothing backs, seats
    * PostgreSQL has sold that are shown free or held, and seats shown held whose holder's record is
    * not HELD (their holders read in one more step); and, as `blockSuspects`, seats not sold in
@@ -204,7 +241,11 @@ export class SeatReconciler {
   }
 
   /** Logs and counts one repair the script made. */
-  private record(performanceId: number, request: SeatRepairRequest, takenFromHold: string | null): SeatRepair {
+  private record(
+    performanceId: number,
+    request: SeatRepairRequest | SoldBlockRepair,
+    takenFromHold: string | null,
+  ): SeatRepair {
     const kind = KIND_OF[request.kind];
     const repair: SeatRepair = { performanceId, seatId: request.seatId, kind };
     if (request.kind === 'dead-hold' && request.holdId !== null) repair.holdId = request.holdId;
@@ -217,6 +258,7 @@ export class SeatReconciler {
       sold_restored: `sold in PostgreSQL by purchase ${repair.purchaseId} but not in Redis: made sold${takenFromHold ? ` (taken from hold ${takenFromHold})` : ''}`,
       block_restored: 'blocked in PostgreSQL but shown available: made blocked',
       block_dropped: 'shown blocked but not blocked in PostgreSQL: made available',
+      sold_block_dropped: 'sold (an active ticket) but blocked in PostgreSQL: block deleted',
     }[kind];
     this.logger.warn({
       message: `seat ${request.seatId} of performance ${performanceId} ${message}`,
