@@ -97,4 +97,50 @@ describe('Batcher', () => {
     calls[4].finish(['3']);
     expect(await Promise.all(answers)).toEqual(['1', '4', '5', '2', '12', '3']);
   });
+
+  describe('lingering for the turn', () => {
+    const turnEnd = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+    it('sends the items submitted in one turn as one batch at the end of the turn, not the first alone', async () => {
+      const { calls, run } = controlledRun();
+      const batcher = new Batcher(run, { maxBatch: 10, maxInFlight: 1, lingerForTurn: true });
+      const answers = [1, 2, 3].map((n) => batcher.submit(n));
+      expect(calls).toEqual([]);
+      await turnEnd();
+      expect(calls.map((call) => call.inputs)).toEqual([[1, 2, 3]]);
+      calls[0].finish(['a', 'b', 'c']);
+      expect(await Promise.all(answers)).toEqual(['a', 'b', 'c']);
+      expect(batcher.sent).toEqual({ batches: 1, items: 3 });
+    });
+
+    it('sends a lone item after its turn, and items of a later turn in a batch of their own', async () => {
+      const { calls, run } = controlledRun();
+      const batcher = new Batcher(run, { maxBatch: 10, maxInFlight: 2, lingerForTurn: true });
+      const first = batcher.submit(1);
+      await turnEnd();
+      expect(calls.map((call) => call.inputs)).toEqual([[1]]);
+      const later = [2, 3].map((n) => batcher.submit(n));
+      await turnEnd();
+      expect(calls.map((call) => call.inputs)).toEqual([[1], [2, 3]]);
+      calls[0].finish(['1']);
+      calls[1].finish(['2', '3']);
+      expect(await Promise.all([first, ...later])).toEqual(['1', '2', '3']);
+    });
+
+    it('still sends what waited as soon as a batch in flight ends, without lingering again', async () => {
+      const { calls, run } = controlledRun();
+      const batcher = new Batcher(run, { maxBatch: 10, maxInFlight: 1, lingerForTurn: true });
+      const first = batcher.submit(1);
+      await turnEnd();
+      const waiting = [2, 3].map((n) => batcher.submit(n));
+      await turnEnd();
+      // One batch in flight: the later items wait for it, not for a turn.
+      expect(calls.map((call) => call.inputs)).toEqual([[1]]);
+      calls[0].finish(['1']);
+      await first;
+      expect(calls.map((call) => call.inputs)).toEqual([[1], [2, 3]]);
+      calls[1].finish(['2', '3']);
+      expect(await Promise.all(waiting)).toEqual(['2', '3']);
+    });
+  });
 });
