@@ -13,6 +13,7 @@ import {
   PurchasesModule,
   SalesModule,
   SeatBlocksModule,
+  AuditModule,
   TicketsModule,
   WaitingRoomModule,
 } from '@app/ticketing';
@@ -29,6 +30,7 @@ import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
 import { AdminPurchasesController } from './admin-purchases/admin-purchases.controller';
+import { AdminAuditController } from './admin-audit/admin-audit.controller';
 import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
@@ -56,6 +58,7 @@ export class ApiModule {
         SalesModule,
         CancellationsModule,
         SeatBlocksModule,
+        AuditModule,
       ],
       controllers: [
         HealthController,
@@ -74,6 +77,7 @@ export class ApiModule {
         SalesController,
         AdminPurchasesController,
         AdminPerformancesController,
+        AdminAuditController,
       ],
       providers: [HttpMetrics, AdmissionGuard, AdmissionEnd, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -104,7 +104,7 @@ export { WaitingRoomsRepository } from './repositories/waiting-rooms.repository'
 export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { SalesRepository } from './repositories/sales.repository';
 export { AdminAuditRepository } from './repositories/admin-audit.repository';
-export type { AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
+export type { AdminAuditFilter, AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
 export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';
 export { SectionRepository } from './repositories/section.repository';

@@ -183,6 +183,8 @@ export type {
   WaitingRoomView,
 } from './waiting-room/waiting-room.types';
 export { SalesModule } from './sales/sales.module';
+export { AdminAuditLog, auditedActions } from './audit/admin-audit-log';
+export { AuditModule } from './audit/audit.module';
 export { SalesReportService } from './sales/sales-report.service';
 export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sales/attendee-list';
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';

@@ -1,8 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * What an operator did to someone else's data, and who and when: one row per action (today
- * `purchase.refund`). Rows are only ever inserted.
+ * What an operator did to someone else's data or to what is for sale, and who and when: one row
+ * per action (the actions: `auditedActions()` of libs/ticketing). Rows are only ever inserted.
  */
 @Entity('admin_audit_log')
 @Index('admin_audit_log_subject', ['subjectId', 'createdAt'])

@@ -15,6 +15,20 @@ export interface AdminAuditRecord {
 
 export type NewAdminAudit = Omit<AdminAuditRecord, 'id' | 'createdAt'>;
 
+/** Which actions a page of the audit log lists; every given part must match. */
+export interface AdminAuditFilter {
+  /**
+   * Actions about this performance: its own subject (`performance:<id>`), its sections'
+   * (`performance:<id>:section:<name>`), and any whose details name it (`details.performanceId`:
+   * the refund of one of its purchases).
+   */
+  performanceId?: number;
+  /** Exactly this subject (a purchase id for a refund). */
+  subjectId?: string;
+  /** Exactly this action, e.g. `purchase.refund`. */
+  action?: string;
+}
+
 /** The audit log of operators' actions (`admin_audit_log`); insert-only. */
 @Injectable()
 export class AdminAuditRepository {
@@ -38,6 +52,36 @@ export class AdminAuditRepository {
               details, created_at AS "createdAt"
          FROM admin_audit_log WHERE subject_id = $1 ORDER BY created_at, id`,
       [subjectId],
+    );
+  }
+
+  /**
+   * Up to `limit` actions matching `filter`, newest first (by id, the order they were recorded
+   * in), with an id below `beforeId` when given (the keyset of the previous page). Reads the
+   * primary key backwards, so a page costs what it skips; the log holds operators' actions, not
+   * buyers', so it stays small.
+   */
+  page(filter: AdminAuditFilter, beforeId: string | null, limit: number): Promise<AdminAuditRecord[]> {
+    const performanceSubject = filter.performanceId === undefined ? null : `performance:${filter.performanceId}`;
+    return this.dataSource.query(
+      `SELECT id::text AS id, actor_id AS "actorId", actor_email AS "actorEmail", action, subject_id AS "subjectId",
+              details, created_at AS "createdAt"
+         FROM admin_audit_log
+        WHERE ($1::bigint IS NULL OR id < $1::bigint)
+          AND ($2::text IS NULL OR subject_id = $2 OR starts_with(subject_id, $2 || ':')
+               OR details->>'performanceId' = $3::text)
+          AND ($4::text IS NULL OR subject_id = $4)
+          AND ($5::text IS NULL OR action = $5)
+        ORDER BY id DESC
+        LIMIT $6`,
+      [
+        beforeId,
+        performanceSubject,
+        filter.performanceId === undefined ? null : String(filter.performanceId),
+        filter.subjectId ?? null,
+        filter.action ?? null,
+        limit,
+      ],
     );
   }
 }

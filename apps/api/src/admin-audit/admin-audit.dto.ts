@@ -1,0 +1,80 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsOptional, IsString, IsUUID } from 'class-validator';
+import { MAX_INT4 } from '@app/core';
+import type { AdminAuditRecord } from '@app/database';
+import { auditedActions } from '@app/ticketing';
+import { IntegerQuery } from '../common/canonical-integer';
+import { PageQueryDto } from '../common/page-query.dto';
+import { MaxLength } from '../common/text-length';
+
+/** The query of `GET /admin/audit-log`: a page, optionally of one performance, purchase and/or action. */
+export class AdminAuditQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    description:
+      "Only actions about this performance (decimal digits): its cancellation, its seats' blocks and releases, its sections' prices, its door list's downloads, and refunds of its purchases.",
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INT4,
+  })
+  @IsOptional()
+  @IntegerQuery(1, MAX_INT4)
+  performanceId?: number;
+
+  @ApiPropertyOptional({ description: 'Only actions on this purchase (its refund).', format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  // Stored in lower case, as every id the API writes.
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
+  purchaseId?: string;
+
+  @ApiPropertyOptional({ description: 'Only this action.', enum: auditedActions() })
+  @IsOptional()
+  @IsString()
+  @MaxLength(50)
+  action?: string;
+}
+
+/** An operator's action as the audit log recorded it. */
+export class AdminAuditEntryDto {
+  /** The entry's id, in the order entries were recorded (decimal digits). @example "42" */
+  id: string;
+  /** When it was recorded (PostgreSQL's clock). @example "2027-03-01T10:00:00.000Z" */
+  @ApiProperty({ format: 'date-time' })
+  at: string;
+  /**
+   * Who: the operator's user id, kept when the account is deleted; the nil uuid for the seat
+   * reconciler's repairs. @example "5b0c3b8e-8f7e-4c0e-9f0e-2d3c4b5a6978"
+   */
+  actorId: string;
+  /** The operator's e-mail at the time (`seat-reconciler` for its repairs). @example "ops@example.com" */
+  actorEmail: string;
+  @ApiProperty({ enum: auditedActions() })
+  action: string;
+  /**
+   * What was acted on: a purchase id (`purchase.refund`), `performance:<id>`, or
+   * `performance:<id>:section:<name>` (`section.price`). @example "performance:12"
+   */
+  subjectId: string;
+  /** Facts of the action (amounts in minor units with their currency, seat ids, the selection, reasons). */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  details: Record<string, unknown>;
+}
+
+export class AdminAuditPageDto {
+  items: AdminAuditEntryDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
+}
+
+export function mapAdminAudit(entry: AdminAuditRecord): AdminAuditEntryDto {
+  return {
+    id: entry.id,
+    at: entry.createdAt.toISOString(),
+    actorId: entry.actorId,
+    actorEmail: entry.actorEmail,
+    action: entry.action,
+    subjectId: entry.subjectId,
+    details: entry.details,
+  };
+}

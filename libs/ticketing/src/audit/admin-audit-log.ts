@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { AdminAuditFilter, AdminAuditRecord, AdminAuditRepository } from '@app/database';
+import { decodeCursor, encodeCursor, InvalidInputError } from '@app/core';
+import { SEAT_BLOCK_ACTION, SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
+import { PERFORMANCE_CANCEL_ACTION } from '../cancellations/performance-cancellations';
+import type { Page } from '../catalog/catalog.types';
+import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
+import { REFUND_ACTION } from '../purchases/admin-purchases';
+import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
+
+/**
+ * Every action the audit log records, in the order an operator meets them. A function, not a
+ * constant, so that it reads the actions' constants when called, not while modules load.
+ */
+export function auditedActions(): string[] {
+  return [
+    SECTION_PRICE_ACTION,
+    SEAT_BLOCK_ACTION,
+    SEAT_RELEASE_ACTION,
+    ATTENDEES_EXPORT_ACTION,
+    REFUND_ACTION,
+    PERFORMANCE_CANCEL_ACTION,
+  ];
+}
+
+/** An audit id in a cursor: the decimal digits of a positive `bigint`, within JavaScript's safe integers. */
+const isAuditId = (value: unknown) => typeof value === 'string' && /^[1-9][0-9]{0,15}$/.test(value);
+
+/**
+ * Reads the audit log of operators' actions (`admin_audit_log`: who changed a price, blocked or
+ * released seats, downloaded a door list, refunded a purchase, canceled a performance; and the
+ * seat reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by
+ * the actions themselves, each in its own transaction or before its first byte.
+ */
+@Injectable()
+export class AdminAuditLog {
+  constructor(private readonly audit: AdminAuditRepository) {}
+
+  /**
+   * A page of at most `limit` (1–100) actions matching `filter` (see AdminAuditFilter), newest
+   * first; `cursor` is the previous page's `nextCursor`. Throws InvalidInputError (400) for an
+   * action the log never records (the message lists those it does), DomainError 'invalid'
+   * (InvalidCursor, 400) for a cursor this list did not write.
+   */
+  async list(filter: AdminAuditFilter, cursor: string | undefined, limit: number): Promise<Page<AdminAuditRecord>> {
+    if (filter.action !== undefined && !auditedActions().includes(filter.action)) {
+      throw new InvalidInputError(`action must be one of ${auditedActions().join(', ')}`, {
+        actions: auditedActions(),
+      });
+    }
+    const before = decodeCursor<{ i: string }>(cursor, { i: isAuditId })?.i ?? null;
+    const rows = await this.audit.page(filter, before, limit + 1);
+    const items = rows.slice(0, limit);
+    const nextCursor = rows.length > limit ? encodeCursor({ i: items[items.length - 1].id }) : null;
+    return { items, nextCursor };
+  }
+}
