@@ -29,7 +29,8 @@ export {
   SignupThrottlerGuard,
 } from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
-export { PASSWORD_RESET_LIMITS, PasswordResetService, RESET_TOKEN_BYTES } from './password-reset.service';
+export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
+export { PasswordResetService } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { SessionsService } from './sessions.service';
 export type { TokenPair } from './sessions.service';

@@ -698,7 +698,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
   if (env.PASSWORD_RESET_URL !== undefined) {
-    const problem = passwordResetUrlProblem(env.PASSWORD_RESET_URL, env.NODE_ENV === 'production');
+    const problem = mailLinkUrlProblem(env.PASSWORD_RESET_URL, env.NODE_ENV === 'production');
     if (problem) problems.push(`PASSWORD_RESET_URL ${problem}`);
   }
   for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
@@ -718,22 +718,26 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   return Object.freeze(env);
 }
 
-/** The placeholder PASSWORD_RESET_URL must hold: the e-mail puts the (URL-encoded) token there. */
-export const PASSWORD_RESET_URL_TOKEN = '{token}';
+/**
+ * The placeholder a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL) must hold: the
+ * e-mail puts the (URL-encoded) token there.
+ */
+export const MAIL_LINK_TOKEN = '{token}';
 
 /**
- * What is wrong with `value` as PASSWORD_RESET_URL, or null: it must be an absolute http(s) URL
- * (https when `production`) with `{token}` in it, and nothing a mail client would break on.
+ * What is wrong with `value` as a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL), or
+ * null: it must be an absolute http(s) URL (https when `production`) with `{token}` in it, and
+ * nothing a mail client would break on.
  */
-export function passwordResetUrlProblem(value: string, production: boolean): string | null {
-  if (!value.includes(PASSWORD_RESET_URL_TOKEN)) return `must contain ${PASSWORD_RESET_URL_TOKEN}`;
+export function mailLinkUrlProblem(value: string, production: boolean): string | null {
+  if (!value.includes(MAIL_LINK_TOKEN)) return `must contain ${MAIL_LINK_TOKEN}`;
   const control = [...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
   if (control || /[\s<>"'\\]/.test(value)) {
     return 'must have no spaces, quotes, angle brackets, backslashes or control characters';
   }
   let url: URL;
   try {
-    url = new URL(value.replaceAll(PASSWORD_RESET_URL_TOKEN, 'token'));
+    url = new URL(value.replaceAll(MAIL_LINK_TOKEN, 'token'));
   } catch {
     return 'must be an absolute http(s) URL';
   }
