@@ -552,6 +552,35 @@ export class Env {
   @IsString()
   PASSWORD_RESET_URL?: string;
 
+  /**
+   * Hours an e-mail verification token stays valid after it was sent (1-720): a buyer signs up
+   * days before an on-sale and may open the e-mail late; a new one can be asked for any time.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  EMAIL_VERIFICATION_TTL_HOURS = 24;
+
+  /**
+   * Where a reader of the "confirm your e-mail address" e-mail confirms it: an absolute http(s)
+   * URL with `{token}` in it, as PASSWORD_RESET_URL (same rules), e.g.
+   * `https://shop.example.com/verify-email#token={token}`. Unset, the e-mail gives the bare token.
+   */
+  @IsOptional()
+  @IsString()
+  EMAIL_VERIFICATION_URL?: string;
+
+  /**
+   * Whether a buyer (role USER) must have confirmed their e-mail address to hold seats, buy, or
+   * join a waiting room (403 EmailNotVerified otherwise); staff and admins never need to. Off by
+   * default so that an upgrade changes nothing; on is what an on-sale wants (bots, mistyped
+   * addresses that would never get their tickets).
+   */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  EMAIL_VERIFICATION_REQUIRED = false;
+
   /** Signups allowed per client address per minute; 0 turns the limit off. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -645,6 +674,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'METRICS_PORT',
     'REDIS_CLUSTER_NODES',
     'PASSWORD_RESET_URL',
+    'EMAIL_VERIFICATION_URL',
   ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
@@ -697,9 +727,10 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_TIME_COST < PASSWORD_HASH_MIN_TIME_COST) {
     problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
-  if (env.PASSWORD_RESET_URL !== undefined) {
-    const problem = mailLinkUrlProblem(env.PASSWORD_RESET_URL, env.NODE_ENV === 'production');
-    if (problem) problems.push(`PASSWORD_RESET_URL ${problem}`);
+  for (const name of ['PASSWORD_RESET_URL', 'EMAIL_VERIFICATION_URL'] as const) {
+    const value = env[name];
+    const problem = value === undefined ? null : mailLinkUrlProblem(value, env.NODE_ENV === 'production');
+    if (problem) problems.push(`${name} ${problem}`);
   }
   for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
     if (env[fault] && env.NODE_ENV !== 'test')

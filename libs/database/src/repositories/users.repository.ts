@@ -18,11 +18,12 @@ interface UserRow {
   name: string;
   role: Role;
   password_hash: string;
+  email_verified_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const USER_COLUMNS = 'id, email, email_key, name, role, password_hash, created_at, updated_at';
+const USER_COLUMNS = 'id, email, email_key, name, role, password_hash, email_verified_at, created_at, updated_at';
 
 /** Users in PostgreSQL. Methods take the transaction's manager when they are part of one. */
 @Injectable()
@@ -171,6 +172,7 @@ function toEntity(row: UserRow): UserEntity {
     name: row.name,
     role: row.role,
     passwordHash: row.password_hash,
+    emailVerifiedAt: row.email_verified_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });

@@ -22,3 +22,10 @@ export type { MailMessage } from './mail-message';
 export { mailTokenKey, openMailToken, sealMailToken } from './sealed-token';
 export { PASSWORD_RESET_TYPE, passwordResetMailKey, passwordResetMessageId, toPasswordReset } from './password-reset';
 export type { PasswordResetMessage } from './password-reset';
+export {
+  EMAIL_VERIFICATION_TYPE,
+  emailVerificationMailKey,
+  emailVerificationMessageId,
+  toEmailVerification,
+} from './email-verification';
+export type { EmailVerificationMessage } from './email-verification';
