@@ -40,6 +40,7 @@ export {
   SignupThrottlerGuard,
 } from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
+export { EmailVerificationService } from './email-verification.service';
 export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
 export { PasswordResetService } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
