@@ -168,6 +168,15 @@ describe('AccountsService.ensureVerified', () => {
     expect(queries).toEqual([[U1]]);
   });
 
+  it("keeps a confirm taken while a lookup was on its way over the lookup's older answer", async () => {
+    const { service, queries } = accountsOver(usersWith([U1], false), new FakeClock(START), true);
+    const answer = service.ensureVerified(U1);
+    service.rememberVerified(U1);
+    await expect(answer).resolves.toBe(true);
+    expect(service.ensureVerified(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
+  });
+
   it('trusts an unconfirmed account for the full minute when verification is not required', async () => {
     const clock = new FakeClock(START);
     const { service, queries } = accountsOver(usersWith([U1], false), clock, false);

@@ -234,6 +234,12 @@ export class AccountsService {
         reject(new InvalidTokenError(ACCOUNT_GONE));
         continue;
       }
+      // A confirm this process took while the query was on its way outranks the query's older answer.
+      const confirmed = this.known.get(id);
+      if (!emailVerified && confirmed?.emailVerified && confirmed.trustedUntil > now) {
+        resolve(confirmed);
+        continue;
+      }
       resolve(this.remember(id, emailVerified, now));
     }
   }
