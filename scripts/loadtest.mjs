@@ -358,6 +358,9 @@ async function observed(performanceId, answered) {
       }
       await new Promise((r) => setTimeout(r, 500));
     }
+    // Every e-mail the run's mailer recorded, the signups' address confirmations included: what
+    // the run's own SMTP server must have received (the run has its database to itself).
+    const recorded = await db.query('SELECT count(*)::int AS count FROM email_deliveries');
     const tickets = await db.query(
       `SELECT seat_id AS "seatId", purchase_id AS "purchaseId" FROM tickets
        WHERE performance_id = $1 AND status = 'ACTIVE'`,
@@ -383,6 +386,7 @@ async function observed(performanceId, answered) {
       salesMilestones: { p95: reached(0.95), p100: reached(1) },
       dbPurchases: snapshot.purchases.map((r) => ({ id: r.id, status: r.status, reservationId: r.reservation_id })),
       emailDeliveries: snapshot.deliveries,
+      emailsRecorded: recorded.rows[0].count,
       dbActiveTickets: tickets.rows,
       redisCounts: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])),
     };
@@ -437,7 +441,7 @@ try {
   const stats = readCsv(join(resultsDir, 'locust_stats.csv'));
   const failures = readCsv(join(resultsDir, 'locust_failures.csv'));
   const seen = await observed(fixture.performanceId, answered);
-  const { salesMilestones, ...observations } = seen;
+  const { salesMilestones, emailsRecorded, ...observations } = seen;
   const checks = checkOutcome({
     answeredPurchases: answered.purchases,
     answeredCancels: answered.cancels,
@@ -448,11 +452,11 @@ try {
     ...(fixture.queue ? { queue: { ...fixture.queue, firstHolds: answered.firstHolds } } : {}),
   });
   if (smtp) {
-    const ok = mailsReceived === seen.emailDeliveries.length;
+    const ok = mailsReceived === emailsRecorded;
     checks.push({
       name: 'the SMTP server received each recorded e-mail once',
       ok,
-      detail: `${mailsReceived} received, ${seen.emailDeliveries.length} recorded`,
+      detail: `${mailsReceived} received, ${emailsRecorded} recorded (${seen.emailDeliveries.length} of the performance's purchases)`,
     });
   }
   const after = (at) =>

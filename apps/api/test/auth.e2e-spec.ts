@@ -99,8 +99,13 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       const res = await signup({ email: '  Ada.Lovelace@Example.COM ', password: PASSWORD, name: 'Ada Lovelace' });
       expect(res.statusCode).toBe(201);
       const body = res.json();
-      expect(Object.keys(body).sort()).toEqual(['email', 'id', 'name', 'role']);
-      expect(body).toMatchObject({ email: 'ada.lovelace@example.com', name: 'Ada Lovelace', role: 'USER' });
+      expect(Object.keys(body).sort()).toEqual(['email', 'emailVerified', 'id', 'name', 'role']);
+      expect(body).toMatchObject({
+        email: 'ada.lovelace@example.com',
+        name: 'Ada Lovelace',
+        role: 'USER',
+        emailVerified: false,
+      });
       expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
       const [row] = await db.query('SELECT password_hash FROM users WHERE id = $1', [body.id]);
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
@@ -271,7 +276,13 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect(body).toMatchObject({ tokenType: 'Bearer', expiresIn: 600, refreshExpiresIn: 2592000 });
       const profile = await me(body.accessToken);
       expect(profile.statusCode).toBe(200);
-      expect(profile.json()).toEqual({ id: expect.any(String), email, name: 'Grace', role: 'USER' });
+      expect(profile.json()).toEqual({
+        id: expect.any(String),
+        email,
+        name: 'Grace',
+        role: 'USER',
+        emailVerified: false,
+      });
     });
 
     it('keeps only the sha256 of the refresh token', async () => {
@@ -317,7 +328,12 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       const live = await db.query('SELECT 1 FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL', [user.id]);
       expect(live).toHaveLength(0);
       const events = await db.query(`SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id`, [user.id]);
-      expect(events.map((e: { type: string }) => e.type)).toEqual(['SIGNED_UP', 'REFRESH_TOKEN_REUSED']);
+      // Signup's verification e-mail was issued in its transaction.
+      expect(events.map((e: { type: string }) => e.type)).toEqual([
+        'SIGNED_UP',
+        'EMAIL_VERIFICATION_REQUESTED',
+        'REFRESH_TOKEN_REUSED',
+      ]);
     });
 
     it('revoke what a refresh racing the reuse mints: no token of the family survives (20 rounds)', async () => {

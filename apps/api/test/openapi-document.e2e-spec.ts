@@ -86,6 +86,19 @@ describe('the OpenAPI document of the built API process', () => {
     expect(live).toEqual({ $ref: '#/components/schemas/LivenessDto' });
   });
 
+  it('says of every account answer whether its e-mail is confirmed (emailVerified: boolean, always there)', () => {
+    const user = document.components.schemas.UserResponseDto;
+    expect(user.properties?.emailVerified).toMatchObject({ type: 'boolean' });
+    expect(user.required).toContain('emailVerified');
+    for (const path of ['/api/v1/auth/signup', '/api/v1/users/me']) {
+      const operation = document.paths[path][path.endsWith('signup') ? 'post' : 'get'];
+      const success = operation.responses?.[path.endsWith('signup') ? '201' : '200'];
+      expect(success?.content?.['application/json'].schema, path).toEqual({
+        $ref: '#/components/schemas/UserResponseDto',
+      });
+    }
+  });
+
   it("agrees with every route table row of README.md on each route's statuses", () => {
     const rows = routeRows(readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8'));
     expect(rows.length).toBeGreaterThan(40);

@@ -1016,7 +1016,7 @@ describe('a purchase PostgreSQL refuses for good (the account of its buyer gone)
     const bought = await call('POST', '/purchases', { body: { reservationId: ok.json().id }, session: buyer });
     expect(bought.statusCode).toBe(201);
     // Known to exist from its first checked request on: no more reads of PostgreSQL for it.
-    const reads = vi.spyOn(api.app.get(UsersRepository), 'existingIds');
+    const reads = vi.spyOn(api.app.get(UsersRepository), 'existingAccounts');
     const again = await call('POST', '/reservations', {
       body: { performanceId: performance.id, seatIds: performance.seatIds.slice(3, 4) },
       session: buyer,

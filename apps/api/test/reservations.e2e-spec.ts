@@ -101,7 +101,7 @@ describe('reservations over HTTP (real Redis)', () => {
     const people = await buyers(api, 500);
     // None of them is known to this api yet: their accounts are looked up together, not one query
     // each (500 queries would queue on the pool as an on-sale's first minute does).
-    const accountLookups = vi.spyOn(api.app.get(UsersRepository), 'existingIds');
+    const accountLookups = vi.spyOn(api.app.get(UsersRepository), 'existingAccounts');
     const answers = await Promise.all(people.map((p) => reserve(p.headers, performance.id, [seat])));
     const lookupQueries = accountLookups.mock.calls.map(([ids]) => ids);
     accountLookups.mockRestore();

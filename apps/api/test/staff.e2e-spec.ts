@@ -54,6 +54,7 @@ describe('door staff: list and revoke (admin)', () => {
           email: expect.any(String),
           name: expect.any(String),
           role: 'STAFF',
+          emailVerified: false,
         });
         ids.push(item.id);
       }
@@ -126,7 +127,7 @@ describe('door staff: list and revoke (admin)', () => {
     expect((await call('PUT', `/admin/staff/${id}`, { session: buyer })).statusCode).toBe(403);
     const granted = await call('PUT', `/admin/staff/${id}`, { session: admin });
     expect(granted.statusCode, granted.body).toBe(200);
-    expect(granted.json()).toEqual({ id, email, name: 'Promoted', role: 'STAFF' });
+    expect(granted.json()).toEqual({ id, email, name: 'Promoted', role: 'STAFF', emailVerified: false });
 
     // Its old session is over; a new login's token names STAFF and the door takes it.
     expect(
@@ -150,7 +151,11 @@ describe('door staff: list and revoke (admin)', () => {
     const events = await api.app
       .get(DataSource)
       .query(`SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id`, [id]);
-    expect(events.map((event: { type: string }) => event.type)).toEqual(['SIGNED_UP', 'STAFF_GRANTED']);
+    expect(events.map((event: { type: string }) => event.type)).toEqual([
+      'SIGNED_UP',
+      'EMAIL_VERIFICATION_REQUESTED',
+      'STAFF_GRANTED',
+    ]);
   });
 
   it('refuses to make an admin staff (409), and answers 404 for no account and 400 for a bad id', async () => {

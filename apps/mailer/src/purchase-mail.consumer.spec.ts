@@ -2,7 +2,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { AmqpConnection, RetryPolicy, Topology } from '@app/messaging';
-import type { PasswordResetMailService, PurchaseMailService } from '@app/ticketing';
+import type { EmailVerificationMailService, PasswordResetMailService, PurchaseMailService } from '@app/ticketing';
 import { PurchaseMailConsumer } from './purchase-mail.consumer';
 
 /**
@@ -44,6 +44,7 @@ describe('PurchaseMailConsumer in-hand gauge during stop', () => {
       new RetryPolicy(3, 1000, 1000),
       mail,
       {} as PasswordResetMailService,
+      {} as EmailVerificationMailService,
       { MAIL_BULK_PREFETCH: 2 } as Env,
     );
     await consumer.start();

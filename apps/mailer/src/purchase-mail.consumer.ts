@@ -11,7 +11,13 @@ import {
   RetryPolicy,
   Topology,
 } from '@app/messaging';
-import { DeliveryOutcome, PasswordResetMailService, PurchaseMailService } from '@app/ticketing';
+import {
+  DeliveryOutcome,
+  EmailVerificationMailService,
+  PasswordResetMailService,
+  PurchaseMailService,
+  TokenMailOutcome,
+} from '@app/ticketing';
 
 /**
  * Unacknowledged messages of the urgent mail queue the mailer works on at once (each holds a
@@ -25,12 +31,12 @@ export type MailQueueName = 'urgent' | 'bulk';
 /**
  * Feeds the two mail queues to {@link PurchaseMailService}: purchase-completed messages (the
  * confirmation), purchase-canceled ones (the cancellation notice) and purchase-rescheduled ones
- * (the notice that the performance moved); and password-reset messages
- * to {@link PasswordResetMailService}. Retries and dead-letters through the broker.
+ * (the notice that the performance moved); password-reset messages to
+ * {@link PasswordResetMailService}, and e-mail-verification ones to {@link EmailVerificationMailService}. Retries and dead-letters through the broker.
  *
  * Two consumers side by side, each on a channel of its own with its own prefetch: the urgent
  * queue (`<ns>.purchase-completed`: confirmations, a buyer's or an operator's cancellation,
- * password resets) with {@link MAILER_PREFETCH}, and the bulk queue (`<ns>.mail-bulk`: the notices
+ * password resets, addresses to confirm) with {@link MAILER_PREFETCH}, and the bulk queue (`<ns>.mail-bulk`: the notices
  * an operator's move or cancellation of a performance fans out to all its buyers) with
  * MAIL_BULK_PREFETCH. So a backlog of 50,000 bulk notices takes at most MAIL_BULK_PREFETCH of the
  * mailer's hands, and a confirmation queued after it waits for none of it. Both handle any mail
@@ -70,6 +76,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     private readonly policy: RetryPolicy,
     private readonly mail: PurchaseMailService,
     private readonly resetMail: PasswordResetMailService,
+    private readonly verificationMail: EmailVerificationMailService,
     private readonly env: Env,
   ) {
     for (const outcome of [...Object.keys(DELIVERY_LOG), 'retried', 'failed']) this.deliveries.inc({ outcome }, 0);
@@ -134,6 +141,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.mail.deliverReschedule(parsed.message);
       case 'password-reset':
         return this.resetMail.deliver(parsed.message);
+      case 'email-verification':
+        return this.verificationMail.deliver(parsed.message);
     }
   }
 
@@ -162,12 +171,12 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 
 const MAIL_QUEUES: readonly MailQueueName[] = ['urgent', 'bulk'];
 
-/** What became of one message: a purchase mail's outcome, or `stale` (a password reset no longer live). */
-type Outcome = DeliveryOutcome | 'stale';
+/** What became of one message: a purchase mail's outcome, or a token mail's (`stale`: its token no longer works). */
+type Outcome = DeliveryOutcome | TokenMailOutcome;
 
 /**
  * What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`,
- * `new date (move <id>) of purchase <id>`, `password reset <id>`.
+ * `new date (move <id>) of purchase <id>`, `password reset <id>`, `e-mail verification <id>`.
  */
 function subjectOf(parsed: MailMessage): string {
   switch (parsed.kind) {
@@ -179,6 +188,8 @@ function subjectOf(parsed: MailMessage): string {
       return `new date (move ${parsed.message.rescheduleId}) of purchase ${parsed.message.purchaseId}`;
     case 'password-reset':
       return `password reset ${parsed.message.resetId}`;
+    case 'email-verification':
+      return `e-mail verification ${parsed.message.verificationId}`;
   }
 }
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
 import type { Clock } from '@app/core';
 import { FakeClock } from '@app/testing';
 import type { AuthEventsRepository, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
-import { ACCOUNT_GONE, AccountsService } from './accounts.service';
-import { InvalidTokenError } from './auth.errors';
+import { ACCOUNT_GONE, AccountsService, KNOWN_ACCOUNT_MS, UNVERIFIED_ACCOUNT_MS } from './accounts.service';
+import { EmailNotVerifiedError, InvalidTokenError } from './auth.errors';
 import type { PasswordHasher } from './password-hasher';
 
 const U1 = '5f0c2a0e-8d7b-4c1e-9a51-0b6d2f3e4a11';
@@ -14,17 +15,24 @@ const START = Date.parse('2026-12-01T20:00:00Z');
 /**
  * An AccountsService over a users table of one map (the repository is our own port); `queries`
  * lists the ids of each lookup query, `failNext` makes the next query fail with that error.
+ * `verificationRequired`: EMAIL_VERIFICATION_REQUIRED.
  */
-function accountsOver(users: Map<string, UserEntity>, clock: Clock = new FakeClock(START)) {
+function accountsOver(
+  users: Map<string, UserEntity>,
+  clock: Clock = new FakeClock(START),
+  verificationRequired = false,
+) {
   const queries: string[][] = [];
   const control: { failNext?: Error } = {};
   const repository = {
-    existingIds: async (ids: readonly string[]) => {
+    existingAccounts: async (ids: readonly string[]) => {
       queries.push([...ids]);
       const failure = control.failNext;
       control.failNext = undefined;
       if (failure) throw failure;
-      return new Set(ids.filter((id) => users.has(id)));
+      return new Map(
+        ids.filter((id) => users.has(id)).map((id) => [id, (users.get(id)!.emailVerifiedAt ?? null) !== null]),
+      );
     },
   } as unknown as UsersRepository;
   const service = new AccountsService(
@@ -33,12 +41,15 @@ function accountsOver(users: Map<string, UserEntity>, clock: Clock = new FakeClo
     {} as TransactionRunner,
     {} as PasswordHasher,
     clock,
+    parseEnv({ EMAIL_VERIFICATION_REQUIRED: String(verificationRequired) }),
   );
   return { service, queries, control };
 }
 
-function usersWith(ids: string[]): Map<string, UserEntity> {
-  return new Map(ids.map((id) => [id, { id } as UserEntity]));
+/** Accounts with these ids, their e-mail confirmed unless `emailVerified` is false. */
+function usersWith(ids: string[], emailVerified = true): Map<string, UserEntity> {
+  const verifiedAt = emailVerified ? new Date(START) : null;
+  return new Map(ids.map((id) => [id, { id, emailVerifiedAt: verifiedAt } as UserEntity]));
 }
 
 describe('AccountsService.ensureExists', () => {
@@ -112,5 +123,71 @@ describe('AccountsService.ensureExists', () => {
     ]);
     await expect(service.ensureExists(U1)).resolves.toBe(true);
     expect(queries).toEqual([[U1], [U1]]);
+  });
+});
+
+describe('AccountsService.ensureVerified', () => {
+  it('lets a confirmed account in from the same lookup and memory as ensureExists, for a minute', async () => {
+    const clock = new FakeClock(START);
+    const { service, queries } = accountsOver(usersWith([U1]), clock, true);
+    await expect(service.ensureVerified(U1)).resolves.toBe(true);
+    expect(service.ensureExists(U1)).toBe(true);
+    clock.advance(KNOWN_ACCOUNT_MS - 1000);
+    expect(service.ensureVerified(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
+  });
+
+  it('refuses an unconfirmed account (403 EmailNotVerified), without a promise while remembered', async () => {
+    const { service, queries } = accountsOver(usersWith([U1], false), new FakeClock(START), true);
+    await expect(service.ensureVerified(U1)).rejects.toThrow(EmailNotVerifiedError);
+    expect(() => service.ensureVerified(U1)).toThrow(EmailNotVerifiedError);
+    // It exists all the same.
+    expect(service.ensureExists(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
+  });
+
+  it('reads an unconfirmed account again after UNVERIFIED_ACCOUNT_MS: a confirm on another process counts', async () => {
+    const clock = new FakeClock(START);
+    const users = usersWith([U1], false);
+    const { service, queries } = accountsOver(users, clock, true);
+    await expect(service.ensureVerified(U1)).rejects.toThrow(EmailNotVerifiedError);
+    users.get(U1)!.emailVerifiedAt = new Date(START);
+    clock.advance(UNVERIFIED_ACCOUNT_MS - 1);
+    expect(() => service.ensureVerified(U1)).toThrow(EmailNotVerifiedError);
+    clock.advance(2);
+    await expect(service.ensureVerified(U1)).resolves.toBe(true);
+    expect(service.ensureVerified(U1)).toBe(true);
+    expect(queries).toEqual([[U1], [U1]]);
+  });
+
+  it('lets an account in at once once this process took its confirm (rememberVerified)', async () => {
+    const { service, queries } = accountsOver(usersWith([U1], false), new FakeClock(START), true);
+    await expect(service.ensureVerified(U1)).rejects.toThrow(EmailNotVerifiedError);
+    service.rememberVerified(U1);
+    expect(service.ensureVerified(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
+  });
+
+  it("keeps a confirm taken while a lookup was on its way over the lookup's older answer", async () => {
+    const { service, queries } = accountsOver(usersWith([U1], false), new FakeClock(START), true);
+    const answer = service.ensureVerified(U1);
+    service.rememberVerified(U1);
+    await expect(answer).resolves.toBe(true);
+    expect(service.ensureVerified(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
+  });
+
+  it('trusts an unconfirmed account for the full minute when verification is not required', async () => {
+    const clock = new FakeClock(START);
+    const { service, queries } = accountsOver(usersWith([U1], false), clock, false);
+    await expect(service.ensureExists(U1)).resolves.toBe(true);
+    clock.advance(KNOWN_ACCOUNT_MS - 1000);
+    expect(service.ensureExists(U1)).toBe(true);
+    expect(queries).toEqual([[U1]]);
+  });
+
+  it('refuses a missing account with 401, as ensureExists does', async () => {
+    const { service } = accountsOver(new Map(), new FakeClock(START), true);
+    await expect(service.ensureVerified(U1)).rejects.toThrow(ACCOUNT_GONE);
   });
 });

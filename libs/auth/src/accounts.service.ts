@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Env } from '@app/config';
 import {
   AuthEventsRepository,
   AuthEventType,
@@ -7,7 +9,7 @@ import {
   UserEntity,
   UsersRepository,
 } from '@app/database';
-import { EmailTakenError, InvalidTokenError } from './auth.errors';
+import { EmailNotVerifiedError, EmailTakenError, InvalidTokenError } from './auth.errors';
 import { Clock, InvalidInputError, isUuid } from '@app/core';
 import { PasswordHasher } from './password-hasher';
 
@@ -31,7 +33,23 @@ const KNOWN_ACCOUNTS_LIMIT = 100_000;
  * deleted by hand in PostgreSQL is refused by every process within this time. A purchase made in
  * it before then cannot be written (the flusher parks it, the payment reconciler refunds it).
  */
-const KNOWN_ACCOUNT_MS = 60_000;
+export const KNOWN_ACCOUNT_MS = 60_000;
+
+/**
+ * How long (ms) {@link AccountsService.ensureVerified} trusts that an account it found has NOT
+ * confirmed its e-mail, while EMAIL_VERIFICATION_REQUIRED: a buyer who confirms on another api
+ * process is let in by this one within this time (the process that took the confirm lets them in
+ * at once, {@link AccountsService.rememberVerified}). A confirmed address is trusted for
+ * {@link KNOWN_ACCOUNT_MS}, as the account's existence is; with verification not required, both are.
+ */
+export const UNVERIFIED_ACCOUNT_MS = 2_000;
+
+/** What a process remembers of an account it found in PostgreSQL. */
+interface KnownAccount {
+  /** Until when (ms since the epoch) it trusts this. */
+  trustedUntil: number;
+  emailVerified: boolean;
+}
 
 /**
  * Most account ids one query of {@link AccountsService.ensureExists} asks PostgreSQL about; more
@@ -42,7 +60,7 @@ const ACCOUNT_LOOKUP_BATCH = 1000;
 /** An id waiting for the next lookup query, with its callers' promise to settle. */
 interface QueuedLookup {
   id: string;
-  resolve: (known: true) => void;
+  resolve: (known: KnownAccount) => void;
   reject: (error: unknown) => void;
 }
 
@@ -50,14 +68,19 @@ interface QueuedLookup {
 @Injectable()
 export class AccountsService {
   /**
-   * Ids of accounts this process has seen in PostgreSQL, oldest first, each with the time (ms since
-   * the epoch) until which it is trusted. The api never deletes an account (no route or CLI command
-   * does), but an operator may, by hand: the entry ages out after {@link KNOWN_ACCOUNT_MS}.
+   * Accounts this process has seen in PostgreSQL, oldest first, each with whether its e-mail was
+   * confirmed and the time until which that is trusted. The api never deletes an account (no route
+   * or CLI command does), but an operator may, by hand: the entry ages out after
+   * {@link KNOWN_ACCOUNT_MS} ({@link UNVERIFIED_ACCOUNT_MS} for an unconfirmed address while
+   * verification is required).
    */
-  private readonly known = new Map<string, number>();
+  private readonly known = new Map<string, KnownAccount>();
 
   /** Lookups queued or in flight, by account id: concurrent callers for one id share one. */
-  private readonly lookups = new Map<string, Promise<true>>();
+  private readonly lookups = new Map<string, Promise<KnownAccount>>();
+
+  /** How long an unconfirmed address is trusted to stay unconfirmed (see {@link UNVERIFIED_ACCOUNT_MS}). */
+  private readonly unverifiedTrustMs: number;
 
   /** Ids waiting for the lookup query the next `setImmediate` sends. */
   private queued: QueuedLookup[] = [];
@@ -68,14 +91,22 @@ export class AccountsService {
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
-  ) {}
+    env: Env,
+  ) {
+    this.unverifiedTrustMs = env.EMAIL_VERIFICATION_REQUIRED ? UNVERIFIED_ACCOUNT_MS : KNOWN_ACCOUNT_MS;
+  }
 
   /**
    * Creates an account and its audit record in one transaction: a user (signup), or door staff
-   * (`Role.Staff`, made by an admin). A taken e-mail (also when a concurrent signup takes it
-   * first) is an EmailTakenError, never a database error.
+   * (`Role.Staff`, made by an admin), not yet verified. `andThen` runs in the same transaction with
+   * the new account (signup's verification e-mail), so both or neither are stored. A taken e-mail
+   * (also when a concurrent signup takes it first) is an EmailTakenError, never a database error.
    */
-  async signup(input: SignupInput, role: Role.User | Role.Staff = Role.User): Promise<UserEntity> {
+  async signup(
+    input: SignupInput,
+    role: Role.User | Role.Staff = Role.User,
+    andThen?: (user: UserEntity, manager: EntityManager) => Promise<void>,
+  ): Promise<UserEntity> {
     const passwordHash = await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const user = await this.users.insertIfEmailFree(
@@ -88,6 +119,7 @@ export class AccountsService {
         role === Role.Staff ? AuthEventType.StaffCreated : AuthEventType.SignedUp,
         manager,
       );
+      await andThen?.(user, manager);
       return user;
     });
   }
@@ -101,7 +133,8 @@ export class AccountsService {
 
   /**
    * Whether the account `id` is known to exist: true from this process's memory (a Map lookup, no
-   * promise) when it was found in the last {@link KNOWN_ACCOUNT_MS}; otherwise a promise that
+   * promise) when it was found in the last {@link KNOWN_ACCOUNT_MS} (an unconfirmed one while
+   * verification is required: {@link UNVERIFIED_ACCOUNT_MS}); otherwise a promise that
    * resolves once PostgreSQL has it (and remembers the id), or rejects with InvalidTokenError (401,
    * {@link ACCOUNT_GONE}) when there is no such account (a token signed for a deleted user, a
    * restored database, a secret shared between environments), or with the database's error.
@@ -113,16 +146,60 @@ export class AccountsService {
    * `DATABASE_ACQUIRE_TIMEOUT_MS`).
    */
   ensureExists(id: string): true | Promise<true> {
-    const trustedUntil = this.known.get(id);
-    if (trustedUntil !== undefined && trustedUntil > this.clock.now().getTime()) return true;
+    if (this.trusted(id)) return true;
+    return this.lookUpOne(id).then(() => true);
+  }
+
+  /**
+   * As {@link ensureExists}, and refuses (403, EmailNotVerifiedError) an account whose e-mail is
+   * not confirmed: from the same memory and the same batched lookup, so checking it costs the hold
+   * route no query of its own. An unconfirmed address is trusted to stay so for
+   * {@link UNVERIFIED_ACCOUNT_MS} (while EMAIL_VERIFICATION_REQUIRED), a confirmed one for
+   * {@link KNOWN_ACCOUNT_MS}.
+   */
+  ensureVerified(id: string): true | Promise<true> {
+    const known = this.trusted(id);
+    if (known) return verifiedOrRefused(known);
+    return this.lookUpOne(id).then(verifiedOrRefused);
+  }
+
+  /**
+   * Remembers that account `id` has just confirmed its e-mail (this process took the confirm), so
+   * {@link ensureVerified} lets it in at once here; other processes read it within
+   * {@link UNVERIFIED_ACCOUNT_MS}.
+   */
+  rememberVerified(id: string): void {
+    this.remember(id, true, this.clock.now().getTime());
+  }
+
+  /** What this process trusts of account `id` now, if anything. */
+  private trusted(id: string): KnownAccount | undefined {
+    const known = this.known.get(id);
+    return known !== undefined && known.trustedUntil > this.clock.now().getTime() ? known : undefined;
+  }
+
+  /**
+   * Account `id` from PostgreSQL, through the next batched lookup (a caller for an id already
+   * queued or in flight shares its lookup).
+   */
+  private lookUpOne(id: string): Promise<KnownAccount> {
     let lookup = this.lookups.get(id);
     if (!lookup) {
-      lookup = new Promise<true>((resolve, reject) => {
+      lookup = new Promise<KnownAccount>((resolve, reject) => {
         if (this.queued.push({ id, resolve, reject }) === 1) setImmediate(() => this.lookUpQueued());
       });
       this.lookups.set(id, lookup);
     }
     return lookup;
+  }
+
+  /** Remembers account `id`, newest, past {@link KNOWN_ACCOUNTS_LIMIT} forgetting the oldest. */
+  private remember(id: string, emailVerified: boolean, now: number): KnownAccount {
+    this.known.delete(id);
+    if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.keys().next().value!);
+    const known = { trustedUntil: now + (emailVerified ? KNOWN_ACCOUNT_MS : this.unverifiedTrustMs), emailVerified };
+    this.known.set(id, known);
+    return known;
   }
 
   /** Sends the queued ids' lookups, {@link ACCOUNT_LOOKUP_BATCH} ids a query, all at once. */
@@ -134,13 +211,13 @@ export class AccountsService {
     }
   }
 
-  /** Settles each of `batch` by one query: found ids are remembered, missing ones refused. */
+  /** Settles each of `batch` by one query: found accounts are remembered, missing ones refused. */
   private async lookUp(batch: QueuedLookup[]): Promise<void> {
-    let found: Set<string>;
+    let found: Map<string, boolean>;
     try {
       // A token carries the id it was signed for; one that is not a UUID is no account.
       const ids = batch.map(({ id }) => id).filter(isUuid);
-      found = ids.length > 0 ? await this.users.existingIds(ids) : new Set();
+      found = ids.length > 0 ? await this.users.existingAccounts(ids) : new Map();
     } catch (error) {
       for (const { id, reject } of batch) {
         this.lookups.delete(id);
@@ -148,19 +225,29 @@ export class AccountsService {
       }
       return;
     }
-    const trustedUntil = this.clock.now().getTime() + KNOWN_ACCOUNT_MS;
+    const now = this.clock.now().getTime();
     for (const { id, resolve, reject } of batch) {
       this.lookups.delete(id);
-      this.known.delete(id);
-      if (!found.has(id)) {
+      const emailVerified = found.get(id);
+      if (emailVerified === undefined) {
+        this.known.delete(id);
         reject(new InvalidTokenError(ACCOUNT_GONE));
         continue;
       }
-      if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.keys().next().value!);
-      this.known.set(id, trustedUntil);
-      resolve(true);
+      // A confirm this process took while the query was on its way outranks the query's older answer.
+      const confirmed = this.known.get(id);
+      if (!emailVerified && confirmed?.emailVerified && confirmed.trustedUntil > now) {
+        resolve(confirmed);
+        continue;
+      }
+      resolve(this.remember(id, emailVerified, now));
     }
   }
+}
+
+function verifiedOrRefused(known: KnownAccount): true {
+  if (!known.emailVerified) throw new EmailNotVerifiedError();
+  return true;
 }
 
 /**

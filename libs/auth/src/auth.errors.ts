@@ -31,3 +31,35 @@ export class InvalidResetTokenError extends DomainError {
     super('invalid', 'InvalidResetToken', 'password reset token is invalid or expired; ask for a new one');
   }
 }
+
+/**
+ * A buyer who has not confirmed their e-mail address, while EMAIL_VERIFICATION_REQUIRED: 403 with
+ * `details.code` `EmailNotVerified`, so a client can tell it from the other 403s and offer to send
+ * the e-mail again.
+ */
+export class EmailNotVerifiedError extends DomainError {
+  constructor() {
+    super(
+      'forbidden',
+      'EmailNotVerified',
+      'confirm your e-mail address first: use the link or token in the e-mail we sent, or ask for a new one (POST /api/v1/auth/email-verification)',
+      { code: 'EmailNotVerified' },
+    );
+  }
+}
+
+/** One answer for a verification token unknown, used, replaced or expired, so none of these can be told apart. */
+export class InvalidVerificationTokenError extends DomainError {
+  constructor() {
+    super('invalid', 'InvalidVerificationToken', 'e-mail verification token is invalid or expired; ask for a new one');
+  }
+}
+
+/** A request for a verification e-mail by an account whose address is confirmed already: nothing to send. */
+export class EmailAlreadyVerifiedError extends DomainError {
+  constructor() {
+    super('conflict', 'EmailAlreadyVerified', 'your e-mail address is already confirmed', {
+      code: 'EmailAlreadyVerified',
+    });
+  }
+}

@@ -17,6 +17,7 @@ import {
   SIGNUP_THROTTLER,
   SIGNUP_WINDOW_MS,
 } from './login-throttler.guard';
+import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
@@ -60,6 +61,7 @@ import { TokenService } from './token.service';
     AdminAccountsService,
     StaffAccountsService,
     PasswordResetService,
+    EmailVerificationService,
     CurrentRoleGuard,
     AdminBootstrap,
   ],
@@ -70,6 +72,7 @@ import { TokenService } from './token.service';
     AdminAccountsService,
     StaffAccountsService,
     PasswordResetService,
+    EmailVerificationService,
     CurrentRoleGuard,
   ],
 })

@@ -1,16 +1,27 @@
 export { Role } from '@app/database';
-export { AccountExistsGuard, RequiresExistingAccount } from './account-exists.guard';
-export { ACCOUNT_GONE, accountEmail, AccountsService, INVISIBLE_IN_EMAIL, normalizeEmail } from './accounts.service';
+export { BuyerAccountGuard, RequiresBuyerAccount } from './buyer-account.guard';
+export {
+  ACCOUNT_GONE,
+  accountEmail,
+  AccountsService,
+  INVISIBLE_IN_EMAIL,
+  KNOWN_ACCOUNT_MS,
+  normalizeEmail,
+  UNVERIFIED_ACCOUNT_MS,
+} from './accounts.service';
 export type { SignupInput } from './accounts.service';
 export { AdminAccountsService } from './admin-accounts.service';
 export { CurrentRoleGuard, RequiresCurrentRole } from './current-role.guard';
 export { StaffAccountsService } from './staff-accounts.service';
 export type { StaffPage } from './staff-accounts.service';
 export {
+  EmailAlreadyVerifiedError,
+  EmailNotVerifiedError,
   EmailTakenError,
   InvalidCredentialsError,
   InvalidResetTokenError,
   InvalidTokenError,
+  InvalidVerificationTokenError,
   MissingRoleError,
 } from './auth.errors';
 export { AuthModule } from './auth.module';
@@ -29,7 +40,9 @@ export {
   SignupThrottlerGuard,
 } from './login-throttler.guard';
 export { PasswordHasher } from './password-hasher';
-export { PASSWORD_RESET_LIMITS, PasswordResetService, RESET_TOKEN_BYTES } from './password-reset.service';
+export { EmailVerificationService } from './email-verification.service';
+export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
+export { PasswordResetService } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export { SessionsService } from './sessions.service';
 export type { TokenPair } from './sessions.service';

@@ -11,7 +11,7 @@ import {
   type TransactionRunner,
   type UsersRepository,
 } from '@app/database';
-import { openResetToken, passwordResetMailKey, ROUTING } from '@app/messaging/contracts';
+import { openMailToken, passwordResetMailKey, ROUTING } from '@app/messaging/contracts';
 import { InvalidResetTokenError } from './auth.errors';
 import type { PasswordHasher } from './password-hasher';
 import { PasswordResetService } from './password-reset.service';
@@ -75,7 +75,7 @@ describe('PasswordResetService.request', () => {
       routingKey: ROUTING.passwordReset,
       payload: { type: 'password-reset', resetId: reset.resetId, expiresAt: '2026-12-04T12:20:00.000Z' },
     });
-    const token = openResetToken(
+    const token = openMailToken(
       passwordResetMailKey(env.TICKET_SIGNING_SECRET!),
       reset.resetId,
       reset.message.payload.sealedToken as string,

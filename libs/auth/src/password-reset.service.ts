@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock, emailKey } from '@app/core';
@@ -15,26 +15,17 @@ import {
   passwordResetMailKey,
   passwordResetMessageId,
   ROUTING,
-  sealResetToken,
+  sealMailToken,
 } from '@app/messaging/contracts';
 import { normalizeEmail } from './accounts.service';
 import { InvalidResetTokenError } from './auth.errors';
+import { MAIL_TOKEN_LIMITS, newMailToken } from './mail-token';
 import { PasswordHasher } from './password-hasher';
 import { hashToken } from './token.service';
 
-/** Random bytes of a reset token; sent as base64url (43 characters). */
-export const RESET_TOKEN_BYTES = 32;
-
 /**
- * Per account: live tokens kept at most (a request past them replaces the oldest), and tokens
- * issued per window at most (a request past them issues nothing, and is answered alike). The
- * window's limit is no 429: that would tell whose e-mail it is, and let anyone shut an account
- * out of its resets; the client address's limit (PASSWORD_RESET_RATE_LIMIT) answers 429.
- */
-export const PASSWORD_RESET_LIMITS = { liveTokens: 3, issuedPerWindow: 3, windowMs: 15 * 60_000 };
-
-/**
- * Password reset by e-mail: a request stores a single-use token (its SHA-256 only) and sends it
+ * Password reset by e-mail: a request stores a single-use token (its SHA-256 only; per account
+ * within MAIL_TOKEN_LIMITS, the client address's limit being PASSWORD_RESET_RATE_LIMIT) and sends it
  * to the account's address through the outbox; a token then sets a new password once, within
  * PASSWORD_RESET_TTL_MINUTES, uses up every other token of the account and ends all its sessions.
  */
@@ -62,12 +53,12 @@ export class PasswordResetService {
    * is recorded (by the hash of its e-mail key) in one committed transaction, so the two cases do
    * alike work in PostgreSQL. Their times are close, not equal (a known account's writes a few rows
    * more); and signup's 409 tells whether an e-mail is registered anyway. For an account, unless
-   * PASSWORD_RESET_LIMITS.issuedPerWindow tokens were issued to it within the window, a new token
-   * is stored beside its live ones (past PASSWORD_RESET_LIMITS.liveTokens the oldest is dropped;
+   * MAIL_TOKEN_LIMITS.issuedPerWindow tokens were issued to it within the window, a new token
+   * is stored beside its live ones (past MAIL_TOKEN_LIMITS.liveTokens the oldest is dropped;
    * the others keep working) and its e-mail goes out.
    */
   async request(email: string): Promise<void> {
-    const token = randomBytes(RESET_TOKEN_BYTES).toString('base64url');
+    const { token, tokenHash } = newMailToken();
     const resetId = randomUUID();
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.env.PASSWORD_RESET_TTL_MINUTES * 60_000);
@@ -76,19 +67,19 @@ export class PasswordResetService {
       emailKey: key,
       emailHash: hashToken(key),
       resetId,
-      tokenHash: hashToken(token),
+      tokenHash,
       expiresAt,
       now,
-      maxLiveTokens: PASSWORD_RESET_LIMITS.liveTokens,
-      maxIssued: PASSWORD_RESET_LIMITS.issuedPerWindow,
-      windowMs: PASSWORD_RESET_LIMITS.windowMs,
+      maxLiveTokens: MAIL_TOKEN_LIMITS.liveTokens,
+      maxIssued: MAIL_TOKEN_LIMITS.issuedPerWindow,
+      windowMs: MAIL_TOKEN_LIMITS.windowMs,
       message: {
         messageId: passwordResetMessageId(resetId),
         routingKey: ROUTING.passwordReset,
         payload: {
           type: PASSWORD_RESET_TYPE,
           resetId,
-          sealedToken: sealResetToken(this.mailKey, resetId, token),
+          sealedToken: sealMailToken(this.mailKey, resetId, token),
           expiresAt: expiresAt.toISOString(),
         },
       },

@@ -371,6 +371,26 @@ describe('parseEnv', () => {
     expect(parseEnv({ ...production, PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
   });
 
+  it('takes the e-mail verification settings: 24 h tokens, not required, a link by the reset link rules', () => {
+    const env = parseEnv({});
+    expect(env.EMAIL_VERIFICATION_TTL_HOURS).toBe(24);
+    expect(env.EMAIL_VERIFICATION_REQUIRED).toBe(false);
+    expect(env.EMAIL_VERIFICATION_URL).toBeUndefined();
+    const link = 'https://shop.example.com/verify-email#token={token}';
+    expect(parseEnv({ EMAIL_VERIFICATION_URL: link, EMAIL_VERIFICATION_REQUIRED: 'true' })).toMatchObject({
+      EMAIL_VERIFICATION_URL: link,
+      EMAIL_VERIFICATION_REQUIRED: true,
+    });
+    expect(parseEnv({ EMAIL_VERIFICATION_TTL_HOURS: '72' }).EMAIL_VERIFICATION_TTL_HOURS).toBe(72);
+    expect(problemsOf({ EMAIL_VERIFICATION_URL: 'https://shop.example.com/verify' })).toEqual([
+      'EMAIL_VERIFICATION_URL must contain {token}',
+    ]);
+    expect(problemsOf({ EMAIL_VERIFICATION_REQUIRED: 'yes' })).toEqual([
+      'EMAIL_VERIFICATION_REQUIRED must be true or false (got "yes")',
+    ]);
+    expect(problemsOf({ EMAIL_VERIFICATION_TTL_HOURS: '0' })[0]).toMatch(/^EMAIL_VERIFICATION_TTL_HOURS /);
+  });
+
   it('refuses an empty check-in window (both settings 0), and takes either one 0 alone', () => {
     expect(problemsOf({ CHECK_IN_OPENS_BEFORE_MINUTES: '0', CHECK_IN_CLOSES_AFTER_MINUTES: '0' })).toEqual([
       'CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES must not both be 0 (an empty check-in window admits no ticket)',

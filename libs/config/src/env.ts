@@ -552,6 +552,35 @@ export class Env {
   @IsString()
   PASSWORD_RESET_URL?: string;
 
+  /**
+   * Hours an e-mail verification token stays valid after it was sent (1-720): a buyer signs up
+   * days before an on-sale and may open the e-mail late; a new one can be asked for any time.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  EMAIL_VERIFICATION_TTL_HOURS = 24;
+
+  /**
+   * Where a reader of the "confirm your e-mail address" e-mail confirms it: an absolute http(s)
+   * URL with `{token}` in it, as PASSWORD_RESET_URL (same rules), e.g.
+   * `https://shop.example.com/verify-email#token={token}`. Unset, the e-mail gives the bare token.
+   */
+  @IsOptional()
+  @IsString()
+  EMAIL_VERIFICATION_URL?: string;
+
+  /**
+   * Whether a buyer (role USER) must have confirmed their e-mail address to hold seats, buy, or
+   * join a waiting room (403 EmailNotVerified otherwise); staff and admins never need to. Off by
+   * default so that an upgrade changes nothing; on is what an on-sale wants (bots, mistyped
+   * addresses that would never get their tickets).
+   */
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  EMAIL_VERIFICATION_REQUIRED = false;
+
   /** Signups allowed per client address per minute; 0 turns the limit off. */
   @Transform(({ value }) => toInt(value))
   @IsInt()
@@ -645,6 +674,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'METRICS_PORT',
     'REDIS_CLUSTER_NODES',
     'PASSWORD_RESET_URL',
+    'EMAIL_VERIFICATION_URL',
   ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
@@ -697,9 +727,10 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_TIME_COST < PASSWORD_HASH_MIN_TIME_COST) {
     problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
-  if (env.PASSWORD_RESET_URL !== undefined) {
-    const problem = passwordResetUrlProblem(env.PASSWORD_RESET_URL, env.NODE_ENV === 'production');
-    if (problem) problems.push(`PASSWORD_RESET_URL ${problem}`);
+  for (const name of ['PASSWORD_RESET_URL', 'EMAIL_VERIFICATION_URL'] as const) {
+    const value = env[name];
+    const problem = value === undefined ? null : mailLinkUrlProblem(value, env.NODE_ENV === 'production');
+    if (problem) problems.push(`${name} ${problem}`);
   }
   for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
     if (env[fault] && env.NODE_ENV !== 'test')
@@ -718,22 +749,26 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   return Object.freeze(env);
 }
 
-/** The placeholder PASSWORD_RESET_URL must hold: the e-mail puts the (URL-encoded) token there. */
-export const PASSWORD_RESET_URL_TOKEN = '{token}';
+/**
+ * The placeholder a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL) must hold: the
+ * e-mail puts the (URL-encoded) token there.
+ */
+export const MAIL_LINK_TOKEN = '{token}';
 
 /**
- * What is wrong with `value` as PASSWORD_RESET_URL, or null: it must be an absolute http(s) URL
- * (https when `production`) with `{token}` in it, and nothing a mail client would break on.
+ * What is wrong with `value` as a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL), or
+ * null: it must be an absolute http(s) URL (https when `production`) with `{token}` in it, and
+ * nothing a mail client would break on.
  */
-export function passwordResetUrlProblem(value: string, production: boolean): string | null {
-  if (!value.includes(PASSWORD_RESET_URL_TOKEN)) return `must contain ${PASSWORD_RESET_URL_TOKEN}`;
+export function mailLinkUrlProblem(value: string, production: boolean): string | null {
+  if (!value.includes(MAIL_LINK_TOKEN)) return `must contain ${MAIL_LINK_TOKEN}`;
   const control = [...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
   if (control || /[\s<>"'\\]/.test(value)) {
     return 'must have no spaces, quotes, angle brackets, backslashes or control characters';
   }
   let url: URL;
   try {
-    url = new URL(value.replaceAll(PASSWORD_RESET_URL_TOKEN, 'token'));
+    url = new URL(value.replaceAll(MAIL_LINK_TOKEN, 'token'));
   } catch {
     return 'must be an absolute http(s) URL';
   }

@@ -5,8 +5,8 @@ export {
   ConfigError,
   corsOrigins,
   Env,
+  MAIL_LINK_TOKEN,
   parseEnv,
-  PASSWORD_RESET_URL_TOKEN,
   redisClusterNodes,
   SMTP_POOL_CONNECTIONS,
 } from './env';

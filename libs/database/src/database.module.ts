@@ -11,6 +11,7 @@ import { EmailDeliveriesRepository } from './repositories/email-deliveries.repos
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
+import { EmailVerificationTokensRepository } from './repositories/email-verification-tokens.repository';
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
 import { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
@@ -48,6 +49,7 @@ const REPOSITORIES = [
   AdminAuditRepository,
   SectionRepository,
   PasswordResetTokensRepository,
+  EmailVerificationTokensRepository,
   TransactionRunner,
 ];
 

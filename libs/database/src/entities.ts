@@ -1,6 +1,7 @@
 import { AdminAuditEntity } from './entities/admin-audit.entity';
 import { AuthEventEntity } from './entities/auth-event.entity';
 import { EmailDeliveryEntity } from './entities/email-delivery.entity';
+import { EmailVerificationTokenEntity } from './entities/email-verification-token.entity';
 import { EventEntity } from './entities/event.entity';
 import { OutboxMessageEntity } from './entities/outbox-message.entity';
 import { PasswordResetRequestEntity } from './entities/password-reset-request.entity';
@@ -31,4 +32,5 @@ export const ENTITIES: Function[] = [
   AdminAuditEntity,
   PasswordResetTokenEntity,
   PasswordResetRequestEntity,
+  EmailVerificationTokenEntity,
 ];

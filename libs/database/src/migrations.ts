@@ -29,6 +29,7 @@ import { SeatBlocks1798900000000 } from './migrations/1798900000000-SeatBlocks';
 import { PurchasesPaidByPerformance1798950000000 } from './migrations/1798950000000-PurchasesPaidByPerformance';
 import { PerformanceReschedules1799000000000 } from './migrations/1799000000000-PerformanceReschedules';
 import { CheckInWindow1799100000000 } from './migrations/1799100000000-CheckInWindow';
+import { EmailVerification1799300000000 } from './migrations/1799300000000-EmailVerification';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -66,4 +67,5 @@ export const MIGRATIONS: Function[] = [
   PurchasesPaidByPerformance1798950000000,
   PerformanceReschedules1799000000000,
   CheckInWindow1799100000000,
+  EmailVerification1799300000000,
 ];

@@ -30,7 +30,12 @@ describe('Topology: the urgent and the bulk mail queue', () => {
     expect(URGENT_MAIL_ROUTING.filter((key) => BULK_MAIL_ROUTING.includes(key))).toEqual([]);
     // Fanned out by one operator action to every buyer of a show: bulk. One person waiting: urgent.
     expect(BULK_MAIL_ROUTING).toEqual([ROUTING.purchaseRescheduled, ROUTING.purchaseCanceledByPerformance]);
-    expect(URGENT_MAIL_ROUTING).toEqual([ROUTING.purchaseCompleted, ROUTING.purchaseCanceled, ROUTING.passwordReset]);
+    expect(URGENT_MAIL_ROUTING).toEqual([
+      ROUTING.purchaseCompleted,
+      ROUTING.purchaseCanceled,
+      ROUTING.passwordReset,
+      ROUTING.emailVerification,
+    ]);
   });
 
   it('names the bulk queue, its retry queues and its dead-letter queue apart from the urgent ones', () => {
@@ -69,6 +74,7 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'purchase.completed'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'purchase.canceled'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.password-reset'],
+      ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.email-verification'],
       ['assertQueue', 'ns.purchase-completed.retry.1000ms', quorumTo('', 'ns.purchase-completed')],
       ['assertQueue', 'ns.purchase-completed.retry.2000ms', quorumTo('', 'ns.purchase-completed')],
       ['assertQueue', 'ns.purchase-completed.dead', quorum],

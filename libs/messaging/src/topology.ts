@@ -33,7 +33,7 @@ export class Topology {
   }
   /**
    * The urgent mail queue: confirmations, a buyer's or an operator's cancellation of one purchase,
-   * password resets ({@link URGENT_MAIL_ROUTING}). Its name is the one it had when it was the only
+   * password resets, addresses to confirm ({@link URGENT_MAIL_ROUTING}). Its name is the one it had when it was the only
    * mail queue: a quorum queue cannot be renamed, and messages in it at an upgrade stay in it.
    */
   get purchaseCompletedQueue(): string {

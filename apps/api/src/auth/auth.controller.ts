@@ -8,9 +8,9 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import {
-  AccountsService,
   AuthenticatedUser,
   CurrentUser,
+  EmailVerificationService,
   LoginRateLimited,
   PasswordResetRateLimited,
   PasswordResetService,
@@ -19,8 +19,11 @@ import {
   SignupRateLimited,
 } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { NoBody } from '../common/no-body';
 import { mapUser, UserResponseDto } from '../users/user-response.dto';
 import {
+  AuthEmailVerificationAcceptedDto,
+  AuthEmailVerificationConfirmDto,
   AuthLoginDto,
   AuthPasswordResetAcceptedDto,
   AuthPasswordResetConfirmDto,
@@ -33,16 +36,23 @@ import {
 /** The one answer to a password-reset request, whether or not the account exists. */
 export const PASSWORD_RESET_ACCEPTED = 'if an account has this e-mail, a password reset e-mail is on its way';
 
+/** The one answer to a verification e-mail request, whether it was sent or held back by the account's limit. */
+export const EMAIL_VERIFICATION_ACCEPTED = 'a new e-mail to confirm your address is on its way';
+
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(
-    private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly resets: PasswordResetService,
+    private readonly verification: EmailVerificationService,
   ) {}
 
-  /** Creates a user account. 409 when the e-mail is taken (in any letter case). */
+  /**
+   * Creates a user account, not yet verified (`emailVerified: false`), and sends it a "confirm your
+   * e-mail address" e-mail with a single-use token valid EMAIL_VERIFICATION_TTL_HOURS. 409 when
+   * the e-mail is taken (in any letter case).
+   */
   @Public()
   @SignupRateLimited()
   @Post('signup')
@@ -52,7 +62,7 @@ export class AuthController {
   })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the e-mail is already registered' })
   async signup(@Body() body: AuthSignupDto): Promise<UserResponseDto> {
-    return mapUser(await this.accounts.signup(body));
+    return mapUser(await this.verification.signup(body));
   }
 
   /** Trades e-mail and password for an access and a refresh token. */
@@ -126,5 +136,49 @@ export class AuthController {
   })
   async confirmPasswordReset(@Body() body: AuthPasswordResetConfirmDto): Promise<void> {
     await this.resets.confirm(body.token, body.password);
+  }
+
+  /**
+   * Sends the signed-in account a new "confirm your e-mail address" e-mail; the tokens already
+   * mailed keep working (up to 3 live ones). Always 202 with the same body while the address is
+   * unconfirmed: past 3 e-mails in 15 minutes nothing is sent (no 429). 409 EmailAlreadyVerified
+   * when the address is confirmed already: there is nothing to send, and a client can show it.
+   */
+  @ApiBearerAuth()
+  @Post('email-verification')
+  @NoBody()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiResponse({
+    status: 202,
+    type: AuthEmailVerificationAcceptedDto,
+    description: 'the same answer whether an e-mail went out or the limit of 3 per 15 minutes held it back',
+  })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'the address is confirmed already (`details.code`: `EmailAlreadyVerified`); nothing sent',
+  })
+  async requestEmailVerification(@CurrentUser() caller: AuthenticatedUser): Promise<AuthEmailVerificationAcceptedDto> {
+    await this.verification.request(caller.id);
+    return { message: EMAIL_VERIFICATION_ACCEPTED };
+  }
+
+  /**
+   * Confirms the account's e-mail address with the token from the "confirm your e-mail address"
+   * e-mail (no sign-in needed: the link may be opened on another device). The token works once;
+   * the account is verified from then on, and the hold, purchase and waiting-room routes let it in
+   * at once on the api process that answered, within 2 s on the others.
+   */
+  @Public()
+  @Post('email-verification/confirm')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiResponse({ status: 204, description: 'the address is confirmed' })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description:
+      'an invalid body, or a token unknown, used (or another of the account was), dropped as the oldest of too many, voided by a change of e-mail, or expired (one message for all)',
+  })
+  async confirmEmailVerification(@Body() body: AuthEmailVerificationConfirmDto): Promise<void> {
+    await this.verification.confirm(body.token);
   }
 }

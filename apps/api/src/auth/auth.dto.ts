@@ -84,6 +84,19 @@ export class AuthPasswordResetConfirmDto {
   password: string;
 }
 
+export class AuthEmailVerificationConfirmDto {
+  /** The token from the "confirm your e-mail address" e-mail (base64url, 43 characters); it works once. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  token: string;
+}
+
+export class AuthEmailVerificationAcceptedDto {
+  /** The same words whether an e-mail went out or the account's limit held it back. */
+  message: string;
+}
+
 export class AuthTokensResponseDto {
   /** JWT for `Authorization: Bearer`, valid `expiresIn` seconds. */
   accessToken: string;

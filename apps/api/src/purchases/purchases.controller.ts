@@ -10,7 +10,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
+import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
@@ -44,7 +44,8 @@ export class PurchasesController {
    * while a request with that key is still working, another answers 409 at once with `Retry-After` (seconds).
    * 503 with `Retry-After` when `REDIS_WAIT_REPLICAS` replicas did not confirm the sale in time: it
    * may stand; retry with the same key to get it (README, Redis Cluster). A purchase that used
-   * a waiting-room admission ends its session before the answer.
+   * a waiting-room admission ends its session before the answer. 403 EmailNotVerified for a buyer
+   * whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED (checked before anything else).
    */
   @Post()
   @ApiBody({ type: PurchaseCreateDto })
@@ -67,7 +68,7 @@ export class PurchasesController {
   @ApiForbiddenResponse({
     type: ErrorBodyDto,
     description:
-      'sales have not opened yet (SalesNotOpen, `details.salesOpenAt`), or the performance has a waiting room and the request carries no valid `Admission-Token` for this buyer',
+      'sales have not opened yet (SalesNotOpen, `details.salesOpenAt`), the performance has a waiting room and the request carries no valid `Admission-Token` for this buyer, or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -76,7 +77,7 @@ export class PurchasesController {
     schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$' },
   })
   // Closest to the method: checked before the admission guard.
-  @RequiresExistingAccount()
+  @RequiresBuyerAccount()
   create(
     // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
     // global validation pipe's `async` chain on those (~12 promises each a request,

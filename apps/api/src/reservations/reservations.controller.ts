@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresExistingAccount } from '@app/auth';
+import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { RequiresAdmission } from '../waiting-room/admission';
@@ -31,7 +31,8 @@ export class ReservationsController {
    * `section`, `together`, `accessible`): the best seats are picked and held in one atomic step,
    * following the ladder TOGETHER → TOGETHER_WITH_GAP → ADJACENT_ROWS → (with `together: false`)
    * SPLIT; the answer's `arrangement` names the rung; 409 `NoSeatsFit` when nothing fits (nothing
-   * held). Both: 403 before sales open; 409 when the caller would hold more than the per-user
+   * held). Both: 403 before sales open, and (EmailNotVerified) for a buyer whose e-mail is not
+   * confirmed while EMAIL_VERIFICATION_REQUIRED; 409 when the caller would hold more than the per-user
    * limit of the performance; 400 for a body mixing the forms or giving grade and section.
    */
   @Post()
@@ -40,7 +41,8 @@ export class ReservationsController {
   @ApiResponse({
     status: 403,
     type: ErrorBodyDto,
-    description: 'sales not open yet (SalesNotOpen), or no valid admission while the performance has a waiting room',
+    description:
+      'sales not open yet (SalesNotOpen), no valid admission while the performance has a waiting room, or EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
   })
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'unknown performance, seat, section or grade' })
   @ApiResponse({
@@ -51,7 +53,7 @@ export class ReservationsController {
   })
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.
-  @RequiresExistingAccount()
+  @RequiresBuyerAccount()
   create(
     // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
     // global validation pipe's `async` chain on those (~12 promises each a request,

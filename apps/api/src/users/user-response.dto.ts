@@ -12,8 +12,22 @@ export class UserResponseDto {
   name: string;
 
   role: Role;
+
+  /**
+   * Whether the account confirmed its e-mail address (a token from the "confirm your e-mail
+   * address" e-mail came back to `POST /auth/email-verification/confirm`). While
+   * EMAIL_VERIFICATION_REQUIRED, a buyer (`USER`) with `false` cannot hold seats, buy or join a
+   * waiting room (403 EmailNotVerified). @example false
+   */
+  emailVerified: boolean;
 }
 
 export function mapUser(user: UserEntity): UserResponseDto {
-  return { id: user.id, email: user.email, name: user.name, role: user.role };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    emailVerified: user.emailVerifiedAt !== null,
+  };
 }

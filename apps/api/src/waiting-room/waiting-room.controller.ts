@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Sse } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiForbiddenResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
-import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
+import { AuthenticatedUser, CurrentUser, Public, RequiresBuyerAccount, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
 import { IdParam, ParseUuidPipe } from '../common/parse-id.pipe';
 import {
@@ -64,11 +64,18 @@ export class PerformanceQueueController {
 
   /**
    * Joins the queue; joining again answers the same ticket (one per buyer and performance). A
-   * buyer whose ticket has ended joins at the back. 404 when the performance has no queue.
+   * buyer whose ticket has ended joins at the back. 404 when the performance has no queue; 403
+   * EmailNotVerified for a buyer whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED.
    */
   @Post()
   @NoBody()
   @ApiBearerAuth()
+  @ApiForbiddenResponse({
+    type: ErrorBodyDto,
+    description:
+      'EMAIL_VERIFICATION_REQUIRED and the buyer has not confirmed their e-mail address (`details.code`: `EmailNotVerified`)',
+  })
+  @RequiresBuyerAccount()
   async join(@CurrentUser() user: AuthenticatedUser, @IdParam() id: number): Promise<QueueTicketResponseDto> {
     return mapQueueTicket(await this.rooms.join(user.id, id));
   }

@@ -11,6 +11,7 @@ interface Schema {
   example?: unknown;
   description?: string;
   properties?: Record<string, Schema>;
+  required?: string[];
   items?: Schema;
   additionalProperties?: Schema | boolean;
   allOf?: Schema[];

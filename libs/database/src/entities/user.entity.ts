@@ -34,6 +34,13 @@ export class UserEntity {
   @Column({ name: 'password_hash', type: 'varchar', length: 255 })
   passwordHash: string;
 
+  /**
+   * When the account confirmed its e-mail address (a token mailed to it came back); null while it
+   * has not, and again after its e-mail changes (trigger `users_email_change_unverifies`).
+   */
+  @Column({ name: 'email_verified_at', type: 'timestamptz', nullable: true })
+  emailVerifiedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

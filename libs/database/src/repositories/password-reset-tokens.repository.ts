@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthEventType } from '../entities/auth-event.entity';
+import { consumeToken, isLiveToken, recipientOfLiveToken } from './single-use-tokens';
+
+const TABLE = 'password_reset_tokens';
 
 /** A reset request as {@link PasswordResetTokensRepository.issue} stores it. */
 export interface NewPasswordReset {
@@ -107,56 +110,21 @@ export class PasswordResetTokensRepository {
     });
   }
 
-  /** Whether a token with this hash is stored and not expired at `now` (a read, no lock). */
-  async isLive(tokenHash: string, now: Date): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      'SELECT 1 FROM password_reset_tokens WHERE token_hash = $1 AND expires_at > $2',
-      [tokenHash, now],
-    );
-    return rows.length > 0;
+  /** Whether a reset token with this hash is stored and not expired at `now` (a read, no lock). */
+  isLive(tokenHash: string, now: Date): Promise<boolean> {
+    return isLiveToken(this.dataSource, TABLE, tokenHash, now);
   }
 
   /**
-   * Uses up the token with this hash, if it is stored and not expired at `now`, inside the
-   * caller's transaction: locks its account's row (FOR NO KEY UPDATE, as the password's UPDATE
-   * would), deletes every reset token of the account and answers the account's id; null
-   * otherwise. Of two transactions consuming tokens of one account at once, the second waits for
-   * the first: its commit leaves the second nothing (null), its rollback lets the second have it.
+   * Uses up the reset token with this hash inside the caller's transaction (see `consumeToken`):
+   * the account's id, or null when the token is unknown, used or expired.
    */
-  async consume(tokenHash: string, now: Date, manager: EntityManager): Promise<string | null> {
-    const found: { user_id: string }[] = await manager.query(
-      'SELECT user_id FROM password_reset_tokens WHERE token_hash = $1',
-      [tokenHash],
-    );
-    const userId = found[0]?.user_id;
-    if (!userId) return null;
-    // The account first, then its tokens: two confirms with two tokens of one account take turns
-    // there instead of each holding one token row and waiting for the other's.
-    await manager.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
-    // Through a CTE: TypeORM answers a bare DELETE … RETURNING as [rows, count].
-    const rows: { user_id: string }[] = await manager.query(
-      `WITH used AS (
-         DELETE FROM password_reset_tokens WHERE token_hash = $1 AND user_id = $3 AND expires_at > $2 RETURNING user_id
-       ),
-       others AS (DELETE FROM password_reset_tokens WHERE user_id IN (SELECT user_id FROM used) AND token_hash <> $1)
-       SELECT user_id FROM used`,
-      [tokenHash, now, userId],
-    );
-    return rows[0]?.user_id ?? null;
+  consume(tokenHash: string, now: Date, manager: EntityManager): Promise<string | null> {
+    return consumeToken(manager, TABLE, tokenHash, now);
   }
 
-  /**
-   * Where the e-mail of reset request `resetId` goes: its account's address and name, while the
-   * request's token is live at `now`; null once it (or another token of the account) was used, it
-   * was replaced as the oldest of too many, or expired (its e-mail would carry a token that no
-   * longer works).
-   */
-  async recipientOfLive(resetId: string, now: Date): Promise<{ email: string; name: string } | null> {
-    const rows: { email: string; name: string }[] = await this.dataSource.query(
-      `SELECT u.email, u.name FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
-       WHERE t.id = $1 AND t.expires_at > $2`,
-      [resetId, now],
-    );
-    return rows[0] ?? null;
+  /** Where the e-mail of reset request `resetId` goes, while its token is live (see `recipientOfLiveToken`). */
+  recipientOfLive(resetId: string, now: Date): Promise<{ email: string; name: string } | null> {
+    return recipientOfLiveToken(this.dataSource, TABLE, resetId, now);
   }
 }

@@ -18,11 +18,12 @@ interface UserRow {
   name: string;
   role: Role;
   password_hash: string;
+  email_verified_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const USER_COLUMNS = 'id, email, email_key, name, role, password_hash, created_at, updated_at';
+const USER_COLUMNS = 'id, email, email_key, name, role, password_hash, email_verified_at, created_at, updated_at';
 
 /** Users in PostgreSQL. Methods take the transaction's manager when they are part of one. */
 @Injectable()
@@ -152,14 +153,16 @@ export class UsersRepository {
   }
 
   /**
-   * Which of `ids` (UUIDs in text form) are accounts: one query for the whole list, whatever its
-   * length (the caller bounds it). Answers the subset that exists, as a set.
+   * Which of `ids` (UUIDs in text form) are accounts, and whether each confirmed its e-mail: one
+   * query for the whole list, whatever its length (the caller bounds it). Answers the subset that
+   * exists, as a map from id to `emailVerified`.
    */
-  async existingIds(ids: readonly string[]): Promise<Set<string>> {
-    const rows: { id: string }[] = await this.dataSource.query('SELECT id FROM users WHERE id = ANY($1::uuid[])', [
-      ids,
-    ]);
-    return new Set(rows.map((row) => row.id));
+  async existingAccounts(ids: readonly string[]): Promise<Map<string, boolean>> {
+    const rows: { id: string; verified: boolean }[] = await this.dataSource.query(
+      'SELECT id, email_verified_at IS NOT NULL AS verified FROM users WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.verified]));
   }
 }
 
@@ -171,6 +174,7 @@ function toEntity(row: UserRow): UserEntity {
     name: row.name,
     role: row.role,
     passwordHash: row.password_hash,
+    emailVerifiedAt: row.email_verified_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });

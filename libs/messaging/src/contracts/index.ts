@@ -19,12 +19,13 @@ export {
 export type { PurchaseRescheduledMessage } from './purchase-rescheduled';
 export { parseMailMessage } from './mail-message';
 export type { MailMessage } from './mail-message';
-export {
-  openResetToken,
-  PASSWORD_RESET_TYPE,
-  passwordResetMailKey,
-  passwordResetMessageId,
-  sealResetToken,
-  toPasswordReset,
-} from './password-reset';
+export { mailTokenKey, openMailToken, sealMailToken } from './sealed-token';
+export { PASSWORD_RESET_TYPE, passwordResetMailKey, passwordResetMessageId, toPasswordReset } from './password-reset';
 export type { PasswordResetMessage } from './password-reset';
+export {
+  EMAIL_VERIFICATION_TYPE,
+  emailVerificationMailKey,
+  emailVerificationMessageId,
+  toEmailVerification,
+} from './email-verification';
+export type { EmailVerificationMessage } from './email-verification';

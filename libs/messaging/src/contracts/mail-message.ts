@@ -1,3 +1,4 @@
+import { EmailVerificationMessage, isEmailVerificationBody, toEmailVerification } from './email-verification';
 import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
 import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
 import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
@@ -5,18 +6,19 @@ import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseResche
 
 /**
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
- * confirmation, a cancellation notice, a notice that the purchase's performance moved, or a
- * password reset.
+ * confirmation, a cancellation notice, a notice that the purchase's performance moved, a
+ * password reset, or an e-mail address to confirm.
  */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
   | { kind: 'canceled'; message: PurchaseCanceledMessage }
   | { kind: 'rescheduled'; message: PurchaseRescheduledMessage }
-  | { kind: 'password-reset'; message: PasswordResetMessage };
+  | { kind: 'password-reset'; message: PasswordResetMessage }
+  | { kind: 'email-verification'; message: EmailVerificationMessage };
 
 /**
- * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled or
- * password-reset when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled,
+ * password-reset or email-verification when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -28,5 +30,6 @@ export function parseMailMessage(content: Buffer): MailMessage {
   if (isPurchaseCanceledBody(body)) return { kind: 'canceled', message: toPurchaseCanceled(body) };
   if (isPurchaseRescheduledBody(body)) return { kind: 'rescheduled', message: toPurchaseRescheduled(body) };
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
+  if (isEmailVerificationBody(body)) return { kind: 'email-verification', message: toEmailVerification(body) };
   return { kind: 'completed', message: parsePurchaseCompleted(content) };
 }

@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseMailMessage } from './mail-message';
-import {
-  openResetToken,
-  PASSWORD_RESET_TYPE,
-  passwordResetMailKey,
-  passwordResetMessageId,
-  sealResetToken,
-  toPasswordReset,
-} from './password-reset';
+import { PASSWORD_RESET_TYPE, passwordResetMailKey, passwordResetMessageId, toPasswordReset } from './password-reset';
 import { MalformedMessageError } from './purchase-completed';
+import { openMailToken, sealMailToken } from './sealed-token';
 
 const RESET = '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f';
 const OTHER_RESET = '1b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f';
@@ -28,24 +22,24 @@ describe('password-reset contract', () => {
   });
 
   it('seals a token so that only the same key and request open it', () => {
-    const sealed = sealResetToken(key, RESET, token);
+    const sealed = sealMailToken(key, RESET, token);
     expect(sealed).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(sealed).not.toContain(token);
-    expect(sealResetToken(key, RESET, token)).not.toBe(sealed);
-    expect(openResetToken(key, RESET, sealed)).toBe(token);
-    expect(() => openResetToken(key, OTHER_RESET, sealed)).toThrow(MalformedMessageError);
-    expect(() => openResetToken(passwordResetMailKey('x'.repeat(40)), RESET, sealed)).toThrow(MalformedMessageError);
+    expect(sealMailToken(key, RESET, token)).not.toBe(sealed);
+    expect(openMailToken(key, RESET, sealed)).toBe(token);
+    expect(() => openMailToken(key, OTHER_RESET, sealed)).toThrow(MalformedMessageError);
+    expect(() => openMailToken(passwordResetMailKey('x'.repeat(40)), RESET, sealed)).toThrow(MalformedMessageError);
     const altered = Buffer.from(sealed, 'base64url');
     altered[14] ^= 1;
-    expect(() => openResetToken(key, RESET, altered.toString('base64url'))).toThrow(MalformedMessageError);
-    expect(() => openResetToken(key, RESET, 'AAAA')).toThrow(MalformedMessageError);
+    expect(() => openMailToken(key, RESET, altered.toString('base64url'))).toThrow(MalformedMessageError);
+    expect(() => openMailToken(key, RESET, 'AAAA')).toThrow(MalformedMessageError);
   });
 
   const valid = {
     type: PASSWORD_RESET_TYPE,
     resetId: RESET,
     userId: '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-    sealedToken: sealResetToken(key, RESET, token),
+    sealedToken: sealMailToken(key, RESET, token),
     expiresAt: '2026-12-04T13:00:00.000Z',
   };
 

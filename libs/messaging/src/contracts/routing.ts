@@ -19,17 +19,20 @@ export const ROUTING = {
   purchaseRescheduled: 'purchase.rescheduled',
   /** Password-reset e-mails: on the urgent mail queue (one consumer, one retry and dead-letter path). */
   passwordReset: 'account.password-reset',
+  /** "Confirm your e-mail address" e-mails: on the urgent mail queue, as password resets. */
+  emailVerification: 'account.email-verification',
 } as const;
 
 /**
  * The routing keys of the urgent mail queue (`<ns>.purchase-completed`): e-mails one person is
  * waiting for now, each caused by one request (a purchase, a buyer's cancel, an operator's refund of
- * one purchase, a password reset).
+ * one purchase, a password reset, an address to confirm).
  */
 export const URGENT_MAIL_ROUTING: readonly string[] = [
   ROUTING.purchaseCompleted,
   ROUTING.purchaseCanceled,
   ROUTING.passwordReset,
+  ROUTING.emailVerification,
 ];
 
 /**

@@ -1,11 +1,13 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { EmailVerificationMailService } from './email-verification-mail.service';
 import { Mailer } from './mailer.port';
 import { PasswordResetMailService } from './password-reset-mail.service';
 import { PurchaseMailService } from './purchase-mail.service';
 import { TicketCodes } from '../tickets/ticket-codes';
 
 /**
- * Purchase e-mails, with the tickets' signed codes as QR images, and password-reset e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
+ * Purchase e-mails, with the tickets' signed codes as QR images, password-reset and "confirm your
+ * e-mail address" e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
  * `Mailer` port to its adapter (the mailer's SMTP one), so the rules load no mail transport.
  */
 @Module({})
@@ -14,8 +16,14 @@ export class NotificationsModule {
   static withMailer(mailer: Type<Mailer>): DynamicModule {
     return {
       module: NotificationsModule,
-      providers: [{ provide: Mailer, useClass: mailer }, TicketCodes, PurchaseMailService, PasswordResetMailService],
-      exports: [Mailer, PurchaseMailService, PasswordResetMailService],
+      providers: [
+        { provide: Mailer, useClass: mailer },
+        TicketCodes,
+        PurchaseMailService,
+        PasswordResetMailService,
+        EmailVerificationMailService,
+      ],
+      exports: [Mailer, PurchaseMailService, PasswordResetMailService, EmailVerificationMailService],
     };
   }
 }

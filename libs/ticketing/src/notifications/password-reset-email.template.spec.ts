@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { passwordResetLink, renderPasswordResetEmail } from './password-reset-email.template';
+import { renderPasswordResetEmail } from './password-reset-email.template';
+import { mailLink } from './token-mail';
 
 const input = {
   name: 'Ana <Admin>',
@@ -31,7 +32,7 @@ describe('password-reset e-mail template', () => {
   });
 
   it('URL-encodes the token into every {token} and escapes the link in HTML', () => {
-    expect(passwordResetLink('https://x.example/r?t={token}&again={token}', 'a b/+&')).toBe(
+    expect(mailLink('https://x.example/r?t={token}&again={token}', 'a b/+&')).toBe(
       'https://x.example/r?t=a%20b%2F%2B%26&again=a%20b%2F%2B%26',
     );
     const email = renderPasswordResetEmail({ ...input, resetUrl: 'https://x.example/r?a=1&t={token}' });

@@ -1,5 +1,5 @@
-import { PASSWORD_RESET_URL_TOKEN } from '@app/config';
 import { escapeHtml, formatStartTime, RenderedEmail } from './purchase-email.template';
+import { mailLink } from './token-mail';
 
 /** What a password-reset e-mail says: to whom, the token, and until when it works. */
 export interface PasswordResetEmailInput {
@@ -12,11 +12,6 @@ export interface PasswordResetEmailInput {
   resetUrl?: string;
 }
 
-/** The reset link: `resetUrl` with each `{token}` replaced by the URL-encoded token. */
-export function passwordResetLink(resetUrl: string, token: string): string {
-  return resetUrl.replaceAll(PASSWORD_RESET_URL_TOKEN, encodeURIComponent(token));
-}
-
 /**
  * The password-reset e-mail: with `resetUrl`, the link to set a new password with; always the
  * token to send with a new password to `POST /api/v1/auth/password-reset/confirm` (the way without
@@ -26,7 +21,7 @@ export function passwordResetLink(resetUrl: string, token: string): string {
 export function renderPasswordResetEmail(input: PasswordResetEmailInput): RenderedEmail {
   const until = formatStartTime(input.expiresAt);
   const subject = 'Reset your boxoffice password';
-  const link = input.resetUrl === undefined ? null : passwordResetLink(input.resetUrl, input.token);
+  const link = input.resetUrl === undefined ? null : mailLink(input.resetUrl, input.token);
   const text = [
     `Hello ${input.name},`,
     '',

@@ -12,7 +12,7 @@ import {
   PASSWORD_RESET_TYPE,
   PasswordResetMessage,
   passwordResetMailKey,
-  sealResetToken,
+  sealMailToken,
 } from '@app/messaging/contracts';
 import { Mailer, MailMaybeSentError, OutgoingEmail } from './mailer.port';
 import { PasswordResetMailService } from './password-reset-mail.service';
@@ -26,7 +26,7 @@ function message(key = passwordResetMailKey(env.TICKET_SIGNING_SECRET!)): Passwo
     type: PASSWORD_RESET_TYPE,
     resetId: RESET,
     userId: '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-    sealedToken: sealResetToken(key, RESET, TOKEN),
+    sealedToken: sealMailToken(key, RESET, TOKEN),
     expiresAt: '2026-12-04T12:30:00.000Z',
   };
 }

@@ -3,25 +3,19 @@ import { Env } from '@app/config';
 import { Clock } from '@app/core';
 import { EmailDeliveriesRepository, PasswordResetTokensRepository, TransactionRunner } from '@app/database';
 import {
-  openResetToken,
+  openMailToken,
   passwordResetMailKey,
   PasswordResetMessage,
   passwordResetMessageId,
 } from '@app/messaging/contracts';
 import { Mailer } from './mailer.port';
 import { renderPasswordResetEmail } from './password-reset-email.template';
-import { sendClaimed } from './send-claimed';
+import { sendTokenMailOnce, TokenMailOutcome } from './token-mail';
 
-/**
- * `stale`: the request's token was used (or another of the account's), dropped as the oldest of
- * too many, or expired before its e-mail went out; it no longer works, so nothing is sent.
- */
-export type PasswordResetDeliveryOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
+/** What became of a password-reset e-mail; see {@link TokenMailOutcome}. */
+export type PasswordResetDeliveryOutcome = TokenMailOutcome;
 
-/**
- * Sends the e-mail of a password-reset request, once: claimed in `email_deliveries` like a
- * purchase confirmation (see PurchaseMailService), so a redelivered message sends nothing.
- */
+/** Sends the e-mail of a password-reset request, once (see `sendTokenMailOnce`). */
 @Injectable()
 export class PasswordResetMailService {
   private readonly key: Buffer;
@@ -45,23 +39,23 @@ export class PasswordResetMailService {
   async deliver(message: PasswordResetMessage): Promise<PasswordResetDeliveryOutcome> {
     const recipient = await this.resets.recipientOfLive(message.resetId, this.clock.now());
     if (!recipient) return 'stale';
-    const token = openResetToken(this.key, message.resetId, message.sealedToken);
-    const messageId = passwordResetMessageId(message.resetId);
-    return this.transactions.run(async (manager) => {
-      const claimed = await this.deliveries.claim(manager, { messageId, purchaseId: null, recipient: recipient.email });
-      if (!claimed) return 'already-sent';
-      const email = renderPasswordResetEmail({
-        ...recipient,
-        token,
-        expiresAt: new Date(message.expiresAt),
-        resetUrl: this.env.PASSWORD_RESET_URL,
-      });
-      return sendClaimed(
-        { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
-        manager,
-        messageId,
-        { ...email, to: { name: recipient.name, address: recipient.email } },
-      );
-    });
+    const token = openMailToken(this.key, message.resetId, message.sealedToken);
+    return sendTokenMailOnce(
+      {
+        deliveries: this.deliveries,
+        transactions: this.transactions,
+        mailer: this.mailer,
+        mailFrom: this.env.MAIL_FROM,
+      },
+      passwordResetMessageId(message.resetId),
+      recipient,
+      () =>
+        renderPasswordResetEmail({
+          ...recipient,
+          token,
+          expiresAt: new Date(message.expiresAt),
+          resetUrl: this.env.PASSWORD_RESET_URL,
+        }),
+    );
   }
 }

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { Env, parseEnv } from '@app/config';
+import { FakeClock } from '@app/testing';
+import {
+  AuthEventType,
+  type AuthEventsRepository,
+  type EmailVerificationIssue,
+  type EmailVerificationTokensRepository,
+  type NewEmailVerification,
+  Role,
+  type TransactionRunner,
+  type UserEntity,
+} from '@app/database';
+import { emailVerificationMailKey, openMailToken, ROUTING } from '@app/messaging/contracts';
+import type { AccountsService } from './accounts.service';
+import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
+import { EmailVerificationService } from './email-verification.service';
+import { hashToken } from './token.service';
+
+const NOW = Date.parse('2026-12-04T12:00:00Z');
+const USER = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+/** An EmailVerificationService over recording fakes of its repositories and AccountsService. */
+function serviceWith(options: { issue?: EmailVerificationIssue; consumes?: string | null } = {}) {
+  const env = parseEnv({ EMAIL_VERIFICATION_TTL_HOURS: '48' }) as Env;
+  const issued: { request: NewEmailVerification; manager: unknown }[] = [];
+  const calls: string[] = [];
+  const tokens = {
+    issue: async (request: NewEmailVerification, manager?: unknown) => {
+      issued.push({ request, manager });
+      return options.issue ?? 'issued';
+    },
+    consume: async (hash: string) => {
+      calls.push(`consume ${hash}`);
+      return options.consumes === undefined ? USER : options.consumes;
+    },
+  } as unknown as EmailVerificationTokensRepository;
+  const signupManager = { signup: true };
+  const accounts = {
+    signup: async (
+      _input: unknown,
+      role: Role,
+      andThen: (user: UserEntity, manager: unknown) => Promise<void>,
+    ): Promise<UserEntity> => {
+      calls.push(`signup ${role}`);
+      const user = { id: USER } as UserEntity;
+      await andThen(user, signupManager);
+      return user;
+    },
+    rememberVerified: (id: string) => void calls.push(`remember ${id}`),
+  } as unknown as AccountsService;
+  const events = {
+    record: async (id: string, type: AuthEventType) => void calls.push(`event ${id} ${type}`),
+  } as unknown as AuthEventsRepository;
+  const transactions = {
+    run: (work: (manager: unknown) => Promise<unknown>) => work({}),
+  } as unknown as TransactionRunner;
+  const service = new EmailVerificationService(tokens, accounts, events, transactions, new FakeClock(NOW), env);
+  return { service, issued, calls, env, signupManager };
+}
+
+describe('EmailVerificationService.signup', () => {
+  it("creates a buyer and, in signup's transaction, a 32-byte token sealed in its message", async () => {
+    const { service, issued, calls, env, signupManager } = serviceWith();
+    await service.signup({ email: 'ada@example.com', password: 'correct horse', name: 'Ada' });
+    expect(calls).toEqual([`signup ${Role.User}`]);
+    const [{ request, manager }] = issued;
+    expect(manager).toBe(signupManager);
+    expect(request.userId).toBe(USER);
+    expect(request.now).toEqual(new Date(NOW));
+    expect(request.expiresAt).toEqual(new Date(NOW + 48 * 3_600_000));
+    expect(request).toMatchObject({ maxLiveTokens: 3, maxIssued: 3, windowMs: 15 * 60_000 });
+    expect(request.message).toMatchObject({
+      messageId: `email-verification:${request.verificationId}`,
+      routingKey: ROUTING.emailVerification,
+      payload: {
+        type: 'email-verification',
+        verificationId: request.verificationId,
+        expiresAt: '2026-12-06T12:00:00.000Z',
+      },
+    });
+    const token = openMailToken(
+      emailVerificationMailKey(env.TICKET_SIGNING_SECRET!),
+      request.verificationId,
+      request.message.payload.sealedToken as string,
+    );
+    expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+    expect(request.tokenHash).toBe(hashToken(token));
+    expect(JSON.stringify(request.message)).not.toContain(token);
+  });
+});
+
+describe('EmailVerificationService.request', () => {
+  it('issues a new token in a transaction of its own, and resolves alike when the limit held it back', async () => {
+    for (const outcome of ['issued', 'limited'] as const) {
+      const { service, issued } = serviceWith({ issue: outcome });
+      await expect(service.request(USER)).resolves.toBeUndefined();
+      expect(issued[0].manager).toBeUndefined();
+      expect(issued[0].request.userId).toBe(USER);
+    }
+  });
+
+  it('answers 409 for a confirmed address and 401 for an account that is gone', async () => {
+    await expect(serviceWith({ issue: 'verified' }).service.request(USER)).rejects.toThrow(EmailAlreadyVerifiedError);
+    await expect(serviceWith({ issue: 'no-account' }).service.request(USER)).rejects.toThrow(InvalidTokenError);
+  });
+});
+
+describe('EmailVerificationService.confirm', () => {
+  it('uses the token up by its hash, records EMAIL_VERIFIED, and lets the account in on this process', async () => {
+    const { service, calls } = serviceWith();
+    await service.confirm('the-token');
+    expect(calls).toEqual([
+      `consume ${hashToken('the-token')}`,
+      `event ${USER} ${AuthEventType.EmailVerified}`,
+      `remember ${USER}`,
+    ]);
+  });
+
+  it('refuses a token unknown, used, replaced or expired with one 400, changing nothing', async () => {
+    const { service, calls } = serviceWith({ consumes: null });
+    await expect(service.confirm('the-token')).rejects.toThrow(InvalidVerificationTokenError);
+    expect(calls).toEqual([`consume ${hashToken('the-token')}`]);
+  });
+});

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Env } from '@app/config';
+import { Clock } from '@app/core';
+import {
+  AuthEventsRepository,
+  AuthEventType,
+  EmailVerificationIssue,
+  EmailVerificationTokensRepository,
+  Role,
+  TransactionRunner,
+  UserEntity,
+} from '@app/database';
+import {
+  EMAIL_VERIFICATION_TYPE,
+  emailVerificationMailKey,
+  emailVerificationMessageId,
+  ROUTING,
+  sealMailToken,
+} from '@app/messaging/contracts';
+import { ACCOUNT_GONE, AccountsService, SignupInput } from './accounts.service';
+import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
+import { MAIL_TOKEN_LIMITS, newMailToken } from './mail-token';
+import { hashToken } from './token.service';
+
+/**
+ * Confirming an account's e-mail address: signup, and a later request, store a single-use token
+ * (its SHA-256 only) valid EMAIL_VERIFICATION_TTL_HOURS and send it to the address through the
+ * outbox, sealed as a password reset's is; the token then marks the account verified
+ * (`users.email_verified_at`) once. Per account at most MAIL_TOKEN_LIMITS, as password resets.
+ */
+@Injectable()
+export class EmailVerificationService {
+  /** Seals the token in its message: only the api and the mailer read it there. */
+  private readonly mailKey: Buffer;
+
+  constructor(
+    private readonly tokens: EmailVerificationTokensRepository,
+    private readonly accounts: AccountsService,
+    private readonly events: AuthEventsRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly clock: Clock,
+    private readonly env: Env,
+  ) {
+    this.mailKey = emailVerificationMailKey(env.TICKET_SIGNING_SECRET!);
+  }
+
+  /**
+   * Creates a buyer's account (AccountsService.signup: EmailTakenError for a taken e-mail) and, in
+   * the same transaction, its first verification token and e-mail.
+   */
+  signup(input: SignupInput): Promise<UserEntity> {
+    return this.accounts.signup(input, Role.User, async (user, manager) => {
+      await this.issue(user.id, manager);
+    });
+  }
+
+  /**
+   * Sends account `userId` a new verification e-mail (its earlier tokens keep working, up to
+   * MAIL_TOKEN_LIMITS.liveTokens). Resolves alike when the account was issued
+   * MAIL_TOKEN_LIMITS.issuedPerWindow tokens within the window and nothing is sent. Throws
+   * EmailAlreadyVerifiedError (409) for a confirmed address, InvalidTokenError (401,
+   * {@link ACCOUNT_GONE}) when the account no longer exists.
+   */
+  async request(userId: string): Promise<void> {
+    const outcome = await this.issue(userId);
+    if (outcome === 'verified') throw new EmailAlreadyVerifiedError();
+    if (outcome === 'no-account') throw new InvalidTokenError(ACCOUNT_GONE);
+  }
+
+  /**
+   * Marks the account of `token` verified and uses the token up (with every other verification
+   * token of the account), recording EMAIL_VERIFIED, in one transaction; this process lets the
+   * account through the verification gate at once (AccountsService.rememberVerified). Of concurrent
+   * confirms of one account's tokens exactly one succeeds. Throws InvalidVerificationTokenError
+   * (400) for a token unknown, used (or another of the account's was), dropped as the oldest of too
+   * many, voided by a change of e-mail, or expired, without saying which.
+   */
+  async confirm(token: string): Promise<void> {
+    const tokenHash = hashToken(token);
+    const userId = await this.transactions.run(async (manager) => {
+      const verified = await this.tokens.consume(tokenHash, this.clock.now(), manager);
+      if (verified) await this.events.record(verified, AuthEventType.EmailVerified, manager);
+      return verified;
+    });
+    if (!userId) throw new InvalidVerificationTokenError();
+    this.accounts.rememberVerified(userId);
+  }
+
+  /** Stores a new token for `userId` and writes its e-mail's outbox row, in `manager`'s transaction when given. */
+  private issue(userId: string, manager?: EntityManager): Promise<EmailVerificationIssue> {
+    const { token, tokenHash } = newMailToken();
+    const verificationId = randomUUID();
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000);
+    return this.tokens.issue(
+      {
+        userId,
+        verificationId,
+        tokenHash,
+        expiresAt,
+        now,
+        maxLiveTokens: MAIL_TOKEN_LIMITS.liveTokens,
+        maxIssued: MAIL_TOKEN_LIMITS.issuedPerWindow,
+        windowMs: MAIL_TOKEN_LIMITS.windowMs,
+        message: {
+          messageId: emailVerificationMessageId(verificationId),
+          routingKey: ROUTING.emailVerification,
+          payload: {
+            type: EMAIL_VERIFICATION_TYPE,
+            verificationId,
+            sealedToken: sealMailToken(this.mailKey, verificationId, token),
+            expiresAt: expiresAt.toISOString(),
+          },
+        },
+      },
+      manager,
+    );
+  }
+}

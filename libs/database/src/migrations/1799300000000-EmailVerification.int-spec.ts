@@ -1,0 +1,92 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
+import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { dataSourceOptions } from '../data-source.options';
+import { MIGRATIONS } from '../migrations';
+import { EmailVerification1799300000000 } from './1799300000000-EmailVerification';
+
+const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailVerification1799300000000));
+const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailVerification1799300000000) + 1);
+
+/** A DataSource on the test database that knows only `migrations`. */
+function dataSource(env: TestEnv, migrations: Function[]): DataSource {
+  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
+}
+
+describe('migration EmailVerification (real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    env = createTestEnvWithoutDatabase();
+    await ensureDatabase(env.DATABASE_URL);
+    const old = await dataSource(env, BEFORE).initialize();
+    await runMigrations(old);
+    await old.destroy();
+    db = await dataSource(env, UP_TO).initialize();
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(env.DATABASE_URL);
+  });
+
+  const insertUser = async (email: string): Promise<string> =>
+    (
+      await db.query(
+        `INSERT INTO users (email, email_key, name, password_hash) VALUES ($1, $2, 'U', 'not-a-hash') RETURNING id`,
+        [email, email],
+      )
+    )[0].id;
+  const verifiedAt = async (id: string): Promise<Date | null> =>
+    (await db.query('SELECT email_verified_at FROM users WHERE id = $1', [id]))[0].email_verified_at;
+
+  it('marks the accounts that exist at the upgrade verified, and only those', async () => {
+    const existing = await insertUser('before@example.com');
+    expect(await runMigrations(db)).toContain(EmailVerification1799300000000.name);
+    expect(await verifiedAt(existing)).toBeInstanceOf(Date);
+    expect(await verifiedAt(await insertUser('after@example.com'))).toBeNull();
+  });
+
+  it('unverifies an account whose e-mail changes and deletes its tokens; other changes leave it', async () => {
+    const id = await insertUser('mover@example.com');
+    await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [id]);
+    await db.query(
+      `INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at)
+       VALUES (gen_random_uuid(), $1, repeat('a', 64), now() + interval '1 day')`,
+      [id],
+    );
+    await db.query(`UPDATE users SET name = 'Renamed', email = email WHERE id = $1`, [id]);
+    expect(await verifiedAt(id)).toBeInstanceOf(Date);
+    await db.query(`UPDATE users SET email = 'moved@example.com', email_key = 'moved@example.com' WHERE id = $1`, [id]);
+    expect(await verifiedAt(id)).toBeNull();
+    const [{ n }] = await db.query('SELECT count(*)::int AS n FROM email_verification_tokens WHERE user_id = $1', [id]);
+    expect(n).toBe(0);
+  });
+
+  it('lets a verification e-mail be recorded without a purchase, and no other message id', async () => {
+    const record = (messageId: string) =>
+      db.query(`INSERT INTO email_deliveries (message_id, purchase_id, recipient) VALUES ($1, NULL, 'a@example.com')`, [
+        messageId,
+      ]);
+    await record('email-verification:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f');
+    await record('password-reset:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f');
+    await expect(record('purchase-completed:x')).rejects.toThrow(/email_deliveries_purchase_id_check/);
+  });
+
+  it('goes back down: no column, table or trigger left, the reset deliveries kept', async () => {
+    await db.undoLastMigration({ transaction: 'each' });
+    const columns = await db.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'email_verified_at'`,
+    );
+    expect(columns).toEqual([]);
+    expect(await db.query(`SELECT to_regclass('email_verification_tokens') AS t`)).toEqual([{ t: null }]);
+    const deliveries = await db.query(`SELECT message_id FROM email_deliveries WHERE purchase_id IS NULL`);
+    expect(deliveries.map((row: { message_id: string }) => row.message_id)).toEqual([
+      'password-reset:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
+    ]);
+    // Renaming works again without the trigger's function.
+    await db.query(`UPDATE users SET email = 'back@example.com' WHERE email = 'moved@example.com'`);
+  });
+});

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuthEventType } from '../entities/auth-event.entity';
+import { consumeToken, recipientOfLiveToken } from './single-use-tokens';
+
+const TABLE = 'email_verification_tokens';
+
+/** A verification request as {@link EmailVerificationTokensRepository.issue} stores it. */
+export interface NewEmailVerification {
+  userId: string;
+  /** A fresh UUID naming the request. */
+  verificationId: string;
+  /** SHA-256 of the token, 64 lower-case hex digits. */
+  tokenHash: string;
+  expiresAt: Date;
+  /** The api's time of the request: tokens that expired by then are dropped. */
+  now: Date;
+  /** The account's live tokens kept at most: a request past them replaces the oldest. */
+  maxLiveTokens: number;
+  /** Tokens issued to one account per `windowMs` at most: a request past them issues nothing. */
+  maxIssued: number;
+  windowMs: number;
+  /**
+   * Its e-mail's outbox row: the message id, routing key and body, to which the statement adds
+   * `userId` (the `EmailVerificationMessage` of `@app/messaging/contracts`).
+   */
+  message: { messageId: string; routingKey: string; payload: Record<string, unknown> };
+}
+
+/**
+ * What {@link EmailVerificationTokensRepository.issue} did: `issued` a token (and its e-mail);
+ * nothing because the account is `verified` already, was issued `maxIssued` tokens in the window
+ * (`limited`), or does not exist (`no-account`).
+ */
+export type EmailVerificationIssue = 'issued' | 'verified' | 'limited' | 'no-account';
+
+/** E-mail verification tokens, kept as their SHA-256: a few live ones per account, each until its own expiry. */
+@Injectable()
+export class EmailVerificationTokensRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * For account `request.userId`, unless it is verified or was issued `maxIssued` tokens in the
+   * last `windowMs`: stores the token (its hash and expiry) beside the account's other live ones,
+   * dropping its expired ones and, past `maxLiveTokens`, its oldest; writes the e-mail's outbox row
+   * and records EMAIL_VERIFICATION_REQUESTED. In `manager`'s transaction when given (signup's, so
+   * an account never exists without its first e-mail on its way), else in one of its own. Requests
+   * of one account take turns on its row (FOR NO KEY UPDATE, as a confirm does), so the limits hold
+   * under concurrency and no token is issued to an account a concurrent confirm just verified.
+   */
+  issue(request: NewEmailVerification, manager?: EntityManager): Promise<EmailVerificationIssue> {
+    const work = async (m: EntityManager): Promise<EmailVerificationIssue> => {
+      const account: { verified: boolean }[] = await m.query(
+        'SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1 FOR NO KEY UPDATE',
+        [request.userId],
+      );
+      if (!account[0]) return 'no-account';
+      if (account[0].verified) return 'verified';
+      const rows: { user_id: string }[] = await m.query(
+        `WITH account AS (
+           SELECT $1::uuid AS id
+           WHERE (SELECT count(*) FROM email_verification_tokens t
+                  WHERE t.user_id = $1 AND t.created_at > now() - make_interval(secs => $9)) < $8
+         ),
+         dropped AS (
+           DELETE FROM email_verification_tokens WHERE id IN (
+             SELECT t.id FROM email_verification_tokens t JOIN account a ON a.id = t.user_id WHERE t.expires_at <= $7
+             UNION ALL
+             (SELECT t.id FROM email_verification_tokens t JOIN account a ON a.id = t.user_id WHERE t.expires_at > $7
+              ORDER BY t.created_at DESC, t.id OFFSET $10 - 1)
+           )
+         ),
+         token AS (
+           INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at)
+           SELECT $2, id, $3, $4 FROM account
+           RETURNING user_id
+         ),
+         event AS (INSERT INTO auth_events (user_id, type) SELECT user_id, $11 FROM token),
+         mail AS (
+           INSERT INTO outbox (message_id, routing_key, payload)
+           SELECT $5, $6, $12::jsonb || jsonb_build_object('userId', user_id) FROM token
+         )
+         SELECT user_id FROM token`,
+        [
+          request.userId,
+          request.verificationId,
+          request.tokenHash,
+          request.expiresAt,
+          request.message.messageId,
+          request.message.routingKey,
+          request.now,
+          request.maxIssued,
+          request.windowMs / 1000,
+          request.maxLiveTokens,
+          AuthEventType.EmailVerificationRequested,
+          JSON.stringify(request.message.payload),
+        ],
+      );
+      return rows.length > 0 ? 'issued' : 'limited';
+    };
+    return manager ? work(manager) : this.dataSource.transaction(work);
+  }
+
+  /**
+   * Uses up the verification token with this hash and marks its account verified (keeping an
+   * earlier time, if any), inside the caller's transaction: the account's id, or null when the
+   * token is unknown, used (or another of the account's was), replaced or expired.
+   */
+  async consume(tokenHash: string, now: Date, manager: EntityManager): Promise<string | null> {
+    const userId = await consumeToken(manager, TABLE, tokenHash, now);
+    if (userId) {
+      await manager.query(
+        'UPDATE users SET email_verified_at = coalesce(email_verified_at, $2), updated_at = now() WHERE id = $1',
+        [userId, now],
+      );
+    }
+    return userId;
+  }
+
+  /** Where the e-mail of verification request `verificationId` goes, while its token is live (see `recipientOfLiveToken`). */
+  recipientOfLive(verificationId: string, now: Date): Promise<{ email: string; name: string } | null> {
+    return recipientOfLiveToken(this.dataSource, TABLE, verificationId, now);
+  }
+}

@@ -1,0 +1,43 @@
+import { MAIL_LINK_TOKEN } from '@app/config';
+import type { EmailDeliveriesRepository, TransactionRunner } from '@app/database';
+import { Mailer } from './mailer.port';
+import { RenderedEmail } from './purchase-email.template';
+import { sendClaimed } from './send-claimed';
+
+/**
+ * What became of a single-use-token e-mail (password reset, e-mail verification). `stale`: the
+ * request's token was used (or another of the account's), dropped as the oldest of too many, or
+ * expired before its e-mail went out; it no longer works, so nothing is sent.
+ */
+export type TokenMailOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
+
+/** The link of a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL): each `{token}` replaced by the URL-encoded token. */
+export function mailLink(url: string, token: string): string {
+  return url.replaceAll(MAIL_LINK_TOKEN, encodeURIComponent(token));
+}
+
+/**
+ * Sends the e-mail of message `messageId` to `recipient` once: claimed in `email_deliveries` like a
+ * purchase confirmation (see PurchaseMailService), so a redelivered message sends nothing
+ * (`already-sent`); `email` is rendered only once the claim is held.
+ */
+export function sendTokenMailOnce(
+  deps: {
+    deliveries: EmailDeliveriesRepository;
+    transactions: TransactionRunner;
+    mailer: Mailer;
+    mailFrom: string;
+  },
+  messageId: string,
+  recipient: { email: string; name: string },
+  email: () => RenderedEmail,
+): Promise<Exclude<TokenMailOutcome, 'stale'>> {
+  return deps.transactions.run(async (manager) => {
+    const claimed = await deps.deliveries.claim(manager, { messageId, purchaseId: null, recipient: recipient.email });
+    if (!claimed) return 'already-sent';
+    return sendClaimed(deps, manager, messageId, {
+      ...email(),
+      to: { name: recipient.name, address: recipient.email },
+    });
+  });
+}
