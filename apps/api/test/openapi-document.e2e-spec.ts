@@ -99,6 +99,18 @@ describe('the OpenAPI document of the built API process', () => {
     }
   });
 
+  it("describes the seat-block 400s the service answers: the id form's work bound and a row named twice", () => {
+    for (const path of [
+      '/api/v1/admin/performances/{id}/seat-blocks',
+      '/api/v1/admin/performances/{id}/seat-blocks/release',
+    ]) {
+      const answer = document.paths[path].post.responses?.['400'] as { description?: string } | undefined;
+      const description = answer?.description ?? '';
+      expect(description, path).toContain('sectionSlots');
+      expect(description, path).toContain('one row twice');
+    }
+  });
+
   it("agrees with every route table row of README.md on each route's statuses", () => {
     const rows = routeRows(readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8'));
     expect(rows.length).toBeGreaterThan(40);

@@ -466,6 +466,21 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     await expectCountsInStep(wide.id);
   });
 
+  it('counts a section refresh per row the block changes: ids of rows blocked already do not lift a section past the recount', async () => {
+    // Row 1 of each of three sections of 1,000 one-seat rows blocked first; then rows 1-9 of each
+    // named: nine rows a section by the ids, but the script changes eight a section and refreshes
+    // each section after each of them (24,000 row slots), as for rows 1-8 named alone (refused above).
+    const wide = await newPerformance(['North', 'East', 'South'].map((name) => ({ name, rows: 1000, seatsPerRow: 1 })));
+    const rowsUpTo = (last: number) =>
+      idsWhere(wide.seats, (seat) => seat.row <= last && ['North', 'East', 'South'].includes(seat.section));
+    expect((await block(wide.id, { seatIds: rowsUpTo(1) })).statusCode).toBe(200);
+    const nine = await block(wide.id, { seatIds: rowsUpTo(9) });
+    expect(nine.statusCode, nine.body).toBe(400);
+    expect(nine.json().details).toMatchObject({ sectionSlots: 24_000, maxWork: MAX_BLOCK_SELECTION_WORK });
+    expect(await seats(wide.id, 'status=BLOCKED')).toHaveLength(3);
+    await expectCountsInStep(wide.id);
+  });
+
   it('a release by place resolves against the blocked seats: a section over the bound with five blocked is released', async () => {
     const performance = await newPerformance([{ name: 'Arena', rows: 41, seatsPerRow: 50 }]);
     const five = performance.seats.slice(0, 5).map((seat) => seat.id);

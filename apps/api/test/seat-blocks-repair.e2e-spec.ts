@@ -2,9 +2,11 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
+import { PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import {
   HoldService,
+  PurchaseCancellation,
   PurchaseService,
   performanceKeys,
   SEAT_RECONCILER_ACTOR,
@@ -156,6 +158,36 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
     ]);
     expect((await reconcile(id)).repairs).toEqual([]);
     expect(await letter(id, other)).toBe('B');
+  });
+
+  it('keeps the seat_blocks row of a sold seat whose refund is only in Redis yet; after the flush the block is restored', async () => {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const [seat] = seatIds;
+    const buyer = await createSession(api.app);
+    const hold = await api.app.get(HoldService).hold(buyer.id, id, [seat]);
+    const bought = await api.app.get(PurchaseService).purchase(buyer.id, hold.id);
+    await flushPurchases(api.app);
+    await db.query(
+      `INSERT INTO seat_blocks (seat_id, performance_id, reason, blocked_by, blocked_by_email) VALUES ($1, $2, 'desk', $3, 'ops@example.test')`,
+      [seat, id, admin.id],
+    );
+    // The cancel's own write to PostgreSQL fails: the ticket stays ACTIVE there until the flush.
+    vi.spyOn(api.app.get(PurchaseRepository), 'cancelWritten').mockRejectedValueOnce(
+      new Error('PostgreSQL unreachable'),
+    );
+    await api.app.get(PurchaseCancellation).cancel(buyer.id, bought.id);
+    vi.restoreAllMocks();
+    const active = await db.query(`SELECT status FROM tickets WHERE performance_id = $1 AND seat_id = $2`, [id, seat]);
+    expect(active.rows).toEqual([{ status: 'ACTIVE' }]);
+    expect(await letter(id, seat)).toBe('A');
+
+    const { repairs } = await reconcile(id);
+    expect(repairs).toEqual([]);
+    const kept = await db.query('SELECT 1 FROM seat_blocks WHERE seat_id = $1', [seat]);
+    expect(kept.rowCount).toBe(1);
+    await flushPurchases(api.app);
+    expect((await reconcile(id)).repairs).toEqual([{ performanceId: id, seatId: seat, kind: 'block_restored' }]);
+    expect(await letter(id, seat)).toBe('B');
   });
 
   it('blocks again a committed block a failover lost (A with a seat_blocks row)', async () => {

@@ -100,7 +100,7 @@ export class AdminPerformancesController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); a selection matching no seat or more than 2,000, or whose touched rows hold more than 20,000 seats plus 30 a row (`details.rows`, `rowSeats`, `work`, `maxWork`; split it); a reason over 200 characters or not text; onlyFree not a boolean; an unknown field',
+      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); two labels naming one row twice (`details.section`, `row`, `rows`); a selection matching no seat or more than 2,000, or whose touched rows hold more than 20,000 seats plus 30 a row (`details.matched`, `rows`, `rowSeats`, `work`, `maxWork`; split it); seat ids over the same work bound, plus the row slots read to refresh their sections (`details.seats`, `rows`, `rowSeats`, `sectionSlots`, `work`, `maxWork`; split them by rows or sections); a reason over 200 characters or not text; onlyFree not a boolean; an unknown field',
   })
   @ApiResponse({
     status: 404,
@@ -149,7 +149,7 @@ export class AdminPerformancesController {
     status: 400,
     type: ErrorBodyDto,
     description:
-      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); a selection matching no seat, or more than 2,000 blocked seats, or blocked seats whose rows hold more than 20,000 seats plus 30 a row (split it); an unknown field',
+      'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); two labels naming one row twice (`details.section`, `row`, `rows`); a selection matching no seat, or more than 2,000 blocked seats, or blocked seats whose rows hold more than 20,000 seats plus 30 a row (split it); seat ids whose blocked seats are over the same work bound, plus the row slots read to refresh their sections (`details.sectionSlots`; split them); an unknown field',
   })
   @ApiResponse({
     status: 404,

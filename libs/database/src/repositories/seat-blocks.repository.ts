@@ -44,7 +44,12 @@ export interface SeatsAtPlace {
  * (of any section) with one of the seats; `rowSeats`, the seats of those rows together; and
  * `sectionSlots`, the row slots read to refresh the slots of the sections they lie in: each
  * section's rows, once per touched row of it when it has at most `recountRows` of them (its slot is
- * refreshed after each), else once (counted once after its rows).
+ * refreshed after each), else once (counted once after its rows). The scripts choose between the
+ * two by the rows they change, so a block's sections count only the rows with a seat it would
+ * change: not blocked in `seat_blocks` and without an ACTIVE ticket (ids of blocked or sold seats
+ * must not lift a section past `recountRows` while the script refreshes it after each row). A
+ * seat in a buyer's hold skipped by `onlyFree` is not known here: such a block may refresh a
+ * section after each of up to `recountRows` rows while its ids name more.
  */
 export interface SeatIdsWork {
   rows: number;
@@ -384,11 +389,16 @@ export class SeatBlocksRepository {
     const found: { rows: string; rowSeats: string; sectionSlots: string }[] = await this.dataSource
       .query(
         `WITH touched AS (
-           SELECT DISTINCT s.section, s."row" FROM seats s
+           SELECT s.section, s."row",
+                  bool_or($3::boolean OR (NOT EXISTS (SELECT 1 FROM seat_blocks b WHERE b.seat_id = s.id)
+                    AND NOT EXISTS (SELECT 1 FROM tickets k
+                                     WHERE k.performance_id = $1 AND k.seat_id = s.id AND k.status = 'ACTIVE'))) AS changes
+           FROM seats s
            WHERE s.performance_id = $1 AND s.id = ANY($2::int[])
              AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM seat_blocks b WHERE b.seat_id = s.id))
+           GROUP BY s.section, s."row"
          ), sections AS (
-           SELECT t.section, count(*) AS touched,
+           SELECT t.section, count(*) FILTER (WHERE t.changes) AS touched,
                   (SELECT count(DISTINCT "row") FROM seats WHERE performance_id = $1 AND section = t.section) AS rows
            FROM touched t GROUP BY t.section
          )

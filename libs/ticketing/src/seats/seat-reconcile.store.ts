@@ -104,6 +104,23 @@ export class SeatReconcileStore {
   }
 
   /**
+   * Those of `purchaseIds` whose record Redis has CANCELED (a cancellation PostgreSQL may not have
+   * yet), in one pipeline within the performance's slot.
+   */
+  async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Set<string>> {
+    if (purchaseIds.length === 0) return new Set();
+    const keys = performanceKeys(performanceId);
+    const pipeline = this.redis.pipeline();
+    for (const purchaseId of purchaseIds) pipeline.hget(keys.purchase(purchaseId), 'status');
+    const canceled = new Set<string>();
+    ((await pipeline.exec()) ?? []).forEach(([error, status], index) => {
+      if (error) throw error;
+      if (status === 'CANCELED') canceled.add(purchaseIds[index]);
+    });
+    return canceled;
+  }
+
+  /**
    * Has reconcile-seats.lua check each of `repairs` again against the state of now and `mark`, and
    * apply those still wrong; one answer per repair, in order.
    */

@@ -24,6 +24,8 @@ function reconciler(
     holders?: Record<number, SeatHolder>;
     blocked?: number[];
     blockedLocked?: number[];
+    /** Purchases CANCELED in Redis (a refund not flushed yet). */
+    canceledInRedis?: string[];
     chunk?: number;
     answer?: (request: SeatRepairRequest) => SeatRepairAnswer;
   } = {},
@@ -44,6 +46,10 @@ function reconciler(
     }),
     holders: vi.fn(async (_performanceId: number, seatIds: string[]) =>
       seatIds.map((seat) => state.holders?.[Number(seat)] ?? { entry: '', holdId: null, status: null }),
+    ),
+    canceledPurchases: vi.fn(
+      async (_performanceId: number, purchaseIds: string[]) =>
+        new Set(purchaseIds.filter((id) => state.canceledInRedis?.includes(id))),
     ),
     repair: vi.fn(async (_performanceId: number, _mark: StreamMark, requests: SeatRepairRequest[]) =>
       requests.map(state.answer ?? ((): SeatRepairAnswer => ({ outcome: 'REPAIRED', takenFromHold: null }))),
@@ -148,6 +154,25 @@ describe('SeatReconciler', () => {
     expect(requested()).toEqual([{ kind: 'persisted-sale', seatId: 1, purchaseId: 'p1', holdId: 'h1', final: false }]);
     expect(blocks.underShareLock).not.toHaveBeenCalled();
     expect(repairs.map((repair) => repair.kind)).toEqual(['sold_block_dropped', 'sold_restored']);
+  });
+
+  it('keeps the seat_blocks row of a seat whose purchase is canceled in Redis (a refund not flushed yet): no sale, as reconcile-seats.lua answers PENDING_CANCEL', async () => {
+    const { subject, blocks } = reconciler({
+      letters: { 1: 'A', 2: 'S' },
+      blocked: [1, 2],
+      sold: [
+        { seatId: 1, purchaseId: 'p1', reservationId: 'h1', final: false },
+        { seatId: 2, purchaseId: 'p2', reservationId: 'h2', final: false },
+      ],
+      canceledInRedis: ['p1'],
+      answer: (request) =>
+        request.kind === 'persisted-sale'
+          ? { outcome: 'PENDING_CANCEL' }
+          : { outcome: 'REPAIRED', takenFromHold: null },
+    });
+    const { repairs } = await subject.reconcilePerformance(7);
+    expect(blocks.dropSoldBlocks).toHaveBeenCalledWith(7, [2], expect.any(Function));
+    expect(repairs).toEqual([{ performanceId: 7, seatId: 2, kind: 'sold_block_dropped' }]);
   });
 
   it('deletes, audited, the seat_blocks rows of seats with an active ticket; a checked-in seat refunded keeps its row', async () => {

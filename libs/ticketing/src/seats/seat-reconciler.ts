@@ -124,8 +124,16 @@ export class SeatReconciler {
     // Unlocked: it only picks the seats worth a locked look (repairBlocks).
     const blocked = new Set((await this.blocks.blockedSeatIds(performanceId)).map(String));
     const result: PerformanceReconciliation = { repairs: [], deferred: 0 };
-    const soldBlocked = [...blocked].filter((seat) => sold.get(seat)?.final === false).map(Number);
-    if (soldBlocked.length > 0) result.repairs.push(...(await this.dropSoldBlocks(performanceId, soldBlocked)));
+    const soldBlocked = [...blocked].filter((seat) => sold.get(seat)?.final === false);
+    if (soldBlocked.length > 0) {
+      // A sale whose purchase Redis has canceled (a refund not flushed yet) is no sale any more: its
+      // seat is on sale again (reconcile-seats.lua answers PENDING_CANCEL), and once the flush
+      // writes the cancellation the row is a block to restore, as after any refund.
+      const purchaseOf = (seat: string) => (sold.get(seat) as { purchaseId: string }).purchaseId;
+      const canceled = await this.store.canceledPurchases(performanceId, [...new Set(soldBlocked.map(purchaseOf))]);
+      const stillSold = soldBlocked.filter((seat) => !canceled.has(purchaseOf(seat))).map(Number);
+      if (stillSold.length > 0) result.repairs.push(...(await this.dropSoldBlocks(performanceId, stillSold)));
+    }
     const chunk = this.env.SEAT_RECONCILE_CHUNK_SIZE;
     let cursor = '0';
     do {
