@@ -107,7 +107,22 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
       `performance:${performanceA.id}`,
     ]);
 
+    // Ten more rows, so that ids reach two digits (ordered as numbers, not as text: "9" before "14").
+    const performanceC = await createPerformance(api.app, admin, 5, { price: 1_000 });
+    for (let round = 0; round < 5; round++) {
+      for (const path of ['seat-blocks', 'seat-blocks/release']) {
+        const res = await call('POST', `/admin/performances/${performanceC.id}/${path}`, {
+          session: admin,
+          body: { seatIds: [performanceC.seatIds[0]] },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+      }
+    }
+
     const whole = await list('?limit=100');
+    const ids = whole.items.map((entry) => BigInt(entry.id));
+    expect(ids, 'newest first, as numbers').toEqual([...ids].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
+    expect(whole.items.length).toBeGreaterThanOrEqual(14);
     const paged: Entry[] = [];
     let cursor: string | null = null;
     do {
@@ -119,7 +134,6 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(paged).toEqual(whole.items);
-    expect(whole.items.length).toBeGreaterThanOrEqual(4);
   });
 
   it('answers 400 for a filter or cursor it cannot use, 401 without a token and 403 for a buyer', async () => {

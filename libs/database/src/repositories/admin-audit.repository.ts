@@ -50,7 +50,7 @@ export class AdminAuditRepository {
     return this.dataSource.query(
       `SELECT id::text AS id, actor_id AS "actorId", actor_email AS "actorEmail", action, subject_id AS "subjectId",
               details, created_at AS "createdAt"
-         FROM admin_audit_log WHERE subject_id = $1 ORDER BY created_at, id`,
+         FROM admin_audit_log WHERE subject_id = $1 ORDER BY created_at, admin_audit_log.id`,
       [subjectId],
     );
   }
@@ -59,7 +59,8 @@ export class AdminAuditRepository {
    * Up to `limit` actions matching `filter`, newest first (by id, the order they were recorded
    * in), with an id below `beforeId` when given (the keyset of the previous page). Reads the
    * primary key backwards, so a page costs what it skips; the log holds operators' actions, not
-   * buyers', so it stays small.
+   * buyers', so it stays small. Ordered by the table's bigint id, not the `id` of the select list
+   * (its text: "9" would come before "14").
    */
   page(filter: AdminAuditFilter, beforeId: string | null, limit: number): Promise<AdminAuditRecord[]> {
     const performanceSubject = filter.performanceId === undefined ? null : `performance:${filter.performanceId}`;
@@ -72,7 +73,7 @@ export class AdminAuditRepository {
                OR details->>'performanceId' = $3::text)
           AND ($4::text IS NULL OR subject_id = $4)
           AND ($5::text IS NULL OR action = $5)
-        ORDER BY id DESC
+        ORDER BY admin_audit_log.id DESC
         LIMIT $6`,
       [
         beforeId,

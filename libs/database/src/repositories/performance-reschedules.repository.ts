@@ -45,7 +45,7 @@ export class PerformanceReschedulesRepository {
         const open: OpenRescheduleRow[] = await manager.query(
           `SELECT id::text AS id, performance_id, previous_starts_at, starts_at, notice_cursor
              FROM performance_reschedules WHERE completed_at IS NULL
-            ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED`,
+            ORDER BY performance_reschedules.id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED`,
         );
         const move = open[0];
         if (!move) return null;
