@@ -2,7 +2,7 @@ import { Transform } from 'node:stream';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { SendMailOptions, Transporter } from 'nodemailer';
 import { Env, SMTP_POOL_CONNECTIONS } from '@app/config';
-import { Mailer, MailMaybeSentError, OutgoingEmail } from '@app/ticketing';
+import { Mailer, MailMaybeSentError, MailStream, OutgoingEmail } from '@app/ticketing';
 
 /** Where one send has got to: set once the whole message was handed to the connection. */
 interface HandOver {
@@ -10,31 +10,44 @@ interface HandOver {
 }
 
 /**
- * Sends through the SMTP server of `SMTP_URL`, from `MAIL_FROM`, over a small connection pool.
+ * Sends through the SMTP server of `SMTP_URL`, from `MAIL_FROM`, over a small connection pool;
+ * with `SMTP_BULK_URL` set, the bulk stream's e-mails (the `<ns>.mail-bulk` queue's notices) go
+ * through a second pool to that server instead, of MAIL_BULK_PREFETCH connections (as many as the
+ * mailer sends at once from that queue), from `MAIL_BULK_FROM` (default MAIL_FROM) either way.
  *
  * Connecting and the greeting fail fast (10 s); a reply may take SMTP_REPLY_TIMEOUT_MS, by default
  * the 10 minutes RFC 5321 (section 4.5.3.2) gives the reply to the end of the message, because
  * a client that gives up sooner makes a slow server deliver twice. A send that fails after the
  * whole message was handed over, with no reply from the server, is a {@link MailMaybeSentError}.
+ * Both pools behave alike in all of this.
  */
 @Injectable()
 export class SmtpMailer extends Mailer implements OnApplicationShutdown {
-  private readonly transport: Transporter;
+  /** The pool of each stream: the same one for both while SMTP_BULK_URL is unset. */
+  private readonly transports: Record<MailStream, Transporter>;
 
   constructor(private readonly env: Env) {
     super();
-    this.transport = nodemailer.createTransport({
-      url: env.SMTP_URL,
+    // Sharing it, MAIL_BULK_PREFETCH stays below its size, so the bulk notices leave the urgent e-mails a connection.
+    const main = this.pool(env.SMTP_URL, SMTP_POOL_CONNECTIONS);
+    this.transports = {
+      urgent: main,
+      bulk: env.SMTP_BULK_URL === undefined ? main : this.pool(env.SMTP_BULK_URL, env.MAIL_BULK_PREFETCH),
+    };
+  }
+
+  private pool(url: string, maxConnections: number): Transporter {
+    const transport = nodemailer.createTransport({
+      url,
       pool: true,
-      // MAIL_BULK_PREFETCH stays below it, so the bulk notices leave the urgent e-mails a connection.
-      maxConnections: SMTP_POOL_CONNECTIONS,
+      maxConnections,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
-      socketTimeout: env.SMTP_REPLY_TIMEOUT_MS,
+      socketTimeout: this.env.SMTP_REPLY_TIMEOUT_MS,
     });
     // The composed message passes through this step as the connection reads it, after the
     // server accepted DATA: its end means the whole message went out.
-    this.transport.use('stream', (mail, done) => {
+    transport.use('stream', (mail, done) => {
       const handOver = (mail.data as { handOver?: HandOver }).handOver;
       if (handOver) {
         mail.message.transform(
@@ -50,12 +63,13 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
       }
       done();
     });
+    return transport;
   }
 
   async send(email: OutgoingEmail): Promise<{ smtpMessageId: string | null }> {
     const handOver: HandOver = { messageSent: false };
     const options: SendMailOptions & { handOver: HandOver } = {
-      from: this.env.MAIL_FROM,
+      from: email.stream === 'bulk' ? (this.env.MAIL_BULK_FROM ?? this.env.MAIL_FROM) : this.env.MAIL_FROM,
       to: email.to,
       subject: email.subject,
       text: email.text,
@@ -71,7 +85,7 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
       handOver,
     };
     try {
-      const info = await this.transport.sendMail(options);
+      const info = await this.transports[email.stream].sendMail(options);
       return { smtpMessageId: typeof info.messageId === 'string' ? info.messageId : null };
     } catch (error) {
       // A server that answered (a 4xx or 5xx to the message) surely did not take it.
@@ -84,6 +98,6 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.transport.close();
+    for (const transport of new Set(Object.values(this.transports))) transport.close();
   }
 }

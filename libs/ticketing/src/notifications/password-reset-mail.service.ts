@@ -60,7 +60,7 @@ export class PasswordResetMailService {
         { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
         manager,
         messageId,
-        { ...email, to: { name: recipient.name, address: recipient.email } },
+        { ...email, to: { name: recipient.name, address: recipient.email }, stream: 'urgent' },
       );
     });
   }
