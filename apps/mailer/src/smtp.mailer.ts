@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { SendMailOptions, Transporter } from 'nodemailer';
+import { Counter } from 'prom-client';
 import { Env, SMTP_POOL_CONNECTIONS } from '@app/config';
 import { Mailer, MailMaybeSentError, MailStream, OutgoingEmail } from '@app/ticketing';
 
@@ -8,6 +9,22 @@ import { Mailer, MailMaybeSentError, MailStream, OutgoingEmail } from '@app/tick
 interface HandOver {
   messageSent: boolean;
 }
+
+/** The SMTP server a send went to, as the metrics name it: `main` (SMTP_URL) or `bulk` (SMTP_BULK_URL). */
+type SmtpServerName = 'main' | 'bulk';
+
+/** A pooled transport and the server name its sends are counted under. */
+interface Pool {
+  server: SmtpServerName;
+  transport: Transporter;
+}
+
+/**
+ * What became of one send: `accepted`, `refused` (the server answered with an error),
+ * `unanswered` (the whole e-mail went out and no reply came: a {@link MailMaybeSentError}), or
+ * `failed` (anything else: no connection, cut before the end).
+ */
+type SendResult = 'accepted' | 'refused' | 'unanswered' | 'failed';
 
 /**
  * Sends through the SMTP server of `SMTP_URL`, from `MAIL_FROM`, over a small connection pool;
@@ -23,20 +40,36 @@ interface HandOver {
  */
 @Injectable()
 export class SmtpMailer extends Mailer implements OnApplicationShutdown {
-  /** The pool of each stream: the same one for both while SMTP_BULK_URL is unset. */
-  private readonly transports: Record<MailStream, Transporter>;
+  /** The pool of each stream: the same one (`main`) for both while SMTP_BULK_URL is unset. */
+  private readonly pools: Record<MailStream, Pool>;
+  /**
+   * Sends to each SMTP server by result, so a failing or stalling server shows apart from the
+   * other; in no registry until a process adds it (mailerMetrics).
+   */
+  readonly sends = new Counter({
+    name: 'boxoffice_mail_smtp_sends_total',
+    help: 'SMTP sends by server (main: SMTP_URL, bulk: SMTP_BULK_URL) and result (accepted, refused, unanswered, failed)',
+    labelNames: ['server', 'result'] as const,
+    registers: [],
+  });
 
   constructor(private readonly env: Env) {
     super();
     // Sharing it, MAIL_BULK_PREFETCH stays below its size, so the bulk notices leave the urgent e-mails a connection.
-    const main = this.pool(env.SMTP_URL, SMTP_POOL_CONNECTIONS);
-    this.transports = {
+    const main: Pool = { server: 'main', transport: this.transport(env.SMTP_URL, SMTP_POOL_CONNECTIONS) };
+    this.pools = {
       urgent: main,
-      bulk: env.SMTP_BULK_URL === undefined ? main : this.pool(env.SMTP_BULK_URL, env.MAIL_BULK_PREFETCH),
+      bulk:
+        env.SMTP_BULK_URL === undefined
+          ? main
+          : { server: 'bulk', transport: this.transport(env.SMTP_BULK_URL, env.MAIL_BULK_PREFETCH) },
     };
+    for (const { server } of new Set(Object.values(this.pools))) {
+      for (const result of SEND_RESULTS) this.sends.inc({ server, result }, 0);
+    }
   }
 
-  private pool(url: string, maxConnections: number): Transporter {
+  private transport(url: string, maxConnections: number): Transporter {
     const transport = nodemailer.createTransport({
       url,
       pool: true,
@@ -84,20 +117,26 @@ export class SmtpMailer extends Mailer implements OnApplicationShutdown {
       messageId: email.messageIdHeader,
       handOver,
     };
+    const { server, transport } = this.pools[email.stream];
     try {
-      const info = await this.transports[email.stream].sendMail(options);
+      const info = await transport.sendMail(options);
+      this.sends.inc({ server, result: 'accepted' });
       return { smtpMessageId: typeof info.messageId === 'string' ? info.messageId : null };
     } catch (error) {
       // A server that answered (a 4xx or 5xx to the message) surely did not take it.
       const answered = typeof (error as { responseCode?: unknown }).responseCode === 'number';
       if (handOver.messageSent && !answered) {
+        this.sends.inc({ server, result: 'unanswered' });
         throw new MailMaybeSentError(error instanceof Error ? error.message : String(error));
       }
+      this.sends.inc({ server, result: answered ? 'refused' : 'failed' });
       throw error;
     }
   }
 
   onApplicationShutdown(): void {
-    for (const transport of new Set(Object.values(this.transports))) transport.close();
+    for (const { transport } of new Set(Object.values(this.pools))) transport.close();
   }
 }
+
+const SEND_RESULTS: readonly SendResult[] = ['accepted', 'refused', 'unanswered', 'failed'];

@@ -6,7 +6,9 @@ import { PerformanceReschedulesRepository } from '@app/database';
 import { AmqpConnection, ROUTING, Topology, topologyOf } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, RABBITMQ_URL, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
 import { OutboxRelayLoop } from '../../batch/src/loops/outbox-relay.loop';
+import { Mailer } from '@app/ticketing';
 import { PurchaseMailConsumer } from '../src/purchase-mail.consumer';
+import { SmtpMailer } from '../src/smtp.mailer';
 import { dataSourceOf, inspectBroker, mailOutcomes, startMailer, startRelay } from './mail-harness';
 import { EVENT_TITLE, seedPerformance, seedPurchases, SeededPurchase, unpublishedCount } from './purchase-fixture';
 
@@ -103,6 +105,16 @@ const newDateNotices = (smtp: TestSmtpServer) => smtp.received.filter((email) =>
 async function handledByQueue(mailer: INestApplicationContext): Promise<Record<string, number>> {
   const { values } = await mailer.get(PurchaseMailConsumer).queueMessages.get();
   return Object.fromEntries(values.map((value) => [String(value.labels.queue), value.value]));
+}
+
+/** SMTP sends by `<server>/<result>`, the non-zero ones (its boxoffice_mail_smtp_sends_total). */
+async function sendsByServer(mailer: INestApplicationContext): Promise<Record<string, number>> {
+  const { values } = await (mailer.get(Mailer) as SmtpMailer).sends.get();
+  return Object.fromEntries(
+    values
+      .filter((value) => value.value > 0)
+      .map((value) => [`${value.labels.server}/${value.labels.result}`, value.value]),
+  );
 }
 
 /** Messages each mail queue has in hand now (its boxoffice_mail_queue_in_hand). */
@@ -248,6 +260,8 @@ describe('upgrade from the one mail queue (real services)', () => {
     ).toEqual([left.buyerEmail, probe.buyerEmail].sort());
     expect(await handledByQueue(mailer)).toEqual({ urgent: 1, bulk: 1 });
     expect(await mailOutcomes(mailer)).toMatchObject({ sent: 2, 'already-sent': 0 });
+    // No SMTP_BULK_URL: both queues' e-mails went through the one server.
+    expect(await sendsByServer(mailer)).toEqual({ 'main/accepted': 2 });
   });
 });
 
@@ -287,6 +301,7 @@ describe('bulk notices through an SMTP server of their own: SMTP_BULK_URL (real 
     for (const email of smtp.received) expect(email.from).toBe('boxoffice <tickets@boxoffice.local>');
     expect(await handledByQueue(mailer)).toEqual({ urgent: count, bulk: count });
     expect(await mailOutcomes(mailer)).toMatchObject({ sent: 2 * count, 'already-sent': 0, retried: 0, failed: 0 });
+    expect(await sendsByServer(mailer)).toEqual({ 'main/accepted': count, 'bulk/accepted': count });
   });
 
   it('sends a confirmation through SMTP_URL while the bulk server stalls on every notice in hand', async () => {
