@@ -344,3 +344,42 @@ describe('bulk notices through an SMTP server of their own: SMTP_BULK_URL (real 
     expect(await mailOutcomes(mailer)).toMatchObject({ 'already-sent': 0, retried: 0, failed: 0, uncertain: 0 });
   });
 });
+
+describe('a bulk server that takes a notice and never answers (SMTP_BULK_URL, real services)', () => {
+  let bed: Bed | undefined;
+
+  beforeAll(async () => {
+    bed = await startBed({ bulkSmtp: { SMTP_REPLY_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await stopBed(bed);
+  });
+
+  it('records the notice as uncertain, as on the main server, and never sends it again', async () => {
+    const { smtp, db } = bed!;
+    const bulkSmtp = bed!.bulkSmtp!;
+    const mailer = bed!.mailer!;
+    const { performanceId, purchases } = await confirmedPurchases(bed!, 1);
+    // The bulk server queues every notice it read, whether or not its reply reaches the mailer.
+    bulkSmtp.holdReplies({ deliverAbandoned: true });
+    await movePerformance(db, performanceId);
+    expect(await queueNotices(bed!)).toBe(1);
+    await waitUntil(
+      async () =>
+        (
+          await db.query(
+            "SELECT 1 FROM email_deliveries WHERE message_id LIKE 'performance-rescheduled:%' AND purchase_id = $1 AND uncertain",
+            [purchases[0].purchaseId],
+          )
+        ).length === 1,
+      'the notice recorded as uncertain',
+      30_000,
+    );
+    bulkSmtp.releaseReplies();
+    await waitUntil(async () => Object.values(await inHandByQueue(mailer)).every((n) => n === 0), 'nothing in hand');
+    expect(newDateNotices(bulkSmtp)).toHaveLength(1);
+    expect(newDateNotices(smtp)).toEqual([]);
+    expect(await mailOutcomes(mailer)).toMatchObject({ sent: 1, uncertain: 1, retried: 0, failed: 0 });
+    expect(await sendsByServer(mailer)).toEqual({ 'main/accepted': 1, 'bulk/unanswered': 1 });
+  });
+});
