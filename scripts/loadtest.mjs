@@ -135,6 +135,8 @@ async function startStack() {
     ...runOverrides,
     PORT: port,
     SMTP_URL: `smtp://127.0.0.1:${smtp.server.address().port}`,
+    // Every e-mail to the run's own SMTP server, the bulk notices too, whatever `.env` says.
+    SMTP_BULK_URL: '',
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
     LOG_CONSOLE: 'none',

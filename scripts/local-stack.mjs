@@ -110,11 +110,15 @@ export class ProcessGroup {
   }
 }
 
-/** @param {import('../libs/config/src').MailCatcher} catcher libs/config's `mailCatcher()` */
-export function mailViewerLine(catcher) {
-  return catcher.run
+/**
+ * @param {import('../libs/config/src').MailCatcher} catcher libs/config's `mailCatcher()`
+ * @param {string | undefined} bulkSmtpUrl SMTP_BULK_URL, validated: only its host and port are shown
+ */
+export function mailViewerLine(catcher, bulkSmtpUrl) {
+  const main = catcher.run
     ? `http://127.0.0.1:${catcher.webPort}/index.html`
     : `(SMTP_URL is set: e-mails go to ${catcher.smtpUrl})`;
+  return bulkSmtpUrl ? `${main} (bulk notices: SMTP_BULK_URL, ${new URL(bulkSmtpUrl).host})` : main;
 }
 
 /**

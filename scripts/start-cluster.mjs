@@ -100,7 +100,7 @@ boxoffice cluster is starting: ${replicas} api processes (ports ${apiPorts.join(
   Health       http://127.0.0.1:${nginxPort}/health/ready
   Metrics      per replica only, e.g. http://127.0.0.1:${apiPorts[0]}/metrics (nginx answers 404)
   Nginx        ${configPath} · access log ${join(runtimeDir, 'access.log')}
-  Mail viewer  ${mailViewerLine(catcher)}
+  Mail viewer  ${mailViewerLine(catcher, env.SMTP_BULK_URL)}
   Redis        ${clusterNodes ? `Cluster ${clusterNodes}` : env.REDIS_URL}
 Ctrl-C stops everything.
 `);

@@ -107,7 +107,7 @@ boxoffice is starting:
   Swagger UI   http://127.0.0.1:${port}/docs
   Health       http://127.0.0.1:${port}/health/ready
   Metrics      http://127.0.0.1:${port}/metrics
-  Mail viewer  ${mailViewerLine(catcher)}
+  Mail viewer  ${mailViewerLine(catcher, env.SMTP_BULK_URL)}
   Redis        ${clusterNodes ? `Cluster ${clusterNodes}` : env.REDIS_URL}
 Ctrl-C stops everything.
 `);

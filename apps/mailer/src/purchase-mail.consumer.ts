@@ -14,6 +14,7 @@ import {
 import {
   DeliveryOutcome,
   EmailVerificationMailService,
+  MailStream,
   PasswordResetMailService,
   PurchaseMailService,
   TokenMailOutcome,
@@ -25,8 +26,11 @@ import {
  */
 export const MAILER_PREFETCH = 8;
 
-/** The mail queues a mailer consumes, as its metrics name them. */
-export type MailQueueName = 'urgent' | 'bulk';
+/**
+ * The mail queues a mailer consumes, as its metrics name them; each sends through the Mailer's
+ * stream of the same name (SmtpMailer: SMTP_URL, and SMTP_BULK_URL when set).
+ */
+export type MailQueueName = MailStream;
 
 /**
  * Feeds the two mail queues to {@link PurchaseMailService}: purchase-completed messages (the
@@ -42,7 +46,8 @@ export type MailQueueName = 'urgent' | 'bulk';
  * mailer's hands, and a confirmation queued after it waits for none of it. Both handle any mail
  * message alike (by its body's `type`): which queue a message came through changes nothing of
  * what is sent, which PurchaseMailService decides under the purchase's mail lock (P5), in
- * whatever order the two queues deliver a purchase's messages.
+ * whatever order the two queues deliver a purchase's messages; it picks only the mail stream
+ * (server and sender) it leaves by: a password reset always leaves by the urgent one.
  */
 @Injectable()
 export class PurchaseMailConsumer implements BeforeApplicationShutdown {
@@ -125,20 +130,20 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 
   private async handle(queue: MailQueueName, message: ConsumeMessage): Promise<void> {
     const parsed = parseMailMessage(message.content);
-    const outcome = await this.deliver(parsed);
+    const outcome = await this.deliver(parsed, queue);
     this.deliveries.inc({ outcome });
     this.queueMessages.inc({ queue });
     this.logger.log(DELIVERY_LOG[outcome](subjectOf(parsed)));
   }
 
-  private deliver(parsed: MailMessage): Promise<Outcome> {
+  private deliver(parsed: MailMessage, queue: MailQueueName): Promise<Outcome> {
     switch (parsed.kind) {
       case 'completed':
-        return this.mail.deliver(parsed.message);
+        return this.mail.deliver(parsed.message, queue);
       case 'canceled':
-        return this.mail.deliverCancellation(parsed.message);
+        return this.mail.deliverCancellation(parsed.message, queue);
       case 'rescheduled':
-        return this.mail.deliverReschedule(parsed.message);
+        return this.mail.deliverReschedule(parsed.message, queue);
       case 'password-reset':
         return this.resetMail.deliver(parsed.message);
       case 'email-verification':

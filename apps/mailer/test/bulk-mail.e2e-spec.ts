@@ -1,21 +1,27 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
+import { EnvSource, parseEnv } from '@app/config';
 import { PerformanceReschedulesRepository } from '@app/database';
 import { AmqpConnection, ROUTING, Topology, topologyOf } from '@app/messaging';
 import { createTestEnv, destroyTestEnv, RABBITMQ_URL, TestEnv, TestSmtpServer, waitUntil } from '@app/testing';
 import { OutboxRelayLoop } from '../../batch/src/loops/outbox-relay.loop';
+import { Mailer } from '@app/ticketing';
 import { PurchaseMailConsumer } from '../src/purchase-mail.consumer';
+import { SmtpMailer } from '../src/smtp.mailer';
 import { dataSourceOf, inspectBroker, mailOutcomes, startMailer, startRelay } from './mail-harness';
 import { EVENT_TITLE, seedPerformance, seedPurchases, SeededPurchase, unpublishedCount } from './purchase-fixture';
 
 const NEW_DATE_SUBJECT = `New date: ${EVENT_TITLE}`;
 
-/** One mail test bed: its own database and RabbitMQ namespace, an SMTP server, a relay and a mailer. */
+/**
+ * One mail test bed: its own database and RabbitMQ namespace, an SMTP server, a relay and a
+ * mailer; and a second SMTP server, the bulk notices' (SMTP_BULK_URL), when asked for one.
+ */
 interface Bed {
   env: TestEnv;
   smtp: TestSmtpServer;
+  bulkSmtp?: TestSmtpServer;
   relay: INestApplicationContext;
   mailer?: INestApplicationContext;
   db: DataSource;
@@ -23,14 +29,19 @@ interface Bed {
   broker: Awaited<ReturnType<typeof inspectBroker>>;
 }
 
-async function startBed(): Promise<Bed> {
+async function startBed(options: { bulkSmtp?: EnvSource } = {}): Promise<Bed> {
   const smtp = await TestSmtpServer.create();
-  const env = await createTestEnv({ SMTP_URL: smtp.url });
+  const bulkSmtp = options.bulkSmtp ? await TestSmtpServer.create() : undefined;
+  const env = await createTestEnv({
+    SMTP_URL: smtp.url,
+    ...(bulkSmtp ? { SMTP_BULK_URL: bulkSmtp.url, ...options.bulkSmtp } : {}),
+  });
   const relay = await startRelay(env);
   const topology = topologyOf(parseEnv(env));
   return {
     env,
     smtp,
+    bulkSmtp,
     relay,
     mailer: await startMailer(env),
     db: dataSourceOf(relay),
@@ -42,10 +53,12 @@ async function startBed(): Promise<Bed> {
 async function stopBed(bed: Bed | undefined): Promise<void> {
   // A test that failed while the SMTP server stalled: the mailer's stop waits for the e-mails in hand.
   bed?.smtp.releaseReplies();
+  bed?.bulkSmtp?.releaseReplies();
   await bed?.broker.close();
   await bed?.mailer?.close();
   await bed?.relay.close();
   await bed?.smtp.stop();
+  await bed?.bulkSmtp?.stop();
   if (bed) await destroyTestEnv(bed.env);
 }
 
@@ -92,6 +105,16 @@ const newDateNotices = (smtp: TestSmtpServer) => smtp.received.filter((email) =>
 async function handledByQueue(mailer: INestApplicationContext): Promise<Record<string, number>> {
   const { values } = await mailer.get(PurchaseMailConsumer).queueMessages.get();
   return Object.fromEntries(values.map((value) => [String(value.labels.queue), value.value]));
+}
+
+/** SMTP sends by `<server>/<result>`, the non-zero ones (its boxoffice_mail_smtp_sends_total). */
+async function sendsByServer(mailer: INestApplicationContext): Promise<Record<string, number>> {
+  const { values } = await (mailer.get(Mailer) as SmtpMailer).sends.get();
+  return Object.fromEntries(
+    values
+      .filter((value) => value.value > 0)
+      .map((value) => [`${value.labels.server}/${value.labels.result}`, value.value]),
+  );
 }
 
 /** Messages each mail queue has in hand now (its boxoffice_mail_queue_in_hand). */
@@ -237,5 +260,126 @@ describe('upgrade from the one mail queue (real services)', () => {
     ).toEqual([left.buyerEmail, probe.buyerEmail].sort());
     expect(await handledByQueue(mailer)).toEqual({ urgent: 1, bulk: 1 });
     expect(await mailOutcomes(mailer)).toMatchObject({ sent: 2, 'already-sent': 0 });
+    // No SMTP_BULK_URL: both queues' e-mails went through the one server.
+    expect(await sendsByServer(mailer)).toEqual({ 'main/accepted': 2 });
+  });
+});
+
+describe('bulk notices through an SMTP server of their own: SMTP_BULK_URL (real services)', () => {
+  let bed: Bed | undefined;
+  const BULK_FROM = 'boxoffice news <news@bulk.boxoffice.test>';
+
+  beforeAll(async () => {
+    // Six at once: above the four the shared pool allows, as a server of their own lets them.
+    bed = await startBed({ bulkSmtp: { MAIL_BULK_PREFETCH: '6', MAIL_BULK_FROM: BULK_FROM } });
+  });
+  afterAll(async () => {
+    await stopBed(bed);
+  });
+
+  it('sends the confirmations through SMTP_URL and the new-date notices through SMTP_BULK_URL, each once', async () => {
+    const { smtp, db } = bed!;
+    const bulkSmtp = bed!.bulkSmtp!;
+    const mailer = bed!.mailer!;
+    const count = 3;
+    const { performanceId, purchases } = await confirmedPurchases(bed!, count);
+    expect(bulkSmtp.received).toEqual([]);
+
+    await movePerformance(db, performanceId);
+    expect(await queueNotices(bed!)).toBe(count);
+    await waitUntil(() => newDateNotices(bulkSmtp).length === count, 'every notice received by the bulk server');
+    await waitUntil(async () => Object.values(await inHandByQueue(mailer)).every((n) => n === 0), 'nothing in hand');
+    expect(newDateNotices(smtp)).toEqual([]);
+    expect(smtp.received).toHaveLength(count);
+    const noticed = newDateNotices(bulkSmtp);
+    expect(noticed.flatMap((email) => email.to).sort()).toEqual(purchases.map((p) => p.buyerEmail).sort());
+    // From MAIL_BULK_FROM; the Message-ID stays on MAIL_FROM's domain, as for every e-mail.
+    for (const email of noticed) {
+      expect(email.from).toBe(BULK_FROM);
+      expect(email.messageIdHeader).toMatch(/@boxoffice\.local>$/);
+    }
+    for (const email of smtp.received) expect(email.from).toBe('boxoffice <tickets@boxoffice.local>');
+    expect(await handledByQueue(mailer)).toEqual({ urgent: count, bulk: count });
+    expect(await mailOutcomes(mailer)).toMatchObject({ sent: 2 * count, 'already-sent': 0, retried: 0, failed: 0 });
+    expect(await sendsByServer(mailer)).toEqual({ 'main/accepted': count, 'bulk/accepted': count });
+  });
+
+  it('sends a confirmation through SMTP_URL while the bulk server stalls on every notice in hand', async () => {
+    const { smtp, db, topology, broker } = bed!;
+    const bulkSmtp = bed!.bulkSmtp!;
+    const mailer = bed!.mailer!;
+    const count = 10;
+    const { performanceId } = await confirmedPurchases(bed!, count);
+    const before = newDateNotices(bulkSmtp).length;
+
+    bulkSmtp.holdReplies();
+    await movePerformance(db, performanceId);
+    expect(await queueNotices(bed!)).toBe(count);
+    // MAIL_BULK_PREFETCH (6) notices stalled on the bulk server, over six connections of its pool.
+    await waitUntil(() => bulkSmtp.heldCount === 6, 'six notices stalled on the bulk server');
+    await waitUntil(
+      async () => (await broker.messageCount(topology.bulkMailQueue)) === count - 6,
+      'the rest of the notices waiting in the bulk queue',
+    );
+
+    const otherShow = await seedPerformance(db, 1);
+    const [late] = await seedPurchases(db, otherShow, 1);
+    await waitUntil(
+      () => smtp.received.some((email) => email.to.includes(late.buyerEmail)),
+      'the late confirmation received by the main server',
+    );
+    expect(bulkSmtp.heldCount).toBe(6);
+    expect(newDateNotices(bulkSmtp)).toHaveLength(before);
+
+    bulkSmtp.releaseReplies();
+    await waitUntil(() => newDateNotices(bulkSmtp).length === before + count, 'every notice received');
+    await waitUntil(
+      async () =>
+        (await broker.messageCount(topology.bulkMailQueue)) === 0 &&
+        Object.values(await inHandByQueue(mailer)).every((n) => n === 0),
+      'the bulk queue empty, nothing in hand',
+    );
+    expect(newDateNotices(smtp)).toEqual([]);
+    expect([...bulkSmtp.countsByMessageId().values()].every((n) => n === 1)).toBe(true);
+    expect(await mailOutcomes(mailer)).toMatchObject({ 'already-sent': 0, retried: 0, failed: 0, uncertain: 0 });
+  });
+});
+
+describe('a bulk server that takes a notice and never answers (SMTP_BULK_URL, real services)', () => {
+  let bed: Bed | undefined;
+
+  beforeAll(async () => {
+    bed = await startBed({ bulkSmtp: { SMTP_REPLY_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await stopBed(bed);
+  });
+
+  it('records the notice as uncertain, as on the main server, and never sends it again', async () => {
+    const { smtp, db } = bed!;
+    const bulkSmtp = bed!.bulkSmtp!;
+    const mailer = bed!.mailer!;
+    const { performanceId, purchases } = await confirmedPurchases(bed!, 1);
+    // The bulk server queues every notice it read, whether or not its reply reaches the mailer.
+    bulkSmtp.holdReplies({ deliverAbandoned: true });
+    await movePerformance(db, performanceId);
+    expect(await queueNotices(bed!)).toBe(1);
+    await waitUntil(
+      async () =>
+        (
+          await db.query(
+            "SELECT 1 FROM email_deliveries WHERE message_id LIKE 'performance-rescheduled:%' AND purchase_id = $1 AND uncertain",
+            [purchases[0].purchaseId],
+          )
+        ).length === 1,
+      'the notice recorded as uncertain',
+      30_000,
+    );
+    bulkSmtp.releaseReplies();
+    await waitUntil(async () => Object.values(await inHandByQueue(mailer)).every((n) => n === 0), 'nothing in hand');
+    expect(newDateNotices(bulkSmtp)).toHaveLength(1);
+    expect(newDateNotices(smtp)).toEqual([]);
+    expect(await mailOutcomes(mailer)).toMatchObject({ sent: 1, uncertain: 1, retried: 0, failed: 0 });
+    expect(await sendsByServer(mailer)).toEqual({ 'main/accepted': 1, 'bulk/unanswered': 1 });
   });
 });

@@ -213,6 +213,7 @@ describe('parseEnv', () => {
     ['MAIL_BULK_PREFETCH', '0'],
     // Five SMTP connections a mailer: the bulk queue leaves one free for the urgent e-mails.
     ['MAIL_BULK_PREFETCH', '5'],
+    ['SMTP_BULK_URL', 'http://x'],
   ])('rejects %s=%s and names the variable', (name, value) => {
     const problems = problemsOf({ [name]: value, ...(name === 'ADMIN_EMAIL' ? { ADMIN_PASSWORD: 'longenough' } : {}) });
     expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}`)));
@@ -224,8 +225,41 @@ describe('parseEnv', () => {
     ['REDIS_URL', 'redis://[::1/', 'must be a redis:// URL'],
     ['RABBITMQ_URL', 'amqp://guest:guest@rabbit mq:5672', 'must be an amqp:// URL'],
     ['SMTP_URL', 'smtp://mail.example.com:25x', 'must be an smtp:// URL'],
+    ['SMTP_BULK_URL', 'smtp://bulk.example.com:25x', 'must be an smtp:// URL'],
+    ['SMTP_BULK_URL', 'https://api.postmarkapp.com/email/batch', 'must be an smtp:// URL'],
   ])('refuses %s=%j, a URL that does not parse, with the rule it breaks', (name, value, rule) => {
     expect(problemsOf({ [name]: value })).toEqual([`${name} ${rule} (got ${JSON.stringify(value)})`]);
+  });
+
+  it('sends the bulk notices through SMTP_URL and MAIL_FROM unless SMTP_BULK_URL and MAIL_BULK_FROM are set', () => {
+    const shared = parseEnv({});
+    expect(shared.SMTP_BULK_URL).toBeUndefined();
+    expect(shared.MAIL_BULK_FROM).toBeUndefined();
+    const split = parseEnv({
+      SMTP_BULK_URL: 'smtp://user:token@smtp-broadcasts.example.com:587',
+      MAIL_BULK_FROM: 'boxoffice <news@boxoffice.example>',
+    });
+    expect(split).toMatchObject({
+      SMTP_BULK_URL: 'smtp://user:token@smtp-broadcasts.example.com:587',
+      MAIL_BULK_FROM: 'boxoffice <news@boxoffice.example>',
+    });
+    // Empty counts as unset, as for every variable.
+    expect(parseEnv({ SMTP_BULK_URL: '', MAIL_BULK_FROM: '' })).toMatchObject({
+      SMTP_BULK_URL: undefined,
+      MAIL_BULK_FROM: undefined,
+    });
+  });
+
+  it('bounds MAIL_BULK_PREFETCH by the shared SMTP pool only while SMTP_BULK_URL is unset', () => {
+    expect(problemsOf({ MAIL_BULK_PREFETCH: '4' })).toEqual([]);
+    expect(problemsOf({ MAIL_BULK_PREFETCH: '5' })).toEqual([
+      "MAIL_BULK_PREFETCH must be at most 4 while the bulk notices share SMTP_URL's 5 connections (SMTP_BULK_URL unset), so the urgent e-mails keep one (got 5)",
+    ]);
+    const bulkUrl = 'smtp://127.0.0.1:2525';
+    expect(parseEnv({ SMTP_BULK_URL: bulkUrl, MAIL_BULK_PREFETCH: '32' }).MAIL_BULK_PREFETCH).toBe(32);
+    expect(problemsOf({ SMTP_BULK_URL: bulkUrl, MAIL_BULK_PREFETCH: '33' })).toEqual([
+      'MAIL_BULK_PREFETCH must not be greater than 32 (got 33)',
+    ]);
   });
 
   it('takes the service URLs the clients take: user, password, IPv6 host, no port, a socket directory', () => {

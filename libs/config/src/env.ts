@@ -117,10 +117,17 @@ function IsServiceUrl(schemes: string[], message: string): PropertyDecorator {
 
 /** Every environment variable boxoffice reads, with its default and its rule. */
 /**
- * SMTP connections the mailer's nodemailer pool opens at most (`maxConnections` in
- * apps/mailer/src/smtp.mailer.ts); MAIL_BULK_PREFETCH stays below it.
+ * SMTP connections the mailer's nodemailer pool to SMTP_URL opens at most (`maxConnections` in
+ * apps/mailer/src/smtp.mailer.ts); MAIL_BULK_PREFETCH stays below it while the bulk notices share
+ * that server (SMTP_BULK_URL unset).
  */
 export const SMTP_POOL_CONNECTIONS = 5;
+
+/**
+ * Most bulk notices a mailer may send at once (MAIL_BULK_PREFETCH) when they have a server of
+ * their own (SMTP_BULK_URL): its pool opens that many connections.
+ */
+export const MAIL_BULK_PREFETCH_MAX = 32;
 
 export class Env {
   @IsIn(['development', 'production', 'test'])
@@ -260,8 +267,26 @@ export class Env {
   @Max(65535)
   MAIL_CATCHER_WEB_PORT = 1080;
 
+  /**
+   * SMTP server of the bulk notices only (the `<ns>.mail-bulk` queue: new dates, a canceled show's
+   * notices), e.g. a provider's broadcast stream or a separate IP pool, so their volume neither
+   * delays nor taints the reputation of SMTP_URL's confirmations and password resets. The mailer
+   * opens a pool of MAIL_BULK_PREFETCH connections to it. Unset: the bulk notices share SMTP_URL's pool.
+   */
+  @IsOptional()
+  @IsServiceUrl(['smtp', 'smtps'], 'must be an smtp:// URL')
+  SMTP_BULK_URL?: string;
+
   @IsString()
   MAIL_FROM = 'boxoffice <tickets@boxoffice.local>';
+
+  /**
+   * `From` of the bulk notices (a broadcast stream may want its own sender); unset: MAIL_FROM.
+   * Their `Message-ID` stays on MAIL_FROM's domain, the same whichever queue carried them.
+   */
+  @IsOptional()
+  @IsString()
+  MAIL_BULK_FROM?: string;
 
   /**
    * Longest wait for an SMTP reply, in milliseconds; by default the 10 minutes RFC 5321 gives the
@@ -297,15 +322,17 @@ export class Env {
   /**
    * Bulk notices (new dates, a canceled show's notices: the `<ns>.mail-bulk` queue) each mailer
    * works on at once, beside the 8 urgent e-mails of `<ns>.purchase-completed`. Each holds a
-   * database connection and one of the mailer's {@link SMTP_POOL_CONNECTIONS} SMTP connections
-   * while it sends: at most one fewer, so an urgent e-mail always finds a free one. The mailer's
+   * database connection and an SMTP connection while it sends. Sharing SMTP_URL's
+   * {@link SMTP_POOL_CONNECTIONS} connections (SMTP_BULK_URL unset), at most one fewer, so an
+   * urgent e-mail always finds a free one (checked in parseEnv); with SMTP_BULK_URL, up to
+   * {@link MAIL_BULK_PREFETCH_MAX}, the size of the bulk server's pool. The mailer's
    * DATABASE_POOL_SIZE must stay above 8 + this (not checked here: the variable is every
    * process's, and the api may run a smaller pool).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(1)
-  @Max(SMTP_POOL_CONNECTIONS - 1)
+  @Max(MAIL_BULK_PREFETCH_MAX)
   MAIL_BULK_PREFETCH = 2;
 
   @IsOptional()
@@ -675,6 +702,8 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'REDIS_CLUSTER_NODES',
     'PASSWORD_RESET_URL',
     'EMAIL_VERIFICATION_URL',
+    'SMTP_BULK_URL',
+    'MAIL_BULK_FROM',
   ]) {
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
@@ -715,6 +744,12 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.CHECK_IN_OPENS_BEFORE_MINUTES === 0 && env.CHECK_IN_CLOSES_AFTER_MINUTES === 0) {
     problems.push(
       'CHECK_IN_OPENS_BEFORE_MINUTES and CHECK_IN_CLOSES_AFTER_MINUTES must not both be 0 (an empty check-in window admits no ticket)',
+    );
+  }
+  if (env.SMTP_BULK_URL === undefined && env.MAIL_BULK_PREFETCH > SMTP_POOL_CONNECTIONS - 1) {
+    problems.push(
+      `MAIL_BULK_PREFETCH must be at most ${SMTP_POOL_CONNECTIONS - 1} while the bulk notices share SMTP_URL's ` +
+        `${SMTP_POOL_CONNECTIONS} connections (SMTP_BULK_URL unset), so the urgent e-mails keep one (got ${env.MAIL_BULK_PREFETCH})`,
     );
   }
   if (env.MAIL_RETRY_MAX_MS < env.MAIL_RETRY_BASE_MS) {

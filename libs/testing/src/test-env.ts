@@ -62,6 +62,9 @@ export function createTestEnvWithoutDatabase(overrides: EnvSource = {}): TestEnv
     // hashes, and no test but password-hasher.spec.ts tests the hashing itself.
     PASSWORD_HASH_MEMORY_KIB: '8',
     PASSWORD_HASH_TIME_COST: '1',
+    // Empty is unset: a developer's `.env` pointing the bulk notices at a real server sends nothing
+    // from a test; a test that wants a bulk server of its own sets it.
+    SMTP_BULK_URL: '',
     ...overrides,
   } as TestEnv;
 }

@@ -117,7 +117,7 @@ export {
 export type { CancellationProgress } from './cancellations/performance-cancellations';
 export { NotificationsModule } from './notifications/notifications.module';
 export { Mailer, MailMaybeSentError } from './notifications/mailer.port';
-export type { EmailAttachment, OutgoingEmail } from './notifications/mailer.port';
+export type { EmailAttachment, MailStream, OutgoingEmail } from './notifications/mailer.port';
 export { PurchaseMailService, PurchaseNotPersistedError } from './notifications/purchase-mail.service';
 export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { PasswordResetMailService } from './notifications/password-reset-mail.service';

@@ -11,8 +11,18 @@ export interface EmailAttachment {
   cid: string;
 }
 
+/**
+ * The mail queue an e-mail's message came through, and so the mail stream it leaves by: `urgent`
+ * (confirmations, a single cancellation, password resets: someone is waiting) or `bulk` (the
+ * notices one operator action fans out to a show's buyers). A Mailer may send the two through
+ * different servers or senders (a provider's transactional and broadcast streams); what is sent
+ * is the same.
+ */
+export type MailStream = 'urgent' | 'bulk';
+
 /** One e-mail, ready to send. */
 export interface OutgoingEmail {
+  stream: MailStream;
   to: { name: string; address: string };
   subject: string;
   text: string;

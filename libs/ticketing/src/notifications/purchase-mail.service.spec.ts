@@ -81,21 +81,23 @@ const message = (canceledBy: CanceledBy | undefined, ms = calledOffAt.getTime())
 describe('PurchaseMailService.deliverCancellation', () => {
   it('sends the notice of a confirmed purchase, saying nothing of the performance', async () => {
     const { service, mailer } = mail({ confirmed: true, calledOff: false });
-    expect(await service.deliverCancellation(message('buyer'))).toBe('sent');
+    expect(await service.deliverCancellation(message('buyer'), 'urgent')).toBe('sent');
     expect(mailer.send).toHaveBeenCalledOnce();
-    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string; stream: string }]];
     expect(email.text).not.toContain('performance was canceled');
+    // The mail queue it came through picks the Mailer's stream.
+    expect(email.stream).toBe('urgent');
   });
 
   it('sends nothing for an unconfirmed purchase its buyer canceled (P5)', async () => {
     const { service, mailer } = mail({ confirmed: false, calledOff: false });
-    expect(await service.deliverCancellation(message('buyer'))).toBe('not-confirmed');
+    expect(await service.deliverCancellation(message('buyer'), 'urgent')).toBe('not-confirmed');
     expect(mailer.send).not.toHaveBeenCalled();
   });
 
   it('sends the notice, once, of an unconfirmed purchase canceled with its performance, speaking of no QR codes', async () => {
     const { service, mailer, deliveries } = mail({ confirmed: false, calledOff: true });
-    expect(await service.deliverCancellation(message('performance'))).toBe('sent');
+    expect(await service.deliverCancellation(message('performance'), 'bulk')).toBe('sent');
     expect(deliveries.claim).toHaveBeenCalledWith(expect.anything(), {
       messageId: `purchase-canceled:${PURCHASE}`,
       purchaseId: PURCHASE,
@@ -105,7 +107,7 @@ describe('PurchaseMailService.deliverCancellation', () => {
     expect(email.text).toContain('The performance was canceled: ill');
     expect(email.text).toContain('No tickets will be issued for it.');
     deliveries.claim.mockResolvedValueOnce(false);
-    expect(await service.deliverCancellation(message('performance'))).toBe('already-sent');
+    expect(await service.deliverCancellation(message('performance'), 'bulk')).toBe('already-sent');
     expect(mailer.send).toHaveBeenCalledOnce();
   });
 
@@ -119,8 +121,10 @@ describe('PurchaseMailService.deliverCancellation', () => {
     'sends nothing for an unconfirmed purchase its buyer canceled %s the performance was canceled',
     async (_, offset) => {
       const { service, mailer } = mail({ confirmed: false, calledOff: true });
-      expect(await service.deliverCancellation(message('buyer', calledOffAt.getTime() + offset))).toBe('not-confirmed');
-      expect(await service.deliverCancellation(message('operator', calledOffAt.getTime() + offset))).toBe(
+      expect(await service.deliverCancellation(message('buyer', calledOffAt.getTime() + offset), 'urgent')).toBe(
+        'not-confirmed',
+      );
+      expect(await service.deliverCancellation(message('operator', calledOffAt.getTime() + offset), 'urgent')).toBe(
         'not-confirmed',
       );
       expect(mailer.send).not.toHaveBeenCalled();
@@ -129,7 +133,7 @@ describe('PurchaseMailService.deliverCancellation', () => {
 
   it('words the notice of a confirmed purchase its buyer canceled, of a performance canceled since, as the buyer’s', async () => {
     const { service, mailer } = mail({ confirmed: true, calledOff: true });
-    expect(await service.deliverCancellation(message('buyer', calledOffAt.getTime() + 1_000))).toBe('sent');
+    expect(await service.deliverCancellation(message('buyer', calledOffAt.getTime() + 1_000), 'urgent')).toBe('sent');
     const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
     expect(email.text).not.toContain('performance was canceled');
     expect(email.text).toContain('the QR codes of the confirmation are void');
@@ -137,16 +141,18 @@ describe('PurchaseMailService.deliverCancellation', () => {
 
   it('words the notice by the performance for the bulk refund’s cancel, even with the clocks saying it came first', async () => {
     const { service, mailer } = mail({ confirmed: false, calledOff: true });
-    expect(await service.deliverCancellation(message('performance', calledOffAt.getTime() - 3_600_000))).toBe('sent');
+    expect(await service.deliverCancellation(message('performance', calledOffAt.getTime() - 3_600_000), 'bulk')).toBe(
+      'sent',
+    );
     const [[email]] = mailer.send.mock.calls as unknown as [[{ text: string }]];
     expect(email.text).toContain('The performance was canceled: ill');
   });
 
   it('reads a message without canceledBy (an older version’s) as the performance’s when it was canceled', async () => {
     const called = mail({ confirmed: false, calledOff: true });
-    expect(await called.service.deliverCancellation(message(undefined))).toBe('sent');
+    expect(await called.service.deliverCancellation(message(undefined), 'urgent')).toBe('sent');
     const only = mail({ confirmed: false, calledOff: false });
-    expect(await only.service.deliverCancellation(message(undefined))).toBe('not-confirmed');
+    expect(await only.service.deliverCancellation(message(undefined), 'urgent')).toBe('not-confirmed');
   });
 });
 
@@ -167,7 +173,7 @@ describe('PurchaseMailService.deliverReschedule', () => {
 
   it('sends a confirmed buyer the new date and the time they were last told, once, reading under the mail lock', async () => {
     const { service, mailer, deliveries, receipts } = paid(new Date('2026-12-20T20:30:00.000Z'));
-    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('sent');
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('sent');
     expect(deliveries.lockPurchaseMail.mock.invocationCallOrder[0]).toBeLessThan(
       receipts.findByPurchaseId.mock.invocationCallOrder[0],
     );
@@ -178,41 +184,42 @@ describe('PurchaseMailService.deliverReschedule', () => {
       recipient: 'ana@example.test',
       startsAt: receipt.performanceStartsAt,
     });
-    const [[email]] = mailer.send.mock.calls as unknown as [[{ subject: string; text: string }]];
+    const [[email]] = mailer.send.mock.calls as unknown as [[{ subject: string; text: string; stream: string }]];
     expect(email.subject).toBe('New date: Rock Night');
+    expect(email.stream).toBe('bulk');
     expect(email.text).toContain('it now starts Thursday, 31 December 2026, 20:30 UTC');
     expect(email.text).toContain('it was to start Sunday, 20 December 2026, 20:30 UTC');
     deliveries.claim.mockResolvedValueOnce(false);
-    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('already-sent');
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('already-sent');
     expect(mailer.send).toHaveBeenCalledOnce();
   });
 
   it('sends nothing when no e-mail tells what the buyer was told (a confirmation after every move)', async () => {
     const { service, mailer } = paid(null);
-    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('superseded');
     expect(mailer.send).not.toHaveBeenCalled();
   });
 
   it('counts a redelivered notice sent already as already-sent', async () => {
     const { service, mailer, deliveries } = paid(receipt.performanceStartsAt);
     deliveries.exists.mockResolvedValue(true);
-    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('already-sent');
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('already-sent');
     expect(mailer.send).not.toHaveBeenCalled();
   });
 
   it('sends nothing before the confirmation went out: the confirmation shows the new time', async () => {
     const { service, mailer } = mail({ confirmed: false, calledOff: false, status: PurchaseStatus.Paid });
-    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('not-confirmed');
+    expect(await service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('not-confirmed');
     expect(mailer.send).not.toHaveBeenCalled();
   });
 
   it('sends nothing when not needed: the buyer was told the current start, or purchase or performance canceled', async () => {
     const told = paid(receipt.performanceStartsAt);
-    expect(await told.service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    expect(await told.service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('superseded');
     const canceled = mail({ confirmed: true, calledOff: false, status: PurchaseStatus.Canceled });
-    expect(await canceled.service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    expect(await canceled.service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('superseded');
     const calledOff = mail({ confirmed: true, calledOff: true, status: PurchaseStatus.Paid });
-    expect(await calledOff.service.deliverReschedule(moved(receipt.performanceStartsAt))).toBe('superseded');
+    expect(await calledOff.service.deliverReschedule(moved(receipt.performanceStartsAt), 'bulk')).toBe('superseded');
     for (const { mailer } of [told, canceled, calledOff]) expect(mailer.send).not.toHaveBeenCalled();
   });
 });
@@ -224,10 +231,10 @@ describe('PurchaseMailService.deliver', () => {
       calledOff: false,
       status: PurchaseStatus.Canceled,
     });
-    expect(await service.deliver({ purchaseId: PURCHASE } as never)).toBe('canceled');
+    expect(await service.deliver({ purchaseId: PURCHASE } as never, 'urgent')).toBe('canceled');
     expect(receipts.findByPurchaseId).not.toHaveBeenCalled();
     expect(mailer.send).not.toHaveBeenCalled();
     deliveries.lockPurchaseMail.mockResolvedValueOnce(null as never);
-    await expect(service.deliver({ purchaseId: PURCHASE } as never)).rejects.toThrow(/not in the database/);
+    await expect(service.deliver({ purchaseId: PURCHASE } as never, 'urgent')).rejects.toThrow(/not in the database/);
   });
 });

@@ -17,7 +17,7 @@ import {
   purchaseRescheduledMessageId,
 } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
-import { EmailAttachment, Mailer } from './mailer.port';
+import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
@@ -72,9 +72,10 @@ export class PurchaseMailService {
   /**
    * Sends the confirmation of a purchase written to PostgreSQL, once. The purchase is read under
    * its mail lock: a notice handled before (a cancellation, a new date) found no confirmation and
-   * sent nothing, so this one must show the purchase as it is now. Throws PurchaseNotPersistedError.
+   * sent nothing, so this one must show the purchase as it is now. `stream`: the mail queue the
+   * message came through (as for every method here). Throws PurchaseNotPersistedError.
    */
-  async deliver(message: PurchaseCompletedMessage): Promise<DeliveryOutcome> {
+  async deliver(message: PurchaseCompletedMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseCompletedMessageId(message.purchaseId);
     return this.transactions.run(async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
@@ -91,7 +92,10 @@ export class PurchaseMailService {
       });
       if (!claimed) return 'already-sent';
       const { tickets, attachments } = await this.ticketImages(receipt);
-      return this.sendClaimed(manager, messageId, receipt, { ...renderPurchaseEmail(receipt, tickets), attachments });
+      return this.sendClaimed(manager, messageId, receipt, stream, {
+        ...renderPurchaseEmail(receipt, tickets),
+        attachments,
+      });
     });
   }
 
@@ -108,7 +112,7 @@ export class PurchaseMailService {
    * since. A message without `canceledBy` (written by an older version) counts as the performance's
    * when the performance was canceled at all, so no buyer of a canceled show goes untold.
    */
-  async deliverCancellation(message: PurchaseCanceledMessage): Promise<DeliveryOutcome> {
+  async deliverCancellation(message: PurchaseCanceledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
     if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
     const messageId = purchaseCanceledMessageId(receipt.purchaseId);
@@ -130,6 +134,7 @@ export class PurchaseMailService {
         manager,
         messageId,
         receipt,
+        stream,
         renderCancellationEmail(receipt, new Date(message.canceledAt), {
           confirmed,
           calledOff: byCalledOff,
@@ -149,7 +154,7 @@ export class PurchaseMailService {
    * or `not-confirmed` and send nothing, as does a purchase or performance canceled since; a
    * redelivered notice sent already answers `already-sent`. Throws PurchaseNotPersistedError.
    */
-  async deliverReschedule(message: PurchaseRescheduledMessage): Promise<DeliveryOutcome> {
+  async deliverReschedule(message: PurchaseRescheduledMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseRescheduledMessageId(message.rescheduleId, message.purchaseId);
     return this.transactions.run(async (manager) => {
       const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
@@ -172,7 +177,13 @@ export class PurchaseMailService {
         startsAt: receipt.performanceStartsAt,
       });
       if (!claimed) return 'already-sent';
-      return this.sendClaimed(manager, messageId, receipt, renderRescheduleEmail(receipt, told, this.clock.now()));
+      return this.sendClaimed(
+        manager,
+        messageId,
+        receipt,
+        stream,
+        renderRescheduleEmail(receipt, told, this.clock.now()),
+      );
     });
   }
 
@@ -181,6 +192,7 @@ export class PurchaseMailService {
     manager: Transaction,
     messageId: string,
     receipt: PurchaseReceipt,
+    stream: MailStream,
     email: RenderedEmail & { attachments?: EmailAttachment[] },
   ): Promise<DeliveryOutcome> {
     return sendClaimed(
@@ -189,6 +201,7 @@ export class PurchaseMailService {
       messageId,
       {
         to: { name: receipt.buyerName, address: receipt.buyerEmail },
+        stream,
         ...email,
       },
     );

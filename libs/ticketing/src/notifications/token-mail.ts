@@ -17,9 +17,9 @@ export function mailLink(url: string, token: string): string {
 }
 
 /**
- * Sends the e-mail of message `messageId` to `recipient` once: claimed in `email_deliveries` like a
- * purchase confirmation (see PurchaseMailService), so a redelivered message sends nothing
- * (`already-sent`); `email` is rendered only once the claim is held.
+ * Sends the e-mail of message `messageId` to `recipient` once, on the urgent stream (SMTP_URL):
+ * claimed in `email_deliveries` like a purchase confirmation (see PurchaseMailService), so a
+ * redelivered message sends nothing (`already-sent`); `email` is rendered only once the claim is held.
  */
 export function sendTokenMailOnce(
   deps: {
@@ -38,6 +38,8 @@ export function sendTokenMailOnce(
     return sendClaimed(deps, manager, messageId, {
       ...email(),
       to: { name: recipient.name, address: recipient.email },
+      // An account's own request, read at once: never behind a show's notices.
+      stream: 'urgent',
     });
   });
 }
