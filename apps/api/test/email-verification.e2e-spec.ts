@@ -275,6 +275,21 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     }
   });
 
+  it('gates a demoted staff account by its role in PostgreSQL, not the STAFF its access token still names', async () => {
+    const staffEmail = `demoted-${randomBytes(6).toString('hex')}@example.test`;
+    const staff = await api.app
+      .get(AccountsService)
+      .signup({ email: staffEmail, password: TEST_PASSWORD, name: 'Door' }, Role.Staff);
+    const door = await sessionOf(staffEmail, staff.id, Role.Staff);
+    const revoked = await call('DELETE', `/admin/staff/${staff.id}`, { session: admin });
+    expect(revoked.statusCode, revoked.body).toBe(204);
+    // Now an unconfirmed buyer's account, though the access token says STAFF for up to 10 minutes.
+    expectNotVerified(await holdOne(door));
+    expectNotVerified(await holdBest(door));
+    expectNotVerified(await call('POST', '/purchases', { body: { reservationId: randomUUID() }, session: door }));
+    expectNotVerified(await joinQueue(door));
+  });
+
   it('unverifies an account whose e-mail changes, and voids the tokens mailed to the old address', async () => {
     const buyer = await signUp();
     const token = await tokenFromMail(buyer.email);
