@@ -13,8 +13,12 @@ export class EmailVerification1799300000000 implements MigrationInterface {
   name = 'EmailVerification1799300000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE "users" ADD "email_verified_at" TIMESTAMP WITH TIME ZONE`);
-    await queryRunner.query(`UPDATE "users" SET "email_verified_at" = now()`);
+    // Existing accounts verified without touching a row: a column added with a non-volatile default
+    // (now() is stable: the upgrade's time) is metadata only, where an UPDATE of every row would
+    // rewrite the users table under the ALTER's ACCESS EXCLUSIVE lock (every login and account
+    // lookup waiting for it). Dropping the default leaves later accounts unconfirmed.
+    await queryRunner.query(`ALTER TABLE "users" ADD "email_verified_at" TIMESTAMP WITH TIME ZONE DEFAULT now()`);
+    await queryRunner.query(`ALTER TABLE "users" ALTER COLUMN "email_verified_at" DROP DEFAULT`);
     await queryRunner.query(
       `CREATE TABLE "email_verification_tokens" (
          "id" uuid NOT NULL,
