@@ -235,6 +235,29 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     expect(left).toBe(0);
   });
 
+  it('takes no token of the other kind: a reset token does not verify, a verification token sets no password', async () => {
+    const buyer = await signUp();
+    const verification = await tokenFromMail(buyer.email);
+    const asked = await call('POST', '/auth/password-reset', {
+      body: { email: buyer.email },
+      headers: { 'x-forwarded-for': nextAddress() },
+    });
+    expect(asked.statusCode, asked.body).toBe(202);
+    const resetMail = await waitForValue(
+      () => mailsTo(buyer.email).find((mail) => mail.subject === 'Reset your boxoffice password'),
+      'the reset e-mail',
+    );
+    const reset = /Token: +([A-Za-z0-9_-]+)/.exec(resetMail.text)![1];
+    expect(expectUniform(await confirm({ token: reset }), 400).message).toBe(INVALID_TOKEN);
+    const wrongKind = await call('POST', '/auth/password-reset/confirm', {
+      body: { token: verification, password: 'another-Passw0rd!' },
+    });
+    expect(expectUniform(wrongKind, 400).message).toBe('password reset token is invalid or expired; ask for a new one');
+    expect(await me(buyer)).toMatchObject({ emailVerified: false });
+    // Each still works for its own kind.
+    expect((await confirm({ token: verification })).statusCode).toBe(204);
+  });
+
   it('refuses the request route a body, and a caller without a token', async () => {
     const buyer = await signUp();
     expectUniform(
@@ -273,6 +296,21 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
       const bought = await call('POST', '/purchases', { body: { reservationId: held.json().id }, session });
       expect(bought.statusCode, bought.body).toBe(201);
     }
+  });
+
+  it('gates a demoted staff account by its role in PostgreSQL, not the STAFF its access token still names', async () => {
+    const staffEmail = `demoted-${randomBytes(6).toString('hex')}@example.test`;
+    const staff = await api.app
+      .get(AccountsService)
+      .signup({ email: staffEmail, password: TEST_PASSWORD, name: 'Door' }, Role.Staff);
+    const door = await sessionOf(staffEmail, staff.id, Role.Staff);
+    const revoked = await call('DELETE', `/admin/staff/${staff.id}`, { session: admin });
+    expect(revoked.statusCode, revoked.body).toBe(204);
+    // Now an unconfirmed buyer's account, though the access token says STAFF for up to 10 minutes.
+    expectNotVerified(await holdOne(door));
+    expectNotVerified(await holdBest(door));
+    expectNotVerified(await call('POST', '/purchases', { body: { reservationId: randomUUID() }, session: door }));
+    expectNotVerified(await joinQueue(door));
   });
 
   it('unverifies an account whose e-mail changes, and voids the tokens mailed to the old address', async () => {

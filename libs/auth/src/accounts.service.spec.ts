@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import type { Clock } from '@app/core';
 import { FakeClock } from '@app/testing';
+import { Role } from '@app/database';
 import type { AuthEventsRepository, TransactionRunner, UserEntity, UsersRepository } from '@app/database';
 import { ACCOUNT_GONE, AccountsService, KNOWN_ACCOUNT_MS, UNVERIFIED_ACCOUNT_MS } from './accounts.service';
 import { EmailNotVerifiedError, InvalidTokenError } from './auth.errors';
@@ -31,7 +32,12 @@ function accountsOver(
       control.failNext = undefined;
       if (failure) throw failure;
       return new Map(
-        ids.filter((id) => users.has(id)).map((id) => [id, (users.get(id)!.emailVerifiedAt ?? null) !== null]),
+        ids
+          .filter((id) => users.has(id))
+          .map((id) => {
+            const user = users.get(id)!;
+            return [id, { emailVerified: (user.emailVerifiedAt ?? null) !== null, role: user.role ?? Role.User }];
+          }),
       );
     },
   } as unknown as UsersRepository;
@@ -184,6 +190,20 @@ describe('AccountsService.ensureVerified', () => {
     clock.advance(KNOWN_ACCOUNT_MS - 1000);
     expect(service.ensureExists(U1)).toBe(true);
     expect(queries).toEqual([[U1]]);
+  });
+
+  it('lets an unconfirmed staff or admin account in by its stored role, and reads the role again soon', async () => {
+    const clock = new FakeClock(START);
+    const users = usersWith([U1], false);
+    users.get(U1)!.role = Role.Staff;
+    const { service, queries } = accountsOver(users, clock, true);
+    await expect(service.ensureVerified(U1)).resolves.toBe(true);
+    expect(service.ensureVerified(U1)).toBe(true);
+    // An admin revokes the staff role: refused once the entry is read again.
+    users.get(U1)!.role = Role.User;
+    clock.advance(UNVERIFIED_ACCOUNT_MS + 1);
+    await expect(service.ensureVerified(U1)).rejects.toThrow(EmailNotVerifiedError);
+    expect(queries).toEqual([[U1], [U1]]);
   });
 
   it('refuses a missing account with 401, as ensureExists does', async () => {

@@ -49,6 +49,8 @@ interface KnownAccount {
   /** Until when (ms since the epoch) it trusts this. */
   trustedUntil: number;
   emailVerified: boolean;
+  /** Its role as PostgreSQL has it: an access token may name a role taken away since (staff revoked). */
+  role: Role;
 }
 
 /**
@@ -169,7 +171,8 @@ export class AccountsService {
    * {@link UNVERIFIED_ACCOUNT_MS}.
    */
   rememberVerified(id: string): void {
-    this.remember(id, true, this.clock.now().getTime());
+    const role = this.known.get(id)?.role ?? Role.User;
+    this.remember(id, { emailVerified: true, role }, this.clock.now().getTime());
   }
 
   /** What this process trusts of account `id` now, if anything. */
@@ -194,10 +197,13 @@ export class AccountsService {
   }
 
   /** Remembers account `id`, newest, past {@link KNOWN_ACCOUNTS_LIMIT} forgetting the oldest. */
-  private remember(id: string, emailVerified: boolean, now: number): KnownAccount {
+  private remember(id: string, account: { emailVerified: boolean; role: Role }, now: number): KnownAccount {
     this.known.delete(id);
     if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.delete(this.known.keys().next().value!);
-    const known = { trustedUntil: now + (emailVerified ? KNOWN_ACCOUNT_MS : this.unverifiedTrustMs), emailVerified };
+    // An unconfirmed staff or admin account is let through, but trusted to stay staff only as long
+    // as an unconfirmed buyer is trusted to stay unconfirmed: a revoked role is read again soon.
+    const trustMs = account.emailVerified ? KNOWN_ACCOUNT_MS : this.unverifiedTrustMs;
+    const known = { trustedUntil: now + trustMs, ...account };
     this.known.set(id, known);
     return known;
   }
@@ -213,7 +219,7 @@ export class AccountsService {
 
   /** Settles each of `batch` by one query: found accounts are remembered, missing ones refused. */
   private async lookUp(batch: QueuedLookup[]): Promise<void> {
-    let found: Map<string, boolean>;
+    let found: Map<string, { emailVerified: boolean; role: Role }>;
     try {
       // A token carries the id it was signed for; one that is not a UUID is no account.
       const ids = batch.map(({ id }) => id).filter(isUuid);
@@ -228,25 +234,29 @@ export class AccountsService {
     const now = this.clock.now().getTime();
     for (const { id, resolve, reject } of batch) {
       this.lookups.delete(id);
-      const emailVerified = found.get(id);
-      if (emailVerified === undefined) {
+      const account = found.get(id);
+      if (account === undefined) {
         this.known.delete(id);
         reject(new InvalidTokenError(ACCOUNT_GONE));
         continue;
       }
       // A confirm this process took while the query was on its way outranks the query's older answer.
       const confirmed = this.known.get(id);
-      if (!emailVerified && confirmed?.emailVerified && confirmed.trustedUntil > now) {
-        resolve(confirmed);
+      if (!account.emailVerified && confirmed?.emailVerified && confirmed.trustedUntil > now) {
+        resolve(this.remember(id, { emailVerified: true, role: account.role }, now));
         continue;
       }
-      resolve(this.remember(id, emailVerified, now));
+      resolve(this.remember(id, account, now));
     }
   }
 }
 
+/**
+ * Lets through an account whose e-mail is confirmed, or whose stored role is staff or admin (made
+ * by an admin or the operator, not by anyone on the internet); refuses an unconfirmed buyer.
+ */
 function verifiedOrRefused(known: KnownAccount): true {
-  if (!known.emailVerified) throw new EmailNotVerifiedError();
+  if (!known.emailVerified && known.role === Role.User) throw new EmailNotVerifiedError();
   return true;
 }
 

@@ -31,8 +31,11 @@ describe('BuyerAccountGuard', () => {
     expect(checkFor(false, Role.User)).toEqual([`exists ${USER}`]);
   });
 
-  it('never asks it of staff or admins, only that their account exists', () => {
-    for (const role of [Role.Staff, Role.Admin]) expect(checkFor(true, role)).toEqual([`exists ${USER}`]);
+  it("asks it whatever role the token names: the account's stored role decides (a revoked STAFF token)", () => {
+    for (const role of [Role.Staff, Role.Admin]) {
+      expect(checkFor(true, role)).toEqual([`verified ${USER}`]);
+      expect(checkFor(false, role)).toEqual([`exists ${USER}`]);
+    }
   });
 
   it('lets a public route through without asking anything', () => {

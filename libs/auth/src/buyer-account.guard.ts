@@ -1,6 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Role } from '@app/database';
 import { AccountsService } from './accounts.service';
 import { AuthenticatedUser } from './decorators';
 
@@ -11,8 +10,9 @@ import { AuthenticatedUser } from './decorators';
  *   PostgreSQL, which could otherwise hold seats and buy them, and whose purchase PostgreSQL would
  *   then refuse (purchases_user_fk);
  * - while EMAIL_VERIFICATION_REQUIRED, refuses (403, EmailNotVerifiedError) a buyer (role USER, as
- *   the token says) who has not confirmed their e-mail address. Staff and admins are never refused
- *   for it: their accounts are made by an admin or the operator, not by anyone on the internet.
+ *   PostgreSQL has it: not the token's role, which names STAFF for up to its lifetime after an admin
+ *   revoked it) who has not confirmed their e-mail address. Staff and admins are never refused for
+ *   it: their accounts are made by an admin or the operator, not by anyone on the internet.
  *
  * Both answers come from one per-process memory of accounts (AccountsService), a Map lookup per
  * request once the account is known to this process, and one batched query when it is not: the
@@ -33,9 +33,7 @@ export class BuyerAccountGuard implements CanActivate {
     const user = context.switchToHttp().getRequest<{ user?: AuthenticatedUser }>().user;
     // A public route has no user: nothing to check.
     if (!user) return true;
-    return this.verificationRequired && user.role === Role.User
-      ? this.accounts.ensureVerified(user.id)
-      : this.accounts.ensureExists(user.id);
+    return this.verificationRequired ? this.accounts.ensureVerified(user.id) : this.accounts.ensureExists(user.id);
   }
 }
 

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, TestEnv, waitUntil } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { dataSourceOptions } from '../data-source.options';
 import { MIGRATIONS } from '../migrations';
@@ -42,10 +42,60 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
   const verifiedAt = async (id: string): Promise<Date | null> =>
     (await db.query('SELECT email_verified_at FROM users WHERE id = $1', [id]))[0].email_verified_at;
 
+  it('waits for a busy email_deliveries (a mailer mid-send) before it locks users, not while holding it', async () => {
+    // A scratch database at the state before this migration: the mailer's claim transaction holds
+    // email_deliveries (through an SMTP send); meanwhile logins and account lookups must go on.
+    const scratch = createTestEnvWithoutDatabase();
+    await ensureDatabase(scratch.DATABASE_URL);
+    const before = await dataSource(scratch, BEFORE).initialize();
+    await runMigrations(before);
+    await before.destroy();
+    const migrating = await dataSource(scratch, UP_TO).initialize();
+    const mailer = await dataSource(scratch, []).initialize();
+    const reader = await dataSource(scratch, []).initialize();
+    const sending = mailer.createQueryRunner();
+    try {
+      await sending.startTransaction();
+      await sending.query('SELECT count(*) FROM email_deliveries');
+      const upgrade = runMigrations(migrating);
+      upgrade.catch(() => undefined); // awaited below; not unhandled if an expectation fails first
+      // Until the migration waits for a lock.
+      await waitUntil(
+        async () =>
+          (
+            await reader.query(
+              `SELECT 1 FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+            )
+          ).length > 0,
+        'the migration waiting for a lock',
+      );
+      const [waits] = await reader.query(
+        `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         WHERE NOT l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(waits?.relname).toBe('email_deliveries');
+      // users is not locked meanwhile: a read goes through at once.
+      await reader.query(`SET lock_timeout = '200ms'`);
+      await expect(reader.query('SELECT count(*) FROM users')).resolves.toBeDefined();
+      await sending.commitTransaction();
+      expect(await upgrade).toContain(EmailVerification1799300000000.name);
+    } finally {
+      await sending.release();
+      await Promise.all([migrating.destroy(), mailer.destroy(), reader.destroy()]);
+      await dropDatabase(scratch.DATABASE_URL);
+    }
+  });
+
   it('marks the accounts that exist at the upgrade verified, and only those', async () => {
     const existing = await insertUser('before@example.com');
+    const place = async () =>
+      (await db.query('SELECT ctid::text AS ctid FROM users WHERE id = $1', [existing]))[0].ctid;
+    const before = await place();
     expect(await runMigrations(db)).toContain(EmailVerification1799300000000.name);
     expect(await verifiedAt(existing)).toBeInstanceOf(Date);
+    // Without rewriting a row (an UPDATE would move it: a new row version, another ctid), so a big
+    // users table is not rewritten under the ALTER's lock.
+    expect(await place()).toBe(before);
     expect(await verifiedAt(await insertUser('after@example.com'))).toBeNull();
   });
 

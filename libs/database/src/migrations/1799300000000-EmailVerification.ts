@@ -13,8 +13,20 @@ export class EmailVerification1799300000000 implements MigrationInterface {
   name = 'EmailVerification1799300000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE "users" ADD "email_verified_at" TIMESTAMP WITH TIME ZONE`);
-    await queryRunner.query(`UPDATE "users" SET "email_verified_at" = now()`);
+    // email_deliveries first: its ACCESS EXCLUSIVE lock waits for the mailer's claim transactions
+    // (each open through an SMTP send) and its check scans every row; done before users is touched,
+    // no login or account lookup waits behind that (the locks are held to the commit either way).
+    await queryRunner.query(`ALTER TABLE "email_deliveries" DROP CONSTRAINT "email_deliveries_purchase_id_check"`);
+    await queryRunner.query(
+      `ALTER TABLE "email_deliveries" ADD CONSTRAINT "email_deliveries_purchase_id_check"
+         CHECK ("purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%' OR "message_id" LIKE 'email-verification:%')`,
+    );
+    // Existing accounts verified without touching a row: a column added with a non-volatile default
+    // (now() is stable: the upgrade's time) is metadata only, where an UPDATE of every row would
+    // rewrite the users table under the ALTER's ACCESS EXCLUSIVE lock (every login and account
+    // lookup waiting for it). Dropping the default leaves later accounts unconfirmed.
+    await queryRunner.query(`ALTER TABLE "users" ADD "email_verified_at" TIMESTAMP WITH TIME ZONE DEFAULT now()`);
+    await queryRunner.query(`ALTER TABLE "users" ALTER COLUMN "email_verified_at" DROP DEFAULT`);
     await queryRunner.query(
       `CREATE TABLE "email_verification_tokens" (
          "id" uuid NOT NULL,
@@ -31,11 +43,6 @@ export class EmailVerification1799300000000 implements MigrationInterface {
     );
     await queryRunner.query(
       `CREATE UNIQUE INDEX "email_verification_tokens_token_hash_key" ON "email_verification_tokens" ("token_hash")`,
-    );
-    await queryRunner.query(`ALTER TABLE "email_deliveries" DROP CONSTRAINT "email_deliveries_purchase_id_check"`);
-    await queryRunner.query(
-      `ALTER TABLE "email_deliveries" ADD CONSTRAINT "email_deliveries_purchase_id_check"
-         CHECK ("purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%' OR "message_id" LIKE 'email-verification:%')`,
     );
     await queryRunner.query(
       `CREATE FUNCTION "users_email_change_unverifies"() RETURNS trigger LANGUAGE plpgsql AS $$

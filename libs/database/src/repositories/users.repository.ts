@@ -153,16 +153,16 @@ export class UsersRepository {
   }
 
   /**
-   * Which of `ids` (UUIDs in text form) are accounts, and whether each confirmed its e-mail: one
-   * query for the whole list, whatever its length (the caller bounds it). Answers the subset that
-   * exists, as a map from id to `emailVerified`.
+   * Which of `ids` (UUIDs in text form) are accounts, whether each confirmed its e-mail, and its
+   * role as stored (not as an older access token names it): one query for the whole list, whatever
+   * its length (the caller bounds it). Answers the subset that exists, as a map by id.
    */
-  async existingAccounts(ids: readonly string[]): Promise<Map<string, boolean>> {
-    const rows: { id: string; verified: boolean }[] = await this.dataSource.query(
-      'SELECT id, email_verified_at IS NOT NULL AS verified FROM users WHERE id = ANY($1::uuid[])',
+  async existingAccounts(ids: readonly string[]): Promise<Map<string, { emailVerified: boolean; role: Role }>> {
+    const rows: { id: string; verified: boolean; role: Role }[] = await this.dataSource.query(
+      'SELECT id, email_verified_at IS NOT NULL AS verified, role FROM users WHERE id = ANY($1::uuid[])',
       [ids],
     );
-    return new Map(rows.map((row) => [row.id, row.verified]));
+    return new Map(rows.map((row) => [row.id, { emailVerified: row.verified, role: row.role }]));
   }
 }
 
