@@ -99,7 +99,7 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
     expect(await verifiedAt(await insertUser('after@example.com'))).toBeNull();
   });
 
-  it('unverifies an account whose e-mail changes and deletes its tokens; other changes leave it', async () => {
+  it('unverifies an account whose e-mail changes and deletes its verification and reset tokens; other changes leave it', async () => {
     const id = await insertUser('mover@example.com');
     await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [id]);
     await db.query(
@@ -107,12 +107,21 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
        VALUES (gen_random_uuid(), $1, repeat('a', 64), now() + interval '1 day')`,
       [id],
     );
+    await db.query(
+      `INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at)
+       VALUES (gen_random_uuid(), $1, repeat('b', 64), now() + interval '1 hour')`,
+      [id],
+    );
+    const resetTokens = async () =>
+      (await db.query('SELECT count(*)::int AS n FROM password_reset_tokens WHERE user_id = $1', [id]))[0].n;
     await db.query(`UPDATE users SET name = 'Renamed', email = email WHERE id = $1`, [id]);
     expect(await verifiedAt(id)).toBeInstanceOf(Date);
+    expect(await resetTokens()).toBe(1);
     await db.query(`UPDATE users SET email = 'moved@example.com', email_key = 'moved@example.com' WHERE id = $1`, [id]);
     expect(await verifiedAt(id)).toBeNull();
     const [{ n }] = await db.query('SELECT count(*)::int AS n FROM email_verification_tokens WHERE user_id = $1', [id]);
     expect(n).toBe(0);
+    expect(await resetTokens(), 'a reset e-mailed to the old address').toBe(0);
   });
 
   it('lets a verification e-mail be recorded without a purchase, and no other message id', async () => {

@@ -6,8 +6,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * lock no buyer out when EMAIL_VERIFICATION_REQUIRED is turned on); `email_verification_tokens`, a
  * few live tokens per account, each kept as its SHA-256; verification e-mails may be recorded in
  * `email_deliveries` without a purchase. And a trigger: whatever changes an account's e-mail (no
- * route does today; an operator by hand, a future route) unverifies it and voids its tokens, so a
- * confirmed address is always the one mail goes to.
+ * route does today; an operator by hand, a future route) unverifies it and voids its verification
+ * and password-reset tokens, so a confirmed address is always the one mail goes to, and a reset
+ * token e-mailed to the old address no longer works.
  */
 export class EmailVerification1799300000000 implements MigrationInterface {
   name = 'EmailVerification1799300000000';
@@ -49,6 +50,8 @@ export class EmailVerification1799300000000 implements MigrationInterface {
        BEGIN
          NEW.email_verified_at := NULL;
          DELETE FROM email_verification_tokens WHERE user_id = NEW.id;
+         -- A reset e-mailed to the old address must not take over the account at its new one.
+         DELETE FROM password_reset_tokens WHERE user_id = NEW.id;
          RETURN NEW;
        END $$`,
     );
