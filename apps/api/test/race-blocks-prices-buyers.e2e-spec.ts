@@ -175,7 +175,6 @@ describe('blocks and prices racing buyers (real PostgreSQL and Redis)', () => {
     running = false;
     await loops;
 
-    if (process.env.RACE_DEBUG) console.log(JSON.stringify(log.summary()));
     log.expectNo5xx();
     // Except block_dropped: a release commits PostgreSQL and then, under the row lock again, writes
     // Redis; a reconciler pass in between finds a B that seat_blocks no longer has and makes it A,

@@ -27,10 +27,10 @@ export async function fastBuyer(api: ApiHarness): Promise<Headers & { userId: st
 
 /** Every answer of a race, by route: no 5xx is allowed anywhere (P7). */
 export class AnswerLog {
-  readonly answers: { what: string; status: number; body: string }[] = [];
+  readonly answers: { what: string; status: number; body: string; at: number }[] = [];
 
   note(what: string, res: { statusCode: number; body: string }): void {
-    this.answers.push({ what, status: res.statusCode, body: res.body });
+    this.answers.push({ what, status: res.statusCode, body: res.body, at: Date.now() });
   }
 
   /** Status counts per route, for a failure message. */
