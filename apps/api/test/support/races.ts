@@ -191,7 +191,7 @@ export async function expectPurchasesPersisted(
     expect(byId.get(id)!.amount, `purchase ${id}: amount charged against the hold's`).toBe(amount);
     const tickets = (
       await db.query('SELECT seat_id, price FROM tickets WHERE purchase_id = $1 ORDER BY seat_id', [id])
-    ).rows.map((row: { seat_id: number; price: number }) => [row.seat_id, row.price]);
+    ).rows.map((row: { seat_id: number; price: number }) => [row.seat_id, row.price] as const);
     expect(new Map(tickets), `purchase ${id}: ticket prices against the hold's`).toEqual(prices);
   }
   const attempts = (
