@@ -119,4 +119,55 @@ describe('waiting room turned on and off while buyers hold (real PostgreSQL and 
     expect(diverged, JSON.stringify(log.summary())).toEqual([]);
     await expectSeatsConsistent(api, db, performanceId);
   });
+
+  it('stays off once DELETE answered 204, whatever anonymous GETs of the room race it', async () => {
+    const event = await call('POST', '/events', { body: { title: 'Queue', venue: 'Hall' }, session: admin });
+    const created = await call('POST', `/events/${event.json().id}/performances`, {
+      body: {
+        startsAt: '2030-01-01T19:00:00Z',
+        salesOpenAt: '2020-01-01T00:00:00Z',
+        sections: [{ name: 'Floor', grade: 'A', price: 1000, rows: 2, seatsPerRow: 40 }],
+      },
+      session: admin,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const performanceId = created.json().id as number;
+    const seatIds = (
+      await db.query('SELECT id FROM seats WHERE performance_id = $1 ORDER BY id', [performanceId])
+    ).rows.map((row: { id: number }) => row.id);
+    const url = `/performances/${performanceId}/queue`;
+    const settings = {
+      opensAt: '2020-01-01T00:00:00Z',
+      admitPerSecond: 100,
+      maxActive: 1000,
+      admissionTtlSeconds: 600,
+      sessionTtlSeconds: 600,
+    };
+    const log = new AnswerLog();
+    const diverged: string[] = [];
+    for (let round = 0; round < ROUNDS && diverged.length === 0; round++) {
+      log.note('put', await call('PUT', url, { body: settings, session: admin }));
+      const [removed] = await Promise.all([
+        new Promise((resolve) => setTimeout(resolve, round % 4)).then(() => call('DELETE', url, { session: admin })),
+        ...Array.from({ length: 6 }, async () => log.note('get', await call('GET', url))),
+      ]);
+      log.note('delete', removed);
+      expect(removed.statusCode, removed.body).toBe(204);
+      const inRedis = (await api.app.get(WaitingRoomStore).queueState(performanceId)) === 'on';
+      const probe = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/reservations',
+        headers: await fastBuyer(api),
+        payload: { performanceId, seatIds: [seatIds[round]] },
+      });
+      log.note('probe hold', probe);
+      if (inRedis || probe.statusCode !== 201) {
+        diverged.push(
+          `round ${round}: DELETE answered 204, yet Redis ${inRedis ? 'enforces a room' : 'enforces none'}, GET answers ${(await call('GET', url)).statusCode}, a hold without admission answers ${probe.statusCode}`,
+        );
+      }
+    }
+    log.expectNo5xx();
+    expect(diverged, JSON.stringify(log.summary())).toEqual([]);
+  });
 });

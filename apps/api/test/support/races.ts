@@ -167,6 +167,53 @@ export async function expectSeatsConsistent(
       'a section’s availability',
     ).toEqual({ name: section.name, available: mine.filter(([, l]) => l === 'A').length, seatsTotal: mine.length });
   }
+
+  // The sales report, per section: the seat figures from the letters, the revenue from the paid
+  // purchases' ticket prices (what each seat was sold at).
+  const admin = await api.app.get(TokenService).signAccess({
+    id: '00000000-0000-0000-0000-000000000000',
+    email: 'report@example.test',
+    role: Role.Admin,
+  });
+  const report = await api.app.inject({
+    method: 'GET',
+    url: `/api/v1/performances/${performanceId}/sales`,
+    headers: { authorization: `Bearer ${admin}` },
+  });
+  expect(report.statusCode, report.body).toBe(200);
+  const revenue = new Map(
+    (
+      await db.query(
+        `SELECT s.section, sum(t.price)::int AS revenue FROM tickets t JOIN seats s ON s.id = t.seat_id
+         JOIN purchases p ON p.id = t.purchase_id WHERE t.performance_id = $1 AND p.status = 'PAID' GROUP BY s.section`,
+        [performanceId],
+      )
+    ).rows.map((row: { section: string; revenue: number }) => [row.section, row.revenue]),
+  );
+  for (const section of report.json().sections as Record<string, number | string>[]) {
+    const mine = [...letters].filter(([id]) => sectionOf.get(id) === section.name).map(([, l]) => l);
+    const count = (letter: string) => mine.filter((l) => l === letter).length;
+    expect(
+      {
+        name: section.name,
+        seatsTotal: section.seatsTotal,
+        available: section.available,
+        held: section.held,
+        sold: section.sold,
+        blocked: section.blocked,
+        revenue: section.revenue,
+      },
+      'the sales report of a section',
+    ).toEqual({
+      name: section.name,
+      seatsTotal: mine.length,
+      available: count('A'),
+      held: count('H'),
+      sold: count('S'),
+      blocked: count('B'),
+      revenue: revenue.get(section.name as string) ?? 0,
+    });
+  }
   return letters;
 }
 
