@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { Role, TokenService } from '@app/auth';
 import { UsersRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { HoldSweeper, performanceKeys } from '@app/ticketing';
 import { caller } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { expectSeatsConsistent } from './support/races';
 
 type Headers = Record<string, string>;
 
@@ -18,21 +20,27 @@ type Headers = Record<string, string>;
  * for another of its seats) must leave the new buyer's seat alone (freeSeats checks each seat's
  * holder entry): before that check it freed it, and a third buyer held the seat while the second
  * buyer's hold was live (P1: a seat in two holds, of which only one could be bought).
- * Real PostgreSQL and Redis; the api's own HoldSweeper stands in for `batch`'s sweep loop.
+ * The old hold is ended by the sweep (the api’s own HoldSweeper stands in for `batch`’s loop), by a
+ * seat-id hold meeting its other seat, or by a best-available hold (which ends due holds first).
+ * Real PostgreSQL and Redis.
  */
 describe('a block of an expired hold’s seat, released and held again (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
   let redis: Redis;
+  let db: Client;
   let admin: TestSession;
   let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
     api = await startTestApi({ RESERVATION_TTL_SECONDS: '3' });
     redis = api.app.get(Redis);
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
   });
   afterAll(async () => {
+    await db?.end();
     await api?.close();
   });
 
@@ -66,7 +74,11 @@ describe('a block of an expired hold’s seat, released and held again (real Pos
   const reservation = (headers: Headers, id: string) =>
     api.app.inject({ method: 'GET', url: `/api/v1/reservations/${id}`, headers });
 
-  it('never leaves one seat in two live holds', async () => {
+  it.each([
+    ['batch’s sweep', 'sweep'],
+    ['a hold asking for another of its seats (no batch running)', 'hold'],
+    ['a best-available hold (no batch running)', 'best'],
+  ])('never leaves one seat in two live holds, the old hold ended by %s', async (_, endedBy) => {
     const performance = await newPerformance(4);
     const [s1, s2] = performance.seatIds;
     const first = await buyer();
@@ -101,13 +113,25 @@ describe('a block of an expired hold’s seat, released and held again (real Pos
     expect(heldB.statusCode, heldB.body).toBe(201);
     const holdB = heldB.json().id as string;
 
-    // The old hold A is ended, as batch's sweep loop ends it (a hold asking for seat 2 does the same).
-    await api.app.get(HoldSweeper).sweepOnce();
+    // The old hold A is ended: by batch's sweep loop, or by a hold that meets its other seat.
+    if (endedBy === 'sweep') await api.app.get(HoldSweeper).sweepOnce();
+    else {
+      const ender = await reserve(
+        await buyer(),
+        endedBy === 'hold'
+          ? { performanceId: performance.id, seatIds: [s2] }
+          : { performanceId: performance.id, quantity: 3 },
+      );
+      expect(ender.statusCode, ender.body).toBe(201);
+      expect((await reservation(first, holdA)).json().status).toBe('EXPIRED');
+    }
 
     // A third buyer asks for seat 1 while the second buyer's hold is live.
     const third = await buyer();
     const heldC = await reserve(third, { performanceId: performance.id, seatIds: [s1] });
     const statusB = (await reservation(second, holdB)).json().status as string;
+    // Every seat is in one live hold at most (and the counts, blocks and sales agree).
+    await expectSeatsConsistent(api, db, performance.id);
     expect(statusB, 'the second hold is still live (a 3 s hold; the steps above take milliseconds)').toBe('HELD');
     expect(
       heldC.statusCode,
