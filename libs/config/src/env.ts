@@ -493,7 +493,8 @@ export class Env {
   /**
    * Seconds between two passes of `batch`'s seat reconciler, which repairs seats a lost Redis write
    * (a failover, say) left shown sold or held with nothing behind them, or shown free while
-   * PostgreSQL has them sold. Each pass reads every registered performance's seats and sold seats.
+   * PostgreSQL has them sold. Each pass reads every registered performance's seats and sold seats,
+   * each performance between two of the process's flush passes (waiting at most this long a pass).
    */
   @Transform(({ value }) => toInt(value))
   @IsInt()

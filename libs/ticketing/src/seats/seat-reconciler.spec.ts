@@ -294,6 +294,23 @@ describe('SeatReconciler', () => {
     );
   });
 
+  it('awaits its pace before each performance, and ends the pass where the pace answers false', async () => {
+    const { subject, store } = reconciler({ letters: { 1: 'S' } });
+    store.performanceIds.mockResolvedValue([7, 8, 9]);
+    const events: string[] = [];
+    store.streamSnapshot.mockImplementation(async (performanceId: number) => {
+      events.push(`read ${performanceId}`);
+      return { mark: MARK, seats: new Set<string>() };
+    });
+    const pace = vi.fn(async () => {
+      events.push('pace');
+      return events.length < 4; // the third pace answers false
+    });
+    await subject.reconcileOnce(pace);
+    expect(events).toEqual(['pace', 'read 7', 'pace', 'read 8', 'pace']);
+    expect(store.repair.mock.calls.map(([performanceId]) => performanceId)).toEqual([7, 8]);
+  });
+
   it('goes on with the other performances when one fails, and throws the failures together', async () => {
     const { subject, store } = reconciler({ letters: { 1: 'S' } });
     store.performanceIds.mockResolvedValue([7, 8, 9]);

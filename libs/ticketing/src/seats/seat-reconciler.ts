@@ -97,13 +97,16 @@ export class SeatReconciler {
   /**
    * One pass over every registered performance; returns the repairs made. A performance whose
    * pass fails (Redis or PostgreSQL unreachable) does not stop the others; the failures are
-   * thrown together at the end.
+   * thrown together at the end. `pace`, when given, is awaited before each performance's pass (the
+   * batch process lets its flush pass in progress end first: SeatReconcileLoop); when it answers
+   * false the pass ends there, and the performances after it wait for the next pass.
    */
-  async reconcileOnce(): Promise<SeatRepair[]> {
+  async reconcileOnce(pace?: () => Promise<boolean>): Promise<SeatRepair[]> {
     const performanceIds = await this.store.performanceIds();
     const repairs: SeatRepair[] = [];
     const failures: string[] = [];
     for (const performanceId of performanceIds) {
+      if (pace && !(await pace())) break;
       try {
         repairs.push(...(await this.reconcilePerformance(performanceId)).repairs);
       } catch (error) {
