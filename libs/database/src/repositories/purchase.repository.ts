@@ -5,6 +5,7 @@ import type { ReadTransaction } from './performance.repository';
 import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { PurchaseStatus } from '../entities/purchase.entity';
+import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
 export interface PurchaseRecord {
@@ -402,6 +403,8 @@ async function cancel(
     `UPDATE tickets SET status = 'CANCELED' WHERE purchase_id = ANY($1::uuid[]) AND status = 'ACTIVE'`,
     [ids],
   );
+  // A canceled ticket changes hands no more: its pending offers end with it.
+  await cancelPendingTransfersOfPurchases(manager, ids);
 }
 
 function toRecord(row: PurchaseQueryRow): PurchaseRecord {
