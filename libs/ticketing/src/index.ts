@@ -12,6 +12,7 @@ export {
   PaymentDeclinedError,
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
+  PurchaseTransferredError,
   SalesClosedError,
   SalesNotOpenError,
   SeatBlocksNotReplicatedError,
@@ -163,7 +164,17 @@ export {
   TicketCanceledError,
   TicketForAnotherPerformanceError,
   TicketsNotIssuedError,
+  TicketTransferredError,
+  TicketCheckedInError,
+  PerformanceStartedError,
+  TransferPendingError,
+  TransferToSelfError,
+  TransferLimitReachedError,
+  TransferNotPendingError,
 } from './tickets/ticket.errors';
+export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
+export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';
+export { MAX_CODE_VERSION, REISSUED_TICKET_CODE_LENGTH } from './tickets/ticket-codes';
 export { WaitingRoomModule } from './waiting-room/waiting-room.module';
 export { WaitingRoomService } from './waiting-room/waiting-room.service';
 export { WaitingRoomStore } from './waiting-room/waiting-room.store';
