@@ -124,6 +124,7 @@ export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { PasswordResetMailService } from './notifications/password-reset-mail.service';
 export type { PasswordResetDeliveryOutcome } from './notifications/password-reset-mail.service';
 export { EmailVerificationMailService } from './notifications/email-verification-mail.service';
+export { TicketTransferMailService } from './notifications/ticket-transfer-mail.service';
 export type { TokenMailOutcome } from './notifications/token-mail';
 export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
