@@ -212,7 +212,8 @@ export class TicketTransfersRepository {
       if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
       const current = toRecord(transfer, now);
       if (current.status !== TicketTransferStatus.Pending) return { outcome: 'NOT_PENDING', status: current.status };
-      const [moved]: (TicketIdentity & { id: string })[] = await manager.query(
+      const [moved]: (TicketIdentity & { id: string })[] = await updated(
+        manager,
         `UPDATE tickets t SET holder_id = $2, code_version = t.code_version + 1
            FROM purchases p
           WHERE t.id = $1 AND p.id = t.purchase_id
@@ -230,7 +231,8 @@ export class TicketTransfersRepository {
         );
         return { outcome: refusal };
       }
-      const [row]: TransferRow[] = await manager.query(
+      const [row]: TransferRow[] = await updated(
+        manager,
         `UPDATE ticket_transfers tr SET status = 'ACCEPTED', accepted_at = $2, recipient_id = $3
           WHERE tr.id = $1
           RETURNING ${TRANSFER_COLUMNS}`,
@@ -250,7 +252,8 @@ export class TicketTransfersRepository {
    */
   cancel(transferId: string, senderId: string, now: Date): Promise<CancelTransferResult> {
     return this.dataSource.transaction(async (manager) => {
-      const [row]: TransferRow[] = await manager.query(
+      const [row]: TransferRow[] = await updated(
+        manager,
         `UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = $3, cancel_reason = 'SENDER'
           WHERE tr.id = $1 AND tr.sender_id = $2 AND tr.status = 'PENDING' AND tr.expires_at > $3
           RETURNING ${TRANSFER_COLUMNS}`,
@@ -387,6 +390,18 @@ export async function cancelPendingTransfersOfPurchases(
       WHERE t.id = tr.ticket_id AND t.purchase_id = ANY($1::uuid[]) AND tr.status = 'PENDING'`,
     [purchaseIds],
   );
+}
+
+/**
+ * The rows an `UPDATE … RETURNING` gave back: TypeORM's PostgreSQL driver answers an UPDATE with
+ * `[rows, rowCount]`, not the rows alone.
+ */
+async function updated<T>(manager: EntityManager, sql: string, parameters: unknown[]): Promise<T[]> {
+  const result: unknown = await manager.query(sql, parameters);
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as T[];
+  }
+  return result as T[];
 }
 
 function identityOf(ticket: {

@@ -81,7 +81,7 @@ end
 for _, seatId in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(seatId) end
 for seatId in string.gmatch(knownCheckedIn, '[^,]+') do noteCheckedIn(seatId) end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
-local refusedForTransfer = mode == 'buyer' and redis.call('SCARD', KEYS[12]) > 0
+local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1
 
 if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
