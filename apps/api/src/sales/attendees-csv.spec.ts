@@ -68,8 +68,10 @@ describe('attendeesCsv', () => {
         '',
         'ada@example.test',
         'Ada',
+        'ada@example.test',
+        'Ada',
       ],
-      ['8', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', ''],
+      ['8', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', '', '', ''],
     ]);
   });
 
