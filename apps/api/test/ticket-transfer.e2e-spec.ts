@@ -370,6 +370,39 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     conflict(await accept(transfer.id), /canceled/);
   });
 
+  it("lets an operator refund a purchase with a transferred ticket: the holder's ticket is canceled at the door", async () => {
+    const { purchaseId, tickets } = await buy(1);
+    const transfer = await offered(tickets[0].id);
+    expect((await accept(transfer.id)).statusCode).toBe(200);
+    const code = (await held(friend)).find((t) => t.id === tickets[0].id)!.code!;
+    const refund = await call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin });
+    expect(refund.statusCode, refund.body).toBe(200);
+    conflict(await checkIn(code), /canceled/);
+    expect((await held(friend)).find((t) => t.id === tickets[0].id)).toMatchObject({ status: 'CANCELED', code: null });
+  });
+
+  it('an accept racing an operator refund: never a 5xx, and the ticket ends canceled whoever won', async () => {
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const { purchaseId, tickets } = await buy(1);
+      const transfer = await offered(tickets[0].id);
+      const answers = await Promise.all([
+        accept(transfer.id),
+        call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin }),
+        accept(transfer.id),
+      ]);
+      expect(
+        answers.every((a) => a.statusCode < 500),
+        answers.map((a) => `${a.statusCode} ${a.body}`).join('\n'),
+      ).toBe(true);
+      expect(answers[1].statusCode).toBe(200);
+      await flushPurchases(api.app);
+      const [row] = await db.query('SELECT status FROM tickets WHERE id = $1', [tickets[0].id]);
+      expect(row.status).toBe('CANCELED');
+      const [offer] = await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [transfer.id]);
+      expect(['ACCEPTED', 'CANCELED']).toContain(offer.status);
+    }
+  });
+
   describe('races: exactly one outcome wins', () => {
     it('an accept against the sender cancel of the same transfer', async () => {
       for (let round = 0; round < ROUNDS; round += 1) {

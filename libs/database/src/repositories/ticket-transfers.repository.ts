@@ -192,8 +192,8 @@ export class TicketTransfersRepository {
 
   /**
    * Accepts `transferId` for `userId`, whose confirmed address must be the recipient's (NOT_FOUND
-   * otherwise), while it is PENDING and before its expiry (`now`). One transaction: the transfer row
-   * locked `FOR UPDATE`; the ticket changed by one conditional UPDATE (still ACTIVE, not checked
+   * otherwise), while it is PENDING and before its expiry (`now`). One transaction: the ticket row,
+   * then the transfer row locked `FOR UPDATE` (the order offers and cancellation writes take them in); the ticket changed by one conditional UPDATE (still ACTIVE, not checked
    * in, held by the sender, its performance not canceled) that makes `userId` its holder and raises
    * its code version; the transfer ACCEPTED; the sender's e-mail in the outbox
    * (`ticket-transfer-accepted:<id>`); TICKET_TRANSFER_ACCEPTED. A ticket that can no longer move
@@ -201,6 +201,14 @@ export class TicketTransfersRepository {
    */
   accept(transferId: string, userId: string, now: Date): Promise<AcceptResult> {
     return this.dataSource.transaction(async (manager) => {
+      // Locks in the order every writer of both takes them, the ticket first, then its transfer
+      // (an offer, the write of a purchase's cancellation): never a deadlock with them.
+      const [head]: { ticket_id: string }[] = await manager.query(
+        'SELECT ticket_id::text AS ticket_id FROM ticket_transfers WHERE id = $1',
+        [transferId],
+      );
+      if (!head) return { outcome: 'NOT_FOUND' };
+      await manager.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [head.ticket_id]);
       const [transfer]: (TransferRow & { matches: boolean })[] = await manager.query(
         `SELECT ${TRANSFER_COLUMNS},
                 (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches
