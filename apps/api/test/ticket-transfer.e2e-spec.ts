@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession, TestSmtpServer, waitForValue, waitUntil } from '@app/testing';
-import { REISSUED_TICKET_CODE_LENGTH, TICKET_CODE_LENGTH } from '@app/ticketing';
+import { BulkRefund, REISSUED_TICKET_CODE_LENGTH, TICKET_CODE_LENGTH } from '@app/ticketing';
 import { startMailer, startRelay } from '../../mailer/test/mail-harness';
 import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
@@ -276,19 +276,38 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
 
   it('refuses an offer of a ticket whose performance started or was canceled', async () => {
     const show = await createPerformance(api.app, admin, 4, doorsOpenNow());
-    const heldSeats = await hold(api.app, buyer, show.id, show.seatIds.slice(0, 2));
+    const heldSeats = await hold(api.app, buyer, show.id, show.seatIds.slice(0, 3));
     const bought = await call('POST', '/purchases', { body: { reservationId: heldSeats.id }, session: buyer });
     expect(bought.statusCode).toBe(201);
     await flushPurchases(api.app);
-    const [first, second] = (await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer })).json()
-      .items as TicketBody[];
+    const [first, second, third] = (
+      await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer })
+    ).json().items as TicketBody[];
     const pending = await offered(second.id);
+    const given = await offered(third.id);
+    expect((await accept(given.id)).statusCode).toBe(200);
     const canceled = await call('POST', `/admin/performances/${show.id}/cancel`, { session: admin });
     expect(canceled.statusCode, canceled.body).toBeLessThan(300);
     conflict(await offer(first.id, friend.email), /canceled/);
     // An accept of an offer made before: refused too (Redis or PostgreSQL, whichever answers first).
     const late = await accept(pending.id);
     expect(late.statusCode).toBe(409);
+    // The holder of the ticket it received hears of it too (through the bulk mail queue), once
+    // the bulk refund has written the purchase's cancellation.
+    // The bulk refund (a `batch` loop), stepped here as batch would.
+    const bulk = api.app.get(BulkRefund);
+    await waitUntil(async () => {
+      const step = await bulk.refundOnce();
+      await flushPurchases(api.app);
+      return step?.completed === true;
+    }, 'bulk refund completed');
+    const notice = await waitForValue(
+      () => mailsTo(friend.email).find((mail) => mail.messageIdHeader.includes(`ticket-transfer-canceled.${given.id}`)),
+      "the holder's notice of the canceled show",
+      { timeoutMs: 60_000 },
+    );
+    expect(notice.subject).toMatch(/^Canceled: the ticket you received for /);
+    expect(notice.text).toContain('no longer admits anyone');
 
     const started = await buy(1);
     await db.query(`UPDATE performances SET starts_at = now() - interval '1 minute' WHERE id = $1`, [performance.id]);
@@ -379,6 +398,12 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     expect(refund.statusCode, refund.body).toBe(200);
     conflict(await checkIn(code), /canceled/);
     expect((await held(friend)).find((t) => t.id === tickets[0].id)).toMatchObject({ status: 'CANCELED', code: null });
+    // The holder is told; the buyer gets the purchase's own notice.
+    await waitForValue(
+      () =>
+        mailsTo(friend.email).find((mail) => mail.messageIdHeader.includes(`ticket-transfer-canceled.${transfer.id}`)),
+      "the holder's cancellation notice",
+    );
   });
 
   it('an accept racing an operator refund: never a 5xx, and the ticket ends canceled whoever won', async () => {

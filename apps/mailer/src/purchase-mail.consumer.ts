@@ -151,7 +151,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
       case 'email-verification':
         return this.verificationMail.deliver(parsed.message);
       case 'ticket-transfer':
-        return this.transferMail.deliver(parsed.message);
+        return this.transferMail.deliver(parsed.message, queue);
     }
   }
 

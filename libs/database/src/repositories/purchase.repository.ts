@@ -399,9 +399,32 @@ async function cancel(
      ON CONFLICT (message_id) DO NOTHING`,
     [ids, cancellations.map((c) => c.canceledAt), refundBy, cancellations.map((c) => c.canceledBy)],
   );
+  // Tickets that went ACTIVE → CANCELED here and were transferred: their holder (not the buyer,
+  // whom the purchase's notice tells) gets a notice of its own, through the transfer the holder
+  // accepted (`ticket-transfer-canceled:<transfer id>`): urgent for a buyer's or an operator's
+  // cancel, on the bulk queue (`purchase.canceled.performance`) for a canceled show's bulk refund.
+  // A replayed cancellation cancels no ticket again, so queues no notice again.
   await manager.query(
-    `UPDATE tickets SET status = 'CANCELED' WHERE purchase_id = ANY($1::uuid[]) AND status = 'ACTIVE'`,
-    [ids],
+    `WITH canceled AS (
+       UPDATE tickets SET status = 'CANCELED'
+       WHERE purchase_id = ANY($1::uuid[]) AND status = 'ACTIVE'
+       RETURNING id, purchase_id, holder_id
+     ), cause AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[]) AS c(id, canceled_by)
+     )
+     INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'ticket-transfer-canceled:' || tr.id,
+            CASE WHEN cause.canceled_by = 'performance' THEN 'purchase.canceled.performance' ELSE 'ticket.transfer' END,
+            jsonb_build_object('type', 'ticket-transfer', 'transferId', tr.id::text, 'event', 'canceled')
+       FROM canceled
+       JOIN LATERAL (SELECT x.id FROM ticket_transfers x
+                      WHERE x.ticket_id = canceled.id AND x.status = 'ACCEPTED' AND x.recipient_id = canceled.holder_id
+                      ORDER BY x.accepted_at DESC LIMIT 1) tr ON true
+       LEFT JOIN cause ON cause.id = canceled.purchase_id
+      WHERE canceled.holder_id IS NOT NULL
+      ORDER BY tr.id
+     ON CONFLICT (message_id) DO NOTHING`,
+    [ids, cancellations.map((c) => c.canceledBy)],
   );
   // A canceled ticket changes hands no more: its pending offers end with it.
   await cancelPendingTransfersOfPurchases(manager, ids);

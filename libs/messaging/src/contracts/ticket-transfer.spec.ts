@@ -9,6 +9,7 @@ describe('ticket-transfer contract', () => {
   it('names each e-mail of a transfer apart, as the outbox rows are named', () => {
     expect(ticketTransferMessageId(TRANSFER, 'offered')).toBe(`ticket-transfer-offered:${TRANSFER}`);
     expect(ticketTransferMessageId(TRANSFER, 'accepted')).toBe(`ticket-transfer-accepted:${TRANSFER}`);
+    expect(ticketTransferMessageId(TRANSFER, 'canceled')).toBe(`ticket-transfer-canceled:${TRANSFER}`);
   });
 
   it('reads a valid message from the mail queue by its type, the id in lower case', () => {

@@ -4,12 +4,17 @@ import { MalformedMessageError } from './purchase-completed';
 /** `type` of a ticket-transfer body: it travels on the urgent mail queue. */
 export const TICKET_TRANSFER_TYPE = 'ticket-transfer';
 
-/** Which e-mail of a transfer: the offer to the recipient's address, or "accepted" to the sender. */
-export type TicketTransferMailEvent = 'offered' | 'accepted';
+/**
+ * Which e-mail of a transfer: the offer to the recipient's address, "accepted" to the sender, or
+ * "canceled" to the account that accepted it, once the ticket's purchase is canceled or refunded
+ * (or its show canceled) while that account holds it.
+ */
+export type TicketTransferMailEvent = 'offered' | 'accepted' | 'canceled';
 
 /**
  * Body of a `ticket.transfer` message, written to the outbox in the transaction that offers or
- * accepts the transfer (`TicketTransfersRepository`) and relayed with the AMQP `messageId`
+ * accepts the transfer (`TicketTransfersRepository`), or that writes the cancellation of the
+ * ticket's purchase (`PurchaseRepository`; `purchase.canceled.performance` for a canceled show's) and relayed with the AMQP `messageId`
  * {@link ticketTransferMessageId}. The mailer reads everything else (addresses, seat, event) from
  * PostgreSQL when it sends.
  */
@@ -37,6 +42,6 @@ export function toTicketTransfer(body: unknown): TicketTransferMessage {
   if (!isTicketTransferBody(body)) throw new MalformedMessageError(`not a ${TICKET_TRANSFER_TYPE} message`);
   const { transferId, event } = body as Record<string, unknown>;
   if (typeof transferId !== 'string' || !UUID.test(transferId)) throw new MalformedMessageError('transferId');
-  if (event !== 'offered' && event !== 'accepted') throw new MalformedMessageError('event');
+  if (event !== 'offered' && event !== 'accepted' && event !== 'canceled') throw new MalformedMessageError('event');
   return { type: TICKET_TRANSFER_TYPE, transferId: transferId.toLowerCase(), event };
 }

@@ -103,3 +103,40 @@ export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInpu
   ]);
   return { subject, text, html };
 }
+
+/**
+ * To the account holding a ticket it received, once the ticket's purchase was canceled or refunded,
+ * or its show canceled: the ticket and its code are void. The buyer's refund is the buyer's (the
+ * purchase's own notice tells the buyer).
+ */
+export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `Canceled: the ticket you received for ${input.eventTitle}`;
+  const start = formatStartTime(input.startsAt, input.timeZone);
+  const seat = formatSeat(input.seat);
+  const name = input.recipient?.name ?? 'there';
+  const text = [
+    `Hello ${name},`,
+    '',
+    `the ticket ${input.sender.name} (${input.sender.email}) sent you was canceled:`,
+    '',
+    `Event:  ${input.eventTitle}`,
+    `Venue:  ${input.venue}`,
+    `When:   ${start}`,
+    `Seat:   ${seat}`,
+    '',
+    'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the',
+    'performance canceled); any refund goes to whoever paid for it.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    `Hello ${escapeHtml(name)},`,
+    `the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you was canceled:`,
+    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the performance canceled); any refund goes to whoever paid for it.',
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}

@@ -109,6 +109,21 @@ describe('TicketTransferMailService', () => {
     expect(sent[0].text).toContain('no longer admits anyone');
   });
 
+  it("tells the account that accepted it when the ticket is canceled, on the queue's stream", async () => {
+    const { service, sent } = serviceWith(facts(TicketTransferStatus.Accepted));
+    expect(await service.deliver(message('canceled'), 'bulk')).toBe('sent');
+    expect(sent[0]).toMatchObject({
+      to: { address: 'friend@example.test', name: 'Ada' },
+      stream: 'bulk',
+      subject: 'Canceled: the ticket you received for Concert',
+      messageIdHeader: `<ticket-transfer-canceled.${TRANSFER}@boxoffice.local>`,
+    });
+    expect(sent[0].text).toContain('Its QR code no longer admits anyone');
+    // No account behind it any more: nothing to send.
+    const gone = serviceWith({ ...facts(TicketTransferStatus.Accepted), recipient: null });
+    expect(await gone.service.deliver(message('canceled'))).toBe('stale');
+  });
+
   it('sends nothing for a transfer that no longer exists', async () => {
     const { service, sent } = serviceWith(null);
     expect(await service.deliver(message('accepted'))).toBe('stale');
