@@ -116,7 +116,7 @@ export type {
 export { AttendeesRepository } from './repositories/attendees.repository';
 export type { AttendeeRecord } from './repositories/attendees.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';
-export { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
+export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waiting-rooms.repository';
 export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { SalesRepository } from './repositories/sales.repository';
 export { AdminAuditRepository } from './repositories/admin-audit.repository';

@@ -15,6 +15,16 @@ function dataSource(env: TestEnv, migrations: Function[]): DataSource {
   return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
 }
 
+/** A scratch database of its own at the state before this migration; drop it with `dropDatabase`. */
+async function scratchBefore(): Promise<TestEnv> {
+  const scratch = createTestEnvWithoutDatabase();
+  await ensureDatabase(scratch.DATABASE_URL);
+  const before = await dataSource(scratch, BEFORE).initialize();
+  await runMigrations(before);
+  await before.destroy();
+  return scratch;
+}
+
 describe('migration EmailVerification (real PostgreSQL)', () => {
   let env: TestEnv;
   let db: DataSource;
@@ -45,11 +55,7 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
   it('waits for a busy email_deliveries (a mailer mid-send) before it locks users, not while holding it', async () => {
     // A scratch database at the state before this migration: the mailer's claim transaction holds
     // email_deliveries (through an SMTP send); meanwhile logins and account lookups must go on.
-    const scratch = createTestEnvWithoutDatabase();
-    await ensureDatabase(scratch.DATABASE_URL);
-    const before = await dataSource(scratch, BEFORE).initialize();
-    await runMigrations(before);
-    await before.destroy();
+    const scratch = await scratchBefore();
     const migrating = await dataSource(scratch, UP_TO).initialize();
     const mailer = await dataSource(scratch, []).initialize();
     const reader = await dataSource(scratch, []).initialize();
@@ -82,6 +88,52 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
     } finally {
       await sending.release();
       await Promise.all([migrating.destroy(), mailer.destroy(), reader.destroy()]);
+      await dropDatabase(scratch.DATABASE_URL);
+    }
+  });
+
+  it('gives up within its lock_timeout while another transaction holds users, changes nothing, and says to retry', async () => {
+    // A long transaction on users (a report, a stuck session): an ALTER waiting behind it would
+    // queue every login and account lookup behind itself until that transaction ends.
+    const scratch = await scratchBefore();
+    const migrating = await dataSource(scratch, UP_TO).initialize();
+    const other = await dataSource(scratch, []).initialize();
+    const holding = other.createQueryRunner();
+    try {
+      await holding.startTransaction();
+      await holding.query('SELECT count(*) FROM users');
+      const startedAt = performance.now();
+      const failure: unknown = await runMigrations(migrating).then(
+        () => 'migrated',
+        (error: unknown) => error,
+      );
+      const waitedMs = performance.now() - startedAt;
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).message).toMatch(/rolled back, nothing changed: .*lock on table "users".*Retry/);
+      expect((failure as Error).cause).toMatchObject({ code: '55P03' });
+      // Its 5 s lock_timeout, not the holder's whole transaction; generous for a loaded machine.
+      expect(waitedMs).toBeGreaterThanOrEqual(4_900);
+      expect(waitedMs).toBeLessThan(30_000);
+      // Rolled back whole: no column, email_deliveries' check as it was, the migration not recorded.
+      const columns = await other.query(
+        `SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'email_verified_at'`,
+      );
+      expect(columns).toEqual([]);
+      const [check] = await other.query(
+        `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'email_deliveries_purchase_id_check'`,
+      );
+      expect(check.def).not.toContain('email-verification');
+      const recorded = await other.query('SELECT 1 FROM migrations WHERE name = $1', [
+        EmailVerification1799300000000.name,
+      ]);
+      expect(recorded).toEqual([]);
+      // A retry once users is free goes through.
+      await holding.commitTransaction();
+      expect(await runMigrations(migrating)).toContain(EmailVerification1799300000000.name);
+    } finally {
+      if (holding.isTransactionActive) await holding.rollbackTransaction();
+      await holding.release();
+      await Promise.all([migrating.destroy(), other.destroy()]);
       await dropDatabase(scratch.DATABASE_URL);
     }
   });

@@ -2,30 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthEventType } from '../entities/auth-event.entity';
-import { consumeToken, recipientOfLiveToken } from './single-use-tokens';
+import { consumeToken, issueToken, recipientOfLiveToken, SingleUseTokenRequest } from './single-use-tokens';
 
 const TABLE = 'email_verification_tokens';
 
-/** A verification request as {@link EmailVerificationTokensRepository.issue} stores it. */
-export interface NewEmailVerification {
+/**
+ * A verification request as {@link EmailVerificationTokensRepository.issue} stores it; its
+ * `message` is an `EmailVerificationMessage` of `@app/messaging/contracts`.
+ */
+export interface NewEmailVerification extends SingleUseTokenRequest {
   userId: string;
   /** A fresh UUID naming the request. */
   verificationId: string;
-  /** SHA-256 of the token, 64 lower-case hex digits. */
-  tokenHash: string;
-  expiresAt: Date;
-  /** The api's time of the request: tokens that expired by then are dropped. */
-  now: Date;
-  /** The account's live tokens kept at most: a request past them replaces the oldest. */
-  maxLiveTokens: number;
-  /** Tokens issued to one account per `windowMs` at most: a request past them issues nothing. */
-  maxIssued: number;
-  windowMs: number;
-  /**
-   * Its e-mail's outbox row: the message id, routing key and body, to which the statement adds
-   * `userId` (the `EmailVerificationMessage` of `@app/messaging/contracts`).
-   */
-  message: { messageId: string; routingKey: string; payload: Record<string, unknown> };
 }
 
 /**
@@ -57,47 +45,13 @@ export class EmailVerificationTokensRepository {
       );
       if (!account[0]) return 'no-account';
       if (account[0].verified) return 'verified';
-      const rows: { user_id: string }[] = await m.query(
-        `WITH account AS (
-           SELECT $1::uuid AS id
-           WHERE (SELECT count(*) FROM email_verification_tokens t
-                  WHERE t.user_id = $1 AND t.created_at > now() - make_interval(secs => $9)) < $8
-         ),
-         dropped AS (
-           DELETE FROM email_verification_tokens WHERE id IN (
-             SELECT t.id FROM email_verification_tokens t JOIN account a ON a.id = t.user_id WHERE t.expires_at <= $7
-             UNION ALL
-             (SELECT t.id FROM email_verification_tokens t JOIN account a ON a.id = t.user_id WHERE t.expires_at > $7
-              ORDER BY t.created_at DESC, t.id OFFSET $10 - 1)
-           )
-         ),
-         token AS (
-           INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at)
-           SELECT $2, id, $3, $4 FROM account
-           RETURNING user_id
-         ),
-         event AS (INSERT INTO auth_events (user_id, type) SELECT user_id, $11 FROM token),
-         mail AS (
-           INSERT INTO outbox (message_id, routing_key, payload)
-           SELECT $5, $6, $12::jsonb || jsonb_build_object('userId', user_id) FROM token
-         )
-         SELECT user_id FROM token`,
-        [
-          request.userId,
-          request.verificationId,
-          request.tokenHash,
-          request.expiresAt,
-          request.message.messageId,
-          request.message.routingKey,
-          request.now,
-          request.maxIssued,
-          request.windowMs / 1000,
-          request.maxLiveTokens,
-          AuthEventType.EmailVerificationRequested,
-          JSON.stringify(request.message.payload),
-        ],
+      const issued = await issueToken(
+        m,
+        TABLE,
+        { select: 'SELECT $1::uuid AS id', parameters: [request.userId] },
+        { ...request, id: request.verificationId, event: AuthEventType.EmailVerificationRequested },
       );
-      return rows.length > 0 ? 'issued' : 'limited';
+      return issued ? 'issued' : 'limited';
     };
     return manager ? work(manager) : this.dataSource.transaction(work);
   }

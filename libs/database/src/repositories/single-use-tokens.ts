@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import type { AuthEventType } from '../entities/auth-event.entity';
 
 /**
  * The tables of single-use tokens mailed to an account, each kept as its SHA-256: the same
@@ -6,6 +7,101 @@ import { DataSource, EntityManager } from 'typeorm';
  * live per account; using one deletes them all). Names from this list only, never from input.
  */
 export type SingleUseTokenTable = 'password_reset_tokens' | 'email_verification_tokens';
+
+/** What every single-use token request stores and limits, whatever its kind (see {@link issueToken}). */
+export interface SingleUseTokenRequest {
+  /** SHA-256 of the token, 64 lower-case hex digits. */
+  tokenHash: string;
+  expiresAt: Date;
+  /** The api's time of the request: tokens that expired by then are dropped. */
+  now: Date;
+  /** The account's live tokens kept at most: a request past them replaces the oldest. */
+  maxLiveTokens: number;
+  /** Tokens issued to one account per `windowMs` (milliseconds) at most: a request past them issues nothing. */
+  maxIssued: number;
+  windowMs: number;
+  /**
+   * Its e-mail's outbox row: the message id, routing key and body, to which the statement adds
+   * `userId` (the message contract of the token's kind in `@app/messaging/contracts`).
+   */
+  message: { messageId: string; routingKey: string; payload: Record<string, unknown> };
+}
+
+/**
+ * How {@link issueToken} finds the account, in SQL of the caller's (never built from input):
+ * `select`, a SELECT answering the account's `id` (uuid) in one row, or no row when there is no
+ * such account; `prelude`, CTEs (`name AS (…)`, comma-separated) put before it in the same
+ * statement, for what the request writes whatever the account; both numbering `parameters` $1, $2….
+ */
+export interface TokenAccountQuery {
+  prelude?: string;
+  select: string;
+  parameters: unknown[];
+}
+
+/**
+ * Issues a token of `table` to the account `account` finds, in one statement inside `manager`'s
+ * transaction, unless the account was issued `request.maxIssued` tokens in the last
+ * `request.windowMs`: stores the token (row id `id`, its hash and expiry) beside the account's
+ * other live ones, dropping its expired ones and, past `maxLiveTokens`, its oldest; writes the
+ * e-mail's outbox row (its payload with the account's `userId` added) and records auth event
+ * `event`. Answers whether it issued a token: false with no account or past the limit, when the
+ * statement wrote only what `account.prelude` writes (the same statement either way). The limits
+ * hold under concurrency only while the caller's requests for one account take turns (a row or
+ * advisory lock taken before).
+ */
+export async function issueToken(
+  manager: EntityManager,
+  table: SingleUseTokenTable,
+  account: TokenAccountQuery,
+  token: SingleUseTokenRequest & { id: string; event: AuthEventType },
+): Promise<boolean> {
+  // The shared parameters follow the account's: `at(1)` is the first of them.
+  const at = (i: number): string => `$${account.parameters.length + i}`;
+  const rows: { user_id: string }[] = await manager.query(
+    `WITH ${account.prelude ? `${account.prelude},` : ''}
+     found AS (${account.select}),
+     account AS (
+       SELECT f.id FROM found f
+       WHERE (SELECT count(*) FROM ${table} t
+              WHERE t.user_id = f.id AND t.created_at > now() - make_interval(secs => ${at(1)})) < ${at(2)}
+     ),
+     dropped AS (
+       DELETE FROM ${table} WHERE id IN (
+         SELECT t.id FROM ${table} t JOIN account a ON a.id = t.user_id WHERE t.expires_at <= ${at(3)}
+         UNION ALL
+         (SELECT t.id FROM ${table} t JOIN account a ON a.id = t.user_id WHERE t.expires_at > ${at(3)}
+          ORDER BY t.created_at DESC, t.id OFFSET ${at(4)} - 1)
+       )
+     ),
+     token AS (
+       INSERT INTO ${table} (id, user_id, token_hash, expires_at)
+       SELECT ${at(5)}, id, ${at(6)}, ${at(7)} FROM account
+       RETURNING user_id
+     ),
+     event AS (INSERT INTO auth_events (user_id, type) SELECT user_id, ${at(8)} FROM token),
+     mail AS (
+       INSERT INTO outbox (message_id, routing_key, payload)
+       SELECT ${at(9)}, ${at(10)}, ${at(11)}::jsonb || jsonb_build_object('userId', user_id) FROM token
+     )
+     SELECT user_id FROM token`,
+    [
+      ...account.parameters,
+      token.windowMs / 1000,
+      token.maxIssued,
+      token.now,
+      token.maxLiveTokens,
+      token.id,
+      token.tokenHash,
+      token.expiresAt,
+      token.event,
+      token.message.messageId,
+      token.message.routingKey,
+      JSON.stringify(token.message.payload),
+    ],
+  );
+  return rows.length > 0;
+}
 
 /** Whether `table` stores a token with this hash that is not expired at `now` (a read, no lock). */
 export async function isLiveToken(

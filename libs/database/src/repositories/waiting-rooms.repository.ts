@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { NotFoundError } from '@app/core';
-import { FOREIGN_KEY_VIOLATION, translatingConstraintViolations } from '../constraint-violations';
+import { DataSource, EntityManager } from 'typeorm';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { WaitingRoomEntity } from '../entities/waiting-room.entity';
+import { lockPerformanceRow } from './performance.repository';
 
 /** The settings of a room, without its bookkeeping columns. */
 export type WaitingRoomFields = Omit<WaitingRoomEntity, 'updatedAt'>;
@@ -14,35 +14,84 @@ export class WaitingRoomsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Creates or updates the performance's room; an existing room keeps its seed (the commitment
-   * already shown stays true). Returns the stored row. NotFoundError when the performance does
-   * not exist.
+   * Runs `change` with the performance's room as stored (null: none) under the performance's row
+   * lock FOR UPDATE, in one transaction that commits after it: `change` writes the room through
+   * `writes` and mirrors it into Redis before the commit, so two changes of one room (an
+   * operator's PUT and another's DELETE) reach PostgreSQL and Redis in the same order, and a
+   * copy-back ({@link whileShared}) never sees one half done. Answers `change`'s answer, null
+   * (nothing run) when there is no such performance. Throws DatabaseUnavailableError when the
+   * lock is not had within ROW_LOCK_TIMEOUT_MS or the pool runs out; whatever `change` throws
+   * rolls the transaction back.
    */
-  async upsert(fields: WaitingRoomFields): Promise<WaitingRoomEntity> {
-    const rows: Record<string, unknown>[] = await translatingConstraintViolations(
-      () =>
-        this.dataSource.query(
-          `INSERT INTO waiting_rooms
-             (performance_id, opens_at, admit_per_second, max_active, admission_ttl_seconds, session_ttl_seconds, seed)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (performance_id) DO UPDATE SET
-             opens_at = EXCLUDED.opens_at, admit_per_second = EXCLUDED.admit_per_second,
-             max_active = EXCLUDED.max_active, admission_ttl_seconds = EXCLUDED.admission_ttl_seconds,
-             session_ttl_seconds = EXCLUDED.session_ttl_seconds, updated_at = clock_timestamp()
-           RETURNING *`,
-          [
-            fields.performanceId,
-            fields.opensAt,
-            fields.admitPerSecond,
-            fields.maxActive,
-            fields.admissionTtlSeconds,
-            fields.sessionTtlSeconds,
-            fields.seed,
-          ],
-        ),
-      { [FOREIGN_KEY_VIOLATION]: () => new NotFoundError('performance', { performanceId: fields.performanceId }) },
+  whileLocked<T>(
+    performanceId: number,
+    change: (room: WaitingRoomEntity | null, writes: WaitingRoomWrites) => Promise<T>,
+  ): Promise<T | null> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return null;
+        const room = await manager.getRepository(WaitingRoomEntity).findOneBy({ performanceId });
+        return change(room, new WaitingRoomWrites(manager, performanceId));
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /**
+   * Runs `mirror` with the performance's room as stored (null: none) under the performance's row
+   * lock FOR SHARE: no change ({@link whileLocked}) is between its PostgreSQL write and its commit
+   * while `mirror` copies the room into Redis, so a copy-back never brings a deleted room back, nor
+   * writes older settings over newer ones. Answers `mirror`'s answer, null when there is no such
+   * performance. Throws DatabaseUnavailableError as {@link whileLocked}.
+   */
+  whileShared<T>(performanceId: number, mirror: (room: WaitingRoomEntity | null) => Promise<T>): Promise<T | null> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        if (!(await lockPerformanceRow(manager, performanceId, 'SHARE'))) return null;
+        return mirror(await manager.getRepository(WaitingRoomEntity).findOneBy({ performanceId }));
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /** The performance's room, or null. */
+  find(performanceId: number): Promise<WaitingRoomEntity | null> {
+    return this.dataSource.getRepository(WaitingRoomEntity).findOneBy({ performanceId });
+  }
+}
+
+/** The writes of a room inside {@link WaitingRoomsRepository.whileLocked}'s transaction. */
+export class WaitingRoomWrites {
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly performanceId: number,
+  ) {}
+
+  /**
+   * Creates or updates the room with `fields`; an existing room keeps its seed (the commitment
+   * already shown stays true). Returns the stored row.
+   */
+  async upsert(fields: Omit<WaitingRoomFields, 'performanceId'>): Promise<WaitingRoomEntity> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `INSERT INTO waiting_rooms
+         (performance_id, opens_at, admit_per_second, max_active, admission_ttl_seconds, session_ttl_seconds, seed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (performance_id) DO UPDATE SET
+         opens_at = EXCLUDED.opens_at, admit_per_second = EXCLUDED.admit_per_second,
+         max_active = EXCLUDED.max_active, admission_ttl_seconds = EXCLUDED.admission_ttl_seconds,
+         session_ttl_seconds = EXCLUDED.session_ttl_seconds, updated_at = clock_timestamp()
+       RETURNING *`,
+      [
+        this.performanceId,
+        fields.opensAt,
+        fields.admitPerSecond,
+        fields.maxActive,
+        fields.admissionTtlSeconds,
+        fields.sessionTtlSeconds,
+        fields.seed,
+      ],
     );
-    return this.dataSource.getRepository(WaitingRoomEntity).create({
+    return this.manager.getRepository(WaitingRoomEntity).create({
       performanceId: Number(rows[0].performance_id),
       opensAt: new Date(rows[0].opens_at as string),
       admitPerSecond: Number(rows[0].admit_per_second),
@@ -54,19 +103,9 @@ export class WaitingRoomsRepository {
     });
   }
 
-  /** The performance's room, or null. */
-  find(performanceId: number): Promise<WaitingRoomEntity | null> {
-    return this.dataSource.getRepository(WaitingRoomEntity).findOneBy({ performanceId });
-  }
-
-  /** Every room (to mirror them into Redis again). */
-  findAll(): Promise<WaitingRoomEntity[]> {
-    return this.dataSource.getRepository(WaitingRoomEntity).find();
-  }
-
-  /** Deletes the performance's room; false when it had none. */
-  async delete(performanceId: number): Promise<boolean> {
-    const result = await this.dataSource.getRepository(WaitingRoomEntity).delete({ performanceId });
+  /** Deletes the room; false when there was none. */
+  async delete(): Promise<boolean> {
+    const result = await this.manager.getRepository(WaitingRoomEntity).delete({ performanceId: this.performanceId });
     return (result.affected ?? 0) > 0;
   }
 }

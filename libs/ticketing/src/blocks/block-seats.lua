@@ -4,7 +4,8 @@
   stays so (idempotent); one held by a live hold or sold refuses the whole request, nothing
   changed. A seat still marked held by a hold that has expired (by Redis TIME, its holder entry)
   is taken from that hold: the hold can no longer be bought (purchase.lua refuses an expired
-  hold), and its sweep frees only the seats still H (freeSeats), so the seat stays blocked. The
+  hold), and its end frees only the seats still H and still its own (freeSeats: the holder
+  entry), so the seat stays blocked, or stays with a later hold once released and held again. The
   hold scripts require A, so they refuse a blocked seat with no change of theirs; the
   best-available data gets the seats' bits cleared and their rows refreshed here.
 

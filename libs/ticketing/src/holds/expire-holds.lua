@@ -11,9 +11,11 @@
   KEYS[6] runs      34-byte slot per row and section (the seating include, docs/seating.md),
   KEYS[7] seat info static seat ids, qualities and flags; a performance registered without a layout
                     has none of them, and they are left alone
-  KEYS[8..7+n] holds    hashes of the candidate holds, the holds named in ARGV[1..n]
+  KEYS[8] seat holds    hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
+                        last: a seat another hold took since is not freed (freeSeats)
+  KEYS[9..8+n] holds    hashes of the candidate holds, the holds named in ARGV[1..n]
 
-  ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 7)
+  ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 8)
 
   Returns {holds expired, seats freed}.
 ]]
@@ -22,15 +24,15 @@
 --- @include "free-seats"
 local seatsKey, countsKey, expiryKey = KEYS[1], KEYS[2], KEYS[3]
 local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
-if #ARGV ~= #KEYS - 7 then return redis.error_reply('ERR expire-holds: one hold key per hold id') end
+if #ARGV ~= #KEYS - 8 then return redis.error_reply('ERR expire-holds: one hold key per hold id') end
 
 local now = redisNow()
 local expired, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
-  local holdKey = KEYS[7 + i]
+  local holdKey = KEYS[8 + i]
   local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
   if hold[1] == 'HELD' and tonumber(hold[2]) <= now then
-    freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating)
+    freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating, { seatHolds = KEYS[8], holdId = holdId })
     redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', expiryKey, holdId)
     expired = expired + 1

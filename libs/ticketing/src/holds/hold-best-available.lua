@@ -161,7 +161,7 @@ for _, dueId in ipairs(due) do
   if holdKey then
     local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
     if record[1] == 'HELD' and tonumber(record[2]) <= now then
-      freeSeats(seatsKey, countsKey, record[3], 'held', seating)
+      freeSeats(seatsKey, countsKey, record[3], 'held', seating, { seatHolds = seatHoldsKey, holdId = dueId })
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     end
     -- An entry of a hold that ended some other way (or whose record is gone) is stale.

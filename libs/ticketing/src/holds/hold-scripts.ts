@@ -218,7 +218,7 @@ export function releaseHold(
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
-    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys)],
+    [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds],
     [holdId, userId],
   );
 }
@@ -236,7 +236,14 @@ export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: 
   const [holds, seats] = await callScript<[number, number]>(
     redis,
     EXPIRE_HOLDS.name,
-    [keys.seats, keys.counts, keys.expiry, ...seatingKeys(keys), ...holdIds.map((holdId) => keys.hold(holdId))],
+    [
+      keys.seats,
+      keys.counts,
+      keys.expiry,
+      ...seatingKeys(keys),
+      keys.seatHolds,
+      ...holdIds.map((holdId) => keys.hold(holdId)),
+    ],
     holdIds,
   );
   return { holds, seats };

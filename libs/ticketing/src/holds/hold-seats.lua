@@ -161,7 +161,7 @@ end
 
 -- Ends the expired holds as expire-holds.lua does; their seats asked for here are taken below.
 for _, hold in ipairs(ending) do
-  freeSeats(seatsKey, countsKey, hold[2], 'held', seating)
+  freeSeats(seatsKey, countsKey, hold[2], 'held', seating, { seatHolds = seatHoldsKey, holdId = hold[1] })
   redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
   redis.call('ZREM', expiryKey, hold[1])
 end

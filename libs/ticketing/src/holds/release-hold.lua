@@ -11,6 +11,8 @@
   KEYS[7] runs      34-byte slot per row and section (the seating include, docs/seating.md),
   KEYS[8] seat info static seat ids, qualities and flags; a performance registered without a layout
                     has none of them, and they are left alone
+  KEYS[9] seat holds hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
+                    last: a seat another hold took since is not freed (freeSeats)
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
@@ -18,7 +20,7 @@
   Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
---- @keys 8
+--- @keys 9
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -36,7 +38,7 @@ local now = redisNow()
 if tonumber(hold[3]) <= now then return 'EXPIRED' end
 
 -- Only seats still held go back: a seat marked sold by a rebuild stays sold.
-freeSeats(seatsKey, countsKey, hold[4], 'held', seating)
+freeSeats(seatsKey, countsKey, hold[4], 'held', seating, { seatHolds = KEYS[9], holdId = holdId })
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'

@@ -1,29 +1,44 @@
 --[[
-  freeSeats(seatsKey, countsKey, seatList, from, seating): makes AVAILABLE those seats of `seatList`
-  (comma-separated seat ids) still in state `from` ('held' or 'sold') in the seats hash, and
-  moves the counts hash from `from` to available by as many. A seat in any other state (sold
-  by a rebuild while held, freed already) is left alone, so no seat is freed twice.
+  freeSeats(seatsKey, countsKey, seatList, from, seating, holder): makes AVAILABLE those seats of
+  `seatList` (comma-separated seat ids) still in state `from` ('held' or 'sold') in the seats hash,
+  and moves the counts hash from `from` to available by as many. A seat in any other state (sold
+  by a rebuild while held, blocked, freed already) is left alone, so no seat is freed twice.
+  `holder` (for 'held': { seatHolds = the seat holds key, holdId = the ending hold's id }) also
+  leaves alone a held seat whose holder entry names another hold: a seat can leave an expired,
+  not yet ended hold (an operator's block takes it) and be held again by a later hold before the
+  first one ends, and ending the first must not free the later hold's seat (P1). A seat without
+  an entry (held before entries were written) is freed as before.
   `seating` (optional, see the seating include) gets the freed seats' bits set and their rows'
   runs refreshed, so the best-available data follows every freed seat.
   Returns the number of seats freed.
 ]]
 --- @include "seating"
-local function freeSeats(seatsKey, countsKey, seatList, from, seating)
+local function freeSeats(seatsKey, countsKey, seatList, from, seating, holder)
   local letter = ({ held = 'H', sold = 'S' })[from]
+  local seatIds = {}
+  for seatId in string.gmatch(seatList, '[^,]+') do seatIds[#seatIds + 1] = seatId end
+  if #seatIds == 0 then return 0 end
+  local letters = redis.call('HMGET', seatsKey, unpack(seatIds))
+  local holders = holder and redis.call('HMGET', holder.seatHolds, unpack(seatIds))
+  local mine = holder and (':' .. holder.holdId)
   local freed = 0
   local freedIds = {}
-  for seatId in string.gmatch(seatList, '[^,]+') do
-    if redis.call('HGET', seatsKey, seatId) == letter then
-      redis.call('HSET', seatsKey, seatId, 'A')
+  for i, seatId in ipairs(seatIds) do
+    local entry = holders and holders[i]
+    if letters[i] == letter and (not entry or string.sub(entry, -#mine) == mine) then
       freed = freed + 1
       freedIds[freed] = seatId
     end
   end
-  seatingMark(seating, freedIds, true)
-  -- Guarded: for 0, Lua's -freed is -0, which HINCRBY refuses as "not an integer".
-  if freed > 0 then
-    redis.call('HINCRBY', countsKey, from, -freed)
-    redis.call('HINCRBY', countsKey, 'available', freed)
+  if freed == 0 then return 0 end
+  local fields = {}
+  for _, seatId in ipairs(freedIds) do
+    fields[#fields + 1] = seatId
+    fields[#fields + 1] = 'A'
   end
+  redis.call('HSET', seatsKey, unpack(fields))
+  seatingMark(seating, freedIds, true)
+  redis.call('HINCRBY', countsKey, from, -freed)
+  redis.call('HINCRBY', countsKey, 'available', freed)
   return freed
 end

@@ -35,8 +35,10 @@ export class WaitingRoomService {
 
   /**
    * Sets (or changes) a performance's room. A room keeps its seed; once it has opened, its
-   * `opensAt` can no longer change. Throws InvalidInputError (a number out of its range, see
-   * LIMITS), NotFoundError (no such performance), ConflictError (opensAt after the opening).
+   * `opensAt` can no longer change. PostgreSQL and Redis are written under the performance's row
+   * lock (WaitingRoomsRepository.whileLocked), so a concurrent change or removal of the room
+   * ends the same in both. Throws InvalidInputError (a number out of its range, see LIMITS),
+   * NotFoundError (no such performance), ConflictError (opensAt after the opening).
    */
   async configure(performanceId: number, settings: WaitingRoomSettings): Promise<WaitingRoomView> {
     assertPerformanceId(performanceId);
@@ -49,13 +51,16 @@ export class WaitingRoomService {
     if (!(settings.opensAt instanceof Date) || Number.isNaN(settings.opensAt.getTime())) {
       throw new InvalidInputError('opensAt must be a date-time');
     }
-    const existing = await this.rooms.find(performanceId);
-    if (existing && existing.opensAt.getTime() !== settings.opensAt.getTime()) {
-      const figures = await this.store.figures(performanceId);
-      if (figures?.opened) throw new ConflictError('the queue has opened: opensAt can no longer change');
-    }
-    const row = await this.rooms.upsert({ performanceId, ...settings, seed: existing?.seed ?? newShuffleSeed() });
-    await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
+    const row = await this.rooms.whileLocked(performanceId, async (existing, writes) => {
+      if (existing && existing.opensAt.getTime() !== settings.opensAt.getTime()) {
+        const figures = await this.store.figures(performanceId);
+        if (figures?.opened) throw new ConflictError('the queue has opened: opensAt can no longer change');
+      }
+      const stored = await writes.upsert({ ...settings, seed: existing?.seed ?? newShuffleSeed() });
+      await this.store.configure(stored, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
+      return stored;
+    });
+    if (!row) throw new NotFoundError('performance', { performanceId });
     return this.viewOf(row);
   }
 
@@ -71,22 +76,34 @@ export class WaitingRoomService {
    * Mirrors the performance's room from PostgreSQL into Redis again when Redis lost it (emptied,
    * a new node), as viewOf does: its settings and seed, not its tickets, which went with Redis.
    * Whether the performance has a room. Called before the seat state is written again
-   * (SeatStateRebuilder) and wherever a room is found missing, so a lost room fails closed.
+   * (SeatStateRebuilder) and wherever a room is found missing, so a lost room fails closed. Read
+   * and mirrored under the performance's row lock FOR SHARE (WaitingRoomsRepository.whileShared),
+   * so a room removed meanwhile is not brought back.
    */
   async restore(performanceId: number): Promise<boolean> {
-    const row = await this.rooms.find(performanceId);
-    if (!row) return false;
-    if ((await this.store.queueState(performanceId)) !== 'on') {
-      await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
-    }
-    return true;
+    const restored = await this.rooms.whileShared(performanceId, async (row) => {
+      if (!row) return false;
+      if ((await this.store.queueState(performanceId)) !== 'on') {
+        await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
+      }
+      return true;
+    });
+    return restored === true;
   }
 
-  /** Turns the room off and forgets its tickets; NotFoundError when there was none. */
+  /**
+   * Turns the room off and forgets its tickets, in PostgreSQL and Redis under the performance's
+   * row lock (as {@link configure}); NotFoundError when there was none. Redis forgets the room
+   * even when PostgreSQL had none, so a room left in Redis alone (a change that wrote Redis and
+   * then failed to commit) is cleared by a DELETE.
+   */
   async remove(performanceId: number): Promise<void> {
     assertPerformanceId(performanceId);
-    const deleted = await this.rooms.delete(performanceId);
-    await this.store.remove(performanceId);
+    const deleted = await this.rooms.whileLocked(performanceId, async (_room, writes) => {
+      const had = await writes.delete();
+      await this.store.remove(performanceId);
+      return had;
+    });
     if (!deleted) throw new NotFoundError('queue', { performanceId });
   }
 
@@ -128,11 +145,8 @@ export class WaitingRoomService {
 
   private async viewOf(row: WaitingRoomEntity): Promise<WaitingRoomView> {
     let figures = await this.store.figures(row.performanceId);
-    if (!figures) {
-      // Redis lost the room (a restart without its data): mirror it again from PostgreSQL.
-      await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
-      figures = await this.store.figures(row.performanceId);
-    }
+    // Redis lost the room (a restart without its data): mirror it again from PostgreSQL.
+    if (!figures && (await this.restore(row.performanceId))) figures = await this.store.figures(row.performanceId);
     const opened = figures?.opened ?? false;
     return {
       performanceId: row.performanceId,
