@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@app/config';
+import { createTestEnv, dropDatabase, TestEnv, waitUntil } from '@app/testing';
+import { dataSourceOptions } from '../data-source.options';
+import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { PurchaseStatus } from '../entities/purchase.entity';
+import { PurchaseRepository } from './purchase.repository';
+
+/**
+ * The write of a purchase's cancellation queues a notice to the holder of each transferred ticket
+ * it cancels. An accept of a transfer of one of its tickets that commits while that write waits
+ * for the ticket's row (the accept holds it) must still get its holder the notice: the ticket is
+ * canceled in the holder's hands.
+ */
+describe('cancellation write racing an accept (real PostgreSQL)', () => {
+  let env: TestEnv;
+  let db: DataSource;
+  let buyerId: string;
+  let holderId: string;
+  let performanceId: number;
+  let seatId: number;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    await ensureDatabase(env.DATABASE_URL);
+    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+    await runMigrations(db);
+    [{ id: buyerId }] = await db.query(
+      `INSERT INTO users (email, email_key, name, password_hash)
+       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
+    );
+    [{ id: holderId }] = await db.query(
+      `INSERT INTO users (email, email_key, name, password_hash, email_verified_at)
+       VALUES ('friend@example.test', 'friend@example.test', 'Friend', 'not-a-hash', now()) RETURNING id`,
+    );
+    const [event] = await db.query(
+      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
+    );
+    [{ id: performanceId }] = await db.query(
+      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+       VALUES ($1, '2030-03-01T10:00:00Z', now(), 1) RETURNING id`,
+      [event.id],
+    );
+    [{ id: seatId }] = await db.query(
+      `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
+       VALUES ($1, 1, 'A', 1, '1', 1, 'R', 1000) RETURNING id`,
+      [performanceId],
+    );
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(env.DATABASE_URL);
+  });
+
+  it("queues the holder's notice when the accept commits while the cancellation waits for the ticket", async () => {
+    const purchases = new PurchaseRepository(db);
+    const purchaseId = randomUUID();
+    await purchases.writeBatch(
+      {
+        purchases: [
+          {
+            id: purchaseId,
+            reservationId: randomUUID(),
+            userId: buyerId,
+            performanceId,
+            seatIds: [seatId],
+            amount: 1000,
+            currency: 'KRW',
+            chargeId: `charge-${purchaseId}`,
+            status: PurchaseStatus.Paid,
+            createdAt: new Date(),
+            canceledAt: null,
+          },
+        ],
+        cancellations: [],
+      },
+      { statementTimeoutMs: 30_000 },
+    );
+    const [{ id: ticketId }] = await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1`, [
+      purchaseId,
+    ]);
+    const transferId = randomUUID();
+    await db.query(
+      `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, expires_at)
+       VALUES ($1, $2, $3, 'friend@example.test', 'friend@example.test', now() + interval '1 day')`,
+      [transferId, ticketId, buyerId],
+    );
+
+    // The accept's transaction, as TicketTransfersRepository.accept writes it, left open.
+    const accept = db.createQueryRunner();
+    await accept.connect();
+    try {
+      await accept.startTransaction();
+      await accept.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [ticketId]);
+      await accept.query(`UPDATE tickets SET holder_id = $2, code_version = code_version + 1 WHERE id = $1`, [
+        ticketId,
+        holderId,
+      ]);
+      await accept.query(
+        `UPDATE ticket_transfers SET status = 'ACCEPTED', accepted_at = now(), recipient_id = $2 WHERE id = $1`,
+        [transferId, holderId],
+      );
+      // An operator's refund written meanwhile: it waits for the ticket's row.
+      const canceling = purchases.cancelWritten(purchaseId, new Date(), 'operator');
+      canceling.catch(() => undefined);
+      await waitUntil(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).length > 0,
+        'the cancellation waiting for the ticket row',
+      );
+      await accept.commitTransaction();
+      expect(await canceling).toBe('canceled');
+    } finally {
+      if (accept.isTransactionActive) await accept.rollbackTransaction();
+      await accept.release();
+    }
+    const [ticket] = await db.query(`SELECT status, holder_id FROM tickets WHERE id = $1`, [ticketId]);
+    expect(ticket).toEqual({ status: 'CANCELED', holder_id: holderId });
+    const notices: { message_id: string; routing_key: string }[] = await db.query(
+      `SELECT message_id, routing_key FROM outbox WHERE message_id LIKE 'ticket-transfer-canceled:%'`,
+    );
+    expect(notices).toEqual([{ message_id: `ticket-transfer-canceled:${transferId}`, routing_key: 'ticket.transfer' }]);
+  });
+});
