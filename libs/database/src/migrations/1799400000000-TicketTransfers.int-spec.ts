@@ -54,6 +54,56 @@ describe('migration TicketTransfers (real PostgreSQL)', () => {
       messageId,
     ]);
 
+  it('gives up within its lock_timeout while another transaction holds tickets, changes nothing, and says to retry', async () => {
+    // A long transaction reading tickets (a report, a stuck session): an ALTER waiting behind it
+    // would queue every check-in, ticket read and flush behind itself until that transaction ends.
+    const scratch = createTestEnvWithoutDatabase();
+    await ensureDatabase(scratch.DATABASE_URL);
+    const before = await dataSource(scratch, BEFORE).initialize();
+    await runMigrations(before);
+    await before.destroy();
+    const migrating = await dataSource(scratch, UP_TO).initialize();
+    const other = await dataSource(scratch, []).initialize();
+    const holding = other.createQueryRunner();
+    try {
+      await holding.startTransaction();
+      await holding.query('SELECT count(*) FROM tickets');
+      const startedAt = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const failure: unknown = await Promise.race([
+        runMigrations(migrating).then(
+          () => 'migrated',
+          (error: unknown) => error,
+        ),
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve('still waiting after 40 s'), 40_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      const waitedMs = performance.now() - startedAt;
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).message).toMatch(/rolled back, nothing changed: .*"tickets".*Retry/);
+      expect((failure as Error).cause).toMatchObject({ code: '55P03' });
+      expect(waitedMs).toBeGreaterThanOrEqual(4_900);
+      // Rolled back whole: no column, the check as it was, the migration not recorded.
+      const added = await other.query(
+        `SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets' AND column_name = 'code_version'`,
+      );
+      expect(added).toEqual([]);
+      expect(
+        await other.query('SELECT 1 FROM migrations WHERE name = $1', [TicketTransfers1799400000000.name]),
+      ).toEqual([]);
+      // A retry once tickets is free goes through.
+      await holding.commitTransaction();
+      expect(await runMigrations(migrating)).toContain(TicketTransfers1799400000000.name);
+    } finally {
+      if (holding.isTransactionActive) await holding.rollbackTransaction();
+      await holding.release();
+      await Promise.all([migrating.destroy(), other.destroy()]);
+      await dropDatabase(scratch.DATABASE_URL);
+    }
+  }, 90_000);
+
   it('gives tickets a holder (none: the buyer) and a code version 0, and adds ticket_transfers', async () => {
     await runMigrations(db);
     const tickets = await columns('tickets');
