@@ -192,7 +192,8 @@ export class TicketTransfersRepository {
 
   /**
    * Accepts `transferId` for `userId`, whose confirmed address must be the recipient's (NOT_FOUND
-   * otherwise), while it is PENDING and before its expiry (`now`). One transaction: the ticket row,
+   * otherwise), while it is PENDING and before its expiry (`now`) and the performance's start as it
+   * is now (a reschedule may have moved it before the expiry; EXPIRED then). One transaction: the ticket row,
    * then the transfer row locked `FOR UPDATE` (the order offers and cancellation writes take them in); the ticket changed by one conditional UPDATE (still ACTIVE, not checked
    * in, held by the sender, its performance not canceled) that makes `userId` its holder and raises
    * its code version; the transfer ACCEPTED; the sender's e-mail in the outbox
@@ -209,16 +210,23 @@ export class TicketTransfersRepository {
       );
       if (!head) return { outcome: 'NOT_FOUND' };
       await manager.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [head.ticket_id]);
-      const [transfer]: (TransferRow & { matches: boolean })[] = await manager.query(
+      // The performance's start as it is now: an offer expires at the start it was made before,
+      // and a reschedule may have moved the start before that expiry.
+      const [transfer]: (TransferRow & { matches: boolean; starts_at: Date })[] = await manager.query(
         `SELECT ${TRANSFER_COLUMNS},
-                (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches
+                (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches,
+                (SELECT pf.starts_at FROM tickets t JOIN performances pf ON pf.id = t.performance_id
+                  WHERE t.id = tr.ticket_id) AS starts_at
            FROM ticket_transfers tr JOIN users u ON u.id = $2
           WHERE tr.id = $1
           FOR UPDATE OF tr`,
         [transferId, userId],
       );
       if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
-      const current = toRecord(transfer, now);
+      const current = toRecord(
+        { ...transfer, expires_at: new Date(Math.min(transfer.expires_at.getTime(), transfer.starts_at.getTime())) },
+        now,
+      );
       if (current.status !== TicketTransferStatus.Pending) return { outcome: 'NOT_PENDING', status: current.status };
       const [moved]: (TicketIdentity & { id: string })[] = await updated(
         manager,

@@ -7,14 +7,16 @@ import { dataSourceOptions } from '../data-source.options';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { PurchaseStatus } from '../entities/purchase.entity';
 import { PurchaseRepository } from './purchase.repository';
+import { TicketTransfersRepository } from './ticket-transfers.repository';
 
 /**
- * The write of a purchase's cancellation queues a notice to the holder of each transferred ticket
+ * Ticket transfers against the rest of PostgreSQL. An accept honours the performance's start as it
+ * is now. The write of a purchase's cancellation queues a notice to the holder of each transferred ticket
  * it cancels. An accept of a transfer of one of its tickets that commits while that write waits
  * for the ticket's row (the accept holds it) must still get its holder the notice: the ticket is
  * canceled in the holder's hands.
  */
-describe('cancellation write racing an accept (real PostgreSQL)', () => {
+describe('ticket transfers: accepts against reschedules and cancellation writes (real PostgreSQL)', () => {
   let env: TestEnv;
   let db: DataSource;
   let buyerId: string;
@@ -52,6 +54,57 @@ describe('cancellation write racing an accept (real PostgreSQL)', () => {
   afterAll(async () => {
     await db?.destroy();
     await dropDatabase(env.DATABASE_URL);
+  });
+
+  /** A paid purchase of the seat written to PostgreSQL, its ticket's id, and a pending offer of it to the friend. */
+  const offeredTicket = async (): Promise<{ purchaseId: string; ticketId: string; transferId: string }> => {
+    const purchaseId = randomUUID();
+    await new PurchaseRepository(db).writeBatch(
+      {
+        purchases: [
+          {
+            id: purchaseId,
+            reservationId: randomUUID(),
+            userId: buyerId,
+            performanceId,
+            seatIds: [seatId],
+            amount: 1000,
+            currency: 'KRW',
+            chargeId: `charge-${purchaseId}`,
+            status: PurchaseStatus.Paid,
+            createdAt: new Date(),
+            canceledAt: null,
+          },
+        ],
+        cancellations: [],
+      },
+      { statementTimeoutMs: 30_000 },
+    );
+    const [{ id: ticketId }] = await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1`, [
+      purchaseId,
+    ]);
+    const transferId = randomUUID();
+    await db.query(
+      `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, expires_at)
+       VALUES ($1, $2, $3, 'friend@example.test', 'friend@example.test', now() + interval '1 day')`,
+      [transferId, ticketId, buyerId],
+    );
+    return { purchaseId, ticketId, transferId };
+  };
+
+  it('refuses an accept once the performance started, also when a reschedule moved the start before the offer expiry', async () => {
+    const { ticketId, transferId } = await offeredTicket();
+    // Rescheduled to have started a minute ago: the offer's own expiry (a day on) is later.
+    await db.query(`UPDATE performances SET starts_at = now() - interval '1 minute' WHERE id = $1`, [performanceId]);
+    try {
+      const result = await new TicketTransfersRepository(db).accept(transferId, holderId, new Date());
+      expect(result).toEqual({ outcome: 'NOT_PENDING', status: 'EXPIRED' });
+      const [ticket] = await db.query(`SELECT holder_id, code_version FROM tickets WHERE id = $1`, [ticketId]);
+      expect(ticket).toEqual({ holder_id: null, code_version: 0 });
+    } finally {
+      await db.query(`UPDATE performances SET starts_at = '2030-03-01T10:00:00Z' WHERE id = $1`, [performanceId]);
+      await db.query(`UPDATE tickets SET status = 'CANCELED' WHERE id = $1`, [ticketId]);
+    }
   });
 
   it("queues the holder's notice when the accept commits while the cancellation waits for the ticket", async () => {
