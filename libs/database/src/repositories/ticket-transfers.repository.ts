@@ -174,16 +174,24 @@ export class TicketTransfersRepository {
 
   /**
    * The ticket `transferId` would move, when `userId`'s confirmed address is its recipient's (the
-   * accept's target, for the Redis mark taken before the accept itself); null otherwise, whatever
-   * the transfer's state.
+   * accept's target, for the Redis mark taken before the accept itself), and whether the transfer
+   * is still pending at `now` (not settled, before its expiry and the performance's start): one
+   * that is not can never be again, so its accept needs no mark. Null otherwise, whatever the
+   * transfer's state.
    */
-  async acceptTarget(transferId: string, userId: string): Promise<TicketIdentity | null> {
-    const [row]: (TicketIdentity & { ticket_id: string })[] = await this.dataSource.query(
+  async acceptTarget(
+    transferId: string,
+    userId: string,
+    now: Date,
+  ): Promise<(TicketIdentity & { pending: boolean }) | null> {
+    const [row]: (TicketIdentity & { ticket_id: string; pending: boolean })[] = await this.dataSource.query(
       `SELECT t.id::text AS ticket_id, t.purchase_id AS "purchaseId", t.performance_id AS "performanceId",
-              t.seat_id AS "seatId", t.code_version AS "codeVersion"
+              t.seat_id AS "seatId", t.code_version AS "codeVersion",
+              (tr.status = 'PENDING' AND tr.expires_at > $3 AND pf.starts_at > $3) AS pending
          FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id JOIN users u ON u.id = $2
+         JOIN performances pf ON pf.id = t.performance_id
         WHERE tr.id = $1 AND u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key`,
-      [transferId, userId],
+      [transferId, userId, now],
     );
     if (!row) return null;
     const { ticket_id: ticketId, ...rest } = row;

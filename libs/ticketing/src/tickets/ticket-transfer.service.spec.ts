@@ -45,7 +45,7 @@ function service(
     offer?: OfferResult;
     accept?: AcceptResult | Error;
     cancel?: CancelTransferResult;
-    target?: typeof ticket | null;
+    target?: (typeof ticket & { pending: boolean }) | null;
     mark?: CheckInMarkResult;
     canceledInRedis?: boolean;
     transferredSeats?: number[];
@@ -53,7 +53,7 @@ function service(
 ) {
   const transfers = {
     offer: vi.fn(async () => options.offer ?? { outcome: 'CREATED', transfer, ticket }),
-    acceptTarget: vi.fn(async () => (options.target === undefined ? ticket : options.target)),
+    acceptTarget: vi.fn(async () => (options.target === undefined ? { ...ticket, pending: true } : options.target)),
     accept: vi.fn(async () => {
       const result = options.accept ?? { outcome: 'ACCEPTED', transfer, ticket: { ...ticket, codeVersion: 1 } };
       if (result instanceof Error) throw result;
@@ -147,6 +147,18 @@ describe('TicketTransferService', () => {
       await expect(subject.accept('stranger', TRANSFER)).rejects.toBeInstanceOf(NotFoundError);
       await expect(subject.accept('friend', 'nope')).rejects.toBeInstanceOf(NotFoundError);
       expect(marks.markTransfer).not.toHaveBeenCalled();
+    });
+
+    it('marks nothing for a transfer no longer pending: PostgreSQL answers it with its status', async () => {
+      const { subject, transfers, marks } = service({
+        target: { ...ticket, pending: false },
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled },
+      });
+      await expect(subject.accept('friend', TRANSFER)).rejects.toMatchObject({ code: 'TransferCanceled' });
+      expect(transfers.acceptTarget).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
+      expect(transfers.accept).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
+      expect(marks.markTransfer).not.toHaveBeenCalled();
+      expect(marks.unmarkTransfer).not.toHaveBeenCalled();
     });
 
     it('refuses a purchase canceled in Redis, or a canceled performance, without asking PostgreSQL', async () => {

@@ -124,29 +124,35 @@ export class TicketTransferService {
    */
   async accept(userId: string, transferId: string): Promise<TicketTransferRecord> {
     if (!isUuid(transferId)) throw new NotFoundError('transfer');
-    const target = await this.transfers.acceptTarget(transferId, userId);
+    const now = this.clock.now();
+    const target = await this.transfers.acceptTarget(transferId, userId, now);
     if (!target) throw new NotFoundError('transfer');
-    const mark = await this.marks.markTransfer(
-      target.performanceId,
-      target.purchaseId,
-      target.seatId,
-      TRANSFER_MARK_LIFETIME_SECONDS,
-    );
+    // A transfer no longer pending never is again: PostgreSQL refuses it (409 with its status)
+    // without a mark, which would refuse the buyer's cancels meanwhile (or for the mark's whole
+    // lifetime, were the api to stop before taking it back).
+    const mark = target.pending
+      ? await this.marks.markTransfer(
+          target.performanceId,
+          target.purchaseId,
+          target.seatId,
+          TRANSFER_MARK_LIFETIME_SECONDS,
+        )
+      : null;
     // Refused before PostgreSQL saw anything; the flush of the cancellation cancels the transfer.
-    if (mark.outcome === 'CANCELED') throw new TicketCanceledError();
-    if (mark.outcome === 'PERFORMANCE_CANCELED') {
+    if (mark?.outcome === 'CANCELED') throw new TicketCanceledError();
+    if (mark?.outcome === 'PERFORMANCE_CANCELED') {
       throw new PerformanceCanceledError(target.performanceId, 'its tickets can no longer be transferred');
     }
     // Only the accept that set the mark takes it back, and only while no accept of the ticket
     // stands in PostgreSQL: the mark of a concurrent accept that won stays until its expiry.
     const unmark = async () => {
-      if (!mark.added) return;
+      if (!mark?.added) return;
       if ((await this.tickets.transferredSeatIds(target.purchaseId)).includes(target.seatId)) return;
       await this.marks.unmarkTransfer(target.performanceId, target.purchaseId, target.seatId);
     };
     let result;
     try {
-      result = await this.transfers.accept(transferId, userId, this.clock.now());
+      result = await this.transfers.accept(transferId, userId, now);
     } catch (error) {
       await unmark();
       throw error;
