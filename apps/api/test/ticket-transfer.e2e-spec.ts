@@ -53,7 +53,12 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
 
   beforeAll(async () => {
     smtp = await TestSmtpServer.create();
-    api = await startTestApi({ SMTP_URL: smtp.url, PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    // Offers without the hourly bound: this file makes many (the bound: ticket-transfers.repository.int-spec.ts).
+    api = await startTestApi({
+      SMTP_URL: smtp.url,
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      TICKET_TRANSFER_OFFERS_PER_HOUR: '10000',
+    });
     relay = await startRelay(api.env);
     mailer = await startMailer(api.env);
     call = caller(api.app);

@@ -498,3 +498,15 @@ describe('TICKET_TRANSFER_OFFER_HOURS', () => {
     expect(problemsOf({ TICKET_TRANSFER_OFFER_HOURS: value })[0]).toMatch(/^TICKET_TRANSFER_OFFER_HOURS /);
   });
 });
+
+describe('TICKET_TRANSFER_OFFERS_PER_HOUR', () => {
+  it('defaults to 10 and takes 1-10000', () => {
+    expect(parseEnv({}).TICKET_TRANSFER_OFFERS_PER_HOUR).toBe(10);
+    expect(parseEnv({ TICKET_TRANSFER_OFFERS_PER_HOUR: '1' }).TICKET_TRANSFER_OFFERS_PER_HOUR).toBe(1);
+    expect(parseEnv({ TICKET_TRANSFER_OFFERS_PER_HOUR: '10000' }).TICKET_TRANSFER_OFFERS_PER_HOUR).toBe(10_000);
+  });
+
+  it.each(['0', '10001', '2.5', 'x'])('refuses %s', (value) => {
+    expect(problemsOf({ TICKET_TRANSFER_OFFERS_PER_HOUR: value })[0]).toMatch(/^TICKET_TRANSFER_OFFERS_PER_HOUR /);
+  });
+});

@@ -171,6 +171,7 @@ export {
   TransferPendingError,
   TransferToSelfError,
   TransferLimitReachedError,
+  TooManyTransferOffersError,
   TransferNotPendingError,
 } from './tickets/ticket.errors';
 export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';

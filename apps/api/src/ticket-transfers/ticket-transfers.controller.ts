@@ -41,7 +41,13 @@ export class TicketTransfersController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      "TransferPending (another offer of the ticket waits), TicketCanceled, TicketCheckedIn, PerformanceCanceled, PerformanceStarted, TransferToSelf (the caller's own address), TransferLimitReached",
+      "TransferPending (another offer of the ticket waits), TicketCanceled, TicketCheckedIn, PerformanceCanceled, PerformanceStarted, TransferToSelf (the caller's own address), TransferLimitReached (the ticket's code version is used up: 65,535 accepts)",
+  })
+  @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description:
+      'TooManyTransferOffers: the caller made, or the address was sent, TICKET_TRANSFER_OFFERS_PER_HOUR offers in the last hour (each offer mails the address); `Retry-After`',
   })
   async offer(
     @CurrentUser() user: AuthenticatedUser,

@@ -180,4 +180,89 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     );
     expect(notices).toEqual([{ message_id: `ticket-transfer-canceled:${transferId}`, routing_key: 'ticket.transfer' }]);
   });
+  it('bounds offers a sender makes, and an address is sent, in an hour: concurrent offers counted one after the other', async () => {
+    // A sender of its own: the tests above made offers of the buyer's.
+    const [{ id: sellerId }] = await db.query(
+      `INSERT INTO users (email, email_key, name, password_hash)
+       VALUES ('seller@example.test', 'seller@example.test', 'Seller', 'not-a-hash') RETURNING id`,
+    );
+    const [event] = await db.query(
+      `INSERT INTO events (title, venue, currency) VALUES ('Many', 'Hall', 'KRW') RETURNING id`,
+    );
+    const [{ id: showId }] = await db.query(
+      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
+       VALUES ($1, '2030-03-01T10:00:00Z', now(), 12) RETURNING id`,
+      [event.id],
+    );
+    const seatIds: number[] = (
+      await db.query(
+        `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
+         SELECT $1, n, 'A', 1, '1', n, 'R', 1000 FROM generate_series(1, 12) n RETURNING id`,
+        [showId],
+      )
+    ).map((row: { id: number }) => row.id);
+    const purchaseId = randomUUID();
+    await new PurchaseRepository(db).writeBatch(
+      {
+        purchases: [
+          {
+            id: purchaseId,
+            reservationId: randomUUID(),
+            userId: sellerId,
+            performanceId: showId,
+            seatIds,
+            amount: 12_000,
+            currency: 'KRW',
+            chargeId: `charge-${purchaseId}`,
+            status: PurchaseStatus.Paid,
+            createdAt: new Date(),
+            canceledAt: null,
+          },
+        ],
+        cancellations: [],
+      },
+      { statementTimeoutMs: 30_000 },
+    );
+    const ticketIds: string[] = (
+      await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1 ORDER BY id`, [purchaseId])
+    ).map((row: { id: string }) => row.id);
+    const transfers = new TicketTransfersRepository(db);
+    const offer = (ticketId: string, senderId: string, recipient: string, maxOffersPerHour: number) =>
+      transfers.offer({
+        id: randomUUID(),
+        ticketId,
+        senderId,
+        recipientEmail: recipient,
+        recipientEmailKey: recipient,
+        now: new Date(),
+        ttlMs: 3_600_000,
+        maxOffersPerHour,
+      });
+
+    // Eight offers of the seller's at once, to eight addresses, five an hour: exactly five made.
+    const burst = await Promise.all(
+      ticketIds.slice(0, 8).map((ticketId, i) => offer(ticketId, sellerId, `r${i}@example.test`, 5)),
+    );
+    expect(burst.filter((result) => result.outcome === 'CREATED')).toHaveLength(5);
+    expect(burst.filter((result) => result.outcome === 'TOO_MANY_OFFERS')).toHaveLength(3);
+
+    // An address sent three offers in the hour (by the seller, canceled since) gets no fourth, from
+    // a sender who made none; that sender may still offer to another address.
+    const victim = 'victim@example.test';
+    await db.query(
+      `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, status, expires_at)
+       SELECT gen_random_uuid(), $1, $2, $3, $3, 'CANCELED', now() + interval '1 day' FROM generate_series(1, 3)`,
+      [ticketIds[11], sellerId, victim],
+    );
+    await db.query(`UPDATE tickets SET holder_id = $2 WHERE id = ANY($1::bigint[])`, [
+      ticketIds.slice(9, 11),
+      holderId,
+    ]);
+    expect(await offer(ticketIds[9], holderId, victim, 3)).toEqual({ outcome: 'TOO_MANY_OFFERS' });
+    expect(await offer(ticketIds[10], holderId, 'someone@example.test', 3)).toMatchObject({ outcome: 'CREATED' });
+    const mails: { n: number }[] = await db.query(
+      `SELECT count(*)::int AS n FROM outbox WHERE message_id LIKE 'ticket-transfer-offered:%'`,
+    );
+    expect(mails[0].n).toBe(6);
+  });
 });

@@ -33,12 +33,14 @@ export interface NewTicketTransfer {
   now: Date;
   /** How long an offer lasts, in ms; the performance's start ends it earlier. */
   ttlMs: number;
+  /** Offers the sender may make, and the address may be sent, in the hour before `now`. */
+  maxOffersPerHour: number;
 }
 
 /**
  * What an offer did. Refusals in the order checked: NOT_FOUND (no such ticket, or the sender does
  * not hold it), SELF, TICKET_CANCELED, CHECKED_IN, PERFORMANCE_CANCELED, PERFORMANCE_STARTED,
- * PENDING (another offer of the ticket is pending), CODE_VERSIONS_USED_UP.
+ * PENDING (another offer of the ticket is pending), CODE_VERSIONS_USED_UP, TOO_MANY_OFFERS.
  */
 export type OfferResult =
   | { outcome: 'CREATED'; transfer: TicketTransferRecord; ticket: TicketIdentity }
@@ -49,7 +51,9 @@ export type OfferResult =
   | { outcome: 'PERFORMANCE_CANCELED' }
   | { outcome: 'PERFORMANCE_STARTED' }
   | { outcome: 'PENDING' }
-  | { outcome: 'CODE_VERSIONS_USED_UP' };
+  | { outcome: 'CODE_VERSIONS_USED_UP' }
+  /** The sender, or the recipient's address, had `maxOffersPerHour` offers in the last hour. */
+  | { outcome: 'TOO_MANY_OFFERS' };
 
 /**
  * What an accept did. NOT_FOUND: no such transfer, or the caller's confirmed address is not its
@@ -149,6 +153,23 @@ export class TicketTransfersRepository {
       if (ticket.performance_canceled) return { outcome: 'PERFORMANCE_CANCELED' };
       if (ticket.starts_at.getTime() <= input.now.getTime()) return { outcome: 'PERFORMANCE_STARTED' };
       if (ticket.code_version >= 0xffff) return { outcome: 'CODE_VERSIONS_USED_UP' };
+      // Each offer e-mails an address the sender chose: bounded per sender and per address, so a
+      // ticket offered and canceled over and over mails no one without end. The two advisory locks,
+      // always taken in this order, make concurrent offers of one sender or to one address count
+      // one after the other.
+      await manager.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended('ticket-transfer-sender:' || $1, 0)),
+                pg_advisory_xact_lock(hashtextextended('ticket-transfer-recipient:' || $2, 0))`,
+        [input.senderId, input.recipientEmailKey],
+      );
+      const [recent]: { by_sender: number; to_recipient: number }[] = await manager.query(
+        `SELECT (SELECT count(*) FROM ticket_transfers WHERE sender_id = $1 AND created_at > $3)::int AS by_sender,
+                (SELECT count(*) FROM ticket_transfers WHERE recipient_email_key = $2 AND created_at > $3)::int AS to_recipient`,
+        [input.senderId, input.recipientEmailKey, new Date(input.now.getTime() - 3_600_000)],
+      );
+      if (recent.by_sender >= input.maxOffersPerHour || recent.to_recipient >= input.maxOffersPerHour) {
+        return { outcome: 'TOO_MANY_OFFERS' };
+      }
       await manager.query(
         `UPDATE ticket_transfers SET status = 'EXPIRED'
           WHERE ticket_id = $1 AND status = 'PENDING' AND expires_at <= $2`,

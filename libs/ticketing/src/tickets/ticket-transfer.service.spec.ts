@@ -20,6 +20,7 @@ import {
   PerformanceStartedError,
   TicketCanceledError,
   TicketCheckedInError,
+  TooManyTransferOffersError,
   TransferNotPendingError,
   TransferPendingError,
   TransferToSelfError,
@@ -89,7 +90,7 @@ function service(
     marks as unknown as CheckInStore,
     codes as unknown as TicketCodes,
     new FakeClock(NOW),
-    { TICKET_TRANSFER_OFFER_HOURS: 72 } as Env,
+    { TICKET_TRANSFER_OFFER_HOURS: 72, TICKET_TRANSFER_OFFERS_PER_HOUR: 10 } as Env,
   );
   return { subject, transfers, tickets, marks, codes };
 }
@@ -107,6 +108,7 @@ describe('TicketTransferService', () => {
           recipientEmailKey: 'strasse@example.test',
           now: new Date(NOW),
           ttlMs: 72 * 3_600_000,
+          maxOffersPerHour: 10,
         }),
       );
     });
@@ -119,6 +121,7 @@ describe('TicketTransferService', () => {
       [{ outcome: 'PERFORMANCE_CANCELED' }, PerformanceCanceledError],
       [{ outcome: 'PERFORMANCE_STARTED' }, PerformanceStartedError],
       [{ outcome: 'PENDING' }, TransferPendingError],
+      [{ outcome: 'TOO_MANY_OFFERS' }, TooManyTransferOffersError],
     ] as [OfferResult, new (...args: never[]) => Error][])('maps %o to its refusal', async (offer, error) => {
       const { subject } = service({ offer });
       await expect(subject.offer('buyer', '11', 'friend@example.test')).rejects.toBeInstanceOf(error);

@@ -10,6 +10,7 @@ import {
   PerformanceStartedError,
   TicketCanceledError,
   TicketCheckedInError,
+  TooManyTransferOffersError,
   TransferLimitReachedError,
   TransferNotPendingError,
   TransferPendingError,
@@ -69,7 +70,9 @@ export class TicketTransferService {
    * the caller does not hold (also one of a purchase not written to PostgreSQL yet: its tickets
    * have no ids), TransferToSelfError, TicketCanceledError (also a cancellation still only in
    * Redis), TicketCheckedInError, PerformanceCanceledError, PerformanceStartedError,
-   * TransferPendingError (one pending offer per ticket), TransferLimitReachedError.
+   * TransferPendingError (one pending offer per ticket), TransferLimitReachedError,
+   * TooManyTransferOffersError (TICKET_TRANSFER_OFFERS_PER_HOUR by the sender, or to the address, in
+   * the last hour).
    */
   async offer(senderId: string, ticketId: string, recipientEmail: string): Promise<TicketTransferRecord> {
     const now = this.clock.now();
@@ -90,6 +93,7 @@ export class TicketTransferService {
       recipientEmailKey: emailKey(recipientEmail),
       now,
       ttlMs: this.env.TICKET_TRANSFER_OFFER_HOURS * 3_600_000,
+      maxOffersPerHour: this.env.TICKET_TRANSFER_OFFERS_PER_HOUR,
     });
     switch (result.outcome) {
       case 'CREATED':
@@ -110,6 +114,8 @@ export class TicketTransferService {
         throw new TransferPendingError();
       case 'CODE_VERSIONS_USED_UP':
         throw new TransferLimitReachedError();
+      case 'TOO_MANY_OFFERS':
+        throw new TooManyTransferOffersError(this.env.TICKET_TRANSFER_OFFERS_PER_HOUR);
     }
   }
 

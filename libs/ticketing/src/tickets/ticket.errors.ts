@@ -146,6 +146,22 @@ export class PerformanceStartedError extends DomainError {
   }
 }
 
+/**
+ * The sender made, or the recipient's address was sent, `perHour` offers in the last hour: each
+ * offer mails the address, so they are bounded (429 with Retry-After).
+ */
+export class TooManyTransferOffersError extends DomainError {
+  constructor(perHour: number) {
+    super(
+      'too_many',
+      'TooManyTransferOffers',
+      `too many transfer offers: at most ${perHour} an hour by one sender or to one address`,
+      { perHour },
+      3600,
+    );
+  }
+}
+
 /** Another offer of the ticket waits for its recipient: cancel it first. */
 export class TransferPendingError extends DomainError {
   constructor() {
