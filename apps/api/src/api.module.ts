@@ -34,6 +34,7 @@ import { AdminAuditController } from './admin-audit/admin-audit.controller';
 import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
 import { TicketsController } from './tickets/tickets.controller';
+import { TicketTransfersController } from './ticket-transfers/ticket-transfers.controller';
 import { AdmissionEnd, AdmissionGuard } from './waiting-room/admission';
 import { PerformanceQueueController, QueueTicketController } from './waiting-room/waiting-room.controller';
 
@@ -71,6 +72,7 @@ export class ApiModule {
         ReservationsController,
         PurchasesController,
         TicketsController,
+        TicketTransfersController,
         StaffController,
         PerformanceQueueController,
         QueueTicketController,

@@ -98,6 +98,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
       'checked_in_at',
       'buyer_email',
       'buyer_name',
+      'holder_email',
+      'holder_name',
     ]);
     const column = (name: string) => header.indexOf(name);
     expect(rows.map((row) => row[column('purchase_id')])).toEqual([formulaPurchase, adaPurchase, adaPurchase]);
@@ -190,6 +192,8 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
         checkedInAt: null,
         buyerEmail: 'buyer@example.test',
         buyerName: 'A buyer',
+        holderEmail: 'buyer@example.test',
+        holderName: 'A buyer',
       }));
     let pages = 0;
     vi.spyOn(api.app.get(AttendeesRepository), 'page').mockImplementation(async (_id, after, limit) => {

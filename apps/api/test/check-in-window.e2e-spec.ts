@@ -250,6 +250,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
       purchaseId: raced.purchaseId,
       performanceId,
       seatId: raced.seat.id,
+      codeVersion: 0,
     };
     const repository = api.app.get(TicketsRepository);
     const window = { opensBeforeMinutes: 180, closesAfterMinutes: 240 };

@@ -304,9 +304,13 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
         'timestamp',
       ]);
     }
-    const unknown = api.app
-      .get(TicketCodes)
-      .sign({ ticketId: '987654321', purchaseId: ticket.purchaseId, performanceId: performance.id, seatId: 1 });
+    const unknown = api.app.get(TicketCodes).sign({
+      ticketId: '987654321',
+      purchaseId: ticket.purchaseId,
+      performanceId: performance.id,
+      seatId: 1,
+      codeVersion: 0,
+    });
     expect((await checkIn(unknown)).statusCode).toBe(404);
     // Nothing was admitted by any of it.
     expect((await checkIn(code)).statusCode).toBe(200);

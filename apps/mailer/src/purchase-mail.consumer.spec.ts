@@ -2,7 +2,12 @@ import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { AmqpConnection, RetryPolicy, Topology } from '@app/messaging';
-import type { EmailVerificationMailService, PasswordResetMailService, PurchaseMailService } from '@app/ticketing';
+import type {
+  EmailVerificationMailService,
+  PasswordResetMailService,
+  PurchaseMailService,
+  TicketTransferMailService,
+} from '@app/ticketing';
 import { PurchaseMailConsumer } from './purchase-mail.consumer';
 
 /**
@@ -45,6 +50,7 @@ describe('PurchaseMailConsumer in-hand gauge during stop', () => {
       mail,
       {} as PasswordResetMailService,
       {} as EmailVerificationMailService,
+      {} as TicketTransferMailService,
       { MAIL_BULK_PREFETCH: 2 } as Env,
     );
     await consumer.start();

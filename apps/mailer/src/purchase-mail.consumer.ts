@@ -17,6 +17,7 @@ import {
   MailStream,
   PasswordResetMailService,
   PurchaseMailService,
+  TicketTransferMailService,
   TokenMailOutcome,
 } from '@app/ticketing';
 
@@ -36,7 +37,7 @@ export type MailQueueName = MailStream;
  * Feeds the two mail queues to {@link PurchaseMailService}: purchase-completed messages (the
  * confirmation), purchase-canceled ones (the cancellation notice) and purchase-rescheduled ones
  * (the notice that the performance moved); password-reset messages to
- * {@link PasswordResetMailService}, and e-mail-verification ones to {@link EmailVerificationMailService}. Retries and dead-letters through the broker.
+ * {@link PasswordResetMailService}, e-mail-verification ones to {@link EmailVerificationMailService}, and ticket-transfer ones to {@link TicketTransferMailService}. Retries and dead-letters through the broker.
  *
  * Two consumers side by side, each on a channel of its own with its own prefetch: the urgent
  * queue (`<ns>.purchase-completed`: confirmations, a buyer's or an operator's cancellation,
@@ -82,6 +83,7 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
     private readonly mail: PurchaseMailService,
     private readonly resetMail: PasswordResetMailService,
     private readonly verificationMail: EmailVerificationMailService,
+    private readonly transferMail: TicketTransferMailService,
     private readonly env: Env,
   ) {
     for (const outcome of [...Object.keys(DELIVERY_LOG), 'retried', 'failed']) this.deliveries.inc({ outcome }, 0);
@@ -148,6 +150,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.resetMail.deliver(parsed.message);
       case 'email-verification':
         return this.verificationMail.deliver(parsed.message);
+      case 'ticket-transfer':
+        return this.transferMail.deliver(parsed.message, queue);
     }
   }
 
@@ -195,6 +199,8 @@ function subjectOf(parsed: MailMessage): string {
       return `password reset ${parsed.message.resetId}`;
     case 'email-verification':
       return `e-mail verification ${parsed.message.verificationId}`;
+    case 'ticket-transfer':
+      return `ticket transfer ${parsed.message.transferId} (${parsed.message.event})`;
   }
 }
 

@@ -486,3 +486,27 @@ describe('parseEnv', () => {
     expect(problemsOf({ WAITING_ROOM_POLL_AFTER_SECONDS: '0' })[0]).toMatch(/^WAITING_ROOM_POLL_AFTER_SECONDS/);
   });
 });
+
+describe('TICKET_TRANSFER_OFFER_HOURS', () => {
+  it('defaults to 72 hours and takes 1-720', () => {
+    expect(parseEnv({}).TICKET_TRANSFER_OFFER_HOURS).toBe(72);
+    expect(parseEnv({ TICKET_TRANSFER_OFFER_HOURS: '1' }).TICKET_TRANSFER_OFFER_HOURS).toBe(1);
+    expect(parseEnv({ TICKET_TRANSFER_OFFER_HOURS: '720' }).TICKET_TRANSFER_OFFER_HOURS).toBe(720);
+  });
+
+  it.each(['0', '721', '1.5', 'x'])('refuses %s', (value) => {
+    expect(problemsOf({ TICKET_TRANSFER_OFFER_HOURS: value })[0]).toMatch(/^TICKET_TRANSFER_OFFER_HOURS /);
+  });
+});
+
+describe('TICKET_TRANSFER_OFFERS_PER_HOUR', () => {
+  it('defaults to 10 and takes 1-10000', () => {
+    expect(parseEnv({}).TICKET_TRANSFER_OFFERS_PER_HOUR).toBe(10);
+    expect(parseEnv({ TICKET_TRANSFER_OFFERS_PER_HOUR: '1' }).TICKET_TRANSFER_OFFERS_PER_HOUR).toBe(1);
+    expect(parseEnv({ TICKET_TRANSFER_OFFERS_PER_HOUR: '10000' }).TICKET_TRANSFER_OFFERS_PER_HOUR).toBe(10_000);
+  });
+
+  it.each(['0', '10001', '2.5', 'x'])('refuses %s', (value) => {
+    expect(problemsOf({ TICKET_TRANSFER_OFFERS_PER_HOUR: value })[0]).toMatch(/^TICKET_TRANSFER_OFFERS_PER_HOUR /);
+  });
+});

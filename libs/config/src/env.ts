@@ -600,6 +600,26 @@ export class Env {
   EMAIL_VERIFICATION_URL?: string;
 
   /**
+   * Hours (1-720) a ticket-transfer offer waits for its recipient before it expires; an offer also
+   * expires at its performance's start, whichever comes first.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  TICKET_TRANSFER_OFFER_HOURS = 72;
+
+  /**
+   * Ticket-transfer offers (1-10000) one sender may make, and one address may be sent, in any hour
+   * (429 TooManyTransferOffers past either): each offer e-mails the address its sender typed.
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TICKET_TRANSFER_OFFERS_PER_HOUR = 10;
+
+  /**
    * Whether a buyer (role USER) must have confirmed their e-mail address to hold seats, buy, or
    * join a waiting room (403 EmailNotVerified otherwise); staff and admins never need to. Off by
    * default so that an upgrade changes nothing; on is what an on-sale wants (bots, mistyped

@@ -23,6 +23,7 @@ import { SalesRepository } from './repositories/sales.repository';
 import { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 import { SectionRepository } from './repositories/section.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
+import { TicketTransfersRepository } from './repositories/ticket-transfers.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
 import { TransactionRunner } from './transaction-runner';
@@ -50,6 +51,7 @@ const REPOSITORIES = [
   SectionRepository,
   PasswordResetTokensRepository,
   EmailVerificationTokensRepository,
+  TicketTransfersRepository,
   TransactionRunner,
 ];
 

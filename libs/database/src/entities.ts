@@ -12,6 +12,7 @@ import { PurchaseEntity } from './entities/purchase.entity';
 import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { SeatEntity } from './entities/seat.entity';
 import { TicketEntity } from './entities/ticket.entity';
+import { TicketTransferEntity } from './entities/ticket-transfer.entity';
 import { UserEntity } from './entities/user.entity';
 import { WaitingRoomEntity } from './entities/waiting-room.entity';
 
@@ -33,4 +34,5 @@ export const ENTITIES: Function[] = [
   PasswordResetTokenEntity,
   PasswordResetRequestEntity,
   EmailVerificationTokenEntity,
+  TicketTransferEntity,
 ];

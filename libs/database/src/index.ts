@@ -94,6 +94,19 @@ export type {
   OpenPaymentAttempt,
 } from './repositories/payment-attempts.repository';
 export { TicketsRepository } from './repositories/tickets.repository';
+export { TicketTransferEntity, TicketTransferStatus } from './entities/ticket-transfer.entity';
+export {
+  cancelPendingTransfersOfPurchases,
+  TicketTransfersRepository,
+} from './repositories/ticket-transfers.repository';
+export type {
+  AcceptResult,
+  CancelTransferResult,
+  NewTicketTransfer,
+  OfferResult,
+  TicketTransferRecord,
+  TransferMailFacts,
+} from './repositories/ticket-transfers.repository';
 export type {
   CheckInResult,
   CheckInWindowBounds,

@@ -30,6 +30,7 @@ import { PurchasesPaidByPerformance1798950000000 } from './migrations/1798950000
 import { PerformanceReschedules1799000000000 } from './migrations/1799000000000-PerformanceReschedules';
 import { CheckInWindow1799100000000 } from './migrations/1799100000000-CheckInWindow';
 import { EmailVerification1799300000000 } from './migrations/1799300000000-EmailVerification';
+import { TicketTransfers1799400000000 } from './migrations/1799400000000-TicketTransfers';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -68,4 +69,5 @@ export const MIGRATIONS: Function[] = [
   PerformanceReschedules1799000000000,
   CheckInWindow1799100000000,
   EmailVerification1799300000000,
+  TicketTransfers1799400000000,
 ];

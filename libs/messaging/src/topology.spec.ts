@@ -35,6 +35,7 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ROUTING.purchaseCanceled,
       ROUTING.passwordReset,
       ROUTING.emailVerification,
+      ROUTING.ticketTransfer,
     ]);
   });
 
@@ -75,6 +76,7 @@ describe('Topology: the urgent and the bulk mail queue', () => {
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'purchase.canceled'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.password-reset'],
       ['bindQueue', 'ns.purchase-completed', 'ns.events', 'account.email-verification'],
+      ['bindQueue', 'ns.purchase-completed', 'ns.events', 'ticket.transfer'],
       ['assertQueue', 'ns.purchase-completed.retry.1000ms', quorumTo('', 'ns.purchase-completed')],
       ['assertQueue', 'ns.purchase-completed.retry.2000ms', quorumTo('', 'ns.purchase-completed')],
       ['assertQueue', 'ns.purchase-completed.dead', quorum],

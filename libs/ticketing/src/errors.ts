@@ -154,6 +154,22 @@ export class PurchaseCheckedInError extends DomainError {
   }
 }
 
+/**
+ * A ticket of the purchase was given to someone else by an accepted transfer (or an accept of one is
+ * under way): the buyer can no longer cancel it (the recipient holds a ticket of it). An operator's
+ * refund and a canceled performance's bulk refund still cancel it. `seatIds`: the seats, when known.
+ */
+export class PurchaseTransferredError extends DomainError {
+  constructor(seatIds: readonly number[] = []) {
+    super(
+      'conflict',
+      'PurchaseTransferred',
+      'purchase cannot be canceled: a ticket of it was transferred to someone else; ask the box office',
+      seatIds.length > 0 ? { seatIds: [...seatIds] } : undefined,
+    );
+  }
+}
+
 export class PurchaseRefundedError extends DomainError {
   constructor() {
     super('conflict', 'PurchaseRefunded', 'purchase has already been refunded or canceled');

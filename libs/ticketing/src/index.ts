@@ -12,6 +12,7 @@ export {
   PaymentDeclinedError,
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
+  PurchaseTransferredError,
   SalesClosedError,
   SalesNotOpenError,
   SeatBlocksNotReplicatedError,
@@ -123,6 +124,7 @@ export type { DeliveryOutcome } from './notifications/purchase-mail.service';
 export { PasswordResetMailService } from './notifications/password-reset-mail.service';
 export type { PasswordResetDeliveryOutcome } from './notifications/password-reset-mail.service';
 export { EmailVerificationMailService } from './notifications/email-verification-mail.service';
+export { TicketTransferMailService } from './notifications/ticket-transfer-mail.service';
 export type { TokenMailOutcome } from './notifications/token-mail';
 export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
@@ -163,7 +165,18 @@ export {
   TicketCanceledError,
   TicketForAnotherPerformanceError,
   TicketsNotIssuedError,
+  TicketTransferredError,
+  TicketCheckedInError,
+  PerformanceStartedError,
+  TransferPendingError,
+  TransferToSelfError,
+  TransferLimitReachedError,
+  TooManyTransferOffersError,
+  TransferNotPendingError,
 } from './tickets/ticket.errors';
+export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
+export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';
+export { MAX_CODE_VERSION, REISSUED_TICKET_CODE_LENGTH } from './tickets/ticket-codes';
 export { WaitingRoomModule } from './waiting-room/waiting-room.module';
 export { WaitingRoomService } from './waiting-room/waiting-room.service';
 export { WaitingRoomStore } from './waiting-room/waiting-room.store';

@@ -39,7 +39,7 @@ import {
 } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
 import { rebuildSeating } from './seats/seating-scripts';
-import { markCheckIn } from './tickets/ticket-scripts';
+import { markCheckIn, markTransfer } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
 /**
@@ -311,6 +311,13 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     await redis.del(keys.checkedIn('p1'));
+    // So does an accept of a transfer under way (its mark); taken back, the buyer may cancel.
+    expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: false });
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
+      outcome: 'TRANSFERRED',
+    });
+    await redis.srem(keys.transferred('p1'), '1');
     // A purchase the flusher parked (PostgreSQL refused it for good) did not happen: not cancelable.
     await redis.hset(keys.purchase('p1'), 'parkedAt', 1);
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
@@ -324,9 +331,14 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     });
     expect(await redis.hgetall(keys.ticketsBought)).toEqual({});
     expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
     // A same-key retry's sale of the canceled purchase is told so, never replayed as a sale.
     expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'CANCELED' });
-    ran.add('boxofficePurchase').add('boxofficeCancelPurchase').add('boxofficeCheckInMark');
+    ran
+      .add('boxofficePurchase')
+      .add('boxofficeCancelPurchase')
+      .add('boxofficeCheckInMark')
+      .add('boxofficeTransferMark');
 
     expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);
     // A removed performance (no meta hash) gets no group, and no stream either.

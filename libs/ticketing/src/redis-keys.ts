@@ -101,6 +101,12 @@ export interface PerformanceKeys {
    * check-in, so that the cancel script sees a check-in the moment it began (tickets/check-in-mark.lua).
    */
   checkedIn(purchaseId: string): string;
+  /**
+   * Set: seat ids of the purchase whose ticket a transfer's recipient is accepting or accepted,
+   * marked before PostgreSQL records the accept, so that a buyer's cancel script sees it the moment
+   * it began (tickets/transfer-mark.lua, purchases/cancel-purchase.lua).
+   */
+  transferred(purchaseId: string): string;
   /** Stream: purchases and cancellations waiting to be written to PostgreSQL by `batch`. */
   purchaseStream: string;
   /**
@@ -140,6 +146,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
+    transferred: (purchaseId) => `${tag}:transferred:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
     purchaseDeadLetters: `${tag}:purchases-parked`,
     free: `${tag}:free`,

@@ -7,7 +7,7 @@ import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
 
 /** An e-mail address in its one spelling (trimmed, NFC, lower case), with nothing invisible in it. */
-const NormalizedEmail = () =>
+export const NormalizedEmail = () =>
   applyDecorators(
     Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
     ValidateBy({

@@ -55,3 +55,20 @@ export class ParseUuidPipe implements PipeTransform<unknown, string> {
     return value.toLowerCase();
   }
 }
+
+/**
+ * A ticket id in a path (`:ticketId`): a positive bigint in canonical decimal digits (no sign,
+ * leading zero, exponent or spaces), at most 2^63 - 1, kept as its decimal string. Anything else is
+ * a 400 naming the parameter.
+ */
+@Injectable()
+export class ParseTicketIdPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown, metadata: ArgumentMetadata): string {
+    if (typeof value !== 'string' || !/^[1-9][0-9]{0,18}$/.test(value) || BigInt(value) >= 2n ** 63n) {
+      throw new BadRequestException([
+        `${metadata.data ?? 'id'} must be a ticket id: a positive integer in decimal digits, such as 1024`,
+      ]);
+    }
+    return value;
+  }
+}

@@ -23,6 +23,8 @@ function record(overrides: Partial<AttendeeRecord> = {}): AttendeeRecord {
     checkedInAt: null,
     buyerEmail: 'ada@example.test',
     buyerName: 'Ada',
+    holderEmail: 'ada@example.test',
+    holderName: 'Ada',
     ...overrides,
   };
 }
@@ -37,7 +39,20 @@ const parsed = async (pages: AsyncIterable<AttendeeRecord[]>): Promise<string[][
 describe('attendeesCsv', () => {
   it('writes the header, then one line per record of every page, nulls as empty cells', async () => {
     const lines = await parsed(
-      pagesOf([record()], [record({ position: 2, ticketId: '8', price: null, buyerEmail: null, buyerName: null })]),
+      pagesOf(
+        [record()],
+        [
+          record({
+            position: 2,
+            ticketId: '8',
+            price: null,
+            buyerEmail: null,
+            buyerName: null,
+            holderEmail: null,
+            holderName: null,
+          }),
+        ],
+      ),
     );
     expect(lines[0]).toEqual([...ATTENDEE_CSV_COLUMNS]);
     expect(lines.slice(1)).toEqual([
@@ -53,8 +68,10 @@ describe('attendeesCsv', () => {
         '',
         'ada@example.test',
         'Ada',
+        'ada@example.test',
+        'Ada',
       ],
-      ['8', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', ''],
+      ['8', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', '', '', ''],
     ]);
   });
 

@@ -16,6 +16,8 @@ export const ATTENDEE_CSV_COLUMNS = [
   'checked_in_at',
   'buyer_email',
   'buyer_name',
+  'holder_email',
+  'holder_name',
 ] as const;
 
 function line(record: AttendeeRecord): (string | number | null)[] {
@@ -31,6 +33,8 @@ function line(record: AttendeeRecord): (string | number | null)[] {
     record.checkedInAt?.toISOString() ?? null,
     record.buyerEmail,
     record.buyerName,
+    record.holderEmail,
+    record.holderName,
   ];
 }
 

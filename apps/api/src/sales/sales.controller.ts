@@ -51,7 +51,7 @@ export class SalesController {
   @ApiOkResponse({
     description:
       'CSV (UTF-8 with a byte-order mark, CRLF lines, a header line): ticket_id, purchase_id, section, row, seat, ' +
-      'price (minor units), currency, purchased_at, checked_in_at (empty until scanned), buyer_email, buyer_name. ' +
+      'price (minor units), currency, purchased_at, checked_in_at (empty until scanned), buyer_email, buyer_name, holder_email, holder_name (who holds it now: the buyer unless it was transferred). ' +
       'Text cells a spreadsheet would read as a formula start with an apostrophe.',
     content: { 'text/csv': { schema: { type: 'string' } } },
   })

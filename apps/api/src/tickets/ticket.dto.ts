@@ -7,7 +7,7 @@ import { MaxLength } from '../common/text-length';
 /** The body of `POST /check-in`: the code read from the ticket's QR code. */
 export class CheckInCreateDto {
   /**
-   * The signed ticket code (66 base64url characters) as scanned. A forged or malformed one is a 400.
+   * The signed ticket code (66 base64url characters, 68 for a code reissued by a transfer) as scanned. A forged or malformed one is a 400.
    * @example "AQAAAAAAAAABC2_zXm0sSkOdVS8LDB0uPwAAACoAAAV5Qk8y4cNfQ2l3f4sWcJ7EhA"
    */
   @IsString()
@@ -57,10 +57,13 @@ export class TicketResponseDto {
   @ApiProperty({ type: 'integer' })
   performanceId: number;
   seat: TicketSeatDto;
-  /** `CANCELED` once the purchase is canceled or refunded. */
-  @ApiProperty({ enum: ['ACTIVE', 'CANCELED'] })
-  status: 'ACTIVE' | 'CANCELED';
-  /** The signed code to show at the door, also drawn as the QR code of the purchase e-mail; null when canceled. */
+  /**
+   * `CANCELED` once the purchase is canceled or refunded; `TRANSFERRED` once the buyer gave it to
+   * someone else by a transfer (its code is theirs now).
+   */
+  @ApiProperty({ enum: ['ACTIVE', 'CANCELED', 'TRANSFERRED'] })
+  status: 'ACTIVE' | 'CANCELED' | 'TRANSFERRED';
+  /** The signed code to show at the door, also drawn as the QR code of the purchase e-mail; null when canceled or transferred. */
   @ApiProperty({ type: 'string', nullable: true })
   code: string | null;
   /** When it was checked in at the door (RFC 3339, UTC); null before. */
@@ -79,7 +82,7 @@ export class CheckInHolderDto {
   email: string;
 }
 
-/** A successful check-in: let the holder in, to this seat. */
+/** A successful check-in: let the holder in (the ticket's current holder: its buyer, or who it was transferred to), to this seat. */
 export class CheckInResponseDto {
   /** @example "1024" */
   ticketId: string;
@@ -105,7 +108,7 @@ export function mapTicket(ticket: Ticket): TicketResponseDto {
       rowLabel: ticket.rowLabel,
       number: ticket.number,
     },
-    status: ticket.status === 'CANCELED' ? 'CANCELED' : 'ACTIVE',
+    status: ticket.status === 'CANCELED' ? 'CANCELED' : ticket.status === 'TRANSFERRED' ? 'TRANSFERRED' : 'ACTIVE',
     code: ticket.code,
     checkedInAt: ticket.checkedInAt ? ticket.checkedInAt.toISOString() : null,
   };

@@ -1,7 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
-import { TicketService } from '@app/ticketing';
+import { TicketService, TicketTransferService } from '@app/ticketing';
+import { PageQueryDto } from '../common/page-query.dto';
+import { HeldTicketPageDto, mapHeldTicket } from '../ticket-transfers/ticket-transfer.dto';
 import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketListDto } from './ticket.dto';
@@ -10,10 +12,26 @@ import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketList
 @ApiBearerAuth()
 @Controller()
 export class TicketsController {
-  constructor(private readonly tickets: TicketService) {}
+  constructor(
+    private readonly tickets: TicketService,
+    private readonly transfers: TicketTransferService,
+  ) {}
 
   /**
-   * The tickets of the caller's purchase, one per seat, each with its signed code. Anyone else's
+   * The tickets the caller holds, newest first: those of its purchases it did not transfer away,
+   * and those it received by a transfer (`received: true`), each with the code of its current
+   * version. Tickets are listed once issued (their purchase written to PostgreSQL, a few seconds
+   * after it is answered).
+   */
+  @Get('tickets')
+  async held(@CurrentUser() user: AuthenticatedUser, @Query() query: PageQueryDto): Promise<HeldTicketPageDto> {
+    const page = await this.transfers.held(user.id, query.cursor, query.limit);
+    return { items: page.items.map(mapHeldTicket), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * The tickets of the caller's purchase, one per seat, each with its signed code (none for a
+   * ticket transferred to someone else: status TRANSFERRED). Anyone else's
    * purchase is a 404. Tickets are issued when the purchase is written to PostgreSQL (a few
    * seconds after it is answered): before that, 409 `TicketsNotIssued` with `Retry-After`, but
    * for a purchase canceled already: its tickets, CANCELED, as after the flush (`id` null until then).
@@ -63,7 +81,7 @@ export class TicketsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'already checked in (`details.checkedInAt`; the message on the venue clock), canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
+      'already checked in (`details.checkedInAt`; the message on the venue clock), TicketTransferred (a code from before a transfer of the ticket: void), canceled (also while the cancellation is only in Redis; before any window refusal), its performance canceled, (with `performanceId`) a ticket for another performance, or scanned outside its check-in window: before doors open (`details.reason` NOT_OPEN) or after check-in closed (CLOSED), with the performance start on the venue clock in the message and `details`; nothing recorded',
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));

@@ -17,6 +17,12 @@ export enum AuthEventType {
   EmailVerificationRequested = 'EMAIL_VERIFICATION_REQUESTED',
   /** The account confirmed its e-mail address with a verification token. */
   EmailVerified = 'EMAIL_VERIFIED',
+  /** The account offered a ticket it holds to an e-mail address. */
+  TicketTransferOffered = 'TICKET_TRANSFER_OFFERED',
+  /** The account withdrew a pending offer of its ticket. */
+  TicketTransferCanceled = 'TICKET_TRANSFER_CANCELED',
+  /** The account accepted a ticket offered to its confirmed address: it holds the ticket now. */
+  TicketTransferAccepted = 'TICKET_TRANSFER_ACCEPTED',
 }
 
 /** An append-only audit trail of security-relevant account events. */

@@ -6,7 +6,10 @@ import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity('email_deliveries')
 @Index('email_deliveries_purchase_told', ['purchaseId', 'sentAt'], { where: '"starts_at" IS NOT NULL' })
-@Check('email_deliveries_purchase_id_check', `"purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%'`)
+@Check(
+  'email_deliveries_purchase_id_check',
+  `"purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%' OR "message_id" LIKE 'email-verification:%' OR "message_id" LIKE 'ticket-transfer-%'`,
+)
 export class EmailDeliveryEntity {
   @PrimaryColumn({ name: 'message_id', type: 'varchar', length: 200 })
   messageId: string;

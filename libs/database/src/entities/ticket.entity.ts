@@ -42,4 +42,19 @@ export class TicketEntity {
   /** The staff member (or admin) who checked it in; null once that account is deleted. */
   @Column({ name: 'checked_in_by', type: 'uuid', nullable: true })
   checkedInBy: string | null;
+
+  /**
+   * Who holds the ticket when it was transferred (the account that accepted the last transfer);
+   * null: its purchase's buyer holds it. Set only by an accepted transfer (TicketTransfersRepository).
+   */
+  @Index('tickets_holder_id_idx', { synchronize: false })
+  @Column({ name: 'holder_id', type: 'uuid', nullable: true })
+  holderId: string | null;
+
+  /**
+   * Version of the ticket's signed code (0-65535): raised by every accepted transfer, so a code
+   * signed before it (which names the old version) no longer admits.
+   */
+  @Column({ name: 'code_version', type: 'int', default: 0 })
+  codeVersion: number;
 }

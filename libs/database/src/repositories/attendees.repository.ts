@@ -23,6 +23,12 @@ export interface AttendeeRecord {
   /** The buyer's account; null when the account was deleted since. */
   buyerEmail: string | null;
   buyerName: string | null;
+  /**
+   * Who holds the ticket now: the account of its last accepted transfer, else the buyer (then the
+   * same as `buyerEmail` and `buyerName`); null when that account was deleted since.
+   */
+  holderEmail: string | null;
+  holderName: string | null;
 }
 
 /** The performance's door list, read from PostgreSQL a page at a time. */
@@ -44,11 +50,13 @@ export class AttendeesRepository {
       .query(
         `SELECT s.position, t.id::text AS "ticketId", t.purchase_id AS "purchaseId", s.section, s.row_label AS "rowLabel",
                 s."number", t.price, p.currency, p.created_at AS "purchasedAt", t.checked_in_at AS "checkedInAt",
-                u.email AS "buyerEmail", u.name AS "buyerName"
+                u.email AS "buyerEmail", u.name AS "buyerName",
+                COALESCE(h.email, u.email) AS "holderEmail", COALESCE(h.name, u.name) AS "holderName"
          FROM seats s
          JOIN tickets t ON t.seat_id = s.id AND t.status = 'ACTIVE'
          JOIN purchases p ON p.id = t.purchase_id
          LEFT JOIN users u ON u.id = p.user_id
+         LEFT JOIN users h ON h.id = t.holder_id
          WHERE s.performance_id = $1 AND s.position > $2
          ORDER BY s.position
          LIMIT $3`,

@@ -41,6 +41,8 @@ export interface ReceiptTicket {
   purchaseId: string;
   performanceId: number;
   seatId: number;
+  /** The ticket's code version (0 until a transfer; a ticket given away is not on its buyer's receipt). */
+  codeVersion: number;
   section: string;
   row: number;
   rowLabel: string;
@@ -88,11 +90,11 @@ export class PurchaseReceiptsRepository {
                 WHERE t.purchase_id = p.id) AS seats,
               (SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
                                                  'performanceId', t.performance_id, 'seatId', t.seat_id,
-                                                 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
+                                                 'codeVersion', t.code_version, 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
                                                  'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
-                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE') AS tickets,
+                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND t.holder_id IS NULL) AS tickets,
               EXISTS (SELECT 1 FROM tickets t WHERE t.purchase_id = p.id AND t.checked_in_at IS NOT NULL) AS checked_in,
               pc.performance_id IS NOT NULL AS performance_canceled, pc.reason AS cancellation_reason,
               pc.requested_at AS cancellation_requested_at

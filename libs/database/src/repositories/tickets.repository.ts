@@ -10,6 +10,8 @@ export interface TicketIdentity {
   purchaseId: string;
   performanceId: number;
   seatId: number;
+  /** Version of the ticket's code (0 until its first transfer); a code naming another one is void. */
+  codeVersion: number;
 }
 
 /** One ticket with its seat, as its buyer and the door see it. */
@@ -21,6 +23,8 @@ export interface TicketRecord extends TicketIdentity {
   rowLabel: string;
   number: number;
   checkedInAt: Date | null;
+  /** Who holds it after a transfer (the account that accepted it); null: its purchase's buyer. */
+  holderId: string | null;
 }
 
 /** What one check-in did; exactly one of concurrent check-ins of a ticket is `CHECKED_IN`. */
@@ -29,6 +33,8 @@ export type CheckInResult =
   | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
   | { outcome: 'CANCELED' }
   | { outcome: 'PERFORMANCE_CANCELED' }
+  /** The code names an older code version: the ticket was transferred since, and this code is void. */
+  | { outcome: 'TRANSFERRED' }
   /**
    * `at` lay outside the performance's check-in window: the window the UPDATE compared it with
    * (`opensAt` included, `closesAt` excluded) around `startsAt`, all as that statement read them.
@@ -58,10 +64,12 @@ interface TicketRow {
   row_label: string;
   number: number;
   checked_in_at: Date | null;
+  code_version: number;
+  holder_id: string | null;
 }
 
 const TICKET_COLUMNS = `t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.status, s.section, s."row", s.row_label,
-  s."number", t.checked_in_at`;
+  s."number", t.checked_in_at, t.code_version, t.holder_id`;
 
 /** Tickets (written by the purchase flusher) and their check-in at the door. */
 @Injectable()
@@ -83,6 +91,40 @@ export class TicketsRepository {
     // The flusher writes a purchase and its tickets in one statement: no purchase row has none.
     if (rows.length === 0) return null;
     return { userId: rows[0].user_id, tickets: rows.map(toRecord) };
+  }
+
+  /** The purchase and performance of ticket `ticketId` (a bigint, decimal); null when there is none. */
+  async locate(ticketId: string): Promise<{ purchaseId: string; performanceId: number } | null> {
+    const [row]: { purchase_id: string; performance_id: number }[] = await this.dataSource.query(
+      'SELECT purchase_id, performance_id FROM tickets WHERE id = $1',
+      [ticketId],
+    );
+    return row ? { purchaseId: row.purchase_id, performanceId: row.performance_id } : null;
+  }
+
+  /**
+   * Up to `limit` tickets `userId` holds, newest ticket first (by id, below `beforeTicketId` when
+   * given): the tickets of its own purchases not transferred away (`holder_id` null) and those it
+   * received (`holder_id` = it). Tickets of purchases not written here yet are not among them.
+   * Canceled ones are (status CANCELED).
+   */
+  async heldBy(userId: string, beforeTicketId: string | null, limit: number): Promise<TicketRecord[]> {
+    const rows: TicketRow[] = await this.dataSource.query(
+      `WITH held AS (
+         (SELECT t.id FROM purchases p JOIN tickets t ON t.purchase_id = p.id
+           WHERE p.user_id = $1 AND t.holder_id IS NULL AND ($2::bigint IS NULL OR t.id < $2::bigint)
+           ORDER BY t.id DESC LIMIT $3)
+         UNION ALL
+         (SELECT t.id FROM tickets t
+           WHERE t.holder_id = $1 AND ($2::bigint IS NULL OR t.id < $2::bigint)
+           ORDER BY t.id DESC LIMIT $3)
+       )
+       SELECT ${TICKET_COLUMNS}
+         FROM held JOIN tickets t ON t.id = held.id JOIN seats s ON s.id = t.seat_id
+        ORDER BY t.id DESC LIMIT $3`,
+      [userId, beforeTicketId, limit],
+    );
+    return rows.map(toRecord);
   }
 
   /**
@@ -109,16 +151,32 @@ export class TicketsRepository {
   }
 
   /**
-   * The ticket's status and when it was checked in at the door (null: not yet), read together in
-   * one statement; null when there is no such ticket (all four parts of `identity` must match).
+   * The ticket's status, when it was checked in at the door (null: not yet) and its code version
+   * now, read together in one statement; null when there is no such ticket (the ticket id,
+   * purchase, performance and seat of `identity` must match; its code version is not compared).
    */
-  async doorState(identity: TicketIdentity): Promise<{ status: TicketStatus; checkedInAt: Date | null } | null> {
-    const [row]: { status: TicketStatus; checked_in_at: Date | null }[] = await this.dataSource.query(
-      `SELECT status, checked_in_at FROM tickets
-        WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
-      [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId],
+  async doorState(
+    identity: TicketIdentity,
+  ): Promise<{ status: TicketStatus; checkedInAt: Date | null; codeVersion: number } | null> {
+    const [row]: { status: TicketStatus; checked_in_at: Date | null; code_version: number }[] =
+      await this.dataSource.query(
+        `SELECT status, checked_in_at, code_version FROM tickets
+          WHERE id = $1 AND purchase_id = $2 AND performance_id = $3 AND seat_id = $4`,
+        [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId],
+      );
+    return row ? { status: row.status, checkedInAt: row.checked_in_at, codeVersion: row.code_version } : null;
+  }
+
+  /**
+   * Seat ids of the purchase's tickets ever transferred (held by an account through an accepted
+   * transfer): the buyer can no longer cancel it. None before it is written here.
+   */
+  async transferredSeatIds(purchaseId: string): Promise<number[]> {
+    const rows: { seat_id: number }[] = await this.dataSource.query(
+      'SELECT seat_id FROM tickets WHERE purchase_id = $1 AND holder_id IS NOT NULL ORDER BY seat_id',
+      [purchaseId],
     );
-    return row ? { status: row.status, checkedInAt: row.checked_in_at } : null;
+    return rows.map((row) => row.seat_id);
   }
 
   /** Seat ids of the purchase's tickets checked in at the door (none before it is written here). */
@@ -137,6 +195,10 @@ export class TicketsRepository {
    * account scanning. All four parts of `identity` must match the row. `window.at` must lie in the
    * performance's check-in window around its `starts_at` as this statement reads it, so a start
    * moved by a PATCH committed before it counts (OUTSIDE_WINDOW otherwise, nothing written).
+   * `identity.codeVersion` must be the row's (TRANSFERRED otherwise: a code signed before an
+   * accepted transfer): an accept raises it with a conditional UPDATE of the same row, so of an
+   * accept and a check-in of the old code exactly one changes the row. The holder answered is the
+   * ticket's (`holder_id`, else its purchase's buyer).
    */
   async checkIn(identity: TicketIdentity, staffId: string, window: CheckInWindowBounds): Promise<CheckInResult> {
     const params = [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId];
@@ -160,8 +222,8 @@ export class TicketsRepository {
          UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5
            FROM seats s, purchases p, users u, w
           WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
-            AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL
-            AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
+            AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND t.code_version = $9
+            AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = COALESCE(t.holder_id, p.user_id)
             AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
             AND w.id = t.performance_id
             AND $6::timestamptz >= w.opens_at AND $6::timestamptz < w.closes_at
@@ -169,7 +231,7 @@ export class TicketsRepository {
        )
        SELECT admitted.*, w.starts_at AS window_starts_at, w.opens_at AS window_opens_at, w.closes_at AS window_closes_at
          FROM w LEFT JOIN admitted ON true`,
-      [...params, staffId, ...bounds],
+      [...params, staffId, ...bounds, identity.codeVersion],
     );
     const [first] = rows;
     if (first?.id != null) {
@@ -189,6 +251,8 @@ export class TicketsRepository {
       [identity.performanceId],
     );
     if (canceled.length > 0) return { outcome: 'PERFORMANCE_CANCELED' };
+    // A code from before a transfer is void whatever became of the ticket since.
+    if (current.codeVersion !== identity.codeVersion) return { outcome: 'TRANSFERRED' };
     // Checked in first and canceled later: the person is inside; "already checked in" says when.
     if (current.checkedInAt) return { outcome: 'ALREADY_CHECKED_IN', checkedInAt: current.checkedInAt };
     if (current.status !== TicketStatus.Active) return { outcome: 'CANCELED' };
@@ -217,5 +281,7 @@ function toRecord(row: TicketRow): TicketRecord {
     rowLabel: row.row_label,
     number: row.number,
     checkedInAt: row.checked_in_at,
+    codeVersion: row.code_version,
+    holderId: row.holder_id,
   };
 }

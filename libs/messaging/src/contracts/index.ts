@@ -29,3 +29,10 @@ export {
   toEmailVerification,
 } from './email-verification';
 export type { EmailVerificationMessage } from './email-verification';
+export {
+  isTicketTransferBody,
+  TICKET_TRANSFER_TYPE,
+  ticketTransferMessageId,
+  toTicketTransfer,
+} from './ticket-transfer';
+export type { TicketTransferMailEvent, TicketTransferMessage } from './ticket-transfer';

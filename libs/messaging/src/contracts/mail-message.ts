@@ -1,4 +1,5 @@
 import { EmailVerificationMessage, isEmailVerificationBody, toEmailVerification } from './email-verification';
+import { isTicketTransferBody, TicketTransferMessage, toTicketTransfer } from './ticket-transfer';
 import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
 import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
 import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
@@ -7,18 +8,19 @@ import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseResche
 /**
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
  * confirmation, a cancellation notice, a notice that the purchase's performance moved, a
- * password reset, or an e-mail address to confirm.
+ * password reset, an e-mail address to confirm, or a ticket transfer's offer or acceptance.
  */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
   | { kind: 'canceled'; message: PurchaseCanceledMessage }
   | { kind: 'rescheduled'; message: PurchaseRescheduledMessage }
   | { kind: 'password-reset'; message: PasswordResetMessage }
-  | { kind: 'email-verification'; message: EmailVerificationMessage };
+  | { kind: 'email-verification'; message: EmailVerificationMessage }
+  | { kind: 'ticket-transfer'; message: TicketTransferMessage };
 
 /**
  * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled,
- * password-reset or email-verification when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * password-reset, email-verification or ticket-transfer when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -31,5 +33,6 @@ export function parseMailMessage(content: Buffer): MailMessage {
   if (isPurchaseRescheduledBody(body)) return { kind: 'rescheduled', message: toPurchaseRescheduled(body) };
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
   if (isEmailVerificationBody(body)) return { kind: 'email-verification', message: toEmailVerification(body) };
+  if (isTicketTransferBody(body)) return { kind: 'ticket-transfer', message: toTicketTransfer(body) };
   return { kind: 'completed', message: parsePurchaseCompleted(content) };
 }

@@ -21,18 +21,24 @@ export const ROUTING = {
   passwordReset: 'account.password-reset',
   /** "Confirm your e-mail address" e-mails: on the urgent mail queue, as password resets. */
   emailVerification: 'account.email-verification',
+  /**
+   * Ticket-transfer e-mails (an offer to the recipient's address, "accepted" to the sender): on the
+   * urgent mail queue, one request each. TicketTransfersRepository writes this key in SQL.
+   */
+  ticketTransfer: 'ticket.transfer',
 } as const;
 
 /**
  * The routing keys of the urgent mail queue (`<ns>.purchase-completed`): e-mails one person is
  * waiting for now, each caused by one request (a purchase, a buyer's cancel, an operator's refund of
- * one purchase, a password reset, an address to confirm).
+ * one purchase, a password reset, an address to confirm, a ticket transfer).
  */
 export const URGENT_MAIL_ROUTING: readonly string[] = [
   ROUTING.purchaseCompleted,
   ROUTING.purchaseCanceled,
   ROUTING.passwordReset,
   ROUTING.emailVerification,
+  ROUTING.ticketTransfer,
 ];
 
 /**

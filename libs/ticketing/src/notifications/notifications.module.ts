@@ -3,11 +3,12 @@ import { EmailVerificationMailService } from './email-verification-mail.service'
 import { Mailer } from './mailer.port';
 import { PasswordResetMailService } from './password-reset-mail.service';
 import { PurchaseMailService } from './purchase-mail.service';
+import { TicketTransferMailService } from './ticket-transfer-mail.service';
 import { TicketCodes } from '../tickets/ticket-codes';
 
 /**
- * Purchase e-mails, with the tickets' signed codes as QR images, password-reset and "confirm your
- * e-mail address" e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
+ * Purchase e-mails, with the tickets' signed codes as QR images, password-reset, "confirm your
+ * e-mail address" and ticket-transfer e-mails. Needs the global Env and DatabaseModule. The process that sends binds the
  * `Mailer` port to its adapter (the mailer's SMTP one), so the rules load no mail transport.
  */
 @Module({})
@@ -22,8 +23,15 @@ export class NotificationsModule {
         PurchaseMailService,
         PasswordResetMailService,
         EmailVerificationMailService,
+        TicketTransferMailService,
       ],
-      exports: [Mailer, PurchaseMailService, PasswordResetMailService, EmailVerificationMailService],
+      exports: [
+        Mailer,
+        PurchaseMailService,
+        PasswordResetMailService,
+        EmailVerificationMailService,
+        TicketTransferMailService,
+      ],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { MAIL_LINK_TOKEN } from '@app/config';
 import type { EmailDeliveriesRepository, TransactionRunner } from '@app/database';
-import { Mailer } from './mailer.port';
+import { Mailer, MailStream } from './mailer.port';
 import { RenderedEmail } from './purchase-email.template';
 import { sendClaimed } from './send-claimed';
 
@@ -17,7 +17,8 @@ export function mailLink(url: string, token: string): string {
 }
 
 /**
- * Sends the e-mail of message `messageId` to `recipient` once, on the urgent stream (SMTP_URL):
+ * Sends the e-mail of message `messageId` to `recipient` once, on `stream` (default the urgent
+ * one, SMTP_URL; a ticket holder's notice of a canceled show goes through the bulk one):
  * claimed in `email_deliveries` like a purchase confirmation (see PurchaseMailService), so a
  * redelivered message sends nothing (`already-sent`); `email` is rendered only once the claim is held.
  */
@@ -31,6 +32,7 @@ export function sendTokenMailOnce(
   messageId: string,
   recipient: { email: string; name: string },
   email: () => RenderedEmail,
+  stream: MailStream = 'urgent',
 ): Promise<Exclude<TokenMailOutcome, 'stale'>> {
   return deps.transactions.run(async (manager) => {
     const claimed = await deps.deliveries.claim(manager, { messageId, purchaseId: null, recipient: recipient.email });
@@ -38,8 +40,8 @@ export function sendTokenMailOnce(
     return sendClaimed(deps, manager, messageId, {
       ...email(),
       to: { name: recipient.name, address: recipient.email },
-      // An account's own request, read at once: never behind a show's notices.
-      stream: 'urgent',
+      // An account's own request, read at once: never behind a show's notices (unless it is one).
+      stream,
     });
   });
 }

@@ -29,6 +29,10 @@
   KEYS[11] tickets  hash user id -> seats of the user's paid purchases not canceled: the
            bought   canceled purchase's seats (all of them, the checked-in ones an operator kept
                     sold too: the buyer has no ticket of it left) leave the buyer's count
+  KEYS[12] transferred  set of the purchase's seat ids whose ticket is being, or was, accepted by
+                    a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
+                    records the accept): a buyer's cancel is refused ('TRANSFERRED'), an operator's
+                    is not (a refund of a transferred ticket is the box office's call)
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
@@ -46,12 +50,13 @@
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
+    {'TRANSFERRED'}        refused ('buyer' only): a ticket of it was given to someone by a transfer
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
                            (freeing seats into a missing state would be overwritten by the rebuild,
                            and a missing cancelUntil would read as no limit)
 ]]
---- @keys 11
+--- @keys 12
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
@@ -76,11 +81,13 @@ end
 for _, seatId in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(seatId) end
 for seatId in string.gmatch(knownCheckedIn, '[^,]+') do noteCheckedIn(seatId) end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
+local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1
 
 if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
+  if refusedForTransfer then return {'TRANSFERRED'} end
   local persisted = {}
   for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   redis.call('HSET', purchaseKey, unpack(persisted))
@@ -94,6 +101,7 @@ if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
+if refusedForTransfer then return {'TRANSFERRED'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.
 local toFree, kept = {}, {}

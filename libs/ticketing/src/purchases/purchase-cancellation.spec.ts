@@ -14,6 +14,7 @@ import {
   NotFoundError,
   PurchaseCanceledError,
   PurchaseCheckedInError,
+  PurchaseTransferredError,
 } from '../errors';
 import { newIdOf } from '../ids';
 import { PaymentGateway } from './payment-gateway';
@@ -65,7 +66,10 @@ function cancellation(
   };
   const attempts = { markRefunded: vi.fn(async () => true) };
   const gateway = { refund: vi.fn(async () => {}) };
-  const tickets = { checkedInSeatIds: vi.fn(async (): Promise<number[]> => []) };
+  const tickets = {
+    checkedInSeatIds: vi.fn(async (): Promise<number[]> => []),
+    transferredSeatIds: vi.fn(async (): Promise<number[]> => []),
+  };
   const rebuilder = { ensure: vi.fn(async () => {}) };
   const service = new PurchaseCancellation(
     store as unknown as PurchaseStore,
@@ -289,6 +293,45 @@ describe('PurchaseCancellation', () => {
       checkedInSeatIds: [2],
     });
     expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('refuses the buyer a purchase with a ticket PostgreSQL has transferred, before the script', async () => {
+    const { service, store, tickets, gateway } = cancellation(
+      { outcome: 'NOT_FOUND' },
+      { ...row, id: PURCHASE, userId: 'buyer' },
+    );
+    tickets.transferredSeatIds.mockResolvedValueOnce([3]);
+    const refused = service.cancel('buyer', PURCHASE);
+    await expect(refused).rejects.toBeInstanceOf(PurchaseTransferredError);
+    await expect(refused).rejects.toMatchObject({ code: 'PurchaseTransferred', details: { seatIds: [3] } });
+    expect(store.cancel).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it("answers anyone else's purchase with a transferred ticket 404, as the script would", async () => {
+    const { service, tickets } = cancellation({ outcome: 'NOT_FOUND' }, { ...row, id: PURCHASE, userId: 'buyer' });
+    tickets.transferredSeatIds.mockResolvedValue([3]);
+    await expect(service.cancel('someone-else', PURCHASE)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refuses the buyer when the script saw an accept under way (its Redis mark), refunding nothing', async () => {
+    const { service, gateway } = cancellation({ outcome: 'TRANSFERRED' });
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(PurchaseTransferredError);
+    expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it("does not ask an operator's refund about transfers", async () => {
+    const { service, tickets } = cancellation({
+      outcome: 'CANCELED',
+      canceledAt: 2000,
+      chargeId: 'ch-1',
+      keptSeatIds: [],
+      amount: 1500,
+      currency: 'KRW',
+    });
+    tickets.transferredSeatIds.mockResolvedValue([3]);
+    await service.cancelAsOperator('buyer', PURCHASE, 'operator');
+    expect(tickets.transferredSeatIds).not.toHaveBeenCalled();
   });
 
   it('records who canceled for the notice: an operator, or the bulk refund of a canceled performance', async () => {

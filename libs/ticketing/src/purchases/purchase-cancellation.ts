@@ -8,6 +8,7 @@ import {
   NotFoundError,
   PurchaseCanceledError,
   PurchaseCheckedInError,
+  PurchaseTransferredError,
 } from '../errors';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -47,7 +48,9 @@ export class PurchaseCancellation {
    * flush (see `durablyCanceled`). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
-   * CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
+   * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
+   * under way: PostgreSQL's `holder_id` read first, then the cancel script against concurrent
+   * accepts, see transfer-mark.lua), CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
     return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
@@ -97,6 +100,7 @@ export class PurchaseCancellation {
           : '; to refund it anyway and keep the checked-in seats off sale, send {"resellCheckedInSeats": false}',
       );
     }
+    if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
@@ -192,6 +196,18 @@ export class PurchaseCancellation {
     cause: { mode: CancelMode; canceledBy: CanceledBy },
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedInSeatIds = await this.tickets.checkedInSeatIds(purchaseId);
+    if (cause.mode === 'buyer') {
+      // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the
+      // script's to see (transfer-mark.lua marks before PostgreSQL records the accept).
+      const transferred = await this.tickets.transferredSeatIds(purchaseId);
+      if (transferred.length > 0) {
+        // Anyone else's purchase is still a 404, as the script would answer.
+        const row = await this.purchases.findById(purchaseId);
+        if (!row || row.userId !== userId) throw new NotFoundError('purchase');
+        if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
+        throw new PurchaseTransferredError(transferred);
+      }
+    }
     const options = { ...cause, checkedInSeatIds };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {

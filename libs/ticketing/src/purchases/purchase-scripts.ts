@@ -222,7 +222,9 @@ export type CancelPurchaseResult =
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
   | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null }
   /** Refused: these seats of the purchase were checked in at the door. */
-  | { outcome: 'CHECKED_IN'; seatIds: number[] };
+  | { outcome: 'CHECKED_IN'; seatIds: number[] }
+  /** Refused (a buyer's cancel only): a ticket of the purchase was accepted by a transfer's recipient. */
+  | { outcome: 'TRANSFERRED' };
 
 /**
  * Who cancels, as cancel-purchase.lua takes it: a buyer (within cancelUntil), an operator (any
@@ -259,6 +261,7 @@ export async function cancelPurchase(
       keys.checkedIn(request.purchaseId),
       ...seatingKeys(keys),
       keys.ticketsBought,
+      keys.transferred(request.purchaseId),
     ],
     [
       request.purchaseId,
@@ -286,6 +289,7 @@ export async function cancelPurchase(
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
+    case 'TRANSFERRED':
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);

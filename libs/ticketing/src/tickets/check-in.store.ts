@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
-import { CheckInMarkResult, markCheckIn } from './ticket-scripts';
+import { CheckInMarkResult, markCheckIn, markTransfer } from './ticket-scripts';
 
 /**
  * The Redis marks of check-ins, which a cancel of the purchase reads (check-in-mark.lua). When to
@@ -34,5 +34,24 @@ export class CheckInStore {
   /** Takes the mark of `seatId` of the purchase back. */
   async unmark(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
     await this.redis.srem(performanceKeys(performanceId).checkedIn(purchaseId), String(seatId));
+  }
+
+  /**
+   * Marks `seatId` of the purchase as given away by a transfer for `lifetimeSeconds`, unless the
+   * purchase or its performance was canceled (transfer-mark.lua): a buyer's cancel of the purchase
+   * is refused from then on. `added`: false when the seat was marked already.
+   */
+  markTransfer(
+    performanceId: number,
+    purchaseId: string,
+    seatId: number,
+    lifetimeSeconds: number,
+  ): Promise<CheckInMarkResult> {
+    return markTransfer(this.redis, performanceKeys(performanceId), purchaseId, seatId, lifetimeSeconds);
+  }
+
+  /** Takes the transfer mark of `seatId` of the purchase back (an accept PostgreSQL refused). */
+  async unmarkTransfer(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
+    await this.redis.srem(performanceKeys(performanceId).transferred(purchaseId), String(seatId));
   }
 }

@@ -121,3 +121,77 @@ export class CheckInClosedError extends DomainError {
     );
   }
 }
+
+/**
+ * The code names an older version of its ticket: the ticket was transferred since and has a new
+ * code, held by its new holder. This code admits no one, ever.
+ */
+export class TicketTransferredError extends DomainError {
+  constructor() {
+    super('conflict', 'TicketTransferred', 'this ticket code is void: the ticket was transferred to someone else');
+  }
+}
+
+/** Checked in at the door already: a ticket someone came in on changes hands no more. */
+export class TicketCheckedInError extends DomainError {
+  constructor() {
+    super('conflict', 'TicketCheckedIn', 'ticket was checked in at the door: it can no longer be transferred');
+  }
+}
+
+/** The ticket's performance has started (or is over): its offers have expired with it. */
+export class PerformanceStartedError extends DomainError {
+  constructor() {
+    super('conflict', 'PerformanceStarted', 'the performance has started: its tickets can no longer be transferred');
+  }
+}
+
+/**
+ * The sender made, or the recipient's address was sent, `perHour` offers in the last hour: each
+ * offer mails the address, so they are bounded (429 with Retry-After).
+ */
+export class TooManyTransferOffersError extends DomainError {
+  constructor(perHour: number) {
+    super(
+      'too_many',
+      'TooManyTransferOffers',
+      `too many transfer offers: at most ${perHour} an hour by one sender or to one address`,
+      { perHour },
+      3600,
+    );
+  }
+}
+
+/** Another offer of the ticket waits for its recipient: cancel it first. */
+export class TransferPendingError extends DomainError {
+  constructor() {
+    super('conflict', 'TransferPending', 'a transfer of this ticket is pending already; cancel it first');
+  }
+}
+
+/** Offered to the sender's own address. */
+export class TransferToSelfError extends DomainError {
+  constructor() {
+    super('conflict', 'TransferToSelf', 'a ticket cannot be transferred to your own e-mail address');
+  }
+}
+
+/** The ticket changed hands as often as its code can be reissued (65,535 times). */
+export class TransferLimitReachedError extends DomainError {
+  constructor() {
+    super('conflict', 'TransferLimitReached', 'this ticket cannot be transferred again');
+  }
+}
+
+/**
+ * The transfer is no longer pending: accepted (`TransferAccepted`), canceled (`TransferCanceled`,
+ * by its sender, or with its purchase or ticket) or expired (`TransferExpired`). `details.status`
+ * says which.
+ */
+export class TransferNotPendingError extends DomainError {
+  constructor(status: 'ACCEPTED' | 'CANCELED' | 'EXPIRED') {
+    const code = { ACCEPTED: 'TransferAccepted', CANCELED: 'TransferCanceled', EXPIRED: 'TransferExpired' }[status];
+    const words = { ACCEPTED: 'accepted already', CANCELED: 'canceled', EXPIRED: 'expired' }[status];
+    super('conflict', code, `transfer is no longer pending: it was ${words}`, { status });
+  }
+}

@@ -15,17 +15,24 @@ import {
   TicketCanceledError,
   TicketForAnotherPerformanceError,
   TicketsNotIssuedError,
+  TicketTransferredError,
 } from './ticket.errors';
 import { CHECK_IN_MARK_LIFETIME_SECONDS, TicketService } from './ticket.service';
 
-const identity = { ticketId: '11', purchaseId: 'p1', performanceId: 7, seatId: 3 };
+const identity = { ticketId: '11', purchaseId: 'p1', performanceId: 7, seatId: 3, codeVersion: 0 };
 const seat = { section: 'A', row: 1, rowLabel: 'A', number: 3 };
 const record = (status: TicketStatus, checkedInAt: Date | null = null): TicketRecord => ({
   ...identity,
   ...seat,
   status,
   checkedInAt,
+  holderId: null,
 });
+/** A ticket as the buyer's list shows it: without its holder and code version. */
+const listed = (status: TicketStatus) => {
+  const { holderId: _holder, codeVersion: _version, ...rest } = record(status);
+  return rest;
+};
 const checkedInAt = new Date('2026-12-02T15:00:00Z');
 /** `checkedInAt` on the venue's clock (Berlin, +01:00), as "already checked in" names it. */
 const CHECKED_IN_LOCALLY = '2026-12-02T16:00:00+01:00';
@@ -40,6 +47,8 @@ function service(
     mark?: CheckInMarkResult;
     result?: CheckInResult | Error;
     checkedInBefore?: Date | null;
+    /** The row's code version (0 unless transferred). */
+    codeVersion?: number;
     /** The ticket's status in PostgreSQL (default ACTIVE); null = no such ticket. */
     ticketStatus?: TicketStatus | null;
     /** Its purchase is CANCELED in Redis (default not): a cancellation PostgreSQL may not have yet. */
@@ -61,7 +70,11 @@ function service(
     doorState: vi.fn(async () =>
       options.ticketStatus === null
         ? null
-        : { status: options.ticketStatus ?? TicketStatus.Active, checkedInAt: options.checkedInBefore ?? null },
+        : {
+            status: options.ticketStatus ?? TicketStatus.Active,
+            checkedInAt: options.checkedInBefore ?? null,
+            codeVersion: options.codeVersion ?? 0,
+          },
     ),
     checkIn: vi.fn(async () => {
       const result = options.result ?? {
@@ -108,9 +121,22 @@ function service(
 
 describe('TicketService', () => {
   describe('ticketsOf', () => {
+    it('lists a ticket transferred to someone else TRANSFERRED, without a code; one transferred back with it', async () => {
+      const { subject, codes } = service({
+        persisted: [{ ...record(TicketStatus.Active), holderId: 'friend', codeVersion: 1 }],
+      });
+      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([
+        { ...listed(TicketStatus.Active), status: 'TRANSFERRED', code: null },
+      ]);
+      expect(codes.sign).not.toHaveBeenCalled();
+      const back = service({ persisted: [{ ...record(TicketStatus.Active), holderId: 'buyer', codeVersion: 2 }] });
+      expect(await back.subject.ticketsOf('buyer', 'p1')).toEqual([{ ...listed(TicketStatus.Active), code: 'signed' }]);
+      expect(back.codes.sign).toHaveBeenCalledWith(expect.objectContaining({ codeVersion: 2 }));
+    });
+
     it('gives the written tickets with their signed codes', async () => {
       const { subject } = service();
-      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([{ ...record(TicketStatus.Active), code: 'signed' }]);
+      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([{ ...listed(TicketStatus.Active), code: 'signed' }]);
     });
 
     it('answers TicketsNotIssued, retry after the flush age, while the purchase is not written yet', async () => {
@@ -122,7 +148,7 @@ describe('TicketService', () => {
 
     it('lists written tickets CANCELED without codes once the purchase is canceled, also only in Redis', async () => {
       const { subject, codes } = service({ purchase: { status: 'CANCELED' } });
-      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([{ ...record(TicketStatus.Canceled), code: null }]);
+      expect(await subject.ticketsOf('buyer', 'p1')).toEqual([{ ...listed(TicketStatus.Canceled), code: null }]);
       expect(codes.sign).not.toHaveBeenCalled();
     });
 
@@ -164,6 +190,23 @@ describe('TicketService', () => {
       await expect(subject.checkIn('code', 'staff', 404)).rejects.toBeInstanceOf(NotFoundError);
       expect(marks.mark).not.toHaveBeenCalled();
       await expect(subject.checkIn('code', 'staff', 7)).resolves.toMatchObject({ checkedInAt });
+    });
+
+    it('refuses a code from before a transfer (PostgreSQL: another code version) and takes its mark back', async () => {
+      const { subject, marks } = service({ result: { outcome: 'TRANSFERRED' } });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketTransferredError);
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+    });
+
+    it('refuses a code from before a transfer whose purchase was canceled since (Redis), before "already checked in"', async () => {
+      const { subject } = service({ mark: { outcome: 'CANCELED' }, checkedInBefore: checkedInAt, codeVersion: 1 });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketTransferredError);
+    });
+
+    it('refuses a code from before a transfer outside the window, before anything else of the ticket', async () => {
+      const { subject, marks } = service({ now: new Date(STARTS_AT.getTime() + 24 * HOUR_MS), codeVersion: 2 });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketTransferredError);
+      expect(marks.mark).not.toHaveBeenCalled();
     });
 
     it('refuses a ticket whose purchase was canceled in Redis, without asking PostgreSQL to check it in', async () => {

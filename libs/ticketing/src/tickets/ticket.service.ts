@@ -27,16 +27,22 @@ import {
   TicketCanceledError,
   TicketForAnotherPerformanceError,
   TicketsNotIssuedError,
+  TicketTransferredError,
 } from './ticket.errors';
 
 /** A ticket as its buyer gets it: the seat, its state and, while it admits someone, its signed code. */
-export interface Ticket extends Omit<TicketRecord, 'ticketId'> {
+export interface Ticket extends Omit<TicketRecord, 'ticketId' | 'status' | 'holderId' | 'codeVersion'> {
+  /**
+   * ACTIVE, CANCELED, or TRANSFERRED: the buyer gave it to someone by a transfer (the recipient
+   * holds it, with a code of its own; the buyer's list shows no code for it).
+   */
+  status: TicketStatus | 'TRANSFERRED';
   /**
    * bigint identity, as a decimal string; null for a ticket of a purchase canceled before it was
    * written to PostgreSQL (issued, canceled, with the flush).
    */
   ticketId: string | null;
-  /** The signed code to show at the door (QR); null once the ticket is canceled. */
+  /** The signed code to show at the door (QR); null once the ticket is canceled or transferred away. */
   code: string | null;
 }
 
@@ -92,11 +98,12 @@ export class TicketService {
       }));
     }
     if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
-    return persisted.tickets.map((ticket) => {
+    return persisted.tickets.map(({ holderId, codeVersion, ...ticket }) => {
       const canceled = purchase.status === 'CANCELED' || ticket.status === TicketStatus.Canceled;
-      return canceled
-        ? { ...ticket, status: TicketStatus.Canceled, code: null }
-        : { ...ticket, code: this.codes.sign(ticket) };
+      if (canceled) return { ...ticket, status: TicketStatus.Canceled, code: null };
+      // Given to someone by a transfer: its code is the holder's (GET /tickets), not the buyer's.
+      if (holderId !== null && holderId !== userId) return { ...ticket, status: 'TRANSFERRED' as const, code: null };
+      return { ...ticket, code: this.codes.sign({ ...ticket, codeVersion }) };
     });
   }
 
@@ -127,6 +134,11 @@ export class TicketService {
    * instant and compares it with the start and window settings it reads, so a start or window moved
    * meanwhile refuses there too (the mark is taken back), and the refusal names the window
    * PostgreSQL applied.
+   * A code signed before an accepted transfer of its ticket (an older code version) is refused with
+   * TicketTransferredError (409) wherever the scan is answered: PostgreSQL's check-in admits only
+   * the row's code version (and an accept raises it only while the ticket is not checked in, in one
+   * conditional UPDATE of the same row), and the answers read without it (outside the window, a
+   * purchase canceled in Redis) compare the version first.
    */
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
@@ -152,6 +164,8 @@ export class TicketService {
       // it too (check-in-mark.lua's test inside the window): a cancellation not flushed yet leaves
       // the ticket ACTIVE in PostgreSQL, and the door would send its holder to come back later.
       const ticket = await this.tickets.doorState(identity);
+      // A code from before a transfer is void, whatever became of the ticket since.
+      if (ticket && ticket.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
       if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone);
       if (
         (ticket && ticket.status !== TicketStatus.Active) ||
@@ -174,7 +188,9 @@ export class TicketService {
     if (mark.outcome === 'CANCELED') {
       // Checked in first, its purchase canceled later (a refund keeping checked-in seats): the
       // person is inside, so the door hears "already checked in" and when, as after the flush.
-      const checkedInAt = (await this.tickets.doorState(identity))?.checkedInAt;
+      const state = await this.tickets.doorState(identity);
+      if (state && state.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
+      const checkedInAt = state?.checkedInAt;
       if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt, performance.timeZone);
       throw new TicketCanceledError();
     }
@@ -205,6 +221,9 @@ export class TicketService {
         // Its start or its window moved (a PATCH) since it was read above: told as PostgreSQL applied it.
         await unmark();
         throw outsideWindow(performance, result, now);
+      case 'TRANSFERRED':
+        await unmark();
+        throw new TicketTransferredError();
       case 'NOT_FOUND':
         await unmark();
         throw new NotFoundError('ticket');

@@ -3,14 +3,15 @@ import { PurchasesModule } from '../purchases/purchases.module';
 import { CheckInStore } from './check-in.store';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
+import { TicketTransferService } from './ticket-transfer.service';
 
 /**
- * Tickets and check-in at the door. Needs the global `Env`, `Redis` and DatabaseModule; imports
+ * Tickets, check-in at the door and ticket transfer. Needs the global `Env`, `Redis` and DatabaseModule; imports
  * PurchasesModule for the purchase a ticket list belongs to.
  */
 @Module({
   imports: [PurchasesModule],
-  providers: [TicketCodes, CheckInStore, TicketService],
-  exports: [TicketCodes, TicketService],
+  providers: [TicketCodes, CheckInStore, TicketService, TicketTransferService],
+  exports: [TicketCodes, TicketService, TicketTransferService],
 })
 export class TicketsModule {}

@@ -1,0 +1,481 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuthEventType } from '../entities/auth-event.entity';
+import { TicketTransferStatus } from '../entities/ticket-transfer.entity';
+import type { TicketIdentity } from './tickets.repository';
+
+/** Routing key of the transfer e-mails' messages (ROUTING.ticketTransfer of @app/messaging/contracts). */
+const TRANSFER_ROUTING_KEY = 'ticket.transfer';
+
+/** A transfer as its sender and recipient see it; `status` EXPIRED for a PENDING one past `expiresAt`. */
+export interface TicketTransferRecord {
+  id: string;
+  /** bigint, as a decimal string. */
+  ticketId: string;
+  senderId: string;
+  recipientEmail: string;
+  status: TicketTransferStatus;
+  createdAt: Date;
+  expiresAt: Date;
+  acceptedAt: Date | null;
+  canceledAt: Date | null;
+}
+
+/** What an offer needs: who offers which ticket to which address, until when at the latest. */
+export interface NewTicketTransfer {
+  id: string;
+  ticketId: string;
+  senderId: string;
+  recipientEmail: string;
+  recipientEmailKey: string;
+  /** The offer's time (the api's clock). */
+  now: Date;
+  /** How long an offer lasts, in ms; the performance's start ends it earlier. */
+  ttlMs: number;
+  /** Offers the sender may make, and the address may be sent, in the hour before `now`. */
+  maxOffersPerHour: number;
+}
+
+/**
+ * What an offer did. Refusals in the order checked: NOT_FOUND (no such ticket, or the sender does
+ * not hold it), SELF, TICKET_CANCELED, CHECKED_IN, PERFORMANCE_CANCELED, PERFORMANCE_STARTED,
+ * PENDING (another offer of the ticket is pending), CODE_VERSIONS_USED_UP, TOO_MANY_OFFERS.
+ */
+export type OfferResult =
+  | { outcome: 'CREATED'; transfer: TicketTransferRecord; ticket: TicketIdentity }
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'SELF' }
+  | { outcome: 'TICKET_CANCELED' }
+  | { outcome: 'CHECKED_IN' }
+  | { outcome: 'PERFORMANCE_CANCELED' }
+  | { outcome: 'PERFORMANCE_STARTED' }
+  | { outcome: 'PENDING' }
+  | { outcome: 'CODE_VERSIONS_USED_UP' }
+  /** The sender, or the recipient's address, had `maxOffersPerHour` offers in the last hour. */
+  | { outcome: 'TOO_MANY_OFFERS' };
+
+/**
+ * What an accept did. NOT_FOUND: no such transfer, or the caller's confirmed address is not its
+ * recipient's; NOT_PENDING with what it is now (ACCEPTED, CANCELED, EXPIRED); TICKET_CANCELED,
+ * CHECKED_IN, PERFORMANCE_CANCELED: the ticket can no longer change hands (the offer is canceled
+ * with it, in the same transaction).
+ */
+export type AcceptResult =
+  | { outcome: 'ACCEPTED'; transfer: TicketTransferRecord; ticket: TicketIdentity }
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus }
+  | { outcome: 'TICKET_CANCELED' }
+  | { outcome: 'CHECKED_IN' }
+  | { outcome: 'PERFORMANCE_CANCELED' };
+
+/** What a sender's cancel did. */
+export type CancelTransferResult =
+  | { outcome: 'CANCELED'; transfer: TicketTransferRecord }
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus };
+
+/** What a transfer e-mail says, read when it is sent. */
+export interface TransferMailFacts {
+  transfer: TicketTransferRecord;
+  sender: { name: string; email: string };
+  /** The account that accepted it; null before. */
+  recipient: { name: string; email: string } | null;
+  eventTitle: string;
+  venue: string;
+  timeZone: string;
+  startsAt: Date;
+  seat: { section: string; rowLabel: string; number: number };
+}
+
+interface TransferRow {
+  id: string;
+  ticket_id: string;
+  sender_id: string;
+  recipient_email: string;
+  status: TicketTransferStatus;
+  created_at: Date;
+  expires_at: Date;
+  accepted_at: Date | null;
+  canceled_at: Date | null;
+}
+
+const TRANSFER_COLUMNS = `tr.id, tr.ticket_id::text AS ticket_id, tr.sender_id, tr.recipient_email, tr.status, tr.created_at,
+  tr.expires_at, tr.accepted_at, tr.canceled_at`;
+
+/**
+ * Ticket transfers (`ticket_transfers`) and the change of a ticket's holder they make. Every
+ * change of a transfer and of its ticket happens in one transaction holding the rows it decides on
+ * (`FOR UPDATE`), with the e-mail's outbox row and the account's `auth_events` row: so of an
+ * accept and a cancel of one transfer, or two accepts, exactly one wins, and an accept and a
+ * check-in of the ticket's old code are ordered by the ticket row (TicketsRepository.checkIn).
+ */
+@Injectable()
+export class TicketTransfersRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Offers `input.ticketId` to `input.recipientEmail`, when `input.senderId` holds it (its
+   * `holder_id`, or its purchase's buyer while none) and it can change hands. The ticket row is
+   * locked for the transaction; a PENDING offer of it past its expiry is written EXPIRED first. The
+   * offer expires after `ttlMs` or at the performance's start, whichever is sooner. Writes the
+   * offer e-mail's outbox row (`ticket-transfer-offered:<id>`) and TICKET_TRANSFER_OFFERED.
+   */
+  offer(input: NewTicketTransfer): Promise<OfferResult> {
+    return this.dataSource.transaction(async (manager) => {
+      const [ticket]: {
+        id: string;
+        purchase_id: string;
+        performance_id: number;
+        seat_id: number;
+        code_version: number;
+        status: string;
+        checked_in_at: Date | null;
+        holder: string;
+        starts_at: Date;
+        performance_canceled: boolean;
+        sender_key: string;
+      }[] = await manager.query(
+        `SELECT t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.code_version, t.status, t.checked_in_at,
+                COALESCE(t.holder_id, p.user_id) AS holder, pf.starts_at,
+                (pf.status = 'CANCELED' OR EXISTS (SELECT 1 FROM performance_cancellations pc
+                                                    WHERE pc.performance_id = t.performance_id)) AS performance_canceled,
+                (SELECT email_key FROM users WHERE id = $2) AS sender_key
+           FROM tickets t JOIN purchases p ON p.id = t.purchase_id JOIN performances pf ON pf.id = t.performance_id
+          WHERE t.id = $1
+          FOR UPDATE OF t`,
+        [input.ticketId, input.senderId],
+      );
+      if (!ticket || ticket.holder !== input.senderId) return { outcome: 'NOT_FOUND' };
+      if (ticket.sender_key === input.recipientEmailKey) return { outcome: 'SELF' };
+      if (ticket.status !== 'ACTIVE') return { outcome: 'TICKET_CANCELED' };
+      if (ticket.checked_in_at) return { outcome: 'CHECKED_IN' };
+      if (ticket.performance_canceled) return { outcome: 'PERFORMANCE_CANCELED' };
+      if (ticket.starts_at.getTime() <= input.now.getTime()) return { outcome: 'PERFORMANCE_STARTED' };
+      if (ticket.code_version >= 0xffff) return { outcome: 'CODE_VERSIONS_USED_UP' };
+      // Each offer e-mails an address the sender chose: bounded per sender and per address, so a
+      // ticket offered and canceled over and over mails no one without end. The two advisory locks,
+      // always taken in this order, make concurrent offers of one sender or to one address count
+      // one after the other.
+      await manager.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended('ticket-transfer-sender:' || $1, 0)),
+                pg_advisory_xact_lock(hashtextextended('ticket-transfer-recipient:' || $2, 0))`,
+        [input.senderId, input.recipientEmailKey],
+      );
+      const [recent]: { by_sender: number; to_recipient: number }[] = await manager.query(
+        `SELECT (SELECT count(*) FROM ticket_transfers WHERE sender_id = $1 AND created_at > $3)::int AS by_sender,
+                (SELECT count(*) FROM ticket_transfers WHERE recipient_email_key = $2 AND created_at > $3)::int AS to_recipient`,
+        [input.senderId, input.recipientEmailKey, new Date(input.now.getTime() - 3_600_000)],
+      );
+      if (recent.by_sender >= input.maxOffersPerHour || recent.to_recipient >= input.maxOffersPerHour) {
+        return { outcome: 'TOO_MANY_OFFERS' };
+      }
+      await manager.query(
+        `UPDATE ticket_transfers SET status = 'EXPIRED'
+          WHERE ticket_id = $1 AND status = 'PENDING' AND expires_at <= $2`,
+        [input.ticketId, input.now],
+      );
+      const pending: unknown[] = await manager.query(
+        `SELECT 1 FROM ticket_transfers WHERE ticket_id = $1 AND status = 'PENDING'`,
+        [input.ticketId],
+      );
+      if (pending.length > 0) return { outcome: 'PENDING' };
+      const expiresAt = new Date(Math.min(input.now.getTime() + input.ttlMs, ticket.starts_at.getTime()));
+      const [row]: TransferRow[] = await manager.query(
+        `INSERT INTO ticket_transfers AS tr (id, ticket_id, sender_id, recipient_email, recipient_email_key, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING ${TRANSFER_COLUMNS}`,
+        [input.id, input.ticketId, input.senderId, input.recipientEmail, input.recipientEmailKey, input.now, expiresAt],
+      );
+      await this.queueMail(manager, input.id, 'offered');
+      await this.recordEvent(manager, input.senderId, AuthEventType.TicketTransferOffered);
+      return { outcome: 'CREATED', transfer: toRecord(row, input.now), ticket: identityOf(ticket) };
+    });
+  }
+
+  /**
+   * The ticket `transferId` would move, when `userId`'s confirmed address is its recipient's (the
+   * accept's target, for the Redis mark taken before the accept itself), and whether the transfer
+   * is still pending at `now` (not settled, before its expiry and the performance's start): one
+   * that is not can never be again, so its accept needs no mark. Null otherwise, whatever the
+   * transfer's state.
+   */
+  async acceptTarget(
+    transferId: string,
+    userId: string,
+    now: Date,
+  ): Promise<(TicketIdentity & { pending: boolean }) | null> {
+    const [row]: (TicketIdentity & { ticket_id: string; pending: boolean })[] = await this.dataSource.query(
+      `SELECT t.id::text AS ticket_id, t.purchase_id AS "purchaseId", t.performance_id AS "performanceId",
+              t.seat_id AS "seatId", t.code_version AS "codeVersion",
+              (tr.status = 'PENDING' AND tr.expires_at > $3 AND pf.starts_at > $3) AS pending
+         FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id JOIN users u ON u.id = $2
+         JOIN performances pf ON pf.id = t.performance_id
+        WHERE tr.id = $1 AND u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key`,
+      [transferId, userId, now],
+    );
+    if (!row) return null;
+    const { ticket_id: ticketId, ...rest } = row;
+    return { ...rest, ticketId };
+  }
+
+  /**
+   * Accepts `transferId` for `userId`, whose confirmed address must be the recipient's (NOT_FOUND
+   * otherwise), while it is PENDING and before its expiry (`now`) and the performance's start as it
+   * is now (a reschedule may have moved it before the expiry; EXPIRED then). One transaction: the ticket row,
+   * then the transfer row locked `FOR UPDATE` (the order offers and cancellation writes take them in); the ticket changed by one conditional UPDATE (still ACTIVE, not checked
+   * in, held by the sender, its performance not canceled) that makes `userId` its holder and raises
+   * its code version; the transfer ACCEPTED; the sender's e-mail in the outbox
+   * (`ticket-transfer-accepted:<id>`); TICKET_TRANSFER_ACCEPTED. A ticket that can no longer move
+   * cancels the transfer in the same transaction.
+   */
+  accept(transferId: string, userId: string, now: Date): Promise<AcceptResult> {
+    return this.dataSource.transaction(async (manager) => {
+      // Locks in the order every writer of both takes them, the ticket first, then its transfer
+      // (an offer, the write of a purchase's cancellation): never a deadlock with them.
+      const [head]: { ticket_id: string }[] = await manager.query(
+        'SELECT ticket_id::text AS ticket_id FROM ticket_transfers WHERE id = $1',
+        [transferId],
+      );
+      if (!head) return { outcome: 'NOT_FOUND' };
+      await manager.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [head.ticket_id]);
+      // The performance's start as it is now: an offer expires at the start it was made before,
+      // and a reschedule may have moved the start before that expiry.
+      const [transfer]: (TransferRow & { matches: boolean; starts_at: Date })[] = await manager.query(
+        `SELECT ${TRANSFER_COLUMNS},
+                (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches,
+                (SELECT pf.starts_at FROM tickets t JOIN performances pf ON pf.id = t.performance_id
+                  WHERE t.id = tr.ticket_id) AS starts_at
+           FROM ticket_transfers tr JOIN users u ON u.id = $2
+          WHERE tr.id = $1
+          FOR UPDATE OF tr`,
+        [transferId, userId],
+      );
+      if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
+      const current = toRecord(
+        { ...transfer, expires_at: new Date(Math.min(transfer.expires_at.getTime(), transfer.starts_at.getTime())) },
+        now,
+      );
+      if (current.status !== TicketTransferStatus.Pending) return { outcome: 'NOT_PENDING', status: current.status };
+      const [moved]: (TicketIdentity & { id: string })[] = await updated(
+        manager,
+        `UPDATE tickets t SET holder_id = $2, code_version = t.code_version + 1
+           FROM purchases p
+          WHERE t.id = $1 AND p.id = t.purchase_id
+            AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND COALESCE(t.holder_id, p.user_id) = $3
+            AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
+          RETURNING t.id::text AS id, t.purchase_id AS "purchaseId", t.performance_id AS "performanceId",
+                    t.seat_id AS "seatId", t.code_version AS "codeVersion"`,
+        [transfer.ticket_id, userId, transfer.sender_id],
+      );
+      if (!moved) {
+        const refusal = await this.whyNotMovable(manager, transfer.ticket_id);
+        await manager.query(
+          `UPDATE ticket_transfers SET status = 'CANCELED', canceled_at = $2, cancel_reason = $3 WHERE id = $1`,
+          [transferId, now, refusal],
+        );
+        return { outcome: refusal };
+      }
+      const [row]: TransferRow[] = await updated(
+        manager,
+        `UPDATE ticket_transfers tr SET status = 'ACCEPTED', accepted_at = $2, recipient_id = $3
+          WHERE tr.id = $1
+          RETURNING ${TRANSFER_COLUMNS}`,
+        [transferId, now, userId],
+      );
+      await this.queueMail(manager, transferId, 'accepted');
+      await this.recordEvent(manager, userId, AuthEventType.TicketTransferAccepted);
+      const { id, ...rest } = moved;
+      return { outcome: 'ACCEPTED', transfer: toRecord(row, now), ticket: { ...rest, ticketId: id } };
+    });
+  }
+
+  /**
+   * The sender's cancel of its PENDING offer (before its expiry, `now`): one conditional UPDATE, so
+   * of a cancel and an accept of one transfer exactly one changes it. NOT_FOUND for anyone but the
+   * sender; NOT_PENDING with what it is now otherwise. Records TICKET_TRANSFER_CANCELED.
+   */
+  cancel(transferId: string, senderId: string, now: Date): Promise<CancelTransferResult> {
+    return this.dataSource.transaction(async (manager) => {
+      const [row]: TransferRow[] = await updated(
+        manager,
+        `UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = $3, cancel_reason = 'SENDER'
+          WHERE tr.id = $1 AND tr.sender_id = $2 AND tr.status = 'PENDING' AND tr.expires_at > $3
+          RETURNING ${TRANSFER_COLUMNS}`,
+        [transferId, senderId, now],
+      );
+      if (row) {
+        await this.recordEvent(manager, senderId, AuthEventType.TicketTransferCanceled);
+        return { outcome: 'CANCELED', transfer: toRecord(row, now) };
+      }
+      const [current]: TransferRow[] = await manager.query(
+        `SELECT ${TRANSFER_COLUMNS} FROM ticket_transfers tr WHERE tr.id = $1 AND tr.sender_id = $2`,
+        [transferId, senderId],
+      );
+      if (!current) return { outcome: 'NOT_FOUND' };
+      return { outcome: 'NOT_PENDING', status: toRecord(current, now).status };
+    });
+  }
+
+  /**
+   * Up to `limit` transfers `userId` sent, or received at its address while that address is
+   * confirmed, newest first (by creation, then id), after the keyset `after` when given.
+   */
+  async listFor(
+    userId: string,
+    after: { createdAt: Date; id: string } | null,
+    limit: number,
+    now: Date,
+  ): Promise<TicketTransferRecord[]> {
+    const rows: TransferRow[] = await this.dataSource.query(
+      `WITH me AS (
+         SELECT id, CASE WHEN email_verified_at IS NOT NULL THEN email_key END AS key FROM users WHERE id = $1
+       )
+       SELECT ${TRANSFER_COLUMNS}
+         FROM ticket_transfers tr, me
+        WHERE (tr.sender_id = me.id OR tr.recipient_email_key = me.key)
+          AND ($2::timestamptz IS NULL OR (tr.created_at, tr.id) < ($2::timestamptz, $3::uuid))
+        ORDER BY tr.created_at DESC, tr.id DESC
+        LIMIT $4`,
+      [userId, after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+    return rows.map((row) => toRecord(row, now));
+  }
+
+  /** What the e-mails of `transferId` say, read now; null when it no longer exists. */
+  async mailFacts(transferId: string, now: Date, manager?: EntityManager): Promise<TransferMailFacts | null> {
+    const [row]: (TransferRow & {
+      sender_name: string;
+      sender_email: string;
+      recipient_name: string | null;
+      recipient_account_email: string | null;
+      event_title: string;
+      venue: string;
+      time_zone: string;
+      starts_at: Date;
+      section: string;
+      row_label: string;
+      number: number;
+    })[] = await (manager ?? this.dataSource).query(
+      `SELECT ${TRANSFER_COLUMNS}, su.name AS sender_name, su.email AS sender_email,
+              ru.name AS recipient_name, ru.email AS recipient_account_email,
+              e.title AS event_title, e.venue, e.time_zone, pf.starts_at, s.section, s.row_label, s."number"
+         FROM ticket_transfers tr
+         JOIN users su ON su.id = tr.sender_id
+         LEFT JOIN users ru ON ru.id = tr.recipient_id
+         JOIN tickets t ON t.id = tr.ticket_id
+         JOIN seats s ON s.id = t.seat_id
+         JOIN performances pf ON pf.id = t.performance_id
+         JOIN events e ON e.id = pf.event_id
+        WHERE tr.id = $1`,
+      [transferId],
+    );
+    if (!row) return null;
+    return {
+      transfer: toRecord(row, now),
+      sender: { name: row.sender_name, email: row.sender_email },
+      recipient:
+        row.recipient_name !== null && row.recipient_account_email !== null
+          ? { name: row.recipient_name, email: row.recipient_account_email }
+          : null,
+      eventTitle: row.event_title,
+      venue: row.venue,
+      timeZone: row.time_zone,
+      startsAt: row.starts_at,
+      seat: { section: row.section, rowLabel: row.row_label, number: row.number },
+    };
+  }
+
+  private async whyNotMovable(
+    manager: EntityManager,
+    ticketId: string,
+  ): Promise<'TICKET_CANCELED' | 'CHECKED_IN' | 'PERFORMANCE_CANCELED'> {
+    const [state]: { status: string; checked_in_at: Date | null; performance_canceled: boolean }[] =
+      await manager.query(
+        `SELECT t.status, t.checked_in_at,
+                EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
+                  AS performance_canceled
+           FROM tickets t WHERE t.id = $1`,
+        [ticketId],
+      );
+    if (!state) return 'TICKET_CANCELED';
+    if (state.checked_in_at) return 'CHECKED_IN';
+    if (state.performance_canceled) return 'PERFORMANCE_CANCELED';
+    // Canceled, or (never while a transfer is pending: offers lock the ticket) held by someone else.
+    return 'TICKET_CANCELED';
+  }
+
+  private async queueMail(manager: EntityManager, transferId: string, event: 'offered' | 'accepted'): Promise<void> {
+    await manager.query(
+      `INSERT INTO outbox (message_id, routing_key, payload)
+       VALUES ($1, $2, jsonb_build_object('type', 'ticket-transfer', 'transferId', $3::text, 'event', $4::text))
+       ON CONFLICT (message_id) DO NOTHING`,
+      [`ticket-transfer-${event}:${transferId}`, TRANSFER_ROUTING_KEY, transferId, event],
+    );
+  }
+
+  private async recordEvent(manager: EntityManager, userId: string, type: AuthEventType): Promise<void> {
+    await manager.query('INSERT INTO auth_events (user_id, type) VALUES ($1, $2)', [userId, type]);
+  }
+}
+
+/**
+ * Cancels the PENDING transfers of the tickets of `purchaseIds` (`cancel_reason`
+ * PURCHASE_CANCELED), in the caller's transaction: the flusher's write of their cancellation (a
+ * buyer's cancel, an operator's refund, a canceled performance's bulk refund).
+ */
+export async function cancelPendingTransfersOfPurchases(
+  manager: EntityManager,
+  purchaseIds: readonly string[],
+): Promise<void> {
+  if (purchaseIds.length === 0) return;
+  await manager.query(
+    `UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'PURCHASE_CANCELED'
+       FROM tickets t
+      WHERE t.id = tr.ticket_id AND t.purchase_id = ANY($1::uuid[]) AND tr.status = 'PENDING'`,
+    [purchaseIds],
+  );
+}
+
+/**
+ * The rows an `UPDATE … RETURNING` gave back: TypeORM's PostgreSQL driver answers an UPDATE with
+ * `[rows, rowCount]`, not the rows alone.
+ */
+async function updated<T>(manager: EntityManager, sql: string, parameters: unknown[]): Promise<T[]> {
+  const result: unknown = await manager.query(sql, parameters);
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as T[];
+  }
+  return result as T[];
+}
+
+function identityOf(ticket: {
+  id: string;
+  purchase_id: string;
+  performance_id: number;
+  seat_id: number;
+  code_version: number;
+}): TicketIdentity {
+  return {
+    ticketId: ticket.id,
+    purchaseId: ticket.purchase_id,
+    performanceId: ticket.performance_id,
+    seatId: ticket.seat_id,
+    codeVersion: ticket.code_version,
+  };
+}
+
+function toRecord(row: TransferRow, now: Date): TicketTransferRecord {
+  const expired = row.status === TicketTransferStatus.Pending && row.expires_at.getTime() <= now.getTime();
+  return {
+    id: row.id,
+    ticketId: row.ticket_id,
+    senderId: row.sender_id,
+    recipientEmail: row.recipient_email,
+    status: expired ? TicketTransferStatus.Expired : row.status,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    acceptedAt: row.accepted_at,
+    canceledAt: row.canceled_at,
+  };
+}

@@ -1,0 +1,142 @@
+import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purchase-email.template';
+
+/** What both transfer e-mails name: the show, the seat, and the transfer. */
+export interface TicketTransferEmailInput {
+  transferId: string;
+  eventTitle: string;
+  venue: string;
+  /** The venue's IANA zone: the start is written on its wall clock. */
+  timeZone: string;
+  startsAt: Date;
+  seat: { section: string; rowLabel: string; number: number };
+  sender: { name: string; email: string };
+  /** Until when the offer can be accepted (offer e-mail). */
+  expiresAt: Date;
+  /** Who accepted it (accepted e-mail). */
+  recipient?: { name: string; email: string };
+}
+
+function page(subject: string, paragraphs: string[]): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.4">
+${paragraphs.map((p) => `<p>${p}</p>`).join('\n')}
+</body>
+</html>
+`;
+}
+
+/**
+ * The offer, to the recipient's address (which may have no account yet): who offers which seat of
+ * which show, until when, and how to accept it (sign in, or sign up, with this address, confirm it,
+ * then `POST /api/v1/ticket-transfers/<id>/accept`). It carries no code: the ticket's new code is
+ * issued to the account that accepts.
+ */
+export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `${input.sender.name} sent you a ticket for ${input.eventTitle}`;
+  const start = formatStartTime(input.startsAt, input.timeZone);
+  const seat = formatSeat(input.seat);
+  const until = formatStartTime(input.expiresAt);
+  const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
+  const text = [
+    'Hello,',
+    '',
+    `${input.sender.name} (${input.sender.email}) wants to give you a ticket:`,
+    '',
+    `Event:  ${input.eventTitle}`,
+    `Venue:  ${input.venue}`,
+    `When:   ${start}`,
+    `Seat:   ${seat}`,
+    '',
+    `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no`,
+    `account, and confirm the address), then accept the transfer: ${accept}`,
+    `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
+    '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
+    '',
+    'If you do not know the sender, ignore this e-mail: nothing happens without you.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    'Hello,',
+    `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) wants to give you a ticket:`,
+    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address), then accept the transfer: <code>${escapeHtml(accept)}</code>`,
+    `The offer stands until ${escapeHtml(until)}. Once you accept, the ticket and a new QR code are yours (<code>GET /api/v1/tickets</code>), and the code the sender had no longer admits anyone.`,
+    'If you do not know the sender, ignore this e-mail: nothing happens without you.',
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}
+
+/** To the sender: the recipient accepted; the sender's code of the ticket is void now. */
+export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `Your ticket for ${input.eventTitle} was accepted`;
+  const start = formatStartTime(input.startsAt, input.timeZone);
+  const seat = formatSeat(input.seat);
+  const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : 'The recipient';
+  const text = [
+    `Hello ${input.sender.name},`,
+    '',
+    `${who} accepted the ticket you sent:`,
+    '',
+    `Event:  ${input.eventTitle}`,
+    `Venue:  ${input.venue}`,
+    `When:   ${start}`,
+    `Seat:   ${seat}`,
+    '',
+    'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    `Hello ${escapeHtml(input.sender.name)},`,
+    `${escapeHtml(who)} accepted the ticket you sent:`,
+    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}
+
+/**
+ * To the account holding a ticket it received, once the ticket's purchase was canceled or refunded,
+ * or its show canceled: the ticket and its code are void. The buyer's refund is the buyer's (the
+ * purchase's own notice tells the buyer).
+ */
+export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `Canceled: the ticket you received for ${input.eventTitle}`;
+  const start = formatStartTime(input.startsAt, input.timeZone);
+  const seat = formatSeat(input.seat);
+  const name = input.recipient?.name ?? 'there';
+  const text = [
+    `Hello ${name},`,
+    '',
+    `the ticket ${input.sender.name} (${input.sender.email}) sent you was canceled:`,
+    '',
+    `Event:  ${input.eventTitle}`,
+    `Venue:  ${input.venue}`,
+    `When:   ${start}`,
+    `Seat:   ${seat}`,
+    '',
+    'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the',
+    'performance canceled); any refund goes to whoever paid for it.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    `Hello ${escapeHtml(name)},`,
+    `the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you was canceled:`,
+    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the performance canceled); any refund goes to whoever paid for it.',
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}

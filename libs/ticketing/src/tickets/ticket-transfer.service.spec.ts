@@ -1,0 +1,235 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Env } from '@app/config';
+import type {
+  AcceptResult,
+  CancelTransferResult,
+  OfferResult,
+  TicketRecord,
+  TicketsRepository,
+  TicketTransferRecord,
+  TicketTransfersRepository,
+} from '@app/database';
+import { TicketStatus, TicketTransferStatus } from '@app/database';
+import { FakeClock } from '@app/testing';
+import { NotFoundError, PerformanceCanceledError } from '../errors';
+import type { CheckInStore } from './check-in.store';
+import type { TicketCodes } from './ticket-codes';
+import type { CheckInMarkResult } from './ticket-scripts';
+import { TRANSFER_MARK_LIFETIME_SECONDS, TicketTransferService } from './ticket-transfer.service';
+import {
+  PerformanceStartedError,
+  TicketCanceledError,
+  TicketCheckedInError,
+  TooManyTransferOffersError,
+  TransferNotPendingError,
+  TransferPendingError,
+  TransferToSelfError,
+} from './ticket.errors';
+
+const TRANSFER = '6c1f9a6e-2f1b-4d8e-9c3a-1b2c3d4e5f60';
+const NOW = Date.parse('2026-12-05T12:00:00Z');
+const ticket = { ticketId: '11', purchaseId: 'p1', performanceId: 7, seatId: 3, codeVersion: 0 };
+const transfer: TicketTransferRecord = {
+  id: TRANSFER,
+  ticketId: '11',
+  senderId: 'buyer',
+  recipientEmail: 'friend@example.test',
+  status: TicketTransferStatus.Pending,
+  createdAt: new Date(NOW),
+  expiresAt: new Date(NOW + 72 * 3_600_000),
+  acceptedAt: null,
+  canceledAt: null,
+};
+
+function service(
+  options: {
+    offer?: OfferResult;
+    accept?: AcceptResult | Error;
+    cancel?: CancelTransferResult;
+    target?: (typeof ticket & { pending: boolean }) | null;
+    mark?: CheckInMarkResult;
+    canceledInRedis?: boolean;
+    transferredSeats?: number[];
+  } = {},
+) {
+  const transfers = {
+    offer: vi.fn(async () => options.offer ?? { outcome: 'CREATED', transfer, ticket }),
+    acceptTarget: vi.fn(async () => (options.target === undefined ? { ...ticket, pending: true } : options.target)),
+    accept: vi.fn(async () => {
+      const result = options.accept ?? { outcome: 'ACCEPTED', transfer, ticket: { ...ticket, codeVersion: 1 } };
+      if (result instanceof Error) throw result;
+      return result;
+    }),
+    cancel: vi.fn(async () => options.cancel ?? { outcome: 'CANCELED', transfer }),
+    listFor: vi.fn(async () => [] as TicketTransferRecord[]),
+  };
+  const heldRecord: TicketRecord = {
+    ...ticket,
+    status: TicketStatus.Active,
+    section: 'A',
+    row: 1,
+    rowLabel: 'A',
+    number: 3,
+    checkedInAt: null,
+    holderId: null,
+  };
+  const tickets = {
+    locate: vi.fn(async () => ({ purchaseId: 'p1', performanceId: 7 })),
+    heldBy: vi.fn(async () => [heldRecord]),
+    transferredSeatIds: vi.fn(async () => options.transferredSeats ?? []),
+  };
+  const marks = {
+    purchaseCanceled: vi.fn(async () => options.canceledInRedis ?? false),
+    markTransfer: vi.fn(async () => options.mark ?? ({ outcome: 'MARKED', added: true } as const)),
+    unmarkTransfer: vi.fn(async () => undefined),
+  };
+  const codes = { sign: vi.fn(() => 'signed') };
+  const subject = new TicketTransferService(
+    transfers as unknown as TicketTransfersRepository,
+    tickets as unknown as TicketsRepository,
+    marks as unknown as CheckInStore,
+    codes as unknown as TicketCodes,
+    new FakeClock(NOW),
+    { TICKET_TRANSFER_OFFER_HOURS: 72, TICKET_TRANSFER_OFFERS_PER_HOUR: 10 } as Env,
+  );
+  return { subject, transfers, tickets, marks, codes };
+}
+
+describe('TicketTransferService', () => {
+  describe('offer', () => {
+    it('offers with the address folded for matching, the TTL from the setting and the clock', async () => {
+      const { subject, transfers } = service();
+      expect(await subject.offer('buyer', '11', 'straße@example.test')).toBe(transfer);
+      expect(transfers.offer).toHaveBeenCalledWith(
+        expect.objectContaining({
+          ticketId: '11',
+          senderId: 'buyer',
+          recipientEmail: 'straße@example.test',
+          recipientEmailKey: 'strasse@example.test',
+          now: new Date(NOW),
+          ttlMs: 72 * 3_600_000,
+          maxOffersPerHour: 10,
+        }),
+      );
+    });
+
+    it.each([
+      [{ outcome: 'NOT_FOUND' }, NotFoundError],
+      [{ outcome: 'SELF' }, TransferToSelfError],
+      [{ outcome: 'TICKET_CANCELED' }, TicketCanceledError],
+      [{ outcome: 'CHECKED_IN' }, TicketCheckedInError],
+      [{ outcome: 'PERFORMANCE_CANCELED' }, PerformanceCanceledError],
+      [{ outcome: 'PERFORMANCE_STARTED' }, PerformanceStartedError],
+      [{ outcome: 'PENDING' }, TransferPendingError],
+      [{ outcome: 'TOO_MANY_OFFERS' }, TooManyTransferOffersError],
+    ] as [OfferResult, new (...args: never[]) => Error][])('maps %o to its refusal', async (offer, error) => {
+      const { subject } = service({ offer });
+      await expect(subject.offer('buyer', '11', 'friend@example.test')).rejects.toBeInstanceOf(error);
+    });
+
+    it('refuses a ticket whose purchase is canceled only in Redis so far, without writing an offer', async () => {
+      const { subject, transfers } = service({ canceledInRedis: true });
+      await expect(subject.offer('buyer', '11', 'friend@example.test')).rejects.toBeInstanceOf(TicketCanceledError);
+      expect(transfers.offer).not.toHaveBeenCalled();
+      // Not the caller's: 404, nothing told about it.
+      await expect(subject.offer('stranger', '12', 'friend@example.test')).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe('accept', () => {
+    it('marks the seat in Redis before PostgreSQL records the accept, and keeps the mark', async () => {
+      const { subject, transfers, marks } = service();
+      expect(await subject.accept('friend', TRANSFER)).toBe(transfer);
+      expect(marks.markTransfer).toHaveBeenCalledWith(7, 'p1', 3, TRANSFER_MARK_LIFETIME_SECONDS);
+      expect(marks.markTransfer.mock.invocationCallOrder[0]).toBeLessThan(transfers.accept.mock.invocationCallOrder[0]);
+      expect(marks.unmarkTransfer).not.toHaveBeenCalled();
+    });
+
+    it('answers 404 for anyone but the confirmed recipient, and for a malformed id, marking nothing', async () => {
+      const { subject, marks } = service({ target: null });
+      await expect(subject.accept('stranger', TRANSFER)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(subject.accept('friend', 'nope')).rejects.toBeInstanceOf(NotFoundError);
+      expect(marks.markTransfer).not.toHaveBeenCalled();
+    });
+
+    it('marks nothing for a transfer no longer pending: PostgreSQL answers it with its status', async () => {
+      const { subject, transfers, marks } = service({
+        target: { ...ticket, pending: false },
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled },
+      });
+      await expect(subject.accept('friend', TRANSFER)).rejects.toMatchObject({ code: 'TransferCanceled' });
+      expect(transfers.acceptTarget).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
+      expect(transfers.accept).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
+      expect(marks.markTransfer).not.toHaveBeenCalled();
+      expect(marks.unmarkTransfer).not.toHaveBeenCalled();
+    });
+
+    it('refuses a purchase canceled in Redis, or a canceled performance, without asking PostgreSQL', async () => {
+      for (const [mark, error] of [
+        [{ outcome: 'CANCELED' }, TicketCanceledError],
+        [{ outcome: 'PERFORMANCE_CANCELED' }, PerformanceCanceledError],
+      ] as const) {
+        const { subject, transfers } = service({ mark });
+        await expect(subject.accept('friend', TRANSFER)).rejects.toBeInstanceOf(error);
+        expect(transfers.accept).not.toHaveBeenCalled();
+      }
+    });
+
+    it.each([
+      [{ outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled }, TransferNotPendingError],
+      [{ outcome: 'TICKET_CANCELED' }, TicketCanceledError],
+      [{ outcome: 'CHECKED_IN' }, TicketCheckedInError],
+      [{ outcome: 'NOT_FOUND' }, NotFoundError],
+    ] as [AcceptResult, new (...args: never[]) => Error][])(
+      'takes its own mark back when PostgreSQL refuses (%o)',
+      async (accept, error) => {
+        const { subject, marks } = service({ accept });
+        await expect(subject.accept('friend', TRANSFER)).rejects.toBeInstanceOf(error);
+        expect(marks.unmarkTransfer).toHaveBeenCalledWith(7, 'p1', 3);
+      },
+    );
+
+    it('leaves a mark it did not set, or one an accept that won stands behind, and after a database error too', async () => {
+      const notOurs = service({
+        mark: { outcome: 'MARKED', added: false },
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Accepted },
+      });
+      await expect(notOurs.subject.accept('friend', TRANSFER)).rejects.toBeInstanceOf(TransferNotPendingError);
+      expect(notOurs.marks.unmarkTransfer).not.toHaveBeenCalled();
+      const won = service({
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Accepted },
+        transferredSeats: [3],
+      });
+      await expect(won.subject.accept('friend', TRANSFER)).rejects.toMatchObject({ code: 'TransferAccepted' });
+      expect(won.marks.unmarkTransfer).not.toHaveBeenCalled();
+      const failed = service({ accept: new Error('connection reset') });
+      await expect(failed.subject.accept('friend', TRANSFER)).rejects.toThrow('connection reset');
+      expect(failed.marks.unmarkTransfer).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it("cancels the sender's transfer; 404 for anyone else, 409 with the status once settled", async () => {
+    expect(await service().subject.cancel('buyer', TRANSFER)).toBe(transfer);
+    await expect(
+      service({ cancel: { outcome: 'NOT_FOUND' } }).subject.cancel('friend', TRANSFER),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      service({ cancel: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Expired } }).subject.cancel(
+        'buyer',
+        TRANSFER,
+      ),
+    ).rejects.toMatchObject({ code: 'TransferExpired', details: { status: 'EXPIRED' } });
+  });
+
+  it('lists held tickets with the code of their current version, and refuses a cursor it did not write', async () => {
+    const { subject, codes } = service();
+    const page = await subject.held('buyer', undefined, 20);
+    expect(page).toEqual({
+      items: [expect.objectContaining({ ticketId: '11', code: 'signed', received: false })],
+      nextCursor: null,
+    });
+    expect(codes.sign).toHaveBeenCalledWith(expect.objectContaining({ codeVersion: 0 }));
+    await expect(subject.held('buyer', 'eyJ0IjoiMDEifQ', 20)).rejects.toMatchObject({ code: 'InvalidCursor' });
+    await expect(subject.list('buyer', 'eyJ0IjoiMSJ9', 20)).rejects.toMatchObject({ code: 'InvalidCursor' });
+  });
+});
