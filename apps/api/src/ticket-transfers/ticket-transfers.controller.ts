@@ -41,7 +41,7 @@ export class TicketTransfersController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      "TransferPending (another offer of the ticket waits), TicketCanceled, TicketCheckedIn, PerformanceCanceled, PerformanceStarted, TransferToSelf (the caller's own address), TransferLimitReached (the ticket's code version is used up: 65,535 accepts)",
+      "TransferPending (another offer of the ticket waits), TicketCanceled, TicketCheckedIn, PerformanceCanceled, PerformanceStarted, TransferToSelf (the caller's own address), TransferLimitReached (the ticket's code version is used up)",
   })
   @ApiResponse({
     status: 429,
