@@ -204,13 +204,9 @@ describe('blocks and prices racing buyers (real PostgreSQL and Redis)', () => {
       await loops;
 
       log.expectNo5xx();
-      // Except block_dropped: a release commits PostgreSQL and then, under the row lock again, writes
-      // Redis; a reconciler pass in between finds a B that seat_blocks no longer has and makes it A,
-      // as the release was about to (harmless, but counted as a repair).
-      expect(
-        repairs.filter((repair) => (repair as { kind: string }).kind !== 'block_dropped'),
-        'seat repairs made while nothing was lost',
-      ).toEqual([]);
+      // A pass between a release's commit and its Redis write leaves the seat to that write
+      // (RELEASE_SETTLE_SECONDS): nothing was lost, so nothing is repaired.
+      expect(repairs, 'seat repairs made while nothing was lost').toEqual([]);
       expect(priceMismatches, 'purchases charging another amount than their hold answered').toEqual([]);
       expect(log.answers.filter((a) => a.what === 'purchase' && a.status === 201).length).toBeGreaterThan(20);
 

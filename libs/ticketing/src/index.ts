@@ -63,7 +63,7 @@ export { SEAT_BLOCK_SIZE } from './catalog/catalog-copies';
 export { BookingDescriber } from './catalog/booking-details';
 export type { Booking, BookingDetails, Described } from './catalog/booking-details';
 export { SeatStateRebuilder } from './seats/seat-state-rebuilder';
-export { SEAT_RECONCILER_ACTOR, SeatReconciler } from './seats/seat-reconciler';
+export { RELEASE_SETTLE_SECONDS, SEAT_RECONCILER_ACTOR, SeatReconciler } from './seats/seat-reconciler';
 export type { PerformanceReconciliation, SeatRepair, SeatRepairKind } from './seats/seat-reconciler';
 export type {
   CatalogEvent,

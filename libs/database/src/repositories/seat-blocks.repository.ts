@@ -268,19 +268,36 @@ export class SeatBlocksRepository {
    * Runs `apply` with those of `seatIds` PostgreSQL has blocked, under the performance's row lock
    * FOR SHARE (the seat reconciler's read): no block or release (FOR UPDATE from before its Redis
    * write to its commit) is in flight while `apply` runs, so what it writes to Redis from this
-   * read cannot undo one. Answers `apply`'s result; null when the performance is unknown. Throws
+   * read cannot undo one. `apply` also gets those of `seatIds` a release committed within
+   * `releases.withinSeconds` seconds (audit rows of `releases.subjectId` and `releases.action`
+   * naming them in `details.seatIds`): a release writes Redis only after its commit, so such a
+   * seat's new letter may still be on its way. Answers `apply`'s result; null when the performance is unknown. Throws
    * DatabaseUnavailableError when a lock wait or the pool runs out.
    */
   underShareLock<T>(
     performanceId: number,
     seatIds: readonly number[],
-    apply: (blocked: number[]) => Promise<T>,
+    releases: { subjectId: string; action: string; withinSeconds: number },
+    apply: (blocked: number[], recentlyReleased: number[]) => Promise<T>,
   ): Promise<T | null> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
         if (!(await lockPerformanceRow(manager, performanceId, 'SHARE'))) return null;
-        return apply(await blockedAmong(manager, performanceId, seatIds));
+        const blocked = await blockedAmong(manager, performanceId, seatIds);
+        // The audit row's created_at is its transaction's start, before its commit: the window
+        // counts from there. Read by (subject_id, created_at), the log's index.
+        const released: { seat_id: number }[] = await manager.query(
+          `SELECT DISTINCT released.seat_id::int AS seat_id
+             FROM admin_audit_log a, jsonb_array_elements_text(a.details -> 'seatIds') AS released(seat_id)
+            WHERE a.subject_id = $1 AND a.action = $2 AND a.created_at > now() - make_interval(secs => $3)
+              AND released.seat_id::int = ANY($4::int[])`,
+          [releases.subjectId, releases.action, releases.withinSeconds, seatIds],
+        );
+        return apply(
+          blocked,
+          released.map((row) => Number(row.seat_id)),
+        );
       })
       .catch(rethrowAsDatabaseError);
   }

@@ -4,7 +4,7 @@ import type { Env } from '@app/config';
 import type { DroppedSeatBlock, NewAdminAudit, PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import type { SeatRepairAnswer, SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatHolder, SeatReconcileStore } from './seat-reconcile.store';
-import { SEAT_RECONCILER_ACTOR, SeatReconciler } from './seat-reconciler';
+import { RELEASE_SETTLE_SECONDS, SEAT_RECONCILER_ACTOR, SeatReconciler } from './seat-reconciler';
 
 type Sale = { seatId: number; purchaseId: string; reservationId: string | null; final: boolean };
 
@@ -24,6 +24,8 @@ function reconciler(
     holders?: Record<number, SeatHolder>;
     blocked?: number[];
     blockedLocked?: number[];
+    /** Seats a release committed within RELEASE_SETTLE_SECONDS, as read under the share lock. */
+    recentlyReleased?: number[];
     /** Purchases CANCELED in Redis (a refund not flushed yet). */
     canceledInRedis?: string[];
     chunk?: number;
@@ -78,15 +80,26 @@ function reconciler(
         return dropped;
       },
     ),
-    underShareLock: vi.fn(async (_performanceId: number, seatIds: number[], apply: (b: number[]) => unknown) => {
-      const locked = new Set(state.blockedLocked ?? state.blocked ?? []);
-      inShareLock = true;
-      try {
-        return await apply(seatIds.filter((id) => locked.has(id)));
-      } finally {
-        inShareLock = false;
-      }
-    }),
+    underShareLock: vi.fn(
+      async (
+        _performanceId: number,
+        seatIds: number[],
+        _releases: { subjectId: string; action: string; withinSeconds: number },
+        apply: (blocked: number[], recentlyReleased: number[]) => unknown,
+      ) => {
+        const locked = new Set(state.blockedLocked ?? state.blocked ?? []);
+        const released = new Set(state.recentlyReleased ?? []);
+        inShareLock = true;
+        try {
+          return await apply(
+            seatIds.filter((id) => locked.has(id)),
+            seatIds.filter((id) => released.has(id)),
+          );
+        } finally {
+          inShareLock = false;
+        }
+      },
+    ),
   };
   const env = { SEAT_RECONCILE_CHUNK_SIZE: state.chunk ?? 1000 } as Env;
   const subject = new SeatReconciler(
@@ -228,6 +241,37 @@ describe('SeatReconciler', () => {
       [2, 'block_dropped'],
       [3, 'block_dropped'],
     ]);
+  });
+
+  it('leaves a B seat a release has just committed to that release, counted deferred; blocks are still restored', async () => {
+    const { subject, blocks, requested } = reconciler({
+      // 1 shown B, released moments ago (its Redis write still to come); 2 shown B, released long
+      // ago (a lost write); 3 shown A, blocked again since its recent release.
+      letters: { 1: 'B', 2: 'B', 3: 'A' },
+      blocked: [3],
+      recentlyReleased: [1, 3],
+    });
+    const { repairs, deferred } = await subject.reconcilePerformance(7);
+    expect(blocks.underShareLock.mock.calls[0][2]).toEqual({
+      subjectId: 'performance:7',
+      action: 'seat.release',
+      withinSeconds: RELEASE_SETTLE_SECONDS,
+    });
+    expect(requested()).toEqual([
+      { kind: 'seat-release', seatId: 2 },
+      { kind: 'seat-block', seatId: 3 },
+    ]);
+    expect(repairs.map((repair) => [repair.seatId, repair.kind])).toEqual([
+      [2, 'block_dropped'],
+      [3, 'block_restored'],
+    ]);
+    expect(deferred).toBe(1);
+  });
+
+  it('does not call the script when every suspect is a release settling', async () => {
+    const { subject, store } = reconciler({ letters: { 1: 'B' }, recentlyReleased: [1] });
+    expect(await subject.reconcilePerformance(7)).toEqual({ repairs: [], deferred: 1 });
+    expect(store.repair).not.toHaveBeenCalled();
   });
 
   it('frees a seat shown held whose hold is not HELD or absent, and leaves one whose hold is HELD', async () => {

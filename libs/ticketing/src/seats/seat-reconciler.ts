@@ -53,6 +53,13 @@ const KIND_OF = {
   'sold-block': 'sold_block_dropped',
 } as const satisfies Record<SeatRepairRequest['kind'] | 'sold-block', SeatRepairKind>;
 
+/**
+ * How long (seconds) after a release's commit the reconciler leaves its seats' B letters to the
+ * release's own Redis write: that write follows the commit at once, after at most one bounded lock
+ * wait; one not made by then was lost (the process died, Redis failed) and is repaired.
+ */
+export const RELEASE_SETTLE_SECONDS = 30;
+
 /** A repair made in PostgreSQL, not by reconcile-seats.lua: a sold seat's block deleted. */
 interface SoldBlockRepair {
   kind: 'sold-block';
@@ -165,8 +172,10 @@ export class SeatReconciler {
   /**
    * Reads `seatIds`' blocks again under the performance's row lock FOR SHARE and, still inside it,
    * has reconcile-seats.lua make each A seat blocked there B and each B seat not blocked there A
-   * (any other letter is left). Adds the repairs made to `result`; nothing when the performance
-   * was deleted meanwhile.
+   * (any other letter is left). A seat a release committed less than RELEASE_SETTLE_SECONDS ago is
+   * left to that release's own Redis write, which follows its commit (SeatBlocks.release), and
+   * counted deferred: a pass landing between the two would otherwise "repair" every ordinary
+   * release. Adds the repairs made to `result`; nothing when the performance was deleted meanwhile.
    */
   private async repairBlocks(
     performanceId: number,
@@ -174,15 +183,31 @@ export class SeatReconciler {
     seatIds: number[],
     result: PerformanceReconciliation,
   ): Promise<void> {
-    const done = await this.blocks.underShareLock(performanceId, seatIds, async (blockedNow) => {
-      const isBlocked = new Set(blockedNow);
-      const requests = seatIds.map((seatId): SeatRepairRequest => ({
-        kind: isBlocked.has(seatId) ? 'seat-block' : 'seat-release',
-        seatId,
-      }));
-      return { requests, answers: await this.store.repair(performanceId, mark, requests) };
-    });
-    done?.answers.forEach((answer, index) => {
+    const releases = {
+      subjectId: `performance:${performanceId}`,
+      action: SEAT_RELEASE_ACTION,
+      withinSeconds: RELEASE_SETTLE_SECONDS,
+    };
+    const done = await this.blocks.underShareLock(
+      performanceId,
+      seatIds,
+      releases,
+      async (blockedNow, recentlyReleased) => {
+        const isBlocked = new Set(blockedNow);
+        const settling = new Set(recentlyReleased);
+        const requests = seatIds
+          .filter((seatId) => isBlocked.has(seatId) || !settling.has(seatId))
+          .map((seatId): SeatRepairRequest => ({
+            kind: isBlocked.has(seatId) ? 'seat-block' : 'seat-release',
+            seatId,
+          }));
+        const answers = requests.length > 0 ? await this.store.repair(performanceId, mark, requests) : [];
+        return { requests, answers, settling: seatIds.length - requests.length };
+      },
+    );
+    if (!done) return;
+    result.deferred += done.settling;
+    done.answers.forEach((answer, index) => {
       if (answer.outcome === 'REPAIRED') result.repairs.push(this.record(performanceId, done.requests[index], null));
     });
   }
