@@ -1,11 +1,13 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { AdminAuditRepository } from '@app/database';
 import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
 import { caller } from './purchase-helpers';
@@ -191,6 +193,36 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
         { section: 'Box', prices: [2000] },
         { section: 'Floor', prices: [1500] },
       ]);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('takes the price a section already has as no change: 200, no audit row, no new seats_version, live prices mended', async () => {
+    const performance = await createLayout();
+    const floorSeat = performance.seats.find((seat) => seat.section === 'Floor')!;
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const version = async () =>
+        (await db.query('SELECT seats_version FROM performances WHERE id = $1', [performance.id])).rows[0]
+          .seats_version;
+      const versionBefore = await version();
+      // A failed write-back left Redis with another price than PostgreSQL's.
+      await api.app.get(Redis).hset(performanceKeys(performance.id).prices, String(floorSeat.id), '999');
+      const patched = await call('PATCH', `/performances/${performance.id}/sections/floor`, {
+        body: { price: 1000 },
+        session: admin,
+      });
+      expect(patched.statusCode, patched.body).toBe(200);
+      expect(patched.json()).toEqual({ name: 'Floor', grade: 'VIP', price: 1000, currency: 'KRW', seatsTotal: 20 });
+      expect(await api.app.get(AdminAuditRepository).ofSubject(`performance:${performance.id}:section:Floor`)).toEqual(
+        [],
+      );
+      expect(await version()).toBe(versionBefore);
+      expect(await api.app.get(Redis).hget(performanceKeys(performance.id).prices, String(floorSeat.id))).toBe('1000');
+      const hold = await holdAndBuy(buyer, performance.id, [floorSeat.id]);
+      expect(hold.amount).toBe(1000);
     } finally {
       await db.end();
     }

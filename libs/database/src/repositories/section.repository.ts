@@ -33,6 +33,8 @@ export interface PriceChange {
   section: SectionRow;
   previousPrice: number;
   currency: string;
+  /** False when the section already had the price: nothing written in PostgreSQL, nothing audited. */
+  changed: boolean;
 }
 
 /** Sections of performances: the seats grouped by section, and their prices. */
@@ -64,8 +66,11 @@ export class SectionRepository {
    * lock (the lock lifecycle changes take): `decide` gets the locked performance and may throw to
    * refuse; `apply` gets the section's seat ids after the UPDATE and before the commit (the live
    * prices in Redis follow inside the lock, so concurrent changes reach Redis in PostgreSQL's
-   * order; it gets the section's price before the change too); `seats_version` is bumped and the audit row `audit` makes recorded in the same transaction. Answers null
-   * when the performance is unknown, 'no-section' when it has no such section.
+   * order; it gets the section's price before the change too); `seats_version` is bumped and the
+   * audit row `audit` makes recorded in the same transaction. A section that already has `price`
+   * changes nothing in PostgreSQL and gets no audit row (`changed` false); `apply` still runs, so a
+   * retry writes again live prices a failed write-back left behind. Answers null when the
+   * performance is unknown, 'no-section' when it has no such section.
    */
   changePrice(
     performanceId: number,
@@ -95,12 +100,17 @@ export class SectionRepository {
           'SELECT id FROM seats WHERE performance_id = $1 AND section = $2',
           [performanceId, sectionName],
         );
-        await manager.query('UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2', [
-          performanceId,
-          sectionName,
-          price,
-        ]);
-        await manager.query('UPDATE performances SET seats_version = seats_version + 1 WHERE id = $1', [performanceId]);
+        const changed = Number(before.price) !== price;
+        if (changed) {
+          await manager.query('UPDATE seats SET price = $3 WHERE performance_id = $1 AND section = $2', [
+            performanceId,
+            sectionName,
+            price,
+          ]);
+          await manager.query('UPDATE performances SET seats_version = seats_version + 1 WHERE id = $1', [
+            performanceId,
+          ]);
+        }
         const seatIds = seats.map((seat) => seat.id).sort((a, b) => a - b);
         const change: PriceChange = {
           section: {
@@ -111,15 +121,18 @@ export class SectionRepository {
             firstSeatId: seatIds[0],
             lastSeatId: seatIds[seatIds.length - 1],
           },
-          previousPrice: before.price,
+          previousPrice: Number(before.price),
           currency: locked.currency.trim(),
+          changed,
         };
-        // The same row as AdminAuditRepository.record writes, inside this transaction: no change without its row.
-        const entry = audit(change);
-        await manager.query(
-          `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-          [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
-        );
+        if (changed) {
+          // The same row as AdminAuditRepository.record writes, inside this transaction: no change without its row.
+          const entry = audit(change);
+          await manager.query(
+            `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+            [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
+          );
+        }
         await apply(seatIds, before.price);
         return change;
       })

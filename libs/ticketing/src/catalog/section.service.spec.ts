@@ -28,8 +28,8 @@ function service(options: { subject?: PriceChangeSubject; commitFails?: boolean;
         audit: (change: unknown) => unknown,
       ) => {
         decide(options.subject ?? subject);
-        const change = { section: { ...floor, price }, previousPrice: 1000, currency: 'KRW' };
-        audit(change);
+        const change = { section: { ...floor, price }, previousPrice: 1000, currency: 'KRW', changed: price !== 1000 };
+        if (change.changed) audit(change);
         await apply([10, 11], 1000);
         if (options.commitFails) throw new Error('commit failed');
         return change;
@@ -77,6 +77,13 @@ describe('SectionService', () => {
     });
     expect(s.store.setPrices).toHaveBeenCalledWith(7, [10, 11], 1500);
     expect(s.cache.invalidate).toHaveBeenCalledTimes(1);
+  });
+
+  it('writes the live prices again but keeps the catalog version when the section already has the price', async () => {
+    const s = service();
+    expect(await s.service.changePrice(7, 'Floor', 1000, operator)).toMatchObject({ name: 'Floor', price: 1000 });
+    expect(s.store.setPrices).toHaveBeenCalledWith(7, [10, 11], 1000);
+    expect(s.cache.invalidate).not.toHaveBeenCalled();
   });
 
   it('puts the old prices back when the commit fails after Redis took the new ones, and bumps nothing', async () => {

@@ -86,7 +86,8 @@ export class SectionService {
    * so every replica's seat pages and sections show the new price once this answers. A hold
    * made before keeps its amount and its purchase charges it; sold seats' purchases keep theirs;
    * a seat freed later (expiry, release, cancel, refund) sells at the new price. Recorded in the
-   * admin audit log (`section.price`) with the operator. Should the commit fail after Redis took
+   * admin audit log (`section.price`) with the operator; the price the section already has is no
+   * change (not audited, the catalog kept; the live prices are written again). Should the commit fail after Redis took
    * the new prices, the old ones are written back (holds made in between keep what they were
    * priced). `requestedName` names the section in any casing (sectionNameKey); the answer and the
    * audit carry its name as stored. Throws InvalidInputError (price),
@@ -139,7 +140,7 @@ export class SectionService {
       });
     if (change === null) throw new NotFoundError('performance');
     if (change === 'no-section') throw new NotFoundError('section', { performanceId, section: sectionName });
-    await this.cache.invalidate();
+    if (change.changed) await this.cache.invalidate();
     const { name, grade, seatsTotal } = change.section;
     return { name, grade, price, currency: change.currency, seatsTotal };
   }
