@@ -4,7 +4,7 @@ import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { caller, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
-import { AnswerLog, expectSeatsConsistent, fastBuyer } from './support/races';
+import { AnswerLog, expectSeatsConsistent, fastBuyer, RACE_API_ENV } from './support/races';
 
 const ROUNDS = 6;
 
@@ -22,7 +22,10 @@ describe('a burst of operators’ changes on one performance (real PostgreSQL an
   let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+    api = await startTestApi({
+      ...RACE_API_ENV,
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+    });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
     call = caller(api.app);

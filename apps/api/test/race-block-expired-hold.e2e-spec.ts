@@ -8,7 +8,7 @@ import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing'
 import { HoldSweeper, performanceKeys } from '@app/ticketing';
 import { caller } from './purchase-helpers';
 import { startTestApi } from './support/api';
-import { expectSeatsConsistent } from './support/races';
+import { expectSeatsConsistent, RACE_API_ENV } from './support/races';
 
 type Headers = Record<string, string>;
 
@@ -32,7 +32,10 @@ describe('a block of an expired hold’s seat, released and held again (real Pos
   let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    api = await startTestApi({ RESERVATION_TTL_SECONDS: '3' });
+    api = await startTestApi({
+      ...RACE_API_ENV,
+      RESERVATION_TTL_SECONDS: '3',
+    });
     redis = api.app.get(Redis);
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();

@@ -6,7 +6,14 @@ import { HoldSweeper, PaymentGateway, PurchaseFlusher, SeatReconciler } from '@a
 import { caller, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { RefundLedger, reconcileUntilSettled } from './support/payments';
-import { AnswerLog, expectPurchasesPersisted, expectSeatsConsistent, fastBuyer, Headers } from './support/races';
+import {
+  AnswerLog,
+  expectPurchasesPersisted,
+  expectSeatsConsistent,
+  fastBuyer,
+  Headers,
+  RACE_API_ENV,
+} from './support/races';
 
 const SECTIONS = [
   { name: 'Floor', grade: 'A', price: 1000, rows: 6, seatsPerRow: 20 },
@@ -31,6 +38,7 @@ describe('blocks and prices racing buyers (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     api = await startTestApi({
+      ...RACE_API_ENV,
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       PAYMENT_RECONCILE_AFTER_SECONDS: '1',
       MAX_SEATS_PER_RESERVATION: '4',

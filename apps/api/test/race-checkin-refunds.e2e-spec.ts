@@ -6,7 +6,7 @@ import { BulkRefund, PaymentGateway, PaymentReconciler, PurchaseFlusher } from '
 import { caller, doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { RefundLedger } from './support/payments';
-import { AnswerLog, expectSeatsConsistent, fastBuyer, Headers } from './support/races';
+import { AnswerLog, expectSeatsConsistent, fastBuyer, Headers, RACE_API_ENV } from './support/races';
 
 interface Bought {
   id: string;
@@ -31,7 +31,11 @@ describe('check-in racing cancels and refunds (real PostgreSQL and Redis)', () =
   const ledger = new RefundLedger();
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
+    api = await startTestApi({
+      ...RACE_API_ENV,
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
     call = caller(api.app);

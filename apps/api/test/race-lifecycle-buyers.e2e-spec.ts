@@ -6,7 +6,14 @@ import { BulkRefund, HoldSweeper, PaymentGateway, PaymentReconciler, PurchaseFlu
 import { caller, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { RefundLedger, reconcileUntilSettled } from './support/payments';
-import { AnswerLog, expectPurchasesPersisted, expectSeatsConsistent, fastBuyer, Headers } from './support/races';
+import {
+  AnswerLog,
+  expectPurchasesPersisted,
+  expectSeatsConsistent,
+  fastBuyer,
+  Headers,
+  RACE_API_ENV,
+} from './support/races';
 
 const BUYERS = 200;
 
@@ -26,7 +33,11 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
   let ledger: RefundLedger;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
+    api = await startTestApi({
+      ...RACE_API_ENV,
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
     call = caller(api.app);
@@ -67,7 +78,7 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
     return { id, seatIds: rowsOfSeats.rows.map((row: { id: number }) => row.id) };
   }
 
-  /** One buyer: a hold of 2 seats (best available, or by id), then its purchase; times of each purchase. */
+  /** One buyer: a hold of 2 seats (best available, or by id), then its purchase; times of each purchase; `onSold` on a 201. */
   async function buyerRun(
     headers: Headers,
     performanceId: number,
@@ -75,6 +86,7 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
     log: AnswerLog,
     sold: Map<string, { amount: number; prices: Map<number, number> }>,
     purchases: { start: number; end: number; status: number; id?: string; headers: Headers }[],
+    onSold: () => void = () => undefined,
   ): Promise<void> {
     const start = Math.floor(Math.random() * (seatIds.length - 1));
     const payload =
@@ -95,6 +107,7 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
     purchases.push({ start: startedAt, end: Date.now(), status: bought.statusCode, headers, id: bought.json().id });
     log.note('purchase', bought);
     if (bought.statusCode === 201) {
+      onSold();
       sold.set(bought.json().id, {
         amount: hold.amount,
         prices: new Map(hold.seats.map((seat: { seatId: number; price: number }) => [seat.seatId, seat.price])),
@@ -113,6 +126,18 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
     // sending of the next ON_SALE one.
     const closedWindows: { from: number; to: number }[] = [];
     let buying = true;
+    // After reopening, the operator's next change waits for one sale (or the sale's end): on a
+    // loaded host its changes would otherwise come so close together that no purchase ever lands
+    // in an on-sale window, and the race would test nothing.
+    let saleWaiters: (() => void)[] = [];
+    const saleMade = () => new Promise<void>((resolve) => saleWaiters.push(resolve));
+    const onSold = () => {
+      const waiters = saleWaiters;
+      saleWaiters = [];
+      waiters.forEach((resolve) => resolve());
+    };
+    let endBuying!: () => void;
+    const buyingEnded = new Promise<void>((resolve) => (endBuying = resolve));
 
     const operator = async () => {
       const steps = ['PAUSED', 'ON_SALE', 'CLOSED', 'ON_SALE', 'PAUSED', 'ON_SALE', 'reschedule', 'CLOSED', 'ON_SALE'];
@@ -128,6 +153,7 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
         if (step === 'ON_SALE' && closedWindows.length > 0 && closedWindows.at(-1)!.to === Infinity) {
           closedWindows.at(-1)!.to = sentAt;
         }
+        if (step === 'ON_SALE') await Promise.race([saleMade(), buyingEnded]);
         await new Promise((resolve) => setImmediate(resolve));
       }
       const reopened = await call('PATCH', `/performances/${performance.id}`, {
@@ -150,15 +176,15 @@ describe('performance lifecycle racing buyers (real PostgreSQL and Redis)', () =
         await Promise.all(
           buyers
             .slice(wave, wave + 20)
-            .map((headers) => buyerRun(headers, performance.id, performance.seatIds, log, sold, purchases)),
+            .map((headers) => buyerRun(headers, performance.id, performance.seatIds, log, sold, purchases, onSold)),
         );
       }
     } finally {
       buying = false;
+      endBuying();
       await Promise.all(running);
     }
 
-    console.log(log.answers.map((a) => `T ${a.at % 100000} ${a.what} ${a.status} ${a.body.slice(0, 80)}`).join('\n'));
     log.expectNo5xx();
     const soldWhileClosed = purchases.filter(
       (p) => p.status === 201 && closedWindows.some((w) => p.start >= w.from && p.end <= w.to),

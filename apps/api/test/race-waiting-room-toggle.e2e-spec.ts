@@ -5,7 +5,7 @@ import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { WaitingRoomStore } from '@app/ticketing';
 import { caller } from './purchase-helpers';
 import { startTestApi } from './support/api';
-import { AnswerLog, expectSeatsConsistent, fastBuyer } from './support/races';
+import { AnswerLog, expectSeatsConsistent, fastBuyer, RACE_API_ENV } from './support/races';
 
 const ROUNDS = 60;
 
@@ -25,7 +25,10 @@ describe('waiting room turned on and off while buyers hold (real PostgreSQL and 
 
   beforeAll(async () => {
     // No cached room state: every request reads Redis.
-    api = await startTestApi({ WAITING_ROOM_CACHE_MS: '0' });
+    api = await startTestApi({
+      ...RACE_API_ENV,
+      WAITING_ROOM_CACHE_MS: '0',
+    });
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
     call = caller(api.app);
