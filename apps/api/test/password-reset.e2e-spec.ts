@@ -121,6 +121,16 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
   });
 
+  it('takes a token pasted with white space and line breaks around it; a space inside makes it unknown', async () => {
+    const user = await createSession(api.app);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email);
+    const split = `${token.slice(0, 20)}\n${token.slice(20)}`;
+    expect(expectUniform(await confirm({ token: split, password: NEW_PASSWORD }), 400).message).toBe(INVALID_TOKEN);
+    expect((await confirm({ token: `\t${token} \r\n`, password: NEW_PASSWORD })).statusCode).toBe(204);
+    expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
+  });
+
   it('answers an unknown e-mail exactly as a known one, and mails no one', async () => {
     const unknownEmail = `nobody-${Date.now()}@example.test`;
     const unknown = await requestReset(unknownEmail);
