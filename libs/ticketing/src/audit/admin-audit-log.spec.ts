@@ -89,7 +89,7 @@ describe('AdminAuditLog', () => {
   it('refuses a cursor that holds anything but a positive safe audit id and a filter digest', async () => {
     const { log } = fakeLog(3);
     const f = 'AAAAAAAAAAAAAAAA';
-    for (const key of [
+    const keys: Record<string, string | number>[] = [
       { i: '0', f },
       { i: '01', f },
       { i: 5, f },
@@ -98,8 +98,9 @@ describe('AdminAuditLog', () => {
       { i: '1' },
       { p: 3 },
       { i: '1', p: 2 },
-    ]) {
-      await expect(log.list({}, encodeCursor(key as Record<string, string | number>), 10)).rejects.toMatchObject({
+    ];
+    for (const key of keys) {
+      await expect(log.list({}, encodeCursor(key), 10)).rejects.toMatchObject({
         code: 'InvalidCursor',
       });
     }
