@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
@@ -134,6 +135,54 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(paged).toEqual(whole.items);
+  });
+
+  it('pages every filter without repeats or gaps, and binds each cursor to its filter (generated)', async () => {
+    // Query strings of filters; the two spellings of the refunded purchase's id are one filter.
+    const filters = fc.record(
+      {
+        performanceId: fc.constantFrom(performanceA.id, performanceB.id),
+        purchaseId: fc.constantFrom(refundedId, refundedId.toUpperCase()),
+        action: fc.constantFrom('seat.block', 'seat.release', 'purchase.refund', 'attendees.export'),
+      },
+      { requiredKeys: [] },
+    );
+    const query = (filter: Record<string, string | number>) =>
+      Object.entries(filter)
+        .map(([name, value]) => `&${name}=${value}`)
+        .join('');
+    const sameFilter = (a: Record<string, string | number>, b: Record<string, string | number>) => {
+      const key = (f: Record<string, string | number>) =>
+        JSON.stringify([f.performanceId ?? null, String(f.purchaseId ?? '').toLowerCase(), f.action ?? null]);
+      return key(a) === key(b);
+    };
+    await fc.assert(
+      fc.asyncProperty(filters, filters, fc.integer({ min: 1, max: 3 }), async (filter, other, limit) => {
+        const whole = await list(`?limit=100${query(filter)}`);
+        const paged: Entry[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: { items: Entry[]; nextCursor: string | null } = await list(
+            `?limit=${limit}${query(filter)}${cursor ? `&cursor=${cursor}` : ''}`,
+          );
+          paged.push(...page.items);
+          cursor = page.nextCursor;
+          if (cursor === null) break;
+          // The same cursor with another filter: a 400 saying so, not a page of that other list.
+          const reused = await call('GET', `/admin/audit-log?limit=${limit}${query(other)}&cursor=${cursor}`, {
+            session: admin,
+          });
+          if (sameFilter(filter, other)) {
+            expect(reused.statusCode, reused.body).toBe(200);
+          } else {
+            expect(reused.statusCode, reused.body).toBe(400);
+            expect(reused.json().message).toBe('cursor was made with other filters: send the same filters');
+          }
+        } while (cursor);
+        expect(paged).toEqual(whole.items);
+      }),
+      { numRuns: 25, seed: 20261205 },
+    );
   });
 
   it('answers 400 for a filter or cursor it cannot use, 401 without a token and 403 for a buyer', async () => {

@@ -121,6 +121,16 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
   });
 
+  it('takes a token pasted with white space and line breaks around it; a space inside makes it unknown', async () => {
+    const user = await createSession(api.app);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email);
+    const split = `${token.slice(0, 20)}\n${token.slice(20)}`;
+    expect(expectUniform(await confirm({ token: split, password: NEW_PASSWORD }), 400).message).toBe(INVALID_TOKEN);
+    expect((await confirm({ token: `\t${token} \r\n`, password: NEW_PASSWORD })).statusCode).toBe(204);
+    expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
+  });
+
   it('answers an unknown e-mail exactly as a known one, and mails no one', async () => {
     const unknownEmail = `nobody-${Date.now()}@example.test`;
     const unknown = await requestReset(unknownEmail);
@@ -282,6 +292,36 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     expect((await confirm({ token: own, password: NEW_PASSWORD })).statusCode).toBe(204);
   });
 
+  /** Moves the account's reset requests (their auth events and tokens) 16 minutes back: past the 15-minute window. */
+  async function windowPassed(userId: string): Promise<void> {
+    for (const table of ['auth_events', 'password_reset_tokens']) {
+      await db.query(`UPDATE ${table} SET created_at = created_at - interval '16 minutes' WHERE user_id = $1`, [
+        userId,
+      ]);
+    }
+  }
+
+  it('keeps counting the window after a successful reset: no fresh run of 3 e-mails until it has passed', async () => {
+    const user = await createSession(api.app);
+    for (let nth = 1; nth <= 3; nth += 1) expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email, 3);
+    expect((await confirm({ token, password: NEW_PASSWORD })).statusCode).toBe(204);
+    expect(await tokensOf(user.id)).toBe(0);
+
+    // The reset used up every token of the account; the requests in the window still count.
+    const again = await requestReset(user.email, '203.0.113.9');
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual(ACCEPTED);
+    await outboxRelayed();
+    expect(mailsTo(user.email)).toHaveLength(3);
+    expect(await tokensOf(user.id)).toBe(0);
+
+    await windowPassed(user.id);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const next = await tokenFromMail(user.email, 4);
+    expect((await confirm({ token: next, password: 'yet another password' })).statusCode).toBe(204);
+  });
+
   it('past 3 live tokens, a request after the window replaces the oldest; the others keep working', async () => {
     const user = await createSession(api.app);
     const tokens: string[] = [];
@@ -289,11 +329,9 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
       expect((await requestReset(user.email)).statusCode).toBe(202);
       tokens.push(await tokenFromMail(user.email, nth));
     }
-    // The window has passed (the tokens, 30 minutes long, are still live).
-    await db.query(
-      `UPDATE password_reset_tokens SET created_at = created_at - interval '16 minutes' WHERE user_id = $1`,
-      [user.id],
-    );
+    // The window has passed (the tokens, 30 minutes long, are still live): the limit counts the
+    // requests' auth events, and the tokens' rows age with them.
+    await windowPassed(user.id);
     expect((await requestReset(user.email)).statusCode).toBe(202);
     const fourth = await tokenFromMail(user.email, 4);
     expect(await tokensOf(user.id)).toBe(3);

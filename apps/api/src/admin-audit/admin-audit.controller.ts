@@ -15,7 +15,8 @@ export class AdminAuditController {
    * The audit log of operators' actions, newest first: who changed a section's price, blocked or
    * released seats, downloaded a door list, refunded a purchase or canceled a performance, when,
    * and the facts of it; also the seat reconciler's repairs. Filters: `performanceId`,
-   * `purchaseId`, `action` (400 for an action the log never records). Admin only.
+   * `purchaseId`, `action` (400 for an action the log never records). A page's `nextCursor` is
+   * bound to its filters: followed with other ones it is a 400 (InvalidCursor). Admin only.
    */
   @Get()
   async list(@Query() query: AdminAuditQueryDto): Promise<AdminAuditPageDto> {

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { AdminPurchases, BookingDescriber } from '@app/ticketing';
-import { ParseUuidPipe } from '../common/parse-id.pipe';
+import { UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import {
   AdminPurchasePageDto,
@@ -42,7 +42,7 @@ export class AdminPurchasesController {
   /** Anyone's purchase, flushed to PostgreSQL or not. Admin only. */
   @Get(':id')
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase' })
-  async get(@Param('id', new ParseUuidPipe()) id: string): Promise<AdminPurchaseResponseDto> {
+  async get(@UuidParam() id: string): Promise<AdminPurchaseResponseDto> {
     return mapAdminPurchase(await this.describer.describe(this.purchases.get(id)));
   }
 
@@ -63,7 +63,7 @@ export class AdminPurchasesController {
   })
   async refund(
     @CurrentUser() operator: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
+    @UuidParam() id: string,
     @Body() body: AdminRefundDto,
   ): Promise<AdminRefundResponseDto> {
     return mapAdminRefund(

@@ -21,6 +21,21 @@ export const NormalizedEmail = () =>
     MaxLength(320),
   );
 
+/**
+ * The token of a mailed link (password reset, e-mail verification): a string of 1–256 characters
+ * once trimmed. White space and line breaks around it (what an e-mail client or a copy adds:
+ * spaces, tabs, CR/LF, no-break spaces, a BOM; `String.prototype.trim`) are dropped before it is
+ * checked and looked up, so a pasted token works as the link's does; anything else in it makes it
+ * a token that is not valid (the route's one 400 for a token unknown, used or expired).
+ */
+export const MailedToken = () =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value)),
+    IsString(),
+    MinLength(1),
+    MaxLength(256),
+  );
+
 export class AuthSignupDto {
   /** Stored trimmed, in Unicode NFKC and lower-cased (`ｕ@Example.com` is `u@example.com`); unique by its full Unicode case fold. @example ada@example.com */
   @NormalizedEmail()
@@ -71,10 +86,8 @@ export class AuthPasswordResetAcceptedDto {
 }
 
 export class AuthPasswordResetConfirmDto {
-  /** The token from the password-reset e-mail (base64url, 43 characters); it works once. */
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  /** The token from the password-reset e-mail (base64url, 43 characters); it works once. White space around it is ignored. */
+  @MailedToken()
   token: string;
 
   /** The new password: 8 to 128 characters, as at signup. @example "correct horse battery staple" */
@@ -85,10 +98,8 @@ export class AuthPasswordResetConfirmDto {
 }
 
 export class AuthEmailVerificationConfirmDto {
-  /** The token from the "confirm your e-mail address" e-mail (base64url, 43 characters); it works once. */
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  /** The token from the "confirm your e-mail address" e-mail (base64url, 43 characters); it works once. White space around it is ignored. */
+  @MailedToken()
   token: string;
 }
 

@@ -42,7 +42,9 @@ export function IdParam(): ParameterDecorator {
 /**
  * A UUID route parameter in the one spelling ids are stored in, lower case: UUIDs are
  * case-insensitive (RFC 4122), so an upper-case id names the same hold or purchase. Anything that
- * is not a UUID in its 36-character text form is a 400 naming the parameter, as ParseIdPipe's.
+ * is not a UUID in its 36-character text form (8-4-4-4-12 hex digits) is a 400 naming the
+ * parameter, as ParseIdPipe's: braces (`{…}`), `urn:uuid:`, no hyphens, white space around it.
+ * So every id has one string, the one Redis keys and caches are built from.
  */
 @Injectable()
 export class ParseUuidPipe implements PipeTransform<unknown, string> {
@@ -54,6 +56,23 @@ export class ParseUuidPipe implements PipeTransform<unknown, string> {
     }
     return value.toLowerCase();
   }
+}
+
+/**
+ * The UUID route parameter `name` through ParseUuidPipe, declared in the OpenAPI document as
+ * what the pipe takes (`type: string, format: uuid`), so a client, and the document-driven fuzz
+ * test, know it for a UUID rather than any string.
+ */
+export function UuidParam(name = 'id'): ParameterDecorator {
+  return (target, key, index) => {
+    Param(name, new ParseUuidPipe())(target, key, index);
+    if (key === undefined) return;
+    ApiParam({ name, schema: { type: 'string', format: 'uuid' } })(
+      target,
+      key,
+      Object.getOwnPropertyDescriptor(target, key)!,
+    );
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -12,7 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, PurchaseCancellation, PurchaseReader, PurchaseService } from '@app/ticketing';
-import { ParseUuidPipe } from '../common/parse-id.pipe';
+import { UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-room/admission';
@@ -120,10 +120,7 @@ export class PurchasesController {
 
   /** The caller's own purchase; anyone else's is a 404. */
   @Get(':id')
-  async get(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<PurchaseResponseDto> {
+  async get(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.describer.describe(this.reader.get(user.id, id)));
   }
 
@@ -136,10 +133,7 @@ export class PurchasesController {
     description:
       "already canceled; past the performance's `cancelUntil`, or the performance allows no self-service cancel (CancellationClosed, `details.cancelUntil`); or a ticket of it was checked in (PurchaseCheckedIn)",
   })
-  async cancel(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<PurchaseResponseDto> {
+  async cancel(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.describer.describe(this.cancellation.cancel(user.id, id)));
   }
 }

@@ -1,8 +1,8 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
-import { ParseUuidPipe } from '../common/parse-id.pipe';
+import { UuidParam } from '../common/parse-id.pipe';
 import { RequiresAdmission } from '../waiting-room/admission';
 import {
   mapReservation,
@@ -89,10 +89,7 @@ export class ReservationsController {
 
   /** The caller's own reservation; anyone else's is a 404. */
   @Get(':id')
-  async get(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<ReservationResponseDto> {
+  async get(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<ReservationResponseDto> {
     return mapReservation(await this.describer.describe(this.holds.get(user.id, id)));
   }
 
@@ -105,7 +102,7 @@ export class ReservationsController {
     type: ErrorBodyDto,
     description: 'the hold has already ended: released, expired or bought',
   })
-  release(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUuidPipe()) id: string): Promise<void> {
+  release(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<void> {
     return this.holds.release(user.id, id);
   }
 }

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AccountsService, Role, Roles, StaffAccountsService } from '@app/auth';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { NoBody } from '../common/no-body';
 import { PageQueryDto } from '../common/page-query.dto';
-import { ParseUuidPipe } from '../common/parse-id.pipe';
+import { UuidParam } from '../common/parse-id.pipe';
 import { mapUser, UserResponseDto } from '../users/user-response.dto';
 import { StaffCreateDto, StaffPageDto } from './staff.dto';
 
@@ -48,7 +48,7 @@ export class StaffController {
   @Roles(Role.Admin)
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no account has this id' })
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'the account is an admin' })
-  async grant(@Param('id', new ParseUuidPipe()) id: string): Promise<UserResponseDto> {
+  async grant(@UuidParam() id: string): Promise<UserResponseDto> {
     return mapUser(await this.staff.grant(id));
   }
 
@@ -62,7 +62,7 @@ export class StaffController {
   @HttpCode(204)
   @Roles(Role.Admin)
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no staff account has this id' })
-  async revoke(@Param('id', new ParseUuidPipe()) id: string): Promise<void> {
+  async revoke(@UuidParam() id: string): Promise<void> {
     await this.staff.revoke(id);
   }
 }

@@ -12,7 +12,7 @@ import { TicketTransferService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { NoBody } from '../common/no-body';
 import { PageQueryDto } from '../common/page-query.dto';
-import { ParseTicketIdPipe, ParseUuidPipe } from '../common/parse-id.pipe';
+import { ParseTicketIdPipe, UuidParam } from '../common/parse-id.pipe';
 import {
   mapTransfer,
   TicketTransferCreateDto,
@@ -78,10 +78,7 @@ export class TicketTransfersController {
     description:
       'TransferAccepted, TransferCanceled, TransferExpired (`details.status`); TicketCanceled (its purchase was canceled or refunded), TicketCheckedIn (someone came in on it first), PerformanceCanceled',
   })
-  async accept(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<TicketTransferResponseDto> {
+  async accept(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketTransferResponseDto> {
     return mapTransfer(await this.transfers.accept(user.id, id), user.id);
   }
 
@@ -94,10 +91,7 @@ export class TicketTransfersController {
     type: ErrorBodyDto,
     description: 'TransferAccepted, TransferCanceled, TransferExpired (`details.status`)',
   })
-  async cancel(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<TicketTransferResponseDto> {
+  async cancel(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketTransferResponseDto> {
     return mapTransfer(await this.transfers.cancel(user.id, id), user.id);
   }
 }

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
 import { TicketService, TicketTransferService } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { HeldTicketPageDto, mapHeldTicket } from '../ticket-transfers/ticket-transfer.dto';
-import { ParseUuidPipe } from '../common/parse-id.pipe';
+import { UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketListDto } from './ticket.dto';
 
@@ -39,10 +39,7 @@ export class TicketsController {
   @Get('purchases/:id/tickets')
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase of the caller' })
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'not issued yet: retry after `Retry-After` seconds' })
-  async list(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<TicketListDto> {
+  async list(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketListDto> {
     return { items: (await this.tickets.ticketsOf(user.id, id)).map(mapTicket) };
   }
 

@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Sse } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiForbiddenResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, RequiresBuyerAccount, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
-import { IdParam, ParseUuidPipe } from '../common/parse-id.pipe';
+import { IdParam, UuidParam } from '../common/parse-id.pipe';
 import {
   mapQueueTicket,
   mapWaitingRoom,
@@ -95,7 +95,7 @@ export class QueueTicketController {
   @Get(':ticketId')
   async get(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('ticketId', new ParseUuidPipe()) ticketId: string,
+    @UuidParam('ticketId') ticketId: string,
   ): Promise<QueueTicketResponseDto> {
     return mapQueueTicket(await this.rooms.get(user.id, ticketId));
   }
@@ -114,7 +114,7 @@ export class QueueTicketController {
   })
   async events(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('ticketId', new ParseUuidPipe()) ticketId: string,
+    @UuidParam('ticketId') ticketId: string,
   ): Promise<Observable<{ data: QueueTicketResponseDto }>> {
     const first = await this.rooms.get(user.id, ticketId);
     return interval(first.pollAfterSeconds * 1000).pipe(
@@ -129,10 +129,7 @@ export class QueueTicketController {
   @Delete(':ticketId')
   @NoBody()
   @HttpCode(204)
-  leave(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('ticketId', new ParseUuidPipe()) ticketId: string,
-  ): Promise<void> {
+  leave(@CurrentUser() user: AuthenticatedUser, @UuidParam('ticketId') ticketId: string): Promise<void> {
     return this.rooms.leave(user.id, ticketId);
   }
 }

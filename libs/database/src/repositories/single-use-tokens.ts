@@ -17,7 +17,12 @@ export interface SingleUseTokenRequest {
   now: Date;
   /** The account's live tokens kept at most: a request past them replaces the oldest. */
   maxLiveTokens: number;
-  /** Tokens issued to one account per `windowMs` (milliseconds) at most: a request past them issues nothing. */
+  /**
+   * Tokens issued to one account per `windowMs` (milliseconds) at most: a request past them issues
+   * nothing. Counted from the account's `auth_events` of the token's kind (one per token issued), so
+   * the count survives the tokens themselves: using one (which deletes them all), their expiry, or a
+   * change of e-mail does not start the window again.
+   */
   maxIssued: number;
   windowMs: number;
   /**
@@ -61,10 +66,13 @@ export async function issueToken(
   const rows: { user_id: string }[] = await manager.query(
     `WITH ${account.prelude ? `${account.prelude},` : ''}
      found AS (${account.select}),
+     -- Counted from the account's auth events, which stay, not from its tokens, which a confirm,
+     -- an expiry or a change of e-mail deletes: the limit must not restart with them.
      account AS (
        SELECT f.id FROM found f
-       WHERE (SELECT count(*) FROM ${table} t
-              WHERE t.user_id = f.id AND t.created_at > now() - make_interval(secs => ${at(1)})) < ${at(2)}
+       WHERE (SELECT count(*) FROM auth_events e
+              WHERE e.user_id = f.id AND e.type = ${at(8)}
+                AND e.created_at > now() - make_interval(secs => ${at(1)})) < ${at(2)}
      ),
      dropped AS (
        DELETE FROM ${table} WHERE id IN (

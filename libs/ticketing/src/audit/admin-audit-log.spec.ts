@@ -57,10 +57,50 @@ describe('AdminAuditLog', () => {
     await expect(log.list({ action: 'purchase.refund' }, undefined, 10)).resolves.toBeDefined();
   });
 
-  it('refuses a cursor that holds anything but a positive safe audit id', async () => {
+  it("takes a page's cursor with the filter it was made with only; another filter's is a 400 (generated)", async () => {
+    const filter = fc.record(
+      {
+        performanceId: fc.integer({ min: 1, max: 3 }),
+        subjectId: fc.constantFrom('0b6f3a52-8d1e-4c4a-9a57-2f1b3c4d5e6f', '7a1d9c3e-5b2f-4e8a-9c0d-1e2f3a4b5c6d'),
+        action: fc.constantFrom(...auditedActions()),
+      },
+      { requiredKeys: [] },
+    );
+    const same = (a: AdminAuditFilter, b: AdminAuditFilter) =>
+      a.performanceId === b.performanceId && a.subjectId === b.subjectId && a.action === b.action;
+    await fc.assert(
+      fc.asyncProperty(filter, filter, async (made, followed) => {
+        const { log, asked } = fakeLog(5);
+        const { nextCursor } = await log.list(made, undefined, 2);
+        const answer = log.list(followed, nextCursor!, 2);
+        if (same(made, followed)) {
+          expect((await answer).items.map((item) => item.id)).toEqual(['3', '2']);
+        } else {
+          await expect(answer).rejects.toMatchObject({
+            code: 'InvalidCursor',
+            message: 'cursor was made with other filters: send the same filters',
+          });
+          expect(asked).toHaveLength(1);
+        }
+      }),
+    );
+  });
+
+  it('refuses a cursor that holds anything but a positive safe audit id and a filter digest', async () => {
     const { log } = fakeLog(3);
-    for (const key of [{ i: '0' }, { i: '01' }, { i: 5 }, { i: '12345678901234567' }, { p: 3 }, { i: '1', p: 2 }]) {
-      await expect(log.list({}, encodeCursor(key as Record<string, string | number>), 10)).rejects.toMatchObject({
+    const f = 'AAAAAAAAAAAAAAAA';
+    const keys: Record<string, string | number>[] = [
+      { i: '0', f },
+      { i: '01', f },
+      { i: 5, f },
+      { i: '12345678901234567', f },
+      { i: '1', f: 'short' },
+      { i: '1' },
+      { p: 3 },
+      { i: '1', p: 2 },
+    ];
+    for (const key of keys) {
+      await expect(log.list({}, encodeCursor(key), 10)).rejects.toMatchObject({
         code: 'InvalidCursor',
       });
     }

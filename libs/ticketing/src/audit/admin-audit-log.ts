@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AdminAuditFilter, AdminAuditRecord, AdminAuditRepository } from '@app/database';
-import { decodeCursor, encodeCursor, InvalidInputError } from '@app/core';
+import { decodeCursor, DomainError, encodeCursor, InvalidInputError } from '@app/core';
 import { SEAT_BLOCK_ACTION, SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
 import { PERFORMANCE_CANCEL_ACTION } from '../cancellations/performance-cancellations';
 import type { Page } from '../catalog/catalog.types';
@@ -25,6 +26,18 @@ export function auditedActions(): string[] {
 
 /** An audit id in a cursor: the decimal digits of a positive `bigint`, within JavaScript's safe integers. */
 const isAuditId = (value: unknown) => typeof value === 'string' && /^[1-9][0-9]{0,15}$/.test(value);
+/** A filter's digest in a cursor (see {@link filterDigest}): 16 base64url characters. */
+const isDigest = (value: unknown) => typeof value === 'string' && /^[A-Za-z0-9_-]{16}$/.test(value);
+
+/**
+ * A short digest of a filter (16 base64url characters of its SHA-256), carried in every cursor of
+ * the log, the unfiltered list's too: a cursor followed with other filters than it was made with
+ * is a 400, not a page of another list that starts at an arbitrary entry.
+ */
+function filterDigest(filter: AdminAuditFilter): string {
+  const canonical = JSON.stringify([filter.performanceId ?? null, filter.subjectId ?? null, filter.action ?? null]);
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+}
 
 /**
  * Reads the audit log of operators' actions (`admin_audit_log`: who changed a price, blocked or
@@ -38,9 +51,11 @@ export class AdminAuditLog {
 
   /**
    * A page of at most `limit` (1–100) actions matching `filter` (see AdminAuditFilter), newest
-   * first; `cursor` is the previous page's `nextCursor`. Throws InvalidInputError (400) for an
-   * action the log never records (the message lists those it does), DomainError 'invalid'
-   * (InvalidCursor, 400) for a cursor this list did not write.
+   * first; `cursor` is the previous page's `nextCursor`, made with the same filter (it carries the
+   * filter's digest). Throws InvalidInputError (400) for an action the log never records (the
+   * message lists those it does); DomainError 'invalid' (InvalidCursor, 400) for a cursor this list
+   * did not write ("cursor is not valid for this list") or one made with another filter ("cursor
+   * was made with other filters: send the same filters").
    */
   async list(filter: AdminAuditFilter, cursor: string | undefined, limit: number): Promise<Page<AdminAuditRecord>> {
     if (filter.action !== undefined && !auditedActions().includes(filter.action)) {
@@ -48,10 +63,14 @@ export class AdminAuditLog {
         actions: auditedActions(),
       });
     }
-    const before = decodeCursor<{ i: string }>(cursor, { i: isAuditId })?.i ?? null;
-    const rows = await this.audit.page(filter, before, limit + 1);
+    const digest = filterDigest(filter);
+    const key = decodeCursor<{ i: string; f: string }>(cursor, { i: isAuditId, f: isDigest });
+    if (key && key.f !== digest) {
+      throw new DomainError('invalid', 'InvalidCursor', 'cursor was made with other filters: send the same filters');
+    }
+    const rows = await this.audit.page(filter, key?.i ?? null, limit + 1);
     const items = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor({ i: items[items.length - 1].id }) : null;
+    const nextCursor = rows.length > limit ? encodeCursor({ i: items[items.length - 1].id, f: digest }) : null;
     return { items, nextCursor };
   }
 }
