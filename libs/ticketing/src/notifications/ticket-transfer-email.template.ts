@@ -56,8 +56,8 @@ ${after}
 /**
  * The offer, to the recipient's address (which may have no account yet): who offers which seat of
  * which show, until when, and how to accept it (sign in, or sign up, with this address, confirm it,
- * then `POST /api/v1/ticket-transfers/<id>/accept`). It carries no code: the ticket's new code is
- * issued to the account that accepts.
+ * then `POST /api/v1/ticket-transfers/<id>/accept`), or decline it (`…/decline`, the sender is told).
+ * It carries no code: the ticket's new code is issued to the account that accepts.
  */
 export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `${input.sender.name} sent you a ticket for ${input.eventTitle}`;
@@ -65,6 +65,7 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
   const seat = formatSeat(input.seat);
   const until = formatStartTime(input.expiresAt);
   const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
+  const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
   const text = [
     'Hello,',
     '',
@@ -80,7 +81,8 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
     `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
     '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
     '',
-    'If you do not know the sender, ignore this e-mail: nothing happens without you.',
+    `Not for you? Decline it the same way (${decline}) and the sender is told; or ignore this`,
+    'e-mail: nothing happens without you.',
     '',
     `Transfer: ${input.transferId}`,
     'boxoffice',
@@ -92,7 +94,7 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
     `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
     `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address), then accept the transfer: <code>${escapeHtml(accept)}</code>`,
     `The offer stands until ${escapeHtml(until)}. Once you accept, the ticket and a new QR code are yours (<code>GET /api/v1/tickets</code>), and the code the sender had no longer admits anyone.`,
-    'If you do not know the sender, ignore this e-mail: nothing happens without you.',
+    `Not for you? Decline it the same way (<code>${escapeHtml(decline)}</code>) and the sender is told; or ignore this e-mail: nothing happens without you.`,
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
   return { subject, text, html };

@@ -111,6 +111,7 @@ describe('TicketTransferMailService', () => {
       messageIdHeader: `<ticket-transfer-offered.${TRANSFER}@boxoffice.local>`,
     });
     expect(sent[0].text).toContain(`POST /api/v1/ticket-transfers/${TRANSFER}/accept`);
+    expect(sent[0].text).toContain(`POST /api/v1/ticket-transfers/${TRANSFER}/decline`);
     expect(sent[0].text).toContain('Section Floor, row C, seat 7');
     expect(sent[0].html).toContain('Grace &lt;Buyer&gt;');
     expect(sent[0].html).not.toContain('Grace <Buyer>');
