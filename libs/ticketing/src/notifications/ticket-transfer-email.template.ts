@@ -61,8 +61,7 @@ ${after}
  */
 export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `${input.sender.name} sent you a ticket for ${input.eventTitle}`;
-  const start = formatStartTime(input.startsAt, input.timeZone);
-  const seat = formatSeat(input.seat);
+  const show = showLines(input);
   const until = formatStartTime(input.expiresAt);
   const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
   const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
@@ -71,10 +70,7 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
     '',
     `${input.sender.name} (${input.sender.email}) wants to give you a ticket:`,
     '',
-    `Event:  ${input.eventTitle}`,
-    `Venue:  ${input.venue}`,
-    `When:   ${start}`,
-    `Seat:   ${seat}`,
+    ...show.text,
     '',
     `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no`,
     `account, and confirm the address), then accept the transfer: ${accept}`,
@@ -91,7 +87,7 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
   const html = page(subject, [
     'Hello,',
     `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) wants to give you a ticket:`,
-    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    show.html,
     `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address), then accept the transfer: <code>${escapeHtml(accept)}</code>`,
     `The offer stands until ${escapeHtml(until)}. Once you accept, the ticket and a new QR code are yours (<code>GET /api/v1/tickets</code>), and the code the sender had no longer admits anyone.`,
     `Not for you? Decline it the same way (<code>${escapeHtml(decline)}</code>) and the sender is told; or ignore this e-mail: nothing happens without you.`,
@@ -103,18 +99,14 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
 /** To the sender: the recipient accepted; the sender's code of the ticket is void now. */
 export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `Your ticket for ${input.eventTitle} was accepted`;
-  const start = formatStartTime(input.startsAt, input.timeZone);
-  const seat = formatSeat(input.seat);
+  const show = showLines(input);
   const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : 'The recipient';
   const text = [
     `Hello ${input.sender.name},`,
     '',
     `${who} accepted the ticket you sent:`,
     '',
-    `Event:  ${input.eventTitle}`,
-    `Venue:  ${input.venue}`,
-    `When:   ${start}`,
-    `Seat:   ${seat}`,
+    ...show.text,
     '',
     'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
     '',
@@ -125,7 +117,7 @@ export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInpu
   const html = page(subject, [
     `Hello ${escapeHtml(input.sender.name)},`,
     `${escapeHtml(who)} accepted the ticket you sent:`,
-    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    show.html,
     'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
@@ -139,18 +131,14 @@ export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInpu
  */
 export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `Canceled: the ticket you received for ${input.eventTitle}`;
-  const start = formatStartTime(input.startsAt, input.timeZone);
-  const seat = formatSeat(input.seat);
+  const show = showLines(input);
   const name = input.recipient?.name ?? 'there';
   const text = [
     `Hello ${name},`,
     '',
     `the ticket ${input.sender.name} (${input.sender.email}) sent you was canceled:`,
     '',
-    `Event:  ${input.eventTitle}`,
-    `Venue:  ${input.venue}`,
-    `When:   ${start}`,
-    `Seat:   ${seat}`,
+    ...show.text,
     '',
     'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the',
     'performance canceled); any refund goes to whoever paid for it.',
@@ -162,7 +150,7 @@ export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInpu
   const html = page(subject, [
     `Hello ${escapeHtml(name)},`,
     `the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you was canceled:`,
-    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    show.html,
     'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the performance canceled); any refund goes to whoever paid for it.',
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
