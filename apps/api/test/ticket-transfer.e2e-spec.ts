@@ -308,6 +308,10 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     const pending = await offered(second.id);
     const given = await offered(third.id);
     expect((await accept(given.id)).statusCode).toBe(200);
+    // An offer no one answers: its recipient hears it is withdrawn once the show's refund cancels it.
+    const bystander = `bystander-${randomUUID()}@example.test`;
+    const unanswered = await offered(first.id, bystander);
+    await transferMail('offered', unanswered.id);
     const canceled = await call('POST', `/admin/performances/${show.id}/cancel`, { session: admin });
     expect(canceled.statusCode, canceled.body).toBeLessThan(300);
     conflict(await offer(first.id, friend.email), /canceled/);
@@ -330,6 +334,9 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     );
     expect(notice.subject).toMatch(/^Canceled: the ticket you received for /);
     expect(notice.text).toContain('no longer admits anyone');
+    const withdrawn = await transferMail('withdrawn', unanswered.id);
+    expect(withdrawn.to).toEqual([bystander]);
+    expect(withdrawn.text).toContain('or the performance canceled), so the offer is withdrawn');
 
     const started = await buy(1);
     await db.query(`UPDATE performances SET starts_at = now() - interval '1 minute' WHERE id = $1`, [performance.id]);
