@@ -97,6 +97,14 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     call('POST', `/tickets/${ticketId}/transfers`, { body: { email }, session });
   const accept = (id: string, session = friend) => call('POST', `/ticket-transfers/${id}/accept`, { session });
   const cancelTransfer = (id: string, session = buyer) => call('POST', `/ticket-transfers/${id}/cancel`, { session });
+  const decline = (id: string, session = friend) => call('POST', `/ticket-transfers/${id}/decline`, { session });
+  /** The e-mail of transfer `id`'s `event` (its Message-ID names both), once it arrived. */
+  const transferMail = (event: string, id: string) =>
+    waitForValue(
+      () => smtp.received.find((mail) => mail.messageIdHeader.includes(`ticket-transfer-${event}.${id}`)),
+      `the ${event} e-mail of transfer ${id}`,
+      { timeoutMs: 60_000 },
+    );
   const checkIn = (code: string) => call('POST', '/check-in', { body: { code }, session: staff });
   const mailsTo = (email: string) => smtp.received.filter((mail) => mail.to.includes(email));
 
@@ -130,6 +138,7 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
         'acceptedAt',
         'canceledAt',
         'createdAt',
+        'declinedAt',
         'expiresAt',
         'id',
         'recipientEmail',
@@ -199,6 +208,14 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
       'accepted e-mail',
     );
     expect(acceptedMail.text).toContain('Ada Friend');
+    // The new holder gets the ticket with its new code, as a buyer gets tickets: the QR code inline.
+    const receivedMail = await transferMail('received', transfer.id);
+    expect(receivedMail.to).toEqual([friend.email]);
+    expect(receivedMail.subject).toMatch(/^Your ticket for /);
+    expect(receivedMail.text).toContain(newCode);
+    expect(receivedMail.text).not.toContain(ticket.code!);
+    expect(receivedMail.html).toContain(`src="cid:ticket-${ticket.id}@boxoffice"`);
+    expect(receivedMail.raw).toMatch(/Content-Type: image\/png/i);
     const csv = await call('GET', `/performances/${performance.id}/attendees`, { session: admin });
     const line = csv.body.split('\r\n').find((l) => l.startsWith(`${ticket.id},`));
     expect(line).toContain(`${buyer.email},Grace Buyer,${friend.email},Ada Friend`);
@@ -291,6 +308,10 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     const pending = await offered(second.id);
     const given = await offered(third.id);
     expect((await accept(given.id)).statusCode).toBe(200);
+    // An offer no one answers: its recipient hears it is withdrawn once the show's refund cancels it.
+    const bystander = `bystander-${randomUUID()}@example.test`;
+    const unanswered = await offered(first.id, bystander);
+    await transferMail('offered', unanswered.id);
     const canceled = await call('POST', `/admin/performances/${show.id}/cancel`, { session: admin });
     expect(canceled.statusCode, canceled.body).toBeLessThan(300);
     conflict(await offer(first.id, friend.email), /canceled/);
@@ -313,6 +334,9 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     );
     expect(notice.subject).toMatch(/^Canceled: the ticket you received for /);
     expect(notice.text).toContain('no longer admits anyone');
+    const withdrawn = await transferMail('withdrawn', unanswered.id);
+    expect(withdrawn.to).toEqual([bystander]);
+    expect(withdrawn.text).toContain('or the performance canceled), so the offer is withdrawn');
 
     const started = await buy(1);
     await db.query(`UPDATE performances SET starts_at = now() - interval '1 minute' WHERE id = $1`, [performance.id]);
@@ -433,7 +457,137 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     }
   });
 
+  it('lets the recipient decline (404 for anyone else, once); the sender is told and may offer the ticket again', async () => {
+    const { tickets } = await buy(1);
+    const transfer = await offered(tickets[0].id);
+    await transferMail('offered', transfer.id);
+    const stranger = await verified(await createSession(api.app));
+    expectUniform(await decline(transfer.id, buyer), 404);
+    expectUniform(await decline(transfer.id, stranger), 404);
+    expectUniform(await decline(randomUUID()), 404);
+    expectUniform(await call('POST', '/ticket-transfers/nope/decline', { session: friend }), 400);
+    expectUniform(
+      await call('POST', `/ticket-transfers/${transfer.id}/decline`, { session: friend, body: { x: 1 } }),
+      400,
+    );
+    expectUniform(await call('POST', `/ticket-transfers/${transfer.id}/decline`), 401);
+
+    const declined = await decline(transfer.id);
+    expect(declined.statusCode, declined.body).toBe(200);
+    expect(declined.json()).toMatchObject({ id: transfer.id, status: 'DECLINED', sent: false, acceptedAt: null });
+    expect(Date.parse(declined.json().declinedAt)).not.toBeNaN();
+    const again = conflict(await decline(transfer.id), /no longer pending: it was declined/);
+    expect(again).toMatchObject({ error: 'Conflict', details: { status: 'DECLINED' } });
+    conflict(await accept(transfer.id), /declined/);
+    conflict(await cancelTransfer(transfer.id), /declined/);
+    // Both lists show it declined; the ticket stays the buyer's, its code admits.
+    for (const session of [buyer, friend]) {
+      const listed = (await call('GET', '/ticket-transfers?limit=100', { session })).json().items;
+      expect(listed.find((t: TransferBody) => t.id === transfer.id)).toMatchObject({ status: 'DECLINED' });
+    }
+    expect((await held(buyer)).find((t) => t.id === tickets[0].id)).toMatchObject({ code: tickets[0].code });
+
+    const mail = await transferMail('declined', transfer.id);
+    expect(mail.to).toEqual([buyer.email]);
+    expect(mail.subject).toMatch(/ was declined$/);
+    expect(mail.text).toContain(`Ada Friend (${friend.email}) declined`);
+    // No "withdrawn" notice for an offer the recipient declined themselves.
+    const next = await offered(tickets[0].id);
+    expect((await cancelTransfer(next.id)).statusCode).toBe(200);
+    expect(smtp.received.some((m) => m.messageIdHeader.includes(`ticket-transfer-withdrawn.${transfer.id}`))).toBe(
+      false,
+    );
+  });
+
+  it('tells the recipient of an offer withdrawn by its sender, or ended with its purchase, once each', async () => {
+    const { purchaseId, tickets } = await buy(2);
+    const bySender = await offered(tickets[0].id);
+    await transferMail('offered', bySender.id);
+    expect((await cancelTransfer(bySender.id)).statusCode).toBe(200);
+    const withdrawn = await transferMail('withdrawn', bySender.id);
+    expect(withdrawn.to).toEqual([friend.email]);
+    expect(withdrawn.subject).toMatch(/^Withdrawn: the ticket offered to you for /);
+    expect(withdrawn.text).toContain('Grace Buyer');
+    expect(withdrawn.text).toContain('withdrew the ticket offered to you');
+
+    const withPurchase = await offered(tickets[1].id);
+    await transferMail('offered', withPurchase.id);
+    expect((await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    const ended = await transferMail('withdrawn', withPurchase.id);
+    expect(ended.text).toContain('was canceled (its purchase was canceled or refunded');
+    const listed = (await call('GET', '/ticket-transfers?limit=100', { session: friend })).json().items;
+    expect(listed.find((t: TransferBody) => t.id === withPurchase.id)).toMatchObject({ status: 'CANCELED' });
+  });
+
+  it("lists the expiry a reschedule moved: the new start, when it is before the offer's own, as the accept goes by", async () => {
+    const show = await createPerformance(api.app, admin, 4, doorsOpenNow());
+    const seats = await hold(api.app, buyer, show.id, show.seatIds.slice(0, 1));
+    const bought = await call('POST', '/purchases', { body: { reservationId: seats.id }, session: buyer });
+    expect(bought.statusCode).toBe(201);
+    await flushPurchases(api.app);
+    const [ticket] = (await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer })).json()
+      .items as TicketBody[];
+    const transfer = await offered(ticket.id);
+    const sooner = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 48 * 3_600_000);
+    expect(sooner.getTime()).toBeLessThan(Date.parse(transfer.expiresAt));
+    const moved = await call('PATCH', `/performances/${show.id}`, {
+      session: admin,
+      body: { startsAt: sooner.toISOString(), cancelUntil: new Date(sooner.getTime() - 24 * 3_600_000).toISOString() },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    for (const session of [buyer, friend]) {
+      const listed = (await call('GET', '/ticket-transfers?limit=100', { session })).json().items;
+      expect(listed.find((t: TransferBody) => t.id === transfer.id)).toMatchObject({
+        status: 'PENDING',
+        expiresAt: sooner.toISOString(),
+      });
+    }
+    // The accept's answer says the same.
+    const accepted = await accept(transfer.id);
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    expect(accepted.json().expiresAt).toBe(sooner.toISOString());
+  });
+
   describe('races: exactly one outcome wins', () => {
+    it('a decline against an accept and the sender cancel of the same transfer', async () => {
+      const winners = new Set<string>();
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const { purchaseId, tickets } = await buy(1);
+        const transfer = await offered(tickets[0].id);
+        const answers = await Promise.all([
+          decline(transfer.id),
+          accept(transfer.id),
+          cancelTransfer(transfer.id),
+          decline(transfer.id),
+          accept(transfer.id),
+          cancelTransfer(transfer.id),
+        ]);
+        const log = answers.map((a) => `${a.statusCode} ${a.body}`).join('\n');
+        const won = answers.filter((a) => a.statusCode === 200);
+        expect(won, log).toHaveLength(1);
+        expect(
+          answers.every((a) => a.statusCode === 200 || a.statusCode === 409),
+          log,
+        ).toBe(true);
+        const status = won[0].json().status as string;
+        winners.add(status);
+        for (const lost of answers.filter((a) => a.statusCode === 409)) {
+          expect(lost.json().details, log).toEqual({ status });
+        }
+        const [row] = await db.query('SELECT holder_id, code_version FROM tickets WHERE id = $1', [tickets[0].id]);
+        expect(row).toEqual(
+          status === 'ACCEPTED' ? { holder_id: friend.id, code_version: 1 } : { holder_id: null, code_version: 0 },
+        );
+        // An accept that lost took its Redis mark back: the buyer may still cancel the purchase.
+        if (status !== 'ACCEPTED') {
+          const canceled = await call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+          expect(canceled.statusCode, canceled.body).toBe(200);
+        }
+      }
+      expect(winners.size).toBeGreaterThanOrEqual(1);
+    });
+
     it('an accept against the sender cancel of the same transfer', async () => {
       for (let round = 0; round < ROUNDS; round += 1) {
         const { tickets } = await buy(1);

@@ -19,6 +19,7 @@ import {
   PurchaseMailService,
   TicketTransferMailService,
   TokenMailOutcome,
+  TransferMailOutcome,
 } from '@app/ticketing';
 
 /**
@@ -180,8 +181,11 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
 
 const MAIL_QUEUES: readonly MailQueueName[] = ['urgent', 'bulk'];
 
-/** What became of one message: a purchase mail's outcome, or a token mail's (`stale`: its token no longer works). */
-type Outcome = DeliveryOutcome | TokenMailOutcome;
+/**
+ * What became of one message: a purchase mail's outcome, or a token or transfer mail's (`stale`: its
+ * token no longer works, or what a transfer e-mail would say is gone).
+ */
+type Outcome = DeliveryOutcome | TokenMailOutcome | TransferMailOutcome;
 
 /**
  * What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`,
@@ -208,10 +212,12 @@ const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {
   sent: (what) => `e-mail sent for ${what}`,
   'already-sent': (what) => `e-mail for ${what} was already sent; nothing to do`,
   canceled: (what) => `${what} was canceled before its confirmation went out; no confirmation sent`,
-  'not-confirmed': (what) => `${what}: the purchase was never confirmed; no notice sent`,
+  'not-confirmed': (what) =>
+    `${what}: what it follows up was never sent (the purchase never confirmed, the transfer offer never mailed); no notice sent`,
   superseded: (what) =>
     `${what}: not needed (the buyer was told the current start already, or the purchase or its performance was canceled); not sent`,
-  stale: (what) => `${what} was used, replaced or expired before its e-mail went out; nothing sent`,
+  stale: (what) =>
+    `${what} was used, replaced, withdrawn or expired before its e-mail went out (or its account is gone); nothing sent`,
   uncertain: (what) =>
     `e-mail for ${what} reached the SMTP server unanswered; not sent again (email_deliveries.uncertain)`,
 };

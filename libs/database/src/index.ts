@@ -102,6 +102,7 @@ export {
 export type {
   AcceptResult,
   CancelTransferResult,
+  DeclineTransferResult,
   NewTicketTransfer,
   OfferResult,
   TicketTransferRecord,

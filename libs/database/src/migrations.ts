@@ -31,6 +31,7 @@ import { PerformanceReschedules1799000000000 } from './migrations/1799000000000-
 import { CheckInWindow1799100000000 } from './migrations/1799100000000-CheckInWindow';
 import { EmailVerification1799300000000 } from './migrations/1799300000000-EmailVerification';
 import { TicketTransfers1799400000000 } from './migrations/1799400000000-TicketTransfers';
+import { TicketTransferDecline1799450000000 } from './migrations/1799450000000-TicketTransferDecline';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -70,4 +71,5 @@ export const MIGRATIONS: Function[] = [
   CheckInWindow1799100000000,
   EmailVerification1799300000000,
   TicketTransfers1799400000000,
+  TicketTransferDecline1799450000000,
 ];

@@ -125,6 +125,7 @@ export { PasswordResetMailService } from './notifications/password-reset-mail.se
 export type { PasswordResetDeliveryOutcome } from './notifications/password-reset-mail.service';
 export { EmailVerificationMailService } from './notifications/email-verification-mail.service';
 export { TicketTransferMailService } from './notifications/ticket-transfer-mail.service';
+export type { TransferMailOutcome } from './notifications/ticket-transfer-mail.service';
 export type { TokenMailOutcome } from './notifications/token-mail';
 export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';

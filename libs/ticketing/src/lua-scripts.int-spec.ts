@@ -39,7 +39,7 @@ import {
 } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
 import { rebuildSeating } from './seats/seating-scripts';
-import { markCheckIn, markTransfer } from './tickets/ticket-scripts';
+import { checkInMarkMember, markCheckIn, markTransfer } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
 /**
@@ -305,7 +305,26 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     });
     const cancel = { purchaseId: 'p1', userId: 'u1', checkedInSeatIds: [], persisted: null };
     // A marked check-in refuses the buyer's cancel; a cancel refuses later marks.
-    expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
+    const v0 = { seatId: 1, codeVersion: 0 };
+    const v1 = { seatId: 1, codeVersion: 1 };
+    expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
+      outcome: 'CHECKED_IN',
+      seatIds: [1],
+    });
+    // A scan of the seat's current code (version 1) racing a scan of its old one: each code has a
+    // mark of its own, so the old code's refusal takes back only its own and the seat stays marked.
+    expect(await markCheckIn(redis, keys, 'p1', v1, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await markCheckIn(redis, keys, 'p1', v1, 60)).toEqual({ outcome: 'MARKED', added: false });
+    await redis.srem(keys.checkedIn('p1'), checkInMarkMember(v0.seatId, v0.codeVersion));
+    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual(['1:1']);
+    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
+      outcome: 'CHECKED_IN',
+      seatIds: [1],
+    });
+    // A mark set before marks had versions (a bare seat id, for its lifetime) still counts.
+    await redis.del(keys.checkedIn('p1'));
+    await redis.sadd(keys.checkedIn('p1'), '1');
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'CHECKED_IN',
       seatIds: [1],
@@ -330,7 +349,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       keptSeatIds: [],
     });
     expect(await redis.hgetall(keys.ticketsBought)).toEqual({});
-    expect(await markCheckIn(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await markCheckIn(redis, keys, 'p1', { seatId: 1, codeVersion: 0 }, 60)).toEqual({ outcome: 'CANCELED' });
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
     // A same-key retry's sale of the canceled purchase is told so, never replayed as a sale.
     expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'CANCELED' });

@@ -22,13 +22,19 @@ export class TicketTransferResponseDto {
   ticketId: string;
   /** The address it was offered to, as stored (NFKC, lower case). @example friend@example.com */
   recipientEmail: string;
-  /** PENDING until accepted, canceled (by its sender, or with its purchase or ticket) or expired. */
-  @ApiProperty({ enum: ['PENDING', 'ACCEPTED', 'CANCELED', 'EXPIRED'] })
-  status: 'PENDING' | 'ACCEPTED' | 'CANCELED' | 'EXPIRED';
+  /**
+   * PENDING until accepted, declined by its recipient, canceled (by its sender, or with its purchase
+   * or ticket) or expired.
+   */
+  @ApiProperty({ enum: ['PENDING', 'ACCEPTED', 'DECLINED', 'CANCELED', 'EXPIRED'] })
+  status: 'PENDING' | 'ACCEPTED' | 'DECLINED' | 'CANCELED' | 'EXPIRED';
   /** RFC 3339, UTC. */
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
-  /** When a pending offer expires: TICKET_TRANSFER_OFFER_HOURS after `createdAt`, or the performance's start if sooner. */
+  /**
+   * When a pending offer expires: TICKET_TRANSFER_OFFER_HOURS after `createdAt`, or the performance's
+   * start as it is now if sooner (a reschedule to an earlier start moves it; the accept goes by the same).
+   */
   @ApiProperty({ format: 'date-time' })
   expiresAt: string;
   /** When it was accepted; null before. */
@@ -37,6 +43,9 @@ export class TicketTransferResponseDto {
   /** When it was canceled; null unless CANCELED. */
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   canceledAt: string | null;
+  /** When its recipient declined it; null unless DECLINED. */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  declinedAt: string | null;
   /** Whether the caller sent it (false: it was sent to the caller's address). */
   sent: boolean;
 }
@@ -84,6 +93,7 @@ export function mapTransfer(transfer: TicketTransferRecord, callerId: string): T
     expiresAt: transfer.expiresAt.toISOString(),
     acceptedAt: transfer.acceptedAt?.toISOString() ?? null,
     canceledAt: transfer.canceledAt?.toISOString() ?? null,
+    declinedAt: transfer.declinedAt?.toISOString() ?? null,
     sent: transfer.senderId === callerId,
   };
 }

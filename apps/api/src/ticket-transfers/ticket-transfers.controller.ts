@@ -76,22 +76,45 @@ export class TicketTransfersController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'TransferAccepted, TransferCanceled, TransferExpired (`details.status`); TicketCanceled (its purchase was canceled or refunded), TicketCheckedIn (someone came in on it first), PerformanceCanceled',
+      'TransferAccepted, TransferDeclined, TransferCanceled, TransferExpired (`details.status`); TicketCanceled (its purchase was canceled or refunded), TicketCheckedIn (someone came in on it first), PerformanceCanceled',
   })
   async accept(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketTransferResponseDto> {
     return mapTransfer(await this.transfers.accept(user.id, id), user.id);
   }
 
-  /** Cancels the caller's own pending transfer; the recipient can no longer accept it. */
+  /**
+   * Cancels the caller's own pending transfer; the recipient can no longer accept it, and is mailed
+   * that the offer is withdrawn (when the offer's e-mail went out).
+   */
   @Post('ticket-transfers/:id/cancel')
   @NoBody()
   @HttpCode(200)
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'no such transfer sent by the caller' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'TransferAccepted, TransferCanceled, TransferExpired (`details.status`)',
+    description: 'TransferAccepted, TransferDeclined, TransferCanceled, TransferExpired (`details.status`)',
   })
   async cancel(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketTransferResponseDto> {
     return mapTransfer(await this.transfers.cancel(user.id, id), user.id);
+  }
+
+  /**
+   * Declines a transfer sent to the caller's confirmed e-mail address: it can no longer be
+   * accepted, the sender is mailed and may offer the ticket again. Anyone else (the sender, an
+   * unconfirmed address included) gets 404.
+   */
+  @Post('ticket-transfers/:id/decline')
+  @NoBody()
+  @HttpCode(200)
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: "no such transfer to the caller's confirmed address" })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'TransferAccepted, TransferDeclined, TransferCanceled, TransferExpired (`details.status`)',
+  })
+  async decline(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUuidPipe()) id: string,
+  ): Promise<TicketTransferResponseDto> {
+    return mapTransfer(await this.transfers.decline(user.id, id), user.id);
   }
 }

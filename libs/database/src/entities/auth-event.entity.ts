@@ -23,6 +23,8 @@ export enum AuthEventType {
   TicketTransferCanceled = 'TICKET_TRANSFER_CANCELED',
   /** The account accepted a ticket offered to its confirmed address: it holds the ticket now. */
   TicketTransferAccepted = 'TICKET_TRANSFER_ACCEPTED',
+  /** The account declined a ticket offered to its confirmed address. */
+  TicketTransferDeclined = 'TICKET_TRANSFER_DECLINED',
 }
 
 /** An append-only audit trail of security-relevant account events. */

@@ -6,6 +6,8 @@ export enum TicketTransferStatus {
   Accepted = 'ACCEPTED',
   Canceled = 'CANCELED',
   Expired = 'EXPIRED',
+  /** Its recipient said no (migration TicketTransferDecline1799450000000). */
+  Declined = 'DECLINED',
 }
 
 /**
@@ -19,7 +21,10 @@ export enum TicketTransferStatus {
 @Index('ticket_transfers_sender_idx', ['senderId', 'createdAt', 'id'])
 @Index('ticket_transfers_recipient_idx', ['recipientEmailKey', 'createdAt', 'id'])
 export class TicketTransferEntity {
-  /** Names the offer; its e-mails' message ids are `ticket-transfer-offered:<id>` and `…-accepted:<id>`. */
+  /**
+   * Names the offer; its e-mails' message ids are `ticket-transfer-<event>:<id>`, the events of
+   * TicketTransferMailEvent (@app/messaging/contracts).
+   */
   @PrimaryColumn('uuid')
   id: string;
 
@@ -38,14 +43,17 @@ export class TicketTransferEntity {
   @Column({ name: 'recipient_email_key', type: 'varchar', length: 320 })
   recipientEmailKey: string;
 
-  /** The account that accepted it; null before. */
+  /** The account that accepted or declined it; null before. */
   @Column({ name: 'recipient_id', type: 'uuid', nullable: true })
   recipientId: string | null;
 
   @Column({ type: 'varchar', length: 10, default: TicketTransferStatus.Pending })
   status: TicketTransferStatus;
 
-  /** Why a CANCELED one was: `SENDER`, `PURCHASE_CANCELED`. */
+  /**
+   * Why a CANCELED one was: `SENDER`, `PURCHASE_CANCELED`, or an accept's refusal (`CHECKED_IN`,
+   * `TICKET_CANCELED`, `PERFORMANCE_CANCELED`).
+   */
   @Column({ name: 'cancel_reason', type: 'varchar', length: 20, nullable: true })
   cancelReason: string | null;
 
@@ -60,4 +68,15 @@ export class TicketTransferEntity {
 
   @Column({ name: 'canceled_at', type: 'timestamptz', nullable: true })
   canceledAt: Date | null;
+
+  /**
+   * The ticket's code version its accept issued (the new holder's code); null unless ACCEPTED (and
+   * for transfers accepted before migration TicketTransferDecline1799450000000).
+   */
+  @Column({ name: 'code_version', type: 'integer', nullable: true })
+  codeVersion: number | null;
+
+  /** When its recipient declined it; null unless DECLINED. */
+  @Column({ name: 'declined_at', type: 'timestamptz', nullable: true })
+  declinedAt: Date | null;
 }

@@ -47,6 +47,18 @@ export class EmailDeliveriesRepository {
     return rows[0]?.status ?? null;
   }
 
+  /**
+   * Takes the ticket transfer's mail lock for the rest of the caller's transaction (a
+   * transaction-level advisory lock). Every e-mail of one transfer is decided under it, so the offer
+   * and its "withdrawn" notice each see what the other did: a notice follows an offer that was sent,
+   * and no offer goes out once it ended.
+   */
+  async lockTransferMail(manager: EntityManager, transferId: string): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('ticket-transfer-mail:' || $1, 0))`, [
+      transferId,
+    ]);
+  }
+
   /** Whether the message has a delivery row (sent, or uncertain), as the caller's transaction sees it. */
   async exists(manager: EntityManager, messageId: string): Promise<boolean> {
     const rows: unknown[] = await manager.query('SELECT 1 FROM email_deliveries WHERE message_id = $1', [messageId]);

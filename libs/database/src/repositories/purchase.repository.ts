@@ -442,8 +442,12 @@ async function cancel(
       ],
     );
   }
-  // A canceled ticket changes hands no more: its pending offers end with it.
-  await cancelPendingTransfersOfPurchases(manager, ids);
+  // A canceled ticket changes hands no more: its pending offers end with it (their recipients told).
+  await cancelPendingTransfersOfPurchases(
+    manager,
+    ids,
+    cancellations.map((c) => c.canceledBy),
+  );
 }
 
 function toRecord(row: PurchaseQueryRow): PurchaseRecord {

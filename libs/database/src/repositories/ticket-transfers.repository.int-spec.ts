@@ -265,4 +265,279 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
     );
     expect(mails[0].n).toBe(6);
   });
+
+  describe('decline, withdrawal and the new holder, and the expiry a reschedule moves', () => {
+    let startsAt: Date;
+
+    /** A performance of its own starting `startsAt`, one seat bought by the buyer, and the ticket's id. */
+    const boughtTicket = async (): Promise<{ purchaseId: string; ticketId: string; showId: number }> => {
+      const [event] = await db.query(
+        `INSERT INTO events (title, venue, currency) VALUES ('Decline', 'Hall', 'KRW') RETURNING id`,
+      );
+      const [{ id: showId }] = await db.query(
+        `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats) VALUES ($1, $2, now(), 1) RETURNING id`,
+        [event.id, startsAt],
+      );
+      const [{ id: seat }] = await db.query(
+        `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
+         VALUES ($1, 1, 'A', 1, '1', 1, 'R', 1000) RETURNING id`,
+        [showId],
+      );
+      const purchaseId = randomUUID();
+      await new PurchaseRepository(db).writeBatch(
+        {
+          purchases: [
+            {
+              id: purchaseId,
+              reservationId: randomUUID(),
+              userId: buyerId,
+              performanceId: showId,
+              seatIds: [seat],
+              amount: 1000,
+              currency: 'KRW',
+              chargeId: `charge-${purchaseId}`,
+              status: PurchaseStatus.Paid,
+              createdAt: new Date(),
+              canceledAt: null,
+            },
+          ],
+          cancellations: [],
+        },
+        { statementTimeoutMs: 30_000 },
+      );
+      const [{ id: ticketId }] = await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1`, [
+        purchaseId,
+      ]);
+      return { purchaseId, ticketId, showId };
+    };
+
+    /** Offers the ticket to the friend, as the buyer, for a day. */
+    const offerToFriend = async (ticketId: string, senderId = buyerId): Promise<string> => {
+      const result = await new TicketTransfersRepository(db).offer({
+        id: randomUUID(),
+        ticketId,
+        senderId,
+        recipientEmail: 'friend@example.test',
+        recipientEmailKey: 'friend@example.test',
+        now: new Date(),
+        ttlMs: 24 * 3_600_000,
+        maxOffersPerHour: 1_000,
+      });
+      if (result.outcome !== 'CREATED') throw new Error(`offer: ${result.outcome}`);
+      return result.transfer.id;
+    };
+
+    const outbox = async (transferId: string): Promise<{ message_id: string; routing_key: string }[]> =>
+      db.query(
+        `SELECT message_id, routing_key FROM outbox WHERE payload->>'transferId' = $1::text ORDER BY message_id`,
+        [transferId],
+      );
+
+    beforeAll(() => {
+      startsAt = new Date(Date.now() + 30 * 24 * 3_600_000);
+    });
+
+    it('declines for the confirmed recipient only, once; the sender is mailed and the ticket may be offered again', async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const { ticketId } = await boughtTicket();
+      const transferId = await offerToFriend(ticketId);
+      // The sender, a stranger, an unknown id: NOT_FOUND, nothing changed.
+      expect(await transfers.decline(transferId, buyerId, new Date())).toEqual({ outcome: 'NOT_FOUND' });
+      expect(await transfers.decline(randomUUID(), holderId, new Date())).toEqual({ outcome: 'NOT_FOUND' });
+
+      const declined = await transfers.decline(transferId, holderId, new Date());
+      expect(declined).toMatchObject({ outcome: 'DECLINED', transfer: { id: transferId, status: 'DECLINED' } });
+      expect(declined.outcome === 'DECLINED' && declined.transfer.declinedAt).toBeInstanceOf(Date);
+      expect(await transfers.decline(transferId, holderId, new Date())).toEqual({
+        outcome: 'NOT_PENDING',
+        status: 'DECLINED',
+      });
+      expect(await transfers.accept(transferId, holderId, new Date())).toEqual({
+        outcome: 'NOT_PENDING',
+        status: 'DECLINED',
+      });
+      expect(await transfers.cancel(transferId, buyerId, new Date())).toEqual({
+        outcome: 'NOT_PENDING',
+        status: 'DECLINED',
+      });
+      expect(await outbox(transferId)).toEqual([
+        { message_id: `ticket-transfer-declined:${transferId}`, routing_key: 'ticket.transfer' },
+        { message_id: `ticket-transfer-offered:${transferId}`, routing_key: 'ticket.transfer' },
+      ]);
+      const [event] = await db.query(
+        `SELECT type FROM auth_events WHERE user_id = $1 AND type = 'TICKET_TRANSFER_DECLINED'`,
+        [holderId],
+      );
+      expect(event).toEqual({ type: 'TICKET_TRANSFER_DECLINED' });
+      const listed = await transfers.listFor(buyerId, null, 100, new Date());
+      expect(listed.find((t) => t.id === transferId)).toMatchObject({ status: 'DECLINED' });
+      // Declined is settled: the ticket's next offer is allowed.
+      expect(await offerToFriend(ticketId)).not.toBe(transferId);
+    });
+
+    it('of a decline, an accept and the sender cancel of one transfer at once, exactly one wins', async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const wins = new Set<string>();
+      for (let round = 0; round < 8; round += 1) {
+        const { ticketId } = await boughtTicket();
+        const transferId = await offerToFriend(ticketId);
+        const now = new Date();
+        const results = await Promise.all([
+          transfers.decline(transferId, holderId, now),
+          transfers.accept(transferId, holderId, now),
+          transfers.cancel(transferId, buyerId, now),
+          transfers.decline(transferId, holderId, now),
+          transfers.accept(transferId, holderId, now),
+        ]);
+        const won = results.filter((r) => ['DECLINED', 'ACCEPTED', 'CANCELED'].includes(r.outcome));
+        expect(won, JSON.stringify(results)).toHaveLength(1);
+        const winner = won[0].outcome as 'DECLINED' | 'ACCEPTED' | 'CANCELED';
+        wins.add(winner);
+        for (const loser of results.filter((r) => r !== won[0])) {
+          expect(loser).toEqual({ outcome: 'NOT_PENDING', status: winner });
+        }
+        const [row] = await db.query(
+          `SELECT t.holder_id, t.code_version, tr.status FROM tickets t JOIN ticket_transfers tr ON tr.ticket_id = t.id
+            WHERE tr.id = $1`,
+          [transferId],
+        );
+        expect(row).toEqual(
+          winner === 'ACCEPTED'
+            ? { holder_id: holderId, code_version: 1, status: 'ACCEPTED' }
+            : { holder_id: null, code_version: 0, status: winner },
+        );
+        // Each settled transfer queued exactly its own e-mails.
+        const mails = (await outbox(transferId)).map((m) => m.message_id.split(':')[0]).sort();
+        expect(mails).toEqual(
+          {
+            ACCEPTED: ['ticket-transfer-accepted', 'ticket-transfer-offered', 'ticket-transfer-received'],
+            DECLINED: ['ticket-transfer-declined', 'ticket-transfer-offered'],
+            CANCELED: ['ticket-transfer-offered', 'ticket-transfer-withdrawn'],
+          }[winner],
+        );
+      }
+      expect(wins.size).toBeGreaterThanOrEqual(1);
+    });
+
+    it("queues the new holder's e-mail with the code version its accept issued, void once the ticket moves on", async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const { ticketId } = await boughtTicket();
+      const first = await offerToFriend(ticketId);
+      expect(await transfers.accept(first, holderId, new Date())).toMatchObject({ outcome: 'ACCEPTED' });
+      const facts = await transfers.mailFacts(first, new Date());
+      expect(facts?.heldTicket).toMatchObject({ ticketId, codeVersion: 1 });
+      expect(facts?.recipient).toEqual({ name: 'Friend', email: 'friend@example.test' });
+      // Passed back to the buyer (the friend offers it on): the first accept's code is void.
+      await db.query(`UPDATE users SET email_verified_at = now() WHERE id = $1`, [buyerId]);
+      const [{ email_key: buyerKey }] = await db.query(`SELECT email_key FROM users WHERE id = $1`, [buyerId]);
+      try {
+        const back = await transfers.offer({
+          id: randomUUID(),
+          ticketId,
+          senderId: holderId,
+          recipientEmail: buyerKey,
+          recipientEmailKey: buyerKey,
+          now: new Date(),
+          ttlMs: 3_600_000,
+          maxOffersPerHour: 1_000,
+        });
+        if (back.outcome !== 'CREATED') throw new Error(back.outcome);
+        expect(await transfers.accept(back.transfer.id, buyerId, new Date())).toMatchObject({ outcome: 'ACCEPTED' });
+        expect((await transfers.mailFacts(first, new Date()))?.heldTicket).toBeNull();
+        expect((await transfers.mailFacts(back.transfer.id, new Date()))?.heldTicket).toMatchObject({
+          codeVersion: 2,
+        });
+        // Canceled since: no code to send.
+        await db.query(`UPDATE tickets SET status = 'CANCELED' WHERE id = $1`, [ticketId]);
+        expect((await transfers.mailFacts(back.transfer.id, new Date()))?.heldTicket).toBeNull();
+      } finally {
+        await db.query(`UPDATE users SET email_verified_at = NULL WHERE id = $1`, [buyerId]);
+      }
+    });
+
+    it('tells the recipient once when the sender cancels or the ticket is canceled, on the bulk queue for a canceled show', async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const purchases = new PurchaseRepository(db);
+      const byBuyer = await boughtTicket();
+      const canceledBySender = await offerToFriend(byBuyer.ticketId);
+      expect(await transfers.cancel(canceledBySender, buyerId, new Date())).toMatchObject({ outcome: 'CANCELED' });
+      const withPurchase = await offerToFriend(byBuyer.ticketId);
+      expect(await purchases.cancelWritten(byBuyer.purchaseId, new Date(), 'buyer')).toBe('canceled');
+      // A replay of the cancellation: nothing again.
+      await purchases.cancelWritten(byBuyer.purchaseId, new Date(), 'buyer');
+
+      const show = await boughtTicket();
+      const withShow = await offerToFriend(show.ticketId);
+      expect(await purchases.cancelWritten(show.purchaseId, new Date(), 'performance')).toBe('canceled');
+      // An offer already past its expiry when the ticket is canceled: no one is waiting for it.
+      const late = await boughtTicket();
+      const expired = await offerToFriend(late.ticketId);
+      await db.query(`UPDATE ticket_transfers SET expires_at = now() - interval '1 minute' WHERE id = $1`, [expired]);
+      expect(await purchases.cancelWritten(late.purchaseId, new Date(), 'operator')).toBe('canceled');
+
+      const withdrawn = await db.query(
+        `SELECT message_id, routing_key FROM outbox WHERE message_id LIKE 'ticket-transfer-withdrawn:%'
+            AND payload->>'transferId' = ANY($1::text[]) ORDER BY message_id`,
+        [[canceledBySender, withPurchase, withShow, expired]],
+      );
+      expect(withdrawn).toEqual(
+        [
+          { message_id: `ticket-transfer-withdrawn:${canceledBySender}`, routing_key: 'ticket.transfer' },
+          { message_id: `ticket-transfer-withdrawn:${withPurchase}`, routing_key: 'ticket.transfer' },
+          { message_id: `ticket-transfer-withdrawn:${withShow}`, routing_key: 'purchase.canceled.performance' },
+        ].sort((a, b) => a.message_id.localeCompare(b.message_id)),
+      );
+      const reasons = await db.query(
+        `SELECT id, status, cancel_reason FROM ticket_transfers WHERE id = ANY($1::uuid[]) ORDER BY id`,
+        [[canceledBySender, withPurchase, withShow, expired]],
+      );
+      expect(new Map(reasons.map((r: { id: string; cancel_reason: string }) => [r.id, r.cancel_reason]))).toEqual(
+        new Map([
+          [canceledBySender, 'SENDER'],
+          [withPurchase, 'PURCHASE_CANCELED'],
+          [withShow, 'PURCHASE_CANCELED'],
+          [expired, 'PURCHASE_CANCELED'],
+        ]),
+      );
+    });
+
+    it('lists the expiry the accept goes by: the start, once a reschedule moved it before the offer expiry', async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const { ticketId, showId } = await boughtTicket();
+      const transferId = await offerToFriend(ticketId);
+      const [{ expires_at: own }] = await db.query(`SELECT expires_at FROM ticket_transfers WHERE id = $1`, [
+        transferId,
+      ]);
+      const listed = async () =>
+        (await transfers.listFor(holderId, null, 100, new Date())).find((t) => t.id === transferId);
+      expect((await listed())?.expiresAt).toEqual(own);
+
+      // Brought forward to an hour from now: before the offer's own expiry (a day on).
+      await db.query(
+        `UPDATE performances SET starts_at = date_trunc('milliseconds', now() + interval '1 hour') WHERE id = $1`,
+        [showId],
+      );
+      const [{ starts_at: sooner }] = await db.query(`SELECT starts_at FROM performances WHERE id = $1`, [showId]);
+      expect(await listed()).toMatchObject({ status: 'PENDING', expiresAt: sooner });
+      expect((await transfers.mailFacts(transferId, new Date()))?.transfer.expiresAt).toEqual(sooner);
+      // Past that start it reads EXPIRED, as the accept and the decline answer.
+      const after = new Date(sooner.getTime() + 1);
+      expect((await transfers.listFor(holderId, null, 100, after)).find((t) => t.id === transferId)?.status).toBe(
+        'EXPIRED',
+      );
+      expect(await transfers.decline(transferId, holderId, after)).toEqual({
+        outcome: 'NOT_PENDING',
+        status: 'EXPIRED',
+      });
+      expect(await transfers.cancel(transferId, buyerId, after)).toEqual({ outcome: 'NOT_PENDING', status: 'EXPIRED' });
+      expect(await transfers.accept(transferId, holderId, after)).toEqual({
+        outcome: 'NOT_PENDING',
+        status: 'EXPIRED',
+      });
+
+      // Postponed past the offer's expiry: the offer's own expiry stands.
+      await db.query(`UPDATE performances SET starts_at = $2 WHERE id = $1`, [showId, startsAt]);
+      expect((await listed())?.expiresAt).toEqual(own);
+    });
+  });
 });

@@ -17,9 +17,15 @@ export interface TicketTransferRecord {
   recipientEmail: string;
   status: TicketTransferStatus;
   createdAt: Date;
+  /**
+   * When it expires (expired) while pending: the expiry it was made with, or the performance's start
+   * as it is now if that is sooner (a reschedule may have moved it before the expiry), as the
+   * accept decides (EFFECTIVE_EXPIRY).
+   */
   expiresAt: Date;
   acceptedAt: Date | null;
   canceledAt: Date | null;
+  declinedAt: Date | null;
 }
 
 /** What an offer needs: who offers which ticket to which address, until when at the latest. */
@@ -75,17 +81,31 @@ export type CancelTransferResult =
   | { outcome: 'NOT_FOUND' }
   | { outcome: 'NOT_PENDING'; status: TicketTransferStatus };
 
+/** What a recipient's decline did. */
+export type DeclineTransferResult =
+  | { outcome: 'DECLINED'; transfer: TicketTransferRecord }
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus };
+
 /** What a transfer e-mail says, read when it is sent. */
 export interface TransferMailFacts {
   transfer: TicketTransferRecord;
+  /** Why a CANCELED one was (`SENDER`, `PURCHASE_CANCELED`, an accept's refusal); null otherwise. */
+  cancelReason: string | null;
   sender: { name: string; email: string };
-  /** The account that accepted it; null before. */
+  /** The account that accepted or declined it (and still exists); null before. */
   recipient: { name: string; email: string } | null;
   eventTitle: string;
   venue: string;
   timeZone: string;
   startsAt: Date;
-  seat: { section: string; rowLabel: string; number: number };
+  seat: { section: string; row: number; rowLabel: string; number: number };
+  /**
+   * The ticket as the code of its new holder names it, while the account that accepted this
+   * transfer holds it by this transfer (the ticket ACTIVE, its code version the one this accept
+   * issued); null otherwise (not accepted, canceled since, or passed on again).
+   */
+  heldTicket: TicketIdentity | null;
 }
 
 interface TransferRow {
@@ -98,10 +118,21 @@ interface TransferRow {
   expires_at: Date;
   accepted_at: Date | null;
   canceled_at: Date | null;
+  declined_at: Date | null;
 }
 
+/**
+ * When the pending transfer `tr` expires, in SQL: its own expiry, or the start of its ticket's
+ * performance as it is now if that is sooner (an offer expires at the start it was made before, and
+ * a reschedule may have moved the start before that expiry). What the accept, the decline, the
+ * sender's cancel and every read of a transfer go by, so a listed expiry is the one the accept
+ * applies.
+ */
+const EFFECTIVE_EXPIRY = `LEAST(tr.expires_at, (SELECT pf.starts_at FROM tickets t JOIN performances pf ON pf.id = t.performance_id
+                                        WHERE t.id = tr.ticket_id))`;
+
 const TRANSFER_COLUMNS = `tr.id, tr.ticket_id::text AS ticket_id, tr.sender_id, tr.recipient_email, tr.status, tr.created_at,
-  tr.expires_at, tr.accepted_at, tr.canceled_at`;
+  ${EFFECTIVE_EXPIRY} AS expires_at, tr.accepted_at, tr.canceled_at, tr.declined_at`;
 
 /**
  * Ticket transfers (`ticket_transfers`) and the change of a ticket's holder they make. Every
@@ -208,9 +239,8 @@ export class TicketTransfersRepository {
     const [row]: (TicketIdentity & { ticket_id: string; pending: boolean })[] = await this.dataSource.query(
       `SELECT t.id::text AS ticket_id, t.purchase_id AS "purchaseId", t.performance_id AS "performanceId",
               t.seat_id AS "seatId", t.code_version AS "codeVersion",
-              (tr.status = 'PENDING' AND tr.expires_at > $3 AND pf.starts_at > $3) AS pending
+              (tr.status = 'PENDING' AND ${EFFECTIVE_EXPIRY} > $3) AS pending
          FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id JOIN users u ON u.id = $2
-         JOIN performances pf ON pf.id = t.performance_id
         WHERE tr.id = $1 AND u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key`,
       [transferId, userId, now],
     );
@@ -221,13 +251,13 @@ export class TicketTransfersRepository {
 
   /**
    * Accepts `transferId` for `userId`, whose confirmed address must be the recipient's (NOT_FOUND
-   * otherwise), while it is PENDING and before its expiry (`now`) and the performance's start as it
-   * is now (a reschedule may have moved it before the expiry; EXPIRED then). One transaction: the ticket row,
+   * otherwise), while it is PENDING and before its EFFECTIVE_EXPIRY (`now`; EXPIRED after). One transaction: the ticket row,
    * then the transfer row locked `FOR UPDATE` (the order offers and cancellation writes take them in); the ticket changed by one conditional UPDATE (still ACTIVE, not checked
    * in, held by the sender, its performance not canceled) that makes `userId` its holder and raises
-   * its code version; the transfer ACCEPTED; the sender's e-mail in the outbox
-   * (`ticket-transfer-accepted:<id>`); TICKET_TRANSFER_ACCEPTED. A ticket that can no longer move
-   * cancels the transfer in the same transaction.
+   * its code version; the transfer ACCEPTED; the sender's e-mail (`ticket-transfer-accepted:<id>`)
+   * and the new holder's, with the new code (`ticket-transfer-received:<id>`), in the outbox;
+   * TICKET_TRANSFER_ACCEPTED. A ticket that can no longer move cancels the transfer in the same
+   * transaction (its `cancel_reason` the refusal; no e-mail: the caller is answered why).
    */
   accept(transferId: string, userId: string, now: Date): Promise<AcceptResult> {
     return this.dataSource.transaction(async (manager) => {
@@ -239,23 +269,16 @@ export class TicketTransfersRepository {
       );
       if (!head) return { outcome: 'NOT_FOUND' };
       await manager.query('SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE', [head.ticket_id]);
-      // The performance's start as it is now: an offer expires at the start it was made before,
-      // and a reschedule may have moved the start before that expiry.
-      const [transfer]: (TransferRow & { matches: boolean; starts_at: Date })[] = await manager.query(
+      const [transfer]: (TransferRow & { matches: boolean })[] = await manager.query(
         `SELECT ${TRANSFER_COLUMNS},
-                (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches,
-                (SELECT pf.starts_at FROM tickets t JOIN performances pf ON pf.id = t.performance_id
-                  WHERE t.id = tr.ticket_id) AS starts_at
+                (u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key) AS matches
            FROM ticket_transfers tr JOIN users u ON u.id = $2
           WHERE tr.id = $1
           FOR UPDATE OF tr`,
         [transferId, userId],
       );
       if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
-      const current = toRecord(
-        { ...transfer, expires_at: new Date(Math.min(transfer.expires_at.getTime(), transfer.starts_at.getTime())) },
-        now,
-      );
+      const current = toRecord(transfer, now);
       if (current.status !== TicketTransferStatus.Pending) return { outcome: 'NOT_PENDING', status: current.status };
       const [moved]: (TicketIdentity & { id: string })[] = await updated(
         manager,
@@ -278,12 +301,13 @@ export class TicketTransfersRepository {
       }
       const [row]: TransferRow[] = await updated(
         manager,
-        `UPDATE ticket_transfers tr SET status = 'ACCEPTED', accepted_at = $2, recipient_id = $3
+        `UPDATE ticket_transfers tr SET status = 'ACCEPTED', accepted_at = $2, recipient_id = $3, code_version = $4
           WHERE tr.id = $1
           RETURNING ${TRANSFER_COLUMNS}`,
-        [transferId, now, userId],
+        [transferId, now, userId, moved.codeVersion],
       );
       await this.queueMail(manager, transferId, 'accepted');
+      await this.queueMail(manager, transferId, 'received');
       await this.recordEvent(manager, userId, AuthEventType.TicketTransferAccepted);
       const { id, ...rest } = moved;
       return { outcome: 'ACCEPTED', transfer: toRecord(row, now), ticket: { ...rest, ticketId: id } };
@@ -291,26 +315,65 @@ export class TicketTransfersRepository {
   }
 
   /**
-   * The sender's cancel of its PENDING offer (before its expiry, `now`): one conditional UPDATE, so
-   * of a cancel and an accept of one transfer exactly one changes it. NOT_FOUND for anyone but the
-   * sender; NOT_PENDING with what it is now otherwise. Records TICKET_TRANSFER_CANCELED.
+   * The sender's cancel of its PENDING offer (before its EFFECTIVE_EXPIRY, `now`): one conditional
+   * UPDATE, so of a cancel, a decline and an accept of one transfer exactly one changes it.
+   * NOT_FOUND for anyone but the sender; NOT_PENDING with what it is now otherwise. Writes the
+   * recipient's "withdrawn" e-mail to the outbox (`ticket-transfer-withdrawn:<id>`; the mailer sends
+   * it only if the offer's went out) and TICKET_TRANSFER_CANCELED.
    */
   cancel(transferId: string, senderId: string, now: Date): Promise<CancelTransferResult> {
     return this.dataSource.transaction(async (manager) => {
       const [row]: TransferRow[] = await updated(
         manager,
         `UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = $3, cancel_reason = 'SENDER'
-          WHERE tr.id = $1 AND tr.sender_id = $2 AND tr.status = 'PENDING' AND tr.expires_at > $3
+          WHERE tr.id = $1 AND tr.sender_id = $2 AND tr.status = 'PENDING' AND ${EFFECTIVE_EXPIRY} > $3
           RETURNING ${TRANSFER_COLUMNS}`,
         [transferId, senderId, now],
       );
       if (row) {
+        await this.queueMail(manager, transferId, 'withdrawn');
         await this.recordEvent(manager, senderId, AuthEventType.TicketTransferCanceled);
         return { outcome: 'CANCELED', transfer: toRecord(row, now) };
       }
       const [current]: TransferRow[] = await manager.query(
         `SELECT ${TRANSFER_COLUMNS} FROM ticket_transfers tr WHERE tr.id = $1 AND tr.sender_id = $2`,
         [transferId, senderId],
+      );
+      if (!current) return { outcome: 'NOT_FOUND' };
+      return { outcome: 'NOT_PENDING', status: toRecord(current, now).status };
+    });
+  }
+
+  /**
+   * The recipient's decline of a PENDING offer (before its EFFECTIVE_EXPIRY, `now`), by `userId`
+   * whose confirmed address is the recipient's: one conditional UPDATE, so of a decline, an accept
+   * and the sender's cancel of one transfer exactly one changes it (an accept holds the row lock
+   * until it commits; this UPDATE then finds it ACCEPTED). NOT_FOUND for anyone else (the sender
+   * too) and for an unknown id, whatever its state; NOT_PENDING with what it is now otherwise. The
+   * transfer DECLINED, `declined_at` and `recipient_id` set; the sender's e-mail in the outbox
+   * (`ticket-transfer-declined:<id>`); TICKET_TRANSFER_DECLINED.
+   */
+  decline(transferId: string, userId: string, now: Date): Promise<DeclineTransferResult> {
+    return this.dataSource.transaction(async (manager) => {
+      const [row]: TransferRow[] = await updated(
+        manager,
+        `UPDATE ticket_transfers tr SET status = 'DECLINED', declined_at = $3, recipient_id = $2
+           FROM users u
+          WHERE tr.id = $1 AND u.id = $2 AND u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key
+            AND tr.status = 'PENDING' AND ${EFFECTIVE_EXPIRY} > $3
+          RETURNING ${TRANSFER_COLUMNS}`,
+        [transferId, userId, now],
+      );
+      if (row) {
+        await this.queueMail(manager, transferId, 'declined');
+        await this.recordEvent(manager, userId, AuthEventType.TicketTransferDeclined);
+        return { outcome: 'DECLINED', transfer: toRecord(row, now) };
+      }
+      const [current]: TransferRow[] = await manager.query(
+        `SELECT ${TRANSFER_COLUMNS}
+           FROM ticket_transfers tr JOIN users u ON u.id = $2
+          WHERE tr.id = $1 AND u.email_verified_at IS NOT NULL AND u.email_key = tr.recipient_email_key`,
+        [transferId, userId],
       );
       if (!current) return { outcome: 'NOT_FOUND' };
       return { outcome: 'NOT_PENDING', status: toRecord(current, now).status };
@@ -342,9 +405,13 @@ export class TicketTransfersRepository {
     return rows.map((row) => toRecord(row, now));
   }
 
-  /** What the e-mails of `transferId` say, read now; null when it no longer exists. */
+  /**
+   * What the e-mails of `transferId` say, read now (in `manager`'s transaction when given, after a
+   * lock it took); null when it no longer exists.
+   */
   async mailFacts(transferId: string, now: Date, manager?: EntityManager): Promise<TransferMailFacts | null> {
     const [row]: (TransferRow & {
+      cancel_reason: string | null;
       sender_name: string;
       sender_email: string;
       recipient_name: string | null;
@@ -354,12 +421,20 @@ export class TicketTransfersRepository {
       time_zone: string;
       starts_at: Date;
       section: string;
+      row: number;
       row_label: string;
       number: number;
+      purchase_id: string;
+      performance_id: number;
+      seat_id: number;
+      code_version: number;
+      held_by_it: boolean;
     })[] = await (manager ?? this.dataSource).query(
-      `SELECT ${TRANSFER_COLUMNS}, su.name AS sender_name, su.email AS sender_email,
+      `SELECT ${TRANSFER_COLUMNS}, tr.cancel_reason, su.name AS sender_name, su.email AS sender_email,
               ru.name AS recipient_name, ru.email AS recipient_account_email,
-              e.title AS event_title, e.venue, e.time_zone, pf.starts_at, s.section, s.row_label, s."number"
+              e.title AS event_title, e.venue, e.time_zone, pf.starts_at, s.section, s."row", s.row_label, s."number",
+              t.purchase_id, t.performance_id, t.seat_id, t.code_version,
+              (tr.status = 'ACCEPTED' AND t.status = 'ACTIVE' AND t.code_version = tr.code_version) AS held_by_it
          FROM ticket_transfers tr
          JOIN users su ON su.id = tr.sender_id
          LEFT JOIN users ru ON ru.id = tr.recipient_id
@@ -373,6 +448,7 @@ export class TicketTransfersRepository {
     if (!row) return null;
     return {
       transfer: toRecord(row, now),
+      cancelReason: row.cancel_reason,
       sender: { name: row.sender_name, email: row.sender_email },
       recipient:
         row.recipient_name !== null && row.recipient_account_email !== null
@@ -382,7 +458,16 @@ export class TicketTransfersRepository {
       venue: row.venue,
       timeZone: row.time_zone,
       startsAt: row.starts_at,
-      seat: { section: row.section, rowLabel: row.row_label, number: row.number },
+      seat: { section: row.section, row: row.row, rowLabel: row.row_label, number: row.number },
+      heldTicket: row.held_by_it
+        ? {
+            ticketId: row.ticket_id,
+            purchaseId: row.purchase_id,
+            performanceId: row.performance_id,
+            seatId: row.seat_id,
+            codeVersion: row.code_version,
+          }
+        : null,
     };
   }
 
@@ -405,7 +490,11 @@ export class TicketTransfersRepository {
     return 'TICKET_CANCELED';
   }
 
-  private async queueMail(manager: EntityManager, transferId: string, event: 'offered' | 'accepted'): Promise<void> {
+  private async queueMail(
+    manager: EntityManager,
+    transferId: string,
+    event: 'offered' | 'accepted' | 'received' | 'declined' | 'withdrawn',
+  ): Promise<void> {
     await manager.query(
       `INSERT INTO outbox (message_id, routing_key, payload)
        VALUES ($1, $2, jsonb_build_object('type', 'ticket-transfer', 'transferId', $3::text, 'event', $4::text))
@@ -420,20 +509,39 @@ export class TicketTransfersRepository {
 }
 
 /**
- * Cancels the PENDING transfers of the tickets of `purchaseIds` (`cancel_reason`
- * PURCHASE_CANCELED), in the caller's transaction: the flusher's write of their cancellation (a
- * buyer's cancel, an operator's refund, a canceled performance's bulk refund).
+ * Cancels the PENDING transfers of the tickets of the purchases canceled here (`cancel_reason`
+ * PURCHASE_CANCELED), in the caller's transaction: the write of their cancellation (a buyer's
+ * cancel, an operator's refund, a canceled performance's bulk refund). Each recipient of an offer
+ * not expired yet gets the "withdrawn" e-mail through the outbox
+ * (`ticket-transfer-withdrawn:<id>`): on the bulk mail queue (`purchase.canceled.performance`) for a
+ * canceled show's bulk refund (`canceledBy` 'performance'), the urgent one otherwise, as the
+ * holders' notices. `canceledBy[i]` is what canceled `purchaseIds[i]`. A replayed cancellation finds
+ * no offer pending: nothing again.
  */
 export async function cancelPendingTransfersOfPurchases(
   manager: EntityManager,
   purchaseIds: readonly string[],
+  canceledBy: readonly (string | null)[],
 ): Promise<void> {
   if (purchaseIds.length === 0) return;
   await manager.query(
-    `UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'PURCHASE_CANCELED'
-       FROM tickets t
-      WHERE t.id = tr.ticket_id AND t.purchase_id = ANY($1::uuid[]) AND tr.status = 'PENDING'`,
-    [purchaseIds],
+    `WITH cause AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[]) AS c(id, canceled_by)
+     ), ended AS (
+       UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'PURCHASE_CANCELED'
+         FROM tickets t JOIN performances pf ON pf.id = t.performance_id
+        WHERE t.id = tr.ticket_id AND t.purchase_id = ANY($1::uuid[]) AND tr.status = 'PENDING'
+        RETURNING tr.id, t.purchase_id, LEAST(tr.expires_at, pf.starts_at) > clock_timestamp() AS still_open
+     )
+     INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'ticket-transfer-withdrawn:' || ended.id,
+            CASE WHEN cause.canceled_by = 'performance' THEN 'purchase.canceled.performance' ELSE $3 END,
+            jsonb_build_object('type', 'ticket-transfer', 'transferId', ended.id::text, 'event', 'withdrawn')
+       FROM ended LEFT JOIN cause ON cause.id = ended.purchase_id
+      WHERE ended.still_open
+      ORDER BY ended.id
+     ON CONFLICT (message_id) DO NOTHING`,
+    [purchaseIds, canceledBy, TRANSFER_ROUTING_KEY],
   );
 }
 
@@ -477,5 +585,6 @@ function toRecord(row: TransferRow, now: Date): TicketTransferRecord {
     expiresAt: row.expires_at,
     acceptedAt: row.accepted_at,
     canceledAt: row.canceled_at,
+    declinedAt: row.declined_at,
   };
 }

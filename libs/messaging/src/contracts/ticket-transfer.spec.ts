@@ -10,7 +10,17 @@ describe('ticket-transfer contract', () => {
     expect(ticketTransferMessageId(TRANSFER, 'offered')).toBe(`ticket-transfer-offered:${TRANSFER}`);
     expect(ticketTransferMessageId(TRANSFER, 'accepted')).toBe(`ticket-transfer-accepted:${TRANSFER}`);
     expect(ticketTransferMessageId(TRANSFER, 'canceled')).toBe(`ticket-transfer-canceled:${TRANSFER}`);
+    expect(ticketTransferMessageId(TRANSFER, 'received')).toBe(`ticket-transfer-received:${TRANSFER}`);
+    expect(ticketTransferMessageId(TRANSFER, 'declined')).toBe(`ticket-transfer-declined:${TRANSFER}`);
+    expect(ticketTransferMessageId(TRANSFER, 'withdrawn')).toBe(`ticket-transfer-withdrawn:${TRANSFER}`);
   });
+
+  it.each(['offered', 'accepted', 'received', 'declined', 'withdrawn', 'canceled'] as const)(
+    'reads the %s event',
+    (event) => {
+      expect(toTicketTransfer({ type: TICKET_TRANSFER_TYPE, transferId: TRANSFER, event }).event).toBe(event);
+    },
+  );
 
   it('reads a valid message from the mail queue by its type, the id in lower case', () => {
     const body = { type: TICKET_TRANSFER_TYPE, transferId: TRANSFER.toUpperCase(), event: 'offered' };
@@ -23,7 +33,9 @@ describe('ticket-transfer contract', () => {
   it.each([
     ['a bad transfer id', { transferId: 't-1', event: 'offered' }],
     ['no transfer id', { event: 'accepted' }],
-    ['an unknown event', { transferId: TRANSFER, event: 'declined' }],
+    ['an unknown event', { transferId: TRANSFER, event: 'rejected' }],
+    ['an event that is no string', { transferId: TRANSFER, event: ['offered'] }],
+    ['an event of Object.prototype', { transferId: TRANSFER, event: 'toString' }],
     ['another type', { type: 'password-reset', transferId: TRANSFER, event: 'offered' }],
   ])('refuses %s', (_name, fields) => {
     expect(() => toTicketTransfer({ type: TICKET_TRANSFER_TYPE, ...fields })).toThrow(MalformedMessageError);

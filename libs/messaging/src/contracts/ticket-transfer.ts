@@ -5,16 +5,29 @@ import { MalformedMessageError } from './purchase-completed';
 export const TICKET_TRANSFER_TYPE = 'ticket-transfer';
 
 /**
- * Which e-mail of a transfer: the offer to the recipient's address, "accepted" to the sender, or
- * "canceled" to the account that accepted it, once the ticket's purchase is canceled or refunded
- * (or its show canceled) while that account holds it.
+ * Which e-mail of a transfer: the offer to the recipient's address; "accepted" to the sender and
+ * "received" (the ticket with its new code) to the account that accepted it; "declined" to the
+ * sender; "withdrawn" to the recipient's address when a pending offer ends by the sender's cancel
+ * or with its ticket (purchase canceled or refunded, show canceled); or "canceled" to the account
+ * that accepted it, once the ticket's purchase is canceled or refunded (or its show canceled) while
+ * that account holds it.
  */
-export type TicketTransferMailEvent = 'offered' | 'accepted' | 'canceled';
+export type TicketTransferMailEvent = 'offered' | 'accepted' | 'received' | 'declined' | 'withdrawn' | 'canceled';
+
+const MAIL_EVENTS: readonly string[] = [
+  'offered',
+  'accepted',
+  'received',
+  'declined',
+  'withdrawn',
+  'canceled',
+] satisfies readonly TicketTransferMailEvent[];
 
 /**
- * Body of a `ticket.transfer` message, written to the outbox in the transaction that offers or
- * accepts the transfer (`TicketTransfersRepository`), or that writes the cancellation of the
- * ticket's purchase (`PurchaseRepository`; `purchase.canceled.performance` for a canceled show's) and relayed with the AMQP `messageId`
+ * Body of a `ticket.transfer` message, written to the outbox in the transaction that offers,
+ * accepts, declines or cancels the transfer (`TicketTransfersRepository`), or that writes the
+ * cancellation of the ticket's purchase (`PurchaseRepository`; `purchase.canceled.performance` for a
+ * canceled show's) and relayed with the AMQP `messageId`
  * {@link ticketTransferMessageId}. The mailer reads everything else (addresses, seat, event) from
  * PostgreSQL when it sends.
  */
@@ -42,6 +55,6 @@ export function toTicketTransfer(body: unknown): TicketTransferMessage {
   if (!isTicketTransferBody(body)) throw new MalformedMessageError(`not a ${TICKET_TRANSFER_TYPE} message`);
   const { transferId, event } = body as Record<string, unknown>;
   if (typeof transferId !== 'string' || !UUID.test(transferId)) throw new MalformedMessageError('transferId');
-  if (event !== 'offered' && event !== 'accepted' && event !== 'canceled') throw new MalformedMessageError('event');
-  return { type: TICKET_TRANSFER_TYPE, transferId: transferId.toLowerCase(), event };
+  if (typeof event !== 'string' || !MAIL_EVENTS.includes(event)) throw new MalformedMessageError('event');
+  return { type: TICKET_TRANSFER_TYPE, transferId: transferId.toLowerCase(), event: event as TicketTransferMailEvent };
 }

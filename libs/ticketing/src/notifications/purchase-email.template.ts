@@ -75,7 +75,11 @@ ${tickets.length > 0 ? ticketBlocks(tickets) : '<p>Show this e-mail or the purch
   return { subject, text, html };
 }
 
-function ticketBlocks(tickets: EmailTicket[]): string {
+/**
+ * The HTML of tickets to show at the door: per ticket its seat, its QR code (the inline image `qrCid`)
+ * and its code written out, for a door whose scanner fails.
+ */
+export function ticketBlocks(tickets: EmailTicket[]): string {
   const blocks = tickets.map((ticket) => {
     const seat = escapeHtml(formatSeat(ticket.seat));
     return `<tr><td align="center" style="padding: 12px 0">

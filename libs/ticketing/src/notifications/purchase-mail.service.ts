@@ -21,8 +21,8 @@ import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
-import { EmailTicket, RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
-import { renderTicketQr } from './ticket-qr';
+import { RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
+import { ticketImages } from './ticket-images';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
 export class PurchaseNotPersistedError extends Error {
@@ -91,7 +91,7 @@ export class PurchaseMailService {
         startsAt: receipt.performanceStartsAt,
       });
       if (!claimed) return 'already-sent';
-      const { tickets, attachments } = await this.ticketImages(receipt);
+      const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
       return this.sendClaimed(manager, messageId, receipt, stream, {
         ...renderPurchaseEmail(receipt, tickets),
         attachments,
@@ -205,32 +205,5 @@ export class PurchaseMailService {
         ...email,
       },
     );
-  }
-
-  /**
-   * The receipt's tickets with their signed codes, and one inline PNG QR code per ticket. The same
-   * Content-IDs on every try of one message, so a resent e-mail is the same message.
-   */
-  private async ticketImages(
-    receipt: PurchaseReceipt,
-  ): Promise<{ tickets: EmailTicket[]; attachments: EmailAttachment[] }> {
-    const tickets: EmailTicket[] = [];
-    const attachments: EmailAttachment[] = [];
-    for (const ticket of receipt.tickets) {
-      const code = this.codes.sign(ticket);
-      const qrCid = `ticket-${ticket.ticketId}@boxoffice`;
-      tickets.push({
-        seat: { section: ticket.section, row: ticket.row, rowLabel: ticket.rowLabel, number: ticket.number },
-        code,
-        qrCid,
-      });
-      attachments.push({
-        filename: `ticket-${ticket.ticketId}.png`,
-        contentType: 'image/png',
-        content: await renderTicketQr(code),
-        cid: qrCid,
-      });
-    }
-    return { tickets, attachments };
   }
 }

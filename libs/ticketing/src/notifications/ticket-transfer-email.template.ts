@@ -1,6 +1,13 @@
-import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purchase-email.template';
+import {
+  EmailTicket,
+  escapeHtml,
+  formatSeat,
+  formatStartTime,
+  RenderedEmail,
+  ticketBlocks,
+} from './purchase-email.template';
 
-/** What both transfer e-mails name: the show, the seat, and the transfer. */
+/** What every transfer e-mail names: the show, the seat, and the transfer. */
 export interface TicketTransferEmailInput {
   transferId: string;
   eventTitle: string;
@@ -12,16 +19,35 @@ export interface TicketTransferEmailInput {
   sender: { name: string; email: string };
   /** Until when the offer can be accepted (offer e-mail). */
   expiresAt: Date;
-  /** Who accepted it (accepted e-mail). */
+  /** Who accepted it (accepted and received e-mails), or declined it (declined e-mail). */
   recipient?: { name: string; email: string };
+  /** The address the offer went to (declined and withdrawn e-mails). */
+  recipientEmail: string;
+  /**
+   * Why the offer ended (withdrawn e-mail): `SENDER` (its sender canceled it) or `PURCHASE_CANCELED`
+   * (the ticket was canceled with its purchase, or its show).
+   */
+  cancelReason?: string | null;
 }
 
-function page(subject: string, paragraphs: string[]): string {
+/** The show and the seat, as text lines and as an HTML paragraph. */
+function showLines(input: TicketTransferEmailInput): { text: string[]; html: string } {
+  const start = formatStartTime(input.startsAt, input.timeZone);
+  const seat = formatSeat(input.seat);
+  return {
+    text: [`Event:  ${input.eventTitle}`, `Venue:  ${input.venue}`, `When:   ${start}`, `Seat:   ${seat}`],
+    html: `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+  };
+}
+
+/** The HTML e-mail: `paragraphs` (HTML already), then `after` (a block such as the ticket's). */
+function page(subject: string, paragraphs: string[], after = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
 <body style="font-family: sans-serif; line-height: 1.4">
 ${paragraphs.map((p) => `<p>${p}</p>`).join('\n')}
+${after}
 </body>
 </html>
 `;
@@ -30,31 +56,29 @@ ${paragraphs.map((p) => `<p>${p}</p>`).join('\n')}
 /**
  * The offer, to the recipient's address (which may have no account yet): who offers which seat of
  * which show, until when, and how to accept it (sign in, or sign up, with this address, confirm it,
- * then `POST /api/v1/ticket-transfers/<id>/accept`). It carries no code: the ticket's new code is
- * issued to the account that accepts.
+ * then `POST /api/v1/ticket-transfers/<id>/accept`), or decline it (`…/decline`, the sender is told).
+ * It carries no code: the ticket's new code is issued to the account that accepts.
  */
 export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `${input.sender.name} sent you a ticket for ${input.eventTitle}`;
-  const start = formatStartTime(input.startsAt, input.timeZone);
-  const seat = formatSeat(input.seat);
+  const show = showLines(input);
   const until = formatStartTime(input.expiresAt);
   const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
+  const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
   const text = [
     'Hello,',
     '',
     `${input.sender.name} (${input.sender.email}) wants to give you a ticket:`,
     '',
-    `Event:  ${input.eventTitle}`,
-    `Venue:  ${input.venue}`,
-    `When:   ${start}`,
-    `Seat:   ${seat}`,
+    ...show.text,
     '',
     `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no`,
     `account, and confirm the address), then accept the transfer: ${accept}`,
     `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
     '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
     '',
-    'If you do not know the sender, ignore this e-mail: nothing happens without you.',
+    `Not for you? Decline it the same way (${decline}) and the sender is told; or ignore this`,
+    'e-mail: nothing happens without you.',
     '',
     `Transfer: ${input.transferId}`,
     'boxoffice',
@@ -63,10 +87,10 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
   const html = page(subject, [
     'Hello,',
     `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) wants to give you a ticket:`,
-    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    show.html,
     `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address), then accept the transfer: <code>${escapeHtml(accept)}</code>`,
     `The offer stands until ${escapeHtml(until)}. Once you accept, the ticket and a new QR code are yours (<code>GET /api/v1/tickets</code>), and the code the sender had no longer admits anyone.`,
-    'If you do not know the sender, ignore this e-mail: nothing happens without you.',
+    `Not for you? Decline it the same way (<code>${escapeHtml(decline)}</code>) and the sender is told; or ignore this e-mail: nothing happens without you.`,
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
   return { subject, text, html };
@@ -75,18 +99,14 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
 /** To the sender: the recipient accepted; the sender's code of the ticket is void now. */
 export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `Your ticket for ${input.eventTitle} was accepted`;
-  const start = formatStartTime(input.startsAt, input.timeZone);
-  const seat = formatSeat(input.seat);
+  const show = showLines(input);
   const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : 'The recipient';
   const text = [
     `Hello ${input.sender.name},`,
     '',
     `${who} accepted the ticket you sent:`,
     '',
-    `Event:  ${input.eventTitle}`,
-    `Venue:  ${input.venue}`,
-    `When:   ${start}`,
-    `Seat:   ${seat}`,
+    ...show.text,
     '',
     'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
     '',
@@ -97,7 +117,7 @@ export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInpu
   const html = page(subject, [
     `Hello ${escapeHtml(input.sender.name)},`,
     `${escapeHtml(who)} accepted the ticket you sent:`,
-    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    show.html,
     'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
@@ -111,18 +131,14 @@ export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInpu
  */
 export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `Canceled: the ticket you received for ${input.eventTitle}`;
-  const start = formatStartTime(input.startsAt, input.timeZone);
-  const seat = formatSeat(input.seat);
+  const show = showLines(input);
   const name = input.recipient?.name ?? 'there';
   const text = [
     `Hello ${name},`,
     '',
     `the ticket ${input.sender.name} (${input.sender.email}) sent you was canceled:`,
     '',
-    `Event:  ${input.eventTitle}`,
-    `Venue:  ${input.venue}`,
-    `When:   ${start}`,
-    `Seat:   ${seat}`,
+    ...show.text,
     '',
     'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the',
     'performance canceled); any refund goes to whoever paid for it.',
@@ -134,8 +150,112 @@ export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInpu
   const html = page(subject, [
     `Hello ${escapeHtml(name)},`,
     `the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you was canceled:`,
-    `<strong>${escapeHtml(input.eventTitle)}</strong><br>${escapeHtml(input.venue)}<br>${escapeHtml(start)}<br>Seat: ${escapeHtml(seat)}`,
+    show.html,
     'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the performance canceled); any refund goes to whoever paid for it.',
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}
+
+/**
+ * To the account that accepted a transfer: the ticket is theirs, with its new code as the buyer's
+ * confirmation shows tickets (the QR code, an inline image the HTML refers to by `ticket.qrCid`, and
+ * the code written out under it).
+ */
+export function renderTicketTransferReceivedEmail(input: TicketTransferEmailInput, ticket: EmailTicket): RenderedEmail {
+  const subject = `Your ticket for ${input.eventTitle}`;
+  const name = input.recipient?.name ?? 'there';
+  const show = showLines(input);
+  const text = [
+    `Hello ${name},`,
+    '',
+    `you accepted the ticket ${input.sender.name} (${input.sender.email}) sent you. It is yours now:`,
+    '',
+    ...show.text,
+    '',
+    'Your ticket: show its QR code (in the HTML version of this e-mail) at the entrance; one scan',
+    'admits one person. Staff can also type the code:',
+    '',
+    `  ${formatSeat(ticket.seat)}: ${ticket.code}`,
+    '',
+    'The same ticket is at GET /api/v1/tickets. The code the sender had no longer admits anyone.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(
+    subject,
+    [
+      `Hello ${escapeHtml(name)},`,
+      `you accepted the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you. It is yours now:`,
+      show.html,
+      'The same ticket is at <code>GET /api/v1/tickets</code>. The code the sender had no longer admits anyone.',
+      `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+    ],
+    ticketBlocks([ticket]),
+  );
+  return { subject, text, html };
+}
+
+/** To the sender: the recipient declined the offer; the ticket is still the sender's, to keep or offer again. */
+export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `Your ticket for ${input.eventTitle} was declined`;
+  const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : input.recipientEmail;
+  const show = showLines(input);
+  const text = [
+    `Hello ${input.sender.name},`,
+    '',
+    `${who} declined the ticket you offered:`,
+    '',
+    ...show.text,
+    '',
+    'The ticket is still yours and your code still admits you. You may offer it to someone else.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    `Hello ${escapeHtml(input.sender.name)},`,
+    `${escapeHtml(who)} declined the ticket you offered:`,
+    show.html,
+    'The ticket is still yours and your code still admits you. You may offer it to someone else.',
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}
+
+/**
+ * To the address an offer went to, once the pending offer ended without them: its sender canceled
+ * it, or the ticket was canceled (its purchase canceled or refunded, or its show canceled). Nothing
+ * is left to accept.
+ */
+export function renderTicketTransferWithdrawnEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `Withdrawn: the ticket offered to you for ${input.eventTitle}`;
+  const why =
+    input.cancelReason === 'SENDER'
+      ? `${input.sender.name} (${input.sender.email}) withdrew the ticket offered to you:`
+      : `The ticket ${input.sender.name} (${input.sender.email}) offered you was canceled (its purchase was canceled or refunded, or the performance canceled), so the offer is withdrawn:`;
+  const show = showLines(input);
+  const text = [
+    'Hello,',
+    '',
+    why,
+    '',
+    ...show.text,
+    '',
+    'There is nothing to accept any more; you need not do anything.',
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    'Hello,',
+    escapeHtml(why),
+    show.html,
+    'There is nothing to accept any more; you need not do anything.',
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
   return { subject, text, html };

@@ -10,10 +10,12 @@ import type {
 import { TicketTransferStatus } from '@app/database';
 import { TICKET_TRANSFER_TYPE, TicketTransferMailEvent, TicketTransferMessage } from '@app/messaging/contracts';
 import { FakeClock } from '@app/testing';
+import { TicketCodes } from '../tickets/ticket-codes';
 import { Mailer, OutgoingEmail } from './mailer.port';
 import { TicketTransferMailService } from './ticket-transfer-mail.service';
 
 const TRANSFER = '6c1f9a6e-2f1b-4d8e-9c3a-1b2c3d4e5f60';
+const PURCHASE = '7f0c5c1e-3f5e-4a51-9a55-6f3f9f0d2c11';
 const env = parseEnv({}) as Env;
 
 function facts(status: TicketTransferStatus): TransferMailFacts {
@@ -27,23 +29,45 @@ function facts(status: TicketTransferStatus): TransferMailFacts {
       createdAt: new Date('2026-12-05T10:00:00Z'),
       expiresAt: new Date('2026-12-08T10:00:00Z'),
       acceptedAt: status === TicketTransferStatus.Accepted ? new Date('2026-12-05T11:00:00Z') : null,
-      canceledAt: null,
+      canceledAt: status === TicketTransferStatus.Canceled ? new Date('2026-12-05T11:00:00Z') : null,
+      declinedAt: status === TicketTransferStatus.Declined ? new Date('2026-12-05T11:00:00Z') : null,
     },
+    cancelReason: status === TicketTransferStatus.Canceled ? 'SENDER' : null,
     sender: { name: 'Grace <Buyer>', email: 'grace@example.test' },
-    recipient: status === TicketTransferStatus.Accepted ? { name: 'Ada', email: 'friend@example.test' } : null,
+    recipient:
+      status === TicketTransferStatus.Accepted || status === TicketTransferStatus.Declined
+        ? { name: 'Ada', email: 'friend@example.test' }
+        : null,
     eventTitle: 'Concert',
     venue: 'Hall',
     timeZone: 'Europe/Berlin',
     startsAt: new Date('2026-12-10T19:00:00Z'),
-    seat: { section: 'Floor', rowLabel: 'C', number: 7 },
+    seat: { section: 'Floor', row: 3, rowLabel: 'C', number: 7 },
+    heldTicket:
+      status === TicketTransferStatus.Accepted
+        ? { ticketId: '1024', purchaseId: PURCHASE, performanceId: 9, seatId: 70, codeVersion: 1 }
+        : null,
   };
 }
 
 function serviceWith(found: TransferMailFacts | null, claimed: string[] = []) {
   const sent: OutgoingEmail[] = [];
   const claims = new Set(claimed);
-  const transfers = { mailFacts: async () => found } as unknown as TicketTransfersRepository;
+  const order: string[] = [];
+  const transfers = {
+    mailFacts: async (_id: string, _now: Date, manager: unknown) => {
+      // Read inside the transaction, after its mail lock: what a concurrent cancel committed is seen.
+      expect(manager).toBeDefined();
+      order.push('facts');
+      return found;
+    },
+  } as unknown as TicketTransfersRepository;
   const deliveries = {
+    lockTransferMail: async (_manager: unknown, id: string) => {
+      expect(id).toBe(TRANSFER);
+      order.push('lock');
+    },
+    exists: async (_manager: unknown, messageId: string) => claims.has(messageId),
     claim: async (_manager: unknown, claim: DeliveryClaim) => {
       expect(claim.purchaseId).toBeNull();
       if (claims.has(claim.messageId)) return false;
@@ -60,7 +84,13 @@ function serviceWith(found: TransferMailFacts | null, claimed: string[] = []) {
     },
   };
   const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
-  return { service: new TicketTransferMailService(transfers, deliveries, transactions, mailer, clock, env), sent };
+  const codes = new TicketCodes({ ...env, TICKET_SIGNING_SECRET: 'x'.repeat(48) } as Env);
+  return {
+    service: new TicketTransferMailService(transfers, deliveries, transactions, mailer, clock, codes, env),
+    sent,
+    order,
+    codes,
+  };
 }
 
 const message = (event: TicketTransferMailEvent): TicketTransferMessage => ({
@@ -81,6 +111,7 @@ describe('TicketTransferMailService', () => {
       messageIdHeader: `<ticket-transfer-offered.${TRANSFER}@boxoffice.local>`,
     });
     expect(sent[0].text).toContain(`POST /api/v1/ticket-transfers/${TRANSFER}/accept`);
+    expect(sent[0].text).toContain(`POST /api/v1/ticket-transfers/${TRANSFER}/decline`);
     expect(sent[0].text).toContain('Section Floor, row C, seat 7');
     expect(sent[0].html).toContain('Grace &lt;Buyer&gt;');
     expect(sent[0].html).not.toContain('Grace <Buyer>');
@@ -89,14 +120,16 @@ describe('TicketTransferMailService', () => {
     expect(again.sent).toHaveLength(0);
   });
 
-  it.each([TicketTransferStatus.Canceled, TicketTransferStatus.Expired, TicketTransferStatus.Accepted])(
-    'sends no offer that is %s by the time its message is handled',
-    async (status) => {
-      const { service, sent } = serviceWith(facts(status));
-      expect(await service.deliver(message('offered'))).toBe('stale');
-      expect(sent).toHaveLength(0);
-    },
-  );
+  it.each([
+    TicketTransferStatus.Canceled,
+    TicketTransferStatus.Expired,
+    TicketTransferStatus.Accepted,
+    TicketTransferStatus.Declined,
+  ])('sends no offer that is %s by the time its message is handled', async (status) => {
+    const { service, sent } = serviceWith(facts(status));
+    expect(await service.deliver(message('offered'))).toBe('stale');
+    expect(sent).toHaveLength(0);
+  });
 
   it('tells the sender who accepted', async () => {
     const { service, sent } = serviceWith(facts(TicketTransferStatus.Accepted));
@@ -122,6 +155,73 @@ describe('TicketTransferMailService', () => {
     // No account behind it any more: nothing to send.
     const gone = serviceWith({ ...facts(TicketTransferStatus.Accepted), recipient: null });
     expect(await gone.service.deliver(message('canceled'))).toBe('stale');
+  });
+
+  it('decides every e-mail under the transfer mail lock, reading the transfer after it', async () => {
+    const { service, order } = serviceWith(facts(TicketTransferStatus.Pending));
+    await service.deliver(message('offered'));
+    expect(order).toEqual(['lock', 'facts']);
+  });
+
+  it('gives the new holder the ticket with its new code and QR image, as the buyer gets tickets', async () => {
+    const { service, sent, codes } = serviceWith(facts(TicketTransferStatus.Accepted));
+    expect(await service.deliver(message('received'))).toBe('sent');
+    const code = codes.sign({ ticketId: '1024', purchaseId: PURCHASE, performanceId: 9, seatId: 70, codeVersion: 1 });
+    expect(sent[0]).toMatchObject({
+      to: { address: 'friend@example.test', name: 'Ada' },
+      stream: 'urgent',
+      subject: 'Your ticket for Concert',
+      messageIdHeader: `<ticket-transfer-received.${TRANSFER}@boxoffice.local>`,
+    });
+    expect(sent[0].text).toContain(`Section Floor, row C, seat 7: ${code}`);
+    expect(sent[0].html).toContain('src="cid:ticket-1024@boxoffice"');
+    expect(sent[0].html).toContain(code);
+    expect(sent[0].attachments).toEqual([
+      expect.objectContaining({ cid: 'ticket-1024@boxoffice', contentType: 'image/png', filename: 'ticket-1024.png' }),
+    ]);
+    // Canceled or passed on since: its code is void, nothing to send.
+    const moved = serviceWith({ ...facts(TicketTransferStatus.Accepted), heldTicket: null });
+    expect(await moved.service.deliver(message('received'))).toBe('stale');
+    expect(moved.sent).toHaveLength(0);
+  });
+
+  it('tells the sender who declined', async () => {
+    const { service, sent } = serviceWith(facts(TicketTransferStatus.Declined));
+    expect(await service.deliver(message('declined'))).toBe('sent');
+    expect(sent[0]).toMatchObject({
+      to: { address: 'grace@example.test' },
+      subject: 'Your ticket for Concert was declined',
+      messageIdHeader: `<ticket-transfer-declined.${TRANSFER}@boxoffice.local>`,
+    });
+    expect(sent[0].text).toContain('Ada (friend@example.test) declined the ticket you offered');
+    expect(sent[0].text).toContain('still yours');
+  });
+
+  it('tells the address a withdrawn offer went to, only once the offer e-mail went out, once', async () => {
+    const withdrawn = facts(TicketTransferStatus.Canceled);
+    const neverOffered = serviceWith(withdrawn);
+    expect(await neverOffered.service.deliver(message('withdrawn'))).toBe('not-confirmed');
+    expect(neverOffered.sent).toHaveLength(0);
+
+    const offered = serviceWith(withdrawn, [`ticket-transfer-offered:${TRANSFER}`]);
+    expect(await offered.service.deliver(message('withdrawn'))).toBe('sent');
+    expect(offered.sent[0]).toMatchObject({
+      to: { address: 'friend@example.test' },
+      subject: 'Withdrawn: the ticket offered to you for Concert',
+      messageIdHeader: `<ticket-transfer-withdrawn.${TRANSFER}@boxoffice.local>`,
+    });
+    expect(offered.sent[0].text).toContain('Grace <Buyer> (grace@example.test) withdrew the ticket offered to you');
+    expect(offered.sent[0].html).not.toContain('Grace <Buyer>');
+    expect(await offered.service.deliver(message('withdrawn'))).toBe('already-sent');
+    expect(offered.sent).toHaveLength(1);
+
+    // Ended with its ticket (the purchase canceled or refunded, the show canceled), on the queue's stream.
+    const withTicket = serviceWith({ ...withdrawn, cancelReason: 'PURCHASE_CANCELED' }, [
+      `ticket-transfer-offered:${TRANSFER}`,
+    ]);
+    expect(await withTicket.service.deliver(message('withdrawn'), 'bulk')).toBe('sent');
+    expect(withTicket.sent[0].stream).toBe('bulk');
+    expect(withTicket.sent[0].text).toContain('was canceled (its purchase was canceled or refunded');
   });
 
   it('sends nothing for a transfer that no longer exists', async () => {

@@ -1,21 +1,56 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock } from '@app/core';
-import { EmailDeliveriesRepository, TicketTransfersRepository, TransactionRunner } from '@app/database';
+import {
+  EmailDeliveriesRepository,
+  TicketTransfersRepository,
+  TransactionRunner,
+  TransferMailFacts,
+} from '@app/database';
 import { TicketTransferMessage, ticketTransferMessageId } from '@app/messaging/contracts';
-import { Mailer, MailStream } from './mailer.port';
+import { TicketCodes } from '../tickets/ticket-codes';
+import { EmailAttachment, Mailer, MailStream } from './mailer.port';
+import { RenderedEmail } from './purchase-email.template';
+import { sendClaimed, Transaction } from './send-claimed';
+import { ticketImages } from './ticket-images';
 import {
   renderTicketTransferAcceptedEmail,
   renderTicketTransferCanceledEmail,
+  renderTicketTransferDeclinedEmail,
   renderTicketTransferOfferEmail,
+  renderTicketTransferReceivedEmail,
+  renderTicketTransferWithdrawnEmail,
+  TicketTransferEmailInput,
 } from './ticket-transfer-email.template';
-import { sendTokenMailOnce, TokenMailOutcome } from './token-mail';
+import { TokenMailOutcome } from './token-mail';
 
 /**
- * Sends the e-mails of a ticket transfer, once each (claimed in `email_deliveries` as every e-mail,
- * see `sendTokenMailOnce`): the offer to the recipient's address, "accepted" to the sender, and
- * "canceled" to the account that accepted it when the ticket's purchase is canceled (on the stream
- * of the queue it came through: bulk for a canceled show's). What they say is read from PostgreSQL when they are sent.
+ * What became of a transfer e-mail: a token mail's outcome (`stale`: what it would say is gone, so
+ * nothing was sent), or `not-confirmed`: a "withdrawn" notice of an offer whose own e-mail never
+ * went out (nothing to take back), not sent.
+ */
+export type TransferMailOutcome = TokenMailOutcome | 'not-confirmed';
+
+/** An e-mail decided for a message: to whom, and what (rendered only once the claim is held). */
+interface TransferMail {
+  to: { name: string; email: string };
+  render: () => Promise<RenderedEmail & { attachments?: EmailAttachment[] }>;
+}
+
+/**
+ * Sends the e-mails of a ticket transfer, once each (claimed in `email_deliveries` as every e-mail):
+ * the offer to the recipient's address; "accepted" to the sender and "received" (the ticket with its
+ * new code) to the account that accepted; "declined" to the sender; "withdrawn" to the recipient's
+ * address when a pending offer ended by its sender's cancel or with its ticket; and "canceled" to the
+ * account that accepted it when the ticket's purchase is canceled. On the stream of the queue the
+ * message came through (bulk for a canceled show's). What they say is read from PostgreSQL when they
+ * are sent.
+ *
+ * Each is decided and sent in one transaction holding the transfer's mail lock
+ * (EmailDeliveriesRepository.lockTransferMail), so the order the queues deliver an offer and its
+ * "withdrawn" notice in changes nothing: the offer goes out only while the transfer is pending, the
+ * notice only after an offer that went out (or may have: uncertain). A recipient hears of a
+ * withdrawn offer once, and only of one they were told of.
  */
 @Injectable()
 export class TicketTransferMailService {
@@ -25,19 +60,44 @@ export class TicketTransferMailService {
     private readonly transactions: TransactionRunner,
     private readonly mailer: Mailer,
     private readonly clock: Clock,
+    private readonly codes: TicketCodes,
     @Inject(Env) private readonly env: Env,
   ) {}
 
   /**
-   * Sends the e-mail `message` names. `stale` (nothing sent) for an offer that is no longer
-   * pending when its e-mail would go (canceled, expired, or accepted already: it would offer
-   * what is gone), for a "canceled" notice of a transfer whose account is gone, and for a
-   * transfer that no longer exists.
+   * Sends the e-mail `message` names, on `stream`. `stale` (nothing sent) for an offer that is no
+   * longer pending when its e-mail would go (canceled, declined, expired, or accepted already: it
+   * would offer what is gone), a "received" e-mail once the ticket was canceled or passed on again
+   * (its code void), a notice to an account that is gone, and a transfer that no longer exists;
+   * `not-confirmed` for a "withdrawn" notice of an offer never mailed; `already-sent` for a
+   * redelivery.
    */
-  async deliver(message: TicketTransferMessage, stream: MailStream = 'urgent'): Promise<TokenMailOutcome> {
-    const facts = await this.transfers.mailFacts(message.transferId, this.clock.now());
-    if (!facts) return 'stale';
-    const input = {
+  deliver(message: TicketTransferMessage, stream: MailStream = 'urgent'): Promise<TransferMailOutcome> {
+    const messageId = ticketTransferMessageId(message.transferId, message.event);
+    return this.transactions.run(async (manager) => {
+      await this.deliveries.lockTransferMail(manager, message.transferId);
+      const facts = await this.transfers.mailFacts(message.transferId, this.clock.now(), manager);
+      if (!facts) return 'stale';
+      const mail = await this.mailFor(message, facts, manager);
+      if (typeof mail === 'string') return mail;
+      const claimed = await this.deliveries.claim(manager, { messageId, purchaseId: null, recipient: mail.to.email });
+      if (!claimed) return 'already-sent';
+      return sendClaimed(
+        { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
+        manager,
+        messageId,
+        { ...(await mail.render()), to: { name: mail.to.name, address: mail.to.email }, stream },
+      );
+    });
+  }
+
+  /** The e-mail of `message` as things are now, or why none goes. */
+  private async mailFor(
+    message: TicketTransferMessage,
+    facts: TransferMailFacts,
+    manager: Transaction,
+  ): Promise<TransferMail | 'stale' | 'not-confirmed'> {
+    const input: TicketTransferEmailInput = {
       transferId: facts.transfer.id,
       eventTitle: facts.eventTitle,
       venue: facts.venue,
@@ -47,30 +107,39 @@ export class TicketTransferMailService {
       sender: facts.sender,
       expiresAt: facts.transfer.expiresAt,
       recipient: facts.recipient ?? undefined,
+      recipientEmail: facts.transfer.recipientEmail,
+      cancelReason: facts.cancelReason,
     };
-    const deps = {
-      deliveries: this.deliveries,
-      transactions: this.transactions,
-      mailer: this.mailer,
-      mailFrom: this.env.MAIL_FROM,
-    };
-    const messageId = ticketTransferMessageId(message.transferId, message.event);
-    if (message.event === 'offered') {
-      if (facts.transfer.status !== 'PENDING') return 'stale';
-      // The address as the sender gave it: no account needs to have it.
-      const to = { email: facts.transfer.recipientEmail, name: facts.transfer.recipientEmail };
-      return sendTokenMailOnce(deps, messageId, to, () => renderTicketTransferOfferEmail(input));
+    // The address as the sender gave it: no account needs to have it.
+    const address = { email: facts.transfer.recipientEmail, name: facts.transfer.recipientEmail };
+    const ready = async (email: RenderedEmail) => email;
+    switch (message.event) {
+      case 'offered':
+        if (facts.transfer.status !== 'PENDING') return 'stale';
+        return { to: address, render: () => ready(renderTicketTransferOfferEmail(input)) };
+      case 'withdrawn':
+        if (!(await this.deliveries.exists(manager, ticketTransferMessageId(message.transferId, 'offered')))) {
+          return 'not-confirmed';
+        }
+        return { to: address, render: () => ready(renderTicketTransferWithdrawnEmail(input)) };
+      case 'accepted':
+        return { to: facts.sender, render: () => ready(renderTicketTransferAcceptedEmail(input)) };
+      case 'declined':
+        return { to: facts.sender, render: () => ready(renderTicketTransferDeclinedEmail(input)) };
+      case 'received': {
+        const held = facts.heldTicket;
+        if (!facts.recipient || !held) return 'stale';
+        return {
+          to: facts.recipient,
+          render: async () => {
+            const images = await ticketImages(this.codes, [{ ...held, ...facts.seat }]);
+            return { ...renderTicketTransferReceivedEmail(input, images.tickets[0]), attachments: images.attachments };
+          },
+        };
+      }
+      case 'canceled':
+        if (!facts.recipient) return 'stale';
+        return { to: facts.recipient, render: () => ready(renderTicketTransferCanceledEmail(input)) };
     }
-    if (message.event === 'canceled') {
-      if (!facts.recipient) return 'stale';
-      return sendTokenMailOnce(
-        deps,
-        messageId,
-        facts.recipient,
-        () => renderTicketTransferCanceledEmail(input),
-        stream,
-      );
-    }
-    return sendTokenMailOnce(deps, messageId, facts.sender, () => renderTicketTransferAcceptedEmail(input));
   }
 }

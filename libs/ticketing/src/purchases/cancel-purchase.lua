@@ -20,7 +20,8 @@
   KEYS[4] stream      the performance's purchase stream
   KEYS[5] meta        hash of the performance: currency (present once it is registered),
                       cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent = no limit)
-  KEYS[6] checked-in  set of the purchase's seat ids checked in at the door
+  KEYS[6] checked-in  set of the marks of the purchase's seats checked in at the door, `<seat id>:<code
+                      version>` (check-in-mark.lua; a bare seat id from before versions counts too)
   KEYS[7] free      best-available data (the seating include): free-seat bitmap,
   KEYS[8] seating   static layout hash,
   KEYS[9] runs      34-byte slot per row and section (the seating include, docs/seating.md),
@@ -78,7 +79,9 @@ local function noteCheckedIn(seatId)
     checkedInList[#checkedInList + 1] = seatId
   end
 end
-for _, seatId in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(seatId) end
+-- Marks are `<seat id>:<code version>` (check-in-mark.lua); a bare seat id is a mark set before
+-- marks had versions, kept for its lifetime.
+for _, mark in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(string.match(mark, '^[^:]+')) end
 for seatId in string.gmatch(knownCheckedIn, '[^,]+') do noteCheckedIn(seatId) end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
 local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1

@@ -7,24 +7,26 @@
 
   KEYS[1] purchase    hash of the purchase (status CANCELED once canceled; absent once written to
                       PostgreSQL and expired, when PostgreSQL's ticket status says the rest)
-  KEYS[2] checked-in  set of the purchase's seat ids checked in
+  KEYS[2] checked-in  set of the purchase's marks of checked-in seats, `<seat id>:<code version>`
+                      (one per code version: a refused scan of an old code takes back only its own;
+                      cancel-purchase.lua reads the seat id before the colon)
   KEYS[3] meta        hash of the performance: status CANCELED once the performance was canceled
                       (its purchases are being refunded: no ticket of it admits anyone any more)
 
-  ARGV[1] seat id
+  ARGV[1] the mark: `<seat id>:<code version>` of the code scanned
   ARGV[2] lifetime of the mark, in seconds
 
   Returns one of
-    {'MARKED', 1 when this call added the seat, 0 when it was marked already}
+    {'MARKED', 1 when this call added the mark, 0 when it was there already}
     {'CANCELED'}   the purchase was canceled: nothing marked
     {'PERFORMANCE_CANCELED'}  the performance was canceled: nothing marked
 ]]
 --- @keys 3
 local purchaseKey, checkedInKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local seatId, lifetime = ARGV[1], tonumber(ARGV[2])
+local mark, lifetime = ARGV[1], tonumber(ARGV[2])
 
 if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return {'PERFORMANCE_CANCELED'} end
 if redis.call('HGET', purchaseKey, 'status') == 'CANCELED' then return {'CANCELED'} end
-local added = redis.call('SADD', checkedInKey, seatId)
+local added = redis.call('SADD', checkedInKey, mark)
 redis.call('EXPIRE', checkedInKey, lifetime)
 return {'MARKED', added}

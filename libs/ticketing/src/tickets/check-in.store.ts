@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
-import { CheckInMarkResult, markCheckIn, markTransfer } from './ticket-scripts';
+import { checkInMarkMember, CheckInMarkResult, markCheckIn, markTransfer } from './ticket-scripts';
 
 /**
  * The Redis marks of check-ins, which a cancel of the purchase reads (check-in-mark.lua). When to
@@ -15,11 +15,17 @@ export class CheckInStore {
   }
 
   /**
-   * Marks `seatId` of the purchase checked in for `lifetimeSeconds`, unless the purchase was
-   * canceled (check-in-mark.lua). `added`: false when the seat was marked already.
+   * Marks `seat.seatId` of the purchase checked in by a scan of its code of `seat.codeVersion`, for
+   * `lifetimeSeconds`, unless the purchase was canceled (check-in-mark.lua). `added`: false when
+   * that code's mark was there already.
    */
-  mark(performanceId: number, purchaseId: string, seatId: number, lifetimeSeconds: number): Promise<CheckInMarkResult> {
-    return markCheckIn(this.redis, performanceKeys(performanceId), purchaseId, seatId, lifetimeSeconds);
+  mark(
+    performanceId: number,
+    purchaseId: string,
+    seat: { seatId: number; codeVersion: number },
+    lifetimeSeconds: number,
+  ): Promise<CheckInMarkResult> {
+    return markCheckIn(this.redis, performanceKeys(performanceId), purchaseId, seat, lifetimeSeconds);
   }
 
   /**
@@ -31,9 +37,19 @@ export class CheckInStore {
     return (await this.redis.hget(performanceKeys(performanceId).purchase(purchaseId), 'status')) === 'CANCELED';
   }
 
-  /** Takes the mark of `seatId` of the purchase back. */
-  async unmark(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
-    await this.redis.srem(performanceKeys(performanceId).checkedIn(purchaseId), String(seatId));
+  /**
+   * Takes back the mark a scan of the code of `seat.codeVersion` set: a mark of another code version
+   * of the seat (a concurrent scan of the current code) stays.
+   */
+  async unmark(
+    performanceId: number,
+    purchaseId: string,
+    seat: { seatId: number; codeVersion: number },
+  ): Promise<void> {
+    await this.redis.srem(
+      performanceKeys(performanceId).checkedIn(purchaseId),
+      checkInMarkMember(seat.seatId, seat.codeVersion),
+    );
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Env } from '@app/config';
 import type {
   AcceptResult,
   CancelTransferResult,
+  DeclineTransferResult,
   OfferResult,
   TicketRecord,
   TicketsRepository,
@@ -39,6 +40,7 @@ const transfer: TicketTransferRecord = {
   expiresAt: new Date(NOW + 72 * 3_600_000),
   acceptedAt: null,
   canceledAt: null,
+  declinedAt: null,
 };
 
 function service(
@@ -46,6 +48,7 @@ function service(
     offer?: OfferResult;
     accept?: AcceptResult | Error;
     cancel?: CancelTransferResult;
+    decline?: DeclineTransferResult;
     target?: (typeof ticket & { pending: boolean }) | null;
     mark?: CheckInMarkResult;
     canceledInRedis?: boolean;
@@ -61,6 +64,7 @@ function service(
       return result;
     }),
     cancel: vi.fn(async () => options.cancel ?? { outcome: 'CANCELED', transfer }),
+    decline: vi.fn(async () => options.decline ?? { outcome: 'DECLINED', transfer }),
     listFor: vi.fn(async () => [] as TicketTransferRecord[]),
   };
   const heldRecord: TicketRecord = {
@@ -219,6 +223,28 @@ describe('TicketTransferService', () => {
         TRANSFER,
       ),
     ).rejects.toMatchObject({ code: 'TransferExpired', details: { status: 'EXPIRED' } });
+  });
+
+  it("declines the recipient's transfer with the clock's now; 404 for anyone else or a bad id, 409 with the status once settled", async () => {
+    const { subject, transfers, marks } = service();
+    expect(await subject.decline('friend', TRANSFER)).toBe(transfer);
+    expect(transfers.decline).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
+    // A pending offer marks nothing in Redis: nothing to take back.
+    expect(marks.markTransfer).not.toHaveBeenCalled();
+    await expect(service().subject.decline('friend', 'not-a-uuid')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      service({ decline: { outcome: 'NOT_FOUND' } }).subject.decline('buyer', TRANSFER),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    for (const [status, code] of [
+      [TicketTransferStatus.Declined, 'TransferDeclined'],
+      [TicketTransferStatus.Accepted, 'TransferAccepted'],
+      [TicketTransferStatus.Canceled, 'TransferCanceled'],
+      [TicketTransferStatus.Expired, 'TransferExpired'],
+    ] as const) {
+      await expect(
+        service({ decline: { outcome: 'NOT_PENDING', status } }).subject.decline('friend', TRANSFER),
+      ).rejects.toMatchObject({ code, details: { status } });
+    }
   });
 
   it('lists held tickets with the code of their current version, and refuses a cursor it did not write', async () => {

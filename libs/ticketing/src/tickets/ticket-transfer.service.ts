@@ -12,6 +12,7 @@ import {
   TicketCheckedInError,
   TooManyTransferOffersError,
   TransferLimitReachedError,
+  SettledTransferStatus,
   TransferNotPendingError,
   TransferPendingError,
   TransferToSelfError,
@@ -124,7 +125,7 @@ export class TicketTransferService {
    * is reissued (the old one answers TicketTransferred at the door from the commit on); the sender is
    * mailed. Only for an account whose confirmed address is the recipient's: NotFoundError for anyone
    * else (and for an unknown id), whatever the transfer's state. Throws TransferNotPendingError
-   * (accepted, canceled or expired), TicketCanceledError (its purchase canceled, also while only in
+   * (accepted, canceled, expired or declined), TicketCanceledError (its purchase canceled, also while only in
    * Redis), TicketCheckedInError (someone came in on the old code first), PerformanceCanceledError.
    * Returns the transfer, ACCEPTED.
    */
@@ -171,7 +172,7 @@ export class TicketTransferService {
         throw new NotFoundError('transfer');
       case 'NOT_PENDING':
         await unmark();
-        throw new TransferNotPendingError(result.status as 'ACCEPTED' | 'CANCELED' | 'EXPIRED');
+        throw new TransferNotPendingError(result.status as SettledTransferStatus);
       case 'TICKET_CANCELED':
         await unmark();
         throw new TicketCanceledError();
@@ -186,7 +187,8 @@ export class TicketTransferService {
 
   /**
    * The sender's cancel of its pending transfer. NotFoundError for anyone else (the recipient
-   * included) and for an unknown id; TransferNotPendingError once accepted, canceled or expired.
+   * included) and for an unknown id; TransferNotPendingError once accepted, canceled, expired or
+   * declined. The recipient is mailed that the offer is withdrawn (if the offer's e-mail went out).
    */
   async cancel(senderId: string, transferId: string): Promise<TicketTransferRecord> {
     if (!isUuid(transferId)) throw new NotFoundError('transfer');
@@ -197,7 +199,28 @@ export class TicketTransferService {
       case 'NOT_FOUND':
         throw new NotFoundError('transfer');
       case 'NOT_PENDING':
-        throw new TransferNotPendingError(result.status as 'ACCEPTED' | 'CANCELED' | 'EXPIRED');
+        throw new TransferNotPendingError(result.status as SettledTransferStatus);
+    }
+  }
+
+  /**
+   * The recipient's decline of pending transfer `transferId`, by `userId` whose confirmed address is
+   * the recipient's: DECLINED, it can no longer be accepted, the ticket may be offered again, and the
+   * sender is mailed. NotFoundError for anyone else (the sender included, an unconfirmed address,
+   * an unknown id), whatever the transfer's state; TransferNotPendingError once accepted, canceled,
+   * expired (also by a reschedule that moved the start before the expiry) or declined. Nothing in
+   * Redis: a pending offer marks nothing there.
+   */
+  async decline(userId: string, transferId: string): Promise<TicketTransferRecord> {
+    if (!isUuid(transferId)) throw new NotFoundError('transfer');
+    const result = await this.transfers.decline(transferId, userId, this.clock.now());
+    switch (result.outcome) {
+      case 'DECLINED':
+        return result.transfer;
+      case 'NOT_FOUND':
+        throw new NotFoundError('transfer');
+      case 'NOT_PENDING':
+        throw new TransferNotPendingError(result.status as SettledTransferStatus);
     }
   }
 

@@ -183,15 +183,25 @@ export class TransferLimitReachedError extends DomainError {
   }
 }
 
+/** What a transfer is once it is no longer pending. */
+export type SettledTransferStatus = 'ACCEPTED' | 'CANCELED' | 'EXPIRED' | 'DECLINED';
+
 /**
  * The transfer is no longer pending: accepted (`TransferAccepted`), canceled (`TransferCanceled`,
- * by its sender, or with its purchase or ticket) or expired (`TransferExpired`). `details.status`
- * says which.
+ * by its sender, or with its purchase or ticket), expired (`TransferExpired`) or declined by its
+ * recipient (`TransferDeclined`). `details.status` says which.
  */
 export class TransferNotPendingError extends DomainError {
-  constructor(status: 'ACCEPTED' | 'CANCELED' | 'EXPIRED') {
-    const code = { ACCEPTED: 'TransferAccepted', CANCELED: 'TransferCanceled', EXPIRED: 'TransferExpired' }[status];
-    const words = { ACCEPTED: 'accepted already', CANCELED: 'canceled', EXPIRED: 'expired' }[status];
+  constructor(status: SettledTransferStatus) {
+    const code = {
+      ACCEPTED: 'TransferAccepted',
+      CANCELED: 'TransferCanceled',
+      EXPIRED: 'TransferExpired',
+      DECLINED: 'TransferDeclined',
+    }[status];
+    const words = { ACCEPTED: 'accepted already', CANCELED: 'canceled', EXPIRED: 'expired', DECLINED: 'declined' }[
+      status
+    ];
     super('conflict', code, `transfer is no longer pending: it was ${words}`, { status });
   }
 }

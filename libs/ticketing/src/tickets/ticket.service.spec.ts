@@ -174,7 +174,12 @@ describe('TicketService', () => {
       const { subject, marks, tickets } = service();
       const admitted = await subject.checkIn('code', 'staff');
       expect(admitted).toMatchObject({ holder: { name: 'Buyer' }, checkedInAt });
-      expect(marks.mark).toHaveBeenCalledWith(7, 'p1', 3, CHECK_IN_MARK_LIFETIME_SECONDS);
+      expect(marks.mark).toHaveBeenCalledWith(
+        7,
+        'p1',
+        expect.objectContaining({ seatId: 3, codeVersion: 0 }),
+        CHECK_IN_MARK_LIFETIME_SECONDS,
+      );
       expect(tickets.checkIn).toHaveBeenCalledWith(identity, 'staff', {
         at: new Date(STARTS_AT.getTime() - HOUR_MS),
         opensBeforeMinutes: 180,
@@ -195,7 +200,7 @@ describe('TicketService', () => {
     it('refuses a code from before a transfer (PostgreSQL: another code version) and takes its mark back', async () => {
       const { subject, marks } = service({ result: { outcome: 'TRANSFERRED' } });
       await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(TicketTransferredError);
-      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', expect.objectContaining({ seatId: 3, codeVersion: 0 }));
     });
 
     it('refuses a code from before a transfer whose purchase was canceled since (Redis), before "already checked in"', async () => {
@@ -233,13 +238,13 @@ describe('TicketService', () => {
     ] as const)('takes its own mark back when PostgreSQL answers %s', async (_, result, error) => {
       const { subject, marks } = service({ result });
       await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(error);
-      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', expect.objectContaining({ seatId: 3, codeVersion: 0 }));
     });
 
     it('takes its own mark back when PostgreSQL fails, and passes the failure on', async () => {
       const { subject, marks } = service({ result: new Error('connection lost') });
       await expect(subject.checkIn('code', 'staff')).rejects.toThrow('connection lost');
-      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', expect.objectContaining({ seatId: 3, codeVersion: 0 }));
     });
 
     it('leaves the mark of a concurrent scan of the same seat when PostgreSQL refuses', async () => {
@@ -398,7 +403,7 @@ describe('TicketService', () => {
       const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(CheckInNotOpenError);
       expect((refusal as CheckInNotOpenError).details).toMatchObject({ startsAt: '2026-12-06T20:00:00+01:00' });
-      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', 3);
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', expect.objectContaining({ seatId: 3, codeVersion: 0 }));
     });
   });
 });

@@ -179,7 +179,7 @@ export class TicketService {
     const mark = await this.marks.mark(
       identity.performanceId,
       identity.purchaseId,
-      identity.seatId,
+      identity,
       CHECK_IN_MARK_LIFETIME_SECONDS,
     );
     if (mark.outcome === 'PERFORMANCE_CANCELED') {
@@ -194,9 +194,11 @@ export class TicketService {
       if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt, performance.timeZone);
       throw new TicketCanceledError();
     }
-    // Only the scan that set the mark takes it back: a concurrent scan of the same seat leaves it.
+    // Only the scan that set the mark takes it back: a concurrent scan of the same code leaves it,
+    // and one of another code version of the seat (an old code refused as TicketTransferred, the
+    // current one admitted) has a mark of its own.
     const unmark = async () => {
-      if (mark.added) await this.marks.unmark(identity.performanceId, identity.purchaseId, identity.seatId);
+      if (mark.added) await this.marks.unmark(identity.performanceId, identity.purchaseId, identity);
     };
     let result: CheckInResult;
     try {
