@@ -58,3 +58,43 @@ export function mapBookedSeat(seat: SeatListing): BookedSeatDto {
     price: seat.price,
   };
 }
+
+/**
+ * The fields of {@link BookingDetailsDto} as JSON Schema for a route's compiled answer (see
+ * {@link bookingAnswerSchema}), in {@link mapBookedSeat}'s and the mappers' order.
+ */
+const BOOKING_DETAILS_PROPERTIES = {
+  eventTitle: { type: 'string' },
+  venue: { type: 'string' },
+  timeZone: { type: 'string' },
+  startsAt: { type: 'string' },
+  startsAtLocal: { type: 'string' },
+  seats: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        seatId: { type: 'integer' },
+        section: { type: 'string' },
+        row: { type: 'integer' },
+        rowLabel: { type: 'string' },
+        number: { type: 'integer' },
+        grade: { type: 'string' },
+        price: { type: 'integer' },
+      },
+    },
+  },
+} as const;
+
+/**
+ * A Fastify response schema for a hold or purchase answer: the booking details, then `properties`
+ * (each in the order its mapper writes it). Given to a route's `@RouteSchema({ response })`,
+ * Fastify serialises the answer with code fast-json-stringify compiled from it once, instead of
+ * `JSON.stringify` walking the object on every request (docs/performance.md, "Hold route: the
+ * estimated cuts"). It is the serialiser only: Swagger still reads the DTO classes. A field left
+ * out here would be left out of the answer, so `properties` must name every field the mapper may
+ * write; none is `required` (a missing one is left out, as `JSON.stringify` leaves out `undefined`).
+ */
+export function bookingAnswerSchema(properties: Record<string, object>): object {
+  return { type: 'object', properties: { ...BOOKING_DETAILS_PROPERTIES, ...properties } };
+}
