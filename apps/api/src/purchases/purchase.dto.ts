@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 import { formatLocalDateTime } from '@app/ticketing';
 import type { Described, Purchase } from '@app/ticketing';
-import { bookingAnswerSchema, BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
+import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 
 /** The body of `POST /purchases` (rules: the class-validator decorators; a compiled subset runs first). */
@@ -51,22 +51,6 @@ export class PurchasePageDto {
   items: PurchaseResponseDto[];
   nextCursor: string | null;
 }
-
-/**
- * What {@link mapPurchase} writes after the booking details, as the purchase route's compiled
- * answer (bookingAnswerSchema), in its order.
- */
-export const PURCHASE_ANSWER_SCHEMA = bookingAnswerSchema({
-  id: { type: 'string' },
-  reservationId: { type: 'string' },
-  performanceId: { type: 'integer' },
-  seatIds: { type: 'array', items: { type: 'integer' } },
-  amount: { type: 'integer' },
-  currency: { type: 'string' },
-  status: { type: 'string' },
-  createdAt: { type: 'string' },
-  canceledAt: { type: 'string' },
-});
 
 /**
  * The answer for a purchase. One object literal in the answer's field order, details first: a

@@ -1,5 +1,4 @@
 import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { RouteSchema } from '@nestjs/platform-fastify';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -17,13 +16,7 @@ import { ParseUuidPipe } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { AdmissionEnd, AdmissionRequest, RequiresAdmission } from '../waiting-room/admission';
-import {
-  mapPurchase,
-  PURCHASE_ANSWER_SCHEMA,
-  PurchaseCreateDto,
-  PurchasePageDto,
-  PurchaseResponseDto,
-} from './purchase.dto';
+import { mapPurchase, PurchaseCreateDto, PurchasePageDto, PurchaseResponseDto } from './purchase.dto';
 import { NoBody } from '../common/no-body';
 import { acceptedBody, checkedBody } from '../common/compiled-validation';
 
@@ -56,8 +49,6 @@ export class PurchasesController {
    */
   @Post()
   @ApiBody({ type: PurchaseCreateDto })
-  // The 201 answer serialised by code compiled from its schema (bookingAnswerSchema).
-  @RouteSchema({ response: { 201: PURCHASE_ANSWER_SCHEMA } })
   @RequiresAdmission('purchase')
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,

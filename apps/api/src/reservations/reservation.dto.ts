@@ -15,7 +15,7 @@ import {
 import { MAX_INT4 } from '@app/core';
 import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
 import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
-import { bookingAnswerSchema, BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
+import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 import { GRADE_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
@@ -223,21 +223,6 @@ export class ReservationListResponseDto {
   @ApiProperty({ type: 'string', nullable: true, example: null })
   nextCursor: null;
 }
-
-/**
- * What {@link mapReservation} writes after the booking details, as the hold routes' compiled
- * answer (bookingAnswerSchema), in its order.
- */
-export const RESERVATION_ANSWER_SCHEMA = bookingAnswerSchema({
-  id: { type: 'string' },
-  performanceId: { type: 'integer' },
-  seatIds: { type: 'array', items: { type: 'integer' } },
-  status: { type: 'string' },
-  amount: { type: 'integer' },
-  currency: { type: 'string' },
-  expiresAt: { type: 'string' },
-  arrangement: { type: 'string' },
-});
 
 /** The answer for a hold: one object literal in the answer's field order (see mapPurchase). */
 export function mapReservation(hold: Described<Hold>): ReservationResponseDto {
