@@ -52,6 +52,18 @@ describe('TokenService', () => {
     await expect(tokens.verifyAccess(`${token.slice(0, -1)}${last}`)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
+  it('answers from its cache only for the exact token it verified, not for another with the same signature', async () => {
+    const token = await tokens.signAccess(USER);
+    expect(await tokens.verifyAccess(token)).toEqual(USER);
+    const [header, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forged = Buffer.from(JSON.stringify({ ...claims, role: Role.Admin })).toString('base64url');
+    await expect(tokens.verifyAccess(`${header}.${forged}.${signature}`)).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(tokens.verifyAccess(`${header}x.${payload}.${signature}`)).rejects.toBeInstanceOf(InvalidTokenError);
+    // The verified token itself still answers, from the cache.
+    expect(await tokens.verifyAccess(token)).toEqual(USER);
+  });
+
   it('verifies refresh tokens until they are 30 days old, with a fresh id each time', async () => {
     const first = await tokens.signRefresh(USER.id, FAMILY);
     const second = await tokens.signRefresh(USER.id, FAMILY);

@@ -105,16 +105,31 @@ export interface HoldScriptHead {
 }
 
 /**
- * ARGV[1..8] of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order:
- * hold id, user id, performance id, hold lifetime (ms), the user's seat limit, how long the record
- * stays readable after expiry (ms), the seating data's format the scripts accept
- * (SEATING_FORMAT; any other is NO_LAYOUT), and `userIndex.until` (epoch ms) or '' without it.
+ * ARGV[1..8] of hold-best-available.lua, in its order: hold id, user id, performance id, hold
+ * lifetime (ms), the user's seat limit, how long the record stays readable after expiry (ms), the
+ * seating data's format the script accepts (SEATING_FORMAT; any other is NO_LAYOUT), and
+ * `userIndex.until` (epoch ms) or '' without it. hold-seats.lua takes {@link holdSeatsArgs}.
  */
 export function holdScriptArgs(head: HoldScriptHead): (string | number)[] {
   return [
     head.holdId,
     head.userId,
     head.performanceId,
+    head.lifetimeMs,
+    head.userLimit,
+    head.retentionMs,
+    SEATING_FORMAT,
+    head.userIndex ? head.userIndex.until : '',
+  ];
+}
+
+/**
+ * ARGV[1..5] of hold-seats.lua: {@link holdScriptArgs} without the hold, user and performance ids,
+ * which the script reads from its keys (the hold's record, the user's holds, the meta's tag), so
+ * that a call sends each id once.
+ */
+function holdSeatsArgs(head: HoldScriptHead): (string | number)[] {
+  return [
     head.lifetimeMs,
     head.userLimit,
     head.retentionMs,
@@ -153,7 +168,7 @@ function holdSeatsRound(
 ): Promise<HoldSeatsResult> {
   const ending = [...holdsToEnd];
   return callScript<[string, ...(string | number)[]]>(redis, HOLD_SEATS.name, holdScriptKeys(keys, request, ending), [
-    ...holdScriptArgs(request),
+    ...holdSeatsArgs(request),
     ...ending,
     ...request.seatIds,
   ]).then(([outcome, ...rest]) => {

@@ -18,8 +18,10 @@
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold
   KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
-  KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live
-  KEYS[7] hold        hash of the new hold
+  KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live;
+                      the user id is read from this key ('<prefix>{perf:<id>}:user:<user id>:holds')
+  KEYS[7] hold        hash of the new hold; the hold id is read from this key
+                      ('<prefix>{perf:<id>}:hold:<hold id>'), the performance id from KEYS[1]'s tag
   KEYS[8] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took
                       it last; meaningful only while the seat is H
   KEYS[9] free        best-available data (the seating include): free-seat bitmap (read by the
@@ -33,23 +35,20 @@
   KEYS[13] tickets    hash user id -> seats of the user's paid purchases not canceled (read
            bought     only when the performance has maxTicketsPerBuyer)
   KEYS[14]            the user's index of performances with holds (sorted set: performance id by
-                      epoch ms), only when ARGV[8] is not '' (a single Redis; on a Redis Cluster it
+                      epoch ms), only when ARGV[5] is not '' (a single Redis; on a Redis Cluster it
                       lies in the user's slot and HoldStore writes it with index-hold.lua)
-  KEYS[14+i..13+i+n]  hashes of expired holds to end, the holds named in ARGV[9..8+n]; i = 1 with
+  KEYS[14+i..13+i+n]  hashes of expired holds to end, the holds named in ARGV[6..5+n]; i = 1 with
                       the index key, else 0
 
-  ARGV[1] hold id
-  ARGV[2] user id
-  ARGV[3] performance id
-  ARGV[4] hold lifetime (ms)
-  ARGV[5] most seats one user may hold on this performance across live holds
-  ARGV[6] how long a hold record stays readable after it expires (ms)
-  ARGV[7] the seating data's format the noOrphanSeats rule reads (SEATING_FORMAT): KEYS[10]'s
+  ARGV[1] hold lifetime (ms)
+  ARGV[2] most seats one user may hold on this performance across live holds
+  ARGV[3] how long a hold record stays readable after it expires (ms)
+  ARGV[4] the seating data's format the noOrphanSeats rule reads (SEATING_FORMAT): KEYS[10]'s
           'ready' must equal it
-  ARGV[8] '' or, with the index key KEYS[14], until when its entry counts (epoch ms): written
+  ARGV[5] '' or, with the index key KEYS[14], until when its entry counts (epoch ms): written
           with the hold (ZADD GT, PEXPIREAT), only when it is made
-  ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
-  ARGV[9+n..] seat ids (distinct)
+  ARGV[6..5+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[6+n..] seat ids (distinct)
 
   Returns one of
     {'OK', expiresAt (epoch ms: now + the hold's lifetime, or salesCloseAt if sooner),
@@ -77,16 +76,20 @@
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
-local holdId, userId, performanceId = ARGV[1], ARGV[2], ARGV[3]
-local lifetime, userLimit, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local seatingFormat = ARGV[7]
-local indexUntil = ARGV[8] ~= '' and ARGV[8] or nil
+-- The ids are read from the keys that carry them rather than sent again in ARGV: each costs the
+-- api a bulk string a call (docs/performance.md, "Hold route: the estimated cuts").
+local holdId = string.match(holdKey, ':hold:([^:]+)$')
+local userId = string.match(userHoldsKey, ':user:([^:]+):holds$')
+local performanceId = string.match(metaKey, '{perf:(%d+)}:meta$')
+local lifetime, userLimit, retention = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local seatingFormat = ARGV[4]
+local indexUntil = ARGV[5] ~= '' and ARGV[5] or nil
 local fixedKeys = indexUntil and 14 or 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
-for i = 1, passedCount do passedHoldKeys[ARGV[8 + i]] = KEYS[fixedKeys + i] end
+for i = 1, passedCount do passedHoldKeys[ARGV[5 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
-for i = 9 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 6 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats',
   'maxTicketsPerBuyer')
@@ -152,7 +155,7 @@ local overLimit = ticketLimitRefusal(KEYS[13], userId, tonumber(meta[7]), alread
 if overLimit then return overLimit end
 
 if meta[6] == '1' then
-  -- The rule reads the seating data: without it (lost, or of another format than ARGV[7])
+  -- The rule reads the seating data: without it (lost, or of another format than ARGV[4])
   -- the hold is refused rather than let through unchecked; HoldDesk builds the data, asks again.
   if redis.call('HGET', seating.layout, 'ready') ~= seatingFormat then return {'NO_LAYOUT'} end
   local beside, single = seatingSingleLeft(seating, seatIds)
