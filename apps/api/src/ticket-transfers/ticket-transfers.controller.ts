@@ -111,10 +111,7 @@ export class TicketTransfersController {
     type: ErrorBodyDto,
     description: 'TransferAccepted, TransferDeclined, TransferCanceled, TransferExpired (`details.status`)',
   })
-  async decline(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param('id', new ParseUuidPipe()) id: string,
-  ): Promise<TicketTransferResponseDto> {
+  async decline(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketTransferResponseDto> {
     return mapTransfer(await this.transfers.decline(user.id, id), user.id);
   }
 }
