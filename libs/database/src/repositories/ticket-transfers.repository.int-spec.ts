@@ -375,6 +375,17 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
       expect(await offerToFriend(ticketId)).not.toBe(transferId);
     });
 
+    it("says in the declined e-mail's facts whether the sender's ticket can still be used (its show canceled meanwhile)", async () => {
+      const transfers = new TicketTransfersRepository(db);
+      const { ticketId, showId } = await boughtTicket();
+      const transferId = await offerToFriend(ticketId);
+      expect(await transfers.decline(transferId, holderId, new Date())).toMatchObject({ outcome: 'DECLINED' });
+      expect((await transfers.mailFacts(transferId, new Date()))?.ticketUsable).toBe(true);
+      // The show canceled while the offer waited (its bulk refund not there yet): the code admits no one.
+      await db.query(`UPDATE performances SET status = 'CANCELED' WHERE id = $1`, [showId]);
+      expect((await transfers.mailFacts(transferId, new Date()))?.ticketUsable).toBe(false);
+    });
+
     it('of a decline, an accept and the sender cancel of one transfer at once, exactly one wins', async () => {
       const transfers = new TicketTransfersRepository(db);
       const wins = new Set<string>();

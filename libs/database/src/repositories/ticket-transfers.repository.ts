@@ -106,6 +106,11 @@ export interface TransferMailFacts {
    * issued); null otherwise (not accepted, canceled since, or passed on again).
    */
   heldTicket: TicketIdentity | null;
+  /**
+   * Whether the ticket can still be used: ACTIVE, not checked in, its performance not canceled (as
+   * PostgreSQL has it now). What the "declined" e-mail tells the sender it may still do with it.
+   */
+  ticketUsable: boolean;
 }
 
 interface TransferRow {
@@ -429,12 +434,16 @@ export class TicketTransfersRepository {
       seat_id: number;
       code_version: number;
       held_by_it: boolean;
+      ticket_usable: boolean;
     })[] = await (manager ?? this.dataSource).query(
       `SELECT ${TRANSFER_COLUMNS}, tr.cancel_reason, su.name AS sender_name, su.email AS sender_email,
               ru.name AS recipient_name, ru.email AS recipient_account_email,
               e.title AS event_title, e.venue, e.time_zone, pf.starts_at, s.section, s."row", s.row_label, s."number",
               t.purchase_id, t.performance_id, t.seat_id, t.code_version,
-              (tr.status = 'ACCEPTED' AND t.status = 'ACTIVE' AND t.code_version = tr.code_version) AS held_by_it
+              (tr.status = 'ACCEPTED' AND t.status = 'ACTIVE' AND t.code_version = tr.code_version) AS held_by_it,
+              (t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND pf.status <> 'CANCELED'
+               AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id))
+                AS ticket_usable
          FROM ticket_transfers tr
          JOIN users su ON su.id = tr.sender_id
          LEFT JOIN users ru ON ru.id = tr.recipient_id
@@ -468,6 +477,7 @@ export class TicketTransfersRepository {
             codeVersion: row.code_version,
           }
         : null,
+      ticketUsable: row.ticket_usable,
     };
   }
 

@@ -28,6 +28,11 @@ export interface TicketTransferEmailInput {
    * (the ticket was canceled with its purchase, or its show).
    */
   cancelReason?: string | null;
+  /**
+   * Whether the ticket can still be used (declined e-mail): ACTIVE, not checked in, its performance
+   * not canceled. Unless false, the sender is told its code still admits it and it may offer it again.
+   */
+  ticketUsable?: boolean;
 }
 
 /** The show and the seat, as text lines and as an HTML paragraph. */
@@ -203,6 +208,12 @@ export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInpu
   const subject = `Your ticket for ${input.eventTitle} was declined`;
   const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : input.recipientEmail;
   const show = showLines(input);
+  // A decline does not look at the ticket: it may have been canceled (its purchase, or its show) or
+  // checked in meanwhile, and then its code admits no one.
+  const after =
+    input.ticketUsable === false
+      ? 'The ticket stays with you, but it can no longer be used or offered: it was checked in or canceled, or its performance was canceled.'
+      : 'The ticket is still yours and your code still admits you. You may offer it to someone else.';
   const text = [
     `Hello ${input.sender.name},`,
     '',
@@ -210,7 +221,7 @@ export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInpu
     '',
     ...show.text,
     '',
-    'The ticket is still yours and your code still admits you. You may offer it to someone else.',
+    after,
     '',
     `Transfer: ${input.transferId}`,
     'boxoffice',
@@ -220,7 +231,7 @@ export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInpu
     `Hello ${escapeHtml(input.sender.name)},`,
     `${escapeHtml(who)} declined the ticket you offered:`,
     show.html,
-    'The ticket is still yours and your code still admits you. You may offer it to someone else.',
+    escapeHtml(after),
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
   return { subject, text, html };

@@ -47,6 +47,7 @@ function facts(status: TicketTransferStatus): TransferMailFacts {
       status === TicketTransferStatus.Accepted
         ? { ticketId: '1024', purchaseId: PURCHASE, performanceId: 9, seatId: 70, codeVersion: 1 }
         : null,
+    ticketUsable: true,
   };
 }
 
@@ -195,6 +196,18 @@ describe('TicketTransferMailService', () => {
     });
     expect(sent[0].text).toContain('Ada (friend@example.test) declined the ticket you offered');
     expect(sent[0].text).toContain('still yours');
+    expect(sent[0].text).toContain('your code still admits you');
+  });
+
+  it('tells the sender of a declined offer no more that its code admits once the ticket can no longer be used', async () => {
+    // Declined while its show was canceled (before the bulk refund reached it), its purchase canceled
+    // (before the flush), or after the sender came in on it: the code admits no one any more.
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Declined), ticketUsable: false });
+    expect(await service.deliver(message('declined'))).toBe('sent');
+    expect(sent[0].text).toContain('Ada (friend@example.test) declined the ticket you offered');
+    expect(sent[0].text).not.toContain('still admits');
+    expect(sent[0].html).not.toContain('still admits');
+    expect(sent[0].text).not.toContain('offer it to someone else');
   });
 
   it('tells the address a withdrawn offer went to, only once the offer e-mail went out, once', async () => {

@@ -109,6 +109,7 @@ export class TicketTransferMailService {
       recipient: facts.recipient ?? undefined,
       recipientEmail: facts.transfer.recipientEmail,
       cancelReason: facts.cancelReason,
+      ticketUsable: facts.ticketUsable,
     };
     // The address as the sender gave it: no account needs to have it.
     const address = { email: facts.transfer.recipientEmail, name: facts.transfer.recipientEmail };
