@@ -228,6 +228,19 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
     }
   });
 
+  it('answers 404, not 500, for a performance whose seats a delete removed while Redis still has it registered', async () => {
+    const performance = await createLayout();
+    const db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    try {
+      // As a sections read sees a delete committing between its two queries: the row, no seats.
+      await db.query('DELETE FROM seats WHERE performance_id = $1', [performance.id]);
+    } finally {
+      await db.end();
+    }
+    expectError(await call('GET', `/performances/${performance.id}/sections`), 404);
+  });
+
   it('refuses bad requests with the uniform body and changes nothing', async () => {
     const performance = await createLayout();
     const url = `/performances/${performance.id}/sections/Floor`;

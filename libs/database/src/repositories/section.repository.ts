@@ -44,7 +44,8 @@ export class SectionRepository {
 
   /**
    * The performance's sections in layout order, with its currency; null when there is no such
-   * performance. One query on the seats' (performance_id, section, …) unique index.
+   * performance. One query on the seats' (performance_id, section, …) unique index. A performance
+   * always has seats, so none read means a delete committed between the two queries: null too.
    */
   async sectionsOf(performanceId: number): Promise<{ currency: string; sections: SectionRow[] } | null> {
     const [performance]: { currency: string }[] = await this.dataSource.query(
@@ -58,6 +59,7 @@ export class SectionRepository {
          FROM seats WHERE performance_id = $1 GROUP BY section ORDER BY min(position)`,
       [performanceId],
     );
+    if (sections.length === 0) return null;
     return { currency: performance.currency.trim(), sections };
   }
 

@@ -64,7 +64,8 @@ repeat
         local middle = math.floor((low + high + 1) / 2)
         if firsts[middle] <= id then low = middle else high = middle - 1 end
       end
-      if low >= 1 and firsts[low] <= id and id <= lasts[low] then counts[low] = counts[low] + 1 end
+      -- No section at all (a layout read while a delete removed the seats): nothing to count into.
+      if low <= #firsts and firsts[low] <= id and id <= lasts[low] then counts[low] = counts[low] + 1 end
     end
   end
 until cursor == '0' or not whole
