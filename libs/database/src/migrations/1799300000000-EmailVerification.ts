@@ -1,35 +1,13 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { LockedTables, lockingBriefly } from './locking-briefly';
 
-/**
- * The longest either direction waits for its lock on `users`: while an ALTER waits there, every
- * login and account lookup queues behind it, so a long transaction holding `users` must fail the
- * migration in seconds rather than stall sign-ins until that transaction ends.
- */
-const USERS_LOCK_TIMEOUT = '5s';
-
-/**
- * Runs `work`, the migration's last statements, which lock `users`, with its lock waits bounded by
- * USERS_LOCK_TIMEOUT (SET LOCAL: to the end of the migration's own transaction). A lock not had in
- * time rolls the migration back (nothing of it stays) and raises an Error telling the operator to
- * retry, PostgreSQL's error (55P03) as its `cause`; other errors pass unchanged.
- */
-async function lockingUsersBriefly(queryRunner: QueryRunner, work: () => Promise<void>): Promise<void> {
-  await queryRunner.query(`SET LOCAL lock_timeout = '${USERS_LOCK_TIMEOUT}'`);
-  try {
-    await work();
-  } catch (error) {
-    const code =
-      (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
-      (error as { code?: unknown }).code;
-    if (code !== '55P03') throw error;
-    throw new Error(
-      `Migration EmailVerification1799300000000 rolled back, nothing changed: another transaction held a lock on table "users" ` +
-        `for ${USERS_LOCK_TIMEOUT} (lock_timeout), and waiting longer would stall every login behind it. ` +
-        `Retry the migration (restart the process) once no long transaction holds "users" (see pg_stat_activity, pg_locks).`,
-      { cause: error },
-    );
-  }
-}
+/** The lock on `users` (login and account lookups queue behind a waiting ALTER). */
+const USERS: LockedTables = {
+  migration: 'EmailVerification1799300000000',
+  tables: '"users"',
+  stalls: 'every login',
+  holders: '"users"',
+};
 
 /**
  * E-mail verification: `users.email_verified_at` (null: not confirmed), the accounts that exist at
@@ -56,7 +34,7 @@ export class EmailVerification1799300000000 implements MigrationInterface {
     );
     // users last, its waits bounded: a long transaction holding it fails the migration in seconds
     // instead of queueing every login behind the ALTER.
-    await lockingUsersBriefly(queryRunner, async () => {
+    await lockingBriefly(queryRunner, USERS, async () => {
       // Existing accounts verified without touching a row: a column added with a non-volatile default
       // (now() is stable: the upgrade's time) is metadata only, where an UPDATE of every row would
       // rewrite the users table under the ALTER's ACCESS EXCLUSIVE lock (every login and account
@@ -107,7 +85,7 @@ export class EmailVerification1799300000000 implements MigrationInterface {
       `ALTER TABLE "email_deliveries" ADD CONSTRAINT "email_deliveries_purchase_id_check"
          CHECK ("purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%')`,
     );
-    await lockingUsersBriefly(queryRunner, async () => {
+    await lockingBriefly(queryRunner, USERS, async () => {
       await queryRunner.query(`DROP TRIGGER "users_email_change_unverifies" ON "users"`);
       await queryRunner.query(`DROP FUNCTION "users_email_change_unverifies"()`);
       await queryRunner.query(`DROP TABLE "email_verification_tokens"`);

@@ -1,36 +1,17 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { LockedTables, lockingBriefly } from './locking-briefly';
 
 /**
- * The longest the statements on `tickets` and `users` wait for their locks. The ALTER of `tickets`
- * takes ACCESS EXCLUSIVE, and the foreign keys to `users` take SHARE ROW EXCLUSIVE there: while one
- * waits behind a long transaction, every check-in, ticket read and flush of a purchase (tickets),
- * every sign-up and account change (users) queues behind it. Better to fail the migration in seconds.
+ * The ALTER of `tickets` takes ACCESS EXCLUSIVE, and the foreign keys to `users` take SHARE ROW
+ * EXCLUSIVE there: while one waits behind a long transaction, every check-in, ticket read and flush
+ * of a purchase (tickets), every sign-up and account change (users) queues behind it.
  */
-const LOCK_TIMEOUT = '5s';
-
-/**
- * Runs `work` with its lock waits bounded by LOCK_TIMEOUT (SET LOCAL: to the end of the migration's
- * own transaction). A lock not had in time rolls the migration back (nothing of it stays) and
- * raises an Error telling the operator to retry, PostgreSQL's error (55P03) as its `cause`; other
- * errors pass unchanged.
- */
-async function lockingBriefly(queryRunner: QueryRunner, work: () => Promise<void>): Promise<void> {
-  await queryRunner.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-  try {
-    await work();
-  } catch (error) {
-    const code =
-      (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
-      (error as { code?: unknown }).code;
-    if (code !== '55P03') throw error;
-    throw new Error(
-      `Migration TicketTransfers1799400000000 rolled back, nothing changed: another transaction held a lock on table "tickets" ` +
-        `or "users" for ${LOCK_TIMEOUT} (lock_timeout), and waiting longer would stall every check-in, flush and sign-up behind it. ` +
-        `Retry the migration (restart the process) once no long transaction holds them (see pg_stat_activity, pg_locks).`,
-      { cause: error },
-    );
-  }
-}
+const TICKETS_AND_USERS: LockedTables = {
+  migration: 'TicketTransfers1799400000000',
+  tables: '"tickets" or "users"',
+  stalls: 'every check-in, flush and sign-up',
+  holders: 'them',
+};
 
 /**
  * Ticket transfer: a ticket's current holder (`tickets.holder_id`, null = its purchase's buyer)
@@ -44,7 +25,7 @@ async function lockingBriefly(queryRunner: QueryRunner, work: () => Promise<void
  * `tickets` under the ALTER's ACCESS EXCLUSIVE lock, which the migration's one transaction keeps
  * to its commit. The holder index is partial on a column null everywhere at first, but its build
  * still reads the whole table under that lock. The statements on `tickets` and `users` wait for
- * their locks at most LOCK_TIMEOUT (see there).
+ * their locks at most MIGRATION_LOCK_TIMEOUT (see lockingBriefly).
  */
 export class TicketTransfers1799400000000 implements MigrationInterface {
   name = 'TicketTransfers1799400000000';
@@ -61,7 +42,7 @@ export class TicketTransfers1799400000000 implements MigrationInterface {
                 OR "message_id" LIKE 'email-verification:%' OR "message_id" LIKE 'ticket-transfer-%') NOT VALID`,
     );
     await queryRunner.query(`ALTER TABLE "email_deliveries" VALIDATE CONSTRAINT "email_deliveries_purchase_id_check"`);
-    await lockingBriefly(queryRunner, async () => {
+    await lockingBriefly(queryRunner, TICKETS_AND_USERS, async () => {
       await queryRunner.query(
         `ALTER TABLE "tickets" ADD "holder_id" uuid, ADD "code_version" integer NOT NULL DEFAULT 0`,
       );
@@ -118,7 +99,7 @@ export class TicketTransfers1799400000000 implements MigrationInterface {
       `ALTER TABLE "email_deliveries" ADD CONSTRAINT "email_deliveries_purchase_id_check"
          CHECK ("purchase_id" IS NOT NULL OR "message_id" LIKE 'password-reset:%' OR "message_id" LIKE 'email-verification:%')`,
     );
-    await lockingBriefly(queryRunner, async () => {
+    await lockingBriefly(queryRunner, TICKETS_AND_USERS, async () => {
       await queryRunner.query(`DROP TABLE "ticket_transfers"`);
       await queryRunner.query(`DROP INDEX "tickets_holder_id_idx"`);
       await queryRunner.query(`ALTER TABLE "tickets" DROP COLUMN "holder_id", DROP COLUMN "code_version"`);

@@ -1,11 +1,16 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { LockedTables, lockingBriefly } from './locking-briefly';
 
 /**
- * The longest the ALTER of `ticket_transfers` waits for its ACCESS EXCLUSIVE lock: while it waits
- * behind a long transaction, every offer, accept, cancel and transfer list queues behind it.
- * Better to fail the migration in seconds.
+ * The ALTER of `ticket_transfers` takes ACCESS EXCLUSIVE: while it waits behind a long transaction,
+ * every offer, accept, cancel and transfer list queues behind it.
  */
-const LOCK_TIMEOUT = '5s';
+const TICKET_TRANSFERS: LockedTables = {
+  migration: 'TicketTransferDecline1799450000000',
+  tables: '"ticket_transfers"',
+  stalls: 'every transfer',
+  holders: 'it',
+};
 
 /**
  * A recipient may decline an offer: status DECLINED, when in `declined_at`; and an accepted
@@ -15,7 +20,7 @@ const LOCK_TIMEOUT = '5s';
  * widened status check and the new declined check are added NOT VALID and left so, as the
  * checks of TicketTransfers1799400000000: every row there is holds them (no row is DECLINED, none
  * has `declined_at`), new rows are checked, and validating would scan the table under the ALTER's
- * lock, held to the commit. The wait for that lock is bounded by LOCK_TIMEOUT; a migration that
+ * lock, held to the commit. The wait for that lock is bounded by MIGRATION_LOCK_TIMEOUT; a migration that
  * runs out of it rolls back (nothing changed) and says to retry.
  */
 export class TicketTransferDecline1799450000000 implements MigrationInterface {
@@ -53,25 +58,9 @@ export class TicketTransferDecline1799450000000 implements MigrationInterface {
   }
 }
 
-/**
- * Runs `statements` in the migration's transaction with its lock waits bounded by LOCK_TIMEOUT (SET
- * LOCAL). A lock not had in time rolls the migration back and raises an Error telling the operator
- * to retry, PostgreSQL's error (55P03) as its `cause`; other errors pass unchanged.
- */
-async function alterBriefly(queryRunner: QueryRunner, ...statements: string[]): Promise<void> {
-  await queryRunner.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-  try {
+/** Runs `statements` in order under {@link lockingBriefly} (the lock on `ticket_transfers`). */
+function alterBriefly(queryRunner: QueryRunner, ...statements: string[]): Promise<void> {
+  return lockingBriefly(queryRunner, TICKET_TRANSFERS, async () => {
     for (const statement of statements) await queryRunner.query(statement);
-  } catch (error) {
-    const code =
-      (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
-      (error as { code?: unknown }).code;
-    if (code !== '55P03') throw error;
-    throw new Error(
-      `Migration TicketTransferDecline1799450000000 rolled back, nothing changed: another transaction held a lock on table ` +
-        `"ticket_transfers" for ${LOCK_TIMEOUT} (lock_timeout), and waiting longer would stall every transfer behind it. ` +
-        `Retry the migration (restart the process) once no long transaction holds it (see pg_stat_activity, pg_locks).`,
-      { cause: error },
-    );
-  }
+  });
 }
