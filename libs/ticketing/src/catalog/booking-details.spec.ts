@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors';
 import { BookingDescriber } from './booking-details';
 import { CatalogCopies } from './catalog-copies';
 import type { Performance } from './catalog.types';
-import { SeatDirectory } from './seat-directory';
+import { SEAT_DIRECTORY_WARM_BEFORE_SALES_MS, SeatDirectory } from './seat-directory';
 
 const performance: Performance = {
   id: 7,
@@ -112,6 +112,47 @@ describe('SeatDirectory', () => {
     const { seatGroupsOf, directory } = directoryOver();
     seatGroupsOf.mockRejectedValueOnce(new Error('connection lost'));
     await expect(directory.seats(performance, [11])).rejects.toThrow('connection lost');
+    expect((await directory.seats(performance, [11])).map((seat) => seat.id)).toEqual([11]);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('SeatDirectory.warm', () => {
+  const opensAt = performance.salesOpenAt.getTime();
+
+  it('loads a performance selling now, or opening within the hour, once; its first seats() reads nothing more', async () => {
+    for (const nowMs of [opensAt + 60_000, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS]) {
+      const { seatGroupsOf, directory } = directoryOver();
+      directory.warm(performance, nowMs);
+      directory.warm(performance, nowMs);
+      expect(seatGroupsOf).toHaveBeenCalledTimes(1);
+      expect((await directory.seats(performance, [12])).map((seat) => seat.id)).toEqual([12]);
+      directory.warm(performance, nowMs);
+      expect(seatGroupsOf).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it('loads nothing for a performance opening later, or whose sales are over, paused or canceled', () => {
+    const cases: [Performance, number][] = [
+      [performance, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS - 1],
+      [performance, performance.startsAt.getTime()],
+      [{ ...performance, status: 'PAUSED' }, opensAt + 60_000],
+      [{ ...performance, status: 'CANCELED' }, opensAt + 60_000],
+    ];
+    for (const [subject, nowMs] of cases) {
+      const { seatGroupsOf, directory } = directoryOver();
+      directory.warm(subject, nowMs);
+      expect(seatGroupsOf).not.toHaveBeenCalled();
+    }
+  });
+
+  it('drops a failed load without a rejection anyone must handle: the next seats() reads again and answers', async () => {
+    const { seatGroupsOf, directory } = directoryOver();
+    seatGroupsOf.mockRejectedValueOnce(new Error('connection lost'));
+    directory.warm(performance, opensAt);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(1);
+    // The mock's rejection settles within the microtasks run before the next macrotask.
+    await new Promise(setImmediate);
     expect((await directory.seats(performance, [11])).map((seat) => seat.id)).toEqual([11]);
     expect(seatGroupsOf).toHaveBeenCalledTimes(2);
   });

@@ -1,9 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PerformanceRepository, PricedPerformance } from '@app/database';
+import { FakeClock } from '@app/testing';
 import { NotFoundError } from '../errors';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies } from './catalog-copies';
 import { LocalCatalog } from './local-catalog';
+import { SeatDirectory } from './seat-directory';
+
+const NOW_MS = Date.parse('2029-12-01T10:05:00Z');
 
 const ROW = {
   id: 7,
@@ -28,12 +32,15 @@ function copiesOver(row: PricedPerformance | null = ROW) {
   const cache = { getOrLoadAt: vi.fn((_version: string, _name: string, load: () => Promise<unknown>) => load()) };
   const local = new LocalCatalog();
   local.observe('5');
+  const directory = { warm: vi.fn() };
   const copies = new CatalogCopies(
     { findById } as unknown as PerformanceRepository,
     cache as unknown as CatalogCache,
     local,
+    directory as unknown as SeatDirectory,
+    new FakeClock(NOW_MS),
   );
-  return { copies, findById };
+  return { copies, findById, directory };
 }
 
 describe('CatalogCopies.performance', () => {
@@ -45,6 +52,13 @@ describe('CatalogCopies.performance', () => {
     expect(first[0]).toMatchObject({ id: 7, eventTitle: 'Finals', totalSeats: 80_000 });
     await copies.performance('5', 7);
     expect(findById).toHaveBeenCalledTimes(1);
+  });
+
+  it("asks the seat directory to warm up for each performance it loads, at the clock's now", async () => {
+    const { copies, directory } = copiesOver();
+    const loaded = await copies.performance('5', 7);
+    await copies.performance('5', 7);
+    expect(directory.warm.mock.calls).toEqual([[loaded, NOW_MS]]);
   });
 
   it('keeps no failed load: a performance not found is not found for every waiter, and read again next time', async () => {
@@ -79,6 +93,8 @@ describe('CatalogCopies.seatsAt', () => {
       { seatsByPosition } as unknown as PerformanceRepository,
       cache as unknown as CatalogCache,
       local,
+      { warm: vi.fn() } as unknown as SeatDirectory,
+      new FakeClock(NOW_MS),
     );
     const performance = { id: 7, totalSeats: 1000, currency: 'KRW' } as Parameters<CatalogCopies['seatsAt']>[1];
     const seats = await copies.seatsAt('5', performance, [1, 100, 101, 250, 1000]);

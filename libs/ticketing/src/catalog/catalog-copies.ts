@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '@app/core';
 import { PerformanceRepository, PricedPerformance, SeatRow } from '@app/database';
 import { NotFoundError } from '../errors';
 import { CatalogCache } from './catalog-cache';
 import { Performance, revivePerformance, SeatListing } from './catalog.types';
 import { LocalCatalog } from './local-catalog';
+import { SeatDirectory } from './seat-directory';
 
 /** Seats per cached block; also the largest page a client may ask for. */
 export const SEAT_BLOCK_SIZE = 100;
@@ -24,6 +26,8 @@ export class CatalogCopies {
     private readonly performances: PerformanceRepository,
     private readonly cache: CatalogCache,
     private readonly local: LocalCatalog,
+    private readonly directory: SeatDirectory,
+    private readonly clock: Clock,
   ) {}
 
   /** The catalog version the in-process copies are of; read from Redis when there is none yet. */
@@ -75,6 +79,9 @@ export class CatalogCopies {
     if (!cached) throw new NotFoundError('performance');
     const performance = revivePerformance(cached);
     this.local.keepPerformance(version, performance);
+    // A process's first read of a performance selling soon: its seats' directory, which holds
+    // and purchases describe their seats from, loads beside it rather than in their first answers.
+    this.directory.warm(performance, this.clock.nowMs());
     return performance;
   }
 

@@ -2,9 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { PerformanceRepository, SeatGroupRow } from '@app/database';
 import type { Performance, SeatListing } from './catalog.types';
+import { salesStateAt } from './sales-state';
 
 /** Bound of the directory, in seats: two 100,000-seat stadiums (as LocalCatalog). */
 export const SEAT_DIRECTORY_MAX_SEATS = 200_000;
+
+/**
+ * How long before its sales open a performance's directory is loaded when this process first
+ * reads the performance (ms): buyers wait on its page before an on-sale, so its first holds find
+ * the directory loaded.
+ */
+export const SEAT_DIRECTORY_WARM_BEFORE_SALES_MS = 60 * 60_000;
 
 /** What the seats of one group (one section, row, grade and price) share. */
 interface SeatGroup {
@@ -136,6 +144,24 @@ export class SeatDirectory {
     const key = directoryKey(performance);
     const directory = this.directories.get(key) ?? (await this.load(key, performance));
     return pick(directory, seatIds);
+  }
+
+  /**
+   * Starts loading `performance`'s directory in the background when it sells now or opens within
+   * {@link SEAT_DIRECTORY_WARM_BEFORE_SALES_MS} of `nowMs` (epoch ms) and this process neither
+   * holds nor loads it. Without it an on-sale's first holds and purchases wait for the load (an
+   * 80,000-seat directory is a 0.1–0.5 s read of PostgreSQL, docs/performance.md) and each
+   * admin change of the seats version does it again. A failed load is dropped here: the next
+   * {@link seats} loads again and throws what it meets.
+   */
+  warm(performance: Performance, nowMs: number): void {
+    const state = salesStateAt(performance, nowMs);
+    const selling =
+      state === 'ON_SALE' ||
+      (state === 'NOT_OPEN' && performance.salesOpenAt.getTime() - nowMs <= SEAT_DIRECTORY_WARM_BEFORE_SALES_MS);
+    const key = directoryKey(performance);
+    if (!selling || this.directories.has(key) || this.loading.has(key)) return;
+    this.load(key, performance).catch(() => undefined);
   }
 
   /** {@link seats} when this process holds the performance's directory already; else undefined (nothing loaded). */
