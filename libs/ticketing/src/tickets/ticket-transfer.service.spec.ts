@@ -311,7 +311,7 @@ describe('TicketTransferService', () => {
     expect(codes.sign).toHaveBeenCalledWith(expect.objectContaining({ ticketId: '11', codeVersion: 1 }));
   });
 
-  describe('heldTicket: either store saying CANCELED decides', () => {
+  describe('heldTicket: either store saying CANCELED decides (every combination)', () => {
     const codes = { sign: () => 'signed' };
     const base = { ...ticket, section: 'A', row: 1, rowLabel: 'A', number: 3, checkedInAt: null };
     it.each([
@@ -323,6 +323,7 @@ describe('TicketTransferService', () => {
       [TicketStatus.Active, false, 'friend', 'ACTIVE', 'signed', true],
       [TicketStatus.Active, true, 'friend', 'CANCELED', null, true],
       [TicketStatus.Canceled, false, 'friend', 'CANCELED', null, true],
+      [TicketStatus.Canceled, true, 'friend', 'CANCELED', null, true],
     ] as const)(
       '%s in PostgreSQL, canceled in Redis %s, holder %s → %s',
       (status, inRedis, holderId, shown, code, received) => {
