@@ -64,7 +64,10 @@ export class HeldTicketResponseDto {
   @ApiProperty({ type: 'integer' })
   performanceId: number;
   seat: TicketSeatDto;
-  /** `CANCELED` once its purchase is canceled or refunded. */
+  /**
+   * `CANCELED` from the moment its purchase is canceled or refunded (also before the cancellation
+   * is written to PostgreSQL).
+   */
   @ApiProperty({ enum: ['ACTIVE', 'CANCELED'] })
   status: 'ACTIVE' | 'CANCELED';
   /** The signed code to show at the door (QR) of the ticket's current version; null when canceled. */

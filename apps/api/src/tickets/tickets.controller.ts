@@ -21,7 +21,9 @@ export class TicketsController {
    * The tickets the caller holds, newest first: those of its purchases it did not transfer away,
    * and those it received by a transfer (`received: true`), each with the code of its current
    * version. Tickets are listed once issued (their purchase written to PostgreSQL, a few seconds
-   * after it is answered).
+   * after it is answered). A ticket whose purchase is canceled or refunded is CANCELED, without a
+   * code, at once: also while the cancellation is only in Redis, as the purchase's ticket list and
+   * the door have it.
    */
   @Get('tickets')
   async held(@CurrentUser() user: AuthenticatedUser, @Query() query: PageQueryDto): Promise<HeldTicketPageDto> {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { sendAcrossSlots } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
 import { checkInMarkMember, CheckInMarkResult, markCheckIn, markTransfer } from './ticket-scripts';
@@ -35,6 +36,30 @@ export class CheckInStore {
    */
   async purchaseCanceled(performanceId: number, purchaseId: string): Promise<boolean> {
     return (await this.redis.hget(performanceKeys(performanceId).purchase(purchaseId), 'status')) === 'CANCELED';
+  }
+
+  /**
+   * Of `purchases`, the ids of those CANCELED in Redis, each read as `purchaseCanceled` reads one:
+   * cancellations PostgreSQL may not have yet (a buyer's cancel or an operator's refund before
+   * `batch` writes it behind). One HGET per purchase, sent together: one pipeline on a single Redis,
+   * and on a Cluster each to its slot's primary, all in flight at once (purchases of different
+   * performances lie in different slots; see sendAcrossSlots). No command for an empty list.
+   */
+  async canceledAmong(purchases: readonly { performanceId: number; purchaseId: string }[]): Promise<Set<string>> {
+    const replies = await sendAcrossSlots(
+      this.redis,
+      purchases.map(({ performanceId, purchaseId }) => [
+        'hget',
+        performanceKeys(performanceId).purchase(purchaseId),
+        'status',
+      ]),
+    );
+    const canceled = new Set<string>();
+    replies.forEach(([error, status], i) => {
+      if (error) throw error;
+      if (status === 'CANCELED') canceled.add(purchases[i].purchaseId);
+    });
+    return canceled;
   }
 
   /**

@@ -16,7 +16,7 @@ import { NotFoundError, PerformanceCanceledError } from '../errors';
 import type { CheckInStore } from './check-in.store';
 import type { TicketCodes } from './ticket-codes';
 import type { CheckInMarkResult } from './ticket-scripts';
-import { TRANSFER_MARK_LIFETIME_SECONDS, TicketTransferService } from './ticket-transfer.service';
+import { heldTicket, TRANSFER_MARK_LIFETIME_SECONDS, TicketTransferService } from './ticket-transfer.service';
 import {
   PerformanceStartedError,
   TicketCanceledError,
@@ -53,6 +53,9 @@ function service(
     mark?: CheckInMarkResult;
     canceledInRedis?: boolean;
     transferredSeats?: number[];
+    heldRows?: TicketRecord[];
+    /** Purchases CANCELED in Redis, as CheckInStore.canceledAmong answers. */
+    canceledPurchases?: string[];
   } = {},
 ) {
   const transfers = {
@@ -79,11 +82,15 @@ function service(
   };
   const tickets = {
     locate: vi.fn(async () => ({ purchaseId: 'p1', performanceId: 7 })),
-    heldBy: vi.fn(async () => [heldRecord]),
+    heldBy: vi.fn(async () => options.heldRows ?? [heldRecord]),
     transferredSeatIds: vi.fn(async () => options.transferredSeats ?? []),
   };
   const marks = {
     purchaseCanceled: vi.fn(async () => options.canceledInRedis ?? false),
+    canceledAmong: vi.fn(
+      async (purchases: { purchaseId: string }[]) =>
+        new Set(purchases.map((p) => p.purchaseId).filter((id) => options.canceledPurchases?.includes(id))),
+    ),
     markTransfer: vi.fn(async () => options.mark ?? ({ outcome: 'MARKED', added: true } as const)),
     unmarkTransfer: vi.fn(async () => undefined),
   };
@@ -257,5 +264,74 @@ describe('TicketTransferService', () => {
     expect(codes.sign).toHaveBeenCalledWith(expect.objectContaining({ codeVersion: 0 }));
     await expect(subject.held('buyer', 'eyJ0IjoiMDEifQ', 20)).rejects.toMatchObject({ code: 'InvalidCursor' });
     await expect(subject.list('buyer', 'eyJ0IjoiMSJ9', 20)).rejects.toMatchObject({ code: 'InvalidCursor' });
+  });
+
+  it("lists a ticket whose purchase is canceled only in Redis CANCELED, without a code; asks Redis once, of the page's ACTIVE purchases", async () => {
+    const row = (
+      ticketId: string,
+      purchaseId: string,
+      status: TicketStatus,
+      holderId: string | null,
+    ): TicketRecord => ({
+      ticketId,
+      purchaseId,
+      performanceId: purchaseId === 'p3' ? 8 : 7,
+      seatId: Number(ticketId),
+      codeVersion: holderId ? 1 : 0,
+      status,
+      section: 'A',
+      row: 1,
+      rowLabel: 'A',
+      number: Number(ticketId),
+      checkedInAt: null,
+      holderId,
+    });
+    const { subject, marks, codes } = service({
+      heldRows: [
+        row('14', 'p1', TicketStatus.Active, null),
+        row('13', 'p1', TicketStatus.Active, null),
+        row('12', 'p2', TicketStatus.Canceled, null),
+        row('11', 'p3', TicketStatus.Active, 'buyer'),
+      ],
+      canceledPurchases: ['p1', 'p2'],
+    });
+    const page = await subject.held('buyer', undefined, 20);
+    expect(marks.canceledAmong).toHaveBeenCalledTimes(1);
+    expect(marks.canceledAmong).toHaveBeenCalledWith([
+      { performanceId: 7, purchaseId: 'p1' },
+      { performanceId: 8, purchaseId: 'p3' },
+    ]);
+    expect(page.items.map(({ ticketId, status, code, received }) => ({ ticketId, status, code, received }))).toEqual([
+      { ticketId: '14', status: 'CANCELED', code: null, received: false },
+      { ticketId: '13', status: 'CANCELED', code: null, received: false },
+      { ticketId: '12', status: 'CANCELED', code: null, received: false },
+      { ticketId: '11', status: 'ACTIVE', code: 'signed', received: true },
+    ]);
+    expect(codes.sign).toHaveBeenCalledTimes(1);
+    expect(codes.sign).toHaveBeenCalledWith(expect.objectContaining({ ticketId: '11', codeVersion: 1 }));
+  });
+
+  describe('heldTicket: either store saying CANCELED decides (every combination)', () => {
+    const codes = { sign: () => 'signed' };
+    const base = { ...ticket, section: 'A', row: 1, rowLabel: 'A', number: 3, checkedInAt: null };
+    it.each([
+      // PostgreSQL's status, canceled in Redis, holder → status, code, received
+      [TicketStatus.Active, false, null, 'ACTIVE', 'signed', false],
+      [TicketStatus.Active, true, null, 'CANCELED', null, false],
+      [TicketStatus.Canceled, false, null, 'CANCELED', null, false],
+      [TicketStatus.Canceled, true, null, 'CANCELED', null, false],
+      [TicketStatus.Active, false, 'friend', 'ACTIVE', 'signed', true],
+      [TicketStatus.Active, true, 'friend', 'CANCELED', null, true],
+      [TicketStatus.Canceled, false, 'friend', 'CANCELED', null, true],
+      [TicketStatus.Canceled, true, 'friend', 'CANCELED', null, true],
+    ] as const)(
+      '%s in PostgreSQL, canceled in Redis %s, holder %s → %s',
+      (status, inRedis, holderId, shown, code, received) => {
+        const held = heldTicket({ ...base, status, holderId }, 'friend', inRedis, codes);
+        expect(held).toMatchObject({ status: shown, code, received, ticketId: '11' });
+        expect(held).not.toHaveProperty('holderId');
+        expect(held).not.toHaveProperty('codeVersion');
+      },
+    );
   });
 });
