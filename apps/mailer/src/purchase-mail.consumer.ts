@@ -204,7 +204,9 @@ function subjectOf(parsed: MailMessage): string {
     case 'email-verification':
       return `e-mail verification ${parsed.message.verificationId}`;
     case 'ticket-transfer':
-      return `ticket transfer ${parsed.message.transferId} (${parsed.message.event})`;
+      return parsed.message.event === 'rescheduled'
+        ? `new date (move ${parsed.message.rescheduleId}) of ticket transfer ${parsed.message.transferId}`
+        : `ticket transfer ${parsed.message.transferId} (${parsed.message.event})`;
   }
 }
 
@@ -215,7 +217,7 @@ const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {
   'not-confirmed': (what) =>
     `${what}: what it follows up was never sent (the purchase never confirmed, the transfer offer never mailed); no notice sent`,
   superseded: (what) =>
-    `${what}: not needed (the buyer was told the current start already, or the purchase or its performance was canceled); not sent`,
+    `${what}: not needed (the buyer or the offer's recipient was told the current start already, or the purchase or its performance was canceled); not sent`,
   stale: (what) =>
     `${what} was used, replaced, withdrawn or expired before its e-mail went out (or its account is gone); nothing sent`,
   uncertain: (what) =>

@@ -405,6 +405,42 @@ describe('parseEnv', () => {
     expect(parseEnv({ ...production, PASSWORD_RESET_URL: fragment }).PASSWORD_RESET_URL).toBe(fragment);
   });
 
+  it('takes TICKET_TRANSFER_URL by the reset link rules, with {transferId} in place of {token}; unset by default', () => {
+    expect(parseEnv({}).TICKET_TRANSFER_URL).toBeUndefined();
+    const page = 'https://shop.example.com/transfers/{transferId}';
+    expect(parseEnv({ TICKET_TRANSFER_URL: page }).TICKET_TRANSFER_URL).toBe(page);
+    expect(parseEnv({ TICKET_TRANSFER_URL: 'http://localhost:5173/t#id={transferId}' }).TICKET_TRANSFER_URL).toBe(
+      'http://localhost:5173/t#id={transferId}',
+    );
+    for (const [value, problem] of [
+      ['https://shop.example.com/transfers', 'must contain {transferId}'],
+      // A token link's placeholder: nothing would fill it.
+      ['https://shop.example.com/transfers#{token}', 'must contain {transferId}'],
+      ['/transfers/{transferId}', 'must be an absolute http(s) URL'],
+      ['javascript:alert(1)//{transferId}', 'must be an absolute http(s) URL'],
+      [
+        'https://shop.example.com/<t>/{transferId}',
+        'must have no spaces, quotes, angle brackets, backslashes or control characters',
+      ],
+    ]) {
+      expect(problemsOf({ TICKET_TRANSFER_URL: value }), value).toEqual([`TICKET_TRANSFER_URL ${problem}`]);
+    }
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: RANDOM_SECRET,
+      JWT_REFRESH_SECRET: RANDOM_SECRET_2,
+      TICKET_SIGNING_SECRET: RANDOM_SECRET_3,
+    };
+    expect(problemsOf({ ...production, TICKET_TRANSFER_URL: 'http://shop.example.com/t/{transferId}' })).toEqual([
+      'TICKET_TRANSFER_URL must be an https URL when NODE_ENV=production',
+    ]);
+    expect(parseEnv({ ...production, TICKET_TRANSFER_URL: page }).TICKET_TRANSFER_URL).toBe(page);
+    // The token links still want {token}, not {transferId}.
+    expect(problemsOf({ PASSWORD_RESET_URL: 'https://shop.example.com/r#{transferId}' })).toEqual([
+      'PASSWORD_RESET_URL must contain {token}',
+    ]);
+  });
+
   it('takes the e-mail verification settings: 24 h tokens, not required, a link by the reset link rules', () => {
     const env = parseEnv({});
     expect(env.EMAIL_VERIFICATION_TTL_HOURS).toBe(24);

@@ -600,6 +600,19 @@ export class Env {
   EMAIL_VERIFICATION_URL?: string;
 
   /**
+   * The shop's page for a ticket-transfer offer, where its recipient (signed in) accepts or
+   * declines it: an absolute http(s) URL with `{transferId}` in it, which the offer e-mail fills
+   * with the transfer's id (URL-encoded), by the rules of PASSWORD_RESET_URL (https when
+   * NODE_ENV=production), e.g. `https://shop.example.com/transfers/{transferId}`. The id is no
+   * credential (only the recipient's confirmed account can use it), and no code goes in the link.
+   * Unset, the offer e-mail names the API routes only; set, it gives the link and the routes as a
+   * fallback.
+   */
+  @IsOptional()
+  @IsString()
+  TICKET_TRANSFER_URL?: string;
+
+  /**
    * Hours (1-720) a ticket-transfer offer waits for its recipient before it expires; an offer also
    * expires at its performance's start, whichever comes first.
    */
@@ -723,6 +736,7 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
     'REDIS_CLUSTER_NODES',
     'PASSWORD_RESET_URL',
     'EMAIL_VERIFICATION_URL',
+    'TICKET_TRANSFER_URL',
     'SMTP_BULK_URL',
     'MAIL_BULK_FROM',
   ]) {
@@ -783,9 +797,9 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
   if (env.NODE_ENV !== 'test' && env.PASSWORD_HASH_TIME_COST < PASSWORD_HASH_MIN_TIME_COST) {
     problems.push(`PASSWORD_HASH_TIME_COST must be at least ${PASSWORD_HASH_MIN_TIME_COST} unless NODE_ENV=test`);
   }
-  for (const name of ['PASSWORD_RESET_URL', 'EMAIL_VERIFICATION_URL'] as const) {
+  for (const [name, placeholder] of MAIL_LINK_SETTINGS) {
     const value = env[name];
-    const problem = value === undefined ? null : mailLinkUrlProblem(value, env.NODE_ENV === 'production');
+    const problem = value === undefined ? null : mailLinkUrlProblem(value, env.NODE_ENV === 'production', placeholder);
     if (problem) problems.push(`${name} ${problem}`);
   }
   for (const fault of ['FAULT_CRASH_AFTER_CHARGE', 'FAULT_CRASH_AFTER_CANCEL'] as const) {
@@ -806,25 +820,35 @@ export function parseEnv(source: EnvSource): Readonly<Env> {
 }
 
 /**
- * The placeholder a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL) must hold: the
+ * The placeholder a token link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL) must hold: the
  * e-mail puts the (URL-encoded) token there.
  */
 export const MAIL_LINK_TOKEN = '{token}';
 
+/** The placeholder TICKET_TRANSFER_URL must hold: the offer e-mail puts the (URL-encoded) transfer id there. */
+export const MAIL_LINK_TRANSFER_ID = '{transferId}';
+
+/** The link settings, each with the placeholder it must hold: all checked by {@link mailLinkUrlProblem}. */
+const MAIL_LINK_SETTINGS = [
+  ['PASSWORD_RESET_URL', MAIL_LINK_TOKEN],
+  ['EMAIL_VERIFICATION_URL', MAIL_LINK_TOKEN],
+  ['TICKET_TRANSFER_URL', MAIL_LINK_TRANSFER_ID],
+] as const;
+
 /**
- * What is wrong with `value` as a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL), or
- * null: it must be an absolute http(s) URL (https when `production`) with `{token}` in it, and
- * nothing a mail client would break on.
+ * What is wrong with `value` as a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL with
+ * `{token}`, TICKET_TRANSFER_URL with `{transferId}`), or null: it must be an absolute http(s) URL
+ * (https when `production`) with `placeholder` in it, and nothing a mail client would break on.
  */
-export function mailLinkUrlProblem(value: string, production: boolean): string | null {
-  if (!value.includes(MAIL_LINK_TOKEN)) return `must contain ${MAIL_LINK_TOKEN}`;
+export function mailLinkUrlProblem(value: string, production: boolean, placeholder = MAIL_LINK_TOKEN): string | null {
+  if (!value.includes(placeholder)) return `must contain ${placeholder}`;
   const control = [...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
   if (control || /[\s<>"'\\]/.test(value)) {
     return 'must have no spaces, quotes, angle brackets, backslashes or control characters';
   }
   let url: URL;
   try {
-    url = new URL(value.replaceAll(MAIL_LINK_TOKEN, 'token'));
+    url = new URL(value.replaceAll(placeholder, 'placeholder'));
   } catch {
     return 'must be an absolute http(s) URL';
   }

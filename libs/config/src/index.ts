@@ -6,6 +6,7 @@ export {
   corsOrigins,
   Env,
   MAIL_LINK_TOKEN,
+  MAIL_LINK_TRANSFER_ID,
   parseEnv,
   redisClusterNodes,
   SMTP_POOL_CONNECTIONS,

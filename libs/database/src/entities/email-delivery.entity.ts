@@ -36,7 +36,8 @@ export class EmailDeliveryEntity {
   uncertain: boolean;
 
   /**
-   * The performance's start the e-mail told its recipient (a confirmation, a new-date notice);
+   * The performance's start the e-mail told its recipient (a confirmation, a new-date notice, a
+   * ticket-transfer offer or its new-date offer);
    * null for other e-mails and for those sent before it was recorded.
    */
   @Column({ name: 'starts_at', type: 'timestamptz', nullable: true })

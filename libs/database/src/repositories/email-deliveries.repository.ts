@@ -9,7 +9,10 @@ export interface DeliveryClaim {
   /** null for an e-mail about no purchase (a password reset). */
   purchaseId: string | null;
   recipient: string;
-  /** The performance's start the e-mail tells its recipient (a confirmation, a new-date notice); absent for others. */
+  /**
+   * The performance's start the e-mail tells its recipient (a confirmation, a new-date notice, a
+   * transfer offer or its new-date offer); absent for others.
+   */
   startsAt?: Date;
 }
 
@@ -85,6 +88,31 @@ export class EmailDeliveriesRepository {
            WHERE d.message_id = 'purchase-completed:' || $1::text
            ORDER BY r.id LIMIT 1)) AS starts_at`,
       [purchaseId],
+    );
+    return rows[0]?.starts_at ?? null;
+  }
+
+  /**
+   * The performance's start the recipient of transfer `transferId` was last told by e-mail, as the
+   * caller's transaction sees it (under the transfer's mail lock): the one its offer
+   * (`ticket-transfer-offered:<id>`) or its latest new-date offer
+   * (`ticket-transfer-rescheduled:<move id>.<id>`, one per move of its performance) recorded. Null
+   * when none recorded a start (an offer sent by a mailer of an earlier version).
+   */
+  async lastToldTransferStartsAt(manager: EntityManager, transferId: string): Promise<Date | null> {
+    // The message ids named one by one (primary-key lookups), not matched by a pattern over the table.
+    const rows: { starts_at: Date }[] = await manager.query(
+      `SELECT d.starts_at FROM email_deliveries d
+        WHERE d.starts_at IS NOT NULL
+          AND d.message_id IN (
+            SELECT 'ticket-transfer-offered:' || $1::text
+            UNION ALL
+            SELECT 'ticket-transfer-rescheduled:' || r.id || '.' || $1::text
+              FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id
+              JOIN performance_reschedules r ON r.performance_id = t.performance_id
+             WHERE tr.id = $1::uuid)
+        ORDER BY d.sent_at DESC LIMIT 1`,
+      [transferId],
     );
     return rows[0]?.starts_at ?? null;
   }

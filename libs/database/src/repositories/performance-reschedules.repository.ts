@@ -3,11 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { rethrowAsDatabaseError } from '../database-unavailable';
 
-/** What one fan-out step did: which move it worked on, how many notices it queued, whether that move is done. */
+/**
+ * What one fan-out step did: which move it worked on, how many purchases' notices it queued (the
+ * page), how many pending transfer offers of their tickets it queued a new-date offer for, whether
+ * that move is done.
+ */
 export interface RescheduleNoticeStep {
   rescheduleId: string;
   performanceId: number;
   queued: number;
+  reoffered: number;
   completed: boolean;
 }
 
@@ -33,11 +38,14 @@ export class PerformanceReschedulesRepository {
    * share the work and a killed one's lock goes with its connection), writes one outbox message
    * `performance-rescheduled:<move id>.<purchase id>` (routing key `purchase.rescheduled`) for each
    * of up to `limit` purchases of the performance PAID now after the move's cursor, in id order,
-   * and moves the cursor past them; a page shorter than `limit` completes the move. Atomic, so a
-   * purchase's notice is queued once (the mailer claims each message id once besides). A purchase
-   * written to PostgreSQL after its page was read needs no notice: its confirmation, sent after
-   * the move committed, shows the new time. Null when no move is open. Throws
-   * DatabaseUnavailableError when the database cannot be reached.
+   * and one `ticket-transfer-rescheduled:<move id>.<transfer id>` (the same routing key: the bulk
+   * mail queue) for each PENDING transfer offer of their tickets (the mailer sends it only while the
+   * offer is still pending and after its offer e-mail), and moves the cursor past them; a page
+   * shorter than `limit` completes the move. Atomic, so a purchase's notice and an offer's are
+   * queued once per move (the mailer claims each message id once besides). A purchase written to
+   * PostgreSQL after its page was read needs no notice: its confirmation, sent after the move
+   * committed, shows the new time; so does an offer made after its purchase's page. Null when no
+   * move is open. Throws DatabaseUnavailableError when the database cannot be reached.
    */
   queueNextNotices(limit: number): Promise<RescheduleNoticeStep | null> {
     return this.dataSource
@@ -49,7 +57,7 @@ export class PerformanceReschedulesRepository {
         );
         const move = open[0];
         if (!move) return null;
-        const page: { queued: number; last: string | null }[] = await manager.query(
+        const page: { queued: number; reoffered: number; last: string | null }[] = await manager.query(
           `WITH page AS (
              SELECT id FROM purchases
               WHERE performance_id = $1 AND status = 'PAID' AND ($2::uuid IS NULL OR id > $2::uuid)
@@ -61,12 +69,23 @@ export class PerformanceReschedulesRepository {
                                        'previousStartsAt', $5::timestamptz, 'startsAt', $6::timestamptz)
                FROM page ORDER BY id
              ON CONFLICT (message_id) DO NOTHING
+           ), offers AS (
+             SELECT tr.id FROM page
+               JOIN tickets t ON t.purchase_id = page.id
+               JOIN ticket_transfers tr ON tr.ticket_id = t.id AND tr.status = 'PENDING'
+           ), reoffered AS (
+             INSERT INTO outbox (message_id, routing_key, payload)
+             SELECT 'ticket-transfer-rescheduled:' || $4::text || '.' || id, 'purchase.rescheduled',
+                    jsonb_build_object('type', 'ticket-transfer', 'transferId', id::text, 'event', 'rescheduled',
+                                       'rescheduleId', $4::text)
+               FROM offers ORDER BY id
+             ON CONFLICT (message_id) DO NOTHING
            )
-           SELECT (SELECT count(*)::int FROM page) AS queued,
+           SELECT (SELECT count(*)::int FROM page) AS queued, (SELECT count(*)::int FROM offers) AS reoffered,
                   (SELECT id::text FROM page ORDER BY id DESC LIMIT 1) AS last`,
           [move.performance_id, move.notice_cursor, limit, move.id, move.previous_starts_at, move.starts_at],
         );
-        const { queued, last } = page[0];
+        const { queued, reoffered, last } = page[0];
         const completed = queued < limit;
         await manager.query(
           `UPDATE performance_reschedules
@@ -75,7 +94,7 @@ export class PerformanceReschedulesRepository {
             WHERE id = $1::bigint`,
           [move.id, last, completed],
         );
-        return { rescheduleId: move.id, performanceId: move.performance_id, queued, completed };
+        return { rescheduleId: move.id, performanceId: move.performance_id, queued, reoffered, completed };
       })
       .catch(rethrowAsDatabaseError);
   }

@@ -33,6 +33,13 @@ export {
   isTicketTransferBody,
   TICKET_TRANSFER_TYPE,
   ticketTransferMessageId,
+  ticketTransferMessageIdOf,
+  ticketTransferRescheduledMessageId,
   toTicketTransfer,
 } from './ticket-transfer';
-export type { TicketTransferMailEvent, TicketTransferMessage } from './ticket-transfer';
+export type {
+  TicketTransferEventMessage,
+  TicketTransferMailEvent,
+  TicketTransferMessage,
+  TicketTransferRescheduledMessage,
+} from './ticket-transfer';

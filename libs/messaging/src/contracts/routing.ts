@@ -15,7 +15,11 @@ export const ROUTING = {
    * queue's `purchase.canceled`.
    */
   purchaseCanceledByPerformance: 'purchase.canceled.performance',
-  /** Notices that a purchase's performance moved, one per paid purchase of the show: on the bulk mail queue. */
+  /**
+   * Notices that a purchase's performance moved, one per paid purchase of the show: on the bulk mail
+   * queue. The same move's new-date offers of its pending ticket transfers (a `ticket-transfer`
+   * body, event `rescheduled`) travel under this key too.
+   */
   purchaseRescheduled: 'purchase.rescheduled',
   /** Password-reset e-mails: on the urgent mail queue (one consumer, one retry and dead-letter path). */
   passwordReset: 'account.password-reset',

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseMailMessage } from './mail-message';
 import { MalformedMessageError } from './purchase-completed';
-import { TICKET_TRANSFER_TYPE, ticketTransferMessageId, toTicketTransfer } from './ticket-transfer';
+import {
+  TICKET_TRANSFER_TYPE,
+  ticketTransferMessageId,
+  ticketTransferMessageIdOf,
+  ticketTransferRescheduledMessageId,
+  toTicketTransfer,
+} from './ticket-transfer';
 
 const TRANSFER = '6c1f9a6e-2f1b-4d8e-9c3a-1b2c3d4e5f60';
 
@@ -22,6 +28,26 @@ describe('ticket-transfer contract', () => {
     },
   );
 
+  it('reads the new-date offer of one move, named by the move and the transfer', () => {
+    const message = toTicketTransfer({
+      type: TICKET_TRANSFER_TYPE,
+      transferId: TRANSFER,
+      event: 'rescheduled',
+      rescheduleId: '42',
+    });
+    expect(message).toEqual({
+      type: TICKET_TRANSFER_TYPE,
+      transferId: TRANSFER,
+      event: 'rescheduled',
+      rescheduleId: '42',
+    });
+    expect(ticketTransferRescheduledMessageId('42', TRANSFER)).toBe(`ticket-transfer-rescheduled:42.${TRANSFER}`);
+    expect(ticketTransferMessageIdOf(message)).toBe(`ticket-transfer-rescheduled:42.${TRANSFER}`);
+    expect(ticketTransferMessageIdOf({ type: TICKET_TRANSFER_TYPE, transferId: TRANSFER, event: 'offered' })).toBe(
+      `ticket-transfer-offered:${TRANSFER}`,
+    );
+  });
+
   it('reads a valid message from the mail queue by its type, the id in lower case', () => {
     const body = { type: TICKET_TRANSFER_TYPE, transferId: TRANSFER.toUpperCase(), event: 'offered' };
     expect(parseMailMessage(Buffer.from(JSON.stringify(body)))).toEqual({
@@ -37,6 +63,8 @@ describe('ticket-transfer contract', () => {
     ['an event that is no string', { transferId: TRANSFER, event: ['offered'] }],
     ['an event of Object.prototype', { transferId: TRANSFER, event: 'toString' }],
     ['another type', { type: 'password-reset', transferId: TRANSFER, event: 'offered' }],
+    ['a new-date offer without its move', { transferId: TRANSFER, event: 'rescheduled' }],
+    ['a new-date offer with a bad move id', { transferId: TRANSFER, event: 'rescheduled', rescheduleId: '0x2a' }],
   ])('refuses %s', (_name, fields) => {
     expect(() => toTicketTransfer({ type: TICKET_TRANSFER_TYPE, ...fields })).toThrow(MalformedMessageError);
   });

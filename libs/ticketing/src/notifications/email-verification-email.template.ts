@@ -1,5 +1,5 @@
 import { escapeHtml, formatStartTime, RenderedEmail } from './purchase-email.template';
-import { mailLink } from './token-mail';
+import { mailLink } from './mail-link';
 
 /** What a "confirm your e-mail address" e-mail says: to whom, the token, and until when it works. */
 export interface EmailVerificationEmailInput {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderPasswordResetEmail } from './password-reset-email.template';
-import { mailLink } from './token-mail';
+import { mailLink } from './mail-link';
 
 const input = {
   name: 'Ana <Admin>',

@@ -1,3 +1,4 @@
+import { MAIL_LINK_TRANSFER_ID } from '@app/config';
 import {
   EmailTicket,
   escapeHtml,
@@ -6,6 +7,7 @@ import {
   RenderedEmail,
   ticketBlocks,
 } from './purchase-email.template';
+import { mailLink } from './mail-link';
 
 /** What every transfer e-mail names: the show, the seat, and the transfer. */
 export interface TicketTransferEmailInput {
@@ -17,8 +19,15 @@ export interface TicketTransferEmailInput {
   startsAt: Date;
   seat: { section: string; rowLabel: string; number: number };
   sender: { name: string; email: string };
-  /** Until when the offer can be accepted (offer e-mail). */
+  /** Until when the offer can be accepted (offer and new-date e-mails): its effective expiry. */
   expiresAt: Date;
+  /**
+   * TICKET_TRANSFER_URL (offer and new-date e-mails): the shop's page of the offer, `{transferId}`
+   * in it; none: the API routes only.
+   */
+  offerUrl?: string;
+  /** The start the recipient was told before the move (new-date e-mail), when known. */
+  previousStartsAt?: Date | null;
   /** Who accepted it (accepted and received e-mails), or declined it (declined e-mail). */
   recipient?: { name: string; email: string };
   /** The address the offer went to (declined and withdrawn e-mails). */
@@ -59,17 +68,66 @@ ${after}
 }
 
 /**
+ * How the reader of an offer takes it or leaves it, as text lines and HTML paragraphs: with
+ * `offerUrl` (TICKET_TRANSFER_URL) the link to the shop's page of the offer (the transfer id
+ * URL-encoded in it), and, as the way without a link or a fallback beside it, the API routes to
+ * accept (`POST /api/v1/ticket-transfers/<id>/accept`) and decline (`…/decline`).
+ */
+function offerActions(input: TicketTransferEmailInput): { text: string[]; html: string[] } {
+  const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
+  const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
+  const until = formatStartTime(input.expiresAt);
+  const link = input.offerUrl === undefined ? null : mailLink(input.offerUrl, input.transferId, MAIL_LINK_TRANSFER_ID);
+  const signIn =
+    'sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address)';
+  const text = [
+    ...(link === null
+      ? [
+          'To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no',
+          `account, and confirm the address), then accept the transfer: ${accept}`,
+        ]
+      : [
+          `To accept or decline it, ${signIn}, then open the offer:`,
+          '',
+          link,
+          '',
+          `Or, without the link, accept it with ${accept}`,
+          `(decline: ${decline}).`,
+        ]),
+    `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
+    '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
+    '',
+    link === null
+      ? `Not for you? Decline it the same way (${decline}) and the sender is told; or ignore this`
+      : 'Not for you? Decline it and the sender is told; or ignore this',
+    'e-mail: nothing happens without you.',
+  ];
+  const html = [
+    ...(link === null
+      ? [`To accept it, ${escapeHtml(signIn)}, then accept the transfer: <code>${escapeHtml(accept)}</code>`]
+      : [
+          `To accept or decline it, ${escapeHtml(signIn)}, then <a href="${escapeHtml(link)}">open the offer</a>:`,
+          `<a href="${escapeHtml(link)}">${escapeHtml(link)}</a>`,
+          `Or, without the link, accept it with <code>${escapeHtml(accept)}</code> (decline: <code>${escapeHtml(decline)}</code>).`,
+        ]),
+    `The offer stands until ${escapeHtml(until)}. Once you accept, the ticket and a new QR code are yours (<code>GET /api/v1/tickets</code>), and the code the sender had no longer admits anyone.`,
+    link === null
+      ? `Not for you? Decline it the same way (<code>${escapeHtml(decline)}</code>) and the sender is told; or ignore this e-mail: nothing happens without you.`
+      : 'Not for you? Decline it and the sender is told; or ignore this e-mail: nothing happens without you.',
+  ];
+  return { text, html };
+}
+
+/**
  * The offer, to the recipient's address (which may have no account yet): who offers which seat of
- * which show, until when, and how to accept it (sign in, or sign up, with this address, confirm it,
- * then `POST /api/v1/ticket-transfers/<id>/accept`), or decline it (`…/decline`, the sender is told).
- * It carries no code: the ticket's new code is issued to the account that accepts.
+ * which show, until when, and how to accept or decline it (offerActions: the shop's page when
+ * `offerUrl` is set, the API routes always). It carries no code: the ticket's new code is issued to
+ * the account that accepts, and the link holds nothing but the transfer id.
  */
 export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
   const subject = `${input.sender.name} sent you a ticket for ${input.eventTitle}`;
   const show = showLines(input);
-  const until = formatStartTime(input.expiresAt);
-  const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
-  const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
+  const actions = offerActions(input);
   const text = [
     'Hello,',
     '',
@@ -77,13 +135,7 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
     '',
     ...show.text,
     '',
-    `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no`,
-    `account, and confirm the address), then accept the transfer: ${accept}`,
-    `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
-    '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
-    '',
-    `Not for you? Decline it the same way (${decline}) and the sender is told; or ignore this`,
-    'e-mail: nothing happens without you.',
+    ...actions.text,
     '',
     `Transfer: ${input.transferId}`,
     'boxoffice',
@@ -93,9 +145,44 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
     'Hello,',
     `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) wants to give you a ticket:`,
     show.html,
-    `To accept it, sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address), then accept the transfer: <code>${escapeHtml(accept)}</code>`,
-    `The offer stands until ${escapeHtml(until)}. Once you accept, the ticket and a new QR code are yours (<code>GET /api/v1/tickets</code>), and the code the sender had no longer admits anyone.`,
-    `Not for you? Decline it the same way (<code>${escapeHtml(decline)}</code>) and the sender is told; or ignore this e-mail: nothing happens without you.`,
+    ...actions.html,
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ]);
+  return { subject, text, html };
+}
+
+/**
+ * The offer again, to the recipient's address, once the performance of a pending offer moved: the
+ * new start (and the one the reader was told before, when known), the offer's expiry as the accept
+ * now applies it (its own, or the new start if that is sooner), and how to accept or decline it, as
+ * the offer e-mail says. No code, as the offer.
+ */
+export function renderTicketTransferRescheduledEmail(input: TicketTransferEmailInput): RenderedEmail {
+  const subject = `New date: the ticket ${input.sender.name} offered you for ${input.eventTitle}`;
+  const show = showLines(input);
+  const actions = offerActions(input);
+  const now = formatStartTime(input.startsAt, input.timeZone);
+  const before = input.previousStartsAt ? formatStartTime(input.previousStartsAt, input.timeZone) : null;
+  const moved = `The performance moved: it now starts ${now}${before === null ? '' : `; it was to start ${before}`}.`;
+  const text = [
+    'Hello,',
+    '',
+    `${input.sender.name} (${input.sender.email}) offered you a ticket, and the offer still stands.`,
+    moved,
+    '',
+    ...show.text,
+    '',
+    ...actions.text,
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = page(subject, [
+    'Hello,',
+    `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) offered you a ticket, and the offer still stands. ${escapeHtml(moved)}`,
+    show.html,
+    ...actions.html,
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
   ]);
   return { subject, text, html };

@@ -51,9 +51,18 @@ function facts(status: TicketTransferStatus): TransferMailFacts {
   };
 }
 
-function serviceWith(found: TransferMailFacts | null, claimed: string[] = []) {
+/**
+ * The service over fakes of its ports: `found` the transfer's facts, `claimed` the message ids with
+ * a delivery already, `told` the start those recorded last (lastToldTransferStartsAt), `env` its settings.
+ */
+function serviceWith(
+  found: TransferMailFacts | null,
+  claimed: string[] = [],
+  { told = null, settings = env }: { told?: Date | null; settings?: Env } = {},
+) {
   const sent: OutgoingEmail[] = [];
   const claims = new Set(claimed);
+  const recorded: DeliveryClaim[] = [];
   const order: string[] = [];
   const transfers = {
     mailFacts: async (_id: string, _now: Date, manager: unknown) => {
@@ -69,10 +78,16 @@ function serviceWith(found: TransferMailFacts | null, claimed: string[] = []) {
       order.push('lock');
     },
     exists: async (_manager: unknown, messageId: string) => claims.has(messageId),
+    lastToldTransferStartsAt: async (manager: unknown, id: string) => {
+      expect(manager).toBeDefined();
+      expect(id).toBe(TRANSFER);
+      return told;
+    },
     claim: async (_manager: unknown, claim: DeliveryClaim) => {
       expect(claim.purchaseId).toBeNull();
       if (claims.has(claim.messageId)) return false;
       claims.add(claim.messageId);
+      recorded.push(claim);
       return true;
     },
     recordSent: async () => undefined,
@@ -87,8 +102,9 @@ function serviceWith(found: TransferMailFacts | null, claimed: string[] = []) {
   const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
   const codes = new TicketCodes({ ...env, TICKET_SIGNING_SECRET: 'x'.repeat(48) } as Env);
   return {
-    service: new TicketTransferMailService(transfers, deliveries, transactions, mailer, clock, codes, env),
+    service: new TicketTransferMailService(transfers, deliveries, transactions, mailer, clock, codes, settings),
     sent,
+    recorded,
     order,
     codes,
   };
@@ -99,6 +115,16 @@ const message = (event: TicketTransferMailEvent): TicketTransferMessage => ({
   transferId: TRANSFER,
   event,
 });
+const MOVE = '42';
+const rescheduled: TicketTransferMessage = {
+  type: TICKET_TRANSFER_TYPE,
+  transferId: TRANSFER,
+  event: 'rescheduled',
+  rescheduleId: MOVE,
+};
+const OFFERED = `ticket-transfer-offered:${TRANSFER}`;
+/** The start the offer e-mail told, before the move to facts().startsAt. */
+const BEFORE = new Date('2026-12-12T19:00:00Z');
 
 describe('TicketTransferMailService', () => {
   it('sends the offer to the address as given, urgent, once, without any ticket code', async () => {
@@ -235,6 +261,69 @@ describe('TicketTransferMailService', () => {
     expect(await withTicket.service.deliver(message('withdrawn'), 'bulk')).toBe('sent');
     expect(withTicket.sent[0].stream).toBe('bulk');
     expect(withTicket.sent[0].text).toContain('was canceled (its purchase was canceled or refunded');
+  });
+
+  it('records the start the offer told, and with TICKET_TRANSFER_URL gives the link and still the routes', async () => {
+    const settings = parseEnv({ TICKET_TRANSFER_URL: 'https://shop.example.com/transfers/{transferId}' }) as Env;
+    const { service, sent, recorded } = serviceWith(facts(TicketTransferStatus.Pending), [], { settings });
+    expect(await service.deliver(message('offered'))).toBe('sent');
+    expect(recorded).toEqual([
+      expect.objectContaining({ messageId: OFFERED, startsAt: facts(TicketTransferStatus.Pending).startsAt }),
+    ]);
+    expect(sent[0].text).toContain(`https://shop.example.com/transfers/${TRANSFER}`);
+    expect(sent[0].html).toContain(`<a href="https://shop.example.com/transfers/${TRANSFER}">`);
+    expect(sent[0].text).toContain(`POST /api/v1/ticket-transfers/${TRANSFER}/accept`);
+  });
+
+  it('re-offers a pending offer after a move, once: the new start, the one told, the effective expiry, on the bulk stream', async () => {
+    const settings = parseEnv({ TICKET_TRANSFER_URL: 'https://shop.example.com/transfers/{transferId}' }) as Env;
+    const pending = facts(TicketTransferStatus.Pending);
+    const { service, sent, recorded } = serviceWith(pending, [OFFERED], { told: BEFORE, settings });
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('sent');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      to: { address: 'friend@example.test' },
+      stream: 'bulk',
+      subject: 'New date: the ticket Grace <Buyer> offered you for Concert',
+      messageIdHeader: `<ticket-transfer-rescheduled.${MOVE}.${TRANSFER}@boxoffice.local>`,
+    });
+    expect(sent[0].text).toContain('it now starts Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    expect(sent[0].text).toContain('it was to start Saturday, 12 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    expect(sent[0].text).toContain('The offer stands until Tuesday, 8 December 2026, 10:00 UTC');
+    expect(sent[0].text).toContain(`https://shop.example.com/transfers/${TRANSFER}`);
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        messageId: `ticket-transfer-rescheduled:${MOVE}.${TRANSFER}`,
+        startsAt: pending.startsAt,
+      }),
+    ]);
+    // A redelivery of it, or a replayed move's message: nothing again.
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('already-sent');
+    expect(sent).toHaveLength(1);
+    // An offer sent by a mailer that recorded no start: re-offered, without what it told.
+    const unknown = serviceWith(pending, [OFFERED]);
+    expect(await unknown.service.deliver(rescheduled, 'bulk')).toBe('sent');
+    expect(unknown.sent[0].text).not.toContain('it was to start');
+  });
+
+  it('re-offers nothing when the recipient was told the current start, or the offer e-mail never went out', async () => {
+    const pending = facts(TicketTransferStatus.Pending);
+    const told = serviceWith(pending, [OFFERED], { told: pending.startsAt });
+    expect(await told.service.deliver(rescheduled, 'bulk')).toBe('superseded');
+    const neverOffered = serviceWith(pending, [], { told: BEFORE });
+    expect(await neverOffered.service.deliver(rescheduled, 'bulk')).toBe('not-confirmed');
+    expect([...told.sent, ...neverOffered.sent]).toHaveLength(0);
+  });
+
+  it.each([
+    TicketTransferStatus.Canceled,
+    TicketTransferStatus.Expired,
+    TicketTransferStatus.Accepted,
+    TicketTransferStatus.Declined,
+  ])('re-offers nothing once the offer is %s', async (status) => {
+    const { service, sent } = serviceWith(facts(status), [OFFERED], { told: BEFORE });
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('stale');
+    expect(sent).toHaveLength(0);
   });
 
   it('sends nothing for a transfer that no longer exists', async () => {

@@ -7,7 +7,7 @@ import {
   TransactionRunner,
   TransferMailFacts,
 } from '@app/database';
-import { TicketTransferMessage, ticketTransferMessageId } from '@app/messaging/contracts';
+import { TicketTransferMessage, ticketTransferMessageId, ticketTransferMessageIdOf } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { RenderedEmail } from './purchase-email.template';
@@ -19,6 +19,7 @@ import {
   renderTicketTransferDeclinedEmail,
   renderTicketTransferOfferEmail,
   renderTicketTransferReceivedEmail,
+  renderTicketTransferRescheduledEmail,
   renderTicketTransferWithdrawnEmail,
   TicketTransferEmailInput,
 } from './ticket-transfer-email.template';
@@ -26,25 +27,31 @@ import { TokenMailOutcome } from './token-mail';
 
 /**
  * What became of a transfer e-mail: a token mail's outcome (`stale`: what it would say is gone, so
- * nothing was sent), or `not-confirmed`: a "withdrawn" notice of an offer whose own e-mail never
- * went out (nothing to take back), not sent.
+ * nothing was sent); `not-confirmed`: a "withdrawn" notice or a new-date offer of an offer whose own
+ * e-mail never went out (nothing to take back; the offer, when it goes, shows the start of then),
+ * not sent; or `superseded`: a new-date offer whose recipient was told the current start already
+ * (the offer went out after the move, or an earlier move's new-date offer did), not sent.
  */
-export type TransferMailOutcome = TokenMailOutcome | 'not-confirmed';
+export type TransferMailOutcome = TokenMailOutcome | 'not-confirmed' | 'superseded';
 
 /** An e-mail decided for a message: to whom, and what (rendered only once the claim is held). */
 interface TransferMail {
   to: { name: string; email: string };
   render: () => Promise<RenderedEmail & { attachments?: EmailAttachment[] }>;
+  /** The performance's start the e-mail tells (an offer, a new-date offer), recorded with its delivery. */
+  startsAt?: Date;
 }
 
 /**
  * Sends the e-mails of a ticket transfer, once each (claimed in `email_deliveries` as every e-mail):
  * the offer to the recipient's address; "accepted" to the sender and "received" (the ticket with its
  * new code) to the account that accepted; "declined" to the sender; "withdrawn" to the recipient's
- * address when a pending offer ended by its sender's cancel or with its ticket; and "canceled" to the
- * account that accepted it when the ticket's purchase is canceled. On the stream of the queue the
- * message came through (bulk for a canceled show's). What they say is read from PostgreSQL when they
- * are sent.
+ * address when a pending offer ended by its sender's cancel or with its ticket; "canceled" to the
+ * account that accepted it when the ticket's purchase is canceled; and the offer again, with the new
+ * start and expiry, to the recipient's address after its performance moved (one per move, and only
+ * when the start the recipient was last told differs). On the stream of the queue the message came
+ * through (bulk for a canceled show's notices and a move's). What they say is read from PostgreSQL
+ * when they are sent.
  *
  * Each is decided and sent in one transaction holding the transfer's mail lock
  * (EmailDeliveriesRepository.lockTransferMail), so the order the queues deliver an offer and its
@@ -69,18 +76,24 @@ export class TicketTransferMailService {
    * longer pending when its e-mail would go (canceled, declined, expired, or accepted already: it
    * would offer what is gone), a "received" e-mail once the ticket was canceled or passed on again
    * (its code void), a notice to an account that is gone, and a transfer that no longer exists;
-   * `not-confirmed` for a "withdrawn" notice of an offer never mailed; `already-sent` for a
-   * redelivery.
+   * `not-confirmed` for a "withdrawn" notice or a new-date offer of an offer never mailed;
+   * `superseded` for a new-date offer whose recipient was last told the current start;
+   * `already-sent` for a redelivery.
    */
   deliver(message: TicketTransferMessage, stream: MailStream = 'urgent'): Promise<TransferMailOutcome> {
-    const messageId = ticketTransferMessageId(message.transferId, message.event);
+    const messageId = ticketTransferMessageIdOf(message);
     return this.transactions.run(async (manager) => {
       await this.deliveries.lockTransferMail(manager, message.transferId);
       const facts = await this.transfers.mailFacts(message.transferId, this.clock.now(), manager);
       if (!facts) return 'stale';
       const mail = await this.mailFor(message, facts, manager);
       if (typeof mail === 'string') return mail;
-      const claimed = await this.deliveries.claim(manager, { messageId, purchaseId: null, recipient: mail.to.email });
+      const claimed = await this.deliveries.claim(manager, {
+        messageId,
+        purchaseId: null,
+        recipient: mail.to.email,
+        startsAt: mail.startsAt,
+      });
       if (!claimed) return 'already-sent';
       return sendClaimed(
         { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
@@ -96,7 +109,7 @@ export class TicketTransferMailService {
     message: TicketTransferMessage,
     facts: TransferMailFacts,
     manager: Transaction,
-  ): Promise<TransferMail | 'stale' | 'not-confirmed'> {
+  ): Promise<TransferMail | 'stale' | 'not-confirmed' | 'superseded' | 'already-sent'> {
     const input: TicketTransferEmailInput = {
       transferId: facts.transfer.id,
       eventTitle: facts.eventTitle,
@@ -110,6 +123,7 @@ export class TicketTransferMailService {
       recipientEmail: facts.transfer.recipientEmail,
       cancelReason: facts.cancelReason,
       ticketUsable: facts.ticketUsable,
+      offerUrl: this.env.TICKET_TRANSFER_URL,
     };
     // The address as the sender gave it: no account needs to have it.
     const address = { email: facts.transfer.recipientEmail, name: facts.transfer.recipientEmail };
@@ -117,7 +131,27 @@ export class TicketTransferMailService {
     switch (message.event) {
       case 'offered':
         if (facts.transfer.status !== 'PENDING') return 'stale';
-        return { to: address, render: () => ready(renderTicketTransferOfferEmail(input)) };
+        return {
+          to: address,
+          render: () => ready(renderTicketTransferOfferEmail(input)),
+          startsAt: facts.startsAt,
+        };
+      case 'rescheduled': {
+        // An offer no longer pending (accepted, declined, canceled, expired) has nothing to re-offer.
+        if (facts.transfer.status !== 'PENDING') return 'stale';
+        if (!(await this.deliveries.exists(manager, ticketTransferMessageId(message.transferId, 'offered')))) {
+          return 'not-confirmed';
+        }
+        // A redelivery of one sent already: counted as such, before the news check below.
+        if (await this.deliveries.exists(manager, ticketTransferMessageIdOf(message))) return 'already-sent';
+        const told = await this.deliveries.lastToldTransferStartsAt(manager, message.transferId);
+        if (told !== null && told.getTime() === facts.startsAt.getTime()) return 'superseded';
+        return {
+          to: address,
+          render: () => ready(renderTicketTransferRescheduledEmail({ ...input, previousStartsAt: told })),
+          startsAt: facts.startsAt,
+        };
+      }
       case 'withdrawn':
         if (!(await this.deliveries.exists(manager, ticketTransferMessageId(message.transferId, 'offered')))) {
           return 'not-confirmed';

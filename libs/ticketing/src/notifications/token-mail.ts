@@ -1,4 +1,3 @@
-import { MAIL_LINK_TOKEN } from '@app/config';
 import type { EmailDeliveriesRepository, TransactionRunner } from '@app/database';
 import { Mailer, MailStream } from './mailer.port';
 import { RenderedEmail } from './purchase-email.template';
@@ -10,11 +9,6 @@ import { sendClaimed } from './send-claimed';
  * expired before its e-mail went out; it no longer works, so nothing is sent.
  */
 export type TokenMailOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
-
-/** The link of a link setting (PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL): each `{token}` replaced by the URL-encoded token. */
-export function mailLink(url: string, token: string): string {
-  return url.replaceAll(MAIL_LINK_TOKEN, encodeURIComponent(token));
-}
 
 /**
  * Sends the e-mail of message `messageId` to `recipient` once, on `stream` (default the urgent
