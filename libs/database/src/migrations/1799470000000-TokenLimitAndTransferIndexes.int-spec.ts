@@ -206,13 +206,15 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
     expect(await definitionOf(db, 'auth_events_user_id_idx')).toMatch(/\(user_id\)$/);
   });
 
-  it('builds them again while sign-ups, token requests and transfers write to their tables', async () => {
+  it('builds them again while sign-ups, token requests and transfers write, and a replica starts', async () => {
     // A transaction that wrote to auth_events and is still open (a long one, a slow request): any
     // index build waits for it. A plain CREATE INDEX waits holding its claim on a SHARE lock, and
     // every later write of the table queues behind it; CONCURRENTLY leaves them alone.
     const writer = db.createQueryRunner();
     await writer.startTransaction();
+    const replica = await dataSource(env, UP_TO).initialize();
     let migrating: Promise<string[]> | undefined;
+    let replicaMigrating: Promise<string[]> | undefined;
     try {
       await writer.query(`INSERT INTO auth_events (user_id, type) VALUES ($1, 'SIGNED_UP')`, [flooded]);
       migrating = runMigrations(db);
@@ -238,12 +240,39 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
         );
       });
       expect(await migrationWaits()).toBe(true);
+      // A replica starting meanwhile waits for the migration lock, then finds nothing to do. While it
+      // waits it must hold no snapshot, which the build waits for (a deadlock PostgreSQL cannot see).
+      replicaMigrating = runMigrations(replica);
+      await waitUntil(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND query LIKE 'SELECT pg_%advisory_lock(%'`,
+            )
+          ).length === 2,
+        'the replica asking for the migration lock',
+      );
       await writer.commitTransaction();
-      expect(await migrating).toEqual([TokenLimitAndTransferIndexes1799470000000.name]);
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        Promise.all([migrating, replicaMigrating]),
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve('both still migrating after 20 s'), 20_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      expect(outcome).toEqual([[TokenLimitAndTransferIndexes1799470000000.name], []]);
     } finally {
       if (writer.isTransactionActive) await writer.rollbackTransaction();
       await writer.release();
-      await migrating?.catch(() => undefined);
+      // A hung build and replica (the deadlock above) are ended with their sessions, this test's.
+      await db.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`,
+      );
+      await Promise.all([migrating?.catch(() => undefined), replicaMigrating?.catch(() => undefined)]);
+      await replica.destroy();
     }
     expect(await stateOf(db)).toEqual({ [AUTH_EVENTS_INDEX]: 'valid', [TRANSFERS_INDEX]: 'valid' });
   }, 60_000);
