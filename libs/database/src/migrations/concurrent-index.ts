@@ -2,7 +2,7 @@ import { QueryRunner } from 'typeorm';
 
 /** An index a migration builds without blocking writes to its table. */
 export interface ConcurrentIndex {
-  /** The index's name, in the current schema, e.g. `ticket_transfers_ticket_id_idx`. */
+  /** The index's name, found through the search path as the tables are, e.g. `ticket_transfers_ticket_id_idx`. */
   name: string;
   /** What follows `CREATE INDEX CONCURRENTLY IF NOT EXISTS "<name>"`: `ON "table" ("column", …)`. */
   on: string;
@@ -16,12 +16,13 @@ export interface ConcurrentIndex {
  * Only outside a transaction block (PostgreSQL refuses CONCURRENTLY in one): the migration class
  * sets `transaction = false`. A build that fails or is interrupted (a lost connection, a killed
  * process, a duplicate in a unique index) leaves an INVALID index of that name behind, which the
- * planner never uses but every write still maintains, and which `IF NOT EXISTS` would then take
- * for done: such a leftover is dropped (concurrently too) and built again, so running the
+ * planner never uses (and writes may still keep up to date, at their cost), and which
+ * `IF NOT EXISTS` would then take for done: such a leftover is dropped (concurrently too) and built again, so running the
  * migration again finishes the work. A valid index of that name is kept as it is, so a retry after
  * a migration that built some of its indexes and failed on a later one builds only the rest.
  *
  * @throws the driver's error when the build fails; the index is then left INVALID (see above).
+ * @throws Error when `queryRunner` is inside a transaction, changing nothing.
  */
 export async function createIndexConcurrently(queryRunner: QueryRunner, index: ConcurrentIndex): Promise<void> {
   if (queryRunner.isTransactionActive) throw outsideTransactionOnly('build', index.name);
@@ -34,7 +35,7 @@ export async function createIndexConcurrently(queryRunner: QueryRunner, index: C
 }
 
 /**
- * Drops index `name` (of the current schema) with DROP INDEX CONCURRENTLY, which waits for the
+ * Drops index `name` (found through the search path) with DROP INDEX CONCURRENTLY, which waits for the
  * transactions using it instead of locking its table against reads and writes; nothing when there
  * is no such index. Outside a transaction block only, as {@link createIndexConcurrently}.
  *
