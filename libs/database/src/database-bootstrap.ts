@@ -25,12 +25,30 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-/** Runs pending migrations under an advisory lock, so replicas starting together take turns. */
+/** How long a process waiting for another's migrations waits before asking for the lock again (ms). */
+const MIGRATION_LOCK_RETRY_MS = 250;
+
+/**
+ * Runs pending migrations under an advisory lock, so replicas starting together take turns; answers
+ * the names of the migrations it applied, in order.
+ *
+ * The lock is asked for again every MIGRATION_LOCK_RETRY_MS (pg_try_advisory_lock), not waited for
+ * in one statement (pg_advisory_lock): a statement that waits holds its snapshot, and CREATE INDEX
+ * CONCURRENTLY (see migrations/concurrent-index.ts) waits for every snapshot older than its own to
+ * go, so a replica waiting for the lock would wait for the build, and the build for it, forever
+ * (PostgreSQL sees no deadlock: the lock's holder is another session, idle, of the building process).
+ */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    for (;;) {
+      const [{ locked }]: { locked: boolean }[] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        MIGRATION_LOCK_KEY,
+      ]);
+      if (locked) break;
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY_MS));
+    }
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {

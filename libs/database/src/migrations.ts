@@ -32,6 +32,7 @@ import { CheckInWindow1799100000000 } from './migrations/1799100000000-CheckInWi
 import { EmailVerification1799300000000 } from './migrations/1799300000000-EmailVerification';
 import { TicketTransfers1799400000000 } from './migrations/1799400000000-TicketTransfers';
 import { TicketTransferDecline1799450000000 } from './migrations/1799450000000-TicketTransferDecline';
+import { TokenLimitAndTransferIndexes1799470000000 } from './migrations/1799470000000-TokenLimitAndTransferIndexes';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -72,4 +73,5 @@ export const MIGRATIONS: Function[] = [
   EmailVerification1799300000000,
   TicketTransfers1799400000000,
   TicketTransferDecline1799450000000,
+  TokenLimitAndTransferIndexes1799470000000,
 ];

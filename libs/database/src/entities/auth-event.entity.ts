@@ -27,8 +27,13 @@ export enum AuthEventType {
   TicketTransferDeclined = 'TICKET_TRANSFER_DECLINED',
 }
 
-/** An append-only audit trail of security-relevant account events. */
+/**
+ * An append-only audit trail of security-relevant account events. Also what the mailed-token limit
+ * counts, by account, type and time (`auth_events_user_type_created_idx`, migration
+ * TokenLimitAndTransferIndexes1799470000000).
+ */
 @Entity('auth_events')
+@Index('auth_events_user_type_created_idx', ['userId', 'type', 'createdAt'])
 export class AuthEventEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   id: string;

@@ -20,6 +20,8 @@ export enum TicketTransferStatus {
 @Index('ticket_transfers_ticket_pending_key', { synchronize: false })
 @Index('ticket_transfers_sender_idx', ['senderId', 'createdAt', 'id'])
 @Index('ticket_transfers_recipient_idx', ['recipientEmailKey', 'createdAt', 'id'])
+// Every transfer of a ticket, whatever its status (migration TokenLimitAndTransferIndexes1799470000000).
+@Index('ticket_transfers_ticket_id_idx', ['ticketId'])
 export class TicketTransferEntity {
   /**
    * Names the offer; its e-mails' message ids are `ticket-transfer-<event>:<id>`, the events of
