@@ -535,6 +535,38 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     );
   });
 
+  it("answers a query value outside its enum with the field errors list, beside the other fields' (generated from the document)", async () => {
+    const targets = operations()
+      .filter((op) => op.method === 'GET')
+      .flatMap((op) =>
+        op.parameters.filter((p) => p.in === 'query' && p.schema.enum).map((parameter) => ({ op, parameter })),
+      );
+    expect(targets.length).toBeGreaterThanOrEqual(2);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...targets),
+        fc.stringMatching(/^[A-Za-z_.]{1,20}$/),
+        fc.boolean(),
+        async ({ op, parameter }, value, withBadLimit) => {
+          fc.pre(!parameter.schema.enum!.includes(value));
+          const path = op.path.replace(/\{(\w+)\}/g, () => String(ids.ownPerformance));
+          // A second bad field: a field error is listed with every other one, not answered alone.
+          const query = `?${parameter.name}=${value}${withBadLimit ? '&limit=0' : ''}`;
+          const res = await fetch(`${base}${path}${query}`, { headers: { authorization: `Bearer ${tokens.admin}` } });
+          const text = await res.text();
+          const what = `GET ${path}${query} -> ${res.status} ${text.slice(0, 300)}`;
+          expect(res.status, what).toBe(400);
+          const { message } = JSON.parse(text) as { message: unknown };
+          expect(Array.isArray(message), what).toBe(true);
+          const names = (message as string[]).map((m) => m.split(' ')[0]);
+          expect(names, what).toContain(parameter.name);
+          if (withBadLimit) expect(names, what).toContain('limit');
+        },
+      ),
+      { seed: SEED, numRuns: 60 },
+    );
+  });
+
   /**
    * Every UUID input of the document (a path or query parameter, or a top-level body property,
    * of format uuid), each with the rest of its request valid: the route's own session (an admin's
