@@ -327,6 +327,12 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
         /row twice/,
         `${label} a row twice`,
       );
+      // Written twice alike is the field's own error, listed with the body's other field errors.
+      const twice = await send(performance.id, { section: 'Box', rows: ['A', 'A'], extra: 1 });
+      await expectError(twice, 400, /row twice/, `${label} a label twice`);
+      expect(twice.json().message, label).toEqual(
+        expect.arrayContaining(['rows must not name a row twice', 'property extra should not exist']),
+      );
       await expectError(
         await send(performance.id, { section: 'Box', rows: ['A<'] }),
         400,

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, IsUUID } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import type { AdminAuditRecord } from '@app/database';
 import { auditedActions } from '@app/ticketing';
@@ -32,6 +32,8 @@ export class AdminAuditQueryDto extends PageQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(50)
+  // Checked with the other fields, so an unknown action is listed among the field errors (400).
+  @IsIn(auditedActions(), { message: `action must be one of ${auditedActions().join(', ')}` })
   action?: string;
 }
 

@@ -92,6 +92,9 @@ export class SeatReleaseDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ROWS_PER_BLOCK_SELECTION)
+  // A label written twice alike (after the trim above) is a field error; two that differ only in
+  // casing need the layout to tell whether they name one row, so SeatBlocks decides those.
+  @ArrayUnique({ message: 'rows must not name a row twice' })
   @IsString({ each: true })
   @Matches(ROW_LABEL_PATTERN, {
     each: true,

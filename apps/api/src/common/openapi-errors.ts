@@ -49,7 +49,8 @@ export function routeFacts(app: INestApplication): Map<string, RouteFacts> {
  * Lists on every operation the error statuses any route of its kind may answer, with the uniform
  * body, where its controller did not describe them itself (a controller's own description of a
  * status is kept): 400 on all (a path, query, header or body value it does not take), 413 and 415
- * on those that take a body, 401 on those that need an access token, 403 on those limited to roles,
+ * on every method but GET and HEAD (a body is read there whether the route takes one or not),
+ * 401 on those that need an access token, 403 on those limited to roles,
  * 404 on those with a path parameter, and `default` for the rest; `Retry-After` on every 429 and
  * 503, and on a 409 whose description names it. A client generated from the
  * document then knows every status the fuzz test (`apps/api/test/fuzz.e2e-spec.ts`) meets, except
@@ -83,10 +84,12 @@ function errorsOf(method: string, operation: OperationObject, route: RouteFacts 
       'Invalid request: a path, query, header or body value the route does not take (`details` names the fields)',
     ],
   ];
+  // Fastify reads the body of every other method, also where the route takes none (any field
+  // is then refused), so a body over the limit is a 413 there too; a GET's body is never read.
   if (method !== 'get' && method !== 'head') {
+    errors.push(['413', 'The body is larger than the API takes (64 KiB)']);
     errors.push(['415', 'A body that is not `application/json` (UTF-8)']);
   }
-  if (operation.requestBody) errors.push(['413', 'The body is larger than the API takes']);
   if (route && !route.public) errors.push(['401', 'No valid access token (missing, malformed or expired)']);
   if (route?.roles) errors.push(['403', "The caller's role may not use this route"]);
   const pathParameter = (operation.parameters ?? []).some((parameter) => 'in' in parameter && parameter.in === 'path');

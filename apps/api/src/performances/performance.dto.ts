@@ -518,9 +518,10 @@ const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'SOLD', 'BLOCKED'] as const;
 
 /**
  * A price bound in a query string: a canonical decimal integer of minor units (no sign, leading
- * zero, exponent or spaces; see CANONICAL_INTEGER), at most 9 digits.
+ * zero, exponent or spaces; see CANONICAL_INTEGER) from 0 to 100,000,000 (MAX_PRICE of
+ * libs/ticketing), so a bound past it is a field error of the query like any other.
  */
-const PRICE_QUERY = /^(?:0|[1-9][0-9]{0,8})$/;
+const PRICE_QUERY = /^(?:0|[1-9][0-9]{0,7}|100000000)$/;
 
 /** `GET /performances/:id/seats`'s query as the compiled schema accepts it: strings, as sent. */
 type SeatQueryStrings = {
