@@ -287,6 +287,19 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     ]);
   });
 
+  it('admits a code with what a scanner adds around it (Enter as CR/LF, a tab, spaces), once; white space inside is malformed', async () => {
+    const [ticket] = (await buyTickets(1)).tickets;
+    const code = ticket.code!;
+    const inside = await checkIn(`${code.slice(0, 30)} ${code.slice(30)}`);
+    expect(inside.statusCode).toBe(400);
+    const scanned = await checkIn(` ${code}\r\n`);
+    expect(scanned.statusCode).toBe(200);
+    expect(scanned.json()).toMatchObject({ ticketId: ticket.id });
+    const again = await checkIn(`${code}\t`);
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ details: { checkedInAt: scanned.json().checkedInAt } });
+  });
+
   it('refuses forged and malformed codes (400), and a genuine code of an unknown ticket (404)', async () => {
     const [ticket] = (await buyTickets(1)).tickets;
     const code = ticket.code!;

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import type { CheckIn, Ticket } from '@app/ticketing';
@@ -8,8 +9,12 @@ import { MaxLength } from '../common/text-length';
 export class CheckInCreateDto {
   /**
    * The signed ticket code (66 base64url characters, 68 for a code reissued by a transfer) as scanned. A forged or malformed one is a 400.
+   * White space and line breaks around it are dropped first: keyboard-wedge scanners end a scan
+   * with Enter (CR, LF or both) or a tab, and some add a prefix space; anything inside the code
+   * makes it malformed.
    * @example "AQAAAAAAAAABC2_zXm0sSkOdVS8LDB0uPwAAACoAAAV5Qk8y4cNfQ2l3f4sWcJ7EhA"
    */
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @MaxLength(512)
   code: string;
