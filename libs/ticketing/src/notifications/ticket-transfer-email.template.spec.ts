@@ -45,6 +45,13 @@ describe('ticket transfer offer template', () => {
     expect(email.text).not.toMatch(/code=|token/i);
   });
 
+  it("writes the offer's expiry in the venue's time zone, as its start", () => {
+    const email = renderTicketTransferOfferEmail(input);
+    expect(email.text).toContain('When:   Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    expect(email.text).toContain('The offer stands until Tuesday, 8 December 2026, 11:00 UTC+01:00 (Europe/Berlin).');
+    expect(email.html).toContain('The offer stands until Tuesday, 8 December 2026, 11:00 UTC+01:00 (Europe/Berlin).');
+  });
+
   it('URL-encodes the transfer id into every {transferId} (the token placeholder stays)', () => {
     expect(mailLink('https://x.example/t/{transferId}#{transferId}{token}', 'a b/&', '{transferId}')).toBe(
       'https://x.example/t/a%20b%2F%26#a%20b%2F%26{token}',
@@ -62,7 +69,8 @@ describe('ticket transfer offer template', () => {
     expect(email.subject).toBe('New date: the ticket Grace <Buyer> offered you for Concert');
     expect(email.text).toContain('it now starts Monday, 7 December 2026, 20:00 UTC+01:00 (Europe/Berlin);');
     expect(email.text).toContain('it was to start Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin).');
-    expect(email.text).toContain('The offer stands until Monday, 7 December 2026, 19:00 UTC');
+    // The expiry is the new start here: written as the start is, in the venue's time zone.
+    expect(email.text).toContain('The offer stands until Monday, 7 December 2026, 20:00 UTC+01:00 (Europe/Berlin).');
     expect(email.text).toContain(`https://shop.example.com/t/${TRANSFER}`);
     expect(email.text).toContain(accept);
     expect(email.html).toContain('Grace &lt;Buyer&gt;');

@@ -76,7 +76,8 @@ ${after}
 function offerActions(input: TicketTransferEmailInput): { text: string[]; html: string[] } {
   const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
   const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
-  const until = formatStartTime(input.expiresAt);
+  // In the venue's time zone, as the start: an expiry at the start (EFFECTIVE_EXPIRY) reads as that start.
+  const until = formatStartTime(input.expiresAt, input.timeZone);
   const link = input.offerUrl === undefined ? null : mailLink(input.offerUrl, input.transferId, MAIL_LINK_TRANSFER_ID);
   const signIn =
     'sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address)';

@@ -289,7 +289,7 @@ describe('TicketTransferMailService', () => {
     });
     expect(sent[0].text).toContain('it now starts Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
     expect(sent[0].text).toContain('it was to start Saturday, 12 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
-    expect(sent[0].text).toContain('The offer stands until Tuesday, 8 December 2026, 10:00 UTC');
+    expect(sent[0].text).toContain('The offer stands until Tuesday, 8 December 2026, 11:00 UTC+01:00 (Europe/Berlin)');
     expect(sent[0].text).toContain(`https://shop.example.com/transfers/${TRANSFER}`);
     expect(recorded).toEqual([
       expect.objectContaining({
