@@ -147,6 +147,14 @@ describe('TicketTransferMailService', () => {
     expect(again.sent).toHaveLength(0);
   });
 
+  it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
+      told: BEFORE,
+    });
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('superseded');
+    expect(sent).toHaveLength(0);
+  });
+
   it.each([
     TicketTransferStatus.Canceled,
     TicketTransferStatus.Expired,
@@ -313,6 +321,14 @@ describe('TicketTransferMailService', () => {
     const neverOffered = serviceWith(pending, [], { told: BEFORE });
     expect(await neverOffered.service.deliver(rescheduled, 'bulk')).toBe('not-confirmed');
     expect([...told.sent, ...neverOffered.sent]).toHaveLength(0);
+  });
+
+  it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
+      told: BEFORE,
+    });
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('superseded');
+    expect(sent).toHaveLength(0);
   });
 
   it.each([
