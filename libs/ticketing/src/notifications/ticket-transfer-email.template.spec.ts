@@ -37,7 +37,10 @@ describe('ticket transfer offer template', () => {
     const link = `https://shop.example.com/transfers?a=1&id=${TRANSFER}`;
     const email = renderTicketTransferOfferEmail({ ...input, offerUrl });
     expect(email.text).toContain(`then open the offer:\n\n${link}\n`);
-    expect(email.text).toContain(`Or, without the link, accept it with ${accept}\n(decline: ${decline}).`);
+    expect(email.text).toContain(`Or, without the link, accept it with ${accept}\n(decline: ${decline}).\n\n`);
+    // Every line of the text part wrapped, but the link's and the routes' own.
+    const long = email.text.split('\n').filter((line) => line.length > 100 && !line.includes(TRANSFER));
+    expect(long).toEqual([]);
     expect(email.html).toContain(`<a href="https://shop.example.com/transfers?a=1&amp;id=${TRANSFER}">`);
     expect(email.html).toContain(`<code>${accept}</code>`);
     expect(email.html).toContain(`<code>${decline}</code>`);

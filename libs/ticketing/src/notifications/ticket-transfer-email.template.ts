@@ -88,15 +88,19 @@ function offerActions(input: TicketTransferEmailInput): { text: string[]; html: 
           `account, and confirm the address), then accept the transfer: ${accept}`,
         ]
       : [
-          `To accept or decline it, ${signIn}, then open the offer:`,
+          // Wrapped as the other lines: a mail client shows text parts as they are.
+          'To accept or decline it, sign in to boxoffice with this e-mail address (sign up with it if',
+          'you have no account, and confirm the address), then open the offer:',
           '',
           link,
           '',
           `Or, without the link, accept it with ${accept}`,
           `(decline: ${decline}).`,
+          '',
         ]),
-    `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
-    '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
+    `The offer stands until ${until}.`,
+    'Once you accept, the ticket and a new QR code are yours (GET /api/v1/tickets), and the code',
+    'the sender had no longer admits anyone.',
     '',
     link === null
       ? `Not for you? Decline it the same way (${decline}) and the sender is told; or ignore this`
