@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, REDIS_URL, TcpProxy, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
-import { caller, createPerformance } from './purchase-helpers';
+import { caller, createPerformance, flushPurchases } from './purchase-helpers';
 import { ERROR_KEYS } from './support/http';
 import { startTestApi } from './support/api';
 
@@ -42,6 +42,8 @@ describe('Redis unreachable (a cut TCP proxy between the api and Redis)', () => 
     redis = await TcpProxy.create(Number(new URL(REDIS_URL).port));
     api = await startTestApi({
       REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      // A flush pass writes every entry however recent: the buyer's tickets are issued before the cut.
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
     });
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
@@ -63,20 +65,27 @@ describe('Redis unreachable (a cut TCP proxy between the api and Redis)', () => 
   it('answers 503 with Retry-After and the uniform body, changes nothing, and serves again once Redis is back', async () => {
     const held = await holdSeats(performance.seatIds.slice(0, 2));
     expect(held.statusCode).toBe(201);
+    // A purchase written to PostgreSQL: its tickets are listed, their cancellations read from Redis.
+    const owned = await holdSeats(performance.seatIds.slice(4, 6));
+    expect((await purchase(owned.json().id, randomUUID())).statusCode).toBe(201);
+    await flushPurchases(api.app);
+    expect((await call('GET', '/tickets', { session: buyer })).json().items).toHaveLength(2);
     const before = await saleRows(api.env.DATABASE_URL);
     const key = randomUUID();
 
     await redis.cut();
     // At once: each waits for the client's reconnection attempts before it is refused.
-    const [hold, purchased, page, map, login] = await Promise.all([
+    const [hold, purchased, page, map, login, tickets] = await Promise.all([
       holdSeats(performance.seatIds.slice(2, 4)),
       purchase(held.json().id, key),
       seatPage(),
       call('GET', `/performances/${performance.id}/map`),
       // The login limit is counted in Redis.
       call('POST', '/auth/login', { body: { email: buyer.email, password: TEST_PASSWORD } }),
+      // Its active tickets' cancellations are read from Redis.
+      call('GET', '/tickets', { session: buyer }),
     ]);
-    const answers = { hold, purchase: purchased, 'seat page': page, 'seat map': map, login };
+    const answers = { hold, purchase: purchased, 'seat page': page, 'seat map': map, login, tickets };
     for (const [route, res] of Object.entries(answers)) {
       expect(res.statusCode, route).toBe(503);
       expect(res.headers['retry-after'], route).toBe('1');

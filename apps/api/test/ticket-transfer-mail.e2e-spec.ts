@@ -225,4 +225,27 @@ describe('ticket transfer e-mails: the offer link, and the offer again after a m
       'it now starts Friday, 15 March 2030, 19:00 UTC; it was to start Friday, 1 March 2030, 19:00 UTC.',
     );
   });
+
+  it('re-offers nothing for a show canceled after its move, while its bulk refund has not reached the offer', async () => {
+    const performance = await createPerformance(api.app, admin, 4);
+    const [ticket] = await tickets(performance, 1);
+    const id = await offered(ticket);
+    const before = await mailOutcomes(mailer!);
+    const moved = await move(performance.id, new Date('2030-03-08T19:00:00Z'));
+    const canceled = await call('POST', `/admin/performances/${performance.id}/cancel`, { session: admin });
+    expect(canceled.statusCode, canceled.body).toBe(202);
+    // No `batch` runs its bulk refund here: the purchase stays PAID, the offer PENDING, as until
+    // the refund reaches them. The move's notices are queued meanwhile.
+    expect((await db.query('SELECT status FROM ticket_transfers WHERE id = $1', [id]))[0].status).toBe('PENDING');
+    await queueAllNotices();
+    // The buyer's notice and the offer's: neither says the show goes on.
+    await waitUntil(async () => {
+      const after = await mailOutcomes(mailer!);
+      return (after.superseded ?? 0) - (before.superseded ?? 0) === 2;
+    }, "the move's notices handled");
+    expect(reoffersOf(id)).toEqual([]);
+    expect(smtp.received.some((mail) => mail.messageIdHeader.includes(`performance-rescheduled.${moved}.`))).toBe(
+      false,
+    );
+  });
 });

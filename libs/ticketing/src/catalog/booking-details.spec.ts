@@ -123,8 +123,8 @@ describe('SeatDirectory.warm', () => {
   it('loads a performance selling now, or opening within the hour, once; its first seats() reads nothing more', async () => {
     for (const nowMs of [opensAt + 60_000, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS]) {
       const { seatGroupsOf, directory } = directoryOver();
-      directory.warm(performance, nowMs);
-      directory.warm(performance, nowMs);
+      expect(directory.warm(performance, nowMs)).toBe(true);
+      expect(directory.warm(performance, nowMs)).toBe(true);
       expect(seatGroupsOf).toHaveBeenCalledTimes(1);
       expect((await directory.seats(performance, [12])).map((seat) => seat.id)).toEqual([12]);
       directory.warm(performance, nowMs);
@@ -132,16 +132,16 @@ describe('SeatDirectory.warm', () => {
     }
   });
 
-  it('loads nothing for a performance opening later, or whose sales are over, paused or canceled', () => {
-    const cases: [Performance, number][] = [
-      [performance, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS - 1],
-      [performance, performance.startsAt.getTime()],
-      [{ ...performance, status: 'PAUSED' }, opensAt + 60_000],
-      [{ ...performance, status: 'CANCELED' }, opensAt + 60_000],
+  it('loads nothing for a performance opening later (asked again: false), or whose sales are over, paused or canceled', () => {
+    const cases: [Performance, number, boolean][] = [
+      [performance, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS - 1, false],
+      [performance, performance.startsAt.getTime(), true],
+      [{ ...performance, status: 'PAUSED' }, opensAt + 60_000, true],
+      [{ ...performance, status: 'CANCELED' }, opensAt + 60_000, true],
     ];
-    for (const [subject, nowMs] of cases) {
+    for (const [subject, nowMs, done] of cases) {
       const { seatGroupsOf, directory } = directoryOver();
-      directory.warm(subject, nowMs);
+      expect(directory.warm(subject, nowMs)).toBe(done);
       expect(seatGroupsOf).not.toHaveBeenCalled();
     }
   });

@@ -27,20 +27,21 @@ const ROW = {
 } as unknown as PricedPerformance;
 
 /** Copies over a Redis cache that always misses (it runs the loader) and a repository holding `row`. */
-function copiesOver(row: PricedPerformance | null = ROW) {
+function copiesOver(row: PricedPerformance | null = ROW, seatDirectory?: SeatDirectory) {
   const findById = vi.fn(async () => row);
   const cache = { getOrLoadAt: vi.fn((_version: string, _name: string, load: () => Promise<unknown>) => load()) };
   const local = new LocalCatalog();
   local.observe('5');
-  const directory = { warm: vi.fn() };
+  const directory = { warm: vi.fn(() => true) };
+  const clock = new FakeClock(NOW_MS);
   const copies = new CatalogCopies(
     { findById } as unknown as PerformanceRepository,
     cache as unknown as CatalogCache,
     local,
-    directory as unknown as SeatDirectory,
-    new FakeClock(NOW_MS),
+    seatDirectory ?? (directory as unknown as SeatDirectory),
+    clock,
   );
-  return { copies, findById, directory };
+  return { copies, findById, directory, clock };
 }
 
 describe('CatalogCopies.performance', () => {
@@ -59,6 +60,21 @@ describe('CatalogCopies.performance', () => {
     const loaded = await copies.performance('5', 7);
     await copies.performance('5', 7);
     expect(directory.warm.mock.calls).toEqual([[loaded, NOW_MS]]);
+  });
+
+  it('warms a copy kept from more than an hour before its sales open once that hour comes, on its next read', async () => {
+    const seatGroupsOf = vi.fn(async () => []);
+    const directory = new SeatDirectory({ seatGroupsOf } as unknown as PerformanceRepository);
+    const opensLater = { ...ROW, salesOpenAt: new Date(NOW_MS + 2 * 60 * 60_000) } as PricedPerformance;
+    const { copies, clock } = copiesOver(opensLater, directory);
+    await copies.performance('5', 7);
+    expect(seatGroupsOf).not.toHaveBeenCalled();
+    // No catalog change since: the page's later reads are served from the kept copy.
+    clock.advance(61 * 60_000);
+    await copies.performance('5', 7);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(1);
+    await copies.performance('5', 7);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(1);
   });
 
   it('keeps no failed load: a performance not found is not found for every waiter, and read again next time', async () => {

@@ -21,6 +21,12 @@ export const READ_ATTEMPTS = 3;
 export class CatalogCopies {
   /** Loads of a performance under way, by `<version>:<id>`: concurrent first readers share one. */
   private readonly loadingPerformances = new Map<string, Promise<Performance>>();
+  /**
+   * Copies the seat directory needs no more asking about (SeatDirectory.warm answered true): a copy
+   * kept from before its warm-up window (sales opening in more than an hour) is asked again on each
+   * read until the window opens, as buyers read its page before the on-sale.
+   */
+  private readonly warmed = new WeakSet<Performance>();
 
   constructor(
     private readonly performances: PerformanceRepository,
@@ -61,7 +67,10 @@ export class CatalogCopies {
    */
   performance(version: string, id: number): Promise<Performance> {
     const kept = this.local.performance(id);
-    if (kept) return Promise.resolve(kept);
+    if (kept) {
+      this.warm(kept);
+      return Promise.resolve(kept);
+    }
     const key = `${version}:${id}`;
     let pending = this.loadingPerformances.get(key);
     if (!pending) {
@@ -79,10 +88,19 @@ export class CatalogCopies {
     if (!cached) throw new NotFoundError('performance');
     const performance = revivePerformance(cached);
     this.local.keepPerformance(version, performance);
-    // A process's first read of a performance selling soon: its seats' directory, which holds
-    // and purchases describe their seats from, loads beside it rather than in their first answers.
-    this.directory.warm(performance, this.clock.nowMs());
+    this.warm(performance);
     return performance;
+  }
+
+  /**
+   * A read of a performance selling now or within the hour: its seats' directory, which holds and
+   * purchases describe their seats from, loads beside it rather than in their first answers. Once
+   * per copy, but a copy kept from before that hour asks again on its reads until the hour comes.
+   */
+  private warm(performance: Performance): void {
+    if (!this.warmed.has(performance) && this.directory.warm(performance, this.clock.nowMs())) {
+      this.warmed.add(performance);
+    }
   }
 
   /** Up to `count` seats after `position`, in layout order, from the blocks that hold them. */

@@ -152,16 +152,21 @@ export class SeatDirectory {
    * holds nor loads it. Without it an on-sale's first holds and purchases wait for the load (an
    * 80,000-seat directory is a 0.1–0.5 s read of PostgreSQL, docs/performance.md) and each
    * admin change of the seats version does it again. A failed load is dropped here: the next
-   * {@link seats} loads again and throws what it meets.
+   * {@link seats} loads again and throws what it meets. Answers false when only the clock can make
+   * `performance` due (its sales open more than that long after `nowMs`), so the caller asks again
+   * on a later read of the same copy; true when there is nothing more to do for it (the load
+   * started, held, under way, or never due: a status change is a new copy).
    */
-  warm(performance: Performance, nowMs: number): void {
+  warm(performance: Performance, nowMs: number): boolean {
     const state = salesStateAt(performance, nowMs);
-    const selling =
-      state === 'ON_SALE' ||
-      (state === 'NOT_OPEN' && performance.salesOpenAt.getTime() - nowMs <= SEAT_DIRECTORY_WARM_BEFORE_SALES_MS);
+    if (state === 'NOT_OPEN' && performance.salesOpenAt.getTime() - nowMs > SEAT_DIRECTORY_WARM_BEFORE_SALES_MS) {
+      return false;
+    }
     const key = directoryKey(performance);
-    if (!selling || this.directories.has(key) || this.loading.has(key)) return;
-    this.load(key, performance).catch(() => undefined);
+    if ((state === 'ON_SALE' || state === 'NOT_OPEN') && !this.directories.has(key) && !this.loading.has(key)) {
+      this.load(key, performance).catch(() => undefined);
+    }
+    return true;
   }
 
   /** {@link seats} when this process holds the performance's directory already; else undefined (nothing loaded). */

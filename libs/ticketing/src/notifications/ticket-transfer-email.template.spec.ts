@@ -37,12 +37,22 @@ describe('ticket transfer offer template', () => {
     const link = `https://shop.example.com/transfers?a=1&id=${TRANSFER}`;
     const email = renderTicketTransferOfferEmail({ ...input, offerUrl });
     expect(email.text).toContain(`then open the offer:\n\n${link}\n`);
-    expect(email.text).toContain(`Or, without the link, accept it with ${accept}\n(decline: ${decline}).`);
+    expect(email.text).toContain(`Or, without the link, accept it with ${accept}\n(decline: ${decline}).\n\n`);
+    // Every line of the text part wrapped, but the link's and the routes' own.
+    const long = email.text.split('\n').filter((line) => line.length > 100 && !line.includes(TRANSFER));
+    expect(long).toEqual([]);
     expect(email.html).toContain(`<a href="https://shop.example.com/transfers?a=1&amp;id=${TRANSFER}">`);
     expect(email.html).toContain(`<code>${accept}</code>`);
     expect(email.html).toContain(`<code>${decline}</code>`);
     // Nothing but the id: no ticket code, no token.
     expect(email.text).not.toMatch(/code=|token/i);
+  });
+
+  it("writes the offer's expiry in the venue's time zone, as its start", () => {
+    const email = renderTicketTransferOfferEmail(input);
+    expect(email.text).toContain('When:   Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    expect(email.text).toContain('The offer stands until Tuesday, 8 December 2026, 11:00 UTC+01:00 (Europe/Berlin).');
+    expect(email.html).toContain('The offer stands until Tuesday, 8 December 2026, 11:00 UTC+01:00 (Europe/Berlin).');
   });
 
   it('URL-encodes the transfer id into every {transferId} (the token placeholder stays)', () => {
@@ -62,7 +72,8 @@ describe('ticket transfer offer template', () => {
     expect(email.subject).toBe('New date: the ticket Grace <Buyer> offered you for Concert');
     expect(email.text).toContain('it now starts Monday, 7 December 2026, 20:00 UTC+01:00 (Europe/Berlin);');
     expect(email.text).toContain('it was to start Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin).');
-    expect(email.text).toContain('The offer stands until Monday, 7 December 2026, 19:00 UTC');
+    // The expiry is the new start here: written as the start is, in the venue's time zone.
+    expect(email.text).toContain('The offer stands until Monday, 7 December 2026, 20:00 UTC+01:00 (Europe/Berlin).');
     expect(email.text).toContain(`https://shop.example.com/t/${TRANSFER}`);
     expect(email.text).toContain(accept);
     expect(email.html).toContain('Grace &lt;Buyer&gt;');

@@ -76,7 +76,8 @@ ${after}
 function offerActions(input: TicketTransferEmailInput): { text: string[]; html: string[] } {
   const accept = `POST /api/v1/ticket-transfers/${input.transferId}/accept`;
   const decline = `POST /api/v1/ticket-transfers/${input.transferId}/decline`;
-  const until = formatStartTime(input.expiresAt);
+  // In the venue's time zone, as the start: an expiry at the start (EFFECTIVE_EXPIRY) reads as that start.
+  const until = formatStartTime(input.expiresAt, input.timeZone);
   const link = input.offerUrl === undefined ? null : mailLink(input.offerUrl, input.transferId, MAIL_LINK_TRANSFER_ID);
   const signIn =
     'sign in to boxoffice with this e-mail address (sign up with it if you have no account, and confirm the address)';
@@ -87,15 +88,19 @@ function offerActions(input: TicketTransferEmailInput): { text: string[]; html: 
           `account, and confirm the address), then accept the transfer: ${accept}`,
         ]
       : [
-          `To accept or decline it, ${signIn}, then open the offer:`,
+          // Wrapped as the other lines: a mail client shows text parts as they are.
+          'To accept or decline it, sign in to boxoffice with this e-mail address (sign up with it if',
+          'you have no account, and confirm the address), then open the offer:',
           '',
           link,
           '',
           `Or, without the link, accept it with ${accept}`,
           `(decline: ${decline}).`,
+          '',
         ]),
-    `The offer stands until ${until}. Once you accept, the ticket and a new QR code are yours`,
-    '(GET /api/v1/tickets), and the code the sender had no longer admits anyone.',
+    `The offer stands until ${until}.`,
+    'Once you accept, the ticket and a new QR code are yours (GET /api/v1/tickets), and the code',
+    'the sender had no longer admits anyone.',
     '',
     link === null
       ? `Not for you? Decline it the same way (${decline}) and the sender is told; or ignore this`

@@ -147,6 +147,14 @@ describe('TicketTransferMailService', () => {
     expect(again.sent).toHaveLength(0);
   });
 
+  it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
+      told: BEFORE,
+    });
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('superseded');
+    expect(sent).toHaveLength(0);
+  });
+
   it.each([
     TicketTransferStatus.Canceled,
     TicketTransferStatus.Expired,
@@ -289,7 +297,7 @@ describe('TicketTransferMailService', () => {
     });
     expect(sent[0].text).toContain('it now starts Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
     expect(sent[0].text).toContain('it was to start Saturday, 12 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
-    expect(sent[0].text).toContain('The offer stands until Tuesday, 8 December 2026, 10:00 UTC');
+    expect(sent[0].text).toContain('The offer stands until Tuesday, 8 December 2026, 11:00 UTC+01:00 (Europe/Berlin)');
     expect(sent[0].text).toContain(`https://shop.example.com/transfers/${TRANSFER}`);
     expect(recorded).toEqual([
       expect.objectContaining({
@@ -313,6 +321,14 @@ describe('TicketTransferMailService', () => {
     const neverOffered = serviceWith(pending, [], { told: BEFORE });
     expect(await neverOffered.service.deliver(rescheduled, 'bulk')).toBe('not-confirmed');
     expect([...told.sent, ...neverOffered.sent]).toHaveLength(0);
+  });
+
+  it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
+      told: BEFORE,
+    });
+    expect(await service.deliver(rescheduled, 'bulk')).toBe('superseded');
+    expect(sent).toHaveLength(0);
   });
 
   it.each([

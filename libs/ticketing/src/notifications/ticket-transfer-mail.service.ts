@@ -30,7 +30,8 @@ import { TokenMailOutcome } from './token-mail';
  * nothing was sent); `not-confirmed`: a "withdrawn" notice or a new-date offer of an offer whose own
  * e-mail never went out (nothing to take back; the offer, when it goes, shows the start of then),
  * not sent; or `superseded`: a new-date offer whose recipient was told the current start already
- * (the offer went out after the move, or an earlier move's new-date offer did), not sent.
+ * (the offer went out after the move, or an earlier move's new-date offer did), or whose ticket no
+ * accept can take any more (its performance canceled, the ticket checked in), not sent.
  */
 export type TransferMailOutcome = TokenMailOutcome | 'not-confirmed' | 'superseded';
 
@@ -77,7 +78,8 @@ export class TicketTransferMailService {
    * would offer what is gone), a "received" e-mail once the ticket was canceled or passed on again
    * (its code void), a notice to an account that is gone, and a transfer that no longer exists;
    * `not-confirmed` for a "withdrawn" notice or a new-date offer of an offer never mailed;
-   * `superseded` for a new-date offer whose recipient was last told the current start;
+   * `superseded` for a new-date offer whose recipient was last told the current start, or whose
+   * ticket can no longer be used (its performance canceled, the ticket checked in);
    * `already-sent` for a redelivery.
    */
   deliver(message: TicketTransferMessage, stream: MailStream = 'urgent'): Promise<TransferMailOutcome> {
@@ -139,6 +141,10 @@ export class TicketTransferMailService {
       case 'rescheduled': {
         // An offer no longer pending (accepted, declined, canceled, expired) has nothing to re-offer.
         if (facts.transfer.status !== 'PENDING') return 'stale';
+        // Still pending, but no accept can take it (its show canceled, the bulk refund not at its
+        // purchase yet; or the ticket checked in): "the offer still stands" would be false, and the
+        // withdrawn notice follows when its purchase's cancellation is written.
+        if (!facts.ticketUsable) return 'superseded';
         if (!(await this.deliveries.exists(manager, ticketTransferMessageId(message.transferId, 'offered')))) {
           return 'not-confirmed';
         }
