@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors';
 import { BookingDescriber } from './booking-details';
 import { CatalogCopies } from './catalog-copies';
 import type { Performance } from './catalog.types';
-import { SEAT_DIRECTORY_WARM_BEFORE_SALES_MS, SeatDirectory } from './seat-directory';
+import { SEAT_DIRECTORY_MAX_SEATS, SEAT_DIRECTORY_RUSH_MS, SeatDirectory } from './seat-directory';
 
 const performance: Performance = {
   id: 7,
@@ -121,7 +121,7 @@ describe('SeatDirectory.warm', () => {
   const opensAt = performance.salesOpenAt.getTime();
 
   it('loads a performance selling now, or opening within the hour, once; its first seats() reads nothing more', async () => {
-    for (const nowMs of [opensAt + 60_000, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS]) {
+    for (const nowMs of [opensAt + 60_000, opensAt - SEAT_DIRECTORY_RUSH_MS]) {
       const { seatGroupsOf, directory } = directoryOver();
       expect(directory.warm(performance, nowMs)).toBe(true);
       expect(directory.warm(performance, nowMs)).toBe(true);
@@ -134,7 +134,7 @@ describe('SeatDirectory.warm', () => {
 
   it('loads nothing for a performance opening later (asked again: false), or whose sales are over, paused or canceled', () => {
     const cases: [Performance, number, boolean][] = [
-      [performance, opensAt - SEAT_DIRECTORY_WARM_BEFORE_SALES_MS - 1, false],
+      [performance, opensAt - SEAT_DIRECTORY_RUSH_MS - 1, false],
       [performance, performance.startsAt.getTime(), true],
       [{ ...performance, status: 'PAUSED' }, opensAt + 60_000, true],
       [{ ...performance, status: 'CANCELED' }, opensAt + 60_000, true],
@@ -144,6 +144,41 @@ describe('SeatDirectory.warm', () => {
       expect(directory.warm(subject, nowMs)).toBe(done);
       expect(seatGroupsOf).not.toHaveBeenCalled();
     }
+  });
+
+  it('after the rush, loads a performance still on sale only into free room; in the rush it evicts another', async () => {
+    /** One group of `count` seats with ids from `first`, for a performance of that size. */
+    const groupOf = (first: number, count: number): SeatGroupRow => {
+      const list = Array.from({ length: count }, (_, i) => first + i).join(',');
+      return { section: 'A', row: 1, rowLabel: 'A', grade: 'R', price: 900, ids: list, numbers: list, positions: list };
+    };
+    const stadium = { ...performance, id: 8, totalSeats: SEAT_DIRECTORY_MAX_SEATS - 50_000 };
+    const arena = { ...performance, id: 9, totalSeats: 60_000 };
+    const seatGroupsOf = vi.fn(async (id: number) =>
+      id === stadium.id ? [groupOf(1, stadium.totalSeats)] : [groupOf(500_000, arena.totalSeats)],
+    );
+    const directory = new SeatDirectory({ seatGroupsOf } as unknown as PerformanceRepository);
+    await directory.seats(stadium, [1]);
+    const weekAfterOpening = opensAt + 7 * 24 * 3_600_000;
+    expect(directory.warm(arena, weekAfterOpening)).toBe(false);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(1);
+    expect(directory.keptSeats(stadium, [1])).toHaveLength(1);
+
+    expect(directory.warm(arena, opensAt + SEAT_DIRECTORY_RUSH_MS)).toBe(true);
+    await vi.waitFor(() => expect(directory.keptSeats(arena, [500_000])).toHaveLength(1));
+    expect(directory.keptSeats(stadium, [1])).toBeUndefined();
+  });
+
+  it("drops a performance's older seats version once a newer one loads (a price change: copies read the new one)", async () => {
+    const { seatGroupsOf, directory } = directoryOver();
+    await directory.seats(performance, [11]);
+    await directory.seats({ ...performance, seatsVersion: 1 }, [11]);
+    expect(directory.keptSeats(performance, [11])).toBeUndefined();
+    expect(directory.keptSeats({ ...performance, seatsVersion: 1 }, [11])).toHaveLength(1);
+    // A late reader of the older version reads it again, and keeps the newer one.
+    await directory.seats(performance, [11]);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(3);
+    expect(directory.keptSeats({ ...performance, seatsVersion: 1 }, [11])).toHaveLength(1);
   });
 
   it('drops a failed load without a rejection anyone must handle: the next seats() reads again and answers', async () => {

@@ -8,11 +8,11 @@ import { salesStateAt } from './sales-state';
 export const SEAT_DIRECTORY_MAX_SEATS = 200_000;
 
 /**
- * How long before its sales open a performance's directory is loaded when this process first
- * reads the performance (ms): buyers wait on its page before an on-sale, so its first holds find
- * the directory loaded.
+ * An on-sale's rush: this long (ms) either side of a performance's sales opening. Buyers wait on
+ * its page before, and its first holds come just after: a read of the performance in it loads the
+ * directory even when that evicts another (SeatDirectory.warm).
  */
-export const SEAT_DIRECTORY_WARM_BEFORE_SALES_MS = 60 * 60_000;
+export const SEAT_DIRECTORY_RUSH_MS = 60 * 60_000;
 
 /** What the seats of one group (one section, row, grade and price) share. */
 interface SeatGroup {
@@ -46,6 +46,8 @@ class Directory {
   constructor(
     rows: readonly SeatGroupRow[],
     private readonly currency: string,
+    readonly performanceId: number,
+    readonly seatsVersion: number,
   ) {
     const size = rows.reduce((sum, row) => sum + countItems(row.ids), 0);
     this.size = size;
@@ -128,11 +130,18 @@ class Directory {
 export class SeatDirectory {
   private readonly directories: LRUCache<string, Directory>;
   private readonly loading = new Map<string, Promise<Directory>>();
+  /** The newest seats version held, by performance id: a newer one's load drops the older directory. */
+  private readonly newestVersions = new Map<number, number>();
 
   constructor(private readonly performances: PerformanceRepository) {
     this.directories = new LRUCache<string, Directory>({
       maxSize: SEAT_DIRECTORY_MAX_SEATS,
       sizeCalculation: (directory) => Math.max(1, directory.size),
+      dispose: (directory) => {
+        if (this.newestVersions.get(directory.performanceId) === directory.seatsVersion) {
+          this.newestVersions.delete(directory.performanceId);
+        }
+      },
     });
   }
 
@@ -147,25 +156,29 @@ export class SeatDirectory {
   }
 
   /**
-   * Starts loading `performance`'s directory in the background when it sells now or opens within
-   * {@link SEAT_DIRECTORY_WARM_BEFORE_SALES_MS} of `nowMs` (epoch ms) and this process neither
-   * holds nor loads it. Without it an on-sale's first holds and purchases wait for the load (an
-   * 80,000-seat directory is a 0.1–0.5 s read of PostgreSQL, docs/performance.md) and each
-   * admin change of the seats version does it again. A failed load is dropped here: the next
-   * {@link seats} loads again and throws what it meets. Answers false when only the clock can make
-   * `performance` due (its sales open more than that long after `nowMs`), so the caller asks again
-   * on a later read of the same copy; true when there is nothing more to do for it (the load
-   * started, held, under way, or never due: a status change is a new copy).
+   * Starts loading `performance`'s directory in the background when this process neither holds
+   * nor loads it and the performance sells or opens within {@link SEAT_DIRECTORY_RUSH_MS} of
+   * `nowMs` (epoch ms): without it an on-sale's first holds and purchases wait for the load (an
+   * 80,000-seat directory is a 0.1–0.5 s read of PostgreSQL, docs/performance.md), and each admin
+   * change of the seats version makes them wait again. In the rush (sales opening or opened
+   * within that time) the load may evict other performances' directories; after it, a
+   * performance still on sale (for weeks, perhaps, and browsed) loads only into room the bound
+   * has free, so browsing never evicts what holds use. A failed load is dropped here: the next
+   * {@link seats} loads again and throws what it meets. Answers false when a later call may
+   * still load (the rush not come yet, or no room), so the caller asks again on a later read of the
+   * same copy; true when there is nothing more to do for it (the load started, held or under way,
+   * or never due: sales over, paused or canceled; a status change is a new copy).
    */
   warm(performance: Performance, nowMs: number): boolean {
     const state = salesStateAt(performance, nowMs);
-    if (state === 'NOT_OPEN' && performance.salesOpenAt.getTime() - nowMs > SEAT_DIRECTORY_WARM_BEFORE_SALES_MS) {
-      return false;
-    }
+    if (state !== 'ON_SALE' && state !== 'NOT_OPEN') return true;
+    const untilOpen = performance.salesOpenAt.getTime() - nowMs;
+    if (untilOpen > SEAT_DIRECTORY_RUSH_MS) return false;
     const key = directoryKey(performance);
-    if ((state === 'ON_SALE' || state === 'NOT_OPEN') && !this.directories.has(key) && !this.loading.has(key)) {
-      this.load(key, performance).catch(() => undefined);
-    }
+    if (this.directories.has(key) || this.loading.has(key)) return true;
+    const inRush = untilOpen >= -SEAT_DIRECTORY_RUSH_MS;
+    if (!inRush && this.directories.calculatedSize + performance.totalSeats > SEAT_DIRECTORY_MAX_SEATS) return false;
+    this.load(key, performance).catch(() => undefined);
     return true;
   }
 
@@ -181,7 +194,14 @@ export class SeatDirectory {
       pending = this.performances
         .seatGroupsOf(performance.id)
         .then((rows) => {
-          const directory = new Directory(rows, performance.currency);
+          const seatsVersion = performance.seatsVersion ?? 0;
+          const directory = new Directory(rows, performance.currency, performance.id, seatsVersion);
+          const newest = this.newestVersions.get(performance.id);
+          if (newest === undefined || newest < seatsVersion) {
+            // An older seats version is read no more once a newer one is asked for (copies move on).
+            if (newest !== undefined) this.directories.delete(versionKey(performance.id, newest));
+            this.newestVersions.set(performance.id, seatsVersion);
+          }
           this.directories.set(key, directory);
           return directory;
         })
@@ -227,7 +247,11 @@ function parseIntegers(list: string, into: Float64Array | Int32Array, from: numb
 }
 
 function directoryKey(performance: Performance): string {
-  return `${performance.id}:${performance.seatsVersion ?? 0}`;
+  return versionKey(performance.id, performance.seatsVersion ?? 0);
+}
+
+function versionKey(performanceId: number, seatsVersion: number): string {
+  return `${performanceId}:${seatsVersion}`;
 }
 
 /** The seats of `directory` with the ids `seatIds`, in that order; unknown ids left out. */
