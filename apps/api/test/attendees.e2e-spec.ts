@@ -155,6 +155,37 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
     expect((await call('GET', `/performances/${performance.id}/attendees`, { session: buyer })).statusCode).toBe(403);
   });
 
+  it("answers HEAD with the download's headers, or its 404/403, without recording a download", async () => {
+    const performance = await createPerformance(api.app, admin, 100);
+    const exports = async () => {
+      const db = new Client({ connectionString: api.env.DATABASE_URL });
+      await db.connect();
+      try {
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM admin_audit_log WHERE action = 'attendees.export' AND subject_id = $1`,
+          [`performance:${performance.id}`],
+        );
+        return rows[0].n as number;
+      } finally {
+        await db.end();
+      }
+    };
+    const head = await call('HEAD', `/performances/${performance.id}/attendees`, { session: admin });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(head.headers['content-disposition']).toBe(
+      `attachment; filename="performance-${performance.id}-attendees.csv"`,
+    );
+    expect(head.rawPayload.length).toBe(0);
+    expect(await exports()).toBe(0);
+    expect((await call('HEAD', '/performances/2147483000/attendees', { session: admin })).statusCode).toBe(404);
+    const buyer = await createSession(api.app);
+    expect((await call('HEAD', `/performances/${performance.id}/attendees`, { session: buyer })).statusCode).toBe(403);
+    // The GET still records its download.
+    await download(performance.id);
+    expect(await exports()).toBe(1);
+  });
+
   it('drops a purchase canceled after its flush at once', async () => {
     const performance = await createPerformance(api.app, admin, 100);
     const buyer = await createSession(api.app);

@@ -1,11 +1,20 @@
-import { Controller, Get, Logger, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Head, Logger, Res, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
 import { AttendeeList, SalesReportService } from '@app/ticketing';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { IdParam } from '../common/parse-id.pipe';
 import { attendeesCsv } from './attendees-csv';
 import { EventSalesDto, mapEventSales, mapPerformanceSales, PerformanceSalesDto } from './sales.dto';
+
+/** The door list's media type. */
+const ATTENDEES_CSV_TYPE = 'text/csv; charset=utf-8';
+
+/** The door list's Content-Disposition: a download named after its performance. */
+function attendeesDisposition(performanceId: number): string {
+  return `attachment; filename="performance-${performanceId}-attendees.csv"`;
+}
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -39,6 +48,19 @@ export class SalesController {
   }
 
   /**
+   * HEAD of the door list: the download's headers, or its 401/403/404, without reading a line or
+   * recording a download. Declared before the GET, so Fastify does not make its own HEAD of it,
+   * which ran the whole GET (an `attendees.export` audit row for a list nobody received).
+   */
+  @Head('performances/:id/attendees')
+  @Roles(Role.Admin)
+  @ApiExcludeEndpoint()
+  async attendeesHead(@IdParam() id: number, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    await this.attendeeList.probe(id);
+    reply.header('content-type', ATTENDEES_CSV_TYPE).header('content-disposition', attendeesDisposition(id));
+  }
+
+  /**
    * The door list: one CSV line per active ticket (ticket, purchase, section, row, seat, price in
    * minor units, currency, purchased and checked-in times, buyer's e-mail and name), in seat layout
    * order, streamed page by page. Purchases younger than PURCHASE_FLUSH_AGE_SECONDS are not on it
@@ -61,9 +83,6 @@ export class SalesController {
     const csv = attendeesCsv(pages, (error) =>
       this.logger.error(`door list of performance ${id} cut off: ${error.message}`, error.stack),
     );
-    return new StreamableFile(csv, {
-      type: 'text/csv; charset=utf-8',
-      disposition: `attachment; filename="performance-${id}-attendees.csv"`,
-    });
+    return new StreamableFile(csv, { type: ATTENDEES_CSV_TYPE, disposition: attendeesDisposition(id) });
   }
 }

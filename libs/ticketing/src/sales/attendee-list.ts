@@ -25,6 +25,14 @@ export class AttendeeList {
   ) {}
 
   /**
+   * What a HEAD of the download answers: whether the performance's list exists. Reads no line and
+   * records no download (nothing is handed out). Throws NotFoundError, DatabaseUnavailableError.
+   */
+  async probe(performanceId: number): Promise<void> {
+    if (!(await this.performances.findById(performanceId))) throw new NotFoundError('performance', { performanceId });
+  }
+
+  /**
    * The list as pages of up to `pageSize` lines, the first one already read, so an unknown
    * performance (NotFoundError) or an unavailable database (DatabaseUnavailableError) is known
    * before the caller starts its answer. The download is recorded in the audit log first
@@ -37,7 +45,7 @@ export class AttendeeList {
     operator: Operator,
     pageSize = ATTENDEE_PAGE_SIZE,
   ): Promise<AsyncIterable<AttendeeRecord[]>> {
-    if (!(await this.performances.findById(performanceId))) throw new NotFoundError('performance', { performanceId });
+    await this.probe(performanceId);
     await this.audit.record({
       actorId: operator.id,
       actorEmail: operator.email,
