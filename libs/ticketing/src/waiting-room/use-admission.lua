@@ -3,7 +3,8 @@
   starts the session: the slot then ends sessionTtlMs after it instead of admissionTtlMs after
   the admission. A purchase may also use a ticket whose session a purchase ended (DONE): a
   retried purchase (Idempotency-Key) must get its first answer, and the holds it may buy were
-  all made while the slot was held.
+  made while the slot was held, or before the queue was turned on (made under no queue, they are
+  the buyer's to buy until they expire: a hold's lifetime at most).
 
   KEYS[1] config    hash
   KEYS[2] active    sorted set ticket -> end of its slot (epoch ms)
