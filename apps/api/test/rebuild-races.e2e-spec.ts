@@ -198,11 +198,16 @@ describe('rebuilds of a lost performance racing operators (real PostgreSQL and R
 
   it('ends a rebuild stalled on its share lock after a while, so changes go through', async () => {
     const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    let shared = false;
     let paused = false;
-    const stalled = api.app
-      .get(PerformanceRepository)
-      .whileRowShared(performance.id, () => waitUntil(() => paused, 'the pause went through', 45_000));
+    const stalled = api.app.get(PerformanceRepository).whileRowShared(performance.id, () => {
+      shared = true;
+      return waitUntil(() => paused, 'the pause went through', 45_000);
+    });
     stalled.catch(() => {});
+    // The PATCH must meet the share lock: sent before it was taken (a loaded host), it went through
+    // at once and the stall ended untouched (seen once in CI).
+    await waitUntil(() => shared, 'the stalled rebuild holds the row');
     const pause = await call('PATCH', `/performances/${performance.id}`, {
       body: { status: 'PAUSED' },
       session: admin,
