@@ -147,6 +147,12 @@ describe('TicketTransferMailService', () => {
     expect(again.sent).toHaveLength(0);
   });
 
+  it('sends no offer whose ticket can no longer be used by the time its message is handled (its show canceled since the offer)', async () => {
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false });
+    expect(await service.deliver(message('offered'))).toBe('superseded');
+    expect(sent).toHaveLength(0);
+  });
+
   it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
     const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
       told: BEFORE,

@@ -30,8 +30,9 @@ import { TokenMailOutcome } from './token-mail';
  * nothing was sent); `not-confirmed`: a "withdrawn" notice or a new-date offer of an offer whose own
  * e-mail never went out (nothing to take back; the offer, when it goes, shows the start of then),
  * not sent; or `superseded`: a new-date offer whose recipient was told the current start already
- * (the offer went out after the move, or an earlier move's new-date offer did), or whose ticket no
- * accept can take any more (its performance canceled, the ticket checked in), not sent.
+ * (the offer went out after the move, or an earlier move's new-date offer did), or an offer or
+ * new-date offer whose ticket no accept can take any more (its performance canceled, the ticket
+ * checked in), not sent.
  */
 export type TransferMailOutcome = TokenMailOutcome | 'not-confirmed' | 'superseded';
 
@@ -75,7 +76,8 @@ export class TicketTransferMailService {
   /**
    * Sends the e-mail `message` names, on `stream`. `stale` (nothing sent) for an offer that is no
    * longer pending when its e-mail would go (canceled, declined, expired, or accepted already: it
-   * would offer what is gone), a "received" e-mail once the ticket was canceled or passed on again
+   * would offer what is gone); `superseded` for an offer still pending whose ticket can no longer
+   * be used (its performance canceled, the ticket checked in: no accept would take it); a "received" e-mail once the ticket was canceled or passed on again
    * (its code void), a notice to an account that is gone, and a transfer that no longer exists;
    * `not-confirmed` for a "withdrawn" notice or a new-date offer of an offer never mailed;
    * `superseded` for a new-date offer whose recipient was last told the current start, or whose
@@ -133,6 +135,10 @@ export class TicketTransferMailService {
     switch (message.event) {
       case 'offered':
         if (facts.transfer.status !== 'PENDING') return 'stale';
+        // Pending, but no accept can take it (its show canceled between the offer and this e-mail,
+        // the bulk refund not at its purchase yet; or the ticket checked in): as for a new-date
+        // offer, nothing to offer; the withdrawn notice that follows the refund finds no offer sent.
+        if (!facts.ticketUsable) return 'superseded';
         return {
           to: address,
           render: () => ready(renderTicketTransferOfferEmail(input)),
