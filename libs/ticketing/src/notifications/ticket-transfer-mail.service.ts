@@ -7,10 +7,17 @@ import {
   TransactionRunner,
   TransferMailFacts,
 } from '@app/database';
-import { TicketTransferMessage, ticketTransferMessageId, ticketTransferMessageIdOf } from '@app/messaging/contracts';
+import {
+  TicketHolderRescheduledMessage,
+  ticketHolderRescheduledMessageId,
+  TicketTransferMessage,
+  ticketTransferMessageId,
+  ticketTransferMessageIdOf,
+} from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { RenderedEmail } from './purchase-email.template';
+import { renderHolderRescheduleEmail } from './reschedule-email.template';
 import { sendClaimed, Transaction } from './send-claimed';
 import { ticketImages } from './ticket-images';
 import {
@@ -108,6 +115,62 @@ export class TicketTransferMailService {
     });
   }
 
+  /**
+   * Sends an account holding tickets of a moved performance by accepted transfers its new-date
+   * notice, once per move (`ticket-transfer-holder-rescheduled:<move id>.<holder id>`), on `stream`, naming
+   * the seats it holds when the notice is sent. Decided under the holder's mail lock, then the mail
+   * locks of the transfers it holds them by (in id order), so a "received" e-mail being sent
+   * meanwhile is seen: `stale` when it holds none of them any more (passed on again, canceled);
+   * `superseded` when the performance was canceled, or the start it was last told (its "received"
+   * e-mails, an earlier move's notice: EmailDeliveriesRepository.lastToldHolderStartsAt) is the
+   * current one (a ticket received after the move, two moves before the notices went out, a move
+   * back); `not-confirmed` before any "received" e-mail of them went out (it, when it goes, shows
+   * the start of then); `already-sent` for a redelivery. A "received" e-mail of an earlier mailer
+   * recorded no start: the start before this move (the message's `previousStartsAt`) counts as told.
+   */
+  deliverHolderReschedule(message: TicketHolderRescheduledMessage, stream: MailStream): Promise<TransferMailOutcome> {
+    const messageId = ticketHolderRescheduledMessageId(message.rescheduleId, message.holderId);
+    return this.transactions.run(async (manager) => {
+      await this.deliveries.lockHolderMail(manager, message.holderId);
+      const first = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
+      if (!first) return 'stale';
+      for (const transferId of first.transferIds) await this.deliveries.lockTransferMail(manager, transferId);
+      // Read again after the transfers' locks: what a "received" e-mail or an accept changed meanwhile.
+      const facts = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
+      if (!facts) return 'stale';
+      if (facts.performanceCanceled) return 'superseded';
+      const received = facts.transferIds.map((id) => ticketTransferMessageId(id, 'received'));
+      if (!(await this.deliveries.existsAny(manager, received))) return 'not-confirmed';
+      // A redelivery of one sent already: counted as such, before the news check below.
+      if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
+      const told =
+        (await this.deliveries.lastToldHolderStartsAt(
+          manager,
+          message.holderId,
+          message.performanceId,
+          facts.transferIds,
+        )) ?? new Date(message.previousStartsAt);
+      if (told.getTime() === facts.startsAt.getTime()) return 'superseded';
+      const claimed = await this.deliveries.claim(manager, {
+        messageId,
+        purchaseId: null,
+        recipient: facts.holder.email,
+        startsAt: facts.startsAt,
+      });
+      if (!claimed) return 'already-sent';
+      return sendClaimed(
+        { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
+        manager,
+        messageId,
+        {
+          ...renderHolderRescheduleEmail(facts, told),
+          to: { name: facts.holder.name, address: facts.holder.email },
+          stream,
+        },
+      );
+    });
+  }
+
   /** The e-mail of `message` as things are now, or why none goes. */
   private async mailFor(
     message: TicketTransferMessage,
@@ -178,6 +241,8 @@ export class TicketTransferMailService {
         if (!facts.recipient || !held) return 'stale';
         return {
           to: facts.recipient,
+          // What a new-date notice to the holder compares with (lastToldHolderStartsAt).
+          startsAt: facts.startsAt,
           render: async () => {
             const images = await ticketImages(this.codes, [{ ...held, ...facts.seat }]);
             return { ...renderTicketTransferReceivedEmail(input, images.tickets[0]), attachments: images.attachments };
