@@ -140,6 +140,9 @@ describe('ticket transfer e-mails: the offer link, and the offer again after a m
     expect((await call('POST', `/ticket-transfers/${declined}/decline`, { session: friend })).statusCode).toBe(200);
     expect((await call('POST', `/ticket-transfers/${canceled}/cancel`, { session: buyer })).statusCode).toBe(200);
     expect((await call('POST', `/ticket-transfers/${accepted}/accept`, { session: friend })).statusCode).toBe(200);
+    // The friend holds that ticket now, told its start: the move's notice to it follows (see
+    // ticket-holder-reschedule.e2e-spec.ts).
+    await mailOf('received', accepted);
 
     // Sooner than the offers' own expiry (72 h): the start ends them now, as the accept applies it.
     const sooner = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 48 * 3_600_000);
@@ -179,10 +182,10 @@ describe('ticket transfer e-mails: the offer link, and the offer again after a m
       firstMove,
     ]);
     await queueAllNotices();
-    // The buyer's new-date notice and the pending offer's, both handled again: already sent.
+    // The buyer's new-date notice, the pending offer's and the holder's, all handled again: already sent.
     await waitUntil(async () => {
       const after = await mailOutcomes(mailer!);
-      return (after['already-sent'] ?? 0) - (before['already-sent'] ?? 0) === 2;
+      return (after['already-sent'] ?? 0) - (before['already-sent'] ?? 0) === 3;
     }, 'the replayed notices handled');
     expect(reoffersOf(pending)).toHaveLength(1);
 

@@ -153,6 +153,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.verificationMail.deliver(parsed.message);
       case 'ticket-transfer':
         return this.transferMail.deliver(parsed.message, queue);
+      case 'holder-rescheduled':
+        return this.transferMail.deliverHolderReschedule(parsed.message, queue);
     }
   }
 
@@ -189,7 +191,8 @@ type Outcome = DeliveryOutcome | TokenMailOutcome | TransferMailOutcome;
 
 /**
  * What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`,
- * `new date (move <id>) of purchase <id>`, `password reset <id>`, `e-mail verification <id>`.
+ * `new date (move <id>) of purchase <id>`, `password reset <id>`, `e-mail verification <id>`,
+ * `new date (move <id>) to ticket holder <account id>`.
  */
 function subjectOf(parsed: MailMessage): string {
   switch (parsed.kind) {
@@ -207,6 +210,8 @@ function subjectOf(parsed: MailMessage): string {
       return parsed.message.event === 'rescheduled'
         ? `new date (move ${parsed.message.rescheduleId}) of ticket transfer ${parsed.message.transferId}`
         : `ticket transfer ${parsed.message.transferId} (${parsed.message.event})`;
+    case 'holder-rescheduled':
+      return `new date (move ${parsed.message.rescheduleId}) to ticket holder ${parsed.message.holderId}`;
   }
 }
 
@@ -215,9 +220,9 @@ const DELIVERY_LOG: Record<Outcome, (subject: string) => string> = {
   'already-sent': (what) => `e-mail for ${what} was already sent; nothing to do`,
   canceled: (what) => `${what} was canceled before its confirmation went out; no confirmation sent`,
   'not-confirmed': (what) =>
-    `${what}: what it follows up was never sent (the purchase never confirmed, the transfer offer never mailed); no notice sent`,
+    `${what}: what it follows up was never sent (the purchase never confirmed, the transfer offer or the received ticket never mailed); no notice sent`,
   superseded: (what) =>
-    `${what}: not needed (the buyer or the offer's recipient was told the current start already, or the purchase or its performance was canceled); not sent`,
+    `${what}: not needed (the buyer, the offer's recipient or the ticket's holder was told the current start already, or the purchase or its performance was canceled); not sent`,
   stale: (what) =>
     `${what} was used, replaced, withdrawn or expired before its e-mail went out (or its account is gone); nothing sent`,
   uncertain: (what) =>

@@ -107,6 +107,7 @@ export type {
   OfferResult,
   TicketTransferRecord,
   TransferMailFacts,
+  HolderMailFacts,
 } from './repositories/ticket-transfers.repository';
 export type {
   CheckInResult,

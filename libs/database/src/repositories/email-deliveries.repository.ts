@@ -96,23 +96,83 @@ export class EmailDeliveriesRepository {
    * The performance's start the recipient of transfer `transferId` was last told by e-mail, as the
    * caller's transaction sees it (under the transfer's mail lock): the one its offer
    * (`ticket-transfer-offered:<id>`) or its latest new-date offer
-   * (`ticket-transfer-rescheduled:<move id>.<id>`, one per move of its performance) recorded. Null
-   * when none recorded a start (an offer sent by a mailer of an earlier version).
+   * (`ticket-transfer-rescheduled:<move id>.<id>`, one per move of its performance) recorded; when
+   * none recorded one (an offer e-mailed by a mailer of an earlier version, which recorded no start),
+   * inferred as for a purchase (lastToldStartsAt): the start before the first move of its
+   * performance recorded after the offer's e-mail was sent, or, with no move since, the start of now
+   * (it showed that). Null when no offer e-mail went out.
    */
   async lastToldTransferStartsAt(manager: EntityManager, transferId: string): Promise<Date | null> {
+    // The message ids named one by one (primary-key lookups), not matched by a pattern over the table.
+    const rows: { starts_at: Date | null }[] = await manager.query(
+      `SELECT COALESCE(
+         (SELECT d.starts_at FROM email_deliveries d
+           WHERE d.starts_at IS NOT NULL
+             AND d.message_id IN (
+               SELECT 'ticket-transfer-offered:' || $1::text
+               UNION ALL
+               SELECT 'ticket-transfer-rescheduled:' || r.id || '.' || $1::text
+                 FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id
+                 JOIN performance_reschedules r ON r.performance_id = t.performance_id
+                WHERE tr.id = $1::uuid)
+           ORDER BY d.sent_at DESC LIMIT 1),
+         (SELECT COALESCE(
+                   (SELECT r.previous_starts_at FROM performance_reschedules r
+                     WHERE r.performance_id = t.performance_id AND r.requested_at >= d.sent_at
+                     ORDER BY r.id LIMIT 1),
+                   pf.starts_at)
+            FROM email_deliveries d
+            JOIN ticket_transfers tr ON tr.id = $1::uuid
+            JOIN tickets t ON t.id = tr.ticket_id
+            JOIN performances pf ON pf.id = t.performance_id
+           WHERE d.message_id = 'ticket-transfer-offered:' || $1::text)) AS starts_at`,
+      [transferId],
+    );
+    return rows[0]?.starts_at ?? null;
+  }
+
+  /**
+   * Takes the mail lock of an account holding transferred tickets (a transaction-level advisory
+   * lock), for its new-date notices: two moves' notices to one holder are decided one after the
+   * other, so the second sees what the first told.
+   */
+  async lockHolderMail(manager: EntityManager, holderId: string): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('ticket-holder-mail:' || $1, 0))`, [holderId]);
+  }
+
+  /** Whether any of the messages has a delivery row (sent, or uncertain), as the caller's transaction sees it. */
+  async existsAny(manager: EntityManager, messageIds: string[]): Promise<boolean> {
+    const rows: unknown[] = await manager.query('SELECT 1 FROM email_deliveries WHERE message_id = ANY($1::text[])', [
+      messageIds,
+    ]);
+    return rows.length > 0;
+  }
+
+  /**
+   * The performance's start an account holding tickets of performance `performanceId` by the
+   * accepted transfers `transferIds` was last told by e-mail, as the caller's transaction sees it:
+   * the one the latest of their "received" e-mails (`ticket-transfer-received:<transfer id>`) or of
+   * its new-date notices of the performance's moves (`ticket-transfer-holder-rescheduled:<move id>.<holder
+   * id>`) recorded. Null when none recorded a start ("received" e-mails sent by a mailer of an
+   * earlier version).
+   */
+  async lastToldHolderStartsAt(
+    manager: EntityManager,
+    holderId: string,
+    performanceId: number,
+    transferIds: string[],
+  ): Promise<Date | null> {
     // The message ids named one by one (primary-key lookups), not matched by a pattern over the table.
     const rows: { starts_at: Date }[] = await manager.query(
       `SELECT d.starts_at FROM email_deliveries d
         WHERE d.starts_at IS NOT NULL
           AND d.message_id IN (
-            SELECT 'ticket-transfer-offered:' || $1::text
+            SELECT 'ticket-transfer-received:' || id FROM unnest($3::text[]) AS id
             UNION ALL
-            SELECT 'ticket-transfer-rescheduled:' || r.id || '.' || $1::text
-              FROM ticket_transfers tr JOIN tickets t ON t.id = tr.ticket_id
-              JOIN performance_reschedules r ON r.performance_id = t.performance_id
-             WHERE tr.id = $1::uuid)
+            SELECT 'ticket-transfer-holder-rescheduled:' || r.id || '.' || $1::text
+              FROM performance_reschedules r WHERE r.performance_id = $2)
         ORDER BY d.sent_at DESC LIMIT 1`,
-      [transferId],
+      [holderId, performanceId, transferIds],
     );
     return rows[0]?.starts_at ?? null;
   }

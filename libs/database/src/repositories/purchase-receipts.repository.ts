@@ -28,6 +28,16 @@ export interface PurchaseReceipt {
   /** Whether a ticket of it was scanned in at the door: then the buyer can no longer cancel it. */
   checkedIn: boolean;
   /**
+   * Seats of its active tickets someone else holds now by an accepted transfer (`tickets.holder_id`,
+   * not the buyer), in seat order: the buyer's new-date notice leaves them out of its seats.
+   */
+  transferredSeats: { section: string; row: number; rowLabel: string; number: number }[];
+  /**
+   * Whether a ticket of it was ever accepted by a transfer (`holder_id` set, even if it came back
+   * to the buyer): then the buyer can no longer cancel it (`409 PurchaseTransferred`).
+   */
+  transferred: boolean;
+  /**
    * Set when the purchase's performance was canceled (performance_cancellations), with the
    * operator's reason (null when none was given) and when it was canceled; null otherwise.
    */
@@ -65,6 +75,8 @@ interface ReceiptRow {
   seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   tickets: ReceiptTicket[] | null;
   checked_in: boolean;
+  transferred_seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
+  transferred: boolean;
   performance_canceled: boolean;
   cancellation_reason: string | null;
   cancellation_requested_at: Date | null;
@@ -96,6 +108,13 @@ export class PurchaseReceiptsRepository {
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND t.holder_id IS NULL) AS tickets,
               EXISTS (SELECT 1 FROM tickets t WHERE t.purchase_id = p.id AND t.checked_in_at IS NOT NULL) AS checked_in,
+              (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'rowLabel', s.row_label,
+                                                 'number', s."number")
+                               ORDER BY s.position)
+                 FROM tickets t JOIN seats s ON s.id = t.seat_id
+                WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND t.holder_id IS NOT NULL
+                  AND t.holder_id <> p.user_id) AS transferred_seats,
+              EXISTS (SELECT 1 FROM tickets t WHERE t.purchase_id = p.id AND t.holder_id IS NOT NULL) AS transferred,
               pc.performance_id IS NOT NULL AS performance_canceled, pc.reason AS cancellation_reason,
               pc.requested_at AS cancellation_requested_at
          FROM purchases p
@@ -124,6 +143,8 @@ export class PurchaseReceiptsRepository {
       seats: row.seats ?? [],
       tickets: row.tickets ?? [],
       checkedIn: row.checked_in,
+      transferredSeats: row.transferred_seats ?? [],
+      transferred: row.transferred,
       performanceCancellation: row.performance_canceled
         ? { reason: row.cancellation_reason, requestedAt: row.cancellation_requested_at! }
         : null,

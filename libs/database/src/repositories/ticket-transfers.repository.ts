@@ -113,6 +113,26 @@ export interface TransferMailFacts {
   ticketUsable: boolean;
 }
 
+/**
+ * What the new-date notice to an account holding tickets of a performance by accepted transfers
+ * says, read when it is sent: the account, the performance as it is now, the seats of the active
+ * tickets it holds of it (not as their buyer), and the transfers it holds them by (their
+ * "received" e-mails are what it was told the start by).
+ */
+export interface HolderMailFacts {
+  holder: { name: string; email: string };
+  eventTitle: string;
+  venue: string;
+  timeZone: string;
+  startsAt: Date;
+  /** Whether the performance was canceled (its bulk refund may not have reached the tickets yet). */
+  performanceCanceled: boolean;
+  /** In seat order; never empty. */
+  seats: { section: string; row: number; rowLabel: string; number: number }[];
+  /** The accepted transfers (`ticket_transfers.id`) by which it holds them, in id order. */
+  transferIds: string[];
+}
+
 interface TransferRow {
   id: string;
   ticket_id: string;
@@ -478,6 +498,58 @@ export class TicketTransfersRepository {
           }
         : null,
       ticketUsable: row.ticket_usable,
+    };
+  }
+
+  /**
+   * What the new-date notice to `holderId` about performance `performanceId` says, read now (in
+   * `manager`'s transaction, after the locks it took): null when the account holds no active ticket
+   * of it by a transfer (passed on again, canceled, or the account is gone).
+   */
+  async holderMailFacts(
+    holderId: string,
+    performanceId: number,
+    manager: EntityManager,
+  ): Promise<HolderMailFacts | null> {
+    const [row]: {
+      name: string;
+      email: string;
+      event_title: string;
+      venue: string;
+      time_zone: string;
+      starts_at: Date;
+      performance_canceled: boolean;
+      seats: HolderMailFacts['seats'];
+      transfer_ids: (string | null)[];
+    }[] = await manager.query(
+      `SELECT u.name, u.email, e.title AS event_title, e.venue, e.time_zone, pf.starts_at,
+              (pf.status = 'CANCELED' OR EXISTS (SELECT 1 FROM performance_cancellations pc
+                                                  WHERE pc.performance_id = pf.id)) AS performance_canceled,
+              json_agg(json_build_object('section', s.section, 'row', s."row", 'rowLabel', s.row_label,
+                                         'number', s."number") ORDER BY s.position) AS seats,
+              array_agg(DISTINCT tr.id::text) AS transfer_ids
+         FROM tickets t
+         JOIN purchases p ON p.id = t.purchase_id
+         JOIN users u ON u.id = t.holder_id
+         JOIN seats s ON s.id = t.seat_id
+         JOIN performances pf ON pf.id = t.performance_id
+         JOIN events e ON e.id = pf.event_id
+         LEFT JOIN ticket_transfers tr ON tr.ticket_id = t.id AND tr.status = 'ACCEPTED'
+                                      AND tr.recipient_id = t.holder_id AND tr.code_version = t.code_version
+        WHERE t.holder_id = $1::uuid AND t.performance_id = $2 AND t.status = 'ACTIVE' AND t.holder_id <> p.user_id
+        GROUP BY u.id, e.id, pf.id`,
+      [holderId, performanceId],
+    );
+    if (!row) return null;
+    return {
+      holder: { name: row.name, email: row.email },
+      eventTitle: row.event_title,
+      venue: row.venue,
+      timeZone: row.time_zone,
+      startsAt: row.starts_at,
+      performanceCanceled: row.performance_canceled,
+      seats: row.seats,
+      transferIds: row.transfer_ids.filter((id): id is string => id !== null).sort(),
     };
   }
 

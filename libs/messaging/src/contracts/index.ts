@@ -43,3 +43,10 @@ export type {
   TicketTransferMessage,
   TicketTransferRescheduledMessage,
 } from './ticket-transfer';
+export {
+  isTicketHolderRescheduledBody,
+  TICKET_HOLDER_RESCHEDULED_TYPE,
+  ticketHolderRescheduledMessageId,
+  toTicketHolderRescheduled,
+} from './ticket-holder-rescheduled';
+export type { TicketHolderRescheduledMessage } from './ticket-holder-rescheduled';

@@ -4,11 +4,17 @@ import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './pa
 import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
 import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
 import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseRescheduled } from './purchase-rescheduled';
+import {
+  isTicketHolderRescheduledBody,
+  TicketHolderRescheduledMessage,
+  toTicketHolderRescheduled,
+} from './ticket-holder-rescheduled';
 
 /**
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
  * confirmation, a cancellation notice, a notice that the purchase's performance moved, a
- * password reset, an e-mail address to confirm, or a ticket transfer's offer or acceptance.
+ * password reset, an e-mail address to confirm, a ticket transfer's offer or acceptance, or a
+ * notice to the holder of transferred tickets that their performance moved.
  */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
@@ -16,11 +22,12 @@ export type MailMessage =
   | { kind: 'rescheduled'; message: PurchaseRescheduledMessage }
   | { kind: 'password-reset'; message: PasswordResetMessage }
   | { kind: 'email-verification'; message: EmailVerificationMessage }
-  | { kind: 'ticket-transfer'; message: TicketTransferMessage };
+  | { kind: 'ticket-transfer'; message: TicketTransferMessage }
+  | { kind: 'holder-rescheduled'; message: TicketHolderRescheduledMessage };
 
 /**
  * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled,
- * password-reset, email-verification or ticket-transfer when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * password-reset, email-verification, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -34,5 +41,8 @@ export function parseMailMessage(content: Buffer): MailMessage {
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
   if (isEmailVerificationBody(body)) return { kind: 'email-verification', message: toEmailVerification(body) };
   if (isTicketTransferBody(body)) return { kind: 'ticket-transfer', message: toTicketTransfer(body) };
+  if (isTicketHolderRescheduledBody(body)) {
+    return { kind: 'holder-rescheduled', message: toTicketHolderRescheduled(body) };
+  }
   return { kind: 'completed', message: parsePurchaseCompleted(content) };
 }

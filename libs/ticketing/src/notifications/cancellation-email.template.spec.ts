@@ -13,6 +13,8 @@ const receipt: PurchaseReceipt = {
   performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
   performanceCancelUntil: null,
   checkedIn: false,
+  transferredSeats: [],
+  transferred: false,
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),

@@ -13,6 +13,8 @@ const receipt: PurchaseReceipt = {
   performanceStartsAt: new Date('2027-01-07T10:30:00.000Z'),
   performanceCancelUntil: new Date('2027-01-06T10:30:00.000Z'),
   checkedIn: false,
+  transferredSeats: [],
+  transferred: false,
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
@@ -44,6 +46,36 @@ describe('reschedule e-mail template', () => {
     );
     // A purchase with a checked-in ticket cannot be canceled by its buyer any more.
     expect(renderRescheduleEmail({ ...receipt, checkedIn: true }, previous, now).text).not.toContain('refund');
+  });
+
+  it('lists only the seats the buyer still holds, names those passed on apart, and offers no refund once a ticket was transferred', () => {
+    const two = {
+      ...receipt,
+      seats: [
+        { section: 'A', row: 3, rowLabel: 'C', number: 7 },
+        { section: 'A', row: 3, rowLabel: 'C', number: 8 },
+      ],
+      transferredSeats: [{ section: 'A', row: 3, rowLabel: 'C', number: 8 }],
+      transferred: true,
+    };
+    const email = renderRescheduleEmail(two, previous, now);
+    expect(email.text).toContain('Seats:     Section A, row C, seat 7\n');
+    expect(email.text).toContain('Passed on: Section A, row C, seat 8\n');
+    expect(email.text).toContain('The ticket you passed on: its holder is told too.');
+    expect(email.html).toContain('<tr><th align="left">Passed on</th><td><ul><li>Section A, row C, seat 8</li></ul>');
+    // Its buyer can no longer cancel it (409 PurchaseTransferred): no refund offered.
+    expect(email.text).not.toContain('refund');
+    // Every seat passed on: no seats of its own, no QR codes to keep.
+    const all = renderRescheduleEmail({ ...two, transferredSeats: two.seats }, previous, now);
+    expect(all.text).not.toContain('Seats:');
+    expect(all.text).not.toContain('keep the QR codes');
+    expect(all.text).toContain('Passed on: Section A, row C, seat 7; Section A, row C, seat 8');
+    expect(all.text).toContain('The tickets you passed on: their holders are told too.');
+    // A ticket that came back to its buyer is the buyer's again, but the purchase stays uncancelable.
+    const back = renderRescheduleEmail({ ...receipt, transferred: true }, previous, now);
+    expect(back.text).toContain('Seats:     Section A, row C, seat 7');
+    expect(back.text).not.toContain('Passed on');
+    expect(back.text).not.toContain('refund');
   });
 
   it('escapes what the buyer and the operator wrote in HTML', () => {

@@ -1,4 +1,4 @@
-import type { PurchaseReceipt } from '@app/database';
+import type { HolderMailFacts, PurchaseReceipt } from '@app/database';
 import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purchase-email.template';
 
 /**
@@ -6,17 +6,30 @@ import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purcha
  * receipt's `performanceStartsAt`, as PostgreSQL has it when the notice is sent) and the one the
  * buyer was last told (`previousStartsAt`), both on the venue's wall clock; that the tickets
  * and their QR codes stay valid for the new time; and, while the buyer's cancellation window is
- * still open at `now` and no ticket of the purchase was checked in (its cancel is refused then),
- * until when they may cancel for a refund.
+ * still open at `now` and no ticket of the purchase was checked in nor transferred (its cancel is
+ * refused then), until when they may cancel for a refund. Its seats are those the buyer still
+ * holds; a seat someone else holds now by a transfer is named apart ("Passed on"), that account
+ * being told by a notice of its own (renderHolderRescheduleEmail).
  */
 export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt: Date, now: Date): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const before = formatStartTime(previousStartsAt, receipt.timeZone);
-  const seats = receipt.seats.map(formatSeat);
+  const passedOn = receipt.transferredSeats.map(formatSeat);
+  const seats = receipt.seats.map(formatSeat).filter((seat) => !passedOn.includes(seat));
   const subject = `New date: ${receipt.eventTitle}`;
   const cancelUntil = receipt.performanceCancelUntil;
-  const cancelOpen = cancelUntil !== null && cancelUntil.getTime() > now.getTime() && !receipt.checkedIn;
-  const keep = 'Your tickets stay valid for the new time: keep the QR codes of your confirmation.';
+  const cancelOpen =
+    cancelUntil !== null && cancelUntil.getTime() > now.getTime() && !receipt.checkedIn && !receipt.transferred;
+  const keep = [
+    ...(seats.length > 0 ? ['Your tickets stay valid for the new time: keep the QR codes of your confirmation.'] : []),
+    ...(passedOn.length > 0
+      ? [
+          passedOn.length === 1
+            ? 'The ticket you passed on: its holder is told too.'
+            : 'The tickets you passed on: their holders are told too.',
+        ]
+      : []),
+  ].join(' ');
   const cancel = cancelOpen
     ? `If you cannot come then, you may cancel the purchase for a full refund until ${formatStartTime(cancelUntil, receipt.timeZone)}.`
     : null;
@@ -32,14 +45,15 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
     `Venue:     ${receipt.venue}`,
     `New time:  ${when}`,
     `Was:       ${before}`,
-    `Seats:     ${seats.join('; ')}`,
+    ...(seats.length > 0 ? [`Seats:     ${seats.join('; ')}`] : []),
+    ...(passedOn.length > 0 ? [`Passed on: ${passedOn.join('; ')}`] : []),
     `Purchase:  ${receipt.purchaseId}`,
     '',
     'boxoffice',
     '',
   ].join('\n');
 
-  const seatItems = seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('');
+  const list = (items: string[]) => `<ul>${items.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('')}</ul>`;
   const html = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
@@ -53,8 +67,59 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
 <tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
 <tr><th align="left">New time</th><td>${escapeHtml(when)}</td></tr>
 <tr><th align="left">Was</th><td>${escapeHtml(before)}</td></tr>
-<tr><th align="left">Seats</th><td><ul>${seatItems}</ul></td></tr>
-<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
+${seats.length > 0 ? `<tr><th align="left">Seats</th><td>${list(seats)}</td></tr>\n` : ''}${
+    passedOn.length > 0 ? `<tr><th align="left">Passed on</th><td>${list(passedOn)}</td></tr>\n` : ''
+  }<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
+</table>
+<p>boxoffice</p>
+</body>
+</html>
+`;
+  return { subject, text, html };
+}
+
+/**
+ * The notice to an account holding tickets of a performance by accepted transfers that the
+ * performance moved: the new start (as PostgreSQL has it when the notice is sent) and the one it
+ * was last told (`previousStartsAt`), both on the venue's wall clock, the seats it holds now, and
+ * that their QR codes (those of the e-mails it received them with) stay valid. No refund line: the
+ * purchase, and any refund, stay the buyer's.
+ */
+export function renderHolderRescheduleEmail(facts: HolderMailFacts, previousStartsAt: Date): RenderedEmail {
+  const when = formatStartTime(facts.startsAt, facts.timeZone);
+  const before = formatStartTime(previousStartsAt, facts.timeZone);
+  const seats = facts.seats.map(formatSeat);
+  const subject = `New date: ${facts.eventTitle}`;
+  const keep = `The ${seats.length === 1 ? 'ticket' : 'tickets'} you received stay valid for the new time: keep the QR codes of the e-mails you received them with.`;
+  const text = [
+    `Hello ${facts.holder.name},`,
+    '',
+    `${facts.eventTitle} has moved: it now starts ${when} (it was to start ${before}).`,
+    keep,
+    '',
+    `Event:     ${facts.eventTitle}`,
+    `Venue:     ${facts.venue}`,
+    `New time:  ${when}`,
+    `Was:       ${before}`,
+    `Seats:     ${seats.join('; ')}`,
+    '',
+    'boxoffice',
+    '',
+  ].join('\n');
+  const html = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.4">
+<p>Hello ${escapeHtml(facts.holder.name)},</p>
+<p><strong>${escapeHtml(facts.eventTitle)}</strong> has moved: it now starts <strong>${escapeHtml(when)}</strong>
+(it was to start ${escapeHtml(before)}).</p>
+<p>${escapeHtml(keep)}</p>
+<table cellpadding="4">
+<tr><th align="left">Event</th><td>${escapeHtml(facts.eventTitle)}</td></tr>
+<tr><th align="left">Venue</th><td>${escapeHtml(facts.venue)}</td></tr>
+<tr><th align="left">New time</th><td>${escapeHtml(when)}</td></tr>
+<tr><th align="left">Was</th><td>${escapeHtml(before)}</td></tr>
+<tr><th align="left">Seats</th><td><ul>${seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('')}</ul></td></tr>
 </table>
 <p>boxoffice</p>
 </body>

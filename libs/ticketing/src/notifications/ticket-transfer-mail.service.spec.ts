@@ -3,12 +3,19 @@ import { Env, parseEnv } from '@app/config';
 import type {
   DeliveryClaim,
   EmailDeliveriesRepository,
+  HolderMailFacts,
   TicketTransfersRepository,
   TransactionRunner,
   TransferMailFacts,
 } from '@app/database';
 import { TicketTransferStatus } from '@app/database';
-import { TICKET_TRANSFER_TYPE, TicketTransferMailEvent, TicketTransferMessage } from '@app/messaging/contracts';
+import {
+  TICKET_HOLDER_RESCHEDULED_TYPE,
+  TICKET_TRANSFER_TYPE,
+  TicketHolderRescheduledMessage,
+  TicketTransferMailEvent,
+  TicketTransferMessage,
+} from '@app/messaging/contracts';
 import { FakeClock } from '@app/testing';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { Mailer, OutgoingEmail } from './mailer.port';
@@ -147,6 +154,12 @@ describe('TicketTransferMailService', () => {
     expect(again.sent).toHaveLength(0);
   });
 
+  it('sends no offer whose ticket can no longer be used by the time its message is handled (its show canceled since the offer)', async () => {
+    const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false });
+    expect(await service.deliver(message('offered'))).toBe('superseded');
+    expect(sent).toHaveLength(0);
+  });
+
   it('re-offers nothing for an offer still pending whose ticket can no longer be used (its show canceled before the bulk refund reached it)', async () => {
     const { service, sent } = serviceWith({ ...facts(TicketTransferStatus.Pending), ticketUsable: false }, [OFFERED], {
       told: BEFORE,
@@ -199,8 +212,10 @@ describe('TicketTransferMailService', () => {
   });
 
   it('gives the new holder the ticket with its new code and QR image, as the buyer gets tickets', async () => {
-    const { service, sent, codes } = serviceWith(facts(TicketTransferStatus.Accepted));
+    const { service, sent, codes, recorded } = serviceWith(facts(TicketTransferStatus.Accepted));
     expect(await service.deliver(message('received'))).toBe('sent');
+    // The start it tells, what a new-date notice to the holder compares with.
+    expect(recorded).toEqual([expect.objectContaining({ startsAt: facts(TicketTransferStatus.Accepted).startsAt })]);
     const code = codes.sign({ ticketId: '1024', purchaseId: PURCHASE, performanceId: 9, seatId: 70, codeVersion: 1 });
     expect(sent[0]).toMatchObject({
       to: { address: 'friend@example.test', name: 'Ada' },
@@ -308,7 +323,7 @@ describe('TicketTransferMailService', () => {
     // A redelivery of it, or a replayed move's message: nothing again.
     expect(await service.deliver(rescheduled, 'bulk')).toBe('already-sent');
     expect(sent).toHaveLength(1);
-    // An offer sent by a mailer that recorded no start: re-offered, without what it told.
+    // A start the deliveries cannot tell (none recorded, none inferred): re-offered, without what it told.
     const unknown = serviceWith(pending, [OFFERED]);
     expect(await unknown.service.deliver(rescheduled, 'bulk')).toBe('sent');
     expect(unknown.sent[0].text).not.toContain('it was to start');
@@ -346,5 +361,156 @@ describe('TicketTransferMailService', () => {
     const { service, sent } = serviceWith(null);
     expect(await service.deliver(message('accepted'))).toBe('stale');
     expect(sent).toHaveLength(0);
+  });
+});
+
+const HOLDER = '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a';
+const SECOND = '8a7b6c5d-4e3f-4a1b-9c2d-0e1f2a3b4c5d';
+const holderMessage: TicketHolderRescheduledMessage = {
+  type: TICKET_HOLDER_RESCHEDULED_TYPE,
+  holderId: HOLDER,
+  performanceId: 9,
+  rescheduleId: MOVE,
+  previousStartsAt: BEFORE.toISOString(),
+};
+const HOLDER_NOTICE = `ticket-transfer-holder-rescheduled:${MOVE}.${HOLDER}`;
+const received = (id: string) => `ticket-transfer-received:${id}`;
+
+function holderFacts(overrides: Partial<HolderMailFacts> = {}): HolderMailFacts {
+  return {
+    holder: { name: 'Ada <Friend>', email: 'ada@example.test' },
+    eventTitle: 'Concert',
+    venue: 'Hall',
+    timeZone: 'Europe/Berlin',
+    startsAt: new Date('2026-12-10T19:00:00Z'),
+    performanceCanceled: false,
+    seats: [
+      { section: 'Floor', row: 3, rowLabel: 'C', number: 7 },
+      { section: 'Floor', row: 3, rowLabel: 'C', number: 8 },
+    ],
+    transferIds: [TRANSFER, SECOND],
+    ...overrides,
+  };
+}
+
+/**
+ * The service over fakes, for a holder's new-date notice: `reads` what each read of the holder's
+ * facts finds (the first before the transfers' locks, the second after), `claimed` the message ids
+ * with a delivery already, `told` what lastToldHolderStartsAt answers.
+ */
+function holderServiceWith(
+  reads: (HolderMailFacts | null)[],
+  claimed: string[] = [],
+  { told = BEFORE }: { told?: Date | null } = {},
+) {
+  const sent: OutgoingEmail[] = [];
+  const claims = new Set(claimed);
+  const recorded: DeliveryClaim[] = [];
+  const order: string[] = [];
+  let read = 0;
+  const transfers = {
+    holderMailFacts: async (holderId: string, performanceId: number, manager: unknown) => {
+      expect([holderId, performanceId]).toEqual([HOLDER, 9]);
+      expect(manager).toBeDefined();
+      order.push('facts');
+      return reads[Math.min(read++, reads.length - 1)];
+    },
+  } as unknown as TicketTransfersRepository;
+  const deliveries = {
+    lockHolderMail: async (_manager: unknown, id: string) => {
+      expect(id).toBe(HOLDER);
+      order.push('holder lock');
+    },
+    lockTransferMail: async (_manager: unknown, id: string) => {
+      order.push(`lock ${id}`);
+    },
+    exists: async (_manager: unknown, messageId: string) => claims.has(messageId),
+    existsAny: async (_manager: unknown, messageIds: string[]) => messageIds.some((id) => claims.has(id)),
+    lastToldHolderStartsAt: async (_manager: unknown, holderId: string, performanceId: number, ids: string[]) => {
+      expect([holderId, performanceId, ids]).toEqual([HOLDER, 9, [TRANSFER, SECOND]]);
+      return told;
+    },
+    claim: async (_manager: unknown, claim: DeliveryClaim) => {
+      if (claims.has(claim.messageId)) return false;
+      claims.add(claim.messageId);
+      recorded.push(claim);
+      return true;
+    },
+    recordSent: async () => undefined,
+  } as unknown as EmailDeliveriesRepository;
+  const transactions = { run: (work: (m: unknown) => Promise<unknown>) => work({}) } as unknown as TransactionRunner;
+  const mailer: Mailer = {
+    send: async (email: OutgoingEmail) => {
+      sent.push(email);
+      return { smtpMessageId: '<smtp-1>' };
+    },
+  };
+  const codes = new TicketCodes({ ...env, TICKET_SIGNING_SECRET: 'x'.repeat(48) } as Env);
+  const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
+  return {
+    service: new TicketTransferMailService(transfers, deliveries, transactions, mailer, clock, codes, env),
+    sent,
+    recorded,
+    order,
+  };
+}
+
+describe("TicketTransferMailService: a ticket holder's new-date notice", () => {
+  it('tells the holder the new start and the one told, naming the seats it holds, once, on the bulk stream', async () => {
+    const { service, sent, recorded } = holderServiceWith([holderFacts()], [received(TRANSFER)]);
+    expect(await service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('sent');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      to: { address: 'ada@example.test', name: 'Ada <Friend>' },
+      stream: 'bulk',
+      subject: 'New date: Concert',
+      messageIdHeader: `<ticket-transfer-holder-rescheduled.${MOVE}.${HOLDER}@boxoffice.local>`,
+    });
+    expect(sent[0].text).toContain('it now starts Thursday, 10 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    expect(sent[0].text).toContain('it was to start Saturday, 12 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    expect(sent[0].text).toContain('Seats:     Section Floor, row C, seat 7; Section Floor, row C, seat 8');
+    expect(sent[0].text).not.toContain('refund');
+    expect(sent[0].html).toContain('Hello Ada &lt;Friend&gt;,');
+    expect(recorded).toEqual([
+      { messageId: HOLDER_NOTICE, purchaseId: null, recipient: 'ada@example.test', startsAt: holderFacts().startsAt },
+    ]);
+    // A redelivery, or the move's fan-out run again: nothing twice.
+    expect(await service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('already-sent');
+    expect(sent).toHaveLength(1);
+  });
+
+  it("decides under the holder's lock, then the locks of the transfers it holds by, reading again after them", async () => {
+    const { service, order } = holderServiceWith([holderFacts()], [received(SECOND)]);
+    expect(await service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('sent');
+    expect(order).toEqual(['holder lock', 'facts', `lock ${TRANSFER}`, `lock ${SECOND}`, 'facts']);
+  });
+
+  it('sends nothing to an account that holds none of the tickets any more (passed on again, canceled), also after the locks', async () => {
+    const none = holderServiceWith([null], [received(TRANSFER)]);
+    expect(await none.service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('stale');
+    const gone = holderServiceWith([holderFacts(), null], [received(TRANSFER)]);
+    expect(await gone.service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('stale');
+    expect([...none.sent, ...gone.sent]).toHaveLength(0);
+  });
+
+  it('sends nothing for a canceled show, before any "received" e-mail went out, or when the holder was told the current start', async () => {
+    const canceled = holderServiceWith([holderFacts({ performanceCanceled: true })], [received(TRANSFER)]);
+    expect(await canceled.service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('superseded');
+    const unreceived = holderServiceWith([holderFacts()]);
+    expect(await unreceived.service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('not-confirmed');
+    const told = holderServiceWith([holderFacts()], [received(TRANSFER)], { told: holderFacts().startsAt });
+    expect(await told.service.deliverHolderReschedule(holderMessage, 'bulk')).toBe('superseded');
+    expect([...canceled.sent, ...unreceived.sent, ...told.sent]).toHaveLength(0);
+  });
+
+  it('takes the start before this move as told when no "received" e-mail recorded one (an earlier mailer)', async () => {
+    const moved = { ...holderMessage, previousStartsAt: '2026-12-11T19:00:00.000Z' };
+    const { service, sent } = holderServiceWith([holderFacts()], [received(TRANSFER)], { told: null });
+    expect(await service.deliverHolderReschedule(moved, 'bulk')).toBe('sent');
+    expect(sent[0].text).toContain('it was to start Friday, 11 December 2026, 20:00 UTC+01:00 (Europe/Berlin)');
+    // A move back to the start it was told: nothing.
+    const back = holderServiceWith([holderFacts()], [received(TRANSFER)], { told: null });
+    const movedBack = { ...holderMessage, previousStartsAt: holderFacts().startsAt.toISOString() };
+    expect(await back.service.deliverHolderReschedule(movedBack, 'bulk')).toBe('superseded');
   });
 });

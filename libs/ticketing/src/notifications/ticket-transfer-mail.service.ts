@@ -7,10 +7,17 @@ import {
   TransactionRunner,
   TransferMailFacts,
 } from '@app/database';
-import { TicketTransferMessage, ticketTransferMessageId, ticketTransferMessageIdOf } from '@app/messaging/contracts';
+import {
+  TicketHolderRescheduledMessage,
+  ticketHolderRescheduledMessageId,
+  TicketTransferMessage,
+  ticketTransferMessageId,
+  ticketTransferMessageIdOf,
+} from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { RenderedEmail } from './purchase-email.template';
+import { renderHolderRescheduleEmail } from './reschedule-email.template';
 import { sendClaimed, Transaction } from './send-claimed';
 import { ticketImages } from './ticket-images';
 import {
@@ -30,8 +37,9 @@ import { TokenMailOutcome } from './token-mail';
  * nothing was sent); `not-confirmed`: a "withdrawn" notice or a new-date offer of an offer whose own
  * e-mail never went out (nothing to take back; the offer, when it goes, shows the start of then),
  * not sent; or `superseded`: a new-date offer whose recipient was told the current start already
- * (the offer went out after the move, or an earlier move's new-date offer did), or whose ticket no
- * accept can take any more (its performance canceled, the ticket checked in), not sent.
+ * (the offer went out after the move, or an earlier move's new-date offer did), or an offer or
+ * new-date offer whose ticket no accept can take any more (its performance canceled, the ticket
+ * checked in), not sent.
  */
 export type TransferMailOutcome = TokenMailOutcome | 'not-confirmed' | 'superseded';
 
@@ -75,7 +83,8 @@ export class TicketTransferMailService {
   /**
    * Sends the e-mail `message` names, on `stream`. `stale` (nothing sent) for an offer that is no
    * longer pending when its e-mail would go (canceled, declined, expired, or accepted already: it
-   * would offer what is gone), a "received" e-mail once the ticket was canceled or passed on again
+   * would offer what is gone); `superseded` for an offer still pending whose ticket can no longer
+   * be used (its performance canceled, the ticket checked in: no accept would take it); a "received" e-mail once the ticket was canceled or passed on again
    * (its code void), a notice to an account that is gone, and a transfer that no longer exists;
    * `not-confirmed` for a "withdrawn" notice or a new-date offer of an offer never mailed;
    * `superseded` for a new-date offer whose recipient was last told the current start, or whose
@@ -102,6 +111,62 @@ export class TicketTransferMailService {
         manager,
         messageId,
         { ...(await mail.render()), to: { name: mail.to.name, address: mail.to.email }, stream },
+      );
+    });
+  }
+
+  /**
+   * Sends an account holding tickets of a moved performance by accepted transfers its new-date
+   * notice, once per move (`ticket-transfer-holder-rescheduled:<move id>.<holder id>`), on `stream`, naming
+   * the seats it holds when the notice is sent. Decided under the holder's mail lock, then the mail
+   * locks of the transfers it holds them by (in id order), so a "received" e-mail being sent
+   * meanwhile is seen: `stale` when it holds none of them any more (passed on again, canceled);
+   * `superseded` when the performance was canceled, or the start it was last told (its "received"
+   * e-mails, an earlier move's notice: EmailDeliveriesRepository.lastToldHolderStartsAt) is the
+   * current one (a ticket received after the move, two moves before the notices went out, a move
+   * back); `not-confirmed` before any "received" e-mail of them went out (it, when it goes, shows
+   * the start of then); `already-sent` for a redelivery. A "received" e-mail of an earlier mailer
+   * recorded no start: the start before this move (the message's `previousStartsAt`) counts as told.
+   */
+  deliverHolderReschedule(message: TicketHolderRescheduledMessage, stream: MailStream): Promise<TransferMailOutcome> {
+    const messageId = ticketHolderRescheduledMessageId(message.rescheduleId, message.holderId);
+    return this.transactions.run(async (manager) => {
+      await this.deliveries.lockHolderMail(manager, message.holderId);
+      const first = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
+      if (!first) return 'stale';
+      for (const transferId of first.transferIds) await this.deliveries.lockTransferMail(manager, transferId);
+      // Read again after the transfers' locks: what a "received" e-mail or an accept changed meanwhile.
+      const facts = await this.transfers.holderMailFacts(message.holderId, message.performanceId, manager);
+      if (!facts) return 'stale';
+      if (facts.performanceCanceled) return 'superseded';
+      const received = facts.transferIds.map((id) => ticketTransferMessageId(id, 'received'));
+      if (!(await this.deliveries.existsAny(manager, received))) return 'not-confirmed';
+      // A redelivery of one sent already: counted as such, before the news check below.
+      if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
+      const told =
+        (await this.deliveries.lastToldHolderStartsAt(
+          manager,
+          message.holderId,
+          message.performanceId,
+          facts.transferIds,
+        )) ?? new Date(message.previousStartsAt);
+      if (told.getTime() === facts.startsAt.getTime()) return 'superseded';
+      const claimed = await this.deliveries.claim(manager, {
+        messageId,
+        purchaseId: null,
+        recipient: facts.holder.email,
+        startsAt: facts.startsAt,
+      });
+      if (!claimed) return 'already-sent';
+      return sendClaimed(
+        { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
+        manager,
+        messageId,
+        {
+          ...renderHolderRescheduleEmail(facts, told),
+          to: { name: facts.holder.name, address: facts.holder.email },
+          stream,
+        },
       );
     });
   }
@@ -133,6 +198,10 @@ export class TicketTransferMailService {
     switch (message.event) {
       case 'offered':
         if (facts.transfer.status !== 'PENDING') return 'stale';
+        // Pending, but no accept can take it (its show canceled between the offer and this e-mail,
+        // the bulk refund not at its purchase yet; or the ticket checked in): as for a new-date
+        // offer, nothing to offer; the withdrawn notice that follows the refund finds no offer sent.
+        if (!facts.ticketUsable) return 'superseded';
         return {
           to: address,
           render: () => ready(renderTicketTransferOfferEmail(input)),
@@ -172,6 +241,8 @@ export class TicketTransferMailService {
         if (!facts.recipient || !held) return 'stale';
         return {
           to: facts.recipient,
+          // What a new-date notice to the holder compares with (lastToldHolderStartsAt).
+          startsAt: facts.startsAt,
           render: async () => {
             const images = await ticketImages(this.codes, [{ ...held, ...facts.seat }]);
             return { ...renderTicketTransferReceivedEmail(input, images.tickets[0]), attachments: images.attachments };
