@@ -169,6 +169,32 @@ describe('SeatDirectory.warm', () => {
     expect(directory.keptSeats(stadium, [1])).toBeUndefined();
   });
 
+  it('after the rush, counts the loads under way against the free room: two browsed at once evict nothing', async () => {
+    const groupOf = (first: number, count: number): SeatGroupRow => {
+      const list = Array.from({ length: count }, (_, i) => first + i).join(',');
+      return { section: 'A', row: 1, rowLabel: 'A', grade: 'R', price: 900, ids: list, numbers: list, positions: list };
+    };
+    const stadium = { ...performance, id: 8, totalSeats: SEAT_DIRECTORY_MAX_SEATS - 50_000 };
+    const arenas = [
+      { ...performance, id: 9, totalSeats: 30_000 },
+      { ...performance, id: 10, totalSeats: 30_000 },
+    ];
+    const seatGroupsOf = vi.fn(async (id: number) =>
+      id === stadium.id
+        ? [groupOf(1, stadium.totalSeats)]
+        : [groupOf(id * 100_000, arenas.find((arena) => arena.id === id)!.totalSeats)],
+    );
+    const directory = new SeatDirectory({ seatGroupsOf } as unknown as PerformanceRepository);
+    await directory.seats(stadium, [1]);
+    const weekAfterOpening = opensAt + 7 * 24 * 3_600_000;
+    // Each fits the free room alone; the second is warmed while the first still loads.
+    expect(directory.warm(arenas[0], weekAfterOpening)).toBe(true);
+    expect(directory.warm(arenas[1], weekAfterOpening)).toBe(false);
+    await vi.waitFor(() => expect(directory.keptSeats(arenas[0], [900_000])).toHaveLength(1));
+    expect(directory.keptSeats(stadium, [1])).toHaveLength(1);
+    expect(seatGroupsOf).toHaveBeenCalledTimes(2);
+  });
+
   it("drops a performance's older seats version once a newer one loads (a price change: copies read the new one)", async () => {
     const { seatGroupsOf, directory } = directoryOver();
     await directory.seats(performance, [11]);

@@ -130,6 +130,11 @@ class Directory {
 export class SeatDirectory {
   private readonly directories: LRUCache<string, Directory>;
   private readonly loading = new Map<string, Promise<Directory>>();
+  /**
+   * Seats (`totalSeats`) of the loads under way: not in the cache's size yet, but taking room once
+   * they land, so a warm-up after the rush counts them (two browsed at once must not evict).
+   */
+  private loadingSeats = 0;
   /** The newest seats version held, by performance id: a newer one's load drops the older directory. */
   private readonly newestVersions = new Map<number, number>();
 
@@ -163,7 +168,7 @@ export class SeatDirectory {
    * change of the seats version makes them wait again. In the rush (sales opening or opened
    * within that time) the load may evict other performances' directories; after it, a
    * performance still on sale (for weeks, perhaps, and browsed) loads only into room the bound
-   * has free, so browsing never evicts what holds use. A failed load is dropped here: the next
+   * has free (loads under way counted as taken), so browsing never evicts what holds use. A failed load is dropped here: the next
    * {@link seats} loads again and throws what it meets. Answers false when a later call may
    * still load (the rush not come yet, or no room), so the caller asks again on a later read of the
    * same copy; true when there is nothing more to do for it (the load started, held or under way,
@@ -177,7 +182,8 @@ export class SeatDirectory {
     const key = directoryKey(performance);
     if (this.directories.has(key) || this.loading.has(key)) return true;
     const inRush = untilOpen >= -SEAT_DIRECTORY_RUSH_MS;
-    if (!inRush && this.directories.calculatedSize + performance.totalSeats > SEAT_DIRECTORY_MAX_SEATS) return false;
+    const room = SEAT_DIRECTORY_MAX_SEATS - this.directories.calculatedSize - this.loadingSeats;
+    if (!inRush && performance.totalSeats > room) return false;
     this.load(key, performance).catch(() => undefined);
     return true;
   }
@@ -205,8 +211,12 @@ export class SeatDirectory {
           this.directories.set(key, directory);
           return directory;
         })
-        .finally(() => this.loading.delete(key));
+        .finally(() => {
+          this.loading.delete(key);
+          this.loadingSeats -= performance.totalSeats;
+        });
       this.loading.set(key, pending);
+      this.loadingSeats += performance.totalSeats;
     }
     return pending;
   }
