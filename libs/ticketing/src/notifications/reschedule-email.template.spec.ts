@@ -76,6 +76,34 @@ describe('reschedule e-mail template', () => {
     expect(back.text).toContain('Seats:     Section A, row C, seat 7');
     expect(back.text).not.toContain('Passed on');
     expect(back.text).not.toContain('refund');
+    // Its confirmation's code is void since the transfer (409 TicketTransferred at the door): the
+    // valid one came with the "received" e-mail.
+    expect(back.text).not.toContain('keep the QR codes of your confirmation');
+    expect(back.text).toContain(
+      'The ticket passed back to you (Section A, row C, seat 7) stays valid for the new time with the QR code of the e-mail you received it with',
+    );
+    // One seat its buyer never gave, one that came back: each told which QR code to keep.
+    const mixed = renderRescheduleEmail(
+      {
+        ...two,
+        transferredSeats: [],
+        tickets: [
+          {
+            ...two.seats[0],
+            ticketId: '1',
+            purchaseId: receipt.purchaseId,
+            performanceId: 1,
+            seatId: 1,
+            codeVersion: 0,
+          },
+        ],
+      },
+      previous,
+      now,
+    );
+    expect(mixed.text).toContain('Your tickets stay valid for the new time: keep the QR codes of your confirmation.');
+    expect(mixed.text).toContain('The ticket passed back to you (Section A, row C, seat 8)');
+    expect(mixed.html).toContain('The ticket passed back to you (Section A, row C, seat 8)');
   });
 
   it('escapes what the buyer and the operator wrote in HTML', () => {

@@ -9,19 +9,32 @@ import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purcha
  * still open at `now` and no ticket of the purchase was checked in nor transferred (its cancel is
  * refused then), until when they may cancel for a refund. Its seats are those the buyer still
  * holds; a seat someone else holds now by a transfer is named apart ("Passed on"), that account
- * being told by a notice of its own (renderHolderRescheduleEmail).
+ * being told by a notice of its own (renderHolderRescheduleEmail); a seat passed back to the buyer
+ * is told to be kept with the QR code of the "received" e-mail (the confirmation's is void).
  */
 export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt: Date, now: Date): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const before = formatStartTime(previousStartsAt, receipt.timeZone);
   const passedOn = receipt.transferredSeats.map(formatSeat);
   const seats = receipt.seats.map(formatSeat).filter((seat) => !passedOn.includes(seat));
+  // A seat the buyer holds again by a transfer back is not among the receipt's tickets (those never
+  // given): its confirmation's code is void since (409 TicketTransferred), the "received" e-mail's counts.
+  const neverGiven = receipt.tickets.map(formatSeat);
+  const passedBack = receipt.transferred ? seats.filter((seat) => !neverGiven.includes(seat)) : [];
+  const own = seats.filter((seat) => !passedBack.includes(seat));
   const subject = `New date: ${receipt.eventTitle}`;
   const cancelUntil = receipt.performanceCancelUntil;
   const cancelOpen =
     cancelUntil !== null && cancelUntil.getTime() > now.getTime() && !receipt.checkedIn && !receipt.transferred;
   const keep = [
-    ...(seats.length > 0 ? ['Your tickets stay valid for the new time: keep the QR codes of your confirmation.'] : []),
+    ...(own.length > 0 ? ['Your tickets stay valid for the new time: keep the QR codes of your confirmation.'] : []),
+    ...(passedBack.length > 0
+      ? [
+          passedBack.length === 1
+            ? `The ticket passed back to you (${passedBack[0]}) stays valid for the new time with the QR code of the e-mail you received it with: the code of your confirmation no longer admits it.`
+            : `The tickets passed back to you (${passedBack.join('; ')}) stay valid for the new time with the QR codes of the e-mails you received them with: the codes of your confirmation no longer admit them.`,
+        ]
+      : []),
     ...(passedOn.length > 0
       ? [
           passedOn.length === 1
