@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PurchaseReceipt, PurchaseStatus } from '@app/database';
-import { renderRescheduleEmail } from './reschedule-email.template';
+import { HolderMailFacts, PurchaseReceipt, PurchaseStatus } from '@app/database';
+import { renderHolderRescheduleEmail, renderRescheduleEmail } from './reschedule-email.template';
 
 const receipt: PurchaseReceipt = {
   purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
@@ -111,5 +111,37 @@ describe('reschedule e-mail template', () => {
     expect(email.html).toContain('Hello Ana &lt;3,');
     expect(email.html).toContain('<strong>Rock &amp; Night</strong>');
     expect(email.html).not.toContain('Ana <3');
+  });
+
+  it("tells a holder the new start and the one before on the venue's wall clock, only its seats, in plain grammar, no refund", () => {
+    const facts: HolderMailFacts = {
+      holder: { name: 'Bo <b>', email: 'bo@example.test' },
+      eventTitle: 'Rock & Night',
+      venue: 'Olympic Hall',
+      timeZone: 'Asia/Seoul',
+      startsAt: new Date('2027-01-07T10:30:00.000Z'),
+      performanceCanceled: false,
+      seats: [{ section: 'A', row: 3, rowLabel: 'C', number: 8 }],
+      transferIds: ['t1'],
+    };
+    const one = renderHolderRescheduleEmail(facts, previous);
+    expect(one.subject).toBe('New date: Rock & Night');
+    expect(one.text).toContain(
+      'it now starts Thursday, 7 January 2027, 19:30 UTC+09:00 (Asia/Seoul) (it was to start Thursday, 31 December 2026, 20:00 UTC+09:00 (Asia/Seoul))',
+    );
+    expect(one.text).toContain(
+      'The ticket you received stays valid for the new time: keep the QR code of the e-mail you received it with.',
+    );
+    expect(one.text).toContain('Seats:     Section A, row C, seat 8\n');
+    expect(one.text).not.toContain('refund');
+    expect(one.text).not.toContain('ana@example.test');
+    expect(one.html).toContain('Hello Bo &lt;b&gt;,');
+    const two = renderHolderRescheduleEmail(
+      { ...facts, seats: [...facts.seats, { section: 'A', row: 3, rowLabel: 'C', number: 9 }] },
+      previous,
+    );
+    expect(two.text).toContain(
+      'The tickets you received stay valid for the new time: keep the QR codes of the e-mails you received them with.',
+    );
   });
 });

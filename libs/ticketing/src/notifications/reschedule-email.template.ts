@@ -103,7 +103,10 @@ export function renderHolderRescheduleEmail(facts: HolderMailFacts, previousStar
   const before = formatStartTime(previousStartsAt, facts.timeZone);
   const seats = facts.seats.map(formatSeat);
   const subject = `New date: ${facts.eventTitle}`;
-  const keep = `The ${seats.length === 1 ? 'ticket' : 'tickets'} you received stay valid for the new time: keep the QR codes of the e-mails you received them with.`;
+  const keep =
+    seats.length === 1
+      ? 'The ticket you received stays valid for the new time: keep the QR code of the e-mail you received it with.'
+      : 'The tickets you received stay valid for the new time: keep the QR codes of the e-mails you received them with.';
   const text = [
     `Hello ${facts.holder.name},`,
     '',
