@@ -13,6 +13,7 @@ import { TicketTransfersRepository } from './ticket-transfers.repository';
 
 const FIRST_START = new Date('2030-03-01T10:00:00Z');
 const SECOND_START = new Date('2030-03-08T10:00:00Z');
+const THIRD_START = new Date('2030-03-15T10:00:00Z');
 
 /**
  * What the new-date e-mails of a moved performance go by, against PostgreSQL: the start a transfer
@@ -235,5 +236,29 @@ describe('new-date e-mails to offer recipients and ticket holders (real PostgreS
         new TicketTransfersRepository(db).holderMailFacts(holderId, performanceId, manager),
       ),
     ).toBeNull();
+  });
+
+  it('infers the start a "received" e-mail without a recorded start told: the one before the first move after it, else the current one', async () => {
+    // What the tests before left of this performance's moves and the holder's notices.
+    await db.query(`DELETE FROM email_deliveries WHERE message_id LIKE 'ticket-transfer-holder-rescheduled:%'`);
+    await db.query(`DELETE FROM performance_reschedules WHERE performance_id = $1`, [performanceId]);
+    await db.query(`UPDATE performances SET starts_at = $2 WHERE id = $1`, [performanceId, FIRST_START]);
+    await db.query(`DELETE FROM tickets WHERE performance_id = $1`, [performanceId]);
+    const { ticketIds } = await bought([seatIds[0], seatIds[1]]);
+    const early = await transfer(ticketIds[0], 'ACCEPTED');
+    await deliveredWithoutStart(`ticket-transfer-received:${early}`);
+    // Two moves after it, the holder told of neither (no holder notices before the upgrade): it
+    // read the first start, not the one the second move left.
+    await move(SECOND_START);
+    await move(THIRD_START);
+    const told = (transferIds: string[]) =>
+      db.transaction((manager) => deliveries().lastToldHolderStartsAt(manager, holderId, performanceId, transferIds));
+    expect(await told([early])).toEqual(FIRST_START);
+    // A "received" e-mail sent after every move showed the start of now.
+    const late = await transfer(ticketIds[1], 'ACCEPTED');
+    await deliveredWithoutStart(`ticket-transfer-received:${late}`);
+    expect(await told([early, late])).toEqual(THIRD_START);
+    // None went out: nothing told.
+    expect(await told([randomUUID()])).toBeNull();
   });
 });

@@ -153,8 +153,10 @@ export class EmailDeliveriesRepository {
    * accepted transfers `transferIds` was last told by e-mail, as the caller's transaction sees it:
    * the one the latest of their "received" e-mails (`ticket-transfer-received:<transfer id>`) or of
    * its new-date notices of the performance's moves (`ticket-transfer-holder-rescheduled:<move id>.<holder
-   * id>`) recorded. Null when none recorded a start ("received" e-mails sent by a mailer of an
-   * earlier version).
+   * id>`) recorded; when none recorded one ("received" e-mails sent by a mailer of an earlier
+   * version), inferred as for an offer (lastToldTransferStartsAt) from the latest "received"
+   * e-mail: the start before the first move of the performance recorded after it was sent, or, with
+   * no move since, the start of now. Null when no "received" e-mail went out.
    */
   async lastToldHolderStartsAt(
     manager: EntityManager,
@@ -163,15 +165,25 @@ export class EmailDeliveriesRepository {
     transferIds: string[],
   ): Promise<Date | null> {
     // The message ids named one by one (primary-key lookups), not matched by a pattern over the table.
-    const rows: { starts_at: Date }[] = await manager.query(
-      `SELECT d.starts_at FROM email_deliveries d
-        WHERE d.starts_at IS NOT NULL
-          AND d.message_id IN (
-            SELECT 'ticket-transfer-received:' || id FROM unnest($3::text[]) AS id
-            UNION ALL
-            SELECT 'ticket-transfer-holder-rescheduled:' || r.id || '.' || $1::text
-              FROM performance_reschedules r WHERE r.performance_id = $2)
-        ORDER BY d.sent_at DESC LIMIT 1`,
+    const rows: { starts_at: Date | null }[] = await manager.query(
+      `SELECT COALESCE(
+         (SELECT d.starts_at FROM email_deliveries d
+           WHERE d.starts_at IS NOT NULL
+             AND d.message_id IN (
+               SELECT 'ticket-transfer-received:' || id FROM unnest($3::text[]) AS id
+               UNION ALL
+               SELECT 'ticket-transfer-holder-rescheduled:' || r.id || '.' || $1::text
+                 FROM performance_reschedules r WHERE r.performance_id = $2)
+           ORDER BY d.sent_at DESC LIMIT 1),
+         (SELECT COALESCE(
+                   (SELECT r.previous_starts_at FROM performance_reschedules r
+                     WHERE r.performance_id = $2 AND r.requested_at >= d.sent_at
+                     ORDER BY r.id LIMIT 1),
+                   pf.starts_at)
+            FROM email_deliveries d
+            JOIN performances pf ON pf.id = $2
+           WHERE d.message_id IN (SELECT 'ticket-transfer-received:' || id FROM unnest($3::text[]) AS id)
+           ORDER BY d.sent_at DESC LIMIT 1)) AS starts_at`,
       [holderId, performanceId, transferIds],
     );
     return rows[0]?.starts_at ?? null;

@@ -126,7 +126,7 @@ export class TicketTransferMailService {
    * current one (a ticket received after the move, two moves before the notices went out, a move
    * back); `not-confirmed` before any "received" e-mail of them went out (it, when it goes, shows
    * the start of then); `already-sent` for a redelivery. A "received" e-mail of an earlier mailer
-   * recorded no start: the start before this move (the message's `previousStartsAt`) counts as told.
+   * recorded no start: the start it told is inferred from the moves recorded after it was sent.
    */
   deliverHolderReschedule(message: TicketHolderRescheduledMessage, stream: MailStream): Promise<TransferMailOutcome> {
     const messageId = ticketHolderRescheduledMessageId(message.rescheduleId, message.holderId);
@@ -143,6 +143,7 @@ export class TicketTransferMailService {
       if (!(await this.deliveries.existsAny(manager, received))) return 'not-confirmed';
       // A redelivery of one sent already: counted as such, before the news check below.
       if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
+      // Null only with no "received" e-mail sent, answered `not-confirmed` above in this transaction.
       const told =
         (await this.deliveries.lastToldHolderStartsAt(
           manager,
