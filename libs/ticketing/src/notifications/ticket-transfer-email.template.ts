@@ -130,30 +130,13 @@ function offerActions(input: TicketTransferEmailInput): { text: string[]; html: 
  * the account that accepts, and the link holds nothing but the transfer id.
  */
 export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const subject = `${input.sender.name} sent you a ticket for ${input.eventTitle}`;
-  const show = showLines(input);
-  const actions = offerActions(input);
-  const text = [
-    'Hello,',
-    '',
-    `${input.sender.name} (${input.sender.email}) wants to give you a ticket:`,
-    '',
-    ...show.text,
-    '',
-    ...actions.text,
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(subject, [
-    'Hello,',
-    `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) wants to give you a ticket:`,
-    show.html,
-    ...actions.html,
-    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-  ]);
-  return { subject, text, html };
+  const intro = `${input.sender.name} (${input.sender.email}) wants to give you a ticket:`;
+  return offerEmail(
+    input,
+    `${input.sender.name} sent you a ticket for ${input.eventTitle}`,
+    [intro],
+    escapeHtml(intro),
+  );
 }
 
 /**
@@ -163,17 +146,34 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
  * the offer e-mail says. No code, as the offer.
  */
 export function renderTicketTransferRescheduledEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const subject = `New date: the ticket ${input.sender.name} offered you for ${input.eventTitle}`;
-  const show = showLines(input);
-  const actions = offerActions(input);
   const now = formatStartTime(input.startsAt, input.timeZone);
   const before = input.previousStartsAt ? formatStartTime(input.previousStartsAt, input.timeZone) : null;
   const moved = `The performance moved: it now starts ${now}${before === null ? '' : `; it was to start ${before}`}.`;
+  const stands = `${input.sender.name} (${input.sender.email}) offered you a ticket, and the offer still stands.`;
+  return offerEmail(
+    input,
+    `New date: the ticket ${input.sender.name} offered you for ${input.eventTitle}`,
+    [stands, moved],
+    `${escapeHtml(stands)} ${escapeHtml(moved)}`,
+  );
+}
+
+/**
+ * The frame the offer and the offer sent again share: `intro` (text lines; its HTML paragraph
+ * already escaped), then the show, how to accept or decline (offerActions) and the transfer id.
+ */
+function offerEmail(
+  input: TicketTransferEmailInput,
+  subject: string,
+  intro: string[],
+  introHtml: string,
+): RenderedEmail {
+  const show = showLines(input);
+  const actions = offerActions(input);
   const text = [
     'Hello,',
     '',
-    `${input.sender.name} (${input.sender.email}) offered you a ticket, and the offer still stands.`,
-    moved,
+    ...intro,
     '',
     ...show.text,
     '',
@@ -185,7 +185,7 @@ export function renderTicketTransferRescheduledEmail(input: TicketTransferEmailI
   ].join('\n');
   const html = page(subject, [
     'Hello,',
-    `${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) offered you a ticket, and the offer still stands. ${escapeHtml(moved)}`,
+    introHtml,
     show.html,
     ...actions.html,
     `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
