@@ -33,6 +33,7 @@ import { EmailVerification1799300000000 } from './migrations/1799300000000-Email
 import { TicketTransfers1799400000000 } from './migrations/1799400000000-TicketTransfers';
 import { TicketTransferDecline1799450000000 } from './migrations/1799450000000-TicketTransferDecline';
 import { TokenLimitAndTransferIndexes1799470000000 } from './migrations/1799470000000-TokenLimitAndTransferIndexes';
+import { DropRedundantAuthEventsIndex1799520000000 } from './migrations/1799520000000-DropRedundantAuthEventsIndex';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -74,4 +75,5 @@ export const MIGRATIONS: Function[] = [
   TicketTransfers1799400000000,
   TicketTransferDecline1799450000000,
   TokenLimitAndTransferIndexes1799470000000,
+  DropRedundantAuthEventsIndex1799520000000,
 ];

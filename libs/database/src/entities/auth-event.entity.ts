@@ -30,7 +30,9 @@ export enum AuthEventType {
 /**
  * An append-only audit trail of security-relevant account events. Also what the mailed-token limit
  * counts, by account, type and time (`auth_events_user_type_created_idx`, migration
- * TokenLimitAndTransferIndexes1799470000000).
+ * TokenLimitAndTransferIndexes1799470000000), the one index of the table: it leads with the account,
+ * so it also finds an account's events for the cascade of its deletion (the index by account alone
+ * was dropped, DropRedundantAuthEventsIndex1799520000000).
  */
 @Entity('auth_events')
 @Index('auth_events_user_type_created_idx', ['userId', 'type', 'createdAt'])
@@ -38,7 +40,6 @@ export class AuthEventEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   id: string;
 
-  @Index('auth_events_user_id_idx')
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
