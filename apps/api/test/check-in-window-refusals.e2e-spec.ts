@@ -3,7 +3,7 @@ import { Role } from '@app/auth';
 import { PurchaseRepository } from '@app/database';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { formatLocalDateTime } from '@app/ticketing';
-import { caller, flushPurchases, hold, persisted } from './purchase-helpers';
+import { beforeTime, caller, flushPurchases, hold, persisted } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 const HOUR_MS = 3_600_000;
@@ -68,12 +68,15 @@ describe('check-in window refusals (real PostgreSQL and Redis)', () => {
     return { purchaseId: bought.json().id, ticket: listed.json().items[0] };
   }
 
-  /** Moves performance `id` to start at `startsAt` (PATCH, as an operator would). */
+  /**
+   * Moves performance `id` to start at `startsAt` (PATCH, as an operator would). A start already
+   * past is set as an operator set it before it came: a move into the past is refused, so the api's
+   * Clock stands just before it for the PATCH.
+   */
   async function moveStart(id: number, startsAt: Date): Promise<void> {
-    const moved = await call('PATCH', `/performances/${id}`, {
-      body: { startsAt: startsAt.toISOString() },
-      session: admin,
-    });
+    const moved = await beforeTime(api.app, startsAt, () =>
+      call('PATCH', `/performances/${id}`, { body: { startsAt: startsAt.toISOString() }, session: admin }),
+    );
     expect(moved.statusCode, moved.body).toBe(200);
   }
 

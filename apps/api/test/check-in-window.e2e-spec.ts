@@ -10,7 +10,7 @@ import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { formatLocalDateTime, performanceKeys } from '@app/ticketing';
 import { ApiModule } from '../src/api.module';
 import { createApiApp } from '../src/bootstrap';
-import { caller, flushPurchases, hold } from './purchase-helpers';
+import { beforeTime, caller, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
 const MINUTE_MS = 60_000;
@@ -55,10 +55,10 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
 
   /** Moves the performance's start (PATCH, as an operator would) and answers the new start. */
   async function moveStart(startsAt: Date): Promise<Date> {
-    const moved = await call('PATCH', `/performances/${performanceId}`, {
-      body: { startsAt: startsAt.toISOString() },
-      session: admin,
-    });
+    // A move into the past is refused: a start already past is set as before it came.
+    const moved = await beforeTime(api.app, startsAt, () =>
+      call('PATCH', `/performances/${performanceId}`, { body: { startsAt: startsAt.toISOString() }, session: admin }),
+    );
     expect(moved.statusCode, moved.body).toBe(200);
     return startsAt;
   }

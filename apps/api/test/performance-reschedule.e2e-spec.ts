@@ -210,4 +210,30 @@ describe('a performance that moves: its confirmed buyers get one new-date notice
     ]);
     expect(rows).toEqual([]);
   });
+
+  it('refuses a move of a sold show to a time already past: 400, nothing moved, no buyer told', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    await buy(performance, buyer, 0);
+    const before = (await call('GET', `/performances/${performance.id}`)).json().startsAt;
+    for (const startsAt of [new Date(Date.now() - 60_000).toISOString(), '2020-01-01T00:00:00Z']) {
+      const refused = await call('PATCH', `/performances/${performance.id}`, { session: admin, body: { startsAt } });
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json().message).toMatch(
+        /^startsAt must be in the future: a performance is not moved to a time already past/,
+      );
+    }
+    // The start sent back as it is stays no move, and is answered.
+    const unchanged = await call('PATCH', `/performances/${performance.id}`, {
+      session: admin,
+      body: { startsAt: before },
+    });
+    expect(unchanged.statusCode, unchanged.body).toBe(200);
+    expect((await call('GET', `/performances/${performance.id}`)).json().startsAt).toBe(before);
+    const rows = await dataSourceOf(relay).query('SELECT 1 FROM performance_reschedules WHERE performance_id = $1', [
+      performance.id,
+    ]);
+    expect(rows).toEqual([]);
+    expect(await queueAllNotices()).toBe(0);
+  });
 });

@@ -1,7 +1,8 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
+import { Clock } from '@app/core';
 import { TestSession } from '@app/testing';
 import { Hold, HoldService, PurchaseFlusher } from '@app/ticketing';
 
@@ -14,6 +15,21 @@ export function caller(app: NestFastifyApplication) {
       payload: options.body,
       headers: { ...options.session?.headers, ...options.headers },
     });
+}
+
+/**
+ * Runs `request` with `app`'s Clock standing 1 ms before `at` when `at` is not ahead, as when an
+ * operator acted before that time came (a performance is moved only to a start still ahead); else
+ * on the real clock. For tests that need a performance whose start has passed.
+ */
+export async function beforeTime<T>(app: INestApplicationContext, at: Date, request: () => Promise<T>): Promise<T> {
+  if (at.getTime() > Date.now()) return request();
+  const clock = vi.spyOn(app.get(Clock), 'now').mockImplementation(() => new Date(at.getTime() - 1));
+  try {
+    return await request();
+  } finally {
+    clock.mockRestore();
+  }
 }
 
 /** Days from now a performance of doorsOpenNow starts. */

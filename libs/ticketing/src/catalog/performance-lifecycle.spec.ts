@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertLifecycle } from './performance.service';
+import { assertLifecycle, assertMovedToFuture } from './performance.service';
 
 const at = (iso: string) => new Date(iso);
 const base = {
@@ -40,5 +40,24 @@ describe('assertLifecycle', () => {
     expect(() => assertLifecycle(moved, new Set(['salesOpenAt', 'salesCloseAt']))).toThrow(
       expect.objectContaining({ message: 'cancelUntil must not be after startsAt' }),
     );
+  });
+});
+
+describe('assertMovedToFuture', () => {
+  const now = at('2030-03-01T12:00:00Z');
+  const current = at('2030-03-01T10:00:00Z');
+
+  it('lets a start move to any time after now, and a start sent back unchanged even when it is past', () => {
+    expect(() => assertMovedToFuture(current, at('2030-03-01T12:00:00.001Z'), now)).not.toThrow();
+    expect(() => assertMovedToFuture(current, at('2030-03-01T10:00:00Z'), now)).not.toThrow();
+    expect(() => assertMovedToFuture(current, undefined, now)).not.toThrow();
+  });
+
+  it('refuses a move to now or before, saying what now is', () => {
+    for (const startsAt of [now, at('2030-03-01T11:00:00Z'), at('2020-01-01T00:00:00Z')]) {
+      expect(() => assertMovedToFuture(current, startsAt, now)).toThrow(
+        'startsAt must be in the future: a performance is not moved to a time already past (it is 2030-03-01T12:00:00.000Z)',
+      );
+    }
   });
 });

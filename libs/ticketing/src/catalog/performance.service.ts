@@ -224,6 +224,7 @@ export class PerformanceService {
       id,
       (row) => {
         if (row.status === 'CANCELED') throw new PerformanceCanceledError(id);
+        assertMovedToFuture(row.startsAt, changes.startsAt, this.clock.now());
         const next = { ...pickLifecycle(row), ...changes };
         const kept = new Set(
           (Object.keys(pickLifecycle(row)) as (keyof LifecycleTimes)[]).filter((field) => !(field in changes)),
@@ -411,6 +412,21 @@ function pickLifecycle(row: PricedPerformance): LifecycleTimes {
     salesCloseAt: row.salesCloseAt,
     cancelUntil: row.cancelUntil,
   };
+}
+
+/**
+ * A performance moves only to a start still ahead: its buyers are told the new date
+ * (`purchase.rescheduled`), and a show moved into the past would be announced for a time that has
+ * gone. `startsAt` the same as `current` (a client sending every field back) is no move, whenever
+ * it is. Throws DomainError 'invalid' (InvalidSalesWindow).
+ */
+export function assertMovedToFuture(current: Date, startsAt: Date | undefined, now: Date): void {
+  if (!startsAt || startsAt.getTime() === current.getTime() || startsAt.getTime() > now.getTime()) return;
+  throw new DomainError(
+    'invalid',
+    'InvalidSalesWindow',
+    `startsAt must be in the future: a performance is not moved to a time already past (it is ${now.toISOString()})`,
+  );
 }
 
 /**

@@ -242,15 +242,15 @@ describe('TicketTransferService', () => {
     await expect(
       service({ decline: { outcome: 'NOT_FOUND' } }).subject.decline('buyer', TRANSFER),
     ).rejects.toBeInstanceOf(NotFoundError);
-    for (const [status, code] of [
-      [TicketTransferStatus.Declined, 'TransferDeclined'],
-      [TicketTransferStatus.Accepted, 'TransferAccepted'],
-      [TicketTransferStatus.Canceled, 'TransferCanceled'],
-      [TicketTransferStatus.Expired, 'TransferExpired'],
+    for (const [status, code, message] of [
+      [TicketTransferStatus.Declined, 'TransferDeclined', 'transfer is no longer pending: it was declined'],
+      [TicketTransferStatus.Accepted, 'TransferAccepted', 'transfer is no longer pending: it was accepted already'],
+      [TicketTransferStatus.Canceled, 'TransferCanceled', 'transfer is no longer pending: it was canceled'],
+      [TicketTransferStatus.Expired, 'TransferExpired', 'transfer is no longer pending: it expired'],
     ] as const) {
       await expect(
         service({ decline: { outcome: 'NOT_PENDING', status } }).subject.decline('friend', TRANSFER),
-      ).rejects.toMatchObject({ code, details: { status } });
+      ).rejects.toMatchObject({ code, message, details: { status } });
     }
   });
 

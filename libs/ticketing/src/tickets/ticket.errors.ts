@@ -199,9 +199,12 @@ export class TransferNotPendingError extends DomainError {
       EXPIRED: 'TransferExpired',
       DECLINED: 'TransferDeclined',
     }[status];
-    const words = { ACCEPTED: 'accepted already', CANCELED: 'canceled', EXPIRED: 'expired', DECLINED: 'declined' }[
-      status
-    ];
-    super('conflict', code, `transfer is no longer pending: it was ${words}`, { status });
+    const words = {
+      ACCEPTED: 'it was accepted already',
+      CANCELED: 'it was canceled',
+      EXPIRED: 'it expired',
+      DECLINED: 'it was declined',
+    }[status];
+    super('conflict', code, `transfer is no longer pending: ${words}`, { status });
   }
 }
