@@ -21,7 +21,8 @@ import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
-import { RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
+import { RenderedEmail } from './email-layout';
+import { renderPurchaseEmail } from './purchase-email.template';
 import { ticketImages } from './ticket-images';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */

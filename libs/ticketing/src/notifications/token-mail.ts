@@ -1,6 +1,6 @@
 import type { EmailDeliveriesRepository, TransactionRunner } from '@app/database';
 import { Mailer, MailStream } from './mailer.port';
-import { RenderedEmail } from './purchase-email.template';
+import { RenderedEmail } from './email-layout';
 import { sendClaimed } from './send-claimed';
 
 /**
