@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Env } from '@app/config';
@@ -17,11 +16,10 @@ import {
   emailVerificationMailKey,
   emailVerificationMessageId,
   ROUTING,
-  sealMailToken,
 } from '@app/messaging/contracts';
 import { ACCOUNT_GONE, AccountsService, SignupInput } from './accounts.service';
 import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
-import { MAIL_TOKEN_LIMITS, newMailToken } from './mail-token';
+import { newMailTokenRequest } from './mail-token';
 import { hashToken } from './token.service';
 
 /**
@@ -90,32 +88,17 @@ export class EmailVerificationService {
 
   /** Stores a new token for `userId` and writes its e-mail's outbox row, in `manager`'s transaction when given. */
   private issue(userId: string, manager?: EntityManager): Promise<EmailVerificationIssue> {
-    const { token, tokenHash } = newMailToken();
-    const verificationId = randomUUID();
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000);
-    return this.tokens.issue(
+    const { requestId: verificationId, request } = newMailTokenRequest(
+      this.mailKey,
+      this.clock.now(),
+      this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000,
       {
-        userId,
-        verificationId,
-        tokenHash,
-        expiresAt,
-        now,
-        maxLiveTokens: MAIL_TOKEN_LIMITS.liveTokens,
-        maxIssued: MAIL_TOKEN_LIMITS.issuedPerWindow,
-        windowMs: MAIL_TOKEN_LIMITS.windowMs,
-        message: {
-          messageId: emailVerificationMessageId(verificationId),
-          routingKey: ROUTING.emailVerification,
-          payload: {
-            type: EMAIL_VERIFICATION_TYPE,
-            verificationId,
-            sealedToken: sealMailToken(this.mailKey, verificationId, token),
-            expiresAt: expiresAt.toISOString(),
-          },
-        },
+        type: EMAIL_VERIFICATION_TYPE,
+        idField: 'verificationId',
+        routingKey: ROUTING.emailVerification,
+        messageId: emailVerificationMessageId,
       },
-      manager,
     );
+    return this.tokens.issue({ userId, verificationId, ...request }, manager);
   }
 }
