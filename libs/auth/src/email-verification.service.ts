@@ -19,8 +19,16 @@ import {
 } from '@app/messaging/contracts';
 import { ACCOUNT_GONE, AccountsService, SignupInput } from './accounts.service';
 import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
-import { newMailTokenRequest } from './mail-token';
+import { MailTokenKind, newMailTokenRequest } from './mail-token';
 import { hashToken } from './token.service';
+
+/** A verification request's outbox message: an `EmailVerificationMessage` of `@app/messaging/contracts`. */
+const VERIFICATION_MAIL: MailTokenKind = {
+  type: EMAIL_VERIFICATION_TYPE,
+  idField: 'verificationId',
+  routingKey: ROUTING.emailVerification,
+  messageId: emailVerificationMessageId,
+};
 
 /**
  * Confirming an account's e-mail address: signup, and a later request, store a single-use token
@@ -88,16 +96,12 @@ export class EmailVerificationService {
 
   /** Stores a new token for `userId` and writes its e-mail's outbox row, in `manager`'s transaction when given. */
   private issue(userId: string, manager?: EntityManager): Promise<EmailVerificationIssue> {
+    const ttlMs = this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000;
     const { requestId: verificationId, request } = newMailTokenRequest(
+      VERIFICATION_MAIL,
       this.mailKey,
       this.clock.now(),
-      this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000,
-      {
-        type: EMAIL_VERIFICATION_TYPE,
-        idField: 'verificationId',
-        routingKey: ROUTING.emailVerification,
-        messageId: emailVerificationMessageId,
-      },
+      ttlMs,
     );
     return this.tokens.issue({ userId, verificationId, ...request }, manager);
   }

@@ -23,6 +23,17 @@ function newMailToken(): { token: string; tokenHash: string } {
 }
 
 /**
+ * The outbox message of one kind of mailed token: its contract's `type`, the payload field naming
+ * the request (`resetId`, `verificationId`), its routing key and its message id.
+ */
+export interface MailTokenKind {
+  type: string;
+  idField: string;
+  routingKey: string;
+  messageId: (requestId: string) => string;
+}
+
+/**
  * A new mailed token's request of one kind, as its repository's `issue` stores it (the account
  * aside): a fresh token (only its SHA-256 kept) valid `ttlMs` milliseconds from `now`, within
  * MAIL_TOKEN_LIMITS, and its e-mail's outbox message: of `kind.type`, naming the request by a fresh
@@ -30,10 +41,10 @@ function newMailToken(): { token: string; tokenHash: string } {
  * (only the api and the mailer open it) and the expiry (RFC 3339).
  */
 export function newMailTokenRequest(
+  kind: MailTokenKind,
   mailKey: Buffer,
   now: Date,
   ttlMs: number,
-  kind: { type: string; idField: string; routingKey: string; messageId: (requestId: string) => string },
 ): { requestId: string; request: SingleUseTokenRequest } {
   const { token, tokenHash } = newMailToken();
   const requestId = randomUUID();

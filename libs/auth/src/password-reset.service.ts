@@ -12,9 +12,17 @@ import {
 import { PASSWORD_RESET_TYPE, passwordResetMailKey, passwordResetMessageId, ROUTING } from '@app/messaging/contracts';
 import { normalizeEmail } from './accounts.service';
 import { InvalidResetTokenError } from './auth.errors';
-import { newMailTokenRequest } from './mail-token';
+import { MailTokenKind, newMailTokenRequest } from './mail-token';
 import { PasswordHasher } from './password-hasher';
 import { hashToken } from './token.service';
+
+/** A reset request's outbox message: a `PasswordResetMessage` of `@app/messaging/contracts`. */
+const RESET_MAIL: MailTokenKind = {
+  type: PASSWORD_RESET_TYPE,
+  idField: 'resetId',
+  routingKey: ROUTING.passwordReset,
+  messageId: passwordResetMessageId,
+};
 
 /**
  * Password reset by e-mail: a request stores a single-use token (its SHA-256 only; per account
@@ -51,17 +59,8 @@ export class PasswordResetService {
    * the others keep working) and its e-mail goes out.
    */
   async request(email: string): Promise<void> {
-    const { requestId: resetId, request } = newMailTokenRequest(
-      this.mailKey,
-      this.clock.now(),
-      this.env.PASSWORD_RESET_TTL_MINUTES * 60_000,
-      {
-        type: PASSWORD_RESET_TYPE,
-        idField: 'resetId',
-        routingKey: ROUTING.passwordReset,
-        messageId: passwordResetMessageId,
-      },
-    );
+    const ttlMs = this.env.PASSWORD_RESET_TTL_MINUTES * 60_000;
+    const { requestId: resetId, request } = newMailTokenRequest(RESET_MAIL, this.mailKey, this.clock.now(), ttlMs);
     const key = emailKey(normalizeEmail(email));
     await this.resets.issue({ emailKey: key, emailHash: hashToken(key), resetId, ...request });
   }
