@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Env } from '@app/config';
@@ -17,12 +16,19 @@ import {
   emailVerificationMailKey,
   emailVerificationMessageId,
   ROUTING,
-  sealMailToken,
 } from '@app/messaging/contracts';
 import { ACCOUNT_GONE, AccountsService, SignupInput } from './accounts.service';
 import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
-import { MAIL_TOKEN_LIMITS, newMailToken } from './mail-token';
+import { MailTokenKind, newMailTokenRequest } from './mail-token';
 import { hashToken } from './token.service';
+
+/** A verification request's outbox message: an `EmailVerificationMessage` of `@app/messaging/contracts`. */
+const VERIFICATION_MAIL: MailTokenKind = {
+  type: EMAIL_VERIFICATION_TYPE,
+  idField: 'verificationId',
+  routingKey: ROUTING.emailVerification,
+  messageId: emailVerificationMessageId,
+};
 
 /**
  * Confirming an account's e-mail address: signup, and a later request, store a single-use token
@@ -90,32 +96,13 @@ export class EmailVerificationService {
 
   /** Stores a new token for `userId` and writes its e-mail's outbox row, in `manager`'s transaction when given. */
   private issue(userId: string, manager?: EntityManager): Promise<EmailVerificationIssue> {
-    const { token, tokenHash } = newMailToken();
-    const verificationId = randomUUID();
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000);
-    return this.tokens.issue(
-      {
-        userId,
-        verificationId,
-        tokenHash,
-        expiresAt,
-        now,
-        maxLiveTokens: MAIL_TOKEN_LIMITS.liveTokens,
-        maxIssued: MAIL_TOKEN_LIMITS.issuedPerWindow,
-        windowMs: MAIL_TOKEN_LIMITS.windowMs,
-        message: {
-          messageId: emailVerificationMessageId(verificationId),
-          routingKey: ROUTING.emailVerification,
-          payload: {
-            type: EMAIL_VERIFICATION_TYPE,
-            verificationId,
-            sealedToken: sealMailToken(this.mailKey, verificationId, token),
-            expiresAt: expiresAt.toISOString(),
-          },
-        },
-      },
-      manager,
+    const ttlMs = this.env.EMAIL_VERIFICATION_TTL_HOURS * 3_600_000;
+    const { requestId: verificationId, request } = newMailTokenRequest(
+      VERIFICATION_MAIL,
+      this.mailKey,
+      this.clock.now(),
+      ttlMs,
     );
+    return this.tokens.issue({ userId, verificationId, ...request }, manager);
   }
 }

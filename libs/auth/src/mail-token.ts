@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { SingleUseTokenRequest } from '@app/database';
+import { sealMailToken } from '@app/messaging/contracts';
 import { hashToken } from './token.service';
 
 /** Random bytes of a single-use token mailed to an account; sent as base64url (43 characters). */
@@ -15,7 +17,57 @@ export const MAIL_TOKEN_BYTES = 32;
 export const MAIL_TOKEN_LIMITS = { liveTokens: 3, issuedPerWindow: 3, windowMs: 15 * 60_000 };
 
 /** A fresh single-use token to mail, and its SHA-256 (hex): all that is stored of it. */
-export function newMailToken(): { token: string; tokenHash: string } {
+function newMailToken(): { token: string; tokenHash: string } {
   const token = randomBytes(MAIL_TOKEN_BYTES).toString('base64url');
   return { token, tokenHash: hashToken(token) };
+}
+
+/**
+ * The outbox message of one kind of mailed token: its contract's `type`, the payload field naming
+ * the request (`resetId`, `verificationId`), its routing key and its message id.
+ */
+export interface MailTokenKind {
+  type: string;
+  idField: string;
+  routingKey: string;
+  messageId: (requestId: string) => string;
+}
+
+/**
+ * A new mailed token's request of one kind, as its repository's `issue` stores it (the account
+ * aside): a fresh token (only its SHA-256 kept) valid `ttlMs` milliseconds from `now`, within
+ * MAIL_TOKEN_LIMITS, and its e-mail's outbox message: of `kind.type`, naming the request by a fresh
+ * UUID (`requestId`, under `kind.idField`), with the token sealed under `mailKey` for that request
+ * (only the api and the mailer open it) and the expiry (RFC 3339).
+ */
+export function newMailTokenRequest(
+  kind: MailTokenKind,
+  mailKey: Buffer,
+  now: Date,
+  ttlMs: number,
+): { requestId: string; request: SingleUseTokenRequest } {
+  const { token, tokenHash } = newMailToken();
+  const requestId = randomUUID();
+  const expiresAt = new Date(now.getTime() + ttlMs);
+  return {
+    requestId,
+    request: {
+      tokenHash,
+      expiresAt,
+      now,
+      maxLiveTokens: MAIL_TOKEN_LIMITS.liveTokens,
+      maxIssued: MAIL_TOKEN_LIMITS.issuedPerWindow,
+      windowMs: MAIL_TOKEN_LIMITS.windowMs,
+      message: {
+        messageId: kind.messageId(requestId),
+        routingKey: kind.routingKey,
+        payload: {
+          type: kind.type,
+          [kind.idField]: requestId,
+          sealedToken: sealMailToken(mailKey, requestId, token),
+          expiresAt: expiresAt.toISOString(),
+        },
+      },
+    },
+  };
 }

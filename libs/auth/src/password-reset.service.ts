@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock, emailKey } from '@app/core';
@@ -10,18 +9,20 @@ import {
   TransactionRunner,
   UsersRepository,
 } from '@app/database';
-import {
-  PASSWORD_RESET_TYPE,
-  passwordResetMailKey,
-  passwordResetMessageId,
-  ROUTING,
-  sealMailToken,
-} from '@app/messaging/contracts';
+import { PASSWORD_RESET_TYPE, passwordResetMailKey, passwordResetMessageId, ROUTING } from '@app/messaging/contracts';
 import { normalizeEmail } from './accounts.service';
 import { InvalidResetTokenError } from './auth.errors';
-import { MAIL_TOKEN_LIMITS, newMailToken } from './mail-token';
+import { MailTokenKind, newMailTokenRequest } from './mail-token';
 import { PasswordHasher } from './password-hasher';
 import { hashToken } from './token.service';
+
+/** A reset request's outbox message: a `PasswordResetMessage` of `@app/messaging/contracts`. */
+const RESET_MAIL: MailTokenKind = {
+  type: PASSWORD_RESET_TYPE,
+  idField: 'resetId',
+  routingKey: ROUTING.passwordReset,
+  messageId: passwordResetMessageId,
+};
 
 /**
  * Password reset by e-mail: a request stores a single-use token (its SHA-256 only; per account
@@ -58,32 +59,10 @@ export class PasswordResetService {
    * the others keep working) and its e-mail goes out.
    */
   async request(email: string): Promise<void> {
-    const { token, tokenHash } = newMailToken();
-    const resetId = randomUUID();
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + this.env.PASSWORD_RESET_TTL_MINUTES * 60_000);
+    const ttlMs = this.env.PASSWORD_RESET_TTL_MINUTES * 60_000;
+    const { requestId: resetId, request } = newMailTokenRequest(RESET_MAIL, this.mailKey, this.clock.now(), ttlMs);
     const key = emailKey(normalizeEmail(email));
-    await this.resets.issue({
-      emailKey: key,
-      emailHash: hashToken(key),
-      resetId,
-      tokenHash,
-      expiresAt,
-      now,
-      maxLiveTokens: MAIL_TOKEN_LIMITS.liveTokens,
-      maxIssued: MAIL_TOKEN_LIMITS.issuedPerWindow,
-      windowMs: MAIL_TOKEN_LIMITS.windowMs,
-      message: {
-        messageId: passwordResetMessageId(resetId),
-        routingKey: ROUTING.passwordReset,
-        payload: {
-          type: PASSWORD_RESET_TYPE,
-          resetId,
-          sealedToken: sealMailToken(this.mailKey, resetId, token),
-          expiresAt: expiresAt.toISOString(),
-        },
-      },
-    });
+    await this.resets.issue({ emailKey: key, emailHash: hashToken(key), resetId, ...request });
   }
 
   /**

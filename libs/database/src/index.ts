@@ -69,6 +69,7 @@ export { PasswordResetRequestEntity } from './entities/password-reset-request.en
 export { PasswordResetTokenEntity } from './entities/password-reset-token.entity';
 export { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
 export type { NewPasswordReset } from './repositories/password-reset-tokens.repository';
+export type { SingleUseTokenRequest } from './repositories/single-use-tokens';
 export { EmailVerificationTokenEntity } from './entities/email-verification-token.entity';
 export { EmailVerificationTokensRepository } from './repositories/email-verification-tokens.repository';
 export type { EmailVerificationIssue, NewEmailVerification } from './repositories/email-verification-tokens.repository';

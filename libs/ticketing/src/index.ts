@@ -129,7 +129,8 @@ export type { TransferMailOutcome } from './notifications/ticket-transfer-mail.s
 export type { TokenMailOutcome } from './notifications/token-mail';
 export { RescheduleNotices, RescheduleNoticesModule } from './notifications/reschedule-notices';
 export { renderPurchaseEmail } from './notifications/purchase-email.template';
-export type { EmailTicket, RenderedEmail } from './notifications/purchase-email.template';
+export type { EmailTicket } from './notifications/purchase-email.template';
+export type { RenderedEmail } from './notifications/email-layout';
 export { renderTicketQr } from './notifications/ticket-qr';
 export {
   canonicalTimeZone,

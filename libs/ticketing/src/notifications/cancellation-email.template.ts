@@ -1,5 +1,6 @@
 import type { PurchaseReceipt } from '@app/database';
-import { escapeHtml, formatAmount, formatSeat, formatStartTime, RenderedEmail } from './purchase-email.template';
+import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
+import { formatAmount, formatSeat, formatStartTime } from './purchase-email.template';
 
 /**
  * The notice that follows a confirmation when the purchase is canceled or refunded: which
@@ -25,52 +26,33 @@ export function renderCancellationEmail(
   const amount = formatAmount(receipt.amount, receipt.currency);
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const seats = receipt.seats.map(formatSeat);
-  const subject = `Canceled: your tickets for ${receipt.eventTitle}`;
   const called = byCalledOff ? receipt.performanceCancellation : null;
   const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
   const canceledBy = byBoxOffice && !called ? ' by the box office' : '';
 
-  const text = [
-    `Hello ${receipt.buyerName},`,
-    '',
-    `your purchase for ${receipt.eventTitle} was canceled${canceledBy} and its amount refunded.`,
-    confirmed
-      ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.'
-      : 'No tickets will be issued for it.',
-    ...(calledOff ? ['', calledOff] : []),
-    '',
-    `Event:     ${receipt.eventTitle}`,
-    `Venue:     ${receipt.venue}`,
-    `When:      ${when}`,
-    `Seats:     ${seats.join('; ')}`,
-    `Refund:    ${amount}`,
-    `Canceled:  ${canceled}`,
-    `Purchase:  ${receipt.purchaseId}`,
-    '',
-    'boxoffice',
-    '',
-  ].join('\n');
-
-  const seatItems = seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('');
-  const html = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p>Hello ${escapeHtml(receipt.buyerName)},</p>
-<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy} and its amount refunded.
-${confirmed ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.' : 'No tickets will be issued for it.'}</p>
-${calledOff ? `<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>\n` : ''}<table cellpadding="4">
-<tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
-<tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
-<tr><th align="left">When</th><td>${escapeHtml(when)}</td></tr>
-<tr><th align="left">Seats</th><td><ul>${seatItems}</ul></td></tr>
-<tr><th align="left">Refund</th><td>${escapeHtml(amount)}</td></tr>
-<tr><th align="left">Canceled</th><td>${escapeHtml(canceled)}</td></tr>
-<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
-</table>
-<p>boxoffice</p>
-</body>
-</html>
-`;
-  return { subject, text, html };
+  const voided = confirmed
+    ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.'
+    : 'No tickets will be issued for it.';
+  return factsEmail({
+    subject: `Canceled: your tickets for ${receipt.eventTitle}`,
+    name: receipt.buyerName,
+    intro: {
+      text: [
+        `your purchase for ${receipt.eventTitle} was canceled${canceledBy} and its amount refunded.`,
+        voided,
+        ...(calledOff ? ['', calledOff] : []),
+      ],
+      html: `<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy} and its amount refunded.
+${voided}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>` : ''}`,
+    },
+    facts: [
+      { label: 'Event', value: receipt.eventTitle },
+      { label: 'Venue', value: receipt.venue },
+      { label: 'When', value: when },
+      { label: 'Seats', value: seats },
+      { label: 'Refund', value: amount },
+      { label: 'Canceled', value: canceled },
+      { label: 'Purchase', value: receipt.purchaseId, code: true },
+    ],
+  });
 }

@@ -6,13 +6,12 @@ import {
   emailVerificationMailKey,
   EmailVerificationMessage,
   emailVerificationMessageId,
-  openMailToken,
 } from '@app/messaging/contracts';
 import { renderEmailVerificationEmail } from './email-verification-email.template';
 import { Mailer } from './mailer.port';
-import { sendTokenMailOnce, TokenMailOutcome } from './token-mail';
+import { sendTokenMail, TokenMailOutcome } from './token-mail';
 
-/** Sends the "confirm your e-mail address" e-mail of a verification request, once (see `sendTokenMailOnce`). */
+/** Sends the "confirm your e-mail address" e-mail of a verification request, once (see `sendTokenMail`). */
 @Injectable()
 export class EmailVerificationMailService {
   private readonly key: Buffer;
@@ -35,19 +34,22 @@ export class EmailVerificationMailService {
    * key (a TICKET_SIGNING_SECRET different from the api's).
    */
   async deliver(message: EmailVerificationMessage): Promise<TokenMailOutcome> {
-    const recipient = await this.tokens.recipientOfLive(message.verificationId, this.clock.now());
-    if (!recipient) return 'stale';
-    const token = openMailToken(this.key, message.verificationId, message.sealedToken);
-    return sendTokenMailOnce(
+    return sendTokenMail(
       {
         deliveries: this.deliveries,
         transactions: this.transactions,
         mailer: this.mailer,
         mailFrom: this.env.MAIL_FROM,
       },
-      emailVerificationMessageId(message.verificationId),
-      recipient,
-      () =>
+      this.tokens,
+      this.clock.now(),
+      {
+        id: message.verificationId,
+        key: this.key,
+        sealedToken: message.sealedToken,
+        messageId: emailVerificationMessageId(message.verificationId),
+      },
+      (recipient, token) =>
         renderEmailVerificationEmail({
           ...recipient,
           token,

@@ -2,20 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock } from '@app/core';
 import { EmailDeliveriesRepository, PasswordResetTokensRepository, TransactionRunner } from '@app/database';
-import {
-  openMailToken,
-  passwordResetMailKey,
-  PasswordResetMessage,
-  passwordResetMessageId,
-} from '@app/messaging/contracts';
+import { passwordResetMailKey, PasswordResetMessage, passwordResetMessageId } from '@app/messaging/contracts';
 import { Mailer } from './mailer.port';
 import { renderPasswordResetEmail } from './password-reset-email.template';
-import { sendTokenMailOnce, TokenMailOutcome } from './token-mail';
+import { sendTokenMail, TokenMailOutcome } from './token-mail';
 
 /** What became of a password-reset e-mail; see {@link TokenMailOutcome}. */
 export type PasswordResetDeliveryOutcome = TokenMailOutcome;
 
-/** Sends the e-mail of a password-reset request, once (see `sendTokenMailOnce`). */
+/** Sends the e-mail of a password-reset request, once (see `sendTokenMail`). */
 @Injectable()
 export class PasswordResetMailService {
   private readonly key: Buffer;
@@ -37,19 +32,22 @@ export class PasswordResetMailService {
    * token does not open with this process's key (a TICKET_SIGNING_SECRET different from the api's).
    */
   async deliver(message: PasswordResetMessage): Promise<PasswordResetDeliveryOutcome> {
-    const recipient = await this.resets.recipientOfLive(message.resetId, this.clock.now());
-    if (!recipient) return 'stale';
-    const token = openMailToken(this.key, message.resetId, message.sealedToken);
-    return sendTokenMailOnce(
+    return sendTokenMail(
       {
         deliveries: this.deliveries,
         transactions: this.transactions,
         mailer: this.mailer,
         mailFrom: this.env.MAIL_FROM,
       },
-      passwordResetMessageId(message.resetId),
-      recipient,
-      () =>
+      this.resets,
+      this.clock.now(),
+      {
+        id: message.resetId,
+        key: this.key,
+        sealedToken: message.sealedToken,
+        messageId: passwordResetMessageId(message.resetId),
+      },
+      (recipient, token) =>
         renderPasswordResetEmail({
           ...recipient,
           token,

@@ -2,7 +2,8 @@ import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { PurchaseReceipt, PurchaseStatus } from '@app/database';
-import { escapeHtml, formatAmount, formatStartTime, renderPurchaseEmail } from './purchase-email.template';
+import { escapeHtml } from './email-layout';
+import { formatAmount, formatStartTime, renderPurchaseEmail } from './purchase-email.template';
 import { renderTicketQr } from './ticket-qr';
 
 const receipt: PurchaseReceipt = {

@@ -1,12 +1,7 @@
 import { minorUnitDigits } from '@app/config';
 import type { PurchaseReceipt } from '@app/database';
 import { offsetMinutesAt } from '../date-time';
-
-export interface RenderedEmail {
-  subject: string;
-  text: string;
-  html: string;
-}
+import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
 
 /** A ticket as the e-mail shows it: its seat, its signed code, and the Content-ID of its QR image. */
 export interface EmailTicket {
@@ -25,54 +20,37 @@ export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTick
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const amount = formatAmount(receipt.amount, receipt.currency);
   const seats = receipt.seats.map(formatSeat);
-  const subject = `Your tickets for ${receipt.eventTitle}`;
-
-  const text = [
-    `Hello ${receipt.buyerName},`,
-    '',
-    `thank you for your purchase. Your tickets for ${receipt.eventTitle} are confirmed.`,
-    '',
-    `Event:     ${receipt.eventTitle}`,
-    `Venue:     ${receipt.venue}`,
-    `When:      ${when}`,
-    `Seats:     ${seats.join('; ')}`,
-    `Amount:    ${amount}`,
-    `Purchase:  ${receipt.purchaseId}`,
-    '',
-    ...(tickets.length > 0
-      ? [
-          'Your tickets: show the QR code of each ticket (in the HTML version of this e-mail) at the',
-          'entrance; one scan admits one person. Staff can also type the code:',
-          '',
-          ...tickets.map((ticket) => `  ${formatSeat(ticket.seat)}: ${ticket.code}`),
-        ]
-      : ['Show this e-mail or the purchase id at the entrance.']),
-    '',
-    'boxoffice',
-    '',
-  ].join('\n');
-
-  const seatItems = seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('');
-  const html = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p>Hello ${escapeHtml(receipt.buyerName)},</p>
-<p>thank you for your purchase. Your tickets for <strong>${escapeHtml(receipt.eventTitle)}</strong> are confirmed.</p>
-<table cellpadding="4">
-<tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
-<tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
-<tr><th align="left">When</th><td>${escapeHtml(when)}</td></tr>
-<tr><th align="left">Seats</th><td><ul>${seatItems}</ul></td></tr>
-<tr><th align="left">Amount</th><td>${escapeHtml(amount)}</td></tr>
-<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
-</table>
-${tickets.length > 0 ? ticketBlocks(tickets) : '<p>Show this e-mail or the purchase id at the entrance.</p>'}
-<p>boxoffice</p>
-</body>
-</html>
-`;
-  return { subject, text, html };
+  return factsEmail({
+    subject: `Your tickets for ${receipt.eventTitle}`,
+    name: receipt.buyerName,
+    intro: {
+      text: [`thank you for your purchase. Your tickets for ${receipt.eventTitle} are confirmed.`],
+      html: `<p>thank you for your purchase. Your tickets for <strong>${escapeHtml(receipt.eventTitle)}</strong> are confirmed.</p>`,
+    },
+    facts: [
+      { label: 'Event', value: receipt.eventTitle },
+      { label: 'Venue', value: receipt.venue },
+      { label: 'When', value: when },
+      { label: 'Seats', value: seats },
+      { label: 'Amount', value: amount },
+      { label: 'Purchase', value: receipt.purchaseId, code: true },
+    ],
+    after:
+      tickets.length > 0
+        ? {
+            text: [
+              'Your tickets: show the QR code of each ticket (in the HTML version of this e-mail) at the',
+              'entrance; one scan admits one person. Staff can also type the code:',
+              '',
+              ...tickets.map((ticket) => `  ${formatSeat(ticket.seat)}: ${ticket.code}`),
+            ],
+            html: ticketBlocks(tickets),
+          }
+        : {
+            text: ['Show this e-mail or the purchase id at the entrance.'],
+            html: '<p>Show this e-mail or the purchase id at the entrance.</p>',
+          },
+  });
 }
 
 /**
@@ -156,13 +134,4 @@ export function formatStartTime(startsAt: Date, timeZone = 'UTC'): string {
   const offsetHours = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
   const offsetMinutes = String(Math.abs(offset) % 60).padStart(2, '0');
   return `${day}, ${hours}:${minutes} UTC${sign}${offsetHours}:${offsetMinutes} (${timeZone})`;
-}
-
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }

@@ -21,7 +21,8 @@ import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
-import { RenderedEmail, renderPurchaseEmail } from './purchase-email.template';
+import { RenderedEmail } from './email-layout';
+import { renderPurchaseEmail } from './purchase-email.template';
 import { ticketImages } from './ticket-images';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
@@ -82,19 +83,10 @@ export class PurchaseMailService {
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       // A confirmation of a canceled purchase would let its seat, sold again, be shown twice at the door.
       if (status === PurchaseStatus.Canceled) return 'canceled';
-      const receipt = await this.receipts.findByPurchaseId(message.purchaseId, manager);
-      if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
-      const claimed = await this.deliveries.claim(manager, {
-        messageId,
-        purchaseId: receipt.purchaseId,
-        recipient: receipt.buyerEmail,
-        startsAt: receipt.performanceStartsAt,
-      });
-      if (!claimed) return 'already-sent';
-      const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
-      return this.sendClaimed(manager, messageId, receipt, stream, {
-        ...renderPurchaseEmail(receipt, tickets),
-        attachments,
+      const receipt = await this.receiptOf(message.purchaseId, manager);
+      return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, async () => {
+        const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
+        return { ...renderPurchaseEmail(receipt, tickets), attachments };
       });
     });
   }
@@ -113,8 +105,7 @@ export class PurchaseMailService {
    * when the performance was canceled at all, so no buyer of a canceled show goes untold.
    */
   async deliverCancellation(message: PurchaseCanceledMessage, stream: MailStream): Promise<DeliveryOutcome> {
-    const receipt = await this.receipts.findByPurchaseId(message.purchaseId);
-    if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
+    const receipt = await this.receiptOf(message.purchaseId);
     const messageId = purchaseCanceledMessageId(receipt.purchaseId);
     return this.transactions.run(async (manager) => {
       await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
@@ -124,17 +115,7 @@ export class PurchaseMailService {
           ? receipt.performanceCancellation !== null
           : message.canceledBy === 'performance';
       if (!confirmed && !byCalledOff) return 'not-confirmed';
-      const claimed = await this.deliveries.claim(manager, {
-        messageId,
-        purchaseId: receipt.purchaseId,
-        recipient: receipt.buyerEmail,
-      });
-      if (!claimed) return 'already-sent';
-      return this.sendClaimed(
-        manager,
-        messageId,
-        receipt,
-        stream,
+      return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: false }, () =>
         renderCancellationEmail(receipt, new Date(message.canceledAt), {
           confirmed,
           calledOff: byCalledOff,
@@ -165,36 +146,45 @@ export class PurchaseMailService {
       }
       // A redelivery of a notice sent already: counted as such, before the news check below.
       if (await this.deliveries.exists(manager, messageId)) return 'already-sent';
-      const receipt = await this.receipts.findByPurchaseId(message.purchaseId, manager);
-      if (!receipt) throw new PurchaseNotPersistedError(message.purchaseId);
+      const receipt = await this.receiptOf(message.purchaseId, manager);
       if (receipt.performanceCancellation !== null) return 'superseded';
       const told = await this.deliveries.lastToldStartsAt(manager, message.purchaseId);
       if (told === null || told.getTime() === receipt.performanceStartsAt.getTime()) return 'superseded';
-      const claimed = await this.deliveries.claim(manager, {
-        messageId,
-        purchaseId: receipt.purchaseId,
-        recipient: receipt.buyerEmail,
-        startsAt: receipt.performanceStartsAt,
-      });
-      if (!claimed) return 'already-sent';
-      return this.sendClaimed(
-        manager,
-        messageId,
-        receipt,
-        stream,
+      return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, () =>
         renderRescheduleEmail(receipt, told, this.clock.now()),
       );
     });
   }
 
-  /** Sends a claimed message to the buyer and completes its claim; inside the claim's transaction. */
-  private sendClaimed(
+  /** The receipt of purchase `purchaseId`, read in `manager`'s transaction when given. Throws PurchaseNotPersistedError. */
+  private async receiptOf(purchaseId: string, manager?: Transaction): Promise<PurchaseReceipt> {
+    const receipt = await this.receipts.findByPurchaseId(purchaseId, manager);
+    if (!receipt) throw new PurchaseNotPersistedError(purchaseId);
+    return receipt;
+  }
+
+  /**
+   * Claims message `messageId` for the buyer of `receipt` (`already-sent` when it was claimed
+   * before), then sends it on `stream` as `email` renders it (only once the claim is held) and
+   * completes the claim; inside the transaction holding the purchase's mail lock. `tellsStart`: the
+   * e-mail tells the performance's start, recorded with the claim (what a later new-date notice
+   * compares with: EmailDeliveriesRepository.lastToldStartsAt).
+   */
+  private async claimAndSend(
     manager: Transaction,
     messageId: string,
     receipt: PurchaseReceipt,
     stream: MailStream,
-    email: RenderedEmail & { attachments?: EmailAttachment[] },
+    { tellsStart }: { tellsStart: boolean },
+    email: () => Promise<RenderedEmail & { attachments?: EmailAttachment[] }> | RenderedEmail,
   ): Promise<DeliveryOutcome> {
+    const claimed = await this.deliveries.claim(manager, {
+      messageId,
+      purchaseId: receipt.purchaseId,
+      recipient: receipt.buyerEmail,
+      ...(tellsStart ? { startsAt: receipt.performanceStartsAt } : {}),
+    });
+    if (!claimed) return 'already-sent';
     return sendClaimed(
       { mailer: this.mailer, deliveries: this.deliveries, mailFrom: this.env.MAIL_FROM },
       manager,
@@ -202,7 +192,7 @@ export class PurchaseMailService {
       {
         to: { name: receipt.buyerName, address: receipt.buyerEmail },
         stream,
-        ...email,
+        ...(await email()),
       },
     );
   }

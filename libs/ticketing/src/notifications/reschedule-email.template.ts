@@ -1,5 +1,6 @@
 import type { HolderMailFacts, PurchaseReceipt } from '@app/database';
-import { escapeHtml, formatSeat, formatStartTime, RenderedEmail } from './purchase-email.template';
+import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
+import { formatSeat, formatStartTime } from './purchase-email.template';
 
 /**
  * The notice to a confirmed purchase's buyer that its performance moved: the new start (the
@@ -22,7 +23,6 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
   const neverGiven = receipt.tickets.map(formatSeat);
   const passedBack = receipt.transferred ? seats.filter((seat) => !neverGiven.includes(seat)) : [];
   const own = seats.filter((seat) => !passedBack.includes(seat));
-  const subject = `New date: ${receipt.eventTitle}`;
   const cancelUntil = receipt.performanceCancelUntil;
   const cancelOpen =
     cancelUntil !== null && cancelUntil.getTime() > now.getTime() && !receipt.checkedIn && !receipt.transferred;
@@ -47,48 +47,24 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
     ? `If you cannot come then, you may cancel the purchase for a full refund until ${formatStartTime(cancelUntil, receipt.timeZone)}.`
     : null;
 
-  const text = [
-    `Hello ${receipt.buyerName},`,
-    '',
-    `${receipt.eventTitle} has moved: it now starts ${when} (it was to start ${before}).`,
-    keep,
-    ...(cancel ? [cancel] : []),
-    '',
-    `Event:     ${receipt.eventTitle}`,
-    `Venue:     ${receipt.venue}`,
-    `New time:  ${when}`,
-    `Was:       ${before}`,
-    ...(seats.length > 0 ? [`Seats:     ${seats.join('; ')}`] : []),
-    ...(passedOn.length > 0 ? [`Passed on: ${passedOn.join('; ')}`] : []),
-    `Purchase:  ${receipt.purchaseId}`,
-    '',
-    'boxoffice',
-    '',
-  ].join('\n');
-
-  const list = (items: string[]) => `<ul>${items.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('')}</ul>`;
-  const html = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p>Hello ${escapeHtml(receipt.buyerName)},</p>
-<p><strong>${escapeHtml(receipt.eventTitle)}</strong> has moved: it now starts <strong>${escapeHtml(when)}</strong>
-(it was to start ${escapeHtml(before)}).</p>
-<p>${escapeHtml(keep)}${cancel ? `<br>${escapeHtml(cancel)}` : ''}</p>
-<table cellpadding="4">
-<tr><th align="left">Event</th><td>${escapeHtml(receipt.eventTitle)}</td></tr>
-<tr><th align="left">Venue</th><td>${escapeHtml(receipt.venue)}</td></tr>
-<tr><th align="left">New time</th><td>${escapeHtml(when)}</td></tr>
-<tr><th align="left">Was</th><td>${escapeHtml(before)}</td></tr>
-${seats.length > 0 ? `<tr><th align="left">Seats</th><td>${list(seats)}</td></tr>\n` : ''}${
-    passedOn.length > 0 ? `<tr><th align="left">Passed on</th><td>${list(passedOn)}</td></tr>\n` : ''
-  }<tr><th align="left">Purchase</th><td><code>${escapeHtml(receipt.purchaseId)}</code></td></tr>
-</table>
-<p>boxoffice</p>
-</body>
-</html>
-`;
-  return { subject, text, html };
+  const moved = movedLine(receipt.eventTitle, when, before);
+  return factsEmail({
+    subject: `New date: ${receipt.eventTitle}`,
+    name: receipt.buyerName,
+    intro: {
+      text: [moved.text, keep, ...(cancel ? [cancel] : [])],
+      html: `${moved.html}\n<p>${escapeHtml(keep)}${cancel ? `<br>${escapeHtml(cancel)}` : ''}</p>`,
+    },
+    facts: [
+      { label: 'Event', value: receipt.eventTitle },
+      { label: 'Venue', value: receipt.venue },
+      { label: 'New time', value: when },
+      { label: 'Was', value: before },
+      ...(seats.length > 0 ? [{ label: 'Seats', value: seats }] : []),
+      ...(passedOn.length > 0 ? [{ label: 'Passed on', value: passedOn }] : []),
+      { label: 'Purchase', value: receipt.purchaseId, code: true },
+    ],
+  });
 }
 
 /**
@@ -102,44 +78,36 @@ export function renderHolderRescheduleEmail(facts: HolderMailFacts, previousStar
   const when = formatStartTime(facts.startsAt, facts.timeZone);
   const before = formatStartTime(previousStartsAt, facts.timeZone);
   const seats = facts.seats.map(formatSeat);
-  const subject = `New date: ${facts.eventTitle}`;
   const keep =
     seats.length === 1
       ? 'The ticket you received stays valid for the new time: keep the QR code of the e-mail you received it with.'
       : 'The tickets you received stay valid for the new time: keep the QR codes of the e-mails you received them with.';
-  const text = [
-    `Hello ${facts.holder.name},`,
-    '',
-    `${facts.eventTitle} has moved: it now starts ${when} (it was to start ${before}).`,
-    keep,
-    '',
-    `Event:     ${facts.eventTitle}`,
-    `Venue:     ${facts.venue}`,
-    `New time:  ${when}`,
-    `Was:       ${before}`,
-    `Seats:     ${seats.join('; ')}`,
-    '',
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-<p>Hello ${escapeHtml(facts.holder.name)},</p>
-<p><strong>${escapeHtml(facts.eventTitle)}</strong> has moved: it now starts <strong>${escapeHtml(when)}</strong>
-(it was to start ${escapeHtml(before)}).</p>
-<p>${escapeHtml(keep)}</p>
-<table cellpadding="4">
-<tr><th align="left">Event</th><td>${escapeHtml(facts.eventTitle)}</td></tr>
-<tr><th align="left">Venue</th><td>${escapeHtml(facts.venue)}</td></tr>
-<tr><th align="left">New time</th><td>${escapeHtml(when)}</td></tr>
-<tr><th align="left">Was</th><td>${escapeHtml(before)}</td></tr>
-<tr><th align="left">Seats</th><td><ul>${seats.map((seat) => `<li>${escapeHtml(seat)}</li>`).join('')}</ul></td></tr>
-</table>
-<p>boxoffice</p>
-</body>
-</html>
-`;
-  return { subject, text, html };
+  const moved = movedLine(facts.eventTitle, when, before);
+  return factsEmail({
+    subject: `New date: ${facts.eventTitle}`,
+    name: facts.holder.name,
+    intro: {
+      text: [moved.text, keep],
+      html: `${moved.html}\n<p>${escapeHtml(keep)}</p>`,
+    },
+    facts: [
+      { label: 'Event', value: facts.eventTitle },
+      { label: 'Venue', value: facts.venue },
+      { label: 'New time', value: when },
+      { label: 'Was', value: before },
+      { label: 'Seats', value: seats },
+    ],
+  });
+}
+
+/**
+ * What a new-date notice opens with: the event moved, its new start and the one before (`when` and
+ * `before`, written out already); a text line, and an HTML paragraph.
+ */
+function movedLine(eventTitle: string, when: string, before: string): { text: string; html: string } {
+  return {
+    text: `${eventTitle} has moved: it now starts ${when} (it was to start ${before}).`,
+    html: `<p><strong>${escapeHtml(eventTitle)}</strong> has moved: it now starts <strong>${escapeHtml(when)}</strong>
+(it was to start ${escapeHtml(before)}).</p>`,
+  };
 }

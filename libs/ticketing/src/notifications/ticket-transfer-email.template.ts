@@ -1,12 +1,6 @@
 import { MAIL_LINK_TRANSFER_ID } from '@app/config';
-import {
-  EmailTicket,
-  escapeHtml,
-  formatSeat,
-  formatStartTime,
-  RenderedEmail,
-  ticketBlocks,
-} from './purchase-email.template';
+import { escapeHtml, htmlPage, RenderedEmail } from './email-layout';
+import { EmailTicket, formatSeat, formatStartTime, ticketBlocks } from './purchase-email.template';
 import { mailLink } from './mail-link';
 
 /** What every transfer e-mail names: the show, the seat, and the transfer. */
@@ -54,17 +48,43 @@ function showLines(input: TicketTransferEmailInput): { text: string[]; html: str
   };
 }
 
-/** The HTML e-mail: `paragraphs` (HTML already), then `after` (a block such as the ticket's). */
-function page(subject: string, paragraphs: string[], after = ''): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.4">
-${paragraphs.map((p) => `<p>${p}</p>`).join('\n')}
-${after}
-</body>
-</html>
-`;
+/**
+ * The frame every transfer e-mail shares: the greeting (`Hello <name>,`, or `Hello,` without a
+ * name), `intro` (text lines; one HTML paragraph), the show and the seat, `body` (text lines, HTML
+ * paragraphs: HTML already), the transfer id and the signature; in HTML, `after` (a block such as
+ * the ticket's) below them.
+ */
+function transferEmail(
+  input: TicketTransferEmailInput,
+  subject: string,
+  name: string | null,
+  intro: string[],
+  body: { text: string[]; html: string[] },
+  after = '',
+): RenderedEmail {
+  const show = showLines(input);
+  const text = [
+    name === null ? 'Hello,' : `Hello ${name},`,
+    '',
+    ...intro,
+    '',
+    ...show.text,
+    '',
+    ...body.text,
+    '',
+    `Transfer: ${input.transferId}`,
+    'boxoffice',
+    '',
+  ].join('\n');
+  const paragraphs = [
+    name === null ? 'Hello,' : `Hello ${escapeHtml(name)},`,
+    escapeHtml(intro.join(' ')),
+    show.html,
+    ...body.html,
+    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
+  ];
+  const html = htmlPage(subject, `${paragraphs.map((paragraph) => `<p>${paragraph}</p>`).join('\n')}\n${after}`);
+  return { subject, text, html };
 }
 
 /**
@@ -130,12 +150,12 @@ function offerActions(input: TicketTransferEmailInput): { text: string[]; html: 
  * the account that accepts, and the link holds nothing but the transfer id.
  */
 export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const intro = `${input.sender.name} (${input.sender.email}) wants to give you a ticket:`;
-  return offerEmail(
+  return transferEmail(
     input,
     `${input.sender.name} sent you a ticket for ${input.eventTitle}`,
-    [intro],
-    escapeHtml(intro),
+    null,
+    [`${input.sender.name} (${input.sender.email}) wants to give you a ticket:`],
+    offerActions(input),
   );
 }
 
@@ -148,77 +168,29 @@ export function renderTicketTransferOfferEmail(input: TicketTransferEmailInput):
 export function renderTicketTransferRescheduledEmail(input: TicketTransferEmailInput): RenderedEmail {
   const now = formatStartTime(input.startsAt, input.timeZone);
   const before = input.previousStartsAt ? formatStartTime(input.previousStartsAt, input.timeZone) : null;
-  const moved = `The performance moved: it now starts ${now}${before === null ? '' : `; it was to start ${before}`}.`;
-  const stands = `${input.sender.name} (${input.sender.email}) offered you a ticket, and the offer still stands.`;
-  return offerEmail(
+  return transferEmail(
     input,
     `New date: the ticket ${input.sender.name} offered you for ${input.eventTitle}`,
-    [stands, moved],
-    `${escapeHtml(stands)} ${escapeHtml(moved)}`,
+    null,
+    [
+      `${input.sender.name} (${input.sender.email}) offered you a ticket, and the offer still stands.`,
+      `The performance moved: it now starts ${now}${before === null ? '' : `; it was to start ${before}`}.`,
+    ],
+    offerActions(input),
   );
-}
-
-/**
- * The frame the offer and the offer sent again share: `intro` (text lines; its HTML paragraph
- * already escaped), then the show, how to accept or decline (offerActions) and the transfer id.
- */
-function offerEmail(
-  input: TicketTransferEmailInput,
-  subject: string,
-  intro: string[],
-  introHtml: string,
-): RenderedEmail {
-  const show = showLines(input);
-  const actions = offerActions(input);
-  const text = [
-    'Hello,',
-    '',
-    ...intro,
-    '',
-    ...show.text,
-    '',
-    ...actions.text,
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(subject, [
-    'Hello,',
-    introHtml,
-    show.html,
-    ...actions.html,
-    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-  ]);
-  return { subject, text, html };
 }
 
 /** To the sender: the recipient accepted; the sender's code of the ticket is void now. */
 export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const subject = `Your ticket for ${input.eventTitle} was accepted`;
-  const show = showLines(input);
   const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : 'The recipient';
-  const text = [
-    `Hello ${input.sender.name},`,
-    '',
-    `${who} accepted the ticket you sent:`,
-    '',
-    ...show.text,
-    '',
-    'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(subject, [
-    `Hello ${escapeHtml(input.sender.name)},`,
-    `${escapeHtml(who)} accepted the ticket you sent:`,
-    show.html,
-    'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.',
-    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-  ]);
-  return { subject, text, html };
+  const after = 'The ticket is theirs now, with a new QR code; the code you had no longer admits anyone.';
+  return transferEmail(
+    input,
+    `Your ticket for ${input.eventTitle} was accepted`,
+    input.sender.name,
+    [`${who} accepted the ticket you sent:`],
+    { text: [after], html: [after] },
+  );
 }
 
 /**
@@ -227,31 +199,21 @@ export function renderTicketTransferAcceptedEmail(input: TicketTransferEmailInpu
  * purchase's own notice tells the buyer).
  */
 export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const subject = `Canceled: the ticket you received for ${input.eventTitle}`;
-  const show = showLines(input);
-  const name = input.recipient?.name ?? 'there';
-  const text = [
-    `Hello ${name},`,
-    '',
-    `the ticket ${input.sender.name} (${input.sender.email}) sent you was canceled:`,
-    '',
-    ...show.text,
-    '',
-    'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the',
-    'performance canceled); any refund goes to whoever paid for it.',
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(subject, [
-    `Hello ${escapeHtml(name)},`,
-    `the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you was canceled:`,
-    show.html,
-    'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the performance canceled); any refund goes to whoever paid for it.',
-    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-  ]);
-  return { subject, text, html };
+  return transferEmail(
+    input,
+    `Canceled: the ticket you received for ${input.eventTitle}`,
+    input.recipient?.name ?? 'there',
+    [`the ticket ${input.sender.name} (${input.sender.email}) sent you was canceled:`],
+    {
+      text: [
+        'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the',
+        'performance canceled); any refund goes to whoever paid for it.',
+      ],
+      html: [
+        'Its QR code no longer admits anyone. The purchase it came from was canceled or refunded (or the performance canceled); any refund goes to whoever paid for it.',
+      ],
+    },
+  );
 }
 
 /**
@@ -260,73 +222,44 @@ export function renderTicketTransferCanceledEmail(input: TicketTransferEmailInpu
  * the code written out under it).
  */
 export function renderTicketTransferReceivedEmail(input: TicketTransferEmailInput, ticket: EmailTicket): RenderedEmail {
-  const subject = `Your ticket for ${input.eventTitle}`;
-  const name = input.recipient?.name ?? 'there';
-  const show = showLines(input);
-  const text = [
-    `Hello ${name},`,
-    '',
-    `you accepted the ticket ${input.sender.name} (${input.sender.email}) sent you. It is yours now:`,
-    '',
-    ...show.text,
-    '',
-    'Your ticket: show its QR code (in the HTML version of this e-mail) at the entrance; one scan',
-    'admits one person. Staff can also type the code:',
-    '',
-    `  ${formatSeat(ticket.seat)}: ${ticket.code}`,
-    '',
-    'The same ticket is at GET /api/v1/tickets. The code the sender had no longer admits anyone.',
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(
-    subject,
-    [
-      `Hello ${escapeHtml(name)},`,
-      `you accepted the ticket ${escapeHtml(input.sender.name)} (${escapeHtml(input.sender.email)}) sent you. It is yours now:`,
-      show.html,
-      'The same ticket is at <code>GET /api/v1/tickets</code>. The code the sender had no longer admits anyone.',
-      `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-    ],
+  return transferEmail(
+    input,
+    `Your ticket for ${input.eventTitle}`,
+    input.recipient?.name ?? 'there',
+    [`you accepted the ticket ${input.sender.name} (${input.sender.email}) sent you. It is yours now:`],
+    {
+      text: [
+        'Your ticket: show its QR code (in the HTML version of this e-mail) at the entrance; one scan',
+        'admits one person. Staff can also type the code:',
+        '',
+        `  ${formatSeat(ticket.seat)}: ${ticket.code}`,
+        '',
+        'The same ticket is at GET /api/v1/tickets. The code the sender had no longer admits anyone.',
+      ],
+      html: [
+        'The same ticket is at <code>GET /api/v1/tickets</code>. The code the sender had no longer admits anyone.',
+      ],
+    },
     ticketBlocks([ticket]),
   );
-  return { subject, text, html };
 }
 
 /** To the sender: the recipient declined the offer; the ticket is still the sender's, to keep or offer again. */
 export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const subject = `Your ticket for ${input.eventTitle} was declined`;
   const who = input.recipient ? `${input.recipient.name} (${input.recipient.email})` : input.recipientEmail;
-  const show = showLines(input);
   // A decline does not look at the ticket: it may have been canceled (its purchase, or its show) or
   // checked in meanwhile, and then its code admits no one.
   const after =
     input.ticketUsable === false
       ? 'The ticket stays with you, but it can no longer be used or offered: it was checked in or canceled, or its performance was canceled.'
       : 'The ticket is still yours and your code still admits you. You may offer it to someone else.';
-  const text = [
-    `Hello ${input.sender.name},`,
-    '',
-    `${who} declined the ticket you offered:`,
-    '',
-    ...show.text,
-    '',
-    after,
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(subject, [
-    `Hello ${escapeHtml(input.sender.name)},`,
-    `${escapeHtml(who)} declined the ticket you offered:`,
-    show.html,
-    escapeHtml(after),
-    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-  ]);
-  return { subject, text, html };
+  return transferEmail(
+    input,
+    `Your ticket for ${input.eventTitle} was declined`,
+    input.sender.name,
+    [`${who} declined the ticket you offered:`],
+    { text: [after], html: [escapeHtml(after)] },
+  );
 }
 
 /**
@@ -335,31 +268,13 @@ export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInpu
  * is left to accept.
  */
 export function renderTicketTransferWithdrawnEmail(input: TicketTransferEmailInput): RenderedEmail {
-  const subject = `Withdrawn: the ticket offered to you for ${input.eventTitle}`;
   const why =
     input.cancelReason === 'SENDER'
       ? `${input.sender.name} (${input.sender.email}) withdrew the ticket offered to you:`
       : `The ticket ${input.sender.name} (${input.sender.email}) offered you was canceled (its purchase was canceled or refunded, or the performance canceled), so the offer is withdrawn:`;
-  const show = showLines(input);
-  const text = [
-    'Hello,',
-    '',
-    why,
-    '',
-    ...show.text,
-    '',
-    'There is nothing to accept any more; you need not do anything.',
-    '',
-    `Transfer: ${input.transferId}`,
-    'boxoffice',
-    '',
-  ].join('\n');
-  const html = page(subject, [
-    'Hello,',
-    escapeHtml(why),
-    show.html,
-    'There is nothing to accept any more; you need not do anything.',
-    `Transfer: ${escapeHtml(input.transferId)}<br>boxoffice`,
-  ]);
-  return { subject, text, html };
+  const after = 'There is nothing to accept any more; you need not do anything.';
+  return transferEmail(input, `Withdrawn: the ticket offered to you for ${input.eventTitle}`, null, [why], {
+    text: [after],
+    html: [after],
+  });
 }

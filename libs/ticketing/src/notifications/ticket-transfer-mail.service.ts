@@ -16,7 +16,7 @@ import {
 } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
-import { RenderedEmail } from './purchase-email.template';
+import { RenderedEmail } from './email-layout';
 import { renderHolderRescheduleEmail } from './reschedule-email.template';
 import { sendClaimed, Transaction } from './send-claimed';
 import { ticketImages } from './ticket-images';

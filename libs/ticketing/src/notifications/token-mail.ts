@@ -1,6 +1,7 @@
 import type { EmailDeliveriesRepository, TransactionRunner } from '@app/database';
-import { Mailer, MailStream } from './mailer.port';
-import { RenderedEmail } from './purchase-email.template';
+import { openMailToken } from '@app/messaging/contracts';
+import { RenderedEmail } from './email-layout';
+import { Mailer } from './mailer.port';
 import { sendClaimed } from './send-claimed';
 
 /**
@@ -10,32 +11,47 @@ import { sendClaimed } from './send-claimed';
  */
 export type TokenMailOutcome = 'sent' | 'already-sent' | 'stale' | 'uncertain';
 
+/** Where a token e-mail goes: the account of a request whose token is live at `now`, null once it is not. */
+export interface LiveTokenRecipients {
+  recipientOfLive(requestId: string, now: Date): Promise<{ email: string; name: string } | null>;
+}
+
 /**
- * Sends the e-mail of message `messageId` to `recipient` once, on `stream` (default the urgent
- * one, SMTP_URL; a ticket holder's notice of a canceled show goes through the bulk one):
- * claimed in `email_deliveries` like a purchase confirmation (see PurchaseMailService), so a
- * redelivered message sends nothing (`already-sent`); `email` is rendered only once the claim is held.
+ * Sends the e-mail of token request `request.id` (its message's token sealed under `request.key`)
+ * to the account whose live token it is, once: `stale` (nothing sent) when `tokens` finds it no
+ * longer live at `now`. Claimed in `email_deliveries` as `request.messageId` like a purchase
+ * confirmation (see PurchaseMailService), so a redelivered message sends nothing (`already-sent`);
+ * rendered by `email` with the account and the opened token only once the claim is held; sent on
+ * the urgent stream. Throws MalformedMessageError (parked, never retried) when the token does not
+ * open with the key (a TICKET_SIGNING_SECRET different from the api's).
  */
-export function sendTokenMailOnce(
+export async function sendTokenMail(
   deps: {
     deliveries: EmailDeliveriesRepository;
     transactions: TransactionRunner;
     mailer: Mailer;
     mailFrom: string;
   },
-  messageId: string,
-  recipient: { email: string; name: string },
-  email: () => RenderedEmail,
-  stream: MailStream = 'urgent',
-): Promise<Exclude<TokenMailOutcome, 'stale'>> {
+  tokens: LiveTokenRecipients,
+  now: Date,
+  request: { id: string; key: Buffer; sealedToken: string; messageId: string },
+  email: (recipient: { email: string; name: string }, token: string) => RenderedEmail,
+): Promise<TokenMailOutcome> {
+  const recipient = await tokens.recipientOfLive(request.id, now);
+  if (!recipient) return 'stale';
+  const token = openMailToken(request.key, request.id, request.sealedToken);
   return deps.transactions.run(async (manager) => {
-    const claimed = await deps.deliveries.claim(manager, { messageId, purchaseId: null, recipient: recipient.email });
+    const claimed = await deps.deliveries.claim(manager, {
+      messageId: request.messageId,
+      purchaseId: null,
+      recipient: recipient.email,
+    });
     if (!claimed) return 'already-sent';
-    return sendClaimed(deps, manager, messageId, {
-      ...email(),
+    return sendClaimed(deps, manager, request.messageId, {
+      ...email(recipient, token),
       to: { name: recipient.name, address: recipient.email },
-      // An account's own request, read at once: never behind a show's notices (unless it is one).
-      stream,
+      // An account's own request, read at once: never behind a show's notices.
+      stream: 'urgent',
     });
   });
 }
