@@ -101,18 +101,25 @@ export class CheckInResponseDto {
   checkedInAt: string;
 }
 
+/** The seat of a ticket (a buyer's, a checked-in or a held one) as people read it. */
+export function mapTicketSeat(
+  ticket: Pick<Ticket, 'seatId' | 'section' | 'row' | 'rowLabel' | 'number'>,
+): TicketSeatDto {
+  return {
+    id: ticket.seatId,
+    section: ticket.section,
+    row: ticket.row,
+    rowLabel: ticket.rowLabel,
+    number: ticket.number,
+  };
+}
+
 export function mapTicket(ticket: Ticket): TicketResponseDto {
   return {
     id: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: {
-      id: ticket.seatId,
-      section: ticket.section,
-      row: ticket.row,
-      rowLabel: ticket.rowLabel,
-      number: ticket.number,
-    },
+    seat: mapTicketSeat(ticket),
     status: ticket.status === 'CANCELED' ? 'CANCELED' : ticket.status === 'TRANSFERRED' ? 'TRANSFERRED' : 'ACTIVE',
     code: ticket.code,
     checkedInAt: ticket.checkedInAt ? ticket.checkedInAt.toISOString() : null,
@@ -125,13 +132,7 @@ export function mapCheckIn(checkIn: CheckIn): CheckInResponseDto {
     ticketId: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: {
-      id: ticket.seatId,
-      section: ticket.section,
-      row: ticket.row,
-      rowLabel: ticket.rowLabel,
-      number: ticket.number,
-    },
+    seat: mapTicketSeat(ticket),
     holder: { name: checkIn.holder.name, email: checkIn.holder.email },
     checkedInAt: checkIn.checkedInAt.toISOString(),
   };
