@@ -33,6 +33,7 @@ import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
 import { IsScheduleTime } from '../common/validators';
+import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
 
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
@@ -587,11 +588,9 @@ export class SeatResponseDto {
   @ApiProperty({ type: 'integer' })
   id: number;
   section: string;
-  /** Orders the rows of the section, from 1. */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty()
   row: number;
-  /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('listing')
   rowLabel: string;
   @ApiProperty({ type: 'integer' })
   number: number;
@@ -623,11 +622,9 @@ export class MapSeatDto {
   /** The seat id `POST /reservations` takes. */
   @ApiProperty({ type: 'integer' })
   id: number;
-  /** Orders the rows of the section, from 1. */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty()
   row: number;
-  /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('listing')
   rowLabel: string;
   @ApiProperty({ type: 'integer' })
   number: number;
@@ -648,11 +645,9 @@ export class MapSeatDto {
 }
 
 export class MapRowDto {
-  /** Orders the rows of the section, from 1. */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty()
   row: number;
-  /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('listing')
   rowLabel: string;
   /** By number. */
   @ApiProperty({ type: [MapSeatDto] })

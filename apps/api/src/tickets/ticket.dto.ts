@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import type { CheckIn, Ticket } from '@app/ticketing';
+import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { MaxLength } from '../common/text-length';
 
 /** The body of `POST /check-in`: the code read from the ticket's QR code. */
@@ -40,11 +41,9 @@ export class TicketSeatDto {
   id: number;
   /** @example "Floor" */
   section: string;
-  /** Orders the rows of the section, from 1. @example 3 */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty(3)
   row: number;
-  /** What the ticket and the hall call the row: "A" for row 1, "AA" for row 27, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('booking')
   rowLabel: string;
   /** @example 7 */
   @ApiProperty({ type: 'integer' })
