@@ -32,7 +32,7 @@ import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@ap
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
-import { IsScheduleTime } from '../common/validators';
+import { IntegerField, IsScheduleTime } from '../common/validators';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
 
@@ -62,17 +62,11 @@ export class MapPointDto {
 
 export class SeatRefDto {
   /** @example 1 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   row: number;
 
   /** @example 1 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   number: number;
 }
 
@@ -91,24 +85,15 @@ export class SectionLayoutDto {
    * Price of one seat: an integer in the minor unit of the event's currency (ISO 4217 exponent),
    * e.g. 150000 for ₩150,000 in KRW, 2100 for €21.00 in EUR. @example 150000
    */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(0)
-  @Max(100_000_000)
+  @IntegerField(0, 100_000_000)
   price: number;
 
   /** @example 20 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   rows: number;
 
   /** @example 50 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   seatsPerRow: number;
 
   @ApiPropertyOptional({
