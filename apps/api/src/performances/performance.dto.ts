@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -70,6 +71,38 @@ export class SeatRefDto {
   number: number;
 }
 
+/** Validates a field of a body only when it is given: absent keeps the default, null is refused. */
+function IfGiven(): PropertyDecorator {
+  return ValidateIf((_dto: object, value: unknown) => value !== undefined);
+}
+
+/** An optional MapPointDto of a body, documented with `description`. */
+function OptionalMapPoint(description: string): PropertyDecorator {
+  // Applied in the order of the same decorators written on a property (bottom-up).
+  return applyDecorators(
+    Type(() => MapPointDto),
+    ValidateNested(),
+    IsObject(),
+    IfGiven(),
+    ApiPropertyOptional({ type: MapPointDto, description }),
+  );
+}
+
+/**
+ * An optional list of at most 10,000 seats (SeatRefDto) of a section, documented with
+ * `description` (`maxItems` too: the Swagger CLI plugin reads ArrayMaxSize only on the property).
+ */
+function OptionalSeatRefs(description: string): PropertyDecorator {
+  return applyDecorators(
+    Type(() => SeatRefDto),
+    ValidateNested({ each: true }),
+    ArrayMaxSize(10_000),
+    IsArray(),
+    IfGiven(),
+    ApiPropertyOptional({ type: [SeatRefDto], maxItems: 10_000, description }),
+  );
+}
+
 export class SectionLayoutDto {
   /** @example "A" */
   @FreeText()
@@ -114,15 +147,9 @@ export class SectionLayoutDto {
   })
   rowLabels?: string[];
 
-  @ApiPropertyOptional({
-    type: MapPointDto,
-    description:
-      'Where seat 1 of row 1 sits on the map. Give it on every section or on none: without origins the sections stand side by side in their order, centred on x = 0, row 1 at y = its `rowSpacing`, one map unit of aisle between them. Sections may not overlap (400).',
-  })
-  @ValidateIf((dto: SectionLayoutDto) => dto.origin !== undefined)
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MapPointDto)
+  @OptionalMapPoint(
+    'Where seat 1 of row 1 sits on the map. Give it on every section or on none: without origins the sections stand side by side in their order, centred on x = 0, row 1 at y = its `rowSpacing`, one map unit of aisle between them. Sections may not overlap (400).',
+  )
   origin?: MapPointDto;
 
   /** Distance between neighbouring seats of a row, map units (default 1). @example 1 */
@@ -161,23 +188,10 @@ export class SectionLayoutDto {
   @Max(100)
   rank?: number;
 
-  @ApiPropertyOptional({ type: [SeatRefDto], description: 'Wheelchair spaces of this section.' })
-  @ValidateIf((dto: SectionLayoutDto) => dto.accessible !== undefined)
-  @IsArray()
-  @ArrayMaxSize(10_000)
-  @ValidateNested({ each: true })
-  @Type(() => SeatRefDto)
+  @OptionalSeatRefs('Wheelchair spaces of this section.')
   accessible?: SeatRefDto[];
 
-  @ApiPropertyOptional({
-    type: [SeatRefDto],
-    description: 'Companion seats, each in the same row right next to an accessible seat (400 otherwise).',
-  })
-  @ValidateIf((dto: SectionLayoutDto) => dto.companions !== undefined)
-  @IsArray()
-  @ArrayMaxSize(10_000)
-  @ValidateNested({ each: true })
-  @Type(() => SeatRefDto)
+  @OptionalSeatRefs('Companion seats, each in the same row right next to an accessible seat (400 otherwise).')
   companions?: SeatRefDto[];
 }
 
@@ -299,15 +313,9 @@ export class PerformanceCreateDto extends PerformanceLifecycleDto {
   @Type(() => SectionLayoutDto)
   sections: SectionLayoutDto[];
 
-  @ApiPropertyOptional({
-    type: MapPointDto,
-    description:
-      "The stage's focal point on the seat map (default (0, 0), in front of the default layout's first rows): seat `quality` falls with the distance to it.",
-  })
-  @ValidateIf((dto: PerformanceCreateDto) => dto.focalPoint !== undefined)
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MapPointDto)
+  @OptionalMapPoint(
+    "The stage's focal point on the seat map (default (0, 0), in front of the default layout's first rows): seat `quality` falls with the distance to it.",
+  )
   focalPoint?: MapPointDto;
 }
 
