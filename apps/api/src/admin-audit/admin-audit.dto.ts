@@ -1,24 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
-import { MAX_INT4 } from '@app/core';
 import type { AdminAuditRecord } from '@app/database';
 import { auditedActions } from '@app/ticketing';
-import { IntegerQuery } from '../common/canonical-integer';
+import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { MaxLength } from '../common/text-length';
 
 /** The query of `GET /admin/audit-log`: a page, optionally of one performance, purchase and/or action. */
 export class AdminAuditQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({
-    description:
-      "Only actions about this performance (decimal digits): its cancellation, its seats' blocks and releases, its sections' prices, its door list's downloads, and refunds of its purchases.",
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_INT4,
-  })
-  @IsOptional()
-  @IntegerQuery(1, MAX_INT4)
+  @OptionalIdQuery(
+    "Only actions about this performance (decimal digits): its cancellation, its seats' blocks and releases, its sections' prices, its door list's downloads, and refunds of its purchases.",
+  )
   performanceId?: number;
 
   @ApiPropertyOptional({ description: 'Only actions on this purchase (its refund).', format: 'uuid' })

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
@@ -22,6 +22,24 @@ import {
   SeatReleaseResultDto,
   toBlockTarget,
 } from './seat-block.dto';
+
+/** The 404 and 503 answers of blocking and releasing seats, which name seats and commit alike. */
+function ApiSeatBlockErrors(): MethodDecorator {
+  return applyDecorators(
+    ApiResponse({
+      status: 404,
+      type: ErrorBodyDto,
+      description:
+        'no such performance, seats not of it (`details.seatIds`), or a section or rows not of it (named in the message, `details.section`, `details.rows`)',
+    }),
+    ApiResponse({
+      status: 503,
+      type: ErrorBodyDto,
+      description:
+        'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
+    }),
+  );
+}
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -103,23 +121,12 @@ export class AdminPerformancesController {
       'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); two labels naming one row twice (`details.section`, `row`, `rows`); a selection matching no seat or more than 2,000, or whose touched rows hold more than 20,000 seats plus 30 a row (`details.matched`, `rows`, `rowSeats`, `work`, `maxWork`; split it); seat ids over the same work bound, plus the row slots read to refresh their sections (`details.seats`, `rows`, `rowSeats`, `sectionSlots`, `work`, `maxWork`; split them by rows or sections); a reason over 200 characters or not text; onlyFree not a boolean; an unknown field',
   })
   @ApiResponse({
-    status: 404,
-    type: ErrorBodyDto,
-    description:
-      'no such performance, seats not of it (`details.seatIds`), or a section or rows not of it (named in the message, `details.section`, `details.rows`)',
-  })
-  @ApiResponse({
     status: 409,
     type: ErrorBodyDto,
     description:
       "SeatsNotBlockable: seats in a buyer's live hold or sold; nothing blocked. `details` always `{seatIds, held, sold, truncated, heldCount, soldCount}`: `seatIds` the lowest 100 of those seats at most (ascending), `held` and `sold` those listed by state, `truncated` (boolean) whether more were left out, `heldCount` and `soldCount` how many are held and sold in all",
   })
-  @ApiResponse({
-    status: 503,
-    type: ErrorBodyDto,
-    description:
-      'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
-  })
+  @ApiSeatBlockErrors()
   async block(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
@@ -151,18 +158,7 @@ export class AdminPerformancesController {
     description:
       'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); two labels naming one row twice (`details.section`, `row`, `rows`); a selection matching no seat, or more than 2,000 blocked seats, or blocked seats whose rows hold more than 20,000 seats plus 30 a row (split it); seat ids whose blocked seats are over the same work bound, plus the row slots read to refresh their sections (`details.sectionSlots`; split them); an unknown field',
   })
-  @ApiResponse({
-    status: 404,
-    type: ErrorBodyDto,
-    description:
-      'no such performance, seats not of it (`details.seatIds`), or a section or rows not of it (named in the message, `details.section`, `details.rows`)',
-  })
-  @ApiResponse({
-    status: 503,
-    type: ErrorBodyDto,
-    description:
-      'the change could not be confirmed on REDIS_WAIT_REPLICAS replicas, or Redis is unavailable; nothing committed, retry',
-  })
+  @ApiSeatBlockErrors()
   async release(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,

@@ -29,21 +29,16 @@ import type { SeatBlockRecord } from '@app/database';
 import { FreeText, normalizeFreeText } from '../common/free-text';
 import { ROW_LABEL_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
 import { MaxLength } from '../common/text-length';
+import { IntegerField } from '../common/validators';
 
 /** Seat numbers `from`…`to` (inclusive) in each selected row. */
 export class SeatNumberRangeDto {
   /** The first seat number. @example 1 */
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_INT4 })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT4)
+  @IntegerField(1, MAX_INT4)
   from: number;
 
   /** The last seat number (not below `from`). @example 4 */
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_INT4 })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT4)
+  @IntegerField(1, MAX_INT4)
   to: number;
 }
 

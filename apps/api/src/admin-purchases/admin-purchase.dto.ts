@@ -2,23 +2,15 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional } from 'class-validator';
 import { normalizeEmail } from '@app/auth';
-import { MAX_INT4 } from '@app/core';
 import type { CanceledPurchase, Described, Purchase } from '@app/ticketing';
-import { IntegerQuery } from '../common/canonical-integer';
+import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
 import { MaxLength } from '../common/text-length';
 
 /** The query of `GET /admin/purchases`: a page, optionally of one performance and/or one buyer. */
 export class AdminPurchaseQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({
-    description: 'Only purchases of this performance (decimal digits).',
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_INT4,
-  })
-  @IsOptional()
-  @IntegerQuery(1, MAX_INT4)
+  @OptionalIdQuery('Only purchases of this performance (decimal digits).')
   performanceId?: number;
 
   @ApiPropertyOptional({

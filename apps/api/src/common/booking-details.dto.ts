@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { SeatListing } from '@app/ticketing';
+import { RowLabelProperty, RowProperty } from './row-properties';
 
 /** A booked seat as a person reads it. */
 export class BookedSeatDto {
@@ -8,11 +9,9 @@ export class BookedSeatDto {
   seatId: number;
   /** @example "A" */
   section: string;
-  /** Orders the rows of the section, from 1. @example 3 */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty(3)
   row: number;
-  /** What the ticket and the hall call the row: "A" for row 1, "AA" for row 27, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('booking')
   rowLabel: string;
   /** @example 12 */
   @ApiProperty({ type: 'integer' })

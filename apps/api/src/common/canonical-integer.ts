@@ -1,6 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ValidateBy } from 'class-validator';
+import { IsOptional, ValidateBy } from 'class-validator';
+import { MAX_INT4 } from '@app/core';
 
 /**
  * A whole number as the API accepts it in a path or a query string: decimal digits only, no
@@ -35,5 +37,17 @@ export function IntegerQuery(min: number, max: number): PropertyDecorator {
           `${args?.property ?? 'value'} must be a whole number from ${min} to ${max} in decimal digits only (no sign, leading zero, exponent or spaces)`,
       },
     }),
+  );
+}
+
+/**
+ * An optional query filter by the id of a row (an INT4 key: 1 to MAX_INT4): documented with
+ * `description` as an integer with those bounds, read as IntegerQuery reads it.
+ */
+export function OptionalIdQuery(description: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ description, type: 'integer', minimum: 1, maximum: MAX_INT4 }),
+    IsOptional(),
+    IntegerQuery(1, MAX_INT4),
   );
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
@@ -22,8 +22,7 @@ import {
   mapEvent,
   mapEventDetail,
 } from './event.dto';
-import { NoBody } from '../common/no-body';
-import { ErrorBodyDto } from '../common/error-body.dto';
+import { AdminDeleteById } from '../common/admin-delete';
 
 @ApiTags('events')
 @Controller('events')
@@ -81,16 +80,10 @@ export class EventsController {
   }
 
   /** Refused with 409 while any performance of the event has sold seats or any purchase (also a canceled one). */
-  @Delete(':id')
-  @NoBody()
+  @AdminDeleteById(
+    'a performance of it has sold seats or any purchase (also a canceled one): "event has purchases and cannot be deleted"',
+  )
   @HttpCode(204)
-  @ApiBearerAuth()
-  @Roles(Role.Admin)
-  @ApiConflictResponse({
-    type: ErrorBodyDto,
-    description:
-      'a performance of it has sold seats or any purchase (also a canceled one): "event has purchases and cannot be deleted"',
-  })
   remove(@IdParam() id: number): Promise<void> {
     return this.events.deleteEvent(id);
   }

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -32,7 +33,8 @@ import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@ap
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
-import { IsScheduleTime } from '../common/validators';
+import { IntegerField, IsScheduleTime } from '../common/validators';
+import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
 
 /** Map coordinates are bounded so that distances stay exact in doubles and drawable. */
@@ -61,18 +63,44 @@ export class MapPointDto {
 
 export class SeatRefDto {
   /** @example 1 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   row: number;
 
   /** @example 1 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   number: number;
+}
+
+/** Validates a field of a body only when it is given: absent keeps the default, null is refused. */
+function IfGiven(): PropertyDecorator {
+  return ValidateIf((_dto: object, value: unknown) => value !== undefined);
+}
+
+/** An optional MapPointDto of a body, documented with `description`. */
+function OptionalMapPoint(description: string): PropertyDecorator {
+  // Applied in the order of the same decorators written on a property (bottom-up).
+  return applyDecorators(
+    Type(() => MapPointDto),
+    ValidateNested(),
+    IsObject(),
+    IfGiven(),
+    ApiPropertyOptional({ type: MapPointDto, description }),
+  );
+}
+
+/**
+ * An optional list of at most 10,000 seats (SeatRefDto) of a section, documented with
+ * `description` (`maxItems` too: the Swagger CLI plugin reads ArrayMaxSize only on the property).
+ */
+function OptionalSeatRefs(description: string): PropertyDecorator {
+  return applyDecorators(
+    Type(() => SeatRefDto),
+    ValidateNested({ each: true }),
+    ArrayMaxSize(10_000),
+    IsArray(),
+    IfGiven(),
+    ApiPropertyOptional({ type: [SeatRefDto], maxItems: 10_000, description }),
+  );
 }
 
 export class SectionLayoutDto {
@@ -90,24 +118,15 @@ export class SectionLayoutDto {
    * Price of one seat: an integer in the minor unit of the event's currency (ISO 4217 exponent),
    * e.g. 150000 for ₩150,000 in KRW, 2100 for €21.00 in EUR. @example 150000
    */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(0)
-  @Max(100_000_000)
+  @IntegerField(0, 100_000_000)
   price: number;
 
   /** @example 20 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   rows: number;
 
   /** @example 50 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntegerField(1, 1000)
   seatsPerRow: number;
 
   @ApiPropertyOptional({
@@ -128,15 +147,9 @@ export class SectionLayoutDto {
   })
   rowLabels?: string[];
 
-  @ApiPropertyOptional({
-    type: MapPointDto,
-    description:
-      'Where seat 1 of row 1 sits on the map. Give it on every section or on none: without origins the sections stand side by side in their order, centred on x = 0, row 1 at y = its `rowSpacing`, one map unit of aisle between them. Sections may not overlap (400).',
-  })
-  @ValidateIf((dto: SectionLayoutDto) => dto.origin !== undefined)
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MapPointDto)
+  @OptionalMapPoint(
+    'Where seat 1 of row 1 sits on the map. Give it on every section or on none: without origins the sections stand side by side in their order, centred on x = 0, row 1 at y = its `rowSpacing`, one map unit of aisle between them. Sections may not overlap (400).',
+  )
   origin?: MapPointDto;
 
   /** Distance between neighbouring seats of a row, map units (default 1). @example 1 */
@@ -175,23 +188,10 @@ export class SectionLayoutDto {
   @Max(100)
   rank?: number;
 
-  @ApiPropertyOptional({ type: [SeatRefDto], description: 'Wheelchair spaces of this section.' })
-  @ValidateIf((dto: SectionLayoutDto) => dto.accessible !== undefined)
-  @IsArray()
-  @ArrayMaxSize(10_000)
-  @ValidateNested({ each: true })
-  @Type(() => SeatRefDto)
+  @OptionalSeatRefs('Wheelchair spaces of this section.')
   accessible?: SeatRefDto[];
 
-  @ApiPropertyOptional({
-    type: [SeatRefDto],
-    description: 'Companion seats, each in the same row right next to an accessible seat (400 otherwise).',
-  })
-  @ValidateIf((dto: SectionLayoutDto) => dto.companions !== undefined)
-  @IsArray()
-  @ArrayMaxSize(10_000)
-  @ValidateNested({ each: true })
-  @Type(() => SeatRefDto)
+  @OptionalSeatRefs('Companion seats, each in the same row right next to an accessible seat (400 otherwise).')
   companions?: SeatRefDto[];
 }
 
@@ -313,15 +313,9 @@ export class PerformanceCreateDto extends PerformanceLifecycleDto {
   @Type(() => SectionLayoutDto)
   sections: SectionLayoutDto[];
 
-  @ApiPropertyOptional({
-    type: MapPointDto,
-    description:
-      "The stage's focal point on the seat map (default (0, 0), in front of the default layout's first rows): seat `quality` falls with the distance to it.",
-  })
-  @ValidateIf((dto: PerformanceCreateDto) => dto.focalPoint !== undefined)
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MapPointDto)
+  @OptionalMapPoint(
+    "The stage's focal point on the seat map (default (0, 0), in front of the default layout's first rows): seat `quality` falls with the distance to it.",
+  )
   focalPoint?: MapPointDto;
 }
 
@@ -476,36 +470,23 @@ export function mapPerformance(performance: Performance, nowMs: number, window: 
   };
 }
 
-/** One object, no intermediate: `GET /performances/:id` is read often. `nowMs`, `window` as for mapPerformance. */
+/**
+ * `mapPerformance` with the live counts assigned to the same object: as fast as one literal, where
+ * a spread into a new literal costs several times more (docs/performance.md on mapPurchase), and
+ * `GET /performances/:id` is read often. `nowMs`, `window` as for mapPerformance.
+ */
 export function mapPerformanceDetail(
   performance: Performance & LiveSeatCounts,
   nowMs: number,
   window: CheckInWindow,
 ): PerformanceDetailDto {
-  return {
-    id: performance.id,
-    eventId: performance.eventId,
-    startsAt: performance.startsAt.toISOString(),
-    startsAtLocal: formatLocalDateTime(performance.startsAt, performance.timeZone),
-    timeZone: performance.timeZone,
-    salesOpenAt: performance.salesOpenAt.toISOString(),
-    salesCloseAt: (performance.salesCloseAt ?? performance.startsAt).toISOString(),
-    cancelUntil: performance.cancelUntil?.toISOString() ?? null,
-    status: performance.status,
-    salesState: salesStateAt(performance, nowMs),
-    totalSeats: performance.totalSeats,
-    currency: performance.currency,
-    noOrphanSeats: performance.noOrphanSeats ?? false,
-    maxTicketsPerBuyer: performance.maxTicketsPerBuyer ?? null,
-    checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes ?? null,
-    checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes ?? null,
-    checkInOpensAt: window.opensAt.toISOString(),
-    checkInClosesAt: window.closesAt.toISOString(),
-    available: performance.available,
-    held: performance.held,
-    sold: performance.sold,
-    blocked: performance.blocked,
-  };
+  // Completed by the four assignments below, in the answer's field order.
+  const answer = mapPerformance(performance, nowMs, window) as PerformanceDetailDto;
+  answer.available = performance.available;
+  answer.held = performance.held;
+  answer.sold = performance.sold;
+  answer.blocked = performance.blocked;
+  return answer;
 }
 
 export class PerformancePageDto {
@@ -600,11 +581,9 @@ export class SeatResponseDto {
   @ApiProperty({ type: 'integer' })
   id: number;
   section: string;
-  /** Orders the rows of the section, from 1. */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty()
   row: number;
-  /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('listing')
   rowLabel: string;
   @ApiProperty({ type: 'integer' })
   number: number;
@@ -636,11 +615,9 @@ export class MapSeatDto {
   /** The seat id `POST /reservations` takes. */
   @ApiProperty({ type: 'integer' })
   id: number;
-  /** Orders the rows of the section, from 1. */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty()
   row: number;
-  /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('listing')
   rowLabel: string;
   @ApiProperty({ type: 'integer' })
   number: number;
@@ -661,11 +638,9 @@ export class MapSeatDto {
 }
 
 export class MapRowDto {
-  /** Orders the rows of the section, from 1. */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty()
   row: number;
-  /** What tickets and the hall call the row: "A" for row 1, "AA" for row 27 when generated, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('listing')
   rowLabel: string;
   /** By number. */
   @ApiProperty({ type: [MapSeatDto] })

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Patch, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Header, Headers, Patch, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -26,7 +26,7 @@ import {
 } from './performance.dto';
 import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
 import { seatPageBody } from './seat-page-json';
-import { NoBody } from '../common/no-body';
+import { AdminDeleteById } from '../common/admin-delete';
 import { ErrorBodyDto } from '../common/error-body.dto';
 
 @ApiTags('performances')
@@ -142,16 +142,10 @@ export class PerformancesController {
   }
 
   /** Deletes a performance that has no sales (admin); 409 once any seat was sold or while any purchase of it exists. */
-  @Delete(':id')
-  @NoBody()
+  @AdminDeleteById(
+    'a seat was sold, or a purchase of it exists (also a canceled or refunded one, written to PostgreSQL or not): "performance has purchases and cannot be deleted"',
+  )
   @HttpCode(204)
-  @ApiBearerAuth()
-  @Roles(Role.Admin)
-  @ApiConflictResponse({
-    type: ErrorBodyDto,
-    description:
-      'a seat was sold, or a purchase of it exists (also a canceled or refunded one, written to PostgreSQL or not): "performance has purchases and cannot be deleted"',
-  })
   @ApiServiceUnavailableResponse({
     type: ErrorBodyDto,
     description: 'Redis lost the performance again while the delete checked it: retry',

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
 import type { Section, SectionAvailability } from '@app/ticketing';
+import { IntegerField } from '../common/validators';
 
 /** The new price of a section's seats (admin). */
 export class SectionPriceUpdateDto {
@@ -8,10 +8,7 @@ export class SectionPriceUpdateDto {
    * Price of each seat for holds made from now on: an integer in the minor unit of the event's
    * currency (ISO 4217 exponent), e.g. 150000 for ₩150,000 in KRW. @example 150000
    */
-  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100_000_000 })
-  @IsInt()
-  @Min(0)
-  @Max(100_000_000)
+  @IntegerField(0, 100_000_000)
   price: number;
 }
 

@@ -19,6 +19,7 @@ import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto'
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 import { GRADE_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
+import { IntegerField } from '../common/validators';
 
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =
@@ -71,10 +72,7 @@ const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
 } as unknown as JSONSchemaType<ReservationBody>)
 export class ReservationCreateDto {
   /** @example 1 */
-  @ApiProperty({ type: 'integer' })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_INT4)
+  @IntegerField(1, MAX_INT4)
   performanceId: number;
 
   /**

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import type { TicketTransferRecord } from '@app/database';
 import type { HeldTicket } from '@app/ticketing';
 import { NormalizedEmail } from '../auth/auth.dto';
-import { TicketSeatDto } from '../tickets/ticket.dto';
+import { mapTicketSeat, TicketSeatDto } from '../tickets/ticket.dto';
 
 /** The body of `POST /tickets/:ticketId/transfers`: where the offer goes. */
 export class TicketTransferCreateDto {
@@ -106,13 +106,7 @@ export function mapHeldTicket(ticket: HeldTicket): HeldTicketResponseDto {
     id: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: {
-      id: ticket.seatId,
-      section: ticket.section,
-      row: ticket.row,
-      rowLabel: ticket.rowLabel,
-      number: ticket.number,
-    },
+    seat: mapTicketSeat(ticket),
     status: ticket.status === 'CANCELED' ? 'CANCELED' : 'ACTIVE',
     code: ticket.code,
     checkedInAt: ticket.checkedInAt ? ticket.checkedInAt.toISOString() : null,

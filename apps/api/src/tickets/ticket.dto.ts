@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import type { CheckIn, Ticket } from '@app/ticketing';
+import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { MaxLength } from '../common/text-length';
 
 /** The body of `POST /check-in`: the code read from the ticket's QR code. */
@@ -40,11 +41,9 @@ export class TicketSeatDto {
   id: number;
   /** @example "Floor" */
   section: string;
-  /** Orders the rows of the section, from 1. @example 3 */
-  @ApiProperty({ type: 'integer' })
+  @RowProperty(3)
   row: number;
-  /** What the ticket and the hall call the row: "A" for row 1, "AA" for row 27, or the admin's own. @example "C" */
-  @ApiProperty({ example: 'C', maxLength: 10 })
+  @RowLabelProperty('booking')
   rowLabel: string;
   /** @example 7 */
   @ApiProperty({ type: 'integer' })
@@ -101,18 +100,25 @@ export class CheckInResponseDto {
   checkedInAt: string;
 }
 
+/** The seat of a ticket (a buyer's, a checked-in or a held one) as people read it. */
+export function mapTicketSeat(
+  ticket: Pick<Ticket, 'seatId' | 'section' | 'row' | 'rowLabel' | 'number'>,
+): TicketSeatDto {
+  return {
+    id: ticket.seatId,
+    section: ticket.section,
+    row: ticket.row,
+    rowLabel: ticket.rowLabel,
+    number: ticket.number,
+  };
+}
+
 export function mapTicket(ticket: Ticket): TicketResponseDto {
   return {
     id: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: {
-      id: ticket.seatId,
-      section: ticket.section,
-      row: ticket.row,
-      rowLabel: ticket.rowLabel,
-      number: ticket.number,
-    },
+    seat: mapTicketSeat(ticket),
     status: ticket.status === 'CANCELED' ? 'CANCELED' : ticket.status === 'TRANSFERRED' ? 'TRANSFERRED' : 'ACTIVE',
     code: ticket.code,
     checkedInAt: ticket.checkedInAt ? ticket.checkedInAt.toISOString() : null,
@@ -125,13 +131,7 @@ export function mapCheckIn(checkIn: CheckIn): CheckInResponseDto {
     ticketId: ticket.ticketId,
     purchaseId: ticket.purchaseId,
     performanceId: ticket.performanceId,
-    seat: {
-      id: ticket.seatId,
-      section: ticket.section,
-      row: ticket.row,
-      rowLabel: ticket.rowLabel,
-      number: ticket.number,
-    },
+    seat: mapTicketSeat(ticket),
     holder: { name: checkIn.holder.name, email: checkIn.holder.email },
     checkedInAt: checkIn.checkedInAt.toISOString(),
   };

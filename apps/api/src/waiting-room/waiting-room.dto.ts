@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
 import type { QueueTicket, WaitingRoomView } from '@app/ticketing';
-import { IsScheduleTime } from '../common/validators';
+import { IntegerField, IsScheduleTime } from '../common/validators';
 
 /** The body of `PUT /performances/:id/queue`. */
 export class WaitingRoomSettingsDto {
@@ -16,31 +15,19 @@ export class WaitingRoomSettingsDto {
   opensAt: string;
 
   /** Most buyers admitted per second. @example 50 */
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 10_000 })
-  @IsInt()
-  @Min(1)
-  @Max(10_000)
+  @IntegerField(1, 10_000)
   admitPerSecond: number;
 
   /** Most admitted buyers holding a slot at once. @example 2000 */
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000 })
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @IntegerField(1, 1_000_000)
   maxActive: number;
 
   /** An admitted buyer who holds no seats within this many seconds loses the slot. @example 120 */
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 86_400 })
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
+  @IntegerField(1, 86_400)
   admissionTtlSeconds: number;
 
   /** A session ends this many seconds after the buyer's first hold (a purchase ends it sooner). @example 600 */
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 86_400 })
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
+  @IntegerField(1, 86_400)
   sessionTtlSeconds: number;
 }
 
