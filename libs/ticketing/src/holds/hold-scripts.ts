@@ -17,6 +17,10 @@ export const EXPIRE_HOLDS: LuaScript = {
   name: 'boxofficeExpireHolds',
   file: join(__dirname, 'expire-holds.lua'),
 };
+export const END_CANCELED_HOLDS: LuaScript = {
+  name: 'boxofficeEndCanceledHolds',
+  file: join(__dirname, 'end-canceled-holds.lua'),
+};
 export const INDEX_HOLD: LuaScript = {
   name: 'boxofficeIndexHold',
   file: join(__dirname, 'index-hold.lua'),
@@ -262,4 +266,37 @@ export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: 
     holdIds,
   );
   return { holds, seats };
+}
+
+/** What end-canceled-holds.lua did: holds ended and seats freed, or nothing when the live status is not CANCELED. */
+export type EndCanceledHoldsResult = { outcome: 'OK'; holds: number; seats: number } | { outcome: 'NOT_CANCELED' };
+
+/**
+ * Ends those of `holdIds` (read from the expiry index of a performance whose live status is
+ * CANCELED) that are still HELD, freeing their seats, and drops every one of them from the index
+ * (end-canceled-holds.lua); each hold's record is passed in KEYS. NOT_CANCELED: the live status is
+ * not CANCELED (or the performance is not registered), nothing changed.
+ */
+export async function endCanceledHolds(
+  redis: Redis,
+  keys: PerformanceKeys,
+  holdIds: string[],
+): Promise<EndCanceledHoldsResult> {
+  const [outcome, holds, seats] = await callScript<[string, number?, number?]>(
+    redis,
+    END_CANCELED_HOLDS.name,
+    [
+      keys.meta,
+      keys.seats,
+      keys.counts,
+      keys.expiry,
+      ...seatingKeys(keys),
+      keys.seatHolds,
+      ...holdIds.map((holdId) => keys.hold(holdId)),
+    ],
+    holdIds,
+  );
+  if (outcome === 'NOT_CANCELED') return { outcome };
+  if (outcome !== 'OK') throw new Error(`end-canceled-holds.lua answered ${JSON.stringify(outcome)}`);
+  return { outcome, holds: Number(holds), seats: Number(seats) };
 }
