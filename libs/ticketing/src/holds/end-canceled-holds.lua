@@ -9,18 +9,15 @@
   here, so callers running at once (the cancel's request, batch's bulk refund), a release, an
   expiry or a purchase racing them, never free a seat twice or free a sold seat.
 
-  KEYS[1] meta          hash of the performance: status (CANCELED here; anything else: nothing
-                        changes); gone when it is not registered
-  KEYS[2] seats         hash seat id -> status letter (A available, H held, S sold)
-  KEYS[3] counts        hash total, available, held, sold
-  KEYS[4] expiry        sorted set: HELD hold id, scored by its expiry (epoch ms)
-  KEYS[5] free          best-available data (the seating include): free-seat bitmap,
-  KEYS[6] seating       static layout hash,
-  KEYS[7] runs          34-byte slot per row and section (the seating include, docs/seating.md),
-  KEYS[8] seat info     static seat ids, qualities and flags; a performance registered without a
-                        layout has none of them, and they are left alone
-  KEYS[9] seat holds    hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
+  KEYS[1] seats         hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] counts        hash total, available, held, sold
+  KEYS[3] expiry        sorted set: HELD hold id, scored by its expiry (epoch ms)
+  KEYS[4..7] seating    the seating include's free-seat bitmap, static layout hash, rows' runs and
+                        seat info, as expire-holds.lua takes them (absent without a layout: left alone)
+  KEYS[8] seat holds    hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
                         last: a seat another hold took since is not freed (freeSeats)
+  KEYS[9] meta          hash of the performance: status (CANCELED here; anything else: nothing
+                        changes); gone when it is not registered
   KEYS[10..9+n] holds   hashes of the holds named in ARGV[1..n]
 
   ARGV[1..n] hold ids, read from the expiry index (n = #KEYS - 9)
@@ -31,8 +28,8 @@
 --- @keys variable
 --- @include "redis-time"
 --- @include "free-seats"
-local metaKey, seatsKey, countsKey, expiryKey, seatHoldsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[9]
-local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
+local seatsKey, countsKey, expiryKey, seatHoldsKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[8], KEYS[9]
+local seating = { free = KEYS[4], layout = KEYS[5], runs = KEYS[6], info = KEYS[7] }
 if #ARGV ~= #KEYS - 9 then return redis.error_reply('ERR end-canceled-holds: one hold key per hold id') end
 if redis.call('HGET', metaKey, 'status') ~= 'CANCELED' then return {'NOT_CANCELED'} end
 

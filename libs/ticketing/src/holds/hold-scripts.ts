@@ -242,6 +242,14 @@ export function releaseHold(
   );
 }
 
+/**
+ * KEYS[1..8] of the scripts that end holds in bulk (expire-holds.lua, end-canceled-holds.lua): the
+ * performance's seats, counts, hold expiry index, the four seating keys and the seat holders.
+ */
+function holdEndingKeys(keys: PerformanceKeys): string[] {
+  return [keys.seats, keys.counts, keys.expiry, ...seatingKeys(keys), keys.seatHolds];
+}
+
 export interface ExpireHoldsResult {
   holds: number;
   seats: number;
@@ -255,14 +263,7 @@ export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: 
   const [holds, seats] = await callScript<[number, number]>(
     redis,
     EXPIRE_HOLDS.name,
-    [
-      keys.seats,
-      keys.counts,
-      keys.expiry,
-      ...seatingKeys(keys),
-      keys.seatHolds,
-      ...holdIds.map((holdId) => keys.hold(holdId)),
-    ],
+    [...holdEndingKeys(keys), ...holdIds.map((holdId) => keys.hold(holdId))],
     holdIds,
   );
   return { holds, seats };
@@ -285,15 +286,7 @@ export async function endCanceledHolds(
   const [outcome, holds, seats] = await callScript<[string, number?, number?]>(
     redis,
     END_CANCELED_HOLDS.name,
-    [
-      keys.meta,
-      keys.seats,
-      keys.counts,
-      keys.expiry,
-      ...seatingKeys(keys),
-      keys.seatHolds,
-      ...holdIds.map((holdId) => keys.hold(holdId)),
-    ],
+    [...holdEndingKeys(keys), keys.meta, ...holdIds.map((holdId) => keys.hold(holdId))],
     holdIds,
   );
   if (outcome === 'NOT_CANCELED') return { outcome };
