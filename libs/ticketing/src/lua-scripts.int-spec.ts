@@ -128,6 +128,9 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     );
     const request = { userId: 'u1', performanceId: 16, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
     await holdSeats(redis, keys, { ...request, holdId: 'c1', seatIds: [1, 2] });
+    // A purchase attempt claimed it before the cancel; its charge runs while the hold ends.
+    const attempt = { userId: 'u1', purchaseId: 'cp1', leaseMs: 60_000 };
+    expect(await claimHold(redis, keys, 'c1', attempt)).toMatchObject({ claim: 'CLAIMED', sales: null });
     expect(await endCanceledHolds(redis, keys, ['c1'])).toEqual({ outcome: 'NOT_CANCELED' });
     await redis.hset(keys.meta, 'status', 'CANCELED');
     expect(await endCanceledHolds(redis, keys, ['c1', 'gone'])).toEqual({ outcome: 'OK', holds: 1, seats: 2 });
@@ -135,6 +138,14 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hmget(keys.hold('c1'), 'status', 'endReason')).toEqual(['RELEASED', 'PERFORMANCE_CANCELED']);
     expect(await redis.zcard(keys.expiry)).toBe(0);
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '3', available: '3', held: '0', sold: '0' });
+    // Its sale and any new attempt are refused as for a live hold of a canceled performance (the
+    // checkout refunds the charge), not as RELEASED.
+    const sale = { holdId: 'c1', userId: 'u1', purchaseId: 'cp1', chargeId: 'ch1', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'SALES_CLOSED', reason: 'CANCELED' });
+    expect(await claimHold(redis, keys, 'c1', { ...attempt, purchaseId: 'cp2' })).toMatchObject({
+      claim: 'NONE',
+      sales: { reason: 'CANCELED' },
+    });
   });
 
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {
