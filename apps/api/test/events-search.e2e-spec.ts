@@ -173,6 +173,39 @@ describe('finding events by date and text (real PostgreSQL and Redis)', () => {
     expect(await titlesOf(q('announced'))).toEqual(['Announced']);
   });
 
+  it('leaves canceled performances out: not counted nor dated, and an event with no other is not listed as upcoming', async () => {
+    await event('tour', 'Zephyrine Tour', 'Arena', [4, 5, 6]);
+    await event('gig', 'Zephyrine Gig', 'Club', [7]);
+    const performanceAt = async (key: string, days: number): Promise<number> => {
+      const listed = await call('GET', `/events/${ids[key]}/performances`);
+      expect(listed.statusCode, listed.body).toBe(200);
+      return (listed.json().items as { id: number; startsAt: string }[]).find((p) => p.startsAt === at(days))!.id;
+    };
+    for (const performanceId of [await performanceAt('tour', 4), await performanceAt('gig', 7)]) {
+      const canceled = await call('POST', `/admin/performances/${performanceId}/cancel`, { session: admin });
+      expect(canceled.statusCode, canceled.body).toBe(202);
+    }
+
+    const found = await list(q('zephyrine'));
+    expect(found.items).toEqual([
+      expect.objectContaining({ id: ids.tour, firstStartsAt: at(5), lastStartsAt: at(6), performanceCount: 2 }),
+    ]);
+    expect(await titlesOf(range(at(3.5), at(4.5)))).not.toContain('Zephyrine Tour');
+    expect((await call('GET', `/events/${ids.tour}`)).json()).toMatchObject({
+      firstStartsAt: at(5),
+      lastStartsAt: at(6),
+      performanceCount: 2,
+    });
+    expect((await call('GET', `/events/${ids.gig}`)).json()).toMatchObject({
+      firstStartsAt: null,
+      lastStartsAt: null,
+      performanceCount: 0,
+    });
+    // Still listed by the event's performances, each with its salesState.
+    const gigShows = await call('GET', `/events/${ids.gig}/performances`);
+    expect(gigShows.json().items).toEqual([expect.objectContaining({ salesState: 'CANCELED' })]);
+  });
+
   it('lets PostgreSQL use the GIN indexes for every kind of text match', async () => {
     const db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();

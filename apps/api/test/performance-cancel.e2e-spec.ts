@@ -337,6 +337,75 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
     if (boughtIds.length > 0) await expectRefundedOnce(boughtIds);
   });
 
+  /** The seats of the performance marked HELD, and its counts, as buyers read them. */
+  async function heldNow(
+    performanceId: number,
+  ): Promise<{ seats: number; counts: { available: number; held: number } }> {
+    const seats = await call('GET', `/performances/${performanceId}/seats?status=HELD&limit=100`);
+    expect(seats.statusCode, seats.body).toBe(200);
+    const shown = await call('GET', `/performances/${performanceId}`);
+    return { seats: seats.json().items.length, counts: shown.json() };
+  }
+
+  it('ends the live holds of several buyers before its answer: each reads RELEASED, reason PERFORMANCE_CANCELED, its seats free', async () => {
+    const performance = await createPerformance(api.app, admin, 20, doorsOpenNow());
+    const buyers = await Promise.all([0, 1, 2].map(() => createSession(api.app)));
+    const holds = await Promise.all(
+      buyers.map((buyer, i) => hold(api.app, buyer, performance.id, performance.seatIds.slice(i * 3, i * 3 + 3))),
+    );
+    expect(await heldNow(performance.id)).toMatchObject({ seats: 9, counts: { available: 11, held: 9 } });
+
+    expect((await cancel(performance.id)).statusCode).toBe(202);
+    for (const [i, buyer] of buyers.entries()) {
+      const read = await call('GET', `/reservations/${holds[i].id}`, { session: buyer });
+      expect(read.statusCode, read.body).toBe(200);
+      expect(read.json()).toMatchObject({ status: 'RELEASED', endReason: 'PERFORMANCE_CANCELED' });
+      expect((await call('GET', `/reservations`, { session: buyer })).json().items).toEqual([]);
+      // Bought now: refused as any hold of a canceled performance, nothing charged.
+      expectCanceledSales(await call('POST', '/purchases', { body: { reservationId: holds[i].id }, session: buyer }));
+    }
+    expect(await heldNow(performance.id)).toMatchObject({ seats: 0, counts: { available: 20, held: 0 } });
+    expect(await refundAll(performance.id)).toMatchObject({ status: 'COMPLETED', refunded: 0, remaining: 0 });
+  });
+
+  it('holds racing the cancel: each refused or ended once it has answered, none HELD', async () => {
+    const performance = await createPerformance(api.app, admin, 300, doorsOpenNow());
+    const buyers = await Promise.all(Array.from({ length: 100 }, () => createSession(api.app)));
+    // 10 clients, each sending one buyer's hold of 2 seats after another; the cancel is sent once
+    // 10 were answered, so the rest race it or follow it.
+    let next = 0;
+    let answered = 0;
+    let midway!: () => void;
+    const tenAnswered = new Promise<void>((resolve) => (midway = resolve));
+    const answers: { buyer: TestSession; answer: Awaited<ReturnType<typeof call>> }[] = [];
+    const client = async () => {
+      for (let i = next++; i < buyers.length; i = next++) {
+        const answer = await call('POST', '/reservations', {
+          body: { performanceId: performance.id, seatIds: performance.seatIds.slice(i * 2, i * 2 + 2) },
+          session: buyers[i],
+        });
+        answers.push({ buyer: buyers[i], answer });
+        if (++answered === 10) midway();
+      }
+    };
+    const clients = Promise.all(Array.from({ length: 10 }, client));
+    await tenAnswered;
+    const canceled = await cancel(performance.id);
+    expect(canceled.statusCode).toBe(202);
+    await clients;
+
+    const made = answers.filter(({ answer }) => answer.statusCode === 201);
+    for (const { answer } of answers) if (answer.statusCode !== 201) expectCanceledSales(answer);
+    expect(made.length).toBeGreaterThan(0);
+    expect(made.length).toBeLessThan(answers.length);
+    for (const { buyer, answer } of made) {
+      const read = await call('GET', `/reservations/${answer.json().id}`, { session: buyer });
+      expect(read.json()).toMatchObject({ status: 'RELEASED', endReason: 'PERFORMANCE_CANCELED' });
+    }
+    expect(await heldNow(performance.id)).toMatchObject({ seats: 0, counts: { available: 300, held: 0 } });
+    expect(await refundAll(performance.id)).toMatchObject({ status: 'COMPLETED', refunded: 0, remaining: 0 });
+  });
+
   it('a buyer canceling while the bulk refund runs: refunded once, one notice', async () => {
     const performance = await createPerformance(api.app, admin, 40, doorsOpenNow());
     const buyers = await Promise.all(Array.from({ length: 10 }, () => createSession(api.app)));

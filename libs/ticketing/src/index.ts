@@ -31,7 +31,7 @@ export { HoldService } from './holds/hold.service';
 export { HoldStore } from './holds/hold.store';
 export { HoldDesk } from './holds/hold-desk';
 export { HOLD_RETENTION_MS } from './holds/hold';
-export type { Hold, HoldStatus } from './holds/hold';
+export type { Hold, HoldEndReason, HoldStatus } from './holds/hold';
 export { HoldSweeper } from './holds/hold-sweeper';
 export { HoldSweepStore } from './holds/hold-sweep.store';
 export { ARRANGEMENTS } from './holds/best-available-scripts';

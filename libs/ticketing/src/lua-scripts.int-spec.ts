@@ -10,7 +10,7 @@ import { freeSeatsAfter } from './catalog/free-seats-scripts';
 import { sectionAvailability } from './catalog/section-scripts';
 import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
 import { holdBestAvailable } from './holds/best-available-scripts';
-import { expireHolds, holdSeats, indexHold, releaseHold } from './holds/hold-scripts';
+import { endCanceledHolds, expireHolds, holdSeats, indexHold, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
   ackFlushed,
@@ -116,6 +116,36 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
+  });
+
+  it("a canceled performance's live holds: ended and freed only once the status reads CANCELED", async () => {
+    const keys = performanceKeys(16);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3].map((id) => ({ id, price: 100, sold: false })),
+    );
+    const request = { userId: 'u1', performanceId: 16, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    await holdSeats(redis, keys, { ...request, holdId: 'c1', seatIds: [1, 2] });
+    // A purchase attempt claimed it before the cancel; its charge runs while the hold ends.
+    const attempt = { userId: 'u1', purchaseId: 'cp1', leaseMs: 60_000 };
+    expect(await claimHold(redis, keys, 'c1', attempt)).toMatchObject({ claim: 'CLAIMED', sales: null });
+    expect(await endCanceledHolds(redis, keys, ['c1'])).toEqual({ outcome: 'NOT_CANCELED' });
+    await redis.hset(keys.meta, 'status', 'CANCELED');
+    expect(await endCanceledHolds(redis, keys, ['c1', 'gone'])).toEqual({ outcome: 'OK', holds: 1, seats: 2 });
+    ran.add('boxofficeEndCanceledHolds');
+    expect(await redis.hmget(keys.hold('c1'), 'status', 'endReason')).toEqual(['RELEASED', 'PERFORMANCE_CANCELED']);
+    expect(await redis.zcard(keys.expiry)).toBe(0);
+    expect(await redis.hgetall(keys.counts)).toEqual({ total: '3', available: '3', held: '0', sold: '0' });
+    // Its sale and any new attempt are refused as for a live hold of a canceled performance (the
+    // checkout refunds the charge), not as RELEASED.
+    const sale = { holdId: 'c1', userId: 'u1', purchaseId: 'cp1', chargeId: 'ch1', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'SALES_CLOSED', reason: 'CANCELED' });
+    expect(await claimHold(redis, keys, 'c1', { ...attempt, purchaseId: 'cp2' })).toMatchObject({
+      claim: 'NONE',
+      sales: { reason: 'CANCELED' },
+    });
   });
 
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {

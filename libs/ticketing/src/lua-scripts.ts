@@ -4,7 +4,7 @@ import { BLOCK_SEATS, RELEASE_SEAT_BLOCKS } from './blocks/seat-block-scripts';
 import { FREE_SEATS_AFTER } from './catalog/free-seats-scripts';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
-import { EXPIRE_HOLDS, HOLD_SEATS, INDEX_HOLD, RELEASE_HOLD } from './holds/hold-scripts';
+import { END_CANCELED_HOLDS, EXPIRE_HOLDS, HOLD_SEATS, INDEX_HOLD, RELEASE_HOLD } from './holds/hold-scripts';
 import {
   ACK_FLUSHED,
   CANCEL_PURCHASE,
@@ -46,6 +46,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   HOLD_SEATS,
   RELEASE_HOLD,
   EXPIRE_HOLDS,
+  END_CANCELED_HOLDS,
   INDEX_HOLD,
   CLAIM_HOLD,
   RELEASE_HOLD_CLAIM,

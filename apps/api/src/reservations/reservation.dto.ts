@@ -14,7 +14,7 @@ import {
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import { ARRANGEMENTS, formatLocalDateTime, InvalidInputError } from '@app/ticketing';
-import type { Arrangement, Described, Hold, SeatScope } from '@app/ticketing';
+import type { Arrangement, Described, Hold, HoldEndReason, SeatScope } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
@@ -195,8 +195,11 @@ export class ReservationResponseDto extends BookingDetailsDto {
   performanceId: number;
   @ApiProperty({ type: 'integer', isArray: true })
   seatIds: number[];
-  /** HELD until bought, released or expired. @example "HELD" */
+  /** HELD until bought, released (by its owner, or by the performance's cancellation) or expired. @example "HELD" */
   status: 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
+  /** Only on a hold RELEASED because its performance was canceled: PERFORMANCE_CANCELED (its seats are free, it can no longer be bought). */
+  @ApiPropertyOptional({ enum: ['PERFORMANCE_CANCELED'] })
+  endReason?: HoldEndReason;
   /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
   @ApiProperty({ type: 'integer' })
   amount: number;
@@ -240,6 +243,7 @@ export function mapReservation(hold: Described<Hold>): ReservationResponseDto {
     currency: hold.currency,
     expiresAt: hold.expiresAt.toISOString(),
   };
+  if (hold.endReason) answer.endReason = hold.endReason;
   if (hold.arrangement) answer.arrangement = hold.arrangement;
   return answer;
 }

@@ -16,7 +16,10 @@ export interface EventFields {
   timeZone?: string;
 }
 
-/** When an event plays: its first and last performance start (null without any) and how many it has. */
+/**
+ * When an event plays: its first and last performance start (null without any) and how many it
+ * has, canceled performances (status CANCELED) left out: they will not play.
+ */
 export interface EventDates {
   firstStartsAt: Date | null;
   lastStartsAt: Date | null;
@@ -104,11 +107,11 @@ export class EventRepository {
     return this.events.findOneBy({ id });
   }
 
-  /** The dates of one event (none: nulls and 0). */
+  /** The dates of one event, its canceled performances left out (none: nulls and 0). */
   async datesOf(id: number): Promise<EventDates> {
     const [row]: DatesRow[] = await this.dataSource.query(
       `SELECT min(starts_at) AS first_starts_at, max(starts_at) AS last_starts_at, count(*)::int AS performance_count
-         FROM performances WHERE event_id = $1`,
+         FROM performances WHERE event_id = $1 AND status <> 'CANCELED'`,
       [id],
     );
     return toDates(row);
@@ -120,7 +123,8 @@ export class EventRepository {
    * neither skips nor repeats an event the admin leaves alone). Text matches any of: the whole
    * words of `text` in title or venue (full-text, `simple` configuration), `text` as a substring
    * (ILIKE), `text` as a misspelt word (pg_trgm word similarity ≥ WORD_SIMILARITY_THRESHOLD); each
-   * served by a GIN index of migration EventSearch. Events without performances are never found.
+   * served by a GIN index of migration EventSearch. Events without performances are never found;
+   * canceled performances (status CANCELED) count as none: not in the range, dates or count.
    */
   search(search: EventSearch): Promise<(EventEntity & EventDates)[]> {
     return this.dataSource.transaction(async (manager) => {
@@ -134,13 +138,14 @@ export class EventRepository {
            JOIN LATERAL (
              SELECT e.id AS event_id, min(p.starts_at) AS first_starts_at, max(p.starts_at) AS last_starts_at,
                     count(*)::int AS performance_count
-               FROM performances p WHERE p.event_id = e.id
+               FROM performances p WHERE p.event_id = e.id AND p.status <> 'CANCELED'
            ) d ON d.performance_count > 0
           WHERE d.last_starts_at >= $1
             AND ($2::timestamptz IS NULL OR d.first_starts_at <= $2)
             AND EXISTS (
               SELECT 1 FROM performances p
-               WHERE p.event_id = e.id AND p.starts_at >= $1 AND ($2::timestamptz IS NULL OR p.starts_at <= $2)
+               WHERE p.event_id = e.id AND p.status <> 'CANCELED'
+                 AND p.starts_at >= $1 AND ($2::timestamptz IS NULL OR p.starts_at <= $2)
             )
             AND ($3::text IS NULL
               OR to_tsvector('simple', e.title || ' ' || e.venue) @@ plainto_tsquery('simple', $3)

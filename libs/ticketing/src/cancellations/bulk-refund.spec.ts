@@ -9,7 +9,7 @@ import type {
 import { CancellationNotReplicatedError, NotFoundError, PurchaseCanceledError } from '../errors';
 import type { PurchaseCancellation } from '../purchases/purchase-cancellation';
 import { BULK_REFUND_CHUNK, BulkRefund, REOPEN_CHECK_INTERVAL_MS } from './bulk-refund';
-import type { PerformanceCancellationStore } from './performance-cancellation.store';
+import { CANCELED_HOLDS_PAGE, type PerformanceCancellationStore } from './performance-cancellation.store';
 
 const open: PerformanceCancellationRecord = {
   performanceId: 7,
@@ -26,6 +26,8 @@ function bulk(options: {
   refundCursor?: string | null;
   paid?: PaidPurchaseRef[];
   unwritten?: number;
+  /** Entries of the performance's hold expiry index the step finds (each page takes up to CANCELED_HOLDS_PAGE). */
+  holdEntries?: number;
   figures?: CancellationFigures;
   /** Throws to fail the cancel; answers false when the refund was not made now. */
   cancel?: (purchaseId: string) => Promise<boolean | void>;
@@ -47,7 +49,13 @@ function bulk(options: {
     recordFailure: vi.fn(async () => undefined),
     reopenWithPaid: vi.fn(async () => options.reopened ?? []),
   };
-  const store = { unwrittenEntries: vi.fn(async () => options.unwritten ?? 0) };
+  const store = {
+    unwrittenEntries: vi.fn(async () => options.unwritten ?? 0),
+    endHolds: vi.fn(async (_performanceId: number, limit: number) => {
+      const entries = Math.min(limit, options.holdEntries ?? 0);
+      return { entries, ended: entries };
+    }),
+  };
   const cancellation = {
     cancelForCanceledPerformance: vi.fn(async (_userId: string, purchaseId: string) => {
       const made = await options.cancel?.(purchaseId);
@@ -155,6 +163,15 @@ describe('BulkRefund.refundOnce', () => {
     const done = bulk({ figures: { ...settledFigures, refunded: 5 } });
     expect(await done.service.refundOnce()).toEqual({ performanceId: 7, canceled: 0, failed: 0, completed: true });
     expect(done.marked).toEqual([{ completed: true, refundCursor: null }]);
+  });
+
+  it('ends a page of the live holds at each step, and completes only once a page comes back short', async () => {
+    const full = bulk({ holdEntries: CANCELED_HOLDS_PAGE, figures: { ...settledFigures, refunded: 5 } });
+    expect(await full.service.refundOnce()).toMatchObject({ completed: false });
+    expect(full.store.endHolds).toHaveBeenCalledWith(7, CANCELED_HOLDS_PAGE);
+    expect(full.marked).toEqual([{ completed: false, refundCursor: null }]);
+    const last = bulk({ holdEntries: CANCELED_HOLDS_PAGE - 1, figures: { ...settledFigures, refunded: 5 } });
+    expect(await last.service.refundOnce()).toMatchObject({ completed: true });
   });
 
   it('runs at most BULK_REFUND_CONCURRENCY cancels at once', async () => {

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { PaidPurchaseRef, PerformanceCancellationsRepository } from '@app/database';
 import { CancellationNotReplicatedError, NotFoundError, PurchaseCanceledError } from '../errors';
 import { PurchaseCancellation } from '../purchases/purchase-cancellation';
-import { PerformanceCancellationStore } from './performance-cancellation.store';
+import { CANCELED_HOLDS_PAGE, PerformanceCancellationStore } from './performance-cancellation.store';
 
 /** Paid purchases canceled in one step at most. */
 export const BULK_REFUND_CHUNK = 100;
@@ -75,7 +75,8 @@ export class BulkRefund {
   /**
    * One step on the open cancellation tried least recently that no other process works on (its
    * row locked meanwhile): cancels up to BULK_REFUND_CHUNK purchases PAID in PostgreSQL, after the
-   * last one the previous step reached. When none is left to cancel, no entry of the performance's
+   * last one the previous step reached, and ends up to CANCELED_HOLDS_PAGE holds still in the
+   * performance's hold expiry index. When none is left to cancel, no hold is left in the index, no entry of the performance's
    * purchase stream is left unwritten and every canceled purchase's refund is settled, marks the
    * cancellation completed. First, at most every REOPEN_CHECK_INTERVAL_MS, opens again the completed
    * cancellations that have a PAID purchase. Null when no open cancellation is free. Throws what
@@ -91,11 +92,16 @@ export class BulkRefund {
       const unwritten = await this.store.unwrittenEntries(performanceId);
       const paid = await this.cancellations.paidPurchases(performanceId, refundCursor, BULK_REFUND_CHUNK);
       const outcomes = await this.cancelAll(performanceId, paid);
+      // The cancel's request ended the live holds before it answered; a page here ends any it left
+      // (its process died mid-way), and the cancellation completes only once none is left.
+      const holdsLeft = (await this.store.endHolds(performanceId, CANCELED_HOLDS_PAGE)).entries === CANCELED_HOLDS_PAGE;
       canceled = outcomes.filter((outcome) => outcome === 'refunded' || outcome === 'owed').length;
       failed = outcomes.filter((outcome) => outcome === 'owed' || outcome === 'failed').length;
       // A full chunk: the next step goes on after it; else the next round starts from the first.
       const next = paid.length === BULK_REFUND_CHUNK ? paid[paid.length - 1].purchaseId : null;
-      if (paid.length > 0 || unwritten > 0 || refundCursor !== null) return { completed: false, refundCursor: next };
+      if (holdsLeft || paid.length > 0 || unwritten > 0 || refundCursor !== null) {
+        return { completed: false, refundCursor: next };
+      }
       const figures = await this.cancellations.figures(performanceId);
       return { completed: figures.paid === 0 && figures.refundOwed === 0, refundCursor: null };
     });

@@ -10,7 +10,7 @@ import type { CatalogCache } from '../catalog/catalog-cache';
 import { InvalidInputError, NotFoundError, PerformanceCancelNotReplicatedError } from '../errors';
 import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import type { SeatStateStore } from '../seats/seat-state.store';
-import type { PerformanceCancellationStore } from './performance-cancellation.store';
+import { CANCELED_HOLDS_PAGE, type PerformanceCancellationStore } from './performance-cancellation.store';
 import { PerformanceCancellations } from './performance-cancellations';
 
 const record: PerformanceCancellationRecord = {
@@ -42,6 +42,8 @@ function service(
     unwritten?: number;
     waitReplicas?: number;
     acked?: number;
+    /** Entries of the hold expiry index each endHolds call takes, in order (then 0). */
+    holdPages?: number[];
   } = {},
 ) {
   const cancellation = { ...record, completedAt: options.completed ? new Date('2030-01-01T00:01:00Z') : null };
@@ -63,6 +65,10 @@ function service(
     ),
     replicated: vi.fn(async () => options.acked ?? 0),
     setLifecycle: vi.fn(async () => options.registered !== false),
+    endHolds: vi.fn(async () => {
+      const entries = options.holdPages?.shift() ?? 0;
+      return { entries, ended: entries };
+    }),
   };
   const seatState = { setLifecycle: vi.fn(async () => options.registered !== false) };
   const rebuilder = { ensure: vi.fn(async () => undefined) };
@@ -105,11 +111,23 @@ describe('PerformanceCancellations.cancel', () => {
     });
   });
 
-  it('answers the first cancellation again, changing nothing', async () => {
-    const { cancellations, store, cache } = service({ created: false });
+  it('answers the first cancellation again, changing nothing but the live holds a failed cancel left', async () => {
+    const { cancellations, store, cache } = service({ created: false, holdPages: [3] });
     expect((await cancellations.cancel(7, 'other', operator)).created).toBe(false);
     expect(store.setLifecycle).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
+    expect(store.endHolds).toHaveBeenCalledOnce();
+  });
+
+  it('ends the live holds page after page, after the commit, until a page comes back short', async () => {
+    const { cancellations, repository, store } = service({ holdPages: [CANCELED_HOLDS_PAGE, CANCELED_HOLDS_PAGE, 5] });
+    await cancellations.cancel(7, null, operator);
+    expect(store.endHolds.mock.calls).toEqual([
+      [7, CANCELED_HOLDS_PAGE],
+      [7, CANCELED_HOLDS_PAGE],
+      [7, CANCELED_HOLDS_PAGE],
+    ]);
+    expect(store.endHolds.mock.invocationCallOrder[0]).toBeGreaterThan(repository.cancel.mock.invocationCallOrder[0]);
   });
 
   it('waits for REDIS_WAIT_REPLICAS replicas of the status before the commit, and rolls back without them', async () => {

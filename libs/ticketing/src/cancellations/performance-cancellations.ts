@@ -8,7 +8,7 @@ import { codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
-import { PerformanceCancellationStore } from './performance-cancellation.store';
+import { CANCELED_HOLDS_PAGE, PerformanceCancellationStore } from './performance-cancellation.store';
 
 /** The audit action of a performance's cancellation (`admin_audit_log`). */
 export const PERFORMANCE_CANCEL_ACTION = 'performance.cancel';
@@ -58,7 +58,9 @@ export class PerformanceCancellations {
    * Cancels the performance: `status` CANCELED in PostgreSQL and in the live state the hold,
    * purchase and check-in scripts read, under the performance's row lock, before this answers;
    * from then on no hold, purchase (also of a hold made before) or check-in of it goes through on
-   * any replica. Its refunds are `batch`'s (BulkRefund). The audit log records who canceled, in
+   * any replica. Then, before this answers, every hold of it still live is ended (RELEASED, reason
+   * PERFORMANCE_CANCELED) and its seats freed: also on a repeated cancel, which so finishes what a
+   * failed one left (and `batch`'s bulk refund ends any left too). Its refunds are `batch`'s (BulkRefund). The audit log records who canceled, in
    * the same transaction. Canceling again answers the first cancellation's progress with `created`
    * false. `reason`: up to 500 characters for the buyers, or null. Throws NotFoundError('performance'), InvalidInputError (reason), StoreUnavailableError
    * (Redis lost the performance again while it was canceled: nothing changed, retry).
@@ -102,8 +104,24 @@ export class PerformanceCancellations {
         throw error;
       });
     if (!result) throw new NotFoundError('performance');
+    await this.endLiveHolds(performanceId);
     if (result.created) await this.cache.invalidate();
     return { created: result.created, progress: await this.progressOf(result.cancellation) };
+  }
+
+  /**
+   * Ends every live hold of the canceled performance, CANCELED_HOLDS_PAGE at a time. With the
+   * live status CANCELED no hold script adds to the expiry index any more (a hold whose script ran
+   * before is in it), so the walk ends, and no hold of the performance is left HELD.
+   */
+  private async endLiveHolds(performanceId: number): Promise<void> {
+    let ended = 0;
+    for (;;) {
+      const page = await this.store.endHolds(performanceId, CANCELED_HOLDS_PAGE);
+      ended += page.ended;
+      if (page.entries < CANCELED_HOLDS_PAGE) break;
+    }
+    if (ended > 0) this.logger.log(`cancel of performance ${performanceId}: ${ended} live holds ended`);
   }
 
   /**

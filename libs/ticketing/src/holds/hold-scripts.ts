@@ -17,6 +17,10 @@ export const EXPIRE_HOLDS: LuaScript = {
   name: 'boxofficeExpireHolds',
   file: join(__dirname, 'expire-holds.lua'),
 };
+export const END_CANCELED_HOLDS: LuaScript = {
+  name: 'boxofficeEndCanceledHolds',
+  file: join(__dirname, 'end-canceled-holds.lua'),
+};
 export const INDEX_HOLD: LuaScript = {
   name: 'boxofficeIndexHold',
   file: join(__dirname, 'index-hold.lua'),
@@ -238,6 +242,14 @@ export function releaseHold(
   );
 }
 
+/**
+ * KEYS[1..8] of the scripts that end holds in bulk (expire-holds.lua, end-canceled-holds.lua): the
+ * performance's seats, counts, hold expiry index, the four seating keys and the seat holders.
+ */
+function holdEndingKeys(keys: PerformanceKeys): string[] {
+  return [keys.seats, keys.counts, keys.expiry, ...seatingKeys(keys), keys.seatHolds];
+}
+
 export interface ExpireHoldsResult {
   holds: number;
   seats: number;
@@ -251,15 +263,33 @@ export async function expireHolds(redis: Redis, keys: PerformanceKeys, holdIds: 
   const [holds, seats] = await callScript<[number, number]>(
     redis,
     EXPIRE_HOLDS.name,
-    [
-      keys.seats,
-      keys.counts,
-      keys.expiry,
-      ...seatingKeys(keys),
-      keys.seatHolds,
-      ...holdIds.map((holdId) => keys.hold(holdId)),
-    ],
+    [...holdEndingKeys(keys), ...holdIds.map((holdId) => keys.hold(holdId))],
     holdIds,
   );
   return { holds, seats };
+}
+
+/** What end-canceled-holds.lua did: holds ended and seats freed, or nothing when the live status is not CANCELED. */
+export type EndCanceledHoldsResult = { outcome: 'OK'; holds: number; seats: number } | { outcome: 'NOT_CANCELED' };
+
+/**
+ * Ends those of `holdIds` (read from the expiry index of a performance whose live status is
+ * CANCELED) that are still HELD, freeing their seats, and drops every one of them from the index
+ * (end-canceled-holds.lua); each hold's record is passed in KEYS. NOT_CANCELED: the live status is
+ * not CANCELED (or the performance is not registered), nothing changed.
+ */
+export async function endCanceledHolds(
+  redis: Redis,
+  keys: PerformanceKeys,
+  holdIds: string[],
+): Promise<EndCanceledHoldsResult> {
+  const [outcome, holds, seats] = await callScript<[string, number?, number?]>(
+    redis,
+    END_CANCELED_HOLDS.name,
+    [...holdEndingKeys(keys), keys.meta, ...holdIds.map((holdId) => keys.hold(holdId))],
+    holdIds,
+  );
+  if (outcome === 'NOT_CANCELED') return { outcome };
+  if (outcome !== 'OK') throw new Error(`end-canceled-holds.lua answered ${JSON.stringify(outcome)}`);
+  return { outcome, holds: Number(holds), seats: Number(seats) };
 }

@@ -5,6 +5,9 @@ export const HOLD_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export type HoldStatus = 'HELD' | 'EXPIRED' | 'RELEASED' | 'PURCHASED';
 
+/** Why a hold ended other than by its owner, its expiry or its purchase: its performance was canceled. */
+export type HoldEndReason = 'PERFORMANCE_CANCELED';
+
 /** Seats of one performance kept for one user until `expiresAt`, unless bought or released. */
 export interface Hold {
   id: string;
@@ -23,6 +26,8 @@ export interface Hold {
   /** EXPIRED as soon as `expiresAt` has passed, even before the sweeper has freed the seats. */
   status: HoldStatus;
   expiresAt: Date;
+  /** RELEASED by the performance's cancellation (end-canceled-holds.lua); absent otherwise. */
+  endReason?: HoldEndReason;
   /** The best-available rung that placed the seats; absent for a hold of chosen seat ids. */
   arrangement?: Arrangement;
 }
@@ -41,6 +46,7 @@ export function holdFromRecord(id: string, record: Record<string, string>, now: 
     currency: record.currency,
     status: stored === 'HELD' && expiresAt <= now ? 'EXPIRED' : stored,
     expiresAt: new Date(expiresAt),
+    ...(record.endReason ? { endReason: record.endReason as HoldEndReason } : {}),
     ...(record.arrangement ? { arrangement: record.arrangement as Arrangement } : {}),
   };
 }

@@ -23,7 +23,8 @@
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
   salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
-  for the caller's HELD hold, nil when its performance sells now, else PAUSED, CLOSED or CANCELED
+  for the caller's HELD hold (or one its performance's cancellation RELEASED: endReason
+  PERFORMANCE_CANCELED), nil when its performance sells now, else PAUSED, CLOSED or CANCELED
   (status, or CLOSED when deleted), ENDED (at or past salesCloseAt) or NOT_OPEN (before salesOpenAt, then given in
   epoch ms, as purchase.lua's refusals); claim one of
     'CLAIMED'  the hold is this attempt's now; it was unclaimed, or another attempt's claim had lapsed
@@ -39,9 +40,12 @@ local userId, purchaseId, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
-  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil')
+  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason')
 local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
-if hold[1] == userId and hold[2] == 'HELD' then
+-- A hold its performance's cancellation ended (end-canceled-holds.lua) is refused as a live one
+-- of the canceled performance is: SalesClosed CANCELED.
+local endedByCancel = hold[2] == 'RELEASED' and hold[9] == 'PERFORMANCE_CANCELED'
+if hold[1] == userId and (hold[2] == 'HELD' or endedByCancel) then
   -- The same order as purchase.lua, so both answer a closed sale alike.
   local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
   if not meta[1] or meta[2] then

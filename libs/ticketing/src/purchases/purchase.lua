@@ -47,7 +47,8 @@
     {'UNAVAILABLE'}  a seat of the hold is no longer held (sold by a rebuild from PostgreSQL)
     {'IN_PROGRESS'}  another purchase attempt holds a live claim on the hold
     {'SALES_CLOSED', reason} the performance is PAUSED, CLOSED (deleted, or closed by status) or
-                     CANCELED, or its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
+                     CANCELED (also: the hold was RELEASED by the cancellation, endReason
+                     PERFORMANCE_CANCELED), or its sales ENDED at salesCloseAt (a replay of a done purchase still answers OK)
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)} salesOpenAt was moved past Redis TIME after the
                      hold was made (a replay of a done purchase still answers OK)
 ]]
@@ -59,7 +60,7 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
-  'claimedBy', 'claimedUntil', 'prices')
+  'claimedBy', 'claimedUntil', 'prices', 'endReason')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices = hold[11]
@@ -71,6 +72,9 @@ if status == 'PURCHASED' then
   if bought[2] == 'CANCELED' then return {'CANCELED'} end
   return {'OK', bought[1], performanceId, seats, amount, currency, prices or ''}
 end
+-- Ended by its performance's cancellation (end-canceled-holds.lua): refused as a live hold of a
+-- canceled performance is, even while the charge ran.
+if status == 'RELEASED' and hold[12] == 'PERFORMANCE_CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
 if status ~= 'HELD' then return {status} end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
 if not meta[1] or meta[2] then return {'SALES_CLOSED', 'CLOSED'} end
