@@ -31,7 +31,7 @@ describe('best-available reservations over HTTP', () => {
   });
 
   /** A fresh buyer's headers (an account row, a token signed directly). */
-  const buyer = () => signedBuyer(api);
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   async function newPerformance(extra: Record<string, unknown> = {}): Promise<{ id: number; noOrphanSeats: boolean }> {
     const event = await api.app.inject({

@@ -30,7 +30,7 @@ describe('a block of an expired hold’s seat, released and held again (real Pos
   afterAll(() => close?.());
 
   /** A fresh buyer's headers (an account row, a token signed directly). */
-  const buyer = () => signedBuyer(api);
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   async function newPerformance(seats: number): Promise<{ id: number; seatIds: number[] }> {
     const event = await call('POST', '/events', { body: { title: 'Blocks', venue: 'Hall' }, session: admin });

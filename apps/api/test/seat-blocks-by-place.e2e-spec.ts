@@ -7,6 +7,7 @@ import {
   SeatBlockStore,
 } from '@app/ticketing';
 import { AdminApi, listSeats, signedBuyer, startAdminApi } from './support/api';
+import { expectCountsInStep as expectCountsInStepOf } from './support/races';
 
 type Headers = Record<string, string>;
 interface Seat {
@@ -39,7 +40,7 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
   afterAll(() => close?.());
 
   /** A fresh buyer's headers (an account row, a token signed directly). */
-  const buyer = () => signedBuyer(api);
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   /** A performance on sale with `sections`; its seats in layout order. */
   async function newPerformance(sections: Section[]): Promise<{ id: number; seats: Seat[] }> {
@@ -73,21 +74,8 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
   const reserve = (headers: Headers, payload: Record<string, unknown>) =>
     api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload });
 
-  /** The seat letters and counts in Redis agree; answers the letters. */
-  async function expectCountsInStep(performanceId: number): Promise<Record<string, string>> {
-    const keys = performanceKeys(performanceId);
-    const letters = await redis.hgetall(keys.seats);
-    const counts = await redis.hgetall(keys.counts);
-    const values = Object.values(letters);
-    const count = (letter: string) => values.filter((value) => value === letter).length;
-    expect({
-      available: Number(counts.available),
-      held: Number(counts.held),
-      sold: Number(counts.sold),
-      blocked: Number(counts.blocked ?? 0),
-    }).toEqual({ available: count('A'), held: count('H'), sold: count('S'), blocked: count('B') });
-    return letters;
-  }
+  /** The seat letters and counts in Redis agree; answers the letters (see expectCountsInStep). */
+  const expectCountsInStep = (performanceId: number) => expectCountsInStepOf(redis, performanceId);
 
   const audits = async (performanceId: number) =>
     (

@@ -4,6 +4,7 @@ import { createSession } from '@app/testing';
 import { performanceKeys, SeatBlockStore, SeatStateStore } from '@app/ticketing';
 import { createPerformance } from './purchase-helpers';
 import { AdminApi, listSeats, signedBuyer, startAdminApi } from './support/api';
+import { expectCountsInStep as expectCountsInStepOf } from './support/races';
 
 type Headers = Record<string, string>;
 interface Seat {
@@ -26,7 +27,7 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
   afterAll(() => close?.());
 
   /** A fresh buyer's headers (an account row, a token signed directly). */
-  const buyer = () => signedBuyer(api);
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   /** A performance on sale of `rows` rows of `seatsPerRow` seats (one section, Floor), its seat ids in layout order. */
   async function newPerformance(rows: number, seatsPerRow: number): Promise<{ id: number; seatIds: number[] }> {
@@ -54,21 +55,8 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
   const reserve = (headers: Headers, payload: Record<string, unknown>) =>
     api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload });
 
-  /** The seat letters and counts in Redis agree (counts recomputed from the letters). */
-  async function expectCountsInStep(performanceId: number): Promise<Record<string, string>> {
-    const keys = performanceKeys(performanceId);
-    const letters = await redis.hgetall(keys.seats);
-    const counts = await redis.hgetall(keys.counts);
-    const values = Object.values(letters);
-    const count = (letter: string) => values.filter((value) => value === letter).length;
-    expect({
-      available: Number(counts.available),
-      held: Number(counts.held),
-      sold: Number(counts.sold),
-      blocked: Number(counts.blocked ?? 0),
-    }).toEqual({ available: count('A'), held: count('H'), sold: count('S'), blocked: count('B') });
-    return letters;
-  }
+  /** The seat letters and counts in Redis agree; answers the letters (see expectCountsInStep). */
+  const expectCountsInStep = (performanceId: number) => expectCountsInStepOf(redis, performanceId);
 
   it('blocks all or nothing, idempotently, lists blocks with reason, who and when, and audits', async () => {
     const performance = await newPerformance(2, 5);

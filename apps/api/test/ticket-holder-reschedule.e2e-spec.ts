@@ -5,7 +5,7 @@ import { createSession, TestSession, waitForValue, waitUntil } from '@app/testin
 import { RescheduleNotices } from '@app/ticketing';
 import { mailOutcomes, startMailer } from '../../mailer/test/mail-harness';
 import { createPerformance } from './purchase-helpers';
-import { buyTickets, MailStack, startMailStack, transferMail } from './support/mail';
+import { buyTickets, MailStack, movePerformance, startMailStack, transferMail } from './support/mail';
 import { expectUniform } from './support/http';
 
 interface ListedTicket {
@@ -69,21 +69,8 @@ describe('transferred tickets: the holder is told of a new date, the buyer of it
     await transferMail(smtp, 'received', id);
   }
 
-  async function move(performanceId: number, startsAt: Date): Promise<string> {
-    const moved = await call('PATCH', `/performances/${performanceId}`, {
-      session: admin,
-      body: {
-        startsAt: startsAt.toISOString(),
-        cancelUntil: new Date(startsAt.getTime() - 24 * 3_600_000).toISOString(),
-      },
-    });
-    expect(moved.statusCode, moved.body).toBe(200);
-    const [row] = await db.query(
-      'SELECT id::text AS id FROM performance_reschedules WHERE performance_id = $1 ORDER BY id DESC LIMIT 1',
-      [performanceId],
-    );
-    return row.id;
-  }
+  /** Moves the performance as the admin; the move's id (see movePerformance). */
+  const move = (performanceId: number, startsAt: Date) => movePerformance(api, admin, performanceId, startsAt);
 
   /** Queues every open move's notices as `batch` would, a purchase a page. */
   async function queueAllNotices(): Promise<void> {

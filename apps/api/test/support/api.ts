@@ -77,17 +77,17 @@ export async function startAdminApi(overrides: EnvSource = {}): Promise<AdminApi
 }
 
 /**
- * Headers of a fresh buyer (`{ authorization: 'Bearer …' }`): an account row written directly (a
- * hold checks that it exists) and an access token signed directly, so that a test may make
- * hundreds without signing up or logging in.
+ * A fresh buyer: an account row written directly (a hold checks that it exists) and an access
+ * token signed directly, so that a test may make hundreds without signing up or logging in.
+ * Answers its id and its `{ authorization: 'Bearer …' }` headers.
  */
-export async function signedBuyer(api: ApiHarness): Promise<{ authorization: string }> {
+export async function signedBuyer(api: ApiHarness): Promise<{ userId: string; headers: { authorization: string } }> {
   const email = `${randomUUID()}@example.test`;
   const user = await api.app
     .get(UsersRepository)
     .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
   const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
-  return { authorization: `Bearer ${token}` };
+  return { userId: user!.id, headers: { authorization: `Bearer ${token}` } };
 }
 
 /**

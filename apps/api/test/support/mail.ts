@@ -1,4 +1,5 @@
 import { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { expect } from 'vitest';
 import { Role } from '@app/auth';
 import { EnvSource } from '@app/config';
@@ -105,4 +106,31 @@ export function transferMail(smtp: TestSmtpServer, what: string, transferId: str
     `the ${what} e-mail of transfer ${transferId}`,
     { timeoutMs: 60_000 },
   );
+}
+
+/**
+ * Moves performance `performanceId` to `startsAt` by `PATCH /performances/:id` as `admin` (its
+ * cancelUntil a day before; expects 200); answers the id of the move it recorded
+ * (`performance_reschedules`), whose notices `batch` fans out.
+ */
+export async function movePerformance(
+  api: ApiHarness,
+  admin: TestSession,
+  performanceId: number,
+  startsAt: Date,
+): Promise<string> {
+  const moved = await caller(api.app)('PATCH', `/performances/${performanceId}`, {
+    session: admin,
+    body: {
+      startsAt: startsAt.toISOString(),
+      cancelUntil: new Date(startsAt.getTime() - 24 * 3_600_000).toISOString(),
+    },
+  });
+  expect(moved.statusCode, moved.body).toBe(200);
+  const [row] = await api.app
+    .get(DataSource)
+    .query('SELECT id::text AS id FROM performance_reschedules WHERE performance_id = $1 ORDER BY id DESC LIMIT 1', [
+      performanceId,
+    ]);
+  return row.id;
 }
