@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { parseEnv } from '@app/config';
 import { dataSourceOptions, ensureDatabase, PurchaseRepository, PurchaseStatus, runMigrations } from '@app/database';
 import { dropDatabase } from './services';
-import { createTestEnv, TestEnv } from './test-env';
+import { createTestEnv, createTestEnvWithoutDatabase, TestEnv } from './test-env';
 
 /**
  * Rows the repository int-specs write straight into PostgreSQL to arrange a case: accounts, a
@@ -109,4 +109,29 @@ export async function writePaidPurchase(
     [purchaseId],
   );
   return { purchaseId, ticketIds: rows.map((row) => row.id) };
+}
+
+/** A DataSource on `env`'s database that knows only `migrations`, not initialized (a migration's int-spec runs them). */
+export function migrationDataSource(env: TestEnv, migrations: Function[]): DataSource {
+  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
+}
+
+/**
+ * A database of its own (createTestEnvWithoutDatabase: no template, nothing migrated) with only
+ * `migrations` run on it, open on a DataSource that knows them: the state a migration under test
+ * meets. `close` destroys the DataSource and drops the database.
+ */
+export async function openDatabaseWith(migrations: Function[]): Promise<MigratedDatabase> {
+  const env = createTestEnvWithoutDatabase();
+  await ensureDatabase(env.DATABASE_URL);
+  const db = await migrationDataSource(env, migrations).initialize();
+  await runMigrations(db);
+  return {
+    env,
+    db,
+    close: async () => {
+      await db.destroy();
+      await dropDatabase(env.DATABASE_URL);
+    },
+  };
 }
