@@ -18,12 +18,8 @@ export interface MigratedDatabase {
   close(): Promise<void>;
 }
 
-/** Makes the test file's database, runs the migrations on it and opens it as a TypeORM DataSource. */
-export async function openMigratedDatabase(): Promise<MigratedDatabase> {
-  const env = await createTestEnv();
-  await ensureDatabase(env.DATABASE_URL);
-  const db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-  await runMigrations(db);
+/** `env` and its open `db`, with the `close` that destroys the one and drops the other's database. */
+function withClose(env: TestEnv, db: DataSource): MigratedDatabase {
   return {
     env,
     db,
@@ -32,6 +28,15 @@ export async function openMigratedDatabase(): Promise<MigratedDatabase> {
       await dropDatabase(env.DATABASE_URL);
     },
   };
+}
+
+/** Makes the test file's database, runs the migrations on it and opens it as a TypeORM DataSource. */
+export async function openMigratedDatabase(): Promise<MigratedDatabase> {
+  const env = await createTestEnv();
+  await ensureDatabase(env.DATABASE_URL);
+  const db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+  await runMigrations(db);
+  return withClose(env, db);
 }
 
 /**
@@ -126,12 +131,5 @@ export async function openDatabaseWith(migrations: Function[]): Promise<Migrated
   await ensureDatabase(env.DATABASE_URL);
   const db = await migrationDataSource(env, migrations).initialize();
   await runMigrations(db);
-  return {
-    env,
-    db,
-    close: async () => {
-      await db.destroy();
-      await dropDatabase(env.DATABASE_URL);
-    },
-  };
+  return withClose(env, db);
 }

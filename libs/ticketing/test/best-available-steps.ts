@@ -161,6 +161,26 @@ export async function registerDrawnHall(
 }
 
 /**
+ * Buys `hold` with the purchase script (charge `ch_<purchase id>`, the hold kept 60 s); answers the
+ * new purchase's id and the script's outcome (`OK` when bought).
+ */
+export async function buyHold(
+  fixture: TicketingFixture,
+  performanceId: number,
+  hold: Hold,
+): Promise<{ purchaseId: string; outcome: string }> {
+  const purchaseId = randomUUID();
+  const bought = await purchaseHold(fixture.redis, performanceKeys(performanceId), {
+    holdId: hold.id,
+    userId: hold.userId,
+    purchaseId,
+    chargeId: `ch_${purchaseId}`,
+    holdRetentionMs: 60_000,
+  });
+  return { purchaseId, outcome: bought.outcome };
+}
+
+/**
  * Plays a sale step with the purchase scripts: a buy of one of `holds` (charge `ch_<purchase id>`,
  * the hold kept 60 s), adding the purchase to `purchases` when it went through; or an operator's
  * cancel of one of `purchases` (none checked in, nothing persisted). Nothing to act on: nothing.
@@ -175,15 +195,8 @@ export async function playSaleStep(
   const keys = performanceKeys(performanceId);
   if (step.kind === 'buy' && holds.length > 0) {
     const hold = holds[step.which % holds.length];
-    const purchaseId = randomUUID();
-    const bought = await purchaseHold(fixture.redis, keys, {
-      holdId: hold.id,
-      userId: hold.userId,
-      purchaseId,
-      chargeId: `ch_${purchaseId}`,
-      holdRetentionMs: 60_000,
-    });
-    if (bought.outcome === 'OK') purchases.push({ id: purchaseId, userId: hold.userId });
+    const bought = await buyHold(fixture, performanceId, hold);
+    if (bought.outcome === 'OK') purchases.push({ id: bought.purchaseId, userId: hold.userId });
   } else if (step.kind === 'cancel' && purchases.length > 0) {
     const purchase = purchases[step.which % purchases.length];
     await cancelPurchase(fixture.redis, keys, {
