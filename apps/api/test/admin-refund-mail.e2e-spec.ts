@@ -1,35 +1,20 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
-import { dataSourceOf, startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { caller, createPerformance, hold, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createSession, waitUntil } from '@app/testing';
+import { dataSourceOf } from '../../mailer/test/mail-harness';
+import { createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { MailStack, startMailStack } from './support/mail';
 
 describe('an admin refund e-mails the buyer one cancellation notice (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { smtp, api, relay, mailer, admin, call, close } = {} as MailStack;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
-    api = await startTestApi({
+    ({ smtp, api, relay, mailer, admin, call, close } = await startMailStack({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
-      SMTP_URL: smtp.url,
-    });
-    relay = await startRelay(api.env);
-    mailer = await startMailer(api.env);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
   });
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   it('sends the confirmation, then after two concurrent refunds exactly one cancellation notice', async () => {

@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, TokenService } from '@app/auth';
-import { UsersRepository } from '@app/database';
+import { Role } from '@app/auth';
 import { createRedis } from '@app/redis';
 import { performanceKeys, SEATING_FORMAT } from '@app/ticketing';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
-import { startTestApi } from './support/api';
+import { signedBuyer, startTestApi } from './support/api';
 
 type Headers = { authorization: string };
 
@@ -32,15 +30,8 @@ describe('best-available reservations over HTTP', () => {
     await api?.close();
   });
 
-  /** A buyer with an account row (a hold checks that it exists), its token signed directly. */
-  async function buyer(): Promise<Headers> {
-    const email = `${randomUUID()}@example.test`;
-    const user = await api.app
-      .get(UsersRepository)
-      .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-    const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
-    return { authorization: `Bearer ${token}` };
-  }
+  /** A fresh buyer's headers (an account row, a token signed directly). */
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   async function newPerformance(extra: Record<string, unknown> = {}): Promise<{ id: number; noOrphanSeats: boolean }> {
     const event = await api.app.inject({

@@ -1,22 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { INestApplicationContext } from '@nestjs/common';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccountsService, Role, SessionsService } from '@app/auth';
 import { Clock, emailKey } from '@app/core';
-import {
-  ApiHarness,
-  createSession,
-  TEST_PASSWORD,
-  TestSession,
-  TestSmtpServer,
-  waitForValue,
-  waitUntil,
-} from '@app/testing';
-import { dataSourceOf, startMailer, startRelay } from '../../mailer/test/mail-harness';
+import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitForValue, waitUntil } from '@app/testing';
+import { dataSourceOf } from '../../mailer/test/mail-harness';
 import { caller, createPerformance } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { MailStack, startMailStack } from './support/mail';
 import { expectUniform } from './support/http';
 
 const INVALID_TOKEN = 'e-mail verification token is invalid or expired; ask for a new one';
@@ -46,26 +38,16 @@ function expectNotVerified(res: { statusCode: number; json(): Record<string, unk
  * runs, and the token is read from the e-mail it received.
  */
 describe('e-mail verification, required (API → outbox → RabbitMQ → mailer → SMTP)', () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext;
+  let { smtp, api, relay, mailer, admin, call, close } = {} as MailStack;
   let db: DataSource;
-  let call: ReturnType<typeof caller>;
-  let admin: TestSession;
   /** Seats for holds, and a performance behind a waiting room for joins. */
   let performance: { id: number; seatIds: number[] };
   let queued: { id: number };
   let nextSeat = 0;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
-    api = await startTestApi({ SMTP_URL: smtp.url, EMAIL_VERIFICATION_REQUIRED: 'true' });
-    relay = await startRelay(api.env);
-    mailer = await startMailer(api.env);
-    call = caller(api.app);
+    ({ smtp, api, relay, mailer, admin, call, close } = await startMailStack({ EMAIL_VERIFICATION_REQUIRED: 'true' }));
     db = dataSourceOf(relay);
-    admin = await createSession(api.app, { role: Role.Admin });
     performance = await createPerformance(api.app, admin, 100);
     queued = await createPerformance(api.app, admin, 10);
     const queue = await call('PUT', `/performances/${queued.id}/queue`, { body: QUEUE_SETTINGS, session: admin });
@@ -74,9 +56,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
   afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   /** Signs up over HTTP (the route that mails the token) and signs in. */

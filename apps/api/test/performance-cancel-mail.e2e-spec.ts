@@ -1,34 +1,20 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
 import { ROUTING } from '@app/messaging';
-import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import { BulkRefund } from '@app/ticketing';
-import { dataSourceOf, mailOutcomes, startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { dataSourceOf, mailOutcomes, startMailer } from '../../mailer/test/mail-harness';
+import { createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { MailStack, startMailStack } from './support/mail';
 
 describe("a canceled performance's buyers get one cancellation notice with the reason (API → bulk refund → outbox → RabbitMQ → mailer → SMTP)", () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { smtp, api, relay, mailer, admin, call, close } = {} as MailStack;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', SMTP_URL: smtp.url });
-    relay = await startRelay(api.env);
-    mailer = await startMailer(api.env);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ smtp, api, relay, mailer, admin, call, close } = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   it('sends each buyer the confirmation, then exactly one notice naming the reason', async () => {
@@ -78,25 +64,17 @@ describe("a canceled performance's buyers get one cancellation notice with the r
 });
 
 describe('a buyer whose purchase the bulk refund canceled before its confirmation went out gets exactly one e-mail: the notice', () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext | undefined;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { smtp, api, relay, mailer, admin, call, close } = {} as MailStack;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', SMTP_URL: smtp.url });
-    relay = await startRelay(api.env);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ smtp, api, relay, mailer, admin, call, close } = await startMailStack(
+      { PURCHASE_FLUSH_AGE_SECONDS: '0' },
+      { mailer: false },
+    ));
   });
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   it('sends the cancellation notice without a confirmation, saying the performance was canceled', async () => {

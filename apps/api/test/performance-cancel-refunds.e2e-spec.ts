@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Client } from 'pg';
 import Redis from 'ioredis';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 interface Progress {
   status: 'IN_PROGRESS' | 'COMPLETED';
@@ -24,22 +22,17 @@ interface Progress {
  * as the DTO counts it. `batch`'s loops run in this process, step by step; real PostgreSQL and Redis.
  */
 describe('performance cancel: bulk refund past failures (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, admin, call, close } = await startAdminApi({
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      PAYMENT_RECONCILE_AFTER_SECONDS: '1',
+    }));
   });
   afterAll(async () => {
     vi.restoreAllMocks();
-    await db?.end();
-    await api?.close();
+    await close?.();
   });
 
   async function buy(buyer: TestSession, performanceId: number, seatIds: number[]): Promise<string> {
@@ -213,22 +206,12 @@ describe('performance cancel: bulk refund past failures (real PostgreSQL and Red
  * of `int-cluster` has one per primary: 202.
  */
 describe('performance cancel waits for REDIS_WAIT_REPLICAS replicas of its status (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, admin, call, close } = await startAdminApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   it('commits the cancel only once a replica has the status, else answers 503 and keeps nothing', async () => {
     const performance = await createPerformance(api.app, admin, 4);

@@ -1,36 +1,22 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
 import { PerformanceReschedulesRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession, TestSmtpServer, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import { RescheduleNotices } from '@app/ticketing';
-import { dataSourceOf, mailOutcomes, startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { dataSourceOf, mailOutcomes, startMailer } from '../../mailer/test/mail-harness';
+import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { MailStack, startMailStack } from './support/mail';
 
 describe('a performance that moves: its confirmed buyers get one new-date notice each (PATCH → batch → outbox → RabbitMQ → mailer → SMTP)', () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext | undefined;
-  let admin: TestSession;
+  let { smtp, api, relay, mailer, admin, call, close } = {} as MailStack;
   let notices: RescheduleNotices;
-  let call: ReturnType<typeof caller>;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', SMTP_URL: smtp.url });
-    relay = await startRelay(api.env);
-    mailer = await startMailer(api.env);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ smtp, api, relay, mailer, admin, call, close } = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
     notices = new RescheduleNotices(api.app.get(PerformanceReschedulesRepository));
   });
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   const mailsTo = (buyer: TestSession) => smtp.received.filter((email) => email.to.includes(buyer.email));

@@ -1,13 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import { Role, TokenService } from '@app/auth';
-import { UsersRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { waitUntil } from '@app/testing';
 import { HoldSweeper, performanceKeys } from '@app/ticketing';
-import { caller } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { AdminApi, signedBuyer, startAdminApi } from './support/api';
 import { expectSeatsConsistent, RACE_API_ENV } from './support/races';
 
 type Headers = Record<string, string>;
@@ -25,36 +19,18 @@ type Headers = Record<string, string>;
  * Real PostgreSQL and Redis.
  */
 describe('a block of an expired hold’s seat, released and held again (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let redis: Redis;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, redis, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({
+    ({ api, db, redis, admin, call, close } = await startAdminApi({
       ...RACE_API_ENV,
       RESERVATION_TTL_SECONDS: '3',
-    });
-    redis = api.app.get(Redis);
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
-  async function buyer(): Promise<Headers> {
-    const email = `${randomUUID()}@example.test`;
-    const user = await api.app
-      .get(UsersRepository)
-      .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-    const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
-    return { authorization: `Bearer ${token}` };
-  }
+  /** A fresh buyer's headers (an account row, a token signed directly). */
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   async function newPerformance(seats: number): Promise<{ id: number; seatIds: number[] }> {
     const event = await call('POST', '/events', { body: { title: 'Blocks', venue: 'Hall' }, session: admin });

@@ -1,10 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import { Role, TokenService } from '@app/auth';
-import { UsersRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   BLOCK_WORK_PER_ROW,
   MAX_BLOCK_SELECTION_WORK,
@@ -12,8 +6,8 @@ import {
   performanceKeys,
   SeatBlockStore,
 } from '@app/ticketing';
-import { caller } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { AdminApi, listSeats, signedBuyer, startAdminApi } from './support/api';
+import { expectCountsInStep as expectCountsInStepOf } from './support/races';
 
 type Headers = Record<string, string>;
 interface Seat {
@@ -38,33 +32,15 @@ interface Section {
  * counts exact; on the Cluster too in a TEST_REDIS_CLUSTER run). Real PostgreSQL and Redis.
  */
 describe('blocked seats by place (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let redis: Redis;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, redis, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ MAX_SEATS_PER_RESERVATION: '4' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    redis = api.app.get(Redis);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, redis, admin, call, close } = await startAdminApi({ MAX_SEATS_PER_RESERVATION: '4' }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
-  async function buyer(): Promise<Headers> {
-    const email = `${randomUUID()}@example.test`;
-    const user = await api.app
-      .get(UsersRepository)
-      .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-    const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
-    return { authorization: `Bearer ${token}` };
-  }
+  /** A fresh buyer's headers (an account row, a token signed directly). */
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   /** A performance on sale with `sections`; its seats in layout order. */
   async function newPerformance(sections: Section[]): Promise<{ id: number; seats: Seat[] }> {
@@ -82,20 +58,7 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
     return { id, seats: await seats(id) };
   }
 
-  async function seats(performanceId: number, query = ''): Promise<Seat[]> {
-    const found: Seat[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await call(
-        'GET',
-        `/performances/${performanceId}/seats?limit=100${query ? `&${query}` : ''}${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      expect(page.statusCode, page.body).toBe(200);
-      found.push(...page.json().items);
-      cursor = page.json().nextCursor;
-    } while (cursor);
-    return found;
-  }
+  const seats = (performanceId: number, query = '') => listSeats<Seat>(call, performanceId, query);
 
   /** Seat ids of `all` where `where` holds, ascending. */
   const idsWhere = (all: Seat[], where: (seat: Seat) => boolean) =>
@@ -111,21 +74,8 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
   const reserve = (headers: Headers, payload: Record<string, unknown>) =>
     api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload });
 
-  /** The seat letters and counts in Redis agree; answers the letters. */
-  async function expectCountsInStep(performanceId: number): Promise<Record<string, string>> {
-    const keys = performanceKeys(performanceId);
-    const letters = await redis.hgetall(keys.seats);
-    const counts = await redis.hgetall(keys.counts);
-    const values = Object.values(letters);
-    const count = (letter: string) => values.filter((value) => value === letter).length;
-    expect({
-      available: Number(counts.available),
-      held: Number(counts.held),
-      sold: Number(counts.sold),
-      blocked: Number(counts.blocked ?? 0),
-    }).toEqual({ available: count('A'), held: count('H'), sold: count('S'), blocked: count('B') });
-    return letters;
-  }
+  /** The seat letters and counts in Redis agree; answers the letters (see expectCountsInStep). */
+  const expectCountsInStep = (performanceId: number) => expectCountsInStepOf(redis, performanceId);
 
   const audits = async (performanceId: number) =>
     (

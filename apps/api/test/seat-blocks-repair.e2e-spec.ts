@@ -1,9 +1,7 @@
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Role } from '@app/auth';
 import { PurchaseRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
+import { createSession, waitUntil } from '@app/testing';
 import {
   HoldService,
   PurchaseCancellation,
@@ -14,8 +12,8 @@ import {
   SeatBlockStore,
   SeatReconciler,
 } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, flushPurchases } from './purchase-helpers';
+import { AdminApi, startAdminApi } from './support/api';
 
 /**
  * Moves the performance's release audit rows back past RELEASE_SETTLE_SECONDS, as time would: the
@@ -35,24 +33,15 @@ async function ageReleases(db: Client, performanceId: number): Promise<void> {
  * `seat_blocks` and the tickets, never undoing a block in flight. Real PostgreSQL and Redis.
  */
 describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let redis: Redis;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, redis, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', MAX_SEATS_PER_RESERVATION: '4' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    redis = api.app.get(Redis);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, redis, admin, call, close } = await startAdminApi({
+      PURCHASE_FLUSH_AGE_SECONDS: '0',
+      MAX_SEATS_PER_RESERVATION: '4',
+    }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   /** A performance of four seats whose first seat is sold and flushed, then shown A again (a failover lost the S). */
   async function soldSeatLostByFailover(): Promise<{ id: number; seat: number }> {
@@ -281,24 +270,15 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
  * is put on sale by the seat reconciler.
  */
 describe('releasing blocked seats: PostgreSQL first (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let redis: Redis;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, redis, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    redis = api.app.get(Redis);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, redis, admin, call, close } = await startAdminApi({
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '200',
+    }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   /** A performance of four seats whose first two are blocked in both stores (written directly: with no replica a block answers 503). */
   async function twoBlocked(): Promise<{ id: number; s1: number; s2: number }> {

@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import Redis from 'ioredis';
-import { Client } from 'pg';
-import { Role, TokenService } from '@app/auth';
-import { UsersRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { createSession } from '@app/testing';
 import { performanceKeys, SeatBlockStore, SeatStateStore } from '@app/ticketing';
-import { caller, createPerformance } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance } from './purchase-helpers';
+import { AdminApi, listSeats, signedBuyer, startAdminApi } from './support/api';
+import { expectCountsInStep as expectCountsInStepOf } from './support/races';
 
 type Headers = Record<string, string>;
 interface Seat {
@@ -22,34 +19,15 @@ interface Seat {
  * release, and a rebuild after Redis lost the performance. Real PostgreSQL and Redis.
  */
 describe('blocked seats (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let redis: Redis;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, redis, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ MAX_SEATS_PER_RESERVATION: '4' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    redis = api.app.get(Redis);
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, redis, admin, call, close } = await startAdminApi({ MAX_SEATS_PER_RESERVATION: '4' }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
-  /** A buyer with an account row (a hold checks that it exists), its token signed directly. */
-  async function buyer(): Promise<Headers> {
-    const email = `${randomUUID()}@example.test`;
-    const user = await api.app
-      .get(UsersRepository)
-      .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-    const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
-    return { authorization: `Bearer ${token}` };
-  }
+  /** A fresh buyer's headers (an account row, a token signed directly). */
+  const buyer = async () => (await signedBuyer(api)).headers;
 
   /** A performance on sale of `rows` rows of `seatsPerRow` seats (one section, Floor), its seat ids in layout order. */
   async function newPerformance(rows: number, seatsPerRow: number): Promise<{ id: number; seatIds: number[] }> {
@@ -68,20 +46,7 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
   }
 
   /** Every seat of the performance with its status (`query`: e.g. `status=AVAILABLE`), following the pages. */
-  async function seats(performanceId: number, query = ''): Promise<Seat[]> {
-    const found: Seat[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await call(
-        'GET',
-        `/performances/${performanceId}/seats?limit=100${query ? `&${query}` : ''}${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      expect(page.statusCode, page.body).toBe(200);
-      found.push(...page.json().items);
-      cursor = page.json().nextCursor;
-    } while (cursor);
-    return found;
-  }
+  const seats = (performanceId: number, query = '') => listSeats<Seat>(call, performanceId, query);
 
   const block = (performanceId: number, body: object, session = admin) =>
     call('POST', `/admin/performances/${performanceId}/seat-blocks`, { body, session });
@@ -90,21 +55,8 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
   const reserve = (headers: Headers, payload: Record<string, unknown>) =>
     api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload });
 
-  /** The seat letters and counts in Redis agree (counts recomputed from the letters). */
-  async function expectCountsInStep(performanceId: number): Promise<Record<string, string>> {
-    const keys = performanceKeys(performanceId);
-    const letters = await redis.hgetall(keys.seats);
-    const counts = await redis.hgetall(keys.counts);
-    const values = Object.values(letters);
-    const count = (letter: string) => values.filter((value) => value === letter).length;
-    expect({
-      available: Number(counts.available),
-      held: Number(counts.held),
-      sold: Number(counts.sold),
-      blocked: Number(counts.blocked ?? 0),
-    }).toEqual({ available: count('A'), held: count('H'), sold: count('S'), blocked: count('B') });
-    return letters;
-  }
+  /** The seat letters and counts in Redis agree; answers the letters (see expectCountsInStep). */
+  const expectCountsInStep = (performanceId: number) => expectCountsInStepOf(redis, performanceId);
 
   it('blocks all or nothing, idempotently, lists blocks with reason, who and when, and audits', async () => {
     const performance = await newPerformance(2, 5);
@@ -464,22 +416,12 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
  * primary: 200.
  */
 describe('blocked seats wait for REDIS_WAIT_REPLICAS replicas (real PostgreSQL and Redis)', () => {
-  let api: ApiHarness;
-  let db: Client;
-  let admin: TestSession;
-  let call: ReturnType<typeof caller>;
+  let { api, db, admin, call, close } = {} as AdminApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
-    db = new Client({ connectionString: api.env.DATABASE_URL });
-    await db.connect();
-    call = caller(api.app);
-    admin = await createSession(api.app, { role: Role.Admin });
+    ({ api, db, admin, call, close } = await startAdminApi({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' }));
   });
-  afterAll(async () => {
-    await db?.end();
-    await api?.close();
-  });
+  afterAll(() => close?.());
 
   it('commits a block only once a replica has it, else answers 503 and keeps nothing', async () => {
     const performance = await createPerformance(api.app, admin, 4);

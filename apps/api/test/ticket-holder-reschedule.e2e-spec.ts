@@ -1,13 +1,11 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
 import { PerformanceReschedulesRepository } from '@app/database';
-import { ApiHarness, createSession, TestSession, TestSmtpServer, waitForValue, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { RescheduleNotices } from '@app/ticketing';
-import { mailOutcomes, startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { mailOutcomes, startMailer } from '../../mailer/test/mail-harness';
+import { createPerformance } from './purchase-helpers';
+import { buyTickets, MailStack, movePerformance, startMailStack, transferMail } from './support/mail';
 import { expectUniform } from './support/http';
 
 interface ListedTicket {
@@ -30,30 +28,19 @@ const written = (ticket: ListedTicket) =>
  * went out is not mailed, and cannot be accepted.
  */
 describe('transferred tickets: the holder is told of a new date, the buyer of its own seats (real services)', () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext | undefined;
+  let { smtp, api, mailer, admin, call, close } = {} as MailStack;
   let db: DataSource;
-  let call: ReturnType<typeof caller>;
-  let admin: TestSession;
   let buyer: TestSession;
   let friend: TestSession;
   let third: TestSession;
   let notices: RescheduleNotices;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
-    api = await startTestApi({
-      SMTP_URL: smtp.url,
+    ({ smtp, api, mailer, admin, call, close } = await startMailStack({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       TICKET_TRANSFER_OFFERS_PER_HOUR: '10000',
-    });
-    relay = await startRelay(api.env);
-    mailer = await startMailer(api.env);
-    call = caller(api.app);
+    }));
     db = api.app.get(DataSource);
-    admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app, { name: 'Grace Buyer' });
     friend = await createSession(api.app, { name: 'Ada Friend' });
     third = await createSession(api.app, { name: 'Lin Third' });
@@ -64,20 +51,12 @@ describe('transferred tickets: the holder is told of a new date, the buyer of it
   });
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   /** Buys `count` seats of `performance` for the buyer, written to PostgreSQL; its tickets. */
   async function tickets(performance: { id: number; seatIds: number[] }, count: number): Promise<ListedTicket[]> {
-    const held = await hold(api.app, buyer, performance.id, performance.seatIds.slice(0, count));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return listed.json().items;
+    return (await buyTickets<ListedTicket>(api, buyer, performance.id, performance.seatIds.slice(0, count))).tickets;
   }
 
   /** `from` passes `ticketId` to `to`, who accepts it; once the ticket's e-mail reached `to`. */
@@ -87,28 +66,11 @@ describe('transferred tickets: the holder is told of a new date, the buyer of it
     const id: string = offered.json().id;
     const accepted = await call('POST', `/ticket-transfers/${id}/accept`, { session: to });
     expect(accepted.statusCode, accepted.body).toBe(200);
-    await waitForValue(
-      () => smtp.received.find((mail) => mail.messageIdHeader.includes(`ticket-transfer-received.${id}`)),
-      `the ticket e-mail of transfer ${id}`,
-      { timeoutMs: 60_000 },
-    );
+    await transferMail(smtp, 'received', id);
   }
 
-  async function move(performanceId: number, startsAt: Date): Promise<string> {
-    const moved = await call('PATCH', `/performances/${performanceId}`, {
-      session: admin,
-      body: {
-        startsAt: startsAt.toISOString(),
-        cancelUntil: new Date(startsAt.getTime() - 24 * 3_600_000).toISOString(),
-      },
-    });
-    expect(moved.statusCode, moved.body).toBe(200);
-    const [row] = await db.query(
-      'SELECT id::text AS id FROM performance_reschedules WHERE performance_id = $1 ORDER BY id DESC LIMIT 1',
-      [performanceId],
-    );
-    return row.id;
-  }
+  /** Moves the performance as the admin; the move's id (see movePerformance). */
+  const move = (performanceId: number, startsAt: Date) => movePerformance(api, admin, performanceId, startsAt);
 
   /** Queues every open move's notices as `batch` would, a purchase a page. */
   async function queueAllNotices(): Promise<void> {

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@app/auth';
-import { ApiHarness, createSession, TestSession, TestSmtpServer, waitForValue, waitUntil } from '@app/testing';
+import { createSession, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { BulkRefund, REISSUED_TICKET_CODE_LENGTH, TICKET_CODE_LENGTH } from '@app/ticketing';
-import { startMailer, startRelay } from '../../mailer/test/mail-harness';
-import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
-import { startTestApi } from './support/api';
+import { createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { buyTickets, MailStack, startMailStack, transferMail as mailOfTransfer } from './support/mail';
 import { expectUniform } from './support/http';
 
 interface TicketBody {
@@ -38,13 +35,8 @@ const ROUNDS = 6;
  * check-in of the ticket's old code.
  */
 describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', () => {
-  let smtp: TestSmtpServer;
-  let api: ApiHarness;
-  let relay: INestApplicationContext;
-  let mailer: INestApplicationContext;
+  let { smtp, api, mailer, admin, call, close } = {} as MailStack;
   let db: DataSource;
-  let call: ReturnType<typeof caller>;
-  let admin: TestSession;
   let staff: TestSession;
   let buyer: TestSession;
   let friend: TestSession;
@@ -52,18 +44,12 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
   let nextSeat = 0;
 
   beforeAll(async () => {
-    smtp = await TestSmtpServer.create();
     // Offers without the hourly bound: this file makes many (the bound: ticket-transfers.repository.int-spec.ts).
-    api = await startTestApi({
-      SMTP_URL: smtp.url,
+    ({ smtp, api, mailer, admin, call, close } = await startMailStack({
       PURCHASE_FLUSH_AGE_SECONDS: '0',
       TICKET_TRANSFER_OFFERS_PER_HOUR: '10000',
-    });
-    relay = await startRelay(api.env);
-    mailer = await startMailer(api.env);
-    call = caller(api.app);
+    }));
     db = api.app.get(DataSource);
-    admin = await createSession(api.app, { role: Role.Admin });
     staff = admin;
     buyer = await verified(await createSession(api.app, { name: 'Grace Buyer' }));
     friend = await verified(await createSession(api.app, { name: 'Ada Friend' }));
@@ -71,9 +57,7 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
   });
   afterAll(async () => {
     await mailer?.close();
-    await relay?.close();
-    await api?.close();
-    await smtp?.stop();
+    await close?.();
   });
 
   /** Marks the account's address confirmed (as `POST /auth/email-verification/confirm` does). */
@@ -84,13 +68,12 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
 
   /** Buys `count` seats for `session`, flushes them to PostgreSQL, and returns the purchase and its tickets. */
   async function buy(count = 1, session = buyer): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, session, performance.id, performance.seatIds.slice(nextSeat, (nextSeat += count)));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
+    return buyTickets<TicketBody>(
+      api,
+      session,
+      performance.id,
+      performance.seatIds.slice(nextSeat, (nextSeat += count)),
+    );
   }
 
   const offer = (ticketId: string, email: string, session = buyer) =>
@@ -99,12 +82,7 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
   const cancelTransfer = (id: string, session = buyer) => call('POST', `/ticket-transfers/${id}/cancel`, { session });
   const decline = (id: string, session = friend) => call('POST', `/ticket-transfers/${id}/decline`, { session });
   /** The e-mail of transfer `id`'s `event` (its Message-ID names both), once it arrived. */
-  const transferMail = (event: string, id: string) =>
-    waitForValue(
-      () => smtp.received.find((mail) => mail.messageIdHeader.includes(`ticket-transfer-${event}.${id}`)),
-      `the ${event} e-mail of transfer ${id}`,
-      { timeoutMs: 60_000 },
-    );
+  const transferMail = (event: string, id: string) => mailOfTransfer(smtp, event, id);
   const checkIn = (code: string) => call('POST', '/check-in', { body: { code }, session: staff });
   const mailsTo = (email: string) => smtp.received.filter((mail) => mail.to.includes(email));
 

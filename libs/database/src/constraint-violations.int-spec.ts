@@ -1,27 +1,18 @@
 import { DataSource, QueryFailedError } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
 import { ConflictError, NotFoundError } from '@app/core';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
+import { openMigratedDatabase } from '@app/testing';
 import { translatingConstraintViolations } from './constraint-violations';
-import { dataSourceOptions } from './data-source.options';
-import { ensureDatabase, runMigrations } from './database-bootstrap';
 import { PerformanceRepository } from './repositories/performance.repository';
 
 describe('constraint violations become domain errors (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
+    ({ db, close } = await openMigratedDatabase());
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   const insertUser = (email: string) =>
     db.query(

@@ -15,3 +15,12 @@ export { TcpProxy } from './tcp-proxy';
 export { waitForValue, waitUntil } from './wait-until';
 export { startTestRedisCluster } from './redis-cluster';
 export type { LocalRedisCluster } from './redis-cluster';
+export {
+  insertShow,
+  insertUser,
+  migrationDataSource,
+  openDatabaseWith,
+  openMigratedDatabase,
+  writePaidPurchase,
+} from './database-rows';
+export type { MigratedDatabase } from './database-rows';

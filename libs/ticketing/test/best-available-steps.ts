@@ -4,14 +4,16 @@ import { gradeKey, sectionNameKey } from '../src/catalog/section-names';
 import { DomainError } from '../src/errors';
 import { SeatScope } from '../src/holds/best-available-scripts';
 import { Hold } from '../src/holds/hold';
+import { cancelPurchase, purchaseHold } from '../src/purchases/purchase-scripts';
+import { performanceKeys } from '../src/redis-keys';
 import { SeatPlace } from '../src/seats/seating-layout';
-import { DrawnHall, DrawnSection } from './halls';
+import { drawHall, DrawnHall, DrawnSection, hallRegistration } from './halls';
 import { TicketingFixture } from './ticketing-fixture';
 
 /**
- * The random halls and sales of the best-available properties
- * (best-available.property.int-spec.ts, best-available.bounded.property.int-spec.ts): one
- * statement of the steps both draw and of how a hold or release step is played.
+ * The random halls and sales of the properties over them (best-available.property.int-spec.ts,
+ * best-available.bounded.property.int-spec.ts, free-seats.property.int-spec.ts): one statement of
+ * the steps they draw and of how each step is played.
  */
 
 /** A best-available request, a chosen-seat hold (seats by layout position) or a release (of a hold by index). */
@@ -25,6 +27,8 @@ export type BestStep = {
 export type PickStep = { kind: 'pick'; seats: number[] };
 export type ReleaseStep = { kind: 'release'; which: number };
 export type HoldStep = BestStep | PickStep | ReleaseStep;
+/** A purchase of a hold or a cancellation of a purchase (each by index, modulo how many there are). */
+export type SaleStep = { kind: 'buy'; which: number } | { kind: 'cancel'; which: number };
 
 /**
  * A drawn section (see drawHall) of 1–`maxRows` rows of 1–`maxSeatsPerRow` marks, `.` free
@@ -128,6 +132,80 @@ export async function playPickOrRelease(
     const hold = holds[step.which % holds.length];
     await fixture.holds.release(hold.userId, hold.id).catch((error: unknown) => {
       if (!(error instanceof DomainError) || error.kind !== 'conflict') throw error;
+    });
+  }
+}
+
+/** The two sale steps with their weights (2 buy, 1 cancel), for fc.oneof beside holdStepArbs. */
+export function saleStepArbs() {
+  return [
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
+  ];
+}
+
+/**
+ * Registers performance `performanceId` with the hall of `drawnSections` (named S0, S1, …, each
+ * with `extra(index)` over it where given); answers the named sections and the hall.
+ */
+export async function registerDrawnHall(
+  fixture: TicketingFixture,
+  performanceId: number,
+  drawnSections: Omit<DrawnSection, 'name'>[],
+  extra: (index: number) => Partial<DrawnSection> = () => ({}),
+): Promise<{ sections: DrawnSection[]; hall: DrawnHall }> {
+  const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section, ...extra(i) }));
+  const hall = drawHall(sections);
+  await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+  return { sections, hall };
+}
+
+/**
+ * Buys `hold` with the purchase script (charge `ch_<purchase id>`, the hold kept 60 s); answers the
+ * new purchase's id and the script's outcome (`OK` when bought).
+ */
+export async function buyHold(
+  fixture: TicketingFixture,
+  performanceId: number,
+  hold: Hold,
+): Promise<{ purchaseId: string; outcome: string }> {
+  const purchaseId = randomUUID();
+  const bought = await purchaseHold(fixture.redis, performanceKeys(performanceId), {
+    holdId: hold.id,
+    userId: hold.userId,
+    purchaseId,
+    chargeId: `ch_${purchaseId}`,
+    holdRetentionMs: 60_000,
+  });
+  return { purchaseId, outcome: bought.outcome };
+}
+
+/**
+ * Plays a sale step with the purchase scripts: a buy of one of `holds` (charge `ch_<purchase id>`,
+ * the hold kept 60 s), adding the purchase to `purchases` when it went through; or an operator's
+ * cancel of one of `purchases` (none checked in, nothing persisted). Nothing to act on: nothing.
+ */
+export async function playSaleStep(
+  fixture: TicketingFixture,
+  performanceId: number,
+  holds: Hold[],
+  purchases: { id: string; userId: string }[],
+  step: SaleStep,
+): Promise<void> {
+  const keys = performanceKeys(performanceId);
+  if (step.kind === 'buy' && holds.length > 0) {
+    const hold = holds[step.which % holds.length];
+    const bought = await buyHold(fixture, performanceId, hold);
+    if (bought.outcome === 'OK') purchases.push({ id: bought.purchaseId, userId: hold.userId });
+  } else if (step.kind === 'cancel' && purchases.length > 0) {
+    const purchase = purchases[step.which % purchases.length];
+    await cancelPurchase(fixture.redis, keys, {
+      purchaseId: purchase.id,
+      userId: purchase.userId,
+      mode: 'operator',
+      canceledBy: 'operator',
+      checkedInSeatIds: [],
+      persisted: null,
     });
   }
 }

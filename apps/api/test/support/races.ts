@@ -1,15 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { expect } from 'vitest';
 import { Role, TokenService } from '@app/auth';
-import { UsersRepository } from '@app/database';
 import { ApiHarness, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
+import { signedBuyer } from './api';
 
 /**
- * What the operator-versus-buyer race files (race-*.e2e-spec.ts) share: fast buyers, a log of
- * every answer (no 5xx, P7), and the invariants of a performance's seats once the dust settled,
+ * What the operator-versus-buyer race files (race-*.e2e-spec.ts, seat-blocks*.e2e-spec.ts) share:
+ * fast buyers, a log of every answer (no 5xx, P7), and the invariants of a performance's seats,
  * read from Redis, PostgreSQL and the API together.
  */
 
@@ -23,14 +22,10 @@ export type Headers = Record<string, string>;
  */
 export const RACE_API_ENV = { DATABASE_ACQUIRE_TIMEOUT_MS: '30000' } as const;
 
-/** A buyer with an account row (a hold checks that it exists), its token signed directly. */
+/** A buyer's headers and, beside them, its id (see signedBuyer). */
 export async function fastBuyer(api: ApiHarness): Promise<Headers & { userId: string }> {
-  const email = `${randomUUID()}@example.test`;
-  const user = await api.app
-    .get(UsersRepository)
-    .insertIfEmailFree({ email, name: 'Buyer', role: Role.User, passwordHash: 'unused' });
-  const token = await api.app.get(TokenService).signAccess({ id: user!.id, email, role: Role.User });
-  return { authorization: `Bearer ${token}`, userId: user!.id };
+  const { userId, headers } = await signedBuyer(api);
+  return { ...headers, userId };
 }
 
 /** Every answer of a race, by route: no 5xx is allowed anywhere (P7). */
@@ -58,6 +53,22 @@ export class AnswerLog {
       JSON.stringify(this.summary()),
     ).toEqual([]);
   }
+}
+
+/** Expects the seat counts in Redis to agree with the seat letters (counts recomputed from them); answers the letters by seat id. */
+export async function expectCountsInStep(redis: Redis, performanceId: number): Promise<Record<string, string>> {
+  const keys = performanceKeys(performanceId);
+  const letters = await redis.hgetall(keys.seats);
+  const counts = await redis.hgetall(keys.counts);
+  const values = Object.values(letters);
+  const count = (letter: string) => values.filter((value) => value === letter).length;
+  expect({
+    available: Number(counts.available),
+    held: Number(counts.held),
+    sold: Number(counts.sold),
+    blocked: Number(counts.blocked ?? 0),
+  }).toEqual({ available: count('A'), held: count('H'), sold: count('S'), blocked: count('B') });
+  return letters;
 }
 
 /** Redis TIME, in epoch ms. */

@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { MoneyInMinorUnits1795630000000 } from './1795630000000-MoneyInMinorUnits';
 
 const BEFORE_MONEY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(MoneyInMinorUnits1795630000000));
 /** Up to this migration and no further, so that undoing the last one undoes this one. */
 const UP_TO_MONEY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(MoneyInMinorUnits1795630000000) + 1);
-
-/** A DataSource on the test database that knows only `migrations`. */
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 /** Column type of `table.column`, as information_schema names it (null when the column is gone). */
 async function columnType(db: DataSource, table: string, column: string): Promise<string | null> {
@@ -70,21 +63,16 @@ async function seedOldShape(db: DataSource, amount = '2100.00'): Promise<{ event
 describe('migration MoneyInMinorUnits (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE_MONEY).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE_MONEY));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('gives existing events KRW, keeps each amount as its integer in minor units, and goes back down', async () => {
     const { eventId, purchaseId } = await seedOldShape(old);
-    const current = await dataSource(env, UP_TO_MONEY).initialize();
+    const current = await migrationDataSource(env, UP_TO_MONEY).initialize();
     try {
       expect(await runMigrations(current)).toContain(MoneyInMinorUnits1795630000000.name);
 
@@ -120,7 +108,7 @@ describe('migration MoneyInMinorUnits (real PostgreSQL)', () => {
 
   it('stops, naming the purchase, rather than round an amount with a fraction', async () => {
     const { purchaseId } = await seedOldShape(old, '10.50');
-    const current = await dataSource(env, UP_TO_MONEY).initialize();
+    const current = await migrationDataSource(env, UP_TO_MONEY).initialize();
     try {
       await expect(runMigrations(current)).rejects.toThrow(new RegExp(`${purchaseId} \\(10\\.50\\)`));
       // Nothing changed: the migration is not recorded and the column keeps its type.

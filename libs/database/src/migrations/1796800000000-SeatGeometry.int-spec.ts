@@ -1,19 +1,13 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { SeatGeometry1796800000000 } from './1796800000000-SeatGeometry';
 
 const BEFORE_GEOMETRY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(SeatGeometry1796800000000));
 /** Up to this migration and no further, so that undoing the last one undoes this one. */
 const UP_TO_GEOMETRY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(SeatGeometry1796800000000) + 1);
-
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 async function columnsOf(db: DataSource, table: string): Promise<string[]> {
   const rows: { column_name: string }[] = await db.query(
@@ -72,17 +66,12 @@ async function placedSeats(db: DataSource, performanceId: number): Promise<Place
 describe('migration SeatGeometry (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE_GEOMETRY).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE_GEOMETRY));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('places existing seats as the default layout does, scores them by distance, and goes back down', async () => {
     const hall = await seedOldShape(old, [
@@ -90,7 +79,7 @@ describe('migration SeatGeometry (real PostgreSQL)', () => {
       { name: 'A', rows: 1, seatsPerRow: 2 },
     ]);
     const single = await seedOldShape(old, [{ name: 'Solo', rows: 1, seatsPerRow: 1 }]);
-    const current = await dataSource(env, UP_TO_GEOMETRY).initialize();
+    const current = await migrationDataSource(env, UP_TO_GEOMETRY).initialize();
     try {
       expect(await runMigrations(current)).toContain(SeatGeometry1796800000000.name);
       expect(await columnsOf(current, 'seats')).toEqual(

@@ -1,19 +1,13 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { PurchasesPerformanceIndex1798000000000 } from './1798000000000-PurchasesPerformanceIndex';
 
 const BEFORE_INDEX = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PurchasesPerformanceIndex1798000000000));
 /** Up to this migration and no further, so that undoing the last one undoes this one. */
 const UP_TO_INDEX = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PurchasesPerformanceIndex1798000000000) + 1);
-
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 async function indexesOfPurchases(db: DataSource): Promise<string[]> {
   const rows: { indexname: string }[] = await db.query(
@@ -40,22 +34,17 @@ async function planOfDeleteCheck(db: DataSource): Promise<string> {
 describe('migration PurchasesPerformanceIndex (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE_INDEX).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE_INDEX));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('indexes purchases by performance_id, the delete check uses it, and goes back down', async () => {
     expect(await indexesOfPurchases(old)).not.toContain('purchases_performance');
     expect(await planOfDeleteCheck(old)).not.toMatch(/purchases_performance/);
-    const current = await dataSource(env, UP_TO_INDEX).initialize();
+    const current = await migrationDataSource(env, UP_TO_INDEX).initialize();
     try {
       expect(await runMigrations(current)).toContain(PurchasesPerformanceIndex1798000000000.name);
       expect(await indexesOfPurchases(current)).toContain('purchases_performance');

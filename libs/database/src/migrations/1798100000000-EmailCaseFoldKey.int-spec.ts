@@ -1,19 +1,12 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { EmailCaseFoldKey1798100000000 } from './1798100000000-EmailCaseFoldKey';
 
 const BEFORE_KEY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailCaseFoldKey1798100000000));
 const UP_TO_KEY = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailCaseFoldKey1798100000000) + 1);
-
-/** A DataSource on the test database that knows only `migrations`. */
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 /** Inserts accounts as the code before the key stored them (lower-cased, unique by lower(email)). */
 async function insertOld(db: DataSource, emails: string[]): Promise<string[]> {
@@ -31,17 +24,12 @@ async function insertOld(db: DataSource, emails: string[]): Promise<string[]> {
 describe('migration EmailCaseFoldKey (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE_KEY).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE_KEY));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('refuses, listing both accounts and changing nothing, when two addresses differ only in case', async () => {
     // Both were accepted by the old index: lower() leaves "ß" and the final "ς" alone.
@@ -51,7 +39,7 @@ describe('migration EmailCaseFoldKey (real PostgreSQL)', () => {
       'οδυσσεασ@example.com',
       'οδυσσεας@example.com',
     ]);
-    const current = dataSource(env, UP_TO_KEY);
+    const current = migrationDataSource(env, UP_TO_KEY);
     await current.initialize();
     try {
       const refusal = await runMigrations(current).catch((error: Error) => error.message);

@@ -1,19 +1,12 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { OutboxDeletePublished1798210000000 } from './1798210000000-OutboxDeletePublished';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(OutboxDeletePublished1798210000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(OutboxDeletePublished1798210000000) + 1);
-
-/** A DataSource on the test database that knows only `migrations`. */
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 /** What the migration is about: the `published_at` column and the partial index on unpublished rows. */
 async function stampSchema(db: DataSource): Promise<{ column: boolean; index: boolean }> {
@@ -28,17 +21,12 @@ async function stampSchema(db: DataSource): Promise<{ column: boolean; index: bo
 describe('migration OutboxDeletePublished (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('deletes the published rows, keeps the waiting ones, drops the stamp and its index; down brings both back', async () => {
     // As the old relay left them: two stamped after their confirm, one waiting after a failed try.
@@ -50,7 +38,7 @@ describe('migration OutboxDeletePublished (real PostgreSQL)', () => {
     );
     expect(await stampSchema(old)).toEqual({ column: true, index: true });
 
-    const current = dataSource(env, UP_TO);
+    const current = migrationDataSource(env, UP_TO);
     await current.initialize();
     try {
       expect(await runMigrations(current)).toContain(OutboxDeletePublished1798210000000.name);

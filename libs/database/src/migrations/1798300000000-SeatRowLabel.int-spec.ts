@@ -1,19 +1,12 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { SeatRowLabel1798300000000 } from './1798300000000-SeatRowLabel';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(SeatRowLabel1798300000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(SeatRowLabel1798300000000) + 1);
-
-/** A DataSource on the test database that knows only `migrations`. */
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 async function columnsOf(db: DataSource, table: string): Promise<string[]> {
   const rows: { column_name: string }[] = await db.query(
@@ -26,17 +19,12 @@ async function columnsOf(db: DataSource, table: string): Promise<string[]> {
 describe('migration SeatRowLabel (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('labels existing seats from their row number (1 → A, 27 → AA, 703 → AAA), NOT NULL after; down drops it', async () => {
     const [event] = await old.query(
@@ -56,7 +44,7 @@ describe('migration SeatRowLabel (real PostgreSQL)', () => {
       [performance.id, rows],
     );
 
-    const current = await dataSource(env, UP_TO).initialize();
+    const current = await migrationDataSource(env, UP_TO).initialize();
     try {
       expect(await runMigrations(current)).toContain(SeatRowLabel1798300000000.name);
       const labelled: { row: number; number: number; row_label: string }[] = await current.query(

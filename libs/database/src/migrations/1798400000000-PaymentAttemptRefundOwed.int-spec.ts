@@ -1,35 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { migrationDataSource, openDatabaseWith, TestEnv } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { PaymentAttemptRefundOwed1798400000000 } from './1798400000000-PaymentAttemptRefundOwed';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PaymentAttemptRefundOwed1798400000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PaymentAttemptRefundOwed1798400000000) + 1);
 
-/** A DataSource on the test database that knows only `migrations`. */
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
-
 describe('migration PaymentAttemptRefundOwed (real PostgreSQL)', () => {
   let env: TestEnv;
   let old: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    old = await dataSource(env, BEFORE).initialize();
-    await runMigrations(old);
+    ({ env, db: old, close } = await openDatabaseWith(BEFORE));
   });
-  afterAll(async () => {
-    await old?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('owes the refund of every canceled purchase completed before it, indexes REFUND_OWED; down undoes both', async () => {
     const [user] = await old.query(
@@ -77,7 +65,7 @@ describe('migration PaymentAttemptRefundOwed (real PostgreSQL)', () => {
     const statusOf = async (db: DataSource, id: string) =>
       (await db.query(`SELECT status, charge_id, resolved_at FROM payment_attempts WHERE purchase_id = $1`, [id]))[0];
 
-    const current = await dataSource(env, UP_TO).initialize();
+    const current = await migrationDataSource(env, UP_TO).initialize();
     try {
       expect(await runMigrations(current)).toContain(PaymentAttemptRefundOwed1798400000000.name);
       expect(await statusOf(current, canceled)).toEqual({

@@ -1,25 +1,18 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv, waitUntil } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
 import { MIGRATIONS } from '../migrations';
 import { EmailVerification1799300000000 } from './1799300000000-EmailVerification';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailVerification1799300000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailVerification1799300000000) + 1);
 
-/** A DataSource on the test database that knows only `migrations`. */
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
-
 /** A scratch database of its own at the state before this migration; drop it with `dropDatabase`. */
 async function scratchBefore(): Promise<TestEnv> {
   const scratch = createTestEnvWithoutDatabase();
   await ensureDatabase(scratch.DATABASE_URL);
-  const before = await dataSource(scratch, BEFORE).initialize();
+  const before = await migrationDataSource(scratch, BEFORE).initialize();
   await runMigrations(before);
   await before.destroy();
   return scratch;
@@ -32,10 +25,10 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
   beforeAll(async () => {
     env = createTestEnvWithoutDatabase();
     await ensureDatabase(env.DATABASE_URL);
-    const old = await dataSource(env, BEFORE).initialize();
+    const old = await migrationDataSource(env, BEFORE).initialize();
     await runMigrations(old);
     await old.destroy();
-    db = await dataSource(env, UP_TO).initialize();
+    db = await migrationDataSource(env, UP_TO).initialize();
   });
   afterAll(async () => {
     await db?.destroy();
@@ -56,9 +49,9 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
     // A scratch database at the state before this migration: the mailer's claim transaction holds
     // email_deliveries (through an SMTP send); meanwhile logins and account lookups must go on.
     const scratch = await scratchBefore();
-    const migrating = await dataSource(scratch, UP_TO).initialize();
-    const mailer = await dataSource(scratch, []).initialize();
-    const reader = await dataSource(scratch, []).initialize();
+    const migrating = await migrationDataSource(scratch, UP_TO).initialize();
+    const mailer = await migrationDataSource(scratch, []).initialize();
+    const reader = await migrationDataSource(scratch, []).initialize();
     const sending = mailer.createQueryRunner();
     try {
       await sending.startTransaction();
@@ -96,8 +89,8 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
     // A long transaction on users (a report, a stuck session): an ALTER waiting behind it would
     // queue every login and account lookup behind itself until that transaction ends.
     const scratch = await scratchBefore();
-    const migrating = await dataSource(scratch, UP_TO).initialize();
-    const other = await dataSource(scratch, []).initialize();
+    const migrating = await migrationDataSource(scratch, UP_TO).initialize();
+    const other = await migrationDataSource(scratch, []).initialize();
     const holding = other.createQueryRunner();
     try {
       await holding.startTransaction();

@@ -1,18 +1,12 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
 import { MIGRATIONS } from '../migrations';
 import { TicketTransfers1799400000000 } from './1799400000000-TicketTransfers';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TicketTransfers1799400000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TicketTransfers1799400000000) + 1);
-
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 describe('migration TicketTransfers (real PostgreSQL)', () => {
   let env: TestEnv;
@@ -21,7 +15,7 @@ describe('migration TicketTransfers (real PostgreSQL)', () => {
   beforeAll(async () => {
     env = createTestEnvWithoutDatabase();
     await ensureDatabase(env.DATABASE_URL);
-    const old = await dataSource(env, BEFORE).initialize();
+    const old = await migrationDataSource(env, BEFORE).initialize();
     await runMigrations(old);
     // A delivery of each kind the check allowed before: they stay allowed.
     await old.query(
@@ -30,7 +24,7 @@ describe('migration TicketTransfers (real PostgreSQL)', () => {
               ('email-verification:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f', NULL, 'a@example.com')`,
     );
     await old.destroy();
-    db = await dataSource(env, UP_TO).initialize();
+    db = await migrationDataSource(env, UP_TO).initialize();
   });
   afterAll(async () => {
     await db?.destroy();
@@ -59,11 +53,11 @@ describe('migration TicketTransfers (real PostgreSQL)', () => {
     // would queue every check-in, ticket read and flush behind itself until that transaction ends.
     const scratch = createTestEnvWithoutDatabase();
     await ensureDatabase(scratch.DATABASE_URL);
-    const before = await dataSource(scratch, BEFORE).initialize();
+    const before = await migrationDataSource(scratch, BEFORE).initialize();
     await runMigrations(before);
     await before.destroy();
-    const migrating = await dataSource(scratch, UP_TO).initialize();
-    const other = await dataSource(scratch, []).initialize();
+    const migrating = await migrationDataSource(scratch, UP_TO).initialize();
+    const other = await migrationDataSource(scratch, []).initialize();
     const holding = other.createQueryRunner();
     try {
       await holding.startTransaction();

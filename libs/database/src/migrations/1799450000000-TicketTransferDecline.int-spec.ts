@@ -1,18 +1,12 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
 import { MIGRATIONS } from '../migrations';
 import { TicketTransferDecline1799450000000 } from './1799450000000-TicketTransferDecline';
 
 const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TicketTransferDecline1799450000000));
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TicketTransferDecline1799450000000) + 1);
-
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 /** Migration TicketTransferDecline on real PostgreSQL: its bounded lock wait, the DECLINED state, and down. */
 describe('migration TicketTransferDecline (real PostgreSQL)', () => {
@@ -24,7 +18,7 @@ describe('migration TicketTransferDecline (real PostgreSQL)', () => {
   beforeAll(async () => {
     env = createTestEnvWithoutDatabase();
     await ensureDatabase(env.DATABASE_URL);
-    const old = await dataSource(env, BEFORE).initialize();
+    const old = await migrationDataSource(env, BEFORE).initialize();
     await runMigrations(old);
     [{ id: userId }] = await old.query(
       `INSERT INTO users (email, email_key, name, password_hash) VALUES ('a@example.test', 'a@example.test', 'A', 'x')
@@ -54,7 +48,7 @@ describe('migration TicketTransferDecline (real PostgreSQL)', () => {
       [ticketId, userId],
     );
     await old.destroy();
-    db = await dataSource(env, UP_TO).initialize();
+    db = await migrationDataSource(env, UP_TO).initialize();
   });
   afterAll(async () => {
     await db?.destroy();
@@ -69,7 +63,7 @@ describe('migration TicketTransferDecline (real PostgreSQL)', () => {
     );
 
   it('gives up within its lock_timeout while another transaction holds ticket_transfers, changes nothing, and says to retry', async () => {
-    const other = await dataSource(env, []).initialize();
+    const other = await migrationDataSource(env, []).initialize();
     const holding = other.createQueryRunner();
     try {
       await holding.startTransaction();

@@ -1,9 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnvWithoutDatabase, dropDatabase, TestEnv, waitUntil } from '@app/testing';
+import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv, waitUntil } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
 import { MIGRATIONS } from '../migrations';
 import { TokenLimitAndTransferIndexes1799470000000 } from './1799470000000-TokenLimitAndTransferIndexes';
 
@@ -11,10 +9,6 @@ const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TokenLimitAndTransferIndex
 const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TokenLimitAndTransferIndexes1799470000000) + 1);
 const AUTH_EVENTS_INDEX = 'auth_events_user_type_created_idx';
 const TRANSFERS_INDEX = 'ticket_transfers_ticket_id_idx';
-
-function dataSource(env: TestEnv, migrations: Function[]): DataSource {
-  return new DataSource({ ...dataSourceOptions(parseEnv(env)), migrations });
-}
 
 /** Whether each of the migration's indexes exists and is valid: absent, `valid`, `INVALID`. */
 async function stateOf(db: DataSource): Promise<Record<string, string>> {
@@ -68,7 +62,7 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
   beforeAll(async () => {
     env = createTestEnvWithoutDatabase();
     await ensureDatabase(env.DATABASE_URL);
-    const old = await dataSource(env, BEFORE).initialize();
+    const old = await migrationDataSource(env, BEFORE).initialize();
     await runMigrations(old);
     await old.query(
       `INSERT INTO users (email, email_key, name, password_hash, email_verified_at)
@@ -126,7 +120,7 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
     transferred = picked;
     await old.query('ANALYZE');
     await old.destroy();
-    db = await dataSource(env, UP_TO).initialize();
+    db = await migrationDataSource(env, UP_TO).initialize();
   }, 60_000);
   afterAll(async () => {
     await db?.destroy();
@@ -212,7 +206,7 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
     // every later write of the table queues behind it; CONCURRENTLY leaves them alone.
     const writer = db.createQueryRunner();
     await writer.startTransaction();
-    const replica = await dataSource(env, UP_TO).initialize();
+    const replica = await migrationDataSource(env, UP_TO).initialize();
     let migrating: Promise<string[]> | undefined;
     let replicaMigrating: Promise<string[]> | undefined;
     try {
@@ -280,7 +274,7 @@ describe('migration TokenLimitAndTransferIndexes (real PostgreSQL)', () => {
   it('every migration still runs from an empty database, this one outside a transaction', async () => {
     const scratch = createTestEnvWithoutDatabase();
     await ensureDatabase(scratch.DATABASE_URL);
-    const fresh = await dataSource(scratch, MIGRATIONS).initialize();
+    const fresh = await migrationDataSource(scratch, MIGRATIONS).initialize();
     try {
       expect(await runMigrations(fresh)).toEqual(MIGRATIONS.map((migration) => migration.name));
       expect(await stateOf(fresh)).toEqual({ [AUTH_EVENTS_INDEX]: 'valid', [TRANSFERS_INDEX]: 'valid' });

@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
-import { dataSourceOptions } from '../data-source.options';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { PurchaseStatus } from '../entities/purchase.entity';
+import { insertShow, insertUser, openMigratedDatabase, writePaidPurchase } from '@app/testing';
 import { EmailDeliveriesRepository } from './email-deliveries.repository';
 import { PerformanceReschedulesRepository } from './performance-reschedules.repository';
-import { PurchaseRepository } from './purchase.repository';
 import { TicketTransfersRepository } from './ticket-transfers.repository';
 
 const FIRST_START = new Date('2030-03-01T10:00:00Z');
@@ -22,8 +17,8 @@ const THIRD_START = new Date('2030-03-15T10:00:00Z');
  * one notice per move by the fan-out, told from their "received" e-mails.
  */
 describe('new-date e-mails to offer recipients and ticket holders (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
   let buyerId: string;
   let holderId: string;
   let performanceId: number;
@@ -31,71 +26,15 @@ describe('new-date e-mails to offer recipients and ticket holders (real PostgreS
   const deliveries = () => new EmailDeliveriesRepository(db);
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
-    [{ id: buyerId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash)
-       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
-    );
-    [{ id: holderId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash, email_verified_at)
-       VALUES ('friend@example.test', 'friend@example.test', 'Friend', 'not-a-hash', now()) RETURNING id`,
-    );
-    const [event] = await db.query(
-      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
-    );
-    [{ id: performanceId }] = await db.query(
-      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
-       VALUES ($1, $2, now(), 3) RETURNING id`,
-      [event.id, FIRST_START],
-    );
-    seatIds = [];
-    for (const position of [1, 2, 3]) {
-      const [{ id }] = await db.query(
-        `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
-         VALUES ($1, $2, 'A', 1, '1', $2, 'R', 1000) RETURNING id`,
-        [performanceId, position],
-      );
-      seatIds.push(id);
-    }
+    ({ db, close } = await openMigratedDatabase());
+    buyerId = await insertUser(db, 'buyer@example.test', 'Buyer');
+    holderId = await insertUser(db, 'friend@example.test', 'Friend', true);
+    ({ performanceId, seatIds } = await insertShow(db, { startsAt: FIRST_START, seats: 3 }));
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
-  /** A paid purchase of `seats` written to PostgreSQL; its ticket ids in seat order. */
-  const bought = async (seats: number[]): Promise<{ purchaseId: string; ticketIds: string[] }> => {
-    const purchaseId = randomUUID();
-    await new PurchaseRepository(db).writeBatch(
-      {
-        purchases: [
-          {
-            id: purchaseId,
-            reservationId: randomUUID(),
-            userId: buyerId,
-            performanceId,
-            seatIds: seats,
-            amount: 1000 * seats.length,
-            currency: 'KRW',
-            chargeId: `charge-${purchaseId}`,
-            status: PurchaseStatus.Paid,
-            createdAt: new Date(),
-            canceledAt: null,
-          },
-        ],
-        cancellations: [],
-      },
-      { statementTimeoutMs: 30_000 },
-    );
-    const rows: { id: string }[] = await db.query(
-      `SELECT id::text AS id FROM tickets WHERE purchase_id = $1 ORDER BY seat_id`,
-      [purchaseId],
-    );
-    return { purchaseId, ticketIds: rows.map((row) => row.id) };
-  };
+  /** A paid purchase of `seats` by the buyer written to PostgreSQL; its ticket ids in seat order. */
+  const bought = (seats: number[]) => writePaidPurchase(db, { userId: buyerId, performanceId, seatIds: seats });
 
   /** A transfer of `ticketId` to the friend, `status` as given (ACCEPTED: the friend holds the ticket). */
   const transfer = async (ticketId: string, status: 'PENDING' | 'ACCEPTED'): Promise<string> => {

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
-import { dataSourceOptions } from '../data-source.options';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
 import { PurchaseFlushBatch, PurchaseRecord, PurchaseRepository } from './purchase.repository';
 import { PurchaseStatus } from '../entities/purchase.entity';
 import { Role } from '../entities/user.entity';
@@ -17,33 +14,17 @@ import { UsersRepository } from './users.repository';
  * nothing, and the same batch goes through once the stall is gone.
  */
 describe('PurchaseRepository.writeBatch and row locks held elsewhere (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
   let userId: string;
   let performanceId: number;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
-    [{ id: userId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash)
-       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
-    );
-    const [event] = await db.query(
-      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
-    );
-    [{ id: performanceId }] = await db.query(
-      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
-       VALUES ($1, '2030-03-01T10:00:00Z', now(), 0) RETURNING id`,
-      [event.id],
-    );
+    ({ db, close } = await openMigratedDatabase());
+    userId = await insertUser(db, 'buyer@example.test', 'Buyer');
+    ({ performanceId } = await insertShow(db));
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   /** A purchase without seats, and its PENDING payment attempt in the database. */
   const purchaseWithAttempt = async (): Promise<PurchaseRecord> => {
@@ -159,17 +140,13 @@ describe('PurchaseRepository.writeBatch and row locks held elsewhere (real Postg
 });
 
 describe('PurchaseRepository.pageForOperators by e-mail (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
+    ({ db, close } = await openMigratedDatabase());
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   it('finds a buyer by any case variant of the address, also ß as SS and ς as Σ', async () => {
     const users = new UsersRepository(db);

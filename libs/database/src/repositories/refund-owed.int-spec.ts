@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
-import { dataSourceOptions } from '../data-source.options';
+import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
 import { DatabaseUnavailableError, ROW_LOCK_TIMEOUT_MS } from '../database-unavailable';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { PaymentAttemptStatus } from '../entities/payment-attempt.entity';
 import { PurchaseStatus } from '../entities/purchase.entity';
 import { PaymentAttemptsRepository } from './payment-attempts.repository';
@@ -21,37 +18,21 @@ const BOUNDS = { statementTimeoutMs: 30_000 };
  * cancellation arrives, and replays of the same batch, against real PostgreSQL.
  */
 describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
   let purchases: PurchaseRepository;
   let attempts: PaymentAttemptsRepository;
   let userId: string;
   let performanceId: number;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
+    ({ db, close } = await openMigratedDatabase());
     purchases = new PurchaseRepository(db);
     attempts = new PaymentAttemptsRepository(db);
-    [{ id: userId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash)
-       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
-    );
-    const [event] = await db.query(
-      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
-    );
-    [{ id: performanceId }] = await db.query(
-      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
-       VALUES ($1, '2030-03-01T10:00:00Z', now(), 0) RETURNING id`,
-      [event.id],
-    );
+    userId = await insertUser(db, 'buyer@example.test', 'Buyer');
+    ({ performanceId } = await insertShow(db));
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   /** A purchase without seats (PAID unless told), and its attempt with `status` and no charge noted, touched an hour ago. */
   const purchaseWithAttempt = async (

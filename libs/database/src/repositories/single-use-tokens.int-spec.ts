@@ -2,10 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
-import { dataSourceOptions } from '../data-source.options';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { openMigratedDatabase } from '@app/testing';
 import { EmailVerificationTokensRepository } from './email-verification-tokens.repository';
 import { PasswordResetTokensRepository } from './password-reset-tokens.repository';
 import type { SingleUseTokenTable } from './single-use-tokens';
@@ -27,23 +24,17 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * e-mail (which deletes both kinds) lets a caller ask again at full rate.
  */
 describe('mailed single-use tokens: the per-account limit outlives the tokens (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
   let resets: PasswordResetTokensRepository;
   let verifications: EmailVerificationTokensRepository;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
+    ({ db, close } = await openMigratedDatabase());
     resets = new PasswordResetTokensRepository(db);
     verifications = new EmailVerificationTokensRepository(db);
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   /** A fresh unverified account: its id and e-mail key. */
   async function account(): Promise<Account> {

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv, waitUntil } from '@app/testing';
-import { dataSourceOptions } from '../data-source.options';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { PurchaseStatus } from '../entities/purchase.entity';
+import { insertShow, insertUser, openMigratedDatabase, waitUntil, writePaidPurchase } from '@app/testing';
 import { PurchaseRepository } from './purchase.repository';
 import { TicketTransfersRepository } from './ticket-transfers.repository';
 
@@ -17,72 +13,30 @@ import { TicketTransfersRepository } from './ticket-transfers.repository';
  * canceled in the holder's hands.
  */
 describe('ticket transfers: accepts against reschedules and cancellation writes (real PostgreSQL)', () => {
-  let env: TestEnv;
   let db: DataSource;
+  let close: () => Promise<void>;
   let buyerId: string;
   let holderId: string;
   let performanceId: number;
   let seatId: number;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
-    [{ id: buyerId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash)
-       VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
-    );
-    [{ id: holderId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash, email_verified_at)
-       VALUES ('friend@example.test', 'friend@example.test', 'Friend', 'not-a-hash', now()) RETURNING id`,
-    );
-    const [event] = await db.query(
-      `INSERT INTO events (title, venue, currency) VALUES ('Show', 'Hall', 'KRW') RETURNING id`,
-    );
-    [{ id: performanceId }] = await db.query(
-      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
-       VALUES ($1, '2030-03-01T10:00:00Z', now(), 1) RETURNING id`,
-      [event.id],
-    );
-    [{ id: seatId }] = await db.query(
-      `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
-       VALUES ($1, 1, 'A', 1, '1', 1, 'R', 1000) RETURNING id`,
-      [performanceId],
-    );
+    ({ db, close } = await openMigratedDatabase());
+    buyerId = await insertUser(db, 'buyer@example.test', 'Buyer');
+    holderId = await insertUser(db, 'friend@example.test', 'Friend', true);
+    ({
+      performanceId,
+      seatIds: [seatId],
+    } = await insertShow(db, { seats: 1 }));
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   /** A paid purchase of the seat written to PostgreSQL, its ticket's id, and a pending offer of it to the friend. */
   const offeredTicket = async (): Promise<{ purchaseId: string; ticketId: string; transferId: string }> => {
-    const purchaseId = randomUUID();
-    await new PurchaseRepository(db).writeBatch(
-      {
-        purchases: [
-          {
-            id: purchaseId,
-            reservationId: randomUUID(),
-            userId: buyerId,
-            performanceId,
-            seatIds: [seatId],
-            amount: 1000,
-            currency: 'KRW',
-            chargeId: `charge-${purchaseId}`,
-            status: PurchaseStatus.Paid,
-            createdAt: new Date(),
-            canceledAt: null,
-          },
-        ],
-        cancellations: [],
-      },
-      { statementTimeoutMs: 30_000 },
-    );
-    const [{ id: ticketId }] = await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1`, [
+    const {
       purchaseId,
-    ]);
+      ticketIds: [ticketId],
+    } = await writePaidPurchase(db, { userId: buyerId, performanceId, seatIds: [seatId] });
     const transferId = randomUUID();
     await db.query(
       `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, expires_at)
@@ -109,37 +63,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
 
   it("queues the holder's notice when the accept commits while the cancellation waits for the ticket", async () => {
     const purchases = new PurchaseRepository(db);
-    const purchaseId = randomUUID();
-    await purchases.writeBatch(
-      {
-        purchases: [
-          {
-            id: purchaseId,
-            reservationId: randomUUID(),
-            userId: buyerId,
-            performanceId,
-            seatIds: [seatId],
-            amount: 1000,
-            currency: 'KRW',
-            chargeId: `charge-${purchaseId}`,
-            status: PurchaseStatus.Paid,
-            createdAt: new Date(),
-            canceledAt: null,
-          },
-        ],
-        cancellations: [],
-      },
-      { statementTimeoutMs: 30_000 },
-    );
-    const [{ id: ticketId }] = await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1`, [
-      purchaseId,
-    ]);
-    const transferId = randomUUID();
-    await db.query(
-      `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, expires_at)
-       VALUES ($1, $2, $3, 'friend@example.test', 'friend@example.test', now() + interval '1 day')`,
-      [transferId, ticketId, buyerId],
-    );
+    const { purchaseId, ticketId, transferId } = await offeredTicket();
 
     // The accept's transaction, as TicketTransfersRepository.accept writes it, left open.
     const accept = db.createQueryRunner();
@@ -182,50 +106,9 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
   });
   it('bounds offers a sender makes, and an address is sent, in an hour: concurrent offers counted one after the other', async () => {
     // A sender of its own: the tests above made offers of the buyer's.
-    const [{ id: sellerId }] = await db.query(
-      `INSERT INTO users (email, email_key, name, password_hash)
-       VALUES ('seller@example.test', 'seller@example.test', 'Seller', 'not-a-hash') RETURNING id`,
-    );
-    const [event] = await db.query(
-      `INSERT INTO events (title, venue, currency) VALUES ('Many', 'Hall', 'KRW') RETURNING id`,
-    );
-    const [{ id: showId }] = await db.query(
-      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats)
-       VALUES ($1, '2030-03-01T10:00:00Z', now(), 12) RETURNING id`,
-      [event.id],
-    );
-    const seatIds: number[] = (
-      await db.query(
-        `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
-         SELECT $1, n, 'A', 1, '1', n, 'R', 1000 FROM generate_series(1, 12) n RETURNING id`,
-        [showId],
-      )
-    ).map((row: { id: number }) => row.id);
-    const purchaseId = randomUUID();
-    await new PurchaseRepository(db).writeBatch(
-      {
-        purchases: [
-          {
-            id: purchaseId,
-            reservationId: randomUUID(),
-            userId: sellerId,
-            performanceId: showId,
-            seatIds,
-            amount: 12_000,
-            currency: 'KRW',
-            chargeId: `charge-${purchaseId}`,
-            status: PurchaseStatus.Paid,
-            createdAt: new Date(),
-            canceledAt: null,
-          },
-        ],
-        cancellations: [],
-      },
-      { statementTimeoutMs: 30_000 },
-    );
-    const ticketIds: string[] = (
-      await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1 ORDER BY id`, [purchaseId])
-    ).map((row: { id: string }) => row.id);
+    const sellerId = await insertUser(db, 'seller@example.test', 'Seller');
+    const { performanceId: showId, seatIds } = await insertShow(db, { title: 'Many', seats: 12 });
+    const { ticketIds } = await writePaidPurchase(db, { userId: sellerId, performanceId: showId, seatIds });
     const transfers = new TicketTransfersRepository(db);
     const offer = (ticketId: string, senderId: string, recipient: string, maxOffersPerHour: number) =>
       transfers.offer({
@@ -271,43 +154,14 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
 
     /** A performance of its own starting `startsAt`, one seat bought by the buyer, and the ticket's id. */
     const boughtTicket = async (): Promise<{ purchaseId: string; ticketId: string; showId: number }> => {
-      const [event] = await db.query(
-        `INSERT INTO events (title, venue, currency) VALUES ('Decline', 'Hall', 'KRW') RETURNING id`,
-      );
-      const [{ id: showId }] = await db.query(
-        `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats) VALUES ($1, $2, now(), 1) RETURNING id`,
-        [event.id, startsAt],
-      );
-      const [{ id: seat }] = await db.query(
-        `INSERT INTO seats (performance_id, position, section, "row", row_label, "number", grade, price)
-         VALUES ($1, 1, 'A', 1, '1', 1, 'R', 1000) RETURNING id`,
-        [showId],
-      );
-      const purchaseId = randomUUID();
-      await new PurchaseRepository(db).writeBatch(
-        {
-          purchases: [
-            {
-              id: purchaseId,
-              reservationId: randomUUID(),
-              userId: buyerId,
-              performanceId: showId,
-              seatIds: [seat],
-              amount: 1000,
-              currency: 'KRW',
-              chargeId: `charge-${purchaseId}`,
-              status: PurchaseStatus.Paid,
-              createdAt: new Date(),
-              canceledAt: null,
-            },
-          ],
-          cancellations: [],
-        },
-        { statementTimeoutMs: 30_000 },
-      );
-      const [{ id: ticketId }] = await db.query(`SELECT id::text AS id FROM tickets WHERE purchase_id = $1`, [
+      const {
+        performanceId: showId,
+        seatIds: [seat],
+      } = await insertShow(db, { title: 'Decline', startsAt, seats: 1 });
+      const {
         purchaseId,
-      ]);
+        ticketIds: [ticketId],
+      } = await writePaidPurchase(db, { userId: buyerId, performanceId: showId, seatIds: [seat] });
       return { purchaseId, ticketId, showId };
     };
 

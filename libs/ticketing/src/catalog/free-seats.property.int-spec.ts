@@ -3,17 +3,19 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   drawnSectionArb,
+  holdBest,
   HoldStep,
   holdStepArbs,
-  holdBest,
   playPickOrRelease,
+  playSaleStep,
+  registerDrawnHall,
+  SaleStep,
+  saleStepArbs,
   stepScope,
 } from '../../test/best-available-steps';
-import { drawHall, DrawnSection, hallRegistration } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { holdSeats } from '../holds/hold-scripts';
 import { Hold } from '../holds/hold';
-import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
 import { performanceKeys } from '../redis-keys';
 import { FreeSeats } from './free-seats-scripts';
 
@@ -22,12 +24,7 @@ import { FreeSeats } from './free-seats-scripts';
  * that has expired by the time anything reads (1 ms lifetime; the sweeper has not run), or a
  * sweep that ends the expired ones.
  */
-type Step =
-  | HoldStep
-  | { kind: 'buy'; which: number }
-  | { kind: 'cancel'; which: number }
-  | { kind: 'lapse'; seats: number[] }
-  | { kind: 'sweep' };
+type Step = HoldStep | SaleStep | { kind: 'lapse'; seats: number[] } | { kind: 'sweep' };
 
 const hallArb = fc.array(drawnSectionArb({ maxRows: 5, maxSeatsPerRow: 12, freeWeight: 3 }), {
   minLength: 1,
@@ -35,8 +32,7 @@ const hallArb = fc.array(drawnSectionArb({ maxRows: 5, maxSeatsPerRow: 12, freeW
 });
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   ...holdStepArbs({ maxQuantity: 4, maxSeat: 180 }),
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
+  ...saleStepArbs(),
   {
     weight: 3,
     arbitrary: fc.record({
@@ -75,9 +71,7 @@ describe('free seats from the bitmap: the statuses exactly, over random sales', 
         fc.array(fc.tuple(stepArb, askArb), { minLength: 1, maxLength: 14 }),
         async (drawnSections, steps) => {
           const performanceId = nextPerformance++;
-          const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section }));
-          const hall = drawHall(sections);
-          await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+          const { sections, hall } = await registerDrawnHall(fixture, performanceId, drawnSections);
           const keys = performanceKeys(performanceId);
           const total = hall.places.length;
           const holds: Hold[] = [];
@@ -89,27 +83,8 @@ describe('free seats from the bitmap: the statuses exactly, over random sales', 
               if (hold) holds.push(hold);
             } else if (step.kind === 'pick' || step.kind === 'release') {
               await playPickOrRelease(fixture, performanceId, hall, holds, step);
-            } else if (step.kind === 'buy' && holds.length > 0) {
-              const hold = holds[step.which % holds.length];
-              const purchaseId = randomUUID();
-              const bought = await purchaseHold(fixture.redis, keys, {
-                holdId: hold.id,
-                userId: hold.userId,
-                purchaseId,
-                chargeId: `ch_${purchaseId}`,
-                holdRetentionMs: 60_000,
-              });
-              if (bought.outcome === 'OK') purchases.push({ id: purchaseId, userId: hold.userId });
-            } else if (step.kind === 'cancel' && purchases.length > 0) {
-              const purchase = purchases[step.which % purchases.length];
-              await cancelPurchase(fixture.redis, keys, {
-                purchaseId: purchase.id,
-                userId: purchase.userId,
-                mode: 'operator',
-                canceledBy: 'operator',
-                checkedInSeatIds: [],
-                persisted: null,
-              });
+            } else if (step.kind === 'buy' || step.kind === 'cancel') {
+              await playSaleStep(fixture, performanceId, holds, purchases, step);
             } else if (step.kind === 'lapse') {
               const seatIds = [...new Set(step.seats.map((i) => hall.places[i % total].id))];
               const held = await holdSeats(fixture.redis, keys, {

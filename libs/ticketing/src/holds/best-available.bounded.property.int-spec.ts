@@ -6,10 +6,11 @@ import {
   HoldStep,
   holdStepArbs,
   playPickOrRelease,
+  registerDrawnHall,
   stepScope,
 } from '../../test/best-available-steps';
 import { adjacentRowsClaim, adjacentRowsSummary, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
-import { drawHall, DrawnSection, hallRegistration, seatingDisagreements, singlesBeside } from '../../test/halls';
+import { seatingDisagreements, singlesBeside } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { SeatPlace } from '../seats/seating-layout';
 import { Hold } from './hold';
@@ -159,13 +160,11 @@ describe('best-available holds: the bounded search answers as an exhaustive one'
   async function play(drawn: typeof hallArb extends fc.Arbitrary<infer T> ? T : never, steps: HoldStep[]) {
     const performanceId = nextPerformance++;
     const { qualities } = drawn;
-    const sections: DrawnSection[] = drawn.sections.map((section, s) => ({
-      name: `S${s}`,
-      ...section,
-      ...(qualities ? { quality: (row, number) => qualities[(s * 5 + row * 3 + number) % qualities.length] } : {}),
-    }));
-    const hall = drawHall(sections);
-    await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+    const { sections, hall } = await registerDrawnHall(fixture, performanceId, drawn.sections, (s) =>
+      qualities
+        ? { quality: (row: number, number: number) => qualities[(s * 5 + row * 3 + number) % qualities.length] }
+        : {},
+    );
     const holds: Hold[] = [];
 
     for (const step of steps) {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buyHold } from '../../test/best-available-steps';
 import { drawHall, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
 import { DomainError } from '../errors';
-import { purchaseHold } from '../purchases/purchase-scripts';
-import { performanceKeys } from '../redis-keys';
 import { Hold } from './hold';
 
 const BUYERS = 2000;
@@ -59,19 +58,8 @@ describe('best-available holds under a rush', () => {
     expect(holds.filter((hold) => hold.arrangement === 'TOGETHER').length).toBeGreaterThan(holds.length / 2);
     expect(holds.length).toBeLessThan(BUYERS);
 
-    const keys = performanceKeys(performanceId);
     const bought = await Promise.all(
-      holds.map(async (hold) => {
-        const purchaseId = randomUUID();
-        const result = await purchaseHold(fixture.redis, keys, {
-          holdId: hold.id,
-          userId: hold.userId,
-          purchaseId,
-          chargeId: `ch_${purchaseId}`,
-          holdRetentionMs: 60_000,
-        });
-        return result.outcome === 'OK' ? hold.seatIds : [];
-      }),
+      holds.map(async (hold) => ((await buyHold(fixture, performanceId, hold)).outcome === 'OK' ? hold.seatIds : [])),
     );
     const sold = bought.flat();
     expect(new Set(sold).size).toBe(sold.length);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,28 +6,27 @@ import {
   HoldStep,
   holdStepArbs,
   playPickOrRelease,
+  playSaleStep,
+  registerDrawnHall,
+  SaleStep,
+  saleStepArbs,
   stepScope,
 } from '../../test/best-available-steps';
 import { adjacentRowsSummary, ALIGN_BUDGET, alignWorkBound, exhaustiveAdjacentRows } from '../../test/adjacent-rows';
-import { drawHall, DrawnSection, hallRegistration, seatingDisagreements } from '../../test/halls';
+import { seatingDisagreements } from '../../test/halls';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
-import { cancelPurchase, purchaseHold } from '../purchases/purchase-scripts';
 import { performanceKeys } from '../redis-keys';
 import { SeatPlace } from '../seats/seating-layout';
 import { Hold } from './hold';
 
 /** One step of a random sale: a hold step, or a purchase or cancellation (of one by index). */
-type Step = HoldStep | { kind: 'buy'; which: number } | { kind: 'cancel'; which: number };
+type Step = HoldStep | SaleStep;
 
 const hallArb = fc.array(drawnSectionArb({ maxRows: 4, maxSeatsPerRow: 9, freeWeight: 4 }), {
   minLength: 1,
   maxLength: 3,
 });
-const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  ...holdStepArbs({ maxQuantity: 8, maxSeat: 60 }),
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('buy' as const), which: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }) },
-);
+const stepArb: fc.Arbitrary<Step> = fc.oneof(...holdStepArbs({ maxQuantity: 8, maxSeat: 60 }), ...saleStepArbs());
 
 /**
  * Whether a placement of `quantity` seats side by side in one row existed that leaves no single
@@ -107,9 +105,7 @@ describe('best-available holds: properties over random halls and sales', () => {
     await fc.assert(
       fc.asyncProperty(hallArb, fc.array(stepArb, { minLength: 1, maxLength: 14 }), async (drawnSections, steps) => {
         const performanceId = nextPerformance++;
-        const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section }));
-        const hall = drawHall(sections);
-        await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+        const { sections, hall } = await registerDrawnHall(fixture, performanceId, drawnSections);
         const keys = performanceKeys(performanceId);
         const byId = new Map(hall.places.map((place) => [place.id, place]));
         const holds: Hold[] = [];
@@ -148,27 +144,8 @@ describe('best-available holds: properties over random halls and sales', () => {
             }
           } else if (step.kind === 'pick' || step.kind === 'release') {
             await playPickOrRelease(fixture, performanceId, hall, holds, step);
-          } else if (step.kind === 'buy' && holds.length > 0) {
-            const hold = holds[step.which % holds.length];
-            const purchaseId = randomUUID();
-            const bought = await purchaseHold(fixture.redis, keys, {
-              holdId: hold.id,
-              userId: hold.userId,
-              purchaseId,
-              chargeId: `ch_${purchaseId}`,
-              holdRetentionMs: 60_000,
-            });
-            if (bought.outcome === 'OK') purchases.push({ id: purchaseId, userId: hold.userId });
-          } else if (step.kind === 'cancel' && purchases.length > 0) {
-            const purchase = purchases[step.which % purchases.length];
-            await cancelPurchase(fixture.redis, keys, {
-              purchaseId: purchase.id,
-              userId: purchase.userId,
-              mode: 'operator',
-              canceledBy: 'operator',
-              checkedInSeatIds: [],
-              persisted: null,
-            });
+          } else if (step.kind === 'buy' || step.kind === 'cancel') {
+            await playSaleStep(fixture, performanceId, holds, purchases, step);
           }
 
           const { stored, recomputed, letters } = await fixture.truth(performanceId);
@@ -203,9 +180,7 @@ describe('best-available holds: properties over random halls and sales', () => {
         fc.array(bestOrRelease, { minLength: 1, maxLength: 14 }),
         async (drawnSections, steps) => {
           const performanceId = nextPerformance++;
-          const sections: DrawnSection[] = drawnSections.map((section, i) => ({ name: `S${i}`, ...section }));
-          const hall = drawHall(sections);
-          await fixture.store.registerPerformance(hallRegistration(performanceId, hall));
+          const { sections, hall } = await registerDrawnHall(fixture, performanceId, drawnSections);
           await fixture.redis.hset(performanceKeys(performanceId).meta, 'noOrphanSeats', '1');
           const holds: Hold[] = [];
           for (const step of steps) {

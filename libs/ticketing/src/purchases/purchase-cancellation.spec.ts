@@ -42,6 +42,27 @@ const canceled: Purchase = {
 };
 const row: PurchaseRecord = { ...canceled, id: OLD_PURCHASE, status: PurchaseStatus.Paid, canceledAt: null };
 
+/**
+ * The cancel script's answer for a paid purchase it canceled just now (at 2000 ms): charge `ch-1`,
+ * 1500 KRW to refund, no seat kept; `changes` over it. A fresh object each call.
+ */
+function canceledNow(
+  changes: Partial<Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>> = {},
+): CancelPurchaseResult {
+  return {
+    outcome: 'CANCELED',
+    canceledAt: 2000,
+    chargeId: 'ch-1',
+    keptSeatIds: [],
+    amount: 1500,
+    currency: 'KRW',
+    ...changes,
+  };
+}
+
+/** The gateway refund of {@link canceledNow}'s charge, keyed by the purchase. */
+const REFUND = { chargeId: 'ch-1', idempotencyKey: `refund:${PURCHASE}`, amount: 1500, currency: 'KRW' };
+
 /** `inRedis`: the cancel script's answer, or its answers in turn (the last one repeated). */
 function cancellation(
   inRedis: CancelPurchaseResult | CancelPurchaseResult[],
@@ -90,14 +111,7 @@ function cancellation(
 
 describe('PurchaseCancellation', () => {
   it('cancels in Redis, refunds the charge, records the refund and indexes the purchase for its buyer', async () => {
-    const { service, store, attempts, gateway } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, store, attempts, gateway } = cancellation(canceledNow());
     expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'buyer',
@@ -105,12 +119,7 @@ describe('PurchaseCancellation', () => {
       checkedInSeatIds: [],
     });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
-    expect(gateway.refund).toHaveBeenCalledWith({
-      chargeId: 'ch-1',
-      idempotencyKey: `refund:${PURCHASE}`,
-      amount: 1500,
-      currency: 'KRW',
-    });
+    expect(gateway.refund).toHaveBeenCalledWith(REFUND);
     expect(attempts.markRefunded).toHaveBeenCalledWith(PURCHASE);
     expect(attempts.markRefunded.mock.invocationCallOrder[0]).toBeGreaterThan(
       gateway.refund.mock.invocationCallOrder[0],
@@ -118,15 +127,7 @@ describe('PurchaseCancellation', () => {
   });
 
   it('refunds once REDIS_WAIT_REPLICAS replicas have the cancel', async () => {
-    const canceledNow: CancelPurchaseResult = {
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    };
-    const { service, store, gateway } = cancellation(canceledNow, null, { replicas: 1, acked: 1 });
+    const { service, store, gateway } = cancellation(canceledNow(), null, { replicas: 1, acked: 1 });
     await service.cancel('buyer', PURCHASE);
     expect(store.replicated).toHaveBeenCalledWith(7, 1, 250);
     expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(store.replicated.mock.invocationCallOrder[0]);
@@ -136,15 +137,7 @@ describe('PurchaseCancellation', () => {
     ['too few replicas have the cancel', { replicas: 1, acked: 0 }, false],
     ['the WAIT ran on another node than the cancel (a failover between them)', { replicas: 1, acked: 1 }, true],
   ])('answers 503 and refunds nothing when %s', async (_, wait, moved) => {
-    const canceledNow: CancelPurchaseResult = {
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    };
-    const { service, store, gateway, attempts } = cancellation(canceledNow, null, wait);
+    const { service, store, gateway, attempts } = cancellation(canceledNow(), null, wait);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     if (moved) store.salesNode.mockReturnValueOnce('127.0.0.1:7001').mockReturnValueOnce('127.0.0.1:7004');
     await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(CancellationNotReplicatedError);
@@ -156,14 +149,7 @@ describe('PurchaseCancellation', () => {
   it.each(['canceled'] as const)(
     'writes the cancellation to PostgreSQL before the refund (there: %s), then refunds',
     async (there) => {
-      const { service, purchases, gateway } = cancellation({
-        outcome: 'CANCELED',
-        canceledAt: 2000,
-        chargeId: 'ch-1',
-        keptSeatIds: [],
-        amount: 1500,
-        currency: 'KRW',
-      });
+      const { service, purchases, gateway } = cancellation(canceledNow());
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
       expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer');
@@ -183,14 +169,7 @@ describe('PurchaseCancellation', () => {
       },
     ],
   ])('leaves the refund to batch, answering the cancellation, when %s', async (_, written) => {
-    const { service, purchases, gateway, attempts } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, purchases, gateway, attempts } = cancellation(canceledNow());
     purchases.cancelWritten.mockImplementationOnce(written);
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(gateway.refund).not.toHaveBeenCalled();
@@ -198,14 +177,7 @@ describe('PurchaseCancellation', () => {
   });
 
   it('answers the cancellation when the gateway fails the refund, leaving the refund owed (not recorded)', async () => {
-    const { service, attempts, gateway } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, attempts, gateway } = cancellation(canceledNow());
     gateway.refund.mockRejectedValueOnce(new Error('gateway down'));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({
       id: PURCHASE,
@@ -216,57 +188,28 @@ describe('PurchaseCancellation', () => {
   });
 
   it('stops waiting for a gateway refund that does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, leaving it owed', async () => {
-    const { service, attempts, gateway } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, attempts, gateway } = cancellation(canceledNow());
     gateway.refund.mockReturnValueOnce(new Promise(() => undefined));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refundMade: false });
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 
   it('records no refund for a purchase without a charge noted (left to the reconciler)', async () => {
-    const { service, attempts, gateway } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: '',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, attempts, gateway } = cancellation(canceledNow({ chargeId: '' }));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(gateway.refund).not.toHaveBeenCalled();
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 
   it('answers the cancellation when the refund was made but its record failed', async () => {
-    const { service, attempts, gateway } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, attempts, gateway } = cancellation(canceledNow());
     attempts.markRefunded.mockRejectedValueOnce(new Error('PostgreSQL gone'));
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
-    expect(gateway.refund).toHaveBeenCalledWith({
-      chargeId: 'ch-1',
-      idempotencyKey: `refund:${PURCHASE}`,
-      amount: 1500,
-      currency: 'KRW',
-    });
+    expect(gateway.refund).toHaveBeenCalledWith(REFUND);
   });
 
   it('puts a purchase gone from Redis back from PostgreSQL to cancel it', async () => {
-    const { service, store } = cancellation(
-      { outcome: 'CANCELED', canceledAt: 2000, chargeId: 'ch-1', keptSeatIds: [], amount: 1500, currency: 'KRW' },
-      row,
-    );
+    const { service, store } = cancellation(canceledNow(), row);
     await service.cancel('buyer', OLD_PURCHASE);
     expect(store.cancel).toHaveBeenCalledTimes(1);
     expect(store.cancel).toHaveBeenCalledWith(
@@ -321,28 +264,14 @@ describe('PurchaseCancellation', () => {
   });
 
   it("does not ask an operator's refund about transfers", async () => {
-    const { service, tickets } = cancellation({
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    });
+    const { service, tickets } = cancellation(canceledNow());
     tickets.transferredSeatIds.mockResolvedValue([3]);
     await service.cancelAsOperator('buyer', PURCHASE, 'operator');
     expect(tickets.transferredSeatIds).not.toHaveBeenCalled();
   });
 
   it('records who canceled for the notice: an operator, or the bulk refund of a canceled performance', async () => {
-    const result = {
-      outcome: 'CANCELED' as const,
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    };
+    const result = canceledNow();
     const operator = cancellation(result);
     await operator.service.cancelAsOperator('buyer', PURCHASE, 'operator');
     expect(operator.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
@@ -388,24 +317,11 @@ describe('PurchaseCancellation', () => {
   });
 
   it('rebuilds a performance Redis lost, then cancels in it', async () => {
-    const canceledNow: CancelPurchaseResult = {
-      outcome: 'CANCELED',
-      canceledAt: 2000,
-      chargeId: 'ch-1',
-      keptSeatIds: [],
-      amount: 1500,
-      currency: 'KRW',
-    };
-    const { service, store, rebuilder, gateway } = cancellation([{ outcome: 'NOT_REGISTERED' }, canceledNow]);
+    const { service, store, rebuilder, gateway } = cancellation([{ outcome: 'NOT_REGISTERED' }, canceledNow()]);
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ id: PURCHASE, status: 'CANCELED' });
     expect(rebuilder.ensure).toHaveBeenCalledWith(7);
     expect(store.cancel).toHaveBeenCalledTimes(2);
-    expect(gateway.refund).toHaveBeenCalledWith({
-      chargeId: 'ch-1',
-      idempotencyKey: `refund:${PURCHASE}`,
-      amount: 1500,
-      currency: 'KRW',
-    });
+    expect(gateway.refund).toHaveBeenCalledWith(REFUND);
   });
 
   it('refunds nothing when the performance is lost again while canceling', async () => {
