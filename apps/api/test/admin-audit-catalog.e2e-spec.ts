@@ -61,6 +61,14 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
     (
       await expectStatus(call('POST', '/events', { session, body: { title, venue: 'Hall', currency: 'EUR' } }), 201)
     ).json().id as number;
+  /** The row `session` recorded of `action` on `subjectId`, as `rowsAfter` reads it. */
+  const entry = (session: TestSession, action: string, subjectId: string, details: Record<string, unknown>): Row => ({
+    actor_id: session.id,
+    actor_email: session.email,
+    action,
+    subject_id: subjectId,
+    details,
+  });
   const newPerformance = async (eventId: number, session = admin) =>
     (
       await expectStatus(
@@ -94,13 +102,14 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
       eventId = await newEvent(otherAdmin);
     });
     expect(created).toEqual([
-      {
-        actor_id: otherAdmin.id,
-        actor_email: otherAdmin.email,
-        action: 'event.create',
-        subject_id: `event:${eventId}`,
-        details: { eventId, title: 'Concert', description: null, venue: 'Hall', currency: 'EUR', timeZone: 'UTC' },
-      },
+      entry(otherAdmin, 'event.create', `event:${eventId}`, {
+        eventId,
+        title: 'Concert',
+        description: null,
+        venue: 'Hall',
+        currency: 'EUR',
+        timeZone: 'UTC',
+      }),
     ]);
 
     const updated = await recorded(() =>
@@ -113,20 +122,14 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
       ),
     );
     expect(updated).toEqual([
-      {
-        actor_id: admin.id,
-        actor_email: admin.email,
-        action: 'event.update',
-        subject_id: `event:${eventId}`,
-        // The venue was given with its stored value: no change, not told.
-        details: {
-          eventId,
-          changed: {
-            title: { before: 'Concert', after: 'Concert II' },
-            timeZone: { before: 'UTC', after: 'Asia/Seoul' },
-          },
+      // The venue was given with its stored value: no change, not told.
+      entry(admin, 'event.update', `event:${eventId}`, {
+        eventId,
+        changed: {
+          title: { before: 'Concert', after: 'Concert II' },
+          timeZone: { before: 'UTC', after: 'Asia/Seoul' },
         },
-      },
+      }),
     ]);
 
     const unchanged = await recorded(() =>
@@ -148,21 +151,15 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
     const performanceId = await newPerformance(eventId);
     const deleted = await recorded(() => expectStatus(call('DELETE', `/events/${eventId}`, { session: admin }), 204));
     expect(deleted).toEqual([
-      {
-        actor_id: admin.id,
-        actor_email: admin.email,
-        action: 'event.delete',
-        subject_id: `event:${eventId}`,
-        details: {
-          eventId,
-          title: 'Concert II',
-          description: null,
-          venue: 'Hall',
-          currency: 'EUR',
-          timeZone: 'Asia/Seoul',
-          performanceIds: [performanceId],
-        },
-      },
+      entry(admin, 'event.delete', `event:${eventId}`, {
+        eventId,
+        title: 'Concert II',
+        description: null,
+        venue: 'Hall',
+        currency: 'EUR',
+        timeZone: 'Asia/Seoul',
+        performanceIds: [performanceId],
+      }),
     ]);
     // The delete of its event is among a performance's actions.
     const mine = await call('GET', `/admin/audit-log?performanceId=${performanceId}`, { session: admin });
@@ -211,20 +208,14 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
       ),
     );
     expect(moved).toEqual([
-      {
-        actor_id: admin.id,
-        actor_email: admin.email,
-        action: 'performance.update',
-        subject_id: `performance:${performanceId}`,
-        details: {
-          performanceId,
-          eventId,
-          changed: {
-            startsAt: { before: '2030-03-01T19:00:00.000Z', after: '2030-03-02T10:00:00.000Z' },
-            status: { before: 'ON_SALE', after: 'PAUSED' },
-          },
+      entry(admin, 'performance.update', `performance:${performanceId}`, {
+        performanceId,
+        eventId,
+        changed: {
+          startsAt: { before: '2030-03-01T19:00:00.000Z', after: '2030-03-02T10:00:00.000Z' },
+          status: { before: 'ON_SALE', after: 'PAUSED' },
         },
-      },
+      }),
     ]);
 
     const rules = {
@@ -287,26 +278,20 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
 
     const deleted = await recorded(() => expectStatus(call('DELETE', url, { session: admin }), 204));
     expect(deleted).toEqual([
-      {
-        actor_id: admin.id,
-        actor_email: admin.email,
-        action: 'performance.delete',
-        subject_id: `performance:${performanceId}`,
-        details: {
-          performanceId,
-          eventId,
-          startsAt: '2030-03-02T10:00:00.000Z',
-          salesOpenAt: created[0].details.salesOpenAt,
-          salesCloseAt: null,
-          cancelUntil: null,
-          status: 'CLOSED',
-          noOrphanSeats: true,
-          maxTicketsPerBuyer: 4,
-          checkInOpensBeforeMinutes: 60,
-          checkInClosesAfterMinutes: 30,
-          totalSeats: 4,
-        },
-      },
+      entry(admin, 'performance.delete', `performance:${performanceId}`, {
+        performanceId,
+        eventId,
+        startsAt: '2030-03-02T10:00:00.000Z',
+        salesOpenAt: created[0].details.salesOpenAt,
+        salesCloseAt: null,
+        cancelUntil: null,
+        status: 'CLOSED',
+        noOrphanSeats: true,
+        maxTicketsPerBuyer: 4,
+        checkInOpensBeforeMinutes: 60,
+        checkInClosesAfterMinutes: 30,
+        totalSeats: 4,
+      }),
     ]);
 
     const log = await call('GET', `/admin/audit-log?performanceId=${performanceId}`, { session: admin });
@@ -324,23 +309,17 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
     const url = `/performances/${performanceId}/queue`;
     const set = await recorded(() => expectStatus(call('PUT', url, { session: admin, body: ROOM }), 200));
     expect(set).toEqual([
-      {
-        actor_id: admin.id,
-        actor_email: admin.email,
-        action: 'waiting-room.update',
-        subject_id: `performance:${performanceId}:waiting-room`,
-        details: {
-          performanceId,
-          created: true,
-          changed: {
-            opensAt: { before: null, after: '2030-02-01T01:00:00.000Z' },
-            admitPerSecond: { before: null, after: 50 },
-            maxActive: { before: null, after: 20 },
-            admissionTtlSeconds: { before: null, after: 60 },
-            sessionTtlSeconds: { before: null, after: 600 },
-          },
+      entry(admin, 'waiting-room.update', `performance:${performanceId}:waiting-room`, {
+        performanceId,
+        created: true,
+        changed: {
+          opensAt: { before: null, after: '2030-02-01T01:00:00.000Z' },
+          admitPerSecond: { before: null, after: 50 },
+          maxActive: { before: null, after: 20 },
+          admissionTtlSeconds: { before: null, after: 60 },
+          sessionTtlSeconds: { before: null, after: 600 },
         },
-      },
+      }),
     ]);
 
     const changed = await recorded(() =>
@@ -363,20 +342,14 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
 
     const removed = await recorded(() => expectStatus(call('DELETE', url, { session: admin }), 204));
     expect(removed).toEqual([
-      {
-        actor_id: admin.id,
-        actor_email: admin.email,
-        action: 'waiting-room.delete',
-        subject_id: `performance:${performanceId}:waiting-room`,
-        details: {
-          performanceId,
-          opensAt: '2030-02-01T01:00:00.000Z',
-          admitPerSecond: 80,
-          maxActive: 20,
-          admissionTtlSeconds: 60,
-          sessionTtlSeconds: 600,
-        },
-      },
+      entry(admin, 'waiting-room.delete', `performance:${performanceId}:waiting-room`, {
+        performanceId,
+        opensAt: '2030-02-01T01:00:00.000Z',
+        admitPerSecond: 80,
+        maxActive: 20,
+        admissionTtlSeconds: 60,
+        sessionTtlSeconds: 600,
+      }),
     ]);
     expect(await recorded(() => expectStatus(call('DELETE', url, { session: admin }), 404))).toEqual([]);
 

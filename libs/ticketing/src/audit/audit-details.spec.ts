@@ -20,6 +20,7 @@ describe('audit details', () => {
       limit: { before: null, after: 4 },
     });
     // A field not asked about is not told, changed or not.
-    expect(changedFields(before, { ...same, status: 'PAUSED' }, ['startsAt'])).toEqual({});
+    const paused = { ...same, status: 'PAUSED' };
+    expect(changedFields(before, paused, ['startsAt'])).toEqual({});
   });
 });
