@@ -1,3 +1,6 @@
+import type { NewAdminAudit } from '@app/database';
+import type { Operator } from '../purchases/admin-purchases';
+
 /** A value as the audit log's `details` keep it: a time as an ISO 8601 string in UTC (`Z`), else as it is. */
 export type AuditValue = string | number | boolean | null;
 
@@ -39,4 +42,14 @@ export function changedFields<K extends string>(
       .filter((field) => was[field] !== is[field])
       .map((field) => [field, { before: was[field], after: is[field] }]),
   ) as Partial<Record<K, FieldChange>>;
+}
+
+/** The audit row of `operator`'s `action` on `subjectId`, with the facts of it in `details`. */
+export function operatorAudit(
+  operator: Operator,
+  action: string,
+  subjectId: string,
+  details: Record<string, unknown>,
+): NewAdminAudit {
+  return { actorId: operator.id, actorEmail: operator.email, action, subjectId, details };
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock, StoreUnavailableError } from '@app/core';
 import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
-import { auditValues, changedFields } from '../audit/audit-details';
+import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
 import { toTimeZone } from '../date-time';
@@ -49,13 +49,12 @@ export class EventService {
     const currency = fields.currency ?? this.env.DEFAULT_CURRENCY;
     assertCurrency(currency);
     const timeZone = fields.timeZone === undefined ? DEFAULT_TIME_ZONE : toTimeZone(fields.timeZone);
-    const event = await this.events.create({ ...fields, currency, timeZone }, (created) => ({
-      actorId: operator.id,
-      actorEmail: operator.email,
-      action: EVENT_CREATE_ACTION,
-      subjectId: `event:${created.id}`,
-      details: { eventId: created.id, ...auditValues(created, EVENT_AUDIT_FIELDS) },
-    }));
+    const event = await this.events.create({ ...fields, currency, timeZone }, (created) =>
+      operatorAudit(operator, EVENT_CREATE_ACTION, `event:${created.id}`, {
+        eventId: created.id,
+        ...auditValues(created, EVENT_AUDIT_FIELDS),
+      }),
+    );
     await this.cache.invalidateAfterCommit();
     return toEvent(event);
   }
@@ -71,13 +70,7 @@ export class EventService {
     const event = await this.events.update(id, changes, (before, after) => {
       const changed = changedFields(before, after, EVENT_AUDIT_FIELDS);
       if (Object.keys(changed).length === 0) return null;
-      return {
-        actorId: operator.id,
-        actorEmail: operator.email,
-        action: EVENT_UPDATE_ACTION,
-        subjectId: `event:${id}`,
-        details: { eventId: id, changed },
-      };
+      return operatorAudit(operator, EVENT_UPDATE_ACTION, `event:${id}`, { eventId: id, changed });
     });
     if (!event) throw new NotFoundError('event');
     await this.cache.invalidate();
@@ -117,13 +110,12 @@ export class EventService {
             if (atClose.unwritten > 0 || atClose.parked > 0) throw eventHasPurchases(performanceId);
           }
         },
-        (event, ids) => ({
-          actorId: operator.id,
-          actorEmail: operator.email,
-          action: EVENT_DELETE_ACTION,
-          subjectId: `event:${id}`,
-          details: { eventId: id, ...auditValues(event, EVENT_AUDIT_FIELDS), performanceIds: ids },
-        }),
+        (event, ids) =>
+          operatorAudit(operator, EVENT_DELETE_ACTION, `event:${id}`, {
+            eventId: id,
+            ...auditValues(event, EVENT_AUDIT_FIELDS),
+            performanceIds: ids,
+          }),
       );
       if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');
       if (deletion.outcome === 'HAS_PURCHASES') throw eventHasPurchases(deletion.performanceId);

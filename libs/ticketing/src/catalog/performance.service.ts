@@ -9,7 +9,7 @@ import {
   PerformanceStatus,
   PricedPerformance,
 } from '@app/database';
-import { auditValues, changedFields } from '../audit/audit-details';
+import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { DomainError, InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -177,12 +177,8 @@ export class PerformanceService {
         checkInOpensBeforeMinutes: input.checkInOpensBeforeMinutes,
         checkInClosesAfterMinutes: input.checkInClosesAfterMinutes,
       },
-      (row) => ({
-        actorId: operator.id,
-        actorEmail: operator.email,
-        action: PERFORMANCE_CREATE_ACTION,
-        subjectId: `performance:${row.id}`,
-        details: {
+      (row) =>
+        operatorAudit(operator, PERFORMANCE_CREATE_ACTION, `performance:${row.id}`, {
           performanceId: row.id,
           eventId,
           ...auditValues(row, PERFORMANCE_AUDIT_FIELDS),
@@ -195,8 +191,7 @@ export class PerformanceService {
             rows,
             seatsPerRow,
           })),
-        },
-      }),
+        }),
     );
     const performance = Object.assign(created, eventOfPerformance(event));
     // Its event may be deleted after the insert committed: before the seat state was written (the
@@ -304,13 +299,11 @@ export class PerformanceService {
       (before, after) => {
         const changed = changedFields(before, after, PERFORMANCE_AUDIT_FIELDS);
         if (Object.keys(changed).length === 0) return null;
-        return {
-          actorId: operator.id,
-          actorEmail: operator.email,
-          action: PERFORMANCE_UPDATE_ACTION,
-          subjectId: `performance:${id}`,
-          details: { performanceId: id, eventId: after.eventId, changed },
-        };
+        return operatorAudit(operator, PERFORMANCE_UPDATE_ACTION, `performance:${id}`, {
+          performanceId: id,
+          eventId: after.eventId,
+          changed,
+        });
       },
     );
     if (!updated) throw new NotFoundError('performance');
@@ -354,18 +347,13 @@ export class PerformanceService {
           }
           if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw performanceHasPurchases(id);
         },
-        (row) => ({
-          actorId: operator.id,
-          actorEmail: operator.email,
-          action: PERFORMANCE_DELETE_ACTION,
-          subjectId: `performance:${id}`,
-          details: {
+        (row) =>
+          operatorAudit(operator, PERFORMANCE_DELETE_ACTION, `performance:${id}`, {
             performanceId: id,
             eventId: row.eventId,
             ...auditValues(row, PERFORMANCE_AUDIT_FIELDS),
             totalSeats: row.totalSeats,
-          },
-        }),
+          }),
       );
       if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
       if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);

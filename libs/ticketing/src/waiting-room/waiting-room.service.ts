@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConflictError } from '@app/core';
 import { Env } from '@app/config';
 import { WaitingRoomEntity, WaitingRoomsRepository } from '@app/database';
-import { auditValues, changedFields } from '../audit/audit-details';
+import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { fitsId, newIdOf, performanceOfId } from '../ids';
 import { assertPerformanceId, assertUserId } from '../input';
@@ -80,10 +80,13 @@ export class WaitingRoomService {
       const stored = await writes.upsert({ ...settings, seed: existing?.seed ?? newShuffleSeed() });
       const changed = changedFields(existing ?? roomOfNothing, stored, ROOM_AUDIT_FIELDS);
       if (Object.keys(changed).length > 0) {
-        await writes.record({
-          ...roomAudit(performanceId, operator, WAITING_ROOM_UPDATE_ACTION),
-          details: { performanceId, created: existing === null, changed },
-        });
+        await writes.record(
+          operatorAudit(operator, WAITING_ROOM_UPDATE_ACTION, roomSubject(performanceId), {
+            performanceId,
+            created: existing === null,
+            changed,
+          }),
+        );
       }
       await this.store.configure(stored, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
       return stored;
@@ -132,10 +135,12 @@ export class WaitingRoomService {
     const deleted = await this.rooms.whileLocked(performanceId, async (room, writes) => {
       const had = await writes.delete();
       if (had && room) {
-        await writes.record({
-          ...roomAudit(performanceId, operator, WAITING_ROOM_DELETE_ACTION),
-          details: { performanceId, ...auditValues(room, ROOM_AUDIT_FIELDS) },
-        });
+        await writes.record(
+          operatorAudit(operator, WAITING_ROOM_DELETE_ACTION, roomSubject(performanceId), {
+            performanceId,
+            ...auditValues(room, ROOM_AUDIT_FIELDS),
+          }),
+        );
       }
       await this.store.remove(performanceId);
       return had;
@@ -264,12 +269,7 @@ const roomOfNothing: Record<(typeof ROOM_AUDIT_FIELDS)[number], null> = {
   sessionTtlSeconds: null,
 };
 
-/** Who did what to which room, for its audit row. */
-function roomAudit(performanceId: number, operator: Operator, action: string) {
-  return {
-    actorId: operator.id,
-    actorEmail: operator.email,
-    action,
-    subjectId: `performance:${performanceId}:waiting-room`,
-  };
+/** The subject of a room's audit rows: under its performance's, so `?performanceId=` finds them. */
+function roomSubject(performanceId: number): string {
+  return `performance:${performanceId}:waiting-room`;
 }
