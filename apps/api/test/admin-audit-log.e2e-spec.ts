@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { auditedActions } from '@app/ticketing';
 import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -25,6 +26,13 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
   let performanceA: { id: number; seatIds: number[] };
   let performanceB: { id: number; seatIds: number[] };
   let refundedId: string;
+  const waitingRoom = {
+    opensAt: '2030-02-01T10:00:00Z',
+    admitPerSecond: 10,
+    maxActive: 10,
+    admissionTtlSeconds: 60,
+    sessionTtlSeconds: 600,
+  };
 
   const list = async (query: string, session = admin) => {
     const res = await call('GET', `/admin/audit-log${query}`, { session });
@@ -66,6 +74,27 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
     expect(blockB.statusCode, blockB.body).toBe(200);
     const doorList = await call('GET', `/performances/${performanceA.id}/attendees`, { session: otherAdmin });
     expect(doorList.statusCode).toBe(200);
+
+    // Changes of what is for sale, on B and on an event made and deleted, so the filters meet every kind of action.
+    const changes: [string, string, object | undefined, number][] = [
+      ['PATCH', `/performances/${performanceB.id}`, { status: 'PAUSED' }, 200],
+      ['PUT', `/performances/${performanceB.id}/queue`, waitingRoom, 200],
+      ['DELETE', `/performances/${performanceB.id}/queue`, undefined, 204],
+    ];
+    for (const [method, path, body, status] of changes) {
+      const res = await call(method, path, { session: otherAdmin, body });
+      expect(res.statusCode, res.body).toBe(status);
+    }
+    const gone = await createPerformance(api.app, admin, 4);
+    const { eventId } = (await call('GET', `/performances/${gone.id}`)).json();
+    for (const [method, path, body, status] of [
+      ['PATCH', `/events/${eventId}`, { title: 'Renamed' }, 200],
+      ['DELETE', `/performances/${gone.id}`, undefined, 204],
+      ['DELETE', `/events/${eventId}`, undefined, 204],
+    ] as const) {
+      const res = await call(method, path, { session: admin, body });
+      expect(res.statusCode, res.body).toBe(status);
+    }
   });
   afterAll(async () => {
     await api?.close();
@@ -80,8 +109,9 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
       ['seat.block', otherAdmin.email, `performance:${performanceA.id}`],
       // A refund's subject is its purchase; its details name the performance.
       ['purchase.refund', admin.email, refundedId],
+      ['performance.create', admin.email, `performance:${performanceA.id}`],
     ]);
-    expect(items.map((entry) => entry.actorId)).toEqual([otherAdmin.id, otherAdmin.id, admin.id]);
+    expect(items.map((entry) => entry.actorId)).toEqual([otherAdmin.id, otherAdmin.id, admin.id, admin.id]);
     const ids = items.map((entry) => BigInt(entry.id));
     expect(ids, 'newest first').toEqual([...ids].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
     for (const entry of items) expect(entry.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -143,7 +173,7 @@ describe('audit log: GET /admin/audit-log (real PostgreSQL and Redis)', () => {
       {
         performanceId: fc.constantFrom(performanceA.id, performanceB.id),
         purchaseId: fc.constantFrom(refundedId, refundedId.toUpperCase()),
-        action: fc.constantFrom('seat.block', 'seat.release', 'purchase.refund', 'attendees.export'),
+        action: fc.constantFrom(...auditedActions()),
       },
       { requiredKeys: [] },
     );

@@ -237,7 +237,8 @@ describe('DEFAULT_CURRENCY', () => {
     const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(env)] }).compile();
     await moduleRef.init();
     try {
-      const event = await moduleRef.get(EventService).createEvent({ title: 'Tokyo', venue: 'Dome' });
+      const operator = { id: '5b0c3b8e-8f7e-4c0e-9f0e-2d3c4b5a6978', email: 'ops@example.com' };
+      const event = await moduleRef.get(EventService).createEvent({ title: 'Tokyo', venue: 'Dome' }, operator);
       expect(event.currency).toBe('JPY');
     } finally {
       await moduleRef.close();

@@ -806,12 +806,15 @@ describe('a declining payment gateway bound in place of the default', () => {
     await moduleRef.init();
     try {
       const buyerId = randomUUID();
-      const performance = await moduleRef
-        .get(PerformanceService)
-        .createPerformance((await moduleRef.get(EventService).createEvent({ title: 'Gig', venue: 'Club' })).id, {
+      const operator = { id: randomUUID(), email: 'ops@example.com' };
+      const performance = await moduleRef.get(PerformanceService).createPerformance(
+        (await moduleRef.get(EventService).createEvent({ title: 'Gig', venue: 'Club' }, operator)).id,
+        {
           startsAt: new Date('2030-01-01T20:00:00Z'),
           sections: [{ name: 'A', grade: 'A', price: 10, rows: 1, seatsPerRow: 2 }],
-        });
+        },
+        operator,
+      );
       const [seat] = (await moduleRef.get(SeatPageService).listSeats(performance.id, { limit: 1 })).items;
       const held = await moduleRef.get(HoldService).hold(buyerId, performance.id, [seat.id]);
       await expect(moduleRef.get(PurchaseService).purchase(buyerId, held.id)).rejects.toMatchObject({

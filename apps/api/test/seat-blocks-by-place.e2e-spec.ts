@@ -79,9 +79,10 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
 
   const audits = async (performanceId: number) =>
     (
-      await db.query(`SELECT action, details FROM admin_audit_log WHERE subject_id = $1 ORDER BY id`, [
-        `performance:${performanceId}`,
-      ])
+      await db.query(
+        `SELECT action, details FROM admin_audit_log WHERE subject_id = $1 AND action LIKE 'seat.%' ORDER BY id`,
+        [`performance:${performanceId}`],
+      )
     ).rows as { action: string; details: Record<string, unknown> }[];
 
   it('blocks a whole section, rows of one, and a seat range in rows; the views show BLOCKED; releases by place; audits the selection', async () => {

@@ -126,7 +126,7 @@ describe('blocked seats (real PostgreSQL and Redis)', () => {
     });
 
     const audit = await db.query(
-      `SELECT action, actor_id, details FROM admin_audit_log WHERE subject_id = $1 ORDER BY id`,
+      `SELECT action, actor_id, details FROM admin_audit_log WHERE subject_id = $1 AND action LIKE 'seat.%' ORDER BY id`,
       [`performance:${performance.id}`],
     );
     expect(audit.rows).toEqual([

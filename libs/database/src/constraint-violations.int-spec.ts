@@ -35,28 +35,33 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
   it('a performance of an event that is gone is NotFound, and leaves no rows', async () => {
     const performances = new PerformanceRepository(db);
     const error = await performances
-      .createWithSeats({
-        eventId: 987_654,
-        startsAt: new Date('2030-01-01T19:00:00Z'),
-        salesOpenAt: new Date('2029-12-01T10:00:00Z'),
-        sections: [
-          {
-            name: 'A',
-            grade: 'R',
-            price: 1000,
-            rows: 2,
-            seatsPerRow: 3,
-            geometry: {
-              rowLabels: ['A', 'B'],
-              x: [0, 1, 2, 0, 1, 2],
-              y: [1, 1, 1, 2, 2, 2],
-              quality: [1000, 900, 800, 700, 600, 500],
-              accessible: [false, false, false, false, false, false],
-              companion: [false, false, false, false, false, false],
+      .createWithSeats(
+        {
+          eventId: 987_654,
+          startsAt: new Date('2030-01-01T19:00:00Z'),
+          salesOpenAt: new Date('2029-12-01T10:00:00Z'),
+          sections: [
+            {
+              name: 'A',
+              grade: 'R',
+              price: 1000,
+              rows: 2,
+              seatsPerRow: 3,
+              geometry: {
+                rowLabels: ['A', 'B'],
+                x: [0, 1, 2, 0, 1, 2],
+                y: [1, 1, 1, 2, 2, 2],
+                quality: [1000, 900, 800, 700, 600, 500],
+                accessible: [false, false, false, false, false, false],
+                companion: [false, false, false, false, false, false],
+              },
             },
-          },
-        ],
-      })
+          ],
+        },
+        () => {
+          throw new Error('no audit row without a performance');
+        },
+      )
       .catch((e) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({ message: 'event not found', details: { eventId: 987_654 } });

@@ -122,7 +122,7 @@ export { WaitingRoomEntity } from './entities/waiting-room.entity';
 export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waiting-rooms.repository';
 export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { SalesRepository } from './repositories/sales.repository';
-export { AdminAuditRepository } from './repositories/admin-audit.repository';
+export { AdminAuditRepository, recordAuditIn } from './repositories/admin-audit.repository';
 export type { AdminAuditFilter, AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
 export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';

@@ -46,9 +46,22 @@ export {
 } from './redis-keys';
 export type { PerformanceKeys } from './redis-keys';
 export { CatalogModule } from './catalog/catalog.module';
-export { EventService, MAX_EVENT_SEARCH_LENGTH } from './catalog/event.service';
+export {
+  EVENT_CREATE_ACTION,
+  EVENT_DELETE_ACTION,
+  EVENT_UPDATE_ACTION,
+  EventService,
+  MAX_EVENT_SEARCH_LENGTH,
+} from './catalog/event.service';
 export type { EventQuery } from './catalog/event.service';
-export { MAX_SEATS_PER_PERFORMANCE, MAX_TICKETS_PER_BUYER, PerformanceService } from './catalog/performance.service';
+export {
+  MAX_SEATS_PER_PERFORMANCE,
+  MAX_TICKETS_PER_BUYER,
+  PERFORMANCE_CREATE_ACTION,
+  PERFORMANCE_DELETE_ACTION,
+  PERFORMANCE_UPDATE_ACTION,
+  PerformanceService,
+} from './catalog/performance.service';
 export { SALES_STATES, salesStateAt } from './catalog/sales-state';
 export type { SalesState } from './catalog/sales-state';
 export { SeatPageService } from './catalog/seat-page.service';
@@ -180,7 +193,11 @@ export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets
 export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';
 export { MAX_CODE_VERSION, REISSUED_TICKET_CODE_LENGTH } from './tickets/ticket-codes';
 export { WaitingRoomModule } from './waiting-room/waiting-room.module';
-export { WaitingRoomService } from './waiting-room/waiting-room.service';
+export {
+  WAITING_ROOM_DELETE_ACTION,
+  WAITING_ROOM_UPDATE_ACTION,
+  WaitingRoomService,
+} from './waiting-room/waiting-room.service';
 export { WaitingRoomStore } from './waiting-room/waiting-room.store';
 export type { RawTicket } from './waiting-room/waiting-room.store';
 export { AdmissionGate } from './waiting-room/admission-gate';

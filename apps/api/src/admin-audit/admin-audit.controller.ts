@@ -12,9 +12,10 @@ export class AdminAuditController {
   constructor(private readonly auditLog: AdminAuditLog) {}
 
   /**
-   * The audit log of operators' actions, newest first: who changed a section's price, blocked or
-   * released seats, downloaded a door list, refunded a purchase or canceled a performance, when,
-   * and the facts of it; also the seat reconciler's repairs. Filters: `performanceId`,
+   * The audit log of operators' actions, newest first: who created, changed or deleted an event
+   * or performance, set or removed a waiting room, changed a section's price, blocked or released
+   * seats, downloaded a door list, refunded a purchase or canceled a performance, when, and the
+   * facts of it; also the seat reconciler's repairs. Filters: `performanceId`,
    * `purchaseId`, `action` (400 for an action the log never records). A page's `nextCursor` is
    * bound to its filters: followed with other ones it is a 400 (InvalidCursor). Admin only.
    */

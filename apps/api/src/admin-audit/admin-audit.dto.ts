@@ -10,7 +10,7 @@ import { MaxLength } from '../common/text-length';
 /** The query of `GET /admin/audit-log`: a page, optionally of one performance, purchase and/or action. */
 export class AdminAuditQueryDto extends PageQueryDto {
   @OptionalIdQuery(
-    "Only actions about this performance (decimal digits): its cancellation, its seats' blocks and releases, its sections' prices, its door list's downloads, and refunds of its purchases.",
+    "Only actions about this performance (decimal digits): its creation, changes, cancellation and deletion, its seats' blocks and releases, its sections' prices, its waiting room's settings and removal, its door list's downloads, refunds of its purchases, and the deletion of its event.",
   )
   performanceId?: number;
 
@@ -21,7 +21,10 @@ export class AdminAuditQueryDto extends PageQueryDto {
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   purchaseId?: string;
 
-  @ApiPropertyOptional({ description: 'Only this action.', enum: auditedActions() })
+  @ApiPropertyOptional({
+    description: `Only this action, one of ${auditedActions().join(', ')} (400 for any other, the message listing these).`,
+    enum: auditedActions(),
+  })
   @IsOptional()
   @IsString()
   @MaxLength(50)
@@ -47,11 +50,15 @@ export class AdminAuditEntryDto {
   @ApiProperty({ enum: auditedActions() })
   action: string;
   /**
-   * What was acted on: a purchase id (`purchase.refund`), `performance:<id>`, or
-   * `performance:<id>:section:<name>` (`section.price`). @example "performance:12"
+   * What was acted on: a purchase id (`purchase.refund`), `event:<id>`, `performance:<id>`,
+   * `performance:<id>:section:<name>` (`section.price`) or `performance:<id>:waiting-room`.
+   * @example "performance:12"
    */
   subjectId: string;
-  /** Facts of the action (amounts in minor units with their currency, seat ids, the selection, reasons). */
+  /**
+   * Facts of the action (amounts in minor units with their currency, times in UTC ISO 8601, seat
+   * ids, the selection, reasons; an update's `changed`: each changed field's `{before, after}`).
+   */
   @ApiProperty({ type: 'object', additionalProperties: true })
   details: Record<string, unknown>;
 }

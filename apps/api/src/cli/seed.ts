@@ -19,6 +19,12 @@ const VENUES = [
   'Incheon Munhak Stadium',
 ];
 
+/**
+ * Who the audit rows of the demo data name (`admin_audit_log` needs an actor; no operator acts):
+ * the nil uuid, no user's, and this name instead of an e-mail.
+ */
+const SEED_ACTOR = { id: '00000000-0000-0000-0000-000000000000', email: 'seed' };
+
 @Module({ imports: [ConfigModule.forRoot(), CoreModule, DatabaseModule, RedisModule, CatalogModule] })
 class SeedModule {}
 
@@ -52,20 +58,23 @@ async function main(): Promise<void> {
     let created = 0;
     for (let e = 0; e < events; e += 1) {
       const artist = ARTISTS[e % ARTISTS.length];
-      const event = await eventService.createEvent({
-        title: `${artist} Live ${2027 + Math.floor(e / ARTISTS.length)}`,
-        description: `${artist} in concert. Demo data made by npm run seed.`,
-        venue: VENUES[e % VENUES.length],
-        // The venues are in Korea: times in the answers and e-mails read as local ones.
-        timeZone: 'Asia/Seoul',
-      });
+      const event = await eventService.createEvent(
+        {
+          title: `${artist} Live ${2027 + Math.floor(e / ARTISTS.length)}`,
+          description: `${artist} in concert. Demo data made by npm run seed.`,
+          venue: VENUES[e % VENUES.length],
+          // The venues are in Korea: times in the answers and e-mails read as local ones.
+          timeZone: 'Asia/Seoul',
+        },
+        SEED_ACTOR,
+      );
       for (let p = 0; p < performances; p += 1) {
         const startsAt = new Date(clock.nowMs() + (30 + e * 7 + p) * 86_400_000);
-        const performance = await performanceService.createPerformance(event.id, {
-          startsAt,
-          salesOpenAt: clock.now(),
-          sections: layoutFor(seats),
-        });
+        const performance = await performanceService.createPerformance(
+          event.id,
+          { startsAt, salesOpenAt: clock.now(), sections: layoutFor(seats) },
+          SEED_ACTOR,
+        );
         created += performance.totalSeats;
         bar.increment(1, { seats: created });
       }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Public, Role, Roles } from '@app/auth';
+import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -37,8 +37,8 @@ export class EventsController {
   @Post()
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async create(@Body() body: EventCreateDto): Promise<EventResponseDto> {
-    return mapEvent(await this.events.createEvent(body));
+  async create(@CurrentUser() operator: AuthenticatedUser, @Body() body: EventCreateDto): Promise<EventResponseDto> {
+    return mapEvent(await this.events.createEvent(body, operator));
   }
 
   /**
@@ -70,13 +70,17 @@ export class EventsController {
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async update(@IdParam() id: number, @Body() body: EventUpdateDto): Promise<EventResponseDto> {
+  async update(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: EventUpdateDto,
+  ): Promise<EventResponseDto> {
     // `currency` is declared only to be refused (EventUpdateDto); it is never a change.
     const { currency: _currency, ...changes } = body;
     if (Object.values(changes).every((field) => field === undefined)) {
       throw new InvalidInputError('nothing to change: give at least one of title, description, venue, timeZone');
     }
-    return mapEvent(await this.events.updateEvent(id, changes));
+    return mapEvent(await this.events.updateEvent(id, changes, operator));
   }
 
   /** Refused with 409 while any performance of the event has sold seats or any purchase (also a canceled one). */
@@ -84,8 +88,8 @@ export class EventsController {
     'a performance of it has sold seats or any purchase (also a canceled one): "event has purchases and cannot be deleted"',
   )
   @HttpCode(204)
-  remove(@IdParam() id: number): Promise<void> {
-    return this.events.deleteEvent(id);
+  remove(@CurrentUser() operator: AuthenticatedUser, @IdParam() id: number): Promise<void> {
+    return this.events.deleteEvent(id, operator);
   }
 
   /**
@@ -95,14 +99,22 @@ export class EventsController {
   @Post(':id/performances')
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async createPerformance(@IdParam() id: number, @Body() body: PerformanceCreateDto): Promise<PerformanceResponseDto> {
-    const performance = await this.performances.createPerformance(id, {
-      startsAt: toDateTime(body.startsAt, 'startsAt'),
-      salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
-      ...lifecycleInput(body),
-      sections: body.sections,
-      focalPoint: body.focalPoint,
-    });
+  async createPerformance(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: PerformanceCreateDto,
+  ): Promise<PerformanceResponseDto> {
+    const performance = await this.performances.createPerformance(
+      id,
+      {
+        startsAt: toDateTime(body.startsAt, 'startsAt'),
+        salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
+        ...lifecycleInput(body),
+        sections: body.sections,
+        focalPoint: body.focalPoint,
+      },
+      operator,
+    );
     return mapPerformance(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
   }
 

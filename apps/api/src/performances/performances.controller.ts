@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public, Role, Roles } from '@app/auth';
+import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
 import { IdParam } from '../common/parse-id.pipe';
@@ -117,7 +117,11 @@ export class PerformancesController {
   @ApiBearerAuth()
   @Roles(Role.Admin)
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the performance is canceled: nothing of it can change' })
-  async update(@IdParam() id: number, @Body() body: PerformanceUpdateDto): Promise<PerformanceResponseDto> {
+  async update(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: PerformanceUpdateDto,
+  ): Promise<PerformanceResponseDto> {
     const fields = [
       'startsAt',
       'salesOpenAt',
@@ -133,11 +137,15 @@ export class PerformancesController {
       throw new InvalidInputError(`nothing to change: give at least one of ${fields.join(', ')}`);
     }
     const { startsAt, salesOpenAt } = body;
-    const performance = await this.performances.updatePerformance(id, {
-      startsAt: startsAt === undefined ? undefined : toScheduleTime(startsAt, 'startsAt'),
-      salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
-      ...lifecycleInput(body),
-    });
+    const performance = await this.performances.updatePerformance(
+      id,
+      {
+        startsAt: startsAt === undefined ? undefined : toScheduleTime(startsAt, 'startsAt'),
+        salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
+        ...lifecycleInput(body),
+      },
+      operator,
+    );
     return mapPerformance(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
   }
 
@@ -150,7 +158,7 @@ export class PerformancesController {
     type: ErrorBodyDto,
     description: 'Redis lost the performance again while the delete checked it: retry',
   })
-  remove(@IdParam() id: number): Promise<void> {
-    return this.performances.deletePerformance(id);
+  remove(@CurrentUser() operator: AuthenticatedUser, @IdParam() id: number): Promise<void> {
+    return this.performances.deletePerformance(id, operator);
   }
 }

@@ -32,14 +32,22 @@ export class PerformanceQueueController {
   @ApiBearerAuth()
   @Roles(Role.Admin)
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'the queue has opened: `opensAt` can no longer change' })
-  async configure(@IdParam() id: number, @Body() body: WaitingRoomSettingsDto): Promise<WaitingRoomResponseDto> {
-    const view = await this.rooms.configure(id, {
-      opensAt: toScheduleTime(body.opensAt, 'opensAt'),
-      admitPerSecond: body.admitPerSecond,
-      maxActive: body.maxActive,
-      admissionTtlSeconds: body.admissionTtlSeconds,
-      sessionTtlSeconds: body.sessionTtlSeconds,
-    });
+  async configure(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: WaitingRoomSettingsDto,
+  ): Promise<WaitingRoomResponseDto> {
+    const view = await this.rooms.configure(
+      id,
+      {
+        opensAt: toScheduleTime(body.opensAt, 'opensAt'),
+        admitPerSecond: body.admitPerSecond,
+        maxActive: body.maxActive,
+        admissionTtlSeconds: body.admissionTtlSeconds,
+        sessionTtlSeconds: body.sessionTtlSeconds,
+      },
+      operator,
+    );
     this.gate.forget(id);
     return mapWaitingRoom(view);
   }
@@ -57,8 +65,8 @@ export class PerformanceQueueController {
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  async remove(@IdParam() id: number): Promise<void> {
-    await this.rooms.remove(id);
+  async remove(@CurrentUser() operator: AuthenticatedUser, @IdParam() id: number): Promise<void> {
+    await this.rooms.remove(id, operator);
     this.gate.forget(id);
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 /** One action of an operator, as recorded. */
 export interface AdminAuditRecord {
@@ -15,12 +15,24 @@ export interface AdminAuditRecord {
 
 export type NewAdminAudit = Omit<AdminAuditRecord, 'id' | 'createdAt'>;
 
+/**
+ * Records one action inside the transaction of `manager`, the one making the change it tells of:
+ * the row commits with the change or not at all. `createdAt` is the database's now().
+ */
+export async function recordAuditIn(manager: EntityManager, entry: NewAdminAudit): Promise<void> {
+  await manager.query(
+    `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+    [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
+  );
+}
+
 /** Which actions a page of the audit log lists; every given part must match. */
 export interface AdminAuditFilter {
   /**
-   * Actions about this performance: its own subject (`performance:<id>`), its sections'
-   * (`performance:<id>:section:<name>`), and any whose details name it (`details.performanceId`:
-   * the refund of one of its purchases).
+   * Actions about this performance: its own subject (`performance:<id>`), its sections' and its
+   * waiting room's (`performance:<id>:section:<name>`, `performance:<id>:waiting-room`), and any
+   * whose details name it (`details.performanceId`: the refund of one of its purchases;
+   * `details.performanceIds`: the delete of its event).
    */
   performanceId?: number;
   /** Exactly this subject (a purchase id for a refund). */
@@ -70,7 +82,8 @@ export class AdminAuditRepository {
          FROM admin_audit_log
         WHERE ($1::bigint IS NULL OR id < $1::bigint)
           AND ($2::text IS NULL OR subject_id = $2 OR starts_with(subject_id, $2 || ':')
-               OR details->>'performanceId' = $3::text)
+               OR details->>'performanceId' = $3::text
+               OR details->'performanceIds' @> jsonb_build_array($3::text::int))
           AND ($4::text IS NULL OR subject_id = $4)
           AND ($5::text IS NULL OR action = $5)
         ORDER BY admin_audit_log.id DESC

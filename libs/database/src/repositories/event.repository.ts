@@ -4,6 +4,7 @@ import { DataSource, In, Repository } from 'typeorm';
 import { translatingConstraintViolations } from '../constraint-violations';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { EventEntity } from '../entities/event.entity';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
 import { firstWithPurchases } from './performance.repository';
 
 export interface EventFields {
@@ -70,18 +71,19 @@ export class EventRepository {
    * gets the ids of every performance of the event and may throw to keep everything. Then, before
    * the delete meets purchases_performance_fk, a performance any purchase row refers to (also a
    * canceled one) keeps everything: HAS_PURCHASES names the first. NOT_FOUND when there is no such
-   * event.
+   * event. `audit` answers the row of the admin audit log, recorded in the delete's transaction.
    */
   deleteWithPerformances(
     id: number,
     beforeDelete: (performanceIds: number[]) => Promise<void>,
+    audit: (event: EventEntity, performanceIds: number[]) => NewAdminAudit,
   ): Promise<EventDeletion> {
     return translatingConstraintViolations(() =>
       this.dataSource
         .transaction(async (manager): Promise<EventDeletion> => {
           await boundLockWaits(manager);
-          const locked: unknown[] = await manager.query('SELECT id FROM events WHERE id = $1 FOR UPDATE', [id]);
-          if (locked.length === 0) return { outcome: 'NOT_FOUND' };
+          const event = await manager.findOne(EventEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+          if (!event) return { outcome: 'NOT_FOUND' };
           const performances: { id: number }[] = await manager.query(
             'SELECT id FROM performances WHERE event_id = $1 ORDER BY id',
             [id],
@@ -90,6 +92,7 @@ export class EventRepository {
           await beforeDelete(performanceIds);
           const performanceId = await firstWithPurchases(manager, performanceIds);
           if (performanceId !== null) return { outcome: 'HAS_PURCHASES', performanceId };
+          await recordAuditIn(manager, audit(event, performanceIds));
           await manager.query('DELETE FROM events WHERE id = $1', [id]);
           return { outcome: 'DELETED' };
         })
@@ -97,9 +100,16 @@ export class EventRepository {
     );
   }
 
-  create(fields: EventFields): Promise<EventEntity> {
+  /** Creates the event; `audit` answers the row of the admin audit log, recorded in the same transaction. */
+  create(fields: EventFields, audit: (event: EventEntity) => NewAdminAudit): Promise<EventEntity> {
     return translatingConstraintViolations(() =>
-      this.events.save(this.events.create({ ...fields, description: fields.description ?? null })),
+      this.dataSource.transaction(async (manager) => {
+        const event = await manager.save(
+          manager.create(EventEntity, { ...fields, description: fields.description ?? null }),
+        );
+        await recordAuditIn(manager, audit(event));
+        return event;
+      }),
     );
   }
 
@@ -185,11 +195,30 @@ export class EventRepository {
       .getMany();
   }
 
-  async update(id: number, fields: EventChanges): Promise<EventEntity | null> {
-    const event = await this.findById(id);
-    if (!event) return null;
-    Object.assign(event, fields);
-    return translatingConstraintViolations(() => this.events.save(event));
+  /**
+   * Changes `fields` of the event under its row lock. `audit` gets the event as it was and as it is
+   * now and answers the row of the admin audit log, recorded in the same transaction, or null for
+   * none (nothing changed). Answers the changed event, null when there is no such event.
+   */
+  update(
+    id: number,
+    fields: EventChanges,
+    audit: (before: EventEntity, after: EventEntity) => NewAdminAudit | null,
+  ): Promise<EventEntity | null> {
+    return translatingConstraintViolations(() =>
+      this.dataSource
+        .transaction(async (manager) => {
+          await boundLockWaits(manager);
+          const event = await manager.findOne(EventEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+          if (!event) return null;
+          const before = { ...event };
+          const saved = await manager.save(Object.assign(event, fields));
+          const entry = audit(before, saved);
+          if (entry) await recordAuditIn(manager, entry);
+          return saved;
+        })
+        .catch(rethrowAsDatabaseError),
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
-import type { NewAdminAudit } from './admin-audit.repository';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
 import { PerformanceEntity } from '../entities/performance.entity';
 import { eventOfPerformance, lockPerformanceRow, PricedPerformance } from './performance.repository';
 
@@ -103,10 +103,7 @@ export class PerformanceCancellationsRepository {
            RETURNING ${COLUMNS}`,
           [performanceId, request.reason, request.requestedBy],
         );
-        await manager.query(
-          `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-          [audit.actorId, audit.actorEmail, audit.action, audit.subjectId, JSON.stringify(audit.details)],
-        );
+        await recordAuditIn(manager, audit);
         const row = await manager.findOne(PerformanceEntity, {
           where: { id: performanceId },
           relations: { event: true },

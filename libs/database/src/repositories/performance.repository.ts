@@ -7,6 +7,7 @@ import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable'
 import { EventEntity } from '../entities/event.entity';
 import { PerformanceEntity, PerformanceStatus } from '../entities/performance.entity';
 import { SeatEntity } from '../entities/seat.entity';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
 
 export interface SectionLayout {
   name: string;
@@ -149,9 +150,13 @@ export class PerformanceRepository {
    * PostgreSQL from each section's geometry arrays (one INSERT … SELECT unnest per section), so
    * a 50,000-seat stadium takes one round trip per section instead of 50,000 rows. Raises
    * NotFoundError when the event is gone (deleted while this ran), ConflictError of @app/core for
-   * another constraint violation.
+   * another constraint violation. `audit` answers the row of the admin audit log, recorded in the
+   * same transaction.
    */
-  async createWithSeats(input: NewPerformance): Promise<PerformanceEntity> {
+  async createWithSeats(
+    input: NewPerformance,
+    audit: (performance: PerformanceEntity) => NewAdminAudit,
+  ): Promise<PerformanceEntity> {
     const totalSeats = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
     const create = () =>
       this.dataSource.transaction(async (manager) => {
@@ -201,6 +206,7 @@ export class PerformanceRepository {
           );
           offset += section.rows * section.seatsPerRow;
         }
+        await recordAuditIn(manager, audit(performance));
         return performance;
       });
     return translatingConstraintViolations(create, {
@@ -241,13 +247,15 @@ export class PerformanceRepository {
    * before the commit (the live state in Redis follows inside the lock, so two concurrent changes
    * reach Redis in the order PostgreSQL took them). A change that moves `startsAt` to another
    * instant is recorded in `performance_reschedules` in the same transaction, so its buyers' notices
-   * (RescheduleNotices) follow every committed move and no rolled-back one. Answers the changed
-   * row, null when unknown.
+   * (RescheduleNotices) follow every committed move and no rolled-back one. `audit` gets the row
+   * as it was and as it is now and answers the row of the admin audit log, recorded in the same
+   * transaction, or null for none (nothing changed). Answers the changed row, null when unknown.
    */
   updateLifecycle(
     id: number,
     decide: (row: PricedPerformance) => PerformanceLifecycleChanges,
     apply: (row: PricedPerformance) => Promise<void>,
+    audit: (before: PricedPerformance, after: PricedPerformance) => NewAdminAudit | null,
   ): Promise<PricedPerformance | null> {
     return this.dataSource
       .transaction(async (manager) => {
@@ -255,6 +263,7 @@ export class PerformanceRepository {
         if (!(await lockPerformanceRow(manager, id, 'UPDATE'))) return null;
         const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
         if (!row) return null;
+        const before = { ...priced(row) };
         const previousStartsAt = row.startsAt;
         Object.assign(row, decide(priced(row)));
         if (row.startsAt.getTime() !== previousStartsAt.getTime()) {
@@ -279,6 +288,8 @@ export class PerformanceRepository {
           },
         );
         const changed = priced(row);
+        const entry = audit(before, changed);
+        if (entry) await recordAuditIn(manager, entry);
         await apply(changed);
         return changed;
       })
@@ -290,9 +301,14 @@ export class PerformanceRepository {
    * and may throw to refuse. Answers NOT_FOUND when unknown, HAS_PURCHASES (nothing deleted) when a
    * purchase row refers to it, also a canceled one: checked after `beforeDelete`, before the
    * delete meets purchases_performance_fk (whose violation, were a row written meanwhile, still
-   * raises ConflictError).
+   * raises ConflictError). `audit` gets the row being deleted and answers the row of the admin
+   * audit log, recorded in the delete's transaction.
    */
-  deleteWithSeats(id: number, beforeDelete: () => Promise<void>): Promise<PerformanceDeletion> {
+  deleteWithSeats(
+    id: number,
+    beforeDelete: () => Promise<void>,
+    audit: (row: PricedPerformance) => NewAdminAudit,
+  ): Promise<PerformanceDeletion> {
     return translatingConstraintViolations(() =>
       this.dataSource
         .transaction(async (manager): Promise<PerformanceDeletion> => {
@@ -300,6 +316,9 @@ export class PerformanceRepository {
           if (!(await lockPerformanceRow(manager, id, 'UPDATE'))) return 'NOT_FOUND';
           await beforeDelete();
           if ((await firstWithPurchases(manager, [id])) !== null) return 'HAS_PURCHASES';
+          const row = await manager.findOne(PerformanceEntity, { where: { id }, relations: { event: true } });
+          if (!row) return 'NOT_FOUND';
+          await recordAuditIn(manager, audit(priced(row)));
           await manager.query('DELETE FROM performances WHERE id = $1', [id]);
           return 'DELETED';
         })

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
-import type { NewAdminAudit } from './admin-audit.repository';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
 import { lockPerformanceRow, type ReadTransaction } from './performance.repository';
 
 /** A seat an operator took off sale, with where it is. */
@@ -128,7 +128,7 @@ export class SeatBlocksRepository {
       );
       const changed = inserted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
       // A request that changed no seat changed nothing to audit.
-      if (changed.length > 0) await insertAudit(manager, audit(changed));
+      if (changed.length > 0) await recordAuditIn(manager, audit(changed));
       await apply();
       return { outcome: 'DONE', changed };
     });
@@ -171,7 +171,7 @@ export class SeatBlocksRepository {
         changed = inserted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
       }
       // A request that changed no seat changed nothing to audit.
-      if (changed.length > 0) await insertAudit(manager, audit(changed, sold));
+      if (changed.length > 0) await recordAuditIn(manager, audit(changed, sold));
       return { outcome: 'DONE', changed, recorded, sold };
     });
   }
@@ -196,7 +196,7 @@ export class SeatBlocksRepository {
       );
       const changed = deleted.map((row) => Number(row.seat_id)).sort((a, b) => a - b);
       // A request that changed no seat changed nothing to audit.
-      if (changed.length > 0) await insertAudit(manager, audit(changed));
+      if (changed.length > 0) await recordAuditIn(manager, audit(changed));
       return { outcome: 'DONE', changed };
     });
   }
@@ -237,7 +237,7 @@ export class SeatBlocksRepository {
             blockedAt: row.blocked_at,
           }))
           .sort((a, b) => a.seatId - b.seatId);
-        if (dropped.length > 0) await insertAudit(manager, audit(dropped));
+        if (dropped.length > 0) await recordAuditIn(manager, audit(dropped));
         return dropped;
       })
       .catch(rethrowAsDatabaseError);
@@ -471,11 +471,4 @@ async function blockedAmong(
     [performanceId, seatIds],
   );
   return rows.map((row) => Number(row.seat_id));
-}
-
-async function insertAudit(manager: EntityManager, audit: NewAdminAudit): Promise<void> {
-  await manager.query(
-    `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-    [audit.actorId, audit.actorEmail, audit.action, audit.subjectId, JSON.stringify(audit.details)],
-  );
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import type { PerformanceStatus } from '../entities/performance.entity';
-import type { NewAdminAudit } from './admin-audit.repository';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
 
 /** One section of a performance as PostgreSQL holds it (its seats share name, grade and price). */
 export interface SectionRow {
@@ -128,12 +128,8 @@ export class SectionRepository {
           changed,
         };
         if (changed) {
-          // The same row as AdminAuditRepository.record writes, inside this transaction: no change without its row.
-          const entry = audit(change);
-          await manager.query(
-            `INSERT INTO admin_audit_log (actor_id, actor_email, action, subject_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-            [entry.actorId, entry.actorEmail, entry.action, entry.subjectId, JSON.stringify(entry.details)],
-          );
+          // Inside this transaction: no change without its row.
+          await recordAuditIn(manager, audit(change));
         }
         await apply(seatIds, before.price);
         return change;

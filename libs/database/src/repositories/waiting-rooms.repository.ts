@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { WaitingRoomEntity } from '../entities/waiting-room.entity';
+import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
 import { lockPerformanceRow } from './performance.repository';
 
 /** The settings of a room, without its bookkeeping columns. */
@@ -101,6 +102,11 @@ export class WaitingRoomWrites {
       seed: String(rows[0].seed),
       updatedAt: new Date(rows[0].updated_at as string),
     });
+  }
+
+  /** Records an admin's change of the room in the admin audit log, in this transaction: it commits with the change. */
+  record(entry: NewAdminAudit): Promise<void> {
+    return recordAuditIn(this.manager, entry);
   }
 
   /** Deletes the room; false when there was none. */

@@ -5,9 +5,16 @@ import { decodeCursor, DomainError, encodeCursor, InvalidInputError } from '@app
 import { SEAT_BLOCK_ACTION, SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
 import { PERFORMANCE_CANCEL_ACTION } from '../cancellations/performance-cancellations';
 import type { Page } from '../catalog/catalog.types';
+import { EVENT_CREATE_ACTION, EVENT_DELETE_ACTION, EVENT_UPDATE_ACTION } from '../catalog/event.service';
+import {
+  PERFORMANCE_CREATE_ACTION,
+  PERFORMANCE_DELETE_ACTION,
+  PERFORMANCE_UPDATE_ACTION,
+} from '../catalog/performance.service';
 import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
+import { WAITING_ROOM_DELETE_ACTION, WAITING_ROOM_UPDATE_ACTION } from '../waiting-room/waiting-room.service';
 
 /**
  * Every action the audit log records, in the order an operator meets them. A function, not a
@@ -15,12 +22,20 @@ import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
  */
 export function auditedActions(): string[] {
   return [
+    EVENT_CREATE_ACTION,
+    EVENT_UPDATE_ACTION,
+    PERFORMANCE_CREATE_ACTION,
+    PERFORMANCE_UPDATE_ACTION,
     SECTION_PRICE_ACTION,
+    WAITING_ROOM_UPDATE_ACTION,
+    WAITING_ROOM_DELETE_ACTION,
     SEAT_BLOCK_ACTION,
     SEAT_RELEASE_ACTION,
     ATTENDEES_EXPORT_ACTION,
     REFUND_ACTION,
     PERFORMANCE_CANCEL_ACTION,
+    PERFORMANCE_DELETE_ACTION,
+    EVENT_DELETE_ACTION,
   ];
 }
 
@@ -40,10 +55,11 @@ function filterDigest(filter: AdminAuditFilter): string {
 }
 
 /**
- * Reads the audit log of operators' actions (`admin_audit_log`: who changed a price, blocked or
- * released seats, downloaded a door list, refunded a purchase, canceled a performance; and the
- * seat reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by
- * the actions themselves, each in its own transaction or before its first byte.
+ * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
+ * event or performance, set or removed a waiting room, changed a price, blocked or released
+ * seats, downloaded a door list, refunded a purchase, canceled a performance; and the seat
+ * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
+ * actions themselves, each in its own transaction or before its first byte.
  */
 @Injectable()
 export class AdminAuditLog {

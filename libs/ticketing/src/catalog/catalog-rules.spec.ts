@@ -68,6 +68,9 @@ function seatState(registered = true) {
   };
 }
 
+/** Who the services' audit rows name (the repositories here are stand-ins: nothing is recorded). */
+const operator = { id: '5b0c3b8e-8f7e-4c0e-9f0e-2d3c4b5a6978', email: 'ops@example.com' };
+
 const rebuilder = () => ({ ensure: vi.fn(async () => {}), register: vi.fn(async () => {}) });
 
 describe('SeatPageService', () => {
@@ -161,32 +164,39 @@ describe('PerformanceService', () => {
   it('refuses an empty check-in window on create, the global setting counting for null', async () => {
     const { performances, repository } = service();
     await expect(
-      performances.createPerformance(1, { ...input, checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 0 }),
+      performances.createPerformance(
+        1,
+        { ...input, checkInOpensBeforeMinutes: 0, checkInClosesAfterMinutes: 0 },
+        operator,
+      ),
     ).rejects.toThrow(/^empty check-in window/);
-    await expect(performances.createPerformance(1, { ...input, checkInOpensBeforeMinutes: 0 })).resolves.toBeDefined();
+    await expect(
+      performances.createPerformance(1, { ...input, checkInOpensBeforeMinutes: 0 }, operator),
+    ).resolves.toBeDefined();
     expect(repository.createWithSeats).toHaveBeenCalledTimes(1);
   });
 
   it('creates the performance in the event’s currency, registers its seats, and invalidates the cache', async () => {
     const { performances, rebuilder: r, cache } = service();
-    expect(await performances.createPerformance(1, input)).toEqual(performance);
+    expect(await performances.createPerformance(1, input, operator)).toEqual(performance);
     expect(r.register).toHaveBeenCalledWith(expect.objectContaining({ id: 7, currency: 'KRW' }));
     expect(cache.invalidateAfterCommit).toHaveBeenCalled();
   });
 
   it('opens sales at the clock now when salesOpenAt is not given, and then refuses a start already past', async () => {
     const { performances, repository, clock } = service();
-    await performances.createPerformance(1, { startsAt: performance.startsAt, sections });
+    await performances.createPerformance(1, { startsAt: performance.startsAt, sections }, operator);
     expect(repository.createWithSeats).toHaveBeenLastCalledWith(
       expect.objectContaining({ salesOpenAt: new Date('2029-12-15T12:00:00Z') }),
+      expect.any(Function),
     );
     clock.advance(performance.startsAt.getTime() - clock.nowMs() + 1);
-    await expect(performances.createPerformance(1, { startsAt: performance.startsAt, sections })).rejects.toMatchObject(
-      {
-        code: 'InvalidSalesWindow',
-        message: 'startsAt must be in the future (sales open now when salesOpenAt is not given)',
-      },
-    );
+    await expect(
+      performances.createPerformance(1, { startsAt: performance.startsAt, sections }, operator),
+    ).rejects.toMatchObject({
+      code: 'InvalidSalesWindow',
+      message: 'startsAt must be in the future (sales open now when salesOpenAt is not given)',
+    });
     expect(repository.createWithSeats).toHaveBeenCalledTimes(1);
   });
 
@@ -220,7 +230,7 @@ describe('PerformanceService', () => {
     ],
   ])('refuses %s, writing nothing', async (_name, change, code) => {
     const { performances, repository } = service();
-    const refused = performances.createPerformance(1, { ...input, ...change });
+    const refused = performances.createPerformance(1, { ...input, ...change }, operator);
     await expect(refused).rejects.toBeInstanceOf(DomainError);
     await expect(refused).rejects.toMatchObject({ kind: 'invalid', code });
     expect(repository.createWithSeats).not.toHaveBeenCalled();
@@ -229,14 +239,14 @@ describe('PerformanceService', () => {
   it('answers not found, leaving no live state, when the registration failed because the event went meanwhile', async () => {
     const { performances, seatState: state, rebuilder: r } = service(true, false);
     r.register.mockRejectedValueOnce(new Error('seats gone under the registration'));
-    await expect(performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(performances.createPerformance(1, input, operator)).rejects.toBeInstanceOf(NotFoundError);
     expect(state.removePerformance).toHaveBeenCalledWith(7);
   });
 
   it('passes on a failed registration of a performance that still exists', async () => {
     const { performances, seatState: state, rebuilder: r, cache } = service();
     r.register.mockRejectedValueOnce(new Error('redis down'));
-    await expect(performances.createPerformance(1, input)).rejects.toThrow('redis down');
+    await expect(performances.createPerformance(1, input, operator)).rejects.toThrow('redis down');
     expect(state.removePerformance).not.toHaveBeenCalled();
     expect(cache.invalidateAfterCommit).not.toHaveBeenCalled();
   });
@@ -244,16 +254,18 @@ describe('PerformanceService', () => {
   it('answers the created performance when Redis could not take its live state (rebuilt at first use, no 503 to retry into a second one)', async () => {
     const { performances, seatState: state, rebuilder: r, cache } = service();
     r.register.mockRejectedValueOnce(new StoreUnavailableError('redis', new Error('Command timed out')));
-    expect(await performances.createPerformance(1, input)).toMatchObject({ id: 7 });
+    expect(await performances.createPerformance(1, input, operator)).toMatchObject({ id: 7 });
     expect(state.removePerformance).not.toHaveBeenCalled();
     expect(cache.invalidateAfterCommit).toHaveBeenCalledOnce();
   });
 
   it('leaves no live state when the event was deleted while the performance was being created', async () => {
     const { performances, seatState: state } = service(true, false);
-    await expect(performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(performances.createPerformance(1, input, operator)).rejects.toBeInstanceOf(NotFoundError);
     expect(state.removePerformance).toHaveBeenCalledWith(7);
-    await expect(service(false).performances.createPerformance(1, input)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service(false).performances.createPerformance(1, input, operator)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 
   it('answers the performance with its live counts', async () => {
@@ -287,7 +299,7 @@ describe('EventService', () => {
     state.closeSales.mockResolvedValueOnce({ closed: true, held: 0, sold: 0, unwritten: 0, parked: 0 });
     state.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 1, unwritten: 0, parked: 0 });
     const { service, cache } = eventService(state);
-    await expect(service.deleteEvent(1)).rejects.toMatchObject({
+    await expect(service.deleteEvent(1, operator)).rejects.toMatchObject({
       code: 'EventHasSales',
       details: { performanceId: 8 },
     });
@@ -299,7 +311,7 @@ describe('EventService', () => {
   it('refuses to delete an event with a purchase not yet written (its stream) or written (PostgreSQL)', async () => {
     const unwritten = seatState();
     unwritten.closeSales.mockResolvedValueOnce({ closed: false, held: 0, sold: 0, unwritten: 2, parked: 0 });
-    await expect(eventService(unwritten).service.deleteEvent(1), 'unwritten').rejects.toMatchObject({
+    await expect(eventService(unwritten).service.deleteEvent(1, operator), 'unwritten').rejects.toMatchObject({
       code: 'EventHasSales',
       message: 'event has purchases and cannot be deleted',
       details: { performanceId: 7 },
@@ -308,7 +320,7 @@ describe('EventService', () => {
 
     const written = seatState();
     const { service } = eventService(written, { outcome: 'HAS_PURCHASES', performanceId: 8 });
-    await expect(service.deleteEvent(1), 'written').rejects.toMatchObject({
+    await expect(service.deleteEvent(1, operator), 'written').rejects.toMatchObject({
       code: 'EventHasSales',
       message: 'event has purchases and cannot be deleted',
       details: { performanceId: 8 },

@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock, StoreUnavailableError } from '@app/core';
 import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
+import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
+import type { Operator } from '../purchases/admin-purchases';
 import { toTimeZone } from '../date-time';
 import { assertCurrency } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -11,7 +13,18 @@ import { CatalogCache } from './catalog-cache';
 import { CatalogEvent, DatedEvent, Page, reviveDatedEvent } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
 
-/** Events of the catalog; reads come from the cache, writes invalidate it. */
+/** The audit actions of an event's creation, change and deletion (`admin_audit_log`, subject `event:<id>`). */
+export const EVENT_CREATE_ACTION = 'event.create';
+export const EVENT_UPDATE_ACTION = 'event.update';
+export const EVENT_DELETE_ACTION = 'event.delete';
+
+/** The fields of an event its audit rows tell. */
+const EVENT_AUDIT_FIELDS = ['title', 'description', 'venue', 'currency', 'timeZone'] as const;
+
+/**
+ * Events of the catalog; reads come from the cache, writes invalidate it. Every write records a
+ * row of the admin audit log, naming `operator`, in the transaction of its change.
+ */
 @Injectable()
 export class EventService {
   constructor(
@@ -26,24 +39,39 @@ export class EventService {
   /**
    * `currency` (ISO 4217) defaults to DEFAULT_CURRENCY; every price of the event is in it.
    * `timeZone` (an IANA name, kept in its canonical spelling) defaults to UTC. Throws
-   * InvalidInputError for an unknown currency or time zone.
+   * InvalidInputError for an unknown currency or time zone. Audit log: `event.create` with the
+   * event's fields.
    */
-  async createEvent(fields: Omit<EventFields, 'currency'> & { currency?: string }): Promise<CatalogEvent> {
+  async createEvent(
+    fields: Omit<EventFields, 'currency'> & { currency?: string },
+    operator: Operator,
+  ): Promise<CatalogEvent> {
     const currency = fields.currency ?? this.env.DEFAULT_CURRENCY;
     assertCurrency(currency);
     const timeZone = fields.timeZone === undefined ? DEFAULT_TIME_ZONE : toTimeZone(fields.timeZone);
-    const event = await this.events.create({ ...fields, currency, timeZone });
+    const event = await this.events.create({ ...fields, currency, timeZone }, (created) =>
+      operatorAudit(operator, EVENT_CREATE_ACTION, `event:${created.id}`, {
+        eventId: created.id,
+        ...auditValues(created, EVENT_AUDIT_FIELDS),
+      }),
+    );
     await this.cache.invalidateAfterCommit();
     return toEvent(event);
   }
 
   /**
    * Changes the given fields; a new `timeZone` changes how every time of the event is shown, not
-   * the instants. Throws NotFoundError('event'), InvalidInputError (an unknown time zone).
+   * the instants. Throws NotFoundError('event'), InvalidInputError (an unknown time zone). Audit
+   * log: `event.update` with the fields whose values changed (`changed`: each `{before, after}`);
+   * none when every given value was the stored one.
    */
-  async updateEvent(id: number, fields: EventChanges): Promise<CatalogEvent> {
+  async updateEvent(id: number, fields: EventChanges, operator: Operator): Promise<CatalogEvent> {
     const changes = fields.timeZone === undefined ? fields : { ...fields, timeZone: toTimeZone(fields.timeZone) };
-    const event = await this.events.update(id, changes);
+    const event = await this.events.update(id, changes, (before, after) => {
+      const changed = changedFields(before, after, EVENT_AUDIT_FIELDS);
+      if (Object.keys(changed).length === 0) return null;
+      return operatorAudit(operator, EVENT_UPDATE_ACTION, `event:${id}`, { eventId: id, changed });
+    });
     if (!event) throw new NotFoundError('event');
     await this.cache.invalidate();
     return toEvent(event);
@@ -55,30 +83,40 @@ export class EventService {
    * one not yet written to PostgreSQL, then one PostgreSQL holds). Each performance is first closed
    * to sales atomically with its seat state, so no purchase can land between the check and the
    * delete; what is read at closing is final. A refused delete opens them again. Holds of a
-   * deleted performance end with it. Throws NotFoundError('event').
+   * deleted performance end with it. Throws NotFoundError('event'). Audit log: `event.delete` with
+   * the event's fields and the ids of the performances deleted with it (`performanceIds`).
    */
-  async deleteEvent(id: number): Promise<void> {
+  async deleteEvent(id: number, operator: Operator): Promise<void> {
     const closed: number[] = [];
     let performanceIds: number[] = [];
     try {
-      const deletion = await this.events.deleteWithPerformances(id, async (ids) => {
-        performanceIds = ids;
-        for (const performanceId of ids) {
-          await this.rebuilder.ensure(performanceId);
-          const atClose = await this.seatState.closeSales(performanceId);
-          // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
-          if (atClose === null) {
-            throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} lost from Redis`));
+      const deletion = await this.events.deleteWithPerformances(
+        id,
+        async (ids) => {
+          performanceIds = ids;
+          for (const performanceId of ids) {
+            await this.rebuilder.ensure(performanceId);
+            const atClose = await this.seatState.closeSales(performanceId);
+            // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
+            if (atClose === null) {
+              throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} lost from Redis`));
+            }
+            if (atClose.closed) closed.push(performanceId);
+            if (atClose.sold > 0) {
+              throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
+                performanceId,
+              });
+            }
+            if (atClose.unwritten > 0 || atClose.parked > 0) throw eventHasPurchases(performanceId);
           }
-          if (atClose.closed) closed.push(performanceId);
-          if (atClose.sold > 0) {
-            throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
-              performanceId,
-            });
-          }
-          if (atClose.unwritten > 0 || atClose.parked > 0) throw eventHasPurchases(performanceId);
-        }
-      });
+        },
+        (event, ids) =>
+          operatorAudit(operator, EVENT_DELETE_ACTION, `event:${id}`, {
+            eventId: id,
+            ...auditValues(event, EVENT_AUDIT_FIELDS),
+            performanceIds: ids,
+          }),
+      );
       if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');
       if (deletion.outcome === 'HAS_PURCHASES') throw eventHasPurchases(deletion.performanceId);
     } catch (error) {

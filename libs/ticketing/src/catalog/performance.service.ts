@@ -9,7 +9,9 @@ import {
   PerformanceStatus,
   PricedPerformance,
 } from '@app/database';
+import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { DomainError, InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
+import type { Operator } from '../purchases/admin-purchases';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
@@ -30,6 +32,27 @@ import {
 export const MAX_SEATS_PER_PERFORMANCE = 100_000;
 /** Buyers may cancel until this long before the start, unless the performance says otherwise. */
 export const DEFAULT_CANCEL_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The audit actions of a performance's creation, change and deletion (`admin_audit_log`, subject
+ * `performance:<id>`); its cancellation is PERFORMANCE_CANCEL_ACTION.
+ */
+export const PERFORMANCE_CREATE_ACTION = 'performance.create';
+export const PERFORMANCE_UPDATE_ACTION = 'performance.update';
+export const PERFORMANCE_DELETE_ACTION = 'performance.delete';
+
+/** The fields of a performance its audit rows tell: those an admin sets (see PerformanceChanges). */
+const PERFORMANCE_AUDIT_FIELDS = [
+  'startsAt',
+  'salesOpenAt',
+  'salesCloseAt',
+  'cancelUntil',
+  'status',
+  'noOrphanSeats',
+  'maxTicketsPerBuyer',
+  'checkInOpensBeforeMinutes',
+  'checkInClosesAfterMinutes',
+] as const;
 
 /** What an admin may change of a performance; `null` clears salesCloseAt (= startsAt) or forbids cancel. */
 export interface PerformanceChanges {
@@ -85,7 +108,9 @@ export class PerformanceService {
    * (null = no self-service cancel), `status` to ON_SALE. Throws NotFoundError('event'),
    * DomainError 'invalid' (InvalidSalesWindow: the times out of order; DuplicateSection;
    * TooManySeats: more than MAX_SEATS_PER_PERFORMANCE; InvalidLayout: see assertSeatLayout). Seats
-   * get their map place and quality from generateLayout.
+   * get their map place and quality from generateLayout. Audit log: `performance.create` naming
+   * `operator`, with the performance's fields, its sections (prices in minor units of `currency`)
+   * and its seat count, in the transaction that creates it.
    */
   async createPerformance(
     eventId: number,
@@ -106,6 +131,7 @@ export class PerformanceService {
       checkInOpensBeforeMinutes?: number | null;
       checkInClosesAfterMinutes?: number | null;
     },
+    operator: Operator,
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
@@ -129,27 +155,44 @@ export class PerformanceService {
     assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
     assertTicketLimit(input.maxTicketsPerBuyer);
     assertCheckInWindow(input, this.checkInGlobal);
-    const created = await this.performances.createWithSeats({
-      eventId,
-      startsAt: input.startsAt,
-      salesOpenAt,
-      salesCloseAt,
-      cancelUntil,
-      status: input.status,
-      sections: input.sections.map((section, i) => ({
-        name: section.name,
-        grade: section.grade,
-        price: section.price,
-        rows: section.rows,
-        seatsPerRow: section.seatsPerRow,
-        geometry: geometries[i],
-      })),
-      focalPoint,
-      noOrphanSeats: input.noOrphanSeats,
-      maxTicketsPerBuyer: input.maxTicketsPerBuyer,
-      checkInOpensBeforeMinutes: input.checkInOpensBeforeMinutes,
-      checkInClosesAfterMinutes: input.checkInClosesAfterMinutes,
-    });
+    const created = await this.performances.createWithSeats(
+      {
+        eventId,
+        startsAt: input.startsAt,
+        salesOpenAt,
+        salesCloseAt,
+        cancelUntil,
+        status: input.status,
+        sections: input.sections.map((section, i) => ({
+          name: section.name,
+          grade: section.grade,
+          price: section.price,
+          rows: section.rows,
+          seatsPerRow: section.seatsPerRow,
+          geometry: geometries[i],
+        })),
+        focalPoint,
+        noOrphanSeats: input.noOrphanSeats,
+        maxTicketsPerBuyer: input.maxTicketsPerBuyer,
+        checkInOpensBeforeMinutes: input.checkInOpensBeforeMinutes,
+        checkInClosesAfterMinutes: input.checkInClosesAfterMinutes,
+      },
+      (row) =>
+        operatorAudit(operator, PERFORMANCE_CREATE_ACTION, `performance:${row.id}`, {
+          performanceId: row.id,
+          eventId,
+          ...auditValues(row, PERFORMANCE_AUDIT_FIELDS),
+          totalSeats: row.totalSeats,
+          currency: event.currency.trim(),
+          sections: input.sections.map(({ name, grade, price, rows, seatsPerRow }) => ({
+            name,
+            grade,
+            price,
+            rows,
+            seatsPerRow,
+          })),
+        }),
+    );
     const performance = Object.assign(created, eventOfPerformance(event));
     // Its event may be deleted after the insert committed: before the seat state was written (the
     // delete removed what existed then), or while it was (the seats gone under the registration,
@@ -213,9 +256,12 @@ export class PerformanceService {
    * performance registered by an earlier version, its buyers' counts are completed from
    * PostgreSQL first: SeatStateRebuilder.countTicketsBought).
    * A canceled performance changes no more (terminal). Throws NotFoundError('performance'),
-   * DomainError 'invalid' (InvalidSalesWindow), PerformanceCanceledError (409).
+   * DomainError 'invalid' (InvalidSalesWindow), PerformanceCanceledError (409). Audit log:
+   * `performance.update` naming `operator`, with the fields whose values changed (`changed`: each
+   * `{before, after}`), in the transaction of the change; none when every given value was the
+   * stored one.
    */
-  async updatePerformance(id: number, requested: PerformanceChanges): Promise<Performance> {
+  async updatePerformance(id: number, requested: PerformanceChanges, operator: Operator): Promise<Performance> {
     const changes = Object.fromEntries(
       Object.entries(requested).filter(([, value]) => value !== undefined),
     ) as PerformanceChanges;
@@ -251,6 +297,15 @@ export class PerformanceService {
         if (changes.maxTicketsPerBuyer != null) await this.rebuilder.countTicketsBought(id);
         await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
       },
+      (before, after) => {
+        const changed = changedFields(before, after, PERFORMANCE_AUDIT_FIELDS);
+        if (Object.keys(changed).length === 0) return null;
+        return operatorAudit(operator, PERFORMANCE_UPDATE_ACTION, `performance:${id}`, {
+          performanceId: id,
+          eventId: after.eventId,
+          changed,
+        });
+      },
     );
     if (!updated) throw new NotFoundError('performance');
     await this.cache.invalidate();
@@ -264,25 +319,43 @@ export class PerformanceService {
    * sold, or while any purchase of it exists, whatever its status: one not yet written to
    * PostgreSQL (in its purchase stream at closing), then one PostgreSQL holds. A cancel or refund
    * racing the delete needs a purchase, which is in one of the two. A refused delete opens sales
-   * again. Its holds end with it. Throws NotFoundError('performance').
+   * again. Its holds end with it. Throws NotFoundError('performance'). Audit log:
+   * `performance.delete` naming `operator`, with the fields the performance had, in the delete's
+   * transaction.
    */
-  async deletePerformance(id: number): Promise<void> {
+  async deletePerformance(id: number, operator: Operator): Promise<void> {
     let closed = false;
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(id);
     try {
-      const deletion = await this.performances.deleteWithSeats(id, async () => {
-        const atClose = await this.seatState.closeSales(id);
-        // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
-        if (atClose === null) throw new StoreUnavailableError('redis', new Error(`performance ${id} lost from Redis`));
-        closed = atClose?.closed ?? false;
-        if ((atClose?.sold ?? 0) > 0) {
-          throw new DomainError('conflict', 'PerformanceHasSales', 'performance has sold seats and cannot be deleted', {
+      const deletion = await this.performances.deleteWithSeats(
+        id,
+        async () => {
+          const atClose = await this.seatState.closeSales(id);
+          // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
+          if (atClose === null)
+            throw new StoreUnavailableError('redis', new Error(`performance ${id} lost from Redis`));
+          closed = atClose?.closed ?? false;
+          if ((atClose?.sold ?? 0) > 0) {
+            throw new DomainError(
+              'conflict',
+              'PerformanceHasSales',
+              'performance has sold seats and cannot be deleted',
+              {
+                performanceId: id,
+              },
+            );
+          }
+          if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw performanceHasPurchases(id);
+        },
+        (row) =>
+          operatorAudit(operator, PERFORMANCE_DELETE_ACTION, `performance:${id}`, {
             performanceId: id,
-          });
-        }
-        if ((atClose?.unwritten ?? 0) > 0 || (atClose?.parked ?? 0) > 0) throw performanceHasPurchases(id);
-      });
+            eventId: row.eventId,
+            ...auditValues(row, PERFORMANCE_AUDIT_FIELDS),
+            totalSeats: row.totalSeats,
+          }),
+      );
       if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
       if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);
     } catch (error) {

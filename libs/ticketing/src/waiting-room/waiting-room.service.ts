@@ -2,9 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConflictError } from '@app/core';
 import { Env } from '@app/config';
 import { WaitingRoomEntity, WaitingRoomsRepository } from '@app/database';
+import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { fitsId, newIdOf, performanceOfId } from '../ids';
 import { assertPerformanceId, assertUserId } from '../input';
+import type { Operator } from '../purchases/admin-purchases';
 import { AdmissionTokens } from './admission-token';
 import { newShuffleSeed, seedCommitment } from './shuffle';
 import { RawTicket, WaitingRoomStore } from './waiting-room.store';
@@ -16,6 +18,22 @@ const LIMITS: Record<Exclude<keyof WaitingRoomSettings, 'opensAt'>, [number, num
   admissionTtlSeconds: [1, 86_400],
   sessionTtlSeconds: [1, 86_400],
 };
+
+/**
+ * The audit actions of an admin's setting or change, and removal, of a performance's waiting room
+ * (`admin_audit_log`, subject `performance:<id>:waiting-room`).
+ */
+export const WAITING_ROOM_UPDATE_ACTION = 'waiting-room.update';
+export const WAITING_ROOM_DELETE_ACTION = 'waiting-room.delete';
+
+/** The settings of a room its audit rows tell (never its seed: secret until the opening). */
+const ROOM_AUDIT_FIELDS = [
+  'opensAt',
+  'admitPerSecond',
+  'maxActive',
+  'admissionTtlSeconds',
+  'sessionTtlSeconds',
+] as const;
 
 /**
  * Waiting rooms: an admin's settings (PostgreSQL, mirrored to Redis), buyers' tickets and
@@ -38,9 +56,12 @@ export class WaitingRoomService {
    * `opensAt` can no longer change. PostgreSQL and Redis are written under the performance's row
    * lock (WaitingRoomsRepository.whileLocked), so a concurrent change or removal of the room
    * ends the same in both. Throws InvalidInputError (a number out of its range, see LIMITS),
-   * NotFoundError (no such performance), ConflictError (opensAt after the opening).
+   * NotFoundError (no such performance), ConflictError (opensAt after the opening). Audit log:
+   * `waiting-room.update` naming `operator`, in the transaction of the change, with the settings
+   * whose values changed (`changed`: each `{before, after}`, `before` null for a new room,
+   * `created` true); none when every setting was the stored one.
    */
-  async configure(performanceId: number, settings: WaitingRoomSettings): Promise<WaitingRoomView> {
+  async configure(performanceId: number, settings: WaitingRoomSettings, operator: Operator): Promise<WaitingRoomView> {
     assertPerformanceId(performanceId);
     for (const [name, [min, max]] of Object.entries(LIMITS)) {
       const value = settings[name as keyof typeof LIMITS];
@@ -57,6 +78,16 @@ export class WaitingRoomService {
         if (figures?.opened) throw new ConflictError('the queue has opened: opensAt can no longer change');
       }
       const stored = await writes.upsert({ ...settings, seed: existing?.seed ?? newShuffleSeed() });
+      const changed = changedFields(existing ?? roomOfNothing, stored, ROOM_AUDIT_FIELDS);
+      if (Object.keys(changed).length > 0) {
+        await writes.record(
+          operatorAudit(operator, WAITING_ROOM_UPDATE_ACTION, roomSubject(performanceId), {
+            performanceId,
+            created: existing === null,
+            changed,
+          }),
+        );
+      }
       await this.store.configure(stored, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
       return stored;
     });
@@ -95,12 +126,22 @@ export class WaitingRoomService {
    * Turns the room off and forgets its tickets, in PostgreSQL and Redis under the performance's
    * row lock (as {@link configure}); NotFoundError when there was none. Redis forgets the room
    * even when PostgreSQL had none, so a room left in Redis alone (a change that wrote Redis and
-   * then failed to commit) is cleared by a DELETE.
+   * then failed to commit) is cleared by a DELETE. Audit log: `waiting-room.delete` naming
+   * `operator`, with the settings the room had, in the transaction of the removal (none when there
+   * was no room).
    */
-  async remove(performanceId: number): Promise<void> {
+  async remove(performanceId: number, operator: Operator): Promise<void> {
     assertPerformanceId(performanceId);
-    const deleted = await this.rooms.whileLocked(performanceId, async (_room, writes) => {
+    const deleted = await this.rooms.whileLocked(performanceId, async (room, writes) => {
       const had = await writes.delete();
+      if (had && room) {
+        await writes.record(
+          operatorAudit(operator, WAITING_ROOM_DELETE_ACTION, roomSubject(performanceId), {
+            performanceId,
+            ...auditValues(room, ROOM_AUDIT_FIELDS),
+          }),
+        );
+      }
       await this.store.remove(performanceId);
       return had;
     });
@@ -217,4 +258,18 @@ export class WaitingRoomService {
 function openingOf(opening: string): QueueTicket['preQueue'] {
   const [arrival, openingPosition] = opening.split(':').map(Number);
   return opening ? { arrival, openingPosition } : null;
+}
+
+/** A room before it existed: every setting absent, so a new room's audit row tells each one with `before` null. */
+const roomOfNothing: Record<(typeof ROOM_AUDIT_FIELDS)[number], null> = {
+  opensAt: null,
+  admitPerSecond: null,
+  maxActive: null,
+  admissionTtlSeconds: null,
+  sessionTtlSeconds: null,
+};
+
+/** The subject of a room's audit rows: under its performance's, so `?performanceId=` finds them. */
+function roomSubject(performanceId: number): string {
+  return `performance:${performanceId}:waiting-room`;
 }
