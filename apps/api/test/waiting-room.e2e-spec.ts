@@ -112,7 +112,16 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     const ticket = await join(performance.id, buyer);
     expect(ticket).toMatchObject({ status: 'WAITING', position: 1, admissionToken: null, pollAfterSeconds: 5 });
     expect((await join(performance.id, buyer)).ticketId).toBe(ticket.ticketId);
-    expect((await call('GET', `/queue/${ticket.ticketId}`, { session: other })).statusCode).toBe(404);
+    // Anyone else's ticket reads as none, with the same body as leaving it.
+    const unseen = await call('GET', `/queue/${ticket.ticketId}`, { session: other });
+    const unleft = await call('DELETE', `/queue/${ticket.ticketId}`, { session: other });
+    for (const answer of [unseen, unleft]) {
+      expect(answer.statusCode, answer.body).toBe(404);
+      expect(answer.json()).toMatchObject({
+        message: 'queue ticket not found',
+        details: { ticketId: ticket.ticketId },
+      });
+    }
 
     const reserve = (session: TestSession, seatIds: number[], token?: string, performanceId = performance.id) =>
       call('POST', '/reservations', {

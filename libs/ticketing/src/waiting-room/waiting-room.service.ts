@@ -168,7 +168,10 @@ export class WaitingRoomService {
   /** The user's ticket (a poll: it keeps the ticket in line); NotFoundError for anyone else's. */
   async get(userId: string, ticketId: string): Promise<QueueTicket> {
     const performanceId = this.performanceOf(ticketId);
-    return this.ticketOf(performanceId, userId, await this.store.poll(performanceId, userId, ticketId));
+    const raw = await this.store.poll(performanceId, userId, ticketId);
+    // As leave answers: anyone else's ticket, or none, is the same 404 naming the id asked for.
+    if (raw.outcome === 'NOT_FOUND') throw new NotFoundError('queue ticket', { ticketId });
+    return this.ticketOf(performanceId, userId, raw);
   }
 
   /** Leaves the queue or gives the slot back. NotFoundError for anyone else's ticket or an ended one. */
