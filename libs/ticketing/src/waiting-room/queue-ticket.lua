@@ -37,7 +37,7 @@ local configKey, stateKey, preKey, waitingKey, seenKey, activeKey = KEYS[1], KEY
 local usersKey, ownersKey, endedKey, admittedKey, etaKey, openingKey = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 local mode, userId = ARGV[1], ARGV[2]
 
-local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'pollAfterMs', 'opened', 'admissionTtlMs', 'sessionTtlMs')
+local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'pollAfterMs', 'opened', 'admissionTtlMs', 'sessionTtlMs', 'maxActive')
 if not cfg[1] then return {'NO_QUEUE'} end
 local opensAt, admitPerSecond, pollAfterMs = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cfg[3])
 local opened = cfg[4] == '1'
@@ -101,5 +101,15 @@ local untilOpening = math.max(0, opensAt - now)
 local expected = position
 if position == 0 then expected = (redis.call('ZCARD', preKey) + 1) / 2 end
 local etaMs = untilOpening + math.floor(expected * 1000 / rate)
+-- Past the free slots, a ticket's turn also waits for admitted buyers' slots to end: at the latest
+-- the end of the k-th earliest slot, k the slots it needs beyond the free ones (at most the slots
+-- taken, whose ends are known). Without it a full room read as moving at admitPerSecond.
+local maxActive = tonumber(cfg[7]) or 0
+local taken = redis.call('ZCARD', activeKey)
+local needed = math.min(math.ceil(expected) - math.max(0, maxActive - taken), taken)
+if needed > 0 then
+  local slot = redis.call('ZRANGE', activeKey, needed - 1, needed - 1, 'WITHSCORES')
+  etaMs = math.max(etaMs, untilOpening + math.max(0, tonumber(slot[2]) - now))
+end
 redis.call('HSET', etaKey, ticket, now + etaMs)
 return {'WAITING', ticket, position, etaMs, pollAfterMs, opening}

@@ -122,6 +122,36 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect(await store.figures(performanceId)).toMatchObject({ opened: true, preQueueSize: 300, waiting: 301 });
   });
 
+  it("a full room: a waiting ticket's ETA runs to the end of the slot it waits for, not the admission rate", async () => {
+    const performanceId = 30;
+    await store.configure(
+      room(performanceId, { admitPerSecond: 1000, maxActive: 2, admissionTtlSeconds: 60, sessionTtlSeconds: 600 }),
+      300,
+    );
+    const joined = [];
+    for (let index = 0; index < 5; index++) {
+      joined.push(waiting(await store.join(performanceId, `full-${index}`, newIdOf(performanceId))));
+    }
+    // Both slots taken by the first two, unused: they end 60 s after their admission at the latest.
+    await admitUntil(performanceId, 2);
+    const poll = async (index: number) =>
+      waiting(await store.poll(performanceId, `full-${index}`, joined[index].ticketId));
+    const [third, fourth, fifth] = [await poll(2), await poll(3), await poll(4)];
+    expect([third.position, fourth.position, fifth.position]).toEqual([1, 2, 3]);
+    for (const ticket of [third, fourth, fifth]) {
+      expect(ticket.etaMs).toBeGreaterThan(50_000);
+      expect(ticket.etaMs).toBeLessThanOrEqual(60_000);
+    }
+
+    // With a slot free, the next in line waits only for the admission rate.
+    await store.configure(
+      room(performanceId, { admitPerSecond: 1000, maxActive: 3, admissionTtlSeconds: 60, sessionTtlSeconds: 600 }),
+      300,
+    );
+    expect((await poll(2)).etaMs).toBeLessThan(1_000);
+    expect((await poll(3)).etaMs).toBeGreaterThan(50_000);
+  });
+
   it('never holds more than maxActive slots; a purchase frees one, an unused admission expires, a session lasts', async () => {
     const performanceId = 3;
     await store.configure(
