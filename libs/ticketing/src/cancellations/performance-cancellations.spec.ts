@@ -130,6 +130,14 @@ describe('PerformanceCancellations.cancel', () => {
     expect(store.endHolds.mock.invocationCallOrder[0]).toBeGreaterThan(repository.cancel.mock.invocationCallOrder[0]);
   });
 
+  it('drops the catalog caches once committed, also when ending the live holds then fails', async () => {
+    const { cancellations, store, cache } = service();
+    store.endHolds.mockRejectedValueOnce(new StoreUnavailableError('redis', new Error('timeout')));
+    await expect(cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(StoreUnavailableError);
+    // The repeated cancel (created false) drops nothing: the first one must have.
+    expect(cache.invalidate).toHaveBeenCalledOnce();
+  });
+
   it('waits for REDIS_WAIT_REPLICAS replicas of the status before the commit, and rolls back without them', async () => {
     const confirmed = service({ waitReplicas: 1, acked: 1 });
     expect((await confirmed.cancellations.cancel(7, null, operator)).created).toBe(true);

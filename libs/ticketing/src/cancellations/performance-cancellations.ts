@@ -104,8 +104,10 @@ export class PerformanceCancellations {
         throw error;
       });
     if (!result) throw new NotFoundError('performance');
-    await this.endLiveHolds(performanceId);
+    // Before the holds' walk: a walk that fails leaves the cancel committed, and its repeat
+    // (created false) drops no cache, so the catalog would read the performance on sale.
     if (result.created) await this.cache.invalidate();
+    await this.endLiveHolds(performanceId);
     return { created: result.created, progress: await this.progressOf(result.cancellation) };
   }
 
