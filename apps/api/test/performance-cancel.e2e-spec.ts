@@ -395,10 +395,19 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
     expect(canceled.statusCode).toBe(202);
     await clients;
 
+    // On a loaded host every client may have been answered before the cancel's status was written:
+    // holds sent after its answer are refused whatever the timing.
+    for (const [j, buyer] of buyers.slice(0, 5).entries()) {
+      const late = await call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds: performance.seatIds.slice(200 + 2 * j, 202 + 2 * j) },
+        session: buyer,
+      });
+      answers.push({ buyer, answer: late });
+      expectCanceledSales(late);
+    }
     const made = answers.filter(({ answer }) => answer.statusCode === 201);
     for (const { answer } of answers) if (answer.statusCode !== 201) expectCanceledSales(answer);
     expect(made.length).toBeGreaterThan(0);
-    expect(made.length).toBeLessThan(answers.length);
     for (const { buyer, answer } of made) {
       const read = await call('GET', `/reservations/${answer.json().id}`, { session: buyer });
       expect(read.json()).toMatchObject({ status: 'RELEASED', endReason: 'PERFORMANCE_CANCELED' });

@@ -128,7 +128,7 @@ describe('WaitingRoomStore (real Redis)', () => {
       room(performanceId, { admitPerSecond: 1000, maxActive: 2, admissionTtlSeconds: 60, sessionTtlSeconds: 600 }),
       300,
     );
-    const joined = [];
+    const joined: ReturnType<typeof waiting>[] = [];
     for (let index = 0; index < 5; index++) {
       joined.push(waiting(await store.join(performanceId, `full-${index}`, newIdOf(performanceId))));
     }
