@@ -11,7 +11,14 @@ import {
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
-import { InvalidInputError, PerformanceService, SeatMapService, SeatPageService, toScheduleTime } from '@app/ticketing';
+import {
+  InvalidInputError,
+  PERFORMANCE_CHANGE_FIELDS,
+  PerformanceService,
+  SeatMapService,
+  SeatPageService,
+  toScheduleTime,
+} from '@app/ticketing';
 import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
@@ -122,19 +129,8 @@ export class PerformancesController {
     @IdParam() id: number,
     @Body() body: PerformanceUpdateDto,
   ): Promise<PerformanceResponseDto> {
-    const fields = [
-      'startsAt',
-      'salesOpenAt',
-      'salesCloseAt',
-      'cancelUntil',
-      'status',
-      'noOrphanSeats',
-      'maxTicketsPerBuyer',
-      'checkInOpensBeforeMinutes',
-      'checkInClosesAfterMinutes',
-    ] as const;
-    if (fields.every((field) => body[field] === undefined)) {
-      throw new InvalidInputError(`nothing to change: give at least one of ${fields.join(', ')}`);
+    if (PERFORMANCE_CHANGE_FIELDS.every((field) => body[field] === undefined)) {
+      throw new InvalidInputError(`nothing to change: give at least one of ${PERFORMANCE_CHANGE_FIELDS.join(', ')}`);
     }
     const { startsAt, salesOpenAt } = body;
     const performance = await this.performances.updatePerformance(

@@ -41,8 +41,11 @@ export const PERFORMANCE_CREATE_ACTION = 'performance.create';
 export const PERFORMANCE_UPDATE_ACTION = 'performance.update';
 export const PERFORMANCE_DELETE_ACTION = 'performance.delete';
 
-/** The fields of a performance its audit rows tell: those an admin sets (see PerformanceChanges). */
-const PERFORMANCE_AUDIT_FIELDS = [
+/**
+ * The fields of a performance an admin may change (PerformanceChanges): what a PATCH must give one
+ * of, and what its audit rows tell.
+ */
+export const PERFORMANCE_CHANGE_FIELDS = [
   'startsAt',
   'salesOpenAt',
   'salesCloseAt',
@@ -181,7 +184,7 @@ export class PerformanceService {
         operatorAudit(operator, PERFORMANCE_CREATE_ACTION, `performance:${row.id}`, {
           performanceId: row.id,
           eventId,
-          ...auditValues(row, PERFORMANCE_AUDIT_FIELDS),
+          ...auditValues(row, PERFORMANCE_CHANGE_FIELDS),
           totalSeats: row.totalSeats,
           currency: event.currency.trim(),
           sections: input.sections.map(({ name, grade, price, rows, seatsPerRow }) => ({
@@ -298,7 +301,7 @@ export class PerformanceService {
         await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
       },
       (before, after) => {
-        const changed = changedFields(before, after, PERFORMANCE_AUDIT_FIELDS);
+        const changed = changedFields(before, after, PERFORMANCE_CHANGE_FIELDS);
         if (Object.keys(changed).length === 0) return null;
         return operatorAudit(operator, PERFORMANCE_UPDATE_ACTION, `performance:${id}`, {
           performanceId: id,
@@ -352,7 +355,7 @@ export class PerformanceService {
           operatorAudit(operator, PERFORMANCE_DELETE_ACTION, `performance:${id}`, {
             performanceId: id,
             eventId: row.eventId,
-            ...auditValues(row, PERFORMANCE_AUDIT_FIELDS),
+            ...auditValues(row, PERFORMANCE_CHANGE_FIELDS),
             totalSeats: row.totalSeats,
           }),
       );
