@@ -355,9 +355,19 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
 
     const past = new Date((await redisNow(redis)) - 1000).toISOString();
     await call('PATCH', `/performances/${performance.id}`, { body: { cancelUntil: past }, session: admin });
+    const zoned = await call('PATCH', `/events/${created.eventId}`, {
+      body: { timeZone: 'Asia/Seoul' },
+      session: admin,
+    });
+    expect(zoned.statusCode, zoned.body).toBe(200);
     const late = await call('POST', `/purchases/${first}/cancel`, { session: buyer });
     expect(late.statusCode).toBe(409);
-    expect(late.json().message).toBe(`purchases of this performance could be canceled until ${past}`);
+    // Told on the venue's clock, as the door tells times: the event's zone, its offset then.
+    expect(late.json().details).toEqual({ cancelUntil: expect.stringMatching(/\+09:00$/), timeZone: 'Asia/Seoul' });
+    expect(Date.parse(late.json().details.cancelUntil)).toBe(Date.parse(past));
+    expect(late.json().message).toMatch(
+      /^purchases of this performance could be canceled until [A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Asia\/Seoul\)$/,
+    );
 
     const cleared = await call('PATCH', `/performances/${performance.id}`, {
       body: { cancelUntil: null },

@@ -1,4 +1,4 @@
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from '@app/core';
 
 /**
  * RFC 3339 date-times with an explicit offset, the only time format of the API:
@@ -204,6 +204,18 @@ export function formatLocalDateTime(instant: Date, timeZone: string): string {
     shownLocally.set(key, local);
   }
   return local;
+}
+
+/**
+ * `instant` as a person at the venue reads it: weekday, date, hour and minute on the wall clock of
+ * `timeZone`, then the zone: (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30
+ * (Asia/Seoul)". For messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone
+ * Intl does not know.
+ */
+export function formatWallClock(instant: Date, timeZone: string): string {
+  const local = formatLocalDateTime(instant, timeZone);
+  const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(instant);
+  return `${weekday} ${local.slice(0, 10)} ${local.slice(11, 16)} (${timeZone})`;
 }
 
 const MAX_SHOWN_LOCALLY = 10_000;

@@ -1,5 +1,6 @@
 import { DomainError } from '@app/core';
 import type { SeatScope } from './holds/best-available-scripts';
+import { formatLocalDateTime, formatWallClock } from './date-time';
 
 // The base and the generic errors live in @app/core, shared with libs/auth; this path keeps
 // serving every import of them inside the rules.
@@ -48,15 +49,21 @@ export class PerformanceCanceledError extends DomainError {
 }
 
 /** A buyer's cancel after the performance's cancelUntil, or on one without self-service cancel. */
+/**
+ * A buyer's cancel past the performance's `cancelUntil` (or of a performance that allows none:
+ * `cancelUntil` null). The deadline is told on the venue's wall clock (`timeZone`, its event's IANA
+ * zone), as the door's refusals tell times: `details.cancelUntil` RFC 3339 with the venue's offset
+ * then, `details.timeZone`.
+ */
 export class CancellationClosedError extends DomainError {
-  constructor(cancelUntil: Date | null) {
+  constructor(cancelUntil: Date | null, timeZone: string) {
     super(
       'conflict',
       'CancellationClosed',
       cancelUntil
-        ? `purchases of this performance could be canceled until ${cancelUntil.toISOString()}`
+        ? `purchases of this performance could be canceled until ${formatWallClock(cancelUntil, timeZone)}`
         : 'purchases of this performance cannot be canceled by the buyer',
-      { cancelUntil: cancelUntil?.toISOString() ?? null },
+      { cancelUntil: cancelUntil ? formatLocalDateTime(cancelUntil, timeZone) : null, timeZone },
     );
   }
 }

@@ -3,6 +3,7 @@ import type { Env } from '@app/config';
 import { StoreUnavailableError } from '@app/core';
 import {
   PaymentAttemptsRepository,
+  PerformanceRepository,
   PurchaseRecord,
   PurchaseRepository,
   PurchaseStatus,
@@ -10,6 +11,7 @@ import {
 } from '@app/database';
 import { Logger } from '@nestjs/common';
 import {
+  CancellationClosedError,
   CancellationNotReplicatedError,
   NotFoundError,
   PurchaseCanceledError,
@@ -92,6 +94,7 @@ function cancellation(
     transferredSeatIds: vi.fn(async (): Promise<number[]> => []),
   };
   const rebuilder = { ensure: vi.fn(async () => {}) };
+  const performances = { findById: vi.fn(async () => ({ id: 7, timeZone: 'Asia/Seoul' })) };
   const service = new PurchaseCancellation(
     store as unknown as PurchaseStore,
     purchases as unknown as PurchaseRepository,
@@ -105,11 +108,35 @@ function cancellation(
       REDIS_WAIT_TIMEOUT_MS: 250,
       PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 50,
     } as Env,
+    performances as unknown as PerformanceRepository,
   );
-  return { service, store, purchases, attempts, gateway, tickets, rebuilder };
+  return { service, store, purchases, attempts, gateway, tickets, rebuilder, performances };
 }
 
 describe('PurchaseCancellation', () => {
+  it("tells a buyer past cancelUntil the deadline on the venue's clock, and refunds nothing", async () => {
+    const { service, gateway, performances } = cancellation({
+      outcome: 'CANCEL_CLOSED',
+      cancelUntil: Date.parse('2027-03-01T10:30:00Z'),
+    });
+    const refusal = await service.cancel('buyer', PURCHASE).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(CancellationClosedError);
+    expect(refusal).toMatchObject({
+      message: 'purchases of this performance could be canceled until Mon 2027-03-01 19:30 (Asia/Seoul)',
+      details: { cancelUntil: '2027-03-01T19:30:00+09:00', timeZone: 'Asia/Seoul' },
+    });
+    expect(performances.findById).toHaveBeenCalledWith(7);
+    expect(gateway.refund).not.toHaveBeenCalled();
+  });
+
+  it('tells a buyer of a performance without self-service cancels that none is allowed', async () => {
+    const { service } = cancellation({ outcome: 'CANCEL_CLOSED', cancelUntil: null });
+    await expect(service.cancel('buyer', PURCHASE)).rejects.toMatchObject({
+      message: 'purchases of this performance cannot be canceled by the buyer',
+      details: { cancelUntil: null, timeZone: 'Asia/Seoul' },
+    });
+  });
+
   it('cancels in Redis, refunds the charge, records the refund and indexes the purchase for its buyer', async () => {
     const { service, store, attempts, gateway } = cancellation(canceledNow());
     expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });

@@ -1,7 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { CanceledBy, StoreUnavailableError } from '@app/core';
-import { PaymentAttemptsRepository, PurchaseRepository, PurchaseStatus, TicketsRepository } from '@app/database';
+import {
+  PaymentAttemptsRepository,
+  PerformanceRepository,
+  PurchaseRepository,
+  PurchaseStatus,
+  TicketsRepository,
+} from '@app/database';
 import {
   CancellationClosedError,
   CancellationNotReplicatedError,
@@ -38,6 +44,7 @@ export class PurchaseCancellation {
     private readonly tickets: TicketsRepository,
     private readonly rebuilder: SeatStateRebuilder,
     @Inject(Env) private readonly env: Env,
+    private readonly performances: PerformanceRepository,
   ) {}
 
   /**
@@ -79,6 +86,22 @@ export class PurchaseCancellation {
     return this.cancelAs(buyerId, purchaseId, 'operator-keep-checked-in', 'performance');
   }
 
+  /**
+   * The refusal of a cancel past `cancelUntil` (epoch ms; null: none allowed), told on the venue's
+   * clock: its event's time zone, read from PostgreSQL (a refusal, off the hot path; a performance
+   * with purchases is never deleted).
+   */
+  private async cancellationClosed(
+    performanceId: number,
+    cancelUntil: number | null,
+  ): Promise<CancellationClosedError> {
+    const performance = await this.performances.findById(performanceId);
+    return new CancellationClosedError(
+      cancelUntil === null ? null : new Date(cancelUntil),
+      performance?.timeZone ?? 'UTC',
+    );
+  }
+
   private async cancelAs(
     userId: string,
     purchaseId: string,
@@ -89,9 +112,7 @@ export class PurchaseCancellation {
     const { performanceId, result } = await this.cancelAnywhere(userId, purchaseId, { mode, canceledBy });
     // The node that answered the cancel, read before anything else can move the slot map.
     const cancelNode = this.store.salesNode(performanceId);
-    if (result.outcome === 'CANCEL_CLOSED') {
-      throw new CancellationClosedError(result.cancelUntil === null ? null : new Date(result.cancelUntil));
-    }
+    if (result.outcome === 'CANCEL_CLOSED') throw await this.cancellationClosed(performanceId, result.cancelUntil);
     if (result.outcome === 'CHECKED_IN') {
       throw new PurchaseCheckedInError(
         result.seatIds,

@@ -1,5 +1,5 @@
 import { DomainError } from '@app/core';
-import { formatLocalDateTime } from '../date-time';
+import { formatLocalDateTime, formatWallClock } from '../date-time';
 
 /** Errors of tickets and the door, with stable codes. */
 
@@ -69,15 +69,6 @@ export interface TicketPerformanceTimes {
   closesAt: Date;
 }
 
-/** `Sat 2026-12-05 20:00` on the venue's wall clock: what the door tells the holder. */
-function wallClockStart(times: TicketPerformanceTimes): string {
-  const local = formatLocalDateTime(times.startsAt, times.timeZone);
-  const weekday = new Intl.DateTimeFormat('en-US', { timeZone: times.timeZone, weekday: 'short' }).format(
-    times.startsAt,
-  );
-  return `${weekday} ${local.slice(0, 10)} ${local.slice(11, 16)} (${times.timeZone})`;
-}
-
 function windowDetails(reason: 'NOT_OPEN' | 'CLOSED', times: TicketPerformanceTimes): Record<string, unknown> {
   return {
     reason,
@@ -99,7 +90,7 @@ export class CheckInNotOpenError extends DomainError {
     super(
       'conflict',
       'CheckInNotOpen',
-      `check-in has not opened: this ticket is for the performance on ${wallClockStart(times)}; ` +
+      `check-in has not opened: this ticket is for the performance on ${formatWallClock(times.startsAt, times.timeZone)}; ` +
         `its doors open at ${formatLocalDateTime(times.opensAt, times.timeZone)}`,
       windowDetails('NOT_OPEN', times),
     );
@@ -115,7 +106,7 @@ export class CheckInClosedError extends DomainError {
     super(
       'conflict',
       'CheckInClosed',
-      `check-in has closed: this ticket is for the performance on ${wallClockStart(times)}; ` +
+      `check-in has closed: this ticket is for the performance on ${formatWallClock(times.startsAt, times.timeZone)}; ` +
         `its check-in closed at ${formatLocalDateTime(times.closesAt, times.timeZone)}`,
       windowDetails('CLOSED', times),
     );
