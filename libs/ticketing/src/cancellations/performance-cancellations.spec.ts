@@ -111,11 +111,11 @@ describe('PerformanceCancellations.cancel', () => {
     });
   });
 
-  it('answers the first cancellation again, changing nothing but the live holds a failed cancel left', async () => {
+  it('answers the first cancellation again, changing nothing but the live holds and caches a failed cancel left', async () => {
     const { cancellations, store, cache } = service({ created: false, holdPages: [3] });
     expect((await cancellations.cancel(7, 'other', operator)).created).toBe(false);
     expect(store.setLifecycle).not.toHaveBeenCalled();
-    expect(cache.invalidate).not.toHaveBeenCalled();
+    expect(cache.invalidate).toHaveBeenCalledOnce();
     expect(store.endHolds).toHaveBeenCalledOnce();
   });
 
@@ -134,8 +134,16 @@ describe('PerformanceCancellations.cancel', () => {
     const { cancellations, store, cache } = service();
     store.endHolds.mockRejectedValueOnce(new StoreUnavailableError('redis', new Error('timeout')));
     await expect(cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(StoreUnavailableError);
-    // The repeated cancel (created false) drops nothing: the first one must have.
     expect(cache.invalidate).toHaveBeenCalledOnce();
+  });
+
+  it('drops the catalog caches on the repeat of a cancel whose own drop failed after its commit', async () => {
+    const first = service();
+    first.cache.invalidate.mockRejectedValueOnce(new StoreUnavailableError('redis', new Error('timeout')));
+    await expect(first.cancellations.cancel(7, null, operator)).rejects.toBeInstanceOf(StoreUnavailableError);
+    const repeat = service({ created: false });
+    expect((await repeat.cancellations.cancel(7, null, operator)).created).toBe(false);
+    expect(repeat.cache.invalidate).toHaveBeenCalledOnce();
   });
 
   it('waits for REDIS_WAIT_REPLICAS replicas of the status before the commit, and rolls back without them', async () => {

@@ -60,7 +60,8 @@ export class PerformanceCancellations {
    * from then on no hold, purchase (also of a hold made before) or check-in of it goes through on
    * any replica. Then, before this answers, every hold of it still live is ended (RELEASED, reason
    * PERFORMANCE_CANCELED) and its seats freed: also on a repeated cancel, which so finishes what a
-   * failed one left (and `batch`'s bulk refund ends any left too). Its refunds are `batch`'s (BulkRefund). The audit log records who canceled, in
+   * failed one left (and `batch`'s bulk refund ends any left too), and drops the catalog caches
+   * again. Its refunds are `batch`'s (BulkRefund). The audit log records who canceled, in
    * the same transaction. Canceling again answers the first cancellation's progress with `created`
    * false. `reason`: up to 500 characters for the buyers, or null. Throws NotFoundError('performance'), InvalidInputError (reason), StoreUnavailableError
    * (Redis lost the performance again while it was canceled: nothing changed, retry).
@@ -104,9 +105,10 @@ export class PerformanceCancellations {
         throw error;
       });
     if (!result) throw new NotFoundError('performance');
-    // Before the holds' walk: a walk that fails leaves the cancel committed, and its repeat
-    // (created false) drops no cache, so the catalog would read the performance on sale.
-    if (result.created) await this.cache.invalidate();
+    // Before the holds' walk, and on a repeat too: a walk or a drop that failed leaves the cancel
+    // committed with the catalog caches reading the performance on sale, and the operator's
+    // repeat is what mends it (a repeat is rare; every cached catalog entry is read again once).
+    await this.cache.invalidate();
     await this.endLiveHolds(performanceId);
     return { created: result.created, progress: await this.progressOf(result.cancellation) };
   }
