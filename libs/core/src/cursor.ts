@@ -4,6 +4,20 @@ import { DomainError } from './domain-error';
 export type CursorPartCheck = (value: unknown) => boolean;
 
 /**
+ * A time key as `Date#toISOString` writes it (`2026-12-05T12:11:59.993Z`) of an instant PostgreSQL
+ * can hold (year 0001 on): it must read back the same, or a day or hour that does not exist (Feb 30
+ * rolls over to Mar 1; month 13 or hour 25 are not a date at all) would page from the wrong place or
+ * fail in the database.
+ */
+export function isInstantKey(value: unknown): boolean {
+  if (typeof value !== 'string' || !INSTANT_KEY.test(value) || value.startsWith('0000')) return false;
+  const instant = new Date(value);
+  return !Number.isNaN(instant.getTime()) && instant.toISOString() === value;
+}
+
+const INSTANT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
  * Opaque keyset cursors: base64url JSON of the last item's sort key (`{name: value}`, values
  * strings or numbers). Clients must not build them; `decodeCursor` refuses anything else.
  */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock, decodeCursor, emailKey, encodeCursor, isUuid } from '@app/core';
+import { Clock, decodeCursor, emailKey, encodeCursor, isInstantKey, isUuid } from '@app/core';
 import {
   TicketRecord,
   TicketsRepository,
@@ -236,10 +236,7 @@ export class TicketTransferService {
    * did not write).
    */
   async list(userId: string, cursor: string | undefined, limit: number): Promise<TransferPage<TicketTransferRecord>> {
-    const key = decodeCursor<{ c: string; i: string }>(cursor, {
-      c: (value) => typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value),
-      i: isUuid,
-    });
+    const key = decodeCursor<{ c: string; i: string }>(cursor, { c: isInstantKey, i: isUuid });
     const after = key ? { createdAt: new Date(key.c), id: key.i.toLowerCase() } : null;
     const items = await this.transfers.listFor(userId, after, limit + 1, this.clock.now());
     const page = items.slice(0, limit);

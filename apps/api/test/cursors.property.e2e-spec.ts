@@ -1,0 +1,185 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiHarness, TestSession } from '@app/testing';
+import { createPerformance } from './purchase-helpers';
+import { startApiWithSessions } from './support/api';
+import { expectUniform, jsonCaller } from './support/http';
+
+/**
+ * Every list that pages with a keyset cursor, fed cursors a client could forge with the list's own
+ * part names and values that look like what it writes (times with a month 13, Feb 30, hour 25,
+ * year 0; integers past PostgreSQL's; uuids, digests, bigints): each answers a page (200) or
+ * `400 cursor is not valid for this list` with the uniform body, never a 5xx. Guards the class of
+ * a cursor part reaching the database unchecked (the transfer list once answered 500 to a month
+ * 13).
+ */
+describe('keyset cursors, forged (generated)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let user: TestSession;
+  let eventId: number;
+  let performanceId: number;
+
+  beforeAll(async () => {
+    ({ api, admin, user } = await startApiWithSessions());
+    const performance = await createPerformance(api.app, admin, 2);
+    performanceId = performance.id;
+    eventId = (await call('GET', `/performances/${performanceId}`)).json().eventId;
+  });
+  afterAll(async () => api?.close());
+
+  const call = jsonCaller(() => api.app);
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+  /** Time keys as the lists write them (ISO, `Z`, 3 or 6 fraction digits), with fields out of range. */
+  const timeKey = fc
+    .record({
+      year: fc.integer({ min: 0, max: 9999 }),
+      month: fc.integer({ min: 0, max: 19 }),
+      day: fc.integer({ min: 0, max: 39 }),
+      hour: fc.integer({ min: 0, max: 29 }),
+      minute: fc.integer({ min: 0, max: 69 }),
+      second: fc.integer({ min: 0, max: 69 }),
+      fraction: fc.oneof(
+        fc.integer({ min: 0, max: 999 }).map((n) => pad(n, 3)),
+        fc.integer({ min: 0, max: 999_999 }).map((n) => pad(n, 6)),
+      ),
+      offset: fc.constantFrom('Z', 'Z', 'Z', '+09:00', ''),
+    })
+    .map(
+      (t) =>
+        `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}T${pad(t.hour, 2)}:${pad(t.minute, 2)}:${pad(t.second, 2)}.${t.fraction}${t.offset}`,
+    );
+  /** What a list writes into a cursor part, as forged near it: a time, an integer, a uuid, a digest. */
+  type Kind = 'time' | 'millis' | 'int' | 'uuid' | 'digest' | 'bigint';
+  const nearKind: Record<Kind, fc.Arbitrary<unknown>> = {
+    time: timeKey,
+    millis: fc.oneof(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.double()),
+    int: fc.oneof(fc.integer({ min: -5, max: 2 ** 31 + 5 }), fc.double()),
+    uuid: fc.oneof(
+      fc.uuid(),
+      fc.uuid().map((id) => id.toUpperCase()),
+      fc.stringMatching(/^[0-9a-f-]{30,38}$/),
+    ),
+    digest: fc.stringMatching(/^[A-Za-z0-9_+/=-]{0,50}$/),
+    bigint: fc.bigInt({ min: -1n, max: 2n ** 64n }).map(String),
+  };
+  /** Any part at all, for the fifth of parts forged far from their kind. */
+  const anyPart = fc.oneof(...Object.values(nearKind), fc.string(), fc.boolean(), fc.constant(null));
+
+  /** A list, who may read it, and the parts (name and kind) of the cursors it writes. */
+  const lists: [string, () => string, (() => TestSession) | null, [string, Kind][][]][] = [
+    [
+      'events',
+      () => '/events',
+      null,
+      [
+        [
+          ['s', 'millis'],
+          ['i', 'int'],
+        ],
+      ],
+    ],
+    [
+      'performances of an event',
+      () => `/events/${eventId}/performances`,
+      null,
+      [
+        [
+          ['s', 'time'],
+          ['i', 'int'],
+        ],
+      ],
+    ],
+    [
+      'seats',
+      () => `/performances/${performanceId}/seats`,
+      null,
+      [
+        [['p', 'int']],
+        [
+          ['p', 'int'],
+          ['f', 'digest'],
+        ],
+      ],
+    ],
+    [
+      "a buyer's purchases",
+      () => '/purchases',
+      () => user,
+      [
+        [
+          ['t', 'millis'],
+          ['i', 'uuid'],
+        ],
+      ],
+    ],
+    ["a buyer's tickets", () => '/tickets', () => user, [[['t', 'bigint']]]],
+    [
+      "a buyer's transfers",
+      () => '/ticket-transfers',
+      () => user,
+      [
+        [
+          ['c', 'time'],
+          ['i', 'uuid'],
+        ],
+      ],
+    ],
+    [
+      'purchases (operators)',
+      () => '/admin/purchases',
+      () => admin,
+      [
+        [
+          ['t', 'millis'],
+          ['i', 'uuid'],
+        ],
+      ],
+    ],
+    [
+      'the audit log',
+      () => '/admin/audit-log',
+      () => admin,
+      [
+        [
+          ['i', 'bigint'],
+          ['f', 'digest'],
+        ],
+      ],
+    ],
+    [
+      'staff',
+      () => '/admin/staff',
+      () => admin,
+      [
+        [
+          ['c', 'time'],
+          ['i', 'uuid'],
+        ],
+      ],
+    ],
+    ['seat blocks', () => `/admin/performances/${performanceId}/seat-blocks`, () => admin, [[['p', 'int']]]],
+  ];
+
+  it.each(lists)('%s: a page or a 400, never a 5xx', async (_name, path, session, shapes) => {
+    const cursor = fc
+      .constantFrom(...shapes)
+      .chain((parts) =>
+        fc.tuple(
+          ...parts.map(([name, kind]) =>
+            fc.oneof({ arbitrary: nearKind[kind], weight: 4 }, anyPart).map((value) => [name, value] as const),
+          ),
+        ),
+      )
+      .map((entries) => Buffer.from(JSON.stringify(Object.fromEntries(entries))).toString('base64url'));
+    await fc.assert(
+      fc.asyncProperty(cursor, async (forged) => {
+        const answer = await call('GET', `${path()}?cursor=${forged}`, undefined, session?.() ?? undefined);
+        if (answer.statusCode === 200) return;
+        expect(expectUniform(answer, 400).message, answer.body).toBe('cursor is not valid for this list');
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
