@@ -17,7 +17,7 @@ export class ParseIdPipe implements PipeTransform<unknown, number> {
       Number(value) < 1 ||
       Number(value) > MAX_INT4
     ) {
-      throw new BadRequestException(['id must be a positive integer in decimal digits, such as 42']);
+      throw new BadRequestException([`id must be an integer from 1 to ${MAX_INT4} in decimal digits, such as 42`]);
     }
     return Number(value);
   }
@@ -75,6 +75,9 @@ export function UuidParam(name = 'id'): ParameterDecorator {
   };
 }
 
+/** The largest ticket id: PostgreSQL's `bigint`, 2^63 - 1. */
+const MAX_TICKET_ID = 2n ** 63n - 1n;
+
 /**
  * A ticket id in a path (`:ticketId`): a positive bigint in canonical decimal digits (no sign,
  * leading zero, exponent or spaces), at most 2^63 - 1, kept as its decimal string. Anything else is
@@ -83,9 +86,9 @@ export function UuidParam(name = 'id'): ParameterDecorator {
 @Injectable()
 export class ParseTicketIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown, metadata: ArgumentMetadata): string {
-    if (typeof value !== 'string' || !/^[1-9][0-9]{0,18}$/.test(value) || BigInt(value) >= 2n ** 63n) {
+    if (typeof value !== 'string' || !/^[1-9][0-9]{0,18}$/.test(value) || BigInt(value) > MAX_TICKET_ID) {
       throw new BadRequestException([
-        `${metadata.data ?? 'id'} must be a ticket id: a positive integer in decimal digits, such as 1024`,
+        `${metadata.data ?? 'id'} must be a ticket id: an integer from 1 to ${MAX_TICKET_ID} in decimal digits, such as 1024`,
       ]);
     }
     return value;
