@@ -74,13 +74,21 @@ export class SeatsUnavailableError extends DomainError {
   }
 }
 
+/**
+ * The seats a user may hold at once per performance (`limit`, MAX_SEATS_PER_RESERVATION) refused a
+ * hold: `alreadyHeld` seats in live holds and `requested` more would pass it. `alreadyHeld` null: the
+ * request alone asks for more than a hold may have (refused before Redis is asked, so what the user
+ * holds is not known and not told). Nothing was held.
+ */
 export class HoldLimitExceededError extends DomainError {
-  constructor(limit: number, alreadyHeld: number, requested: number) {
+  constructor(limit: number, alreadyHeld: number | null, requested: number) {
     super(
       'conflict',
       'HoldLimitExceeded',
-      `a user may hold at most ${limit} seats of a performance; you hold ${alreadyHeld} and asked for ${requested} more`,
-      { limit, alreadyHeld, requested },
+      alreadyHeld === null
+        ? `a user may hold at most ${limit} seats of a performance, and one hold has at most ${limit}; asked for ${requested}`
+        : `a user may hold at most ${limit} seats of a performance; you hold ${alreadyHeld} and asked for ${requested} more`,
+      alreadyHeld === null ? { limit, requested } : { limit, alreadyHeld, requested },
     );
   }
 }

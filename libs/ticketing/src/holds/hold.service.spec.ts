@@ -91,7 +91,13 @@ describe('HoldService', () => {
 
   it('refuses more seats than the limit as a limit, and malformed seats as input, without Redis', async () => {
     const { service, store } = holds();
-    await expect(service.hold('buyer', 7, [1, 2, 3, 4, 5])).rejects.toBeInstanceOf(HoldLimitExceededError);
+    const tooMany = service.hold('buyer', 7, [1, 2, 3, 4, 5]);
+    await expect(tooMany).rejects.toBeInstanceOf(HoldLimitExceededError);
+    // What the buyer holds is not known before Redis is asked: not told as 0.
+    await expect(tooMany).rejects.toMatchObject({
+      message: 'a user may hold at most 4 seats of a performance, and one hold has at most 4; asked for 5',
+      details: { limit: 4, requested: 5 },
+    });
     await expect(service.hold('buyer', 7, [1, 1])).rejects.toBeInstanceOf(InvalidInputError);
     await expect(service.hold('buyer', 0, [1])).rejects.toBeInstanceOf(InvalidInputError);
     expect(store.hold).not.toHaveBeenCalled();

@@ -54,7 +54,7 @@ export class HoldService {
     assertPerformanceId(performanceId);
     // Asking for more seats than a hold may have is a limit, not malformed input.
     if (Array.isArray(seatIds) && seatIds.length > this.env.MAX_SEATS_PER_RESERVATION) {
-      throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, 0, seatIds.length);
+      throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, null, seatIds.length);
     }
     assertSeatIds(seatIds, this.env.MAX_SEATS_PER_RESERVATION);
 
