@@ -156,6 +156,8 @@ describe('free purchases: no payment step (API → flusher → outbox → Rabbit
     const buyer = await createSession(api.app);
     const { purchase } = await buy(buyer, show.id, show.free.slice(0, 2));
     await flushPurchases(api.app);
+    // Confirmed first: a purchase canceled before its confirmation gets no notice (P5).
+    await mailOf(buyer, 'purchase-completed', purchase.id);
 
     const refunded = await call('POST', `/admin/purchases/${purchase.id}/refund`, { session: admin });
     expect(refunded.statusCode, refunded.body).toBe(200);
