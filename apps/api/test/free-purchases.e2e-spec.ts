@@ -1,7 +1,8 @@
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
-import { BulkRefund, PaymentGateway, PaymentReconciler } from '@app/ticketing';
+import { BulkRefund, digestOfKey, idempotencyKey, PaymentGateway, PaymentReconciler } from '@app/ticketing';
 import { flushPurchases, hold } from './purchase-helpers';
 import { MailStack, startMailStack } from './support/mail';
 import { RefundLedger } from './support/payments';
@@ -103,7 +104,7 @@ describe('free purchases: no payment step (API → flusher → outbox → Rabbit
     for (const part of [mail.text, mail.html]) expect(part).not.toContain('€0.00');
   }
 
-  it('sells free seats PAID with no charge nor payment attempt; a same-key retry answers the purchase again; the confirmation reads free', async () => {
+  it('sells free seats PAID with no charge nor payment attempt; a same-key retry answers the purchase again, also when its answer was lost; the confirmation reads free', async () => {
     const show = await createShow();
     const buyer = await createSession(api.app);
     const { holdId, purchase } = await buy(buyer, show.id, show.free.slice(0, 2), 'free-order-1');
@@ -115,6 +116,16 @@ describe('free purchases: no payment step (API → flusher → outbox → Rabbit
     });
     expect(retry.statusCode, retry.body).toBe(201);
     expect(retry.json().id).toBe(purchase.id);
+    // An api that died after the sale, before storing its answer: the retry finds the purchase
+    // its key made (the hold bought by it), not a second one, and still charges nothing.
+    await api.app.get(Redis).del(idempotencyKey(buyer.id, digestOfKey('free-order-1')));
+    const replay = await call('POST', '/purchases', {
+      body: { reservationId: holdId },
+      session: buyer,
+      headers: { 'idempotency-key': 'free-order-1' },
+    });
+    expect(replay.statusCode, replay.body).toBe(201);
+    expect(replay.json()).toMatchObject({ id: purchase.id, status: 'PAID', amount: 0 });
     expect(charge).not.toHaveBeenCalled();
 
     await flushPurchases(api.app);
