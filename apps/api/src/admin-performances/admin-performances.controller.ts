@@ -56,7 +56,8 @@ export class AdminPerformancesController {
    * Once this answers, the performance is `CANCELED` for good: no hold, purchase (also of a hold
    * made before) or check-in of it goes through, and a PATCH of it answers 409. `batch` then
    * cancels each paid purchase as an operator's refund does (checked-in tickets included): the
-   * charge refunded once, the buyer e-mailed one cancellation notice; follow it with `GET
+   * charge refunded once (a free purchase, amount 0, has none to refund), the buyer e-mailed one
+   * cancellation notice; follow it with `GET
    * /admin/performances/:id/cancellation`. Answers 202 with the progress; canceling again answers
    * 200 with the first cancellation's progress (its reason kept). The audit log records who
    * canceled (`performance.cancel`). Admin only.

@@ -37,7 +37,8 @@ export class PerformanceCancellationResponseDto {
   completedAt: string | null;
   /**
    * Purchases of the performance canceled with their refund settled: refunded, or no charge was
-   * made (payment attempt DECLINED) (those the buyers canceled themselves before included).
+   * made (payment attempt DECLINED, or a free purchase, amount 0, which is never charged) (those the
+   * buyers canceled themselves before included).
    */
   @ApiProperty({ type: 'integer' })
   refunded: number;

@@ -48,7 +48,8 @@ export class AdminPurchasesController {
 
   /**
    * Cancels and refunds anyone's purchase, whatever the buyer's cancellation window: the charge is
-   * refunded through the payment gateway once, the seats are for sale again, the buyer gets a
+   * refunded through the payment gateway once (a free purchase, amount 0, was never charged: nothing
+   * is refunded, the gateway is not asked), the seats are for sale again, the buyer gets a
    * cancellation notice by e-mail, and the audit log records who did it. A purchase with a
    * checked-in ticket: 409, unless the body says `resellCheckedInSeats: false` (then the
    * checked-in seats stay sold, listed in `keptSeatIds`). Admin only.

@@ -33,7 +33,10 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   /** Ascending. */
   @ApiProperty({ type: 'integer', isArray: true })
   seatIds: number[];
-  /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
+  /**
+   * Sum of the seat prices, an integer in the minor unit of `currency`; what was charged. 0 for a
+   * free purchase (every seat priced 0), which is never charged and has nothing to refund. @example 300000
+   */
   @ApiProperty({ type: 'integer' })
   amount: number;
   /** ISO 4217 code of the performance's event. @example "KRW" */

@@ -46,6 +46,8 @@ export class PurchasesController {
    * may stand; retry with the same key to get it (README, Redis Cluster). A purchase that used
    * a waiting-room admission ends its session before the answer. 403 EmailNotVerified for a buyer
    * whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED (checked before anything else).
+   * A free hold (amount 0: every seat priced 0) is bought without any payment step: the payment
+   * gateway is not asked (no charge, no 402), and the purchase is PAID at once.
    */
   @Post()
   @ApiBody({ type: PurchaseCreateDto })
@@ -63,7 +65,8 @@ export class PurchasesController {
   @ApiResponse({
     status: 402,
     type: ErrorBodyDto,
-    description: 'the payment gateway declined the charge: nothing charged, the hold kept',
+    description:
+      'the payment gateway declined the charge: nothing charged, the hold kept (never for a free hold, amount 0: nothing is charged)',
   })
   @ApiForbiddenResponse({
     type: ErrorBodyDto,
@@ -124,7 +127,10 @@ export class PurchasesController {
     return mapPurchase(await this.describer.describe(this.reader.get(user.id, id)));
   }
 
-  /** Refunds the purchase and frees its seats for sale again. 409 when already canceled. */
+  /**
+   * Refunds the purchase and frees its seats for sale again; a free purchase (amount 0) was never
+   * charged, so nothing is refunded (the payment gateway is not asked). 409 when already canceled.
+   */
   @Post(':id/cancel')
   @NoBody()
   @HttpCode(200)

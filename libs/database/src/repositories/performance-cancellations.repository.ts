@@ -22,7 +22,8 @@ export interface PerformanceCancellationRecord {
  * Where a canceled performance's purchases stand in PostgreSQL (counts of purchases):
  * `paid` still PAID (to be canceled), `refundOwed` CANCELED with a payment attempt not settled yet
  * (the reconciler's or the api's refund to come), `refunded` CANCELED with the attempt settled:
- * REFUNDED, or DECLINED (the reconciler found no charge: nothing to give back) (every purchase of
+ * REFUNDED, or DECLINED (the reconciler found no charge: nothing to give back), or a free purchase
+ * (amount 0, no payment attempt: never charged, nothing to give back) (every purchase of
  * the performance, the buyers' own cancels before it included). `failing`: purchases among `paid`
  * and `refundOwed` whose cancel or refund failed on its last try (performance_refund_failures).
  */
@@ -150,7 +151,8 @@ export class PerformanceCancellationsRepository {
       .query(
         `SELECT count(*) FILTER (WHERE p.status = 'PAID') AS paid,
                 count(*) FILTER (WHERE p.status = 'CANCELED' AND a.status IS NOT NULL AND a.status NOT IN ${SETTLED}) AS refund_owed,
-                count(*) FILTER (WHERE p.status = 'CANCELED' AND a.status IN ${SETTLED}) AS refunded,
+                count(*) FILTER (WHERE p.status = 'CANCELED'
+                                   AND (a.status IN ${SETTLED} OR (a.status IS NULL AND p.amount = 0))) AS refunded,
                 count(f.purchase_id) FILTER (WHERE p.status = 'PAID' OR (a.status IS NOT NULL AND a.status NOT IN ${SETTLED})) AS failing
          FROM purchases p LEFT JOIN payment_attempts a ON a.purchase_id = p.id
               LEFT JOIN performance_refund_failures f ON f.purchase_id = p.id

@@ -23,6 +23,7 @@ export interface PurchaseRecord {
   seatPrices?: number[] | null;
   /** ISO 4217 code. */
   currency: string;
+  /** The gateway's charge; '' when none (a free purchase, never charged): NULL in PostgreSQL. */
   chargeId: string;
   status: PurchaseStatus;
   createdAt: Date;
@@ -309,7 +310,7 @@ const INSERT_PURCHASES = `
                            "createdAt", "canceledAt", "seatIds", "seatPrices", position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
-    SELECT id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status, "createdAt"::timestamptz,
+    SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
            "canceledAt"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING

@@ -29,8 +29,11 @@ function bulk(options: {
   /** Entries of the performance's hold expiry index the step finds (each page takes up to CANCELED_HOLDS_PAGE). */
   holdEntries?: number;
   figures?: CancellationFigures;
-  /** Throws to fail the cancel; answers false when the refund was not made now. */
-  cancel?: (purchaseId: string) => Promise<boolean | void>;
+  /**
+   * Throws to fail the cancel; answers false when the refund was not made now, 'none' for a free
+   * purchase (nothing to refund).
+   */
+  cancel?: (purchaseId: string) => Promise<boolean | 'none' | void>;
   reopened?: number[];
 }) {
   const marked: { completed: boolean; refundCursor: string | null }[] = [];
@@ -59,7 +62,7 @@ function bulk(options: {
   const cancellation = {
     cancelForCanceledPerformance: vi.fn(async (_userId: string, purchaseId: string) => {
       const made = await options.cancel?.(purchaseId);
-      return { refundMade: made !== false };
+      return { refund: made === 'none' ? 'none' : made === false ? 'owed' : 'made' };
     }),
   };
   const service = new BulkRefund(
@@ -118,6 +121,16 @@ describe('BulkRefund.refundOnce', () => {
     expect(repository.recordFailure).toHaveBeenCalledWith(7, 'p2', expect.stringContaining('refund was not made'));
     // The refunded ones are noted nowhere (a failure noted earlier went with their refund's record).
     expect(repository.recordFailure).toHaveBeenCalledTimes(2);
+  });
+
+  it('counts a free purchase canceled (nothing to refund) as canceled, neither failing nor among the refunds', async () => {
+    const { service, repository } = bulk({
+      paid: purchases(3),
+      cancel: async (id) => (id === 'p1' ? 'none' : true),
+    });
+    expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 3, failed: 0, completed: false });
+    expect(repository.recordFailure).not.toHaveBeenCalled();
+    expect((await service.canceled.get()).values[0].value).toBe(2);
   });
 
   it('goes on after a full chunk on the next pass, and completes only after a round from the first', async () => {

@@ -17,7 +17,10 @@ export const REOPEN_CHECK_INTERVAL_MS = 5_000;
 /** One step of a performance's bulk refund (see BulkRefund.refundOnce). */
 export interface BulkRefundStep {
   performanceId: number;
-  /** Purchases this step canceled (their refunds made, or owed to the payment reconciler). */
+  /**
+   * Purchases this step canceled (their refunds made, or owed to the payment reconciler; free
+   * ones, amount 0, with nothing to refund).
+   */
   canceled: number;
   /**
    * Purchases whose cancel failed (left for a later pass) or whose refund the gateway did not make
@@ -30,9 +33,10 @@ export interface BulkRefundStep {
 
 /**
  * What one purchase's cancel came to in a step: `refunded` (canceled, refund made or left to its
- * flush), `owed` (canceled, the refund not made now: the reconciler's), `skipped`, `failed` (not canceled).
+ * flush), `free` (canceled, nothing was charged: nothing to refund), `owed` (canceled, the refund
+ * not made now: the reconciler's), `skipped`, `failed` (not canceled).
  */
-type CancelOutcome = 'refunded' | 'owed' | 'skipped' | 'failed';
+type CancelOutcome = 'refunded' | 'free' | 'owed' | 'skipped' | 'failed';
 
 /**
  * The refunds of canceled performances, run by `batch`: each paid purchase goes through
@@ -59,10 +63,13 @@ export class BulkRefund {
   private readonly logger = new Logger(BulkRefund.name);
   private nextReopenCheck = 0;
 
-  /** Purchases the bulk refunds canceled, by this process. In no registry until a process adds it. */
+  /**
+   * Purchases the bulk refunds canceled and refunded, by this process; a free one (nothing charged,
+   * nothing refunded) is not counted. In no registry until a process adds it.
+   */
   readonly canceled = new Counter({
     name: 'boxoffice_performance_refunds_total',
-    help: 'Purchases of canceled performances canceled and refunded (or owed to the payment reconciler) by the bulk refund',
+    help: 'Purchases of canceled performances canceled and refunded (or owed to the payment reconciler) by the bulk refund; free ones (nothing charged) not counted',
     registers: [],
   });
 
@@ -95,7 +102,9 @@ export class BulkRefund {
       // The cancel's request ended the live holds before it answered; a page here ends any it left
       // (its process died mid-way), and the cancellation completes only once none is left.
       const holdsLeft = (await this.store.endHolds(performanceId, CANCELED_HOLDS_PAGE)).entries === CANCELED_HOLDS_PAGE;
-      canceled = outcomes.filter((outcome) => outcome === 'refunded' || outcome === 'owed').length;
+      canceled = outcomes.filter(
+        (outcome) => outcome === 'refunded' || outcome === 'free' || outcome === 'owed',
+      ).length;
       failed = outcomes.filter((outcome) => outcome === 'owed' || outcome === 'failed').length;
       // A full chunk: the next step goes on after it; else the next round starts from the first.
       const next = paid.length === BULK_REFUND_CHUNK ? paid[paid.length - 1].purchaseId : null;
@@ -146,7 +155,8 @@ export class BulkRefund {
 
   /**
    * `refunded` when this call canceled the purchase (its refund made, or owed to the payment
-   * reconciler when its replicas did not confirm the cancel in time: its flush owes the refund).
+   * reconciler when its replicas did not confirm the cancel in time: its flush owes the refund);
+   * `free` when it canceled a free one (amount 0: nothing to refund).
    * `skipped`: already canceled (its buyer, another process, or a cancel whose PostgreSQL write is
    * still to come) or gone (parked by the flusher: its charge is the payment reconciler's).
    * `owed`: canceled, but the gateway did not make the refund now (the reconciler tries again);
@@ -159,7 +169,8 @@ export class BulkRefund {
     try {
       const canceled = await this.cancellation.cancelForCanceledPerformance(userId, purchaseId);
       // A failure noted on an earlier try went with the refund's record (markRefunded).
-      if (canceled.refundMade) return 'refunded';
+      if (canceled.refund === 'made') return 'refunded';
+      if (canceled.refund === 'none') return 'free';
       why = 'the refund was not made now (owed to the payment reconciler)';
       outcome = 'owed';
     } catch (error) {

@@ -66,6 +66,23 @@ describe('cancellation e-mail template', () => {
     expect(renderCancellationEmail(calledOff, canceledAt).text).toContain('the QR codes of the confirmation are void');
   });
 
+  it('says a free purchase (amount 0) had nothing to refund, and shows no refund', () => {
+    const free = { ...receipt, amount: 0, currency: 'EUR' };
+    for (const email of [
+      renderCancellationEmail(free, canceledAt),
+      renderCancellationEmail(free, canceledAt, { confirmed: true, calledOff: false, byBoxOffice: true }),
+    ]) {
+      expect(email.text).toContain('It was free, so there is nothing to refund.');
+      expect(email.html).toContain('It was free, so there is nothing to refund.');
+      expect(email.text).toContain('Amount:    Free, nothing charged');
+      for (const part of [email.text, email.html]) {
+        expect(part).not.toContain('€0.00');
+        expect(part).not.toContain('Refund');
+        expect(part).not.toContain('amount refunded');
+      }
+    }
+  });
+
   it('says the box office canceled it for an operator refund, and nothing of the kind for the buyer', () => {
     const refunded = renderCancellationEmail(receipt, canceledAt, {
       confirmed: true,

@@ -9,6 +9,8 @@ import { formatAmount, formatSeat, formatStartTime } from './purchase-email.temp
  * it); then it says so, with the operator's reason when one was given. `confirmed` false: no
  * confirmation went out (the performance was canceled first), so the notice speaks of no QR codes.
  * `byBoxOffice`: an operator refunded it (not the buyer's own cancel), and the notice says so.
+ * A free purchase (amount 0) was never charged: its notice says there is nothing to refund, and
+ * shows no refund.
  */
 export function renderCancellationEmail(
   receipt: PurchaseReceipt,
@@ -23,7 +25,8 @@ export function renderCancellationEmail(
   },
 ): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
-  const amount = formatAmount(receipt.amount, receipt.currency);
+  const free = receipt.amount === 0;
+  const refunded = free ? '. It was free, so there is nothing to refund.' : ' and its amount refunded.';
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const seats = receipt.seats.map(formatSeat);
   const called = byCalledOff ? receipt.performanceCancellation : null;
@@ -38,11 +41,11 @@ export function renderCancellationEmail(
     name: receipt.buyerName,
     intro: {
       text: [
-        `your purchase for ${receipt.eventTitle} was canceled${canceledBy} and its amount refunded.`,
+        `your purchase for ${receipt.eventTitle} was canceled${canceledBy}${refunded}`,
         voided,
         ...(calledOff ? ['', calledOff] : []),
       ],
-      html: `<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy} and its amount refunded.
+      html: `<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy}${refunded}
 ${voided}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>` : ''}`,
     },
     facts: [
@@ -50,7 +53,9 @@ ${voided}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(call
       { label: 'Venue', value: receipt.venue },
       { label: 'When', value: when },
       { label: 'Seats', value: seats },
-      { label: 'Refund', value: amount },
+      free
+        ? { label: 'Amount', value: 'Free, nothing charged' }
+        : { label: 'Refund', value: formatAmount(receipt.amount, receipt.currency) },
       { label: 'Canceled', value: canceled },
       { label: 'Purchase', value: receipt.purchaseId, code: true },
     ],

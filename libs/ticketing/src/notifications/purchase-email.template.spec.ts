@@ -65,6 +65,14 @@ describe('purchase e-mail template', () => {
     expect(email.html).not.toContain('<Admin>');
   });
 
+  it('reads a free purchase (amount 0) as free, with no amount charged', () => {
+    const free = renderPurchaseEmail({ ...receipt, amount: 0, currency: 'EUR' });
+    expect(free.text).toContain('Amount:    Free, nothing charged');
+    expect(free.html).toContain('<td>Free, nothing charged</td>');
+    expect(free.text).not.toContain('€0.00');
+    expect(free.html).not.toContain('€0.00');
+  });
+
   it('formats an amount in minor units by its currency', () => {
     expect(formatAmount(2100, 'EUR')).toBe('€21.00');
     expect(formatAmount(198000, 'KRW')).toBe('₩198,000');

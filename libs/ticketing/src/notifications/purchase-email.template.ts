@@ -14,11 +14,12 @@ export interface EmailTicket {
 /**
  * The buyer's confirmation: event, venue, performance time (on the venue's wall clock), seats, amount and purchase id, and
  * per ticket its QR code (an inline image the HTML refers to by `qrCid`) with the code written
- * out, for a door whose scanner fails. Without tickets, the purchase id is what to show.
+ * out, for a door whose scanner fails. Without tickets, the purchase id is what to show. A free
+ * purchase (amount 0) reads "Free, nothing charged" for its amount: nothing went to the gateway.
  */
 export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTicket[] = []): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
-  const amount = formatAmount(receipt.amount, receipt.currency);
+  const amount = receipt.amount === 0 ? 'Free, nothing charged' : formatAmount(receipt.amount, receipt.currency);
   const seats = receipt.seats.map(formatSeat);
   return factsEmail({
     subject: `Your tickets for ${receipt.eventTitle}`,

@@ -35,6 +35,12 @@ describe('reschedule e-mail template', () => {
     expect(email.text).toContain('Seats:     Section A, row C, seat 7');
   });
 
+  it('offers the buyer of a free purchase the cancel, without a refund', () => {
+    const free = renderRescheduleEmail({ ...receipt, amount: 0 }, previous, now).text;
+    expect(free).toContain('you may cancel the purchase until Wednesday, 6 January 2027, 19:30 UTC+09:00 (Asia/Seoul)');
+    expect(free).not.toContain('refund');
+  });
+
   it('offers the refund only while the cancellation window is open', () => {
     expect(renderRescheduleEmail(receipt, previous, now).text).toContain(
       'you may cancel the purchase for a full refund until Wednesday, 6 January 2027, 19:30 UTC+09:00 (Asia/Seoul)',

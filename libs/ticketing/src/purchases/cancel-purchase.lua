@@ -45,8 +45,9 @@
   ARGV[6..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
-    {'CANCELED', canceledAt (epoch ms), charge id, seat ids kept sold (comma-separated, '' for none),
-     amount (minor units), currency}: the last two for the refund
+    {'CANCELED', canceledAt (epoch ms), charge id ('' when none: a free purchase), seat ids kept sold
+     (comma-separated, '' for none), amount (minor units; 0: free, nothing to refund), currency}: the
+     last two for the refund
     {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher (parkedAt)
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil

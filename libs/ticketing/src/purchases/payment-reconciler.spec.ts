@@ -196,6 +196,20 @@ describe('PaymentReconciler', () => {
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
   });
 
+  it('settles an attempt of 0 (a free purchase an older version charged) REFUNDED with no gateway call', async () => {
+    const owed = reconciler(trace(), { open: { ...attempt, amount: 0, status: PaymentAttemptStatus.RefundOwed } });
+    expect(await owed.subject.reconcileOnce()).toBe('refunded');
+    expect(owed.attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', owed.manager);
+    const died = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
+      open: { ...attempt, amount: 0, chargeId: null, status: PaymentAttemptStatus.Pending },
+    });
+    expect(await died.subject.reconcileOnce()).toBe('refunded');
+    for (const { gateway } of [owed, died]) {
+      expect(gateway.charge).not.toHaveBeenCalled();
+      expect(gateway.refund).not.toHaveBeenCalled();
+    }
+  });
+
   it('asks the gateway again with the attempt key for a charge it does not know, then refunds that charge', async () => {
     const { subject, attempts, gateway, manager } = reconciler(trace({ hold: { status: null, expiresAt: null } }), {
       open: { ...attempt, chargeId: null, status: PaymentAttemptStatus.Pending },

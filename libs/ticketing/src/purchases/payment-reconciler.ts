@@ -180,10 +180,16 @@ export class PaymentReconciler {
     return outcome.outcome;
   }
 
-  /** Refunds the charge of an attempt whose purchase did not happen; under its row lock. */
+  /**
+   * Refunds the charge of an attempt whose purchase did not happen, or was canceled; under its row
+   * lock. An attempt of 0 (a free purchase's, which an older version charged and recorded) is
+   * settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
+   * an amount of 0, so asking would leave a refund owed for ever.
+   */
   private async refund(
     attempt: OpenPaymentAttempt,
   ): Promise<{ outcome: 'refunded' | 'declined'; chargeId: string | null }> {
+    if (attempt.amount === 0) return { outcome: 'refunded', chargeId: attempt.chargeId };
     let chargeId = attempt.chargeId;
     if (chargeId === null) {
       // The request died around its charge: asking again with the attempt's key answers the charge

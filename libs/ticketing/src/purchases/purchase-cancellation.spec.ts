@@ -139,7 +139,7 @@ describe('PurchaseCancellation', () => {
 
   it('cancels in Redis, refunds the charge, records the refund and indexes the purchase for its buyer', async () => {
     const { service, store, attempts, gateway } = cancellation(canceledNow());
-    expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refundMade: true });
+    expect(await service.cancel('buyer', PURCHASE)).toEqual({ ...canceled, keptSeatIds: [], refund: 'made' });
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'buyer',
       canceledBy: 'buyer',
@@ -151,6 +151,14 @@ describe('PurchaseCancellation', () => {
     expect(attempts.markRefunded.mock.invocationCallOrder[0]).toBeGreaterThan(
       gateway.refund.mock.invocationCallOrder[0],
     );
+  });
+
+  it('writes the cancel of a free purchase (amount 0, no charge) to PostgreSQL and refunds nothing: none owed', async () => {
+    const { service, purchases, attempts, gateway } = cancellation(canceledNow({ chargeId: '', amount: 0 }));
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refund: 'none' });
+    expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer');
+    expect(gateway.refund).not.toHaveBeenCalled();
+    expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 
   it('refunds once REDIS_WAIT_REPLICAS replicas have the cancel', async () => {
@@ -209,7 +217,7 @@ describe('PurchaseCancellation', () => {
     expect(await service.cancel('buyer', PURCHASE)).toMatchObject({
       id: PURCHASE,
       status: 'CANCELED',
-      refundMade: false,
+      refund: 'owed',
     });
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
@@ -217,7 +225,7 @@ describe('PurchaseCancellation', () => {
   it('stops waiting for a gateway refund that does not answer after PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS, leaving it owed', async () => {
     const { service, attempts, gateway } = cancellation(canceledNow());
     gateway.refund.mockReturnValueOnce(new Promise(() => undefined));
-    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refundMade: false });
+    expect(await service.cancel('buyer', PURCHASE)).toMatchObject({ status: 'CANCELED', refund: 'owed' });
     expect(attempts.markRefunded).not.toHaveBeenCalled();
   });
 

@@ -25,11 +25,17 @@ import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
 
 /**
- * A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a
- * buyer's), and whether its refund was made and recorded now (`refundMade`; false: owed, made by
- * `batch`'s payment reconciler, see `refund`).
+ * Where the refund of a canceled purchase stands: `made` (made and recorded now), `owed` (not made
+ * now: `batch`'s payment reconciler makes it, see PurchaseCancellation.refund), `none` (a free
+ * purchase, amount 0: nothing was charged, so nothing is given back and nothing is owed).
  */
-export type CanceledPurchase = Purchase & { keptSeatIds: number[]; refundMade: boolean };
+export type CancelRefund = 'made' | 'owed' | 'none';
+
+/**
+ * A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a
+ * buyer's), and where its refund stands (`refund`).
+ */
+export type CanceledPurchase = Purchase & { keptSeatIds: number[]; refund: CancelRefund };
 
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
@@ -52,7 +58,7 @@ export class PurchaseCancellation {
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
    * purchase had been written there yet. A purchase PostgreSQL has is refunded at once, its
    * cancellation written there first; one it does not have yet is refunded by `batch` after its
-   * flush (see `durablyCanceled`). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
@@ -129,13 +135,26 @@ export class PurchaseCancellation {
     // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
-    const refundMade =
-      (await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy)) &&
-      (await this.refund(purchaseId, result));
+    const refund = await this.settleRefund(purchaseId, result, canceledBy);
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
-    return { ...purchase, keptSeatIds: result.keptSeatIds, refundMade };
+    return { ...purchase, keptSeatIds: result.keptSeatIds, refund };
+  }
+
+  /**
+   * Writes the cancellation to PostgreSQL (`durablyCanceled`), then refunds: made now once it is
+   * there, or owed (see `refund`). A free purchase (amount 0) was never charged: its cancellation
+   * is written all the same, and nothing goes to the gateway (real processors refuse an amount of 0).
+   */
+  private async settleRefund(
+    purchaseId: string,
+    result: { canceledAt: number; chargeId: string; amount: number; currency: string },
+    canceledBy: CanceledBy,
+  ): Promise<CancelRefund> {
+    const durable = await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy);
+    if (result.amount === 0) return 'none';
+    return durable && (await this.refund(purchaseId, result)) ? 'made' : 'owed';
   }
 
   /**

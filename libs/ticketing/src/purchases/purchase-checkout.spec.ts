@@ -117,6 +117,52 @@ describe('PurchaseCheckout', () => {
     }
   });
 
+  describe('a free hold (amount 0)', () => {
+    const free: HoldCheck = { ...live, amount: '0' };
+    const soldFree: PurchaseResult = { ...sold, amount: 0, prices: '0,0' };
+
+    it('is sold with no payment attempt and no charge, and answered PAID without a charge id', async () => {
+      const { service, store, gateway, attempts } = checkout(soldFree);
+      const purchase = await service.buy('buyer', 'hold-1', 7, 'purchase-1', free);
+      expect(purchase).toMatchObject({ status: 'PAID', amount: 0, chargeId: '' });
+      expect(attempts.begin).not.toHaveBeenCalled();
+      expect(attempts.markCharged).not.toHaveBeenCalled();
+      expect(gateway.charge).not.toHaveBeenCalled();
+      expect(store.sell).toHaveBeenCalledWith(
+        7,
+        expect.objectContaining({ purchaseId: 'purchase-1', chargeId: '' }),
+        NOW,
+      );
+    });
+
+    it('refunds nothing when its sale is refused, and takes its index entry and its claim back', async () => {
+      const { service, store, gateway, attempts } = checkout({ outcome: 'EXPIRED' });
+      await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', free)).rejects.toBeInstanceOf(HoldExpiredError);
+      expect(gateway.refund).not.toHaveBeenCalled();
+      expect(attempts.resolve).not.toHaveBeenCalled();
+      expect(store.unindex).toHaveBeenCalledWith('buyer', 7, 'purchase-1');
+      expect(store.releaseHoldClaim).toHaveBeenCalledWith(7, 'hold-1', 'purchase-1');
+    });
+
+    it('sells nothing once its request lost the Idempotency-Key claim', async () => {
+      const { service, store } = checkout(soldFree);
+      await expect(service.buy('buyer', 'hold-1', 7, 'purchase-1', free, async () => false)).rejects.toBeInstanceOf(
+        IdempotencyKeyInUseError,
+      );
+      expect(store.sell).not.toHaveBeenCalled();
+    });
+
+    it('replays a same-key retry of the free purchase made already, and keeps its index entry when the replay is refused', async () => {
+      const bought: HoldCheck = { ...free, status: 'PURCHASED', boughtBy: 'purchase-1' };
+      const replay = checkout(soldFree);
+      expect(await replay.service.buy('buyer', 'hold-1', 7, 'purchase-1', bought)).toMatchObject({ status: 'PAID' });
+      const gone = checkout({ outcome: 'NOT_FOUND' });
+      await expect(gone.service.buy('buyer', 'hold-1', 7, 'purchase-1', bought)).rejects.toBeInstanceOf(NotFoundError);
+      expect(gone.store.unindex).not.toHaveBeenCalled();
+      expect(gone.gateway.charge).not.toHaveBeenCalled();
+    });
+  });
+
   it('charges the hold, sells it with the pre-check time as index score, and answers the purchase', async () => {
     const { service, store, gateway, attempts } = checkout();
     const purchase = await service.buy('buyer', 'hold-1', 7, 'purchase-1', live);

@@ -26,7 +26,8 @@ import { HoldCheck, PurchaseStore } from './purchase.store';
 
 /**
  * Buying a hold: the checks before charging, the charge with its payment attempt (P9), the sale
- * in Redis, and the refund of a charge whose sale was refused.
+ * in Redis, and the refund of a charge whose sale was refused. A free hold (amount 0: every seat
+ * priced 0) is sold without a payment step: no attempt, no charge, no refund.
  */
 @Injectable()
 export class PurchaseCheckout {
@@ -42,7 +43,9 @@ export class PurchaseCheckout {
   /**
    * Charges `userId` for the hold checked and claimed in `hold` (see PurchaseStore.claimHold), then
    * sells it as `purchaseId` in one atomic step, refunding the charge if the hold can no longer be
-   * bought. A hold another attempt has claimed is refused before anything is charged; a declined
+   * bought. A hold whose amount is 0 is sold without any of that: nothing is recorded or charged
+   * (real processors refuse a charge of 0), and the purchase has no charge (`chargeId` ''); the
+   * Idempotency-Key's claim is checked before its sale as before a charge. A hold another attempt has claimed is refused before anything is charged; a declined
    * payment, or an attempt stopped before its charge, drops this attempt's claim so the buyer may
    * retry at once (a crashed attempt's claim lapses by itself).
    * Throws NotFoundError('reservation') (not the caller's), HoldPurchasedError, HoldExpiredError,
@@ -83,20 +86,24 @@ export class PurchaseCheckout {
       throw new PurchaseCanceledError();
     }
 
+    // The hold's amount is the sale's (purchase.lua sells the hold as recorded, prices included).
+    const free = Number(amount) === 0;
     const { chargeId, completed, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
-      const { chargeId: charged, completed } = await this.charge(
-        {
-          purchaseId,
-          reservationId: holdId,
-          userId,
-          performanceId,
-          amount: Number(amount),
-          currency,
-          // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
-          idempotencyKey: purchaseId,
-        },
-        keyStillClaimed,
-      );
+      const { chargeId: charged, completed } = free
+        ? await this.noCharge(status === 'PURCHASED', keyStillClaimed)
+        : await this.charge(
+            {
+              purchaseId,
+              reservationId: holdId,
+              userId,
+              performanceId,
+              amount: Number(amount),
+              currency,
+              // The purchase id follows from user, Idempotency-Key and hold: a retry charges the same key.
+              idempotencyKey: purchaseId,
+            },
+            keyStillClaimed,
+          );
       // Test-only (refused outside NODE_ENV=test): a crash between the charge and the sale (P9).
       if (this.env.FAULT_CRASH_AFTER_CHARGE) process.kill(process.pid, 'SIGKILL');
       // The user's index entry travels with the sale, in the same round trip (PurchaseStore.sell).
@@ -122,14 +129,18 @@ export class PurchaseCheckout {
       throw refusal(result);
     }
     if (result.outcome !== 'OK') {
-      await this.gateway.refund({
-        chargeId,
-        idempotencyKey: refundIdempotencyKey(purchaseId),
-        amount: Number(amount),
-        currency,
-      });
-      await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
-      this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
+      if (free) {
+        this.logger.log(`purchase ${purchaseId} refused (${result.outcome}); free, nothing was charged`);
+      } else {
+        await this.gateway.refund({
+          chargeId,
+          idempotencyKey: refundIdempotencyKey(purchaseId),
+          amount: Number(amount),
+          currency,
+        });
+        await this.attempts.resolve(purchaseId, PaymentAttemptStatus.Refunded);
+        this.logger.log(`purchase ${purchaseId} refused (${result.outcome}) after charging; charge refunded`);
+      }
       // The index entry a Cluster's sale left for a purchase that never happened (a single Redis
       // adds none for a refused sale); readers skip it meanwhile.
       await this.store.unindex(userId, performanceId, purchaseId);
@@ -142,7 +153,7 @@ export class PurchaseCheckout {
     const saleNode = this.store.salesNode(performanceId);
     await this.confirmReplicated(performanceId, purchaseId, saleNode);
     // The attempt stays CHARGED: `batch` marks it COMPLETED (the flusher with the purchase, or the
-    // reconciler, which finds the purchase), a write off the request's path.
+    // reconciler, which finds the purchase), a write off the request's path. A free one has none.
     return {
       id: purchaseId,
       reservationId: holdId,
@@ -255,11 +266,7 @@ export class PurchaseCheckout {
     // over meanwhile, for another hold (a stranger's review: two charges under one key). The
     // attempt and the hold's claim are left as they are: they may be a same-key retry's too (same
     // purchase id); the attempt is settled like one whose request died before its charge.
-    if (keyStillClaimed && !(await keyStillClaimed())) {
-      throw new IdempotencyKeyInUseError(
-        'this request lost its Idempotency-Key claim while it waited (another request with the key took over); nothing was charged',
-      );
-    }
+    if (keyStillClaimed && !(await keyStillClaimed())) throw lostKeyClaim();
     let chargeId: string;
     try {
       ({ chargeId } = await this.gateway.charge(attempt));
@@ -274,6 +281,27 @@ export class PurchaseCheckout {
     if (!(await this.attempts.markCharged(attempt.purchaseId, chargeId))) throw spent();
     return { chargeId, completed: begun === PaymentAttemptStatus.Completed };
   }
+
+  /**
+   * The payment step of a free hold (amount 0): none. No payment attempt is recorded (no charge
+   * exists for P9 to settle) and the gateway is not called; the request's Idempotency-Key claim is
+   * checked as `charge` checks it, so a stalled request sells no second purchase under another's
+   * key. `completed`: the hold was bought by this purchase already (a same-key retry).
+   */
+  private async noCharge(
+    completed: boolean,
+    keyStillClaimed?: () => Promise<boolean>,
+  ): Promise<{ chargeId: string; completed: boolean }> {
+    if (keyStillClaimed && !(await keyStillClaimed())) throw lostKeyClaim();
+    return { chargeId: '', completed };
+  }
+}
+
+/** A request that lost its Idempotency-Key claim before its charge (or its free sale). */
+function lostKeyClaim(): IdempotencyKeyInUseError {
+  return new IdempotencyKeyInUseError(
+    'this request lost its Idempotency-Key claim while it waited (another request with the key took over); nothing was charged',
+  );
 }
 
 /**

@@ -33,7 +33,7 @@
   ARGV[1] hold id
   ARGV[2] user id of the caller
   ARGV[3] purchase id
-  ARGV[4] charge id (from the payment gateway)
+  ARGV[4] charge id (from the payment gateway); '' for a free hold (amount 0), which is never charged
   ARGV[5] how long the hold record stays readable from now (ms)
   ARGV[6] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
 

@@ -24,7 +24,10 @@ export interface Purchase {
   status: PurchaseStatus;
   createdAt: Date;
   canceledAt: Date | null;
-  /** The gateway's charge, refunded on cancel. */
+  /**
+   * The gateway's charge, refunded on cancel. '' when none: a free purchase (`amount` 0), which
+   * was never charged, or one written before purchases noted their charge.
+   */
   chargeId: string;
 }
 
