@@ -384,50 +384,98 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
     });
   });
 
-  describe('logout', () => {
-    it('revokes the refresh token: 204, then refresh and a second logout answer 401', async () => {
+  describe('logout (OAuth 2.0 token revocation, RFC 7009: the refresh token is the credential)', () => {
+    const logout = (refreshToken: unknown, headers: Record<string, string> = {}) =>
+      inject({ method: 'POST', url: '/api/v1/auth/logout', headers, payload: { refreshToken } });
+    /** The account's refresh tokens not revoked, by e-mail. */
+    const liveTokens = async (email: string) =>
+      (
+        await db.query(
+          'SELECT count(*)::int AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1 AND t.revoked_at IS NULL',
+          [email],
+        )
+      )[0].n;
+
+    it('revokes the refresh token: 204, then refresh answers 401 and a second logout 204 again', async () => {
       const session = await newSession();
-      const logout = () =>
-        inject({
-          method: 'POST',
-          url: '/api/v1/auth/logout',
-          headers: bearer(session.accessToken),
-          payload: { refreshToken: session.refreshToken },
-        });
-      const res = await logout();
+      const res = await logout(session.refreshToken, bearer(session.accessToken));
       expect(res.statusCode).toBe(204);
       expect(res.body).toBe('');
       expectUniformError(await refresh(session.refreshToken), 401);
-      expectUniformError(await logout(), 401);
+      const again = await logout(session.refreshToken, bearer(session.accessToken));
+      expect(again.statusCode).toBe(204);
+      expect(again.body).toBe('');
+    });
+
+    it('needs no access token: a client whose access token ran out logs out without refreshing first', async () => {
+      const session = await newSession();
+      const other = (await login(session.email, PASSWORD, '10.0.0.2')).json();
+      clockOffsetMs = 11 * 60 * 1000;
+      expectUniformError(await me(session.accessToken), 401);
+      expect((await logout(session.refreshToken, bearer(session.accessToken))).statusCode).toBe(204);
+      expectUniformError(await refresh(session.refreshToken), 401);
+      // Without any Authorization header too; and only the session of the token ends.
+      expect((await logout(other.refreshToken)).statusCode).toBe(204);
+      expectUniformError(await refresh(other.refreshToken), 401);
+      expect(await liveTokens(session.email)).toBe(0);
     });
 
     it('ends the session with a token already rotated: the newer one stops working too (a stranger’s review)', async () => {
       const session = await newSession();
       const rotated = await refresh(session.refreshToken);
       expect(rotated.statusCode).toBe(200);
-      const logout = await inject({
-        method: 'POST',
-        url: '/api/v1/auth/logout',
-        headers: bearer(session.accessToken),
-        payload: { refreshToken: session.refreshToken },
-      });
-      expect(logout.statusCode).toBe(204);
+      expect((await logout(session.refreshToken)).statusCode).toBe(204);
       expectUniformError(await refresh(rotated.json().refreshToken), 401);
     });
 
-    it('needs an access token, and refuses another user’s refresh token', async () => {
+    it('ends the session of whoever holds the refresh token, whatever access token comes with it', async () => {
       const session = await newSession();
       const other = await newSession();
-      const payload = { refreshToken: session.refreshToken };
-      expectUniformError(await inject({ method: 'POST', url: '/api/v1/auth/logout', payload }), 401);
-      const foreign = await inject({
-        method: 'POST',
-        url: '/api/v1/auth/logout',
-        headers: bearer(other.accessToken),
-        payload,
-      });
-      expectUniformError(foreign, 401);
+      // The header is not read: the refresh token alone names (and proves) the session.
+      expect((await logout(session.refreshToken, bearer(other.accessToken))).statusCode).toBe(204);
+      expectUniformError(await refresh(session.refreshToken), 401);
+      expect(await liveTokens(other.email)).toBe(1);
+      expect((await refresh(other.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('answers 204 to a token unknown, expired, forged or of the other type, and ends no session', async () => {
+      const session = await newSession();
+      const claims = JSON.parse(Buffer.from(session.refreshToken.split('.')[1], 'base64url').toString());
+      const forged = new JwtService().sign(
+        { sub: claims.sub, fam: claims.fam, jti: claims.jti, typ: 'refresh' },
+        { secret: 'some-other-secret-of-at-least-32-chars!!', expiresIn: 3600 },
+      );
+      for (const token of ['not.a.jwt', 'Zm9v', forged, session.accessToken]) {
+        const res = await logout(token);
+        expect(res.statusCode, token).toBe(204);
+        expect(res.body).toBe('');
+      }
+      // A token of the session, presented once it has expired (30 days on).
+      clockOffsetMs = 30 * DAY_MS + 1000;
+      expect((await logout(session.refreshToken)).statusCode).toBe(204);
+      clockOffsetMs = 0;
+      expect(await liveTokens(session.email)).toBe(1);
       expect((await refresh(session.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('keeps reuse detection: a rotated token reused after a logout is refused, and a logout leaves the reuse answer alone', async () => {
+      const session = await newSession();
+      const second = (await refresh(session.refreshToken)).json();
+      // The thief's copy of the first token is reused: the family is revoked.
+      expectUniformError(await refresh(session.refreshToken), 401);
+      expectUniformError(await refresh(second.refreshToken), 401);
+      // The owner's logout afterwards is a 204 that changes nothing.
+      expect((await logout(second.refreshToken)).statusCode).toBe(204);
+      const [user] = await db.query('SELECT id FROM users WHERE email = $1', [session.email]);
+      const events = await db.query(`SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id`, [user.id]);
+      expect(events.map((e: { type: string }) => e.type)).toContain('REFRESH_TOKEN_REUSED');
+      expect(await liveTokens(session.email)).toBe(0);
+    });
+
+    it('refuses a body without a refresh token with 400', async () => {
+      for (const payload of [{}, { refreshToken: '' }, { refreshToken: 42 }]) {
+        expectUniformError(await inject({ method: 'POST', url: '/api/v1/auth/logout', payload }), 400);
+      }
     });
   });
 

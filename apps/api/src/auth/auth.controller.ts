@@ -88,12 +88,23 @@ export class AuthController {
     return this.sessions.refresh(body.refreshToken);
   }
 
-  /** Ends the session of this refresh token. */
-  @ApiBearerAuth()
+  /**
+   * Ends the session of this refresh token (its whole family, also when this token was rotated
+   * already), as OAuth 2.0 token revocation (RFC 7009): the refresh token is the credential, so no
+   * access token is needed, nor read (a client whose access token ran out logs out without
+   * refreshing first). 204 alike for a token unknown, expired, revoked, or not a refresh token:
+   * nothing is left to end, and nothing is told.
+   */
+  @Public()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async logout(@CurrentUser() caller: AuthenticatedUser, @Body() body: AuthRefreshDto): Promise<void> {
-    await this.sessions.logout(caller.id, body.refreshToken);
+  @ApiResponse({
+    status: 204,
+    description:
+      'the session of this refresh token has ended, or there was none to end (a token unknown, expired, revoked or not a refresh token: the same answer)',
+  })
+  async logout(@Body() body: AuthRefreshDto): Promise<void> {
+    await this.sessions.logout(body.refreshToken);
   }
 
   /**
