@@ -104,7 +104,7 @@ export class AuthEmailVerificationConfirmDto {
 }
 
 export class AuthEmailVerificationAcceptedDto {
-  /** The same words whether an e-mail went out or the account's limit held it back. */
+  /** The e-mail went out. */
   message: string;
 }
 
