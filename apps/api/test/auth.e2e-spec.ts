@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AdminAccountsService, Role, Roles } from '@app/auth';
-import { Clock } from '@app/core';
+import { Clock, InvalidInputError } from '@app/core';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, createTestEnv, destroyTestEnv, keysMatching, startApi } from '@app/testing';
@@ -237,6 +237,65 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       const res = await signup(payload);
       expectUniformError(res, 400);
       expect(res.json().message.join('\n')).toContain(expected);
+    });
+
+    it('refuses a password of only white space, one character repeated or a run with a clear 400, storing nothing (generated)', async () => {
+      /** NIST SP 800-63B §5.1.1.2's repetitive and sequential passwords, 8–128 characters. */
+      const guessable = fc.oneof(
+        fc
+          .array(fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u3000'), { minLength: 8, maxLength: 128 })
+          .map((chars) => ({ password: chars.join(''), reason: 'password must not be only white space' })),
+        fc.tuple(fc.constantFrom(...'a1Z.ß€😀'), fc.integer({ min: 8, max: 128 })).map(([char, times]) => ({
+          password: char.repeat(times),
+          reason: 'password must not be one character repeated',
+        })),
+        fc
+          .tuple(
+            fc.constantFrom('0123456789'.repeat(13), 'abcdefghijklmnopqrstuvwxyz'),
+            fc.nat(),
+            fc.integer({ min: 8, max: 26 }),
+            fc.boolean(),
+          )
+          .map(([alphabet, at, length, up]) => {
+            const start = at % (alphabet.length - length + 1);
+            const run = alphabet.slice(start, start + length);
+            return {
+              password: up ? run : [...run].reverse().join(''),
+              reason: 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh',
+            };
+          }),
+      );
+      await fc.assert(
+        fc.asyncProperty(guessable, async ({ password, reason }) => {
+          const email = newEmail();
+          const res = await signup({ email, password, name: 'Guessable' });
+          expectUniformError(res, 400);
+          expect(res.json().message).toEqual([reason]);
+          expect(await db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
+        }),
+        { numRuns: 40, seed: 20261205 },
+      );
+      // The same rule for staff an admin makes, and for an admin the operator makes.
+      const admin = (await login(ADMIN.email, ADMIN.password, '10.0.0.9')).json();
+      const staff = await inject({
+        method: 'POST',
+        url: '/api/v1/admin/staff',
+        headers: bearer(admin.accessToken),
+        payload: { email: newEmail(), password: '87654321', name: 'Door' },
+      });
+      expectUniformError(staff, 400);
+      expect(staff.json().message).toEqual([
+        'password must not be a run of consecutive characters, such as 12345678 or abcdefgh',
+      ]);
+      const operator = newEmail();
+      await expect(
+        api.app.get(AdminAccountsService).ensureAdmin({ email: operator, password: 'zzzzzzzz' }),
+      ).rejects.toThrow(new InvalidInputError('password must not be one character repeated'));
+      expect(await db.query('SELECT 1 FROM users WHERE email = $1', [operator])).toHaveLength(0);
+      // Near misses stay valid, as every password taken before is.
+      for (const password of ['12345678!', 'aaaaaaab', ' 1234567 8']) {
+        expect((await signup({ email: newEmail(), password, name: 'Near' })).statusCode, password).toBe(201);
+      }
     });
 
     it('rolls everything back when a step after the first insert fails', async () => {
