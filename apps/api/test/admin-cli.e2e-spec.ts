@@ -94,6 +94,15 @@ describe('npm run admin:create (the built CLI against real PostgreSQL)', () => {
     expect(both.output).toContain('not both');
   });
 
+  it.concurrent('refuses a password too easily guessed, saying why, and makes no account', async ({ expect }) => {
+    const result = await run('--email', 'guessable@example.com', '--password', '12345678');
+    expect(result.code).toBe(1);
+    expect(result.output.trim()).toBe(
+      'password must not be a run of consecutive characters, such as 12345678 or abcdefgh',
+    );
+    expect(await accounts('guessable@example.com')).toEqual([]);
+  });
+
   // Each refused before it connects anywhere.
   it.concurrent.for([
     [['--password', 'long-enough'], '--email'],

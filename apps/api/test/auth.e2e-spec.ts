@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AdminAccountsService, Role, Roles } from '@app/auth';
-import { Clock } from '@app/core';
+import { Clock, InvalidInputError } from '@app/core';
 import type { EnvSource } from '@app/config';
 import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, createTestEnv, destroyTestEnv, keysMatching, startApi } from '@app/testing';
@@ -239,6 +239,65 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
       expect(res.json().message.join('\n')).toContain(expected);
     });
 
+    it('refuses a password of only white space, one character repeated or a run with a clear 400, storing nothing (generated)', async () => {
+      /** NIST SP 800-63B §5.1.1.2's repetitive and sequential passwords, 8–128 characters. */
+      const guessable = fc.oneof(
+        fc
+          .array(fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u3000'), { minLength: 8, maxLength: 128 })
+          .map((chars) => ({ password: chars.join(''), reason: 'password must not be only white space' })),
+        fc.tuple(fc.constantFrom(...'a1Z.ß€😀'), fc.integer({ min: 8, max: 128 })).map(([char, times]) => ({
+          password: char.repeat(times),
+          reason: 'password must not be one character repeated',
+        })),
+        fc
+          .tuple(
+            fc.constantFrom('0123456789'.repeat(13), 'abcdefghijklmnopqrstuvwxyz'),
+            fc.nat(),
+            fc.integer({ min: 8, max: 26 }),
+            fc.boolean(),
+          )
+          .map(([alphabet, at, length, up]) => {
+            const start = at % (alphabet.length - length + 1);
+            const run = alphabet.slice(start, start + length);
+            return {
+              password: up ? run : [...run].reverse().join(''),
+              reason: 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh',
+            };
+          }),
+      );
+      await fc.assert(
+        fc.asyncProperty(guessable, async ({ password, reason }) => {
+          const email = newEmail();
+          const res = await signup({ email, password, name: 'Guessable' });
+          expectUniformError(res, 400);
+          expect(res.json().message).toEqual([reason]);
+          expect(await db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
+        }),
+        { numRuns: 40, seed: 20261205 },
+      );
+      // The same rule for staff an admin makes, and for an admin the operator makes.
+      const admin = (await login(ADMIN.email, ADMIN.password, '10.0.0.9')).json();
+      const staff = await inject({
+        method: 'POST',
+        url: '/api/v1/admin/staff',
+        headers: bearer(admin.accessToken),
+        payload: { email: newEmail(), password: '87654321', name: 'Door' },
+      });
+      expectUniformError(staff, 400);
+      expect(staff.json().message).toEqual([
+        'password must not be a run of consecutive characters, such as 12345678 or abcdefgh',
+      ]);
+      const operator = newEmail();
+      await expect(
+        api.app.get(AdminAccountsService).ensureAdmin({ email: operator, password: 'zzzzzzzz' }),
+      ).rejects.toThrow(new InvalidInputError('password must not be one character repeated'));
+      expect(await db.query('SELECT 1 FROM users WHERE email = $1', [operator])).toHaveLength(0);
+      // Near misses stay valid, as every password taken before is.
+      for (const password of ['12345678!', 'aaaaaaab', ' 1234567 8']) {
+        expect((await signup({ email: newEmail(), password, name: 'Near' })).statusCode, password).toBe(201);
+      }
+    });
+
     it('rolls everything back when a step after the first insert fails', async () => {
       const email = newEmail();
       // Makes the second insert of the signup transaction (its audit record) fail.
@@ -384,50 +443,98 @@ describe('accounts and auth (real PostgreSQL and Redis)', () => {
     });
   });
 
-  describe('logout', () => {
-    it('revokes the refresh token: 204, then refresh and a second logout answer 401', async () => {
+  describe('logout (OAuth 2.0 token revocation, RFC 7009: the refresh token is the credential)', () => {
+    const logout = (refreshToken: unknown, headers: Record<string, string> = {}) =>
+      inject({ method: 'POST', url: '/api/v1/auth/logout', headers, payload: { refreshToken } });
+    /** The account's refresh tokens not revoked, by e-mail. */
+    const liveTokens = async (email: string) =>
+      (
+        await db.query(
+          'SELECT count(*)::int AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1 AND t.revoked_at IS NULL',
+          [email],
+        )
+      )[0].n;
+
+    it('revokes the refresh token: 204, then refresh answers 401 and a second logout 204 again', async () => {
       const session = await newSession();
-      const logout = () =>
-        inject({
-          method: 'POST',
-          url: '/api/v1/auth/logout',
-          headers: bearer(session.accessToken),
-          payload: { refreshToken: session.refreshToken },
-        });
-      const res = await logout();
+      const res = await logout(session.refreshToken, bearer(session.accessToken));
       expect(res.statusCode).toBe(204);
       expect(res.body).toBe('');
       expectUniformError(await refresh(session.refreshToken), 401);
-      expectUniformError(await logout(), 401);
+      const again = await logout(session.refreshToken, bearer(session.accessToken));
+      expect(again.statusCode).toBe(204);
+      expect(again.body).toBe('');
+    });
+
+    it('needs no access token: a client whose access token ran out logs out without refreshing first', async () => {
+      const session = await newSession();
+      const other = (await login(session.email, PASSWORD, '10.0.0.2')).json();
+      clockOffsetMs = 11 * 60 * 1000;
+      expectUniformError(await me(session.accessToken), 401);
+      expect((await logout(session.refreshToken, bearer(session.accessToken))).statusCode).toBe(204);
+      expectUniformError(await refresh(session.refreshToken), 401);
+      // Without any Authorization header too; and only the session of the token ends.
+      expect((await logout(other.refreshToken)).statusCode).toBe(204);
+      expectUniformError(await refresh(other.refreshToken), 401);
+      expect(await liveTokens(session.email)).toBe(0);
     });
 
     it('ends the session with a token already rotated: the newer one stops working too (a stranger’s review)', async () => {
       const session = await newSession();
       const rotated = await refresh(session.refreshToken);
       expect(rotated.statusCode).toBe(200);
-      const logout = await inject({
-        method: 'POST',
-        url: '/api/v1/auth/logout',
-        headers: bearer(session.accessToken),
-        payload: { refreshToken: session.refreshToken },
-      });
-      expect(logout.statusCode).toBe(204);
+      expect((await logout(session.refreshToken)).statusCode).toBe(204);
       expectUniformError(await refresh(rotated.json().refreshToken), 401);
     });
 
-    it('needs an access token, and refuses another user’s refresh token', async () => {
+    it('ends the session of whoever holds the refresh token, whatever access token comes with it', async () => {
       const session = await newSession();
       const other = await newSession();
-      const payload = { refreshToken: session.refreshToken };
-      expectUniformError(await inject({ method: 'POST', url: '/api/v1/auth/logout', payload }), 401);
-      const foreign = await inject({
-        method: 'POST',
-        url: '/api/v1/auth/logout',
-        headers: bearer(other.accessToken),
-        payload,
-      });
-      expectUniformError(foreign, 401);
+      // The header is not read: the refresh token alone names (and proves) the session.
+      expect((await logout(session.refreshToken, bearer(other.accessToken))).statusCode).toBe(204);
+      expectUniformError(await refresh(session.refreshToken), 401);
+      expect(await liveTokens(other.email)).toBe(1);
+      expect((await refresh(other.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('answers 204 to a token unknown, expired, forged or of the other type, and ends no session', async () => {
+      const session = await newSession();
+      const claims = JSON.parse(Buffer.from(session.refreshToken.split('.')[1], 'base64url').toString());
+      const forged = new JwtService().sign(
+        { sub: claims.sub, fam: claims.fam, jti: claims.jti, typ: 'refresh' },
+        { secret: 'some-other-secret-of-at-least-32-chars!!', expiresIn: 3600 },
+      );
+      for (const token of ['not.a.jwt', 'Zm9v', forged, session.accessToken]) {
+        const res = await logout(token);
+        expect(res.statusCode, token).toBe(204);
+        expect(res.body).toBe('');
+      }
+      // A token of the session, presented once it has expired (30 days on).
+      clockOffsetMs = 30 * DAY_MS + 1000;
+      expect((await logout(session.refreshToken)).statusCode).toBe(204);
+      clockOffsetMs = 0;
+      expect(await liveTokens(session.email)).toBe(1);
       expect((await refresh(session.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('keeps reuse detection: a rotated token reused after a logout is refused, and a logout leaves the reuse answer alone', async () => {
+      const session = await newSession();
+      const second = (await refresh(session.refreshToken)).json();
+      // The thief's copy of the first token is reused: the family is revoked.
+      expectUniformError(await refresh(session.refreshToken), 401);
+      expectUniformError(await refresh(second.refreshToken), 401);
+      // The owner's logout afterwards is a 204 that changes nothing.
+      expect((await logout(second.refreshToken)).statusCode).toBe(204);
+      const [user] = await db.query('SELECT id FROM users WHERE email = $1', [session.email]);
+      const events = await db.query(`SELECT type FROM auth_events WHERE user_id = $1 ORDER BY id`, [user.id]);
+      expect(events.map((e: { type: string }) => e.type)).toContain('REFRESH_TOKEN_REUSED');
+      expect(await liveTokens(session.email)).toBe(0);
+    });
+
+    it('refuses a body without a refresh token with 400', async () => {
+      for (const payload of [{}, { refreshToken: '' }, { refreshToken: 42 }]) {
+        expectUniformError(await inject({ method: 'POST', url: '/api/v1/auth/logout', payload }), 400);
+      }
     });
   });
 

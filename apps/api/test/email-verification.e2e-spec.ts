@@ -226,7 +226,7 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     expect(await me(buyer)).toMatchObject({ emailVerified: true });
   });
 
-  it('sends a new e-mail when asked; past 3 in 15 minutes the same 202 and no e-mail; earlier tokens keep working', async () => {
+  it('sends a new e-mail when asked; past 3 in 15 minutes 429 with Retry-After and no e-mail; earlier tokens keep working', async () => {
     const buyer = await signUp();
     const first = await tokenFromMail(buyer.email, 1);
     for (let nth = 2; nth <= 3; nth += 1) {
@@ -235,18 +235,42 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
       expect(asked.json()).toEqual(ACCEPTED);
       await tokenFromMail(buyer.email, nth);
     }
-    // Signup's e-mail counts: this is the fourth in the window.
+    // Signup's e-mail counts: this is the fourth in the window. The seconds until the oldest of the
+    // three leaves the window, read on PostgreSQL's clock before and after the request, bound the answer.
+    const untilOldestLeaves = async (): Promise<number> =>
+      (
+        await db.query(
+          `SELECT ceil(extract(epoch FROM min(created_at) + interval '15 minutes' - clock_timestamp()))::int AS s
+           FROM auth_events WHERE user_id = $1 AND type = 'EMAIL_VERIFICATION_REQUESTED'`,
+          [buyer.id],
+        )
+      )[0].s;
+    const stored = async () =>
+      (
+        await db.query(
+          `SELECT (SELECT count(*)::int FROM auth_events WHERE user_id = $1 AND type = 'EMAIL_VERIFICATION_REQUESTED') AS events,
+                  (SELECT count(*)::int FROM email_verification_tokens WHERE user_id = $1) AS tokens`,
+          [buyer.id],
+        )
+      )[0];
+    const before = await stored();
+    const atMost = await untilOldestLeaves();
     const past = await askAgain(buyer);
-    expect(past.statusCode).toBe(202);
-    expect(past.json()).toEqual(ACCEPTED);
-    expect(past.headers['retry-after']).toBeUndefined();
+    const atLeast = await untilOldestLeaves();
+    const body = expectUniform(past, 429);
+    expect(body.details).toEqual({ code: 'TooManyVerificationEmails' });
+    const retryAfter = Number(past.headers['retry-after']);
+    expect(Number.isInteger(retryAfter), String(past.headers['retry-after'])).toBe(true);
+    expect(retryAfter).toBeGreaterThanOrEqual(Math.max(1, atLeast));
+    expect(retryAfter).toBeLessThanOrEqual(atMost);
+    expect(body.message).toBe(
+      `at most 3 e-mails to confirm your address are sent per 15 minutes; ask again in ${retryAfter} seconds`,
+    );
+    // Nothing changed: no event, token or e-mail more.
+    expect(await stored()).toEqual(before);
+    expect(before.events).toBe(3);
     await outboxRelayed();
     expect(mailsTo(buyer.email)).toHaveLength(3);
-    const [{ n }] = await db.query(
-      `SELECT count(*)::int AS n FROM auth_events WHERE user_id = $1 AND type = 'EMAIL_VERIFICATION_REQUESTED'`,
-      [buyer.id],
-    );
-    expect(n).toBe(3);
 
     // The first mailed token still works, and uses up the others.
     expect((await confirm({ token: first })).statusCode).toBe(204);
@@ -255,6 +279,24 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
       [buyer.id],
     );
     expect(left).toBe(0);
+  });
+
+  it('sends again once Retry-After seconds have passed', async () => {
+    const buyer = await signUp();
+    await tokenFromMail(buyer.email, 1);
+    for (let nth = 2; nth <= 3; nth += 1) expect((await askAgain(buyer)).statusCode).toBe(202);
+    const past = await askAgain(buyer);
+    expect(past.statusCode, past.body).toBe(429);
+    // As if that long had passed: the account's e-mails were asked for Retry-After seconds earlier.
+    await db.query(
+      `UPDATE auth_events SET created_at = created_at - make_interval(secs => $2)
+       WHERE user_id = $1 AND type = 'EMAIL_VERIFICATION_REQUESTED'`,
+      [buyer.id, Number(past.headers['retry-after'])],
+    );
+    const again = await askAgain(buyer);
+    expect(again.statusCode, again.body).toBe(202);
+    expect(again.json()).toEqual(ACCEPTED);
+    await tokenFromMail(buyer.email, 4);
   });
 
   it('takes no token of the other kind: a reset token does not verify, a verification token sets no password', async () => {
@@ -386,7 +428,9 @@ describe('e-mail verification, required (API → outbox → RabbitMQ → mailer 
     const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
     const requestOp = doc.paths['/api/v1/auth/email-verification'].post;
     const confirmOp = doc.paths['/api/v1/auth/email-verification/confirm'].post;
-    expect(Object.keys(requestOp.responses)).toEqual(expect.arrayContaining(['202', '401', '409']));
+    expect(Object.keys(requestOp.responses)).toEqual(expect.arrayContaining(['202', '401', '409', '429']));
+    expect(requestOp.responses['429'].headers['Retry-After']).toBeDefined();
+    expect(requestOp.responses['429'].description).toMatch(/TooManyVerificationEmails/);
     expect(Object.keys(confirmOp.responses)).toEqual(expect.arrayContaining(['204', '400']));
     for (const [path, method] of [
       ['/api/v1/reservations', 'post'],

@@ -121,6 +121,25 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
     expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
   });
 
+  it('refuses a new password of only white space, one character repeated or a run with 400, keeping the token and the sessions', async () => {
+    const user = await createSession(api.app);
+    expect((await requestReset(user.email)).statusCode).toBe(202);
+    const token = await tokenFromMail(user.email);
+    for (const [password, reason] of [
+      ['        ', 'password must not be only white space'],
+      ['11111111', 'password must not be one character repeated'],
+      ['9876543210', 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh'],
+    ]) {
+      expect(expectUniform(await confirm({ token, password }), 400).message, password).toEqual([reason]);
+    }
+    // Nothing changed: the old password and session still work, and the token still sets a good password.
+    expect((await login(user.email, TEST_PASSWORD)).statusCode).toBe(200);
+    const refreshed = await call('POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    expect((await confirm({ token, password: NEW_PASSWORD })).statusCode).toBe(204);
+    expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
+  });
+
   it('takes a token pasted with white space and line breaks around it; a space inside makes it unknown', async () => {
     const user = await createSession(api.app);
     expect((await requestReset(user.email)).statusCode).toBe(202);
@@ -388,7 +407,7 @@ describe('password reset by e-mail (API → outbox → RabbitMQ → mailer → S
 
     it("holds the new password to signup's rules, with signup's messages", async () => {
       const token = randomBytes(32).toString('base64url');
-      for (const password of ['short', 'x'.repeat(129), 42]) {
+      for (const password of ['short', 'x'.repeat(129), 42, '        ', 'abcdefgh']) {
         const reset = expectUniform(await confirm({ token, password }), 400);
         const signup = expectUniform(
           await call('POST', '/auth/signup', {

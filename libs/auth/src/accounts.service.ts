@@ -10,7 +10,7 @@ import {
   UsersRepository,
 } from '@app/database';
 import { EmailNotVerifiedError, EmailTakenError, InvalidTokenError } from './auth.errors';
-import { Clock, InvalidInputError, isUuid } from '@app/core';
+import { assertSettablePassword, Clock, InvalidInputError, isUuid } from '@app/core';
 import { PasswordHasher } from './password-hasher';
 
 export interface SignupInput {
@@ -102,13 +102,15 @@ export class AccountsService {
    * Creates an account and its audit record in one transaction: a user (signup), or door staff
    * (`Role.Staff`, made by an admin), not yet verified. `andThen` runs in the same transaction with
    * the new account (signup's verification e-mail), so both or neither are stored. A taken e-mail
-   * (also when a concurrent signup takes it first) is an EmailTakenError, never a database error.
+   * (also when a concurrent signup takes it first) is an EmailTakenError, never a database error;
+   * a password too easily guessed (`guessablePasswordReason`) an InvalidInputError, storing nothing.
    */
   async signup(
     input: SignupInput,
     role: Role.User | Role.Staff = Role.User,
     andThen?: (user: UserEntity, manager: EntityManager) => Promise<void>,
   ): Promise<UserEntity> {
+    assertSettablePassword(input.password);
     const passwordHash = await this.hasher.hash(input.password);
     return this.transactions.run(async (manager) => {
       const user = await this.users.insertIfEmailFree(

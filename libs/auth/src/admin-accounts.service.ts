@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Env } from '@app/config';
+import { assertSettablePassword, guessablePasswordReason } from '@app/core';
 import {
   AuthEventsRepository,
   AuthEventType,
@@ -30,13 +31,15 @@ export class AdminAccountsService {
    * here, or whose password changes, loses every session it had (its refresh tokens are revoked):
    * whoever signed up with the operator's address first, or knew the old password, keeps no way to
    * an admin token. The same password again (every start with ADMIN_PASSWORD) keeps the stored
-   * hash and the sessions.
+   * hash and the sessions. InvalidInputError (nothing changed) for a password too easily guessed
+   * (`guessablePasswordReason`).
    */
   async ensureAdmin(input: {
     email: string;
     password: string;
     name?: string;
   }): Promise<{ user: UserEntity; granted: boolean }> {
+    assertSettablePassword(input.password);
     const email = accountEmail(input.email);
     const existing = await this.users.findByEmail(email);
     // A stored value that is no argon2 hash (set by hand) cannot be the same password.
@@ -56,7 +59,10 @@ export class AdminAccountsService {
   }
 }
 
-/** Ensures the admin of ADMIN_EMAIL / ADMIN_PASSWORD at start, when both are set. */
+/**
+ * Ensures the admin of ADMIN_EMAIL / ADMIN_PASSWORD at start, when both are set; an ADMIN_PASSWORD
+ * too easily guessed (`guessablePasswordReason`) stops the start with an error naming it.
+ */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap {
   private readonly logger = new Logger(AdminBootstrap.name);
@@ -68,6 +74,8 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.env.ADMIN_EMAIL || !this.env.ADMIN_PASSWORD) return;
+    const weak = guessablePasswordReason(this.env.ADMIN_PASSWORD);
+    if (weak !== null) throw new Error(`ADMIN_PASSWORD: ${weak}`);
     const { user, granted } = await this.admins.ensureAdmin({
       email: this.env.ADMIN_EMAIL,
       password: this.env.ADMIN_PASSWORD,

@@ -63,3 +63,21 @@ export class EmailAlreadyVerifiedError extends DomainError {
     });
   }
 }
+
+/**
+ * A request for a verification e-mail past the account's limit (`issuedPerWindow` e-mails per
+ * `windowMs` milliseconds, signup's included): 429 with Retry-After, the seconds until one may be
+ * sent again, and `details.code` `TooManyVerificationEmails`. Only the signed-in owner asks, so the
+ * limit is no secret to keep (a password reset's is: anyone may ask for one of any address).
+ */
+export class TooManyVerificationEmailsError extends DomainError {
+  constructor(retryAfterSeconds: number, limit: { issuedPerWindow: number; windowMs: number }) {
+    super(
+      'too_many',
+      'TooManyVerificationEmails',
+      `at most ${limit.issuedPerWindow} e-mails to confirm your address are sent per ${limit.windowMs / 60_000} minutes; ask again in ${retryAfterSeconds} seconds`,
+      { code: 'TooManyVerificationEmails' },
+      retryAfterSeconds,
+    );
+  }
+}

@@ -13,7 +13,12 @@ import {
 } from '@app/database';
 import { emailVerificationMailKey, openMailToken, ROUTING } from '@app/messaging/contracts';
 import type { AccountsService } from './accounts.service';
-import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
+import {
+  EmailAlreadyVerifiedError,
+  InvalidTokenError,
+  InvalidVerificationTokenError,
+  TooManyVerificationEmailsError,
+} from './auth.errors';
 import { EmailVerificationService } from './email-verification.service';
 import { hashToken } from './token.service';
 
@@ -28,7 +33,7 @@ function serviceWith(options: { issue?: EmailVerificationIssue; consumes?: strin
   const tokens = {
     issue: async (request: NewEmailVerification, manager?: unknown) => {
       issued.push({ request, manager });
-      return options.issue ?? 'issued';
+      return options.issue ?? { outcome: 'issued' };
     },
     consume: async (hash: string) => {
       calls.push(`consume ${hash}`);
@@ -91,18 +96,32 @@ describe('EmailVerificationService.signup', () => {
 });
 
 describe('EmailVerificationService.request', () => {
-  it('issues a new token in a transaction of its own, and resolves alike when the limit held it back', async () => {
-    for (const outcome of ['issued', 'limited'] as const) {
-      const { service, issued } = serviceWith({ issue: outcome });
-      await expect(service.request(USER)).resolves.toBeUndefined();
-      expect(issued[0].manager).toBeUndefined();
-      expect(issued[0].request.userId).toBe(USER);
-    }
+  it('issues a new token in a transaction of its own', async () => {
+    const { service, issued } = serviceWith({ issue: { outcome: 'issued' } });
+    await expect(service.request(USER)).resolves.toBeUndefined();
+    expect(issued[0].manager).toBeUndefined();
+    expect(issued[0].request.userId).toBe(USER);
+  });
+
+  it('answers 429 with the seconds until a resend is allowed when the limit held it back', async () => {
+    const { service } = serviceWith({ issue: { outcome: 'limited', retryAfterSeconds: 612 } });
+    const refused = await service.request(USER).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TooManyVerificationEmailsError);
+    expect(refused).toMatchObject({
+      kind: 'too_many',
+      retryAfterSeconds: 612,
+      details: { code: 'TooManyVerificationEmails' },
+      message: 'at most 3 e-mails to confirm your address are sent per 15 minutes; ask again in 612 seconds',
+    });
   });
 
   it('answers 409 for a confirmed address and 401 for an account that is gone', async () => {
-    await expect(serviceWith({ issue: 'verified' }).service.request(USER)).rejects.toThrow(EmailAlreadyVerifiedError);
-    await expect(serviceWith({ issue: 'no-account' }).service.request(USER)).rejects.toThrow(InvalidTokenError);
+    await expect(serviceWith({ issue: { outcome: 'verified' } }).service.request(USER)).rejects.toThrow(
+      EmailAlreadyVerifiedError,
+    );
+    await expect(serviceWith({ issue: { outcome: 'no-account' } }).service.request(USER)).rejects.toThrow(
+      InvalidTokenError,
+    );
   });
 });
 

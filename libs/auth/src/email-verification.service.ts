@@ -18,8 +18,13 @@ import {
   ROUTING,
 } from '@app/messaging/contracts';
 import { ACCOUNT_GONE, AccountsService, SignupInput } from './accounts.service';
-import { EmailAlreadyVerifiedError, InvalidTokenError, InvalidVerificationTokenError } from './auth.errors';
-import { MailTokenKind, newMailTokenRequest } from './mail-token';
+import {
+  EmailAlreadyVerifiedError,
+  InvalidTokenError,
+  InvalidVerificationTokenError,
+  TooManyVerificationEmailsError,
+} from './auth.errors';
+import { MAIL_TOKEN_LIMITS, MailTokenKind, newMailTokenRequest } from './mail-token';
 import { hashToken } from './token.service';
 
 /** A verification request's outbox message: an `EmailVerificationMessage` of `@app/messaging/contracts`. */
@@ -64,15 +69,21 @@ export class EmailVerificationService {
 
   /**
    * Sends account `userId` a new verification e-mail (its earlier tokens keep working, up to
-   * MAIL_TOKEN_LIMITS.liveTokens). Resolves alike when the account was issued
-   * MAIL_TOKEN_LIMITS.issuedPerWindow tokens within the window and nothing is sent. Throws
-   * EmailAlreadyVerifiedError (409) for a confirmed address, InvalidTokenError (401,
-   * {@link ACCOUNT_GONE}) when the account no longer exists.
+   * MAIL_TOKEN_LIMITS.liveTokens). Throws TooManyVerificationEmailsError (429, with the seconds
+   * until one may be sent again) when the account was issued MAIL_TOKEN_LIMITS.issuedPerWindow
+   * tokens within the window, sending and storing nothing; EmailAlreadyVerifiedError (409) for a
+   * confirmed address; InvalidTokenError (401, {@link ACCOUNT_GONE}) when the account no longer exists.
    */
   async request(userId: string): Promise<void> {
-    const outcome = await this.issue(userId);
-    if (outcome === 'verified') throw new EmailAlreadyVerifiedError();
-    if (outcome === 'no-account') throw new InvalidTokenError(ACCOUNT_GONE);
+    const issued = await this.issue(userId);
+    switch (issued.outcome) {
+      case 'verified':
+        throw new EmailAlreadyVerifiedError();
+      case 'no-account':
+        throw new InvalidTokenError(ACCOUNT_GONE);
+      case 'limited':
+        throw new TooManyVerificationEmailsError(issued.retryAfterSeconds, MAIL_TOKEN_LIMITS);
+    }
   }
 
   /**

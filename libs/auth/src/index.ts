@@ -23,6 +23,7 @@ export {
   InvalidTokenError,
   InvalidVerificationTokenError,
   MissingRoleError,
+  TooManyVerificationEmailsError,
 } from './auth.errors';
 export { AuthModule } from './auth.module';
 export { CurrentUser, IS_PUBLIC, Public, ROLES, Roles } from './decorators';

@@ -9,8 +9,9 @@ export const MAIL_TOKEN_BYTES = 32;
 /**
  * Per account, for each kind of mailed token (password reset, e-mail verification): live tokens
  * kept at most (a request past them replaces the oldest), and tokens issued per window at most (a
- * request past them issues nothing, and is answered alike: no 429, which for a reset would tell
- * whose e-mail it is, and let anyone shut an account out of its resets). `windowMs` is in
+ * request past them issues nothing; a password reset's is answered alike, with no 429, which would
+ * tell whose e-mail it is and let anyone shut an account out of its resets; a verification e-mail's,
+ * which only the signed-in owner asks for, gets 429 with Retry-After). `windowMs` is in
  * milliseconds; the tokens issued in it are counted from the account's auth events, so using,
  * expiring or voiding them does not start it again.
  */

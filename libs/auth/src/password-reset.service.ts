@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock, emailKey } from '@app/core';
+import { assertSettablePassword, Clock, emailKey } from '@app/core';
 import {
   AuthEventsRepository,
   AuthEventType,
@@ -66,14 +66,16 @@ export class PasswordResetService {
   }
 
   /**
-   * Sets `password` (already checked against signup's rules) on the account of `token`, and uses
-   * the token up, in one transaction with the end of every session of the account (its refresh
-   * tokens revoked) and the PASSWORD_RESET audit record; every other reset token of the account
-   * stops working. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
+   * Sets `password` (already checked against signup's rules; InvalidInputError, 400, before the
+   * token is looked at, for one too easily guessed: `guessablePasswordReason`) on the account of
+   * `token`, and uses the token up, in one transaction with the end of every session of the
+   * account (its refresh tokens revoked) and the PASSWORD_RESET audit record; every other reset
+   * token of the account stops working. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
    * {@link InvalidResetTokenError} (400) for a token unknown, used (or another of the account's
    * was), dropped as the oldest of too many, or expired, without saying which.
    */
   async confirm(token: string, password: string): Promise<void> {
+    assertSettablePassword(password);
     const tokenHash = hashToken(token);
     // A cheap read first: a wrong token costs no argon2 hash.
     if (!(await this.resets.isLive(tokenHash, this.clock.now()))) throw new InvalidResetTokenError();

@@ -13,7 +13,13 @@ import { normalizeEmail } from './accounts.service';
 import { InvalidCredentialsError, InvalidTokenError } from './auth.errors';
 import { Clock } from '@app/core';
 import { PasswordHasher } from './password-hasher';
-import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  hashToken,
+  REFRESH_TOKEN_TTL_SECONDS,
+  RefreshClaims,
+  TokenService,
+} from './token.service';
 
 export interface TokenPair {
   accessToken: string;
@@ -99,20 +105,30 @@ export class SessionsService {
   }
 
   /**
-   * Ends the session the refresh token belongs to: its whole family is revoked. A token of the
-   * session that was already rotated (the client refreshed in the background, or a copy was
-   * used) still ends it, whatever tokens the rotations minted. Throws InvalidTokenError for a
-   * token that is not the caller's, unknown, or whose session has ended already.
+   * Ends the session the refresh token belongs to, as OAuth 2.0 token revocation (RFC 7009) does:
+   * the refresh token is the credential, so whoever holds it may end its session (whoever holds it
+   * may as well refresh with it and act as its account), with no access token. Its whole family is
+   * revoked: a token of the session that was already rotated (the client refreshed in the
+   * background, or a copy was used) still ends it, whatever tokens the rotations minted. Resolves
+   * alike, changing nothing, for a token that is not a refresh token signed here, expired, unknown,
+   * or whose session has ended already: there is nothing left to end, and the answer tells nothing
+   * about the token. Throws only what the database throws.
    */
-  async logout(userId: string, refreshToken: string): Promise<void> {
-    const claims = await this.tokens.verifyRefresh(refreshToken);
-    if (claims.sub !== userId) throw new InvalidTokenError();
+  async logout(refreshToken: string): Promise<void> {
+    let claims: RefreshClaims;
+    try {
+      claims = await this.tokens.verifyRefresh(refreshToken);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return;
+      throw error;
+    }
     await this.transactions.run(async (manager) => {
+      // The family's turn, as a refresh takes it: a rotation racing this logout either commits
+      // first (its new token is then revoked here) or finds its token revoked.
       await this.refreshTokens.lockFamily(claims.fam, manager);
       const stored = await this.refreshTokens.findByHashForUpdate(hashToken(refreshToken), manager);
-      if (!stored || stored.userId !== userId || stored.familyId !== claims.fam) throw new InvalidTokenError();
-      const revoked = await this.refreshTokens.revokeFamily(stored.familyId, this.clock.now(), manager);
-      if (revoked === 0) throw new InvalidTokenError();
+      if (stored?.userId !== claims.sub || stored.familyId !== claims.fam) return;
+      await this.refreshTokens.revokeFamily(stored.familyId, this.clock.now(), manager);
     });
   }
 

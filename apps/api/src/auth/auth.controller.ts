@@ -36,7 +36,7 @@ import {
 /** The one answer to a password-reset request, whether or not the account exists. */
 export const PASSWORD_RESET_ACCEPTED = 'if an account has this e-mail, a password reset e-mail is on its way';
 
-/** The one answer to a verification e-mail request, whether it was sent or held back by the account's limit. */
+/** The answer to a verification e-mail request that sent one. */
 export const EMAIL_VERIFICATION_ACCEPTED = 'a new e-mail to confirm your address is on its way';
 
 @ApiTags('auth')
@@ -88,12 +88,23 @@ export class AuthController {
     return this.sessions.refresh(body.refreshToken);
   }
 
-  /** Ends the session of this refresh token. */
-  @ApiBearerAuth()
+  /**
+   * Ends the session of this refresh token (its whole family, also when this token was rotated
+   * already), as OAuth 2.0 token revocation (RFC 7009): the refresh token is the credential, so no
+   * access token is needed, nor read (a client whose access token ran out logs out without
+   * refreshing first). 204 alike for a token unknown, expired, revoked, or not a refresh token:
+   * nothing is left to end, and nothing is told.
+   */
+  @Public()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async logout(@CurrentUser() caller: AuthenticatedUser, @Body() body: AuthRefreshDto): Promise<void> {
-    await this.sessions.logout(caller.id, body.refreshToken);
+  @ApiResponse({
+    status: 204,
+    description:
+      'the session of this refresh token has ended, or there was none to end (a token unknown, expired, revoked or not a refresh token: the same answer)',
+  })
+  async logout(@Body() body: AuthRefreshDto): Promise<void> {
+    await this.sessions.logout(body.refreshToken);
   }
 
   /**
@@ -140,9 +151,11 @@ export class AuthController {
 
   /**
    * Sends the signed-in account a new "confirm your e-mail address" e-mail; the tokens already
-   * mailed keep working (up to 3 live ones). Always 202 with the same body while the address is
-   * unconfirmed: past 3 e-mails in 15 minutes nothing is sent (no 429). 409 EmailAlreadyVerified
-   * when the address is confirmed already: there is nothing to send, and a client can show it.
+   * mailed keep working (up to 3 live ones). 202 when it goes out. Past 3 e-mails in 15 minutes
+   * (signup's included) 429 TooManyVerificationEmails with Retry-After, the seconds until one may
+   * be sent again, and nothing is sent or stored: only the owner asks, so there is nothing to hide.
+   * 409 EmailAlreadyVerified when the address is confirmed already: there is nothing to send, and a
+   * client can show it.
    */
   @ApiBearerAuth()
   @Post('email-verification')
@@ -151,7 +164,12 @@ export class AuthController {
   @ApiResponse({
     status: 202,
     type: AuthEmailVerificationAcceptedDto,
-    description: 'the same answer whether an e-mail went out or the limit of 3 per 15 minutes held it back',
+    description: 'a new e-mail to confirm the address is on its way',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description:
+      "3 e-mails were sent to confirm the address in the last 15 minutes, signup's included (`details.code`: `TooManyVerificationEmails`); nothing sent. Retry-After: the seconds until one may be sent again",
   })
   @ApiConflictResponse({
     type: ErrorBodyDto,

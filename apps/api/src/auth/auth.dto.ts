@@ -3,6 +3,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, ValidateBy } from 'class-validator';
 import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
+import { guessablePasswordReason } from '@app/core';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
 
@@ -20,6 +21,21 @@ export const NormalizedEmail = () =>
     IsEmail(),
     MaxLength(320),
   );
+
+/**
+ * A password being set (signup, staff, password reset) that is not too easily guessed: not only
+ * white space, not one character repeated, not a run such as 12345678 (`guessablePasswordReason`,
+ * NIST SP 800-63B §5.1.1.2), with its reason as the field's message. Beside IsString, MinLength
+ * and MaxLength on the property, which Swagger's compiler plugin reads by name.
+ */
+export const NotGuessable = () =>
+  ValidateBy({
+    name: 'notGuessable',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || guessablePasswordReason(value) === null,
+      defaultMessage: (args) => guessablePasswordReason(String(args?.value)) ?? 'password is too easily guessed',
+    },
+  });
 
 /**
  * The token of a mailed link (password reset, e-mail verification): a string of 1–256 characters
@@ -41,10 +57,11 @@ export class AuthSignupDto {
   @NormalizedEmail()
   email: string;
 
-  /** 8 to 128 characters. @example "correct horse battery staple" */
+  /** 8 to 128 characters; not only white space, one character repeated ("aaaaaaaa"), or a run of consecutive characters ("12345678", "abcdefgh", "87654321"). @example "correct horse battery staple" */
   @IsString()
   @MinLength(8)
   @MaxLength(128)
+  @NotGuessable()
   password: string;
 
   /** @example "Ada Lovelace" */
@@ -90,10 +107,11 @@ export class AuthPasswordResetConfirmDto {
   @MailedToken()
   token: string;
 
-  /** The new password: 8 to 128 characters, as at signup. @example "correct horse battery staple" */
+  /** The new password, by signup's rules: 8 to 128 characters; not only white space, one character repeated, or a run of consecutive characters. @example "correct horse battery staple" */
   @IsString()
   @MinLength(8)
   @MaxLength(128)
+  @NotGuessable()
   password: string;
 }
 
@@ -104,7 +122,7 @@ export class AuthEmailVerificationConfirmDto {
 }
 
 export class AuthEmailVerificationAcceptedDto {
-  /** The same words whether an e-mail went out or the account's limit held it back. */
+  /** The e-mail went out. */
   message: string;
 }
 

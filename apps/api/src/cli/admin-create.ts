@@ -68,7 +68,9 @@ main().catch((error: unknown) => {
     console.error(`${error.message}\n${USAGE}`);
     process.exit(EXIT_USAGE);
   }
-  // A ConfigError (admin-create-run.ts, imported late) lists the bad variables in its message.
-  console.error(error instanceof Error && error.name === 'ConfigError' ? error.message : error);
+  // A ConfigError (admin-create-run.ts, imported late) lists the bad variables in its message; an
+  // InvalidInput (a password too easily guessed, an e-mail with invisible characters) says what is wrong.
+  const known = error instanceof Error && (error.name === 'ConfigError' || error.name === 'InvalidInput');
+  console.error(known ? error.message : error);
   process.exit(1);
 });

@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthEventType } from '../entities/auth-event.entity';
-import { consumeToken, issueToken, recipientOfLiveToken, SingleUseTokenRequest } from './single-use-tokens';
+import {
+  consumeToken,
+  issueToken,
+  recipientOfLiveToken,
+  secondsUntilIssuable,
+  SingleUseTokenRequest,
+} from './single-use-tokens';
 
 const TABLE = 'email_verification_tokens';
 
@@ -18,10 +24,11 @@ export interface NewEmailVerification extends SingleUseTokenRequest {
 
 /**
  * What {@link EmailVerificationTokensRepository.issue} did: `issued` a token (and its e-mail);
- * nothing because the account is `verified` already, was issued `maxIssued` tokens in the window
- * (`limited`), or does not exist (`no-account`).
+ * nothing because the account is `verified` already, does not exist (`no-account`), or was issued
+ * `maxIssued` tokens in the window (`limited`, with the seconds until it may be issued one again).
  */
-export type EmailVerificationIssue = 'issued' | 'verified' | 'limited' | 'no-account';
+export type EmailVerificationIssue =
+  { outcome: 'issued' | 'verified' | 'no-account' } | { outcome: 'limited'; retryAfterSeconds: number };
 
 /** E-mail verification tokens, kept as their SHA-256: a few live ones per account, each until its own expiry. */
 @Injectable()
@@ -32,8 +39,10 @@ export class EmailVerificationTokensRepository {
    * For account `request.userId`, unless it is verified or was issued `maxIssued` tokens in the
    * last `windowMs`: stores the token (its hash and expiry) beside the account's other live ones,
    * dropping its expired ones and, past `maxLiveTokens`, its oldest; writes the e-mail's outbox row
-   * and records EMAIL_VERIFICATION_REQUESTED. In `manager`'s transaction when given (signup's, so
-   * an account never exists without its first e-mail on its way), else in one of its own. Requests
+   * and records EMAIL_VERIFICATION_REQUESTED; past the limit it writes nothing and answers the
+   * seconds until a token may be issued again (see `secondsUntilIssuable`). In `manager`'s
+   * transaction when given (signup's, so an account never exists without its first e-mail on its
+   * way), else in one of its own. Requests
    * of one account take turns on its row (FOR NO KEY UPDATE, as a confirm does), so the limits hold
    * under concurrency and no token is issued to an account a concurrent confirm just verified.
    */
@@ -43,15 +52,19 @@ export class EmailVerificationTokensRepository {
         'SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1 FOR NO KEY UPDATE',
         [request.userId],
       );
-      if (!account[0]) return 'no-account';
-      if (account[0].verified) return 'verified';
+      if (!account[0]) return { outcome: 'no-account' };
+      if (account[0].verified) return { outcome: 'verified' };
+      const event = AuthEventType.EmailVerificationRequested;
       const issued = await issueToken(
         m,
         TABLE,
         { select: 'SELECT $1::uuid AS id', parameters: [request.userId] },
-        { ...request, id: request.verificationId, event: AuthEventType.EmailVerificationRequested },
+        { ...request, id: request.verificationId, event },
       );
-      return issued ? 'issued' : 'limited';
+      if (issued) return { outcome: 'issued' };
+      // Under the account's row lock: the events are those issueToken just counted, so one is found.
+      const wait = await secondsUntilIssuable(m, request.userId, event, request);
+      return { outcome: 'limited', retryAfterSeconds: wait ?? Math.ceil(request.windowMs / 1000) };
     };
     return manager ? work(manager) : this.dataSource.transaction(work);
   }

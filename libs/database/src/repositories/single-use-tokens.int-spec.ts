@@ -65,7 +65,7 @@ describe('mailed single-use tokens: the per-account limit outlives the tokens (r
       return { issued, token };
     }
     const outcome = await verifications.issue({ ...common, userId: who.id, verificationId: id, message: message(id) });
-    return { issued: outcome === 'issued', token };
+    return { issued: outcome.outcome === 'issued', token };
   }
 
   const liveTokens = async (table: SingleUseTokenTable, userId: string): Promise<number> =>
@@ -150,4 +150,29 @@ describe('mailed single-use tokens: the per-account limit outlives the tokens (r
       expect(await liveTokens(table, who.id)).toBe(LIMITS.maxLiveTokens);
     },
   );
+
+  it('answers a limited verification request the seconds until the 3rd newest request leaves the window', async () => {
+    const who = await account();
+    // Four in the window (an earlier, higher limit, say), 800, 600, 300 and 100 s ago: the count
+    // drops below 3 when the one of 600 s ago leaves, 300 s from now.
+    await db.query(
+      `INSERT INTO auth_events (user_id, type, created_at)
+       SELECT $1, 'EMAIL_VERIFICATION_REQUESTED', now() - make_interval(secs => age) FROM unnest($2::int[]) AS age`,
+      [who.id, [800, 600, 300, 100]],
+    );
+    const now = new Date();
+    const outcome = await verifications.issue({
+      ...LIMITS,
+      tokenHash: sha256(randomUUID()),
+      now,
+      expiresAt: new Date(now.getTime() + 30 * 60_000),
+      userId: who.id,
+      verificationId: randomUUID(),
+      message: message(randomUUID()),
+    });
+    // Rounded up, from a PostgreSQL clock a moment past the insert's.
+    expect(outcome).toEqual({ outcome: 'limited', retryAfterSeconds: expect.any(Number) });
+    expect(outcome.outcome === 'limited' && outcome.retryAfterSeconds).toBeOneOf([299, 300]);
+    expect(await liveTokens('email_verification_tokens', who.id)).toBe(0);
+  });
 });

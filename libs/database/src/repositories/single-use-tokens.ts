@@ -111,6 +111,30 @@ export async function issueToken(
   return rows.length > 0;
 }
 
+/**
+ * Seconds (1 or more, rounded up) until account `userId`, refused by {@link issueToken} for having
+ * been issued `maxIssued` tokens of auth event `event`'s kind in the last `windowMs` milliseconds,
+ * may be issued one again: when the `maxIssued`-th newest of those events leaves the window. Read
+ * on the database's clock with issueToken's count; call it in the transaction of the refused
+ * issueToken, under the same lock, so no request of the account comes between. Null when the
+ * account is within the limit.
+ */
+export async function secondsUntilIssuable(
+  manager: EntityManager,
+  userId: string,
+  event: AuthEventType,
+  limit: Pick<SingleUseTokenRequest, 'maxIssued' | 'windowMs'>,
+): Promise<number | null> {
+  const rows: { seconds: number }[] = await manager.query(
+    `SELECT ceil(extract(epoch FROM e.created_at + make_interval(secs => $3) - now()))::int AS seconds
+     FROM auth_events e
+     WHERE e.user_id = $1 AND e.type = $2 AND e.created_at > now() - make_interval(secs => $3)
+     ORDER BY e.created_at DESC OFFSET $4 - 1 LIMIT 1`,
+    [userId, event, limit.windowMs / 1000, limit.maxIssued],
+  );
+  return rows[0]?.seconds ?? null;
+}
+
 /** Whether `table` stores a token with this hash that is not expired at `now` (a read, no lock). */
 export async function isLiveToken(
   db: DataSource | EntityManager,

@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from './domain-error';
+import { assertSettablePassword, guessablePasswordReason } from './guessable-password';
+
+const WHITE_SPACE = 'password must not be only white space';
+const REPEATED = 'password must not be one character repeated';
+const RUN = 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh';
+
+/** White space by JavaScript's `\s`, of every kind a keyboard, a paste or an IME gives. */
+const SPACES = [...' \t\n\r\v\f\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'];
+
+/**
+ * The classes refused, written out another way than the code under test: which class `password`
+ * (in NFKC) belongs to, or null.
+ */
+function classOf(password: string): string | null {
+  const text = password.normalize('NFKC');
+  const chars = [...text];
+  if (chars.length > 0 && chars.every((char) => SPACES.includes(char) || /^\s$/u.test(char))) return WHITE_SPACE;
+  if (chars.length < 2) return null;
+  if (new Set(chars).size === 1) return REPEATED;
+  const allDigits = chars.every((char) => char >= '0' && char <= '9');
+  const first = chars[0].codePointAt(0)!;
+  for (const direction of [1, -1]) {
+    const expected = (i: number) =>
+      allDigits
+        ? String((((Number(chars[0]) + direction * i) % 10) + 10) % 10)
+        : first + direction * i >= 0 && first + direction * i <= 0x10ffff
+          ? String.fromCodePoint(first + direction * i)
+          : '';
+    if (chars.every((char, i) => char === expected(i))) return RUN;
+  }
+  return null;
+}
+
+/** Only white space, 8–128 characters. */
+const onlySpace = fc.array(fc.constantFrom(...SPACES), { minLength: 8, maxLength: 128 }).map((chars) => chars.join(''));
+
+/** One character (any code point but a lone surrogate) 8–128 times. */
+const repeated = fc
+  .tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.integer({ min: 8, max: 128 }))
+  .map(([char, times]) => char.repeat(times));
+
+/**
+ * A run of 8–128 code points, each one after (or one before) the last, from anywhere in the BMP
+ * below the surrogates or among the digits (which wrap: "7890123456").
+ */
+const run = fc.oneof(
+  fc
+    .tuple(fc.integer({ min: 0x21, max: 0xd7ff - 130 }), fc.integer({ min: 8, max: 128 }), fc.boolean())
+    .map(([start, length, up]) =>
+      Array.from({ length }, (_, i) => String.fromCodePoint(up ? start + i : start + 130 - i)).join(''),
+    ),
+  fc
+    .tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 8, max: 128 }), fc.boolean())
+    .map(([start, length, up]) =>
+      Array.from({ length }, (_, i) => String((((start + (up ? i : -i)) % 10) + 10) % 10)).join(''),
+    ),
+);
+
+/** Passwords of the classes as typed, and as hashed: NFKC changes none of their characters. */
+const guessable = fc.oneof(onlySpace, repeated, run).filter((password) => password.normalize('NFKC') === password);
+
+/** A guessable password with one character changed, inserted or added: mostly no longer guessable. */
+const nearlyGuessable = fc
+  .tuple(guessable, fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.constantFrom(0, 1, 2))
+  .map(([password, at, char, how]) => {
+    const chars = [...password];
+    const i = at % chars.length;
+    if (how === 0) chars[i] = char;
+    else if (how === 1) chars.splice(i, 0, char);
+    else chars.push(char);
+    return chars.join('');
+  });
+
+describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: repetitive and sequential passwords)', () => {
+  it.each([
+    ['        ', WHITE_SPACE],
+    ['\t \u3000 \u00a0  \n', WHITE_SPACE],
+    ['aaaaaaaa', REPEATED],
+    ['ＡＡＡＡＡＡＡＡ', REPEATED],
+    ['12345678', RUN],
+    ['1234567890', RUN],
+    ['0987654321', RUN],
+    ['87654321', RUN],
+    ['abcdefgh', RUN],
+    ['hgfedcba', RUN],
+    ['ABCDEFGHIJ', RUN],
+    ['１２３４５６７８', RUN],
+  ])('refuses %j', (password, reason) => {
+    expect(guessablePasswordReason(password)).toBe(reason);
+    expect(() => assertSettablePassword(password)).toThrow(new InvalidInputError(reason));
+  });
+
+  it.each([
+    // Every password the test suite, the bench, the load test and the drills sign up or sign in with.
+    'correct horse battery',
+    'correct horse',
+    'a brand new password 42',
+    'the victim new password 42',
+    'another passphrase 10',
+    'another-Passw0rd!',
+    'operator passphrase 9',
+    'admin-password-123',
+    'test-password-123',
+    'bench-buyer-password',
+    'loadtest-password',
+    'longenough',
+    'long-enough-1',
+    'caf\u00e9 pass x',
+    'wrong-password-1',
+    'yet another password',
+    // Near the classes, outside them.
+    'aaaaaaab',
+    'aAaAaAaA',
+    '12345678!',
+    ' 12345678',
+    '13579135',
+    '12345679',
+    'abcdefgg',
+    '1234321',
+    '        x',
+  ])('takes %j', (password) => {
+    expect(guessablePasswordReason(password)).toBeNull();
+    expect(() => assertSettablePassword(password)).not.toThrow();
+  });
+
+  it('refuses every password of the classes, with its reason (generated)', () => {
+    fc.assert(
+      fc.property(guessable, (password) => {
+        expect(guessablePasswordReason(password)).toBe(classOf(password));
+        expect(classOf(password)).not.toBeNull();
+      }),
+      { numRuns: 2000, seed: 20261205 },
+    );
+  });
+
+  it('refuses nothing outside the classes (generated: any string, and near misses)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary', minLength: 8, maxLength: 128 }), nearlyGuessable),
+        (password) => {
+          expect(guessablePasswordReason(password)).toBe(classOf(password));
+        },
+      ),
+      { numRuns: 3000, seed: 20261205 },
+    );
+  });
+});

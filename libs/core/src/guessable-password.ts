@@ -1,0 +1,50 @@
+import { InvalidInputError } from './domain-error';
+
+/** Code points of the ASCII digits '0' and '9'. */
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * Why `password` is too easily guessed to be set, in words fit for the client, or null when it is
+ * not. NIST SP 800-63B §5.1.1.2 sets no composition rules but refuses repetitive and sequential
+ * passwords; these are the three classes refused, checked on the password in Unicode NFKC (as it is
+ * hashed, so a fullwidth "１２３４５６７８" is "12345678"):
+ * - only white space (JavaScript's `\s`: spaces of every width, tabs, line breaks, a BOM);
+ * - one character repeated ("aaaaaaaa");
+ * - a run of characters each one code point after the one before ("12345678", "abcdefgh"), or each
+ *   one before it ("87654321"); digits wrap 9 → 0 and 0 → 9 as on a keyboard's row ("1234567890",
+ *   "0987654321").
+ * Nothing else: mixed case ("aAaAaAaA"), a run with anything around it ("12345678!") and every
+ * other password pass. The length limits are the caller's; a password of fewer than 2 characters
+ * is neither repeated nor a run.
+ */
+export function guessablePasswordReason(password: string): string | null {
+  const normalized = password.normalize('NFKC');
+  if (normalized.length > 0 && normalized.trim() === '') return 'password must not be only white space';
+  const codes = Array.from(normalized, (character) => character.codePointAt(0)!);
+  if (codes.length < 2) return null;
+  if (codes.every((code) => code === codes[0])) return 'password must not be one character repeated';
+  const firstStep = step(codes[0], codes[1]);
+  if (firstStep !== 0 && codes.every((code, i) => i === 0 || step(codes[i - 1], code) === firstStep)) {
+    return 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh';
+  }
+  return null;
+}
+
+/**
+ * Throws InvalidInputError (400) with {@link guessablePasswordReason}'s words when `password` may
+ * not be set; the services that set a password call it, whatever route or command brought it.
+ */
+export function assertSettablePassword(password: string): void {
+  const reason = guessablePasswordReason(password);
+  if (reason !== null) throw new InvalidInputError(reason);
+}
+
+/** +1 when `next` follows `previous` in a run, -1 when it precedes it (digits wrapping), else 0. */
+function step(previous: number, next: number): -1 | 0 | 1 {
+  const digits = previous >= ZERO && previous <= NINE && next >= ZERO && next <= NINE;
+  const difference = digits ? (next - previous + 10) % 10 : next - previous;
+  if (difference === 1) return 1;
+  if (difference === -1 || (digits && difference === 9)) return -1;
+  return 0;
+}
