@@ -1,5 +1,6 @@
 import { DomainError } from '@app/core';
 import type { SeatScope } from './holds/best-available-scripts';
+import type { TicketEndReason } from './waiting-room/waiting-room.types';
 import { formatLocalDateTime, formatWallClock } from './date-time';
 
 // The base and the generic errors live in @app/core, shared with libs/auth; this path keeps
@@ -249,6 +250,29 @@ export class PerformanceCancelNotReplicatedError extends DomainError {
 export class AdmissionRequiredError extends DomainError {
   constructor(reason: string) {
     super('forbidden', 'AdmissionRequired', reason);
+  }
+}
+
+const QUEUE_TICKET_ENDED: Record<TicketEndReason, string> = {
+  LEFT: 'you left the queue',
+  DROPPED: 'it dropped out of the line (not polled in time)',
+  EXPIRED: 'its admission slot expired',
+  DONE: 'its session ended with a purchase',
+};
+
+/**
+ * Leaving the queue with one's own ticket that has ended already (as `GET /queue/:ticketId` shows
+ * it: ENDED), as releasing an ended hold is a conflict. Nothing changed; joining again gives a new
+ * ticket at the back. Details: `{ticketId, endReason}` (LEFT, DROPPED, EXPIRED or DONE).
+ */
+export class QueueTicketEndedError extends DomainError {
+  constructor(ticketId: string, endReason: TicketEndReason) {
+    super(
+      'conflict',
+      'QueueTicketEnded',
+      `queue ticket has already ended: ${QUEUE_TICKET_ENDED[endReason] ?? endReason}`,
+      { ticketId, endReason },
+    );
   }
 }
 
