@@ -179,7 +179,7 @@ describe('PurchaseCancellation', () => {
       const { service, purchases, gateway } = cancellation(canceledNow());
       purchases.cancelWritten.mockResolvedValueOnce(there);
       await service.cancel('buyer', PURCHASE);
-      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer');
+      expect(purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'buyer', []);
       expect(gateway.refund.mock.invocationCallOrder[0]).toBeGreaterThan(
         purchases.cancelWritten.mock.invocationCallOrder[0],
       );
@@ -306,7 +306,7 @@ describe('PurchaseCancellation', () => {
       canceledBy: 'operator',
       checkedInSeatIds: [],
     });
-    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator');
+    expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', []);
     const called = cancellation(result);
     await called.service.cancelForCanceledPerformance('buyer', PURCHASE);
     expect(called.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
@@ -314,7 +314,11 @@ describe('PurchaseCancellation', () => {
       canceledBy: 'performance',
       checkedInSeatIds: [],
     });
-    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance');
+    expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance', []);
+    // The seats a cancel kept sold go with its write, for the buyer's notice.
+    const keeping = cancellation(canceledNow({ keptSeatIds: [4005] }));
+    await keeping.service.cancelAsOperator('buyer', PURCHASE, 'operator-keep-checked-in');
+    expect(keeping.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', [4005]);
   });
 
   it('tells an operator how to refund a checked-in purchase anyway', async () => {

@@ -130,7 +130,7 @@ export class PurchaseCancellation {
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
     await this.confirmReplicated(performanceId, purchaseId, cancelNode);
     const refundMade =
-      (await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy)) &&
+      (await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy, result.keptSeatIds)) &&
       (await this.refund(purchaseId, result));
     const purchase = await this.store.read(performanceId, purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
@@ -163,9 +163,15 @@ export class PurchaseCancellation {
    * PostgreSQL yet (or a flush in flight, invisible here, is writing it paid), or PostgreSQL could
    * not be written.
    */
-  private async durablyCanceled(purchaseId: string, canceledAt: number, canceledBy: CanceledBy): Promise<boolean> {
+  private async durablyCanceled(
+    purchaseId: string,
+    canceledAt: number,
+    canceledBy: CanceledBy,
+    keptSeatIds: number[],
+  ): Promise<boolean> {
     try {
-      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy)) === 'canceled';
+      const written = await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy, keptSeatIds);
+      return written === 'canceled';
     } catch (error) {
       this.logger.warn(
         `cancellation of purchase ${purchaseId} not written to PostgreSQL now (${(error as Error).message}); ` +
