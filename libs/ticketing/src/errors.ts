@@ -69,9 +69,26 @@ export class CancellationClosedError extends DomainError {
   }
 }
 
+/**
+ * Seats of a hold request that are not available (held, sold or blocked): nothing was held.
+ * `heldByYou`: the caller's own live holds (of the same performance) that have some of them, each
+ * with those seats; the message then says so (`seats not available: 4005 (already in your hold
+ * <id>)`) and `details.heldByYou` lists them (absent when there are none).
+ */
 export class SeatsUnavailableError extends DomainError {
-  constructor(seatIds: number[]) {
-    super('conflict', 'SeatsUnavailable', `seats not available: ${seatIds.join(', ')}`, { seatIds });
+  constructor(seatIds: number[], heldByYou: readonly { reservationId: string; seatIds: number[] }[] = []) {
+    const yours =
+      heldByYou.length === 0
+        ? ''
+        : heldByYou.length === 1 && heldByYou[0].seatIds.length === seatIds.length
+          ? ` (already in your hold ${heldByYou[0].reservationId})`
+          : ` (already yours: ${heldByYou.map((hold) => `${hold.seatIds.join(', ')} in your hold ${hold.reservationId}`).join('; ')})`;
+    super(
+      'conflict',
+      'SeatsUnavailable',
+      `seats not available: ${seatIds.join(', ')}${yours}`,
+      heldByYou.length === 0 ? { seatIds } : { seatIds, heldByYou: heldByYou.map((hold) => ({ ...hold })) },
+    );
   }
 }
 
