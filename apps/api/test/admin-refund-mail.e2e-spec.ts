@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PurchaseRepository } from '@app/database';
+import { purchaseCanceledMessageId } from '@app/messaging';
 import { createSession, waitUntil } from '@app/testing';
 import { dataSourceOf } from '../../mailer/test/mail-harness';
-import { createPerformance, hold, flushPurchases } from './purchase-helpers';
+import { createPerformance, doorsOpenNow, hold, flushPurchases } from './purchase-helpers';
 import { MailStack, startMailStack } from './support/mail';
 
 describe('an admin refund e-mails the buyer one cancellation notice (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
@@ -50,5 +52,73 @@ describe('an admin refund e-mails the buyer one cancellation notice (API → flu
       'both deliveries recorded',
     );
     expect(mailsTo()).toHaveLength(2);
+  });
+
+  it('names the checked-in seats a refund kept sold (resellCheckedInSeats: false) apart in its notice, written by the api or by the flush', async () => {
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    const buyer = await createSession(api.app);
+    const mailsTo = () => smtp.received.filter((email) => email.to.includes(buyer.email));
+    const db = dataSourceOf(relay);
+    const seatName = async (seatId: number) => {
+      const [seat] = await db.query('SELECT section, row_label, "number" FROM seats WHERE id = $1', [seatId]);
+      return `Section ${seat.section}, row ${seat.row_label}, seat ${seat.number}`;
+    };
+
+    // Two purchases of two seats, one ticket of each checked in. The first refund's cancellation is
+    // written by the api (the purchase is in PostgreSQL); the second's by the flush from its cancel
+    // entry, the api's write failing.
+    for (const [index, writtenBy] of (['api', 'flush'] as const).entries()) {
+      const seatIds = performance.seatIds.slice(index * 2, index * 2 + 2);
+      const held = await hold(api.app, buyer, performance.id, seatIds);
+      const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+      expect(bought.statusCode, bought.body).toBe(201);
+      const purchaseId = bought.json().id as string;
+      await flushPurchases(api.app);
+      await waitUntil(() => mailsTo().length === index * 2 + 1, `confirmation ${index + 1} received`);
+      const tickets = (await call('GET', `/purchases/${purchaseId}/tickets`, { session: buyer })).json().items as {
+        seat: { id: number };
+        code: string;
+      }[];
+      const [used, unused] = tickets;
+      const checkedIn = await call('POST', '/check-in', { body: { code: used.code }, session: admin });
+      expect(checkedIn.statusCode, checkedIn.body).toBe(200);
+
+      if (writtenBy === 'flush') {
+        vi.spyOn(api.app.get(PurchaseRepository), 'cancelWritten').mockRejectedValueOnce(new Error('PostgreSQL away'));
+      }
+      const refunded = await call('POST', `/admin/purchases/${purchaseId}/refund`, {
+        body: { resellCheckedInSeats: false },
+        session: admin,
+      });
+      expect(refunded.statusCode, refunded.body).toBe(200);
+      expect(refunded.json()).toMatchObject({ status: 'CANCELED', keptSeatIds: [used.seat.id] });
+      await flushPurchases(api.app);
+      await waitUntil(() => mailsTo().length >= index * 2 + 2, `notice ${index + 1} received`);
+      const notice = mailsTo()[index * 2 + 1];
+      expect(notice.messageIdHeader, writtenBy).toContain(`purchase-canceled.${purchaseId}`);
+      const kept = await seatName(used.seat.id);
+      const voided = await seatName(unused.seat.id);
+      for (const part of [notice.text, notice.html]) {
+        expect(part, writtenBy).toContain(
+          `The ticket for ${kept} was checked in at the door and its seat is kept: not sold again. ` +
+            'The other ticket no longer admits anyone: its QR code is void.',
+        );
+        expect(part, writtenBy).not.toContain('Its tickets no longer admit anyone');
+      }
+      // SMTP carries the text with CRLF line ends.
+      const text = notice.text.replace(/\r\n/g, '\n');
+      expect(text, writtenBy).toContain(`Seats:     ${voided}\n`);
+      expect(text, writtenBy).toContain(`Kept:      ${kept} (checked in, not resold)\n`);
+      await waitUntil(
+        async () =>
+          (
+            await db.query('SELECT 1 FROM email_deliveries WHERE message_id = $1', [
+              purchaseCanceledMessageId(purchaseId),
+            ])
+          ).length === 1,
+        `delivery ${index + 1} recorded`,
+      );
+    }
+    expect(mailsTo()).toHaveLength(4);
   });
 });

@@ -112,6 +112,9 @@ describe('reservations over HTTP (real Redis)', () => {
     expect(created).toHaveLength(1);
     expect(conflicts).toHaveLength(499);
     expect(conflicts[0].json()).toMatchObject({ statusCode: 409, details: { seatIds: [seat] } });
+    // Someone else's hold is not named: no hint, as before.
+    expect(conflicts[0].json().message).toBe(`seats not available: ${seat}`);
+    expect(conflicts[0].json().details).toEqual({ seatIds: [seat] });
     expect(created[0].json()).toMatchObject({
       performanceId: performance.id,
       seatIds: [seat],
@@ -175,6 +178,21 @@ describe('reservations over HTTP (real Redis)', () => {
     expect((await api.app.inject({ method: 'DELETE', url, headers: bob.headers })).statusCode).toBe(404);
     expect((await api.app.inject({ method: 'GET', url })).statusCode).toBe(401);
 
+    // Asking again for seats one holds (a second tab, a retry) says they are in one's own hold;
+    // anyone else is told only that they are not available.
+    const [first, second, third] = performance.seatIds;
+    const mine = await reserve(alice.headers, performance.id, [second, third]);
+    expect(mine.statusCode).toBe(409);
+    expect(mine.json()).toMatchObject({
+      statusCode: 409,
+      message: `seats not available: ${second} (already in your hold ${hold.id})`,
+      details: { seatIds: [second], heldByYou: [{ reservationId: hold.id, seatIds: [second] }] },
+    });
+    const theirs = await reserve(bob.headers, performance.id, [first]);
+    expect(theirs.statusCode).toBe(409);
+    expect(theirs.json().message).toBe(`seats not available: ${first}`);
+    expect(theirs.json().details).toEqual({ seatIds: [first] });
+
     // Clients often label a bodiless DELETE as JSON; that is not a malformed body.
     const release = await api.app.inject({
       method: 'DELETE',
@@ -192,6 +210,11 @@ describe('reservations over HTTP (real Redis)', () => {
     const statuses = await seatStatuses(performance.id);
     expect(statuses.get(performance.seatIds[0])).toBe('AVAILABLE');
     expect((await reserve(bob.headers, performance.id, performance.seatIds.slice(0, 2))).statusCode).toBe(201);
+  });
+
+  it("documents the caller's own hold in the 409 of POST /reservations (OpenAPI)", async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    expect(doc.paths['/api/v1/reservations'].post.responses['409'].description).toContain('details.heldByYou');
   });
 
   it("lists the caller's live holds across performances (GET /reservations)", async () => {

@@ -271,6 +271,23 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       status: 'ENDED',
       endReason: 'LEFT',
     });
+    // Leaving again answers as GET reads the ticket (ENDED, LEFT), as an ended hold's release does;
+    // anyone else's ended ticket is still none.
+    const again = await call('DELETE', `/queue/${lastTicket}`, { session: last });
+    expect(again.statusCode, again.body).toBe(409);
+    expect(again.json()).toMatchObject({
+      statusCode: 409,
+      error: 'Conflict',
+      message: 'queue ticket has already ended: you left the queue',
+      details: { ticketId: lastTicket, endReason: 'LEFT' },
+    });
+    const foreign = await call('DELETE', `/queue/${lastTicket}`, { session: first });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json()).toMatchObject({ message: 'queue ticket not found', details: { ticketId: lastTicket } });
+    expect((await call('GET', `/queue/${lastTicket}`, { session: last })).json()).toMatchObject({
+      status: 'ENDED',
+      endReason: 'LEFT',
+    });
     expect((await call('GET', '/queue/not-a-uuid', { session: last })).statusCode).toBe(400);
   });
   it("answers the event stream of anyone else's ticket 404 with the uniform body, also when the first read is slow", async () => {
@@ -308,6 +325,9 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     );
     expect(Object.keys(doc.paths['/api/v1/performances/{id}/queue'])).toEqual(
       expect.arrayContaining(['put', 'get', 'delete', 'post']),
+    );
+    expect(doc.paths['/api/v1/queue/{ticketId}'].delete.responses['409'].description).toMatch(
+      /QueueTicketEnded.*endReason/,
     );
     for (const path of ['/api/v1/reservations', '/api/v1/purchases']) {
       expect(doc.paths[path].post.parameters).toEqual(

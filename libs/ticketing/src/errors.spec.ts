@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_UNBLOCKABLE_LISTED, NoSeatsFitError, SeatsNotBlockableError } from './errors';
+import {
+  MAX_UNBLOCKABLE_LISTED,
+  NoSeatsFitError,
+  QueueTicketEndedError,
+  SeatsNotBlockableError,
+  SeatsUnavailableError,
+} from './errors';
 
 describe('NoSeatsFitError', () => {
   it.each([
@@ -111,5 +117,43 @@ describe('SeatsNotBlockableError', () => {
       soldCount: 150,
     });
     expect(error.message).toMatch(/^seats held or sold cannot be blocked: 300 seats, the first 100: 1, 2, /);
+  });
+});
+
+describe('SeatsUnavailableError', () => {
+  it("names the caller's own holds of the seats, and nothing more without any", () => {
+    expect(new SeatsUnavailableError([7, 8])).toMatchObject({
+      message: 'seats not available: 7, 8',
+      details: { seatIds: [7, 8] },
+    });
+    expect(new SeatsUnavailableError([7, 8]).details).not.toHaveProperty('heldByYou');
+    const one = new SeatsUnavailableError([7], [{ reservationId: 'h1', seatIds: [7] }]);
+    expect(one.message).toBe('seats not available: 7 (already in your hold h1)');
+    expect(one.details).toEqual({ seatIds: [7], heldByYou: [{ reservationId: 'h1', seatIds: [7] }] });
+    const some = new SeatsUnavailableError(
+      [7, 8, 9],
+      [
+        { reservationId: 'h1', seatIds: [7] },
+        { reservationId: 'h2', seatIds: [9] },
+      ],
+    );
+    expect(some.message).toBe('seats not available: 7, 8, 9 (already yours: 7 in your hold h1; 9 in your hold h2)');
+  });
+});
+
+describe('QueueTicketEndedError', () => {
+  it.each([
+    ['LEFT', 'you left the queue'],
+    ['DROPPED', 'it dropped out of the line (not polled in time)'],
+    ['EXPIRED', 'its admission slot expired'],
+    ['DONE', 'its session ended with a purchase'],
+  ] as const)('says why the ticket ended: %s', (endReason, why) => {
+    const error = new QueueTicketEndedError('t1', endReason);
+    expect(error).toMatchObject({
+      kind: 'conflict',
+      code: 'QueueTicketEnded',
+      message: `queue ticket has already ended: ${why}`,
+      details: { ticketId: 't1', endReason },
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { DomainError } from '@app/core';
 import type { SeatScope } from './holds/best-available-scripts';
+import type { TicketEndReason } from './waiting-room/waiting-room.types';
 import { formatLocalDateTime, formatWallClock } from './date-time';
 
 // The base and the generic errors live in @app/core, shared with libs/auth; this path keeps
@@ -68,9 +69,26 @@ export class CancellationClosedError extends DomainError {
   }
 }
 
+/**
+ * Seats of a hold request that are not available (held, sold or blocked): nothing was held.
+ * `heldByYou`: the caller's own live holds (of the same performance) that have some of them, each
+ * with those seats; the message then says so (`seats not available: 4005 (already in your hold
+ * <id>)`) and `details.heldByYou` lists them (absent when there are none).
+ */
 export class SeatsUnavailableError extends DomainError {
-  constructor(seatIds: number[]) {
-    super('conflict', 'SeatsUnavailable', `seats not available: ${seatIds.join(', ')}`, { seatIds });
+  constructor(seatIds: number[], heldByYou: readonly { reservationId: string; seatIds: number[] }[] = []) {
+    const yours =
+      heldByYou.length === 0
+        ? ''
+        : heldByYou.length === 1 && heldByYou[0].seatIds.length === seatIds.length
+          ? ` (already in your hold ${heldByYou[0].reservationId})`
+          : ` (already yours: ${heldByYou.map((hold) => `${hold.seatIds.join(', ')} in your hold ${hold.reservationId}`).join('; ')})`;
+    super(
+      'conflict',
+      'SeatsUnavailable',
+      `seats not available: ${seatIds.join(', ')}${yours}`,
+      heldByYou.length === 0 ? { seatIds } : { seatIds, heldByYou: heldByYou.map((hold) => ({ ...hold })) },
+    );
   }
 }
 
@@ -257,6 +275,29 @@ export class PerformanceCancelNotReplicatedError extends DomainError {
 export class AdmissionRequiredError extends DomainError {
   constructor(reason: string) {
     super('forbidden', 'AdmissionRequired', reason);
+  }
+}
+
+const QUEUE_TICKET_ENDED: Record<TicketEndReason, string> = {
+  LEFT: 'you left the queue',
+  DROPPED: 'it dropped out of the line (not polled in time)',
+  EXPIRED: 'its admission slot expired',
+  DONE: 'its session ended with a purchase',
+};
+
+/**
+ * Leaving the queue with one's own ticket that has ended already (as `GET /queue/:ticketId` shows
+ * it: ENDED), as releasing an ended hold is a conflict. Nothing changed; joining again gives a new
+ * ticket at the back. Details: `{ticketId, endReason}` (LEFT, DROPPED, EXPIRED or DONE).
+ */
+export class QueueTicketEndedError extends DomainError {
+  constructor(ticketId: string, endReason: TicketEndReason) {
+    super(
+      'conflict',
+      'QueueTicketEnded',
+      `queue ticket has already ended: ${QUEUE_TICKET_ENDED[endReason] ?? endReason}`,
+      { ticketId, endReason },
+    );
   }
 }
 

@@ -13,6 +13,7 @@ export {
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
   PurchaseTransferredError,
+  QueueTicketEndedError,
   SalesClosedError,
   SalesNotOpenError,
   SeatBlocksNotReplicatedError,
@@ -200,7 +201,7 @@ export {
   WaitingRoomService,
 } from './waiting-room/waiting-room.service';
 export { WaitingRoomStore } from './waiting-room/waiting-room.store';
-export type { RawTicket } from './waiting-room/waiting-room.store';
+export type { RawTicket, TicketEnding } from './waiting-room/waiting-room.store';
 export { AdmissionGate } from './waiting-room/admission-gate';
 export { AdmissionTokens } from './waiting-room/admission-token';
 export type { AdmissionClaims } from './waiting-room/admission-token';

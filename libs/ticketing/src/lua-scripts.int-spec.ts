@@ -437,7 +437,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     await store.configure({ ...room, ...settings, opensAt: new Date(Date.now() - 1000) }, 5);
     await waitUntil(async () => (await store.admit(9, 10)).admitted.length > 0, 'the ticket admitted', 10_000);
     expect(await store.useAdmission(9, 't1', 'hold')).toBe('OK');
-    expect(await store.end(9, 'u1', 't1', 'LEFT')).toBe('ENDED');
+    expect(await store.end(9, 'u1', 't1', 'LEFT')).toEqual({ outcome: 'ENDED' });
     ran
       .add('boxofficeQueueTicket')
       .add('boxofficeQueueOpen')

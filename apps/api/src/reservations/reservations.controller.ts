@@ -26,7 +26,7 @@ export class ReservationsController {
 
   /**
    * Holds seats in one of two forms. Chosen `seatIds`: all of them or none; 409 names the seats
-   * that are not available (or, on a performance with `noOrphanSeats`, a selection leaving a
+   * that are not available, and those in the caller's own live hold as such (or, on a performance with `noOrphanSeats`, a selection leaving a
    * single empty seat: `SingleSeatLeft`). Best available (`quantity`, optional `grade` or
    * `section`, `together`, `accessible`): the best seats are picked and held in one atomic step,
    * following the ladder TOGETHER → TOGETHER_WITH_GAP → ADJACENT_ROWS → (with `together: false`)
@@ -49,7 +49,7 @@ export class ReservationsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'a seat is not available (details.seatIds; nothing held); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)',
+      "a seat is not available (details.seatIds; nothing held; seats in the caller's own live hold named in the message, `already in your hold <id>`, and in details.heldByYou: [{reservationId, seatIds}]); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)",
   })
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.

@@ -1,5 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Put, Sse } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiForbiddenResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
 import { AuthenticatedUser, CurrentUser, Public, RequiresBuyerAccount, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
@@ -133,10 +140,20 @@ export class QueueTicketController {
     );
   }
 
-  /** Leaves the queue, or gives an admitted slot back. 404 for anyone else's ticket or one that has ended. */
+  /**
+   * Leaves the queue, or gives an admitted slot back. 404 for anyone else's ticket; 409
+   * QueueTicketEnded for one's own ticket that has ended already (as GET shows it ENDED), with
+   * `details.endReason`.
+   */
   @Delete(':ticketId')
   @NoBody()
   @HttpCode(204)
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: "anyone else's ticket, or none (`details.ticketId`)" })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'QueueTicketEnded: the ticket has ended already (left before, dropped, expired or done; nothing changed); `details.ticketId`, `details.endReason` (LEFT, DROPPED, EXPIRED or DONE), as GET shows it',
+  })
   leave(@CurrentUser() user: AuthenticatedUser, @UuidParam('ticketId') ticketId: string): Promise<void> {
     return this.rooms.leave(user.id, ticketId);
   }

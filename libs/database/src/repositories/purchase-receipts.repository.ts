@@ -22,7 +22,8 @@ export interface PurchaseReceipt {
   /** ISO 4217 code. */
   currency: string;
   purchasedAt: Date;
-  seats: { section: string; row: number; rowLabel: string; number: number }[];
+  /** Every seat of the purchase, in seat order; `seatId` matches a cancellation's `keptSeatIds`. */
+  seats: ReceiptSeat[];
   /** The purchase's active tickets in seat order, with what their signed codes are made of. */
   tickets: ReceiptTicket[];
   /** Whether a ticket of it was scanned in at the door: then the buyer can no longer cancel it. */
@@ -42,6 +43,15 @@ export interface PurchaseReceipt {
    * operator's reason (null when none was given) and when it was canceled; null otherwise.
    */
   performanceCancellation: { reason: string | null; requestedAt: Date } | null;
+}
+
+/** A seat of a receipt, as its e-mails name it. */
+export interface ReceiptSeat {
+  seatId: number;
+  section: string;
+  row: number;
+  rowLabel: string;
+  number: number;
 }
 
 /** One ticket of a receipt: its identity (for the code) and its seat. */
@@ -72,7 +82,7 @@ interface ReceiptRow {
   amount: string;
   currency: string;
   purchased_at: Date;
-  seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
+  seats: ReceiptSeat[] | null;
   tickets: ReceiptTicket[] | null;
   checked_in: boolean;
   transferred_seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
@@ -95,8 +105,8 @@ export class PurchaseReceiptsRepository {
     const rows: ReceiptRow[] = await (manager ?? this.dataSource).query(
       `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
               e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.amount, p.currency, p.created_at AS purchased_at,
-              (SELECT json_agg(json_build_object('section', s.section, 'row', s."row", 'rowLabel', s.row_label,
-                                                 'number', s."number")
+              (SELECT json_agg(json_build_object('seatId', s.id, 'section', s.section, 'row', s."row",
+                                                 'rowLabel', s.row_label, 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id) AS seats,

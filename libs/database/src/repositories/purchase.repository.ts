@@ -39,6 +39,12 @@ export interface PurchaseCancellation {
    * recorded before it carried it; the message then has none.
    */
   canceledBy: CanceledBy | null;
+  /**
+   * Seats of checked-in tickets the cancel kept sold (an operator's refund with
+   * `resellCheckedInSeats: false`, or a canceled show's bulk refund): the notice names them as
+   * kept. Absent or empty: none, or a cancellation recorded before it carried them; the message then has none.
+   */
+  keptSeatIds?: readonly number[];
 }
 
 /** What one flush writes, in one transaction. */
@@ -212,11 +218,12 @@ export class PurchaseRepository {
     purchaseId: string,
     canceledAt: Date,
     canceledBy: CanceledBy,
+    keptSeatIds: readonly number[] = [],
   ): Promise<'canceled' | 'absent' | 'paid'> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        await cancel(manager, [{ purchaseId, canceledAt, canceledBy }], 'api');
+        await cancel(manager, [{ purchaseId, canceledAt, canceledBy, keptSeatIds }], 'api');
         const rows: { status: PurchaseStatus }[] = await manager.query(`SELECT status FROM purchases WHERE id = $1`, [
           purchaseId,
         ]);
@@ -375,7 +382,8 @@ async function cancel(
   // The notice's routing key (ROUTING of @app/messaging/contracts) picks its mail queue: the bulk
   // refund of a canceled performance ('performance') writes one per purchase of the show, which go
   // to the bulk mail queue (`purchase.canceled.performance`); a buyer's cancel or an operator's
-  // refund of one purchase stays urgent (`purchase.canceled`). One body for both.
+  // refund of one purchase stays urgent (`purchase.canceled`). One body for both; `keptSeatIds` in
+  // it only when the cancel kept checked-in seats sold, so other bodies stay as before.
   await manager.query(
     `WITH canceled AS (
        UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
@@ -383,7 +391,7 @@ async function cancel(
        WHERE p.id = c.id AND p.status = 'PAID'
        RETURNING p.id, p.canceled_at
      ), cause AS (
-       SELECT * FROM unnest($1::uuid[], $4::text[]) AS c(id, canceled_by)
+       SELECT * FROM unnest($1::uuid[], $4::text[], $5::text[]) AS c(id, canceled_by, kept)
      ), owed AS (
        UPDATE payment_attempts a
        SET status = 'REFUND_OWED', resolved_at = NULL,
@@ -395,10 +403,18 @@ async function cancel(
      SELECT 'purchase-canceled:' || canceled.id,
             CASE WHEN cause.canceled_by = 'performance' THEN 'purchase.canceled.performance' ELSE 'purchase.canceled' END,
             jsonb_strip_nulls(jsonb_build_object('type', 'purchase.canceled', 'purchaseId', canceled.id,
-                                                 'canceledAt', canceled.canceled_at, 'canceledBy', cause.canceled_by))
+                                                 'canceledAt', canceled.canceled_at, 'canceledBy', cause.canceled_by,
+                                                 'keptSeatIds', to_jsonb(string_to_array(NULLIF(cause.kept, ''), ',')::int[])))
      FROM canceled LEFT JOIN cause ON cause.id = canceled.id ORDER BY canceled.id
      ON CONFLICT (message_id) DO NOTHING`,
-    [ids, cancellations.map((c) => c.canceledAt), refundBy, cancellations.map((c) => c.canceledBy)],
+    [
+      ids,
+      cancellations.map((c) => c.canceledAt),
+      refundBy,
+      cancellations.map((c) => c.canceledBy),
+      // One comma-separated list a cancellation ('' for none): unnest takes no ragged arrays.
+      cancellations.map((c) => (c.keptSeatIds ?? []).join(',')),
+    ],
   );
   // Tickets that went ACTIVE → CANCELED here and were transferred: their holder (not the buyer,
   // whom the purchase's notice tells) gets a notice of its own, through the transfer the holder

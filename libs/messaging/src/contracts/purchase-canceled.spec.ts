@@ -22,6 +22,20 @@ describe('purchase-canceled contract', () => {
     expect(toPurchaseCanceled(body)).not.toHaveProperty('canceledBy');
   });
 
+  it('reads the seats a cancel kept sold; a message without them has none', () => {
+    expect(toPurchaseCanceled({ ...body, canceledBy: 'operator', keptSeatIds: [4005, 4007] })).toEqual({
+      ...body,
+      purchaseId: body.purchaseId.toLowerCase(),
+      canceledBy: 'operator',
+      keptSeatIds: [4005, 4007],
+    });
+    expect(toPurchaseCanceled({ ...body, canceledBy: 'operator' })).not.toHaveProperty('keptSeatIds');
+  });
+
+  it.each([['4005'], [[0]], [['4005']], [[1.5]], [null]])('refuses keptSeatIds %j', (keptSeatIds) => {
+    expect(() => toPurchaseCanceled({ ...body, keptSeatIds })).toThrow('keptSeatIds');
+  });
+
   it.each([['someone'], [null], [1]])('refuses canceledBy %j', (canceledBy) => {
     expect(() => toPurchaseCanceled({ ...body, canceledBy })).toThrow(MalformedMessageError);
     expect(() => toPurchaseCanceled({ ...body, canceledBy })).toThrow('canceledBy');

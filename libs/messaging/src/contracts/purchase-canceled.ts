@@ -24,6 +24,12 @@ export interface PurchaseCanceledMessage {
    * cancellation carried it.
    */
   canceledBy?: CanceledBy;
+  /**
+   * Seat ids of checked-in tickets the cancel kept sold, never resold (an operator's refund with
+   * `resellCheckedInSeats: false`, or a canceled show's bulk refund); the notice names them as
+   * kept. Absent when none was kept, and in a message written before the cancellation carried them.
+   */
+  keptSeatIds?: number[];
 }
 
 /** The one id of a purchase's canceled message: outbox row, AMQP message and e-mail delivery share it. */
@@ -41,7 +47,7 @@ export function isPurchaseCanceledBody(body: unknown): boolean {
 /** Checks a parsed purchase-canceled body; throws {@link MalformedMessageError} when it is not one. */
 export function toPurchaseCanceled(body: unknown): PurchaseCanceledMessage {
   if (!isPurchaseCanceledBody(body)) throw new MalformedMessageError('not a purchase-canceled message');
-  const { purchaseId, canceledAt, canceledBy } = body as Record<string, unknown>;
+  const { purchaseId, canceledAt, canceledBy, keptSeatIds } = body as Record<string, unknown>;
   if (typeof purchaseId !== 'string' || !UUID.test(purchaseId)) throw new MalformedMessageError('purchaseId');
   if (typeof canceledAt !== 'string' || Number.isNaN(Date.parse(canceledAt))) {
     throw new MalformedMessageError('canceledAt');
@@ -49,10 +55,17 @@ export function toPurchaseCanceled(body: unknown): PurchaseCanceledMessage {
   if (canceledBy !== undefined && !CANCELED_BY.includes(canceledBy as CanceledBy)) {
     throw new MalformedMessageError('canceledBy');
   }
+  if (
+    keptSeatIds !== undefined &&
+    !(Array.isArray(keptSeatIds) && keptSeatIds.every((id) => Number.isSafeInteger(id) && (id as number) > 0))
+  ) {
+    throw new MalformedMessageError('keptSeatIds');
+  }
   return {
     type: PURCHASE_CANCELED_TYPE,
     purchaseId: purchaseId.toLowerCase(),
     canceledAt,
     ...(canceledBy === undefined ? {} : { canceledBy: canceledBy as CanceledBy }),
+    ...(keptSeatIds === undefined ? {} : { keptSeatIds: keptSeatIds as number[] }),
   };
 }

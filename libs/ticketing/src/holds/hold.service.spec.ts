@@ -32,6 +32,7 @@ function holds(
 ) {
   const store = {
     hold: vi.fn(async () => answer),
+    userHolds: vi.fn(async (): Promise<Awaited<ReturnType<HoldStore['userHolds']>>> => ({ holds: [], now: 0 })),
     read: vi.fn(async (): Promise<StoredHold> => ({ record: {}, now: 0 })),
     release: vi.fn(async (): Promise<ReleaseHoldResult> => 'RELEASED'),
     performanceOf: vi.fn(async (id: string) => performanceOfId(id)),
@@ -112,6 +113,43 @@ describe('HoldService', () => {
     [{ outcome: 'LIMIT', alreadyHeld: 3 }, HoldLimitExceededError],
   ])('maps %o to its error', async (answer, error) => {
     await expect(holds(answer).service.hold('buyer', 7, [1, 2])).rejects.toBeInstanceOf(error);
+  });
+
+  it("names the caller's own live holds of the refused seats, read only after a refusal", async () => {
+    const ok = holds();
+    await ok.service.hold('buyer', 7, [1, 2]);
+    expect(ok.store.userHolds).not.toHaveBeenCalled();
+
+    const refused = holds({ outcome: 'UNAVAILABLE', seatIds: [2, 3] });
+    const record = (performanceId: number, seats: string, status = 'HELD') => ({
+      userId: 'buyer',
+      performanceId: String(performanceId),
+      seats,
+      amount: '30',
+      currency: 'KRW',
+      status,
+      expiresAt: '5000',
+    });
+    refused.store.userHolds.mockResolvedValue({
+      now: 1000,
+      holds: [
+        { id: 'mine', record: record(7, '2,5') },
+        { id: 'elsewhere', record: record(8, '3') },
+        { id: 'released', record: record(7, '3', 'RELEASED') },
+      ],
+    });
+    const error = await refused.service.hold('buyer', 7, [2, 3]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeatsUnavailableError);
+    expect(error).toMatchObject({
+      message: 'seats not available: 2, 3 (already yours: 2 in your hold mine)',
+      details: { seatIds: [2, 3], heldByYou: [{ reservationId: 'mine', seatIds: [2] }] },
+    });
+    expect(refused.store.userHolds).toHaveBeenCalledWith('buyer');
+
+    // A failed read of the caller's holds leaves the refusal as it was, without the hint.
+    refused.store.userHolds.mockRejectedValueOnce(new Error('redis away'));
+    const plain = await refused.service.hold('buyer', 7, [2, 3]).catch((e: unknown) => e);
+    expect(plain).toMatchObject({ message: 'seats not available: 2, 3', details: { seatIds: [2, 3] } });
   });
 
   it('reads the caller’s hold as EXPIRED once Redis time has passed its end; anyone else’s is not found', async () => {

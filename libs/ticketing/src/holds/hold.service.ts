@@ -33,7 +33,8 @@ export class HoldService {
    * Holds all of `seatIds` for the caller, or none, in one Redis round trip. The hold's id
    * carries `performanceId` (`../ids.ts`). Throws InvalidInputError, NotFoundError (performance
    * or seats; `seating` when noOrphanSeats is on and the seating data is missing: HoldDesk builds
-   * it and asks again), SalesNotOpenError, SalesClosedError, SeatsUnavailableError,
+   * it and asks again), SalesNotOpenError, SalesClosedError, SeatsUnavailableError (naming the
+   * caller's own live holds that have some of the seats, see {@link refusedSeats}),
    * HoldLimitExceededError, TicketLimitExceededError (the performance's maxTicketsPerBuyer),
    * SingleSeatLeftError.
    */
@@ -45,7 +46,31 @@ export class HoldService {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return this.store.hold(request).then((result) => this.heldSeats(request, result));
+    return this.store
+      .hold(request)
+      .then((result) =>
+        result.outcome === 'UNAVAILABLE' ? this.refusedSeats(request, result.seatIds) : this.heldSeats(request, result),
+      );
+  }
+
+  /**
+   * The refusal of seats not available, telling the caller which of them are in their own live
+   * holds of the performance (a second tab, a retried request), read only now: the refusal costs a
+   * read of the caller's holds (HoldStore.userHolds), a hold that succeeds nothing. When that read
+   * fails, the refusal goes without the hint.
+   */
+  private async refusedSeats(request: HoldSeatsRequest, seatIds: number[]): Promise<never> {
+    const refused = new Set(seatIds);
+    let heldByYou: { reservationId: string; seatIds: number[] }[] = [];
+    try {
+      heldByYou = (await this.listLive(request.userId))
+        .filter((hold) => hold.performanceId === request.performanceId)
+        .map((hold) => ({ reservationId: hold.id, seatIds: hold.seatIds.filter((id) => refused.has(id)) }))
+        .filter((hold) => hold.seatIds.length > 0);
+    } catch {
+      // The seats are not available either way: the answer stays the 409, only without the hint.
+    }
+    throw new SeatsUnavailableError(seatIds, heldByYou);
   }
 
   /** The hold script's request for {@link hold}; throws what `hold` rejects with before Redis is asked. */
@@ -72,8 +97,8 @@ export class HoldService {
     };
   }
 
-  /** The hold the script made for `request`, or the error its outcome names. */
-  private heldSeats(request: HoldSeatsRequest, result: HoldSeatsResult): Hold {
+  /** The hold the script made for `request`, or the error its outcome names (UNAVAILABLE: refusedSeats). */
+  private heldSeats(request: HoldSeatsRequest, result: Exclude<HoldSeatsResult, { outcome: 'UNAVAILABLE' }>): Hold {
     const { holdId, userId, performanceId, seatIds } = request;
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
@@ -84,8 +109,6 @@ export class HoldService {
         throw new SalesNotOpenError(new Date(result.salesOpenAt));
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
-      case 'UNAVAILABLE':
-        throw new SeatsUnavailableError(result.seatIds);
       case 'LIMIT':
         throw new HoldLimitExceededError(this.env.MAX_SEATS_PER_RESERVATION, result.alreadyHeld, seatIds.length);
       case 'TICKET_LIMIT':

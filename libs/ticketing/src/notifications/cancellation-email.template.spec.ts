@@ -18,7 +18,7 @@ const receipt: PurchaseReceipt = {
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
-  seats: [{ section: 'A', row: 3, rowLabel: 'C', number: 7 }],
+  seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   tickets: [],
   performanceCancellation: null,
 };
@@ -92,5 +92,57 @@ describe('cancellation e-mail template', () => {
     expect(refunded.text).toContain('was canceled by the box office and its amount refunded.');
     expect(refunded.html).toContain('was canceled by the box office and its amount refunded.');
     expect(renderCancellationEmail(receipt, canceledAt).text).toContain('was canceled and its amount refunded.');
+  });
+
+  describe('a refund that kept checked-in seats sold (resellCheckedInSeats: false)', () => {
+    const two: PurchaseReceipt = {
+      ...receipt,
+      seats: [...receipt.seats, { seatId: 4006, section: 'A', row: 3, rowLabel: 'C', number: 8 }],
+    };
+    const refund = { confirmed: true, calledOff: false, byBoxOffice: true };
+
+    it('names the kept seat apart and says only the other tickets no longer admit anyone', () => {
+      const email = renderCancellationEmail(two, canceledAt, { ...refund, keptSeatIds: [4005] });
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain(
+          'The ticket for Section A, row C, seat 7 was checked in at the door and its seat is kept: not sold again. ' +
+            'The other ticket no longer admits anyone: its QR code is void.',
+        );
+        expect(part).not.toContain('Its tickets no longer admit anyone');
+      }
+      expect(email.text).toContain('Seats:     Section A, row C, seat 8\n');
+      expect(email.text).toContain('Kept:      Section A, row C, seat 7 (checked in, not resold)\n');
+      expect(email.html).toContain('<li>Section A, row C, seat 7 (checked in, not resold)</li>');
+    });
+
+    it('says every seat was kept when all were checked in, and lists no voided seats', () => {
+      const email = renderCancellationEmail(two, canceledAt, { ...refund, keptSeatIds: [4006, 4005] });
+      expect(email.text).toContain(
+        'The tickets for Section A, row C, seat 7; Section A, row C, seat 8 were checked in at the door and their seats are kept: not sold again.',
+      );
+      expect(email.text).not.toContain('no longer admit');
+      expect(email.text).not.toContain('Seats:');
+      expect(email.text).toContain(
+        'Kept:      Section A, row C, seat 7 (checked in, not resold); Section A, row C, seat 8 (checked in, not resold)\n',
+      );
+    });
+
+    it('reads as before without kept seats (none, or a message of an older version)', () => {
+      const before = renderCancellationEmail(two, canceledAt, refund);
+      expect(renderCancellationEmail(two, canceledAt, { ...refund, keptSeatIds: [] })).toEqual(before);
+      expect(before.text).toContain('Its tickets no longer admit anyone: the QR codes of the confirmation are void.');
+      expect(before.text).toContain('Seats:     Section A, row C, seat 7; Section A, row C, seat 8\n');
+      expect(before.text).not.toContain('Kept');
+    });
+
+    it("speaks of no kept seat for a called-off show's bulk refund", () => {
+      const calledOff = { ...two, performanceCancellation: { reason: null, requestedAt: canceledAt } };
+      const email = renderCancellationEmail(calledOff, canceledAt, {
+        confirmed: true,
+        calledOff: true,
+        keptSeatIds: [4005],
+      });
+      expect(email).toEqual(renderCancellationEmail(calledOff, canceledAt, { confirmed: true, calledOff: true }));
+    });
   });
 });

@@ -11,6 +11,10 @@ import { formatAmount, formatSeat, formatStartTime } from './purchase-email.temp
  * `byBoxOffice`: an operator refunded it (not the buyer's own cancel), and the notice says so.
  * A free purchase (amount 0) was never charged: its notice says there is nothing to refund, and
  * shows no refund.
+ * `keptSeatIds`: seats of checked-in tickets the refund kept sold, never resold
+ * (`resellCheckedInSeats: false`): the notice names them as kept, apart from the others, whose
+ * tickets no longer admit anyone. Ignored for a called-off show (no one is admitted) and without a
+ * confirmation; none (a message of an older version) reads as today's notice.
  */
 export function renderCancellationEmail(
   receipt: PurchaseReceipt,
@@ -19,7 +23,8 @@ export function renderCancellationEmail(
     confirmed,
     calledOff: byCalledOff,
     byBoxOffice = false,
-  }: { confirmed: boolean; calledOff: boolean; byBoxOffice?: boolean } = {
+    keptSeatIds = [],
+  }: { confirmed: boolean; calledOff: boolean; byBoxOffice?: boolean; keptSeatIds?: readonly number[] } = {
     confirmed: true,
     calledOff: false,
   },
@@ -28,14 +33,25 @@ export function renderCancellationEmail(
   const free = receipt.amount === 0;
   const refunded = free ? '. It was free, so there is nothing to refund.' : ' and its amount refunded.';
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
-  const seats = receipt.seats.map(formatSeat);
   const called = byCalledOff ? receipt.performanceCancellation : null;
   const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
   const canceledBy = byBoxOffice && !called ? ' by the box office' : '';
+  const keeps = new Set(confirmed && !byCalledOff ? keptSeatIds : []);
+  const kept = receipt.seats.filter((seat) => keeps.has(seat.seatId)).map(formatSeat);
+  const voidedSeats = receipt.seats.filter((seat) => !keeps.has(seat.seatId)).map(formatSeat);
 
-  const voided = confirmed
-    ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.'
-    : 'No tickets will be issued for it.';
+  const voided = !confirmed
+    ? 'No tickets will be issued for it.'
+    : kept.length === 0
+      ? 'Its tickets no longer admit anyone: the QR codes of the confirmation are void.'
+      : keptSentence(kept, voidedSeats.length);
+  const seatFacts =
+    kept.length === 0
+      ? [{ label: 'Seats', value: voidedSeats }]
+      : [
+          ...(voidedSeats.length > 0 ? [{ label: 'Seats', value: voidedSeats }] : []),
+          { label: 'Kept', value: kept.map((seat) => `${seat} (checked in, not resold)`) },
+        ];
   return factsEmail({
     subject: `Canceled: your tickets for ${receipt.eventTitle}`,
     name: receipt.buyerName,
@@ -46,13 +62,13 @@ export function renderCancellationEmail(
         ...(calledOff ? ['', calledOff] : []),
       ],
       html: `<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy}${refunded}
-${voided}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>` : ''}`,
+${escapeHtml(voided)}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>` : ''}`,
     },
     facts: [
       { label: 'Event', value: receipt.eventTitle },
       { label: 'Venue', value: receipt.venue },
       { label: 'When', value: when },
-      { label: 'Seats', value: seats },
+      ...seatFacts,
       free
         ? { label: 'Amount', value: 'Free, nothing charged' }
         : { label: 'Refund', value: formatAmount(receipt.amount, receipt.currency) },
@@ -60,4 +76,20 @@ ${voided}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(call
       { label: 'Purchase', value: receipt.purchaseId, code: true },
     ],
   });
+}
+
+/**
+ * What a refund that kept checked-in seats says of its tickets: the kept seats by name (whoever
+ * came in on them keeps the seat, which is not sold again), then that the others' codes are void.
+ */
+function keptSentence(kept: string[], others: number): string {
+  const one = kept.length === 1;
+  const named = kept.join('; ');
+  const keptPart = `The ${one ? 'ticket' : 'tickets'} for ${named} ${one ? 'was' : 'were'} checked in at the door and ${
+    one ? 'its seat is' : 'their seats are'
+  } kept: not sold again.`;
+  if (others === 0) return keptPart;
+  return `${keptPart} The other ${others === 1 ? 'ticket no longer admits' : 'tickets no longer admit'} anyone: ${
+    others === 1 ? 'its QR code is' : 'their QR codes are'
+  } void.`;
 }

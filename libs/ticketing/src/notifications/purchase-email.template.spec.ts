@@ -23,8 +23,8 @@ const receipt: PurchaseReceipt = {
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [
-    { section: 'A', row: 3, rowLabel: 'C', number: 7 },
-    { section: 'A', row: 3, rowLabel: 'C', number: 8 },
+    { seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 },
+    { seatId: 4006, section: 'A', row: 3, rowLabel: 'C', number: 8 },
   ],
   tickets: [],
   performanceCancellation: null,

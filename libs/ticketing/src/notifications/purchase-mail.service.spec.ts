@@ -37,7 +37,7 @@ const receipt: PurchaseReceipt = {
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
-  seats: [{ section: 'A', row: 3, rowLabel: 'C', number: 7 }],
+  seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   tickets: [],
   performanceCancellation: null,
 };

@@ -120,6 +120,7 @@ export class PurchaseMailService {
           confirmed,
           calledOff: byCalledOff,
           byBoxOffice: message.canceledBy === 'operator',
+          keptSeatIds: message.keptSeatIds,
         }),
       );
     });

@@ -18,7 +18,7 @@ const receipt: PurchaseReceipt = {
   amount: 198000,
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
-  seats: [{ section: 'A', row: 3, rowLabel: 'C', number: 7 }],
+  seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   tickets: [],
   performanceCancellation: null,
 };
@@ -58,8 +58,8 @@ describe('reschedule e-mail template', () => {
     const two = {
       ...receipt,
       seats: [
-        { section: 'A', row: 3, rowLabel: 'C', number: 7 },
-        { section: 'A', row: 3, rowLabel: 'C', number: 8 },
+        { seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 },
+        { seatId: 4006, section: 'A', row: 3, rowLabel: 'C', number: 8 },
       ],
       transferredSeats: [{ section: 'A', row: 3, rowLabel: 'C', number: 8 }],
       transferred: true,

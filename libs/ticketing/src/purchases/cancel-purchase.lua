@@ -41,7 +41,8 @@
           'operator-keep-checked-in' (no window; checked-in seats stay sold)
   ARGV[4] seat ids known checked in from PostgreSQL, comma-separated ('' for none)
   ARGV[5] who the cancellation is by, for the buyer's notice: 'buyer', 'operator', or 'performance'
-          (the bulk refund of a canceled performance); kept on the hash and the cancel entry
+          (the bulk refund of a canceled performance); kept on the hash and the cancel entry, as
+          are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none)
   ARGV[6..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
@@ -116,9 +117,12 @@ freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
 if redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then redis.call('HDEL', KEYS[11], userId) end
-redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy)
+local keptList = table.concat(kept, ',')
+-- The kept seats go with the cancellation (hash and entry), so its notice tells the buyer which
+-- seats stay sold whichever write reaches PostgreSQL first.
+redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', canceledBy, 'keptSeatIds', keptList)
 -- Kept until the cancellation is written to PostgreSQL; the flusher gives it a TTL then.
 redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
-  'canceledBy', canceledBy)
-return {'CANCELED', now, purchase[4] or '', table.concat(kept, ','), purchase[6] or '', purchase[7] or ''}
+  'canceledBy', canceledBy, 'keptSeatIds', keptList)
+return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or ''}

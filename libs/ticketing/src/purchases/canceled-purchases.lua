@@ -7,18 +7,21 @@
 
   ARGV none
 
-  Returns {position, canceledAt (epoch ms), canceledBy, position, ...}: for each canceled purchase,
-  its 1-based position in KEYS, when it was canceled and by whom ('buyer', 'operator',
-  'performance'; '' when its cancel recorded none, an older version's); {} when none was.
+  Returns {position, canceledAt (epoch ms), canceledBy, keptSeatIds, position, ...}: for each
+  canceled purchase, its 1-based position in KEYS, when it was canceled and by whom ('buyer',
+  'operator', 'performance'; '' when its cancel recorded none, an older version's), and the
+  checked-in seat ids its cancel kept sold (comma-separated; '' for none, or an older version's
+  cancel); {} when none was.
 ]]
 --- @keys variable
 local canceled = {}
 for position, key in ipairs(KEYS) do
-  local state = redis.call('HMGET', key, 'status', 'canceledAt', 'canceledBy')
+  local state = redis.call('HMGET', key, 'status', 'canceledAt', 'canceledBy', 'keptSeatIds')
   if state[1] == 'CANCELED' and state[2] then
     canceled[#canceled + 1] = position
     canceled[#canceled + 1] = state[2]
     canceled[#canceled + 1] = state[3] or ''
+    canceled[#canceled + 1] = state[4] or ''
   end
 end
 return canceled

@@ -149,10 +149,10 @@ export class PurchaseCancellation {
    */
   private async settleRefund(
     purchaseId: string,
-    result: { canceledAt: number; chargeId: string; amount: number; currency: string },
+    result: { canceledAt: number; chargeId: string; amount: number; currency: string; keptSeatIds: number[] },
     canceledBy: CanceledBy,
   ): Promise<CancelRefund> {
-    const durable = await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy);
+    const durable = await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy, result.keptSeatIds);
     if (result.amount === 0) return 'none';
     return durable && (await this.refund(purchaseId, result)) ? 'made' : 'owed';
   }
@@ -182,9 +182,15 @@ export class PurchaseCancellation {
    * PostgreSQL yet (or a flush in flight, invisible here, is writing it paid), or PostgreSQL could
    * not be written.
    */
-  private async durablyCanceled(purchaseId: string, canceledAt: number, canceledBy: CanceledBy): Promise<boolean> {
+  private async durablyCanceled(
+    purchaseId: string,
+    canceledAt: number,
+    canceledBy: CanceledBy,
+    keptSeatIds: number[],
+  ): Promise<boolean> {
     try {
-      return (await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy)) === 'canceled';
+      const written = await this.purchases.cancelWritten(purchaseId, new Date(canceledAt), canceledBy, keptSeatIds);
+      return written === 'canceled';
     } catch (error) {
       this.logger.warn(
         `cancellation of purchase ${purchaseId} not written to PostgreSQL now (${(error as Error).message}); ` +

@@ -96,7 +96,8 @@ class FakeFlushStore {
   async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Map<number, CancelMark>> {
     const canceled = new Map<number, CancelMark>();
     purchaseIds.forEach((id, position) => {
-      if (this.canceled.has(id)) canceled.set(position, { canceledAt: this.canceled.get(id)!, canceledBy: 'buyer' });
+      if (this.canceled.has(id))
+        canceled.set(position, { canceledAt: this.canceled.get(id)!, canceledBy: 'buyer', keptSeatIds: [] });
     });
     return canceled;
   }
@@ -297,15 +298,29 @@ describe('PurchaseFlusher (store faked)', () => {
     expect(log.indexOf('write cancel p1')).toBeGreaterThan(log.indexOf('write p2'));
   });
 
-  it('writes who canceled as each cancel entry says, and none for an entry an older version wrote', async () => {
+  it('writes who canceled and the seats kept as each cancel entry says, and none for an entry an older version wrote', async () => {
     const { store, flusher, written } = flusherWith();
     const at = store.clock - 10_000;
-    store.append(7, at, [...cancelFields('called-off', at), 'canceledBy', 'performance']);
+    store.append(7, at, [...cancelFields('called-off', at), 'canceledBy', 'performance', 'keptSeatIds', '']);
+    store.append(7, at, [...cancelFields('kept', at), 'canceledBy', 'operator', 'keptSeatIds', '4005,4007']);
     store.append(7, at, cancelFields('older', at));
-    expect(await flusher.flushOnce()).toBe(2);
+    expect(await flusher.flushOnce()).toBe(3);
     expect(written.flatMap((batch) => batch.cancellations)).toEqual([
-      { purchaseId: 'called-off', userId: 'user-called-off', canceledAt: new Date(at), canceledBy: 'performance' },
-      { purchaseId: 'older', userId: 'user-older', canceledAt: new Date(at), canceledBy: null },
+      {
+        purchaseId: 'called-off',
+        userId: 'user-called-off',
+        canceledAt: new Date(at),
+        canceledBy: 'performance',
+        keptSeatIds: [],
+      },
+      {
+        purchaseId: 'kept',
+        userId: 'user-kept',
+        canceledAt: new Date(at),
+        canceledBy: 'operator',
+        keptSeatIds: [4005, 4007],
+      },
+      { purchaseId: 'older', userId: 'user-older', canceledAt: new Date(at), canceledBy: null, keptSeatIds: [] },
     ]);
   });
 
@@ -586,7 +601,7 @@ describe('PurchaseFlusher (store faked)', () => {
     ]);
     expect(written[1]).toEqual({
       purchases: [],
-      cancellations: [{ purchaseId: 'late', canceledAt: new Date(NOW - 500), canceledBy: 'buyer' }],
+      cancellations: [{ purchaseId: 'late', canceledAt: new Date(NOW - 500), canceledBy: 'buyer', keptSeatIds: [] }],
     });
     expect(store.log).toEqual([
       'write early,late,kept',

@@ -492,11 +492,11 @@ export class PurchaseFlusher {
       purchases.map((purchase) => purchase.id),
     );
     const late: PurchaseCancellation[] = [];
-    for (const [position, { canceledAt, canceledBy }] of canceled) {
+    for (const [position, { canceledAt, canceledBy, keptSeatIds }] of canceled) {
       const purchase = purchases[position];
       // Inserted as CANCELED by this write: nothing left to do.
       if (purchase.status === PurchaseStatus.Canceled && inserted.has(purchase.id)) continue;
-      late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt), canceledBy });
+      late.push({ purchaseId: purchase.id, canceledAt: new Date(canceledAt), canceledBy, keptSeatIds });
     }
     if (late.length === 0) return;
     // Through the pass's statements, so they hold no connection beyond `inFlight`: sharing a
@@ -567,6 +567,7 @@ function cancellationFromEntry(entry: Record<string, string>): CancelEntry {
     canceledAt: new Date(Number(entry.canceledAt)),
     // Absent from an entry an older version wrote.
     canceledBy: canceledByOf(entry.canceledBy),
+    keptSeatIds: entry.keptSeatIds ? entry.keptSeatIds.split(',').map(Number) : [],
   };
 }
 

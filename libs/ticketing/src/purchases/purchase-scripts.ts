@@ -381,10 +381,14 @@ export const FORGET_FLUSHED: LuaScript = {
   file: join(__dirname, 'forget-flushed.lua'),
 };
 
-/** When a purchase was canceled (epoch ms) and by whom (null: its cancel recorded none, an older version's). */
+/**
+ * When a purchase was canceled (epoch ms) and by whom (null: its cancel recorded none, an older
+ * version's), and the checked-in seats its cancel kept sold (empty: none, or an older version's).
+ */
 export interface CancelMark {
   canceledAt: number;
   canceledBy: CanceledBy | null;
+  keptSeatIds: number[];
 }
 
 /** Which of `purchaseKeys` (hashes of one performance) were canceled: position in the list → its CancelMark. */
@@ -392,8 +396,12 @@ export async function canceledPurchases(redis: Redis, purchaseKeys: string[]): P
   const canceled = new Map<number, CancelMark>();
   if (purchaseKeys.length === 0) return canceled;
   const reply = await callScript<(number | string)[]>(redis, CANCELED_PURCHASES.name, purchaseKeys, []);
-  for (let i = 0; i + 2 < reply.length; i += 3) {
-    canceled.set(Number(reply[i]) - 1, { canceledAt: Number(reply[i + 1]), canceledBy: canceledByOf(reply[i + 2]) });
+  for (let i = 0; i + 3 < reply.length; i += 4) {
+    canceled.set(Number(reply[i]) - 1, {
+      canceledAt: Number(reply[i + 1]),
+      canceledBy: canceledByOf(reply[i + 2]),
+      keptSeatIds: seatList(String(reply[i + 3])),
+    });
   }
   return canceled;
 }

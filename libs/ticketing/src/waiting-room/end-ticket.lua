@@ -1,6 +1,8 @@
 --[[
   Ends a ticket for its owner: leaving the queue (reason LEFT, from any live state) or finishing
   the session with a purchase (reason DONE, only from a slot). Frees its place or its slot.
+  A ticket that has ended already changes nothing and answers why it ended, as queue-ticket.lua
+  reads it: a slot past its end counts as EXPIRED for LEFT even before admit.lua frees it.
 
   KEYS[1] owners    hash ticket -> user
   KEYS[2] pre       sorted set
@@ -15,21 +17,32 @@
   ARGV[2] user id
   ARGV[3] reason: 'LEFT' or 'DONE'
 
-  Returns 'ENDED', 'NOT_FOUND' (not the user's ticket), 'ALREADY_ENDED' or 'NOT_ADMITTED' (DONE without a slot).
+  Returns one of
+    {'ENDED'}
+    {'NOT_FOUND'}              not the user's ticket
+    {'ALREADY_ENDED', reason}  reason LEFT, DROPPED, EXPIRED or DONE
+    {'NOT_ADMITTED'}           DONE without a slot
 ]]
 --- @keys 8
+--- @include "redis-time"
 local ownersKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local activeKey, endedKey, sessionsKey, etaKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local ticket, userId, reason = ARGV[1], ARGV[2], ARGV[3]
 
-if redis.call('HGET', ownersKey, ticket) ~= userId then return 'NOT_FOUND' end
-if redis.call('HEXISTS', endedKey, ticket) == 1 then return 'ALREADY_ENDED' end
+if redis.call('HGET', ownersKey, ticket) ~= userId then return {'NOT_FOUND'} end
+local endedAs = redis.call('HGET', endedKey, ticket)
+if endedAs then return {'ALREADY_ENDED', endedAs} end
+-- A purchase's DONE still ends a slot past its end (the purchase used the slot in time).
+if reason == 'LEFT' then
+  local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)
+  if slotEndsAt and tonumber(slotEndsAt) <= redisNow() then return {'ALREADY_ENDED', 'EXPIRED'} end
+end
 local hadSlot = redis.call('ZREM', activeKey, ticket) == 1
-if reason == 'DONE' and not hadSlot then return 'NOT_ADMITTED' end
+if reason == 'DONE' and not hadSlot then return {'NOT_ADMITTED'} end
 redis.call('ZREM', preKey, ticket)
 redis.call('ZREM', waitingKey, ticket)
 redis.call('ZREM', seenKey, ticket)
 redis.call('HDEL', sessionsKey, ticket)
 redis.call('HDEL', etaKey, ticket)
 redis.call('HSET', endedKey, ticket, reason)
-return 'ENDED'
+return {'ENDED'}

@@ -3,7 +3,7 @@ import { ConflictError } from '@app/core';
 import { Env } from '@app/config';
 import { WaitingRoomEntity, WaitingRoomsRepository } from '@app/database';
 import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
-import { InvalidInputError, NotFoundError } from '../errors';
+import { InvalidInputError, NotFoundError, QueueTicketEndedError } from '../errors';
 import { fitsId, newIdOf, performanceOfId } from '../ids';
 import { assertPerformanceId, assertUserId } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -174,11 +174,16 @@ export class WaitingRoomService {
     return this.ticketOf(performanceId, userId, raw);
   }
 
-  /** Leaves the queue or gives the slot back. NotFoundError for anyone else's ticket or an ended one. */
+  /**
+   * Leaves the queue or gives the slot back. NotFoundError for anyone else's ticket (or none);
+   * QueueTicketEndedError, with why it ended as `get` tells it, for the user's own ticket that has
+   * ended already (left before, dropped, expired, done), so a repeated leave reads as what it is.
+   */
   async leave(userId: string, ticketId: string): Promise<void> {
     const performanceId = this.performanceOf(ticketId);
     const answer = await this.store.end(performanceId, userId, ticketId, 'LEFT');
-    if (answer !== 'ENDED') throw new NotFoundError('queue ticket', { ticketId });
+    if (answer.outcome === 'ALREADY_ENDED') throw new QueueTicketEndedError(ticketId, answer.reason);
+    if (answer.outcome !== 'ENDED') throw new NotFoundError('queue ticket', { ticketId });
   }
 
   private performanceOf(ticketId: string): number {

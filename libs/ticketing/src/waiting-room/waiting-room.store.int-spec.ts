@@ -171,8 +171,11 @@ describe('WaitingRoomStore (real Redis)', () => {
     // buyer-0 holds seats (the session starts), buyer-1 buys: its slot goes to the next in line.
     expect(await store.useAdmission(performanceId, tickets[0])).toBe('OK');
     expect(await store.useAdmission(performanceId, tickets[1])).toBe('OK');
-    expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toBe('ENDED');
-    expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toBe('ALREADY_ENDED');
+    expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toEqual({ outcome: 'ENDED' });
+    expect(await store.end(performanceId, 'buyer-1', tickets[1], 'DONE')).toEqual({
+      outcome: 'ALREADY_ENDED',
+      reason: 'DONE',
+    });
     expect(await store.useAdmission(performanceId, tickets[1])).toBe('NOT_ADMITTED');
     // A retried purchase of an ended session still passes (its Idempotency-Key answers it); a hold does not.
     expect(await store.useAdmission(performanceId, tickets[1], 'purchase')).toBe('OK');
@@ -184,6 +187,11 @@ describe('WaitingRoomStore (real Redis)', () => {
       'expiry',
       5000,
     );
+    // Leaving a slot past its end, before admission frees it, is what a poll says: EXPIRED, unchanged.
+    expect(await store.end(performanceId, 'buyer-2', tickets[2], 'LEFT')).toEqual({
+      outcome: 'ALREADY_ENDED',
+      reason: 'EXPIRED',
+    });
     await admitUntil(performanceId, 4);
     expect(await store.poll(performanceId, 'buyer-2', tickets[2])).toEqual({
       outcome: 'ENDED',
@@ -217,8 +225,18 @@ describe('WaitingRoomStore (real Redis)', () => {
     expect((await store.poll(performanceId, 'polling', polling.ticketId)).outcome).toBe('WAITING');
 
     expect(await store.poll(performanceId, 'someone-else', polling.ticketId)).toEqual({ outcome: 'NOT_FOUND' });
-    expect(await store.end(performanceId, 'someone-else', polling.ticketId, 'LEFT')).toBe('NOT_FOUND');
-    expect(await store.end(performanceId, 'polling', polling.ticketId, 'LEFT')).toBe('ENDED');
+    expect(await store.end(performanceId, 'someone-else', polling.ticketId, 'LEFT')).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await store.end(performanceId, 'polling', polling.ticketId, 'LEFT')).toEqual({ outcome: 'ENDED' });
+    // Ended tickets answer why, changing nothing; anyone else's is still none.
+    expect(await store.end(performanceId, 'polling', polling.ticketId, 'LEFT')).toEqual({
+      outcome: 'ALREADY_ENDED',
+      reason: 'LEFT',
+    });
+    expect(await store.end(performanceId, 'silent', silent.ticketId, 'LEFT')).toEqual({
+      outcome: 'ALREADY_ENDED',
+      reason: 'DROPPED',
+    });
+    expect(await store.end(performanceId, 'someone-else', polling.ticketId, 'LEFT')).toEqual({ outcome: 'NOT_FOUND' });
     expect(await store.poll(performanceId, 'polling', polling.ticketId)).toMatchObject({
       outcome: 'ENDED',
       reason: 'LEFT',

@@ -24,6 +24,10 @@ export type RawTicket =
     }
   | { outcome: 'WAITING'; ticketId: string; position: number; etaMs: number; pollAfterMs: number; opening: string };
 
+/** What ending a ticket did (WaitingRoomStore.end): ended now, or why not. */
+export type TicketEnding =
+  { outcome: 'ENDED' | 'NOT_FOUND' | 'NOT_ADMITTED' } | { outcome: 'ALREADY_ENDED'; reason: TicketEndReason };
+
 /** Scripts end at most this many expired slots and silent tickets each per step. */
 const SWEEP_LIMIT = 1000;
 
@@ -125,21 +129,27 @@ export class WaitingRoomStore {
 
   /**
    * Ends the user's ticket: 'LEFT' from any live state, 'DONE' (a purchase) only from a slot.
-   * Answers ENDED, NOT_FOUND, ALREADY_ENDED or NOT_ADMITTED.
+   * A ticket that has ended already answers ALREADY_ENDED with why (a slot past its end is
+   * EXPIRED to a LEFT, as a poll reads it), changing nothing. See end-ticket.lua.
    */
-  end(
-    performanceId: number,
-    userId: string,
-    ticketId: string,
-    reason: 'LEFT' | 'DONE',
-  ): Promise<'ENDED' | 'NOT_FOUND' | 'ALREADY_ENDED' | 'NOT_ADMITTED'> {
+  async end(performanceId: number, userId: string, ticketId: string, reason: 'LEFT' | 'DONE'): Promise<TicketEnding> {
     const k = waitingRoomKeys(performanceId);
-    return callScript(
+    const [outcome, endedAs] = await callScript<string[]>(
       this.redis,
       END_TICKET.name,
       [k.owners, k.pre, k.waiting, k.seen, k.active, k.ended, k.sessions, k.eta],
       [ticketId, userId, reason],
     );
+    switch (outcome) {
+      case 'ENDED':
+      case 'NOT_FOUND':
+      case 'NOT_ADMITTED':
+        return { outcome };
+      case 'ALREADY_ENDED':
+        return { outcome, reason: endedAs as TicketEndReason };
+      default:
+        throw new Error(`end-ticket.lua answered ${JSON.stringify(outcome)}`);
+    }
   }
 
   /**
