@@ -49,7 +49,6 @@ export class PerformanceCanceledError extends DomainError {
   }
 }
 
-/** A buyer's cancel after the performance's cancelUntil, or on one without self-service cancel. */
 /**
  * A buyer's cancel past the performance's `cancelUntil` (or of a performance that allows none:
  * `cancelUntil` null). The deadline is told on the venue's wall clock (`timeZone`, its event's IANA

@@ -187,9 +187,11 @@ export class PerformanceCancellationsRepository {
 
   /**
    * Notes that the purchase's cancel or refund failed on this try (`reason` for the operator),
-   * unless its refund is settled already (the reconciler or its buyer's cancel got there first).
-   * The row goes when the refund is settled (PaymentAttemptsRepository.resolve and markRefunded
-   * delete it).
+   * unless its refund is settled already (the reconciler or its buyer's cancel got there first) or
+   * it has none to settle (a free purchase PostgreSQL has: amount 0, no payment step; its cancel is
+   * retried by the next pass all the same). The row goes when the refund is settled
+   * (PaymentAttemptsRepository.resolve and markRefunded delete it), or, for a free purchase not
+   * written yet when it failed, when a later pass cancels it (`clearFailure`).
    */
   async recordFailure(performanceId: number, purchaseId: string, reason: string): Promise<void> {
     await this.dataSource
@@ -197,9 +199,17 @@ export class PerformanceCancellationsRepository {
         `INSERT INTO performance_refund_failures (purchase_id, performance_id, reason)
          SELECT $1, $2, $3
          WHERE NOT EXISTS (SELECT 1 FROM payment_attempts WHERE purchase_id = $1 AND status IN ${SETTLED})
+           AND NOT EXISTS (SELECT 1 FROM purchases WHERE id = $1 AND amount = 0)
          ON CONFLICT (purchase_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = clock_timestamp()`,
         [purchaseId, performanceId, reason.slice(0, 500)],
       )
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /** Drops the purchase's failure row, if any: its cancel is settled with nothing to refund (a free purchase). */
+  async clearFailure(purchaseId: string): Promise<void> {
+    await this.dataSource
+      .query('DELETE FROM performance_refund_failures WHERE purchase_id = $1', [purchaseId])
       .catch(rethrowAsDatabaseError);
   }
 

@@ -310,4 +310,28 @@ describe('payment attempts of canceled purchases: REFUND_OWED (real PostgreSQL)'
     // A resolve of an attempt no longer open changes nothing.
     expect(await attempts.resolve(byApi.id, PaymentAttemptStatus.Refunded)).toBe(false);
   });
+
+  it('notes no refund failure for a free purchase PostgreSQL has, and drops one noted before it was written', async () => {
+    const cancellations = new PerformanceCancellationsRepository(db);
+    await db.query(`INSERT INTO performance_cancellations (performance_id) VALUES ($1) ON CONFLICT DO NOTHING`, [
+      performanceId,
+    ]);
+    const noted = async (id: string) =>
+      (await db.query(`SELECT 1 FROM performance_refund_failures WHERE purchase_id = $1`, [id])).length;
+    const free = randomUUID();
+    await db.query(
+      `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, status, created_at)
+       VALUES ($1, $2, $3, $4, 0, 'KRW', 'PAID', now())`,
+      [free, randomUUID(), userId, performanceId],
+    );
+    await cancellations.recordFailure(performanceId, free, 'the cancel failed: redis down');
+    expect(await noted(free)).toBe(0);
+
+    // Not written yet when its cancel failed: noted (its amount is not known), then dropped once canceled.
+    const unwritten = randomUUID();
+    await cancellations.recordFailure(performanceId, unwritten, 'the cancel failed: redis down');
+    expect(await noted(unwritten)).toBe(1);
+    await cancellations.clearFailure(unwritten);
+    expect(await noted(unwritten)).toBe(0);
+  });
 });

@@ -50,6 +50,7 @@ function bulk(options: {
     paidPurchases: vi.fn(async () => options.paid ?? []),
     figures: vi.fn(async () => options.figures ?? settledFigures),
     recordFailure: vi.fn(async () => undefined),
+    clearFailure: vi.fn(async () => undefined),
     reopenWithPaid: vi.fn(async () => options.reopened ?? []),
   };
   const store = {
@@ -130,6 +131,8 @@ describe('BulkRefund.refundOnce', () => {
     });
     expect(await service.refundOnce()).toEqual({ performanceId: 7, canceled: 3, failed: 0, completed: false });
     expect(repository.recordFailure).not.toHaveBeenCalled();
+    // A failure noted on an earlier pass, while it was not written yet, goes: nothing is owed.
+    expect(repository.clearFailure).toHaveBeenCalledExactlyOnceWith('p1');
     expect((await service.canceled.get()).values[0].value).toBe(2);
   });
 

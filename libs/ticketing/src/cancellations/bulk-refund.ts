@@ -170,7 +170,11 @@ export class BulkRefund {
       const canceled = await this.cancellation.cancelForCanceledPerformance(userId, purchaseId);
       // A failure noted on an earlier try went with the refund's record (markRefunded).
       if (canceled.refund === 'made') return 'refunded';
-      if (canceled.refund === 'none') return 'free';
+      if (canceled.refund === 'none') {
+        // A failure noted when it was not written yet: nothing is owed now.
+        await this.cancellations.clearFailure(purchaseId);
+        return 'free';
+      }
       why = 'the refund was not made now (owed to the payment reconciler)';
       outcome = 'owed';
     } catch (error) {
