@@ -21,6 +21,9 @@
 //                                     statement; prints the batch's and its PostgreSQL backends' CPU
 //                                     per message until the relay has published them all.
 //   FLUSH_BATCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   profiles the batch.
+//   FLUSH_REDIS_PID=<pid>             with the backlog run: also the CPU per purchase of that
+//                                     redis-server process (read from /proc; a Redis of the run's own,
+//                                     with REDIS_URL pointing at it, or the figure counts other users).
 // Both run the batch with PURCHASE_FLUSH_AGE_SECONDS=0, so the lag is the flusher's own delay.
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -342,11 +345,14 @@ async function main() {
       batch = startBatch(nodeArgs);
       const firstRowAt = await waitForFirstRow(db, performanceIds);
       const cpuAtFirstRow = cpuMicros(batch.pid);
+      const redisPid = Number(process.env.FLUSH_REDIS_PID ?? 0);
+      const redisAtFirstRow = redisPid ? cpuMicros(redisPid) : 0;
       const pgAtFirstRow = await backendCpu(db);
       const atFirstRow = await waitForRows(db, performanceIds, 0);
       await waitForRows(db, performanceIds, COUNT);
       const lastRowSeconds = (Date.now() - firstRowAt) / 1000;
       const cpuAtEnd = cpuMicros(batch.pid);
+      const redisAtEnd = redisPid ? cpuMicros(redisPid) : 0;
       const pgAtEnd = await backendCpu(db);
       // From the statements' own start times (see bench/flush-rate.mjs): the first statement's rows
       // are counted, the last's are not; the batch's CPU from the first rows (not counted) to the last.
@@ -356,7 +362,8 @@ async function main() {
           `${rate === null ? 'n/a' : rate.toFixed(0)} purchases/s` +
           `${PERFORMANCES > 1 ? ` (over ${PERFORMANCES} performances)` : ''}, ` +
           `batch CPU ${((cpuAtEnd - cpuAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase, ` +
-          `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase`,
+          `PostgreSQL backends ${(backendCpuSince(pgAtFirstRow, pgAtEnd) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase` +
+          (redisPid ? `, Redis ${((redisAtEnd - redisAtFirstRow) / (COUNT - atFirstRow)).toFixed(0)} µs/purchase` : ''),
       );
       // Every row, by the clock of this process: counts the statements still running at the end, which
       // the statement starts leave out (by up to PURCHASE_FLUSH_IN_FLIGHT statements, so they read

@@ -297,6 +297,13 @@ export interface BatchWriteBounds {
  * statement that writes tickets, and it writes them only for the purchases it has just inserted,
  * which are never deleted. Keep it that way.
  *
+ * Only the purchases insert has an ON CONFLICT (a replay's no-op). The tickets and the
+ * purchase-completed rows are plain inserts: they are written only for purchases this statement
+ * inserted, and nothing else writes a ticket or a `purchase-completed:` message, so neither can
+ * exist before (a speculative insert per row, with its conflict probe, cost ~9 % of the
+ * statement's CPU; docs/performance.md). Should one ever conflict (a second active ticket for a
+ * seat, say), the batch fails with 23505 and is retried, split and logged, as any refusal is.
+ *
  * The purchase-completed message (`PurchaseCompletedMessage` of `@app/messaging/contracts`: id
  * `purchase-completed:<purchase id>`, routing key `purchase.completed`) is built here from the
  * purchase's own fields, as the cancellation's message is below, rather than sent beside them: a
@@ -307,12 +314,13 @@ export interface BatchWriteBounds {
  */
 const INSERT_PURCHASES = `
   WITH input AS (
-    -- One set-returning call for the whole array: per-element jsonb_to_record calls cost PostgreSQL
-    -- about twice as much.
+    -- One set-returning call for the whole array: per-element calls cost PostgreSQL about twice as
+    -- much. json, not jsonb: the document is read once, and jsonb's binary form (its keys sorted
+    -- per object) cost ~4 % of the statement more to build than json's one pass.
     SELECT * FROM ROWS FROM (
-      jsonb_to_recordset($1::jsonb) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
-                                        currency char(3), "chargeId" varchar, status purchase_status,
-                                        "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[])
+      json_to_recordset($1::json) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
+                                      currency char(3), "chargeId" varchar, status purchase_status,
+                                      "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[])
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", "seatPrices", position)
   ), inserted AS (
@@ -328,9 +336,6 @@ const INSERT_PURCHASES = `
            CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status, s.price
     -- Each seat with its price (in seatIds order); a purchase without prices gives null prices.
     FROM inserted i JOIN input p ON p.id = i.id CROSS JOIN unnest(p."seatIds", p."seatPrices") AS s(seat_id, price)
-    -- Only the ticket itself: a second active ticket for a seat fails the batch (kept pending,
-    -- retried, logged) instead of leaving a paid purchase without its ticket.
-    ON CONFLICT (purchase_id, seat_id) DO NOTHING
   ), messages AS (
     INSERT INTO outbox (message_id, routing_key, payload)
     SELECT 'purchase-completed:' || p.id, 'purchase.completed',
@@ -338,7 +343,6 @@ const INSERT_PURCHASES = `
                               'seatIds', to_jsonb(p."seatIds"), 'amount', p.amount, 'currency', p.currency,
                               'createdAt', p."createdAt")
     FROM inserted i JOIN input p ON p.id = i.id ORDER BY p.position
-    ON CONFLICT (message_id) DO NOTHING
   ), settled_attempts AS (
     -- A paid purchase's open attempt is COMPLETED. One written already CANCELED (canceled before
     -- its flush) owes its refund unless one was recorded (REFUNDED): REFUND_OWED, due at once (the
