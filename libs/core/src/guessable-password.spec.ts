@@ -12,20 +12,20 @@ const SPACES = [...' \t\n\r\v\f\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\
 
 /**
  * The classes refused, written out another way than the code under test: which class `password`
- * (in NFKC) belongs to, or null.
+ * (in NFKC, without its invisible format characters) belongs to, or null.
  */
 function classOf(password: string): string | null {
-  const text = password.normalize('NFKC');
-  const chars = [...text];
-  if (chars.length > 0 && chars.every((char) => SPACES.includes(char) || /^\s$/u.test(char))) return WHITE_SPACE;
+  const chars = [...password.normalize('NFKC')].filter((char) => !/^\p{Cf}$/u.test(char));
+  if (password.length > 0 && chars.every((char) => /^\p{White_Space}$/u.test(char))) return WHITE_SPACE;
   if (chars.length < 2) return null;
   if (new Set(chars).size === 1) return REPEATED;
-  const allDigits = chars.every((char) => char >= '0' && char <= '9');
+  const zero = zeroOf(chars[0]);
+  const allDigits = zero !== null && chars.every((char) => zeroOf(char) === zero);
   const first = chars[0].codePointAt(0)!;
   for (const direction of [1, -1]) {
     const expected = (i: number) =>
       allDigits
-        ? String((((Number(chars[0]) + direction * i) % 10) + 10) % 10)
+        ? String.fromCodePoint(zero + ((((first - zero + direction * i) % 10) + 10) % 10))
         : first + direction * i >= 0 && first + direction * i <= 0x10ffff
           ? String.fromCodePoint(first + direction * i)
           : '';
@@ -33,6 +33,26 @@ function classOf(password: string): string | null {
   }
   return null;
 }
+
+/** The zero of a decimal digit's ten, read off the digit's value as `parseInt` cannot: by name in a table, or null. */
+function zeroOf(char: string): number | null {
+  const code = char.codePointAt(0)!;
+  const run = DIGIT_RUNS.find(([start, length]) => code >= start && code < start + length);
+  return run ? run[0] + Math.floor((code - run[0]) / 10) * 10 : null;
+}
+
+/** Every run of decimal digits (Unicode `Nd`) in the code space: its start and length. */
+const DIGIT_RUNS: [number, number][] = (() => {
+  const runs: [number, number][] = [];
+  for (let code = 0; code <= 0x10ffff; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    if (!/^\p{Nd}$/u.test(String.fromCodePoint(code))) continue;
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === code) last[1]++;
+    else runs.push([code, 1]);
+  }
+  return runs;
+})();
 
 /** Only white space, 8–128 characters. */
 const onlySpace = fc.array(fc.constantFrom(...SPACES), { minLength: 8, maxLength: 128 }).map((chars) => chars.join(''));
@@ -88,6 +108,10 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: repetitive and seq
     ['hgfedcba', RUN],
     ['ABCDEFGHIJ', RUN],
     ['１２３４５６７８', RUN],
+    ['٨٧٦٥٤٣٢١٠٩', RUN],
+    ['12345678\u200b', RUN],
+    ['\u0085\u0085 \u0085 \u0085 ', WHITE_SPACE],
+    ['\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b', WHITE_SPACE],
   ])('refuses %j', (password, reason) => {
     expect(guessablePasswordReason(password)).toBe(reason);
     expect(() => assertSettablePassword(password)).toThrow(new InvalidInputError(reason));
