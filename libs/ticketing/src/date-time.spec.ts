@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalTimeZone,
   formatLocalDateTime,
+  formatWallClock,
   parseDateTime,
   parseScheduleTime,
   toDateTime,
@@ -140,5 +141,16 @@ describe('venue time zones', () => {
     expect(formatLocalDateTime(new Date(instant), zone)).toBe(local);
     // The local form names the same instant.
     expect(parseDateTime(local)?.toISOString()).toBe(new Date(instant).toISOString());
+  });
+});
+
+describe('formatWallClock (what a person at the venue reads)', () => {
+  it.each([
+    ['2027-03-01T10:30:00Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30 (Asia/Seoul)'],
+    ['2027-03-01T10:30:45Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 (Asia/Seoul)'],
+    ['2027-03-01T10:30:45.500Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 (Asia/Seoul)'],
+    ['2027-03-01T04:59:59Z', 'America/New_York', 'Sun 2027-02-28 23:59:59 (America/New_York)'],
+  ])('shows %s in %s as %s', (instant, zone, shown) => {
+    expect(formatWallClock(new Date(instant), zone)).toBe(shown);
   });
 });

@@ -209,13 +209,15 @@ export function formatLocalDateTime(instant: Date, timeZone: string): string {
 /**
  * `instant` as a person at the venue reads it: weekday, date, hour and minute on the wall clock of
  * `timeZone`, then the zone: (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30
- * (Asia/Seoul)". For messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone
+ * (Asia/Seoul)"; seconds when not zero ("19:30:45"), never the fraction. For messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone
  * Intl does not know.
  */
 export function formatWallClock(instant: Date, timeZone: string): string {
   const local = formatLocalDateTime(instant, timeZone);
   const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(instant);
-  return `${weekday} ${local.slice(0, 10)} ${local.slice(11, 16)} (${timeZone})`;
+  // Seconds only when there are some: a deadline set to the second is not told a minute early.
+  const clock = local.slice(11, 19).endsWith(':00') ? local.slice(11, 16) : local.slice(11, 19);
+  return `${weekday} ${local.slice(0, 10)} ${clock} (${timeZone})`;
 }
 
 const MAX_SHOWN_LOCALLY = 10_000;
