@@ -6,6 +6,8 @@ import { assertSettablePassword, guessablePasswordReason } from './guessable-pas
 const WHITE_SPACE = 'password must not be only white space';
 const REPEATED = 'password must not be one character repeated';
 const RUN = 'password must not be a run of consecutive characters, such as 12345678 or abcdefgh';
+const PADDED =
+  'password must have at least 8 visible characters: invisible ones (zero-width spaces, soft hyphens) do not count';
 
 /** White space by JavaScript's `\s`, of every kind a keyboard, a paste or an IME gives. */
 const SPACES = [...' \t\n\r\v\f\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'];
@@ -15,8 +17,10 @@ const SPACES = [...' \t\n\r\v\f\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\
  * (in NFKC, without its invisible format characters) belongs to, or null.
  */
 function classOf(password: string): string | null {
-  const chars = [...password.normalize('NFKC')].filter((char) => !/^\p{Cf}$/u.test(char));
+  const all = [...password.normalize('NFKC')];
+  const chars = all.filter((char) => !/^\p{Cf}$/u.test(char));
   if (password.length > 0 && chars.every((char) => /^\p{White_Space}$/u.test(char))) return WHITE_SPACE;
+  if (chars.length < all.length && chars.length < 8) return PADDED;
   if (chars.length < 2) return null;
   if (new Set(chars).size === 1) return REPEATED;
   const zero = zeroOf(chars[0]);
@@ -112,6 +116,8 @@ describe('guessablePasswordReason (NIST SP 800-63B §5.1.1.2: repetitive and seq
     ['12345678\u200b', RUN],
     ['\u0085\u0085 \u0085 \u0085 ', WHITE_SPACE],
     ['\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b', WHITE_SPACE],
+    ['\u200b\u200b\u200b\u200b\u200b\u200b\u200bZ', PADDED],
+    ['\u00ad\u00ada\u00adb\u00adc\u00ad', PADDED],
   ])('refuses %j', (password, reason) => {
     expect(guessablePasswordReason(password)).toBe(reason);
     expect(() => assertSettablePassword(password)).toThrow(new InvalidInputError(reason));

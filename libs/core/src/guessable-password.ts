@@ -1,5 +1,8 @@
 import { InvalidInputError } from './domain-error';
 
+/** The fewest characters a password has (the edge refuses shorter ones), visible ones when it has invisible ones. */
+export const MIN_PASSWORD_LENGTH = 8;
+
 /** A decimal digit of any script (Unicode `Nd`): each script's 0–9 are ten code points in a row. */
 const DIGIT = /^\p{Nd}$/u;
 /** Format characters (Unicode `Cf`: zero-width spaces and joiners, the BOM, direction marks): invisible. */
@@ -18,6 +21,8 @@ const WHITE_SPACE_ONLY = /^\p{White_Space}+$/u;
  * - a run of characters each one code point after the one before ("12345678", "abcdefgh"), or each
  *   one before it ("87654321"); digits of any script wrap 9 → 0 and 0 → 9 as on a keyboard's row
  *   ("1234567890", "0987654321", "٨٧٦٥٤٣٢١٠٩").
+ * - fewer than MIN_PASSWORD_LENGTH visible characters, made up to the length with invisible ones
+ *   ("\u200b" × 7 + "Z").
  * Nothing else: mixed case ("aAaAaAaA"), a run with anything around it ("12345678!") and every
  * other password pass. The length limits are the caller's; a password of fewer than 2 characters
  * is neither repeated nor a run.
@@ -28,6 +33,9 @@ export function guessablePasswordReason(password: string): string | null {
     return 'password must not be only white space';
   }
   const codes = Array.from(visible, (character) => character.codePointAt(0)!);
+  if (visible.length < password.normalize('NFKC').length && codes.length < MIN_PASSWORD_LENGTH) {
+    return `password must have at least ${MIN_PASSWORD_LENGTH} visible characters: invisible ones (zero-width spaces, soft hyphens) do not count`;
+  }
   if (codes.length < 2) return null;
   if (codes.every((code) => code === codes[0])) return 'password must not be one character repeated';
   const firstStep = step(codes[0], codes[1]);

@@ -17,4 +17,4 @@ export { emailKey, foldCase } from './email-key';
 export { MAX_INT4 } from './int4';
 export { CANCELED_BY } from './canceled-by';
 export type { CanceledBy } from './canceled-by';
-export { assertSettablePassword, guessablePasswordReason } from './guessable-password';
+export { assertSettablePassword, guessablePasswordReason, MIN_PASSWORD_LENGTH } from './guessable-password';

@@ -3,7 +3,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, ValidateBy } from 'class-validator';
 import { INVISIBLE_IN_EMAIL, normalizeEmail } from '@app/auth';
-import { guessablePasswordReason } from '@app/core';
+import { guessablePasswordReason, MIN_PASSWORD_LENGTH } from '@app/core';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
 
@@ -57,9 +57,9 @@ export class AuthSignupDto {
   @NormalizedEmail()
   email: string;
 
-  /** 8 to 128 characters; not only white space, one character repeated ("aaaaaaaa"), or a run of consecutive characters ("12345678", "abcdefgh", "87654321"). @example "correct horse battery staple" */
+  /** 8 to 128 characters (8 visible ones, when it has invisible ones such as zero-width spaces); not only white space, one character repeated ("aaaaaaaa"), or a run of consecutive characters ("12345678", "abcdefgh", "87654321"). @example "correct horse battery staple" */
   @IsString()
-  @MinLength(8)
+  @MinLength(MIN_PASSWORD_LENGTH)
   @MaxLength(128)
   @NotGuessable()
   password: string;
@@ -107,9 +107,9 @@ export class AuthPasswordResetConfirmDto {
   @MailedToken()
   token: string;
 
-  /** The new password, by signup's rules: 8 to 128 characters; not only white space, one character repeated, or a run of consecutive characters. @example "correct horse battery staple" */
+  /** The new password, by signup's rules: 8 to 128 characters (8 visible ones, when it has invisible ones); not only white space, one character repeated, or a run of consecutive characters. @example "correct horse battery staple" */
   @IsString()
-  @MinLength(8)
+  @MinLength(MIN_PASSWORD_LENGTH)
   @MaxLength(128)
   @NotGuessable()
   password: string;
