@@ -146,9 +146,21 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       expectAdmissionRequired(await reserve(buyer, [performance.seatIds[0]], bad));
     }
 
+    // The slot ends admissionTtlSeconds (60) after the admission until a first hold; the token
+    // lasts the longest slot (60 + sessionTtlSeconds 600).
+    const admittedTicket = (await call('GET', `/queue/${ticket.ticketId}`, { session: buyer })).json();
+    expect(Date.parse(admittedTicket.admissionExpiresAt) - Date.parse(admittedTicket.slotEndsAt)).toBe(600_000);
+
+    const holdingFrom = Date.now();
     const held = await reserve(buyer, [performance.seatIds[0], performance.seatIds[1]], token);
+    const holdingUntil = Date.now();
     expect(held.statusCode).toBe(201);
     expect(held.json()).toMatchObject({ status: 'HELD', performanceId: performance.id });
+    // From the first hold, the session's sessionTtlSeconds: what a countdown shows now.
+    const session = (await call('GET', `/queue/${ticket.ticketId}`, { session: buyer })).json();
+    expect(Date.parse(session.slotEndsAt)).toBeGreaterThanOrEqual(holdingFrom + 600_000 - 1);
+    expect(Date.parse(session.slotEndsAt)).toBeLessThanOrEqual(holdingUntil + 600_000 + 1);
+    expect(session.admissionExpiresAt).toBe(admittedTicket.admissionExpiresAt);
     const buy = (session: TestSession, token?: string) =>
       call('POST', '/purchases', {
         body: { reservationId: held.json().id },

@@ -110,8 +110,12 @@ export class QueueTicketResponseDto {
   /** Once admitted: send it as the `Admission-Token` header of POST /reservations and POST /purchases. */
   @ApiProperty({ type: 'string', nullable: true })
   admissionToken: string | null;
+  /** When the admission token stops being accepted: admission + admissionTtlSeconds + sessionTtlSeconds, the longest a slot can last. */
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   admissionExpiresAt: string | null;
+  /** Once admitted: when the slot ends (EXPIRED then): admission + admissionTtlSeconds until the first hold, then that hold + sessionTtlSeconds. What a countdown shows. */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  slotEndsAt: string | null;
   /** For a pre-queue ticket, once shuffled: its arrival number and opening position. */
   @ApiPropertyOptional({ type: PreQueuePlaceDto, nullable: true })
   preQueue: PreQueuePlaceDto | null;
@@ -121,5 +125,9 @@ export class QueueTicketResponseDto {
 }
 
 export function mapQueueTicket(ticket: QueueTicket): QueueTicketResponseDto {
-  return { ...ticket, admissionExpiresAt: ticket.admissionExpiresAt?.toISOString() ?? null };
+  return {
+    ...ticket,
+    admissionExpiresAt: ticket.admissionExpiresAt?.toISOString() ?? null,
+    slotEndsAt: ticket.slotEndsAt?.toISOString() ?? null,
+  };
 }

@@ -227,6 +227,7 @@ export class WaitingRoomService {
       pollAfterSeconds: this.env.WAITING_ROOM_POLL_AFTER_SECONDS,
       admissionToken: null,
       admissionExpiresAt: null,
+      slotEndsAt: null,
       preQueue: null,
       endReason: null,
     };
@@ -246,6 +247,7 @@ export class WaitingRoomService {
           status: 'ADMITTED',
           admissionToken: this.tokens.sign({ performanceId, userId, ticketId: raw.ticketId, expiresAt }),
           admissionExpiresAt: new Date(expiresAt),
+          slotEndsAt: new Date(raw.slotEndsAt),
           preQueue: openingOf(raw.opening),
         };
       }

@@ -63,8 +63,17 @@ export interface QueueTicket {
   pollAfterSeconds: number;
   /** Set once admitted: the `Admission-Token` for POST /reservations and POST /purchases. */
   admissionToken: string | null;
-  /** When the admission token stops being accepted. */
+  /**
+   * When the admission token stops being accepted: admission + admissionTtlSeconds +
+   * sessionTtlSeconds, the longest a slot can last (the slot itself may end sooner: `slotEndsAt`).
+   */
   admissionExpiresAt: Date | null;
+  /**
+   * Once admitted: when the slot ends unless the buyer moves on (EXPIRED then): admission +
+   * admissionTtlSeconds until the first hold, then that hold + sessionTtlSeconds; what a countdown
+   * shows. Null while waiting or once ended.
+   */
+  slotEndsAt: Date | null;
   /** For a pre-queue ticket after the shuffle: its arrival number (1 … preQueueSize) and opening position. */
   preQueue: { arrival: number; openingPosition: number } | null;
   /** Why the ticket ended, when it has. */
