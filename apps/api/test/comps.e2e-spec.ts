@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
-import { PaymentGateway } from '@app/ticketing';
+import { PaymentGateway, SeatStateStore } from '@app/ticketing';
 import { flushPurchases, hold } from './purchase-helpers';
 import { MailStack, startMailStack } from './support/mail';
 
@@ -375,6 +375,24 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     expect(afterStart.statusCode, afterStart.body).toBe(409);
     expect(afterStart.json().message).toBe(`performance ${started.id} has started: no comps can be issued for it`);
     expect(await statusesOf(started.id, [started.stalls[0]])).toEqual(['AVAILABLE']);
+  });
+
+  it('rebuilds a performance whose live state Redis lost, keeping its sold seats, then issues', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const first = await issue(show.id, { email: guest.email, seatIds: [show.stalls[0]], note: 'before the loss' });
+    expect(first.statusCode, first.body).toBe(201);
+    await flushPurchases(api.app);
+    await api.app.get(SeatStateStore).removePerformance(show.id);
+    const again = await issue(show.id, { email: guest.email, seatIds: [show.stalls[0]], note: 'after the loss' });
+    expect(again.statusCode, again.body).toBe(409);
+    const other = await issue(show.id, { email: guest.email, seatIds: [show.stalls[1]], note: 'after the loss' });
+    expect(other.statusCode, other.body).toBe(201);
+    expect(await statusesOf(show.id, [show.stalls[0], show.stalls[1], show.stalls[2]])).toEqual([
+      'SOLD',
+      'SOLD',
+      'AVAILABLE',
+    ]);
   });
 
   it('races buyers for the same seat: exactly one request wins each round, and a losing comp changes nothing', async () => {
