@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
@@ -163,6 +164,18 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     expect(forOperators.json().items).toEqual([
       expect.objectContaining({ id: comp.id, comp: true, compNote: 'press: Daily Planet', userId: guest.id }),
     ]);
+
+    // The door list (the guest list at will-call): the comp's tickets at price 0, with the note.
+    const door = await call('GET', `/performances/${show.id}/attendees`, { session: admin });
+    expect(door.statusCode, door.body).toBe(200);
+    const [header, ...lines]: string[][] = parse(door.rawPayload, { bom: true });
+    expect(
+      lines.map((line) => [
+        line[header.indexOf('price')],
+        line[header.indexOf('holder_email')],
+        line[header.indexOf('comp_note')],
+      ]),
+    ).toEqual(seats.map(() => ['0', guest.email, 'press: Daily Planet']));
 
     const mail = await mailOf(guest, 'purchase-completed', comp.id);
     expect(mail.subject).toBe('Your tickets for Gala Night');
