@@ -10,6 +10,7 @@ import { RedisModule } from '@app/redis';
 import {
   CancellationsModule,
   CatalogModule,
+  CompsModule,
   PurchasesModule,
   SalesModule,
   SeatBlocksModule,
@@ -59,6 +60,7 @@ export class ApiModule {
         SalesModule,
         CancellationsModule,
         SeatBlocksModule,
+        CompsModule,
         AuditModule,
       ],
       controllers: [

@@ -100,6 +100,7 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
       'buyer_name',
       'holder_email',
       'holder_name',
+      'comp_note',
     ]);
     const column = (name: string) => header.indexOf(name);
     expect(rows.map((row) => row[column('purchase_id')])).toEqual([formulaPurchase, adaPurchase, adaPurchase]);
@@ -225,6 +226,7 @@ describe('door list: GET /performances/:id/attendees (real PostgreSQL and Redis)
         buyerName: 'A buyer',
         holderEmail: 'buyer@example.test',
         holderName: 'A buyer',
+        compNote: null,
       }));
     let pages = 0;
     vi.spyOn(api.app.get(AttendeesRepository), 'page').mockImplementation(async (_id, after, limit) => {

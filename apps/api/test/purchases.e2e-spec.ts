@@ -93,6 +93,7 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       currency: 'KRW',
       status: 'PAID',
       createdAt: expect.any(String),
+      comp: false,
       eventTitle: 'Concert',
       venue: 'Hall',
       timeZone: 'UTC',

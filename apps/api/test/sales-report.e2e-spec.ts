@@ -68,6 +68,9 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     revenue: 0,
     purchases: 0,
     cancellations: 0,
+    comps: 0,
+    compPurchases: 0,
+    compCancellations: 0,
     ...f,
   });
 

@@ -226,6 +226,16 @@ export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sal
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
 export { AdminPurchases, REFUND_ACTION } from './purchases/admin-purchases';
+export {
+  COMP_ISSUE_ACTION,
+  CompPerformanceStartedError,
+  CompService,
+  MAX_COMP_NOTE_LENGTH,
+  MAX_SEATS_PER_COMP,
+  RecipientNotFoundError,
+} from './comps/comps';
+export type { CompRequest, RecipientMissing } from './comps/comps';
+export { CompsModule } from './comps/comps.module';
 export type { Operator } from './purchases/admin-purchases';
 export { SeatBlocksModule } from './blocks/seat-blocks.module';
 export { SeatBlockStore } from './blocks/seat-block.store';

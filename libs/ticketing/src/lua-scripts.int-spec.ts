@@ -10,7 +10,7 @@ import { freeSeatsAfter } from './catalog/free-seats-scripts';
 import { sectionAvailability } from './catalog/section-scripts';
 import { drawHall, hallRegistration, seatingDisagreements } from '../test/halls';
 import { holdBestAvailable } from './holds/best-available-scripts';
-import { endCanceledHolds, expireHolds, holdSeats, indexHold, releaseHold } from './holds/hold-scripts';
+import { endCanceledHolds, expireHolds, holdCompSeats, holdSeats, indexHold, releaseHold } from './holds/hold-scripts';
 import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
   ackFlushed,
@@ -146,6 +146,75 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       claim: 'NONE',
       sales: { reason: 'CANCELED' },
     });
+  });
+
+  it("a comp's hold: free whatever the price, the note kept, sold through a paused sale; a canceled performance refuses it", async () => {
+    const keys = performanceKeys(17);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'EUR');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
+    );
+    const comp = { userId: 'guest', performanceId: 17, lifetimeMs: 60_000, retentionMs: 60_000, note: 'press' };
+    // A buyer's short hold of seat 1, expired by the time the comp asks for it: the comp ends it
+    // (its record passed on the second run, END_HOLDS) and takes the seat.
+    const short = await holdSeats(redis, keys, {
+      userId: 'buyer',
+      performanceId: 17,
+      lifetimeMs: 20,
+      userLimit: 4,
+      retentionMs: 60_000,
+      holdId: 'b1',
+      seatIds: [1],
+    });
+    if (short.outcome !== 'OK') throw new Error(`hold b1: ${short.outcome}`);
+    // Then not on sale: opening in an hour, and paused.
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() + 3_600_000, 'status', 'PAUSED');
+    await waitUntil(
+      async () => {
+        const [seconds, micros] = (await redis.time()).map(Number);
+        return seconds * 1000 + micros / 1000 > short.expiresAt;
+      },
+      'the buyer hold expired (Redis time)',
+      5_000,
+      10,
+    );
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [2, 4] })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [4],
+    });
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k1', seatIds: [1, 2] })).toMatchObject({
+      outcome: 'OK',
+      amount: 0,
+      currency: 'EUR',
+      seatPrices: [0, 0],
+    });
+    ran.add('boxofficeHoldCompSeats');
+    expect(await redis.hmget(keys.hold('b1'), 'status')).toEqual(['EXPIRED']);
+    expect(await redis.hmget(keys.hold('k1'), 'status', 'amount', 'prices', 'comp')).toEqual([
+      'HELD',
+      '0',
+      '0,0',
+      'press',
+    ]);
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'A']);
+
+    // The claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    const attempt = { userId: 'guest', purchaseId: 'kp1', leaseMs: 60_000 };
+    expect(await claimHold(redis, keys, 'k1', attempt)).toMatchObject({ claim: 'CLAIMED', sales: null });
+    const sale = { holdId: 'k1', userId: 'guest', purchaseId: 'kp1', chargeId: '', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await redis.hget(keys.purchase('kp1'), 'comp')).toBe('press');
+    const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
+    expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);
+
+    await redis.hset(keys.meta, 'status', 'CANCELED');
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k2', seatIds: [3] })).toEqual({
+      outcome: 'SALES_CLOSED',
+      reason: 'CANCELED',
+    });
+    expect(await redis.hget(keys.seats, '3')).toBe('A');
   });
 
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {

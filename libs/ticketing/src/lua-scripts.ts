@@ -4,7 +4,14 @@ import { BLOCK_SEATS, RELEASE_SEAT_BLOCKS } from './blocks/seat-block-scripts';
 import { FREE_SEATS_AFTER } from './catalog/free-seats-scripts';
 import { SECTION_AVAILABILITY } from './catalog/section-scripts';
 import { HOLD_BEST_AVAILABLE } from './holds/best-available-scripts';
-import { END_CANCELED_HOLDS, EXPIRE_HOLDS, HOLD_SEATS, INDEX_HOLD, RELEASE_HOLD } from './holds/hold-scripts';
+import {
+  END_CANCELED_HOLDS,
+  EXPIRE_HOLDS,
+  HOLD_COMP_SEATS,
+  HOLD_SEATS,
+  INDEX_HOLD,
+  RELEASE_HOLD,
+} from './holds/hold-scripts';
 import {
   ACK_FLUSHED,
   CANCEL_PURCHASE,
@@ -44,6 +51,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   CLOSE_SALES,
   RAISE_TICKETS_BOUGHT,
   HOLD_SEATS,
+  HOLD_COMP_SEATS,
   RELEASE_HOLD,
   EXPIRE_HOLDS,
   END_CANCELED_HOLDS,

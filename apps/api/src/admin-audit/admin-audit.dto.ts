@@ -10,11 +10,11 @@ import { MaxLength } from '../common/text-length';
 /** The query of `GET /admin/audit-log`: a page, optionally of one performance, purchase and/or action. */
 export class AdminAuditQueryDto extends PageQueryDto {
   @OptionalIdQuery(
-    "Only actions about this performance (decimal digits): its creation, changes, cancellation and deletion, its seats' blocks and releases, its sections' prices, its waiting room's settings and removal, its door list's downloads, refunds of its purchases, and the deletion of its event.",
+    "Only actions about this performance (decimal digits): its creation, changes, cancellation and deletion, its seats' blocks and releases, its sections' prices, its waiting room's settings and removal, its door list's downloads, comps issued and refunds of its purchases, and the deletion of its event.",
   )
   performanceId?: number;
 
-  @ApiPropertyOptional({ description: 'Only actions on this purchase (its refund).', format: 'uuid' })
+  @ApiPropertyOptional({ description: 'Only actions on this purchase (its comp issue, its refund).', format: 'uuid' })
   @IsOptional()
   @IsUUID()
   // Stored in lower case, as every id the API writes.
@@ -50,7 +50,7 @@ export class AdminAuditEntryDto {
   @ApiProperty({ enum: auditedActions() })
   action: string;
   /**
-   * What was acted on: a purchase id (`purchase.refund`), `event:<id>`, `performance:<id>`,
+   * What was acted on: a purchase id (`purchase.refund`, `comp.issue`), `event:<id>`, `performance:<id>`,
    * `performance:<id>:section:<name>` (`section.price`) or `performance:<id>:waiting-room`.
    * @example "performance:12"
    */

@@ -2,10 +2,18 @@ import { applyDecorators, Body, Controller, Get, HttpCode, Post, Query, Res } fr
 import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
-import { PerformanceCancellations, SeatBlocks } from '@app/ticketing';
+import {
+  BookingDescriber,
+  CompService,
+  MAX_SEATS_PER_COMP,
+  PerformanceCancellations,
+  SeatBlocks,
+} from '@app/ticketing';
+import { AdminPurchaseResponseDto, mapAdminPurchase } from '../admin-purchases/admin-purchase.dto';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IdParam } from '../common/parse-id.pipe';
+import { CompCreateDto } from './comp.dto';
 import {
   mapCancellation,
   PerformanceCancellationResponseDto,
@@ -49,7 +57,57 @@ export class AdminPerformancesController {
   constructor(
     private readonly cancellations: PerformanceCancellations,
     private readonly seatBlocks: SeatBlocks,
+    private readonly comps: CompService,
+    private readonly describer: BookingDescriber,
   ) {}
+
+  /**
+   * Issues comps (complimentary tickets: press, artists' guests, sponsors): the named seats become
+   * a purchase of the recipient (the account whose **confirmed** address is `email`, as for a
+   * ticket transfer), amount 0 whatever the seats cost, never charged, all seats or none. The
+   * recipient gets the usual confirmation e-mail with the tickets, sees it in `GET /purchases`
+   * (`comp: true`) and may cancel it as any free purchase; an operator's refund of it refunds
+   * nothing. `note` (who and why) is for operators: kept with the purchase (`compNote`), in the
+   * audit log (`comp.issue`) and the sales report counts comps apart (`comps`, no revenue).
+   * Allowed before the on-sale, while sales are paused or closed, after they ended; not for a
+   * canceled performance or one that has started. No per-buyer limit applies (1 to
+   * ${MAX_SEATS_PER_COMP} seats a comp). A retry finds the seats sold (409): never issued twice. Admin only.
+   */
+  @Post(':id/comps')
+  @ApiResponse({
+    status: 201,
+    type: AdminPurchaseResponseDto,
+    description: "the comp: the recipient's purchase, `amount` 0, `comp: true`, `compNote`",
+  })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: `not an e-mail address; seatIds empty, over ${MAX_SEATS_PER_COMP}, repeated or not ids; a note empty, over 200 characters or with control or invisible characters; an unknown field`,
+  })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description:
+      'no such performance; seats not of it (`details.seatIds`); `RecipientNotFound` (`details.code`): no account has the address, or it has not confirmed it (`details.reason` `NO_ACCOUNT` or `NOT_CONFIRMED`); nothing held',
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'a seat is held, sold or blocked (`details.seatIds` names them; nothing held); `PerformanceCanceled`; `PerformanceStarted`; `SalesClosed` while the performance is being deleted',
+  })
+  @ApiResponse({ status: 503, type: ErrorBodyDto, description: 'Redis unavailable or the sale not replicated in time' })
+  async issueComp(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: CompCreateDto,
+  ): Promise<AdminPurchaseResponseDto> {
+    const comp = this.comps.issue(
+      { id: operator.id, email: operator.email },
+      { performanceId: id, email: body.email, seatIds: body.seatIds, note: body.note },
+    );
+    return mapAdminPurchase(await this.describer.describe(comp));
+  }
 
   /**
    * Cancels a performance (the show is called off) and starts refunding every paid purchase of it.

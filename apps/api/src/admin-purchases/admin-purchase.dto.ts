@@ -27,8 +27,14 @@ export class AdminPurchaseQueryDto extends PageQueryDto {
 
 /** A purchase as operators see it: the buyer's view plus whose it is. */
 export class AdminPurchaseResponseDto extends PurchaseResponseDto {
-  /** The buyer's user id. */
+  /** The buyer's user id (a comp's recipient). */
   userId: string;
+  /**
+   * A comp's note (who and why the box office gave it, as the operator wrote it); null for a
+   * purchase the buyer made. @example "press: Daily Planet"
+   */
+  @ApiProperty({ type: 'string', nullable: true })
+  compNote: string | null;
 }
 
 export class AdminPurchasePageDto {
@@ -37,7 +43,7 @@ export class AdminPurchasePageDto {
 }
 
 export function mapAdminPurchase(purchase: Described<Purchase>): AdminPurchaseResponseDto {
-  return { ...mapPurchase(purchase), userId: purchase.userId };
+  return { ...mapPurchase(purchase), userId: purchase.userId, compNote: purchase.compNote ?? null };
 }
 
 /**

@@ -82,6 +82,8 @@ describe('booking answers', () => {
         currency: 'KRW',
         status: purchase.status,
         createdAt: '2026-12-01T16:00:00.123Z',
+        // Added with comps (complimentary tickets): false for a purchase the buyer made.
+        comp: false,
         ...(canceledAt ? { canceledAt: canceledAt.toISOString() } : {}),
       }),
     );

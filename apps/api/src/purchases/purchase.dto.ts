@@ -48,6 +48,11 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   /** Set once canceled. */
   @ApiProperty({ format: 'date-time' })
   canceledAt?: string;
+  /**
+   * True for a comp: complimentary tickets the box office issued to this account (amount 0, never
+   * charged, nothing to refund); false for a purchase the buyer made.
+   */
+  comp: boolean;
 }
 
 export class PurchasePageDto {
@@ -77,6 +82,7 @@ export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto 
     currency: purchase.currency,
     status: purchase.status,
     createdAt: purchase.createdAt.toISOString(),
+    comp: purchase.compNote !== undefined,
   };
   if (purchase.canceledAt) answer.canceledAt = purchase.canceledAt.toISOString();
   return answer;

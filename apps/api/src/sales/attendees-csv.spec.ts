@@ -25,6 +25,7 @@ function record(overrides: Partial<AttendeeRecord> = {}): AttendeeRecord {
     buyerName: 'Ada',
     holderEmail: 'ada@example.test',
     holderName: 'Ada',
+    compNote: null,
     ...overrides,
   };
 }
@@ -45,6 +46,12 @@ describe('attendeesCsv', () => {
           record({
             position: 2,
             ticketId: '8',
+            price: 0,
+            compNote: '=press: Daily Planet',
+          }),
+          record({
+            position: 3,
+            ticketId: '9',
             price: null,
             buyerEmail: null,
             buyerName: null,
@@ -70,8 +77,26 @@ describe('attendeesCsv', () => {
         'Ada',
         'ada@example.test',
         'Ada',
+        '',
       ],
-      ['8', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', '', '', ''],
+      // A comp: its note in the last column, neutralized as any text a spreadsheet would run.
+      [
+        '8',
+        record().purchaseId,
+        'Stalls',
+        'A',
+        '1',
+        '0',
+        'EUR',
+        '2030-01-02T03:04:05.678Z',
+        '',
+        'ada@example.test',
+        'Ada',
+        'ada@example.test',
+        'Ada',
+        "'=press: Daily Planet",
+      ],
+      ['9', record().purchaseId, 'Stalls', 'A', '1', '', 'EUR', '2030-01-02T03:04:05.678Z', '', '', '', '', '', ''],
     ]);
   });
 

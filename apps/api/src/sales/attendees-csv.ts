@@ -18,6 +18,7 @@ export const ATTENDEE_CSV_COLUMNS = [
   'buyer_name',
   'holder_email',
   'holder_name',
+  'comp_note',
 ] as const;
 
 function line(record: AttendeeRecord): (string | number | null)[] {
@@ -35,6 +36,7 @@ function line(record: AttendeeRecord): (string | number | null)[] {
     record.buyerName,
     record.holderEmail,
     record.holderName,
+    record.compNote,
   ];
 }
 

@@ -35,10 +35,24 @@ export class SalesFiguresDto {
       "the sections' sum to the totals')",
   })
   revenue: number;
-  @ApiProperty({ type: 'integer', example: 41, description: 'purchases ever made, canceled ones included' })
+  @ApiProperty({
+    type: 'integer',
+    example: 41,
+    description: 'purchases ever made, canceled ones included; comps apart (compPurchases)',
+  })
   purchases: number;
-  @ApiProperty({ type: 'integer', example: 2, description: 'purchases canceled or refunded' })
+  @ApiProperty({ type: 'integer', example: 2, description: 'purchases canceled or refunded; comps apart' })
   cancellations: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 4,
+    description: 'of sold: seats given as comps (complimentary tickets an operator issued) not canceled; no revenue',
+  })
+  comps: number;
+  @ApiProperty({ type: 'integer', example: 3, description: 'comps ever issued, canceled ones included' })
+  compPurchases: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'comps canceled (by their recipient or an operator)' })
+  compCancellations: number;
 }
 
 export class SectionSalesDto extends SalesFiguresDto {
@@ -72,7 +86,21 @@ export class EventSalesDto {
 
 function mapFigures(figures: SalesFigures): SalesFiguresDto {
   const { seatsTotal, available, held, sold, kept, blocked, revenue, purchases, cancellations } = figures;
-  return { seatsTotal, available, held, sold, kept, blocked, revenue, purchases, cancellations };
+  const { comps, compPurchases, compCancellations } = figures;
+  return {
+    seatsTotal,
+    available,
+    held,
+    sold,
+    kept,
+    blocked,
+    revenue,
+    purchases,
+    cancellations,
+    comps,
+    compPurchases,
+    compCancellations,
+  };
 }
 
 export function mapPerformanceSales(report: PerformanceSalesReport): PerformanceSalesDto {

@@ -56,6 +56,14 @@ export class PurchaseEntity {
   @Column({ name: 'canceled_at', type: 'timestamptz', nullable: true })
   canceledAt: Date | null;
 
+  /**
+   * A comp's note: the purchase is complimentary tickets an operator issued (POST
+   * /admin/performances/:id/comps), amount 0, and this says who and why ("press: Daily Planet").
+   * NULL for a sale (migration 1799610000000-PurchaseCompNote).
+   */
+  @Column({ name: 'comp_note', type: 'text', nullable: true })
+  compNote: string | null;
+
   @Column({ name: 'persisted_at', type: 'timestamptz', default: () => 'now()' })
   persistedAt: Date;
 }

@@ -29,6 +29,8 @@ export interface AttendeeRecord {
    */
   holderEmail: string | null;
   holderName: string | null;
+  /** A comp's note (complimentary tickets an operator gave: who and why); null for a ticket sold. */
+  compNote: string | null;
 }
 
 /** The performance's door list, read from PostgreSQL a page at a time. */
@@ -51,7 +53,8 @@ export class AttendeesRepository {
         `SELECT s.position, t.id::text AS "ticketId", t.purchase_id AS "purchaseId", s.section, s.row_label AS "rowLabel",
                 s."number", t.price, p.currency, p.created_at AS "purchasedAt", t.checked_in_at AS "checkedInAt",
                 u.email AS "buyerEmail", u.name AS "buyerName",
-                COALESCE(h.email, u.email) AS "holderEmail", COALESCE(h.name, u.name) AS "holderName"
+                COALESCE(h.email, u.email) AS "holderEmail", COALESCE(h.name, u.name) AS "holderName",
+                p.comp_note AS "compNote"
          FROM seats s
          JOIN tickets t ON t.seat_id = s.id AND t.status = 'ACTIVE'
          JOIN purchases p ON p.id = t.purchase_id

@@ -28,6 +28,11 @@ export interface PurchaseRecord {
   status: PurchaseStatus;
   createdAt: Date;
   canceledAt: Date | null;
+  /**
+   * A comp's note (complimentary tickets an operator issued: who and why, `purchases.comp_note`);
+   * absent (or null) for a sale.
+   */
+  compNote?: string | null;
 }
 
 export interface PurchaseCancellation {
@@ -55,7 +60,7 @@ export interface PurchaseFlushBatch {
 
 const SELECT_PURCHASE = `
   SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
-         p.created_at, p.canceled_at,
+         p.created_at, p.canceled_at, p.comp_note,
          COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t WHERE t.purchase_id = p.id), '{}') AS seat_ids,
          (SELECT CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END
             FROM tickets t WHERE t.purchase_id = p.id) AS seat_prices
@@ -73,6 +78,7 @@ interface PurchaseQueryRow {
   status: PurchaseStatus;
   created_at: Date;
   canceled_at: Date | null;
+  comp_note: string | null;
   seat_ids: number[];
   /** Null when a ticket has no price (or there are no tickets). */
   seat_prices: number[] | null;
@@ -320,13 +326,15 @@ const INSERT_PURCHASES = `
     SELECT * FROM ROWS FROM (
       json_to_recordset($1::json) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
                                       currency char(3), "chargeId" varchar, status purchase_status,
-                                      "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[])
+                                      "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[],
+                                      "compNote" text)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
-                           "createdAt", "canceledAt", "seatIds", "seatPrices", position)
+                           "createdAt", "canceledAt", "seatIds", "seatPrices", "compNote", position)
   ), inserted AS (
-    INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at)
+    INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at,
+                           comp_note)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
-           "canceledAt"
+           "canceledAt", "compNote"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id
@@ -485,5 +493,6 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     status: row.status,
     createdAt: row.created_at,
     canceledAt: row.canceled_at,
+    ...(row.comp_note !== null ? { compNote: row.comp_note } : {}),
   };
 }

@@ -25,6 +25,8 @@ export interface SalesPurchase {
    * `currency`; null when any of its tickets has none (sold before tickets recorded prices).
    */
   seatPrices: number[] | null;
+  /** A comp (`purchases.comp_note` set): complimentary tickets, counted apart from sales. */
+  comp: boolean;
 }
 
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
@@ -55,7 +57,7 @@ export class SalesRepository {
         [performanceId],
       );
       const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
-        `SELECT p.id, p.status, p.amount::text AS amount, p.currency,
+        `SELECT p.id, p.status, p.amount::text AS amount, p.currency, p.comp_note IS NOT NULL AS comp,
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
                 CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices"
            FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id

@@ -12,6 +12,7 @@ import {
   PERFORMANCE_UPDATE_ACTION,
 } from '../catalog/performance.service';
 import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
+import { COMP_ISSUE_ACTION } from '../comps/comps';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
 import { WAITING_ROOM_DELETE_ACTION, WAITING_ROOM_UPDATE_ACTION } from '../waiting-room/waiting-room.service';
@@ -32,6 +33,7 @@ export function auditedActions(): string[] {
     SEAT_BLOCK_ACTION,
     SEAT_RELEASE_ACTION,
     ATTENDEES_EXPORT_ACTION,
+    COMP_ISSUE_ACTION,
     REFUND_ACTION,
     PERFORMANCE_CANCEL_ACTION,
     PERFORMANCE_DELETE_ACTION,
@@ -57,7 +59,7 @@ function filterDigest(filter: AdminAuditFilter): string {
 /**
  * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
  * event or performance, set or removed a waiting room, changed a price, blocked or released
- * seats, downloaded a door list, refunded a purchase, canceled a performance; and the seat
+ * seats, downloaded a door list, issued a comp, refunded a purchase, canceled a performance; and the seat
  * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
  * actions themselves, each in its own transaction or before its first byte.
  */

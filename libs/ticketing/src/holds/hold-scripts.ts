@@ -9,6 +9,10 @@ export const HOLD_SEATS: LuaScript = {
   name: 'boxofficeHoldSeats',
   file: join(__dirname, 'hold-seats.lua'),
 };
+export const HOLD_COMP_SEATS: LuaScript = {
+  name: 'boxofficeHoldCompSeats',
+  file: join(__dirname, 'hold-comp-seats.lua'),
+};
 export const RELEASE_HOLD: LuaScript = {
   name: 'boxofficeReleaseHold',
   file: join(__dirname, 'release-hold.lua'),
@@ -215,6 +219,65 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+/** A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the operator's note. */
+export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit'> {
+  seatIds: number[];
+  /** The operator's note (who and why), non-empty; kept on the hold and carried into the purchase. */
+  note: string;
+}
+
+/** What hold-comp-seats.lua answers: a free hold, or why none was made. */
+export type HoldCompSeatsResult =
+  | Extract<HoldSeatsResult, { outcome: 'OK' | 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
+  | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED'> };
+
+/**
+ * Holds all of a comp's seats or none (`hold-comp-seats.lua`: no sales window, no per-user limits,
+ * every seat priced 0, the note on the hold), ending the expired holds the script names first, as
+ * {@link holdSeats} does (at most HOLD_SEATS_ROUNDS runs). Throws when expired holds keep appearing.
+ */
+export function holdCompSeats(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: HoldCompSeatsRequest,
+): Promise<HoldCompSeatsResult> {
+  return holdCompSeatsRound(redis, keys, request, new Set<string>(), 1);
+}
+
+async function holdCompSeatsRound(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: HoldCompSeatsRequest,
+  holdsToEnd: Set<string>,
+  round: number,
+): Promise<HoldCompSeatsResult> {
+  const ending = [...holdsToEnd];
+  const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
+    redis,
+    HOLD_COMP_SEATS.name,
+    holdScriptKeys(keys, request, ending),
+    [
+      request.lifetimeMs,
+      request.retentionMs,
+      request.userIndex ? request.userIndex.until : '',
+      request.note,
+      ...ending,
+      ...request.seatIds,
+    ],
+  );
+  if (outcome === 'END_HOLDS') {
+    if (round === HOLD_SEATS_ROUNDS) {
+      throw new Error(`hold-comp-seats.lua still found expired holds to end after ${HOLD_SEATS_ROUNDS} rounds`);
+    }
+    for (const holdId of rest) holdsToEnd.add(String(holdId));
+    return holdCompSeatsRound(redis, keys, request, holdsToEnd, round + 1);
+  }
+  if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED'].includes(outcome)) {
+    throw new Error(`hold-comp-seats.lua answered ${JSON.stringify(outcome)}`);
+  }
+  return holdSeatsResult(outcome, rest) as HoldCompSeatsResult;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   NoSeatsFitError,
 } from '../errors';
 import { HoldBestAvailableRequest, HoldBestAvailableResult, SeatScope } from './best-available-scripts';
-import { HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
+import { HoldCompSeatsRequest, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
 import { fitsId, newIdOf } from '../ids';
 import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
@@ -120,6 +120,61 @@ export class HoldService {
     }
     return {
       id: holdId,
+      performanceId,
+      userId,
+      seatIds,
+      amount: result.amount,
+      seatPrices: result.seatPrices,
+      currency: result.currency,
+      status: 'HELD',
+      expiresAt: new Date(result.expiresAt),
+    };
+  }
+
+  /**
+   * Holds `seatIds` for a comp (complimentary tickets an operator issues) to `userId`, the
+   * recipient, all or none, in one Redis round trip (hold-comp-seats.lua): the sales window, the
+   * per-user limits and noOrphanSeats do not apply, every seat is priced 0 (amount 0), and the hold
+   * keeps `note`, which its purchase carries. Only the caller (CompService) checks that the
+   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). Throws
+   * InvalidInputError, NotFoundError (performance, not registered in Redis: rebuild it and ask
+   * again; seats, with `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete
+   * runs), SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
+   */
+  async holdComp(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    note: string,
+    maxSeats: number,
+  ): Promise<Hold> {
+    assertUserId(userId);
+    assertPerformanceId(performanceId);
+    assertSeatIds(seatIds, maxSeats);
+    if (typeof note !== 'string' || note.length === 0) throw new InvalidInputError('note must not be empty');
+    if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
+    const request: HoldCompSeatsRequest = {
+      holdId: newIdOf(performanceId),
+      userId,
+      performanceId,
+      seatIds,
+      note,
+      lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
+      retentionMs: HOLD_RETENTION_MS,
+    };
+    const result = await this.store.holdComp(request);
+    switch (result.outcome) {
+      case 'NO_PERFORMANCE':
+        throw new NotFoundError('performance', { performanceId });
+      case 'UNKNOWN_SEATS':
+        throw new NotFoundError('seat', { performanceId, seatIds: result.seatIds });
+      case 'SALES_CLOSED':
+        throw new SalesClosedError(result.reason);
+      case 'UNAVAILABLE':
+        throw new SeatsUnavailableError(result.seatIds);
+    }
+    return {
+      id: request.holdId,
       performanceId,
       userId,
       seatIds,

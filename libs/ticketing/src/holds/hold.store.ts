@@ -7,6 +7,9 @@ import { isUuid } from '../input';
 import { holdPointerKey, performanceKeys, userHoldPerformancesKey } from '../redis-keys';
 import { holdBestAvailable, HoldBestAvailableRequest, HoldBestAvailableResult } from './best-available-scripts';
 import {
+  holdCompSeats,
+  HoldCompSeatsRequest,
+  HoldCompSeatsResult,
   HoldScriptHead,
   holdSeats,
   HoldSeatsRequest,
@@ -66,10 +69,24 @@ export class HoldStore {
   }
 
   /**
+   * Holds a comp's seats for its recipient, all or none (`hold-comp-seats.lua`: no sales window or
+   * per-user limits, every seat priced 0, the operator's note on the hold), the user's index
+   * written exactly as {@link hold} writes it.
+   */
+  holdComp(request: HoldCompSeatsRequest): Promise<HoldCompSeatsResult> {
+    return this.withUserIndex(request, (scripted) =>
+      holdCompSeats(this.redis, performanceKeys(request.performanceId), scripted),
+    );
+  }
+
+  /**
    * Runs a hold script (`run`) with the user's index entry of `request` ({@link indexEntry}):
    * passed to the script on a single Redis, written by `index-hold.lua` first on a Cluster.
    */
-  private withUserIndex<R extends HoldScriptHead, T>(request: R, run: (scripted: R) => Promise<T>): Promise<T> {
+  private withUserIndex<R extends Pick<HoldScriptHead, 'userId' | 'performanceId' | 'lifetimeMs' | 'userIndex'>, T>(
+    request: R,
+    run: (scripted: R) => Promise<T>,
+  ): Promise<T> {
     const index = indexEntry(request);
     if (!isCluster(this.redis)) return run({ ...request, userIndex: index });
     const indexed = indexHold(this.redis, index.key, index.until, request.performanceId);

@@ -20,6 +20,8 @@
     the caller passes it (k.userIndex), the user's index of performances with holds. The
     record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
     pays per seat whatever the section's price later (purchase.lua copies it into the sale).
+    A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, and
+    its record keeps the note (`comp`), which purchase.lua carries into the sale.
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
        seating as in the seating include; userIndex optional: on a single Redis, where it may
        share the script, index-hold.lua's work is done here)
@@ -28,7 +30,8 @@
        then at the latest, as nothing can buy it after), arrangement (optional: stored in the record when given), places and rows (optional: the
        seats' {layout position, row index} and the rows' records, as seatingMarkPlaces takes them,
        when the caller read them: their layout entries are then not read again), indexUntil
-       (with k.userIndex: the entry's score and the key's expiry, epoch ms) }
+       (with k.userIndex: the entry's score and the key's expiry, epoch ms), comp (optional: a
+       comp's note, hold-comp-seats.lua) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
@@ -63,7 +66,13 @@ end
 
 local function takeHold(k, hold)
   local seatIds = hold.seatIds
-  local prices = redis.call('HMGET', k.prices, unpack(seatIds))
+  local prices
+  if hold.comp then
+    prices = {}
+    for i = 1, #seatIds do prices[i] = 0 end
+  else
+    prices = redis.call('HMGET', k.prices, unpack(seatIds))
+  end
   local amount = 0
   local heldFields = {}
   for i = 1, #seatIds do
@@ -106,6 +115,10 @@ local function takeHold(k, hold)
   if hold.arrangement then
     record[#record + 1] = 'arrangement'
     record[#record + 1] = hold.arrangement
+  end
+  if hold.comp then
+    record[#record + 1] = 'comp'
+    record[#record + 1] = hold.comp
   end
   redis.call('HSET', k.hold, unpack(record))
   redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)

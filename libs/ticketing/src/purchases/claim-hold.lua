@@ -24,7 +24,8 @@
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
   salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
   for the caller's HELD hold (or one its performance's cancellation RELEASED: endReason
-  PERFORMANCE_CANCELED), nil when its performance sells now, else PAUSED, CLOSED or CANCELED
+  PERFORMANCE_CANCELED), nil when its performance sells now (for a comp's hold, one with a `comp`
+  note: unless it is CANCELED or deleted, whatever its sales window), else PAUSED, CLOSED or CANCELED
   (status, or CLOSED when deleted), ENDED (at or past salesCloseAt) or NOT_OPEN (before salesOpenAt, then given in
   epoch ms, as purchase.lua's refusals); claim one of
     'CLAIMED'  the hold is this attempt's now; it was unclaimed, or another attempt's claim had lapsed
@@ -40,7 +41,7 @@ local userId, purchaseId, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
-  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason')
+  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp')
 local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
 -- A hold its performance's cancellation ended (end-canceled-holds.lua) is refused as a live one
 -- of the canceled performance is: SalesClosed CANCELED.
@@ -50,6 +51,10 @@ if hold[1] == userId and (hold[2] == 'HELD' or endedByCancel) then
   local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
   if not meta[1] or meta[2] then
     salesRefusal = 'CLOSED'
+  elseif hold[10] then
+    -- A comp's hold (hold-comp-seats.lua) is sold whatever the sales window: only a canceled
+    -- performance (or one being deleted, above) refuses it.
+    if meta[3] == 'CANCELED' then salesRefusal = 'CANCELED' end
   elseif meta[3] then
     salesRefusal = meta[3]
   elseif meta[4] and now >= tonumber(meta[4]) then

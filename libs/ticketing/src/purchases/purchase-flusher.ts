@@ -557,6 +557,8 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
     status: PurchaseStatus.Paid,
     createdAt: new Date(Number(entry.createdAt)),
     canceledAt: null,
+    // A comp's note (purchase.lua copies it from the comp's hold); absent for a sale.
+    ...(entry.comp ? { compNote: entry.comp } : {}),
   };
 }
 

@@ -4,7 +4,9 @@
   `retention`), the purchase is recorded and appended to the performance's purchase stream,
   which `batch` writes to PostgreSQL. Redis TIME is the only clock. The purchase keeps the seat
   prices the hold recorded (`prices`, in `seats` order), what the buyer paid per seat; a hold
-  made before holds recorded them gives a purchase without.
+  made before holds recorded them gives a purchase without. A comp's hold (hold-comp-seats.lua: a
+  `comp` note, every seat priced 0) is sold whatever the sales window (only a canceled or deleted
+  performance refuses it), and its note travels into the purchase and its stream entry (`comp`).
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
@@ -60,10 +62,10 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
-  'claimedBy', 'claimedUntil', 'prices', 'endReason')
+  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
-local prices = hold[11]
+local prices, comp = hold[11], hold[13]
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
@@ -78,11 +80,15 @@ if status == 'RELEASED' and hold[12] == 'PERFORMANCE_CANCELED' then return {'SAL
 if status ~= 'HELD' then return {status} end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
 if not meta[1] or meta[2] then return {'SALES_CLOSED', 'CLOSED'} end
-if meta[3] then return {'SALES_CLOSED', meta[3]} end
-
 local now = redisNow()
-if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
-if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
+if comp then
+  -- A comp's hold is sold whatever the sales window; only a canceled performance refuses it.
+  if meta[3] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
+else
+  if meta[3] then return {'SALES_CLOSED', meta[3]} end
+  if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
+  if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
+end
 -- Expired but not swept yet: the sweeper frees it; it can no longer be bought.
 if tonumber(hold[3]) <= now then return {'EXPIRED'} end
 if hold[9] and hold[9] ~= purchaseId and (tonumber(hold[10]) or 0) > now then return {'IN_PROGRESS'} end
@@ -116,6 +122,10 @@ local record = {
 if prices then
   record[#record + 1] = 'prices'
   record[#record + 1] = prices
+end
+if comp then
+  record[#record + 1] = 'comp'
+  record[#record + 1] = comp
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))

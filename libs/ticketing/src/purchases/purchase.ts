@@ -29,6 +29,11 @@ export interface Purchase {
    * was never charged, or one written before purchases noted their charge.
    */
   chargeId: string;
+  /**
+   * Present for a comp (complimentary tickets an operator issued, CompService): the operator's
+   * note, who and why. Operators see it; the buyer's view tells only that it is a comp.
+   */
+  compNote?: string;
 }
 
 /** Reads a purchase hash as `purchase.lua` and `cancel-purchase.lua` write it. */
@@ -45,6 +50,7 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     createdAt: new Date(Number(record.createdAt)),
     canceledAt: record.canceledAt ? new Date(Number(record.canceledAt)) : null,
     chargeId: record.chargeId ?? '',
+    ...(record.comp ? { compNote: record.comp } : {}),
   };
 }
 
@@ -63,6 +69,7 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     status: purchase.status,
     createdAt: String(purchase.createdAt.getTime()),
     ...(purchase.canceledAt ? { canceledAt: String(purchase.canceledAt.getTime()) } : {}),
+    ...(purchase.compNote ? { comp: purchase.compNote } : {}),
   };
 }
 
@@ -81,6 +88,7 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     createdAt: row.createdAt,
     canceledAt: row.canceledAt,
     chargeId: row.chargeId,
+    ...(row.compNote ? { compNote: row.compNote } : {}),
   };
 }
 

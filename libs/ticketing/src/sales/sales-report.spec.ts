@@ -26,7 +26,15 @@ describe('performanceReport', () => {
   it('counts a purchase seen in Redis and in PostgreSQL (flushed between the reads) once', () => {
     const report = performanceReport(
       rows([
-        { id: 'p1', status: PurchaseStatus.Paid, amount: 140, currency: 'EUR', seatIds: [1, 3], seatPrices: [100, 40] },
+        {
+          id: 'p1',
+          status: PurchaseStatus.Paid,
+          comp: false,
+          amount: 140,
+          currency: 'EUR',
+          seatIds: [1, 3],
+          seatPrices: [100, 40],
+        },
       ]),
       live([{ type: 'purchase', record }]),
     );
@@ -52,6 +60,7 @@ describe('performanceReport', () => {
         {
           id: 'p1',
           status: PurchaseStatus.Canceled,
+          comp: false,
           amount: 140,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -62,7 +71,15 @@ describe('performanceReport', () => {
     );
     const canceledInRedis = performanceReport(
       rows([
-        { id: 'p1', status: PurchaseStatus.Paid, amount: 140, currency: 'EUR', seatIds: [1, 3], seatPrices: [100, 40] },
+        {
+          id: 'p1',
+          status: PurchaseStatus.Paid,
+          comp: false,
+          amount: 140,
+          currency: 'EUR',
+          seatIds: [1, 3],
+          seatPrices: [100, 40],
+        },
       ]),
       live([{ type: 'cancel', purchaseId: 'p1' }]),
     );
@@ -73,7 +90,7 @@ describe('performanceReport', () => {
 
   it('books each seat at what it was sold at, before and after the flush, whatever the prices now', () => {
     // Seat 3 (B, 40 now) was sold at 50 and seat 1 (A, 100 now) at 100: the section was repriced since.
-    const sold = { id: 'p1', status: PurchaseStatus.Paid, amount: 150, currency: 'EUR', seatIds: [1, 3] };
+    const sold = { id: 'p1', status: PurchaseStatus.Paid, comp: false, amount: 150, currency: 'EUR', seatIds: [1, 3] };
     const inRedis = performanceReport(
       rows([]),
       live([{ type: 'purchase', record: { ...record, seats: '3,1', amount: '150', prices: '50,100' } }]),
@@ -99,7 +116,15 @@ describe('performanceReport', () => {
     const inRedis = performanceReport(rows([]), live([{ type: 'purchase', record: { ...record, amount: '150' } }]));
     const inPostgres = performanceReport(
       rows([
-        { id: 'p1', status: PurchaseStatus.Paid, amount: 150, currency: 'EUR', seatIds: [1, 3], seatPrices: null },
+        {
+          id: 'p1',
+          status: PurchaseStatus.Paid,
+          comp: false,
+          amount: 150,
+          currency: 'EUR',
+          seatIds: [1, 3],
+          seatPrices: null,
+        },
       ]),
       live([]),
     );
@@ -133,6 +158,7 @@ describe('performanceReport', () => {
         {
           id: 'p1',
           status: PurchaseStatus.Canceled,
+          comp: false,
           amount: 140,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -173,6 +199,7 @@ describe('section names in any casing (sectionNameKey)', () => {
           {
             id: 'p1',
             status: PurchaseStatus.Paid,
+            comp: false,
             amount: 200,
             currency: 'EUR',
             seatIds: [1, 2],
@@ -188,6 +215,50 @@ describe('section names in any casing (sectionNameKey)', () => {
     ]);
   });
 
+  it('counts comps apart from paid sales: their seats sold and in `comps`, no revenue, in compPurchases, from either side', () => {
+    const report = performanceReport(
+      rows([
+        {
+          id: 'p1',
+          status: PurchaseStatus.Paid,
+          comp: false,
+          amount: 100,
+          currency: 'EUR',
+          seatIds: [1],
+          seatPrices: [100],
+        },
+        {
+          id: 'c1',
+          status: PurchaseStatus.Paid,
+          comp: true,
+          amount: 0,
+          currency: 'EUR',
+          seatIds: [2],
+          seatPrices: [0],
+        },
+      ]),
+      live([
+        // A comp not flushed yet: its stream entry carries the note; then canceled.
+        { type: 'purchase', record: { id: 'c2', seats: '3', amount: '0', prices: '0', status: 'PAID', comp: 'press' } },
+        { type: 'cancel', purchaseId: 'c2' },
+      ]),
+    );
+    expect(report.totals).toMatchObject({
+      sold: 2,
+      comps: 1,
+      revenue: 100,
+      purchases: 1,
+      cancellations: 0,
+      compPurchases: 2,
+      compCancellations: 1,
+      available: 1,
+    });
+    expect(report.sections.map((s) => [s.name, s.sold, s.comps, s.revenue, s.purchases, s.compPurchases])).toEqual([
+      ['A', 2, 1, 100, 1, 1],
+      ['B', 0, 0, 0, 0, 1],
+    ]);
+  });
+
   it("sums an event's sections by name in any casing, named as the first performance has it", () => {
     const figures = {
       seatsTotal: 10,
@@ -199,6 +270,9 @@ describe('section names in any casing (sectionNameKey)', () => {
       revenue: 200,
       purchases: 1,
       cancellations: 0,
+      comps: 0,
+      compPurchases: 0,
+      compCancellations: 0,
     };
     const summed = eventSections([
       [{ name: 'Floor', ...figures }],

@@ -27,10 +27,19 @@ export interface SalesFigures {
    * its seats were sold at (see {@link performanceReport}); the sections' sum to the totals'.
    */
   revenue: number;
-  /** Purchases ever made (those canceled since included). */
+  /** Purchases ever made (those canceled since included); comps are not purchases here (see `compPurchases`). */
   purchases: number;
-  /** Purchases canceled (by the buyer or refunded by an operator). */
+  /** Purchases canceled (by the buyer or refunded by an operator); comps apart. */
   cancellations: number;
+  /**
+   * Of `sold`, the seats given as comps (complimentary tickets an operator issued) not canceled:
+   * off sale, no revenue.
+   */
+  comps: number;
+  /** Comps ever issued (those canceled since included), apart from `purchases`. */
+  compPurchases: number;
+  /** Comps canceled (by their recipient or by an operator), apart from `cancellations`. */
+  compCancellations: number;
 }
 
 export interface SectionSales extends SalesFigures {
@@ -47,6 +56,8 @@ export interface SalesReport {
 
 interface MergedPurchase {
   canceled: boolean;
+  /** A comp (complimentary, amount 0): counted apart from paid sales. */
+  comp: boolean;
   amount: number;
   /** Ascending. */
   seatIds: number[];
@@ -65,6 +76,9 @@ export function emptyFigures(): SalesFigures {
     revenue: 0,
     purchases: 0,
     cancellations: 0,
+    comps: 0,
+    compPurchases: 0,
+    compCancellations: 0,
   };
 }
 
@@ -104,6 +118,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
   for (const purchase of rows.purchases) {
     merged.set(purchase.id, {
       canceled: purchase.status === 'CANCELED',
+      comp: purchase.comp,
       amount: purchase.amount,
       seatIds: purchase.seatIds,
       ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
@@ -121,6 +136,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
     } else {
       merged.set(entry.record.id, {
         canceled: entry.record.status === 'CANCELED',
+        // purchase.lua writes a comp's note (`comp`) into its stream entry.
+        comp: Boolean(entry.record.comp),
         amount: Number(entry.record.amount),
         // Ascending with their prices, as the flush writes them, so both sides split alike.
         ...seatsFromLists(entry.record.seats, entry.record.prices),
@@ -181,6 +198,7 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
         return;
       }
       section.sold += 1;
+      if (purchase.comp) section.comps += 1;
       paid.push({ seat, weight: recorded ? recorded[i] : seat.price });
     });
     // Split over the seats found (all of them, unless seats vanished), so the whole amount lands in sections.
@@ -190,8 +208,13 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
     );
     paid.forEach(({ seat }, i) => (sectionOf(seat).revenue += shares[i]));
     for (const section of touched) {
-      section.purchases += 1;
-      if (purchase.canceled) section.cancellations += 1;
+      if (purchase.comp) {
+        section.compPurchases += 1;
+        if (purchase.canceled) section.compCancellations += 1;
+      } else {
+        section.purchases += 1;
+        if (purchase.canceled) section.cancellations += 1;
+      }
     }
   }
 
@@ -210,8 +233,12 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
     addFigures(totals, section);
   }
   // A purchase over two sections counts once in the totals.
-  totals.purchases = purchases.length;
-  totals.cancellations = purchases.filter((purchase) => purchase.canceled).length;
+  const sales = purchases.filter((purchase) => !purchase.comp);
+  const comps = purchases.filter((purchase) => purchase.comp);
+  totals.purchases = sales.length;
+  totals.cancellations = sales.filter((purchase) => purchase.canceled).length;
+  totals.compPurchases = comps.length;
+  totals.compCancellations = comps.filter((purchase) => purchase.canceled).length;
   return { currency: rows.currency, totals, sections: [...sections.values()] };
 }
 

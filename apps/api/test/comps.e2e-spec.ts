@@ -1,0 +1,460 @@
+import { parse } from 'csv-parse/sync';
+import { Client } from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
+import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
+import { PaymentGateway, SeatStateStore } from '@app/ticketing';
+import { flushPurchases, hold } from './purchase-helpers';
+import { MailStack, startMailStack } from './support/mail';
+
+/** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900. */
+interface Show {
+  id: number;
+  stalls: number[];
+  balcony: number[];
+}
+
+/**
+ * Comps (complimentary tickets: press, artists' guests, sponsors), `POST
+ * /admin/performances/:id/comps`: an operator gives named seats to the account whose confirmed
+ * address is the one given, with a note. The comp is a free purchase on the sale's own path (a
+ * hold for the recipient, its purchase, the flush with tickets and the outbox, the mailer): amount
+ * 0 whatever the seats cost, never charged, told apart by its note wherever money is counted.
+ * Real PostgreSQL, Redis, RabbitMQ; the relay and mailer in process.
+ */
+describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
+  let { smtp, api, mailer, admin, call, close } = {} as MailStack;
+  let db: Client;
+  let charge: MockInstance<PaymentGateway['charge']>;
+  let refund: MockInstance<PaymentGateway['refund']>;
+
+  beforeAll(async () => {
+    ({ smtp, api, mailer, admin, call, close } = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+    const gateway = api.app.get(PaymentGateway);
+    charge = vi.spyOn(gateway, 'charge');
+    refund = vi.spyOn(gateway, 'refund');
+  });
+  beforeEach(() => {
+    charge.mockClear();
+    refund.mockClear();
+  });
+  afterAll(async () => {
+    charge?.mockRestore();
+    refund?.mockRestore();
+    await db?.end();
+    await mailer?.close();
+    await close?.();
+  });
+
+  async function createShow(options: { salesOpenAt?: string } = {}): Promise<Show> {
+    const event = await call('POST', '/events', {
+      body: { title: 'Gala Night', venue: 'Hall', currency: 'EUR' },
+      session: admin,
+    });
+    expect(event.statusCode, event.body).toBe(201);
+    const created = await call('POST', `/events/${event.json().id}/performances`, {
+      body: {
+        startsAt: '2030-03-01T19:00:00Z',
+        ...options,
+        sections: [
+          { name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 10 },
+          { name: 'Balcony', grade: 'B', price: 900, rows: 1, seatsPerRow: 10 },
+        ],
+      },
+      session: admin,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as number;
+    const seats = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items as {
+      id: number;
+      section: string;
+    }[];
+    const of = (section: string) => seats.filter((seat) => seat.section === section).map((seat) => seat.id);
+    return { id, stalls: of('Stalls'), balcony: of('Balcony') };
+  }
+
+  /** A buyer's account whose address is confirmed (as a comp's recipient must be). */
+  async function confirmedUser(): Promise<TestSession> {
+    const session = await createSession(api.app);
+    await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [session.id]);
+    return session;
+  }
+
+  const issue = (performanceId: number, body: object, session: TestSession = admin) =>
+    call('POST', `/admin/performances/${performanceId}/comps`, { body, session });
+
+  const statusesOf = async (performanceId: number, seatIds: number[]) => {
+    const items = (await call('GET', `/performances/${performanceId}/seats?limit=100`)).json().items as {
+      id: number;
+      status: string;
+    }[];
+    return seatIds.map((id) => items.find((seat) => seat.id === id)?.status);
+  };
+
+  const mailOf = (to: TestSession, what: string, purchaseId: string): Promise<ReceivedEmail> =>
+    waitForValue(
+      () =>
+        smtp.received.find(
+          (mail) => mail.to.includes(to.email) && mail.messageIdHeader.includes(`${what}.${purchaseId}`),
+        ),
+      `the ${what} e-mail of purchase ${purchaseId}`,
+      { timeoutMs: 30_000 },
+    );
+
+  const report = async (performanceId: number) => {
+    const answer = await call('GET', `/performances/${performanceId}/sales`, { session: admin });
+    expect(answer.statusCode, answer.body).toBe(200);
+    return answer.json() as { totals: Record<string, number>; sections: ({ name: string } & Record<string, number>)[] };
+  };
+
+  it('gives priced seats to the recipient at amount 0, uncharged; the recipient sees it (without the note), gets the ticket e-mail; the flush writes the note; the audit log has the issue', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const seats = [show.stalls[0], show.stalls[1], show.balcony[0]];
+    const issued = await issue(show.id, {
+      email: guest.email.toUpperCase(),
+      seatIds: seats,
+      note: 'press: Daily Planet',
+    });
+    expect(issued.statusCode, issued.body).toBe(201);
+    const comp = issued.json();
+    expect(comp).toMatchObject({
+      userId: guest.id,
+      performanceId: show.id,
+      seatIds: [...seats].sort((a, b) => a - b),
+      amount: 0,
+      currency: 'EUR',
+      status: 'PAID',
+      comp: true,
+      compNote: 'press: Daily Planet',
+    });
+    expect(comp.seats.map((seat: { price: number }) => seat.price)).toEqual([0, 0, 0]);
+    expect(charge).not.toHaveBeenCalled();
+    expect(await statusesOf(show.id, seats)).toEqual(['SOLD', 'SOLD', 'SOLD']);
+
+    // The recipient's own view: a comp, the note left out; before and after the flush.
+    const mine = await call('GET', `/purchases/${comp.id}`, { session: guest });
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(mine.json()).toMatchObject({ id: comp.id, amount: 0, comp: true });
+    expect(mine.json()).not.toHaveProperty('compNote');
+    expect(mine.body).not.toContain('Daily Planet');
+    const listed = await call('GET', '/purchases', { session: guest });
+    expect(listed.json().items).toEqual([expect.objectContaining({ id: comp.id, comp: true })]);
+
+    await flushPurchases(api.app);
+    const rows = await db.query('SELECT user_id, amount, charge_id, status, comp_note FROM purchases WHERE id = $1', [
+      comp.id,
+    ]);
+    expect(rows.rows).toEqual([
+      { user_id: guest.id, amount: '0', charge_id: null, status: 'PAID', comp_note: 'press: Daily Planet' },
+    ]);
+    const tickets = await db.query(
+      'SELECT seat_id, price, status FROM tickets WHERE purchase_id = $1 ORDER BY seat_id',
+      [comp.id],
+    );
+    expect(tickets.rows).toEqual(
+      [...seats].sort((a, b) => a - b).map((seatId) => ({ seat_id: seatId, price: 0, status: 'ACTIVE' })),
+    );
+    expect((await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1', [comp.id])).rows).toEqual([]);
+    const flushed = await call('GET', `/purchases/${comp.id}`, { session: guest });
+    expect(flushed.json()).toMatchObject({ comp: true });
+    expect(flushed.json()).not.toHaveProperty('compNote');
+    const forOperators = await call('GET', `/admin/purchases?performanceId=${show.id}`, { session: admin });
+    expect(forOperators.json().items).toEqual([
+      expect.objectContaining({ id: comp.id, comp: true, compNote: 'press: Daily Planet', userId: guest.id }),
+    ]);
+
+    // The door list (the guest list at will-call): the comp's tickets at price 0, with the note.
+    const door = await call('GET', `/performances/${show.id}/attendees`, { session: admin });
+    expect(door.statusCode, door.body).toBe(200);
+    const [header, ...lines]: string[][] = parse(door.rawPayload, { bom: true });
+    expect(
+      lines.map((line) => [
+        line[header.indexOf('price')],
+        line[header.indexOf('holder_email')],
+        line[header.indexOf('comp_note')],
+      ]),
+    ).toEqual(seats.map(() => ['0', guest.email, 'press: Daily Planet']));
+
+    const mail = await mailOf(guest, 'purchase-completed', comp.id);
+    expect(mail.subject).toBe('Your tickets for Gala Night');
+    expect(mail.text).toContain('Free, nothing charged');
+    expect(mail.text).not.toContain('Daily Planet');
+
+    const audit = await call('GET', `/admin/audit-log?purchaseId=${comp.id}`, { session: admin });
+    expect(audit.statusCode, audit.body).toBe(200);
+    expect(audit.json().items).toEqual([
+      expect.objectContaining({
+        action: 'comp.issue',
+        actorId: admin.id,
+        actorEmail: admin.email,
+        subjectId: comp.id,
+        details: {
+          performanceId: show.id,
+          recipientId: guest.id,
+          recipientEmail: guest.email,
+          seatIds: [...seats].sort((a, b) => a - b),
+          note: 'press: Daily Planet',
+        },
+      }),
+    ]);
+    const byAction = await call('GET', `/admin/audit-log?action=comp.issue&performanceId=${show.id}`, {
+      session: admin,
+    });
+    expect(byAction.json().items.map((row: { subjectId: string }) => row.subjectId)).toEqual([comp.id]);
+  });
+
+  it('counts comps apart from paid sales in the sales report, before and after the flush; revenue is the paid sales alone', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const buyer = await createSession(api.app);
+    const issued = await issue(show.id, {
+      email: guest.email,
+      seatIds: show.stalls.slice(0, 2),
+      note: 'artist guests',
+    });
+    expect(issued.statusCode, issued.body).toBe(201);
+    const held = await hold(api.app, buyer, show.id, [show.stalls[2]]);
+    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
+    expect(bought.statusCode, bought.body).toBe(201);
+
+    const expected = {
+      totals: expect.objectContaining({
+        sold: 3,
+        comps: 2,
+        revenue: 1500,
+        purchases: 1,
+        cancellations: 0,
+        compPurchases: 1,
+        compCancellations: 0,
+        available: 17,
+      }),
+      sections: [
+        expect.objectContaining({ name: 'Stalls', sold: 3, comps: 2, revenue: 1500, purchases: 1, compPurchases: 1 }),
+        expect.objectContaining({ name: 'Balcony', sold: 0, comps: 0, revenue: 0, purchases: 0, compPurchases: 0 }),
+      ],
+    };
+    // Before the flush: the stream entry carries the comp's note.
+    expect(await report(show.id)).toMatchObject(expected);
+    await flushPurchases(api.app);
+    // After: PostgreSQL's row does.
+    expect(await report(show.id)).toMatchObject(expected);
+
+    // The recipient cancels the comp: it leaves `comps`, counted as a comp's cancellation.
+    const canceled = await call('POST', `/purchases/${issued.json().id}/cancel`, { session: guest });
+    expect(canceled.statusCode, canceled.body).toBe(200);
+    expect(await report(show.id)).toMatchObject({
+      totals: expect.objectContaining({
+        sold: 1,
+        comps: 0,
+        revenue: 1500,
+        purchases: 1,
+        compPurchases: 1,
+        compCancellations: 1,
+      }),
+    });
+    const event = await db.query('SELECT event_id FROM performances WHERE id = $1', [show.id]);
+    const eventReport = await call('GET', `/events/${event.rows[0].event_id}/sales`, { session: admin });
+    expect(eventReport.json().totals).toMatchObject({ comps: 0, compPurchases: 1, compCancellations: 1, purchases: 1 });
+  });
+
+  it("is the recipient's to cancel as any free purchase (nothing refunded; the notice says so); an operator's refund of a comp refunds nothing", async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const first = await issue(show.id, { email: guest.email, seatIds: [show.balcony[1]], note: 'sponsor: Acme' });
+    const second = await issue(show.id, { email: guest.email, seatIds: [show.balcony[2]], note: 'sponsor: Acme' });
+    expect([first.statusCode, second.statusCode]).toEqual([201, 201]);
+    // Confirmed first: a purchase canceled before its confirmation went out gets no notice (P5).
+    await flushPurchases(api.app);
+    await mailOf(guest, 'purchase-completed', first.json().id);
+
+    const canceled = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
+    expect(canceled.statusCode, canceled.body).toBe(200);
+    expect(canceled.json()).toMatchObject({ status: 'CANCELED', comp: true });
+    const refunded = await call('POST', `/admin/purchases/${second.json().id}/refund`, { session: admin });
+    expect(refunded.statusCode, refunded.body).toBe(200);
+    expect(refunded.json()).toMatchObject({ status: 'CANCELED', amount: 0, compNote: 'sponsor: Acme' });
+    expect(refund).not.toHaveBeenCalled();
+    expect(await statusesOf(show.id, [show.balcony[1], show.balcony[2]])).toEqual(['AVAILABLE', 'AVAILABLE']);
+
+    await flushPurchases(api.app);
+    const notice = await mailOf(guest, 'purchase-canceled', first.json().id);
+    expect(notice.text).toContain('there is nothing to refund');
+    const owed = await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = ANY($1::uuid[])', [
+      [first.json().id, second.json().id],
+    ]);
+    expect(owed.rows).toEqual([]);
+  });
+
+  it('refuses a recipient with no account, or one not confirmed (404 RecipientNotFound), and bad input (400), holding nothing; only admins may issue', async () => {
+    const show = await createShow();
+    const seats = [show.stalls[3], show.stalls[4]];
+    const nobody = await issue(show.id, { email: 'nobody@example.test', seatIds: seats, note: 'press' });
+    expect(nobody.statusCode, nobody.body).toBe(404);
+    expect(nobody.json()).toMatchObject({
+      message: 'no account has the address nobody@example.test: the recipient signs up first',
+      details: { code: 'RecipientNotFound', reason: 'NO_ACCOUNT', email: 'nobody@example.test' },
+    });
+    const unconfirmed = await createSession(api.app);
+    const notYet = await issue(show.id, { email: unconfirmed.email, seatIds: seats, note: 'press' });
+    expect(notYet.statusCode, notYet.body).toBe(404);
+    expect(notYet.json().details).toMatchObject({ code: 'RecipientNotFound', reason: 'NOT_CONFIRMED' });
+
+    const guest = await confirmedUser();
+    for (const body of [
+      { email: guest.email, seatIds: seats },
+      { email: guest.email, seatIds: seats, note: '   ' },
+      { email: guest.email, seatIds: seats, note: 'x'.repeat(201) },
+      { email: guest.email, seatIds: [], note: 'press' },
+      { email: guest.email, seatIds: [seats[0], seats[0]], note: 'press' },
+      { email: guest.email, seatIds: Array.from({ length: 21 }, (_, i) => i + 1), note: 'press' },
+      { email: 'not an address', seatIds: seats, note: 'press' },
+      { email: guest.email, seatIds: seats, note: 'press', amount: 5 },
+    ]) {
+      const refused = await issue(show.id, body);
+      expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+    }
+    const user = await issue(show.id, { email: guest.email, seatIds: seats, note: 'press' }, guest);
+    expect(user.statusCode).toBe(403);
+    const unknownSeat = await issue(show.id, { email: guest.email, seatIds: [seats[0], 2_000_000_000], note: 'press' });
+    expect(unknownSeat.statusCode, unknownSeat.body).toBe(404);
+    expect(unknownSeat.json().details).toMatchObject({ seatIds: [2_000_000_000] });
+    const unknownShow = await issue(2_000_000_000, { email: guest.email, seatIds: seats, note: 'press' });
+    expect(unknownShow.statusCode, unknownShow.body).toBe(404);
+
+    expect(await statusesOf(show.id, seats)).toEqual(['AVAILABLE', 'AVAILABLE']);
+    const audit = await call('GET', `/admin/audit-log?action=comp.issue&performanceId=${show.id}`, { session: admin });
+    expect(audit.json().items).toEqual([]);
+  });
+
+  it('refuses seats held or sold (409 naming them) and holds none of the others', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const buyer = await createSession(api.app);
+    await hold(api.app, buyer, show.id, [show.balcony[3]]);
+    const sold = await issue(show.id, { email: guest.email, seatIds: [show.balcony[4]], note: 'first' });
+    expect(sold.statusCode, sold.body).toBe(201);
+
+    const refused = await issue(show.id, {
+      email: guest.email,
+      seatIds: [show.balcony[3], show.balcony[4], show.balcony[5]],
+      note: 'second',
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().details.seatIds).toEqual([show.balcony[3], show.balcony[4]]);
+    expect(refused.json().message).toContain(String(show.balcony[3]));
+    expect(await statusesOf(show.id, [show.balcony[3], show.balcony[4], show.balcony[5]])).toEqual([
+      'HELD',
+      'SOLD',
+      'AVAILABLE',
+    ]);
+    const guestPurchases = await call('GET', '/purchases', { session: guest });
+    expect(guestPurchases.json().items.map((p: { id: string }) => p.id)).toEqual([sold.json().id]);
+  });
+
+  it('issues before the on-sale, while paused and beyond the per-buyer limit; refuses a canceled or started performance', async () => {
+    const guest = await confirmedUser();
+    const early = await createShow({ salesOpenAt: '2029-01-01T10:00:00Z' });
+    const buyer = await createSession(api.app);
+    const notOpen = await call('POST', '/reservations', {
+      body: { performanceId: early.id, seatIds: [early.stalls[0]] },
+      session: buyer,
+    });
+    expect(notOpen.statusCode, notOpen.body).toBe(403);
+    // Six seats: more than a buyer may hold (MAX_SEATS_PER_RESERVATION, 4).
+    const beforeSale = await issue(early.id, { email: guest.email, seatIds: early.stalls.slice(0, 6), note: 'band' });
+    expect(beforeSale.statusCode, beforeSale.body).toBe(201);
+    expect(beforeSale.json().seatIds).toHaveLength(6);
+
+    const paused = await createShow();
+    const patched = await call('PATCH', `/performances/${paused.id}`, { body: { status: 'PAUSED' }, session: admin });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const whilePaused = await issue(paused.id, { email: guest.email, seatIds: [paused.stalls[0]], note: 'crew' });
+    expect(whilePaused.statusCode, whilePaused.body).toBe(201);
+
+    const canceled = await createShow();
+    const cancel = await call('POST', `/admin/performances/${canceled.id}/cancel`, { body: {}, session: admin });
+    expect(cancel.statusCode, cancel.body).toBe(202);
+    const afterCancel = await issue(canceled.id, { email: guest.email, seatIds: [canceled.stalls[0]], note: 'crew' });
+    expect(afterCancel.statusCode, afterCancel.body).toBe(409);
+    expect(afterCancel.json().message).toBe(
+      `performance ${canceled.id} has been canceled: no comps can be issued for it`,
+    );
+
+    const started = await createShow();
+    await db.query(`UPDATE performances SET starts_at = now() - interval '1 hour' WHERE id = $1`, [started.id]);
+    const afterStart = await issue(started.id, { email: guest.email, seatIds: [started.stalls[0]], note: 'crew' });
+    expect(afterStart.statusCode, afterStart.body).toBe(409);
+    expect(afterStart.json().message).toBe(`performance ${started.id} has started: no comps can be issued for it`);
+    expect(await statusesOf(started.id, [started.stalls[0]])).toEqual(['AVAILABLE']);
+  });
+
+  it('rebuilds a performance whose live state Redis lost, keeping its sold seats, then issues', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const first = await issue(show.id, { email: guest.email, seatIds: [show.stalls[0]], note: 'before the loss' });
+    expect(first.statusCode, first.body).toBe(201);
+    await flushPurchases(api.app);
+    await api.app.get(SeatStateStore).removePerformance(show.id);
+    const again = await issue(show.id, { email: guest.email, seatIds: [show.stalls[0]], note: 'after the loss' });
+    expect(again.statusCode, again.body).toBe(409);
+    const other = await issue(show.id, { email: guest.email, seatIds: [show.stalls[1]], note: 'after the loss' });
+    expect(other.statusCode, other.body).toBe(201);
+    expect(await statusesOf(show.id, [show.stalls[0], show.stalls[1], show.stalls[2]])).toEqual([
+      'SOLD',
+      'SOLD',
+      'AVAILABLE',
+    ]);
+  });
+
+  it('races buyers for the same seat: exactly one request wins each round, and a losing comp changes nothing', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const buyers = await Promise.all(Array.from({ length: 8 }, () => createSession(api.app)));
+    const wins = { comp: 0, buyer: 0 };
+    for (let round = 0; round < 10; round += 1) {
+      // Each round a contested seat (Stalls) and one only the comp asks for (Balcony).
+      const contested = show.stalls[round];
+      const onlyComp = show.balcony[round];
+      const [comp, ...holds] = await Promise.all([
+        issue(show.id, { email: guest.email, seatIds: [contested, onlyComp], note: `round ${round}` }),
+        ...buyers.map((buyer) =>
+          call('POST', '/reservations', { body: { performanceId: show.id, seatIds: [contested] }, session: buyer }),
+        ),
+      ]);
+      const winners = [comp, ...holds].filter((answer) => answer.statusCode === 201);
+      expect(winners, `round ${round}: ${[comp, ...holds].map((a) => a.statusCode).join(',')}`).toHaveLength(1);
+      for (const loser of [comp, ...holds].filter((answer) => answer.statusCode !== 201)) {
+        expect(loser.statusCode, loser.body).toBe(409);
+      }
+      if (comp.statusCode === 201) {
+        wins.comp += 1;
+        expect(await statusesOf(show.id, [contested, onlyComp])).toEqual(['SOLD', 'SOLD']);
+      } else {
+        wins.buyer += 1;
+        expect(comp.json().details.seatIds).toEqual([contested]);
+        // The loser changes nothing: the comp's other seat is still for sale.
+        expect(await statusesOf(show.id, [contested, onlyComp])).toEqual(['HELD', 'AVAILABLE']);
+      }
+    }
+    // Every round's seats add up: the comps' purchases are the rounds the comp won.
+    const guestPurchases = await call('GET', '/purchases', { session: guest });
+    expect(guestPurchases.json().items).toHaveLength(wins.comp);
+    const performance = await call('GET', `/performances/${show.id}`);
+    expect(performance.json()).toMatchObject({
+      sold: 2 * wins.comp,
+      held: wins.buyer,
+      available: 20 - 2 * wins.comp - wins.buyer,
+    });
+  });
+
+  it('is an admin route of the OpenAPI document', async () => {
+    const document = (await api.app.inject({ method: 'GET', url: '/docs-json' })).json();
+    const operation = document.paths['/api/v1/admin/performances/{id}/comps']?.post;
+    expect(Object.keys(operation?.responses ?? {})).toEqual(
+      expect.arrayContaining(['201', '400', '403', '404', '409']),
+    );
+    expect(operation.requestBody.content['application/json'].schema.$ref).toMatch(/CompCreateDto$/);
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Clock } from '@app/core';
+import type { AdminAuditRepository, PerformanceRepository, UsersRepository } from '@app/database';
+import { NotFoundError, PerformanceCanceledError, SalesClosedError, SeatsUnavailableError } from '../errors';
+import type { Hold } from '../holds/hold';
+import type { HoldService } from '../holds/hold.service';
+import type { Purchase } from '../purchases/purchase';
+import type { PurchaseService } from '../purchases/purchase.service';
+import type { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import {
+  COMP_ISSUE_ACTION,
+  CompPerformanceStartedError,
+  CompService,
+  MAX_SEATS_PER_COMP,
+  RecipientNotFoundError,
+} from './comps';
+
+const NOW = Date.parse('2030-01-01T00:00:00Z');
+const operator = { id: 'admin', email: 'admin@example.test' };
+const request = { performanceId: 7, email: 'guest@example.test', seatIds: [3, 1], note: 'press: Daily Planet' };
+const guest = { id: 'guest', email: 'guest@example.test', emailVerifiedAt: new Date(NOW - 1) };
+const show = { id: 7, status: 'ON_SALE', startsAt: new Date(NOW + 3_600_000) };
+const held = { id: 'h1', performanceId: 7, userId: 'guest', seatIds: [3, 1], amount: 0, status: 'HELD' } as Hold;
+const sold = {
+  id: 'p1',
+  reservationId: 'h1',
+  userId: 'guest',
+  performanceId: 7,
+  seatIds: [1, 3],
+  amount: 0,
+} as Purchase;
+
+function comps(
+  options: {
+    recipient?: object | null;
+    performance?: object | null;
+    holdComp?: () => Promise<Hold>;
+    purchase?: () => Promise<Purchase>;
+  } = {},
+) {
+  const users = { findByEmail: vi.fn(async () => (options.recipient === undefined ? guest : options.recipient)) };
+  const performances = {
+    findById: vi.fn(async () => (options.performance === undefined ? show : options.performance)),
+  };
+  const holds = {
+    holdComp: vi.fn(options.holdComp ?? (async () => held)),
+    release: vi.fn(async () => undefined),
+  };
+  const seatState = { ensure: vi.fn(async () => undefined) };
+  const purchases = { purchase: vi.fn(options.purchase ?? (async () => sold)) };
+  const audit = { record: vi.fn(async () => ({})) };
+  const clock = { nowMs: () => NOW, now: () => new Date(NOW) };
+  const service = new CompService(
+    users as unknown as UsersRepository,
+    performances as unknown as PerformanceRepository,
+    holds as unknown as HoldService,
+    seatState as unknown as SeatStateRebuilder,
+    purchases as unknown as PurchaseService,
+    audit as unknown as AdminAuditRepository,
+    clock as unknown as Clock,
+  );
+  return { service, holds, seatState, purchases, audit };
+}
+
+describe('CompService.issue', () => {
+  it("holds the seats for the recipient, buys the hold as the recipient's, records the issue, and answers the note", async () => {
+    const { service, holds, purchases, audit } = comps();
+    expect(await service.issue(operator, request)).toEqual({ ...sold, compNote: 'press: Daily Planet' });
+    expect(holds.holdComp).toHaveBeenCalledWith('guest', 7, [3, 1], 'press: Daily Planet', MAX_SEATS_PER_COMP);
+    expect(purchases.purchase).toHaveBeenCalledWith('guest', 'h1');
+    expect(audit.record).toHaveBeenCalledWith({
+      actorId: 'admin',
+      actorEmail: 'admin@example.test',
+      action: COMP_ISSUE_ACTION,
+      subjectId: 'p1',
+      details: {
+        performanceId: 7,
+        recipientId: 'guest',
+        recipientEmail: 'guest@example.test',
+        seatIds: [1, 3],
+        note: 'press: Daily Planet',
+      },
+    });
+  });
+
+  it.each([
+    ['no account has the address', null, 'NO_ACCOUNT'],
+    ['its account has not confirmed it', { ...guest, emailVerifiedAt: null }, 'NOT_CONFIRMED'],
+  ])('refuses an address when %s, holding nothing', async (_what, recipient, reason) => {
+    const { service, holds, audit } = comps({ recipient });
+    const refusal = await service.issue(operator, request).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RecipientNotFoundError);
+    expect(refusal).toMatchObject({ kind: 'not_found', code: 'RecipientNotFound', details: { reason } });
+    expect(holds.holdComp).not.toHaveBeenCalled();
+    expect(audit.record).not.toHaveBeenCalled();
+  });
+
+  it('refuses an unknown, canceled or started performance before holding anything', async () => {
+    for (const [performance, error] of [
+      [null, NotFoundError],
+      [{ ...show, status: 'CANCELED' }, PerformanceCanceledError],
+      [{ ...show, startsAt: new Date(NOW) }, CompPerformanceStartedError],
+    ] as const) {
+      const { service, holds } = comps({ performance });
+      await expect(service.issue(operator, request)).rejects.toBeInstanceOf(error);
+      expect(holds.holdComp).not.toHaveBeenCalled();
+    }
+    // Paused, closed by status: comps are issued whatever the sales window.
+    for (const status of ['PAUSED', 'CLOSED']) {
+      const { service } = comps({ performance: { ...show, status } });
+      await expect(service.issue(operator, request)).resolves.toMatchObject({ id: 'p1' });
+    }
+  });
+
+  it('releases the hold and records nothing when the purchase step fails; a cancel in between reads PerformanceCanceled', async () => {
+    const { service, holds, audit } = comps({ purchase: () => Promise.reject(new SalesClosedError('CANCELED')) });
+    await expect(service.issue(operator, request)).rejects.toBeInstanceOf(PerformanceCanceledError);
+    expect(holds.release).toHaveBeenCalledWith('guest', 'h1');
+    expect(audit.record).not.toHaveBeenCalled();
+    const failing = comps({ purchase: () => Promise.reject(new Error('redis gone')) });
+    await expect(failing.service.issue(operator, request)).rejects.toThrow('redis gone');
+    expect(failing.holds.release).toHaveBeenCalledWith('guest', 'h1');
+  });
+
+  it('passes a refusal of the seats on as it is; rebuilds a performance Redis lost and holds again', async () => {
+    const taken = comps({ holdComp: () => Promise.reject(new SeatsUnavailableError([3])) });
+    await expect(taken.service.issue(operator, request)).rejects.toBeInstanceOf(SeatsUnavailableError);
+    expect(taken.purchases.purchase).not.toHaveBeenCalled();
+
+    let calls = 0;
+    const lost = comps({
+      holdComp: async () => {
+        calls += 1;
+        if (calls === 1) throw new NotFoundError('performance', { performanceId: 7 });
+        return held;
+      },
+    });
+    await expect(lost.service.issue(operator, request)).resolves.toMatchObject({ id: 'p1' });
+    expect(lost.seatState.ensure).toHaveBeenCalledWith(7);
+    expect(lost.holds.holdComp).toHaveBeenCalledTimes(2);
+  });
+});

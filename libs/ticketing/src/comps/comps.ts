@@ -1,0 +1,166 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock, DomainError } from '@app/core';
+import { AdminAuditRepository, PerformanceRepository, UsersRepository } from '@app/database';
+import { NotFoundError, PerformanceCanceledError, SalesClosedError } from '../errors';
+import { Hold } from '../holds/hold';
+import { HoldService } from '../holds/hold.service';
+import type { Operator } from '../purchases/admin-purchases';
+import { Purchase } from '../purchases/purchase';
+import { PurchaseService } from '../purchases/purchase.service';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+
+/** The audit action of an operator's comp issue. */
+export const COMP_ISSUE_ACTION = 'comp.issue';
+
+/**
+ * The most seats one comp issue may give (one purchase, one e-mail with a QR code a seat): more
+ * than a buyer may hold (MAX_SEATS_PER_RESERVATION), as a press or sponsor allocation needs; a
+ * larger allocation is several comps.
+ */
+export const MAX_SEATS_PER_COMP = 20;
+
+/** The longest note of a comp (who and why), in characters. */
+export const MAX_COMP_NOTE_LENGTH = 200;
+
+/** Why a comp has no recipient: no account has the address, or the account has not confirmed it. */
+export type RecipientMissing = 'NO_ACCOUNT' | 'NOT_CONFIRMED';
+
+/**
+ * A comp goes to an account whose **confirmed** address is the one given, as a ticket transfer's
+ * recipient must be (the same lookup: the address's full case fold, `users.email_key`, and
+ * `email_verified_at` set). 404 `RecipientNotFound`, `details.reason` saying which; nothing held.
+ */
+export class RecipientNotFoundError extends DomainError {
+  constructor(email: string, reason: RecipientMissing) {
+    super(
+      'not_found',
+      'RecipientNotFound',
+      reason === 'NO_ACCOUNT'
+        ? `no account has the address ${email}: the recipient signs up first`
+        : `the account of ${email} has not confirmed its address: the recipient confirms it first`,
+      // The code in the details, as EmailNotVerified's: a client tells it from an unknown performance's 404.
+      { code: 'RecipientNotFound', email, reason },
+    );
+  }
+}
+
+/** The performance has started (or is over): no comp is issued for it any more. */
+export class CompPerformanceStartedError extends DomainError {
+  constructor(performanceId: number, startsAt: Date) {
+    super('conflict', 'PerformanceStarted', `performance ${performanceId} has started: no comps can be issued for it`, {
+      performanceId,
+      startsAt: startsAt.toISOString(),
+    });
+  }
+}
+
+/** What an operator asks for: the seats of a performance for the account of `email`, with a note. */
+export interface CompRequest {
+  performanceId: number;
+  /** The recipient's address, in any letter case (normalized as account addresses are). */
+  email: string;
+  /** 1 to MAX_SEATS_PER_COMP seat ids of the performance, each once. */
+  seatIds: number[];
+  /** Who and why ("press: Daily Planet"), 1 to MAX_COMP_NOTE_LENGTH characters. */
+  note: string;
+}
+
+/**
+ * Comps: complimentary tickets an operator issues to a named recipient (press, artists' guests,
+ * sponsors). A comp is a free purchase on the sale's own path: a hold of the seats for the
+ * recipient (all or none, atomically in Redis, hold-comp-seats.lua: every seat priced 0, the note
+ * on the hold, no sales window, no per-user limits), then the recipient's purchase of that hold
+ * (PurchaseService: amount 0, so no payment step), written behind by `batch` with its tickets and
+ * the usual confirmation e-mail, and the note (`purchases.comp_note`). Then an audit row.
+ */
+@Injectable()
+export class CompService {
+  private readonly logger = new Logger(CompService.name);
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly performances: PerformanceRepository,
+    private readonly holds: HoldService,
+    private readonly seatState: SeatStateRebuilder,
+    private readonly purchases: PurchaseService,
+    private readonly audit: AdminAuditRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Issues a comp: the seats become the recipient's purchase (PAID, amount 0, `compNote`), or
+   * nothing changes. Allowed before the on-sale, while sales are paused or closed and after they
+   * ended; refused for a canceled performance or one that has started. A retried request finds
+   * its seats sold (409), so a comp is never issued twice. The audit row (`comp.issue`) is written
+   * after the comp (as a refund's is): a process killed between the two leaves a comp without its
+   * row, still told apart by its note. Throws InvalidInputError, NotFoundError (performance,
+   * seats), RecipientNotFoundError, PerformanceCanceledError, CompPerformanceStartedError,
+   * SalesClosedError (CLOSED: a delete of the performance is under way), SeatsUnavailableError
+   * (naming the seats held, sold or blocked), and the purchase's errors (PurchaseNotReplicatedError).
+   */
+  async issue(operator: Operator, request: CompRequest): Promise<Purchase> {
+    const { performanceId, email, seatIds, note } = request;
+    const recipient = await this.users.findByEmail(email);
+    if (!recipient) throw new RecipientNotFoundError(email, 'NO_ACCOUNT');
+    if (!recipient.emailVerifiedAt) throw new RecipientNotFoundError(email, 'NOT_CONFIRMED');
+    const performance = await this.performances.findById(performanceId);
+    if (!performance) throw new NotFoundError('performance', { performanceId });
+    if (performance.status === 'CANCELED') {
+      throw new PerformanceCanceledError(performanceId, 'no comps can be issued for it');
+    }
+    if (performance.startsAt.getTime() <= this.clock.nowMs()) {
+      throw new CompPerformanceStartedError(performanceId, performance.startsAt);
+    }
+
+    const hold = await this.holdSeats(recipient.id, performanceId, seatIds, note);
+    let purchase: Purchase;
+    try {
+      purchase = await this.purchases.purchase(recipient.id, hold.id);
+    } catch (error) {
+      // The comp did not happen: its seats go back (a hold bought after all is left as it is).
+      await this.holds.release(recipient.id, hold.id).catch(() => undefined);
+      throw error instanceof SalesClosedError && error.details?.reason === 'CANCELED'
+        ? new PerformanceCanceledError(performanceId, 'no comps can be issued for it')
+        : error;
+    }
+    await this.audit.record({
+      actorId: operator.id,
+      actorEmail: operator.email,
+      action: COMP_ISSUE_ACTION,
+      subjectId: purchase.id,
+      details: {
+        performanceId,
+        recipientId: recipient.id,
+        recipientEmail: recipient.email,
+        seatIds: purchase.seatIds,
+        note,
+      },
+    });
+    this.logger.log(`comp ${purchase.id} of performance ${performanceId}: ${seatIds.length} seats to ${recipient.id}`);
+    return { ...purchase, compNote: note };
+  }
+
+  /**
+   * The comp's hold (HoldService.holdComp); a performance whose live state Redis lost is rebuilt
+   * from PostgreSQL once and held again, as a buyer's hold is (HoldDesk).
+   */
+  private async holdSeats(userId: string, performanceId: number, seatIds: number[], note: string): Promise<Hold> {
+    try {
+      return await this.holds.holdComp(userId, performanceId, seatIds, note, MAX_SEATS_PER_COMP);
+    } catch (error) {
+      const lost = error instanceof NotFoundError && error.details?.seatIds === undefined;
+      if (!lost) throw this.named(error, performanceId);
+      await this.seatState.ensure(performanceId);
+      return this.holds.holdComp(userId, performanceId, seatIds, note, MAX_SEATS_PER_COMP).catch((again: unknown) => {
+        throw this.named(again, performanceId);
+      });
+    }
+  }
+
+  /** A canceled performance's refusal, worded for comps; anything else as it is. */
+  private named(error: unknown, performanceId: number): unknown {
+    return error instanceof SalesClosedError && error.details?.reason === 'CANCELED'
+      ? new PerformanceCanceledError(performanceId, 'no comps can be issued for it')
+      : error;
+  }
+}

@@ -1,0 +1,127 @@
+--[[
+  Holds all the requested seats of one performance for a comp (complimentary tickets an operator
+  issues to a recipient), or none of them: the hold step of a comp, which the recipient's purchase
+  (purchase.lua, as for any hold) then sells. Redis TIME is the only clock.
+
+  What differs from hold-seats.lua (a buyer's hold), on purpose:
+    - the sales window does not apply: a comp may be held before salesOpenAt, while PAUSED or
+      CLOSED by status, and after salesCloseAt; only a performance being deleted (closed) or
+      CANCELED refuses it (a performance that has started is refused by the caller, CompService,
+      which reads its start from PostgreSQL);
+    - no per-user seat limit, no maxTicketsPerBuyer, no noOrphanSeats rule: an operator's
+      deliberate, audited act, not a buyer's;
+    - every seat is priced 0 (the purchase is free whatever the section costs), and the hold record
+      keeps the operator's note (`comp`), which purchase.lua carries into the sale;
+    - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once).
+  What is the same: all seats or none; a seat held by a live hold, sold or blocked refuses the
+  whole request; a seat held by an expired hold counts as free and its hold is ended here as
+  hold-seats.lua ends it (END_HOLDS when its record was not passed).
+
+  KEYS[1..14+] as hold-seats.lua (holdScriptKeys): meta, seats, prices (not read: a comp is free),
+  counts, expiry, user holds (the recipient's; the user id is read from this key), hold (the hold
+  id is read from this key), seat holds, the four seating keys, tickets bought (not read), the
+  user's index when ARGV[3] is not '', then the records of the expired holds ARGV names.
+
+  ARGV[1] hold lifetime (ms)
+  ARGV[2] how long a hold record stays readable after it expires (ms)
+  ARGV[3] '' or, with the index key KEYS[14], until when its entry counts (epoch ms)
+  ARGV[4] the operator's note (non-empty)
+  ARGV[5..4+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[5+n..] seat ids (distinct)
+
+  Returns one of
+    {'OK', expiresAt (epoch ms), amount (0), currency (ISO 4217), prices ('0,0,…')}
+    {'NO_PERFORMANCE'}   not registered
+    {'UNKNOWN_SEATS', seat id, ...}
+    {'SALES_CLOSED', reason}  CANCELED (status), or CLOSED (a delete is under way)
+    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold or blocked
+    {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
+]]
+--- @keys variable
+--- @include "redis-time"
+--- @include "free-seats"
+--- @include "seating"
+--- @include "hold-taking"
+local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
+local holdId = string.match(holdKey, ':hold:([^:]+)$')
+local userId = string.match(userHoldsKey, ':user:([^:]+):holds$')
+local performanceId = string.match(metaKey, '{perf:(%d+)}:meta$')
+local lifetime, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
+local indexUntil = ARGV[3] ~= '' and ARGV[3] or nil
+local note = ARGV[4]
+local fixedKeys = indexUntil and 14 or 13
+local passedHoldKeys = {}
+local passedCount = #KEYS - fixedKeys
+for i = 1, passedCount do passedHoldKeys[ARGV[4 + i]] = KEYS[fixedKeys + i] end
+local seatIds = {}
+for i = 5 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+
+local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status')
+local currency = meta[2]
+if not meta[1] or not currency then return {'NO_PERFORMANCE'} end
+if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
+if meta[4] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
+
+local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))
+local unknown = {}
+for i = 1, #seatIds do
+  if not statuses[i] then unknown[#unknown + 1] = seatIds[i] end
+end
+if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
+
+local now = redisNow()
+-- As hold-seats.lua: a held seat whose hold has expired is free, and that hold is ended below.
+local unavailable, toEnd, toEndIds, missing = {}, {}, {}, {}
+local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
+for i = 1, #seatIds do
+  if statuses[i] == 'H' then
+    local expiresAt, holderId = string.match(holders[i] or '', '^(%d+):(.+)$')
+    if expiresAt and tonumber(expiresAt) <= now then
+      if not toEnd[holderId] then
+        toEnd[holderId] = true
+        toEndIds[#toEndIds + 1] = holderId
+        if not passedHoldKeys[holderId] then missing[#missing + 1] = holderId end
+      end
+    else
+      unavailable[#unavailable + 1] = seatIds[i]
+    end
+  elseif statuses[i] ~= 'A' then
+    unavailable[#unavailable + 1] = seatIds[i]
+  end
+end
+if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
+
+local ending = {}
+for _, endingId in ipairs(toEndIds) do
+  local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats')
+  if record[1] ~= 'HELD' or tonumber(record[2]) > now then
+    for i = 1, #seatIds do
+      if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
+        unavailable[#unavailable + 1] = seatIds[i]
+      end
+    end
+  else
+    ending[#ending + 1] = {endingId, record[3]}
+  end
+end
+if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+
+for _, hold in ipairs(ending) do
+  freeSeats(seatsKey, countsKey, hold[2], 'held', seating, { seatHolds = seatHoldsKey, holdId = hold[1] })
+  redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
+  redis.call('ZREM', expiryKey, hold[1])
+end
+
+local taking = {
+  seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
+  userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
+  userIndex = indexUntil and KEYS[14],
+}
+local expiresAt, amount, prices = takeHold(taking, {
+  id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
+  now = now, lifetime = lifetime, retention = retention, indexUntil = indexUntil, comp = note,
+})
+return {'OK', expiresAt, amount, currency, prices}
