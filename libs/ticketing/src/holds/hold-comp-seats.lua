@@ -72,48 +72,13 @@ end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local now = redisNow()
--- As hold-seats.lua: a held seat whose hold has expired is free, and that hold is ended below.
-local unavailable, toEnd, toEndIds, missing = {}, {}, {}, {}
-local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
-for i = 1, #seatIds do
-  if statuses[i] == 'H' then
-    local expiresAt, holderId = string.match(holders[i] or '', '^(%d+):(.+)$')
-    if expiresAt and tonumber(expiresAt) <= now then
-      if not toEnd[holderId] then
-        toEnd[holderId] = true
-        toEndIds[#toEndIds + 1] = holderId
-        if not passedHoldKeys[holderId] then missing[#missing + 1] = holderId end
-      end
-    else
-      unavailable[#unavailable + 1] = seatIds[i]
-    end
-  elseif statuses[i] ~= 'A' then
-    unavailable[#unavailable + 1] = seatIds[i]
-  end
-end
-if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
-if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
-
-local ending = {}
-for _, endingId in ipairs(toEndIds) do
-  local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats')
-  if record[1] ~= 'HELD' or tonumber(record[2]) > now then
-    for i = 1, #seatIds do
-      if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
-        unavailable[#unavailable + 1] = seatIds[i]
-      end
-    end
-  else
-    ending[#ending + 1] = {endingId, record[3]}
-  end
-end
-if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
-
-for _, hold in ipairs(ending) do
-  freeSeats(seatsKey, countsKey, hold[2], 'held', seating, { seatHolds = seatHoldsKey, holdId = hold[1] })
-  redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
-  redis.call('ZREM', expiryKey, hold[1])
-end
+-- As hold-seats.lua: a held seat whose hold has expired is free, and that hold is ended here.
+local refusal, ending = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
+if refusal then return refusal end
+endExpiredHolds({
+  seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
+  holds = passedHoldKeys,
+}, ending, now)
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,

@@ -109,45 +109,9 @@ local now = redisNow()
 if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} end
 if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
 
--- A held seat whose hold has expired is free; its hold is ended below. A held seat without a
--- holder entry (held before holders were recorded) waits for the sweeper.
-local unavailable, toEnd, toEndIds, missing = {}, {}, {}, {}
-local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
-for i = 1, #seatIds do
-  if statuses[i] == 'H' then
-    local expiresAt, holderId = string.match(holders[i] or '', '^(%d+):(.+)$')
-    if expiresAt and tonumber(expiresAt) <= now then
-      if not toEnd[holderId] then
-        toEnd[holderId] = true
-        toEndIds[#toEndIds + 1] = holderId
-        if not passedHoldKeys[holderId] then missing[#missing + 1] = holderId end
-      end
-    else
-      unavailable[#unavailable + 1] = seatIds[i]
-    end
-  elseif statuses[i] ~= 'A' then
-    unavailable[#unavailable + 1] = seatIds[i]
-  end
-end
-if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
-if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
-
--- The record must agree that the hold is HELD and over; one that does not (gone after its
--- retention) leaves its seats to the sweeper, and the request is refused as for a live hold.
-local ending = {}
-for _, endingId in ipairs(toEndIds) do
-  local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats')
-  if record[1] ~= 'HELD' or tonumber(record[2]) > now then
-    for i = 1, #seatIds do
-      if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
-        unavailable[#unavailable + 1] = seatIds[i]
-      end
-    end
-  else
-    ending[#ending + 1] = {endingId, record[3]}
-  end
-end
-if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+-- Expired holds on the seats are ended below, once every other check passed (seatsToTake).
+local refusal, ending = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
+if refusal then return refusal end
 
 local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
@@ -162,12 +126,11 @@ if meta[6] == '1' then
   if beside then return {'SINGLE_LEFT', beside, single} end
 end
 
--- Ends the expired holds as expire-holds.lua does; their seats asked for here are taken below.
-for _, hold in ipairs(ending) do
-  freeSeats(seatsKey, countsKey, hold[2], 'held', seating, { seatHolds = seatHoldsKey, holdId = hold[1] })
-  redis.call('HSET', passedHoldKeys[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
-  redis.call('ZREM', expiryKey, hold[1])
-end
+-- Their seats asked for here are taken below.
+endExpiredHolds({
+  seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
+  holds = passedHoldKeys,
+}, ending, now)
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,

@@ -12,6 +12,20 @@
     the user holds (`held`) and the `wanted` ones; answers nil when they fit, else the refusal
     {'TICKET_LIMIT', cap, bought, held}.
 
+  seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now): whether the requested seats
+    (`statuses`: their letters, in `seatIds` order) can all be taken now. A held seat whose hold
+    has expired is free; its hold is ended by endExpiredHolds. A held seat without a holder entry
+    (held before holders were recorded) waits for the sweeper. An expired hold's record must
+    agree that it is HELD and over; one that does not (gone after its retention) leaves its seats
+    to the sweeper, and the request is refused as for a live hold. `passedHoldKeys`: hold id ->
+    record key of the expired holds the caller passed. Answers a refusal, {'UNAVAILABLE', seat id,
+    ...} or {'END_HOLDS', hold id, ...} (expired holds whose records were not passed: call again
+    with them), or nil and the holds to end ({hold id, its seats}), for endExpiredHolds.
+
+  endExpiredHolds(k, ending, now): ends the expired holds seatsToTake listed as expire-holds.lua
+    does (their seats freed, status EXPIRED, out of the expiry index); k: { seats, counts, expiry,
+    seatHolds, seating, holds } (holds: passedHoldKeys).
+
   takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
     checked) for one user. Letters A -> H, counts, the seating data (refreshed now for a search's
     places, deferred for seat ids: seatingMarkTaken), each seat's holder entry
@@ -35,6 +49,7 @@
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
+--- @include "free-seats"
 --- @include "seating"
 local function liveHeldSeats(userHoldsKey, expiryKey, now)
   local held = 0
@@ -62,6 +77,53 @@ local function ticketLimitRefusal(ticketsBoughtKey, userId, cap, held, wanted)
   local bought = tonumber(redis.call('HGET', ticketsBoughtKey, userId)) or 0
   if bought + held + wanted > cap then return {'TICKET_LIMIT', cap, bought, held} end
   return nil
+end
+
+local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
+  local unavailable, toEnd, toEndIds, missing = {}, {}, {}, {}
+  local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
+  for i = 1, #seatIds do
+    if statuses[i] == 'H' then
+      local expiresAt, holderId = string.match(holders[i] or '', '^(%d+):(.+)$')
+      if expiresAt and tonumber(expiresAt) <= now then
+        if not toEnd[holderId] then
+          toEnd[holderId] = true
+          toEndIds[#toEndIds + 1] = holderId
+          if not passedHoldKeys[holderId] then missing[#missing + 1] = holderId end
+        end
+      else
+        unavailable[#unavailable + 1] = seatIds[i]
+      end
+    elseif statuses[i] ~= 'A' then
+      unavailable[#unavailable + 1] = seatIds[i]
+    end
+  end
+  if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+  if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
+
+  local ending = {}
+  for _, endingId in ipairs(toEndIds) do
+    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats')
+    if record[1] ~= 'HELD' or tonumber(record[2]) > now then
+      for i = 1, #seatIds do
+        if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
+          unavailable[#unavailable + 1] = seatIds[i]
+        end
+      end
+    else
+      ending[#ending + 1] = {endingId, record[3]}
+    end
+  end
+  if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
+  return nil, ending
+end
+
+local function endExpiredHolds(k, ending, now)
+  for _, hold in ipairs(ending) do
+    freeSeats(k.seats, k.counts, hold[2], 'held', k.seating, { seatHolds = k.seatHolds, holdId = hold[1] })
+    redis.call('HSET', k.holds[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
+    redis.call('ZREM', k.expiry, hold[1])
+  end
 end
 
 local function takeHold(k, hold)
