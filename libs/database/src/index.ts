@@ -111,8 +111,10 @@ export type {
   HolderMailFacts,
 } from './repositories/ticket-transfers.repository';
 export type {
+  CheckedInSeat,
   CheckInResult,
   CheckInWindowBounds,
+  TicketCheckInState,
   TicketIdentity,
   TicketRecord,
 } from './repositories/tickets.repository';

@@ -166,6 +166,8 @@ export { TicketsModule } from './tickets/tickets.module';
 export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
+export { CHECK_IN_UNDO_ACTION, CheckInUndo } from './tickets/check-in-undo';
+export type { CheckInUndoActor, UndoneCheckIn } from './tickets/check-in-undo';
 export {
   checkInSettingsOf,
   checkInStateAt,
@@ -190,6 +192,8 @@ export {
   TransferLimitReachedError,
   TooManyTransferOffersError,
   TransferNotPendingError,
+  TicketNotCheckedInError,
+  CheckInUndoForbiddenError,
 } from './tickets/ticket.errors';
 export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
 export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';

@@ -1,12 +1,20 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
-import { TicketService, TicketTransferService } from '@app/ticketing';
+import { CheckInUndo, TicketService, TicketTransferService } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { HeldTicketPageDto, mapHeldTicket } from '../ticket-transfers/ticket-transfer.dto';
-import { UuidParam } from '../common/parse-id.pipe';
+import { ParseTicketIdPipe, UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
-import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketListDto } from './ticket.dto';
+import {
+  CheckInCreateDto,
+  CheckInResponseDto,
+  CheckInUndoResponseDto,
+  mapCheckIn,
+  mapCheckInUndo,
+  mapTicket,
+  TicketListDto,
+} from './ticket.dto';
 
 @ApiTags('tickets')
 @ApiBearerAuth()
@@ -15,6 +23,7 @@ export class TicketsController {
   constructor(
     private readonly tickets: TicketService,
     private readonly transfers: TicketTransferService,
+    private readonly undo: CheckInUndo,
   ) {}
 
   /**
@@ -84,5 +93,46 @@ export class TicketsController {
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));
+  }
+
+  /**
+   * Undoes the check-in of a ticket (a wrong ticket scanned, a holder turned back after the scan):
+   * afterwards it admits again, once, and its purchase can be canceled again as if never scanned.
+   * An admin undoes any check-in; a staff account only its own, within CHECK_IN_UNDO_MINUTES (10)
+   * of it (403 `CheckInUndoForbidden` otherwise, `details.reason` NOT_YOUR_CHECK_IN or
+   * UNDO_WINDOW_PASSED). 409 `TicketNotCheckedIn` (none to undo, or undone meanwhile),
+   * `TicketCanceled` (its purchase canceled or refunded: a refund may have kept its seat as checked
+   * in), `PerformanceCanceled`. Every undo adds a `check-in.undo` row to the audit log.
+   */
+  @Delete('check-in/:ticketId')
+  @Roles(Role.Staff, Role.Admin)
+  // A door person whose staff role was revoked undoes nothing more, whatever their token says.
+  @RequiresCurrentRole()
+  @ApiParam({ name: 'ticketId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } })
+  @ApiResponse({
+    status: 200,
+    type: CheckInUndoResponseDto,
+    description: 'the check-in undone; the ticket admits again, once',
+  })
+  @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'not a ticket id (canonical decimal digits)' })
+  @ApiResponse({
+    status: 403,
+    type: ErrorBodyDto,
+    description:
+      'the caller is neither staff nor admin; or CheckInUndoForbidden: a staff account and a check-in another account made (`details.reason` NOT_YOUR_CHECK_IN) or its own older than CHECK_IN_UNDO_MINUTES (UNDO_WINDOW_PASSED); nothing changed, an admin may undo it',
+  })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such ticket' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'TicketNotCheckedIn (no check-in to undo, or undone meanwhile), TicketCanceled (its purchase canceled or refunded, also while only in Redis), PerformanceCanceled; nothing changed',
+  })
+  async undoCheckIn(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('ticketId', new ParseTicketIdPipe()) ticketId: string,
+  ): Promise<CheckInUndoResponseDto> {
+    const actor = { id: user.id, email: user.email, admin: user.role === Role.Admin };
+    return mapCheckInUndo(await this.undo.undo(actor, ticketId));
   }
 }

@@ -14,6 +14,7 @@ import {
 import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
+import { CHECK_IN_UNDO_ACTION } from '../tickets/check-in-undo';
 import { WAITING_ROOM_DELETE_ACTION, WAITING_ROOM_UPDATE_ACTION } from '../waiting-room/waiting-room.service';
 
 /**
@@ -33,6 +34,7 @@ export function auditedActions(): string[] {
     SEAT_RELEASE_ACTION,
     ATTENDEES_EXPORT_ACTION,
     REFUND_ACTION,
+    CHECK_IN_UNDO_ACTION,
     PERFORMANCE_CANCEL_ACTION,
     PERFORMANCE_DELETE_ACTION,
     EVENT_DELETE_ACTION,
@@ -57,7 +59,7 @@ function filterDigest(filter: AdminAuditFilter): string {
 /**
  * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
  * event or performance, set or removed a waiting room, changed a price, blocked or released
- * seats, downloaded a door list, refunded a purchase, canceled a performance; and the seat
+ * seats, downloaded a door list, refunded a purchase, undid a check-in, canceled a performance; and the seat
  * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
  * actions themselves, each in its own transaction or before its first byte.
  */

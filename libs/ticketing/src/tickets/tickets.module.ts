@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PurchasesModule } from '../purchases/purchases.module';
 import { CheckInStore } from './check-in.store';
+import { CheckInUndo } from './check-in-undo';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
 import { TicketTransferService } from './ticket-transfer.service';
@@ -11,7 +12,7 @@ import { TicketTransferService } from './ticket-transfer.service';
  */
 @Module({
   imports: [PurchasesModule],
-  providers: [TicketCodes, CheckInStore, TicketService, TicketTransferService],
-  exports: [TicketCodes, TicketService, TicketTransferService],
+  providers: [TicketCodes, CheckInStore, TicketService, TicketTransferService, CheckInUndo],
+  exports: [TicketCodes, TicketService, TicketTransferService, CheckInUndo],
 })
 export class TicketsModule {}
