@@ -168,6 +168,8 @@ export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
 export { CHECK_IN_UNDO_ACTION, CheckInUndo } from './tickets/check-in-undo';
 export type { CheckInUndoActor, UndoneCheckIn } from './tickets/check-in-undo';
+export { TICKET_RESEND_LIMIT, TicketResend, TICKETS_RESEND_ACTION } from './tickets/ticket-resend';
+export type { QueuedResend } from './tickets/ticket-resend';
 export {
   checkInSettingsOf,
   checkInStateAt,
@@ -194,6 +196,8 @@ export {
   TransferNotPendingError,
   TicketNotCheckedInError,
   CheckInUndoForbiddenError,
+  NoTicketsToSendError,
+  TooManyTicketResendsError,
 } from './tickets/ticket.errors';
 export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
 export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import type { CheckIn, Ticket, UndoneCheckIn } from '@app/ticketing';
+import type { CheckIn, QueuedResend, Ticket, UndoneCheckIn } from '@app/ticketing';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { MaxLength } from '../common/text-length';
 
@@ -182,4 +182,18 @@ export function mapCheckInUndo(undone: UndoneCheckIn): CheckInUndoResponseDto {
       checkedInBy: { id: undone.undone.checkedInBy.id, email: undone.undone.checkedInBy.email },
     },
   };
+}
+
+/** A resend of a purchase's tickets, queued: the e-mail goes out through the outbox and the mailer. */
+export class TicketResendResponseDto {
+  purchaseId: string;
+  /** The request's id; the e-mail's Message-ID carries it. */
+  @ApiProperty({ format: 'uuid' })
+  resendId: string;
+  /** The tickets the e-mail carries as of now (decimal ids): active, not transferred away. @example ["1024", "1025"] */
+  ticketIds: string[];
+}
+
+export function mapTicketResend(queued: QueuedResend): TicketResendResponseDto {
+  return { purchaseId: queued.purchaseId, resendId: queued.resendId, ticketIds: [...queued.ticketIds] };
 }

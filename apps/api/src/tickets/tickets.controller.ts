@@ -1,16 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
-import { CheckInUndo, TicketService, TicketTransferService } from '@app/ticketing';
+import { CheckInUndo, TicketResend, TicketService, TicketTransferService } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { HeldTicketPageDto, mapHeldTicket } from '../ticket-transfers/ticket-transfer.dto';
 import { ParseTicketIdPipe, UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { NoBody } from '../common/no-body';
 import {
   CheckInCreateDto,
   CheckInResponseDto,
   CheckInUndoResponseDto,
   mapCheckIn,
+  mapTicketResend,
+  TicketResendResponseDto,
   mapCheckInUndo,
   mapTicket,
   TicketListDto,
@@ -24,6 +27,7 @@ export class TicketsController {
     private readonly tickets: TicketService,
     private readonly transfers: TicketTransferService,
     private readonly undo: CheckInUndo,
+    private readonly resend: TicketResend,
   ) {}
 
   /**
@@ -52,6 +56,36 @@ export class TicketsController {
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'not issued yet: retry after `Retry-After` seconds' })
   async list(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketListDto> {
     return { items: (await this.tickets.ticketsOf(user.id, id)).map(mapTicket) };
+  }
+
+  /**
+   * E-mails the caller's purchase's tickets to the caller again (a lost confirmation): queued through
+   * the outbox, RabbitMQ and the mailer as the confirmation is, with the tickets as they are when it
+   * is sent (none canceled or transferred away). At most 3 per 15 minutes per account (429
+   * `TooManyTicketResends`, `Retry-After`). 409 `PurchaseCanceled`, `NoTicketsToSend` (every
+   * ticket transferred away), `TicketsNotIssued` (with `Retry-After`, as the ticket list).
+   */
+  @Post('purchases/:id/tickets/resend')
+  @NoBody()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiResponse({ status: 202, type: TicketResendResponseDto, description: 'the e-mail is queued' })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase of the caller' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'PurchaseCanceled (canceled or refunded: no ticket admits), NoTicketsToSend (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
+  })
+  @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description: 'TooManyTicketResends: 3 in the last 15 minutes by this account; `Retry-After`',
+  })
+  async resendTickets(
+    @CurrentUser() user: AuthenticatedUser,
+    @UuidParam() id: string,
+  ): Promise<TicketResendResponseDto> {
+    return mapTicketResend(await this.resend.resendForBuyer(user.id, id));
   }
 
   /**
@@ -105,6 +139,7 @@ export class TicketsController {
    * in), `PerformanceCanceled`. Every undo adds a `check-in.undo` row to the audit log.
    */
   @Delete('check-in/:ticketId')
+  @NoBody()
   @Roles(Role.Staff, Role.Admin)
   // A door person whose staff role was revoked undoes nothing more, whatever their token says.
   @RequiresCurrentRole()

@@ -236,3 +236,30 @@ export class CheckInUndoForbiddenError extends DomainError {
     );
   }
 }
+
+/** A resend of a purchase's tickets with none left to send: every ticket of it was transferred away. */
+export class NoTicketsToSendError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'NoTicketsToSend',
+      'every ticket of this purchase was transferred to someone else: there is none to send (their holders have theirs)',
+    );
+  }
+}
+
+/**
+ * A buyer asked for a purchase's tickets by e-mail `perWindow` times within `windowMinutes`
+ * already (per account): 429 with the seconds until the next is counted out of the window.
+ */
+export class TooManyTicketResendsError extends DomainError {
+  constructor(retryAfterSeconds: number, limit: { perWindow: number; windowMs: number }) {
+    super(
+      'too_many',
+      'TooManyTicketResends',
+      `at most ${limit.perWindow} e-mails of your tickets are sent again per ${limit.windowMs / 60_000} minutes; ask again in ${retryAfterSeconds} seconds`,
+      { perWindow: limit.perWindow, windowMinutes: limit.windowMs / 60_000 },
+      retryAfterSeconds,
+    );
+  }
+}
