@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
+import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { dataSourceOf } from '../../mailer/test/mail-harness';
 import { createPerformance, hold } from './purchase-helpers';
 import { buyTickets, MailStack, startMailStack, transferMail } from './support/mail';
@@ -144,6 +144,30 @@ describe('re-sending tickets by e-mail (real PostgreSQL, RabbitMQ, mailer and SM
       }),
     ]);
     expect(await resendsQueued()).toBe(3);
+  });
+
+  it("holds the buyer's limit under concurrency: of 6 resends at once, 3 are queued", async () => {
+    const buyer = await createSession(api.app);
+    const { purchaseId } = await buyTickets<TicketBody>(api, buyer, performance.id, seats(1));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call('POST', `/purchases/${purchaseId}/tickets/resend`, { session: buyer })),
+    );
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([202, 202, 202, 429, 429, 429]);
+    const ids = answers.filter((answer) => answer.statusCode === 202).map((answer) => answer.json().resendId as string);
+    for (const id of ids) await resentMail(id);
+    // Each once: three deliveries recorded, and no fourth e-mail.
+    const delivered = async () =>
+      (
+        await dataSourceOf(relay).query(
+          `SELECT count(*)::int AS n FROM email_deliveries WHERE message_id LIKE 'purchase-tickets-resent:%' AND purchase_id = $1`,
+          [purchaseId],
+        )
+      )[0].n as number;
+    await waitUntil(async () => (await delivered()) === 3, 'three deliveries recorded');
+    const resentToBuyer = smtp.received.filter(
+      (mail) => mail.to.includes(buyer.email) && mail.messageIdHeader.includes('purchase-tickets-resent.'),
+    );
+    expect(resentToBuyer).toHaveLength(3);
   });
 
   it('refuses a purchase not written yet (409 TicketsNotIssued, Retry-After), a canceled one (409), anyone else (404) and a body (400)', async () => {
