@@ -198,6 +198,7 @@ export {
   CheckInUndoForbiddenError,
   NoTicketsToSendError,
   TooManyTicketResendsError,
+  CanceledPurchaseTicketsError,
 } from './tickets/ticket.errors';
 export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
 export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';

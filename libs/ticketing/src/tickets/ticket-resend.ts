@@ -8,11 +8,16 @@ import {
   ROUTING,
   TicketsResentBy,
 } from '@app/messaging/contracts';
-import { DomainError, NotFoundError } from '../errors';
+import { NotFoundError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
 import type { Purchase } from '../purchases/purchase';
 import { PurchaseReader } from '../purchases/purchase-reader';
-import { NoTicketsToSendError, TicketsNotIssuedError, TooManyTicketResendsError } from './ticket.errors';
+import {
+  CanceledPurchaseTicketsError,
+  NoTicketsToSendError,
+  TicketsNotIssuedError,
+  TooManyTicketResendsError,
+} from './ticket.errors';
 
 /** The audit action of an operator's resend of a buyer's tickets. */
 export const TICKETS_RESEND_ACTION = 'purchase.resend-tickets';
@@ -97,18 +102,12 @@ export class TicketResend {
 
   /**
    * The ids of the tickets the e-mail would carry now (active, held by the buyer: not transferred
-   * away). Throws DomainError PurchaseCanceled (409) for a canceled or refunded purchase (also while
+   * away). Throws CanceledPurchaseTicketsError (409 PurchaseCanceled) for a canceled or refunded purchase (also while
    * the cancellation is only in Redis), TicketsNotIssuedError (409, Retry-After) before the purchase
    * is written to PostgreSQL, NoTicketsToSendError (409) when every ticket was transferred away.
    */
   private async check(purchase: Purchase): Promise<string[]> {
-    if (purchase.status === 'CANCELED') {
-      throw new DomainError(
-        'conflict',
-        'PurchaseCanceled',
-        'purchase was canceled or refunded: its tickets admit no one, there is none to send',
-      );
-    }
+    if (purchase.status === 'CANCELED') throw new CanceledPurchaseTicketsError();
     const persisted = await this.tickets.ofPurchase(purchase.id);
     if (!persisted) throw new TicketsNotIssuedError(this.env.PURCHASE_FLUSH_AGE_SECONDS + 1);
     const sendable = persisted.tickets.filter(

@@ -263,3 +263,14 @@ export class TooManyTicketResendsError extends DomainError {
     );
   }
 }
+
+/** A resend of the tickets of a purchase canceled or refunded: none of them admits anyone, so none is sent. */
+export class CanceledPurchaseTicketsError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'PurchaseCanceled',
+      'purchase was canceled or refunded: its tickets admit no one, there is none to send',
+    );
+  }
+}
