@@ -263,12 +263,17 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
       opensAt: new Date(startsAt.getTime() - OPENS_BEFORE_MS),
       closesAt: new Date(startsAt.getTime() + CLOSES_AFTER_MS),
     };
-    expect(await repository.checkIn(identity, admin.id, { at: new Date(), ...window })).toEqual({
+    expect(await repository.checkIn(identity, admin.id, { at: new Date(), ...window }, 'scan')).toEqual({
       outcome: 'OUTSIDE_WINDOW',
       ...applied,
     });
     expect(
-      await repository.checkIn(identity, admin.id, { at: new Date(startsAt.getTime() + CLOSES_AFTER_MS), ...window }),
+      await repository.checkIn(
+        identity,
+        admin.id,
+        { at: new Date(startsAt.getTime() + CLOSES_AFTER_MS), ...window },
+        'scan',
+      ),
     ).toEqual({ outcome: 'OUTSIDE_WINDOW', ...applied });
     // As a scan that read the settings before a PATCH gave the performance its own window (doors
     // at the start, no latecomers) would ask: refused by, and named with, the performance's own.
@@ -278,7 +283,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     });
     expect(narrowed.statusCode, narrowed.body).toBe(200);
     expect(
-      await repository.checkIn(identity, admin.id, { at: new Date(startsAt.getTime() + HOUR_MS), ...window }),
+      await repository.checkIn(identity, admin.id, { at: new Date(startsAt.getTime() + HOUR_MS), ...window }, 'scan'),
     ).toEqual({
       outcome: 'OUTSIDE_WINDOW',
       startsAt,
@@ -292,7 +297,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     expect(reset.statusCode, reset.body).toBe(200);
     await expectUnused(raced);
     const atDoorsOpen = new Date(startsAt.getTime() - OPENS_BEFORE_MS);
-    expect(await repository.checkIn(identity, admin.id, { at: atDoorsOpen, ...window })).toMatchObject({
+    expect(await repository.checkIn(identity, admin.id, { at: atDoorsOpen, ...window }, 'scan')).toMatchObject({
       outcome: 'CHECKED_IN',
     });
   });

@@ -147,6 +147,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.mail.deliverCancellation(parsed.message, queue);
       case 'rescheduled':
         return this.mail.deliverReschedule(parsed.message, queue);
+      case 'tickets-resent':
+        return this.mail.deliverResend(parsed.message, queue);
       case 'password-reset':
         return this.resetMail.deliver(parsed.message);
       case 'email-verification':
@@ -191,7 +193,8 @@ type Outcome = DeliveryOutcome | TokenMailOutcome | TransferMailOutcome;
 
 /**
  * What a log line calls a message's e-mail: `purchase <id>`, `cancellation of purchase <id>`,
- * `new date (move <id>) of purchase <id>`, `password reset <id>`, `e-mail verification <id>`,
+ * `new date (move <id>) of purchase <id>`, `tickets of purchase <id> sent again (request <id>)`,
+ * `password reset <id>`, `e-mail verification <id>`,
  * `new date (move <id>) to ticket holder <account id>`.
  */
 function subjectOf(parsed: MailMessage): string {
@@ -202,6 +205,8 @@ function subjectOf(parsed: MailMessage): string {
       return `cancellation of purchase ${parsed.message.purchaseId}`;
     case 'rescheduled':
       return `new date (move ${parsed.message.rescheduleId}) of purchase ${parsed.message.purchaseId}`;
+    case 'tickets-resent':
+      return `tickets of purchase ${parsed.message.purchaseId} sent again (request ${parsed.message.resendId})`;
     case 'password-reset':
       return `password reset ${parsed.message.resetId}`;
     case 'email-verification':

@@ -28,6 +28,7 @@ describe('parseEnv', () => {
     expect(env.RESERVATION_TTL_SECONDS).toBe(300);
     expect(env.CHECK_IN_OPENS_BEFORE_MINUTES).toBe(180);
     expect(env.CHECK_IN_CLOSES_AFTER_MINUTES).toBe(240);
+    expect(env.CHECK_IN_UNDO_MINUTES).toBe(10);
     expect(env.PASSWORD_RESET_TTL_MINUTES).toBe(30);
     expect(env.MAX_SEATS_PER_RESERVATION).toBe(4);
     expect(env.PURCHASE_FLUSH_AGE_SECONDS).toBe(5);
@@ -204,6 +205,8 @@ describe('parseEnv', () => {
     ['CHECK_IN_CLOSES_AFTER_MINUTES', '-30'],
     ['CHECK_IN_CLOSES_AFTER_MINUTES', '10081'],
     ['CHECK_IN_CLOSES_AFTER_MINUTES', '1.5'],
+    ['CHECK_IN_UNDO_MINUTES', '-1'],
+    ['CHECK_IN_UNDO_MINUTES', '1441'],
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['ADMIN_EMAIL', 'not-an-email'],

@@ -402,6 +402,18 @@ export class Env {
   @Max(10_080)
   CHECK_IN_CLOSES_AFTER_MINUTES = 240;
 
+  /**
+   * How long, in minutes after a check-in (its `checked_in_at`, PostgreSQL's clock), the staff
+   * account that scanned it may undo it (`DELETE /check-in/:ticketId`): a wrong ticket scanned, a
+   * holder turned back after the scan. Later, or a check-in another account made, only an admin
+   * undoes. 0: staff undo nothing. At most a day (1440).
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(0)
+  @Max(1440)
+  CHECK_IN_UNDO_MINUTES = 10;
+
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(0)

@@ -23,6 +23,7 @@ import { SalesRepository } from './repositories/sales.repository';
 import { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 import { SectionRepository } from './repositories/section.repository';
 import { TicketsRepository } from './repositories/tickets.repository';
+import { TicketResendsRepository } from './repositories/ticket-resends.repository';
 import { TicketTransfersRepository } from './repositories/ticket-transfers.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
@@ -52,6 +53,7 @@ const REPOSITORIES = [
   PasswordResetTokensRepository,
   EmailVerificationTokensRepository,
   TicketTransfersRepository,
+  TicketResendsRepository,
   TransactionRunner,
 ];
 

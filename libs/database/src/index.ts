@@ -111,8 +111,10 @@ export type {
   HolderMailFacts,
 } from './repositories/ticket-transfers.repository';
 export type {
+  CheckedInSeat,
   CheckInResult,
   CheckInWindowBounds,
+  TicketCheckInState,
   TicketIdentity,
   TicketRecord,
 } from './repositories/tickets.repository';
@@ -123,6 +125,8 @@ export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waitin
 export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { SalesRepository } from './repositories/sales.repository';
 export { AdminAuditRepository, recordAuditIn } from './repositories/admin-audit.repository';
+export { TicketResendsRepository } from './repositories/ticket-resends.repository';
+export type { TicketResendQueued, TicketResendRequest } from './repositories/ticket-resends.repository';
 export type { AdminAuditFilter, AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
 export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';

@@ -34,6 +34,7 @@ import { TicketTransfers1799400000000 } from './migrations/1799400000000-TicketT
 import { TicketTransferDecline1799450000000 } from './migrations/1799450000000-TicketTransferDecline';
 import { TokenLimitAndTransferIndexes1799470000000 } from './migrations/1799470000000-TokenLimitAndTransferIndexes';
 import { DropRedundantAuthEventsIndex1799520000000 } from './migrations/1799520000000-DropRedundantAuthEventsIndex';
+import { CheckInMark1799600000000 } from './migrations/1799600000000-CheckInMark';
 import { PurchaseCompNote1799610000000 } from './migrations/1799610000000-PurchaseCompNote';
 
 /**
@@ -77,5 +78,6 @@ export const MIGRATIONS: Function[] = [
   TicketTransferDecline1799450000000,
   TokenLimitAndTransferIndexes1799470000000,
   DropRedundantAuthEventsIndex1799520000000,
+  CheckInMark1799600000000,
   PurchaseCompNote1799610000000,
 ];

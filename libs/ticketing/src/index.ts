@@ -166,6 +166,10 @@ export { TicketsModule } from './tickets/tickets.module';
 export { TICKET_CODE_LENGTH, TicketCodes } from './tickets/ticket-codes';
 export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
+export { CHECK_IN_UNDO_ACTION, CheckInUndo } from './tickets/check-in-undo';
+export type { CheckInUndoActor, UndoneCheckIn } from './tickets/check-in-undo';
+export { TICKET_RESEND_LIMIT, TicketResend, TICKETS_RESEND_ACTION } from './tickets/ticket-resend';
+export type { QueuedResend } from './tickets/ticket-resend';
 export {
   checkInSettingsOf,
   checkInStateAt,
@@ -190,6 +194,11 @@ export {
   TransferLimitReachedError,
   TooManyTransferOffersError,
   TransferNotPendingError,
+  TicketNotCheckedInError,
+  CheckInUndoForbiddenError,
+  NoTicketsToSendError,
+  TooManyTicketResendsError,
+  CanceledPurchaseTicketsError,
 } from './tickets/ticket.errors';
 export { TicketTransferService, TRANSFER_MARK_LIFETIME_SECONDS } from './tickets/ticket-transfer.service';
 export type { HeldTicket, TransferPage } from './tickets/ticket-transfer.service';

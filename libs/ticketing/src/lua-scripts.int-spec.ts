@@ -39,7 +39,7 @@ import {
 } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
 import { rebuildSeating } from './seats/seating-scripts';
-import { checkInMarkMember, markCheckIn, markTransfer } from './tickets/ticket-scripts';
+import { checkInEntry, checkInMarkMember, markCheckIn, markTransfer, undoCheckIn } from './tickets/ticket-scripts';
 import { WaitingRoomStore } from './waiting-room/waiting-room.store';
 
 /**
@@ -402,33 +402,63 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       claim: 'NONE',
       fields: ['u1', 'PURCHASED', expect.any(String), '100', 'KRW', 'p1'],
     });
-    const cancel = { purchaseId: 'p1', userId: 'u1', checkedInSeatIds: [], persisted: null };
+    const cancel = { purchaseId: 'p1', userId: 'u1', checkedIn: [], persisted: null };
     // A marked check-in refuses the buyer's cancel; a cancel refuses later marks.
-    const v0 = { seatId: 1, codeVersion: 0 };
-    const v1 = { seatId: 1, codeVersion: 1 };
+    const v0 = { seatId: 1, codeVersion: 0, token: 'scanA' };
+    const v1 = { seatId: 1, codeVersion: 1, token: 'scanB' };
     expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'MARKED', added: true });
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'CHECKED_IN',
       seatIds: [1],
     });
-    // A scan of the seat's current code (version 1) racing a scan of its old one: each code has a
+    // A scan of the seat's current code (version 1) racing a scan of its old one: each scan has a
     // mark of its own, so the old code's refusal takes back only its own and the seat stays marked.
     expect(await markCheckIn(redis, keys, 'p1', v1, 60)).toEqual({ outcome: 'MARKED', added: true });
     expect(await markCheckIn(redis, keys, 'p1', v1, 60)).toEqual({ outcome: 'MARKED', added: false });
-    await redis.srem(keys.checkedIn('p1'), checkInMarkMember(v0.seatId, v0.codeVersion));
-    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual(['1:1']);
+    await redis.srem(keys.checkedIn('p1'), checkInMarkMember(v0.seatId, v0.codeVersion, v0.token));
+    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual(['1:1:scanB']);
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'CHECKED_IN',
       seatIds: [1],
     });
-    // A mark set before marks had versions (a bare seat id, for its lifetime) still counts.
+    // Marks set before marks had scan tokens (`<seat>:<version>`) or versions (a bare seat id), for
+    // their lifetime, still count.
+    for (const legacy of ['1:0', '1']) {
+      await redis.del(keys.checkedIn('p1'));
+      await redis.sadd(keys.checkedIn('p1'), legacy);
+      expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
+        outcome: 'CHECKED_IN',
+        seatIds: [1],
+      });
+    }
     await redis.del(keys.checkedIn('p1'));
-    await redis.sadd(keys.checkedIn('p1'), '1');
+    // An undo of the check-in of scan B (check-in-undo.lua) takes back its mark alone, and the
+    // cancel then leaves out that check-in read from PostgreSQL before the undo; another check-in of
+    // the seat (a later scan, C) still counts, as does a mark of a scan on its way.
+    const undoneB = checkInEntry(1, 'scanB');
+    expect(await markCheckIn(redis, keys, 'p1', v1, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await markCheckIn(redis, keys, 'p1', { ...v1, token: 'scanC' }, 60)).toMatchObject({ added: true });
+    expect(await undoCheckIn(redis, keys, 'p1', undoneB, ['1:1:scanB'], 60)).toEqual({ outcome: 'UNDONE' });
+    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual(['1:1:scanC']);
+    expect(await redis.smembers(keys.checkInsUndone('p1'))).toEqual([undoneB]);
+    expect(await redis.ttl(keys.checkInsUndone('p1'))).toBeGreaterThan(0);
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'CHECKED_IN',
       seatIds: [1],
     });
     await redis.del(keys.checkedIn('p1'));
+    const stale = { ...cancel, mode: 'buyer' as const, canceledBy: 'buyer' as const };
+    expect(await cancelPurchase(redis, keys, { ...stale, checkedIn: [{ seatId: 1, checkIn: 'scanC' }] })).toEqual({
+      outcome: 'CHECKED_IN',
+      seatIds: [1],
+    });
+    // Read from PostgreSQL before the undo (B): left out, so the refusal checked after the
+    // check-in's (a transfer mark, set here to stop the cancel) answers instead.
+    await redis.sadd(keys.transferred('p1'), '1');
+    expect(await cancelPurchase(redis, keys, { ...stale, checkedIn: [{ seatId: 1, checkIn: 'scanB' }] })).toEqual({
+      outcome: 'TRANSFERRED',
+    });
+    await redis.del(keys.transferred('p1'), keys.checkInsUndone('p1'));
     // So does an accept of a transfer under way (its mark); taken back, the buyer may cancel.
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: false });
@@ -448,14 +478,23 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       keptSeatIds: [],
     });
     expect(await redis.hgetall(keys.ticketsBought)).toEqual({});
-    expect(await markCheckIn(redis, keys, 'p1', { seatId: 1, codeVersion: 0 }, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'CANCELED' });
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'CANCELED' });
+    // A canceled purchase's check-ins stand (a refund may have kept their seats): no undo.
+    await redis.sadd(keys.checkedIn('p1'), '1:0:scanA');
+    expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(1, 'scanA'), ['1:0:scanA'], 60)).toEqual({
+      outcome: 'CANCELED',
+    });
+    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual(['1:0:scanA']);
+    expect(await redis.exists(keys.checkInsUndone('p1'))).toBe(0);
+    await redis.del(keys.checkedIn('p1'));
     // A same-key retry's sale of the canceled purchase is told so, never replayed as a sale.
     expect(await purchaseHold(redis, keys, purchase)).toEqual({ outcome: 'CANCELED' });
     ran
       .add('boxofficePurchase')
       .add('boxofficeCancelPurchase')
       .add('boxofficeCheckInMark')
+      .add('boxofficeCheckInUndo')
       .add('boxofficeTransferMark');
 
     expect(await ensureFlushGroup(redis, keys, 'flusher')).toBe(true);

@@ -37,7 +37,7 @@ import {
   REGISTER_SEATS,
 } from './seats/seat-scripts';
 import { REBUILD_SEATING } from './seats/seating-scripts';
-import { CHECK_IN_MARK, TRANSFER_MARK } from './tickets/ticket-scripts';
+import { CHECK_IN_MARK, CHECK_IN_UNDO, TRANSFER_MARK } from './tickets/ticket-scripts';
 import { WAITING_ROOM_SCRIPTS } from './waiting-room/waiting-room-scripts';
 
 /**
@@ -71,6 +71,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   PARK_PURCHASE,
   FORGET_FLUSHED,
   CHECK_IN_MARK,
+  CHECK_IN_UNDO,
   TRANSFER_MARK,
   ...WAITING_ROOM_SCRIPTS,
   SECTION_AVAILABILITY,

@@ -102,6 +102,13 @@ export interface PerformanceKeys {
    */
   checkedIn(purchaseId: string): string;
   /**
+   * Set: the purchase's check-ins undone at the door (`DELETE /check-in/:ticketId`), each
+   * `<seat id>/<check-in identity>` (the ticket's `check_in_mark`, or `at:<epoch µs>`), for 24 h: a
+   * cancel that read the check-in from PostgreSQL before its undo leaves it out
+   * (tickets/check-in-undo.lua, purchases/cancel-purchase.lua).
+   */
+  checkInsUndone(purchaseId: string): string;
+  /**
    * Set: seat ids of the purchase whose ticket a transfer's recipient is accepting or accepted,
    * marked before PostgreSQL records the accept, so that a buyer's cancel script sees it the moment
    * it began (tickets/transfer-mark.lua, purchases/cancel-purchase.lua).
@@ -146,6 +153,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
+    checkInsUndone: (purchaseId) => `${tag}:check-ins-undone:${purchaseId}`,
     transferred: (purchaseId) => `${tag}:transferred:${purchaseId}`,
     purchaseStream: `${tag}:purchases`,
     purchaseDeadLetters: `${tag}:purchases-parked`,

@@ -204,7 +204,7 @@ export async function playSaleStep(
       userId: purchase.userId,
       mode: 'operator',
       canceledBy: 'operator',
-      checkedInSeatIds: [],
+      checkedIn: [],
       persisted: null,
     });
   }

@@ -14,7 +14,11 @@ export class AdminAuditQueryDto extends PageQueryDto {
   )
   performanceId?: number;
 
-  @ApiPropertyOptional({ description: 'Only actions on this purchase (its comp issue, its refund).', format: 'uuid' })
+  @ApiPropertyOptional({
+    description:
+      'Only actions on this purchase (its comp issue, its refund, its tickets e-mailed again, its undone check-ins).',
+    format: 'uuid',
+  })
   @IsOptional()
   @IsUUID()
   // Stored in lower case, as every id the API writes.
@@ -50,7 +54,7 @@ export class AdminAuditEntryDto {
   @ApiProperty({ enum: auditedActions() })
   action: string;
   /**
-   * What was acted on: a purchase id (`purchase.refund`, `comp.issue`), `event:<id>`, `performance:<id>`,
+   * What was acted on: a purchase id (`purchase.refund`, `comp.issue`, `purchase.resend-tickets`, `check-in.undo`), `event:<id>`, `performance:<id>`,
    * `performance:<id>:section:<name>` (`section.price`) or `performance:<id>:waiting-room`.
    * @example "performance:12"
    */

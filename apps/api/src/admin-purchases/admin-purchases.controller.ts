@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Role, Roles } from '@app/auth';
-import { AdminPurchases, BookingDescriber } from '@app/ticketing';
+import { AdminPurchases, BookingDescriber, TicketResend } from '@app/ticketing';
 import { UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { NoBody } from '../common/no-body';
 import {
   AdminPurchasePageDto,
   AdminPurchaseQueryDto,
@@ -13,6 +14,7 @@ import {
   mapAdminPurchase,
   mapAdminRefund,
 } from './admin-purchase.dto';
+import { mapTicketResend, TicketResendResponseDto } from '../tickets/ticket.dto';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -22,6 +24,7 @@ export class AdminPurchasesController {
   constructor(
     private readonly purchases: AdminPurchases,
     private readonly describer: BookingDescriber,
+    private readonly resend: TicketResend,
   ) {}
 
   /**
@@ -74,5 +77,28 @@ export class AdminPurchasesController {
         }),
       ),
     );
+  }
+
+  /**
+   * E-mails a buyer's tickets to the buyer again (a lost confirmation), for any purchase: queued
+   * through the outbox, RabbitMQ and the mailer, with the tickets as they are when it is sent. Not
+   * limited; the audit log records who did it (`purchase.resend-tickets`). Admin only.
+   */
+  @Post(':id/resend-tickets')
+  @NoBody()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiResponse({ status: 202, type: TicketResendResponseDto, description: 'the e-mail is queued' })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'PurchaseCanceled (canceled or refunded), NoTicketsToSend (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
+  })
+  async resendTickets(
+    @CurrentUser() operator: AuthenticatedUser,
+    @UuidParam() id: string,
+  ): Promise<TicketResendResponseDto> {
+    return mapTicketResend(await this.resend.resendForOperator({ id: operator.id, email: operator.email }, id));
   }
 }

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import type { CheckIn, Ticket } from '@app/ticketing';
+import type { CheckIn, QueuedResend, Ticket, UndoneCheckIn } from '@app/ticketing';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { MaxLength } from '../common/text-length';
 
@@ -135,4 +135,65 @@ export function mapCheckIn(checkIn: CheckIn): CheckInResponseDto {
     holder: { name: checkIn.holder.name, email: checkIn.holder.email },
     checkedInAt: checkIn.checkedInAt.toISOString(),
   };
+}
+
+/** The account that made an undone check-in. */
+export class CheckInByDto {
+  /** The staff or admin account; null once that account was deleted. */
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true })
+  id: string | null;
+  /** @example door-1@example.com */
+  @ApiProperty({ type: 'string', nullable: true })
+  email: string | null;
+}
+
+/** The check-in an undo took back. */
+export class UndoneCheckInDto {
+  /** When the ticket had been checked in (RFC 3339, UTC). @example "2030-03-01T18:42:07.123Z" */
+  @ApiProperty({ format: 'date-time' })
+  checkedInAt: string;
+  checkedInBy: CheckInByDto;
+}
+
+/** An undone check-in: the ticket, not checked in any more (it admits again, once), and the check-in it had. */
+export class CheckInUndoResponseDto {
+  /** @example "1024" */
+  ticketId: string;
+  purchaseId: string;
+  @ApiProperty({ type: 'integer' })
+  performanceId: number;
+  seat: TicketSeatDto;
+  /** Always null: the ticket is not checked in any more. */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null })
+  checkedInAt: null;
+  undoneCheckIn: UndoneCheckInDto;
+}
+
+export function mapCheckInUndo(undone: UndoneCheckIn): CheckInUndoResponseDto {
+  const { ticket } = undone;
+  return {
+    ticketId: ticket.ticketId,
+    purchaseId: ticket.purchaseId,
+    performanceId: ticket.performanceId,
+    seat: mapTicketSeat(ticket),
+    checkedInAt: null,
+    undoneCheckIn: {
+      checkedInAt: undone.undone.checkedInAt.toISOString(),
+      checkedInBy: { id: undone.undone.checkedInBy.id, email: undone.undone.checkedInBy.email },
+    },
+  };
+}
+
+/** A resend of a purchase's tickets, queued: the e-mail goes out through the outbox and the mailer. */
+export class TicketResendResponseDto {
+  purchaseId: string;
+  /** The request's id; the e-mail's Message-ID carries it. */
+  @ApiProperty({ format: 'uuid' })
+  resendId: string;
+  /** The tickets the e-mail carries as of now (decimal ids): active, not transferred away. @example ["1024", "1025"] */
+  ticketIds: string[];
+}
+
+export function mapTicketResend(queued: QueuedResend): TicketResendResponseDto {
+  return { purchaseId: queued.purchaseId, resendId: queued.resendId, ticketIds: [...queued.ticketIds] };
 }

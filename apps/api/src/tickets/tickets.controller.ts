@@ -1,12 +1,23 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
-import { TicketService, TicketTransferService } from '@app/ticketing';
+import { CheckInUndo, TicketResend, TicketService, TicketTransferService } from '@app/ticketing';
 import { PageQueryDto } from '../common/page-query.dto';
 import { HeldTicketPageDto, mapHeldTicket } from '../ticket-transfers/ticket-transfer.dto';
-import { UuidParam } from '../common/parse-id.pipe';
+import { ParseTicketIdPipe, UuidParam } from '../common/parse-id.pipe';
 import { ErrorBodyDto } from '../common/error-body.dto';
-import { CheckInCreateDto, CheckInResponseDto, mapCheckIn, mapTicket, TicketListDto } from './ticket.dto';
+import { NoBody } from '../common/no-body';
+import {
+  CheckInCreateDto,
+  CheckInResponseDto,
+  CheckInUndoResponseDto,
+  mapCheckIn,
+  mapTicketResend,
+  TicketResendResponseDto,
+  mapCheckInUndo,
+  mapTicket,
+  TicketListDto,
+} from './ticket.dto';
 
 @ApiTags('tickets')
 @ApiBearerAuth()
@@ -15,6 +26,8 @@ export class TicketsController {
   constructor(
     private readonly tickets: TicketService,
     private readonly transfers: TicketTransferService,
+    private readonly undo: CheckInUndo,
+    private readonly resend: TicketResend,
   ) {}
 
   /**
@@ -43,6 +56,36 @@ export class TicketsController {
   @ApiResponse({ status: 409, type: ErrorBodyDto, description: 'not issued yet: retry after `Retry-After` seconds' })
   async list(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<TicketListDto> {
     return { items: (await this.tickets.ticketsOf(user.id, id)).map(mapTicket) };
+  }
+
+  /**
+   * E-mails the caller's purchase's tickets to the caller again (a lost confirmation): queued through
+   * the outbox, RabbitMQ and the mailer as the confirmation is, with the tickets as they are when it
+   * is sent (none canceled or transferred away). At most 3 per 15 minutes per account (429
+   * `TooManyTicketResends`, `Retry-After`). 409 `PurchaseCanceled`, `NoTicketsToSend` (every
+   * ticket transferred away), `TicketsNotIssued` (with `Retry-After`, as the ticket list).
+   */
+  @Post('purchases/:id/tickets/resend')
+  @NoBody()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiResponse({ status: 202, type: TicketResendResponseDto, description: 'the e-mail is queued' })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such purchase of the caller' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'PurchaseCanceled (canceled or refunded: no ticket admits), NoTicketsToSend (every ticket transferred away), TicketsNotIssued (not written yet: retry after `Retry-After` seconds)',
+  })
+  @ApiResponse({
+    status: 429,
+    type: ErrorBodyDto,
+    description: 'TooManyTicketResends: 3 in the last 15 minutes by this account; `Retry-After`',
+  })
+  async resendTickets(
+    @CurrentUser() user: AuthenticatedUser,
+    @UuidParam() id: string,
+  ): Promise<TicketResendResponseDto> {
+    return mapTicketResend(await this.resend.resendForBuyer(user.id, id));
   }
 
   /**
@@ -84,5 +127,47 @@ export class TicketsController {
   })
   async checkIn(@CurrentUser() user: AuthenticatedUser, @Body() body: CheckInCreateDto): Promise<CheckInResponseDto> {
     return mapCheckIn(await this.tickets.checkIn(body.code, user.id, body.performanceId));
+  }
+
+  /**
+   * Undoes the check-in of a ticket (a wrong ticket scanned, a holder turned back after the scan):
+   * afterwards it admits again, once, and its purchase can be canceled again as if never scanned.
+   * An admin undoes any check-in; a staff account only its own, within CHECK_IN_UNDO_MINUTES (10)
+   * of it (403 `CheckInUndoForbidden` otherwise, `details.reason` NOT_YOUR_CHECK_IN or
+   * UNDO_WINDOW_PASSED). 409 `TicketNotCheckedIn` (none to undo, or undone meanwhile),
+   * `TicketCanceled` (its purchase canceled or refunded: a refund may have kept its seat as checked
+   * in), `PerformanceCanceled`. Every undo adds a `check-in.undo` row to the audit log.
+   */
+  @Delete('check-in/:ticketId')
+  @NoBody()
+  @Roles(Role.Staff, Role.Admin)
+  // A door person whose staff role was revoked undoes nothing more, whatever their token says.
+  @RequiresCurrentRole()
+  @ApiParam({ name: 'ticketId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } })
+  @ApiResponse({
+    status: 200,
+    type: CheckInUndoResponseDto,
+    description: 'the check-in undone; the ticket admits again, once',
+  })
+  @ApiResponse({ status: 400, type: ErrorBodyDto, description: 'not a ticket id (canonical decimal digits)' })
+  @ApiResponse({
+    status: 403,
+    type: ErrorBodyDto,
+    description:
+      'the caller is neither staff nor admin; or CheckInUndoForbidden: a staff account and a check-in another account made (`details.reason` NOT_YOUR_CHECK_IN) or its own older than CHECK_IN_UNDO_MINUTES (UNDO_WINDOW_PASSED); nothing changed, an admin may undo it',
+  })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such ticket' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'TicketNotCheckedIn (no check-in to undo, or undone meanwhile), TicketCanceled (its purchase canceled or refunded, also while only in Redis), PerformanceCanceled; nothing changed',
+  })
+  async undoCheckIn(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('ticketId', new ParseTicketIdPipe()) ticketId: string,
+  ): Promise<CheckInUndoResponseDto> {
+    const actor = { id: user.id, email: user.email, admin: user.role === Role.Admin };
+    return mapCheckInUndo(await this.undo.undo(actor, ticketId));
   }
 }

@@ -25,6 +25,11 @@ export enum AuthEventType {
   TicketTransferAccepted = 'TICKET_TRANSFER_ACCEPTED',
   /** The account declined a ticket offered to its confirmed address. */
   TicketTransferDeclined = 'TICKET_TRANSFER_DECLINED',
+  /**
+   * The account asked for a purchase's tickets to be e-mailed again (`POST
+   * /purchases/:id/tickets/resend`): counted for the limit of such e-mails, as the mailed tokens are.
+   */
+  TicketsResent = 'TICKETS_RESENT',
 }
 
 /**

@@ -44,6 +44,13 @@ export class TicketEntity {
   checkedInBy: string | null;
 
   /**
+   * The token of the scan that checked it in, carried by its Redis mark (check-in-mark.lua), so an
+   * undo takes back that mark alone; null before the check-in, and for check-ins made before it existed.
+   */
+  @Column({ name: 'check_in_mark', type: 'text', nullable: true })
+  checkInMark: string | null;
+
+  /**
    * Who holds the ticket when it was transferred (the account that accepted the last transfer);
    * null: its purchase's buyer holds it. Set only by an accepted transfer (TicketTransfersRepository).
    */

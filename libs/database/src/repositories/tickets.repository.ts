@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { TicketStatus } from '../entities/ticket.entity';
 
 /** What a ticket code names: the ticket and the purchase, performance and seat it belongs to. */
@@ -66,10 +66,51 @@ interface TicketRow {
   checked_in_at: Date | null;
   code_version: number;
   holder_id: string | null;
+  check_in_mark?: string | null;
 }
 
 const TICKET_COLUMNS = `t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.status, s.section, s."row", s.row_label,
-  s."number", t.checked_in_at, t.code_version, t.holder_id`;
+  s."number", t.checked_in_at, t.code_version, t.holder_id, t.check_in_mark`;
+
+/**
+ * The identity of the check-in of ticket row `t` (checked in): the token of its scan's Redis mark,
+ * or, for a check-in made before tokens were recorded, `at:` and its instant in epoch microseconds.
+ * Each check-in of a ticket has its own: an undo records it in Redis, and a cancel that read the
+ * check-in from PostgreSQL before the undo leaves it out (cancel-purchase.lua).
+ */
+const CHECK_IN_IDENTITY = `COALESCE(t.check_in_mark, 'at:' || (extract(epoch FROM t.checked_in_at) * 1000000)::bigint)`;
+
+/** A checked-in seat of a purchase, as a cancel reads it: the seat and the identity of its check-in. */
+export interface CheckedInSeat {
+  seatId: number;
+  /** The check-in's identity: its scan's mark token, or `at:<epoch µs>` for one made before tokens. */
+  checkIn: string;
+}
+
+/** A ticket and its check-in, as an undo of the check-in reads them (TicketsRepository.checkInOf). */
+export interface TicketCheckInState {
+  ticket: TicketRecord;
+  /** Its purchase is CANCELED in PostgreSQL (a cancellation only in Redis is not seen here). */
+  purchaseCanceled: boolean;
+  /** Its performance was canceled (a row of performance_cancellations). */
+  performanceCanceled: boolean;
+  /** Its check-in; null while it is not checked in. */
+  checkIn: {
+    at: Date;
+    /** The account that scanned it; null once that account was deleted. */
+    byId: string | null;
+    byEmail: string | null;
+    /** See {@link CheckedInSeat}.checkIn. */
+    identity: string;
+    /** Its scan's mark token; null for a check-in made before tokens were recorded. */
+    markToken: string | null;
+    /** PostgreSQL's clock is still within the staff's undo minutes of `at`. */
+    withinStaffWindow: boolean;
+  } | null;
+}
+
+/** Tries of a check-in whose UPDATE misses a ticket that admits by the read after it (see `checkIn`). */
+const CHECK_IN_ATTEMPTS = 3;
 
 /** Tickets (written by the purchase flusher) and their check-in at the door. */
 @Injectable()
@@ -179,13 +220,83 @@ export class TicketsRepository {
     return rows.map((row) => row.seat_id);
   }
 
-  /** Seat ids of the purchase's tickets checked in at the door (none before it is written here). */
-  async checkedInSeatIds(purchaseId: string): Promise<number[]> {
-    const rows: { seat_id: number }[] = await this.dataSource.query(
-      'SELECT seat_id FROM tickets WHERE purchase_id = $1 AND checked_in_at IS NOT NULL ORDER BY seat_id',
+  /**
+   * The purchase's tickets checked in at the door (none before it is written here), each seat with
+   * the identity of its check-in (see {@link CheckedInSeat}), in seat id order.
+   */
+  async checkedInSeats(purchaseId: string): Promise<CheckedInSeat[]> {
+    const rows: { seat_id: number; check_in: string }[] = await this.dataSource.query(
+      `SELECT seat_id, ${CHECK_IN_IDENTITY} AS check_in FROM tickets t
+        WHERE purchase_id = $1 AND checked_in_at IS NOT NULL ORDER BY seat_id`,
       [purchaseId],
     );
-    return rows.map((row) => row.seat_id);
+    return rows.map((row) => ({ seatId: row.seat_id, checkIn: row.check_in }));
+  }
+
+  /**
+   * The ticket `ticketId` (a bigint, decimal) as an undo of its check-in needs it: its seat, status,
+   * code version, its purchase's status in PostgreSQL, whether its performance was canceled, and its
+   * check-in (when, by whom, its identity, and whether PostgreSQL's clock is still within
+   * `staffUndoMinutes` of it); null when there is no such ticket.
+   */
+  async checkInOf(ticketId: string, staffUndoMinutes: number): Promise<TicketCheckInState | null> {
+    const [row]: (TicketRow & {
+      purchase_status: string;
+      performance_canceled: boolean;
+      checked_in_by: string | null;
+      checked_in_by_email: string | null;
+      check_in: string | null;
+      within_staff_window: boolean | null;
+    })[] = await this.dataSource.query(
+      `SELECT ${TICKET_COLUMNS}, p.status AS purchase_status, t.checked_in_by, u.email AS checked_in_by_email,
+              CASE WHEN t.checked_in_at IS NOT NULL THEN ${CHECK_IN_IDENTITY} END AS check_in,
+              clock_timestamp() < t.checked_in_at + make_interval(mins => $2::int) AS within_staff_window,
+              EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
+                AS performance_canceled
+         FROM tickets t JOIN seats s ON s.id = t.seat_id JOIN purchases p ON p.id = t.purchase_id
+         LEFT JOIN users u ON u.id = t.checked_in_by
+        WHERE t.id = $1`,
+      [ticketId, staffUndoMinutes],
+    );
+    if (!row) return null;
+    return {
+      ticket: toRecord(row),
+      purchaseCanceled: row.purchase_status === 'CANCELED',
+      performanceCanceled: row.performance_canceled,
+      checkIn:
+        row.checked_in_at && row.check_in
+          ? {
+              at: row.checked_in_at,
+              byId: row.checked_in_by,
+              byEmail: row.checked_in_by_email,
+              identity: row.check_in,
+              markToken: row.check_in_mark ?? null,
+              withinStaffWindow: row.within_staff_window === true,
+            }
+          : null,
+    };
+  }
+
+  /**
+   * Takes back the check-in `checkIn` (its identity, see {@link CheckedInSeat}) of ticket
+   * `ticketId` in the transaction of `manager`: one conditional UPDATE that clears it only while it
+   * is still that check-in, so of concurrent undos of one check-in exactly one clears it, and a
+   * check-in made after another undo is never cleared by a stale one. The ticket's status is not
+   * compared: the caller decided in Redis before (check-in-undo.lua) that no cancel had kept its
+   * seat as checked in. Answers whether the row was changed.
+   */
+  async clearCheckIn(manager: EntityManager, ticketId: string, checkIn: string): Promise<boolean> {
+    // A SELECT over the UPDATE: the driver answers an UPDATE's RETURNING with its row count beside.
+    const rows: unknown[] = await manager.query(
+      `WITH cleared AS (
+         UPDATE tickets t SET checked_in_at = NULL, checked_in_by = NULL, check_in_mark = NULL
+          WHERE t.id = $1 AND t.checked_in_at IS NOT NULL AND ${CHECK_IN_IDENTITY} = $2
+          RETURNING t.id
+       )
+       SELECT id FROM cleared`,
+      [ticketId, checkIn],
+    );
+    return rows.length === 1;
   }
 
   /**
@@ -198,9 +309,32 @@ export class TicketsRepository {
    * `identity.codeVersion` must be the row's (TRANSFERRED otherwise: a code signed before an
    * accepted transfer): an accept raises it with a conditional UPDATE of the same row, so of an
    * accept and a check-in of the old code exactly one changes the row. The holder answered is the
-   * ticket's (`holder_id`, else its purchase's buyer).
+   * ticket's (`holder_id`, else its purchase's buyer). `markToken`: the token of this scan's Redis
+   * mark (check-in-mark.lua), kept as `check_in_mark` so an undo takes back that mark alone.
    */
-  async checkIn(identity: TicketIdentity, staffId: string, window: CheckInWindowBounds): Promise<CheckInResult> {
+  async checkIn(
+    identity: TicketIdentity,
+    staffId: string,
+    window: CheckInWindowBounds,
+    markToken: string,
+  ): Promise<CheckInResult> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.checkInOnce(identity, staffId, window, markToken);
+      if (result) return result;
+      // Refused by the UPDATE, yet admitting by the read after it: the row was checked in when the
+      // UPDATE read it and that check-in was undone (DELETE /check-in/:ticketId) before the read.
+      // The ticket admits now: asked again. A miss nothing explains stays the refusal it was.
+      if (attempt === CHECK_IN_ATTEMPTS) return { outcome: 'CANCELED' };
+    }
+  }
+
+  /** One try of `checkIn`; null when the UPDATE missed and the read after it finds nothing that refuses. */
+  private async checkInOnce(
+    identity: TicketIdentity,
+    staffId: string,
+    window: CheckInWindowBounds,
+    markToken: string,
+  ): Promise<CheckInResult | null> {
     const params = [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId];
     const bounds = [window.at, window.opensBeforeMinutes, window.closesAfterMinutes];
     // One statement: the window the UPDATE compares with is the one answered (w), so a miss outside
@@ -219,7 +353,7 @@ export class TicketsRepository {
                 pf.starts_at + make_interval(mins => COALESCE(pf.check_in_closes_after_minutes, $8::int)) AS closes_at
            FROM performances pf WHERE pf.id = $3
        ), admitted AS (
-         UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5
+         UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5, check_in_mark = $10
            FROM seats s, purchases p, users u, w
           WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
             AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND t.code_version = $9
@@ -231,7 +365,7 @@ export class TicketsRepository {
        )
        SELECT admitted.*, w.starts_at AS window_starts_at, w.opens_at AS window_opens_at, w.closes_at AS window_closes_at
          FROM w LEFT JOIN admitted ON true`,
-      [...params, staffId, ...bounds, identity.codeVersion],
+      [...params, staffId, ...bounds, identity.codeVersion, markToken],
     );
     const [first] = rows;
     if (first?.id != null) {
@@ -265,7 +399,7 @@ export class TicketsRepository {
         closesAt: first.window_closes_at,
       };
     }
-    return { outcome: 'CANCELED' };
+    return null;
   }
 }
 

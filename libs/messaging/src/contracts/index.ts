@@ -17,6 +17,13 @@ export {
   toPurchaseRescheduled,
 } from './purchase-rescheduled';
 export type { PurchaseRescheduledMessage } from './purchase-rescheduled';
+export {
+  isPurchaseTicketsResentBody,
+  PURCHASE_TICKETS_RESENT_TYPE,
+  purchaseTicketsResentMessageId,
+  toPurchaseTicketsResent,
+} from './purchase-tickets-resent';
+export type { PurchaseTicketsResentMessage, TicketsResentBy } from './purchase-tickets-resent';
 export { parseMailMessage } from './mail-message';
 export type { MailMessage } from './mail-message';
 export { mailTokenKey, openMailToken, sealMailToken } from './sealed-token';

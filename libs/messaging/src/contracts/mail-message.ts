@@ -5,6 +5,11 @@ import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } f
 import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
 import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseRescheduled } from './purchase-rescheduled';
 import {
+  isPurchaseTicketsResentBody,
+  PurchaseTicketsResentMessage,
+  toPurchaseTicketsResent,
+} from './purchase-tickets-resent';
+import {
   isTicketHolderRescheduledBody,
   TicketHolderRescheduledMessage,
   toTicketHolderRescheduled,
@@ -12,14 +17,15 @@ import {
 
 /**
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
- * confirmation, a cancellation notice, a notice that the purchase's performance moved, a
- * password reset, an e-mail address to confirm, a ticket transfer's offer or acceptance, or a
+ * confirmation, a cancellation notice, a notice that the purchase's performance moved, its
+ * tickets sent again on request, a password reset, an e-mail address to confirm, a ticket transfer's offer or acceptance, or a
  * notice to the holder of transferred tickets that their performance moved.
  */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
   | { kind: 'canceled'; message: PurchaseCanceledMessage }
   | { kind: 'rescheduled'; message: PurchaseRescheduledMessage }
+  | { kind: 'tickets-resent'; message: PurchaseTicketsResentMessage }
   | { kind: 'password-reset'; message: PasswordResetMessage }
   | { kind: 'email-verification'; message: EmailVerificationMessage }
   | { kind: 'ticket-transfer'; message: TicketTransferMessage }
@@ -27,7 +33,7 @@ export type MailMessage =
 
 /**
  * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled,
- * password-reset, email-verification, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
+ * purchase-tickets-resent, password-reset, email-verification, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
   let body: unknown;
@@ -38,6 +44,7 @@ export function parseMailMessage(content: Buffer): MailMessage {
   }
   if (isPurchaseCanceledBody(body)) return { kind: 'canceled', message: toPurchaseCanceled(body) };
   if (isPurchaseRescheduledBody(body)) return { kind: 'rescheduled', message: toPurchaseRescheduled(body) };
+  if (isPurchaseTicketsResentBody(body)) return { kind: 'tickets-resent', message: toPurchaseTicketsResent(body) };
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };
   if (isEmailVerificationBody(body)) return { kind: 'email-verification', message: toEmailVerification(body) };
   if (isTicketTransferBody(body)) return { kind: 'ticket-transfer', message: toTicketTransfer(body) };

@@ -15,6 +15,8 @@ import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
 import { COMP_ISSUE_ACTION } from '../comps/comps';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
+import { CHECK_IN_UNDO_ACTION } from '../tickets/check-in-undo';
+import { TICKETS_RESEND_ACTION } from '../tickets/ticket-resend';
 import { WAITING_ROOM_DELETE_ACTION, WAITING_ROOM_UPDATE_ACTION } from '../waiting-room/waiting-room.service';
 
 /**
@@ -35,6 +37,8 @@ export function auditedActions(): string[] {
     ATTENDEES_EXPORT_ACTION,
     COMP_ISSUE_ACTION,
     REFUND_ACTION,
+    TICKETS_RESEND_ACTION,
+    CHECK_IN_UNDO_ACTION,
     PERFORMANCE_CANCEL_ACTION,
     PERFORMANCE_DELETE_ACTION,
     EVENT_DELETE_ACTION,
@@ -59,7 +63,7 @@ function filterDigest(filter: AdminAuditFilter): string {
 /**
  * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
  * event or performance, set or removed a waiting room, changed a price, blocked or released
- * seats, downloaded a door list, issued a comp, refunded a purchase, canceled a performance; and the seat
+ * seats, downloaded a door list, issued a comp, refunded a purchase, e-mailed a buyer's tickets again, undid a check-in, canceled a performance; and the seat
  * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
  * actions themselves, each in its own transaction or before its first byte.
  */

@@ -11,12 +11,13 @@ import type { CanceledBy, Clock } from '@app/core';
 import {
   PURCHASE_CANCELED_TYPE,
   PURCHASE_RESCHEDULED_TYPE,
+  PURCHASE_TICKETS_RESENT_TYPE,
   PurchaseCanceledMessage,
   PurchaseRescheduledMessage,
 } from '@app/messaging/contracts';
 import type { TicketCodes } from '../tickets/ticket-codes';
 import type { Mailer } from './mailer.port';
-import { PurchaseMailService } from './purchase-mail.service';
+import { PurchaseMailService, PurchaseNotPersistedError } from './purchase-mail.service';
 
 const PURCHASE = '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f';
 const calledOffAt = new Date('2026-12-01T10:00:00.000Z');
@@ -238,5 +239,30 @@ describe('PurchaseMailService.deliver', () => {
     expect(mailer.send).not.toHaveBeenCalled();
     deliveries.lockPurchaseMail.mockResolvedValueOnce(null as never);
     await expect(service.deliver({ purchaseId: PURCHASE } as never, 'urgent')).rejects.toThrow(/not in the database/);
+  });
+});
+
+describe('PurchaseMailService.deliverResend', () => {
+  const resend = {
+    type: PURCHASE_TICKETS_RESENT_TYPE,
+    purchaseId: PURCHASE,
+    resendId: '5b0b2a3e-4c1d-4e5f-8a6b-7c8d9e0f1a2b',
+    requestedBy: 'buyer',
+  } as const;
+
+  it.each([
+    ['canceled since the request', PurchaseStatus.Canceled],
+    ['left with no ticket to show (all transferred away)', PurchaseStatus.Paid],
+  ] as const)('sends nothing for a purchase %s (superseded)', async (_, status) => {
+    const { service, mailer, deliveries } = mail({ confirmed: true, calledOff: false, status });
+    expect(await service.deliverResend(resend, 'urgent')).toBe('superseded');
+    expect(deliveries.lockPurchaseMail).toHaveBeenCalledWith(expect.anything(), PURCHASE);
+    expect(deliveries.claim).not.toHaveBeenCalled();
+    expect(mailer.send).not.toHaveBeenCalled();
+  });
+
+  it('waits for a purchase not written yet (retried later)', async () => {
+    const { service } = mail({ confirmed: false, calledOff: false, status: null });
+    await expect(service.deliverResend(resend, 'urgent')).rejects.toBeInstanceOf(PurchaseNotPersistedError);
   });
 });

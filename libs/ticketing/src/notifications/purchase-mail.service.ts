@@ -15,6 +15,8 @@ import {
   purchaseCompletedMessageId,
   PurchaseRescheduledMessage,
   purchaseRescheduledMessageId,
+  PurchaseTicketsResentMessage,
+  purchaseTicketsResentMessageId,
 } from '@app/messaging/contracts';
 import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
@@ -154,6 +156,29 @@ export class PurchaseMailService {
       return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, () =>
         renderRescheduleEmail(receipt, told, this.clock.now()),
       );
+    });
+  }
+
+  /**
+   * Sends a purchase's tickets to its buyer again on request (a lost confirmation: the buyer's
+   * `POST /purchases/:id/tickets/resend` or an operator's), once per request: the confirmation's
+   * e-mail with the purchase as it is now, under its mail lock (tickets canceled or transferred
+   * away since are not in it; the start is today's, recorded as told). `superseded`, nothing sent,
+   * when the purchase was canceled since the request or has no ticket left to show. Throws
+   * PurchaseNotPersistedError.
+   */
+  async deliverResend(message: PurchaseTicketsResentMessage, stream: MailStream): Promise<DeliveryOutcome> {
+    const messageId = purchaseTicketsResentMessageId(message.resendId);
+    return this.transactions.run(async (manager) => {
+      const status = await this.deliveries.lockPurchaseMail(manager, message.purchaseId);
+      if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
+      if (status === PurchaseStatus.Canceled) return 'superseded';
+      const receipt = await this.receiptOf(message.purchaseId, manager);
+      if (receipt.tickets.length === 0) return 'superseded';
+      return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, async () => {
+        const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
+        return { ...renderPurchaseEmail(receipt, tickets), attachments };
+      });
     });
   }
 

@@ -21,7 +21,8 @@
   KEYS[5] meta        hash of the performance: currency (present once it is registered),
                       cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent = no limit)
   KEYS[6] checked-in  set of the marks of the purchase's seats checked in at the door, `<seat id>:<code
-                      version>` (check-in-mark.lua; a bare seat id from before versions counts too)
+                      version>:<scan token>` (check-in-mark.lua; `<seat id>:<code version>` and a bare
+                      seat id from earlier versions count too)
   KEYS[7] free      best-available data (the seating include): free-seat bitmap,
   KEYS[8] seating   static layout hash,
   KEYS[9] runs      34-byte slot per row and section (the seating include, docs/seating.md),
@@ -34,12 +35,16 @@
                     a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
                     records the accept): a buyer's cancel is refused ('TRANSFERRED'), an operator's
                     is not (a refund of a transferred ticket is the box office's call)
+  KEYS[13] undone     set of the purchase's check-ins undone at the door, `<seat id>/<check-in
+                    identity>` (tickets/check-in-undo.lua): a check-in of ARGV[4] found there was read
+                    from PostgreSQL before its undo cleared it, and is left out
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
   ARGV[3] who cancels: 'buyer' (cancelUntil applies), 'operator' (no window), or
           'operator-keep-checked-in' (no window; checked-in seats stay sold)
-  ARGV[4] seat ids known checked in from PostgreSQL, comma-separated ('' for none)
+  ARGV[4] seats known checked in from PostgreSQL, comma-separated ('' for none), each `<seat id>/<check-in
+          identity>` (the ticket's check_in_mark, or `at:<epoch µs>`); a bare seat id counts as ever
   ARGV[5] who the cancellation is by, for the buyer's notice: 'buyer', 'operator', or 'performance'
           (the bulk refund of a canceled performance); kept on the hash and the cancel entry, as
           are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none)
@@ -59,7 +64,7 @@
                            (freeing seats into a missing state would be overwritten by the rebuild,
                            and a missing cancelUntil would read as no limit)
 ]]
---- @keys 12
+--- @keys 13
 --- @include "redis-time"
 --- @include "free-seats"
 local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
@@ -84,7 +89,10 @@ end
 -- Marks are `<seat id>:<code version>` (check-in-mark.lua); a bare seat id is a mark set before
 -- marks had versions, kept for its lifetime.
 for _, mark in ipairs(redis.call('SMEMBERS', checkedInKey)) do noteCheckedIn(string.match(mark, '^[^:]+')) end
-for seatId in string.gmatch(knownCheckedIn, '[^,]+') do noteCheckedIn(seatId) end
+-- A check-in undone after the caller read it from PostgreSQL is not one any more.
+for entry in string.gmatch(knownCheckedIn, '[^,]+') do
+  if redis.call('SISMEMBER', KEYS[13], entry) == 0 then noteCheckedIn(string.match(entry, '^[^/]+')) end
+end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
 local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1
 

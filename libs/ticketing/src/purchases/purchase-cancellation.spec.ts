@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { StoreUnavailableError } from '@app/core';
 import {
+  CheckedInSeat,
   PaymentAttemptsRepository,
   PerformanceRepository,
   PurchaseRecord,
@@ -90,7 +91,7 @@ function cancellation(
   const attempts = { markRefunded: vi.fn(async () => true) };
   const gateway = { refund: vi.fn(async () => {}) };
   const tickets = {
-    checkedInSeatIds: vi.fn(async (): Promise<number[]> => []),
+    checkedInSeats: vi.fn(async (): Promise<CheckedInSeat[]> => []),
     transferredSeatIds: vi.fn(async (): Promise<number[]> => []),
   };
   const rebuilder = { ensure: vi.fn(async () => {}) };
@@ -143,7 +144,7 @@ describe('PurchaseCancellation', () => {
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'buyer',
       canceledBy: 'buyer',
-      checkedInSeatIds: [],
+      checkedIn: [],
     });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
     expect(gateway.refund).toHaveBeenCalledWith(REFUND);
@@ -252,13 +253,13 @@ describe('PurchaseCancellation', () => {
       OLD_PURCHASE,
       'buyer',
       expect.objectContaining({ id: OLD_PURCHASE, status: 'PAID' }),
-      { mode: 'buyer', canceledBy: 'buyer', checkedInSeatIds: [] },
+      { mode: 'buyer', canceledBy: 'buyer', checkedIn: [] },
     );
   });
 
-  it('refuses a purchase with a checked-in ticket, passing the seats PostgreSQL knows to the script', async () => {
+  it('refuses a purchase with a checked-in ticket, passing the seats PostgreSQL knows, with their check-ins, to the script', async () => {
     const { service, store, tickets, gateway } = cancellation({ outcome: 'CHECKED_IN', seatIds: [2] });
-    tickets.checkedInSeatIds.mockResolvedValueOnce([2]);
+    tickets.checkedInSeats.mockResolvedValueOnce([{ seatId: 2, checkIn: 'scan-token' }]);
     const refused = service.cancel('buyer', PURCHASE);
     await expect(refused).rejects.toBeInstanceOf(PurchaseCheckedInError);
     await expect(refused).rejects.toMatchObject({
@@ -268,7 +269,7 @@ describe('PurchaseCancellation', () => {
     expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'buyer',
       canceledBy: 'buyer',
-      checkedInSeatIds: [2],
+      checkedIn: [{ seatId: 2, checkIn: 'scan-token' }],
     });
     expect(gateway.refund).not.toHaveBeenCalled();
   });
@@ -312,7 +313,7 @@ describe('PurchaseCancellation', () => {
     expect(operator.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'operator',
       canceledBy: 'operator',
-      checkedInSeatIds: [],
+      checkedIn: [],
     });
     expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', []);
     const called = cancellation(result);
@@ -320,7 +321,7 @@ describe('PurchaseCancellation', () => {
     expect(called.store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
       mode: 'operator-keep-checked-in',
       canceledBy: 'performance',
-      checkedInSeatIds: [],
+      checkedIn: [],
     });
     expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance', []);
     // The seats a cancel kept sold go with its write, for the buyer's notice.

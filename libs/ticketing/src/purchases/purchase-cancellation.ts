@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { CanceledBy, StoreUnavailableError } from '@app/core';
 import {
+  CheckedInSeat,
   PaymentAttemptsRepository,
   PerformanceRepository,
   PurchaseRepository,
@@ -241,7 +242,7 @@ export class PurchaseCancellation {
     purchaseId: string,
     cause: { mode: CancelMode; canceledBy: CanceledBy },
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
-    const checkedInSeatIds = await this.tickets.checkedInSeatIds(purchaseId);
+    const checkedIn = await this.tickets.checkedInSeats(purchaseId);
     if (cause.mode === 'buyer') {
       // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the
       // script's to see (transfer-mark.lua marks before PostgreSQL records the accept).
@@ -254,7 +255,7 @@ export class PurchaseCancellation {
         throw new PurchaseTransferredError(transferred);
       }
     }
-    const options = { ...cause, checkedInSeatIds };
+    const options = { ...cause, checkedIn };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -280,7 +281,7 @@ export class PurchaseCancellation {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode: CancelMode; canceledBy: CanceledBy; checkedInSeatIds: readonly number[] },
+    options: { mode: CancelMode; canceledBy: CanceledBy; checkedIn: readonly CheckedInSeat[] },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
     if (result.outcome !== 'NOT_REGISTERED') return result;

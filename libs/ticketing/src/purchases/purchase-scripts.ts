@@ -3,6 +3,8 @@ import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys, seatingKeys } from '../redis-keys';
 import { CANCELED_BY, CanceledBy } from '@app/core';
+import type { CheckedInSeat } from '@app/database';
+import { checkInEntry } from '../tickets/ticket-scripts';
 import type { SalesClosedReason } from '../errors';
 
 export const PURCHASE: LuaScript = {
@@ -233,9 +235,10 @@ export type CancelPurchaseResult =
 export type CancelMode = 'buyer' | 'operator' | 'operator-keep-checked-in';
 
 /**
- * `userId`: the purchase's buyer. `checkedInSeatIds`: seats of the purchase PostgreSQL says were
- * checked in (the script adds those the door marked in Redis). `persisted`: the record from
- * PostgreSQL, put back into Redis when it is gone from there.
+ * `userId`: the purchase's buyer. `checkedIn`: seats of the purchase PostgreSQL says were checked
+ * in, each with its check-in's identity (the script leaves out those undone since, and adds those
+ * the door marked in Redis). `persisted`: the record from PostgreSQL, put back into Redis when it is
+ * gone from there.
  */
 export async function cancelPurchase(
   redis: Redis,
@@ -245,7 +248,7 @@ export async function cancelPurchase(
     userId: string;
     mode: CancelMode;
     canceledBy: CanceledBy;
-    checkedInSeatIds: readonly number[];
+    checkedIn: readonly CheckedInSeat[];
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
@@ -262,12 +265,13 @@ export async function cancelPurchase(
       ...seatingKeys(keys),
       keys.ticketsBought,
       keys.transferred(request.purchaseId),
+      keys.checkInsUndone(request.purchaseId),
     ],
     [
       request.purchaseId,
       request.userId,
       request.mode,
-      request.checkedInSeatIds.join(','),
+      request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
       request.canceledBy,
       ...Object.entries(request.persisted ?? {}).flat(),
     ],

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { isCluster, keyFirstCommand, nodeOf, PURCHASE_REDIS, sendAcrossSlots, waitForReplicas } from '@app/redis';
 import type { CanceledBy } from '@app/core';
+import type { CheckedInSeat } from '@app/database';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceOfHold, redisMillis } from '../holds/hold.store';
 import { performanceOfId } from '../ids';
@@ -247,8 +248,8 @@ export class PurchaseStore {
    * to the purchase stream. `persisted`, the purchase from PostgreSQL, is put back into Redis
    * first when the hash is gone from there. `options.mode` says who cancels (default: the buyer,
    * within cancelUntil), `options.canceledBy` who the cancellation is recorded as by, for its notice
-   * (default: the buyer for the buyer's mode, else an operator); `options.checkedInSeatIds` the seats
-   * PostgreSQL says were checked in.
+   * (default: the buyer for the buyer's mode, else an operator); `options.checkedIn` the seats
+   * PostgreSQL says were checked in, each with its check-in's identity (one undone since is left out).
    * A purchase with a checked-in seat is refused unless the mode keeps such seats sold.
    */
   cancel(
@@ -256,7 +257,7 @@ export class PurchaseStore {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode?: CancelMode; canceledBy?: CanceledBy; checkedInSeatIds?: readonly number[] } = {},
+    options: { mode?: CancelMode; canceledBy?: CanceledBy; checkedIn?: readonly CheckedInSeat[] } = {},
   ): Promise<CancelPurchaseResult> {
     const mode = options.mode ?? 'buyer';
     return cancelPurchase(this.sales, performanceKeys(performanceId), {
@@ -264,7 +265,7 @@ export class PurchaseStore {
       userId,
       mode,
       canceledBy: options.canceledBy ?? (mode === 'buyer' ? 'buyer' : 'operator'),
-      checkedInSeatIds: options.checkedInSeatIds ?? [],
+      checkedIn: options.checkedIn ?? [],
       persisted: persisted ? purchaseToRecord(persisted) : null,
     });
   }

@@ -7,13 +7,14 @@
 
   KEYS[1] purchase    hash of the purchase (status CANCELED once canceled; absent once written to
                       PostgreSQL and expired, when PostgreSQL's ticket status says the rest)
-  KEYS[2] checked-in  set of the purchase's marks of checked-in seats, `<seat id>:<code version>`
-                      (one per code version: a refused scan of an old code takes back only its own;
-                      cancel-purchase.lua reads the seat id before the colon)
+  KEYS[2] checked-in  set of the purchase's marks of checked-in seats, `<seat id>:<code version>:<scan
+                      token>` (one per scan: a refused scan takes back only its own, and an undo of a
+                      check-in, check-in-undo.lua, only the mark of the scan PostgreSQL recorded;
+                      cancel-purchase.lua reads the seat id before the first colon)
   KEYS[3] meta        hash of the performance: status CANCELED once the performance was canceled
                       (its purchases are being refunded: no ticket of it admits anyone any more)
 
-  ARGV[1] the mark: `<seat id>:<code version>` of the code scanned
+  ARGV[1] the mark: `<seat id>:<code version>:<scan token>` of the code scanned
   ARGV[2] lifetime of the mark, in seconds
 
   Returns one of

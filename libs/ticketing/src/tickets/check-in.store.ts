@@ -3,7 +3,15 @@ import Redis from 'ioredis';
 import { sendAcrossSlots } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
-import { checkInMarkMember, CheckInMarkResult, markCheckIn, markTransfer } from './ticket-scripts';
+import {
+  checkInEntry,
+  checkInMarkMember,
+  CheckInMarkResult,
+  markCheckIn,
+  markTransfer,
+  undoCheckIn,
+  UndoCheckInResult,
+} from './ticket-scripts';
 
 /**
  * The Redis marks of check-ins, which a cancel of the purchase reads (check-in-mark.lua). When to
@@ -16,14 +24,14 @@ export class CheckInStore {
   }
 
   /**
-   * Marks `seat.seatId` of the purchase checked in by a scan of its code of `seat.codeVersion`, for
-   * `lifetimeSeconds`, unless the purchase was canceled (check-in-mark.lua). `added`: false when
-   * that code's mark was there already.
+   * Marks `seat.seatId` of the purchase checked in by the scan `seat.token` of its code of
+   * `seat.codeVersion`, for `lifetimeSeconds`, unless the purchase was canceled (check-in-mark.lua).
+   * `added`: false when that scan's mark was there already.
    */
   mark(
     performanceId: number,
     purchaseId: string,
-    seat: { seatId: number; codeVersion: number },
+    seat: { seatId: number; codeVersion: number; token: string },
     lifetimeSeconds: number,
   ): Promise<CheckInMarkResult> {
     return markCheckIn(this.redis, performanceKeys(performanceId), purchaseId, seat, lifetimeSeconds);
@@ -63,17 +71,45 @@ export class CheckInStore {
   }
 
   /**
-   * Takes back the mark a scan of the code of `seat.codeVersion` set: a mark of another code version
-   * of the seat (a concurrent scan of the current code) stays.
+   * Takes back the mark the scan `seat.token` set: the mark of any other scan of the seat (the one
+   * PostgreSQL admitted, one still on its way) stays.
    */
   async unmark(
     performanceId: number,
     purchaseId: string,
-    seat: { seatId: number; codeVersion: number },
+    seat: { seatId: number; codeVersion: number; token: string },
   ): Promise<void> {
     await this.redis.srem(
       performanceKeys(performanceId).checkedIn(purchaseId),
-      checkInMarkMember(seat.seatId, seat.codeVersion),
+      checkInMarkMember(seat.seatId, seat.codeVersion, seat.token),
+    );
+  }
+
+  /**
+   * Takes back the Redis side of the check-in `checkIn` of `seat` (check-in-undo.lua), unless the
+   * purchase or its performance was canceled (then nothing changes): removes the mark of the scan
+   * PostgreSQL recorded (`checkIn.markToken`; for a check-in made before tokens, the marks an earlier
+   * version set) and records the check-in as undone for `lifetimeSeconds`, so a cancel that read it
+   * from PostgreSQL before the undo leaves it out.
+   */
+  undo(
+    performanceId: number,
+    purchaseId: string,
+    seat: { seatId: number; codeVersion: number },
+    checkIn: { identity: string; markToken: string | null },
+    lifetimeSeconds: number,
+  ): Promise<UndoCheckInResult> {
+    const marks =
+      checkIn.markToken === null
+        ? [checkInMarkMember(seat.seatId, seat.codeVersion, null), String(seat.seatId)]
+        : [checkInMarkMember(seat.seatId, seat.codeVersion, checkIn.markToken)];
+    return undoCheckIn(
+      this.redis,
+      performanceKeys(performanceId),
+      purchaseId,
+      checkInEntry(seat.seatId, checkIn.identity),
+      marks,
+      lifetimeSeconds,
     );
   }
 

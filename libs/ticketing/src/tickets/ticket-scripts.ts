@@ -8,6 +8,11 @@ export const CHECK_IN_MARK: LuaScript = {
   file: join(__dirname, 'check-in-mark.lua'),
 };
 
+export const CHECK_IN_UNDO: LuaScript = {
+  name: 'boxofficeCheckInUndo',
+  file: join(__dirname, 'check-in-undo.lua'),
+};
+
 export const TRANSFER_MARK: LuaScript = {
   name: 'boxofficeTransferMark',
   file: join(__dirname, 'transfer-mark.lua'),
@@ -17,34 +22,78 @@ export type CheckInMarkResult =
   { outcome: 'MARKED'; added: boolean } | { outcome: 'CANCELED' } | { outcome: 'PERFORMANCE_CANCELED' };
 
 /**
- * The member a scan of the code of `codeVersion` of seat `seatId` adds to the purchase's checked-in
- * set: `<seat id>:<code version>`. One member per code version, so a refused scan of an old code
- * (TicketTransferred) takes back only its own mark, never the one a concurrent scan of the current
- * code set for the same seat; cancel-purchase.lua reads the seat id before the colon.
+ * The member a scan (its random `token`) of the code of `codeVersion` of seat `seatId` adds to the
+ * purchase's checked-in set: `<seat id>:<code version>:<token>`. One member per scan, so a refused
+ * scan (an old code, TicketTransferred; a second scan, TicketAlreadyCheckedIn) takes back only its
+ * own mark, never the one of the scan PostgreSQL admitted, and an undo of a check-in takes back only
+ * that scan's (its token is the ticket's `check_in_mark`), never the mark of a scan still on its
+ * way; cancel-purchase.lua reads the seat id before the first colon. `token` null: the mark a scan
+ * of an earlier version set, `<seat id>:<code version>`.
  */
-export function checkInMarkMember(seatId: number, codeVersion: number): string {
-  return `${seatId}:${codeVersion}`;
+export function checkInMarkMember(seatId: number, codeVersion: number, token: string | null): string {
+  return token === null ? `${seatId}:${codeVersion}` : `${seatId}:${codeVersion}:${token}`;
 }
 
 /**
- * Marks seat `seatId` of the purchase checked in (check-in-mark.lua) by a scan of its code of
- * `codeVersion` for `lifetimeSeconds`, unless the purchase or its performance was canceled. `added`:
- * false when that code's mark was there already (a concurrent scan of the same code).
+ * Marks seat `seatId` of the purchase checked in (check-in-mark.lua) by the scan `seat.token` of its
+ * code of `codeVersion` for `lifetimeSeconds`, unless the purchase or its performance was canceled.
+ * `added`: false when that scan's mark was there already.
  */
 export function markCheckIn(
   redis: Redis,
   keys: PerformanceKeys,
   purchaseId: string,
-  seat: { seatId: number; codeVersion: number },
+  seat: { seatId: number; codeVersion: number; token: string },
   lifetimeSeconds: number,
 ): Promise<CheckInMarkResult> {
   return markSeat(
     redis,
     CHECK_IN_MARK,
     [keys.purchase(purchaseId), keys.checkedIn(purchaseId), keys.meta],
-    checkInMarkMember(seat.seatId, seat.codeVersion),
+    checkInMarkMember(seat.seatId, seat.codeVersion, seat.token),
     lifetimeSeconds,
   );
+}
+
+export type UndoCheckInResult = { outcome: 'UNDONE' } | { outcome: 'CANCELED' } | { outcome: 'PERFORMANCE_CANCELED' };
+
+/**
+ * Takes back the Redis side of a check-in (check-in-undo.lua): refused when the purchase or its
+ * performance was canceled (a cancel may have kept the seat as checked in); otherwise removes
+ * `marks` from the purchase's checked-in set and records `undone` (`<seat id>/<check-in identity>`)
+ * in its set of undone check-ins for `lifetimeSeconds`, which a cancel that read the check-in from
+ * PostgreSQL before the undo leaves out.
+ */
+export async function undoCheckIn(
+  redis: Redis,
+  keys: PerformanceKeys,
+  purchaseId: string,
+  undone: string,
+  marks: readonly string[],
+  lifetimeSeconds: number,
+): Promise<UndoCheckInResult> {
+  const [outcome] = await callScript<[string]>(
+    redis,
+    CHECK_IN_UNDO.name,
+    [keys.purchase(purchaseId), keys.checkedIn(purchaseId), keys.meta, keys.checkInsUndone(purchaseId)],
+    [undone, String(lifetimeSeconds), ...marks],
+  );
+  switch (outcome) {
+    case 'UNDONE':
+    case 'CANCELED':
+    case 'PERFORMANCE_CANCELED':
+      return { outcome };
+    default:
+      throw new Error(`check-in-undo.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+/**
+ * The entry of an undone check-in in a purchase's set of undone check-ins, and of a checked-in seat
+ * PostgreSQL holds in the list a cancel passes to cancel-purchase.lua: `<seat id>/<check-in identity>`.
+ */
+export function checkInEntry(seatId: number, checkIn: string): string {
+  return `${seatId}/${checkIn}`;
 }
 
 /**

@@ -199,3 +199,78 @@ export class TransferNotPendingError extends DomainError {
     super('conflict', code, `transfer is no longer pending: ${words}`, { status });
   }
 }
+
+/** An undo of a check-in of a ticket that is not checked in (never was, or its check-in was undone already). */
+export class TicketNotCheckedInError extends DomainError {
+  constructor(meanwhile = false) {
+    super(
+      'conflict',
+      'TicketNotCheckedIn',
+      meanwhile
+        ? 'ticket is not checked in: its check-in was undone meanwhile'
+        : 'ticket is not checked in: there is no check-in to undo',
+    );
+  }
+}
+
+/** Why a staff account may not undo a check-in (an admin may). */
+export type CheckInUndoRefusal = 'NOT_YOUR_CHECK_IN' | 'UNDO_WINDOW_PASSED';
+
+/**
+ * A staff account asked to undo a check-in it may not: one another account scanned
+ * (`NOT_YOUR_CHECK_IN`), or its own older than CHECK_IN_UNDO_MINUTES (`UNDO_WINDOW_PASSED`).
+ * `details`: `reason`, `checkedInAt` (UTC, RFC 3339) and `undoMinutes`; the message names the
+ * check-in on the venue's clock (`timeZone`). Nothing changed; an admin may undo it.
+ */
+export class CheckInUndoForbiddenError extends DomainError {
+  constructor(reason: CheckInUndoRefusal, checkedInAt: Date, timeZone: string, undoMinutes: number) {
+    const at = formatLocalDateTime(checkedInAt, timeZone);
+    super(
+      'forbidden',
+      'CheckInUndoForbidden',
+      reason === 'NOT_YOUR_CHECK_IN'
+        ? `this check-in (at ${at}) was made by another account: a staff account may undo only its own; ask an admin`
+        : `this check-in (at ${at}) is more than ${undoMinutes} minutes old: a staff account may undo its own only ` +
+            `within ${undoMinutes} minutes; ask an admin`,
+      { reason, checkedInAt: checkedInAt.toISOString(), undoMinutes },
+    );
+  }
+}
+
+/** A resend of a purchase's tickets with none left to send: every ticket of it was transferred away. */
+export class NoTicketsToSendError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'NoTicketsToSend',
+      'every ticket of this purchase was transferred to someone else: there is none to send (their holders have theirs)',
+    );
+  }
+}
+
+/**
+ * A buyer asked for a purchase's tickets by e-mail `perWindow` times within `windowMinutes`
+ * already (per account): 429 with the seconds until the next is counted out of the window.
+ */
+export class TooManyTicketResendsError extends DomainError {
+  constructor(retryAfterSeconds: number, limit: { perWindow: number; windowMs: number }) {
+    super(
+      'too_many',
+      'TooManyTicketResends',
+      `at most ${limit.perWindow} e-mails of your tickets are sent again per ${limit.windowMs / 60_000} minutes; ask again in ${retryAfterSeconds} seconds`,
+      { perWindow: limit.perWindow, windowMinutes: limit.windowMs / 60_000 },
+      retryAfterSeconds,
+    );
+  }
+}
+
+/** A resend of the tickets of a purchase canceled or refunded: none of them admits anyone, so none is sent. */
+export class CanceledPurchaseTicketsError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'PurchaseCanceled',
+      'purchase was canceled or refunded: its tickets admit no one, there is none to send',
+    );
+  }
+}

@@ -170,21 +170,26 @@ describe('TicketService', () => {
   });
 
   describe('checkIn', () => {
-    it('marks the seat in Redis before PostgreSQL records the check-in, and keeps the mark', async () => {
+    it('marks the seat in Redis before PostgreSQL records the check-in with the same scan token, and keeps the mark', async () => {
       const { subject, marks, tickets } = service();
       const admitted = await subject.checkIn('code', 'staff');
       expect(admitted).toMatchObject({ holder: { name: 'Buyer' }, checkedInAt });
       expect(marks.mark).toHaveBeenCalledWith(
         7,
         'p1',
-        expect.objectContaining({ seatId: 3, codeVersion: 0 }),
+        expect.objectContaining({ seatId: 3, codeVersion: 0, token: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/) }),
         CHECK_IN_MARK_LIFETIME_SECONDS,
       );
-      expect(tickets.checkIn).toHaveBeenCalledWith(identity, 'staff', {
-        at: new Date(STARTS_AT.getTime() - HOUR_MS),
-        opensBeforeMinutes: 180,
-        closesAfterMinutes: 240,
-      });
+      const token = (marks.mark.mock.calls[0] as unknown as [number, string, { token: string }])[2].token;
+      expect(tickets.checkIn).toHaveBeenCalledWith(
+        identity,
+        'staff',
+        { at: new Date(STARTS_AT.getTime() - HOUR_MS), opensBeforeMinutes: 180, closesAfterMinutes: 240 },
+        token,
+      );
+      // Every scan has a token of its own.
+      await subject.checkIn('code', 'staff');
+      expect((marks.mark.mock.calls[1] as unknown as [number, string, { token: string }])[2].token).not.toBe(token);
       expect(marks.mark.mock.invocationCallOrder[0]).toBeLessThan(tickets.checkIn.mock.invocationCallOrder[0]);
       expect(marks.unmark).not.toHaveBeenCalled();
     });
@@ -256,10 +261,11 @@ describe('TicketService', () => {
       expect(marks.unmark).not.toHaveBeenCalled();
     });
 
-    it('keeps the mark and answers "already checked in", with when, after the first check-in', async () => {
+    it('takes its own mark back and answers "already checked in", with when, after the first check-in', async () => {
       const { subject, marks } = service({ result: { outcome: 'ALREADY_CHECKED_IN', checkedInAt } });
       await expect(subject.checkIn('code', 'staff')).rejects.toThrow(`already checked in at ${CHECKED_IN_LOCALLY}`);
-      expect(marks.unmark).not.toHaveBeenCalled();
+      // The check-in that stands has a mark of its own (its scan's token): only this scan's goes.
+      expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', (marks.mark.mock.calls[0] as unknown[])[2]);
     });
 
     it.each([

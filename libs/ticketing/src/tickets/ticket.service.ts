@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock } from '@app/core';
@@ -176,10 +177,13 @@ export class TicketService {
       if (!ticket) throw new NotFoundError('ticket');
       throw outsideWindow(performance, { startsAt: performance.startsAt, ...window }, now);
     }
+    // This scan's own mark: PostgreSQL keeps its token with the check-in it admits, so an undo takes
+    // back that mark alone; every refused scan takes back its own.
+    const scan = { ...identity, token: randomBytes(9).toString('base64url') };
     const mark = await this.marks.mark(
       identity.performanceId,
       identity.purchaseId,
-      identity,
+      scan,
       CHECK_IN_MARK_LIFETIME_SECONDS,
     );
     if (mark.outcome === 'PERFORMANCE_CANCELED') {
@@ -194,16 +198,16 @@ export class TicketService {
       if (checkedInAt) throw new TicketAlreadyCheckedInError(checkedInAt, performance.timeZone);
       throw new TicketCanceledError();
     }
-    // Only the scan that set the mark takes it back: a concurrent scan of the same code leaves it,
-    // and one of another code version of the seat (an old code refused as TicketTransferred, the
-    // current one admitted) has a mark of its own.
+    // Every scan has a mark of its own and takes back only that one: the mark of the scan PostgreSQL
+    // admitted (a concurrent scan of the same code, the current code beside an old one refused as
+    // TicketTransferred) stays.
     const unmark = async () => {
-      if (mark.added) await this.marks.unmark(identity.performanceId, identity.purchaseId, identity);
+      if (mark.added) await this.marks.unmark(identity.performanceId, identity.purchaseId, scan);
     };
     let result: CheckInResult;
     try {
       // The global settings: PostgreSQL takes the performance's own where it has them, as read now.
-      result = await this.tickets.checkIn(identity, staffId, { at: now, ...this.windowSettings });
+      result = await this.tickets.checkIn(identity, staffId, { at: now, ...this.windowSettings }, scan.token);
     } catch (error) {
       await unmark();
       throw error;
@@ -212,6 +216,8 @@ export class TicketService {
       case 'CHECKED_IN':
         return { ticket: result.ticket, holder: result.holder, checkedInAt: result.ticket.checkedInAt as Date };
       case 'ALREADY_CHECKED_IN':
+        // The check-in that stands has its own mark (or, older than a mark lives, PostgreSQL alone).
+        await unmark();
         throw new TicketAlreadyCheckedInError(result.checkedInAt, performance.timeZone);
       case 'CANCELED':
         await unmark();

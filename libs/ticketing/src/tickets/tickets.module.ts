@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { PurchasesModule } from '../purchases/purchases.module';
 import { CheckInStore } from './check-in.store';
+import { CheckInUndo } from './check-in-undo';
+import { TicketResend } from './ticket-resend';
 import { TicketCodes } from './ticket-codes';
 import { TicketService } from './ticket.service';
 import { TicketTransferService } from './ticket-transfer.service';
@@ -11,7 +13,7 @@ import { TicketTransferService } from './ticket-transfer.service';
  */
 @Module({
   imports: [PurchasesModule],
-  providers: [TicketCodes, CheckInStore, TicketService, TicketTransferService],
-  exports: [TicketCodes, TicketService, TicketTransferService],
+  providers: [TicketCodes, CheckInStore, TicketService, TicketTransferService, CheckInUndo, TicketResend],
+  exports: [TicketCodes, TicketService, TicketTransferService, CheckInUndo, TicketResend],
 })
 export class TicketsModule {}
