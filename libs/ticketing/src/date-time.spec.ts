@@ -146,11 +146,25 @@ describe('venue time zones', () => {
 
 describe('formatWallClock (what a person at the venue reads)', () => {
   it.each([
-    ['2027-03-01T10:30:00Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30 (Asia/Seoul)'],
-    ['2027-03-01T10:30:45Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 (Asia/Seoul)'],
-    ['2027-03-01T10:30:45.500Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 (Asia/Seoul)'],
-    ['2027-03-01T04:59:59Z', 'America/New_York', 'Sun 2027-02-28 23:59:59 (America/New_York)'],
+    ['2027-03-01T10:30:00Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30 UTC+09:00 (Asia/Seoul)'],
+    ['2027-03-01T10:30:45Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 UTC+09:00 (Asia/Seoul)'],
+    ['2027-03-01T10:30:45.500Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 UTC+09:00 (Asia/Seoul)'],
+    ['2027-03-01T04:59:59Z', 'America/New_York', 'Sun 2027-02-28 23:59:59 UTC-05:00 (America/New_York)'],
+    ['2027-03-01T10:30:00Z', 'UTC', 'Mon 2027-03-01 10:30 UTC'],
+    ['2027-03-01T10:30:00Z', 'Asia/Kolkata', 'Mon 2027-03-01 16:00 UTC+05:30 (Asia/Kolkata)'],
   ])('shows %s in %s as %s', (instant, zone, shown) => {
     expect(formatWallClock(new Date(instant), zone)).toBe(shown);
+  });
+
+  it.each([
+    // The hour New York's clocks repeat when daylight saving time ends, first -04:00 then -05:00.
+    ['America/New_York', '2027-11-07T01:30:00-04:00', '2027-11-07T01:30:00-05:00', 'Sun 2027-11-07 01:30'],
+    // Lord Howe turns back half an hour: 01:30–02:00 is lived twice, at +11:00 then +10:30.
+    ['Australia/Lord_Howe', '2027-04-04T01:45:00+11:00', '2027-04-04T01:45:00+10:30', 'Sun 2027-04-04 01:45'],
+  ])('tells apart the two instants of the repeated wall time in %s', (zone, first, second, wall) => {
+    const [early, late] = [first, second].map((time) => formatWallClock(parseDateTime(time)!, zone));
+    expect(early).not.toBe(late);
+    expect(early).toBe(`${wall} UTC${first.slice(-6)} (${zone})`);
+    expect(late).toBe(`${wall} UTC${second.slice(-6)} (${zone})`);
   });
 });

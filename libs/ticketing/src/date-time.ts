@@ -208,16 +208,22 @@ export function formatLocalDateTime(instant: Date, timeZone: string): string {
 
 /**
  * `instant` as a person at the venue reads it: weekday, date, hour and minute on the wall clock of
- * `timeZone`, then the zone: (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30
- * (Asia/Seoul)"; seconds when not zero ("19:30:45"), never the fraction. For messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone
- * Intl does not know.
+ * `timeZone`, the UTC offset there at that instant, then the zone, as the e-mails write it:
+ * (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30 UTC+09:00 (Asia/Seoul)"; in `UTC`
+ * simply "Mon 2027-03-01 10:30 UTC". The offset is always there: the hour a clock repeats when
+ * daylight saving time ends reads twice otherwise ("Sun 2027-11-07 01:30 UTC-04:00" and "…
+ * UTC-05:00" in America/New_York). Seconds when not zero ("19:30:45"), never the fraction. For
+ * messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone Intl does not know.
  */
 export function formatWallClock(instant: Date, timeZone: string): string {
   const local = formatLocalDateTime(instant, timeZone);
   const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(instant);
   // Seconds only when there are some: a deadline set to the second is not told a minute early.
   const clock = local.slice(11, 19).endsWith(':00') ? local.slice(11, 16) : local.slice(11, 19);
-  return `${weekday} ${local.slice(0, 10)} ${clock} (${timeZone})`;
+  const day = `${weekday} ${local.slice(0, 10)} ${clock}`;
+  if (timeZone === 'UTC') return `${day} UTC`;
+  // formatLocalDateTime ends with the offset, ±hh:mm.
+  return `${day} UTC${local.slice(-6)} (${timeZone})`;
 }
 
 const MAX_SHOWN_LOCALLY = 10_000;
