@@ -7,6 +7,7 @@ import {
   parseScheduleTime,
   toDateTime,
   toScheduleTime,
+  timeZoneRefusal,
   toTimeZone,
 } from './date-time';
 import { InvalidInputError } from './errors';
@@ -107,6 +108,55 @@ describe('venue time zones', () => {
     }
     expect(names).toContain('Asia/Kolkata');
     expect(names).not.toContain('Asia/Calcutta');
+  });
+
+  // Every name a venue could send: the runtime's zones, the tz database's legacy and backward
+  // names, and ICU's own fixed-offset ids, in the spellings sent and in lower case.
+  const LEGACY_NAMES = [
+    ...['AST4', 'AST4ADT', 'CST6', 'CST6CDT', 'EST5', 'EST5EDT', 'HST10', 'MST7', 'MST7MDT', 'PST8', 'PST8PDT'],
+    ...['YST9', 'YST9YDT'],
+  ].map((zone) => `SystemV/${zone}`);
+  const ETC_OFFSETS = Array.from({ length: 27 }, (_, i) => i - 14)
+    .filter((hours) => hours !== 0)
+    .map((hours) => `Etc/GMT${hours < 0 ? '-' : '+'}${Math.abs(hours)}`);
+  const FIXED = [...LEGACY_NAMES, ...ETC_OFFSETS, 'EST', 'MST', 'HST'];
+  const RULE_BASED_LEGACY = ['CET', 'MET', 'EET', 'WET', 'EST5EDT', 'CST6CDT', 'MST7MDT', 'PST8PDT'];
+  const BACKWARD = ['US/Eastern', 'US/Hawaii', 'Canada/Pacific', 'Navajo', 'PRC', 'ROK', 'GMT', 'Zulu', 'Etc/GMT-0'];
+  const SENT = [...Intl.supportedValuesOf('timeZone'), ...FIXED, ...RULE_BASED_LEGACY, ...BACKWARD, 'UTC'];
+
+  it("takes only a place's zone (Area/Location) or UTC, in its canonical spelling, of every name it is sent", () => {
+    const accepted = SENT.flatMap((name) => [name, name.toLowerCase()])
+      .map((name) => [name, canonicalTimeZone(name)] as const)
+      .filter(([, zone]) => zone !== null);
+    expect(accepted.length).toBeGreaterThan(300);
+    for (const [name, zone] of accepted) {
+      expect(
+        zone === 'UTC' ||
+          /^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)\//.test(zone!),
+        name,
+      ).toBe(true);
+      // Canonical: the name it is stored as comes back as itself.
+      expect(canonicalTimeZone(zone), name).toBe(zone);
+    }
+  });
+
+  it.each(FIXED.flatMap((name) => [name, name.toLowerCase()]))(
+    'refuses the fixed-offset zone %s with the 400',
+    (name) => {
+      expect(canonicalTimeZone(name)).toBeNull();
+      expect(() => toTimeZone(name)).toThrow(new InvalidInputError(timeZoneRefusal()));
+    },
+  );
+
+  it.each([
+    ['CET', 'Europe/Brussels'],
+    ['EET', 'Europe/Athens'],
+    ['WET', 'Europe/Lisbon'],
+    ['CST6CDT', 'America/Chicago'],
+    ['PST8PDT', 'America/Los_Angeles'],
+    ['US/Hawaii', 'Pacific/Honolulu'],
+  ])('takes the rule-based legacy name %s as %s', (name, zone) => {
+    expect(canonicalTimeZone(name)).toBe(zone);
   });
 
   it.each([
