@@ -1,5 +1,6 @@
 // What `npm start` and `npm run start:cluster` share: running the local processes in the
-// foreground with prefixed output, the mail catcher, and stopping them all together.
+// foreground with prefixed output, restarting one that crashes, the mail catcher, and stopping
+// them in order (the apps, then the mail catcher).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -45,9 +46,26 @@ export function buildOrExit() {
   buildIfStale();
 }
 
-/** Processes that live and die together: one exiting stops the others; Ctrl-C or SIGTERM stops all. */
+/** The first restart of a crashed child waits this long (ms); each next one twice as long, up to RESTART_MAX_MS. */
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+/** A child that ran this long (ms) before it died is restarted after RESTART_FIRST_MS again. */
+const RESTART_STABLE_MS = 60_000;
+/** How long a stop waits (ms) after its signal before it kills what is still running (SIGKILL). */
+const STOP_GRACE_MS = 20_000;
+
+/**
+ * The processes of a local stack, run in the foreground with prefixed output. A child that exits
+ * when nobody asked (a crash, a `kill -9`) is started again after a backoff (1 s, then twice as
+ * long each time up to 30 s; 1 s again after a minute up), with a line saying so; the others keep
+ * running. Ctrl-C or SIGTERM stops them in order: the apps first, and once they have all exited the
+ * children run with `last` (the mail catcher: the mailer finishes its notices into it), then the
+ * cleanups (a local Redis Cluster). A `last` child runs in a process group of its own, so the
+ * terminal's Ctrl-C (sent to the whole foreground group) does not stop it before the apps.
+ */
 export class ProcessGroup {
-  children = [];
+  /** @type {{ last: boolean, child: import('node:child_process').ChildProcess, timer?: NodeJS.Timeout }[]} */
+  entries = [];
   /** Run after every child has exited, before onStopped (e.g. stopping a local Redis Cluster). */
   cleanups = [];
   stopping = false;
@@ -57,57 +75,109 @@ export class ProcessGroup {
     this.options = options;
     process.on('SIGINT', () => this.stop(0));
     process.on('SIGTERM', () => this.stop(0));
-  }
-
-  run(name, command, args, env = childEnv()) {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const prefix = `[${name}]`.padEnd(10);
-    for (const stream of [child.stdout, child.stderr]) {
-      let rest = '';
-      stream.on('data', (chunk) => {
-        const lines = (rest + chunk.toString()).split('\n');
-        rest = lines.pop();
-        for (const line of lines) console.log(`${prefix}${line}`);
-      });
-    }
-    child.on('exit', (code, signal) => {
-      console.log(`${prefix}exited (${signal ?? code})`);
-      if (!this.stopping) this.stop(code ?? 1);
+    // However the script ends, no child outlives it (a `last` one is out of the terminal's reach).
+    process.on('exit', () => {
+      for (const { child } of this.entries) if (running(child)) child.kill('SIGKILL');
     });
-    this.children.push(child);
-    return child;
   }
 
   /**
-   * Starts MailDev on its ports unless SMTP_URL is set; returns the environment the apps need to use it.
+   * Starts `command` as the child `name`, restarted when it dies unasked (see the class).
+   * @param {{ last?: boolean }} [options] `last`: stopped after every other child has exited
+   */
+  run(name, command, args, env = childEnv(), { last = false } = {}) {
+    const entry = { last, child: undefined, timer: undefined };
+    const prefix = `[${name}]`.padEnd(10);
+    let failures = 0;
+    const start = () => {
+      entry.timer = undefined;
+      const startedAt = Date.now();
+      const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: last });
+      entry.child = child;
+      for (const stream of [child.stdout, child.stderr]) {
+        let rest = '';
+        stream.on('data', (chunk) => {
+          const lines = (rest + chunk.toString()).split('\n');
+          rest = lines.pop();
+          for (const line of lines) console.log(`${prefix}${line}`);
+        });
+      }
+      child.on('error', (error) => console.log(`${prefix}could not start: ${error.message}`));
+      child.on('exit', (code, signal) => {
+        console.log(`${prefix}exited (${signal ?? code})`);
+        if (this.stopping) return;
+        if (Date.now() - startedAt >= RESTART_STABLE_MS) failures = 0;
+        const delay = Math.min(RESTART_FIRST_MS * 2 ** failures, RESTART_MAX_MS);
+        failures += 1;
+        console.log(`${prefix}restarting in ${delay / 1000} s (restart ${failures}); the others keep running`);
+        entry.timer = setTimeout(start, delay);
+      });
+    };
+    start();
+    this.entries.push(entry);
+    return entry.child;
+  }
+
+  /**
+   * Starts MailDev on its ports unless SMTP_URL is set, stopped after the apps; returns the
+   * environment the apps need to use it.
    * @param {import('../libs/config/src').MailCatcher} catcher libs/config's `mailCatcher()`
    */
   startMailCatcher(catcher) {
     if (!catcher.run) return {};
-    this.run('mail', join(root, 'node_modules', '.bin', 'maildev'), [
-      ...['--smtp', String(catcher.smtpPort), '--web', String(catcher.webPort)],
-      ...['--ip', '127.0.0.1', '--web-ip', '127.0.0.1'],
-    ]);
+    this.run(
+      'mail',
+      join(root, 'node_modules', '.bin', 'maildev'),
+      [
+        ...['--smtp', String(catcher.smtpPort), '--web', String(catcher.webPort)],
+        ...['--ip', '127.0.0.1', '--web-ip', '127.0.0.1'],
+      ],
+      childEnv(),
+      { last: true },
+    );
     return { SMTP_URL: catcher.smtpUrl };
   }
 
-  stop(code = 0) {
+  /** Stops the apps, then the `last` children, then runs the cleanups; exits with `code`. */
+  async stop(code = 0) {
     if (this.stopping) return;
     this.stopping = true;
     console.log('stopping…');
-    const live = () => this.children.filter((c) => c.exitCode === null && c.signalCode === null);
-    for (const child of live()) child.kill(this.options.stopSignal?.(child) ?? 'SIGTERM');
-    const force = setTimeout(() => {
-      for (const child of live()) child.kill('SIGKILL');
-      process.exit(1);
-    }, 20_000);
-    Promise.all(live().map((c) => new Promise((r) => c.once('exit', r)))).then(async () => {
-      await Promise.all(this.cleanups.map((cleanup) => cleanup().catch(() => undefined)));
-      clearTimeout(force);
-      this.options.onStopped?.();
-      process.exit(code);
-    });
+    for (const entry of this.entries) clearTimeout(entry.timer);
+    await this.terminate(this.entries.filter((entry) => !entry.last));
+    await this.terminate(this.entries.filter((entry) => entry.last));
+    await Promise.all(this.cleanups.map((cleanup) => cleanup().catch(() => undefined)));
+    this.options.onStopped?.();
+    process.exit(code);
   }
+
+  /**
+   * Signals the live children of `entries` (stopSignal, else SIGTERM) and resolves once they
+   * exited and their output is read; SIGKILL to one still running STOP_GRACE_MS later.
+   */
+  async terminate(entries) {
+    await Promise.all(
+      entries
+        .map(({ child }) => child)
+        .filter(running)
+        .map(async (child) => {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          const closed = new Promise((resolve) => child.once('close', resolve));
+          child.kill(this.options.stopSignal?.(child) ?? 'SIGTERM');
+          const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+          await exited;
+          clearTimeout(force);
+          // Its last lines may still be in the pipe: print them before the script exits (a second
+          // at most, should a grandchild hold the pipe open).
+          await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+        }),
+    );
+  }
+}
+
+/** Started (a command that could not start has no pid) and not exited. */
+function running(child) {
+  return child?.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
 /**

@@ -5,7 +5,8 @@
 // (default 8080), rendered from the same template as Docker Compose. `--redis-cluster` runs them
 // all on a local 3-primary, 3-replica Redis Cluster (ports 7000-7005) instead of REDIS_URL. The
 // configuration is read as the apps read it (libs/config, after the build): a bad value stops it
-// before anything starts, with the apps' message. Ctrl-C or SIGTERM stops everything.
+// before anything starts, with the apps' message. A process that dies is restarted
+// (scripts/local-stack.mjs ProcessGroup); Ctrl-C or SIGTERM stops everything, the mail catcher last.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

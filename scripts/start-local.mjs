@@ -3,7 +3,8 @@
 // stale), reads the configuration as the apps read it (libs/config: a bad value stops it here, with
 // the apps' message), checks PostgreSQL, Redis and RabbitMQ, starts a mail catcher (unless SMTP_URL
 // is set; on MAIL_CATCHER_SMTP_PORT and MAIL_CATCHER_WEB_PORT), `api`, `batch` and `mailer`, prints
-// where to look, and stops everything on Ctrl-C or SIGTERM. `--redis-cluster` starts a local
+// where to look, restarts an app that dies (scripts/local-stack.mjs ProcessGroup), and on Ctrl-C or
+// SIGTERM stops the apps, then the mail catcher. `--redis-cluster` starts a local
 // 3-primary, 3-replica Redis Cluster (ports 7000-7005) and runs everything on it instead of REDIS_URL.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
@@ -109,7 +110,7 @@ boxoffice is starting:
   Metrics      http://127.0.0.1:${port}/metrics
   Mail viewer  ${mailViewerLine(catcher, env.SMTP_BULK_URL)}
   Redis        ${clusterNodes ? `Cluster ${clusterNodes}` : env.REDIS_URL}
-Ctrl-C stops everything.
+An app that dies is restarted; Ctrl-C stops everything (the mail catcher last).
 `);
   void announceWhenReady(`http://127.0.0.1:${port}/health/ready`);
 }

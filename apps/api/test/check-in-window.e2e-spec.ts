@@ -171,9 +171,9 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     expect(refused.json()).toMatchObject({
       statusCode: 409,
       error: 'Conflict',
-      // With its seconds when it has some (this start is rarely on a whole minute).
+      // With its seconds when it has some (this start is rarely on a whole minute), and the offset.
       message: expect.stringContaining(
-        `${local.slice(0, 10)} ${local.slice(17, 19) === '00' ? local.slice(11, 16) : local.slice(11, 19)} (${TIME_ZONE})`,
+        `${local.slice(0, 10)} ${local.slice(17, 19) === '00' ? local.slice(11, 16) : local.slice(11, 19)} UTC${local.slice(-6)} (${TIME_ZONE})`,
       ),
       details: {
         reason: 'NOT_OPEN',

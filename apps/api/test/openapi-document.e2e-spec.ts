@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, PROCESS_TEST_TIMEOUT_MS, TestEnv } from '@app/testing';
 import {
+  moneyNotInt64,
+  moneyValues,
   numbersNotDecimal,
   OpenApiDocument,
   successesWithoutSchema,
@@ -78,6 +80,27 @@ describe('the OpenAPI document of the built API process', () => {
     // Each listed decimal is still in the document: the list names no value that is gone.
     const numbers = new Set(values.filter(({ schema }) => schema.type === 'number').map(({ where }) => where));
     expect([...DECIMALS].filter((where) => !numbers.has(where))).toEqual([]);
+  });
+
+  it('declares every money value (prices, amounts, revenue: minor units) as integer with format int64', () => {
+    expect(moneyNotInt64(values)).toEqual([]);
+    // The values are found by name or by their docs; these are among them, in bodies, answers and queries.
+    expect(moneyValues(values).map(({ where }) => where)).toEqual(
+      expect.arrayContaining([
+        'SectionLayoutDto.price',
+        'SectionPriceUpdateDto.price',
+        'SeatResponseDto.price',
+        'BookedSeatDto.price',
+        'ReservationResponseDto.amount',
+        'PurchaseResponseDto.amount',
+        'AdminRefundResponseDto.amount',
+        'SalesFiguresDto.revenue',
+        'GET /api/v1/performances/{id}/seats query:minPrice',
+        'GET /api/v1/performances/{id}/seats query:maxPrice',
+      ]),
+    );
+    // Counts beside them stay plain integers: "refunded" counts purchases.
+    expect(moneyValues(values).map(({ name }) => name)).not.toContain('refunded');
   });
 
   it('gives every success answer with a body a schema, the health routes included', () => {

@@ -366,7 +366,7 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     expect(late.json().details).toEqual({ cancelUntil: expect.stringMatching(/\+09:00$/), timeZone: 'Asia/Seoul' });
     expect(Date.parse(late.json().details.cancelUntil)).toBe(Date.parse(past));
     expect(late.json().message).toMatch(
-      /^purchases of this performance could be canceled until [A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? \(Asia\/Seoul\)$/,
+      /^purchases of this performance could be canceled until [A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC\+09:00 \(Asia\/Seoul\)$/,
     );
 
     const cleared = await call('PATCH', `/performances/${performance.id}`, {

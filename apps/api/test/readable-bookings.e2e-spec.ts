@@ -10,6 +10,7 @@ import {
   PROCESS_TEST_TIMEOUT_MS,
   TestSession,
 } from '@app/testing';
+import { timeZoneRefusal } from '@app/ticketing';
 import { caller, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
 
@@ -88,13 +89,28 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
     expect((await newEvent({ timeZone: 'EST5EDT' })).timeZone).toBe('America/New_York');
     expect((await newEvent({ timeZone: 'Etc/UTC' })).timeZone).toBe('UTC');
 
-    // Etc/GMT+5 is the fixed offset -05:00 (sign inverted): an offset, not a venue's rules.
-    for (const timeZone of ['Mars/Olympus', '+09:00', 'Etc/GMT+5', 'Etc/GMT-14', '', 9, null]) {
+    // Etc/GMT+5 is the fixed offset -05:00 (sign inverted), SystemV/EST5 and EST too (EST reads
+    // -05:00 in July): an offset, not a venue's rules.
+    for (const timeZone of [
+      'Mars/Olympus',
+      '+09:00',
+      'Etc/GMT+5',
+      'Etc/GMT-14',
+      'SystemV/EST5',
+      'SystemV/AST4',
+      'EST',
+      'MST',
+      'HST',
+      '',
+      9,
+      null,
+    ]) {
       const created = await call('POST', '/events', {
         body: { title: 'Bad zone', venue: 'Nowhere', timeZone },
         session: admin,
       });
       expectErrorBody(created, 400);
+      if (typeof timeZone === 'string' && timeZone !== '') expect(created.json().message).toContain(timeZoneRefusal());
       const patched = await call('PATCH', `/events/${event.id}`, { body: { timeZone }, session: admin });
       expectErrorBody(patched, 400);
     }

@@ -7,6 +7,7 @@ import {
   parseScheduleTime,
   toDateTime,
   toScheduleTime,
+  timeZoneRefusal,
   toTimeZone,
 } from './date-time';
 import { InvalidInputError } from './errors';
@@ -109,6 +110,55 @@ describe('venue time zones', () => {
     expect(names).not.toContain('Asia/Calcutta');
   });
 
+  // Every name a venue could send: the runtime's zones, the tz database's legacy and backward
+  // names, and ICU's own fixed-offset ids, in the spellings sent and in lower case.
+  const LEGACY_NAMES = [
+    ...['AST4', 'AST4ADT', 'CST6', 'CST6CDT', 'EST5', 'EST5EDT', 'HST10', 'MST7', 'MST7MDT', 'PST8', 'PST8PDT'],
+    ...['YST9', 'YST9YDT'],
+  ].map((zone) => `SystemV/${zone}`);
+  const ETC_OFFSETS = Array.from({ length: 27 }, (_, i) => i - 14)
+    .filter((hours) => hours !== 0)
+    .map((hours) => `Etc/GMT${hours < 0 ? '-' : '+'}${Math.abs(hours)}`);
+  const FIXED = [...LEGACY_NAMES, ...ETC_OFFSETS, 'EST', 'MST', 'HST'];
+  const RULE_BASED_LEGACY = ['CET', 'MET', 'EET', 'WET', 'EST5EDT', 'CST6CDT', 'MST7MDT', 'PST8PDT'];
+  const BACKWARD = ['US/Eastern', 'US/Hawaii', 'Canada/Pacific', 'Navajo', 'PRC', 'ROK', 'GMT', 'Zulu', 'Etc/GMT-0'];
+  const SENT = [...Intl.supportedValuesOf('timeZone'), ...FIXED, ...RULE_BASED_LEGACY, ...BACKWARD, 'UTC'];
+
+  it("takes only a place's zone (Area/Location) or UTC, in its canonical spelling, of every name it is sent", () => {
+    const accepted = SENT.flatMap((name) => [name, name.toLowerCase()])
+      .map((name) => [name, canonicalTimeZone(name)] as const)
+      .filter(([, zone]) => zone !== null);
+    expect(accepted.length).toBeGreaterThan(300);
+    for (const [name, zone] of accepted) {
+      expect(
+        zone === 'UTC' ||
+          /^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)\//.test(zone!),
+        name,
+      ).toBe(true);
+      // Canonical: the name it is stored as comes back as itself.
+      expect(canonicalTimeZone(zone), name).toBe(zone);
+    }
+  });
+
+  it.each(FIXED.flatMap((name) => [name, name.toLowerCase()]))(
+    'refuses the fixed-offset zone %s with the 400',
+    (name) => {
+      expect(canonicalTimeZone(name)).toBeNull();
+      expect(() => toTimeZone(name)).toThrow(new InvalidInputError(timeZoneRefusal()));
+    },
+  );
+
+  it.each([
+    ['CET', 'Europe/Brussels'],
+    ['EET', 'Europe/Athens'],
+    ['WET', 'Europe/Lisbon'],
+    ['CST6CDT', 'America/Chicago'],
+    ['PST8PDT', 'America/Los_Angeles'],
+    ['US/Hawaii', 'Pacific/Honolulu'],
+  ])('takes the rule-based legacy name %s as %s', (name, zone) => {
+    expect(canonicalTimeZone(name)).toBe(zone);
+  });
+
   it.each([
     ['Mars/Olympus'],
     ['+09:00'],
@@ -146,11 +196,25 @@ describe('venue time zones', () => {
 
 describe('formatWallClock (what a person at the venue reads)', () => {
   it.each([
-    ['2027-03-01T10:30:00Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30 (Asia/Seoul)'],
-    ['2027-03-01T10:30:45Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 (Asia/Seoul)'],
-    ['2027-03-01T10:30:45.500Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 (Asia/Seoul)'],
-    ['2027-03-01T04:59:59Z', 'America/New_York', 'Sun 2027-02-28 23:59:59 (America/New_York)'],
+    ['2027-03-01T10:30:00Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30 UTC+09:00 (Asia/Seoul)'],
+    ['2027-03-01T10:30:45Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 UTC+09:00 (Asia/Seoul)'],
+    ['2027-03-01T10:30:45.500Z', 'Asia/Seoul', 'Mon 2027-03-01 19:30:45 UTC+09:00 (Asia/Seoul)'],
+    ['2027-03-01T04:59:59Z', 'America/New_York', 'Sun 2027-02-28 23:59:59 UTC-05:00 (America/New_York)'],
+    ['2027-03-01T10:30:00Z', 'UTC', 'Mon 2027-03-01 10:30 UTC'],
+    ['2027-03-01T10:30:00Z', 'Asia/Kolkata', 'Mon 2027-03-01 16:00 UTC+05:30 (Asia/Kolkata)'],
   ])('shows %s in %s as %s', (instant, zone, shown) => {
     expect(formatWallClock(new Date(instant), zone)).toBe(shown);
+  });
+
+  it.each([
+    // The hour New York's clocks repeat when daylight saving time ends, first -04:00 then -05:00.
+    ['America/New_York', '2027-11-07T01:30:00-04:00', '2027-11-07T01:30:00-05:00', 'Sun 2027-11-07 01:30'],
+    // Lord Howe turns back half an hour: 01:30–02:00 is lived twice, at +11:00 then +10:30.
+    ['Australia/Lord_Howe', '2027-04-04T01:45:00+11:00', '2027-04-04T01:45:00+10:30', 'Sun 2027-04-04 01:45'],
+  ])('tells apart the two instants of the repeated wall time in %s', (zone, first, second, wall) => {
+    const [early, late] = [first, second].map((time) => formatWallClock(parseDateTime(time)!, zone));
+    expect(early).not.toBe(late);
+    expect(early).toBe(`${wall} UTC${first.slice(-6)} (${zone})`);
+    expect(late).toBe(`${wall} UTC${second.slice(-6)} (${zone})`);
   });
 });

@@ -107,36 +107,59 @@ const IANA_NAME_OF_ICU_ID: ReadonlyMap<string, string> = new Map([
   ['Pacific/Enderbury', 'Pacific/Kanton'],
   ['Pacific/Ponape', 'Pacific/Pohnpei'],
   ['Pacific/Truk', 'Pacific/Chuuk'],
+  // The rule-based legacy names the tz database made links in 2024b: ICUs before that (Node 20's)
+  // still call them zones of their own.
+  ['CET', 'Europe/Brussels'],
+  ['MET', 'Europe/Brussels'],
+  ['EET', 'Europe/Athens'],
+  ['WET', 'Europe/Lisbon'],
+  ['EST5EDT', 'America/New_York'],
+  ['CST6CDT', 'America/Chicago'],
+  ['MST7MDT', 'America/Denver'],
+  ['PST8PDT', 'America/Los_Angeles'],
 ]);
 
-/** `Etc/GMT+5`, `Etc/GMT-14`: one fixed offset each (with the sign inverted), not a venue's rules. */
-const FIXED_OFFSET_ZONE = /^Etc\/GMT[+-]/;
+/**
+ * The tz database's areas of places: every zone of a venue is `Area/Location` in one of them. Not
+ * `Etc/GMT+5` … `Etc/GMT-14` (one fixed offset each, the sign inverted), nor ICU's `SystemV/EST5`,
+ * `SystemV/AST4`, … (fixed offsets, or POSIX-style rules, gone from the tz database since 2020b).
+ */
+const PLACE_ZONE = /^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)\//;
+
+/**
+ * Legacy names of one fixed offset that ICU now links to a place (`EST` → America/Panama, `MST` →
+ * America/Phoenix, `HST` → Pacific/Honolulu since tz 2024b): meant for a venue that keeps daylight
+ * saving time, they would show a New York or Denver show an hour off all summer.
+ */
+const FIXED_OFFSET_NAME = /^(EST|MST|HST)$/i;
 
 /**
  * The canonical name of a time zone, or null for anything else. Canonical = the zone ICU
  * resolves the name to (its case fixed, links followed: `asia/seoul` → `Asia/Seoul`,
  * `US/Eastern` and `EST5EDT` → `America/New_York`, `Etc/UTC`, `GMT` and `Zulu` → `UTC`),
  * spelled as the tz database spells that zone today (`Asia/Calcutta` and `Asia/Kolkata` →
- * `Asia/Kolkata`, see IANA_NAME_OF_ICU_ID). Null for an unknown name, a bare offset such as
- * `+09:00` (newer runtimes take those) and the fixed-offset zones `Etc/GMT±N` (a venue has rules,
- * not an offset), a non-string.
+ * `Asia/Kolkata`, see IANA_NAME_OF_ICU_ID). Only a place's zone (`Area/Location`, see PLACE_ZONE)
+ * or `UTC` comes out: null for an unknown name, a bare offset such as `+09:00` (newer runtimes
+ * take those), a fixed-offset zone (`Etc/GMT±N`, `SystemV/EST5`, `EST`, `MST`, `HST`: a venue
+ * follows rules, not one offset), ICU's other legacy ids, and a non-string.
  */
 export function canonicalTimeZone(value: unknown): string | null {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TIME_ZONE_LENGTH) return null;
-  if (!/^[A-Za-z]/.test(value)) return null;
-  let zone: string;
+  if (!/^[A-Za-z]/.test(value) || FIXED_OFFSET_NAME.test(value)) return null;
+  let resolved: string;
   try {
-    zone = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
   } catch {
     return null;
   }
-  if (FIXED_OFFSET_ZONE.test(zone)) return null;
-  return IANA_NAME_OF_ICU_ID.get(zone) ?? zone;
+  const zone = IANA_NAME_OF_ICU_ID.get(resolved) ?? resolved;
+  return zone === 'UTC' || PLACE_ZONE.test(zone) ? zone : null;
 }
 
 /**
  * The 400 message for a time zone canonicalTimeZone refuses: an unknown name, a bare offset, or a
- * fixed-offset `Etc/GMT±N` zone (an IANA name too, so the message says why it is refused).
+ * fixed-offset zone such as `Etc/GMT±N` or `SystemV/EST5` (names ICU knows too, so the message
+ * says why it is refused).
  */
 export function timeZoneRefusal(field = 'timeZone'): string {
   return `${field} must be the IANA name of a place's time zone, such as Asia/Seoul or UTC (not an offset, nor a fixed-offset Etc/GMT±N zone)`;
@@ -208,16 +231,22 @@ export function formatLocalDateTime(instant: Date, timeZone: string): string {
 
 /**
  * `instant` as a person at the venue reads it: weekday, date, hour and minute on the wall clock of
- * `timeZone`, then the zone: (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30
- * (Asia/Seoul)"; seconds when not zero ("19:30:45"), never the fraction. For messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone
- * Intl does not know.
+ * `timeZone`, the UTC offset there at that instant, then the zone, as the e-mails write it:
+ * (2027-03-01T10:30:00Z, 'Asia/Seoul') → "Mon 2027-03-01 19:30 UTC+09:00 (Asia/Seoul)"; in `UTC`
+ * simply "Mon 2027-03-01 10:30 UTC". The offset is always there: the hour a clock repeats when
+ * daylight saving time ends reads twice otherwise ("Sun 2027-11-07 01:30 UTC-04:00" and "…
+ * UTC-05:00" in America/New_York). Seconds when not zero ("19:30:45"), never the fraction. For
+ * messages; `details` carry `formatLocalDateTime`. Throws RangeError for a zone Intl does not know.
  */
 export function formatWallClock(instant: Date, timeZone: string): string {
   const local = formatLocalDateTime(instant, timeZone);
   const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(instant);
   // Seconds only when there are some: a deadline set to the second is not told a minute early.
   const clock = local.slice(11, 19).endsWith(':00') ? local.slice(11, 16) : local.slice(11, 19);
-  return `${weekday} ${local.slice(0, 10)} ${clock} (${timeZone})`;
+  const day = `${weekday} ${local.slice(0, 10)} ${clock}`;
+  if (timeZone === 'UTC') return `${day} UTC`;
+  // formatLocalDateTime ends with the offset, ±hh:mm.
+  return `${day} UTC${local.slice(-6)} (${timeZone})`;
 }
 
 const MAX_SHOWN_LOCALLY = 10_000;

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { SeatListing } from '@app/ticketing';
 import { RowLabelProperty, RowProperty } from './row-properties';
+import { MoneyProperty } from './validators';
 
 /** A booked seat as a person reads it. */
 export class BookedSeatDto {
@@ -23,7 +24,7 @@ export class BookedSeatDto {
    * the hold was made (a section repriced since changes neither it nor `amount`, which it sums to).
    * A booking made before holds recorded prices shows the section's price now. @example 150000
    */
-  @ApiProperty({ type: 'integer' })
+  @MoneyProperty()
   price: number;
 }
 

@@ -48,7 +48,8 @@ export class EventCreateDto {
    * the offset of that moment (`startsAtLocal`). Checked against the server's time zone data and
    * kept in one canonical spelling: links followed, as the tz database names the zone today
    * (`asia/seoul` → `Asia/Seoul`, `US/Eastern` → `America/New_York`, `Asia/Calcutta` →
-   * `Asia/Kolkata`). Bare offsets (`+09:00`) and the fixed-offset zones `Etc/GMT±N` are refused.
+   * `Asia/Kolkata`); a place's zone (`Area/Location`) or `UTC`. Bare offsets (`+09:00`) and the
+   * fixed-offset zones (`Etc/GMT±N`, `SystemV/EST5`, `EST`, `MST`, `HST`) are refused.
    * Default: `UTC`. @example "Asia/Seoul"
    */
   // Optional, but not nullable: only a missing zone takes the default.

@@ -33,7 +33,7 @@ import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@ap
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
-import { IntegerField, IsScheduleTime } from '../common/validators';
+import { IntegerField, IsScheduleTime, MONEY_SCHEMA, MoneyField, MoneyProperty } from '../common/validators';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
 
@@ -118,7 +118,7 @@ export class SectionLayoutDto {
    * Price of one seat: an integer in the minor unit of the event's currency (ISO 4217 exponent),
    * e.g. 150000 for ₩150,000 in KRW, 2100 for €21.00 in EUR. @example 150000
    */
-  @IntegerField(0, 100_000_000)
+  @MoneyField(0, 100_000_000)
   price: number;
 
   /** @example 20 */
@@ -555,7 +555,7 @@ export class SeatQueryDto extends PageQueryDto {
   grade?: string;
 
   @ApiPropertyOptional({
-    type: 'integer',
+    ...MONEY_SCHEMA,
     minimum: 0,
     maximum: 100_000_000,
     description: 'Only seats priced at least this much (minor units of the currency); not above `maxPrice`.',
@@ -566,7 +566,7 @@ export class SeatQueryDto extends PageQueryDto {
   minPrice?: string;
 
   @ApiPropertyOptional({
-    type: 'integer',
+    ...MONEY_SCHEMA,
     minimum: 0,
     maximum: 100_000_000,
     description: 'Only seats priced at most this much (minor units of the currency).',
@@ -589,7 +589,7 @@ export class SeatResponseDto {
   number: number;
   grade: string;
   /** An integer in the minor unit of `currency`. @example 150000 */
-  @ApiProperty({ type: 'integer' })
+  @MoneyProperty()
   price: number;
   /** ISO 4217 code of the event. @example "KRW" */
   currency: string;
@@ -651,7 +651,7 @@ export class MapSectionDto {
   name: string;
   grade: string;
   /** Price of each seat, an integer in the minor unit of `currency`. @example 150000 */
-  @ApiProperty({ type: 'integer' })
+  @MoneyProperty()
   price: number;
   /** @example "KRW" */
   currency: string;

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { Section, SectionAvailability } from '@app/ticketing';
-import { IntegerField } from '../common/validators';
+import { MoneyField, MoneyProperty } from '../common/validators';
 
 /** The new price of a section's seats (admin). */
 export class SectionPriceUpdateDto {
@@ -8,7 +8,7 @@ export class SectionPriceUpdateDto {
    * Price of each seat for holds made from now on: an integer in the minor unit of the event's
    * currency (ISO 4217 exponent), e.g. 150000 for ₩150,000 in KRW. @example 150000
    */
-  @IntegerField(0, 100_000_000)
+  @MoneyField(0, 100_000_000)
   price: number;
 }
 
@@ -18,7 +18,7 @@ export class SectionResponseDto {
   /** @example "VIP" */
   grade: string;
   /** Price of each seat a new hold pays, an integer in the minor unit of `currency`. @example 150000 */
-  @ApiProperty({ type: 'integer' })
+  @MoneyProperty()
   price: number;
   /** ISO 4217 code of the event. @example "KRW" */
   currency: string;

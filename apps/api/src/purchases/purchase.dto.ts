@@ -4,6 +4,7 @@ import { formatLocalDateTime } from '@app/ticketing';
 import type { Described, Purchase } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
+import { MoneyProperty } from '../common/validators';
 
 /** The body of `POST /purchases` (rules: the class-validator decorators; a compiled subset runs first). */
 @CompiledSchema<{ reservationId: string }>({
@@ -37,7 +38,7 @@ export class PurchaseResponseDto extends BookingDetailsDto {
    * Sum of the seat prices, an integer in the minor unit of `currency`; what was charged. 0 for a
    * free purchase (every seat priced 0), which is never charged and has nothing to refund. @example 300000
    */
-  @ApiProperty({ type: 'integer' })
+  @MoneyProperty()
   amount: number;
   /** ISO 4217 code of the performance's event. @example "KRW" */
   currency: string;

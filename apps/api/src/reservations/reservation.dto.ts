@@ -19,7 +19,7 @@ import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto'
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 import { GRADE_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
-import { IntegerField } from '../common/validators';
+import { IntegerField, MoneyProperty } from '../common/validators';
 
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =
@@ -201,7 +201,7 @@ export class ReservationResponseDto extends BookingDetailsDto {
   @ApiPropertyOptional({ enum: ['PERFORMANCE_CANCELED'] })
   endReason?: HoldEndReason;
   /** Sum of the seat prices, an integer in the minor unit of `currency`. @example 300000 */
-  @ApiProperty({ type: 'integer' })
+  @MoneyProperty()
   amount: number;
   /** ISO 4217 code of the performance's event. @example "KRW" */
   currency: string;

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { EventSalesReport, PerformanceSalesReport, SalesFigures } from '@app/ticketing';
+import { MONEY_SCHEMA } from '../common/validators';
 
 /** Seat counts and money of a set of seats; money in minor units of the report's `currency`. */
 export class SalesFiguresDto {
@@ -28,7 +29,7 @@ export class SalesFiguresDto {
   })
   blocked: number;
   @ApiProperty({
-    type: 'integer',
+    ...MONEY_SCHEMA,
     example: 11700000,
     description:
       "sum of the paid purchases, minor units; a section's is what its seats were sold at (never negative, " +

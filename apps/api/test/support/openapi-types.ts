@@ -20,7 +20,7 @@ interface Schema {
 }
 
 interface Operation {
-  parameters?: { name: string; in: string; schema?: Schema }[];
+  parameters?: { name: string; in: string; description?: string; schema?: Schema }[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
   responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
 }
@@ -43,7 +43,8 @@ const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
 /**
  * Every named value of the document: the properties of its schemas (nested ones, array items and
- * map values included, under their property's name), and its operations' parameters.
+ * map values included, under their property's name), and its operations' parameters (with the
+ * parameter's description when its schema has none).
  */
 export function typedValues(document: OpenApiDocument): TypedValue[] {
   const values: TypedValue[] = [];
@@ -61,8 +62,13 @@ export function typedValues(document: OpenApiDocument): TypedValue[] {
   for (const [path, operations] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
       const at = `${method.toUpperCase()} ${path}`;
+      // A parameter's description is the parameter's, not its schema's: read with the schema.
       for (const parameter of operation.parameters ?? [])
-        walk(parameter.schema, `${at} ${parameter.in}:${parameter.name}`, parameter.name);
+        walk(
+          parameter.schema && { description: parameter.description, ...parameter.schema },
+          `${at} ${parameter.in}:${parameter.name}`,
+          parameter.name,
+        );
       for (const media of Object.values(operation.requestBody?.content ?? {})) walk(media.schema, `${at} body`, '');
       for (const [status, response] of Object.entries(operation.responses ?? {}))
         for (const media of Object.values(response.content ?? {})) walk(media.schema, `${at} ${status}`, '');
@@ -113,4 +119,38 @@ export function successesWithoutSchema(document: OpenApiDocument): string[] {
     }
   }
   return missing;
+}
+
+/** Names that mark money (README "Money": every price and amount, and sums of them such as revenue). */
+const MONEY_NAME = /(price|amount|revenue|refund|fee|cost)$/i;
+
+/** A description that gives a value's unit as money's: minor units of a currency. */
+const MINOR_UNITS = /minor units?\b/i;
+
+/**
+ * The money values of the document: the numbers whose description gives minor units, and every
+ * value whose name is money's — a name some such number has, or one that ends like money
+ * (`price`, `minPrice`, `amount`, `refundAmount`, `revenue`, …). So a new money field is found by
+ * its name or by its docs. (Strings are not found by their docs: `currency` tells its code's
+ * minor unit.)
+ */
+export function moneyValues(values: TypedValue[]): TypedValue[] {
+  const byDocs = ({ schema }: TypedValue): boolean =>
+    (schema.type === 'integer' || schema.type === 'number') && MINOR_UNITS.test(schema.description ?? '');
+  const names = new Set(values.filter(byDocs).map(({ name }) => name));
+  return values.filter((value) => names.has(value.name) || MONEY_NAME.test(value.name) || byDocs(value));
+}
+
+/**
+ * The money values that are not `integer` with `format: int64` and a description naming the unit
+ * (minor units): a generated Java or C# client reads a plain integer as 32-bit, and sums of money
+ * pass 2^31 − 1.
+ */
+export function moneyNotInt64(values: TypedValue[]): string[] {
+  return moneyValues(values)
+    .filter(
+      ({ schema }) =>
+        schema.type !== 'integer' || schema.format !== 'int64' || !MINOR_UNITS.test(schema.description ?? ''),
+    )
+    .map(({ where }) => where);
 }

@@ -123,7 +123,7 @@ describe('PurchaseCancellation', () => {
     const refusal = await service.cancel('buyer', PURCHASE).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(CancellationClosedError);
     expect(refusal).toMatchObject({
-      message: 'purchases of this performance could be canceled until Mon 2027-03-01 19:30 (Asia/Seoul)',
+      message: 'purchases of this performance could be canceled until Mon 2027-03-01 19:30 UTC+09:00 (Asia/Seoul)',
       details: { cancelUntil: '2027-03-01T19:30:00+09:00', timeZone: 'Asia/Seoul' },
     });
     expect(performances.findById).toHaveBeenCalledWith(7);

@@ -317,7 +317,7 @@ describe('TicketService', () => {
       const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(CheckInNotOpenError);
       expect((refusal as CheckInNotOpenError).message).toBe(
-        'check-in has not opened: this ticket is for the performance on Sat 2026-12-05 20:00 (Europe/Berlin); ' +
+        'check-in has not opened: this ticket is for the performance on Sat 2026-12-05 20:00 UTC+01:00 (Europe/Berlin); ' +
           'its doors open at 2026-12-05T17:00:00+01:00',
       );
       expect((refusal as CheckInNotOpenError).details).toEqual({
@@ -332,7 +332,7 @@ describe('TicketService', () => {
         .subject.checkIn('code', 'staff')
         .catch((error: unknown) => error);
       expect((closed as CheckInClosedError).message).toBe(
-        'check-in has closed: this ticket is for the performance on Sat 2026-12-05 20:00 (Europe/Berlin); ' +
+        'check-in has closed: this ticket is for the performance on Sat 2026-12-05 20:00 UTC+01:00 (Europe/Berlin); ' +
           'its check-in closed at 2026-12-06T00:00:00+01:00',
       );
       expect((closed as CheckInClosedError).details).toMatchObject({ reason: 'CLOSED' });
