@@ -277,6 +277,7 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
     expect((await call('GET', `/admin/purchases/${purchase.id}`, { session: admin })).json()).toEqual({
       ...purchase,
       userId: buyer.id,
+      compNote: null,
     });
 
     await flushPurchases(api.app);
