@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiHarness, TestSession } from '@app/testing';
-import { createPerformance } from './purchase-helpers';
+import { createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { startApiWithSessions } from './support/api';
 import { expectUniform, jsonCaller } from './support/http';
 
@@ -9,9 +9,11 @@ import { expectUniform, jsonCaller } from './support/http';
  * Every list that pages with a keyset cursor, fed cursors a client could forge with the list's own
  * part names and values that look like what it writes (times with a month 13, Feb 30, hour 25,
  * year 0; integers past PostgreSQL's; uuids, digests, bigints): each answers a page (200) or
- * `400 cursor is not valid for this list` with the uniform body, never a 5xx. Guards the class of
+ * `400 cursor is not valid for this list` (or `… made with other filters`, for a well-formed digest) with the uniform body, never a 5xx. Guards the class of
  * a cursor part reaching the database unchecked (the transfer list once answered 500 to a month
- * 13).
+ * 13). And every list whose items depend on filters, its cursor replayed with other filters than
+ * it was made with: `400 cursor was made with other filters` (the operators' purchase list once
+ * went on from the first list's position).
  */
 describe('keyset cursors, forged (generated)', () => {
   let api: ApiHarness;
@@ -21,10 +23,22 @@ describe('keyset cursors, forged (generated)', () => {
   let performanceId: number;
 
   beforeAll(async () => {
-    ({ api, admin, user } = await startApiWithSessions());
-    const performance = await createPerformance(api.app, admin, 2);
+    ({ api, admin, user } = await startApiWithSessions({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
+    // Two upcoming events, four seats, two purchases of `user`, two changes of the performance:
+    // every filter set of `filtered` below has at least two items, so a page of one has a cursor.
+    const performance = await createPerformance(api.app, admin, 4);
+    await createPerformance(api.app, admin, 1);
     performanceId = performance.id;
     eventId = (await call('GET', `/performances/${performanceId}`)).json().eventId;
+    for (const seatId of performance.seatIds.slice(0, 2)) {
+      const held = await hold(api.app, user, performanceId, [seatId]);
+      expect((await call('POST', '/purchases', { reservationId: held.id }, user)).statusCode).toBe(201);
+    }
+    await flushPurchases(api.app);
+    for (const noOrphanSeats of [true, false]) {
+      const patched = await call('PATCH', `/performances/${performanceId}`, { noOrphanSeats }, admin);
+      expect(patched.statusCode, patched.body).toBe(200);
+    }
   });
   afterAll(async () => api?.close());
 
@@ -77,6 +91,7 @@ describe('keyset cursors, forged (generated)', () => {
         [
           ['s', 'millis'],
           ['i', 'int'],
+          ['f', 'digest'],
         ],
       ],
     ],
@@ -134,6 +149,7 @@ describe('keyset cursors, forged (generated)', () => {
         [
           ['t', 'millis'],
           ['i', 'uuid'],
+          ['f', 'digest'],
         ],
       ],
     ],
@@ -177,9 +193,89 @@ describe('keyset cursors, forged (generated)', () => {
       fc.asyncProperty(cursor, async (forged) => {
         const answer = await call('GET', `${path()}?cursor=${forged}`, undefined, session?.() ?? undefined);
         if (answer.statusCode === 200) return;
-        expect(expectUniform(answer, 400).message, answer.body).toBe('cursor is not valid for this list');
+        // A well-formed digest of no filter set asked for reads as made with other filters.
+        expect([
+          'cursor is not valid for this list',
+          'cursor was made with other filters: send the same filters',
+        ]).toContain(expectUniform(answer, 400).message);
       }),
       { numRuns: 60 },
     );
   });
+
+  /**
+   * The lists whose items depend on query filters, who may read them, and each filter's values
+   * (undefined: left out); every combination selects at least two items (see beforeAll).
+   */
+  const filtered: [string, string, (() => TestSession) | null, Record<string, (string | undefined)[]>][] = [
+    [
+      'events',
+      '/events',
+      null,
+      { from: [undefined, '2000-01-01T00:00:00Z'], to: [undefined, '2199-01-01T00:00:00Z'], q: [undefined, 'Concert'] },
+    ],
+    [
+      'seats',
+      '/performances/:performance/seats',
+      null,
+      {
+        status: [undefined, 'AVAILABLE'],
+        section: [undefined, 'Floor'],
+        grade: [undefined, 'A'],
+        minPrice: [undefined, '0'],
+      },
+    ],
+    [
+      'purchases (operators)',
+      '/admin/purchases',
+      () => admin,
+      { performanceId: [undefined, ':performance'], email: [undefined, ':email'] },
+    ],
+    [
+      'the audit log',
+      '/admin/audit-log',
+      () => admin,
+      { performanceId: [undefined, ':performance'], action: [undefined, 'performance.update'] },
+    ],
+  ];
+
+  it.each(filtered)(
+    '%s: a cursor made with some filters is refused with any others (400), and followed with its own',
+    async (_name, path, session, filters) => {
+      const url = (choice: Record<string, string | undefined>, cursor?: string) => {
+        const query = Object.entries(choice)
+          .filter((entry): entry is [string, string] => entry[1] !== undefined)
+          .map(([name, value]) => [
+            name,
+            value.replace(':performance', String(performanceId)).replace(':email', user.email),
+          ])
+          .concat(cursor ? [['cursor', cursor]] : [])
+          .map(([name, value]) => `${name}=${encodeURIComponent(value)}`);
+        return `${path.replace(':performance', String(performanceId))}?${['limit=1', ...query].join('&')}`;
+      };
+      const choice = fc.record(
+        Object.fromEntries(Object.entries(filters).map(([name, values]) => [name, fc.constantFrom(...values)])),
+      );
+      const differ = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+        Object.keys(filters).some((name) => a[name] !== b[name]);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.tuple(choice, choice).filter(([made, replayed]) => differ(made, replayed)),
+          async ([made, replayed]) => {
+            const first = await call('GET', url(made), undefined, session?.() ?? undefined);
+            expect(first.statusCode, first.body).toBe(200);
+            const cursor = first.json().nextCursor as string;
+            expect(cursor, `${url(made)} has a next page`).toEqual(expect.any(String));
+            const other = await call('GET', url(replayed, cursor), undefined, session?.() ?? undefined);
+            expect(expectUniform(other, 400).message, `${url(replayed, cursor)}: ${other.body}`).toBe(
+              'cursor was made with other filters: send the same filters',
+            );
+            const same = await call('GET', url(made, cursor), undefined, session?.() ?? undefined);
+            expect(same.statusCode, same.body).toBe(200);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    },
+  );
 });

@@ -249,6 +249,28 @@ describe('finding events by date and text (real PostgreSQL and Redis)', () => {
       `/events?cursor=${Buffer.from('{"i":1}').toString('base64url')}`,
     ])('GET %s answers 400 with the uniform body', expectUniform400);
 
+    it('tells a raw + in a time parameter (read as a space) to be sent as %2B, in every time parameter', async () => {
+      for (const name of ['from', 'to']) {
+        for (const [sent, fixed] of [
+          ['2027-03-01T00:00:00+09:00', '2027-03-01T00:00:00%2B09:00'],
+          ['2027-03-01T00:00:00.250+05:30', '2027-03-01T00:00:00.250%2B05:30'],
+        ]) {
+          const res = await call('GET', `/events?${name}=${sent}`);
+          expect(res.statusCode, res.body).toBe(400);
+          expect(res.json().message).toEqual([
+            `${name} has a space where its offset's sign should be: a + in a query string reads as a space, so send it as %2B (${name}=${fixed})`,
+          ]);
+        }
+        // Not a date-time with a + either: the format, as before.
+        const other = await call('GET', `/events?${name}=2027-03-01 09:00`);
+        expect(other.json().message, other.body).toEqual([
+          expect.stringMatching(new RegExp(`^${name} must be an RFC 3339`)),
+        ]);
+        const sent = await call('GET', `/events?${name}=2027-03-01T00:00:00%2B09:00`);
+        expect(sent.statusCode, sent.body).toBe(200);
+      }
+    });
+
     it('answers 400 with the uniform body to generated bad dates, reversed ranges and long texts', async () => {
       const instant = fc.date({
         min: new Date('2000-01-01T00:00:00Z'),

@@ -322,6 +322,17 @@ describe('reservations over HTTP (real Redis)', () => {
     expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
   });
 
+  it('tells the size bounds of a list in English (no "at least 1 elements")', async () => {
+    const [alice] = await buyers(api, 1);
+    const post = (payload: object) =>
+      api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers: alice.headers, payload });
+    expect((await post({ performanceId: 1, seatIds: [] })).json().message).toEqual([
+      'seatIds must have at least 1 item',
+    ]);
+    const many = await post({ performanceId: 1, seatIds: Array.from({ length: 101 }, (_, i) => i + 1) });
+    expect(many.json().message).toEqual(['seatIds must have at most 100 items']);
+  });
+
   it('answers 400 for a malformed reservation id and 401 without a token', async () => {
     const [alice] = await buyers(api, 1);
     expect(

@@ -271,7 +271,9 @@ describe('blocked seats by place (real PostgreSQL and Redis)', () => {
         /from/,
         `${label} seat 0`,
       );
-      await expectError(await send(performance.id, { section: 'Box', rows: [] }), 400, /rows/, `${label} no rows`);
+      const noRows = await send(performance.id, { section: 'Box', rows: [] });
+      await expectError(noRows, 400, /rows/, `${label} no rows`);
+      expect(noRows.json().message, label).toEqual(['rows must have at least 1 item']);
       await expectError(
         await send(performance.id, { section: 'Box', rows: ['A', 'a'] }),
         400,

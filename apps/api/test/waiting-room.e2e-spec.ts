@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
+import { StoreUnavailableError } from '@app/core';
 import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import { AdmissionGate, SeatStateStore, shuffledArrivals, WaitingRoomService, WaitingRoomStore } from '@app/ticketing';
 import { caller, createPerformance } from './purchase-helpers';
@@ -323,6 +324,178 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
       }
     } finally {
       slow.mockRestore();
+    }
+  });
+
+  /** The events of a finished SSE body: each `{event, data}` (data parsed from JSON). */
+  const sseEvents = (body: string) =>
+    body
+      .split('\n\n')
+      .filter((block) => block.trim() !== '')
+      .map((block) => {
+        const lines = block.split('\n');
+        const event = lines.find((line) => line.startsWith('event: '))?.slice(7) ?? 'message';
+        const data = lines.find((line) => line.startsWith('data: '))?.slice(6) ?? '';
+        return { event, data: data.startsWith('{') ? JSON.parse(data) : data };
+      });
+
+  /**
+   * Streams `ticketId`'s events as `buyer`, runs `act` once the stream's first read is done (so a
+   * later poll meets what it did), and answers the finished stream's events.
+   */
+  async function streamAcross(buyer: TestSession, ticketId: string, act: () => Promise<void>) {
+    const rooms = api.app.get(WaitingRoomService);
+    const read = rooms.get.bind(rooms);
+    let firstRead!: () => void;
+    const first = new Promise<void>((resolve) => (firstRead = resolve));
+    const spy = vi.spyOn(rooms, 'get').mockImplementation(async (userId, id) => {
+      const answer = await read(userId, id);
+      if (id === ticketId) firstRead();
+      return answer;
+    });
+    try {
+      const streamed = call('GET', `/queue/${ticketId}/events`, { session: buyer });
+      await first;
+      await act();
+      const res = await streamed;
+      expect(res.statusCode, res.body).toBe(200);
+      return sseEvents(res.body);
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it.each([
+    ['the queue is removed', 'CLOSED', (id: number) => call('DELETE', `/performances/${id}/queue`, { session: admin })],
+    ['the performance is deleted', 'CLOSED', (id: number) => call('DELETE', `/performances/${id}`, { session: admin })],
+    [
+      'the performance is canceled',
+      'CANCELED',
+      (id: number) => call('POST', `/admin/performances/${id}/cancel`, { session: admin }),
+    ],
+  ])(
+    'a ticket streamed while %s ends with ENDED (%s), as GET and DELETE tell it; never an error event',
+    async (_what, reason, act) => {
+      const performance = await createPerformance(api.app, admin, 10);
+      const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+      expect(
+        (await call('PUT', `/performances/${performance.id}/queue`, { body: settings(opensAt), session: admin }))
+          .statusCode,
+      ).toBe(200);
+      const buyer = await createSession(api.app);
+      const { ticketId } = await join(performance.id, buyer);
+      const events = await streamAcross(buyer, ticketId, async () => {
+        const done = await act(performance.id);
+        expect(done.statusCode, done.body).toBeLessThan(300);
+      });
+      expect(events.map((event) => event.event)).not.toContain('error');
+      expect(events[0].data).toMatchObject({ ticketId, status: 'WAITING' });
+      expect(events.at(-1)!.data).toMatchObject({ ticketId, status: 'ENDED', endReason: reason });
+      // GET tells the same; leaving answers it as an ended ticket (409, the reason); anyone else's is none.
+      const got = await call('GET', `/queue/${ticketId}`, { session: buyer });
+      expect(got.statusCode, got.body).toBe(200);
+      expect(got.json()).toMatchObject({ ticketId, status: 'ENDED', endReason: reason });
+      const left = await call('DELETE', `/queue/${ticketId}`, { session: buyer });
+      expect(left.statusCode, left.body).toBe(409);
+      expect(left.json()).toMatchObject({ error: 'Conflict', details: { ticketId, endReason: reason } });
+      const other = await createSession(api.app);
+      for (const method of ['GET', 'DELETE']) {
+        const foreign = await call(method, `/queue/${ticketId}`, { session: other });
+        expect(foreign.statusCode, foreign.body).toBe(404);
+        expect(foreign.json()).toMatchObject({ message: 'queue ticket not found', details: { ticketId } });
+      }
+    },
+  );
+
+  it('ends a stream whose later poll meets a domain error with one error event of the uniform body, not "Internal server error"', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    await call('PUT', `/performances/${performance.id}/queue`, { body: settings(opensAt), session: admin });
+    const buyer = await createSession(api.app);
+    const { ticketId } = await join(performance.id, buyer);
+    const rooms = api.app.get(WaitingRoomService);
+    const read = rooms.get.bind(rooms);
+    let reads = 0;
+    const failing = vi.spyOn(rooms, 'get').mockImplementation(async (userId, id) => {
+      reads += 1;
+      if (reads > 1) throw new StoreUnavailableError('redis', new Error('connection lost'));
+      return read(userId, id);
+    });
+    try {
+      const res = await call('GET', `/queue/${ticketId}/events`, { session: buyer });
+      expect(res.statusCode, res.body).toBe(200);
+      const events = sseEvents(res.body);
+      expect(events).toHaveLength(2);
+      expect(events[0].data).toMatchObject({ ticketId, status: 'WAITING' });
+      expect(events[1]).toEqual({
+        event: 'error',
+        data: expect.objectContaining({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'the service is temporarily unavailable; retry shortly',
+          path: `/api/v1/queue/${ticketId}/events`,
+        }),
+      });
+    } finally {
+      failing.mockRestore();
+    }
+  });
+
+  it('a canceled performance takes no waiting room: PUT, DELETE and joining its queue are 409; its holds and purchases answer the cancellation before any admission, also after Redis lost it', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const url = `/performances/${performance.id}/queue`;
+    const buyer = await createSession(api.app);
+    // A queue set before the cancel, a buyer admitted, a hold made under the admission.
+    expect((await call('PUT', url, { body: settings(past()), session: admin })).statusCode).toBe(200);
+    const token = await admitted(performance.id, buyer, (await join(performance.id, buyer)).ticketId);
+    const reserve = (seatIds: number[], admission?: string) =>
+      call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds },
+        session: buyer,
+        headers: admission === undefined ? {} : { 'admission-token': admission },
+      });
+    const held = await reserve([performance.seatIds[0]], token);
+    expect(held.statusCode, held.body).toBe(201);
+    // This process's gate knows the queue as on: it must not answer before the cancellation.
+    expectAdmissionRequired(await reserve([performance.seatIds[1]]));
+    expect((await call('POST', `/admin/performances/${performance.id}/cancel`, { session: admin })).statusCode).toBe(
+      202,
+    );
+
+    const canceled = (res: { statusCode: number; body: string; json(): unknown }, what: string) => {
+      expect(res.statusCode, `${what}: ${res.body}`).toBe(409);
+      expect(res.json(), what).toMatchObject({ details: { performanceId: performance.id } });
+      expect((res.json() as { message: string }).message, what).toMatch(
+        new RegExp(`^performance ${performance.id} has been canceled`),
+      );
+    };
+    canceled(await call('PUT', url, { body: settings(past()), session: admin }), 'PUT queue');
+    canceled(await call('DELETE', url, { session: admin }), 'DELETE queue');
+    canceled(await call('POST', url, { session: await createSession(api.app) }), 'join');
+    canceled(await call('POST', url, { session: buyer }), 'join again');
+
+    const salesClosed = (res: { statusCode: number; body: string; json(): unknown }, what: string) => {
+      expect(res.statusCode, `${what}: ${res.body}`).toBe(409);
+      expect(res.json(), what).toMatchObject({ details: { reason: 'CANCELED' } });
+    };
+    const buy = (admission?: string) =>
+      call('POST', '/purchases', {
+        body: { reservationId: held.json().id },
+        session: buyer,
+        headers: admission === undefined ? {} : { 'admission-token': admission },
+      });
+    for (const round of ['live', 'after Redis lost it']) {
+      salesClosed(await reserve([performance.seatIds[2]]), `${round}: hold without a token`);
+      salesClosed(await reserve([performance.seatIds[2]], token), `${round}: hold with the token`);
+      salesClosed(await reserve([performance.seatIds[2]], 'forged'), `${round}: hold with a forged token`);
+      // The hold went with Redis (its purchase is a 404 then): bought only while Redis kept it.
+      if (round === 'live') {
+        salesClosed(await buy(), `${round}: purchase without a token`);
+        salesClosed(await buy(token), `${round}: purchase with the token`);
+      }
+      // Redis loses everything of the performance; PostgreSQL keeps the room and the cancellation.
+      await api.app.get(SeatStateStore).removePerformance(performance.id);
+      api.app.get(AdmissionGate).forget(performance.id);
     }
   });
 

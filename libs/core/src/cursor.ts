@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DomainError } from './domain-error';
 
 /** Checks one part of a cursor's key: true for a value its list could have written there. */
@@ -51,4 +52,33 @@ export function decodeCursor<K extends Record<string, string | number>>(
     if (!Object.hasOwn(record, name) || !check(record[name])) throw invalid();
   }
   return record as K;
+}
+
+/**
+ * A short digest (16 base64url characters of SHA-256) of the filters a list was asked with, in the
+ * order the list names them (absent ones as null): carried in each of the list's cursors, so a
+ * cursor followed with other filters than it was made with is refused ({@link assertSameFilters})
+ * rather than starting another list at the first one's position.
+ */
+export function filterDigest(filters: readonly (string | number | boolean | null | undefined)[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(filters.map((value) => value ?? null)))
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+/** A cursor part holding a {@link filterDigest}. */
+export function isFilterDigest(value: unknown): boolean {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{16}$/.test(value);
+}
+
+/**
+ * Throws DomainError 'invalid' (InvalidCursor, a 400: "cursor was made with other filters: send
+ * the same filters") when a cursor's digest (`carried`) is not that of the filters asked for now
+ * (`current`); nothing for no cursor (`carried` undefined).
+ */
+export function assertSameFilters(carried: string | undefined, current: string): void {
+  if (carried !== undefined && carried !== current) {
+    throw new DomainError('invalid', 'InvalidCursor', 'cursor was made with other filters: send the same filters');
+  }
 }

@@ -122,7 +122,7 @@ export { AttendeesRepository } from './repositories/attendees.repository';
 export type { AttendeeRecord } from './repositories/attendees.repository';
 export { WaitingRoomEntity } from './entities/waiting-room.entity';
 export { WaitingRoomsRepository, WaitingRoomWrites } from './repositories/waiting-rooms.repository';
-export type { WaitingRoomFields } from './repositories/waiting-rooms.repository';
+export type { RoomPerformance, WaitingRoomFields } from './repositories/waiting-rooms.repository';
 export { SalesRepository } from './repositories/sales.repository';
 export { AdminAuditRepository, recordAuditIn } from './repositories/admin-audit.repository';
 export { TicketResendsRepository } from './repositories/ticket-resends.repository';

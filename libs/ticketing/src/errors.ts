@@ -282,12 +282,15 @@ const QUEUE_TICKET_ENDED: Record<TicketEndReason, string> = {
   DROPPED: 'it dropped out of the line (not polled in time)',
   EXPIRED: 'its admission slot expired',
   DONE: 'its session ended with a purchase',
+  CLOSED: 'the queue was removed',
+  CANCELED: 'the performance was canceled',
 };
 
 /**
  * Leaving the queue with one's own ticket that has ended already (as `GET /queue/:ticketId` shows
  * it: ENDED), as releasing an ended hold is a conflict. Nothing changed; joining again gives a new
- * ticket at the back. Details: `{ticketId, endReason}` (LEFT, DROPPED, EXPIRED or DONE).
+ * ticket at the back. Details: `{ticketId, endReason}` (LEFT, DROPPED, EXPIRED, DONE, CLOSED or
+ * CANCELED).
  */
 export class QueueTicketEndedError extends DomainError {
   constructor(ticketId: string, endReason: TicketEndReason) {

@@ -29,7 +29,7 @@ import type { SeatBlockRecord } from '@app/database';
 import { FreeText, normalizeFreeText } from '../common/free-text';
 import { ROW_LABEL_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
 import { MaxLength } from '../common/text-length';
-import { IntegerField } from '../common/validators';
+import { IntegerField, itemsAtLeast, itemsAtMost } from '../common/validators';
 
 /** Seat numbers `from`…`to` (inclusive) in each selected row. */
 export class SeatNumberRangeDto {
@@ -57,8 +57,8 @@ export class SeatReleaseDto {
   })
   @ValidateIf((dto: SeatReleaseDto) => dto.seatIds !== undefined)
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_SEATS_PER_BLOCK_REQUEST)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(MAX_SEATS_PER_BLOCK_REQUEST, itemsAtMost(MAX_SEATS_PER_BLOCK_REQUEST))
   @ArrayUnique({ message: 'seatIds must not name a seat twice' })
   @IsInt({ each: true })
   @Min(1, { each: true })
@@ -85,8 +85,8 @@ export class SeatReleaseDto {
   @ValidateIf((dto: SeatReleaseDto) => dto.rows !== undefined)
   @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(normalizeFreeText) : value))
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_ROWS_PER_BLOCK_SELECTION)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(MAX_ROWS_PER_BLOCK_SELECTION, itemsAtMost(MAX_ROWS_PER_BLOCK_SELECTION))
   // A label written twice alike (after the trim above) is a field error; two that differ only in
   // casing need the layout to tell whether they name one row, so SeatBlocks decides those.
   @ArrayUnique({ message: 'rows must not name a row twice' })

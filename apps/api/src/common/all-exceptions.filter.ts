@@ -15,6 +15,11 @@ const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
+/** The HTTP status of a domain error, as this filter answers it (also the SSE streams' error events). */
+export function domainStatus(error: DomainError): number {
+  return DOMAIN_STATUS[error.kind];
+}
+
 interface Mapped {
   status: number;
   message: string | string[];

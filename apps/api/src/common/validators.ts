@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { buildMessage, IsInt, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { buildMessage, IsInt, Max, Min, ValidateBy, ValidationArguments, ValidationOptions } from 'class-validator';
 import { parseDateTime, parseScheduleTime, scheduleWindowMessage } from '@app/ticketing';
 
 const DATE_TIME_MESSAGE =
@@ -42,18 +42,56 @@ export function MoneyProperty(): PropertyDecorator {
   return ApiProperty(MONEY_SCHEMA);
 }
 
-/** An RFC 3339 date-time with an explicit offset (see `parseDateTime`); the message names the field. */
+/**
+ * The options of ArrayMinSize / ArrayMaxSize whose 400 message reads as English ("rows must have
+ * at least 1 item", "seatIds must have at most 100 items"; class-validator's own say "must
+ * contain at least 1 elements"). The decorators stay on the property, where the Swagger CLI
+ * plugin reads minItems and maxItems: `@ArrayMinSize(1, itemsAtLeast(1))`.
+ */
+export function itemsAtLeast(count: number): ValidationOptions {
+  return { message: (args: ValidationArguments) => itemCountMessage(args.property, 'at least', count) };
+}
+
+/** See {@link itemsAtLeast}: `@ArrayMaxSize(100, itemsAtMost(100))`. */
+export function itemsAtMost(count: number): ValidationOptions {
+  return { message: (args: ValidationArguments) => itemCountMessage(args.property, 'at most', count) };
+}
+
+function itemCountMessage(property: string, bound: 'at least' | 'at most', count: number): string {
+  return `${property} must have ${bound} ${count.toLocaleString('en-US')} ${count === 1 ? 'item' : 'items'}`;
+}
+
+/**
+ * A time query parameter: an RFC 3339 date-time with an explicit offset (see `parseDateTime`);
+ * the message names the field. A query string reads a raw `+` as a space, so a value that would
+ * be one with a `+` where its offset's sign stands (`2027-03-01T00:00:00 09:00`) is told to send
+ * the `+` as `%2B` rather than shown the very format it was sent in.
+ */
 export function IsDateTime(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isDateTime',
       validator: {
         validate: (value: unknown) => parseDateTime(value) !== null,
-        defaultMessage: buildMessage((each) => `${each}$property ${DATE_TIME_MESSAGE}`, options),
+        defaultMessage: buildMessage(
+          (each, args) =>
+            spaceForPlus(args?.value) === null
+              ? `${each}$property ${DATE_TIME_MESSAGE}`
+              : `${each}$property has a space where its offset's sign should be: a + in a query string reads as a space, so send it as %2B ($property=${spaceForPlus(args?.value)})`,
+          options,
+        ),
       },
     },
     options,
   );
+}
+
+/** The value with `%2B` for the space before its offset when a `+` there makes it a date-time, else null. */
+function spaceForPlus(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const offset = / (\d{2}:\d{2})$/.exec(value);
+  if (!offset || parseDateTime(`${value.slice(0, offset.index)}+${offset[1]}`) === null) return null;
+  return `${value.slice(0, offset.index)}%2B${offset[1]}`;
 }
 
 /**

@@ -33,7 +33,15 @@ import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@ap
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
-import { IntegerField, IsScheduleTime, MONEY_SCHEMA, MoneyField, MoneyProperty } from '../common/validators';
+import {
+  IntegerField,
+  IsScheduleTime,
+  itemsAtLeast,
+  itemsAtMost,
+  MONEY_SCHEMA,
+  MoneyField,
+  MoneyProperty,
+} from '../common/validators';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { SECTION_NAME_PATTERN, GRADE_PATTERN, ROW_LABEL_PATTERN } from '../common/section-name-patterns';
 
@@ -96,7 +104,7 @@ function OptionalSeatRefs(description: string): PropertyDecorator {
   return applyDecorators(
     Type(() => SeatRefDto),
     ValidateNested({ each: true }),
-    ArrayMaxSize(10_000),
+    ArrayMaxSize(10_000, itemsAtMost(10_000)),
     IsArray(),
     IfGiven(),
     ApiPropertyOptional({ type: [SeatRefDto], maxItems: 10_000, description }),
@@ -138,8 +146,8 @@ export class SectionLayoutDto {
   @ValidateIf((dto: SectionLayoutDto) => dto.rowLabels !== undefined)
   @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(normalizeFreeText) : value))
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(1000, itemsAtMost(1000))
   @IsString({ each: true })
   @Matches(ROW_LABEL_PATTERN, {
     each: true,
@@ -307,8 +315,8 @@ export class PerformanceCreateDto extends PerformanceLifecycleDto {
 
   /** The seating layout; seats are generated from it (at most 100,000 in all). */
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(100, itemsAtMost(100))
   @ValidateNested({ each: true })
   @Type(() => SectionLayoutDto)
   sections: SectionLayoutDto[];

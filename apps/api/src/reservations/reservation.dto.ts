@@ -19,7 +19,7 @@ import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto'
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText } from '../common/free-text';
 import { GRADE_PATTERN, SECTION_NAME_PATTERN } from '../common/section-name-patterns';
-import { IntegerField, MoneyProperty } from '../common/validators';
+import { IntegerField, itemsAtLeast, itemsAtMost, MoneyProperty } from '../common/validators';
 
 /** The two forms of `POST /reservations` as the compiled schema accepts them (a subset of the DTO's rules). */
 type ReservationBody =
@@ -83,8 +83,8 @@ export class ReservationCreateDto {
   @ApiPropertyOptional({ type: 'integer', isArray: true })
   @ValidateIf((dto: ReservationCreateDto) => dto.seatIds !== undefined)
   @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(100, itemsAtMost(100))
   @ArrayUnique({ message: 'seatIds must not name a seat twice' })
   @IsInt({ each: true })
   @Min(1, { each: true })

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Put, Sse } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Post, Put, Req, Sse } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -7,7 +7,10 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { concatMap, interval, map, Observable, startWith, takeWhile } from 'rxjs';
+import type { FastifyRequest } from 'fastify';
+import { catchError, concatMap, interval, map, Observable, of, startWith, takeWhile } from 'rxjs';
+import { DomainError } from '@app/core';
+import { RequestContext } from '@app/logging';
 import { AuthenticatedUser, CurrentUser, Public, RequiresBuyerAccount, Role, Roles } from '@app/auth';
 import { AdmissionGate, toScheduleTime, WaitingRoomService } from '@app/ticketing';
 import { IdParam, UuidParam } from '../common/parse-id.pipe';
@@ -19,7 +22,8 @@ import {
   WaitingRoomSettingsDto,
 } from './waiting-room.dto';
 import { NoBody } from '../common/no-body';
-import { ErrorBodyDto } from '../common/error-body.dto';
+import { ErrorBodyDto, errorBody } from '../common/error-body.dto';
+import { domainStatus } from '../common/all-exceptions.filter';
 
 /** A performance's waiting room: its settings (admin) and joining it (buyer). */
 @ApiTags('waiting room')
@@ -33,12 +37,17 @@ export class PerformanceQueueController {
   /**
    * Sets or changes the performance's waiting room (admin). From then on, holds and purchases
    * of the performance need an `Admission-Token` (other api processes follow within
-   * WAITING_ROOM_CACHE_MS). 404 unknown performance; 409 when `opensAt` changes after the opening.
+   * WAITING_ROOM_CACHE_MS). 404 unknown performance; 409 when `opensAt` changes after the opening,
+   * or the performance was canceled (PerformanceCanceled).
    */
   @Put()
   @ApiBearerAuth()
   @Roles(Role.Admin)
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'the queue has opened: `opensAt` can no longer change' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'the queue has opened: `opensAt` can no longer change; or PerformanceCanceled: the performance was canceled, its room no longer changes',
+  })
   async configure(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
@@ -66,12 +75,19 @@ export class PerformanceQueueController {
     return mapWaitingRoom(await this.rooms.view(id));
   }
 
-  /** Turns the queue off (admin): its tickets are forgotten, holds and purchases need no token. 404 without a queue. */
+  /**
+   * Turns the queue off (admin): holds and purchases need no token; its tickets end (each reads
+   * ENDED, endReason CLOSED, to its owner for a day). 404 without a queue; 409 PerformanceCanceled.
+   */
   @Delete()
   @NoBody()
   @HttpCode(204)
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'PerformanceCanceled: the performance was canceled, its room no longer changes',
+  })
   async remove(@CurrentUser() operator: AuthenticatedUser, @IdParam() id: number): Promise<void> {
     await this.rooms.remove(id, operator);
     this.gate.forget(id);
@@ -80,11 +96,16 @@ export class PerformanceQueueController {
   /**
    * Joins the queue; joining again answers the same ticket (one per buyer and performance). A
    * buyer whose ticket has ended joins at the back. 404 when the performance has no queue; 403
-   * EmailNotVerified for a buyer whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED.
+   * EmailNotVerified for a buyer whose e-mail is not confirmed while EMAIL_VERIFICATION_REQUIRED;
+   * 409 PerformanceCanceled when the performance was canceled.
    */
   @Post()
   @NoBody()
   @ApiBearerAuth()
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'PerformanceCanceled: the performance was canceled, its waiting room takes no one',
+  })
   @ApiForbiddenResponse({
     type: ErrorBodyDto,
     description:
@@ -101,6 +122,8 @@ export class PerformanceQueueController {
 @ApiBearerAuth()
 @Controller('queue')
 export class QueueTicketController {
+  private readonly logger = new Logger(QueueTicketController.name);
+
   constructor(private readonly rooms: WaitingRoomService) {}
 
   /**
@@ -118,32 +141,47 @@ export class QueueTicketController {
   /**
    * Server-Sent Events: the ticket as `GET /queue/:ticketId` answers it, at once and every
    * `pollAfterSeconds` (each event counts as a poll); the stream ends after the first event that
-   * is not WAITING (ADMITTED with the token, or ENDED). The first read comes before the stream
-   * starts, so anyone else's ticket is a 404 and a store that cannot answer a 503, each with the
-   * uniform body, never an error event inside a 200 stream.
+   * is not WAITING (ADMITTED with the token, or ENDED: a queue removed or a performance deleted
+   * reads ENDED with endReason CLOSED, a performance canceled ENDED with CANCELED). The first read
+   * comes before the stream starts, so anyone else's ticket is a 404 and a store that cannot
+   * answer a 503, each with the uniform body, never an error event inside a 200 stream. A domain
+   * error met by a later poll (a store that stops answering: 503) ends the stream with one
+   * `event: error` whose data is the uniform error body the HTTP route would answer (status,
+   * message, details), never "Internal server error".
    */
   @Sse(':ticketId/events')
   @ApiOkResponse({
-    description: 'text/event-stream of QueueTicketResponseDto JSON events',
+    description:
+      'text/event-stream of QueueTicketResponseDto JSON events; a domain error met by a later poll ends it with `event: error` and the uniform error body as data',
     content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"status":"WAITING",…}\n\n' } } },
   })
   async events(
     @CurrentUser() user: AuthenticatedUser,
     @UuidParam('ticketId') ticketId: string,
-  ): Promise<Observable<{ data: QueueTicketResponseDto }>> {
+    @Req() request: FastifyRequest,
+  ): Promise<Observable<{ data: QueueTicketResponseDto } | { type: 'error'; data: ErrorBodyDto }>> {
     const first = await this.rooms.get(user.id, ticketId);
+    const requestId = RequestContext.requestId() ?? String(request.id);
+    const path = request.url.split('?')[0];
     return interval(first.pollAfterSeconds * 1000).pipe(
       concatMap(() => this.rooms.get(user.id, ticketId)),
       startWith(first),
       takeWhile((ticket) => ticket.status === 'WAITING', true),
-      map((ticket) => ({ data: mapQueueTicket(ticket) })),
+      map((ticket): { data: QueueTicketResponseDto } => ({ data: mapQueueTicket(ticket) })),
+      catchError((error: unknown) => {
+        // Anything else is a fault: Nest logs it and sends its generic error event.
+        if (!(error instanceof DomainError)) throw error;
+        const status = domainStatus(error);
+        if (status >= 500) this.logger.warn(`queue ticket ${ticketId} stream ended: ${error.message}`);
+        return of({ type: 'error' as const, data: errorBody(status, error.message, requestId, path, error.details) });
+      }),
     );
   }
 
   /**
    * Leaves the queue, or gives an admitted slot back. 404 for anyone else's ticket; 409
-   * QueueTicketEnded for one's own ticket that has ended already (as GET shows it ENDED), with
-   * `details.endReason`.
+   * QueueTicketEnded for one's own ticket that has ended already (as GET shows it ENDED, a removed
+   * queue's CLOSED, a canceled performance's CANCELED too), with `details.endReason`.
    */
   @Delete(':ticketId')
   @NoBody()
@@ -152,7 +190,7 @@ export class QueueTicketController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'QueueTicketEnded: the ticket has ended already (left before, dropped, expired or done; nothing changed); `details.ticketId`, `details.endReason` (LEFT, DROPPED, EXPIRED or DONE), as GET shows it',
+      'QueueTicketEnded: the ticket has ended already (left before, dropped, expired, done, its queue removed or its performance deleted, its performance canceled; nothing changed); `details.ticketId`, `details.endReason` (LEFT, DROPPED, EXPIRED, DONE, CLOSED or CANCELED), as GET shows it',
   })
   leave(@CurrentUser() user: AuthenticatedUser, @UuidParam('ticketId') ticketId: string): Promise<void> {
     return this.rooms.leave(user.id, ticketId);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { QueueTicket, WaitingRoomView } from '@app/ticketing';
+import type { QueueTicket, TicketEndReason, WaitingRoomView } from '@app/ticketing';
 import { IntegerField, IsScheduleTime } from '../common/validators';
 
 /** The body of `PUT /performances/:id/queue`. */
@@ -119,9 +119,13 @@ export class QueueTicketResponseDto {
   /** For a pre-queue ticket, once shuffled: its arrival number and opening position. */
   @ApiPropertyOptional({ type: PreQueuePlaceDto, nullable: true })
   preQueue: PreQueuePlaceDto | null;
-  /** LEFT, DROPPED (stopped polling), EXPIRED (slot unused or session over) or DONE (bought). */
-  @ApiProperty({ enum: ['LEFT', 'DROPPED', 'EXPIRED', 'DONE'], nullable: true })
-  endReason: 'LEFT' | 'DROPPED' | 'EXPIRED' | 'DONE' | null;
+  /**
+   * LEFT, DROPPED (stopped polling), EXPIRED (slot unused or session over), DONE (bought), CLOSED
+   * (an admin removed the queue, or the performance was deleted) or CANCELED (the performance was
+   * canceled).
+   */
+  @ApiProperty({ enum: ['LEFT', 'DROPPED', 'EXPIRED', 'DONE', 'CLOSED', 'CANCELED'], nullable: true })
+  endReason: TicketEndReason | null;
 }
 
 export function mapQueueTicket(ticket: QueueTicket): QueueTicketResponseDto {

@@ -4,7 +4,23 @@ import { DataSource, EntityManager } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { WaitingRoomEntity } from '../entities/waiting-room.entity';
 import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
-import { lockPerformanceRow } from './performance.repository';
+
+/** The performance a room belongs to, as read under its row lock: whether it was canceled (terminal). */
+export interface RoomPerformance {
+  canceled: boolean;
+}
+
+/** Locks the performance's row (`mode`) and reads what a room's change needs of it; null when there is no such performance. */
+async function lockPerformance(
+  manager: EntityManager,
+  performanceId: number,
+  mode: 'UPDATE' | 'SHARE',
+): Promise<RoomPerformance | null> {
+  const rows: { status: string }[] = await manager.query(`SELECT status FROM performances WHERE id = $1 FOR ${mode}`, [
+    performanceId,
+  ]);
+  return rows.length === 0 ? null : { canceled: rows[0].status === 'CANCELED' };
+}
 
 /** The settings of a room, without its bookkeeping columns. */
 export type WaitingRoomFields = Omit<WaitingRoomEntity, 'updatedAt'>;
@@ -22,18 +38,19 @@ export class WaitingRoomsRepository {
    * copy-back ({@link whileShared}) never sees one half done. Answers `change`'s answer, null
    * (nothing run) when there is no such performance. Throws DatabaseUnavailableError when the
    * lock is not had within ROW_LOCK_TIMEOUT_MS or the pool runs out; whatever `change` throws
-   * rolls the transaction back.
+   * rolls the transaction back. `change` is also told whether the performance was canceled.
    */
   whileLocked<T>(
     performanceId: number,
-    change: (room: WaitingRoomEntity | null, writes: WaitingRoomWrites) => Promise<T>,
+    change: (room: WaitingRoomEntity | null, writes: WaitingRoomWrites, performance: RoomPerformance) => Promise<T>,
   ): Promise<T | null> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return null;
+        const performance = await lockPerformance(manager, performanceId, 'UPDATE');
+        if (!performance) return null;
         const room = await manager.getRepository(WaitingRoomEntity).findOneBy({ performanceId });
-        return change(room, new WaitingRoomWrites(manager, performanceId));
+        return change(room, new WaitingRoomWrites(manager, performanceId), performance);
       })
       .catch(rethrowAsDatabaseError);
   }
@@ -43,14 +60,19 @@ export class WaitingRoomsRepository {
    * lock FOR SHARE: no change ({@link whileLocked}) is between its PostgreSQL write and its commit
    * while `mirror` copies the room into Redis, so a copy-back never brings a deleted room back, nor
    * writes older settings over newer ones. Answers `mirror`'s answer, null when there is no such
-   * performance. Throws DatabaseUnavailableError as {@link whileLocked}.
+   * performance. Throws DatabaseUnavailableError as {@link whileLocked}. `mirror` is also told
+   * whether the performance was canceled.
    */
-  whileShared<T>(performanceId: number, mirror: (room: WaitingRoomEntity | null) => Promise<T>): Promise<T | null> {
+  whileShared<T>(
+    performanceId: number,
+    mirror: (room: WaitingRoomEntity | null, performance: RoomPerformance) => Promise<T>,
+  ): Promise<T | null> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        if (!(await lockPerformanceRow(manager, performanceId, 'SHARE'))) return null;
-        return mirror(await manager.getRepository(WaitingRoomEntity).findOneBy({ performanceId }));
+        const performance = await lockPerformance(manager, performanceId, 'SHARE');
+        if (!performance) return null;
+        return mirror(await manager.getRepository(WaitingRoomEntity).findOneBy({ performanceId }), performance);
       })
       .catch(rethrowAsDatabaseError);
   }

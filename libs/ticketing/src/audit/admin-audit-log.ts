@@ -1,7 +1,13 @@
-import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AdminAuditFilter, AdminAuditRecord, AdminAuditRepository } from '@app/database';
-import { decodeCursor, DomainError, encodeCursor, InvalidInputError } from '@app/core';
+import {
+  assertSameFilters,
+  decodeCursor,
+  encodeCursor,
+  filterDigest,
+  InvalidInputError,
+  isFilterDigest,
+} from '@app/core';
 import { SEAT_BLOCK_ACTION, SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
 import { PERFORMANCE_CANCEL_ACTION } from '../cancellations/performance-cancellations';
 import type { Page } from '../catalog/catalog.types';
@@ -47,17 +53,9 @@ export function auditedActions(): string[] {
 
 /** An audit id in a cursor: the decimal digits of a positive `bigint`, within JavaScript's safe integers. */
 const isAuditId = (value: unknown) => typeof value === 'string' && /^[1-9][0-9]{0,15}$/.test(value);
-/** A filter's digest in a cursor (see {@link filterDigest}): 16 base64url characters. */
-const isDigest = (value: unknown) => typeof value === 'string' && /^[A-Za-z0-9_-]{16}$/.test(value);
-
-/**
- * A short digest of a filter (16 base64url characters of its SHA-256), carried in every cursor of
- * the log, the unfiltered list's too: a cursor followed with other filters than it was made with
- * is a 400, not a page of another list that starts at an arbitrary entry.
- */
-function filterDigest(filter: AdminAuditFilter): string {
-  const canonical = JSON.stringify([filter.performanceId ?? null, filter.subjectId ?? null, filter.action ?? null]);
-  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+/** The digest of an audit filter carried in every cursor of the log, the unfiltered list's too (see filterDigest). */
+function digestOf(filter: AdminAuditFilter): string {
+  return filterDigest([filter.performanceId, filter.subjectId, filter.action]);
 }
 
 /**
@@ -85,11 +83,9 @@ export class AdminAuditLog {
         actions: auditedActions(),
       });
     }
-    const digest = filterDigest(filter);
-    const key = decodeCursor<{ i: string; f: string }>(cursor, { i: isAuditId, f: isDigest });
-    if (key && key.f !== digest) {
-      throw new DomainError('invalid', 'InvalidCursor', 'cursor was made with other filters: send the same filters');
-    }
+    const digest = digestOf(filter);
+    const key = decodeCursor<{ i: string; f: string }>(cursor, { i: isAuditId, f: isFilterDigest });
+    assertSameFilters(key?.f, digest);
     const rows = await this.audit.page(filter, key?.i ?? null, limit + 1);
     const items = rows.slice(0, limit);
     const nextCursor = rows.length > limit ? encodeCursor({ i: items[items.length - 1].id, f: digest }) : null;

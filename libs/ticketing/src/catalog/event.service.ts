@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock, StoreUnavailableError } from '@app/core';
+import { assertSameFilters, Clock, filterDigest, StoreUnavailableError } from '@app/core';
 import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
 import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
@@ -152,7 +152,15 @@ export class EventService {
     if (text !== null && [...text].length > MAX_EVENT_SEARCH_LENGTH) {
       throw new InvalidInputError(`q must be at most ${MAX_EVENT_SEARCH_LENGTH} characters`);
     }
-    const after = decodeCursor<{ s: number; i: number }>(query.cursor, { s: 'millis', i: 'int4' });
+    // The cursor carries the digest of the filters (`from` as asked: absent is "from now", each
+    // page's own now), so a cursor followed with others is a 400 rather than another list's page.
+    const digest = filterDigest([query.from?.getTime(), query.to?.getTime(), text]);
+    const after = decodeCursor<{ s: number; i: number; f: string }>(query.cursor, {
+      s: 'millis',
+      i: 'int4',
+      f: 'digest',
+    });
+    assertSameFilters(after?.f, digest);
     const now = this.clock.nowMs();
     const load = async (from: Date) => {
       const rows = await this.events.search({
@@ -166,7 +174,9 @@ export class EventService {
       const last = rows.length > query.limit ? rows[query.limit - 1] : undefined;
       return {
         items,
-        nextCursor: last?.firstStartsAt ? encodeCursor({ s: last.firstStartsAt.getTime(), i: last.id }) : null,
+        nextCursor: last?.firstStartsAt
+          ? encodeCursor({ s: last.firstStartsAt.getTime(), i: last.id, f: digest })
+          : null,
       };
     };
     const key = (from: string) =>

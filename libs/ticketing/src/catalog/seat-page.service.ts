@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, NotFoundError } from '../errors';
+import { assertSameFilters } from '@app/core';
+import { NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
 import type { SeatStatus } from '../seats/seat-status';
@@ -39,8 +40,8 @@ export class SeatPageService {
    * Another filtered page reads the statuses of 100, 200, 400, … seats per round trip until the
    * page is full or SEAT_SCAN_BUDGET seats were looked at (at most 5 round trips).
    * `filter` (section, grade, price range) works the same way, asking Redis only for the status
-   * of the seats that pass it; a filtered page's cursor carries a digest of its filters and is
-   * refused (400 InvalidCursor) with any others.
+   * of the seats that pass it; every page's cursor carries a digest of its filters (`status` one of them; none
+   * is one set too) and is refused (400 InvalidCursor) with any others.
    * Throws InvalidInputError (cursor, filter: price bounds, minPrice above maxPrice),
    * NotFoundError('performance').
    */
@@ -49,19 +50,12 @@ export class SeatPageService {
     options: { status?: SeatStatus; cursor?: string; limit: number; filter?: SeatFilter },
   ): Promise<SeatPage> {
     const filter = options.filter && !isEmptyFilter(options.filter) ? options.filter : undefined;
-    let after: number;
-    let digest: string | undefined;
-    if (filter) {
-      assertSeatFilter(filter);
-      digest = filterDigest(filter, options.status);
-      const key = decodeCursor<{ p: number; f: string }>(options.cursor, { p: 'int4', f: 'digest' });
-      if (key && key.f !== digest) {
-        throw new DomainError('invalid', 'InvalidCursor', 'cursor was made with other filters: send the same filters');
-      }
-      after = key?.p ?? 0;
-    } else {
-      after = decodeCursor<{ p: number }>(options.cursor, { p: 'int4' })?.p ?? 0;
-    }
+    if (filter) assertSeatFilter(filter);
+    // Every cursor carries the digest of the filters (`status` one of them), the unfiltered list's too.
+    const digest = filterDigest(filter ?? {}, options.status);
+    const key = decodeCursor<{ p: number; f: string }>(options.cursor, { p: 'int4', f: 'digest' });
+    assertSameFilters(key?.f, digest);
+    const after = key?.p ?? 0;
     for (let attempt = 1; ; attempt += 1) {
       const version = await this.copies.version();
       const performance = await this.copies.performance(version, performanceId);

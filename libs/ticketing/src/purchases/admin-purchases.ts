@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { assertSameFilters, emailKey, filterDigest } from '@app/core';
 import { AdminAuditRepository, PurchaseRepository } from '@app/database';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
@@ -34,15 +35,19 @@ export class AdminPurchases {
 
   /**
    * Purchases written to PostgreSQL (a sale appears there within PURCHASE_FLUSH_AGE_SECONDS),
-   * newest first, each with its newest state (a refund not flushed yet reads CANCELED). Throws
-   * InvalidInputError (cursor).
+   * newest first, each with its newest state (a refund not flushed yet reads CANCELED). Each
+   * cursor carries the digest of `filter` (the unfiltered list's too: filterDigest). Throws
+   * DomainError 'invalid' (InvalidCursor, 400) for a cursor this list did not write, or one made
+   * with other filters (an e-mail address counts as its emailKey, as the search matches it).
    */
   async list(
     filter: { performanceId?: number; email?: string },
     cursor: string | undefined,
     limit: number,
   ): Promise<Page<Purchase>> {
-    const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'millis', i: 'uuid' });
+    const digest = filterDigest([filter.performanceId, filter.email === undefined ? null : emailKey(filter.email)]);
+    const after = decodeCursor<{ t: number; i: string; f: string }>(cursor, { t: 'millis', i: 'uuid', f: 'digest' });
+    assertSameFilters(after?.f, digest);
     const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
     const rows = await this.purchases.pageForOperators(filter, before, limit + 1);
     const items = await Promise.all(
@@ -51,7 +56,7 @@ export class AdminPurchases {
         .map(async (row) => (await this.store.read(row.performanceId, row.id)) ?? purchaseFromPersisted(row)),
     );
     const last = rows.length > limit ? rows[limit - 1] : undefined;
-    return { items, nextCursor: last ? encodeCursor({ t: last.createdAt.getTime(), i: last.id }) : null };
+    return { items, nextCursor: last ? encodeCursor({ t: last.createdAt.getTime(), i: last.id, f: digest }) : null };
   }
 
   /** Anyone's purchase, flushed or not. Throws NotFoundError('purchase'). */

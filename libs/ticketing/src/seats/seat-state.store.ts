@@ -21,6 +21,7 @@ import { buildSeatingLayout, SEATING_FORMAT, SeatPlace } from './seating-layout'
 import { rebuildSeating } from './seating-scripts';
 import { SeatStatus, seatStatusFromLetter } from './seat-status';
 import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys } from '../waiting-room/waiting-room-keys';
+import { keepClosedTickets } from '../waiting-room/waiting-room.store';
 
 export interface PerformanceRegistration {
   performanceId: number;
@@ -411,7 +412,8 @@ export class SeatStateStore {
 
   /**
    * Forgets a performance's live state: every key under its `{perf:<id>}` tag (seats, counts,
-   * holds, the purchase buffer, its waiting room) and its entries in the performance and
+   * holds, the purchase buffer, its waiting room: its tickets' owners kept as after a room's
+   * removal, WaitingRoomStore.remove) and its entries in the performance and
    * waiting-room registries. The hold and purchase pointers outside the tag expire on their own;
    * a hold found through one then reads as not found.
    */
@@ -424,7 +426,10 @@ export class SeatStateStore {
     // between two SCAN batches.
     await this.redis.srem(PERFORMANCE_REGISTRY_KEY, String(performanceId));
     await this.redis.srem(WAITING_ROOM_REGISTRY_KEY, String(performanceId));
-    await this.redis.unlink(waitingRoomKeys(performanceId).config);
+    const room = waitingRoomKeys(performanceId);
+    await this.redis.unlink(room.config);
+    // Its queue tickets keep reading ENDED (CLOSED) to their owners, as after a room's removal.
+    await keepClosedTickets(this.redis, room);
     // UNLINK frees the big seat hashes in the background instead of blocking Redis.
     await this.redis.unlink(keys.meta, keys.seats, keys.seatHolds, keys.prices, keys.counts, keys.expiry);
     // Then every other key under the performance's tag (holds, per-user holds, the buffer): a
@@ -434,7 +439,8 @@ export class SeatStateStore {
     // The prefix is letters, digits, _ . - (see REDIS_KEY_PREFIX): no glob character either. On a
     // Cluster the keys all sit in the tag's slot, on one primary; the others answer none.
     await scanEveryPrimary(this.redis, `${prefix}${keys.everyKey}`, async (found) => {
-      await this.redis.unlink(...found.map((key) => key.slice(prefix.length)));
+      const doomed = found.map((key) => key.slice(prefix.length)).filter((key) => key !== room.closed);
+      if (doomed.length > 0) await this.redis.unlink(...doomed);
     });
   }
 }

@@ -51,7 +51,7 @@ export class AdmissionGate {
     const now = this.clock.nowMs();
     const state = await this.store.queueState(performanceId);
     // Redis lost the performance: PostgreSQL says whether a room must be mirrored back (fail closed).
-    const on = state === 'on' || (state === 'lost' && (await this.rooms.restore(performanceId)));
+    const on = state === 'on' || (state === 'lost' && (await this.rooms.restore(performanceId)) === 'on');
     // Bounded: a flood of made-up performance ids must not grow the map without end.
     if (this.known.size >= 10_000) this.known.clear();
     this.known.set(performanceId, { on, until: now + this.env.WAITING_ROOM_CACHE_MS });
@@ -87,25 +87,41 @@ export class AdmissionGate {
   ): Promise<string | null> {
     if (!(await this.isOn(performanceId))) return null;
     if (typeof token !== 'string' || token === '') {
-      throw new AdmissionRequiredError(
+      return this.refuse(
+        performanceId,
         'this performance has a waiting room: send the Admission-Token you got once admitted',
       );
     }
     const claims = this.rooms.tokens.verify(token, this.clock.nowMs());
-    if (!claims) throw new AdmissionRequiredError('the admission token is invalid or has expired');
+    if (!claims) return this.refuse(performanceId, 'the admission token is invalid or has expired');
     if (claims.userId !== userId || claims.performanceId !== performanceId) {
-      throw new AdmissionRequiredError('the admission token is for another user or performance');
+      return this.refuse(performanceId, 'the admission token is for another user or performance');
     }
     const answer = await this.store.useAdmission(performanceId, claims.ticketId, use);
+    // Canceled: no admission applies; the hold or purchase answers the cancellation (409 SalesClosed).
+    if (answer === 'CANCELED') return null;
     if (answer === 'NO_QUEUE') {
       // Turned off since (the cached 'on' is stale), or lost with Redis: only a room PostgreSQL
       // no longer has lets the request through; a restored one starts with no admissions.
       this.forget(performanceId);
-      if (!(await this.rooms.restore(performanceId))) return null;
+      if ((await this.rooms.restore(performanceId)) !== 'on') return null;
       throw new AdmissionRequiredError('the admission has ended: join the queue again');
     }
     if (answer !== 'OK') throw new AdmissionRequiredError('the admission has ended: join the queue again');
     return claims.ticketId;
+  }
+
+  /**
+   * Refuses a request without a usable token (403 AdmissionRequiredError with `message`), unless
+   * the performance's queue state, read again (this process's 'on' may be up to
+   * WAITING_ROOM_CACHE_MS old), says no admission applies any more: the queue was removed, or the
+   * performance canceled (then null: the hold or purchase answers the cancellation). A refusal
+   * costs this one read; an admitted request none.
+   */
+  private async refuse(performanceId: number, message: string): Promise<null> {
+    this.forget(performanceId);
+    if (!(await this.isOn(performanceId))) return null;
+    throw new AdmissionRequiredError(message);
   }
 
   /** Ends the session of an admission after its purchase, freeing its slot (nothing if it ended already). */

@@ -2,7 +2,8 @@
   Ends a ticket for its owner: leaving the queue (reason LEFT, from any live state) or finishing
   the session with a purchase (reason DONE, only from a slot). Frees its place or its slot.
   A ticket that has ended already changes nothing and answers why it ended, as queue-ticket.lua
-  reads it: a slot past its end counts as EXPIRED for LEFT even before admit.lua frees it.
+  reads it: a slot past its end counts as EXPIRED for LEFT even before admit.lua frees it; a
+  ticket of a removed room is CLOSED, a live one of a canceled performance CANCELED.
 
   KEYS[1] owners    hash ticket -> user
   KEYS[2] pre       sorted set
@@ -12,6 +13,8 @@
   KEYS[6] ended     hash ticket -> reason
   KEYS[7] sessions  hash
   KEYS[8] eta       hash
+  KEYS[9] closed    hash ticket -> user, of a removed room's tickets
+  KEYS[10] meta     the performance's meta hash: its status CANCELED has ended every live ticket
 
   ARGV[1] ticket id
   ARGV[2] user id
@@ -20,18 +23,23 @@
   Returns one of
     {'ENDED'}
     {'NOT_FOUND'}              not the user's ticket
-    {'ALREADY_ENDED', reason}  reason LEFT, DROPPED, EXPIRED or DONE
+    {'ALREADY_ENDED', reason}  reason LEFT, DROPPED, EXPIRED, DONE, CLOSED or CANCELED
     {'NOT_ADMITTED'}           DONE without a slot
 ]]
---- @keys 8
+--- @keys 10
 --- @include "redis-time"
 local ownersKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local activeKey, endedKey, sessionsKey, etaKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local closedKey, metaKey = KEYS[9], KEYS[10]
 local ticket, userId, reason = ARGV[1], ARGV[2], ARGV[3]
 
-if redis.call('HGET', ownersKey, ticket) ~= userId then return {'NOT_FOUND'} end
+if redis.call('HGET', ownersKey, ticket) ~= userId then
+  if redis.call('HGET', closedKey, ticket) == userId then return {'ALREADY_ENDED', 'CLOSED'} end
+  return {'NOT_FOUND'}
+end
 local endedAs = redis.call('HGET', endedKey, ticket)
 if endedAs then return {'ALREADY_ENDED', endedAs} end
+if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return {'ALREADY_ENDED', 'CANCELED'} end
 -- A purchase's DONE still ends a slot past its end (the purchase used the slot in time).
 if reason == 'LEFT' then
   local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)

@@ -18,27 +18,47 @@
   KEYS[10] admitted hash ticket -> admission time (epoch ms)
   KEYS[11] eta      hash ticket -> predicted admission time (epoch ms)
   KEYS[12] opening  hash ticket -> '<arrival>:<opening position>'
+  KEYS[13] closed   hash ticket -> user, of a removed room's tickets (see waiting-room-keys.ts)
+  KEYS[14] meta     the performance's meta hash (../redis-keys.ts): its status CANCELED ends every ticket
 
   ARGV[1] 'join' or 'poll'
   ARGV[2] user id
   ARGV[3] ticket id: the id a new ticket takes (join), or the ticket asked for (poll)
 
+  A canceled performance takes no one: a join answers CANCELED (queue or not), a poll of a live
+  ticket ENDED with reason CANCELED. A poll of a ticket of a removed room (its owner's, as the
+  closed hash tells) answers ENDED with reason CLOSED.
+
   Returns one of
     {'NO_QUEUE'}
+    {'CANCELED'}                       join of a canceled performance
     {'NOT_FOUND'}                      poll of a ticket that is not the user's
-    {'ENDED', ticket, reason}
+    {'ENDED', ticket, reason}          reason LEFT, DROPPED, EXPIRED, DONE, CLOSED or CANCELED
     {'ADMITTED', ticket, admittedAt, slotEndsAt, admissionTtlMs, sessionTtlMs, opening}
     {'WAITING', ticket, position (0 while the pre-queue is not shuffled), etaMs, pollAfterMs, opening}
   where opening is '<arrival>:<opening position>' for a shuffled pre-queue ticket, else ''.
 ]]
---- @keys 12
+--- @keys 14
 --- @include "redis-time"
 local configKey, stateKey, preKey, waitingKey, seenKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local usersKey, ownersKey, endedKey, admittedKey, etaKey, openingKey = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local closedKey, metaKey = KEYS[13], KEYS[14]
 local mode, userId = ARGV[1], ARGV[2]
 
+-- The cancellation first: it is final, whatever the room's state.
+local canceled = redis.call('HGET', metaKey, 'status') == 'CANCELED'
+if mode == 'join' and canceled then return {'CANCELED'} end
+
+-- A ticket of a removed room, asked for by its owner.
+local function closed(ticket)
+  return mode == 'poll' and redis.call('HGET', closedKey, ticket) == userId
+end
+
 local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'pollAfterMs', 'opened', 'admissionTtlMs', 'sessionTtlMs', 'maxActive')
-if not cfg[1] then return {'NO_QUEUE'} end
+if not cfg[1] then
+  if closed(ARGV[3]) then return {'ENDED', ARGV[3], 'CLOSED'} end
+  return {'NO_QUEUE'}
+end
 local opensAt, admitPerSecond, pollAfterMs = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cfg[3])
 local opened = cfg[4] == '1'
 
@@ -70,11 +90,16 @@ if mode == 'join' then
   end
 else
   ticket = ARGV[3]
-  if redis.call('HGET', ownersKey, ticket) ~= userId then return {'NOT_FOUND'} end
+  if redis.call('HGET', ownersKey, ticket) ~= userId then
+    -- A room set again after a removal: the old room's tickets still read CLOSED.
+    if closed(ticket) then return {'ENDED', ticket, 'CLOSED'} end
+    return {'NOT_FOUND'}
+  end
 end
 
 local reason = endReason(ticket)
 if reason then return {'ENDED', ticket, reason} end
+if canceled then return {'ENDED', ticket, 'CANCELED'} end
 local opening = redis.call('HGET', openingKey, ticket) or ''
 
 local slotEndsAt = redis.call('ZSCORE', activeKey, ticket)

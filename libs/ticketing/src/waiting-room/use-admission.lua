@@ -10,17 +10,21 @@
   KEYS[2] active    sorted set ticket -> end of its slot (epoch ms)
   KEYS[3] sessions  hash ticket -> session start (epoch ms)
   KEYS[4] ended     hash ticket -> reason
+  KEYS[5] meta      the performance's meta hash: its status CANCELED is answered first
 
   ARGV[1] ticket id
   ARGV[2] 'hold' or 'purchase'
 
-  Returns 'OK', 'NOT_ADMITTED' (no slot, or its time is over) or 'NO_QUEUE' (the queue is off).
+  Returns 'OK', 'NOT_ADMITTED' (no slot, or its time is over), 'NO_QUEUE' (the queue is off) or
+  'CANCELED' (the performance was canceled: no admission applies, the hold or purchase script
+  refuses it as canceled).
 ]]
---- @keys 4
+--- @keys 5
 --- @include "redis-time"
-local configKey, activeKey, sessionsKey, endedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local configKey, activeKey, sessionsKey, endedKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ticket, use = ARGV[1], ARGV[2]
 
+if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return 'CANCELED' end
 local sessionTtlMs = redis.call('HGET', configKey, 'sessionTtlMs')
 if not sessionTtlMs then return 'NO_QUEUE' end
 local now = redisNow()

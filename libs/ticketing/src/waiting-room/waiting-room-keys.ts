@@ -41,7 +41,16 @@ export interface WaitingRoomKeys {
   eta: string;
   /** Hash: ticket id → `<arrival number>:<opening position>` for the pre-queue, written at the opening. */
   opening: string;
+  /**
+   * Hash: ticket id → user id of the tickets of a room that was removed (or whose performance was
+   * deleted): its `owners` renamed, kept CLOSED_TICKETS_TTL_SECONDS so each ticket reads ENDED
+   * (CLOSED) to its owner rather than vanishing. Outlives the room: never deleted with it.
+   */
+  closed: string;
 }
+
+/** How long (seconds) the tickets of a removed room keep reading ENDED (CLOSED) to their owners. */
+export const CLOSED_TICKETS_TTL_SECONDS = 86_400;
 
 /** The keys of one performance's waiting room. */
 export function waitingRoomKeys(performanceId: number): WaitingRoomKeys {
@@ -60,5 +69,6 @@ export function waitingRoomKeys(performanceId: number): WaitingRoomKeys {
     sessions: `${tag}:sessions`,
     eta: `${tag}:eta`,
     opening: `${tag}:opening`,
+    closed: `${tag}:closed`,
   };
 }

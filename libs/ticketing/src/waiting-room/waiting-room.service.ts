@@ -3,7 +3,7 @@ import { ConflictError } from '@app/core';
 import { Env } from '@app/config';
 import { WaitingRoomEntity, WaitingRoomsRepository } from '@app/database';
 import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
-import { InvalidInputError, NotFoundError, QueueTicketEndedError } from '../errors';
+import { InvalidInputError, NotFoundError, PerformanceCanceledError, QueueTicketEndedError } from '../errors';
 import { fitsId, newIdOf, performanceOfId } from '../ids';
 import { assertPerformanceId, assertUserId } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
@@ -56,7 +56,8 @@ export class WaitingRoomService {
    * `opensAt` can no longer change. PostgreSQL and Redis are written under the performance's row
    * lock (WaitingRoomsRepository.whileLocked), so a concurrent change or removal of the room
    * ends the same in both. Throws InvalidInputError (a number out of its range, see LIMITS),
-   * NotFoundError (no such performance), ConflictError (opensAt after the opening). Audit log:
+   * NotFoundError (no such performance), PerformanceCanceledError (409: the performance was
+   * canceled, for good), ConflictError (opensAt after the opening). Audit log:
    * `waiting-room.update` naming `operator`, in the transaction of the change, with the settings
    * whose values changed (`changed`: each `{before, after}`, `before` null for a new room,
    * `created` true); none when every setting was the stored one.
@@ -72,7 +73,8 @@ export class WaitingRoomService {
     if (!(settings.opensAt instanceof Date) || Number.isNaN(settings.opensAt.getTime())) {
       throw new InvalidInputError('opensAt must be a date-time');
     }
-    const row = await this.rooms.whileLocked(performanceId, async (existing, writes) => {
+    const row = await this.rooms.whileLocked(performanceId, async (existing, writes, performance) => {
+      if (performance.canceled) throw roomOfCanceled(performanceId);
       if (existing && existing.opensAt.getTime() !== settings.opensAt.getTime()) {
         const figures = await this.store.figures(performanceId);
         if (figures?.opened) throw new ConflictError('the queue has opened: opensAt can no longer change');
@@ -106,20 +108,22 @@ export class WaitingRoomService {
   /**
    * Mirrors the performance's room from PostgreSQL into Redis again when Redis lost it (emptied,
    * a new node), as viewOf does: its settings and seed, not its tickets, which went with Redis.
-   * Whether the performance has a room. Called before the seat state is written again
-   * (SeatStateRebuilder) and wherever a room is found missing, so a lost room fails closed. Read
-   * and mirrored under the performance's row lock FOR SHARE (WaitingRoomsRepository.whileShared),
-   * so a room removed meanwhile is not brought back.
+   * Answers 'on' when the performance has a room, 'off' when it has none (or there is no such
+   * performance), 'canceled' when the performance was canceled (its room, if any, mirrored too):
+   * then no admission applies, its holds and purchases are refused as canceled. Called before the
+   * seat state is written again (SeatStateRebuilder) and wherever a room is found missing, so a
+   * lost room fails closed. Read and mirrored under the performance's row lock FOR SHARE
+   * (WaitingRoomsRepository.whileShared), so a room removed meanwhile is not brought back.
    */
-  async restore(performanceId: number): Promise<boolean> {
-    const restored = await this.rooms.whileShared(performanceId, async (row) => {
-      if (!row) return false;
-      if ((await this.store.queueState(performanceId)) !== 'on') {
+  async restore(performanceId: number): Promise<'on' | 'off' | 'canceled'> {
+    const restored = await this.rooms.whileShared(performanceId, async (row, performance) => {
+      if (row && !['on', 'canceled'].includes(await this.store.queueState(performanceId))) {
         await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
       }
-      return true;
+      if (performance.canceled) return 'canceled' as const;
+      return row ? ('on' as const) : ('off' as const);
     });
-    return restored === true;
+    return restored ?? 'off';
   }
 
   /**
@@ -128,11 +132,14 @@ export class WaitingRoomService {
    * even when PostgreSQL had none, so a room left in Redis alone (a change that wrote Redis and
    * then failed to commit) is cleared by a DELETE. Audit log: `waiting-room.delete` naming
    * `operator`, with the settings the room had, in the transaction of the removal (none when there
-   * was no room).
+   * was no room). The tickets are not forgotten at once: each reads ENDED with endReason CLOSED
+   * for CLOSED_TICKETS_TTL_SECONDS (WaitingRoomStore.remove). PerformanceCanceledError (409) for a
+   * canceled performance: its room no longer changes (its tickets read ENDED, CANCELED).
    */
   async remove(performanceId: number, operator: Operator): Promise<void> {
     assertPerformanceId(performanceId);
-    const deleted = await this.rooms.whileLocked(performanceId, async (room, writes) => {
+    const deleted = await this.rooms.whileLocked(performanceId, async (room, writes, performance) => {
+      if (performance.canceled) throw roomOfCanceled(performanceId);
       const had = await writes.delete();
       if (had && room) {
         await writes.record(
@@ -150,7 +157,8 @@ export class WaitingRoomService {
 
   /**
    * Joins the performance's queue, or answers the user's live ticket again (one per user and
-   * performance). NotFoundError when the performance has no queue.
+   * performance). NotFoundError when the performance has no queue; PerformanceCanceledError (409)
+   * when it was canceled (with or without a queue).
    */
   async join(userId: string, performanceId: number): Promise<QueueTicket> {
     assertUserId(userId);
@@ -159,18 +167,27 @@ export class WaitingRoomService {
       throw new NotFoundError('queue', { performanceId });
     }
     let raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
-    if (raw.outcome === 'NO_QUEUE' && (await this.restore(performanceId))) {
-      raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
+    if (raw.outcome === 'NO_QUEUE') {
+      // Redis may have lost the room (and the performance's status with it): PostgreSQL tells.
+      const restored = await this.restore(performanceId);
+      if (restored === 'canceled') throw roomOfCanceled(performanceId);
+      if (restored === 'on') raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
     }
     return this.ticketOf(performanceId, userId, raw);
   }
 
-  /** The user's ticket (a poll: it keeps the ticket in line); NotFoundError for anyone else's. */
+  /**
+   * The user's ticket (a poll: it keeps the ticket in line); NotFoundError('queue ticket') for
+   * anyone else's, or none (as leave answers). A ticket whose queue was removed, or whose
+   * performance was deleted, reads ENDED with endReason CLOSED; one of a canceled performance,
+   * ENDED with CANCELED.
+   */
   async get(userId: string, ticketId: string): Promise<QueueTicket> {
     const performanceId = this.performanceOf(ticketId);
     const raw = await this.store.poll(performanceId, userId, ticketId);
-    // As leave answers: anyone else's ticket, or none, is the same 404 naming the id asked for.
-    if (raw.outcome === 'NOT_FOUND') throw new NotFoundError('queue ticket', { ticketId });
+    // As leave answers: anyone else's ticket, or none (its queue gone), is the same 404 naming the id asked for.
+    if (raw.outcome === 'NOT_FOUND' || raw.outcome === 'NO_QUEUE')
+      throw new NotFoundError('queue ticket', { ticketId });
     return this.ticketOf(performanceId, userId, raw);
   }
 
@@ -195,7 +212,8 @@ export class WaitingRoomService {
   private async viewOf(row: WaitingRoomEntity): Promise<WaitingRoomView> {
     let figures = await this.store.figures(row.performanceId);
     // Redis lost the room (a restart without its data): mirror it again from PostgreSQL.
-    if (!figures && (await this.restore(row.performanceId))) figures = await this.store.figures(row.performanceId);
+    if (!figures && (await this.restore(row.performanceId)) !== 'off')
+      figures = await this.store.figures(row.performanceId);
     const opened = figures?.opened ?? false;
     return {
       performanceId: row.performanceId,
@@ -236,6 +254,8 @@ export class WaitingRoomService {
         throw new NotFoundError('queue', { performanceId });
       case 'NOT_FOUND':
         throw new NotFoundError('queue ticket');
+      case 'CANCELED':
+        throw roomOfCanceled(performanceId);
       case 'ENDED':
         return { ...base, ticketId: raw.ticketId, status: 'ENDED', endReason: raw.reason };
       case 'ADMITTED': {
@@ -278,6 +298,11 @@ const roomOfNothing: Record<(typeof ROOM_AUDIT_FIELDS)[number], null> = {
   admissionTtlSeconds: null,
   sessionTtlSeconds: null,
 };
+
+/** The 409 of a canceled performance's room: it no longer changes nor takes anyone. */
+function roomOfCanceled(performanceId: number): PerformanceCanceledError {
+  return new PerformanceCanceledError(performanceId, 'its waiting room no longer changes nor takes anyone');
+}
 
 /** The subject of a room's audit rows: under its performance's, so `?performanceId=` finds them. */
 function roomSubject(performanceId: number): string {

@@ -5,7 +5,7 @@ import { createRedis } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, keysMatching, REDIS_URL, waitUntil } from '@app/testing';
 import { newIdOf } from '../ids';
 import { newShuffleSeed, seedCommitment, shuffledArrivals } from './shuffle';
-import { waitingRoomKeys } from './waiting-room-keys';
+import { CLOSED_TICKETS_TTL_SECONDS, waitingRoomKeys } from './waiting-room-keys';
 import { RawTicket, WaitingRoomStore } from './waiting-room.store';
 import { StoredWaitingRoom } from './waiting-room.types';
 
@@ -246,6 +246,22 @@ describe('WaitingRoomStore (real Redis)', () => {
 
     await store.remove(performanceId);
     expect(await store.join(performanceId, 'polling', newIdOf(performanceId))).toEqual({ outcome: 'NO_QUEUE' });
-    expect(await keysMatching(redis, `${testEnv.REDIS_KEY_PREFIX}{perf:${performanceId}}*`)).toEqual([]);
+    // Only the tickets' owners stay, for a day: each ticket reads ENDED (CLOSED) to its owner alone.
+    const closed = waitingRoomKeys(performanceId).closed;
+    expect(await keysMatching(redis, `${testEnv.REDIS_KEY_PREFIX}{perf:${performanceId}}*`)).toEqual([
+      `${testEnv.REDIS_KEY_PREFIX}${closed}`,
+    ]);
+    expect(await redis.ttl(closed)).toBeGreaterThan(CLOSED_TICKETS_TTL_SECONDS - 60);
+    expect(await store.poll(performanceId, 'polling', rejoined.ticketId)).toEqual({
+      outcome: 'ENDED',
+      ticketId: rejoined.ticketId,
+      reason: 'CLOSED',
+    });
+    expect(await store.end(performanceId, 'polling', rejoined.ticketId, 'LEFT')).toEqual({
+      outcome: 'ALREADY_ENDED',
+      reason: 'CLOSED',
+    });
+    expect(await store.poll(performanceId, 'someone-else', rejoined.ticketId)).toEqual({ outcome: 'NO_QUEUE' });
+    expect(await store.end(performanceId, 'someone-else', rejoined.ticketId, 'LEFT')).toEqual({ outcome: 'NOT_FOUND' });
   });
 });

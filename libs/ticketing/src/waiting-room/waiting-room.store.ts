@@ -4,13 +4,19 @@ import { callScript } from '@app/redis';
 import { defineTicketingScripts } from '../lua-scripts';
 import { performanceKeys } from '../redis-keys';
 import { seedCommitment, shuffledArrivals } from './shuffle';
-import { WAITING_ROOM_REGISTRY_KEY, waitingRoomKeys, WaitingRoomKeys } from './waiting-room-keys';
+import {
+  CLOSED_TICKETS_TTL_SECONDS,
+  WAITING_ROOM_REGISTRY_KEY,
+  waitingRoomKeys,
+  WaitingRoomKeys,
+} from './waiting-room-keys';
 import { ADMIT, END_TICKET, OPEN_PRE_QUEUE, QUEUE_TICKET, USE_ADMISSION } from './waiting-room-scripts';
 import { AdmissionStep, StoredWaitingRoom, TicketEndReason, WaitingRoomFigures } from './waiting-room.types';
 
 /** A ticket as Redis answers it, before the service adds the token and the units of the API. */
 export type RawTicket =
   | { outcome: 'NO_QUEUE' }
+  | { outcome: 'CANCELED' }
   | { outcome: 'NOT_FOUND' }
   | { outcome: 'ENDED'; ticketId: string; reason: TicketEndReason }
   | {
@@ -61,12 +67,17 @@ export class WaitingRoomStore {
     await this.redis.sadd(WAITING_ROOM_REGISTRY_KEY, room.performanceId);
   }
 
-  /** Turns a room off: deletes all of its state and unregisters it. */
+  /**
+   * Turns a room off: deletes all of its state and unregisters it. Its tickets' owners are kept
+   * (`closed`, CLOSED_TICKETS_TTL_SECONDS) so each ticket reads ENDED (CLOSED) to its owner, as
+   * a poll or leave tells it, instead of vanishing under a buyer who is waiting in it.
+   */
   async remove(performanceId: number): Promise<void> {
     const keys = waitingRoomKeys(performanceId);
     // Config first: from then on nothing asks for admission any more.
     await this.redis.del(keys.config);
-    await this.redis.del(...Object.values(keys).filter((key) => key !== keys.config));
+    await keepClosedTickets(this.redis, keys);
+    await this.redis.del(...Object.values(keys).filter((key) => key !== keys.config && key !== keys.closed));
     await this.redis.srem(WAITING_ROOM_REGISTRY_KEY, performanceId);
   }
 
@@ -80,14 +91,19 @@ export class WaitingRoomStore {
    * 'off', or 'lost' when Redis holds neither the room's settings nor the performance's seat
    * state (emptied, a new node): then only PostgreSQL can tell (WaitingRoomService.restore).
    * The seat state is written after the room when Redis is filled again (SeatStateRebuilder), so
-   * a performance found without settings but with its seat state has no room.
+   * a performance found without settings but with its seat state has no room. 'canceled' when
+   * the seat state says the performance was canceled, room or not: no admission applies, its
+   * holds and purchases are refused as canceled.
    */
-  async queueState(performanceId: number): Promise<'on' | 'off' | 'lost'> {
-    const [[, config], [, seatState]] = (await this.redis
+  async queueState(performanceId: number): Promise<'on' | 'off' | 'lost' | 'canceled'> {
+    const meta = performanceKeys(performanceId).meta;
+    const [[, config], [, seatState], [, status]] = (await this.redis
       .multi()
       .exists(waitingRoomKeys(performanceId).config)
-      .exists(performanceKeys(performanceId).meta)
-      .exec()) as [unknown, number][];
+      .exists(meta)
+      .hget(meta, 'status')
+      .exec()) as [unknown, number | string | null][];
+    if (status === 'CANCELED') return 'canceled';
     if (config === 1) return 'on';
     return seatState === 1 ? 'off' : 'lost';
   }
@@ -137,7 +153,18 @@ export class WaitingRoomStore {
     const [outcome, endedAs] = await callScript<string[]>(
       this.redis,
       END_TICKET.name,
-      [k.owners, k.pre, k.waiting, k.seen, k.active, k.ended, k.sessions, k.eta],
+      [
+        k.owners,
+        k.pre,
+        k.waiting,
+        k.seen,
+        k.active,
+        k.ended,
+        k.sessions,
+        k.eta,
+        k.closed,
+        performanceKeys(performanceId).meta,
+      ],
       [ticketId, userId, reason],
     );
     switch (outcome) {
@@ -154,15 +181,21 @@ export class WaitingRoomStore {
 
   /**
    * Checks a slot at a hold or purchase, starting the session at its first use; a purchase also
-   * passes with a ticket a purchase ended (a retry). See use-admission.lua.
+   * passes with a ticket a purchase ended (a retry). CANCELED for a canceled performance, whatever
+   * the ticket. See use-admission.lua.
    */
   useAdmission(
     performanceId: number,
     ticketId: string,
     use: 'hold' | 'purchase' = 'hold',
-  ): Promise<'OK' | 'NOT_ADMITTED' | 'NO_QUEUE'> {
+  ): Promise<'OK' | 'NOT_ADMITTED' | 'NO_QUEUE' | 'CANCELED'> {
     const k = waitingRoomKeys(performanceId);
-    return callScript(this.redis, USE_ADMISSION.name, [k.config, k.active, k.sessions, k.ended], [ticketId, use]);
+    return callScript(
+      this.redis,
+      USE_ADMISSION.name,
+      [k.config, k.active, k.sessions, k.ended, performanceKeys(performanceId).meta],
+      [ticketId, use],
+    );
   }
 
   /**
@@ -233,12 +266,16 @@ export class WaitingRoomStore {
     const reply = await callScript<(string | number)[]>(
       this.redis,
       QUEUE_TICKET.name,
-      [k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.users, k.owners, k.ended, k.admitted, k.eta, k.opening],
+      [
+        ...[k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.users, k.owners, k.ended, k.admitted, k.eta],
+        ...[k.opening, k.closed, performanceKeys(performanceId).meta],
+      ],
       [mode, userId, ticketId],
     );
     const [outcome, id] = reply;
     switch (outcome) {
       case 'NO_QUEUE':
+      case 'CANCELED':
       case 'NOT_FOUND':
         return { outcome };
       case 'ENDED':
@@ -266,4 +303,19 @@ export class WaitingRoomStore {
         throw new Error(`queue-ticket.lua answered ${JSON.stringify(outcome)}`);
     }
   }
+}
+
+/**
+ * Keeps a removed room's ticket owners as its `closed` hash for CLOSED_TICKETS_TTL_SECONDS (a
+ * room removed before overwrites them: a day later no one polls those). Nothing when the room
+ * had no tickets. RENAME is O(1); the keys share the performance's slot.
+ */
+export async function keepClosedTickets(redis: Redis, keys: WaitingRoomKeys): Promise<void> {
+  const [[renameError]] = (await redis
+    .multi()
+    .rename(keys.owners, keys.closed)
+    .expire(keys.closed, CLOSED_TICKETS_TTL_SECONDS)
+    .exec()) as [Error | null, unknown][];
+  // "no such key": the room had no tickets.
+  if (renameError && !/no such key/i.test(renameError.message)) throw renameError;
 }

@@ -48,7 +48,12 @@ export interface WaitingRoomView extends WaitingRoomSettings {
 }
 
 export type TicketStatus = 'WAITING' | 'ADMITTED' | 'ENDED';
-export type TicketEndReason = 'LEFT' | 'DROPPED' | 'EXPIRED' | 'DONE';
+/**
+ * Why a ticket ended: the buyer LEFT, DROPPED (stopped polling), EXPIRED (slot unused or session
+ * over), DONE (bought), CLOSED (an admin removed the queue, or the performance was deleted),
+ * CANCELED (the performance was canceled).
+ */
+export type TicketEndReason = 'LEFT' | 'DROPPED' | 'EXPIRED' | 'DONE' | 'CLOSED' | 'CANCELED';
 
 /** Where a queue ticket stands, as its owner sees it. */
 export interface QueueTicket {
