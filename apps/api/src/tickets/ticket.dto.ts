@@ -169,6 +169,7 @@ export class CheckInUndoResponseDto {
   undoneCheckIn: UndoneCheckInDto;
 }
 
+/** The answer of `DELETE /check-in/:ticketId`: the ticket as it is now (not checked in) and the check-in undone. */
 export function mapCheckInUndo(undone: UndoneCheckIn): CheckInUndoResponseDto {
   const { ticket } = undone;
   return {
@@ -194,6 +195,7 @@ export class TicketResendResponseDto {
   ticketIds: string[];
 }
 
+/** The answer of a resend (buyer's or admin's route, 202): what was queued. */
 export function mapTicketResend(queued: QueuedResend): TicketResendResponseDto {
   return { purchaseId: queued.purchaseId, resendId: queued.resendId, ticketIds: [...queued.ticketIds] };
 }

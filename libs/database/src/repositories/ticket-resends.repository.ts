@@ -21,6 +21,10 @@ export interface TicketResendRequest {
   audit?: NewAdminAudit;
 }
 
+/**
+ * A resend request's outcome: `queued` (its outbox row written), or `limited` (the buyer's limit
+ * reached, nothing written; `retryAfterSeconds` until one more may be queued).
+ */
 export type TicketResendQueued = { outcome: 'queued' } | { outcome: 'limited'; retryAfterSeconds: number };
 
 /** Requests to e-mail a purchase's tickets again: their outbox rows, limited per buyer. */

@@ -1,7 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '@app/core';
 import type { AdminAuditRepository, PerformanceRepository, UsersRepository } from '@app/database';
-import { NotFoundError, PerformanceCanceledError, SalesClosedError, SeatsUnavailableError } from '../errors';
+import {
+  InvalidInputError,
+  NotFoundError,
+  PerformanceCanceledError,
+  SalesClosedError,
+  SeatsUnavailableError,
+} from '../errors';
 import type { Hold } from '../holds/hold';
 import type { HoldService } from '../holds/hold.service';
 import type { Purchase } from '../purchases/purchase';
@@ -11,6 +17,7 @@ import {
   COMP_ISSUE_ACTION,
   CompPerformanceStartedError,
   CompService,
+  MAX_COMP_NOTE_LENGTH,
   MAX_SEATS_PER_COMP,
   RecipientNotFoundError,
 } from './comps';
@@ -93,6 +100,22 @@ describe('CompService.issue', () => {
     expect(refusal).toMatchObject({ kind: 'not_found', code: 'RecipientNotFound', details: { reason } });
     expect(holds.holdComp).not.toHaveBeenCalled();
     expect(audit.record).not.toHaveBeenCalled();
+  });
+
+  it('refuses a note that is empty or longer than MAX_COMP_NOTE_LENGTH characters before anything is read', async () => {
+    for (const note of ['', '   ', 'x'.repeat(MAX_COMP_NOTE_LENGTH + 1)]) {
+      const { service, holds, audit } = comps();
+      await expect(service.issue(operator, { ...request, note })).rejects.toBeInstanceOf(InvalidInputError);
+      expect(holds.holdComp).not.toHaveBeenCalled();
+      expect(audit.record).not.toHaveBeenCalled();
+    }
+    // Characters, not UTF-16 units: 200 emoji are a note of 200.
+    const { service } = comps();
+    await expect(
+      service.issue(operator, { ...request, note: '🎫'.repeat(MAX_COMP_NOTE_LENGTH) }),
+    ).resolves.toMatchObject({
+      id: 'p1',
+    });
   });
 
   it('refuses an unknown, canceled or started performance before holding anything', async () => {

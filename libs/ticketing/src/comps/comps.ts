@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, DomainError } from '@app/core';
 import { AdminAuditRepository, PerformanceRepository, UsersRepository } from '@app/database';
-import { NotFoundError, PerformanceCanceledError, SalesClosedError } from '../errors';
+import { InvalidInputError, NotFoundError, PerformanceCanceledError, SalesClosedError } from '../errors';
 import { Hold } from '../holds/hold';
 import { HoldService } from '../holds/hold.service';
 import type { Operator } from '../purchases/admin-purchases';
@@ -100,6 +100,10 @@ export class CompService {
    */
   async issue(operator: Operator, request: CompRequest): Promise<Purchase> {
     const { performanceId, email, seatIds, note } = request;
+    // The edge checks it too; a caller other than the route must not store a longer note.
+    if (typeof note !== 'string' || note.trim() === '' || [...note].length > MAX_COMP_NOTE_LENGTH) {
+      throw new InvalidInputError(`note must be 1 to ${MAX_COMP_NOTE_LENGTH} characters`);
+    }
     const recipient = await this.users.findByEmail(email);
     if (!recipient) throw new RecipientNotFoundError(email, 'NO_ACCOUNT');
     if (!recipient.emailVerifiedAt) throw new RecipientNotFoundError(email, 'NOT_CONFIRMED');

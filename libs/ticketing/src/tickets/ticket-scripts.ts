@@ -55,6 +55,10 @@ export function markCheckIn(
   );
 }
 
+/**
+ * What check-in-undo.lua answered: `UNDONE`, or refused because the purchase (`CANCELED`) or its
+ * performance (`PERFORMANCE_CANCELED`) was canceled meanwhile.
+ */
 export type UndoCheckInResult = { outcome: 'UNDONE' } | { outcome: 'CANCELED' } | { outcome: 'PERFORMANCE_CANCELED' };
 
 /**
