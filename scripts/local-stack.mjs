@@ -51,6 +51,13 @@ const RESTART_FIRST_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 /** A child that ran this long (ms) before it died is restarted after RESTART_FIRST_MS again. */
 const RESTART_STABLE_MS = 60_000;
+/**
+ * A child that dies this many times in a row, each within RESTART_QUICK_MS of its start, cannot
+ * start (a bad setting, a port taken, a service down): the stack stops with exit code 1 instead of
+ * retrying for ever.
+ */
+const RESTART_GIVE_UP = 3;
+const RESTART_QUICK_MS = 10_000;
 /** How long a stop waits (ms) after its signal before it kills what is still running (SIGKILL). */
 const STOP_GRACE_MS = 20_000;
 
@@ -58,7 +65,8 @@ const STOP_GRACE_MS = 20_000;
  * The processes of a local stack, run in the foreground with prefixed output. A child that exits
  * when nobody asked (a crash, a `kill -9`) is started again after a backoff (1 s, then twice as
  * long each time up to 30 s; 1 s again after a minute up), with a line saying so; the others keep
- * running. Ctrl-C or SIGTERM stops them in order: the apps first, and once they have all exited the
+ * running; one that dies RESTART_GIVE_UP times in a row within seconds of its start stops the
+ * stack (exit code 1), its output above saying why. Ctrl-C or SIGTERM stops them in order: the apps first, and once they have all exited the
  * children run with `last` (the mail catcher: the mailer finishes its notices into it), then the
  * cleanups (a local Redis Cluster). A `last` child runs in a process group of its own, so the
  * terminal's Ctrl-C (sent to the whole foreground group) does not stop it before the apps.
@@ -89,6 +97,7 @@ export class ProcessGroup {
     const entry = { last, child: undefined, timer: undefined };
     const prefix = `[${name}]`.padEnd(10);
     let failures = 0;
+    let quickFailures = 0;
     const start = () => {
       entry.timer = undefined;
       const startedAt = Date.now();
@@ -106,7 +115,14 @@ export class ProcessGroup {
       child.on('exit', (code, signal) => {
         console.log(`${prefix}exited (${signal ?? code})`);
         if (this.stopping) return;
-        if (Date.now() - startedAt >= RESTART_STABLE_MS) failures = 0;
+        const ran = Date.now() - startedAt;
+        if (ran >= RESTART_STABLE_MS) failures = 0;
+        quickFailures = ran < RESTART_QUICK_MS ? quickFailures + 1 : 0;
+        if (quickFailures >= RESTART_GIVE_UP) {
+          console.log(`${prefix}died ${quickFailures} times in a row within seconds of starting: stopping the stack`);
+          void this.stop(1);
+          return;
+        }
         const delay = Math.min(RESTART_FIRST_MS * 2 ** failures, RESTART_MAX_MS);
         failures += 1;
         console.log(`${prefix}restarting in ${delay / 1000} s (restart ${failures}); the others keep running`);

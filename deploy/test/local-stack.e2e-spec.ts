@@ -63,10 +63,10 @@ describe('scripts/local-stack.mjs ProcessGroup (npm start, npm run start:cluster
 
   // In its own process group, as a shell runs `npm start` in the foreground: Ctrl-C is a SIGINT to
   // that whole group.
-  const start = async (): Promise<Harness> => {
+  const start = async (role: 'group' | 'group-failing' = 'group'): Promise<Harness> => {
     const port = await freePort();
     harness = new Harness(
-      spawn(process.execPath, [HARNESS, 'group', String(port)], {
+      spawn(process.execPath, [HARNESS, role, String(port)], {
         detached: true,
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
@@ -95,6 +95,19 @@ describe('scripts/local-stack.mjs ProcessGroup (npm start, npm run start:cluster
     // Nothing else stopped: the other app, the mail catcher, the script.
     expect([alive(mailer), alive(mail), stack.process.exitCode]).toEqual([true, true, null]);
     expect(stack.lines).not.toContain('stopping…');
+  });
+
+  it('stops the whole stack with exit code 1 when an app dies three times in a row right after starting', async () => {
+    const stack = await start('group-failing');
+    expect(await stack.exited).toBe(1);
+    expect(stack.lines.filter((line) => /^\[api\]\s+restarting in/.test(line))).toEqual([
+      '[api]     restarting in 1 s (restart 1); the others keep running',
+      '[api]     restarting in 2 s (restart 2); the others keep running',
+    ]);
+    expect(stack.lines).toContain('[api]     died 3 times in a row within seconds of starting: stopping the stack');
+    // Stopped as on Ctrl-C: the other apps delivered their mail before the catcher stopped.
+    expect(stack.lines).toContain('[mail]    received batch done');
+    expect(stack.lines).toContain('[mail]    received mailer done');
   });
 
   it('on Ctrl-C stops the apps first and the mail catcher last, after the apps delivered their mail', async () => {

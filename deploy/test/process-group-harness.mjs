@@ -2,6 +2,7 @@
 // ProcessGroup running two fake apps (`batch`, `mailer`) and a fake mail catcher (`mail`, last), as
 // scripts/start-local.mjs runs the real ones. Roles, by the first argument:
 //   group <port>        the ProcessGroup; the catcher listens on <port>
+//   group-failing <port>  the same with a third app, `api`, that exits 1 at once (cannot start)
 //   catcher <port>      says "pid N", then "received <text>" for each delivery; stops on SIGINT/SIGTERM
 //   app <name> <port>   says "pid N"; on SIGINT/SIGTERM (once) delivers "<name> done" to the catcher
 //                       after 300 ms, as a mailer finishes the notices in hand, then exits 0
@@ -14,11 +15,12 @@ import { ProcessGroup } from '../../scripts/local-stack.mjs';
 const [role, ...rest] = process.argv.slice(2);
 const self = fileURLToPath(import.meta.url);
 
-if (role === 'group') {
+if (role === 'group' || role === 'group-failing') {
   const [port] = rest;
   const group = new ProcessGroup();
   group.run('mail', process.execPath, [self, 'catcher', port], process.env, { last: true });
   for (const app of ['batch', 'mailer']) group.run(app, process.execPath, [self, 'app', app, port]);
+  if (role === 'group-failing') group.run('api', process.execPath, ['-e', 'process.exit(1)']);
 } else if (role === 'catcher') {
   const server = net.createServer((socket) => {
     let text = '';
