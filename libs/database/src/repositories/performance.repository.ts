@@ -414,23 +414,25 @@ function priced(performance: PerformanceEntity): PricedPerformance {
   return Object.assign(performance, eventOfPerformance(performance.event!));
 }
 
-/** What a performance shows of its event `event`. */
 /**
  * Takes the performance's row lock (`mode`: UPDATE to change what depends on it, SHARE to read it
- * stable) inside `manager`'s transaction, waiting as the transaction's lock_timeout allows; false
- * when no such performance exists (nothing locked).
+ * stable) inside `manager`'s transaction, waiting as the transaction's lock_timeout allows, and
+ * answers the locked row's `status` (ON_SALE, PAUSED, CLOSED, CANCELED); null when no such
+ * performance exists (nothing locked).
  */
 export async function lockPerformanceRow(
   manager: EntityManager,
   performanceId: number,
   mode: 'UPDATE' | 'SHARE',
-): Promise<boolean> {
-  const locked: unknown[] = await manager.query(`SELECT id FROM performances WHERE id = $1 FOR ${mode}`, [
-    performanceId,
-  ]);
-  return locked.length > 0;
+): Promise<{ status: string } | null> {
+  const locked: { status: string }[] = await manager.query(
+    `SELECT status FROM performances WHERE id = $1 FOR ${mode}`,
+    [performanceId],
+  );
+  return locked.length > 0 ? { status: locked[0].status } : null;
 }
 
+/** What a performance shows of its event `event`. */
 export function eventOfPerformance(event: EventEntity): EventOfPerformance {
   return { currency: event.currency, eventTitle: event.title, venue: event.venue, timeZone: event.timeZone };
 }

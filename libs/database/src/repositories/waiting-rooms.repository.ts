@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { WaitingRoomEntity } from '../entities/waiting-room.entity';
 import { type NewAdminAudit, recordAuditIn } from './admin-audit.repository';
+import { lockPerformanceRow } from './performance.repository';
 
 /** The performance a room belongs to, as read under its row lock: whether it was canceled (terminal). */
 export interface RoomPerformance {
@@ -16,10 +17,8 @@ async function lockPerformance(
   performanceId: number,
   mode: 'UPDATE' | 'SHARE',
 ): Promise<RoomPerformance | null> {
-  const rows: { status: string }[] = await manager.query(`SELECT status FROM performances WHERE id = $1 FOR ${mode}`, [
-    performanceId,
-  ]);
-  return rows.length === 0 ? null : { canceled: rows[0].status === 'CANCELED' };
+  const locked = await lockPerformanceRow(manager, performanceId, mode);
+  return locked && { canceled: locked.status === 'CANCELED' };
 }
 
 /** The settings of a room, without its bookkeeping columns. */
