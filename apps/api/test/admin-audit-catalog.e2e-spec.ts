@@ -215,6 +215,8 @@ describe('audit log of the catalog: events, performances, waiting rooms (real Po
           startsAt: { before: '2030-03-01T19:00:00.000Z', after: '2030-03-02T10:00:00.000Z' },
           status: { before: 'ON_SALE', after: 'PAUSED' },
         },
+        // Nobody was checked in before the new doors open: nothing cleared.
+        checkInsCleared: 0,
       }),
     ]);
 

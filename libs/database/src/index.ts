@@ -112,6 +112,7 @@ export type {
 } from './repositories/ticket-transfers.repository';
 export type {
   CheckedInSeat,
+  CheckInToClear,
   CheckInResult,
   CheckInWindowBounds,
   TicketCheckInState,

@@ -118,7 +118,11 @@ export class PerformancesController {
    * ticket limit per buyer. Times keep the order
    * salesOpenAt < salesCloseAt ≤ startsAt, cancelUntil ≤ startsAt (400 otherwise). A new startsAt
    * (a postponed show) sends every buyer whose confirmation went out one e-mail with the new date,
-   * in the background (`batch`).
+   * in the background (`batch`), and clears the check-ins made before the new start's doors open
+   * (its checkInOpensAt), so those tickets admit again once at the new time and their purchases
+   * cancel again; a check-in inside the new window (a start corrected by minutes while people are
+   * inside) stands, and so does one of a purchase refunded keeping its seat sold. The audit row
+   * counts them (details.checkInsCleared).
    */
   @Patch(':id')
   @ApiBearerAuth()

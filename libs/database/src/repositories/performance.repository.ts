@@ -247,15 +247,22 @@ export class PerformanceRepository {
    * before the commit (the live state in Redis follows inside the lock, so two concurrent changes
    * reach Redis in the order PostgreSQL took them). A change that moves `startsAt` to another
    * instant is recorded in `performance_reschedules` in the same transaction, so its buyers' notices
-   * (RescheduleNotices) follow every committed move and no rolled-back one. `audit` gets the row
-   * as it was and as it is now and answers the row of the admin audit log, recorded in the same
+   * (RescheduleNotices) follow every committed move and no rolled-back one; `moved` runs then, in
+   * the transaction (the row still locked), with the row as it is now, and answers how many
+   * check-ins it cleared. `audit` gets the row as it was and as it is now, and that count (null
+   * when `startsAt` did not move), and answers the row of the admin audit log, recorded in the same
    * transaction, or null for none (nothing changed). Answers the changed row, null when unknown.
    */
   updateLifecycle(
     id: number,
     decide: (row: PricedPerformance) => PerformanceLifecycleChanges,
     apply: (row: PricedPerformance) => Promise<void>,
-    audit: (before: PricedPerformance, after: PricedPerformance) => NewAdminAudit | null,
+    audit: (
+      before: PricedPerformance,
+      after: PricedPerformance,
+      checkInsCleared: number | null,
+    ) => NewAdminAudit | null,
+    moved: (manager: EntityManager, after: PricedPerformance) => Promise<number>,
   ): Promise<PricedPerformance | null> {
     return this.dataSource
       .transaction(async (manager) => {
@@ -266,7 +273,8 @@ export class PerformanceRepository {
         const before = { ...priced(row) };
         const previousStartsAt = row.startsAt;
         Object.assign(row, decide(priced(row)));
-        if (row.startsAt.getTime() !== previousStartsAt.getTime()) {
+        const startsAtMoved = row.startsAt.getTime() !== previousStartsAt.getTime();
+        if (startsAtMoved) {
           await manager.query(
             'INSERT INTO performance_reschedules (performance_id, previous_starts_at, starts_at) VALUES ($1, $2, $3)',
             [id, previousStartsAt, row.startsAt],
@@ -288,7 +296,8 @@ export class PerformanceRepository {
           },
         );
         const changed = priced(row);
-        const entry = audit(before, changed);
+        const checkInsCleared = startsAtMoved ? await moved(manager, changed) : null;
+        const entry = audit(before, changed, checkInsCleared);
         if (entry) await recordAuditIn(manager, entry);
         await apply(changed);
         return changed;

@@ -109,6 +109,18 @@ export interface TicketCheckInState {
   } | null;
 }
 
+/** A check-in a moved performance clears (TicketsRepository.lockCheckInsBefore). */
+export interface CheckInToClear {
+  ticketId: string;
+  purchaseId: string;
+  seatId: number;
+  codeVersion: number;
+  /** See {@link CheckedInSeat}.checkIn. */
+  identity: string;
+  /** Its scan's mark token; null for a check-in made before tokens were recorded. */
+  markToken: string | null;
+}
+
 /** Tries of a check-in whose UPDATE misses a ticket that admits by the read after it (see `checkIn`). */
 const CHECK_IN_ATTEMPTS = 3;
 
@@ -300,6 +312,70 @@ export class TicketsRepository {
   }
 
   /**
+   * Up to `limit` checked-in tickets of the performance whose check-in PostgreSQL stamped before
+   * `before`, by ticket id above `afterTicketId` (null: from the first), each locked `FOR UPDATE` in
+   * the transaction of `manager` until its commit, as an undo of one check-in locks its row: a
+   * concurrent undo of one of them waits, and finds it cleared. Only tickets whose check-in an undo
+   * could take back: ACTIVE, of a purchase not CANCELED in PostgreSQL (a refund that kept the seat
+   * sold keeps its check-in). In ticket id order.
+   */
+  async lockCheckInsBefore(
+    manager: EntityManager,
+    performanceId: number,
+    before: Date,
+    afterTicketId: string | null,
+    limit: number,
+  ): Promise<CheckInToClear[]> {
+    const rows: {
+      id: string;
+      purchase_id: string;
+      seat_id: number;
+      code_version: number;
+      check_in: string;
+      check_in_mark: string | null;
+    }[] = await manager.query(
+      `SELECT t.id, t.purchase_id, t.seat_id, t.code_version, ${CHECK_IN_IDENTITY} AS check_in, t.check_in_mark
+         FROM tickets t JOIN purchases p ON p.id = t.purchase_id
+        WHERE t.performance_id = $1 AND t.checked_in_at IS NOT NULL AND t.checked_in_at < $2
+          AND t.status = 'ACTIVE' AND p.status <> 'CANCELED' AND ($3::bigint IS NULL OR t.id > $3::bigint)
+        ORDER BY t.id LIMIT $4
+        FOR UPDATE OF t`,
+      [performanceId, before, afterTicketId, limit],
+    );
+    return rows.map((row) => ({
+      ticketId: String(row.id),
+      purchaseId: row.purchase_id,
+      seatId: Number(row.seat_id),
+      codeVersion: row.code_version,
+      identity: row.check_in,
+      markToken: row.check_in_mark ?? null,
+    }));
+  }
+
+  /**
+   * Clears the check-ins `checkIns` (ticket id and check-in identity, see {@link CheckedInSeat}) in
+   * the transaction of `manager`, as `clearCheckIn` clears one: each only while it is still that
+   * check-in. Answers how many rows were changed.
+   */
+  async clearCheckIns(
+    manager: EntityManager,
+    checkIns: readonly { ticketId: string; identity: string }[],
+  ): Promise<number> {
+    if (checkIns.length === 0) return 0;
+    const rows: unknown[] = await manager.query(
+      `WITH cleared AS (
+         UPDATE tickets t SET checked_in_at = NULL, checked_in_by = NULL, check_in_mark = NULL
+           FROM unnest($1::bigint[], $2::text[]) AS c(id, check_in)
+          WHERE t.id = c.id AND t.checked_in_at IS NOT NULL AND ${CHECK_IN_IDENTITY} = c.check_in
+          RETURNING t.id
+       )
+       SELECT id FROM cleared`,
+      [checkIns.map((c) => c.ticketId), checkIns.map((c) => c.identity)],
+    );
+    return rows.length;
+  }
+
+  /**
    * Checks the ticket in, once: one conditional UPDATE … WHERE checked_in_at IS NULL, so of any
    * number of concurrent calls for one ticket exactly one row is updated (the others wait for its
    * row lock, then find checked_in_at set). Only on a miss a second read says why. `staffId`: the
@@ -338,7 +414,9 @@ export class TicketsRepository {
     const params = [identity.ticketId, identity.purchaseId, identity.performanceId, identity.seatId];
     const bounds = [window.at, window.opensBeforeMinutes, window.closesAfterMinutes];
     // One statement: the window the UPDATE compares with is the one answered (w), so a miss outside
-    // it names the window as PostgreSQL applied it, whatever a PATCH changes afterwards. Every row
+    // it names the window as PostgreSQL applied it, whatever a PATCH changes afterwards. FOR KEY
+    // SHARE waits for a PATCH holding the row (FOR UPDATE) and reads its new starts_at, so a start
+    // moved while scans run never lets a check-in at the old time slip past its clearing. Every row
     // carries the window; the ticket's columns only when it was admitted (a LEFT JOIN).
     const rows: (Partial<TicketRow> & {
       holder_name: string | null;
@@ -351,7 +429,7 @@ export class TicketsRepository {
          SELECT pf.id, pf.starts_at,
                 pf.starts_at - make_interval(mins => COALESCE(pf.check_in_opens_before_minutes, $7::int)) AS opens_at,
                 pf.starts_at + make_interval(mins => COALESCE(pf.check_in_closes_after_minutes, $8::int)) AS closes_at
-           FROM performances pf WHERE pf.id = $3
+           FROM performances pf WHERE pf.id = $3 FOR KEY SHARE
        ), admitted AS (
          UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $5, check_in_mark = $10
            FROM seats s, purchases p, users u, w

@@ -6,6 +6,7 @@ import { FakeClock } from '@app/testing';
 import { DomainError, NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
+import type { CheckInClearing } from '../tickets/check-in-clearing';
 import type { SeatStatus } from '../seats/seat-status';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies } from './catalog-copies';
@@ -139,6 +140,7 @@ describe('PerformanceService', () => {
         cache as unknown as CatalogCache,
         copies() as unknown as CatalogCopies,
         clock,
+        {} as CheckInClearing,
         { CHECK_IN_OPENS_BEFORE_MINUTES: 180, CHECK_IN_CLOSES_AFTER_MINUTES: 240 } as Env,
       ),
       repository: performances,

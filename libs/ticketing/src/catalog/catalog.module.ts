@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { HoldDesk } from '../holds/hold-desk';
 import { SeatStateModule } from '../seats/seat-state.module';
 import { TicketingModule } from '../ticketing.module';
+import { CheckInClearing } from '../tickets/check-in-clearing';
+import { CheckInStore } from '../tickets/check-in.store';
 import { WaitingRoomModule } from '../waiting-room/waiting-room.module';
 import { BookingDescriber } from './booking-details';
 import { CatalogCache } from './catalog-cache';
@@ -31,6 +33,8 @@ import { SectionStore } from './section.store';
     SectionStore,
     SeatDirectory,
     BookingDescriber,
+    CheckInStore,
+    CheckInClearing,
   ],
   exports: [
     EventService,

@@ -14,6 +14,7 @@ import { DomainError, InvalidInputError, NotFoundError, PerformanceCanceledError
 import type { Operator } from '../purchases/admin-purchases';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
+import { CheckInClearing } from '../tickets/check-in-clearing';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
 import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
@@ -85,6 +86,7 @@ export class PerformanceService {
     private readonly cache: CatalogCache,
     private readonly copies: CatalogCopies,
     private readonly clock: Clock,
+    private readonly checkIns: CheckInClearing,
     @Inject(Env) private readonly env: Env,
   ) {}
 
@@ -262,7 +264,9 @@ export class PerformanceService {
    * DomainError 'invalid' (InvalidSalesWindow), PerformanceCanceledError (409). Audit log:
    * `performance.update` naming `operator`, with the fields whose values changed (`changed`: each
    * `{before, after}`), in the transaction of the change; none when every given value was the
-   * stored one.
+   * stored one. A move of `startsAt` clears, in the same transaction, the check-ins made before the
+   * new start's doors open (CheckInClearing: each ticket admits once more, its purchase may be
+   * canceled again), counted in the audit row's `checkInsCleared`.
    */
   async updatePerformance(id: number, requested: PerformanceChanges, operator: Operator): Promise<Performance> {
     const changes = Object.fromEntries(
@@ -300,15 +304,20 @@ export class PerformanceService {
         if (changes.maxTicketsPerBuyer != null) await this.rebuilder.countTicketsBought(id);
         await this.seatState.setLifecycle(id, row.salesOpenAt, lifecycleOf(row));
       },
-      (before, after) => {
+      (before, after, checkInsCleared) => {
         const changed = changedFields(before, after, PERFORMANCE_CHANGE_FIELDS);
         if (Object.keys(changed).length === 0) return null;
         return operatorAudit(operator, PERFORMANCE_UPDATE_ACTION, `performance:${id}`, {
           performanceId: id,
           eventId: after.eventId,
           changed,
+          ...(checkInsCleared === null ? {} : { checkInsCleared }),
         });
       },
+      // A check-in made before the new start's doors open was for the old time: cleared, so the
+      // ticket admits once at the new time. One inside the new window (a start corrected by a few
+      // minutes while people are inside) stands.
+      (manager, after) => this.checkIns.clearBefore(manager, id, this.checkInWindow(after).opensAt),
     );
     if (!updated) throw new NotFoundError('performance');
     await this.cache.invalidate();
