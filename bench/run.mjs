@@ -312,18 +312,10 @@ try {
   console.log(`created a ${performance.totalSeats}-seat performance in ${createMs} ms`);
 
   // Deep pages cost the same as the first one: sample cursors across the whole performance
-  // (500 page reads: only for the runs that read pages).
-  const cursors = [];
-  let page =
-    wanted('seats') || wanted('available')
-      ? await request('GET', `/api/v1/performances/${performance.id}/seats?limit=100`)
-      : {};
-  for (let i = 0; i < 50 && page.nextCursor; i += 1) {
-    cursors.push(page.nextCursor);
-    for (let skip = 0; skip < 9 && page.nextCursor; skip += 1) {
-      page = await request('GET', `/api/v1/performances/${performance.id}/seats?limit=100&cursor=${page.nextCursor}`);
-    }
-  }
+  // (500 page reads a list: only for the runs that read pages). A cursor carries its list's
+  // filters, so the free-seat pages follow cursors of their own list.
+  const cursors = wanted('seats') ? await sampleCursors(performance.id, '', 50, 9) : [];
+  const availableCursors = wanted('available') ? await sampleCursors(performance.id, '&status=AVAILABLE', 50, 9) : [];
 
   const trivial = await measure(
     'plain Fastify route (GET /hello, bench/plain-fastify.mjs)',
@@ -369,7 +361,7 @@ try {
           method: 'GET',
           setupRequest: (req) => ({
             ...req,
-            path: `/api/v1/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${cursors[nextAvailable++ % cursors.length]}`,
+            path: `/api/v1/performances/${performance.id}/seats?limit=100&status=AVAILABLE&cursor=${availableCursors[nextAvailable++ % availableCursors.length]}`,
           }),
         },
       ],
@@ -759,6 +751,27 @@ async function queuedPerformances(title, count) {
  * 19 best-available seats (4,864 of 256 buyers' sold, the worst seats left, at the back), pages
  * read from the start and from every 1,000th seat.
  */
+
+/**
+ * Up to `samples` cursors of a performance's seat list (`query`: its filters, e.g.
+ * `&status=AVAILABLE`), the first page's and then one `every` pages (of 100, `every` ≥ 1) further
+ * each, read by walking the list with its own cursors.
+ */
+async function sampleCursors(performanceId, query, samples, every) {
+  const cursors = [];
+  let page = await request('GET', `/api/v1/performances/${performanceId}/seats?limit=100${query}`);
+  while (cursors.length < samples && page.nextCursor) {
+    cursors.push(page.nextCursor);
+    for (let skip = 0; skip < every && page.nextCursor; skip += 1) {
+      page = await request(
+        'GET',
+        `/api/v1/performances/${performanceId}/seats?limit=100${query}&cursor=${page.nextCursor}`,
+      );
+    }
+  }
+  return cursors;
+}
+
 async function benchLateSale(buyers, trivial) {
   const [performanceId] = await createPerformances('Bench late sale', 1, [
     { name: 'Floor', grade: 'VIP', price: 220000, rows: 10, seatsPerRow: 100 },
@@ -775,12 +788,8 @@ async function benchLateSale(buyers, trivial) {
     );
     process.stdout.write('.');
   }
-  const starts = [''];
-  let page = await request('GET', `/api/v1/performances/${performanceId}/seats?limit=100`);
-  for (let i = 1; page.nextCursor; i += 1) {
-    if (i % 10 === 0) starts.push(`&cursor=${page.nextCursor}`);
-    page = await request('GET', `/api/v1/performances/${performanceId}/seats?limit=100&cursor=${page.nextCursor}`);
-  }
+  // Every page of the free seats (a cursor carries its list's filters: the list's own cursors).
+  const starts = ['', ...(await sampleCursors(performanceId, '&status=AVAILABLE', 100, 1)).map((c) => `&cursor=${c}`)];
   const free = (await request('GET', `/api/v1/performances/${performanceId}`)).available;
   let next = 0;
   const result = await measure(`late sale: seat page of free seats only (?status=AVAILABLE, ${free} of 5,000 free)`, {
