@@ -5,9 +5,6 @@ import { AdmissionRequiredError } from '../errors';
 import { WaitingRoomService } from './waiting-room.service';
 import { WaitingRoomStore } from './waiting-room.store';
 
-/** A refusal reads the queue state again once what this process knows of it is this old (ms). */
-export const REFUSAL_RECHECK_MS = 100;
-
 /**
  * The admission check of holds and purchases. Whether a performance's queue is on is read from
  * Redis at most once per WAITING_ROOM_CACHE_MS per process, so a performance without a queue
@@ -18,8 +15,7 @@ export const REFUSAL_RECHECK_MS = 100;
  */
 @Injectable()
 export class AdmissionGate {
-  /** Per performance: whether its queue is on, trusted `until` (epoch ms), read at `readAt` (epoch ms). */
-  private readonly known = new Map<number, { on: boolean; until: number; readAt: number }>();
+  private readonly known = new Map<number, { on: boolean; until: number }>();
   /**
    * The read of a performance's queue state in flight, shared by every request that finds the
    * cached answer expired meanwhile: one Redis read per expiry rather than one per request until
@@ -58,7 +54,7 @@ export class AdmissionGate {
     const on = state === 'on' || (state === 'lost' && (await this.rooms.restore(performanceId)) === 'on');
     // Bounded: a flood of made-up performance ids must not grow the map without end.
     if (this.known.size >= 10_000) this.known.clear();
-    this.known.set(performanceId, { on, until: now + this.env.WAITING_ROOM_CACHE_MS, readAt: now });
+    this.known.set(performanceId, { on, until: now + this.env.WAITING_ROOM_CACHE_MS });
     return on;
   }
 
@@ -119,14 +115,11 @@ export class AdmissionGate {
    * Refuses a request without a usable token (403 AdmissionRequiredError with `message`), unless
    * the performance's queue state, read again (this process's 'on' may be up to
    * WAITING_ROOM_CACHE_MS old), says no admission applies any more: the queue was removed, or the
-   * performance canceled (then null: the hold or purchase answers the cancellation). The state is
-   * read again at most once per REFUSAL_RECHECK_MS, shared by the refusals meanwhile: a flood of
-   * requests without a usable token (bots in a queue's surge) costs Redis one read, not one each;
-   * an admitted request none.
+   * performance canceled (then null: the hold or purchase answers the cancellation). A refusal
+   * costs this one read; an admitted request none.
    */
   private async refuse(performanceId: number, message: string): Promise<null> {
-    const cached = this.known.get(performanceId);
-    if (cached && this.clock.nowMs() - cached.readAt >= REFUSAL_RECHECK_MS) this.known.delete(performanceId);
+    this.forget(performanceId);
     if (!(await this.isOn(performanceId))) return null;
     throw new AdmissionRequiredError(message);
   }
