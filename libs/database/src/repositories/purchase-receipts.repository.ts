@@ -67,6 +67,8 @@ export interface ReceiptTicket {
   row: number;
   rowLabel: string;
   number: number;
+  /** When the ticket was checked in at the door (it admits no one again); null while unused. */
+  checkedInAt: Date | null;
 }
 
 interface ReceiptRow {
@@ -83,7 +85,7 @@ interface ReceiptRow {
   currency: string;
   purchased_at: Date;
   seats: ReceiptSeat[] | null;
-  tickets: ReceiptTicket[] | null;
+  tickets: (Omit<ReceiptTicket, 'checkedInAt'> & { checkedInAt: string | null })[] | null;
   checked_in: boolean;
   transferred_seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   transferred: boolean;
@@ -113,7 +115,7 @@ export class PurchaseReceiptsRepository {
               (SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
                                                  'performanceId', t.performance_id, 'seatId', t.seat_id,
                                                  'codeVersion', t.code_version, 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
-                                                 'number', s."number")
+                                                 'number', s."number", 'checkedInAt', t.checked_in_at)
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND t.holder_id IS NULL) AS tickets,
@@ -151,7 +153,10 @@ export class PurchaseReceiptsRepository {
       currency: row.currency,
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
-      tickets: row.tickets ?? [],
+      tickets: (row.tickets ?? []).map((ticket) => ({
+        ...ticket,
+        checkedInAt: ticket.checkedInAt === null ? null : new Date(ticket.checkedInAt),
+      })),
       checkedIn: row.checked_in,
       transferredSeats: row.transferred_seats ?? [],
       transferred: row.transferred,

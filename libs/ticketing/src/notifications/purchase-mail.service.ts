@@ -24,7 +24,7 @@ import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
 import { RenderedEmail } from './email-layout';
-import { renderPurchaseEmail } from './purchase-email.template';
+import { renderPurchaseEmail, renderTicketsResentEmail } from './purchase-email.template';
 import { ticketImages } from './ticket-images';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
@@ -177,7 +177,7 @@ export class PurchaseMailService {
       if (receipt.tickets.length === 0) return 'superseded';
       return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, async () => {
         const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
-        return { ...renderPurchaseEmail(receipt, tickets), attachments };
+        return { ...renderTicketsResentEmail(receipt, tickets, message.requestedBy), attachments };
       });
     });
   }

@@ -101,6 +101,7 @@ describe('reschedule e-mail template', () => {
             performanceId: 1,
             seatId: 1,
             codeVersion: 0,
+            checkedInAt: null,
           },
         ],
       },
