@@ -1,8 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
-import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
-import { PaymentGateway, SeatStateStore } from '@app/ticketing';
+import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
+import { HOLD_RETENTION_MS, HoldStore, HoldSweeper, newIdOf, PaymentGateway, SeatStateStore } from '@app/ticketing';
 import { flushPurchases, hold } from './purchase-helpers';
 import { MailStack, startMailStack } from './support/mail';
 
@@ -406,6 +406,74 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
       'SOLD',
       'AVAILABLE',
     ]);
+  });
+
+  it("a comp's hold left by an api that died before its purchase: its recipient cannot see, buy or release it, it holds nothing against their limit, and it expires freeing its seats", async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const seats = show.stalls.slice(0, 4);
+    // The comp's hold step alone, as an api killed before the purchase step leaves it (a short
+    // lifetime, so that it expires within the test).
+    const holdId = newIdOf(show.id);
+    const held = await api.app.get(HoldStore).holdComp({
+      holdId,
+      userId: guest.id,
+      performanceId: show.id,
+      seatIds: seats,
+      note: 'press: died midway',
+      lifetimeMs: 3_000,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+    expect(held).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD', 'HELD', 'HELD']);
+
+    // Not the recipient's to see, buy (with or without a key) or release: 404, as another's hold.
+    const listed = await call('GET', '/reservations', { session: guest });
+    expect(listed.statusCode, listed.body).toBe(200);
+    expect(listed.json().items).toEqual([]);
+    const read = await call('GET', `/reservations/${holdId}`, { session: guest });
+    expect(read.statusCode, read.body).toBe(404);
+    const bought = await call('POST', '/purchases', { body: { reservationId: holdId }, session: guest });
+    expect(bought.statusCode, bought.body).toBe(404);
+    const keyed = await call('POST', '/purchases', {
+      body: { reservationId: holdId },
+      session: guest,
+      headers: { 'idempotency-key': 'comp-loophole' },
+    });
+    expect(keyed.statusCode, keyed.body).toBe(404);
+    const released = await call('DELETE', `/reservations/${holdId}`, { session: guest });
+    expect(released.statusCode, released.body).toBe(404);
+    expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD', 'HELD', 'HELD']);
+
+    // Its four seats are not the recipient's holds: they may still hold MAX_SEATS_PER_RESERVATION (4) of their own.
+    const own = await call('POST', '/reservations', {
+      body: { performanceId: show.id, seatIds: show.balcony.slice(0, 4) },
+      session: guest,
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    expect((await call('GET', '/reservations', { session: guest })).json().items).toEqual([
+      expect.objectContaining({ id: own.json().id }),
+    ]);
+
+    // It expires as any hold (Redis time): its seats read available at once, a buyer takes one, and
+    // the sweeper frees the others and moves the counts (P3).
+    await waitUntil(
+      async () => (await statusesOf(show.id, seats)).every((status) => status === 'AVAILABLE'),
+      "the comp's hold expired",
+      15_000,
+    );
+    const buyer = await createSession(api.app);
+    const taken = await call('POST', '/reservations', {
+      body: { performanceId: show.id, seatIds: [seats[0]] },
+      session: buyer,
+    });
+    expect(taken.statusCode, taken.body).toBe(201);
+    await api.app.get(HoldSweeper).sweepOnce();
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ held: 5, sold: 0, available: 15 });
+    // Nothing was sold, and no purchase is the recipient's.
+    expect((await call('GET', '/purchases', { session: guest })).json().items).toEqual([]);
+    const late = await call('POST', '/purchases', { body: { reservationId: holdId }, session: guest });
+    expect(late.statusCode, late.body).toBe(404);
   });
 
   it('races buyers for the same seat: exactly one request wins each round, and a losing comp changes nothing', async () => {

@@ -169,6 +169,9 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     if (short.outcome !== 'OK') throw new Error(`hold b1: ${short.outcome}`);
+    // And a buyer's live hold of seat 3.
+    const buyerHold = { userId: 'buyer', performanceId: 17, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    expect(await holdSeats(redis, keys, { ...buyerHold, holdId: 'b2', seatIds: [3] })).toMatchObject({ outcome: 'OK' });
     // Then not on sale: opening in an hour, and paused.
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() + 3_600_000, 'status', 'PAUSED');
     await waitUntil(
@@ -198,13 +201,39 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       '0,0',
       'press',
     ]);
-    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'A']);
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'H']);
 
-    // The claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    // Not the recipient's: a comp's hold is not among their holds, and off the comp path it is not
+    // found, to claim, buy or release (an api that died before the comp's purchase left it).
+    expect(await redis.exists(keys.userHolds('guest'))).toBe(0);
     const attempt = { userId: 'guest', purchaseId: 'kp1', leaseMs: 60_000 };
-    expect(await claimHold(redis, keys, 'k1', attempt)).toMatchObject({ claim: 'CLAIMED', sales: null });
+    expect(await claimHold(redis, keys, 'k1', attempt)).toEqual({
+      claim: 'NONE',
+      now: expect.any(Number),
+      fields: [null, null, null, null, null, null],
+      sales: null,
+    });
     const sale = { holdId: 'k1', userId: 'guest', purchaseId: 'kp1', chargeId: '', holdRetentionMs: 60_000 };
-    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await releaseHold(redis, keys, 'k1', 'guest')).toBe('NOT_FOUND');
+    // Nor is a buyer's hold found on the comp path.
+    expect(await claimHold(redis, keys, 'b2', { ...attempt, userId: 'buyer', comp: true })).toMatchObject({
+      claim: 'NONE',
+      fields: [null, null, null, null, null, null],
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, holdId: 'b2', userId: 'buyer', comp: true })).toEqual({
+      outcome: 'NOT_FOUND',
+    });
+    expect(await releaseHold(redis, keys, 'b2', 'buyer', true)).toBe('NOT_FOUND');
+    expect(await releaseHold(redis, keys, 'b2', 'buyer')).toBe('RELEASED');
+    expect(await redis.hmget(keys.hold('k1'), 'status')).toEqual(['HELD']);
+
+    // On the comp path, the claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    expect(await claimHold(redis, keys, 'k1', { ...attempt, comp: true })).toMatchObject({
+      claim: 'CLAIMED',
+      sales: null,
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, comp: true })).toMatchObject({ outcome: 'OK', amount: 0 });
     expect(await redis.hget(keys.purchase('kp1'), 'comp')).toBe('press');
     const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
     expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);

@@ -72,6 +72,7 @@ export interface CompRequest {
  * on the hold, no sales window, no per-user limits), then the recipient's purchase of that hold
  * (PurchaseService: amount 0, so no payment step), written behind by `batch` with its tickets and
  * the usual confirmation e-mail, and the note (`purchases.comp_note`). Then an audit row.
+ * The hold is the comp path's alone: the buyer's routes neither show, buy nor release it.
  */
 @Injectable()
 export class CompService {
@@ -97,6 +98,9 @@ export class CompService {
    * seats), RecipientNotFoundError, PerformanceCanceledError, CompPerformanceStartedError,
    * SalesClosedError (CLOSED: a delete of the performance is under way), SeatsUnavailableError
    * (naming the seats held, sold or blocked), and the purchase's errors (PurchaseNotReplicatedError).
+   * The hold and its purchase are the comp path's (HoldService.holdComp, PurchaseService.purchaseComp):
+   * a process killed between the two leaves a hold its recipient cannot see, buy or release, which
+   * expires as any hold and frees its seats.
    */
   async issue(operator: Operator, request: CompRequest): Promise<Purchase> {
     const { performanceId, email, seatIds, note } = request;
@@ -119,10 +123,10 @@ export class CompService {
     const hold = await this.holdSeats(recipient.id, performanceId, seatIds, note);
     let purchase: Purchase;
     try {
-      purchase = await this.purchases.purchase(recipient.id, hold.id);
+      purchase = await this.purchases.purchaseComp(recipient.id, hold.id);
     } catch (error) {
       // The comp did not happen: its seats go back (a hold bought after all is left as it is).
-      await this.holds.release(recipient.id, hold.id).catch(() => undefined);
+      await this.holds.releaseComp(recipient.id, hold.id).catch(() => undefined);
       throw error instanceof SalesClosedError && error.details?.reason === 'CANCELED'
         ? new PerformanceCanceledError(performanceId, 'no comps can be issued for it')
         : error;

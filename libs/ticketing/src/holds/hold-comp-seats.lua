@@ -12,22 +12,27 @@
       deliberate, audited act, not a buyer's;
     - every seat is priced 0 (the purchase is free whatever the section costs), and the hold record
       keeps the operator's note (`comp`), which purchase.lua carries into the sale;
-    - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once).
+    - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once);
+    - the hold is not listed among the recipient's holds (the user-holds hash, the user's index of
+      performances with holds): it is the comp path's alone (only CompService's purchase and
+      release scripts, with their comp flag, see it), so the recipient never sees, buys or
+      releases it, and its seats do not count against the recipient's per-user hold limit. Left
+      unbought (the api died between the hold and the purchase), it expires as any hold does.
   What is the same: all seats or none; a seat held by a live hold, sold or blocked refuses the
   whole request; a seat held by an expired hold counts as free and its hold is ended here as
   hold-seats.lua ends it (END_HOLDS when its record was not passed).
 
-  KEYS[1..14+] as hold-seats.lua (holdScriptKeys): meta, seats, prices (not read: a comp is free),
-  counts, expiry, user holds (the recipient's; the user id is read from this key), hold (the hold
-  id is read from this key), seat holds, the four seating keys, tickets bought (not read), the
-  user's index when ARGV[3] is not '', then the records of the expired holds ARGV names.
+  KEYS[1..13+] as hold-seats.lua (holdScriptKeys) without the user's index: meta, seats, prices
+  (not read: a comp is free), counts, expiry, user holds (the recipient's: only the user id is read
+  from this key, the hold is not added to it), hold (the hold id is read from this key), seat
+  holds, the four seating keys, tickets bought (not read), then the records of the expired holds
+  ARGV names.
 
   ARGV[1] hold lifetime (ms)
   ARGV[2] how long a hold record stays readable after it expires (ms)
-  ARGV[3] '' or, with the index key KEYS[14], until when its entry counts (epoch ms)
-  ARGV[4] the operator's note (non-empty)
-  ARGV[5..4+n] ids of the expired holds whose records follow the fixed keys (n = their number)
-  ARGV[5+n..] seat ids (distinct)
+  ARGV[3] the operator's note (non-empty)
+  ARGV[4..3+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[4+n..] seat ids (distinct)
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount (0), currency (ISO 4217), prices ('0,0,…')}
@@ -49,14 +54,13 @@ local holdId = string.match(holdKey, ':hold:([^:]+)$')
 local userId = string.match(userHoldsKey, ':user:([^:]+):holds$')
 local performanceId = string.match(metaKey, '{perf:(%d+)}:meta$')
 local lifetime, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
-local indexUntil = ARGV[3] ~= '' and ARGV[3] or nil
-local note = ARGV[4]
-local fixedKeys = indexUntil and 14 or 13
+local note = ARGV[3]
+local fixedKeys = 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
-for i = 1, passedCount do passedHoldKeys[ARGV[4 + i]] = KEYS[fixedKeys + i] end
+for i = 1, passedCount do passedHoldKeys[ARGV[3 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
-for i = 5 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 4 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status')
 local currency = meta[2]
@@ -82,11 +86,10 @@ endExpiredHolds({
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
-  userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
-  userIndex = indexUntil and KEYS[14],
+  hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
-  now = now, lifetime = lifetime, retention = retention, indexUntil = indexUntil, comp = note,
+  now = now, lifetime = lifetime, retention = retention, comp = note,
 })
 return {'OK', expiresAt, amount, currency, prices}

@@ -221,8 +221,11 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
   }
 }
 
-/** A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the operator's note. */
-export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit'> {
+/**
+ * A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the
+ * operator's note. No user index: a comp's hold is not listed among the recipient's holds.
+ */
+export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' | 'userIndex'> {
   seatIds: number[];
   /** The operator's note (who and why), non-empty; kept on the hold and carried into the purchase. */
   note: string;
@@ -258,14 +261,7 @@ async function holdCompSeatsRound(
     redis,
     HOLD_COMP_SEATS.name,
     holdScriptKeys(keys, request, ending),
-    [
-      request.lifetimeMs,
-      request.retentionMs,
-      request.userIndex ? request.userIndex.until : '',
-      request.note,
-      ...ending,
-      ...request.seatIds,
-    ],
+    [request.lifetimeMs, request.retentionMs, request.note, ...ending, ...request.seatIds],
   );
   if (outcome === 'END_HOLDS') {
     if (round === HOLD_SEATS_ROUNDS) {
@@ -291,17 +287,23 @@ export function indexHold(redis: Redis, indexKey: string, until: number, perform
 
 export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'ALREADY_RELEASED' | 'EXPIRED' | 'PURCHASED';
 
+/**
+ * Ends the caller's live hold now (release-hold.lua). `comp`: the comp path (CompService ending a
+ * comp's hold whose purchase failed), the only one that releases a comp's hold, and only those;
+ * off it a comp's hold is NOT_FOUND.
+ */
 export function releaseHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
   userId: string,
+  comp = false,
 ): Promise<ReleaseHoldResult> {
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
     [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds],
-    [holdId, userId],
+    [holdId, userId, comp ? '1' : ''],
   );
 }
 

@@ -16,8 +16,11 @@
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
+  ARGV[3] '1' on the comp path (CompService ends a comp's hold whose purchase failed), '' for the
+          hold's owner: a comp's hold is released only on the comp path, and only a comp's hold there
 
-  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'ALREADY_RELEASED',
+  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's, or a comp's hold off the comp
+  path, or a buyer's hold on it), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
 --- @keys 9
@@ -27,8 +30,8 @@ local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[
 local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
 local holdId, userId = ARGV[1], ARGV[2]
 
-local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats')
-if hold[1] ~= userId then return 'NOT_FOUND' end
+local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp')
+if hold[1] ~= userId or (hold[5] and true or false) ~= (ARGV[3] == '1') then return 'NOT_FOUND' end
 local status = hold[2]
 if status == 'RELEASED' then return 'ALREADY_RELEASED' end
 if status ~= 'HELD' then return status end
