@@ -246,6 +246,56 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hget(keys.seats, '3')).toBe('A');
   });
 
+  it('a comp that may take blocked seats: takes them with the available ones in one run, counts blocked -> held; its release on the comp path puts them back in the block', async () => {
+    const keys = performanceKeys(18);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'EUR');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
+    );
+    expect(await blockSeats(redis, keys, [1, 2])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    const comp = { userId: 'guest', performanceId: 18, lifetimeMs: 60_000, retentionMs: 60_000, note: 'house' };
+    // Without the flag a blocked seat refuses the comp; with it a sold one still does; nothing changes.
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 3] })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [1],
+    });
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 4], takeBlocked: true })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [4],
+    });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['B', 'B', 'A']);
+
+    expect(
+      await holdCompSeats(redis, keys, { ...comp, holdId: 'k1', seatIds: [3, 1, 2], takeBlocked: true }),
+    ).toMatchObject({ outcome: 'OK', amount: 0, fromBlocked: [1, 2] });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'H']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '0', held: '3', sold: '1', blocked: '0' });
+    expect(await redis.hget(keys.hold('k1'), 'fromBlock')).toBe('1,2');
+    // The comp's purchase failed: its release on the comp path puts 1 and 2 back in the block, 3 on sale.
+    expect(await releaseHold(redis, keys, 'k1', 'guest', true)).toBe('RELEASED');
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['B', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '1', held: '0', sold: '1', blocked: '2' });
+
+    // Bought: the house seats are sold.
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k2', seatIds: [1], takeBlocked: true })).toMatchObject({
+      outcome: 'OK',
+      fromBlocked: [1],
+    });
+    const sale = {
+      holdId: 'k2',
+      userId: 'guest',
+      purchaseId: 'kp2',
+      chargeId: '',
+      holdRetentionMs: 60_000,
+      comp: true,
+    };
+    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', seats: '1' });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['S', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '1', held: '0', sold: '2', blocked: '1' });
+  });
+
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {
     const keys = performanceKeys(12);
     await redis.hset(keys.ticketsBought, 'kept-higher', 5, 'lower', 1);

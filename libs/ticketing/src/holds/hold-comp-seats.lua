@@ -18,8 +18,14 @@
       release scripts, with their comp flag, see it), so the recipient never sees, buys or
       releases it, and its seats do not count against the recipient's per-user hold limit. Left
       unbought (the api died between the hold and the purchase), it expires as any hold does.
-  What is the same: all seats or none; a seat held by a live hold, sold or blocked refuses the
-  whole request; a seat held by an expired hold counts as free and its hold is ended here as
+  With ARGV[4] '1' (an operator's comp that may take house seats: includeBlocked, CompService
+  under the performance's row lock, which deletes their seat_blocks rows in the same transaction),
+  a BLOCKED seat is taken as an available one is, in this same run (no buyer can take it between
+  its block and the comp): letter B -> H, counts blocked -> held; the record keeps those seats
+  (`fromBlock`), so that release-hold.lua on the comp path puts them back to B should the comp's
+  purchase fail.
+  What is the same: all seats or none; a seat held by a live hold, sold or blocked (without
+  ARGV[4]) refuses the whole request; a seat held by an expired hold counts as free and its hold is ended here as
   hold-seats.lua ends it (END_HOLDS when its record was not passed).
 
   KEYS[1..13+] as hold-seats.lua (holdScriptKeys) without the user's index: meta, seats, prices
@@ -31,15 +37,17 @@
   ARGV[1] hold lifetime (ms)
   ARGV[2] how long a hold record stays readable after it expires (ms)
   ARGV[3] the operator's note (non-empty)
-  ARGV[4..3+n] ids of the expired holds whose records follow the fixed keys (n = their number)
-  ARGV[4+n..] seat ids (distinct)
+  ARGV[4] '1': blocked seats may be taken (above); '' they refuse the request
+  ARGV[5..4+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[5+n..] seat ids (distinct)
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (0), currency (ISO 4217), prices ('0,0,…')}
+    {'OK', expiresAt (epoch ms), amount (0), currency (ISO 4217), prices ('0,0,…'),
+     seats taken from blocked ones (comma-separated, in request order; '' for none)}
     {'NO_PERFORMANCE'}   not registered
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_CLOSED', reason}  CANCELED (status), or CLOSED (a delete is under way)
-    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold or blocked
+    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, or blocked (without ARGV[4])
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
 ]]
 --- @keys variable
@@ -55,12 +63,13 @@ local userId = string.match(userHoldsKey, ':user:([^:]+):holds$')
 local performanceId = string.match(metaKey, '{perf:(%d+)}:meta$')
 local lifetime, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
 local note = ARGV[3]
+local takeBlocked = ARGV[4] == '1'
 local fixedKeys = 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
-for i = 1, passedCount do passedHoldKeys[ARGV[3 + i]] = KEYS[fixedKeys + i] end
+for i = 1, passedCount do passedHoldKeys[ARGV[4 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
-for i = 4 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 5 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status')
 local currency = meta[2]
@@ -76,6 +85,16 @@ end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
 local now = redisNow()
+-- House seats the comp may take count as available for the checks below.
+local fromBlock = {}
+if takeBlocked then
+  for i = 1, #seatIds do
+    if statuses[i] == 'B' then
+      fromBlock[#fromBlock + 1] = seatIds[i]
+      statuses[i] = 'A'
+    end
+  end
+end
 -- As hold-seats.lua: a held seat whose hold has expired is free, and that hold is ended here.
 local refusal, ending = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
 if refusal then return refusal end
@@ -92,4 +111,12 @@ local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, comp = note,
 })
-return {'OK', expiresAt, amount, currency, prices}
+local fromBlockList = table.concat(fromBlock, ',')
+if #fromBlock > 0 then
+  -- takeHold counted them as available seats taken: they were blocked ones (their free bits were
+  -- clear already, as seatingMarkTaken leaves them).
+  redis.call('HINCRBY', countsKey, 'available', #fromBlock)
+  redis.call('HINCRBY', countsKey, 'blocked', -#fromBlock)
+  redis.call('HSET', holdKey, 'fromBlock', fromBlockList)
+end
+return {'OK', expiresAt, amount, currency, prices, fromBlockList}

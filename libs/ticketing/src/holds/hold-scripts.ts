@@ -229,11 +229,21 @@ export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' |
   seatIds: number[];
   /** The operator's note (who and why), non-empty; kept on the hold and carried into the purchase. */
   note: string;
+  /**
+   * Blocked seats may be taken (as available ones are, in the same run): the comp's includeBlocked,
+   * only under the performance's row lock, whose transaction deletes their blocks. Absent: a blocked
+   * seat is unavailable.
+   */
+  takeBlocked?: boolean;
 }
 
-/** What hold-comp-seats.lua answers: a free hold, or why none was made. */
+/**
+ * What hold-comp-seats.lua answers: a free hold (`fromBlocked`: the seats it took from blocked
+ * ones, in request order), or why none was made.
+ */
 export type HoldCompSeatsResult =
-  | Extract<HoldSeatsResult, { outcome: 'OK' | 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
+  | (Extract<HoldSeatsResult, { outcome: 'OK' }> & { fromBlocked: number[] })
+  | Extract<HoldSeatsResult, { outcome: 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
   | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED'> };
 
 /**
@@ -261,7 +271,14 @@ async function holdCompSeatsRound(
     redis,
     HOLD_COMP_SEATS.name,
     holdScriptKeys(keys, request, ending),
-    [request.lifetimeMs, request.retentionMs, request.note, ...ending, ...request.seatIds],
+    [
+      request.lifetimeMs,
+      request.retentionMs,
+      request.note,
+      request.takeBlocked === true ? '1' : '',
+      ...ending,
+      ...request.seatIds,
+    ],
   );
   if (outcome === 'END_HOLDS') {
     if (round === HOLD_SEATS_ROUNDS) {
@@ -273,7 +290,10 @@ async function holdCompSeatsRound(
   if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED'].includes(outcome)) {
     throw new Error(`hold-comp-seats.lua answered ${JSON.stringify(outcome)}`);
   }
-  return holdSeatsResult(outcome, rest) as HoldCompSeatsResult;
+  const result = holdSeatsResult(outcome, rest);
+  if (result.outcome !== 'OK') return result as HoldCompSeatsResult;
+  const fromBlocked = String(rest[4] ?? '');
+  return { ...result, fromBlocked: fromBlocked === '' ? [] : fromBlocked.split(',').map(Number) };
 }
 
 /**

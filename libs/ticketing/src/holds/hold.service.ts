@@ -21,6 +21,11 @@ import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
 import { HoldStore } from './hold.store';
 
+/** A comp's hold (HoldService.holdComp): `fromBlocked`, the seats it took from blocked ones, in request order. */
+export interface CompHold extends Hold {
+  fromBlocked: number[];
+}
+
 /** Atomic, all-or-nothing seat holds that expire on Redis time; Redis is reached through HoldStore. */
 @Injectable()
 export class HoldService {
@@ -139,10 +144,13 @@ export class HoldService {
    * recipient's holds nor counted against their limit, and invisible to the buyer's reads, purchase
    * and release (see {@link get}); only PurchaseService.purchaseComp buys it and {@link releaseComp}
    * releases it; left alone it expires as any hold. Only the caller (CompService) checks that the
-   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). Throws
-   * InvalidInputError, NotFoundError (performance, not registered in Redis: rebuild it and ask
-   * again; seats, with `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete
-   * runs), SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
+   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). With
+   * `takeBlocked` (only under the performance's row lock, in the transaction that deletes those
+   * seats' blocks: CompService's includeBlocked), blocked seats are taken as available ones are, in
+   * the same script run, and answered in `fromBlocked`. Throws InvalidInputError, NotFoundError
+   * (performance, not registered in Redis: rebuild it and ask again; seats, with
+   * `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete runs),
+   * SeatsUnavailableError (held by a live hold, sold, or blocked without `takeBlocked`; nothing held).
    */
   async holdComp(
     userId: string,
@@ -150,7 +158,8 @@ export class HoldService {
     seatIds: number[],
     note: string,
     maxSeats: number,
-  ): Promise<Hold> {
+    { takeBlocked = false }: { takeBlocked?: boolean } = {},
+  ): Promise<CompHold> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
     assertSeatIds(seatIds, maxSeats);
@@ -162,6 +171,7 @@ export class HoldService {
       performanceId,
       seatIds,
       note,
+      takeBlocked,
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       retentionMs: HOLD_RETENTION_MS,
     };
@@ -186,6 +196,7 @@ export class HoldService {
       currency: result.currency,
       status: 'HELD',
       expiresAt: new Date(result.expiresAt),
+      fromBlocked: result.fromBlocked,
     };
   }
 
