@@ -8,6 +8,8 @@ import {
   HoldSweeper,
   newIdOf,
   PaymentGateway,
+  PurchaseService,
+  SalesClosedError,
   SeatReconciler,
   SeatStateStore,
 } from '@app/ticketing';
@@ -574,6 +576,23 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
       includeBlocked: 'yes',
     });
     expect(badFlag.statusCode, badFlag.body).toBe(400);
+
+    // A comp whose purchase step fails under the row lock: its house seats go back to their block
+    // (Redis and the rows, rolled back), the free one back on sale; no audit row.
+    const failing = vi
+      .spyOn(api.app.get(PurchaseService), 'purchaseComp')
+      .mockRejectedValueOnce(new SalesClosedError('CANCELED'));
+    const failed = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house1, free],
+      note: 'house',
+      includeBlocked: true,
+    });
+    failing.mockRestore();
+    expect(failed.statusCode, failed.body).toBe(409);
+    expect(await statusesOf(show.id, [house1, house2, free])).toEqual(['BLOCKED', 'BLOCKED', 'AVAILABLE']);
+    expect(await blockRows(show.id, [house1, house2])).toEqual([house1, house2]);
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ held: 1, blocked: 2, sold: 0 });
 
     const issued = await issue(show.id, {
       email: guest.email,
