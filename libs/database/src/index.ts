@@ -41,6 +41,7 @@ export { PerformanceReschedulesRepository } from './repositories/performance-res
 export type { RescheduleNoticeStep } from './repositories/performance-reschedules.repository';
 export { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 export type {
+  CompBlocksChange,
   DroppedSeatBlock,
   FreeSeatBlockChange,
   SeatBlockChange,

@@ -169,6 +169,9 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     if (short.outcome !== 'OK') throw new Error(`hold b1: ${short.outcome}`);
+    // And a buyer's live hold of seat 3.
+    const buyerHold = { userId: 'buyer', performanceId: 17, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    expect(await holdSeats(redis, keys, { ...buyerHold, holdId: 'b2', seatIds: [3] })).toMatchObject({ outcome: 'OK' });
     // Then not on sale: opening in an hour, and paused.
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() + 3_600_000, 'status', 'PAUSED');
     await waitUntil(
@@ -198,13 +201,39 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       '0,0',
       'press',
     ]);
-    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'A']);
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'H']);
 
-    // The claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    // Not the recipient's: a comp's hold is not among their holds, and off the comp path it is not
+    // found, to claim, buy or release (an api that died before the comp's purchase left it).
+    expect(await redis.exists(keys.userHolds('guest'))).toBe(0);
     const attempt = { userId: 'guest', purchaseId: 'kp1', leaseMs: 60_000 };
-    expect(await claimHold(redis, keys, 'k1', attempt)).toMatchObject({ claim: 'CLAIMED', sales: null });
+    expect(await claimHold(redis, keys, 'k1', attempt)).toEqual({
+      claim: 'NONE',
+      now: expect.any(Number),
+      fields: [null, null, null, null, null, null],
+      sales: null,
+    });
     const sale = { holdId: 'k1', userId: 'guest', purchaseId: 'kp1', chargeId: '', holdRetentionMs: 60_000 };
-    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await releaseHold(redis, keys, 'k1', 'guest')).toBe('NOT_FOUND');
+    // Nor is a buyer's hold found on the comp path.
+    expect(await claimHold(redis, keys, 'b2', { ...attempt, userId: 'buyer', comp: true })).toMatchObject({
+      claim: 'NONE',
+      fields: [null, null, null, null, null, null],
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, holdId: 'b2', userId: 'buyer', comp: true })).toEqual({
+      outcome: 'NOT_FOUND',
+    });
+    expect(await releaseHold(redis, keys, 'b2', 'buyer', true)).toBe('NOT_FOUND');
+    expect(await releaseHold(redis, keys, 'b2', 'buyer')).toBe('RELEASED');
+    expect(await redis.hmget(keys.hold('k1'), 'status')).toEqual(['HELD']);
+
+    // On the comp path, the claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    expect(await claimHold(redis, keys, 'k1', { ...attempt, comp: true })).toMatchObject({
+      claim: 'CLAIMED',
+      sales: null,
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, comp: true })).toMatchObject({ outcome: 'OK', amount: 0 });
     expect(await redis.hget(keys.purchase('kp1'), 'comp')).toBe('press');
     const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
     expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);
@@ -215,6 +244,56 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       reason: 'CANCELED',
     });
     expect(await redis.hget(keys.seats, '3')).toBe('A');
+  });
+
+  it('a comp that may take blocked seats: takes them with the available ones in one run, counts blocked -> held; its release on the comp path puts them back in the block', async () => {
+    const keys = performanceKeys(18);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'EUR');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
+    );
+    expect(await blockSeats(redis, keys, [1, 2])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    const comp = { userId: 'guest', performanceId: 18, lifetimeMs: 60_000, retentionMs: 60_000, note: 'house' };
+    // Without the flag a blocked seat refuses the comp; with it a sold one still does; nothing changes.
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 3] })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [1],
+    });
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 4], takeBlocked: true })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [4],
+    });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['B', 'B', 'A']);
+
+    expect(
+      await holdCompSeats(redis, keys, { ...comp, holdId: 'k1', seatIds: [3, 1, 2], takeBlocked: true }),
+    ).toMatchObject({ outcome: 'OK', amount: 0, fromBlocked: [1, 2] });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'H']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '0', held: '3', sold: '1', blocked: '0' });
+    expect(await redis.hget(keys.hold('k1'), 'fromBlock')).toBe('1,2');
+    // The comp's purchase failed: its release on the comp path puts 1 and 2 back in the block, 3 on sale.
+    expect(await releaseHold(redis, keys, 'k1', 'guest', true)).toBe('RELEASED');
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['B', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '1', held: '0', sold: '1', blocked: '2' });
+
+    // Bought: the house seats are sold.
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k2', seatIds: [1], takeBlocked: true })).toMatchObject({
+      outcome: 'OK',
+      fromBlocked: [1],
+    });
+    const sale = {
+      holdId: 'k2',
+      userId: 'guest',
+      purchaseId: 'kp2',
+      chargeId: '',
+      holdRetentionMs: 60_000,
+      comp: true,
+    };
+    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', seats: '1' });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['S', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '1', held: '0', sold: '2', blocked: '1' });
   });
 
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {

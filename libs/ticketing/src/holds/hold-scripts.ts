@@ -221,16 +221,29 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
   }
 }
 
-/** A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the operator's note. */
-export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit'> {
+/**
+ * A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the
+ * operator's note. No user index: a comp's hold is not listed among the recipient's holds.
+ */
+export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' | 'userIndex'> {
   seatIds: number[];
   /** The operator's note (who and why), non-empty; kept on the hold and carried into the purchase. */
   note: string;
+  /**
+   * Blocked seats may be taken (as available ones are, in the same run): the comp's includeBlocked,
+   * only under the performance's row lock, whose transaction deletes their blocks. Absent: a blocked
+   * seat is unavailable.
+   */
+  takeBlocked?: boolean;
 }
 
-/** What hold-comp-seats.lua answers: a free hold, or why none was made. */
+/**
+ * What hold-comp-seats.lua answers: a free hold (`fromBlocked`: the seats it took from blocked
+ * ones, in request order), or why none was made.
+ */
 export type HoldCompSeatsResult =
-  | Extract<HoldSeatsResult, { outcome: 'OK' | 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
+  | (Extract<HoldSeatsResult, { outcome: 'OK' }> & { fromBlocked: number[] })
+  | Extract<HoldSeatsResult, { outcome: 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
   | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED'> };
 
 /**
@@ -261,8 +274,8 @@ async function holdCompSeatsRound(
     [
       request.lifetimeMs,
       request.retentionMs,
-      request.userIndex ? request.userIndex.until : '',
       request.note,
+      request.takeBlocked === true ? '1' : '',
       ...ending,
       ...request.seatIds,
     ],
@@ -277,7 +290,10 @@ async function holdCompSeatsRound(
   if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED'].includes(outcome)) {
     throw new Error(`hold-comp-seats.lua answered ${JSON.stringify(outcome)}`);
   }
-  return holdSeatsResult(outcome, rest) as HoldCompSeatsResult;
+  const result = holdSeatsResult(outcome, rest);
+  if (result.outcome !== 'OK') return result as HoldCompSeatsResult;
+  const fromBlocked = String(rest[4] ?? '');
+  return { ...result, fromBlocked: fromBlocked === '' ? [] : fromBlocked.split(',').map(Number) };
 }
 
 /**
@@ -291,17 +307,23 @@ export function indexHold(redis: Redis, indexKey: string, until: number, perform
 
 export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'ALREADY_RELEASED' | 'EXPIRED' | 'PURCHASED';
 
+/**
+ * Ends the caller's live hold now (release-hold.lua). `comp`: the comp path (CompService ending a
+ * comp's hold whose purchase failed), the only one that releases a comp's hold, and only those;
+ * off it a comp's hold is NOT_FOUND.
+ */
 export function releaseHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
   userId: string,
+  comp = false,
 ): Promise<ReleaseHoldResult> {
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
     [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds],
-    [holdId, userId],
+    [holdId, userId, comp ? '1' : ''],
   );
 }
 

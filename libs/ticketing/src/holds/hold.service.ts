@@ -21,6 +21,11 @@ import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
 import { HoldStore } from './hold.store';
 
+/** A comp's hold (HoldService.holdComp): `fromBlocked`, the seats it took from blocked ones, in request order. */
+export interface CompHold extends Hold {
+  fromBlocked: number[];
+}
+
 /** Atomic, all-or-nothing seat holds that expire on Redis time; Redis is reached through HoldStore. */
 @Injectable()
 export class HoldService {
@@ -135,11 +140,17 @@ export class HoldService {
    * Holds `seatIds` for a comp (complimentary tickets an operator issues) to `userId`, the
    * recipient, all or none, in one Redis round trip (hold-comp-seats.lua): the sales window, the
    * per-user limits and noOrphanSeats do not apply, every seat is priced 0 (amount 0), and the hold
-   * keeps `note`, which its purchase carries. Only the caller (CompService) checks that the
-   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). Throws
-   * InvalidInputError, NotFoundError (performance, not registered in Redis: rebuild it and ask
-   * again; seats, with `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete
-   * runs), SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
+   * keeps `note`, which its purchase carries. The hold is the comp path's: not listed among the
+   * recipient's holds nor counted against their limit, and invisible to the buyer's reads, purchase
+   * and release (see {@link get}); only PurchaseService.purchaseComp buys it and {@link releaseComp}
+   * releases it; left alone it expires as any hold. Only the caller (CompService) checks that the
+   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). With
+   * `takeBlocked` (only under the performance's row lock, in the transaction that deletes those
+   * seats' blocks: CompService's includeBlocked), blocked seats are taken as available ones are, in
+   * the same script run, and answered in `fromBlocked`. Throws InvalidInputError, NotFoundError
+   * (performance, not registered in Redis: rebuild it and ask again; seats, with
+   * `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete runs),
+   * SeatsUnavailableError (held by a live hold, sold, or blocked without `takeBlocked`; nothing held).
    */
   async holdComp(
     userId: string,
@@ -147,7 +158,8 @@ export class HoldService {
     seatIds: number[],
     note: string,
     maxSeats: number,
-  ): Promise<Hold> {
+    { takeBlocked = false }: { takeBlocked?: boolean } = {},
+  ): Promise<CompHold> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
     assertSeatIds(seatIds, maxSeats);
@@ -159,6 +171,7 @@ export class HoldService {
       performanceId,
       seatIds,
       note,
+      takeBlocked,
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       retentionMs: HOLD_RETENTION_MS,
     };
@@ -183,6 +196,7 @@ export class HoldService {
       currency: result.currency,
       status: 'HELD',
       expiresAt: new Date(result.expiresAt),
+      fromBlocked: result.fromBlocked,
     };
   }
 
@@ -274,10 +288,13 @@ export class HoldService {
     };
   }
 
-  /** The caller's hold; anyone else's, or an unknown id, is not found. */
+  /**
+   * The caller's hold; anyone else's, or an unknown id, is not found, and so is a comp's hold (a
+   * `comp` note: {@link holdComp}), which is the comp path's and never its recipient's to see.
+   */
   async get(userId: string, holdId: string): Promise<Hold> {
     const { record, now } = await this.store.read(await this.performanceOf(holdId), holdId);
-    if (record.userId !== userId) throw new NotFoundError('reservation');
+    if (record.userId !== userId || record.comp !== undefined) throw new NotFoundError('reservation');
     return holdFromRecord(holdId, record, now);
   }
 
@@ -289,15 +306,33 @@ export class HoldService {
   async listLive(userId: string): Promise<Hold[]> {
     assertUserId(userId);
     const { holds, now } = await this.store.userHolds(userId);
+    // A comp's hold is not indexed under its recipient; one an earlier version indexed is left out too.
     return holds
+      .filter(({ record }) => record.comp === undefined)
       .map(({ id, record }) => holdFromRecord(id, record, now))
       .filter((hold) => hold.status === 'HELD')
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || a.id.localeCompare(b.id));
   }
 
-  /** Frees the caller's live hold now; a hold that has ended already (released too) is a conflict. */
-  async release(userId: string, holdId: string): Promise<void> {
-    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId);
+  /**
+   * Frees the caller's live hold now; a hold that has ended already (released too) is a conflict.
+   * A comp's hold is not found ({@link releaseComp} ends it).
+   */
+  release(userId: string, holdId: string): Promise<void> {
+    return this.ended(userId, holdId, false);
+  }
+
+  /**
+   * Frees a comp's hold now, on the comp path (CompService, when the comp's purchase failed); only
+   * a comp's hold: any other is not found. Throws as {@link release}.
+   */
+  releaseComp(recipientId: string, holdId: string): Promise<void> {
+    return this.ended(recipientId, holdId, true);
+  }
+
+  /** Ends the hold (release-hold.lua; `comp`: on the comp path), or throws what its outcome names. */
+  private async ended(userId: string, holdId: string, comp: boolean): Promise<void> {
+    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId, comp);
     switch (result) {
       case 'NOT_FOUND':
         throw new NotFoundError('reservation');

@@ -34,11 +34,13 @@
     the caller passes it (k.userIndex), the user's index of performances with holds. The
     record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
     pays per seat whatever the section's price later (purchase.lua copies it into the sale).
-    A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, and
-    its record keeps the note (`comp`), which purchase.lua carries into the sale.
+    A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, its
+    record keeps the note (`comp`), which purchase.lua carries into the sale, and it is not added
+    to the user's holds nor the user's index (k.userHolds, k.userIndex are not used): the comp
+    path's own, neither listed to the recipient nor counted against their hold limit.
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
-       seating as in the seating include; userIndex optional: on a single Redis, where it may
-       share the script, index-hold.lua's work is done here)
+       seating as in the seating include; userHolds not for a comp; userIndex optional: on a
+       single Redis, where it may share the script, index-hold.lua's work is done here)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
        closesAt (optional, epoch ms after `now`: the performance's salesCloseAt; the hold expires
        then at the latest, as nothing can buy it after), arrangement (optional: stored in the record when given), places and rows (optional: the
@@ -186,6 +188,7 @@ local function takeHold(k, hold)
   redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)
   redis.call('ZADD', k.expiry, expiresAt, hold.id)
 
+  if hold.comp then return expiresAt, amount, priceList end
   redis.call('HSET', k.userHolds, hold.id, #seatIds)
   -- The user-holds hash is useless once all its holds have expired; never shorten its life.
   local userHoldsTtl = redis.call('PTTL', k.userHolds)

@@ -20,6 +20,9 @@
   ARGV[2] purchase id of this attempt
   ARGV[3] lease (ms): the claim lapses this long from now unless renewed (renew-hold-claim.lua,
           while the attempt charges and sells); a crashed attempt's claim ends so
+  ARGV[4] '1' on the comp path (CompService), '' for a buyer's purchase: a comp's hold (one with a
+          `comp` note) is claimable only on the comp path, and only a comp's hold there; otherwise
+          it is answered as no hold at all (every field nil, claim NONE), as purchase.lua refuses it
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
   salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
@@ -37,11 +40,16 @@
 --- @keys 2
 --- @include "redis-time"
 local holdKey, metaKey = KEYS[1], KEYS[2]
-local userId, purchaseId, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local userId, purchaseId, lease, compPath = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp')
+-- A comp's hold off the comp path (or a buyer's on it) is not the caller's to see: the recipient
+-- of a comp whose api died before its purchase finds no hold to buy (a 404).
+if (hold[10] and true or false) ~= compPath then
+  return {'NONE', now, false, false, false, false, false, false, false, false}
+end
 local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
 -- A hold its performance's cancellation ended (end-canceled-holds.lua) is refused as a live one
 -- of the canceled performance is: SalesClosed CANCELED.

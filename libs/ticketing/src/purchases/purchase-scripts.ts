@@ -55,6 +55,11 @@ export interface PurchaseRequest {
   purchaseId: string;
   chargeId: string;
   holdRetentionMs: number;
+  /**
+   * True on the comp path only (CompService): sells a comp's hold, and only such a hold. Absent or
+   * false, a comp's hold is not found (purchase.lua), so no buyer's route sells one.
+   */
+  comp?: boolean;
 }
 
 export type PurchaseResult =
@@ -91,18 +96,20 @@ export type SalesRefusal = { reason: SalesClosedReason } | { reason: 'NOT_OPEN';
  * The pre-check of a purchase and its claim of the hold, in one step (claim-hold.lua): the hold's
  * fields as stored (null when absent), Redis time (epoch ms) and, for the caller's held hold, why
  * its performance does not sell now (null when it does); `leaseMs` how long the claim lasts.
+ * `comp`: the comp path (CompService), the only one that sees a comp's hold, and that sees only
+ * those; off it a comp's hold answers as no hold (every field null, claim NONE).
  */
 export async function claimHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
-  request: { userId: string; purchaseId: string; leaseMs: number },
+  request: { userId: string; purchaseId: string; leaseMs: number; comp?: boolean },
 ): Promise<{ claim: HoldClaim; now: number; fields: (string | null)[]; sales: SalesRefusal | null }> {
   const [claim, now, ...rest] = await callScript<(string | null)[]>(
     redis,
     CLAIM_HOLD.name,
     [keys.hold(holdId), keys.meta],
-    [request.userId, request.purchaseId, request.leaseMs],
+    [request.userId, request.purchaseId, request.leaseMs, compFlag(request.comp)],
   );
   const fields = rest.slice(0, 6);
   const [refusal, salesOpenAt] = rest.slice(6);
@@ -167,6 +174,7 @@ export async function purchaseHold(
     request.purchaseId,
     request.chargeId,
     request.holdRetentionMs,
+    compFlag(request.comp),
   ];
   if (buyerIndex) {
     scriptKeys.push(buyerIndex.key);
@@ -204,6 +212,11 @@ export async function purchaseHold(
     default:
       throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+/** The comp-path ARGV of claim-hold.lua and purchase.lua: '1' on it, '' off it. */
+export function compFlag(comp: boolean | undefined): string {
+  return comp === true ? '1' : '';
 }
 
 export type CancelPurchaseResult =

@@ -7,6 +7,9 @@
   made before holds recorded them gives a purchase without. A comp's hold (hold-comp-seats.lua: a
   `comp` note, every seat priced 0) is sold whatever the sales window (only a canceled or deleted
   performance refuses it), and its note travels into the purchase and its stream entry (`comp`).
+  A comp's hold is sold only on the comp path (ARGV[6] '1', CompService's), and only a comp's hold
+  is sold there: to any other caller it is not found, so its recipient cannot buy it as a sale
+  without the comp's audit row (an api that died between a comp's hold and its purchase).
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
@@ -30,19 +33,21 @@
   KEYS[9] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
           index     '<performance id>:<purchase id>' by epoch ms; on a Redis Cluster it lies in the
                     buyer's slot and PurchaseStore.sell adds the entry beside this script). A new
-                    sale adds ARGV[6] with its createdAt as score (NX: a replay keeps the first)
+                    sale adds ARGV[7] with its createdAt as score (NX: a replay keeps the first)
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
   ARGV[3] purchase id
   ARGV[4] charge id (from the payment gateway); '' for a free hold (amount 0), which is never charged
   ARGV[5] how long the hold record stays readable from now (ms)
-  ARGV[6] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
+  ARGV[6] '1' on the comp path (CompService: a comp's hold), '' for a buyer's purchase
+  ARGV[7] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
      currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none)}
-    {'NOT_FOUND'}    no such hold, or not the caller's
+    {'NOT_FOUND'}    no such hold, or not the caller's, or a comp's hold off the comp path (or
+                     a buyer's hold on it)
     {'PURCHASED'}    bought already, by another purchase
     {'CANCELED'}     bought by this purchase id, which was canceled since (a same-key retry)
     {'EXPIRED'} · {'RELEASED'}
@@ -66,6 +71,7 @@ local hold = redis.call('HMGET', holdKey,
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices, comp = hold[11], hold[13]
+if (comp and true or false) ~= (ARGV[6] == '1') then return {'NOT_FOUND'} end
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
@@ -130,5 +136,5 @@ end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
 redis.call('HINCRBY', KEYS[8], userId, #seatIds)
-if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[6]) end
+if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[7]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}

@@ -101,9 +101,25 @@ describe('PurchaseService', () => {
       userId: USER,
       purchaseId: purchase.id,
       leaseMs: 2 * GATEWAY_TIMEOUT_MS,
+      comp: false,
     });
     expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
     expect(keys.claim).not.toHaveBeenCalled();
+  });
+
+  it("buys a comp's hold on the comp path only (purchaseComp), without a key", async () => {
+    const { purchases, checkout, keys, store } = service();
+    const purchase = await purchases.purchaseComp(USER, HOLD);
+    expect(performanceOfId(purchase.id)).toBe(7);
+    expect(store.claimHold).toHaveBeenCalledWith(7, HOLD, {
+      userId: USER,
+      purchaseId: purchase.id,
+      leaseMs: 2 * GATEWAY_TIMEOUT_MS,
+      comp: true,
+    });
+    expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
+    expect(keys.claim).not.toHaveBeenCalled();
+    await expect(purchases.purchaseComp(USER, 'not-a-hold')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('refuses a hold id that names no performance, and a malformed key, before any work', async () => {

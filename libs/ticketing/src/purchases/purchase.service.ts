@@ -57,12 +57,35 @@ export class PurchaseService {
   }
 
   /**
-   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold). A primary
-   * that refuses writes for lack of replicas (min-replicas-to-write) is a 503 before any charge.
+   * The comp path's purchase (CompService only, never a buyer's route): sells the recipient's comp
+   * hold (hold-comp-seats.lua), amount 0, as `purchase` sells a hold without an Idempotency-Key.
+   * The scripts sell a comp's hold only on this path, and only a comp's hold on it: `purchase`
+   * finds a comp's hold not found, so a recipient cannot buy one left by an api that died before
+   * its comp's purchase (a comp without its audit row). Throws as `purchase`.
    */
-  private claimHold(performanceId: number, holdId: string, userId: string, purchaseId: string): Promise<HoldCheck> {
+  async purchaseComp(recipientId: string, holdId: string): Promise<Purchase> {
+    assertUserId(recipientId);
+    const performanceId = await this.store.performanceOfHold(holdId);
+    if (performanceId === null) throw new NotFoundError('reservation');
+    const purchaseId = newIdOf(performanceId);
+    const hold = await this.claimHold(performanceId, holdId, recipientId, purchaseId, true);
+    return this.checkout.buy(recipientId, holdId, performanceId, purchaseId, hold);
+  }
+
+  /**
+   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold; `comp`: on the
+   * comp path). A primary that refuses writes for lack of replicas (min-replicas-to-write) is a 503
+   * before any charge.
+   */
+  private claimHold(
+    performanceId: number,
+    holdId: string,
+    userId: string,
+    purchaseId: string,
+    comp = false,
+  ): Promise<HoldCheck> {
     return this.store
-      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env) })
+      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env), comp })
       .catch((error: unknown) => {
         if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
         throw error;

@@ -37,6 +37,11 @@ export interface HoldCheck {
   claim: HoldClaim;
   /** Why the performance of the caller's held hold does not sell now; null when it does. */
   sales: SalesRefusal | null;
+  /**
+   * Checked on the comp path (CompService: a comp's hold, the only kind it sees), so its sale is
+   * asked on the comp path too; absent for a buyer's purchase, which never sees a comp's hold.
+   */
+  comp?: boolean;
 }
 
 /** What Redis has of one purchase attempt's sale (PurchaseStore.saleTrace), with Redis TIME. */
@@ -78,15 +83,17 @@ export class PurchaseStore {
    * The pre-check of a purchase, which claims the hold for this attempt (`purchaseId`) for
    * `leaseMs` when the caller can buy it, its performance sells now and no other attempt's claim
    * is live (claim-hold.lua): one round trip, Redis time and sales state included. See HoldCheck.
+   * `comp`: the comp path (see claimHold of purchase-scripts); off it a comp's hold reads as none.
    */
   async claimHold(
     performanceId: number,
     holdId: string,
-    request: { userId: string; purchaseId: string; leaseMs: number },
+    request: { userId: string; purchaseId: string; leaseMs: number; comp?: boolean },
   ): Promise<HoldCheck> {
     const { claim, now, fields, sales } = await claimHold(this.redis, performanceKeys(performanceId), holdId, request);
     const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
-    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales };
+    const check: HoldCheck = { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales };
+    return request.comp === true ? { ...check, comp: true } : check;
   }
 
   /**
