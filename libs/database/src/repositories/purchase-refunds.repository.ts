@@ -45,7 +45,8 @@ export type PartialRefundBy = 'api' | 'batch';
 
 /**
  * Writes partial refunds, once each (a replay changes nothing): the `purchase_refunds` row, OWED
- * (REFUNDED at once when its amount is 0: nothing was charged for those seats), and its seats'
+ * (REFUNDED at once when its amount is 0: nothing was charged for those seats), the buyer's notice
+ * in the outbox (`purchase-refunded:<refund id>`, P5), and its seats'
  * active tickets CANCELED with its id (`tickets.refund_id`), so they admit no one, leave the door
  * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
  * checked in: a kept seat stays sold, as `activeSeatIds` says).
@@ -71,10 +72,22 @@ export async function writePartialRefunds(
          FROM input
        ON CONFLICT (id) DO NOTHING
        RETURNING id, purchase_id, seat_ids
+     ), voided AS (
+       UPDATE tickets t SET status = 'CANCELED', refund_id = i.id
+         FROM inserted i
+        WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids) AND t.status = 'ACTIVE'
      )
-     UPDATE tickets t SET status = 'CANCELED', refund_id = i.id
-       FROM inserted i
-      WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids) AND t.status = 'ACTIVE'`,
+     -- The buyer's notice (PurchaseRefundedMessage of @app/messaging/contracts), once a refund: on the
+     -- urgent mail queue, as an operator's refund of a whole purchase.
+     INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'purchase-refunded:' || i.id, 'purchase.canceled',
+            jsonb_strip_nulls(jsonb_build_object(
+              'type', 'purchase.refunded', 'purchaseId', i.purchase_id, 'refundId', i.id,
+              'refundedAt', p."refundedAt", 'seatIds', to_jsonb(p."seatIds"),
+              'keptSeatIds', CASE WHEN cardinality(p."keptSeatIds") > 0 THEN to_jsonb(p."keptSeatIds") END,
+              'amount', p.amount, 'currency', p.currency))
+       FROM inserted i JOIN input p ON p."refundId" = i.id
+     ON CONFLICT (message_id) DO NOTHING`,
     [JSON.stringify(refunds), refundBy],
   );
 }
