@@ -10,7 +10,14 @@ import {
   refundIdempotencyKey,
   SeatStateStore,
 } from '@app/ticketing';
-import { caller, createPerformance, flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
+import {
+  caller,
+  createPerformance,
+  doorsOpenNow,
+  flushPurchases,
+  flushPurchasesAfterLoss,
+  hold,
+} from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { reconcileUntilSettled, RefundLedger } from './support/payments';
 
@@ -276,6 +283,45 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     expect(ledger.refundsOf(`ch_${purchase.id}`).map(({ request }) => request.amount)).toEqual([400]);
     ledger.expectMoneyMovedOnce();
     vi.restoreAllMocks();
+  });
+
+  it('a checked-in seat named: 409, or kept sold with resellCheckedInSeats false, also after a rebuild', async () => {
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    const [s0, s1, s2] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const used = tickets.find((ticket) => ticket.seat.id === s0)!;
+    const checkedIn = await call('POST', '/check-in', { body: { code: used.code }, session: admin });
+    expect(checkedIn.statusCode, checkedIn.body).toBe(200);
+    const statuses = (seatIds: number[]) => api.app.get(SeatStateStore).statuses(performance.id, seatIds);
+
+    const refused = await refund(purchase.id, { seatIds: [s0, s1] });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().details).toEqual({ seatIds: [s0] });
+    expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'SOLD']);
+    // A seat not checked in is refunded as ever.
+    expect((await refund(purchase.id, { seatIds: [s2] })).statusCode).toBe(200);
+
+    const kept = await refund(purchase.id, { seatIds: [s0], resellCheckedInSeats: false });
+    expect(kept.statusCode, kept.body).toBe(200);
+    expect(kept.json()).toMatchObject({
+      status: 'PAID',
+      seatIds: [s1],
+      keptSeatIds: [s0],
+      refunded: { seatIds: [s0] },
+    });
+    expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'AVAILABLE']);
+    await flushPurchases(api.app);
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const rebuilt = (await call('GET', `/performances/${performance.id}`)).json();
+    expect({ sold: rebuilt.sold, available: rebuilt.available }).toEqual({ sold: 2, available: 8 });
+    expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'AVAILABLE']);
+    await flushPurchasesAfterLoss(api.app);
   });
 
   it('concurrent refunds of overlapping seats: each seat goes to exactly one, its money refunded once', async () => {
