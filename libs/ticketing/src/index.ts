@@ -106,6 +106,7 @@ export type { SectionGeometry } from './catalog/seat-layout';
 export {
   ApprovingPaymentGateway,
   DecliningPaymentGateway,
+  partialRefundIdempotencyKey,
   PaymentGateway,
   refundIdempotencyKey,
 } from './purchases/payment-gateway';
@@ -115,7 +116,7 @@ export type { ChargeRequest, RefundRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
-export type { CanceledPurchase } from './purchases/purchase-cancellation';
+export type { CanceledPurchase, SeatsRefunded } from './purchases/purchase-cancellation';
 export { claimRenewalMs, digestOfKey, IDEMPOTENCY_RETRY_AFTER_SECONDS, newClaim } from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
 export { PurchaseFlusher } from './purchases/purchase-flusher';

@@ -15,6 +15,7 @@ import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
   ackFlushed,
   cancelPurchase,
+  refundSeats,
   canceledPurchases,
   claimHold,
   claimIdempotencyKey,
@@ -551,6 +552,33 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       outcome: 'NOT_FOUND',
     });
     await redis.hdel(keys.purchase('p1'), 'parkedAt');
+    // refund-seats.lua: a partial refund of a second (free) seat of the purchase, as if it had two;
+    // a seat not of the purchase, or refunded before, is refused.
+    const refund = { ...cancel, mode: 'operator' as const, refundId: 'r1', flushed: true };
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [3] })).toEqual({
+      outcome: 'NOT_IN_PURCHASE',
+      seatId: 3,
+    });
+    await redis.hset(keys.purchase('p1'), 'seats', '1,2', 'prices', '100,0');
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [2], flushed: false })).toEqual({
+      outcome: 'NOT_WRITTEN',
+    });
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [2] })).toMatchObject({
+      outcome: 'REFUNDED',
+      amount: 0,
+      keptSeatIds: [],
+    });
+    expect(await redis.hmget(keys.purchase('p1'), 'seats', 'prices', 'amount', 'refundedSeats')).toEqual([
+      '1',
+      '100',
+      '100',
+      '2',
+    ]);
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [2] })).toEqual({
+      outcome: 'ALREADY_REFUNDED',
+      seatId: 2,
+    });
+    ran.add('boxofficeRefundSeats');
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',
@@ -587,14 +615,15 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       dueUntil: Date.now() + 60_000,
       count: 10,
     });
-    expect(entries).toHaveLength(2);
+    // The sale, the partial refund, the cancel.
+    expect(entries).toHaveLength(3);
     expect([...(await canceledPurchases(redis, [keys.purchase('p1')])).keys()]).toEqual([0]);
     const acknowledged = await ackFlushed(redis, keys.purchaseStream, [keys.purchase('p1')], {
       group: 'flusher',
       retentionMs: 60_000,
       entryIds: entries.map(([id]) => id),
     });
-    expect(acknowledged).toBe(2);
+    expect(acknowledged).toBe(3);
     // One slot, so that the int-cluster project can run it too (the flusher calls it on a single Redis only).
     const lists = ['{lua-buyers}:a', '{lua-buyers}:b'];
     await redis.zadd(lists[0], 1, '7:p1', 2, '7:p2');

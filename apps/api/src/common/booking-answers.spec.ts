@@ -69,6 +69,8 @@ describe('booking answers', () => {
       createdAt: new Date('2026-12-01T16:00:00.123Z'),
       canceledAt,
       chargeId: 'ch_1',
+      refundedSeatIds: [],
+      refundedAmount: 0,
       details,
     };
     expect(JSON.stringify(mapPurchase(purchase))).toBe(
@@ -84,6 +86,9 @@ describe('booking answers', () => {
         createdAt: '2026-12-01T16:00:00.123Z',
         // Added with comps (complimentary tickets): false for a purchase the buyer made.
         comp: false,
+        // Added with partial refunds (an operator refunds some seats): none here.
+        refundedSeatIds: [],
+        refundedAmount: 0,
         ...(canceledAt ? { canceledAt: canceledAt.toISOString() } : {}),
       }),
     );

@@ -31,12 +31,13 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   reservationId: string;
   @ApiProperty({ type: 'integer' })
   performanceId: number;
-  /** Ascending. */
+  /** Ascending: the seats it holds (seats an operator refunded from it are in `refundedSeatIds` instead). */
   @ApiProperty({ type: 'integer', isArray: true })
   seatIds: number[];
   /**
-   * Sum of the seat prices, an integer in the minor unit of `currency`; what was charged. 0 for a
-   * free purchase (every seat priced 0), which is never charged and has nothing to refund. @example 300000
+   * Sum of the seat prices of `seatIds`, an integer in the minor unit of `currency`; what was
+   * charged, less what partial refunds gave back (`refundedAmount`). 0 for a free purchase (every
+   * seat priced 0), which is never charged and has nothing to refund. @example 300000
    */
   @MoneyProperty()
   amount: number;
@@ -54,6 +55,19 @@ export class PurchaseResponseDto extends BookingDetailsDto {
    * charged, nothing to refund); false for a purchase the buyer made.
    */
   comp: boolean;
+  /**
+   * Seats an operator refunded from it while it stayed paid (partial refunds), in the order they
+   * were refunded; their tickets are void. Empty when none.
+   */
+  @ApiProperty({ type: 'integer', isArray: true })
+  refundedSeatIds: number[];
+  /**
+   * What its partial refunds gave back, summed: an integer in the minor unit of `currency` (0 when
+   * none). The charge was `amount + refundedAmount`; a canceled purchase was also refunded `amount`.
+   * @example 0
+   */
+  @MoneyProperty()
+  refundedAmount: number;
 }
 
 export class PurchasePageDto {
@@ -84,6 +98,8 @@ export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto 
     status: purchase.status,
     createdAt: purchase.createdAt.toISOString(),
     comp: purchase.compNote !== undefined,
+    refundedSeatIds: purchase.refundedSeatIds,
+    refundedAmount: purchase.refundedAmount,
   };
   if (purchase.canceledAt) answer.canceledAt = purchase.canceledAt.toISOString();
   return answer;

@@ -133,7 +133,9 @@ export class PurchasesController {
 
   /**
    * Refunds the purchase and frees its seats for sale again; a free purchase (amount 0) was never
-   * charged, so nothing is refunded (the payment gateway is not asked). 409 when already canceled.
+   * charged, so nothing is refunded (the payment gateway is not asked). Always the whole purchase:
+   * every seat it still holds, and what is left of its charge (only the box office refunds some
+   * seats: `POST /admin/purchases/:id/refund` with `seatIds`). 409 when already canceled.
    */
   @Post(':id/cancel')
   @NoBody()

@@ -31,6 +31,7 @@ const receipt: PurchaseReceipt = {
     { seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 },
     { seatId: 4006, section: 'A', row: 3, rowLabel: 'C', number: 8 },
   ],
+  refundedSeats: [],
   tickets: [],
   performanceCancellation: null,
 };

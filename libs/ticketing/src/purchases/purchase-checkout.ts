@@ -165,6 +165,8 @@ export class PurchaseCheckout {
       performanceId: result.performanceId,
       ...seatsFromLists(result.seats, result.prices),
       amount: result.amount,
+      refundedSeatIds: [],
+      refundedAmount: 0,
       currency: result.currency,
       status: 'PAID',
       createdAt: new Date(result.createdAt),

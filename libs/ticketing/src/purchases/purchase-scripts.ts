@@ -27,6 +27,10 @@ export const CANCEL_PURCHASE: LuaScript = {
   name: 'boxofficeCancelPurchase',
   file: join(__dirname, 'cancel-purchase.lua'),
 };
+export const REFUND_SEATS: LuaScript = {
+  name: 'boxofficeRefundSeats',
+  file: join(__dirname, 'refund-seats.lua'),
+};
 export const CLAIM_IDEMPOTENCY_KEY: LuaScript = {
   name: 'boxofficeClaimIdempotencyKey',
   file: join(__dirname, 'claim-idempotency-key.lua'),
@@ -310,6 +314,106 @@ export async function cancelPurchase(
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+export type RefundSeatsResult =
+  /**
+   * A partial refund: the purchase stays PAID with its other seats. `amount`: the refunded seats'
+   * prices summed (minor units of `currency`), what the gateway gives back; `keptSeatIds`: the
+   * checked-in seats of it left sold ('operator-keep-checked-in' only).
+   */
+  | {
+      outcome: 'REFUNDED';
+      refundedAt: number;
+      chargeId: string;
+      keptSeatIds: number[];
+      amount: number;
+      currency: string;
+    }
+  /** The seats named were all it had: canceled as `cancelPurchase` answers it (its whole refund). */
+  | Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>
+  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' | 'NO_PRICES' | 'NOT_WRITTEN' }
+  /** `seatId`: the first seat named that was refunded before, or that is not the purchase's. */
+  | { outcome: 'ALREADY_REFUNDED' | 'NOT_IN_PURCHASE'; seatId: number }
+  | { outcome: 'CHECKED_IN'; seatIds: number[] };
+
+/**
+ * refund-seats.lua: an operator's refund of `seatIds` of a purchase (see the script). `flushed`:
+ * PostgreSQL has the purchase. Other fields as `cancelPurchase`'s.
+ */
+export async function refundSeats(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: {
+    purchaseId: string;
+    userId: string;
+    mode: Exclude<CancelMode, 'buyer'>;
+    checkedIn: readonly CheckedInSeat[];
+    refundId: string;
+    seatIds: readonly number[];
+    flushed: boolean;
+    persisted: Record<string, string> | null;
+  },
+): Promise<RefundSeatsResult> {
+  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
+    redis,
+    REFUND_SEATS.name,
+    [
+      keys.seats,
+      keys.counts,
+      keys.purchase(request.purchaseId),
+      keys.purchaseStream,
+      keys.meta,
+      keys.checkedIn(request.purchaseId),
+      ...seatingKeys(keys),
+      keys.ticketsBought,
+      keys.transferred(request.purchaseId),
+      keys.checkInsUndone(request.purchaseId),
+    ],
+    [
+      request.purchaseId,
+      request.userId,
+      request.mode,
+      request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
+      request.refundId,
+      request.seatIds.join(','),
+      request.flushed ? '1' : '0',
+      ...Object.entries(request.persisted ?? {}).flat(),
+    ],
+  );
+  switch (outcome) {
+    case 'REFUNDED':
+      return {
+        outcome,
+        refundedAt: Number(second),
+        chargeId,
+        keptSeatIds: seatList(kept),
+        amount: Number(amount),
+        currency,
+      };
+    case 'CANCELED':
+      return {
+        outcome,
+        canceledAt: Number(second),
+        chargeId,
+        keptSeatIds: seatList(kept),
+        amount: Number(amount),
+        currency,
+      };
+    case 'ALREADY_REFUNDED':
+    case 'NOT_IN_PURCHASE':
+      return { outcome, seatId: Number(second) };
+    case 'CHECKED_IN':
+      return { outcome, seatIds: seatList(second) };
+    case 'NOT_FOUND':
+    case 'ALREADY_CANCELED':
+    case 'NOT_REGISTERED':
+    case 'NO_PRICES':
+    case 'NOT_WRITTEN':
+      return { outcome };
+    default:
+      throw new Error(`refund-seats.lua answered ${JSON.stringify(outcome)}`);
   }
 }
 

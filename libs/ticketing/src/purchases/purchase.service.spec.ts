@@ -42,6 +42,8 @@ const bought = (id: string): Purchase => ({
   createdAt: new Date(1000),
   canceledAt: null,
   chargeId: 'ch-1',
+  refundedSeatIds: [],
+  refundedAmount: 0,
 });
 
 /** Lease of a claim in these tests (ms): not the default, so a test sees it is the setting's. */

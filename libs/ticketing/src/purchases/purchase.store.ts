@@ -11,6 +11,8 @@ import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
 import {
   CancelMode,
   cancelPurchase,
+  refundSeats,
+  RefundSeatsResult,
   CancelPurchaseResult,
   claimHold,
   HoldClaim,
@@ -273,6 +275,33 @@ export class PurchaseStore {
       mode,
       canceledBy: options.canceledBy ?? (mode === 'buyer' ? 'buyer' : 'operator'),
       checkedIn: options.checkedIn ?? [],
+      persisted: persisted ? purchaseToRecord(persisted) : null,
+    });
+  }
+
+  /**
+   * Refunds `seatIds` of the purchase (`refund-seats.lua`): frees them (checked-in ones kept sold
+   * with 'operator-keep-checked-in') and appends the refund to the purchase stream; naming all its
+   * seats cancels it as `cancel` does for an operator. `persisted` as for `cancel`; `flushed`:
+   * PostgreSQL has the purchase (a partial refund of one it has not is refused).
+   */
+  refundSeats(
+    performanceId: number,
+    purchaseId: string,
+    userId: string,
+    persisted: Purchase | null,
+    request: {
+      mode: Exclude<CancelMode, 'buyer'>;
+      checkedIn: readonly CheckedInSeat[];
+      refundId: string;
+      seatIds: readonly number[];
+      flushed: boolean;
+    },
+  ): Promise<RefundSeatsResult> {
+    return refundSeats(this.sales, performanceKeys(performanceId), {
+      purchaseId,
+      userId,
+      ...request,
       persisted: persisted ? purchaseToRecord(persisted) : null,
     });
   }
