@@ -150,6 +150,7 @@ export { renderTicketQr } from './notifications/ticket-qr';
 export {
   canonicalTimeZone,
   formatLocalDateTime,
+  formatWallClock,
   MAX_TIME_ZONE_LENGTH,
   offsetMinutesAt,
   parseDateTime,
