@@ -21,6 +21,7 @@ import {
 import { AdminPerformancesController } from './admin-performances/admin-performances.controller';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { QueryParamsModule } from './common/query-params.guard';
 import { EventsController } from './events/events.controller';
 import { PerformancesController } from './performances/performances.controller';
 import { SectionsController } from './performances/sections.controller';
@@ -62,6 +63,9 @@ export class ApiModule {
         SeatBlocksModule,
         CompsModule,
         AuditModule,
+        // Last: Nest runs the global guards in the order their modules were scanned, and the
+        // query's check comes after who is asking (AuthModule's access guard).
+        QueryParamsModule,
       ],
       controllers: [
         HealthController,

@@ -10,6 +10,7 @@ import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
 import { answerClientError, answerFrameworkError } from './common/fastify-errors';
+import { refuseOtherBodies } from './common/no-body';
 import { addErrorResponses, routeFacts } from './common/openapi-errors';
 import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
 import {
@@ -186,6 +187,8 @@ function configureApp(app: NestFastifyApplication, accessLog: AccessLog | undefi
       });
     },
   );
+  // Routes that take no body refuse one in any content type (a JSON one: NoBodyGuard).
+  fastify.addHook('onRoute', refuseOtherBodies);
   // One check of every decoded body, query and path for what no route accepts (see input-guard),
   // and of a query string that does not decode (Fastify's parser keeps such text as it came).
   fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {

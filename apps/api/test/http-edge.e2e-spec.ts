@@ -96,8 +96,17 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
     expect(body.message).toEqual(['property x should not exist']);
     expectUniform(await call('DELETE', `/events/${eventId}`, { force: true }, admin), 400);
     expect((await call('GET', `/events/${eventId}`)).statusCode).toBe(200);
-    // No body, or {}, is still no body: the purchase is not there.
-    expectUniform(await call('POST', `/purchases/${purchase}/cancel`, {}, user), 404);
+    // {} is a body too: refused before anything is looked up; no body at all reaches the route.
+    expect(expectUniform(await call('POST', `/purchases/${purchase}/cancel`, {}, user), 400).message).toEqual([
+      'this route takes no body',
+    ]);
+    expectUniform(await call('POST', `/purchases/${purchase}/cancel`, undefined, user), 404);
+    // Whatever its content type (elsewhere a 415): the route takes none.
+    for (const type of ['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded']) {
+      const other = await call('POST', `/purchases/${purchase}/cancel`, 'x=1', user, { 'content-type': type });
+      expect(expectUniform(other, 400).message, type).toEqual(['this route takes no body']);
+    }
+    expectUniform(await call('POST', '/reservations', 'x=1', user, { 'content-type': 'text/plain' }), 415);
   });
 
   it('refuses a PATCH that changes nothing, for events as for performances', async () => {

@@ -441,4 +441,59 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
     await refundAll(performance.id);
     await expectRefundedOnce(ids);
   });
+  it('a canceled performance takes no seat block or release (409, nothing changed, no audit row); its map and the sales report say its seats are off sale', async () => {
+    const performance = await createPerformance(api.app, admin, 6);
+    const [a, b, c] = performance.seatIds;
+    const blocks = `/admin/performances/${performance.id}/seat-blocks`;
+    expect((await call('POST', blocks, { body: { seatIds: [a] }, session: admin })).statusCode).toBe(200);
+    await buy(await createSession(api.app), performance.id, [b]);
+    const mapBefore = await call('GET', `/performances/${performance.id}/map`);
+    expect(mapBefore.json().salesState).toBe('ON_SALE');
+    expect((await cancel(performance.id)).statusCode).toBe(202);
+
+    const audited = async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM admin_audit_log WHERE subject_id = $1 AND action LIKE 'seat.%'`,
+          [`performance:${performance.id}`],
+        )
+      ).rows[0].n as number;
+    const auditedBefore = await audited();
+    const requests: [string, object][] = [
+      [blocks, { seatIds: [c] }],
+      [blocks, { seatIds: [c], onlyFree: true }],
+      [blocks, { section: 'Floor' }],
+      [blocks, { section: 'Floor', onlyFree: true }],
+      [`${blocks}/release`, { seatIds: [a] }],
+      [`${blocks}/release`, { section: 'Floor' }],
+    ];
+    for (const [path, body] of requests) {
+      const res = await call('POST', path, { body, session: admin });
+      expect(res.statusCode, `${path} ${JSON.stringify(body)}: ${res.body}`).toBe(409);
+      expect(res.json()).toMatchObject({
+        message: `performance ${performance.id} has been canceled: its seats are no longer for sale, so none can be blocked or released`,
+        details: { performanceId: performance.id },
+      });
+    }
+    expect(await audited()).toBe(auditedBefore);
+    const listed = await call('GET', blocks, { session: admin });
+    expect(listed.json().items.map((item: { seatId: number }) => item.seatId)).toEqual([a]);
+
+    // The map says what GET /performances/:id says: canceled, whatever its seats read.
+    const map = await call('GET', `/performances/${performance.id}/map`);
+    expect(map.json().salesState).toBe('CANCELED');
+    expect(map.headers.etag).not.toBe(mapBefore.headers.etag);
+    // The report counts none of its seats available: the free ones are unsold.
+    const { eventId } = (await call('GET', `/performances/${performance.id}`)).json() as { eventId: number };
+    const report = await call('GET', `/events/${eventId}/sales`, { session: admin });
+    expect(report.statusCode, report.body).toBe(200);
+    const [own] = report.json().performances;
+    expect(own).toMatchObject({ performanceId: performance.id, salesState: 'CANCELED' });
+    for (const figures of [report.json().totals, own.totals, ...own.sections]) {
+      const { seatsTotal, available, held, sold, blocked, unsold } = figures;
+      expect(available).toBe(0);
+      expect(unsold).toBeGreaterThanOrEqual(4);
+      expect(available + held + sold + blocked + unsold).toBe(seatsTotal);
+    }
+  });
 });

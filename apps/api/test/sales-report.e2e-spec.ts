@@ -65,6 +65,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     sold: 0,
     kept: 0,
     blocked: 0,
+    unsold: 0,
     revenue: 0,
     purchases: 0,
     cancellations: 0,
@@ -96,6 +97,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     const sold = {
       performanceId: performance.id,
       currency: 'KRW',
+      salesState: 'ON_SALE',
       totals: figures({ seatsTotal: 10, available: 5, held: 1, sold: 4, revenue: 350, purchases: 2 }),
       sections: [
         { name: 'VIP', ...figures({ seatsTotal: 4, available: 1, sold: 3, revenue: 300, purchases: 2 }) },

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@app/auth';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
-import { formatLocalDateTime, TicketCodes } from '@app/ticketing';
+import { formatLocalDateTime, formatWallClock, TicketCodes } from '@app/ticketing';
 import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
 import { buyTickets as buyTicketsOf, createStaffSession, startSecondApi } from './support/door';
@@ -184,11 +184,26 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
       session: staff,
     });
     expect(atOtherDoor.statusCode).toBe(409);
+    // Its own show's start on the venue's clock, with the offset, so staff can send the holder there.
+    const own = (await call('GET', `/performances/${performance.id}`)).json() as { eventId: number; startsAt: string };
+    const startsAt = new Date(own.startsAt);
     expect(atOtherDoor.json()).toMatchObject({
       statusCode: 409,
-      message: `ticket is for performance ${performance.id}, not this one`,
-      details: { performanceId: performance.id },
+      message: `ticket is for performance ${performance.id} on ${formatWallClock(startsAt, 'UTC')}, not this one`,
+      details: { performanceId: performance.id, startsAt: formatLocalDateTime(startsAt, 'UTC'), timeZone: 'UTC' },
     });
+    const moved = await call('PATCH', `/events/${own.eventId}`, { body: { timeZone: 'Asia/Seoul' }, session: admin });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const inSeoul = await call('POST', '/check-in', {
+      body: { code: ticket.code, performanceId: otherShow.id },
+      session: staff,
+    });
+    expect(inSeoul.json()).toMatchObject({
+      message: `ticket is for performance ${performance.id} on ${formatWallClock(startsAt, 'Asia/Seoul')}, not this one`,
+      details: { startsAt: formatLocalDateTime(startsAt, 'Asia/Seoul'), timeZone: 'Asia/Seoul' },
+    });
+    expect(inSeoul.json().message).toContain('UTC+09:00 (Asia/Seoul)');
+    await call('PATCH', `/events/${own.eventId}`, { body: { timeZone: 'UTC' }, session: admin });
     const listed = await call('GET', `/purchases/${ticket.purchaseId}/tickets`, { session: buyer });
     expect(listed.json().items[0]).toMatchObject({ status: 'ACTIVE', checkedInAt: null });
     // A door set up with an id no performance has says so, rather than send every ticket away.

@@ -192,6 +192,47 @@ describe('waiting room (real PostgreSQL and Redis)', () => {
     expect((await reserve(other, [performance.seatIds[6]])).statusCode).toBe(201);
   });
 
+  it('after a cancel the room says canceled and counts no slot or place in line; a deleted performance is "performance not found"', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const url = `/performances/${performance.id}/queue`;
+    expect((await call('PUT', url, { body: settings(past()), session: admin })).statusCode).toBe(200);
+    const [buyer, other] = [await createSession(api.app), await createSession(api.app)];
+    const ticket = await join(performance.id, buyer);
+    await admitted(performance.id, buyer, ticket.ticketId);
+    await join(performance.id, other);
+    const before = (await call('GET', url)).json();
+    expect(before).toMatchObject({ canceled: false, figures: { active: 1 } });
+    expect(before.figures.waiting + before.figures.active).toBe(2);
+
+    expect((await call('POST', `/admin/performances/${performance.id}/cancel`, { session: admin })).statusCode).toBe(
+      202,
+    );
+    const after = await call('GET', url);
+    expect(after.statusCode).toBe(200);
+    expect(after.json()).toMatchObject({ canceled: true, figures: { active: 0, waiting: 0, admitted: 1 } });
+    expect((await call('GET', `/queue/${ticket.ticketId}`, { session: buyer })).json()).toMatchObject({
+      status: 'ENDED',
+      endReason: 'CANCELED',
+    });
+
+    // Deleted: each queue route names the performance, not its queue.
+    const gone = await createPerformance(api.app, admin, 2);
+    expect((await call('DELETE', `/performances/${gone.id}`, { session: admin })).statusCode).toBe(204);
+    for (const res of [
+      await call('POST', `/performances/${gone.id}/queue`, { session: buyer }),
+      await call('GET', `/performances/${gone.id}/queue`),
+      await call('DELETE', `/performances/${gone.id}/queue`, { session: admin }),
+    ]) {
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.json().message).toBe('performance not found');
+    }
+    // A performance without a queue: the queue is what is missing.
+    const plain = await call('POST', `/performances/${(await createPerformance(api.app, admin, 2)).id}/queue`, {
+      session: buyer,
+    });
+    expect(plain.json()).toMatchObject({ statusCode: 404, message: 'queue not found' });
+  });
+
   it('a room Redis lost comes back from PostgreSQL before any hold passes: 403 without a token, join works, an old token has ended', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     const buyer = await createSession(api.app);

@@ -151,6 +151,7 @@ export { renderTicketQr } from './notifications/ticket-qr';
 export {
   canonicalTimeZone,
   formatLocalDateTime,
+  formatWallClock,
   MAX_TIME_ZONE_LENGTH,
   offsetMinutesAt,
   parseDateTime,

@@ -196,7 +196,7 @@ export class AdminPerformancesController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      "SeatsNotBlockable: seats in a buyer's live hold or sold; nothing blocked. `details` always `{seatIds, held, sold, truncated, heldCount, soldCount}`: `seatIds` the lowest 100 of those seats at most (ascending), `held` and `sold` those listed by state, `truncated` (boolean) whether more were left out, `heldCount` and `soldCount` how many are held and sold in all",
+      "SeatsNotBlockable: seats in a buyer's live hold or sold; nothing blocked. `details` always `{seatIds, held, sold, truncated, heldCount, soldCount}`: `seatIds` the lowest 100 of those seats at most (ascending), `held` and `sold` those listed by state, `truncated` (boolean) whether more were left out, `heldCount` and `soldCount` how many are held and sold in all. PerformanceCanceled: the performance was canceled, its seats are no longer for sale; nothing blocked, no audit row",
   })
   @ApiSeatBlockErrors()
   async block(
@@ -220,6 +220,7 @@ export class AdminPerformancesController {
    * seats by id or by place, as a block names them; by place, the selection means its blocked seats
    * (the bounds count those only, so a large section with a few blocked seats is one request). A
    * named seat that is not blocked is no change and no error (`notBlocked`), so a retry is safe. Audit log: `seat.release`. Admin only.
+   * A canceled performance's seats are neither blocked nor released (409 PerformanceCanceled).
    */
   @Post(':id/seat-blocks/release')
   @HttpCode(200)
@@ -229,6 +230,12 @@ export class AdminPerformancesController {
     type: ErrorBodyDto,
     description:
       'neither or both of seatIds and a selection by place; seatIds empty, over 500, repeated or not ids; rows or numbers without section, a bad row label or number range; a section or row name matching several only by casing, none exactly (named); two labels naming one row twice (`details.section`, `row`, `rows`); a selection matching no seat, or more than 2,000 blocked seats, or blocked seats whose rows hold more than 20,000 seats plus 30 a row (split it); seat ids whose blocked seats are over the same work bound, plus the row slots read to refresh their sections (`details.sectionSlots`; split them); an unknown field',
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'PerformanceCanceled: the performance was canceled, its seats are no longer for sale; nothing released, no audit row',
   })
   @ApiSeatBlockErrors()
   async release(

@@ -1,4 +1,4 @@
-import { BadRequestException, ExecutionContext } from '@nestjs/common';
+import { BadRequestException, ExecutionContext, Query } from '@nestjs/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,7 @@ import {
   undecodableQuery,
 } from './input-guard';
 import { NoBodyGuard } from './no-body';
+import { QueryParamsGuard, queryDeclarationOf } from './query-params.guard';
 
 describe('undecodableQuery', () => {
   it('finds a query string that does not percent-decode to UTF-8', () => {
@@ -70,19 +71,66 @@ describe('jsonInputProblems', () => {
   });
 });
 
+/** The messages of the BadRequestException `run` throws. */
+function refusal(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(BadRequestException);
+    return ((error as BadRequestException).getResponse() as { message: unknown }).message;
+  }
+  throw new Error('not refused');
+}
+
 describe('NoBodyGuard', () => {
   const guard = new NoBodyGuard();
   const withBody = (body: unknown) =>
     ({ switchToHttp: () => ({ getRequest: () => ({ body }) }) }) as unknown as ExecutionContext;
 
-  it('lets no body and {} through', () => {
+  it('lets no body through', () => {
     expect(guard.canActivate(withBody(undefined))).toBe(true);
-    expect(guard.canActivate(withBody({}))).toBe(true);
   });
 
-  it('refuses any field, and any other body, with 400', () => {
-    expect(() => guard.canActivate(withBody({ x: 1 }))).toThrow(BadRequestException);
-    for (const body of [[], 1, 'x', true]) expect(() => guard.canActivate(withBody(body))).toThrow(BadRequestException);
+  it('refuses any field, and any other body, {} and [] included, with 400', () => {
+    expect(refusal(() => guard.canActivate(withBody({ x: 1 })))).toEqual(['property x should not exist']);
+    for (const body of [{}, [], 1, 'x', true, null]) {
+      expect(() => guard.canActivate(withBody(body))).toThrow(BadRequestException);
+    }
+  });
+});
+
+describe('QueryParamsGuard', () => {
+  class Routes {
+    none(): void {}
+    dto(@Query() _query: object): void {}
+    named(@Query('a') _a: string): void {}
+  }
+  const guard = new QueryParamsGuard();
+  const request = (handler: keyof Routes, url: string, query: Record<string, unknown>) =>
+    ({
+      switchToHttp: () => ({ getRequest: () => ({ url, query }) }),
+      getHandler: () => Routes.prototype[handler],
+      getClass: () => Routes,
+    }) as unknown as ExecutionContext;
+
+  it('reads what each handler declares of the query', () => {
+    expect(queryDeclarationOf(Routes, Routes.prototype.none)).toEqual(new Set());
+    expect(queryDeclarationOf(Routes, Routes.prototype.dto)).toBe('dto');
+    expect(queryDeclarationOf(Routes, Routes.prototype.named)).toEqual(new Set(['a']));
+  });
+
+  it('refuses a parameter the handler does not declare, and passes declared ones and a DTO route (its pipe decides)', () => {
+    expect(guard.canActivate(request('none', '/x', {}))).toBe(true);
+    expect(guard.canActivate(request('none', '/x?', {}))).toBe(true);
+    expect(refusal(() => guard.canActivate(request('none', '/x?b=1&c=2', { b: '1', c: '2' })))).toEqual([
+      'property b should not exist',
+      'property c should not exist',
+    ]);
+    expect(guard.canActivate(request('named', '/x?a=1', { a: '1' }))).toBe(true);
+    expect(refusal(() => guard.canActivate(request('named', '/x?a=1&b=2', { a: '1', b: '2' })))).toEqual([
+      'property b should not exist',
+    ]);
+    expect(guard.canActivate(request('dto', '/x?b=1', { b: '1' }))).toBe(true);
   });
 });
 

@@ -682,4 +682,11 @@ export class SeatMapDto {
   /** In layout order. */
   @ApiProperty({ type: [MapSectionDto] })
   sections: MapSectionDto[];
+  @ApiProperty({
+    enum: SALES_STATES,
+    readOnly: true,
+    description:
+      "Whether sales run at the time of this answer, as `GET /performances/:id`'s `salesState`: only `ON_SALE` seats can be held. After a cancel it reads `CANCELED` while seats still read AVAILABLE (no hold or sale takes them; none can be held).",
+  })
+  salesState: SalesState;
 }

@@ -15,6 +15,7 @@ import {
   InvalidInputError,
   PERFORMANCE_CHANGE_FIELDS,
   PerformanceService,
+  salesStateAt,
   SeatMapService,
   SeatPageService,
   toScheduleTime,
@@ -83,7 +84,9 @@ export class PerformancesController {
 
   /**
    * The whole hall in one answer: sections (name, grade, price, bounds) with their rows and seats
-   * (place in map units, quality, accessible, companion) and each seat's live status. The
+   * (place in map units, quality, accessible, companion) and each seat's live status, and the
+   * performance's `salesState` at this answer (as GET /performances/:id: a canceled show's seats
+   * may read AVAILABLE, but `CANCELED` says none can be held). The
    * static part is built once per performance and kept in the process; the statuses are read
    * live from Redis. Carries a strong `ETag`; a request whose `If-None-Match` matches gets 304
    * without a body.
@@ -101,7 +104,8 @@ export class PerformancesController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const live = await this.seatMaps.getMap(id);
+    const { map, statuses, performance } = await this.seatMaps.getMap(id);
+    const live = { map, statuses, salesState: salesStateAt(performance, this.clock.nowMs()) };
     const etag = seatMapEtag(live);
     // Clients may keep it, but must ask again before using it: the statuses change all the time.
     void reply.header('etag', etag).header('cache-control', 'no-cache');

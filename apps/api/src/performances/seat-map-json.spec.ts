@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MapSeatRow } from '@app/database';
-import { buildSeatMap, generateLayout, LiveSeatMap, Performance, SeatStatus, SectionInput } from '@app/ticketing';
-import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
+import { buildSeatMap, generateLayout, Performance, SALES_STATES, SeatStatus, SectionInput } from '@app/ticketing';
+import { ifNoneMatchHits, SeatMapAnswer, seatMapEtag, seatMapJson } from './seat-map-json';
 
 const PERFORMANCE: Performance = {
   id: 7,
@@ -42,7 +42,7 @@ function rowsOf(sections: SectionInput[]): MapSeatRow[] {
 }
 
 /** What the route would answer through JSON.stringify of the nested object. */
-function stringified({ map, statuses }: LiveSeatMap): string {
+function stringified({ map, statuses, salesState }: SeatMapAnswer): string {
   let i = 0;
   return JSON.stringify({
     performanceId: map.performanceId,
@@ -61,6 +61,7 @@ function stringified({ map, statuses }: LiveSeatMap): string {
         seats: seats.map((seat) => ({ ...seat, status: statuses[i++] })),
       })),
     })),
+    salesState,
   });
 }
 
@@ -81,12 +82,16 @@ describe('seatMapJson', () => {
       fc.property(
         layout.chain((sections) => {
           const seats = sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
-          return fc.tuple(fc.constant(sections), fc.array(status, { minLength: seats, maxLength: seats }));
+          return fc.tuple(
+            fc.constant(sections),
+            fc.array(status, { minLength: seats, maxLength: seats }),
+            fc.constantFrom(...SALES_STATES),
+          );
         }),
-        ([sections, statuses]) => {
+        ([sections, statuses, salesState]) => {
           const inputs = sections.map((s, i) => ({ ...s, name: `S${i}"` }));
           const map = buildSeatMap('42', PERFORMANCE, { x: 0, y: -1 }, rowsOf(inputs));
-          const live = { map, statuses };
+          const live = { map, statuses, salesState };
           expect(seatMapJson(live)).toBe(stringified(live));
           expect(seatMapJson(live)).toBe(stringified(live));
         },
@@ -99,11 +104,15 @@ describe('seatMapJson', () => {
     const rows = rowsOf([{ name: 'A', grade: 'R', price: 10, rows: 2, seatsPerRow: 2 }]);
     const statuses: SeatStatus[] = ['AVAILABLE', 'HELD', 'SOLD', 'AVAILABLE'];
     const map = buildSeatMap('3', PERFORMANCE, { x: 0, y: 0 }, rows);
-    const etag = seatMapEtag({ map, statuses });
+    const salesState = 'ON_SALE' as const;
+    const etag = seatMapEtag({ map, statuses, salesState });
     expect(etag).toMatch(/^"7\.3\.[A-Za-z0-9_-]+"$/);
-    expect(seatMapEtag({ map, statuses: [...statuses] })).toBe(etag);
-    expect(seatMapEtag({ map, statuses: ['AVAILABLE', 'HELD', 'SOLD', 'HELD'] })).not.toBe(etag);
-    expect(seatMapEtag({ map: buildSeatMap('4', PERFORMANCE, { x: 0, y: 0 }, rows), statuses })).not.toBe(etag);
+    expect(seatMapEtag({ map, statuses: [...statuses], salesState })).toBe(etag);
+    expect(seatMapEtag({ map, statuses: ['AVAILABLE', 'HELD', 'SOLD', 'HELD'], salesState })).not.toBe(etag);
+    expect(seatMapEtag({ map, statuses, salesState: 'CANCELED' })).not.toBe(etag);
+    expect(seatMapEtag({ map: buildSeatMap('4', PERFORMANCE, { x: 0, y: 0 }, rows), statuses, salesState })).not.toBe(
+      etag,
+    );
   });
 
   it.each<[string | undefined, boolean]>([

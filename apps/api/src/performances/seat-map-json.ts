@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LiveSeatMap, SeatMap, SeatStatus } from '@app/ticketing';
+import type { LiveSeatMap, SalesState, SeatMap, SeatStatus } from '@app/ticketing';
 
 /**
  * A map's JSON cut around its seats' statuses: `pieces[i]` is everything from the end of seat
@@ -13,6 +13,9 @@ interface MapJson {
 
 const built = new WeakMap<SeatMap, MapJson>();
 
+/** What the map route answers: the live map and the performance's `salesState` at the answer. */
+export type SeatMapAnswer = Pick<LiveSeatMap, 'map' | 'statuses'> & { salesState: SalesState };
+
 const WORDS: Record<SeatStatus, string> = { AVAILABLE: 'AVAILABLE', HELD: 'HELD', SOLD: 'SOLD', BLOCKED: 'BLOCKED' };
 const LETTERS: Record<SeatStatus, string> = { AVAILABLE: 'A', HELD: 'H', SOLD: 'S', BLOCKED: 'B' };
 
@@ -20,23 +23,24 @@ const LETTERS: Record<SeatStatus, string> = { AVAILABLE: 'A', HELD: 'H', SOLD: '
  * The body of `GET /performances/:id/map` (SeatMapDto): the same bytes `JSON.stringify` gives for
  * `{performanceId, currency, focalPoint, bounds, sections: [{name, grade, price, currency, bounds,
  * rows: [{row, rowLabel, seats: [{id, row, rowLabel, number, x, y, quality, accessible, companion,
- * status}]}]}]}`,
- * joined from the map's cached pieces and the statuses.
+ * status}]}]}], salesState}`,
+ * joined from the map's cached pieces, the statuses and the sales state.
  */
-export function seatMapJson(live: LiveSeatMap): string {
+export function seatMapJson(live: SeatMapAnswer): string {
   const json = jsonOf(live.map);
   let body = '';
   for (let i = 0; i < json.pieces.length; i += 1) body += json.pieces[i] + WORDS[live.statuses[i]] + '"}';
-  return body + json.tail;
+  return `${body}${json.tail},"salesState":"${live.salesState}"}`;
 }
 
 /**
  * A strong entity tag of the body {@link seatMapJson} gives: the static map is named by its
  * performance and catalog version (every admin write moves the version), the live part by a hash
- * of the statuses, one letter a seat. Quoted, as ETag and If-None-Match carry it.
+ * of the sales state (it moves with the clock too: `ENDED` at the close time) and the statuses,
+ * one letter a seat. Quoted, as ETag and If-None-Match carry it.
  */
-export function seatMapEtag(live: LiveSeatMap): string {
-  let letters = '';
+export function seatMapEtag(live: SeatMapAnswer): string {
+  let letters = `${live.salesState}:`;
   for (const status of live.statuses) letters += LETTERS[status];
   const digest = createHash('sha256').update(letters).digest('base64url').slice(0, 22);
   return `"${live.map.performanceId}.${live.map.version}.${digest}"`;
@@ -74,7 +78,8 @@ function jsonOf(map: SeatMap): MapJson {
       });
     });
   });
-  json = { pieces, tail: ']}]}]}' };
+  // The document's closing `}` comes after salesState (seatMapJson).
+  json = { pieces, tail: ']}]}]' };
   built.set(map, json);
   return json;
 }

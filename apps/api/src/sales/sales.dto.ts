@@ -1,12 +1,18 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { EventSalesReport, PerformanceSalesReport, SalesFigures } from '@app/ticketing';
+import { SALES_STATES } from '@app/ticketing';
+import type { EventSalesReport, PerformanceSalesReport, SalesFigures, SalesState } from '@app/ticketing';
 import { MONEY_SCHEMA } from '../common/validators';
 
 /** Seat counts and money of a set of seats; money in minor units of the report's `currency`. */
 export class SalesFiguresDto {
   @ApiProperty({ type: 'integer', example: 400 })
   seatsTotal: number;
-  @ApiProperty({ type: 'integer', example: 310, description: 'free now (a hold past its expiry counts as free)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 310,
+    description:
+      'free now and still for sale (a hold past its expiry counts as free); 0 for a performance canceled or past its sales close time (its free seats are in unsold)',
+  })
   available: number;
   @ApiProperty({ type: 'integer', example: 12, description: 'in a live hold' })
   held: number;
@@ -28,6 +34,13 @@ export class SalesFiguresDto {
     description: 'taken off sale by an operator (blocked seats: not available, not sold)',
   })
   blocked: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description:
+      'free seats of a performance whose sales are over for good (canceled, or past its sales close time, which is its start at the latest): nothing can hold them; available + held + sold + blocked + unsold = seatsTotal',
+  })
+  unsold: number;
   @ApiProperty({
     ...MONEY_SCHEMA,
     example: 11700000,
@@ -66,6 +79,12 @@ export class PerformanceSalesDto {
   performanceId: number;
   @ApiProperty({ example: 'KRW', description: 'ISO 4217 code of `revenue`' })
   currency: string;
+  @ApiProperty({
+    enum: SALES_STATES,
+    description:
+      "whether its sales run at the report's time, as GET /performances/:id's salesState; CANCELED or ENDED: its free seats count as unsold, not available",
+  })
+  salesState: SalesState;
   totals: SalesFiguresDto;
   @ApiProperty({ type: [SectionSalesDto] })
   sections: SectionSalesDto[];
@@ -86,7 +105,7 @@ export class EventSalesDto {
 }
 
 function mapFigures(figures: SalesFigures): SalesFiguresDto {
-  const { seatsTotal, available, held, sold, kept, blocked, revenue, purchases, cancellations } = figures;
+  const { seatsTotal, available, held, sold, kept, blocked, unsold, revenue, purchases, cancellations } = figures;
   const { comps, compPurchases, compCancellations } = figures;
   return {
     seatsTotal,
@@ -95,6 +114,7 @@ function mapFigures(figures: SalesFigures): SalesFiguresDto {
     sold,
     kept,
     blocked,
+    unsold,
     revenue,
     purchases,
     cancellations,
@@ -108,6 +128,7 @@ export function mapPerformanceSales(report: PerformanceSalesReport): Performance
   return {
     performanceId: report.performanceId,
     currency: report.currency,
+    salesState: report.salesState,
     totals: mapFigures(report.totals),
     sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section) })),
   };

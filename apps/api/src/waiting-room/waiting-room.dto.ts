@@ -56,6 +56,12 @@ export class WaitingRoomFiguresDto {
 export class WaitingRoomResponseDto {
   @ApiProperty({ type: 'integer' })
   performanceId: number;
+  /**
+   * The performance was canceled: the room takes no one and no longer changes (409
+   * PerformanceCanceled), every ticket reads ENDED with endReason CANCELED, and `figures` count
+   * none waiting or active.
+   */
+  canceled: boolean;
   @ApiProperty({ format: 'date-time' })
   opensAt: string;
   @ApiProperty({ type: 'integer' })

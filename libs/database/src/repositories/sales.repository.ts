@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { PerformanceStatus } from '../entities/performance.entity';
 import { PurchaseStatus } from '../entities/purchase.entity';
 
 /** One seat of a performance as a sales report counts it. */
@@ -32,6 +33,8 @@ export interface SalesPurchase {
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
 export interface PerformanceSalesRows {
   currency: string;
+  /** What decides whether its seats are still for sale (the operator's status and the sales times). */
+  lifecycle: { status: PerformanceStatus; salesOpenAt: Date; salesCloseAt: Date | null; startsAt: Date };
   seats: SalesSeat[];
   purchases: SalesPurchase[];
 }
@@ -47,8 +50,16 @@ export class SalesRepository {
    */
   performanceSales(performanceId: number): Promise<PerformanceSalesRows | null> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const [performance]: { currency: string }[] = await manager.query(
-        `SELECT e.currency FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1`,
+      const [performance]: {
+        currency: string;
+        status: PerformanceStatus;
+        salesOpenAt: Date;
+        salesCloseAt: Date | null;
+        startsAt: Date;
+      }[] = await manager.query(
+        `SELECT e.currency, p.status, p.sales_open_at AS "salesOpenAt", p.sales_close_at AS "salesCloseAt",
+                p.starts_at AS "startsAt"
+           FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1`,
         [performanceId],
       );
       if (!performance) return null;
@@ -70,6 +81,12 @@ export class SalesRepository {
       );
       return {
         currency: performance.currency.trim(),
+        lifecycle: {
+          status: performance.status,
+          salesOpenAt: performance.salesOpenAt,
+          salesCloseAt: performance.salesCloseAt,
+          startsAt: performance.startsAt,
+        },
         seats,
         purchases: purchases.map((row) => ({ ...row, amount: Number(row.amount) })),
       };

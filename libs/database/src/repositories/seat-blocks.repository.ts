@@ -63,6 +63,8 @@ export type DroppedSeatBlock = Pick<SeatBlockRecord, 'seatId' | 'reason' | 'bloc
 /** What a block with onlyFree found under the row lock. */
 export type FreeSeatBlockChange =
   | { outcome: 'NOT_FOUND' }
+  /** The performance is canceled: its seats are no longer for sale, so none changes; nothing written. */
+  | { outcome: 'CANCELED' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   /**
    * `changed`: the seats whose row was inserted, ascending; `recorded`: every seat now blocked of
@@ -82,6 +84,8 @@ export type CompBlocksChange<T> =
 /** What a block or release found under the row lock. */
 export type SeatBlockChange =
   | { outcome: 'NOT_FOUND' }
+  /** The performance is canceled: its seats are no longer for sale, so none changes; nothing written. */
+  | { outcome: 'CANCELED' }
   /** Seats given that are not seats of the performance; nothing changed. */
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   /** Block only: seats with an ACTIVE ticket (sold, whatever Redis shows); nothing changed. */
@@ -490,21 +494,29 @@ export class SeatBlocksRepository {
 
   /** Whether the performance exists. */
   async performanceExists(performanceId: number): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource
-      .query('SELECT 1 FROM performances WHERE id = $1', [performanceId])
+    return (await this.performanceStatus(performanceId)) !== null;
+  }
+
+  /** The performance's status (`ON_SALE`, `CANCELED`, …; read without a lock), or null when there is none. */
+  async performanceStatus(performanceId: number): Promise<string | null> {
+    const rows: { status: string }[] = await this.dataSource
+      .query('SELECT status FROM performances WHERE id = $1', [performanceId])
       .catch(rethrowAsDatabaseError);
-    return rows.length > 0;
+    return rows.length > 0 ? rows[0].status : null;
   }
 
   private underLock<T extends { outcome: string }>(
     performanceId: number,
     seatIds: readonly number[],
     change: (manager: EntityManager) => Promise<T>,
-  ): Promise<T | { outcome: 'NOT_FOUND' } | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }> {
+  ): Promise<T | { outcome: 'NOT_FOUND' | 'CANCELED' } | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }> {
     return this.dataSource
       .transaction(async (manager) => {
         await boundLockWaits(manager);
-        if (!(await lockPerformanceRow(manager, performanceId, 'UPDATE'))) return { outcome: 'NOT_FOUND' as const };
+        const locked = await lockPerformanceRow(manager, performanceId, 'UPDATE');
+        if (!locked) return { outcome: 'NOT_FOUND' as const };
+        // Under the lock a cancel takes too: a block or release never lands after the cancel.
+        if (locked.status === 'CANCELED') return { outcome: 'CANCELED' as const };
         const known: { id: number }[] = await manager.query(
           'SELECT id FROM seats WHERE performance_id = $1 AND id = ANY($2::int[])',
           [performanceId, seatIds],

@@ -59,6 +59,7 @@ function seatBlocks(replicas = 0) {
       },
     ),
     sectionNames: vi.fn(async () => ['Stalls', 'Balcony']),
+    performanceStatus: vi.fn(async (): Promise<string | null> => 'ON_SALE'),
     sectionRows: vi.fn(async () => [
       { row: 1, rowLabel: 'A' },
       { row: 2, rowLabel: 'B' },

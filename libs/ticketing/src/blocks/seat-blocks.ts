@@ -5,7 +5,13 @@ import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/dat
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import { sectionNamesMatching } from '../catalog/section-names';
-import { InvalidInputError, NotFoundError, SeatBlocksNotReplicatedError, SeatsNotBlockableError } from '../errors';
+import {
+  InvalidInputError,
+  NotFoundError,
+  PerformanceCanceledError,
+  SeatBlocksNotReplicatedError,
+  SeatsNotBlockableError,
+} from '../errors';
 import { assertSeatIds, codePointLength, isPositiveInteger } from '../input';
 import type { Operator } from '../purchases/admin-purchases';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -141,7 +147,8 @@ export class SeatBlocks {
    * the seats it blocked, and a selection by place as asked (with `onlyFree`, the seats skipped).
    * `reason`: up to 200 characters, or null. Throws NotFoundError('performance' | 'seat', details
    * `{seatIds}` for seats not of the performance; a section or rows not of it), InvalidInputError
-   * (seat ids, selection, reason), SeatsNotBlockableError, SeatBlocksNotReplicatedError and
+   * (seat ids, selection, reason), PerformanceCanceledError (409: nothing changed, no audit row),
+   * SeatsNotBlockableError, SeatBlocksNotReplicatedError and
    * StoreUnavailableError (503: nothing committed, retry).
    */
   async block(
@@ -158,6 +165,7 @@ export class SeatBlocks {
     if (options.onlyFree !== undefined && typeof options.onlyFree !== 'boolean') {
       throw new InvalidInputError('onlyFree must be true or false');
     }
+    await this.assertNotCanceled(performanceId);
     const { seatIds, selection } = await this.resolve(performanceId, target);
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(performanceId);
@@ -201,6 +209,7 @@ export class SeatBlocks {
           throw error;
         });
       if (change.outcome === 'NOT_FOUND') throw new NotFoundError('performance');
+      if (change.outcome === 'CANCELED') throw canceled(performanceId);
       if (change.outcome === 'UNKNOWN_SEATS') {
         throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
       }
@@ -235,6 +244,18 @@ export class SeatBlocks {
   }
 
   /**
+   * NotFoundError('performance') when there is none, PerformanceCanceledError (409) when it is
+   * canceled: its seats are for sale no more, so blocking or releasing them would change nothing
+   * a buyer meets but the audit log. Read before any work (the selection, the rebuild); the row
+   * lock's read settles a cancel racing the request.
+   */
+  private async assertNotCanceled(performanceId: number): Promise<void> {
+    const status = await this.blocks.performanceStatus(performanceId);
+    if (status === null) throw new NotFoundError('performance');
+    if (status === 'CANCELED') throw canceled(performanceId);
+  }
+
+  /**
    * The refusal of a block PostgreSQL found sold seats in (`soldInPostgres`, active tickets, seen
    * under its row lock before Redis was asked): names the seats Redis has held or sold too, as the
    * block script's refusal would, so the operator sees every seat in the way at once. A read only
@@ -263,11 +284,12 @@ export class SeatBlocks {
    * block whose commit never happened). Recorded in the audit log (`seat.release`). PostgreSQL
    * commits first and Redis follows (see {@link applyRelease}), so no failure after the commit can
    * leave a seat on sale that PostgreSQL has blocked. Throws NotFoundError('performance' | 'seat'),
-   * InvalidInputError and StoreUnavailableError (503 from the rebuild before anything: nothing
+   * PerformanceCanceledError (409: nothing changed, no audit row), InvalidInputError and StoreUnavailableError (503 from the rebuild before anything: nothing
    * committed, retry).
    */
   async release(performanceId: number, target: number[] | SeatBlockTarget, operator: Operator): Promise<ReleaseResult> {
     if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
+    await this.assertNotCanceled(performanceId);
     const { seatIds, selection } = await this.resolve(performanceId, target, { blockedOnly: true });
     // A selection by place with no blocked seat: nothing to release (a retry after a lost answer).
     if (seatIds.length === 0) return { performanceId, released: [], notBlocked: [] };
@@ -562,9 +584,18 @@ function ascending(ids: readonly number[]): number[] {
 /** The seats a change touched, or the error its outcome means. */
 function done(change: SeatBlockChange, performanceId: number): number[] {
   if (change.outcome === 'NOT_FOUND') throw new NotFoundError('performance');
+  if (change.outcome === 'CANCELED') throw canceled(performanceId);
   if (change.outcome === 'SOLD') throw new SeatsNotBlockableError([], change.seatIds);
   if (change.outcome === 'UNKNOWN_SEATS') throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
   return change.changed;
+}
+
+/** The refusal of a block or release of a canceled performance's seats. */
+function canceled(performanceId: number): PerformanceCanceledError {
+  return new PerformanceCanceledError(
+    performanceId,
+    'its seats are no longer for sale, so none can be blocked or released',
+  );
 }
 
 /** Those of `seatIds` not in `changed`, ascending. */

@@ -66,10 +66,14 @@ export interface SeatMap {
   readonly seatIds: readonly number[];
 }
 
-/** A seat map with each seat's live status: `statuses[i]` is the status of `map.seatIds[i]`. */
+/**
+ * A seat map with each seat's live status: `statuses[i]` is the status of `map.seatIds[i]`;
+ * `performance` as the catalog copy the map was read under has it (for its `salesState`).
+ */
 export interface LiveSeatMap {
   map: SeatMap;
   statuses: SeatStatus[];
+  performance: Performance;
 }
 
 /**
@@ -127,7 +131,7 @@ export class SeatMapService {
         await this.rebuilder.ensure(performanceId);
         continue;
       }
-      return { map, statuses };
+      return { map, statuses, performance };
     }
   }
 

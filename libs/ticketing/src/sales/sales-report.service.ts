@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { SalesRepository } from '@app/database';
+import type { SalesState } from '../catalog/sales-state';
 import { NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { addFigures, emptyFigures, eventSections, performanceReport, SalesFigures, SalesReport } from './sales-report';
 import { SalesStore } from './sales.store';
 
-/** A performance's report inside an event's. */
+/** A performance's report (also inside an event's), with its `salesState` at the report's time. */
 export interface PerformanceSalesReport extends SalesReport {
   performanceId: number;
+  salesState: SalesState;
 }
 
 /** An event's report: its performances' figures summed (sections by name in any casing), and each performance's. */

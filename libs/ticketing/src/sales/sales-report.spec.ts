@@ -9,8 +9,15 @@ const seats = [
   { id: 2, section: 'A', price: 100 },
   { id: 3, section: 'B', price: 40 },
 ];
+const lifecycle: PerformanceSalesRows['lifecycle'] = {
+  status: 'ON_SALE',
+  salesOpenAt: new Date(0),
+  salesCloseAt: null,
+  startsAt: new Date(10_000),
+};
 const rows = (purchases: PerformanceSalesRows['purchases']): PerformanceSalesRows => ({
   currency: 'EUR',
+  lifecycle,
   seats,
   purchases,
 });
@@ -185,11 +192,30 @@ describe('performanceReport', () => {
   });
 });
 
+describe('seats no longer for sale', () => {
+  it.each<[string, Partial<PerformanceSalesRows['lifecycle']>, number]>([
+    ['on sale', {}, 2],
+    ['paused (the operator may resume)', { status: 'PAUSED' }, 2],
+    ['canceled', { status: 'CANCELED' }, 0],
+    ['past its sales close time', { salesCloseAt: new Date(500) }, 0],
+    ['started (sales close at the start at the latest)', { startsAt: new Date(1_000) }, 0],
+  ])('counts the free seats of a performance %s as available or unsold', (_what, change, available) => {
+    const report = performanceReport(
+      { ...rows([]), lifecycle: { ...lifecycle, ...change } },
+      live([], { '1': 'B', '2': 'A', '3': 'A' }),
+    );
+    expect(report.totals).toMatchObject({ seatsTotal: 3, blocked: 1, available, unsold: 2 - available });
+    const unsold = report.sections.reduce((sum, section) => sum + section.unsold, 0);
+    expect(unsold).toBe(2 - available);
+  });
+});
+
 describe('section names in any casing (sectionNameKey)', () => {
   it('groups the seats of "Floor" and "floor" of one performance as one section, named as its first seat has it', () => {
     const report = performanceReport(
       {
         currency: 'EUR',
+        lifecycle,
         seats: [
           { id: 1, section: 'Floor', price: 100 },
           { id: 2, section: 'floor ', price: 100 },
@@ -267,6 +293,7 @@ describe('section names in any casing (sectionNameKey)', () => {
       sold: 2,
       kept: 0,
       blocked: 0,
+      unsold: 0,
       revenue: 200,
       purchases: 1,
       cancellations: 0,

@@ -1,5 +1,6 @@
 import type { PerformanceSalesRows, SalesSeat } from '@app/database';
 import { sectionNameKey } from '../catalog/section-names';
+import { salesStateAt, SalesState } from '../catalog/sales-state';
 import { seatsFromLists } from '../purchases/purchase';
 import { splitAmount } from './revenue-split';
 import type { LiveSales, PendingSale } from './sales.store';
@@ -22,6 +23,12 @@ export interface SalesFigures {
   kept: number;
   /** Seats an operator took off sale (blocked; not available, not sold). */
   blocked: number;
+  /**
+   * Seats of a performance whose sales are over for good (canceled, or past its sales close
+   * time: sales end at the start at the latest) that no sale, hold or block took: not `available`,
+   * as nothing can hold them. `available + held + sold + blocked + unsold = seatsTotal`.
+   */
+  unsold: number;
   /**
    * Sum of the paid purchases' amounts (canceled ones excluded), minor units. A section's is what
    * its seats were sold at (see {@link performanceReport}); the sections' sum to the totals'.
@@ -73,6 +80,7 @@ export function emptyFigures(): SalesFigures {
     sold: 0,
     kept: 0,
     blocked: 0,
+    unsold: 0,
     revenue: 0,
     purchases: 0,
     cancellations: 0,
@@ -177,7 +185,10 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
  * purchase holds, was kept off sale by the refund: it counts as sold and kept (the seat state of
  * a performance Redis does not know has none).
  */
-export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): SalesReport {
+export function performanceReport(
+  rows: PerformanceSalesRows,
+  live: LiveSales,
+): SalesReport & { salesState: SalesState } {
   const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
   // By the name's folded form (sectionNameKey), named as its first seat has it: names are unique
   // in any casing, but seats stored before that rule may spell one section two ways.
@@ -242,9 +253,15 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
     if (!live.seatHolds[seatId] || expiresAt > live.now) sectionOf(seat).held += 1;
   }
 
+  // At Redis's time, as the hold scripts decide: a canceled performance's seats, and those left
+  // once its sales closed (at its start at the latest), can no longer be held.
+  const salesState = salesStateAt(rows.lifecycle, live.now);
+  const over = salesState === 'CANCELED' || salesState === 'ENDED';
   const totals = emptyFigures();
   for (const section of sections.values()) {
-    section.available = section.seatsTotal - section.sold - section.held - section.blocked;
+    const free = section.seatsTotal - section.sold - section.held - section.blocked;
+    section.available = over ? 0 : free;
+    section.unsold = over ? free : 0;
     addFigures(totals, section);
   }
   // A purchase over two sections counts once in the totals.
@@ -254,7 +271,7 @@ export function performanceReport(rows: PerformanceSalesRows, live: LiveSales): 
   totals.cancellations = sales.filter((purchase) => purchase.canceled).length;
   totals.compPurchases = comps.length;
   totals.compCancellations = comps.filter((purchase) => purchase.canceled).length;
-  return { currency: rows.currency, totals, sections: [...sections.values()] };
+  return { currency: rows.currency, salesState, totals, sections: [...sections.values()] };
 }
 
 /** The purchase's recorded seat prices when they are whole (one non-negative integer per seat), else null. */

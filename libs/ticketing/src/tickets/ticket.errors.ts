@@ -26,13 +26,27 @@ export class TicketAlreadyCheckedInError extends DomainError {
 
 /**
  * Scanned at the door of another performance (another show, or another day of it): a genuine
- * ticket, checked in nowhere by this scan. `details.performanceId`: the performance it is for.
+ * ticket, checked in nowhere by this scan. The message names the performance it is for and its
+ * start on the venue's clock (`timeZone`, its event's zone), as the window refusals do, so staff
+ * can send the holder there; `details`: `performanceId`, `startsAt` (RFC 3339 with the venue's
+ * offset then) and `timeZone` (without them only when that performance is not known).
  */
 export class TicketForAnotherPerformanceError extends DomainError {
-  constructor(performanceId: number) {
-    super('conflict', 'TicketForAnotherPerformance', `ticket is for performance ${performanceId}, not this one`, {
-      performanceId,
-    });
+  constructor(performanceId: number, start?: { startsAt: Date; timeZone: string }) {
+    super(
+      'conflict',
+      'TicketForAnotherPerformance',
+      start
+        ? `ticket is for performance ${performanceId} on ${formatWallClock(start.startsAt, start.timeZone)}, not this one`
+        : `ticket is for performance ${performanceId}, not this one`,
+      start
+        ? {
+            performanceId,
+            startsAt: formatLocalDateTime(start.startsAt, start.timeZone),
+            timeZone: start.timeZone,
+          }
+        : { performanceId },
+    );
   }
 }
 

@@ -122,7 +122,8 @@ export class TicketService {
    * cancel-purchase.lua in (the seat is marked checked in before PostgreSQL records it, and the
    * mark taken back when PostgreSQL refuses). `staffId`: who scans. `doorPerformanceId`, when
    * given: the performance this door admits to; a ticket for another is refused
-   * (TicketForAnotherPerformanceError, 409) before anything is marked, so it still admits at its
+   * (TicketForAnotherPerformanceError, 409, naming its own performance's start on the venue's
+   * clock) before anything is marked, so it still admits at its
    * own door, unless no such performance exists (NotFoundError: a door set up with a wrong id would
    * send every ticket away).
    * A scan outside the ticket's check-in window (see check-in-window.ts; the Clock's now) is
@@ -144,10 +145,12 @@ export class TicketService {
   async checkIn(code: unknown, staffId: string, doorPerformanceId?: number): Promise<CheckIn> {
     const identity = this.codes.verify(code);
     if (doorPerformanceId !== undefined && identity.performanceId !== doorPerformanceId) {
-      if (!(await this.performances.findById(doorPerformanceId))) {
-        throw new NotFoundError('performance', { performanceId: doorPerformanceId });
-      }
-      throw new TicketForAnotherPerformanceError(identity.performanceId);
+      const [door, own] = await Promise.all([
+        this.performances.findById(doorPerformanceId),
+        this.performances.findById(identity.performanceId),
+      ]);
+      if (!door) throw new NotFoundError('performance', { performanceId: doorPerformanceId });
+      throw new TicketForAnotherPerformanceError(identity.performanceId, own ?? undefined);
     }
     const performance = await this.performances.findById(identity.performanceId);
     // A signed code names a performance that existed; one with tickets is never deleted.

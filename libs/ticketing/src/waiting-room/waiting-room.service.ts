@@ -97,11 +97,11 @@ export class WaitingRoomService {
     return this.viewOf(row);
   }
 
-  /** The room with its live figures; NotFoundError when the performance has none. */
+  /** The room with its live figures; NotFoundError('queue') when the performance has none, ('performance') when there is no such performance. */
   async view(performanceId: number): Promise<WaitingRoomView> {
     assertPerformanceId(performanceId);
     const row = await this.rooms.find(performanceId);
-    if (!row) throw new NotFoundError('queue', { performanceId });
+    if (!row) throw await this.noQueue(performanceId);
     return this.viewOf(row);
   }
 
@@ -116,14 +116,18 @@ export class WaitingRoomService {
    * (WaitingRoomsRepository.whileShared), so a room removed meanwhile is not brought back.
    */
   async restore(performanceId: number): Promise<'on' | 'off' | 'canceled'> {
-    const restored = await this.rooms.whileShared(performanceId, async (row, performance) => {
+    return (await this.restoreOrMissing(performanceId)) ?? 'off';
+  }
+
+  /** {@link restore}, null when there is no such performance (a 404 then names the performance, not its queue). */
+  private restoreOrMissing(performanceId: number): Promise<'on' | 'off' | 'canceled' | null> {
+    return this.rooms.whileShared(performanceId, async (row, performance) => {
       if (row && !['on', 'canceled'].includes(await this.store.queueState(performanceId))) {
         await this.store.configure(row, this.env.WAITING_ROOM_POLL_AFTER_SECONDS);
       }
       if (performance.canceled) return 'canceled' as const;
       return row ? ('on' as const) : ('off' as const);
     });
-    return restored ?? 'off';
   }
 
   /**
@@ -152,24 +156,32 @@ export class WaitingRoomService {
       await this.store.remove(performanceId);
       return had;
     });
+    if (deleted === null) throw new NotFoundError('performance', { performanceId });
     if (!deleted) throw new NotFoundError('queue', { performanceId });
+  }
+
+  /** The 404 of a performance without a queue: naming the performance when there is no such performance. */
+  private async noQueue(performanceId: number): Promise<NotFoundError> {
+    const exists = (await this.rooms.whileShared(performanceId, async () => true)) !== null;
+    return new NotFoundError(exists ? 'queue' : 'performance', { performanceId });
   }
 
   /**
    * Joins the performance's queue, or answers the user's live ticket again (one per user and
-   * performance). NotFoundError when the performance has no queue; PerformanceCanceledError (409)
-   * when it was canceled (with or without a queue).
+   * performance). NotFoundError('performance') when there is no such performance (deleted),
+   * NotFoundError('queue') when it has no queue; PerformanceCanceledError (409) when it was
+   * canceled (with or without a queue).
    */
   async join(userId: string, performanceId: number): Promise<QueueTicket> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
-    if (!fitsId(performanceId)) {
-      throw new NotFoundError('queue', { performanceId });
-    }
+    // No performance has an id past PostgreSQL's integer.
+    if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
     let raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
     if (raw.outcome === 'NO_QUEUE') {
       // Redis may have lost the room (and the performance's status with it): PostgreSQL tells.
-      const restored = await this.restore(performanceId);
+      const restored = await this.restoreOrMissing(performanceId);
+      if (restored === null) throw new NotFoundError('performance', { performanceId });
       if (restored === 'canceled') throw roomOfCanceled(performanceId);
       if (restored === 'on') raw = await this.store.join(performanceId, userId, newIdOf(performanceId));
     }
@@ -210,13 +222,24 @@ export class WaitingRoomService {
   }
 
   private async viewOf(row: WaitingRoomEntity): Promise<WaitingRoomView> {
-    let figures = await this.store.figures(row.performanceId);
+    let [figures, state] = await Promise.all([
+      this.store.figures(row.performanceId),
+      this.store.queueState(row.performanceId),
+    ]);
     // Redis lost the room (a restart without its data): mirror it again from PostgreSQL.
-    if (!figures && (await this.restore(row.performanceId)) !== 'off')
-      figures = await this.store.figures(row.performanceId);
+    if (!figures) {
+      const restored = await this.restore(row.performanceId);
+      if (restored === 'canceled') state = 'canceled';
+      if (restored !== 'off') figures = await this.store.figures(row.performanceId);
+    }
     const opened = figures?.opened ?? false;
+    const canceled = state === 'canceled';
+    // A canceled performance's tickets all read ENDED (CANCELED): the slots and the line Redis
+    // still lists serve no one, so none is shown as waiting or active.
+    if (figures && canceled) figures = { ...figures, waiting: 0, active: 0 };
     return {
       performanceId: row.performanceId,
+      canceled,
       opensAt: row.opensAt,
       admitPerSecond: row.admitPerSecond,
       maxActive: row.maxActive,

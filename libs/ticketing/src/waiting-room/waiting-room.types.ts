@@ -38,9 +38,14 @@ export interface WaitingRoomFigures {
   measuredAdmitPerSecond: number;
 }
 
-/** A room as an admin sees it. `seed` is null until the opening; `seedSha256` always shown. */
+/**
+ * A room as an admin sees it. `seed` is null until the opening; `seedSha256` always shown.
+ * `canceled`: the performance was canceled, so the room takes no one and changes no more; its
+ * tickets read ENDED (CANCELED), so `figures` count none waiting or active.
+ */
 export interface WaitingRoomView extends WaitingRoomSettings {
   performanceId: number;
+  canceled: boolean;
   pollAfterSeconds: number;
   seedSha256: string;
   seed: string | null;
