@@ -75,6 +75,8 @@ export type FreeSeatBlockChange =
 /** What a comp that may take blocked seats found under the row lock ({@link SeatBlocksRepository.takeForComp}). */
 export type CompBlocksChange<T> =
   | { outcome: 'NOT_FOUND' }
+  /** The performance was canceled (seen under the row lock): nothing changed, `apply` not run. */
+  | { outcome: 'CANCELED' }
   | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
   /** Seats with an ACTIVE ticket (sold, whatever Redis shows); nothing changed, `apply` not run. */
   | { outcome: 'SOLD'; seatIds: number[] }

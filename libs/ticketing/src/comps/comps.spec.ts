@@ -164,6 +164,15 @@ describe('CompService.issue', () => {
     expect(holds.holdComp).not.toHaveBeenCalled();
   });
 
+  it('with includeBlocked: a performance canceled before the row lock was taken refuses it (409 PerformanceCanceled), Redis not asked', async () => {
+    const { service, holds, blocks } = comps();
+    blocks.takeForComp.mockResolvedValueOnce({ outcome: 'CANCELED' } as never);
+    await expect(service.issue(operator, { ...request, includeBlocked: true })).rejects.toBeInstanceOf(
+      PerformanceCanceledError,
+    );
+    expect(holds.holdComp).not.toHaveBeenCalled();
+  });
+
   it.each([
     ['no account has the address', null, 'NO_ACCOUNT'],
     ['its account has not confirmed it', { ...guest, emailVerifiedAt: null }, 'NOT_CONFIRMED'],

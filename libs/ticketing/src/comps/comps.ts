@@ -227,6 +227,8 @@ export class CompService {
     switch (change.outcome) {
       case 'NOT_FOUND':
         throw new NotFoundError('performance', { performanceId });
+      case 'CANCELED':
+        throw new PerformanceCanceledError(performanceId, 'no comps can be issued for it');
       case 'UNKNOWN_SEATS':
         throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
       case 'SOLD':
