@@ -156,7 +156,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       keys,
       [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
     );
-    const comp = { userId: 'guest', performanceId: 17, lifetimeMs: 60_000, retentionMs: 60_000, note: 'press' };
+    const comp = { userId: 'guest', performanceId: 17, lifetimeMs: 60_000, retentionMs: 60_000 };
+    const press = { kind: 'COMP' as const, note: 'press' };
     // A buyer's short hold of seat 1, expired by the time the comp asks for it: the comp ends it
     // (its record passed on the second run, END_HOLDS) and takes the seat.
     const short = await holdSeats(redis, keys, {
@@ -180,11 +181,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       5_000,
       10,
     );
-    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [2, 4] })).toEqual({
+    expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k0', seatIds: [2, 4] })).toEqual({
       outcome: 'UNAVAILABLE',
       seatIds: [4],
     });
-    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k1', seatIds: [1, 2] })).toMatchObject({
+    expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k1', seatIds: [1, 2] })).toMatchObject({
       outcome: 'OK',
       amount: 0,
       currency: 'EUR',
@@ -210,11 +211,76 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);
 
     await redis.hset(keys.meta, 'status', 'CANCELED');
-    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k2', seatIds: [3] })).toEqual({
+    expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k2', seatIds: [3] })).toEqual({
       outcome: 'SALES_CLOSED',
       reason: 'CANCELED',
     });
     expect(await redis.hget(keys.seats, '3')).toBe('A');
+  });
+
+  it("a box office sale's hold: today's prices, method and ticket ids kept; not before the on-sale nor while paused; sold past salesCloseAt and CLOSED", async () => {
+    const keys = performanceKeys(18);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() + 3_600_000, 'currency', 'EUR');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3].map((id) => ({ id, price: 1000 + id, sold: id === 3 })),
+    );
+    const base = { userId: 'staff', performanceId: 18, lifetimeMs: 60_000, retentionMs: 60_000 };
+    const window = (ticketIds: string[]) => ({ kind: 'BOX_OFFICE' as const, paymentMethod: 'CASH', ticketIds });
+    // Not before the on-sale, not while paused, never a sold seat.
+    const early = await holdCompSeats(redis, keys, {
+      ...base,
+      sale: window(['9', '8']),
+      holdId: 'w0',
+      seatIds: [2, 1],
+    });
+    expect(early).toMatchObject({ outcome: 'SALES_NOT_OPEN' });
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'status', 'PAUSED');
+    expect(
+      await holdCompSeats(redis, keys, { ...base, sale: window(['9', '8']), holdId: 'w0', seatIds: [2, 1] }),
+    ).toEqual({
+      outcome: 'SALES_CLOSED',
+      reason: 'PAUSED',
+    });
+    // Online sales closed by status and past salesCloseAt: the window still sells.
+    await redis.hset(keys.meta, 'status', 'CLOSED', 'salesCloseAt', Date.now() - 1_000);
+    expect(
+      await holdCompSeats(redis, keys, { ...base, sale: window(['7', '9']), holdId: 'w1', seatIds: [2, 3] }),
+    ).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [3],
+    });
+    expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['A', 'A']);
+    expect(
+      await holdCompSeats(redis, keys, { ...base, sale: window(['9', '8']), holdId: 'w2', seatIds: [2, 1] }),
+    ).toMatchObject({
+      outcome: 'OK',
+      amount: 2003,
+      seatPrices: [1002, 1001],
+    });
+    expect(await redis.hmget(keys.hold('w2'), 'boxOffice', 'ticketIds', 'comp')).toEqual(['CASH', '9,8', null]);
+    const attempt = { userId: 'staff', purchaseId: 'wp1', leaseMs: 60_000 };
+    expect(await claimHold(redis, keys, 'w2', attempt)).toMatchObject({
+      claim: 'CLAIMED',
+      sales: null,
+      boxOffice: 'CASH',
+    });
+    const sale = { holdId: 'w2', userId: 'staff', purchaseId: 'wp1', chargeId: '', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', amount: 2003 });
+    expect(await redis.hmget(keys.purchase('wp1'), 'boxOffice', 'ticketIds')).toEqual(['CASH', '9,8']);
+    const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
+    expect(fields.slice(fields.indexOf('boxOffice'), fields.indexOf('boxOffice') + 4)).toEqual([
+      'boxOffice',
+      'CASH',
+      'ticketIds',
+      '9,8',
+    ]);
+    await redis.hset(keys.meta, 'status', 'CANCELED');
+    expect(await holdCompSeats(redis, keys, { ...base, sale: window(['6']), holdId: 'w3', seatIds: [1] })).toEqual({
+      outcome: 'SALES_CLOSED',
+      reason: 'CANCELED',
+    });
   });
 
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {

@@ -2,7 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional } from 'class-validator';
 import { normalizeEmail } from '@app/auth';
-import type { CanceledPurchase, Described, Purchase } from '@app/ticketing';
+import { refundMethodOf } from '@app/ticketing';
+import type { CanceledPurchase, Described, Purchase, RefundMethod } from '@app/ticketing';
 import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
@@ -66,8 +67,16 @@ export class AdminRefundResponseDto extends AdminPurchaseResponseDto {
   /** Seats of checked-in tickets left sold, never to be resold; empty unless `resellCheckedInSeats` was false. */
   @ApiProperty({ type: 'integer', isArray: true })
   keptSeatIds: number[];
+  /**
+   * How the money goes back: `PAYMENT_GATEWAY` (an online sale: refunded through the payment
+   * gateway), `CASH` or `CARD_TERMINAL` (a box office sale: nothing goes through the gateway; the
+   * window gives the money back the way it took it, from the cash drawer or as a refund on the card
+   * terminal), null (a free purchase: nothing to give back). @example "PAYMENT_GATEWAY"
+   */
+  @ApiProperty({ enum: ['PAYMENT_GATEWAY', 'CASH', 'CARD_TERMINAL'], nullable: true, type: 'string' })
+  refundMethod: RefundMethod;
 }
 
 export function mapAdminRefund(purchase: Described<CanceledPurchase>): AdminRefundResponseDto {
-  return { ...mapAdminPurchase(purchase), keptSeatIds: purchase.keptSeatIds };
+  return { ...mapAdminPurchase(purchase), keptSeatIds: purchase.keptSeatIds, refundMethod: refundMethodOf(purchase) };
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { PurchaseStatus } from '../entities/purchase.entity';
+import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 
 /** One seat of a performance as a sales report counts it. */
 export interface SalesSeat {
@@ -27,6 +27,8 @@ export interface SalesPurchase {
   seatPrices: number[] | null;
   /** A comp (`purchases.comp_note` set): complimentary tickets, counted apart from sales. */
   comp: boolean;
+  /** A box office sale's payment method (`purchases.payment_method`); null for an online sale. */
+  paymentMethod: BoxOfficePaymentMethod | null;
 }
 
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
@@ -58,6 +60,7 @@ export class SalesRepository {
       );
       const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
         `SELECT p.id, p.status, p.amount::text AS amount, p.currency, p.comp_note IS NOT NULL AS comp,
+                p.payment_method AS "paymentMethod",
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
                 CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices"
            FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id

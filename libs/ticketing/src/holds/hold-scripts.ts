@@ -221,22 +221,32 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
   }
 }
 
-/** A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the operator's note. */
+/**
+ * An operator's hold request (hold-comp-seats.lua): the seats for their owner (`userId`), as a comp
+ * (the recipient, with the operator's note) or as a box office sale (the selling staff or admin
+ * account, with the payment method taken at the window and the ticket ids taken ahead, in the
+ * order of `seatIds`).
+ */
 export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit'> {
   seatIds: number[];
-  /** The operator's note (who and why), non-empty; kept on the hold and carried into the purchase. */
-  note: string;
+  /** What the hold is for; carried into the purchase. */
+  sale: OperatorSale;
 }
 
-/** What hold-comp-seats.lua answers: a free hold, or why none was made. */
+/** A comp (its note, non-empty) or a box office sale (payment method, one ticket id a seat). */
+export type OperatorSale =
+  { kind: 'COMP'; note: string } | { kind: 'BOX_OFFICE'; paymentMethod: string; ticketIds: string[] };
+
+/** What hold-comp-seats.lua answers: the hold, or why none was made. */
 export type HoldCompSeatsResult =
-  | Extract<HoldSeatsResult, { outcome: 'OK' | 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
-  | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED'> };
+  | Extract<HoldSeatsResult, { outcome: 'OK' | 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' | 'SALES_NOT_OPEN' }>
+  | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED' | 'PAUSED'> };
 
 /**
- * Holds all of a comp's seats or none (`hold-comp-seats.lua`: no sales window, no per-user limits,
- * every seat priced 0, the note on the hold), ending the expired holds the script names first, as
- * {@link holdSeats} does (at most HOLD_SEATS_ROUNDS runs). Throws when expired holds keep appearing.
+ * Holds all of an operator's seats or none (`hold-comp-seats.lua`: no per-user limits; a comp
+ * priced 0 with its note and no sales window, a box office sale at today's prices with its payment
+ * method, from the on-sale on while not paused), ending the expired holds the script names first,
+ * as {@link holdSeats} does (at most HOLD_SEATS_ROUNDS runs). Throws when expired holds keep appearing.
  */
 export function holdCompSeats(
   redis: Redis,
@@ -254,6 +264,7 @@ async function holdCompSeatsRound(
   round: number,
 ): Promise<HoldCompSeatsResult> {
   const ending = [...holdsToEnd];
+  const { sale } = request;
   const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
     redis,
     HOLD_COMP_SEATS.name,
@@ -262,7 +273,9 @@ async function holdCompSeatsRound(
       request.lifetimeMs,
       request.retentionMs,
       request.userIndex ? request.userIndex.until : '',
-      request.note,
+      sale.kind,
+      sale.kind === 'COMP' ? sale.note : sale.paymentMethod,
+      sale.kind === 'COMP' ? '' : sale.ticketIds.join(','),
       ...ending,
       ...request.seatIds,
     ],
@@ -274,7 +287,7 @@ async function holdCompSeatsRound(
     for (const holdId of rest) holdsToEnd.add(String(holdId));
     return holdCompSeatsRound(redis, keys, request, holdsToEnd, round + 1);
   }
-  if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED'].includes(outcome)) {
+  if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED', 'SALES_NOT_OPEN'].includes(outcome)) {
     throw new Error(`hold-comp-seats.lua answered ${JSON.stringify(outcome)}`);
   }
   return holdSeatsResult(outcome, rest) as HoldCompSeatsResult;

@@ -158,10 +158,50 @@ export class HoldService {
       userId,
       performanceId,
       seatIds,
-      note,
+      sale: { kind: 'COMP', note },
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       retentionMs: HOLD_RETENTION_MS,
     };
+    return this.operatorHold(request);
+  }
+
+  /**
+   * Holds `seatIds` for a box office sale to `userId`, the selling staff or admin account, all or
+   * none, in one Redis round trip (hold-comp-seats.lua): at the seats' current prices, with the
+   * payment method taken at the window and one ticket id a seat (`ticketIds`, in the order of
+   * `seatIds`: taken ahead, so the sale answers its codes), which its purchase carries; no
+   * per-user limit, maxTicketsPerBuyer or noOrphanSeats; from salesOpenAt on, while ON_SALE or
+   * CLOSED by status and after salesCloseAt. Only the caller (BoxOfficeService) checks the
+   * performance's door has not closed. Throws InvalidInputError, NotFoundError (as holdComp),
+   * SalesNotOpenError, SalesClosedError (CANCELED, PAUSED, or CLOSED while a delete runs),
+   * SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
+   */
+  async holdBoxOffice(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    sale: { paymentMethod: string; ticketIds: string[] },
+    maxSeats: number,
+  ): Promise<Hold> {
+    assertUserId(userId);
+    assertPerformanceId(performanceId);
+    assertSeatIds(seatIds, maxSeats);
+    if (sale.ticketIds.length !== seatIds.length) throw new InvalidInputError('one ticket id per seat');
+    if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
+    return this.operatorHold({
+      holdId: newIdOf(performanceId),
+      userId,
+      performanceId,
+      seatIds,
+      sale: { kind: 'BOX_OFFICE', ...sale },
+      lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+  }
+
+  /** An operator's hold (a comp's, a box office sale's), its refusals as errors. */
+  private async operatorHold(request: HoldCompSeatsRequest): Promise<Hold> {
+    const { performanceId, seatIds, userId } = request;
     const result = await this.store.holdComp(request);
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
@@ -170,6 +210,8 @@ export class HoldService {
         throw new NotFoundError('seat', { performanceId, seatIds: result.seatIds });
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
+      case 'SALES_NOT_OPEN':
+        throw new SalesNotOpenError(new Date(result.salesOpenAt));
       case 'UNAVAILABLE':
         throw new SeatsUnavailableError(result.seatIds);
     }

@@ -35,7 +35,9 @@
     record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
     pays per seat whatever the section's price later (purchase.lua copies it into the sale).
     A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, and
-    its record keeps the note (`comp`), which purchase.lua carries into the sale.
+    its record keeps the note (`comp`), which purchase.lua carries into the sale. A box office
+    sale's record keeps its payment method (`hold.boxOffice` as `boxOffice`) and its ticket ids
+    taken ahead (`hold.ticketIds`, as `ticketIds`), which purchase.lua carries into the sale too.
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
        seating as in the seating include; userIndex optional: on a single Redis, where it may
        share the script, index-hold.lua's work is done here)
@@ -45,7 +47,8 @@
        seats' {layout position, row index} and the rows' records, as seatingMarkPlaces takes them,
        when the caller read them: their layout entries are then not read again), indexUntil
        (with k.userIndex: the entry's score and the key's expiry, epoch ms), comp (optional: a
-       comp's note, hold-comp-seats.lua) }
+       comp's note, hold-comp-seats.lua), boxOffice and ticketIds (optional: a box office sale's
+       payment method and ticket ids, hold-comp-seats.lua) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
@@ -181,6 +184,12 @@ local function takeHold(k, hold)
   if hold.comp then
     record[#record + 1] = 'comp'
     record[#record + 1] = hold.comp
+  end
+  if hold.boxOffice then
+    record[#record + 1] = 'boxOffice'
+    record[#record + 1] = hold.boxOffice
+    record[#record + 1] = 'ticketIds'
+    record[#record + 1] = hold.ticketIds
   end
   redis.call('HSET', k.hold, unpack(record))
   redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)

@@ -72,8 +72,9 @@ export class AdminPurchases {
    * the gateway refunds once; the others, and any refund of a canceled purchase, throw
    * PurchaseRefundedError. A purchase with a checked-in ticket throws PurchaseCheckedInError
    * unless `resellCheckedInSeats` is false: then it is refunded and its checked-in seats stay sold
-   * (`keptSeatIds`), as a box office keeps a seat someone sat in off sale. Throws
-   * NotFoundError('purchase').
+   * (`keptSeatIds`), as a box office keeps a seat someone sat in off sale. A box office sale is
+   * refunded at the window (refund `at-window`, no gateway call; the audit row's `refundMethod`
+   * says CASH or CARD_TERMINAL). Throws NotFoundError('purchase').
    */
   async refund(
     operator: Operator,
@@ -104,8 +105,23 @@ export class AdminPurchases {
         currency: refunded.currency,
         seatIds: refunded.seatIds,
         keptSeatIds: refunded.keptSeatIds,
+        refundMethod: refundMethodOf(refunded),
       },
     });
     return refunded;
   }
+}
+
+/**
+ * How a refund's money goes back: `PAYMENT_GATEWAY` (an online sale's charge, refunded through the
+ * gateway now or by `batch`), `CASH` or `CARD_TERMINAL` (a box office sale: given back at the window
+ * the way it was taken; the gateway is never asked), null (a free purchase: nothing to give back).
+ */
+export type RefundMethod = 'PAYMENT_GATEWAY' | 'CASH' | 'CARD_TERMINAL' | null;
+
+/** The refund method of a canceled purchase (see RefundMethod). */
+export function refundMethodOf(canceled: Pick<CanceledPurchase, 'refund' | 'paymentMethod'>): RefundMethod {
+  if (canceled.refund === 'none') return null;
+  if (canceled.refund === 'at-window') return canceled.paymentMethod ?? null;
+  return 'PAYMENT_GATEWAY';
 }

@@ -22,7 +22,9 @@
           while the attempt charges and sells); a crashed attempt's claim ends so
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
-  salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
+  salesRefusal, salesOpenAt, boxOffice}: the hold's fields as stored (nil when absent); boxOffice
+  the payment method a box office sale's hold records (hold-comp-seats.lua: paid at the window, so
+  never charged through the gateway; its window as purchase.lua's), nil for any other; salesRefusal, only
   for the caller's HELD hold (or one its performance's cancellation RELEASED: endReason
   PERFORMANCE_CANCELED), nil when its performance sells now (for a comp's hold, one with a `comp`
   note: unless it is CANCELED or deleted, whatever its sales window), else PAUSED, CLOSED or CANCELED
@@ -41,7 +43,8 @@ local userId, purchaseId, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
-  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp')
+  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp',
+  'boxOffice')
 local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
 -- A hold its performance's cancellation ended (end-canceled-holds.lua) is refused as a live one
 -- of the canceled performance is: SalesClosed CANCELED.
@@ -55,6 +58,13 @@ if hold[1] == userId and (hold[2] == 'HELD' or endedByCancel) then
     -- A comp's hold (hold-comp-seats.lua) is sold whatever the sales window: only a canceled
     -- performance (or one being deleted, above) refuses it.
     if meta[3] == 'CANCELED' then salesRefusal = 'CANCELED' end
+  elseif hold[11] then
+    -- A box office sale's hold: from the on-sale on, whatever salesCloseAt or a CLOSED status say.
+    if meta[3] == 'CANCELED' or meta[3] == 'PAUSED' then
+      salesRefusal = meta[3]
+    elseif now < tonumber(meta[1]) then
+      salesRefusal, salesOpenAt = 'NOT_OPEN', meta[1]
+    end
   elseif meta[3] then
     salesRefusal = meta[3]
   elseif meta[4] and now >= tonumber(meta[4]) then
@@ -78,4 +88,5 @@ local reply = {claim, now}
 for i = 1, 6 do reply[#reply + 1] = hold[i] or false end
 reply[#reply + 1] = salesRefusal or false
 reply[#reply + 1] = salesOpenAt or false
+reply[#reply + 1] = hold[11] or false
 return reply

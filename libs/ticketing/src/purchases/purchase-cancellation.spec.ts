@@ -58,6 +58,7 @@ function canceledNow(
     chargeId: 'ch-1',
     keptSeatIds: [],
     amount: 1500,
+    paymentMethod: '',
     currency: 'KRW',
     ...changes,
   };

@@ -16,6 +16,7 @@ import {
   PurchaseCanceledError,
   PurchaseCheckedInError,
   PurchaseTransferredError,
+  BoxOfficeSaleCancelError,
 } from '../errors';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -28,9 +29,11 @@ import { PurchaseStore } from './purchase.store';
 /**
  * Where the refund of a canceled purchase stands: `made` (made and recorded now), `owed` (not made
  * now: `batch`'s payment reconciler makes it, see PurchaseCancellation.refund), `none` (a free
- * purchase, amount 0: nothing was charged, so nothing is given back and nothing is owed).
+ * purchase, amount 0: nothing was charged, so nothing is given back and nothing is owed),
+ * `at-window` (a box office sale: its money was taken at the window, in cash or on the card
+ * terminal, and is given back there; the gateway is never asked and nothing is owed by `batch`).
  */
-export type CancelRefund = 'made' | 'owed' | 'none';
+export type CancelRefund = 'made' | 'owed' | 'none' | 'at-window';
 
 /**
  * A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a
@@ -59,7 +62,8 @@ export class PurchaseCancellation {
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
    * purchase had been written there yet. A purchase PostgreSQL has is refunded at once, its
    * cancellation written there first; one it does not have yet is refunded by `batch` after its
-   * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. A box office sale
+   * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
@@ -129,6 +133,7 @@ export class PurchaseCancellation {
       );
     }
     if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError();
+    if (result.outcome === 'BOX_OFFICE') throw new BoxOfficeSaleCancelError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
@@ -150,11 +155,20 @@ export class PurchaseCancellation {
    */
   private async settleRefund(
     purchaseId: string,
-    result: { canceledAt: number; chargeId: string; amount: number; currency: string; keptSeatIds: number[] },
+    result: {
+      canceledAt: number;
+      chargeId: string;
+      amount: number;
+      currency: string;
+      keptSeatIds: number[];
+      paymentMethod: string;
+    },
     canceledBy: CanceledBy,
   ): Promise<CancelRefund> {
     const durable = await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy, result.keptSeatIds);
     if (result.amount === 0) return 'none';
+    // Paid at the window, never through the gateway (no charge, no payment attempt): given back there.
+    if (result.paymentMethod !== '') return 'at-window';
     return durable && (await this.refund(purchaseId, result)) ? 'made' : 'owed';
   }
 

@@ -97,7 +97,13 @@ export async function claimHold(
   keys: PerformanceKeys,
   holdId: string,
   request: { userId: string; purchaseId: string; leaseMs: number },
-): Promise<{ claim: HoldClaim; now: number; fields: (string | null)[]; sales: SalesRefusal | null }> {
+): Promise<{
+  claim: HoldClaim;
+  now: number;
+  fields: (string | null)[];
+  sales: SalesRefusal | null;
+  boxOffice: string | null;
+}> {
   const [claim, now, ...rest] = await callScript<(string | null)[]>(
     redis,
     CLAIM_HOLD.name,
@@ -105,7 +111,7 @@ export async function claimHold(
     [request.userId, request.purchaseId, request.leaseMs],
   );
   const fields = rest.slice(0, 6);
-  const [refusal, salesOpenAt] = rest.slice(6);
+  const [refusal, salesOpenAt, boxOffice] = rest.slice(6);
   const sales: SalesRefusal | null = !refusal
     ? null
     : refusal === 'NOT_OPEN'
@@ -116,7 +122,7 @@ export async function claimHold(
     case 'OWN':
     case 'BUSY':
     case 'NONE':
-      return { claim, now: Number(now), fields, sales };
+      return { claim, now: Number(now), fields, sales, boxOffice: boxOffice || null };
     default:
       throw new Error(`claim-hold.lua answered ${JSON.stringify(claim)}`);
   }
@@ -218,7 +224,11 @@ export type CancelPurchaseResult =
       keptSeatIds: number[];
       amount: number;
       currency: string;
+      /** A box office sale's payment method (its refund is given back at the window); '' for an online sale. */
+      paymentMethod: string;
     }
+  /** Refused (a buyer's cancel only): a box office sale, refunded by an admin at the window. */
+  | { outcome: 'BOX_OFFICE' }
   /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
@@ -252,7 +262,7 @@ export async function cancelPurchase(
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
-  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
     [
@@ -285,6 +295,7 @@ export async function cancelPurchase(
         keptSeatIds: seatList(kept),
         amount: Number(amount),
         currency,
+        paymentMethod: paymentMethod ?? '',
       };
     case 'CANCEL_CLOSED':
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
@@ -294,6 +305,7 @@ export async function cancelPurchase(
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
     case 'TRANSFERRED':
+    case 'BOX_OFFICE':
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);

@@ -7,6 +7,10 @@
   made before holds recorded them gives a purchase without. A comp's hold (hold-comp-seats.lua: a
   `comp` note, every seat priced 0) is sold whatever the sales window (only a canceled or deleted
   performance refuses it), and its note travels into the purchase and its stream entry (`comp`).
+  A box office sale's hold (hold-comp-seats.lua: `boxOffice`, the payment method taken at the
+  window, and `ticketIds`) is sold from salesOpenAt on while ON_SALE or CLOSED by status, also
+  after salesCloseAt (a canceled, paused or deleted performance refuses it), and both fields travel
+  into the purchase and its stream entry alike.
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
@@ -62,10 +66,10 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
-  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp')
+  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
-local prices, comp = hold[11], hold[13]
+local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
@@ -84,6 +88,10 @@ local now = redisNow()
 if comp then
   -- A comp's hold is sold whatever the sales window; only a canceled performance refuses it.
   if meta[3] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
+elseif boxOffice then
+  -- A box office sale: from the on-sale on, whatever salesCloseAt or a CLOSED status say.
+  if meta[3] == 'CANCELED' or meta[3] == 'PAUSED' then return {'SALES_CLOSED', meta[3]} end
+  if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
 else
   if meta[3] then return {'SALES_CLOSED', meta[3]} end
   if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
@@ -126,6 +134,12 @@ end
 if comp then
   record[#record + 1] = 'comp'
   record[#record + 1] = comp
+end
+if boxOffice then
+  record[#record + 1] = 'boxOffice'
+  record[#record + 1] = boxOffice
+  record[#record + 1] = 'ticketIds'
+  record[#record + 1] = ticketIds
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))

@@ -29,6 +29,7 @@ const hold: HoldCheck = {
   now: 1000,
   claim: 'CLAIMED',
   sales: null,
+  boxOffice: null,
 };
 const bought = (id: string): Purchase => ({
   id,

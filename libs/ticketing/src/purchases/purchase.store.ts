@@ -37,6 +37,11 @@ export interface HoldCheck {
   claim: HoldClaim;
   /** Why the performance of the caller's held hold does not sell now; null when it does. */
   sales: SalesRefusal | null;
+  /**
+   * The payment method of a box office sale's hold (paid at the window: never charged through the
+   * gateway); null for any other hold.
+   */
+  boxOffice: string | null;
 }
 
 /** What Redis has of one purchase attempt's sale (PurchaseStore.saleTrace), with Redis TIME. */
@@ -84,9 +89,14 @@ export class PurchaseStore {
     holdId: string,
     request: { userId: string; purchaseId: string; leaseMs: number },
   ): Promise<HoldCheck> {
-    const { claim, now, fields, sales } = await claimHold(this.redis, performanceKeys(performanceId), holdId, request);
+    const { claim, now, fields, sales, boxOffice } = await claimHold(
+      this.redis,
+      performanceKeys(performanceId),
+      holdId,
+      request,
+    );
     const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
-    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales };
+    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales, boxOffice };
   }
 
   /**
