@@ -152,7 +152,8 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
 
     await flushPurchases(api.app);
     const rows = await db.query(
-      'SELECT user_id, amount, charge_id, status, sale_channel, payment_method FROM purchases WHERE id = $1',
+      `SELECT user_id, amount, charge_id, status, sale_channel, payment_method, delivery_email, delivery_name
+         FROM purchases WHERE id = $1`,
       [sale.id],
     );
     expect(rows.rows).toEqual([
@@ -163,6 +164,8 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
         status: 'PAID',
         sale_channel: 'BOX_OFFICE',
         payment_method: 'CASH',
+        delivery_email: 'walk.up@example.test',
+        delivery_name: 'Jin Park',
       },
     ]);
     const tickets = await db.query(

@@ -94,6 +94,8 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       status: 'PAID',
       createdAt: expect.any(String),
       comp: false,
+      saleChannel: 'ONLINE',
+      paymentMethod: null,
       eventTitle: 'Concert',
       venue: 'Hall',
       timeZone: 'UTC',

@@ -37,14 +37,15 @@ export class BoxOfficeSaleCreateDto {
   paymentMethod: BoxOfficePaymentMethod;
 
   /**
-   * Where the buyer wants the tickets e-mailed, if anywhere (no account needed); kept in the audit
-   * row of the sale. @example walkup@example.com
+   * Where the buyer wants the tickets e-mailed, if anywhere (no account needed): the sale's e-mails
+   * (its tickets; a refund's notice) go there; without it, to the selling account. Also in the
+   * audit row of the sale. @example walkup@example.com
    */
   @IsOptional()
   @NormalizedEmail()
   email?: string;
 
-  /** The buyer's name, if given (kept in the audit row of the sale): 1 to 200 characters. @example "Jin Park" */
+  /** The buyer's name, if given: the e-mails are addressed to it; also in the audit row. 1 to 200 characters. @example "Jin Park" */
   @IsOptional()
   @FreeText()
   @MinLength(1)

@@ -69,10 +69,15 @@ export class SalesFiguresDto {
   @ApiProperty({
     ...MONEY_SCHEMA,
     example: 600000,
-    description: 'of boxOfficeRevenue: taken in cash, refunds given back already (what the cash drawers hold)',
+    description:
+      'of boxOfficeRevenue: taken in cash, refunds given back already (what the cash drawers hold), minor units',
   })
   cashRevenue: number;
-  @ApiProperty({ ...MONEY_SCHEMA, example: 1400000, description: 'of boxOfficeRevenue: taken on the card terminal' })
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 1400000,
+    description: 'of boxOfficeRevenue: taken on the card terminal, minor units',
+  })
   cardTerminalRevenue: number;
   @ApiProperty({ type: 'integer', example: 9, description: 'of purchases: box office sales, canceled ones included' })
   boxOfficePurchases: number;

@@ -84,6 +84,16 @@ export class PurchaseEntity {
   @Column({ name: 'payment_method', type: 'text', nullable: true })
   paymentMethod: BoxOfficePaymentMethod | null;
 
+  /**
+   * Where a box office sale's e-mails go (the walk-up's address, no account needed) and to whom;
+   * NULL: to the owning account's address and name, as for every other purchase.
+   */
+  @Column({ name: 'delivery_email', type: 'text', nullable: true })
+  deliveryEmail: string | null;
+
+  @Column({ name: 'delivery_name', type: 'text', nullable: true })
+  deliveryName: string | null;
+
   @Column({ name: 'persisted_at', type: 'timestamptz', default: () => 'now()' })
   persistedAt: Date;
 }

@@ -44,6 +44,9 @@ export interface PurchaseRecord {
    * its tickets with these ids. Absent for every other purchase (ids given by the identity).
    */
   ticketIds?: string[] | null;
+  /** A box office sale's delivery address and name for its e-mails; absent (or null): the owner's. */
+  deliveryEmail?: string | null;
+  deliveryName?: string | null;
 }
 
 export interface PurchaseCancellation {
@@ -71,7 +74,7 @@ export interface PurchaseFlushBatch {
 
 const SELECT_PURCHASE = `
   SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
-         p.created_at, p.canceled_at, p.comp_note, p.payment_method,
+         p.created_at, p.canceled_at, p.comp_note, p.payment_method, p.delivery_email, p.delivery_name,
          COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t WHERE t.purchase_id = p.id), '{}') AS seat_ids,
          (SELECT CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END
             FROM tickets t WHERE t.purchase_id = p.id) AS seat_prices
@@ -91,6 +94,8 @@ interface PurchaseQueryRow {
   canceled_at: Date | null;
   comp_note: string | null;
   payment_method: BoxOfficePaymentMethod | null;
+  delivery_email: string | null;
+  delivery_name: string | null;
   seat_ids: number[];
   /** Null when a ticket has no price (or there are no tickets). */
   seat_prices: number[] | null;
@@ -339,15 +344,17 @@ const INSERT_PURCHASES = `
       json_to_recordset($1::json) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
                                       currency char(3), "chargeId" varchar, status purchase_status,
                                       "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[],
-                                      "compNote" text, "paymentMethod" text, "ticketIds" bigint[])
+                                      "compNote" text, "paymentMethod" text, "ticketIds" bigint[],
+                                      "deliveryEmail" text, "deliveryName" text)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
                            "createdAt", "canceledAt", "seatIds", "seatPrices", "compNote", "paymentMethod", "ticketIds",
-                           position)
+                           "deliveryEmail", "deliveryName", position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at,
-                           comp_note, sale_channel, payment_method)
+                           comp_note, sale_channel, payment_method, delivery_email, delivery_name)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
-           "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod"
+           "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod",
+           "deliveryEmail", "deliveryName"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id
@@ -518,5 +525,7 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     canceledAt: row.canceled_at,
     ...(row.comp_note !== null ? { compNote: row.comp_note } : {}),
     ...(row.payment_method !== null ? { paymentMethod: row.payment_method } : {}),
+    ...(row.delivery_email !== null ? { deliveryEmail: row.delivery_email } : {}),
+    ...(row.delivery_name !== null ? { deliveryName: row.delivery_name } : {}),
   };
 }

@@ -52,9 +52,12 @@ export interface BoxOfficeSaleRequest {
   seatIds: number[];
   /** How the money was taken at the window. */
   paymentMethod: BoxOfficePaymentMethod;
-  /** Where the buyer wants the tickets e-mailed (no account needed); recorded in the audit row. */
+  /**
+   * Where the buyer wants the tickets e-mailed (no account needed): the sale's e-mails (its tickets,
+   * a refund's notice) go there instead of to the selling account; also in the audit row.
+   */
   email?: string;
-  /** The buyer's name, if given (for the audit row and the door list's search). */
+  /** The buyer's name, if given: the e-mails are addressed to it; also in the audit row. */
   name?: string;
 }
 
@@ -129,7 +132,12 @@ export class BoxOfficeService {
     // One id a seat, in the order of `seatIds` (the hold keeps both lists in that order). An id
     // taken for a sale that is then refused is a gap in the sequence, nothing more.
     const ticketIds = await this.tickets.reserveIds(seatIds.length);
-    const hold = await this.holdSeats(operator.id, performanceId, seatIds, paymentMethod, ticketIds);
+    const hold = await this.holdSeats(operator.id, performanceId, seatIds, {
+      paymentMethod,
+      ticketIds,
+      ...(email !== undefined ? { deliveryEmail: email } : {}),
+      ...(name !== undefined ? { deliveryName: name } : {}),
+    });
     let purchase: Purchase;
     try {
       purchase = await this.purchases.purchase(operator.id, hold.id);
@@ -177,17 +185,9 @@ export class BoxOfficeService {
     userId: string,
     performanceId: number,
     seatIds: number[],
-    paymentMethod: BoxOfficePaymentMethod,
-    ticketIds: string[],
+    sale: Parameters<HoldService['holdBoxOffice']>[3],
   ): Promise<Hold> {
-    const hold = () =>
-      this.holds.holdBoxOffice(
-        userId,
-        performanceId,
-        seatIds,
-        { paymentMethod, ticketIds },
-        MAX_SEATS_PER_BOX_OFFICE_SALE,
-      );
+    const hold = () => this.holds.holdBoxOffice(userId, performanceId, seatIds, sale, MAX_SEATS_PER_BOX_OFFICE_SALE);
     try {
       return await hold();
     } catch (error) {

@@ -17,8 +17,9 @@
       deliberate, audited act, not a buyer's;
     - a comp's seats are priced 0 (free whatever the section costs) and its record keeps the
       operator's note (`comp`); a box office sale's seats are priced as the section prices them now
-      and its record keeps the payment method (`boxOffice`) and the ticket ids taken ahead for its
-      seats (`ticketIds`); purchase.lua carries them into the sale;
+      and its record keeps the payment method (`boxOffice`) the ticket ids taken ahead for its
+      seats (`ticketIds`) and where its e-mails go (`deliveryEmail`, `deliveryName`, when given);
+      purchase.lua carries them into the sale;
     - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once).
   What is the same: all seats or none; a seat held by a live hold, sold or blocked refuses the
   whole request; a seat held by an expired hold counts as free and its hold is ended here as
@@ -35,8 +36,10 @@
   ARGV[4] the kind: 'COMP' or 'BOX_OFFICE'
   ARGV[5] a comp's note (non-empty), or a box office sale's payment method (CASH, CARD_TERMINAL)
   ARGV[6] a box office sale's ticket ids, comma-separated in the order of the seat ids; '' for a comp
-  ARGV[7..6+n] ids of the expired holds whose records follow the fixed keys (n = their number)
-  ARGV[7+n..] seat ids (distinct)
+  ARGV[7] a box office sale's delivery address for its e-mails ('' : none, the owner's)
+  ARGV[8] a box office sale's delivery name ('' : none)
+  ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[9+n..] seat ids (distinct)
 
   Returns one of
     {'OK', expiresAt (epoch ms), amount, currency (ISO 4217), prices (comma-separated, seat order)}
@@ -65,12 +68,14 @@ local boxOffice = ARGV[4] == 'BOX_OFFICE'
 local note = not boxOffice and ARGV[5] or nil
 local paymentMethod = boxOffice and ARGV[5] or nil
 local ticketIds = boxOffice and ARGV[6] or nil
+local deliveryEmail = boxOffice and ARGV[7] ~= '' and ARGV[7] or nil
+local deliveryName = boxOffice and ARGV[8] ~= '' and ARGV[8] or nil
 local fixedKeys = indexUntil and 14 or 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
-for i = 1, passedCount do passedHoldKeys[ARGV[6 + i]] = KEYS[fixedKeys + i] end
+for i = 1, passedCount do passedHoldKeys[ARGV[8 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
-for i = 7 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 9 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status')
 local currency = meta[2]
@@ -106,6 +111,6 @@ local taking = {
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, indexUntil = indexUntil, comp = note,
-  boxOffice = paymentMethod, ticketIds = ticketIds,
+  boxOffice = paymentMethod, ticketIds = ticketIds, deliveryEmail = deliveryEmail, deliveryName = deliveryName,
 })
 return {'OK', expiresAt, amount, currency, prices}

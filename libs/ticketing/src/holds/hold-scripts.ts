@@ -235,7 +235,8 @@ export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit'> 
 
 /** A comp (its note, non-empty) or a box office sale (payment method, one ticket id a seat). */
 export type OperatorSale =
-  { kind: 'COMP'; note: string } | { kind: 'BOX_OFFICE'; paymentMethod: string; ticketIds: string[] };
+  | { kind: 'COMP'; note: string }
+  | { kind: 'BOX_OFFICE'; paymentMethod: string; ticketIds: string[]; deliveryEmail?: string; deliveryName?: string };
 
 /** What hold-comp-seats.lua answers: the hold, or why none was made. */
 export type HoldCompSeatsResult =
@@ -276,6 +277,8 @@ async function holdCompSeatsRound(
       sale.kind,
       sale.kind === 'COMP' ? sale.note : sale.paymentMethod,
       sale.kind === 'COMP' ? '' : sale.ticketIds.join(','),
+      (sale.kind === 'BOX_OFFICE' && sale.deliveryEmail) || '',
+      (sale.kind === 'BOX_OFFICE' && sale.deliveryName) || '',
       ...ending,
       ...request.seatIds,
     ],

@@ -168,8 +168,9 @@ export class HoldService {
   /**
    * Holds `seatIds` for a box office sale to `userId`, the selling staff or admin account, all or
    * none, in one Redis round trip (hold-comp-seats.lua): at the seats' current prices, with the
-   * payment method taken at the window and one ticket id a seat (`ticketIds`, in the order of
-   * `seatIds`: taken ahead, so the sale answers its codes), which its purchase carries; no
+   * payment method taken at the window, one ticket id a seat (`ticketIds`, in the order of
+   * `seatIds`: taken ahead, so the sale answers its codes) and where its e-mails go
+   * (`deliveryEmail`, `deliveryName`, optional), which its purchase carries; no
    * per-user limit, maxTicketsPerBuyer or noOrphanSeats; from salesOpenAt on, while ON_SALE or
    * CLOSED by status and after salesCloseAt. Only the caller (BoxOfficeService) checks the
    * performance's door has not closed. Throws InvalidInputError, NotFoundError (as holdComp),
@@ -180,7 +181,7 @@ export class HoldService {
     userId: string,
     performanceId: number,
     seatIds: number[],
-    sale: { paymentMethod: string; ticketIds: string[] },
+    sale: { paymentMethod: string; ticketIds: string[]; deliveryEmail?: string; deliveryName?: string },
     maxSeats: number,
   ): Promise<Hold> {
     assertUserId(userId);

@@ -37,7 +37,9 @@
     A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, and
     its record keeps the note (`comp`), which purchase.lua carries into the sale. A box office
     sale's record keeps its payment method (`hold.boxOffice` as `boxOffice`) and its ticket ids
-    taken ahead (`hold.ticketIds`, as `ticketIds`), which purchase.lua carries into the sale too.
+    taken ahead (`hold.ticketIds`, as `ticketIds`) and, when given, where its e-mails go
+    (`hold.deliveryEmail`, `hold.deliveryName`, under those names), which purchase.lua carries into
+    the sale too.
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
        seating as in the seating include; userIndex optional: on a single Redis, where it may
        share the script, index-hold.lua's work is done here)
@@ -48,7 +50,8 @@
        when the caller read them: their layout entries are then not read again), indexUntil
        (with k.userIndex: the entry's score and the key's expiry, epoch ms), comp (optional: a
        comp's note, hold-comp-seats.lua), boxOffice and ticketIds (optional: a box office sale's
-       payment method and ticket ids, hold-comp-seats.lua) }
+       payment method and ticket ids, hold-comp-seats.lua), deliveryEmail and deliveryName
+       (optional, a box office sale's) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
@@ -190,6 +193,12 @@ local function takeHold(k, hold)
     record[#record + 1] = hold.boxOffice
     record[#record + 1] = 'ticketIds'
     record[#record + 1] = hold.ticketIds
+  end
+  for _, field in ipairs({'deliveryEmail', 'deliveryName'}) do
+    if hold[field] then
+      record[#record + 1] = field
+      record[#record + 1] = hold[field]
+    end
   end
   redis.call('HSET', k.hold, unpack(record))
   redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)

@@ -563,6 +563,9 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
     // A box office sale's payment method and its ticket ids taken ahead (purchase.lua copies both
     // from its hold); absent for every other purchase.
     ...(entry.boxOffice ? { paymentMethod: entry.boxOffice as BoxOfficePaymentMethod } : {}),
+    // And, when the window took them, where its e-mails go.
+    ...(entry.deliveryEmail ? { deliveryEmail: entry.deliveryEmail } : {}),
+    ...(entry.deliveryName ? { deliveryName: entry.deliveryName } : {}),
   };
 }
 

@@ -10,7 +10,8 @@
   A box office sale's hold (hold-comp-seats.lua: `boxOffice`, the payment method taken at the
   window, and `ticketIds`) is sold from salesOpenAt on while ON_SALE or CLOSED by status, also
   after salesCloseAt (a canceled, paused or deleted performance refuses it), and both fields travel
-  into the purchase and its stream entry alike.
+  into the purchase and its stream entry alike, as do its delivery address and name when it has
+  them (`deliveryEmail`, `deliveryName`: where its e-mails go).
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
@@ -66,7 +67,8 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
-  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds')
+  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds', 'deliveryEmail',
+  'deliveryName')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
@@ -140,6 +142,12 @@ if boxOffice then
   record[#record + 1] = boxOffice
   record[#record + 1] = 'ticketIds'
   record[#record + 1] = ticketIds
+  for i, field in ipairs({'deliveryEmail', 'deliveryName'}) do
+    if hold[15 + i] then
+      record[#record + 1] = field
+      record[#record + 1] = hold[15 + i]
+    end
+  end
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))

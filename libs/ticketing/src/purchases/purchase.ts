@@ -46,6 +46,12 @@ export interface Purchase {
    * read from Redis (PostgreSQL has the tickets themselves).
    */
   ticketIds?: string[];
+  /**
+   * A box office sale's delivery address for its e-mails (the walk-up's, no account needed) and the
+   * name to address them to; absent: its e-mails go to the owning account, as any purchase's.
+   */
+  deliveryEmail?: string;
+  deliveryName?: string;
 }
 
 /** Where a purchase was sold, as its views say it: at the box office window, or online. */
@@ -69,6 +75,8 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     chargeId: record.chargeId ?? '',
     ...(record.comp ? { compNote: record.comp } : {}),
     ...(record.boxOffice ? { paymentMethod: record.boxOffice as BoxOfficePaymentMethod } : {}),
+    ...(record.deliveryEmail ? { deliveryEmail: record.deliveryEmail } : {}),
+    ...(record.deliveryName ? { deliveryName: record.deliveryName } : {}),
   };
 }
 
@@ -90,6 +98,8 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     ...(purchase.compNote ? { comp: purchase.compNote } : {}),
     ...(purchase.paymentMethod ? { boxOffice: purchase.paymentMethod } : {}),
     ...(purchase.ticketIds ? { ticketIds: purchase.ticketIds.join(',') } : {}),
+    ...(purchase.deliveryEmail ? { deliveryEmail: purchase.deliveryEmail } : {}),
+    ...(purchase.deliveryName ? { deliveryName: purchase.deliveryName } : {}),
   };
 }
 
@@ -110,6 +120,8 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     chargeId: row.chargeId,
     ...(row.compNote ? { compNote: row.compNote } : {}),
     ...(row.paymentMethod ? { paymentMethod: row.paymentMethod } : {}),
+    ...(row.deliveryEmail ? { deliveryEmail: row.deliveryEmail } : {}),
+    ...(row.deliveryName ? { deliveryName: row.deliveryName } : {}),
   };
 }
 
