@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { Role, SessionsService } from '@app/auth';
 import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
@@ -190,6 +191,14 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     expect(flushed.json()).toMatchObject({ saleChannel: 'BOX_OFFICE', paymentMethod: 'CASH', userId: staff.id });
     const online = await call('GET', `/admin/purchases?performanceId=${show.id}`, { session: admin });
     expect(online.json().items).toEqual([expect.objectContaining({ id: sale.id, saleChannel: 'BOX_OFFICE' })]);
+
+    // The door list names the walk-up as the window took them, not the selling account.
+    const list = await call('GET', `/performances/${show.id}/attendees`, { session: admin });
+    expect(list.statusCode, list.body).toBe(200);
+    const [header, ...lines]: string[][] = parse(list.rawPayload, { bom: true });
+    expect(
+      lines.map((line) => ['buyer_email', 'buyer_name', 'holder_email'].map((column) => line[header.indexOf(column)])),
+    ).toEqual(seats.map(() => ['walk.up@example.test', 'Jin Park', 'walk.up@example.test']));
 
     // The walk-up goes to the door: each printed code admits once.
     const door = await staffSession();
