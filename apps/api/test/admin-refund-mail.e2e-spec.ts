@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PurchaseRepository } from '@app/database';
-import { purchaseCanceledMessageId } from '@app/messaging';
+import { purchaseCanceledMessageId, purchaseRefundedMessageId } from '@app/messaging';
 import { createSession, waitUntil } from '@app/testing';
 import { dataSourceOf } from '../../mailer/test/mail-harness';
 import { createPerformance, doorsOpenNow, hold, flushPurchases } from './purchase-helpers';
@@ -120,5 +120,44 @@ describe('an admin refund e-mails the buyer one cancellation notice (API → flu
       );
     }
     expect(mailsTo()).toHaveLength(4);
+  });
+
+  it('e-mails one notice a partial refund, naming its seats and amount; the purchase keeps its other tickets', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 1200 });
+    const buyer = await createSession(api.app);
+    const mailsTo = () => smtp.received.filter((email) => email.to.includes(buyer.email));
+    const db = dataSourceOf(relay);
+    const [s0, s1, s2] = performance.seatIds;
+    const held = await hold(api.app, buyer, performance.id, [s0, s1, s2]);
+    const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+    expect(bought.statusCode, bought.body).toBe(201);
+    const purchaseId = bought.json().id as string;
+    await flushPurchases(api.app);
+    await waitUntil(() => mailsTo().length === 1, 'confirmation received');
+
+    const refunded = await call('POST', `/admin/purchases/${purchaseId}/refund`, {
+      body: { seatIds: [s1] },
+      session: admin,
+    });
+    expect(refunded.statusCode, refunded.body).toBe(200);
+    const refundId = (await db.query('SELECT id FROM purchase_refunds WHERE purchase_id = $1', [purchaseId]))[0]
+      .id as string;
+    // The flush replays the refund's stream entry: still one outbox row, one notice.
+    await flushPurchases(api.app);
+    await waitUntil(() => mailsTo().length >= 2, 'partial refund notice received');
+    const notice = mailsTo()[1];
+    expect(notice.subject).toMatch(/^Refunded: a seat of your tickets for /);
+    expect(notice.messageIdHeader).toContain(`purchase-refunded.${refundId}`);
+    const [seat] = await db.query('SELECT section, row_label, "number" FROM seats WHERE id = $1', [s1]);
+    const text = notice.text.replace(/\r\n/g, '\n');
+    expect(text).toContain(`Section ${seat.section}, row ${seat.row_label}, seat ${seat.number}`);
+    expect(text).toMatch(/Refund: +\S*1,200\b/);
+    await waitUntil(
+      async () =>
+        (await db.query('SELECT 1 FROM email_deliveries WHERE message_id = $1', [purchaseRefundedMessageId(refundId)]))
+          .length === 1,
+      'delivery recorded',
+    );
+    expect(mailsTo()).toHaveLength(2);
   });
 });

@@ -2,14 +2,12 @@ import Redis from 'ioredis';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
-import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys, SeatStateRebuilder, SeatStateStore } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, defaultCancelUntil, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, defaultCancelUntil, doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { buyTickets as buyTicketsOf, createStaffSession, startSecondApi } from './support/door';
 
 interface TicketBody {
   seat: { id: number };
@@ -37,15 +35,7 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
   /** Buys `count` seats for the buyer, flushes, and returns the purchase id and its tickets. */
-  async function buyTickets(count: number): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, buyer, performance.id, seats(count));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
-  }
+  const buyTickets = (count: number) => buyTicketsOf<TicketBody>(api.app, buyer, performance.id, seats(count));
 
   const checkIn = (code: string | null) => caller(door)('POST', '/check-in', { body: { code }, session: staff });
 
@@ -78,26 +68,8 @@ describe('check-in against cancel and refund (real PostgreSQL and Redis)', () =>
     buyer = await createSession(api.app, { name: 'Ada Lovelace' });
     startsAt = doorsOpenNow().startsAt;
     performance = await createPerformance(api.app, admin, 300, { ...doorsOpenNow(), startsAt });
-
-    const created = await call('POST', '/admin/staff', {
-      body: { email: 'door@example.test', password: TEST_PASSWORD, name: 'Door' },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login('door@example.test', TEST_PASSWORD);
-    staff = {
-      id: created.json().id,
-      email: 'door@example.test',
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
-
-    const logger = createLogger({ app: 'api', level: 'warn', dir: api.env.LOG_DIR, console: 'none' });
-    door = await createApiApp(ApiModule, { overrides: api.env, logger });
-    await door.init();
-    await door.getHttpAdapter().getInstance().ready();
+    staff = await createStaffSession(api.app, admin, 'door@example.test', 'Door');
+    door = await startSecondApi(api);
   });
   afterAll(async () => {
     await door?.close();

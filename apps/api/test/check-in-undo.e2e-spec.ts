@@ -2,16 +2,14 @@ import Redis from 'ioredis';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
+import { Role } from '@app/auth';
 import { TicketsRepository } from '@app/database';
-import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { PurchaseStore } from '../../../libs/ticketing/src/purchases/purchase.store';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { buyTickets as buyTicketsOf, createStaffSession, startSecondApi } from './support/door';
 
 interface TicketBody {
   id: string;
@@ -41,37 +39,14 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
   let nextSeat = 0;
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
-  async function buyTickets(count: number): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, buyer, performance.id, seats(count));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
-  }
+  const buyTickets = (count: number) => buyTicketsOf<TicketBody>(api.app, buyer, performance.id, seats(count));
 
   const scan = (code: string, by = staff, app = door) =>
     caller(app)('POST', '/check-in', { body: { code, performanceId: performance.id }, session: by });
   const undo = (ticketId: string, by: TestSession, app = api.app) =>
     caller(app)('DELETE', `/check-in/${ticketId}`, { session: by });
 
-  async function staffSession(email: string): Promise<TestSession> {
-    const created = await call('POST', '/admin/staff', {
-      body: { email, password: TEST_PASSWORD, name: email.split('@')[0] },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login(email, TEST_PASSWORD);
-    return {
-      id: created.json().id,
-      email,
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
-  }
+  const staffSession = (email: string) => createStaffSession(api.app, admin, email);
 
   async function seatStatus(seatId: number): Promise<string> {
     for (let cursor: string | null = null; ;) {
@@ -124,10 +99,7 @@ describe('undoing a check-in (real PostgreSQL and Redis)', () => {
     otherStaff = await staffSession('door-2@example.test');
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
-    const logger = createLogger({ app: 'api', level: 'warn', dir: api.env.LOG_DIR, console: 'none' });
-    door = await createApiApp(ApiModule, { overrides: api.env, logger });
-    await door.init();
-    await door.getHttpAdapter().getInstance().ready();
+    door = await startSecondApi(api);
   });
   afterAll(async () => {
     await db?.end();

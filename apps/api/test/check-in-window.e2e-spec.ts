@@ -5,13 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Role } from '@app/auth';
 import { TicketsRepository } from '@app/database';
 import { Clock } from '@app/core';
-import { createLogger } from '@app/logging';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { formatLocalDateTime, performanceKeys } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { beforeTime, caller, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { startSecondApi } from './support/door';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -122,10 +120,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
       tickets.push(...listed.json().items);
     }
 
-    const logger = createLogger({ app: 'api', level: 'warn', dir: api.env.LOG_DIR, console: 'none' });
-    secondDoor = await createApiApp(ApiModule, { overrides: api.env, logger });
-    await secondDoor.init();
-    await secondDoor.getHttpAdapter().getInstance().ready();
+    secondDoor = await startSecondApi(api);
   });
   afterEach(() => {
     vi.restoreAllMocks();

@@ -1,9 +1,19 @@
 import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
-import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
-import { PaymentGateway, SeatStateStore } from '@app/ticketing';
-import { flushPurchases, hold } from './purchase-helpers';
+import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
+import {
+  HOLD_RETENTION_MS,
+  HoldStore,
+  HoldSweeper,
+  newIdOf,
+  PaymentGateway,
+  PurchaseService,
+  SalesClosedError,
+  SeatReconciler,
+  SeatStateStore,
+} from '@app/ticketing';
+import { flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
 import { MailStack, startMailStack } from './support/mail';
 
 /** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900. */
@@ -408,6 +418,74 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     ]);
   });
 
+  it("a comp's hold left by an api that died before its purchase: its recipient cannot see, buy or release it, it holds nothing against their limit, and it expires freeing its seats", async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const seats = show.stalls.slice(0, 4);
+    // The comp's hold step alone, as an api killed before the purchase step leaves it (a short
+    // lifetime, so that it expires within the test).
+    const holdId = newIdOf(show.id);
+    const held = await api.app.get(HoldStore).holdComp({
+      holdId,
+      userId: guest.id,
+      performanceId: show.id,
+      seatIds: seats,
+      sale: { kind: 'COMP', note: 'press: died midway' },
+      lifetimeMs: 3_000,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+    expect(held).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD', 'HELD', 'HELD']);
+
+    // Not the recipient's to see, buy (with or without a key) or release: 404, as another's hold.
+    const listed = await call('GET', '/reservations', { session: guest });
+    expect(listed.statusCode, listed.body).toBe(200);
+    expect(listed.json().items).toEqual([]);
+    const read = await call('GET', `/reservations/${holdId}`, { session: guest });
+    expect(read.statusCode, read.body).toBe(404);
+    const bought = await call('POST', '/purchases', { body: { reservationId: holdId }, session: guest });
+    expect(bought.statusCode, bought.body).toBe(404);
+    const keyed = await call('POST', '/purchases', {
+      body: { reservationId: holdId },
+      session: guest,
+      headers: { 'idempotency-key': 'comp-loophole' },
+    });
+    expect(keyed.statusCode, keyed.body).toBe(404);
+    const released = await call('DELETE', `/reservations/${holdId}`, { session: guest });
+    expect(released.statusCode, released.body).toBe(404);
+    expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD', 'HELD', 'HELD']);
+
+    // Its four seats are not the recipient's holds: they may still hold MAX_SEATS_PER_RESERVATION (4) of their own.
+    const own = await call('POST', '/reservations', {
+      body: { performanceId: show.id, seatIds: show.balcony.slice(0, 4) },
+      session: guest,
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    expect((await call('GET', '/reservations', { session: guest })).json().items).toEqual([
+      expect.objectContaining({ id: own.json().id }),
+    ]);
+
+    // It expires as any hold (Redis time): its seats read available at once, a buyer takes one, and
+    // the sweeper frees the others and moves the counts (P3).
+    await waitUntil(
+      async () => (await statusesOf(show.id, seats)).every((status) => status === 'AVAILABLE'),
+      "the comp's hold expired",
+      15_000,
+    );
+    const buyer = await createSession(api.app);
+    const taken = await call('POST', '/reservations', {
+      body: { performanceId: show.id, seatIds: [seats[0]] },
+      session: buyer,
+    });
+    expect(taken.statusCode, taken.body).toBe(201);
+    await api.app.get(HoldSweeper).sweepOnce();
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ held: 5, sold: 0, available: 15 });
+    // Nothing was sold, and no purchase is the recipient's.
+    expect((await call('GET', '/purchases', { session: guest })).json().items).toEqual([]);
+    const late = await call('POST', '/purchases', { body: { reservationId: holdId }, session: guest });
+    expect(late.statusCode, late.body).toBe(404);
+  });
+
   it('races buyers for the same seat: exactly one request wins each round, and a losing comp changes nothing', async () => {
     const show = await createShow();
     const guest = await confirmedUser();
@@ -447,6 +525,198 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
       held: wins.buyer,
       available: 20 - 2 * wins.comp - wins.buyer,
     });
+  });
+
+  const blockSeats = (performanceId: number, seatIds: number[]) =>
+    call('POST', `/admin/performances/${performanceId}/seat-blocks`, {
+      body: { seatIds, reason: 'house seats' },
+      session: admin,
+    });
+  const blockRows = async (performanceId: number, seatIds: number[]) =>
+    (
+      await db.query(
+        'SELECT seat_id FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2) ORDER BY seat_id',
+        [performanceId, seatIds],
+      )
+    ).rows.map((row: { seat_id: number }) => row.seat_id);
+
+  it('with includeBlocked: takes house seats out of their block into the comp with available ones in one step, their blocks deleted; a rebuild from PostgreSQL and the seat reconciler leave them sold', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const buyer = await createSession(api.app);
+    const [house1, house2, free, held] = show.stalls;
+    const blocked = await blockSeats(show.id, [house1, house2]);
+    expect(blocked.statusCode, blocked.body).toBe(200);
+    await hold(api.app, buyer, show.id, [held]);
+
+    // Without the flag a blocked seat refuses the comp, as before.
+    const plain = await issue(show.id, { email: guest.email, seatIds: [house1, free], note: 'house' });
+    expect(plain.statusCode, plain.body).toBe(409);
+    expect(plain.json().details.seatIds).toEqual([house1]);
+    // With it, a held (or sold) seat still refuses it all: nothing held, no block changed.
+    const withHeld = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house1, held],
+      note: 'house',
+      includeBlocked: true,
+    });
+    expect(withHeld.statusCode, withHeld.body).toBe(409);
+    expect(withHeld.json().details.seatIds).toEqual([held]);
+    expect(await statusesOf(show.id, [house1, house2, free, held])).toEqual([
+      'BLOCKED',
+      'BLOCKED',
+      'AVAILABLE',
+      'HELD',
+    ]);
+    expect(await blockRows(show.id, [house1, house2])).toEqual([house1, house2]);
+    const badFlag = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house1],
+      note: 'house',
+      includeBlocked: 'yes',
+    });
+    expect(badFlag.statusCode, badFlag.body).toBe(400);
+
+    // A comp whose purchase step fails under the row lock: its house seats go back to their block
+    // (Redis and the rows, rolled back), the free one back on sale; no audit row.
+    const failing = vi
+      .spyOn(api.app.get(PurchaseService), 'purchaseOperatorHold')
+      .mockRejectedValueOnce(new SalesClosedError('CANCELED'));
+    const failed = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house1, free],
+      note: 'house',
+      includeBlocked: true,
+    });
+    failing.mockRestore();
+    expect(failed.statusCode, failed.body).toBe(409);
+    expect(await statusesOf(show.id, [house1, house2, free])).toEqual(['BLOCKED', 'BLOCKED', 'AVAILABLE']);
+    expect(await blockRows(show.id, [house1, house2])).toEqual([house1, house2]);
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ held: 1, blocked: 2, sold: 0 });
+
+    const issued = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house1, house2, free],
+      note: 'artist guests',
+      includeBlocked: true,
+    });
+    expect(issued.statusCode, issued.body).toBe(201);
+    const comp = issued.json();
+    expect(comp).toMatchObject({ amount: 0, comp: true, seatIds: [house1, house2, free] });
+    expect(await statusesOf(show.id, [house1, house2, free])).toEqual(['SOLD', 'SOLD', 'SOLD']);
+    expect(await blockRows(show.id, [house1, house2])).toEqual([]);
+    const listed = await call('GET', `/admin/performances/${show.id}/seat-blocks`, { session: admin });
+    expect(listed.json().items).toEqual([]);
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ sold: 3, held: 1, blocked: 0 });
+
+    // The audit log: the blocks' release by the comp (in its transaction), then the issue naming them.
+    const block = (seatId: number) => ({
+      seatId,
+      reason: 'house seats',
+      blockedBy: { id: admin.id, email: admin.email },
+      blockedAt: expect.any(String),
+    });
+    const issues = await call('GET', `/admin/audit-log?purchaseId=${comp.id}`, { session: admin });
+    expect(issues.json().items).toEqual([
+      expect.objectContaining({
+        action: 'comp.issue',
+        details: expect.objectContaining({
+          seatIds: [house1, house2, free],
+          includeBlocked: true,
+          fromBlocks: [block(house1), block(house2)],
+        }),
+      }),
+    ]);
+    const releases = await call('GET', `/admin/audit-log?performanceId=${show.id}&action=seat.release`, {
+      session: admin,
+    });
+    expect(releases.json().items).toEqual([
+      expect.objectContaining({
+        actorId: admin.id,
+        subjectId: `performance:${show.id}`,
+        details: {
+          performanceId: show.id,
+          seatIds: [house1, house2],
+          cause: 'comp',
+          purchaseId: comp.id,
+          blocks: [block(house1), block(house2)],
+        },
+      }),
+    ]);
+
+    // Nothing puts the block back or the seats on sale: the seat reconciler before and after the
+    // flush, and a rebuild of the performance from PostgreSQL after Redis lost it.
+    const reconciler = api.app.get(SeatReconciler);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+    // (Another test's performance lost its stream to a Redis loss: the flusher's first pass says so.)
+    await flushPurchasesAfterLoss(api.app);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+    await api.app.get(SeatStateStore).removePerformance(show.id);
+    expect(await statusesOf(show.id, [house1, house2, free])).toEqual(['SOLD', 'SOLD', 'SOLD']);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+    expect(await blockRows(show.id, [house1, house2])).toEqual([]);
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ sold: 3, blocked: 0 });
+  });
+
+  it('with includeBlocked, races a release of the same house seat and buyers: the comp or one buyer gets it, never both, and no block is left behind', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const buyers = await Promise.all(Array.from({ length: 6 }, () => createSession(api.app)));
+    const wins = { comp: 0, buyer: 0 };
+    for (let round = 0; round < 10; round += 1) {
+      const seat = show.stalls[round];
+      const blocked = await blockSeats(show.id, [seat]);
+      expect(blocked.statusCode, blocked.body).toBe(200);
+      const release = () =>
+        call('POST', `/admin/performances/${show.id}/seat-blocks/release`, {
+          body: { seatIds: [seat] },
+          session: admin,
+        });
+      const buy = () =>
+        Promise.all(
+          buyers.map((buyer) =>
+            call('POST', '/reservations', { body: { performanceId: show.id, seatIds: [seat] }, session: buyer }),
+          ),
+        );
+      const compIt = () =>
+        issue(show.id, { email: guest.email, seatIds: [seat], note: `round ${round}`, includeBlocked: true });
+      // Even rounds: the comp races the release (then the buyers); odd ones: the release is done
+      // and the comp races the buyers for the seat back on sale.
+      const [comp, [released, ...holds]] =
+        round % 2 === 0
+          ? await Promise.all([compIt(), release().then(async (answer) => [answer, ...(await buy())])])
+          : await release().then(async (answer) => {
+              const [compAnswer, attempts] = await Promise.all([compIt(), buy()]);
+              return [compAnswer, [answer, ...attempts]] as const;
+            });
+      expect(released.statusCode, released.body).toBe(200);
+      const won = holds.filter((answer) => answer.statusCode === 201);
+      const summary = `round ${round}: comp ${comp.statusCode}, holds ${holds.map((a) => a.statusCode).join(',')}`;
+      for (const lost of holds.filter((answer) => answer.statusCode !== 201))
+        expect(lost.statusCode, summary).toBe(409);
+      if (comp.statusCode === 201) {
+        wins.comp += 1;
+        expect(won, summary).toHaveLength(0);
+        expect(await statusesOf(show.id, [seat])).toEqual(['SOLD']);
+        // The release found the block gone (the comp took it) or released it before the comp took the seat.
+        expect([...released.json().released, ...released.json().notBlocked]).toEqual([seat]);
+      } else {
+        wins.buyer += 1;
+        expect(comp.statusCode, comp.body).toBe(409);
+        expect(won, summary).toHaveLength(1);
+        expect(released.json().released).toEqual([seat]);
+        expect(await statusesOf(show.id, [seat])).toEqual(['HELD']);
+        // Its seat goes on to the next round's buyers' limit otherwise: let it go.
+        const winner = buyers[holds.indexOf(won[0])];
+        const freed = await call('DELETE', `/reservations/${won[0].json().id}`, { session: winner });
+        expect(freed.statusCode, freed.body).toBe(204);
+      }
+      expect(await blockRows(show.id, [seat])).toEqual([]);
+    }
+    expect(wins.comp + wins.buyer).toBe(10);
+    const guestPurchases = await call('GET', '/purchases', { session: guest });
+    expect(guestPurchases.json().items).toHaveLength(wins.comp);
+    expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ sold: wins.comp, blocked: 0 });
   });
 
   it('is an admin route of the OpenAPI document', async () => {

@@ -13,7 +13,10 @@ import { expectUniform, jsonCaller } from './support/http';
  * a cursor part reaching the database unchecked (the transfer list once answered 500 to a month
  * 13). And every list whose items depend on filters, its cursor replayed with other filters than
  * it was made with: `400 cursor was made with other filters` (the operators' purchase list once
- * went on from the first list's position).
+ * went on from the first list's position); and every list under a path id (a performance's seats
+ * and blocks, an event's performances), its cursor replayed on another id's list: `400 cursor was
+ * made for another performance's list` (a seat cursor once paged another performance from its
+ * position).
  */
 describe('keyset cursors, forged (generated)', () => {
   let api: ApiHarness;
@@ -21,15 +24,42 @@ describe('keyset cursors, forged (generated)', () => {
   let user: TestSession;
   let eventId: number;
   let performanceId: number;
+  let otherEventId: number;
+  let otherPerformanceId: number;
 
   beforeAll(async () => {
     ({ api, admin, user } = await startApiWithSessions({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    // Two upcoming events, four seats, two purchases of `user`, two changes of the performance:
+    // Two upcoming events, six seats each (two bought by `user`, two blocked), two changes of the performance:
     // every filter set of `filtered` below has at least two items, so a page of one has a cursor.
-    const performance = await createPerformance(api.app, admin, 4);
-    await createPerformance(api.app, admin, 1);
+    const performance = await createPerformance(api.app, admin, 6);
+    const other = await createPerformance(api.app, admin, 6);
     performanceId = performance.id;
+    otherPerformanceId = other.id;
     eventId = (await call('GET', `/performances/${performanceId}`)).json().eventId;
+    otherEventId = (await call('GET', `/performances/${otherPerformanceId}`)).json().eventId;
+    // A second performance of each event and two blocked seats of each performance: every list
+    // under a path id has a second page.
+    for (const event of [eventId, otherEventId]) {
+      const added = await call(
+        'POST',
+        `/events/${event}/performances`,
+        {
+          startsAt: '2031-03-01T19:00:00Z',
+          sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 1 }],
+        },
+        admin,
+      );
+      expect(added.statusCode, added.body).toBe(201);
+    }
+    for (const blocked of [performance, other]) {
+      const block = await call(
+        'POST',
+        `/admin/performances/${blocked.id}/seat-blocks`,
+        { seatIds: blocked.seatIds.slice(4, 6) },
+        admin,
+      );
+      expect(block.statusCode, block.body).toBe(200);
+    }
     for (const seatId of performance.seatIds.slice(0, 2)) {
       const held = await hold(api.app, user, performanceId, [seatId]);
       expect((await call('POST', '/purchases', { reservationId: held.id }, user)).statusCode).toBe(201);
@@ -103,6 +133,7 @@ describe('keyset cursors, forged (generated)', () => {
         [
           ['s', 'time'],
           ['i', 'int'],
+          ['o', 'int'],
         ],
       ],
     ],
@@ -111,10 +142,10 @@ describe('keyset cursors, forged (generated)', () => {
       () => `/performances/${performanceId}/seats`,
       null,
       [
-        [['p', 'int']],
         [
           ['p', 'int'],
           ['f', 'digest'],
+          ['o', 'int'],
         ],
       ],
     ],
@@ -175,7 +206,17 @@ describe('keyset cursors, forged (generated)', () => {
         ],
       ],
     ],
-    ['seat blocks', () => `/admin/performances/${performanceId}/seat-blocks`, () => admin, [[['p', 'int']]]],
+    [
+      'seat blocks',
+      () => `/admin/performances/${performanceId}/seat-blocks`,
+      () => admin,
+      [
+        [
+          ['p', 'int'],
+          ['o', 'int'],
+        ],
+      ],
+    ],
   ];
 
   it.each(lists)('%s: a page or a 400, never a 5xx', async (_name, path, session, shapes) => {
@@ -193,10 +234,13 @@ describe('keyset cursors, forged (generated)', () => {
       fc.asyncProperty(cursor, async (forged) => {
         const answer = await call('GET', `${path()}?cursor=${forged}`, undefined, session?.() ?? undefined);
         if (answer.statusCode === 200) return;
-        // A well-formed digest of no filter set asked for reads as made with other filters.
+        // A well-formed digest of no filter set asked for reads as made with other filters; an id
+        // of another performance or event, as made for its list.
         expect([
           'cursor is not valid for this list',
           'cursor was made with other filters: send the same filters',
+          "cursor was made for another performance's list: page each list with its own cursors",
+          "cursor was made for another event's list: page each list with its own cursors",
         ]).toContain(expectUniform(answer, 400).message);
       }),
       { numRuns: 60 },
@@ -276,6 +320,39 @@ describe('keyset cursors, forged (generated)', () => {
         ),
         { numRuns: 30 },
       );
+    },
+  );
+
+  /** The lists under a path id: the path of one id's list, who may read it, and the owner named in the refusal. */
+  const owned: [string, (id: number) => string, (() => TestSession) | null, 'performance' | 'event'][] = [
+    ['seats', (id) => `/performances/${id}/seats`, null, 'performance'],
+    ['seats, ?status=AVAILABLE', (id) => `/performances/${id}/seats?status=AVAILABLE&`, null, 'performance'],
+    ['seat blocks', (id) => `/admin/performances/${id}/seat-blocks`, () => admin, 'performance'],
+    ['performances of an event', (id) => `/events/${id}/performances`, null, 'event'],
+  ];
+
+  it.each(owned)(
+    "%s: a cursor of one id's list is refused on another id's (400), and followed on its own",
+    async (_name, path, session, owner) => {
+      const ids = owner === 'event' ? [eventId, otherEventId] : [performanceId, otherPerformanceId];
+      const url = (id: number, cursor?: string) => {
+        const base = path(id);
+        const separator = base.endsWith('&') ? '' : '?';
+        return `${base}${separator}limit=1${cursor ? `&cursor=${cursor}` : ''}`;
+      };
+      for (const [made, replayed] of [ids, [...ids].reverse()]) {
+        const first = await call('GET', url(made), undefined, session?.() ?? undefined);
+        expect(first.statusCode, first.body).toBe(200);
+        const cursor = first.json().nextCursor as string;
+        expect(cursor, `${url(made)} has a next page`).toEqual(expect.any(String));
+        const other = await call('GET', url(replayed, cursor), undefined, session?.() ?? undefined);
+        expect(expectUniform(other, 400).message, other.body).toBe(
+          `cursor was made for another ${owner}'s list: page each list with its own cursors`,
+        );
+        const same = await call('GET', url(made, cursor), undefined, session?.() ?? undefined);
+        expect(same.statusCode, same.body).toBe(200);
+        expect(same.json().items).toHaveLength(1);
+      }
     },
   );
 });

@@ -2,14 +2,12 @@ import Redis from 'ioredis';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
-import { createLogger } from '@app/logging';
-import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
-import { caller, createPerformance, flushPurchases, hold } from './purchase-helpers';
+import { caller, createPerformance, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { buyTickets as buyTicketsOf, createStaffSession, startSecondApi } from './support/door';
 
 interface TicketBody {
   id: string;
@@ -45,19 +43,8 @@ describe('moving a performance clears the check-ins made for the old time (real 
     return { ...performance, startsAt };
   }
 
-  async function buyTickets(
-    performanceId: number,
-    seatIds: number[],
-    by = buyer,
-  ): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, by, performanceId, seatIds);
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: by });
-    expect(bought.statusCode, bought.body).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: by });
-    expect(listed.statusCode, listed.body).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
-  }
+  const buyTickets = (performanceId: number, seatIds: number[], by = buyer) =>
+    buyTicketsOf<TicketBody>(api.app, by, performanceId, seatIds);
 
   const patch = (performanceId: number, body: object) =>
     call('PATCH', `/performances/${performanceId}`, { body, session: admin });
@@ -110,27 +97,10 @@ describe('moving a performance clears the check-ins made for the old time (real 
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
     buyer = await createSession(api.app, { name: 'Ada Lovelace' });
-    const email = 'door-1@example.test';
-    const created = await call('POST', '/admin/staff', {
-      body: { email, password: TEST_PASSWORD, name: 'Door 1' },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login(email, TEST_PASSWORD);
-    staff = {
-      id: created.json().id,
-      email,
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
+    staff = await createStaffSession(api.app, admin, 'door-1@example.test', 'Door 1');
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
-    const logger = createLogger({ app: 'api', level: 'warn', dir: api.env.LOG_DIR, console: 'none' });
-    door = await createApiApp(ApiModule, { overrides: api.env, logger });
-    await door.init();
-    await door.getHttpAdapter().getInstance().ready();
+    door = await startSecondApi(api);
   });
   afterAll(async () => {
     await db?.end();

@@ -96,6 +96,8 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       comp: false,
       saleChannel: 'ONLINE',
       paymentMethod: null,
+      refundedSeatIds: [],
+      refundedAmount: 0,
       eventTitle: 'Concert',
       venue: 'Hall',
       timeZone: 'UTC',

@@ -71,8 +71,13 @@ describe('re-sending tickets by e-mail (real PostgreSQL, RabbitMQ, mailer and SM
     });
     const mail = await resentMail(resent.json().resendId);
     expect(mail.to).toEqual([buyer.email]);
-    expect(mail.subject).toBe(confirmation.subject);
+    expect(mail.subject).toBe(`${confirmation.subject}, sent again`);
     expect(mail.subject).toMatch(/^Your tickets for /);
+    expect(mail.text).toContain('As you asked, here are your tickets for');
+    // Its seats are the tickets it carries; the one given away is named apart, not as the buyer's.
+    const seatsLine = mail.text.split('\n').find((line) => line.startsWith('Seats:'));
+    expect(seatsLine?.split(';')).toHaveLength(2);
+    expect(mail.text).toMatch(/^Passed on: Section .*\(its holder has it\)$/m);
     const now = (await call('GET', `/purchases/${purchaseId}/tickets`, { session: buyer })).json()
       .items as TicketBody[];
     expect(now.map((ticket) => ticket.status)).toEqual(['TRANSFERRED', 'ACTIVE', 'ACTIVE']);
@@ -133,6 +138,7 @@ describe('re-sending tickets by e-mail (real PostgreSQL, RabbitMQ, mailer and SM
     const adminMail = await resentMail(byAdmin.json().resendId);
     expect(adminMail.to).toEqual([buyer.email]);
     expect(adminMail.text).toContain(tickets[0].code);
+    expect(adminMail.text).toContain('The box office sent you your tickets for');
     const audit = await call('GET', `/admin/audit-log?purchaseId=${purchaseId}&action=purchase.resend-tickets`, {
       session: admin,
     });

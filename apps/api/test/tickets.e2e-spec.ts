@@ -1,14 +1,12 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
-import { createLogger } from '@app/logging';
+import { Role } from '@app/auth';
 import { ApiHarness, createSession, TEST_PASSWORD, TestSession } from '@app/testing';
 import { formatLocalDateTime, TicketCodes } from '@app/ticketing';
-import { ApiModule } from '../src/api.module';
-import { createApiApp } from '../src/bootstrap';
 import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { buyTickets as buyTicketsOf, createStaffSession, startSecondApi } from './support/door';
 
 interface TicketBody {
   id: string;
@@ -34,15 +32,7 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
   const seats = (count: number) => performance.seatIds.slice(nextSeat, (nextSeat += count));
 
   /** Buys `count` seats for the buyer, flushes, and returns the purchase id and its tickets. */
-  async function buyTickets(count: number): Promise<{ purchaseId: string; tickets: TicketBody[] }> {
-    const held = await hold(api.app, buyer, performance.id, seats(count));
-    const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
-    expect(bought.statusCode).toBe(201);
-    await flushPurchases(api.app);
-    const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session: buyer });
-    expect(listed.statusCode).toBe(200);
-    return { purchaseId: bought.json().id, tickets: listed.json().items };
-  }
+  const buyTickets = (count: number) => buyTicketsOf<TicketBody>(api.app, buyer, performance.id, seats(count));
 
   const checkIn = (code: unknown, session: TestSession | undefined = staff, app = api.app) =>
     caller(app)('POST', '/check-in', { body: { code }, session });
@@ -54,26 +44,8 @@ describe('tickets and check-in at the door (real PostgreSQL and Redis)', () => {
     buyer = await createSession(api.app, { name: 'Grace Hopper' });
     other = await createSession(api.app);
     performance = await createPerformance(api.app, admin, 200, doorsOpenNow());
-
-    const created = await call('POST', '/admin/staff', {
-      body: { email: 'door-1@example.test', password: TEST_PASSWORD, name: 'Door One' },
-      session: admin,
-    });
-    expect(created.statusCode).toBe(201);
-    const tokens = await api.app.get(SessionsService).login('door-1@example.test', TEST_PASSWORD);
-    staff = {
-      id: created.json().id,
-      email: 'door-1@example.test',
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
-
-    const logger = createLogger({ app: 'api', level: 'warn', dir: api.env.LOG_DIR, console: 'none' });
-    secondDoor = await createApiApp(ApiModule, { overrides: api.env, logger });
-    await secondDoor.init();
-    await secondDoor.getHttpAdapter().getInstance().ready();
+    staff = await createStaffSession(api.app, admin, 'door-1@example.test', 'Door One');
+    secondDoor = await startSecondApi(api);
   });
   afterAll(async () => {
     await secondDoor?.close();

@@ -145,6 +145,8 @@ export class PurchaseMailConsumer implements BeforeApplicationShutdown {
         return this.mail.deliver(parsed.message, queue);
       case 'canceled':
         return this.mail.deliverCancellation(parsed.message, queue);
+      case 'refunded':
+        return this.mail.deliverPartialRefund(parsed.message, queue);
       case 'rescheduled':
         return this.mail.deliverReschedule(parsed.message, queue);
       case 'tickets-resent':
@@ -203,6 +205,8 @@ function subjectOf(parsed: MailMessage): string {
       return `purchase ${parsed.message.purchaseId}`;
     case 'canceled':
       return `cancellation of purchase ${parsed.message.purchaseId}`;
+    case 'refunded':
+      return `partial refund ${parsed.message.refundId} of purchase ${parsed.message.purchaseId}`;
     case 'rescheduled':
       return `new date (move ${parsed.message.rescheduleId}) of purchase ${parsed.message.purchaseId}`;
     case 'tickets-resent':

@@ -77,6 +77,22 @@ export function isFilterDigest(value: unknown): boolean {
  * the same filters") when a cursor's digest (`carried`) is not that of the filters asked for now
  * (`current`); nothing for no cursor (`carried` undefined).
  */
+/**
+ * Throws DomainError 'invalid' (InvalidCursor, a 400: "cursor was made for another performance's
+ * list: …") when a cursor of a list under a path id (a performance's seats, an event's
+ * performances) carries (`carried`) another id than the path's (`current`); nothing for no cursor.
+ * Without it, a cursor of one performance's list would silently start another's at its position.
+ */
+export function assertSameList(carried: number | undefined, current: number, owner: 'performance' | 'event'): void {
+  if (carried !== undefined && carried !== current) {
+    throw new DomainError(
+      'invalid',
+      'InvalidCursor',
+      `cursor was made for another ${owner}'s list: page each list with its own cursors`,
+    );
+  }
+}
+
 export function assertSameFilters(carried: string | undefined, current: string): void {
   if (carried !== undefined && carried !== current) {
     throw new DomainError('invalid', 'InvalidCursor', 'cursor was made with other filters: send the same filters');

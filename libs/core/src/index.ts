@@ -11,7 +11,15 @@ export { Clock, SystemClock } from './clock';
 export { CoreModule } from './core.module';
 export { PollingLoop, RepeatedFailureLog } from './polling-loop';
 export { isUuid } from './uuid';
-export { assertSameFilters, decodeCursor, encodeCursor, filterDigest, isFilterDigest, isInstantKey } from './cursor';
+export {
+  assertSameFilters,
+  assertSameList,
+  decodeCursor,
+  encodeCursor,
+  filterDigest,
+  isFilterDigest,
+  isInstantKey,
+} from './cursor';
 export type { CursorPartCheck } from './cursor';
 export { emailKey, foldCase } from './email-key';
 export { MAX_INT4 } from './int4';

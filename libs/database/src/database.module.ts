@@ -13,6 +13,7 @@ import { OutboxRepository } from './repositories/outbox.repository';
 import { PasswordResetTokensRepository } from './repositories/password-reset-tokens.repository';
 import { EmailVerificationTokensRepository } from './repositories/email-verification-tokens.repository';
 import { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
+import { PurchaseRefundsRepository } from './repositories/purchase-refunds.repository';
 import { PerformanceRepository } from './repositories/performance.repository';
 import { PerformanceCancellationsRepository } from './repositories/performance-cancellations.repository';
 import { PerformanceReschedulesRepository } from './repositories/performance-reschedules.repository';
@@ -43,6 +44,7 @@ const REPOSITORIES = [
   PurchaseReceiptsRepository,
   EmailDeliveriesRepository,
   PaymentAttemptsRepository,
+  PurchaseRefundsRepository,
   TicketsRepository,
   AttendeesRepository,
   WaitingRoomsRepository,

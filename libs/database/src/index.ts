@@ -41,6 +41,7 @@ export { PerformanceReschedulesRepository } from './repositories/performance-res
 export type { RescheduleNoticeStep } from './repositories/performance-reschedules.repository';
 export { SeatBlocksRepository } from './repositories/seat-blocks.repository';
 export type {
+  CompBlocksChange,
   DroppedSeatBlock,
   FreeSeatBlockChange,
   SeatBlockChange,
@@ -89,6 +90,8 @@ export { PurchaseReceiptsRepository } from './repositories/purchase-receipts.rep
 export type { PurchaseReceipt, ReceiptSeat, ReceiptTicket } from './repositories/purchase-receipts.repository';
 export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
 export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
+export { PurchaseRefundsRepository, writePartialRefunds } from './repositories/purchase-refunds.repository';
+export type { OwedPurchaseRefund, PurchaseRefund } from './repositories/purchase-refunds.repository';
 export type {
   ClaimedPaymentAttempt,
   NewPaymentAttempt,

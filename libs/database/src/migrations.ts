@@ -36,6 +36,7 @@ import { TokenLimitAndTransferIndexes1799470000000 } from './migrations/17994700
 import { DropRedundantAuthEventsIndex1799520000000 } from './migrations/1799520000000-DropRedundantAuthEventsIndex';
 import { CheckInMark1799600000000 } from './migrations/1799600000000-CheckInMark';
 import { PurchaseCompNote1799610000000 } from './migrations/1799610000000-PurchaseCompNote';
+import { PartialRefunds1799640000000 } from './migrations/1799640000000-PartialRefunds';
 import { PurchaseSaleChannel1799650000000 } from './migrations/1799650000000-PurchaseSaleChannel';
 
 /**
@@ -81,5 +82,6 @@ export const MIGRATIONS: Function[] = [
   DropRedundantAuthEventsIndex1799520000000,
   CheckInMark1799600000000,
   PurchaseCompNote1799610000000,
+  PartialRefunds1799640000000,
   PurchaseSaleChannel1799650000000,
 ];

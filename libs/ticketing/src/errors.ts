@@ -223,6 +223,46 @@ export class PurchaseRefundedError extends DomainError {
   }
 }
 
+/** A seat named in a partial refund was refunded before (by this refund's rival, or an earlier one). */
+export class SeatAlreadyRefundedError extends DomainError {
+  constructor(seatId: number) {
+    super('conflict', 'SeatAlreadyRefunded', `seat ${seatId} of this purchase has already been refunded`, {
+      seatIds: [seatId],
+    });
+  }
+}
+
+/**
+ * A partial refund of a purchase not written to PostgreSQL yet (within PURCHASE_FLUSH_AGE_SECONDS
+ * of its sale): each partial refund is written there before its money moves. Retry shortly, or
+ * refund it whole.
+ */
+export class PurchaseNotWrittenYetError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      'conflict',
+      'PurchaseNotWrittenYet',
+      'some seats of a purchase can be refunded once it is written behind (seconds after its sale): retry shortly, or refund it whole',
+      undefined,
+      retryAfterSeconds,
+    );
+  }
+}
+
+/**
+ * A partial refund of a purchase whose seat prices were not recorded (a hold made before holds kept
+ * them): a seat's share of the charge is unknown, so only its whole refund is exact.
+ */
+export class SeatPricesUnknownError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'SeatPricesUnknown',
+      "this purchase's seat prices were not recorded (sold before prices were kept): refund it whole",
+    );
+  }
+}
+
 export class IdempotencyKeyInUseError extends DomainError {
   /** `retryAfterSeconds` when the key is busy with a request that may still answer, not when it is spent. */
   constructor(reason: string, retryAfterSeconds?: number) {

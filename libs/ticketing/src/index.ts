@@ -107,6 +107,7 @@ export type { SectionGeometry } from './catalog/seat-layout';
 export {
   ApprovingPaymentGateway,
   DecliningPaymentGateway,
+  partialRefundIdempotencyKey,
   PaymentGateway,
   refundIdempotencyKey,
 } from './purchases/payment-gateway';
@@ -116,7 +117,7 @@ export type { ChargeRequest, RefundRequest } from './purchases/payment-gateway';
 export { PurchaseService } from './purchases/purchase.service';
 export { PurchaseReader } from './purchases/purchase-reader';
 export { PurchaseCancellation } from './purchases/purchase-cancellation';
-export type { CanceledPurchase } from './purchases/purchase-cancellation';
+export type { CanceledPurchase, SeatsRefunded } from './purchases/purchase-cancellation';
 export { claimRenewalMs, digestOfKey, IDEMPOTENCY_RETRY_AFTER_SECONDS, newClaim } from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
 export { saleChannelOf } from './purchases/purchase';

@@ -15,6 +15,7 @@ import { defineTicketingScripts, TICKETING_SCRIPTS } from './lua-scripts';
 import {
   ackFlushed,
   cancelPurchase,
+  refundSeats,
   canceledPurchases,
   claimHold,
   claimIdempotencyKey,
@@ -170,6 +171,9 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     if (short.outcome !== 'OK') throw new Error(`hold b1: ${short.outcome}`);
+    // And a buyer's live hold of seat 3.
+    const buyerHold = { userId: 'buyer', performanceId: 17, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    expect(await holdSeats(redis, keys, { ...buyerHold, holdId: 'b2', seatIds: [3] })).toMatchObject({ outcome: 'OK' });
     // Then not on sale: opening in an hour, and paused.
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() + 3_600_000, 'status', 'PAUSED');
     await waitUntil(
@@ -199,13 +203,40 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       '0,0',
       'press',
     ]);
-    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'A']);
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'H']);
 
-    // The claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    // Not the recipient's: a comp's hold is not among their holds, and off the comp path it is not
+    // found, to claim, buy or release (an api that died before the comp's purchase left it).
+    expect(await redis.exists(keys.userHolds('guest'))).toBe(0);
     const attempt = { userId: 'guest', purchaseId: 'kp1', leaseMs: 60_000 };
-    expect(await claimHold(redis, keys, 'k1', attempt)).toMatchObject({ claim: 'CLAIMED', sales: null });
+    expect(await claimHold(redis, keys, 'k1', attempt)).toEqual({
+      claim: 'NONE',
+      now: expect.any(Number),
+      fields: [null, null, null, null, null, null],
+      sales: null,
+      boxOffice: null,
+    });
     const sale = { holdId: 'k1', userId: 'guest', purchaseId: 'kp1', chargeId: '', holdRetentionMs: 60_000 };
-    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await releaseHold(redis, keys, 'k1', 'guest')).toBe('NOT_FOUND');
+    // Nor is a buyer's hold found on the comp path.
+    expect(await claimHold(redis, keys, 'b2', { ...attempt, userId: 'buyer', operator: true })).toMatchObject({
+      claim: 'NONE',
+      fields: [null, null, null, null, null, null],
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, holdId: 'b2', userId: 'buyer', operator: true })).toEqual({
+      outcome: 'NOT_FOUND',
+    });
+    expect(await releaseHold(redis, keys, 'b2', 'buyer', true)).toBe('NOT_FOUND');
+    expect(await releaseHold(redis, keys, 'b2', 'buyer')).toBe('RELEASED');
+    expect(await redis.hmget(keys.hold('k1'), 'status')).toEqual(['HELD']);
+
+    // On the comp path, the claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
+    expect(await claimHold(redis, keys, 'k1', { ...attempt, operator: true })).toMatchObject({
+      claim: 'CLAIMED',
+      sales: null,
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, operator: true })).toMatchObject({ outcome: 'OK', amount: 0 });
     expect(await redis.hget(keys.purchase('kp1'), 'comp')).toBe('press');
     const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
     expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);
@@ -260,14 +291,20 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatPrices: [1002, 1001],
     });
     expect(await redis.hmget(keys.hold('w2'), 'boxOffice', 'ticketIds', 'comp')).toEqual(['CASH', '9,8', null]);
+    // An operator's hold, as a comp's: not among the selling account's holds, and off the operator
+    // path not found, to claim, buy or release.
+    expect(await redis.exists(keys.userHolds('staff'))).toBe(0);
     const attempt = { userId: 'staff', purchaseId: 'wp1', leaseMs: 60_000 };
-    expect(await claimHold(redis, keys, 'w2', attempt)).toMatchObject({
+    expect(await claimHold(redis, keys, 'w2', attempt)).toMatchObject({ claim: 'NONE', boxOffice: null });
+    const sale = { holdId: 'w2', userId: 'staff', purchaseId: 'wp1', chargeId: '', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await releaseHold(redis, keys, 'w2', 'staff')).toBe('NOT_FOUND');
+    expect(await claimHold(redis, keys, 'w2', { ...attempt, operator: true })).toMatchObject({
       claim: 'CLAIMED',
       sales: null,
       boxOffice: 'CASH',
     });
-    const sale = { holdId: 'w2', userId: 'staff', purchaseId: 'wp1', chargeId: '', holdRetentionMs: 60_000 };
-    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', amount: 2003 });
+    expect(await purchaseHold(redis, keys, { ...sale, operator: true })).toMatchObject({ outcome: 'OK', amount: 2003 });
     expect(await redis.hmget(keys.purchase('wp1'), 'boxOffice', 'ticketIds')).toEqual(['CASH', '9,8']);
     const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
     expect(fields.slice(fields.indexOf('boxOffice'), fields.indexOf('boxOffice') + 4)).toEqual([
@@ -281,6 +318,62 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       outcome: 'SALES_CLOSED',
       reason: 'CANCELED',
     });
+  });
+
+  it('a comp that may take blocked seats: takes them with the available ones in one run, counts blocked -> held; its release on the comp path puts them back in the block', async () => {
+    const keys = performanceKeys(19);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'EUR');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
+    );
+    expect(await blockSeats(redis, keys, [1, 2])).toMatchObject({ outcome: 'OK', blocked: 2 });
+    const comp = {
+      userId: 'guest',
+      performanceId: 19,
+      lifetimeMs: 60_000,
+      retentionMs: 60_000,
+      sale: { kind: 'COMP' as const, note: 'house' },
+    };
+    // Without the flag a blocked seat refuses the comp; with it a sold one still does; nothing changes.
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 3] })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [1],
+    });
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 4], takeBlocked: true })).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [4],
+    });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['B', 'B', 'A']);
+
+    expect(
+      await holdCompSeats(redis, keys, { ...comp, holdId: 'k1', seatIds: [3, 1, 2], takeBlocked: true }),
+    ).toMatchObject({ outcome: 'OK', amount: 0, fromBlocked: [1, 2] });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['H', 'H', 'H']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '0', held: '3', sold: '1', blocked: '0' });
+    expect(await redis.hget(keys.hold('k1'), 'fromBlock')).toBe('1,2');
+    // The comp's purchase failed: its release on the comp path puts 1 and 2 back in the block, 3 on sale.
+    expect(await releaseHold(redis, keys, 'k1', 'guest', true)).toBe('RELEASED');
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['B', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '1', held: '0', sold: '1', blocked: '2' });
+
+    // Bought: the house seats are sold.
+    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k2', seatIds: [1], takeBlocked: true })).toMatchObject({
+      outcome: 'OK',
+      fromBlocked: [1],
+    });
+    const sale = {
+      holdId: 'k2',
+      userId: 'guest',
+      purchaseId: 'kp2',
+      chargeId: '',
+      holdRetentionMs: 60_000,
+      operator: true,
+    };
+    expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', seats: '1' });
+    expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['S', 'B', 'A']);
+    expect(await redis.hgetall(keys.counts)).toMatchObject({ available: '1', held: '0', sold: '2', blocked: '1' });
   });
 
   it("buyers' tickets bought: counts from PostgreSQL only raise them, and may mark them complete", async () => {
@@ -538,6 +631,33 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       outcome: 'NOT_FOUND',
     });
     await redis.hdel(keys.purchase('p1'), 'parkedAt');
+    // refund-seats.lua: a partial refund of a second (free) seat of the purchase, as if it had two;
+    // a seat not of the purchase, or refunded before, is refused.
+    const refund = { ...cancel, mode: 'operator' as const, refundId: 'r1', flushed: true };
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [3] })).toEqual({
+      outcome: 'NOT_IN_PURCHASE',
+      seatId: 3,
+    });
+    await redis.hset(keys.purchase('p1'), 'seats', '1,2', 'prices', '100,0');
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [2], flushed: false })).toEqual({
+      outcome: 'NOT_WRITTEN',
+    });
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [2] })).toMatchObject({
+      outcome: 'REFUNDED',
+      amount: 0,
+      keptSeatIds: [],
+    });
+    expect(await redis.hmget(keys.purchase('p1'), 'seats', 'prices', 'amount', 'refundedSeats')).toEqual([
+      '1',
+      '100',
+      '100',
+      '2',
+    ]);
+    expect(await refundSeats(redis, keys, { ...refund, seatIds: [2] })).toEqual({
+      outcome: 'ALREADY_REFUNDED',
+      seatId: 2,
+    });
+    ran.add('boxofficeRefundSeats');
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',
@@ -574,14 +694,15 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       dueUntil: Date.now() + 60_000,
       count: 10,
     });
-    expect(entries).toHaveLength(2);
+    // The sale, the partial refund, the cancel.
+    expect(entries).toHaveLength(3);
     expect([...(await canceledPurchases(redis, [keys.purchase('p1')])).keys()]).toEqual([0]);
     const acknowledged = await ackFlushed(redis, keys.purchaseStream, [keys.purchase('p1')], {
       group: 'flusher',
       retentionMs: 60_000,
       entryIds: entries.map(([id]) => id),
     });
-    expect(acknowledged).toBe(2);
+    expect(acknowledged).toBe(3);
     // One slot, so that the int-cluster project can run it too (the flusher calls it on a single Redis only).
     const lists = ['{lua-buyers}:a', '{lua-buyers}:b'];
     await redis.zadd(lists[0], 1, '7:p1', 2, '7:p2');

@@ -71,7 +71,9 @@ export class AdminPerformancesController {
    * audit log (`comp.issue`) and the sales report counts comps apart (`comps`, no revenue).
    * Allowed before the on-sale, while sales are paused or closed, after they ended; not for a
    * canceled performance or one that has started. No per-buyer limit applies (1 to
-   * ${MAX_SEATS_PER_COMP} seats a comp). A retry finds the seats sold (409): never issued twice. Admin only.
+   * ${MAX_SEATS_PER_COMP} seats a comp). A retry finds the seats sold (409): never issued twice.
+   * `includeBlocked: true` lets the seats be blocked (house) seats too, taken out of their block
+   * into the comp in one atomic step. Admin only.
    */
   @Post(':id/comps')
   @ApiResponse({
@@ -94,9 +96,14 @@ export class AdminPerformancesController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'a seat is held, sold or blocked (`details.seatIds` names them; nothing held); `PerformanceCanceled`; `PerformanceStarted`; `SalesClosed` while the performance is being deleted',
+      'a seat is held, sold, or blocked without `includeBlocked` (`details.seatIds` names them; nothing held, no block changed); `PerformanceCanceled`; `PerformanceStarted`; `SalesClosed` while the performance is being deleted',
   })
-  @ApiResponse({ status: 503, type: ErrorBodyDto, description: 'Redis unavailable or the sale not replicated in time' })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description:
+      'Redis unavailable or the sale not replicated in time (with `includeBlocked`, also PostgreSQL: no block changed)',
+  })
   async issueComp(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
@@ -104,7 +111,13 @@ export class AdminPerformancesController {
   ): Promise<AdminPurchaseResponseDto> {
     const comp = this.comps.issue(
       { id: operator.id, email: operator.email },
-      { performanceId: id, email: body.email, seatIds: body.seatIds, note: body.note },
+      {
+        performanceId: id,
+        email: body.email,
+        seatIds: body.seatIds,
+        note: body.note,
+        includeBlocked: body.includeBlocked,
+      },
     );
     return mapAdminPurchase(await this.describer.describe(comp));
   }

@@ -1,5 +1,15 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  Max,
+  Min,
+} from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import { MAX_COMP_NOTE_LENGTH, MAX_SEATS_PER_COMP } from '@app/ticketing';
 import { NormalizedEmail } from '../auth/auth.dto';
@@ -40,4 +50,13 @@ export class CompCreateDto {
   @MinLength(1)
   @MaxLength(MAX_COMP_NOTE_LENGTH)
   note: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Seats may be blocked ones (house seats kept for comps) as well as available ones, never held or sold: the blocked seats leave their block and go into the comp in one atomic step (no buyer can take one in between), their blocks deleted in the same transaction (a `seat.release` audit row, `cause: "comp"`; the `comp.issue` row names them in `fromBlocks`). Without it a blocked seat refuses the comp (409).',
+  })
+  @IsOptional()
+  @IsBoolean()
+  includeBlocked?: boolean;
 }

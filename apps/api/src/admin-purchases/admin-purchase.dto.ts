@@ -1,13 +1,29 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsOptional } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsInt,
+  IsOptional,
+  Max,
+  Min,
+} from 'class-validator';
+import { MAX_INT4 } from '@app/core';
 import { normalizeEmail } from '@app/auth';
 import { refundMethodOf } from '@app/ticketing';
-import type { CanceledPurchase, Described, Purchase, RefundMethod } from '@app/ticketing';
+import type { Described, Purchase, RefundMethod, SeatsRefunded } from '@app/ticketing';
 import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
 import { MaxLength } from '../common/text-length';
+import { itemsAtLeast, itemsAtMost, MoneyProperty } from '../common/validators';
+
+/** Most seats one refund names (a purchase has at most MAX_SEATS_PER_RESERVATION, a comp 20). */
+const MAX_SEATS_PER_REFUND = 100;
 
 /** The query of `GET /admin/purchases`: a page, optionally of one performance and/or one buyer. */
 export class AdminPurchaseQueryDto extends PageQueryDto {
@@ -48,10 +64,30 @@ export function mapAdminPurchase(purchase: Described<Purchase>): AdminPurchaseRe
 }
 
 /**
- * The body of `POST /admin/purchases/:id/refund`, optional. A purchase with a checked-in ticket
- * is refunded only with `resellCheckedInSeats: false`.
+ * The body of `POST /admin/purchases/:id/refund`, optional. Without `seatIds` the whole purchase is
+ * refunded (canceled); with them, only those seats. A purchase with a checked-in ticket (of the
+ * seats refunded) is refunded only with `resellCheckedInSeats: false`.
  */
 export class AdminRefundDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    isArray: true,
+    minItems: 1,
+    maxItems: MAX_SEATS_PER_REFUND,
+    example: [102],
+    description:
+      'Refund only these seats of the purchase (a partial refund), each once: they go back on sale, their tickets are void, and their prices summed are refunded; the purchase stays PAID with its other seats. Naming every seat it still has is its whole refund (CANCELED). Absent: the whole purchase.',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1, itemsAtLeast(1))
+  @ArrayMaxSize(MAX_SEATS_PER_REFUND, itemsAtMost(MAX_SEATS_PER_REFUND))
+  @ArrayUnique({ message: 'seatIds must not name a seat twice' })
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(MAX_INT4, { each: true })
+  seatIds?: number[];
+
   @ApiPropertyOptional({
     description:
       'Whether the seats of checked-in tickets go back on sale. Someone came in on them, so a refund of a purchase with a checked-in ticket is refused (409) unless this is `false`: the purchase is then refunded and canceled, its checked-in seats stay sold (never resold), its other seats go back on sale. Default: `true`.',
@@ -62,21 +98,43 @@ export class AdminRefundDto {
   resellCheckedInSeats?: boolean;
 }
 
-/** A refunded purchase, with the checked-in seats the refund kept off sale. */
+/** What one refund gave back. */
+export class RefundPartDto {
+  /** The seats this refund refunded: those named, or (a whole refund) every seat the purchase still had. */
+  @ApiProperty({ type: 'integer', isArray: true })
+  seatIds: number[];
+  /** Their prices summed, an integer in the minor unit of `currency` (0: free seats, nothing refunded). */
+  @MoneyProperty()
+  amount: number;
+}
+
+/**
+ * A refunded purchase as it is now (`status` PAID after a partial refund, with its other seats;
+ * CANCELED after a whole one), with the checked-in seats the refund kept off sale and what this
+ * refund gave back (`refunded`).
+ */
 export class AdminRefundResponseDto extends AdminPurchaseResponseDto {
   /** Seats of checked-in tickets left sold, never to be resold; empty unless `resellCheckedInSeats` was false. */
   @ApiProperty({ type: 'integer', isArray: true })
   keptSeatIds: number[];
+  /** This refund: its seats and amount. The purchase's partial refunds so far: `refundedSeatIds`, `refundedAmount`. */
+  refunded: RefundPartDto;
   /**
-   * How the money goes back: `PAYMENT_GATEWAY` (an online sale: refunded through the payment
-   * gateway), `CASH` or `CARD_TERMINAL` (a box office sale: nothing goes through the gateway; the
-   * window gives the money back the way it took it, from the cash drawer or as a refund on the card
-   * terminal), null (a free purchase: nothing to give back). @example "PAYMENT_GATEWAY"
+   * How this refund's money goes back: `PAYMENT_GATEWAY` (an online sale: refunded through the
+   * payment gateway), `CASH` or `CARD_TERMINAL` (a box office sale, whole or partial refund: nothing
+   * goes through the gateway; the window gives the money back the way it took it, from the cash
+   * drawer or as a refund on the card terminal), null (nothing to give back: free seats).
+   * @example "PAYMENT_GATEWAY"
    */
   @ApiProperty({ enum: ['PAYMENT_GATEWAY', 'CASH', 'CARD_TERMINAL'], nullable: true, type: 'string' })
   refundMethod: RefundMethod;
 }
 
-export function mapAdminRefund(purchase: Described<CanceledPurchase>): AdminRefundResponseDto {
-  return { ...mapAdminPurchase(purchase), keptSeatIds: purchase.keptSeatIds, refundMethod: refundMethodOf(purchase) };
+export function mapAdminRefund(purchase: Described<SeatsRefunded>): AdminRefundResponseDto {
+  return {
+    ...mapAdminPurchase(purchase),
+    keptSeatIds: purchase.keptSeatIds,
+    refunded: { seatIds: purchase.refundedNow.seatIds, amount: purchase.refundedNow.amount },
+    refundMethod: refundMethodOf(purchase),
+  };
 }

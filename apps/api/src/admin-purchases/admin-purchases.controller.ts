@@ -53,8 +53,10 @@ export class AdminPurchasesController {
    * Cancels and refunds anyone's purchase, whatever the buyer's cancellation window: the charge is
    * refunded through the payment gateway once (a free purchase, amount 0, was never charged: nothing
    * is refunded, the gateway is not asked), the seats are for sale again, the buyer gets a
-   * cancellation notice by e-mail, and the audit log records who did it. A purchase with a
-   * checked-in ticket: 409, unless the body says `resellCheckedInSeats: false` (then the
+   * cancellation notice by e-mail, and the audit log records who did it. With `seatIds`, only those
+   * seats (a partial refund): their prices summed are refunded, their tickets void, and the purchase
+   * stays PAID with its other seats (naming all it still has is its whole refund). A purchase with a
+   * checked-in ticket (among the seats refunded): 409, unless the body says `resellCheckedInSeats: false` (then the
    * checked-in seats stay sold, listed in `keptSeatIds`). Admin only.
    */
   @Post(':id/refund')
@@ -63,7 +65,13 @@ export class AdminPurchasesController {
   @ApiResponse({
     status: 409,
     type: ErrorBodyDto,
-    description: 'already refunded or canceled; or a ticket was checked in (without `resellCheckedInSeats: false`)',
+    description:
+      'already refunded or canceled; `SeatAlreadyRefunded` (a seat named was refunded before); a ticket was checked in (without `resellCheckedInSeats: false`); `PurchaseNotWrittenYet` (some seats of a purchase written behind within seconds: retry after `Retry-After`); `SeatPricesUnknown` (sold before seat prices were kept: refund it whole)',
+  })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: 'bad body: `seatIds` empty, repeated or not integers; or a seat not of this purchase',
   })
   async refund(
     @CurrentUser() operator: AuthenticatedUser,
@@ -74,6 +82,7 @@ export class AdminPurchasesController {
       await this.describer.describe(
         this.purchases.refund({ id: operator.id, email: operator.email }, id, {
           resellCheckedInSeats: body?.resellCheckedInSeats ?? true,
+          ...(body?.seatIds ? { seatIds: body.seatIds } : {}),
         }),
       ),
     );

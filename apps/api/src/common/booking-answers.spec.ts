@@ -69,6 +69,8 @@ describe('booking answers', () => {
       createdAt: new Date('2026-12-01T16:00:00.123Z'),
       canceledAt,
       chargeId: 'ch_1',
+      refundedSeatIds: [],
+      refundedAmount: 0,
       details,
     };
     expect(JSON.stringify(mapPurchase(purchase))).toBe(
@@ -87,6 +89,9 @@ describe('booking answers', () => {
         // Added with box office sales: where it was sold, and how the window was paid (none online).
         saleChannel: 'ONLINE',
         paymentMethod: null,
+        // Added with partial refunds (an operator refunds some seats): none here.
+        refundedSeatIds: [],
+        refundedAmount: 0,
         ...(canceledAt ? { canceledAt: canceledAt.toISOString() } : {}),
       }),
     );

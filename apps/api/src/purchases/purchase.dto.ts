@@ -31,12 +31,13 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   reservationId: string;
   @ApiProperty({ type: 'integer' })
   performanceId: number;
-  /** Ascending. */
+  /** Ascending: the seats it holds (seats an operator refunded from it are in `refundedSeatIds` instead). */
   @ApiProperty({ type: 'integer', isArray: true })
   seatIds: number[];
   /**
-   * Sum of the seat prices, an integer in the minor unit of `currency`; what was charged. 0 for a
-   * free purchase (every seat priced 0), which is never charged and has nothing to refund. @example 300000
+   * Sum of the seat prices of `seatIds`, an integer in the minor unit of `currency`; what was
+   * charged, less what partial refunds gave back (`refundedAmount`). 0 for a free purchase (every
+   * seat priced 0), which is never charged and has nothing to refund. @example 300000
    */
   @MoneyProperty()
   amount: number;
@@ -67,6 +68,19 @@ export class PurchaseResponseDto extends BookingDetailsDto {
    */
   @ApiProperty({ enum: ['CASH', 'CARD_TERMINAL'], nullable: true, type: 'string' })
   paymentMethod: 'CASH' | 'CARD_TERMINAL' | null;
+  /**
+   * Seats an operator refunded from it while it stayed paid (partial refunds), in the order they
+   * were refunded; their tickets are void. Empty when none.
+   */
+  @ApiProperty({ type: 'integer', isArray: true })
+  refundedSeatIds: number[];
+  /**
+   * What its partial refunds gave back, summed: an integer in the minor unit of `currency` (0 when
+   * none). The charge was `amount + refundedAmount`; a canceled purchase was also refunded `amount`.
+   * @example 0
+   */
+  @MoneyProperty()
+  refundedAmount: number;
 }
 
 export class PurchasePageDto {
@@ -99,6 +113,8 @@ export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto 
     comp: purchase.compNote !== undefined,
     saleChannel: saleChannelOf(purchase),
     paymentMethod: purchase.paymentMethod ?? null,
+    refundedSeatIds: purchase.refundedSeatIds,
+    refundedAmount: purchase.refundedAmount,
   };
   if (purchase.canceledAt) answer.canceledAt = purchase.canceledAt.toISOString();
   return answer;

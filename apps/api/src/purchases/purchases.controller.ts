@@ -61,7 +61,11 @@ export class PurchasesController {
     description:
       'the hold expired, was released or bought already; sales are paused, closed or ended (SalesClosed; a charge already made is refunded); "a purchase of this reservation is in progress" (another attempt of the hold is at the payment gateway: nothing charged, `Retry-After: 1`); a request with the same Idempotency-Key still working (`Retry-After`); or its payment was refunded (retry with a new key)',
   })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: "no such reservation of the caller's" })
+  @ApiNotFoundResponse({
+    type: ErrorBodyDto,
+    description:
+      "no such reservation of the caller's; a comp's hold (an operator's comp, sold only on the comp's own path) is none, also to its recipient",
+  })
   @ApiResponse({
     status: 402,
     type: ErrorBodyDto,
@@ -129,7 +133,9 @@ export class PurchasesController {
 
   /**
    * Refunds the purchase and frees its seats for sale again; a free purchase (amount 0) was never
-   * charged, so nothing is refunded (the payment gateway is not asked). 409 when already canceled.
+   * charged, so nothing is refunded (the payment gateway is not asked). Always the whole purchase:
+   * every seat it still holds, and what is left of its charge (only the box office refunds some
+   * seats: `POST /admin/purchases/:id/refund` with `seatIds`). 409 when already canceled.
    */
   @Post(':id/cancel')
   @NoBody()

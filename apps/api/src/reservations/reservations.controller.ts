@@ -79,7 +79,8 @@ export class ReservationsController {
 
   /**
    * The caller's live holds (status HELD) on every performance, soonest to expire first; all of
-   * them in one answer (a user holds few seats), so `nextCursor` is always null.
+   * them in one answer (a user holds few seats), so `nextCursor` is always null. A comp's hold
+   * (the operator's comp path's, waiting for its purchase) is not listed to its recipient.
    */
   @Get()
   async listMine(@CurrentUser() user: AuthenticatedUser): Promise<ReservationListResponseDto> {
@@ -87,8 +88,13 @@ export class ReservationsController {
     return { items: holds.map(mapReservation), nextCursor: null };
   }
 
-  /** The caller's own reservation; anyone else's is a 404. */
+  /** The caller's own reservation; anyone else's is a 404, and so is a comp's hold (the operator's comp path's). */
   @Get(':id')
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: "no such reservation of the caller's; a comp's hold is none, also to its recipient",
+  })
   async get(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<ReservationResponseDto> {
     return mapReservation(await this.describer.describe(this.holds.get(user.id, id)));
   }
@@ -97,6 +103,11 @@ export class ReservationsController {
   @Delete(':id')
   @NoBody()
   @HttpCode(204)
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: "no such reservation of the caller's; a comp's hold is none, also to its recipient",
+  })
   @ApiResponse({
     status: 409,
     type: ErrorBodyDto,

@@ -14,9 +14,10 @@ export interface LedgerRefund {
  * A payment processor's books, as a gateway bound for real sees them, installed over an app's
  * PaymentGateway (`install`): charges keyed as ApprovingPaymentGateway keys them (`ch_<key>`), and
  * refunds keyed by their idempotency key. A repeated key answers the first refund and moves no
- * money (the contract of PaymentGateway.refund); a refund whose charge was already given back under
- * another key, or that gives back another amount or currency than the charge, would move money
- * twice (or wrongly) at a real processor and is noted in `violations`, which
+ * money (the contract of PaymentGateway.refund); refunds of one charge under several keys (an
+ * operator's partial refunds, then the rest) that together give back more than the charge, or in
+ * another currency, would move money twice (or wrongly) at a real processor and are noted in
+ * `violations` (a charge the ledger did not see made: any second key is), which
  * `expectMoneyMovedOnce` fails on. `loseNextAnswer` makes the next refund go through at the
  * processor with its answer lost (an error, or no answer at all), as a timeout leaves it.
  */
@@ -73,16 +74,23 @@ export class RefundLedger {
       return;
     }
     const charged = this.charges.get(request.chargeId);
-    if (charged && (charged.amount !== request.amount || charged.currency !== request.currency)) {
-      this.violations.push(`refund ${JSON.stringify(request)} is not its charge's ${JSON.stringify(charged)}`);
+    const earlier = this.refundsOf(request.chargeId);
+    const given = earlier.reduce((sum, refund) => sum + refund.request.amount, 0);
+    if (charged && (given + request.amount > charged.amount || charged.currency !== request.currency)) {
+      this.violations.push(
+        `refund ${JSON.stringify(request)} after ${given} given back exceeds its charge's ${JSON.stringify(charged)}` +
+          (earlier.length > 0 ? `: keys ${earlier.map((refund) => refund.request.idempotencyKey).join(', ')}` : ''),
+      );
     }
     if (!Number.isInteger(request.amount) || request.amount <= 0) {
       this.violations.push(`refund ${JSON.stringify(request)}: amount is not a positive integer`);
     }
-    for (const earlier of this.refundsOf(request.chargeId)) {
-      this.violations.push(
-        `charge ${request.chargeId} refunded twice, money moved twice: keys ${earlier.request.idempotencyKey} and ${request.idempotencyKey}`,
-      );
+    if (!charged) {
+      for (const refund of earlier) {
+        this.violations.push(
+          `charge ${request.chargeId} refunded twice, money moved twice: keys ${refund.request.idempotencyKey} and ${request.idempotencyKey}`,
+        );
+      }
     }
     this.refunds.set(request.idempotencyKey, { request, asks: 1 });
     const lost = this.lostAnswers.shift();

@@ -19,13 +19,18 @@ export interface PurchaseReceipt {
   performanceStartsAt: Date;
   /** Until when the buyer may cancel the purchase themselves (`cancelUntil`); null: no self-service cancel. */
   performanceCancelUntil: Date | null;
-  /** An integer in minor units of `currency`. */
+  /** An integer in minor units of `currency`: the charge less what its partial refunds gave back. */
   amount: number;
   /** ISO 4217 code. */
   currency: string;
   purchasedAt: Date;
-  /** Every seat of the purchase, in seat order; `seatId` matches a cancellation's `keptSeatIds`. */
+  /**
+   * Every seat of the purchase but those its partial refunds took off it, in seat order; `seatId`
+   * matches a cancellation's `keptSeatIds`.
+   */
   seats: ReceiptSeat[];
+  /** The seats its partial refunds took off it (an operator refunded them), in seat order. */
+  refundedSeats: ReceiptSeat[];
   /** The purchase's active tickets in seat order, with what their signed codes are made of. */
   tickets: ReceiptTicket[];
   /** Whether a ticket of it was scanned in at the door: then the buyer can no longer cancel it. */
@@ -69,6 +74,8 @@ export interface ReceiptTicket {
   row: number;
   rowLabel: string;
   number: number;
+  /** When the ticket was checked in at the door (it admits no one again); null while unused. */
+  checkedInAt: Date | null;
 }
 
 interface ReceiptRow {
@@ -85,7 +92,8 @@ interface ReceiptRow {
   currency: string;
   purchased_at: Date;
   seats: ReceiptSeat[] | null;
-  tickets: ReceiptTicket[] | null;
+  refunded_seats: ReceiptSeat[] | null;
+  tickets: (Omit<ReceiptTicket, 'checkedInAt'> & { checkedInAt: string | null })[] | null;
   checked_in: boolean;
   transferred_seats: { section: string; row: number; rowLabel: string; number: number }[] | null;
   transferred: boolean;
@@ -107,16 +115,22 @@ export class PurchaseReceiptsRepository {
     const rows: ReceiptRow[] = await (manager ?? this.dataSource).query(
       `SELECT p.id AS purchase_id, p.status, COALESCE(p.delivery_email, u.email) AS buyer_email,
               CASE WHEN p.delivery_email IS NULL THEN u.name ELSE COALESCE(p.delivery_name, p.delivery_email) END AS buyer_name, e.title AS event_title,
-              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.amount, p.currency, p.created_at AS purchased_at,
+              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.currency, p.created_at AS purchased_at,
+              p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS amount,
               (SELECT json_agg(json_build_object('seatId', s.id, 'section', s.section, 'row', s."row",
                                                  'rowLabel', s.row_label, 'number', s."number")
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
-                WHERE t.purchase_id = p.id) AS seats,
+                WHERE t.purchase_id = p.id AND t.refund_id IS NULL) AS seats,
+              (SELECT json_agg(json_build_object('seatId', s.id, 'section', s.section, 'row', s."row",
+                                                 'rowLabel', s.row_label, 'number', s."number")
+                               ORDER BY s.position)
+                 FROM tickets t JOIN seats s ON s.id = t.seat_id
+                WHERE t.purchase_id = p.id AND t.refund_id IS NOT NULL) AS refunded_seats,
               (SELECT json_agg(json_build_object('ticketId', t.id::text, 'purchaseId', t.purchase_id,
                                                  'performanceId', t.performance_id, 'seatId', t.seat_id,
                                                  'codeVersion', t.code_version, 'section', s.section, 'row', s."row", 'rowLabel', s.row_label,
-                                                 'number', s."number")
+                                                 'number', s."number", 'checkedInAt', t.checked_in_at)
                                ORDER BY s.position)
                  FROM tickets t JOIN seats s ON s.id = t.seat_id
                 WHERE t.purchase_id = p.id AND t.status = 'ACTIVE' AND t.holder_id IS NULL) AS tickets,
@@ -154,7 +168,11 @@ export class PurchaseReceiptsRepository {
       currency: row.currency,
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
-      tickets: row.tickets ?? [],
+      refundedSeats: row.refunded_seats ?? [],
+      tickets: (row.tickets ?? []).map((ticket) => ({
+        ...ticket,
+        checkedInAt: ticket.checkedInAt === null ? null : new Date(ticket.checkedInAt),
+      })),
       checkedIn: row.checked_in,
       transferredSeats: row.transferred_seats ?? [],
       transferred: row.transferred,

@@ -6,6 +6,7 @@ import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
+import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
 export interface PurchaseRecord {
@@ -13,9 +14,20 @@ export interface PurchaseRecord {
   reservationId: string;
   userId: string;
   performanceId: number;
+  /** The seats it holds: its tickets but those its partial refunds canceled. */
   seatIds: number[];
-  /** Sum of the seat prices, an integer in minor units of `currency`. */
+  /**
+   * Sum of the seat prices, an integer in minor units of `currency`: what was charged (partial
+   * refunds are not taken off it: see `refundedAmount`).
+   */
   amount: number;
+  /**
+   * Read back only: the seats its partial refunds canceled (`tickets.refund_id`), by refund then
+   * seat; absent when none.
+   */
+  refundedSeatIds?: number[];
+  /** Read back only: what its partial refunds gave back, summed (`purchase_refunds`); absent when none. */
+  refundedAmount?: number;
   /**
    * Each seat's price as bought (`tickets.price`), in the order of `seatIds`; absent (or null)
    * when any of its tickets has none (sold before tickets recorded prices).
@@ -70,14 +82,21 @@ export interface PurchaseCancellation {
 export interface PurchaseFlushBatch {
   purchases: PurchaseRecord[];
   cancellations: PurchaseCancellation[];
+  /** Partial refunds (of purchases PostgreSQL has: refund-seats.lua refuses others); none when absent. */
+  refunds?: PurchaseRefund[];
 }
 
 const SELECT_PURCHASE = `
   SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
          p.created_at, p.canceled_at, p.comp_note, p.payment_method, p.delivery_email, p.delivery_name,
-         COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t WHERE t.purchase_id = p.id), '{}') AS seat_ids,
+         COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t
+                    WHERE t.purchase_id = p.id AND t.refund_id IS NULL), '{}') AS seat_ids,
          (SELECT CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END
-            FROM tickets t WHERE t.purchase_id = p.id) AS seat_prices
+            FROM tickets t WHERE t.purchase_id = p.id AND t.refund_id IS NULL) AS seat_prices,
+         (SELECT array_agg(s.seat_id ORDER BY r.refunded_at, r.id, s.seat_id)
+            FROM purchase_refunds r CROSS JOIN unnest(r.seat_ids) AS s(seat_id)
+           WHERE r.purchase_id = p.id) AS refunded_seat_ids,
+         (SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id) AS refunded_amount
   FROM purchases p`;
 
 interface PurchaseQueryRow {
@@ -99,6 +118,10 @@ interface PurchaseQueryRow {
   seat_ids: number[];
   /** Null when a ticket has no price (or there are no tickets). */
   seat_prices: number[] | null;
+  /** Null when it has no partial refund. */
+  refunded_seat_ids: number[] | null;
+  /** numeric, as pg returns a sum of bigint; null when it has no partial refund. */
+  refunded_amount: string | null;
 }
 
 /** Purchases, their tickets, and the outbox rows that announce them. */
@@ -257,7 +280,8 @@ export class PurchaseRepository {
   }
 
   /**
-   * Writes a flush atomically; replaying it changes nothing. A purchase new to the database gets
+   * Writes a flush atomically; replaying it changes nothing. Partial refunds (`writePartialRefunds`)
+   * go first, then cancellations, then purchases. A purchase new to the database gets
    * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,
    * built by the statement from the purchase itself), and its open payment attempt (PENDING or
    * CHARGED) marked COMPLETED (P9). A canceled purchase's attempt is marked REFUND_OWED (from
@@ -280,6 +304,8 @@ export class PurchaseRepository {
       await manager.query(
         `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.trunc(bounds.statementTimeoutMs)}`,
       );
+      // Partial refunds before cancellations: a purchase's whole cancel after some comes later in its stream.
+      if (batch.refunds && batch.refunds.length > 0) await writePartialRefunds(manager, batch.refunds, 'batch');
       if (batch.cancellations.length > 0) await cancel(manager, batch.cancellations, 'batch');
       return this.insertPurchases(manager, batch.purchases);
     });
@@ -518,6 +544,8 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     seatIds: row.seat_ids.map(Number),
     ...(row.seat_prices ? { seatPrices: row.seat_prices.map(Number) } : {}),
     amount: Number(row.amount),
+    ...(row.refunded_seat_ids ? { refundedSeatIds: row.refunded_seat_ids.map(Number) } : {}),
+    ...(row.refunded_amount !== null ? { refundedAmount: Number(row.refunded_amount) } : {}),
     currency: row.currency,
     chargeId: row.charge_id ?? '',
     status: row.status,

@@ -15,10 +15,10 @@ export interface SalesSeat {
 export interface SalesPurchase {
   id: string;
   status: PurchaseStatus;
-  /** An integer in minor units of `currency`. */
+  /** An integer in minor units of `currency`: the charge less its partial refunds. */
   amount: number;
   currency: string;
-  /** Ascending. */
+  /** Ascending: its tickets but those its partial refunds canceled. */
   seatIds: number[];
   /**
    * What each seat was sold at (`tickets.price`), in the order of `seatIds`, minor units of
@@ -59,11 +59,14 @@ export class SalesRepository {
         [performanceId],
       );
       const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
-        `SELECT p.id, p.status, p.amount::text AS amount, p.currency, p.comp_note IS NOT NULL AS comp,
+        // A partial refund's seats (tickets.refund_id) and money (purchase_refunds) are the purchase's no more.
+        `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
                 p.payment_method AS "paymentMethod",
+                (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
+                  AS amount,
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
                 CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices"
-           FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id
+           FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id AND t.refund_id IS NULL
           WHERE p.performance_id = $1
           GROUP BY p.id`,
         [performanceId],

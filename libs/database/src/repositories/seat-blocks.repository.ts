@@ -70,6 +70,15 @@ export type FreeSeatBlockChange =
    */
   | { outcome: 'DONE'; changed: number[]; recorded: number[]; sold: number[] };
 
+/** What a comp that may take blocked seats found under the row lock ({@link SeatBlocksRepository.takeForComp}). */
+export type CompBlocksChange<T> =
+  | { outcome: 'NOT_FOUND' }
+  | { outcome: 'UNKNOWN_SEATS'; seatIds: number[] }
+  /** Seats with an ACTIVE ticket (sold, whatever Redis shows); nothing changed, `apply` not run. */
+  | { outcome: 'SOLD'; seatIds: number[] }
+  /** `result`: what `apply` answered; `taken`: the blocks deleted, by seat id ascending. */
+  | { outcome: 'DONE'; result: T; taken: DroppedSeatBlock[] };
+
 /** What a block or release found under the row lock. */
 export type SeatBlockChange =
   | { outcome: 'NOT_FOUND' }
@@ -198,6 +207,54 @@ export class SeatBlocksRepository {
       // A request that changed no seat changed nothing to audit.
       if (changed.length > 0) await recordAuditIn(manager, audit(changed));
       return { outcome: 'DONE', changed };
+    });
+  }
+
+  /**
+   * A comp whose seats may be blocked (house seats: CompService with includeBlocked), under the
+   * performance's row lock FOR UPDATE as {@link block} takes it: a seat with an ACTIVE ticket
+   * refuses it all (outcome SOLD, `apply` not run: Redis may show it free or blocked after a
+   * failover lost its sale); else `apply` runs (the comp in Redis: its hold, which takes the
+   * blocked seats in the same script run, and its sale), then the blocks of `seatIds` are
+   * deleted, with the audit row `audit(taken, result)` when any was (a `seat.release`), and all
+   * commits. `apply` throwing rolls all back (the blocks stay). So no buyer can take a house seat
+   * between its block and the comp, and a rebuild or the seat reconciler (which wait for this
+   * lock) never sees the seat sold in Redis and blocked in PostgreSQL once committed. Throws
+   * DatabaseUnavailableError when a lock wait or the pool runs out.
+   */
+  takeForComp<T>(
+    performanceId: number,
+    seatIds: readonly number[],
+    apply: () => Promise<T>,
+    audit: (taken: DroppedSeatBlock[], result: T) => NewAdminAudit,
+  ): Promise<CompBlocksChange<T>> {
+    return this.underLock(performanceId, seatIds, async (manager): Promise<CompBlocksChange<T>> => {
+      const sold: { seat_id: number }[] = await manager.query(
+        `SELECT DISTINCT seat_id FROM tickets WHERE performance_id = $1 AND seat_id = ANY($2::int[]) AND status = 'ACTIVE'
+         ORDER BY seat_id`,
+        [performanceId, seatIds],
+      );
+      if (sold.length > 0) return { outcome: 'SOLD', seatIds: sold.map((row) => Number(row.seat_id)) };
+      const result = await apply();
+      // TypeORM answers a DELETE as [rows, row count].
+      const [deleted]: [
+        { seat_id: number; reason: string | null; blocked_by: string; blocked_by_email: string; blocked_at: Date }[],
+        number,
+      ] = await manager.query(
+        `DELETE FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[])
+         RETURNING seat_id, reason, blocked_by, blocked_by_email, blocked_at`,
+        [performanceId, seatIds],
+      );
+      const taken = deleted
+        .map((row) => ({
+          seatId: Number(row.seat_id),
+          reason: row.reason,
+          blockedBy: { id: row.blocked_by, email: row.blocked_by_email },
+          blockedAt: row.blocked_at,
+        }))
+        .sort((a, b) => a.seatId - b.seatId);
+      if (taken.length > 0) await recordAuditIn(manager, audit(taken, result));
+      return { outcome: 'DONE', result, taken };
     });
   }
 
@@ -439,7 +496,7 @@ export class SeatBlocksRepository {
     return rows.length > 0;
   }
 
-  private underLock<T extends SeatBlockChange | FreeSeatBlockChange>(
+  private underLock<T extends { outcome: string }>(
     performanceId: number,
     seatIds: readonly number[],
     change: (manager: EntityManager) => Promise<T>,

@@ -11,6 +11,13 @@ export {
 } from './purchase-canceled';
 export type { PurchaseCanceledMessage } from './purchase-canceled';
 export {
+  isPurchaseRefundedBody,
+  PURCHASE_REFUNDED_TYPE,
+  purchaseRefundedMessageId,
+  toPurchaseRefunded,
+} from './purchase-refunded';
+export type { PurchaseRefundedMessage } from './purchase-refunded';
+export {
   isPurchaseRescheduledBody,
   PURCHASE_RESCHEDULED_TYPE,
   purchaseRescheduledMessageId,

@@ -2,6 +2,7 @@ import { EmailVerificationMessage, isEmailVerificationBody, toEmailVerification 
 import { isTicketTransferBody, TicketTransferMessage, toTicketTransfer } from './ticket-transfer';
 import { isPasswordResetBody, PasswordResetMessage, toPasswordReset } from './password-reset';
 import { isPurchaseCanceledBody, PurchaseCanceledMessage, toPurchaseCanceled } from './purchase-canceled';
+import { isPurchaseRefundedBody, PurchaseRefundedMessage, toPurchaseRefunded } from './purchase-refunded';
 import { MalformedMessageError, parsePurchaseCompleted, PurchaseCompletedMessage } from './purchase-completed';
 import { isPurchaseRescheduledBody, PurchaseRescheduledMessage, toPurchaseRescheduled } from './purchase-rescheduled';
 import {
@@ -17,13 +18,14 @@ import {
 
 /**
  * A message of the mail queues (urgent or bulk: any of them may come through either): a purchase
- * confirmation, a cancellation notice, a notice that the purchase's performance moved, its
+ * confirmation, a cancellation notice, a partial refund's notice, a notice that the purchase's performance moved, its
  * tickets sent again on request, a password reset, an e-mail address to confirm, a ticket transfer's offer or acceptance, or a
  * notice to the holder of transferred tickets that their performance moved.
  */
 export type MailMessage =
   | { kind: 'completed'; message: PurchaseCompletedMessage }
   | { kind: 'canceled'; message: PurchaseCanceledMessage }
+  | { kind: 'refunded'; message: PurchaseRefundedMessage }
   | { kind: 'rescheduled'; message: PurchaseRescheduledMessage }
   | { kind: 'tickets-resent'; message: PurchaseTicketsResentMessage }
   | { kind: 'password-reset'; message: PasswordResetMessage }
@@ -32,7 +34,7 @@ export type MailMessage =
   | { kind: 'holder-rescheduled'; message: TicketHolderRescheduledMessage };
 
 /**
- * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-rescheduled,
+ * Parses a body of a mail queue by its `type`: purchase-canceled, purchase-refunded, purchase-rescheduled,
  * purchase-tickets-resent, password-reset, email-verification, ticket-transfer or ticket-holder.rescheduled when it says so, else purchase-completed (whose bodies carry no `type`). Throws {@link MalformedMessageError}.
  */
 export function parseMailMessage(content: Buffer): MailMessage {
@@ -43,6 +45,7 @@ export function parseMailMessage(content: Buffer): MailMessage {
     throw new MalformedMessageError('not JSON');
   }
   if (isPurchaseCanceledBody(body)) return { kind: 'canceled', message: toPurchaseCanceled(body) };
+  if (isPurchaseRefundedBody(body)) return { kind: 'refunded', message: toPurchaseRefunded(body) };
   if (isPurchaseRescheduledBody(body)) return { kind: 'rescheduled', message: toPurchaseRescheduled(body) };
   if (isPurchaseTicketsResentBody(body)) return { kind: 'tickets-resent', message: toPurchaseTicketsResent(body) };
   if (isPasswordResetBody(body)) return { kind: 'password-reset', message: toPasswordReset(body) };

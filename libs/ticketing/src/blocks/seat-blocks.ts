@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import { StoreUnavailableError } from '@app/core';
+import { assertSameList, StoreUnavailableError } from '@app/core';
 import { SeatBlockChange, SeatBlockRecord, SeatBlocksRepository } from '@app/database';
 import type { Page } from '../catalog/catalog.types';
 import { decodeCursor, encodeCursor } from '../catalog/cursor';
@@ -286,16 +286,19 @@ export class SeatBlocks {
 
   /**
    * A page of the performance's blocked seats in layout order (`limit` 1–100, `cursor` the
-   * previous page's `nextCursor`). Throws NotFoundError('performance'), DomainError 'invalid'
-   * (InvalidCursor).
+   * previous page's `nextCursor`, of this performance's list). Throws NotFoundError('performance'),
+   * DomainError 'invalid' (InvalidCursor).
    */
   async list(performanceId: number, cursor: string | undefined, limit: number): Promise<Page<SeatBlockRecord>> {
     if (!isPositiveInteger(performanceId)) throw new NotFoundError('performance');
-    const after = decodeCursor<{ p: number }>(cursor, { p: 'int4' })?.p ?? 0;
+    const key = decodeCursor<{ p: number; o: number }>(cursor, { p: 'int4', o: 'int4' });
+    assertSameList(key?.o, performanceId, 'performance');
+    const after = key?.p ?? 0;
     if (!(await this.blocks.performanceExists(performanceId))) throw new NotFoundError('performance');
     const rows = await this.blocks.page(performanceId, after, limit + 1);
     const items = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor({ p: items[items.length - 1].position }) : null;
+    const nextCursor =
+      rows.length > limit ? encodeCursor({ p: items[items.length - 1].position, o: performanceId }) : null;
     return { items, nextCursor };
   }
 

@@ -109,7 +109,10 @@ export class BoxOfficeService {
    * NotFoundError (performance, seats), PerformanceCanceledError, BoxOfficeClosedError,
    * SalesNotOpenError, SalesClosedError (PAUSED; CLOSED while a delete is under way),
    * SeatsUnavailableError (naming the seats held, sold or blocked; nothing held) and the purchase's
-   * errors (PurchaseNotReplicatedError).
+   * errors (PurchaseNotReplicatedError). The hold and its purchase are the operator path's
+   * (HoldService.holdBoxOffice, PurchaseService.purchaseOperatorHold): a process killed between the
+   * two leaves a hold the selling account cannot see, buy or release through the buyer's routes,
+   * which expires as any hold and frees its seats.
    */
   async sell(operator: Operator, request: BoxOfficeSaleRequest): Promise<BoxOfficeSale> {
     const { performanceId, seatIds, paymentMethod, email, name } = request;
@@ -140,10 +143,10 @@ export class BoxOfficeService {
     });
     let purchase: Purchase;
     try {
-      purchase = await this.purchases.purchase(operator.id, hold.id);
+      purchase = await this.purchases.purchaseOperatorHold(operator.id, hold.id);
     } catch (error) {
       // The sale did not happen: its seats go back (a hold bought after all is left as it is).
-      await this.holds.release(operator.id, hold.id).catch(() => undefined);
+      await this.holds.releaseOperatorHold(operator.id, hold.id).catch(() => undefined);
       throw this.named(error, performanceId);
     }
     const ticketOf = new Map(seatIds.map((seatId, i) => [seatId, ticketIds[i]]));

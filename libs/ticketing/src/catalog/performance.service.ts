@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
-import { Clock, StoreUnavailableError } from '@app/core';
+import { assertSameList, Clock, StoreUnavailableError } from '@app/core';
 import {
   eventOfPerformance,
   EventRepository,
@@ -382,9 +382,13 @@ export class PerformanceService {
     await this.cache.invalidate();
   }
 
-  /** The event's performances by start time, keyset-paginated. Throws NotFoundError('event'), InvalidInputError (cursor). */
+  /**
+   * The event's performances by start time, keyset-paginated (a cursor of another event's list is
+   * refused). Throws NotFoundError('event'), InvalidInputError (cursor).
+   */
   async listPerformances(eventId: number, cursor: string | undefined, limit: number): Promise<Page<Performance>> {
-    const after = decodeCursor<{ s: string; i: number }>(cursor, { s: 'date', i: 'int4' });
+    const after = decodeCursor<{ s: string; i: number; o: number }>(cursor, { s: 'date', i: 'int4', o: 'int4' });
+    assertSameList(after?.o, eventId, 'event');
     const page = await this.cache.getOrLoad(`event:${eventId}:performances:${cursor ?? ''}:${limit}`, async () => {
       if (!(await this.events.findById(eventId))) return null;
       const rows = await this.performances.pageOfEvent(
@@ -396,7 +400,8 @@ export class PerformanceService {
       const last = items[items.length - 1];
       return {
         items,
-        nextCursor: rows.length > limit && last ? encodeCursor({ s: last.startsAt.toISOString(), i: last.id }) : null,
+        nextCursor:
+          rows.length > limit && last ? encodeCursor({ s: last.startsAt.toISOString(), i: last.id, o: eventId }) : null,
       };
     });
     if (!page) throw new NotFoundError('event');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { assertSameFilters } from '@app/core';
+import { assertSameFilters, assertSameList } from '@app/core';
 import { NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -53,7 +53,12 @@ export class SeatPageService {
     if (filter) assertSeatFilter(filter);
     // Every cursor carries the digest of the filters (`status` one of them), the unfiltered list's too.
     const digest = filterDigest(filter ?? {}, options.status);
-    const key = decodeCursor<{ p: number; f: string }>(options.cursor, { p: 'int4', f: 'digest' });
+    const key = decodeCursor<{ p: number; f: string; o: number }>(options.cursor, {
+      p: 'int4',
+      f: 'digest',
+      o: 'int4',
+    });
+    assertSameList(key?.o, performanceId, 'performance');
     assertSameFilters(key?.f, digest);
     const after = key?.p ?? 0;
     for (let attempt = 1; ; attempt += 1) {
@@ -83,7 +88,7 @@ export class SeatPageService {
     version: string,
     performance: Performance,
     after: number,
-    { status, limit, filter, digest }: { status?: SeatStatus; limit: number; filter?: SeatFilter; digest?: string },
+    { status, limit, filter, digest }: { status?: SeatStatus; limit: number; filter?: SeatFilter; digest: string },
     settle: boolean,
   ): Promise<SeatPage | 'stale' | 'unregistered'> {
     if (status === 'AVAILABLE') {
@@ -139,7 +144,7 @@ export class SeatPageService {
     version: string,
     performance: Performance,
     after: number,
-    { limit, filter, digest }: { limit: number; filter?: SeatFilter; digest?: string },
+    { limit, filter, digest }: { limit: number; filter?: SeatFilter; digest: string },
     settle: boolean,
   ): Promise<SeatPage | 'stale' | 'unregistered' | 'NO_INDEX'> {
     const items: SeatListing[] = [];
@@ -181,8 +186,11 @@ export class SeatPageService {
   }
 }
 
-/** The cursor of the page that looked up to `position`: null past the last seat. */
-function nextCursor(performance: Performance, position: number, digest: string | undefined): string | null {
+/**
+ * The cursor of the page that looked up to `position` (with the filters' digest and the
+ * performance it pages): null past the last seat.
+ */
+function nextCursor(performance: Performance, position: number, digest: string): string | null {
   if (position >= performance.totalSeats) return null;
-  return encodeCursor(digest === undefined ? { p: position } : { p: position, f: digest });
+  return encodeCursor({ p: position, f: digest, o: performance.id });
 }

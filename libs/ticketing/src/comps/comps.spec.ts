@@ -1,6 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '@app/core';
-import type { AdminAuditRepository, PerformanceRepository, UsersRepository } from '@app/database';
+import type {
+  AdminAuditRepository,
+  DroppedSeatBlock,
+  NewAdminAudit,
+  PerformanceRepository,
+  SeatBlocksRepository,
+  UsersRepository,
+} from '@app/database';
 import {
   InvalidInputError,
   NotFoundError,
@@ -51,11 +58,30 @@ function comps(
   };
   const holds = {
     holdComp: vi.fn(options.holdComp ?? (async () => held)),
-    release: vi.fn(async () => undefined),
+    releaseOperatorHold: vi.fn(async () => undefined),
   };
   const seatState = { ensure: vi.fn(async () => undefined) };
-  const purchases = { purchase: vi.fn(options.purchase ?? (async () => sold)) };
+  const purchases = { purchaseOperatorHold: vi.fn(options.purchase ?? (async () => sold)) };
   const audit = { record: vi.fn(async () => ({})) };
+  /** The row lock's transaction: runs the comp, then "deletes" the block of seat 3 and audits it. */
+  const taken: DroppedSeatBlock[] = [
+    { seatId: 3, reason: 'house', blockedBy: { id: 'admin', email: 'admin@example.test' }, blockedAt: new Date(NOW) },
+  ];
+  const released: NewAdminAudit[] = [];
+  const blocks = {
+    takeForComp: vi.fn(
+      async (
+        _performanceId: number,
+        _seatIds: number[],
+        apply: () => Promise<Purchase>,
+        auditOf: (taken: DroppedSeatBlock[], result: Purchase) => NewAdminAudit,
+      ) => {
+        const result = await apply();
+        released.push(auditOf(taken, result));
+        return { outcome: 'DONE' as const, result, taken };
+      },
+    ),
+  };
   const clock = { nowMs: () => NOW, now: () => new Date(NOW) };
   const service = new CompService(
     users as unknown as UsersRepository,
@@ -64,9 +90,10 @@ function comps(
     seatState as unknown as SeatStateRebuilder,
     purchases as unknown as PurchaseService,
     audit as unknown as AdminAuditRepository,
+    blocks as unknown as SeatBlocksRepository,
     clock as unknown as Clock,
   );
-  return { service, holds, seatState, purchases, audit };
+  return { service, holds, seatState, purchases, audit, blocks, released };
 }
 
 describe('CompService.issue', () => {
@@ -74,7 +101,7 @@ describe('CompService.issue', () => {
     const { service, holds, purchases, audit } = comps();
     expect(await service.issue(operator, request)).toEqual({ ...sold, compNote: 'press: Daily Planet' });
     expect(holds.holdComp).toHaveBeenCalledWith('guest', 7, [3, 1], 'press: Daily Planet', MAX_SEATS_PER_COMP);
-    expect(purchases.purchase).toHaveBeenCalledWith('guest', 'h1');
+    expect(purchases.purchaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
     expect(audit.record).toHaveBeenCalledWith({
       actorId: 'admin',
       actorEmail: 'admin@example.test',
@@ -88,6 +115,53 @@ describe('CompService.issue', () => {
         note: 'press: Daily Planet',
       },
     });
+  });
+
+  it('with includeBlocked: holds (blocked seats too) and buys under the row lock, whose transaction deletes the blocks; both audit rows name them', async () => {
+    const { service, holds, purchases, audit, blocks, released, seatState } = comps();
+    expect(await service.issue(operator, { ...request, includeBlocked: true })).toEqual({
+      ...sold,
+      compNote: 'press: Daily Planet',
+    });
+    expect(seatState.ensure).toHaveBeenCalledWith(7);
+    expect(blocks.takeForComp).toHaveBeenCalledWith(7, [3, 1], expect.any(Function), expect.any(Function));
+    expect(holds.holdComp).toHaveBeenCalledWith('guest', 7, [3, 1], 'press: Daily Planet', MAX_SEATS_PER_COMP, {
+      takeBlocked: true,
+    });
+    expect(purchases.purchaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
+    const block = {
+      seatId: 3,
+      reason: 'house',
+      blockedBy: { id: 'admin', email: 'admin@example.test' },
+      blockedAt: new Date(NOW),
+    };
+    expect(released).toEqual([
+      {
+        actorId: 'admin',
+        actorEmail: 'admin@example.test',
+        action: 'seat.release',
+        subjectId: 'performance:7',
+        details: { performanceId: 7, seatIds: [3], cause: 'comp', purchaseId: 'p1', blocks: [block] },
+      },
+    ]);
+    expect(audit.record).toHaveBeenCalledWith(
+      expect.objectContaining({
+        action: COMP_ISSUE_ACTION,
+        details: expect.objectContaining({ includeBlocked: true, fromBlocks: [block] }),
+      }),
+    );
+  });
+
+  it('with includeBlocked: a sold seat (an active ticket) refuses it before Redis is asked; a bad flag is a 400', async () => {
+    const { service, holds, blocks } = comps();
+    blocks.takeForComp.mockResolvedValueOnce({ outcome: 'SOLD', seatIds: [3] } as never);
+    await expect(service.issue(operator, { ...request, includeBlocked: true })).rejects.toBeInstanceOf(
+      SeatsUnavailableError,
+    );
+    await expect(
+      service.issue(operator, { ...request, includeBlocked: 'yes' as unknown as boolean }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+    expect(holds.holdComp).not.toHaveBeenCalled();
   });
 
   it.each([
@@ -138,17 +212,17 @@ describe('CompService.issue', () => {
   it('releases the hold and records nothing when the purchase step fails; a cancel in between reads PerformanceCanceled', async () => {
     const { service, holds, audit } = comps({ purchase: () => Promise.reject(new SalesClosedError('CANCELED')) });
     await expect(service.issue(operator, request)).rejects.toBeInstanceOf(PerformanceCanceledError);
-    expect(holds.release).toHaveBeenCalledWith('guest', 'h1');
+    expect(holds.releaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
     expect(audit.record).not.toHaveBeenCalled();
     const failing = comps({ purchase: () => Promise.reject(new Error('redis gone')) });
     await expect(failing.service.issue(operator, request)).rejects.toThrow('redis gone');
-    expect(failing.holds.release).toHaveBeenCalledWith('guest', 'h1');
+    expect(failing.holds.releaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
   });
 
   it('passes a refusal of the seats on as it is; rebuilds a performance Redis lost and holds again', async () => {
     const taken = comps({ holdComp: () => Promise.reject(new SeatsUnavailableError([3])) });
     await expect(taken.service.issue(operator, request)).rejects.toBeInstanceOf(SeatsUnavailableError);
-    expect(taken.purchases.purchase).not.toHaveBeenCalled();
+    expect(taken.purchases.purchaseOperatorHold).not.toHaveBeenCalled();
 
     let calls = 0;
     const lost = comps({

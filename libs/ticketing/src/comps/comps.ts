@@ -1,9 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock, DomainError } from '@app/core';
-import { AdminAuditRepository, PerformanceRepository, UsersRepository } from '@app/database';
-import { InvalidInputError, NotFoundError, PerformanceCanceledError, SalesClosedError } from '../errors';
-import { Hold } from '../holds/hold';
-import { HoldService } from '../holds/hold.service';
+import { Clock, DomainError, StoreUnavailableError } from '@app/core';
+import {
+  AdminAuditRepository,
+  DroppedSeatBlock,
+  PerformanceRepository,
+  SeatBlocksRepository,
+  UsersRepository,
+} from '@app/database';
+import { SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
+import {
+  InvalidInputError,
+  NotFoundError,
+  PerformanceCanceledError,
+  SalesClosedError,
+  SeatsUnavailableError,
+} from '../errors';
+import { CompHold, HoldService } from '../holds/hold.service';
 import type { Operator } from '../purchases/admin-purchases';
 import { Purchase } from '../purchases/purchase';
 import { PurchaseService } from '../purchases/purchase.service';
@@ -63,6 +75,12 @@ export interface CompRequest {
   seatIds: number[];
   /** Who and why ("press: Daily Planet"), 1 to MAX_COMP_NOTE_LENGTH characters. */
   note: string;
+  /**
+   * The seats may be blocked ones (house seats kept for comps) as well as available ones: the
+   * blocked seats leave their block and go into the comp in one atomic step (see CompService.issue).
+   * Absent or false: a blocked seat refuses the comp, as a held or sold one does.
+   */
+  includeBlocked?: boolean;
 }
 
 /**
@@ -72,6 +90,7 @@ export interface CompRequest {
  * on the hold, no sales window, no per-user limits), then the recipient's purchase of that hold
  * (PurchaseService: amount 0, so no payment step), written behind by `batch` with its tickets and
  * the usual confirmation e-mail, and the note (`purchases.comp_note`). Then an audit row.
+ * The hold is the comp path's alone: the buyer's routes neither show, buy nor release it.
  */
 @Injectable()
 export class CompService {
@@ -84,6 +103,7 @@ export class CompService {
     private readonly seatState: SeatStateRebuilder,
     private readonly purchases: PurchaseService,
     private readonly audit: AdminAuditRepository,
+    private readonly blocks: SeatBlocksRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -97,6 +117,20 @@ export class CompService {
    * seats), RecipientNotFoundError, PerformanceCanceledError, CompPerformanceStartedError,
    * SalesClosedError (CLOSED: a delete of the performance is under way), SeatsUnavailableError
    * (naming the seats held, sold or blocked), and the purchase's errors (PurchaseNotReplicatedError).
+   * The hold and its purchase are the comp path's (HoldService.holdComp, PurchaseService.purchaseOperatorHold):
+   * a process killed between the two leaves a hold its recipient cannot see, buy or release, which
+   * expires as any hold and frees its seats.
+   *
+   * With `includeBlocked`, each seat may be available or blocked (a house seat), never held or sold:
+   * under the performance's row lock (the one blocks, releases, rebuilds and the seat reconciler
+   * take), the hold script takes the blocked seats out of the block into the comp's hold in the same
+   * run that takes the others, the comp is bought, and the seats' `seat_blocks` rows are deleted in
+   * the lock's transaction (a `seat.release` audit row, `cause: "comp"`), which commits after the
+   * sale: no buyer can take a house seat in between, and nothing rebuilds the block or puts the seat
+   * on sale afterwards. A failure before the commit puts the seats back in the block (in Redis, and
+   * the rows stay). The `comp.issue` row then also names the blocks taken (`fromBlocks`). Also throws
+   * StoreUnavailableError (503: Redis lost the performance while the lock was held) and
+   * DatabaseUnavailableError.
    */
   async issue(operator: Operator, request: CompRequest): Promise<Purchase> {
     const { performanceId, email, seatIds, note } = request;
@@ -104,6 +138,8 @@ export class CompService {
     if (typeof note !== 'string' || note.trim() === '' || [...note].length > MAX_COMP_NOTE_LENGTH) {
       throw new InvalidInputError(`note must be 1 to ${MAX_COMP_NOTE_LENGTH} characters`);
     }
+    const includeBlocked = request.includeBlocked ?? false;
+    if (typeof includeBlocked !== 'boolean') throw new InvalidInputError('includeBlocked must be true or false');
     const recipient = await this.users.findByEmail(email);
     if (!recipient) throw new RecipientNotFoundError(email, 'NO_ACCOUNT');
     if (!recipient.emailVerifiedAt) throw new RecipientNotFoundError(email, 'NOT_CONFIRMED');
@@ -116,16 +152,12 @@ export class CompService {
       throw new CompPerformanceStartedError(performanceId, performance.startsAt);
     }
 
-    const hold = await this.holdSeats(recipient.id, performanceId, seatIds, note);
     let purchase: Purchase;
-    try {
-      purchase = await this.purchases.purchase(recipient.id, hold.id);
-    } catch (error) {
-      // The comp did not happen: its seats go back (a hold bought after all is left as it is).
-      await this.holds.release(recipient.id, hold.id).catch(() => undefined);
-      throw error instanceof SalesClosedError && error.details?.reason === 'CANCELED'
-        ? new PerformanceCanceledError(performanceId, 'no comps can be issued for it')
-        : error;
+    let fromBlocks: DroppedSeatBlock[] | null = null;
+    if (includeBlocked) {
+      ({ purchase, fromBlocks } = await this.fromBlocks(operator, recipient.id, performanceId, seatIds, note));
+    } else {
+      purchase = await this.bought(recipient.id, await this.holdSeats(recipient.id, performanceId, seatIds, note));
     }
     await this.audit.record({
       actorId: operator.id,
@@ -138,6 +170,7 @@ export class CompService {
         recipientEmail: recipient.email,
         seatIds: purchase.seatIds,
         note,
+        ...(fromBlocks === null ? {} : { includeBlocked: true, fromBlocks }),
       },
     });
     this.logger.log(`comp ${purchase.id} of performance ${performanceId}: ${seatIds.length} seats to ${recipient.id}`);
@@ -145,10 +178,82 @@ export class CompService {
   }
 
   /**
+   * The comp with `includeBlocked` (see {@link issue}): its hold (taking blocked seats too) and its
+   * purchase under the performance's row lock, whose transaction deletes the seats' blocks (audited
+   * as their release, `cause: "comp"`) and commits after the sale. Answers the purchase and the
+   * blocks it took (by seat id ascending).
+   */
+  private async fromBlocks(
+    operator: Operator,
+    recipientId: string,
+    performanceId: number,
+    seatIds: number[],
+    note: string,
+  ): Promise<{ purchase: Purchase; fromBlocks: DroppedSeatBlock[] }> {
+    // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
+    await this.seatState.ensure(performanceId);
+    const change = await this.blocks.takeForComp(
+      performanceId,
+      seatIds,
+      async () => {
+        const hold = await this.holds
+          .holdComp(recipientId, performanceId, seatIds, note, MAX_SEATS_PER_COMP, { takeBlocked: true })
+          .catch((error: unknown) => {
+            // Lost again since ensure(): not rebuilt under the lock (the rebuild waits for it).
+            if (error instanceof NotFoundError && error.details?.seatIds === undefined) {
+              throw new StoreUnavailableError(
+                'redis',
+                new Error(`performance ${performanceId} left Redis again while its comp was issued`),
+              );
+            }
+            throw this.named(error, performanceId);
+          });
+        return this.bought(recipientId, hold);
+      },
+      (taken, purchase) => ({
+        actorId: operator.id,
+        actorEmail: operator.email,
+        action: SEAT_RELEASE_ACTION,
+        subjectId: `performance:${performanceId}`,
+        details: {
+          performanceId,
+          seatIds: taken.map((block) => block.seatId),
+          cause: 'comp',
+          purchaseId: purchase.id,
+          blocks: taken,
+        },
+      }),
+    );
+    switch (change.outcome) {
+      case 'NOT_FOUND':
+        throw new NotFoundError('performance', { performanceId });
+      case 'UNKNOWN_SEATS':
+        throw new NotFoundError('seat', { performanceId, seatIds: change.seatIds });
+      case 'SOLD':
+        throw new SeatsUnavailableError(change.seatIds);
+    }
+    return { purchase: change.result, fromBlocks: change.taken };
+  }
+
+  /**
+   * The recipient's purchase of the comp's hold (PurchaseService.purchaseOperatorHold). When it fails the
+   * comp did not happen: the hold is released on the comp path (its seats taken from blocked ones
+   * back to blocked, the others on sale; a hold bought after all is left as it is).
+   */
+  private async bought(recipientId: string, hold: CompHold): Promise<Purchase> {
+    try {
+      return await this.purchases.purchaseOperatorHold(recipientId, hold.id);
+    } catch (error) {
+      await this.holds.releaseOperatorHold(recipientId, hold.id).catch(() => undefined);
+      throw this.named(error, hold.performanceId);
+    }
+  }
+
+  /**
    * The comp's hold (HoldService.holdComp); a performance whose live state Redis lost is rebuilt
    * from PostgreSQL once and held again, as a buyer's hold is (HoldDesk).
    */
-  private async holdSeats(userId: string, performanceId: number, seatIds: number[], note: string): Promise<Hold> {
+  private async holdSeats(userId: string, performanceId: number, seatIds: number[], note: string): Promise<CompHold> {
     try {
       return await this.holds.holdComp(userId, performanceId, seatIds, note, MAX_SEATS_PER_COMP);
     } catch (error) {

@@ -20,35 +20,49 @@
       and its record keeps the payment method (`boxOffice`) the ticket ids taken ahead for its
       seats (`ticketIds`) and where its e-mails go (`deliveryEmail`, `deliveryName`, when given);
       purchase.lua carries them into the sale;
-    - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once).
-  What is the same: all seats or none; a seat held by a live hold, sold or blocked refuses the
-  whole request; a seat held by an expired hold counts as free and its hold is ended here as
+    - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once);
+    - the hold is not listed among the owner's holds (the user-holds hash, the user's index of
+      performances with holds): it is the operator path's alone (only CompService's and
+      BoxOfficeService's purchase and release scripts, with their operator flag, see it), so the
+      comp's recipient (or the selling account) never sees, buys or releases it through the buyer's
+      routes, and its seats do not count against the owner's per-user hold limit. Left unbought
+      (the api died between the hold and the purchase), it expires as any hold does.
+  With ARGV[8] '1' (an operator's comp that may take house seats: includeBlocked, CompService
+  under the performance's row lock, which deletes their seat_blocks rows in the same transaction),
+  a BLOCKED seat is taken as an available one is, in this same run (no buyer can take it between
+  its block and the comp): letter B -> H, counts blocked -> held; the record keeps those seats
+  (`fromBlock`), so that release-hold.lua on the operator path puts them back to B should the
+  comp's purchase fail.
+  What is the same: all seats or none; a seat held by a live hold, sold or blocked (without
+  ARGV[8]) refuses the whole request; a seat held by an expired hold counts as free and its hold is ended here as
   hold-seats.lua ends it (END_HOLDS when its record was not passed).
 
-  KEYS[1..14+] as hold-seats.lua (holdScriptKeys): meta, seats, prices (read for a box office
-  sale), counts, expiry, user holds (the owner's; the user id is read from this key), hold (the
-  hold id is read from this key), seat holds, the four seating keys, tickets bought (not read), the
-  user's index when ARGV[3] is not '', then the records of the expired holds ARGV names.
+  KEYS[1..13+] as hold-seats.lua (holdScriptKeys) without the user's index: meta, seats, prices
+  (read for a box office sale), counts, expiry, user holds (the owner's: only the user id is read
+  from this key, the hold is not added to it), hold (the hold id is read from this key), seat
+  holds, the four seating keys, tickets bought (not read), then the records of the expired holds
+  ARGV names.
 
   ARGV[1] hold lifetime (ms)
   ARGV[2] how long a hold record stays readable after it expires (ms)
-  ARGV[3] '' or, with the index key KEYS[14], until when its entry counts (epoch ms)
-  ARGV[4] the kind: 'COMP' or 'BOX_OFFICE'
-  ARGV[5] a comp's note (non-empty), or a box office sale's payment method (CASH, CARD_TERMINAL)
-  ARGV[6] a box office sale's ticket ids, comma-separated in the order of the seat ids; '' for a comp
-  ARGV[7] a box office sale's delivery address for its e-mails ('' : none, the owner's)
-  ARGV[8] a box office sale's delivery name ('' : none)
+  ARGV[3] the kind: 'COMP' or 'BOX_OFFICE'
+  ARGV[4] a comp's note (non-empty), or a box office sale's payment method (CASH, CARD_TERMINAL)
+  ARGV[5] a box office sale's ticket ids, comma-separated in the order of the seat ids; '' for a comp
+  ARGV[6] a box office sale's delivery address for its e-mails ('' : none, the owner's)
+  ARGV[7] a box office sale's delivery name ('' : none)
+  ARGV[8] '1': blocked seats may be taken (a comp's includeBlocked, above); '' they refuse the request
   ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
   ARGV[9+n..] seat ids (distinct)
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount, currency (ISO 4217), prices (comma-separated, seat order)}
+    {'OK', expiresAt (epoch ms), amount, currency (ISO 4217), prices (comma-separated, seat order),
+     seats taken from blocked ones (comma-separated, in request order; '' for none)}
     {'NO_PERFORMANCE'}   not registered
     {'UNKNOWN_SEATS', seat id, ...}
     {'SALES_CLOSED', reason}  CANCELED (status), CLOSED (a delete is under way), or PAUSED (status;
                               a box office sale only)
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}  a box office sale before the on-sale
-    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold or blocked
+    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, or blocked (without ARGV[8])
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
 ]]
 --- @keys variable
@@ -63,14 +77,14 @@ local holdId = string.match(holdKey, ':hold:([^:]+)$')
 local userId = string.match(userHoldsKey, ':user:([^:]+):holds$')
 local performanceId = string.match(metaKey, '{perf:(%d+)}:meta$')
 local lifetime, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
-local indexUntil = ARGV[3] ~= '' and ARGV[3] or nil
-local boxOffice = ARGV[4] == 'BOX_OFFICE'
-local note = not boxOffice and ARGV[5] or nil
-local paymentMethod = boxOffice and ARGV[5] or nil
-local ticketIds = boxOffice and ARGV[6] or nil
-local deliveryEmail = boxOffice and ARGV[7] ~= '' and ARGV[7] or nil
-local deliveryName = boxOffice and ARGV[8] ~= '' and ARGV[8] or nil
-local fixedKeys = indexUntil and 14 or 13
+local boxOffice = ARGV[3] == 'BOX_OFFICE'
+local note = not boxOffice and ARGV[4] or nil
+local paymentMethod = boxOffice and ARGV[4] or nil
+local ticketIds = boxOffice and ARGV[5] or nil
+local deliveryEmail = boxOffice and ARGV[6] ~= '' and ARGV[6] or nil
+local deliveryName = boxOffice and ARGV[7] ~= '' and ARGV[7] or nil
+local takeBlocked = ARGV[8] == '1'
+local fixedKeys = 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
 for i = 1, passedCount do passedHoldKeys[ARGV[8 + i]] = KEYS[fixedKeys + i] end
@@ -95,6 +109,16 @@ for i = 1, #seatIds do
 end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
+-- House seats the comp may take count as available for the checks below.
+local fromBlock = {}
+if takeBlocked then
+  for i = 1, #seatIds do
+    if statuses[i] == 'B' then
+      fromBlock[#fromBlock + 1] = seatIds[i]
+      statuses[i] = 'A'
+    end
+  end
+end
 -- As hold-seats.lua: a held seat whose hold has expired is free, and that hold is ended here.
 local refusal, ending = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
 if refusal then return refusal end
@@ -105,12 +129,19 @@ endExpiredHolds({
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,
-  userHolds = userHoldsKey, hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
-  userIndex = indexUntil and KEYS[14],
+  hold = holdKey, seatHolds = seatHoldsKey, seating = seating,
 }
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
-  now = now, lifetime = lifetime, retention = retention, indexUntil = indexUntil, comp = note,
+  now = now, lifetime = lifetime, retention = retention, comp = note,
   boxOffice = paymentMethod, ticketIds = ticketIds, deliveryEmail = deliveryEmail, deliveryName = deliveryName,
 })
-return {'OK', expiresAt, amount, currency, prices}
+local fromBlockList = table.concat(fromBlock, ',')
+if #fromBlock > 0 then
+  -- takeHold counted them as available seats taken: they were blocked ones (their free bits were
+  -- clear already, as seatingMarkTaken leaves them).
+  redis.call('HINCRBY', countsKey, 'available', #fromBlock)
+  redis.call('HINCRBY', countsKey, 'blocked', -#fromBlock)
+  redis.call('HSET', holdKey, 'fromBlock', fromBlockList)
+end
+return {'OK', expiresAt, amount, currency, prices, fromBlockList}

@@ -225,12 +225,18 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
  * An operator's hold request (hold-comp-seats.lua): the seats for their owner (`userId`), as a comp
  * (the recipient, with the operator's note) or as a box office sale (the selling staff or admin
  * account, with the payment method taken at the window and the ticket ids taken ahead, in the
- * order of `seatIds`).
+ * order of `seatIds`). No user index: an operator's hold is not listed among its owner's holds.
  */
-export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit'> {
+export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' | 'userIndex'> {
   seatIds: number[];
   /** What the hold is for; carried into the purchase. */
   sale: OperatorSale;
+  /**
+   * Blocked seats may be taken (as available ones are, in the same run): a comp's includeBlocked,
+   * only under the performance's row lock, whose transaction deletes their blocks. Absent: a blocked
+   * seat is unavailable.
+   */
+  takeBlocked?: boolean;
 }
 
 /** A comp (its note, non-empty) or a box office sale (payment method, one ticket id a seat). */
@@ -238,9 +244,13 @@ export type OperatorSale =
   | { kind: 'COMP'; note: string }
   | { kind: 'BOX_OFFICE'; paymentMethod: string; ticketIds: string[]; deliveryEmail?: string; deliveryName?: string };
 
-/** What hold-comp-seats.lua answers: the hold, or why none was made. */
+/**
+ * What hold-comp-seats.lua answers: the hold (`fromBlocked`: the seats it took from blocked ones,
+ * in request order), or why none was made.
+ */
 export type HoldCompSeatsResult =
-  | Extract<HoldSeatsResult, { outcome: 'OK' | 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' | 'SALES_NOT_OPEN' }>
+  | (Extract<HoldSeatsResult, { outcome: 'OK' }> & { fromBlocked: number[] })
+  | Extract<HoldSeatsResult, { outcome: 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' | 'SALES_NOT_OPEN' }>
   | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED' | 'PAUSED'> };
 
 /**
@@ -273,12 +283,12 @@ async function holdCompSeatsRound(
     [
       request.lifetimeMs,
       request.retentionMs,
-      request.userIndex ? request.userIndex.until : '',
       sale.kind,
       sale.kind === 'COMP' ? sale.note : sale.paymentMethod,
       sale.kind === 'COMP' ? '' : sale.ticketIds.join(','),
       (sale.kind === 'BOX_OFFICE' && sale.deliveryEmail) || '',
       (sale.kind === 'BOX_OFFICE' && sale.deliveryName) || '',
+      request.takeBlocked === true ? '1' : '',
       ...ending,
       ...request.seatIds,
     ],
@@ -293,7 +303,10 @@ async function holdCompSeatsRound(
   if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED', 'SALES_NOT_OPEN'].includes(outcome)) {
     throw new Error(`hold-comp-seats.lua answered ${JSON.stringify(outcome)}`);
   }
-  return holdSeatsResult(outcome, rest) as HoldCompSeatsResult;
+  const result = holdSeatsResult(outcome, rest);
+  if (result.outcome !== 'OK') return result as HoldCompSeatsResult;
+  const fromBlocked = String(rest[4] ?? '');
+  return { ...result, fromBlocked: fromBlocked === '' ? [] : fromBlocked.split(',').map(Number) };
 }
 
 /**
@@ -307,17 +320,23 @@ export function indexHold(redis: Redis, indexKey: string, until: number, perform
 
 export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'ALREADY_RELEASED' | 'EXPIRED' | 'PURCHASED';
 
+/**
+ * Ends the caller's live hold now (release-hold.lua). `operator`: the operator path (CompService or
+ * BoxOfficeService ending its hold whose purchase failed), the only one that releases an operator's
+ * hold (a comp's, a box office sale's), and only those; off it such a hold is NOT_FOUND.
+ */
 export function releaseHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
   userId: string,
+  operator = false,
 ): Promise<ReleaseHoldResult> {
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
     [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds],
-    [holdId, userId],
+    [holdId, userId, operator ? '1' : ''],
   );
 }
 

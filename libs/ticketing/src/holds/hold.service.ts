@@ -18,8 +18,13 @@ import { HoldBestAvailableRequest, HoldBestAvailableResult, SeatScope } from './
 import { HoldCompSeatsRequest, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
 import { fitsId, newIdOf } from '../ids';
 import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
-import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
+import { Hold, HOLD_RETENTION_MS, holdFromRecord, isOperatorHold } from './hold';
 import { HoldStore } from './hold.store';
+
+/** A comp's hold (HoldService.holdComp): `fromBlocked`, the seats it took from blocked ones, in request order. */
+export interface CompHold extends Hold {
+  fromBlocked: number[];
+}
 
 /** Atomic, all-or-nothing seat holds that expire on Redis time; Redis is reached through HoldStore. */
 @Injectable()
@@ -135,11 +140,17 @@ export class HoldService {
    * Holds `seatIds` for a comp (complimentary tickets an operator issues) to `userId`, the
    * recipient, all or none, in one Redis round trip (hold-comp-seats.lua): the sales window, the
    * per-user limits and noOrphanSeats do not apply, every seat is priced 0 (amount 0), and the hold
-   * keeps `note`, which its purchase carries. Only the caller (CompService) checks that the
-   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). Throws
-   * InvalidInputError, NotFoundError (performance, not registered in Redis: rebuild it and ask
-   * again; seats, with `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete
-   * runs), SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
+   * keeps `note`, which its purchase carries. The hold is the comp path's: not listed among the
+   * recipient's holds nor counted against their limit, and invisible to the buyer's reads, purchase
+   * and release (see {@link get}); only PurchaseService.purchaseOperatorHold buys it and {@link releaseOperatorHold}
+   * releases it; left alone it expires as any hold. Only the caller (CompService) checks that the
+   * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). With
+   * `takeBlocked` (only under the performance's row lock, in the transaction that deletes those
+   * seats' blocks: CompService's includeBlocked), blocked seats are taken as available ones are, in
+   * the same script run, and answered in `fromBlocked`. Throws InvalidInputError, NotFoundError
+   * (performance, not registered in Redis: rebuild it and ask again; seats, with
+   * `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete runs),
+   * SeatsUnavailableError (held by a live hold, sold, or blocked without `takeBlocked`; nothing held).
    */
   async holdComp(
     userId: string,
@@ -147,7 +158,8 @@ export class HoldService {
     seatIds: number[],
     note: string,
     maxSeats: number,
-  ): Promise<Hold> {
+    { takeBlocked = false }: { takeBlocked?: boolean } = {},
+  ): Promise<CompHold> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
     assertSeatIds(seatIds, maxSeats);
@@ -159,6 +171,7 @@ export class HoldService {
       performanceId,
       seatIds,
       sale: { kind: 'COMP', note },
+      takeBlocked,
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       retentionMs: HOLD_RETENTION_MS,
     };
@@ -172,7 +185,9 @@ export class HoldService {
    * `seatIds`: taken ahead, so the sale answers its codes) and where its e-mails go
    * (`deliveryEmail`, `deliveryName`, optional), which its purchase carries; no
    * per-user limit, maxTicketsPerBuyer or noOrphanSeats; from salesOpenAt on, while ON_SALE or
-   * CLOSED by status and after salesCloseAt. Only the caller (BoxOfficeService) checks the
+   * CLOSED by status and after salesCloseAt. The hold is the operator path's, as a comp's (see
+   * {@link holdComp}): only PurchaseService.purchaseOperatorHold buys it and
+   * {@link releaseOperatorHold} releases it. Only the caller (BoxOfficeService) checks the
    * performance's door has not closed. Throws InvalidInputError, NotFoundError (as holdComp),
    * SalesNotOpenError, SalesClosedError (CANCELED, PAUSED, or CLOSED while a delete runs),
    * SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
@@ -201,7 +216,7 @@ export class HoldService {
   }
 
   /** An operator's hold (a comp's, a box office sale's), its refusals as errors. */
-  private async operatorHold(request: HoldCompSeatsRequest): Promise<Hold> {
+  private async operatorHold(request: HoldCompSeatsRequest): Promise<CompHold> {
     const { performanceId, seatIds, userId } = request;
     const result = await this.store.holdComp(request);
     switch (result.outcome) {
@@ -226,6 +241,7 @@ export class HoldService {
       currency: result.currency,
       status: 'HELD',
       expiresAt: new Date(result.expiresAt),
+      fromBlocked: result.fromBlocked,
     };
   }
 
@@ -317,10 +333,14 @@ export class HoldService {
     };
   }
 
-  /** The caller's hold; anyone else's, or an unknown id, is not found. */
+  /**
+   * The caller's hold; anyone else's, or an unknown id, is not found, and so is an operator's hold
+   * (a comp's, {@link holdComp}, or a box office sale's, {@link holdBoxOffice}), which is the
+   * operator path's and never its owner's to see.
+   */
   async get(userId: string, holdId: string): Promise<Hold> {
     const { record, now } = await this.store.read(await this.performanceOf(holdId), holdId);
-    if (record.userId !== userId) throw new NotFoundError('reservation');
+    if (record.userId !== userId || isOperatorHold(record)) throw new NotFoundError('reservation');
     return holdFromRecord(holdId, record, now);
   }
 
@@ -332,15 +352,34 @@ export class HoldService {
   async listLive(userId: string): Promise<Hold[]> {
     assertUserId(userId);
     const { holds, now } = await this.store.userHolds(userId);
+    // An operator's hold is not indexed under its owner; one an earlier version indexed is left out too.
     return holds
+      .filter(({ record }) => !isOperatorHold(record))
       .map(({ id, record }) => holdFromRecord(id, record, now))
       .filter((hold) => hold.status === 'HELD')
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || a.id.localeCompare(b.id));
   }
 
-  /** Frees the caller's live hold now; a hold that has ended already (released too) is a conflict. */
-  async release(userId: string, holdId: string): Promise<void> {
-    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId);
+  /**
+   * Frees the caller's live hold now; a hold that has ended already (released too) is a conflict.
+   * An operator's hold (a comp's, a box office sale's) is not found ({@link releaseOperatorHold} ends it).
+   */
+  release(userId: string, holdId: string): Promise<void> {
+    return this.ended(userId, holdId, false);
+  }
+
+  /**
+   * Frees an operator's hold (a comp's, a box office sale's) now, on the operator path (CompService
+   * or BoxOfficeService, when its purchase failed); only an operator's hold: any other is not found.
+   * Throws as {@link release}.
+   */
+  releaseOperatorHold(ownerId: string, holdId: string): Promise<void> {
+    return this.ended(ownerId, holdId, true);
+  }
+
+  /** Ends the hold (release-hold.lua; `operator`: on the operator path), or throws what its outcome names. */
+  private async ended(userId: string, holdId: string, operator: boolean): Promise<void> {
+    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId, operator);
     switch (result) {
       case 'NOT_FOUND':
         throw new NotFoundError('reservation');

@@ -70,13 +70,11 @@ export class HoldStore {
 
   /**
    * Holds a comp's seats for its recipient, all or none (`hold-comp-seats.lua`: no sales window or
-   * per-user limits, every seat priced 0, the operator's note on the hold), the user's index
-   * written exactly as {@link hold} writes it.
+   * per-user limits, every seat priced 0, the operator's note on the hold). Not written to the
+   * recipient's holds nor their index: the hold is the comp path's, never listed to the recipient.
    */
   holdComp(request: HoldCompSeatsRequest): Promise<HoldCompSeatsResult> {
-    return this.withUserIndex(request, (scripted) =>
-      holdCompSeats(this.redis, performanceKeys(request.performanceId), scripted),
-    );
+    return holdCompSeats(this.redis, performanceKeys(request.performanceId), request);
   }
 
   /**
@@ -142,9 +140,12 @@ export class HoldStore {
     return { record, now: redisMillis(time) };
   }
 
-  /** Ends the caller's live hold now (`release-hold.lua`). */
-  release(performanceId: number, holdId: string, userId: string): Promise<ReleaseHoldResult> {
-    return releaseHold(this.redis, performanceKeys(performanceId), holdId, userId);
+  /**
+   * Ends the caller's live hold now (`release-hold.lua`); `operator`: on the operator path, the only
+   * one that releases an operator's hold (a comp's, a box office sale's), and releases nothing else.
+   */
+  release(performanceId: number, holdId: string, userId: string, operator = false): Promise<ReleaseHoldResult> {
+    return releaseHold(this.redis, performanceKeys(performanceId), holdId, userId, operator);
   }
 
   /** See {@link performanceOfHold}. */

@@ -16,8 +16,14 @@
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
+  ARGV[3] '1' on the operator path (CompService or BoxOfficeService ends its hold whose purchase
+          failed), '' for the hold's owner: an operator's hold (a comp's, a box office sale's) is
+          released only on the operator path, and only an operator's hold there. A comp's seats taken from blocked ones (the record's `fromBlock`) go back to BLOCKED, not
+          on sale (counts held -> blocked): the comp's transaction, which deleted their blocks,
+          does not commit
 
-  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's), 'ALREADY_RELEASED',
+  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's, or an operator's hold off the
+  operator path, or a buyer's hold on it), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
 --- @keys 9
@@ -27,8 +33,8 @@ local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[
 local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
 local holdId, userId = ARGV[1], ARGV[2]
 
-local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats')
-if hold[1] ~= userId then return 'NOT_FOUND' end
+local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp', 'fromBlock', 'boxOffice')
+if hold[1] ~= userId or ((hold[5] or hold[7]) and true or false) ~= (ARGV[3] == '1') then return 'NOT_FOUND' end
 local status = hold[2]
 if status == 'RELEASED' then return 'ALREADY_RELEASED' end
 if status ~= 'HELD' then return status end
@@ -37,6 +43,26 @@ local now = redisNow()
 -- Expired but not swept yet: the sweeper frees it; the caller only learns it expired.
 if tonumber(hold[3]) <= now then return 'EXPIRED' end
 
+if hold[6] then
+  -- Back to the block first (those still H and this hold's): freeSeats then leaves them alone.
+  local blockedIds = {}
+  for seatId in string.gmatch(hold[6], '[^,]+') do blockedIds[#blockedIds + 1] = seatId end
+  local letters = redis.call('HMGET', seatsKey, unpack(blockedIds))
+  local holders = redis.call('HMGET', KEYS[9], unpack(blockedIds))
+  local back, count = {}, 0
+  for i, seatId in ipairs(blockedIds) do
+    if letters[i] == 'H' and string.match(holders[i] or '', ':(.+)$') == holdId then
+      count = count + 1
+      back[#back + 1] = seatId
+      back[#back + 1] = 'B'
+    end
+  end
+  if count > 0 then
+    redis.call('HSET', seatsKey, unpack(back))
+    redis.call('HINCRBY', countsKey, 'held', -count)
+    redis.call('HINCRBY', countsKey, 'blocked', count)
+  end
+end
 -- Only seats still held go back: a seat marked sold by a rebuild stays sold.
 freeSeats(seatsKey, countsKey, hold[4], 'held', seating, { seatHolds = KEYS[9], holdId = holdId })
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)

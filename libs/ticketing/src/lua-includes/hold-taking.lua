@@ -39,10 +39,12 @@
     sale's record keeps its payment method (`hold.boxOffice` as `boxOffice`) and its ticket ids
     taken ahead (`hold.ticketIds`, as `ticketIds`) and, when given, where its e-mails go
     (`hold.deliveryEmail`, `hold.deliveryName`, under those names), which purchase.lua carries into
-    the sale too.
+    the sale too. Either (an operator's hold) is not added to the user's holds nor the user's index
+    (k.userHolds, k.userIndex are not used): the operator path's own, neither listed to the owner
+    nor counted against their hold limit.
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
-       seating as in the seating include; userIndex optional: on a single Redis, where it may
-       share the script, index-hold.lua's work is done here)
+       seating as in the seating include; userHolds not for an operator's hold; userIndex optional: on a
+       single Redis, where it may share the script, index-hold.lua's work is done here)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
        closesAt (optional, epoch ms after `now`: the performance's salesCloseAt; the hold expires
        then at the latest, as nothing can buy it after), arrangement (optional: stored in the record when given), places and rows (optional: the
@@ -204,6 +206,7 @@ local function takeHold(k, hold)
   redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)
   redis.call('ZADD', k.expiry, expiresAt, hold.id)
 
+  if hold.comp or hold.boxOffice then return expiresAt, amount, priceList end
   redis.call('HSET', k.userHolds, hold.id, #seatIds)
   -- The user-holds hash is useless once all its holds have expired; never shorten its life.
   local userHoldsTtl = redis.call('PTTL', k.userHolds)

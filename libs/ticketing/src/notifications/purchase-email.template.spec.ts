@@ -3,7 +3,12 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { PurchaseReceipt, PurchaseStatus } from '@app/database';
 import { escapeHtml } from './email-layout';
-import { formatAmount, formatStartTime, renderPurchaseEmail } from './purchase-email.template';
+import {
+  formatAmount,
+  formatStartTime,
+  renderPurchaseEmail,
+  renderTicketsResentEmail,
+} from './purchase-email.template';
 import { renderTicketQr } from './ticket-qr';
 
 const receipt: PurchaseReceipt = {
@@ -26,6 +31,7 @@ const receipt: PurchaseReceipt = {
     { seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 },
     { seatId: 4006, section: 'A', row: 3, rowLabel: 'C', number: 8 },
   ],
+  refundedSeats: [],
   tickets: [],
   performanceCancellation: null,
 };
@@ -155,5 +161,45 @@ describe('tickets in the purchase e-mail', () => {
     expect(png.width).toBe(360);
     const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
     expect(decoded?.data).toBe(code);
+  });
+});
+
+describe('tickets e-mailed again', () => {
+  const tickets = [
+    {
+      seat: { section: 'A', row: 3, rowLabel: 'C', number: 7 },
+      code: 'AQAAAAAAAAAB-first_code',
+      qrCid: 'ticket-1@boxoffice',
+      checkedInAt: new Date('2026-12-31T19:02:00.000Z'),
+    },
+  ];
+  const gone = { ...receipt, timeZone: 'Europe/Berlin', transferredSeats: [receipt.seats[1]] };
+
+  it('is not a receipt: a subject of its own, no amount, no thanks; who asked says so', () => {
+    const email = renderTicketsResentEmail(gone, tickets, 'buyer');
+    expect(email.subject).toBe('Your tickets for Rock & Roll Night, sent again');
+    expect(email.text).toContain('As you asked, here are your tickets for Rock & Roll Night again.');
+    expect(email.text).not.toContain('thank you');
+    expect(email.text).not.toContain('₩198,000');
+    expect(renderTicketsResentEmail(gone, tickets, 'operator').text).toContain(
+      'The box office sent you your tickets for Rock & Roll Night again.',
+    );
+  });
+
+  it('lists as its seats only the tickets it carries, and names a ticket given away apart', () => {
+    const email = renderTicketsResentEmail(gone, tickets, 'buyer');
+    const seatsLine = email.text.split('\n').find((line) => line.startsWith('Seats'));
+    expect(seatsLine).toContain('Section A, row C, seat 7');
+    expect(seatsLine).not.toContain('seat 8');
+    expect(email.text).toContain('Passed on: Section A, row C, seat 8 (its holder has it)');
+  });
+
+  it("marks a ticket checked in already, on the venue's clock, in the text and the HTML", () => {
+    const email = renderTicketsResentEmail(gone, tickets, 'buyer');
+    const used = '(checked in at Thursday, 31 December 2026, 20:02 UTC+01:00 (Europe/Berlin): it admits no one again)';
+    expect(email.text).toContain(`  Section A, row C, seat 7: AQAAAAAAAAAB-first_code ${used}`);
+    expect(email.html).toContain(`<p><em>${escapeHtml(used)}</em></p>`);
+    const unused = renderTicketsResentEmail(gone, [{ ...tickets[0], checkedInAt: null }], 'buyer');
+    expect(unused.text).not.toContain('checked in');
   });
 });

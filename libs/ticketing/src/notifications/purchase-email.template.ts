@@ -9,6 +9,8 @@ export interface EmailTicket {
   code: string;
   /** The inline image part (`cid:` URL) holding the QR code of `code`. */
   qrCid: string;
+  /** When it was checked in at the door, if it was (the e-mail says it admits no one again). */
+  checkedInAt?: Date | null;
 }
 
 /**
@@ -38,15 +40,7 @@ export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTick
     ],
     after:
       tickets.length > 0
-        ? {
-            text: [
-              'Your tickets: show the QR code of each ticket (in the HTML version of this e-mail) at the',
-              'entrance; one scan admits one person. Staff can also type the code:',
-              '',
-              ...tickets.map((ticket) => `  ${formatSeat(ticket.seat)}: ${ticket.code}`),
-            ],
-            html: ticketBlocks(tickets),
-          }
+        ? ticketsPart(tickets, receipt.timeZone)
         : {
             text: ['Show this e-mail or the purchase id at the entrance.'],
             html: '<p>Show this e-mail or the purchase id at the entrance.</p>',
@@ -55,14 +49,69 @@ export function renderPurchaseEmail(receipt: PurchaseReceipt, tickets: EmailTick
 }
 
 /**
- * The HTML of tickets to show at the door: per ticket its seat, its QR code (the inline image `qrCid`)
- * and its code written out, for a door whose scanner fails.
+ * The buyer's tickets e-mailed again (`POST /purchases/:id/tickets/resend`, or an operator's resend):
+ * not a receipt (no amount, no thanks) but the tickets as they are now: the seats of the tickets it
+ * carries (those still the buyer's: a ticket given away by a transfer is named apart, its new holder
+ * has it), each with its QR code and code, a ticket already checked in at the door marked so (when,
+ * on the venue's clock). `requestedBy` says who asked for it.
  */
-export function ticketBlocks(tickets: EmailTicket[]): string {
+export function renderTicketsResentEmail(
+  receipt: PurchaseReceipt,
+  tickets: EmailTicket[],
+  requestedBy: 'buyer' | 'operator',
+): RenderedEmail {
+  const asked =
+    requestedBy === 'buyer' ? 'As you asked, here are your tickets' : 'The box office sent you your tickets';
+  const gone = receipt.transferredSeats.map(formatSeat);
+  return factsEmail({
+    subject: `Your tickets for ${receipt.eventTitle}, sent again`,
+    name: receipt.buyerName,
+    intro: {
+      text: [`${asked} for ${receipt.eventTitle} again.`],
+      html: `<p>${asked} for <strong>${escapeHtml(receipt.eventTitle)}</strong> again.</p>`,
+    },
+    facts: [
+      { label: 'Event', value: receipt.eventTitle },
+      { label: 'Venue', value: receipt.venue },
+      { label: 'When', value: formatStartTime(receipt.performanceStartsAt, receipt.timeZone) },
+      { label: 'Seats', value: tickets.map((ticket) => formatSeat(ticket.seat)) },
+      ...(gone.length > 0 ? [{ label: 'Passed on', value: gone.map((seat) => `${seat} (its holder has it)`) }] : []),
+      { label: 'Purchase', value: receipt.purchaseId, code: true },
+    ],
+    after: ticketsPart(tickets, receipt.timeZone),
+  });
+}
+
+/** The tickets part of an e-mail: the plain-text lines (seat: code) and the HTML blocks. */
+function ticketsPart(tickets: EmailTicket[], timeZone: string): { text: string[]; html: string } {
+  return {
+    text: [
+      'Your tickets: show the QR code of each ticket (in the HTML version of this e-mail) at the',
+      'entrance; one scan admits one person. Staff can also type the code:',
+      '',
+      ...tickets.map((ticket) => `  ${formatSeat(ticket.seat)}: ${ticket.code}${usedNote(ticket, timeZone, ' ')}`),
+    ],
+    html: ticketBlocks(tickets, timeZone),
+  };
+}
+
+/** `(checked in at <venue time>: it admits no one again)` for a ticket used at the door, else ''. */
+function usedNote(ticket: EmailTicket, timeZone: string, before: string): string {
+  if (!ticket.checkedInAt) return '';
+  return `${before}(checked in at ${formatStartTime(ticket.checkedInAt, timeZone)}: it admits no one again)`;
+}
+
+/**
+ * The HTML of tickets to show at the door: per ticket its seat, its QR code (the inline image `qrCid`)
+ * and its code written out, for a door whose scanner fails; a ticket checked in already says so
+ * (its time on the clock of `timeZone`, the venue's).
+ */
+export function ticketBlocks(tickets: EmailTicket[], timeZone = 'UTC'): string {
   const blocks = tickets.map((ticket) => {
     const seat = escapeHtml(formatSeat(ticket.seat));
+    const used = usedNote(ticket, timeZone, '');
     return `<tr><td align="center" style="padding: 12px 0">
-<p><strong>${seat}</strong></p>
+<p><strong>${seat}</strong></p>${used ? `\n<p><em>${escapeHtml(used)}</em></p>` : ''}
 <img src="cid:${escapeHtml(ticket.qrCid)}" width="240" height="240" alt="QR code of the ticket for ${seat}">
 <p style="font-family: monospace; font-size: 11px; word-break: break-all">${escapeHtml(ticket.code)}</p>
 </td></tr>`;

@@ -39,6 +39,7 @@ const receipt: PurchaseReceipt = {
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
+  refundedSeats: [],
   tickets: [],
   performanceCancellation: null,
 };

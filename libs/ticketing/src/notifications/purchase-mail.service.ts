@@ -13,6 +13,8 @@ import {
   purchaseCanceledMessageId,
   PurchaseCompletedMessage,
   purchaseCompletedMessageId,
+  PurchaseRefundedMessage,
+  purchaseRefundedMessageId,
   PurchaseRescheduledMessage,
   purchaseRescheduledMessageId,
   PurchaseTicketsResentMessage,
@@ -22,9 +24,10 @@ import { TicketCodes } from '../tickets/ticket-codes';
 import { EmailAttachment, Mailer, MailStream } from './mailer.port';
 import { sendClaimed, Transaction } from './send-claimed';
 import { renderCancellationEmail } from './cancellation-email.template';
+import { renderPartialRefundEmail } from './partial-refund-email.template';
 import { renderRescheduleEmail } from './reschedule-email.template';
 import { RenderedEmail } from './email-layout';
-import { renderPurchaseEmail } from './purchase-email.template';
+import { renderPurchaseEmail, renderTicketsResentEmail } from './purchase-email.template';
 import { ticketImages } from './ticket-images';
 
 /** The purchase is not in PostgreSQL (yet): worth another try later. */
@@ -129,6 +132,30 @@ export class PurchaseMailService {
   }
 
   /**
+   * Sends the notice of a partial refund (an operator refunded some seats of the purchase), once
+   * (its delivery is keyed by the refund: `purchase-refunded:<refund id>`). Only a purchase whose
+   * confirmation went out (or may have: uncertain) gets one, under the purchase's mail lock:
+   * `not-confirmed` otherwise, and the confirmation that follows shows the purchase without the
+   * refunded seats, as PostgreSQL has it then.
+   */
+  async deliverPartialRefund(message: PurchaseRefundedMessage, stream: MailStream): Promise<DeliveryOutcome> {
+    const receipt = await this.receiptOf(message.purchaseId);
+    return this.transactions.run(async (manager) => {
+      await this.deliveries.lockPurchaseMail(manager, receipt.purchaseId);
+      const confirmed = await this.deliveries.exists(manager, purchaseCompletedMessageId(receipt.purchaseId));
+      if (!confirmed) return 'not-confirmed';
+      return this.claimAndSend(
+        manager,
+        purchaseRefundedMessageId(message.refundId),
+        receipt,
+        stream,
+        { tellsStart: false },
+        () => renderPartialRefundEmail(receipt, message),
+      );
+    });
+  }
+
+  /**
    * Sends a confirmed purchase's buyer the notice that its performance moved, once, if they need
    * it: under the purchase's mail lock, only when its confirmation went out (or may have:
    * uncertain) and what the buyer was last told by e-mail (the confirmation, or a notice of an
@@ -177,7 +204,7 @@ export class PurchaseMailService {
       if (receipt.tickets.length === 0) return 'superseded';
       return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, async () => {
         const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
-        return { ...renderPurchaseEmail(receipt, tickets), attachments };
+        return { ...renderTicketsResentEmail(receipt, tickets, message.requestedBy), attachments };
       });
     });
   }

@@ -19,6 +19,7 @@ const receipt: PurchaseReceipt = {
   currency: 'KRW',
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
+  refundedSeats: [],
   tickets: [],
   performanceCancellation: null,
 };
@@ -101,6 +102,7 @@ describe('reschedule e-mail template', () => {
             performanceId: 1,
             seatId: 1,
             codeVersion: 0,
+            checkedInAt: null,
           },
         ],
       },

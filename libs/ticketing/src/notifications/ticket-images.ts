@@ -11,7 +11,7 @@ import { renderTicketQr } from './ticket-qr';
  */
 export async function ticketImages(
   codes: TicketCodes,
-  tickets: readonly ReceiptTicket[],
+  tickets: readonly (Omit<ReceiptTicket, 'checkedInAt'> & { checkedInAt?: Date | null })[],
 ): Promise<{ tickets: EmailTicket[]; attachments: EmailAttachment[] }> {
   const shown: EmailTicket[] = [];
   const attachments: EmailAttachment[] = [];
@@ -22,6 +22,7 @@ export async function ticketImages(
       seat: { section: ticket.section, row: ticket.row, rowLabel: ticket.rowLabel, number: ticket.number },
       code,
       qrCid,
+      checkedInAt: ticket.checkedInAt ?? null,
     });
     attachments.push({
       filename: `ticket-${ticket.ticketId}.png`,

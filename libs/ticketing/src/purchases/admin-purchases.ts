@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
 import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
 import { Purchase, purchaseFromPersisted } from './purchase';
-import { CanceledPurchase, PurchaseCancellation } from './purchase-cancellation';
+import { CanceledPurchase, PurchaseCancellation, SeatsRefunded } from './purchase-cancellation';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseStore } from './purchase.store';
 
@@ -72,24 +72,30 @@ export class AdminPurchases {
    * the gateway refunds once; the others, and any refund of a canceled purchase, throw
    * PurchaseRefundedError. A purchase with a checked-in ticket throws PurchaseCheckedInError
    * unless `resellCheckedInSeats` is false: then it is refunded and its checked-in seats stay sold
-   * (`keptSeatIds`), as a box office keeps a seat someone sat in off sale. A box office sale is
-   * refunded at the window (refund `at-window`, no gateway call; the audit row's `refundMethod`
+   * (`keptSeatIds`), as a box office keeps a seat someone sat in off sale. With `seatIds`, only
+   * those seats are refunded (PurchaseCancellation.refundSeats: the purchase stays PAID with its
+   * others; all it still has is its whole refund), a seat refunded before throws
+   * SeatAlreadyRefundedError, so of concurrent refunds of a seat one wins it. Answers the purchase
+   * as it is now with this refund's part (`refundedNow`). A box office sale is refunded at the
+   * window, whole or in part (refund `at-window`, no gateway call; the audit row's `refundMethod`
    * says CASH or CARD_TERMINAL). Throws NotFoundError('purchase').
    */
   async refund(
     operator: Operator,
     purchaseId: string,
-    options: { resellCheckedInSeats: boolean } = { resellCheckedInSeats: true },
-  ): Promise<CanceledPurchase> {
+    options: { resellCheckedInSeats: boolean; seatIds?: readonly number[] } = { resellCheckedInSeats: true },
+  ): Promise<SeatsRefunded> {
     const purchase = await this.get(purchaseId);
     if (purchase.status === 'CANCELED') throw new PurchaseRefundedError();
-    let refunded: CanceledPurchase;
+    const mode = options.resellCheckedInSeats ? 'operator' : 'operator-keep-checked-in';
+    let refunded: SeatsRefunded;
     try {
-      refunded = await this.cancellation.cancelAsOperator(
-        purchase.userId,
-        purchaseId,
-        options.resellCheckedInSeats ? 'operator' : 'operator-keep-checked-in',
-      );
+      if (options.seatIds) {
+        refunded = await this.cancellation.refundSeats(purchase.userId, purchaseId, options.seatIds, mode);
+      } else {
+        const canceled = await this.cancellation.cancelAsOperator(purchase.userId, purchaseId, mode);
+        refunded = { ...canceled, refundedNow: { seatIds: canceled.seatIds, amount: canceled.amount } };
+      }
     } catch (error) {
       throw error instanceof PurchaseCanceledError ? new PurchaseRefundedError() : error;
     }
@@ -101,11 +107,13 @@ export class AdminPurchases {
       details: {
         buyerId: refunded.userId,
         performanceId: refunded.performanceId,
-        amount: refunded.amount,
+        // What this refund gave back; `partial` when the purchase stays paid with other seats.
+        amount: refunded.refundedNow.amount,
         currency: refunded.currency,
-        seatIds: refunded.seatIds,
+        seatIds: refunded.refundedNow.seatIds,
         keptSeatIds: refunded.keptSeatIds,
         refundMethod: refundMethodOf(refunded),
+        partial: refunded.status === 'PAID',
       },
     });
     return refunded;

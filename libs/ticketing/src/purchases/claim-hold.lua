@@ -20,6 +20,10 @@
   ARGV[2] purchase id of this attempt
   ARGV[3] lease (ms): the claim lapses this long from now unless renewed (renew-hold-claim.lua,
           while the attempt charges and sells); a crashed attempt's claim ends so
+  ARGV[4] '1' on the operator path (CompService, BoxOfficeService), '' for a buyer's purchase: an
+          operator's hold (one with a `comp` note or a `boxOffice` payment method) is claimable
+          only on the operator path, and only an operator's hold there; otherwise it is answered as
+          no hold at all (every field nil, claim NONE), as purchase.lua refuses it
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
   salesRefusal, salesOpenAt, boxOffice}: the hold's fields as stored (nil when absent); boxOffice
@@ -39,12 +43,18 @@
 --- @keys 2
 --- @include "redis-time"
 local holdKey, metaKey = KEYS[1], KEYS[2]
-local userId, purchaseId, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local userId, purchaseId, lease, operatorPath = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp',
   'boxOffice')
+-- An operator's hold (a comp's or a box office sale's) off the operator path (or a buyer's on it) is
+-- not the caller's to see: the owner of one whose api died before its purchase finds no hold to
+-- buy (a 404).
+if ((hold[10] or hold[11]) and true or false) ~= operatorPath then
+  return {'NONE', now, false, false, false, false, false, false, false, false, false}
+end
 local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
 -- A hold its performance's cancellation ended (end-canceled-holds.lua) is refused as a live one
 -- of the canceled performance is: SalesClosed CANCELED.

@@ -18,7 +18,7 @@ export interface ChargeRequest {
 }
 
 /**
- * A refund of one charge in full. One purchase has one refund, whoever asks for it (its buyer's
+ * A refund of a charge, in full or in part. One purchase has one whole refund, whoever asks for it (its buyer's
  * cancel, an operator's refund, the bulk refund of a canceled performance, the refund of a sale
  * refused after its charge, `batch`'s payment reconciler) and however often (a retry after an
  * answer that came too late or not at all): every ask carries the same `idempotencyKey`.
@@ -28,16 +28,31 @@ export interface RefundRequest {
   chargeId: string;
   /**
    * `refundIdempotencyKey(purchaseId)`: follows from the purchase alone, so every process and
-   * every retry sends the same key for it.
+   * every retry sends the same key for it; for a partial refund (an operator refunded some seats),
+   * `partialRefundIdempotencyKey(purchaseId, refundId)`, one key per partial refund.
    */
   idempotencyKey: string;
-  /** The whole charge: an integer in minor units of `currency`. */
+  /**
+   * An integer in minor units of `currency`, never 0: the whole charge; for a partial refund, its
+   * seats' prices summed; for the whole refund of a purchase partially refunded before, what is left
+   * of the charge. All the refunds of one charge never sum to more than it.
+   */
   amount: number;
   /** ISO 4217 code, the charge's. */
   currency: string;
 }
 
-/** The one idempotency key of a purchase's refund (see RefundRequest). */
+/**
+ * The idempotency key of one partial refund of a purchase (an operator refunded some of its seats):
+ * `refund:<purchase id>:<refund id>`. Each partial refund is a refund of its own, of its seats'
+ * prices; a purchase's whole refund (its cancel) keeps `refundIdempotencyKey` and gives back what
+ * its partial refunds left of the charge.
+ */
+export function partialRefundIdempotencyKey(purchaseId: string, refundId: string): string {
+  return `refund:${purchaseId.toLowerCase()}:${refundId.toLowerCase()}`;
+}
+
+/** The one idempotency key of a purchase's whole refund (see RefundRequest). */
 export function refundIdempotencyKey(purchaseId: string): string {
   return `refund:${purchaseId.toLowerCase()}`;
 }
@@ -51,7 +66,7 @@ export abstract class PaymentGateway {
   abstract charge(request: ChargeRequest): Promise<{ chargeId: string }>;
 
   /**
-   * Gives a charge back in full. The gateway refunds one key once: a repeated refund with the same
+   * Gives a charge back, in full or the request's part of it (see RefundRequest.amount). The gateway refunds one key once: a repeated refund with the same
    * key (a retry after a timeout, a crash, or another process owing the same refund) answers the
    * first refund and moves no more money, and a charge already refunded in full under this key is
    * a success, never an error. A real gateway passes the key on as its processor's idempotency key

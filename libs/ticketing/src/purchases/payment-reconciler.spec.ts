@@ -5,6 +5,7 @@ import {
   ClaimedPaymentAttempt,
   PaymentAttemptsRepository,
   PaymentAttemptStatus,
+  PurchaseRefundsRepository,
   PurchaseRepository,
   PurchaseStatus,
   TransactionRunner,
@@ -68,6 +69,7 @@ function reconciler(
     charge: vi.fn(async (request: { idempotencyKey: string }) => ({ chargeId: `ch_${request.idempotencyKey}` })),
     refund: vi.fn(async () => undefined),
   };
+  const partialRefunds = { claimOwed: vi.fn(async () => null), refundedAmount: vi.fn(async () => 0) };
   const env = { PAYMENT_RECONCILE_AFTER_SECONDS: 30, PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 5000 } as Env;
   const subject = new PaymentReconciler(
     store as unknown as PurchaseStore,
@@ -76,6 +78,7 @@ function reconciler(
     attempts as unknown as PaymentAttemptsRepository,
     purchases as unknown as PurchaseRepository,
     transactions as unknown as TransactionRunner,
+    partialRefunds as unknown as PurchaseRefundsRepository,
   );
   return { subject, store, attempts, purchases, transactions, gateway, env, manager };
 }

@@ -5,13 +5,14 @@ import {
   OpenPaymentAttempt,
   PaymentAttemptsRepository,
   PaymentAttemptStatus,
+  PurchaseRefundsRepository,
   PurchaseRepository,
   PurchaseStatus,
   TransactionRunner,
 } from '@app/database';
 import { PaymentDeclinedError } from '../errors';
 import { boundedGatewayCall } from './gateway-bound';
-import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
+import { PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { PurchaseStore } from './purchase.store';
 
 const RECONCILE_OUTCOMES = ['completed', 'refunded', 'declined', 'deferred', 'superseded', 'contended'] as const;
@@ -88,6 +89,7 @@ export class PaymentReconciler {
     private readonly attempts: PaymentAttemptsRepository,
     private readonly purchases: PurchaseRepository,
     private readonly transactions: TransactionRunner,
+    private readonly partialRefunds: PurchaseRefundsRepository,
   ) {
     // Every outcome's series from the start at 0, so `increase()` sees the first one counted.
     for (const outcome of RECONCILE_COUNTED) this.reconciled.inc({ outcome }, 0);
@@ -99,13 +101,53 @@ export class PaymentReconciler {
    */
   async reconcileOnce(): Promise<ReconcileOutcome | null> {
     try {
-      const outcome = await this.settleOldest();
+      const outcome = (await this.settleOwedPartialRefund()) ?? (await this.settleOldest());
       if (outcome !== null) this.reconciled.inc({ outcome });
       return outcome;
     } catch (error) {
       this.reconciled.inc({ outcome: 'failed' });
       throw error;
     }
+  }
+
+  /**
+   * Makes the partial refund (an operator refunded some seats of a purchase) owed longest, if owed
+   * for PAYMENT_RECONCILE_AFTER_SECONDS (the api's own refund failed, or its process died, or the
+   * flush wrote it): asks the gateway with its one key, so a refund made whose answer was lost is
+   * answered again, not made twice, and records it REFUNDED. Null when none is due. One whose
+   * purchase noted no charge (data of an older version) is left owed and logged: it needs an operator.
+   */
+  private async settleOwedPartialRefund(): Promise<ReconcileOutcome | null> {
+    const owed = await this.partialRefunds.claimOwed(this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000);
+    if (!owed) return null;
+    const log = {
+      purchase_id: owed.purchaseId,
+      refund_id: owed.refundId,
+      amount: owed.amount,
+      currency: owed.currency,
+    };
+    if (!owed.chargeId) {
+      this.settled.deferred += 1;
+      this.logger.warn({
+        message: `partial refund ${owed.refundId} of purchase ${owed.purchaseId} left owed: its purchase noted no charge`,
+        boxoffice: { payment_reconcile: { ...log, outcome: 'deferred', settled: this.settled } },
+      });
+      return 'deferred';
+    }
+    const refund = {
+      chargeId: owed.chargeId,
+      idempotencyKey: partialRefundIdempotencyKey(owed.purchaseId, owed.refundId),
+      amount: owed.amount,
+      currency: owed.currency,
+    };
+    await boundedGatewayCall(this.gateway.refund(refund), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
+    await this.partialRefunds.markRefunded(owed.refundId);
+    this.settled.refunded += 1;
+    this.logger.log({
+      message: `partial refund ${owed.refundId} of purchase ${owed.purchaseId} reconciled: refunded`,
+      boxoffice: { payment_reconcile: { ...log, outcome: 'refunded', settled: this.settled } },
+    });
+    return 'refunded';
   }
 
   private async settleOldest(): Promise<ReconcileOutcome | null> {
@@ -132,7 +174,7 @@ export class PaymentReconciler {
       const lock = await this.attempts.lockClaimed(manager, attempt);
       if (lock !== 'locked') return lock;
       const settled =
-        state === 'happened' ? { outcome: 'completed' as const, chargeId: null } : await this.refund(attempt);
+        state === 'happened' ? { outcome: 'completed' as const, chargeId: null } : await this.refund(attempt, manager);
       const status = {
         completed: PaymentAttemptStatus.Completed,
         refunded: PaymentAttemptStatus.Refunded,
@@ -184,12 +226,16 @@ export class PaymentReconciler {
    * Refunds the charge of an attempt whose purchase did not happen, or was canceled; under its row
    * lock. An attempt of 0 (a free purchase's, which an older version charged and recorded) is
    * settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
-   * an amount of 0, so asking would leave a refund owed for ever.
+   * an amount of 0, so asking would leave a refund owed for ever. A purchase partially refunded
+   * before (an operator refunded some seats) gets back only the rest of its charge: its partial
+   * refunds are in PostgreSQL before its cancellation (earlier in its stream, or written by the api).
    */
   private async refund(
     attempt: OpenPaymentAttempt,
+    manager: Parameters<PurchaseRefundsRepository['refundedAmount']>[1],
   ): Promise<{ outcome: 'refunded' | 'declined'; chargeId: string | null }> {
-    if (attempt.amount === 0) return { outcome: 'refunded', chargeId: attempt.chargeId };
+    const amount = attempt.amount - (await this.partialRefunds.refundedAmount(attempt.purchaseId, manager));
+    if (amount <= 0) return { outcome: 'refunded', chargeId: attempt.chargeId };
     let chargeId = attempt.chargeId;
     if (chargeId === null) {
       // The request died around its charge: asking again with the attempt's key answers the charge
@@ -210,7 +256,7 @@ export class PaymentReconciler {
     const refund = {
       chargeId,
       idempotencyKey: refundIdempotencyKey(attempt.purchaseId),
-      amount: attempt.amount,
+      amount,
       currency: attempt.currency,
     };
     await boundedGatewayCall(this.gateway.refund(refund), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);

@@ -6,6 +6,7 @@ import {
   PaymentAttemptsRepository,
   PerformanceRepository,
   PurchaseRecord,
+  PurchaseRefundsRepository,
   PurchaseRepository,
   PurchaseStatus,
   TicketsRepository,
@@ -42,6 +43,8 @@ const canceled: Purchase = {
   createdAt: new Date(1000),
   canceledAt: new Date(2000),
   chargeId: 'ch-1',
+  refundedSeatIds: [],
+  refundedAmount: 0,
 };
 const row: PurchaseRecord = { ...canceled, id: OLD_PURCHASE, status: PurchaseStatus.Paid, canceledAt: null };
 
@@ -111,6 +114,7 @@ function cancellation(
       PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS: 50,
     } as Env,
     performances as unknown as PerformanceRepository,
+    {} as PurchaseRefundsRepository,
   );
   return { service, store, purchases, attempts, gateway, tickets, rebuilder, performances };
 }

@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { CanceledBy, StoreUnavailableError } from '@app/core';
 import {
   CheckedInSeat,
   PaymentAttemptsRepository,
+  PurchaseRefund,
   PerformanceRepository,
+  PurchaseRefundsRepository,
   PurchaseRepository,
   PurchaseStatus,
   TicketsRepository,
@@ -15,15 +18,19 @@ import {
   NotFoundError,
   PurchaseCanceledError,
   PurchaseCheckedInError,
+  PurchaseNotWrittenYetError,
   PurchaseTransferredError,
   BoxOfficeSaleCancelError,
+  SeatAlreadyRefundedError,
+  SeatPricesUnknownError,
 } from '../errors';
+import { InvalidInputError } from '@app/core';
 import { isUuid } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { boundedGatewayCall } from './gateway-bound';
-import { PaymentGateway, refundIdempotencyKey } from './payment-gateway';
+import { PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
-import type { CancelMode, CancelPurchaseResult } from './purchase-scripts';
+import type { CancelMode, CancelPurchaseResult, RefundSeatsResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
 
 /**
@@ -41,6 +48,18 @@ export type CancelRefund = 'made' | 'owed' | 'none' | 'at-window';
  */
 export type CanceledPurchase = Purchase & { keptSeatIds: number[]; refund: CancelRefund };
 
+/**
+ * What an operator's refund of some seats did (`PurchaseCancellation.refundSeats`): the purchase as
+ * it is now (PAID with its other seats, or CANCELED when they were its last), and this refund's part:
+ * `refundedNow` (the seats and their prices summed, minor units), the checked-in seats of them kept
+ * sold (`keptSeatIds`) and where its money stands (`refund`).
+ */
+export type SeatsRefunded = Purchase & {
+  keptSeatIds: number[];
+  refund: CancelRefund;
+  refundedNow: { seatIds: number[]; amount: number };
+};
+
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
 export class PurchaseCancellation {
@@ -55,7 +74,162 @@ export class PurchaseCancellation {
     private readonly rebuilder: SeatStateRebuilder,
     @Inject(Env) private readonly env: Env,
     private readonly performances: PerformanceRepository,
+    private readonly partialRefunds: PurchaseRefundsRepository,
   ) {}
+
+  /**
+   * An operator's refund of some seats of a buyer's (`buyerId`) paid purchase, whenever: the seats go
+   * back on sale (with 'operator-keep-checked-in', checked-in ones stay sold), their tickets are void,
+   * and their prices summed are refunded through the gateway (nothing for free seats). The purchase
+   * stays PAID with its other seats; naming all the seats it still has is its whole refund
+   * (`cancelAsOperator`). Decided in refund-seats.lua, so of concurrent refunds each seat goes to one.
+   * A partial refund is written to PostgreSQL before its money moves (as a cancellation is), then
+   * refunded under its own idempotency key (`partialRefundIdempotencyKey`); a refund not made now is
+   * owed, and `batch`'s payment reconciler makes it. `seatIds`: distinct, at least one (the caller
+   * checked). Throws NotFoundError('purchase'), PurchaseCanceledError, InvalidInputError (a seat not
+   * the purchase's), SeatAlreadyRefundedError, PurchaseCheckedInError (a checked-in seat named,
+   * mode 'operator'), SeatPricesUnknownError, PurchaseNotWrittenYetError (a partial refund within
+   * PURCHASE_FLUSH_AGE_SECONDS of the sale), CancellationNotReplicatedError.
+   */
+  async refundSeats(
+    buyerId: string,
+    purchaseId: string,
+    seatIds: readonly number[],
+    mode: 'operator' | 'operator-keep-checked-in',
+  ): Promise<SeatsRefunded> {
+    if (!isUuid(purchaseId)) throw new NotFoundError('purchase');
+    const checkedIn = await this.tickets.checkedInSeats(purchaseId);
+    const row = await this.purchases.findById(purchaseId);
+    if (row && row.userId !== buyerId) throw new NotFoundError('purchase');
+    const refundId = randomUUID();
+    const request = { mode, checkedIn, refundId, seatIds, flushed: row !== null };
+    let performanceId = await this.store.performanceOfPurchase(purchaseId);
+    let result: RefundSeatsResult = { outcome: 'NOT_FOUND' };
+    if (performanceId !== null)
+      result = await this.refundInRegistered(performanceId, purchaseId, buyerId, null, request);
+    if (result.outcome === 'NOT_FOUND' && row) {
+      if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
+      performanceId = row.performanceId;
+      result = await this.refundInRegistered(performanceId, purchaseId, buyerId, purchaseFromPersisted(row), request);
+    }
+    if (performanceId === null) throw new NotFoundError('purchase');
+    const refundNode = this.store.salesNode(performanceId);
+    switch (result.outcome) {
+      case 'NOT_FOUND':
+        throw new NotFoundError('purchase');
+      case 'ALREADY_CANCELED':
+        throw new PurchaseCanceledError();
+      case 'ALREADY_REFUNDED':
+        throw new SeatAlreadyRefundedError(result.seatId);
+      case 'NOT_IN_PURCHASE':
+        throw new InvalidInputError(`seat ${result.seatId} is not a seat of this purchase`, {
+          seatIds: [result.seatId],
+        });
+      case 'CHECKED_IN':
+        throw new PurchaseCheckedInError(
+          result.seatIds,
+          '; to refund it anyway and keep the checked-in seats off sale, send {"resellCheckedInSeats": false}',
+        );
+      case 'NO_PRICES':
+        throw new SeatPricesUnknownError();
+      case 'NOT_WRITTEN':
+        throw new PurchaseNotWrittenYetError(Math.max(1, this.env.PURCHASE_FLUSH_AGE_SECONDS));
+      case 'NOT_REGISTERED':
+        throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} is not in Redis`));
+      case 'CANCELED': {
+        // Its last seats: its whole refund, as an operator's cancel settles it.
+        await this.confirmReplicated(performanceId, purchaseId, refundNode);
+        const refund = await this.settleRefund(purchaseId, result, 'operator');
+        const purchase = await this.store.read(performanceId, purchaseId);
+        if (!purchase) throw new NotFoundError('purchase');
+        await this.store.index(buyerId, performanceId, purchaseId, purchase.createdAt.getTime());
+        return {
+          ...purchase,
+          keptSeatIds: result.keptSeatIds,
+          refund,
+          refundedNow: { seatIds: [...seatIds], amount: result.amount },
+        };
+      }
+      case 'REFUNDED': {
+        await this.confirmReplicated(performanceId, purchaseId, refundNode);
+        const refund = await this.settlePartialRefund({
+          refundId,
+          purchaseId,
+          seatIds: [...seatIds],
+          keptSeatIds: result.keptSeatIds,
+          amount: result.amount,
+          currency: result.currency,
+          chargeId: result.chargeId,
+          refundedAt: new Date(result.refundedAt),
+        });
+        const purchase = await this.store.read(performanceId, purchaseId);
+        if (!purchase) throw new NotFoundError('purchase');
+        await this.store.index(buyerId, performanceId, purchaseId, purchase.createdAt.getTime());
+        return {
+          ...purchase,
+          keptSeatIds: result.keptSeatIds,
+          refund,
+          refundedNow: { seatIds: [...seatIds], amount: result.amount },
+        };
+      }
+    }
+  }
+
+  /**
+   * Writes a partial refund to PostgreSQL, then gives its money back: made now once written (and
+   * recorded REFUNDED), else owed (the flush of its stream entry writes it, and the payment reconciler
+   * refunds it). Free seats (amount 0) refund nothing. Failures are logged, not thrown: the refund
+   * stands in Redis, and `batch` finishes it with the same idempotency key.
+   */
+  private async settlePartialRefund(refund: PurchaseRefund): Promise<CancelRefund> {
+    try {
+      await this.partialRefunds.written(refund);
+    } catch (error) {
+      this.logger.warn(
+        `partial refund ${refund.refundId} of purchase ${refund.purchaseId} not written to PostgreSQL now ` +
+          `(${(error as Error).message}); its flush writes it, and the payment reconciler refunds it then`,
+      );
+      return refund.amount === 0 ? 'none' : 'owed';
+    }
+    if (refund.amount === 0) return 'none';
+    if (!refund.chargeId) return 'owed';
+    try {
+      const request = {
+        chargeId: refund.chargeId,
+        idempotencyKey: partialRefundIdempotencyKey(refund.purchaseId, refund.refundId),
+        amount: refund.amount,
+        currency: refund.currency,
+      };
+      await boundedGatewayCall(this.gateway.refund(request), 'refund', this.env.PAYMENT_RECONCILE_GATEWAY_TIMEOUT_MS);
+      await this.partialRefunds.markRefunded(refund.refundId);
+      return 'made';
+    } catch (error) {
+      this.logger.warn(
+        `partial refund ${refund.refundId} of purchase ${refund.purchaseId} not made or not recorded ` +
+          `(${(error as Error).message}); the payment reconciler refunds it`,
+      );
+      return 'owed';
+    }
+  }
+
+  /** PurchaseStore.refundSeats on a performance whose live state Redis holds (rebuilt when lost), as `cancelInRegistered`. */
+  private async refundInRegistered(
+    performanceId: number,
+    purchaseId: string,
+    userId: string,
+    persisted: Purchase | null,
+    request: Parameters<PurchaseStore['refundSeats']>[4],
+  ): Promise<RefundSeatsResult> {
+    const result = await this.store.refundSeats(performanceId, purchaseId, userId, persisted, request);
+    if (result.outcome !== 'NOT_REGISTERED') return result;
+    try {
+      await this.rebuilder.ensure(performanceId);
+    } catch (error) {
+      if (error instanceof NotFoundError) return { outcome: 'NOT_FOUND' };
+      throw error;
+    }
+    return this.store.refundSeats(performanceId, purchaseId, userId, persisted, request);
+  }
 
   /**
    * Cancels the caller's paid purchase: refunds it and frees its seats for sale again. The

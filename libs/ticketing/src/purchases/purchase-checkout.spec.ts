@@ -207,6 +207,8 @@ describe('PurchaseCheckout', () => {
       seatIds: [3, 12],
       seatPrices: [2000, 1000],
       amount: 3000,
+      refundedSeatIds: [],
+      refundedAmount: 0,
       currency: 'KRW',
       status: 'PAID',
       createdAt: new Date(NOW + 5),

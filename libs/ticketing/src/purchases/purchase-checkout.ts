@@ -42,7 +42,8 @@ export class PurchaseCheckout {
 
   /**
    * Charges `userId` for the hold checked and claimed in `hold` (see PurchaseStore.claimHold), then
-   * sells it as `purchaseId` in one atomic step, refunding the charge if the hold can no longer be
+   * sells it as `purchaseId` in one atomic step (on the operator path when `hold.operator`: a comp's
+   * or box office sale's hold), refunding the charge if the hold can no longer be
    * bought. A hold whose amount is 0, or a box office sale's (paid at the window), is sold without any of that: nothing is recorded or charged
    * (real processors refuse a charge of 0), and the purchase has no charge (`chargeId` ''); the
    * Idempotency-Key's claim is checked before its sale as before a charge. A hold another attempt has claimed is refused before anything is charged; a declined
@@ -112,7 +113,18 @@ export class PurchaseCheckout {
       // the reads go up to a keyset bound and filter by createdAt, and skip a member whose
       // purchase does not exist.
       const sold = await this.store
-        .sell(performanceId, { holdId, userId, purchaseId, chargeId: charged, holdRetentionMs: HOLD_RETENTION_MS }, now)
+        .sell(
+          performanceId,
+          {
+            holdId,
+            userId,
+            purchaseId,
+            chargeId: charged,
+            holdRetentionMs: HOLD_RETENTION_MS,
+            operator: hold.operator,
+          },
+          now,
+        )
         .catch((error: unknown) => {
           // min-replicas-to-write: the primary refused the script, nothing was sold. The charge
           // stays CHARGED and `batch` refunds it (P9) unless a retry with the key sells it.
@@ -162,6 +174,8 @@ export class PurchaseCheckout {
       performanceId: result.performanceId,
       ...seatsFromLists(result.seats, result.prices),
       amount: result.amount,
+      refundedSeatIds: [],
+      refundedAmount: 0,
       currency: result.currency,
       status: 'PAID',
       createdAt: new Date(result.createdAt),

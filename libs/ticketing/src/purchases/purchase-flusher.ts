@@ -9,6 +9,7 @@ import {
   PurchaseCancellation,
   PurchaseFlushBatch,
   PurchaseRecord,
+  PurchaseRefund,
   PurchaseRepository,
   PurchaseStatus,
   refusedForGood,
@@ -57,6 +58,12 @@ interface Batch {
   entryIds: string[];
   purchases: PurchaseRecord[];
   cancellations: CancelEntry[];
+  /** Partial refunds (refund-seats.lua), written before the batch's cancellations. */
+  refunds: RefundEntry[];
+}
+
+interface RefundEntry extends PurchaseRefund {
+  userId: string;
 }
 
 /**
@@ -141,7 +148,7 @@ export class PurchaseFlusher {
     const statements: Statements = new Batcher((batches) => this.writeStatement(batches), {
       maxBatch: options.batchSize,
       maxInFlight: inFlight,
-      sizeOf: (batch) => batch.purchases.length + batch.cancellations.length,
+      sizeOf: (batch) => batch.purchases.length + batch.cancellations.length + (batch.refunds?.length ?? 0),
     });
     const queue = [...performanceIds];
     const worker = async (): Promise<void> => {
@@ -245,7 +252,8 @@ export class PurchaseFlusher {
         break;
       }
       const batch = decode(entries);
-      if (batch.cancellations.length > 0) {
+      if (batch.cancellations.length > 0 || batch.refunds.length > 0) {
+        // A partial refund is a cancellation of some seats: the same order.
         // In stream order: after every earlier batch (the purchase it cancels), before every later
         // one (a new sale of a seat it frees). Its slot is held meanwhile: the earlier batches
         // hold their own, and their statements go on without any.
@@ -391,7 +399,7 @@ export class PurchaseFlusher {
   }
 
   private async write(performanceId: number, batch: Batch, statements: Statements): Promise<void> {
-    const { purchases, cancellations } = batch;
+    const { purchases, cancellations, refunds } = batch;
     // A purchase canceled before it is written goes in as CANCELED: the cancellation may be
     // flushed by another consumer before this entry is.
     const canceled = await this.store.canceledPurchases(
@@ -403,7 +411,7 @@ export class PurchaseFlusher {
       purchases[position].canceledAt = new Date(canceledAt);
     }
 
-    const outcome = await statements.submit({ purchases, cancellations });
+    const outcome = await statements.submit({ purchases, cancellations, refunds });
     if ('failed' in outcome) throw outcome.failed;
     const inserted = new Set(outcome.inserted);
     await this.applyLateCancellations(performanceId, purchases, inserted, statements);
@@ -423,6 +431,7 @@ export class PurchaseFlusher {
     const written = [
       ...purchases.map(({ id, userId }) => ({ id, userId })),
       ...cancellations.map((c) => ({ id: c.purchaseId, userId: c.userId })),
+      ...refunds.map((r) => ({ id: r.purchaseId, userId: r.userId })),
     ];
     await this.store.ackFlushed(performanceId, batch.entryIds, written);
   }
@@ -447,6 +456,7 @@ export class PurchaseFlusher {
             : {
                 purchases: batches.flatMap((batch) => batch.purchases),
                 cancellations: batches.flatMap((batch) => batch.cancellations),
+                refunds: batches.flatMap((batch) => batch.refunds ?? []),
               },
           bounds,
         ),
@@ -535,12 +545,13 @@ function describeRefusal(error: unknown): string {
 }
 
 function decode(entries: StreamEntry[]): Batch {
-  const batch: Batch = { entries, entryIds: [], purchases: [], cancellations: [] };
+  const batch: Batch = { entries, entryIds: [], purchases: [], cancellations: [], refunds: [] };
   for (const [id, fields] of entries) {
     batch.entryIds.push(id);
     const entry = pairsToObject(fields as string[]);
     if (entry.type === 'purchase') batch.purchases.push(purchaseFromEntry(entry));
     else if (entry.type === 'cancel') batch.cancellations.push(cancellationFromEntry(entry));
+    else if (entry.type === 'refund') batch.refunds.push(refundFromEntry(entry));
   }
   return batch;
 }
@@ -577,6 +588,20 @@ function cancellationFromEntry(entry: Record<string, string>): CancelEntry {
     // Absent from an entry an older version wrote.
     canceledBy: canceledByOf(entry.canceledBy),
     keptSeatIds: entry.keptSeatIds ? entry.keptSeatIds.split(',').map(Number) : [],
+  };
+}
+
+function refundFromEntry(entry: Record<string, string>): RefundEntry {
+  return {
+    refundId: entry.refundId,
+    purchaseId: entry.purchaseId,
+    userId: entry.userId,
+    seatIds: entry.seats.split(',').map(Number),
+    keptSeatIds: entry.keptSeatIds ? entry.keptSeatIds.split(',').map(Number) : [],
+    amount: Number(entry.amount),
+    currency: entry.currency,
+    chargeId: entry.chargeId,
+    refundedAt: new Date(Number(entry.refundedAt)),
   };
 }
 

@@ -19,6 +19,8 @@ const purchase = (createdAt: number, status: Purchase['status'] = 'PAID'): Purch
   createdAt: new Date(createdAt),
   canceledAt: status === 'CANCELED' ? new Date(createdAt + 1) : null,
   chargeId: 'ch',
+  refundedSeatIds: [],
+  refundedAmount: 0,
 });
 const persisted = (p: Purchase): PurchaseRecord => ({
   ...p,

@@ -27,6 +27,10 @@ export const CANCEL_PURCHASE: LuaScript = {
   name: 'boxofficeCancelPurchase',
   file: join(__dirname, 'cancel-purchase.lua'),
 };
+export const REFUND_SEATS: LuaScript = {
+  name: 'boxofficeRefundSeats',
+  file: join(__dirname, 'refund-seats.lua'),
+};
 export const CLAIM_IDEMPOTENCY_KEY: LuaScript = {
   name: 'boxofficeClaimIdempotencyKey',
   file: join(__dirname, 'claim-idempotency-key.lua'),
@@ -55,6 +59,12 @@ export interface PurchaseRequest {
   purchaseId: string;
   chargeId: string;
   holdRetentionMs: number;
+  /**
+   * True on the operator path only (CompService, BoxOfficeService): sells an operator's hold (a
+   * comp's, a box office sale's), and only such a hold. Absent or false, an operator's hold is not
+   * found (purchase.lua), so no buyer's route sells one.
+   */
+  operator?: boolean;
 }
 
 export type PurchaseResult =
@@ -91,12 +101,15 @@ export type SalesRefusal = { reason: SalesClosedReason } | { reason: 'NOT_OPEN';
  * The pre-check of a purchase and its claim of the hold, in one step (claim-hold.lua): the hold's
  * fields as stored (null when absent), Redis time (epoch ms) and, for the caller's held hold, why
  * its performance does not sell now (null when it does); `leaseMs` how long the claim lasts.
+ * `operator`: the operator path (CompService, BoxOfficeService), the only one that sees an
+ * operator's hold (a comp's, a box office sale's), and that sees only those; off it such a hold
+ * answers as no hold (every field null, claim NONE).
  */
 export async function claimHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
-  request: { userId: string; purchaseId: string; leaseMs: number },
+  request: { userId: string; purchaseId: string; leaseMs: number; operator?: boolean },
 ): Promise<{
   claim: HoldClaim;
   now: number;
@@ -108,7 +121,7 @@ export async function claimHold(
     redis,
     CLAIM_HOLD.name,
     [keys.hold(holdId), keys.meta],
-    [request.userId, request.purchaseId, request.leaseMs],
+    [request.userId, request.purchaseId, request.leaseMs, operatorFlag(request.operator)],
   );
   const fields = rest.slice(0, 6);
   const [refusal, salesOpenAt, boxOffice] = rest.slice(6);
@@ -173,6 +186,7 @@ export async function purchaseHold(
     request.purchaseId,
     request.chargeId,
     request.holdRetentionMs,
+    operatorFlag(request.operator),
   ];
   if (buyerIndex) {
     scriptKeys.push(buyerIndex.key);
@@ -210,6 +224,11 @@ export async function purchaseHold(
     default:
       throw new Error(`purchase.lua answered ${JSON.stringify(outcome)}`);
   }
+}
+
+/** The operator-path ARGV of claim-hold.lua and purchase.lua: '1' on it, '' off it. */
+export function operatorFlag(operator: boolean | undefined): string {
+  return operator === true ? '1' : '';
 }
 
 export type CancelPurchaseResult =
@@ -309,6 +328,108 @@ export async function cancelPurchase(
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);
+  }
+}
+
+export type RefundSeatsResult =
+  /**
+   * A partial refund: the purchase stays PAID with its other seats. `amount`: the refunded seats'
+   * prices summed (minor units of `currency`), what the gateway gives back; `keptSeatIds`: the
+   * checked-in seats of it left sold ('operator-keep-checked-in' only).
+   */
+  | {
+      outcome: 'REFUNDED';
+      refundedAt: number;
+      chargeId: string;
+      keptSeatIds: number[];
+      amount: number;
+      currency: string;
+    }
+  /** The seats named were all it had: canceled as `cancelPurchase` answers it (its whole refund). */
+  | Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>
+  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' | 'NO_PRICES' | 'NOT_WRITTEN' }
+  /** `seatId`: the first seat named that was refunded before, or that is not the purchase's. */
+  | { outcome: 'ALREADY_REFUNDED' | 'NOT_IN_PURCHASE'; seatId: number }
+  | { outcome: 'CHECKED_IN'; seatIds: number[] };
+
+/**
+ * refund-seats.lua: an operator's refund of `seatIds` of a purchase (see the script). `flushed`:
+ * PostgreSQL has the purchase. Other fields as `cancelPurchase`'s.
+ */
+export async function refundSeats(
+  redis: Redis,
+  keys: PerformanceKeys,
+  request: {
+    purchaseId: string;
+    userId: string;
+    mode: Exclude<CancelMode, 'buyer'>;
+    checkedIn: readonly CheckedInSeat[];
+    refundId: string;
+    seatIds: readonly number[];
+    flushed: boolean;
+    persisted: Record<string, string> | null;
+  },
+): Promise<RefundSeatsResult> {
+  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
+    redis,
+    REFUND_SEATS.name,
+    [
+      keys.seats,
+      keys.counts,
+      keys.purchase(request.purchaseId),
+      keys.purchaseStream,
+      keys.meta,
+      keys.checkedIn(request.purchaseId),
+      ...seatingKeys(keys),
+      keys.ticketsBought,
+      keys.transferred(request.purchaseId),
+      keys.checkInsUndone(request.purchaseId),
+    ],
+    [
+      request.purchaseId,
+      request.userId,
+      request.mode,
+      request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
+      request.refundId,
+      request.seatIds.join(','),
+      request.flushed ? '1' : '0',
+      ...Object.entries(request.persisted ?? {}).flat(),
+    ],
+  );
+  switch (outcome) {
+    case 'REFUNDED':
+      return {
+        outcome,
+        refundedAt: Number(second),
+        chargeId,
+        keptSeatIds: seatList(kept),
+        amount: Number(amount),
+        currency,
+      };
+    case 'CANCELED':
+      return {
+        outcome,
+        canceledAt: Number(second),
+        chargeId,
+        keptSeatIds: seatList(kept),
+        amount: Number(amount),
+        currency,
+        // refund-seats.lua does not answer it yet (the next commit).
+        paymentMethod: '',
+      };
+    case 'ALREADY_REFUNDED':
+    case 'NOT_IN_PURCHASE':
+      return { outcome, seatId: Number(second) };
+    case 'CHECKED_IN':
+      return { outcome, seatIds: seatList(second) };
+    case 'NOT_FOUND':
+    case 'ALREADY_CANCELED':
+    case 'NOT_REGISTERED':
+    case 'NO_PRICES':
+    case 'NOT_WRITTEN':
+      return { outcome };
+    default:
+      throw new Error(`refund-seats.lua answered ${JSON.stringify(outcome)}`);
   }
 }
 

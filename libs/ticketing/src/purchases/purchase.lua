@@ -12,6 +12,10 @@
   after salesCloseAt (a canceled, paused or deleted performance refuses it), and both fields travel
   into the purchase and its stream entry alike, as do its delivery address and name when it has
   them (`deliveryEmail`, `deliveryName`: where its e-mails go).
+  An operator's hold (a comp's or a box office sale's) is sold only on the operator path (ARGV[6]
+  '1', CompService's and BoxOfficeService's), and only an operator's hold is sold there: to any
+  other caller it is not found, so its owner cannot buy it as a sale without its audit row (an api
+  that died between the hold and its purchase).
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
@@ -35,19 +39,22 @@
   KEYS[9] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
           index     '<performance id>:<purchase id>' by epoch ms; on a Redis Cluster it lies in the
                     buyer's slot and PurchaseStore.sell adds the entry beside this script). A new
-                    sale adds ARGV[6] with its createdAt as score (NX: a replay keeps the first)
+                    sale adds ARGV[7] with its createdAt as score (NX: a replay keeps the first)
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
   ARGV[3] purchase id
   ARGV[4] charge id (from the payment gateway); '' for a free hold (amount 0), which is never charged
   ARGV[5] how long the hold record stays readable from now (ms)
-  ARGV[6] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
+  ARGV[6] '1' on the operator path (CompService, BoxOfficeService: an operator's hold), '' for a
+          buyer's purchase
+  ARGV[7] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
      currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none)}
-    {'NOT_FOUND'}    no such hold, or not the caller's
+    {'NOT_FOUND'}    no such hold, or not the caller's, or an operator's hold off the operator
+                     path (or a buyer's hold on it)
     {'PURCHASED'}    bought already, by another purchase
     {'CANCELED'}     bought by this purchase id, which was canceled since (a same-key retry)
     {'EXPIRED'} · {'RELEASED'}
@@ -72,6 +79,7 @@ local hold = redis.call('HMGET', holdKey,
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
+if ((comp or boxOffice) and true or false) ~= (ARGV[6] == '1') then return {'NOT_FOUND'} end
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
@@ -152,5 +160,5 @@ end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
 redis.call('HINCRBY', KEYS[8], userId, #seatIds)
-if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[6]) end
+if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[7]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}

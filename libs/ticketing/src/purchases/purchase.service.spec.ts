@@ -43,6 +43,8 @@ const bought = (id: string): Purchase => ({
   createdAt: new Date(1000),
   canceledAt: null,
   chargeId: 'ch-1',
+  refundedSeatIds: [],
+  refundedAmount: 0,
 });
 
 /** Lease of a claim in these tests (ms): not the default, so a test sees it is the setting's. */
@@ -102,9 +104,25 @@ describe('PurchaseService', () => {
       userId: USER,
       purchaseId: purchase.id,
       leaseMs: 2 * GATEWAY_TIMEOUT_MS,
+      operator: false,
     });
     expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
     expect(keys.claim).not.toHaveBeenCalled();
+  });
+
+  it("buys an operator's hold (a comp's, a box office sale's) on the operator path only (purchaseOperatorHold), without a key", async () => {
+    const { purchases, checkout, keys, store } = service();
+    const purchase = await purchases.purchaseOperatorHold(USER, HOLD);
+    expect(performanceOfId(purchase.id)).toBe(7);
+    expect(store.claimHold).toHaveBeenCalledWith(7, HOLD, {
+      userId: USER,
+      purchaseId: purchase.id,
+      leaseMs: 2 * GATEWAY_TIMEOUT_MS,
+      operator: true,
+    });
+    expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
+    expect(keys.claim).not.toHaveBeenCalled();
+    await expect(purchases.purchaseOperatorHold(USER, 'not-a-hold')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('refuses a hold id that names no performance, and a malformed key, before any work', async () => {

@@ -57,12 +57,36 @@ export class PurchaseService {
   }
 
   /**
-   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold). A primary
-   * that refuses writes for lack of replicas (min-replicas-to-write) is a 503 before any charge.
+   * The operator path's purchase (CompService, BoxOfficeService; never a buyer's route): sells the
+   * owner's operator hold (hold-comp-seats.lua: a comp's, amount 0, or a box office sale's, paid at
+   * the window, so never charged), as `purchase` sells a hold without an Idempotency-Key. The
+   * scripts sell an operator's hold only on this path, and only an operator's hold on it:
+   * `purchase` finds one not found, so its owner cannot buy one left by an api that died before its
+   * purchase (a comp or sale without its audit row). Throws as `purchase`.
    */
-  private claimHold(performanceId: number, holdId: string, userId: string, purchaseId: string): Promise<HoldCheck> {
+  async purchaseOperatorHold(ownerId: string, holdId: string): Promise<Purchase> {
+    assertUserId(ownerId);
+    const performanceId = await this.store.performanceOfHold(holdId);
+    if (performanceId === null) throw new NotFoundError('reservation');
+    const purchaseId = newIdOf(performanceId);
+    const hold = await this.claimHold(performanceId, holdId, ownerId, purchaseId, true);
+    return this.checkout.buy(ownerId, holdId, performanceId, purchaseId, hold);
+  }
+
+  /**
+   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold; `operator`: on
+   * the operator path). A primary that refuses writes for lack of replicas (min-replicas-to-write) is a 503
+   * before any charge.
+   */
+  private claimHold(
+    performanceId: number,
+    holdId: string,
+    userId: string,
+    purchaseId: string,
+    operator = false,
+  ): Promise<HoldCheck> {
     return this.store
-      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env) })
+      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env), operator })
       .catch((error: unknown) => {
         if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
         throw error;

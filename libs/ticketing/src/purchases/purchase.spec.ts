@@ -20,6 +20,8 @@ const PURCHASE: Purchase = {
   createdAt: new Date(1_800_000_000_123),
   canceledAt: null,
   chargeId: 'ch_1',
+  refundedSeatIds: [],
+  refundedAmount: 0,
 };
 
 describe('purchase records', () => {

@@ -11,6 +11,8 @@ import { Purchase, purchaseFromRecord, purchaseToRecord } from './purchase';
 import {
   CancelMode,
   cancelPurchase,
+  refundSeats,
+  RefundSeatsResult,
   CancelPurchaseResult,
   claimHold,
   HoldClaim,
@@ -42,6 +44,12 @@ export interface HoldCheck {
    * gateway); null for any other hold.
    */
   boxOffice: string | null;
+  /**
+   * Checked on the operator path (CompService, BoxOfficeService: an operator's hold, the only kind
+   * it sees), so its sale is asked on the operator path too; absent for a buyer's purchase, which
+   * never sees an operator's hold.
+   */
+  operator?: boolean;
 }
 
 /** What Redis has of one purchase attempt's sale (PurchaseStore.saleTrace), with Redis TIME. */
@@ -83,11 +91,12 @@ export class PurchaseStore {
    * The pre-check of a purchase, which claims the hold for this attempt (`purchaseId`) for
    * `leaseMs` when the caller can buy it, its performance sells now and no other attempt's claim
    * is live (claim-hold.lua): one round trip, Redis time and sales state included. See HoldCheck.
+   * `operator`: the operator path (see claimHold of purchase-scripts); off it an operator's hold reads as none.
    */
   async claimHold(
     performanceId: number,
     holdId: string,
-    request: { userId: string; purchaseId: string; leaseMs: number },
+    request: { userId: string; purchaseId: string; leaseMs: number; operator?: boolean },
   ): Promise<HoldCheck> {
     const { claim, now, fields, sales, boxOffice } = await claimHold(
       this.redis,
@@ -96,7 +105,8 @@ export class PurchaseStore {
       request,
     );
     const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
-    return { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales, boxOffice };
+    const check: HoldCheck = { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales, boxOffice };
+    return request.operator === true ? { ...check, operator: true } : check;
   }
 
   /**
@@ -276,6 +286,33 @@ export class PurchaseStore {
       mode,
       canceledBy: options.canceledBy ?? (mode === 'buyer' ? 'buyer' : 'operator'),
       checkedIn: options.checkedIn ?? [],
+      persisted: persisted ? purchaseToRecord(persisted) : null,
+    });
+  }
+
+  /**
+   * Refunds `seatIds` of the purchase (`refund-seats.lua`): frees them (checked-in ones kept sold
+   * with 'operator-keep-checked-in') and appends the refund to the purchase stream; naming all its
+   * seats cancels it as `cancel` does for an operator. `persisted` as for `cancel`; `flushed`:
+   * PostgreSQL has the purchase (a partial refund of one it has not is refused).
+   */
+  refundSeats(
+    performanceId: number,
+    purchaseId: string,
+    userId: string,
+    persisted: Purchase | null,
+    request: {
+      mode: Exclude<CancelMode, 'buyer'>;
+      checkedIn: readonly CheckedInSeat[];
+      refundId: string;
+      seatIds: readonly number[];
+      flushed: boolean;
+    },
+  ): Promise<RefundSeatsResult> {
+    return refundSeats(this.sales, performanceKeys(performanceId), {
+      purchaseId,
+      userId,
+      ...request,
       persisted: persisted ? purchaseToRecord(persisted) : null,
     });
   }

@@ -9,10 +9,20 @@ export interface Purchase {
   reservationId: string;
   userId: string;
   performanceId: number;
-  /** Ascending. */
+  /** Ascending: the seats it holds (those of its partial refunds left out, see `refundedSeatIds`). */
   seatIds: number[];
-  /** Sum of the seat prices, an integer in minor units of `currency`. */
+  /**
+   * Sum of the seat prices of `seatIds`, an integer in minor units of `currency`: what it is charged
+   * now (the charge less its partial refunds, `refundedAmount`).
+   */
   amount: number;
+  /**
+   * Seats an operator refunded from it while it stayed paid (partial refunds), in the order they
+   * were refunded; empty when none. Not counted in `seatIds` or `amount`.
+   */
+  refundedSeatIds: number[];
+  /** What its partial refunds gave back, summed: an integer in minor units of `currency` (0 when none). */
+  refundedAmount: number;
   /**
    * What each seat cost (the prices its hold was made with), integers in minor units of
    * `currency`, in the order of `seatIds`; they sum to `amount`. Absent for a purchase of a hold
@@ -59,7 +69,7 @@ export function saleChannelOf(purchase: Pick<Purchase, 'paymentMethod'>): 'ONLIN
   return purchase.paymentMethod === undefined ? 'ONLINE' : 'BOX_OFFICE';
 }
 
-/** Reads a purchase hash as `purchase.lua` and `cancel-purchase.lua` write it. */
+/** Reads a purchase hash as `purchase.lua`, `cancel-purchase.lua` and `refund-seats.lua` write it. */
 export function purchaseFromRecord(record: Record<string, string>): Purchase {
   return {
     id: record.id,
@@ -68,6 +78,8 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     performanceId: Number(record.performanceId),
     ...seatsFromLists(record.seats, record.prices, record.ticketIds),
     amount: Number(record.amount),
+    refundedSeatIds: record.refundedSeats ? record.refundedSeats.split(',').map(Number) : [],
+    refundedAmount: Number(record.refundedAmount ?? 0),
     currency: record.currency,
     status: record.status as PurchaseStatus,
     createdAt: new Date(Number(record.createdAt)),
@@ -90,6 +102,9 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     seats: purchase.seatIds.join(','),
     amount: String(purchase.amount),
     ...(purchase.seatPrices ? { prices: purchase.seatPrices.join(',') } : {}),
+    ...(purchase.refundedSeatIds.length > 0
+      ? { refundedSeats: purchase.refundedSeatIds.join(','), refundedAmount: String(purchase.refundedAmount) }
+      : {}),
     currency: purchase.currency,
     chargeId: purchase.chargeId,
     status: purchase.status,
@@ -112,7 +127,10 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     performanceId: row.performanceId,
     seatIds: row.seatIds,
     ...(row.seatPrices ? { seatPrices: row.seatPrices } : {}),
-    amount: row.amount,
+    // PostgreSQL keeps the charge; the partial refunds are taken off it, as in Redis.
+    amount: row.amount - (row.refundedAmount ?? 0),
+    refundedSeatIds: row.refundedSeatIds ?? [],
+    refundedAmount: row.refundedAmount ?? 0,
     currency: row.currency,
     status: row.status === PersistedStatus.Canceled ? 'CANCELED' : 'PAID',
     createdAt: row.createdAt,

@@ -2,7 +2,7 @@ import type { PerformanceSalesRows, SalesSeat } from '@app/database';
 import { sectionNameKey } from '../catalog/section-names';
 import { seatsFromLists } from '../purchases/purchase';
 import { splitAmount } from './revenue-split';
-import type { LiveSales } from './sales.store';
+import type { LiveSales, PendingSale } from './sales.store';
 
 /** Figures of a set of seats (a section, a performance, an event). Money in minor units of the report's currency. */
 export interface SalesFigures {
@@ -146,9 +146,14 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
     });
   }
   const canceledLater: string[] = [];
+  const refundedLater: Extract<PendingSale, { type: 'refund' }>[] = [];
   for (const entry of live.pending) {
     if (entry.type === 'cancel') {
       canceledLater.push(entry.purchaseId);
+      continue;
+    }
+    if (entry.type === 'refund') {
+      refundedLater.push(entry);
       continue;
     }
     const known = merged.get(entry.record.id);
@@ -170,6 +175,16 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
   for (const id of canceledLater) {
     const known = merged.get(id);
     if (known) known.canceled = true;
+  }
+  // A partial refund PostgreSQL has already took its seats off the purchase's (and its amount with
+  // them, in the same write): one whose seats are still there is taken off here, once.
+  for (const refund of refundedLater) {
+    const known = merged.get(refund.purchaseId);
+    if (!known || !refund.seatIds.some((seatId) => known.seatIds.includes(seatId))) continue;
+    const keep = known.seatIds.map((seatId) => !refund.seatIds.includes(seatId));
+    known.amount -= refund.amount;
+    if (known.seatPrices) known.seatPrices = known.seatPrices.filter((_, i) => keep[i]);
+    known.seatIds = known.seatIds.filter((_, i) => keep[i]);
   }
   return merged;
 }

@@ -3,8 +3,14 @@ import Redis from 'ioredis';
 import { redisMillis } from '../holds/hold.store';
 import { performanceKeys } from '../redis-keys';
 
-/** One entry of a performance's purchase stream: a sale or a cancellation not written to PostgreSQL yet. */
-export type PendingSale = { type: 'purchase'; record: Record<string, string> } | { type: 'cancel'; purchaseId: string };
+/**
+ * One entry of a performance's purchase stream: a sale, a cancellation or a partial refund (some
+ * seats of a purchase, `seatIds`, and their prices summed, `amount`) not written to PostgreSQL yet.
+ */
+export type PendingSale =
+  | { type: 'purchase'; record: Record<string, string> }
+  | { type: 'cancel'; purchaseId: string }
+  | { type: 'refund'; purchaseId: string; seatIds: number[]; amount: number };
 
 /** What a sales report reads from Redis, in one round trip. */
 export interface LiveSales {
@@ -47,5 +53,14 @@ export class SalesStore {
 function pendingSale(fields: string[]): PendingSale {
   const record: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) record[fields[i]] = fields[i + 1];
-  return record.type === 'cancel' ? { type: 'cancel', purchaseId: record.purchaseId } : { type: 'purchase', record };
+  if (record.type === 'cancel') return { type: 'cancel', purchaseId: record.purchaseId };
+  if (record.type === 'refund') {
+    return {
+      type: 'refund',
+      purchaseId: record.purchaseId,
+      seatIds: record.seats.split(',').map(Number),
+      amount: Number(record.amount),
+    };
+  }
+  return { type: 'purchase', record };
 }

@@ -95,6 +95,42 @@ describe('AdmissionGate', () => {
     expect(await before).toBe(false);
   });
 
+  it('a flood of refusals reads the queue state one read at a time, each refusal answered by a read begun after it arrived', async () => {
+    const answers: ((state: 'on' | 'off' | 'canceled') => void)[] = [];
+    const store = {
+      queueState: () => new Promise<'on' | 'off' | 'canceled'>((resolve) => answers.push(resolve)),
+    } as unknown as WaitingRoomStore;
+    const gate = new AdmissionGate(
+      store,
+      { tokens: new AdmissionTokens('a-secret-of-at-least-thirty-two-characters') } as WaitingRoomService,
+      { WAITING_ROOM_CACHE_MS: CACHE_MS } as Env,
+      new FakeClock(0),
+    );
+    const settle = async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+    const first = gate.admit('alice', 1, undefined).catch((error: unknown) => error);
+    await settle();
+    answers[0]('on'); // the cache: the queue is on
+    await settle();
+    // The first refusal's re-read is running: 100 more refusals arrive while it is.
+    expect(answers).toHaveLength(2);
+    const flood = Array.from({ length: 100 }, () => gate.admit('alice', 1, 'forged').catch((error: unknown) => error));
+    await settle();
+    expect(answers).toHaveLength(2);
+    answers[1]('on');
+    await settle();
+    // The first refusal had its answer; the 100 share one read that began only now, after they arrived.
+    expect(await first).toBeInstanceOf(AdmissionRequiredError);
+    expect(answers).toHaveLength(3);
+    // The performance was canceled before that read: every one of the 100 sees it (no admission applies).
+    answers[2]('canceled');
+    expect(await Promise.all(flood)).toEqual(Array.from({ length: 100 }, () => null));
+    // What the re-read found is kept: the next request is let through without a read.
+    expect(await gate.admit('alice', 1, 'forged')).toBeNull();
+    expect(answers).toHaveLength(3);
+  });
+
   it('refuses a missing, forged, expired, foreign or spent admission with AdmissionRequiredError', async () => {
     const { gate, token, clock } = gateWith(new Set([1]));
     const forged = token().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));

@@ -23,6 +23,13 @@ export class AdmissionGate {
    * of a performance's requests in that time, each building an ioredis pipeline; docs/performance.md).
    */
   private readonly reading = new Map<number, Promise<boolean>>();
+  /**
+   * The refusals' re-reads of a performance's queue state: the one running, and the one every
+   * refusal that arrives meanwhile waits for, started when the running one ends. So each refusal
+   * sees a state read after it arrived (a cancel or a removed queue is seen at once), while a
+   * flood of bad tokens costs one read at a time per performance and process, not one each.
+   */
+  private readonly rereads = new Map<number, { running: Promise<boolean>; next?: Promise<boolean> }>();
 
   constructor(
     private readonly store: WaitingRoomStore,
@@ -115,13 +122,36 @@ export class AdmissionGate {
    * Refuses a request without a usable token (403 AdmissionRequiredError with `message`), unless
    * the performance's queue state, read again (this process's 'on' may be up to
    * WAITING_ROOM_CACHE_MS old), says no admission applies any more: the queue was removed, or the
-   * performance canceled (then null: the hold or purchase answers the cancellation). A refusal
-   * costs this one read; an admitted request none.
+   * performance canceled (then null: the hold or purchase answers the cancellation). The read is
+   * one begun after the refusal arrived, shared with the refusals that arrive while it waits to
+   * begin (`rereads`); an admitted request reads nothing.
    */
   private async refuse(performanceId: number, message: string): Promise<null> {
-    this.forget(performanceId);
-    if (!(await this.isOn(performanceId))) return null;
+    if (!(await this.reread(performanceId))) return null;
     throw new AdmissionRequiredError(message);
+  }
+
+  /** A read of the queue state that begins after this call: the next one, shared (see `rereads`). */
+  private reread(performanceId: number): Promise<boolean> {
+    const entry = this.rereads.get(performanceId);
+    if (!entry) return this.beginReread(performanceId);
+    entry.next ??= entry.running.then(
+      () => this.beginReread(performanceId),
+      () => this.beginReread(performanceId),
+    );
+    return entry.next;
+  }
+
+  private beginReread(performanceId: number): Promise<boolean> {
+    const entry: { running: Promise<boolean>; next?: Promise<boolean> } = { running: this.read(performanceId) };
+    this.rereads.set(performanceId, entry);
+    // Settled with no refusal waiting: nothing runs for this performance any more. With one
+    // waiting, its own beginReread (queued after this) replaces the entry.
+    const settled = () => {
+      if (this.rereads.get(performanceId) === entry && entry.next === undefined) this.rereads.delete(performanceId);
+    };
+    entry.running.then(settled, settled);
+    return entry.running;
   }
 
   /** Ends the session of an admission after its purchase, freeing its slot (nothing if it ended already). */

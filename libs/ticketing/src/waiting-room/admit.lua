@@ -21,22 +21,26 @@
   KEYS[8] admitted  hash ticket -> admission time (epoch ms)
   KEYS[9] eta       hash ticket -> predicted admission time (epoch ms)
   KEYS[10] sessions hash ticket -> session start (epoch ms)
+  KEYS[11] meta     the performance's meta hash (../redis-keys.ts): a CANCELED status admits no one
 
   ARGV[1] most tickets to admit in this step
   ARGV[2] most expired slots and silent tickets to end in this step (each)
 
-  Returns {'NO_QUEUE'}, {'NOT_OPEN', expired, dropped}, {'SHUFFLE', expired, dropped}, or
+  Returns {'NO_QUEUE'}, {'CANCELED'} (the performance is canceled: nothing done, its tickets read
+  ENDED CANCELED), {'NOT_OPEN', expired, dropped}, {'SHUFFLE', expired, dropped}, or
   {'OK', expired, dropped, now, ticket1, predicted1, ticket2, predicted2, ...} for the admitted
   tickets (predicted: the admission time last announced to the ticket, '' if none).
 ]]
---- @keys 10
+--- @keys 11
 --- @include "redis-time"
 local configKey, stateKey, preKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local activeKey, endedKey, admittedKey, etaKey, sessionsKey = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local metaKey = KEYS[11]
 local maxBatch, sweepLimit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 local cfg = redis.call('HMGET', configKey, 'opensAt', 'admitPerSecond', 'maxActive', 'admissionTtlMs', 'pollAfterMs', 'opened')
 if not cfg[1] then return {'NO_QUEUE'} end
+if redis.call('HGET', metaKey, 'status') == 'CANCELED' then return {'CANCELED'} end
 local opensAt, rate, maxActive = tonumber(cfg[1]), tonumber(cfg[2]), tonumber(cfg[3])
 local admissionTtlMs, pollAfterMs, opened = tonumber(cfg[4]), tonumber(cfg[5]), cfg[6] == '1'
 

@@ -4,6 +4,7 @@ import { parseEnv } from '@app/config';
 import { createRedis } from '@app/redis';
 import { createTestEnvWithoutDatabase, deleteRedisKeys, keysMatching, REDIS_URL, waitUntil } from '@app/testing';
 import { newIdOf } from '../ids';
+import { performanceKeys } from '../redis-keys';
 import { newShuffleSeed, seedCommitment, shuffledArrivals } from './shuffle';
 import { CLOSED_TICKETS_TTL_SECONDS, waitingRoomKeys } from './waiting-room-keys';
 import { RawTicket, WaitingRoomStore } from './waiting-room.store';
@@ -263,5 +264,24 @@ describe('WaitingRoomStore (real Redis)', () => {
     });
     expect(await store.poll(performanceId, 'someone-else', rejoined.ticketId)).toEqual({ outcome: 'NO_QUEUE' });
     expect(await store.end(performanceId, 'someone-else', rejoined.ticketId, 'LEFT')).toEqual({ outcome: 'NOT_FOUND' });
+  });
+
+  it("a canceled performance's room admits no one: its waiting tickets stay unadmitted and read ENDED CANCELED", async () => {
+    const performanceId = 5;
+    await store.configure(room(performanceId), 300);
+    const tickets = await Promise.all(
+      ['a', 'b', 'c'].map(async (user) => waiting(await store.join(performanceId, user, newIdOf(performanceId)))),
+    );
+    await redis.hset(performanceKeys(performanceId).meta, 'status', 'CANCELED');
+    const step = await store.admit(performanceId, 10);
+    expect(step).toMatchObject({ outcome: 'CANCELED', admitted: [] });
+    expect(await redis.zcard(waitingRoomKeys(performanceId).active)).toBe(0);
+    expect(await redis.zcard(waitingRoomKeys(performanceId).waiting)).toBe(tickets.length);
+    for (const [index, user] of ['a', 'b', 'c'].entries()) {
+      expect(await store.poll(performanceId, user, tickets[index].ticketId)).toMatchObject({
+        outcome: 'ENDED',
+        reason: 'CANCELED',
+      });
+    }
   });
 });

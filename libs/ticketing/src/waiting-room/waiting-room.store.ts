@@ -200,14 +200,18 @@ export class WaitingRoomStore {
 
   /**
    * One admission step (admit.lua); when the room is due to open, shuffles the pre-queue first
-   * and answers OPENED (the next step admits).
+   * and answers OPENED (the next step admits). A canceled performance's room admits no one
+   * (CANCELED: its tickets already read ENDED CANCELED).
    */
   async admit(performanceId: number, maxBatch: number): Promise<AdmissionStep> {
     const k = waitingRoomKeys(performanceId);
     const [outcome, expired, dropped, at, ...pairs] = await callScript<[string, number, number, number, ...string[]]>(
       this.redis,
       ADMIT.name,
-      [k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.ended, k.admitted, k.eta, k.sessions],
+      [
+        ...[k.config, k.state, k.pre, k.waiting, k.seen, k.active, k.ended, k.admitted, k.eta, k.sessions],
+        performanceKeys(performanceId).meta,
+      ],
       [maxBatch, SWEEP_LIMIT],
     );
     const step: AdmissionStep = {
@@ -220,6 +224,7 @@ export class WaitingRoomStore {
     switch (outcome) {
       case 'NO_QUEUE':
       case 'NOT_OPEN':
+      case 'CANCELED':
         return { ...step, outcome };
       case 'SHUFFLE':
         await this.openPreQueue(k);

@@ -87,7 +87,7 @@ export interface QueueTicket {
 
 /** What one admission step did. */
 export interface AdmissionStep {
-  outcome: 'NO_QUEUE' | 'NOT_OPEN' | 'OPENED' | 'ADMITTED';
+  outcome: 'NO_QUEUE' | 'CANCELED' | 'NOT_OPEN' | 'OPENED' | 'ADMITTED';
   expired: number;
   dropped: number;
   /** Admitted tickets with the admission time they were last promised (epoch ms), when one was. */

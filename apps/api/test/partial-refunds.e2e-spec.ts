@@ -1,0 +1,368 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Role } from '@app/auth';
+import { PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
+import { ApiHarness, createSession, TestSession } from '@app/testing';
+import {
+  partialRefundIdempotencyKey,
+  PaymentGateway,
+  REFUND_ACTION,
+  refundIdempotencyKey,
+  SeatStateStore,
+} from '@app/ticketing';
+import {
+  caller,
+  createPerformance,
+  doorsOpenNow,
+  flushPurchases,
+  flushPurchasesAfterLoss,
+  hold,
+} from './purchase-helpers';
+import { startTestApi } from './support/api';
+import { reconcileUntilSettled, RefundLedger } from './support/payments';
+
+/**
+ * Partial refunds: an operator refunds some seats of a purchase (`seatIds` on
+ * POST /admin/purchases/:id/refund), on real PostgreSQL and Redis. The seats sell again at once,
+ * their tickets are void, exactly their prices go back through the gateway under a key of their
+ * own, and the purchase stays PAID with the rest, until its last seats are refunded.
+ */
+describe('partial refunds (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+  let db: Client;
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '0', PAYMENT_RECONCILE_AFTER_SECONDS: '1' });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+    db = new Client({ connectionString: api.env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await db?.end();
+    await api?.close();
+  });
+
+  async function buy(session: TestSession, performanceId: number, seatIds: number[]) {
+    const held = await hold(api.app, session, performanceId, seatIds);
+    const res = await call('POST', '/purchases', { session, body: { reservationId: held.id } });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json() as { id: string; amount: number; seatIds: number[] };
+  }
+  const refund = (id: string, body?: object) =>
+    call('POST', `/admin/purchases/${id}/refund`, { session: admin, ...(body ? { body } : {}) });
+
+  it('refunds seats in steps: the seats sell again, the views, the write-behind, a rebuild and the money follow; the last seats cancel it', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 700 });
+    const [s0, s1, s2, s3] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2, s3]);
+    await flushPurchases(api.app);
+    const ledger = new RefundLedger();
+    // The charge as the ledger knows it (made before its install): 4 seats of 700.
+    ledger.install(api.app.get(PaymentGateway));
+    (ledger as unknown as { charges: Map<string, object> }).charges.set(`ch_${purchase.id}`, {
+      amount: 2800,
+      currency: 'KRW',
+    });
+    const statuses = (seatIds: number[]) => api.app.get(SeatStateStore).statuses(performance.id, seatIds);
+
+    // Bad input changes nothing.
+    for (const body of [{ seatIds: [] }, { seatIds: [s1, s1] }, { seatIds: ['x'] }, { seatIds: [0] }]) {
+      expect((await refund(purchase.id, body)).statusCode, JSON.stringify(body)).toBe(400);
+    }
+    const stranger = await refund(purchase.id, { seatIds: [performance.seatIds[9]] });
+    expect(stranger.statusCode, stranger.body).toBe(400);
+    expect(stranger.json().message).toBe(`seat ${performance.seatIds[9]} is not a seat of this purchase`);
+
+    const first = await refund(purchase.id, { seatIds: [s1] });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({
+      id: purchase.id,
+      status: 'PAID',
+      seatIds: [s0, s2, s3],
+      amount: 2100,
+      refundedSeatIds: [s1],
+      refundedAmount: 700,
+      refunded: { seatIds: [s1], amount: 700 },
+      keptSeatIds: [],
+    });
+    expect(first.json().seats.map((seat: { seatId: number }) => seat.seatId)).toEqual([s0, s2, s3]);
+    expect(await statuses([s0, s1, s2, s3])).toEqual(['SOLD', 'AVAILABLE', 'SOLD', 'SOLD']);
+
+    const again = await refund(purchase.id, { seatIds: [s2, s1] });
+    expect(again.statusCode, again.body).toBe(409);
+    expect(again.json()).toMatchObject({
+      message: `seat ${s1} of this purchase has already been refunded`,
+      details: { seatIds: [s1] },
+    });
+    expect(await statuses([s2])).toEqual(['SOLD']);
+
+    const second = await refund(purchase.id, { seatIds: [s2, s0] });
+    expect(second.statusCode, second.body).toBe(200);
+    expect(second.json()).toMatchObject({
+      status: 'PAID',
+      seatIds: [s3],
+      amount: 700,
+      refundedSeatIds: [s1, s2, s0],
+      refundedAmount: 2100,
+      refunded: { seatIds: [s2, s0], amount: 1400 },
+    });
+    // The buyer's views say the same.
+    const mine = (await call('GET', `/purchases/${purchase.id}`, { session: buyer })).json();
+    expect(mine).toMatchObject({ status: 'PAID', seatIds: [s3], amount: 700, refundedAmount: 2100 });
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json();
+    expect(tickets.items.map((t: { seat: { id: number }; status: string }) => [t.seat.id, t.status]).sort()).toEqual(
+      [
+        [s0, 'CANCELED'],
+        [s1, 'CANCELED'],
+        [s2, 'CANCELED'],
+        [s3, 'ACTIVE'],
+      ].sort(),
+    );
+    const counts = (await call('GET', `/performances/${performance.id}`)).json();
+    expect({ sold: counts.sold, available: counts.available }).toEqual({ sold: 1, available: 9 });
+
+    await flushPurchases(api.app);
+    // PostgreSQL: the charge kept, the refunds and the void tickets recorded; read back as Redis has it.
+    const rows = await db.query(
+      `SELECT seat_ids, amount::int, status FROM purchase_refunds WHERE purchase_id = $1 ORDER BY refunded_at`,
+      [purchase.id],
+    );
+    expect(rows.rows).toEqual([
+      { seat_ids: [s1], amount: 700, status: 'REFUNDED' },
+      { seat_ids: [s2, s0], amount: 1400, status: 'REFUNDED' },
+    ]);
+    const ticketRows = await db.query(
+      `SELECT seat_id, status, refund_id IS NOT NULL AS refunded FROM tickets WHERE purchase_id = $1 ORDER BY seat_id`,
+      [purchase.id],
+    );
+    expect(ticketRows.rows).toEqual([
+      { seat_id: s0, status: 'CANCELED', refunded: true },
+      { seat_id: s1, status: 'CANCELED', refunded: true },
+      { seat_id: s2, status: 'CANCELED', refunded: true },
+      { seat_id: s3, status: 'ACTIVE', refunded: false },
+    ]);
+    const persisted = await api.app.get(PurchaseRepository).findById(purchase.id);
+    expect(persisted).toMatchObject({ status: 'PAID', amount: 2800, seatIds: [s3], refundedAmount: 2100 });
+    expect(persisted?.refundedSeatIds).toEqual([s1, s0, s2]);
+    // Revenue net of the refunds, one seat sold; the door list has its one ticket.
+    const sales = (await call('GET', `/performances/${performance.id}/sales`, { session: admin })).json();
+    expect(sales.totals).toMatchObject({ revenue: 700, sold: 1, purchases: 1, cancellations: 0 });
+    const door = await call('GET', `/performances/${performance.id}/attendees`, { session: admin });
+    expect(door.body.trim().split('\r\n')).toHaveLength(2);
+    // A rebuild from PostgreSQL: the refunded seats are for sale, the kept one sold.
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const rebuilt = (await call('GET', `/performances/${performance.id}`)).json();
+    expect({ sold: rebuilt.sold, available: rebuilt.available }).toEqual({ sold: 1, available: 9 });
+    expect(await statuses([s0, s1, s2, s3])).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'SOLD']);
+
+    // Its last seat: the whole refund of what is left; the purchase is canceled.
+    const last = await refund(purchase.id, { seatIds: [s3] });
+    expect(last.statusCode, last.body).toBe(200);
+    expect(last.json()).toMatchObject({
+      status: 'CANCELED',
+      seatIds: [s3],
+      amount: 700,
+      refunded: { seatIds: [s3], amount: 700 },
+    });
+    expect(await statuses([s3])).toEqual(['AVAILABLE']);
+    expect((await refund(purchase.id, { seatIds: [s3] })).statusCode).toBe(409);
+    await flushPurchasesAfterLoss(api.app);
+
+    const charge = `ch_${purchase.id}`;
+    expect(
+      ledger
+        .refundsOf(charge)
+        .map(({ request }) => [
+          request.idempotencyKey.startsWith(`${refundIdempotencyKey(purchase.id)}:`),
+          request.amount,
+        ]),
+    ).toEqual([
+      [true, 700],
+      [true, 1400],
+      [false, 700],
+    ]);
+    ledger.expectMoneyMovedOnce();
+    const attempt = await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchase.id]);
+    expect(attempt.rows).toEqual([{ status: 'REFUNDED' }]);
+    const audit = await db.query(
+      `SELECT details FROM admin_audit_log WHERE subject_id = $1 AND action = $2 ORDER BY created_at, id`,
+      [purchase.id, REFUND_ACTION],
+    );
+    expect(audit.rows.map((row: { details: object }) => row.details)).toEqual([
+      expect.objectContaining({ seatIds: [s1], amount: 700, partial: true }),
+      expect.objectContaining({ seatIds: [s2, s0], amount: 1400, partial: true }),
+      expect.objectContaining({ seatIds: [s3], amount: 700, partial: false }),
+    ]);
+    vi.restoreAllMocks();
+  });
+
+  it('refuses a partial refund before the purchase is written behind (409, Retry-After), changing nothing; all its seats is its whole refund', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, performance.seatIds.slice(0, 2));
+    const early = await refund(purchase.id, { seatIds: [performance.seatIds[0]] });
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json().message).toMatch(/^some seats of a purchase can be refunded once it is written behind/);
+    expect(early.headers['retry-after']).toBeDefined();
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, performance.seatIds.slice(0, 2))).toEqual([
+      'SOLD',
+      'SOLD',
+    ]);
+    const whole = await refund(purchase.id, { seatIds: performance.seatIds.slice(0, 2) });
+    expect(whole.statusCode, whole.body).toBe(200);
+    expect(whole.json()).toMatchObject({ status: 'CANCELED', refunded: { amount: purchase.amount } });
+    await flushPurchases(api.app);
+  });
+
+  it('a partial refund whose gateway answer was lost is owed, and the reconciler makes it once; the buyer’s cancel then gives back only the rest', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 300 });
+    const [s0, s1, s2] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const ledger = new RefundLedger();
+    ledger.install(api.app.get(PaymentGateway));
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2]);
+    await flushPurchases(api.app);
+    ledger.loseNextAnswer('error');
+    const partial = await refund(purchase.id, { seatIds: [s1] });
+    expect(partial.statusCode, partial.body).toBe(200);
+    const owed = await db.query('SELECT id, status FROM purchase_refunds WHERE purchase_id = $1', [purchase.id]);
+    expect(owed.rows).toEqual([{ id: expect.any(String), status: 'OWED' }]);
+    await db.query(`UPDATE purchase_refunds SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    await reconcileUntilSettled(api, db, [purchase.id]);
+    const settled = await db.query('SELECT status FROM purchase_refunds WHERE purchase_id = $1', [purchase.id]);
+    expect(settled.rows).toEqual([{ status: 'REFUNDED' }]);
+    const key = partialRefundIdempotencyKey(purchase.id, owed.rows[0].id);
+    expect(ledger.refunds.get(key)).toMatchObject({ request: { amount: 300 }, asks: 2 });
+
+    // The buyer cancels the rest; its refund answer lost too, so the reconciler computes the rest itself.
+    ledger.loseNextAnswer('error');
+    const cancel = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    expect(cancel.json()).toMatchObject({ status: 'CANCELED', seatIds: [s0, s2], amount: 600 });
+    await flushPurchases(api.app);
+    await reconcileUntilSettled(api, db, [purchase.id]);
+    expect(ledger.refunds.get(refundIdempotencyKey(purchase.id))).toMatchObject({ request: { amount: 600 }, asks: 2 });
+    ledger.expectMoneyMovedOnce();
+    vi.restoreAllMocks();
+  });
+
+  it('a partial refund PostgreSQL could not take at once is written by the flush, owed, and refunded by the reconciler', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 400 });
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const ledger = new RefundLedger();
+    const { refund: refunds } = ledger.install(api.app.get(PaymentGateway));
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    const partial = await refund(purchase.id, { seatIds: [s0] });
+    expect(partial.statusCode, partial.body).toBe(200);
+    expect(partial.json()).toMatchObject({ status: 'PAID', seatIds: [s1], refunded: { seatIds: [s0], amount: 400 } });
+    // Not written, so not refunded: the money follows the write.
+    expect(refunds).not.toHaveBeenCalled();
+    expect((await db.query('SELECT 1 FROM purchase_refunds WHERE purchase_id = $1', [purchase.id])).rows).toEqual([]);
+
+    await flushPurchases(api.app);
+    const written = await db.query(
+      `SELECT r.status, t.status AS ticket FROM purchase_refunds r JOIN tickets t ON t.refund_id = r.id
+        WHERE r.purchase_id = $1`,
+      [purchase.id],
+    );
+    expect(written.rows).toEqual([{ status: 'OWED', ticket: 'CANCELED' }]);
+    await reconcileUntilSettled(api, db, [purchase.id]);
+    expect((await db.query('SELECT status FROM purchase_refunds WHERE purchase_id = $1', [purchase.id])).rows).toEqual([
+      { status: 'REFUNDED' },
+    ]);
+    expect(ledger.refundsOf(`ch_${purchase.id}`).map(({ request }) => request.amount)).toEqual([400]);
+    ledger.expectMoneyMovedOnce();
+    vi.restoreAllMocks();
+  });
+
+  it('a checked-in seat named: 409, or kept sold with resellCheckedInSeats false, also after a rebuild', async () => {
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    const [s0, s1, s2] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const used = tickets.find((ticket) => ticket.seat.id === s0)!;
+    const checkedIn = await call('POST', '/check-in', { body: { code: used.code }, session: admin });
+    expect(checkedIn.statusCode, checkedIn.body).toBe(200);
+    const statuses = (seatIds: number[]) => api.app.get(SeatStateStore).statuses(performance.id, seatIds);
+
+    const refused = await refund(purchase.id, { seatIds: [s0, s1] });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().details).toEqual({ seatIds: [s0] });
+    expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'SOLD']);
+    // A seat not checked in is refunded as ever.
+    expect((await refund(purchase.id, { seatIds: [s2] })).statusCode).toBe(200);
+
+    const kept = await refund(purchase.id, { seatIds: [s0], resellCheckedInSeats: false });
+    expect(kept.statusCode, kept.body).toBe(200);
+    expect(kept.json()).toMatchObject({
+      status: 'PAID',
+      seatIds: [s1],
+      keptSeatIds: [s0],
+      refunded: { seatIds: [s0] },
+    });
+    expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'AVAILABLE']);
+    await flushPurchases(api.app);
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const rebuilt = (await call('GET', `/performances/${performance.id}`)).json();
+    expect({ sold: rebuilt.sold, available: rebuilt.available }).toEqual({ sold: 2, available: 8 });
+    expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'AVAILABLE']);
+    await flushPurchasesAfterLoss(api.app);
+  });
+
+  it('concurrent refunds of overlapping seats: each seat goes to exactly one, its money refunded once', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 100 });
+    const seats = performance.seatIds.slice(0, 4);
+    const [a, b, c, d] = seats;
+    const buyer = await createSession(api.app);
+    const ledger = new RefundLedger();
+    ledger.install(api.app.get(PaymentGateway));
+    const purchase = await buy(buyer, performance.id, seats);
+    await flushPurchases(api.app);
+
+    const asks = [[a, b], [b, c], [c, d], [a], [d], [b, d], [a, c]];
+    const answers = await Promise.all(asks.map((seatIds) => refund(purchase.id, { seatIds })));
+    const won: number[] = [];
+    for (const [i, answer] of answers.entries()) {
+      if (answer.statusCode === 200) {
+        expect(answer.json().refunded.seatIds).toEqual(asks[i]);
+        won.push(...asks[i]);
+      } else {
+        expect(answer.statusCode, answer.body).toBe(409);
+        // A seat another refund won first, or every seat gone (the purchase canceled by one that took the last).
+        expect(answer.json().message).toMatch(/has already been refunded/);
+      }
+    }
+    // No seat won twice.
+    expect(new Set(won).size).toBe(won.length);
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, won)).toEqual(won.map(() => 'AVAILABLE'));
+    await flushPurchases(api.app);
+    await db.query(`UPDATE purchase_refunds SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    await reconcileUntilSettled(api, db, [purchase.id]);
+    const given = [...ledger.refundsOf(`ch_${purchase.id}`)].reduce((sum, r) => sum + r.request.amount, 0);
+    expect(given).toBe(won.length * 100);
+    ledger.expectMoneyMovedOnce();
+    const canceled = await db.query(
+      `SELECT count(*)::int AS n FROM tickets WHERE purchase_id = $1 AND status = 'CANCELED'`,
+      [purchase.id],
+    );
+    expect(canceled.rows).toEqual([{ n: won.length }]);
+    vi.restoreAllMocks();
+  });
+});

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+
+/**
+ * A partial refund (an operator refunded some seats of a purchase, which stays paid with the
+ * others), as refund-seats.lua decided it and its purchase stream entry carries it.
+ */
+export interface PurchaseRefund {
+  /** Chosen by the api: the stream entry and the `purchase_refunds` row carry it, so a replay is one row. */
+  refundId: string;
+  purchaseId: string;
+  /** The seats refunded: their tickets are canceled. */
+  seatIds: number[];
+  /** Of `seatIds`, the checked-in seats kept sold (never resold). */
+  keptSeatIds: number[];
+  /** The seats' prices summed: an integer in minor units of `currency`, what goes back to the buyer. */
+  amount: number;
+  /** ISO 4217 code. */
+  currency: string;
+  /** The purchase's charge; '' when none (a free purchase). */
+  chargeId: string;
+  /** When Redis decided it (Redis TIME). */
+  refundedAt: Date;
+}
+
+/** An owed partial refund a reconciler claimed (`claimOwed`). */
+export interface OwedPurchaseRefund {
+  refundId: string;
+  purchaseId: string;
+  amount: number;
+  currency: string;
+  /** Null when the purchase noted none (data of an older version): it cannot be refunded by id. */
+  chargeId: string | null;
+}
+
+/**
+ * Who refunds the partial refunds written right after: 'api' (it wrote them, and refunds at once:
+ * the reconciler waits PAYMENT_RECONCILE_AFTER_SECONDS) or 'batch' (the flush wrote them; owed at once).
+ */
+export type PartialRefundBy = 'api' | 'batch';
+
+/**
+ * Writes partial refunds, once each (a replay changes nothing): the `purchase_refunds` row, OWED
+ * (REFUNDED at once when its amount is 0: nothing was charged for those seats), the buyer's notice
+ * in the outbox (`purchase-refunded:<refund id>`, P5), and its seats'
+ * active tickets CANCELED with its id (`tickets.refund_id`), so they admit no one, leave the door
+ * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
+ * checked in: a kept seat stays sold, as `activeSeatIds` says).
+ */
+export async function writePartialRefunds(
+  manager: EntityManager,
+  refunds: readonly PurchaseRefund[],
+  refundBy: PartialRefundBy,
+): Promise<void> {
+  if (refunds.length === 0) return;
+  await manager.query(
+    `WITH input AS (
+       SELECT * FROM json_to_recordset($1::json) AS ("refundId" uuid, "purchaseId" uuid, "seatIds" int[],
+                                                     "keptSeatIds" int[], amount bigint, currency char(3),
+                                                     "chargeId" varchar, "refundedAt" timestamptz)
+     ), inserted AS (
+       INSERT INTO purchase_refunds (id, purchase_id, seat_ids, kept_seat_ids, amount, currency, charge_id, status,
+                                     refunded_at, resolved_at, touched_at)
+       SELECT "refundId", "purchaseId", "seatIds", "keptSeatIds", amount, currency, NULLIF("chargeId", ''),
+              CASE WHEN amount = 0 THEN 'REFUNDED' ELSE 'OWED' END, "refundedAt",
+              CASE WHEN amount = 0 THEN clock_timestamp() END,
+              CASE WHEN $2::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END
+         FROM input
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, purchase_id, seat_ids
+     ), voided AS (
+       UPDATE tickets t SET status = 'CANCELED', refund_id = i.id
+         FROM inserted i
+        WHERE t.purchase_id = i.purchase_id AND t.seat_id = ANY (i.seat_ids) AND t.status = 'ACTIVE'
+     )
+     -- The buyer's notice (PurchaseRefundedMessage of @app/messaging/contracts), once a refund: on the
+     -- urgent mail queue, as an operator's refund of a whole purchase.
+     INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'purchase-refunded:' || i.id, 'purchase.canceled',
+            jsonb_strip_nulls(jsonb_build_object(
+              'type', 'purchase.refunded', 'purchaseId', i.purchase_id, 'refundId', i.id,
+              'refundedAt', p."refundedAt", 'seatIds', to_jsonb(p."seatIds"),
+              'keptSeatIds', CASE WHEN cardinality(p."keptSeatIds") > 0 THEN to_jsonb(p."keptSeatIds") END,
+              'amount', p.amount, 'currency', p.currency))
+       FROM inserted i JOIN input p ON p."refundId" = i.id
+     ON CONFLICT (message_id) DO NOTHING`,
+    [JSON.stringify(refunds), refundBy],
+  );
+}
+
+/** Partial refunds of purchases (see {@link PurchaseRefund}) and where their money stands. */
+@Injectable()
+export class PurchaseRefundsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Writes one partial refund now (as its flush would, `writePartialRefunds`), before its money is
+   * given back: a Redis that lost it later cannot bring its seats back as sold. Waits for a row at
+   * most ROW_LOCK_TIMEOUT_MS; throws DatabaseUnavailableError when that or the pool runs out.
+   */
+  async written(refund: PurchaseRefund): Promise<void> {
+    await this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        await writePartialRefunds(manager, [refund], 'api');
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /** Records that the gateway gave an owed partial refund back; false when it was not owed (any more). */
+  async markRefunded(refundId: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `UPDATE purchase_refunds SET status = 'REFUNDED', resolved_at = clock_timestamp()
+        WHERE id = $1 AND status = 'OWED' RETURNING id`,
+      [refundId],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * What the partial refunds of a purchase gave back (or owe), summed: an integer in minor units
+   * (0 when none). Its whole refund (its cancel) gives back only the rest of the charge.
+   */
+  async refundedAmount(purchaseId: string, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const rows: { sum: string | null }[] = await manager.query(
+      `SELECT sum(amount) AS sum FROM purchase_refunds WHERE purchase_id = $1`,
+      [purchaseId],
+    );
+    return Number(rows[0]?.sum ?? 0);
+  }
+
+  /**
+   * Claims the owed partial refund untouched longest, if untouched for `olderThanMs`: marks it
+   * touched now in a statement of its own (rows another process holds are skipped), so no other
+   * reconciler takes it for the next `olderThanMs`. Null when none is due.
+   */
+  async claimOwed(olderThanMs: number): Promise<OwedPurchaseRefund | null> {
+    const { rows } = await this.pool().query<{
+      id: string;
+      purchase_id: string;
+      amount: string;
+      currency: string;
+      charge_id: string | null;
+    }>(
+      `UPDATE purchase_refunds SET touched_at = clock_timestamp()
+        WHERE id = (
+          SELECT id FROM purchase_refunds
+           WHERE status = 'OWED' AND touched_at < statement_timestamp() - $1 * interval '1 millisecond'
+           ORDER BY touched_at LIMIT 1 FOR UPDATE SKIP LOCKED
+        )
+       RETURNING id, purchase_id, amount, currency, charge_id`,
+      [olderThanMs],
+    );
+    const [row] = rows;
+    if (!row) return null;
+    return {
+      refundId: row.id,
+      purchaseId: row.purchase_id,
+      amount: Number(row.amount),
+      currency: row.currency.trim(),
+      chargeId: row.charge_id,
+    };
+  }
+
+  /** The DataSource's own pg pool: one round trip per statement. */
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
+  }
+}

@@ -1,0 +1,48 @@
+import type { PurchaseReceipt } from '@app/database';
+import type { PurchaseRefundedMessage } from '@app/messaging/contracts';
+import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
+import { formatAmount, formatSeat, formatStartTime } from './purchase-email.template';
+
+/**
+ * The notice of a partial refund: the box office refunded some seats of a confirmed purchase. It
+ * names the refunded seats (those kept sold, checked in, apart) and the amount given back, says
+ * their tickets no longer admit anyone, and lists the seats the buyer keeps, whose tickets still
+ * work. `receipt`: the purchase as PostgreSQL has it now (its seats without the refunded ones);
+ * the refunded seats are named from its `refundedSeats`.
+ */
+export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: PurchaseRefundedMessage): RenderedEmail {
+  const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
+  const refundedAt = formatStartTime(new Date(message.refundedAt), receipt.timeZone);
+  const named = new Set(message.seatIds);
+  const keeps = new Set(message.keptSeatIds ?? []);
+  const seats = receipt.refundedSeats.filter((seat) => named.has(seat.seatId));
+  const voided = seats.filter((seat) => !keeps.has(seat.seatId)).map(formatSeat);
+  const kept = seats.filter((seat) => keeps.has(seat.seatId)).map(formatSeat);
+  const one = seats.length === 1;
+  const money =
+    message.amount === 0
+      ? 'They were free, so there is nothing to refund.'
+      : `${formatAmount(message.amount, message.currency)} is on its way back to you.`;
+  const lines = [
+    `the box office refunded ${one ? 'one seat' : `${seats.length} seats`} of your purchase for ${receipt.eventTitle}. ${money}`,
+    `The refunded ${one ? "seat's ticket no longer admits" : "seats' tickets no longer admit"} anyone; your other tickets still work.`,
+  ];
+  return factsEmail({
+    subject: `Refunded: ${one ? 'a seat' : `${seats.length} seats`} of your tickets for ${receipt.eventTitle}`,
+    name: receipt.buyerName,
+    intro: { text: lines, html: `<p>${lines.map(escapeHtml).join('\n')}</p>` },
+    facts: [
+      { label: 'Event', value: receipt.eventTitle },
+      { label: 'Venue', value: receipt.venue },
+      { label: 'When', value: when },
+      ...(voided.length > 0 ? [{ label: 'Refunded', value: voided }] : []),
+      ...(kept.length > 0 ? [{ label: 'Kept', value: kept.map((seat) => `${seat} (checked in, not resold)`) }] : []),
+      message.amount === 0
+        ? { label: 'Amount', value: 'Free, nothing charged' }
+        : { label: 'Refund', value: formatAmount(message.amount, message.currency) },
+      ...(receipt.seats.length > 0 ? [{ label: 'Yours', value: receipt.seats.map(formatSeat) }] : []),
+      { label: 'Date', value: refundedAt },
+      { label: 'Purchase', value: receipt.purchaseId, code: true },
+    ],
+  });
+}

@@ -1,0 +1,150 @@
+--[[
+  An operator's refund of some seats of a paid purchase (a partial refund): the named seats go back
+  on sale (checked-in ones stay sold when the operator keeps them), their prices are taken off the
+  purchase's amount, and the refund is appended to the performance's purchase stream (type
+  'refund'), so `batch` writes it to PostgreSQL and the payment reconciler gives its money back if
+  the api does not. The purchase stays PAID with its other seats. Naming every seat it still has is
+  its whole refund: done exactly as cancel-purchase.lua cancels it (status CANCELED, a 'cancel'
+  entry), so the cancel's flush, notice and refund follow. Of two refunds of a seat (any two scripts
+  of the purchase) Redis runs one first: the second finds the seat refunded. Redis TIME is the only clock.
+
+  When the purchase record is no longer in Redis (written to PostgreSQL long ago), the caller
+  passes the record read from PostgreSQL, and it is put back first.
+
+  KEYS: those of cancel-purchase.lua, in its order:
+  KEYS[1] seats  KEYS[2] counts  KEYS[3] purchase  KEYS[4] stream  KEYS[5] meta  KEYS[6] checked-in
+  KEYS[7..10] seating (free, layout, runs, seat info)  KEYS[11] tickets bought  KEYS[12] transferred
+  (not read: an operator's refund of a transferred ticket is the box office's call)  KEYS[13] undone
+
+  ARGV[1] purchase id
+  ARGV[2] user id of the purchase's buyer
+  ARGV[3] 'operator' (a checked-in seat named refuses the refund) or 'operator-keep-checked-in'
+          (checked-in seats named stay sold)
+  ARGV[4] seats known checked in from PostgreSQL, as cancel-purchase.lua's ARGV[4]
+  ARGV[5] the refund's id (a uuid the caller chose; the stream entry and PostgreSQL's row carry it)
+  ARGV[6] the seat ids to refund, comma-separated, none repeated, at least one
+  ARGV[7] '1' when PostgreSQL has the purchase (flushed): a partial refund of one it has not is
+          refused ('NOT_WRITTEN'), so each partial refund's write finds its purchase's tickets
+  ARGV[8..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+
+  Returns one of
+    {'REFUNDED', refundedAt (epoch ms), charge id ('' when none), seat ids kept sold (comma-separated),
+     amount refunded (minor units), currency}      a partial refund: the purchase stays PAID
+    {'CANCELED', canceledAt, charge id, kept seat ids, amount, currency}   the seats named were all it
+                                                   had: canceled as cancel-purchase.lua answers it
+    {'NOT_FOUND'}           no such purchase, not the buyer's, or parked by the flusher
+    {'ALREADY_CANCELED'}
+    {'ALREADY_REFUNDED', seat id}  a seat named was refunded before
+    {'NOT_IN_PURCHASE', seat id}   a seat named is not the purchase's
+    {'CHECKED_IN', seat ids}       refused ('operator'): seats named were checked in
+    {'NO_PRICES'}           refused: the purchase's seat prices were not recorded (a hold made before
+                            holds kept them), so a seat's share of the charge is unknown: refund it whole
+    {'NOT_WRITTEN'}         refused: a partial refund of a purchase PostgreSQL does not have yet
+    {'NOT_REGISTERED'}      Redis does not hold the performance's live state: nothing written; the
+                            caller rebuilds it from PostgreSQL and asks again
+]]
+--- @keys 13
+--- @include "redis-time"
+--- @include "free-seats"
+local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
+local purchaseId, userId, mode, knownCheckedIn, refundId, named, flushed =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+
+if not redis.call('HGET', metaKey, 'currency') then return {'NOT_REGISTERED'} end
+local now = redisNow()
+
+local checkedIn = {}
+for _, mark in ipairs(redis.call('SMEMBERS', checkedInKey)) do checkedIn[string.match(mark, '^[^:]+')] = true end
+for entry in string.gmatch(knownCheckedIn, '[^,]+') do
+  if redis.call('SISMEMBER', KEYS[13], entry) == 0 then checkedIn[string.match(entry, '^[^/]+')] = true end
+end
+
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 7 then
+  local persisted = {}
+  for i = 8, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  redis.call('HSET', purchaseKey, unpack(persisted))
+end
+
+local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount',
+  'currency', 'prices', 'refundedSeats', 'refundedAmount')
+if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
+if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
+
+-- The seats it still has, with their prices (absent for a hold made before holds recorded them).
+local remaining, priceOf, remainingCount = {}, {}, 0
+local priceList = {}
+for price in string.gmatch(purchase[8] or '', '[^,]+') do priceList[#priceList + 1] = tonumber(price) end
+local position = 0
+for seatId in string.gmatch(purchase[3], '[^,]+') do
+  position = position + 1
+  remaining[seatId] = true
+  priceOf[seatId] = priceList[position]
+  remainingCount = remainingCount + 1
+end
+local refundedBefore = {}
+for seatId in string.gmatch(purchase[9] or '', '[^,]+') do refundedBefore[seatId] = true end
+
+local seats, namedCount, checkedInNamed = {}, 0, {}
+for seatId in string.gmatch(named, '[^,]+') do
+  if not remaining[seatId] then
+    return { refundedBefore[seatId] and 'ALREADY_REFUNDED' or 'NOT_IN_PURCHASE', seatId }
+  end
+  namedCount = namedCount + 1
+  seats[namedCount] = seatId
+  if checkedIn[seatId] then checkedInNamed[#checkedInNamed + 1] = seatId end
+end
+if #checkedInNamed > 0 and mode ~= 'operator-keep-checked-in' then
+  return {'CHECKED_IN', table.concat(checkedInNamed, ',')}
+end
+
+local toFree, kept = {}, {}
+for _, seatId in ipairs(seats) do
+  if checkedIn[seatId] then kept[#kept + 1] = seatId else toFree[#toFree + 1] = seatId end
+end
+local keptList = table.concat(kept, ',')
+
+if namedCount == remainingCount then
+  -- Every seat it still has: its whole refund, as cancel-purchase.lua does it for an operator.
+  freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
+  if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+  redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', 'operator',
+    'keptSeatIds', keptList)
+  redis.call('PERSIST', purchaseKey)
+  redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
+    'canceledBy', 'operator', 'keptSeatIds', keptList)
+  return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or ''}
+end
+
+if #priceList ~= remainingCount then return {'NO_PRICES'} end
+if flushed ~= '1' then return {'NOT_WRITTEN'} end
+
+local amount = 0
+local refunding = {}
+for _, seatId in ipairs(seats) do
+  amount = amount + priceOf[seatId]
+  refunding[seatId] = true
+end
+local keepSeats, keepPrices = {}, {}
+position = 0
+for seatId in string.gmatch(purchase[3], '[^,]+') do
+  position = position + 1
+  if not refunding[seatId] then
+    keepSeats[#keepSeats + 1] = seatId
+    keepPrices[#keepPrices + 1] = priceList[position]
+  end
+end
+local refundedSeats = purchase[9] and purchase[9] ~= '' and (purchase[9] .. ',' .. named) or named
+
+freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
+if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+redis.call('HSET', purchaseKey, 'seats', table.concat(keepSeats, ','), 'prices', table.concat(keepPrices, ','),
+  'amount', tonumber(purchase[6]) - amount, 'refundedSeats', refundedSeats,
+  'refundedAmount', (tonumber(purchase[10]) or 0) + amount)
+-- Kept until the refund is written to PostgreSQL; the flusher gives it a TTL then.
+redis.call('PERSIST', purchaseKey)
+redis.call('XADD', streamKey, '*', 'type', 'refund', 'purchaseId', purchaseId, 'userId', userId, 'refundId', refundId,
+  'seats', named, 'keptSeatIds', keptList, 'amount', amount, 'currency', purchase[7] or '',
+  'chargeId', purchase[4] or '', 'refundedAt', now)
+return {'REFUNDED', now, purchase[4] or '', keptList, amount, purchase[7] or ''}
