@@ -313,6 +313,92 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     });
   });
 
+  it("a partial refund of a walk-up gives its seats' money back at the window, not through the gateway (nor owed to batch); the report's channel split is net of it, before and after the flush", async () => {
+    const show = await createShow();
+    const cash = await sell(show.id, {
+      seatIds: [show.stalls[0], show.stalls[1], show.balcony[0]],
+      paymentMethod: 'CASH',
+    });
+    const card = await sell(show.id, { seatIds: [show.balcony[1]], paymentMethod: 'CARD_TERMINAL' });
+    expect([cash.statusCode, card.statusCode], cash.body + card.body).toEqual([201, 201]);
+    const saleId = cash.json().id as string;
+    // A partial refund needs the purchase written behind.
+    await flushPurchases(api.app);
+
+    const partial = await call('POST', `/admin/purchases/${saleId}/refund`, {
+      body: { seatIds: [show.stalls[1]] },
+      session: admin,
+    });
+    expect(partial.statusCode, partial.body).toBe(200);
+    expect(partial.json()).toMatchObject({
+      status: 'PAID',
+      amount: 1500 + 900,
+      refunded: { seatIds: [show.stalls[1]], amount: 1500 },
+      refundMethod: 'CASH',
+      saleChannel: 'BOX_OFFICE',
+      paymentMethod: 'CASH',
+    });
+    expect(refund).not.toHaveBeenCalled();
+    expect(await statusesOf(show.id, [show.stalls[1]])).toEqual(['AVAILABLE']);
+    // Settled at the window: nothing for the payment reconciler to refund.
+    expect(
+      (await db.query('SELECT amount, charge_id, status FROM purchase_refunds WHERE purchase_id = $1', [saleId])).rows,
+    ).toEqual([{ amount: '1500', charge_id: null, status: 'REFUNDED' }]);
+    const audit = await call('GET', `/admin/audit-log?purchaseId=${saleId}&action=purchase.refund`, {
+      session: admin,
+    });
+    expect(audit.json().items).toEqual([
+      expect.objectContaining({
+        details: expect.objectContaining({ amount: 1500, refundMethod: 'CASH', partial: true }),
+      }),
+    ]);
+
+    const net = {
+      totals: expect.objectContaining({
+        sold: 3,
+        revenue: 1500 + 900 + 900,
+        onlineRevenue: 0,
+        boxOfficeRevenue: 3300,
+        cashRevenue: 2400,
+        cardTerminalRevenue: 900,
+        purchases: 2,
+        boxOfficePurchases: 2,
+        cancellations: 0,
+      }),
+      sections: [
+        expect.objectContaining({ name: 'Stalls', sold: 1, boxOfficeRevenue: 1500, cashRevenue: 1500 }),
+        expect.objectContaining({ name: 'Balcony', sold: 2, cashRevenue: 900, cardTerminalRevenue: 900 }),
+      ],
+    };
+    expect(await report(show.id)).toMatchObject(net);
+    await flushPurchases(api.app);
+    expect(await report(show.id)).toMatchObject(net);
+
+    // Its last seats: its whole refund, at the window too.
+    const rest = await call('POST', `/admin/purchases/${saleId}/refund`, {
+      body: { seatIds: [show.stalls[0], show.balcony[0]] },
+      session: admin,
+    });
+    expect(rest.statusCode, rest.body).toBe(200);
+    expect(rest.json()).toMatchObject({
+      status: 'CANCELED',
+      refunded: { amount: 2400 },
+      refundMethod: 'CASH',
+    });
+    expect(refund).not.toHaveBeenCalled();
+    await flushPurchases(api.app);
+    expect((await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1', [saleId])).rows).toEqual([]);
+    expect(await report(show.id)).toMatchObject({
+      totals: expect.objectContaining({
+        revenue: 900,
+        boxOfficeRevenue: 900,
+        cashRevenue: 0,
+        cardTerminalRevenue: 900,
+        boxOfficeCancellations: 1,
+      }),
+    });
+  });
+
   it('refuses held, sold or blocked seats (409 naming them; nothing held), a buyer account (403) and bad bodies (400)', async () => {
     const show = await createShow();
     const buyer = await createSession(api.app);

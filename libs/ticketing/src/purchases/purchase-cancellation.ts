@@ -161,6 +161,7 @@ export class PurchaseCancellation {
           currency: result.currency,
           chargeId: result.chargeId,
           refundedAt: new Date(result.refundedAt),
+          paymentMethod: result.paymentMethod,
         });
         const purchase = await this.store.read(performanceId, purchaseId);
         if (!purchase) throw new NotFoundError('purchase');
@@ -179,19 +180,24 @@ export class PurchaseCancellation {
    * Writes a partial refund to PostgreSQL, then gives its money back: made now once written (and
    * recorded REFUNDED), else owed (the flush of its stream entry writes it, and the payment reconciler
    * refunds it). Free seats (amount 0) refund nothing. Failures are logged, not thrown: the refund
-   * stands in Redis, and `batch` finishes it with the same idempotency key.
+   * stands in Redis, and `batch` finishes it with the same idempotency key. A box office sale's
+   * (`paymentMethod` not ''): paid at the window, so given back there ('at-window'); its row is
+   * written REFUNDED (writePartialRefunds) and the gateway is never asked, now or by `batch`.
    */
-  private async settlePartialRefund(refund: PurchaseRefund): Promise<CancelRefund> {
+  private async settlePartialRefund(refund: PurchaseRefund & { paymentMethod: string }): Promise<CancelRefund> {
+    const { paymentMethod, ...row } = refund;
+    const atWindow = paymentMethod !== '' && refund.amount > 0;
     try {
-      await this.partialRefunds.written(refund);
+      await this.partialRefunds.written(row);
     } catch (error) {
       this.logger.warn(
         `partial refund ${refund.refundId} of purchase ${refund.purchaseId} not written to PostgreSQL now ` +
           `(${(error as Error).message}); its flush writes it, and the payment reconciler refunds it then`,
       );
-      return refund.amount === 0 ? 'none' : 'owed';
+      return refund.amount === 0 ? 'none' : atWindow ? 'at-window' : 'owed';
     }
     if (refund.amount === 0) return 'none';
+    if (atWindow) return 'at-window';
     if (!refund.chargeId) return 'owed';
     try {
       const request = {

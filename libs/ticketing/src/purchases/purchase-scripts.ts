@@ -334,8 +334,9 @@ export async function cancelPurchase(
 export type RefundSeatsResult =
   /**
    * A partial refund: the purchase stays PAID with its other seats. `amount`: the refunded seats'
-   * prices summed (minor units of `currency`), what the gateway gives back; `keptSeatIds`: the
-   * checked-in seats of it left sold ('operator-keep-checked-in' only).
+   * prices summed (minor units of `currency`), what goes back to the buyer; `keptSeatIds`: the
+   * checked-in seats of it left sold ('operator-keep-checked-in' only); `paymentMethod`: a box office
+   * sale's (its money goes back at the window, never through the gateway), '' for an online sale.
    */
   | {
       outcome: 'REFUNDED';
@@ -344,6 +345,7 @@ export type RefundSeatsResult =
       keptSeatIds: number[];
       amount: number;
       currency: string;
+      paymentMethod: string;
     }
   /** The seats named were all it had: canceled as `cancelPurchase` answers it (its whole refund). */
   | Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>
@@ -370,7 +372,7 @@ export async function refundSeats(
     persisted: Record<string, string> | null;
   },
 ): Promise<RefundSeatsResult> {
-  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
     redis,
     REFUND_SEATS.name,
     [
@@ -405,6 +407,7 @@ export async function refundSeats(
         keptSeatIds: seatList(kept),
         amount: Number(amount),
         currency,
+        paymentMethod: paymentMethod ?? '',
       };
     case 'CANCELED':
       return {
@@ -414,8 +417,7 @@ export async function refundSeats(
         keptSeatIds: seatList(kept),
         amount: Number(amount),
         currency,
-        // refund-seats.lua does not answer it yet (the next commit).
-        paymentMethod: '',
+        paymentMethod: paymentMethod ?? '',
       };
     case 'ALREADY_REFUNDED':
     case 'NOT_IN_PURCHASE':
