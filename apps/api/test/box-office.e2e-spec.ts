@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { Role, SessionsService } from '@app/auth';
 import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
-import { PaymentGateway } from '@app/ticketing';
+import { HOLD_RETENTION_MS, HoldStore, newIdOf, PaymentGateway } from '@app/ticketing';
 import { doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 
@@ -397,6 +397,36 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
         boxOfficeCancellations: 1,
       }),
     });
+  });
+
+  it("a sale's hold left by an api that died before its purchase is the operator path's: the selling account cannot see, buy or release it through the buyer's routes", async () => {
+    const show = await createShow();
+    const seats = show.stalls.slice(5, 7);
+    // The sale's hold step alone, as an api killed before the purchase step leaves it.
+    const holdId = newIdOf(show.id);
+    const held = await api.app.get(HoldStore).holdComp({
+      holdId,
+      userId: staff.id,
+      performanceId: show.id,
+      seatIds: seats,
+      sale: { kind: 'BOX_OFFICE', paymentMethod: 'CASH', ticketIds: ['900000001', '900000002'] },
+      lifetimeMs: 60_000,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+    expect(held).toMatchObject({ outcome: 'OK', amount: 3000 });
+    expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD']);
+
+    const listed = await call('GET', '/reservations', { session: staff });
+    expect(listed.statusCode, listed.body).toBe(200);
+    expect(listed.json().items).toEqual([]);
+    const read = await call('GET', `/reservations/${holdId}`, { session: staff });
+    expect(read.statusCode, read.body).toBe(404);
+    const bought = await call('POST', '/purchases', { body: { reservationId: holdId }, session: staff });
+    expect(bought.statusCode, bought.body).toBe(404);
+    const released = await call('DELETE', `/reservations/${holdId}`, { session: staff });
+    expect(released.statusCode, released.body).toBe(404);
+    expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD']);
+    expect(charge).not.toHaveBeenCalled();
   });
 
   it('refuses held, sold or blocked seats (409 naming them; nothing held), a buyer account (403) and bad bodies (400)', async () => {
