@@ -10,6 +10,7 @@ import { RedisModule } from '@app/redis';
 import {
   CancellationsModule,
   CatalogModule,
+  BoxOfficeModule,
   CompsModule,
   PurchasesModule,
   SalesModule,
@@ -19,6 +20,7 @@ import {
   WaitingRoomModule,
 } from '@app/ticketing';
 import { AdminPerformancesController } from './admin-performances/admin-performances.controller';
+import { BoxOfficeController } from './box-office/box-office.controller';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { QueryParamsModule } from './common/query-params.guard';
@@ -62,6 +64,7 @@ export class ApiModule {
         CancellationsModule,
         SeatBlocksModule,
         CompsModule,
+        BoxOfficeModule,
         AuditModule,
         // Last: Nest runs the global guards in the order their modules were scanned, and the
         // query's check comes after who is asking (AuthModule's access guard).
@@ -85,6 +88,7 @@ export class ApiModule {
         SalesController,
         AdminPurchasesController,
         AdminPerformancesController,
+        BoxOfficeController,
         AdminAuditController,
       ],
       providers: [HttpMetrics, AdmissionGuard, AdmissionEnd, { provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -430,7 +430,7 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
       userId: guest.id,
       performanceId: show.id,
       seatIds: seats,
-      note: 'press: died midway',
+      sale: { kind: 'COMP', note: 'press: died midway' },
       lifetimeMs: 3_000,
       retentionMs: HOLD_RETENTION_MS,
     });
@@ -580,7 +580,7 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     // A comp whose purchase step fails under the row lock: its house seats go back to their block
     // (Redis and the rows, rolled back), the free one back on sale; no audit row.
     const failing = vi
-      .spyOn(api.app.get(PurchaseService), 'purchaseComp')
+      .spyOn(api.app.get(PurchaseService), 'purchaseOperatorHold')
       .mockRejectedValueOnce(new SalesClosedError('CANCELED'));
     const failed = await issue(show.id, {
       email: guest.email,

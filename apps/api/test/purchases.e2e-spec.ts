@@ -94,6 +94,8 @@ describe('purchases (real PostgreSQL and Redis)', () => {
       status: 'PAID',
       createdAt: expect.any(String),
       comp: false,
+      saleChannel: 'ONLINE',
+      paymentMethod: null,
       refundedSeatIds: [],
       refundedAmount: 0,
       eventTitle: 'Concert',

@@ -75,7 +75,8 @@ export { EmailVerificationTokenEntity } from './entities/email-verification-toke
 export { EmailVerificationTokensRepository } from './repositories/email-verification-tokens.repository';
 export type { EmailVerificationIssue, NewEmailVerification } from './repositories/email-verification-tokens.repository';
 export type { NewUser } from './repositories/users.repository';
-export { PurchaseEntity, PurchaseStatus } from './entities/purchase.entity';
+export { BOX_OFFICE_PAYMENT_METHODS, PurchaseEntity, PurchaseStatus } from './entities/purchase.entity';
+export type { BoxOfficePaymentMethod, SaleChannel } from './entities/purchase.entity';
 export { TicketEntity, TicketStatus } from './entities/ticket.entity';
 export { OutboxMessageEntity } from './entities/outbox-message.entity';
 export { EmailDeliveryEntity } from './entities/email-delivery.entity';

@@ -37,6 +37,7 @@ import { DropRedundantAuthEventsIndex1799520000000 } from './migrations/17995200
 import { CheckInMark1799600000000 } from './migrations/1799600000000-CheckInMark';
 import { PurchaseCompNote1799610000000 } from './migrations/1799610000000-PurchaseCompNote';
 import { PartialRefunds1799640000000 } from './migrations/1799640000000-PartialRefunds';
+import { PurchaseSaleChannel1799650000000 } from './migrations/1799650000000-PurchaseSaleChannel';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -82,4 +83,5 @@ export const MIGRATIONS: Function[] = [
   CheckInMark1799600000000,
   PurchaseCompNote1799610000000,
   PartialRefunds1799640000000,
+  PurchaseSaleChannel1799650000000,
 ];

@@ -13,6 +13,7 @@ export {
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
   PurchaseTransferredError,
+  BoxOfficeSaleCancelError,
   QueueTicketEndedError,
   SalesClosedError,
   SalesNotOpenError,
@@ -119,6 +120,7 @@ export { PurchaseCancellation } from './purchases/purchase-cancellation';
 export type { CanceledPurchase, SeatsRefunded } from './purchases/purchase-cancellation';
 export { claimRenewalMs, digestOfKey, IDEMPOTENCY_RETRY_AFTER_SECONDS, newClaim } from './purchases/idempotency';
 export type { Purchase, PurchaseStatus } from './purchases/purchase';
+export { saleChannelOf } from './purchases/purchase';
 export { PurchaseFlusher } from './purchases/purchase-flusher';
 export { FLUSH_GROUP, PurchaseFlushStore } from './purchases/purchase-flush.store';
 export type { FlushOptions } from './purchases/purchase-flusher';
@@ -236,7 +238,7 @@ export { SalesReportService } from './sales/sales-report.service';
 export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sales/attendee-list';
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
-export { AdminPurchases, REFUND_ACTION } from './purchases/admin-purchases';
+export { AdminPurchases, REFUND_ACTION, refundMethodOf } from './purchases/admin-purchases';
 export {
   COMP_ISSUE_ACTION,
   CompPerformanceStartedError,
@@ -247,7 +249,16 @@ export {
 } from './comps/comps';
 export type { CompRequest, RecipientMissing } from './comps/comps';
 export { CompsModule } from './comps/comps.module';
-export type { Operator } from './purchases/admin-purchases';
+export {
+  BOX_OFFICE_SALE_ACTION,
+  BoxOfficeClosedError,
+  BoxOfficeService,
+  MAX_BOX_OFFICE_NAME_LENGTH,
+  MAX_SEATS_PER_BOX_OFFICE_SALE,
+} from './box-office/box-office';
+export type { BoxOfficeSale, BoxOfficeSaleRequest, BoxOfficeTicket } from './box-office/box-office';
+export { BoxOfficeModule } from './box-office/box-office.module';
+export type { Operator, RefundMethod } from './purchases/admin-purchases';
 export { SeatBlocksModule } from './blocks/seat-blocks.module';
 export { SeatBlockStore } from './blocks/seat-block.store';
 export {

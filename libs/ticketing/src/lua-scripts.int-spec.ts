@@ -157,7 +157,8 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       keys,
       [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
     );
-    const comp = { userId: 'guest', performanceId: 17, lifetimeMs: 60_000, retentionMs: 60_000, note: 'press' };
+    const comp = { userId: 'guest', performanceId: 17, lifetimeMs: 60_000, retentionMs: 60_000 };
+    const press = { kind: 'COMP' as const, note: 'press' };
     // A buyer's short hold of seat 1, expired by the time the comp asks for it: the comp ends it
     // (its record passed on the second run, END_HOLDS) and takes the seat.
     const short = await holdSeats(redis, keys, {
@@ -184,11 +185,11 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       5_000,
       10,
     );
-    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [2, 4] })).toEqual({
+    expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k0', seatIds: [2, 4] })).toEqual({
       outcome: 'UNAVAILABLE',
       seatIds: [4],
     });
-    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k1', seatIds: [1, 2] })).toMatchObject({
+    expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k1', seatIds: [1, 2] })).toMatchObject({
       outcome: 'OK',
       amount: 0,
       currency: 'EUR',
@@ -213,16 +214,17 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       now: expect.any(Number),
       fields: [null, null, null, null, null, null],
       sales: null,
+      boxOffice: null,
     });
     const sale = { holdId: 'k1', userId: 'guest', purchaseId: 'kp1', chargeId: '', holdRetentionMs: 60_000 };
     expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'NOT_FOUND' });
     expect(await releaseHold(redis, keys, 'k1', 'guest')).toBe('NOT_FOUND');
     // Nor is a buyer's hold found on the comp path.
-    expect(await claimHold(redis, keys, 'b2', { ...attempt, userId: 'buyer', comp: true })).toMatchObject({
+    expect(await claimHold(redis, keys, 'b2', { ...attempt, userId: 'buyer', operator: true })).toMatchObject({
       claim: 'NONE',
       fields: [null, null, null, null, null, null],
     });
-    expect(await purchaseHold(redis, keys, { ...sale, holdId: 'b2', userId: 'buyer', comp: true })).toEqual({
+    expect(await purchaseHold(redis, keys, { ...sale, holdId: 'b2', userId: 'buyer', operator: true })).toEqual({
       outcome: 'NOT_FOUND',
     });
     expect(await releaseHold(redis, keys, 'b2', 'buyer', true)).toBe('NOT_FOUND');
@@ -230,25 +232,96 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hmget(keys.hold('k1'), 'status')).toEqual(['HELD']);
 
     // On the comp path, the claim and the sale of a comp's hold pass the sales window; the note goes into the sale.
-    expect(await claimHold(redis, keys, 'k1', { ...attempt, comp: true })).toMatchObject({
+    expect(await claimHold(redis, keys, 'k1', { ...attempt, operator: true })).toMatchObject({
       claim: 'CLAIMED',
       sales: null,
     });
-    expect(await purchaseHold(redis, keys, { ...sale, comp: true })).toMatchObject({ outcome: 'OK', amount: 0 });
+    expect(await purchaseHold(redis, keys, { ...sale, operator: true })).toMatchObject({ outcome: 'OK', amount: 0 });
     expect(await redis.hget(keys.purchase('kp1'), 'comp')).toBe('press');
     const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
     expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);
 
     await redis.hset(keys.meta, 'status', 'CANCELED');
-    expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k2', seatIds: [3] })).toEqual({
+    expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k2', seatIds: [3] })).toEqual({
       outcome: 'SALES_CLOSED',
       reason: 'CANCELED',
     });
     expect(await redis.hget(keys.seats, '3')).toBe('A');
   });
 
-  it('a comp that may take blocked seats: takes them with the available ones in one run, counts blocked -> held; its release on the comp path puts them back in the block', async () => {
+  it("a box office sale's hold: today's prices, method and ticket ids kept; not before the on-sale nor while paused; sold past salesCloseAt and CLOSED", async () => {
     const keys = performanceKeys(18);
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() + 3_600_000, 'currency', 'EUR');
+    await registerSeats(
+      redis,
+      keys,
+      [1, 2, 3].map((id) => ({ id, price: 1000 + id, sold: id === 3 })),
+    );
+    const base = { userId: 'staff', performanceId: 18, lifetimeMs: 60_000, retentionMs: 60_000 };
+    const window = (ticketIds: string[]) => ({ kind: 'BOX_OFFICE' as const, paymentMethod: 'CASH', ticketIds });
+    // Not before the on-sale, not while paused, never a sold seat.
+    const early = await holdCompSeats(redis, keys, {
+      ...base,
+      sale: window(['9', '8']),
+      holdId: 'w0',
+      seatIds: [2, 1],
+    });
+    expect(early).toMatchObject({ outcome: 'SALES_NOT_OPEN' });
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'status', 'PAUSED');
+    expect(
+      await holdCompSeats(redis, keys, { ...base, sale: window(['9', '8']), holdId: 'w0', seatIds: [2, 1] }),
+    ).toEqual({
+      outcome: 'SALES_CLOSED',
+      reason: 'PAUSED',
+    });
+    // Online sales closed by status and past salesCloseAt: the window still sells.
+    await redis.hset(keys.meta, 'status', 'CLOSED', 'salesCloseAt', Date.now() - 1_000);
+    expect(
+      await holdCompSeats(redis, keys, { ...base, sale: window(['7', '9']), holdId: 'w1', seatIds: [2, 3] }),
+    ).toEqual({
+      outcome: 'UNAVAILABLE',
+      seatIds: [3],
+    });
+    expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['A', 'A']);
+    expect(
+      await holdCompSeats(redis, keys, { ...base, sale: window(['9', '8']), holdId: 'w2', seatIds: [2, 1] }),
+    ).toMatchObject({
+      outcome: 'OK',
+      amount: 2003,
+      seatPrices: [1002, 1001],
+    });
+    expect(await redis.hmget(keys.hold('w2'), 'boxOffice', 'ticketIds', 'comp')).toEqual(['CASH', '9,8', null]);
+    // An operator's hold, as a comp's: not among the selling account's holds, and off the operator
+    // path not found, to claim, buy or release.
+    expect(await redis.exists(keys.userHolds('staff'))).toBe(0);
+    const attempt = { userId: 'staff', purchaseId: 'wp1', leaseMs: 60_000 };
+    expect(await claimHold(redis, keys, 'w2', attempt)).toMatchObject({ claim: 'NONE', boxOffice: null });
+    const sale = { holdId: 'w2', userId: 'staff', purchaseId: 'wp1', chargeId: '', holdRetentionMs: 60_000 };
+    expect(await purchaseHold(redis, keys, sale)).toEqual({ outcome: 'NOT_FOUND' });
+    expect(await releaseHold(redis, keys, 'w2', 'staff')).toBe('NOT_FOUND');
+    expect(await claimHold(redis, keys, 'w2', { ...attempt, operator: true })).toMatchObject({
+      claim: 'CLAIMED',
+      sales: null,
+      boxOffice: 'CASH',
+    });
+    expect(await purchaseHold(redis, keys, { ...sale, operator: true })).toMatchObject({ outcome: 'OK', amount: 2003 });
+    expect(await redis.hmget(keys.purchase('wp1'), 'boxOffice', 'ticketIds')).toEqual(['CASH', '9,8']);
+    const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
+    expect(fields.slice(fields.indexOf('boxOffice'), fields.indexOf('boxOffice') + 4)).toEqual([
+      'boxOffice',
+      'CASH',
+      'ticketIds',
+      '9,8',
+    ]);
+    await redis.hset(keys.meta, 'status', 'CANCELED');
+    expect(await holdCompSeats(redis, keys, { ...base, sale: window(['6']), holdId: 'w3', seatIds: [1] })).toEqual({
+      outcome: 'SALES_CLOSED',
+      reason: 'CANCELED',
+    });
+  });
+
+  it('a comp that may take blocked seats: takes them with the available ones in one run, counts blocked -> held; its release on the comp path puts them back in the block', async () => {
+    const keys = performanceKeys(19);
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'EUR');
     await registerSeats(
       redis,
@@ -256,7 +329,13 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       [1, 2, 3, 4].map((id) => ({ id, price: 1500, sold: id === 4 })),
     );
     expect(await blockSeats(redis, keys, [1, 2])).toMatchObject({ outcome: 'OK', blocked: 2 });
-    const comp = { userId: 'guest', performanceId: 18, lifetimeMs: 60_000, retentionMs: 60_000, note: 'house' };
+    const comp = {
+      userId: 'guest',
+      performanceId: 19,
+      lifetimeMs: 60_000,
+      retentionMs: 60_000,
+      sale: { kind: 'COMP' as const, note: 'house' },
+    };
     // Without the flag a blocked seat refuses the comp; with it a sold one still does; nothing changes.
     expect(await holdCompSeats(redis, keys, { ...comp, holdId: 'k0', seatIds: [1, 3] })).toEqual({
       outcome: 'UNAVAILABLE',
@@ -290,7 +369,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       purchaseId: 'kp2',
       chargeId: '',
       holdRetentionMs: 60_000,
-      comp: true,
+      operator: true,
     };
     expect(await purchaseHold(redis, keys, sale)).toMatchObject({ outcome: 'OK', seats: '1' });
     expect(await redis.hmget(keys.seats, '1', '2', '3')).toEqual(['S', 'B', 'A']);

@@ -14,7 +14,8 @@ import {
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import { normalizeEmail } from '@app/auth';
-import type { Described, Purchase, SeatsRefunded } from '@app/ticketing';
+import { refundMethodOf } from '@app/ticketing';
+import type { Described, Purchase, RefundMethod, SeatsRefunded } from '@app/ticketing';
 import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { mapPurchase, PurchaseResponseDto } from '../purchases/purchase.dto';
@@ -118,6 +119,15 @@ export class AdminRefundResponseDto extends AdminPurchaseResponseDto {
   keptSeatIds: number[];
   /** This refund: its seats and amount. The purchase's partial refunds so far: `refundedSeatIds`, `refundedAmount`. */
   refunded: RefundPartDto;
+  /**
+   * How this refund's money goes back: `PAYMENT_GATEWAY` (an online sale: refunded through the
+   * payment gateway), `CASH` or `CARD_TERMINAL` (a box office sale, whole or partial refund: nothing
+   * goes through the gateway; the window gives the money back the way it took it, from the cash
+   * drawer or as a refund on the card terminal), null (nothing to give back: free seats).
+   * @example "PAYMENT_GATEWAY"
+   */
+  @ApiProperty({ enum: ['PAYMENT_GATEWAY', 'CASH', 'CARD_TERMINAL'], nullable: true, type: 'string' })
+  refundMethod: RefundMethod;
 }
 
 export function mapAdminRefund(purchase: Described<SeatsRefunded>): AdminRefundResponseDto {
@@ -125,5 +135,6 @@ export function mapAdminRefund(purchase: Described<SeatsRefunded>): AdminRefundR
     ...mapAdminPurchase(purchase),
     keptSeatIds: purchase.keptSeatIds,
     refunded: { seatIds: purchase.refundedNow.seatIds, amount: purchase.refundedNow.amount },
+    refundMethod: refundMethodOf(purchase),
   };
 }

@@ -86,6 +86,9 @@ describe('booking answers', () => {
         createdAt: '2026-12-01T16:00:00.123Z',
         // Added with comps (complimentary tickets): false for a purchase the buyer made.
         comp: false,
+        // Added with box office sales: where it was sold, and how the window was paid (none online).
+        saleChannel: 'ONLINE',
+        paymentMethod: null,
         // Added with partial refunds (an operator refunds some seats): none here.
         refundedSeatIds: [],
         refundedAmount: 0,

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
-import { formatLocalDateTime } from '@app/ticketing';
+import { formatLocalDateTime, saleChannelOf } from '@app/ticketing';
 import type { Described, Purchase } from '@app/ticketing';
 import { BookingDetailsDto, mapBookedSeat } from '../common/booking-details.dto';
 import { CompiledSchema } from '../common/compiled-validation';
@@ -56,6 +56,19 @@ export class PurchaseResponseDto extends BookingDetailsDto {
    */
   comp: boolean;
   /**
+   * Where it was sold: `ONLINE` (bought through `POST /purchases`, or a comp) or `BOX_OFFICE` (sold
+   * at the window by the staff or admin account that owns it, `POST /box-office/performances/:id/sales`).
+   * @example "ONLINE"
+   */
+  @ApiProperty({ enum: ['ONLINE', 'BOX_OFFICE'] })
+  saleChannel: 'ONLINE' | 'BOX_OFFICE';
+  /**
+   * How a box office sale was paid at the window (no payment gateway involved); null for an online
+   * sale (paid through the gateway, or free).
+   */
+  @ApiProperty({ enum: ['CASH', 'CARD_TERMINAL'], nullable: true, type: 'string' })
+  paymentMethod: 'CASH' | 'CARD_TERMINAL' | null;
+  /**
    * Seats an operator refunded from it while it stayed paid (partial refunds), in the order they
    * were refunded; their tickets are void. Empty when none.
    */
@@ -98,6 +111,8 @@ export function mapPurchase(purchase: Described<Purchase>): PurchaseResponseDto 
     status: purchase.status,
     createdAt: purchase.createdAt.toISOString(),
     comp: purchase.compNote !== undefined,
+    saleChannel: saleChannelOf(purchase),
+    paymentMethod: purchase.paymentMethod ?? null,
     refundedSeatIds: purchase.refundedSeatIds,
     refundedAmount: purchase.refundedAmount,
   };

@@ -67,6 +67,35 @@ export class SalesFiguresDto {
   compPurchases: number;
   @ApiProperty({ type: 'integer', example: 0, description: 'comps canceled (by their recipient or an operator)' })
   compCancellations: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 9700000,
+    description: 'of revenue: online sales (paid through the payment gateway), minor units',
+  })
+  onlineRevenue: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 2000000,
+    description: 'of revenue: box office sales (paid at the window), cashRevenue + cardTerminalRevenue, minor units',
+  })
+  boxOfficeRevenue: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 600000,
+    description:
+      'of boxOfficeRevenue: taken in cash, refunds given back already (what the cash drawers hold), minor units',
+  })
+  cashRevenue: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 1400000,
+    description: 'of boxOfficeRevenue: taken on the card terminal, minor units',
+  })
+  cardTerminalRevenue: number;
+  @ApiProperty({ type: 'integer', example: 9, description: 'of purchases: box office sales, canceled ones included' })
+  boxOfficePurchases: number;
+  @ApiProperty({ type: 'integer', example: 1, description: 'of cancellations: box office sales refunded' })
+  boxOfficeCancellations: number;
 }
 
 export class SectionSalesDto extends SalesFiguresDto {
@@ -107,6 +136,8 @@ export class EventSalesDto {
 function mapFigures(figures: SalesFigures): SalesFiguresDto {
   const { seatsTotal, available, held, sold, kept, blocked, unsold, revenue, purchases, cancellations } = figures;
   const { comps, compPurchases, compCancellations } = figures;
+  const { onlineRevenue, boxOfficeRevenue, cashRevenue, cardTerminalRevenue } = figures;
+  const { boxOfficePurchases, boxOfficeCancellations } = figures;
   return {
     seatsTotal,
     available,
@@ -121,6 +152,12 @@ function mapFigures(figures: SalesFigures): SalesFiguresDto {
     comps,
     compPurchases,
     compCancellations,
+    onlineRevenue,
+    boxOfficeRevenue,
+    cashRevenue,
+    cardTerminalRevenue,
+    boxOfficePurchases,
+    boxOfficeCancellations,
   };
 }
 

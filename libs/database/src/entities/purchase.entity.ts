@@ -15,6 +15,15 @@ const minorUnits = {
  * A purchase written behind from the Redis purchase stream by `batch`. The id is made when the
  * purchase is answered `201`, so a replayed stream entry finds its row and changes nothing.
  */
+/** Where a purchase was sold: online (`POST /purchases`, comps) or at the box office window. */
+export type SaleChannel = 'ONLINE' | 'BOX_OFFICE';
+
+/** How the money of a box office sale was taken at the window: no payment gateway is involved. */
+export type BoxOfficePaymentMethod = 'CASH' | 'CARD_TERMINAL';
+
+/** The payment methods of the box office window, in the order reports list them. */
+export const BOX_OFFICE_PAYMENT_METHODS: readonly BoxOfficePaymentMethod[] = ['CASH', 'CARD_TERMINAL'];
+
 @Entity('purchases')
 @Index('purchases_user_created', ['userId', 'createdAt', 'id'])
 export class PurchaseEntity {
@@ -63,6 +72,27 @@ export class PurchaseEntity {
    */
   @Column({ name: 'comp_note', type: 'text', nullable: true })
   compNote: string | null;
+
+  /**
+   * Where it was sold: `ONLINE` (a buyer's purchase, or a comp) or `BOX_OFFICE` (sold at the
+   * window by the staff or admin account that owns it; migration 1799650000000-PurchaseSaleChannel).
+   */
+  @Column({ name: 'sale_channel', type: 'text', default: 'ONLINE' })
+  saleChannel: SaleChannel;
+
+  /** How a box office sale was paid at the window (`CASH`, `CARD_TERMINAL`); NULL for an online one. */
+  @Column({ name: 'payment_method', type: 'text', nullable: true })
+  paymentMethod: BoxOfficePaymentMethod | null;
+
+  /**
+   * Where a box office sale's e-mails go (the walk-up's address, no account needed) and to whom;
+   * NULL: to the owning account's address and name, as for every other purchase.
+   */
+  @Column({ name: 'delivery_email', type: 'text', nullable: true })
+  deliveryEmail: string | null;
+
+  @Column({ name: 'delivery_name', type: 'text', nullable: true })
+  deliveryName: string | null;
 
   @Column({ name: 'persisted_at', type: 'timestamptz', default: () => 'now()' })
   persistedAt: Date;

@@ -20,7 +20,11 @@ export interface AttendeeRecord {
   purchasedAt: Date;
   /** When the ticket was scanned in at the door; null until then. */
   checkedInAt: Date | null;
-  /** The buyer's account; null when the account was deleted since. */
+  /**
+   * The buyer's account; null when the account was deleted since. For a box office sale, the
+   * walk-up as the window took them (`purchases.delivery_email`, `delivery_name`) where it did: the
+   * address, else the selling account's; the name given, else (no address either) the account's.
+   */
   buyerEmail: string | null;
   buyerName: string | null;
   /**
@@ -52,8 +56,13 @@ export class AttendeesRepository {
       .query(
         `SELECT s.position, t.id::text AS "ticketId", t.purchase_id AS "purchaseId", s.section, s.row_label AS "rowLabel",
                 s."number", t.price, p.currency, p.created_at AS "purchasedAt", t.checked_in_at AS "checkedInAt",
-                u.email AS "buyerEmail", u.name AS "buyerName",
-                COALESCE(h.email, u.email) AS "holderEmail", COALESCE(h.name, u.name) AS "holderName",
+                COALESCE(p.delivery_email, u.email) AS "buyerEmail",
+                CASE WHEN p.delivery_email IS NULL AND p.delivery_name IS NULL THEN u.name ELSE p.delivery_name END
+                  AS "buyerName",
+                COALESCE(h.email, p.delivery_email, u.email) AS "holderEmail",
+                CASE WHEN h.id IS NOT NULL THEN h.name
+                     WHEN p.delivery_email IS NULL AND p.delivery_name IS NULL THEN u.name
+                     ELSE p.delivery_name END AS "holderName",
                 p.comp_note AS "compNote"
          FROM seats s
          JOIN tickets t ON t.seat_id = s.id AND t.status = 'ACTIVE'

@@ -8,7 +8,9 @@ export interface PurchaseReceipt {
   purchaseId: string;
   /** `CANCELED` when the buyer canceled before the purchase was written to PostgreSQL. */
   status: PurchaseStatus;
+  /** Where its e-mails go: a box office sale's delivery address when it has one, else the buyer's account's. */
   buyerEmail: string;
+  /** The name they are addressed to, taken alike (the delivery name, else the account's). */
   buyerName: string;
   eventTitle: string;
   venue: string;
@@ -111,7 +113,8 @@ export class PurchaseReceiptsRepository {
    */
   async findByPurchaseId(purchaseId: string, manager?: EntityManager): Promise<PurchaseReceipt | null> {
     const rows: ReceiptRow[] = await (manager ?? this.dataSource).query(
-      `SELECT p.id AS purchase_id, p.status, u.email AS buyer_email, u.name AS buyer_name, e.title AS event_title,
+      `SELECT p.id AS purchase_id, p.status, COALESCE(p.delivery_email, u.email) AS buyer_email,
+              CASE WHEN p.delivery_email IS NULL THEN u.name ELSE COALESCE(p.delivery_name, p.delivery_email) END AS buyer_name, e.title AS event_title,
               e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.currency, p.created_at AS purchased_at,
               p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS amount,
               (SELECT json_agg(json_build_object('seatId', s.id, 'section', s.section, 'row', s."row",

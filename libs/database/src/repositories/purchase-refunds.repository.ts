@@ -45,7 +45,9 @@ export type PartialRefundBy = 'api' | 'batch';
 
 /**
  * Writes partial refunds, once each (a replay changes nothing): the `purchase_refunds` row, OWED
- * (REFUNDED at once when its amount is 0: nothing was charged for those seats), the buyer's notice
+ * (REFUNDED at once when its amount is 0: nothing was charged for those seats; and for a box office
+ * sale, `purchases.payment_method` set: its money is given back at the window, never through the
+ * gateway, so the payment reconciler never owes it), the buyer's notice
  * in the outbox (`purchase-refunded:<refund id>`, P5), and its seats'
  * active tickets CANCELED with its id (`tickets.refund_id`), so they admit no one, leave the door
  * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
@@ -66,10 +68,13 @@ export async function writePartialRefunds(
        INSERT INTO purchase_refunds (id, purchase_id, seat_ids, kept_seat_ids, amount, currency, charge_id, status,
                                      refunded_at, resolved_at, touched_at)
        SELECT "refundId", "purchaseId", "seatIds", "keptSeatIds", amount, currency, NULLIF("chargeId", ''),
-              CASE WHEN amount = 0 THEN 'REFUNDED' ELSE 'OWED' END, "refundedAt",
-              CASE WHEN amount = 0 THEN clock_timestamp() END,
+              CASE WHEN settled THEN 'REFUNDED' ELSE 'OWED' END, "refundedAt",
+              CASE WHEN settled THEN clock_timestamp() END,
               CASE WHEN $2::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END
-         FROM input
+         FROM (SELECT input.*,
+                      amount = 0 OR EXISTS (SELECT 1 FROM purchases p
+                                             WHERE p.id = input."purchaseId" AND p.payment_method IS NOT NULL) AS settled
+                 FROM input) AS r
        ON CONFLICT (id) DO NOTHING
        RETURNING id, purchase_id, seat_ids
      ), voided AS (

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { ReadTransaction } from './performance.repository';
 import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
-import { PurchaseStatus } from '../entities/purchase.entity';
+import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
 import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
 
@@ -45,6 +45,20 @@ export interface PurchaseRecord {
    * absent (or null) for a sale.
    */
   compNote?: string | null;
+  /**
+   * A box office sale's payment method at the window (`purchases.payment_method`, with
+   * `sale_channel` BOX_OFFICE); absent (or null) for an online sale.
+   */
+  paymentMethod?: BoxOfficePaymentMethod | null;
+  /**
+   * Ticket ids taken ahead of the flush (decimal strings, in the order of `seatIds`): a box office
+   * sale answers with its tickets' signed codes before it is written here, so the flush inserts
+   * its tickets with these ids. Absent for every other purchase (ids given by the identity).
+   */
+  ticketIds?: string[] | null;
+  /** A box office sale's delivery address and name for its e-mails; absent (or null): the owner's. */
+  deliveryEmail?: string | null;
+  deliveryName?: string | null;
 }
 
 export interface PurchaseCancellation {
@@ -74,7 +88,7 @@ export interface PurchaseFlushBatch {
 
 const SELECT_PURCHASE = `
   SELECT p.id, p.reservation_id, p.user_id, p.performance_id, p.amount, p.currency, p.charge_id, p.status,
-         p.created_at, p.canceled_at, p.comp_note,
+         p.created_at, p.canceled_at, p.comp_note, p.payment_method, p.delivery_email, p.delivery_name,
          COALESCE((SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t
                     WHERE t.purchase_id = p.id AND t.refund_id IS NULL), '{}') AS seat_ids,
          (SELECT CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END
@@ -98,6 +112,9 @@ interface PurchaseQueryRow {
   created_at: Date;
   canceled_at: Date | null;
   comp_note: string | null;
+  payment_method: BoxOfficePaymentMethod | null;
+  delivery_email: string | null;
+  delivery_name: string | null;
   seat_ids: number[];
   /** Null when a ticket has no price (or there are no tickets). */
   seat_prices: number[] | null;
@@ -353,14 +370,17 @@ const INSERT_PURCHASES = `
       json_to_recordset($1::json) AS (id uuid, "reservationId" uuid, "userId" uuid, "performanceId" int, amount bigint,
                                       currency char(3), "chargeId" varchar, status purchase_status,
                                       "createdAt" text, "canceledAt" timestamptz, "seatIds" int[], "seatPrices" int[],
-                                      "compNote" text)
+                                      "compNote" text, "paymentMethod" text, "ticketIds" bigint[],
+                                      "deliveryEmail" text, "deliveryName" text)
     ) WITH ORDINALITY AS r(id, "reservationId", "userId", "performanceId", amount, currency, "chargeId", status,
-                           "createdAt", "canceledAt", "seatIds", "seatPrices", "compNote", position)
+                           "createdAt", "canceledAt", "seatIds", "seatPrices", "compNote", "paymentMethod", "ticketIds",
+                           "deliveryEmail", "deliveryName", position)
   ), inserted AS (
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at,
-                           comp_note)
+                           comp_note, sale_channel, payment_method, delivery_email, delivery_name)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
-           "canceledAt", "compNote"
+           "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod",
+           "deliveryEmail", "deliveryName"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING
     RETURNING id, performance_id, status, charge_id
@@ -370,6 +390,16 @@ const INSERT_PURCHASES = `
            CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status, s.price
     -- Each seat with its price (in seatIds order); a purchase without prices gives null prices.
     FROM inserted i JOIN input p ON p.id = i.id CROSS JOIN unnest(p."seatIds", p."seatPrices") AS s(seat_id, price)
+    WHERE p."ticketIds" IS NULL
+  ), box_office_tickets AS (
+    -- A box office sale's tickets keep the ids it took ahead (TicketsRepository.reserveIds): its
+    -- answer signed their codes with them. Apart, so every other ticket is inserted as before.
+    INSERT INTO tickets (id, purchase_id, performance_id, seat_id, status, price) OVERRIDING SYSTEM VALUE
+    SELECT s.ticket_id, i.id, i.performance_id, s.seat_id,
+           CASE WHEN i.status = 'CANCELED' THEN 'CANCELED' ELSE 'ACTIVE' END::ticket_status, s.price
+    FROM inserted i JOIN input p ON p.id = i.id
+    CROSS JOIN unnest(p."seatIds", p."seatPrices", p."ticketIds") AS s(seat_id, price, ticket_id)
+    WHERE p."ticketIds" IS NOT NULL
   ), messages AS (
     INSERT INTO outbox (message_id, routing_key, payload)
     SELECT 'purchase-completed:' || p.id, 'purchase.completed',
@@ -522,5 +552,8 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     createdAt: row.created_at,
     canceledAt: row.canceled_at,
     ...(row.comp_note !== null ? { compNote: row.comp_note } : {}),
+    ...(row.payment_method !== null ? { paymentMethod: row.payment_method } : {}),
+    ...(row.delivery_email !== null ? { deliveryEmail: row.delivery_email } : {}),
+    ...(row.delivery_name !== null ? { deliveryName: row.delivery_name } : {}),
   };
 }

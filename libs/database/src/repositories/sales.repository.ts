@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { PerformanceStatus } from '../entities/performance.entity';
-import { PurchaseStatus } from '../entities/purchase.entity';
+import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 
 /** One seat of a performance as a sales report counts it. */
 export interface SalesSeat {
@@ -28,6 +28,8 @@ export interface SalesPurchase {
   seatPrices: number[] | null;
   /** A comp (`purchases.comp_note` set): complimentary tickets, counted apart from sales. */
   comp: boolean;
+  /** A box office sale's payment method (`purchases.payment_method`); null for an online sale. */
+  paymentMethod: BoxOfficePaymentMethod | null;
 }
 
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
@@ -70,6 +72,7 @@ export class SalesRepository {
       const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
         // A partial refund's seats (tickets.refund_id) and money (purchase_refunds) are the purchase's no more.
         `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
+                p.payment_method AS "paymentMethod",
                 (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
                   AS amount,
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",

@@ -130,6 +130,20 @@ export class TicketsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
+   * Takes `count` ticket ids from the tickets' identity ahead of their rows (decimal strings,
+   * ascending): a box office sale signs its tickets' codes with them before the flush writes its
+   * tickets under them (PurchaseRepository's batch). An id taken and never used (the sale refused)
+   * is a gap in the sequence, as a rolled-back insert leaves.
+   */
+  async reserveIds(count: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT nextval(pg_get_serial_sequence('tickets', 'id'))::text AS id FROM generate_series(1, $1)`,
+      [count],
+    );
+    return rows.map((row) => row.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  }
+
+  /**
    * The tickets of a persisted purchase in seat order, with its buyer's id; null when the purchase
    * is not in PostgreSQL (unknown, or not written behind yet).
    */

@@ -18,6 +18,7 @@ import {
   PERFORMANCE_UPDATE_ACTION,
 } from '../catalog/performance.service';
 import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
+import { BOX_OFFICE_SALE_ACTION } from '../box-office/box-office';
 import { COMP_ISSUE_ACTION } from '../comps/comps';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
@@ -42,6 +43,7 @@ export function auditedActions(): string[] {
     SEAT_RELEASE_ACTION,
     ATTENDEES_EXPORT_ACTION,
     COMP_ISSUE_ACTION,
+    BOX_OFFICE_SALE_ACTION,
     REFUND_ACTION,
     TICKETS_RESEND_ACTION,
     CHECK_IN_UNDO_ACTION,

@@ -58,10 +58,10 @@ function comps(
   };
   const holds = {
     holdComp: vi.fn(options.holdComp ?? (async () => held)),
-    releaseComp: vi.fn(async () => undefined),
+    releaseOperatorHold: vi.fn(async () => undefined),
   };
   const seatState = { ensure: vi.fn(async () => undefined) };
-  const purchases = { purchaseComp: vi.fn(options.purchase ?? (async () => sold)) };
+  const purchases = { purchaseOperatorHold: vi.fn(options.purchase ?? (async () => sold)) };
   const audit = { record: vi.fn(async () => ({})) };
   /** The row lock's transaction: runs the comp, then "deletes" the block of seat 3 and audits it. */
   const taken: DroppedSeatBlock[] = [
@@ -101,7 +101,7 @@ describe('CompService.issue', () => {
     const { service, holds, purchases, audit } = comps();
     expect(await service.issue(operator, request)).toEqual({ ...sold, compNote: 'press: Daily Planet' });
     expect(holds.holdComp).toHaveBeenCalledWith('guest', 7, [3, 1], 'press: Daily Planet', MAX_SEATS_PER_COMP);
-    expect(purchases.purchaseComp).toHaveBeenCalledWith('guest', 'h1');
+    expect(purchases.purchaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
     expect(audit.record).toHaveBeenCalledWith({
       actorId: 'admin',
       actorEmail: 'admin@example.test',
@@ -128,7 +128,7 @@ describe('CompService.issue', () => {
     expect(holds.holdComp).toHaveBeenCalledWith('guest', 7, [3, 1], 'press: Daily Planet', MAX_SEATS_PER_COMP, {
       takeBlocked: true,
     });
-    expect(purchases.purchaseComp).toHaveBeenCalledWith('guest', 'h1');
+    expect(purchases.purchaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
     const block = {
       seatId: 3,
       reason: 'house',
@@ -221,17 +221,17 @@ describe('CompService.issue', () => {
   it('releases the hold and records nothing when the purchase step fails; a cancel in between reads PerformanceCanceled', async () => {
     const { service, holds, audit } = comps({ purchase: () => Promise.reject(new SalesClosedError('CANCELED')) });
     await expect(service.issue(operator, request)).rejects.toBeInstanceOf(PerformanceCanceledError);
-    expect(holds.releaseComp).toHaveBeenCalledWith('guest', 'h1');
+    expect(holds.releaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
     expect(audit.record).not.toHaveBeenCalled();
     const failing = comps({ purchase: () => Promise.reject(new Error('redis gone')) });
     await expect(failing.service.issue(operator, request)).rejects.toThrow('redis gone');
-    expect(failing.holds.releaseComp).toHaveBeenCalledWith('guest', 'h1');
+    expect(failing.holds.releaseOperatorHold).toHaveBeenCalledWith('guest', 'h1');
   });
 
   it('passes a refusal of the seats on as it is; rebuilds a performance Redis lost and holds again', async () => {
     const taken = comps({ holdComp: () => Promise.reject(new SeatsUnavailableError([3])) });
     await expect(taken.service.issue(operator, request)).rejects.toBeInstanceOf(SeatsUnavailableError);
-    expect(taken.purchases.purchaseComp).not.toHaveBeenCalled();
+    expect(taken.purchases.purchaseOperatorHold).not.toHaveBeenCalled();
 
     let calls = 0;
     const lost = comps({

@@ -117,7 +117,7 @@ export class CompService {
    * seats), RecipientNotFoundError, PerformanceCanceledError, CompPerformanceStartedError,
    * SalesClosedError (CLOSED: a delete of the performance is under way), SeatsUnavailableError
    * (naming the seats held, sold or blocked), and the purchase's errors (PurchaseNotReplicatedError).
-   * The hold and its purchase are the comp path's (HoldService.holdComp, PurchaseService.purchaseComp):
+   * The hold and its purchase are the comp path's (HoldService.holdComp, PurchaseService.purchaseOperatorHold):
    * a process killed between the two leaves a hold its recipient cannot see, buy or release, which
    * expires as any hold and frees its seats.
    *
@@ -238,15 +238,15 @@ export class CompService {
   }
 
   /**
-   * The recipient's purchase of the comp's hold (PurchaseService.purchaseComp). When it fails the
+   * The recipient's purchase of the comp's hold (PurchaseService.purchaseOperatorHold). When it fails the
    * comp did not happen: the hold is released on the comp path (its seats taken from blocked ones
    * back to blocked, the others on sale; a hold bought after all is left as it is).
    */
   private async bought(recipientId: string, hold: CompHold): Promise<Purchase> {
     try {
-      return await this.purchases.purchaseComp(recipientId, hold.id);
+      return await this.purchases.purchaseOperatorHold(recipientId, hold.id);
     } catch (error) {
-      await this.holds.releaseComp(recipientId, hold.id).catch(() => undefined);
+      await this.holds.releaseOperatorHold(recipientId, hold.id).catch(() => undefined);
       throw this.named(error, hold.performanceId);
     }
   }

@@ -1,53 +1,68 @@
 --[[
-  Holds all the requested seats of one performance for a comp (complimentary tickets an operator
-  issues to a recipient), or none of them: the hold step of a comp, which the recipient's purchase
-  (purchase.lua, as for any hold) then sells. Redis TIME is the only clock.
+  Holds all the requested seats of one performance for an operator's sale, or none of them: the
+  hold step of a comp (complimentary tickets an operator issues to a recipient) and of a box
+  office sale (walk-up tickets sold at the window by a staff or admin account, paid there in cash
+  or on the card terminal), which the owner's purchase (purchase.lua, as for any hold) then
+  sells. Redis TIME is the only clock.
 
   What differs from hold-seats.lua (a buyer's hold), on purpose:
-    - the sales window does not apply: a comp may be held before salesOpenAt, while PAUSED or
-      CLOSED by status, and after salesCloseAt; only a performance being deleted (closed) or
-      CANCELED refuses it (a performance that has started is refused by the caller, CompService,
-      which reads its start from PostgreSQL);
+    - the sales window: a comp may be held before salesOpenAt, while PAUSED or CLOSED by status,
+      and after salesCloseAt; a box office sale from salesOpenAt on (the on-sale is the same for
+      the window and online), while ON_SALE or CLOSED by status (online sales closed: tickets at
+      the door) and after salesCloseAt, not while PAUSED (a pause stops every sale: a price or
+      seat-map mistake is being fixed). Either is refused for a performance being deleted
+      (closed) or CANCELED. That the performance is still before its door closes (box office) or
+      has not started (comp) is checked by the caller, which reads the start from PostgreSQL;
     - no per-user seat limit, no maxTicketsPerBuyer, no noOrphanSeats rule: an operator's
       deliberate, audited act, not a buyer's;
-    - every seat is priced 0 (the purchase is free whatever the section costs), and the hold record
-      keeps the operator's note (`comp`), which purchase.lua carries into the sale;
+    - a comp's seats are priced 0 (free whatever the section costs) and its record keeps the
+      operator's note (`comp`); a box office sale's seats are priced as the section prices them now
+      and its record keeps the payment method (`boxOffice`) the ticket ids taken ahead for its
+      seats (`ticketIds`) and where its e-mails go (`deliveryEmail`, `deliveryName`, when given);
+      purchase.lua carries them into the sale;
     - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once);
-    - the hold is not listed among the recipient's holds (the user-holds hash, the user's index of
-      performances with holds): it is the comp path's alone (only CompService's purchase and
-      release scripts, with their comp flag, see it), so the recipient never sees, buys or
-      releases it, and its seats do not count against the recipient's per-user hold limit. Left
-      unbought (the api died between the hold and the purchase), it expires as any hold does.
-  With ARGV[4] '1' (an operator's comp that may take house seats: includeBlocked, CompService
+    - the hold is not listed among the owner's holds (the user-holds hash, the user's index of
+      performances with holds): it is the operator path's alone (only CompService's and
+      BoxOfficeService's purchase and release scripts, with their operator flag, see it), so the
+      comp's recipient (or the selling account) never sees, buys or releases it through the buyer's
+      routes, and its seats do not count against the owner's per-user hold limit. Left unbought
+      (the api died between the hold and the purchase), it expires as any hold does.
+  With ARGV[8] '1' (an operator's comp that may take house seats: includeBlocked, CompService
   under the performance's row lock, which deletes their seat_blocks rows in the same transaction),
   a BLOCKED seat is taken as an available one is, in this same run (no buyer can take it between
   its block and the comp): letter B -> H, counts blocked -> held; the record keeps those seats
-  (`fromBlock`), so that release-hold.lua on the comp path puts them back to B should the comp's
-  purchase fail.
+  (`fromBlock`), so that release-hold.lua on the operator path puts them back to B should the
+  comp's purchase fail.
   What is the same: all seats or none; a seat held by a live hold, sold or blocked (without
-  ARGV[4]) refuses the whole request; a seat held by an expired hold counts as free and its hold is ended here as
+  ARGV[8]) refuses the whole request; a seat held by an expired hold counts as free and its hold is ended here as
   hold-seats.lua ends it (END_HOLDS when its record was not passed).
 
   KEYS[1..13+] as hold-seats.lua (holdScriptKeys) without the user's index: meta, seats, prices
-  (not read: a comp is free), counts, expiry, user holds (the recipient's: only the user id is read
+  (read for a box office sale), counts, expiry, user holds (the owner's: only the user id is read
   from this key, the hold is not added to it), hold (the hold id is read from this key), seat
   holds, the four seating keys, tickets bought (not read), then the records of the expired holds
   ARGV names.
 
   ARGV[1] hold lifetime (ms)
   ARGV[2] how long a hold record stays readable after it expires (ms)
-  ARGV[3] the operator's note (non-empty)
-  ARGV[4] '1': blocked seats may be taken (above); '' they refuse the request
-  ARGV[5..4+n] ids of the expired holds whose records follow the fixed keys (n = their number)
-  ARGV[5+n..] seat ids (distinct)
+  ARGV[3] the kind: 'COMP' or 'BOX_OFFICE'
+  ARGV[4] a comp's note (non-empty), or a box office sale's payment method (CASH, CARD_TERMINAL)
+  ARGV[5] a box office sale's ticket ids, comma-separated in the order of the seat ids; '' for a comp
+  ARGV[6] a box office sale's delivery address for its e-mails ('' : none, the owner's)
+  ARGV[7] a box office sale's delivery name ('' : none)
+  ARGV[8] '1': blocked seats may be taken (a comp's includeBlocked, above); '' they refuse the request
+  ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
+  ARGV[9+n..] seat ids (distinct)
 
   Returns one of
-    {'OK', expiresAt (epoch ms), amount (0), currency (ISO 4217), prices ('0,0,…'),
+    {'OK', expiresAt (epoch ms), amount, currency (ISO 4217), prices (comma-separated, seat order),
      seats taken from blocked ones (comma-separated, in request order; '' for none)}
     {'NO_PERFORMANCE'}   not registered
     {'UNKNOWN_SEATS', seat id, ...}
-    {'SALES_CLOSED', reason}  CANCELED (status), or CLOSED (a delete is under way)
-    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, or blocked (without ARGV[4])
+    {'SALES_CLOSED', reason}  CANCELED (status), CLOSED (a delete is under way), or PAUSED (status;
+                              a box office sale only)
+    {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}  a box office sale before the on-sale
+    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, or blocked (without ARGV[8])
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
 ]]
 --- @keys variable
@@ -62,20 +77,30 @@ local holdId = string.match(holdKey, ':hold:([^:]+)$')
 local userId = string.match(userHoldsKey, ':user:([^:]+):holds$')
 local performanceId = string.match(metaKey, '{perf:(%d+)}:meta$')
 local lifetime, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
-local note = ARGV[3]
-local takeBlocked = ARGV[4] == '1'
+local boxOffice = ARGV[3] == 'BOX_OFFICE'
+local note = not boxOffice and ARGV[4] or nil
+local paymentMethod = boxOffice and ARGV[4] or nil
+local ticketIds = boxOffice and ARGV[5] or nil
+local deliveryEmail = boxOffice and ARGV[6] ~= '' and ARGV[6] or nil
+local deliveryName = boxOffice and ARGV[7] ~= '' and ARGV[7] or nil
+local takeBlocked = ARGV[8] == '1'
 local fixedKeys = 13
 local passedHoldKeys = {}
 local passedCount = #KEYS - fixedKeys
-for i = 1, passedCount do passedHoldKeys[ARGV[4 + i]] = KEYS[fixedKeys + i] end
+for i = 1, passedCount do passedHoldKeys[ARGV[8 + i]] = KEYS[fixedKeys + i] end
 local seatIds = {}
-for i = 5 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+for i = 9 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status')
 local currency = meta[2]
 if not meta[1] or not currency then return {'NO_PERFORMANCE'} end
 if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
 if meta[4] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
+local now = redisNow()
+if boxOffice then
+  if meta[4] == 'PAUSED' then return {'SALES_CLOSED', 'PAUSED'} end
+  if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
+end
 
 local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))
 local unknown = {}
@@ -84,7 +109,6 @@ for i = 1, #seatIds do
 end
 if #unknown > 0 then return {'UNKNOWN_SEATS', unpack(unknown)} end
 
-local now = redisNow()
 -- House seats the comp may take count as available for the checks below.
 local fromBlock = {}
 if takeBlocked then
@@ -110,6 +134,7 @@ local taking = {
 local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, comp = note,
+  boxOffice = paymentMethod, ticketIds = ticketIds, deliveryEmail = deliveryEmail, deliveryName = deliveryName,
 })
 local fromBlockList = table.concat(fromBlock, ',')
 if #fromBlock > 0 then

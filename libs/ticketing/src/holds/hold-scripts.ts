@@ -222,34 +222,42 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
 }
 
 /**
- * A comp's hold request (hold-comp-seats.lua): the seats for the recipient (`userId`), with the
- * operator's note. No user index: a comp's hold is not listed among the recipient's holds.
+ * An operator's hold request (hold-comp-seats.lua): the seats for their owner (`userId`), as a comp
+ * (the recipient, with the operator's note) or as a box office sale (the selling staff or admin
+ * account, with the payment method taken at the window and the ticket ids taken ahead, in the
+ * order of `seatIds`). No user index: an operator's hold is not listed among its owner's holds.
  */
 export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' | 'userIndex'> {
   seatIds: number[];
-  /** The operator's note (who and why), non-empty; kept on the hold and carried into the purchase. */
-  note: string;
+  /** What the hold is for; carried into the purchase. */
+  sale: OperatorSale;
   /**
-   * Blocked seats may be taken (as available ones are, in the same run): the comp's includeBlocked,
+   * Blocked seats may be taken (as available ones are, in the same run): a comp's includeBlocked,
    * only under the performance's row lock, whose transaction deletes their blocks. Absent: a blocked
    * seat is unavailable.
    */
   takeBlocked?: boolean;
 }
 
+/** A comp (its note, non-empty) or a box office sale (payment method, one ticket id a seat). */
+export type OperatorSale =
+  | { kind: 'COMP'; note: string }
+  | { kind: 'BOX_OFFICE'; paymentMethod: string; ticketIds: string[]; deliveryEmail?: string; deliveryName?: string };
+
 /**
- * What hold-comp-seats.lua answers: a free hold (`fromBlocked`: the seats it took from blocked
- * ones, in request order), or why none was made.
+ * What hold-comp-seats.lua answers: the hold (`fromBlocked`: the seats it took from blocked ones,
+ * in request order), or why none was made.
  */
 export type HoldCompSeatsResult =
   | (Extract<HoldSeatsResult, { outcome: 'OK' }> & { fromBlocked: number[] })
-  | Extract<HoldSeatsResult, { outcome: 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' }>
-  | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED'> };
+  | Extract<HoldSeatsResult, { outcome: 'NO_PERFORMANCE' | 'UNKNOWN_SEATS' | 'UNAVAILABLE' | 'SALES_NOT_OPEN' }>
+  | { outcome: 'SALES_CLOSED'; reason: Extract<SalesClosedReason, 'CANCELED' | 'CLOSED' | 'PAUSED'> };
 
 /**
- * Holds all of a comp's seats or none (`hold-comp-seats.lua`: no sales window, no per-user limits,
- * every seat priced 0, the note on the hold), ending the expired holds the script names first, as
- * {@link holdSeats} does (at most HOLD_SEATS_ROUNDS runs). Throws when expired holds keep appearing.
+ * Holds all of an operator's seats or none (`hold-comp-seats.lua`: no per-user limits; a comp
+ * priced 0 with its note and no sales window, a box office sale at today's prices with its payment
+ * method, from the on-sale on while not paused), ending the expired holds the script names first,
+ * as {@link holdSeats} does (at most HOLD_SEATS_ROUNDS runs). Throws when expired holds keep appearing.
  */
 export function holdCompSeats(
   redis: Redis,
@@ -267,6 +275,7 @@ async function holdCompSeatsRound(
   round: number,
 ): Promise<HoldCompSeatsResult> {
   const ending = [...holdsToEnd];
+  const { sale } = request;
   const [outcome, ...rest] = await callScript<[string, ...(string | number)[]]>(
     redis,
     HOLD_COMP_SEATS.name,
@@ -274,7 +283,11 @@ async function holdCompSeatsRound(
     [
       request.lifetimeMs,
       request.retentionMs,
-      request.note,
+      sale.kind,
+      sale.kind === 'COMP' ? sale.note : sale.paymentMethod,
+      sale.kind === 'COMP' ? '' : sale.ticketIds.join(','),
+      (sale.kind === 'BOX_OFFICE' && sale.deliveryEmail) || '',
+      (sale.kind === 'BOX_OFFICE' && sale.deliveryName) || '',
       request.takeBlocked === true ? '1' : '',
       ...ending,
       ...request.seatIds,
@@ -287,7 +300,7 @@ async function holdCompSeatsRound(
     for (const holdId of rest) holdsToEnd.add(String(holdId));
     return holdCompSeatsRound(redis, keys, request, holdsToEnd, round + 1);
   }
-  if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED'].includes(outcome)) {
+  if (!['OK', 'NO_PERFORMANCE', 'UNKNOWN_SEATS', 'UNAVAILABLE', 'SALES_CLOSED', 'SALES_NOT_OPEN'].includes(outcome)) {
     throw new Error(`hold-comp-seats.lua answered ${JSON.stringify(outcome)}`);
   }
   const result = holdSeatsResult(outcome, rest);
@@ -308,22 +321,22 @@ export function indexHold(redis: Redis, indexKey: string, until: number, perform
 export type ReleaseHoldResult = 'RELEASED' | 'NOT_FOUND' | 'ALREADY_RELEASED' | 'EXPIRED' | 'PURCHASED';
 
 /**
- * Ends the caller's live hold now (release-hold.lua). `comp`: the comp path (CompService ending a
- * comp's hold whose purchase failed), the only one that releases a comp's hold, and only those;
- * off it a comp's hold is NOT_FOUND.
+ * Ends the caller's live hold now (release-hold.lua). `operator`: the operator path (CompService or
+ * BoxOfficeService ending its hold whose purchase failed), the only one that releases an operator's
+ * hold (a comp's, a box office sale's), and only those; off it such a hold is NOT_FOUND.
  */
 export function releaseHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
   userId: string,
-  comp = false,
+  operator = false,
 ): Promise<ReleaseHoldResult> {
   return callScript<ReleaseHoldResult>(
     redis,
     RELEASE_HOLD.name,
     [keys.seats, keys.counts, keys.expiry, keys.hold(holdId), ...seatingKeys(keys), keys.seatHolds],
-    [holdId, userId, comp ? '1' : ''],
+    [holdId, userId, operator ? '1' : ''],
   );
 }
 

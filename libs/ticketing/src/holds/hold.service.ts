@@ -18,7 +18,7 @@ import { HoldBestAvailableRequest, HoldBestAvailableResult, SeatScope } from './
 import { HoldCompSeatsRequest, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
 import { fitsId, newIdOf } from '../ids';
 import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
-import { Hold, HOLD_RETENTION_MS, holdFromRecord } from './hold';
+import { Hold, HOLD_RETENTION_MS, holdFromRecord, isOperatorHold } from './hold';
 import { HoldStore } from './hold.store';
 
 /** A comp's hold (HoldService.holdComp): `fromBlocked`, the seats it took from blocked ones, in request order. */
@@ -142,7 +142,7 @@ export class HoldService {
    * per-user limits and noOrphanSeats do not apply, every seat is priced 0 (amount 0), and the hold
    * keeps `note`, which its purchase carries. The hold is the comp path's: not listed among the
    * recipient's holds nor counted against their limit, and invisible to the buyer's reads, purchase
-   * and release (see {@link get}); only PurchaseService.purchaseComp buys it and {@link releaseComp}
+   * and release (see {@link get}); only PurchaseService.purchaseOperatorHold buys it and {@link releaseOperatorHold}
    * releases it; left alone it expires as any hold. Only the caller (CompService) checks that the
    * performance has not started. `maxSeats` bounds `seatIds` (MAX_SEATS_PER_COMP). With
    * `takeBlocked` (only under the performance's row lock, in the transaction that deletes those
@@ -170,11 +170,54 @@ export class HoldService {
       userId,
       performanceId,
       seatIds,
-      note,
+      sale: { kind: 'COMP', note },
       takeBlocked,
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       retentionMs: HOLD_RETENTION_MS,
     };
+    return this.operatorHold(request);
+  }
+
+  /**
+   * Holds `seatIds` for a box office sale to `userId`, the selling staff or admin account, all or
+   * none, in one Redis round trip (hold-comp-seats.lua): at the seats' current prices, with the
+   * payment method taken at the window, one ticket id a seat (`ticketIds`, in the order of
+   * `seatIds`: taken ahead, so the sale answers its codes) and where its e-mails go
+   * (`deliveryEmail`, `deliveryName`, optional), which its purchase carries; no
+   * per-user limit, maxTicketsPerBuyer or noOrphanSeats; from salesOpenAt on, while ON_SALE or
+   * CLOSED by status and after salesCloseAt. The hold is the operator path's, as a comp's (see
+   * {@link holdComp}): only PurchaseService.purchaseOperatorHold buys it and
+   * {@link releaseOperatorHold} releases it. Only the caller (BoxOfficeService) checks the
+   * performance's door has not closed. Throws InvalidInputError, NotFoundError (as holdComp),
+   * SalesNotOpenError, SalesClosedError (CANCELED, PAUSED, or CLOSED while a delete runs),
+   * SeatsUnavailableError (held by a live hold, sold or blocked; nothing held).
+   */
+  async holdBoxOffice(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    sale: { paymentMethod: string; ticketIds: string[]; deliveryEmail?: string; deliveryName?: string },
+    maxSeats: number,
+  ): Promise<Hold> {
+    assertUserId(userId);
+    assertPerformanceId(performanceId);
+    assertSeatIds(seatIds, maxSeats);
+    if (sale.ticketIds.length !== seatIds.length) throw new InvalidInputError('one ticket id per seat');
+    if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
+    return this.operatorHold({
+      holdId: newIdOf(performanceId),
+      userId,
+      performanceId,
+      seatIds,
+      sale: { kind: 'BOX_OFFICE', ...sale },
+      lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
+      retentionMs: HOLD_RETENTION_MS,
+    });
+  }
+
+  /** An operator's hold (a comp's, a box office sale's), its refusals as errors. */
+  private async operatorHold(request: HoldCompSeatsRequest): Promise<CompHold> {
+    const { performanceId, seatIds, userId } = request;
     const result = await this.store.holdComp(request);
     switch (result.outcome) {
       case 'NO_PERFORMANCE':
@@ -183,6 +226,8 @@ export class HoldService {
         throw new NotFoundError('seat', { performanceId, seatIds: result.seatIds });
       case 'SALES_CLOSED':
         throw new SalesClosedError(result.reason);
+      case 'SALES_NOT_OPEN':
+        throw new SalesNotOpenError(new Date(result.salesOpenAt));
       case 'UNAVAILABLE':
         throw new SeatsUnavailableError(result.seatIds);
     }
@@ -289,12 +334,13 @@ export class HoldService {
   }
 
   /**
-   * The caller's hold; anyone else's, or an unknown id, is not found, and so is a comp's hold (a
-   * `comp` note: {@link holdComp}), which is the comp path's and never its recipient's to see.
+   * The caller's hold; anyone else's, or an unknown id, is not found, and so is an operator's hold
+   * (a comp's, {@link holdComp}, or a box office sale's, {@link holdBoxOffice}), which is the
+   * operator path's and never its owner's to see.
    */
   async get(userId: string, holdId: string): Promise<Hold> {
     const { record, now } = await this.store.read(await this.performanceOf(holdId), holdId);
-    if (record.userId !== userId || record.comp !== undefined) throw new NotFoundError('reservation');
+    if (record.userId !== userId || isOperatorHold(record)) throw new NotFoundError('reservation');
     return holdFromRecord(holdId, record, now);
   }
 
@@ -306,9 +352,9 @@ export class HoldService {
   async listLive(userId: string): Promise<Hold[]> {
     assertUserId(userId);
     const { holds, now } = await this.store.userHolds(userId);
-    // A comp's hold is not indexed under its recipient; one an earlier version indexed is left out too.
+    // An operator's hold is not indexed under its owner; one an earlier version indexed is left out too.
     return holds
-      .filter(({ record }) => record.comp === undefined)
+      .filter(({ record }) => !isOperatorHold(record))
       .map(({ id, record }) => holdFromRecord(id, record, now))
       .filter((hold) => hold.status === 'HELD')
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || a.id.localeCompare(b.id));
@@ -316,23 +362,24 @@ export class HoldService {
 
   /**
    * Frees the caller's live hold now; a hold that has ended already (released too) is a conflict.
-   * A comp's hold is not found ({@link releaseComp} ends it).
+   * An operator's hold (a comp's, a box office sale's) is not found ({@link releaseOperatorHold} ends it).
    */
   release(userId: string, holdId: string): Promise<void> {
     return this.ended(userId, holdId, false);
   }
 
   /**
-   * Frees a comp's hold now, on the comp path (CompService, when the comp's purchase failed); only
-   * a comp's hold: any other is not found. Throws as {@link release}.
+   * Frees an operator's hold (a comp's, a box office sale's) now, on the operator path (CompService
+   * or BoxOfficeService, when its purchase failed); only an operator's hold: any other is not found.
+   * Throws as {@link release}.
    */
-  releaseComp(recipientId: string, holdId: string): Promise<void> {
-    return this.ended(recipientId, holdId, true);
+  releaseOperatorHold(ownerId: string, holdId: string): Promise<void> {
+    return this.ended(ownerId, holdId, true);
   }
 
-  /** Ends the hold (release-hold.lua; `comp`: on the comp path), or throws what its outcome names. */
-  private async ended(userId: string, holdId: string, comp: boolean): Promise<void> {
-    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId, comp);
+  /** Ends the hold (release-hold.lua; `operator`: on the operator path), or throws what its outcome names. */
+  private async ended(userId: string, holdId: string, operator: boolean): Promise<void> {
+    const result = await this.store.release(await this.performanceOf(holdId), holdId, userId, operator);
     switch (result) {
       case 'NOT_FOUND':
         throw new NotFoundError('reservation');

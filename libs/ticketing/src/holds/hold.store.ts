@@ -141,11 +141,11 @@ export class HoldStore {
   }
 
   /**
-   * Ends the caller's live hold now (`release-hold.lua`); `comp`: on the comp path, the only one
-   * that releases a comp's hold (and releases nothing else).
+   * Ends the caller's live hold now (`release-hold.lua`); `operator`: on the operator path, the only
+   * one that releases an operator's hold (a comp's, a box office sale's), and releases nothing else.
    */
-  release(performanceId: number, holdId: string, userId: string, comp = false): Promise<ReleaseHoldResult> {
-    return releaseHold(this.redis, performanceKeys(performanceId), holdId, userId, comp);
+  release(performanceId: number, holdId: string, userId: string, operator = false): Promise<ReleaseHoldResult> {
+    return releaseHold(this.redis, performanceKeys(performanceId), holdId, userId, operator);
   }
 
   /** See {@link performanceOfHold}. */

@@ -32,6 +32,15 @@ export interface Hold {
   arrangement?: Arrangement;
 }
 
+/**
+ * Whether a hold record is an operator's (hold-comp-seats.lua: a comp's, with its `comp` note, or a
+ * box office sale's, with its `boxOffice` payment method): the operator path's alone, never shown,
+ * bought or released through a buyer's route.
+ */
+export function isOperatorHold(record: Record<string, string>): boolean {
+  return record.comp !== undefined || record.boxOffice !== undefined;
+}
+
 /** Reads a hold record as the scripts write it; `now` is Redis time in epoch ms. */
 export function holdFromRecord(id: string, record: Record<string, string>, now: number): Hold {
   const expiresAt = Number(record.expiresAt);

@@ -16,14 +16,14 @@
 
   ARGV[1] hold id
   ARGV[2] user id of the caller
-  ARGV[3] '1' on the comp path (CompService ends a comp's hold whose purchase failed), '' for the
-          hold's owner: a comp's hold is released only on the comp path, and only a comp's hold there.
-          A comp's seats taken from blocked ones (the record's `fromBlock`) go back to BLOCKED, not
+  ARGV[3] '1' on the operator path (CompService or BoxOfficeService ends its hold whose purchase
+          failed), '' for the hold's owner: an operator's hold (a comp's, a box office sale's) is
+          released only on the operator path, and only an operator's hold there. A comp's seats taken from blocked ones (the record's `fromBlock`) go back to BLOCKED, not
           on sale (counts held -> blocked): the comp's transaction, which deleted their blocks,
           does not commit
 
-  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's, or a comp's hold off the comp
-  path, or a buyer's hold on it), 'ALREADY_RELEASED',
+  Returns 'RELEASED', 'NOT_FOUND' (no such hold, or not the caller's, or an operator's hold off the
+  operator path, or a buyer's hold on it), 'ALREADY_RELEASED',
   'EXPIRED' or 'PURCHASED'.
 ]]
 --- @keys 9
@@ -33,8 +33,8 @@ local seatsKey, countsKey, expiryKey, holdKey = KEYS[1], KEYS[2], KEYS[3], KEYS[
 local seating = { free = KEYS[5], layout = KEYS[6], runs = KEYS[7], info = KEYS[8] }
 local holdId, userId = ARGV[1], ARGV[2]
 
-local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp', 'fromBlock')
-if hold[1] ~= userId or (hold[5] and true or false) ~= (ARGV[3] == '1') then return 'NOT_FOUND' end
+local hold = redis.call('HMGET', holdKey, 'userId', 'status', 'expiresAt', 'seats', 'comp', 'fromBlock', 'boxOffice')
+if hold[1] ~= userId or ((hold[5] or hold[7]) and true or false) ~= (ARGV[3] == '1') then return 'NOT_FOUND' end
 local status = hold[2]
 if status == 'RELEASED' then return 'ALREADY_RELEASED' end
 if status ~= 'HELD' then return status end

@@ -34,12 +34,16 @@
     the caller passes it (k.userIndex), the user's index of performances with holds. The
     record keeps each seat's price (`prices`, comma-separated, in `seats` order): what the buyer
     pays per seat whatever the section's price later (purchase.lua copies it into the sale).
-    A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, its
-    record keeps the note (`comp`), which purchase.lua carries into the sale, and it is not added
-    to the user's holds nor the user's index (k.userHolds, k.userIndex are not used): the comp
-    path's own, neither listed to the recipient nor counted against their hold limit.
+    A comp (`hold.comp`: the operator's note) is priced 0 a seat whatever the section costs, and
+    its record keeps the note (`comp`), which purchase.lua carries into the sale. A box office
+    sale's record keeps its payment method (`hold.boxOffice` as `boxOffice`) and its ticket ids
+    taken ahead (`hold.ticketIds`, as `ticketIds`) and, when given, where its e-mails go
+    (`hold.deliveryEmail`, `hold.deliveryName`, under those names), which purchase.lua carries into
+    the sale too. Either (an operator's hold) is not added to the user's holds nor the user's index
+    (k.userHolds, k.userIndex are not used): the operator path's own, neither listed to the owner
+    nor counted against their hold limit.
     k: { seats, prices, counts, expiry, userHolds, hold, seatHolds, seating, userIndex } (keys;
-       seating as in the seating include; userHolds not for a comp; userIndex optional: on a
+       seating as in the seating include; userHolds not for an operator's hold; userIndex optional: on a
        single Redis, where it may share the script, index-hold.lua's work is done here)
     hold: { id, userId, performanceId, seatIds, currency, now, lifetime (ms), retention (ms),
        closesAt (optional, epoch ms after `now`: the performance's salesCloseAt; the hold expires
@@ -47,7 +51,9 @@
        seats' {layout position, row index} and the rows' records, as seatingMarkPlaces takes them,
        when the caller read them: their layout entries are then not read again), indexUntil
        (with k.userIndex: the entry's score and the key's expiry, epoch ms), comp (optional: a
-       comp's note, hold-comp-seats.lua) }
+       comp's note, hold-comp-seats.lua), boxOffice and ticketIds (optional: a box office sale's
+       payment method and ticket ids, hold-comp-seats.lua), deliveryEmail and deliveryName
+       (optional, a box office sale's) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
 ]]
@@ -184,11 +190,23 @@ local function takeHold(k, hold)
     record[#record + 1] = 'comp'
     record[#record + 1] = hold.comp
   end
+  if hold.boxOffice then
+    record[#record + 1] = 'boxOffice'
+    record[#record + 1] = hold.boxOffice
+    record[#record + 1] = 'ticketIds'
+    record[#record + 1] = hold.ticketIds
+  end
+  for _, field in ipairs({'deliveryEmail', 'deliveryName'}) do
+    if hold[field] then
+      record[#record + 1] = field
+      record[#record + 1] = hold[field]
+    end
+  end
   redis.call('HSET', k.hold, unpack(record))
   redis.call('PEXPIREAT', k.hold, expiresAt + hold.retention)
   redis.call('ZADD', k.expiry, expiresAt, hold.id)
 
-  if hold.comp then return expiresAt, amount, priceList end
+  if hold.comp or hold.boxOffice then return expiresAt, amount, priceList end
   redis.call('HSET', k.userHolds, hold.id, #seatIds)
   -- The user-holds hash is useless once all its holds have expired; never shorten its life.
   local userHoldsTtl = redis.call('PTTL', k.userHolds)

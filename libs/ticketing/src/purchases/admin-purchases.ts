@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
 import { NotFoundError, PurchaseCanceledError, PurchaseRefundedError } from '../errors';
 import { Purchase, purchaseFromPersisted } from './purchase';
-import { PurchaseCancellation, SeatsRefunded } from './purchase-cancellation';
+import { CanceledPurchase, PurchaseCancellation, SeatsRefunded } from './purchase-cancellation';
 import { PurchaseReader } from './purchase-reader';
 import { PurchaseStore } from './purchase.store';
 
@@ -76,7 +76,9 @@ export class AdminPurchases {
    * those seats are refunded (PurchaseCancellation.refundSeats: the purchase stays PAID with its
    * others; all it still has is its whole refund), a seat refunded before throws
    * SeatAlreadyRefundedError, so of concurrent refunds of a seat one wins it. Answers the purchase
-   * as it is now with this refund's part (`refundedNow`). Throws NotFoundError('purchase').
+   * as it is now with this refund's part (`refundedNow`). A box office sale is refunded at the
+   * window, whole or in part (refund `at-window`, no gateway call; the audit row's `refundMethod`
+   * says CASH or CARD_TERMINAL). Throws NotFoundError('purchase').
    */
   async refund(
     operator: Operator,
@@ -110,9 +112,24 @@ export class AdminPurchases {
         currency: refunded.currency,
         seatIds: refunded.refundedNow.seatIds,
         keptSeatIds: refunded.keptSeatIds,
+        refundMethod: refundMethodOf(refunded),
         partial: refunded.status === 'PAID',
       },
     });
     return refunded;
   }
+}
+
+/**
+ * How a refund's money goes back: `PAYMENT_GATEWAY` (an online sale's charge, refunded through the
+ * gateway now or by `batch`), `CASH` or `CARD_TERMINAL` (a box office sale: given back at the window
+ * the way it was taken; the gateway is never asked), null (a free purchase: nothing to give back).
+ */
+export type RefundMethod = 'PAYMENT_GATEWAY' | 'CASH' | 'CARD_TERMINAL' | null;
+
+/** The refund method of a canceled purchase (see RefundMethod). */
+export function refundMethodOf(canceled: Pick<CanceledPurchase, 'refund' | 'paymentMethod'>): RefundMethod {
+  if (canceled.refund === 'none') return null;
+  if (canceled.refund === 'at-window') return canceled.paymentMethod ?? null;
+  return 'PAYMENT_GATEWAY';
 }

@@ -52,13 +52,17 @@
 
   Returns one of
     {'CANCELED', canceledAt (epoch ms), charge id ('' when none: a free purchase), seat ids kept sold
-     (comma-separated, '' for none), amount (minor units; 0: free, nothing to refund), currency}: the
-     last two for the refund
+     (comma-separated, '' for none), amount (minor units; 0: free, nothing to refund), currency,
+     box office payment method ('' for an online sale)}: the last three for the refund (a box office
+     sale's is given back at the window, never through the gateway)
     {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher (parkedAt)
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
     {'TRANSFERRED'}        refused ('buyer' only): a ticket of it was given to someone by a transfer
+    {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by an
+                           admin (its money goes back at the window), not canceled by the account
+                           that sold it
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
                            (freeing seats into a missing state would be overwritten by the rebuild,
@@ -103,10 +107,14 @@ if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
   if refusedForTransfer then return {'TRANSFERRED'} end
   local persisted = {}
   for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 6, #ARGV - 1, 2 do
+    if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
+  end
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
-local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency')
+local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
+  'boxOffice')
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
@@ -115,6 +123,7 @@ if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
 if refusedForTransfer then return {'TRANSFERRED'} end
+if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.
 local toFree, kept = {}, {}
@@ -133,4 +142,4 @@ redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'cancel
 redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
   'canceledBy', canceledBy, 'keptSeatIds', keptList)
-return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or ''}
+return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[8] or ''}

@@ -20,12 +20,15 @@
   ARGV[2] purchase id of this attempt
   ARGV[3] lease (ms): the claim lapses this long from now unless renewed (renew-hold-claim.lua,
           while the attempt charges and sells); a crashed attempt's claim ends so
-  ARGV[4] '1' on the comp path (CompService), '' for a buyer's purchase: a comp's hold (one with a
-          `comp` note) is claimable only on the comp path, and only a comp's hold there; otherwise
-          it is answered as no hold at all (every field nil, claim NONE), as purchase.lua refuses it
+  ARGV[4] '1' on the operator path (CompService, BoxOfficeService), '' for a buyer's purchase: an
+          operator's hold (one with a `comp` note or a `boxOffice` payment method) is claimable
+          only on the operator path, and only an operator's hold there; otherwise it is answered as
+          no hold at all (every field nil, claim NONE), as purchase.lua refuses it
 
   Returns {claim, now (epoch ms), userId, status, expiresAt, amount, currency, purchaseId,
-  salesRefusal, salesOpenAt}: the hold's fields as stored (nil when absent); salesRefusal, only
+  salesRefusal, salesOpenAt, boxOffice}: the hold's fields as stored (nil when absent); boxOffice
+  the payment method a box office sale's hold records (hold-comp-seats.lua: paid at the window, so
+  never charged through the gateway; its window as purchase.lua's), nil for any other; salesRefusal, only
   for the caller's HELD hold (or one its performance's cancellation RELEASED: endReason
   PERFORMANCE_CANCELED), nil when its performance sells now (for a comp's hold, one with a `comp`
   note: unless it is CANCELED or deleted, whatever its sales window), else PAUSED, CLOSED or CANCELED
@@ -40,15 +43,17 @@
 --- @keys 2
 --- @include "redis-time"
 local holdKey, metaKey = KEYS[1], KEYS[2]
-local userId, purchaseId, lease, compPath = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local userId, purchaseId, lease, operatorPath = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 
 local now = redisNow()
 local hold = redis.call('HMGET', holdKey,
-  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp')
--- A comp's hold off the comp path (or a buyer's on it) is not the caller's to see: the recipient
--- of a comp whose api died before its purchase finds no hold to buy (a 404).
-if (hold[10] and true or false) ~= compPath then
-  return {'NONE', now, false, false, false, false, false, false, false, false}
+  'userId', 'status', 'expiresAt', 'amount', 'currency', 'purchaseId', 'claimedBy', 'claimedUntil', 'endReason', 'comp',
+  'boxOffice')
+-- An operator's hold (a comp's or a box office sale's) off the operator path (or a buyer's on it) is
+-- not the caller's to see: the owner of one whose api died before its purchase finds no hold to
+-- buy (a 404).
+if ((hold[10] or hold[11]) and true or false) ~= operatorPath then
+  return {'NONE', now, false, false, false, false, false, false, false, false, false}
 end
 local claim, salesRefusal, salesOpenAt = 'NONE', nil, nil
 -- A hold its performance's cancellation ended (end-canceled-holds.lua) is refused as a live one
@@ -63,6 +68,13 @@ if hold[1] == userId and (hold[2] == 'HELD' or endedByCancel) then
     -- A comp's hold (hold-comp-seats.lua) is sold whatever the sales window: only a canceled
     -- performance (or one being deleted, above) refuses it.
     if meta[3] == 'CANCELED' then salesRefusal = 'CANCELED' end
+  elseif hold[11] then
+    -- A box office sale's hold: from the on-sale on, whatever salesCloseAt or a CLOSED status say.
+    if meta[3] == 'CANCELED' or meta[3] == 'PAUSED' then
+      salesRefusal = meta[3]
+    elseif now < tonumber(meta[1]) then
+      salesRefusal, salesOpenAt = 'NOT_OPEN', meta[1]
+    end
   elseif meta[3] then
     salesRefusal = meta[3]
   elseif meta[4] and now >= tonumber(meta[4]) then
@@ -86,4 +98,5 @@ local reply = {claim, now}
 for i = 1, 6 do reply[#reply + 1] = hold[i] or false end
 reply[#reply + 1] = salesRefusal or false
 reply[#reply + 1] = salesOpenAt or false
+reply[#reply + 1] = hold[11] or false
 return reply

@@ -61,6 +61,7 @@ function canceledNow(
     chargeId: 'ch-1',
     keptSeatIds: [],
     amount: 1500,
+    paymentMethod: '',
     currency: 'KRW',
     ...changes,
   };

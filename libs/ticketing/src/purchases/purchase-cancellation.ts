@@ -20,6 +20,7 @@ import {
   PurchaseCheckedInError,
   PurchaseNotWrittenYetError,
   PurchaseTransferredError,
+  BoxOfficeSaleCancelError,
   SeatAlreadyRefundedError,
   SeatPricesUnknownError,
 } from '../errors';
@@ -35,9 +36,11 @@ import { PurchaseStore } from './purchase.store';
 /**
  * Where the refund of a canceled purchase stands: `made` (made and recorded now), `owed` (not made
  * now: `batch`'s payment reconciler makes it, see PurchaseCancellation.refund), `none` (a free
- * purchase, amount 0: nothing was charged, so nothing is given back and nothing is owed).
+ * purchase, amount 0: nothing was charged, so nothing is given back and nothing is owed),
+ * `at-window` (a box office sale: its money was taken at the window, in cash or on the card
+ * terminal, and is given back there; the gateway is never asked and nothing is owed by `batch`).
  */
-export type CancelRefund = 'made' | 'owed' | 'none';
+export type CancelRefund = 'made' | 'owed' | 'none' | 'at-window';
 
 /**
  * A canceled purchase, with the checked-in seats an operator's cancel left sold (none for a
@@ -158,6 +161,7 @@ export class PurchaseCancellation {
           currency: result.currency,
           chargeId: result.chargeId,
           refundedAt: new Date(result.refundedAt),
+          paymentMethod: result.paymentMethod,
         });
         const purchase = await this.store.read(performanceId, purchaseId);
         if (!purchase) throw new NotFoundError('purchase');
@@ -176,19 +180,24 @@ export class PurchaseCancellation {
    * Writes a partial refund to PostgreSQL, then gives its money back: made now once written (and
    * recorded REFUNDED), else owed (the flush of its stream entry writes it, and the payment reconciler
    * refunds it). Free seats (amount 0) refund nothing. Failures are logged, not thrown: the refund
-   * stands in Redis, and `batch` finishes it with the same idempotency key.
+   * stands in Redis, and `batch` finishes it with the same idempotency key. A box office sale's
+   * (`paymentMethod` not ''): paid at the window, so given back there ('at-window'); its row is
+   * written REFUNDED (writePartialRefunds) and the gateway is never asked, now or by `batch`.
    */
-  private async settlePartialRefund(refund: PurchaseRefund): Promise<CancelRefund> {
+  private async settlePartialRefund(refund: PurchaseRefund & { paymentMethod: string }): Promise<CancelRefund> {
+    const { paymentMethod, ...row } = refund;
+    const atWindow = paymentMethod !== '' && refund.amount > 0;
     try {
-      await this.partialRefunds.written(refund);
+      await this.partialRefunds.written(row);
     } catch (error) {
       this.logger.warn(
         `partial refund ${refund.refundId} of purchase ${refund.purchaseId} not written to PostgreSQL now ` +
           `(${(error as Error).message}); its flush writes it, and the payment reconciler refunds it then`,
       );
-      return refund.amount === 0 ? 'none' : 'owed';
+      return refund.amount === 0 ? 'none' : atWindow ? 'at-window' : 'owed';
     }
     if (refund.amount === 0) return 'none';
+    if (atWindow) return 'at-window';
     if (!refund.chargeId) return 'owed';
     try {
       const request = {
@@ -233,7 +242,8 @@ export class PurchaseCancellation {
    * cancellation goes through the purchase stream, so it reaches PostgreSQL whether or not the
    * purchase had been written there yet. A purchase PostgreSQL has is refunded at once, its
    * cancellation written there first; one it does not have yet is refunded by `batch` after its
-   * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. A box office sale
+   * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
@@ -303,6 +313,7 @@ export class PurchaseCancellation {
       );
     }
     if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError();
+    if (result.outcome === 'BOX_OFFICE') throw new BoxOfficeSaleCancelError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
@@ -324,11 +335,20 @@ export class PurchaseCancellation {
    */
   private async settleRefund(
     purchaseId: string,
-    result: { canceledAt: number; chargeId: string; amount: number; currency: string; keptSeatIds: number[] },
+    result: {
+      canceledAt: number;
+      chargeId: string;
+      amount: number;
+      currency: string;
+      keptSeatIds: number[];
+      paymentMethod: string;
+    },
     canceledBy: CanceledBy,
   ): Promise<CancelRefund> {
     const durable = await this.durablyCanceled(purchaseId, result.canceledAt, canceledBy, result.keptSeatIds);
     if (result.amount === 0) return 'none';
+    // Paid at the window, never through the gateway (no charge, no payment attempt): given back there.
+    if (result.paymentMethod !== '') return 'at-window';
     return durable && (await this.refund(purchaseId, result)) ? 'made' : 'owed';
   }
 

@@ -33,6 +33,7 @@ const live: HoldCheck = {
   now: NOW,
   claim: 'CLAIMED',
   sales: null,
+  boxOffice: null,
 };
 const sold: PurchaseResult = {
   outcome: 'OK',
@@ -115,6 +116,23 @@ describe('PurchaseCheckout', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("sells a box office sale's hold (paid at the window) with no payment attempt and no charge", async () => {
+    const { service, store, gateway, attempts } = checkout(sold);
+    const purchase = await service.buy('staff', 'hold-1', 7, 'purchase-1', {
+      ...live,
+      owner: 'staff',
+      boxOffice: 'CASH',
+    });
+    expect(purchase).toMatchObject({ status: 'PAID', amount: sold.outcome === 'OK' ? sold.amount : -1, chargeId: '' });
+    expect(attempts.begin).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
+    expect(store.sell).toHaveBeenCalledWith(
+      7,
+      expect.objectContaining({ purchaseId: 'purchase-1', chargeId: '' }),
+      NOW,
+    );
   });
 
   describe('a free hold (amount 0)', () => {

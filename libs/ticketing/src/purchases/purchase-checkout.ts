@@ -42,8 +42,9 @@ export class PurchaseCheckout {
 
   /**
    * Charges `userId` for the hold checked and claimed in `hold` (see PurchaseStore.claimHold), then
-   * sells it as `purchaseId` in one atomic step (on the comp path when `hold.comp`: a comp's hold), refunding the charge if the hold can no longer be
-   * bought. A hold whose amount is 0 is sold without any of that: nothing is recorded or charged
+   * sells it as `purchaseId` in one atomic step (on the operator path when `hold.operator`: a comp's
+   * or box office sale's hold), refunding the charge if the hold can no longer be
+   * bought. A hold whose amount is 0, or a box office sale's (paid at the window), is sold without any of that: nothing is recorded or charged
    * (real processors refuse a charge of 0), and the purchase has no charge (`chargeId` ''); the
    * Idempotency-Key's claim is checked before its sale as before a charge. A hold another attempt has claimed is refused before anything is charged; a declined
    * payment, or an attempt stopped before its charge, drops this attempt's claim so the buyer may
@@ -87,7 +88,8 @@ export class PurchaseCheckout {
     }
 
     // The hold's amount is the sale's (purchase.lua sells the hold as recorded, prices included).
-    const free = Number(amount) === 0;
+    // A box office sale's money was taken at the window: like a free hold, nothing is charged.
+    const free = Number(amount) === 0 || hold.boxOffice !== null;
     const { chargeId, completed, result } = await this.whileClaimed(performanceId, holdId, purchaseId, async () => {
       const { chargeId: charged, completed } = free
         ? await this.noCharge(status === 'PURCHASED', keyStillClaimed)
@@ -113,7 +115,14 @@ export class PurchaseCheckout {
       const sold = await this.store
         .sell(
           performanceId,
-          { holdId, userId, purchaseId, chargeId: charged, holdRetentionMs: HOLD_RETENTION_MS, comp: hold.comp },
+          {
+            holdId,
+            userId,
+            purchaseId,
+            chargeId: charged,
+            holdRetentionMs: HOLD_RETENTION_MS,
+            operator: hold.operator,
+          },
           now,
         )
         .catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { Env } from '@app/config';
 import { Clock } from '@app/core';
 import {
   Batcher,
+  BoxOfficePaymentMethod,
   PurchaseCancellation,
   PurchaseFlushBatch,
   PurchaseRecord,
@@ -561,7 +562,7 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
     reservationId: entry.reservationId,
     userId: entry.userId,
     performanceId: Number(entry.performanceId),
-    ...seatsFromLists(entry.seats, entry.prices),
+    ...seatsFromLists(entry.seats, entry.prices, entry.ticketIds),
     amount: Number(entry.amount),
     currency: entry.currency,
     chargeId: entry.chargeId,
@@ -570,6 +571,12 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
     canceledAt: null,
     // A comp's note (purchase.lua copies it from the comp's hold); absent for a sale.
     ...(entry.comp ? { compNote: entry.comp } : {}),
+    // A box office sale's payment method and its ticket ids taken ahead (purchase.lua copies both
+    // from its hold); absent for every other purchase.
+    ...(entry.boxOffice ? { paymentMethod: entry.boxOffice as BoxOfficePaymentMethod } : {}),
+    // And, when the window took them, where its e-mails go.
+    ...(entry.deliveryEmail ? { deliveryEmail: entry.deliveryEmail } : {}),
+    ...(entry.deliveryName ? { deliveryName: entry.deliveryName } : {}),
   };
 }
 

@@ -60,10 +60,11 @@ export interface PurchaseRequest {
   chargeId: string;
   holdRetentionMs: number;
   /**
-   * True on the comp path only (CompService): sells a comp's hold, and only such a hold. Absent or
-   * false, a comp's hold is not found (purchase.lua), so no buyer's route sells one.
+   * True on the operator path only (CompService, BoxOfficeService): sells an operator's hold (a
+   * comp's, a box office sale's), and only such a hold. Absent or false, an operator's hold is not
+   * found (purchase.lua), so no buyer's route sells one.
    */
-  comp?: boolean;
+  operator?: boolean;
 }
 
 export type PurchaseResult =
@@ -100,23 +101,30 @@ export type SalesRefusal = { reason: SalesClosedReason } | { reason: 'NOT_OPEN';
  * The pre-check of a purchase and its claim of the hold, in one step (claim-hold.lua): the hold's
  * fields as stored (null when absent), Redis time (epoch ms) and, for the caller's held hold, why
  * its performance does not sell now (null when it does); `leaseMs` how long the claim lasts.
- * `comp`: the comp path (CompService), the only one that sees a comp's hold, and that sees only
- * those; off it a comp's hold answers as no hold (every field null, claim NONE).
+ * `operator`: the operator path (CompService, BoxOfficeService), the only one that sees an
+ * operator's hold (a comp's, a box office sale's), and that sees only those; off it such a hold
+ * answers as no hold (every field null, claim NONE).
  */
 export async function claimHold(
   redis: Redis,
   keys: PerformanceKeys,
   holdId: string,
-  request: { userId: string; purchaseId: string; leaseMs: number; comp?: boolean },
-): Promise<{ claim: HoldClaim; now: number; fields: (string | null)[]; sales: SalesRefusal | null }> {
+  request: { userId: string; purchaseId: string; leaseMs: number; operator?: boolean },
+): Promise<{
+  claim: HoldClaim;
+  now: number;
+  fields: (string | null)[];
+  sales: SalesRefusal | null;
+  boxOffice: string | null;
+}> {
   const [claim, now, ...rest] = await callScript<(string | null)[]>(
     redis,
     CLAIM_HOLD.name,
     [keys.hold(holdId), keys.meta],
-    [request.userId, request.purchaseId, request.leaseMs, compFlag(request.comp)],
+    [request.userId, request.purchaseId, request.leaseMs, operatorFlag(request.operator)],
   );
   const fields = rest.slice(0, 6);
-  const [refusal, salesOpenAt] = rest.slice(6);
+  const [refusal, salesOpenAt, boxOffice] = rest.slice(6);
   const sales: SalesRefusal | null = !refusal
     ? null
     : refusal === 'NOT_OPEN'
@@ -127,7 +135,7 @@ export async function claimHold(
     case 'OWN':
     case 'BUSY':
     case 'NONE':
-      return { claim, now: Number(now), fields, sales };
+      return { claim, now: Number(now), fields, sales, boxOffice: boxOffice || null };
     default:
       throw new Error(`claim-hold.lua answered ${JSON.stringify(claim)}`);
   }
@@ -178,7 +186,7 @@ export async function purchaseHold(
     request.purchaseId,
     request.chargeId,
     request.holdRetentionMs,
-    compFlag(request.comp),
+    operatorFlag(request.operator),
   ];
   if (buyerIndex) {
     scriptKeys.push(buyerIndex.key);
@@ -218,9 +226,9 @@ export async function purchaseHold(
   }
 }
 
-/** The comp-path ARGV of claim-hold.lua and purchase.lua: '1' on it, '' off it. */
-export function compFlag(comp: boolean | undefined): string {
-  return comp === true ? '1' : '';
+/** The operator-path ARGV of claim-hold.lua and purchase.lua: '1' on it, '' off it. */
+export function operatorFlag(operator: boolean | undefined): string {
+  return operator === true ? '1' : '';
 }
 
 export type CancelPurchaseResult =
@@ -235,7 +243,11 @@ export type CancelPurchaseResult =
       keptSeatIds: number[];
       amount: number;
       currency: string;
+      /** A box office sale's payment method (its refund is given back at the window); '' for an online sale. */
+      paymentMethod: string;
     }
+  /** Refused (a buyer's cancel only): a box office sale, refunded by an admin at the window. */
+  | { outcome: 'BOX_OFFICE' }
   /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
@@ -269,7 +281,7 @@ export async function cancelPurchase(
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
-  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
     [
@@ -302,6 +314,7 @@ export async function cancelPurchase(
         keptSeatIds: seatList(kept),
         amount: Number(amount),
         currency,
+        paymentMethod: paymentMethod ?? '',
       };
     case 'CANCEL_CLOSED':
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
@@ -311,6 +324,7 @@ export async function cancelPurchase(
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
     case 'TRANSFERRED':
+    case 'BOX_OFFICE':
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);
@@ -320,8 +334,9 @@ export async function cancelPurchase(
 export type RefundSeatsResult =
   /**
    * A partial refund: the purchase stays PAID with its other seats. `amount`: the refunded seats'
-   * prices summed (minor units of `currency`), what the gateway gives back; `keptSeatIds`: the
-   * checked-in seats of it left sold ('operator-keep-checked-in' only).
+   * prices summed (minor units of `currency`), what goes back to the buyer; `keptSeatIds`: the
+   * checked-in seats of it left sold ('operator-keep-checked-in' only); `paymentMethod`: a box office
+   * sale's (its money goes back at the window, never through the gateway), '' for an online sale.
    */
   | {
       outcome: 'REFUNDED';
@@ -330,6 +345,7 @@ export type RefundSeatsResult =
       keptSeatIds: number[];
       amount: number;
       currency: string;
+      paymentMethod: string;
     }
   /** The seats named were all it had: canceled as `cancelPurchase` answers it (its whole refund). */
   | Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>
@@ -356,7 +372,7 @@ export async function refundSeats(
     persisted: Record<string, string> | null;
   },
 ): Promise<RefundSeatsResult> {
-  const [outcome, second, chargeId, kept, amount, currency] = await callScript<string[]>(
+  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
     redis,
     REFUND_SEATS.name,
     [
@@ -391,6 +407,7 @@ export async function refundSeats(
         keptSeatIds: seatList(kept),
         amount: Number(amount),
         currency,
+        paymentMethod: paymentMethod ?? '',
       };
     case 'CANCELED':
       return {
@@ -400,6 +417,7 @@ export async function refundSeats(
         keptSeatIds: seatList(kept),
         amount: Number(amount),
         currency,
+        paymentMethod: paymentMethod ?? '',
       };
     case 'ALREADY_REFUNDED':
     case 'NOT_IN_PURCHASE':

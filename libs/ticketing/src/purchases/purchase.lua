@@ -7,9 +7,15 @@
   made before holds recorded them gives a purchase without. A comp's hold (hold-comp-seats.lua: a
   `comp` note, every seat priced 0) is sold whatever the sales window (only a canceled or deleted
   performance refuses it), and its note travels into the purchase and its stream entry (`comp`).
-  A comp's hold is sold only on the comp path (ARGV[6] '1', CompService's), and only a comp's hold
-  is sold there: to any other caller it is not found, so its recipient cannot buy it as a sale
-  without the comp's audit row (an api that died between a comp's hold and its purchase).
+  A box office sale's hold (hold-comp-seats.lua: `boxOffice`, the payment method taken at the
+  window, and `ticketIds`) is sold from salesOpenAt on while ON_SALE or CLOSED by status, also
+  after salesCloseAt (a canceled, paused or deleted performance refuses it), and both fields travel
+  into the purchase and its stream entry alike, as do its delivery address and name when it has
+  them (`deliveryEmail`, `deliveryName`: where its e-mails go).
+  An operator's hold (a comp's or a box office sale's) is sold only on the operator path (ARGV[6]
+  '1', CompService's and BoxOfficeService's), and only an operator's hold is sold there: to any
+  other caller it is not found, so its owner cannot buy it as a sale without its audit row (an api
+  that died between the hold and its purchase).
 
   Running it again with the purchase id that already bought the hold (a retried request with
   the same Idempotency-Key) changes nothing and answers the recorded purchase again, or CANCELED
@@ -40,14 +46,15 @@
   ARGV[3] purchase id
   ARGV[4] charge id (from the payment gateway); '' for a free hold (amount 0), which is never charged
   ARGV[5] how long the hold record stays readable from now (ms)
-  ARGV[6] '1' on the comp path (CompService: a comp's hold), '' for a buyer's purchase
+  ARGV[6] '1' on the operator path (CompService, BoxOfficeService: an operator's hold), '' for a
+          buyer's purchase
   ARGV[7] with KEYS[9]: the sale's member of the buyer's index ('<performance id>:<purchase id>')
 
   Returns one of
     {'OK', createdAt (epoch ms), performance id, seats (comma-separated), amount (integer, minor units),
      currency (ISO 4217), prices (comma-separated, in `seats` order; '' when the hold has none)}
-    {'NOT_FOUND'}    no such hold, or not the caller's, or a comp's hold off the comp path (or
-                     a buyer's hold on it)
+    {'NOT_FOUND'}    no such hold, or not the caller's, or an operator's hold off the operator
+                     path (or a buyer's hold on it)
     {'PURCHASED'}    bought already, by another purchase
     {'CANCELED'}     bought by this purchase id, which was canceled since (a same-key retry)
     {'EXPIRED'} · {'RELEASED'}
@@ -67,11 +74,12 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
-  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp')
+  'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds', 'deliveryEmail',
+  'deliveryName')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
-local prices, comp = hold[11], hold[13]
-if (comp and true or false) ~= (ARGV[6] == '1') then return {'NOT_FOUND'} end
+local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
+if ((comp or boxOffice) and true or false) ~= (ARGV[6] == '1') then return {'NOT_FOUND'} end
 
 if status == 'PURCHASED' then
   if hold[8] ~= purchaseId then return {'PURCHASED'} end
@@ -90,6 +98,10 @@ local now = redisNow()
 if comp then
   -- A comp's hold is sold whatever the sales window; only a canceled performance refuses it.
   if meta[3] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
+elseif boxOffice then
+  -- A box office sale: from the on-sale on, whatever salesCloseAt or a CLOSED status say.
+  if meta[3] == 'CANCELED' or meta[3] == 'PAUSED' then return {'SALES_CLOSED', meta[3]} end
+  if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end
 else
   if meta[3] then return {'SALES_CLOSED', meta[3]} end
   if meta[4] and now >= tonumber(meta[4]) then return {'SALES_CLOSED', 'ENDED'} end
@@ -132,6 +144,18 @@ end
 if comp then
   record[#record + 1] = 'comp'
   record[#record + 1] = comp
+end
+if boxOffice then
+  record[#record + 1] = 'boxOffice'
+  record[#record + 1] = boxOffice
+  record[#record + 1] = 'ticketIds'
+  record[#record + 1] = ticketIds
+  for i, field in ipairs({'deliveryEmail', 'deliveryName'}) do
+    if hold[15 + i] then
+      record[#record + 1] = field
+      record[#record + 1] = hold[15 + i]
+    end
+  end
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))

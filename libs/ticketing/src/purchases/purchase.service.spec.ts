@@ -29,6 +29,7 @@ const hold: HoldCheck = {
   now: 1000,
   claim: 'CLAIMED',
   sales: null,
+  boxOffice: null,
 };
 const bought = (id: string): Purchase => ({
   id,
@@ -103,25 +104,25 @@ describe('PurchaseService', () => {
       userId: USER,
       purchaseId: purchase.id,
       leaseMs: 2 * GATEWAY_TIMEOUT_MS,
-      comp: false,
+      operator: false,
     });
     expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
     expect(keys.claim).not.toHaveBeenCalled();
   });
 
-  it("buys a comp's hold on the comp path only (purchaseComp), without a key", async () => {
+  it("buys an operator's hold (a comp's, a box office sale's) on the operator path only (purchaseOperatorHold), without a key", async () => {
     const { purchases, checkout, keys, store } = service();
-    const purchase = await purchases.purchaseComp(USER, HOLD);
+    const purchase = await purchases.purchaseOperatorHold(USER, HOLD);
     expect(performanceOfId(purchase.id)).toBe(7);
     expect(store.claimHold).toHaveBeenCalledWith(7, HOLD, {
       userId: USER,
       purchaseId: purchase.id,
       leaseMs: 2 * GATEWAY_TIMEOUT_MS,
-      comp: true,
+      operator: true,
     });
     expect(checkout.buy).toHaveBeenCalledWith(USER, HOLD, 7, purchase.id, hold);
     expect(keys.claim).not.toHaveBeenCalled();
-    await expect(purchases.purchaseComp(USER, 'not-a-hold')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(purchases.purchaseOperatorHold(USER, 'not-a-hold')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('refuses a hold id that names no performance, and a malformed key, before any work', async () => {

@@ -57,24 +57,25 @@ export class PurchaseService {
   }
 
   /**
-   * The comp path's purchase (CompService only, never a buyer's route): sells the recipient's comp
-   * hold (hold-comp-seats.lua), amount 0, as `purchase` sells a hold without an Idempotency-Key.
-   * The scripts sell a comp's hold only on this path, and only a comp's hold on it: `purchase`
-   * finds a comp's hold not found, so a recipient cannot buy one left by an api that died before
-   * its comp's purchase (a comp without its audit row). Throws as `purchase`.
+   * The operator path's purchase (CompService, BoxOfficeService; never a buyer's route): sells the
+   * owner's operator hold (hold-comp-seats.lua: a comp's, amount 0, or a box office sale's, paid at
+   * the window, so never charged), as `purchase` sells a hold without an Idempotency-Key. The
+   * scripts sell an operator's hold only on this path, and only an operator's hold on it:
+   * `purchase` finds one not found, so its owner cannot buy one left by an api that died before its
+   * purchase (a comp or sale without its audit row). Throws as `purchase`.
    */
-  async purchaseComp(recipientId: string, holdId: string): Promise<Purchase> {
-    assertUserId(recipientId);
+  async purchaseOperatorHold(ownerId: string, holdId: string): Promise<Purchase> {
+    assertUserId(ownerId);
     const performanceId = await this.store.performanceOfHold(holdId);
     if (performanceId === null) throw new NotFoundError('reservation');
     const purchaseId = newIdOf(performanceId);
-    const hold = await this.claimHold(performanceId, holdId, recipientId, purchaseId, true);
-    return this.checkout.buy(recipientId, holdId, performanceId, purchaseId, hold);
+    const hold = await this.claimHold(performanceId, holdId, ownerId, purchaseId, true);
+    return this.checkout.buy(ownerId, holdId, performanceId, purchaseId, hold);
   }
 
   /**
-   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold; `comp`: on the
-   * comp path). A primary that refuses writes for lack of replicas (min-replicas-to-write) is a 503
+   * The pre-check of the hold, claiming it for this attempt (PurchaseStore.claimHold; `operator`: on
+   * the operator path). A primary that refuses writes for lack of replicas (min-replicas-to-write) is a 503
    * before any charge.
    */
   private claimHold(
@@ -82,10 +83,10 @@ export class PurchaseService {
     holdId: string,
     userId: string,
     purchaseId: string,
-    comp = false,
+    operator = false,
   ): Promise<HoldCheck> {
     return this.store
-      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env), comp })
+      .claimHold(performanceId, holdId, { userId, purchaseId, leaseMs: holdClaimLeaseMs(this.env), operator })
       .catch((error: unknown) => {
         if (refusedForLackOfReplicas(error)) throw new PurchaseNotReplicatedError();
         throw error;

@@ -40,10 +40,16 @@ export interface HoldCheck {
   /** Why the performance of the caller's held hold does not sell now; null when it does. */
   sales: SalesRefusal | null;
   /**
-   * Checked on the comp path (CompService: a comp's hold, the only kind it sees), so its sale is
-   * asked on the comp path too; absent for a buyer's purchase, which never sees a comp's hold.
+   * The payment method of a box office sale's hold (paid at the window: never charged through the
+   * gateway); null for any other hold.
    */
-  comp?: boolean;
+  boxOffice: string | null;
+  /**
+   * Checked on the operator path (CompService, BoxOfficeService: an operator's hold, the only kind
+   * it sees), so its sale is asked on the operator path too; absent for a buyer's purchase, which
+   * never sees an operator's hold.
+   */
+  operator?: boolean;
 }
 
 /** What Redis has of one purchase attempt's sale (PurchaseStore.saleTrace), with Redis TIME. */
@@ -85,17 +91,22 @@ export class PurchaseStore {
    * The pre-check of a purchase, which claims the hold for this attempt (`purchaseId`) for
    * `leaseMs` when the caller can buy it, its performance sells now and no other attempt's claim
    * is live (claim-hold.lua): one round trip, Redis time and sales state included. See HoldCheck.
-   * `comp`: the comp path (see claimHold of purchase-scripts); off it a comp's hold reads as none.
+   * `operator`: the operator path (see claimHold of purchase-scripts); off it an operator's hold reads as none.
    */
   async claimHold(
     performanceId: number,
     holdId: string,
-    request: { userId: string; purchaseId: string; leaseMs: number; comp?: boolean },
+    request: { userId: string; purchaseId: string; leaseMs: number; operator?: boolean },
   ): Promise<HoldCheck> {
-    const { claim, now, fields, sales } = await claimHold(this.redis, performanceKeys(performanceId), holdId, request);
+    const { claim, now, fields, sales, boxOffice } = await claimHold(
+      this.redis,
+      performanceKeys(performanceId),
+      holdId,
+      request,
+    );
     const [owner, status, expiresAt, amount, currency, boughtBy] = fields.map((field) => field ?? null);
-    const check: HoldCheck = { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales };
-    return request.comp === true ? { ...check, comp: true } : check;
+    const check: HoldCheck = { owner, status, expiresAt, amount, currency, boughtBy, now, claim, sales, boxOffice };
+    return request.operator === true ? { ...check, operator: true } : check;
   }
 
   /**

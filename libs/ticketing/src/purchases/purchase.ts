@@ -1,4 +1,4 @@
-import { PurchaseRecord, PurchaseStatus as PersistedStatus } from '@app/database';
+import { BoxOfficePaymentMethod, PurchaseRecord, PurchaseStatus as PersistedStatus } from '@app/database';
 
 export type PurchaseStatus = 'PAID' | 'CANCELED';
 
@@ -44,6 +44,29 @@ export interface Purchase {
    * note, who and why. Operators see it; the buyer's view tells only that it is a comp.
    */
   compNote?: string;
+  /**
+   * Present for a box office sale (sold at the window by the staff or admin account that owns it,
+   * BoxOfficeService): how the money was taken there. Such a purchase was never charged through
+   * the gateway (`chargeId` ''), and its refund is given back at the window.
+   */
+  paymentMethod?: BoxOfficePaymentMethod;
+  /**
+   * A box office sale's ticket ids, taken ahead of the flush (decimal strings, in the order of
+   * `seatIds`): its answer carries the tickets' signed codes at once. Present only while the sale is
+   * read from Redis (PostgreSQL has the tickets themselves).
+   */
+  ticketIds?: string[];
+  /**
+   * A box office sale's delivery address for its e-mails (the walk-up's, no account needed) and the
+   * name to address them to; absent: its e-mails go to the owning account, as any purchase's.
+   */
+  deliveryEmail?: string;
+  deliveryName?: string;
+}
+
+/** Where a purchase was sold, as its views say it: at the box office window, or online. */
+export function saleChannelOf(purchase: Pick<Purchase, 'paymentMethod'>): 'ONLINE' | 'BOX_OFFICE' {
+  return purchase.paymentMethod === undefined ? 'ONLINE' : 'BOX_OFFICE';
 }
 
 /** Reads a purchase hash as `purchase.lua`, `cancel-purchase.lua` and `refund-seats.lua` write it. */
@@ -53,7 +76,7 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     reservationId: record.reservationId,
     userId: record.userId,
     performanceId: Number(record.performanceId),
-    ...seatsFromLists(record.seats, record.prices),
+    ...seatsFromLists(record.seats, record.prices, record.ticketIds),
     amount: Number(record.amount),
     refundedSeatIds: record.refundedSeats ? record.refundedSeats.split(',').map(Number) : [],
     refundedAmount: Number(record.refundedAmount ?? 0),
@@ -63,6 +86,9 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     canceledAt: record.canceledAt ? new Date(Number(record.canceledAt)) : null,
     chargeId: record.chargeId ?? '',
     ...(record.comp ? { compNote: record.comp } : {}),
+    ...(record.boxOffice ? { paymentMethod: record.boxOffice as BoxOfficePaymentMethod } : {}),
+    ...(record.deliveryEmail ? { deliveryEmail: record.deliveryEmail } : {}),
+    ...(record.deliveryName ? { deliveryName: record.deliveryName } : {}),
   };
 }
 
@@ -85,6 +111,10 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     createdAt: String(purchase.createdAt.getTime()),
     ...(purchase.canceledAt ? { canceledAt: String(purchase.canceledAt.getTime()) } : {}),
     ...(purchase.compNote ? { comp: purchase.compNote } : {}),
+    ...(purchase.paymentMethod ? { boxOffice: purchase.paymentMethod } : {}),
+    ...(purchase.ticketIds ? { ticketIds: purchase.ticketIds.join(',') } : {}),
+    ...(purchase.deliveryEmail ? { deliveryEmail: purchase.deliveryEmail } : {}),
+    ...(purchase.deliveryName ? { deliveryName: purchase.deliveryName } : {}),
   };
 }
 
@@ -107,25 +137,35 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     canceledAt: row.canceledAt,
     chargeId: row.chargeId,
     ...(row.compNote ? { compNote: row.compNote } : {}),
+    ...(row.paymentMethod ? { paymentMethod: row.paymentMethod } : {}),
+    ...(row.deliveryEmail ? { deliveryEmail: row.deliveryEmail } : {}),
+    ...(row.deliveryName ? { deliveryName: row.deliveryName } : {}),
   };
 }
 
 /**
  * The seats of a record and their prices, ascending by seat id: `"12,3,7"` with `"900,500,700"`
  * → seatIds `[3, 7, 12]`, seatPrices `[500, 700, 900]`. Without prices (undefined or `''`: a hold
- * made before holds recorded them) only the seat ids.
+ * made before holds recorded them) only the seat ids. A box office sale's `ticketIds` (in the order
+ * of `seats`) come back in the same order as the seat ids.
  */
 export function seatsFromLists(
   seats: string,
   prices: string | undefined,
-): { seatIds: number[]; seatPrices?: number[] } {
-  if (!prices) return { seatIds: seatIdsFromList(seats) };
-  const priceList = prices.split(',').map(Number);
-  const pairs = seats
+  ticketIds?: string,
+): { seatIds: number[]; seatPrices?: number[]; ticketIds?: string[] } {
+  const tickets = ticketIds ? ticketIds.split(',') : undefined;
+  if (!prices && !tickets) return { seatIds: seatIdsFromList(seats) };
+  const priceList = prices ? prices.split(',').map(Number) : undefined;
+  const order = seats
     .split(',')
-    .map((id, i) => [Number(id), priceList[i]])
-    .sort((a, b) => a[0] - b[0]);
-  return { seatIds: pairs.map(([id]) => id), seatPrices: pairs.map(([, price]) => price) };
+    .map((id, i) => ({ id: Number(id), i }))
+    .sort((a, b) => a.id - b.id);
+  return {
+    seatIds: order.map(({ id }) => id),
+    ...(priceList ? { seatPrices: order.map(({ i }) => priceList[i]) } : {}),
+    ...(tickets ? { ticketIds: order.map(({ i }) => tickets[i]) } : {}),
+  };
 }
 
 /** `"12,3,7"` → `[3, 7, 12]`. */

@@ -29,9 +29,13 @@
 
   Returns one of
     {'REFUNDED', refundedAt (epoch ms), charge id ('' when none), seat ids kept sold (comma-separated),
-     amount refunded (minor units), currency}      a partial refund: the purchase stays PAID
-    {'CANCELED', canceledAt, charge id, kept seat ids, amount, currency}   the seats named were all it
-                                                   had: canceled as cancel-purchase.lua answers it
+     amount refunded (minor units), currency, box office payment method ('' for an online sale)}
+                                                   a partial refund: the purchase stays PAID (a box
+                                                   office sale's money goes back at the window, never
+                                                   through the gateway)
+    {'CANCELED', canceledAt, charge id, kept seat ids, amount, currency, box office payment method}
+                                                   the seats named were all it had: canceled as
+                                                   cancel-purchase.lua answers it
     {'NOT_FOUND'}           no such purchase, not the buyer's, or parked by the flusher
     {'ALREADY_CANCELED'}
     {'ALREADY_REFUNDED', seat id}  a seat named was refunded before
@@ -68,7 +72,7 @@ if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 7 then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount',
-  'currency', 'prices', 'refundedSeats', 'refundedAmount')
+  'currency', 'prices', 'refundedSeats', 'refundedAmount', 'boxOffice')
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
@@ -114,7 +118,7 @@ if namedCount == remainingCount then
   redis.call('PERSIST', purchaseKey)
   redis.call('XADD', streamKey, '*', 'type', 'cancel', 'purchaseId', purchaseId, 'userId', userId, 'canceledAt', now,
     'canceledBy', 'operator', 'keptSeatIds', keptList)
-  return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or ''}
+  return {'CANCELED', now, purchase[4] or '', keptList, purchase[6] or '', purchase[7] or '', purchase[11] or ''}
 end
 
 if #priceList ~= remainingCount then return {'NO_PRICES'} end
@@ -147,4 +151,4 @@ redis.call('PERSIST', purchaseKey)
 redis.call('XADD', streamKey, '*', 'type', 'refund', 'purchaseId', purchaseId, 'userId', userId, 'refundId', refundId,
   'seats', named, 'keptSeatIds', keptList, 'amount', amount, 'currency', purchase[7] or '',
   'chargeId', purchase[4] or '', 'refundedAt', now)
-return {'REFUNDED', now, purchase[4] or '', keptList, amount, purchase[7] or ''}
+return {'REFUNDED', now, purchase[4] or '', keptList, amount, purchase[7] or '', purchase[11] or ''}

@@ -37,6 +37,7 @@ describe('performanceReport', () => {
           id: 'p1',
           status: PurchaseStatus.Paid,
           comp: false,
+          paymentMethod: null,
           amount: 140,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -49,6 +50,38 @@ describe('performanceReport', () => {
     expect(report.sections.map((s) => [s.name, s.sold, s.revenue])).toEqual([
       ['A', 1, 100],
       ['B', 1, 40],
+    ]);
+  });
+
+  it('splits revenue by channel and, for the window, by payment method, flushed or not; a refund takes its share out', () => {
+    const paid = { status: PurchaseStatus.Paid, comp: false, currency: 'EUR', seatPrices: [100] };
+    const report = performanceReport(
+      rows([
+        { ...paid, id: 'online', paymentMethod: null, amount: 100, seatIds: [1] },
+        { ...paid, id: 'cash', paymentMethod: 'CASH', amount: 100, seatIds: [2] },
+        { ...paid, id: 'refunded', status: PurchaseStatus.Canceled, paymentMethod: 'CASH', amount: 40, seatIds: [3] },
+      ]),
+      live([
+        {
+          type: 'purchase',
+          record: { id: 'card', seats: '3', amount: '40', prices: '40', status: 'PAID', boxOffice: 'CARD_TERMINAL' },
+        },
+      ]),
+    );
+    expect(report.totals).toMatchObject({
+      revenue: 240,
+      onlineRevenue: 100,
+      boxOfficeRevenue: 140,
+      cashRevenue: 100,
+      cardTerminalRevenue: 40,
+      purchases: 4,
+      cancellations: 1,
+      boxOfficePurchases: 3,
+      boxOfficeCancellations: 1,
+    });
+    expect(report.sections.map((s) => [s.name, s.onlineRevenue, s.cashRevenue, s.cardTerminalRevenue])).toEqual([
+      ['A', 100, 100, 0],
+      ['B', 0, 0, 40],
     ]);
   });
 
@@ -68,6 +101,7 @@ describe('performanceReport', () => {
           id: 'p1',
           status: PurchaseStatus.Canceled,
           comp: false,
+          paymentMethod: null,
           amount: 140,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -82,6 +116,7 @@ describe('performanceReport', () => {
           id: 'p1',
           status: PurchaseStatus.Paid,
           comp: false,
+          paymentMethod: null,
           amount: 140,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -97,7 +132,15 @@ describe('performanceReport', () => {
 
   it('books each seat at what it was sold at, before and after the flush, whatever the prices now', () => {
     // Seat 3 (B, 40 now) was sold at 50 and seat 1 (A, 100 now) at 100: the section was repriced since.
-    const sold = { id: 'p1', status: PurchaseStatus.Paid, comp: false, amount: 150, currency: 'EUR', seatIds: [1, 3] };
+    const sold = {
+      id: 'p1',
+      status: PurchaseStatus.Paid,
+      comp: false,
+      paymentMethod: null,
+      amount: 150,
+      currency: 'EUR',
+      seatIds: [1, 3],
+    };
     const inRedis = performanceReport(
       rows([]),
       live([{ type: 'purchase', record: { ...record, seats: '3,1', amount: '150', prices: '50,100' } }]),
@@ -127,6 +170,7 @@ describe('performanceReport', () => {
           id: 'p1',
           status: PurchaseStatus.Paid,
           comp: false,
+          paymentMethod: null,
           amount: 150,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -166,6 +210,7 @@ describe('performanceReport', () => {
           id: 'p1',
           status: PurchaseStatus.Canceled,
           comp: false,
+          paymentMethod: null,
           amount: 140,
           currency: 'EUR',
           seatIds: [1, 3],
@@ -226,6 +271,7 @@ describe('section names in any casing (sectionNameKey)', () => {
             id: 'p1',
             status: PurchaseStatus.Paid,
             comp: false,
+            paymentMethod: null,
             amount: 200,
             currency: 'EUR',
             seatIds: [1, 2],
@@ -248,6 +294,7 @@ describe('section names in any casing (sectionNameKey)', () => {
           id: 'p1',
           status: PurchaseStatus.Paid,
           comp: false,
+          paymentMethod: null,
           amount: 100,
           currency: 'EUR',
           seatIds: [1],
@@ -257,6 +304,7 @@ describe('section names in any casing (sectionNameKey)', () => {
           id: 'c1',
           status: PurchaseStatus.Paid,
           comp: true,
+          paymentMethod: null,
           amount: 0,
           currency: 'EUR',
           seatIds: [2],
@@ -300,6 +348,12 @@ describe('section names in any casing (sectionNameKey)', () => {
       comps: 0,
       compPurchases: 0,
       compCancellations: 0,
+      onlineRevenue: 200,
+      boxOfficeRevenue: 0,
+      cashRevenue: 0,
+      cardTerminalRevenue: 0,
+      boxOfficePurchases: 0,
+      boxOfficeCancellations: 0,
     };
     const summed = eventSections([
       [{ name: 'Floor', ...figures }],

@@ -47,6 +47,18 @@ export interface SalesFigures {
   compPurchases: number;
   /** Comps canceled (by their recipient or by an operator), apart from `cancellations`. */
   compCancellations: number;
+  /** Of `revenue`, what online sales brought (paid through the payment gateway). */
+  onlineRevenue: number;
+  /** Of `revenue`, what box office sales brought (paid at the window): `cashRevenue` + `cardTerminalRevenue`. */
+  boxOfficeRevenue: number;
+  /** Of `boxOfficeRevenue`, taken in cash: what the cash drawers should hold, refunds given back already. */
+  cashRevenue: number;
+  /** Of `boxOfficeRevenue`, taken on the card terminal. */
+  cardTerminalRevenue: number;
+  /** Of `purchases`, the box office sales (canceled ones included). */
+  boxOfficePurchases: number;
+  /** Of `cancellations`, the box office sales refunded. */
+  boxOfficeCancellations: number;
 }
 
 export interface SectionSales extends SalesFigures {
@@ -65,6 +77,8 @@ interface MergedPurchase {
   canceled: boolean;
   /** A comp (complimentary, amount 0): counted apart from paid sales. */
   comp: boolean;
+  /** A box office sale's payment method; null for an online sale. */
+  paymentMethod: string | null;
   amount: number;
   /** Ascending. */
   seatIds: number[];
@@ -87,6 +101,12 @@ export function emptyFigures(): SalesFigures {
     comps: 0,
     compPurchases: 0,
     compCancellations: 0,
+    onlineRevenue: 0,
+    boxOfficeRevenue: 0,
+    cashRevenue: 0,
+    cardTerminalRevenue: 0,
+    boxOfficePurchases: 0,
+    boxOfficeCancellations: 0,
   };
 }
 
@@ -127,6 +147,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
     merged.set(purchase.id, {
       canceled: purchase.status === 'CANCELED',
       comp: purchase.comp,
+      paymentMethod: purchase.paymentMethod,
       amount: purchase.amount,
       seatIds: purchase.seatIds,
       ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
@@ -151,6 +172,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
         canceled: entry.record.status === 'CANCELED',
         // purchase.lua writes a comp's note (`comp`) into its stream entry.
         comp: Boolean(entry.record.comp),
+        // And a box office sale's payment method (`boxOffice`).
+        paymentMethod: entry.record.boxOffice || null,
         amount: Number(entry.record.amount),
         // Ascending with their prices, as the flush writes them, so both sides split alike.
         ...seatsFromLists(entry.record.seats, entry.record.prices),
@@ -232,7 +255,7 @@ export function performanceReport(
       purchase.amount,
       paid.map(({ weight }) => weight),
     );
-    paid.forEach(({ seat }, i) => (sectionOf(seat).revenue += shares[i]));
+    paid.forEach(({ seat }, i) => addRevenue(sectionOf(seat), purchase.paymentMethod, shares[i]));
     for (const section of touched) {
       if (purchase.comp) {
         section.compPurchases += 1;
@@ -240,6 +263,10 @@ export function performanceReport(
       } else {
         section.purchases += 1;
         if (purchase.canceled) section.cancellations += 1;
+        if (purchase.paymentMethod !== null) {
+          section.boxOfficePurchases += 1;
+          if (purchase.canceled) section.boxOfficeCancellations += 1;
+        }
       }
     }
   }
@@ -271,7 +298,22 @@ export function performanceReport(
   totals.cancellations = sales.filter((purchase) => purchase.canceled).length;
   totals.compPurchases = comps.length;
   totals.compCancellations = comps.filter((purchase) => purchase.canceled).length;
+  const boxOffice = sales.filter((purchase) => purchase.paymentMethod !== null);
+  totals.boxOfficePurchases = boxOffice.length;
+  totals.boxOfficeCancellations = boxOffice.filter((purchase) => purchase.canceled).length;
   return { currency: rows.currency, salesState, totals, sections: [...sections.values()] };
+}
+
+/** A seat's share of a paid purchase, into its section's revenue and the revenue of its channel and method. */
+function addRevenue(section: SalesFigures, paymentMethod: string | null, share: number): void {
+  section.revenue += share;
+  if (paymentMethod === null) {
+    section.onlineRevenue += share;
+    return;
+  }
+  section.boxOfficeRevenue += share;
+  if (paymentMethod === 'CASH') section.cashRevenue += share;
+  else section.cardTerminalRevenue += share;
 }
 
 /** The purchase's recorded seat prices when they are whole (one non-negative integer per seat), else null. */

@@ -1,0 +1,76 @@
+import { Body, Controller, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser, CurrentUser, RequiresCurrentRole, Role, Roles } from '@app/auth';
+import { BookingDescriber, BoxOfficeService, MAX_SEATS_PER_BOX_OFFICE_SALE } from '@app/ticketing';
+import { ErrorBodyDto } from '../common/error-body.dto';
+import { IdParam } from '../common/parse-id.pipe';
+import { BoxOfficeSaleCreateDto, BoxOfficeSaleResponseDto, mapBoxOfficeSale } from './box-office.dto';
+
+@ApiTags('box office')
+@ApiBearerAuth()
+@Controller('box-office/performances')
+export class BoxOfficeController {
+  constructor(
+    private readonly boxOffice: BoxOfficeService,
+    private readonly describer: BookingDescriber,
+  ) {}
+
+  /**
+   * Sells seats at the box office window to someone who walks up and pays there, in cash or on the
+   * card terminal: nothing goes through the payment gateway. The seats are sold all or none, at
+   * their current prices, on the sale's own path (a walk-up racing online buyers for a seat: one of
+   * them gets it). The selling account owns the purchase (`saleChannel: "BOX_OFFICE"`,
+   * `paymentMethod`); the answer carries each ticket's signed code for the window to print. Allowed
+   * from the on-sale on while sales are on or closed, also after `salesCloseAt`, until the
+   * performance's check-in closes; not while paused, nor for a canceled performance. No per-buyer
+   * limit (1 to ${MAX_SEATS_PER_BOX_OFFICE_SALE} seats a sale); no waiting room. Staff or admin.
+   */
+  @Post(':id/sales')
+  @Roles(Role.Staff, Role.Admin)
+  // A staff account whose role was revoked sells nothing more, whatever its token says.
+  @RequiresCurrentRole()
+  @ApiResponse({
+    status: 201,
+    type: BoxOfficeSaleResponseDto,
+    description: 'the sale: the selling account\'s purchase, `saleChannel: "BOX_OFFICE"`, with its tickets\' codes',
+  })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: `seatIds empty, over ${MAX_SEATS_PER_BOX_OFFICE_SALE}, repeated or not ids; paymentMethod not CASH or CARD_TERMINAL; not an e-mail address; a name empty, over 200 characters or with control or invisible characters; an unknown field`,
+  })
+  @ApiResponse({
+    status: 403,
+    type: ErrorBodyDto,
+    description: 'neither staff nor admin (read from the account now); `SalesNotOpen` before the on-sale',
+  })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description: 'no such performance; seats not of it (`details.seatIds`); nothing held',
+  })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description:
+      'a seat is held, sold or blocked (`details.seatIds` names them; nothing held); `PerformanceCanceled`; `BoxOfficeClosed` (its check-in has closed); `SalesClosed` while sales are paused (`details.reason` PAUSED) or the performance is being deleted',
+  })
+  @ApiResponse({ status: 503, type: ErrorBodyDto, description: 'Redis unavailable or the sale not replicated in time' })
+  async sell(
+    @CurrentUser() operator: AuthenticatedUser,
+    @IdParam() id: number,
+    @Body() body: BoxOfficeSaleCreateDto,
+  ): Promise<BoxOfficeSaleResponseDto> {
+    const sale = this.boxOffice.sell(
+      { id: operator.id, email: operator.email },
+      {
+        performanceId: id,
+        seatIds: body.seatIds,
+        paymentMethod: body.paymentMethod,
+        email: body.email,
+        name: body.name,
+      },
+    );
+    return mapBoxOfficeSale(await this.describer.describe(sale));
+  }
+}

@@ -1,0 +1,214 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Env } from '@app/config';
+import { Clock, DomainError } from '@app/core';
+import {
+  AdminAuditRepository,
+  BOX_OFFICE_PAYMENT_METHODS,
+  BoxOfficePaymentMethod,
+  PerformanceRepository,
+  TicketsRepository,
+} from '@app/database';
+import { InvalidInputError, NotFoundError, PerformanceCanceledError, SalesClosedError } from '../errors';
+import { Hold } from '../holds/hold';
+import { HoldService } from '../holds/hold.service';
+import type { Operator } from '../purchases/admin-purchases';
+import { Purchase } from '../purchases/purchase';
+import { PurchaseService } from '../purchases/purchase.service';
+import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { checkInSettingsOf, checkInWindowOf, checkInWindowSettings } from '../tickets/check-in-window';
+import { TicketCodes } from '../tickets/ticket-codes';
+
+/** The audit action of a box office sale. */
+export const BOX_OFFICE_SALE_ACTION = 'box-office.sale';
+
+/**
+ * The most seats one box office sale may sell (one purchase, one page of tickets), as a comp: the
+ * per-buyer limits do not apply to the window, this does.
+ */
+export const MAX_SEATS_PER_BOX_OFFICE_SALE = 20;
+
+/** The longest name a box office sale keeps for its buyer, in characters. */
+export const MAX_BOX_OFFICE_NAME_LENGTH = 200;
+
+/**
+ * The performance's door has closed (check-in closes CHECK_IN_CLOSES_AFTER_MINUTES, or its own
+ * setting, after its start): a ticket sold now could admit no one. 409 `BoxOfficeClosed`.
+ */
+export class BoxOfficeClosedError extends DomainError {
+  constructor(performanceId: number, closesAt: Date) {
+    super(
+      'conflict',
+      'BoxOfficeClosed',
+      `performance ${performanceId} is over: its check-in closed at ${closesAt.toISOString()}, so a ticket sold now admits no one`,
+      { performanceId, checkInClosesAt: closesAt.toISOString() },
+    );
+  }
+}
+
+/** What the window sells: seats of a performance, paid there. */
+export interface BoxOfficeSaleRequest {
+  performanceId: number;
+  /** 1 to MAX_SEATS_PER_BOX_OFFICE_SALE seat ids of the performance, each once. */
+  seatIds: number[];
+  /** How the money was taken at the window. */
+  paymentMethod: BoxOfficePaymentMethod;
+  /**
+   * Where the buyer wants the tickets e-mailed (no account needed): the sale's e-mails (its tickets,
+   * a refund's notice) go there instead of to the selling account; also in the audit row.
+   */
+  email?: string;
+  /** The buyer's name, if given: the e-mails are addressed to it; also in the audit row. */
+  name?: string;
+}
+
+/** A ticket of a box office sale as the window prints it: its seat and signed code. */
+export interface BoxOfficeTicket {
+  /** A decimal string (a bigint): the id the flush gives its row. */
+  ticketId: string;
+  seatId: number;
+  /** The signed code, as the e-mail's QR code and `GET /purchases/:id/tickets` carry it. */
+  code: string;
+}
+
+/** A box office sale: the selling account's purchase (PAID, `paymentMethod`) and its tickets. */
+export type BoxOfficeSale = Purchase & { paymentMethod: BoxOfficePaymentMethod; tickets: BoxOfficeTicket[] };
+
+/**
+ * Walk-up sales at the box office window: a staff or admin account sells seats to someone at the
+ * window, who pays there in cash or on the card terminal. A sale is a purchase on the sale's own
+ * path, as a comp is: a hold of the seats for the selling account (all or none, atomically in
+ * Redis, hold-comp-seats.lua: the seats' current prices, the payment method on the hold, no
+ * per-user limits), then that account's purchase of the hold (PurchaseService), which charges
+ * nothing (the money was taken at the window: no gateway call, no payment attempt), written behind
+ * by `batch` with its tickets. Its tickets' ids are taken from PostgreSQL's sequence before the
+ * hold, so the answer carries their signed codes for the window to print. Then an audit row.
+ */
+@Injectable()
+export class BoxOfficeService {
+  private readonly logger = new Logger(BoxOfficeService.name);
+
+  constructor(
+    private readonly performances: PerformanceRepository,
+    private readonly tickets: TicketsRepository,
+    private readonly codes: TicketCodes,
+    private readonly holds: HoldService,
+    private readonly seatState: SeatStateRebuilder,
+    private readonly purchases: PurchaseService,
+    private readonly audit: AdminAuditRepository,
+    private readonly clock: Clock,
+    @Inject(Env) private readonly env: Env,
+  ) {}
+
+  /**
+   * Sells `seatIds` at the window: the operator's purchase (PAID at the seats' current prices,
+   * `paymentMethod`), with its tickets' codes, or nothing changes. Allowed from the on-sale
+   * (salesOpenAt) on while ON_SALE or CLOSED by status, also after salesCloseAt, until the
+   * performance's check-in closes; refused while PAUSED, for a canceled performance, and while it
+   * is being deleted. A retried request finds its seats sold (409): never sold twice. The audit row
+   * (`box-office.sale`) is written after the sale, as a comp's is. Throws InvalidInputError,
+   * NotFoundError (performance, seats), PerformanceCanceledError, BoxOfficeClosedError,
+   * SalesNotOpenError, SalesClosedError (PAUSED; CLOSED while a delete is under way),
+   * SeatsUnavailableError (naming the seats held, sold or blocked; nothing held) and the purchase's
+   * errors (PurchaseNotReplicatedError). The hold and its purchase are the operator path's
+   * (HoldService.holdBoxOffice, PurchaseService.purchaseOperatorHold): a process killed between the
+   * two leaves a hold the selling account cannot see, buy or release through the buyer's routes,
+   * which expires as any hold and frees its seats.
+   */
+  async sell(operator: Operator, request: BoxOfficeSaleRequest): Promise<BoxOfficeSale> {
+    const { performanceId, seatIds, paymentMethod, email, name } = request;
+    // The edge checks these too; a caller other than the route must not record another method.
+    if (!BOX_OFFICE_PAYMENT_METHODS.includes(paymentMethod)) {
+      throw new InvalidInputError(`paymentMethod must be one of ${BOX_OFFICE_PAYMENT_METHODS.join(', ')}`);
+    }
+    if (name !== undefined && (name.trim() === '' || [...name].length > MAX_BOX_OFFICE_NAME_LENGTH)) {
+      throw new InvalidInputError(`name must be 1 to ${MAX_BOX_OFFICE_NAME_LENGTH} characters`);
+    }
+    const performance = await this.performances.findById(performanceId);
+    if (!performance) throw new NotFoundError('performance', { performanceId });
+    if (performance.status === 'CANCELED') throw canceled(performanceId);
+    const window = checkInWindowOf(
+      performance.startsAt,
+      checkInSettingsOf(performance, checkInWindowSettings(this.env)),
+    );
+    if (this.clock.nowMs() >= window.closesAt.getTime()) throw new BoxOfficeClosedError(performanceId, window.closesAt);
+
+    // One id a seat, in the order of `seatIds` (the hold keeps both lists in that order). An id
+    // taken for a sale that is then refused is a gap in the sequence, nothing more.
+    const ticketIds = await this.tickets.reserveIds(seatIds.length);
+    const hold = await this.holdSeats(operator.id, performanceId, seatIds, {
+      paymentMethod,
+      ticketIds,
+      ...(email !== undefined ? { deliveryEmail: email } : {}),
+      ...(name !== undefined ? { deliveryName: name } : {}),
+    });
+    let purchase: Purchase;
+    try {
+      purchase = await this.purchases.purchaseOperatorHold(operator.id, hold.id);
+    } catch (error) {
+      // The sale did not happen: its seats go back (a hold bought after all is left as it is).
+      await this.holds.releaseOperatorHold(operator.id, hold.id).catch(() => undefined);
+      throw this.named(error, performanceId);
+    }
+    const ticketOf = new Map(seatIds.map((seatId, i) => [seatId, ticketIds[i]]));
+    const tickets = purchase.seatIds.map((seatId) => {
+      const ticketId = ticketOf.get(seatId)!;
+      return {
+        ticketId,
+        seatId,
+        code: this.codes.sign({ ticketId, purchaseId: purchase.id, performanceId, seatId, codeVersion: 0 }),
+      };
+    });
+    await this.audit.record({
+      actorId: operator.id,
+      actorEmail: operator.email,
+      action: BOX_OFFICE_SALE_ACTION,
+      subjectId: purchase.id,
+      details: {
+        performanceId,
+        seatIds: purchase.seatIds,
+        amount: purchase.amount,
+        currency: purchase.currency,
+        paymentMethod,
+        email: email ?? null,
+        name: name ?? null,
+        ticketIds: tickets.map((ticket) => ticket.ticketId),
+      },
+    });
+    this.logger.log(
+      `box office sale ${purchase.id} of performance ${performanceId}: ${seatIds.length} seats, ${purchase.amount} ${purchase.currency} ${paymentMethod}, by ${operator.id}`,
+    );
+    return { ...purchase, paymentMethod, ticketIds: tickets.map((ticket) => ticket.ticketId), tickets };
+  }
+
+  /**
+   * The sale's hold (HoldService.holdBoxOffice); a performance whose live state Redis lost is
+   * rebuilt from PostgreSQL once and held again, as a buyer's hold is (HoldDesk).
+   */
+  private async holdSeats(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    sale: Parameters<HoldService['holdBoxOffice']>[3],
+  ): Promise<Hold> {
+    const hold = () => this.holds.holdBoxOffice(userId, performanceId, seatIds, sale, MAX_SEATS_PER_BOX_OFFICE_SALE);
+    try {
+      return await hold();
+    } catch (error) {
+      const lost = error instanceof NotFoundError && error.details?.seatIds === undefined;
+      if (!lost) throw this.named(error, performanceId);
+      await this.seatState.ensure(performanceId);
+      return hold().catch((again: unknown) => {
+        throw this.named(again, performanceId);
+      });
+    }
+  }
+
+  /** A canceled performance's refusal, worded for the window; anything else as it is. */
+  private named(error: unknown, performanceId: number): unknown {
+    return error instanceof SalesClosedError && error.details?.reason === 'CANCELED' ? canceled(performanceId) : error;
+  }
+}
+
+function canceled(performanceId: number): PerformanceCanceledError {
+  return new PerformanceCanceledError(performanceId, 'the box office sells no tickets for it');
+}
