@@ -324,6 +324,42 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     await flushPurchasesAfterLoss(api.app);
   });
 
+  it('a refunded seat admits no one at the door, also while its refund is only in Redis', async () => {
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const codeOf = (seatId: number) => tickets.find((ticket) => ticket.seat.id === seatId)!.code;
+    // PostgreSQL misses the refund: its ticket stays ACTIVE there until the flush writes it.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    const partial = await refund(purchase.id, { seatIds: [s0] });
+    expect(partial.statusCode, partial.body).toBe(200);
+    const ticket = await db.query('SELECT status FROM tickets WHERE purchase_id = $1 AND seat_id = $2', [
+      purchase.id,
+      s0,
+    ]);
+    expect(ticket.rows).toEqual([{ status: 'ACTIVE' }]);
+    const door = await call('POST', '/check-in', { body: { code: codeOf(s0) }, session: admin });
+    expect(door.statusCode, door.body).toBe(409);
+    expect(door.json().message).toMatch(/ticket is canceled/);
+    // The purchase's other seat admits as ever; after the flush the refunded one is still refused.
+    expect((await call('POST', '/check-in', { body: { code: codeOf(s1) }, session: admin })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    const later = await call('POST', '/check-in', { body: { code: codeOf(s0) }, session: admin });
+    expect(later.statusCode, later.body).toBe(409);
+    const used = await db.query('SELECT status, checked_in_at FROM tickets WHERE purchase_id = $1 AND seat_id = $2', [
+      purchase.id,
+      s0,
+    ]);
+    expect(used.rows).toEqual([{ status: 'CANCELED', checked_in_at: null }]);
+    vi.restoreAllMocks();
+  });
+
   it('concurrent refunds of overlapping seats: each seat goes to exactly one, its money refunded once', async () => {
     const performance = await createPerformance(api.app, admin, 10, { price: 100 });
     const seats = performance.seatIds.slice(0, 4);

@@ -578,6 +578,19 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       outcome: 'ALREADY_REFUNDED',
       seatId: 2,
     });
+    // The refunded seat admits no one and its check-in is not undone (its ticket is void before
+    // PostgreSQL hears of the refund); the purchase's other seat still checks in.
+    const refunded = { seatId: 2, codeVersion: 0, token: 'scanR' };
+    expect(await markCheckIn(redis, keys, 'p1', refunded, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(2, 'scanR'), ['2:0:scanR'], 60)).toEqual({
+      outcome: 'CANCELED',
+    });
+    expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(1, 'scanA'), ['1:0:scanA'], 60)).toEqual({
+      outcome: 'UNDONE',
+    });
+    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual([]);
+    await redis.del(keys.checkInsUndone('p1'));
     ran.add('boxofficeRefundSeats');
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
