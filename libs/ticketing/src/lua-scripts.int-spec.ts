@@ -767,6 +767,18 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     // The restored sale is counted for its buyer again (a lost write lost the count with it).
     expect(await redis.hget(keys.ticketsBought, 'u3')).toBe('1');
     expect(await streamMark(redis, keys)).toEqual({ lastId: expect.stringMatching(/^\d+-\d+$/), added: 1 });
+    // A sale PostgreSQL still has (ACTIVE tickets) of seats 1 and 2 by p9, whose seat 1 an operator
+    // refunded in Redis (refundedSeats) before PostgreSQL heard: seat 1 stays on sale, seat 2 is sold.
+    await redis.hset(keys.purchase('p9'), 'userId', 'u9', 'status', 'PAID', 'seats', '2', 'refundedSeats', '11,1');
+    const sale = { kind: 'persisted-sale' as const, purchaseId: 'p9', holdId: null, buyerId: 'u9', final: false };
+    expect(
+      await reconcileSeats(redis, keys, await streamMark(redis, keys), [
+        { ...sale, seatId: 1 },
+        { ...sale, seatId: 2 },
+      ]),
+    ).toEqual([{ outcome: 'PENDING_CANCEL' }, { outcome: 'REPAIRED', takenFromHold: null }]);
+    expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['A', 'S']);
+    expect(await redis.hget(keys.ticketsBought, 'u9')).toBe('1');
     ran.add('boxofficeReconcileSeats').add('boxofficeStreamMark');
   });
 
