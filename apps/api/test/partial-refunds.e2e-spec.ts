@@ -6,6 +6,7 @@ import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   partialRefundIdempotencyKey,
   PaymentGateway,
+  PaymentReconciler,
   REFUND_ACTION,
   refundIdempotencyKey,
   SeatReconciler,
@@ -386,6 +387,53 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
       { purchase_id: bought.json().id, status: 'ACTIVE' },
       { purchase_id: purchase.id, status: 'CANCELED' },
     ]);
+    vi.restoreAllMocks();
+  });
+
+  it('a cancel written before a partial refund PostgreSQL missed: the reconciler refunds only the rest, once the flush wrote it', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 400 });
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const ledger = new RefundLedger();
+    const { refund: refunds } = ledger.install(api.app.get(PaymentGateway));
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    // The partial refund's write fails: it waits in the purchase stream for the flush.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(purchase.id, { seatIds: [s0] })).statusCode).toBe(200);
+    // The buyer cancels the rest: the api writes the cancellation to PostgreSQL at once, its refund fails.
+    refunds.mockImplementationOnce(async () => {
+      throw new Error('gateway unreachable');
+    });
+    const cancel = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    expect(cancel.json()).toMatchObject({ status: 'CANCELED', amount: 400 });
+    // The reconciler before the flush leaves the whole refund open: PostgreSQL lacks the partial one.
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    const reconciler = api.app.get(PaymentReconciler);
+    const outcomes = [];
+    for (let outcome = await reconciler.reconcileOnce(); outcome; outcome = await reconciler.reconcileOnce()) {
+      outcomes.push(outcome);
+    }
+    expect(outcomes).toContain('deferred');
+    expect(ledger.refundsOf(`ch_${purchase.id}`)).toEqual([]);
+    const open = await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchase.id]);
+    expect(open.rows).toEqual([{ status: 'REFUND_OWED' }]);
+    await flushPurchases(api.app);
+    await db.query(`UPDATE purchase_refunds SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    await reconcileUntilSettled(api, db, [purchase.id]);
+    expect(
+      ledger
+        .refundsOf(`ch_${purchase.id}`)
+        .map(({ request }) => request.amount)
+        .sort(),
+    ).toEqual([400, 400]);
+    expect(ledger.violations).toEqual([]);
+    ledger.expectMoneyMovedOnce();
     vi.restoreAllMocks();
   });
 
