@@ -592,6 +592,33 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.smembers(keys.checkedIn('p1'))).toEqual([]);
     await redis.del(keys.checkInsUndone('p1'));
     ran.add('boxofficeRefundSeats');
+    // A record put back from PostgreSQL (p7, gone from Redis): a refused refund leaves none behind.
+    const p7Record: Record<string, string> = {
+      userId: 'u1',
+      status: 'PAID',
+      seats: '5,6',
+      prices: '100,100',
+      amount: '200',
+      currency: 'KRW',
+      chargeId: 'c7',
+      refundedSeats: '4',
+      refundedAmount: '100',
+    };
+    const restored = { ...refund, purchaseId: 'p7', persisted: p7Record };
+    await redis.sadd(keys.checkedIn('p7'), '6:0:scanX');
+    const refusals = [
+      [{ seatIds: [3] }, { outcome: 'NOT_IN_PURCHASE', seatId: 3 }],
+      [{ seatIds: [4] }, { outcome: 'ALREADY_REFUNDED', seatId: 4 }],
+      [{ seatIds: [5], flushed: false }, { outcome: 'NOT_WRITTEN' }],
+      [{ seatIds: [5], persisted: { ...p7Record, prices: '' } }, { outcome: 'NO_PRICES' }],
+      [{ seatIds: [6] }, { outcome: 'CHECKED_IN', seatIds: [6] }],
+      [{ seatIds: [5], userId: 'u2' }, { outcome: 'NOT_FOUND' }],
+    ] as const;
+    for (const [ask, answer] of refusals) {
+      expect(await refundSeats(redis, keys, { ...restored, ...ask })).toEqual(answer);
+      expect(await redis.exists(keys.purchase('p7'))).toBe(0);
+    }
+    await redis.del(keys.checkedIn('p7'));
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',
