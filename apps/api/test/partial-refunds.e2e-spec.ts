@@ -6,8 +6,10 @@ import { ApiHarness, createSession, TestSession } from '@app/testing';
 import {
   partialRefundIdempotencyKey,
   PaymentGateway,
+  PaymentReconciler,
   REFUND_ACTION,
   refundIdempotencyKey,
+  SeatReconciler,
   SeatStateStore,
 } from '@app/ticketing';
 import {
@@ -322,6 +324,117 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     expect({ sold: rebuilt.sold, available: rebuilt.available }).toEqual({ sold: 2, available: 8 });
     expect(await statuses([s0, s1, s2])).toEqual(['SOLD', 'SOLD', 'AVAILABLE']);
     await flushPurchasesAfterLoss(api.app);
+  });
+
+  it('a refunded seat admits no one at the door, also while its refund is only in Redis', async () => {
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const codeOf = (seatId: number) => tickets.find((ticket) => ticket.seat.id === seatId)!.code;
+    // PostgreSQL misses the refund: its ticket stays ACTIVE there until the flush writes it.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    const partial = await refund(purchase.id, { seatIds: [s0] });
+    expect(partial.statusCode, partial.body).toBe(200);
+    const ticket = await db.query('SELECT status FROM tickets WHERE purchase_id = $1 AND seat_id = $2', [
+      purchase.id,
+      s0,
+    ]);
+    expect(ticket.rows).toEqual([{ status: 'ACTIVE' }]);
+    const door = await call('POST', '/check-in', { body: { code: codeOf(s0) }, session: admin });
+    expect(door.statusCode, door.body).toBe(409);
+    expect(door.json().message).toMatch(/ticket is canceled/);
+    // The purchase's other seat admits as ever; after the flush the refunded one is still refused.
+    expect((await call('POST', '/check-in', { body: { code: codeOf(s1) }, session: admin })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    const later = await call('POST', '/check-in', { body: { code: codeOf(s0) }, session: admin });
+    expect(later.statusCode, later.body).toBe(409);
+    const used = await db.query('SELECT status, checked_in_at FROM tickets WHERE purchase_id = $1 AND seat_id = $2', [
+      purchase.id,
+      s0,
+    ]);
+    expect(used.rows).toEqual([{ status: 'CANCELED', checked_in_at: null }]);
+    vi.restoreAllMocks();
+  });
+
+  it('the seat reconciler leaves a refunded seat to its new buyer while the refund is only in Redis', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 400 });
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const other = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(purchase.id, { seatIds: [s0] })).statusCode).toBe(200);
+    // PostgreSQL still has s0's ticket ACTIVE: a sale the reconciler would restore, but for the refund.
+    const held = await hold(api.app, other, performance.id, [s0]);
+    const { repairs } = await api.app.get(SeatReconciler).reconcilePerformance(performance.id);
+    expect(repairs).toEqual([]);
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, [s0, s1])).toEqual(['HELD', 'SOLD']);
+    const bought = await call('POST', '/purchases', { session: other, body: { reservationId: held.id } });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await flushPurchases(api.app);
+    const tickets = await db.query(
+      `SELECT purchase_id, status FROM tickets WHERE performance_id = $1 AND seat_id = $2 ORDER BY status`,
+      [performance.id, s0],
+    );
+    expect(tickets.rows).toEqual([
+      { purchase_id: bought.json().id, status: 'ACTIVE' },
+      { purchase_id: purchase.id, status: 'CANCELED' },
+    ]);
+    vi.restoreAllMocks();
+  });
+
+  it('a cancel written before a partial refund PostgreSQL missed: the reconciler refunds only the rest, once the flush wrote it', async () => {
+    const performance = await createPerformance(api.app, admin, 10, { price: 400 });
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const ledger = new RefundLedger();
+    const { refund: refunds } = ledger.install(api.app.get(PaymentGateway));
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    // The partial refund's write fails: it waits in the purchase stream for the flush.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(purchase.id, { seatIds: [s0] })).statusCode).toBe(200);
+    // The buyer cancels the rest: the api writes the cancellation to PostgreSQL at once, its refund fails.
+    refunds.mockImplementationOnce(async () => {
+      throw new Error('gateway unreachable');
+    });
+    const cancel = await call('POST', `/purchases/${purchase.id}/cancel`, { session: buyer });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    expect(cancel.json()).toMatchObject({ status: 'CANCELED', amount: 400 });
+    // The reconciler before the flush leaves the whole refund open: PostgreSQL lacks the partial one.
+    await db.query(`UPDATE payment_attempts SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    const reconciler = api.app.get(PaymentReconciler);
+    const outcomes = [];
+    for (let outcome = await reconciler.reconcileOnce(); outcome; outcome = await reconciler.reconcileOnce()) {
+      outcomes.push(outcome);
+    }
+    expect(outcomes).toContain('deferred');
+    expect(ledger.refundsOf(`ch_${purchase.id}`)).toEqual([]);
+    const open = await db.query('SELECT status FROM payment_attempts WHERE purchase_id = $1', [purchase.id]);
+    expect(open.rows).toEqual([{ status: 'REFUND_OWED' }]);
+    await flushPurchases(api.app);
+    await db.query(`UPDATE purchase_refunds SET touched_at = touched_at - interval '1 minute' WHERE purchase_id = $1`, [
+      purchase.id,
+    ]);
+    await reconcileUntilSettled(api, db, [purchase.id]);
+    expect(
+      ledger
+        .refundsOf(`ch_${purchase.id}`)
+        .map(({ request }) => request.amount)
+        .sort(),
+    ).toEqual([400, 400]);
+    expect(ledger.violations).toEqual([]);
+    ledger.expectMoneyMovedOnce();
+    vi.restoreAllMocks();
   });
 
   it('concurrent refunds of overlapping seats: each seat goes to exactly one, its money refunded once', async () => {

@@ -657,7 +657,47 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       outcome: 'ALREADY_REFUNDED',
       seatId: 2,
     });
+    // The refunded seat admits no one and its check-in is not undone (its ticket is void before
+    // PostgreSQL hears of the refund); the purchase's other seat still checks in.
+    const refunded = { seatId: 2, codeVersion: 0, token: 'scanR' };
+    expect(await markCheckIn(redis, keys, 'p1', refunded, 60)).toEqual({ outcome: 'CANCELED' });
+    expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(2, 'scanR'), ['2:0:scanR'], 60)).toEqual({
+      outcome: 'CANCELED',
+    });
+    expect(await markCheckIn(redis, keys, 'p1', v0, 60)).toEqual({ outcome: 'MARKED', added: true });
+    expect(await undoCheckIn(redis, keys, 'p1', checkInEntry(1, 'scanA'), ['1:0:scanA'], 60)).toEqual({
+      outcome: 'UNDONE',
+    });
+    expect(await redis.smembers(keys.checkedIn('p1'))).toEqual([]);
+    await redis.del(keys.checkInsUndone('p1'));
     ran.add('boxofficeRefundSeats');
+    // A record put back from PostgreSQL (p7, gone from Redis): a refused refund leaves none behind.
+    const p7Record: Record<string, string> = {
+      userId: 'u1',
+      status: 'PAID',
+      seats: '5,6',
+      prices: '100,100',
+      amount: '200',
+      currency: 'KRW',
+      chargeId: 'c7',
+      refundedSeats: '4',
+      refundedAmount: '100',
+    };
+    const restored = { ...refund, purchaseId: 'p7', persisted: p7Record };
+    await redis.sadd(keys.checkedIn('p7'), '6:0:scanX');
+    const refusals = [
+      [{ seatIds: [3] }, { outcome: 'NOT_IN_PURCHASE', seatId: 3 }],
+      [{ seatIds: [4] }, { outcome: 'ALREADY_REFUNDED', seatId: 4 }],
+      [{ seatIds: [5], flushed: false }, { outcome: 'NOT_WRITTEN' }],
+      [{ seatIds: [5], persisted: { ...p7Record, prices: '' } }, { outcome: 'NO_PRICES' }],
+      [{ seatIds: [6] }, { outcome: 'CHECKED_IN', seatIds: [6] }],
+      [{ seatIds: [5], userId: 'u2' }, { outcome: 'NOT_FOUND' }],
+    ] as const;
+    for (const [ask, answer] of refusals) {
+      expect(await refundSeats(redis, keys, { ...restored, ...ask })).toEqual(answer);
+      expect(await redis.exists(keys.purchase('p7'))).toBe(0);
+    }
+    await redis.del(keys.checkedIn('p7'));
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',
@@ -833,6 +873,18 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     // The restored sale is counted for its buyer again (a lost write lost the count with it).
     expect(await redis.hget(keys.ticketsBought, 'u3')).toBe('1');
     expect(await streamMark(redis, keys)).toEqual({ lastId: expect.stringMatching(/^\d+-\d+$/), added: 1 });
+    // A sale PostgreSQL still has (ACTIVE tickets) of seats 1 and 2 by p9, whose seat 1 an operator
+    // refunded in Redis (refundedSeats) before PostgreSQL heard: seat 1 stays on sale, seat 2 is sold.
+    await redis.hset(keys.purchase('p9'), 'userId', 'u9', 'status', 'PAID', 'seats', '2', 'refundedSeats', '11,1');
+    const sale = { kind: 'persisted-sale' as const, purchaseId: 'p9', holdId: null, buyerId: 'u9', final: false };
+    expect(
+      await reconcileSeats(redis, keys, await streamMark(redis, keys), [
+        { ...sale, seatId: 1 },
+        { ...sale, seatId: 2 },
+      ]),
+    ).toEqual([{ outcome: 'PENDING_CANCEL' }, { outcome: 'REPAIRED', takenFromHold: null }]);
+    expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['A', 'S']);
+    expect(await redis.hget(keys.ticketsBought, 'u9')).toBe('1');
     ran.add('boxofficeReconcileSeats').add('boxofficeStreamMark');
   });
 

@@ -52,9 +52,14 @@ function reconciler(
     open?: ClaimedPaymentAttempt | null;
     inPostgres?: PurchaseStatus;
     lock?: 'locked' | 'changed' | 'busy';
+    /** `refundedAmount` of the purchase's Redis record (its partial refunds as Redis lists them). */
+    refundedInRedis?: number;
   } = {},
 ) {
-  const store = { saleTrace: vi.fn(async () => sale) };
+  const store = {
+    saleTrace: vi.fn(async () => sale),
+    refundedInRedis: vi.fn(async () => options.refundedInRedis ?? 0),
+  };
   const manager = {};
   const attempts = {
     claimStale: vi.fn(async () => (options.open === undefined ? attempt : options.open)),
@@ -80,7 +85,7 @@ function reconciler(
     transactions as unknown as TransactionRunner,
     partialRefunds as unknown as PurchaseRefundsRepository,
   );
-  return { subject, store, attempts, purchases, transactions, gateway, env, manager };
+  return { subject, store, attempts, purchases, transactions, gateway, env, manager, partialRefunds };
 }
 
 describe('PaymentReconciler', () => {
@@ -197,6 +202,19 @@ describe('PaymentReconciler', () => {
     expect(store.saleTrace).not.toHaveBeenCalled();
     expect(gateway.refund).toHaveBeenCalledWith(refundOf('ch_1'));
     expect(attempts.resolve).toHaveBeenCalledWith('p1', PaymentAttemptStatus.Refunded, 'ch_1', manager);
+  });
+
+  it('leaves a canceled purchase’s refund open while Redis lists partial refunds PostgreSQL does not have yet', async () => {
+    const open = { ...attempt, status: PaymentAttemptStatus.RefundOwed as const };
+    const early = reconciler(trace(), { open, refundedInRedis: 40 });
+    expect(await early.subject.reconcileOnce()).toBe('deferred');
+    expect(early.gateway.refund).not.toHaveBeenCalled();
+    expect(early.attempts.resolve).not.toHaveBeenCalled();
+    // Once PostgreSQL has them: the rest of the charge.
+    const written = reconciler(trace(), { open, refundedInRedis: 40 });
+    written.partialRefunds.refundedAmount.mockResolvedValue(40);
+    expect(await written.subject.reconcileOnce()).toBe('refunded');
+    expect(written.gateway.refund).toHaveBeenCalledWith({ ...refundOf('ch_1'), amount: attempt.amount - 40 });
   });
 
   it('settles an attempt of 0 (a free purchase an older version charged) REFUNDED with no gateway call', async () => {

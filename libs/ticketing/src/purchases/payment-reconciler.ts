@@ -154,14 +154,24 @@ export class PaymentReconciler {
     const attempt = await this.attempts.claimStale(this.env.PAYMENT_RECONCILE_AFTER_SECONDS * 1000);
     if (!attempt) return null;
     // A canceled purchase's refund owed: nothing to read, the charge is given back.
-    const state = attempt.status === PaymentAttemptStatus.RefundOwed ? 'canceled' : await this.purchaseState(attempt);
-    if (state === 'buyable' || state === 'cancelUnwritten') {
+    let state: Awaited<ReturnType<PaymentReconciler['purchaseState']>> | 'refundsUnwritten' =
+      attempt.status === PaymentAttemptStatus.RefundOwed ? 'canceled' : await this.purchaseState(attempt);
+    // The whole refund gives back the charge less the partial refunds PostgreSQL has (`refund`): one
+    // Redis lists that PostgreSQL does not have yet (its write failed; the flush writes it, and the
+    // reconciler refunds it then) would be given back twice. The cancellation may reach PostgreSQL
+    // before it (the api writes it at once), so the whole refund waits for it. Once canceled, a
+    // purchase's partial refunds in Redis no longer grow, and PostgreSQL's sum only does.
+    if ((state === 'canceled' || state === 'over') && (await this.partialRefundsUnwritten(attempt))) {
+      state = 'refundsUnwritten';
+    }
+    if (state === 'buyable' || state === 'cancelUnwritten' || state === 'refundsUnwritten') {
       // The claim touched it: looked at again PAYMENT_RECONCILE_AFTER_SECONDS from now.
       this.settled.deferred += 1;
-      const why =
-        state === 'buyable'
-          ? 'its hold can still be bought'
-          : 'its purchase’s cancellation is not in PostgreSQL yet (refunded once it is)';
+      const why = {
+        buyable: 'its hold can still be bought',
+        cancelUnwritten: 'its purchase’s cancellation is not in PostgreSQL yet (refunded once it is)',
+        refundsUnwritten: 'partial refunds of its purchase are not in PostgreSQL yet (refunded once they are)',
+      }[state];
       this.logger.log({
         message: `payment attempt ${attempt.purchaseId} of reservation ${attempt.reservationId} left open: ${why}`,
         boxoffice: {
@@ -223,12 +233,21 @@ export class PaymentReconciler {
   }
 
   /**
+   * Whether Redis's record of the attempt's purchase lists partial refunds that PostgreSQL does not
+   * have yet (their amounts summed exceed PostgreSQL's).
+   */
+  private async partialRefundsUnwritten(attempt: OpenPaymentAttempt): Promise<boolean> {
+    const inRedis = await this.store.refundedInRedis(attempt.performanceId, attempt.purchaseId);
+    return inRedis > 0 && inRedis > (await this.partialRefunds.refundedAmount(attempt.purchaseId));
+  }
+
+  /**
    * Refunds the charge of an attempt whose purchase did not happen, or was canceled; under its row
    * lock. An attempt of 0 (a free purchase's, which an older version charged and recorded) is
    * settled REFUNDED with no gateway call: there is nothing to give back, and real processors refuse
    * an amount of 0, so asking would leave a refund owed for ever. A purchase partially refunded
    * before (an operator refunded some seats) gets back only the rest of its charge: its partial
-   * refunds are in PostgreSQL before its cancellation (earlier in its stream, or written by the api).
+   * refunds Redis lists are in PostgreSQL by now (see `partialRefundsUnwritten`).
    */
   private async refund(
     attempt: OpenPaymentAttempt,

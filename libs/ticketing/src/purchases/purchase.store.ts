@@ -227,6 +227,16 @@ export class PurchaseStore {
   }
 
   /**
+   * What the partial refunds Redis's record of `purchaseId` lists gave back (its `refundedAmount`),
+   * minor units; 0 when none or when Redis no longer holds the record. A record put back from
+   * PostgreSQL carries PostgreSQL's sum, so more than PostgreSQL's sum means partial refunds whose
+   * write is still to come (the flush of the purchase stream writes them).
+   */
+  async refundedInRedis(performanceId: number, purchaseId: string): Promise<number> {
+    return Number((await this.redis.hget(performanceKeys(performanceId).purchase(purchaseId), 'refundedAmount')) ?? 0);
+  }
+
+  /**
    * The performance of a purchase, from its id; for an id without the layout of `../ids.ts` (a
    * purchase made by the previous version, during a rolling upgrade) from the pointer key that
    * version wrote. Null when neither tells: the purchase is then only in PostgreSQL, if anywhere.

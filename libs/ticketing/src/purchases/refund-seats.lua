@@ -9,7 +9,8 @@
   of the purchase) Redis runs one first: the second finds the seat refunded. Redis TIME is the only clock.
 
   When the purchase record is no longer in Redis (written to PostgreSQL long ago), the caller
-  passes the record read from PostgreSQL, and it is put back first.
+  passes the record read from PostgreSQL; a refund that goes through puts it back first, a refused
+  one leaves nothing behind.
 
   KEYS: those of cancel-purchase.lua, in its order:
   KEYS[1] seats  KEYS[2] counts  KEYS[3] purchase  KEYS[4] stream  KEYS[5] meta  KEYS[6] checked-in
@@ -65,14 +66,24 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
   if redis.call('SISMEMBER', KEYS[13], entry) == 0 then checkedIn[string.match(entry, '^[^/]+')] = true end
 end
 
+local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency', 'prices', 'refundedSeats',
+  'refundedAmount', 'boxOffice' }
+-- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
+-- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
+local persisted, purchase = nil, nil
 if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 7 then
-  local persisted = {}
+  persisted = {}
+  local record = {}
   for i = 8, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  redis.call('HSET', purchaseKey, unpack(persisted))
+  for i = 8, #ARGV - 1, 2 do record[ARGV[i]] = ARGV[i + 1] end
+  purchase = {}
+  for i, field in ipairs(fields) do purchase[i] = record[field] or false end
+else
+  purchase = redis.call('HMGET', purchaseKey, unpack(fields))
 end
-
-local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount',
-  'currency', 'prices', 'refundedSeats', 'refundedAmount', 'boxOffice')
+local function restore()
+  if persisted then redis.call('HSET', purchaseKey, unpack(persisted)) end
+end
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
@@ -111,6 +122,7 @@ local keptList = table.concat(kept, ',')
 
 if namedCount == remainingCount then
   -- Every seat it still has: its whole refund, as cancel-purchase.lua does it for an operator.
+  restore()
   freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
   if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
   redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', 'operator',
@@ -141,6 +153,7 @@ for seatId in string.gmatch(purchase[3], '[^,]+') do
 end
 local refundedSeats = purchase[9] and purchase[9] ~= '' and (purchase[9] .. ',' .. named) or named
 
+restore()
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
 redis.call('HSET', purchaseKey, 'seats', table.concat(keepSeats, ','), 'prices', table.concat(keepPrices, ','),

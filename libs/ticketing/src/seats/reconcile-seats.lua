@@ -18,8 +18,9 @@
                     still H with that same entry and the record is not HELD (gone, or ended).
     persisted-sale  PostgreSQL says purchase x (of hold y, '' when unknown) sold the seat, and it
                     was A, H or B (a block written over a sale a failover had lost): made S, unless KEYS[a] (x's purchase hash, a = 0 for a sale that
-                    no cancellation can undo) says CANCELED (a cancellation not written to
-                    PostgreSQL yet: answered PENDING_CANCEL). A seat held by hold y itself ends
+                    no cancellation can undo) says CANCELED or lists the seat in its refundedSeats
+                    (a cancellation or partial refund not written to PostgreSQL yet: answered
+                    PENDING_CANCEL). A seat held by hold y itself ends
                     that hold as bought by x (KEYS[b], its record: status PURCHASED, out of the
                     expiry index), so it can be neither bought again nor released. A seat held by
                     any other hold is taken from it (answered REPAIRED:<that hold id>): a sale in
@@ -110,6 +111,19 @@ local function seatsSoldSince()
   return soldSince
 end
 
+-- Whether the purchase hash `purchaseKey` undoes its sale of `seatId` in a way PostgreSQL may not
+-- have yet: the purchase canceled, or the seat refunded from it (an operator's partial refund,
+-- refund-seats.lua, leaves the purchase PAID and lists the seat in `refundedSeats`; its ticket is
+-- ACTIVE in PostgreSQL until the refund is written).
+local function pendingUndo(purchaseKey, seatId)
+  local purchase = redis.call('HMGET', purchaseKey, 'status', 'refundedSeats')
+  if purchase[1] == 'CANCELED' then return true end
+  for refunded in string.gmatch(purchase[2] or '', '[^,]+') do
+    if refunded == seatId then return true end
+  end
+  return false
+end
+
 local answers = {}
 for i = 3, #ARGV, WIDTH do
   local kind, seatId, x, y = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -131,7 +145,7 @@ for i = 3, #ARGV, WIDTH do
       answer = 'REPAIRED'
     end
   elseif kind == 'persisted-sale' and (letter == 'A' or letter == 'H' or letter == 'B') then
-    if a > 0 and redis.call('HGET', KEYS[a], 'status') == 'CANCELED' then
+    if a > 0 and pendingUndo(KEYS[a], seatId) then
       answer = 'PENDING_CANCEL'
     else
       answer = 'REPAIRED'
