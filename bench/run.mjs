@@ -693,7 +693,7 @@ async function benchQueue(buyers, trivial) {
     const polled = [];
     for (let i = 0; i < buyers.length; i += 64) {
       const slice = buyers.slice(i, i + 64).map(async (buyer) => {
-        const ticket = await request('POST', `/api/v1/performances/${queue}/queue`, {}, buyer.token);
+        const ticket = await request('POST', `/api/v1/performances/${queue}/queue`, undefined, buyer.token);
         return { buyer, ticketId: ticket.ticketId };
       });
       polled.push(...(await Promise.all(slice)));
