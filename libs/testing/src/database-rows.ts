@@ -19,7 +19,7 @@ export interface MigratedDatabase {
 }
 
 /** `env` and its open `db`, with the `close` that destroys the one and drops the other's database. */
-function withClose(env: TestEnv, db: DataSource): MigratedDatabase {
+export function withClose(env: TestEnv, db: DataSource): MigratedDatabase {
   return {
     env,
     db,

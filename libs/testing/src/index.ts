@@ -24,3 +24,4 @@ export {
   writePaidPurchase,
 } from './database-rows';
 export type { MigratedDatabase } from './database-rows';
+export { expectGivesUpOnLockedTable, insertAccountAndPerformance, openDatabaseBefore } from './migration-spec';

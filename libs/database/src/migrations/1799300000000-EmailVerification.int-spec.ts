@@ -1,39 +1,28 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv, waitUntil } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import {
+  expectGivesUpOnLockedTable,
+  MigratedDatabase,
+  migrationDataSource,
+  openDatabaseBefore,
+  waitUntil,
+} from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { EmailVerification1799300000000 } from './1799300000000-EmailVerification';
 
-const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailVerification1799300000000));
-const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(EmailVerification1799300000000) + 1);
-
-/** A scratch database of its own at the state before this migration; drop it with `dropDatabase`. */
-async function scratchBefore(): Promise<TestEnv> {
-  const scratch = createTestEnvWithoutDatabase();
-  await ensureDatabase(scratch.DATABASE_URL);
-  const before = await migrationDataSource(scratch, BEFORE).initialize();
-  await runMigrations(before);
-  await before.destroy();
-  return scratch;
-}
+/** A scratch database of its own at the state before this migration, open on one that knows it. */
+const scratchBefore = (): Promise<MigratedDatabase> => openDatabaseBefore(MIGRATIONS, EmailVerification1799300000000);
 
 describe('migration EmailVerification (real PostgreSQL)', () => {
-  let env: TestEnv;
+  let database: MigratedDatabase;
   let db: DataSource;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    const old = await migrationDataSource(env, BEFORE).initialize();
-    await runMigrations(old);
-    await old.destroy();
-    db = await migrationDataSource(env, UP_TO).initialize();
+    database = await scratchBefore();
+    ({ db } = database);
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => database?.close());
 
   const insertUser = async (email: string): Promise<string> =>
     (
@@ -49,9 +38,9 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
     // A scratch database at the state before this migration: the mailer's claim transaction holds
     // email_deliveries (through an SMTP send); meanwhile logins and account lookups must go on.
     const scratch = await scratchBefore();
-    const migrating = await migrationDataSource(scratch, UP_TO).initialize();
-    const mailer = await migrationDataSource(scratch, []).initialize();
-    const reader = await migrationDataSource(scratch, []).initialize();
+    const migrating = scratch.db;
+    const mailer = await migrationDataSource(scratch.env, []).initialize();
+    const reader = await migrationDataSource(scratch.env, []).initialize();
     const sending = mailer.createQueryRunner();
     try {
       await sending.startTransaction();
@@ -80,8 +69,8 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
       expect(await upgrade).toContain(EmailVerification1799300000000.name);
     } finally {
       await sending.release();
-      await Promise.all([migrating.destroy(), mailer.destroy(), reader.destroy()]);
-      await dropDatabase(scratch.DATABASE_URL);
+      await Promise.all([mailer.destroy(), reader.destroy()]);
+      await scratch.close();
     }
   });
 
@@ -89,47 +78,29 @@ describe('migration EmailVerification (real PostgreSQL)', () => {
     // A long transaction on users (a report, a stuck session): an ALTER waiting behind it would
     // queue every login and account lookup behind itself until that transaction ends.
     const scratch = await scratchBefore();
-    const migrating = await migrationDataSource(scratch, UP_TO).initialize();
-    const other = await migrationDataSource(scratch, []).initialize();
-    const holding = other.createQueryRunner();
     try {
-      await holding.startTransaction();
-      await holding.query('SELECT count(*) FROM users');
-      const startedAt = performance.now();
-      const failure: unknown = await runMigrations(migrating).then(
-        () => 'migrated',
-        (error: unknown) => error,
-      );
-      const waitedMs = performance.now() - startedAt;
-      expect(failure).toBeInstanceOf(Error);
-      expect((failure as Error).message).toMatch(/rolled back, nothing changed: .*lock on table "users".*Retry/);
-      expect((failure as Error).cause).toMatchObject({ code: '55P03' });
-      // Its 5 s lock_timeout, not the holder's whole transaction; generous for a loaded machine.
-      expect(waitedMs).toBeGreaterThanOrEqual(4_900);
-      expect(waitedMs).toBeLessThan(30_000);
-      // Rolled back whole: no column, email_deliveries' check as it was, the migration not recorded.
-      const columns = await other.query(
-        `SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'email_verified_at'`,
-      );
-      expect(columns).toEqual([]);
-      const [check] = await other.query(
-        `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'email_deliveries_purchase_id_check'`,
-      );
-      expect(check.def).not.toContain('email-verification');
-      const recorded = await other.query('SELECT 1 FROM migrations WHERE name = $1', [
-        EmailVerification1799300000000.name,
-      ]);
-      expect(recorded).toEqual([]);
+      await expectGivesUpOnLockedTable(scratch.env, scratch.db, {
+        table: 'users',
+        migration: EmailVerification1799300000000,
+        unchanged: async (other) => {
+          // Rolled back whole: no column, email_deliveries' check as it was.
+          expect(
+            await other.query(
+              `SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'email_verified_at'`,
+            ),
+          ).toEqual([]);
+          const [check] = await other.query(
+            `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'email_deliveries_purchase_id_check'`,
+          );
+          expect(check.def).not.toContain('email-verification');
+        },
+      });
       // A retry once users is free goes through.
-      await holding.commitTransaction();
-      expect(await runMigrations(migrating)).toContain(EmailVerification1799300000000.name);
+      expect(await runMigrations(scratch.db)).toContain(EmailVerification1799300000000.name);
     } finally {
-      if (holding.isTransactionActive) await holding.rollbackTransaction();
-      await holding.release();
-      await Promise.all([migrating.destroy(), other.destroy()]);
-      await dropDatabase(scratch.DATABASE_URL);
+      await scratch.close();
     }
-  });
+  }, 60_000);
 
   it('marks the accounts that exist at the upgrade verified, and only those', async () => {
     const existing = await insertUser('before@example.com');

@@ -1,35 +1,26 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import { expectGivesUpOnLockedTable, MigratedDatabase, openDatabaseBefore } from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { TicketTransfers1799400000000 } from './1799400000000-TicketTransfers';
 
-const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TicketTransfers1799400000000));
-const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(TicketTransfers1799400000000) + 1);
-
 describe('migration TicketTransfers (real PostgreSQL)', () => {
-  let env: TestEnv;
+  let database: MigratedDatabase;
   let db: DataSource;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    const old = await migrationDataSource(env, BEFORE).initialize();
-    await runMigrations(old);
-    // A delivery of each kind the check allowed before: they stay allowed.
-    await old.query(
-      `INSERT INTO email_deliveries (message_id, purchase_id, recipient)
-       VALUES ('password-reset:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f', NULL, 'a@example.com'),
-              ('email-verification:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f', NULL, 'a@example.com')`,
-    );
-    await old.destroy();
-    db = await migrationDataSource(env, UP_TO).initialize();
+    database = await openDatabaseBefore(MIGRATIONS, TicketTransfers1799400000000, async (old) => {
+      // A delivery of each kind the check allowed before: they stay allowed.
+      await old.query(
+        `INSERT INTO email_deliveries (message_id, purchase_id, recipient)
+         VALUES ('password-reset:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f', NULL, 'a@example.com'),
+                ('email-verification:0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f', NULL, 'a@example.com')`,
+      );
+    });
+    ({ db } = database);
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => database?.close());
 
   const columns = async (table: string): Promise<Record<string, { nullable: string; default: string | null }>> =>
     Object.fromEntries(
@@ -51,50 +42,23 @@ describe('migration TicketTransfers (real PostgreSQL)', () => {
   it('gives up within its lock_timeout while another transaction holds tickets, changes nothing, and says to retry', async () => {
     // A long transaction reading tickets (a report, a stuck session): an ALTER waiting behind it
     // would queue every check-in, ticket read and flush behind itself until that transaction ends.
-    const scratch = createTestEnvWithoutDatabase();
-    await ensureDatabase(scratch.DATABASE_URL);
-    const before = await migrationDataSource(scratch, BEFORE).initialize();
-    await runMigrations(before);
-    await before.destroy();
-    const migrating = await migrationDataSource(scratch, UP_TO).initialize();
-    const other = await migrationDataSource(scratch, []).initialize();
-    const holding = other.createQueryRunner();
+    const scratch = await openDatabaseBefore(MIGRATIONS, TicketTransfers1799400000000);
     try {
-      await holding.startTransaction();
-      await holding.query('SELECT count(*) FROM tickets');
-      const startedAt = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const failure: unknown = await Promise.race([
-        runMigrations(migrating).then(
-          () => 'migrated',
-          (error: unknown) => error,
-        ),
-        new Promise((resolve) => {
-          timer = setTimeout(() => resolve('still waiting after 40 s'), 40_000);
-        }),
-      ]);
-      clearTimeout(timer);
-      const waitedMs = performance.now() - startedAt;
-      expect(failure).toBeInstanceOf(Error);
-      expect((failure as Error).message).toMatch(/rolled back, nothing changed: .*"tickets".*Retry/);
-      expect((failure as Error).cause).toMatchObject({ code: '55P03' });
-      expect(waitedMs).toBeGreaterThanOrEqual(4_900);
-      // Rolled back whole: no column, the check as it was, the migration not recorded.
-      const added = await other.query(
-        `SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets' AND column_name = 'code_version'`,
-      );
-      expect(added).toEqual([]);
-      expect(
-        await other.query('SELECT 1 FROM migrations WHERE name = $1', [TicketTransfers1799400000000.name]),
-      ).toEqual([]);
+      await expectGivesUpOnLockedTable(scratch.env, scratch.db, {
+        table: 'tickets',
+        migration: TicketTransfers1799400000000,
+        unchanged: async (other) => {
+          expect(
+            await other.query(
+              `SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets' AND column_name = 'code_version'`,
+            ),
+          ).toEqual([]);
+        },
+      });
       // A retry once tickets is free goes through.
-      await holding.commitTransaction();
-      expect(await runMigrations(migrating)).toContain(TicketTransfers1799400000000.name);
+      expect(await runMigrations(scratch.db)).toContain(TicketTransfers1799400000000.name);
     } finally {
-      if (holding.isTransactionActive) await holding.rollbackTransaction();
-      await holding.release();
-      await Promise.all([migrating.destroy(), other.destroy()]);
-      await dropDatabase(scratch.DATABASE_URL);
+      await scratch.close();
     }
   }, 90_000);
 

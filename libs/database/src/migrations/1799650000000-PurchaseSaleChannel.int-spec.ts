@@ -1,12 +1,14 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnvWithoutDatabase, dropDatabase, migrationDataSource, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
+import {
+  expectGivesUpOnLockedTable,
+  insertAccountAndPerformance,
+  MigratedDatabase,
+  openDatabaseBefore,
+} from '@app/testing';
+import { runMigrations } from '../database-bootstrap';
 import { MIGRATIONS } from '../migrations';
 import { PurchaseSaleChannel1799650000000 } from './1799650000000-PurchaseSaleChannel';
-
-const BEFORE = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PurchaseSaleChannel1799650000000));
-const UP_TO = MIGRATIONS.slice(0, MIGRATIONS.indexOf(PurchaseSaleChannel1799650000000) + 1);
 
 const ONLINE = '00000000-0000-4000-8000-000000000001';
 const WINDOW = '00000000-0000-4000-8000-000000000002';
@@ -16,41 +18,24 @@ const WINDOW = '00000000-0000-4000-8000-000000000002';
  * reading ONLINE, a box office sale with its method and delivery address, the CHECK, and down.
  */
 describe('migration PurchaseSaleChannel (real PostgreSQL)', () => {
-  let env: TestEnv;
+  let database: MigratedDatabase;
   let db: DataSource;
   let userId: string;
   let performanceId: number;
 
   beforeAll(async () => {
-    env = createTestEnvWithoutDatabase();
-    await ensureDatabase(env.DATABASE_URL);
-    const old = await migrationDataSource(env, BEFORE).initialize();
-    await runMigrations(old);
-    [{ id: userId }] = await old.query(
-      `INSERT INTO users (email, email_key, name, password_hash) VALUES ('a@example.test', 'a@example.test', 'A', 'x')
-       RETURNING id`,
-    );
-    const [event] = await old.query(
-      `INSERT INTO events (title, venue, currency) VALUES ('S', 'H', 'KRW') RETURNING id`,
-    );
-    [{ id: performanceId }] = await old.query(
-      `INSERT INTO performances (event_id, starts_at, sales_open_at, total_seats) VALUES ($1, now() + interval '1 day', now(), 1)
-       RETURNING id`,
-      [event.id],
-    );
-    // A purchase written before the upgrade: an online one.
-    await old.query(
-      `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, created_at)
-       VALUES ($1, gen_random_uuid(), $2, $3, 1000, 'KRW', now())`,
-      [ONLINE, userId, performanceId],
-    );
-    await old.destroy();
-    db = await migrationDataSource(env, UP_TO).initialize();
+    database = await openDatabaseBefore(MIGRATIONS, PurchaseSaleChannel1799650000000, async (old) => {
+      ({ userId, performanceId } = await insertAccountAndPerformance(old));
+      // A purchase written before the upgrade: an online one.
+      await old.query(
+        `INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, created_at)
+         VALUES ($1, gen_random_uuid(), $2, $3, 1000, 'KRW', now())`,
+        [ONLINE, userId, performanceId],
+      );
+    });
+    ({ db } = database);
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => database?.close());
 
   const windowSale = (id: string, channel: string, method: string | null) =>
     db.query(
@@ -61,27 +46,17 @@ describe('migration PurchaseSaleChannel (real PostgreSQL)', () => {
     );
 
   it('gives up within its lock_timeout while another transaction holds purchases, changes nothing, and says to retry', async () => {
-    const other = await migrationDataSource(env, []).initialize();
-    const holding = other.createQueryRunner();
-    try {
-      await holding.startTransaction();
-      await holding.query('SELECT count(*) FROM purchases');
-      const failure: unknown = await runMigrations(db).then(
-        () => 'migrated',
-        (error: unknown) => error,
-      );
-      expect(failure).toBeInstanceOf(Error);
-      expect((failure as Error).message).toMatch(/rolled back, nothing changed: .*"purchases".*Retry/);
-      expect(
-        await other.query(
-          `SELECT 1 FROM information_schema.columns WHERE table_name = 'purchases' AND column_name = 'sale_channel'`,
-        ),
-      ).toEqual([]);
-    } finally {
-      if (holding.isTransactionActive) await holding.rollbackTransaction();
-      await holding.release();
-      await other.destroy();
-    }
+    await expectGivesUpOnLockedTable(database.env, db, {
+      table: 'purchases',
+      migration: PurchaseSaleChannel1799650000000,
+      unchanged: async (other) => {
+        expect(
+          await other.query(
+            `SELECT 1 FROM information_schema.columns WHERE table_name = 'purchases' AND column_name = 'sale_channel'`,
+          ),
+        ).toEqual([]);
+      },
+    });
   }, 60_000);
 
   it('reads a purchase from before as ONLINE; keeps a box office sale with its method; refuses a channel and method that disagree', async () => {
