@@ -1,10 +1,11 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
-import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { createSession, TestSession } from '@app/testing';
 import { HOLD_RETENTION_MS, HoldStore, newIdOf, PaymentGateway } from '@app/ticketing';
 import { doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
+import { createStaffSession } from './support/door';
+import { createShowOfSections } from './support/shows';
 
 /** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900; its doors are open now. */
 interface Show {
@@ -39,21 +40,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
 
   async function staffSession(): Promise<TestSession> {
     staffCount += 1;
-    const email = `window-${staffCount}@example.test`;
-    const created = await call('POST', '/admin/staff', {
-      body: { email, password: TEST_PASSWORD, name: `Window ${staffCount}` },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login(email, TEST_PASSWORD);
-    return {
-      id: created.json().id,
-      email,
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
+    return createStaffSession(api.app, admin, `window-${staffCount}@example.test`, `Window ${staffCount}`);
   }
 
   beforeAll(async () => {
@@ -74,32 +61,17 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
   });
 
   async function createShow(options: { salesOpenAt?: string } = {}): Promise<Show> {
-    const event = await call('POST', '/events', {
-      body: { title: 'Late Show', venue: 'Hall', currency: 'EUR' },
-      session: admin,
-    });
-    expect(event.statusCode, event.body).toBe(201);
     const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
-    const created = await call('POST', `/events/${event.json().id}/performances`, {
-      body: {
-        startsAt: startsAt.toISOString(),
-        checkInOpensBeforeMinutes,
-        ...options,
-        sections: [
-          { name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 12 },
-          { name: 'Balcony', grade: 'B', price: 900, rows: 1, seatsPerRow: 12 },
-        ],
-      },
-      session: admin,
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Late Show',
+      currency: 'EUR',
+      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes, ...options },
+      sections: [
+        { name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 12 },
+        { name: 'Balcony', grade: 'B', price: 900, rows: 1, seatsPerRow: 12 },
+      ],
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const id = created.json().id as number;
-    const seats = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items as {
-      id: number;
-      section: string;
-    }[];
-    const of = (section: string) => seats.filter((seat) => seat.section === section).map((seat) => seat.id);
-    return { id, stalls: of('Stalls'), balcony: of('Balcony') };
+    return { id, stalls: seats.Stalls!, balcony: seats.Balcony! };
   }
 
   const sell = (performanceId: number, body: object, session: TestSession = staff) =>

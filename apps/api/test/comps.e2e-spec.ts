@@ -14,6 +14,7 @@ import {
   SeatStateStore,
 } from '@app/ticketing';
 import { flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
+import { createShowOfSections } from './support/shows';
 import { MailStack, startMailStack } from './support/mail';
 
 /** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900. */
@@ -58,30 +59,16 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
   });
 
   async function createShow(options: { salesOpenAt?: string } = {}): Promise<Show> {
-    const event = await call('POST', '/events', {
-      body: { title: 'Gala Night', venue: 'Hall', currency: 'EUR' },
-      session: admin,
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Gala Night',
+      currency: 'EUR',
+      performance: { startsAt: '2030-03-01T19:00:00Z', ...options },
+      sections: [
+        { name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 10 },
+        { name: 'Balcony', grade: 'B', price: 900, rows: 1, seatsPerRow: 10 },
+      ],
     });
-    expect(event.statusCode, event.body).toBe(201);
-    const created = await call('POST', `/events/${event.json().id}/performances`, {
-      body: {
-        startsAt: '2030-03-01T19:00:00Z',
-        ...options,
-        sections: [
-          { name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 10 },
-          { name: 'Balcony', grade: 'B', price: 900, rows: 1, seatsPerRow: 10 },
-        ],
-      },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const id = created.json().id as number;
-    const seats = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items as {
-      id: number;
-      section: string;
-    }[];
-    const of = (section: string) => seats.filter((seat) => seat.section === section).map((seat) => seat.id);
-    return { id, stalls: of('Stalls'), balcony: of('Balcony') };
+    return { id, stalls: seats.Stalls!, balcony: seats.Balcony! };
   }
 
   /** A buyer's account whose address is confirmed (as a comp's recipient must be). */

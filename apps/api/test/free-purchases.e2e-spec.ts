@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance } f
 import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
 import { BulkRefund, digestOfKey, idempotencyKey, PaymentGateway, PaymentReconciler } from '@app/ticketing';
 import { flushPurchases, hold } from './purchase-helpers';
+import { createShowOfSections } from './support/shows';
 import { MailStack, startMailStack } from './support/mail';
 import { RefundLedger } from './support/payments';
 
@@ -51,29 +52,16 @@ describe('free purchases: no payment step (API → flusher → outbox → Rabbit
   });
 
   async function createShow(): Promise<Show> {
-    const event = await call('POST', '/events', {
-      body: { title: 'Open Rehearsal', venue: 'Hall', currency: 'EUR' },
-      session: admin,
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Open Rehearsal',
+      currency: 'EUR',
+      performance: { startsAt: '2030-03-01T19:00:00Z' },
+      sections: [
+        { name: 'Comps', grade: 'A', price: 0, rows: 1, seatsPerRow: 4 },
+        { name: 'Stalls', grade: 'B', price: 1500, rows: 1, seatsPerRow: 4 },
+      ],
     });
-    expect(event.statusCode, event.body).toBe(201);
-    const created = await call('POST', `/events/${event.json().id}/performances`, {
-      body: {
-        startsAt: '2030-03-01T19:00:00Z',
-        sections: [
-          { name: 'Comps', grade: 'A', price: 0, rows: 1, seatsPerRow: 4 },
-          { name: 'Stalls', grade: 'B', price: 1500, rows: 1, seatsPerRow: 4 },
-        ],
-      },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const id = created.json().id as number;
-    const seats = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items as {
-      id: number;
-      section: string;
-    }[];
-    const of = (section: string) => seats.filter((seat) => seat.section === section).map((seat) => seat.id);
-    return { id, free: of('Comps'), priced: of('Stalls') };
+    return { id, free: seats.Comps!, priced: seats.Stalls! };
   }
 
   async function buy(buyer: TestSession, performanceId: number, seatIds: number[], key?: string) {

@@ -6,6 +6,7 @@ import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
 import { caller, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { createShowOfSections } from './support/shows';
 
 interface BookedSeat {
   seatId: number;
@@ -44,25 +45,15 @@ describe('seat prices of holds and purchases after a reprice (real PostgreSQL an
 
   /** A performance of sections Floor (1050 per seat, 10 seats) and Box (700, 4 seats), on sale now. */
   async function createPerformance(): Promise<{ id: number; floor: number[]; box: number[] }> {
-    const event = await call('POST', '/events', { body: { title: 'Recital', venue: 'Hall' }, session: admin });
-    expect(event.statusCode, event.body).toBe(201);
-    const created = await call('POST', `/events/${event.json().id}/performances`, {
-      body: {
-        startsAt: '2030-03-01T19:00:00Z',
-        sections: [
-          { name: 'Floor', grade: 'R', price: 1050, rows: 1, seatsPerRow: 10 },
-          { name: 'Box', grade: 'VIP', price: 700, rows: 1, seatsPerRow: 4 },
-        ],
-      },
-      session: admin,
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Recital',
+      performance: { startsAt: '2030-03-01T19:00:00Z' },
+      sections: [
+        { name: 'Floor', grade: 'R', price: 1050, rows: 1, seatsPerRow: 10 },
+        { name: 'Box', grade: 'VIP', price: 700, rows: 1, seatsPerRow: 4 },
+      ],
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const id = created.json().id as number;
-    const page = await call('GET', `/performances/${id}/seats?limit=100`);
-    expect(page.statusCode, page.body).toBe(200);
-    const seats = page.json().items as { id: number; section: string }[];
-    const of = (section: string) => seats.filter((seat) => seat.section === section).map((seat) => seat.id);
-    return { id, floor: of('Floor'), box: of('Box') };
+    return { id, floor: seats.Floor!, box: seats.Box! };
   }
 
   async function reprice(performanceId: number, section: string, price: number): Promise<void> {

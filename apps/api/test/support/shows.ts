@@ -1,0 +1,47 @@
+import { expect } from 'vitest';
+import { TestSession } from '@app/testing';
+import { Caller } from './api';
+
+/** A section as `POST /events/:id/performances` takes it (price in minor units). */
+export interface SectionInput {
+  name: string;
+  grade: string;
+  price: number;
+  rows: number;
+  seatsPerRow: number;
+}
+
+/**
+ * An event (`title`, `currency` or the default one, venue "Hall") with one performance of `sections` (and the other
+ * performance fields in `performance`, e.g. `startsAt`, `salesOpenAt`), made through the admin
+ * routes; answers the performance id and each section's seat ids in layout order, by section name.
+ * At most 100 seats (one page of the seat list).
+ */
+export async function createShowOfSections(
+  call: Caller,
+  admin: TestSession,
+  options: { title: string; currency?: string; performance: Record<string, unknown>; sections: SectionInput[] },
+): Promise<{ id: number; seats: Record<string, number[]> }> {
+  const event = await call('POST', '/events', {
+    body: { title: options.title, venue: 'Hall', currency: options.currency },
+    session: admin,
+  });
+  expect(event.statusCode, event.body).toBe(201);
+  const created = await call('POST', `/events/${event.json().id}/performances`, {
+    body: { ...options.performance, sections: options.sections },
+    session: admin,
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const id = created.json().id as number;
+  const listed = (await call('GET', `/performances/${id}/seats?limit=100`)).json().items as {
+    id: number;
+    section: string;
+  }[];
+  const seats = Object.fromEntries(
+    options.sections.map((section) => [
+      section.name,
+      listed.filter((seat) => seat.section === section.name).map((seat) => seat.id),
+    ]),
+  );
+  return { id, seats };
+}
