@@ -7,10 +7,12 @@
   status is CANCELED: then no hold script adds a hold to the index any more, so the holds the
   index lists are all there are, and ending them leaves none HELD. Every hold is checked again
   here, so callers running at once (the cancel's request, batch's bulk refund), a release, an
-  expiry or a purchase racing them, never free a seat twice or free a sold seat.
+  expiry or a purchase racing them, never free a seat twice or free a sold seat. A comp's house
+  seats (the record's `fromBlock`: its purchase never came) go back to BLOCKED, not on sale, as
+  expire-holds.lua puts them: their seat_blocks rows stay (a cancel keeps the blocks).
 
-  KEYS[1] seats         hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] counts        hash total, available, held, sold
+  KEYS[1] seats         hash seat id -> status letter (A available, H held, S sold, B blocked)
+  KEYS[2] counts        hash total, available, held, sold, blocked
   KEYS[3] expiry        sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[4..7] seating    the seating include's free-seat bitmap, static layout hash, rows' runs and
                         seat info, as expire-holds.lua takes them (absent without a layout: left alone)
@@ -37,8 +39,9 @@ local now = redisNow()
 local ended, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
   local holdKey = KEYS[9 + i]
-  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
+  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
   if hold[1] == 'HELD' then
+    if hold[4] then blockSeatsAgain(seatsKey, countsKey, hold[4], seatHoldsKey, holdId) end
     freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating, { seatHolds = seatHoldsKey, holdId = holdId })
     if tonumber(hold[2]) <= now then
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)

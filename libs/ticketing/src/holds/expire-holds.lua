@@ -1,10 +1,13 @@
 --[[
   Ends the given holds of one performance that are still HELD and past their expiry, and
   frees their seats. Every hold is checked again here, so sweepers running at the same time,
-  or a release or purchase racing them, never free a seat twice or free a sold seat.
+  or a release or purchase racing them, never free a seat twice or free a sold seat. The house
+  seats a comp took out of their block (the record's `fromBlock`: an api died between the comp's
+  hold and its purchase, so the transaction that deletes their seat_blocks rows never committed)
+  go back to BLOCKED (counts held -> blocked), not on sale.
 
-  KEYS[1] seats         hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] counts        hash total, available, held, sold
+  KEYS[1] seats         hash seat id -> status letter (A available, H held, S sold, B blocked)
+  KEYS[2] counts        hash total, available, held, sold, blocked
   KEYS[3] expiry        sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[4] free      best-available data (the seating include): free-seat bitmap,
   KEYS[5] seating   static layout hash,
@@ -17,7 +20,7 @@
 
   ARGV[1..n] hold ids, candidates read from the expiry index (n = #KEYS - 8)
 
-  Returns {holds expired, seats freed}.
+  Returns {holds expired, seats freed (made available; not those blocked again)}.
 ]]
 --- @keys variable
 --- @include "redis-time"
@@ -30,8 +33,9 @@ local now = redisNow()
 local expired, freed = 0, 0
 for i, holdId in ipairs(ARGV) do
   local holdKey = KEYS[8 + i]
-  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
+  local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
   if hold[1] == 'HELD' and tonumber(hold[2]) <= now then
+    if hold[4] then blockSeatsAgain(seatsKey, countsKey, hold[4], KEYS[8], holdId) end
     freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating, { seatHolds = KEYS[8], holdId = holdId })
     redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', expiryKey, holdId)

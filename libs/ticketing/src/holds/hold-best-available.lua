@@ -34,16 +34,18 @@
   the row's bits deletes, so a search scores only rows that changed since one last did.
 
   Expired holds found in the expiry index (up to 16 per call) are ended first, as expire-holds.lua
-  does, so their seats are offered; their records must come in KEYS: a call that finds one not
-  passed changes nothing and answers END_HOLDS with the ids to pass on the next call, unless
-  ARGV[14] is '1' (the caller's last round: holds keep expiring faster than its rounds end them),
-  when it ends the passed ones only and searches with the others' seats still taken.
+  does, so their seats are offered (a comp's house seats, its record's `fromBlock`, go back to
+  BLOCKED, as expire-holds.lua puts them, and are not); their records must come in KEYS: a call
+  that finds one not passed changes nothing and answers END_HOLDS with the ids to pass on the
+  next call, unless ARGV[14] is '1' (the caller's last round: holds keep expiring faster than its
+  rounds end them), when it ends the passed ones only and searches with the others' seats still
+  taken.
 
   KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt, noOrphanSeats,
                       maxTicketsPerBuyer (hold-seats.lua)
-  KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold, B blocked)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
-  KEYS[4] counts      hash total, available, held, sold
+  KEYS[4] counts      hash total, available, held, sold, blocked
   KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live
   KEYS[7] hold        hash of the new hold
@@ -159,8 +161,10 @@ if #missing > 0 and not passedOnly then return {'END_HOLDS', unpack(missing)} en
 for _, dueId in ipairs(due) do
   local holdKey = passedHoldKeys[dueId]
   if holdKey then
-    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats')
+    local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
     if record[1] == 'HELD' and tonumber(record[2]) <= now then
+      -- A comp's house seats (taken from their block, never bought) go back to it, not on offer.
+      if record[4] then blockSeatsAgain(seatsKey, countsKey, record[4], seatHoldsKey, dueId) end
       freeSeats(seatsKey, countsKey, record[3], 'held', seating, { seatHolds = seatHoldsKey, holdId = dueId })
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     end

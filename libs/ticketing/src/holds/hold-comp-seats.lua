@@ -32,7 +32,13 @@
   a BLOCKED seat is taken as an available one is, in this same run (no buyer can take it between
   its block and the comp): letter B -> H, counts blocked -> held; the record keeps those seats
   (`fromBlock`), so that release-hold.lua on the operator path puts them back to B should the
-  comp's purchase fail.
+  comp's purchase fail, and every expiry (expire-holds.lua, a hold ending it as below,
+  hold-best-available.lua, end-canceled-holds.lua) puts them back to B too: their seat_blocks rows
+  are deleted only in the transaction that commits after the sale.
+  A requested seat that is such a house seat of an expired comp hold (still H, the hold not ended
+  yet) is taken from the block with ARGV[8] (it is in the reply's list of seats taken from blocked
+  ones), and without it refuses the request (UNAVAILABLE) after that hold is ended here (its house
+  seats blocked again), as hold-seats.lua refuses it.
   What is the same: all seats or none; a seat held by a live hold, sold or blocked (without
   ARGV[8]) refuses the whole request; a seat held by an expired hold counts as free and its hold is ended here as
   hold-seats.lua ends it (END_HOLDS when its record was not passed).
@@ -62,7 +68,8 @@
     {'SALES_CLOSED', reason}  CANCELED (status), CLOSED (a delete is under way), or PAUSED (status;
                               a box office sale only)
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}  a box office sale before the on-sale
-    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, or blocked (without ARGV[8])
+    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, or blocked (without ARGV[8]; also a
+                                   house seat of an expired comp hold, that hold ended here)
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
 ]]
 --- @keys variable
@@ -120,12 +127,24 @@ if takeBlocked then
   end
 end
 -- As hold-seats.lua: a held seat whose hold has expired is free, and that hold is ended here.
-local refusal, ending = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
+local refusal, ending, house = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
 if refusal then return refusal end
-endExpiredHolds({
+local ends = {
   seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
   holds = passedHoldKeys,
-}, ending, now)
+}
+endExpiredHolds(ends, ending, now)
+if house and not takeBlocked then return {'UNAVAILABLE', unpack(house)} end
+if house then
+  -- Blocked again by the hold's end just above: taken from the block as the others (request order).
+  local isHouse = {}
+  for _, seatId in ipairs(house) do isHouse[seatId] = true end
+  for _, seatId in ipairs(fromBlock) do isHouse[seatId] = true end
+  fromBlock = {}
+  for i = 1, #seatIds do
+    if isHouse[seatIds[i]] then fromBlock[#fromBlock + 1] = seatIds[i] end
+  end
+end
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,

@@ -7,16 +7,20 @@
   moved) exactly as expire-holds.lua would, so expiry needs no sweeper for seats somebody asks
   for. Ending a hold touches its record, which must come in KEYS: when an expired holder's
   record was not passed, nothing changes and the script answers END_HOLDS with the hold ids
-  to pass on the next call.
+  to pass on the next call. The house seats of such a hold (an operator's comp that took them
+  out of their block, the record's `fromBlock`, and was never bought: the api died between its
+  hold and its purchase) go back to BLOCKED when it ends, not on sale: a request for one of them
+  ends the expired hold (its house seats blocked again, its other seats freed) and is refused
+  (UNAVAILABLE naming them); that is the one refusal that changes something.
 
   KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
                       sales), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt
                       (epoch ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
                       single free seat), maxTicketsPerBuyer (seats a buyer may hold and have
                       bought at once; absent = no such limit); missing = performance not registered
-  KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold)
+  KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold, B blocked)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
-  KEYS[4] counts      hash total, available, held, sold
+  KEYS[4] counts      hash total, available, held, sold, blocked
   KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[6] user holds  hash hold id -> seat count, of this user's holds that may still be live;
                       the user id is read from this key ('<prefix>{perf:<id>}:user:<user id>:holds')
@@ -59,7 +63,8 @@
     {'SALES_NOT_OPEN', salesOpenAt (epoch ms)}
     {'SALES_CLOSED', reason}  refused: reason PAUSED, CLOSED or CANCELED (status, or CLOSED by a delete),
                          or ENDED (Redis TIME at or past salesCloseAt)
-    {'UNAVAILABLE', seat id, ...}
+    {'UNAVAILABLE', seat id, ...}  held by a live hold, sold, blocked, or a house seat of an expired
+                         comp hold (that hold ended here, above)
     {'LIMIT', seats the user already holds}
     {'TICKET_LIMIT', maxTicketsPerBuyer, seats the user bought, seats the user holds}
     {'END_HOLDS', hold id, ...}  expired holds on requested seats whose records were not passed
@@ -110,8 +115,17 @@ if meta[5] and now >= tonumber(meta[5]) then return {'SALES_CLOSED', 'ENDED'} en
 if now < tonumber(salesOpenAt) then return {'SALES_NOT_OPEN', salesOpenAt} end
 
 -- Expired holds on the seats are ended below, once every other check passed (seatsToTake).
-local refusal, ending = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
+local refusal, ending, house = seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
 if refusal then return refusal end
+local ends = {
+  seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
+  holds = passedHoldKeys,
+}
+if house then
+  -- A comp's house seats whose hold expired unbought: back to their block now, never a buyer's.
+  endExpiredHolds(ends, ending, now)
+  return {'UNAVAILABLE', unpack(house)}
+end
 
 local alreadyHeld = liveHeldSeats(userHoldsKey, expiryKey, now)
 if alreadyHeld + #seatIds > userLimit then return {'LIMIT', alreadyHeld} end
@@ -127,10 +141,7 @@ if meta[6] == '1' then
 end
 
 -- Their seats asked for here are taken below.
-endExpiredHolds({
-  seats = seatsKey, counts = countsKey, expiry = expiryKey, seatHolds = seatHoldsKey, seating = seating,
-  holds = passedHoldKeys,
-}, ending, now)
+endExpiredHolds(ends, ending, now)
 
 local taking = {
   seats = seatsKey, prices = pricesKey, counts = countsKey, expiry = expiryKey,

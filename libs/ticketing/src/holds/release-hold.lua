@@ -43,26 +43,8 @@ local now = redisNow()
 -- Expired but not swept yet: the sweeper frees it; the caller only learns it expired.
 if tonumber(hold[3]) <= now then return 'EXPIRED' end
 
-if hold[6] then
-  -- Back to the block first (those still H and this hold's): freeSeats then leaves them alone.
-  local blockedIds = {}
-  for seatId in string.gmatch(hold[6], '[^,]+') do blockedIds[#blockedIds + 1] = seatId end
-  local letters = redis.call('HMGET', seatsKey, unpack(blockedIds))
-  local holders = redis.call('HMGET', KEYS[9], unpack(blockedIds))
-  local back, count = {}, 0
-  for i, seatId in ipairs(blockedIds) do
-    if letters[i] == 'H' and string.match(holders[i] or '', ':(.+)$') == holdId then
-      count = count + 1
-      back[#back + 1] = seatId
-      back[#back + 1] = 'B'
-    end
-  end
-  if count > 0 then
-    redis.call('HSET', seatsKey, unpack(back))
-    redis.call('HINCRBY', countsKey, 'held', -count)
-    redis.call('HINCRBY', countsKey, 'blocked', count)
-  end
-end
+-- Back to the block first (those still H and this hold's): freeSeats then leaves them alone.
+if hold[6] then blockSeatsAgain(seatsKey, countsKey, hold[6], KEYS[9], holdId) end
 -- Only seats still held go back: a seat marked sold by a rebuild stays sold.
 freeSeats(seatsKey, countsKey, hold[4], 'held', seating, { seatHolds = KEYS[9], holdId = holdId })
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)

@@ -11,6 +11,15 @@
   `seating` (optional, see the seating include) gets the freed seats' bits set and their rows'
   runs refreshed, so the best-available data follows every freed seat.
   Returns the number of seats freed.
+
+  blockSeatsAgain(seatsKey, countsKey, seatList, seatHoldsKey, holdId): puts back to BLOCKED those
+  seats of `seatList` (comma-separated: an operator's hold's `fromBlock`, the house seats a comp
+  took out of their block) still H and held by `holdId` (their holder entry names it), counts held
+  -> blocked. For every end of such a hold other than its purchase (a release on the comp path, an
+  expiry): its seat_blocks rows were deleted only in the comp's transaction, which commits after
+  the sale, so they are still there and Redis must agree. Call it before freeSeats, which then
+  leaves them alone (no longer H). The free-seat bits need no change: a blocked seat's is clear, as
+  a held one's. Returns the number of seats blocked again.
 ]]
 --- @include "seating"
 local function freeSeats(seatsKey, countsKey, seatList, from, seating, holder)
@@ -41,4 +50,25 @@ local function freeSeats(seatsKey, countsKey, seatList, from, seating, holder)
   redis.call('HINCRBY', countsKey, from, -freed)
   redis.call('HINCRBY', countsKey, 'available', freed)
   return freed
+end
+
+local function blockSeatsAgain(seatsKey, countsKey, seatList, seatHoldsKey, holdId)
+  local seatIds = {}
+  for seatId in string.gmatch(seatList, '[^,]+') do seatIds[#seatIds + 1] = seatId end
+  if #seatIds == 0 then return 0 end
+  local letters = redis.call('HMGET', seatsKey, unpack(seatIds))
+  local holders = redis.call('HMGET', seatHoldsKey, unpack(seatIds))
+  local back, count = {}, 0
+  for i, seatId in ipairs(seatIds) do
+    if letters[i] == 'H' and string.match(holders[i] or '', ':(.+)$') == holdId then
+      count = count + 1
+      back[#back + 1] = seatId
+      back[#back + 1] = 'B'
+    end
+  end
+  if count == 0 then return 0 end
+  redis.call('HSET', seatsKey, unpack(back))
+  redis.call('HINCRBY', countsKey, 'held', -count)
+  redis.call('HINCRBY', countsKey, 'blocked', count)
+  return count
 end

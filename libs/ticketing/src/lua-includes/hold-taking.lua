@@ -20,11 +20,18 @@
     to the sweeper, and the request is refused as for a live hold. `passedHoldKeys`: hold id ->
     record key of the expired holds the caller passed. Answers a refusal, {'UNAVAILABLE', seat id,
     ...} or {'END_HOLDS', hold id, ...} (expired holds whose records were not passed: call again
-    with them), or nil and the holds to end ({hold id, its seats}), for endExpiredHolds.
+    with them), or nil, the holds to end ({hold id, its seats, its house seats or nil}), for
+    endExpiredHolds, and the house seats among the requested ones (seat ids in request order, nil
+    for none): seats an expired comp hold took out of their block (its record's `fromBlock`),
+    which endExpiredHolds puts back to BLOCKED, not on sale. The caller decides: a buyer's hold (or
+    an operator's that may not take blocked seats) is refused them (UNAVAILABLE) after ending those
+    holds, so the seats are back in their block at once; a comp that may take blocked seats takes
+    them from the block. Only an expired hold's record is read for them (one more field of the
+    HMGET that checks it): a hold of free seats reads nothing more.
 
   endExpiredHolds(k, ending, now): ends the expired holds seatsToTake listed as expire-holds.lua
-    does (their seats freed, status EXPIRED, out of the expiry index); k: { seats, counts, expiry,
-    seatHolds, seating, holds } (holds: passedHoldKeys).
+    does (their seats freed, their house seats blocked again, status EXPIRED, out of the expiry
+    index); k: { seats, counts, expiry, seatHolds, seating, holds } (holds: passedHoldKeys).
 
   takeHold(k, hold): holds `hold.seatIds` (seat ids as strings, each AVAILABLE: the caller
     checked) for one user. Letters A -> H, counts, the seating data (refreshed now for a search's
@@ -109,9 +116,9 @@ local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
   if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
   if #missing > 0 then return {'END_HOLDS', unpack(missing)} end
 
-  local ending = {}
+  local ending, houseOf = {}, nil
   for _, endingId in ipairs(toEndIds) do
-    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats')
+    local record = redis.call('HMGET', passedHoldKeys[endingId], 'status', 'expiresAt', 'seats', 'fromBlock')
     if record[1] ~= 'HELD' or tonumber(record[2]) > now then
       for i = 1, #seatIds do
         if statuses[i] == 'H' and string.match(holders[i], ':(.+)$') == endingId then
@@ -119,15 +126,30 @@ local function seatsToTake(seatIds, statuses, seatHoldsKey, passedHoldKeys, now)
         end
       end
     else
-      ending[#ending + 1] = {endingId, record[3]}
+      ending[#ending + 1] = {endingId, record[3], record[4]}
+      if record[4] then
+        houseOf = houseOf or {}
+        houseOf[endingId] = {}
+        for seatId in string.gmatch(record[4], '[^,]+') do houseOf[endingId][seatId] = true end
+      end
     end
   end
   if #unavailable > 0 then return {'UNAVAILABLE', unpack(unavailable)} end
-  return nil, ending
+  if not houseOf then return nil, ending, nil end
+  -- Requested seats still held by an ending comp hold that took them from their block.
+  local house = {}
+  for i = 1, #seatIds do
+    if statuses[i] == 'H' then
+      local seats = houseOf[string.match(holders[i], ':(.+)$')]
+      if seats and seats[seatIds[i]] then house[#house + 1] = seatIds[i] end
+    end
+  end
+  return nil, ending, #house > 0 and house or nil
 end
 
 local function endExpiredHolds(k, ending, now)
   for _, hold in ipairs(ending) do
+    if hold[3] then blockSeatsAgain(k.seats, k.counts, hold[3], k.seatHolds, hold[1]) end
     freeSeats(k.seats, k.counts, hold[2], 'held', k.seating, { seatHolds = k.seatHolds, holdId = hold[1] })
     redis.call('HSET', k.holds[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', k.expiry, hold[1])
