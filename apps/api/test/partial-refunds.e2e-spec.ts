@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
@@ -10,6 +11,7 @@ import {
   REFUND_ACTION,
   refundIdempotencyKey,
   SeatReconciler,
+  performanceKeys,
   SeatStateStore,
 } from '@app/ticketing';
 import {
@@ -458,9 +460,10 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     // PostgreSQL misses the refund: its tickets stay ACTIVE there until the flush writes it.
     vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
     expect((await refund(purchase.id, { seatIds: [s0, s1] })).statusCode).toBe(200);
-    const active = await db.query(`SELECT count(*)::int AS n FROM tickets WHERE purchase_id = $1 AND status = 'ACTIVE'`, [
-      purchase.id,
-    ]);
+    const active = await db.query(
+      `SELECT count(*)::int AS n FROM tickets WHERE purchase_id = $1 AND status = 'ACTIVE'`,
+      [purchase.id],
+    );
     expect(active.rows).toEqual([{ n: 3 }]);
 
     // Before the flush the ticket is void in Redis; after it the offer itself is canceled.
@@ -611,5 +614,55 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     );
     expect(canceled.rows).toEqual([{ n: won.length }]);
     vi.restoreAllMocks();
+  });
+});
+
+/**
+ * The Retry-After of a partial refund refused before its purchase is written behind: the time left
+ * until its flush is due (PURCHASE_FLUSH_AGE_SECONDS after the sale, by Redis TIME), and a second
+ * for the flusher's pass; 1 once it is overdue.
+ */
+describe('partial refunds before the write-behind: Retry-After (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '30' });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('tells the seconds until the flush is due, not the whole flush age', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const held = await hold(api.app, buyer, performance.id, [s0, s1]);
+    const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+    expect(bought.statusCode, bought.body).toBe(201);
+    const purchaseKey = performanceKeys(performance.id).purchase(bought.json().id);
+    const redis = api.app.get(Redis);
+    const createdAt = Number(await redis.hget(purchaseKey, 'createdAt'));
+    const refund = () =>
+      call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin, body: { seatIds: [s0] } });
+    // Sold 20 s ago (as the record says): due in 10 s, and a second for the flusher's pass.
+    await redis.hset(purchaseKey, 'createdAt', createdAt - 20_000);
+    const early = await refund();
+    expect(early.statusCode, early.body).toBe(409);
+    expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(10);
+    expect(Number(early.headers['retry-after'])).toBeLessThanOrEqual(11);
+    // Overdue (the flusher behind): 1.
+    await redis.hset(purchaseKey, 'createdAt', createdAt - 60_000);
+    const overdue = await refund();
+    expect(overdue.statusCode, overdue.body).toBe(409);
+    expect(overdue.headers['retry-after']).toBe('1');
+    // Nothing changed; its whole refund goes through.
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, [s0, s1])).toEqual(['SOLD', 'SOLD']);
+    await redis.hset(purchaseKey, 'createdAt', createdAt);
+    const whole = await call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin });
+    expect(whole.statusCode, whole.body).toBe(200);
   });
 });

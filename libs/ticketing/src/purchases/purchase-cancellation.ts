@@ -60,6 +60,19 @@ export type SeatsRefunded = Purchase & {
   refundedNow: { seatIds: number[]; amount: number };
 };
 
+/**
+ * The Retry-After (whole seconds, at least 1) of a partial refund refused because its purchase,
+ * sold `ageMs` ago (null: unknown), is not in PostgreSQL yet: the seconds until its flush is due
+ * (`flushAgeSeconds`, PURCHASE_FLUSH_AGE_SECONDS, after the sale), rounded up, and one more for the
+ * flusher's pass that writes it (its pause between passes, then the write). The flusher's lag
+ * histogram lives in `batch` and says nothing of this purchase; once its flush is overdue (the
+ * flusher behind), 1: nothing here tells how far behind it is.
+ */
+export function flushRetryAfterSeconds(ageMs: number | null, flushAgeSeconds: number): number {
+  const dueInMs = flushAgeSeconds * 1000 - (ageMs ?? 0);
+  return dueInMs > 0 ? Math.ceil(dueInMs / 1000) + 1 : 1;
+}
+
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
 export class PurchaseCancellation {
@@ -133,7 +146,7 @@ export class PurchaseCancellation {
       case 'NO_PRICES':
         throw new SeatPricesUnknownError();
       case 'NOT_WRITTEN':
-        throw new PurchaseNotWrittenYetError(Math.max(1, this.env.PURCHASE_FLUSH_AGE_SECONDS));
+        throw new PurchaseNotWrittenYetError(flushRetryAfterSeconds(result.ageMs, this.env.PURCHASE_FLUSH_AGE_SECONDS));
       case 'NOT_REGISTERED':
         throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} is not in Redis`));
       case 'CANCELED': {

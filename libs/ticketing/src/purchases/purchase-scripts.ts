@@ -349,7 +349,12 @@ export type RefundSeatsResult =
     }
   /** The seats named were all it had: canceled as `cancelPurchase` answers it (its whole refund). */
   | Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>
-  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' | 'NO_PRICES' | 'NOT_WRITTEN' }
+  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' | 'NO_PRICES' }
+  /**
+   * Refused: PostgreSQL does not have the purchase yet. `ageMs`: how long ago it was sold, by Redis
+   * TIME (null when its record has no sale time: an older version's).
+   */
+  | { outcome: 'NOT_WRITTEN'; ageMs: number | null }
   /** `seatId`: the first seat named that was refunded before, or that is not the purchase's. */
   | { outcome: 'ALREADY_REFUNDED' | 'NOT_IN_PURCHASE'; seatId: number }
   | { outcome: 'CHECKED_IN'; seatIds: number[] };
@@ -372,7 +377,7 @@ export async function refundSeats(
     persisted: Record<string, string> | null;
   },
 ): Promise<RefundSeatsResult> {
-  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
+  const reply = await callScript<string[]>(
     redis,
     REFUND_SEATS.name,
     [
@@ -398,6 +403,7 @@ export async function refundSeats(
       ...Object.entries(request.persisted ?? {}).flat(),
     ],
   );
+  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = reply;
   switch (outcome) {
     case 'REFUNDED':
       return {
@@ -424,11 +430,14 @@ export async function refundSeats(
       return { outcome, seatId: Number(second) };
     case 'CHECKED_IN':
       return { outcome, seatIds: seatList(second) };
+    case 'NOT_WRITTEN': {
+      const [, createdAt, now] = reply;
+      return { outcome, ageMs: createdAt ? Math.max(0, Number(now) - Number(createdAt)) : null };
+    }
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
     case 'NO_PRICES':
-    case 'NOT_WRITTEN':
       return { outcome };
     default:
       throw new Error(`refund-seats.lua answered ${JSON.stringify(outcome)}`);

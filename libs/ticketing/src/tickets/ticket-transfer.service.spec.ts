@@ -87,9 +87,7 @@ function service(
   };
   const marks = {
     ticketCanceled: vi.fn(async () => options.canceledInRedis ?? false),
-    canceledAmong: vi.fn(
-      async () => (purchaseId: string) => options.canceledPurchases?.includes(purchaseId) ?? false,
-    ),
+    canceledAmong: vi.fn(async () => (purchaseId: string) => options.canceledPurchases?.includes(purchaseId) ?? false),
     markTransfer: vi.fn(async () => options.mark ?? ({ outcome: 'MARKED', added: true } as const)),
     unmarkTransfer: vi.fn(async () => undefined),
   };
