@@ -66,6 +66,7 @@ const NOT_ON_CLUSTER = [
   'libs/database/src/migrations/1798400000000-PaymentAttemptRefundOwed.int-spec.ts',
   'libs/database/src/migrations/1799300000000-EmailVerification.int-spec.ts',
   'libs/database/src/migrations/1799450000000-TicketTransferDecline.int-spec.ts',
+  'libs/database/src/migrations/1799670000000-PurchaseRefundsPurchaseFk.int-spec.ts',
   'libs/database/src/repositories/refund-owed.int-spec.ts',
   'libs/database/src/repositories/single-use-tokens.int-spec.ts',
   'libs/messaging/src/amqp.connection.int-spec.ts',

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '@app/auth';
@@ -10,6 +11,7 @@ import {
   REFUND_ACTION,
   refundIdempotencyKey,
   SeatReconciler,
+  performanceKeys,
   SeatStateStore,
 } from '@app/ticketing';
 import {
@@ -437,6 +439,148 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     vi.restoreAllMocks();
   });
 
+  it('a refunded seat’s ticket is offered to no one, nor is an offer made before its refund accepted, also while the refund is only in Redis', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const [s0, s1, s2] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const friend = await createSession(api.app);
+    await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [friend.id]);
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      id: string;
+      seat: { id: number };
+    }[];
+    const ticketOf = (seatId: number) => tickets.find((ticket) => ticket.seat.id === seatId)!.id;
+    const offer = (seatId: number) =>
+      call('POST', `/tickets/${ticketOf(seatId)}/transfers`, { session: buyer, body: { email: friend.email } });
+    const accept = (transferId: string) => call('POST', `/ticket-transfers/${transferId}/accept`, { session: friend });
+    const offered = await offer(s0);
+    expect(offered.statusCode, offered.body).toBe(202);
+    // PostgreSQL misses the refund: its tickets stay ACTIVE there until the flush writes it.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(purchase.id, { seatIds: [s0, s1] })).statusCode).toBe(200);
+    const active = await db.query(
+      `SELECT count(*)::int AS n FROM tickets WHERE purchase_id = $1 AND status = 'ACTIVE'`,
+      [purchase.id],
+    );
+    expect(active.rows).toEqual([{ n: 3 }]);
+
+    // Before the flush the ticket is void in Redis; after it the offer itself is canceled.
+    const refusals = async (acceptRefused: RegExp) => {
+      const accepted = await accept(offered.json().id);
+      expect(accepted.statusCode, accepted.body).toBe(409);
+      expect(accepted.json().message).toMatch(acceptRefused);
+      const late = await offer(s1);
+      expect(late.statusCode, late.body).toBe(409);
+      expect(late.json().message).toMatch(/ticket is canceled/);
+    };
+    await refusals(/ticket is canceled/);
+    // The buyer's ticket list says so too; the seat it kept is offered as ever.
+    const held = (await call('GET', '/tickets?limit=100', { session: buyer })).json().items as {
+      id: string;
+      status: string;
+      code: string | null;
+    }[];
+    const listed = (seatId: number) => held.find((ticket) => ticket.id === ticketOf(seatId));
+    expect([s0, s1, s2].map((seatId) => [listed(seatId)?.status, listed(seatId)?.code === null])).toEqual([
+      ['CANCELED', true],
+      ['CANCELED', true],
+      ['ACTIVE', false],
+    ]);
+    expect((await offer(s2)).statusCode).toBe(202);
+    await flushPurchases(api.app);
+    await refusals(/no longer pending: it was canceled/);
+    // The flush ended the offer with its ticket; the ticket never changed hands.
+    const transfer = await db.query(
+      `SELECT x.status, x.cancel_reason, t.holder_id FROM ticket_transfers x JOIN tickets t ON t.id = x.ticket_id
+        WHERE x.id = $1`,
+      [offered.json().id],
+    );
+    expect(transfer.rows).toEqual([{ status: 'CANCELED', cancel_reason: 'PURCHASE_CANCELED', holder_id: null }]);
+    const withdrawn = await db.query('SELECT 1 FROM outbox WHERE message_id = $1', [
+      `ticket-transfer-withdrawn:${offered.json().id}`,
+    ]);
+    expect(withdrawn.rowCount).toBe(1);
+    vi.restoreAllMocks();
+  });
+
+  it('a checked-in seat kept by a partial refund blocks no refund of the other seats; a checked-in seat left refuses the whole refund', async () => {
+    const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
+    const [s0, s1, s2, s3] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1, s2, s3]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const scan = async (seatId: number) => {
+      const code = tickets.find((ticket) => ticket.seat.id === seatId)!.code;
+      const answer = await call('POST', '/check-in', { body: { code }, session: admin });
+      expect(answer.statusCode, answer.body).toBe(200);
+    };
+    await scan(s0);
+    await scan(s1);
+    // A seat not checked in: refunded; a checked-in one named: 409 naming it; the whole refund: 409.
+    expect((await refund(purchase.id, { seatIds: [s3] })).statusCode).toBe(200);
+    const named = await refund(purchase.id, { seatIds: [s1, s2] });
+    expect(named.statusCode, named.body).toBe(409);
+    expect(named.json().details).toEqual({ seatIds: [s1] });
+    const whole = await refund(purchase.id);
+    expect(whole.statusCode, whole.body).toBe(409);
+    expect([...whole.json().details.seatIds].sort((a: number, b: number) => a - b)).toEqual(
+      [s0, s1].sort((a, b) => a - b),
+    );
+    // s0 refunded but kept sold (its holder is inside): s1 is still checked in, so the whole refund stays refused.
+    expect((await refund(purchase.id, { seatIds: [s0], resellCheckedInSeats: false })).statusCode).toBe(200);
+    const stillRefused = await refund(purchase.id);
+    expect(stillRefused.statusCode, stillRefused.body).toBe(409);
+    expect(stillRefused.json().details).toEqual({ seatIds: [s1] });
+    // s1 kept too: the kept seats are the purchase's no more, so nothing checked in is left in it.
+    expect((await refund(purchase.id, { seatIds: [s1], resellCheckedInSeats: false })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    const rest = await refund(purchase.id);
+    expect(rest.statusCode, rest.body).toBe(200);
+    expect(rest.json()).toMatchObject({ status: 'CANCELED', seatIds: [s2], keptSeatIds: [] });
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, [s0, s1, s2, s3])).toEqual([
+      'SOLD',
+      'SOLD',
+      'AVAILABLE',
+      'AVAILABLE',
+    ]);
+    await flushPurchases(api.app);
+    // A rebuild from PostgreSQL reads the kept seats sold as well.
+    await api.app.get(SeatStateStore).removePerformance(performance.id);
+    const rebuilt = (await call('GET', `/performances/${performance.id}`)).json();
+    expect({ sold: rebuilt.sold, available: rebuilt.available }).toEqual({ sold: 2, available: 8 });
+    await flushPurchasesAfterLoss(api.app);
+  });
+
+  it('a refunded seat’s ticket scanned outside the check-in window answers TicketCanceled, also while the refund is only in Redis', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const purchase = await buy(buyer, performance.id, [s0, s1]);
+    await flushPurchases(api.app);
+    const tickets = (await call('GET', `/purchases/${purchase.id}/tickets`, { session: buyer })).json().items as {
+      seat: { id: number };
+      code: string;
+    }[];
+    const scan = (seatId: number) =>
+      call('POST', '/check-in', { body: { code: tickets.find((t) => t.seat.id === seatId)!.code }, session: admin });
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(purchase.id, { seatIds: [s0] })).statusCode).toBe(200);
+    const early = await scan(s0);
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json().message).toMatch(/ticket is canceled/);
+    // The seat it kept hears about the window.
+    expect((await scan(s1)).json().message).not.toMatch(/ticket is canceled/);
+    await flushPurchases(api.app);
+    expect((await scan(s0)).json().message).toMatch(/ticket is canceled/);
+    vi.restoreAllMocks();
+  });
+
   it('concurrent refunds of overlapping seats: each seat goes to exactly one, its money refunded once', async () => {
     const performance = await createPerformance(api.app, admin, 10, { price: 100 });
     const seats = performance.seatIds.slice(0, 4);
@@ -477,5 +621,55 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     );
     expect(canceled.rows).toEqual([{ n: won.length }]);
     vi.restoreAllMocks();
+  });
+});
+
+/**
+ * The Retry-After of a partial refund refused before its purchase is written behind: the time left
+ * until its flush is due (PURCHASE_FLUSH_AGE_SECONDS after the sale, by Redis TIME), and a second
+ * for the flusher's pass; 1 once it is overdue.
+ */
+describe('partial refunds before the write-behind: Retry-After (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  let admin: TestSession;
+  let call: ReturnType<typeof caller>;
+
+  beforeAll(async () => {
+    api = await startTestApi({ PURCHASE_FLUSH_AGE_SECONDS: '30' });
+    call = caller(api.app);
+    admin = await createSession(api.app, { role: Role.Admin });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('tells the seconds until the flush is due, not the whole flush age', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const [s0, s1] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const held = await hold(api.app, buyer, performance.id, [s0, s1]);
+    const bought = await call('POST', '/purchases', { session: buyer, body: { reservationId: held.id } });
+    expect(bought.statusCode, bought.body).toBe(201);
+    const purchaseKey = performanceKeys(performance.id).purchase(bought.json().id);
+    const redis = api.app.get(Redis);
+    const createdAt = Number(await redis.hget(purchaseKey, 'createdAt'));
+    const refund = () =>
+      call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin, body: { seatIds: [s0] } });
+    // Sold 20 s ago (as the record says): due in 10 s, and a second for the flusher's pass.
+    await redis.hset(purchaseKey, 'createdAt', createdAt - 20_000);
+    const early = await refund();
+    expect(early.statusCode, early.body).toBe(409);
+    expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(10);
+    expect(Number(early.headers['retry-after'])).toBeLessThanOrEqual(11);
+    // Overdue (the flusher behind): 1.
+    await redis.hset(purchaseKey, 'createdAt', createdAt - 60_000);
+    const overdue = await refund();
+    expect(overdue.statusCode, overdue.body).toBe(409);
+    expect(overdue.headers['retry-after']).toBe('1');
+    // Nothing changed; its whole refund goes through.
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, [s0, s1])).toEqual(['SOLD', 'SOLD']);
+    await redis.hset(purchaseKey, 'createdAt', createdAt);
+    const whole = await call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin });
+    expect(whole.statusCode, whole.body).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PurchaseRepository } from '@app/database';
+import { PurchaseRefundsRepository, PurchaseRepository } from '@app/database';
 import { createSession, waitUntil } from '@app/testing';
 import {
   HoldService,
@@ -190,6 +190,37 @@ describe('blocked seats and the seat reconciler (real PostgreSQL and Redis)', ()
     await flushPurchases(api.app);
     expect((await reconcile(id)).repairs).toEqual([{ performanceId: id, seatId: seat, kind: 'block_restored' }]);
     expect(await letter(id, seat)).toBe('B');
+  });
+
+  it('keeps the seat_blocks row of a seat whose partial refund is only in Redis yet; after the flush the block is restored', async () => {
+    const { id, seatIds } = await createPerformance(api.app, admin, 4);
+    const [seat, other] = seatIds;
+    const buyer = await createSession(api.app);
+    const hold = await api.app.get(HoldService).hold(buyer.id, id, [seat, other]);
+    const bought = await api.app.get(PurchaseService).purchase(buyer.id, hold.id);
+    await flushPurchases(api.app);
+    await db.query(
+      `INSERT INTO seat_blocks (seat_id, performance_id, reason, blocked_by, blocked_by_email) VALUES ($1, $2, 'desk', $3, 'ops@example.test')`,
+      [seat, id, admin.id],
+    );
+    // The refund's own write to PostgreSQL fails: the ticket stays ACTIVE there until the flush.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(
+      new Error('PostgreSQL unreachable'),
+    );
+    await api.app.get(PurchaseCancellation).refundSeats(buyer.id, bought.id, [seat], 'operator');
+    vi.restoreAllMocks();
+    const active = await db.query(`SELECT status FROM tickets WHERE performance_id = $1 AND seat_id = $2`, [id, seat]);
+    expect(active.rows).toEqual([{ status: 'ACTIVE' }]);
+    expect(await letter(id, seat)).toBe('A');
+
+    const { repairs } = await reconcile(id);
+    expect(repairs).toEqual([]);
+    const kept = await db.query('SELECT 1 FROM seat_blocks WHERE seat_id = $1', [seat]);
+    expect(kept.rowCount).toBe(1);
+    await flushPurchases(api.app);
+    expect((await reconcile(id)).repairs).toEqual([{ performanceId: id, seatId: seat, kind: 'block_restored' }]);
+    expect(await letter(id, seat)).toBe('B');
+    expect(await letter(id, other)).toBe('S');
   });
 
   it('blocks again a committed block a failover lost (A with a seat_blocks row)', async () => {

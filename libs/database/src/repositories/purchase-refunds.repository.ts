@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+import { cancelPendingTransfersOfRefunds } from './ticket-transfers.repository';
 
 /**
  * A partial refund (an operator refunded some seats of a purchase, which stays paid with the
@@ -51,7 +52,8 @@ export type PartialRefundBy = 'api' | 'batch';
  * in the outbox (`purchase-refunded:<refund id>`, P5), and its seats'
  * active tickets CANCELED with its id (`tickets.refund_id`), so they admit no one, leave the door
  * list and every count of sold seats, and read AVAILABLE after a rebuild of the seat state (unless
- * checked in: a kept seat stays sold, as `activeSeatIds` says).
+ * checked in: a kept seat stays sold, as `activeSeatIds` says); their pending transfer offers end
+ * (`cancelPendingTransfersOfRefunds`).
  */
 export async function writePartialRefunds(
   manager: EntityManager,
@@ -94,6 +96,12 @@ export async function writePartialRefunds(
        FROM inserted i JOIN input p ON p."refundId" = i.id
      ON CONFLICT (message_id) DO NOTHING`,
     [JSON.stringify(refunds), refundBy],
+  );
+  // A void ticket changes hands no more: its pending offers end with it (their recipients told).
+  await cancelPendingTransfersOfRefunds(
+    manager,
+    refunds.map((refund) => refund.purchaseId),
+    refunds.map((refund) => refund.refundId),
   );
 }
 

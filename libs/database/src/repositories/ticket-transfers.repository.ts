@@ -628,6 +628,39 @@ export async function cancelPendingTransfersOfPurchases(
 }
 
 /**
+ * Cancels the PENDING transfers of the tickets partial refunds voided (`tickets.refund_id` one of
+ * `refundIds`; `purchaseIds` their purchases, which find the tickets by index), in the caller's
+ * transaction: the write of the refunds, after its tickets were voided. As
+ * `cancelPendingTransfersOfPurchases` for a whole cancel: `cancel_reason` PURCHASE_CANCELED, and
+ * the recipient of an offer not expired yet gets the "withdrawn" e-mail (urgent queue). A replayed
+ * refund finds no offer pending: nothing again.
+ */
+export async function cancelPendingTransfersOfRefunds(
+  manager: EntityManager,
+  purchaseIds: readonly string[],
+  refundIds: readonly string[],
+): Promise<void> {
+  if (refundIds.length === 0) return;
+  await manager.query(
+    `WITH ended AS (
+       UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'PURCHASE_CANCELED'
+         FROM tickets t JOIN performances pf ON pf.id = t.performance_id
+        WHERE t.id = tr.ticket_id AND t.purchase_id = ANY($1::uuid[]) AND t.refund_id = ANY($2::uuid[])
+          AND tr.status = 'PENDING'
+        RETURNING tr.id, LEAST(tr.expires_at, pf.starts_at) > clock_timestamp() AS still_open
+     )
+     INSERT INTO outbox (message_id, routing_key, payload)
+     SELECT 'ticket-transfer-withdrawn:' || ended.id, $3,
+            jsonb_build_object('type', 'ticket-transfer', 'transferId', ended.id::text, 'event', 'withdrawn')
+       FROM ended
+      WHERE ended.still_open
+      ORDER BY ended.id
+     ON CONFLICT (message_id) DO NOTHING`,
+    [purchaseIds, refundIds, TRANSFER_ROUTING_KEY],
+  );
+}
+
+/**
  * The rows an `UPDATE … RETURNING` gave back: TypeORM's PostgreSQL driver answers an UPDATE with
  * `[rows, rowCount]`, not the rows alone.
  */

@@ -160,13 +160,13 @@ export class TicketsRepository {
     return { userId: rows[0].user_id, tickets: rows.map(toRecord) };
   }
 
-  /** The purchase and performance of ticket `ticketId` (a bigint, decimal); null when there is none. */
-  async locate(ticketId: string): Promise<{ purchaseId: string; performanceId: number } | null> {
-    const [row]: { purchase_id: string; performance_id: number }[] = await this.dataSource.query(
-      'SELECT purchase_id, performance_id FROM tickets WHERE id = $1',
+  /** The purchase, performance and seat of ticket `ticketId` (a bigint, decimal); null when there is none. */
+  async locate(ticketId: string): Promise<{ purchaseId: string; performanceId: number; seatId: number } | null> {
+    const [row]: { purchase_id: string; performance_id: number; seat_id: number }[] = await this.dataSource.query(
+      'SELECT purchase_id, performance_id, seat_id FROM tickets WHERE id = $1',
       [ticketId],
     );
-    return row ? { purchaseId: row.purchase_id, performanceId: row.performance_id } : null;
+    return row ? { purchaseId: row.purchase_id, performanceId: row.performance_id, seatId: row.seat_id } : null;
   }
 
   /**

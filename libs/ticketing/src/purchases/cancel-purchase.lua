@@ -9,7 +9,8 @@
 
   A purchase with a checked-in ticket (its seat in KEYS[6], which check-in-mark.lua fills before
   the door writes PostgreSQL, or in ARGV[4], read from PostgreSQL) is not canceled: whoever came
-  in used the seat. Check-in and cancel of one purchase are so ordered by Redis: the first of
+  in used the seat. Only the seats the purchase still has count: a checked-in seat a partial
+  refund kept sold (refund-seats.lua) is no longer one of them. Check-in and cancel of one purchase are so ordered by Redis: the first of
   the two scripts to run wins, the other is refused. Only an operator who says the used seats are
   not to be sold again ('operator-keep-checked-in') cancels it: the purchase is refunded and
   canceled, its other seats are freed, the checked-in ones stay sold.
@@ -83,9 +84,25 @@ local cancelUntil = meta[2]
 local cancelClosed = mode == 'buyer'
   and (cancelUntil == 'none' or (cancelUntil and now > tonumber(cancelUntil)))
 
+-- The purchase's seats, from Redis or from the persisted record the caller passed. A checked-in
+-- seat an operator's partial refund kept sold (refund-seats.lua) left `seats` with it: the
+-- purchase's no more, so its check-in neither refuses this cancel nor is kept by it.
+local persisted, seatList = nil, nil
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
+  persisted = {}
+  for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 6, #ARGV - 1, 2 do
+    if ARGV[i] == 'seats' then seatList = ARGV[i + 1] end
+  end
+else
+  seatList = redis.call('HGET', purchaseKey, 'seats')
+end
+local ofPurchase = {}
+for seatId in string.gmatch(seatList or '', '[^,]+') do ofPurchase[seatId] = true end
+
 local checkedIn, checkedInList = {}, {}
 local function noteCheckedIn(seatId)
-  if not checkedIn[seatId] then
+  if ofPurchase[seatId] and not checkedIn[seatId] then
     checkedIn[seatId] = true
     checkedInList[#checkedInList + 1] = seatId
   end
@@ -100,13 +117,11 @@ end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
 local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1
 
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
+if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
   if refusedForTransfer then return {'TRANSFERRED'} end
-  local persisted = {}
-  for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
   for i = 6, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
   end

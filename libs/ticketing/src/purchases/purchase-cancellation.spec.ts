@@ -23,7 +23,7 @@ import {
 import { newIdOf } from '../ids';
 import { PaymentGateway } from './payment-gateway';
 import type { Purchase } from './purchase';
-import { PurchaseCancellation } from './purchase-cancellation';
+import { flushRetryAfterSeconds, PurchaseCancellation } from './purchase-cancellation';
 import type { CancelPurchaseResult } from './purchase-scripts';
 import { PurchaseStore } from './purchase.store';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
@@ -382,5 +382,21 @@ describe('PurchaseCancellation', () => {
     rebuilder.ensure.mockRejectedValue(new NotFoundError('performance'));
     await expect(service.cancel('buyer', PURCHASE)).rejects.toMatchObject({ message: 'purchase not found' });
     expect(gateway.refund).not.toHaveBeenCalled();
+  });
+});
+
+describe('flushRetryAfterSeconds (Retry-After of a partial refund before its purchase is written)', () => {
+  it.each([
+    // age (ms, null: unknown), PURCHASE_FLUSH_AGE_SECONDS → seconds
+    [0, 5, 6],
+    [1_200, 5, 5],
+    [4_999, 5, 2],
+    [5_000, 5, 1],
+    [60_000, 5, 1],
+    [0, 0, 1],
+    [20_000, 30, 11],
+    [null, 30, 31],
+  ])('sold %s ms ago, flushed after %s s: %s s', (ageMs, flushAge, seconds) => {
+    expect(flushRetryAfterSeconds(ageMs, flushAge)).toBe(seconds);
   });
 });

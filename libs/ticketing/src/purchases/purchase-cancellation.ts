@@ -60,6 +60,19 @@ export type SeatsRefunded = Purchase & {
   refundedNow: { seatIds: number[]; amount: number };
 };
 
+/**
+ * The Retry-After (whole seconds, at least 1) of a partial refund refused because its purchase,
+ * sold `ageMs` ago (null: unknown), is not in PostgreSQL yet: the seconds until its flush is due
+ * (`flushAgeSeconds`, PURCHASE_FLUSH_AGE_SECONDS, after the sale), rounded up, and one more for the
+ * flusher's pass that writes it (its pause between passes, then the write). The flusher's lag
+ * histogram lives in `batch` and says nothing of this purchase; once its flush is overdue (the
+ * flusher behind), 1: nothing here tells how far behind it is.
+ */
+export function flushRetryAfterSeconds(ageMs: number | null, flushAgeSeconds: number): number {
+  const dueInMs = flushAgeSeconds * 1000 - (ageMs ?? 0);
+  return dueInMs > 0 ? Math.ceil(dueInMs / 1000) + 1 : 1;
+}
+
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
 export class PurchaseCancellation {
@@ -133,47 +146,55 @@ export class PurchaseCancellation {
       case 'NO_PRICES':
         throw new SeatPricesUnknownError();
       case 'NOT_WRITTEN':
-        throw new PurchaseNotWrittenYetError(Math.max(1, this.env.PURCHASE_FLUSH_AGE_SECONDS));
+        throw new PurchaseNotWrittenYetError(flushRetryAfterSeconds(result.ageMs, this.env.PURCHASE_FLUSH_AGE_SECONDS));
       case 'NOT_REGISTERED':
         throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} is not in Redis`));
-      case 'CANCELED': {
-        // Its last seats: its whole refund, as an operator's cancel settles it.
-        await this.confirmReplicated(performanceId, purchaseId, refundNode);
-        const refund = await this.settleRefund(purchaseId, result, 'operator');
-        const purchase = await this.store.read(performanceId, purchaseId);
-        if (!purchase) throw new NotFoundError('purchase');
-        await this.store.index(buyerId, performanceId, purchaseId, purchase.createdAt.getTime());
-        return {
-          ...purchase,
-          keptSeatIds: result.keptSeatIds,
-          refund,
-          refundedNow: { seatIds: [...seatIds], amount: result.amount },
-        };
-      }
+      case 'CANCELED':
       case 'REFUNDED': {
-        await this.confirmReplicated(performanceId, purchaseId, refundNode);
-        const refund = await this.settlePartialRefund({
-          refundId,
-          purchaseId,
-          seatIds: [...seatIds],
-          keptSeatIds: result.keptSeatIds,
-          amount: result.amount,
-          currency: result.currency,
-          chargeId: result.chargeId,
-          refundedAt: new Date(result.refundedAt),
-          paymentMethod: result.paymentMethod,
-        });
-        const purchase = await this.store.read(performanceId, purchaseId);
-        if (!purchase) throw new NotFoundError('purchase');
-        await this.store.index(buyerId, performanceId, purchaseId, purchase.createdAt.getTime());
+        const where = { performanceId, purchaseId, buyerId, node: refundNode };
+        // CANCELED: its last seats, so its whole refund, as an operator's cancel settles it.
+        const settled = await this.settle(where, () =>
+          result.outcome === 'CANCELED'
+            ? this.settleRefund(purchaseId, result, 'operator')
+            : this.settlePartialRefund({
+                refundId,
+                purchaseId,
+                seatIds: [...seatIds],
+                keptSeatIds: result.keptSeatIds,
+                amount: result.amount,
+                currency: result.currency,
+                chargeId: result.chargeId,
+                refundedAt: new Date(result.refundedAt),
+                paymentMethod: result.paymentMethod,
+              }),
+        );
         return {
-          ...purchase,
+          ...settled,
           keptSeatIds: result.keptSeatIds,
-          refund,
           refundedNow: { seatIds: [...seatIds], amount: result.amount },
         };
       }
     }
+  }
+
+  /**
+   * What follows a cancel or refund Redis answered, in order: its replication confirmed
+   * (`confirmReplicated`, from the node `where.node` that answered it), its money settled by
+   * `settleMoney` (the whole or the partial refund), the purchase read back from Redis as it is now
+   * and put back into its buyer's list. Throws CancellationNotReplicatedError (nothing settled),
+   * NotFoundError('purchase') when the purchase left Redis meanwhile.
+   */
+  private async settle(
+    where: { performanceId: number; purchaseId: string; buyerId: string; node: string },
+    settleMoney: () => Promise<CancelRefund>,
+  ): Promise<Purchase & { refund: CancelRefund }> {
+    const { performanceId, purchaseId, buyerId, node } = where;
+    await this.confirmReplicated(performanceId, purchaseId, node);
+    const refund = await settleMoney();
+    const purchase = await this.store.read(performanceId, purchaseId);
+    if (!purchase) throw new NotFoundError('purchase');
+    await this.store.index(buyerId, performanceId, purchaseId, purchase.createdAt.getTime());
+    return { ...purchase, refund };
   }
 
   /**
@@ -320,12 +341,9 @@ export class PurchaseCancellation {
 
     // Test-only (refused outside NODE_ENV=test): a crash between the cancel and its refund.
     if (this.env.FAULT_CRASH_AFTER_CANCEL) process.kill(process.pid, 'SIGKILL');
-    await this.confirmReplicated(performanceId, purchaseId, cancelNode);
-    const refund = await this.settleRefund(purchaseId, result, canceledBy);
-    const purchase = await this.store.read(performanceId, purchaseId);
-    if (!purchase) throw new NotFoundError('purchase');
-    await this.store.index(userId, performanceId, purchaseId, purchase.createdAt.getTime());
-    return { ...purchase, keptSeatIds: result.keptSeatIds, refund };
+    const where = { performanceId, purchaseId, buyerId: userId, node: cancelNode };
+    const settled = await this.settle(where, () => this.settleRefund(purchaseId, result, canceledBy));
+    return { ...settled, keptSeatIds: result.keptSeatIds };
   }
 
   /**

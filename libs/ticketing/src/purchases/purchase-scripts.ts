@@ -264,6 +264,25 @@ export type CancelPurchaseResult =
 export type CancelMode = 'buyer' | 'operator' | 'operator-keep-checked-in';
 
 /**
+ * The 13 KEYS of cancel-purchase.lua and refund-seats.lua (the same, in the same order: see
+ * cancel-purchase.lua's header), for purchase `purchaseId`: all in the performance's hash slot.
+ */
+function purchaseChangeKeys(keys: PerformanceKeys, purchaseId: string): string[] {
+  return [
+    keys.seats,
+    keys.counts,
+    keys.purchase(purchaseId),
+    keys.purchaseStream,
+    keys.meta,
+    keys.checkedIn(purchaseId),
+    ...seatingKeys(keys),
+    keys.ticketsBought,
+    keys.transferred(purchaseId),
+    keys.checkInsUndone(purchaseId),
+  ];
+}
+
+/**
  * `userId`: the purchase's buyer. `checkedIn`: seats of the purchase PostgreSQL says were checked
  * in, each with its check-in's identity (the script leaves out those undone since, and adds those
  * the door marked in Redis). `persisted`: the record from PostgreSQL, put back into Redis when it is
@@ -284,18 +303,7 @@ export async function cancelPurchase(
   const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
     redis,
     CANCEL_PURCHASE.name,
-    [
-      keys.seats,
-      keys.counts,
-      keys.purchase(request.purchaseId),
-      keys.purchaseStream,
-      keys.meta,
-      keys.checkedIn(request.purchaseId),
-      ...seatingKeys(keys),
-      keys.ticketsBought,
-      keys.transferred(request.purchaseId),
-      keys.checkInsUndone(request.purchaseId),
-    ],
+    purchaseChangeKeys(keys, request.purchaseId),
     [
       request.purchaseId,
       request.userId,
@@ -349,7 +357,12 @@ export type RefundSeatsResult =
     }
   /** The seats named were all it had: canceled as `cancelPurchase` answers it (its whole refund). */
   | Extract<CancelPurchaseResult, { outcome: 'CANCELED' }>
-  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' | 'NO_PRICES' | 'NOT_WRITTEN' }
+  | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' | 'NO_PRICES' }
+  /**
+   * Refused: PostgreSQL does not have the purchase yet. `ageMs`: how long ago it was sold, by Redis
+   * TIME (null when its record has no sale time: an older version's).
+   */
+  | { outcome: 'NOT_WRITTEN'; ageMs: number | null }
   /** `seatId`: the first seat named that was refunded before, or that is not the purchase's. */
   | { outcome: 'ALREADY_REFUNDED' | 'NOT_IN_PURCHASE'; seatId: number }
   | { outcome: 'CHECKED_IN'; seatIds: number[] };
@@ -372,32 +385,17 @@ export async function refundSeats(
     persisted: Record<string, string> | null;
   },
 ): Promise<RefundSeatsResult> {
-  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = await callScript<string[]>(
-    redis,
-    REFUND_SEATS.name,
-    [
-      keys.seats,
-      keys.counts,
-      keys.purchase(request.purchaseId),
-      keys.purchaseStream,
-      keys.meta,
-      keys.checkedIn(request.purchaseId),
-      ...seatingKeys(keys),
-      keys.ticketsBought,
-      keys.transferred(request.purchaseId),
-      keys.checkInsUndone(request.purchaseId),
-    ],
-    [
-      request.purchaseId,
-      request.userId,
-      request.mode,
-      request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
-      request.refundId,
-      request.seatIds.join(','),
-      request.flushed ? '1' : '0',
-      ...Object.entries(request.persisted ?? {}).flat(),
-    ],
-  );
+  const reply = await callScript<string[]>(redis, REFUND_SEATS.name, purchaseChangeKeys(keys, request.purchaseId), [
+    request.purchaseId,
+    request.userId,
+    request.mode,
+    request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
+    request.refundId,
+    request.seatIds.join(','),
+    request.flushed ? '1' : '0',
+    ...Object.entries(request.persisted ?? {}).flat(),
+  ]);
+  const [outcome, second, chargeId, kept, amount, currency, paymentMethod] = reply;
   switch (outcome) {
     case 'REFUNDED':
       return {
@@ -424,11 +422,14 @@ export async function refundSeats(
       return { outcome, seatId: Number(second) };
     case 'CHECKED_IN':
       return { outcome, seatIds: seatList(second) };
+    case 'NOT_WRITTEN': {
+      const [, createdAt, now] = reply;
+      return { outcome, ageMs: createdAt ? Math.max(0, Number(now) - Number(createdAt)) : null };
+    }
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
     case 'NO_PRICES':
-    case 'NOT_WRITTEN':
       return { outcome };
     default:
       throw new Error(`refund-seats.lua answered ${JSON.stringify(outcome)}`);

@@ -44,7 +44,9 @@
     {'CHECKED_IN', seat ids}       refused ('operator'): seats named were checked in
     {'NO_PRICES'}           refused: the purchase's seat prices were not recorded (a hold made before
                             holds kept them), so a seat's share of the charge is unknown: refund it whole
-    {'NOT_WRITTEN'}         refused: a partial refund of a purchase PostgreSQL does not have yet
+    {'NOT_WRITTEN', createdAt (epoch ms, '' when unknown), now (epoch ms)}
+                            refused: a partial refund of a purchase PostgreSQL does not have yet; its
+                            sale's time and Redis TIME tell the caller when its flush is due
     {'NOT_REGISTERED'}      Redis does not hold the performance's live state: nothing written; the
                             caller rebuilds it from PostgreSQL and asks again
 ]]
@@ -67,7 +69,7 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
 end
 
 local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency', 'prices', 'refundedSeats',
-  'refundedAmount', 'boxOffice' }
+  'refundedAmount', 'boxOffice', 'createdAt' }
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
@@ -134,7 +136,7 @@ if namedCount == remainingCount then
 end
 
 if #priceList ~= remainingCount then return {'NO_PRICES'} end
-if flushed ~= '1' then return {'NOT_WRITTEN'} end
+if flushed ~= '1' then return {'NOT_WRITTEN', purchase[12] or '', now} end
 
 local amount = 0
 local refunding = {}

@@ -104,20 +104,25 @@ export class SeatReconcileStore {
   }
 
   /**
-   * Those of `purchaseIds` whose record Redis has CANCELED (a cancellation PostgreSQL may not have
-   * yet), in one pipeline within the performance's slot.
+   * Those of `sales` (a seat and the purchase PostgreSQL says sold it) that Redis has undone
+   * already, as reconcile-seats.lua's `pendingUndo` reads them: the purchase CANCELED, or the seat
+   * in its `refundedSeats` (an operator's partial refund); PostgreSQL may not have either yet. As
+   * seat ids, from one pipeline within the performance's slot (one HMGET a purchase).
    */
-  async canceledPurchases(performanceId: number, purchaseIds: string[]): Promise<Set<string>> {
-    if (purchaseIds.length === 0) return new Set();
+  async undoneSales(performanceId: number, sales: { seatId: string; purchaseId: string }[]): Promise<Set<string>> {
+    if (sales.length === 0) return new Set();
     const keys = performanceKeys(performanceId);
+    const purchaseIds = [...new Set(sales.map((sale) => sale.purchaseId))];
     const pipeline = this.redis.pipeline();
-    for (const purchaseId of purchaseIds) pipeline.hget(keys.purchase(purchaseId), 'status');
-    const canceled = new Set<string>();
-    ((await pipeline.exec()) ?? []).forEach(([error, status], index) => {
+    for (const purchaseId of purchaseIds) pipeline.hmget(keys.purchase(purchaseId), 'status', 'refundedSeats');
+    const undone = new Map<string, (seatId: string) => boolean>();
+    ((await pipeline.exec()) ?? []).forEach(([error, state], index) => {
       if (error) throw error;
-      if (status === 'CANCELED') canceled.add(purchaseIds[index]);
+      const [status, refundedSeats] = state as [string | null, string | null];
+      const refunded = new Set((refundedSeats ?? '').split(','));
+      undone.set(purchaseIds[index], (seatId) => status === 'CANCELED' || refunded.has(seatId));
     });
-    return canceled;
+    return new Set(sales.filter((sale) => undone.get(sale.purchaseId)?.(sale.seatId)).map((sale) => sale.seatId));
   }
 
   /**

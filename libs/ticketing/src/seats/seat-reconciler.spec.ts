@@ -49,9 +49,9 @@ function reconciler(
     holders: vi.fn(async (_performanceId: number, seatIds: string[]) =>
       seatIds.map((seat) => state.holders?.[Number(seat)] ?? { entry: '', holdId: null, status: null }),
     ),
-    canceledPurchases: vi.fn(
-      async (_performanceId: number, purchaseIds: string[]) =>
-        new Set(purchaseIds.filter((id) => state.canceledInRedis?.includes(id))),
+    undoneSales: vi.fn(
+      async (_performanceId: number, sales: { seatId: string; purchaseId: string }[]) =>
+        new Set(sales.filter((sale) => state.canceledInRedis?.includes(sale.purchaseId)).map((sale) => sale.seatId)),
     ),
     repair: vi.fn(async (_performanceId: number, _mark: StreamMark, requests: SeatRepairRequest[]) =>
       requests.map(state.answer ?? ((): SeatRepairAnswer => ({ outcome: 'REPAIRED', takenFromHold: null }))),

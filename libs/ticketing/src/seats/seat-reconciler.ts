@@ -136,12 +136,15 @@ export class SeatReconciler {
     const result: PerformanceReconciliation = { repairs: [], deferred: 0 };
     const soldBlocked = [...blocked].filter((seat) => sold.get(seat)?.final === false);
     if (soldBlocked.length > 0) {
-      // A sale whose purchase Redis has canceled (a refund not flushed yet) is no sale any more: its
-      // seat is on sale again (reconcile-seats.lua answers PENDING_CANCEL), and once the flush
-      // writes the cancellation the row is a block to restore, as after any refund.
-      const purchaseOf = (seat: string) => (sold.get(seat) as { purchaseId: string }).purchaseId;
-      const canceled = await this.store.canceledPurchases(performanceId, [...new Set(soldBlocked.map(purchaseOf))]);
-      const stillSold = soldBlocked.filter((seat) => !canceled.has(purchaseOf(seat))).map(Number);
+      // A sale Redis has undone (its purchase canceled, or the seat refunded from it, not flushed
+      // yet) is no sale any more: its seat is on sale again (reconcile-seats.lua answers
+      // PENDING_CANCEL), and once the flush writes it the row is a block to restore, as after any refund.
+      const sales = soldBlocked.map((seatId) => ({
+        seatId,
+        purchaseId: (sold.get(seatId) as { purchaseId: string }).purchaseId,
+      }));
+      const undone = await this.store.undoneSales(performanceId, sales);
+      const stillSold = soldBlocked.filter((seat) => !undone.has(seat)).map(Number);
       if (stillSold.length > 0) result.repairs.push(...(await this.dropSoldBlocks(performanceId, stillSold)));
     }
     const chunk = this.env.SEAT_RECONCILE_CHUNK_SIZE;

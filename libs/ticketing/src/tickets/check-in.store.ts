@@ -38,36 +38,52 @@ export class CheckInStore {
   }
 
   /**
-   * Whether the purchase is CANCELED in Redis, as check-in-mark.lua reads it: a cancellation
-   * PostgreSQL may not have yet (its write behind is `batch`'s flush). False also once Redis no
-   * longer holds the purchase (written to PostgreSQL and expired: PostgreSQL says the rest).
+   * Whether the ticket of seat `seatId` of the purchase is void in Redis, as check-in-mark.lua and
+   * transfer-mark.lua read it: the purchase CANCELED, or the seat in its `refundedSeats` (an
+   * operator's partial refund); either PostgreSQL may not have yet (its write behind is `batch`'s
+   * flush). False also once Redis no longer holds the purchase (written to PostgreSQL and expired:
+   * PostgreSQL says the rest).
    */
-  async purchaseCanceled(performanceId: number, purchaseId: string): Promise<boolean> {
-    return (await this.redis.hget(performanceKeys(performanceId).purchase(purchaseId), 'status')) === 'CANCELED';
+  async ticketCanceled(performanceId: number, purchaseId: string, seatId: number): Promise<boolean> {
+    const [status, refundedSeats] = await this.redis.hmget(
+      performanceKeys(performanceId).purchase(purchaseId),
+      'status',
+      'refundedSeats',
+    );
+    return voidInRedis(status, refundedSeats, seatId);
   }
 
   /**
-   * Of `purchases`, the ids of those CANCELED in Redis, each read as `purchaseCanceled` reads one:
-   * cancellations PostgreSQL may not have yet (a buyer's cancel or an operator's refund before
-   * `batch` writes it behind). One HGET per purchase, sent together: one pipeline on a single Redis,
-   * and on a Cluster each to its slot's primary, all in flight at once (purchases of different
-   * performances lie in different slots; see sendAcrossSlots). No command for an empty list.
+   * Of `tickets`, those void in Redis, each read as `ticketCanceled` reads one (a buyer's cancel or an
+   * operator's refund, whole or partial, before `batch` writes it behind), as a test of a purchase id
+   * and seat id. One HMGET per purchase, sent together: one pipeline on a single Redis, and on a
+   * Cluster each to its slot's primary, all in flight at once (purchases of different performances
+   * lie in different slots; see sendAcrossSlots). No command for an empty list.
    */
-  async canceledAmong(purchases: readonly { performanceId: number; purchaseId: string }[]): Promise<Set<string>> {
+  async canceledAmong(
+    tickets: readonly { performanceId: number; purchaseId: string; seatId: number }[],
+  ): Promise<(purchaseId: string, seatId: number) => boolean> {
+    const purchases = new Map<string, number>();
+    for (const { performanceId, purchaseId } of tickets) purchases.set(purchaseId, performanceId);
+    const ids = [...purchases.keys()];
     const replies = await sendAcrossSlots(
       this.redis,
-      purchases.map(({ performanceId, purchaseId }) => [
-        'hget',
-        performanceKeys(performanceId).purchase(purchaseId),
+      ids.map((purchaseId) => [
+        'hmget',
+        performanceKeys(purchases.get(purchaseId) as number).purchase(purchaseId),
         'status',
+        'refundedSeats',
       ]),
     );
-    const canceled = new Set<string>();
-    replies.forEach(([error, status], i) => {
+    const states = new Map<string, [string | null, string | null]>();
+    replies.forEach(([error, state], i) => {
       if (error) throw error;
-      if (status === 'CANCELED') canceled.add(purchases[i].purchaseId);
+      states.set(ids[i], state as [string | null, string | null]);
     });
-    return canceled;
+    return (purchaseId, seatId) => {
+      const state = states.get(purchaseId);
+      return state !== undefined && voidInRedis(state[0], state[1], seatId);
+    };
   }
 
   /**
@@ -115,7 +131,7 @@ export class CheckInStore {
 
   /**
    * Marks `seatId` of the purchase as given away by a transfer for `lifetimeSeconds`, unless the
-   * purchase or its performance was canceled (transfer-mark.lua): a buyer's cancel of the purchase
+   * purchase or its performance was canceled or the seat refunded (transfer-mark.lua): a buyer's cancel of the purchase
    * is refused from then on. `added`: false when the seat was marked already.
    */
   markTransfer(
@@ -131,4 +147,10 @@ export class CheckInStore {
   async unmarkTransfer(performanceId: number, purchaseId: string, seatId: number): Promise<void> {
     await this.redis.srem(performanceKeys(performanceId).transferred(purchaseId), String(seatId));
   }
+}
+
+/** A purchase's Redis `status` and `refundedSeats` (comma-separated) void the ticket of `seatId`. */
+function voidInRedis(status: string | null, refundedSeats: string | null, seatId: number): boolean {
+  if (status === 'CANCELED') return true;
+  return (refundedSeats ?? '').split(',').includes(String(seatId));
 }

@@ -102,7 +102,7 @@ export function checkInEntry(seatId: number, checkIn: string): string {
 
 /**
  * Marks `seatId` of the purchase as given away by a transfer (transfer-mark.lua) for
- * `lifetimeSeconds`, unless the purchase or its performance was canceled. `added`: false when the
+ * `lifetimeSeconds`, unless the purchase or its performance was canceled or the seat refunded. `added`: false when the
  * seat was marked already (a concurrent accept, or an earlier transfer of the ticket).
  */
 export function markTransfer(

@@ -81,16 +81,13 @@ function service(
     holderId: null,
   };
   const tickets = {
-    locate: vi.fn(async () => ({ purchaseId: 'p1', performanceId: 7 })),
+    locate: vi.fn(async () => ({ purchaseId: 'p1', performanceId: 7, seatId: 3 })),
     heldBy: vi.fn(async () => options.heldRows ?? [heldRecord]),
     transferredSeatIds: vi.fn(async () => options.transferredSeats ?? []),
   };
   const marks = {
-    purchaseCanceled: vi.fn(async () => options.canceledInRedis ?? false),
-    canceledAmong: vi.fn(
-      async (purchases: { purchaseId: string }[]) =>
-        new Set(purchases.map((p) => p.purchaseId).filter((id) => options.canceledPurchases?.includes(id))),
-    ),
+    ticketCanceled: vi.fn(async () => options.canceledInRedis ?? false),
+    canceledAmong: vi.fn(async () => (purchaseId: string) => options.canceledPurchases?.includes(purchaseId) ?? false),
     markTransfer: vi.fn(async () => options.mark ?? ({ outcome: 'MARKED', added: true } as const)),
     unmarkTransfer: vi.fn(async () => undefined),
   };
@@ -297,9 +294,12 @@ describe('TicketTransferService', () => {
     });
     const page = await subject.held('buyer', undefined, 20);
     expect(marks.canceledAmong).toHaveBeenCalledTimes(1);
-    expect(marks.canceledAmong).toHaveBeenCalledWith([
-      { performanceId: 7, purchaseId: 'p1' },
-      { performanceId: 8, purchaseId: 'p3' },
+    // The page's ACTIVE tickets: a partial refund voids some tickets of a purchase, not all.
+    const asked = (marks.canceledAmong.mock.calls[0] as unknown as [TicketRecord[]])[0];
+    expect(asked.map(({ ticketId, purchaseId }) => [ticketId, purchaseId])).toEqual([
+      ['14', 'p1'],
+      ['13', 'p1'],
+      ['11', 'p3'],
     ]);
     expect(page.items.map(({ ticketId, status, code, received }) => ({ ticketId, status, code, received }))).toEqual([
       { ticketId: '14', status: 'CANCELED', code: null, received: false },

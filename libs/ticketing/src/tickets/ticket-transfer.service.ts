@@ -75,8 +75,8 @@ export class TicketTransferService {
    * e-mail to the address (urgent mail queue, through the outbox). Whether the address has an
    * account plays no part. Throws NotFoundError('ticket') for a ticket that does not exist or that
    * the caller does not hold (also one of a purchase not written to PostgreSQL yet: its tickets
-   * have no ids), TransferToSelfError, TicketCanceledError (also a cancellation still only in
-   * Redis), TicketCheckedInError, PerformanceCanceledError, PerformanceStartedError,
+   * have no ids), TransferToSelfError, TicketCanceledError (also a cancellation or a refund of its
+   * seat still only in Redis), TicketCheckedInError, PerformanceCanceledError, PerformanceStartedError,
    * TransferPendingError (one pending offer per ticket), TransferLimitReachedError,
    * TooManyTransferOffersError (TICKET_TRANSFER_OFFERS_PER_HOUR by the sender, or to the address, in
    * the last hour).
@@ -84,10 +84,10 @@ export class TicketTransferService {
   async offer(senderId: string, ticketId: string, recipientEmail: string): Promise<TicketTransferRecord> {
     const now = this.clock.now();
     const located = await this.tickets.locate(ticketId);
-    // A cancel still only in Redis leaves the ticket ACTIVE in PostgreSQL: read it as the door does.
-    // One that lands after this read cancels the offer when it is written behind (and no accept
-    // gets past transfer-mark.lua meanwhile).
-    if (located && (await this.marks.purchaseCanceled(located.performanceId, located.purchaseId))) {
+    // A cancel or refund still only in Redis leaves the ticket ACTIVE in PostgreSQL: read it as the
+    // door does. One that lands after this read cancels the offer when it is written behind (and no
+    // accept gets past transfer-mark.lua meanwhile).
+    if (located && (await this.marks.ticketCanceled(located.performanceId, located.purchaseId, located.seatId))) {
       const held = await this.tickets.heldBy(senderId, (BigInt(ticketId) + 1n).toString(), 1);
       if (held[0]?.ticketId !== ticketId) throw new NotFoundError('ticket');
       throw new TicketCanceledError();
@@ -131,8 +131,8 @@ export class TicketTransferService {
    * is reissued (the old one answers TicketTransferred at the door from the commit on); the sender is
    * mailed. Only for an account whose confirmed address is the recipient's: NotFoundError for anyone
    * else (and for an unknown id), whatever the transfer's state. Throws TransferNotPendingError
-   * (accepted, canceled, expired or declined), TicketCanceledError (its purchase canceled, also while only in
-   * Redis), TicketCheckedInError (someone came in on the old code first), PerformanceCanceledError.
+   * (accepted, canceled, expired or declined), TicketCanceledError (its purchase canceled or its seat
+   * refunded, also while only in Redis), TicketCheckedInError (someone came in on the old code first), PerformanceCanceledError.
    * Returns the transfer, ACCEPTED.
    */
   async accept(userId: string, transferId: string): Promise<TicketTransferRecord> {
@@ -250,8 +250,8 @@ export class TicketTransferService {
   /**
    * The tickets `userId` holds, newest first: those of its own purchases it did not give away, and
    * those it received; each with the code of its current version (null once canceled). A ticket
-   * whose purchase is canceled in Redis (a buyer's cancel or an operator's refund not written to
-   * PostgreSQL yet) is CANCELED, without a code, at once, as the purchase routes and the door have
+   * whose purchase is canceled, or whose seat is refunded, in Redis (a buyer's cancel or an
+   * operator's refund, whole or partial, not written to PostgreSQL yet) is CANCELED, without a code, at once, as the purchase routes and the door have
    * it. Tickets of a purchase not written to PostgreSQL yet are not listed (they have no ids, so
    * no codes, yet: see the purchase's ticket list, 409 TicketsNotIssued). `limit` (1-100) a page
    * after `cursor`. Costs one PostgreSQL query and, when the page has an ACTIVE ticket, one Redis
@@ -266,25 +266,18 @@ export class TicketTransferService {
     const last = page[page.length - 1];
     // Redis read after PostgreSQL: a cancellation is in Redis before it is written behind, and the
     // purchase's hash stays there (FLUSHED_RETENTION_MS) after, so one PostgreSQL's read missed is
-    // here. Only purchases with an ACTIVE ticket on the page are asked about.
-    const canceled = await this.marks.canceledAmong(purchasesToCheck(page));
+    // here. Only the page's ACTIVE tickets are asked about.
+    const canceled = await this.marks.canceledAmong(page.filter((row) => row.status === TicketStatus.Active));
     return {
-      items: page.map((row) => heldTicket(row, userId, canceled.has(row.purchaseId), this.codes)),
+      items: page.map((row) => heldTicket(row, userId, canceled(row.purchaseId, row.seatId), this.codes)),
       nextCursor: rows.length > limit && last ? encodeCursor({ t: last.ticketId }) : null,
     };
   }
 }
 
-/** The distinct purchases of `rows` with an ACTIVE ticket: those a cancellation only in Redis may touch. */
-function purchasesToCheck(rows: readonly TicketRecord[]): { performanceId: number; purchaseId: string }[] {
-  const purchases = new Map<string, number>();
-  for (const row of rows) if (row.status === TicketStatus.Active) purchases.set(row.purchaseId, row.performanceId);
-  return [...purchases].map(([purchaseId, performanceId]) => ({ performanceId, purchaseId }));
-}
-
 /**
  * A row of `GET /tickets` as its holder `userId` sees it: CANCELED without a code when PostgreSQL
- * says so or `canceledInRedis` (its purchase's cancellation not written behind yet); else with the
+ * says so or `canceledInRedis` (its purchase's cancellation, or its seat's refund, not written behind yet); else with the
  * signed code of its current version. A cancellation is never undone, so either store saying
  * CANCELED decides.
  */

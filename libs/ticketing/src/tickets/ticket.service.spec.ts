@@ -90,7 +90,7 @@ function service(
   const marks = {
     mark: vi.fn(async () => options.mark ?? { outcome: 'MARKED' as const, added: true }),
     unmark: vi.fn(async () => undefined),
-    purchaseCanceled: vi.fn(async () => options.canceledInRedis ?? false),
+    ticketCanceled: vi.fn(async () => options.canceledInRedis ?? false),
   };
   const env = {
     PURCHASE_FLUSH_AGE_SECONDS: 5,

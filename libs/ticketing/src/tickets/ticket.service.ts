@@ -131,7 +131,7 @@ export class TicketService {
    * performance's start on the venue's clock), unless its performance is canceled
    * (PerformanceCanceledError), or the ticket was checked in already (TicketAlreadyCheckedInError
    * as ever), is canceled (TicketCanceledError, also when the cancellation is still only in Redis,
-   * as inside the window) or no longer exists (NotFoundError): the order PostgreSQL's check-in
+   * as inside the window, and for a seat refunded from its purchase) or no longer exists (NotFoundError): the order PostgreSQL's check-in
    * refuses in, whichever store knows of the cancellation. PostgreSQL's check-in takes the same
    * instant and compares it with the start and window settings it reads, so a start or window moved
    * meanwhile refuses there too (the mark is taken back), and the refusal names the window
@@ -165,15 +165,16 @@ export class TicketService {
       // Refused in the order PostgreSQL's check-in refuses in: someone already came in on it (the
       // door hears when), then a canceled or refunded ticket, then one that no longer exists; only
       // a ticket that would admit inside the window hears about the window. Canceled as Redis has
-      // it too (check-in-mark.lua's test inside the window): a cancellation not flushed yet leaves
-      // the ticket ACTIVE in PostgreSQL, and the door would send its holder to come back later.
+      // it too (check-in-mark.lua's test inside the window: the purchase canceled or the seat
+      // refunded): a cancellation or refund not flushed yet leaves the ticket ACTIVE in
+      // PostgreSQL, and the door would send its holder to come back later.
       const ticket = await this.tickets.doorState(identity);
       // A code from before a transfer is void, whatever became of the ticket since.
       if (ticket && ticket.codeVersion !== identity.codeVersion) throw new TicketTransferredError();
       if (ticket?.checkedInAt) throw new TicketAlreadyCheckedInError(ticket.checkedInAt, performance.timeZone);
       if (
         (ticket && ticket.status !== TicketStatus.Active) ||
-        (await this.marks.purchaseCanceled(identity.performanceId, identity.purchaseId))
+        (await this.marks.ticketCanceled(identity.performanceId, identity.purchaseId, identity.seatId))
       ) {
         throw new TicketCanceledError();
       }
