@@ -64,7 +64,7 @@ const STUCK_AFTER_MS = 40_000;
 
 /**
  * Runs the pending migrations on `migrating` (a DataSource of `env`'s database) while another
- * connection's open transaction reads `table` (a report, a stuck session), and checks they give
+ * connection's open transaction reads `table` (a report, a stuck session) or runs `holdWith`, and checks they give
  * up at their lock_timeout (not the holder's whole transaction): the error names the table and
  * says to retry, its cause is PostgreSQL's lock_not_available (55P03), and `migration` is not
  * recorded. `unchanged(other)` then checks, on the other connection and while the lock is still
@@ -74,14 +74,20 @@ const STUCK_AFTER_MS = 40_000;
 export async function expectGivesUpOnLockedTable(
   env: TestEnv,
   migrating: DataSource,
-  options: { table: string; migration: Function; unchanged: (other: DataSource) => Promise<void> },
+  options: {
+    table: string;
+    migration: Function;
+    unchanged: (other: DataSource) => Promise<void>;
+    /** What the other transaction runs to hold its lock; a read of `table` unless given. */
+    holdWith?: string;
+  },
 ): Promise<void> {
   const other = await migrationDataSource(env, []).initialize();
   const holding = other.createQueryRunner();
   let timer: NodeJS.Timeout | undefined;
   try {
     await holding.startTransaction();
-    await holding.query(`SELECT count(*) FROM ${options.table}`);
+    await holding.query(options.holdWith ?? `SELECT count(*) FROM ${options.table}`);
     const startedAt = performance.now();
     const failure: unknown = await Promise.race([
       runMigrations(migrating).then(
