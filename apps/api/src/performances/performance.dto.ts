@@ -29,7 +29,7 @@ import {
 } from '@app/ticketing';
 import { PERFORMANCE_STATUSES as PERFORMANCE_STATUS_VALUES } from '@app/database';
 import type { PerformanceStatus } from '@app/database';
-import type { CheckInWindow, LiveSeatCounts, Performance, SalesState } from '@app/ticketing';
+import type { CheckInWindow, Performance, SalesState } from '@app/ticketing';
 import { CompiledSchema } from '../common/compiled-validation';
 import { asciiNamePattern, FreeText, normalizeFreeText } from '../common/free-text';
 import { DEFAULT_PAGE_LIMIT, PageQueryDto } from '../common/page-query.dto';
@@ -476,25 +476,6 @@ export function mapPerformance(performance: Performance, nowMs: number, window: 
     checkInOpensAt: window.opensAt.toISOString(),
     checkInClosesAt: window.closesAt.toISOString(),
   };
-}
-
-/**
- * `mapPerformance` with the live counts assigned to the same object: as fast as one literal, where
- * a spread into a new literal costs several times more (docs/performance.md on mapPurchase), and
- * `GET /performances/:id` is read often. `nowMs`, `window` as for mapPerformance.
- */
-export function mapPerformanceDetail(
-  performance: Performance & LiveSeatCounts,
-  nowMs: number,
-  window: CheckInWindow,
-): PerformanceDetailDto {
-  // Completed by the four assignments below, in the answer's field order.
-  const answer = mapPerformance(performance, nowMs, window) as PerformanceDetailDto;
-  answer.available = performance.available;
-  answer.held = performance.held;
-  answer.sold = performance.sold;
-  answer.blocked = performance.blocked;
-  return answer;
 }
 
 export class PerformancePageDto {

@@ -24,7 +24,6 @@ import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
   mapPerformance,
-  mapPerformanceDetail,
   PerformanceDetailDto,
   PerformanceResponseDto,
   PerformanceUpdateDto,
@@ -32,6 +31,7 @@ import {
   SeatPageDto,
   SeatQueryDto,
 } from './performance.dto';
+import { performanceDetailJson } from './performance-detail-json';
 import { ifNoneMatchHits, seatMapEtag, seatMapJson } from './seat-map-json';
 import { seatPageBody } from './seat-page-json';
 import { AdminDeleteById } from '../common/admin-delete';
@@ -47,12 +47,15 @@ export class PerformancesController {
     private readonly clock: Clock,
   ) {}
 
-  /** With live `available`, `held` and `sold` counts, and `salesState` as of this answer. */
+  /** With live `available`, `held`, `sold` and `blocked` counts, and `salesState` as of this answer. */
   @Get(':id')
   @Public()
-  async get(@IdParam() id: number): Promise<PerformanceDetailDto> {
-    const performance = await this.performances.getPerformance(id);
-    return mapPerformanceDetail(performance, this.clock.nowMs(), this.performances.checkInWindow(performance));
+  @ApiOkResponse({ type: PerformanceDetailDto })
+  // The body is a PerformanceDetailDto already serialised (performanceDetailJson): Fastify sends it as is.
+  @Header('content-type', 'application/json; charset=utf-8')
+  async get(@IdParam() id: number): Promise<string> {
+    const { performance, counts } = await this.performances.getPerformance(id);
+    return performanceDetailJson(performance, counts, this.clock.nowMs(), (of) => this.performances.checkInWindow(of));
   }
 
   /**

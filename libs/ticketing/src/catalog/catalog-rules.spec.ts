@@ -271,7 +271,10 @@ describe('PerformanceService', () => {
   });
 
   it('answers the performance with its live counts', async () => {
-    expect(await service().performances.getPerformance(7)).toEqual({ ...performance, available: 3, held: 1, sold: 2 });
+    expect(await service().performances.getPerformance(7)).toEqual({
+      performance,
+      counts: { total: 6, available: 3, held: 1, sold: 2 },
+    });
   });
 });
 

@@ -227,9 +227,10 @@ export class PerformanceService {
   /**
    * The performance with its live counts: one Redis round trip when this process holds the
    * performance (the catalog version, the registration and the counts together; see LocalCatalog).
-   * Throws NotFoundError('performance').
+   * `performance` is this process's copy, the same object for every read until the catalog
+   * changes (callers may key caches on it; never change it). Throws NotFoundError('performance').
    */
-  async getPerformance(id: number): Promise<Performance & LiveSeatCounts> {
+  async getPerformance(id: number): Promise<{ performance: Performance; counts: LiveSeatCounts }> {
     for (let attempt = 1; ; attempt += 1) {
       const version = await this.copies.version();
       const performance = await this.copies.performance(version, id);
@@ -243,13 +244,7 @@ export class PerformanceService {
         await this.rebuilder.ensure(id);
         continue;
       }
-      return {
-        ...performance,
-        available: counts.available,
-        held: counts.held,
-        sold: counts.sold,
-        blocked: counts.blocked,
-      };
+      return { performance, counts };
     }
   }
 
