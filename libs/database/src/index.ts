@@ -111,6 +111,7 @@ export type {
   NewTicketTransfer,
   OfferResult,
   TicketTransferRecord,
+  TransferCancelReason,
   TransferMailFacts,
   HolderMailFacts,
 } from './repositories/ticket-transfers.repository';
