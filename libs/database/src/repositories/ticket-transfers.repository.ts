@@ -84,8 +84,8 @@ export type OfferResult =
 export type AcceptResult =
   | { outcome: 'ACCEPTED'; transfer: TicketTransferRecord; ticket: TicketIdentity }
   | { outcome: 'NOT_FOUND' }
-  /** `cancelReason`: why, when it is CANCELED. */
-  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus; cancelReason: TransferCancelReason | null }
+  /** `cancelReason`: why, for a CANCELED one whose reason is known (absent otherwise). */
+  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus; cancelReason?: TransferCancelReason | null }
   | { outcome: 'TICKET_CANCELED' }
   | { outcome: 'CHECKED_IN' }
   | { outcome: 'PERFORMANCE_CANCELED' };
@@ -321,7 +321,8 @@ export class TicketTransfersRepository {
       if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
       const current = toRecord(transfer, now);
       if (current.status !== TicketTransferStatus.Pending) {
-        return { outcome: 'NOT_PENDING', status: current.status, cancelReason: current.cancelReason };
+        const why = current.cancelReason ? { cancelReason: current.cancelReason } : {};
+        return { outcome: 'NOT_PENDING', status: current.status, ...why };
       }
       const [moved]: (TicketIdentity & { id: string })[] = await updated(
         manager,
