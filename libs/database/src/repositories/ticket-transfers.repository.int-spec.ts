@@ -258,7 +258,7 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
         expect(won, JSON.stringify(results)).toHaveLength(1);
         const winner = won[0].outcome as 'DECLINED' | 'ACCEPTED' | 'CANCELED';
         wins.add(winner);
-        const accepts = [results[1], results[4]];
+        const accepts: unknown[] = [results[1], results[4]];
         for (const loser of results.filter((r) => r !== won[0])) {
           // An accept that lost to the sender's cancel also says why.
           const why = winner === 'CANCELED' && accepts.includes(loser) ? { cancelReason: 'SENDER' } : {};

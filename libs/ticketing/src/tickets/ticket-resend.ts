@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
-import { TicketResendsRepository, TicketsRepository, TicketStatus } from '@app/database';
+import { PurchaseReceiptsRepository, TicketResendsRepository, TicketsRepository, TicketStatus } from '@app/database';
 import {
   PURCHASE_TICKETS_RESENT_TYPE,
   purchaseTicketsResentMessageId,
@@ -15,12 +15,16 @@ import { PurchaseReader } from '../purchases/purchase-reader';
 import {
   CanceledPurchaseTicketsError,
   NoTicketsToSendError,
+  TicketCanceledError,
   TicketsNotIssuedError,
   TooManyTicketResendsError,
 } from './ticket.errors';
 
 /** The audit action of an operator's resend of a buyer's tickets. */
 export const TICKETS_RESEND_ACTION = 'purchase.resend-tickets';
+
+/** The audit action of an operator's resend of one ticket to whoever holds it. */
+export const TICKET_RESEND_ACTION = 'ticket.resend';
 
 /**
  * A buyer's resends of their tickets: at most `perWindow` per `windowMs` (milliseconds) per
@@ -36,6 +40,20 @@ export interface QueuedResend {
 }
 
 /**
+ * One ticket's resend queued: the e-mail's request id, and where it goes as of now (the mailer
+ * sends it to whoever holds the ticket when it is sent).
+ */
+export interface QueuedTicketResend {
+  ticketId: string;
+  purchaseId: string;
+  resendId: string;
+  /** The holder's address now: the account it was transferred to, else the purchase's own (a box office sale's delivery address, else the buyer's). */
+  recipientEmail: string;
+  /** True when an account other than the buyer holds it by a transfer. */
+  transferred: boolean;
+}
+
+/**
  * E-mailing a purchase's tickets to its buyer again (a lost confirmation), by the buyer or an
  * operator: an outbox row the relay takes to RabbitMQ and the mailer sends (the confirmation's
  * e-mail, with the purchase as it is when sent). Never SMTP from here.
@@ -47,6 +65,7 @@ export class TicketResend {
     private readonly tickets: TicketsRepository,
     private readonly resends: TicketResendsRepository,
     @Inject(Env) private readonly env: Env,
+    private readonly receipts: PurchaseReceiptsRepository,
   ) {}
 
   /**
@@ -68,6 +87,50 @@ export class TicketResend {
     const purchase = await this.purchases.find(purchaseId);
     if (!purchase) throw new NotFoundError('purchase');
     return this.queue(purchase, 'operator', operator);
+  }
+
+  /**
+   * Ticket `ticketId` (a bigint, decimal) e-mailed by `operator` to whoever holds it: the account
+   * it was transferred to, else its purchase's buyer (a box office sale's delivery address when it
+   * has one), with its current code; the resend e-mail of its purchase, through the outbox and the
+   * mailer, which reads the holder again when it sends. An audit row (`ticket.resend`, its subject
+   * the purchase; `details`: ticketId, performanceId, resendId, holderId); not limited. Throws NotFoundError('ticket') (no such ticket: also one of a purchase not written to
+   * PostgreSQL yet, whose tickets have no ids) and TicketCanceledError (409: the ticket canceled or
+   * refunded, or its purchase, also while the cancellation is only in Redis).
+   */
+  async resendTicketForOperator(operator: Operator, ticketId: string): Promise<QueuedTicketResend> {
+    const facts = await this.receipts.ticketHolder(ticketId);
+    if (!facts) throw new NotFoundError('ticket');
+    // The purchase's newest status: a cancellation or refund still only in Redis voids the ticket too.
+    const purchase = await this.purchases.find(facts.ticket.purchaseId);
+    if (facts.status !== TicketStatus.Active || !purchase || purchase.status === 'CANCELED') {
+      throw new TicketCanceledError();
+    }
+    const resendId = randomUUID();
+    const { purchaseId, performanceId } = facts.ticket;
+    await this.resends.queue({
+      buyerId: facts.buyerId,
+      message: {
+        messageId: purchaseTicketsResentMessageId(resendId),
+        routingKey: ROUTING.purchaseCompleted,
+        payload: { type: PURCHASE_TICKETS_RESENT_TYPE, purchaseId, resendId, requestedBy: 'operator', ticketId },
+      },
+      audit: {
+        actorId: operator.id,
+        actorEmail: operator.email,
+        action: TICKET_RESEND_ACTION,
+        // The purchase, as an undone check-in's: the log's purchase filter finds it.
+        subjectId: purchaseId,
+        details: { ticketId, performanceId, resendId, holderId: facts.holder?.id ?? facts.buyerId },
+      },
+    });
+    return {
+      ticketId,
+      purchaseId,
+      resendId,
+      recipientEmail: facts.recipientEmail,
+      transferred: facts.holder !== null,
+    };
   }
 
   private async queue(purchase: Purchase, by: TicketsResentBy, operator?: Operator): Promise<QueuedResend> {
