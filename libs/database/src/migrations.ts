@@ -38,6 +38,7 @@ import { CheckInMark1799600000000 } from './migrations/1799600000000-CheckInMark
 import { PurchaseCompNote1799610000000 } from './migrations/1799610000000-PurchaseCompNote';
 import { PartialRefunds1799640000000 } from './migrations/1799640000000-PartialRefunds';
 import { PurchaseSaleChannel1799650000000 } from './migrations/1799650000000-PurchaseSaleChannel';
+import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/1799690000000-PurchasesDeliveryEmailIndex';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -84,4 +85,5 @@ export const MIGRATIONS: Function[] = [
   PurchaseCompNote1799610000000,
   PartialRefunds1799640000000,
   PurchaseSaleChannel1799650000000,
+  PurchasesDeliveryEmailIndex1799690000000,
 ];
