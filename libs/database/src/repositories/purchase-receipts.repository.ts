@@ -115,7 +115,10 @@ export interface TicketHolderFacts {
    * buyer holds it (never transferred, or come back to the buyer).
    */
   holder: { id: string; name: string; email: string } | null;
-  /** Where its e-mail goes now: the holder's address, else the purchase's (a box office sale's delivery address, else the buyer's). */
+  /**
+   * Where its e-mail goes now: the holder's address, else the purchase's (a box office sale's
+   * delivery address, else the buyer's).
+   */
   recipientEmail: string;
 }
 

@@ -47,7 +47,10 @@ export interface QueuedTicketResend {
   ticketId: string;
   purchaseId: string;
   resendId: string;
-  /** The holder's address now: the account it was transferred to, else the purchase's own (a box office sale's delivery address, else the buyer's). */
+  /**
+   * The holder's address now: the account it was transferred to, else the purchase's own (a box
+   * office sale's delivery address, else the buyer's).
+   */
   recipientEmail: string;
   /** True when an account other than the buyer holds it by a transfer. */
   transferred: boolean;
@@ -94,9 +97,10 @@ export class TicketResend {
    * it was transferred to, else its purchase's buyer (a box office sale's delivery address when it
    * has one), with its current code; the resend e-mail of its purchase, through the outbox and the
    * mailer, which reads the holder again when it sends. An audit row (`ticket.resend`, its subject
-   * the purchase; `details`: ticketId, performanceId, resendId, holderId); not limited. Throws NotFoundError('ticket') (no such ticket: also one of a purchase not written to
-   * PostgreSQL yet, whose tickets have no ids) and TicketCanceledError (409: the ticket canceled or
-   * refunded, or its purchase, also while the cancellation is only in Redis).
+   * the purchase; `details`: ticketId, performanceId, resendId, holderId); not limited. Throws
+   * NotFoundError('ticket') (no such ticket: also one of a purchase not written to PostgreSQL yet,
+   * whose tickets have no ids) and TicketCanceledError (409: the ticket canceled or refunded, or
+   * its purchase, also while the cancellation is only in Redis).
    */
   async resendTicketForOperator(operator: Operator, ticketId: string): Promise<QueuedTicketResend> {
     const facts = await this.receipts.ticketHolder(ticketId);
