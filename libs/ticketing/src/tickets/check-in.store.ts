@@ -47,6 +47,21 @@ export class CheckInStore {
   }
 
   /**
+   * Whether seat `seatId` of the purchase no longer admits by Redis: the purchase CANCELED, or the
+   * seat refunded from it (an operator's partial refund lists it in `refundedSeats`), as
+   * check-in-mark.lua reads them; before PostgreSQL has it (written behind by `batch`). False also
+   * once Redis no longer holds the purchase (PostgreSQL says the rest).
+   */
+  async seatVoided(performanceId: number, purchaseId: string, seatId: number): Promise<boolean> {
+    const [status, refunded] = await this.redis.hmget(
+      performanceKeys(performanceId).purchase(purchaseId),
+      'status',
+      'refundedSeats',
+    );
+    return status === 'CANCELED' || (refunded ?? '').split(',').includes(String(seatId));
+  }
+
+  /**
    * Of `purchases`, the ids of those CANCELED in Redis, each read as `purchaseCanceled` reads one:
    * cancellations PostgreSQL may not have yet (a buyer's cancel or an operator's refund before
    * `batch` writes it behind). One HGET per purchase, sent together: one pipeline on a single Redis,

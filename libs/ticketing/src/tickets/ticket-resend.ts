@@ -12,6 +12,7 @@ import { NotFoundError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
 import type { Purchase } from '../purchases/purchase';
 import { PurchaseReader } from '../purchases/purchase-reader';
+import { CheckInStore } from './check-in.store';
 import {
   CanceledPurchaseTicketsError,
   NoTicketsToSendError,
@@ -69,6 +70,7 @@ export class TicketResend {
     private readonly resends: TicketResendsRepository,
     @Inject(Env) private readonly env: Env,
     private readonly receipts: PurchaseReceiptsRepository,
+    private readonly marks: CheckInStore,
   ) {}
 
   /**
@@ -100,18 +102,17 @@ export class TicketResend {
    * the purchase; `details`: ticketId, performanceId, resendId, holderId); not limited. Throws
    * NotFoundError('ticket') (no such ticket: also one of a purchase not written to PostgreSQL yet,
    * whose tickets have no ids) and TicketCanceledError (409: the ticket canceled or refunded, or
-   * its purchase, also while the cancellation is only in Redis).
+   * its purchase, also while the cancellation or the refund of its seat is only in Redis).
    */
   async resendTicketForOperator(operator: Operator, ticketId: string): Promise<QueuedTicketResend> {
     const facts = await this.receipts.ticketHolder(ticketId);
     if (!facts) throw new NotFoundError('ticket');
-    // The purchase's newest status: a cancellation or refund still only in Redis voids the ticket too.
-    const purchase = await this.purchases.find(facts.ticket.purchaseId);
-    if (facts.status !== TicketStatus.Active || !purchase || purchase.status === 'CANCELED') {
+    const { purchaseId, performanceId, seatId } = facts.ticket;
+    // A cancellation or refund (of the purchase, or of this seat) still only in Redis voids it too.
+    if (facts.status !== TicketStatus.Active || (await this.marks.seatVoided(performanceId, purchaseId, seatId))) {
       throw new TicketCanceledError();
     }
     const resendId = randomUUID();
-    const { purchaseId, performanceId } = facts.ticket;
     await this.resends.queue({
       buyerId: facts.buyerId,
       message: {
