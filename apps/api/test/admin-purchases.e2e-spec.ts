@@ -94,6 +94,50 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     expect(twice.json().message, 'a repeated e-mail').toEqual(['email must be given once']);
   });
 
+  it("finds by e-mail the buyer account's purchases and the box office sales delivered to that address, in one keyset list", async () => {
+    const performance = await createPerformance(api.app, admin, 20);
+    const carol = await createSession(api.app);
+    const mine = await buy(carol, performance.id, [performance.seatIds[0]]);
+    const sell = async (seatId: number, email: string) => {
+      const sale = await call('POST', `/box-office/performances/${performance.id}/sales`, {
+        session: admin,
+        body: { seatIds: [seatId], paymentMethod: 'CARD_TERMINAL', email },
+      });
+      expect(sale.statusCode, sale.body).toBe(201);
+      return sale.json().id as string;
+    };
+    // A walk-up who gave Carol's address, one who gave another, and one who gave none.
+    const toCarol = await sell(performance.seatIds[1], carol.email.toUpperCase());
+    const walkUp = await sell(performance.seatIds[2], 'Walk.In@Example.test');
+    const noAddress = await call('POST', `/box-office/performances/${performance.id}/sales`, {
+      session: admin,
+      body: { seatIds: [performance.seatIds[3]], paymentMethod: 'CASH' },
+    });
+    expect(noAddress.statusCode, noAddress.body).toBe(201);
+    await flushPurchases(api.app);
+
+    const search = async (email: string, limit = 20, cursor?: string) => {
+      const res = await call(
+        'GET',
+        `/admin/purchases?email=${encodeURIComponent(email)}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+        { session: admin },
+      );
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { items: { id: string; userId: string }[]; nextCursor: string | null };
+    };
+    // Newest first: the sale delivered to Carol, then her own purchase (the sale's owner is the admin who sold it).
+    expect((await search(carol.email)).items.map((p) => p.id)).toEqual([toCarol, mine.id]);
+    // Paged across both: one at a time.
+    const first = await search(carol.email, 1);
+    expect(first.items.map((p) => p.id)).toEqual([toCarol]);
+    const second = await search(carol.email, 1, first.nextCursor!);
+    expect(second.items.map((p) => p.id)).toEqual([mine.id]);
+    expect(second.nextCursor).toBeNull();
+    // A walk-up without an account: by the address the window took, in any letter case.
+    expect((await search('WALK.IN@example.TEST')).items.map((p) => p.id)).toEqual([walkUp]);
+    expect((await search('nobody@example.test')).items).toEqual([]);
+  });
+
   it('refunds once under two concurrent requests: seats free, one gateway refund, one audit row, one cancellation message; again → 409', async () => {
     const performance = await createPerformance(api.app, admin, 10);
     const buyer = await createSession(api.app);

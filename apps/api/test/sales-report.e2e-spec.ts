@@ -58,7 +58,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     return res.json().id;
   }
 
-  const figures = (f: Partial<Record<string, number>>) => ({
+  const figures = (f: Partial<Record<string, number | null>>) => ({
     seatsTotal: 0,
     available: 0,
     held: 0,
@@ -79,6 +79,9 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     cardTerminalRevenue: 0,
     boxOfficePurchases: 0,
     boxOfficeCancellations: 0,
+    checkedIn: 0,
+    // Null in a performance's report until its check-in closes (these start in 2030).
+    noShows: null,
     ...f,
   });
 
@@ -105,6 +108,7 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
       performanceId: performance.id,
       currency: 'KRW',
       salesState: 'ON_SALE',
+      checkIn: { state: 'NOT_OPEN', opensAt: '2030-03-01T16:00:00.000Z', closesAt: '2030-03-01T23:00:00.000Z' },
       totals: figures({ seatsTotal: 10, available: 5, held: 1, sold: 4, revenue: 350, purchases: 2 }),
       sections: [
         { name: 'VIP', ...figures({ seatsTotal: 4, available: 1, sold: 3, revenue: 300, purchases: 2 }) },
@@ -154,15 +158,34 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
         revenue: 150,
         purchases: 3,
         cancellations: 2,
+        // An event's sums its performances' closed check-ins: none yet.
+        noShows: 0,
       }),
       sections: [
         {
           name: 'VIP',
-          ...figures({ seatsTotal: 8, available: 7, sold: 1, revenue: 100, purchases: 2, cancellations: 1 }),
+          ...figures({
+            seatsTotal: 8,
+            available: 7,
+            sold: 1,
+            revenue: 100,
+            purchases: 2,
+            cancellations: 1,
+            noShows: 0,
+          }),
         },
         {
           name: 'Floor',
-          ...figures({ seatsTotal: 12, available: 10, held: 1, sold: 1, revenue: 50, purchases: 2, cancellations: 1 }),
+          ...figures({
+            seatsTotal: 12,
+            available: 10,
+            held: 1,
+            sold: 1,
+            revenue: 50,
+            purchases: 2,
+            cancellations: 1,
+            noShows: 0,
+          }),
         },
       ],
     });

@@ -1,13 +1,16 @@
+import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
+import { performanceKeys } from '@app/ticketing';
 import { dataSourceOf } from '../../mailer/test/mail-harness';
-import { createPerformance, hold } from './purchase-helpers';
+import { createPerformance, flushPurchases, hold } from './purchase-helpers';
 import { buyTickets, MailStack, startMailStack, transferMail } from './support/mail';
 
 interface TicketBody {
   id: string;
   code: string;
   status: string;
+  seat: { id: number };
 }
 
 /**
@@ -150,6 +153,136 @@ describe('re-sending tickets by e-mail (real PostgreSQL, RabbitMQ, mailer and SM
       }),
     ]);
     expect(await resendsQueued()).toBe(3);
+  });
+
+  it('lets an admin e-mail one ticket to whoever holds it now: the account it was transferred to, the buyer, a walk-up at the address the window took; audited', async () => {
+    const buyer = await createSession(api.app, { name: 'Grace Buyer' });
+    const friend = await createSession(api.app, { name: 'Ada Friend' });
+    await dataSourceOf(relay).query('UPDATE users SET email_verified_at = now() WHERE id = ANY($1::uuid[])', [
+      [buyer.id, friend.id],
+    ]);
+    const { purchaseId, tickets } = await buyTickets<TicketBody>(api, buyer, performance.id, seats(2));
+    const offer = await call('POST', `/tickets/${tickets[0].id}/transfers`, {
+      session: buyer,
+      body: { email: friend.email },
+    });
+    expect(offer.statusCode, offer.body).toBe(202);
+    expect((await call('POST', `/ticket-transfers/${offer.json().id}/accept`, { session: friend })).statusCode).toBe(
+      200,
+    );
+    const held = (await call('GET', '/tickets?limit=100', { session: friend })).json().items as TicketBody[];
+    const friendsCode = held.find((ticket) => ticket.id === tickets[0].id)!.code;
+
+    // The transferred ticket reaches its holder, with the holder's code, not the buyer's void one.
+    const toHolder = await call('POST', `/admin/tickets/${tickets[0].id}/resend`, { session: admin });
+    expect(toHolder.statusCode, toHolder.body).toBe(202);
+    expect(toHolder.json()).toEqual({
+      ticketId: tickets[0].id,
+      purchaseId,
+      resendId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      recipientEmail: friend.email,
+      transferred: true,
+    });
+    const holderMail = await resentMail(toHolder.json().resendId);
+    expect(holderMail.to).toEqual([friend.email]);
+    expect(holderMail.text).toContain('Ada Friend');
+    expect(holderMail.text).toContain('The box office sent you your tickets for');
+    expect(holderMail.text).toContain(friendsCode);
+    expect(holderMail.text).not.toContain(tickets[0].code);
+    expect(holderMail.text).not.toContain(tickets[1].code);
+    expect(holderMail.text).not.toMatch(/^Passed on:/m);
+
+    // The one the buyer kept reaches the buyer, alone.
+    const toBuyer = await call('POST', `/admin/tickets/${tickets[1].id}/resend`, { session: admin });
+    expect(toBuyer.statusCode, toBuyer.body).toBe(202);
+    expect(toBuyer.json()).toMatchObject({ recipientEmail: buyer.email, transferred: false });
+    const buyerMail = await resentMail(toBuyer.json().resendId);
+    expect(buyerMail.to).toEqual([buyer.email]);
+    expect(buyerMail.text).toContain(tickets[1].code);
+    expect(buyerMail.text).not.toContain(friendsCode);
+
+    // A walk-up's ticket reaches the address the box office window took.
+    const sale = await call('POST', `/box-office/performances/${performance.id}/sales`, {
+      session: admin,
+      body: { seatIds: seats(1), paymentMethod: 'CASH', email: 'Walk.Up@Example.test', name: 'Jin Park' },
+    });
+    expect(sale.statusCode, sale.body).toBe(201);
+    await flushPurchases(api.app);
+    const walkUp = await call('POST', `/admin/tickets/${sale.json().tickets[0].ticketId}/resend`, { session: admin });
+    expect(walkUp.statusCode, walkUp.body).toBe(202);
+    expect(walkUp.json()).toMatchObject({ recipientEmail: 'walk.up@example.test', transferred: false });
+    const walkUpMail = await resentMail(walkUp.json().resendId);
+    expect(walkUpMail.to).toEqual(['walk.up@example.test']);
+    expect(walkUpMail.text).toContain(sale.json().tickets[0].code);
+
+    const audit = await call('GET', `/admin/audit-log?purchaseId=${purchaseId}&action=ticket.resend`, {
+      session: admin,
+    });
+    expect(audit.statusCode, audit.body).toBe(200);
+    // Newest first: the buyer's ticket, then the holder's.
+    expect(audit.json().items).toEqual([
+      expect.objectContaining({
+        actorId: admin.id,
+        action: 'ticket.resend',
+        subjectId: purchaseId,
+        details: expect.objectContaining({ ticketId: tickets[1].id, holderId: buyer.id }),
+      }),
+      expect.objectContaining({
+        actorId: admin.id,
+        action: 'ticket.resend',
+        subjectId: purchaseId,
+        details: expect.objectContaining({
+          ticketId: tickets[0].id,
+          performanceId: performance.id,
+          resendId: toHolder.json().resendId,
+          holderId: friend.id,
+        }),
+      }),
+    ]);
+
+    // Refusals: bad id 400, a body 400, a buyer 403, no such ticket 404, a refunded ticket 409; nothing queued.
+    expect((await call('POST', '/admin/tickets/01/resend', { session: admin })).statusCode).toBe(400);
+    const withBody = await call('POST', `/admin/tickets/${tickets[1].id}/resend`, { session: admin, body: { a: 1 } });
+    expect(withBody.statusCode).toBe(400);
+    expect((await call('POST', `/admin/tickets/${tickets[1].id}/resend`, { session: buyer })).statusCode).toBe(403);
+    expect((await call('POST', '/admin/tickets/999999999999/resend', { session: admin })).statusCode).toBe(404);
+    // A cancellation Redis has and PostgreSQL not yet (a buyer's cancel before its write behind;
+    // arranged on the purchase's Redis hash, which a flushed purchase keeps a while): refused too.
+    const other = await buyTickets<TicketBody>(api, buyer, performance.id, seats(1));
+    const redis = api.app.get(Redis);
+    const otherKey = performanceKeys(performance.id).purchase(other.purchaseId);
+    expect(await redis.exists(otherKey)).toBe(1);
+    await redis.hset(otherKey, 'status', 'CANCELED');
+    const canceledFirst = await call('POST', `/admin/tickets/${other.tickets[0].id}/resend`, { session: admin });
+    expect(canceledFirst.statusCode, canceledFirst.body).toBe(409);
+    await redis.hset(otherKey, 'status', 'PAID');
+    // A seat refunded: its ticket no longer goes out.
+    const partial = await call('POST', `/admin/purchases/${purchaseId}/refund`, {
+      session: admin,
+      body: { seatIds: [held.find((ticket) => ticket.id === tickets[0].id)!.seat.id] },
+    });
+    expect(partial.statusCode, partial.body).toBe(200);
+    const voided = await call('POST', `/admin/tickets/${tickets[0].id}/resend`, { session: admin });
+    expect(voided.statusCode, voided.body).toBe(409);
+    expect(voided.json().message).toMatch(/canceled/);
+    // The rest refunded: canceled in Redis at once, in PostgreSQL with the next flush; refused from the refund on.
+    const refund = await call('POST', `/admin/purchases/${purchaseId}/refund`, { session: admin, body: {} });
+    expect(refund.statusCode, refund.body).toBe(200);
+    // Audited in the transaction that queues: no row, nothing queued.
+    const resendsOf = async () =>
+      (
+        await dataSourceOf(relay).query(
+          `SELECT count(*)::int AS n FROM admin_audit_log WHERE action = 'ticket.resend' AND subject_id = $1`,
+          [purchaseId],
+        )
+      )[0].n as number;
+    expect(await resendsOf()).toBe(2);
+    for (const ticket of tickets) {
+      const canceled = await call('POST', `/admin/tickets/${ticket.id}/resend`, { session: admin });
+      expect(canceled.statusCode, canceled.body).toBe(409);
+      expect(canceled.json().message).toMatch(/canceled/);
+    }
+    expect(await resendsOf()).toBe(2);
   });
 
   it("holds the buyer's limit under concurrency: of 6 resends at once, 3 are queued", async () => {

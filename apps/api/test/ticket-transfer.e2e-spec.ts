@@ -114,6 +114,7 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     expect(Object.keys(transfer).sort()).toEqual(
       [
         'acceptedAt',
+        'cancelReason',
         'canceledAt',
         'createdAt',
         'declinedAt',
@@ -498,6 +499,40 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
     expect(listed.find((t: TransferBody) => t.id === withPurchase.id)).toMatchObject({ status: 'CANCELED' });
   });
 
+  it('ends a pending offer at once when the ticket is checked in: both see it CANCELED (CHECKED_IN), the recipient is told, an accept is a 409 saying why', async () => {
+    const { tickets } = await buy(1);
+    const transfer = await offered(tickets[0].id);
+    await transferMail('offered', transfer.id);
+    expect((await checkIn(tickets[0].code!)).statusCode).toBe(200);
+
+    // Before anyone tries to accept: the sender's and the recipient's lists say it ended, and why.
+    for (const session of [buyer, friend]) {
+      const listed = (await call('GET', '/ticket-transfers?limit=100', { session })).json().items;
+      expect(listed.find((t: TransferBody) => t.id === transfer.id)).toMatchObject({
+        status: 'CANCELED',
+        cancelReason: 'CHECKED_IN',
+        canceledAt: expect.any(String),
+      });
+    }
+    const withdrawn = await transferMail('withdrawn', transfer.id);
+    expect(withdrawn.to).toEqual([friend.email]);
+    expect(withdrawn.text).toContain('was checked in at the door, so the offer is withdrawn');
+
+    const refused = conflict(
+      await accept(transfer.id),
+      /no longer pending: it was canceled \(the ticket was checked in at the door\)/,
+    );
+    expect(refused).toMatchObject({ details: { status: 'CANCELED', reason: 'CHECKED_IN' } });
+    const [row] = await db.query('SELECT holder_id, code_version FROM tickets WHERE id = $1', [tickets[0].id]);
+    expect(row).toEqual({ holder_id: null, code_version: 0 });
+
+    // An undo of the check-in does not bring the offer back: the ticket may be offered anew.
+    expect((await call('DELETE', `/check-in/${tickets[0].id}`, { session: admin })).statusCode).toBe(200);
+    expectUniform(await accept(transfer.id), 409);
+    const again = await offered(tickets[0].id);
+    expect(again.status).toBe('PENDING');
+  });
+
   it("lists the expiry a reschedule moved: the new start, when it is before the offer's own, as the accept goes by", async () => {
     const show = await createPerformance(api.app, admin, 4, doorsOpenNow());
     const seats = await hold(api.app, buyer, show.id, show.seatIds.slice(0, 1));
@@ -551,7 +586,9 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
         const status = won[0].json().status as string;
         winners.add(status);
         for (const lost of answers.filter((a) => a.statusCode === 409)) {
-          expect(lost.json().details, log).toEqual({ status });
+          // An accept that lost to the sender's cancel also says why.
+          const reason = status === 'CANCELED' && lost.json().path.endsWith('/accept') ? { reason: 'SENDER' } : {};
+          expect(lost.json().details, log).toEqual({ status, ...reason });
         }
         const [row] = await db.query('SELECT holder_id, code_version FROM tickets WHERE id = $1', [tickets[0].id]);
         expect(row).toEqual(
@@ -652,6 +689,11 @@ describe('ticket transfer (API → outbox → RabbitMQ → mailer → SMTP)', ()
           expectUniform(await accept(transfer.id), 409);
           const [row] = await db.query('SELECT holder_id, code_version FROM tickets WHERE id = $1', [tickets[0].id]);
           expect(row).toEqual({ holder_id: null, code_version: 0 });
+          // Ended by the check-in itself, or by an accept that found the ticket checked in: either way, why.
+          const [offer] = await db.query('SELECT status, cancel_reason FROM ticket_transfers WHERE id = $1', [
+            transfer.id,
+          ]);
+          expect(offer).toEqual({ status: 'CANCELED', cancel_reason: 'CHECKED_IN' });
         }
       }
     });

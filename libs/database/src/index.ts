@@ -87,7 +87,12 @@ export type { PendingOutboxMessage } from './repositories/outbox.repository';
 export { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 export type { DeliveryClaim } from './repositories/email-deliveries.repository';
 export { PurchaseReceiptsRepository } from './repositories/purchase-receipts.repository';
-export type { PurchaseReceipt, ReceiptSeat, ReceiptTicket } from './repositories/purchase-receipts.repository';
+export type {
+  PurchaseReceipt,
+  ReceiptSeat,
+  ReceiptTicket,
+  TicketHolderFacts,
+} from './repositories/purchase-receipts.repository';
 export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
 export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 export { PurchaseRefundsRepository, writePartialRefunds } from './repositories/purchase-refunds.repository';
@@ -111,6 +116,7 @@ export type {
   NewTicketTransfer,
   OfferResult,
   TicketTransferRecord,
+  TransferCancelReason,
   TransferMailFacts,
   HolderMailFacts,
 } from './repositories/ticket-transfers.repository';

@@ -39,6 +39,7 @@ import { PurchaseCompNote1799610000000 } from './migrations/1799610000000-Purcha
 import { PartialRefunds1799640000000 } from './migrations/1799640000000-PartialRefunds';
 import { PurchaseSaleChannel1799650000000 } from './migrations/1799650000000-PurchaseSaleChannel';
 import { PurchaseRefundsPurchaseFk1799670000000 } from './migrations/1799670000000-PurchaseRefundsPurchaseFk';
+import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/1799690000000-PurchasesDeliveryEmailIndex';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -86,4 +87,5 @@ export const MIGRATIONS: Function[] = [
   PartialRefunds1799640000000,
   PurchaseSaleChannel1799650000000,
   PurchaseRefundsPurchaseFk1799670000000,
+  PurchasesDeliveryEmailIndex1799690000000,
 ];

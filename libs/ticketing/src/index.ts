@@ -172,8 +172,13 @@ export { TicketService } from './tickets/ticket.service';
 export type { CheckIn, Ticket } from './tickets/ticket.service';
 export { CHECK_IN_UNDO_ACTION, CheckInUndo } from './tickets/check-in-undo';
 export type { CheckInUndoActor, UndoneCheckIn } from './tickets/check-in-undo';
-export { TICKET_RESEND_LIMIT, TicketResend, TICKETS_RESEND_ACTION } from './tickets/ticket-resend';
-export type { QueuedResend } from './tickets/ticket-resend';
+export {
+  TICKET_RESEND_ACTION,
+  TICKET_RESEND_LIMIT,
+  TicketResend,
+  TICKETS_RESEND_ACTION,
+} from './tickets/ticket-resend';
+export type { QueuedResend, QueuedTicketResend } from './tickets/ticket-resend';
 export {
   checkInSettingsOf,
   checkInStateAt,

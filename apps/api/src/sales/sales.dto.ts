@@ -1,6 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SALES_STATES } from '@app/ticketing';
-import type { EventSalesReport, PerformanceSalesReport, SalesFigures, SalesState } from '@app/ticketing';
+import type {
+  CheckInWindowState,
+  EventSalesReport,
+  PerformanceSalesReport,
+  SalesFigures,
+  SalesState,
+} from '@app/ticketing';
 import { MONEY_SCHEMA } from '../common/validators';
 
 /** Seat counts and money of a set of seats; money in minor units of the report's `currency`. */
@@ -96,11 +102,41 @@ export class SalesFiguresDto {
   boxOfficePurchases: number;
   @ApiProperty({ type: 'integer', example: 1, description: 'of cancellations: box office sales refunded' })
   boxOfficeCancellations: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 61,
+    description:
+      'of sold less kept: tickets checked in at the door now (online sales, box office sales and comps alike); an undone check-in no longer counts, a canceled or refunded ticket never does',
+  })
+  checkedIn: number;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 17,
+    description:
+      "once the performance's check-in has closed: of sold less kept, the tickets never checked in (sold - kept - checkedIn); null in a performance's report while its check-in has not closed (see checkIn); an event's sums its closed performances'",
+  })
+  noShows: number | null;
 }
 
 export class SectionSalesDto extends SalesFiguresDto {
   @ApiProperty({ example: 'VIP' })
   name: string;
+}
+
+/** A performance's check-in window at the report's time. */
+export class SalesCheckInDto {
+  @ApiProperty({
+    enum: ['NOT_OPEN', 'OPEN', 'CLOSED'],
+    description: "where the report's time lies against the check-in window; no-shows are counted once CLOSED",
+  })
+  state: CheckInWindowState;
+  /** When doors open (RFC 3339, UTC). */
+  @ApiProperty({ format: 'date-time' })
+  opensAt: string;
+  /** When check-in closes (RFC 3339, UTC): from then on its unused tickets are no-shows. */
+  @ApiProperty({ format: 'date-time' })
+  closesAt: string;
 }
 
 export class PerformanceSalesDto {
@@ -114,6 +150,7 @@ export class PerformanceSalesDto {
       "whether its sales run at the report's time, as GET /performances/:id's salesState; CANCELED or ENDED: its free seats count as unsold, not available",
   })
   salesState: SalesState;
+  checkIn: SalesCheckInDto;
   totals: SalesFiguresDto;
   @ApiProperty({ type: [SectionSalesDto] })
   sections: SectionSalesDto[];
@@ -133,11 +170,12 @@ export class EventSalesDto {
   performances: PerformanceSalesDto[];
 }
 
-function mapFigures(figures: SalesFigures): SalesFiguresDto {
+/** `figures` as the API answers them; `checkInClosed` false: no-shows are not known yet (null). */
+function mapFigures(figures: SalesFigures, checkInClosed = true): SalesFiguresDto {
   const { seatsTotal, available, held, sold, kept, blocked, unsold, revenue, purchases, cancellations } = figures;
   const { comps, compPurchases, compCancellations } = figures;
   const { onlineRevenue, boxOfficeRevenue, cashRevenue, cardTerminalRevenue } = figures;
-  const { boxOfficePurchases, boxOfficeCancellations } = figures;
+  const { boxOfficePurchases, boxOfficeCancellations, checkedIn, noShows } = figures;
   return {
     seatsTotal,
     available,
@@ -158,16 +196,24 @@ function mapFigures(figures: SalesFigures): SalesFiguresDto {
     cardTerminalRevenue,
     boxOfficePurchases,
     boxOfficeCancellations,
+    checkedIn,
+    noShows: checkInClosed ? noShows : null,
   };
 }
 
 export function mapPerformanceSales(report: PerformanceSalesReport): PerformanceSalesDto {
+  const closed = report.checkIn.state === 'CLOSED';
   return {
     performanceId: report.performanceId,
     currency: report.currency,
     salesState: report.salesState,
-    totals: mapFigures(report.totals),
-    sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section) })),
+    checkIn: {
+      state: report.checkIn.state,
+      opensAt: report.checkIn.opensAt.toISOString(),
+      closesAt: report.checkIn.closesAt.toISOString(),
+    },
+    totals: mapFigures(report.totals, closed),
+    sections: report.sections.map((section) => ({ name: section.name, ...mapFigures(section, closed) })),
   };
 }
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { TicketTransferRecord } from '@app/database';
+import type { TicketTransferRecord, TransferCancelReason } from '@app/database';
 import type { HeldTicket } from '@app/ticketing';
 import { NormalizedEmail } from '../auth/auth.dto';
 import { mapTicketSeat, TicketSeatDto } from '../tickets/ticket.dto';
@@ -46,6 +46,18 @@ export class TicketTransferResponseDto {
   /** When its recipient declined it; null unless DECLINED. */
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   declinedAt: string | null;
+  /**
+   * Why a CANCELED one was: `SENDER` (its sender withdrew it), `PURCHASE_CANCELED` (its purchase
+   * canceled or refunded), `CHECKED_IN` (the ticket was checked in at the door while it was pending:
+   * the check-in ended it at once), `TICKET_CANCELED` or `PERFORMANCE_CANCELED` (found so by an
+   * accept); null unless CANCELED (and for one canceled before reasons were kept).
+   */
+  @ApiProperty({
+    type: 'string',
+    enum: ['SENDER', 'PURCHASE_CANCELED', 'CHECKED_IN', 'TICKET_CANCELED', 'PERFORMANCE_CANCELED'],
+    nullable: true,
+  })
+  cancelReason: TransferCancelReason | null;
   /** Whether the caller sent it (false: it was sent to the caller's address). */
   sent: boolean;
 }
@@ -97,6 +109,7 @@ export function mapTransfer(transfer: TicketTransferRecord, callerId: string): T
     acceptedAt: transfer.acceptedAt?.toISOString() ?? null,
     canceledAt: transfer.canceledAt?.toISOString() ?? null,
     declinedAt: transfer.declinedAt?.toISOString() ?? null,
+    cancelReason: transfer.cancelReason,
     sent: transfer.senderId === callerId,
   };
 }

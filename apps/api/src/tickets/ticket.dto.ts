@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import type { CheckIn, QueuedResend, Ticket, UndoneCheckIn } from '@app/ticketing';
+import type { CheckIn, QueuedResend, QueuedTicketResend, Ticket, UndoneCheckIn } from '@app/ticketing';
 import { RowLabelProperty, RowProperty } from '../common/row-properties';
 import { MaxLength } from '../common/text-length';
 
@@ -193,6 +193,34 @@ export class TicketResendResponseDto {
   resendId: string;
   /** The tickets the e-mail carries as of now (decimal ids): active, not transferred away. @example ["1024", "1025"] */
   ticketIds: string[];
+}
+
+/** The answer of an admin's resend of one ticket to its holder (202): what was queued, and where it goes as of now. */
+export class TicketHolderResendResponseDto {
+  /** The ticket (a decimal string: a bigint). @example "1024" */
+  ticketId: string;
+  purchaseId: string;
+  /** The request's id; the e-mail's Message-ID carries it. */
+  @ApiProperty({ format: 'uuid' })
+  resendId: string;
+  /**
+   * Who holds it as of now, where the e-mail goes (the mailer reads the holder again when it sends):
+   * the account it was transferred to, else the purchase's address (a box office sale's delivery
+   * address, else the buyer's). @example friend@example.com
+   */
+  recipientEmail: string;
+  /** True when an account other than the buyer holds it by a transfer. */
+  transferred: boolean;
+}
+
+export function mapTicketHolderResend(queued: QueuedTicketResend): TicketHolderResendResponseDto {
+  return {
+    ticketId: queued.ticketId,
+    purchaseId: queued.purchaseId,
+    resendId: queued.resendId,
+    recipientEmail: queued.recipientEmail,
+    transferred: queued.transferred,
+  };
 }
 
 /** The answer of a resend (buyer's or admin's route, 202): what was queued. */

@@ -12,7 +12,9 @@ import {
   CheckInResponseDto,
   CheckInUndoResponseDto,
   mapCheckIn,
+  mapTicketHolderResend,
   mapTicketResend,
+  TicketHolderResendResponseDto,
   TicketResendResponseDto,
   mapCheckInUndo,
   mapTicket,
@@ -86,6 +88,44 @@ export class TicketsController {
     @UuidParam() id: string,
   ): Promise<TicketResendResponseDto> {
     return mapTicketResend(await this.resend.resendForBuyer(user.id, id));
+  }
+
+  /**
+   * E-mails one ticket to whoever holds it now (admin): the account it was transferred to, else its
+   * purchase's buyer (a box office sale's delivery address when it has one), with its current code,
+   * in the resend e-mail of its purchase: queued through the outbox, RabbitMQ and the mailer, which
+   * reads the holder again when it sends (a transfer accepted meanwhile sends it to the new holder).
+   * Not limited; the audit log records who did it (`ticket.resend`). 409 `TicketCanceled` for a
+   * ticket canceled or refunded (also while its purchase's cancellation is only in Redis); 404 for
+   * an unknown ticket (also one of a purchase not written to PostgreSQL yet: its tickets have no
+   * ids). Admin only.
+   */
+  @Post('admin/tickets/:ticketId/resend')
+  @NoBody()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @Roles(Role.Admin)
+  @ApiTags('admin')
+  @ApiParam({ name: 'ticketId', schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } })
+  @ApiResponse({ status: 202, type: TicketHolderResendResponseDto, description: 'the e-mail is queued' })
+  @ApiResponse({
+    status: 400,
+    type: ErrorBodyDto,
+    description: 'not a ticket id (canonical decimal digits), or a body',
+  })
+  @ApiResponse({ status: 403, type: ErrorBodyDto, description: 'not an admin' })
+  @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such ticket' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorBodyDto,
+    description: 'TicketCanceled: the ticket or its purchase was canceled or refunded; nothing queued',
+  })
+  async resendTicket(
+    @CurrentUser() operator: AuthenticatedUser,
+    @Param('ticketId', new ParseTicketIdPipe()) ticketId: string,
+  ): Promise<TicketHolderResendResponseDto> {
+    return mapTicketHolderResend(
+      await this.resend.resendTicketForOperator({ id: operator.id, email: operator.email }, ticketId),
+    );
   }
 
   /**

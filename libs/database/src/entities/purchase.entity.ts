@@ -26,6 +26,8 @@ export const BOX_OFFICE_PAYMENT_METHODS: readonly BoxOfficePaymentMethod[] = ['C
 
 @Entity('purchases')
 @Index('purchases_user_created', ['userId', 'createdAt', 'id'])
+// The admin search by a box office sale's delivery address (partial: migration PurchasesDeliveryEmailIndex1799690000000).
+@Index('purchases_delivery_email', { synchronize: false })
 export class PurchaseEntity {
   @PrimaryColumn('uuid')
   id: string;
@@ -86,7 +88,8 @@ export class PurchaseEntity {
 
   /**
    * Where a box office sale's e-mails go (the walk-up's address, no account needed) and to whom;
-   * NULL: to the owning account's address and name, as for every other purchase.
+   * NULL: to the owning account's address and name, as for every other purchase. Normalized as the
+   * window took it (trimmed, NFKC, lower case); the admin search by e-mail matches it.
    */
   @Column({ name: 'delivery_email', type: 'text', nullable: true })
   deliveryEmail: string | null;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { PurchaseStatus } from '../entities/purchase.entity';
+import { TicketStatus } from '../entities/ticket.entity';
 
 /** Everything the buyer's e-mail says about one purchase. */
 export interface PurchaseReceipt {
@@ -102,6 +103,25 @@ interface ReceiptRow {
   cancellation_requested_at: Date | null;
 }
 
+/** One ticket and who holds it now, as a resend of that ticket to its holder reads it. */
+export interface TicketHolderFacts {
+  ticket: ReceiptTicket;
+  /** ACTIVE, or CANCELED (its purchase canceled, or its seat refunded), as PostgreSQL has it. */
+  status: TicketStatus;
+  /** The purchase's buyer (its account). */
+  buyerId: string;
+  /**
+   * The account holding it by an accepted transfer, when that is not its buyer; null while the
+   * buyer holds it (never transferred, or come back to the buyer).
+   */
+  holder: { id: string; name: string; email: string } | null;
+  /**
+   * Where its e-mail goes now: the holder's address, else the purchase's (a box office sale's
+   * delivery address, else the buyer's).
+   */
+  recipientEmail: string;
+}
+
 /** Reads a persisted purchase with its buyer, event, performance and seats, in one query. */
 @Injectable()
 export class PurchaseReceiptsRepository {
@@ -179,6 +199,66 @@ export class PurchaseReceiptsRepository {
       performanceCancellation: row.performance_canceled
         ? { reason: row.cancellation_reason, requestedAt: row.cancellation_requested_at! }
         : null,
+    };
+  }
+
+  /**
+   * Ticket `ticketId` (a bigint, decimal) with its seat and who holds it now (see
+   * {@link TicketHolderFacts}); null when there is no such ticket. With `manager`, read in that
+   * transaction (after the purchase's mail lock, say).
+   */
+  async ticketHolder(ticketId: string, manager?: EntityManager): Promise<TicketHolderFacts | null> {
+    const [row]: {
+      ticket_id: string;
+      purchase_id: string;
+      performance_id: number;
+      seat_id: number;
+      code_version: number;
+      status: TicketStatus;
+      checked_in_at: Date | null;
+      section: string;
+      row: number;
+      row_label: string;
+      number: number;
+      buyer_id: string;
+      holder_id: string | null;
+      holder_name: string | null;
+      holder_email: string | null;
+      recipient_email: string;
+    }[] = await (manager ?? this.dataSource).query(
+      `SELECT t.id::text AS ticket_id, t.purchase_id, t.performance_id, t.seat_id, t.code_version, t.status,
+              t.checked_in_at, s.section, s."row", s.row_label, s."number", p.user_id AS buyer_id,
+              h.id AS holder_id, h.name AS holder_name, h.email AS holder_email,
+              COALESCE(h.email, p.delivery_email, b.email) AS recipient_email
+         FROM tickets t
+         JOIN seats s ON s.id = t.seat_id
+         JOIN purchases p ON p.id = t.purchase_id
+         JOIN users b ON b.id = p.user_id
+         LEFT JOIN users h ON h.id = t.holder_id AND t.holder_id <> p.user_id
+        WHERE t.id = $1`,
+      [ticketId],
+    );
+    if (!row) return null;
+    return {
+      ticket: {
+        ticketId: row.ticket_id,
+        purchaseId: row.purchase_id,
+        performanceId: row.performance_id,
+        seatId: row.seat_id,
+        codeVersion: row.code_version,
+        section: row.section,
+        row: row.row,
+        rowLabel: row.row_label,
+        number: row.number,
+        checkedInAt: row.checked_in_at,
+      },
+      status: row.status,
+      buyerId: row.buyer_id,
+      holder:
+        row.holder_id !== null && row.holder_name !== null && row.holder_email !== null
+          ? { id: row.holder_id, name: row.holder_name, email: row.holder_email }
+          : null,
+      recipientEmail: row.recipient_email,
     };
   }
 }

@@ -155,8 +155,10 @@ export class PurchaseRepository {
 
   /**
    * Anyone's purchases (for operators), newest first, after the keyset `before` (exclusive),
-   * optionally only of one performance and/or of the buyer with one e-mail (any letter case: the
-   * same {@link emailKey}).
+   * optionally only of one performance and/or by one e-mail address: the buyer's account with it
+   * (any letter case: the same {@link emailKey}), or a box office sale delivered to it
+   * (`delivery_email`, stored as the window took it, normalized: `filter.email` normalized alike,
+   * trimmed, NFKC and lower case).
    */
   async pageForOperators(
     filter: { performanceId?: number; email?: string },
@@ -170,8 +172,14 @@ export class PurchaseRepository {
       conditions.push(`p.performance_id = $${params.length}`);
     }
     if (filter.email !== undefined) {
-      params.push(emailKey(filter.email));
-      conditions.push(`p.user_id IN (SELECT u.id FROM users u WHERE u.email_key = $${params.length})`);
+      // The account's purchases (purchases_user_created) or a box office sale's delivery address
+      // (purchases_delivery_email): a scalar subquery (email_key is unique), so both sides of the
+      // OR are index conditions and the plan is a BitmapOr of the two indexes.
+      params.push(emailKey(filter.email), filter.email);
+      conditions.push(
+        `(p.user_id = (SELECT u.id FROM users u WHERE u.email_key = $${params.length - 1})` +
+          ` OR p.delivery_email = $${params.length})`,
+      );
     }
     if (before) {
       params.push(before.createdAt, before.id);

@@ -30,6 +30,11 @@ export interface SalesPurchase {
   comp: boolean;
   /** A box office sale's payment method (`purchases.payment_method`); null for an online sale. */
   paymentMethod: BoxOfficePaymentMethod | null;
+  /**
+   * Ascending: of `seatIds`, those whose ticket is checked in at the door now (ACTIVE, with
+   * `checked_in_at`; an undone check-in cleared it).
+   */
+  checkedInSeatIds: number[];
 }
 
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
@@ -37,6 +42,8 @@ export interface PerformanceSalesRows {
   currency: string;
   /** What decides whether its seats are still for sale (the operator's status and the sales times). */
   lifecycle: { status: PerformanceStatus; salesOpenAt: Date; salesCloseAt: Date | null; startsAt: Date };
+  /** Its own check-in window, minutes around `lifecycle.startsAt`; null: the global setting applies. */
+  checkInWindow: { checkInOpensBeforeMinutes: number | null; checkInClosesAfterMinutes: number | null };
   seats: SalesSeat[];
   purchases: SalesPurchase[];
 }
@@ -58,9 +65,12 @@ export class SalesRepository {
         salesOpenAt: Date;
         salesCloseAt: Date | null;
         startsAt: Date;
+        checkInOpensBeforeMinutes: number | null;
+        checkInClosesAfterMinutes: number | null;
       }[] = await manager.query(
         `SELECT e.currency, p.status, p.sales_open_at AS "salesOpenAt", p.sales_close_at AS "salesCloseAt",
-                p.starts_at AS "startsAt"
+                p.starts_at AS "startsAt", p.check_in_opens_before_minutes AS "checkInOpensBeforeMinutes",
+                p.check_in_closes_after_minutes AS "checkInClosesAfterMinutes"
            FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1`,
         [performanceId],
       );
@@ -76,7 +86,9 @@ export class SalesRepository {
                 (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
                   AS amount,
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
-                CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices"
+                CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices",
+                coalesce(array_agg(t.seat_id ORDER BY t.seat_id)
+                           FILTER (WHERE t.status = 'ACTIVE' AND t.checked_in_at IS NOT NULL), '{}') AS "checkedInSeatIds"
            FROM purchases p LEFT JOIN tickets t ON t.purchase_id = p.id AND t.refund_id IS NULL
           WHERE p.performance_id = $1
           GROUP BY p.id`,
@@ -89,6 +101,10 @@ export class SalesRepository {
           salesOpenAt: performance.salesOpenAt,
           salesCloseAt: performance.salesCloseAt,
           startsAt: performance.startsAt,
+        },
+        checkInWindow: {
+          checkInOpensBeforeMinutes: performance.checkInOpensBeforeMinutes,
+          checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes,
         },
         seats,
         purchases: purchases.map((row) => ({ ...row, amount: Number(row.amount) })),

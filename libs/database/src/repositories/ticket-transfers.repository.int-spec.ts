@@ -258,8 +258,11 @@ describe('ticket transfers: accepts against reschedules and cancellation writes 
         expect(won, JSON.stringify(results)).toHaveLength(1);
         const winner = won[0].outcome as 'DECLINED' | 'ACCEPTED' | 'CANCELED';
         wins.add(winner);
+        const accepts: unknown[] = [results[1], results[4]];
         for (const loser of results.filter((r) => r !== won[0])) {
-          expect(loser).toEqual({ outcome: 'NOT_PENDING', status: winner });
+          // An accept that lost to the sender's cancel also says why.
+          const why = winner === 'CANCELED' && accepts.includes(loser) ? { cancelReason: 'SENDER' } : {};
+          expect(loser).toEqual({ outcome: 'NOT_PENDING', status: winner, ...why });
         }
         const [row] = await db.query(
           `SELECT t.holder_id, t.code_version, tr.status FROM tickets t JOIN ticket_transfers tr ON tr.ticket_id = t.id

@@ -26,7 +26,21 @@ export interface TicketTransferRecord {
   acceptedAt: Date | null;
   canceledAt: Date | null;
   declinedAt: Date | null;
+  /**
+   * Why a CANCELED one was (see TransferCancelReason); null otherwise (and for one canceled before
+   * reasons were recorded).
+   */
+  cancelReason: TransferCancelReason | null;
 }
+
+/**
+ * Why a transfer was canceled: its sender withdrew it (`SENDER`); its purchase was canceled or
+ * refunded (`PURCHASE_CANCELED`); its ticket was checked in at the door while it was pending
+ * (`CHECKED_IN`, also an accept that found it so); an accept found the ticket canceled
+ * (`TICKET_CANCELED`) or its performance canceled (`PERFORMANCE_CANCELED`).
+ */
+export type TransferCancelReason =
+  'SENDER' | 'PURCHASE_CANCELED' | 'CHECKED_IN' | 'TICKET_CANCELED' | 'PERFORMANCE_CANCELED';
 
 /** What an offer needs: who offers which ticket to which address, until when at the latest. */
 export interface NewTicketTransfer {
@@ -70,7 +84,8 @@ export type OfferResult =
 export type AcceptResult =
   | { outcome: 'ACCEPTED'; transfer: TicketTransferRecord; ticket: TicketIdentity }
   | { outcome: 'NOT_FOUND' }
-  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus }
+  /** `cancelReason`: why, for a CANCELED one whose reason is known (absent otherwise). */
+  | { outcome: 'NOT_PENDING'; status: TicketTransferStatus; cancelReason?: TransferCancelReason | null }
   | { outcome: 'TICKET_CANCELED' }
   | { outcome: 'CHECKED_IN' }
   | { outcome: 'PERFORMANCE_CANCELED' };
@@ -144,6 +159,7 @@ interface TransferRow {
   accepted_at: Date | null;
   canceled_at: Date | null;
   declined_at: Date | null;
+  cancel_reason: TransferCancelReason | null;
 }
 
 /**
@@ -157,7 +173,7 @@ const EFFECTIVE_EXPIRY = `LEAST(tr.expires_at, (SELECT pf.starts_at FROM tickets
                                         WHERE t.id = tr.ticket_id))`;
 
 const TRANSFER_COLUMNS = `tr.id, tr.ticket_id::text AS ticket_id, tr.sender_id, tr.recipient_email, tr.status, tr.created_at,
-  ${EFFECTIVE_EXPIRY} AS expires_at, tr.accepted_at, tr.canceled_at, tr.declined_at`;
+  ${EFFECTIVE_EXPIRY} AS expires_at, tr.accepted_at, tr.canceled_at, tr.declined_at, tr.cancel_reason`;
 
 /**
  * Ticket transfers (`ticket_transfers`) and the change of a ticket's holder they make. Every
@@ -304,7 +320,10 @@ export class TicketTransfersRepository {
       );
       if (!transfer || !transfer.matches) return { outcome: 'NOT_FOUND' };
       const current = toRecord(transfer, now);
-      if (current.status !== TicketTransferStatus.Pending) return { outcome: 'NOT_PENDING', status: current.status };
+      if (current.status !== TicketTransferStatus.Pending) {
+        const why = current.cancelReason ? { cancelReason: current.cancelReason } : {};
+        return { outcome: 'NOT_PENDING', status: current.status, ...why };
+      }
       const [moved]: (TicketIdentity & { id: string })[] = await updated(
         manager,
         `UPDATE tickets t SET holder_id = $2, code_version = t.code_version + 1
@@ -436,7 +455,6 @@ export class TicketTransfersRepository {
    */
   async mailFacts(transferId: string, now: Date, manager?: EntityManager): Promise<TransferMailFacts | null> {
     const [row]: (TransferRow & {
-      cancel_reason: string | null;
       sender_name: string;
       sender_email: string;
       recipient_name: string | null;
@@ -456,7 +474,7 @@ export class TicketTransfersRepository {
       held_by_it: boolean;
       ticket_usable: boolean;
     })[] = await (manager ?? this.dataSource).query(
-      `SELECT ${TRANSFER_COLUMNS}, tr.cancel_reason, su.name AS sender_name, su.email AS sender_email,
+      `SELECT ${TRANSFER_COLUMNS}, su.name AS sender_name, su.email AS sender_email,
               ru.name AS recipient_name, ru.email AS recipient_account_email,
               e.title AS event_title, e.venue, e.time_zone, pf.starts_at, s.section, s."row", s.row_label, s."number",
               t.purchase_id, t.performance_id, t.seat_id, t.code_version,
@@ -701,5 +719,6 @@ function toRecord(row: TransferRow, now: Date): TicketTransferRecord {
     acceptedAt: row.accepted_at,
     canceledAt: row.canceled_at,
     declinedAt: row.declined_at,
+    cancelReason: row.status === TicketTransferStatus.Canceled ? row.cancel_reason : null,
   };
 }

@@ -121,6 +121,32 @@ export interface CheckInToClear {
   markToken: string | null;
 }
 
+/**
+ * CTEs of the check-in statement (after its `w` and `admitted`) that end the pending transfer offer
+ * of the ticket it admitted, at once (one past its expiry is left to read EXPIRED, as ever):
+ * CANCELED with `cancel_reason` CHECKED_IN (its holder came in on it: nothing is left to give), and
+ * the recipient's "withdrawn" e-mail in the outbox (`ticket-transfer-withdrawn:<id>`, routed as
+ * every transfer e-mail; the mailer sends it only if the offer's went out). In the same statement
+ * as the check-in, so a scan costs no round trip more; a ticket without a pending offer writes
+ * nothing here (the partial unique index of pending offers finds none). The ticket row is locked
+ * first, then the offer's, the order an accept takes them in: of a check-in and an accept of its
+ * offer exactly one goes through (the accept then finds the offer CANCELED, or the check-in the old
+ * code TRANSFERRED).
+ */
+const END_OFFERS_OF_ADMITTED = `ended_offers AS (
+         UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'CHECKED_IN'
+           FROM admitted, w
+          WHERE tr.ticket_id = admitted.id::bigint AND tr.status = 'PENDING'
+            AND LEAST(tr.expires_at, w.starts_at) > clock_timestamp()
+          RETURNING tr.id
+       ), withdrawn_mail AS (
+         INSERT INTO outbox (message_id, routing_key, payload)
+         SELECT 'ticket-transfer-withdrawn:' || ended_offers.id, 'ticket.transfer',
+                jsonb_build_object('type', 'ticket-transfer', 'transferId', ended_offers.id::text, 'event', 'withdrawn')
+           FROM ended_offers
+         ON CONFLICT (message_id) DO NOTHING
+       )`;
+
 /** Tries of a check-in whose UPDATE misses a ticket that admits by the read after it (see `checkIn`). */
 const CHECK_IN_ATTEMPTS = 3;
 
@@ -400,7 +426,9 @@ export class TicketsRepository {
    * accepted transfer): an accept raises it with a conditional UPDATE of the same row, so of an
    * accept and a check-in of the old code exactly one changes the row. The holder answered is the
    * ticket's (`holder_id`, else its purchase's buyer). `markToken`: the token of this scan's Redis
-   * mark (check-in-mark.lua), kept as `check_in_mark` so an undo takes back that mark alone.
+   * mark (check-in-mark.lua), kept as `check_in_mark` so an undo takes back that mark alone. The
+   * same statement ends a pending transfer offer of the ticket it admits (END_OFFERS_OF_ADMITTED);
+   * an undo of the check-in does not bring the offer back.
    */
   async checkIn(
     identity: TicketIdentity,
@@ -454,7 +482,7 @@ export class TicketsRepository {
             AND w.id = t.performance_id
             AND $6::timestamptz >= w.opens_at AND $6::timestamptz < w.closes_at
           RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
-       )
+       ), ${END_OFFERS_OF_ADMITTED}
        SELECT admitted.*, w.starts_at AS window_starts_at, w.opens_at AS window_opens_at, w.closes_at AS window_closes_at
          FROM w LEFT JOIN admitted ON true`,
       [...params, staffId, ...bounds, identity.codeVersion, markToken],

@@ -21,10 +21,18 @@ describe('purchase-tickets-resent contract', () => {
     expect(purchaseTicketsResentMessageId(RESEND)).toBe(`purchase-tickets-resent:${RESEND}`);
   });
 
+  it("carries an operator's one ticket (`ticketId`) when given", () => {
+    const body = { type: 'purchase.tickets-resent', purchaseId: PURCHASE, resendId: RESEND, requestedBy: 'operator' };
+    expect(toPurchaseTicketsResent({ ...body, ticketId: '1024' })).toEqual({ ...body, ticketId: '1024' });
+    expect(toPurchaseTicketsResent(body)).not.toHaveProperty('ticketId');
+  });
+
   it.each([
     ['purchaseId', { purchaseId: 'x' }],
     ['resendId', { resendId: 42 }],
     ['requestedBy', { requestedBy: 'someone' }],
+    ['ticketId', { ticketId: 1024 }],
+    ['ticketId', { ticketId: '01' }],
   ])('refuses a body with a bad %s', (_, change) => {
     const body = {
       type: 'purchase.tickets-resent',

@@ -23,7 +23,7 @@ import { COMP_ISSUE_ACTION } from '../comps/comps';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
 import { CHECK_IN_UNDO_ACTION } from '../tickets/check-in-undo';
-import { TICKETS_RESEND_ACTION } from '../tickets/ticket-resend';
+import { TICKET_RESEND_ACTION, TICKETS_RESEND_ACTION } from '../tickets/ticket-resend';
 import { WAITING_ROOM_DELETE_ACTION, WAITING_ROOM_UPDATE_ACTION } from '../waiting-room/waiting-room.service';
 
 /**
@@ -46,6 +46,7 @@ export function auditedActions(): string[] {
     BOX_OFFICE_SALE_ACTION,
     REFUND_ACTION,
     TICKETS_RESEND_ACTION,
+    TICKET_RESEND_ACTION,
     CHECK_IN_UNDO_ACTION,
     PERFORMANCE_CANCEL_ACTION,
     PERFORMANCE_DELETE_ACTION,
@@ -63,7 +64,7 @@ function digestOf(filter: AdminAuditFilter): string {
 /**
  * Reads the audit log of operators' actions (`admin_audit_log`: who created, changed or deleted an
  * event or performance, set or removed a waiting room, changed a price, blocked or released
- * seats, downloaded a door list, issued a comp, refunded a purchase, e-mailed a buyer's tickets again, undid a check-in, canceled a performance; and the seat
+ * seats, downloaded a door list, issued a comp, refunded a purchase, e-mailed a buyer's tickets again or one ticket to its holder, undid a check-in, canceled a performance; and the seat
  * reconciler's repairs, as actor `seat-reconciler`), newest first. The rows are written by the
  * actions themselves, each in its own transaction or before its first byte.
  */

@@ -6,6 +6,7 @@ import {
   PurchaseReceipt,
   PurchaseReceiptsRepository,
   PurchaseStatus,
+  TicketStatus,
   TransactionRunner,
 } from '@app/database';
 import {
@@ -190,9 +191,10 @@ export class PurchaseMailService {
    * Sends a purchase's tickets to its buyer again on request (a lost confirmation: the buyer's
    * `POST /purchases/:id/tickets/resend` or an operator's), once per request: the confirmation's
    * e-mail with the purchase as it is now, under its mail lock (tickets canceled or transferred
-   * away since are not in it; the start is today's, recorded as told). `superseded`, nothing sent,
-   * when the purchase was canceled since the request or has no ticket left to show. Throws
-   * PurchaseNotPersistedError.
+   * away since are not in it; the start is today's, recorded as told). With `ticketId` (an
+   * operator's resend of one ticket), that ticket alone to whoever holds it now (see
+   * resendTicket). `superseded`, nothing sent, when the purchase was canceled since the request or
+   * has no ticket left to show. Throws PurchaseNotPersistedError.
    */
   async deliverResend(message: PurchaseTicketsResentMessage, stream: MailStream): Promise<DeliveryOutcome> {
     const messageId = purchaseTicketsResentMessageId(message.resendId);
@@ -201,11 +203,45 @@ export class PurchaseMailService {
       if (status === null) throw new PurchaseNotPersistedError(message.purchaseId);
       if (status === PurchaseStatus.Canceled) return 'superseded';
       const receipt = await this.receiptOf(message.purchaseId, manager);
+      if (message.ticketId !== undefined) {
+        return this.resendTicket(manager, messageId, receipt, message.ticketId, stream);
+      }
       if (receipt.tickets.length === 0) return 'superseded';
       return this.claimAndSend(manager, messageId, receipt, stream, { tellsStart: true }, async () => {
         const { tickets, attachments } = await ticketImages(this.codes, receipt.tickets);
         return { ...renderTicketsResentEmail(receipt, tickets, message.requestedBy), attachments };
       });
+    });
+  }
+
+  /**
+   * An operator's resend of ticket `ticketId` of `receipt`'s purchase (under its mail lock, in
+   * `manager`'s transaction) to whoever holds it now: the account it was transferred to (its name
+   * and address; the start told is not recorded as the buyer's), else the purchase's own address;
+   * the resend e-mail with that ticket alone, its current code. `superseded`, nothing sent, when
+   * the ticket is no longer ACTIVE (canceled or refunded since the request) or not of this purchase.
+   */
+  private async resendTicket(
+    manager: Transaction,
+    messageId: string,
+    receipt: PurchaseReceipt,
+    ticketId: string,
+    stream: MailStream,
+  ): Promise<DeliveryOutcome> {
+    const facts = await this.receipts.ticketHolder(ticketId, manager);
+    if (!facts || facts.ticket.purchaseId !== receipt.purchaseId || facts.status !== TicketStatus.Active) {
+      return 'superseded';
+    }
+    // The purchase's e-mail as the holder sees it: this ticket alone, addressed to the holder.
+    const view: PurchaseReceipt = {
+      ...receipt,
+      tickets: [facts.ticket],
+      transferredSeats: [],
+      ...(facts.holder ? { buyerEmail: facts.holder.email, buyerName: facts.holder.name } : {}),
+    };
+    return this.claimAndSend(manager, messageId, view, stream, { tellsStart: facts.holder === null }, async () => {
+      const { tickets, attachments } = await ticketImages(this.codes, view.tickets);
+      return { ...renderTicketsResentEmail(view, tickets, 'operator'), attachments };
     });
   }
 

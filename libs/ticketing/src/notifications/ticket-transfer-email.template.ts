@@ -27,8 +27,9 @@ export interface TicketTransferEmailInput {
   /** The address the offer went to (declined and withdrawn e-mails). */
   recipientEmail: string;
   /**
-   * Why the offer ended (withdrawn e-mail): `SENDER` (its sender canceled it) or `PURCHASE_CANCELED`
-   * (the ticket was canceled with its purchase, or its show).
+   * Why the offer ended (withdrawn e-mail): `SENDER` (its sender canceled it), `CHECKED_IN` (the
+   * ticket was checked in at the door) or `PURCHASE_CANCELED` (the ticket was canceled with its
+   * purchase, or its show).
    */
   cancelReason?: string | null;
   /**
@@ -264,14 +265,16 @@ export function renderTicketTransferDeclinedEmail(input: TicketTransferEmailInpu
 
 /**
  * To the address an offer went to, once the pending offer ended without them: its sender canceled
- * it, or the ticket was canceled (its purchase canceled or refunded, or its show canceled). Nothing
+ * it, the ticket was checked in at the door, or the ticket was canceled (its purchase canceled or refunded, or its show canceled). Nothing
  * is left to accept.
  */
 export function renderTicketTransferWithdrawnEmail(input: TicketTransferEmailInput): RenderedEmail {
   const why =
     input.cancelReason === 'SENDER'
       ? `${input.sender.name} (${input.sender.email}) withdrew the ticket offered to you:`
-      : `The ticket ${input.sender.name} (${input.sender.email}) offered you was canceled (its purchase was canceled or refunded, or the performance canceled), so the offer is withdrawn:`;
+      : input.cancelReason === 'CHECKED_IN'
+        ? `The ticket ${input.sender.name} (${input.sender.email}) offered you was checked in at the door, so the offer is withdrawn:`
+        : `The ticket ${input.sender.name} (${input.sender.email}) offered you was canceled (its purchase was canceled or refunded, or the performance canceled), so the offer is withdrawn:`;
   const after = 'There is nothing to accept any more; you need not do anything.';
   return transferEmail(input, `Withdrawn: the ticket offered to you for ${input.eventTitle}`, null, [why], {
     text: [after],

@@ -38,6 +38,7 @@ function facts(status: TicketTransferStatus): TransferMailFacts {
       acceptedAt: status === TicketTransferStatus.Accepted ? new Date('2026-12-05T11:00:00Z') : null,
       canceledAt: status === TicketTransferStatus.Canceled ? new Date('2026-12-05T11:00:00Z') : null,
       declinedAt: status === TicketTransferStatus.Declined ? new Date('2026-12-05T11:00:00Z') : null,
+      cancelReason: null,
     },
     cancelReason: status === TicketTransferStatus.Canceled ? 'SENDER' : null,
     sender: { name: 'Grace <Buyer>', email: 'grace@example.test' },

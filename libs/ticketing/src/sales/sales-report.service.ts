@@ -1,8 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { Env } from '@app/config';
+import { Clock } from '@app/core';
 import { SalesRepository } from '@app/database';
 import type { SalesState } from '../catalog/sales-state';
 import { NotFoundError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import {
+  checkInSettingsOf,
+  checkInStateAt,
+  checkInWindowOf,
+  checkInWindowSettings,
+  CheckInWindowState,
+} from '../tickets/check-in-window';
 import { addFigures, emptyFigures, eventSections, performanceReport, SalesFigures, SalesReport } from './sales-report';
 import { SalesStore } from './sales.store';
 
@@ -10,6 +19,11 @@ import { SalesStore } from './sales.store';
 export interface PerformanceSalesReport extends SalesReport {
   performanceId: number;
   salesState: SalesState;
+  /**
+   * Its check-in window at the report's time (the api's clock, as the door decides): `state`
+   * NOT_OPEN, OPEN or CLOSED; its figures count no-shows only once CLOSED.
+   */
+  checkIn: { state: CheckInWindowState; opensAt: Date; closesAt: Date };
 }
 
 /** An event's report: its performances' figures summed (sections by name in any casing), and each performance's. */
@@ -28,6 +42,8 @@ export class SalesReportService {
     private readonly store: SalesStore,
     private readonly repository: SalesRepository,
     private readonly rebuilder: SeatStateRebuilder,
+    private readonly clock: Clock,
+    @Inject(Env) private readonly env: Env,
   ) {}
 
   /**
@@ -40,7 +56,14 @@ export class SalesReportService {
     const live = await this.store.live(performanceId);
     const rows = await this.repository.performanceSales(performanceId);
     if (!rows) throw new NotFoundError('performance', { performanceId });
-    return { performanceId, ...performanceReport(rows, live) };
+    const settings = checkInSettingsOf(rows.checkInWindow, checkInWindowSettings(this.env));
+    const window = checkInWindowOf(rows.lifecycle.startsAt, settings);
+    const state = checkInStateAt(window, this.clock.now().getTime());
+    return {
+      performanceId,
+      ...performanceReport(rows, live, { checkInClosed: state === 'CLOSED' }),
+      checkIn: { state, ...window },
+    };
   }
 
   /** Throws NotFoundError for an unknown event. An event without performances reports zeros in its currency. */

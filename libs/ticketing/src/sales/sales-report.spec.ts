@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PurchaseStatus } from '@app/database';
 import type { PerformanceSalesRows } from '@app/database';
-import { eventSections, performanceReport } from './sales-report';
+import { eventSections, performanceReport as reportOf, ReportOptions } from './sales-report';
 import type { LiveSales } from './sales.store';
 
 const seats = [
@@ -15,12 +15,22 @@ const lifecycle: PerformanceSalesRows['lifecycle'] = {
   salesCloseAt: null,
   startsAt: new Date(10_000),
 };
-const rows = (purchases: PerformanceSalesRows['purchases']): PerformanceSalesRows => ({
+type TestPurchase = Omit<PerformanceSalesRows['purchases'][number], 'checkedInSeatIds'> & {
+  checkedInSeatIds?: number[];
+};
+const rows = (purchases: TestPurchase[]): PerformanceSalesRows => ({
   currency: 'EUR',
   lifecycle,
+  checkInWindow: { checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null },
   seats,
-  purchases,
+  purchases: purchases.map((purchase) => ({ checkedInSeatIds: [], ...purchase })),
 });
+/** The report, its check-in not closed unless `options` say so. */
+const performanceReport = (
+  report: PerformanceSalesRows,
+  sales: LiveSales,
+  options: ReportOptions = { checkInClosed: false },
+) => reportOf(report, sales, options);
 const live = (pending: LiveSales['pending'], statuses: Record<string, string> = {}): LiveSales => ({
   pending,
   seats: statuses,
@@ -255,12 +265,54 @@ describe('seats no longer for sale', () => {
   });
 });
 
+describe('check-ins and no-shows', () => {
+  const paid = { status: PurchaseStatus.Paid, currency: 'EUR', paymentMethod: null, comp: false };
+  const purchases = () =>
+    rows([
+      // An online sale with one of two tickets in; a comp in; a box office sale not in.
+      { ...paid, id: 'online', amount: 140, seatIds: [1, 3], seatPrices: [100, 40], checkedInSeatIds: [1] },
+      { ...paid, id: 'comp', comp: true, amount: 0, seatIds: [2], seatPrices: [0], checkedInSeatIds: [2] },
+    ]);
+
+  it('counts the checked-in tickets of every kind, and no no-shows while check-in is open', () => {
+    const report = performanceReport(purchases(), live([]));
+    expect(report.totals).toMatchObject({ sold: 3, checkedIn: 2, noShows: 0 });
+    expect(report.sections.map((s) => [s.name, s.checkedIn, s.noShows])).toEqual([
+      ['A', 2, 0],
+      ['B', 0, 0],
+    ]);
+  });
+
+  it('counts the sold tickets never checked in as no-shows once check-in has closed', () => {
+    const report = performanceReport(purchases(), live([]), { checkInClosed: true });
+    expect(report.totals).toMatchObject({ sold: 3, checkedIn: 2, noShows: 1 });
+    expect(report.sections.map((s) => [s.name, s.checkedIn, s.noShows])).toEqual([
+      ['A', 2, 0],
+      ['B', 0, 1],
+    ]);
+  });
+
+  it('counts neither a checked-in ticket of a purchase canceled only in Redis nor a seat refunded in Redis', () => {
+    const report = performanceReport(
+      purchases(),
+      live([
+        { type: 'cancel', purchaseId: 'comp' },
+        { type: 'refund', purchaseId: 'online', seatIds: [1], amount: 100 },
+      ]),
+      { checkInClosed: true },
+    );
+    // The online sale keeps seat 3, never checked in: the one no-show.
+    expect(report.totals).toMatchObject({ sold: 1, checkedIn: 0, noShows: 1 });
+  });
+});
+
 describe('section names in any casing (sectionNameKey)', () => {
   it('groups the seats of "Floor" and "floor" of one performance as one section, named as its first seat has it', () => {
     const report = performanceReport(
       {
         currency: 'EUR',
         lifecycle,
+        checkInWindow: { checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null },
         seats: [
           { id: 1, section: 'Floor', price: 100 },
           { id: 2, section: 'floor ', price: 100 },
@@ -276,6 +328,7 @@ describe('section names in any casing (sectionNameKey)', () => {
             currency: 'EUR',
             seatIds: [1, 2],
             seatPrices: [100, 100],
+            checkedInSeatIds: [],
           },
         ],
       },
@@ -354,6 +407,8 @@ describe('section names in any casing (sectionNameKey)', () => {
       cardTerminalRevenue: 0,
       boxOfficePurchases: 0,
       boxOfficeCancellations: 0,
+      checkedIn: 1,
+      noShows: 1,
     };
     const summed = eventSections([
       [{ name: 'Floor', ...figures }],
@@ -362,9 +417,9 @@ describe('section names in any casing (sectionNameKey)', () => {
         { name: 'Balcony', ...figures },
       ],
     ]);
-    expect(summed.map((s) => [s.name, s.seatsTotal, s.sold, s.revenue])).toEqual([
-      ['Floor', 20, 4, 400],
-      ['Balcony', 10, 2, 200],
+    expect(summed.map((s) => [s.name, s.seatsTotal, s.sold, s.revenue, s.checkedIn, s.noShows])).toEqual([
+      ['Floor', 20, 4, 400, 2, 2],
+      ['Balcony', 10, 2, 200, 1, 1],
     ]);
   });
 });

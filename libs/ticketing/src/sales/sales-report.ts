@@ -59,6 +59,23 @@ export interface SalesFigures {
   boxOfficePurchases: number;
   /** Of `cancellations`, the box office sales refunded. */
   boxOfficeCancellations: number;
+  /**
+   * Of `sold` less `kept`, the tickets checked in at the door now: online sales, box office sales
+   * and comps alike. An undone check-in (DELETE /check-in/:ticketId) no longer counts; a canceled
+   * or refunded ticket never does (a kept seat is in `kept`, not here).
+   */
+  checkedIn: number;
+  /**
+   * Once the performance's check-in has closed: of `sold` less `kept`, the tickets never checked
+   * in (`sold - kept - checkedIn`). 0 while check-in has not closed (see {@link ReportOptions}).
+   */
+  noShows: number;
+}
+
+/** What a performance's report needs beside its rows: whether its check-in window has closed. */
+export interface ReportOptions {
+  /** True once its check-in has closed (no ticket admits any more): the unused tickets are no-shows. */
+  checkInClosed: boolean;
 }
 
 export interface SectionSales extends SalesFigures {
@@ -84,6 +101,8 @@ interface MergedPurchase {
   seatIds: number[];
   /** What each seat was sold at, in the order of `seatIds`; absent for a purchase that did not record it. */
   seatPrices?: number[];
+  /** Of `seatIds`, those checked in at the door (PostgreSQL's tickets: a purchase not written yet has none). */
+  checkedInSeatIds: number[];
 }
 
 export function emptyFigures(): SalesFigures {
@@ -107,6 +126,8 @@ export function emptyFigures(): SalesFigures {
     cardTerminalRevenue: 0,
     boxOfficePurchases: 0,
     boxOfficeCancellations: 0,
+    checkedIn: 0,
+    noShows: 0,
   };
 }
 
@@ -151,6 +172,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       amount: purchase.amount,
       seatIds: purchase.seatIds,
       ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
+      checkedInSeatIds: purchase.checkedInSeatIds,
     });
   }
   const canceledLater: string[] = [];
@@ -177,6 +199,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
         amount: Number(entry.record.amount),
         // Ascending with their prices, as the flush writes them, so both sides split alike.
         ...seatsFromLists(entry.record.seats, entry.record.prices),
+        // No tickets before the flush: none checked in.
+        checkedInSeatIds: [],
       });
     }
   }
@@ -206,11 +230,14 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
  * ({@link splitAmount}: never below 0, exact in total). Either way the sections add up to the
  * totals. A seat of a canceled purchase that the live seat state still has sold, and no paid
  * purchase holds, was kept off sale by the refund: it counts as sold and kept (the seat state of
- * a performance Redis does not know has none).
+ * a performance Redis does not know has none). A seat of a paid purchase (comps and box office
+ * sales included) whose ticket is checked in counts as `checkedIn`; once `options.checkInClosed`,
+ * one whose ticket is not counts as a no-show.
  */
 export function performanceReport(
   rows: PerformanceSalesRows,
   live: LiveSales,
+  options: ReportOptions,
 ): SalesReport & { salesState: SalesState } {
   const seatById = new Map<number, SalesSeat>(rows.seats.map((seat) => [Number(seat.id), seat]));
   // By the name's folded form (sectionNameKey), named as its first seat has it: names are unique
@@ -248,6 +275,8 @@ export function performanceReport(
       }
       section.sold += 1;
       if (purchase.comp) section.comps += 1;
+      if (purchase.checkedInSeatIds.includes(seatId)) section.checkedIn += 1;
+      else if (options.checkInClosed) section.noShows += 1;
       paid.push({ seat, weight: recorded ? recorded[i] : seat.price });
     });
     // Split over the seats found (all of them, unless seats vanished), so the whole amount lands in sections.

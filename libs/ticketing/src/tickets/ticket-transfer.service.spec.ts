@@ -41,6 +41,7 @@ const transfer: TicketTransferRecord = {
   acceptedAt: null,
   canceledAt: null,
   declinedAt: null,
+  cancelReason: null,
 };
 
 function service(
@@ -163,7 +164,7 @@ describe('TicketTransferService', () => {
     it('marks nothing for a transfer no longer pending: PostgreSQL answers it with its status', async () => {
       const { subject, transfers, marks } = service({
         target: { ...ticket, pending: false },
-        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled },
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled, cancelReason: null },
       });
       await expect(subject.accept('friend', TRANSFER)).rejects.toMatchObject({ code: 'TransferCanceled' });
       expect(transfers.acceptTarget).toHaveBeenCalledWith(TRANSFER, 'friend', new Date(NOW));
@@ -184,7 +185,7 @@ describe('TicketTransferService', () => {
     });
 
     it.each([
-      [{ outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled }, TransferNotPendingError],
+      [{ outcome: 'NOT_PENDING', status: TicketTransferStatus.Canceled, cancelReason: null }, TransferNotPendingError],
       [{ outcome: 'TICKET_CANCELED' }, TicketCanceledError],
       [{ outcome: 'CHECKED_IN' }, TicketCheckedInError],
       [{ outcome: 'NOT_FOUND' }, NotFoundError],
@@ -200,12 +201,12 @@ describe('TicketTransferService', () => {
     it('leaves a mark it did not set, or one an accept that won stands behind, and after a database error too', async () => {
       const notOurs = service({
         mark: { outcome: 'MARKED', added: false },
-        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Accepted },
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Accepted, cancelReason: null },
       });
       await expect(notOurs.subject.accept('friend', TRANSFER)).rejects.toBeInstanceOf(TransferNotPendingError);
       expect(notOurs.marks.unmarkTransfer).not.toHaveBeenCalled();
       const won = service({
-        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Accepted },
+        accept: { outcome: 'NOT_PENDING', status: TicketTransferStatus.Accepted, cancelReason: null },
         transferredSeats: [3],
       });
       await expect(won.subject.accept('friend', TRANSFER)).rejects.toMatchObject({ code: 'TransferAccepted' });

@@ -131,8 +131,10 @@ export class TicketTransferService {
    * is reissued (the old one answers TicketTransferred at the door from the commit on); the sender is
    * mailed. Only for an account whose confirmed address is the recipient's: NotFoundError for anyone
    * else (and for an unknown id), whatever the transfer's state. Throws TransferNotPendingError
-   * (accepted, canceled, expired or declined), TicketCanceledError (its purchase canceled or its seat
-   * refunded, also while only in Redis), TicketCheckedInError (someone came in on the old code first), PerformanceCanceledError.
+   * (accepted, canceled, expired or declined; a canceled one with its reason, such as CHECKED_IN:
+   * a check-in of the ticket ends its pending offer at once), TicketCanceledError (its purchase
+   * canceled or its seat refunded, also while only in Redis), TicketCheckedInError (someone came in
+   * on the old code first), PerformanceCanceledError.
    * Returns the transfer, ACCEPTED.
    */
   async accept(userId: string, transferId: string): Promise<TicketTransferRecord> {
@@ -178,7 +180,7 @@ export class TicketTransferService {
         throw new NotFoundError('transfer');
       case 'NOT_PENDING':
         await unmark();
-        throw new TransferNotPendingError(result.status as SettledTransferStatus);
+        throw new TransferNotPendingError(result.status as SettledTransferStatus, result.cancelReason);
       case 'TICKET_CANCELED':
         await unmark();
         throw new TicketCanceledError();

@@ -191,13 +191,24 @@ export class TransferLimitReachedError extends DomainError {
 /** What a transfer is once it is no longer pending. */
 export type SettledTransferStatus = 'ACCEPTED' | 'CANCELED' | 'EXPIRED' | 'DECLINED';
 
+/** What a canceled transfer's refusal tells about why, by its `cancel_reason`. */
+const CANCEL_REASON_WORDS: Record<string, string> = {
+  SENDER: 'its sender withdrew it',
+  PURCHASE_CANCELED: 'the ticket was canceled with its purchase',
+  CHECKED_IN: 'the ticket was checked in at the door',
+  TICKET_CANCELED: 'the ticket was canceled',
+  PERFORMANCE_CANCELED: 'the performance was canceled',
+};
+
 /**
  * The transfer is no longer pending: accepted (`TransferAccepted`), canceled (`TransferCanceled`,
  * by its sender, or with its purchase or ticket), expired (`TransferExpired`) or declined by its
- * recipient (`TransferDeclined`). `details.status` says which.
+ * recipient (`TransferDeclined`). `details.status` says which; for a canceled one whose reason is
+ * known, `details.reason` says why (`SENDER`, `PURCHASE_CANCELED`, `CHECKED_IN`, …), and the
+ * message in words.
  */
 export class TransferNotPendingError extends DomainError {
-  constructor(status: SettledTransferStatus) {
+  constructor(status: SettledTransferStatus, cancelReason?: string | null) {
     const code = {
       ACCEPTED: 'TransferAccepted',
       CANCELED: 'TransferCanceled',
@@ -210,7 +221,13 @@ export class TransferNotPendingError extends DomainError {
       EXPIRED: 'it expired',
       DECLINED: 'it was declined',
     }[status];
-    super('conflict', code, `transfer is no longer pending: ${words}`, { status });
+    const why = status === 'CANCELED' && cancelReason ? CANCEL_REASON_WORDS[cancelReason] : undefined;
+    super(
+      'conflict',
+      code,
+      `transfer is no longer pending: ${words}${why ? ` (${why})` : ''}`,
+      why ? { status, reason: cancelReason } : { status },
+    );
   }
 }
 
