@@ -119,6 +119,15 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     expect(charge).not.toHaveBeenCalled();
     expect(await statusesOf(show.id, seats)).toEqual(['SOLD', 'SOLD', 'SOLD']);
 
+    // Scanned before the flush: a genuine code whose sale is being recorded, not an unknown ticket.
+    const early = await call('POST', '/check-in', {
+      body: { code: sale.tickets[0].code, performanceId: show.id },
+      session: staff,
+    });
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json().message).toMatch(/^ticket just sold, its sale is being recorded: scan it again in \d+ s$/);
+    expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
     // The selling account's view, before and after the flush.
     const mine = await call('GET', `/purchases/${sale.id}`, { session: staff });
     expect(mine.json()).toMatchObject({ id: sale.id, saleChannel: 'BOX_OFFICE', paymentMethod: 'CASH' });

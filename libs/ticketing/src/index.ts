@@ -194,6 +194,7 @@ export {
   TicketAlreadyCheckedInError,
   TicketCanceledError,
   TicketForAnotherPerformanceError,
+  TicketNotWrittenYetError,
   TicketsNotIssuedError,
   TicketTransferredError,
   TicketCheckedInError,

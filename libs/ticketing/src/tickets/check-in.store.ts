@@ -54,6 +54,24 @@ export class CheckInStore {
   }
 
   /**
+   * When seat `seatId` of the purchase is sold by Redis and its sale may not be in PostgreSQL yet:
+   * the purchase PAID with that seat, not refunded from it; its sale time (epoch ms, Redis's
+   * clock). Null otherwise, also once Redis no longer holds the purchase.
+   */
+  async saleAwaitingWrite(performanceId: number, purchaseId: string, seatId: number): Promise<number | null> {
+    const [status, seats, refundedSeats, createdAt] = await this.redis.hmget(
+      performanceKeys(performanceId).purchase(purchaseId),
+      'status',
+      'seats',
+      'refundedSeats',
+      'createdAt',
+    );
+    if (status !== 'PAID' || seats === null || createdAt === null) return null;
+    if (!seats.split(',').includes(String(seatId)) || voidInRedis(status, refundedSeats, seatId)) return null;
+    return Number(createdAt);
+  }
+
+  /**
    * Of `tickets`, those void in Redis, each read as `ticketCanceled` reads one (a buyer's cancel or an
    * operator's refund, whole or partial, before `batch` writes it behind), as a test of a purchase id
    * and seat id. One HMGET per purchase, sent together: one pipeline on a single Redis, and on a

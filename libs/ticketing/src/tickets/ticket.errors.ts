@@ -58,6 +58,23 @@ export class TicketCanceledError extends DomainError {
 }
 
 /**
+ * A scan of a ticket whose sale Redis has and PostgreSQL not yet (a box office sale prints its
+ * codes at once; `batch` writes the sale behind, within PURCHASE_FLUSH_AGE_SECONDS and a flush):
+ * the code is genuine, the door scans it again in `retryAfterSeconds`.
+ */
+export class TicketNotWrittenYetError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      'conflict',
+      'TicketNotWrittenYet',
+      `ticket just sold, its sale is being recorded: scan it again in ${retryAfterSeconds} s`,
+      undefined,
+      retryAfterSeconds,
+    );
+  }
+}
+
+/**
  * The purchase is answered but not written to PostgreSQL yet, where tickets get their ids (and
  * so their codes): within PURCHASE_FLUSH_AGE_SECONDS and a flush.
  */

@@ -14,6 +14,7 @@ import {
   TicketAlreadyCheckedInError,
   TicketCanceledError,
   TicketForAnotherPerformanceError,
+  TicketNotWrittenYetError,
   TicketsNotIssuedError,
   TicketTransferredError,
 } from './ticket.errors';
@@ -55,6 +56,8 @@ function service(
     canceledInRedis?: boolean;
     /** The Clock's now; default an hour before the start (doors open). */
     now?: Date;
+    /** The sale time (epoch ms) Redis has for a sale not written yet (CheckInStore.saleAwaitingWrite); default none. */
+    soldAtInRedis?: number;
     performanceStatus?: string;
   } = {},
 ) {
@@ -91,6 +94,7 @@ function service(
     mark: vi.fn(async () => options.mark ?? { outcome: 'MARKED' as const, added: true }),
     unmark: vi.fn(async () => undefined),
     ticketCanceled: vi.fn(async () => options.canceledInRedis ?? false),
+    saleAwaitingWrite: vi.fn(async () => options.soldAtInRedis ?? null),
   };
   const env = {
     PURCHASE_FLUSH_AGE_SECONDS: 5,
@@ -244,6 +248,30 @@ describe('TicketService', () => {
       const { subject, marks } = service({ result });
       await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(error);
       expect(marks.unmark).toHaveBeenCalledWith(7, 'p1', expect.objectContaining({ seatId: 3, codeVersion: 0 }));
+    });
+
+    it('answers a genuine code of a sale Redis has and PostgreSQL not yet TicketNotWrittenYet, Retry-After until its flush is due and a pass', async () => {
+      const now = new Date(STARTS_AT.getTime() - HOUR_MS);
+      const { subject, marks } = service({
+        result: { outcome: 'NOT_FOUND' },
+        now,
+        soldAtInRedis: now.getTime() - 2_500,
+      });
+      const refusal = await subject.checkIn('code', 'staff').catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(TicketNotWrittenYetError);
+      // Due 2.5 s from now (flush age 5 s): 3 s, and one more for the flusher's pass.
+      expect((refusal as TicketNotWrittenYetError).retryAfterSeconds).toBe(4);
+      expect(marks.saleAwaitingWrite).toHaveBeenCalledWith(7, 'p1', 3);
+      expect(marks.unmark).toHaveBeenCalled();
+      const overdue = service({ result: { outcome: 'NOT_FOUND' }, now, soldAtInRedis: now.getTime() - 60_000 });
+      const late = await overdue.subject.checkIn('code', 'staff').catch((error: unknown) => error);
+      expect((late as TicketNotWrittenYetError).retryAfterSeconds).toBe(1);
+    });
+
+    it('answers a genuine code of a sale not written yet, scanned outside the window, with the window refusal', async () => {
+      const early = new Date(STARTS_AT.getTime() - 5 * HOUR_MS);
+      const { subject } = service({ ticketStatus: null, now: early, soldAtInRedis: early.getTime() - 1_000 });
+      await expect(subject.checkIn('code', 'staff')).rejects.toBeInstanceOf(CheckInNotOpenError);
     });
 
     it('takes its own mark back when PostgreSQL fails, and passes the failure on', async () => {

@@ -25,6 +25,7 @@ import {
   CheckInClosedError,
   CheckInNotOpenError,
   TicketAlreadyCheckedInError,
+  TicketNotWrittenYetError,
   TicketCanceledError,
   TicketForAnotherPerformanceError,
   TicketsNotIssuedError,
@@ -110,7 +111,9 @@ export class TicketService {
 
   /**
    * Admits the holder of `code` once. InvalidTicketCodeError (400) for a forged or malformed code;
-   * NotFoundError for a well-signed code of a ticket that no longer exists; TicketCanceledError
+   * NotFoundError for a well-signed code of a ticket that no longer exists; TicketNotWrittenYetError
+   * (409, Retry-After) for one whose sale Redis has and PostgreSQL not yet (a box office code
+   * printed seconds ago; outside the window it hears the window refusal); TicketCanceledError
    * (409) when its purchase was canceled or refunded, also when the cancellation is still only in
    * Redis; PerformanceCanceledError (409) once its performance was canceled (checked in the same
    * script, before anything is marked, whether its purchase was refunded yet or not, and again by
@@ -178,7 +181,14 @@ export class TicketService {
       ) {
         throw new TicketCanceledError();
       }
-      if (!ticket) throw new NotFoundError('ticket');
+      // A sale PostgreSQL does not have yet (a box office code printed seconds ago) is genuine: it
+      // hears about the window as its written ticket would.
+      if (
+        !ticket &&
+        (await this.marks.saleAwaitingWrite(identity.performanceId, identity.purchaseId, identity.seatId)) === null
+      ) {
+        throw new NotFoundError('ticket');
+      }
       throw outsideWindow(performance, { startsAt: performance.startsAt, ...window }, now);
     }
     // This scan's own mark: PostgreSQL keeps its token with the check-in it admits, so an undo takes
@@ -238,8 +248,21 @@ export class TicketService {
         throw new TicketTransferredError();
       case 'NOT_FOUND':
         await unmark();
-        throw new NotFoundError('ticket');
+        throw await this.notFound(identity);
     }
+  }
+
+  /**
+   * The refusal of a genuine code whose ticket PostgreSQL does not have: TicketNotWrittenYetError
+   * while Redis has its sale and `batch` has yet to write it (a box office sale's codes are printed
+   * at once), its Retry-After the seconds until that sale's flush is due and one more for the
+   * pass; NotFoundError('ticket') otherwise.
+   */
+  private async notFound(identity: { performanceId: number; purchaseId: string; seatId: number }): Promise<Error> {
+    const soldAt = await this.marks.saleAwaitingWrite(identity.performanceId, identity.purchaseId, identity.seatId);
+    if (soldAt === null) return new NotFoundError('ticket');
+    const dueInMs = soldAt + this.env.PURCHASE_FLUSH_AGE_SECONDS * 1000 - this.clock.nowMs();
+    return new TicketNotWrittenYetError(Math.max(0, Math.ceil(dueInMs / 1000)) + 1);
   }
 }
 
