@@ -15,8 +15,8 @@
   not to be sold again ('operator-keep-checked-in') cancels it: the purchase is refunded and
   canceled, its other seats are freed, the checked-in ones stay sold.
 
-  KEYS[1] seats       hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] counts      hash total, available, held, sold
+  KEYS[1] seats       hash seat id -> status letter (A available, H held, B blocked, S sold)
+  KEYS[2] counts      hash total, available, held, blocked, sold
   KEYS[3] purchase    hash of the purchase
   KEYS[4] stream      the performance's purchase stream
   KEYS[5] meta        hash of the performance: currency (present once it is registered),
@@ -34,8 +34,9 @@
                     sold too: the buyer has no ticket of it left) leave the buyer's count
   KEYS[12] transferred  set of the purchase's seat ids whose ticket is being, or was, accepted by
                     a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
-                    records the accept): a buyer's cancel is refused ('TRANSFERRED'), an operator's
-                    is not (a refund of a transferred ticket is the box office's call)
+                    records the accept): a buyer's cancel is refused ('TRANSFERRED') while one of
+                    them (or of ARGV[6]) is still a seat of the purchase, an operator's is not (a
+                    refund of a transferred ticket is the box office's call)
   KEYS[13] undone     set of the purchase's check-ins undone at the door, `<seat id>/<check-in
                     identity>` (tickets/check-in-undo.lua): a check-in of ARGV[4] found there was read
                     from PostgreSQL before its undo cleared it, and is left out
@@ -49,7 +50,9 @@
   ARGV[5] who the cancellation is by, for the buyer's notice: 'buyer', 'operator', or 'performance'
           (the bulk refund of a canceled performance); kept on the hash and the cancel entry, as
           are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none)
-  ARGV[6..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+  ARGV[6] seats PostgreSQL says were transferred (an accepted transfer's holder), comma-separated
+          ('' for none; read for 'buyer' only): the Redis marks of accepts expire
+  ARGV[7..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
 
   Returns one of
     {'CANCELED', canceledAt (epoch ms), charge id ('' when none: a free purchase), seat ids kept sold
@@ -60,7 +63,8 @@
     {'ALREADY_CANCELED'}
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
-    {'TRANSFERRED'}        refused ('buyer' only): a ticket of it was given to someone by a transfer
+    {'TRANSFERRED', seat ids (comma-separated)}  refused ('buyer' only): tickets of seats it still
+                           has were given to someone by a transfer
     {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by an
                            admin (its money goes back at the window), not canceled by the account
                            that sold it
@@ -88,10 +92,10 @@ local cancelClosed = mode == 'buyer'
 -- seat an operator's partial refund kept sold (refund-seats.lua) left `seats` with it: the
 -- purchase's no more, so its check-in neither refuses this cancel nor is kept by it.
 local persisted, seatList = nil, nil
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 6 then
   persisted = {}
-  for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 6, #ARGV - 1, 2 do
+  for i = 7, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 7, #ARGV - 1, 2 do
     if ARGV[i] == 'seats' then seatList = ARGV[i + 1] end
   end
 else
@@ -115,14 +119,27 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
   if redis.call('SISMEMBER', KEYS[13], entry) == 0 then noteCheckedIn(string.match(entry, '^[^/]+')) end
 end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
-local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1
+-- As for check-ins, a transferred seat a partial refund took off the purchase refuses nothing.
+local transferredList = {}
+if mode == 'buyer' then
+  local seen = {}
+  local function noteTransferred(seatId)
+    if ofPurchase[seatId] and not seen[seatId] then
+      seen[seatId] = true
+      transferredList[#transferredList + 1] = seatId
+    end
+  end
+  for _, seatId in ipairs(redis.call('SMEMBERS', KEYS[12])) do noteTransferred(seatId) end
+  for seatId in string.gmatch(ARGV[6], '[^,]+') do noteTransferred(seatId) end
+end
+local refusedForTransfer = #transferredList > 0
 
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
-  if refusedForTransfer then return {'TRANSFERRED'} end
-  for i = 6, #ARGV - 1, 2 do
+  if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
+  for i = 7, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
   end
   redis.call('HSET', purchaseKey, unpack(persisted))
@@ -137,7 +154,7 @@ if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
-if refusedForTransfer then return {'TRANSFERRED'} end
+if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
 if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.

@@ -267,9 +267,10 @@ export class PurchaseCancellation {
    * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
-   * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
-   * under way: PostgreSQL's `holder_id` read first, then the cancel script against concurrent
-   * accepts, see transfer-mark.lua), CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
+   * PurchaseTransferredError (a ticket of a seat it still has was accepted by a transfer's recipient,
+   * or an accept is under way: PostgreSQL's `holder_id` read first and passed to the cancel script,
+   * which also sees concurrent accepts, see transfer-mark.lua; a seat a partial refund took off the
+   * purchase no longer counts), CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
     return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
@@ -333,7 +334,7 @@ export class PurchaseCancellation {
           : '; to refund it anyway and keep the checked-in seats off sale, send {"resellCheckedInSeats": false}',
       );
     }
-    if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError();
+    if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError(result.seatIds);
     if (result.outcome === 'BOX_OFFICE') throw new BoxOfficeSaleCancelError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
@@ -455,19 +456,11 @@ export class PurchaseCancellation {
     cause: { mode: CancelMode; canceledBy: CanceledBy },
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedIn = await this.tickets.checkedInSeats(purchaseId);
-    if (cause.mode === 'buyer') {
-      // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the
-      // script's to see (transfer-mark.lua marks before PostgreSQL records the accept).
-      const transferred = await this.tickets.transferredSeatIds(purchaseId);
-      if (transferred.length > 0) {
-        // Anyone else's purchase is still a 404, as the script would answer.
-        const row = await this.purchases.findById(purchaseId);
-        if (!row || row.userId !== userId) throw new NotFoundError('purchase');
-        if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
-        throw new PurchaseTransferredError(transferred);
-      }
-    }
-    const options = { ...cause, checkedIn };
+    // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the script's
+    // to see (transfer-mark.lua marks before PostgreSQL records the accept). The script counts only
+    // the seats the purchase still has: a partial refund, maybe only in Redis yet, took some off.
+    const transferredSeatIds = cause.mode === 'buyer' ? await this.tickets.transferredSeatIds(purchaseId) : [];
+    const options = { ...cause, checkedIn, transferredSeatIds };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -493,7 +486,12 @@ export class PurchaseCancellation {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode: CancelMode; canceledBy: CanceledBy; checkedIn: readonly CheckedInSeat[] },
+    options: {
+      mode: CancelMode;
+      canceledBy: CanceledBy;
+      checkedIn: readonly CheckedInSeat[];
+      transferredSeatIds: readonly number[];
+    },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
     if (result.outcome !== 'NOT_REGISTERED') return result;
