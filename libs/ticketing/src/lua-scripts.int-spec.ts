@@ -612,13 +612,20 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     // Read from PostgreSQL before the undo (B): left out, so the refusal checked after the
-    // check-in's (a transfer mark, set here to stop the cancel) answers instead.
-    await redis.sadd(keys.transferred('p1'), '1');
+    // check-in's (a box office sale's, set here to stop the cancel) answers instead.
+    await redis.hset(keys.purchase('p1'), 'boxOffice', 'CASH');
     expect(await cancelPurchase(redis, keys, { ...stale, checkedIn: [{ seatId: 1, checkIn: 'scanB' }] })).toEqual({
+      outcome: 'BOX_OFFICE',
+    });
+    await redis.hdel(keys.purchase('p1'), 'boxOffice');
+    await redis.del(keys.checkInsUndone('p1'));
+    // A transferred ticket is told before a check-in: only the box office undoes that sale.
+    await redis.sadd(keys.transferred('p1'), '1');
+    expect(await cancelPurchase(redis, keys, { ...stale, checkedIn: [{ seatId: 1, checkIn: 'scanC' }] })).toEqual({
       outcome: 'TRANSFERRED',
       seatIds: [1],
     });
-    await redis.del(keys.transferred('p1'), keys.checkInsUndone('p1'));
+    await redis.del(keys.transferred('p1'));
     // So does an accept of a transfer under way (its mark); taken back, the buyer may cancel.
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: false });

@@ -66,12 +66,19 @@ export type SeatsRefunded = Purchase & {
  * (`flushAgeSeconds`, PURCHASE_FLUSH_AGE_SECONDS, after the sale), rounded up, and one more for the
  * flusher's pass that writes it (its pause between passes, then the write). The flusher's lag
  * histogram lives in `batch` and says nothing of this purchase; once its flush is overdue (the
- * flusher behind), 1: nothing here tells how far behind it is.
+ * flusher behind, or `batch` down) nothing here tells how far behind it is, so the flush age itself
+ * (at least 1, at most OVERDUE_FLUSH_RETRY_MAX_SECONDS): the write-behind lag the deployment accepts,
+ * so retries of a stalled flush come at its pace rather than every second, and an operator at the
+ * window is never told to wait more than a minute.
  */
 export function flushRetryAfterSeconds(ageMs: number | null, flushAgeSeconds: number): number {
   const dueInMs = flushAgeSeconds * 1000 - (ageMs ?? 0);
-  return dueInMs > 0 ? Math.ceil(dueInMs / 1000) + 1 : 1;
+  if (dueInMs > 0) return Math.ceil(dueInMs / 1000) + 1;
+  return Math.min(Math.max(flushAgeSeconds, 1), OVERDUE_FLUSH_RETRY_MAX_SECONDS);
 }
+
+/** The longest Retry-After (seconds) of a partial refund whose purchase's flush is overdue. */
+const OVERDUE_FLUSH_RETRY_MAX_SECONDS = 60;
 
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
