@@ -397,11 +397,15 @@ describe('flushRetryAfterSeconds (Retry-After of a partial refund before its pur
     [0, 5, 6],
     [1_200, 5, 5],
     [4_999, 5, 2],
-    [5_000, 5, 1],
-    [60_000, 5, 1],
+    // Overdue (the flusher behind, or `batch` down): the flush age, at least 1, at most 60.
+    [5_000, 5, 5],
+    [60_000, 5, 5],
     [0, 0, 1],
+    [10_000, 0, 1],
     [20_000, 30, 11],
     [null, 30, 31],
+    [31_000, 30, 30],
+    [4_000_000, 3600, 60],
   ])('sold %s ms ago, flushed after %s s: %s s', (ageMs, flushAge, seconds) => {
     expect(flushRetryAfterSeconds(ageMs, flushAge)).toBe(seconds);
   });

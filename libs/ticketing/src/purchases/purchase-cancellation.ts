@@ -60,6 +60,9 @@ export type SeatsRefunded = Purchase & {
   refundedNow: { seatIds: number[]; amount: number };
 };
 
+/** The longest Retry-After (seconds) of a partial refund whose purchase's flush is overdue. */
+const OVERDUE_FLUSH_RETRY_MAX_SECONDS = 60;
+
 /**
  * The Retry-After (whole seconds, at least 1) of a partial refund refused because its purchase,
  * sold `ageMs` ago (null: unknown), is not in PostgreSQL yet: the seconds until its flush is due
@@ -76,9 +79,6 @@ export function flushRetryAfterSeconds(ageMs: number | null, flushAgeSeconds: nu
   if (dueInMs > 0) return Math.ceil(dueInMs / 1000) + 1;
   return Math.min(Math.max(flushAgeSeconds, 1), OVERDUE_FLUSH_RETRY_MAX_SECONDS);
 }
-
-/** The longest Retry-After (seconds) of a partial refund whose purchase's flush is overdue. */
-const OVERDUE_FLUSH_RETRY_MAX_SECONDS = 60;
 
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
 @Injectable()
