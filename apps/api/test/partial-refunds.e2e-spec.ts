@@ -505,6 +505,68 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
     vi.restoreAllMocks();
   });
 
+  it('a transferred seat refunded blocks no buyer’s cancel of the rest; one left refuses it, also while the refund is only in Redis', async () => {
+    const performance = await createPerformance(api.app, admin, 10);
+    const [s0, s1, s2, s3, s4] = performance.seatIds;
+    const buyer = await createSession(api.app);
+    const friend = await createSession(api.app);
+    await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [friend.id]);
+    const flushedRefund = await buy(buyer, performance.id, [s0, s1, s2]);
+    const redisRefund = await buy(buyer, performance.id, [s3, s4]);
+    await flushPurchases(api.app);
+    const give = async (purchaseId: string, seatId: number) => {
+      const tickets = (await call('GET', `/purchases/${purchaseId}/tickets`, { session: buyer })).json().items as {
+        id: string;
+        seat: { id: number };
+      }[];
+      const ticket = tickets.find((item) => item.seat.id === seatId)!;
+      const offered = await call('POST', `/tickets/${ticket.id}/transfers`, {
+        session: buyer,
+        body: { email: friend.email },
+      });
+      expect(offered.statusCode, offered.body).toBe(202);
+      const accepted = await call('POST', `/ticket-transfers/${offered.json().id}/accept`, { session: friend });
+      expect(accepted.statusCode, accepted.body).toBe(200);
+    };
+    const cancel = (purchaseId: string) => call('POST', `/purchases/${purchaseId}/cancel`, { session: buyer });
+    await give(flushedRefund.id, s0);
+    await give(flushedRefund.id, s1);
+    await give(redisRefund.id, s3);
+
+    // s0 refunded and written: only s1, still the purchase's, refuses the buyer's cancel.
+    expect((await refund(flushedRefund.id, { seatIds: [s0] })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    const refused = await cancel(flushedRefund.id);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({
+      error: 'Conflict',
+      message: expect.stringContaining('transferred'),
+      details: { seatIds: [s1] },
+    });
+    expect((await refund(flushedRefund.id, { seatIds: [s1] })).statusCode).toBe(200);
+    await flushPurchases(api.app);
+    const canceled = await cancel(flushedRefund.id);
+    expect(canceled.statusCode, canceled.body).toBe(200);
+    expect(canceled.json()).toMatchObject({ status: 'CANCELED', seatIds: [s2] });
+
+    // PostgreSQL misses the refund of s3: its ticket still reads ACTIVE and transferred there.
+    vi.spyOn(api.app.get(PurchaseRefundsRepository), 'written').mockRejectedValueOnce(new Error('connection lost'));
+    expect((await refund(redisRefund.id, { seatIds: [s3] })).statusCode).toBe(200);
+    const unwritten = await db.query(
+      `SELECT status FROM tickets WHERE purchase_id = $1 AND seat_id = $2 AND holder_id IS NOT NULL`,
+      [redisRefund.id, s3],
+    );
+    expect(unwritten.rows).toEqual([{ status: 'ACTIVE' }]);
+    const rest = await cancel(redisRefund.id);
+    expect(rest.statusCode, rest.body).toBe(200);
+    expect(rest.json()).toMatchObject({ status: 'CANCELED', seatIds: [s4] });
+    await flushPurchases(api.app);
+    expect(await api.app.get(SeatStateStore).statuses(performance.id, [s0, s1, s2, s3, s4])).toEqual(
+      Array(5).fill('AVAILABLE'),
+    );
+    vi.restoreAllMocks();
+  });
+
   it('a checked-in seat kept by a partial refund blocks no refund of the other seats; a checked-in seat left refuses the whole refund', async () => {
     const performance = await createPerformance(api.app, admin, 10, doorsOpenNow());
     const [s0, s1, s2, s3] = performance.seatIds;
@@ -627,7 +689,8 @@ describe('partial refunds (real PostgreSQL and Redis)', () => {
 /**
  * The Retry-After of a partial refund refused before its purchase is written behind: the time left
  * until its flush is due (PURCHASE_FLUSH_AGE_SECONDS after the sale, by Redis TIME), and a second
- * for the flusher's pass; 1 once it is overdue.
+ * for the flusher's pass; once it is overdue, the flush age (at least 1, at most 60), so a stalled
+ * flush is not asked about every second.
  */
 describe('partial refunds before the write-behind: Retry-After (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
@@ -661,11 +724,11 @@ describe('partial refunds before the write-behind: Retry-After (real PostgreSQL 
     expect(early.statusCode, early.body).toBe(409);
     expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(10);
     expect(Number(early.headers['retry-after'])).toBeLessThanOrEqual(11);
-    // Overdue (the flusher behind): 1.
+    // Overdue (the flusher behind, or `batch` down): the flush age.
     await redis.hset(purchaseKey, 'createdAt', createdAt - 60_000);
     const overdue = await refund();
     expect(overdue.statusCode, overdue.body).toBe(409);
-    expect(overdue.headers['retry-after']).toBe('1');
+    expect(overdue.headers['retry-after']).toBe('30');
     // Nothing changed; its whole refund goes through.
     expect(await api.app.get(SeatStateStore).statuses(performance.id, [s0, s1])).toEqual(['SOLD', 'SOLD']);
     await redis.hset(purchaseKey, 'createdAt', createdAt);

@@ -561,7 +561,7 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       claim: 'NONE',
       fields: ['u1', 'PURCHASED', expect.any(String), '100', 'KRW', 'p1'],
     });
-    const cancel = { purchaseId: 'p1', userId: 'u1', checkedIn: [], persisted: null };
+    const cancel = { purchaseId: 'p1', userId: 'u1', checkedIn: [], transferredSeatIds: [], persisted: null };
     // A marked check-in refuses the buyer's cancel; a cancel refuses later marks.
     const v0 = { seatId: 1, codeVersion: 0, token: 'scanA' };
     const v1 = { seatId: 1, codeVersion: 1, token: 'scanB' };
@@ -612,17 +612,26 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
       seatIds: [1],
     });
     // Read from PostgreSQL before the undo (B): left out, so the refusal checked after the
-    // check-in's (a transfer mark, set here to stop the cancel) answers instead.
-    await redis.sadd(keys.transferred('p1'), '1');
+    // check-in's (a box office sale's, set here to stop the cancel) answers instead.
+    await redis.hset(keys.purchase('p1'), 'boxOffice', 'CASH');
     expect(await cancelPurchase(redis, keys, { ...stale, checkedIn: [{ seatId: 1, checkIn: 'scanB' }] })).toEqual({
-      outcome: 'TRANSFERRED',
+      outcome: 'BOX_OFFICE',
     });
-    await redis.del(keys.transferred('p1'), keys.checkInsUndone('p1'));
+    await redis.hdel(keys.purchase('p1'), 'boxOffice');
+    await redis.del(keys.checkInsUndone('p1'));
+    // A transferred ticket is told before a check-in: only the box office undoes that sale.
+    await redis.sadd(keys.transferred('p1'), '1');
+    expect(await cancelPurchase(redis, keys, { ...stale, checkedIn: [{ seatId: 1, checkIn: 'scanC' }] })).toEqual({
+      outcome: 'TRANSFERRED',
+      seatIds: [1],
+    });
+    await redis.del(keys.transferred('p1'));
     // So does an accept of a transfer under way (its mark); taken back, the buyer may cancel.
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: true });
     expect(await markTransfer(redis, keys, 'p1', 1, 60)).toEqual({ outcome: 'MARKED', added: false });
     expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toEqual({
       outcome: 'TRANSFERRED',
+      seatIds: [1],
     });
     await redis.srem(keys.transferred('p1'), '1');
     // A purchase the flusher parked (PostgreSQL refused it for good) did not happen: not cancelable.
@@ -719,7 +728,16 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     });
     expect(await redis.exists(keys.purchase('p7'))).toBe(0);
     await redis.del(keys.checkedIn('p7'));
-    expect(await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer' })).toMatchObject({
+    // A buyer's cancel counts transferred only the seats the purchase still has: of PostgreSQL's
+    // list, seat 4 (refunded) is left out and 5 named; a refused cancel leaves no record behind.
+    const p7BuyerCancel = { ...p7Cancel, mode: 'buyer', canceledBy: 'buyer', transferredSeatIds: [4, 5] } as const;
+    expect(await cancelPurchase(redis, keys, p7BuyerCancel)).toEqual({ outcome: 'TRANSFERRED', seatIds: [5] });
+    expect(await redis.exists(keys.purchase('p7'))).toBe(0);
+    // Nor does a transfer of p1's refunded seat 2, marked in Redis or read from PostgreSQL, refuse its cancel.
+    await redis.sadd(keys.transferred('p1'), '2');
+    expect(
+      await cancelPurchase(redis, keys, { ...cancel, mode: 'buyer', canceledBy: 'buyer', transferredSeatIds: [2] }),
+    ).toMatchObject({
       outcome: 'CANCELED',
       chargeId: 'c1',
       keptSeatIds: [],

@@ -205,6 +205,7 @@ export async function playSaleStep(
       mode: 'operator',
       canceledBy: 'operator',
       checkedIn: [],
+      transferredSeatIds: [],
       persisted: null,
     });
   }

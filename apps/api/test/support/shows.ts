@@ -15,7 +15,7 @@ export interface SectionInput {
  * An event (`title`, `currency` or the default one, venue "Hall") with one performance of `sections` (and the other
  * performance fields in `performance`, e.g. `startsAt`, `salesOpenAt`), made through the admin
  * routes; answers the performance id and each section's seat ids in layout order, by section name.
- * At most 100 seats (one page of the seat list).
+ * At most 100 seats (one page of the seat list; more fail the assertion).
  */
 export async function createShowOfSections(
   call: Caller,
@@ -37,6 +37,9 @@ export async function createShowOfSections(
     id: number;
     section: string;
   }[];
+  // One page of the seat list: a bigger layout would lose seats here unseen.
+  const total = options.sections.reduce((sum, section) => sum + section.rows * section.seatsPerRow, 0);
+  expect(listed, 'createShowOfSections lists at most 100 seats').toHaveLength(total);
   const seats = Object.fromEntries(
     options.sections.map((section) => [
       section.name,

@@ -262,7 +262,8 @@ export class TicketsRepository {
 
   /**
    * Seat ids of the purchase's tickets ever transferred (held by an account through an accepted
-   * transfer): the buyer can no longer cancel it. None before it is written here.
+   * transfer), refunded ones too: the buyer can no longer cancel the purchase while one of them is
+   * still its seat (cancel-purchase.lua decides). None before it is written here.
    */
   async transferredSeatIds(purchaseId: string): Promise<number[]> {
     const rows: { seat_id: number }[] = await this.dataSource.query(

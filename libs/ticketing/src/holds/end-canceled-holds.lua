@@ -41,8 +41,7 @@ for i, holdId in ipairs(ARGV) do
   local holdKey = KEYS[9 + i]
   local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
   if hold[1] == 'HELD' then
-    if hold[4] then blockSeatsAgain(seatsKey, countsKey, hold[4], seatHoldsKey, holdId) end
-    freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating, { seatHolds = seatHoldsKey, holdId = holdId })
+    freed = freed + endHeldSeats(seatsKey, countsKey, hold[3], hold[4], seating, seatHoldsKey, holdId)
     if tonumber(hold[2]) <= now then
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     else

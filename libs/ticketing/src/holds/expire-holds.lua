@@ -35,8 +35,7 @@ for i, holdId in ipairs(ARGV) do
   local holdKey = KEYS[8 + i]
   local hold = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
   if hold[1] == 'HELD' and tonumber(hold[2]) <= now then
-    if hold[4] then blockSeatsAgain(seatsKey, countsKey, hold[4], KEYS[8], holdId) end
-    freed = freed + freeSeats(seatsKey, countsKey, hold[3], 'held', seating, { seatHolds = KEYS[8], holdId = holdId })
+    freed = freed + endHeldSeats(seatsKey, countsKey, hold[3], hold[4], seating, KEYS[8], holdId)
     redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', expiryKey, holdId)
     expired = expired + 1

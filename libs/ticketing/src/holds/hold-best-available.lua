@@ -164,8 +164,7 @@ for _, dueId in ipairs(due) do
     local record = redis.call('HMGET', holdKey, 'status', 'expiresAt', 'seats', 'fromBlock')
     if record[1] == 'HELD' and tonumber(record[2]) <= now then
       -- A comp's house seats (taken from their block, never bought) go back to it, not on offer.
-      if record[4] then blockSeatsAgain(seatsKey, countsKey, record[4], seatHoldsKey, dueId) end
-      freeSeats(seatsKey, countsKey, record[3], 'held', seating, { seatHolds = seatHoldsKey, holdId = dueId })
+      endHeldSeats(seatsKey, countsKey, record[3], record[4], seating, seatHoldsKey, dueId)
       redis.call('HSET', holdKey, 'status', 'EXPIRED', 'endedAt', now)
     end
     -- An entry of a hold that ended some other way (or whose record is gone) is stale.

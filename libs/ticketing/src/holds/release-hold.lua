@@ -43,10 +43,9 @@ local now = redisNow()
 -- Expired but not swept yet: the sweeper frees it; the caller only learns it expired.
 if tonumber(hold[3]) <= now then return 'EXPIRED' end
 
--- Back to the block first (those still H and this hold's): freeSeats then leaves them alone.
-if hold[6] then blockSeatsAgain(seatsKey, countsKey, hold[6], KEYS[9], holdId) end
--- Only seats still held go back: a seat marked sold by a rebuild stays sold.
-freeSeats(seatsKey, countsKey, hold[4], 'held', seating, { seatHolds = KEYS[9], holdId = holdId })
+-- House seats back to their block first, then only seats still held go back on sale: a seat marked
+-- sold by a rebuild stays sold.
+endHeldSeats(seatsKey, countsKey, hold[4], hold[6], seating, KEYS[9], holdId)
 redis.call('HSET', holdKey, 'status', 'RELEASED', 'endedAt', now)
 redis.call('ZREM', expiryKey, holdId)
 return 'RELEASED'

@@ -19,7 +19,13 @@
   expiry): its seat_blocks rows were deleted only in the comp's transaction, which commits after
   the sale, so they are still there and Redis must agree. Call it before freeSeats, which then
   leaves them alone (no longer H). The free-seat bits need no change: a blocked seat's is clear, as
-  a held one's. Returns the number of seats blocked again.
+  a held one's. A seat without a holder entry is not this hold's here, while freeSeats frees it:
+  holds with `fromBlock` are newer than holder entries, so each of their seats got one, and a
+  missing entry means another end of the seat took it. Returns the number of seats blocked again.
+
+  endHeldSeats(seatsKey, countsKey, seatList, fromBlock, seating, seatHoldsKey, holdId): the end of
+  hold `holdId` other than its purchase: blockSeatsAgain of `fromBlock` (nil or '' for none), then
+  freeSeats of `seatList` from 'held' with the holder check. Returns the number of seats freed.
 ]]
 --- @include "seating"
 local function freeSeats(seatsKey, countsKey, seatList, from, seating, holder)
@@ -71,4 +77,9 @@ local function blockSeatsAgain(seatsKey, countsKey, seatList, seatHoldsKey, hold
   redis.call('HINCRBY', countsKey, 'held', -count)
   redis.call('HINCRBY', countsKey, 'blocked', count)
   return count
+end
+
+local function endHeldSeats(seatsKey, countsKey, seatList, fromBlock, seating, seatHoldsKey, holdId)
+  if fromBlock then blockSeatsAgain(seatsKey, countsKey, fromBlock, seatHoldsKey, holdId) end
+  return freeSeats(seatsKey, countsKey, seatList, 'held', seating, { seatHolds = seatHoldsKey, holdId = holdId })
 end

@@ -149,8 +149,7 @@ end
 
 local function endExpiredHolds(k, ending, now)
   for _, hold in ipairs(ending) do
-    if hold[3] then blockSeatsAgain(k.seats, k.counts, hold[3], k.seatHolds, hold[1]) end
-    freeSeats(k.seats, k.counts, hold[2], 'held', k.seating, { seatHolds = k.seatHolds, holdId = hold[1] })
+    endHeldSeats(k.seats, k.counts, hold[2], hold[3], k.seating, k.seatHolds, hold[1])
     redis.call('HSET', k.holds[hold[1]], 'status', 'EXPIRED', 'endedAt', now)
     redis.call('ZREM', k.expiry, hold[1])
   end

@@ -7,23 +7,25 @@
   When the purchase record is no longer in Redis (written to PostgreSQL long ago), the caller
   passes the record read from PostgreSQL, and it is put back first.
 
-  A purchase with a checked-in ticket (its seat in KEYS[6], which check-in-mark.lua fills before
-  the door writes PostgreSQL, or in ARGV[4], read from PostgreSQL) is not canceled: whoever came
-  in used the seat. Only the seats the purchase still has count: a checked-in seat a partial
-  refund kept sold (refund-seats.lua) is no longer one of them. Check-in and cancel of one purchase are so ordered by Redis: the first of
-  the two scripts to run wins, the other is refused. Only an operator who says the used seats are
-  not to be sold again ('operator-keep-checked-in') cancels it: the purchase is refunded and
-  canceled, its other seats are freed, the checked-in ones stay sold.
+  A purchase with a checked-in ticket of a seat it still has (the seat in KEYS[6], which
+  check-in-mark.lua fills before the door writes PostgreSQL, or in ARGV[4], read from PostgreSQL)
+  is not canceled: whoever came in used the seat. A checked-in seat a partial refund kept sold
+  (refund-seats.lua took it off the purchase's `seats`) is not one of them: it refuses neither a
+  buyer's nor an operator's cancel of the other seats, nor is it kept again by it. Check-in and
+  cancel of one purchase are so ordered by Redis: the first of the two scripts to run wins, the
+  other is refused. Only an operator who says the used seats are not to be sold again
+  ('operator-keep-checked-in') cancels it: the purchase is refunded and canceled, its other seats
+  are freed, the checked-in ones stay sold.
 
-  KEYS[1] seats       hash seat id -> status letter (A available, H held, S sold)
-  KEYS[2] counts      hash total, available, held, sold
+  KEYS[1] seats       hash seat id -> status letter (A available, H held, B blocked, S sold)
+  KEYS[2] counts      hash total, available, held, blocked, sold
   KEYS[3] purchase    hash of the purchase
   KEYS[4] stream      the performance's purchase stream
   KEYS[5] meta        hash of the performance: currency (present once it is registered),
-                      cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent = no limit)
-  KEYS[6] checked-in  set of the marks of the purchase's seats checked in at the door, `<seat id>:<code
-                      version>:<scan token>` (check-in-mark.lua; `<seat id>:<code version>` and a bare
-                      seat id from earlier versions count too)
+                      cancelUntil (epoch ms, or 'none' when buyers may not cancel; absent: no limit)
+  KEYS[6] checked-in  set of the marks of the purchase's seats checked in at the door,
+                      `<seat id>:<code version>:<scan token>` (check-in-mark.lua; `<seat id>:<code
+                      version>` and a bare seat id from earlier versions count too)
   KEYS[7] free      best-available data (the seating include): free-seat bitmap,
   KEYS[8] seating   static layout hash,
   KEYS[9] runs      34-byte slot per row and section (the seating include, docs/seating.md),
@@ -34,35 +36,43 @@
                     sold too: the buyer has no ticket of it left) leave the buyer's count
   KEYS[12] transferred  set of the purchase's seat ids whose ticket is being, or was, accepted by
                     a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
-                    records the accept): a buyer's cancel is refused ('TRANSFERRED'), an operator's
-                    is not (a refund of a transferred ticket is the box office's call)
+                    records the accept): a buyer's cancel is refused ('TRANSFERRED') while one of
+                    them (or of ARGV[6]) is still a seat of the purchase, an operator's is not (a
+                    refund of a transferred ticket is the box office's call)
   KEYS[13] undone     set of the purchase's check-ins undone at the door, `<seat id>/<check-in
-                    identity>` (tickets/check-in-undo.lua): a check-in of ARGV[4] found there was read
-                    from PostgreSQL before its undo cleared it, and is left out
+                    identity>` (tickets/check-in-undo.lua): a check-in of ARGV[4] found there was
+                    read from PostgreSQL before its undo cleared it, and is left out
 
   ARGV[1] purchase id
   ARGV[2] user id of the purchase's buyer
   ARGV[3] who cancels: 'buyer' (cancelUntil applies), 'operator' (no window), or
           'operator-keep-checked-in' (no window; checked-in seats stay sold)
-  ARGV[4] seats known checked in from PostgreSQL, comma-separated ('' for none), each `<seat id>/<check-in
-          identity>` (the ticket's check_in_mark, or `at:<epoch µs>`); a bare seat id counts as ever
+  ARGV[4] seats known checked in from PostgreSQL, comma-separated ('' for none), each
+          `<seat id>/<check-in identity>` (the ticket's check_in_mark, or `at:<epoch µs>`); a bare
+          seat id counts as ever
   ARGV[5] who the cancellation is by, for the buyer's notice: 'buyer', 'operator', or 'performance'
           (the bulk refund of a canceled performance); kept on the hash and the cancel entry, as
           are the seat ids kept sold (`keptSeatIds`, comma-separated, '' for none)
-  ARGV[6..] optional: the persisted record as field, value pairs (used only when KEYS[3] is missing)
+  ARGV[6] seats PostgreSQL says were transferred (an accepted transfer's holder), comma-separated
+          ('' for none; read for 'buyer' only): the Redis marks of accepts expire
+  ARGV[7..] optional: the persisted record as field, value pairs (used only when KEYS[3] is
+            missing)
 
   Returns one of
-    {'CANCELED', canceledAt (epoch ms), charge id ('' when none: a free purchase), seat ids kept sold
-     (comma-separated, '' for none), amount (minor units; 0: free, nothing to refund), currency,
-     box office payment method ('' for an online sale)}: the last three for the refund (a box office
-     sale's is given back at the window, never through the gateway)
-    {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher (parkedAt)
+    {'CANCELED', canceledAt (epoch ms), charge id ('' when none: a free purchase), seat ids kept
+     sold (comma-separated, '' for none), amount (minor units; 0: free, nothing to refund),
+     currency, box office payment method ('' for an online sale)}: the last three for the refund
+     (a box office sale's is given back at the window, never through the gateway)
+    {'NOT_FOUND'}          no such purchase, or not the caller's, or parked by the flusher
+                           (parkedAt)
     {'ALREADY_CANCELED'}
-    {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
+    {'TRANSFERRED', seat ids (comma-separated)}  refused ('buyer' only): tickets of seats it still
+                           has were given to someone by a transfer (told before the refusals below)
+    {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past
+                           cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
-    {'TRANSFERRED'}        refused ('buyer' only): a ticket of it was given to someone by a transfer
-    {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by an
-                           admin (its money goes back at the window), not canceled by the account
+    {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by
+                           an admin (its money goes back at the window), not canceled by the account
                            that sold it
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
@@ -88,10 +98,10 @@ local cancelClosed = mode == 'buyer'
 -- seat an operator's partial refund kept sold (refund-seats.lua) left `seats` with it: the
 -- purchase's no more, so its check-in neither refuses this cancel nor is kept by it.
 local persisted, seatList = nil, nil
-if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 5 then
+if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 6 then
   persisted = {}
-  for i = 6, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 6, #ARGV - 1, 2 do
+  for i = 7, #ARGV do persisted[#persisted + 1] = ARGV[i] end
+  for i = 7, #ARGV - 1, 2 do
     if ARGV[i] == 'seats' then seatList = ARGV[i + 1] end
   end
 else
@@ -115,14 +125,27 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
   if redis.call('SISMEMBER', KEYS[13], entry) == 0 then noteCheckedIn(string.match(entry, '^[^/]+')) end
 end
 local refusedForCheckIn = #checkedInList > 0 and mode ~= 'operator-keep-checked-in'
-local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) == 1
+-- As for check-ins, a transferred seat a partial refund took off the purchase refuses nothing.
+local transferredList = {}
+if mode == 'buyer' then
+  local seen = {}
+  local function noteTransferred(seatId)
+    if ofPurchase[seatId] and not seen[seatId] then
+      seen[seatId] = true
+      transferredList[#transferredList + 1] = seatId
+    end
+  end
+  for _, seatId in ipairs(redis.call('SMEMBERS', KEYS[12])) do noteTransferred(seatId) end
+  for seatId in string.gmatch(ARGV[6], '[^,]+') do noteTransferred(seatId) end
+end
+local refusedForTransfer = #transferredList > 0
 
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
+  if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
-  if refusedForTransfer then return {'TRANSFERRED'} end
-  for i = 6, #ARGV - 1, 2 do
+  for i = 7, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
   end
   redis.call('HSET', purchaseKey, unpack(persisted))
@@ -135,9 +158,10 @@ local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', '
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
+-- A transferred ticket is told first: only the box office can undo that sale, whatever else stands.
+if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
-if refusedForTransfer then return {'TRANSFERRED'} end
 if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.

@@ -150,6 +150,7 @@ describe('PurchaseCancellation', () => {
       mode: 'buyer',
       canceledBy: 'buyer',
       checkedIn: [],
+      transferredSeatIds: [],
     });
     expect(store.index).toHaveBeenCalledWith('buyer', 7, PURCHASE, 1000);
     expect(gateway.refund).toHaveBeenCalledWith(REFUND);
@@ -258,7 +259,7 @@ describe('PurchaseCancellation', () => {
       OLD_PURCHASE,
       'buyer',
       expect.objectContaining({ id: OLD_PURCHASE, status: 'PAID' }),
-      { mode: 'buyer', canceledBy: 'buyer', checkedIn: [] },
+      { mode: 'buyer', canceledBy: 'buyer', checkedIn: [], transferredSeatIds: [] },
     );
   });
 
@@ -275,20 +276,23 @@ describe('PurchaseCancellation', () => {
       mode: 'buyer',
       canceledBy: 'buyer',
       checkedIn: [{ seatId: 2, checkIn: 'scan-token' }],
+      transferredSeatIds: [],
     });
     expect(gateway.refund).not.toHaveBeenCalled();
   });
 
-  it('refuses the buyer a purchase with a ticket PostgreSQL has transferred, before the script', async () => {
-    const { service, store, tickets, gateway } = cancellation(
-      { outcome: 'NOT_FOUND' },
-      { ...row, id: PURCHASE, userId: 'buyer' },
-    );
-    tickets.transferredSeatIds.mockResolvedValueOnce([3]);
+  it('passes the seats PostgreSQL has transferred to the script, which refuses the buyer those still the purchase’s', async () => {
+    const { service, store, tickets, gateway } = cancellation({ outcome: 'TRANSFERRED', seatIds: [3] });
+    tickets.transferredSeatIds.mockResolvedValueOnce([3, 4]);
     const refused = service.cancel('buyer', PURCHASE);
     await expect(refused).rejects.toBeInstanceOf(PurchaseTransferredError);
     await expect(refused).rejects.toMatchObject({ code: 'PurchaseTransferred', details: { seatIds: [3] } });
-    expect(store.cancel).not.toHaveBeenCalled();
+    expect(store.cancel).toHaveBeenCalledWith(7, PURCHASE, 'buyer', null, {
+      mode: 'buyer',
+      canceledBy: 'buyer',
+      checkedIn: [],
+      transferredSeatIds: [3, 4],
+    });
     expect(gateway.refund).not.toHaveBeenCalled();
   });
 
@@ -299,7 +303,7 @@ describe('PurchaseCancellation', () => {
   });
 
   it('refuses the buyer when the script saw an accept under way (its Redis mark), refunding nothing', async () => {
-    const { service, gateway } = cancellation({ outcome: 'TRANSFERRED' });
+    const { service, gateway } = cancellation({ outcome: 'TRANSFERRED', seatIds: [1] });
     await expect(service.cancel('buyer', PURCHASE)).rejects.toBeInstanceOf(PurchaseTransferredError);
     expect(gateway.refund).not.toHaveBeenCalled();
   });
@@ -319,6 +323,7 @@ describe('PurchaseCancellation', () => {
       mode: 'operator',
       canceledBy: 'operator',
       checkedIn: [],
+      transferredSeatIds: [],
     });
     expect(operator.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'operator', []);
     const called = cancellation(result);
@@ -327,6 +332,7 @@ describe('PurchaseCancellation', () => {
       mode: 'operator-keep-checked-in',
       canceledBy: 'performance',
       checkedIn: [],
+      transferredSeatIds: [],
     });
     expect(called.purchases.cancelWritten).toHaveBeenCalledWith(PURCHASE, new Date(2000), 'performance', []);
     // The seats a cancel kept sold go with its write, for the buyer's notice.
@@ -391,11 +397,15 @@ describe('flushRetryAfterSeconds (Retry-After of a partial refund before its pur
     [0, 5, 6],
     [1_200, 5, 5],
     [4_999, 5, 2],
-    [5_000, 5, 1],
-    [60_000, 5, 1],
+    // Overdue (the flusher behind, or `batch` down): the flush age, at least 1, at most 60.
+    [5_000, 5, 5],
+    [60_000, 5, 5],
     [0, 0, 1],
+    [10_000, 0, 1],
     [20_000, 30, 11],
     [null, 30, 31],
+    [31_000, 30, 30],
+    [4_000_000, 3600, 60],
   ])('sold %s ms ago, flushed after %s s: %s s', (ageMs, flushAge, seconds) => {
     expect(flushRetryAfterSeconds(ageMs, flushAge)).toBe(seconds);
   });

@@ -60,17 +60,24 @@ export type SeatsRefunded = Purchase & {
   refundedNow: { seatIds: number[]; amount: number };
 };
 
+/** The longest Retry-After (seconds) of a partial refund whose purchase's flush is overdue. */
+const OVERDUE_FLUSH_RETRY_MAX_SECONDS = 60;
+
 /**
  * The Retry-After (whole seconds, at least 1) of a partial refund refused because its purchase,
  * sold `ageMs` ago (null: unknown), is not in PostgreSQL yet: the seconds until its flush is due
  * (`flushAgeSeconds`, PURCHASE_FLUSH_AGE_SECONDS, after the sale), rounded up, and one more for the
  * flusher's pass that writes it (its pause between passes, then the write). The flusher's lag
  * histogram lives in `batch` and says nothing of this purchase; once its flush is overdue (the
- * flusher behind), 1: nothing here tells how far behind it is.
+ * flusher behind, or `batch` down) nothing here tells how far behind it is, so the flush age itself
+ * (at least 1, at most OVERDUE_FLUSH_RETRY_MAX_SECONDS): the write-behind lag the deployment accepts,
+ * so retries of a stalled flush come at its pace rather than every second, and an operator at the
+ * window is never told to wait more than a minute.
  */
 export function flushRetryAfterSeconds(ageMs: number | null, flushAgeSeconds: number): number {
   const dueInMs = flushAgeSeconds * 1000 - (ageMs ?? 0);
-  return dueInMs > 0 ? Math.ceil(dueInMs / 1000) + 1 : 1;
+  if (dueInMs > 0) return Math.ceil(dueInMs / 1000) + 1;
+  return Math.min(Math.max(flushAgeSeconds, 1), OVERDUE_FLUSH_RETRY_MAX_SECONDS);
 }
 
 /** Canceling paid purchases: refund, seats for sale again, the cancellation written behind. */
@@ -267,9 +274,10 @@ export class PurchaseCancellation {
    * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
-   * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
-   * under way: PostgreSQL's `holder_id` read first, then the cancel script against concurrent
-   * accepts, see transfer-mark.lua), CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
+   * PurchaseTransferredError (a ticket of a seat it still has was accepted by a transfer's recipient,
+   * or an accept is under way: PostgreSQL's `holder_id` read first and passed to the cancel script,
+   * which also sees concurrent accepts, see transfer-mark.lua; a seat a partial refund took off the
+   * purchase no longer counts), CancellationNotReplicatedError (REDIS_WAIT_REPLICAS replicas did not confirm it in time).
    */
   async cancel(userId: string, purchaseId: string): Promise<CanceledPurchase> {
     return this.cancelAs(userId, purchaseId, 'buyer', 'buyer');
@@ -333,7 +341,7 @@ export class PurchaseCancellation {
           : '; to refund it anyway and keep the checked-in seats off sale, send {"resellCheckedInSeats": false}',
       );
     }
-    if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError();
+    if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError(result.seatIds);
     if (result.outcome === 'BOX_OFFICE') throw new BoxOfficeSaleCancelError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
@@ -455,19 +463,11 @@ export class PurchaseCancellation {
     cause: { mode: CancelMode; canceledBy: CanceledBy },
   ): Promise<{ performanceId: number; result: CancelPurchaseResult }> {
     const checkedIn = await this.tickets.checkedInSeats(purchaseId);
-    if (cause.mode === 'buyer') {
-      // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the
-      // script's to see (transfer-mark.lua marks before PostgreSQL records the accept).
-      const transferred = await this.tickets.transferredSeatIds(purchaseId);
-      if (transferred.length > 0) {
-        // Anyone else's purchase is still a 404, as the script would answer.
-        const row = await this.purchases.findById(purchaseId);
-        if (!row || row.userId !== userId) throw new NotFoundError('purchase');
-        if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
-        throw new PurchaseTransferredError(transferred);
-      }
-    }
-    const options = { ...cause, checkedIn };
+    // Accepted transfers PostgreSQL holds (their Redis marks expire); one under way is the script's
+    // to see (transfer-mark.lua marks before PostgreSQL records the accept). The script counts only
+    // the seats the purchase still has: a partial refund, maybe only in Redis yet, took some off.
+    const transferredSeatIds = cause.mode === 'buyer' ? await this.tickets.transferredSeatIds(purchaseId) : [];
+    const options = { ...cause, checkedIn, transferredSeatIds };
     const performanceId = await this.store.performanceOfPurchase(purchaseId);
     if (performanceId !== null) {
       const result = await this.cancelInRegistered(performanceId, purchaseId, userId, null, options);
@@ -493,7 +493,12 @@ export class PurchaseCancellation {
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode: CancelMode; canceledBy: CanceledBy; checkedIn: readonly CheckedInSeat[] },
+    options: {
+      mode: CancelMode;
+      canceledBy: CanceledBy;
+      checkedIn: readonly CheckedInSeat[];
+      transferredSeatIds: readonly number[];
+    },
   ): Promise<CancelPurchaseResult> {
     const result = await this.store.cancel(performanceId, purchaseId, userId, persisted, options);
     if (result.outcome !== 'NOT_REGISTERED') return result;

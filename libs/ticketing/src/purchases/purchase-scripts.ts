@@ -254,8 +254,11 @@ export type CancelPurchaseResult =
   | { outcome: 'CANCEL_CLOSED'; cancelUntil: number | null }
   /** Refused: these seats of the purchase were checked in at the door. */
   | { outcome: 'CHECKED_IN'; seatIds: number[] }
-  /** Refused (a buyer's cancel only): a ticket of the purchase was accepted by a transfer's recipient. */
-  | { outcome: 'TRANSFERRED' };
+  /**
+   * Refused (a buyer's cancel only): the tickets of these seats, still the purchase's, were accepted
+   * by a transfer's recipient (or an accept is under way).
+   */
+  | { outcome: 'TRANSFERRED'; seatIds: number[] };
 
 /**
  * Who cancels, as cancel-purchase.lua takes it: a buyer (within cancelUntil), an operator (any
@@ -285,8 +288,9 @@ function purchaseChangeKeys(keys: PerformanceKeys, purchaseId: string): string[]
 /**
  * `userId`: the purchase's buyer. `checkedIn`: seats of the purchase PostgreSQL says were checked
  * in, each with its check-in's identity (the script leaves out those undone since, and adds those
- * the door marked in Redis). `persisted`: the record from PostgreSQL, put back into Redis when it is
- * gone from there.
+ * the door marked in Redis). `transferredSeatIds`: seats PostgreSQL says were transferred (a buyer's
+ * cancel; the script adds those marked in Redis, and counts only those the purchase still has).
+ * `persisted`: the record from PostgreSQL, put back into Redis when it is gone from there.
  */
 export async function cancelPurchase(
   redis: Redis,
@@ -297,6 +301,7 @@ export async function cancelPurchase(
     mode: CancelMode;
     canceledBy: CanceledBy;
     checkedIn: readonly CheckedInSeat[];
+    transferredSeatIds: readonly number[];
     persisted: Record<string, string> | null;
   },
 ): Promise<CancelPurchaseResult> {
@@ -310,6 +315,7 @@ export async function cancelPurchase(
       request.mode,
       request.checkedIn.map((seat) => checkInEntry(seat.seatId, seat.checkIn)).join(','),
       request.canceledBy,
+      request.transferredSeatIds.join(','),
       ...Object.entries(request.persisted ?? {}).flat(),
     ],
   );
@@ -328,10 +334,11 @@ export async function cancelPurchase(
       return { outcome, cancelUntil: second === 'none' ? null : Number(second) };
     case 'CHECKED_IN':
       return { outcome, seatIds: seatList(second) };
+    case 'TRANSFERRED':
+      return { outcome, seatIds: seatList(second).sort((a, b) => a - b) };
     case 'NOT_FOUND':
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
-    case 'TRANSFERRED':
     case 'BOX_OFFICE':
       return { outcome };
     default:

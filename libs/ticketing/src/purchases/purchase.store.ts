@@ -279,15 +279,22 @@ export class PurchaseStore {
    * first when the hash is gone from there. `options.mode` says who cancels (default: the buyer,
    * within cancelUntil), `options.canceledBy` who the cancellation is recorded as by, for its notice
    * (default: the buyer for the buyer's mode, else an operator); `options.checkedIn` the seats
-   * PostgreSQL says were checked in, each with its check-in's identity (one undone since is left out).
-   * A purchase with a checked-in seat is refused unless the mode keeps such seats sold.
+   * PostgreSQL says were checked in, each with its check-in's identity (one undone since is left out);
+   * `options.transferredSeatIds` those it says were transferred (a buyer's cancel is refused while one
+   * of them, or of the Redis marks, is still the purchase's). A purchase with a checked-in seat is
+   * refused unless the mode keeps such seats sold.
    */
   cancel(
     performanceId: number,
     purchaseId: string,
     userId: string,
     persisted: Purchase | null,
-    options: { mode?: CancelMode; canceledBy?: CanceledBy; checkedIn?: readonly CheckedInSeat[] } = {},
+    options: {
+      mode?: CancelMode;
+      canceledBy?: CanceledBy;
+      checkedIn?: readonly CheckedInSeat[];
+      transferredSeatIds?: readonly number[];
+    } = {},
   ): Promise<CancelPurchaseResult> {
     const mode = options.mode ?? 'buyer';
     return cancelPurchase(this.sales, performanceKeys(performanceId), {
@@ -296,6 +303,7 @@ export class PurchaseStore {
       mode,
       canceledBy: options.canceledBy ?? (mode === 'buyer' ? 'buyer' : 'operator'),
       checkedIn: options.checkedIn ?? [],
+      transferredSeatIds: options.transferredSeatIds ?? [],
       persisted: persisted ? purchaseToRecord(persisted) : null,
     });
   }
