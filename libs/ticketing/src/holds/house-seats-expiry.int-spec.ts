@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockSeats, releaseSeatBlocks } from '../blocks/seat-block-scripts';
 import { sectionAvailability } from '../catalog/section-scripts';
 import { performanceKeys } from '../redis-keys';
+import { SalesStore } from '../sales/sales.store';
 import { drawHall, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { holdBestAvailable } from './best-available-scripts';
@@ -87,6 +88,10 @@ describe("a comp's house seats when its hold expires unbought", () => {
     const counting = { keepMs: 0, step: 100, wholeAfterMs: 0 };
     const hallSection = [{ firstSeatId: house1, lastSeatId: free6 }];
     expect(await sectionAvailability(fx.redis, keys, counting, hallSection)).toEqual([3]);
+    // The sales report's live read: the house seats count as blocked (performanceReport).
+    expect((await new SalesStore(fx.redis).live(performanceId)).houseSeats).toEqual(
+      new Set([String(house1), String(house2)]),
+    );
     // Reads only: the hold is still to be ended, and the sweep blocks them as the reads showed.
     expect(await letters(performanceId)).toEqual(['H', 'H', 'H', 'A', 'A', 'A']);
     expect(await fx.redis.hget(keys.hold('comp'), 'status')).toBe('HELD');
