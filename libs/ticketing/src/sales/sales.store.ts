@@ -37,7 +37,8 @@ export class SalesStore {
   /**
    * The performance's unflushed sales and seat state, read in one MULTI (one consistent moment);
    * when some seats are held by expired holds, those holds' `fromBlock` in one more round trip
-   * (a record outlives its hold's end, so it still names them).
+   * (after the MULTI: a hold ended meanwhile keeps its record, so the answer is still the MULTI's
+   * moment's).
    */
   async live(performanceId: number): Promise<LiveSales> {
     const keys = performanceKeys(performanceId);
@@ -79,7 +80,9 @@ export class SalesStore {
       // The holder entry starts with the hold's expiry (epoch ms); parseInt stops at the ':'.
       if (letter !== 'H' || entry === undefined || Number.parseInt(entry, 10) > now) continue;
       const holdId = entry.slice(entry.indexOf(':') + 1);
-      expired.set(holdId, [...(expired.get(holdId) ?? []), seatId]);
+      const seatIds = expired.get(holdId);
+      if (seatIds) seatIds.push(seatId);
+      else expired.set(holdId, [seatId]);
     }
     const house = new Set<string>();
     if (expired.size === 0) return house;
