@@ -113,6 +113,29 @@ describe("a comp's hold of house seats left by a killed api expires (real Postgr
       20,
     );
 
+    // Before the hold is ended, the reads show its seats as its end will leave them: the house
+    // seats BLOCKED (not on sale), the comp's free seat AVAILABLE.
+    expect(await redis.hget(keys.hold(holdId), 'status')).toBe('HELD');
+    const comp = [house1, house2, free3];
+    const statusesIn = (items: { id: number; status: string }[]) =>
+      comp.map((seat) => items.find((item) => item.id === seat)?.status);
+    const page = await call('GET', `/performances/${performance.id}/seats?limit=100`);
+    expect(statusesIn(page.json().items)).toEqual(['BLOCKED', 'BLOCKED', 'AVAILABLE']);
+    const available = await call('GET', `/performances/${performance.id}/seats?status=AVAILABLE&limit=100`);
+    expect(available.json().items.map((seat: { id: number }) => seat.id)).toEqual(performance.seatIds.slice(2));
+    const map = await call('GET', `/performances/${performance.id}/map`);
+    const mapSeats = map
+      .json()
+      .sections.flatMap((section: { rows: { seats: { id: number; status: string }[] }[] }) =>
+        section.rows.flatMap((row) => row.seats),
+      );
+    expect(statusesIn(mapSeats)).toEqual(['BLOCKED', 'BLOCKED', 'AVAILABLE']);
+    const sales = await call('GET', `/performances/${performance.id}/sales`, { session: admin });
+    expect(sales.json().totals).toMatchObject({ available: 6, held: 0, blocked: 2 });
+    // The section's live count reads letters (an expired hold's seats count as held until it ends).
+    const sections = await call('GET', `/performances/${performance.id}/sections`);
+    expect(sections.json().items).toMatchObject([{ name: 'Floor', available: 5 }]);
+
     // A buyer asks for a house seat of the expired hold: refused, and the hold is ended here.
     const first = await reserve(await buyer(), { performanceId: performance.id, seatIds: [house1] });
     expect(first.statusCode, first.body).toBe(409);

@@ -62,7 +62,8 @@ export interface PerformanceKeys {
   seats: string;
   /**
    * Hash: seat id → `<expiresAt (epoch ms)>:<hold id>` of the hold that took the seat last;
-   * meaningful only while the seat is H, so a seat of an expired hold reads, and holds, as free.
+   * meaningful only while the seat is H, so a seat of an expired hold reads, and holds, as free;
+   * but a house seat of it (in its record's `fromBlock`) reads as blocked and is refused.
    */
   seatHolds: string;
   /** Hash: seat id → price, an integer in minor units of the performance's currency. */
@@ -87,7 +88,11 @@ export interface PerformanceKeys {
   rebuildLease: string;
   /** SCAN pattern of every key of the performance (the tag holds no glob character). */
   everyKey: string;
-  /** Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status, createdAt, expiresAt. */
+  /**
+   * Hash: userId, performanceId, seats (comma-separated), amount (minor units), currency, status,
+   * createdAt, expiresAt; an operator's comp that took blocked seats also fromBlock (those seats,
+   * comma-separated: back to blocked when the hold ends unbought).
+   */
   hold(holdId: string): string;
   /** Hash: hold id → seat count, for every hold of one user that may still be live. */
   userHolds(userId: string): string;

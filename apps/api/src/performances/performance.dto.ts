@@ -621,7 +621,10 @@ export class MapSeatDto {
   accessible: boolean;
   /** A companion seat next to a wheelchair space. */
   companion: boolean;
-  /** Live; a seat of an expired hold is AVAILABLE; BLOCKED: an operator took it off sale. @example "AVAILABLE" */
+  /**
+   * Live; a seat of an expired hold is AVAILABLE; BLOCKED: an operator took it off sale (a house
+   * seat of an expired comp's hold included). @example "AVAILABLE"
+   */
   @ApiProperty({ enum: SEAT_STATUSES })
   status: (typeof SEAT_STATUSES)[number];
 }

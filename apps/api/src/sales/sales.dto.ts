@@ -17,7 +17,7 @@ export class SalesFiguresDto {
     type: 'integer',
     example: 310,
     description:
-      'free now and still for sale (a hold past its expiry counts as free); 0 for a performance canceled or past its sales close time (its free seats are in unsold)',
+      'free now and still for sale (a hold past its expiry counts as free, but not the house seats a comp took from their block: those count as blocked); 0 for a performance canceled or past its sales close time (its free seats are in unsold)',
   })
   available: number;
   @ApiProperty({ type: 'integer', example: 12, description: 'in a live hold' })
@@ -37,7 +37,8 @@ export class SalesFiguresDto {
   @ApiProperty({
     type: 'integer',
     example: 6,
-    description: 'taken off sale by an operator (blocked seats: not available, not sold)',
+    description:
+      'taken off sale by an operator (blocked seats: not available, not sold), and the house seats of a comp hold past its expiry, which go back to their block',
   })
   blocked: number;
   @ApiProperty({

@@ -12,7 +12,10 @@
   index scored at or before now; their records must come in KEYS, so a call that finds one not
   passed answers HOLDS with the ids, and the caller calls again with them (as hold-seats.lua's
   END_HOLDS). Each of their seats still H whose holder entry expired by now is added, as
-  SeatStateStore.statuses counts it. Nothing is written.
+  SeatStateStore.statuses counts it, except an operator's hold's house seats (its record's
+  `fromBlock`, read in the same HMGET as its `seats`) while its holder entry names that hold: they
+  go back to their block when the hold ends (blockSeatsAgain), so they read as blocked, not
+  available. Nothing is written.
 
   KEYS[1] meta        hash of the performance; `currency` present = registered
   KEYS[2] seating     static layout hash: 'ready' = the data's format once the bitmap is built,
@@ -23,7 +26,9 @@
   KEYS[5] expiry      sorted set: HELD hold id, scored by its expiry (epoch ms)
   KEYS[6] seats       hash seat id -> status letter (A available, H held, S sold)
   KEYS[7] seat holds  hash seat id -> '<expiresAt (epoch ms)>:<hold id>' of the hold that took it
-  KEYS[8..]           records of holds named in ARGV[6..], in the same order
+  KEYS[8..]           records of holds named in ARGV[6..], in the same order: seats (comma-
+                      separated), fromBlock (an operator's hold: the house seats it took out of
+                      their block, comma-separated; absent for others)
 
   ARGV[1] after: the layout position the seats come after (0 = from the first)
   ARGV[2] want: how many available seats to answer at most (>= 1)
@@ -72,23 +77,29 @@ for _, holdId in ipairs(expired) do
 end
 if #missing > 1 then return missing end
 
--- Seats of expired holds still marked H by them: available, though their bits are 0.
-local extra, seen = {}, {}
+-- Seats of expired holds still marked H by them: available, though their bits are 0; but not a
+-- house seat ('<seat id>:<hold id>' in `house`) while the hold that took it from its block holds it.
+local seatLists, house = {}, {}
 for _, holdId in ipairs(expired) do
-  local seatList = redis.call('HGET', passed[holdId], 'seats')
-  if seatList then
-    for seatId in string.gmatch(seatList, '%d+') do
-      if redis.call('HGET', seatsKey, seatId) == 'H' then
-        local holder = redis.call('HGET', seatHoldsKey, seatId)
-        local expiresAt = holder and tonumber(string.match(holder, '^%d+'))
-        if expiresAt and expiresAt <= now then
-          local place = redis.call('HGET', seatingKey, seatId)
-          if not place then return {'NO_INDEX'} end
-          local position = tonumber(string.match(place, '^%d+')) + 1
-          if position > after and position <= last and not seen[position] then
-            seen[position] = true
-            extra[#extra + 1] = position
-          end
+  local record = redis.call('HMGET', passed[holdId], 'seats', 'fromBlock')
+  if record[1] then seatLists[#seatLists + 1] = record[1] end
+  if record[2] then
+    for seatId in string.gmatch(record[2], '%d+') do house[seatId .. ':' .. holdId] = true end
+  end
+end
+local extra, seen = {}, {}
+for _, seatList in ipairs(seatLists) do
+  for seatId in string.gmatch(seatList, '%d+') do
+    if redis.call('HGET', seatsKey, seatId) == 'H' then
+      local holder = redis.call('HGET', seatHoldsKey, seatId)
+      local expiresAt, holderId = string.match(holder or '', '^(%d+):(.*)$')
+      if expiresAt and tonumber(expiresAt) <= now and not house[seatId .. ':' .. holderId] then
+        local place = redis.call('HGET', seatingKey, seatId)
+        if not place then return {'NO_INDEX'} end
+        local position = tonumber(string.match(place, '^%d+')) + 1
+        if position > after and position <= last and not seen[position] then
+          seen[position] = true
+          extra[#extra + 1] = position
         end
       end
     end

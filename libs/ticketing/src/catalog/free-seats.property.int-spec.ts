@@ -14,17 +14,23 @@ import {
   stepScope,
 } from '../../test/best-available-steps';
 import { ticketingFixture, TicketingFixture } from '../../test/ticketing-fixture';
-import { holdSeats } from '../holds/hold-scripts';
+import { blockSeats, releaseSeatBlocks } from '../blocks/seat-block-scripts';
+import { holdCompSeats, holdSeats } from '../holds/hold-scripts';
+import { seatStatusFromLetter } from '../seats/seat-status';
 import { Hold } from '../holds/hold';
 import { performanceKeys } from '../redis-keys';
 import { FreeSeats } from './free-seats-scripts';
 
 /**
  * One step of a random sale: a hold step, a purchase or cancellation (of one by index), a hold
- * that has expired by the time anything reads (1 ms lifetime; the sweeper has not run), or a
- * sweep that ends the expired ones.
+ * that has expired by the time anything reads (1 ms lifetime; the sweeper has not run), a comp's
+ * hold of house seats that has expired so (`houseLapse`: the seats free of them blocked first,
+ * then taken from the block with `takeBlocked`, as an api killed before the comp's purchase
+ * leaves it), an operator's block (taking seats of expired holds too) or release of seats, or a
+ * sweep that ends the expired holds.
  */
-type Step = HoldStep | SaleStep | { kind: 'lapse'; seats: number[] } | { kind: 'sweep' };
+type Step =
+  HoldStep | SaleStep | { kind: 'lapse' | 'houseLapse' | 'block' | 'unblock'; seats: number[] } | { kind: 'sweep' };
 
 const hallArb = fc.array(drawnSectionArb({ maxRows: 5, maxSeatsPerRow: 12, freeWeight: 3 }), {
   minLength: 1,
@@ -40,6 +46,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       seats: fc.array(fc.nat(180), { minLength: 1, maxLength: 3 }),
     }),
   },
+  ...(['houseLapse', 'block', 'unblock'] as const).map((kind) => ({
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant(kind), seats: fc.array(fc.nat(180), { minLength: 1, maxLength: 3 }) }),
+  })),
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
 );
 /** A question to the index: after which position, how many, up to which position (fractions of the hall). */
@@ -51,9 +61,11 @@ const askArb = fc.record({
 
 /**
  * Random halls and random sales (chosen-seat and best-available holds, releases, purchases,
- * cancellations, holds left to expire, sweeps), on the real Redis: after every step the free
- * bitmap's answer for random ranges is exactly the seats whose status (SeatStateStore.statuses,
- * which reads every letter and holder) is AVAILABLE, in layout order.
+ * cancellations, holds left to expire, comps of house seats left to expire, blocks and releases,
+ * sweeps), on the real Redis: after every step the free bitmap's answer for random ranges is
+ * exactly the seats whose status (SeatStateStore.statuses, which reads every letter and holder) is
+ * AVAILABLE, in layout order; and the statuses read before a sweep are the letters after it (an
+ * expired hold's seats read as its end leaves them: free, or a comp's house seats blocked).
  */
 describe('free seats from the bitmap: the statuses exactly, over random sales', () => {
   let fixture: TicketingFixture;
@@ -99,8 +111,34 @@ describe('free seats from the bitmap: the statuses exactly, over random sales', 
               if (held.outcome === 'OK') {
                 await fixture.redisTimePasses(held.expiresAt, 'the hold expired', 5);
               }
+            } else if (step.kind === 'houseLapse') {
+              const seatIds = [...new Set(step.seats.map((i) => hall.places[i % total].id))];
+              await blockSeats(fixture.redis, keys, seatIds, { onlyFree: true });
+              const held = await holdCompSeats(fixture.redis, keys, {
+                holdId: randomUUID(),
+                userId: randomUUID(),
+                performanceId,
+                seatIds,
+                lifetimeMs: 1,
+                retentionMs: 60_000,
+                sale: { kind: 'COMP', note: 'house' },
+                takeBlocked: true,
+              });
+              if (held.outcome === 'OK') {
+                await fixture.redisTimePasses(held.expiresAt, 'the comp hold expired', 5);
+              }
+            } else if (step.kind === 'block' || step.kind === 'unblock') {
+              const seatIds = [...new Set(step.seats.map((i) => hall.places[i % total].id))];
+              if (step.kind === 'block') await blockSeats(fixture.redis, keys, seatIds, { onlyFree: true });
+              else await releaseSeatBlocks(fixture.redis, keys, seatIds);
             } else if (step.kind === 'sweep') {
+              const before = await fixture.store.statuses(
+                performanceId,
+                hall.places.map((place) => place.id),
+              );
               await fixture.sweeper.sweepOnce();
+              const letters = await fixture.redis.hmget(keys.seats, ...hall.places.map((place) => String(place.id)));
+              expect(letters.map((letter) => seatStatusFromLetter(letter!))).toEqual(before);
             }
 
             const statuses = await fixture.store.statuses(

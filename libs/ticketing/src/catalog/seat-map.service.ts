@@ -106,11 +106,12 @@ export class SeatMapService {
 
   /**
    * The performance's seat map with every seat's live status (a seat of an expired hold is
-   * AVAILABLE, as on seat pages). The static map is built from PostgreSQL once per performance
-   * and catalog version and kept in this process (concurrent first requests share one build);
-   * each request then reads the catalog version and all seats' status letters in one round trip
-   * (and the holders of seats marked held in a second), and reads again when an admin write
-   * moved the version meanwhile. Throws NotFoundError('performance').
+   * AVAILABLE, a house seat of an expired comp's hold BLOCKED, as on seat pages). The static map
+   * is built from PostgreSQL once per performance and catalog version and kept in this process
+   * (concurrent first requests share one build); each request then reads the catalog version and
+   * all seats' status letters in one round trip (the holders of seats marked held in a second, the
+   * records of expired holders in a third), and reads again when an admin write moved the version
+   * meanwhile. Throws NotFoundError('performance').
    */
   async getMap(performanceId: number): Promise<LiveSeatMap> {
     for (let attempt = 1; ; attempt += 1) {

@@ -33,7 +33,8 @@ export class SeatPageService {
    *
    * When this process holds the performance and its blocks (LocalCatalog), a page is one Redis
    * round trip: the catalog version and the seats' status letters together (the holders' expiry
-   * in a second, small one when some seats are marked held). A `?status=AVAILABLE` page asks the
+   * in a second, small one when some seats are marked held; expired holders' `fromBlock` in a
+   * third, when some holders expired: SeatStateStore.statuses). A `?status=AVAILABLE` page asks the
    * free bitmap for the next free seats (SeatStateStore.freeSeatsAfter: one round trip, the
    * work growing with the page, not with the seats taken before it) and looks at no more than
    * FREE_SCAN_POSITIONS positions; where the bitmap cannot answer it reads statuses as below.

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockSeats } from '../blocks/seat-block-scripts';
+import { blockSeats, releaseSeatBlocks } from '../blocks/seat-block-scripts';
+import { sectionAvailability } from '../catalog/section-scripts';
 import { performanceKeys } from '../redis-keys';
+import { SalesStore } from '../sales/sales.store';
 import { drawHall, hallRegistration, seatingDisagreements } from '../../test/halls';
 import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { holdBestAvailable } from './best-available-scripts';
@@ -69,6 +71,54 @@ describe("a comp's house seats when its hold expires unbought", () => {
     expect(await seatingDisagreements(fx.redis, performanceId, hall.places)).toEqual([]);
     return [house1, house2, free3, free4, free5, free6].map((seat) => truth.letters[String(seat)]);
   }
+
+  it('before any sweep, the reads show the house seats BLOCKED and the free one AVAILABLE', async () => {
+    const { performanceId, keys } = await expiredComp();
+    const seatIds = [house1, house2, free3, free4, free5, free6];
+    const statuses = ['BLOCKED', 'BLOCKED', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE'];
+    // Seat pages and the admin's block refusals (statuses), the seat map (registeredStatuses).
+    expect(await fx.store.statuses(performanceId, seatIds)).toEqual(statuses);
+    expect(await fx.store.registeredStatuses(performanceId, seatIds)).toEqual(statuses);
+    expect(await fx.store.statuses(performanceId, [free3, house2])).toEqual(['AVAILABLE', 'BLOCKED']);
+    // `?status=AVAILABLE` pages (free-seats-after.lua): the free seat at layout position 3, not 1 and 2.
+    expect(await fx.store.freeSeatsAfter(performanceId, 0, 6, 6)).toEqual({ positions: [3, 4, 5, 6], looked: 6 });
+    expect(await fx.store.freeSeatsAfter(performanceId, 0, 1, 6)).toEqual({ positions: [3], looked: 3 });
+    // Section availability counts letters A only: the house seats are not available there either
+    // (nor, until the hold ends, the free one: an expired hold's seats count as held, as in the counts).
+    const counting = { keepMs: 0, step: 100, wholeAfterMs: 0 };
+    const hallSection = [{ firstSeatId: house1, lastSeatId: free6 }];
+    expect(await sectionAvailability(fx.redis, keys, counting, hallSection)).toEqual([3]);
+    // The sales report's live read: the house seats count as blocked (performanceReport).
+    expect((await new SalesStore(fx.redis).live(performanceId)).houseSeats).toEqual(
+      new Set([String(house1), String(house2)]),
+    );
+    // Reads only: the hold is still to be ended, and the sweep blocks them as the reads showed.
+    expect(await letters(performanceId)).toEqual(['H', 'H', 'H', 'A', 'A', 'A']);
+    expect(await fx.redis.hget(keys.hold('comp'), 'status')).toBe('HELD');
+    expect(await expireHolds(fx.redis, keys, ['comp'])).toEqual({ holds: 1, seats: 1 });
+    expect(await fx.store.statuses(performanceId, seatIds)).toEqual(statuses);
+    expect(await fx.store.freeSeatsAfter(performanceId, 0, 6, 6)).toEqual({ positions: [3, 4, 5, 6], looked: 6 });
+  });
+
+  it("a house seat an operator's block took from the expired comp reads as the hold that took it next", async () => {
+    const { performanceId, keys } = await expiredComp();
+    // The operator's block takes house1 from the comp (not ended yet) and releases it; a buyer's hold
+    // takes it and expires too: ending that hold frees it, the comp's record listing it or not.
+    expect(await blockSeats(fx.redis, keys, [house1])).toMatchObject({ outcome: 'OK', fromExpiredHolds: 1 });
+    expect(await releaseSeatBlocks(fx.redis, keys, [house1])).toEqual({ outcome: 'OK', released: 1 });
+    const held = await holdSeats(fx.redis, keys, { ...buyer(performanceId, 'b1'), lifetimeMs: 1, seatIds: [house1] });
+    expect(held).toMatchObject({ outcome: 'OK' });
+    await fx.redisTimePasses((held as { expiresAt: number }).expiresAt, "the buyer's hold expired");
+    expect(await fx.redis.hget(keys.hold('comp'), 'status')).toBe('HELD');
+    expect(await fx.store.statuses(performanceId, [house1, house2, free3])).toEqual([
+      'AVAILABLE',
+      'BLOCKED',
+      'AVAILABLE',
+    ]);
+    expect(await fx.store.freeSeatsAfter(performanceId, 0, 6, 6)).toEqual({ positions: [1, 3, 4, 5, 6], looked: 6 });
+    expect(await expireHolds(fx.redis, keys, ['comp', 'b1'])).toEqual({ holds: 2, seats: 2 });
+    expect(await letters(performanceId)).toEqual(['A', 'B', 'A', 'A', 'A', 'A']);
+  });
 
   it('the sweeper (expire-holds.lua) blocks them again and frees the others; a buyer is refused them', async () => {
     const { performanceId, keys } = await expiredComp();

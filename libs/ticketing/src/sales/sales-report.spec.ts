@@ -35,6 +35,7 @@ const live = (pending: LiveSales['pending'], statuses: Record<string, string> = 
   pending,
   seats: statuses,
   seatHolds: {},
+  houseSeats: new Set(),
   now: 1_000,
 });
 const record = { id: 'p1', seats: '1,3', amount: '140', status: 'PAID' };
@@ -244,6 +245,19 @@ describe('performanceReport', () => {
       seatHolds: { '1': '2000:h1', '2': '500:h2' },
     });
     expect(report.totals).toMatchObject({ held: 1, available: 2 });
+  });
+
+  it("counts an expired comp's house seats (fromBlock) as blocked, its other seats as available", () => {
+    const report = performanceReport(rows([]), {
+      ...live([], { '1': 'H', '2': 'H', '3': 'H' }),
+      seatHolds: { '1': '500:comp', '2': '500:comp', '3': '500:comp' },
+      houseSeats: new Set(['1', '2']),
+    });
+    expect(report.totals).toMatchObject({ held: 0, blocked: 2, available: 1 });
+    expect(report.sections.map((s) => [s.name, s.blocked, s.available])).toEqual([
+      ['A', 2, 0],
+      ['B', 0, 1],
+    ]);
   });
 });
 

@@ -9,7 +9,10 @@ import type { LiveSales, PendingSale } from './sales.store';
 export interface SalesFigures {
   seatsTotal: number;
   available: number;
-  /** Seats in a live hold (a hold past its expiry counts as available). */
+  /**
+   * Seats in a live hold (a hold past its expiry counts as available, but a comp's house seats
+   * it took from their block, `fromBlock`, as blocked: they go back to it when it ends).
+   */
   held: number;
   /**
    * Seats off sale for good: those of paid purchases (flushed to PostgreSQL or not yet) and the
@@ -307,6 +310,7 @@ export function performanceReport(
     const expiresAt = Number((live.seatHolds[seatId] ?? '').split(':')[0]);
     // A seat held without a holder entry (held by an older version) stays held until swept.
     if (!live.seatHolds[seatId] || expiresAt > live.now) sectionOf(seat).held += 1;
+    else if (live.houseSeats.has(seatId)) sectionOf(seat).blocked += 1;
   }
 
   // At Redis's time, as the hold scripts decide: a canceled performance's seats, and those left

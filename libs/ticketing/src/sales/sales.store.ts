@@ -20,6 +20,11 @@ export interface LiveSales {
   seats: Record<string, string>;
   /** Seat id → `<expiresAt>:<hold id>` of the hold that took the seat last. */
   seatHolds: Record<string, string>;
+  /**
+   * Seats marked H by a hold expired at `now` and listed in its record's `fromBlock`: house
+   * seats an operator's comp took out of their block, which go back to it when the hold ends.
+   */
+  houseSeats: Set<string>;
   /** Redis TIME, epoch ms. */
   now: number;
 }
@@ -29,7 +34,12 @@ export interface LiveSales {
 export class SalesStore {
   constructor(@Inject(Redis) private readonly redis: Redis) {}
 
-  /** The performance's unflushed sales and seat state, read in one MULTI (one consistent moment). */
+  /**
+   * The performance's unflushed sales and seat state, read in one MULTI (one consistent moment);
+   * when some seats are held by expired holds, those holds' `fromBlock` in one more round trip
+   * (after the MULTI: a hold ended meanwhile keeps its record, so the answer is still the MULTI's
+   * moment's).
+   */
   async live(performanceId: number): Promise<LiveSales> {
     const keys = performanceKeys(performanceId);
     const replies = (await this.redis
@@ -46,7 +56,44 @@ export class SalesStore {
       Record<string, string>,
       string[],
     ];
-    return { pending: entries.map(([, fields]) => pendingSale(fields)), seats, seatHolds, now: redisMillis(time) };
+    const now = redisMillis(time);
+    return {
+      pending: entries.map(([, fields]) => pendingSale(fields)),
+      seats,
+      seatHolds,
+      houseSeats: await this.houseSeats(performanceId, seats, seatHolds, now),
+      now,
+    };
+  }
+
+  /** {@link LiveSales.houseSeats}: one HGET per distinct expired holder, none when no holder expired. */
+  private async houseSeats(
+    performanceId: number,
+    seats: Record<string, string>,
+    seatHolds: Record<string, string>,
+    now: number,
+  ): Promise<Set<string>> {
+    // Hold id -> its seats still H, the holder entry naming it and expired.
+    const expired = new Map<string, string[]>();
+    for (const [seatId, letter] of Object.entries(seats)) {
+      const entry = seatHolds[seatId];
+      // The holder entry starts with the hold's expiry (epoch ms); parseInt stops at the ':'.
+      if (letter !== 'H' || entry === undefined || Number.parseInt(entry, 10) > now) continue;
+      const holdId = entry.slice(entry.indexOf(':') + 1);
+      const seatIds = expired.get(holdId);
+      if (seatIds) seatIds.push(seatId);
+      else expired.set(holdId, [seatId]);
+    }
+    const house = new Set<string>();
+    if (expired.size === 0) return house;
+    const keys = performanceKeys(performanceId);
+    const holdIds = [...expired.keys()];
+    const fromBlocks = await Promise.all(holdIds.map((holdId) => this.redis.hget(keys.hold(holdId), 'fromBlock')));
+    holdIds.forEach((holdId, i) => {
+      const fromBlock = new Set((fromBlocks[i] ?? '').split(','));
+      for (const seatId of expired.get(holdId)!) if (fromBlock.has(seatId)) house.add(seatId);
+    });
+    return house;
   }
 }
 

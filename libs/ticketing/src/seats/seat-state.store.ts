@@ -279,9 +279,12 @@ export class SeatStateStore {
 
   /**
    * Live status of each seat, in the order asked. A seat still marked held by a hold that has
-   * expired is AVAILABLE: the next hold takes it, with or without a sweeper. One round trip, and
-   * a second, small one when some of the seats are marked held (their holders' expiry, by Redis
-   * TIME). Throws NotFoundError (`seat`) for a seat the live state does not know.
+   * expired is AVAILABLE: the next hold takes it, with or without a sweeper; but one an operator's
+   * hold took out of its block (a comp's house seat, in the record's `fromBlock`) is BLOCKED: it
+   * goes back to its block when that hold ends, and a hold asking for it is refused. One round
+   * trip, a second, small one when some of the seats are marked held (their holders' expiry, by
+   * Redis TIME), and a third when some of those holders expired (their records' `fromBlock`).
+   * Throws NotFoundError (`seat`) for a seat the live state does not know.
    */
   async statuses(performanceId: number, seatIds: number[]): Promise<SeatStatus[]> {
     assertPerformanceId(performanceId);
@@ -337,7 +340,9 @@ export class SeatStateStore {
 
   /**
    * Statuses from the seats' letters. Only seats marked held need more: their holder entries
-   * and Redis TIME, the clock that decides expiry, read in one more round trip.
+   * and Redis TIME, the clock that decides expiry, read in one more round trip; and only seats of
+   * expired holders their records' `fromBlock` (one HGET per distinct holder, together), which
+   * makes a house seat of an expired operator's hold BLOCKED rather than AVAILABLE.
    */
   private async resolveLetters(
     performanceId: number,
@@ -360,11 +365,22 @@ export class SeatStateStore {
       this.redis.time(),
     ]);
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    // Seat index -> the id of its expired holder.
+    const expired = new Map<number, string>();
     held.forEach((index, i) => {
       const holder = holders[i];
       // The holder entry starts with the hold's expiry (epoch ms); parseInt stops at the ':'.
-      if (holder !== null && Number.parseInt(holder, 10) <= now) statuses[index] = 'AVAILABLE';
+      if (holder !== null && Number.parseInt(holder, 10) <= now) {
+        expired.set(index, holder.slice(holder.indexOf(':') + 1));
+      }
     });
+    if (expired.size === 0) return statuses;
+    const holdIds = [...new Set(expired.values())];
+    const fromBlocks = await Promise.all(holdIds.map((holdId) => this.redis.hget(keys.hold(holdId), 'fromBlock')));
+    const houseSeats = new Map(holdIds.map((holdId, i) => [holdId, new Set((fromBlocks[i] ?? '').split(','))]));
+    for (const [index, holdId] of expired) {
+      statuses[index] = houseSeats.get(holdId)!.has(String(seatIds[index])) ? 'BLOCKED' : 'AVAILABLE';
+    }
     return statuses;
   }
 
