@@ -134,7 +134,10 @@ export class PurchaseRepository {
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
-  /** A user's purchases, newest first, after the keyset `before` (exclusive). */
+  /**
+   * A user's purchases, newest first, after the keyset `before` (exclusive): those it bought online
+   * (and comps given to it); box office sales it sold at the window are the venue's, not its own.
+   */
   async pageOfUser(
     userId: string,
     before: { createdAt: Date; id: string } | null,
@@ -142,12 +145,12 @@ export class PurchaseRepository {
   ): Promise<PurchaseRecord[]> {
     const rows: PurchaseQueryRow[] = before
       ? await this.dataSource.query(
-          `${SELECT_PURCHASE} WHERE p.user_id = $1 AND (p.created_at, p.id) < ($2, $3)
+          `${SELECT_PURCHASE} WHERE p.user_id = $1 AND p.sale_channel = 'ONLINE' AND (p.created_at, p.id) < ($2, $3)
            ORDER BY p.created_at DESC, p.id DESC LIMIT $4`,
           [userId, before.createdAt, before.id, limit],
         )
       : await this.dataSource.query(
-          `${SELECT_PURCHASE} WHERE p.user_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2`,
+          `${SELECT_PURCHASE} WHERE p.user_id = $1 AND p.sale_channel = 'ONLINE' ORDER BY p.created_at DESC, p.id DESC LIMIT $2`,
           [userId, limit],
         );
     return rows.map(toRecord);

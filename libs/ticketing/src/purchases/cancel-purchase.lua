@@ -61,9 +61,9 @@
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
     {'TRANSFERRED'}        refused ('buyer' only): a ticket of it was given to someone by a transfer
-    {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by an
-                           admin (its money goes back at the window), not canceled by the account
-                           that sold it
+    {'BOX_OFFICE'}         refused ('buyer' only), before any other refusal but NOT_FOUND: a box
+                           office sale (`boxOffice`) is the venue's, refunded by an admin (its money
+                           goes back at the window), never the selling account's to cancel
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
                            (freeing seats into a missing state would be overwritten by the rebuild,
@@ -119,12 +119,13 @@ local refusedForTransfer = mode == 'buyer' and redis.call('EXISTS', KEYS[12]) ==
 
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
-  if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
-  if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
-  if refusedForTransfer then return {'TRANSFERRED'} end
+  -- A box office sale is the venue's: refused first, so the selling account learns nothing of it.
   for i = 6, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
   end
+  if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
+  if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
+  if refusedForTransfer then return {'TRANSFERRED'} end
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
@@ -133,12 +134,13 @@ local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', '
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
+-- Before any other refusal: a box office sale tells the selling account nothing of its state.
+if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
 if refusedForTransfer then return {'TRANSFERRED'} end
-if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.
 local toFree, kept = {}, {}
