@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionsService } from '@app/auth';
 import { createSession, TEST_PASSWORD, TestSession } from '@app/testing';
+import { performanceKeys, SeatStateRebuilder } from '@app/ticketing';
 import { doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
@@ -70,11 +71,11 @@ const BUYER_ROUTES: BuyerRoute[] = [
  * sold at the box office. Real PostgreSQL and Redis.
  */
 describe("window sales are the venue's, not the clerk's (real PostgreSQL and Redis)", () => {
-  let { api, admin, call, close } = {} as AdminApi;
+  let { api, admin, call, redis, close } = {} as AdminApi;
   let clerks = 0;
 
   beforeAll(async () => {
-    ({ api, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
+    ({ api, admin, call, redis, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
   afterAll(() => close?.());
 
@@ -223,6 +224,47 @@ describe("window sales are the venue's, not the clerk's (real PostgreSQL and Red
     });
     expect(online.statusCode, online.body).toBe(200);
     expect(online.json().holder).toMatchObject({ email: buyer.email });
+  });
+
+  it("a window sale counts in no one's ticket limit: the clerk still buys for themselves, refunds and a rebuild leave the clerk's count alone", async () => {
+    const show = await createShow();
+    const limited = await call('PATCH', `/performances/${show.id}`, {
+      body: { maxTicketsPerBuyer: 2 },
+      session: admin,
+    });
+    expect(limited.statusCode, limited.body).toBe(200);
+    const clerk = await clerkSession();
+    const bought = () => redis.hget(performanceKeys(show.id).ticketsBought, clerk.id);
+
+    const sale = await sellAtWindow(clerk, show.id, show.seatIds.slice(0, 3));
+    expect(await bought()).toBeNull();
+    const held = await call('POST', '/reservations', {
+      body: { performanceId: show.id, seatIds: show.seatIds.slice(3, 5) },
+      session: clerk,
+    });
+    expect(held.statusCode, held.body).toBe(201);
+    const own = await call('POST', '/purchases', { body: { reservationId: held.json().id }, session: clerk });
+    expect(own.statusCode, own.body).toBe(201);
+    expect(await bought()).toBe('2');
+
+    await flushPurchases(api.app);
+    const partial = await call('POST', `/admin/purchases/${sale.id}/refund`, {
+      body: { seatIds: [show.seatIds[0]] },
+      session: admin,
+    });
+    expect(partial.statusCode, partial.body).toBe(200);
+    expect(await bought()).toBe('2');
+    const whole = await call('POST', `/admin/purchases/${sale.id}/refund`, { session: admin });
+    expect(whole.statusCode, whole.body).toBe(200);
+    expect(await bought()).toBe('2');
+
+    // Counted again from PostgreSQL (as after an upgrade): only the clerk's own purchase.
+    await sellAtWindow(clerk, show.id, show.seatIds.slice(5, 8));
+    await flushPurchases(api.app);
+    await redis.del(performanceKeys(show.id).ticketsBought);
+    await redis.hdel(performanceKeys(show.id).meta, 'ticketsCounted');
+    await api.app.get(SeatStateRebuilder).countTicketsBought(show.id);
+    expect(await bought()).toBe('2');
   });
 
   it('a repeated window sale is told its seats were sold at the box office, and when', async () => {

@@ -31,7 +31,8 @@
                     has none of them, and they are left alone
   KEYS[11] tickets  hash user id -> seats of the user's paid purchases not canceled: the
            bought   canceled purchase's seats (all of them, the checked-in ones an operator kept
-                    sold too: the buyer has no ticket of it left) leave the buyer's count
+                    sold too: the buyer has no ticket of it left) leave the buyer's count (a box
+                    office sale's never were in the selling account's)
   KEYS[12] transferred  set of the purchase's seat ids whose ticket is being, or was, accepted by
                     a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
                     records the accept): a buyer's cancel is refused ('TRANSFERRED'), an operator's
@@ -150,7 +151,9 @@ end
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
-if redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+if not purchase[8] and redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then
+  redis.call('HDEL', KEYS[11], userId)
+end
 local keptList = table.concat(kept, ',')
 -- The kept seats go with the cancellation (hash and entry), so its notice tells the buyer which
 -- seats stay sold whichever write reaches PostgreSQL first.
