@@ -111,7 +111,7 @@ export interface BoxOfficeTicket {
   code: string;
 }
 
-/** A box office sale: the selling account's purchase (PAID, `paymentMethod`) and its tickets. */
+/** A box office sale: the purchase stored under the selling account (PAID, `paymentMethod`), the venue's, and its tickets. */
 export type BoxOfficeSale = Purchase & { paymentMethod: BoxOfficePaymentMethod; tickets: BoxOfficeTicket[] };
 
 /**
