@@ -71,11 +71,11 @@ const BUYER_ROUTES: BuyerRoute[] = [
  * sold at the box office. Real PostgreSQL and Redis.
  */
 describe("window sales are the venue's, not the clerk's (real PostgreSQL and Redis)", () => {
-  let { api, admin, call, redis, close } = {} as AdminApi;
+  let { api, db, admin, call, redis, close } = {} as AdminApi;
   let clerks = 0;
 
   beforeAll(async () => {
-    ({ api, admin, call, redis, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
+    ({ api, db, admin, call, redis, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
   });
   afterAll(() => close?.());
 
@@ -151,6 +151,21 @@ describe("window sales are the venue's, not the clerk's (real PostgreSQL and Red
     const tokens = await api.app.get(SessionsService).login(clerk.email, TEST_PASSWORD);
     const demoted = { ...clerk, headers: { authorization: `Bearer ${tokens.accessToken}` } };
     await expectHiddenFrom(demoted, sale, 'demoted clerk');
+
+    // An offer the clerk made before this fix (a row as POST /tickets/:ticketId/transfers wrote it):
+    // its recipient cannot take the walk-up's ticket.
+    const ben = await createSession(api.app, { name: 'Ben' });
+    await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [ben.id]);
+    const stale = await db.query(
+      `INSERT INTO ticket_transfers (id, ticket_id, sender_id, recipient_email, recipient_email_key, created_at, expires_at)
+       SELECT gen_random_uuid(), $1, $2, u.email, u.email_key, now(), now() + interval '1 hour' FROM users u WHERE u.id = $3
+       RETURNING id`,
+      [sale.tickets[0].ticketId, clerk.id, ben.id],
+    );
+    const accepted = await call('POST', `/ticket-transfers/${stale.rows[0].id}/accept`, { session: ben });
+    expect(accepted.statusCode, accepted.body).toBe(409);
+    const heldByBen = await call('GET', '/tickets', { session: ben });
+    expect(heldByBen.json().items).toEqual([]);
 
     // Nothing moved: the sale is still paid, and each printed code admits the walk-up.
     const operatorView = await call('GET', `/admin/purchases/${sale.id}`, { session: admin });
