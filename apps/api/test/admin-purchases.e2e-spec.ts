@@ -45,7 +45,14 @@ describe('admin purchases: search, read, refund (real PostgreSQL and Redis)', ()
     // Not flushed yet: readable by id.
     const one = await call('GET', `/admin/purchases/${b1.id}`, { session: admin });
     expect(one.statusCode).toBe(200);
-    expect(one.json()).toEqual({ ...b1, userId: bob.id, compNote: null });
+    expect(one.json()).toEqual({
+      ...b1,
+      userId: bob.id,
+      compNote: null,
+      soldBy: null,
+      deliveryEmail: null,
+      deliveryName: null,
+    });
     await flushPurchases(api.app);
 
     const first = await call('GET', `/admin/purchases?performanceId=${performance.id}&limit=2`, { session: admin });

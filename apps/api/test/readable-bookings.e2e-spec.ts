@@ -278,6 +278,9 @@ describe('time zones and readable holds and purchases (real PostgreSQL and Redis
       ...purchase,
       userId: buyer.id,
       compNote: null,
+      soldBy: null,
+      deliveryEmail: null,
+      deliveryName: null,
     });
 
     await flushPurchases(api.app);

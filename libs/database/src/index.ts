@@ -123,6 +123,7 @@ export type {
 export type {
   CheckedInSeat,
   CheckInToClear,
+  CheckInHolder,
   CheckInResult,
   CheckInWindowBounds,
   TicketCheckInState,

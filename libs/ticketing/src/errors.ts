@@ -202,21 +202,6 @@ export class PurchaseTransferredError extends DomainError {
   }
 }
 
-/**
- * A box office sale canceled through the buyer's route by the account that sold it: its money was
- * taken at the window, so it is refunded there by an admin (POST /admin/purchases/:id/refund),
- * which frees its seats and records the refund. 409; nothing changed.
- */
-export class BoxOfficeSaleCancelError extends DomainError {
-  constructor() {
-    super(
-      'conflict',
-      'BoxOfficeSale',
-      'a box office sale is not canceled here: an admin refunds it (POST /admin/purchases/:id/refund) and the money is given back at the window',
-    );
-  }
-}
-
 export class PurchaseRefundedError extends DomainError {
   constructor() {
     super('conflict', 'PurchaseRefunded', 'purchase has already been refunded or canceled');

@@ -13,7 +13,6 @@ export {
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
   PurchaseTransferredError,
-  BoxOfficeSaleCancelError,
   QueueTicketEndedError,
   SalesClosedError,
   SalesNotOpenError,

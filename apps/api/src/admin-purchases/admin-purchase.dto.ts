@@ -14,7 +14,7 @@ import {
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
 import { normalizeEmail } from '@app/auth';
-import { refundMethodOf } from '@app/ticketing';
+import { refundMethodOf, saleChannelOf } from '@app/ticketing';
 import type { Described, Purchase, RefundMethod, SeatsRefunded } from '@app/ticketing';
 import { OptionalIdQuery } from '../common/canonical-integer';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -44,7 +44,10 @@ export class AdminPurchaseQueryDto extends PageQueryDto {
 
 /** A purchase as operators see it: the buyer's view plus whose it is. */
 export class AdminPurchaseResponseDto extends PurchaseResponseDto {
-  /** The buyer's user id (a comp's recipient). */
+  /**
+   * The account the purchase is stored under: the buyer's (a comp's recipient); for a box office
+   * sale the selling clerk's, which is not its buyer (see `soldBy`, `deliveryEmail`).
+   */
   userId: string;
   /**
    * A comp's note (who and why the box office gave it, as the operator wrote it); null for a
@@ -52,6 +55,21 @@ export class AdminPurchaseResponseDto extends PurchaseResponseDto {
    */
   @ApiProperty({ type: 'string', nullable: true })
   compNote: string | null;
+  /**
+   * A box office sale's selling clerk (the staff or admin account's id that sold it at the window);
+   * null for any other purchase. The sale is the venue's: that account sees none of it as a buyer.
+   */
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true })
+  soldBy: string | null;
+  /**
+   * A box office sale's walk-up: where its e-mails go and the name they address, as the window took
+   * them (each null when not given); null for any other purchase. @example "walk.up@example.com"
+   */
+  @ApiProperty({ type: 'string', nullable: true })
+  deliveryEmail: string | null;
+  /** @example "Walk Up" */
+  @ApiProperty({ type: 'string', nullable: true })
+  deliveryName: string | null;
 }
 
 export class AdminPurchasePageDto {
@@ -60,7 +78,14 @@ export class AdminPurchasePageDto {
 }
 
 export function mapAdminPurchase(purchase: Described<Purchase>): AdminPurchaseResponseDto {
-  return { ...mapPurchase(purchase), userId: purchase.userId, compNote: purchase.compNote ?? null };
+  return {
+    ...mapPurchase(purchase),
+    userId: purchase.userId,
+    compNote: purchase.compNote ?? null,
+    soldBy: saleChannelOf(purchase) === 'BOX_OFFICE' ? purchase.userId : null,
+    deliveryEmail: purchase.deliveryEmail ?? null,
+    deliveryName: purchase.deliveryName ?? null,
+  };
 }
 
 /**

@@ -19,8 +19,11 @@ export class BoxOfficeController {
    * Sells seats at the box office window to someone who walks up and pays there, in cash or on the
    * card terminal: nothing goes through the payment gateway. The seats are sold all or none, at
    * their current prices, on the sale's own path (a walk-up racing online buyers for a seat: one of
-   * them gets it). The selling account owns the purchase (`saleChannel: "BOX_OFFICE"`,
-   * `paymentMethod`); the answer carries each ticket's signed code for the window to print. Allowed
+   * them gets it). The sale is the venue's (`saleChannel: "BOX_OFFICE"`, `paymentMethod`): stored
+   * under the selling account, which sees none of it on the buyer's routes (404, or left out of its
+   * lists); operators manage it through the admin routes. The answer carries each ticket's signed
+   * code for the window to print. A repeated sale finds its seats sold: 409 naming them, and the box
+   * office sale that has them and when (`details.soldAtBoxOffice`). Allowed
    * from the on-sale on while sales are on or closed, also after `salesCloseAt`, until the
    * performance's check-in closes; not while paused, nor for a canceled performance. No per-buyer
    * limit (1 to ${MAX_SEATS_PER_BOX_OFFICE_SALE} seats a sale); no waiting room. Staff or admin.
@@ -53,7 +56,7 @@ export class BoxOfficeController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      'a seat is held, sold or blocked (`details.seatIds` names them; nothing held); `PerformanceCanceled`; `BoxOfficeClosed` (its check-in has closed); `SalesClosed` while sales are paused (`details.reason` PAUSED) or the performance is being deleted',
+      'a seat is held, sold or blocked (`details.seatIds` names them; nothing held; `details.soldAtBoxOffice` `[{purchaseId, seatIds, soldAt}]` the box office sales that have some of them: a repeated sale); `PerformanceCanceled`; `BoxOfficeClosed` (its check-in has closed); `SalesClosed` while sales are paused (`details.reason` PAUSED) or the performance is being deleted',
   })
   @ApiResponse({ status: 503, type: ErrorBodyDto, description: 'Redis unavailable or the sale not replicated in time' })
   async sell(

@@ -63,9 +63,9 @@ export class BoxOfficeTicketDto {
   code: string;
 }
 
-/** A box office sale: the selling account's purchase (`saleChannel: "BOX_OFFICE"`) and its tickets. */
+/** A box office sale (`saleChannel: "BOX_OFFICE"`), the venue's, stored under the selling account, and its tickets. */
 export class BoxOfficeSaleResponseDto extends PurchaseResponseDto {
-  /** The selling account (staff or admin), which owns the purchase. */
+  /** The selling account (staff or admin): it stores the sale but sees none of it as a buyer. */
   userId: string;
   /** One per seat, in the order of `seatIds`. */
   @ApiProperty({ type: [BoxOfficeTicketDto] })

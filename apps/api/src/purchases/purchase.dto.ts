@@ -57,7 +57,8 @@ export class PurchaseResponseDto extends BookingDetailsDto {
   comp: boolean;
   /**
    * Where it was sold: `ONLINE` (bought through `POST /purchases`, or a comp) or `BOX_OFFICE` (sold
-   * at the window by the staff or admin account that owns it, `POST /box-office/performances/:id/sales`).
+   * at the window by a staff or admin account, `POST /box-office/performances/:id/sales`: the venue's,
+   * seen only on the admin routes).
    * @example "ONLINE"
    */
   @ApiProperty({ enum: ['ONLINE', 'BOX_OFFICE'] })

@@ -79,11 +79,17 @@ export class TicketListDto {
   items: TicketResponseDto[];
 }
 
+/**
+ * Who the ticket admits: the account that accepted it by a transfer, else the buyer; for a box office
+ * sale the walk-up as the window took them (each null when the window took none), never the clerk.
+ */
 export class CheckInHolderDto {
   /** @example "Ada Lovelace" */
-  name: string;
+  @ApiProperty({ type: 'string', nullable: true })
+  name: string | null;
   /** @example ada@example.com */
-  email: string;
+  @ApiProperty({ type: 'string', nullable: true })
+  email: string | null;
 }
 
 /** A successful check-in: let the holder in (the ticket's current holder: its buyer, or who it was transferred to), to this seat. */

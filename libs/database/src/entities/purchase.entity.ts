@@ -77,7 +77,8 @@ export class PurchaseEntity {
 
   /**
    * Where it was sold: `ONLINE` (a buyer's purchase, or a comp) or `BOX_OFFICE` (sold at the
-   * window by the staff or admin account that owns it; migration 1799650000000-PurchaseSaleChannel).
+   * window by the staff or admin account `user_id` names, yet the venue's, not that account's;
+   * migration 1799650000000-PurchaseSaleChannel).
    */
   @Column({ name: 'sale_channel', type: 'text', default: 'ONLINE' })
   saleChannel: SaleChannel;

@@ -134,7 +134,10 @@ export class PurchaseRepository {
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
-  /** A user's purchases, newest first, after the keyset `before` (exclusive). */
+  /**
+   * A user's purchases, newest first, after the keyset `before` (exclusive): those it bought online
+   * (and comps given to it); box office sales it sold at the window are the venue's, not its own.
+   */
   async pageOfUser(
     userId: string,
     before: { createdAt: Date; id: string } | null,
@@ -142,12 +145,12 @@ export class PurchaseRepository {
   ): Promise<PurchaseRecord[]> {
     const rows: PurchaseQueryRow[] = before
       ? await this.dataSource.query(
-          `${SELECT_PURCHASE} WHERE p.user_id = $1 AND (p.created_at, p.id) < ($2, $3)
+          `${SELECT_PURCHASE} WHERE p.user_id = $1 AND p.sale_channel = 'ONLINE' AND (p.created_at, p.id) < ($2, $3)
            ORDER BY p.created_at DESC, p.id DESC LIMIT $4`,
           [userId, before.createdAt, before.id, limit],
         )
       : await this.dataSource.query(
-          `${SELECT_PURCHASE} WHERE p.user_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2`,
+          `${SELECT_PURCHASE} WHERE p.user_id = $1 AND p.sale_channel = 'ONLINE' ORDER BY p.created_at DESC, p.id DESC LIMIT $2`,
           [userId, limit],
         );
     return rows.map(toRecord);
@@ -210,7 +213,8 @@ export class PurchaseRepository {
   /**
    * Per buyer, the seats of their purchases of the performance that are not canceled (active
    * tickets): what the hold scripts' ticket limit per buyer counts, when Redis's count is built
-   * from PostgreSQL. Buyers without any are left out. `manager`: read inside that transaction.
+   * from PostgreSQL. Buyers without any are left out, and so are box office sales (the venue's: not
+   * in the selling account's count). `manager`: read inside that transaction.
    */
   async ticketsBoughtByBuyer(
     performanceId: number,
@@ -219,7 +223,7 @@ export class PurchaseRepository {
     const rows: { user_id: string; seats: string }[] = await (manager ?? this.dataSource).query(
       `SELECT p.user_id, count(*) AS seats
          FROM tickets t JOIN purchases p ON p.id = t.purchase_id
-        WHERE t.performance_id = $1 AND t.status = 'ACTIVE'
+        WHERE t.performance_id = $1 AND t.status = 'ACTIVE' AND p.sale_channel = 'ONLINE'
         GROUP BY p.user_id`,
       [performanceId],
     );
@@ -231,19 +235,29 @@ export class PurchaseRepository {
    * hold, null when its row is gone, and its buyer): for the seat reconciler, which checks each sale
    * against Redis. `final` marks a seat kept sold after its ticket was canceled (checked in, then
    * refunded by an operator who kept it off sale): no cancellation undoes it. A seat with both an
-   * active and such a ticket answers the active one.
+   * active and such a ticket answers the active one. `boxOffice`: sold at the window (its account
+   * is the selling clerk's, whose tickets bought it is not in).
    */
-  async soldSeats(
-    performanceId: number,
-  ): Promise<{ seatId: number; purchaseId: string; reservationId: string | null; userId: string; final: boolean }[]> {
+  async soldSeats(performanceId: number): Promise<
+    {
+      seatId: number;
+      purchaseId: string;
+      reservationId: string | null;
+      userId: string;
+      final: boolean;
+      boxOffice: boolean;
+    }[]
+  > {
     const rows: {
       seat_id: number;
       purchase_id: string;
       reservation_id: string | null;
       user_id: string;
       active: boolean;
+      box_office: boolean;
     }[] = await this.dataSource.query(
-      `SELECT DISTINCT ON (t.seat_id) t.seat_id, t.purchase_id, p.reservation_id, p.user_id, t.status = 'ACTIVE' AS active
+      `SELECT DISTINCT ON (t.seat_id) t.seat_id, t.purchase_id, p.reservation_id, p.user_id, t.status = 'ACTIVE' AS active,
+              COALESCE(p.sale_channel = 'BOX_OFFICE', false) AS box_office
            FROM tickets t LEFT JOIN purchases p ON p.id = t.purchase_id
           WHERE t.performance_id = $1 AND (t.status = 'ACTIVE' OR t.checked_in_at IS NOT NULL)
           ORDER BY t.seat_id, t.status = 'ACTIVE' DESC`,
@@ -255,6 +269,7 @@ export class PurchaseRepository {
       reservationId: row.reservation_id,
       userId: row.user_id,
       final: !row.active,
+      boxOffice: row.box_office,
     }));
   }
 

@@ -172,6 +172,13 @@ interface TransferRow {
 const EFFECTIVE_EXPIRY = `LEAST(tr.expires_at, (SELECT pf.starts_at FROM tickets t JOIN performances pf ON pf.id = t.performance_id
                                         WHERE t.id = tr.ticket_id))`;
 
+/**
+ * The account that holds ticket `t` of purchase `p`: who accepted it by a transfer, else the buyer
+ * of an online purchase. A box office sale's ticket not transferred has none (NULL): the walk-up
+ * holds it, and the clerk whose account stores the sale can never give it away.
+ */
+const HOLDER_ID = `COALESCE(t.holder_id, CASE WHEN p.sale_channel = 'ONLINE' THEN p.user_id END)`;
+
 const TRANSFER_COLUMNS = `tr.id, tr.ticket_id::text AS ticket_id, tr.sender_id, tr.recipient_email, tr.status, tr.created_at,
   ${EFFECTIVE_EXPIRY} AS expires_at, tr.accepted_at, tr.canceled_at, tr.declined_at, tr.cancel_reason`;
 
@@ -209,7 +216,7 @@ export class TicketTransfersRepository {
         sender_key: string;
       }[] = await manager.query(
         `SELECT t.id::text AS id, t.purchase_id, t.performance_id, t.seat_id, t.code_version, t.status, t.checked_in_at,
-                COALESCE(t.holder_id, p.user_id) AS holder, pf.starts_at,
+                ${HOLDER_ID} AS holder, pf.starts_at,
                 (pf.status = 'CANCELED' OR EXISTS (SELECT 1 FROM performance_cancellations pc
                                                     WHERE pc.performance_id = t.performance_id)) AS performance_canceled,
                 (SELECT email_key FROM users WHERE id = $2) AS sender_key
@@ -329,7 +336,7 @@ export class TicketTransfersRepository {
         `UPDATE tickets t SET holder_id = $2, code_version = t.code_version + 1
            FROM purchases p
           WHERE t.id = $1 AND p.id = t.purchase_id
-            AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND COALESCE(t.holder_id, p.user_id) = $3
+            AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND ${HOLDER_ID} = $3
             AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
           RETURNING t.id::text AS id, t.purchase_id AS "purchaseId", t.performance_id AS "performanceId",
                     t.seat_id AS "seatId", t.code_version AS "codeVersion"`,

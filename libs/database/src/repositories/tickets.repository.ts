@@ -27,9 +27,19 @@ export interface TicketRecord extends TicketIdentity {
   holderId: string | null;
 }
 
+/**
+ * Who a check-in admits: the account that accepted the ticket by a transfer; else, for a box office
+ * sale, the walk-up as the window took them (`delivery_name`, `delivery_email`: either may be null,
+ * the selling clerk is never the holder); else the buyer's account.
+ */
+export interface CheckInHolder {
+  name: string | null;
+  email: string | null;
+}
+
 /** What one check-in did; exactly one of concurrent check-ins of a ticket is `CHECKED_IN`. */
 export type CheckInResult =
-  | { outcome: 'CHECKED_IN'; ticket: TicketRecord; holder: { name: string; email: string } }
+  | { outcome: 'CHECKED_IN'; ticket: TicketRecord; holder: CheckInHolder }
   | { outcome: 'ALREADY_CHECKED_IN'; checkedInAt: Date }
   | { outcome: 'CANCELED' }
   | { outcome: 'PERFORMANCE_CANCELED' }
@@ -133,6 +143,15 @@ export interface CheckInToClear {
  * offer exactly one goes through (the accept then finds the offer CANCELED, or the check-in the old
  * code TRANSFERRED).
  */
+/**
+ * The holder's name and e-mail (CheckInHolder) of ticket `t` of purchase `p` bought by account `u`:
+ * who accepted it by a transfer, else a box office sale's walk-up, else the buyer.
+ */
+const HOLDER_NAME = `CASE WHEN t.holder_id IS NOT NULL THEN (SELECT h.name FROM users h WHERE h.id = t.holder_id)
+                          WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_name ELSE u.name END`;
+const HOLDER_EMAIL = `CASE WHEN t.holder_id IS NOT NULL THEN (SELECT h.email FROM users h WHERE h.id = t.holder_id)
+                           WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_email ELSE u.email END`;
+
 const END_OFFERS_OF_ADMITTED = `ended_offers AS (
          UPDATE ticket_transfers tr SET status = 'CANCELED', canceled_at = clock_timestamp(), cancel_reason = 'CHECKED_IN'
            FROM admitted, w
@@ -198,14 +217,16 @@ export class TicketsRepository {
   /**
    * Up to `limit` tickets `userId` holds, newest ticket first (by id, below `beforeTicketId` when
    * given): the tickets of its own purchases not transferred away (`holder_id` null) and those it
-   * received (`holder_id` = it). Tickets of purchases not written here yet are not among them.
+   * received (`holder_id` = it). A box office sale's tickets are the walk-up's, not the selling
+   * account's: not among them. Tickets of purchases not written here yet are not among them.
    * Canceled ones are (status CANCELED).
    */
   async heldBy(userId: string, beforeTicketId: string | null, limit: number): Promise<TicketRecord[]> {
     const rows: TicketRow[] = await this.dataSource.query(
       `WITH held AS (
          (SELECT t.id FROM purchases p JOIN tickets t ON t.purchase_id = p.id
-           WHERE p.user_id = $1 AND t.holder_id IS NULL AND ($2::bigint IS NULL OR t.id < $2::bigint)
+           WHERE p.user_id = $1 AND p.sale_channel = 'ONLINE' AND t.holder_id IS NULL
+             AND ($2::bigint IS NULL OR t.id < $2::bigint)
            ORDER BY t.id DESC LIMIT $3)
          UNION ALL
          (SELECT t.id FROM tickets t
@@ -478,11 +499,11 @@ export class TicketsRepository {
            FROM seats s, purchases p, users u, w
           WHERE t.id = $1 AND t.purchase_id = $2 AND t.performance_id = $3 AND t.seat_id = $4
             AND t.status = 'ACTIVE' AND t.checked_in_at IS NULL AND t.code_version = $9
-            AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = COALESCE(t.holder_id, p.user_id)
+            AND s.id = t.seat_id AND p.id = t.purchase_id AND u.id = p.user_id
             AND NOT EXISTS (SELECT 1 FROM performance_cancellations pc WHERE pc.performance_id = t.performance_id)
             AND w.id = t.performance_id
             AND $6::timestamptz >= w.opens_at AND $6::timestamptz < w.closes_at
-          RETURNING ${TICKET_COLUMNS}, u.name AS holder_name, u.email AS holder_email
+          RETURNING ${TICKET_COLUMNS}, ${HOLDER_NAME} AS holder_name, ${HOLDER_EMAIL} AS holder_email
        ), ${END_OFFERS_OF_ADMITTED}
        SELECT admitted.*, w.starts_at AS window_starts_at, w.opens_at AS window_opens_at, w.closes_at AS window_closes_at
          FROM w LEFT JOIN admitted ON true`,
@@ -490,7 +511,7 @@ export class TicketsRepository {
     );
     const [first] = rows;
     if (first?.id != null) {
-      const row = first as TicketRow & { holder_name: string; holder_email: string };
+      const row = first as TicketRow & { holder_name: string | null; holder_email: string | null };
       return {
         outcome: 'CHECKED_IN',
         ticket: toRecord(row),

@@ -8,11 +8,18 @@ import {
   PerformanceRepository,
   TicketsRepository,
 } from '@app/database';
-import { InvalidInputError, NotFoundError, PerformanceCanceledError, SalesClosedError } from '../errors';
+import {
+  InvalidInputError,
+  NotFoundError,
+  PerformanceCanceledError,
+  SalesClosedError,
+  SeatsUnavailableError,
+} from '../errors';
 import { Hold } from '../holds/hold';
 import { HoldService } from '../holds/hold.service';
 import type { Operator } from '../purchases/admin-purchases';
 import { Purchase } from '../purchases/purchase';
+import { PurchaseReader } from '../purchases/purchase-reader';
 import { PurchaseService } from '../purchases/purchase.service';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { checkInSettingsOf, checkInWindowOf, checkInWindowSettings } from '../tickets/check-in-window';
@@ -45,6 +52,40 @@ export class BoxOfficeClosedError extends DomainError {
   }
 }
 
+/**
+ * The most recent box office sales of a performance read to explain a refused sale's seats
+ * ({@link SeatsSoldAtBoxOfficeError}): a clerk who repeats a sale does so within minutes.
+ */
+const RECENT_SALES_READ = 50;
+
+/** A box office sale that holds some of a refused sale's seats: which, and when it was sold. */
+export interface SoldAtBoxOffice {
+  purchaseId: string;
+  seatIds: number[];
+  soldAt: Date;
+}
+
+/**
+ * A box office sale refused because some of its seats were sold at the window already (a clerk on
+ * a flaky network repeating a sale that went through): 409 `SeatsUnavailable`, as any refused
+ * sale, `details.seatIds` the refused seats and `details.soldAtBoxOffice` the sales holding some of
+ * them (`purchaseId`, `seatIds`, `soldAt`); the message says when each was sold. Nothing held.
+ */
+export class SeatsSoldAtBoxOfficeError extends DomainError {
+  constructor(seatIds: number[], sales: readonly SoldAtBoxOffice[]) {
+    const told = sales
+      .map(
+        (sale) =>
+          `${sale.seatIds.join(', ')} sold at the box office ${sale.soldAt.toISOString()} (sale ${sale.purchaseId})`,
+      )
+      .join('; ');
+    super('conflict', 'SeatsUnavailable', `seats not available: ${seatIds.join(', ')}; ${told}`, {
+      seatIds,
+      soldAtBoxOffice: sales.map((sale) => ({ ...sale, soldAt: sale.soldAt.toISOString() })),
+    });
+  }
+}
+
 /** What the window sells: seats of a performance, paid there. */
 export interface BoxOfficeSaleRequest {
   performanceId: number;
@@ -70,7 +111,7 @@ export interface BoxOfficeTicket {
   code: string;
 }
 
-/** A box office sale: the selling account's purchase (PAID, `paymentMethod`) and its tickets. */
+/** A box office sale: the purchase stored under the selling account (PAID, `paymentMethod`), the venue's, and its tickets. */
 export type BoxOfficeSale = Purchase & { paymentMethod: BoxOfficePaymentMethod; tickets: BoxOfficeTicket[] };
 
 /**
@@ -94,6 +135,7 @@ export class BoxOfficeService {
     private readonly holds: HoldService,
     private readonly seatState: SeatStateRebuilder,
     private readonly purchases: PurchaseService,
+    private readonly reader: PurchaseReader,
     private readonly audit: AdminAuditRepository,
     private readonly clock: Clock,
     @Inject(Env) private readonly env: Env,
@@ -108,7 +150,8 @@ export class BoxOfficeService {
    * (`box-office.sale`) is written after the sale, as a comp's is. Throws InvalidInputError,
    * NotFoundError (performance, seats), PerformanceCanceledError, BoxOfficeClosedError,
    * SalesNotOpenError, SalesClosedError (PAUSED; CLOSED while a delete is under way),
-   * SeatsUnavailableError (naming the seats held, sold or blocked; nothing held) and the purchase's
+   * SeatsUnavailableError (naming the seats held, sold or blocked; nothing held;
+   * SeatsSoldAtBoxOfficeError when a box office sale holds some: a repeated sale) and the purchase's
    * errors (PurchaseNotReplicatedError). The hold and its purchase are the operator path's
    * (HoldService.holdBoxOffice, PurchaseService.purchaseOperatorHold): a process killed between the
    * two leaves a hold the selling account cannot see, buy or release through the buyer's routes,
@@ -195,12 +238,46 @@ export class BoxOfficeService {
       return await hold();
     } catch (error) {
       const lost = error instanceof NotFoundError && error.details?.seatIds === undefined;
-      if (!lost) throw this.named(error, performanceId);
+      if (!lost) throw await this.explained(error, performanceId);
       await this.seatState.ensure(performanceId);
-      return hold().catch((again: unknown) => {
-        throw this.named(again, performanceId);
+      return hold().catch(async (again: unknown) => {
+        throw await this.explained(again, performanceId);
       });
     }
+  }
+
+  /**
+   * A refusal of seats some of which a box office sale holds (PAID, the seats still its own; found
+   * among the performance's RECENT_SALES_READ latest sales by their audit rows) as
+   * SeatsSoldAtBoxOfficeError, saying when; anything else as {@link named} words it. A refusal off
+   * the hot path: a few reads, and the plain refusal when they fail.
+   */
+  private async explained(error: unknown, performanceId: number): Promise<unknown> {
+    if (!(error instanceof SeatsUnavailableError)) return this.named(error, performanceId);
+    const refused = (error.details?.seatIds as number[] | undefined) ?? [];
+    try {
+      const sales = await this.soldAtBoxOffice(performanceId, refused);
+      return sales.length > 0 ? new SeatsSoldAtBoxOfficeError(refused, sales) : error;
+    } catch {
+      return error;
+    }
+  }
+
+  /** The recent box office sales of the performance that hold some of `seatIds` now, newest first. */
+  private async soldAtBoxOffice(performanceId: number, seatIds: readonly number[]): Promise<SoldAtBoxOffice[]> {
+    const wanted = new Set(seatIds);
+    const rows = await this.audit.page({ performanceId, action: BOX_OFFICE_SALE_ACTION }, null, RECENT_SALES_READ);
+    const found: SoldAtBoxOffice[] = [];
+    for (const row of rows) {
+      const named = ((row.details.seatIds as number[] | undefined) ?? []).filter((seatId) => wanted.has(seatId));
+      if (named.length === 0) continue;
+      const purchase = await this.reader.find(row.subjectId);
+      if (!purchase || purchase.status !== 'PAID') continue;
+      const held = named.filter((seatId) => purchase.seatIds.includes(seatId) && wanted.delete(seatId));
+      if (held.length > 0) found.push({ purchaseId: purchase.id, seatIds: held, soldAt: purchase.createdAt });
+      if (wanted.size === 0) break;
+    }
+    return found;
   }
 
   /** A canceled performance's refusal, worded for the window; anything else as it is. */

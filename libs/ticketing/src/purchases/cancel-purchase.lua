@@ -33,7 +33,8 @@
                     has none of them, and they are left alone
   KEYS[11] tickets  hash user id -> seats of the user's paid purchases not canceled: the
            bought   canceled purchase's seats (all of them, the checked-in ones an operator kept
-                    sold too: the buyer has no ticket of it left) leave the buyer's count
+                    sold too: the buyer has no ticket of it left) leave the buyer's count (a box
+                    office sale's never were in the selling account's)
   KEYS[12] transferred  set of the purchase's seat ids whose ticket is being, or was, accepted by
                     a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
                     records the accept): a buyer's cancel is refused ('TRANSFERRED') while one of
@@ -71,9 +72,9 @@
     {'CANCEL_CLOSED', cancelUntil (epoch ms, or 'none')}  a buyer, and Redis TIME is past
                            cancelUntil
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
-    {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by
-                           an admin (its money goes back at the window), not canceled by the account
-                           that sold it
+    {'BOX_OFFICE'}         refused ('buyer' only), before any other refusal but NOT_FOUND: a box
+                           office sale (`boxOffice`) is the venue's, refunded by an admin (its money
+                           goes back at the window), never the selling account's to cancel
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
                            (freeing seats into a missing state would be overwritten by the rebuild,
@@ -142,12 +143,13 @@ local refusedForTransfer = #transferredList > 0
 
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
-  if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
-  if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
-  if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
+  -- A box office sale is the venue's: refused first, so the selling account learns nothing of it.
   for i = 7, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
   end
+  if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
+  if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
+  if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
@@ -156,13 +158,14 @@ local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', '
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
+-- Before any other refusal: a box office sale tells the selling account nothing of its state.
+if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
 
 -- A transferred ticket is told first: only the box office can undo that sale, whatever else stands.
 if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
 if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
-if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.
 local toFree, kept = {}, {}
@@ -172,7 +175,9 @@ end
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
-if redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+if not purchase[8] and redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then
+  redis.call('HDEL', KEYS[11], userId)
+end
 local keptList = table.concat(kept, ',')
 -- The kept seats go with the cancellation (hash and entry), so its notice tells the buyer which
 -- seats stay sold whichever write reaches PostgreSQL first.

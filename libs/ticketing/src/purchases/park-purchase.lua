@@ -33,8 +33,9 @@ local copy = {}
 for i = 7, #ARGV do copy[#copy + 1] = ARGV[i] end
 for _, part in ipairs({ 'entryId', entryId, 'error', reason, 'parkedAt', parkedAt }) do copy[#copy + 1] = part end
 redis.call('XADD', deadLetters, '*', unpack(copy))
-local status, parked = unpack(redis.call('HMGET', purchaseKey, 'status', 'parkedAt'))
-if status == 'PAID' and not parked then
+local status, parked, boxOffice = unpack(redis.call('HMGET', purchaseKey, 'status', 'parkedAt', 'boxOffice'))
+-- A box office sale's seats were never in the selling account's count (purchase.lua).
+if status == 'PAID' and not parked and not boxOffice then
   if redis.call('HINCRBY', ticketsBought, userId, -seats) <= 0 then redis.call('HDEL', ticketsBought, userId) end
 end
 redis.call('HSET', purchaseKey, 'parkedAt', parkedAt)

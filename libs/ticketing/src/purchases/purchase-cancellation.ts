@@ -20,7 +20,6 @@ import {
   PurchaseCheckedInError,
   PurchaseNotWrittenYetError,
   PurchaseTransferredError,
-  BoxOfficeSaleCancelError,
   SeatAlreadyRefundedError,
   SeatPricesUnknownError,
 } from '../errors';
@@ -31,6 +30,7 @@ import { boundedGatewayCall } from './gateway-bound';
 import { PaymentGateway, partialRefundIdempotencyKey, refundIdempotencyKey } from './payment-gateway';
 import { Purchase, purchaseFromPersisted } from './purchase';
 import type { CancelMode, CancelPurchaseResult, RefundSeatsResult } from './purchase-scripts';
+import { isBuyersPurchase } from './purchase-reader';
 import { PurchaseStore } from './purchase.store';
 
 /**
@@ -271,7 +271,8 @@ export class PurchaseCancellation {
    * purchase had been written there yet. A purchase PostgreSQL has is refunded at once, its
    * cancellation written there first; one it does not have yet is refunded by `batch` after its
    * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. A box office sale
-   * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * is not canceled here (an admin refunds it, at the window): it is the venue's, not the selling
+   * account's. Throws NotFoundError('purchase') (unknown, anyone else's, or a box office sale), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * PurchaseTransferredError (a ticket of a seat it still has was accepted by a transfer's recipient,
@@ -342,7 +343,8 @@ export class PurchaseCancellation {
       );
     }
     if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError(result.seatIds);
-    if (result.outcome === 'BOX_OFFICE') throw new BoxOfficeSaleCancelError();
+    // A box office sale is the venue's: to the account that sold it, as anyone else's purchase.
+    if (result.outcome === 'BOX_OFFICE') throw new NotFoundError('purchase');
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
@@ -475,6 +477,9 @@ export class PurchaseCancellation {
     }
     const row = await this.purchases.findById(purchaseId);
     if (!row || row.userId !== userId) throw new NotFoundError('purchase');
+    if (cause.mode === 'buyer' && !isBuyersPurchase(purchaseFromPersisted(row), userId)) {
+      throw new NotFoundError('purchase');
+    }
     if (row.status === PurchaseStatus.Canceled) throw new PurchaseCanceledError();
     return {
       performanceId: row.performanceId,

@@ -4,10 +4,14 @@ import { decodeCursor, encodeCursor } from '../catalog/cursor';
 import type { Page } from '../catalog/catalog.types';
 import { NotFoundError } from '../errors';
 import { isUuid } from '../input';
-import { newestFirst, Purchase, purchaseFromPersisted } from './purchase';
+import { newestFirst, Purchase, purchaseFromPersisted, saleChannelOf } from './purchase';
 import { PurchaseStore } from './purchase.store';
 
-/** The buyer's view of purchases: Redis (not flushed yet, or canceled since) merged over PostgreSQL. */
+/**
+ * The buyer's view of purchases: Redis (not flushed yet, or canceled since) merged over PostgreSQL.
+ * A box office sale is the venue's, not the selling account's: it is in no buyer's view (operators
+ * read it with {@link find}).
+ */
 @Injectable()
 export class PurchaseReader {
   constructor(
@@ -15,14 +19,20 @@ export class PurchaseReader {
     private readonly purchases: PurchaseRepository,
   ) {}
 
-  /** The caller's purchase, flushed to PostgreSQL or not; anyone else's is NotFoundError('purchase'). */
+  /**
+   * The caller's purchase, flushed to PostgreSQL or not; anyone else's, and a box office sale the
+   * caller sold at the window, is NotFoundError('purchase').
+   */
   async get(userId: string, purchaseId: string): Promise<Purchase> {
     const purchase = isUuid(purchaseId) ? await this.find(purchaseId) : null;
-    if (!purchase || purchase.userId !== userId) throw new NotFoundError('purchase');
+    if (!purchase || !isBuyersPurchase(purchase, userId)) throw new NotFoundError('purchase');
     return purchase;
   }
 
-  /** The caller's purchases, newest first, those not flushed yet included, each once. Throws InvalidInputError (cursor). */
+  /**
+   * The caller's purchases, newest first, those not flushed yet included, each once; box office
+   * sales the caller sold at the window left out. Throws InvalidInputError (cursor).
+   */
   async list(userId: string, cursor: string | undefined, limit: number): Promise<Page<Purchase>> {
     const after = decodeCursor<{ t: number; i: string }>(cursor, { t: 'millis', i: 'uuid' });
     const before = after ? { createdAt: new Date(after.t), id: after.i } : null;
@@ -36,6 +46,7 @@ export class PurchaseReader {
     for (const row of rows) byId.set(row.id, purchaseFromPersisted(row));
     // Redis holds the newer state (a cancellation not written to PostgreSQL yet).
     for (const purchase of unflushed) {
+      if (!isBuyersPurchase(purchase, userId)) continue;
       if (!before || newestFirst(before, purchase) < 0) byId.set(purchase.id, purchase);
     }
     const sorted = [...byId.values()].sort(newestFirst);
@@ -58,4 +69,12 @@ export class PurchaseReader {
     const row = await this.purchases.findById(purchaseId);
     return row ? purchaseFromPersisted(row) : null;
   }
+}
+
+/**
+ * Whether `purchase` is buyer `userId`'s own: bought by it online (or a comp given to it). A box
+ * office sale is stored under the selling clerk's account but is the venue's: never a buyer's.
+ */
+export function isBuyersPurchase(purchase: Pick<Purchase, 'userId' | 'paymentMethod'>, userId: string): boolean {
+  return purchase.userId === userId && saleChannelOf(purchase) === 'ONLINE';
 }

@@ -35,7 +35,8 @@
                     performance was deleted
   KEYS[8] tickets   hash user id -> seats of the user's paid purchases not canceled: a new sale
           bought    adds its seats to the buyer's count (the ticket limit per buyer of the hold
-                    scripts reads it)
+                    scripts reads it); a box office sale adds none (the venue's, not the selling
+                    account's)
   KEYS[9] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
           index     '<performance id>:<purchase id>' by epoch ms; on a Redis Cluster it lies in the
                     buyer's slot and PurchaseStore.sell adds the entry beside this script). A new
@@ -159,6 +160,6 @@ if boxOffice then
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
-redis.call('HINCRBY', KEYS[8], userId, #seatIds)
+if not boxOffice then redis.call('HINCRBY', KEYS[8], userId, #seatIds) end
 if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[7]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}

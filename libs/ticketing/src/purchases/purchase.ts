@@ -45,7 +45,8 @@ export interface Purchase {
    */
   compNote?: string;
   /**
-   * Present for a box office sale (sold at the window by the staff or admin account that owns it,
+   * Present for a box office sale (sold at the window by the staff or admin account it is stored
+   * under, `userId`, yet the venue's: in no buyer's view, isBuyersPurchase;
    * BoxOfficeService): how the money was taken there. Such a purchase was never charged through
    * the gateway (`chargeId` ''), and its refund is given back at the window.
    */

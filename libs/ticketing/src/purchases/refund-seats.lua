@@ -115,6 +115,12 @@ end
 if #checkedInNamed > 0 and mode ~= 'operator-keep-checked-in' then
   return {'CHECKED_IN', table.concat(checkedInNamed, ',')}
 end
+-- The refunded seats leave the buyer's tickets bought, never below 0; a box office sale's were never
+-- in the selling account's count (purchase.lua).
+local function uncount()
+  if purchase[11] then return end
+  if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+end
 
 local toFree, kept = {}, {}
 for _, seatId in ipairs(seats) do
@@ -126,7 +132,7 @@ if namedCount == remainingCount then
   -- Every seat it still has: its whole refund, as cancel-purchase.lua does it for an operator.
   restore()
   freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
-  if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+  uncount()
   redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', 'operator',
     'keptSeatIds', keptList)
   redis.call('PERSIST', purchaseKey)
@@ -157,7 +163,7 @@ local refundedSeats = purchase[9] and purchase[9] ~= '' and (purchase[9] .. ',' 
 
 restore()
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
-if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
+uncount()
 redis.call('HSET', purchaseKey, 'seats', table.concat(keepSeats, ','), 'prices', table.concat(keepPrices, ','),
   'amount', tonumber(purchase[6]) - amount, 'refundedSeats', refundedSeats,
   'refundedAmount', (tonumber(purchase[10]) or 0) + amount)

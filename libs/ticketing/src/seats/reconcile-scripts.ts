@@ -48,6 +48,7 @@ export type SeatRepairRequest =
       seatId: number;
       purchaseId: string;
       holdId: string | null;
+      /** Whose tickets bought the seat joins; '' for none (a box office sale's). */
       buyerId: string;
       final: boolean;
     };

@@ -27,7 +27,7 @@
                     PostgreSQL is final, and that hold's purchase would sell the seat twice. The
                     seat is added to `buyer`'s tickets bought (KEYS[10]): the lost write that left
                     it unsold lost that count with it (buyer '' for a final sale: its purchase is
-                    canceled).
+                    canceled; and for a box office sale: the venue's, in no account's count).
     seat-block      PostgreSQL has the seat blocked (seat_blocks) and it was A: made B. The
                     caller holds the performance's row lock FOR SHARE from its read of seat_blocks
                     until this script answered, so no block or release is in flight.

@@ -242,7 +242,10 @@ export class SeatReconciler {
     performanceId: number,
     pairs: string[],
     inStream: Set<string>,
-    sold: Map<string, { purchaseId: string; reservationId: string | null; userId: string; final: boolean }>,
+    sold: Map<
+      string,
+      { purchaseId: string; reservationId: string | null; userId: string; final: boolean; boxOffice: boolean }
+    >,
     blocked: Set<string>,
   ): Promise<{ requests: SeatRepairRequest[]; blockSuspects: number[] }> {
     const requests: SeatRepairRequest[] = [];
@@ -257,7 +260,8 @@ export class SeatReconciler {
           seatId: Number(seat),
           purchaseId: sale.purchaseId,
           holdId: sale.reservationId,
-          buyerId: sale.userId,
+          // A box office sale's seat counts in no one's tickets bought ('').
+          buyerId: sale.boxOffice ? '' : sale.userId,
           final: sale.final,
         });
       } else if (!sale && (letter === 'A' || letter === 'B') && blocked.has(seat) === (letter === 'A')) {

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { Clock } from '@app/core';
 import {
+  CheckInHolder,
   CheckInResult,
   PerformanceRepository,
   PricedPerformance,
@@ -51,7 +52,8 @@ export interface Ticket extends Omit<TicketRecord, 'ticketId' | 'status' | 'hold
 /** A successful check-in: who may pass, to which seat. */
 export interface CheckIn {
   ticket: TicketRecord;
-  holder: { name: string; email: string };
+  /** See CheckInHolder: a box office sale's walk-up (name, e-mail: either may be null), never the selling clerk. */
+  holder: CheckInHolder;
   checkedInAt: Date;
 }
 
