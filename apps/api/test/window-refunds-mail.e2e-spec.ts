@@ -116,6 +116,8 @@ describe('window refunds (box office sale → bulk refund / operator refund → 
     );
     expect(cardNotice.text).not.toContain('amount refunded');
 
+    const progress = await call('GET', `/admin/performances/${show.id}/cancellation`, { session: admin });
+    expect(progress.json()).toMatchObject({ status: 'COMPLETED', remaining: 0, refunded: 0, owedAtWindow: 2 });
     const owedReport = (await call('GET', `/performances/${show.id}/sales`, { session: admin })).json();
     expect(owedReport.totals).toMatchObject({
       cashRevenue: 0,
@@ -191,6 +193,8 @@ describe('window refunds (box office sale → bulk refund / operator refund → 
       cashRefundsPaid: 4550,
       cardTerminalRefundsPaid: 0,
     });
+    const paidProgress = await call('GET', `/admin/performances/${show.id}/cancellation`, { session: admin });
+    expect(paidProgress.json()).toMatchObject({ refunded: 1, owedAtWindow: 1 });
     const stillOwed = await call('GET', `/admin/performances/${show.id}/window-refunds?status=OWED`, {
       session: admin,
     });
