@@ -34,6 +34,7 @@ import { HttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { UsersController } from './users/users.controller';
 import { AdminPurchasesController } from './admin-purchases/admin-purchases.controller';
+import { WindowRefundsController } from './window-refunds/window-refunds.controller';
 import { AdminAuditController } from './admin-audit/admin-audit.controller';
 import { SalesController } from './sales/sales.controller';
 import { StaffController } from './staff/staff.controller';
@@ -87,6 +88,7 @@ export class ApiModule {
         QueueTicketController,
         SalesController,
         AdminPurchasesController,
+        WindowRefundsController,
         AdminPerformancesController,
         BoxOfficeController,
         AdminAuditController,

@@ -79,6 +79,12 @@ describe('sales reports (real PostgreSQL and Redis)', () => {
     cardTerminalRevenue: 0,
     boxOfficePurchases: 0,
     boxOfficeCancellations: 0,
+    windowRefundsOwed: 0,
+    cashRefundsOwed: 0,
+    cardTerminalRefundsOwed: 0,
+    windowRefundsPaid: 0,
+    cashRefundsPaid: 0,
+    cardTerminalRefundsPaid: 0,
     checkedIn: 0,
     // Null in a performance's report until its check-in closes (these start in 2030).
     noShows: null,

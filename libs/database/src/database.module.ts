@@ -28,6 +28,7 @@ import { TicketResendsRepository } from './repositories/ticket-resends.repositor
 import { TicketTransfersRepository } from './repositories/ticket-transfers.repository';
 import { UsersRepository } from './repositories/users.repository';
 import { WaitingRoomsRepository } from './repositories/waiting-rooms.repository';
+import { WindowRefundsRepository } from './repositories/window-refunds.repository';
 import { TransactionRunner } from './transaction-runner';
 
 /** One repository per aggregate; the libraries with the rules use these, never raw TypeORM. */
@@ -56,6 +57,7 @@ const REPOSITORIES = [
   EmailVerificationTokensRepository,
   TicketTransfersRepository,
   TicketResendsRepository,
+  WindowRefundsRepository,
   TransactionRunner,
 ];
 

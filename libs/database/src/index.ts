@@ -96,6 +96,8 @@ export type {
 export { PaymentAttemptEntity, PaymentAttemptStatus } from './entities/payment-attempt.entity';
 export { PaymentAttemptsRepository } from './repositories/payment-attempts.repository';
 export { PurchaseRefundsRepository, writePartialRefunds } from './repositories/purchase-refunds.repository';
+export { WindowRefundsRepository } from './repositories/window-refunds.repository';
+export type { MarkWindowRefundPaid, WindowRefund, WindowRefundStatus } from './repositories/window-refunds.repository';
 export type { OwedPurchaseRefund, PurchaseRefund } from './repositories/purchase-refunds.repository';
 export type {
   ClaimedPaymentAttempt,

@@ -208,6 +208,16 @@ export class PurchaseRefundedError extends DomainError {
   }
 }
 
+/** A refund owed at the box office window was marked paid before (by this mark's rival, or earlier). */
+export class WindowRefundPaidError extends DomainError {
+  constructor(refund: { paidAt: Date | null; paidBy: { email: string } | null }) {
+    super('conflict', 'WindowRefundPaid', 'this window refund has already been paid', {
+      paidAt: refund.paidAt?.toISOString() ?? null,
+      paidBy: refund.paidBy?.email ?? null,
+    });
+  }
+}
+
 /** A seat named in a partial refund was refunded before (by this refund's rival, or an earlier one). */
 export class SeatAlreadyRefundedError extends DomainError {
   constructor(seatId: number) {

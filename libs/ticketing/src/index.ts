@@ -244,6 +244,7 @@ export { ATTENDEE_PAGE_SIZE, ATTENDEES_EXPORT_ACTION, AttendeeList } from './sal
 export type { EventSalesReport, PerformanceSalesReport } from './sales/sales-report.service';
 export type { SalesFigures, SalesReport, SectionSales } from './sales/sales-report';
 export { AdminPurchases, REFUND_ACTION, refundMethodOf } from './purchases/admin-purchases';
+export { WINDOW_REFUND_PAID_ACTION, WindowRefunds } from './purchases/window-refunds';
 export {
   COMP_ISSUE_ACTION,
   CompPerformanceStartedError,

@@ -56,6 +56,13 @@ export class PerformanceCancellationResponseDto {
    */
   @ApiProperty({ type: 'integer' })
   failing: number;
+  /**
+   * Box office sales canceled whose refund is owed at the window (paid in cash or on the card
+   * terminal: the holder collects it there; GET /admin/performances/:id/window-refunds?status=OWED
+   * lists them). Not in `remaining`; each counts in `refunded` once marked paid.
+   */
+  @ApiProperty({ type: 'integer' })
+  owedAtWindow: number;
 }
 
 export function mapCancellation(progress: CancellationProgress): PerformanceCancellationResponseDto {
@@ -68,5 +75,6 @@ export function mapCancellation(progress: CancellationProgress): PerformanceCanc
     refunded: progress.refunded,
     remaining: progress.remaining,
     failing: progress.failing,
+    owedAtWindow: progress.owedAtWindow,
   };
 }

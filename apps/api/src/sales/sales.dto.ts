@@ -105,6 +105,36 @@ export class SalesFiguresDto {
   boxOfficeCancellations: number;
   @ApiProperty({
     type: 'integer',
+    example: 1,
+    description:
+      'of boxOfficeCancellations: refunds owed at the window (box office sales canceled with their show, the money not given back yet; GET /admin/performances/:id/window-refunds lists them)',
+  })
+  windowRefundsOwed: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 4550,
+    description: 'owed at the window in cash, minor units: the cash drawers hold cashRevenue + cashRefundsOwed',
+  })
+  cashRefundsOwed: number;
+  @ApiProperty({ ...MONEY_SCHEMA, example: 0, description: 'owed at the window to the card (terminal), minor units' })
+  cardTerminalRefundsOwed: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description:
+      'of boxOfficeCancellations: refunds given back at the window (an operator refund, or an owed refund marked paid); free ones and partial refunds apart',
+  })
+  windowRefundsPaid: number;
+  @ApiProperty({ ...MONEY_SCHEMA, example: 0, description: 'given back at the window in cash, minor units' })
+  cashRefundsPaid: number;
+  @ApiProperty({
+    ...MONEY_SCHEMA,
+    example: 0,
+    description: 'given back at the window to the card (terminal), minor units',
+  })
+  cardTerminalRefundsPaid: number;
+  @ApiProperty({
+    type: 'integer',
     example: 61,
     description:
       'of sold less kept: tickets checked in at the door now (online sales, box office sales and comps alike); an undone check-in no longer counts, a canceled or refunded ticket never does',
@@ -177,6 +207,8 @@ function mapFigures(figures: SalesFigures, checkInClosed = true): SalesFiguresDt
   const { comps, compPurchases, compCancellations } = figures;
   const { onlineRevenue, boxOfficeRevenue, cashRevenue, cardTerminalRevenue } = figures;
   const { boxOfficePurchases, boxOfficeCancellations, checkedIn, noShows } = figures;
+  const { windowRefundsOwed, cashRefundsOwed, cardTerminalRefundsOwed } = figures;
+  const { windowRefundsPaid, cashRefundsPaid, cardTerminalRefundsPaid } = figures;
   return {
     seatsTotal,
     available,
@@ -197,6 +229,12 @@ function mapFigures(figures: SalesFigures, checkInClosed = true): SalesFiguresDt
     cardTerminalRevenue,
     boxOfficePurchases,
     boxOfficeCancellations,
+    windowRefundsOwed,
+    cashRefundsOwed,
+    cardTerminalRefundsOwed,
+    windowRefundsPaid,
+    cashRefundsPaid,
+    cardTerminalRefundsPaid,
     checkedIn,
     noShows: checkInClosed ? noShows : null,
   };

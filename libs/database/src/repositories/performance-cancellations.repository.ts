@@ -24,14 +24,18 @@ export interface PerformanceCancellationRecord {
  * (the reconciler's or the api's refund to come), `refunded` CANCELED with the attempt settled:
  * REFUNDED, or DECLINED (the reconciler found no charge: nothing to give back), or a free purchase
  * (amount 0, no payment attempt: never charged, nothing to give back) (every purchase of
- * the performance, the buyers' own cancels before it included). `failing`: purchases among `paid`
+ * the performance, the buyers' own cancels before it included), or a box office sale whose refund
+ * owed at the window was marked paid. `failing`: purchases among `paid`
  * and `refundOwed` whose cancel or refund failed on its last try (performance_refund_failures).
+ * `owedAtWindow`: box office sales canceled with their refund owed at the window (window_refunds
+ * OWED): the window's to give back, not the bulk refund's (its completion does not wait for them).
  */
 export interface CancellationFigures {
   paid: number;
   refundOwed: number;
   refunded: number;
   failing: number;
+  owedAtWindow: number;
 }
 
 /** Where a refund pass of a cancellation goes on: after this purchase id (null: from the first). */
@@ -147,25 +151,30 @@ export class PerformanceCancellationsRepository {
 
   /** Counts of the performance's purchases by where their refund stands (see CancellationFigures). */
   async figures(performanceId: number): Promise<CancellationFigures> {
-    const rows: { paid: string; refund_owed: string; refunded: string; failing: string }[] = await this.dataSource
-      .query(
-        `SELECT count(*) FILTER (WHERE p.status = 'PAID') AS paid,
+    const rows: { paid: string; refund_owed: string; refunded: string; failing: string; owed_at_window: string }[] =
+      await this.dataSource
+        .query(
+          `SELECT count(*) FILTER (WHERE p.status = 'PAID') AS paid,
                 count(*) FILTER (WHERE p.status = 'CANCELED' AND a.status IS NOT NULL AND a.status NOT IN ${SETTLED}) AS refund_owed,
                 count(*) FILTER (WHERE p.status = 'CANCELED'
-                                   AND (a.status IN ${SETTLED} OR (a.status IS NULL AND p.amount = 0))) AS refunded,
-                count(f.purchase_id) FILTER (WHERE p.status = 'PAID' OR (a.status IS NOT NULL AND a.status NOT IN ${SETTLED})) AS failing
+                                   AND (a.status IN ${SETTLED} OR (a.status IS NULL AND p.amount = 0)
+                                        OR w.status = 'PAID')) AS refunded,
+                count(f.purchase_id) FILTER (WHERE p.status = 'PAID' OR (a.status IS NOT NULL AND a.status NOT IN ${SETTLED})) AS failing,
+                count(*) FILTER (WHERE w.status = 'OWED') AS owed_at_window
          FROM purchases p LEFT JOIN payment_attempts a ON a.purchase_id = p.id
               LEFT JOIN performance_refund_failures f ON f.purchase_id = p.id
+              LEFT JOIN window_refunds w ON w.purchase_id = p.id
          WHERE p.performance_id = $1`,
-        [performanceId],
-      )
-      .catch(rethrowAsDatabaseError);
+          [performanceId],
+        )
+        .catch(rethrowAsDatabaseError);
     const [row] = rows;
     return {
       paid: Number(row.paid),
       refundOwed: Number(row.refund_owed),
       refunded: Number(row.refunded),
       failing: Number(row.failing),
+      owedAtWindow: Number(row.owed_at_window),
     };
   }
 

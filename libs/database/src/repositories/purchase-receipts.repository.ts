@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { PurchaseStatus } from '../entities/purchase.entity';
+import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { TicketStatus } from '../entities/ticket.entity';
 
 /** Everything the buyer's e-mail says about one purchase. */
@@ -24,6 +24,11 @@ export interface PurchaseReceipt {
   amount: number;
   /** ISO 4217 code. */
   currency: string;
+  /**
+   * A box office sale's payment method (`CASH` or `CARD_TERMINAL`: paid at the window, so its refunds
+   * are given back there); null for an online sale (paid through the gateway).
+   */
+  paymentMethod: BoxOfficePaymentMethod | null;
   purchasedAt: Date;
   /**
    * Every seat of the purchase but those its partial refunds took off it, in seat order; `seatId`
@@ -91,6 +96,7 @@ interface ReceiptRow {
   cancel_until: Date | null;
   amount: string;
   currency: string;
+  payment_method: BoxOfficePaymentMethod | null;
   purchased_at: Date;
   seats: ReceiptSeat[] | null;
   refunded_seats: ReceiptSeat[] | null;
@@ -135,7 +141,7 @@ export class PurchaseReceiptsRepository {
     const rows: ReceiptRow[] = await (manager ?? this.dataSource).query(
       `SELECT p.id AS purchase_id, p.status, COALESCE(p.delivery_email, u.email) AS buyer_email,
               CASE WHEN p.delivery_email IS NULL THEN u.name ELSE COALESCE(p.delivery_name, p.delivery_email) END AS buyer_name, e.title AS event_title,
-              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.currency, p.created_at AS purchased_at,
+              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.currency, p.payment_method, p.created_at AS purchased_at,
               p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS amount,
               (SELECT json_agg(json_build_object('seatId', s.id, 'section', s.section, 'row', s."row",
                                                  'rowLabel', s.row_label, 'number', s."number")
@@ -186,6 +192,7 @@ export class PurchaseReceiptsRepository {
       performanceCancelUntil: row.cancel_until,
       amount: Number(row.amount),
       currency: row.currency,
+      paymentMethod: row.payment_method,
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
       refundedSeats: row.refunded_seats ?? [],

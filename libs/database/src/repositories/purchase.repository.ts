@@ -475,6 +475,10 @@ async function cancel(
   // to the bulk mail queue (`purchase.canceled.performance`); a buyer's cancel or an operator's
   // refund of one purchase stays urgent (`purchase.canceled`). One body for both; `keptSeatIds` in
   // it only when the cancel kept checked-in seats sold, so other bodies stay as before.
+  // A box office sale the bulk refund canceled ('performance') was paid at the window, never through
+  // the gateway: its money is owed there (`window_refunds` OWED) until an operator gives it back and
+  // marks it paid (WindowRefundsRepository.markPaid); an operator's refund of it is made at the window
+  // as it happens, so owes nothing.
   await manager.query(
     `WITH canceled AS (
        UPDATE purchases p SET status = 'CANCELED', canceled_at = c.canceled_at
@@ -489,6 +493,14 @@ async function cancel(
            touched_at = CASE WHEN $3::text = 'api' THEN clock_timestamp() ELSE '-infinity'::timestamptz END,
            charge_id = COALESCE(a.charge_id, (SELECT NULLIF(charge_id, '') FROM purchases WHERE id = a.purchase_id))
        WHERE a.purchase_id IN (SELECT id FROM canceled) AND a.status IN ('PENDING', 'CHARGED', 'COMPLETED')
+     ), window_owed AS (
+       INSERT INTO window_refunds (purchase_id, performance_id, amount, currency, payment_method, status)
+       SELECT p.id, p.performance_id, left_over.amount, p.currency, p.payment_method, 'OWED'
+         FROM canceled JOIN cause ON cause.id = canceled.id JOIN purchases p ON p.id = canceled.id
+         CROSS JOIN LATERAL (SELECT p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r
+                                                           WHERE r.purchase_id = p.id), 0) AS amount) left_over
+        WHERE cause.canceled_by = 'performance' AND p.payment_method IS NOT NULL AND left_over.amount > 0
+       ON CONFLICT (purchase_id) DO NOTHING
      )
      INSERT INTO outbox (message_id, routing_key, payload)
      SELECT 'purchase-canceled:' || canceled.id,

@@ -31,6 +31,11 @@ export interface SalesPurchase {
   /** A box office sale's payment method (`purchases.payment_method`); null for an online sale. */
   paymentMethod: BoxOfficePaymentMethod | null;
   /**
+   * A box office sale the bulk refund of its canceled show canceled: its refund owed at the window
+   * (`OWED`) or given back there since (`PAID`), as `window_refunds` has it; null for any other.
+   */
+  windowRefund: 'OWED' | 'PAID' | null;
+  /**
    * Ascending: of `seatIds`, those whose ticket is checked in at the door now (ACTIVE, with
    * `checked_in_at`; an undone check-in cleared it).
    */
@@ -83,6 +88,7 @@ export class SalesRepository {
         // A partial refund's seats (tickets.refund_id) and money (purchase_refunds) are the purchase's no more.
         `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
                 p.payment_method AS "paymentMethod",
+                (SELECT w.status FROM window_refunds w WHERE w.purchase_id = p.id) AS "windowRefund",
                 (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
                   AS amount,
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",

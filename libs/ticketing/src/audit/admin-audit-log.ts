@@ -21,6 +21,7 @@ import { SECTION_PRICE_ACTION } from '../catalog/section-rules';
 import { BOX_OFFICE_SALE_ACTION } from '../box-office/box-office';
 import { COMP_ISSUE_ACTION } from '../comps/comps';
 import { REFUND_ACTION } from '../purchases/admin-purchases';
+import { WINDOW_REFUND_PAID_ACTION } from '../purchases/window-refunds';
 import { ATTENDEES_EXPORT_ACTION } from '../sales/attendee-list';
 import { CHECK_IN_UNDO_ACTION } from '../tickets/check-in-undo';
 import { TICKET_RESEND_ACTION, TICKETS_RESEND_ACTION } from '../tickets/ticket-resend';
@@ -45,6 +46,7 @@ export function auditedActions(): string[] {
     COMP_ISSUE_ACTION,
     BOX_OFFICE_SALE_ACTION,
     REFUND_ACTION,
+    WINDOW_REFUND_PAID_ACTION,
     TICKETS_RESEND_ACTION,
     TICKET_RESEND_ACTION,
     CHECK_IN_UNDO_ACTION,

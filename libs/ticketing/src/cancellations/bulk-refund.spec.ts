@@ -19,7 +19,7 @@ const open: PerformanceCancellationRecord = {
   completedAt: null,
 };
 
-const settledFigures: CancellationFigures = { paid: 0, refundOwed: 0, refunded: 0, failing: 0 };
+const settledFigures: CancellationFigures = { paid: 0, refundOwed: 0, refunded: 0, failing: 0, owedAtWindow: 0 };
 
 function bulk(options: {
   cancellation?: PerformanceCancellationRecord | null;

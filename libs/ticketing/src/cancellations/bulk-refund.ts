@@ -170,8 +170,9 @@ export class BulkRefund {
       const canceled = await this.cancellation.cancelForCanceledPerformance(userId, purchaseId);
       // A failure noted on an earlier try went with the refund's record (markRefunded).
       if (canceled.refund === 'made') return 'refunded';
-      // A box office sale's money goes back at the window (its holder brings the tickets there):
-      // nothing for the gateway, nothing owed by `batch`, as for a free purchase.
+      // A box office sale's money goes back at the window (its holder brings the tickets there; its
+      // cancellation's write recorded the refund owed there, window_refunds): nothing for the gateway,
+      // nothing owed by `batch`, as for a free purchase.
       if (canceled.refund === 'none' || canceled.refund === 'at-window') {
         // A failure noted when it was not written yet: nothing is owed now.
         await this.cancellations.clearFailure(purchaseId);

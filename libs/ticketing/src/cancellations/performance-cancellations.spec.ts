@@ -38,7 +38,7 @@ function service(
     found?: boolean;
     registered?: boolean;
     completed?: boolean;
-    figures?: { paid: number; refundOwed: number; refunded: number; failing: number };
+    figures?: { paid: number; refundOwed: number; refunded: number; failing: number; owedAtWindow: number };
     unwritten?: number;
     waitReplicas?: number;
     acked?: number;
@@ -57,7 +57,7 @@ function service(
       },
     ),
     find: vi.fn(async () => (options.found === false ? null : cancellation)),
-    figures: vi.fn(async () => options.figures ?? { paid: 2, refundOwed: 1, refunded: 3, failing: 1 }),
+    figures: vi.fn(async () => options.figures ?? { paid: 2, refundOwed: 1, refunded: 3, failing: 1, owedAtWindow: 0 }),
   };
   const store = {
     unwrittenPaid: vi.fn(async () =>
@@ -107,7 +107,7 @@ describe('PerformanceCancellations.cancel', () => {
     // 2 PAID + 1 refund owed in PostgreSQL, 1 PAID only in Redis.
     expect(answer).toEqual({
       created: true,
-      progress: { ...record, status: 'IN_PROGRESS', refunded: 3, remaining: 4, failing: 1 },
+      progress: { ...record, status: 'IN_PROGRESS', refunded: 3, remaining: 4, failing: 1, owedAtWindow: 0 },
     });
   });
 
@@ -183,9 +183,16 @@ describe('PerformanceCancellations.cancel', () => {
 
 describe('PerformanceCancellations.progress', () => {
   it('is COMPLETED only with nothing remaining', async () => {
-    const settled = { paid: 0, refundOwed: 0, refunded: 3, failing: 0 };
+    const settled = { paid: 0, refundOwed: 0, refunded: 3, failing: 0, owedAtWindow: 0 };
     const done = service({ completed: true, figures: settled, unwritten: 0 });
     expect(await done.cancellations.progress(7)).toMatchObject({ status: 'COMPLETED', refunded: 3, remaining: 0 });
+    // Refunds owed at the window are the window's to give back: the cancellation completes without them.
+    const window = service({ completed: true, figures: { ...settled, owedAtWindow: 2 }, unwritten: 0 });
+    expect(await window.cancellations.progress(7)).toMatchObject({
+      status: 'COMPLETED',
+      remaining: 0,
+      owedAtWindow: 2,
+    });
     // A sale a live state that lost its status let through, after the cancellation completed.
     const late = service({ completed: true, figures: { ...settled, paid: 1 }, unwritten: 0 });
     expect(await late.cancellations.progress(7)).toMatchObject({

@@ -25,7 +25,9 @@ const PROGRESS_STREAM_READ = 10_000;
  * cancels before it included); `remaining`: still to cancel or to refund (PAID in PostgreSQL, PAID
  * in Redis and not written yet, or canceled with the refund not settled yet); `failing`: those of
  * `remaining` whose cancel or refund failed on its last try (the bulk refund goes on with the
- * others and tries them again; see the batch log). While `IN_PROGRESS` the counts are a moment's
+ * others and tries them again; see the batch log); `owedAtWindow`: box office sales canceled whose
+ * refund is owed at the window (not `remaining`: the window gives it back, then it counts in
+ * `refunded`). While `IN_PROGRESS` the counts are a moment's
  * view from two stores (a purchase being flushed may be counted twice for an instant);
  * `COMPLETED` only with `remaining` 0 (a purchase that appears after the cancellation completed
  * turns it back to `IN_PROGRESS`, `completedAt` null, until it is refunded).
@@ -35,6 +37,7 @@ export interface CancellationProgress extends PerformanceCancellationRecord {
   refunded: number;
   remaining: number;
   failing: number;
+  owedAtWindow: number;
 }
 
 /**
@@ -183,6 +186,7 @@ export class PerformanceCancellations {
       refunded: figures.refunded,
       remaining,
       failing: figures.failing,
+      owedAtWindow: figures.owedAtWindow,
     };
   }
 }

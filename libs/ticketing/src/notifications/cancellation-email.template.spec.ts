@@ -17,6 +17,7 @@ const receipt: PurchaseReceipt = {
   transferred: false,
   amount: 198000,
   currency: 'KRW',
+  paymentMethod: null,
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   refundedSeats: [],
@@ -145,5 +146,44 @@ describe('cancellation e-mail template', () => {
       });
       expect(email).toEqual(renderCancellationEmail(calledOff, canceledAt, { confirmed: true, calledOff: true }));
     });
+  });
+
+  it("tells a canceled show's box office buyer to collect the refund at the window, by the sale's method, not that it was refunded", () => {
+    const called = { reason: null, requestedAt: canceledAt };
+    const window = { ...receipt, amount: 4550, currency: 'EUR', performanceCancellation: called };
+    const cash = renderCancellationEmail({ ...window, paymentMethod: 'CASH' }, canceledAt, {
+      confirmed: true,
+      calledOff: true,
+    });
+    expect(cash.text).toContain(
+      'Bring your tickets or receipt to the box office for a refund of €45.50, paid back in cash.',
+    );
+    expect(cash.text).not.toContain('amount refunded');
+    expect(cash.text).toContain('€45.50, at the box office');
+    const card = renderCancellationEmail({ ...window, paymentMethod: 'CARD_TERMINAL' }, canceledAt, {
+      confirmed: false,
+      calledOff: true,
+    });
+    expect(card.text).toContain('for a refund of €45.50, refunded to the card you paid with.');
+    expect(card.html).toContain('refunded to the card you paid with.');
+  });
+
+  it("says an operator's refund of a box office sale was given back at the window", () => {
+    const window = { ...receipt, amount: 4550, currency: 'EUR' };
+    const cash = renderCancellationEmail({ ...window, paymentMethod: 'CASH' }, canceledAt, {
+      confirmed: true,
+      calledOff: false,
+      byBoxOffice: true,
+    });
+    expect(cash.text).toContain(
+      'was canceled by the box office: €45.50 was given back to you in cash at the box office.',
+    );
+    expect(cash.text).not.toContain('Bring your tickets');
+    const card = renderCancellationEmail({ ...window, paymentMethod: 'CARD_TERMINAL' }, canceledAt, {
+      confirmed: true,
+      calledOff: false,
+      byBoxOffice: true,
+    });
+    expect(card.text).toContain('€45.50 was refunded to your card on the box office card terminal.');
   });
 });

@@ -1,4 +1,4 @@
-import type { PurchaseReceipt } from '@app/database';
+import type { BoxOfficePaymentMethod, PurchaseReceipt } from '@app/database';
 import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
 import { formatAmount, formatSeat, formatStartTime } from './purchase-email.template';
 
@@ -10,7 +10,10 @@ import { formatAmount, formatSeat, formatStartTime } from './purchase-email.temp
  * confirmation went out (the performance was canceled first), so the notice speaks of no QR codes.
  * `byBoxOffice`: an operator refunded it (not the buyer's own cancel), and the notice says so.
  * A free purchase (amount 0) was never charged: its notice says there is nothing to refund, and
- * shows no refund.
+ * shows no refund. A box office sale (`receipt.paymentMethod` set) was paid at the window: canceled
+ * with its show (`calledOff`), nothing went back yet, and the notice says to bring the tickets or
+ * receipt to the box office for the refund (in cash, or to the card, as it was paid: it is owed
+ * there, `window_refunds`); refunded by an operator, it says the money was given back at the window.
  * `keptSeatIds`: seats of checked-in tickets the refund kept sold, never resold
  * (`resellCheckedInSeats: false`): the notice names them as kept, apart from the others, whose
  * tickets no longer admit anyone. Ignored for a called-off show (no one is admitted) and without a
@@ -31,11 +34,28 @@ export function renderCancellationEmail(
 ): RenderedEmail {
   const when = formatStartTime(receipt.performanceStartsAt, receipt.timeZone);
   const free = receipt.amount === 0;
-  const refunded = free ? '. It was free, so there is nothing to refund.' : ' and its amount refunded.';
+  const amount = formatAmount(receipt.amount, receipt.currency);
+  const method = receipt.paymentMethod;
+  // A box office sale was paid at the window: the bulk refund of its canceled show gives nothing back
+  // by itself (the refund is owed at the window); an operator's refund was given back as it was made.
+  const owedAtWindow = !free && method !== null && byCalledOff;
+  const paidAtWindow = !free && method !== null && !byCalledOff ? givenBackAtWindow(method) : null;
+  const refunded = free
+    ? '. It was free, so there is nothing to refund.'
+    : owedAtWindow
+      ? '.'
+      : paidAtWindow
+        ? `: ${amount} ${paidAtWindow}.`
+        : ' and its amount refunded.';
   const canceled = formatStartTime(canceledAt, receipt.timeZone);
   const called = byCalledOff ? receipt.performanceCancellation : null;
   const calledOff = called ? `The performance was canceled${called.reason ? `: ${called.reason}` : '.'}` : null;
   const canceledBy = byBoxOffice && !called ? ' by the box office' : '';
+  const collect = owedAtWindow
+    ? `Bring your tickets or receipt to the box office for a refund of ${amount}, ${
+        method === 'CASH' ? 'paid back in cash' : 'refunded to the card you paid with'
+      }.`
+    : null;
   const keeps = new Set(confirmed && !byCalledOff ? keptSeatIds : []);
   const kept = receipt.seats.filter((seat) => keeps.has(seat.seatId)).map(formatSeat);
   const voidedSeats = receipt.seats.filter((seat) => !keeps.has(seat.seatId)).map(formatSeat);
@@ -60,9 +80,12 @@ export function renderCancellationEmail(
         `your purchase for ${receipt.eventTitle} was canceled${canceledBy}${refunded}`,
         voided,
         ...(calledOff ? ['', calledOff] : []),
+        ...(collect ? ['', collect] : []),
       ],
-      html: `<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy}${refunded}
-${escapeHtml(voided)}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>` : ''}`,
+      html: `<p>your purchase for <strong>${escapeHtml(receipt.eventTitle)}</strong> was canceled${canceledBy}${escapeHtml(refunded)}
+${escapeHtml(voided)}</p>${calledOff ? `\n<p style="white-space: pre-line">${escapeHtml(calledOff)}</p>` : ''}${
+        collect ? `\n<p><strong>${escapeHtml(collect)}</strong></p>` : ''
+      }`,
     },
     facts: [
       { label: 'Event', value: receipt.eventTitle },
@@ -71,7 +94,7 @@ ${escapeHtml(voided)}</p>${calledOff ? `\n<p style="white-space: pre-line">${esc
       ...seatFacts,
       free
         ? { label: 'Amount', value: 'Free, nothing charged' }
-        : { label: 'Refund', value: formatAmount(receipt.amount, receipt.currency) },
+        : { label: 'Refund', value: owedAtWindow ? `${amount}, at the box office` : amount },
       { label: 'Canceled', value: canceled },
       { label: 'Purchase', value: receipt.purchaseId, code: true },
     ],
@@ -92,4 +115,15 @@ function keptSentence(kept: string[], others: number): string {
   return `${keptPart} The other ${others === 1 ? 'ticket no longer admits' : 'tickets no longer admit'} anyone: ${
     others === 1 ? 'its QR code is' : 'their QR codes are'
   } void.`;
+}
+
+/**
+ * How a box office sale's refund went back at the window, as a notice says it after the amount:
+ * in cash, or to the card on the terminal; null for an online sale (`paymentMethod` null).
+ */
+export function givenBackAtWindow(paymentMethod: BoxOfficePaymentMethod | null): string | null {
+  if (paymentMethod === null) return null;
+  return paymentMethod === 'CASH'
+    ? 'was given back to you in cash at the box office'
+    : 'was refunded to your card on the box office card terminal';
 }

@@ -15,6 +15,7 @@ const receipt: PurchaseReceipt = {
   performanceCancelUntil: null,
   amount: 1000,
   currency: 'EUR',
+  paymentMethod: null,
   purchasedAt: new Date('2030-01-01T00:00:00Z'),
   seats: [{ seatId: 1, section: 'A', row: 1, rowLabel: 'A', number: 1 }],
   refundedSeats: [
@@ -71,5 +72,17 @@ describe('partial refund notice', () => {
     for (const bad of [{ seatIds: [] }, { amount: -1 }, { refundId: 'x' }, { currency: 'eur' }]) {
       expect(() => message(bad), JSON.stringify(bad)).toThrow();
     }
+  });
+
+  it("says a box office sale's refund was given back at the window, in cash or to the card", () => {
+    const parsed = message({});
+    if (parsed.kind !== 'refunded') throw new Error(parsed.kind);
+    const online = renderPartialRefundEmail(receipt, parsed.message);
+    expect(online.text).toContain('€12.50 is on its way back to you.');
+    const cash = renderPartialRefundEmail({ ...receipt, paymentMethod: 'CASH' }, parsed.message);
+    expect(cash.text).toContain('€12.50 was given back to you in cash at the box office.');
+    expect(cash.text).not.toContain('on its way back');
+    const card = renderPartialRefundEmail({ ...receipt, paymentMethod: 'CARD_TERMINAL' }, parsed.message);
+    expect(card.text).toContain('€12.50 was refunded to your card on the box office card terminal.');
   });
 });

@@ -1,13 +1,15 @@
 import type { PurchaseReceipt } from '@app/database';
 import type { PurchaseRefundedMessage } from '@app/messaging/contracts';
 import { escapeHtml, factsEmail, RenderedEmail } from './email-layout';
+import { givenBackAtWindow } from './cancellation-email.template';
 import { formatAmount, formatSeat, formatStartTime } from './purchase-email.template';
 
 /**
  * The notice of a partial refund: the box office refunded some seats of a confirmed purchase. It
  * names the refunded seats (those kept sold, checked in, apart) and the amount given back, says
  * their tickets no longer admit anyone, and lists the seats the buyer keeps, whose tickets still
- * work. `receipt`: the purchase as PostgreSQL has it now (its seats without the refunded ones);
+ * work. A box office sale's money was given back at the window as the refund was made: in cash, or to
+ * the card on the terminal (`receipt.paymentMethod`). `receipt`: the purchase as PostgreSQL has it now (its seats without the refunded ones);
  * the refunded seats are named from its `refundedSeats`.
  */
 export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: PurchaseRefundedMessage): RenderedEmail {
@@ -22,7 +24,7 @@ export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: Purc
   const money =
     message.amount === 0
       ? 'They were free, so there is nothing to refund.'
-      : `${formatAmount(message.amount, message.currency)} is on its way back to you.`;
+      : `${formatAmount(message.amount, message.currency)} ${givenBackAtWindow(receipt.paymentMethod) ?? 'is on its way back to you'}.`;
   const lines = [
     `the box office refunded ${one ? 'one seat' : `${seats.length} seats`} of your purchase for ${receipt.eventTitle}. ${money}`,
     `The refunded ${one ? "seat's ticket no longer admits" : "seats' tickets no longer admit"} anyone; your other tickets still work.`,

@@ -37,6 +37,7 @@ const receipt: PurchaseReceipt = {
   transferred: false,
   amount: 198000,
   currency: 'KRW',
+  paymentMethod: null,
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   refundedSeats: [],

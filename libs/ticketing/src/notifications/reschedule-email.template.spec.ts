@@ -17,6 +17,7 @@ const receipt: PurchaseReceipt = {
   transferred: false,
   amount: 198000,
   currency: 'KRW',
+  paymentMethod: null,
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   refundedSeats: [],
@@ -151,5 +152,18 @@ describe('reschedule e-mail template', () => {
     expect(two.text).toContain(
       'The tickets you received stay valid for the new time: keep the QR codes of the e-mails you received them with.',
     );
+  });
+
+  it('tells a box office buyer, who cannot cancel, to contact the box office instead', () => {
+    const open = {
+      ...receipt,
+      performanceCancelUntil: new Date('2099-01-01T00:00:00Z'),
+      paymentMethod: 'CASH' as const,
+    };
+    const email = renderRescheduleEmail(open, new Date('2026-12-30T20:30:00.000Z'), new Date('2026-12-01T00:00:00Z'));
+    expect(email.text).toContain(
+      'If you cannot come then, contact the box office where you bought the tickets about a refund.',
+    );
+    expect(email.text).not.toContain('you may cancel');
   });
 });

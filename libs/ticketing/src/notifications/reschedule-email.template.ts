@@ -8,7 +8,9 @@ import { formatSeat, formatStartTime } from './purchase-email.template';
  * buyer was last told (`previousStartsAt`), both on the venue's wall clock; that the tickets
  * and their QR codes stay valid for the new time; and, while the buyer's cancellation window is
  * still open at `now` and no ticket of the purchase was checked in nor transferred (its cancel is
- * refused then), until when they may cancel for a refund (a free purchase: cancel). Its seats are those the buyer still
+ * refused then), until when they may cancel for a refund (a free purchase: cancel); a box office sale's
+ * buyer, who cannot cancel it, is told to contact the box office instead (unless a ticket was checked
+ * in). Its seats are those the buyer still
  * holds; a seat someone else holds now by a transfer is named apart ("Passed on"), that account
  * being told by a notice of its own (renderHolderRescheduleEmail); a seat passed back to the buyer
  * is told to be kept with the QR code of the "received" e-mail (the confirmation's is void).
@@ -43,10 +45,17 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
         ]
       : []),
   ].join(' ');
-  // A free purchase has nothing to refund: its buyer may still cancel, to free the seats.
-  const cancel = cancelOpen
-    ? `If you cannot come then, you may cancel the purchase${receipt.amount === 0 ? '' : ' for a full refund'} until ${formatStartTime(cancelUntil, receipt.timeZone)}.`
-    : null;
+  // A free purchase has nothing to refund: its buyer may still cancel, to free the seats. A box
+  // office sale cannot be canceled by its buyer (409 BoxOfficeSale; a walk-up has no account): the
+  // box office refunds it, at the window.
+  const cancel =
+    receipt.paymentMethod !== null
+      ? receipt.checkedIn
+        ? null
+        : `If you cannot come then, contact the box office where you bought the tickets${receipt.amount === 0 ? '' : ' about a refund'}.`
+      : cancelOpen
+        ? `If you cannot come then, you may cancel the purchase${receipt.amount === 0 ? '' : ' for a full refund'} until ${formatStartTime(cancelUntil, receipt.timeZone)}.`
+        : null;
 
   const moved = movedLine(receipt.eventTitle, when, before);
   return factsEmail({

@@ -38,7 +38,9 @@ import { PurchaseStore } from './purchase.store';
  * now: `batch`'s payment reconciler makes it, see PurchaseCancellation.refund), `none` (a free
  * purchase, amount 0: nothing was charged, so nothing is given back and nothing is owed),
  * `at-window` (a box office sale: its money was taken at the window, in cash or on the card
- * terminal, and is given back there; the gateway is never asked and nothing is owed by `batch`).
+ * terminal, and is given back there; the gateway is never asked and nothing is owed by `batch`. An
+ * operator's refund gives it back as it is made; the bulk refund of a canceled show leaves it owed at
+ * the window, `window_refunds`, until an operator marks it paid).
  */
 export type CancelRefund = 'made' | 'owed' | 'none' | 'at-window';
 

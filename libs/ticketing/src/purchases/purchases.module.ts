@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AdminPurchases } from './admin-purchases';
+import { WindowRefunds } from './window-refunds';
 import { IdempotencyStore } from './idempotency.store';
 import { ApprovingPaymentGateway, PaymentGateway } from './payment-gateway';
 import { PaymentReconciler } from './payment-reconciler';
@@ -36,6 +37,7 @@ import { SeatStateModule } from '../seats/seat-state.module';
     SeatReconcileStore,
     SeatReconciler,
     AdminPurchases,
+    WindowRefunds,
   ],
   exports: [
     PaymentGateway,
@@ -47,6 +49,7 @@ import { SeatStateModule } from '../seats/seat-state.module';
     PaymentReconciler,
     SeatReconciler,
     AdminPurchases,
+    WindowRefunds,
   ],
 })
 export class PurchasesModule {}

@@ -15,15 +15,16 @@ const lifecycle: PerformanceSalesRows['lifecycle'] = {
   salesCloseAt: null,
   startsAt: new Date(10_000),
 };
-type TestPurchase = Omit<PerformanceSalesRows['purchases'][number], 'checkedInSeatIds'> & {
+type TestPurchase = Omit<PerformanceSalesRows['purchases'][number], 'checkedInSeatIds' | 'windowRefund'> & {
   checkedInSeatIds?: number[];
+  windowRefund?: 'OWED' | 'PAID' | null;
 };
 const rows = (purchases: TestPurchase[]): PerformanceSalesRows => ({
   currency: 'EUR',
   lifecycle,
   checkInWindow: { checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null },
   seats,
-  purchases: purchases.map((purchase) => ({ checkedInSeatIds: [], ...purchase })),
+  purchases: purchases.map((purchase) => ({ checkedInSeatIds: [], windowRefund: null, ...purchase })),
 });
 /** The report, its check-in not closed unless `options` say so. */
 const performanceReport = (
@@ -338,6 +339,7 @@ describe('section names in any casing (sectionNameKey)', () => {
             status: PurchaseStatus.Paid,
             comp: false,
             paymentMethod: null,
+            windowRefund: null,
             amount: 200,
             currency: 'EUR',
             seatIds: [1, 2],
@@ -421,6 +423,12 @@ describe('section names in any casing (sectionNameKey)', () => {
       cardTerminalRevenue: 0,
       boxOfficePurchases: 0,
       boxOfficeCancellations: 0,
+      windowRefundsOwed: 0,
+      cashRefundsOwed: 0,
+      cardTerminalRefundsOwed: 0,
+      windowRefundsPaid: 0,
+      cashRefundsPaid: 0,
+      cardTerminalRefundsPaid: 0,
       checkedIn: 1,
       noShows: 1,
     };
@@ -435,5 +443,50 @@ describe('section names in any casing (sectionNameKey)', () => {
       ['Floor', 20, 4, 400, 2, 2],
       ['Balcony', 10, 2, 200, 1, 1],
     ]);
+  });
+
+  it("counts a box office sale's refund owed at the window, or paid there, by method, split over its sections", () => {
+    const report = performanceReport(
+      rows([
+        {
+          id: 'owed',
+          status: PurchaseStatus.Canceled,
+          comp: false,
+          paymentMethod: 'CASH',
+          windowRefund: 'OWED',
+          amount: 140,
+          currency: 'EUR',
+          seatIds: [1, 3],
+          seatPrices: [100, 40],
+        },
+        {
+          id: 'paid',
+          status: PurchaseStatus.Canceled,
+          comp: false,
+          paymentMethod: 'CARD_TERMINAL',
+          windowRefund: null,
+          amount: 100,
+          currency: 'EUR',
+          seatIds: [2],
+          seatPrices: [100],
+        },
+      ]),
+      live([]),
+    );
+    expect(report.totals).toMatchObject({
+      windowRefundsOwed: 1,
+      cashRefundsOwed: 140,
+      cardTerminalRefundsOwed: 0,
+      windowRefundsPaid: 1,
+      cashRefundsPaid: 0,
+      cardTerminalRefundsPaid: 100,
+      cashRevenue: 0,
+      boxOfficeCancellations: 2,
+    });
+    const [a, b] = report.sections;
+    expect([a.windowRefundsOwed, a.cashRefundsOwed, a.windowRefundsPaid, a.cardTerminalRefundsPaid]).toEqual([
+      1, 100, 1, 100,
+    ]);
+    expect([b.windowRefundsOwed, b.cashRefundsOwed, b.windowRefundsPaid]).toEqual([1, 40, 0]);
   });
 });

@@ -63,6 +63,28 @@ export interface SalesFigures {
   /** Of `cancellations`, the box office sales refunded. */
   boxOfficeCancellations: number;
   /**
+   * Of `boxOfficeCancellations`, those whose refund is owed at the window: canceled with their show
+   * by the bulk refund, the money not given back yet (an operator marks each paid as it is). Their
+   * amounts, by how they go back, are `cashRefundsOwed` and `cardTerminalRefundsOwed`: the cash
+   * drawers hold `cashRevenue + cashRefundsOwed` until they are paid.
+   */
+  windowRefundsOwed: number;
+  /** Owed at the window in cash (see `windowRefundsOwed`). */
+  cashRefundsOwed: number;
+  /** Owed at the window to the card, on the terminal (see `windowRefundsOwed`). */
+  cardTerminalRefundsOwed: number;
+  /**
+   * Of `boxOfficeCancellations`, those whose money was given back at the window: refunded there by
+   * an operator, or owed after the show's cancellation and marked paid since. Free ones (amount 0)
+   * are in neither. Their amounts: `cashRefundsPaid`, `cardTerminalRefundsPaid` (partial refunds of
+   * seats apart: not counted here).
+   */
+  windowRefundsPaid: number;
+  /** Given back at the window in cash (see `windowRefundsPaid`). */
+  cashRefundsPaid: number;
+  /** Given back at the window to the card, on the terminal (see `windowRefundsPaid`). */
+  cardTerminalRefundsPaid: number;
+  /**
    * Of `sold` less `kept`, the tickets checked in at the door now: online sales, box office sales
    * and comps alike. An undone check-in (DELETE /check-in/:ticketId) no longer counts; a canceled
    * or refunded ticket never does (a kept seat is in `kept`, not here).
@@ -99,6 +121,8 @@ interface MergedPurchase {
   comp: boolean;
   /** A box office sale's payment method; null for an online sale. */
   paymentMethod: string | null;
+  /** Its refund owed at the window or paid there (SalesPurchase.windowRefund); null when none is recorded. */
+  windowRefund: 'OWED' | 'PAID' | null;
   amount: number;
   /** Ascending. */
   seatIds: number[];
@@ -129,6 +153,12 @@ export function emptyFigures(): SalesFigures {
     cardTerminalRevenue: 0,
     boxOfficePurchases: 0,
     boxOfficeCancellations: 0,
+    windowRefundsOwed: 0,
+    cashRefundsOwed: 0,
+    cardTerminalRefundsOwed: 0,
+    windowRefundsPaid: 0,
+    cashRefundsPaid: 0,
+    cardTerminalRefundsPaid: 0,
     checkedIn: 0,
     noShows: 0,
   };
@@ -172,6 +202,7 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       canceled: purchase.status === 'CANCELED',
       comp: purchase.comp,
       paymentMethod: purchase.paymentMethod,
+      windowRefund: purchase.windowRefund,
       amount: purchase.amount,
       seatIds: purchase.seatIds,
       ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
@@ -199,6 +230,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
         comp: Boolean(entry.record.comp),
         // And a box office sale's payment method (`boxOffice`).
         paymentMethod: entry.record.boxOffice || null,
+        // Not in PostgreSQL yet: no window refund recorded for it.
+        windowRefund: null,
         amount: Number(entry.record.amount),
         // Ascending with their prices, as the flush writes them, so both sides split alike.
         ...seatsFromLists(entry.record.seats, entry.record.prices),
@@ -288,6 +321,20 @@ export function performanceReport(
       paid.map(({ weight }) => weight),
     );
     paid.forEach(({ seat }, i) => addRevenue(sectionOf(seat), purchase.paymentMethod, shares[i]));
+    const windowRefund = windowRefundOf(purchase);
+    if (windowRefund) {
+      const seats = purchase.seatIds.flatMap((seatId, i) => {
+        const seat = seatById.get(seatId);
+        return seat ? [{ seat, weight: recorded ? recorded[i] : seat.price }] : [];
+      });
+      const refundShares = splitAmount(
+        purchase.amount,
+        seats.map(({ weight }) => weight),
+      );
+      seats.forEach(({ seat }, i) =>
+        addWindowRefund(sectionOf(seat), purchase.paymentMethod === 'CASH', windowRefund, refundShares[i]),
+      );
+    }
     for (const section of touched) {
       if (purchase.comp) {
         section.compPurchases += 1;
@@ -299,6 +346,8 @@ export function performanceReport(
           section.boxOfficePurchases += 1;
           if (purchase.canceled) section.boxOfficeCancellations += 1;
         }
+        if (windowRefund === 'OWED') section.windowRefundsOwed += 1;
+        if (windowRefund === 'PAID') section.windowRefundsPaid += 1;
       }
     }
   }
@@ -334,6 +383,8 @@ export function performanceReport(
   const boxOffice = sales.filter((purchase) => purchase.paymentMethod !== null);
   totals.boxOfficePurchases = boxOffice.length;
   totals.boxOfficeCancellations = boxOffice.filter((purchase) => purchase.canceled).length;
+  totals.windowRefundsOwed = boxOffice.filter((purchase) => windowRefundOf(purchase) === 'OWED').length;
+  totals.windowRefundsPaid = boxOffice.filter((purchase) => windowRefundOf(purchase) === 'PAID').length;
   return { currency: rows.currency, salesState, totals, sections: [...sections.values()] };
 }
 
@@ -347,6 +398,27 @@ function addRevenue(section: SalesFigures, paymentMethod: string | null, share: 
   section.boxOfficeRevenue += share;
   if (paymentMethod === 'CASH') section.cashRevenue += share;
   else section.cardTerminalRevenue += share;
+}
+
+/**
+ * Where a canceled box office sale's refund stands at the window: `OWED` (recorded owed, not paid
+ * yet), else `PAID` (an operator's refund is given back as it is made; one owed and marked paid
+ * since); null for anything else (not canceled, online, a comp, free: nothing to give back). A
+ * cancellation of the bulk refund still only in Redis (its PostgreSQL write left to the flush) has
+ * no owed row yet, and reads `PAID` until the flush writes it.
+ */
+function windowRefundOf(purchase: MergedPurchase): 'OWED' | 'PAID' | null {
+  if (!purchase.canceled || purchase.comp || purchase.paymentMethod === null || purchase.amount <= 0) return null;
+  return purchase.windowRefund === 'OWED' ? 'OWED' : 'PAID';
+}
+
+/** A seat's share of a window refund, into its section's owed or paid figures of its method (`cash`, else the card). */
+function addWindowRefund(section: SalesFigures, cash: boolean, status: 'OWED' | 'PAID', share: number): void {
+  if (status === 'OWED') {
+    if (cash) section.cashRefundsOwed += share;
+    else section.cardTerminalRefundsOwed += share;
+  } else if (cash) section.cashRefundsPaid += share;
+  else section.cardTerminalRefundsPaid += share;
 }
 
 /** The purchase's recorded seat prices when they are whole (one non-negative integer per seat), else null. */

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CanceledBy } from '@app/core';
+import { insertShow, insertUser, openMigratedDatabase } from '@app/testing';
+import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
+import { PurchaseRecord, PurchaseRepository } from './purchase.repository';
+import { WindowRefundsRepository } from './window-refunds.repository';
+
+/**
+ * Refunds owed at the window (`window_refunds`): written with a box office sale's cancellation by
+ * the bulk refund of its show, whoever writes it (here the flush's batch write, a replay included),
+ * and for nothing else; marked paid once, whatever the concurrency. Real PostgreSQL.
+ */
+describe('WindowRefundsRepository and the cancellations that owe a refund at the window (real PostgreSQL)', () => {
+  let db: DataSource;
+  let close: () => Promise<void>;
+  let userId: string;
+  let performanceId: number;
+  const BOUNDS = { lockTimeoutMs: 1_000, statementTimeoutMs: 30_000 };
+
+  beforeAll(async () => {
+    ({ db, close } = await openMigratedDatabase());
+    userId = await insertUser(db, 'window@example.test', 'Window');
+    ({ performanceId } = await insertShow(db));
+  });
+  afterAll(() => close?.());
+
+  const sale = (paymentMethod: BoxOfficePaymentMethod | null, amount = 4550): PurchaseRecord => ({
+    id: randomUUID(),
+    reservationId: randomUUID(),
+    userId,
+    performanceId,
+    seatIds: [],
+    amount,
+    currency: 'EUR',
+    chargeId: '',
+    status: PurchaseStatus.Paid,
+    createdAt: new Date(),
+    canceledAt: null,
+    paymentMethod,
+    ...(paymentMethod ? { deliveryEmail: 'walk.up@example.test', deliveryName: 'Jin Park' } : {}),
+  });
+
+  /** Writes the purchases, then their cancellations by `canceledBy`, as the flush does (twice: a replay). */
+  const writeCanceled = async (purchases: PurchaseRecord[], canceledBy: CanceledBy) => {
+    const repository = new PurchaseRepository(db);
+    await repository.writeBatch({ purchases, cancellations: [] }, BOUNDS);
+    const cancellations = purchases.map((p) => ({ purchaseId: p.id, canceledAt: new Date(), canceledBy }));
+    await repository.writeBatch({ purchases: [], cancellations }, BOUNDS);
+    await repository.writeBatch({ purchases: [], cancellations }, BOUNDS);
+  };
+
+  it("owes a box office sale's refund at the window once when its show's bulk refund cancels it, and nothing else", async () => {
+    const cash = sale('CASH');
+    const card = sale('CARD_TERMINAL', 2275);
+    const free = sale('CASH', 0);
+    const online = sale(null);
+    await writeCanceled([cash, card, free, online], 'performance');
+    const byOperator = sale('CASH');
+    await writeCanceled([byOperator], 'operator');
+
+    const rows = await db.query(
+      `SELECT purchase_id, amount::int, currency, payment_method, status FROM window_refunds
+        WHERE purchase_id = ANY($1::uuid[]) ORDER BY amount DESC`,
+      [[cash.id, card.id, free.id, online.id, byOperator.id]],
+    );
+    expect(rows).toEqual([
+      { purchase_id: cash.id, amount: 4550, currency: 'EUR', payment_method: 'CASH', status: 'OWED' },
+      { purchase_id: card.id, amount: 2275, currency: 'EUR', payment_method: 'CARD_TERMINAL', status: 'OWED' },
+    ]);
+    const owed = await new WindowRefundsRepository(db).page(performanceId, 'OWED', null, 10);
+    expect(owed.map((refund) => refund.purchaseId).sort()).toEqual([cash.id, card.id].sort());
+    expect(owed.find((refund) => refund.purchaseId === cash.id)).toMatchObject({
+      buyerEmail: 'walk.up@example.test',
+      buyerName: 'Jin Park',
+      refundMethod: 'CASH',
+      paidAt: null,
+      paidBy: null,
+    });
+  });
+
+  it('marks a refund paid once of many concurrent marks, with one audit row', async () => {
+    const cash = sale('CASH');
+    await writeCanceled([cash], 'performance');
+    const repository = new WindowRefundsRepository(db);
+    const operators = Array.from({ length: 6 }, (_, i) => ({ id: randomUUID(), email: `op${i}@example.test` }));
+    const marks = await Promise.all(
+      operators.map((operator) => repository.markPaid(cash.id, operator, { action: 'purchase.window-refund-paid' })),
+    );
+    const won = marks.filter((mark) => mark.outcome === 'paid');
+    expect(won).toHaveLength(1);
+    expect(marks.filter((mark) => mark.outcome === 'already-paid')).toHaveLength(5);
+    const winner = won[0].outcome === 'paid' ? won[0].refund : null;
+    expect(winner).toMatchObject({ status: 'PAID', amount: 4550 });
+    for (const mark of marks) {
+      if (mark.outcome !== 'not-found') expect(mark.refund.paidBy).toEqual(winner?.paidBy);
+    }
+    const audit = await db.query(`SELECT actor_email, details FROM admin_audit_log WHERE subject_id = $1`, [cash.id]);
+    expect(audit).toEqual([
+      {
+        actor_email: winner?.paidBy?.email,
+        details: { performanceId, amount: 4550, currency: 'EUR', refundMethod: 'CASH' },
+      },
+    ]);
+    expect(await repository.markPaid(randomUUID(), operators[0], { action: 'purchase.window-refund-paid' })).toEqual({
+      outcome: 'not-found',
+    });
+  });
+});

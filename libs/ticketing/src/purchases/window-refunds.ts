@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { assertSameFilters, filterDigest } from '@app/core';
+import { PerformanceRepository, WindowRefund, WindowRefundsRepository, WindowRefundStatus } from '@app/database';
+import { decodeCursor, encodeCursor } from '../catalog/cursor';
+import type { Page } from '../catalog/catalog.types';
+import { NotFoundError, WindowRefundPaidError } from '../errors';
+import { isUuid } from '../input';
+import type { Operator } from './admin-purchases';
+
+/** The audit action of marking a refund owed at the window paid. */
+export const WINDOW_REFUND_PAID_ACTION = 'purchase.window-refund-paid';
+
+/**
+ * Refunds owed at the box office window: box office sales (paid in cash or on the card terminal,
+ * never through the gateway) that the bulk refund of their canceled performance canceled. Nothing
+ * gives their money back by itself: the holder brings the tickets or receipt to the window, an
+ * operator gives the amount back the way it was taken and marks the refund paid here (audited).
+ */
+@Injectable()
+export class WindowRefunds {
+  constructor(
+    private readonly refunds: WindowRefundsRepository,
+    private readonly performances: PerformanceRepository,
+  ) {}
+
+  /**
+   * The performance's window refunds, oldest owed first, only those of `status` when given; the
+   * cursor carries the filter's digest. Throws NotFoundError('performance'), DomainError 'invalid'
+   * (InvalidCursor, 400) for a cursor this list did not write or one made with another status.
+   */
+  async list(
+    performanceId: number,
+    status: WindowRefundStatus | undefined,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<WindowRefund>> {
+    const digest = filterDigest([performanceId, status ?? null]);
+    const after = decodeCursor<{ t: number; i: string; f: string }>(cursor, { t: 'millis', i: 'uuid', f: 'digest' });
+    assertSameFilters(after?.f, digest);
+    if (!(await this.performances.findById(performanceId))) throw new NotFoundError('performance');
+    const keyset = after ? { owedAt: new Date(after.t), purchaseId: after.i } : null;
+    const rows = await this.refunds.page(performanceId, status, keyset, limit + 1);
+    const items = rows.slice(0, limit);
+    const last = rows.length > limit ? items[items.length - 1] : undefined;
+    return {
+      items,
+      nextCursor: last ? encodeCursor({ t: last.owedAt.getTime(), i: last.purchaseId, f: digest }) : null,
+    };
+  }
+
+  /**
+   * Marks the purchase's refund owed at the window paid by `operator` (the money given back there),
+   * with an audit row (`purchase.window-refund-paid`). Of concurrent marks one wins; the others,
+   * and any mark of a refund paid before, throw WindowRefundPaidError. Throws
+   * NotFoundError('window refund') when no refund is owed at the window for that purchase.
+   */
+  async markPaid(operator: Operator, purchaseId: string): Promise<WindowRefund> {
+    if (!isUuid(purchaseId)) throw new NotFoundError('window refund');
+    const marked = await this.refunds.markPaid(purchaseId, operator, { action: WINDOW_REFUND_PAID_ACTION });
+    if (marked.outcome === 'not-found') throw new NotFoundError('window refund');
+    if (marked.outcome === 'already-paid') throw new WindowRefundPaidError(marked.refund);
+    return marked.refund;
+  }
+}
