@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
@@ -8,6 +9,7 @@ import {
   HoldSweeper,
   newIdOf,
   PaymentGateway,
+  performanceKeys,
   PurchaseService,
   SalesClosedError,
   SeatReconciler,
@@ -238,8 +240,8 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     // After: PostgreSQL's row does.
     expect(await report(show.id)).toMatchObject(expected);
 
-    // The recipient cancels the comp: it leaves `comps`, counted as a comp's cancellation.
-    const canceled = await call('POST', `/purchases/${issued.json().id}/cancel`, { session: guest });
+    // An operator takes the comp back: it leaves `comps`, counted as a comp's cancellation.
+    const canceled = await call('POST', `/admin/purchases/${issued.json().id}/refund`, { session: admin });
     expect(canceled.statusCode, canceled.body).toBe(200);
     expect(await report(show.id)).toMatchObject({
       totals: expect.objectContaining({
@@ -256,19 +258,39 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     expect(eventReport.json().totals).toMatchObject({ comps: 0, compPurchases: 1, compCancellations: 1, purchases: 1 });
   });
 
-  it("is the recipient's to cancel as any free purchase (nothing refunded; the notice says so); an operator's refund of a comp refunds nothing", async () => {
+  it("is not its recipient's to cancel (409 CompNotCancelable, before and after the flush); an operator's refund takes it back, refunding nothing (the notice says so)", async () => {
     const show = await createShow();
     const guest = await confirmedUser();
     const first = await issue(show.id, { email: guest.email, seatIds: [show.balcony[1]], note: 'sponsor: Acme' });
     const second = await issue(show.id, { email: guest.email, seatIds: [show.balcony[2]], note: 'sponsor: Acme' });
     expect([first.statusCode, second.statusCode]).toEqual([201, 201]);
+    const refused = {
+      statusCode: 409,
+      error: 'Conflict',
+      message:
+        'a comp is not canceled by its recipient: the box office takes it back (POST /admin/purchases/:id/refund)',
+      details: { code: 'CompNotCancelable' },
+    };
+    // Before the flush: Redis's record refuses it.
+    const early = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json()).toMatchObject(refused);
     // Confirmed first: a purchase canceled before its confirmation went out gets no notice (P5).
     await flushPurchases(api.app);
     await mailOf(guest, 'purchase-completed', first.json().id);
+    // After the flush, its Redis record gone: the record read from PostgreSQL refuses it too.
+    await api.app.get(Redis).del(performanceKeys(show.id).purchase(first.json().id));
+    const late = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
+    expect(late.statusCode, late.body).toBe(409);
+    expect(late.json()).toMatchObject(refused);
+    expect(await api.app.get(Redis).exists(performanceKeys(show.id).purchase(first.json().id))).toBe(0);
+    const mine = await call('GET', `/purchases/${first.json().id}`, { session: guest });
+    expect(mine.json()).toMatchObject({ status: 'PAID', comp: true });
+    expect(await statusesOf(show.id, [show.balcony[1]])).toEqual(['SOLD']);
 
-    const canceled = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
-    expect(canceled.statusCode, canceled.body).toBe(200);
-    expect(canceled.json()).toMatchObject({ status: 'CANCELED', comp: true });
+    const taken = await call('POST', `/admin/purchases/${first.json().id}/refund`, { session: admin });
+    expect(taken.statusCode, taken.body).toBe(200);
+    expect(taken.json()).toMatchObject({ status: 'CANCELED', amount: 0, compNote: 'sponsor: Acme' });
     const refunded = await call('POST', `/admin/purchases/${second.json().id}/refund`, { session: admin });
     expect(refunded.statusCode, refunded.body).toBe(200);
     expect(refunded.json()).toMatchObject({ status: 'CANCELED', amount: 0, compNote: 'sponsor: Acme' });

@@ -14,6 +14,7 @@ export {
   PurchaseCanceledError,
   PurchaseTransferredError,
   BoxOfficeSaleCancelError,
+  CompCancelError,
   QueueTicketEndedError,
   SalesClosedError,
   SalesNotOpenError,

@@ -64,6 +64,9 @@
     {'BOX_OFFICE'}         refused ('buyer' only): a box office sale (`boxOffice`) is refunded by an
                            admin (its money goes back at the window), not canceled by the account
                            that sold it
+    {'COMP'}               refused ('buyer' only): a comp (`comp`, complimentary tickets an operator
+                           issued) is the operators' to take back (an admin's refund), not its
+                           recipient's to cancel: its seats are the venue's allocation
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
                            (freeing seats into a missing state would be overwritten by the rebuild,
@@ -124,12 +127,13 @@ if persisted then
   if refusedForTransfer then return {'TRANSFERRED'} end
   for i = 6, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
+    if mode == 'buyer' and ARGV[i] == 'comp' then return {'COMP'} end
   end
   redis.call('HSET', purchaseKey, unpack(persisted))
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice')
+  'boxOffice', 'comp')
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
@@ -139,6 +143,7 @@ if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
 if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
 if refusedForTransfer then return {'TRANSFERRED'} end
 if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
+if mode == 'buyer' and purchase[9] then return {'COMP'} end
 
 -- The seats of the purchase but the checked-in ones (none unless the operator kept them) go back on sale.
 local toFree, kept = {}, {}

@@ -21,6 +21,7 @@ import {
   PurchaseNotWrittenYetError,
   PurchaseTransferredError,
   BoxOfficeSaleCancelError,
+  CompCancelError,
   SeatAlreadyRefundedError,
   SeatPricesUnknownError,
 } from '../errors';
@@ -264,7 +265,8 @@ export class PurchaseCancellation {
    * purchase had been written there yet. A purchase PostgreSQL has is refunded at once, its
    * cancellation written there first; one it does not have yet is refunded by `batch` after its
    * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. A box office sale
-   * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * is not canceled here (BoxOfficeSaleCancelError: an admin refunds it, at the window), nor a comp
+   * (CompCancelError: an operator takes it back with an admin's refund). Throws NotFoundError('purchase') (unknown, or anyone else's), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * PurchaseTransferredError (a ticket of it was accepted by a transfer's recipient, or an accept is
@@ -335,6 +337,7 @@ export class PurchaseCancellation {
     }
     if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError();
     if (result.outcome === 'BOX_OFFICE') throw new BoxOfficeSaleCancelError();
+    if (result.outcome === 'COMP') throw new CompCancelError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }
