@@ -40,6 +40,7 @@ import { PartialRefunds1799640000000 } from './migrations/1799640000000-PartialR
 import { PurchaseSaleChannel1799650000000 } from './migrations/1799650000000-PurchaseSaleChannel';
 import { PurchaseRefundsPurchaseFk1799670000000 } from './migrations/1799670000000-PurchaseRefundsPurchaseFk';
 import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/1799690000000-PurchasesDeliveryEmailIndex';
+import { CompHouseSeats1799730000000 } from './migrations/1799730000000-CompHouseSeats';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -88,4 +89,5 @@ export const MIGRATIONS: Function[] = [
   PurchaseSaleChannel1799650000000,
   PurchaseRefundsPurchaseFk1799670000000,
   PurchasesDeliveryEmailIndex1799690000000,
+  CompHouseSeats1799730000000,
 ];

@@ -1,6 +1,8 @@
 --[[
   Cancels the caller's paid purchase: its seats become AVAILABLE again, the counters move
-  from sold to available, the purchase is marked CANCELED and the cancellation is appended to
+  from sold to available (a comp's house seats, its `fromBlock`, go back to BLOCKED instead, counts
+  sold -> blocked: the write of the cancellation to PostgreSQL gives them their seat_blocks rows
+  back), the purchase is marked CANCELED and the cancellation is appended to
   the performance's purchase stream, so `batch` writes it to PostgreSQL whether or not the
   purchase itself was written there yet. Redis TIME is the only clock.
 
@@ -133,7 +135,7 @@ if persisted then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice', 'comp')
+  'boxOffice', 'comp', 'fromBlock')
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
@@ -150,6 +152,8 @@ local toFree, kept = {}, {}
 for seatId in string.gmatch(purchase[3], '[^,]+') do
   if checkedIn[seatId] then kept[#kept + 1] = seatId else toFree[#toFree + 1] = seatId end
 end
+-- A comp's house seats (`fromBlock`) go back to their block first; freeSeats leaves them alone then.
+blockSoldSeats(seatsKey, countsKey, houseSeatsAmong(purchase[10], toFree))
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
