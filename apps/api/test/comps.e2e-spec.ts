@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
@@ -8,12 +9,14 @@ import {
   HoldSweeper,
   newIdOf,
   PaymentGateway,
+  performanceKeys,
   PurchaseService,
   SalesClosedError,
   SeatReconciler,
   SeatStateStore,
 } from '@app/ticketing';
 import { flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
+import { expectSeatsConsistent } from './support/races';
 import { createShowOfSections } from './support/shows';
 import { MailStack, startMailStack } from './support/mail';
 
@@ -238,8 +241,8 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     // After: PostgreSQL's row does.
     expect(await report(show.id)).toMatchObject(expected);
 
-    // The recipient cancels the comp: it leaves `comps`, counted as a comp's cancellation.
-    const canceled = await call('POST', `/purchases/${issued.json().id}/cancel`, { session: guest });
+    // An operator takes the comp back: it leaves `comps`, counted as a comp's cancellation.
+    const canceled = await call('POST', `/admin/purchases/${issued.json().id}/refund`, { session: admin });
     expect(canceled.statusCode, canceled.body).toBe(200);
     expect(await report(show.id)).toMatchObject({
       totals: expect.objectContaining({
@@ -256,19 +259,39 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     expect(eventReport.json().totals).toMatchObject({ comps: 0, compPurchases: 1, compCancellations: 1, purchases: 1 });
   });
 
-  it("is the recipient's to cancel as any free purchase (nothing refunded; the notice says so); an operator's refund of a comp refunds nothing", async () => {
+  it("is not its recipient's to cancel (409 CompNotCancelable, before and after the flush); an operator's refund takes it back, refunding nothing (the notice says so)", async () => {
     const show = await createShow();
     const guest = await confirmedUser();
     const first = await issue(show.id, { email: guest.email, seatIds: [show.balcony[1]], note: 'sponsor: Acme' });
     const second = await issue(show.id, { email: guest.email, seatIds: [show.balcony[2]], note: 'sponsor: Acme' });
     expect([first.statusCode, second.statusCode]).toEqual([201, 201]);
+    const refused = {
+      statusCode: 409,
+      error: 'Conflict',
+      message:
+        'a comp is not canceled by its recipient: the box office takes it back (POST /admin/purchases/:id/refund)',
+      details: { code: 'CompNotCancelable' },
+    };
+    // Before the flush: Redis's record refuses it.
+    const early = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json()).toMatchObject(refused);
     // Confirmed first: a purchase canceled before its confirmation went out gets no notice (P5).
     await flushPurchases(api.app);
     await mailOf(guest, 'purchase-completed', first.json().id);
+    // After the flush, its Redis record gone: the record read from PostgreSQL refuses it too.
+    await api.app.get(Redis).del(performanceKeys(show.id).purchase(first.json().id));
+    const late = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
+    expect(late.statusCode, late.body).toBe(409);
+    expect(late.json()).toMatchObject(refused);
+    expect(await api.app.get(Redis).exists(performanceKeys(show.id).purchase(first.json().id))).toBe(0);
+    const mine = await call('GET', `/purchases/${first.json().id}`, { session: guest });
+    expect(mine.json()).toMatchObject({ status: 'PAID', comp: true });
+    expect(await statusesOf(show.id, [show.balcony[1]])).toEqual(['SOLD']);
 
-    const canceled = await call('POST', `/purchases/${first.json().id}/cancel`, { session: guest });
-    expect(canceled.statusCode, canceled.body).toBe(200);
-    expect(canceled.json()).toMatchObject({ status: 'CANCELED', comp: true });
+    const taken = await call('POST', `/admin/purchases/${first.json().id}/refund`, { session: admin });
+    expect(taken.statusCode, taken.body).toBe(200);
+    expect(taken.json()).toMatchObject({ status: 'CANCELED', amount: 0, compNote: 'sponsor: Acme' });
     const refunded = await call('POST', `/admin/purchases/${second.json().id}/refund`, { session: admin });
     expect(refunded.statusCode, refunded.body).toBe(200);
     expect(refunded.json()).toMatchObject({ status: 'CANCELED', amount: 0, compNote: 'sponsor: Acme' });
@@ -704,6 +727,141 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     const guestPurchases = await call('GET', '/purchases', { session: guest });
     expect(guestPurchases.json().items).toHaveLength(wins.comp);
     expect((await call('GET', `/performances/${show.id}`)).json()).toMatchObject({ sold: wins.comp, blocked: 0 });
+  });
+
+  /** The blocks of `seatIds` as `seat_blocks` has them: seat, reason, who blocked it. */
+  const blockDetails = async (performanceId: number, seatIds: number[]) =>
+    (
+      await db.query(
+        `SELECT seat_id, reason, blocked_by_email FROM seat_blocks
+          WHERE performance_id = $1 AND seat_id = ANY($2) ORDER BY seat_id`,
+        [performanceId, seatIds],
+      )
+    ).rows;
+  const lentRows = async (performanceId: number) =>
+    (
+      await db.query('SELECT seat_id FROM comp_house_seats WHERE performance_id = $1 ORDER BY seat_id', [performanceId])
+    ).rows.map((row: { seat_id: number }) => row.seat_id);
+  const refundOf = (purchaseId: string, body: object = {}) =>
+    call('POST', `/admin/purchases/${purchaseId}/refund`, { body, session: admin });
+
+  it('with includeBlocked: a house seat goes back to its block (its reason kept), not on sale, when an operator refunds the comp, whole or in part, before and after the flush; its recipient cannot cancel it; the seat reconciler repairs nothing', async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const [house1, house2, house3, free1, free2] = show.stalls;
+    const houseSeats = [house1, house2, house3];
+    expect((await blockSeats(show.id, houseSeats)).statusCode).toBe(200);
+    const a = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house1, house2, free1],
+      note: 'artist guests',
+      includeBlocked: true,
+    });
+    const b = await issue(show.id, {
+      email: guest.email,
+      seatIds: [house3, free2],
+      note: 'press',
+      includeBlocked: true,
+    });
+    expect([a.statusCode, b.statusCode], `${a.body} ${b.body}`).toEqual([201, 201]);
+    expect(await lentRows(show.id)).toEqual(houseSeats);
+    const reconciler = api.app.get(SeatReconciler);
+
+    // The recipient cannot cancel it: nothing changes.
+    const selfCancel = await call('POST', `/purchases/${b.json().id}/cancel`, { session: guest });
+    expect(selfCancel.statusCode, selfCancel.body).toBe(409);
+    expect(selfCancel.json().details).toEqual({ code: 'CompNotCancelable' });
+    expect(await statusesOf(show.id, [house3, free2])).toEqual(['SOLD', 'SOLD']);
+
+    // Before the flush, a whole refund: the house seat is BLOCKED at once, the other on sale; until
+    // the flush writes the cancellation (and the block back) the seat reconciler leaves it blocked.
+    const early = await refundOf(b.json().id);
+    expect(early.statusCode, early.body).toBe(200);
+    expect(await statusesOf(show.id, [house3, free2])).toEqual(['BLOCKED', 'AVAILABLE']);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+    expect(await statusesOf(show.id, [house3, free2])).toEqual(['BLOCKED', 'AVAILABLE']);
+    await flushPurchasesAfterLoss(api.app);
+    expect(await blockDetails(show.id, [house3])).toEqual([
+      { seat_id: house3, reason: 'house seats', blocked_by_email: admin.email },
+    ]);
+    expect(await lentRows(show.id)).toEqual([house1, house2]);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+
+    // After the flush, a partial refund of one house seat: back to its block, in Redis and PostgreSQL.
+    const partial = await refundOf(a.json().id, { seatIds: [house1] });
+    expect(partial.statusCode, partial.body).toBe(200);
+    expect(await statusesOf(show.id, [house1, house2, free1])).toEqual(['BLOCKED', 'SOLD', 'SOLD']);
+    expect(await blockDetails(show.id, [house1])).toEqual([
+      { seat_id: house1, reason: 'house seats', blocked_by_email: admin.email },
+    ]);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+
+    // Its Redis record gone (expired after the flush): the whole refund of the rest, from PostgreSQL's record.
+    await api.app.get(Redis).del(performanceKeys(show.id).purchase(a.json().id));
+    const rest = await refundOf(a.json().id);
+    expect(rest.statusCode, rest.body).toBe(200);
+    expect(await statusesOf(show.id, [house1, house2, free1])).toEqual(['BLOCKED', 'BLOCKED', 'AVAILABLE']);
+    await flushPurchasesAfterLoss(api.app);
+    expect(await blockDetails(show.id, houseSeats)).toEqual(
+      houseSeats.map((seat_id) => ({ seat_id, reason: 'house seats', blocked_by_email: admin.email })),
+    );
+    expect(await lentRows(show.id)).toEqual([]);
+    const listed = await call('GET', `/admin/performances/${show.id}/seat-blocks`, { session: admin });
+    expect(listed.json().items.map((item: { seatId: number; reason: string }) => [item.seatId, item.reason])).toEqual(
+      houseSeats.map((seat) => [seat, 'house seats']),
+    );
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+    await expectSeatsConsistent(api, db, show.id);
+    // A rebuild from PostgreSQL after Redis lost the performance agrees.
+    await api.app.get(SeatStateStore).removePerformance(show.id);
+    expect(await statusesOf(show.id, [...houseSeats, free1, free2])).toEqual([
+      'BLOCKED',
+      'BLOCKED',
+      'BLOCKED',
+      'AVAILABLE',
+      'AVAILABLE',
+    ]);
+    expect((await reconciler.reconcilePerformance(show.id)).repairs).toEqual([]);
+  });
+
+  it("with includeBlocked, races the comp's refund against buyers trying its house seat: no buyer ever gets it, it ends back in its block", async () => {
+    const show = await createShow();
+    const guest = await confirmedUser();
+    const buyers = await Promise.all(Array.from({ length: 6 }, () => createSession(api.app)));
+    for (let round = 0; round < 6; round += 1) {
+      const seat = show.balcony[round];
+      expect((await blockSeats(show.id, [seat])).statusCode).toBe(200);
+      const comp = await issue(show.id, {
+        email: guest.email,
+        seatIds: [seat],
+        note: `round ${round}`,
+        includeBlocked: true,
+      });
+      expect(comp.statusCode, comp.body).toBe(201);
+      // Odd rounds: flushed first, so the refund writes PostgreSQL at once.
+      if (round % 2 === 1) await flushPurchasesAfterLoss(api.app);
+      const [refunded, ...holds] = await Promise.all([
+        refundOf(comp.json().id),
+        ...buyers.map((buyer) =>
+          call('POST', '/reservations', { body: { performanceId: show.id, seatIds: [seat] }, session: buyer }),
+        ),
+      ]);
+      expect(refunded.statusCode, refunded.body).toBe(200);
+      expect(
+        holds.map((answer) => answer.statusCode),
+        `round ${round}`,
+      ).toEqual(buyers.map(() => 409));
+      expect(await statusesOf(show.id, [seat])).toEqual(['BLOCKED']);
+      const late = await call('POST', '/reservations', {
+        body: { performanceId: show.id, seatIds: [seat] },
+        session: buyers[0],
+      });
+      expect(late.statusCode, late.body).toBe(409);
+    }
+    await flushPurchasesAfterLoss(api.app);
+    expect(await blockRows(show.id, show.balcony.slice(0, 6))).toEqual(show.balcony.slice(0, 6));
+    expect((await api.app.get(SeatReconciler).reconcilePerformance(show.id)).repairs).toEqual([]);
+    await expectSeatsConsistent(api, db, show.id);
   });
 
   it('is an admin route of the OpenAPI document', async () => {

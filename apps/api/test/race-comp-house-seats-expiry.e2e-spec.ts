@@ -85,6 +85,7 @@ describe("a comp's hold of house seats left by a killed api expires (real Postgr
           expiresAt = (held as { expiresAt: number }).expiresAt;
           throw new Error('the api was killed before the purchase');
         },
+        () => holdId,
         () => {
           throw new Error('no audit row: the comp never committed');
         },

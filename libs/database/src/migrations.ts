@@ -41,6 +41,7 @@ import { PurchaseSaleChannel1799650000000 } from './migrations/1799650000000-Pur
 import { PurchaseRefundsPurchaseFk1799670000000 } from './migrations/1799670000000-PurchaseRefundsPurchaseFk';
 import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/1799690000000-PurchasesDeliveryEmailIndex';
 import { WindowRefunds1799720000000 } from './migrations/1799720000000-WindowRefunds';
+import { CompHouseSeats1799730000000 } from './migrations/1799730000000-CompHouseSeats';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -90,4 +91,5 @@ export const MIGRATIONS: Function[] = [
   PurchaseRefundsPurchaseFk1799670000000,
   PurchasesDeliveryEmailIndex1799690000000,
   WindowRefunds1799720000000,
+  CompHouseSeats1799730000000,
 ];

@@ -202,6 +202,22 @@ export class PurchaseTransferredError extends DomainError {
   }
 }
 
+/**
+ * A comp canceled through the buyer's route by its recipient: complimentary tickets are the venue's
+ * allocation, taken back only by an operator (POST /admin/purchases/:id/refund). 409; nothing changed.
+ */
+export class CompCancelError extends DomainError {
+  constructor() {
+    super(
+      'conflict',
+      'CompNotCancelable',
+      'a comp is not canceled by its recipient: the box office takes it back (POST /admin/purchases/:id/refund)',
+      // The code in the details, as RecipientNotFound's: a client tells it from an already canceled 409.
+      { code: 'CompNotCancelable' },
+    );
+  }
+}
+
 export class PurchaseRefundedError extends DomainError {
   constructor() {
     super('conflict', 'PurchaseRefunded', 'purchase has already been refunded or canceled');

@@ -13,6 +13,7 @@ export {
   PerformanceCancelNotReplicatedError,
   PurchaseCanceledError,
   PurchaseTransferredError,
+  CompCancelError,
   QueueTicketEndedError,
   SalesClosedError,
   SalesNotOpenError,

@@ -241,6 +241,20 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const [[, fields]] = await redis.xrange(keys.purchaseStream, '-', '+');
     expect(fields.slice(fields.indexOf('comp'), fields.indexOf('comp') + 2)).toEqual(['comp', 'press']);
 
+    // Its recipient's cancel is refused, on Redis's record and on one read from PostgreSQL (leaving
+    // no record behind); an operator's goes through.
+    const compCancel = { purchaseId: 'kp1', userId: 'guest', checkedIn: [], transferredSeatIds: [], persisted: null };
+    const byRecipient = { ...compCancel, mode: 'buyer' as const, canceledBy: 'buyer' as const };
+    expect(await cancelPurchase(redis, keys, byRecipient)).toEqual({ outcome: 'COMP' });
+    const record = await redis.hgetall(keys.purchase('kp1'));
+    await redis.del(keys.purchase('kp1'));
+    expect(await cancelPurchase(redis, keys, { ...byRecipient, persisted: record })).toEqual({ outcome: 'COMP' });
+    expect(await redis.exists(keys.purchase('kp1'))).toBe(0);
+    expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['S', 'S']);
+    const byOperator = { ...compCancel, persisted: record, mode: 'operator' as const, canceledBy: 'operator' as const };
+    expect(await cancelPurchase(redis, keys, byOperator)).toMatchObject({ outcome: 'CANCELED', amount: 0 });
+    expect(await redis.hmget(keys.seats, '1', '2')).toEqual(['A', 'A']);
+
     await redis.hset(keys.meta, 'status', 'CANCELED');
     expect(await holdCompSeats(redis, keys, { ...comp, sale: press, holdId: 'k2', seatIds: [3] })).toEqual({
       outcome: 'SALES_CLOSED',

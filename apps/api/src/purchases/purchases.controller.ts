@@ -143,7 +143,7 @@ export class PurchasesController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      "already canceled; past the performance's `cancelUntil`, or the performance allows no self-service cancel (CancellationClosed, `details.cancelUntil` on the venue's clock, `details.timeZone`); or a ticket of it was checked in (PurchaseCheckedIn)",
+      "already canceled; past the performance's `cancelUntil`, or the performance allows no self-service cancel (CancellationClosed, `details.cancelUntil` on the venue's clock, `details.timeZone`); or a ticket of it was checked in (PurchaseCheckedIn); or a comp, taken back only by an operator's refund (`details.code` CompNotCancelable)",
   })
   async cancel(@CurrentUser() user: AuthenticatedUser, @UuidParam() id: string): Promise<PurchaseResponseDto> {
     return mapPurchase(await this.describer.describe(this.cancellation.cancel(user.id, id)));

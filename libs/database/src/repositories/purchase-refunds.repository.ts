@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
+import { returnHouseSeats } from './comp-house-seats';
 import { cancelPendingTransfersOfRefunds } from './ticket-transfers.repository';
 
 /**
@@ -102,6 +103,11 @@ export async function writePartialRefunds(
     manager,
     refunds.map((refund) => refund.purchaseId),
     refunds.map((refund) => refund.refundId),
+  );
+  // A comp's refunded house seats go back to their blocks, as refund-seats.lua made them BLOCKED in Redis.
+  await returnHouseSeats(
+    manager,
+    refunds.map((refund) => refund.purchaseId),
   );
 }
 

@@ -6,6 +6,7 @@ import { CanceledBy, emailKey } from '@app/core';
 import { boundLockWaits, rethrowAsDatabaseError } from '../database-unavailable';
 import { BoxOfficePaymentMethod, PurchaseStatus } from '../entities/purchase.entity';
 import { cancelPendingTransfersOfPurchases } from './ticket-transfers.repository';
+import { returnHouseSeats } from './comp-house-seats';
 import { PurchaseRefund, writePartialRefunds } from './purchase-refunds.repository';
 
 /** A purchase with its seats, as written behind from Redis and read back for its buyer. */
@@ -59,6 +60,11 @@ export interface PurchaseRecord {
   /** A box office sale's delivery address and name for its e-mails; absent (or null): the owner's. */
   deliveryEmail?: string | null;
   deliveryName?: string | null;
+  /**
+   * Read back only: a comp's seats lent from their blocks (`comp_house_seats`) and not given back
+   * yet, ascending; absent when none. Its cancel or refund gives them back to their blocks.
+   */
+  houseSeatIds?: number[];
 }
 
 export interface PurchaseCancellation {
@@ -96,7 +102,10 @@ const SELECT_PURCHASE = `
          (SELECT array_agg(s.seat_id ORDER BY r.refunded_at, r.id, s.seat_id)
             FROM purchase_refunds r CROSS JOIN unnest(r.seat_ids) AS s(seat_id)
            WHERE r.purchase_id = p.id) AS refunded_seat_ids,
-         (SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id) AS refunded_amount
+         (SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id) AS refunded_amount,
+         CASE WHEN p.comp_note IS NOT NULL THEN
+           (SELECT array_agg(h.seat_id ORDER BY h.seat_id) FROM comp_house_seats h WHERE h.purchase_id = p.id)
+         END AS house_seat_ids
   FROM purchases p`;
 
 interface PurchaseQueryRow {
@@ -122,6 +131,8 @@ interface PurchaseQueryRow {
   refunded_seat_ids: number[] | null;
   /** numeric, as pg returns a sum of bigint; null when it has no partial refund. */
   refunded_amount: string | null;
+  /** Null unless a comp holds house seats lent from their blocks (comp_house_seats). */
+  house_seat_ids: number[] | null;
 }
 
 /** Purchases, their tickets, and the outbox rows that announce them. */
@@ -340,6 +351,12 @@ export class PurchaseRepository {
     // become their toISOString(), which the statement copies into the purchase-completed payload.
     const batch = JSON.stringify(purchases);
     const inserted: { id: string }[] = await manager.query(INSERT_PURCHASES, [batch]);
+    // A comp written canceled (canceled before its flush) gives its house seats back to their blocks;
+    // a paid one keeps them (its tickets are ACTIVE).
+    await returnHouseSeats(
+      manager,
+      purchases.filter((purchase) => purchase.compNote).map((purchase) => purchase.id),
+    );
     return inserted.map((row) => row.id);
   }
 }
@@ -568,6 +585,8 @@ async function cancel(
     ids,
     cancellations.map((c) => c.canceledBy),
   );
+  // A canceled comp's house seats go back to their blocks, as the cancel made them BLOCKED in Redis.
+  await returnHouseSeats(manager, ids);
 }
 
 function toRecord(row: PurchaseQueryRow): PurchaseRecord {
@@ -590,5 +609,6 @@ function toRecord(row: PurchaseQueryRow): PurchaseRecord {
     ...(row.payment_method !== null ? { paymentMethod: row.payment_method } : {}),
     ...(row.delivery_email !== null ? { deliveryEmail: row.delivery_email } : {}),
     ...(row.delivery_name !== null ? { deliveryName: row.delivery_name } : {}),
+    ...(row.house_seat_ids !== null ? { houseSeatIds: row.house_seat_ids.map(Number) } : {}),
   };
 }

@@ -232,6 +232,7 @@ export class SeatBlocksRepository {
     performanceId: number,
     seatIds: readonly number[],
     apply: () => Promise<T>,
+    purchaseIdOf: (result: T) => string,
     audit: (taken: DroppedSeatBlock[], result: T) => NewAdminAudit,
   ): Promise<CompBlocksChange<T>> {
     return this.underLock(performanceId, seatIds, async (manager): Promise<CompBlocksChange<T>> => {
@@ -242,14 +243,26 @@ export class SeatBlocksRepository {
       );
       if (sold.length > 0) return { outcome: 'SOLD', seatIds: sold.map((row) => Number(row.seat_id)) };
       const result = await apply();
-      // TypeORM answers a DELETE as [rows, row count].
-      const [deleted]: [
-        { seat_id: number; reason: string | null; blocked_by: string; blocked_by_email: string; blocked_at: Date }[],
-        number,
-      ] = await manager.query(
-        `DELETE FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[])
-         RETURNING seat_id, reason, blocked_by, blocked_by_email, blocked_at`,
-        [performanceId, seatIds],
+      // The blocks are lent to the comp (comp_house_seats), to go back when it is canceled or refunded.
+      const deleted: {
+        seat_id: number;
+        reason: string | null;
+        blocked_by: string;
+        blocked_by_email: string;
+        blocked_at: Date;
+      }[] = await manager.query(
+        `WITH taken AS (
+           DELETE FROM seat_blocks WHERE performance_id = $1 AND seat_id = ANY($2::int[])
+           RETURNING seat_id, reason, blocked_by, blocked_by_email, blocked_at
+         ), lent AS (
+           INSERT INTO comp_house_seats (seat_id, performance_id, purchase_id, reason, blocked_by, blocked_by_email, blocked_at)
+           SELECT seat_id, $1, $3, reason, blocked_by, blocked_by_email, blocked_at FROM taken
+           ON CONFLICT (seat_id) DO UPDATE SET performance_id = EXCLUDED.performance_id, purchase_id = EXCLUDED.purchase_id,
+             reason = EXCLUDED.reason, blocked_by = EXCLUDED.blocked_by, blocked_by_email = EXCLUDED.blocked_by_email,
+             blocked_at = EXCLUDED.blocked_at
+         )
+         SELECT seat_id, reason, blocked_by, blocked_by_email, blocked_at FROM taken`,
+        [performanceId, seatIds, purchaseIdOf(result)],
       );
       const taken = deleted
         .map((row) => ({
@@ -363,6 +376,19 @@ export class SeatBlocksRepository {
         );
       })
       .catch(rethrowAsDatabaseError);
+  }
+
+  /**
+   * The performance's house seats lent to comps (`comp_house_seats`, see takeForComp), ascending: a
+   * comp's cancel or refund makes them BLOCKED in Redis before its write to PostgreSQL gives their
+   * `seat_blocks` rows back, so the seat reconciler takes such a B letter as right meanwhile.
+   */
+  async lentSeatIds(performanceId: number): Promise<number[]> {
+    const rows: { seat_id: number }[] = await this.dataSource.query(
+      'SELECT seat_id FROM comp_house_seats WHERE performance_id = $1 ORDER BY seat_id',
+      [performanceId],
+    );
+    return rows.map((row) => Number(row.seat_id));
   }
 
   /** Every blocked seat id of the performance, ascending (a rebuild's read: `manager` its transaction). */

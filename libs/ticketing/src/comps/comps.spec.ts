@@ -74,6 +74,7 @@ function comps(
         _performanceId: number,
         _seatIds: number[],
         apply: () => Promise<Purchase>,
+        _purchaseIdOf: (result: Purchase) => string,
         auditOf: (taken: DroppedSeatBlock[], result: Purchase) => NewAdminAudit,
       ) => {
         const result = await apply();
@@ -124,7 +125,13 @@ describe('CompService.issue', () => {
       compNote: 'press: Daily Planet',
     });
     expect(seatState.ensure).toHaveBeenCalledWith(7);
-    expect(blocks.takeForComp).toHaveBeenCalledWith(7, [3, 1], expect.any(Function), expect.any(Function));
+    expect(blocks.takeForComp).toHaveBeenCalledWith(
+      7,
+      [3, 1],
+      expect.any(Function),
+      expect.any(Function),
+      expect.any(Function),
+    );
     expect(holds.holdComp).toHaveBeenCalledWith('guest', 7, [3, 1], 'press: Daily Planet', MAX_SEATS_PER_COMP, {
       takeBlocked: true,
     });

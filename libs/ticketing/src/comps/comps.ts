@@ -210,6 +210,7 @@ export class CompService {
           });
         return this.bought(recipientId, hold);
       },
+      (purchase) => purchase.id,
       (taken, purchase) => ({
         actorId: operator.id,
         actorEmail: operator.email,

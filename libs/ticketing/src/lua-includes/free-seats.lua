@@ -26,6 +26,16 @@
   endHeldSeats(seatsKey, countsKey, seatList, fromBlock, seating, seatHoldsKey, holdId): the end of
   hold `holdId` other than its purchase: blockSeatsAgain of `fromBlock` (nil or '' for none), then
   freeSeats of `seatList` from 'held' with the holder check. Returns the number of seats freed.
+
+  blockSoldSeats(seatsKey, countsKey, seatList): puts back to BLOCKED those seats of `seatList`
+  (comma-separated: house seats a comp took out of their block, its purchase's `fromBlock`) still
+  S, counts sold -> blocked: a comp's cancel or refund gives a house seat back to its block, never
+  to public sale (the write of the cancellation to PostgreSQL moves its block back to seat_blocks).
+  Call it before freeSeats, which then leaves them alone (no longer S). The free-seat bits need no
+  change: a blocked seat's is clear, as a sold one's. Returns the number of seats blocked again.
+
+  houseSeatsAmong(fromBlock, seatIds): those of `seatIds` (a list) that `fromBlock` (a purchase's
+  comma-separated house seats, or false/nil/'' for none) names, comma-separated.
 ]]
 --- @include "seating"
 local function freeSeats(seatsKey, countsKey, seatList, from, seating, holder)
@@ -82,4 +92,34 @@ end
 local function endHeldSeats(seatsKey, countsKey, seatList, fromBlock, seating, seatHoldsKey, holdId)
   if fromBlock then blockSeatsAgain(seatsKey, countsKey, fromBlock, seatHoldsKey, holdId) end
   return freeSeats(seatsKey, countsKey, seatList, 'held', seating, { seatHolds = seatHoldsKey, holdId = holdId })
+end
+
+local function blockSoldSeats(seatsKey, countsKey, seatList)
+  local seatIds = {}
+  for seatId in string.gmatch(seatList, '[^,]+') do seatIds[#seatIds + 1] = seatId end
+  if #seatIds == 0 then return 0 end
+  local letters = redis.call('HMGET', seatsKey, unpack(seatIds))
+  local back, count = {}, 0
+  for i, seatId in ipairs(seatIds) do
+    if letters[i] == 'S' then
+      count = count + 1
+      back[#back + 1] = seatId
+      back[#back + 1] = 'B'
+    end
+  end
+  if count == 0 then return 0 end
+  redis.call('HSET', seatsKey, unpack(back))
+  redis.call('HINCRBY', countsKey, 'sold', -count)
+  redis.call('HINCRBY', countsKey, 'blocked', count)
+  return count
+end
+
+local function houseSeatsAmong(fromBlock, seatIds)
+  if not fromBlock or fromBlock == '' then return '' end
+  local isHouse, among = {}, {}
+  for seatId in string.gmatch(fromBlock, '[^,]+') do isHouse[seatId] = true end
+  for _, seatId in ipairs(seatIds) do
+    if isHouse[seatId] then among[#among + 1] = seatId end
+  end
+  return table.concat(among, ',')
 end

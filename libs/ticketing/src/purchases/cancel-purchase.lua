@@ -1,6 +1,8 @@
 --[[
   Cancels the caller's paid purchase: its seats become AVAILABLE again, the counters move
-  from sold to available, the purchase is marked CANCELED and the cancellation is appended to
+  from sold to available (a comp's house seats, its `fromBlock`, go back to BLOCKED instead, counts
+  sold -> blocked: the write of the cancellation to PostgreSQL gives them their seat_blocks rows
+  back), the purchase is marked CANCELED and the cancellation is appended to
   the performance's purchase stream, so `batch` writes it to PostgreSQL whether or not the
   purchase itself was written there yet. Redis TIME is the only clock.
 
@@ -75,6 +77,9 @@
     {'BOX_OFFICE'}         refused ('buyer' only), before any other refusal but NOT_FOUND: a box
                            office sale (`boxOffice`) is the venue's, refunded by an admin (its money
                            goes back at the window), never the selling account's to cancel
+    {'COMP'}               refused ('buyer' only): a comp (`comp`, complimentary tickets an operator
+                           issued) is the operators' to take back (an admin's refund), not its
+                           recipient's to cancel: its seats are the venue's allocation
     {'NOT_REGISTERED'}     Redis does not hold the performance's live state (lost, not rebuilt yet):
                            nothing written; the caller rebuilds it from PostgreSQL and asks again
                            (freeing seats into a missing state would be overwritten by the rebuild,
@@ -146,6 +151,7 @@ if persisted then
   -- A box office sale is the venue's: refused first, so the selling account learns nothing of it.
   for i = 7, #ARGV - 1, 2 do
     if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
+    if mode == 'buyer' and ARGV[i] == 'comp' then return {'COMP'} end
   end
   if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
@@ -154,13 +160,14 @@ if persisted then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice')
+  'boxOffice', 'comp', 'fromBlock')
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
 -- Before any other refusal: a box office sale tells the selling account nothing of its state.
 if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
 if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
+if mode == 'buyer' and purchase[9] then return {'COMP'} end
 
 -- A transferred ticket is told first: only the box office can undo that sale, whatever else stands.
 if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
@@ -172,6 +179,8 @@ local toFree, kept = {}, {}
 for seatId in string.gmatch(purchase[3], '[^,]+') do
   if checkedIn[seatId] then kept[#kept + 1] = seatId else toFree[#toFree + 1] = seatId end
 end
+-- A comp's house seats (`fromBlock`) go back to their block first; freeSeats leaves them alone then.
+blockSoldSeats(seatsKey, countsKey, houseSeatsAmong(purchase[10], toFree))
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.

@@ -20,6 +20,7 @@ import {
   PurchaseCheckedInError,
   PurchaseNotWrittenYetError,
   PurchaseTransferredError,
+  CompCancelError,
   SeatAlreadyRefundedError,
   SeatPricesUnknownError,
 } from '../errors';
@@ -274,7 +275,8 @@ export class PurchaseCancellation {
    * cancellation written there first; one it does not have yet is refunded by `batch` after its
    * flush (see `durablyCanceled`); a free one (amount 0) has nothing to refund. A box office sale
    * is not canceled here (an admin refunds it, at the window): it is the venue's, not the selling
-   * account's. Throws NotFoundError('purchase') (unknown, anyone else's, or a box office sale), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
+   * account's; nor a comp (CompCancelError: an operator takes it back with an admin's refund).
+   * Throws NotFoundError('purchase') (unknown, anyone else's, or a box office sale), PurchaseCanceledError, CancellationClosedError (past the performance's cancelUntil, by
    * Redis TIME in the script, or none allowed), PurchaseCheckedInError (a ticket of it was checked
    * in; decided in the cancel script against concurrent check-ins, see check-in-mark.lua),
    * PurchaseTransferredError (a ticket of a seat it still has was accepted by a transfer's recipient,
@@ -347,6 +349,7 @@ export class PurchaseCancellation {
     if (result.outcome === 'TRANSFERRED') throw new PurchaseTransferredError(result.seatIds);
     // A box office sale is the venue's: to the account that sold it, as anyone else's purchase.
     if (result.outcome === 'BOX_OFFICE') throw new NotFoundError('purchase');
+    if (result.outcome === 'COMP') throw new CompCancelError();
     if (result.outcome !== 'CANCELED') {
       throw result.outcome === 'NOT_FOUND' ? new NotFoundError('purchase') : new PurchaseCanceledError();
     }

@@ -248,6 +248,8 @@ export type CancelPurchaseResult =
     }
   /** Refused (a buyer's cancel only): a box office sale, refunded by an admin at the window. */
   | { outcome: 'BOX_OFFICE' }
+  /** Refused (a buyer's cancel only): a comp, taken back by an operator (an admin's refund), not its recipient. */
+  | { outcome: 'COMP' }
   /** NOT_REGISTERED: Redis lost the performance's live state; nothing was written. */
   | { outcome: 'NOT_FOUND' | 'ALREADY_CANCELED' | 'NOT_REGISTERED' }
   /** `cancelUntil`: epoch ms, or null when the performance allows no self-service cancel. */
@@ -340,6 +342,7 @@ export async function cancelPurchase(
     case 'ALREADY_CANCELED':
     case 'NOT_REGISTERED':
     case 'BOX_OFFICE':
+    case 'COMP':
       return { outcome };
     default:
       throw new Error(`cancel-purchase.lua answered ${JSON.stringify(outcome)}`);

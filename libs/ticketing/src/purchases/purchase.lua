@@ -6,7 +6,9 @@
   prices the hold recorded (`prices`, in `seats` order), what the buyer paid per seat; a hold
   made before holds recorded them gives a purchase without. A comp's hold (hold-comp-seats.lua: a
   `comp` note, every seat priced 0) is sold whatever the sales window (only a canceled or deleted
-  performance refuses it), and its note travels into the purchase and its stream entry (`comp`).
+  performance refuses it), and its note travels into the purchase and its stream entry (`comp`), as
+  do the house seats it took from their block (`fromBlock`, when any), which its cancel or refund
+  (cancel-purchase.lua, refund-seats.lua) gives back to the block.
   A box office sale's hold (hold-comp-seats.lua: `boxOffice`, the payment method taken at the
   window, and `ticketIds`) is sold from salesOpenAt on while ON_SALE or CLOSED by status, also
   after salesCloseAt (a canceled, paused or deleted performance refuses it), and both fields travel
@@ -76,7 +78,7 @@ local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3
 local hold = redis.call('HMGET', holdKey,
   'userId', 'status', 'expiresAt', 'seats', 'amount', 'currency', 'performanceId', 'purchaseId',
   'claimedBy', 'claimedUntil', 'prices', 'endReason', 'comp', 'boxOffice', 'ticketIds', 'deliveryEmail',
-  'deliveryName')
+  'deliveryName', 'fromBlock')
 if hold[1] ~= userId then return {'NOT_FOUND'} end
 local status, seats, amount, currency, performanceId = hold[2], hold[4], hold[5], hold[6], hold[7]
 local prices, comp, boxOffice, ticketIds = hold[11], hold[13], hold[14], hold[15]
@@ -145,6 +147,11 @@ end
 if comp then
   record[#record + 1] = 'comp'
   record[#record + 1] = comp
+  -- The house seats it took from their block: a cancel or refund gives them back to it.
+  if hold[18] and hold[18] ~= '' then
+    record[#record + 1] = 'fromBlock'
+    record[#record + 1] = hold[18]
+  end
 end
 if boxOffice then
   record[#record + 1] = 'boxOffice'

@@ -63,6 +63,11 @@ export interface Purchase {
    */
   deliveryEmail?: string;
   deliveryName?: string;
+  /**
+   * A comp's house seats: those it took out of their block (CompService with includeBlocked),
+   * which its cancel or refund gives back to the block, not to public sale. Absent when none.
+   */
+  houseSeatIds?: number[];
 }
 
 /** Where a purchase was sold, as its views say it: at the box office window, or online. */
@@ -90,6 +95,7 @@ export function purchaseFromRecord(record: Record<string, string>): Purchase {
     ...(record.boxOffice ? { paymentMethod: record.boxOffice as BoxOfficePaymentMethod } : {}),
     ...(record.deliveryEmail ? { deliveryEmail: record.deliveryEmail } : {}),
     ...(record.deliveryName ? { deliveryName: record.deliveryName } : {}),
+    ...(record.fromBlock ? { houseSeatIds: record.fromBlock.split(',').map(Number) } : {}),
   };
 }
 
@@ -116,6 +122,9 @@ export function purchaseToRecord(purchase: Purchase): Record<string, string> {
     ...(purchase.ticketIds ? { ticketIds: purchase.ticketIds.join(',') } : {}),
     ...(purchase.deliveryEmail ? { deliveryEmail: purchase.deliveryEmail } : {}),
     ...(purchase.deliveryName ? { deliveryName: purchase.deliveryName } : {}),
+    ...(purchase.houseSeatIds && purchase.houseSeatIds.length > 0
+      ? { fromBlock: purchase.houseSeatIds.join(',') }
+      : {}),
   };
 }
 
@@ -141,6 +150,7 @@ export function purchaseFromPersisted(row: PurchaseRecord): Purchase {
     ...(row.paymentMethod ? { paymentMethod: row.paymentMethod } : {}),
     ...(row.deliveryEmail ? { deliveryEmail: row.deliveryEmail } : {}),
     ...(row.deliveryName ? { deliveryName: row.deliveryName } : {}),
+    ...(row.houseSeatIds ? { houseSeatIds: row.houseSeatIds } : {}),
   };
 }
 

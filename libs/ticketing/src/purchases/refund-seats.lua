@@ -1,7 +1,8 @@
 --[[
   An operator's refund of some seats of a paid purchase (a partial refund): the named seats go back
-  on sale (checked-in ones stay sold when the operator keeps them), their prices are taken off the
-  purchase's amount, and the refund is appended to the performance's purchase stream (type
+  on sale (checked-in ones stay sold when the operator keeps them; a comp's house seats, its
+  `fromBlock`, go back to BLOCKED, as cancel-purchase.lua gives them back), their prices are taken
+  off the purchase's amount, and the refund is appended to the performance's purchase stream (type
   'refund'), so `batch` writes it to PostgreSQL and the payment reconciler gives its money back if
   the api does not. The purchase stays PAID with its other seats. Naming every seat it still has is
   its whole refund: done exactly as cancel-purchase.lua cancels it (status CANCELED, a 'cancel'
@@ -69,7 +70,7 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
 end
 
 local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency', 'prices', 'refundedSeats',
-  'refundedAmount', 'boxOffice', 'createdAt' }
+  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock' }
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
@@ -131,6 +132,7 @@ local keptList = table.concat(kept, ',')
 if namedCount == remainingCount then
   -- Every seat it still has: its whole refund, as cancel-purchase.lua does it for an operator.
   restore()
+  blockSoldSeats(seatsKey, countsKey, houseSeatsAmong(purchase[13], toFree))
   freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
   uncount()
   redis.call('HSET', purchaseKey, 'status', 'CANCELED', 'canceledAt', now, 'canceledBy', 'operator',
@@ -162,6 +164,7 @@ end
 local refundedSeats = purchase[9] and purchase[9] ~= '' and (purchase[9] .. ',' .. named) or named
 
 restore()
+blockSoldSeats(seatsKey, countsKey, houseSeatsAmong(purchase[13], toFree))
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 uncount()
 redis.call('HSET', purchaseKey, 'seats', table.concat(keepSeats, ','), 'prices', table.concat(keepPrices, ','),

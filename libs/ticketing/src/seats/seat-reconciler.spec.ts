@@ -67,6 +67,7 @@ function reconciler(
   const audits: NewAdminAudit[] = [];
   const blocks = {
     blockedSeatIds: vi.fn(async () => state.blocked ?? []),
+    lentSeatIds: vi.fn(async () => []),
     // PostgreSQL's check of the tickets again, as the repository's under its lock: every seat given.
     dropSoldBlocks: vi.fn(
       async (_performanceId: number, seatIds: number[], audit: (dropped: DroppedSeatBlock[]) => NewAdminAudit) => {

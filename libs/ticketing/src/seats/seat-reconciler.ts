@@ -133,6 +133,9 @@ export class SeatReconciler {
     const sold = new Map((await this.purchases.soldSeats(performanceId)).map((row) => [String(row.seatId), row]));
     // Unlocked: it only picks the seats worth a locked look (repairBlocks).
     const blocked = new Set((await this.blocks.blockedSeatIds(performanceId)).map(String));
+    // House seats lent to comps: B once the comp is canceled or refunded, before that write reaches
+    // PostgreSQL (which gives their blocks back); a B letter there is right.
+    const lent = new Set((await this.blocks.lentSeatIds(performanceId)).map(String));
     const result: PerformanceReconciliation = { repairs: [], deferred: 0 };
     const soldBlocked = [...blocked].filter((seat) => sold.get(seat)?.final === false);
     if (soldBlocked.length > 0) {
@@ -152,7 +155,14 @@ export class SeatReconciler {
     do {
       const scanned = await this.store.scanLetters(performanceId, cursor, chunk);
       cursor = scanned.cursor;
-      const { requests, blockSuspects } = await this.candidates(performanceId, scanned.pairs, inStream, sold, blocked);
+      const { requests, blockSuspects } = await this.candidates(
+        performanceId,
+        scanned.pairs,
+        inStream,
+        sold,
+        blocked,
+        lent,
+      );
       // A long HSCAN answer is cut in chunks, so no script call blocks Redis for long.
       for (let start = 0; start < requests.length; start += chunk) {
         const slice = requests.slice(start, start + chunk);
@@ -236,7 +246,8 @@ export class SeatReconciler {
    * Candidates among one chunk of `[seat id, letter, …]`: seats shown sold that nothing backs, seats
    * PostgreSQL has sold that are shown free or held, and seats shown held whose holder's record is
    * not HELD (their holders read in one more step); and, as `blockSuspects`, seats not sold in
-   * PostgreSQL shown available while `blocked` has them or shown blocked while it has not.
+   * PostgreSQL shown available while `blocked` has them or shown blocked while it has not (but a
+   * house seat `lent` to a comp: its cancel or refund made it B before PostgreSQL has the block back).
    */
   private async candidates(
     performanceId: number,
@@ -247,6 +258,7 @@ export class SeatReconciler {
       { purchaseId: string; reservationId: string | null; userId: string; final: boolean; boxOffice: boolean }
     >,
     blocked: Set<string>,
+    lent: Set<string>,
   ): Promise<{ requests: SeatRepairRequest[]; blockSuspects: number[] }> {
     const requests: SeatRepairRequest[] = [];
     const blockSuspects: number[] = [];
@@ -264,7 +276,11 @@ export class SeatReconciler {
           buyerId: sale.boxOffice ? '' : sale.userId,
           final: sale.final,
         });
-      } else if (!sale && (letter === 'A' || letter === 'B') && blocked.has(seat) === (letter === 'A')) {
+      } else if (
+        !sale &&
+        (letter === 'A' || (letter === 'B' && !lent.has(seat))) &&
+        blocked.has(seat) === (letter === 'A')
+      ) {
         // An unflushed sale of a seat shown A is blocked too: off sale is the safe side, and its
         // flush makes it a persisted sale the next pass restores.
         blockSuspects.push(Number(seat));
