@@ -259,6 +259,20 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     await flushPurchases(api.app);
     expect(await report(show.id)).toMatchObject(expected);
 
+    // Sold with neither address nor name: the door list leaves the walk-up's columns empty, never
+    // the selling account's (as the scan's holder), beside the online buyer's own.
+    const list = await call('GET', `/performances/${show.id}/attendees`, { session: admin });
+    expect(list.statusCode, list.body).toBe(200);
+    const [header, ...lines]: string[][] = parse(list.rawPayload, { bom: true });
+    const columns = ['buyer_email', 'buyer_name', 'holder_email', 'holder_name'];
+    // In layout order: the online buyer's Stalls seat, the cash sale's Stalls and Balcony seats, the card sale's.
+    expect(lines.map((line) => columns.map((column) => line[header.indexOf(column)]))).toEqual([
+      [buyer.email, expect.any(String), buyer.email, expect.any(String)],
+      ['', '', '', ''],
+      ['', '', '', ''],
+      ['', '', '', ''],
+    ]);
+
     // The selling account cannot cancel it as a buyer would (not its purchase): an admin refunds
     // it, at the window.
     const byStaff = await call('POST', `/purchases/${cash.json().id}/cancel`, { session: staff });

@@ -22,8 +22,8 @@ export interface AttendeeRecord {
   checkedInAt: Date | null;
   /**
    * The buyer's account; null when the account was deleted since. For a box office sale, the
-   * walk-up as the window took them (`purchases.delivery_email`, `delivery_name`) where it did: the
-   * address, else the selling account's; the name given, else (no address either) the account's.
+   * walk-up as the window took them (`purchases.delivery_email`, `delivery_name`), each null when
+   * not given: never the selling account (the sale is the venue's), as the door's scan answers it.
    */
   buyerEmail: string | null;
   buyerName: string | null;
@@ -56,13 +56,14 @@ export class AttendeesRepository {
       .query(
         `SELECT s.position, t.id::text AS "ticketId", t.purchase_id AS "purchaseId", s.section, s.row_label AS "rowLabel",
                 s."number", t.price, p.currency, p.created_at AS "purchasedAt", t.checked_in_at AS "checkedInAt",
-                COALESCE(p.delivery_email, u.email) AS "buyerEmail",
-                CASE WHEN p.delivery_email IS NULL AND p.delivery_name IS NULL THEN u.name ELSE p.delivery_name END
-                  AS "buyerName",
-                COALESCE(h.email, p.delivery_email, u.email) AS "holderEmail",
+                CASE WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_email ELSE u.email END AS "buyerEmail",
+                CASE WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_name ELSE u.name END AS "buyerName",
+                CASE WHEN h.id IS NOT NULL THEN h.email
+                     WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_email
+                     ELSE u.email END AS "holderEmail",
                 CASE WHEN h.id IS NOT NULL THEN h.name
-                     WHEN p.delivery_email IS NULL AND p.delivery_name IS NULL THEN u.name
-                     ELSE p.delivery_name END AS "holderName",
+                     WHEN p.sale_channel = 'BOX_OFFICE' THEN p.delivery_name
+                     ELSE u.name END AS "holderName",
                 p.comp_note AS "compNote"
          FROM seats s
          JOIN tickets t ON t.seat_id = s.id AND t.status = 'ACTIVE'
