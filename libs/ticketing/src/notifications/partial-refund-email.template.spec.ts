@@ -46,6 +46,22 @@ const message = (fields: object) =>
   );
 
 describe('partial refund notice', () => {
+  it('names a kept seat someone else holds by a transfer apart, not as the buyer’s', () => {
+    const parsed = message({});
+    if (parsed.kind !== 'refunded') throw new Error(parsed.kind);
+    const email = renderPartialRefundEmail(
+      {
+        ...receipt,
+        seats: [...receipt.seats, { seatId: 4, section: 'A', row: 1, rowLabel: 'A', number: 4 }],
+        transferredSeats: [{ section: 'A', row: 1, rowLabel: 'A', number: 4 }],
+      },
+      parsed.message,
+    );
+    expect(email.text).toContain('Yours:     Section A, row A, seat 1');
+    expect(email.text).not.toMatch(/Yours:.*seat 4/);
+    expect(email.text).toContain('Passed on: Section A, row A, seat 4 (its holder has it)');
+  });
+
   it('names the refunded seats of this refund, the amount, and the seats still the buyer’s', () => {
     const parsed = message({});
     expect(parsed.kind).toBe('refunded');

@@ -8,7 +8,7 @@ import { formatAmount, formatSeat, formatStartTime } from './purchase-email.temp
  * The notice of a partial refund: the box office refunded some seats of a confirmed purchase. It
  * names the refunded seats (those kept sold, checked in, apart) and the amount given back, says
  * their tickets no longer admit anyone, and lists the seats the buyer keeps, whose tickets still
- * work. A box office sale's money was given back at the window as the refund was made: in cash, or to
+ * work (a seat someone else holds now by a transfer apart: "Passed on"). A box office sale's money was given back at the window as the refund was made: in cash, or to
  * the card on the terminal (`receipt.paymentMethod`). `receipt`: the purchase as PostgreSQL has it now (its seats without the refunded ones);
  * the refunded seats are named from its `refundedSeats`.
  */
@@ -20,6 +20,10 @@ export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: Purc
   const seats = receipt.refundedSeats.filter((seat) => named.has(seat.seatId));
   const voided = seats.filter((seat) => !keeps.has(seat.seatId)).map(formatSeat);
   const kept = seats.filter((seat) => keeps.has(seat.seatId)).map(formatSeat);
+  // A seat someone else holds by a transfer is not the buyer's to keep: named apart, as the
+  // confirmation's resend and the new-date notice name it.
+  const passedOn = receipt.transferredSeats.map(formatSeat);
+  const yours = receipt.seats.map(formatSeat).filter((seat) => !passedOn.includes(seat));
   const one = seats.length === 1;
   const money =
     message.amount === 0
@@ -42,7 +46,10 @@ export function renderPartialRefundEmail(receipt: PurchaseReceipt, message: Purc
       message.amount === 0
         ? { label: 'Amount', value: 'Free, nothing charged' }
         : { label: 'Refund', value: formatAmount(message.amount, message.currency) },
-      ...(receipt.seats.length > 0 ? [{ label: 'Yours', value: receipt.seats.map(formatSeat) }] : []),
+      ...(yours.length > 0 ? [{ label: 'Yours', value: yours }] : []),
+      ...(passedOn.length > 0
+        ? [{ label: 'Passed on', value: passedOn.map((seat) => `${seat} (its holder has it)`) }]
+        : []),
       { label: 'Date', value: refundedAt },
       { label: 'Purchase', value: receipt.purchaseId, code: true },
     ],
