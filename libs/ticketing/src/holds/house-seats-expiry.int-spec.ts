@@ -3,7 +3,8 @@ import { blockSeats, releaseSeatBlocks } from '../blocks/seat-block-scripts';
 import { sectionAvailability } from '../catalog/section-scripts';
 import { performanceKeys } from '../redis-keys';
 import { SalesStore } from '../sales/sales.store';
-import { drawHall, hallRegistration, seatingDisagreements } from '../../test/halls';
+import { drawHall, seatingDisagreements } from '../../test/halls';
+import { compOfHouseSeats } from '../../test/house-seats';
 import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { holdBestAvailable } from './best-available-scripts';
 import { endCanceledHolds, expireHolds, holdCompSeats, holdSeats, releaseHold } from './hold-scripts';
@@ -46,21 +47,12 @@ describe("a comp's house seats when its hold expires unbought", () => {
   async function expiredComp(): Promise<{ performanceId: number; keys: ReturnType<typeof performanceKeys> }> {
     const performanceId = nextPerformance;
     nextPerformance += 1;
-    const keys = performanceKeys(performanceId);
-    await fx.store.registerPerformance(hallRegistration(performanceId, hall));
-    expect(await blockSeats(fx.redis, keys, [house1, house2])).toMatchObject({ outcome: 'OK', blocked: 2 });
-    const held = await holdCompSeats(fx.redis, keys, {
-      holdId: 'comp',
-      userId: 'guest',
-      performanceId,
+    const { keys, expiresAt } = await compOfHouseSeats(fx, hall, performanceId, {
+      houseSeats: [house1, house2],
+      otherSeats: [free3],
       lifetimeMs: 1,
-      retentionMs: 60_000,
-      seatIds: [house1, house2, free3],
-      sale: { kind: 'COMP', note: 'artist guests' },
-      takeBlocked: true,
     });
-    expect(held).toMatchObject({ outcome: 'OK', fromBlocked: [house1, house2] });
-    await fx.redisTimePasses((held as { expiresAt: number }).expiresAt, "the comp's hold expired");
+    await fx.redisTimePasses(expiresAt, "the comp's hold expired");
     return { performanceId, keys };
   }
 

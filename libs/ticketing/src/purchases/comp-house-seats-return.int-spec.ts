@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockSeats } from '../blocks/seat-block-scripts';
-import { holdCompSeats, holdSeats } from '../holds/hold-scripts';
+import { holdSeats } from '../holds/hold-scripts';
 import { performanceKeys } from '../redis-keys';
-import { drawHall, hallRegistration, seatingDisagreements } from '../../test/halls';
+import { drawHall, seatingDisagreements } from '../../test/halls';
+import { compOfHouseSeats } from '../../test/house-seats';
 import { TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
 import { cancelPurchase, purchaseHold, refundSeats } from './purchase-scripts';
 
@@ -30,20 +30,11 @@ describe("a comp's house seats when the comp is canceled or refunded", () => {
   async function houseComp(): Promise<{ performanceId: number; keys: ReturnType<typeof performanceKeys> }> {
     const performanceId = nextPerformance;
     nextPerformance += 1;
-    const keys = performanceKeys(performanceId);
-    await fx.store.registerPerformance(hallRegistration(performanceId, hall));
-    expect(await blockSeats(fx.redis, keys, [house1, house2])).toMatchObject({ outcome: 'OK', blocked: 2 });
-    const held = await holdCompSeats(fx.redis, keys, {
-      holdId: 'comp',
-      userId: 'guest',
-      performanceId,
+    const { keys } = await compOfHouseSeats(fx, hall, performanceId, {
+      houseSeats: [house1, house2],
+      otherSeats: [free3],
       lifetimeMs: 60_000,
-      retentionMs: 60_000,
-      seatIds: [house1, house2, free3],
-      sale: { kind: 'COMP', note: 'artist guests' },
-      takeBlocked: true,
     });
-    expect(held).toMatchObject({ outcome: 'OK', fromBlocked: [house1, house2] });
     const sale = { holdId: 'comp', userId: 'guest', purchaseId: 'cp', chargeId: '', holdRetentionMs: 60_000 };
     expect(await purchaseHold(fx.redis, keys, { ...sale, operator: true })).toMatchObject({ outcome: 'OK' });
     return { performanceId, keys };
