@@ -4,14 +4,15 @@ import { BadRequestException, RequestMethod, UnsupportedMediaTypeException } fro
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError, corsOrigins, Env, EnvSource, TrustedProxies } from '@app/config';
 import { AccessLog, RequestContext } from '@app/logging';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { CompiledValidationPipe, VALIDATION_OPTIONS } from './common/compiled-validation';
-import { answerClientError, answerFrameworkError } from './common/fastify-errors';
+import { answerClientError, answerFrameworkError, CORS_EXPOSED_HEADERS } from './common/fastify-errors';
 import { refuseOtherBodies } from './common/no-body';
 import { addErrorResponses, routeFacts } from './common/openapi-errors';
+import { acceptNullWhereNullable } from './common/openapi-nullables';
 import { isUtf8Charset, repeatedSingleHeader } from './common/header-checks';
 import {
   inputProblems,
@@ -67,6 +68,8 @@ export async function createApiApp(
 ): Promise<NestFastifyApplication> {
   // The trusted proxies come from the configuration, which Nest reads after the adapter exists.
   const proxies: { trusted?: TrustedProxies } = {};
+  // Likewise the CORS origins, for the answers Fastify and Node's parser give before @fastify/cors runs.
+  const cors: { origins?: ReadonlySet<string> } = {};
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: (address: string) => proxies.trusted?.trusts(address) ?? false,
@@ -76,8 +79,9 @@ export async function createApiApp(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
     // Fastify's own errors answer with the uniform body too.
-    frameworkErrors: answerFrameworkError,
-    clientErrorHandler: answerClientError,
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      answerFrameworkError(error, request, reply, cors.origins),
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, cors.origins),
     // Node answers an HTTP/1.1 request without Host itself, with a bare 400 no handler sees; the
     // onRequest hook refuses it instead, with the uniform body (configureApp).
     http: { requireHostHeader: false },
@@ -91,6 +95,7 @@ export async function createApiApp(
   proxies.trusted = new TrustedProxies(app.get(Env).TRUST_PROXY);
   configureApp(app, app.get(Env).ACCESS_LOG ? AccessLog.of(options.logger) : undefined);
   const origins = corsOrigins(app.get(Env).CORS_ORIGINS);
+  cors.origins = new Set(origins);
   // @fastify/cors (Nest's enableCors on Fastify): only when origins are configured, so the hot
   // routes of a deployment without browser pages on other origins pay nothing for it.
   if (origins.length > 0) app.enableCors(corsOptions(origins));
@@ -115,7 +120,7 @@ export function corsOptions(origins: string[]) {
       'If-None-Match',
       'X-Request-Id',
     ],
-    exposedHeaders: ['Retry-After', 'ETag', 'X-Request-Id'],
+    exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600,
   };
 }
@@ -279,6 +284,7 @@ function setupSwagger(app: NestFastifyApplication): void {
   const document = (): OpenAPIObject => {
     const built = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
     addErrorResponses(built, routeFacts(app));
+    acceptNullWhereNullable(built);
     return built;
   };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });

@@ -1,5 +1,6 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiHarness, createSession, TestSession } from '@app/testing';
+import { ApiHarness, createSession, freePort, TestSession } from '@app/testing';
 import { startTestApi } from './support/api';
 
 /**
@@ -86,6 +87,41 @@ describe('CORS for configured web origins', () => {
       });
       expect(other.statusCode).toBe(200);
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('marks readable the answers given before any route: a URL that does not decode (400), headers too large (431)', async () => {
+      for (const [origin, expected] of [
+        [shop, shop],
+        ['https://evil.example.com', undefined],
+      ] as const) {
+        const res = await api.app.inject({ method: 'GET', url: '/api/v1/performances/%C0', headers: { origin } });
+        expect(res.statusCode).toBe(400);
+        expect(res.headers['access-control-allow-origin'], origin).toBe(expected);
+        if (expected) expect(String(res.headers['access-control-expose-headers'])).toContain('X-Request-Id');
+      }
+      // Node's HTTP parser refuses these before Fastify sees a request: read off a real socket.
+      const port = await freePort();
+      await api.app.listen({ port, host: '127.0.0.1' });
+      for (const [origin, expected] of [
+        [shop, true],
+        ['https://evil.example.com', false],
+      ] as const) {
+        const answer = await new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () =>
+            socket.write(
+              `GET /api/v1/events HTTP/1.1\r\nHost: x\r\nOrigin: ${origin}\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
+            ),
+          );
+          let text = '';
+          socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+          socket.on('close', () => resolve(text));
+          socket.on('error', (error: NodeJS.ErrnoException) =>
+            error.code === 'ECONNRESET' ? resolve(text) : reject(error),
+          );
+        });
+        expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+        expect(answer.toLowerCase().includes(`access-control-allow-origin: ${shop}\r\n`), origin).toBe(expected);
+      }
     });
   });
 

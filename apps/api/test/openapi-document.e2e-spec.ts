@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, createTestEnv, destroyTestEnv, freePort, PROCESS_TEST_TIMEOUT_MS, TestEnv } from '@app/testing';
 import {
   moneyNotInt64,
   moneyValues,
+  nullablesRefusingNull,
   numbersNotDecimal,
   OpenApiDocument,
   successesWithoutSchema,
@@ -101,6 +103,31 @@ describe('the OpenAPI document of the built API process', () => {
     );
     // Counts beside them stay plain integers: "refunded" counts purchases.
     expect(moneyValues(values).map(({ name }) => name)).not.toContain('refunded');
+  });
+
+  it('lets every value marked nullable be null for a validator reading OpenAPI 3.0.3 (enums and named objects too)', () => {
+    const validatorFor = (doc: OpenApiDocument) => {
+      // Ajv reads OpenAPI's `nullable` keyword; `strict: false` for the document's other keywords (example, …).
+      const ajv = new Ajv({ strict: false, validateFormats: false });
+      ajv.addSchema({ components: doc.components }, 'doc');
+      return (schema: unknown) => {
+        const validate = ajv.compile(schema as object);
+        return (value: unknown) => validate(value) === true;
+      };
+    };
+    expect(nullablesRefusingNull(document, values, validatorFor)).toEqual([]);
+    // Among the values checked: nullable enums and nullable named objects, the kinds the check is for.
+    const nullable = values
+      .filter(({ schema }) => (schema as { nullable?: boolean }).nullable)
+      .map(({ where }) => where);
+    expect(nullable.length).toBeGreaterThan(20);
+    expect(nullable).toEqual(
+      expect.arrayContaining(['PurchaseResponseDto.paymentMethod', 'TicketTransferResponseDto.cancelReason']),
+    );
+    const queueJoin = document.paths['/api/v1/performances/{id}/queue'].post.responses?.['201'];
+    const joined = queueJoin?.content?.['application/json'].schema as { $ref?: string } | undefined;
+    const preQueue = document.components.schemas[joined?.$ref?.split('/').pop() ?? '']?.properties?.preQueue;
+    expect(preQueue).toMatchObject({ type: 'object', nullable: true });
   });
 
   it('gives every success answer with a body a schema, the health routes included', () => {

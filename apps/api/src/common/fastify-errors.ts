@@ -4,13 +4,37 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body.dto';
 
+/** The answer headers a page of a CORS origin may read (Retry-After of 409/429/503, the seat map's ETag, the request id). */
+export const CORS_EXPOSED_HEADERS = ['Retry-After', 'ETag', 'X-Request-Id'];
+
+/**
+ * The CORS headers of an answer to `origin` when it is one of `origins` (CORS_ORIGINS), as
+ * @fastify/cors gives the answers it sees; none otherwise. For the answers given before its hook
+ * runs (below), so that a page of an allowed origin can read their status and body.
+ */
+function corsHeaders(origin: string | undefined, origins: ReadonlySet<string> | undefined): [string, string][] {
+  if (!origin || !origins?.has(origin)) return [];
+  return [
+    ['access-control-allow-origin', origin],
+    ['vary', 'Origin'],
+    ['access-control-expose-headers', CORS_EXPOSED_HEADERS.join(', ')],
+  ];
+}
+
 /**
  * Errors Fastify answers itself, before a route (and so the exception filter) is reached: a URL
- * that does not decode, a path parameter over the length limit. Answered with the uniform body.
+ * that does not decode, a path parameter over the length limit. Answered with the uniform body,
+ * and the CORS headers when the request's Origin is one of `origins`.
  */
-export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  origins?: ReadonlySet<string>,
+): void {
   const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
   const message = status === 414 ? 'A path parameter is too long' : 'The URL is not valid';
+  for (const [name, value] of corsHeaders(request.headers.origin, origins)) void reply.header(name, value);
   void reply
     .status(status)
     .header('x-request-id', request.id)
@@ -21,9 +45,14 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
 /**
  * Errors of the HTTP parser, before there is a request at all (headers or URL too large,
  * malformed HTTP, a request that took too long): the uniform body written on the socket, which
- * is then closed, as Node's and Fastify's own handlers do.
+ * is then closed, as Node's and Fastify's own handlers do. The CORS headers go with it when the
+ * Origin header read so far is one of `origins`.
  */
-export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+export function answerClientError(
+  error: Error & { code?: string; rawPacket?: unknown },
+  socket: Socket,
+  origins?: ReadonlySet<string>,
+): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, message] =
     error.code === 'HPE_HEADER_OVERFLOW'
@@ -32,14 +61,18 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
         ? [408, 'The request took too long to arrive']
         : [400, 'Malformed HTTP request'];
   const requestId = randomUUID();
-  const raw = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.subarray(0, 4096).toString('latin1') : '';
-  const firstLine = raw.split('\r\n', 1)[0];
+  const packet = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.toString('latin1') : '';
+  const firstLine = packet.slice(0, 4096).split('\r\n', 1)[0];
   const body = JSON.stringify(errorBody(status, message, requestId, pathOf(firstLine.split(' ')[1])));
+  const origin = /\r\norigin:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(packet)?.[1];
+  const cors = corsHeaders(origin, origins)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+        `${cors}x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);

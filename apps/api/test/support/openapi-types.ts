@@ -154,3 +154,33 @@ export function moneyNotInt64(values: TypedValue[]): string[] {
     )
     .map(({ where }) => where);
 }
+
+/** `$ref`s of the document's components, made to point into the copy a validator holds as `doc`. */
+function refsInto(schema: unknown, into: string): unknown {
+  if (Array.isArray(schema)) return schema.map((part) => refsInto(part, into));
+  if (!schema || typeof schema !== 'object') return schema;
+  return Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [
+      key,
+      key === '$ref' && typeof value === 'string' ? `${into}${value}` : refsInto(value, into),
+    ]),
+  );
+}
+
+/**
+ * The values marked `nullable: true` that a JSON Schema validator reading OpenAPI 3.0.3's
+ * `nullable` (Ajv, as a client or a contract test validates answers) refuses `null` for: an enum
+ * without `null`, a nullable `allOf` of a named object, … `validatorFor(doc)` compiles a schema
+ * whose `$ref`s point into `doc` (the document itself, registered under the id `doc`).
+ */
+export function nullablesRefusingNull(
+  document: OpenApiDocument,
+  values: TypedValue[],
+  validatorFor: (doc: OpenApiDocument) => (schema: unknown) => (value: unknown) => boolean,
+): string[] {
+  const compile = validatorFor(document);
+  return values
+    .filter(({ schema }) => (schema as { nullable?: boolean }).nullable === true)
+    .filter(({ schema }) => !compile(refsInto(schema, 'doc'))(null))
+    .map(({ where }) => where);
+}
