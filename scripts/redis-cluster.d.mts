@@ -16,6 +16,7 @@ export function startRedisCluster(options: {
   aof?: boolean;
   minReplicasToWrite?: number;
   minReplicasMaxLag?: number;
+  nodeTimeoutMs?: number;
   timeoutMs?: number;
   onLine?: (node: number, line: string) => void;
 }): Promise<LocalRedisCluster>;

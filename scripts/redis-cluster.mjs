@@ -20,9 +20,11 @@ const run = promisify(execFile);
  * (with `minReplicasMaxLag` seconds, default 10) makes a primary refuse writes (`NOREPLICAS`)
  * while fewer replicas than that acknowledged it within the lag: a primary cut off from its
  * replicas stops taking sales a failover would undo (the api's REDIS_WAIT_REPLICAS covers the lag).
+ * `nodeTimeoutMs` (default 2000) is `cluster-node-timeout`: how long a node may not answer before
+ * its replica takes over.
  *
  * @param {{ ports: number[], busPorts: number[], dir: string, replicas?: number, aof?: boolean,
- *   minReplicasToWrite?: number, minReplicasMaxLag?: number, timeoutMs?: number,
+ *   minReplicasToWrite?: number, minReplicasMaxLag?: number, nodeTimeoutMs?: number, timeoutMs?: number,
  *   onLine?: (node: number, line: string) => void }} options
  * @returns {Promise<{ nodes: string, ports: number[], pids: number[], stop: () => Promise<void> }>}
  *   `nodes` is the value for REDIS_CLUSTER_NODES. Rejects (after stopping what it started) when
@@ -30,7 +32,7 @@ const run = promisify(execFile);
  */
 export async function startRedisCluster(options) {
   const { ports, busPorts, dir, replicas = 1, aof = false, timeoutMs = 30_000, onLine } = options;
-  const { minReplicasToWrite = 0, minReplicasMaxLag = 10 } = options;
+  const { minReplicasToWrite = 0, minReplicasMaxLag = 10, nodeTimeoutMs = 2000 } = options;
   if (ports.length !== busPorts.length) throw new Error('one bus port per node');
   if (ports.length < 3 * (replicas + 1)) throw new Error(`at least ${3 * (replicas + 1)} nodes for 3 primaries`);
   const children = ports.map((port, i) => {
@@ -41,7 +43,7 @@ export async function startRedisCluster(options) {
       [
         ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'],
         ...['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i])],
-        ...['--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '2000'],
+        ...['--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs)],
         ...['--dir', nodeDir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
         ...(aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
         ...['--min-replicas-to-write', String(minReplicasToWrite)],
