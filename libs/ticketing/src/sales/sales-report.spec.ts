@@ -286,15 +286,8 @@ describe('section names in any casing (sectionNameKey)', () => {
         ],
         purchases: [
           {
-            id: 'p1',
-            status: PurchaseStatus.Paid,
-            comp: false,
-            paymentMethod: null,
+            ...purchaseRow({ amount: 200, seatIds: [1, 2], seatPrices: [100, 100] }),
             windowRefund: null,
-            amount: 200,
-            currency: 'EUR',
-            seatIds: [1, 2],
-            seatPrices: [100, 100],
             checkedInSeatIds: [],
           },
         ],
