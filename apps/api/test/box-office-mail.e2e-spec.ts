@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
-import { ReceivedEmail, TEST_PASSWORD, TestSession, waitForValue } from '@app/testing';
 import { createPerformance, flushPurchases } from './purchase-helpers';
-import { MailStack, startMailStack } from './support/mail';
+import { purchaseMail, startWindowMailStack, WindowMailStack } from './support/mail';
 
 /**
  * The e-mails of a box office sale (`POST /box-office/performances/:id/sales`): with `email`, the
@@ -11,27 +9,11 @@ import { MailStack, startMailStack } from './support/mail';
  * and mailer in process, a test SMTP server.
  */
 describe('box office sale e-mails (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
-  let { smtp, api, mailer, admin, call, close } = {} as MailStack;
-  let staff: TestSession;
+  let { smtp, api, mailer, admin, call, close, staff } = {} as WindowMailStack;
   let show: { id: number; seatIds: number[] };
 
   beforeAll(async () => {
-    ({ smtp, api, mailer, admin, call, close } = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    const email = 'window-mail@example.test';
-    const created = await call('POST', '/admin/staff', {
-      body: { email, password: TEST_PASSWORD, name: 'Window' },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login(email, TEST_PASSWORD);
-    staff = {
-      id: created.json().id,
-      email,
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
+    ({ smtp, api, mailer, admin, call, close, staff } = await startWindowMailStack('window-mail@example.test'));
     show = await createPerformance(api.app, admin, 10, { price: 700, currency: 'EUR' });
   });
   afterAll(async () => {
@@ -39,15 +21,7 @@ describe('box office sale e-mails (API → flusher → outbox → RabbitMQ → m
     await close?.();
   });
 
-  const mailOf = (address: string, what: string, purchaseId: string): Promise<ReceivedEmail> =>
-    waitForValue(
-      () =>
-        smtp.received.find(
-          (mail) => mail.to.includes(address) && mail.messageIdHeader.includes(`${what}.${purchaseId}`),
-        ),
-      `the ${what} e-mail of purchase ${purchaseId} to ${address}`,
-      { timeoutMs: 30_000 },
-    );
+  const mailOf = (address: string, what: string, purchaseId: string) => purchaseMail(smtp, address, what, purchaseId);
 
   it("sends the tickets, with the codes the window printed, to the walk-up's address and name; a refund's notice follows them there", async () => {
     const sold = await call('POST', `/box-office/performances/${show.id}/sales`, {

@@ -1,10 +1,11 @@
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSession, TestSession } from '@app/testing';
 import { HOLD_RETENTION_MS, HoldStore, newIdOf, PaymentGateway } from '@app/ticketing';
 import { doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { createStaffSession } from './support/door';
+import { GatewaySpies, spyOnPaymentGateway } from './support/payments';
 import { createShowOfSections } from './support/shows';
 
 /** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900; its doors are open now. */
@@ -34,8 +35,7 @@ interface SaleBody {
 describe('box office sales at the window (real PostgreSQL and Redis)', () => {
   let { api, db, admin, call, close } = {} as AdminApi;
   let staff: TestSession;
-  let charge: MockInstance<PaymentGateway['charge']>;
-  let refund: MockInstance<PaymentGateway['refund']>;
+  let gateway: GatewaySpies;
   let staffCount = 0;
 
   async function staffSession(): Promise<TestSession> {
@@ -46,17 +46,11 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
   beforeAll(async () => {
     ({ api, db, admin, call, close } = await startAdminApi({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
     staff = await staffSession();
-    const gateway = api.app.get(PaymentGateway);
-    charge = vi.spyOn(gateway, 'charge');
-    refund = vi.spyOn(gateway, 'refund');
+    gateway = spyOnPaymentGateway(api.app.get(PaymentGateway));
   });
-  beforeEach(() => {
-    charge.mockClear();
-    refund.mockClear();
-  });
+  beforeEach(() => gateway.clear());
   afterAll(async () => {
-    charge?.mockRestore();
-    refund?.mockRestore();
+    gateway?.restore();
     await close?.();
   });
 
@@ -116,7 +110,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     });
     expect(sale.tickets.map((ticket) => ticket.seatId)).toEqual(ascending);
     expect(new Set(sale.tickets.map((ticket) => ticket.code)).size).toBe(3);
-    expect(charge).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
     expect(await statusesOf(show.id, seats)).toEqual(['SOLD', 'SOLD', 'SOLD']);
 
     // Scanned before the flush: a genuine code whose sale is being recorded, not an unknown ticket.
@@ -231,12 +225,12 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     const held = await hold(api.app, buyer, show.id, [show.stalls[0]]);
     const bought = await call('POST', '/purchases', { body: { reservationId: held.id }, session: buyer });
     expect(bought.statusCode, bought.body).toBe(201);
-    expect(charge).toHaveBeenCalledTimes(1);
+    expect(gateway.charge).toHaveBeenCalledTimes(1);
     const cash = await sell(show.id, { seatIds: [show.stalls[1], show.balcony[1]], paymentMethod: 'CASH' });
     const card = await sell(show.id, { seatIds: [show.balcony[2]], paymentMethod: 'CARD_TERMINAL' }, admin);
     expect([cash.statusCode, card.statusCode], cash.body + card.body).toEqual([201, 201]);
     expect(card.json()).toMatchObject({ userId: admin.id, paymentMethod: 'CARD_TERMINAL', amount: 900 });
-    expect(charge).toHaveBeenCalledTimes(1);
+    expect(gateway.charge).toHaveBeenCalledTimes(1);
 
     const expected = {
       totals: expect.objectContaining({
@@ -285,7 +279,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
       paymentMethod: 'CASH',
       refundMethod: 'CASH',
     });
-    expect(refund).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
     expect(await statusesOf(show.id, [show.stalls[1], show.balcony[1]])).toEqual(['AVAILABLE', 'AVAILABLE']);
     const audit = await call('GET', `/admin/audit-log?purchaseId=${cash.json().id}&action=purchase.refund`, {
       session: admin,
@@ -296,7 +290,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     // An online purchase's refund still goes through the gateway.
     const onlineRefund = await call('POST', `/admin/purchases/${bought.json().id}/refund`, { session: admin });
     expect(onlineRefund.json()).toMatchObject({ refundMethod: 'PAYMENT_GATEWAY', saleChannel: 'ONLINE' });
-    expect(refund).toHaveBeenCalledTimes(1);
+    expect(gateway.refund).toHaveBeenCalledTimes(1);
 
     await flushPurchases(api.app);
     const row = await db.query('SELECT status FROM purchases WHERE id = $1', [cash.json().id]);
@@ -342,7 +336,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
       saleChannel: 'BOX_OFFICE',
       paymentMethod: 'CASH',
     });
-    expect(refund).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
     expect(await statusesOf(show.id, [show.stalls[1]])).toEqual(['AVAILABLE']);
     // Settled at the window: nothing for the payment reconciler to refund.
     expect(
@@ -389,7 +383,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
       refunded: { amount: 2400 },
       refundMethod: 'CASH',
     });
-    expect(refund).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
     await flushPurchases(api.app);
     expect((await db.query('SELECT 1 FROM payment_attempts WHERE purchase_id = $1', [saleId])).rows).toEqual([]);
     expect(await report(show.id)).toMatchObject({
@@ -430,7 +424,7 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
     const released = await call('DELETE', `/reservations/${holdId}`, { session: staff });
     expect(released.statusCode, released.body).toBe(404);
     expect(await statusesOf(show.id, seats)).toEqual(['HELD', 'HELD']);
-    expect(charge).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
   });
 
   it('refuses held, sold or blocked seats (409 naming them; nothing held), a buyer account (403) and bad bodies (400)', async () => {
@@ -568,6 +562,6 @@ describe('box office sales at the window (real PostgreSQL and Redis)', () => {
       [show.id],
     );
     expect(sold.rows[0].n).toBe(2 * wins.window);
-    expect(charge).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
   });
 });

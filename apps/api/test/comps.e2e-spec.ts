@@ -1,8 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
-import { createSession, ReceivedEmail, TestSession, waitForValue, waitUntil } from '@app/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSession, TestSession, waitUntil } from '@app/testing';
 import {
   HOLD_RETENTION_MS,
   HoldStore,
@@ -16,9 +16,10 @@ import {
   SeatStateStore,
 } from '@app/ticketing';
 import { flushPurchases, flushPurchasesAfterLoss, hold } from './purchase-helpers';
+import { MailStack, purchaseMail, startMailStack } from './support/mail';
+import { GatewaySpies, spyOnPaymentGateway } from './support/payments';
 import { expectSeatsConsistent } from './support/races';
 import { createShowOfSections } from './support/shows';
-import { MailStack, startMailStack } from './support/mail';
 
 /** A show of two sections: Stalls at 1500 EUR cents a seat, Balcony at 900. */
 interface Show {
@@ -38,24 +39,17 @@ interface Show {
 describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ → mailer → SMTP)', () => {
   let { smtp, api, mailer, admin, call, close } = {} as MailStack;
   let db: Client;
-  let charge: MockInstance<PaymentGateway['charge']>;
-  let refund: MockInstance<PaymentGateway['refund']>;
+  let gateway: GatewaySpies;
 
   beforeAll(async () => {
     ({ smtp, api, mailer, admin, call, close } = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
     db = new Client({ connectionString: api.env.DATABASE_URL });
     await db.connect();
-    const gateway = api.app.get(PaymentGateway);
-    charge = vi.spyOn(gateway, 'charge');
-    refund = vi.spyOn(gateway, 'refund');
+    gateway = spyOnPaymentGateway(api.app.get(PaymentGateway));
   });
-  beforeEach(() => {
-    charge.mockClear();
-    refund.mockClear();
-  });
+  beforeEach(() => gateway.clear());
   afterAll(async () => {
-    charge?.mockRestore();
-    refund?.mockRestore();
+    gateway?.restore();
     await db?.end();
     await mailer?.close();
     await close?.();
@@ -92,15 +86,7 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     return seatIds.map((id) => items.find((seat) => seat.id === id)?.status);
   };
 
-  const mailOf = (to: TestSession, what: string, purchaseId: string): Promise<ReceivedEmail> =>
-    waitForValue(
-      () =>
-        smtp.received.find(
-          (mail) => mail.to.includes(to.email) && mail.messageIdHeader.includes(`${what}.${purchaseId}`),
-        ),
-      `the ${what} e-mail of purchase ${purchaseId}`,
-      { timeoutMs: 30_000 },
-    );
+  const mailOf = (to: TestSession, what: string, purchaseId: string) => purchaseMail(smtp, to.email, what, purchaseId);
 
   const report = async (performanceId: number) => {
     const answer = await call('GET', `/performances/${performanceId}/sales`, { session: admin });
@@ -130,7 +116,7 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
       compNote: 'press: Daily Planet',
     });
     expect(comp.seats.map((seat: { price: number }) => seat.price)).toEqual([0, 0, 0]);
-    expect(charge).not.toHaveBeenCalled();
+    expect(gateway.charge).not.toHaveBeenCalled();
     expect(await statusesOf(show.id, seats)).toEqual(['SOLD', 'SOLD', 'SOLD']);
 
     // The recipient's own view: a comp, the note left out; before and after the flush.
@@ -295,7 +281,7 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     const refunded = await call('POST', `/admin/purchases/${second.json().id}/refund`, { session: admin });
     expect(refunded.statusCode, refunded.body).toBe(200);
     expect(refunded.json()).toMatchObject({ status: 'CANCELED', amount: 0, compNote: 'sponsor: Acme' });
-    expect(refund).not.toHaveBeenCalled();
+    expect(gateway.refund).not.toHaveBeenCalled();
     expect(await statusesOf(show.id, [show.balcony[1], show.balcony[2]])).toEqual(['AVAILABLE', 'AVAILABLE']);
 
     await flushPurchases(api.app);

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, MockInstance } from 'vitest';
 import { Client } from 'pg';
-import { Role, SessionsService } from '@app/auth';
+import { Role } from '@app/auth';
 import { ROUTING } from '@app/messaging';
-import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitUntil } from '@app/testing';
+import { ApiHarness, createSession, TestSession, waitUntil } from '@app/testing';
 import Redis from 'ioredis';
 import { BulkRefund, PaymentGateway, PaymentReconciler, performanceKeys, refundIdempotencyKey } from '@app/ticketing';
 import { caller, createPerformance, doorsOpenNow, flushPurchases, hold } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { createStaffSession } from './support/door';
 import { RefundLedger } from './support/payments';
 
 interface Progress {
@@ -62,23 +63,8 @@ describe('performance cancel and bulk refund (real PostgreSQL and Redis)', () =>
   }
 
   /** A door-staff session (role STAFF, made by an admin). */
-  async function doorStaff(): Promise<TestSession> {
-    const email = `door-${Date.now()}@example.test`;
-    const created = await call('POST', '/admin/staff', {
-      body: { email, password: TEST_PASSWORD, name: 'Door' },
-      session: admin,
-    });
-    expect(created.statusCode).toBe(201);
-    const tokens = await api.app.get(SessionsService).login(email, TEST_PASSWORD);
-    return {
-      id: created.json().id,
-      email,
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
-  }
+  const doorStaff = (): Promise<TestSession> =>
+    createStaffSession(api.app, admin, `door-${Date.now()}@example.test`, 'Door');
 
   /** A 409 SalesClosed of a canceled performance. */
   function expectCanceledSales(answer: Awaited<ReturnType<ReturnType<typeof caller>>>): void {

@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '@app/testing';
 import { HoldSweeper, performanceKeys } from '@app/ticketing';
 import { AdminApi, signedBuyer, startAdminApi } from './support/api';
-import { expectSeatsConsistent, RACE_API_ENV } from './support/races';
-
-type Headers = Record<string, string>;
+import { expectSeatsConsistent, Headers, newFloorPerformance, RACE_API_ENV } from './support/races';
 
 /**
  * An operator's block meets a buyer's hold that has expired but was not ended yet (no sweep, no
@@ -32,21 +30,7 @@ describe('a block of an expired hold’s seat, released and held again (real Pos
   /** A fresh buyer's headers (an account row, a token signed directly). */
   const buyer = async () => (await signedBuyer(api)).headers;
 
-  async function newPerformance(seats: number): Promise<{ id: number; seatIds: number[] }> {
-    const event = await call('POST', '/events', { body: { title: 'Blocks', venue: 'Hall' }, session: admin });
-    const created = await call('POST', `/events/${event.json().id}/performances`, {
-      body: {
-        startsAt: '2030-01-01T19:00:00Z',
-        salesOpenAt: '2020-01-01T00:00:00Z',
-        sections: [{ name: 'Floor', grade: 'A', price: 3000, rows: 1, seatsPerRow: seats }],
-      },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const id = created.json().id as number;
-    const page = await call('GET', `/performances/${id}/seats?limit=100`);
-    return { id, seatIds: page.json().items.map((seat: { id: number }) => seat.id) };
-  }
+  const newPerformance = (seats: number) => newFloorPerformance(call, admin, 'Blocks', seats);
 
   const reserve = (headers: Headers, payload: Record<string, unknown>) =>
     api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers, payload });

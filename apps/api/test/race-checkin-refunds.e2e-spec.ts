@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from 'pg';
-import { Role, SessionsService } from '@app/auth';
-import { ApiHarness, createSession, TEST_PASSWORD, TestSession, waitForValue } from '@app/testing';
+import { Role } from '@app/auth';
+import { ApiHarness, createSession, TestSession, waitForValue } from '@app/testing';
 import { BulkRefund, PaymentGateway, PaymentReconciler, PurchaseFlusher } from '@app/ticketing';
 import { caller, doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { startTestApi } from './support/api';
+import { createStaffSession } from './support/door';
 import { RefundLedger } from './support/payments';
 import { AnswerLog, expectSeatsConsistent, fastBuyer, Headers, RACE_API_ENV } from './support/races';
 
@@ -40,13 +41,7 @@ describe('check-in racing cancels and refunds (real PostgreSQL and Redis)', () =
     await db.connect();
     call = caller(api.app);
     admin = await createSession(api.app, { role: Role.Admin });
-    const created = await call('POST', '/admin/staff', {
-      body: { email: 'door@example.test', password: TEST_PASSWORD, name: 'Door' },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login('door@example.test', TEST_PASSWORD);
-    staff = { authorization: `Bearer ${tokens.accessToken}` };
+    staff = (await createStaffSession(api.app, admin, 'door@example.test', 'Door')).headers;
     ledger.install(api.app.get(PaymentGateway));
   });
   afterAll(async () => {

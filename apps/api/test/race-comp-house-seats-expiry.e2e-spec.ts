@@ -3,9 +3,14 @@ import { SeatBlocksRepository } from '@app/database';
 import { waitUntil } from '@app/testing';
 import { HOLD_RETENTION_MS, HoldStore, HoldSweeper, newIdOf, performanceKeys, SeatReconciler } from '@app/ticketing';
 import { AdminApi, signedBuyer, startAdminApi } from './support/api';
-import { AnswerLog, expectSeatsConsistent, RACE_API_ENV, redisNow } from './support/races';
-
-type Headers = Record<string, string>;
+import {
+  AnswerLog,
+  expectSeatsConsistent,
+  Headers,
+  newFloorPerformance,
+  RACE_API_ENV,
+  redisNow,
+} from './support/races';
 
 /**
  * A comp with `includeBlocked` takes house seats out of their block into its hold under the
@@ -26,21 +31,7 @@ describe("a comp's hold of house seats left by a killed api expires (real Postgr
   });
   afterAll(() => close?.());
 
-  async function newPerformance(seats: number): Promise<{ id: number; seatIds: number[] }> {
-    const event = await call('POST', '/events', { body: { title: 'House seats', venue: 'Hall' }, session: admin });
-    const created = await call('POST', `/events/${event.json().id}/performances`, {
-      body: {
-        startsAt: '2030-01-01T19:00:00Z',
-        salesOpenAt: '2020-01-01T00:00:00Z',
-        sections: [{ name: 'Floor', grade: 'A', price: 3000, rows: 1, seatsPerRow: seats }],
-      },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const id = created.json().id as number;
-    const page = await call('GET', `/performances/${id}/seats?limit=100`);
-    return { id, seatIds: page.json().items.map((seat: { id: number }) => seat.id) };
-  }
+  const newPerformance = (seats: number) => newFloorPerformance(call, admin, 'House seats', seats);
 
   const blockRows = async (performanceId: number) =>
     (

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role, SessionsService } from '@app/auth';
 import { PerformanceReschedulesRepository } from '@app/database';
-import { ReceivedEmail, TEST_PASSWORD, TestSession, waitForValue, waitUntil } from '@app/testing';
+import { waitForValue, waitUntil } from '@app/testing';
 import { BulkRefund, RescheduleNotices } from '@app/ticketing';
 import { createPerformance, flushPurchases } from './purchase-helpers';
-import { MailStack, startMailStack } from './support/mail';
+import { purchaseMail, startWindowMailStack, WindowMailStack } from './support/mail';
 
 /**
  * Box office sales (paid in cash or on the card terminal at the window, never through the gateway)
@@ -15,39 +14,17 @@ import { MailStack, startMailStack } from './support/mail';
  * RabbitMQ; the relay and mailer in process, a test SMTP server.
  */
 describe('window refunds (box office sale → bulk refund / operator refund → outbox → RabbitMQ → mailer → SMTP)', () => {
-  let { smtp, api, admin, call, close } = {} as MailStack;
-  let mailer: MailStack['mailer'];
-  let staff: TestSession;
+  let { smtp, api, mailer, admin, call, close, staff } = {} as WindowMailStack;
 
   beforeAll(async () => {
-    ({ smtp, api, mailer, admin, call, close } = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' }));
-    const email = 'window-refunds@example.test';
-    const created = await call('POST', '/admin/staff', {
-      body: { email, password: TEST_PASSWORD, name: 'Window' },
-      session: admin,
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const tokens = await api.app.get(SessionsService).login(email, TEST_PASSWORD);
-    staff = {
-      id: created.json().id,
-      email,
-      role: Role.Staff,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    };
+    ({ smtp, api, mailer, admin, call, close, staff } = await startWindowMailStack('window-refunds@example.test'));
   });
   afterAll(async () => {
     await mailer?.close();
     await close?.();
   });
 
-  const mailOf = (address: string, what: string, id: string): Promise<ReceivedEmail> =>
-    waitForValue(
-      () => smtp.received.find((mail) => mail.to.includes(address) && mail.messageIdHeader.includes(`${what}.${id}`)),
-      `the ${what} e-mail of ${id} to ${address}`,
-      { timeoutMs: 30_000 },
-    );
+  const mailOf = (address: string, what: string, id: string) => purchaseMail(smtp, address, what, id);
 
   async function sell(
     performanceId: number,

@@ -25,3 +25,5 @@ export {
 } from './database-rows';
 export type { MigratedDatabase } from './database-rows';
 export { expectGivesUpOnLockedTable, insertAccountAndPerformance, openDatabaseBefore } from './migration-spec';
+export { explainAnalyzed, pagesTouched, planNodes, rowsRead, scansOf } from './query-plans';
+export type { PlanNode } from './query-plans';

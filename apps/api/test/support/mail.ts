@@ -7,11 +7,12 @@ import { ApiHarness, createSession, ReceivedEmail, TestSession, TestSmtpServer, 
 import { startMailer, startRelay } from '../../../mailer/test/mail-harness';
 import { caller, flushPurchases, hold } from '../purchase-helpers';
 import { Caller, startTestApi } from './api';
+import { createStaffSession } from './door';
 
 /**
  * What the API e2e files that read e-mails share: the API with the outbox relay and the mailer in
- * this process, sending to a test SMTP server; a purchase made and written through; the e-mails
- * of a ticket transfer.
+ * this process, sending to a test SMTP server, with a box office clerk when they sell at the
+ * window; a purchase made and written through; the e-mails of a purchase and of a ticket transfer.
  */
 
 /** See {@link startMailStack}. */
@@ -75,6 +76,29 @@ export async function startMailStack(
   }
 }
 
+/** See {@link startWindowMailStack}. */
+export interface WindowMailStack extends MailStack {
+  /** The box office clerk: a STAFF account the admin made, signed in. */
+  staff: TestSession;
+}
+
+/**
+ * {@link startMailStack} with every purchase due for the flush at once (PURCHASE_FLUSH_AGE_SECONDS
+ * 0) and a box office clerk to sell at the window: a STAFF account `staffEmail`, named Window, that
+ * the admin makes through `POST /admin/staff` (201), signed in. What started (the mailer too) is
+ * closed again when the clerk's account fails. In a `describe`, as startMailStack's with `staff`.
+ */
+export async function startWindowMailStack(staffEmail: string): Promise<WindowMailStack> {
+  const stack = await startMailStack({ PURCHASE_FLUSH_AGE_SECONDS: '0' });
+  try {
+    return { ...stack, staff: await createStaffSession(stack.api.app, stack.admin, staffEmail, 'Window') };
+  } catch (error) {
+    await stack.mailer?.close();
+    await stack.close();
+    throw error;
+  }
+}
+
 /**
  * `session` buys `seatIds` of performance `performanceId` (a hold through the HoldService, then
  * `POST /purchases`: 201), the purchase flushed to PostgreSQL; answers its id and its tickets as
@@ -94,6 +118,24 @@ export async function buyTickets<Ticket>(
   const listed = await call('GET', `/purchases/${bought.json().id}/tickets`, { session });
   expect(listed.statusCode, listed.body).toBe(200);
   return { purchaseId: bought.json().id, tickets: listed.json().items };
+}
+
+/**
+ * The e-mail to `address` whose Message-ID names `what` (`purchase-completed`, `purchase-canceled`,
+ * …) of purchase `purchaseId`, once it arrived (waits up to 30 s, then throws).
+ */
+export function purchaseMail(
+  smtp: TestSmtpServer,
+  address: string,
+  what: string,
+  purchaseId: string,
+): Promise<ReceivedEmail> {
+  return waitForValue(
+    () =>
+      smtp.received.find((mail) => mail.to.includes(address) && mail.messageIdHeader.includes(`${what}.${purchaseId}`)),
+    `the ${what} e-mail of purchase ${purchaseId} to ${address}`,
+    { timeoutMs: 30_000 },
+  );
 }
 
 /**

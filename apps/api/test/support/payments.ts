@@ -99,6 +99,44 @@ export class RefundLedger {
   }
 }
 
+/** See {@link spyOnPaymentGateway}. */
+export interface GatewaySpies {
+  charge: MockInstance<PaymentGateway['charge']>;
+  refund: MockInstance<PaymentGateway['refund']>;
+  /** Forgets the calls seen so far (a file's `beforeEach`). */
+  clear(): void;
+  /** Puts the gateway's own charge and refund back (a file's `afterAll`). */
+  restore(): void;
+}
+
+/**
+ * Spies on `gateway`'s charge and refund (the gateway's own still run), so a test can tell whether
+ * money moved through it. In a `describe`:
+ *
+ * ```ts
+ * let gateway: GatewaySpies;
+ * beforeAll(async () => { ...; gateway = spyOnPaymentGateway(api.app.get(PaymentGateway)); });
+ * beforeEach(() => gateway.clear());
+ * afterAll(async () => { gateway?.restore(); ... });
+ * ```
+ */
+export function spyOnPaymentGateway(gateway: PaymentGateway): GatewaySpies {
+  const charge = vi.spyOn(gateway, 'charge');
+  const refund = vi.spyOn(gateway, 'refund');
+  return {
+    charge,
+    refund,
+    clear() {
+      charge.mockClear();
+      refund.mockClear();
+    },
+    restore() {
+      charge.mockRestore();
+      refund.mockRestore();
+    },
+  };
+}
+
 /**
  * Runs the api's payment reconciler in passes until none of the payment attempts of `purchaseIds`
  * (uuids) is open (PENDING, CHARGED or REFUND_OWED); returns every outcome of every pass, in order, including

@@ -2,9 +2,9 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { expect } from 'vitest';
 import { Role, TokenService } from '@app/auth';
-import { ApiHarness, waitUntil } from '@app/testing';
+import { ApiHarness, TestSession, waitUntil } from '@app/testing';
 import { performanceKeys } from '@app/ticketing';
-import { signedBuyer } from './api';
+import { Caller, signedBuyer } from './api';
 
 /**
  * What the operator-versus-buyer race files (race-*.e2e-spec.ts, seat-blocks*.e2e-spec.ts) share:
@@ -26,6 +26,33 @@ export const RACE_API_ENV = { DATABASE_ACQUIRE_TIMEOUT_MS: '30000' } as const;
 export async function fastBuyer(api: ApiHarness): Promise<Headers & { userId: string }> {
   const { userId, headers } = await signedBuyer(api);
   return { ...headers, userId };
+}
+
+/**
+ * A performance of a new event `title` at Hall, made by `admin` over the API (`POST /events`, then
+ * `POST /events/:id/performances`: 201): on sale since 2020-01-01T00:00:00Z, starting
+ * 2030-01-01T19:00:00Z, one section Floor (grade A, 3000 minor units a seat) of one row of `seats`
+ * seats. Answers its id and its seat ids in list order (the first page of 100).
+ */
+export async function newFloorPerformance(
+  call: Caller,
+  admin: TestSession,
+  title: string,
+  seats: number,
+): Promise<{ id: number; seatIds: number[] }> {
+  const event = await call('POST', '/events', { body: { title, venue: 'Hall' }, session: admin });
+  const created = await call('POST', `/events/${event.json().id}/performances`, {
+    body: {
+      startsAt: '2030-01-01T19:00:00Z',
+      salesOpenAt: '2020-01-01T00:00:00Z',
+      sections: [{ name: 'Floor', grade: 'A', price: 3000, rows: 1, seatsPerRow: seats }],
+    },
+    session: admin,
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const id = created.json().id as number;
+  const page = await call('GET', `/performances/${id}/seats?limit=100`);
+  return { id, seatIds: page.json().items.map((seat: { id: number }) => seat.id) };
 }
 
 /** Every answer of a race, by route: no 5xx is allowed anywhere (P7). */

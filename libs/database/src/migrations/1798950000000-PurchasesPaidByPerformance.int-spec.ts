@@ -1,35 +1,21 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import {
+  explainAnalyzed,
+  MigratedDatabase,
+  openMigratedDatabase,
+  pagesTouched,
+  PlanNode,
+  rowsRead,
+  scansOf,
+} from '@app/testing';
 import {
   PerformanceCancellationsRepository,
   REOPEN_WITH_PAID,
 } from '../repositories/performance-cancellations.repository';
 
-/** A node of EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), as much of it as is read here. */
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  Plans?: PlanNode[];
-}
-
 /** Purchases of the canceled, refunded show: all CANCELED. */
 const REFUNDED_PURCHASES = 5000;
-
-/** Every node of the plan that reads `purchases`. */
-function purchaseScans(node: PlanNode): PlanNode[] {
-  const own = node['Relation Name'] === 'purchases' ? [node] : [];
-  return [...own, ...(node.Plans ?? []).flatMap(purchaseScans)];
-}
 
 /**
  * The look for a completed cancellation with a paid purchase again (reopenWithPaid), which every
@@ -38,16 +24,12 @@ function purchaseScans(node: PlanNode): PlanNode[] {
  * through purchases_performance (the index dropped inside the transaction) it read every one.
  */
 describe('migration PurchasesPaidByPerformance: the reopen look reads no purchase of a refunded show (real PostgreSQL)', () => {
-  let env: TestEnv;
-  let db: DataSource;
+  let { db, close } = {} as MigratedDatabase;
   let refunded: number;
   let onSale: number;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
+    ({ db, close } = await openMigratedDatabase());
     const [{ id: userId }] = await db.query(
       `INSERT INTO users (email, email_key, name, password_hash)
        VALUES ('buyer@example.test', 'buyer@example.test', 'Buyer', 'not-a-hash') RETURNING id`,
@@ -83,43 +65,26 @@ describe('migration PurchasesPaidByPerformance: the reopen look reads no purchas
     await db.query('ANALYZE purchases');
     await db.query('ANALYZE performance_cancellations');
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
-  /** The reopen statement's plan, run and rolled back, after `before` in the same transaction. */
-  async function plan(before?: (manager: EntityManager) => Promise<unknown>): Promise<PlanNode> {
-    const runner = db.createQueryRunner();
-    await runner.startTransaction();
-    try {
-      await before?.(runner.manager);
-      const [row] = await runner.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${REOPEN_WITH_PAID}`);
-      return (row['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
-    }
-  }
+  /** The reopen statement's plan (with BUFFERS), run and rolled back, after `before` in the same transaction. */
+  const plan = (before?: (manager: EntityManager) => Promise<unknown>): Promise<PlanNode> =>
+    explainAnalyzed(db, REOPEN_WITH_PAID, { buffers: true, before });
 
   it('probes the partial index of paid purchases: no purchase of the refunded show read, a handful of pages', async () => {
-    const scans = purchaseScans(await plan());
+    const scans = scansOf(await plan(), 'purchases');
     expect(scans.length).toBeGreaterThan(0);
     for (const scan of scans) {
       expect(scan['Index Name'], JSON.stringify(scan)).toBe('purchases_paid_performance');
       expect(scan['Actual Rows']).toBe(0);
       expect(scan['Rows Removed by Filter'] ?? 0).toBe(0);
-      expect(scan['Shared Hit Blocks'] + scan['Shared Read Blocks']).toBeLessThan(10);
+      expect(pagesTouched(scan)).toBeLessThan(10);
     }
   });
 
   it('read every purchase of the refunded show through purchases_performance, before this index', async () => {
-    const scans = purchaseScans(await plan((manager) => manager.query('DROP INDEX purchases_paid_performance')));
-    const read = scans.reduce(
-      (sum, scan) => sum + (scan['Actual Rows'] + (scan['Rows Removed by Filter'] ?? 0)) * scan['Actual Loops'],
-      0,
-    );
-    expect(read).toBeGreaterThanOrEqual(REFUNDED_PURCHASES);
+    const root = await plan((manager) => manager.query('DROP INDEX purchases_paid_performance'));
+    expect(rowsRead(root, 'purchases')).toBeGreaterThanOrEqual(REFUNDED_PURCHASES);
   });
 
   it('still finds a paid purchase of a completed cancellation and opens it again', async () => {

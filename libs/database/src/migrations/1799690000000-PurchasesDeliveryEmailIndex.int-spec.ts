@@ -1,31 +1,12 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
-import { ensureDatabase, runMigrations } from '../database-bootstrap';
-import { dataSourceOptions } from '../data-source.options';
+import { explainAnalyzed, MigratedDatabase, openMigratedDatabase, planNodes, PlanNode, rowsRead } from '@app/testing';
 import { PurchaseRepository } from '../repositories/purchase.repository';
-
-/** A node of EXPLAIN (ANALYZE, FORMAT JSON), as much of it as is read here. */
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
 
 /** Purchases of other buyers and box office sales to other addresses: what a search must not read. */
 const OTHER_PURCHASES = 20_000;
 /** The other buyers, three quarters of OTHER_PURCHASES bought online among them. */
 const OTHER_BUYERS = 250;
-
-/** Every node of the plan, depth first. */
-function nodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(nodes)];
-}
 
 /**
  * The admin purchase search by e-mail (PurchaseRepository.pageForOperators), which matches the
@@ -34,15 +15,11 @@ function nodes(node: PlanNode): PlanNode[] {
  * purchases_user_created it reads only the matching rows; without the new index it read the table.
  */
 describe('migration PurchasesDeliveryEmailIndex: the search by e-mail reads only its matches (real PostgreSQL)', () => {
-  let env: TestEnv;
-  let db: DataSource;
+  let { db, close } = {} as MigratedDatabase;
   let search: { sql: string; parameters: unknown[] };
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    await ensureDatabase(env.DATABASE_URL);
-    db = await new DataSource(dataSourceOptions(parseEnv(env))).initialize();
-    await runMigrations(db);
+    ({ db, close } = await openMigratedDatabase());
     const [{ id: buyerId }] = await db.query(
       `INSERT INTO users (email, email_key, name, password_hash)
        VALUES ('carol@example.test', 'carol@example.test', 'Carol', 'not-a-hash') RETURNING id`,
@@ -95,47 +72,25 @@ describe('migration PurchasesDeliveryEmailIndex: the search by e-mail reads only
     spy.mockRestore();
     search = { sql, parameters };
   });
-  afterAll(async () => {
-    await db?.destroy();
-    await dropDatabase(env.DATABASE_URL);
-  });
+  afterAll(() => close?.());
 
   /** The search's plan, run and rolled back, after `before` in the same transaction. */
-  async function plan(before?: (manager: EntityManager) => Promise<unknown>): Promise<PlanNode> {
-    const runner = db.createQueryRunner();
-    await runner.startTransaction();
-    try {
-      await before?.(runner.manager);
-      const [row] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${search.sql}`, search.parameters);
-      return (row['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
-    }
-  }
-
-  /** Rows of `purchases` the plan read (returned or filtered out). */
-  const purchasesRead = (root: PlanNode) =>
-    nodes(root)
-      .filter((node) => node['Relation Name'] === 'purchases')
-      .reduce(
-        (sum, node) => sum + (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'],
-        0,
-      );
+  const plan = (before?: (manager: EntityManager) => Promise<unknown>): Promise<PlanNode> =>
+    explainAnalyzed(db, search.sql, { parameters: search.parameters, before });
 
   it('reads the matches through both indexes, no other purchase', async () => {
     const root = await plan();
-    const indexes = nodes(root).map((node) => node['Index Name']);
+    const indexes = planNodes(root).map((node) => node['Index Name']);
     expect(indexes, JSON.stringify(root)).toContain('purchases_delivery_email');
     expect(indexes, JSON.stringify(root)).toContain('purchases_user_created');
-    expect(nodes(root).some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'purchases')).toBe(
-      false,
-    );
-    expect(purchasesRead(root)).toBeLessThanOrEqual(10);
+    expect(
+      planNodes(root).some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'purchases'),
+    ).toBe(false);
+    expect(rowsRead(root, 'purchases')).toBeLessThanOrEqual(10);
   });
 
   it('read the whole table before this index', async () => {
     const root = await plan((manager) => manager.query('DROP INDEX purchases_delivery_email'));
-    expect(purchasesRead(root)).toBeGreaterThanOrEqual(OTHER_PURCHASES);
+    expect(rowsRead(root, 'purchases')).toBeGreaterThanOrEqual(OTHER_PURCHASES);
   });
 });

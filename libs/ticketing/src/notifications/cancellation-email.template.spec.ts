@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PurchaseReceipt, PurchaseStatus } from '@app/database';
+import { PurchaseReceipt } from '@app/database';
+import { RECEIPT } from '../../test/receipts';
 import { renderCancellationEmail } from './cancellation-email.template';
 
-const receipt: PurchaseReceipt = {
-  purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
-  status: PurchaseStatus.Canceled,
-  buyerEmail: 'ana@example.test',
-  buyerName: 'Ana',
-  eventTitle: 'Rock Night',
-  venue: 'Olympic Hall',
-  timeZone: 'UTC',
-  performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
-  performanceCancelUntil: null,
-  checkedIn: false,
-  transferredSeats: [],
-  transferred: false,
-  amount: 198000,
-  currency: 'KRW',
-  paymentMethod: null,
-  purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
-  seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
-  refundedSeats: [],
-  tickets: [],
-  performanceCancellation: null,
-};
+const receipt = RECEIPT;
 const canceledAt = new Date('2026-12-01T10:00:00.000Z');
 
 describe('cancellation e-mail template', () => {

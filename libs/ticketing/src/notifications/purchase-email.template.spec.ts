@@ -2,6 +2,7 @@ import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { PurchaseReceipt, PurchaseStatus } from '@app/database';
+import { RECEIPT } from '../../test/receipts';
 import { escapeHtml } from './email-layout';
 import {
   formatAmount,
@@ -12,29 +13,14 @@ import {
 import { renderTicketQr } from './ticket-qr';
 
 const receipt: PurchaseReceipt = {
-  purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
+  ...RECEIPT,
   status: PurchaseStatus.Paid,
-  buyerEmail: 'ana@example.test',
   buyerName: 'Ana <Admin>',
   eventTitle: 'Rock & Roll Night',
-  venue: 'Olympic Hall',
-  timeZone: 'UTC',
-  performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
-  performanceCancelUntil: null,
-  checkedIn: false,
-  transferredSeats: [],
-  transferred: false,
-  amount: 198000,
-  currency: 'KRW',
-  paymentMethod: null,
-  purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [
     { seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 },
     { seatId: 4006, section: 'A', row: 3, rowLabel: 'C', number: 8 },
   ],
-  refundedSeats: [],
-  tickets: [],
-  performanceCancellation: null,
 };
 
 describe('purchase e-mail template', () => {

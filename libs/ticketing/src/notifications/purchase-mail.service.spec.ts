@@ -2,7 +2,6 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import {
   EmailDeliveriesRepository,
-  PurchaseReceipt,
   PurchaseReceiptsRepository,
   PurchaseStatus,
   TransactionRunner,
@@ -15,35 +14,15 @@ import {
   PurchaseCanceledMessage,
   PurchaseRescheduledMessage,
 } from '@app/messaging/contracts';
+import { RECEIPT } from '../../test/receipts';
 import type { TicketCodes } from '../tickets/ticket-codes';
 import type { Mailer } from './mailer.port';
 import { PurchaseMailService, PurchaseNotPersistedError } from './purchase-mail.service';
 
-const PURCHASE = '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f';
+const PURCHASE = RECEIPT.purchaseId;
 const calledOffAt = new Date('2026-12-01T10:00:00.000Z');
 
-const receipt: PurchaseReceipt = {
-  purchaseId: PURCHASE,
-  status: PurchaseStatus.Canceled,
-  buyerEmail: 'ana@example.test',
-  buyerName: 'Ana',
-  eventTitle: 'Rock Night',
-  venue: 'Olympic Hall',
-  timeZone: 'UTC',
-  performanceStartsAt: new Date('2026-12-31T20:30:00.000Z'),
-  performanceCancelUntil: null,
-  checkedIn: false,
-  transferredSeats: [],
-  transferred: false,
-  amount: 198000,
-  currency: 'KRW',
-  paymentMethod: null,
-  purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
-  seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
-  refundedSeats: [],
-  tickets: [],
-  performanceCancellation: null,
-};
+const receipt = RECEIPT;
 
 function mail(options: { confirmed: boolean; calledOff: boolean; status?: PurchaseStatus | null }) {
   const receipts = {

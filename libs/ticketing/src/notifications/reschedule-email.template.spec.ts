@@ -1,28 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { HolderMailFacts, PurchaseReceipt, PurchaseStatus } from '@app/database';
+import { RECEIPT } from '../../test/receipts';
 import { renderHolderRescheduleEmail, renderRescheduleEmail } from './reschedule-email.template';
 
 const receipt: PurchaseReceipt = {
-  purchaseId: '0b6f3f5e-6d2c-4a43-9d55-2f0b0c1d2e3f',
+  ...RECEIPT,
   status: PurchaseStatus.Paid,
-  buyerEmail: 'ana@example.test',
   buyerName: 'Ana <3',
   eventTitle: 'Rock & Night',
-  venue: 'Olympic Hall',
   timeZone: 'Asia/Seoul',
   performanceStartsAt: new Date('2027-01-07T10:30:00.000Z'),
   performanceCancelUntil: new Date('2027-01-06T10:30:00.000Z'),
-  checkedIn: false,
-  transferredSeats: [],
-  transferred: false,
-  amount: 198000,
-  currency: 'KRW',
-  paymentMethod: null,
-  purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
-  seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
-  refundedSeats: [],
-  tickets: [],
-  performanceCancellation: null,
 };
 const previous = new Date('2026-12-31T11:00:00.000Z');
 const now = new Date('2026-12-20T00:00:00.000Z');

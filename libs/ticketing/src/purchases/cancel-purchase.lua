@@ -93,6 +93,18 @@ local seatsKey, countsKey, purchaseKey, streamKey, metaKey, checkedInKey =
 local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[10] }
 local purchaseId, userId, mode, knownCheckedIn, canceledBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
+-- The refusal for what the purchase is, or nil, on either path its record comes by. A buyer's cancel
+-- of a box office sale (`boxOffice`, the venue's, refunded at the window) is refused before anything
+-- else, so the selling account learns nothing of the sale's state; then a purchase already
+-- CANCELED (`status`: nil for a record read from PostgreSQL, whose status is read once it is put
+-- back); then a buyer's cancel of a comp (`comp`, the operators' to take back).
+local function refusalOf(boxOffice, comp, status)
+  if mode == 'buyer' and boxOffice then return {'BOX_OFFICE'} end
+  if status == 'CANCELED' then return {'ALREADY_CANCELED'} end
+  if mode == 'buyer' and comp then return {'COMP'} end
+  return nil
+end
+
 local meta = redis.call('HMGET', metaKey, 'currency', 'cancelUntil')
 if not meta[1] then return {'NOT_REGISTERED'} end
 local now = redisNow()
@@ -103,13 +115,12 @@ local cancelClosed = mode == 'buyer'
 -- The purchase's seats, from Redis or from the persisted record the caller passed. A checked-in
 -- seat an operator's partial refund kept sold (refund-seats.lua) left `seats` with it: the
 -- purchase's no more, so its check-in neither refuses this cancel nor is kept by it.
-local persisted, seatList = nil, nil
+local persisted, persistedFields, seatList = nil, nil, nil
 if redis.call('EXISTS', purchaseKey) == 0 and #ARGV > 6 then
-  persisted = {}
+  persisted, persistedFields = {}, {}
   for i = 7, #ARGV do persisted[#persisted + 1] = ARGV[i] end
-  for i = 7, #ARGV - 1, 2 do
-    if ARGV[i] == 'seats' then seatList = ARGV[i + 1] end
-  end
+  for i = 7, #ARGV - 1, 2 do persistedFields[ARGV[i]] = ARGV[i + 1] end
+  seatList = persistedFields.seats
 else
   seatList = redis.call('HGET', purchaseKey, 'seats')
 end
@@ -148,11 +159,8 @@ local refusedForTransfer = #transferredList > 0
 
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
-  -- A box office sale is the venue's: refused first, so the selling account learns nothing of it.
-  for i = 7, #ARGV - 1, 2 do
-    if mode == 'buyer' and ARGV[i] == 'boxOffice' then return {'BOX_OFFICE'} end
-    if mode == 'buyer' and ARGV[i] == 'comp' then return {'COMP'} end
-  end
+  local refusal = refusalOf(persistedFields.boxOffice, persistedFields.comp, nil)
+  if refusal then return refusal end
   if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
   if refusedForCheckIn then return {'CHECKED_IN', table.concat(checkedInList, ',')} end
@@ -164,10 +172,8 @@ local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', '
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
--- Before any other refusal: a box office sale tells the selling account nothing of its state.
-if mode == 'buyer' and purchase[8] then return {'BOX_OFFICE'} end
-if purchase[2] == 'CANCELED' then return {'ALREADY_CANCELED'} end
-if mode == 'buyer' and purchase[9] then return {'COMP'} end
+local refusal = refusalOf(purchase[8], purchase[9], purchase[2])
+if refusal then return refusal end
 
 -- A transferred ticket is told first: only the box office can undo that sale, whatever else stands.
 if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end

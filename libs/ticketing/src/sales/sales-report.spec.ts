@@ -26,6 +26,21 @@ const rows = (purchases: TestPurchase[]): PerformanceSalesRows => ({
   seats,
   purchases: purchases.map((purchase) => ({ checkedInSeatIds: [], windowRefund: null, ...purchase })),
 });
+/**
+ * A persisted purchase row: p1, PAID online (no comp, no payment method), 140 EUR cents for seats
+ * 1 and 3 at their prices then (100 and 40); `overrides` change what a case is about.
+ */
+const purchaseRow = (overrides: Partial<TestPurchase> = {}): TestPurchase => ({
+  id: 'p1',
+  status: PurchaseStatus.Paid,
+  comp: false,
+  paymentMethod: null,
+  amount: 140,
+  currency: 'EUR',
+  seatIds: [1, 3],
+  seatPrices: [100, 40],
+  ...overrides,
+});
 /** The report, its check-in not closed unless `options` say so. */
 const performanceReport = (
   report: PerformanceSalesRows,
@@ -43,21 +58,7 @@ const record = { id: 'p1', seats: '1,3', amount: '140', status: 'PAID' };
 
 describe('performanceReport', () => {
   it('counts a purchase seen in Redis and in PostgreSQL (flushed between the reads) once', () => {
-    const report = performanceReport(
-      rows([
-        {
-          id: 'p1',
-          status: PurchaseStatus.Paid,
-          comp: false,
-          paymentMethod: null,
-          amount: 140,
-          currency: 'EUR',
-          seatIds: [1, 3],
-          seatPrices: [100, 40],
-        },
-      ]),
-      live([{ type: 'purchase', record }]),
-    );
+    const report = performanceReport(rows([purchaseRow()]), live([{ type: 'purchase', record }]));
     expect(report.totals).toMatchObject({ sold: 2, revenue: 140, purchases: 1, cancellations: 0, available: 1 });
     expect(report.sections.map((s) => [s.name, s.sold, s.revenue])).toEqual([
       ['A', 1, 100],
@@ -108,35 +109,10 @@ describe('performanceReport', () => {
 
   it('keeps a cancellation whichever side knows it', () => {
     const canceledInPostgres = performanceReport(
-      rows([
-        {
-          id: 'p1',
-          status: PurchaseStatus.Canceled,
-          comp: false,
-          paymentMethod: null,
-          amount: 140,
-          currency: 'EUR',
-          seatIds: [1, 3],
-          seatPrices: [100, 40],
-        },
-      ]),
+      rows([purchaseRow({ status: PurchaseStatus.Canceled })]),
       live([{ type: 'purchase', record }]),
     );
-    const canceledInRedis = performanceReport(
-      rows([
-        {
-          id: 'p1',
-          status: PurchaseStatus.Paid,
-          comp: false,
-          paymentMethod: null,
-          amount: 140,
-          currency: 'EUR',
-          seatIds: [1, 3],
-          seatPrices: [100, 40],
-        },
-      ]),
-      live([{ type: 'cancel', purchaseId: 'p1' }]),
-    );
+    const canceledInRedis = performanceReport(rows([purchaseRow()]), live([{ type: 'cancel', purchaseId: 'p1' }]));
     for (const report of [canceledInPostgres, canceledInRedis]) {
       expect(report.totals).toMatchObject({ sold: 0, revenue: 0, purchases: 1, cancellations: 1, available: 3 });
     }
@@ -176,21 +152,7 @@ describe('performanceReport', () => {
   it('splits a purchase without recorded prices by the prices now, never below 0, exact in total', () => {
     // 150 over A 100 and B 40: 107.14 and 42.86, the leftover unit to B.
     const inRedis = performanceReport(rows([]), live([{ type: 'purchase', record: { ...record, amount: '150' } }]));
-    const inPostgres = performanceReport(
-      rows([
-        {
-          id: 'p1',
-          status: PurchaseStatus.Paid,
-          comp: false,
-          paymentMethod: null,
-          amount: 150,
-          currency: 'EUR',
-          seatIds: [1, 3],
-          seatPrices: null,
-        },
-      ]),
-      live([]),
-    );
+    const inPostgres = performanceReport(rows([purchaseRow({ amount: 150, seatPrices: null })]), live([]));
     for (const [side, report] of [
       ['Redis', inRedis],
       ['PostgreSQL', inPostgres],
@@ -217,18 +179,7 @@ describe('performanceReport', () => {
 
   it('gives a canceled purchase no revenue, recorded prices or not', () => {
     const report = performanceReport(
-      rows([
-        {
-          id: 'p1',
-          status: PurchaseStatus.Canceled,
-          comp: false,
-          paymentMethod: null,
-          amount: 140,
-          currency: 'EUR',
-          seatIds: [1, 3],
-          seatPrices: [100, 40],
-        },
-      ]),
+      rows([purchaseRow({ status: PurchaseStatus.Canceled })]),
       live([
         { type: 'purchase', record: { ...record, id: 'p2', seats: '2', amount: '90', prices: '90' } },
         { type: 'cancel', purchaseId: 'p2' },
@@ -335,15 +286,8 @@ describe('section names in any casing (sectionNameKey)', () => {
         ],
         purchases: [
           {
-            id: 'p1',
-            status: PurchaseStatus.Paid,
-            comp: false,
-            paymentMethod: null,
+            ...purchaseRow({ amount: 200, seatIds: [1, 2], seatPrices: [100, 100] }),
             windowRefund: null,
-            amount: 200,
-            currency: 'EUR',
-            seatIds: [1, 2],
-            seatPrices: [100, 100],
             checkedInSeatIds: [],
           },
         ],
@@ -359,26 +303,8 @@ describe('section names in any casing (sectionNameKey)', () => {
   it('counts comps apart from paid sales: their seats sold and in `comps`, no revenue, in compPurchases, from either side', () => {
     const report = performanceReport(
       rows([
-        {
-          id: 'p1',
-          status: PurchaseStatus.Paid,
-          comp: false,
-          paymentMethod: null,
-          amount: 100,
-          currency: 'EUR',
-          seatIds: [1],
-          seatPrices: [100],
-        },
-        {
-          id: 'c1',
-          status: PurchaseStatus.Paid,
-          comp: true,
-          paymentMethod: null,
-          amount: 0,
-          currency: 'EUR',
-          seatIds: [2],
-          seatPrices: [0],
-        },
+        purchaseRow({ amount: 100, seatIds: [1], seatPrices: [100] }),
+        purchaseRow({ id: 'c1', comp: true, amount: 0, seatIds: [2], seatPrices: [0] }),
       ]),
       live([
         // A comp not flushed yet: its stream entry carries the note; then canceled.
@@ -448,28 +374,16 @@ describe('section names in any casing (sectionNameKey)', () => {
   it("counts a box office sale's refund owed at the window, or paid there, by method, split over its sections", () => {
     const report = performanceReport(
       rows([
-        {
-          id: 'owed',
-          status: PurchaseStatus.Canceled,
-          comp: false,
-          paymentMethod: 'CASH',
-          windowRefund: 'OWED',
-          amount: 140,
-          currency: 'EUR',
-          seatIds: [1, 3],
-          seatPrices: [100, 40],
-        },
-        {
+        purchaseRow({ id: 'owed', status: PurchaseStatus.Canceled, paymentMethod: 'CASH', windowRefund: 'OWED' }),
+        purchaseRow({
           id: 'paid',
           status: PurchaseStatus.Canceled,
-          comp: false,
           paymentMethod: 'CARD_TERMINAL',
           windowRefund: null,
           amount: 100,
-          currency: 'EUR',
           seatIds: [2],
           seatPrices: [100],
-        },
+        }),
       ]),
       live([]),
     );
