@@ -260,8 +260,19 @@ describe('window refunds: roles, partial refunds, cancellations not written yet'
     expect(await totals(show.id)).toMatchObject(owedBoth);
 
     // Paid at the window before the flush: the mark writes the cancellation first, then marks it.
-    const paid = await call('POST', `/admin/purchases/${cardSale}/window-refund/paid`, { session: admin });
-    expect(paid.statusCode, paid.body).toBe(200);
+    // Two admins at once: one 200, one 409, one audit row.
+    const marks = await Promise.all(
+      [admin, secondAdmin].map((session) =>
+        call('POST', `/admin/purchases/${cardSale}/window-refund/paid`, { session }),
+      ),
+    );
+    expect(marks.map((mark) => mark.statusCode).sort()).toEqual([200, 409]);
+    const paid = marks.find((mark) => mark.statusCode === 200)!;
+    const { rows: markAudit } = await db.query(
+      `SELECT 1 FROM admin_audit_log WHERE action = 'purchase.window-refund-paid' AND subject_id = $1`,
+      [cardSale],
+    );
+    expect(markAudit).toHaveLength(1);
     expect(paid.json()).toMatchObject({
       purchaseId: cardSale,
       status: 'PAID',
