@@ -359,7 +359,7 @@ export function performanceReport(
         addWindowRefund(sectionOf(seat), purchase.paymentMethod === 'CASH', windowRefund, refundShares[i]),
       );
     }
-    const partialRefunds = purchase.comp ? [] : windowPartialRefundsOf(purchase);
+    const partialRefunds = windowPartialRefundsOf(purchase);
     for (const refund of partialRefunds) {
       const seats = refund.seats.flatMap(({ seatId, price }) => {
         const seat = seatById.get(seatId);
