@@ -143,6 +143,11 @@ export { TicketResendsRepository } from './repositories/ticket-resends.repositor
 export type { TicketResendQueued, TicketResendRequest } from './repositories/ticket-resends.repository';
 export type { AdminAuditFilter, AdminAuditRecord, NewAdminAudit } from './repositories/admin-audit.repository';
 export { AdminAuditEntity } from './entities/admin-audit.entity';
-export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';
+export type {
+  PerformanceSalesRows,
+  SalesPurchase,
+  SalesSeat,
+  WindowPartialRefund,
+} from './repositories/sales.repository';
 export { SectionRepository } from './repositories/section.repository';
 export type { PriceChange, PriceChangeSubject, SectionRow } from './repositories/section.repository';

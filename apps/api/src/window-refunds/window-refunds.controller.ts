@@ -16,18 +16,20 @@ import {
  * Refunds owed at the box office window: box office sales (paid in cash or on the card terminal)
  * that the bulk refund of their canceled performance canceled. Their money goes back only at the
  * window: the holder brings the tickets or receipt, the operator gives the amount back the way it
- * was taken and marks the refund paid. Staff and admins, as at the window.
+ * was taken and marks the refund paid. Admins only, as every refund (`POST /admin/purchases/:id/refund`):
+ * the list names each buyer (the address and name the window took), which door staff (`STAFF`, who
+ * also sell at the window) see only for the ticket they scan; nobody is a refund-handling clerk.
  */
 @ApiTags('admin')
 @ApiBearerAuth()
-@Roles(Role.Staff, Role.Admin)
+@Roles(Role.Admin)
 @Controller('admin')
 export class WindowRefundsController {
   constructor(private readonly refunds: WindowRefunds) {}
 
   /**
    * The performance's window refunds, oldest owed first; `?status=OWED` for those still to give
-   * back (whom to pay, how much, in cash or to the card). Staff and admins.
+   * back (whom to pay, how much, in cash or to the card). Admins only (403 for staff and buyers).
    */
   @Get('performances/:id/window-refunds')
   @ApiResponse({ status: 404, type: ErrorBodyDto, description: 'no such performance' })
@@ -41,7 +43,7 @@ export class WindowRefundsController {
    * Marks the purchase's refund owed at the window paid: the operator gave the money back there.
    * Recorded in the audit log (`purchase.window-refund-paid`). Of two operators marking one refund
    * at once, one wins; the other gets 409 `WindowRefundPaid` (who paid it and when in `details`).
-   * Staff and admins.
+   * Admins only (403 for staff and buyers).
    */
   @Post('purchases/:id/window-refund/paid')
   @NoBody()

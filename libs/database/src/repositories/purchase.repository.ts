@@ -314,6 +314,31 @@ export class PurchaseRepository {
   }
 
   /**
+   * Writes now, as their flush would, the cancellations of the bulk refund of a canceled show
+   * (`canceledBy: performance`, from cancel entries not written yet) of box office sales PostgreSQL
+   * has still PAID: each purchase and its tickets CANCELED, its notice in the outbox, its refund owed
+   * at the window (`window_refunds` OWED). Others are left to the flush (an online sale's refund is
+   * the reconciler's once the flush wrote it). The flush's replay later changes nothing. Waits for a
+   * row at most ROW_LOCK_TIMEOUT_MS; throws DatabaseUnavailableError when that or the pool runs out.
+   */
+  async writeWindowSaleShowCancels(cancellations: readonly PurchaseCancellation[]): Promise<void> {
+    if (cancellations.length === 0) return;
+    await this.dataSource
+      .transaction(async (manager) => {
+        await boundLockWaits(manager);
+        const rows: { id: string }[] = await manager.query(
+          `SELECT id FROM purchases WHERE id = ANY($1::uuid[]) AND status = 'PAID' AND payment_method IS NOT NULL`,
+          [cancellations.map((c) => c.purchaseId)],
+        );
+        const windowSales = new Set(rows.map((row) => row.id));
+        const due = cancellations.filter((c) => c.canceledBy === 'performance' && windowSales.has(c.purchaseId));
+        // Box office sales have no payment attempt: who refunds matters not; the flush's value.
+        await cancel(manager, due, 'batch');
+      })
+      .catch(rethrowAsDatabaseError);
+  }
+
+  /**
    * Writes a flush atomically; replaying it changes nothing. Partial refunds (`writePartialRefunds`)
    * go first, then cancellations, then purchases. A purchase new to the database gets
    * its tickets, its purchase-completed outbox row (the message of `@app/messaging/contracts`,

@@ -36,10 +36,24 @@ export interface SalesPurchase {
    */
   windowRefund: 'OWED' | 'PAID' | null;
   /**
+   * A box office sale's partial refunds (`purchase_refunds`), each given back at the window as the
+   * operator made it: its amount (minor units of `currency`) and the seats it took back, ascending,
+   * with what each was sold at (`tickets.price`; null when not recorded). Empty for any other sale.
+   */
+  windowPartialRefunds: WindowPartialRefund[];
+  /**
    * Ascending: of `seatIds`, those whose ticket is checked in at the door now (ACTIVE, with
    * `checked_in_at`; an undone check-in cleared it).
    */
   checkedInSeatIds: number[];
+}
+
+/** A partial refund of a box office sale, given back at the window (see SalesPurchase.windowPartialRefunds). */
+export interface WindowPartialRefund {
+  /** An integer in minor units of the purchase's currency. */
+  amount: number;
+  /** Ascending by seat id; `price` in minor units, null when the ticket recorded none. */
+  seats: { seatId: number; price: number | null }[];
 }
 
 /** What a performance sales report reads from PostgreSQL: its currency, seats and persisted purchases. */
@@ -84,13 +98,24 @@ export class SalesRepository {
         `SELECT id, section, price FROM seats WHERE performance_id = $1 ORDER BY position`,
         [performanceId],
       );
-      const purchases: (Omit<SalesPurchase, 'amount'> & { amount: string })[] = await manager.query(
+      const purchases: (Omit<SalesPurchase, 'amount' | 'windowPartialRefunds'> & {
+        amount: string;
+        windowPartialRefunds: { amount: string; seats: { seatId: number; price: string | null }[] }[];
+      })[] = await manager.query(
         // A partial refund's seats (tickets.refund_id) and money (purchase_refunds) are the purchase's no more.
         `SELECT p.id, p.status, p.currency, p.comp_note IS NOT NULL AS comp,
                 p.payment_method AS "paymentMethod",
                 (SELECT w.status FROM window_refunds w WHERE w.purchase_id = p.id) AS "windowRefund",
                 (p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0))::text
                   AS amount,
+                CASE WHEN p.payment_method IS NULL THEN '[]'::json ELSE coalesce(
+                  (SELECT json_agg(json_build_object(
+                            'amount', r.amount::text,
+                            'seats', (SELECT coalesce(json_agg(json_build_object('seatId', rt.seat_id, 'price', rt.price::text)
+                                                               ORDER BY rt.seat_id), '[]'::json)
+                                        FROM tickets rt WHERE rt.purchase_id = p.id AND rt.refund_id = r.id))
+                          ORDER BY r.refunded_at, r.id)
+                     FROM purchase_refunds r WHERE r.purchase_id = p.id), '[]'::json) END AS "windowPartialRefunds",
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id) FILTER (WHERE t.seat_id IS NOT NULL), '{}') AS "seatIds",
                 CASE WHEN bool_and(t.price IS NOT NULL) THEN array_agg(t.price ORDER BY t.seat_id) END AS "seatPrices",
                 coalesce(array_agg(t.seat_id ORDER BY t.seat_id)
@@ -113,7 +138,14 @@ export class SalesRepository {
           checkInClosesAfterMinutes: performance.checkInClosesAfterMinutes,
         },
         seats,
-        purchases: purchases.map((row) => ({ ...row, amount: Number(row.amount) })),
+        purchases: purchases.map((row) => ({
+          ...row,
+          amount: Number(row.amount),
+          windowPartialRefunds: row.windowPartialRefunds.map((refund) => ({
+            amount: Number(refund.amount),
+            seats: refund.seats.map(({ seatId, price }) => ({ seatId, price: price === null ? null : Number(price) })),
+          })),
+        })),
       };
     });
   }

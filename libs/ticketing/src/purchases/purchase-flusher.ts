@@ -580,7 +580,8 @@ function purchaseFromEntry(entry: Record<string, string>): PurchaseRecord {
   };
 }
 
-function cancellationFromEntry(entry: Record<string, string>): CancelEntry {
+/** A cancel entry of the purchase stream as the flush writes it (canceledBy null from an older version). */
+export function cancellationFromEntry(entry: Record<string, string>): CancelEntry {
   return {
     purchaseId: entry.purchaseId,
     userId: entry.userId,

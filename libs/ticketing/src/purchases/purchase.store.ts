@@ -237,6 +237,22 @@ export class PurchaseStore {
   }
 
   /**
+   * The fields of the performance's purchase stream entries (not written to PostgreSQL yet) that
+   * cancel a purchase with its canceled show (`type: cancel`, `canceledBy: performance`), oldest
+   * first. One XRANGE of the whole stream: for operators' routes, not a hot path.
+   */
+  async unwrittenShowCancels(performanceId: number): Promise<Record<string, string>[]> {
+    const entries = await this.redis.xrange(performanceKeys(performanceId).purchaseStream, '-', '+');
+    const cancels: Record<string, string>[] = [];
+    for (const [, fields] of entries) {
+      const entry: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) entry[fields[i]] = fields[i + 1];
+      if (entry.type === 'cancel' && entry.canceledBy === 'performance') cancels.push(entry);
+    }
+    return cancels;
+  }
+
+  /**
    * The performance of a purchase, from its id; for an id without the layout of `../ids.ts` (a
    * purchase made by the previous version, during a rolling upgrade) from the pointer key that
    * version wrote. Null when neither tells: the purchase is then only in PostgreSQL, if anywhere.

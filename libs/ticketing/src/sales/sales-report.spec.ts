@@ -15,16 +15,25 @@ const lifecycle: PerformanceSalesRows['lifecycle'] = {
   salesCloseAt: null,
   startsAt: new Date(10_000),
 };
-type TestPurchase = Omit<PerformanceSalesRows['purchases'][number], 'checkedInSeatIds' | 'windowRefund'> & {
+type TestPurchase = Omit<
+  PerformanceSalesRows['purchases'][number],
+  'checkedInSeatIds' | 'windowRefund' | 'windowPartialRefunds'
+> & {
   checkedInSeatIds?: number[];
   windowRefund?: 'OWED' | 'PAID' | null;
+  windowPartialRefunds?: PerformanceSalesRows['purchases'][number]['windowPartialRefunds'];
 };
 const rows = (purchases: TestPurchase[]): PerformanceSalesRows => ({
   currency: 'EUR',
   lifecycle,
   checkInWindow: { checkInOpensBeforeMinutes: null, checkInClosesAfterMinutes: null },
   seats,
-  purchases: purchases.map((purchase) => ({ checkedInSeatIds: [], windowRefund: null, ...purchase })),
+  purchases: purchases.map((purchase) => ({
+    checkedInSeatIds: [],
+    windowRefund: null,
+    windowPartialRefunds: [],
+    ...purchase,
+  })),
 });
 /**
  * A persisted purchase row: p1, PAID online (no comp, no payment method), 140 EUR cents for seats
@@ -288,6 +297,7 @@ describe('section names in any casing (sectionNameKey)', () => {
           {
             ...purchaseRow({ amount: 200, seatIds: [1, 2], seatPrices: [100, 100] }),
             windowRefund: null,
+            windowPartialRefunds: [],
             checkedInSeatIds: [],
           },
         ],
@@ -402,5 +412,77 @@ describe('section names in any casing (sectionNameKey)', () => {
       1, 100, 1, 100,
     ]);
     expect([b.windowRefundsOwed, b.cashRefundsOwed, b.windowRefundsPaid]).toEqual([1, 40, 0]);
+  });
+
+  it("reads a canceled show's box office sale owed while its bulk cancel is only in Redis, not paid", () => {
+    const sale = {
+      id: 'walk-up',
+      status: PurchaseStatus.Paid,
+      comp: false,
+      paymentMethod: 'CASH' as const,
+      amount: 140,
+      currency: 'EUR',
+      seatIds: [1, 3],
+      seatPrices: [100, 40],
+    };
+    const byShow = performanceReport(
+      rows([sale]),
+      live([{ type: 'cancel', purchaseId: 'walk-up', canceledBy: 'performance' }]),
+    );
+    expect(byShow.totals).toMatchObject({ windowRefundsOwed: 1, cashRefundsOwed: 140, windowRefundsPaid: 0 });
+    expect(byShow.sections.map((section) => section.cashRefundsOwed)).toEqual([100, 40]);
+    // An operator's refund at the window is given back as it is made.
+    const byOperator = performanceReport(
+      rows([sale]),
+      live([{ type: 'cancel', purchaseId: 'walk-up', canceledBy: 'operator' }]),
+    );
+    expect(byOperator.totals).toMatchObject({ windowRefundsOwed: 0, windowRefundsPaid: 1, cashRefundsPaid: 140 });
+    // Once marked paid (PostgreSQL's row), a replayed cancel entry changes nothing.
+    const marked = performanceReport(
+      rows([{ ...sale, status: PurchaseStatus.Canceled, windowRefund: 'PAID' }]),
+      live([{ type: 'cancel', purchaseId: 'walk-up', canceledBy: 'performance' }]),
+    );
+    expect(marked.totals).toMatchObject({ windowRefundsOwed: 0, windowRefundsPaid: 1, cashRefundsPaid: 140 });
+  });
+
+  it("counts a box office sale's partial refunds paid at the window by method, written or still in Redis, once each", () => {
+    const sale = {
+      id: 'walk-up',
+      status: PurchaseStatus.Paid,
+      comp: false,
+      paymentMethod: 'CARD_TERMINAL' as const,
+      currency: 'EUR',
+    };
+    // Seat 1 refunded and written (its row, its ticket's price); seat 3's refund still in the stream.
+    const report = performanceReport(
+      rows([
+        {
+          ...sale,
+          amount: 140,
+          seatIds: [2, 3],
+          seatPrices: [100, 40],
+          windowPartialRefunds: [{ amount: 100, seats: [{ seatId: 1, price: 100 }] }],
+        },
+      ]),
+      live([{ type: 'refund', purchaseId: 'walk-up', seatIds: [3], amount: 40 }]),
+    );
+    expect(report.totals).toMatchObject({
+      windowRefundsPaid: 2,
+      cardTerminalRefundsPaid: 140,
+      cashRefundsPaid: 0,
+      windowRefundsOwed: 0,
+      cardTerminalRevenue: 100,
+      boxOfficeCancellations: 0,
+    });
+    expect(report.sections.map((section) => [section.windowRefundsPaid, section.cardTerminalRefundsPaid])).toEqual([
+      [1, 100],
+      [1, 40],
+    ]);
+    // An online sale's partial refund went back through the gateway: not the window's.
+    const online = performanceReport(
+      rows([{ ...sale, paymentMethod: null, amount: 140, seatIds: [2, 3], seatPrices: [100, 40] }]),
+      live([{ type: 'refund', purchaseId: 'walk-up', seatIds: [3], amount: 40 }]),
+    );
+    expect(online.totals).toMatchObject({ windowRefundsPaid: 0, cardTerminalRefundsPaid: 0 });
   });
 });

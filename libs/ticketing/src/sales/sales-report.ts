@@ -1,4 +1,4 @@
-import type { PerformanceSalesRows, SalesSeat } from '@app/database';
+import type { PerformanceSalesRows, SalesSeat, WindowPartialRefund } from '@app/database';
 import { sectionNameKey } from '../catalog/section-names';
 import { salesStateAt, SalesState } from '../catalog/sales-state';
 import { seatsFromLists } from '../purchases/purchase';
@@ -74,10 +74,11 @@ export interface SalesFigures {
   /** Owed at the window to the card, on the terminal (see `windowRefundsOwed`). */
   cardTerminalRefundsOwed: number;
   /**
-   * Of `boxOfficeCancellations`, those whose money was given back at the window: refunded there by
-   * an operator, or owed after the show's cancellation and marked paid since. Free ones (amount 0)
-   * are in neither. Their amounts: `cashRefundsPaid`, `cardTerminalRefundsPaid` (partial refunds of
-   * seats apart: not counted here).
+   * Refunds of box office sales whose money was given back at the window: whole ones (of
+   * `boxOfficeCancellations`) refunded there by an operator, or owed after the show's cancellation
+   * and marked paid since, and each partial refund of some seats an operator made there (given back
+   * as it was made, as a whole one). Free ones (amount 0) are in neither. Their amounts:
+   * `cashRefundsPaid`, `cardTerminalRefundsPaid`.
    */
   windowRefundsPaid: number;
   /** Given back at the window in cash (see `windowRefundsPaid`). */
@@ -123,6 +124,14 @@ interface MergedPurchase {
   paymentMethod: string | null;
   /** Its refund owed at the window or paid there (SalesPurchase.windowRefund); null when none is recorded. */
   windowRefund: 'OWED' | 'PAID' | null;
+  /**
+   * Canceled by the bulk refund of its canceled performance (`canceledBy: performance`) in a cancel
+   * entry not written to PostgreSQL yet: the flush that writes it records a box office sale's refund
+   * owed at the window.
+   */
+  canceledWithShowUnwritten: boolean;
+  /** A box office sale's partial refunds, given back at the window (SalesPurchase.windowPartialRefunds). */
+  windowPartialRefunds: WindowPartialRefund[];
   amount: number;
   /** Ascending. */
   seatIds: number[];
@@ -203,17 +212,19 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       comp: purchase.comp,
       paymentMethod: purchase.paymentMethod,
       windowRefund: purchase.windowRefund,
+      canceledWithShowUnwritten: false,
+      windowPartialRefunds: purchase.windowPartialRefunds,
       amount: purchase.amount,
       seatIds: purchase.seatIds,
       ...(purchase.seatPrices ? { seatPrices: purchase.seatPrices } : {}),
       checkedInSeatIds: purchase.checkedInSeatIds,
     });
   }
-  const canceledLater: string[] = [];
+  const canceledLater: Extract<PendingSale, { type: 'cancel' }>[] = [];
   const refundedLater: Extract<PendingSale, { type: 'refund' }>[] = [];
   for (const entry of live.pending) {
     if (entry.type === 'cancel') {
-      canceledLater.push(entry.purchaseId);
+      canceledLater.push(entry);
       continue;
     }
     if (entry.type === 'refund') {
@@ -232,6 +243,8 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
         paymentMethod: entry.record.boxOffice || null,
         // Not in PostgreSQL yet: no window refund recorded for it.
         windowRefund: null,
+        canceledWithShowUnwritten: false,
+        windowPartialRefunds: [],
         amount: Number(entry.record.amount),
         // Ascending with their prices, as the flush writes them, so both sides split alike.
         ...seatsFromLists(entry.record.seats, entry.record.prices),
@@ -240,9 +253,11 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
       });
     }
   }
-  for (const id of canceledLater) {
-    const known = merged.get(id);
-    if (known) known.canceled = true;
+  for (const cancel of canceledLater) {
+    const known = merged.get(cancel.purchaseId);
+    if (!known) continue;
+    known.canceled = true;
+    if (cancel.canceledBy === 'performance') known.canceledWithShowUnwritten = true;
   }
   // A partial refund PostgreSQL has already took its seats off the purchase's (and its amount with
   // them, in the same write): one whose seats are still there is taken off here, once.
@@ -250,6 +265,15 @@ export function mergePurchases(rows: PerformanceSalesRows, live: LiveSales): Map
     const known = merged.get(refund.purchaseId);
     if (!known || !refund.seatIds.some((seatId) => known.seatIds.includes(seatId))) continue;
     const keep = known.seatIds.map((seatId) => !refund.seatIds.includes(seatId));
+    // A box office sale's partial refund was given back at the window as it was made, written or not.
+    if (known.paymentMethod !== null) {
+      known.windowPartialRefunds.push({
+        amount: refund.amount,
+        seats: known.seatIds.flatMap((seatId, i) =>
+          keep[i] ? [] : [{ seatId, price: known.seatPrices?.[i] ?? null }],
+        ),
+      });
+    }
     known.amount -= refund.amount;
     if (known.seatPrices) known.seatPrices = known.seatPrices.filter((_, i) => keep[i]);
     known.seatIds = known.seatIds.filter((_, i) => keep[i]);
@@ -335,6 +359,21 @@ export function performanceReport(
         addWindowRefund(sectionOf(seat), purchase.paymentMethod === 'CASH', windowRefund, refundShares[i]),
       );
     }
+    const partialRefunds = windowPartialRefundsOf(purchase);
+    for (const refund of partialRefunds) {
+      const seats = refund.seats.flatMap(({ seatId, price }) => {
+        const seat = seatById.get(seatId);
+        return seat ? [{ seat, weight: price ?? seat.price }] : [];
+      });
+      const refundShares = splitAmount(
+        refund.amount,
+        seats.map(({ weight }) => weight),
+      );
+      seats.forEach(({ seat }, i) =>
+        addWindowRefund(sectionOf(seat), purchase.paymentMethod === 'CASH', 'PAID', refundShares[i]),
+      );
+      for (const section of new Set(seats.map(({ seat }) => sectionOf(seat)))) section.windowRefundsPaid += 1;
+    }
     for (const section of touched) {
       if (purchase.comp) {
         section.compPurchases += 1;
@@ -384,7 +423,9 @@ export function performanceReport(
   totals.boxOfficePurchases = boxOffice.length;
   totals.boxOfficeCancellations = boxOffice.filter((purchase) => purchase.canceled).length;
   totals.windowRefundsOwed = boxOffice.filter((purchase) => windowRefundOf(purchase) === 'OWED').length;
-  totals.windowRefundsPaid = boxOffice.filter((purchase) => windowRefundOf(purchase) === 'PAID').length;
+  totals.windowRefundsPaid =
+    boxOffice.filter((purchase) => windowRefundOf(purchase) === 'PAID').length +
+    boxOffice.reduce((count, purchase) => count + windowPartialRefundsOf(purchase).length, 0);
   return { currency: rows.currency, salesState, totals, sections: [...sections.values()] };
 }
 
@@ -405,11 +446,18 @@ function addRevenue(section: SalesFigures, paymentMethod: string | null, share: 
  * yet), else `PAID` (an operator's refund is given back as it is made; one owed and marked paid
  * since); null for anything else (not canceled, online, a comp, free: nothing to give back). A
  * cancellation of the bulk refund still only in Redis (its PostgreSQL write left to the flush) has
- * no owed row yet, and reads `PAID` until the flush writes it.
+ * no owed row yet, but reads `OWED`: its flush records it owed, and nobody can mark it paid before.
  */
 function windowRefundOf(purchase: MergedPurchase): 'OWED' | 'PAID' | null {
   if (!purchase.canceled || purchase.comp || purchase.paymentMethod === null || purchase.amount <= 0) return null;
-  return purchase.windowRefund === 'OWED' ? 'OWED' : 'PAID';
+  if (purchase.windowRefund === 'PAID') return 'PAID';
+  return purchase.windowRefund === 'OWED' || purchase.canceledWithShowUnwritten ? 'OWED' : 'PAID';
+}
+
+/** A box office sale's partial refunds that gave money back at the window (free seats' apart); none for any other. */
+function windowPartialRefundsOf(purchase: MergedPurchase): WindowPartialRefund[] {
+  if (purchase.comp || purchase.paymentMethod === null) return [];
+  return purchase.windowPartialRefunds.filter((refund) => refund.amount > 0);
 }
 
 /** A seat's share of a window refund, into its section's owed or paid figures of its method (`cash`, else the card). */

@@ -9,7 +9,8 @@ import { performanceKeys } from '../redis-keys';
  */
 export type PendingSale =
   | { type: 'purchase'; record: Record<string, string> }
-  | { type: 'cancel'; purchaseId: string }
+  /** `canceledBy` as cancel-purchase.lua wrote it (`buyer`, `operator`, `performance`); '' in entries of older versions. */
+  | { type: 'cancel'; purchaseId: string; canceledBy?: string }
   | { type: 'refund'; purchaseId: string; seatIds: number[]; amount: number };
 
 /** What a sales report reads from Redis, in one round trip. */
@@ -100,7 +101,8 @@ export class SalesStore {
 function pendingSale(fields: string[]): PendingSale {
   const record: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) record[fields[i]] = fields[i + 1];
-  if (record.type === 'cancel') return { type: 'cancel', purchaseId: record.purchaseId };
+  if (record.type === 'cancel')
+    return { type: 'cancel', purchaseId: record.purchaseId, canceledBy: record.canceledBy ?? '' };
   if (record.type === 'refund') {
     return {
       type: 'refund',
