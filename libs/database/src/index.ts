@@ -146,3 +146,12 @@ export { AdminAuditEntity } from './entities/admin-audit.entity';
 export type { PerformanceSalesRows, SalesPurchase, SalesSeat } from './repositories/sales.repository';
 export { SectionRepository } from './repositories/section.repository';
 export type { PriceChange, PriceChangeSubject, SectionRow } from './repositories/section.repository';
+export { CashUpRepository } from './repositories/cash-up.repository';
+export type {
+  CashUpActions,
+  CashUpClerk,
+  CashUpQuery,
+  CashUpRefund,
+  CashUpRows,
+  CashUpSale,
+} from './repositories/cash-up.repository';
