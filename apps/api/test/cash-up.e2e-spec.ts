@@ -337,6 +337,36 @@ describe('box office cash-up (real PostgreSQL and Redis)', () => {
     expect(offset.totals).toEqual(starting.totals);
   });
 
+  it('a whole refund after a partial one pays out only the rest: the sale nets to 0, as in the sales report', async () => {
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Matinee',
+      currency: 'EUR',
+      performance: { startsAt: '2030-03-01T14:00:00Z' },
+      sections: [{ name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 4 }],
+    });
+    const stalls = seats.Stalls!;
+    await sell('m1', clerkB, id, [stalls[0], stalls[1], stalls[2]], 'CARD_TERMINAL');
+    await flushPurchases(api.app);
+    const partial = await call('POST', `/admin/purchases/${sales.m1.id}/refund`, {
+      body: { seatIds: [stalls[1]] },
+      session: admin,
+    });
+    expect(partial.statusCode, partial.body).toBe(200);
+    const rest = await call('POST', `/admin/purchases/${sales.m1.id}/refund`, { session: admin });
+    expect(rest.statusCode, rest.body).toBe(200);
+    expect(rest.json()).toMatchObject({ status: 'CANCELED', refunded: { amount: 3000 } });
+    await flushPurchases(api.app);
+
+    const matinee = await cashUp(`${range()}&performanceId=${id}`);
+    expect(byClerk(matinee)).toEqual({
+      [clerkB.id]: [figures('EUR', { sales: 1, seats: 3, cardTerminalSales: 1, cardTerminalTaken: 4500 })],
+      [admin.id]: [figures('EUR', { refunds: 2, cardTerminalRefunded: 4500 })],
+    });
+    expect(matinee.totals[0]).toMatchObject({ cardTerminalNet: 0, cashNet: 0 });
+    const totals = (await report(id)).totals;
+    expect(totals).toMatchObject({ cardTerminalRevenue: 0, cardTerminalRefundsPaid: 3000 });
+  });
+
   it('refuses bad input with the uniform 400', async () => {
     const now = Date.now();
     const iso = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
