@@ -21,6 +21,7 @@ import {
 } from '@app/ticketing';
 import { AdminPerformancesController } from './admin-performances/admin-performances.controller';
 import { BoxOfficeController } from './box-office/box-office.controller';
+import { CashUpController } from './box-office/cash-up.controller';
 import { AuthController } from './auth/auth.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { QueryParamsModule } from './common/query-params.guard';
@@ -91,6 +92,7 @@ export class ApiModule {
         WindowRefundsController,
         AdminPerformancesController,
         BoxOfficeController,
+        CashUpController,
         AdminAuditController,
       ],
       providers: [HttpMetrics, AdmissionGuard, AdmissionEnd, { provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -7,6 +7,7 @@ import { ensureDatabase, runMigrations } from './database-bootstrap';
 import { AdminAuditRepository } from './repositories/admin-audit.repository';
 import { AttendeesRepository } from './repositories/attendees.repository';
 import { AuthEventsRepository } from './repositories/auth-events.repository';
+import { CashUpRepository } from './repositories/cash-up.repository';
 import { EmailDeliveriesRepository } from './repositories/email-deliveries.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
@@ -58,6 +59,7 @@ const REPOSITORIES = [
   TicketTransfersRepository,
   TicketResendsRepository,
   WindowRefundsRepository,
+  CashUpRepository,
   TransactionRunner,
 ];
 

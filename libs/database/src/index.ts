@@ -151,3 +151,12 @@ export type {
 } from './repositories/sales.repository';
 export { SectionRepository } from './repositories/section.repository';
 export type { PriceChange, PriceChangeSubject, SectionRow } from './repositories/section.repository';
+export { CashUpRepository } from './repositories/cash-up.repository';
+export type {
+  CashUpActions,
+  CashUpClerk,
+  CashUpQuery,
+  CashUpRefund,
+  CashUpRows,
+  CashUpSale,
+} from './repositories/cash-up.repository';

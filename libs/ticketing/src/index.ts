@@ -265,6 +265,8 @@ export {
 } from './box-office/box-office';
 export type { BoxOfficeSale, BoxOfficeSaleRequest, BoxOfficeTicket } from './box-office/box-office';
 export { BoxOfficeModule } from './box-office/box-office.module';
+export { CashUpOfOtherClerkError, CashUpService, cashUpOf, MAX_CASH_UP_RANGE_MS } from './box-office/cash-up';
+export type { CashUp, CashUpCaller, CashUpFigures, ClerkCashUp } from './box-office/cash-up';
 export type { Operator, RefundMethod } from './purchases/admin-purchases';
 export { SeatBlocksModule } from './blocks/seat-blocks.module';
 export { SeatBlockStore } from './blocks/seat-block.store';

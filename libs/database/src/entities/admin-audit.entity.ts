@@ -6,6 +6,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
  */
 @Entity('admin_audit_log')
 @Index('admin_audit_log_subject', ['subjectId', 'createdAt'])
+// The cash-up's refunds of a time range (migration CashUpIndexes1799760000000).
+@Index('admin_audit_log_action_created', ['action', 'createdAt'])
 export class AdminAuditEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;

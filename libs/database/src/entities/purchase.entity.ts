@@ -28,6 +28,8 @@ export const BOX_OFFICE_PAYMENT_METHODS: readonly BoxOfficePaymentMethod[] = ['C
 @Index('purchases_user_created', ['userId', 'createdAt', 'id'])
 // The admin search by a box office sale's delivery address (partial: migration PurchasesDeliveryEmailIndex1799690000000).
 @Index('purchases_delivery_email', { synchronize: false })
+// The cash-up's box office sales of a time range (partial: migration CashUpIndexes1799760000000).
+@Index('purchases_box_office_created', { synchronize: false })
 export class PurchaseEntity {
   @PrimaryColumn('uuid')
   id: string;

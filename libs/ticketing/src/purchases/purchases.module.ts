@@ -50,6 +50,7 @@ import { SeatStateModule } from '../seats/seat-state.module';
     SeatReconciler,
     AdminPurchases,
     WindowRefunds,
+    PurchaseStore,
   ],
 })
 export class PurchasesModule {}
