@@ -226,7 +226,7 @@ export class PerformanceLifecycleDto {
     format: 'date-time',
     nullable: true,
     description:
-      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`; when that has passed already (a performance starting within 24 h) the creation is refused (400 `InvalidSalesWindow`, `details.defaultCancelUntil`) unless `cancelUntil` is given: a time before `startsAt`, `null`, or a past time (buyers may not cancel). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
   @IsScheduleTime()

@@ -20,6 +20,7 @@ import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
 import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
+import { formatLocalDateTime, formatWallClock } from '../date-time';
 import { sectionNameKey } from './section-names';
 import {
   checkInSettingsOf,
@@ -110,7 +111,8 @@ export class PerformanceService {
    * Creates the performance with all its seats and registers their live state in Redis.
    * The lifecycle fields follow the rules of updatePerformance (assertLifecycle): `salesOpenAt`
    * defaults to now, `salesCloseAt` to null (= startsAt), `cancelUntil` to 24 h before `startsAt`
-   * (null = no self-service cancel), `status` to ON_SALE. Throws NotFoundError('event'),
+   * (null = no self-service cancel; a default already past is a 400, see defaultCancelUntil),
+   * `status` to ON_SALE. Throws NotFoundError('event'),
    * DomainError 'invalid' (InvalidSalesWindow: the times out of order; DuplicateSection;
    * TooManySeats: more than MAX_SEATS_PER_PERFORMANCE; InvalidLayout: see assertSeatLayout). Seats
    * get their map place and quality from generateLayout. Audit log: `performance.create` naming
@@ -155,7 +157,7 @@ export class PerformanceService {
     const salesCloseAt = input.salesCloseAt ?? null;
     const cancelUntil =
       input.cancelUntil === undefined
-        ? new Date(input.startsAt.getTime() - DEFAULT_CANCEL_WINDOW_MS)
+        ? defaultCancelUntil(input.startsAt, this.clock.now(), event.timeZone)
         : input.cancelUntil;
     assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
     assertTicketLimit(input.maxTicketsPerBuyer);
@@ -409,6 +411,27 @@ function performanceHasPurchases(performanceId: number): DomainError {
   return new DomainError('conflict', 'PerformanceHasSales', 'performance has purchases and cannot be deleted', {
     performanceId,
   });
+}
+
+/**
+ * The cancelUntil a performance gets when its creation gives none: DEFAULT_CANCEL_WINDOW_MS before
+ * `startsAt`. When that has passed already (`now`: a performance created for today or tomorrow),
+ * buyers could never cancel, and a default would hide it: a 400 asking for cancelUntil explicitly
+ * (a time until which buyers may cancel, or null for none), the default told on the venue's wall
+ * clock (`timeZone`). Throws DomainError 'invalid' (InvalidSalesWindow).
+ */
+export function defaultCancelUntil(startsAt: Date, now: Date, timeZone: string): Date {
+  const cancelUntil = new Date(startsAt.getTime() - DEFAULT_CANCEL_WINDOW_MS);
+  if (cancelUntil.getTime() > now.getTime()) return cancelUntil;
+  throw new DomainError(
+    'invalid',
+    'InvalidSalesWindow',
+    `cancelUntil must be given for a performance starting within ${DEFAULT_CANCEL_WINDOW_MS / 3_600_000} h: ` +
+      `its default, ${DEFAULT_CANCEL_WINDOW_MS / 3_600_000} h before startsAt (${formatWallClock(cancelUntil, timeZone)}), ` +
+      'has passed, so buyers could never cancel; give cancelUntil a time before startsAt until which buyers may ' +
+      'cancel, or null for no self-service cancel',
+    { defaultCancelUntil: formatLocalDateTime(cancelUntil, timeZone), timeZone },
+  );
 }
 
 /** The rules of a performance's sales window and layout; throws DomainError 'invalid'. */
