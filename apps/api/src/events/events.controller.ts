@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
@@ -23,6 +23,7 @@ import {
   mapEventDetail,
 } from './event.dto';
 import { AdminDeleteById } from '../common/admin-delete';
+import { ErrorBodyDto } from '../common/error-body.dto';
 
 @ApiTags('events')
 @Controller('events')
@@ -66,10 +67,18 @@ export class EventsController {
     return mapEventDetail(await this.events.getEvent(id));
   }
 
-  /** Changes the given fields of an event (admin); 400 when it gives none. */
+  /**
+   * Changes the given fields of an event (admin); 400 when it gives none. A new `timeZone` is
+   * refused (409 TimeZoneFixed) once a performance of the event has a purchase or a live hold.
+   */
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'TimeZoneFixed: a new `timeZone` while a performance of the event has a purchase (sale, comp or box office sale, whatever its status) or a live hold: its buyers were told its times in the current zone. To correct a wrong start, move the performance (`PATCH /performances/:id` with `startsAtLocal` or `startsAt`). `details.performanceId`, `details.timeZone`',
+  })
   async update(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
