@@ -8,6 +8,7 @@ import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
   mapPerformance,
+  ONE_START,
   PerformanceCreateDto,
   PerformancePageDto,
   PerformanceResponseDto,
@@ -113,10 +114,12 @@ export class EventsController {
     @IdParam() id: number,
     @Body() body: PerformanceCreateDto,
   ): Promise<PerformanceResponseDto> {
+    if ((body.startsAt === undefined) === (body.startsAtLocal === undefined)) throw new InvalidInputError(ONE_START);
     const performance = await this.performances.createPerformance(
       id,
       {
-        startsAt: toDateTime(body.startsAt, 'startsAt'),
+        startsAt: body.startsAt === undefined ? undefined : toDateTime(body.startsAt, 'startsAt'),
+        startsAtLocal: body.startsAtLocal,
         salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
         ...lifecycleInput(body),
         sections: body.sections,
