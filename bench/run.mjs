@@ -300,7 +300,7 @@ try {
     'POST',
     `/api/v1/events/${event.id}/performances`,
     {
-      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      startsAt: new Date(Date.now() + 2 * 86_400_000).toISOString(),
       sections: [
         { name: 'Floor', grade: 'VIP', price: 220000, rows: 100, seatsPerRow: 100 },
         { name: 'Stand', grade: 'R', price: 150000, rows: 400, seatsPerRow: 100 },
@@ -1055,7 +1055,7 @@ async function createPerformances(title, count, sections) {
       const performance = await request(
         'POST',
         `/api/v1/events/${event.id}/performances`,
-        { startsAt: new Date(Date.now() + 86_400_000).toISOString(), sections },
+        { startsAt: new Date(Date.now() + 2 * 86_400_000).toISOString(), sections },
         await adminToken(),
       );
       return performance.id;

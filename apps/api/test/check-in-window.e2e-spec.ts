@@ -340,6 +340,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     const createdBad = await call('POST', `/events/${eventId}/performances`, {
       body: {
         startsAt: new Date(Date.now() + DAY_MS).toISOString(),
+        cancelUntil: null,
         checkInOpensBeforeMinutes: -60,
         sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }],
       },
@@ -349,6 +350,7 @@ describe('the check-in window at the door (real PostgreSQL and Redis)', () => {
     const created = await call('POST', `/events/${eventId}/performances`, {
       body: {
         startsAt: new Date(Date.now() + DAY_MS).toISOString(),
+        cancelUntil: null,
         checkInOpensBeforeMinutes: 45,
         sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }],
       },

@@ -50,6 +50,32 @@ describe('lifecycle fields at performance creation (real PostgreSQL and Redis)',
     });
   });
 
+  it('refuses a performance starting within 24 h without cancelUntil (its default has passed), and takes one given', async () => {
+    const soon = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3 * 3600_000);
+    const count = async () => (await call('GET', `/events/${eventId}/performances?limit=100`)).json().items.length;
+    const before = await count();
+    const refused = await create({ startsAt: soon.toISOString() });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(Object.keys(refused.json()).sort()).toEqual(
+      ['details', 'error', 'message', 'path', 'requestId', 'statusCode', 'timestamp'].sort(),
+    );
+    expect(refused.json().message).toMatch(
+      /^cancelUntil must be given for a performance starting within 24 h: its default, 24 h before startsAt \(.+ UTC\), has passed, so buyers could never cancel; give cancelUntil .* or null for no self-service cancel$/,
+    );
+    expect(refused.json().details).toEqual({
+      defaultCancelUntil: new Date(soon.getTime() - 24 * 3600_000).toISOString().replace('.000Z', '+00:00'),
+      timeZone: 'UTC',
+    });
+    expect(await count()).toBe(before);
+
+    // Given explicitly: none at all, a time already past (buyers may not cancel), or one still ahead.
+    for (const cancelUntil of [null, new Date(Date.now() - 3600_000).toISOString(), soon.toISOString()]) {
+      const created = await create({ startsAt: soon.toISOString(), cancelUntil });
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json().cancelUntil).toBe(cancelUntil === null ? null : new Date(cancelUntil).toISOString());
+    }
+  });
+
   it('keeps the given fields, answers them on every read, and the scripts enforce them from the start', async () => {
     const paused = await create({
       salesOpenAt: '2026-01-01T00:00:00Z',

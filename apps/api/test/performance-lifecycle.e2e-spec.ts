@@ -342,6 +342,12 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
     const created = (await call('GET', `/performances/${performance.id}`)).json();
     // Default: 24 h before the start.
     expect(Date.parse(created.cancelUntil)).toBe(Date.parse(created.startsAt) - 24 * 3600 * 1000);
+    // The venue's zone, set before any sale (it is fixed from the first one on).
+    const zoned = await call('PATCH', `/events/${created.eventId}`, {
+      body: { timeZone: 'Asia/Seoul' },
+      session: admin,
+    });
+    expect(zoned.statusCode, zoned.body).toBe(200);
     const buy = async (seatId: number) => {
       const hold = await call('POST', '/reservations', {
         body: { performanceId: performance.id, seatIds: [seatId] },
@@ -355,11 +361,6 @@ describe('performance lifecycle (real PostgreSQL and Redis)', () => {
 
     const past = new Date((await redisNow(redis)) - 1000).toISOString();
     await call('PATCH', `/performances/${performance.id}`, { body: { cancelUntil: past }, session: admin });
-    const zoned = await call('PATCH', `/events/${created.eventId}`, {
-      body: { timeZone: 'Asia/Seoul' },
-      session: admin,
-    });
-    expect(zoned.statusCode, zoned.body).toBe(200);
     const late = await call('POST', `/purchases/${first}/cancel`, { session: buyer });
     expect(late.statusCode).toBe(409);
     // Told on the venue's clock, as the door tells times: the event's zone, its offset then.

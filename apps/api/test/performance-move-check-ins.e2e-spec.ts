@@ -37,9 +37,8 @@ describe('moving a performance clears the check-ins made for the old time (real 
   /** A performance starting `inMinutes` from now (default check-in window: its doors are open). */
   async function startingIn(inMinutes: number, seats = 10): Promise<{ id: number; seatIds: number[]; startsAt: Date }> {
     const startsAt = new Date(Math.ceil(Date.now() / MINUTE_MS) * MINUTE_MS + inMinutes * MINUTE_MS);
-    const performance = await createPerformance(api.app, admin, seats, { startsAt });
-    // Buyers may cancel until the start (the default, 24 h before, has passed already).
-    expect((await patch(performance.id, { cancelUntil: startsAt.toISOString() })).statusCode).toBe(200);
+    // Buyers may cancel until the start (the default, 24 h before, has passed already: it must be given).
+    const performance = await createPerformance(api.app, admin, seats, { startsAt, cancelUntil: startsAt });
     return { ...performance, startsAt };
   }
 
@@ -127,7 +126,7 @@ describe('moving a performance clears the check-ins made for the old time (real 
     const tomorrow = new Date(performance.startsAt.getTime() + 24 * 60 * MINUTE_MS).toISOString();
     expect((await patch(performance.id, { startsAt: tomorrow })).statusCode).toBe(200);
 
-    const [, moved] = await updateAudits(performance.id);
+    const [moved] = await updateAudits(performance.id);
     expect(moved).toMatchObject({ checkInsCleared: 2, changed: { startsAt: { after: tomorrow } } });
     for (const ticket of tickets) expect(await checkedIn(performance.id, purchaseId, ticket)).toBe(false);
     expect(await checkedIn(performance.id, refunded.purchaseId, refunded.tickets[0])).toBe(true);
@@ -139,7 +138,7 @@ describe('moving a performance clears the check-ins made for the old time (real 
     expect(early.statusCode).toBe(409);
     expect(early.json().details.reason).toBe('NOT_OPEN');
     expect((await patch(performance.id, { checkInOpensBeforeMinutes: 10_080 })).statusCode).toBe(200);
-    expect((await updateAudits(performance.id))[2]).not.toHaveProperty('checkInsCleared');
+    expect((await updateAudits(performance.id))[1]).not.toHaveProperty('checkInsCleared');
     expect((await scan(performance.id, tickets[0].code)).statusCode).toBe(200);
     expectAlreadyCheckedIn(await scan(performance.id, tickets[0].code));
 
@@ -168,7 +167,7 @@ describe('moving a performance clears the check-ins made for the old time (real 
     expect((await scan(performance.id, tickets[0].code)).statusCode).toBe(200);
     const later = new Date(performance.startsAt.getTime() + 10 * MINUTE_MS).toISOString();
     expect((await patch(performance.id, { startsAt: later })).statusCode).toBe(200);
-    const [, moved] = await updateAudits(performance.id);
+    const [moved] = await updateAudits(performance.id);
     expect(moved).toMatchObject({ checkInsCleared: 0 });
     expect(await checkedIn(performance.id, purchaseId, tickets[0])).toBe(true);
     expectAlreadyCheckedIn(await scan(performance.id, tickets[0].code));

@@ -66,6 +66,8 @@ export async function createPerformance(
     price?: number;
     currency?: string;
     startsAt?: Date;
+    /** Given as is (null: no self-service cancel); absent = the default, 24 h before the start. */
+    cancelUntil?: Date | null;
     checkInOpensBeforeMinutes?: number;
     checkInClosesAfterMinutes?: number;
   } = {},
@@ -79,6 +81,7 @@ export async function createPerformance(
   const performance = await call('POST', `/events/${event.json().id}/performances`, {
     body: {
       startsAt: options.startsAt?.toISOString() ?? '2030-03-01T19:00:00Z',
+      ...(options.cancelUntil === undefined ? {} : { cancelUntil: options.cancelUntil?.toISOString() ?? null }),
       ...(options.checkInOpensBeforeMinutes === undefined
         ? {}
         : { checkInOpensBeforeMinutes: options.checkInOpensBeforeMinutes }),

@@ -5,6 +5,7 @@ import { createSession, TestSession } from '@app/testing';
 import { createPerformance, doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { AdminApi, startAdminApi } from './support/api';
 import { buyTickets, createStaffSession } from './support/door';
+import { createShowOfSections } from './support/shows';
 
 interface TicketBody {
   id: string;
@@ -112,6 +113,49 @@ describe('check-ins and no-shows in the sales report (real PostgreSQL and Redis)
     expect(event.statusCode, event.body).toBe(200);
     expect(event.json().totals).toMatchObject({ checkedIn: 3, noShows: 1 });
     expect(event.json().performances[0].totals).toMatchObject({ checkedIn: 3, noShows: 1 });
+    vi.restoreAllMocks();
+  });
+
+  it('counts free seats available while the box office window still sells after the start, unsold once check-in closed', async () => {
+    // Started an hour ago, check-in closing 4 h after the start: online sales have ended, the window sells.
+    const startsAt = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60 * 60_000);
+    const { id, seats } = await createShowOfSections(call, admin, {
+      title: 'Started show',
+      performance: {
+        startsAt: startsAt.toISOString(),
+        salesOpenAt: new Date(startsAt.getTime() - 60 * 60_000).toISOString(),
+        cancelUntil: null,
+        checkInClosesAfterMinutes: 240,
+      },
+      sections: [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 4 }],
+    });
+    const started = await report(id);
+    expect(started).toMatchObject({ salesState: 'ENDED', checkIn: { state: 'OPEN' } });
+    expect(started.totals).toMatchObject({ seatsTotal: 4, available: 4, unsold: 0 });
+    expect(started.sections[0]).toMatchObject({ available: 4, unsold: 0 });
+    // What the report calls available, the window sells.
+    const sale = await call('POST', `/box-office/performances/${id}/sales`, {
+      body: { seatIds: [seats.Floor[0]], paymentMethod: 'CASH' },
+      session: staff,
+    });
+    expect(sale.statusCode, sale.body).toBe(201);
+    expect((await report(id)).totals).toMatchObject({ available: 3, sold: 1, unsold: 0 });
+
+    // Check-in closed (the api's clock, as the window decides): nothing sells any more, the rest is unsold.
+    const closesAt = new Date(startsAt.getTime() + 240 * 60_000);
+    vi.spyOn(api.app.get(Clock), 'now').mockImplementation(() => new Date(closesAt.getTime()));
+    vi.spyOn(api.app.get(Clock), 'nowMs').mockImplementation(() => closesAt.getTime());
+    const later = await createSession(api.app, { role: Role.Admin });
+    const over = await report(id, later);
+    expect(over.checkIn).toMatchObject({ state: 'CLOSED' });
+    expect(over.totals).toMatchObject({ seatsTotal: 4, available: 0, sold: 1, unsold: 3 });
+    const laterStaff = await createStaffSession(api.app, later, 'report-window-late@example.test');
+    const refused = await call('POST', `/box-office/performances/${id}/sales`, {
+      body: { seatIds: [seats.Floor[1]], paymentMethod: 'CASH' },
+      session: laterStaff,
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().message).toContain('check-in closed');
     vi.restoreAllMocks();
   });
 });

@@ -261,3 +261,96 @@ function localDateTime(instant: Date, timeZone: string): string {
   const minutes = String(Math.abs(offset) % 60).padStart(2, '0');
   return `${clock}${sign}${hours}:${minutes}`;
 }
+
+/**
+ * A venue-local date-time, the wall clock without an offset: `2027-05-01T19:00` or
+ * `2027-05-01T19:00:30` (no fraction, no offset, upper-case `T`).
+ */
+export const LOCAL_DATE_TIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+/**
+ * The wall clock reading of a venue-local date-time (LOCAL_DATE_TIME_PATTERN) as the epoch
+ * milliseconds of the same reading in UTC, or null for anything else (a day or hour that does not
+ * exist on any calendar, a year outside 2000–2199: the schedule window).
+ */
+export function parseLocalDateTime(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const match = LOCAL_DATE_TIME_PATTERN.exec(value);
+  if (!match) return null;
+  const [year, month, day, hour, minute] = match.slice(1, 6).map(Number);
+  const second = match[6] === undefined ? 0 : Number(match[6]);
+  if (year < 2000 || year > 2199 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/**
+ * What a wall clock reading (`wallMs`: the reading as if in UTC, see parseLocalDateTime) is in
+ * `timeZone`: ONE instant; none (GAP: clocks skip it, daylight saving time starting; `from`/`to`
+ * the wall clock readings the skip goes from and to, as if in UTC); or two (TWICE: clocks repeat it,
+ * daylight saving time ending; the earlier first). From the tz data through Intl: every offset the
+ * zone has within 15 h of the reading is tried, and an instant counts when the zone shows that very
+ * offset then. Throws RangeError for a zone Intl does not know.
+ */
+export function resolveWallClock(
+  wallMs: number,
+  timeZone: string,
+):
+  | { kind: 'ONE'; instant: Date }
+  | { kind: 'GAP'; fromMs: number; toMs: number }
+  | { kind: 'TWICE'; instants: [Date, Date] } {
+  const offsets = new Set<number>();
+  for (let hours = -15; hours <= 15; hours += 1) {
+    offsets.add(offsetMinutesAt(new Date(wallMs + hours * 3_600_000), timeZone));
+  }
+  const instants = [...offsets]
+    .map((offset) => wallMs - offset * 60_000)
+    .filter((instant) => offsetMinutesAt(new Date(instant), timeZone) * 60_000 === wallMs - instant)
+    .sort((a, b) => a - b);
+  if (instants.length === 1) return { kind: 'ONE', instant: new Date(instants[0]) };
+  if (instants.length >= 2) return { kind: 'TWICE', instants: [new Date(instants[0]), new Date(instants[1])] };
+  // Skipped: the offset before the change is the smaller one. Find the change's instant between the
+  // two readings (to the millisecond), then the wall clock just before and at it.
+  const sorted = [...offsets].sort((a, b) => a - b);
+  const before = sorted[0];
+  const after = sorted[sorted.length - 1];
+  let low = wallMs - after * 60_000;
+  let high = wallMs - before * 60_000;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (offsetMinutesAt(new Date(middle), timeZone) === before) low = middle;
+    else high = middle;
+  }
+  return { kind: 'GAP', fromMs: high + before * 60_000, toMs: high + after * 60_000 };
+}
+
+/**
+ * The instant of a venue-local date-time `value` (LOCAL_DATE_TIME_PATTERN) in `timeZone`, for an
+ * entry that cannot be misread (`field`, e.g. startsAtLocal). Throws InvalidInputError: not such a
+ * date-time; a reading clocks skip there (naming the gap); one they repeat (asking for `startsAt`
+ * with the offset meant, both given).
+ */
+export function toLocalDateTime(value: string, timeZone: string, field: string, instantField: string): Date {
+  const wallMs = parseLocalDateTime(value);
+  if (wallMs === null) {
+    throw new InvalidInputError(
+      `${field} must be a date-time on the venue's wall clock without an offset, YYYY-MM-DDTHH:mm or YYYY-MM-DDTHH:mm:ss, between 2000-01-01T00:00 and 2199-12-31T23:59:59`,
+    );
+  }
+  const resolved = resolveWallClock(wallMs, timeZone);
+  if (resolved.kind === 'ONE') return resolved.instant;
+  const clock = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  if (resolved.kind === 'GAP') {
+    throw new InvalidInputError(
+      `${field} ${value} does not exist in ${timeZone}: clocks there jump from ${clock(resolved.fromMs)} to ` +
+        `${clock(resolved.toMs)} that day (daylight saving time begins); give a time outside that gap`,
+      { [field]: value, timeZone },
+    );
+  }
+  const [first, second] = resolved.instants.map((instant) => formatLocalDateTime(instant, timeZone));
+  throw new InvalidInputError(
+    `${field} ${value} happens twice in ${timeZone} (clocks fall back that night): give ${instantField} with the ` +
+      `offset you mean instead, ${first} (the first) or ${second} (the second)`,
+    { [field]: value, timeZone, [instantField]: [first, second] },
+  );
+}

@@ -163,6 +163,10 @@ export {
   toScheduleTime,
   toTimeZone,
   timeZoneRefusal,
+  LOCAL_DATE_TIME_PATTERN,
+  parseLocalDateTime,
+  resolveWallClock,
+  toLocalDateTime,
 } from './date-time';
 export { isUuid } from './input';
 export { fitsId, idWithPerformance, MAX_ID_PERFORMANCE, newIdOf, performanceOfId } from './ids';

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CurrentUser, Public, Role, Roles } from '@app/auth';
 import { Clock } from '@app/core';
 import { EventService, InvalidInputError, PerformanceService, toDateTime } from '@app/ticketing';
@@ -8,6 +8,7 @@ import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
   mapPerformance,
+  ONE_START,
   PerformanceCreateDto,
   PerformancePageDto,
   PerformanceResponseDto,
@@ -23,6 +24,7 @@ import {
   mapEventDetail,
 } from './event.dto';
 import { AdminDeleteById } from '../common/admin-delete';
+import { ErrorBodyDto } from '../common/error-body.dto';
 
 @ApiTags('events')
 @Controller('events')
@@ -66,10 +68,18 @@ export class EventsController {
     return mapEventDetail(await this.events.getEvent(id));
   }
 
-  /** Changes the given fields of an event (admin); 400 when it gives none. */
+  /**
+   * Changes the given fields of an event (admin); 400 when it gives none. A new `timeZone` is
+   * refused (409 TimeZoneFixed) once a performance of the event has a purchase or a live hold.
+   */
   @Patch(':id')
   @ApiBearerAuth()
   @Roles(Role.Admin)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'TimeZoneFixed: a new `timeZone` while a performance of the event has a purchase (sale, comp or box office sale, whatever its status) or a live hold: its buyers were told its times in the current zone. To correct a wrong start, move the performance (`PATCH /performances/:id` with `startsAtLocal` or `startsAt`). `details.performanceId`, `details.timeZone`',
+  })
   async update(
     @CurrentUser() operator: AuthenticatedUser,
     @IdParam() id: number,
@@ -104,10 +114,12 @@ export class EventsController {
     @IdParam() id: number,
     @Body() body: PerformanceCreateDto,
   ): Promise<PerformanceResponseDto> {
+    if ((body.startsAt === undefined) === (body.startsAtLocal === undefined)) throw new InvalidInputError(ONE_START);
     const performance = await this.performances.createPerformance(
       id,
       {
-        startsAt: toDateTime(body.startsAt, 'startsAt'),
+        startsAt: body.startsAt === undefined ? undefined : toDateTime(body.startsAt, 'startsAt'),
+        startsAtLocal: body.startsAtLocal,
         salesOpenAt: body.salesOpenAt === undefined ? undefined : toDateTime(body.salesOpenAt, 'salesOpenAt'),
         ...lifecycleInput(body),
         sections: body.sections,

@@ -21,6 +21,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { JSONSchemaType } from 'ajv';
 import {
   formatLocalDateTime,
+  LOCAL_DATE_TIME_PATTERN,
   MAX_CHECK_IN_WINDOW_MINUTES,
   MAX_TICKETS_PER_BUYER,
   SALES_STATES,
@@ -226,7 +227,7 @@ export class PerformanceLifecycleDto {
     format: 'date-time',
     nullable: true,
     description:
-      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`. Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+      'Buyers may cancel their purchases until this moment (409 after). Not after `startsAt`; `null` = no self-service cancel. Default at creation: 24 h before `startsAt`; when that has passed already (a performance starting within 24 h) the creation is refused (400 `InvalidSalesWindow`, `details.defaultCancelUntil`) unless `cancelUntil` is given: a time before `startsAt`, `null`, or a past time (buyers may not cancel). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
   })
   @IsOptional()
   @IsScheduleTime()
@@ -294,15 +295,35 @@ export class PerformanceLifecycleDto {
   checkInClosesAfterMinutes?: number | null;
 }
 
+/** The 400 message of a request with both `startsAt` and `startsAtLocal` (or, at creation, neither). */
+export const ONE_START =
+  "give exactly one of startsAt (RFC 3339 with an explicit offset) and startsAtLocal (the venue's wall clock, YYYY-MM-DDTHH:mm[:ss] without an offset)";
+
+const STARTS_AT_LOCAL_DESCRIPTION =
+  "The start on the venue's wall clock, without an offset: `YYYY-MM-DDTHH:mm` or `YYYY-MM-DDTHH:mm:ss` (years 2000-2199), resolved with the event's `timeZone` (so `2027-05-01T19:00` for a Seoul venue is 10:00Z), an entry that cannot be misread as UTC. Give it or `startsAt`, not both (400). A time clocks skip there (daylight saving time begins) is a 400 naming the gap; one they repeat (it ends) is a 400 asking for `startsAt` with the offset meant. Answers show `startsAt` (UTC) and `startsAtLocal` (with the offset).";
+
 export class PerformanceCreateDto extends PerformanceLifecycleDto {
-  @ApiProperty({
+  @ApiPropertyOptional({
     format: 'date-time',
     description:
-      'RFC 3339 with an explicit offset (`Z` or `+09:00`). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z.',
+      'RFC 3339 with an explicit offset (`Z` or `+09:00`). Between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59.999Z. Give it or `startsAtLocal`, exactly one (400 otherwise).',
     example: '2027-03-01T19:00:00+09:00',
   })
+  @ValidateIf((dto: PerformanceCreateDto) => dto.startsAt !== undefined)
   @IsScheduleTime()
-  startsAt: string;
+  startsAt?: string;
+
+  @ApiPropertyOptional({
+    description: STARTS_AT_LOCAL_DESCRIPTION,
+    example: '2027-03-01T19:00',
+    pattern: LOCAL_DATE_TIME_PATTERN.source,
+  })
+  @ValidateIf((dto: PerformanceCreateDto) => dto.startsAtLocal !== undefined)
+  @IsString()
+  @Matches(LOCAL_DATE_TIME_PATTERN, {
+    message: 'startsAtLocal must be YYYY-MM-DDTHH:mm or YYYY-MM-DDTHH:mm:ss, without an offset',
+  })
+  startsAtLocal?: string;
 
   @ApiPropertyOptional({
     format: 'date-time',
@@ -336,6 +357,18 @@ export class PerformanceUpdateDto extends PerformanceLifecycleDto {
   @ValidateIf((dto: PerformanceUpdateDto) => dto.startsAt !== undefined)
   @IsScheduleTime()
   startsAt?: string;
+
+  @ApiPropertyOptional({
+    description: STARTS_AT_LOCAL_DESCRIPTION,
+    example: '2027-03-01T19:00',
+    pattern: LOCAL_DATE_TIME_PATTERN.source,
+  })
+  @ValidateIf((dto: PerformanceUpdateDto) => dto.startsAtLocal !== undefined)
+  @IsString()
+  @Matches(LOCAL_DATE_TIME_PATTERN, {
+    message: 'startsAtLocal must be YYYY-MM-DDTHH:mm or YYYY-MM-DDTHH:mm:ss, without an offset',
+  })
+  startsAtLocal?: string;
 
   @ApiPropertyOptional({
     format: 'date-time',

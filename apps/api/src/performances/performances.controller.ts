@@ -24,6 +24,7 @@ import { IdParam } from '../common/parse-id.pipe';
 import {
   lifecycleInput,
   mapPerformance,
+  ONE_START,
   PerformanceDetailDto,
   PerformanceResponseDto,
   PerformanceUpdateDto,
@@ -140,14 +141,18 @@ export class PerformancesController {
     @IdParam() id: number,
     @Body() body: PerformanceUpdateDto,
   ): Promise<PerformanceResponseDto> {
-    if (PERFORMANCE_CHANGE_FIELDS.every((field) => body[field] === undefined)) {
-      throw new InvalidInputError(`nothing to change: give at least one of ${PERFORMANCE_CHANGE_FIELDS.join(', ')}`);
+    if (PERFORMANCE_CHANGE_FIELDS.every((field) => body[field] === undefined) && body.startsAtLocal === undefined) {
+      throw new InvalidInputError(
+        `nothing to change: give at least one of ${PERFORMANCE_CHANGE_FIELDS.join(', ')}, startsAtLocal`,
+      );
     }
-    const { startsAt, salesOpenAt } = body;
+    const { startsAt, startsAtLocal, salesOpenAt } = body;
+    if (startsAt !== undefined && startsAtLocal !== undefined) throw new InvalidInputError(ONE_START);
     const performance = await this.performances.updatePerformance(
       id,
       {
         startsAt: startsAt === undefined ? undefined : toScheduleTime(startsAt, 'startsAt'),
+        startsAtLocal,
         salesOpenAt: salesOpenAt === undefined ? undefined : toScheduleTime(salesOpenAt, 'salesOpenAt'),
         ...lifecycleInput(body),
       },

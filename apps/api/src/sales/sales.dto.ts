@@ -17,7 +17,7 @@ export class SalesFiguresDto {
     type: 'integer',
     example: 310,
     description:
-      'free now and still for sale (a hold past its expiry counts as free, but not the house seats a comp took from their block: those count as blocked); 0 for a performance canceled or past its sales close time (its free seats are in unsold)',
+      'free now and still for sale, online or at the box office window (a hold past its expiry counts as free, but not the house seats a comp took from their block: those count as blocked); after online sales end (salesState ENDED or CLOSED) the window sells until check-in closes, so free seats stay available until then; 0 for a performance canceled or whose check-in has closed (its free seats are in unsold)',
   })
   available: number;
   @ApiProperty({ type: 'integer', example: 12, description: 'in a live hold' })
@@ -45,7 +45,7 @@ export class SalesFiguresDto {
     type: 'integer',
     example: 0,
     description:
-      'free seats of a performance whose sales are over for good (canceled, or past its sales close time, which is its start at the latest): nothing can hold them; available + held + sold + blocked + unsold = seatsTotal',
+      'free seats of a performance whose sales are over for good (canceled, or its check-in closed: the box office window sells until then): nothing can hold them; available + held + sold + blocked + unsold = seatsTotal',
   })
   unsold: number;
   @ApiProperty({
@@ -178,7 +178,7 @@ export class PerformanceSalesDto {
   @ApiProperty({
     enum: SALES_STATES,
     description:
-      "whether its sales run at the report's time, as GET /performances/:id's salesState; CANCELED or ENDED: its free seats count as unsold, not available",
+      "whether online sales run at the report's time, as GET /performances/:id's salesState; CANCELED, or check-in closed (checkIn.state CLOSED): its free seats count as unsold, not available (ENDED before check-in closes: the box office window still sells them)",
   })
   salesState: SalesState;
   checkIn: SalesCheckInDto;

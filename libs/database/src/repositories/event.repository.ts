@@ -199,18 +199,37 @@ export class EventRepository {
    * Changes `fields` of the event under its row lock. `audit` gets the event as it was and as it is
    * now and answers the row of the admin audit log, recorded in the same transaction, or null for
    * none (nothing changed). Answers the changed event, null when there is no such event.
+   *
+   * A change of `timeZone` (another value than the stored one) also locks every performance of the
+   * event FOR UPDATE, in id order (the lock its comps, seat blocks, lifecycle changes and cancel
+   * take, and a rebuild of its live state waits for; the event row's lock keeps new performances
+   * out), then runs `beforeZoneChange` with their ids, which may throw to change nothing (it closes
+   * and checks their live state), then, should no purchase row of them exist (whatever its status),
+   * saves; else answers `ZONE_FIXED` naming the first performance a purchase refers to, nothing
+   * changed.
    */
   update(
     id: number,
     fields: EventChanges,
     audit: (before: EventEntity, after: EventEntity) => NewAdminAudit | null,
-  ): Promise<EventEntity | null> {
+    beforeZoneChange: (performanceIds: number[]) => Promise<void> = async () => undefined,
+  ): Promise<EventEntity | { outcome: 'ZONE_FIXED'; performanceId: number } | null> {
     return translatingConstraintViolations(() =>
       this.dataSource
         .transaction(async (manager) => {
           await boundLockWaits(manager);
           const event = await manager.findOne(EventEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
           if (!event) return null;
+          if (fields.timeZone !== undefined && fields.timeZone !== event.timeZone) {
+            const performances: { id: number }[] = await manager.query(
+              'SELECT id FROM performances WHERE event_id = $1 ORDER BY id FOR UPDATE',
+              [id],
+            );
+            const performanceIds = performances.map((row) => row.id);
+            await beforeZoneChange(performanceIds);
+            const performanceId = await firstWithPurchases(manager, performanceIds);
+            if (performanceId !== null) return { outcome: 'ZONE_FIXED' as const, performanceId };
+          }
           const before = { ...event };
           const saved = await manager.save(Object.assign(event, fields));
           const entry = audit(before, saved);

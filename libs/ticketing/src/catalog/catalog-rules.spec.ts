@@ -295,6 +295,7 @@ describe('EventService', () => {
       cache as unknown as CatalogCache,
       { DEFAULT_CURRENCY: 'KRW' } as Env,
       new FakeClock(0),
+      {} as PerformanceRepository,
     );
     return { service, cache };
   }

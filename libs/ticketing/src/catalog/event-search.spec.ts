@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '@app/config';
 import { FakeClock } from '@app/testing';
-import type { EventDates, EventEntity, EventRepository, EventSearch } from '@app/database';
+import type { EventDates, EventEntity, EventRepository, EventSearch, PerformanceRepository } from '@app/database';
 import { InvalidInputError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -40,6 +40,7 @@ function service(rows: (EventEntity & EventDates)[]) {
     cache as unknown as CatalogCache,
     { DEFAULT_CURRENCY: 'KRW' } as Env,
     clock,
+    {} as PerformanceRepository,
   );
   return { events, search, cache, clock };
 }

@@ -1,11 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { assertSameFilters, Clock, filterDigest, StoreUnavailableError } from '@app/core';
-import { EventChanges, EventDates, EventEntity, EventFields, EventRepository } from '@app/database';
+import {
+  EventChanges,
+  EventDates,
+  EventEntity,
+  EventFields,
+  EventRepository,
+  PerformanceRepository,
+} from '@app/database';
 import { auditValues, changedFields, operatorAudit } from '../audit/audit-details';
 import { DomainError, InvalidInputError, NotFoundError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
-import { toTimeZone } from '../date-time';
+import { formatWallClock, toTimeZone } from '../date-time';
 import { assertCurrency } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { SeatStateStore } from '../seats/seat-state.store';
@@ -34,6 +41,7 @@ export class EventService {
     private readonly cache: CatalogCache,
     @Inject(Env) private readonly env: Env,
     private readonly clock: Clock,
+    private readonly performances: PerformanceRepository,
   ) {}
 
   /**
@@ -61,20 +69,73 @@ export class EventService {
 
   /**
    * Changes the given fields; a new `timeZone` changes how every time of the event is shown, not
-   * the instants. Throws NotFoundError('event'), InvalidInputError (an unknown time zone). Audit
-   * log: `event.update` with the fields whose values changed (`changed`: each `{before, after}`);
-   * none when every given value was the stored one.
+   * the instants, so it is taken only while no buyer was told a time: refused (409 TimeZoneFixed,
+   * nothing changed) once any performance of the event has a sale, comp or box office sale (a
+   * purchase, whatever its status: in PostgreSQL, or not written yet) or a live hold. Checked under
+   * the performances' row locks (EventRepository.update) with each one's live state closed to sales
+   * meanwhile (close-sales.lua, as a delete closes it), so a hold or purchase racing the change
+   * either came first (the change is refused) or is refused (409 SalesClosed) until the change has
+   * committed and the catalog caches were dropped, and then sees the new zone. A `timeZone` equal to
+   * the stored one (in any spelling) is no change and always taken. Throws NotFoundError('event'),
+   * InvalidInputError (an unknown time zone), DomainError 'conflict' (TimeZoneFixed),
+   * StoreUnavailableError (Redis). Audit log: `event.update` with the fields whose values changed
+   * (`changed`: each `{before, after}`); none when every given value was the stored one.
    */
   async updateEvent(id: number, fields: EventChanges, operator: Operator): Promise<CatalogEvent> {
     const changes = fields.timeZone === undefined ? fields : { ...fields, timeZone: toTimeZone(fields.timeZone) };
-    const event = await this.events.update(id, changes, (before, after) => {
-      const changed = changedFields(before, after, EVENT_AUDIT_FIELDS);
-      if (Object.keys(changed).length === 0) return null;
-      return operatorAudit(operator, EVENT_UPDATE_ACTION, `event:${id}`, { eventId: id, changed });
-    });
-    if (!event) throw new NotFoundError('event');
-    await this.cache.invalidate();
-    return toEvent(event);
+    const closed: number[] = [];
+    try {
+      const event = await this.events.update(
+        id,
+        changes,
+        (before, after) => {
+          const changed = changedFields(before, after, EVENT_AUDIT_FIELDS);
+          if (Object.keys(changed).length === 0) return null;
+          return operatorAudit(operator, EVENT_UPDATE_ACTION, `event:${id}`, { eventId: id, changed });
+        },
+        async (performanceIds) => {
+          for (const performanceId of performanceIds) {
+            // Not registered: no hold or sale can happen before the commit, as a rebuild of its live
+            // state waits for the row lock this change holds; its purchases are in PostgreSQL.
+            const atClose = await this.seatState.closeSales(performanceId, true);
+            if (atClose === null) continue;
+            if (atClose.closed) closed.push(performanceId);
+            if (atClose.sold + atClose.held + atClose.unwritten + atClose.parked > 0) {
+              throw await this.timeZoneFixed(id, performanceId);
+            }
+          }
+        },
+      );
+      if (!event) throw new NotFoundError('event');
+      if ('outcome' in event) throw await this.timeZoneFixed(id, event.performanceId);
+      await this.cache.invalidate();
+      return toEvent(event);
+    } finally {
+      // After the caches were dropped: a hold from now on reads the event as changed.
+      for (const performanceId of closed) await this.seatState.reopenSales(performanceId);
+    }
+  }
+
+  /**
+   * 409 TimeZoneFixed: performance `performanceId` of event `eventId` has a purchase or a live hold,
+   * so buyers were told its times in the event's zone; the message says how to correct a start.
+   */
+  private async timeZoneFixed(eventId: number, performanceId: number): Promise<DomainError> {
+    const [event, performance] = await Promise.all([
+      this.events.findById(eventId),
+      this.performances.findById(performanceId),
+    ]);
+    const timeZone = event?.timeZone ?? DEFAULT_TIME_ZONE;
+    const start = performance ? ` (its start: ${formatWallClock(performance.startsAt, timeZone)})` : '';
+    return new DomainError(
+      'conflict',
+      'TimeZoneFixed',
+      `timeZone cannot be changed: performance ${performanceId} of this event has tickets sold or held, and its ` +
+        `buyers were told its times in ${timeZone}${start}. If a start was entered wrong, move that performance ` +
+        `instead (PATCH /api/v1/performances/${performanceId} with startsAtLocal, the venue's wall clock, or ` +
+        'startsAt): its buyers are told the new date',
+      { performanceId, timeZone },
+    );
   }
 
   /**

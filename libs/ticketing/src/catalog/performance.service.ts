@@ -20,6 +20,7 @@ import { CatalogCopies, READ_ATTEMPTS, toPerformance } from './catalog-copies';
 import { LiveSeatCounts, MapPoint, Page, Performance, revivePerformance, SectionInput } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { DEFAULT_FOCAL_POINT, generateLayout } from './seat-layout';
+import { formatLocalDateTime, formatWallClock, toLocalDateTime } from '../date-time';
 import { sectionNameKey } from './section-names';
 import {
   checkInSettingsOf,
@@ -61,6 +62,8 @@ export const PERFORMANCE_CHANGE_FIELDS = [
 /** What an admin may change of a performance; `null` clears salesCloseAt (= startsAt) or forbids cancel. */
 export interface PerformanceChanges {
   startsAt?: Date;
+  /** The new start on the venue's wall clock (toLocalDateTime), instead of `startsAt`. */
+  startsAtLocal?: string;
   salesOpenAt?: Date;
   salesCloseAt?: Date | null;
   cancelUntil?: Date | null;
@@ -110,7 +113,8 @@ export class PerformanceService {
    * Creates the performance with all its seats and registers their live state in Redis.
    * The lifecycle fields follow the rules of updatePerformance (assertLifecycle): `salesOpenAt`
    * defaults to now, `salesCloseAt` to null (= startsAt), `cancelUntil` to 24 h before `startsAt`
-   * (null = no self-service cancel), `status` to ON_SALE. Throws NotFoundError('event'),
+   * (null = no self-service cancel; a default already past is a 400, see defaultCancelUntil),
+   * `status` to ON_SALE. Throws NotFoundError('event'),
    * DomainError 'invalid' (InvalidSalesWindow: the times out of order; DuplicateSection;
    * TooManySeats: more than MAX_SEATS_PER_PERFORMANCE; InvalidLayout: see assertSeatLayout). Seats
    * get their map place and quality from generateLayout. Audit log: `performance.create` naming
@@ -120,7 +124,9 @@ export class PerformanceService {
   async createPerformance(
     eventId: number,
     input: {
-      startsAt: Date;
+      /** Exactly one of `startsAt` and `startsAtLocal` (the venue's wall clock, see toLocalDateTime). */
+      startsAt?: Date;
+      startsAtLocal?: string;
       salesOpenAt?: Date;
       salesCloseAt?: Date | null;
       cancelUntil?: Date | null;
@@ -140,30 +146,31 @@ export class PerformanceService {
   ): Promise<Performance> {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
+    const startsAt = startOf(input, event.timeZone, true);
     const salesOpenAt = input.salesOpenAt ?? this.clock.now();
     // Without salesOpenAt, sales open now: a startsAt already past is what is wrong, so say that.
-    if (input.salesOpenAt === undefined && input.startsAt.getTime() < salesOpenAt.getTime()) {
+    if (input.salesOpenAt === undefined && startsAt.getTime() < salesOpenAt.getTime()) {
       throw new DomainError(
         'invalid',
         'InvalidSalesWindow',
         'startsAt must be in the future (sales open now when salesOpenAt is not given)',
       );
     }
-    assertLayout(input.startsAt, salesOpenAt, input.sections);
+    assertLayout(startsAt, salesOpenAt, input.sections);
     const focalPoint = input.focalPoint ?? DEFAULT_FOCAL_POINT;
     const geometries = generateLayout(input.sections, focalPoint);
     const salesCloseAt = input.salesCloseAt ?? null;
     const cancelUntil =
       input.cancelUntil === undefined
-        ? new Date(input.startsAt.getTime() - DEFAULT_CANCEL_WINDOW_MS)
+        ? defaultCancelUntil(startsAt, this.clock.now(), event.timeZone)
         : input.cancelUntil;
-    assertLifecycle({ startsAt: input.startsAt, salesOpenAt, salesCloseAt, cancelUntil });
+    assertLifecycle({ startsAt, salesOpenAt, salesCloseAt, cancelUntil });
     assertTicketLimit(input.maxTicketsPerBuyer);
     assertCheckInWindow(input, this.checkInGlobal);
     const created = await this.performances.createWithSeats(
       {
         eventId,
-        startsAt: input.startsAt,
+        startsAt,
         salesOpenAt,
         salesCloseAt,
         cancelUntil,
@@ -264,14 +271,18 @@ export class PerformanceService {
    * canceled again), counted in the audit row's `checkInsCleared`.
    */
   async updatePerformance(id: number, requested: PerformanceChanges, operator: Operator): Promise<Performance> {
+    const { startsAtLocal, ...given } = requested;
     const changes = Object.fromEntries(
-      Object.entries(requested).filter(([, value]) => value !== undefined),
+      Object.entries(given).filter(([, value]) => value !== undefined),
     ) as PerformanceChanges;
+    if (startsAtLocal !== undefined && changes.startsAt !== undefined) throw new InvalidInputError(BOTH_STARTS);
     await this.rebuilder.ensure(id);
     const updated = await this.performances.updateLifecycle(
       id,
       (row) => {
         if (row.status === 'CANCELED') throw new PerformanceCanceledError(id);
+        // On the venue's clock as the row locked it: its event's zone cannot change meanwhile.
+        if (startsAtLocal !== undefined) changes.startsAt = startOf({ startsAtLocal }, row.timeZone, false);
         assertMovedToFuture(row.startsAt, changes.startsAt, this.clock.now());
         const next = { ...pickLifecycle(row), ...changes };
         const kept = new Set(
@@ -404,11 +415,57 @@ export class PerformanceService {
   }
 }
 
+const BOTH_STARTS = "give one of startsAt and startsAtLocal (the venue's wall clock), not both";
+
+/**
+ * The start a request gives: `startsAt`, or `startsAtLocal` resolved on the venue's wall clock
+ * (`timeZone`, see toLocalDateTime). `required`: at creation one of the two must be given. Throws
+ * InvalidInputError (both, neither when required, a local time that does not exist or exists twice).
+ */
+function startOf(input: { startsAt?: Date; startsAtLocal?: string }, timeZone: string, required: true): Date;
+function startOf(
+  input: { startsAt?: Date; startsAtLocal?: string },
+  timeZone: string,
+  required: false,
+): Date | undefined;
+function startOf(
+  input: { startsAt?: Date; startsAtLocal?: string },
+  timeZone: string,
+  required: boolean,
+): Date | undefined {
+  if (input.startsAt !== undefined && input.startsAtLocal !== undefined) throw new InvalidInputError(BOTH_STARTS);
+  if (input.startsAtLocal !== undefined)
+    return toLocalDateTime(input.startsAtLocal, timeZone, 'startsAtLocal', 'startsAt');
+  if (input.startsAt === undefined && required) throw new InvalidInputError('startsAt or startsAtLocal is required');
+  return input.startsAt;
+}
+
 /** 409 PerformanceHasSales: a purchase of the performance exists, also a canceled one. */
 function performanceHasPurchases(performanceId: number): DomainError {
   return new DomainError('conflict', 'PerformanceHasSales', 'performance has purchases and cannot be deleted', {
     performanceId,
   });
+}
+
+/**
+ * The cancelUntil a performance gets when its creation gives none: DEFAULT_CANCEL_WINDOW_MS before
+ * `startsAt`. When that has passed already (`now`: a performance created for today or tomorrow),
+ * buyers could never cancel, and a default would hide it: a 400 asking for cancelUntil explicitly
+ * (a time until which buyers may cancel, or null for none), the default told on the venue's wall
+ * clock (`timeZone`). Throws DomainError 'invalid' (InvalidSalesWindow).
+ */
+export function defaultCancelUntil(startsAt: Date, now: Date, timeZone: string): Date {
+  const cancelUntil = new Date(startsAt.getTime() - DEFAULT_CANCEL_WINDOW_MS);
+  if (cancelUntil.getTime() > now.getTime()) return cancelUntil;
+  throw new DomainError(
+    'invalid',
+    'InvalidSalesWindow',
+    `cancelUntil must be given for a performance starting within ${DEFAULT_CANCEL_WINDOW_MS / 3_600_000} h: ` +
+      `its default, ${DEFAULT_CANCEL_WINDOW_MS / 3_600_000} h before startsAt (${formatWallClock(cancelUntil, timeZone)}), ` +
+      'has passed, so buyers could never cancel; give cancelUntil a time before startsAt until which buyers may ' +
+      'cancel, or null for no self-service cancel',
+    { defaultCancelUntil: formatLocalDateTime(cancelUntil, timeZone), timeZone },
+  );
 }
 
 /** The rules of a performance's sales window and layout; throws DomainError 'invalid'. */

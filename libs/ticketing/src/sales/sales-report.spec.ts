@@ -223,16 +223,20 @@ describe('performanceReport', () => {
 });
 
 describe('seats no longer for sale', () => {
-  it.each<[string, Partial<PerformanceSalesRows['lifecycle']>, number]>([
-    ['on sale', {}, 2],
-    ['paused (the operator may resume)', { status: 'PAUSED' }, 2],
-    ['canceled', { status: 'CANCELED' }, 0],
-    ['past its sales close time', { salesCloseAt: new Date(500) }, 0],
-    ['started (sales close at the start at the latest)', { startsAt: new Date(1_000) }, 0],
-  ])('counts the free seats of a performance %s as available or unsold', (_what, change, available) => {
+  it.each<[string, Partial<PerformanceSalesRows['lifecycle']>, boolean, number]>([
+    ['on sale', {}, false, 2],
+    ['paused (the operator may resume)', { status: 'PAUSED' }, false, 2],
+    ['canceled', { status: 'CANCELED' }, false, 0],
+    ['past its sales close time (the window still sells)', { salesCloseAt: new Date(500) }, false, 2],
+    ['started, its check-in still open (the window sells until it closes)', { startsAt: new Date(1_000) }, false, 2],
+    ['closed by status, its check-in still open (tickets at the door)', { status: 'CLOSED' }, false, 2],
+    ['started, its check-in closed', { startsAt: new Date(1_000) }, true, 0],
+    ['closed by status, its check-in closed', { status: 'CLOSED' }, true, 0],
+  ])('counts the free seats of a performance %s as available or unsold', (_what, change, checkInClosed, available) => {
     const report = performanceReport(
       { ...rows([]), lifecycle: { ...lifecycle, ...change } },
       live([], { '1': 'B', '2': 'A', '3': 'A' }),
+      { checkInClosed },
     );
     expect(report.totals).toMatchObject({ seatsTotal: 3, blocked: 1, available, unsold: 2 - available });
     const unsold = report.sections.reduce((sum, section) => sum + section.unsold, 0);

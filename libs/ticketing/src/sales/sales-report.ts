@@ -27,9 +27,10 @@ export interface SalesFigures {
   /** Seats an operator took off sale (blocked; not available, not sold). */
   blocked: number;
   /**
-   * Seats of a performance whose sales are over for good (canceled, or past its sales close
-   * time: sales end at the start at the latest) that no sale, hold or block took: not `available`,
-   * as nothing can hold them. `available + held + sold + blocked + unsold = seatsTotal`.
+   * Seats of a performance whose sales are over for good (canceled, or its check-in closed: the
+   * box office window sells after online sales end, through the doors, until then) that no sale,
+   * hold or block took: not `available`, as nothing can hold them.
+   * `available + held + sold + blocked + unsold = seatsTotal`.
    */
   unsold: number;
   /**
@@ -100,7 +101,10 @@ export interface SalesFigures {
 
 /** What a performance's report needs beside its rows: whether its check-in window has closed. */
 export interface ReportOptions {
-  /** True once its check-in has closed (no ticket admits any more): the unused tickets are no-shows. */
+  /**
+   * True once its check-in has closed (no ticket admits any more): the unused tickets are
+   * no-shows, and the box office window sells no more, so the free seats are unsold.
+   */
   checkInClosed: boolean;
 }
 
@@ -401,10 +405,12 @@ export function performanceReport(
     else if (live.houseSeats.has(seatId)) sectionOf(seat).blocked += 1;
   }
 
-  // At Redis's time, as the hold scripts decide: a canceled performance's seats, and those left
-  // once its sales closed (at its start at the latest), can no longer be held.
+  // A canceled performance's seats can no longer be held (Redis's time, as the hold scripts
+  // decide). Once online sales end (at the start at the latest) the box office window still sells
+  // until check-in closes (BoxOfficeSales, on the api's clock as here): until then free seats are
+  // still for sale, and only after it are they unsold.
   const salesState = salesStateAt(rows.lifecycle, live.now);
-  const over = salesState === 'CANCELED' || salesState === 'ENDED';
+  const over = salesState === 'CANCELED' || options.checkInClosed;
   const totals = emptyFigures();
   for (const section of sections.values()) {
     const free = section.seatsTotal - section.sold - section.held - section.blocked;

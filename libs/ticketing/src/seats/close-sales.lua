@@ -14,15 +14,19 @@
   from the purchase stream to the dead-letter stream in one MULTI, so an entry is counted in one
   or the other): a buyer paid for each, and deleting the performance would erase the record the
   operator settles it from, so they keep it open as unwritten entries do.
+  With ARGV[1] = 'unheld' (an event's time zone change, which any hold refuses) a live hold keeps
+  it open too: its buyer's purchase must not meet a closed sale for a change that is refused anyway.
 
   KEYS[1] meta    hash: salesOpenAt, currency, closed (1 when closed); missing = not registered
   KEYS[2] counts  hash total, available, held, sold
   KEYS[3] stream  the performance's purchase stream
   KEYS[4] parked  the performance's dead-letter stream of parked purchase entries
+  ARGV[1] 'unheld' to keep it open while a seat is held too; absent or '' otherwise
 
   Returns one of
     {'CLOSED', sold, held, unwritten, parked}     closed (sold, unwritten and parked are 0)
     {'KEPT_OPEN', sold, held, unwritten, parked}  not closed: sold, unwritten or parked is above 0
+                                                  (or held, with 'unheld')
     {'NO_PERFORMANCE'}
 ]]
 --- @keys 4
@@ -32,6 +36,7 @@ if redis.call('EXISTS', metaKey) == 0 then return {'NO_PERFORMANCE'} end
 local counts = redis.call('HMGET', countsKey, 'sold', 'held')
 local sold, held = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
 local unwritten, parked = redis.call('XLEN', streamKey), redis.call('XLEN', parkedKey)
-if sold > 0 or unwritten > 0 or parked > 0 then return {'KEPT_OPEN', sold, held, unwritten, parked} end
+local keptByHolds = ARGV[1] == 'unheld' and held > 0
+if sold > 0 or unwritten > 0 or parked > 0 or keptByHolds then return {'KEPT_OPEN', sold, held, unwritten, parked} end
 redis.call('HSET', metaKey, 'closed', '1')
 return {'CLOSED', sold, held, unwritten, parked}

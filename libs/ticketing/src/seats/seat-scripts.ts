@@ -64,14 +64,15 @@ export const CLOSE_SALES: LuaScript = {
 /**
  * Seats sold and held when the performance was closed, and `unwritten`: the entries of its purchase
  * stream then (purchases and cancellations not yet in PostgreSQL); not closed when either of sold
- * and unwritten is above 0 (`closed` false); null when it is not registered.
+ * and unwritten is above 0 (`closed` false), nor, with `unheld`, while a seat is held; null when it
+ * is not registered.
  */
-export async function closeSales(redis: Redis, keys: PerformanceKeys): Promise<SalesAtClose | null> {
+export async function closeSales(redis: Redis, keys: PerformanceKeys, unheld = false): Promise<SalesAtClose | null> {
   const [outcome, sold, held, unwritten, parked] = await callScript<[string, number?, number?, number?, number?]>(
     redis,
     CLOSE_SALES.name,
     [keys.meta, keys.counts, keys.purchaseStream, keys.purchaseDeadLetters],
-    [],
+    [unheld ? 'unheld' : ''],
   );
   if (outcome === 'NO_PERFORMANCE') return null;
   return { closed: outcome === 'CLOSED', sold: sold!, held: held!, unwritten: unwritten!, parked: parked! };

@@ -390,11 +390,12 @@ export class SeatStateStore {
    * `unwritten`, the entries of its purchase stream then (purchases and cancellations `batch` has
    * not written to PostgreSQL), or null when the performance is not registered in Redis. With a
    * seat sold or an entry unwritten it is not closed (`closed` false): the delete that asks is
-   * refused anyway, and buyers paying meanwhile keep their sale.
+   * refused anyway, and buyers paying meanwhile keep their sale. With `unheld` (a time zone change)
+   * a held seat keeps it open too, so a buyer's purchase of a live hold never meets the closure.
    */
-  closeSales(performanceId: number): Promise<SalesAtClose | null> {
+  closeSales(performanceId: number, unheld = false): Promise<SalesAtClose | null> {
     assertPerformanceId(performanceId);
-    return closeSales(this.redis, performanceKeys(performanceId));
+    return closeSales(this.redis, performanceKeys(performanceId), unheld);
   }
 
   /**
