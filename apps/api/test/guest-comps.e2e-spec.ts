@@ -2,10 +2,11 @@ import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
 import { createSession, ReceivedEmail, TestSession, waitForValue } from '@app/testing';
-import { PaymentGateway, TicketCodes } from '@app/ticketing';
+import { PerformanceReschedulesRepository } from '@app/database';
+import { PaymentGateway, RescheduleNotices, TicketCodes } from '@app/ticketing';
 import { doorsOpenNow, flushPurchases } from './purchase-helpers';
 import { createStaffSession } from './support/door';
-import { MailStack, startMailStack } from './support/mail';
+import { MailStack, movePerformance, startMailStack } from './support/mail';
 import { expectSeatsConsistent } from './support/races';
 import { createShowOfSections } from './support/shows';
 
@@ -304,6 +305,24 @@ describe('guest comps: comps to people without an account (API → flusher → o
     expect(scanned.json().message).toMatch(/cancel/i);
     expect((await doorList(show.id)).filter((line) => line.purchase_id === comp.id)).toEqual([]);
     await expectSeatsConsistent(api, db, show.id);
+  });
+
+  it('tells the guest of a moved show to tell the box office if they cannot come, never to cancel (they have no account)', async () => {
+    const show = await createShow();
+    const comp = await issueGuestComp(show.id, [show.stalls[6]]);
+    await flushPurchases(api.app);
+    await mailOf(GUEST_ADDRESS, 'purchase-completed', comp.id);
+    const { startsAt } = doorsOpenNow();
+    const moveId = await movePerformance(api, admin, show.id, new Date(startsAt.getTime() + 7 * 24 * 3_600_000));
+    const notices = new RescheduleNotices(api.app.get(PerformanceReschedulesRepository));
+    while ((await notices.queueOnce(1)) !== null);
+    const notice = await mailOf(GUEST_ADDRESS, `performance-rescheduled.${moveId}`, comp.id);
+    expect(notice.text).toContain('Lois Lane');
+    expect(notice.text).toContain(
+      'If you cannot come then, tell the box office, so that your seats can go to someone else.',
+    );
+    expect(notice.text).not.toContain('you may cancel');
+    expect(smtp.received.filter((received) => received.to.includes(admin.email))).toEqual([]);
   });
 
   it("takes an address an account has (confirmed or not) as the guest's: the comp is not that account's", async () => {

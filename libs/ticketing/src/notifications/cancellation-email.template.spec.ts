@@ -18,6 +18,7 @@ const receipt: PurchaseReceipt = {
   amount: 198000,
   currency: 'KRW',
   paymentMethod: null,
+  comp: false,
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   refundedSeats: [],
