@@ -56,13 +56,13 @@ describe('guest comps: comps to people without an account (API → flusher → o
     await close?.();
   });
 
-  async function createShow(): Promise<Show> {
+  async function createShow(performance: Record<string, unknown> = {}): Promise<Show> {
     shows += 1;
     const { startsAt, checkInOpensBeforeMinutes } = doorsOpenNow();
     const { id, seats } = await createShowOfSections(call, admin, {
       title: `Guest Night ${shows}`,
       currency: 'EUR',
-      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes },
+      performance: { startsAt: startsAt.toISOString(), checkInOpensBeforeMinutes, ...performance },
       sections: [{ name: 'Stalls', grade: 'A', price: 1500, rows: 1, seatsPerRow: 12 }],
     });
     return { id, stalls: seats.Stalls! };
@@ -323,6 +323,32 @@ describe('guest comps: comps to people without an account (API → flusher → o
     );
     expect(notice.text).not.toContain('you may cancel');
     expect(smtp.received.filter((received) => received.to.includes(admin.email))).toEqual([]);
+  });
+
+  it("counts a guest comp's seats in no one's maxTicketsPerBuyer: the issuing operator buys up to the limit online, and its refund frees none of the operator's own", async () => {
+    const show = await createShow({ maxTicketsPerBuyer: 2 });
+    const comp = await issueGuestComp(show.id, show.stalls.slice(0, 3));
+    const holdAsOperator = (seatIds: number[]) =>
+      call('POST', '/reservations', { body: { performanceId: show.id, seatIds }, session: admin });
+    // The comp's 3 seats are not the operator's: its own 2 are within the limit.
+    const own = await holdAsOperator([show.stalls[3], show.stalls[4]]);
+    expect(own.statusCode, own.body).toBe(201);
+    const bought = await call('POST', '/purchases', { body: { reservationId: own.json().id }, session: admin });
+    expect(bought.statusCode, bought.body).toBe(201);
+    await flushPurchases(api.app);
+    // Taking back the comp's seats (part, then the rest) leaves the operator's own count at 2.
+    const part = await call('POST', `/admin/purchases/${comp.id}/refund`, {
+      body: { seatIds: [show.stalls[0]] },
+      session: admin,
+    });
+    expect(part.statusCode, part.body).toBe(200);
+    const afterPart = await holdAsOperator([show.stalls[5]]);
+    expect(afterPart.statusCode, afterPart.body).toBe(409);
+    const rest = await call('POST', `/admin/purchases/${comp.id}/refund`, { session: admin });
+    expect(rest.statusCode, rest.body).toBe(200);
+    const afterRest = await holdAsOperator([show.stalls[5]]);
+    expect(afterRest.statusCode, afterRest.body).toBe(409);
+    expect(afterRest.json().message).toMatch(/at most 2 tickets/);
   });
 
   it("takes an address an account has (confirmed or not) as the guest's: the comp is not that account's", async () => {
