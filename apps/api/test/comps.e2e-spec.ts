@@ -299,7 +299,8 @@ describe('comps: complimentary tickets (API → flusher → outbox → RabbitMQ 
     const nobody = await issue(show.id, { email: 'nobody@example.test', seatIds: seats, note: 'press' });
     expect(nobody.statusCode, nobody.body).toBe(404);
     expect(nobody.json()).toMatchObject({
-      message: 'no account has the address nobody@example.test: the recipient signs up first',
+      message:
+        'no account has the address nobody@example.test: the recipient signs up first, or issue it to a guest (guest: {email, name})',
       details: { code: 'RecipientNotFound', reason: 'NO_ACCOUNT', email: 'nobody@example.test' },
     });
     const unconfirmed = await createSession(api.app);

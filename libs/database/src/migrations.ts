@@ -43,6 +43,7 @@ import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/179969000
 import { WindowRefunds1799720000000 } from './migrations/1799720000000-WindowRefunds';
 import { CompHouseSeats1799730000000 } from './migrations/1799730000000-CompHouseSeats';
 import { CashUpIndexes1799760000000 } from './migrations/1799760000000-CashUpIndexes';
+import { GuestComps1799770000000 } from './migrations/1799770000000-GuestComps';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -94,4 +95,5 @@ export const MIGRATIONS: Function[] = [
   WindowRefunds1799720000000,
   CompHouseSeats1799730000000,
   CashUpIndexes1799760000000,
+  GuestComps1799770000000,
 ];

@@ -254,11 +254,12 @@ export {
   COMP_ISSUE_ACTION,
   CompPerformanceStartedError,
   CompService,
+  MAX_COMP_GUEST_NAME_LENGTH,
   MAX_COMP_NOTE_LENGTH,
   MAX_SEATS_PER_COMP,
   RecipientNotFoundError,
 } from './comps/comps';
-export type { CompRequest, RecipientMissing } from './comps/comps';
+export type { CompGuest, CompRequest, RecipientMissing } from './comps/comps';
 export { CompsModule } from './comps/comps.module';
 export {
   BOX_OFFICE_SALE_ACTION,

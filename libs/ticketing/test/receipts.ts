@@ -3,7 +3,7 @@ import { PurchaseReceipt, PurchaseStatus } from '@app/database';
 /**
  * The receipt the e-mail specs start from: Ana's canceled purchase of one seat (section A, row C,
  * seat 7) at Rock Night, Olympic Hall (UTC), starting 2026-12-31T20:30:00Z, bought
- * 2026-11-25T12:00:00Z for 198000 KRW (minor units) online; no cancel limit, no tickets, nothing
+ * 2026-11-25T12:00:00Z for 198000 KRW (minor units) online (not a comp); no cancel limit, no tickets, nothing
  * refunded, checked in or transferred, the performance not canceled. A spec spreads it and
  * overrides what its case is about.
  */
@@ -23,6 +23,7 @@ export const RECEIPT: PurchaseReceipt = {
   amount: 198000,
   currency: 'KRW',
   paymentMethod: null,
+  comp: false,
   purchasedAt: new Date('2026-11-25T12:00:00.000Z'),
   seats: [{ seatId: 4005, section: 'A', row: 3, rowLabel: 'C', number: 7 }],
   refundedSeats: [],

@@ -13,7 +13,7 @@ import { AdminPurchaseResponseDto, mapAdminPurchase } from '../admin-purchases/a
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IdParam } from '../common/parse-id.pipe';
-import { CompCreateDto } from './comp.dto';
+import { CompCreateDto, compRequest } from './comp.dto';
 import {
   mapCancellation,
   PerformanceCancellationResponseDto,
@@ -65,9 +65,12 @@ export class AdminPerformancesController {
    * Issues comps (complimentary tickets: press, artists' guests, sponsors): the named seats become
    * a purchase of the recipient (the account whose **confirmed** address is `email`, as for a
    * ticket transfer), amount 0 whatever the seats cost, never charged, all seats or none. The
-   * recipient gets the usual confirmation e-mail with the tickets, sees it in `GET /purchases`
-   * (`comp: true`) and may cancel it as any free purchase; an operator's refund of it refunds
-   * nothing. `note` (who and why) is for operators: kept with the purchase (`compNote`), in the
+   * recipient gets the usual confirmation e-mail with the tickets and sees it in `GET /purchases`
+   * (`comp: true`); only an operator takes it back (a refund, which refunds nothing). With `guest`
+   * `{email, name}` instead of `email` (someone without an account), it is a guest comp: stored
+   * under the operator's account as a walk-up's box office sale is (`saleChannel: "BOX_OFFICE"`,
+   * `paymentMethod: null`, in none of that account's buyer views), its tickets e-mailed to the
+   * guest, who is the holder at the door and on the door list. `note` (who and why) is for operators: kept with the purchase (`compNote`), in the
    * audit log (`comp.issue`) and the sales report counts comps apart (`comps`, no revenue).
    * Allowed before the on-sale, while sales are paused or closed, after they ended; not for a
    * canceled performance or one that has started. No per-buyer limit applies (1 to
@@ -79,18 +82,19 @@ export class AdminPerformancesController {
   @ApiResponse({
     status: 201,
     type: AdminPurchaseResponseDto,
-    description: "the comp: the recipient's purchase, `amount` 0, `comp: true`, `compNote`",
+    description:
+      "the comp: the recipient's purchase, `amount` 0, `comp: true`, `compNote`; a guest comp: the operator's account's (`userId`, `soldBy`), `saleChannel: \"BOX_OFFICE\"`, `paymentMethod: null`, `deliveryEmail` and `deliveryName` the guest's",
   })
   @ApiResponse({
     status: 400,
     type: ErrorBodyDto,
-    description: `not an e-mail address; seatIds empty, over ${MAX_SEATS_PER_COMP}, repeated or not ids; a note empty, over 200 characters or with control or invisible characters; an unknown field`,
+    description: `both or neither of \`email\` and \`guest\`; not an e-mail address (\`email\`, \`guest.email\`); \`guest\` not an object, or its \`name\` missing, empty, over 200 characters or with control or invisible characters; seatIds empty, over ${MAX_SEATS_PER_COMP}, repeated or not ids; a note empty, over 200 characters or with control or invisible characters; an unknown field`,
   })
   @ApiResponse({
     status: 404,
     type: ErrorBodyDto,
     description:
-      'no such performance; seats not of it (`details.seatIds`); `RecipientNotFound` (`details.code`): no account has the address, or it has not confirmed it (`details.reason` `NO_ACCOUNT` or `NOT_CONFIRMED`); nothing held',
+      'no such performance; seats not of it (`details.seatIds`); `RecipientNotFound` (`details.code`, with `email` only): no account has the address, or it has not confirmed it (`details.reason` `NO_ACCOUNT` or `NOT_CONFIRMED`; issue a guest comp instead); nothing held',
   })
   @ApiResponse({
     status: 409,
@@ -109,16 +113,7 @@ export class AdminPerformancesController {
     @IdParam() id: number,
     @Body() body: CompCreateDto,
   ): Promise<AdminPurchaseResponseDto> {
-    const comp = this.comps.issue(
-      { id: operator.id, email: operator.email },
-      {
-        performanceId: id,
-        email: body.email,
-        seatIds: body.seatIds,
-        note: body.note,
-        includeBlocked: body.includeBlocked,
-      },
-    );
+    const comp = this.comps.issue({ id: operator.id, email: operator.email }, compRequest(id, body));
     return mapAdminPurchase(await this.describer.describe(comp));
   }
 

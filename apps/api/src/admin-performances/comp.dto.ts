@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -6,24 +7,67 @@ import {
   IsArray,
   IsBoolean,
   IsInt,
+  IsObject,
   IsOptional,
   Max,
   Min,
+  ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import { MAX_INT4 } from '@app/core';
-import { MAX_COMP_NOTE_LENGTH, MAX_SEATS_PER_COMP } from '@app/ticketing';
+import {
+  InvalidInputError,
+  MAX_COMP_GUEST_NAME_LENGTH,
+  MAX_COMP_NOTE_LENGTH,
+  MAX_SEATS_PER_COMP,
+} from '@app/ticketing';
+import type { CompRequest } from '@app/ticketing';
 import { NormalizedEmail } from '../auth/auth.dto';
 import { FreeText } from '../common/free-text';
 import { MaxLength, MinLength } from '../common/text-length';
 
-/** Body of `POST /admin/performances/:id/comps`: which seats go to whom, and why. */
-export class CompCreateDto {
+/** A guest comp's guest: someone without an account, named by where the tickets go. */
+export class CompGuestDto {
   /**
-   * The recipient's e-mail address, in any letter case: an account must have it, confirmed (as a
-   * ticket transfer's recipient must). @example press@dailyplanet.example
+   * Where the tickets are e-mailed (no account needed; an address an account has is taken as an
+   * address too: the comp is not that account's). @example guest@band.example
    */
   @NormalizedEmail()
   email: string;
+
+  /**
+   * The guest's name, as the e-mail, the door's scan (`holder.name`) and the door list
+   * (`buyer_name`, `holder_name`) show it: 1 to 200 characters. @example "Jin Park (+1)"
+   */
+  @FreeText()
+  @MinLength(1)
+  @MaxLength(MAX_COMP_GUEST_NAME_LENGTH)
+  name: string;
+}
+
+/**
+ * Body of `POST /admin/performances/:id/comps`: which seats go to whom, and why. Exactly one of
+ * `email` (an account) and `guest` (someone without one); both or neither is a 400.
+ */
+export class CompCreateDto {
+  /**
+   * The recipient's e-mail address, in any letter case: an account must have it, confirmed (as a
+   * ticket transfer's recipient must). Not with `guest`. @example press@dailyplanet.example
+   */
+  @ValidateIf((dto: CompCreateDto) => dto.email !== undefined)
+  @NormalizedEmail()
+  email?: string;
+
+  @ApiPropertyOptional({
+    type: CompGuestDto,
+    description:
+      "Instead of `email`: a guest comp, to someone without an account (artists' guests, press, sponsors). The comp is stored under the issuing operator's account, the venue's (`saleChannel: \"BOX_OFFICE\"`, `paymentMethod: null`, in none of that account's buyer views), with the guest as its delivery address and name (`deliveryEmail`, `deliveryName`): the tickets are e-mailed to the guest, the door's scan answers the guest as holder, the door list names them.",
+  })
+  @ValidateIf((dto: CompCreateDto) => dto.guest !== undefined)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => CompGuestDto)
+  guest?: CompGuestDto;
 
   @ApiProperty({
     type: 'integer',
@@ -59,4 +103,25 @@ export class CompCreateDto {
   @IsOptional()
   @IsBoolean()
   includeBlocked?: boolean;
+}
+
+/**
+ * The comp a validated body asks for: exactly one of `email` and `guest`. Throws InvalidInputError
+ * (400) for both or neither.
+ */
+export function compRequest(performanceId: number, body: CompCreateDto): CompRequest {
+  const { email, guest, seatIds, note, includeBlocked } = body;
+  if (email === undefined && guest === undefined) {
+    throw new InvalidInputError('give email (the recipient account) or guest ({email, name}: someone without one)');
+  }
+  if (email !== undefined && guest !== undefined) {
+    throw new InvalidInputError('give either email (the recipient account) or guest (someone without one), not both');
+  }
+  return {
+    performanceId,
+    ...(guest !== undefined ? { guest: { email: guest.email, name: guest.name } } : { email }),
+    seatIds,
+    note,
+    includeBlocked,
+  };
 }

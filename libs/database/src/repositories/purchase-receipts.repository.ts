@@ -29,6 +29,11 @@ export interface PurchaseReceipt {
    * are given back there); null for an online sale (paid through the gateway).
    */
   paymentMethod: BoxOfficePaymentMethod | null;
+  /**
+   * A comp (`purchases.comp_note` set: complimentary tickets, to an account or a guest without one):
+   * taken back by the box office only, never canceled by whoever holds it.
+   */
+  comp: boolean;
   purchasedAt: Date;
   /**
    * Every seat of the purchase but those its partial refunds took off it, in seat order; `seatId`
@@ -97,6 +102,7 @@ interface ReceiptRow {
   amount: string;
   currency: string;
   payment_method: BoxOfficePaymentMethod | null;
+  comp: boolean;
   purchased_at: Date;
   seats: ReceiptSeat[] | null;
   refunded_seats: ReceiptSeat[] | null;
@@ -141,7 +147,8 @@ export class PurchaseReceiptsRepository {
     const rows: ReceiptRow[] = await (manager ?? this.dataSource).query(
       `SELECT p.id AS purchase_id, p.status, COALESCE(p.delivery_email, u.email) AS buyer_email,
               CASE WHEN p.delivery_email IS NULL THEN u.name ELSE COALESCE(p.delivery_name, p.delivery_email) END AS buyer_name, e.title AS event_title,
-              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.currency, p.payment_method, p.created_at AS purchased_at,
+              e.venue, e.time_zone, pf.starts_at, pf.cancel_until, p.currency, p.payment_method, p.comp_note IS NOT NULL AS comp,
+              p.created_at AS purchased_at,
               p.amount - coalesce((SELECT sum(r.amount) FROM purchase_refunds r WHERE r.purchase_id = p.id), 0) AS amount,
               (SELECT json_agg(json_build_object('seatId', s.id, 'section', s.section, 'row', s."row",
                                                  'rowLabel', s.row_label, 'number', s."number")
@@ -193,6 +200,7 @@ export class PurchaseReceiptsRepository {
       amount: Number(row.amount),
       currency: row.currency,
       paymentMethod: row.payment_method,
+      comp: row.comp,
       purchasedAt: row.purchased_at,
       seats: row.seats ?? [],
       refundedSeats: row.refunded_seats ?? [],

@@ -57,7 +57,10 @@ export interface PurchaseRecord {
    * its tickets with these ids. Absent for every other purchase (ids given by the identity).
    */
   ticketIds?: string[] | null;
-  /** A box office sale's delivery address and name for its e-mails; absent (or null): the owner's. */
+  /**
+   * A box office sale's or a guest comp's delivery address and name for its e-mails (either is
+   * `sale_channel` BOX_OFFICE, the venue's); absent (or null): the owner's.
+   */
   deliveryEmail?: string | null;
   deliveryName?: string | null;
   /**
@@ -444,7 +447,7 @@ const INSERT_PURCHASES = `
     INSERT INTO purchases (id, reservation_id, user_id, performance_id, amount, currency, charge_id, status, created_at, canceled_at,
                            comp_note, sale_channel, payment_method, delivery_email, delivery_name)
     SELECT id, "reservationId", "userId", "performanceId", amount, currency, NULLIF("chargeId", ''), status, "createdAt"::timestamptz,
-           "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod",
+           "canceledAt", "compNote", CASE WHEN "paymentMethod" IS NULL AND "deliveryEmail" IS NULL THEN 'ONLINE' ELSE 'BOX_OFFICE' END, "paymentMethod",
            "deliveryEmail", "deliveryName"
     FROM input ORDER BY position
     ON CONFLICT (id) DO NOTHING

@@ -118,6 +118,54 @@ describe('CompService.issue', () => {
     });
   });
 
+  it("with guest: looks up no account, holds and buys under the operator's account with the guest as delivery, names the guest in the audit row", async () => {
+    const { service, holds, purchases, audit } = comps({ recipient: null });
+    const guestComp = {
+      performanceId: 7,
+      guest: { email: 'lois@example.test', name: 'Lois' },
+      seatIds: [3, 1],
+      note: 'press',
+    };
+    expect(await service.issue(operator, guestComp)).toEqual({
+      ...sold,
+      compNote: 'press',
+      deliveryEmail: 'lois@example.test',
+      deliveryName: 'Lois',
+    });
+    expect(holds.holdComp).toHaveBeenCalledWith('admin', 7, [3, 1], 'press', MAX_SEATS_PER_COMP, {
+      guest: { email: 'lois@example.test', name: 'Lois' },
+    });
+    expect(purchases.purchaseOperatorHold).toHaveBeenCalledWith('admin', 'h1');
+    expect(audit.record).toHaveBeenCalledWith(
+      expect.objectContaining({
+        details: {
+          performanceId: 7,
+          recipientId: null,
+          recipientEmail: 'lois@example.test',
+          guest: { email: 'lois@example.test', name: 'Lois' },
+          seatIds: [1, 3],
+          note: 'press',
+        },
+      }),
+    );
+  });
+
+  it('refuses both or neither of email and guest, and a guest without a name, before anything is asked', async () => {
+    const { service, holds } = comps();
+    const guestOf = (name: unknown) => ({ email: 'lois@example.test', name }) as { email: string; name: string };
+    for (const bad of [
+      { performanceId: 7, seatIds: [1], note: 'press' },
+      { ...request, guest: guestOf('Lois') },
+      { performanceId: 7, seatIds: [1], note: 'press', guest: guestOf('') },
+      { performanceId: 7, seatIds: [1], note: 'press', guest: guestOf(' ') },
+      { performanceId: 7, seatIds: [1], note: 'press', guest: guestOf('x'.repeat(201)) },
+      { performanceId: 7, seatIds: [1], note: 'press', guest: guestOf(undefined) },
+    ]) {
+      await expect(service.issue(operator, bad), JSON.stringify(bad)).rejects.toBeInstanceOf(InvalidInputError);
+    }
+    expect(holds.holdComp).not.toHaveBeenCalled();
+  });
+
   it('with includeBlocked: holds (blocked seats too) and buys under the row lock, whose transaction deletes the blocks; both audit rows name them', async () => {
     const { service, holds, purchases, audit, blocks, released, seatState } = comps();
     expect(await service.issue(operator, { ...request, includeBlocked: true })).toEqual({

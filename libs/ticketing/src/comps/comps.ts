@@ -48,8 +48,8 @@ export class RecipientNotFoundError extends DomainError {
       'not_found',
       'RecipientNotFound',
       reason === 'NO_ACCOUNT'
-        ? `no account has the address ${email}: the recipient signs up first`
-        : `the account of ${email} has not confirmed its address: the recipient confirms it first`,
+        ? `no account has the address ${email}: the recipient signs up first, or issue it to a guest (guest: {email, name})`
+        : `the account of ${email} has not confirmed its address: the recipient confirms it first, or issue it to a guest (guest: {email, name})`,
       // The code in the details, as EmailNotVerified's: a client tells it from an unknown performance's 404.
       { code: 'RecipientNotFound', email, reason },
     );
@@ -66,11 +66,34 @@ export class CompPerformanceStartedError extends DomainError {
   }
 }
 
-/** What an operator asks for: the seats of a performance for the account of `email`, with a note. */
+/** The longest name of a guest comp's guest, in characters (as a box office sale's walk-up). */
+export const MAX_COMP_GUEST_NAME_LENGTH = 200;
+
+/**
+ * A guest comp's recipient: someone without an account (or whose account is not confirmed) — an
+ * artist's guest, the press, a sponsor — named by the address its tickets are e-mailed to and the
+ * name the e-mail, the door's scan and the door list show.
+ */
+export interface CompGuest {
+  /** Where the tickets go (normalized as account addresses are); no account needed. */
+  email: string;
+  /** 1 to MAX_COMP_GUEST_NAME_LENGTH characters. */
+  name: string;
+}
+
+/**
+ * What an operator asks for: the seats of a performance for the account of `email`, or for a
+ * `guest` without one (exactly one of the two), with a note.
+ */
 export interface CompRequest {
   performanceId: number;
-  /** The recipient's address, in any letter case (normalized as account addresses are). */
-  email: string;
+  /** The recipient account's address, in any letter case (normalized as account addresses are). */
+  email?: string;
+  /**
+   * Instead of `email`: a guest comp, held under the issuing operator's account for a guest
+   * without one, as a walk-up's box office sale is (see CompService.issue).
+   */
+  guest?: CompGuest;
   /** 1 to MAX_SEATS_PER_COMP seat ids of the performance, each once. */
   seatIds: number[];
   /** Who and why ("press: Daily Planet"), 1 to MAX_COMP_NOTE_LENGTH characters. */
@@ -83,6 +106,23 @@ export interface CompRequest {
   includeBlocked?: boolean;
 }
 
+/** What a comp's hold keeps: the note, and a guest comp's guest (where its e-mails go). */
+interface HeldComp {
+  note: string;
+  guest?: CompGuest;
+}
+
+/** A guest as the route checks it (a caller other than the route must not store a longer name). */
+function assertGuest(guest: CompGuest): void {
+  if (typeof guest !== 'object' || guest === null || typeof guest.email !== 'string' || guest.email === '') {
+    throw new InvalidInputError('guest.email must be an e-mail address');
+  }
+  const { name } = guest;
+  if (typeof name !== 'string' || name.trim() === '' || [...name].length > MAX_COMP_GUEST_NAME_LENGTH) {
+    throw new InvalidInputError(`guest.name must be 1 to ${MAX_COMP_GUEST_NAME_LENGTH} characters`);
+  }
+}
+
 /**
  * Comps: complimentary tickets an operator issues to a named recipient (press, artists' guests,
  * sponsors). A comp is a free purchase on the sale's own path: a hold of the seats for the
@@ -91,6 +131,11 @@ export interface CompRequest {
  * (PurchaseService: amount 0, so no payment step), written behind by `batch` with its tickets and
  * the usual confirmation e-mail, and the note (`purchases.comp_note`). Then an audit row.
  * The hold is the comp path's alone: the buyer's routes neither show, buy nor release it.
+ * A guest comp (`guest` instead of `email`: someone without an account) is held and bought under
+ * the issuing operator's account, as a walk-up's box office sale is under the clerk's, with the
+ * guest's address and name as its delivery address (`deliveryEmail`, `deliveryName`): the venue's
+ * (sale channel BOX_OFFICE, no payment method), in none of that account's buyer views, its tickets
+ * e-mailed to the guest, who is their holder at the door and on the door list.
  */
 @Injectable()
 export class CompService {
@@ -109,11 +154,14 @@ export class CompService {
 
   /**
    * Issues a comp: the seats become the recipient's purchase (PAID, amount 0, `compNote`), or
-   * nothing changes. Allowed before the on-sale, while sales are paused or closed and after they
+   * nothing changes. With `guest` (instead of `email`), the purchase is the operator's account's,
+   * the venue's, delivered to the guest (see the class); no account is looked up. Allowed before the on-sale, while sales are paused or closed and after they
    * ended; refused for a canceled performance or one that has started. A retried request finds
    * its seats sold (409), so a comp is never issued twice. The audit row (`comp.issue`) is written
    * after the comp (as a refund's is): a process killed between the two leaves a comp without its
-   * row, still told apart by its note. Throws InvalidInputError, NotFoundError (performance,
+   * row, still told apart by its note; its `details` name the guest of a guest comp (`guest`,
+   * `recipientEmail` its address, `recipientId` null). Throws InvalidInputError (also both or
+   * neither of `email` and `guest`), NotFoundError (performance,
    * seats), RecipientNotFoundError, PerformanceCanceledError, CompPerformanceStartedError,
    * SalesClosedError (CLOSED: a delete of the performance is under way), SeatsUnavailableError
    * (naming the seats held, sold or blocked), and the purchase's errors (PurchaseNotReplicatedError).
@@ -133,16 +181,28 @@ export class CompService {
    * DatabaseUnavailableError.
    */
   async issue(operator: Operator, request: CompRequest): Promise<Purchase> {
-    const { performanceId, email, seatIds, note } = request;
-    // The edge checks it too; a caller other than the route must not store a longer note.
+    const { performanceId, seatIds, note, guest } = request;
+    // The edge checks these too; a caller other than the route must not store a longer note.
     if (typeof note !== 'string' || note.trim() === '' || [...note].length > MAX_COMP_NOTE_LENGTH) {
       throw new InvalidInputError(`note must be 1 to ${MAX_COMP_NOTE_LENGTH} characters`);
     }
     const includeBlocked = request.includeBlocked ?? false;
     if (typeof includeBlocked !== 'boolean') throw new InvalidInputError('includeBlocked must be true or false');
-    const recipient = await this.users.findByEmail(email);
-    if (!recipient) throw new RecipientNotFoundError(email, 'NO_ACCOUNT');
-    if (!recipient.emailVerifiedAt) throw new RecipientNotFoundError(email, 'NOT_CONFIRMED');
+    if ((request.email === undefined) === (guest === undefined)) {
+      throw new InvalidInputError('give email (an account) or guest (someone without one), not both');
+    }
+    let owner: { id: string; email: string | null; guest?: CompGuest };
+    if (guest !== undefined) {
+      assertGuest(guest);
+      // The operator's account holds it, as a window clerk's holds a walk-up's sale: the venue's.
+      owner = { id: operator.id, email: null, guest };
+    } else {
+      const email = request.email!;
+      const recipient = await this.users.findByEmail(email);
+      if (!recipient) throw new RecipientNotFoundError(email, 'NO_ACCOUNT');
+      if (!recipient.emailVerifiedAt) throw new RecipientNotFoundError(email, 'NOT_CONFIRMED');
+      owner = { id: recipient.id, email: recipient.email };
+    }
     const performance = await this.performances.findById(performanceId);
     if (!performance) throw new NotFoundError('performance', { performanceId });
     if (performance.status === 'CANCELED') {
@@ -154,10 +214,11 @@ export class CompService {
 
     let purchase: Purchase;
     let fromBlocks: DroppedSeatBlock[] | null = null;
+    const held = { note, guest: owner.guest };
     if (includeBlocked) {
-      ({ purchase, fromBlocks } = await this.fromBlocks(operator, recipient.id, performanceId, seatIds, note));
+      ({ purchase, fromBlocks } = await this.fromBlocks(operator, owner.id, performanceId, seatIds, held));
     } else {
-      purchase = await this.bought(recipient.id, await this.holdSeats(recipient.id, performanceId, seatIds, note));
+      purchase = await this.bought(owner.id, await this.holdSeats(owner.id, performanceId, seatIds, held));
     }
     await this.audit.record({
       actorId: operator.id,
@@ -166,15 +227,21 @@ export class CompService {
       subjectId: purchase.id,
       details: {
         performanceId,
-        recipientId: recipient.id,
-        recipientEmail: recipient.email,
+        // A guest comp has no recipient account: the guest is named instead (held by the actor's).
+        recipientId: owner.guest ? null : owner.id,
+        recipientEmail: owner.guest ? owner.guest.email : owner.email,
+        ...(owner.guest ? { guest: { email: owner.guest.email, name: owner.guest.name } } : {}),
         seatIds: purchase.seatIds,
         note,
         ...(fromBlocks === null ? {} : { includeBlocked: true, fromBlocks }),
       },
     });
-    this.logger.log(`comp ${purchase.id} of performance ${performanceId}: ${seatIds.length} seats to ${recipient.id}`);
-    return { ...purchase, compNote: note };
+    this.logger.log(
+      `comp ${purchase.id} of performance ${performanceId}: ${seatIds.length} seats to ${owner.guest ? `a guest (held by ${owner.id})` : owner.id}`,
+    );
+    // As the purchase's record has them (the sale's step answers the seats and money alone).
+    const delivery = owner.guest ? { deliveryEmail: owner.guest.email, deliveryName: owner.guest.name } : {};
+    return { ...purchase, compNote: note, ...delivery };
   }
 
   /**
@@ -188,7 +255,7 @@ export class CompService {
     recipientId: string,
     performanceId: number,
     seatIds: number[],
-    note: string,
+    held: HeldComp,
   ): Promise<{ purchase: Purchase; fromBlocks: DroppedSeatBlock[] }> {
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.seatState.ensure(performanceId);
@@ -197,7 +264,10 @@ export class CompService {
       seatIds,
       async () => {
         const hold = await this.holds
-          .holdComp(recipientId, performanceId, seatIds, note, MAX_SEATS_PER_COMP, { takeBlocked: true })
+          .holdComp(recipientId, performanceId, seatIds, held.note, MAX_SEATS_PER_COMP, {
+            takeBlocked: true,
+            ...(held.guest ? { guest: held.guest } : {}),
+          })
           .catch((error: unknown) => {
             // Lost again since ensure(): not rebuilt under the lock (the rebuild waits for it).
             if (error instanceof NotFoundError && error.details?.seatIds === undefined) {
@@ -256,14 +326,18 @@ export class CompService {
    * The comp's hold (HoldService.holdComp); a performance whose live state Redis lost is rebuilt
    * from PostgreSQL once and held again, as a buyer's hold is (HoldDesk).
    */
-  private async holdSeats(userId: string, performanceId: number, seatIds: number[], note: string): Promise<CompHold> {
+  private async holdSeats(userId: string, performanceId: number, seatIds: number[], held: HeldComp): Promise<CompHold> {
+    const hold = () =>
+      held.guest
+        ? this.holds.holdComp(userId, performanceId, seatIds, held.note, MAX_SEATS_PER_COMP, { guest: held.guest })
+        : this.holds.holdComp(userId, performanceId, seatIds, held.note, MAX_SEATS_PER_COMP);
     try {
-      return await this.holds.holdComp(userId, performanceId, seatIds, note, MAX_SEATS_PER_COMP);
+      return await hold();
     } catch (error) {
       const lost = error instanceof NotFoundError && error.details?.seatIds === undefined;
       if (!lost) throw this.named(error, performanceId);
       await this.seatState.ensure(performanceId);
-      return this.holds.holdComp(userId, performanceId, seatIds, note, MAX_SEATS_PER_COMP).catch((again: unknown) => {
+      return hold().catch((again: unknown) => {
         throw this.named(again, performanceId);
       });
     }

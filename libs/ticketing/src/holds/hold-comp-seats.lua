@@ -18,8 +18,9 @@
     - a comp's seats are priced 0 (free whatever the section costs) and its record keeps the
       operator's note (`comp`); a box office sale's seats are priced as the section prices them now
       and its record keeps the payment method (`boxOffice`) the ticket ids taken ahead for its
-      seats (`ticketIds`) and where its e-mails go (`deliveryEmail`, `deliveryName`, when given);
-      purchase.lua carries them into the sale;
+      seats (`ticketIds`); either keeps where its e-mails go (`deliveryEmail`, `deliveryName`, when
+      given: a walk-up's, or a guest comp's guest, held under the operator's account: no account of
+      their own); purchase.lua carries them into the sale;
     - the hold does not end at salesCloseAt (it lives its lifetime: it is bought at once);
     - the hold is not listed among the owner's holds (the user-holds hash, the user's index of
       performances with holds): it is the operator path's alone (only CompService's and
@@ -54,8 +55,9 @@
   ARGV[3] the kind: 'COMP' or 'BOX_OFFICE'
   ARGV[4] a comp's note (non-empty), or a box office sale's payment method (CASH, CARD_TERMINAL)
   ARGV[5] a box office sale's ticket ids, comma-separated in the order of the seat ids; '' for a comp
-  ARGV[6] a box office sale's delivery address for its e-mails ('' : none, the owner's)
-  ARGV[7] a box office sale's delivery name ('' : none)
+  ARGV[6] the delivery address for its e-mails ('' : none, the owner's): a box office sale's
+          walk-up's, or a guest comp's guest's (the comp held under the operator's account)
+  ARGV[7] the delivery name ('' : none)
   ARGV[8] '1': blocked seats may be taken (a comp's includeBlocked, above); '' they refuse the request
   ARGV[9..8+n] ids of the expired holds whose records follow the fixed keys (n = their number)
   ARGV[9+n..] seat ids (distinct)
@@ -88,8 +90,8 @@ local boxOffice = ARGV[3] == 'BOX_OFFICE'
 local note = not boxOffice and ARGV[4] or nil
 local paymentMethod = boxOffice and ARGV[4] or nil
 local ticketIds = boxOffice and ARGV[5] or nil
-local deliveryEmail = boxOffice and ARGV[6] ~= '' and ARGV[6] or nil
-local deliveryName = boxOffice and ARGV[7] ~= '' and ARGV[7] or nil
+local deliveryEmail = ARGV[6] ~= '' and ARGV[6] or nil
+local deliveryName = ARGV[7] ~= '' and ARGV[7] or nil
 local takeBlocked = ARGV[8] == '1'
 local fixedKeys = 13
 local passedHoldKeys = {}

@@ -239,9 +239,12 @@ export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' |
   takeBlocked?: boolean;
 }
 
-/** A comp (its note, non-empty) or a box office sale (payment method, one ticket id a seat). */
+/**
+ * A comp (its note, non-empty; a guest comp also where its e-mails go) or a box office sale (payment
+ * method, one ticket id a seat, where its e-mails go when given).
+ */
 export type OperatorSale =
-  | { kind: 'COMP'; note: string }
+  | { kind: 'COMP'; note: string; deliveryEmail?: string; deliveryName?: string }
   | { kind: 'BOX_OFFICE'; paymentMethod: string; ticketIds: string[]; deliveryEmail?: string; deliveryName?: string };
 
 /**
@@ -286,8 +289,8 @@ async function holdCompSeatsRound(
       sale.kind,
       sale.kind === 'COMP' ? sale.note : sale.paymentMethod,
       sale.kind === 'COMP' ? '' : sale.ticketIds.join(','),
-      (sale.kind === 'BOX_OFFICE' && sale.deliveryEmail) || '',
-      (sale.kind === 'BOX_OFFICE' && sale.deliveryName) || '',
+      sale.deliveryEmail ?? '',
+      sale.deliveryName ?? '',
       request.takeBlocked === true ? '1' : '',
       ...ending,
       ...request.seatIds,

@@ -151,6 +151,9 @@ export class HoldService {
    * (performance, not registered in Redis: rebuild it and ask again; seats, with
    * `details.seatIds`), SalesClosedError (CANCELED, or CLOSED while a delete runs),
    * SeatsUnavailableError (held by a live hold, sold, or blocked without `takeBlocked`; nothing held).
+   * With `guest` (a guest comp: `userId` is then the issuing operator's account, holding it for a
+   * guest without an account of their own), the hold keeps the guest's address and name, which its
+   * purchase carries: its e-mails go there, and the purchase is the venue's as a box office sale is.
    */
   async holdComp(
     userId: string,
@@ -158,7 +161,7 @@ export class HoldService {
     seatIds: number[],
     note: string,
     maxSeats: number,
-    { takeBlocked = false }: { takeBlocked?: boolean } = {},
+    { takeBlocked = false, guest }: { takeBlocked?: boolean; guest?: { email: string; name: string } } = {},
   ): Promise<CompHold> {
     assertUserId(userId);
     assertPerformanceId(performanceId);
@@ -170,7 +173,7 @@ export class HoldService {
       userId,
       performanceId,
       seatIds,
-      sale: { kind: 'COMP', note },
+      sale: { kind: 'COMP', note, ...(guest ? { deliveryEmail: guest.email, deliveryName: guest.name } : {}) },
       takeBlocked,
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       retentionMs: HOLD_RETENTION_MS,

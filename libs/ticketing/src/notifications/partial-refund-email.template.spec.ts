@@ -16,6 +16,7 @@ const receipt: PurchaseReceipt = {
   amount: 1000,
   currency: 'EUR',
   paymentMethod: null,
+  comp: false,
   purchasedAt: new Date('2030-01-01T00:00:00Z'),
   seats: [{ seatId: 1, section: 'A', row: 1, rowLabel: 'A', number: 1 }],
   refundedSeats: [

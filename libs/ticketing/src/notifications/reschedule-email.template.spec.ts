@@ -154,4 +154,16 @@ describe('reschedule e-mail template', () => {
     );
     expect(email.text).not.toContain('you may cancel');
   });
+
+  it("tells a comp's guest or recipient, who cannot cancel it, to tell the box office instead; nothing once checked in", () => {
+    const comp = { ...receipt, amount: 0, comp: true, performanceCancelUntil: new Date('2099-01-01T00:00:00Z') };
+    const email = renderRescheduleEmail(comp, new Date('2026-12-30T20:30:00.000Z'), new Date('2026-12-01T00:00:00Z'));
+    expect(email.text).toContain(
+      'If you cannot come then, tell the box office, so that your seats can go to someone else.',
+    );
+    expect(email.text).not.toContain('you may cancel');
+    expect(email.text).not.toContain('refund');
+    const used = renderRescheduleEmail({ ...comp, checkedIn: true }, previous, now).text;
+    expect(used).not.toContain('If you cannot come then');
+  });
 });

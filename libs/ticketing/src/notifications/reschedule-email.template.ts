@@ -47,12 +47,15 @@ export function renderRescheduleEmail(receipt: PurchaseReceipt, previousStartsAt
   ].join(' ');
   // A free purchase has nothing to refund: its buyer may still cancel, to free the seats. A box
   // office sale cannot be canceled by its buyer (409 BoxOfficeSale; a walk-up has no account): the
-  // box office refunds it, at the window.
+  // box office refunds it, at the window. Nor can a comp (409 CompNotCancelable; a guest comp's
+  // guest has no account): the box office takes it back and gives the seats to someone else.
   const cancel =
-    receipt.paymentMethod !== null
+    receipt.comp || receipt.paymentMethod !== null
       ? receipt.checkedIn
         ? null
-        : `If you cannot come then, contact the box office where you bought the tickets${receipt.amount === 0 ? '' : ' about a refund'}.`
+        : receipt.comp
+          ? 'If you cannot come then, tell the box office, so that your seats can go to someone else.'
+          : `If you cannot come then, contact the box office where you bought the tickets${receipt.amount === 0 ? '' : ' about a refund'}.`
       : cancelOpen
         ? `If you cannot come then, you may cancel the purchase${receipt.amount === 0 ? '' : ' for a full refund'} until ${formatStartTime(cancelUntil, receipt.timeZone)}.`
         : null;

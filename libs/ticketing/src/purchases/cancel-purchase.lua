@@ -36,7 +36,7 @@
   KEYS[11] tickets  hash user id -> seats of the user's paid purchases not canceled: the
            bought   canceled purchase's seats (all of them, the checked-in ones an operator kept
                     sold too: the buyer has no ticket of it left) leave the buyer's count (a box
-                    office sale's never were in the selling account's)
+                    office sale's or a guest comp's never were in the owning operator's)
   KEYS[12] transferred  set of the purchase's seat ids whose ticket is being, or was, accepted by
                     a transfer's recipient (tickets/transfer-mark.lua marks it before PostgreSQL
                     records the accept): a buyer's cancel is refused ('TRANSFERRED') while one of
@@ -76,7 +76,9 @@
     {'CHECKED_IN', seat ids checked in (comma-separated)}  refused: a ticket was checked in
     {'BOX_OFFICE'}         refused ('buyer' only), before any other refusal but NOT_FOUND: a box
                            office sale (`boxOffice`) is the venue's, refunded by an admin (its money
-                           goes back at the window), never the selling account's to cancel
+                           goes back at the window), never the selling account's to cancel; so is a
+                           guest comp (`comp` with a `deliveryEmail`: held under the issuing
+                           operator's account for a guest without one)
     {'COMP'}               refused ('buyer' only): a comp (`comp`, complimentary tickets an operator
                            issued) is the operators' to take back (an admin's refund), not its
                            recipient's to cancel: its seats are the venue's allocation
@@ -94,7 +96,7 @@ local seating = { free = KEYS[7], layout = KEYS[8], runs = KEYS[9], info = KEYS[
 local purchaseId, userId, mode, knownCheckedIn, canceledBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 -- The refusal for what the purchase is, or nil, on either path its record comes by. A buyer's cancel
--- of a box office sale (`boxOffice`, the venue's, refunded at the window) is refused before anything
+-- of a box office sale or a guest comp (`boxOffice` or `deliveryEmail`: the venue's) is refused before anything
 -- else, so the selling account learns nothing of the sale's state; then a purchase already
 -- CANCELED (`status`: nil for a record read from PostgreSQL, whose status is read once it is put
 -- back); then a buyer's cancel of a comp (`comp`, the operators' to take back).
@@ -159,7 +161,8 @@ local refusedForTransfer = #transferredList > 0
 
 if persisted then
   -- The caller checked the persisted record's owner; a refused cancel leaves no record behind.
-  local refusal = refusalOf(persistedFields.boxOffice, persistedFields.comp, nil)
+  -- A guest comp (a delivery address) is the venue's as a box office sale is.
+  local refusal = refusalOf(persistedFields.boxOffice or persistedFields.deliveryEmail, persistedFields.comp, nil)
   if refusal then return refusal end
   if refusedForTransfer then return {'TRANSFERRED', table.concat(transferredList, ',')} end
   if cancelClosed then return {'CANCEL_CLOSED', cancelUntil} end
@@ -168,11 +171,13 @@ if persisted then
 end
 
 local purchase = redis.call('HMGET', purchaseKey, 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency',
-  'boxOffice', 'comp', 'fromBlock')
+  'boxOffice', 'comp', 'fromBlock', 'deliveryEmail')
+-- The venue's, not its owning account's: a box office sale, or a guest comp (a delivery address).
+local venues = purchase[8] or purchase[11]
 -- Parked by the flusher (PostgreSQL refused it for good): it did not happen, and its seats may be
 -- sold to someone else by now; its charge is the payment reconciler's to refund.
 if purchase[1] ~= userId or purchase[5] then return {'NOT_FOUND'} end
-local refusal = refusalOf(purchase[8], purchase[9], purchase[2])
+local refusal = refusalOf(venues, purchase[9], purchase[2])
 if refusal then return refusal end
 
 -- A transferred ticket is told first: only the box office can undo that sale, whatever else stands.
@@ -190,7 +195,7 @@ blockSoldSeats(seatsKey, countsKey, houseSeatsAmong(purchase[10], toFree))
 freeSeats(seatsKey, countsKey, table.concat(toFree, ','), 'sold', seating)
 
 -- Never below 0: a count built from PostgreSQL after an upgrade may lack a purchase made before it.
-if not purchase[8] and redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then
+if not venues and redis.call('HINCRBY', KEYS[11], userId, -(#toFree + #kept)) <= 0 then
   redis.call('HDEL', KEYS[11], userId)
 end
 local keptList = table.concat(kept, ',')

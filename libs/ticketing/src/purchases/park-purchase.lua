@@ -33,9 +33,10 @@ local copy = {}
 for i = 7, #ARGV do copy[#copy + 1] = ARGV[i] end
 for _, part in ipairs({ 'entryId', entryId, 'error', reason, 'parkedAt', parkedAt }) do copy[#copy + 1] = part end
 redis.call('XADD', deadLetters, '*', unpack(copy))
-local status, parked, boxOffice = unpack(redis.call('HMGET', purchaseKey, 'status', 'parkedAt', 'boxOffice'))
--- A box office sale's seats were never in the selling account's count (purchase.lua).
-if status == 'PAID' and not parked and not boxOffice then
+local status, parked, boxOffice, deliveryEmail =
+  unpack(redis.call('HMGET', purchaseKey, 'status', 'parkedAt', 'boxOffice', 'deliveryEmail'))
+-- A box office sale's or a guest comp's seats were never in the owning account's count (purchase.lua).
+if status == 'PAID' and not parked and not boxOffice and not deliveryEmail then
   if redis.call('HINCRBY', ticketsBought, userId, -seats) <= 0 then redis.call('HDEL', ticketsBought, userId) end
 end
 redis.call('HSET', purchaseKey, 'parkedAt', parkedAt)

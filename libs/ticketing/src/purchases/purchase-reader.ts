@@ -73,8 +73,12 @@ export class PurchaseReader {
 
 /**
  * Whether `purchase` is buyer `userId`'s own: bought by it online (or a comp given to it). A box
- * office sale is stored under the selling clerk's account but is the venue's: never a buyer's.
+ * office sale is stored under the selling clerk's account, and a guest comp under the issuing
+ * operator's, but either is the venue's: never a buyer's.
  */
-export function isBuyersPurchase(purchase: Pick<Purchase, 'userId' | 'paymentMethod'>, userId: string): boolean {
+export function isBuyersPurchase(
+  purchase: Pick<Purchase, 'userId' | 'paymentMethod' | 'deliveryEmail'>,
+  userId: string,
+): boolean {
   return purchase.userId === userId && saleChannelOf(purchase) === 'ONLINE';
 }

@@ -8,7 +8,9 @@
   `comp` note, every seat priced 0) is sold whatever the sales window (only a canceled or deleted
   performance refuses it), and its note travels into the purchase and its stream entry (`comp`), as
   do the house seats it took from their block (`fromBlock`, when any), which its cancel or refund
-  (cancel-purchase.lua, refund-seats.lua) gives back to the block.
+  (cancel-purchase.lua, refund-seats.lua) gives back to the block, and a guest comp's delivery
+  address and name (`deliveryEmail`, `deliveryName`: a comp held under the operator's account for
+  a guest without one; the venue's, as a box office sale is, so its seats count for no one).
   A box office sale's hold (hold-comp-seats.lua: `boxOffice`, the payment method taken at the
   window, and `ticketIds`) is sold from salesOpenAt on while ON_SALE or CLOSED by status, also
   after salesCloseAt (a canceled, paused or deleted performance refuses it), and both fields travel
@@ -37,8 +39,8 @@
                     performance was deleted
   KEYS[8] tickets   hash user id -> seats of the user's paid purchases not canceled: a new sale
           bought    adds its seats to the buyer's count (the ticket limit per buyer of the hold
-                    scripts reads it); a box office sale adds none (the venue's, not the selling
-                    account's)
+                    scripts reads it); a box office sale or a guest comp (one with a delivery
+                    address) adds none (the venue's, not the selling or issuing account's)
   KEYS[9] buyer's   optional, on a single Redis only: the buyer's index of purchases (sorted set
           index     '<performance id>:<purchase id>' by epoch ms; on a Redis Cluster it lies in the
                     buyer's slot and PurchaseStore.sell adds the entry beside this script). A new
@@ -158,15 +160,17 @@ if boxOffice then
   record[#record + 1] = boxOffice
   record[#record + 1] = 'ticketIds'
   record[#record + 1] = ticketIds
-  for i, field in ipairs({'deliveryEmail', 'deliveryName'}) do
-    if hold[15 + i] then
-      record[#record + 1] = field
-      record[#record + 1] = hold[15 + i]
-    end
+end
+-- Only an operator's hold has them (a walk-up's, a guest comp's guest): checked on the operator path above.
+for i, field in ipairs({'deliveryEmail', 'deliveryName'}) do
+  if hold[15 + i] then
+    record[#record + 1] = field
+    record[#record + 1] = hold[15 + i]
   end
 end
 redis.call('HSET', purchaseKey, 'status', 'PAID', unpack(record))
 redis.call('XADD', streamKey, '*', 'type', 'purchase', unpack(record))
-if not boxOffice then redis.call('HINCRBY', KEYS[8], userId, #seatIds) end
+-- The venue's (a box office sale, a guest comp): not the owning operator's tickets.
+if not (boxOffice or hold[16]) then redis.call('HINCRBY', KEYS[8], userId, #seatIds) end
 if KEYS[9] then redis.call('ZADD', KEYS[9], 'NX', now, ARGV[7]) end
 return {'OK', now, performanceId, seats, amount, currency, prices or ''}

@@ -58,8 +58,10 @@ export interface Purchase {
    */
   ticketIds?: string[];
   /**
-   * A box office sale's delivery address for its e-mails (the walk-up's, no account needed) and the
-   * name to address them to; absent: its e-mails go to the owning account, as any purchase's.
+   * A box office sale's or a guest comp's delivery address for its e-mails (the walk-up's or the
+   * guest's, no account needed) and the name to address them to; absent: its e-mails go to the
+   * owning account, as any purchase's. Present only on a purchase that is the venue's
+   * ({@link saleChannelOf} `BOX_OFFICE`).
    */
   deliveryEmail?: string;
   deliveryName?: string;
@@ -70,9 +72,14 @@ export interface Purchase {
   houseSeatIds?: number[];
 }
 
-/** Where a purchase was sold, as its views say it: at the box office window, or online. */
-export function saleChannelOf(purchase: Pick<Purchase, 'paymentMethod'>): 'ONLINE' | 'BOX_OFFICE' {
-  return purchase.paymentMethod === undefined ? 'ONLINE' : 'BOX_OFFICE';
+/**
+ * Where a purchase was sold, as its views say it: online, or by the box office for someone without
+ * an account of theirs (the venue's, stored under the operator's account): a window sale (its
+ * `paymentMethod`) or a guest comp (a comp with a `deliveryEmail`, no payment method). Only those
+ * two have a delivery address.
+ */
+export function saleChannelOf(purchase: Pick<Purchase, 'paymentMethod' | 'deliveryEmail'>): 'ONLINE' | 'BOX_OFFICE' {
+  return purchase.paymentMethod === undefined && purchase.deliveryEmail === undefined ? 'ONLINE' : 'BOX_OFFICE';
 }
 
 /** Reads a purchase hash as `purchase.lua`, `cancel-purchase.lua` and `refund-seats.lua` write it. */

@@ -70,7 +70,7 @@ for entry in string.gmatch(knownCheckedIn, '[^,]+') do
 end
 
 local fields = { 'userId', 'status', 'seats', 'chargeId', 'parkedAt', 'amount', 'currency', 'prices', 'refundedSeats',
-  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock' }
+  'refundedAmount', 'boxOffice', 'createdAt', 'fromBlock', 'deliveryEmail' }
 -- The persisted record is read from ARGV and put back only by a refund that goes through: a refused
 -- one leaves no record behind (nor one without a TTL), as cancel-purchase.lua.
 local persisted, purchase = nil, nil
@@ -116,10 +116,10 @@ end
 if #checkedInNamed > 0 and mode ~= 'operator-keep-checked-in' then
   return {'CHECKED_IN', table.concat(checkedInNamed, ',')}
 end
--- The refunded seats leave the buyer's tickets bought, never below 0; a box office sale's were never
--- in the selling account's count (purchase.lua).
+-- The refunded seats leave the buyer's tickets bought, never below 0; a box office sale's or a guest
+-- comp's (a delivery address) were never in the owning operator's count (purchase.lua).
 local function uncount()
-  if purchase[11] then return end
+  if purchase[11] or purchase[14] then return end
   if redis.call('HINCRBY', KEYS[11], userId, -namedCount) <= 0 then redis.call('HDEL', KEYS[11], userId) end
 end
 
