@@ -187,7 +187,7 @@ describe('best-available reservations over HTTP', () => {
       { performanceId: performance.id, quantity: 2, grade: 'VIP', section: 'Floor' },
       { performanceId: performance.id, seatIds: [1], together: false },
       { performanceId: performance.id, quantity: 0 },
-      { performanceId: performance.id, quantity: 5 },
+      { performanceId: performance.id, quantity: 101 },
       { performanceId: performance.id, quantity: 2, together: 'yes' },
       { performanceId: performance.id, quantity: 2, accessible: 1 },
       { performanceId: performance.id, quantity: 2, section: '' },

@@ -118,10 +118,12 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
 
   it('says the same about every quantity out of range, and names accessible seats when none fit', async () => {
     const hold = (body: object) => call('POST', '/reservations', { performanceId, ...body }, user);
-    const tooMany = expectUniform(await hold({ quantity: 5 }), 400).message;
-    expect(tooMany).toMatch(/quantity must be an integer from 1 to \d+/);
+    const tooMany = expectUniform(await hold({ quantity: 101 }), 400).message;
+    expect(tooMany).toEqual(['quantity must be an integer from 1 to 100']);
     expect(expectUniform(await hold({ quantity: 1e30 }), 400).message).toEqual(tooMany);
     expect(expectUniform(await hold({ quantity: 0 }), 400).message).toEqual(tooMany);
+    // Within the request bound but over the per-user limit: the limit's 409, as for seat ids.
+    expect(expectUniform(await hold({ quantity: 5 }), 409).message).toMatch(/may hold at most \d+ seats/);
     const none = expectUniform(await hold({ quantity: 1, accessible: true }), 409);
     expect(none.message).toMatch(/no accessible seat \(a wheelchair space/);
   });
