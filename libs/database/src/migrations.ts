@@ -42,6 +42,7 @@ import { PurchaseRefundsPurchaseFk1799670000000 } from './migrations/17996700000
 import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/1799690000000-PurchasesDeliveryEmailIndex';
 import { WindowRefunds1799720000000 } from './migrations/1799720000000-WindowRefunds';
 import { CompHouseSeats1799730000000 } from './migrations/1799730000000-CompHouseSeats';
+import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -92,4 +93,5 @@ export const MIGRATIONS: Function[] = [
   PurchasesDeliveryEmailIndex1799690000000,
   WindowRefunds1799720000000,
   CompHouseSeats1799730000000,
+  EventSearchUnaccent1799790000000,
 ];
