@@ -197,7 +197,15 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
       );
       expect(expectUniform(twins, 400).message).toBe('section names must be unique within a performance');
       const blank = expectUniform(await call('POST', '/events', { title: ' \u3000 ', venue: 'Hall' }, admin), 400);
-      expect(blank.message).toEqual(['title must be longer than or equal to 1 characters']);
+      expect(blank.message).toEqual(['title must not be blank']);
+      const both = expectUniform(await call('POST', '/events', { title: '  ', venue: '\t\n' }, admin), 400);
+      expect(both.message).toEqual(['title must not be blank', 'venue must not be blank']);
+      const signup = await call('POST', '/auth/signup', {
+        email: 'blank-name@example.test',
+        password: 'correct horse battery staple',
+        name: '   ',
+      });
+      expect(expectUniform(signup, 400).message).toEqual(['name must not be blank']);
       // A filter and a path name find the section whatever the white space around them.
       const seats = await call('GET', `/performances/${performanceId}/seats?section=A%20`);
       expect(seats.statusCode).toBe(200);
