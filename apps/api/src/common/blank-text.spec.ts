@@ -1,18 +1,23 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validate } from 'class-validator';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-/** Every DTO module of the API: the test finds their length-checked fields itself. */
-const modules = import.meta.glob<Record<string, unknown>>('../**/*.dto.ts', { eager: true });
+/** Every DTO module of the API (each `*.dto.ts` under apps/api/src): the test finds their length-checked fields itself. */
+const DTO_FILES = readdirSync(join(__dirname, '..'), { recursive: true, encoding: 'utf8' })
+  .filter((file) => file.endsWith('.dto.ts'))
+  .map((file) => join(__dirname, '..', file));
 
 /** White space `String.prototype.trim` drops: spaces of every script, tabs, line ends, U+FEFF. */
 const WHITE = [' ', '\t', '\n', '\r', '\u00A0', '\u3000', '\u2003', '\uFEFF'];
 
 /** Each DTO class with a property checked by `minLength`, with those properties. */
-function lengthCheckedFields(): { dto: new () => object; property: string }[] {
+async function lengthCheckedFields(): Promise<{ dto: new () => object; property: string }[]> {
+  const modules = (await Promise.all(DTO_FILES.map((file) => import(file)))) as Record<string, unknown>[];
   const fields: { dto: new () => object; property: string }[] = [];
-  for (const exported of Object.values(modules).flatMap((module) => Object.values(module))) {
+  for (const exported of modules.flatMap((module) => Object.values(module))) {
     if (typeof exported !== 'function') continue;
     const dto = exported as new () => object;
     const metadata = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
@@ -28,7 +33,11 @@ function lengthCheckedFields(): { dto: new () => object; property: string }[] {
  * not sent in; fields not trimmed (passwords) keep white space as characters.
  */
 describe('blank text fields (generated over the DTOs)', () => {
-  const fields = lengthCheckedFields();
+  let fields: { dto: new () => object; property: string }[];
+  // Imports every DTO module and what they import (Swagger, class-validator, the libraries): slow on a loaded machine.
+  beforeAll(async () => {
+    fields = await lengthCheckedFields();
+  }, 120_000);
 
   it('finds the trimmed fields of every kind', () => {
     const names = fields.map(({ dto, property }) => `${dto.name}.${property}`);
