@@ -77,6 +77,22 @@ describe('migration EventSearchUnaccent: accent-insensitive search through the G
     expect(await titles('％')).toEqual([]);
   });
 
+  it('reverts to the indexes before it, and runs again', async () => {
+    const definitions = async () =>
+      (
+        (await db.query(
+          `SELECT indexdef FROM pg_indexes WHERE indexname IN ('events_search_fts', 'events_search_trgm') ORDER BY indexname`,
+        )) as { indexdef: string }[]
+      ).map((row) => row.indexdef);
+    await db.undoLastMigration();
+    expect(await definitions()).toHaveLength(2);
+    for (const definition of await definitions()) expect(definition).not.toContain('search_fold');
+    expect((await db.query(`SELECT to_regprocedure('search_fold(text)') AS fn`))[0].fn).toBeNull();
+    await runMigrations(db);
+    for (const definition of await definitions()) expect(definition).toContain('search_fold');
+    expect(await titles('bjork')).toEqual(['Björk — Live ✨']);
+  });
+
   it('serves every kind of match from the rebuilt indexes, no sequential read of events', async () => {
     const spy = vi.spyOn(EntityManager.prototype, 'query');
     await titles('bjork');
