@@ -5,6 +5,7 @@ import { createRedis } from '@app/redis';
 import { performanceKeys, SEATING_FORMAT } from '@app/ticketing';
 import { ApiHarness, createSession, TestSession } from '@app/testing';
 import { signedBuyer, startTestApi } from './support/api';
+import { ERROR_KEYS } from './support/http';
 
 type Headers = { authorization: string };
 
@@ -187,7 +188,7 @@ describe('best-available reservations over HTTP', () => {
       { performanceId: performance.id, quantity: 2, grade: 'VIP', section: 'Floor' },
       { performanceId: performance.id, seatIds: [1], together: false },
       { performanceId: performance.id, quantity: 0 },
-      { performanceId: performance.id, quantity: 5 },
+      { performanceId: performance.id, quantity: 101 },
       { performanceId: performance.id, quantity: 2, together: 'yes' },
       { performanceId: performance.id, quantity: 2, accessible: 1 },
       { performanceId: performance.id, quantity: 2, section: '' },
@@ -230,6 +231,33 @@ describe('best-available reservations over HTTP', () => {
     expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('12');
     const unknown = await reserve(await buyer(), { performanceId: performance.id, quantity: 1, section: 'Pit' });
     expect(unknown.statusCode).toBe(404);
+  });
+
+  it('answers a seat list filtered by a section or grade the performance lacks as the hold does (404, same body), not as sold out', async () => {
+    const performance = await newPerformance();
+    const headers = await buyer();
+    const seats = (query: string) =>
+      api.app.inject({ method: 'GET', url: `/api/v1/performances/${performance.id}/seats?${query}` });
+    const comparable = (body: Record<string, unknown>) => {
+      const { statusCode, error, message, details } = body;
+      return { statusCode, error, message, details };
+    };
+    for (const [query, scope] of [
+      ['section=nope', { section: 'nope' }],
+      ['grade=Z', { grade: 'Z' }],
+      ['section=nope&status=AVAILABLE', { section: 'nope' }],
+    ] as const) {
+      const listed = await seats(query);
+      const held = await reserve(headers, { performanceId: performance.id, quantity: 1, ...scope });
+      expect(listed.statusCode, `${query} -> ${listed.body}`).toBe(404);
+      expect(held.statusCode, held.body).toBe(404);
+      expect(comparable(listed.json()), query).toEqual(comparable(held.json()));
+      expect(Object.keys(listed.json()).sort()).toEqual([...ERROR_KEYS, 'details'].sort());
+    }
+    // A known section in another casing lists its seats; one sold out would list none, with 200.
+    const known = await seats('section=balcony&limit=100');
+    expect(known.statusCode, known.body).toBe(200);
+    expect(known.json().items.length).toBeGreaterThan(0);
   });
 
   it('a sold-out performance without accessible seats answers 409 NoSeatsFit saying so, no wheelchair note', async () => {

@@ -118,10 +118,12 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
 
   it('says the same about every quantity out of range, and names accessible seats when none fit', async () => {
     const hold = (body: object) => call('POST', '/reservations', { performanceId, ...body }, user);
-    const tooMany = expectUniform(await hold({ quantity: 5 }), 400).message;
-    expect(tooMany).toMatch(/quantity must be an integer from 1 to \d+/);
+    const tooMany = expectUniform(await hold({ quantity: 101 }), 400).message;
+    expect(tooMany).toEqual(['quantity must be an integer from 1 to 100']);
     expect(expectUniform(await hold({ quantity: 1e30 }), 400).message).toEqual(tooMany);
     expect(expectUniform(await hold({ quantity: 0 }), 400).message).toEqual(tooMany);
+    // Within the request bound but over the per-user limit: the limit's 409, as for seat ids.
+    expect(expectUniform(await hold({ quantity: 5 }), 409).message).toMatch(/may hold at most \d+ seats/);
     const none = expectUniform(await hold({ quantity: 1, accessible: true }), 409);
     expect(none.message).toMatch(/no accessible seat \(a wheelchair space/);
   });
@@ -195,7 +197,15 @@ describe('the HTTP edge refuses what is not a clear request (400, uniform body)'
       );
       expect(expectUniform(twins, 400).message).toBe('section names must be unique within a performance');
       const blank = expectUniform(await call('POST', '/events', { title: ' \u3000 ', venue: 'Hall' }, admin), 400);
-      expect(blank.message).toEqual(['title must be longer than or equal to 1 characters']);
+      expect(blank.message).toEqual(['title must not be blank']);
+      const both = expectUniform(await call('POST', '/events', { title: '  ', venue: '\t\n' }, admin), 400);
+      expect(both.message).toEqual(['title must not be blank', 'venue must not be blank']);
+      const signup = await call('POST', '/auth/signup', {
+        email: 'blank-name@example.test',
+        password: 'correct horse battery staple',
+        name: '   ',
+      });
+      expect(expectUniform(signup, 400).message).toEqual(['name must not be blank']);
       // A filter and a path name find the section whatever the white space around them.
       const seats = await call('GET', `/performances/${performanceId}/seats?section=A%20`);
       expect(seats.statusCode).toBe(200);

@@ -272,6 +272,35 @@ describe('reservations over HTTP (real Redis)', () => {
     expect((await reserve(alice.headers, performance.id, [performance.seatIds[3]])).statusCode).toBe(201);
   });
 
+  it('answers asking for more seats than the per-user limit the same in both forms (409 with details), 400 only past every limit', async () => {
+    const performance = await newPerformance(api, admin);
+    const [alice] = await buyers(api, 1);
+    const post = (body: object) =>
+      api.app.inject({ method: 'POST', url: '/api/v1/reservations', headers: alice.headers, payload: body });
+    const bySeats = await post({ performanceId: performance.id, seatIds: performance.seatIds.slice(0, 5) });
+    const byQuantity = await post({ performanceId: performance.id, quantity: 5 });
+    expect(bySeats.statusCode, bySeats.body).toBe(409);
+    expect(byQuantity.statusCode, byQuantity.body).toBe(409);
+    const expected = {
+      statusCode: 409,
+      message: 'a user may hold at most 4 seats of a performance, and one hold has at most 4; asked for 5',
+      details: { limit: 4, requested: 5 },
+    };
+    expect(bySeats.json()).toMatchObject(expected);
+    expect(byQuantity.json()).toMatchObject(expected);
+    // Up to the request bound the limit answers; a count no configuration could allow is malformed.
+    expect((await post({ performanceId: performance.id, quantity: 100 })).json()).toMatchObject({
+      statusCode: 409,
+      details: { limit: 4, requested: 100 },
+    });
+    for (const quantity of [0, -1, 101, 1e30, 2.5]) {
+      const res = await post({ performanceId: performance.id, quantity });
+      expect(res.statusCode, `${quantity} -> ${res.body}`).toBe(400);
+      expect(res.json().message).toEqual(['quantity must be an integer from 1 to 100']);
+    }
+    expect(await raw.hget(performanceKeys(performance.id).counts, 'held')).toBe('0');
+  });
+
   it('tells a body that is JSON but not an object only that (400), and a repeated seat in words', async () => {
     const [alice] = await buyers(api, 1);
     for (const payload of ['[1,2]', '"x"', '3']) {

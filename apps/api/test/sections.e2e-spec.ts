@@ -432,7 +432,10 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
     await expectFiltered('&grade=VIP&maxPrice=1999', (s) => s.section === 'Floor');
     await expectFiltered('&grade=VIP&status=HELD', (s) => s.id === box[0].id);
     await expectFiltered('&grade=VIP&minPrice=2000&status=AVAILABLE', (s) => s.section === 'Box' && s.id !== box[0].id);
-    await expectFiltered('&section=Nowhere', () => false);
+    // A section or grade the performance lacks is a 404, as for a hold: not an empty list that reads as sold out.
+    for (const query of ['section=Nowhere', 'grade=Nowhere', 'section=Balcony&grade=Nowhere']) {
+      expectError(await callReplica('GET', `/performances/${performance.id}/seats?${query}`), 404);
+    }
 
     const first = await call('GET', `/performances/${performance.id}/seats?limit=3&grade=VIP`);
     const cursor = encodeURIComponent(first.json().nextCursor);

@@ -129,6 +129,13 @@ export const SMTP_POOL_CONNECTIONS = 5;
  */
 export const MAIL_BULK_PREFETCH_MAX = 32;
 
+/**
+ * The highest MAX_SEATS_PER_RESERVATION the configuration takes. Request bodies refuse as
+ * malformed (400) only counts above every limit it could allow; a count above the configured limit
+ * but within this is the per-user limit's 409 (POST /reservations).
+ */
+export const MAX_SEATS_PER_RESERVATION_CEILING = 20;
+
 export class Env {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
@@ -372,7 +379,7 @@ export class Env {
   @Transform(({ value }) => toInt(value))
   @IsInt()
   @Min(1)
-  @Max(20)
+  @Max(MAX_SEATS_PER_RESERVATION_CEILING)
   MAX_SEATS_PER_RESERVATION = 4;
 
   /**

@@ -7,6 +7,7 @@ export {
   Env,
   MAIL_LINK_TOKEN,
   MAIL_LINK_TRANSFER_ID,
+  MAX_SEATS_PER_RESERVATION_CEILING,
   parseEnv,
   redisClusterNodes,
   SMTP_POOL_CONNECTIONS,

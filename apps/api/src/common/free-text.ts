@@ -49,7 +49,7 @@ export interface FreeTextOptions {
  * separator character (a 400 naming the field and the character, e.g. `title must not contain
  * control, bidirectional or invisible format characters (U+202E at position 4)`). Its length goes
  * beside it as `@MinLength`/`@MaxLength` (they see the normalised value; written out, Swagger's
- * plugin puts them into the OpenAPI document); `@MinLength(1)` refuses white space alone.
+ * plugin puts them into the OpenAPI document); `@MinLength(1)` refuses white space alone as `<field> must not be blank`.
  * Combine with `@IsOptional()` / `@ValidateIf` for an optional field, and with `@Matches` for a
  * narrower alphabet (the pattern then sees the normalised value too).
  */

@@ -28,7 +28,12 @@ export function codePointLength(text: string): number {
  * writes `minLength` and `maxLength` into the document. ESLint refuses class-validator's own in apps.
  */
 
-/** At least `min` code points (see {@link codePointLength}); anything but a string is refused. */
+/**
+ * At least `min` code points (see {@link codePointLength}); anything but a string is refused. An
+ * empty value is told `<field> must not be blank`: a free-text field is trimmed before it is
+ * checked (FreeText, MailedToken), so white space alone arrives here empty, and "must be longer
+ * than or equal to 1 characters" would answer two spaces sent as if nothing had been.
+ */
 export function MinLength(min: number, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
@@ -37,7 +42,10 @@ export function MinLength(min: number, options?: ValidationOptions): PropertyDec
       validator: {
         validate: (value: unknown) => typeof value === 'string' && codePointLength(value) >= min,
         defaultMessage: buildMessage(
-          (eachPrefix) => `${eachPrefix}$property must be longer than or equal to $constraint1 characters`,
+          (eachPrefix, args) =>
+            args?.value === ''
+              ? `${eachPrefix}$property must not be blank`
+              : `${eachPrefix}$property must be longer than or equal to $constraint1 characters`,
           options,
         ),
       },

@@ -143,7 +143,7 @@ export class EventQueryDto extends PageQueryDto {
   to?: string;
 
   @ApiPropertyOptional({
-    description: `Text searched in title and venue: whole words, parts of words and small misspellings, in any script. At most ${MAX_EVENT_SEARCH_LENGTH} characters.`,
+    description: `Text searched in title and venue: whole words, parts of words and small misspellings, in any script, whatever the case, accents and compatibility forms (\`bjork\`, \`BJORK\` and \`ＢＪＯＲＫ\` find \`Björk\`). At most ${MAX_EVENT_SEARCH_LENGTH} characters.`,
     maxLength: MAX_EVENT_SEARCH_LENGTH,
     example: '아이유 서울',
   })

@@ -5,6 +5,7 @@ import {
   ApiHeader,
   ApiNotModifiedResponse,
   ApiOkResponse,
+  ApiResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -63,11 +64,19 @@ export class PerformancesController {
    * Seats in layout order with their live status. With `status`, `section`, `grade`, `minPrice`
    * or `maxPrice` (all combinable), a page may hold fewer than `limit` seats while `nextCursor`
    * is still set: keep following it, with the same filters (a cursor of a filtered page is a 400
-   * with other filters).
+   * with other filters). A `section` or `grade` the performance does not have is a 404 (`section
+   * not found` / `grade not found`, details naming it), as a best-available hold answers it; a
+   * known one with no seat left still lists (its seats, or none with `status`).
    */
   @Get(':id/seats')
   @Public()
   @ApiOkResponse({ type: SeatPageDto })
+  @ApiResponse({
+    status: 404,
+    type: ErrorBodyDto,
+    description:
+      'no such performance; or `section` / `grade` names none of its sections or grades (any casing): `section not found` / `grade not found`, details.section / details.grade, as POST /reservations answers',
+  })
   // The body is a SeatPageDto already serialised and encoded (seatPageBody): Fastify sends it as is.
   @Header('content-type', 'application/json; charset=utf-8')
   async seats(@IdParam() id: number, @Query() query: SeatQueryDto): Promise<Buffer> {

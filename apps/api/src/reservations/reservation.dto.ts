@@ -36,6 +36,17 @@ type ReservationBody =
 const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
 
 /**
+ * The most seats one `POST /reservations` body may name (`seatIds`) or ask for (`quantity`): above
+ * every per-user limit the configuration allows (MAX_SEATS_PER_RESERVATION_CEILING), so a count
+ * within it but over the configured limit is the limit's 409 (HoldLimitExceeded) in both forms,
+ * and only a count no configuration could allow is a 400.
+ */
+export const MAX_SEATS_PER_REQUEST = 100;
+
+/** The 400 message of a `quantity` no configuration could allow. */
+const QUANTITY_RANGE = `quantity must be an integer from 1 to ${MAX_SEATS_PER_REQUEST}`;
+
+/**
  * The body of `POST /reservations`, in one of two forms: chosen `seatIds`, or a best-available
  * request (`quantity` with optional `grade` or `section`, `together`, `accessible`). Rules: the
  * class-validator decorators, then {@link reservationRequest} (exactly one form, grade and section
@@ -50,7 +61,7 @@ const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
     type: 'object',
     properties: {
       performanceId: ID_SCHEMA,
-      seatIds: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: ID_SCHEMA },
+      seatIds: { type: 'array', minItems: 1, maxItems: MAX_SEATS_PER_REQUEST, uniqueItems: true, items: ID_SCHEMA },
     },
     required: ['performanceId', 'seatIds'],
     additionalProperties: false,
@@ -59,7 +70,7 @@ const ID_SCHEMA = { type: 'integer', minimum: 1, maximum: MAX_INT4 } as const;
     type: 'object',
     properties: {
       performanceId: ID_SCHEMA,
-      quantity: { type: 'integer', minimum: 1, maximum: 100 },
+      quantity: { type: 'integer', minimum: 1, maximum: MAX_SEATS_PER_REQUEST },
       grade: { type: 'string', pattern: asciiNamePattern(20) },
       section: { type: 'string', pattern: asciiNamePattern(50) },
       together: { type: 'boolean' },
@@ -77,14 +88,15 @@ export class ReservationCreateDto {
 
   /**
    * Chosen seats: 1 to `MAX_SEATS_PER_RESERVATION` (default 4) seat ids of the performance, all
-   * held or none. Give either this or `quantity`.
+   * held or none; more than that limit (up to 100) is the limit's 409 `HoldLimitExceeded`, more
+   * than 100 a 400. Give either this or `quantity`.
    * @example [101, 102]
    */
   @ApiPropertyOptional({ type: 'integer', isArray: true })
   @ValidateIf((dto: ReservationCreateDto) => dto.seatIds !== undefined)
   @IsArray()
   @ArrayMinSize(1, itemsAtLeast(1))
-  @ArrayMaxSize(100, itemsAtMost(100))
+  @ArrayMaxSize(MAX_SEATS_PER_REQUEST, itemsAtMost(MAX_SEATS_PER_REQUEST))
   @ArrayUnique({ message: 'seatIds must not name a seat twice' })
   @IsInt({ each: true })
   @Min(1, { each: true })
@@ -94,14 +106,16 @@ export class ReservationCreateDto {
   /**
    * Best available: how many seats, 1 to `MAX_SEATS_PER_RESERVATION`; the best seats are picked
    * and held in one step (the ladder: TOGETHER, TOGETHER_WITH_GAP, ADJACENT_ROWS, then SPLIT when
-   * `together` is false). Give either this or `seatIds`.
+   * `together` is false). More than that limit (up to 100) is the limit's 409
+   * `HoldLimitExceeded`, as for `seatIds`; 0 or more than 100 a 400. Give either this or `seatIds`.
    * @example 2
    */
-  @ApiPropertyOptional({ type: 'integer', minimum: 1 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_SEATS_PER_REQUEST })
   @ValidateIf((dto: ReservationCreateDto) => dto.quantity !== undefined)
-  // The range is the hold's (MAX_SEATS_PER_RESERVATION, a setting): one message for every
-  // quantity outside it, however far.
-  @IsInt()
+  // One message for every quantity no configuration could allow, however far out.
+  @IsInt({ message: QUANTITY_RANGE })
+  @Min(1, { message: QUANTITY_RANGE })
+  @Max(MAX_SEATS_PER_REQUEST, { message: QUANTITY_RANGE })
   quantity?: number;
 
   /** Best available: only seats of this grade. Not with `section`. @example "R" */

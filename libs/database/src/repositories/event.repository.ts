@@ -132,16 +132,20 @@ export class EventRepository {
    * then id (an event's first start changes only when an admin changes its performances, so a walk
    * neither skips nor repeats an event the admin leaves alone). Text matches any of: the whole
    * words of `text` in title or venue (full-text, `simple` configuration), `text` as a substring
-   * (ILIKE), `text` as a misspelt word (pg_trgm word similarity ≥ WORD_SIMILARITY_THRESHOLD); each
-   * served by a GIN index of migration EventSearch. Events without performances are never found;
+   * (LIKE), `text` as a misspelt word (pg_trgm word similarity ≥ WORD_SIMILARITY_THRESHOLD); all
+   * compared folded by search_fold (NFKC, accents removed, lower case: `bjork` finds `Björk`), each
+   * served by a GIN index of migration EventSearchUnaccent. Events without performances are never found;
    * canceled performances (status CANCELED) count as none: not in the range, dates or count.
    */
   search(search: EventSearch): Promise<(EventEntity & EventDates)[]> {
     return this.dataSource.transaction(async (manager) => {
-      // Local to this transaction: the threshold of the `<%` operator, which the index serves.
-      await manager.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [
-        String(WORD_SIMILARITY_THRESHOLD),
-      ]);
+      // Local to this transaction: the threshold of the `<%` operator, which the index serves. The
+      // text folded as the indexes are (search_fold) in the same round trip: its LIKE pattern is
+      // escaped after folding, which may make `％` a `%`.
+      const [{ folded }]: { folded: string | null }[] = await manager.query(
+        `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true), search_fold($2::text) AS folded`,
+        [String(WORD_SIMILARITY_THRESHOLD), search.text],
+      );
       const rows: (DatesRow & { event_id: number })[] = await manager.query(
         `SELECT d.event_id, d.first_starts_at, d.last_starts_at, d.performance_count
            FROM events e
@@ -158,17 +162,17 @@ export class EventRepository {
                  AND p.starts_at >= $1 AND ($2::timestamptz IS NULL OR p.starts_at <= $2)
             )
             AND ($3::text IS NULL
-              OR to_tsvector('simple', e.title || ' ' || e.venue) @@ plainto_tsquery('simple', $3)
-              OR (e.title || ' ' || e.venue) ILIKE $4
-              OR $3 <% (e.title || ' ' || e.venue))
+              OR to_tsvector('simple', search_fold(e.title || ' ' || e.venue)) @@ plainto_tsquery('simple', $3)
+              OR search_fold(e.title || ' ' || e.venue) LIKE $4
+              OR $3 <% search_fold(e.title || ' ' || e.venue))
             AND ($5::timestamptz IS NULL OR (d.first_starts_at, e.id) > ($5, $6::int))
           ORDER BY d.first_starts_at, e.id
           LIMIT $7`,
         [
           search.from,
           search.to,
-          search.text,
-          search.text === null ? null : `%${escapeLike(search.text)}%`,
+          folded,
+          folded === null ? null : `%${escapeLike(folded)}%`,
           search.after?.firstStartsAt ?? null,
           search.after?.id ?? 0,
           search.limit,

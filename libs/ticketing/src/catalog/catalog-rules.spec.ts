@@ -15,6 +15,7 @@ import { decodeCursor } from './cursor';
 import { EventService } from './event.service';
 import { MAX_SEATS_PER_PERFORMANCE, PerformanceService } from './performance.service';
 import { SeatPageService } from './seat-page.service';
+import { SectionService } from './section.service';
 
 const performance: Performance = {
   id: 7,
@@ -80,6 +81,8 @@ describe('SeatPageService', () => {
       c as unknown as CatalogCopies,
       s as unknown as SeatStateStore,
       r as unknown as SeatStateRebuilder,
+      // No page here filters by section or grade: the sections are never asked for.
+      {} as SectionService,
     ),
     copies: c,
     seatState: s,

@@ -8,6 +8,8 @@ import { CatalogCopies } from './catalog-copies';
 import type { Performance, SeatListing } from './catalog.types';
 import { assertSeatFilter, filterDigest, MAX_PRICE, matchesSeatFilter, SeatFilter } from './seat-filter';
 import { SeatPageService } from './seat-page.service';
+import { gradeKey, sectionNameKey } from './section-names';
+import { SectionService } from './section.service';
 
 const STATUSES: SeatStatus[] = ['AVAILABLE', 'HELD', 'SOLD'];
 const SECTIONS = ['A', 'B', 'C'];
@@ -53,10 +55,18 @@ function layout(statuses: SeatStatus[], index = true) {
       return { positions: free.slice(0, want), looked: free.length >= want ? free[want - 1] : last };
     }),
   };
+  // The sections the seats are of, as the catalog lists them.
+  const sections = {
+    layout: vi.fn(async () => ({
+      currency: 'KRW',
+      sections: seats.map((seat) => ({ name: seat.section, grade: seat.grade })),
+    })),
+  };
   const service = new SeatPageService(
     copies as unknown as CatalogCopies,
     seatState as unknown as SeatStateStore,
     { ensure: vi.fn() } as unknown as SeatStateRebuilder,
+    sections as unknown as SectionService,
   );
   return { seats, service, seatState, copies };
 }
@@ -137,6 +147,15 @@ describe('seat filters', () => {
         fc.boolean(),
         async (statuses, filter, status, limit, index) => {
           const { seats, service } = layout(statuses, index);
+          const unknown =
+            (filter.section !== undefined &&
+              !seats.some((seat) => sectionNameKey(seat.section) === sectionNameKey(filter.section!))) ||
+            (filter.grade !== undefined && !seats.some((seat) => gradeKey(seat.grade) === gradeKey(filter.grade!)));
+          if (unknown) {
+            // A section or grade the performance lacks is a 404, as for a hold, not an empty list.
+            await expect(service.listSeats(7, { limit, status, filter })).rejects.toMatchObject({ kind: 'not_found' });
+            return;
+          }
           const expected = seats
             .filter((seat, i) => matchesSeatFilter(seat, filter) && (!status || statuses[i] === status))
             .map((seat) => seat.id);
@@ -155,6 +174,22 @@ describe('seat filters', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('answers a section or grade the performance does not have as not found (as a hold does), asking Redis nothing', async () => {
+    const { service, seatState } = layout(['AVAILABLE', 'SOLD', 'AVAILABLE', 'HELD', 'AVAILABLE', 'SOLD']);
+    await expect(service.listSeats(7, { limit: 10, filter: { section: 'nope' } })).rejects.toMatchObject({
+      kind: 'not_found',
+      message: 'section not found',
+      details: { performanceId: 7, section: 'nope' },
+    });
+    await expect(service.listSeats(7, { limit: 10, filter: { grade: 'X' } })).rejects.toMatchObject({
+      message: 'grade not found',
+      details: { performanceId: 7, grade: 'X' },
+    });
+    expect(seatState.registeredStatuses).not.toHaveBeenCalled();
+    // Known in another casing: a page.
+    expect((await service.listSeats(7, { limit: 10, filter: { section: 'c', grade: 'r' } })).items).not.toEqual([]);
   });
 
   it('asks Redis only for the status of seats that pass the static filter', async () => {

@@ -8,6 +8,8 @@ import { CatalogCopies, READ_ATTEMPTS, SEAT_BLOCK_SIZE } from './catalog-copies'
 import { Performance, SeatListing, SeatPage } from './catalog.types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { assertSeatFilter, filterDigest, isEmptyFilter, matchesSeatFilter, SeatFilter } from './seat-filter';
+import { gradeKey, sectionNameKey } from './section-names';
+import { SectionService } from './section.service';
 
 /** A filtered seat page looks at no more than this many seats, then returns what it found. */
 const SEAT_SCAN_BUDGET = 20 * SEAT_BLOCK_SIZE;
@@ -24,6 +26,7 @@ export class SeatPageService {
     private readonly copies: CatalogCopies,
     private readonly seatState: SeatStateStore,
     private readonly rebuilder: SeatStateRebuilder,
+    private readonly sections: SectionService,
   ) {}
 
   /**
@@ -43,8 +46,11 @@ export class SeatPageService {
    * `filter` (section, grade, price range) works the same way, asking Redis only for the status
    * of the seats that pass it; every page's cursor carries a digest of its filters (`status` one of them; none
    * is one set too) and is refused (400 InvalidCursor) with any others.
+   * A `section` or `grade` the performance does not have is a NotFoundError('section' | 'grade'),
+   * as a best-available hold answers it (not an empty list that reads as sold out), checked on the
+   * sections kept in this process (SectionService.layout: no round trip once kept).
    * Throws InvalidInputError (cursor, filter: price bounds, minPrice above maxPrice),
-   * NotFoundError('performance').
+   * NotFoundError('performance' | 'section' | 'grade').
    */
   async listSeats(
     performanceId: number,
@@ -65,6 +71,9 @@ export class SeatPageService {
     for (let attempt = 1; ; attempt += 1) {
       const version = await this.copies.version();
       const performance = await this.copies.performance(version, performanceId);
+      if (filter?.section !== undefined || filter?.grade !== undefined) {
+        await this.assertKnownScope(version, performanceId, filter);
+      }
       const page = await this.seatPage(
         version,
         performance,
@@ -76,6 +85,18 @@ export class SeatPageService {
       if (page !== 'unregistered') return page;
       if (attempt >= READ_ATTEMPTS) throw new NotFoundError('performance');
       await this.rebuilder.ensure(performanceId);
+    }
+  }
+
+  /** Throws NotFoundError('section' | 'grade') when no section of the performance has the filter's section name or grade (any casing). */
+  private async assertKnownScope(version: string, performanceId: number, filter: SeatFilter): Promise<void> {
+    const { sections } = await this.sections.layout(version, performanceId);
+    const { section, grade } = filter;
+    if (section !== undefined && !sections.some((known) => sectionNameKey(known.name) === sectionNameKey(section))) {
+      throw new NotFoundError('section', { performanceId, section });
+    }
+    if (grade !== undefined && !sections.some((known) => gradeKey(known.grade) === gradeKey(grade))) {
+      throw new NotFoundError('grade', { performanceId, grade });
     }
   }
 

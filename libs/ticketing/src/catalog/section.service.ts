@@ -145,8 +145,12 @@ export class SectionService {
     return { name, grade, price, currency: change.currency, seatsTotal };
   }
 
-  /** The static sections, kept in this process under `version`, else from the catalog cache or PostgreSQL. */
-  private async layout(version: string, performanceId: number): Promise<{ currency: string; sections: SectionRow[] }> {
+  /**
+   * The performance's static sections (name, grade, price, seat ids) in layout order, kept in this
+   * process under catalog version `version`: no round trip once kept, else one read of the catalog
+   * cache (or PostgreSQL). Throws NotFoundError('performance').
+   */
+  async layout(version: string, performanceId: number): Promise<{ currency: string; sections: SectionRow[] }> {
     if (this.kept.version !== version || this.kept.sections.size >= KEPT_PERFORMANCES) {
       this.kept = { version, sections: new Map() };
     }

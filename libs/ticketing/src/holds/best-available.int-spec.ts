@@ -621,6 +621,10 @@ describe('best-available holds: the ladder on small halls', () => {
       details: { alreadyHeld: 6 },
     });
     await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 9 })).rejects.toMatchObject({
+      code: 'HoldLimitExceeded',
+      details: { limit: 8, requested: 9 },
+    });
+    await expect(fixture.holds.holdBestAvailable(userId, { ...request, quantity: 0 })).rejects.toMatchObject({
       code: 'InvalidInput',
     });
     expect((await ask(2)).seatIds).toHaveLength(2);

@@ -252,7 +252,8 @@ export class HoldService {
    * Picks the best available seats for a party and holds them, in one Redis script run (the
    * ladder of docs/seating.md: TOGETHER, TOGETHER_WITH_GAP, ADJACENT_ROWS, then SPLIT only when
    * `together` is false); the hold's `arrangement` names the rung. `quantity` is 1…
-   * MAX_SEATS_PER_RESERVATION; `scope` narrows the seats to one grade or one section (by name).
+   * MAX_SEATS_PER_RESERVATION (a positive integer above it: HoldLimitExceededError, as seat ids);
+   * `scope` narrows the seats to one grade or one section (by name).
    * Throws InvalidInputError, NotFoundError (performance, section, grade; `seating` when the
    * performance has no seating data yet: HoldDesk builds it and asks again), SalesNotOpenError,
    * SalesClosedError, HoldLimitExceededError, TicketLimitExceededError, NoSeatsFitError (nothing held).
@@ -280,9 +281,11 @@ export class HoldService {
     assertUserId(userId);
     assertPerformanceId(performanceId);
     const limit = this.env.MAX_SEATS_PER_RESERVATION;
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > limit) {
-      throw new InvalidInputError(`quantity must be an integer from 1 to ${limit}`, { quantity });
+    if (!Number.isInteger(quantity) || quantity < 1) {
+      throw new InvalidInputError('quantity must be a positive integer', { quantity });
     }
+    // Asking for more seats than a hold may have is the limit, as for seat ids (seatsRequest).
+    if (quantity > limit) throw new HoldLimitExceededError(limit, null, quantity);
     if (!fitsId(performanceId)) throw new NotFoundError('performance', { performanceId });
     return {
       holdId: newIdOf(performanceId),
