@@ -42,6 +42,8 @@ import { PurchaseRefundsPurchaseFk1799670000000 } from './migrations/17996700000
 import { PurchasesDeliveryEmailIndex1799690000000 } from './migrations/1799690000000-PurchasesDeliveryEmailIndex';
 import { WindowRefunds1799720000000 } from './migrations/1799720000000-WindowRefunds';
 import { CompHouseSeats1799730000000 } from './migrations/1799730000000-CompHouseSeats';
+import { SessionsValidFrom1799780000000 } from './migrations/1799780000000-SessionsValidFrom';
+import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-SessionsValidFromIndex';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -92,4 +94,6 @@ export const MIGRATIONS: Function[] = [
   PurchasesDeliveryEmailIndex1799690000000,
   WindowRefunds1799720000000,
   CompHouseSeats1799730000000,
+  SessionsValidFrom1799780000000,
+  SessionsValidFromIndex1799780000001,
 ];
