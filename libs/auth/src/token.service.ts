@@ -88,7 +88,8 @@ export class TokenService {
    * Access tokens already verified, by their signature part, each entry answering only for the
    * exact text it verified (compared on every hit): a buyer sends the same token with every
    * request for ten minutes, and the answer for a given text only changes with the time, which is
-   * checked on every hit (`nbf`, `exp`). Keyed by the 43-character signature rather than the
+   * checked on every hit (`nbf`, `exp`), and when its account's sessions end (`endedSessions`, also
+   * checked on every hit). Keyed by the 43-character signature rather than the
    * ~300-character token, the Map hashes a seventh of the text a request (−0.27 µs a request,
    * docs/performance.md); the comparison keeps a token whose header or claims differ from the
    * verified one, with the same signature, out of the cache's answer (it is verified in full, and
