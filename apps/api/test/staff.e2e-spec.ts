@@ -27,7 +27,7 @@ describe('door staff: list and revoke (admin)', () => {
   /** A new staff account, made as an admin does, and its session (logged in over HTTP). */
   async function newStaff(
     name: string,
-  ): Promise<{ id: string; headers: { authorization: string }; refreshToken: string }> {
+  ): Promise<{ id: string; email: string; headers: { authorization: string }; refreshToken: string }> {
     const email = `door-${name}-${Date.now()}@example.test`;
     const created = await call('POST', '/admin/staff', {
       body: { email, password: TEST_PASSWORD, name },
@@ -37,7 +37,7 @@ describe('door staff: list and revoke (admin)', () => {
     const login = await call('POST', '/auth/login', { body: { email, password: TEST_PASSWORD } });
     expect(login.statusCode, login.body).toBe(200);
     const { accessToken, refreshToken } = login.json();
-    return { id: created.json().id, headers: { authorization: `Bearer ${accessToken}` }, refreshToken };
+    return { id: created.json().id, email, headers: { authorization: `Bearer ${accessToken}` }, refreshToken };
   }
 
   it('lists staff accounts oldest first in keyset pages, to admins only', async () => {
@@ -97,9 +97,15 @@ describe('door staff: list and revoke (admin)', () => {
     const revoked = await call('DELETE', `/admin/staff/${door.id}`, { session: admin });
     expect(revoked.statusCode, revoked.body).toBe(204);
 
-    // The access token still says STAFF; the door reads the role from PostgreSQL.
+    // The access token that says STAFF is refused: its session has ended.
     const after = await call('POST', '/check-in', { body: { code: 'not-a-code' }, headers: door.headers });
-    expect(after.statusCode, after.body).toBe(403);
+    expect(after.statusCode, after.body).toBe(401);
+    expect(after.json().message).toMatch(/session has ended/);
+    // Signed in again, a buyer: the door refuses it.
+    const again = await call('POST', '/auth/login', { body: { email: door.email, password: TEST_PASSWORD } });
+    expect(again.statusCode, again.body).toBe(200);
+    const asBuyer = { authorization: `Bearer ${again.json().accessToken}` };
+    expect((await call('POST', '/check-in', { body: { code: 'not-a-code' }, headers: asBuyer })).statusCode).toBe(403);
     expect((await call('POST', '/auth/refresh', { body: { refreshToken: door.refreshToken } })).statusCode).toBe(401);
     const listed = (await call('GET', '/admin/staff?limit=100', { session: admin })).json().items;
     expect(listed.map((item: { id: string }) => item.id)).not.toContain(door.id);

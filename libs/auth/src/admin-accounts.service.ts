@@ -11,6 +11,7 @@ import {
 } from '@app/database';
 import { accountEmail } from './accounts.service';
 import { PasswordHasher } from './password-hasher';
+import { SessionRevocations } from './session-revocations';
 
 const DEFAULT_ADMIN_NAME = 'Administrator';
 
@@ -23,12 +24,14 @@ export class AdminAccountsService {
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly sessions: SessionRevocations,
   ) {}
 
   /**
    * Afterwards an admin with this e-mail and password exists. Safe to run again and from several
    * processes at once: it is one INSERT … ON CONFLICT DO UPDATE. An account that becomes an admin
-   * here, or whose password changes, loses every session it had (its refresh tokens are revoked):
+   * here, or whose password changes, loses every session it had (its refresh tokens are revoked,
+   * its access tokens refused on every api at once: SessionRevocations):
    * whoever signed up with the operator's address first, or knew the old password, keeps no way to
    * an admin token. The same password again (every start with ADMIN_PASSWORD) keeps the stored
    * hash and the sessions. InvalidInputError (nothing changed) for a password too easily guessed
@@ -53,7 +56,10 @@ export class AdminAccountsService {
         manager,
       );
       if (!wasAdmin) await this.events.record(user.id, AuthEventType.AdminGranted, manager);
-      if (!wasAdmin || !samePassword) await this.refreshTokens.revokeUser(user.id, new Date(), manager);
+      if (!wasAdmin || !samePassword) {
+        await this.refreshTokens.revokeUser(user.id, new Date(), manager);
+        await this.sessions.endAll(user.id, manager);
+      }
       return { user, granted: !wasAdmin };
     });
   }

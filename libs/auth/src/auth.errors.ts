@@ -19,6 +19,16 @@ export class InvalidTokenError extends DomainError {
   }
 }
 
+/**
+ * An access token minted before every session of its account ended (a password reset, a role
+ * change): 401, saying so, so a client knows to sign in again rather than retry.
+ */
+export class SessionEndedError extends InvalidTokenError {
+  constructor() {
+    super('this session has ended (the password was reset or the account changed): sign in again');
+  }
+}
+
 export class MissingRoleError extends DomainError {
   constructor() {
     super('forbidden', 'MissingRole', 'your role does not allow this');

@@ -21,6 +21,7 @@ import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
 import { PasswordHasher } from './password-hasher';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
+import { SessionRevocations } from './session-revocations';
 import { SessionsService } from './sessions.service';
 import { TokenService } from './token.service';
 
@@ -56,6 +57,7 @@ import { TokenService } from './token.service';
     { provide: APP_GUARD, useClass: AccessTokenGuard },
     PasswordHasher,
     TokenService,
+    SessionRevocations,
     AccountsService,
     SessionsService,
     AdminAccountsService,
@@ -67,6 +69,7 @@ import { TokenService } from './token.service';
   ],
   exports: [
     TokenService,
+    SessionRevocations,
     AccountsService,
     SessionsService,
     AdminAccountsService,

@@ -45,6 +45,7 @@ export { EmailVerificationService } from './email-verification.service';
 export { MAIL_TOKEN_BYTES, MAIL_TOKEN_LIMITS } from './mail-token';
 export { PasswordResetService } from './password-reset.service';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
+export { ENDED_SESSIONS_KEY, SessionRevocations } from './session-revocations';
 export { SessionsService } from './sessions.service';
 export type { TokenPair } from './sessions.service';
 export { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';

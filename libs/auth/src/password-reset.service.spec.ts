@@ -15,6 +15,7 @@ import { openMailToken, passwordResetMailKey, ROUTING } from '@app/messaging/con
 import { InvalidResetTokenError } from './auth.errors';
 import type { PasswordHasher } from './password-hasher';
 import { PasswordResetService } from './password-reset.service';
+import type { SessionRevocations } from './session-revocations';
 import { hashToken } from './token.service';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
@@ -39,6 +40,9 @@ function serviceWith(options: { live?: boolean; consumes?: string | null } = {})
   const refreshTokens = {
     revokeUser: async (id: string) => void calls.push(`revoke ${id}`),
   } as unknown as RefreshTokensRepository;
+  const sessions = {
+    endAll: async (id: string) => void calls.push(`end sessions ${id}`),
+  } as unknown as SessionRevocations;
   const events = {
     record: async (id: string, type: AuthEventType) => void calls.push(`event ${id} ${type}`),
   } as unknown as AuthEventsRepository;
@@ -50,6 +54,7 @@ function serviceWith(options: { live?: boolean; consumes?: string | null } = {})
     resets,
     users,
     refreshTokens,
+    sessions,
     events,
     transactions,
     hasher as unknown as PasswordHasher,
@@ -101,6 +106,7 @@ describe('PasswordResetService.confirm', () => {
     expect(calls).toEqual([
       `password ${USER} hash(new password)`,
       `revoke ${USER}`,
+      `end sessions ${USER}`,
       `event ${USER} ${AuthEventType.PasswordReset}`,
     ]);
   });

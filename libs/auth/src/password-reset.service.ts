@@ -14,6 +14,7 @@ import { normalizeEmail } from './accounts.service';
 import { InvalidResetTokenError } from './auth.errors';
 import { MailTokenKind, newMailTokenRequest } from './mail-token';
 import { PasswordHasher } from './password-hasher';
+import { SessionRevocations } from './session-revocations';
 import { hashToken } from './token.service';
 
 /** A reset request's outbox message: a `PasswordResetMessage` of `@app/messaging/contracts`. */
@@ -39,6 +40,7 @@ export class PasswordResetService {
     private readonly resets: PasswordResetTokensRepository,
     private readonly users: UsersRepository,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly sessions: SessionRevocations,
     private readonly events: AuthEventsRepository,
     private readonly transactions: TransactionRunner,
     private readonly hasher: PasswordHasher,
@@ -69,10 +71,12 @@ export class PasswordResetService {
    * Sets `password` (already checked against signup's rules; InvalidInputError, 400, before the
    * token is looked at, for one too easily guessed: `guessablePasswordReason`) on the account of
    * `token`, and uses the token up, in one transaction with the end of every session of the
-   * account (its refresh tokens revoked) and the PASSWORD_RESET audit record; every other reset
+   * account (its refresh tokens revoked, its access tokens refused on every api at once:
+   * SessionRevocations) and the PASSWORD_RESET audit record; every other reset
    * token of the account stops working. Of concurrent confirms of one account's tokens exactly one succeeds. Throws
    * {@link InvalidResetTokenError} (400) for a token unknown, used (or another of the account's
-   * was), dropped as the oldest of too many, or expired, without saying which.
+   * was), dropped as the oldest of too many, or expired, without saying which; StoreUnavailableError
+   * (503, nothing changed) when Redis cannot announce the end of the sessions.
    */
   async confirm(token: string, password: string): Promise<void> {
     assertSettablePassword(password);
@@ -86,6 +90,7 @@ export class PasswordResetService {
       if (!userId) return false;
       await this.users.setPasswordHash(userId, passwordHash, manager);
       await this.refreshTokens.revokeUser(userId, now, manager);
+      await this.sessions.endAll(userId, manager);
       await this.events.record(userId, AuthEventType.PasswordReset, manager);
       return true;
     });

@@ -56,9 +56,9 @@ export class SessionsService {
     if (!user || !matches) throw new InvalidCredentialsError();
     const pair = await this.transactions.run(async (manager) => {
       await this.users.lockForShare(user.id, manager);
-      const current = await this.users.findById(user.id, manager);
-      if (!current || current.passwordHash !== user.passwordHash) return null;
-      return this.issuePair(current, randomUUID(), manager);
+      const current = await this.users.findForSession(user.id, manager);
+      if (!current || current.user.passwordHash !== user.passwordHash) return null;
+      return this.issuePair(current.user, current.nowUs, randomUUID(), manager);
     });
     if (!pair) throw new InvalidCredentialsError();
     return pair.tokens;
@@ -94,9 +94,9 @@ export class SessionsService {
       if (stored.expiresAt <= now) return { refused: 'expired' };
       // Inside the transaction's own connection: a second connection taken while this one is
       // held deadlocks the pool under a burst of refreshes.
-      const user = await this.users.findById(stored.userId, manager);
-      if (!user) return { refused: 'unknown' };
-      const pair = await this.issuePair(user, stored.familyId, manager);
+      const current = await this.users.findForSession(stored.userId, manager);
+      if (!current) return { refused: 'unknown' };
+      const pair = await this.issuePair(current.user, current.nowUs, stored.familyId, manager);
       await this.refreshTokens.markRotated(stored.id, pair.refreshTokenId, now, manager);
       return { rotated: pair.tokens };
     });
@@ -132,12 +132,18 @@ export class SessionsService {
     });
   }
 
+  /**
+   * A new pair for `user`, its access token minted at `issuedAtUs` (PostgreSQL's clock read holding
+   * the account's row FOR SHARE: later than any end of its sessions committed before, see
+   * SessionRevocations), its refresh token stored in `familyId`.
+   */
   private async issuePair(
     user: UserEntity,
+    issuedAtUs: number,
     familyId: string,
     manager?: EntityManager,
   ): Promise<{ tokens: TokenPair; refreshTokenId: string }> {
-    const accessToken = await this.tokens.signAccess({ id: user.id, email: user.email, role: user.role });
+    const accessToken = await this.tokens.signAccess({ id: user.id, email: user.email, role: user.role }, issuedAtUs);
     const refresh = await this.tokens.signRefresh(user.id, familyId);
     await this.refreshTokens.insert(
       { id: refresh.id, userId: user.id, familyId, tokenHash: refresh.hash, expiresAt: refresh.expiresAt },

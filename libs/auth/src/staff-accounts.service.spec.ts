@@ -10,6 +10,7 @@ import {
   type UserEntity,
   type UsersRepository,
 } from '@app/database';
+import type { SessionRevocations } from './session-revocations';
 import { StaffAccountsService } from './staff-accounts.service';
 
 const ID = '5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -37,10 +38,14 @@ function serviceWith(before: Role | null) {
   const refreshTokens = {
     revokeUser: async (id: string) => void calls.push(`revoke ${id}`),
   } as unknown as RefreshTokensRepository;
+  const sessions = {
+    endAll: async (id: string, manager: unknown) =>
+      void calls.push(`end sessions ${id} ${manager === TX ? 'in the transaction' : 'outside it'}`),
+  } as unknown as SessionRevocations;
   const transactions = {
     run: (work: (manager: unknown) => Promise<unknown>) => work(TX),
   } as unknown as TransactionRunner;
-  const service = new StaffAccountsService(users, events, refreshTokens, transactions, new FakeClock(0));
+  const service = new StaffAccountsService(users, events, refreshTokens, sessions, transactions, new FakeClock(0));
   return { service, calls };
 }
 
@@ -51,6 +56,7 @@ describe('StaffAccountsService.grant', () => {
     // The answer is read inside the grant's transaction (its row locked), not after the commit.
     expect(calls).toEqual([
       `revoke ${ID}`,
+      `end sessions ${ID} in the transaction`,
       `event ${ID} ${AuthEventType.StaffGranted}`,
       `read ${ID} in the transaction`,
     ]);

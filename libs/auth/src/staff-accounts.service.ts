@@ -9,6 +9,7 @@ import {
   UserEntity,
   UsersRepository,
 } from '@app/database';
+import { SessionRevocations } from './session-revocations';
 
 /** A page of staff accounts and the cursor of the next one (null on the last). */
 export interface StaffPage {
@@ -26,6 +27,7 @@ export class StaffAccountsService {
     private readonly users: UsersRepository,
     private readonly events: AuthEventsRepository,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly sessions: SessionRevocations,
     private readonly transactions: TransactionRunner,
     private readonly clock: Clock,
   ) {}
@@ -46,7 +48,8 @@ export class StaffAccountsService {
 
   /**
    * Makes account `id` door staff: a buyer's account becomes STAFF, every session it had ends (its
-   * refresh tokens are revoked, so its next login's tokens carry the role) and STAFF_GRANTED is
+   * refresh tokens are revoked, so its next login's tokens carry the role; its access tokens are
+   * refused on every api at once: SessionRevocations) and STAFF_GRANTED is
    * recorded, in one transaction. A staff account is left as it is (idempotent: no event, its
    * sessions kept). Answers the account as the grant's transaction read it, its row locked.
    * Throws NotFoundError('account') for no such account, ConflictError for an admin's (an admin is
@@ -57,6 +60,7 @@ export class StaffAccountsService {
       const role = await this.users.promoteToStaff(id, manager);
       if (role === Role.User) {
         await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
+        await this.sessions.endAll(id, manager);
         await this.events.record(id, AuthEventType.StaffGranted, manager);
       }
       // Read while this transaction holds the row locked: the answer is the account as this grant
@@ -71,15 +75,17 @@ export class StaffAccountsService {
 
   /**
    * Takes the staff role from account `id`: it becomes a USER (its purchases and tickets stay),
-   * every session it had ends (its refresh tokens are revoked), and STAFF_REVOKED is recorded, in
-   * one transaction. Its access tokens still name STAFF until they expire, but the check-in reads
-   * the role from PostgreSQL (CurrentRoleGuard), so it admits no one from this answer on. Throws
+   * every session it had ends (its refresh tokens are revoked, its access tokens refused on every
+   * api at once: SessionRevocations), and STAFF_REVOKED is recorded, in one transaction. The
+   * check-in reads the role from PostgreSQL too (CurrentRoleGuard), so it admits no one from this
+   * answer on, whatever token reaches it. Throws
    * NotFoundError('staff account') when `id` is no staff account (a buyer, an admin, none).
    */
   async revoke(id: string): Promise<void> {
     const revoked = await this.transactions.run(async (manager) => {
       if (!(await this.users.demoteStaff(id, manager))) return false;
       await this.refreshTokens.revokeUser(id, this.clock.now(), manager);
+      await this.sessions.endAll(id, manager);
       await this.events.record(id, AuthEventType.StaffRevoked, manager);
       return true;
     });

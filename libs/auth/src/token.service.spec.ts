@@ -3,9 +3,15 @@ import { JwtService } from '@nestjs/jwt';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '@app/config';
 import { Role } from '@app/database';
-import { InvalidTokenError } from './auth.errors';
+import { InvalidTokenError, SessionEndedError } from './auth.errors';
 import { FakeClock } from '@app/testing';
-import { ACCESS_TOKEN_TTL_SECONDS, hashToken, REFRESH_TOKEN_TTL_SECONDS, TokenService } from './token.service';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  ENDED_SESSIONS_MEMORY_MS,
+  hashToken,
+  REFRESH_TOKEN_TTL_SECONDS,
+  TokenService,
+} from './token.service';
 
 const USER = { id: '9b2f6c1e-6a43-4a0e-9d1c-2f4e8b7a1c33', email: 'ada@example.com', role: Role.User };
 const env = parseEnv({});
@@ -19,6 +25,76 @@ describe('TokenService', () => {
   beforeEach(() => {
     clock = new FakeClock(Date.parse('2026-11-25T12:00:00Z'));
     tokens = new TokenService(new JwtService(), env, clock);
+  });
+
+  describe('sessions ended', () => {
+    const OTHER = { ...USER, id: '5d0b3c52-1c8e-4f3a-8f0e-6b1a2c3d4e5f' };
+    const nowUs = () => clock.nowMs() * 1000;
+
+    it("refuses the account's tokens minted before the end, to the microsecond, cached ones too; not later ones, not other accounts'", async () => {
+      const before = await tokens.signAccess(USER, nowUs() + 10);
+      const other = await tokens.signAccess(OTHER, nowUs());
+      expect(tokens.verifyAccessNow(before)).toEqual(USER); // cached from now on
+      tokens.endSessions(USER.id, nowUs() + 11);
+      expect(() => tokens.verifyAccessNow(before)).toThrow(SessionEndedError);
+      // Minted in the same second, after the end (a login right after a reset).
+      const after = await tokens.signAccess(USER, nowUs() + 11);
+      expect(tokens.verifyAccessNow(after)).toEqual(USER);
+      expect(tokens.verifyAccessNow(other)).toEqual(OTHER);
+      // A fresh process (no cache) refuses it as well.
+      const fresh = new TokenService(new JwtService(), env, clock);
+      fresh.endSessions(USER.id, nowUs() + 11);
+      expect(() => fresh.verifyAccessNow(before)).toThrow(SessionEndedError);
+      expect(fresh.verifyAccessNow(after)).toEqual(USER);
+    });
+
+    it('keeps the latest end of an account when told an earlier one after it', async () => {
+      const token = await tokens.signAccess(USER, nowUs() + 5);
+      tokens.endSessions(USER.id, nowUs() + 10);
+      tokens.endSessions(USER.id, nowUs());
+      expect(() => tokens.verifyAccessNow(token)).toThrow(SessionEndedError);
+    });
+
+    it('counts a token without iat_us from the start of its second', async () => {
+      const seconds = Math.floor(clock.nowMs() / 1000);
+      const legacy = new JwtService().sign(
+        { sub: USER.id, email: USER.email, role: USER.role, typ: 'access', iat: seconds, exp: seconds + 600 },
+        { secret: env.JWT_ACCESS_SECRET },
+      );
+      tokens.endSessions(USER.id, seconds * 1_000_000 + 1);
+      expect(() => tokens.verifyAccessNow(legacy)).toThrow(SessionEndedError);
+    });
+
+    it('refuses a token whose iat_us is no integer', async () => {
+      const seconds = Math.floor(clock.nowMs() / 1000);
+      const odd = new JwtService().sign(
+        {
+          sub: USER.id,
+          email: USER.email,
+          role: USER.role,
+          typ: 'access',
+          iat: seconds,
+          exp: seconds + 600,
+          iat_us: 'x',
+        },
+        { secret: env.JWT_ACCESS_SECRET },
+      );
+      expect(() => tokens.verifyAccessNow(odd)).toThrow(InvalidTokenError);
+    });
+
+    it('forgets an end once the tokens it refused have expired, when told of another', async () => {
+      const token = await tokens.signAccess(USER, nowUs());
+      tokens.endSessions(USER.id, nowUs() + 1);
+      const ended = (tokens as unknown as { endedSessions: Map<string, unknown> }).endedSessions;
+      clock.advance(ENDED_SESSIONS_MEMORY_MS - 1);
+      tokens.endSessions(OTHER.id, nowUs());
+      expect([...ended.keys()]).toEqual([USER.id, OTHER.id]);
+      clock.advance(1);
+      tokens.endSessions(OTHER.id, nowUs());
+      expect([...ended.keys()]).toEqual([OTHER.id]);
+      // By then the token has expired anyway.
+      expect(() => tokens.verifyAccessNow(token)).toThrow(InvalidTokenError);
+    });
   });
 
   it('verifies its access tokens until they are 10 minutes old', async () => {

@@ -81,12 +81,12 @@ const KEY_CHECK_PRELUDE = `
 local redis = (function(real)
   local given = {}
   for _, key in ipairs(KEYS) do given[key] = true end
-  local none = { TIME = true }
+  local none = { TIME = true, PUBLISH = true }
   local first = {}
   for _, c in ipairs({ 'GET', 'SET', 'INCR', 'INCRBY', 'PTTL', 'PEXPIRE', 'PEXPIREAT', 'PERSIST', 'HGET', 'HSET',
     'HMGET', 'HGETALL', 'HDEL', 'HINCRBY', 'ZADD', 'ZREM', 'ZSCORE', 'ZMSCORE', 'ZRANGEBYSCORE', 'XADD', 'XACK', 'XDEL',
     'XRANGE', 'XREVRANGE', 'XLEN', 'HEXISTS', 'HSETNX', 'ZCARD', 'ZPOPMIN', 'ZRANGE', 'ZRANK', 'SADD', 'SMEMBERS', 'EXPIRE', 'HSCAN',
-    'SETBIT', 'GETBIT', 'GETRANGE', 'SETRANGE', 'BITCOUNT', 'SREM', 'SISMEMBER' }) do
+    'SETBIT', 'GETBIT', 'GETRANGE', 'SETRANGE', 'BITCOUNT', 'SREM', 'SISMEMBER', 'ZREMRANGEBYSCORE' }) do
     first[c] = true
   end
   local every = { DEL = true, EXISTS = true }

@@ -118,6 +118,50 @@ export class UsersRepository {
     await manager.query('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [id]);
   }
 
+  /**
+   * Account `id` read inside the caller's transaction (after its row is locked FOR SHARE: see
+   * lockForShare) with PostgreSQL's clock at the read (`nowUs`, epoch microseconds), in one
+   * statement: a token minted with that time is later than every ending of the account's sessions
+   * committed before the lock was had, and earlier than any committed after (see endSessions).
+   * Null when there is no such account.
+   */
+  async findForSession(id: string, manager: EntityManager): Promise<{ user: UserEntity; nowUs: number } | null> {
+    const rows: (UserRow & { now_us: string })[] = await manager.query(
+      `SELECT ${USER_COLUMNS}, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us FROM users WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? { user: toEntity(rows[0]), nowUs: Number(rows[0].now_us) } : null;
+  }
+
+  /**
+   * Ends every session of account `id` from now on, inside the caller's transaction, which must have
+   * locked (updated) the row already: sets `sessions_valid_from` to PostgreSQL's clock now and answers
+   * it as epoch microseconds (null: no such account). Sessions minted holding the row FOR SHARE
+   * before this transaction took it carry an earlier time; those minted after it commits, a later one.
+   */
+  async endSessions(id: string, manager: EntityManager): Promise<number | null> {
+    // Through a CTE: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
+    const rows: { at_us: string }[] = await manager.query(
+      `WITH ended AS (UPDATE users SET sessions_valid_from = clock_timestamp() WHERE id = $1 RETURNING sessions_valid_from)
+       SELECT (extract(epoch FROM sessions_valid_from) * 1000000)::bigint AS at_us FROM ended`,
+      [id],
+    );
+    return rows[0] ? Number(rows[0].at_us) : null;
+  }
+
+  /**
+   * Accounts whose sessions ended after `since`, with when (epoch microseconds), read through the
+   * partial index `users_sessions_valid_from` (only accounts whose sessions ever ended have one).
+   */
+  async sessionsEndedSince(since: Date): Promise<{ userId: string; atUs: number }[]> {
+    const rows: { id: string; at_us: string }[] = await this.dataSource.query(
+      `SELECT id, (extract(epoch FROM sessions_valid_from) * 1000000)::bigint AS at_us FROM users
+        WHERE sessions_valid_from > $1`,
+      [since],
+    );
+    return rows.map((row) => ({ userId: row.id, atUs: Number(row.at_us) }));
+  }
+
   /** Replaces the password hash of account `id` (argon2id, as PasswordHasher makes it). */
   async setPasswordHash(
     id: string,
