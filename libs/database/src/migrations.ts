@@ -44,9 +44,9 @@ import { WindowRefunds1799720000000 } from './migrations/1799720000000-WindowRef
 import { CompHouseSeats1799730000000 } from './migrations/1799730000000-CompHouseSeats';
 import { CashUpIndexes1799760000000 } from './migrations/1799760000000-CashUpIndexes';
 import { GuestComps1799770000000 } from './migrations/1799770000000-GuestComps';
-import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 import { SessionsValidFrom1799780000000 } from './migrations/1799780000000-SessionsValidFrom';
 import { SessionsValidFromIndex1799780000001 } from './migrations/1799780000001-SessionsValidFromIndex';
+import { EventSearchUnaccent1799790000000 } from './migrations/1799790000000-EventSearchUnaccent';
 
 /**
  * Every migration, in order, registered here like the entities. Listing the classes (rather
@@ -99,7 +99,7 @@ export const MIGRATIONS: Function[] = [
   CompHouseSeats1799730000000,
   CashUpIndexes1799760000000,
   GuestComps1799770000000,
-  EventSearchUnaccent1799790000000,
   SessionsValidFrom1799780000000,
   SessionsValidFromIndex1799780000001,
+  EventSearchUnaccent1799790000000,
 ];
