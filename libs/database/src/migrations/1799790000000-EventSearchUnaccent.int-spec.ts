@@ -1,10 +1,12 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseEnv } from '@app/config';
-import { createTestEnv, dropDatabase, TestEnv } from '@app/testing';
+import { createTestEnv, dropDatabase, expectGivesUpOnLockedTable, openDatabaseBefore, TestEnv } from '@app/testing';
 import { ensureDatabase, runMigrations } from '../database-bootstrap';
 import { dataSourceOptions } from '../data-source.options';
 import { EventRepository } from '../repositories/event.repository';
+import { MIGRATIONS } from '../migrations';
+import { EventSearchUnaccent1799790000000 } from './1799790000000-EventSearchUnaccent';
 
 /** A node of EXPLAIN (ANALYZE, FORMAT JSON), as much of it as is read here. */
 interface PlanNode {
@@ -114,6 +116,24 @@ describe('migration EventSearchUnaccent: accent-insensitive search through the G
     } finally {
       await runner.rollbackTransaction();
       await runner.release();
+    }
+  });
+});
+
+describe('migration EventSearchUnaccent behind a long transaction on events (real PostgreSQL)', () => {
+  it('gives up at its lock timeout, changes nothing, and goes through on a retry', async () => {
+    const scratch = await openDatabaseBefore(MIGRATIONS, EventSearchUnaccent1799790000000);
+    try {
+      await expectGivesUpOnLockedTable(scratch.env, scratch.db, {
+        table: 'events',
+        migration: EventSearchUnaccent1799790000000,
+        unchanged: async (other) => {
+          expect(await other.query(`SELECT 1 FROM pg_proc WHERE proname = 'search_fold'`)).toEqual([]);
+        },
+      });
+      expect(await runMigrations(scratch.db)).toContain(EventSearchUnaccent1799790000000.name);
+    } finally {
+      await scratch.close();
     }
   });
 });

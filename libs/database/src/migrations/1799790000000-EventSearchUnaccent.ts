@@ -1,4 +1,13 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { LockedTables, lockingBriefly } from './locking-briefly';
+
+/** What the index rebuild locks: `events` (ACCESS EXCLUSIVE from the DROP to the commit). */
+const EVENTS: LockedTables = {
+  migration: 'EventSearchUnaccent1799790000000',
+  tables: '"events"',
+  stalls: 'every event page and search',
+  holders: 'it',
+};
 
 /**
  * Event search without accents (`GET /events?q=bjork` finds "Björk"): buyers type without
@@ -16,6 +25,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * expression must be: the rules file changes only with a PostgreSQL upgrade (then REINDEX the two
  * indexes). Schema-qualified also because index maintenance (autovacuum, restore) runs with an
  * empty search path.
+ *
+ * The rebuild holds `events` exclusively until the commit (two index builds over the events'
+ * rows: short for a catalog of thousands of events); its lock
+ * is waited for at most MIGRATION_LOCK_TIMEOUT, so it never queues event reads behind a long
+ * transaction: it rolls back and says to retry.
  */
 export class EventSearchUnaccent1799790000000 implements MigrationInterface {
   name = 'EventSearchUnaccent1799790000000';
@@ -30,14 +44,16 @@ export class EventSearchUnaccent1799790000000 implements MigrationInterface {
       `CREATE FUNCTION search_fold(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
          AS $fold$ SELECT lower(${schema}.unaccent('${schema}.unaccent'::regdictionary, normalize($1, NFKC))) $fold$`,
     );
-    await queryRunner.query(`DROP INDEX "events_search_trgm"`);
-    await queryRunner.query(`DROP INDEX "events_search_fts"`);
-    await queryRunner.query(
-      `CREATE INDEX "events_search_fts" ON "events" USING gin (to_tsvector('simple', search_fold("title" || ' ' || "venue")))`,
-    );
-    await queryRunner.query(
-      `CREATE INDEX "events_search_trgm" ON "events" USING gin (search_fold("title" || ' ' || "venue") gin_trgm_ops)`,
-    );
+    await lockingBriefly(queryRunner, EVENTS, async () => {
+      await queryRunner.query(`DROP INDEX "events_search_trgm"`);
+      await queryRunner.query(`DROP INDEX "events_search_fts"`);
+      await queryRunner.query(
+        `CREATE INDEX "events_search_fts" ON "events" USING gin (to_tsvector('simple', search_fold("title" || ' ' || "venue")))`,
+      );
+      await queryRunner.query(
+        `CREATE INDEX "events_search_trgm" ON "events" USING gin (search_fold("title" || ' ' || "venue") gin_trgm_ops)`,
+      );
+    });
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

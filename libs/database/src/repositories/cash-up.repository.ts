@@ -107,6 +107,8 @@ export class CashUpRepository {
                 (SELECT count(*)::int FROM tickets t WHERE t.purchase_id = p.id) AS seats
            FROM purchases p
           WHERE p.sale_channel = 'BOX_OFFICE' AND p.created_at >= $1 AND p.created_at < $2
+            -- A guest comp is stored as the venue's too, with no payment method: no money.
+            AND p.payment_method IS NOT NULL
             AND ($3::uuid IS NULL OR p.user_id = $3) AND ($4::int IS NULL OR p.performance_id = $4)`,
         [from, to, clerkId, performanceId],
       );
