@@ -116,10 +116,22 @@ describe('sessions ended at once on every api (password reset, role changes)', (
     await expectAccepted(bystander);
   });
 
+  /** The second api's revocations, with their private listener and timer (the cases below stop them). */
+  const revocationsOf = (app: NestFastifyApplication) =>
+    app.get(SessionRevocations) as unknown as {
+      subscriber: Redis;
+      channel: string;
+      rereads: NodeJS.Timeout | null;
+      reread(): Promise<void>;
+    };
+
   it('an announcement missed while the listener was away is read from Redis when it reconnects', async () => {
     const user = await createSession(api.app);
     await expectAccepted(user);
-    const listener = (other.get(SessionRevocations) as unknown as { subscriber: Redis }).subscriber;
+    const revocations = revocationsOf(other);
+    // The timed read off, so that only the reconnection can tell the second api.
+    clearInterval(revocations.rereads!);
+    const listener = revocations.subscriber;
     listener.disconnect();
     await waitUntil(() => listener.status === 'end', 'the listener disconnected');
 
@@ -131,6 +143,25 @@ describe('sessions ended at once on every api (password reset, role changes)', (
     await listener.connect();
     await waitUntil(async () => (await me(other, user)).statusCode === 401, 'the reconnected api refuses');
     await expectEnded(other, user);
+  });
+
+  it('an api whose listener hears nothing, its connection up (cut off silently), learns of an ending by its timed read', async () => {
+    expect(revocationsOf(api.app).rereads).not.toBeNull();
+    const user = await createSession(api.app);
+    await expectAccepted(user);
+    const revocations = revocationsOf(other);
+    // Deaf without a reconnection: no message comes, and no 'ready' would read the set again.
+    await revocations.subscriber.unsubscribe();
+    try {
+      await resetPassword(user);
+      await expectEnded(api.app, user);
+      expect((await me(other, user)).statusCode).toBe(200);
+      // The timed read (every ENDED_SESSIONS_REREAD_MS; stopped on this api by the case above) finds it.
+      await revocations.reread();
+      await expectEnded(other, user);
+    } finally {
+      await revocations.subscriber.subscribe(revocations.channel);
+    }
   });
 
   it('an api that starts after the reset refuses the old token, from PostgreSQL should Redis have lost the set', async () => {

@@ -13,6 +13,14 @@ const END_SESSIONS: LuaScript = { name: 'endSessions', file: join(__dirname, 'en
 /** The sorted set of recent endings (under the deployment's key prefix); see end-sessions.lua. */
 export const ENDED_SESSIONS_KEY = 'auth:sessions-ended';
 
+/**
+ * How often (ms) an api also reads the set of recent endings on its own: a listening connection cut
+ * off without its socket closing (no reset reaches it; TCP keepalive starts only after the kernel's
+ * idle time, 2 hours by default) hears nothing and never reconnects, so without this read its api
+ * would accept an ended session's tokens until they expire. One ZRANGEBYSCORE each time.
+ */
+export const ENDED_SESSIONS_REREAD_MS = 5_000;
+
 /** An announcement: `<account id> <ended at, epoch microseconds>`. */
 const ANNOUNCEMENT = /^(\S+) (\d{1,17})$/;
 
@@ -30,7 +38,8 @@ const ANNOUNCEMENT = /^(\S+) (\d{1,17})$/;
  *
  * Each api listens on the channel (a connection of its own) and tells its TokenService. An api that
  * starts, or whose listening connection comes back, reads the set and, at start, PostgreSQL's
- * recent endings too, so an announcement it missed is not lost. While Redis is away an api keeps
+ * recent endings too, so an announcement it missed is not lost; it also reads the set every
+ * ENDED_SESSIONS_REREAD_MS, for a listener cut off silently. While Redis is away an api keeps
  * refusing what it knows of, refuses nothing more, and hears of no new ending (none can happen:
  * the change fails), or of one whose announcement it missed only once it reconnects.
  */
@@ -40,6 +49,9 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
   /** The deployment's channel: REDIS_KEY_PREFIX applies to keys, not to channels. */
   private readonly channel: string;
   private subscriber: Redis | null = null;
+  private rereads: NodeJS.Timeout | null = null;
+  /** Whether the last timed read of the set failed: logged once a run of failures, not every time. */
+  private rereadFailing = false;
 
   constructor(
     private readonly users: UsersRepository,
@@ -89,9 +101,12 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
     // Registered after the first subscription: from now on each (re)connection reads the set again.
     subscriber.on('ready', () => void this.catchUp());
     await Promise.all([this.catchUp(), this.readPostgres()]);
+    this.rereads = setInterval(() => void this.reread(), ENDED_SESSIONS_REREAD_MS).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.rereads) clearInterval(this.rereads);
+    this.rereads = null;
     this.subscriber?.disconnect();
     this.subscriber = null;
   }
@@ -103,11 +118,30 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
   private async catchUp(): Promise<void> {
     try {
       await this.subscriber?.subscribe(this.channel);
-      const sinceUs = (this.clock.nowMs() - ENDED_SESSIONS_MEMORY_MS) * 1000;
-      const flat = await this.redis.zrangebyscore(ENDED_SESSIONS_KEY, `(${sinceUs}`, '+inf', 'WITHSCORES');
-      for (let i = 0; i + 1 < flat.length; i += 2) this.tokens.endSessions(flat[i], Number(flat[i + 1]));
+      await this.readSet();
     } catch (error) {
       this.logger.warn(`could not read the recent ended sessions from Redis: ${(error as Error).message}`);
+    }
+  }
+
+  /** The set's recent endings, each told to the tokens. */
+  private async readSet(): Promise<void> {
+    const sinceUs = (this.clock.nowMs() - ENDED_SESSIONS_MEMORY_MS) * 1000;
+    const flat = await this.redis.zrangebyscore(ENDED_SESSIONS_KEY, `(${sinceUs}`, '+inf', 'WITHSCORES');
+    for (let i = 0; i + 1 < flat.length; i += 2) this.tokens.endSessions(flat[i], Number(flat[i + 1]));
+  }
+
+  /** The timed read: a failure is logged when a run of them starts, and the run's end too. */
+  private async reread(): Promise<void> {
+    try {
+      await this.readSet();
+      if (this.rereadFailing) this.logger.log('reading the recent ended sessions from Redis again');
+      this.rereadFailing = false;
+    } catch (error) {
+      if (!this.rereadFailing) {
+        this.logger.warn(`could not read the recent ended sessions from Redis: ${(error as Error).message}`);
+      }
+      this.rereadFailing = true;
     }
   }
 
