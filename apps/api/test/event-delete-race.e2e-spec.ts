@@ -101,7 +101,13 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
       session: buyer,
     });
     const seats = api.app.get(SeatStateStore);
-    expect(await seats.closeSales(performance.id)).toEqual({ closed: true, sold: 0, held: 1, unwritten: 0, parked: 0 });
+    expect(await seats.closeSales(performance.id, 'test-closure')).toEqual({
+      closed: true,
+      sold: 0,
+      held: 1,
+      unwritten: 0,
+      parked: 0,
+    });
     const refusedHold = await call('POST', '/reservations', {
       body: { performanceId: performance.id, seatIds: [performance.seatIds[1]] },
       session: buyer,
@@ -114,7 +120,7 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
       expect(refused.statusCode).toBe(409);
       expect(refused.json().message).toBe('sales are closed for this performance');
     }
-    await seats.reopenSales(performance.id);
+    expect(await seats.reopenSales(performance.id, 'test-closure')).toBe(true);
     const bought = await call('POST', '/purchases', { body: { reservationId: hold.json().id }, session: buyer });
     expect(bought.statusCode).toBe(201);
 
