@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiHarness, TestSession } from '@app/testing';
 import { SeatStateStore } from '@app/ticketing';
 import { caller, createPerformance } from './purchase-helpers';
@@ -101,7 +101,13 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
       session: buyer,
     });
     const seats = api.app.get(SeatStateStore);
-    expect(await seats.closeSales(performance.id)).toEqual({ closed: true, sold: 0, held: 1, unwritten: 0, parked: 0 });
+    expect(await seats.closeSales(performance.id, 'test-closure')).toEqual({
+      closed: true,
+      sold: 0,
+      held: 1,
+      unwritten: 0,
+      parked: 0,
+    });
     const refusedHold = await call('POST', '/reservations', {
       body: { performanceId: performance.id, seatIds: [performance.seatIds[1]] },
       session: buyer,
@@ -114,7 +120,7 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
       expect(refused.statusCode).toBe(409);
       expect(refused.json().message).toBe('sales are closed for this performance');
     }
-    await seats.reopenSales(performance.id);
+    expect(await seats.reopenSales(performance.id, 'test-closure')).toBe(true);
     const bought = await call('POST', '/purchases', { body: { reservationId: hold.json().id }, session: buyer });
     expect(bought.statusCode).toBe(201);
 
@@ -125,5 +131,57 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
       session: buyer,
     });
     expect(after.statusCode).toBe(201);
+  });
+
+  it("keeps a delete's closure when a time zone change that closed before it reopens late: no hold until the delete ends", async () => {
+    const call = caller(api.app);
+    const performance = await createPerformance(api.app, admin, 2);
+    const eventId = (await call('GET', `/performances/${performance.id}`)).json().eventId as number;
+    const seats = api.app.get(SeatStateStore);
+    const closeSales = seats.closeSales.bind(seats);
+    const reopenSales = seats.reopenSales.bind(seats);
+    let deleteClosed!: () => void;
+    const deleteHasClosed = new Promise<void>((resolve) => (deleteClosed = resolve));
+    let letDeleteCommit!: () => void;
+    const deleteMayCommit = new Promise<void>((resolve) => (letDeleteCommit = resolve));
+    let deletion: ReturnType<typeof call> | undefined;
+    const closing = vi.spyOn(seats, 'closeSales').mockImplementation(async (...args) => {
+      const atClose = await closeSales(...args);
+      // The delete's close, under its row lock: it holds the lock (not committed) until let go.
+      if (deletion) {
+        deleteClosed();
+        await deleteMayCommit;
+      }
+      return atClose;
+    });
+    // The time zone change reopens after its commit (its finally): a delete that waited on the row
+    // lock has closed sales by then.
+    const reopening = vi.spyOn(seats, 'reopenSales').mockImplementationOnce(async (...args) => {
+      deletion = call('DELETE', `/performances/${performance.id}`, { session: admin });
+      await deleteHasClosed;
+      return reopenSales(...args);
+    });
+    try {
+      const changed = await call('PATCH', `/events/${eventId}`, {
+        body: { timeZone: 'America/Denver' },
+        session: admin,
+      });
+      expect(changed.statusCode, changed.body).toBe(200);
+      expect(reopening).toHaveBeenCalledTimes(1);
+      // Before the fix the late reopen opened the delete's closure: this hold (and its purchase)
+      // landed on a performance about to be deleted with its keys.
+      const hold = await call('POST', '/reservations', {
+        body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
+        session: buyer,
+      });
+      expect(hold.statusCode, hold.body).toBe(409);
+      expect(hold.json().message).toBe('sales are closed for this performance');
+    } finally {
+      letDeleteCommit();
+      closing.mockRestore();
+      reopening.mockRestore();
+    }
+    expect((await deletion!).statusCode).toBe(204);
+    expect((await call('GET', `/performances/${performance.id}`)).statusCode).toBe(404);
   });
 });

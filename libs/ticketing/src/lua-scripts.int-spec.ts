@@ -37,6 +37,7 @@ import {
   finishRegistration,
   raiseTicketsBought,
   registerSeats,
+  reopenSales,
 } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
 import { rebuildSeating } from './seats/seating-scripts';
@@ -114,9 +115,60 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '6', available: '4', held: '1', sold: '1' });
 
     // A seat sold: the counts, and the performance stays open (its delete is refused anyway).
-    expect(await closeSales(redis, keys)).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
+    expect(await closeSales(redis, keys, 'a')).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
+  });
+
+  it("closes sales under each closer's token: a reopen ends only the caller's own closure", async () => {
+    const keys = performanceKeys(40);
+    expect(await closeSales(redis, keys, 'a'), 'not registered').toBeNull();
+    await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
+    expect(
+      await registerSeats(
+        redis,
+        keys,
+        [1, 2].map((id) => ({ id, price: 100, sold: false })),
+      ),
+    ).toBe(2);
+    const request = { userId: 'u1', performanceId: 40, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    const holdOf = (holdId: string) => holdSeats(redis, keys, { ...request, holdId, seatIds: [1] });
+    const open = { closed: true, sold: 0, held: 0, unwritten: 0, parked: 0 };
+    await expect(closeSales(redis, keys, 'not a token')).rejects.toThrow(/bad token/);
+    await expect(closeSales(redis, keys, '')).rejects.toThrow(/bad token/);
+
+    expect(await closeSales(redis, keys, 'token-a')).toEqual(open);
+    // B closes an already closed sale: A's closure stays, B's joins it; A closing again adds nothing.
+    expect(await closeSales(redis, keys, 'token-b')).toEqual(open);
+    expect(await closeSales(redis, keys, 'token-a')).toEqual(open);
+    expect(await redis.hget(keys.meta, 'closed')).toBe('token-a token-b');
+    // A token that never closed it changes nothing.
+    expect(await reopenSales(redis, keys, 'token-c')).toBe(false);
+    expect(await reopenSales(redis, keys, 'token-')).toBe(false);
+    // A reopens late: B's closure stands, holds are refused.
+    expect(await reopenSales(redis, keys, 'token-a')).toBe(true);
+    expect(await reopenSales(redis, keys, 'token-a'), 'twice').toBe(false);
+    expect(await holdOf('c1')).toEqual({ outcome: 'SALES_CLOSED', reason: 'CLOSED' });
+    // B's reopen, the last closer's, opens sales.
+    expect(await reopenSales(redis, keys, 'token-b')).toBe(true);
+    expect(await redis.hget(keys.meta, 'closed')).toBeNull();
+    expect(await holdOf('c2')).toMatchObject({ outcome: 'OK' });
+
+    // The other order: B's reopen leaves A's closure.
+    expect(await closeSales(redis, keys, 'token-a', false)).toMatchObject({ closed: true, held: 1 });
+    expect(await closeSales(redis, keys, 'token-b')).toMatchObject({ closed: true });
+    expect(await reopenSales(redis, keys, 'token-b')).toBe(true);
+    expect(await redis.hget(keys.meta, 'closed')).toBe('token-a');
+    expect(await reopenSales(redis, keys, 'token-a')).toBe(true);
+    expect(await redis.hget(keys.meta, 'closed')).toBeNull();
+    // A closer kept out by a hold ('unheld') is not among the closers.
+    expect(await closeSales(redis, keys, 'token-c', true)).toMatchObject({ closed: false, held: 1 });
+    expect(await redis.hget(keys.meta, 'closed')).toBeNull();
+    // A reopen of an unregistered performance writes nothing.
+    const gone = performanceKeys(41);
+    expect(await reopenSales(redis, gone, 'token-a')).toBe(false);
+    expect(await redis.exists(gone.meta)).toBe(0);
+    ran.add('boxofficeCloseSales').add('boxofficeReopenSales');
   });
 
   it("a canceled performance's live holds: ended and freed only once the status reads CANCELED", async () => {

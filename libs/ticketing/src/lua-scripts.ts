@@ -36,6 +36,7 @@ import {
   RAISE_TICKETS_BOUGHT,
   REBUILD_LEASE,
   REGISTER_SEATS,
+  REOPEN_SALES,
 } from './seats/seat-scripts';
 import { REBUILD_SEATING } from './seats/seating-scripts';
 import { CHECK_IN_MARK, CHECK_IN_UNDO, TRANSFER_MARK } from './tickets/ticket-scripts';
@@ -50,6 +51,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   FINISH_REGISTRATION,
   REBUILD_LEASE,
   CLOSE_SALES,
+  REOPEN_SALES,
   RAISE_TICKETS_BOUGHT,
   HOLD_SEATS,
   HOLD_COMP_SEATS,

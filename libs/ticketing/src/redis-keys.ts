@@ -52,8 +52,9 @@ export function idempotencyKey(userId: string, keyDigest: string): string {
 
 export interface PerformanceKeys {
   /**
-   * Hash: salesOpenAt (epoch ms), currency (ISO 4217), and what the scripts enforce: closed (1 while
-   * a delete runs), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms),
+   * Hash: salesOpenAt (epoch ms), currency (ISO 4217), and what the scripts enforce: closed (the
+   * closers' tokens while a delete or a time zone change runs; see close-sales.lua), status
+   * (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms),
    * cancelUntil (epoch ms, or 'none'), noOrphanSeats (1 when on), maxTicketsPerBuyer (seats; absent
    * = no limit), ticketsCounted (1 when `ticketsBought` is complete). currency is written last by registration: it means "registered".
    */

@@ -312,7 +312,9 @@ describe('EventService', () => {
       code: 'EventHasSales',
       details: { performanceId: 8 },
     });
-    expect(state.reopenSales.mock.calls).toEqual([[7]]);
+    // Reopened with the token it closed with (its own closure), the first performance only.
+    expect(state.reopenSales.mock.calls).toEqual([[7, expect.any(String)]]);
+    expect(state.reopenSales.mock.calls[0]).toEqual(state.closeSales.mock.calls[0]);
     expect(state.removePerformance).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
@@ -334,7 +336,11 @@ describe('EventService', () => {
       message: 'event has purchases and cannot be deleted',
       details: { performanceId: 8 },
     });
-    expect(written.reopenSales.mock.calls, 'written').toEqual([[7], [8]]);
+    expect(written.reopenSales.mock.calls, 'written').toEqual(written.closeSales.mock.calls);
+    expect(written.reopenSales.mock.calls, 'written').toEqual([
+      [7, expect.any(String)],
+      [8, expect.any(String)],
+    ]);
     expect(written.removePerformance, 'written').not.toHaveBeenCalled();
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { assertSameFilters, Clock, filterDigest, StoreUnavailableError } from '@app/core';
@@ -84,6 +85,9 @@ export class EventService {
   async updateEvent(id: number, fields: EventChanges, operator: Operator): Promise<CatalogEvent> {
     const changes = fields.timeZone === undefined ? fields : { ...fields, timeZone: toTimeZone(fields.timeZone) };
     const closed: number[] = [];
+    // This change's own closure: reopening it late (after the row locks) leaves a closure a delete
+    // took meanwhile in place.
+    const closure = randomUUID();
     try {
       const event = await this.events.update(
         id,
@@ -97,7 +101,7 @@ export class EventService {
           for (const performanceId of performanceIds) {
             // Not registered: no hold or sale can happen before the commit, as a rebuild of its live
             // state waits for the row lock this change holds; its purchases are in PostgreSQL.
-            const atClose = await this.seatState.closeSales(performanceId, true);
+            const atClose = await this.seatState.closeSales(performanceId, closure, true);
             if (atClose === null) continue;
             if (atClose.closed) closed.push(performanceId);
             if (atClose.sold + atClose.held + atClose.unwritten + atClose.parked > 0) {
@@ -112,7 +116,7 @@ export class EventService {
       return toEvent(event);
     } finally {
       // After the caches were dropped: a hold from now on reads the event as changed.
-      for (const performanceId of closed) await this.seatState.reopenSales(performanceId);
+      for (const performanceId of closed) await this.seatState.reopenSales(performanceId, closure);
     }
   }
 
@@ -149,6 +153,7 @@ export class EventService {
    */
   async deleteEvent(id: number, operator: Operator): Promise<void> {
     const closed: number[] = [];
+    const closure = randomUUID();
     let performanceIds: number[] = [];
     try {
       const deletion = await this.events.deleteWithPerformances(
@@ -157,7 +162,7 @@ export class EventService {
           performanceIds = ids;
           for (const performanceId of ids) {
             await this.rebuilder.ensure(performanceId);
-            const atClose = await this.seatState.closeSales(performanceId);
+            const atClose = await this.seatState.closeSales(performanceId, closure);
             // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
             if (atClose === null) {
               throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} lost from Redis`));
@@ -181,7 +186,7 @@ export class EventService {
       if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');
       if (deletion.outcome === 'HAS_PURCHASES') throw eventHasPurchases(deletion.performanceId);
     } catch (error) {
-      for (const performanceId of closed) await this.seatState.reopenSales(performanceId);
+      for (const performanceId of closed) await this.seatState.reopenSales(performanceId, closure);
       throw error;
     }
     for (const performanceId of performanceIds) await this.seatState.removePerformance(performanceId);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { assertSameList, Clock, StoreUnavailableError } from '@app/core';
@@ -343,13 +344,16 @@ export class PerformanceService {
    */
   async deletePerformance(id: number, operator: Operator): Promise<void> {
     let closed = false;
+    // This delete's own closure: a time zone change that closed before it and reopens late
+    // reopens only its own, so sales stay closed until the keys are removed.
+    const closure = randomUUID();
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(id);
     try {
       const deletion = await this.performances.deleteWithSeats(
         id,
         async () => {
-          const atClose = await this.seatState.closeSales(id);
+          const atClose = await this.seatState.closeSales(id, closure);
           // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
           if (atClose === null)
             throw new StoreUnavailableError('redis', new Error(`performance ${id} lost from Redis`));
@@ -377,7 +381,7 @@ export class PerformanceService {
       if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
       if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);
     } catch (error) {
-      if (closed) await this.seatState.reopenSales(id);
+      if (closed) await this.seatState.reopenSales(id, closure);
       // A purchase row written after the check (none can be: see above) meets the foreign key.
       if (error instanceof DomainError && error.kind === 'conflict' && error.code !== 'PerformanceHasSales') {
         throw performanceHasPurchases(id);

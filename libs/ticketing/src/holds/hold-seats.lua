@@ -13,7 +13,7 @@
   ends the expired hold (its house seats blocked again, its other seats freed) and is refused
   (UNAVAILABLE naming them); that is the one refusal that changes something.
 
-  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (1 when closed to
+  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (set when closed to
                       sales), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt
                       (epoch ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
                       single free seat), maxTicketsPerBuyer (seats a buyer may hold and have

@@ -13,7 +13,7 @@
 
   KEYS[1] hold  hash of the hold
   KEYS[2] meta  hash of the hold's performance (same Cluster slot: both carry {perf:<id>}):
-                salesOpenAt (epoch ms), closed (1 when closed to sales), status (PAUSED,
+                salesOpenAt (epoch ms), closed (set when closed to sales), status (PAUSED,
                 CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms); gone when it was deleted
 
   ARGV[1] user id of the caller

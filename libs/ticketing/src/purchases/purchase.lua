@@ -34,7 +34,7 @@
   KEYS[4] hold      hash of the hold
   KEYS[5] purchase  hash of the new purchase
   KEYS[6] stream    the performance's purchase stream
-  KEYS[7] meta      hash of the performance: salesOpenAt, closed (1 when closed to sales), status
+  KEYS[7] meta      hash of the performance: salesOpenAt, closed (set when closed to sales), status
                     (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
                     performance was deleted
   KEYS[8] tickets   hash user id -> seats of the user's paid purchases not canceled: a new sale

@@ -2,7 +2,7 @@
   Closes a performance to sales for a delete, atomically with its seat state: from the next
   command on, the hold and purchase scripts refuse it (SALES_CLOSED). Answers the counts at the
   moment of closing, so a caller that must not go on while seats are sold (deleting the event)
-  reads them after the last sale that could happen. Closing again changes nothing. A performance
+  reads them after the last sale that could happen. A performance
   with a sold seat or an unwritten stream entry is not closed at all (KEPT_OPEN): its delete is
   refused anyway, and closing it meanwhile would refuse buyers' purchases after their charge.
 
@@ -17,20 +17,32 @@
   With ARGV[1] = 'unheld' (an event's time zone change, which any hold refuses) a live hold keeps
   it open too: its buyer's purchase must not meet a closed sale for a change that is refused anyway.
 
-  KEYS[1] meta    hash: salesOpenAt, currency, closed (1 when closed); missing = not registered
+  The closure is shared by its closers: `closed` holds the token of each caller that closed it and
+  has not reopened it yet (space-separated), and reopen-sales.lua drops only the caller's own
+  token, opening sales when none is left. So a closure made under a performance's row lock survives
+  an earlier closer (a time zone change) reopening after it released that lock: a delete waiting on
+  the lock closes while the change's closure stands, and stays closed until it deletes the keys.
+  A caller's token already in `closed` is not added twice.
+
+  KEYS[1] meta    hash: salesOpenAt, currency, closed (closers' tokens, space-separated; absent
+                  when open); missing = not registered
   KEYS[2] counts  hash total, available, held, sold
   KEYS[3] stream  the performance's purchase stream
   KEYS[4] parked  the performance's dead-letter stream of parked purchase entries
-  ARGV[1] 'unheld' to keep it open while a seat is held too; absent or '' otherwise
+  ARGV[1] 'unheld' to keep it open while a seat is held too; '' otherwise
+  ARGV[2] token   the caller's own closure token (letters, digits, '-'), passed to reopen-sales.lua
 
   Returns one of
-    {'CLOSED', sold, held, unwritten, parked}     closed (sold, unwritten and parked are 0)
+    {'CLOSED', sold, held, unwritten, parked}     closed, the caller's token among the closers
+                                                  (sold, unwritten and parked are 0)
     {'KEPT_OPEN', sold, held, unwritten, parked}  not closed: sold, unwritten or parked is above 0
                                                   (or held, with 'unheld')
     {'NO_PERFORMANCE'}
 ]]
 --- @keys 4
 local metaKey, countsKey, streamKey, parkedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local token = ARGV[2]
+if not token or not token:match('^[%w%-]+$') then return redis.error_reply('ERR close-sales: bad token') end
 
 if redis.call('EXISTS', metaKey) == 0 then return {'NO_PERFORMANCE'} end
 local counts = redis.call('HMGET', countsKey, 'sold', 'held')
@@ -38,5 +50,10 @@ local sold, held = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
 local unwritten, parked = redis.call('XLEN', streamKey), redis.call('XLEN', parkedKey)
 local keptByHolds = ARGV[1] == 'unheld' and held > 0
 if sold > 0 or unwritten > 0 or parked > 0 or keptByHolds then return {'KEPT_OPEN', sold, held, unwritten, parked} end
-redis.call('HSET', metaKey, 'closed', '1')
+local closers = redis.call('HGET', metaKey, 'closed')
+if not closers then
+  redis.call('HSET', metaKey, 'closed', token)
+elseif not (' ' .. closers .. ' '):find(' ' .. token .. ' ', 1, true) then
+  redis.call('HSET', metaKey, 'closed', closers .. ' ' .. token)
+end
 return {'CLOSED', sold, held, unwritten, parked}

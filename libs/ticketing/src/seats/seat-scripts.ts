@@ -61,21 +61,41 @@ export const CLOSE_SALES: LuaScript = {
   file: join(__dirname, 'close-sales.lua'),
 };
 
+export const REOPEN_SALES: LuaScript = {
+  name: 'boxofficeReopenSales',
+  file: join(__dirname, 'reopen-sales.lua'),
+};
+
 /**
- * Seats sold and held when the performance was closed, and `unwritten`: the entries of its purchase
- * stream then (purchases and cancellations not yet in PostgreSQL); not closed when either of sold
- * and unwritten is above 0 (`closed` false), nor, with `unheld`, while a seat is held; null when it
- * is not registered.
+ * Closes the performance to sales as `token`'s closure (letters, digits and '-': the caller's own,
+ * e.g. a random UUID), shared with any other closer's (close-sales.lua). Answers the seats sold and
+ * held when it was closed, and `unwritten`: the entries of its purchase stream then (purchases and
+ * cancellations not yet in PostgreSQL); not closed when either of sold and unwritten is above 0
+ * (`closed` false), nor, with `unheld`, while a seat is held; null when it is not registered.
+ * Throws (a Redis error) on a malformed token.
  */
-export async function closeSales(redis: Redis, keys: PerformanceKeys, unheld = false): Promise<SalesAtClose | null> {
+export async function closeSales(
+  redis: Redis,
+  keys: PerformanceKeys,
+  token: string,
+  unheld = false,
+): Promise<SalesAtClose | null> {
   const [outcome, sold, held, unwritten, parked] = await callScript<[string, number?, number?, number?, number?]>(
     redis,
     CLOSE_SALES.name,
     [keys.meta, keys.counts, keys.purchaseStream, keys.purchaseDeadLetters],
-    [unheld ? 'unheld' : ''],
+    [unheld ? 'unheld' : '', token],
   );
   if (outcome === 'NO_PERFORMANCE') return null;
   return { closed: outcome === 'CLOSED', sold: sold!, held: held!, unwritten: unwritten!, parked: parked! };
+}
+
+/**
+ * Ends `token`'s closure of the performance (reopen-sales.lua): sales open once no other closer's
+ * closure is left. False when `token` held no closure of it (nothing changed).
+ */
+export async function reopenSales(redis: Redis, keys: PerformanceKeys, token: string): Promise<boolean> {
+  return (await callScript<number>(redis, REOPEN_SALES.name, [keys.meta], [token])) === 1;
 }
 
 /**
@@ -83,6 +103,7 @@ export async function closeSales(redis: Redis, keys: PerformanceKeys, unheld = f
  * or a parked purchase kept the performance open (its delete is refused; nothing to reopen).
  */
 export interface SalesAtClose {
+  /** The caller's token is now part of the performance's closure: it reopens with that token. */
   closed: boolean;
   sold: number;
   held: number;

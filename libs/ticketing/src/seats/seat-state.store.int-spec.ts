@@ -3,6 +3,7 @@ import {
   InvalidInputError,
   NotFoundError,
   PERFORMANCE_REGISTRY_KEY,
+  SalesClosedError,
   WAITING_ROOM_REGISTRY_KEY,
   waitingRoomKeys,
 } from '@app/ticketing';
@@ -168,6 +169,19 @@ describe('SeatStateStore', () => {
     await fx.store.registerPerformance({ performanceId: 6, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
     expect(await fx.store.isRegistered(6)).toBe(true);
     expect(await fx.store.counts(6)).toEqual({ total: 3, available: 3, held: 0, sold: 0, blocked: 0 });
+  });
+
+  it("a late reopen by an earlier closer leaves a later closer's closure: a delete's survives a time zone change", async () => {
+    await fx.store.registerPerformance({ performanceId: 7, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
+    // A time zone change closes under the row lock; a delete waiting on that lock closes after it
+    // released it, and the change's finally reopens only then.
+    expect(await fx.store.closeSales(7, 'zone-change', true)).toMatchObject({ closed: true });
+    expect(await fx.store.closeSales(7, 'delete')).toMatchObject({ closed: true });
+    await fx.store.reopenSales(7, 'zone-change');
+    await expect(fx.holds.hold('alice', 7, [1]), 'hold while the delete runs').rejects.toBeInstanceOf(SalesClosedError);
+    // A refused delete reopens its own closure: sales open.
+    await fx.store.reopenSales(7, 'delete');
+    expect((await fx.holds.hold('alice', 7, [1])).seatIds).toEqual([1]);
   });
 
   it('removes a performance', async () => {

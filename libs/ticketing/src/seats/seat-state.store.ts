@@ -11,6 +11,7 @@ import { FreeSeats, freeSeatsAfter } from '../catalog/free-seats-scripts';
 import {
   changeRebuildLease,
   closeSales,
+  reopenSales,
   finishRegistration,
   raiseTicketsBought,
   registerSeats,
@@ -392,10 +393,12 @@ export class SeatStateStore {
    * seat sold or an entry unwritten it is not closed (`closed` false): the delete that asks is
    * refused anyway, and buyers paying meanwhile keep their sale. With `unheld` (a time zone change)
    * a held seat keeps it open too, so a buyer's purchase of a live hold never meets the closure.
+   * The closure is `token`'s (the caller's own, e.g. randomUUID()), shared with any other caller's:
+   * sales open again only once every closer reopened with its token ({@link reopenSales}).
    */
-  closeSales(performanceId: number, unheld = false): Promise<SalesAtClose | null> {
+  closeSales(performanceId: number, token: string, unheld = false): Promise<SalesAtClose | null> {
     assertPerformanceId(performanceId);
-    return closeSales(this.redis, performanceKeys(performanceId), unheld);
+    return closeSales(this.redis, performanceKeys(performanceId), token, unheld);
   }
 
   /**
@@ -407,10 +410,14 @@ export class SeatStateStore {
     return writeLifecycle(this.redis, performanceId, salesOpenAt, lifecycle);
   }
 
-  /** Undoes {@link closeSales}. */
-  async reopenSales(performanceId: number): Promise<void> {
+  /**
+   * Undoes `token`'s {@link closeSales}: sales open unless another caller's closure stands (one
+   * taken since, e.g. a delete that closed while a time zone change's closure was still on). False
+   * when `token` held no closure (nothing changed).
+   */
+  reopenSales(performanceId: number, token: string): Promise<boolean> {
     assertPerformanceId(performanceId);
-    await this.redis.hdel(performanceKeys(performanceId).meta, 'closed');
+    return reopenSales(this.redis, performanceKeys(performanceId), token);
   }
 
   /** Throws NotFoundError (`performance`) when the performance has no counts in Redis. */
