@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EventRepository } from '@app/database';
 import { AdminApi, startAdminApi } from './support/api';
 
 const LAYOUT = [{ name: 'Floor', grade: 'A', price: 50, rows: 1, seatsPerRow: 2 }];
@@ -11,11 +12,11 @@ const ONE_START =
  * only, and a time clocks skip or repeat there refused with what to give instead.
  */
 describe('performance starts on the venue wall clock (real PostgreSQL and Redis)', () => {
-  let { admin, call, close } = {} as AdminApi;
+  let { admin, call, close, db } = {} as AdminApi;
   const eventIn: Record<string, number> = {};
 
   beforeAll(async () => {
-    ({ admin, call, close } = await startAdminApi());
+    ({ admin, call, close, db } = await startAdminApi());
     for (const timeZone of ['Asia/Seoul', 'America/New_York']) {
       const event = await call('POST', '/events', {
         body: { title: timeZone, venue: 'Hall', timeZone },
@@ -114,5 +115,37 @@ describe('performance starts on the venue wall clock (real PostgreSQL and Redis)
       ),
     ).toMatch(/^startsAtLocal 2031-03-09T02:00 does not exist in America\/New_York/);
     expect((await call('GET', `/performances/${id}`)).json().startsAt).toBe('2030-11-03T06:30:00.000Z');
+  });
+
+  it('works a local start out again on the zone the event has when the zone changed after it was read (review)', async () => {
+    const event = await call('POST', '/events', {
+      body: { title: 'Moved venue', venue: 'Hall', timeZone: 'Asia/Seoul' },
+      session: admin,
+    });
+    const eventId = event.json().id;
+    const read = EventRepository.prototype.findById;
+    // The zone changes (committed) right after the create read the event: its insert must see it.
+    const spy = vi.spyOn(EventRepository.prototype, 'findById').mockImplementationOnce(async function (
+      this: EventRepository,
+      id: number,
+    ) {
+      const row = await read.call(this, id);
+      await db.query(`UPDATE events SET time_zone = 'America/New_York' WHERE id = $1`, [eventId]);
+      return row;
+    });
+    try {
+      const created = await call('POST', `/events/${eventId}/performances`, {
+        body: { sections: LAYOUT, startsAtLocal: '2030-05-01T19:00' },
+        session: admin,
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json()).toMatchObject({
+        startsAt: '2030-05-01T23:00:00.000Z',
+        startsAtLocal: '2030-05-01T19:00:00-04:00',
+        timeZone: 'America/New_York',
+      });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -38,6 +38,7 @@ describe('constraint violations become domain errors (real PostgreSQL)', () => {
       .createWithSeats(
         {
           eventId: 987_654,
+          timeZone: 'UTC',
           startsAt: new Date('2030-01-01T19:00:00Z'),
           salesOpenAt: new Date('2029-12-01T10:00:00Z'),
           sections: [

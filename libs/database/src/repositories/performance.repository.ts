@@ -31,8 +31,23 @@ export interface SectionLayout {
   };
 }
 
+/**
+ * The event's time zone changed between the read a new performance's times were worked out from and
+ * the insert: work them out again on the event as it is now.
+ */
+export class EventTimeZoneChangedError extends Error {
+  constructor(readonly eventId: number) {
+    super(`the time zone of event ${eventId} changed while a performance of it was created`);
+  }
+}
+
 export interface NewPerformance {
   eventId: number;
+  /**
+   * The event's time zone its times were worked out on (a `startsAtLocal`, the default
+   * `cancelUntil`): checked against the event row, read FOR SHARE in the insert's transaction.
+   */
+  timeZone: string;
   startsAt: Date;
   salesOpenAt: Date;
   /** null or absent = sales end at startsAt. */
@@ -160,6 +175,14 @@ export class PerformanceRepository {
     const totalSeats = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
     const create = () =>
       this.dataSource.transaction(async (manager) => {
+        // FOR SHARE: a time zone change of the event (an UPDATE of its row) waits for this insert,
+        // or this insert for it and then sees the zone it set.
+        const [event]: { timeZone: string }[] = await manager.query(
+          `SELECT time_zone AS "timeZone" FROM events WHERE id = $1 FOR SHARE`,
+          [input.eventId],
+        );
+        if (!event) throw new NotFoundError('event', { eventId: input.eventId });
+        if (event.timeZone !== input.timeZone) throw new EventTimeZoneChangedError(input.eventId);
         const performance = await manager.save(
           manager.create(PerformanceEntity, {
             eventId: input.eventId,

@@ -5,6 +5,7 @@ import { assertSameList, Clock, StoreUnavailableError } from '@app/core';
 import {
   eventOfPerformance,
   EventRepository,
+  EventTimeZoneChangedError,
   PerformanceLifecycleChanges,
   PerformanceRepository,
   PerformanceStatus,
@@ -78,6 +79,27 @@ export interface PerformanceChanges {
 }
 
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
+/** What createPerformance takes: the performance's times, settings and seating sections. */
+export type NewPerformanceInput = {
+      /** Exactly one of `startsAt` and `startsAtLocal` (the venue's wall clock, see toLocalDateTime). */
+      startsAt?: Date;
+      startsAtLocal?: string;
+      salesOpenAt?: Date;
+      salesCloseAt?: Date | null;
+      cancelUntil?: Date | null;
+      status?: PerformanceStatus;
+      sections: SectionInput[];
+      /** The stage's focal point on the seat map, map units; absent = (0, 0). */
+      focalPoint?: MapPoint;
+      /** Seat-id holds may not leave a single free seat; absent = false. */
+      noOrphanSeats?: boolean;
+      /** Seats one buyer may have bought and hold together (≥ 1); absent or null = no such limit. */
+      maxTicketsPerBuyer?: number | null;
+      /** Its own check-in window (0-10080 minutes each); absent or null = the global settings. */
+      checkInOpensBeforeMinutes?: number | null;
+      checkInClosesAfterMinutes?: number | null;
+    };
+
 @Injectable()
 export class PerformanceService {
   private readonly logger = new Logger(PerformanceService.name);
@@ -124,27 +146,21 @@ export class PerformanceService {
    */
   async createPerformance(
     eventId: number,
-    input: {
-      /** Exactly one of `startsAt` and `startsAtLocal` (the venue's wall clock, see toLocalDateTime). */
-      startsAt?: Date;
-      startsAtLocal?: string;
-      salesOpenAt?: Date;
-      salesCloseAt?: Date | null;
-      cancelUntil?: Date | null;
-      status?: PerformanceStatus;
-      sections: SectionInput[];
-      /** The stage's focal point on the seat map, map units; absent = (0, 0). */
-      focalPoint?: MapPoint;
-      /** Seat-id holds may not leave a single free seat; absent = false. */
-      noOrphanSeats?: boolean;
-      /** Seats one buyer may have bought and hold together (≥ 1); absent or null = no such limit. */
-      maxTicketsPerBuyer?: number | null;
-      /** Its own check-in window (0-10080 minutes each); absent or null = the global settings. */
-      checkInOpensBeforeMinutes?: number | null;
-      checkInClosesAfterMinutes?: number | null;
-    },
+    input: NewPerformanceInput,
     operator: Operator,
   ): Promise<Performance> {
+    try {
+      return await this.createOnce(eventId, input, operator);
+    } catch (error) {
+      // The event's time zone changed after it was read: work the times out again, once (a second
+      // change within the same moments is an operator's race: answered as the store's error).
+      if (!(error instanceof EventTimeZoneChangedError)) throw error;
+      return this.createOnce(eventId, input, operator);
+    }
+  }
+
+  /** One try of createPerformance on the event as read now (EventTimeZoneChangedError: read again). */
+  private async createOnce(eventId: number, input: NewPerformanceInput, operator: Operator): Promise<Performance> {
     const event = await this.events.findById(eventId);
     if (!event) throw new NotFoundError('event');
     const startsAt = startOf(input, event.timeZone, true);
@@ -171,6 +187,7 @@ export class PerformanceService {
     const created = await this.performances.createWithSeats(
       {
         eventId,
+        timeZone: event.timeZone,
         startsAt,
         salesOpenAt,
         salesCloseAt,
