@@ -14,7 +14,11 @@ export type {
   EventFields,
   EventSearch,
 } from './repositories/event.repository';
-export { EventTimeZoneChangedError, eventOfPerformance, PerformanceRepository } from './repositories/performance.repository';
+export {
+  EventTimeZoneChangedError,
+  eventOfPerformance,
+  PerformanceRepository,
+} from './repositories/performance.repository';
 export type { ReadTransaction } from './repositories/performance.repository';
 export type {
   NewPerformance,

@@ -81,24 +81,24 @@ export interface PerformanceChanges {
 /** Performances of events: the rules of creating one, and reading them with their live counts. */
 /** What createPerformance takes: the performance's times, settings and seating sections. */
 export type NewPerformanceInput = {
-      /** Exactly one of `startsAt` and `startsAtLocal` (the venue's wall clock, see toLocalDateTime). */
-      startsAt?: Date;
-      startsAtLocal?: string;
-      salesOpenAt?: Date;
-      salesCloseAt?: Date | null;
-      cancelUntil?: Date | null;
-      status?: PerformanceStatus;
-      sections: SectionInput[];
-      /** The stage's focal point on the seat map, map units; absent = (0, 0). */
-      focalPoint?: MapPoint;
-      /** Seat-id holds may not leave a single free seat; absent = false. */
-      noOrphanSeats?: boolean;
-      /** Seats one buyer may have bought and hold together (≥ 1); absent or null = no such limit. */
-      maxTicketsPerBuyer?: number | null;
-      /** Its own check-in window (0-10080 minutes each); absent or null = the global settings. */
-      checkInOpensBeforeMinutes?: number | null;
-      checkInClosesAfterMinutes?: number | null;
-    };
+  /** Exactly one of `startsAt` and `startsAtLocal` (the venue's wall clock, see toLocalDateTime). */
+  startsAt?: Date;
+  startsAtLocal?: string;
+  salesOpenAt?: Date;
+  salesCloseAt?: Date | null;
+  cancelUntil?: Date | null;
+  status?: PerformanceStatus;
+  sections: SectionInput[];
+  /** The stage's focal point on the seat map, map units; absent = (0, 0). */
+  focalPoint?: MapPoint;
+  /** Seat-id holds may not leave a single free seat; absent = false. */
+  noOrphanSeats?: boolean;
+  /** Seats one buyer may have bought and hold together (≥ 1); absent or null = no such limit. */
+  maxTicketsPerBuyer?: number | null;
+  /** Its own check-in window (0-10080 minutes each); absent or null = the global settings. */
+  checkInOpensBeforeMinutes?: number | null;
+  checkInClosesAfterMinutes?: number | null;
+};
 
 @Injectable()
 export class PerformanceService {
@@ -144,11 +144,7 @@ export class PerformanceService {
    * `operator`, with the performance's fields, its sections (prices in minor units of `currency`)
    * and its seat count, in the transaction that creates it.
    */
-  async createPerformance(
-    eventId: number,
-    input: NewPerformanceInput,
-    operator: Operator,
-  ): Promise<Performance> {
+  async createPerformance(eventId: number, input: NewPerformanceInput, operator: Operator): Promise<Performance> {
     try {
       return await this.createOnce(eventId, input, operator);
     } catch (error) {
