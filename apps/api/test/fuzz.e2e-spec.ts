@@ -38,7 +38,20 @@ interface Schema {
 interface Parameter {
   name: string;
   in: 'path' | 'query' | 'header';
+  required?: boolean;
   schema: Schema;
+}
+
+/**
+ * `&name=value` for each query parameter `op` requires (a range's `from` and `to`), its schema's
+ * example as the value, but `except` (the parameter a case is about): a case about one parameter
+ * sends the others a route needs, so its answer is about that one.
+ */
+function requiredQuery(op: Operation, except: string): string {
+  return op.parameters
+    .filter((p) => p.in === 'query' && p.required && p.name !== except)
+    .map((p) => `&${p.name}=${encodeURIComponent(String(p.schema.example))}`)
+    .join('');
 }
 interface Operation {
   method: string;
@@ -517,7 +530,9 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     expect(targets.length).toBeGreaterThanOrEqual(8);
     const get = async (op: Operation, name: string, value: string) => {
       const path = op.path.replace(/\{(\w+)\}/g, (_m, p: string) => (p === name ? value : String(ids.ownPerformance)));
-      const query = op.parameters.some((p) => p.in === 'query' && p.name === name) ? `?${name}=${value}` : '';
+      const query = op.parameters.some((p) => p.in === 'query' && p.name === name)
+        ? `?${name}=${value}${requiredQuery(op, name)}`
+        : '';
       const res = await fetch(`${base}${path}${query}`, { headers: { authorization: `Bearer ${tokens.admin}` } });
       return { status: res.status, what: `GET ${path}${query} -> ${res.status} ${(await res.text()).slice(0, 200)}` };
     };
@@ -607,7 +622,8 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
       const path = op.path.replace(/\{(\w+)\}/g, (_m, p: string) =>
         p === input.name && input.in === 'path' ? encodeURIComponent(value) : String(ids.ownPerformance),
       );
-      const query = input.in === 'query' ? `?${input.name}=${encodeURIComponent(value)}` : '';
+      const query =
+        input.in === 'query' ? `?${input.name}=${encodeURIComponent(value)}${requiredQuery(op, input.name)}` : '';
       const token = op.path.startsWith('/api/v1/admin/') ? tokens.admin : tokens.user;
       const body = input.in === 'body' ? JSON.stringify({ [input.name]: value }) : undefined;
       const res = await fetch(`${base}${path}${query}`, {
@@ -684,7 +700,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
     for (const op of ops) {
       const declared = new Set(op.parameters.filter((p) => p.in === 'query').map((p) => p.name));
       const name = declared.has('performanceId') ? 'bogus' : 'performanceId';
-      const refused = await asPermitted(op, `?${name}=3`);
+      const refused = await asPermitted(op, `?${name}=3${requiredQuery(op, name)}`);
       expect(refused.status, refused.what).toBe(400);
       const body = JSON.parse(refused.text) as Record<string, unknown>;
       expect(Object.keys(body).sort(), refused.what).toEqual(ERROR_KEYS);
@@ -695,7 +711,7 @@ describe('schema-driven fuzzing of every operation (built API process)', () => {
       if ((await anonymous('')) === 401) expect(await anonymous(`?${name}=3`), `${op.method} ${op.path}`).toBe(401);
       // Each declared parameter is taken as one (its value may still be refused for what it is).
       for (const parameter of declared) {
-        const taken = await asPermitted(op, `?${parameter}=1`);
+        const taken = await asPermitted(op, `?${parameter}=1${requiredQuery(op, parameter)}`);
         expect(taken.text, taken.what).not.toContain(`property ${parameter} should not exist`);
       }
     }

@@ -54,7 +54,7 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
 
   /** An event with one performance of sections Floor (VIP, 1000), Balcony (R, 500), Box (VIP, 2000). */
   async function createLayout(
-    options: { startsAt?: string; salesOpenAt?: string; floorRows?: number } = {},
+    options: { startsAt?: string; salesOpenAt?: string; cancelUntil?: string | null; floorRows?: number } = {},
   ): Promise<{ id: number; seats: Seat[] }> {
     const event = await call('POST', '/events', { body: { title: 'Gala', venue: 'Hall' }, session: admin });
     expect(event.statusCode, event.body).toBe(201);
@@ -62,6 +62,7 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
       body: {
         startsAt: options.startsAt ?? '2030-03-01T19:00:00Z',
         ...(options.salesOpenAt ? { salesOpenAt: options.salesOpenAt } : {}),
+        ...(options.cancelUntil !== undefined ? { cancelUntil: options.cancelUntil } : {}),
         sections: [
           { name: 'Floor', grade: 'VIP', price: 1000, rows: options.floorRows ?? 2, seatsPerRow: 10 },
           { name: 'Balcony', grade: 'R', price: 500, rows: 1, seatsPerRow: 10 },
@@ -293,7 +294,11 @@ describe('sections and prices (real PostgreSQL and Redis, two replicas)', () => 
     expectError(closed, 409);
     expect(closed.json().message).toMatch(/closed/);
 
-    const past = await createLayout({ startsAt: '2020-03-01T19:00:00Z', salesOpenAt: '2020-02-01T00:00:00Z' });
+    const past = await createLayout({
+      startsAt: '2020-03-01T19:00:00Z',
+      salesOpenAt: '2020-02-01T00:00:00Z',
+      cancelUntil: null,
+    });
     const started = await call('PATCH', `/performances/${past.id}/sections/Floor`, {
       body: { price: 1 },
       session: admin,

@@ -126,6 +126,9 @@ describe('sessions ended at once on every api (password reset, role changes)', (
     };
 
   it('an announcement missed while the listener was away is read from Redis when it reconnects', async () => {
+    // On a Redis Cluster the listener is a Cluster client, whose disconnect and reconnect this case
+    // does not drive (it never reported 'end'); the deaf listener's case below runs there too.
+    if (api.env.REDIS_CLUSTER_NODES) return;
     const user = await createSession(api.app);
     await expectAccepted(user);
     const revocations = revocationsOf(other);
@@ -150,13 +153,15 @@ describe('sessions ended at once on every api (password reset, role changes)', (
     const user = await createSession(api.app);
     await expectAccepted(user);
     const revocations = revocationsOf(other);
+    // The timer off (run by hand below), so that nothing tells the second api before it is asked.
+    clearInterval(revocations.rereads!);
     // Deaf without a reconnection: no message comes, and no 'ready' would read the set again.
     await revocations.subscriber.unsubscribe();
     try {
       await resetPassword(user);
       await expectEnded(api.app, user);
       expect((await me(other, user)).statusCode).toBe(200);
-      // The timed read (every ENDED_SESSIONS_REREAD_MS; stopped on this api by the case above) finds it.
+      // The timed read (every ENDED_SESSIONS_REREAD_MS) finds it.
       await revocations.reread();
       await expectEnded(other, user);
     } finally {

@@ -133,7 +133,8 @@ export class AuthController {
 
   /**
    * Sets a new password with the token from the password-reset e-mail. The token works once; every
-   * session of the account ends (its refresh tokens stop working).
+   * session of the account ends (its refresh tokens stop working, its access tokens are refused on
+   * every api). 503 when Redis cannot announce the end: nothing changed, the token still works.
    */
   @Public()
   @Post('password-reset/confirm')
@@ -144,6 +145,11 @@ export class AuthController {
     type: ErrorBodyDto,
     description:
       'an invalid body, or a token unknown, used (or another of the account was), dropped as the oldest of too many, or expired (one message for all)',
+  })
+  @ApiResponse({
+    status: 503,
+    type: ErrorBodyDto,
+    description: 'Redis cannot announce the end of the sessions: nothing changed, the token still works; retry',
   })
   async confirmPasswordReset(@Body() body: AuthPasswordResetConfirmDto): Promise<void> {
     await this.resets.confirm(body.token, body.password);

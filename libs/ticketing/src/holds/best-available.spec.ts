@@ -46,13 +46,17 @@ describe('best-available holds: answers to errors', () => {
     );
   });
 
-  it('refuses a quantity outside 1…the limit before asking Redis', async () => {
+  it('refuses a quantity outside 1…the limit before asking Redis: not a whole number of seats is a 400, more than the limit the 409 of a seat-id hold', async () => {
     const { holds, holdBestAvailable } = service();
-    for (const quantity of [0, 5, 1.5]) {
+    for (const quantity of [0, 1.5]) {
       await expect(holds.holdBestAvailable('buyer', { ...request, quantity })).rejects.toMatchObject({
         code: 'InvalidInput',
       });
     }
+    await expect(holds.holdBestAvailable('buyer', { ...request, quantity: 5 })).rejects.toMatchObject({
+      code: 'HoldLimitExceeded',
+      kind: 'conflict',
+    });
     expect(holdBestAvailable).not.toHaveBeenCalled();
   });
 
