@@ -4,7 +4,7 @@ import { DomainError } from '../errors';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
 import { CatalogCache } from './catalog-cache';
 import { CatalogCopies } from './catalog-copies';
-import { SectionService } from './section.service';
+import { KEPT_PERFORMANCES, SectionService } from './section.service';
 import { SectionStore } from './section.store';
 
 const operator = { id: '00000000-0000-4000-8000-000000000001', email: 'ops@example.test' };
@@ -111,5 +111,20 @@ describe('SectionService', () => {
     ]);
     expect(s.copies.observe).toHaveBeenCalledWith('2');
     expect(s.sections.sectionsOf).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps the sections of the most recently read performances past its bound, dropping the least recent one', async () => {
+    const s = service();
+    await s.service.layout('1', 0);
+    for (let id = 1; id < KEPT_PERFORMANCES; id++) await s.service.layout('1', id);
+    await s.service.layout('1', 0);
+    await s.service.layout('1', KEPT_PERFORMANCES);
+    expect(s.sections.sectionsOf).toHaveBeenCalledTimes(KEPT_PERFORMANCES + 1);
+
+    await s.service.layout('1', 0);
+    await s.service.layout('1', KEPT_PERFORMANCES);
+    expect(s.sections.sectionsOf).toHaveBeenCalledTimes(KEPT_PERFORMANCES + 1);
+    await s.service.layout('1', 1);
+    expect(s.sections.sectionsOf).toHaveBeenCalledTimes(KEPT_PERFORMANCES + 2);
   });
 });

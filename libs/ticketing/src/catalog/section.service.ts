@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { PriceChange, SectionRepository, SectionRow } from '@app/database';
 import { NotFoundError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
@@ -25,16 +26,21 @@ export interface SectionAvailability extends Section {
   available: number;
 }
 
-/** Sections kept in this process are dropped past this many performances (they are few and small). */
-const KEPT_PERFORMANCES = 1000;
+/**
+ * Sections kept in this process, in performances: past it the least recently read performance's are
+ * dropped (an LRU, so a busy on-sale's sections stay while a crawl over old performances passes).
+ */
+export const KEPT_PERFORMANCES = 1000;
+
+type KeptSections = { currency: string; sections: SectionRow[] };
 
 /** Sections of performances: their prices (operators) and their live availability (buyers). */
 @Injectable()
 export class SectionService {
   /** Sections per performance, loaded under catalog version `version` (dropped when it moves). */
-  private kept: { version: string; sections: Map<number, { currency: string; sections: SectionRow[] }> } = {
+  private kept: { version: string; sections: LRUCache<number, KeptSections> } = {
     version: '',
-    sections: new Map(),
+    sections: new LRUCache({ max: KEPT_PERFORMANCES }),
   };
 
   constructor(
@@ -150,10 +156,8 @@ export class SectionService {
    * process under catalog version `version`: no round trip once kept, else one read of the catalog
    * cache (or PostgreSQL). Throws NotFoundError('performance').
    */
-  async layout(version: string, performanceId: number): Promise<{ currency: string; sections: SectionRow[] }> {
-    if (this.kept.version !== version || this.kept.sections.size >= KEPT_PERFORMANCES) {
-      this.kept = { version, sections: new Map() };
-    }
+  async layout(version: string, performanceId: number): Promise<KeptSections> {
+    if (this.kept.version !== version) this.kept = { version, sections: new LRUCache({ max: KEPT_PERFORMANCES }) };
     const known = this.kept.sections.get(performanceId);
     if (known) return known;
     const loaded = await this.cache.getOrLoadAt(version, `performance:${performanceId}:sections`, () =>
