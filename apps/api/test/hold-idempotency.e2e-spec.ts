@@ -251,6 +251,6 @@ describe('Idempotency-Key on holds (POST /reservations)', () => {
     expect(post.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false })]),
     );
-    expect(post.responses['409'].description).toContain('IdempotencyKeyInUse');
+    expect(post.responses['409'].description).toContain('Idempotency-Key already used for another request');
   });
 });

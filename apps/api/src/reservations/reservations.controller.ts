@@ -38,7 +38,7 @@ export class ReservationsController {
    * An optional `Idempotency-Key` (per user and performance): a retry of the same request answers
    * the hold the first one made (same id, seats, expiresAt), holding nothing, as long as that hold
    * is readable (24 h past its expiry), even once it was released, expired or bought; the key
-   * with another request is a 409 (IdempotencyKeyInUse); concurrent requests with one key make
+   * with another request is a 409; concurrent requests with one key make
    * one hold. A refused request records nothing.
    */
   @Post()
@@ -55,7 +55,7 @@ export class ReservationsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      "an Idempotency-Key already used for another request (IdempotencyKeyInUse: other seats, or another best-available request; nothing held, no Retry-After); a seat is not available (details.seatIds; nothing held; seats in the caller's own live hold named in the message, `already in your hold <id>`, and in details.heldByYou: [{reservationId, seatIds}]); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)",
+      'the Idempotency-Key already used for another request (other seats, or another best-available request: "Idempotency-Key was already used for another reservation request…"; nothing held, no Retry-After); a seat is not available (details.seatIds; nothing held; seats in the caller\'s own live hold named in the message, `already in your hold <id>`, and in details.heldByYou: [{reservationId, seatIds}]); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
