@@ -37,9 +37,9 @@ export class ReservationsController {
    * limit of the performance; 400 for a body mixing the forms or giving grade and section.
    * An optional `Idempotency-Key` (per user and performance): a retry of the same request answers
    * the hold the first one made (same id, seats, expiresAt), holding nothing, as long as that hold
-   * is readable (24 h past its expiry), even once it was released, expired or bought; the key
-   * with another request is a 409; concurrent requests with one key make
-   * one hold. A refused request records nothing.
+   * is readable (24 h past its expiry), even once it was released, expired or bought; the key with
+   * another request is a 409; concurrent requests with one key make one hold. A refused request
+   * records nothing.
    */
   @Post()
   @ApiBody({ type: ReservationCreateDto })
