@@ -98,6 +98,14 @@ export interface PerformanceKeys {
   /** Hash: hold id → seat count, for every hold of one user that may still be live. */
   userHolds(userId: string): string;
   /**
+   * Hash: what a buyer's hold request with an Idempotency-Key asked for (`request`), the hold it
+   * made (`hold`) and that hold's first answer (`expiresAt`, `amount`, `currency`, `prices`,
+   * `seats`, `arrangement`), so that a retry answers it again (lua-includes/hold-taking.lua); kept
+   * as long as the hold's record. `keyDigest`: digestOfKey of the key. The name must end
+   * `:hold-request:<user id>:<key digest>`: the hold scripts tell the record from hold records by it.
+   */
+  holdRequest(userId: string, keyDigest: string): string;
+  /**
    * Hash: id, reservationId, userId, performanceId, seats, amount (minor units), currency, chargeId, status,
    * createdAt, canceledAt.
    */
@@ -157,6 +165,7 @@ export function performanceKeys(performanceId: number): PerformanceKeys {
     everyKey: `${tag}:*`,
     hold: (holdId) => `${tag}:hold:${holdId}`,
     userHolds: (userId) => `${tag}:user:${userId}:holds`,
+    holdRequest: (userId, keyDigest) => `${tag}:hold-request:${userId}:${keyDigest}`,
     purchase: (purchaseId) => `${tag}:purchase:${purchaseId}`,
     checkedIn: (purchaseId) => `${tag}:checked-in:${purchaseId}`,
     checkInsUndone: (purchaseId) => `${tag}:check-ins-undone:${purchaseId}`,

@@ -1,5 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Controller, Delete, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser, CallerRequest, CurrentUser, RequiresBuyerAccount } from '@app/auth';
 import { BookingDescriber, HoldDesk } from '@app/ticketing';
 import { UuidParam } from '../common/parse-id.pipe';
@@ -34,6 +35,11 @@ export class ReservationsController {
    * held). Both: 403 before sales open, and (EmailNotVerified) for a buyer whose e-mail is not
    * confirmed while EMAIL_VERIFICATION_REQUIRED; 409 when the caller would hold more than the per-user
    * limit of the performance; 400 for a body mixing the forms or giving grade and section.
+   * An optional `Idempotency-Key` (per user and performance): a retry of the same request answers
+   * the hold the first one made (same id, seats, expiresAt), holding nothing, as long as that hold
+   * is readable (24 h past its expiry), even once it was released, expired or bought; the key with
+   * another request is a 409; concurrent requests with one key make one hold. A refused request
+   * records nothing.
    */
   @Post()
   @ApiBody({ type: ReservationCreateDto })
@@ -49,31 +55,46 @@ export class ReservationsController {
     status: 409,
     type: ErrorBodyDto,
     description:
-      "a seat is not available (details.seatIds; nothing held; seats in the caller's own live hold named in the message, `already in your hold <id>`, and in details.heldByYou: [{reservationId, seatIds}]); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)",
+      'the Idempotency-Key already used for another request (other seats, or another best-available request: "Idempotency-Key was already used for another reservation request…"; nothing held, no Retry-After); a seat is not available (details.seatIds; nothing held; seats in the caller\'s own live hold named in the message, `already in your hold <id>`, and in details.heldByYou: [{reservationId, seatIds}]); SingleSeatLeft (noOrphanSeats; details.singleSeatId: the seat that would be left empty on its own, details.besideSeatId: the selected seat beside it); NoSeatsFit (best available: nothing fits, details.singleLeft when the rule refused it, details.soldOut when no seat of the scope is free); SalesClosed (paused, closed or ended); the per-user limit (MAX_SEATS_PER_RESERVATION held at once); or TicketLimitExceeded (maxTicketsPerBuyer of the performance, bought and held together; details.limit, bought, held, requested)',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      '1–200 printable ASCII characters, sent once; per user and performance: a retry of the same request answers the first hold again (24 h past its expiry), another request with the key is a 409',
+    schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$' },
   })
   @RequiresAdmission('hold')
   // Closest to the method: checked before the admission guard.
   @RequiresBuyerAccount()
   create(
-    // The caller and the body from the request, not `@CurrentUser()` and `@Body()`: Nest runs the
-    // global validation pipe's `async` chain on those (~12 promises each a request,
-    // docs/performance.md); the body is checked here as that pipe would, same 400s.
-    @Req() { user, body: raw }: CallerRequest & { body: unknown },
+    // The caller, the body and the Idempotency-Key from the request, not `@CurrentUser()`, `@Body()`
+    // and `@Headers()`: Nest runs the global validation pipe's `async` chain on those (~12 promises
+    // each a request, docs/performance.md); the body is checked here as that pipe would, same 400s.
+    @Req() { user, body: raw, headers }: CallerRequest & { body: unknown; headers: IncomingHttpHeaders },
   ): Promise<ReservationResponseDto> {
+    // A repeated header is refused before any route (bootstrap's repeatedSingleHeader): a string here.
+    const idempotencyKey = headers['idempotency-key'] as string | undefined;
     // Not `async`: Nest awaits what the handler returns (and answers a throw as a rejection), so
     // the accepted body's hold needs no promise of the handler's own.
     const body = acceptedBody(ReservationCreateDto, raw);
-    if (body === undefined) return checkedBody(ReservationCreateDto, raw).then((checked) => this.held(user, checked));
-    return this.held(user, body);
+    if (body === undefined) {
+      return checkedBody(ReservationCreateDto, raw).then((checked) => this.held(user, checked, idempotencyKey));
+    }
+    return this.held(user, body, idempotencyKey);
   }
 
-  /** The hold `body` asks for, as the answer says it. */
-  private held(user: AuthenticatedUser, body: ReservationCreateDto): Promise<ReservationResponseDto> {
+  /** The hold `body` asks for (with the request's Idempotency-Key, if any), as the answer says it. */
+  private held(
+    user: AuthenticatedUser,
+    body: ReservationCreateDto,
+    idempotencyKey: string | undefined,
+  ): Promise<ReservationResponseDto> {
     const request = reservationRequest(body);
     const held =
       request.form === 'seats'
-        ? this.holds.hold(user.id, request.performanceId, request.seatIds)
-        : this.holds.holdBestAvailable(user.id, request);
+        ? this.holds.hold(user.id, request.performanceId, request.seatIds, idempotencyKey)
+        : this.holds.holdBestAvailable(user.id, request, idempotencyKey);
     return this.describer.describe(held).then(mapReservation);
   }
 

@@ -3,7 +3,15 @@ import Redis from 'ioredis';
 import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys } from '../redis-keys';
 import { gradeKey, sectionNameKey } from '../catalog/section-names';
-import { HoldScriptHead, holdScriptArgs, holdScriptKeys, TicketLimitOutcome, ticketLimitOutcome } from './hold-scripts';
+import {
+  HoldReplay,
+  holdReplay,
+  HoldScriptHead,
+  holdScriptArgs,
+  holdScriptKeys,
+  TicketLimitOutcome,
+  ticketLimitOutcome,
+} from './hold-scripts';
 import type { NoFitReason, SalesClosedReason } from '../errors';
 
 export const HOLD_BEST_AVAILABLE: LuaScript = {
@@ -50,7 +58,9 @@ export type HoldBestAvailableResult =
   | { outcome: 'LIMIT'; alreadyHeld: number }
   | TicketLimitOutcome
   /** `reason`: why nothing fit, when the script can tell (NoFitReason); null otherwise. */
-  | { outcome: 'NO_FIT'; reason: NoFitReason | null };
+  | { outcome: 'NO_FIT'; reason: NoFitReason | null }
+  | HoldReplay
+  | { outcome: 'KEY_REUSED' };
 
 /**
  * Rounds of END_HOLDS: each call ends up to 16 expired holds whose records it was given; holds
@@ -137,6 +147,10 @@ function bestAvailableResult(outcome: string, rest: (string | number)[]): HoldBe
       return { outcome, alreadyHeld: Number(rest[0]) };
     case 'TICKET_LIMIT':
       return ticketLimitOutcome(rest);
+    case 'REPLAY':
+      return holdReplay(rest);
+    case 'KEY_REUSED':
+      return { outcome };
     default:
       throw new Error(`hold-best-available.lua answered ${JSON.stringify(outcome)}`);
   }

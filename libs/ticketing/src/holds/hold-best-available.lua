@@ -65,8 +65,10 @@
            bought     (hold-seats.lua)
   KEYS[14]            the user's index of performances with holds, only when ARGV[8] is not ''
                       (hold-seats.lua)
-  KEYS[14+i..13+i+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n]; i = 1
-                      with the index key, else 0
+  KEYS[14+i]          only with an Idempotency-Key: its record (hold-seats.lua); i = 1 with the
+                      index key, else 0
+  KEYS[14+i+j..13+i+j+n]  hashes of expired holds to end, the holds named in ARGV[15..14+n];
+                      j = 1 with the Idempotency-Key record, else 0
 
   ARGV[1] hold id            ARGV[2] user id             ARGV[3] performance id
   ARGV[4] hold lifetime (ms) ARGV[5] most seats one user may hold on this performance
@@ -98,6 +100,12 @@
                       marked accessible or companion, which it may not take, are in the scope;
                       nothing held
     {'END_HOLDS', hold id, ...}
+    {'REPLAY', hold id, expiresAt, amount, currency, prices, seat ids, arrangement}  with an
+                      Idempotency-Key that made a hold for the same quantity, together, accessible,
+                      filter and folded grade or section before: that hold's first answer
+                      (answeredBefore), checked before anything else; nothing held
+    {'KEY_REUSED'}    with an Idempotency-Key whose hold was asked for otherwise (other parameters,
+                      or seat ids); nothing held
 ]]
 --- @keys variable
 --- @include "redis-time"
@@ -114,10 +122,20 @@ local indexUntil = ARGV[8] ~= '' and ARGV[8] or nil
 local fixedKeys = indexUntil and 14 or 13
 local quantity, together, accessible = tonumber(ARGV[9]), ARGV[10] == '1', ARGV[11] == '1'
 local filter, filterValue = ARGV[12], ARGV[13]
+local recordKey = requestRecordKey(KEYS, fixedKeys + 1)
+local lastFixedKey = recordKey and fixedKeys + 1 or fixedKeys
 local passedHoldKeys = {}
 local passedOnly = ARGV[14] == '1'
-for i = 1, #KEYS - fixedKeys do passedHoldKeys[ARGV[14 + i]] = KEYS[fixedKeys + i] end
+for i = 1, #KEYS - lastFixedKey do passedHoldKeys[ARGV[14 + i]] = KEYS[lastFixedKey + i] end
 local EXPIRED_PER_CALL = 16
+
+-- A retry with the Idempotency-Key answers what the first request did, whatever holds now.
+local request
+if recordKey then
+  request = table.concat({'best', ARGV[9], ARGV[10], ARGV[11], filter, filterValue}, ':')
+  local answered = answeredBefore(recordKey, request)
+  if answered then return answered end
+end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats',
   'maxTicketsPerBuyer')
@@ -1272,4 +1290,8 @@ local expiresAt, amount, prices = takeHold(taking, {
   arrangement = arrangement, places = places, rows = rows,
   indexUntil = indexUntil,
 })
-return {'OK', expiresAt, amount, currency, arrangement, table.concat(seatIds, ','), prices}
+local seatList = table.concat(seatIds, ',')
+if recordKey then
+  keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, seatList, arrangement, retention)
+end
+return {'OK', expiresAt, amount, currency, arrangement, seatList, prices}

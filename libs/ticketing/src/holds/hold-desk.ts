@@ -21,14 +21,14 @@ export class HoldDesk {
    * as is one whose seating data the noOrphanSeats rule needs and lacks (built from PostgreSQL).
    * A `.catch` rather than `async`/`await`: one promise a hold fewer (each pays AsyncLocalStorage's hook).
    */
-  hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
-    return this.holds.hold(userId, performanceId, seatIds).catch((error: unknown) => {
+  hold(userId: string, performanceId: number, seatIds: number[], idempotencyKey?: string): Promise<Hold> {
+    return this.holds.hold(userId, performanceId, seatIds, idempotencyKey).catch((error: unknown) => {
       if (!(error instanceof NotFoundError) || error.details?.seatIds !== undefined) throw error;
       const rebuilt =
         error.message === 'seating not found'
           ? this.seatState.ensureSeating(performanceId)
           : this.seatState.ensure(performanceId);
-      return rebuilt.then(() => this.holds.hold(userId, performanceId, seatIds));
+      return rebuilt.then(() => this.holds.hold(userId, performanceId, seatIds, idempotencyKey));
     });
   }
 
@@ -36,13 +36,17 @@ export class HoldDesk {
    * See {@link HoldService.holdBestAvailable}; a performance missing from Redis, or registered
    * without seating data, gets it built from PostgreSQL once and is asked again.
    */
-  holdBestAvailable(userId: string, request: Parameters<HoldService['holdBestAvailable']>[1]): Promise<Hold> {
-    return this.holds.holdBestAvailable(userId, request).catch((error: unknown) => {
+  holdBestAvailable(
+    userId: string,
+    request: Parameters<HoldService['holdBestAvailable']>[1],
+    idempotencyKey?: string,
+  ): Promise<Hold> {
+    return this.holds.holdBestAvailable(userId, request, idempotencyKey).catch((error: unknown) => {
       const missing = error instanceof NotFoundError && /^(performance|seating) not found$/.test(error.message);
       if (!missing) throw error;
       return this.seatState
         .ensureSeating(request.performanceId)
-        .then(() => this.holds.holdBestAvailable(userId, request));
+        .then(() => this.holds.holdBestAvailable(userId, request, idempotencyKey));
     });
   }
 

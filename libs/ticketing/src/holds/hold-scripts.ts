@@ -4,6 +4,7 @@ import { callScript, LuaScript } from '@app/redis';
 import { PerformanceKeys, seatingKeys } from '../redis-keys';
 import { SEATING_FORMAT } from '../seats/seating-layout';
 import type { SalesClosedReason } from '../errors';
+import type { Arrangement } from './best-available-scripts';
 
 export const HOLD_SEATS: LuaScript = {
   name: 'boxofficeHoldSeats',
@@ -53,7 +54,43 @@ export type HoldSeatsResult =
   /** `singleSeatId`: the seat the selection would leave empty on its own; `besideSeatId`: the selected seat beside it. */
   | { outcome: 'SINGLE_LEFT'; besideSeatId: number; singleSeatId: number }
   /** noOrphanSeats is on and the seating data is missing or of another format: build it, ask again. */
-  | { outcome: 'NO_LAYOUT' };
+  | { outcome: 'NO_LAYOUT' }
+  | HoldReplay
+  | { outcome: 'KEY_REUSED' };
+
+/**
+ * The request's Idempotency-Key made a hold for the same request before (hold-taking.lua's
+ * answeredBefore): that hold (`holdId`) as it was first answered, whatever became of it since;
+ * nothing was held now.
+ */
+export interface HoldReplay {
+  outcome: 'REPLAY';
+  holdId: string;
+  expiresAt: number;
+  amount: number;
+  currency: string;
+  /** In the first answer's order. */
+  seatIds: number[];
+  /** Each seat's price (minor units), in the order of `seatIds`. */
+  seatPrices: number[];
+  /** The best-available rung; absent for a hold of chosen seat ids. */
+  arrangement?: Arrangement;
+}
+
+/** A REPLAY reply's fields (hold id, expiresAt, amount, currency, prices, seat ids, arrangement or '') as an outcome. */
+export function holdReplay(rest: (string | number)[]): HoldReplay {
+  const arrangement = String(rest[6] ?? '');
+  return {
+    outcome: 'REPLAY',
+    holdId: String(rest[0]),
+    expiresAt: Number(rest[1]),
+    amount: Number(rest[2]),
+    currency: String(rest[3]),
+    seatPrices: String(rest[4]).split(',').map(Number),
+    seatIds: String(rest[5]).split(',').map(Number),
+    ...(arrangement === '' ? {} : { arrangement: arrangement as Arrangement }),
+  };
+}
 
 /** The performance's ticket limit per buyer refused the hold: `bought` + `held` + the seats asked for exceed `limit`. */
 export interface TicketLimitOutcome {
@@ -72,11 +109,12 @@ export function ticketLimitOutcome(rest: (string | number)[]): TicketLimitOutcom
  * KEYS of both hold scripts (hold-seats.lua, hold-best-available.lua), in their order: the
  * performance's meta, seats, prices, counts, expiry index, the user's holds, the new hold's
  * record, the seat holders, the four seating keys, the buyers' tickets bought, the user's index
- * when `head.userIndex` is given, then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
+ * when `head.userIndex` is given, the Idempotency-Key's record when `head.keyDigest` is given,
+ * then the records of the expired holds `ending` names (hold ids), for the scripts to end them.
  */
 export function holdScriptKeys(
   keys: PerformanceKeys,
-  head: Pick<HoldScriptHead, 'userId' | 'holdId' | 'userIndex'>,
+  head: Pick<HoldScriptHead, 'userId' | 'holdId' | 'userIndex' | 'keyDigest'>,
   ending: string[],
 ): string[] {
   const fixed = [
@@ -92,6 +130,7 @@ export function holdScriptKeys(
     keys.ticketsBought,
   ];
   if (head.userIndex) fixed.push(head.userIndex.key);
+  if (head.keyDigest !== undefined) fixed.push(keys.holdRequest(head.userId, head.keyDigest));
   return [...fixed, ...ending.map((id) => keys.hold(id))];
 }
 
@@ -110,6 +149,12 @@ export interface HoldScriptHead {
    * with `index-hold.lua` instead.
    */
   userIndex?: { key: string; until: number };
+  /**
+   * The digest (digestOfKey) of the request's Idempotency-Key, when it has one: the script answers
+   * the hold the key made before (REPLAY, or KEY_REUSED for another request) and records the hold it
+   * makes under it. Absent, the call is what it was without keys: no key, no argument more.
+   */
+  keyDigest?: string;
 }
 
 /**
@@ -216,6 +261,10 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
       return ticketLimitOutcome(rest);
     case 'SINGLE_LEFT':
       return { outcome, besideSeatId: numbers[0], singleSeatId: numbers[1] };
+    case 'REPLAY':
+      return holdReplay(rest);
+    case 'KEY_REUSED':
+      return { outcome };
     default:
       throw new Error(`hold-seats.lua answered ${JSON.stringify(outcome)}`);
   }
@@ -227,7 +276,7 @@ function holdSeatsResult(outcome: string, rest: (string | number)[]): HoldSeatsR
  * account, with the payment method taken at the window and the ticket ids taken ahead, in the
  * order of `seatIds`). No user index: an operator's hold is not listed among its owner's holds.
  */
-export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' | 'userIndex'> {
+export interface HoldCompSeatsRequest extends Omit<HoldScriptHead, 'userLimit' | 'userIndex' | 'keyDigest'> {
   seatIds: number[];
   /** What the hold is for; carried into the purchase. */
   sale: OperatorSale;

@@ -41,8 +41,12 @@
   KEYS[14]            the user's index of performances with holds (sorted set: performance id by
                       epoch ms), only when ARGV[5] is not '' (a single Redis; on a Redis Cluster it
                       lies in the user's slot and HoldStore writes it with index-hold.lua)
-  KEYS[14+i..13+i+n]  hashes of expired holds to end, the holds named in ARGV[6..5+n]; i = 1 with
-                      the index key, else 0
+  KEYS[14+i]          only with an Idempotency-Key: its record '{perf:<id>}:hold-request:<user
+                      id>:<key digest>' (hash: the request, the hold it made and that hold's first
+                      answer; the hold-taking include), told apart from the hold records below by
+                      its name; i = 1 with the index key, else 0
+  KEYS[14+i+j..13+i+j+n]  hashes of expired holds to end, the holds named in ARGV[6..5+n]; j = 1
+                      with the Idempotency-Key record, else 0
 
   ARGV[1] hold lifetime (ms)
   ARGV[2] most seats one user may hold on this performance across live holds
@@ -72,6 +76,10 @@
                          single free seat (the second id) beside this seat of it (the first)
     {'NO_LAYOUT'}        refused by noOrphanSeats: no seating data of this format to check it on
                          (build it, call again)
+    {'REPLAY', hold id, expiresAt, amount, currency, prices, seat ids, ''}  with an Idempotency-Key
+                         that made a hold of these seats (in any order) before: that hold's first
+                         answer (answeredBefore), checked before anything else; nothing held
+    {'KEY_REUSED'}       with an Idempotency-Key whose hold was of other seats; nothing held
 ]]
 --- @keys variable
 --- @include "redis-time"
@@ -90,11 +98,21 @@ local lifetime, userLimit, retention = tonumber(ARGV[1]), tonumber(ARGV[2]), ton
 local seatingFormat = ARGV[4]
 local indexUntil = ARGV[5] ~= '' and ARGV[5] or nil
 local fixedKeys = indexUntil and 14 or 13
+local recordKey = requestRecordKey(KEYS, fixedKeys + 1)
+local lastFixedKey = recordKey and fixedKeys + 1 or fixedKeys
 local passedHoldKeys = {}
-local passedCount = #KEYS - fixedKeys
-for i = 1, passedCount do passedHoldKeys[ARGV[5 + i]] = KEYS[fixedKeys + i] end
+local passedCount = #KEYS - lastFixedKey
+for i = 1, passedCount do passedHoldKeys[ARGV[5 + i]] = KEYS[lastFixedKey + i] end
 local seatIds = {}
 for i = 6 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
+
+-- A retry with the Idempotency-Key answers what the first request did, whatever holds now.
+local request
+if recordKey then
+  request = seatIdsRequest(seatIds)
+  local answered = answeredBefore(recordKey, request)
+  if answered then return answered end
+end
 
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status', 'salesCloseAt', 'noOrphanSeats',
   'maxTicketsPerBuyer')
@@ -152,4 +170,7 @@ local expiresAt, amount, prices = takeHold(taking, {
   id = holdId, userId = userId, performanceId = performanceId, seatIds = seatIds, currency = currency,
   now = now, lifetime = lifetime, retention = retention, closesAt = meta[5] and tonumber(meta[5]), indexUntil = indexUntil,
 })
+if recordKey then
+  keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, table.concat(seatIds, ','), nil, retention)
+end
 return {'OK', expiresAt, amount, currency, prices}

@@ -5,6 +5,7 @@ import {
   HoldLimitExceededError,
   HoldPurchasedError,
   HoldReleasedError,
+  IdempotencyKeyInUseError,
   NotFoundError,
   SalesClosedError,
   SalesNotOpenError,
@@ -15,9 +16,10 @@ import {
   NoSeatsFitError,
 } from '../errors';
 import { HoldBestAvailableRequest, HoldBestAvailableResult, SeatScope } from './best-available-scripts';
-import { HoldCompSeatsRequest, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
+import { HoldCompSeatsRequest, HoldReplay, HoldSeatsRequest, HoldSeatsResult } from './hold-scripts';
 import { fitsId, newIdOf } from '../ids';
-import { assertPerformanceId, assertSeatIds, assertUserId } from '../input';
+import { assertIdempotencyKey, assertPerformanceId, assertSeatIds, assertUserId } from '../input';
+import { digestOfKey } from '../purchases/idempotency';
 import { Hold, HOLD_RETENTION_MS, holdFromRecord, isOperatorHold } from './hold';
 import { HoldStore } from './hold.store';
 
@@ -42,12 +44,21 @@ export class HoldService {
    * caller's own live holds that have some of the seats, see {@link refusedSeats}),
    * HoldLimitExceededError, TicketLimitExceededError (the performance's maxTicketsPerBuyer),
    * SingleSeatLeftError.
+   *
+   * With an `idempotencyKey` (1–200 printable ASCII characters, else InvalidInputError), scoped to
+   * the user and the performance: the first request the key makes a hold for is its request; a
+   * later one for the same seats (in any order) answers that hold as it was first answered (same
+   * id, seats, prices, expiresAt; status HELD) and holds nothing, whatever became of the hold since
+   * and whatever the limits or sales window say now; one for other seats, or in the best-available
+   * form, throws IdempotencyKeyInUseError. The key and its answer are checked and recorded in the
+   * hold script's own run, so concurrent requests with one key make one hold. A refused request
+   * records nothing: its retry runs again.
    */
-  hold(userId: string, performanceId: number, seatIds: number[]): Promise<Hold> {
+  hold(userId: string, performanceId: number, seatIds: number[], idempotencyKey?: string): Promise<Hold> {
     // Without `async`/`await` (one promise a hold fewer); a refused request is a rejection as before.
     let request: HoldSeatsRequest;
     try {
-      request = this.seatsRequest(userId, performanceId, seatIds);
+      request = this.seatsRequest(userId, performanceId, seatIds, idempotencyKey);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -79,8 +90,14 @@ export class HoldService {
   }
 
   /** The hold script's request for {@link hold}; throws what `hold` rejects with before Redis is asked. */
-  private seatsRequest(userId: string, performanceId: number, seatIds: number[]): HoldSeatsRequest {
+  private seatsRequest(
+    userId: string,
+    performanceId: number,
+    seatIds: number[],
+    idempotencyKey: string | undefined,
+  ): HoldSeatsRequest {
     assertUserId(userId);
+    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     assertPerformanceId(performanceId);
     // Asking for more seats than a hold may have is a limit, not malformed input.
     if (Array.isArray(seatIds) && seatIds.length > this.env.MAX_SEATS_PER_RESERVATION) {
@@ -99,6 +116,8 @@ export class HoldService {
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       userLimit: this.env.MAX_SEATS_PER_RESERVATION,
       retentionMs: HOLD_RETENTION_MS,
+      // A plain property (not a spread) keeps the object literal of every hold as cheap as before.
+      keyDigest: idempotencyKey === undefined ? undefined : digestOfKey(idempotencyKey),
     };
   }
 
@@ -122,6 +141,10 @@ export class HoldService {
         throw new SingleSeatLeftError(result.singleSeatId, result.besideSeatId);
       case 'NO_LAYOUT':
         throw new NotFoundError('seating', { performanceId });
+      case 'REPLAY':
+        return replayedHold(request, result);
+      case 'KEY_REUSED':
+        throw keyReused();
     }
     return {
       id: holdId,
@@ -257,15 +280,19 @@ export class HoldService {
    * Throws InvalidInputError, NotFoundError (performance, section, grade; `seating` when the
    * performance has no seating data yet: HoldDesk builds it and asks again), SalesNotOpenError,
    * SalesClosedError, HoldLimitExceededError, TicketLimitExceededError, NoSeatsFitError (nothing held).
+   * With an `idempotencyKey`, as {@link hold}: a retry with the same quantity, together, accessible
+   * and grade or section (in any casing) answers the seats the first request held, holding nothing;
+   * another request with the key throws IdempotencyKeyInUseError.
    */
   holdBestAvailable(
     userId: string,
     request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
+    idempotencyKey?: string,
   ): Promise<Hold> {
     // Without `async`/`await`, as `hold`.
     let scripted: HoldBestAvailableRequest;
     try {
-      scripted = this.bestAvailableRequest(userId, request);
+      scripted = this.bestAvailableRequest(userId, request, idempotencyKey);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -276,9 +303,11 @@ export class HoldService {
   private bestAvailableRequest(
     userId: string,
     request: { performanceId: number; quantity: number; together: boolean; accessible: boolean; scope: SeatScope },
+    idempotencyKey: string | undefined,
   ): HoldBestAvailableRequest {
     const { performanceId, quantity, together, accessible, scope } = request;
     assertUserId(userId);
+    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     assertPerformanceId(performanceId);
     const limit = this.env.MAX_SEATS_PER_RESERVATION;
     if (!Number.isInteger(quantity) || quantity < 1) {
@@ -298,6 +327,8 @@ export class HoldService {
       lifetimeMs: this.env.RESERVATION_TTL_SECONDS * 1000,
       userLimit: limit,
       retentionMs: HOLD_RETENTION_MS,
+      // A plain property (not a spread) keeps the object literal of every hold as cheap as before.
+      keyDigest: idempotencyKey === undefined ? undefined : digestOfKey(idempotencyKey),
     };
   }
 
@@ -324,6 +355,10 @@ export class HoldService {
         throw new TicketLimitExceededError(result.limit, result.bought, result.held, quantity);
       case 'NO_FIT':
         throw new NoSeatsFitError(quantity, together, accessible, result.reason, scope);
+      case 'REPLAY':
+        return replayedHold(request, result);
+      case 'KEY_REUSED':
+        throw keyReused();
     }
     return {
       id: holdId,
@@ -403,4 +438,27 @@ export class HoldService {
     if (performanceId === null) throw new NotFoundError('reservation');
     return performanceId;
   }
+}
+
+/** The hold an Idempotency-Key made before, as its first answer said it (status HELD then). */
+function replayedHold(request: { userId: string; performanceId: number }, replay: HoldReplay): Hold {
+  return {
+    id: replay.holdId,
+    performanceId: request.performanceId,
+    userId: request.userId,
+    seatIds: replay.seatIds,
+    amount: replay.amount,
+    seatPrices: replay.seatPrices,
+    currency: replay.currency,
+    status: 'HELD',
+    expiresAt: new Date(replay.expiresAt),
+    ...(replay.arrangement ? { arrangement: replay.arrangement } : {}),
+  };
+}
+
+/** The refusal of an Idempotency-Key that made a hold for another request (no Retry-After: it stays so). */
+function keyReused(): IdempotencyKeyInUseError {
+  return new IdempotencyKeyInUseError(
+    'Idempotency-Key was already used for another reservation request (other seats, or another best-available request)',
+  );
 }

@@ -63,6 +63,28 @@
        (optional, a box office sale's) }
     Returns expiresAt (epoch ms), amount (integer, minor units of `hold.currency`; the sum of the
     prices) and the prices (comma-separated, in `hold.seatIds` order).
+
+  An Idempotency-Key (a buyer's hold only): the key's record `{perf:<id>}:hold-request:<user
+  id>:<key digest>`, a hash, comes in KEYS right after the script's fixed keys; a hold record's
+  key never ends that way, so its name alone says it is there and the call without a key sends
+  nothing more.
+
+  requestRecordKey(keys, at): KEYS[at] when it is an Idempotency-Key record (its name), else nil.
+
+  answeredBefore(recordKey, request): the key's first answer, read before anything else is
+    checked: nil when the key has no record (hold as asked), {'KEY_REUSED'} when its record is of
+    another request (`request`: what the hold asked for, the same words each time it is asked:
+    seatIdsRequest or the best-available request's parameters), else
+    {'REPLAY', hold id, expiresAt (epoch ms), amount, currency, prices, seat ids (both
+    comma-separated, in the first answer's order), arrangement ('' for seat ids)}: the hold the
+    first request made, as it then answered, whatever became of it since; nothing is held again.
+
+  seatIdsRequest(seatIds): a seat-id hold's `request`: the seat ids in ascending order, so the same
+    seats asked in another order are the same request.
+
+  keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, seatIds (comma-
+    separated), arrangement (or nil), retention (ms)): records the hold just made as the key's
+    answer; the record expires with the hold's record (`retention` after the hold's expiry).
 ]]
 --- @include "free-seats"
 --- @include "seating"
@@ -240,4 +262,32 @@ local function takeHold(k, hold)
     redis.call('PEXPIREAT', k.userIndex, hold.indexUntil)
   end
   return expiresAt, amount, priceList
+end
+
+local function requestRecordKey(keys, at)
+  local key = keys[at]
+  if key and string.match(key, '}:hold%-request:[^:]+:[^:]+$') then return key end
+  return nil
+end
+
+local function answeredBefore(recordKey, request)
+  local stored = redis.call('HMGET', recordKey, 'request', 'hold', 'expiresAt', 'amount', 'currency', 'prices', 'seats',
+    'arrangement')
+  if not stored[1] then return nil end
+  if stored[1] ~= request then return {'KEY_REUSED'} end
+  return {'REPLAY', stored[2], stored[3], stored[4], stored[5], stored[6], stored[7], stored[8] or ''}
+end
+
+local function seatIdsRequest(seatIds)
+  local sorted = {}
+  for i = 1, #seatIds do sorted[i] = tonumber(seatIds[i]) end
+  table.sort(sorted)
+  return 'seats:' .. table.concat(sorted, ',')
+end
+
+local function keepAnswer(recordKey, request, holdId, expiresAt, amount, currency, prices, seatIds, arrangement, retention)
+  redis.call('HSET', recordKey, 'request', request, 'hold', holdId, 'expiresAt', expiresAt, 'amount', amount,
+    'currency', currency, 'prices', prices, 'seats', seatIds)
+  if arrangement then redis.call('HSET', recordKey, 'arrangement', arrangement) end
+  redis.call('PEXPIREAT', recordKey, expiresAt + retention)
 end

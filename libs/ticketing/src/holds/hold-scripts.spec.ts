@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { digestOfKey } from '../purchases/idempotency';
+import { performanceKeys } from '../redis-keys';
+import { holdReplay, holdScriptKeys } from './hold-scripts';
+
+/** What lua-includes/hold-taking.lua's requestRecordKey takes for an Idempotency-Key record. */
+const RECORD_NAME = /\}:hold-request:[^:]+:[^:]+$/;
+
+describe('holdScriptKeys', () => {
+  const keys = performanceKeys(7);
+  const head = { userId: '6f1c0d3e-0000-4000-8000-000000000001', holdId: 'b0f10000-0007-8000-8000-000000000001' };
+
+  it('sends nothing more without an Idempotency-Key: the 13 fixed keys, then the expired holds', () => {
+    const sent = holdScriptKeys(keys, head, ['old-hold']);
+    expect(sent).toHaveLength(14);
+    expect(sent[13]).toBe(keys.hold('old-hold'));
+    expect(sent.filter((key) => RECORD_NAME.test(key))).toEqual([]);
+  });
+
+  it("puts the key's record right after the fixed keys (and the user's index), before the expired holds", () => {
+    const digest = digestOfKey('a key: {with} braces');
+    const userIndex = { key: 'user-hold-performances:u', until: 1 };
+    const sent = holdScriptKeys(keys, { ...head, userIndex, keyDigest: digest }, ['old-hold']);
+    expect(sent.slice(13)).toEqual([userIndex.key, keys.holdRequest(head.userId, digest), keys.hold('old-hold')]);
+    expect(sent[14]).toMatch(RECORD_NAME);
+    // A hold record is never taken for the key's record (the scripts tell them apart by name).
+    expect(keys.hold(head.holdId)).not.toMatch(RECORD_NAME);
+  });
+});
+
+describe('holdReplay', () => {
+  it("reads a REPLAY reply's fields, the arrangement only when there is one", () => {
+    expect(holdReplay(['h1', 1000, 3000, 'KRW', '1000,2000', '5,4', ''])).toEqual({
+      outcome: 'REPLAY',
+      holdId: 'h1',
+      expiresAt: 1000,
+      amount: 3000,
+      currency: 'KRW',
+      seatIds: [5, 4],
+      seatPrices: [1000, 2000],
+    });
+    expect(holdReplay(['h1', 1000, 3000, 'KRW', '1000,2000', '5,4', 'TOGETHER']).arrangement).toBe('TOGETHER');
+  });
+});
