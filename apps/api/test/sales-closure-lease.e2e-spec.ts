@@ -61,14 +61,16 @@ describe('a crashed closer leaves sales closed for one lease, never for good (re
     expect(await seats.closeSales(performance.id, 'crashed-closer', LEASE_MS)).toMatchObject({
       closed: true,
     });
-    const holdOther = () =>
-      call('POST', '/reservations', {
+    const holdOther = async () => {
+      const answer = await call('POST', '/reservations', {
         body: { performanceId: performance.id, seatIds: [performance.seatIds[1]] },
         session: buyer,
       });
+      return { statusCode: answer.statusCode, body: answer.body };
+    };
     const refused = await holdOther();
     expect(refused.statusCode, refused.body).toBe(409);
-    expect(refused.json().message).toBe('sales are closed for this performance');
+    expect(JSON.parse(refused.body).message).toBe('sales are closed for this performance');
 
     // Sales resume by themselves within a lease (plus the poll): no reopen, no hand edit.
     const resumed = await waitForValue(holdOther, 'a hold taken again', {
@@ -131,11 +133,13 @@ describe('a crashed closer leaves sales closed for one lease, never for good (re
         await doomed.exited;
         expect(await deletion).toBeInstanceOf(Error);
         const resumed = await waitForValue(
-          () =>
-            call('POST', '/reservations', {
+          async () => {
+            const answer = await call('POST', '/reservations', {
               body: { performanceId: performance.id, seatIds: [performance.seatIds[0]] },
               session: buyer,
-            }),
+            });
+            return { statusCode: answer.statusCode, body: answer.body };
+          },
           'a hold taken once the killed delete’s lease lapsed',
           { done: (answer) => answer.statusCode !== 409, timeoutMs: LEASE_MS + 5_000, intervalMs: 50 },
         );
@@ -154,7 +158,10 @@ describe('a crashed closer leaves sales closed for one lease, never for good (re
           20,
         );
         expect((await call('GET', `/performances/${performance.id}`)).statusCode).toBe(200);
-        const bought = await call('POST', '/purchases', { body: { reservationId: resumed.json().id }, session: buyer });
+        const bought = await call('POST', '/purchases', {
+          body: { reservationId: (JSON.parse(resumed.body) as { id: string }).id },
+          session: buyer,
+        });
         expect(bought.statusCode, bought.body).toBe(201);
       } finally {
         await blocker.end();
