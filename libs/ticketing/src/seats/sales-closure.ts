@@ -31,6 +31,8 @@ export class SalesClosure {
   /** The token of this caller's closures (close-sales.lua). */
   readonly token = randomUUID();
   private readonly closed: number[] = [];
+  /** Confirmed final (a delete about to commit): from then on only PostgreSQL knows whether it committed. */
+  private final = false;
   private readonly renewal: NodeJS.Timeout;
   private readonly logger = new Logger(SalesClosure.name);
 
@@ -78,6 +80,7 @@ export class SalesClosure {
         new Error(`the closure to sales of performances ${lapsed.join(', ')} lapsed before the commit`),
       );
     }
+    this.final = final;
   }
 
   /** Stops renewing (the keys are being removed with a deleted performance). */
@@ -85,9 +88,21 @@ export class SalesClosure {
     clearInterval(this.renewal);
   }
 
-  /** Stops renewing and ends this caller's part in each closure (SeatStateStore.reopenSales). */
+  /**
+   * Stops renewing and ends this caller's part in each closure (SeatStateStore.reopenSales) — unless
+   * it was confirmed final: a delete that fails after that failed at its COMMIT, which may have
+   * committed all the same (a connection lost while committing), so its closures are left for the
+   * seat reconciler, which asks PostgreSQL whether the performance is still there.
+   */
   async reopen(): Promise<void> {
     this.stop();
+    if (this.final) {
+      this.logger.warn(
+        `commit of a delete failed after its closure was made final: performances ${this.closed.join(', ')} ` +
+          'stay closed until the seat reconciler settles them',
+      );
+      return;
+    }
     for (const performanceId of this.closed) await this.seatState.reopenSales(performanceId, this.token);
   }
 

@@ -231,6 +231,15 @@ describe('SeatStateStore', () => {
     }
     expect((await fx.holds.hold('alice', 9, [1])).seatIds).toEqual([1]);
     expect(await fx.redis.hget(performanceKeys(9).meta, 'closed')).toBeNull();
+
+    // Confirmed final (a delete about to commit), then failed: its COMMIT may have gone through, so
+    // the closure stays, without deadline, for the seat reconciler to settle.
+    const deleting = new SalesClosure(fx.store, leaseMs);
+    expect(await deleting.close(9)).toMatchObject({ closed: true });
+    await deleting.confirm(true);
+    await deleting.reopen();
+    expect(await fx.store.salesClosers(9)).toEqual([deleting.token]);
+    await expect(fx.holds.hold('alice', 9, [2])).rejects.toBeInstanceOf(SalesClosedError);
   });
 
   it('removes a performance', async () => {
