@@ -101,7 +101,7 @@ describe('deleting an event while its seats sell (real PostgreSQL and Redis)', (
       session: buyer,
     });
     const seats = api.app.get(SeatStateStore);
-    expect(await seats.closeSales(performance.id, 'test-closure')).toEqual({
+    expect(await seats.closeSales(performance.id, 'test-closure', 60_000)).toEqual({
       closed: true,
       sold: 0,
       held: 1,

@@ -50,6 +50,16 @@ describe('parseEnv', () => {
     }
   });
 
+  it('leases a closure to sales for SALES_CLOSURE_LEASE_MS, 30000 by default, in range only', () => {
+    expect(parseEnv({}).SALES_CLOSURE_LEASE_MS).toBe(30_000);
+    expect(parseEnv({ SALES_CLOSURE_LEASE_MS: '1000' }).SALES_CLOSURE_LEASE_MS).toBe(1000);
+    for (const value of ['499', '600001', '1.5', 'soon']) {
+      const problems = problemsOf({ SALES_CLOSURE_LEASE_MS: value });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toContain('SALES_CLOSURE_LEASE_MS');
+    }
+  });
+
   it('bounds a batch write statement by PURCHASE_BATCH_STATEMENT_TIMEOUT_MS, 30000 by default, in range only', () => {
     expect(parseEnv({}).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS).toBe(30_000);
     expect(parseEnv({ PURCHASE_BATCH_STATEMENT_TIMEOUT_MS: '300' }).PURCHASE_BATCH_STATEMENT_TIMEOUT_MS).toBe(300);

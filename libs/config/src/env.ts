@@ -485,6 +485,18 @@ export class Env {
   IDEMPOTENCY_CLAIM_LEASE_MS = 5000;
 
   /**
+   * Lease, in milliseconds, of a closure to sales (a performance's or event's delete, an event's
+   * time zone change): a closure whose request died (process killed, Redis lost under it) lapses
+   * this long after its request last renewed it, and sales resume; a live request renews it every
+   * fifth of a lease while it works, and one that finds it lapsed commits nothing (503).
+   */
+  @Transform(({ value }) => toInt(value))
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  SALES_CLOSURE_LEASE_MS = 30_000;
+
+  /**
    * Seconds a payment attempt stays untouched before `batch` reconciles it (P9): refunded when its
    * purchase did not happen, completed when it did. Keep it well above the longest purchase
    * request (a few seconds), so no charge is refunded while its request is still working.

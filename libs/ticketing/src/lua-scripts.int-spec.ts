@@ -37,6 +37,7 @@ import {
   finishRegistration,
   raiseTicketsBought,
   registerSeats,
+  renewSalesClosure,
   reopenSales,
 } from './seats/seat-scripts';
 import { SeatStateStore } from './seats/seat-state.store';
@@ -115,14 +116,21 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await redis.hgetall(keys.counts)).toEqual({ total: '6', available: '4', held: '1', sold: '1' });
 
     // A seat sold: the counts, and the performance stays open (its delete is refused anyway).
-    expect(await closeSales(redis, keys, 'a')).toEqual({ closed: false, sold: 1, held: 1, unwritten: 0, parked: 0 });
+    expect(await closeSales(redis, keys, 'a', 60_000)).toEqual({
+      closed: false,
+      sold: 1,
+      held: 1,
+      unwritten: 0,
+      parked: 0,
+    });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     ran.add('boxofficeCloseSales');
   });
 
   it("closes sales under each closer's token: a reopen ends only the caller's own closure", async () => {
     const keys = performanceKeys(40);
-    expect(await closeSales(redis, keys, 'a'), 'not registered').toBeNull();
+    const lease = 60_000;
+    expect(await closeSales(redis, keys, 'a', lease), 'not registered').toBeNull();
     await redis.hset(keys.meta, 'salesOpenAt', Date.now() - 60_000, 'currency', 'KRW');
     expect(
       await registerSeats(
@@ -134,14 +142,15 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     const request = { userId: 'u1', performanceId: 40, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
     const holdOf = (holdId: string) => holdSeats(redis, keys, { ...request, holdId, seatIds: [1] });
     const open = { closed: true, sold: 0, held: 0, unwritten: 0, parked: 0 };
-    await expect(closeSales(redis, keys, 'not a token')).rejects.toThrow(/bad token/);
-    await expect(closeSales(redis, keys, '')).rejects.toThrow(/bad token/);
+    await expect(closeSales(redis, keys, 'not a token', lease)).rejects.toThrow(/bad token/);
+    await expect(closeSales(redis, keys, '', lease)).rejects.toThrow(/bad token/);
+    await expect(closeSales(redis, keys, 'token-a', 0)).rejects.toThrow(/bad lease/);
 
-    expect(await closeSales(redis, keys, 'token-a')).toEqual(open);
+    expect(await closeSales(redis, keys, 'token-a', lease)).toEqual(open);
     // B closes an already closed sale: A's closure stays, B's joins it; A closing again adds nothing.
-    expect(await closeSales(redis, keys, 'token-b')).toEqual(open);
-    expect(await closeSales(redis, keys, 'token-a')).toEqual(open);
-    expect(await redis.hget(keys.meta, 'closed')).toBe('token-a token-b');
+    expect(await closeSales(redis, keys, 'token-b', lease)).toEqual(open);
+    expect(await closeSales(redis, keys, 'token-a', lease)).toEqual(open);
+    expect(await redis.hget(keys.meta, 'closed')).toMatch(/^token-a:\d+ token-b:\d+$/);
     // A token that never closed it changes nothing.
     expect(await reopenSales(redis, keys, 'token-c')).toBe(false);
     expect(await reopenSales(redis, keys, 'token-')).toBe(false);
@@ -155,20 +164,125 @@ describe('ticketing Lua scripts keep to their KEYS', () => {
     expect(await holdOf('c2')).toMatchObject({ outcome: 'OK' });
 
     // The other order: B's reopen leaves A's closure.
-    expect(await closeSales(redis, keys, 'token-a', false)).toMatchObject({ closed: true, held: 1 });
-    expect(await closeSales(redis, keys, 'token-b')).toMatchObject({ closed: true });
+    expect(await closeSales(redis, keys, 'token-a', lease, false)).toMatchObject({ closed: true, held: 1 });
+    expect(await closeSales(redis, keys, 'token-b', lease)).toMatchObject({ closed: true });
     expect(await reopenSales(redis, keys, 'token-b')).toBe(true);
-    expect(await redis.hget(keys.meta, 'closed')).toBe('token-a');
+    expect(await redis.hget(keys.meta, 'closed')).toMatch(/^token-a:\d+$/);
     expect(await reopenSales(redis, keys, 'token-a')).toBe(true);
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
     // A closer kept out by a hold ('unheld') is not among the closers.
-    expect(await closeSales(redis, keys, 'token-c', true)).toMatchObject({ closed: false, held: 1 });
+    expect(await closeSales(redis, keys, 'token-c', lease, true)).toMatchObject({ closed: false, held: 1 });
     expect(await redis.hget(keys.meta, 'closed')).toBeNull();
-    // A reopen of an unregistered performance writes nothing.
+    // A reopen or renewal of an unregistered performance writes nothing.
     const gone = performanceKeys(41);
     expect(await reopenSales(redis, gone, 'token-a')).toBe(false);
+    expect(await renewSalesClosure(redis, gone, 'token-a', lease)).toBe(false);
     expect(await redis.exists(gone.meta)).toBe(0);
     ran.add('boxofficeCloseSales').add('boxofficeReopenSales');
+  });
+
+  it('a closure to sales is a lease: lapsed, it refuses no hold, comp, claim or purchase; standing, final or old-format, it refuses each', async () => {
+    const keys = performanceKeys(42);
+    const hall = drawHall([{ name: 'A', rows: ['......'] }]);
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(42, hall));
+    const [s1, s2, s3, s4, s5] = hall.places.map((place) => place.id);
+    const buyer = { userId: 'u1', performanceId: 42, lifetimeMs: 60_000, userLimit: 4, retentionMs: 60_000 };
+    // A hold taken while on sale, bought through the closures below.
+    expect(await holdSeats(redis, keys, { ...buyer, holdId: 'l0', seatIds: [s1] })).toMatchObject({ outcome: 'OK' });
+    const redisNow = async () => {
+      const [seconds, micros] = (await redis.time()).map(Number);
+      return seconds * 1000 + Math.floor(micros / 1000);
+    };
+    const attempts = {
+      hold: () => holdSeats(redis, keys, { ...buyer, holdId: 'l1', seatIds: [s2] }),
+      bestAvailable: () =>
+        holdBestAvailable(redis, keys, {
+          ...buyer,
+          holdId: 'l2',
+          quantity: 1,
+          together: true,
+          accessible: false,
+          scope: { kind: 'all' as const },
+        }),
+      comp: () =>
+        holdCompSeats(redis, keys, {
+          userId: 'guest',
+          performanceId: 42,
+          lifetimeMs: 60_000,
+          retentionMs: 60_000,
+          sale: { kind: 'COMP', note: 'press' },
+          holdId: 'l3',
+          seatIds: [s4],
+        }),
+      claim: () => claimHold(redis, keys, 'l0', { userId: 'u1', purchaseId: 'lp0', leaseMs: 60_000 }),
+      purchase: () =>
+        purchaseHold(redis, keys, {
+          holdId: 'l0',
+          userId: 'u1',
+          purchaseId: 'lp0',
+          chargeId: 'c0',
+          holdRetentionMs: 60_000,
+        }),
+    };
+    const refusedEach = async (context: string) => {
+      const closed = { outcome: 'SALES_CLOSED', reason: 'CLOSED' };
+      expect(await attempts.hold(), `${context}: hold`).toEqual(closed);
+      expect(await attempts.bestAvailable(), `${context}: best available`).toEqual(closed);
+      expect(await attempts.comp(), `${context}: comp`).toEqual(closed);
+      expect(await attempts.claim(), `${context}: claim`).toMatchObject({ claim: 'NONE', sales: { reason: 'CLOSED' } });
+      expect(await attempts.purchase(), `${context}: purchase`).toEqual(closed);
+      expect(await redis.hmget(keys.seats, String(s2), String(s3), String(s4), String(s5)), context).toEqual([
+        'A',
+        'A',
+        'A',
+        'A',
+      ]);
+    };
+
+    expect(await closeSales(redis, keys, 'live', 60_000)).toMatchObject({ closed: true, held: 1 });
+    await refusedEach('a standing lease');
+    // A closer's renewal keeps it; 'final' (a delete about to commit) drops its deadline for good.
+    expect(await renewSalesClosure(redis, keys, 'live', 60_000)).toBe(true);
+    expect(await renewSalesClosure(redis, keys, 'live', 'final')).toBe(true);
+    expect(await redis.hget(keys.meta, 'closed')).toBe('live');
+    expect(await renewSalesClosure(redis, keys, 'live', 60_000), 'final stays final').toBe(true);
+    expect(await redis.hget(keys.meta, 'closed')).toBe('live');
+    await refusedEach('a final closure');
+    // A token an older version wrote (no deadline) stands as a final one does.
+    await redis.hset(keys.meta, 'closed', 'old-token');
+    await refusedEach('an old-format closure');
+    // One lapsed beside one standing: still closed.
+    const now = await redisNow();
+    await redis.hset(keys.meta, 'closed', `gone:${now - 1} live:${now + 60_000}`);
+    await refusedEach('a lapsed lease beside a standing one');
+
+    // Only a lapsed lease left (its closer died): each goes through as if it were open.
+    await redis.hset(keys.meta, 'closed', `gone:${now - 1}`);
+    expect(await attempts.hold()).toMatchObject({ outcome: 'OK' });
+    expect(await attempts.bestAvailable()).toMatchObject({ outcome: 'OK' });
+    expect(await attempts.comp()).toMatchObject({ outcome: 'OK' });
+    expect(await attempts.claim()).toMatchObject({ claim: 'CLAIMED', sales: null });
+    expect(await attempts.purchase()).toMatchObject({ outcome: 'OK' });
+    // A lapsed lease is never taken back; a reopen (any, even with no token) drops it.
+    expect(await renewSalesClosure(redis, keys, 'gone', 60_000)).toBe(false);
+    expect(await redis.hget(keys.meta, 'closed')).toBeNull();
+    await redis.hset(keys.meta, 'closed', `gone:${now - 1} live:${now + 60_000}`);
+    expect(await reopenSales(redis, keys, '')).toBe(false);
+    expect(await redis.hget(keys.meta, 'closed')).toBe(`live:${now + 60_000}`);
+
+    // A real short lease, never renewed nor reopened (the closer was killed), on a performance
+    // with nothing sold (one with a sale is never closed): sales resume once Redis TIME passes
+    // its deadline.
+    const other = performanceKeys(43);
+    await new SeatStateStore(redis).registerPerformance(hallRegistration(43, hall));
+    expect(await closeSales(redis, other, 'killed', 200)).toMatchObject({ closed: true });
+    const deadline = Number((await redis.hget(other.meta, 'closed'))!.split(':')[1]);
+    expect(deadline - (await redisNow())).toBeLessThanOrEqual(200);
+    await waitUntil(async () => (await redisNow()) > deadline, 'the lease lapsed (Redis time)', 5_000, 10);
+    expect(await holdSeats(redis, other, { ...buyer, performanceId: 43, holdId: 'l4', seatIds: [s5] })).toMatchObject({
+      outcome: 'OK',
+    });
+    ran.add('boxofficeRenewSalesClosure');
   });
 
   it("a canceled performance's live holds: ended and freed only once the status reads CANCELED", async () => {

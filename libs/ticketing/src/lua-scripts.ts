@@ -36,6 +36,7 @@ import {
   RAISE_TICKETS_BOUGHT,
   REBUILD_LEASE,
   REGISTER_SEATS,
+  RENEW_SALES_CLOSURE,
   REOPEN_SALES,
 } from './seats/seat-scripts';
 import { REBUILD_SEATING } from './seats/seating-scripts';
@@ -51,6 +52,7 @@ export const TICKETING_SCRIPTS: readonly LuaScript[] = [
   FINISH_REGISTRATION,
   REBUILD_LEASE,
   CLOSE_SALES,
+  RENEW_SALES_CLOSURE,
   REOPEN_SALES,
   RAISE_TICKETS_BOUGHT,
   HOLD_SEATS,

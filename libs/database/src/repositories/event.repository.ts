@@ -72,11 +72,14 @@ export class EventRepository {
    * the delete meets purchases_performance_fk, a performance any purchase row refers to (also a
    * canceled one) keeps everything: HAS_PURCHASES names the first. NOT_FOUND when there is no such
    * event. `audit` answers the row of the admin audit log, recorded in the delete's transaction.
+   * `beforeCommit` runs after the delete, as the transaction's last step, and may throw to keep
+   * everything (the caller's closure to sales confirmed: SalesClosure.confirm).
    */
   deleteWithPerformances(
     id: number,
     beforeDelete: (performanceIds: number[]) => Promise<void>,
     audit: (event: EventEntity, performanceIds: number[]) => NewAdminAudit,
+    beforeCommit: () => Promise<void> = async () => undefined,
   ): Promise<EventDeletion> {
     return translatingConstraintViolations(() =>
       this.dataSource
@@ -94,6 +97,7 @@ export class EventRepository {
           if (performanceId !== null) return { outcome: 'HAS_PURCHASES', performanceId };
           await recordAuditIn(manager, audit(event, performanceIds));
           await manager.query('DELETE FROM events WHERE id = $1', [id]);
+          await beforeCommit();
           return { outcome: 'DELETED' };
         })
         .catch(rethrowAsDatabaseError),
@@ -210,13 +214,15 @@ export class EventRepository {
    * out), then runs `beforeZoneChange` with their ids, which may throw to change nothing (it closes
    * and checks their live state), then, should no purchase row of them exist (whatever its status),
    * saves; else answers `ZONE_FIXED` naming the first performance a purchase refers to, nothing
-   * changed.
+   * changed. `beforeCommit` runs after the save, as the transaction's last step, and may throw to
+   * change nothing (the caller's closure to sales confirmed: SalesClosure.confirm).
    */
   update(
     id: number,
     fields: EventChanges,
     audit: (before: EventEntity, after: EventEntity) => NewAdminAudit | null,
     beforeZoneChange: (performanceIds: number[]) => Promise<void> = async () => undefined,
+    beforeCommit: () => Promise<void> = async () => undefined,
   ): Promise<EventEntity | { outcome: 'ZONE_FIXED'; performanceId: number } | null> {
     return translatingConstraintViolations(() =>
       this.dataSource
@@ -238,6 +244,7 @@ export class EventRepository {
           const saved = await manager.save(Object.assign(event, fields));
           const entry = audit(before, saved);
           if (entry) await recordAuditIn(manager, entry);
+          await beforeCommit();
           return saved;
         })
         .catch(rethrowAsDatabaseError),

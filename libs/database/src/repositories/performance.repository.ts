@@ -265,6 +265,33 @@ export class PerformanceRepository {
   }
 
   /**
+   * Runs `work` once no transaction that may delete the performance or change its event's time
+   * zone is under way: in a transaction that takes the performance's row and its event's FOR SHARE
+   * without waiting (NOWAIT), so a transaction holding either FOR UPDATE (a delete of the
+   * performance or its event, a time zone change, also a lifecycle change, comp or block) makes it
+   * answer null, nothing run. `work` gets whether the performance exists: false means no such
+   * row, so a delete of it committed (an uncommitted one would hold the lock). Answers `work`'s
+   * answer. What the seat reconciler settles a closure to sales without deadline by
+   * (SalesClosureSettler).
+   */
+  whenNoCloser<T>(id: number, work: (exists: boolean) => Promise<T>): Promise<T | null> {
+    return this.dataSource
+      .transaction(async (manager) => {
+        const rows: unknown[] = await manager.query(
+          `SELECT p.id FROM performances p JOIN events e ON e.id = p.event_id WHERE p.id = $1
+           FOR SHARE OF p, e NOWAIT`,
+          [id],
+        );
+        return work(rows.length > 0);
+      })
+      .catch((error: unknown) => {
+        const code = (error as { driverError?: { code?: unknown }; code?: unknown }).driverError?.code;
+        if ((code ?? (error as { code?: unknown }).code) === LOCK_NOT_AVAILABLE) return null;
+        return rethrowAsDatabaseError(error);
+      });
+  }
+
+  /**
    * Changes the lifecycle fields of a performance under a row lock: `decide` gets the locked row
    * and answers the changes (it may throw to refuse them), `apply` runs after the UPDATE and
    * before the commit (the live state in Redis follows inside the lock, so two concurrent changes
@@ -334,12 +361,15 @@ export class PerformanceRepository {
    * purchase row refers to it, also a canceled one: checked after `beforeDelete`, before the
    * delete meets purchases_performance_fk (whose violation, were a row written meanwhile, still
    * raises ConflictError). `audit` gets the row being deleted and answers the row of the admin
-   * audit log, recorded in the delete's transaction.
+   * audit log, recorded in the delete's transaction. `beforeCommit` runs after the delete, as the
+   * transaction's last step, and may throw to keep everything (the caller's closure to sales
+   * confirmed: SalesClosure.confirm).
    */
   deleteWithSeats(
     id: number,
     beforeDelete: () => Promise<void>,
     audit: (row: PricedPerformance) => NewAdminAudit,
+    beforeCommit: () => Promise<void> = async () => undefined,
   ): Promise<PerformanceDeletion> {
     return translatingConstraintViolations(() =>
       this.dataSource
@@ -352,6 +382,7 @@ export class PerformanceRepository {
           if (!row) return 'NOT_FOUND';
           await recordAuditIn(manager, audit(priced(row)));
           await manager.query('DELETE FROM performances WHERE id = $1', [id]);
+          await beforeCommit();
           return 'DELETED';
         })
         .catch(rethrowAsDatabaseError),
@@ -440,6 +471,9 @@ export class PerformanceRepository {
     ]);
   }
 }
+
+/** SQLSTATE of a row lock NOWAIT could not take at once. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Reads the currency off the event loaded with the performance. */
 function priced(performance: PerformanceEntity): PricedPerformance {

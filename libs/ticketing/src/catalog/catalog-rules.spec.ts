@@ -64,8 +64,15 @@ function seatState(registered = true) {
       registered ? ids.map((id) => LETTERS[id - 100]) : null,
     ),
     registeredCounts: vi.fn(async () => (registered ? { total: 6, available: 3, held: 1, sold: 2 } : null)),
-    closeSales: vi.fn(async () => ({ closed: true, held: 0, sold: 0, unwritten: 0, parked: 0 })),
-    reopenSales: vi.fn(async () => {}),
+    closeSales: vi.fn(async (_id: number, _token: string, _leaseMs: number, _unheld?: boolean) => ({
+      closed: true,
+      held: 0,
+      sold: 0,
+      unwritten: 0,
+      parked: 0,
+    })),
+    renewSalesClosure: vi.fn(async () => true),
+    reopenSales: vi.fn(async (_id: number, _token: string) => {}),
     removePerformance: vi.fn(async () => {}),
   };
 }
@@ -144,7 +151,11 @@ describe('PerformanceService', () => {
         copies() as unknown as CatalogCopies,
         clock,
         {} as CheckInClearing,
-        { CHECK_IN_OPENS_BEFORE_MINUTES: 180, CHECK_IN_CLOSES_AFTER_MINUTES: 240 } as Env,
+        {
+          CHECK_IN_OPENS_BEFORE_MINUTES: 180,
+          CHECK_IN_CLOSES_AFTER_MINUTES: 240,
+          SALES_CLOSURE_LEASE_MS: 30_000,
+        } as Env,
       ),
       repository: performances,
       seatState: state,
@@ -296,7 +307,7 @@ describe('EventService', () => {
       state as unknown as SeatStateStore,
       rebuilder() as unknown as SeatStateRebuilder,
       cache as unknown as CatalogCache,
-      { DEFAULT_CURRENCY: 'KRW' } as Env,
+      { DEFAULT_CURRENCY: 'KRW', SALES_CLOSURE_LEASE_MS: 30_000 } as Env,
       new FakeClock(0),
       {} as PerformanceRepository,
     );
@@ -312,9 +323,9 @@ describe('EventService', () => {
       code: 'EventHasSales',
       details: { performanceId: 8 },
     });
-    // Reopened with the token it closed with (its own closure), the first performance only.
+    // Reopened with the token it closed with (its own closure, for a lease), the first performance only.
     expect(state.reopenSales.mock.calls).toEqual([[7, expect.any(String)]]);
-    expect(state.reopenSales.mock.calls[0]).toEqual(state.closeSales.mock.calls[0]);
+    expect(state.closeSales.mock.calls[0]).toEqual([7, state.reopenSales.mock.calls[0][1], 30_000, false]);
     expect(state.removePerformance).not.toHaveBeenCalled();
     expect(cache.invalidate).not.toHaveBeenCalled();
   });
@@ -336,7 +347,9 @@ describe('EventService', () => {
       message: 'event has purchases and cannot be deleted',
       details: { performanceId: 8 },
     });
-    expect(written.reopenSales.mock.calls, 'written').toEqual(written.closeSales.mock.calls);
+    expect(written.reopenSales.mock.calls, 'written').toEqual(
+      written.closeSales.mock.calls.map(([performanceId, token]) => [performanceId, token]),
+    );
     expect(written.reopenSales.mock.calls, 'written').toEqual([
       [7, expect.any(String)],
       [8, expect.any(String)],

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@app/config';
 import { assertSameFilters, Clock, filterDigest, StoreUnavailableError } from '@app/core';
@@ -16,6 +15,7 @@ import type { Operator } from '../purchases/admin-purchases';
 import { formatWallClock, toTimeZone } from '../date-time';
 import { assertCurrency } from '../input';
 import { SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SalesClosure } from '../seats/sales-closure';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CatalogCache } from './catalog-cache';
 import { CatalogEvent, DatedEvent, Page, reviveDatedEvent } from './catalog.types';
@@ -76,7 +76,10 @@ export class EventService {
    * the performances' row locks (EventRepository.update) with each one's live state closed to sales
    * meanwhile (close-sales.lua, as a delete closes it), so a hold or purchase racing the change
    * either came first (the change is refused) or is refused (409 SalesClosed) until the change has
-   * committed and the catalog caches were dropped, and then sees the new zone. A `timeZone` equal to
+   * committed and the catalog caches were dropped, and then sees the new zone. The closure is a
+   * lease (SALES_CLOSURE_LEASE_MS, SalesClosure) renewed while the change works: a change whose
+   * process dies leaves sales closed for at most a lease, and one that lost its lease commits
+   * nothing (StoreUnavailableError). A `timeZone` equal to
    * the stored one (in any spelling) is no change and always taken. Throws NotFoundError('event'),
    * InvalidInputError (an unknown time zone), DomainError 'conflict' (TimeZoneFixed),
    * StoreUnavailableError (Redis). Audit log: `event.update` with the fields whose values changed
@@ -84,10 +87,9 @@ export class EventService {
    */
   async updateEvent(id: number, fields: EventChanges, operator: Operator): Promise<CatalogEvent> {
     const changes = fields.timeZone === undefined ? fields : { ...fields, timeZone: toTimeZone(fields.timeZone) };
-    const closed: number[] = [];
     // This change's own closure: reopening it late (after the row locks) leaves a closure a delete
     // took meanwhile in place.
-    const closure = randomUUID();
+    const closure = new SalesClosure(this.seatState, this.env.SALES_CLOSURE_LEASE_MS);
     try {
       const event = await this.events.update(
         id,
@@ -101,14 +103,14 @@ export class EventService {
           for (const performanceId of performanceIds) {
             // Not registered: no hold or sale can happen before the commit, as a rebuild of its live
             // state waits for the row lock this change holds; its purchases are in PostgreSQL.
-            const atClose = await this.seatState.closeSales(performanceId, closure, true);
+            const atClose = await closure.close(performanceId, true);
             if (atClose === null) continue;
-            if (atClose.closed) closed.push(performanceId);
             if (atClose.sold + atClose.held + atClose.unwritten + atClose.parked > 0) {
               throw await this.timeZoneFixed(id, performanceId);
             }
           }
         },
+        () => closure.confirm(),
       );
       if (!event) throw new NotFoundError('event');
       if ('outcome' in event) throw await this.timeZoneFixed(id, event.performanceId);
@@ -116,7 +118,7 @@ export class EventService {
       return toEvent(event);
     } finally {
       // After the caches were dropped: a hold from now on reads the event as changed.
-      for (const performanceId of closed) await this.seatState.reopenSales(performanceId, closure);
+      await closure.reopen();
     }
   }
 
@@ -147,13 +149,13 @@ export class EventService {
    * tickets for it) or any purchase, whatever its status (see PerformanceService.deletePerformance:
    * one not yet written to PostgreSQL, then one PostgreSQL holds). Each performance is first closed
    * to sales atomically with its seat state, so no purchase can land between the check and the
-   * delete; what is read at closing is final. A refused delete opens them again. Holds of a
+   * delete; what is read at closing is final. A refused delete opens them again. The closures are
+   * leases, as a performance's delete takes them (PerformanceService.deletePerformance). Holds of a
    * deleted performance end with it. Throws NotFoundError('event'). Audit log: `event.delete` with
    * the event's fields and the ids of the performances deleted with it (`performanceIds`).
    */
   async deleteEvent(id: number, operator: Operator): Promise<void> {
-    const closed: number[] = [];
-    const closure = randomUUID();
+    const closure = new SalesClosure(this.seatState, this.env.SALES_CLOSURE_LEASE_MS);
     let performanceIds: number[] = [];
     try {
       const deletion = await this.events.deleteWithPerformances(
@@ -162,12 +164,11 @@ export class EventService {
           performanceIds = ids;
           for (const performanceId of ids) {
             await this.rebuilder.ensure(performanceId);
-            const atClose = await this.seatState.closeSales(performanceId, closure);
+            const atClose = await closure.close(performanceId);
             // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
             if (atClose === null) {
               throw new StoreUnavailableError('redis', new Error(`performance ${performanceId} lost from Redis`));
             }
-            if (atClose.closed) closed.push(performanceId);
             if (atClose.sold > 0) {
               throw new DomainError('conflict', 'EventHasSales', 'event has sold seats and cannot be deleted', {
                 performanceId,
@@ -182,13 +183,15 @@ export class EventService {
             ...auditValues(event, EVENT_AUDIT_FIELDS),
             performanceIds: ids,
           }),
+        () => closure.confirm(true),
       );
       if (deletion.outcome === 'NOT_FOUND') throw new NotFoundError('event');
       if (deletion.outcome === 'HAS_PURCHASES') throw eventHasPurchases(deletion.performanceId);
     } catch (error) {
-      for (const performanceId of closed) await this.seatState.reopenSales(performanceId, closure);
+      await closure.reopen();
       throw error;
     }
+    closure.stop();
     for (const performanceId of performanceIds) await this.seatState.removePerformance(performanceId);
     await this.cache.invalidate();
   }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@app/config';
 import { assertSameList, Clock, StoreUnavailableError } from '@app/core';
@@ -15,6 +14,7 @@ import { auditValues, changedFields, operatorAudit } from '../audit/audit-detail
 import { DomainError, InvalidInputError, NotFoundError, PerformanceCanceledError } from '../errors';
 import type { Operator } from '../purchases/admin-purchases';
 import { lifecycleOf, SeatStateRebuilder } from '../seats/seat-state-rebuilder';
+import { SalesClosure } from '../seats/sales-closure';
 import { SeatStateStore } from '../seats/seat-state.store';
 import { CheckInClearing } from '../tickets/check-in-clearing';
 import { CatalogCache } from './catalog-cache';
@@ -351,26 +351,27 @@ export class PerformanceService {
    * sold, or while any purchase of it exists, whatever its status: one not yet written to
    * PostgreSQL (in its purchase stream at closing), then one PostgreSQL holds. A cancel or refund
    * racing the delete needs a purchase, which is in one of the two. A refused delete opens sales
-   * again. Its holds end with it. Throws NotFoundError('performance'). Audit log:
+   * again. The closure is a lease (SALES_CLOSURE_LEASE_MS, SalesClosure) renewed while the delete
+   * works, and made final right before its commit: a delete whose process dies leaves sales closed
+   * for at most a lease, one that lost its lease commits nothing (StoreUnavailableError, 503). Its
+   * holds end with it. Throws NotFoundError('performance'). Audit log:
    * `performance.delete` naming `operator`, with the fields the performance had, in the delete's
    * transaction.
    */
   async deletePerformance(id: number, operator: Operator): Promise<void> {
-    let closed = false;
-    // This delete's own closure: a time zone change that closed before it and reopens late
-    // reopens only its own, so sales stay closed until the keys are removed.
-    const closure = randomUUID();
     // Before the row lock: a rebuild reads under the row's share lock (SeatStateRebuilder).
     await this.rebuilder.ensure(id);
+    // This delete's own closure: a time zone change that closed before it and reopens late
+    // reopens only its own, so sales stay closed until the keys are removed.
+    const closure = new SalesClosure(this.seatState, this.env.SALES_CLOSURE_LEASE_MS);
     try {
       const deletion = await this.performances.deleteWithSeats(
         id,
         async () => {
-          const atClose = await this.seatState.closeSales(id, closure);
+          const atClose = await closure.close(id);
           // Lost again since: what Redis held unwritten cannot be checked; the operator retries.
           if (atClose === null)
             throw new StoreUnavailableError('redis', new Error(`performance ${id} lost from Redis`));
-          closed = atClose?.closed ?? false;
           if ((atClose?.sold ?? 0) > 0) {
             throw new DomainError(
               'conflict',
@@ -390,17 +391,19 @@ export class PerformanceService {
             ...auditValues(row, PERFORMANCE_CHANGE_FIELDS),
             totalSeats: row.totalSeats,
           }),
+        () => closure.confirm(true),
       );
       if (deletion === 'NOT_FOUND') throw new NotFoundError('performance');
       if (deletion === 'HAS_PURCHASES') throw performanceHasPurchases(id);
     } catch (error) {
-      if (closed) await this.seatState.reopenSales(id, closure);
+      await closure.reopen();
       // A purchase row written after the check (none can be: see above) meets the foreign key.
       if (error instanceof DomainError && error.kind === 'conflict' && error.code !== 'PerformanceHasSales') {
         throw performanceHasPurchases(id);
       }
       throw error;
     }
+    closure.stop();
     await this.seatState.removePerformance(id);
     await this.cache.invalidate();
   }

@@ -41,8 +41,8 @@
   rounds end them), when it ends the passed ones only and searches with the others' seats still
   taken.
 
-  KEYS[1] meta        hash: salesOpenAt, currency, closed, status, salesCloseAt, noOrphanSeats,
-                      maxTicketsPerBuyer (hold-seats.lua)
+  KEYS[1] meta        hash: salesOpenAt, currency, closed (the sales-closure include),
+                      status, salesCloseAt, noOrphanSeats, maxTicketsPerBuyer (hold-seats.lua)
   KEYS[2] seats       hash seat id -> status letter (A available, H held, S sold, B blocked)
   KEYS[3] prices      hash seat id -> price (integer, minor units of the currency)
   KEYS[4] counts      hash total, available, held, sold, blocked
@@ -112,6 +112,7 @@
 --- @include "free-seats"
 --- @include "seating"
 --- @include "hold-taking"
+--- @include "sales-closure"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
@@ -145,7 +146,8 @@ local noOrphanSeats = meta[6] == '1'
 local singleRefused = false
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
-if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
+-- As hold-seats.lua: a lapsed lease counts as no closure.
+if meta[3] and closureStands(meta[3], redisNow()) then return {'SALES_CLOSED', 'CLOSED'} end
 if meta[4] then return {'SALES_CLOSED', meta[4]} end
 
 local layoutHead

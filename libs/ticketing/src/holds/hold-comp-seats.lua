@@ -79,6 +79,7 @@
 --- @include "free-seats"
 --- @include "seating"
 --- @include "hold-taking"
+--- @include "sales-closure"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
@@ -103,9 +104,10 @@ for i = 9 + passedCount, #ARGV do seatIds[#seatIds + 1] = ARGV[i] end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', 'status')
 local currency = meta[2]
 if not meta[1] or not currency then return {'NO_PERFORMANCE'} end
-if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
-if meta[4] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
 local now = redisNow()
+-- A lapsed lease counts as no closure (the sales-closure include).
+if meta[3] and closureStands(meta[3], now) then return {'SALES_CLOSED', 'CLOSED'} end
+if meta[4] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
 if boxOffice then
   if meta[4] == 'PAUSED' then return {'SALES_CLOSED', 'PAUSED'} end
   if now < tonumber(meta[1]) then return {'SALES_NOT_OPEN', meta[1]} end

@@ -13,8 +13,9 @@
   ends the expired hold (its house seats blocked again, its other seats freed) and is refused
   (UNAVAILABLE naming them); that is the one refusal that changes something.
 
-  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (set when closed to
-                      sales), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt
+  KEYS[1] meta        hash: salesOpenAt (epoch ms), currency (ISO 4217), closed (closers' entries
+                      while closed to sales: the sales-closure include; a lapsed lease counts as
+                      absent), status (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt
                       (epoch ms; absent = none), noOrphanSeats (1 = refuse a selection that leaves a
                       single free seat), maxTicketsPerBuyer (seats a buyer may hold and have
                       bought at once; absent = no such limit); missing = performance not registered
@@ -86,6 +87,7 @@
 --- @include "free-seats"
 --- @include "seating"
 --- @include "hold-taking"
+--- @include "sales-closure"
 local metaKey, seatsKey, pricesKey, countsKey, expiryKey, userHoldsKey, holdKey, seatHoldsKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local seating = { free = KEYS[9], layout = KEYS[10], runs = KEYS[11], info = KEYS[12] }
@@ -118,7 +120,8 @@ local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'currency', 'closed', '
   'maxTicketsPerBuyer')
 local salesOpenAt, currency = meta[1], meta[2]
 if not salesOpenAt or not currency then return {'NO_PERFORMANCE'} end
-if meta[3] then return {'SALES_CLOSED', 'CLOSED'} end
+-- Redis TIME is asked for once more only while some closure is there, never on the common path.
+if meta[3] and closureStands(meta[3], redisNow()) then return {'SALES_CLOSED', 'CLOSED'} end
 if meta[4] then return {'SALES_CLOSED', meta[4]} end
 
 local statuses = redis.call('HMGET', seatsKey, unpack(seatIds))

@@ -13,7 +13,7 @@
 
   KEYS[1] hold  hash of the hold
   KEYS[2] meta  hash of the hold's performance (same Cluster slot: both carry {perf:<id>}):
-                salesOpenAt (epoch ms), closed (set when closed to sales), status (PAUSED,
+                salesOpenAt (epoch ms), closed (the sales-closure include), status (PAUSED,
                 CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms); gone when it was deleted
 
   ARGV[1] user id of the caller
@@ -42,6 +42,7 @@
 ]]
 --- @keys 2
 --- @include "redis-time"
+--- @include "sales-closure"
 local holdKey, metaKey = KEYS[1], KEYS[2]
 local userId, purchaseId, lease, operatorPath = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 
@@ -62,7 +63,7 @@ local endedByCancel = hold[2] == 'RELEASED' and hold[9] == 'PERFORMANCE_CANCELED
 if hold[1] == userId and (hold[2] == 'HELD' or endedByCancel) then
   -- The same order as purchase.lua, so both answer a closed sale alike.
   local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
-  if not meta[1] or meta[2] then
+  if not meta[1] or (meta[2] and closureStands(meta[2], now)) then
     salesRefusal = 'CLOSED'
   elseif hold[10] then
     -- A comp's hold (hold-comp-seats.lua) is sold whatever the sales window: only a canceled

@@ -34,7 +34,7 @@
   KEYS[4] hold      hash of the hold
   KEYS[5] purchase  hash of the new purchase
   KEYS[6] stream    the performance's purchase stream
-  KEYS[7] meta      hash of the performance: salesOpenAt, closed (set when closed to sales), status
+  KEYS[7] meta      hash of the performance: salesOpenAt, closed (the sales-closure include), status
                     (PAUSED, CLOSED or CANCELED; absent = ON_SALE), salesCloseAt (epoch ms); gone when the
                     performance was deleted
   KEYS[8] tickets   hash user id -> seats of the user's paid purchases not canceled: a new sale
@@ -73,6 +73,7 @@
 ]]
 --- @keys variable
 --- @include "redis-time"
+--- @include "sales-closure"
 local seatsKey, countsKey, expiryKey, holdKey, purchaseKey, streamKey, metaKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local holdId, userId, purchaseId, chargeId, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -98,8 +99,9 @@ end
 if status == 'RELEASED' and hold[12] == 'PERFORMANCE_CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end
 if status ~= 'HELD' then return {status} end
 local meta = redis.call('HMGET', metaKey, 'salesOpenAt', 'closed', 'status', 'salesCloseAt')
-if not meta[1] or meta[2] then return {'SALES_CLOSED', 'CLOSED'} end
 local now = redisNow()
+-- A lapsed lease counts as no closure: its closer died (the sales-closure include).
+if not meta[1] or (meta[2] and closureStands(meta[2], now)) then return {'SALES_CLOSED', 'CLOSED'} end
 if comp then
   -- A comp's hold is sold whatever the sales window; only a canceled performance refuses it.
   if meta[3] == 'CANCELED' then return {'SALES_CLOSED', 'CANCELED'} end

@@ -12,17 +12,20 @@ import { PurchaseReader } from './purchase-reader';
 import { PurchaseService } from './purchase.service';
 import { PurchaseStore } from './purchase.store';
 import { SeatReconcileStore } from '../seats/seat-reconcile.store';
+import { SalesClosureSettler } from '../seats/sales-closure-settler';
 import { SeatReconciler } from '../seats/seat-reconciler';
 import { SeatStateModule } from '../seats/seat-state.module';
+import { TicketingModule } from '../ticketing.module';
 
 /**
  * Buying holds and writing purchases behind to PostgreSQL. Needs the global `Env`
  * (ConfigModule), `Clock` (CoreModule), `Redis` (RedisModule) and repositories (DatabaseModule); a
- * cancel rebuilds a performance Redis lost (SeatStateModule). Payments go through
+ * cancel rebuilds a performance Redis lost (SeatStateModule); the seat reconciler settles closures
+ * to sales (TicketingModule's SeatStateStore). Payments go through
  * `PaymentGateway`, approving by default: override that provider to use another gateway.
  */
 @Module({
-  imports: [SeatStateModule],
+  imports: [SeatStateModule, TicketingModule],
   providers: [
     { provide: PaymentGateway, useClass: ApprovingPaymentGateway },
     PurchaseStore,
@@ -35,6 +38,7 @@ import { SeatStateModule } from '../seats/seat-state.module';
     PurchaseFlusher,
     PaymentReconciler,
     SeatReconcileStore,
+    SalesClosureSettler,
     SeatReconciler,
     AdminPurchases,
     WindowRefunds,

@@ -4,6 +4,7 @@ import type { Env } from '@app/config';
 import type { DroppedSeatBlock, NewAdminAudit, PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import type { SeatRepairAnswer, SeatRepairRequest, StreamMark } from './reconcile-scripts';
 import { SeatHolder, SeatReconcileStore } from './seat-reconcile.store';
+import { SalesClosureSettler } from './sales-closure-settler';
 import { RELEASE_SETTLE_SECONDS, SEAT_RECONCILER_ACTOR, SeatReconciler } from './seat-reconciler';
 
 type Sale = { seatId: number; purchaseId: string; reservationId: string | null; final: boolean };
@@ -108,6 +109,7 @@ function reconciler(
     env,
     purchases as unknown as PurchaseRepository,
     blocks as unknown as SeatBlocksRepository,
+    { settle: vi.fn(async () => 'LEASED') } as unknown as SalesClosureSettler,
   );
   const requested = () => store.repair.mock.calls.flatMap(([, , requests]) => requests);
   store.repair.mockImplementation(async (_performanceId: number, _mark: StreamMark, requests: SeatRepairRequest[]) => {

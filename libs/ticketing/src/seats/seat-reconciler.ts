@@ -4,6 +4,7 @@ import { Env } from '@app/config';
 import { PurchaseRepository, SeatBlocksRepository } from '@app/database';
 import { SEAT_RELEASE_ACTION } from '../blocks/seat-blocks';
 import { SeatRepairRequest, StreamMark } from './reconcile-scripts';
+import { SalesClosureSettler } from './sales-closure-settler';
 import { SeatReconcileStore } from './seat-reconcile.store';
 
 /**
@@ -99,6 +100,7 @@ export class SeatReconciler {
     @Inject(Env) private readonly env: Env,
     private readonly purchases: PurchaseRepository,
     private readonly blocks: SeatBlocksRepository,
+    private readonly closures: SalesClosureSettler,
   ) {}
 
   /**
@@ -124,8 +126,14 @@ export class SeatReconciler {
     return repairs;
   }
 
-  /** One pass over one performance (see the class); an unregistered one has nothing to repair. */
+  /**
+   * One pass over one performance (see the class); an unregistered one has nothing to repair.
+   * First its closure to sales is settled (SalesClosureSettler): one its closer can no longer end
+   * is dropped, and a performance whose delete committed without removing its live state loses it
+   * (nothing left to repair).
+   */
   async reconcilePerformance(performanceId: number): Promise<PerformanceReconciliation> {
+    if ((await this.closures.settle(performanceId)) === 'REMOVED') return { repairs: [], deferred: 0 };
     // Stream first, PostgreSQL second: a purchase flushed (and so gone from the stream) before the
     // stream was read committed before PostgreSQL is read. Purchases appended after the stream was
     // read are the script's to check (StreamMark).

@@ -66,9 +66,16 @@ export const REOPEN_SALES: LuaScript = {
   file: join(__dirname, 'reopen-sales.lua'),
 };
 
+export const RENEW_SALES_CLOSURE: LuaScript = {
+  name: 'boxofficeRenewSalesClosure',
+  file: join(__dirname, 'renew-sales-closure.lua'),
+};
+
 /**
  * Closes the performance to sales as `token`'s closure (letters, digits and '-': the caller's own,
- * e.g. a random UUID), shared with any other closer's (close-sales.lua). Answers the seats sold and
+ * e.g. a random UUID), shared with any other closer's (close-sales.lua), for a lease of `leaseMs`
+ * ms by Redis TIME (a positive integer): unless renewed ({@link renewSalesClosure}) it lapses
+ * then, and sales go on as if it had been reopened. Answers the seats sold and
  * held when it was closed, and `unwritten`: the entries of its purchase stream then (purchases and
  * cancellations not yet in PostgreSQL); not closed when either of sold and unwritten is above 0
  * (`closed` false), nor, with `unheld`, while a seat is held; null when it is not registered.
@@ -78,21 +85,37 @@ export async function closeSales(
   redis: Redis,
   keys: PerformanceKeys,
   token: string,
+  leaseMs: number,
   unheld = false,
 ): Promise<SalesAtClose | null> {
   const [outcome, sold, held, unwritten, parked] = await callScript<[string, number?, number?, number?, number?]>(
     redis,
     CLOSE_SALES.name,
     [keys.meta, keys.counts, keys.purchaseStream, keys.purchaseDeadLetters],
-    [unheld ? 'unheld' : '', token],
+    [unheld ? 'unheld' : '', token, leaseMs],
   );
   if (outcome === 'NO_PERFORMANCE') return null;
   return { closed: outcome === 'CLOSED', sold: sold!, held: held!, unwritten: unwritten!, parked: parked! };
 }
 
 /**
+ * Renews `token`'s closure of the performance (renew-sales-closure.lua) for `lease`: ms from now
+ * by Redis TIME, or 'final' (no deadline: a delete about to commit). False when it had lapsed or
+ * never stood (nothing written): sales may have been made since, so its closer must give up.
+ */
+export async function renewSalesClosure(
+  redis: Redis,
+  keys: PerformanceKeys,
+  token: string,
+  lease: number | 'final',
+): Promise<boolean> {
+  return (await callScript<number>(redis, RENEW_SALES_CLOSURE.name, [keys.meta], [token, lease])) === 1;
+}
+
+/**
  * Ends `token`'s closure of the performance (reopen-sales.lua): sales open once no other closer's
- * closure is left. False when `token` held no closure of it (nothing changed).
+ * closure stands; lapsed leases are dropped. False when `token` held no standing closure of it.
+ * An empty `token` only drops lapsed leases.
  */
 export async function reopenSales(redis: Redis, keys: PerformanceKeys, token: string): Promise<boolean> {
   return (await callScript<number>(redis, REOPEN_SALES.name, [keys.meta], [token])) === 1;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StoreUnavailableError } from '@app/core';
 import {
   InvalidInputError,
   NotFoundError,
@@ -8,6 +9,9 @@ import {
   waitingRoomKeys,
 } from '@app/ticketing';
 import { seatRange, TicketingFixture, ticketingFixture } from '../../test/ticketing-fixture';
+import { PurchaseStore } from '../purchases/purchase.store';
+import { performanceKeys } from '../redis-keys';
+import { SalesClosure } from './sales-closure';
 
 describe('SeatStateStore', () => {
   let fx: TicketingFixture;
@@ -175,13 +179,67 @@ describe('SeatStateStore', () => {
     await fx.store.registerPerformance({ performanceId: 7, salesOpenAt: opened, currency: 'KRW', seats: seatRange(3) });
     // A time zone change closes under the row lock; a delete waiting on that lock closes after it
     // released it, and the change's finally reopens only then.
-    expect(await fx.store.closeSales(7, 'zone-change', true)).toMatchObject({ closed: true });
-    expect(await fx.store.closeSales(7, 'delete')).toMatchObject({ closed: true });
+    const lease = fx.env.SALES_CLOSURE_LEASE_MS;
+    expect(await fx.store.closeSales(7, 'zone-change', lease, true)).toMatchObject({ closed: true });
+    expect(await fx.store.closeSales(7, 'delete', lease)).toMatchObject({ closed: true });
     await fx.store.reopenSales(7, 'zone-change');
     await expect(fx.holds.hold('alice', 7, [1]), 'hold while the delete runs').rejects.toBeInstanceOf(SalesClosedError);
     // A refused delete reopens its own closure: sales open.
     await fx.store.reopenSales(7, 'delete');
     expect((await fx.holds.hold('alice', 7, [1])).seatIds).toEqual([1]);
+  });
+
+  it("a dead closer's closure lapses after its lease (Redis TIME): holds and purchases go through again; a live closer's, renewed, still refuses them", async () => {
+    const leaseMs = 500;
+    const purchases = new PurchaseStore(fx.redis, fx.redis);
+    await fx.store.registerPerformance({ performanceId: 8, salesOpenAt: opened, currency: 'KRW', seats: seatRange(4) });
+    await fx.store.registerPerformance({ performanceId: 9, salesOpenAt: opened, currency: 'KRW', seats: seatRange(4) });
+    const bought = await fx.holds.hold('bob', 8, [1]);
+    const sale = (purchaseId: string) =>
+      purchases.sell(
+        8,
+        { holdId: bought.id, userId: 'bob', purchaseId, chargeId: `charge-${purchaseId}`, holdRetentionMs: 60_000 },
+        Date.now(),
+      );
+
+    // A delete's closer killed right after closing: never renewed, never reopened.
+    const dead = new SalesClosure(fx.store, leaseMs);
+    expect(await dead.close(8)).toMatchObject({ closed: true, held: 1 });
+    dead.stop();
+    // A live closer of another performance, renewing every fifth of its lease (a longer one, so a
+    // loaded test host's stalls do not make it lapse).
+    const liveLeaseMs = 800;
+    const live = new SalesClosure(fx.store, liveLeaseMs);
+    try {
+      expect(await live.close(9)).toMatchObject({ closed: true });
+      await expect(fx.holds.hold('alice', 8, [2]), 'dead closer, lease running').rejects.toBeInstanceOf(
+        SalesClosedError,
+      );
+      expect(await sale('p1'), 'dead closer, lease running').toEqual({ outcome: 'SALES_CLOSED', reason: 'CLOSED' });
+
+      const [, deadline] = (await fx.redis.hget(performanceKeys(8).meta, 'closed'))!.split(':');
+      await fx.redisTimePasses(Number(deadline) + liveLeaseMs, 'the dead closer’s lease, and the live one’s first');
+      // Lapsed: sales resume as if it had been reopened, and its closer may not commit on it.
+      expect((await fx.holds.hold('alice', 8, [2])).seatIds).toEqual([2]);
+      expect(await sale('p1')).toMatchObject({ outcome: 'OK', seats: '1' });
+      await expect(dead.confirm(true)).rejects.toBeInstanceOf(StoreUnavailableError);
+      // The live closer's stands past its first deadline, renewed; it confirms, then reopens.
+      await expect(fx.holds.hold('alice', 9, [1]), 'live closer').rejects.toBeInstanceOf(SalesClosedError);
+      await live.confirm();
+    } finally {
+      await live.reopen();
+    }
+    expect((await fx.holds.hold('alice', 9, [1])).seatIds).toEqual([1]);
+    expect(await fx.redis.hget(performanceKeys(9).meta, 'closed')).toBeNull();
+
+    // Confirmed final (a delete about to commit), then failed: its COMMIT may have gone through, so
+    // the closure stays, without deadline, for the seat reconciler to settle.
+    const deleting = new SalesClosure(fx.store, leaseMs);
+    expect(await deleting.close(9)).toMatchObject({ closed: true });
+    await deleting.confirm(true);
+    await deleting.reopen();
+    expect(await fx.store.salesClosers(9)).toEqual([deleting.token]);
+    await expect(fx.holds.hold('alice', 9, [2])).rejects.toBeInstanceOf(SalesClosedError);
   });
 
   it('removes a performance', async () => {

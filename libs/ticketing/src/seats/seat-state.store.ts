@@ -11,6 +11,7 @@ import { FreeSeats, freeSeatsAfter } from '../catalog/free-seats-scripts';
 import {
   changeRebuildLease,
   closeSales,
+  renewSalesClosure,
   reopenSales,
   finishRegistration,
   raiseTicketsBought,
@@ -394,11 +395,23 @@ export class SeatStateStore {
    * refused anyway, and buyers paying meanwhile keep their sale. With `unheld` (a time zone change)
    * a held seat keeps it open too, so a buyer's purchase of a live hold never meets the closure.
    * The closure is `token`'s (the caller's own, e.g. randomUUID()), shared with any other caller's:
-   * sales open again only once every closer reopened with its token ({@link reopenSales}).
+   * sales open again only once every closer reopened with its token ({@link reopenSales}), or its
+   * lease lapsed: `leaseMs` ms by Redis TIME (SALES_CLOSURE_LEASE_MS), unless renewed
+   * ({@link renewSalesClosure}; SalesClosure does both).
    */
-  closeSales(performanceId: number, token: string, unheld = false): Promise<SalesAtClose | null> {
+  closeSales(performanceId: number, token: string, leaseMs: number, unheld = false): Promise<SalesAtClose | null> {
     assertPerformanceId(performanceId);
-    return closeSales(this.redis, performanceKeys(performanceId), token, unheld);
+    return closeSales(this.redis, performanceKeys(performanceId), token, leaseMs, unheld);
+  }
+
+  /**
+   * Renews `token`'s {@link closeSales} for `lease` (ms from now by Redis TIME, or 'final': no
+   * deadline, for a delete about to commit). False when it lapsed or never stood: nothing written,
+   * and its closer must not commit as if sales had stayed closed.
+   */
+  renewSalesClosure(performanceId: number, token: string, lease: number | 'final'): Promise<boolean> {
+    assertPerformanceId(performanceId);
+    return renewSalesClosure(this.redis, performanceKeys(performanceId), token, lease);
   }
 
   /**
@@ -418,6 +431,17 @@ export class SeatStateStore {
   reopenSales(performanceId: number, token: string): Promise<boolean> {
     assertPerformanceId(performanceId);
     return reopenSales(this.redis, performanceKeys(performanceId), token);
+  }
+
+  /**
+   * The entries of the performance's closure to sales as Redis holds them (the sales-closure
+   * include: `<token>:<deadline>` leases, lapsed ones possibly among them, and bare `<token>`s
+   * without deadline); none while it is open or not registered.
+   */
+  async salesClosers(performanceId: number): Promise<string[]> {
+    assertPerformanceId(performanceId);
+    const closers = await this.redis.hget(performanceKeys(performanceId).meta, 'closed');
+    return closers ? closers.split(' ') : [];
   }
 
   /** Throws NotFoundError (`performance`) when the performance has no counts in Redis. */
